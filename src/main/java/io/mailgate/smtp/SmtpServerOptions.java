@@ -1,0 +1,310 @@
+package io.mailgate.smtp;
+
+import io.vertx.core.net.KeyCertOptions;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of an {@link SmtpServer}, with defaults that suit a public MX and the limits of RFC
+ * 5321 section 4.5.3.
+ *
+ * <p>It exists as the one place where SMTP server defaults live; {@link #sessionConfig()} derives
+ * the plain protocol settings each session uses. Fluent setters validate their argument; {@link
+ * SmtpServer#start} takes a copy, so later changes do not affect a running server.
+ *
+ * <p>TLS: set {@link #setKeyCertOptions} to offer STARTTLS, and also {@link #setImplicitTls} for
+ * a port where TLS starts before the greeting (465).
+ */
+public final class SmtpServerOptions {
+
+  public static final String DEFAULT_HOST = "0.0.0.0";
+  public static final int DEFAULT_PORT = 25;
+  public static final String DEFAULT_SERVER_NAME = "localhost";
+  public static final long DEFAULT_MAX_MESSAGE_SIZE = 10L * 1024 * 1024;
+  public static final int DEFAULT_MAX_RECIPIENTS = 1000;
+  public static final int DEFAULT_MAX_COMMAND_LINE_LENGTH = 2048;
+  public static final int DEFAULT_MAX_DATA_LINE_LENGTH = 998;
+  public static final int DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
+  public static final int DEFAULT_MAX_CONNECTIONS = 1000;
+  public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMinutes(5);
+  public static final Duration DEFAULT_DATA_TIMEOUT = Duration.ofMinutes(3);
+  public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+
+  private String host = DEFAULT_HOST;
+  private int port = DEFAULT_PORT;
+  private String serverName = DEFAULT_SERVER_NAME;
+  private long maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+  private int maxRecipients = DEFAULT_MAX_RECIPIENTS;
+  private int maxCommandLineLength = DEFAULT_MAX_COMMAND_LINE_LENGTH;
+  private int maxDataLineLength = DEFAULT_MAX_DATA_LINE_LENGTH;
+  private int maxConsecutiveErrors = DEFAULT_MAX_CONSECUTIVE_ERRORS;
+  private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
+  private Duration dataTimeout = DEFAULT_DATA_TIMEOUT;
+  private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
+  private KeyCertOptions keyCertOptions;
+  private boolean implicitTls;
+  private boolean authEnabled;
+  private boolean plainTextAuthAllowed;
+  private boolean authRequired;
+  private boolean tlsRequired;
+
+  public SmtpServerOptions() {}
+
+  public SmtpServerOptions(SmtpServerOptions other) {
+    host = other.host;
+    port = other.port;
+    serverName = other.serverName;
+    maxMessageSize = other.maxMessageSize;
+    maxRecipients = other.maxRecipients;
+    maxCommandLineLength = other.maxCommandLineLength;
+    maxDataLineLength = other.maxDataLineLength;
+    maxConsecutiveErrors = other.maxConsecutiveErrors;
+    maxConnections = other.maxConnections;
+    commandTimeout = other.commandTimeout;
+    dataTimeout = other.dataTimeout;
+    shutdownTimeout = other.shutdownTimeout;
+    keyCertOptions = other.keyCertOptions == null ? null : other.keyCertOptions.copy();
+    implicitTls = other.implicitTls;
+    authEnabled = other.authEnabled;
+    plainTextAuthAllowed = other.plainTextAuthAllowed;
+    authRequired = other.authRequired;
+    tlsRequired = other.tlsRequired;
+  }
+
+  /**
+   * The protocol settings for a session. Throws {@link IllegalStateException} for combinations
+   * that cannot work (implicit TLS or required TLS without a certificate, required AUTH without
+   * AUTH).
+   */
+  public SmtpSessionConfig sessionConfig() {
+    if ((implicitTls || tlsRequired) && keyCertOptions == null) {
+      throw new IllegalStateException("implicitTls and tlsRequired need keyCertOptions");
+    }
+    if (authRequired && !authEnabled) {
+      throw new IllegalStateException("authRequired needs authEnabled");
+    }
+    return new SmtpSessionConfig(serverName, maxMessageSize, maxRecipients, maxCommandLineLength,
+        maxDataLineLength, maxConsecutiveErrors, keyCertOptions != null && !implicitTls,
+        authEnabled, plainTextAuthAllowed, authRequired, tlsRequired);
+  }
+
+  /** The address to bind; default {@value #DEFAULT_HOST}. */
+  public String getHost() {
+    return host;
+  }
+
+  public SmtpServerOptions setHost(String host) {
+    this.host = Objects.requireNonNull(host, "host");
+    return this;
+  }
+
+  /** The port to bind, 0 for any free port; default {@value #DEFAULT_PORT}. */
+  public int getPort() {
+    return port;
+  }
+
+  public SmtpServerOptions setPort(int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port out of range: " + port);
+    }
+    this.port = port;
+    return this;
+  }
+
+  /** The host name announced in the greeting and EHLO; default {@value #DEFAULT_SERVER_NAME}. */
+  public String getServerName() {
+    return serverName;
+  }
+
+  public SmtpServerOptions setServerName(String serverName) {
+    Objects.requireNonNull(serverName, "serverName");
+    if (serverName.isEmpty() || serverName.chars().anyMatch(c -> c <= ' ' || c >= 0x7F)) {
+      throw new IllegalArgumentException("serverName must be a printable ASCII host name");
+    }
+    this.serverName = serverName;
+    return this;
+  }
+
+  /** The SIZE limit in octets; default 10 MiB. */
+  public long getMaxMessageSize() {
+    return maxMessageSize;
+  }
+
+  public SmtpServerOptions setMaxMessageSize(long maxMessageSize) {
+    if (maxMessageSize <= 0 || maxMessageSize > SmtpSessionConfig.MAX_MESSAGE_SIZE_LIMIT) {
+      throw new IllegalArgumentException("maxMessageSize out of range: " + maxMessageSize);
+    }
+    this.maxMessageSize = maxMessageSize;
+    return this;
+  }
+
+  /** Recipients per message; default {@value #DEFAULT_MAX_RECIPIENTS}. */
+  public int getMaxRecipients() {
+    return maxRecipients;
+  }
+
+  public SmtpServerOptions setMaxRecipients(int maxRecipients) {
+    this.maxRecipients = positive(maxRecipients, "maxRecipients");
+    return this;
+  }
+
+  /** Longest command line, CRLF included; default {@value #DEFAULT_MAX_COMMAND_LINE_LENGTH}. */
+  public int getMaxCommandLineLength() {
+    return maxCommandLineLength;
+  }
+
+  public SmtpServerOptions setMaxCommandLineLength(int maxCommandLineLength) {
+    if (maxCommandLineLength < 512) {
+      throw new IllegalArgumentException("maxCommandLineLength must be at least 512 (RFC 5321)");
+    }
+    this.maxCommandLineLength = maxCommandLineLength;
+    return this;
+  }
+
+  /**
+   * Content line length above which a message is flagged ({@link Envelope#longLines()}), CRLF
+   * excluded; default {@value #DEFAULT_MAX_DATA_LINE_LENGTH}. Longer lines are still accepted.
+   */
+  public int getMaxDataLineLength() {
+    return maxDataLineLength;
+  }
+
+  public SmtpServerOptions setMaxDataLineLength(int maxDataLineLength) {
+    this.maxDataLineLength = positive(maxDataLineLength, "maxDataLineLength");
+    return this;
+  }
+
+  /** Protocol errors in a row before 421; default {@value #DEFAULT_MAX_CONSECUTIVE_ERRORS}. */
+  public int getMaxConsecutiveErrors() {
+    return maxConsecutiveErrors;
+  }
+
+  public SmtpServerOptions setMaxConsecutiveErrors(int maxConsecutiveErrors) {
+    this.maxConsecutiveErrors = positive(maxConsecutiveErrors, "maxConsecutiveErrors");
+    return this;
+  }
+
+  /**
+   * Concurrent connections; more are answered 421 4.7.0 and closed. Shared by all servers of one
+   * Vert.x instance bound to the same host and non-zero port (one per event loop); default
+   * {@value #DEFAULT_MAX_CONNECTIONS}.
+   */
+  public int getMaxConnections() {
+    return maxConnections;
+  }
+
+  public SmtpServerOptions setMaxConnections(int maxConnections) {
+    this.maxConnections = positive(maxConnections, "maxConnections");
+    return this;
+  }
+
+  /** How long the client may take to send a command; default 5 minutes (RFC 5321 4.5.3.2). */
+  public Duration getCommandTimeout() {
+    return commandTimeout;
+  }
+
+  public SmtpServerOptions setCommandTimeout(Duration commandTimeout) {
+    this.commandTimeout = positive(commandTimeout, "commandTimeout");
+    return this;
+  }
+
+  /** How long the client may pause while sending content; default 3 minutes (RFC 5321 4.5.3.2). */
+  public Duration getDataTimeout() {
+    return dataTimeout;
+  }
+
+  public SmtpServerOptions setDataTimeout(Duration dataTimeout) {
+    this.dataTimeout = positive(dataTimeout, "dataTimeout");
+    return this;
+  }
+
+  /** How long {@link SmtpServer#close()} lets transactions in progress finish; default 30 s. */
+  public Duration getShutdownTimeout() {
+    return shutdownTimeout;
+  }
+
+  public SmtpServerOptions setShutdownTimeout(Duration shutdownTimeout) {
+    Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+    if (shutdownTimeout.isNegative()) {
+      throw new IllegalArgumentException("shutdownTimeout must not be negative");
+    }
+    this.shutdownTimeout = shutdownTimeout;
+    return this;
+  }
+
+  /** Key and certificate for TLS; {@code null} (default) means no STARTTLS. */
+  public KeyCertOptions getKeyCertOptions() {
+    return keyCertOptions;
+  }
+
+  public SmtpServerOptions setKeyCertOptions(KeyCertOptions keyCertOptions) {
+    this.keyCertOptions = keyCertOptions;
+    return this;
+  }
+
+  /** TLS from the first byte (port 465, RFC 8314); default false. */
+  public boolean isImplicitTls() {
+    return implicitTls;
+  }
+
+  public SmtpServerOptions setImplicitTls(boolean implicitTls) {
+    this.implicitTls = implicitTls;
+    return this;
+  }
+
+  /** Offer AUTH PLAIN and LOGIN; default false. */
+  public boolean isAuthEnabled() {
+    return authEnabled;
+  }
+
+  public SmtpServerOptions setAuthEnabled(boolean authEnabled) {
+    this.authEnabled = authEnabled;
+    return this;
+  }
+
+  /** Allow AUTH on an unencrypted connection; default false. */
+  public boolean isPlainTextAuthAllowed() {
+    return plainTextAuthAllowed;
+  }
+
+  public SmtpServerOptions setPlainTextAuthAllowed(boolean plainTextAuthAllowed) {
+    this.plainTextAuthAllowed = plainTextAuthAllowed;
+    return this;
+  }
+
+  /** Refuse MAIL before a successful AUTH (submission); default false. */
+  public boolean isAuthRequired() {
+    return authRequired;
+  }
+
+  public SmtpServerOptions setAuthRequired(boolean authRequired) {
+    this.authRequired = authRequired;
+    return this;
+  }
+
+  /** Refuse MAIL and AUTH before TLS; default false. */
+  public boolean isTlsRequired() {
+    return tlsRequired;
+  }
+
+  public SmtpServerOptions setTlsRequired(boolean tlsRequired) {
+    this.tlsRequired = tlsRequired;
+    return this;
+  }
+
+  private static int positive(int value, String name) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + " must be positive");
+    }
+    return value;
+  }
+
+  private static Duration positive(Duration value, String name) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive");
+    }
+    return value;
+  }
+}

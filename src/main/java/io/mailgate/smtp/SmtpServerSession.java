@@ -1,0 +1,905 @@
+package io.mailgate.smtp;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+
+/**
+ * The server side of one SMTP connection as a state machine: bytes in, reply bytes and handler
+ * calls out (RFC 5321 with PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN,
+ * STARTTLS and AUTH PLAIN/LOGIN).
+ *
+ * <p>It exists so the protocol can be tested by feeding bytes, without sockets, and reused by
+ * every SMTP role of Mailgate. It knows nothing about the network: input arrives through {@link
+ * #feed} in chunks of any size, replies leave through {@link SmtpTransport}.
+ *
+ * <p>Commands are handled strictly in order. While a {@link SmtpSessionHandler} call is pending
+ * the session buffers further input, asks the transport to pause, and carries on once the handler
+ * answered; replies produced while working through one chunk of input leave in one write.
+ *
+ * <p>Not thread-safe: call it from one thread (the connection's event loop). Handler stages that
+ * complete on another thread are brought back through the {@code executor} given at construction.
+ */
+public final class SmtpServerSession {
+
+  private enum Phase {
+    GREETING,
+    COMMAND,
+    DATA,
+    AUTH_PLAIN,
+    AUTH_LOGIN_USERNAME,
+    AUTH_LOGIN_PASSWORD,
+    TLS_HANDSHAKE,
+    REFUSED,
+    CLOSED
+  }
+
+  /** Pipelined input held while a handler call is pending; only a flooding client reaches it. */
+  private static final int MAX_BUFFERED_INPUT = 1 << 20;
+
+  private static final byte[] NO_BYTES = new byte[0];
+
+  private static final SmtpReply BYE = new SmtpReply(221, "2.0.0", "Bye");
+  private static final SmtpReply START_DATA =
+      new SmtpReply(354, null, "End data with <CR><LF>.<CR><LF>");
+  private static final SmtpReply READY_FOR_TLS = new SmtpReply(220, "2.0.0", "Ready to start TLS");
+  private static final SmtpReply CANNOT_VRFY = new SmtpReply(
+      252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+  private static final SmtpReply HELP = SmtpReply.of(214, "2.0.0",
+      "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
+      "See RFC 5321");
+  private static final SmtpReply AUTH_SUCCEEDED =
+      new SmtpReply(235, "2.7.0", "Authentication successful");
+  private static final SmtpReply AUTH_FAILED =
+      new SmtpReply(535, "5.7.8", "Authentication credentials invalid");
+  private static final SmtpReply AUTH_TEMPORARY_FAILURE =
+      new SmtpReply(454, "4.7.0", "Temporary authentication failure");
+  private static final SmtpReply AUTH_CANCELLED =
+      new SmtpReply(501, "5.0.0", "Authentication cancelled");
+  private static final SmtpReply AUTH_BAD_RESPONSE =
+      new SmtpReply(501, "5.5.2", "Invalid authentication response");
+  private static final SmtpReply AUTH_CHALLENGE_EMPTY = new SmtpReply(334, null, "");
+  private static final SmtpReply AUTH_CHALLENGE_USERNAME = new SmtpReply(334, null, "VXNlcm5hbWU6");
+  private static final SmtpReply AUTH_CHALLENGE_PASSWORD = new SmtpReply(334, null, "UGFzc3dvcmQ6");
+  private static final SmtpReply AUTH_UNKNOWN_MECHANISM =
+      new SmtpReply(504, "5.5.4", "Unrecognized authentication type");
+  private static final SmtpReply AUTH_NEEDS_TLS = new SmtpReply(
+      538, "5.7.11", "Encryption required for requested authentication mechanism");
+  private static final SmtpReply AUTH_REQUIRED = new SmtpReply(530, "5.7.0", "Authentication required");
+  private static final SmtpReply TLS_REQUIRED =
+      new SmtpReply(530, "5.7.0", "Must issue a STARTTLS command first");
+  private static final SmtpReply UNKNOWN_COMMAND =
+      new SmtpReply(500, "5.5.2", "Error: command not recognized");
+  private static final SmtpReply LINE_TOO_LONG = new SmtpReply(500, "5.5.2", "Error: line too long");
+  private static final SmtpReply INVALID_UTF8 =
+      new SmtpReply(501, "5.5.4", "Error: invalid UTF-8 in command");
+  private static final SmtpReply NOT_IMPLEMENTED =
+      new SmtpReply(502, "5.5.1", "Error: command not implemented");
+  private static final SmtpReply NEED_HELO = new SmtpReply(503, "5.5.1", "Error: send HELO/EHLO first");
+  private static final SmtpReply NEED_MAIL = new SmtpReply(503, "5.5.1", "Error: need MAIL command");
+  private static final SmtpReply NESTED_MAIL = new SmtpReply(503, "5.5.1", "Error: nested MAIL command");
+  private static final SmtpReply ALREADY_AUTHENTICATED =
+      new SmtpReply(503, "5.5.1", "Error: already authenticated");
+  private static final SmtpReply AUTH_IN_TRANSACTION =
+      new SmtpReply(503, "5.5.1", "Error: AUTH not permitted during a mail transaction");
+  private static final SmtpReply TLS_ALREADY_ACTIVE =
+      new SmtpReply(503, "5.5.1", "Error: TLS already active");
+  private static final SmtpReply REFUSED_SEND_QUIT =
+      new SmtpReply(503, "5.5.1", "Error: service refused, send QUIT");
+  private static final SmtpReply NO_VALID_RECIPIENTS =
+      new SmtpReply(554, "5.5.1", "Error: no valid recipients");
+  private static final SmtpReply PIPELINED_AFTER_STARTTLS =
+      new SmtpReply(554, "5.5.1", "Error: command pipelined after STARTTLS");
+  private static final SmtpReply TOO_MANY_RECIPIENTS =
+      new SmtpReply(452, "4.5.3", "Error: too many recipients");
+  private static final SmtpReply TOO_MANY_ERRORS =
+      new SmtpReply(421, "4.7.0", "Error: too many errors, closing connection");
+  private static final SmtpReply TOO_MUCH_INPUT =
+      new SmtpReply(421, "4.7.0", "Error: too much pipelined input, closing connection");
+  private static final SmtpReply SHUTTING_DOWN =
+      new SmtpReply(421, "4.3.2", "Server shutting down, closing connection");
+  private static final SmtpReply INTERNAL_ERROR =
+      new SmtpReply(421, "4.3.0", "Internal error, closing connection");
+
+  private static final System.Logger LOG = System.getLogger(SmtpServerSession.class.getName());
+
+  private final SmtpSessionConfig config;
+  private final SmtpSessionHandler handler;
+  private final SmtpTransport transport;
+  private final Executor executor;
+  private final ReplyWriter out = new ReplyWriter();
+  private DataReader data;
+
+  private SessionInfo info;
+  private Phase phase = Phase.GREETING;
+  private boolean awaiting;
+  private boolean inlineWindow;
+  private boolean driving;
+  private boolean inputPaused;
+  private boolean shutdownRequested;
+  private boolean discardingLine;
+  private int consecutiveErrors;
+
+  private byte[] input = NO_BYTES;
+  private int inputLength;
+
+  private String reversePath; // null: no transaction
+  private MailParameters mailParameters;
+  private final List<Recipient> recipients = new ArrayList<>(4);
+  private String loginUsername;
+
+  /**
+   * @param info the connection as known at accept time (TLS already on for implicit TLS)
+   * @param executor runs handler completions that arrive on another thread (or later) on the
+   *     session's thread
+   */
+  public SmtpServerSession(
+      SmtpSessionConfig config,
+      SessionInfo info,
+      SmtpSessionHandler handler,
+      SmtpTransport transport,
+      Executor executor) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.info = Objects.requireNonNull(info, "info");
+    this.handler = Objects.requireNonNull(handler, "handler");
+    this.transport = Objects.requireNonNull(transport, "transport");
+    this.executor = Objects.requireNonNull(executor, "executor");
+  }
+
+  /** Asks the handler for the greeting and sends it; call once, before any {@link #feed}. */
+  public void start() {
+    if (phase != Phase.GREETING || awaiting) {
+      throw new IllegalStateException("session already started");
+    }
+    call(() -> handler.onConnect(info), this::greeted);
+    drive();
+  }
+
+  /** Input from the client, exactly as received; the bytes are not kept after the call. */
+  public void feed(byte[] bytes, int offset, int length) {
+    Objects.checkFromIndexSize(offset, length, bytes.length);
+    if (phase == Phase.CLOSED || length == 0) {
+      return;
+    }
+    if (inputLength == 0 && !awaiting && !driving) {
+      // the common case: work straight from the caller's bytes, keep only an unfinished line
+      int end = offset + length;
+      driving = true;
+      try {
+        int pos = process(bytes, offset, end);
+        if (pos < end && phase != Phase.CLOSED) {
+          appendInput(bytes, pos, end - pos);
+        }
+      } finally {
+        driving = false;
+      }
+      settle();
+    } else {
+      appendInput(bytes, offset, length);
+      drive();
+    }
+  }
+
+  /** The TLS handshake requested through {@link SmtpTransport#startTls()} succeeded. */
+  public void tlsEstablished() {
+    if (phase != Phase.TLS_HANDSHAKE) {
+      return;
+    }
+    // RFC 3207 section 4.2: forget everything learnt before the handshake
+    info = info.afterTlsUpgrade();
+    resetTransaction();
+    inputLength = 0;
+    discardingLine = false;
+    phase = Phase.COMMAND;
+    drive();
+  }
+
+  /** The client was idle too long: 421 4.4.2 and close. */
+  public void timeout() {
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    if (phase == Phase.TLS_HANDSHAKE) {
+      close();
+      return;
+    }
+    closeWith(new SmtpReply(421, "4.4.2", config.serverName() + " Error: timeout exceeded"));
+  }
+
+  /**
+   * The server is going down: close with 421 4.3.2 now if the session waits for a command,
+   * otherwise as soon as the message or handler call in progress has been answered.
+   */
+  public void shutdown() {
+    shutdownRequested = true;
+    if (!driving) {
+      settle();
+    }
+  }
+
+  /** The connection is gone; a pending handler answer will be dropped. */
+  public void disconnected() {
+    phase = Phase.CLOSED;
+    releaseBuffers();
+  }
+
+  /** Whether the client is sending message content (the DATA timeout applies). */
+  public boolean isReceivingData() {
+    return phase == Phase.DATA;
+  }
+
+  /** Whether the session waits for its handler (no client timeout applies). */
+  public boolean isAwaitingHandler() {
+    return awaiting;
+  }
+
+  public boolean isClosed() {
+    return phase == Phase.CLOSED;
+  }
+
+  /** The connection as currently known. */
+  public SessionInfo info() {
+    return info;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  private void drive() {
+    if (driving) {
+      return;
+    }
+    driving = true;
+    try {
+      if (inputLength > 0 && !awaiting && phase != Phase.CLOSED) {
+        consumeInput(process(input, 0, inputLength));
+      }
+    } finally {
+      driving = false;
+    }
+    settle();
+  }
+
+  /** After a batch of work: shut down if asked and idle, send the replies, adjust input flow. */
+  private void settle() {
+    if (shutdownRequested && !awaiting && isBetweenCommands()) {
+      closeWith(SHUTTING_DOWN);
+    }
+    out.flushTo(transport);
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    boolean pause = awaiting;
+    if (pause != inputPaused) {
+      inputPaused = pause;
+      if (pause) {
+        transport.pauseInput();
+      } else {
+        transport.resumeInput();
+      }
+    }
+  }
+
+  /** Works through {@code buf[pos, end)}; returns how far it got (an unfinished line stays). */
+  private int process(byte[] buf, int pos, int end) {
+    while (pos < end && !awaiting) {
+      switch (phase) {
+        case DATA -> {
+          int after = data.consume(buf, pos, end);
+          if (after < 0) {
+            return end;
+          }
+          pos = after;
+          endOfData();
+        }
+        case COMMAND, AUTH_PLAIN, AUTH_LOGIN_USERNAME, AUTH_LOGIN_PASSWORD, REFUSED -> {
+          int next = line(buf, pos, end);
+          if (next == pos) {
+            return pos;
+          }
+          pos = next;
+        }
+        case TLS_HANDSHAKE -> {
+          // plaintext where the TLS handshake belongs: a command injection attempt
+          close();
+          return end;
+        }
+        default -> {
+          return end;
+        }
+      }
+    }
+    return pos;
+  }
+
+  /** Handles one line if complete; returns the index after it, or {@code pos} if unfinished. */
+  private int line(byte[] buf, int pos, int end) {
+    int lf = -1;
+    int bits = 0;
+    for (int i = pos; i < end; i++) {
+      byte b = buf[i];
+      if (b == '\n') {
+        lf = i;
+        break;
+      }
+      bits |= b;
+    }
+    int limit = config.maxCommandLineLength();
+    if (lf < 0) {
+      if (discardingLine || end - pos >= limit) {
+        discardingLine = true; // never buffer an over-long line; answer once its end arrives
+        return end;
+      }
+      return pos;
+    }
+    int next = lf + 1;
+    if (discardingLine || next - pos > limit) {
+      discardingLine = false;
+      protocolError(LINE_TOO_LONG);
+      return next;
+    }
+    int lineEnd = lf > pos && buf[lf - 1] == '\r' ? lf - 1 : lf;
+    boolean ascii = bits >= 0; // a byte >= 0x80 is negative and sets the sign bit
+    switch (phase) {
+      case COMMAND -> command(buf, pos, lineEnd, ascii, next < end);
+      case REFUSED -> refusedCommand(buf, pos, lineEnd);
+      default -> authResponse(new String(buf, pos, lineEnd - pos, StandardCharsets.ISO_8859_1));
+    }
+    return next;
+  }
+
+  private void appendInput(byte[] bytes, int offset, int length) {
+    if (inputLength + length > MAX_BUFFERED_INPUT) {
+      closeWith(TOO_MUCH_INPUT);
+      return;
+    }
+    if (inputLength + length > input.length) {
+      input = Arrays.copyOf(input, Math.max(inputLength + length, Math.max(256, input.length * 2)));
+    }
+    System.arraycopy(bytes, offset, input, inputLength, length);
+    inputLength += length;
+  }
+
+  private void consumeInput(int consumed) {
+    if (phase == Phase.CLOSED || consumed >= inputLength) {
+      inputLength = 0;
+    } else if (consumed > 0) {
+      System.arraycopy(input, consumed, input, 0, inputLength - consumed);
+      inputLength -= consumed;
+    }
+    if (inputLength == 0 && input.length > 64 * 1024) {
+      input = NO_BYTES;
+    }
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private void command(byte[] buf, int start, int end, boolean ascii, boolean moreInput) {
+    int verbEnd = start;
+    while (verbEnd < end && buf[verbEnd] != ' ') {
+      verbEnd++;
+    }
+    Command command = Command.parse(buf, start, verbEnd);
+    if (command == null) {
+      protocolError(UNKNOWN_COMMAND);
+      return;
+    }
+    String args;
+    try {
+      args = decode(buf, verbEnd, end, ascii);
+    } catch (CharacterCodingException e) {
+      protocolError(INVALID_UTF8);
+      return;
+    }
+    switch (command) {
+      case EHLO -> helo(true, args, ascii);
+      case HELO -> helo(false, args, ascii);
+      case MAIL -> mail(args);
+      case RCPT -> rcpt(args);
+      case DATA -> data(args);
+      case RSET -> {
+        if (!args.isBlank()) {
+          protocolError(syntax("RSET"));
+        } else {
+          resetTransaction();
+          reply(SmtpReply.OK);
+        }
+      }
+      case NOOP -> reply(SmtpReply.OK);
+      case QUIT -> closeWith(BYE);
+      case VRFY -> {
+        if (args.isBlank()) {
+          protocolError(syntax("VRFY address"));
+        } else {
+          reply(CANNOT_VRFY);
+        }
+      }
+      case HELP -> reply(HELP);
+      case STARTTLS -> startTls(args, moreInput);
+      case AUTH -> auth(args);
+      case EXPN, BDAT -> protocolError(NOT_IMPLEMENTED);
+    }
+  }
+
+  private void refusedCommand(byte[] buf, int start, int end) {
+    int verbEnd = start;
+    while (verbEnd < end && buf[verbEnd] != ' ') {
+      verbEnd++;
+    }
+    if (Command.parse(buf, start, verbEnd) == Command.QUIT) {
+      closeWith(BYE);
+    } else {
+      protocolError(REFUSED_SEND_QUIT);
+    }
+  }
+
+  private void helo(boolean extended, String args, boolean ascii) {
+    String domain = firstToken(args);
+    if (domain.isEmpty() || !ascii || !isPrintable(domain)) {
+      protocolError(syntax(extended ? "EHLO hostname" : "HELO hostname"));
+      return;
+    }
+    call(() -> handler.onHelo(info, domain), (reply, error) -> {
+      if (error != null) {
+        handlerReply(SmtpReply.LOCAL_ERROR);
+      } else if (!reply.isPositive()) {
+        handlerReply(reply);
+      } else {
+        resetTransaction(); // RFC 5321 section 4.1.4: HELO/EHLO implies RSET
+        info = info.withHelo(domain);
+        reply(extended ? ehloReply() : new SmtpReply(250, null, config.serverName()));
+      }
+    });
+  }
+
+  private SmtpReply ehloReply() {
+    List<String> lines = new ArrayList<>(10);
+    lines.add(config.serverName());
+    lines.add("PIPELINING");
+    lines.add("SIZE " + config.maxMessageSize());
+    lines.add("8BITMIME");
+    lines.add("SMTPUTF8");
+    lines.add("ENHANCEDSTATUSCODES");
+    lines.add("DSN");
+    if (config.startTlsAvailable() && !info.tls()) {
+      lines.add("STARTTLS");
+    }
+    if (config.authEnabled() && (info.tls() || config.plainTextAuthAllowed())) {
+      lines.add("AUTH PLAIN LOGIN");
+    }
+    return new SmtpReply(250, null, lines);
+  }
+
+  private void mail(String args) {
+    if (info.heloName() == null) {
+      protocolError(NEED_HELO);
+      return;
+    }
+    if (reversePath != null) {
+      protocolError(NESTED_MAIL);
+      return;
+    }
+    if (config.tlsRequired() && !info.tls()) {
+      protocolError(TLS_REQUIRED);
+      return;
+    }
+    if (config.authRequired() && info.authenticatedUser() == null) {
+      protocolError(AUTH_REQUIRED);
+      return;
+    }
+    PathSyntax.PathArgument path;
+    MailParameters params;
+    try {
+      path = PathSyntax.mailFrom(args);
+      params = PathSyntax.mailParameters(path.params(), config.maxMessageSize(), config.authEnabled());
+      if (!params.smtpUtf8() && PathSyntax.isInternational(path.address())) {
+        throw new SmtpSyntaxException(PathSyntax.needsSmtpUtf8());
+      }
+    } catch (SmtpSyntaxException e) {
+      protocolError(e.reply());
+      return;
+    }
+    call(() -> handler.onMailFrom(info, path.address(), params.all()), (reply, error) -> {
+      if (error != null) {
+        handlerReply(SmtpReply.LOCAL_ERROR);
+        return;
+      }
+      if (reply.isPositive()) {
+        reversePath = path.address();
+        mailParameters = params;
+      }
+      handlerReply(reply);
+    });
+  }
+
+  private void rcpt(String args) {
+    if (reversePath == null) {
+      protocolError(NEED_MAIL);
+      return;
+    }
+    if (recipients.size() >= config.maxRecipients()) {
+      reply(TOO_MANY_RECIPIENTS); // RFC 5321 section 4.5.3.1.10: the client sends the rest later
+      return;
+    }
+    PathSyntax.PathArgument path;
+    try {
+      path = PathSyntax.rcptTo(args);
+      PathSyntax.checkRcptParameters(path.params());
+      if (!mailParameters.smtpUtf8() && PathSyntax.isInternational(path.address())) {
+        throw new SmtpSyntaxException(PathSyntax.needsSmtpUtf8());
+      }
+    } catch (SmtpSyntaxException e) {
+      protocolError(e.reply());
+      return;
+    }
+    call(() -> handler.onRcptTo(info, path.address(), path.params()), (reply, error) -> {
+      if (error != null) {
+        handlerReply(SmtpReply.LOCAL_ERROR);
+        return;
+      }
+      if (reply.isPositive()) {
+        recipients.add(new Recipient(path.address(), path.params()));
+      }
+      handlerReply(reply);
+    });
+  }
+
+  private void data(String args) {
+    if (!args.isBlank()) {
+      protocolError(syntax("DATA"));
+    } else if (reversePath == null) {
+      protocolError(NEED_MAIL);
+    } else if (recipients.isEmpty()) {
+      protocolError(NO_VALID_RECIPIENTS);
+    } else {
+      if (data == null) {
+        data = new DataReader(config.maxMessageSize(), config.maxDataLineLength());
+      }
+      data.start(mailParameters.declaredSize());
+      phase = Phase.DATA;
+      reply(START_DATA);
+    }
+  }
+
+  private void endOfData() {
+    phase = Phase.COMMAND;
+    if (data.oversized()) {
+      data.release();
+      resetTransaction();
+      reply(PathSyntax.MESSAGE_TOO_BIG);
+      return;
+    }
+    byte[] message = data.takeMessage();
+    Envelope envelope = new Envelope(reversePath, mailParameters, recipients, info.heloName(),
+        info.remoteAddress(), info.tls(), info.authenticatedUser(), data.longLines(),
+        data.bareLineFeeds());
+    SessionInfo session = info;
+    resetTransaction(); // the transaction ends with the final reply, whatever it says
+    call(() -> handler.onMessage(session, envelope, message), (reply, error) ->
+        handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply));
+  }
+
+  private void startTls(String args, boolean moreInput) {
+    if (info.tls()) {
+      protocolError(TLS_ALREADY_ACTIVE);
+    } else if (!config.startTlsAvailable()) {
+      protocolError(NOT_IMPLEMENTED);
+    } else if (!args.isBlank()) {
+      protocolError(syntax("STARTTLS"));
+    } else if (moreInput) {
+      // RFC 3207 section 5: STARTTLS ends a pipelined group; what follows it in plaintext must
+      // not be executed after the handshake (the STARTTLS command injection attack)
+      closeWith(PIPELINED_AFTER_STARTTLS);
+    } else {
+      reply(READY_FOR_TLS);
+      phase = Phase.TLS_HANDSHAKE;
+      resetTransaction();
+      out.flushTo(transport);
+      transport.startTls();
+    }
+  }
+
+  // ---------------------------------------------------------------- AUTH (RFC 4954)
+
+  private void auth(String args) {
+    if (!config.authEnabled()) {
+      protocolError(NOT_IMPLEMENTED);
+      return;
+    }
+    if (info.heloName() == null) {
+      protocolError(NEED_HELO);
+      return;
+    }
+    if (info.authenticatedUser() != null) {
+      protocolError(ALREADY_AUTHENTICATED);
+      return;
+    }
+    if (reversePath != null) {
+      protocolError(AUTH_IN_TRANSACTION);
+      return;
+    }
+    if (!info.tls() && (config.tlsRequired() || !config.plainTextAuthAllowed())) {
+      protocolError(AUTH_NEEDS_TLS);
+      return;
+    }
+    String words = args.strip();
+    int space = words.indexOf(' ');
+    String mechanism = (space < 0 ? words : words.substring(0, space)).toUpperCase(Locale.ROOT);
+    String initialResponse = space < 0 ? null : words.substring(space + 1).strip();
+    if (mechanism.isEmpty() || initialResponse != null && initialResponse.indexOf(' ') >= 0) {
+      protocolError(syntax("AUTH mechanism [initial-response]"));
+      return;
+    }
+    switch (mechanism) {
+      case "PLAIN" -> {
+        if (initialResponse == null) {
+          phase = Phase.AUTH_PLAIN;
+          reply(AUTH_CHALLENGE_EMPTY);
+        } else {
+          byte[] response = base64(initialResponse.equals("=") ? "" : initialResponse);
+          if (response != null) {
+            plainCredentials(response);
+          }
+        }
+      }
+      case "LOGIN" -> {
+        if (initialResponse == null) {
+          phase = Phase.AUTH_LOGIN_USERNAME;
+          reply(AUTH_CHALLENGE_USERNAME);
+        } else {
+          byte[] username = base64(initialResponse);
+          if (username != null) {
+            loginUsername = new String(username, StandardCharsets.UTF_8);
+            phase = Phase.AUTH_LOGIN_PASSWORD;
+            reply(AUTH_CHALLENGE_PASSWORD);
+          }
+        }
+      }
+      default -> protocolError(AUTH_UNKNOWN_MECHANISM);
+    }
+  }
+
+  private void authResponse(String line) {
+    Phase step = phase;
+    phase = Phase.COMMAND;
+    if (line.equals("*")) {
+      loginUsername = null;
+      protocolError(AUTH_CANCELLED);
+      return;
+    }
+    byte[] response = base64(line);
+    if (response == null) {
+      loginUsername = null;
+      return;
+    }
+    switch (step) {
+      case AUTH_PLAIN -> plainCredentials(response);
+      case AUTH_LOGIN_USERNAME -> {
+        loginUsername = new String(response, StandardCharsets.UTF_8);
+        phase = Phase.AUTH_LOGIN_PASSWORD;
+        reply(AUTH_CHALLENGE_PASSWORD);
+      }
+      default -> {
+        String username = loginUsername;
+        loginUsername = null;
+        verifyCredentials("LOGIN", null, username, new String(response, StandardCharsets.UTF_8));
+      }
+    }
+  }
+
+  /** RFC 4616: {@code [authzid] NUL authcid NUL passwd}. */
+  private void plainCredentials(byte[] response) {
+    int first = indexOf(response, 0, (byte) 0);
+    int second = first < 0 ? -1 : indexOf(response, first + 1, (byte) 0);
+    if (second < 0 || indexOf(response, second + 1, (byte) 0) >= 0) {
+      protocolError(AUTH_BAD_RESPONSE);
+      return;
+    }
+    String authzid = first == 0 ? null : new String(response, 0, first, StandardCharsets.UTF_8);
+    String username = new String(response, first + 1, second - first - 1, StandardCharsets.UTF_8);
+    String password = new String(response, second + 1, response.length - second - 1,
+        StandardCharsets.UTF_8);
+    verifyCredentials("PLAIN", authzid, username, password);
+  }
+
+  private void verifyCredentials(String mechanism, String authzid, String username, String password) {
+    if (username.isEmpty()) {
+      protocolError(AUTH_FAILED);
+      return;
+    }
+    call(() -> handler.onAuth(info, mechanism, authzid, username, password), (accepted, error) -> {
+      if (error != null) {
+        handlerReply(AUTH_TEMPORARY_FAILURE);
+      } else if (accepted) {
+        info = info.withAuthenticatedUser(username);
+        reply(AUTH_SUCCEEDED);
+      } else {
+        protocolError(AUTH_FAILED); // counted, so guessing passwords ends in 421
+      }
+    });
+  }
+
+  /** Decodes base64, answering 501 itself when it is not valid. */
+  private byte[] base64(String text) {
+    try {
+      return Base64.getDecoder().decode(text);
+    } catch (IllegalArgumentException e) {
+      protocolError(AUTH_BAD_RESPONSE);
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- handler calls
+
+  private void greeted(SmtpReply reply, Throwable error) {
+    if (error != null) {
+      closeWith(SmtpReply.SERVICE_UNAVAILABLE);
+    } else if (reply.closesConnection()) {
+      closeWith(reply);
+    } else {
+      phase = reply.isPositive() ? Phase.COMMAND : Phase.REFUSED;
+      out.reply(reply);
+    }
+  }
+
+  /**
+   * Calls the handler and continues with its answer: right away if the stage is already complete
+   * (the common case), otherwise later on the session's thread, with input held until then.
+   * A {@code null} answer counts as a failure.
+   */
+  private <T> void call(Supplier<CompletionStage<T>> invocation, BiConsumer<T, Throwable> then) {
+    CompletionStage<T> stage;
+    try {
+      stage = Objects.requireNonNull(invocation.get(), "handler returned null");
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    awaiting = true;
+    Thread caller = Thread.currentThread();
+    inlineWindow = true;
+    stage.whenComplete((value, error) -> {
+      Throwable failure = error != null || value != null ? error : new NullPointerException(
+          "handler completed with null");
+      if (inlineWindow && Thread.currentThread() == caller) {
+        resume(then, value, failure, true);
+      } else {
+        executor.execute(() -> resume(then, value, failure, false));
+      }
+    });
+    inlineWindow = false;
+  }
+
+  private <T> void resume(BiConsumer<T, Throwable> then, T value, Throwable error, boolean inline) {
+    awaiting = false;
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    if (error != null) {
+      LOG.log(System.Logger.Level.WARNING, "SMTP handler failed in session " + info.id(), error);
+    }
+    try {
+      then.accept(value, error);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.ERROR, "SMTP session " + info.id() + " failed", e);
+      closeWith(INTERNAL_ERROR);
+    }
+    if (!inline) {
+      drive();
+    }
+  }
+
+  // ---------------------------------------------------------------- replies and state
+
+  /** A reply of the protocol itself; anything below 400 ends a run of errors. */
+  private void reply(SmtpReply reply) {
+    if (reply.code() < 400) {
+      consecutiveErrors = 0;
+    }
+    out.reply(reply);
+  }
+
+  /** A reply from the handler; 421 closes the connection. */
+  private void handlerReply(SmtpReply reply) {
+    if (reply.closesConnection()) {
+      closeWith(reply);
+    } else {
+      reply(reply);
+    }
+  }
+
+  /** A client mistake; too many in a row and the session gives up on the client. */
+  private void protocolError(SmtpReply reply) {
+    out.reply(reply);
+    if (++consecutiveErrors >= config.maxConsecutiveErrors()) {
+      closeWith(TOO_MANY_ERRORS);
+    }
+  }
+
+  private void closeWith(SmtpReply reply) {
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    out.reply(reply);
+    close();
+  }
+
+  private void close() {
+    phase = Phase.CLOSED;
+    out.flushTo(transport);
+    releaseBuffers();
+    transport.close();
+  }
+
+  private void releaseBuffers() {
+    input = NO_BYTES;
+    inputLength = 0;
+    if (data != null) {
+      data.release();
+    }
+    resetTransaction();
+  }
+
+  private void resetTransaction() {
+    reversePath = null;
+    mailParameters = null;
+    recipients.clear();
+  }
+
+  private boolean isBetweenCommands() {
+    return switch (phase) {
+      case COMMAND, REFUSED, AUTH_PLAIN, AUTH_LOGIN_USERNAME, AUTH_LOGIN_PASSWORD -> true;
+      default -> false;
+    };
+  }
+
+  private static SmtpReply syntax(String usage) {
+    return new SmtpReply(501, "5.5.4", "Syntax: " + usage);
+  }
+
+  private static String decode(byte[] buf, int from, int to, boolean ascii)
+      throws CharacterCodingException {
+    if (from >= to) {
+      return "";
+    }
+    if (ascii) {
+      return new String(buf, from, to - from, StandardCharsets.ISO_8859_1);
+    }
+    return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(buf, from, to - from))
+        .toString();
+  }
+
+  private static String firstToken(String args) {
+    String s = args.strip();
+    int space = s.indexOf(' ');
+    return space < 0 ? s : s.substring(0, space);
+  }
+
+  private static boolean isPrintable(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c <= ' ' || c >= 0x7F) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int indexOf(byte[] bytes, int from, byte value) {
+    for (int i = from; i < bytes.length; i++) {
+      if (bytes[i] == value) {
+        return i;
+      }
+    }
+    return -1;
+  }
+}
