@@ -53,7 +53,8 @@ public final class SmtpServerSession {
   private static final SmtpReply BYE = new SmtpReply(221, "2.0.0", "Bye");
   private static final SmtpReply START_DATA =
       new SmtpReply(354, null, "End data with <CR><LF>.<CR><LF>");
-  private static final SmtpReply READY_FOR_TLS = new SmtpReply(220, "2.0.0", "Ready to start TLS");
+  private static final byte[] READY_FOR_TLS_WIRE = new SmtpReply(220, "2.0.0", "Ready to start TLS")
+      .toWire().getBytes(StandardCharsets.US_ASCII);
   private static final SmtpReply CANNOT_VRFY = new SmtpReply(
       252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
   private static final SmtpReply HELP = SmtpReply.of(214, "2.0.0",
@@ -191,7 +192,7 @@ public final class SmtpServerSession {
     }
   }
 
-  /** The TLS handshake requested through {@link SmtpTransport#startTls()} succeeded. */
+  /** The TLS handshake requested through {@link SmtpTransport#startTls} succeeded. */
   public void tlsEstablished() {
     if (phase != Phase.TLS_HANDSHAKE) {
       return;
@@ -601,11 +602,11 @@ public final class SmtpServerSession {
       // not be executed after the handshake (the STARTTLS command injection attack)
       closeWith(PIPELINED_AFTER_STARTTLS);
     } else {
-      reply(READY_FOR_TLS);
       phase = Phase.TLS_HANDSHAKE;
       resetTransaction();
-      out.flushTo(transport);
-      transport.startTls();
+      consecutiveErrors = 0;
+      out.flushTo(transport); // earlier replies first, then the 220 goes out with the switch
+      transport.startTls(READY_FOR_TLS_WIRE);
     }
   }
 

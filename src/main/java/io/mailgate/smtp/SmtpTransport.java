@@ -13,10 +13,12 @@ public interface SmtpTransport {
   void send(byte[] bytes, int offset, int length);
 
   /**
-   * Start the TLS handshake (after the 220 for STARTTLS has been sent); call {@link
-   * SmtpServerSession#tlsEstablished()} when it succeeded, close the connection when it failed.
+   * Send {@code readyReply} (the 220 answering STARTTLS) and switch to TLS right behind it; call
+   * {@link SmtpServerSession#tlsEstablished()} when the handshake succeeded, close the connection
+   * when it failed. The switch must be in place before the client can react to the reply,
+   * otherwise its handshake could be read as plaintext.
    */
-  void startTls();
+  void startTls(byte[] readyReply);
 
   /** Close the connection once everything sent so far has been written. */
   void close();

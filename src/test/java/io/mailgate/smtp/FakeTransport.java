@@ -21,7 +21,8 @@ final class FakeTransport implements SmtpTransport {
   }
 
   @Override
-  public void startTls() {
+  public void startTls(byte[] readyReply) {
+    send(readyReply, 0, readyReply.length);
     tlsStarted = true;
   }
 

@@ -1,0 +1,192 @@
+package io.mailgate.smtp;
+
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.ServerSSLOptions;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Binds one accepted {@link NetSocket} to one {@link SmtpServerSession}.
+ *
+ * <p>It exists to keep every Vert.x concern of a connection in one small class: moving bytes both
+ * ways, pausing the socket while the session waits on its handler or the client does not read
+ * its replies, the STARTTLS upgrade, and the idle timeouts of RFC 5321 section 4.5.3.2.
+ *
+ * <p>The idle timer is not re-armed on every read: reads only record the time, and one timer per
+ * connection checks it and re-arms itself for the time that is left.
+ */
+final class SmtpConnection implements SmtpTransport {
+
+  private static final System.Logger LOG = System.getLogger(SmtpConnection.class.getName());
+
+  private final Vertx vertx;
+  private final Context context;
+  private final NetSocket socket;
+  private final ServerSSLOptions tlsOptions;
+  private final ConnectionLimit limit;
+  private final long commandTimeoutNanos;
+  private final long dataTimeoutNanos;
+  private final long checkIntervalNanos;
+  private SmtpServerSession session;
+
+  private long lastActivity;
+  private long timerId = -1;
+  private boolean handlerPaused;
+  private boolean writePaused;
+  private boolean socketPaused;
+  private boolean closed;
+
+  SmtpConnection(Vertx vertx, NetSocket socket, SmtpServerOptions options,
+      ServerSSLOptions tlsOptions, ConnectionLimit limit) {
+    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
+    this.socket = socket;
+    this.tlsOptions = tlsOptions;
+    this.limit = limit;
+    this.commandTimeoutNanos = options.getCommandTimeout().toNanos();
+    this.dataTimeoutNanos = options.getDataTimeout().toNanos();
+    this.checkIntervalNanos = Math.min(commandTimeoutNanos, dataTimeoutNanos);
+  }
+
+  void start(SmtpSessionConfig config, SessionInfo info, SmtpSessionHandler handler) {
+    session = new SmtpServerSession(config, info, handler, this, this::runOnContext);
+    socket.handler(this::onData);
+    socket.drainHandler(v -> onDrain());
+    socket.exceptionHandler(this::onException);
+    socket.closeHandler(v -> onClosed());
+    socket.shutdownHandler(v -> session.shutdown());
+    lastActivity = System.nanoTime();
+    scheduleIdleCheck(checkIntervalNanos);
+    session.start();
+  }
+
+  @Override
+  public void send(byte[] bytes, int offset, int length) {
+    if (closed) {
+      return;
+    }
+    socket.write(Buffer.buffer(length).appendBytes(bytes, offset, length));
+    lastActivity = System.nanoTime(); // the client's time to answer starts now
+    if (!writePaused && socket.writeQueueFull()) {
+      writePaused = true; // the client does not read its replies: stop reading its commands
+      updatePause();
+    }
+  }
+
+  @Override
+  public void startTls(byte[] readyReply) {
+    // Vert.x writes the reply once the TLS context is ready and installs the TLS handler right
+    // behind it, so the client's handshake cannot overtake the switch. Plaintext the client sent
+    // before the reply is still delivered as data before this completes: the session, waiting
+    // for the handshake, treats it as an injection attempt and closes.
+    lastActivity = System.nanoTime();
+    socket.upgradeToSsl(tlsOptions, Buffer.buffer(readyReply)).onComplete(result -> {
+      if (result.succeeded()) {
+        lastActivity = System.nanoTime();
+        session.tlsEstablished();
+      } else {
+        LOG.log(System.Logger.Level.DEBUG, "STARTTLS handshake failed", result.cause());
+        socket.close();
+      }
+    });
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      socket.close(); // Vert.x writes what is queued before closing
+    }
+  }
+
+  @Override
+  public void pauseInput() {
+    handlerPaused = true;
+    updatePause();
+  }
+
+  @Override
+  public void resumeInput() {
+    handlerPaused = false;
+    updatePause();
+  }
+
+  private void onData(Buffer buffer) {
+    lastActivity = System.nanoTime();
+    byte[] bytes = buffer.getBytes();
+    try {
+      session.feed(bytes, 0, bytes.length);
+    } catch (RuntimeException e) {
+      // a bug, not a client mistake: drop this connection, keep the event loop serving others
+      LOG.log(System.Logger.Level.ERROR, "SMTP session " + session.info().id() + " failed", e);
+      session.disconnected();
+      socket.close();
+    }
+  }
+
+  private void onDrain() {
+    if (writePaused) {
+      writePaused = false;
+      updatePause();
+    }
+  }
+
+  private void onException(Throwable error) {
+    LOG.log(System.Logger.Level.DEBUG, "SMTP connection error", error);
+  }
+
+  private void onClosed() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (timerId >= 0) {
+      vertx.cancelTimer(timerId);
+      timerId = -1;
+    }
+    limit.release();
+    session.disconnected();
+  }
+
+  private void updatePause() {
+    boolean pause = handlerPaused || writePaused;
+    if (pause != socketPaused && !closed) {
+      socketPaused = pause;
+      if (pause) {
+        socket.pause();
+      } else {
+        socket.resume();
+      }
+    }
+  }
+
+  private void scheduleIdleCheck(long delayNanos) {
+    long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(delayNanos));
+    timerId = vertx.setTimer(millis, id -> checkIdle());
+  }
+
+  private void checkIdle() {
+    timerId = -1;
+    if (closed) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (session.isAwaitingHandler()) {
+      lastActivity = now; // our own handler is slow, not the client
+      scheduleIdleCheck(checkIntervalNanos);
+      return;
+    }
+    long timeout = session.isReceivingData() ? dataTimeoutNanos : commandTimeoutNanos;
+    long idle = now - lastActivity;
+    if (idle >= timeout) {
+      session.timeout();
+      return;
+    }
+    scheduleIdleCheck(Math.min(timeout - idle, checkIntervalNanos));
+  }
+
+  private void runOnContext(Runnable task) {
+    context.runOnContext(v -> task.run());
+  }
+}

@@ -1,0 +1,132 @@
+package io.mailgate.smtp;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.ServerSSLOptions;
+import io.vertx.core.net.SocketAddress;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * An SMTP server on a Vert.x {@link NetServer}: one {@link SmtpServerSession} per connection,
+ * answering through a {@link SmtpSessionHandler}.
+ *
+ * <p>It exists as the thin network half of the SMTP server; the protocol lives in {@link
+ * SmtpServerSession}. Start one per event loop (from each instance of a verticle) or a single
+ * one: instances bound to the same address share the listening socket and the connection limit.
+ */
+public final class SmtpServer {
+
+  private final SmtpServerOptions options;
+  private final SmtpSessionConfig sessionConfig;
+  private final SmtpSessionHandler handler;
+  private final Vertx vertx;
+  private final NetServer netServer;
+  private final ServerSSLOptions tlsOptions;
+  private final ConnectionLimit limit;
+  private final Buffer tooManyConnections;
+  private final String idPrefix;
+  private final AtomicLong connectionCount = new AtomicLong();
+
+  private SmtpServer(Vertx vertx, SmtpServerOptions options, SmtpSessionConfig sessionConfig,
+      SmtpSessionHandler handler) {
+    this.vertx = vertx;
+    this.options = options;
+    this.sessionConfig = sessionConfig;
+    this.handler = handler;
+    this.tlsOptions = options.getKeyCertOptions() == null ? null
+        : new ServerSSLOptions().setKeyCertOptions(options.getKeyCertOptions());
+    this.limit = ConnectionLimit.forAddress(vertx, options.getHost(), options.getPort(),
+        options.getMaxConnections());
+    this.tooManyConnections = Buffer.buffer(new SmtpReply(421, "4.7.0",
+        options.getServerName() + " Error: too many connections, try again later").toWire());
+    this.idPrefix = Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";
+    NetServerOptions netOptions = new NetServerOptions()
+        .setHost(options.getHost())
+        .setPort(options.getPort())
+        .setTcpNoDelay(true)
+        .setSsl(options.isImplicitTls());
+    if (options.getKeyCertOptions() != null) {
+      netOptions.setKeyCertOptions(options.getKeyCertOptions());
+    }
+    this.netServer = vertx.createNetServer(netOptions).connectHandler(this::accept);
+  }
+
+  /**
+   * Binds the server. The options are copied; the handler is called on the event loop of each
+   * connection.
+   *
+   * @return the listening server, or a failed future if the options are inconsistent or the
+   *     address cannot be bound
+   */
+  public static Future<SmtpServer> start(
+      Vertx vertx, SmtpServerOptions options, SmtpSessionHandler handler) {
+    Objects.requireNonNull(vertx, "vertx");
+    Objects.requireNonNull(handler, "handler");
+    SmtpServerOptions copy = new SmtpServerOptions(options);
+    SmtpSessionConfig config;
+    try {
+      config = copy.sessionConfig();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    SmtpServer server = new SmtpServer(vertx, copy, config, handler);
+    return server.netServer.listen().map(server);
+  }
+
+  /** The bound port (the chosen one when the options said 0). */
+  public int actualPort() {
+    return netServer.actualPort();
+  }
+
+  /** Connections open now on this server's address (shared with its sibling instances). */
+  public int openConnections() {
+    return limit.open();
+  }
+
+  /**
+   * Stops accepting, lets each session finish the transaction in progress (idle sessions get
+   * 421 4.3.2 at once), and closes what is still open after the shutdown timeout.
+   */
+  public Future<Void> close() {
+    return netServer.shutdown(options.getShutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void accept(NetSocket socket) {
+    if (!limit.tryAcquire()) {
+      socket.write(tooManyConnections);
+      socket.close();
+      return;
+    }
+    SessionInfo info = new SessionInfo(
+        idPrefix + Long.toString(connectionCount.incrementAndGet(), 36),
+        inet(socket.remoteAddress()),
+        inet(socket.localAddress()),
+        options.getServerName(),
+        null,
+        options.isImplicitTls(),
+        null);
+    new SmtpConnection(vertx, socket, options, tlsOptions, limit).start(sessionConfig, info, handler);
+  }
+
+  /** An IP literal never triggers a DNS lookup; anything else stays unresolved. */
+  private static InetSocketAddress inet(SocketAddress address) {
+    if (address == null || address.hostAddress() == null) {
+      return null;
+    }
+    try {
+      return new InetSocketAddress(InetAddress.getByName(address.hostAddress()), address.port());
+    } catch (UnknownHostException e) {
+      return InetSocketAddress.createUnresolved(address.hostAddress(), address.port());
+    }
+  }
+}
