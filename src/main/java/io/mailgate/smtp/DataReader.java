@@ -25,6 +25,7 @@ final class DataReader {
 
   private static final int INITIAL_CAPACITY = 8 * 1024;
   private static final int RETAINED_CAPACITY = 64 * 1024;
+  private static final int MAX_PREALLOCATION = 256 * 1024;
 
   private final long maxSize;
   private final int maxLineLength;
@@ -53,7 +54,8 @@ final class DataReader {
     longLines = false;
     bareLineFeeds = false;
     if (sizeHint > buffer.length && sizeHint <= maxSize) {
-      buffer = new byte[(int) sizeHint + 2];
+      // trust the declared SIZE only so far: a client could declare the maximum and send nothing
+      buffer = new byte[(int) Math.min(sizeHint + 2, MAX_PREALLOCATION)];
     }
   }
 

@@ -1,5 +1,6 @@
 package io.mailgate.smtp;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -19,18 +20,18 @@ final class PathSyntax {
   /** A parsed path and its parameters (keywords upper-cased, in order). */
   record PathArgument(String address, Map<String, String> params) {}
 
-  private static final SmtpReply BAD_SENDER = new SmtpReply(501, "5.1.7", "Bad sender address syntax");
+  private static final SmtpReply BAD_SENDER =
+      new SmtpReply(501, "5.1.7", "Bad sender address syntax");
   private static final SmtpReply BAD_RECIPIENT =
       new SmtpReply(501, "5.1.3", "Bad recipient address syntax");
   private static final SmtpReply MAIL_SYNTAX =
       new SmtpReply(501, "5.5.4", "Syntax: MAIL FROM:<address> [parameters]");
   private static final SmtpReply RCPT_SYNTAX =
       new SmtpReply(501, "5.5.4", "Syntax: RCPT TO:<address> [parameters]");
-  private static final SmtpReply BAD_PARAMETER = new SmtpReply(501, "5.5.4", "Invalid parameter syntax");
+  private static final SmtpReply BAD_PARAMETER =
+      new SmtpReply(501, "5.5.4", "Invalid parameter syntax");
   private static final SmtpReply NEEDS_SMTPUTF8 =
       new SmtpReply(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter");
-  static final SmtpReply MESSAGE_TOO_BIG =
-      new SmtpReply(552, "5.3.4", "Message size exceeds fixed maximum message size");
 
   private PathSyntax() {}
 
@@ -66,7 +67,7 @@ final class PathSyntax {
         case "SIZE" -> {
           size = parseSize(value);
           if (size > maxMessageSize) {
-            throw new SmtpSyntaxException(MESSAGE_TOO_BIG);
+            throw new SmtpSyntaxException(Replies.MESSAGE_TOO_BIG);
           }
         }
         case "BODY" -> {
@@ -306,7 +307,7 @@ final class PathSyntax {
       }
       i = skipSpaces(s, end);
     }
-    return params;
+    return Collections.unmodifiableMap(params);
   }
 
   private static boolean isKeyword(String s, int from, int to) {

@@ -28,7 +28,8 @@ public record SessionInfo(
     String authenticatedUser) {
 
   SessionInfo withHelo(String name) {
-    return new SessionInfo(id, remoteAddress, localAddress, serverName, name, tls, authenticatedUser);
+    return new SessionInfo(
+        id, remoteAddress, localAddress, serverName, name, tls, authenticatedUser);
   }
 
   SessionInfo withAuthenticatedUser(String user) {

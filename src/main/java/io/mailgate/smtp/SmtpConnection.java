@@ -6,6 +6,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.ServerSSLOptions;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Binds one accepted {@link NetSocket} to one {@link SmtpServerSession}.
@@ -26,6 +27,7 @@ final class SmtpConnection implements SmtpTransport {
   private final NetSocket socket;
   private final ServerSSLOptions tlsOptions;
   private final ConnectionLimit limit;
+  private final AtomicInteger pausedConnections;
   private final long commandTimeoutNanos;
   private final long dataTimeoutNanos;
   private final long checkIntervalNanos;
@@ -39,12 +41,13 @@ final class SmtpConnection implements SmtpTransport {
   private boolean closed;
 
   SmtpConnection(Vertx vertx, NetSocket socket, SmtpServerOptions options,
-      ServerSSLOptions tlsOptions, ConnectionLimit limit) {
+      ServerSSLOptions tlsOptions, ConnectionLimit limit, AtomicInteger pausedConnections) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.socket = socket;
     this.tlsOptions = tlsOptions;
     this.limit = limit;
+    this.pausedConnections = pausedConnections;
     this.commandTimeoutNanos = options.getCommandTimeout().toNanos();
     this.dataTimeoutNanos = options.getDataTimeout().toNanos();
     this.checkIntervalNanos = Math.min(commandTimeoutNanos, dataTimeoutNanos);
@@ -146,6 +149,9 @@ final class SmtpConnection implements SmtpTransport {
       timerId = -1;
     }
     limit.release();
+    if (socketPaused) {
+      pausedConnections.decrementAndGet();
+    }
     session.disconnected();
   }
 
@@ -153,6 +159,7 @@ final class SmtpConnection implements SmtpTransport {
     boolean pause = handlerPaused || writePaused;
     if (pause != socketPaused && !closed) {
       socketPaused = pause;
+      pausedConnections.addAndGet(pause ? 1 : -1);
       if (pause) {
         socket.pause();
       } else {

@@ -89,7 +89,8 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
 
   /** 550 5.1.1 naming the unknown recipient. */
   public static SmtpReply noSuchUser(String address) {
-    return new SmtpReply(550, "5.1.1", "<" + address + ">: Recipient address rejected: user unknown");
+    return new SmtpReply(
+        550, "5.1.1", "<" + address + ">: Recipient address rejected: user unknown");
   }
 
   /** 554 5.7.1 with the given text: refused by policy. */
@@ -157,7 +158,7 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
     }
   }
 
-  /** {@code class.subject.detail}: class 2, 4 or 5 matching the code, subject and detail 1-3 digits. */
+  /** {@code class.subject.detail}: class 2, 4 or 5 matching the code, then 1-3 digits twice. */
   private static boolean isEnhancedStatusFor(int code, String status) {
     int n = status.length();
     if (n < 5 || status.charAt(0) - '0' != code / 100 || status.charAt(1) != '.') {

@@ -14,6 +14,7 @@ import java.net.UnknownHostException;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -36,6 +37,7 @@ public final class SmtpServer {
   private final Buffer tooManyConnections;
   private final String idPrefix;
   private final AtomicLong connectionCount = new AtomicLong();
+  private final AtomicInteger pausedConnections = new AtomicInteger();
 
   private SmtpServer(Vertx vertx, SmtpServerOptions options, SmtpSessionConfig sessionConfig,
       SmtpSessionHandler handler) {
@@ -94,6 +96,14 @@ public final class SmtpServer {
   }
 
   /**
+   * Connections of this instance not being read right now: their handler has not answered yet,
+   * or the client does not read its replies.
+   */
+  int pausedConnections() {
+    return pausedConnections.get();
+  }
+
+  /**
    * Stops accepting, lets each session finish the transaction in progress (idle sessions get
    * 421 4.3.2 at once), and closes what is still open after the shutdown timeout.
    */
@@ -115,7 +125,8 @@ public final class SmtpServer {
         null,
         options.isImplicitTls(),
         null);
-    new SmtpConnection(vertx, socket, options, tlsOptions, limit).start(sessionConfig, info, handler);
+    new SmtpConnection(vertx, socket, options, tlsOptions, limit, pausedConnections)
+        .start(sessionConfig, info, handler);
   }
 
   /** An IP literal never triggers a DNS lookup; anything else stays unresolved. */

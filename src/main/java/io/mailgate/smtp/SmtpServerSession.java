@@ -50,69 +50,6 @@ public final class SmtpServerSession {
 
   private static final byte[] NO_BYTES = new byte[0];
 
-  private static final SmtpReply BYE = new SmtpReply(221, "2.0.0", "Bye");
-  private static final SmtpReply START_DATA =
-      new SmtpReply(354, null, "End data with <CR><LF>.<CR><LF>");
-  private static final byte[] READY_FOR_TLS_WIRE = new SmtpReply(220, "2.0.0", "Ready to start TLS")
-      .toWire().getBytes(StandardCharsets.US_ASCII);
-  private static final SmtpReply CANNOT_VRFY = new SmtpReply(
-      252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
-  private static final SmtpReply HELP = SmtpReply.of(214, "2.0.0",
-      "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
-      "See RFC 5321");
-  private static final SmtpReply AUTH_SUCCEEDED =
-      new SmtpReply(235, "2.7.0", "Authentication successful");
-  private static final SmtpReply AUTH_FAILED =
-      new SmtpReply(535, "5.7.8", "Authentication credentials invalid");
-  private static final SmtpReply AUTH_TEMPORARY_FAILURE =
-      new SmtpReply(454, "4.7.0", "Temporary authentication failure");
-  private static final SmtpReply AUTH_CANCELLED =
-      new SmtpReply(501, "5.0.0", "Authentication cancelled");
-  private static final SmtpReply AUTH_BAD_RESPONSE =
-      new SmtpReply(501, "5.5.2", "Invalid authentication response");
-  private static final SmtpReply AUTH_CHALLENGE_EMPTY = new SmtpReply(334, null, "");
-  private static final SmtpReply AUTH_CHALLENGE_USERNAME = new SmtpReply(334, null, "VXNlcm5hbWU6");
-  private static final SmtpReply AUTH_CHALLENGE_PASSWORD = new SmtpReply(334, null, "UGFzc3dvcmQ6");
-  private static final SmtpReply AUTH_UNKNOWN_MECHANISM =
-      new SmtpReply(504, "5.5.4", "Unrecognized authentication type");
-  private static final SmtpReply AUTH_NEEDS_TLS = new SmtpReply(
-      538, "5.7.11", "Encryption required for requested authentication mechanism");
-  private static final SmtpReply AUTH_REQUIRED = new SmtpReply(530, "5.7.0", "Authentication required");
-  private static final SmtpReply TLS_REQUIRED =
-      new SmtpReply(530, "5.7.0", "Must issue a STARTTLS command first");
-  private static final SmtpReply UNKNOWN_COMMAND =
-      new SmtpReply(500, "5.5.2", "Error: command not recognized");
-  private static final SmtpReply LINE_TOO_LONG = new SmtpReply(500, "5.5.2", "Error: line too long");
-  private static final SmtpReply INVALID_UTF8 =
-      new SmtpReply(501, "5.5.4", "Error: invalid UTF-8 in command");
-  private static final SmtpReply NOT_IMPLEMENTED =
-      new SmtpReply(502, "5.5.1", "Error: command not implemented");
-  private static final SmtpReply NEED_HELO = new SmtpReply(503, "5.5.1", "Error: send HELO/EHLO first");
-  private static final SmtpReply NEED_MAIL = new SmtpReply(503, "5.5.1", "Error: need MAIL command");
-  private static final SmtpReply NESTED_MAIL = new SmtpReply(503, "5.5.1", "Error: nested MAIL command");
-  private static final SmtpReply ALREADY_AUTHENTICATED =
-      new SmtpReply(503, "5.5.1", "Error: already authenticated");
-  private static final SmtpReply AUTH_IN_TRANSACTION =
-      new SmtpReply(503, "5.5.1", "Error: AUTH not permitted during a mail transaction");
-  private static final SmtpReply TLS_ALREADY_ACTIVE =
-      new SmtpReply(503, "5.5.1", "Error: TLS already active");
-  private static final SmtpReply REFUSED_SEND_QUIT =
-      new SmtpReply(503, "5.5.1", "Error: service refused, send QUIT");
-  private static final SmtpReply NO_VALID_RECIPIENTS =
-      new SmtpReply(554, "5.5.1", "Error: no valid recipients");
-  private static final SmtpReply PIPELINED_AFTER_STARTTLS =
-      new SmtpReply(554, "5.5.1", "Error: command pipelined after STARTTLS");
-  private static final SmtpReply TOO_MANY_RECIPIENTS =
-      new SmtpReply(452, "4.5.3", "Error: too many recipients");
-  private static final SmtpReply TOO_MANY_ERRORS =
-      new SmtpReply(421, "4.7.0", "Error: too many errors, closing connection");
-  private static final SmtpReply TOO_MUCH_INPUT =
-      new SmtpReply(421, "4.7.0", "Error: too much pipelined input, closing connection");
-  private static final SmtpReply SHUTTING_DOWN =
-      new SmtpReply(421, "4.3.2", "Server shutting down, closing connection");
-  private static final SmtpReply INTERNAL_ERROR =
-      new SmtpReply(421, "4.3.0", "Internal error, closing connection");
-
   private static final System.Logger LOG = System.getLogger(SmtpServerSession.class.getName());
 
   private final SmtpSessionConfig config;
@@ -274,7 +211,7 @@ public final class SmtpServerSession {
   /** After a batch of work: shut down if asked and idle, send the replies, adjust input flow. */
   private void settle() {
     if (shutdownRequested && !awaiting && isBetweenCommands()) {
-      closeWith(SHUTTING_DOWN);
+      closeWith(Replies.SHUTTING_DOWN);
     }
     out.flushTo(transport);
     if (phase == Phase.CLOSED) {
@@ -346,7 +283,7 @@ public final class SmtpServerSession {
     int next = lf + 1;
     if (discardingLine || next - pos > limit) {
       discardingLine = false;
-      protocolError(LINE_TOO_LONG);
+      protocolError(Replies.LINE_TOO_LONG);
       return next;
     }
     int lineEnd = lf > pos && buf[lf - 1] == '\r' ? lf - 1 : lf;
@@ -361,7 +298,7 @@ public final class SmtpServerSession {
 
   private void appendInput(byte[] bytes, int offset, int length) {
     if (inputLength + length > MAX_BUFFERED_INPUT) {
-      closeWith(TOO_MUCH_INPUT);
+      closeWith(Replies.TOO_MUCH_INPUT);
       return;
     }
     if (inputLength + length > input.length) {
@@ -392,14 +329,14 @@ public final class SmtpServerSession {
     }
     Command command = Command.parse(buf, start, verbEnd);
     if (command == null) {
-      protocolError(UNKNOWN_COMMAND);
+      protocolError(Replies.UNKNOWN_COMMAND);
       return;
     }
     String args;
     try {
       args = decode(buf, verbEnd, end, ascii);
     } catch (CharacterCodingException e) {
-      protocolError(INVALID_UTF8);
+      protocolError(Replies.INVALID_UTF8);
       return;
     }
     switch (command) {
@@ -417,18 +354,18 @@ public final class SmtpServerSession {
         }
       }
       case NOOP -> reply(SmtpReply.OK);
-      case QUIT -> closeWith(BYE);
+      case QUIT -> closeWith(Replies.BYE);
       case VRFY -> {
         if (args.isBlank()) {
           protocolError(syntax("VRFY address"));
         } else {
-          reply(CANNOT_VRFY);
+          reply(Replies.CANNOT_VRFY);
         }
       }
-      case HELP -> reply(HELP);
+      case HELP -> reply(Replies.HELP);
       case STARTTLS -> startTls(args, moreInput);
       case AUTH -> auth(args);
-      case EXPN, BDAT -> protocolError(NOT_IMPLEMENTED);
+      case EXPN, BDAT -> protocolError(Replies.NOT_IMPLEMENTED);
     }
   }
 
@@ -438,9 +375,9 @@ public final class SmtpServerSession {
       verbEnd++;
     }
     if (Command.parse(buf, start, verbEnd) == Command.QUIT) {
-      closeWith(BYE);
+      closeWith(Replies.BYE);
     } else {
-      protocolError(REFUSED_SEND_QUIT);
+      protocolError(Replies.REFUSED_SEND_QUIT);
     }
   }
 
@@ -483,26 +420,27 @@ public final class SmtpServerSession {
 
   private void mail(String args) {
     if (info.heloName() == null) {
-      protocolError(NEED_HELO);
+      protocolError(Replies.NEED_HELO);
       return;
     }
     if (reversePath != null) {
-      protocolError(NESTED_MAIL);
+      protocolError(Replies.NESTED_MAIL);
       return;
     }
     if (config.tlsRequired() && !info.tls()) {
-      protocolError(TLS_REQUIRED);
+      protocolError(Replies.TLS_REQUIRED);
       return;
     }
     if (config.authRequired() && info.authenticatedUser() == null) {
-      protocolError(AUTH_REQUIRED);
+      protocolError(Replies.AUTH_REQUIRED);
       return;
     }
     PathSyntax.PathArgument path;
     MailParameters params;
     try {
       path = PathSyntax.mailFrom(args);
-      params = PathSyntax.mailParameters(path.params(), config.maxMessageSize(), config.authEnabled());
+      params = PathSyntax.mailParameters(
+          path.params(), config.maxMessageSize(), config.authEnabled());
       if (!params.smtpUtf8() && PathSyntax.isInternational(path.address())) {
         throw new SmtpSyntaxException(PathSyntax.needsSmtpUtf8());
       }
@@ -525,11 +463,12 @@ public final class SmtpServerSession {
 
   private void rcpt(String args) {
     if (reversePath == null) {
-      protocolError(NEED_MAIL);
+      protocolError(Replies.NEED_MAIL);
       return;
     }
     if (recipients.size() >= config.maxRecipients()) {
-      reply(TOO_MANY_RECIPIENTS); // RFC 5321 section 4.5.3.1.10: the client sends the rest later
+      // RFC 5321 section 4.5.3.1.10: a temporary failure, the client sends the rest later
+      reply(Replies.TOO_MANY_RECIPIENTS);
       return;
     }
     PathSyntax.PathArgument path;
@@ -559,16 +498,16 @@ public final class SmtpServerSession {
     if (!args.isBlank()) {
       protocolError(syntax("DATA"));
     } else if (reversePath == null) {
-      protocolError(NEED_MAIL);
+      protocolError(Replies.NEED_MAIL);
     } else if (recipients.isEmpty()) {
-      protocolError(NO_VALID_RECIPIENTS);
+      protocolError(Replies.NO_VALID_RECIPIENTS);
     } else {
       if (data == null) {
         data = new DataReader(config.maxMessageSize(), config.maxDataLineLength());
       }
       data.start(mailParameters.declaredSize());
       phase = Phase.DATA;
-      reply(START_DATA);
+      reply(Replies.START_DATA);
     }
   }
 
@@ -577,7 +516,7 @@ public final class SmtpServerSession {
     if (data.oversized()) {
       data.release();
       resetTransaction();
-      reply(PathSyntax.MESSAGE_TOO_BIG);
+      reply(Replies.MESSAGE_TOO_BIG);
       return;
     }
     byte[] message = data.takeMessage();
@@ -592,21 +531,21 @@ public final class SmtpServerSession {
 
   private void startTls(String args, boolean moreInput) {
     if (info.tls()) {
-      protocolError(TLS_ALREADY_ACTIVE);
+      protocolError(Replies.TLS_ALREADY_ACTIVE);
     } else if (!config.startTlsAvailable()) {
-      protocolError(NOT_IMPLEMENTED);
+      protocolError(Replies.NOT_IMPLEMENTED);
     } else if (!args.isBlank()) {
       protocolError(syntax("STARTTLS"));
     } else if (moreInput) {
       // RFC 3207 section 5: STARTTLS ends a pipelined group; what follows it in plaintext must
       // not be executed after the handshake (the STARTTLS command injection attack)
-      closeWith(PIPELINED_AFTER_STARTTLS);
+      closeWith(Replies.PIPELINED_AFTER_STARTTLS);
     } else {
       phase = Phase.TLS_HANDSHAKE;
       resetTransaction();
       consecutiveErrors = 0;
       out.flushTo(transport); // earlier replies first, then the 220 goes out with the switch
-      transport.startTls(READY_FOR_TLS_WIRE);
+      transport.startTls(Replies.READY_FOR_TLS_WIRE);
     }
   }
 
@@ -614,23 +553,23 @@ public final class SmtpServerSession {
 
   private void auth(String args) {
     if (!config.authEnabled()) {
-      protocolError(NOT_IMPLEMENTED);
+      protocolError(Replies.NOT_IMPLEMENTED);
       return;
     }
     if (info.heloName() == null) {
-      protocolError(NEED_HELO);
+      protocolError(Replies.NEED_HELO);
       return;
     }
     if (info.authenticatedUser() != null) {
-      protocolError(ALREADY_AUTHENTICATED);
+      protocolError(Replies.ALREADY_AUTHENTICATED);
       return;
     }
     if (reversePath != null) {
-      protocolError(AUTH_IN_TRANSACTION);
+      protocolError(Replies.AUTH_IN_TRANSACTION);
       return;
     }
     if (!info.tls() && (config.tlsRequired() || !config.plainTextAuthAllowed())) {
-      protocolError(AUTH_NEEDS_TLS);
+      protocolError(Replies.AUTH_NEEDS_TLS);
       return;
     }
     String words = args.strip();
@@ -645,7 +584,7 @@ public final class SmtpServerSession {
       case "PLAIN" -> {
         if (initialResponse == null) {
           phase = Phase.AUTH_PLAIN;
-          reply(AUTH_CHALLENGE_EMPTY);
+          reply(Replies.AUTH_CHALLENGE_EMPTY);
         } else {
           byte[] response = base64(initialResponse.equals("=") ? "" : initialResponse);
           if (response != null) {
@@ -656,17 +595,17 @@ public final class SmtpServerSession {
       case "LOGIN" -> {
         if (initialResponse == null) {
           phase = Phase.AUTH_LOGIN_USERNAME;
-          reply(AUTH_CHALLENGE_USERNAME);
+          reply(Replies.AUTH_CHALLENGE_USERNAME);
         } else {
           byte[] username = base64(initialResponse);
           if (username != null) {
             loginUsername = new String(username, StandardCharsets.UTF_8);
             phase = Phase.AUTH_LOGIN_PASSWORD;
-            reply(AUTH_CHALLENGE_PASSWORD);
+            reply(Replies.AUTH_CHALLENGE_PASSWORD);
           }
         }
       }
-      default -> protocolError(AUTH_UNKNOWN_MECHANISM);
+      default -> protocolError(Replies.AUTH_UNKNOWN_MECHANISM);
     }
   }
 
@@ -675,7 +614,7 @@ public final class SmtpServerSession {
     phase = Phase.COMMAND;
     if (line.equals("*")) {
       loginUsername = null;
-      protocolError(AUTH_CANCELLED);
+      protocolError(Replies.AUTH_CANCELLED);
       return;
     }
     byte[] response = base64(line);
@@ -688,7 +627,7 @@ public final class SmtpServerSession {
       case AUTH_LOGIN_USERNAME -> {
         loginUsername = new String(response, StandardCharsets.UTF_8);
         phase = Phase.AUTH_LOGIN_PASSWORD;
-        reply(AUTH_CHALLENGE_PASSWORD);
+        reply(Replies.AUTH_CHALLENGE_PASSWORD);
       }
       default -> {
         String username = loginUsername;
@@ -703,7 +642,7 @@ public final class SmtpServerSession {
     int first = indexOf(response, 0, (byte) 0);
     int second = first < 0 ? -1 : indexOf(response, first + 1, (byte) 0);
     if (second < 0 || indexOf(response, second + 1, (byte) 0) >= 0) {
-      protocolError(AUTH_BAD_RESPONSE);
+      protocolError(Replies.AUTH_BAD_RESPONSE);
       return;
     }
     String authzid = first == 0 ? null : new String(response, 0, first, StandardCharsets.UTF_8);
@@ -713,19 +652,20 @@ public final class SmtpServerSession {
     verifyCredentials("PLAIN", authzid, username, password);
   }
 
-  private void verifyCredentials(String mechanism, String authzid, String username, String password) {
+  private void verifyCredentials(
+      String mechanism, String authzid, String username, String password) {
     if (username.isEmpty()) {
-      protocolError(AUTH_FAILED);
+      protocolError(Replies.AUTH_FAILED);
       return;
     }
     call(() -> handler.onAuth(info, mechanism, authzid, username, password), (accepted, error) -> {
       if (error != null) {
-        handlerReply(AUTH_TEMPORARY_FAILURE);
+        handlerReply(Replies.AUTH_TEMPORARY_FAILURE);
       } else if (accepted) {
         info = info.withAuthenticatedUser(username);
-        reply(AUTH_SUCCEEDED);
+        reply(Replies.AUTH_SUCCEEDED);
       } else {
-        protocolError(AUTH_FAILED); // counted, so guessing passwords ends in 421
+        protocolError(Replies.AUTH_FAILED); // counted, so guessing passwords ends in 421
       }
     });
   }
@@ -735,7 +675,7 @@ public final class SmtpServerSession {
     try {
       return Base64.getDecoder().decode(text);
     } catch (IllegalArgumentException e) {
-      protocolError(AUTH_BAD_RESPONSE);
+      protocolError(Replies.AUTH_BAD_RESPONSE);
       return null;
     }
   }
@@ -792,7 +732,7 @@ public final class SmtpServerSession {
       then.accept(value, error);
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.ERROR, "SMTP session " + info.id() + " failed", e);
-      closeWith(INTERNAL_ERROR);
+      closeWith(Replies.INTERNAL_ERROR);
     }
     if (!inline) {
       drive();
@@ -822,7 +762,7 @@ public final class SmtpServerSession {
   private void protocolError(SmtpReply reply) {
     out.reply(reply);
     if (++consecutiveErrors >= config.maxConsecutiveErrors()) {
-      closeWith(TOO_MANY_ERRORS);
+      closeWith(Replies.TOO_MANY_ERRORS);
     }
   }
 

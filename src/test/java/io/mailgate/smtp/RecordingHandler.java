@@ -13,6 +13,7 @@ class RecordingHandler implements SmtpSessionHandler {
   final List<byte[]> messages = new CopyOnWriteArrayList<>();
   final List<String> mailParams = new CopyOnWriteArrayList<>();
   final List<SessionInfo> messageSessions = new CopyOnWriteArrayList<>();
+  final List<String> authCalls = new CopyOnWriteArrayList<>();
 
   @Override
   public CompletionStage<SmtpReply> onMailFrom(
@@ -24,6 +25,7 @@ class RecordingHandler implements SmtpSessionHandler {
   @Override
   public CompletionStage<Boolean> onAuth(
       SessionInfo session, String mechanism, String authzid, String username, String password) {
+    authCalls.add(mechanism + " " + authzid + " " + username);
     return CompletableFuture.completedFuture(username.equals("alice") && password.equals("s3cret"));
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vertx.core.net.PemKeyCertOptions;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -210,7 +211,8 @@ class SmtpServerSessionTest {
     assertEquals("500 5.5.2 Error: command not recognized\r\n", send("FOO bar\r\n"));
     assertEquals("500 5.5.2 Error: command not recognized\r\n", send("\r\n"));
     assertEquals("501 5.5.4 Syntax: EHLO hostname\r\n", send("EHLO\r\n"));
-    assertEquals("501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n", send("MAIL TO:<a@b.c>\r\n"));
+    assertEquals("501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n",
+        send("MAIL TO:<a@b.c>\r\n"));
     assertEquals("501 5.1.7 Bad sender address syntax\r\n", send("MAIL FROM:<a@b.c\r\n"));
     assertEquals("501 5.1.7 Bad sender address syntax\r\n", send("MAIL FROM:<nodomain>\r\n"));
     assertEquals("501 5.5.4 Syntax: RSET\r\n", send("RSET now\r\n"));
@@ -322,7 +324,8 @@ class SmtpServerSessionTest {
     start(new SmtpServerOptions().setServerName("mx.test").setMaxConsecutiveErrors(3), handler);
     transport.take();
     assertEquals("500 5.5.2 Error: command not recognized\r\n250 2.0.0 Ok\r\n"
-            + "500 5.5.2 Error: command not recognized\r\n500 5.5.2 Error: command not recognized\r\n"
+            + "500 5.5.2 Error: command not recognized\r\n"
+            + "500 5.5.2 Error: command not recognized\r\n"
             + "500 5.5.2 Error: command not recognized\r\n"
             + "421 4.7.0 Error: too many errors, closing connection\r\n",
         send("X\r\nNOOP\r\nX\r\nX\r\nX\r\nNOOP\r\n"));
@@ -367,7 +370,8 @@ class SmtpServerSessionTest {
     start(new SmtpServerOptions().setServerName("mx.test"), slow);
     transport.take();
     assertEquals("250 mx.test\r\n250 2.1.0 Ok\r\n",
-        send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<1@y.test>\r\nRCPT TO:<2@y.test>\r\nNOOP\r\n"));
+        send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<1@y.test>\r\nRCPT TO:<2@y.test>\r\n"
+            + "NOOP\r\n"));
     assertTrue(transport.paused);
     assertTrue(session.isAwaitingHandler());
     assertEquals(1, pending.size());
@@ -428,7 +432,8 @@ class SmtpServerSessionTest {
     SmtpSessionHandler refusing = new RecordingHandler() {
       @Override
       public CompletionStage<SmtpReply> onConnect(SessionInfo s) {
-        return CompletableFuture.completedFuture(new SmtpReply(554, null, "mx.test No SMTP service here"));
+        return CompletableFuture.completedFuture(
+            new SmtpReply(554, null, "mx.test No SMTP service here"));
       }
     };
     start(new SmtpServerOptions().setServerName("mx.test"), refusing);
@@ -456,7 +461,7 @@ class SmtpServerSessionTest {
   @Test
   void startTlsRejectsPipelinedCommands() {
     start(new SmtpServerOptions().setServerName("mx.test")
-        .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()), handler);
+        .setKeyCertOptions(new PemKeyCertOptions()), handler);
     transport.take();
     assertTrue(send("EHLO c\r\n").contains("STARTTLS\r\n"));
     assertEquals("554 5.5.1 Error: command pipelined after STARTTLS\r\n",
@@ -468,7 +473,7 @@ class SmtpServerSessionTest {
   @Test
   void startTlsThenPlaintextBeforeTheHandshakeCloses() {
     start(new SmtpServerOptions().setServerName("mx.test")
-        .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()), handler);
+        .setKeyCertOptions(new PemKeyCertOptions()), handler);
     transport.take();
     send("EHLO c\r\n");
     assertEquals("220 2.0.0 Ready to start TLS\r\n", send("STARTTLS\r\n"));
@@ -480,7 +485,7 @@ class SmtpServerSessionTest {
   @Test
   void startTlsResetsTheSession() {
     start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true)
-        .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()), handler);
+        .setKeyCertOptions(new PemKeyCertOptions()), handler);
     transport.take();
     String common = "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n"
         + "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n";
@@ -528,13 +533,16 @@ class SmtpServerSessionTest {
     transport.take();
     send("EHLO c\r\n");
     assertEquals("334 \r\n", send("AUTH PLAIN\r\n"));
-    assertEquals("235 2.7.0 Authentication successful\r\n", send(b64("admin\0alice\0s3cret") + "\r\n"));
+    assertEquals("235 2.7.0 Authentication successful\r\n",
+        send(b64("admin\0alice\0s3cret") + "\r\n"));
+    assertEquals(List.of("PLAIN admin alice"), handler.authCalls);
   }
 
   @Test
   void authNeedsTlsUnlessAllowedAndIsRequiredWhenConfigured() {
-    start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true).setAuthRequired(true)
-        .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()), handler);
+    start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true)
+        .setAuthRequired(true)
+        .setKeyCertOptions(new PemKeyCertOptions()), handler);
     transport.take();
     send("EHLO c\r\n");
     assertEquals("538 5.7.11 Encryption required for requested authentication mechanism\r\n",
@@ -550,7 +558,8 @@ class SmtpServerSessionTest {
     send("EHLO c\r\n");
     String bad = "AUTH PLAIN " + b64("\0alice\0guess") + "\r\n";
     String replies = send(bad + bad + bad);
-    assertTrue(replies.endsWith("421 4.7.0 Error: too many errors, closing connection\r\n"), replies);
+    assertTrue(
+        replies.endsWith("421 4.7.0 Error: too many errors, closing connection\r\n"), replies);
     assertTrue(transport.closed);
   }
 

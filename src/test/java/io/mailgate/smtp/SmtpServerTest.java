@@ -1,6 +1,7 @@
 package io.mailgate.smtp;
 
 import static io.mailgate.smtp.SmtpTestClient.await;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,7 +16,6 @@ import io.vertx.core.net.SelfSignedCertificate;
 import io.vertx.junit5.VertxExtension;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -166,8 +166,8 @@ class SmtpServerTest {
     // content "Subject: x\r\n\r\nno newline at the end": the client adds CRLF before the dot
     client.send("Subject: x\r\n\r\nno newline at the end\r\n.\r\n")
         .expect("250 2.0.0 Ok: queued as M1\r\n");
-    assertArrayEquals("Subject: x\r\n\r\nno newline at the end\r\n".getBytes(StandardCharsets.UTF_8),
-        handler.messages.get(0));
+    byte[] expected = "Subject: x\r\n\r\nno newline at the end\r\n".getBytes(UTF_8);
+    assertArrayEquals(expected, handler.messages.get(0));
   }
 
   @Test
@@ -314,7 +314,8 @@ class SmtpServerTest {
     SmtpTestClient client = greeted(server);
     StringBuilder pipelined = new StringBuilder("EHLO c\r\nMAIL FROM:<a@x.test>\r\n");
     for (int i = 0; i < 50; i++) {
-      pipelined.append("RCPT TO:<").append(i % 3 == 0 ? "no" : "r").append(i).append("@y.test>\r\n");
+      String local = (i % 3 == 0 ? "no" : "r") + i;
+      pipelined.append("RCPT TO:<").append(local).append("@y.test>\r\n");
     }
     client.send(pipelined.append("DATA\r\nbody\r\n.\r\nQUIT\r\n").toString());
     client.expect(EHLO_LINES + "250 DSN\r\n").expect("250 2.1.0 Ok\r\n");
@@ -325,6 +326,21 @@ class SmtpServerTest {
     }
     client.expect(START_DATA).expect("250 2.0.0 Ok: queued as M1\r\n").expect("221 2.0.0 Bye\r\n");
     client.expectClosed();
+  }
+
+  @Test
+  void clientThatDoesNotReadItsRepliesIsThrottled() {
+    SmtpServer server = start(options());
+    SmtpTestClient client = greeted(server);
+    client.pauseReading();
+    int commands = 1_000_000;
+    client.sendInBackground("NOOP\r\n".repeat(commands));
+    // more than the socket buffers hold: the server must stop reading once its replies pile up
+    waitUntil(() -> server.pausedConnections() == 1);
+    client.resumeReading();
+    client.expectRepeated("250 2.0.0 Ok\r\n", commands);
+    assertEquals(0, server.pausedConnections());
+    client.send("QUIT\r\n").expect("221 2.0.0 Bye\r\n");
   }
 
   @Test
@@ -466,6 +482,6 @@ class SmtpServerTest {
   }
 
   private static String b64(String s) {
-    return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    return Base64.getEncoder().encodeToString(s.getBytes(UTF_8));
   }
 }

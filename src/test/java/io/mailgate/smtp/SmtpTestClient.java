@@ -134,6 +134,53 @@ final class SmtpTestClient implements AutoCloseable {
     }
   }
 
+  /** Stops reading from the socket, as a client that never reads its replies. */
+  void pauseReading() {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      socket.pause();
+      done.complete();
+    });
+    await(done.future());
+  }
+
+  void resumeReading() {
+    context.runOnContext(v -> socket.resume());
+  }
+
+  /** Queues bytes for sending without waiting for them to leave (the peer may not be reading). */
+  void sendInBackground(String text) {
+    Buffer bytes = Buffer.buffer(text);
+    context.runOnContext(v -> socket.write(bytes));
+  }
+
+  /** Reads {@code reply} exactly {@code times} times in a row, without keeping it. */
+  void expectRepeated(String reply, int times) {
+    byte[] pattern = reply.getBytes(StandardCharsets.UTF_8);
+    long total = (long) pattern.length * times;
+    long seen = 0;
+    byte[] bytes = pending.toByteArray();
+    pending.reset();
+    while (true) {
+      int i = 0;
+      for (; i < bytes.length && seen < total; i++, seen++) {
+        if (bytes[i] != pattern[(int) (seen % pattern.length)]) {
+          fail("unexpected byte after " + seen / pattern.length + " replies: "
+              + new String(bytes, i, Math.min(80, bytes.length - i), StandardCharsets.UTF_8));
+        }
+      }
+      if (seen == total) {
+        pending.write(bytes, i, bytes.length - i);
+        return;
+      }
+      Object next = poll();
+      if (next == CLOSED) {
+        fail("closed after " + seen / pattern.length + " replies");
+      }
+      bytes = ((Buffer) next).getBytes();
+    }
+  }
+
   /** TLS handshake trusting any certificate (the server's is self-signed). */
   void startTls() {
     ClientSSLOptions trustAll = new ClientSSLOptions().setTrustAll(true)

@@ -1,0 +1,54 @@
+package io.mailgate.smtp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SmtpReplyTest {
+
+  @Test
+  void singleAndMultiLineWireForm() {
+    assertEquals("250 2.1.5 Ok\r\n", SmtpReply.RECIPIENT_OK.toWire());
+    assertEquals("354 go ahead\r\n", new SmtpReply(354, null, "go ahead").toWire());
+    assertEquals("334 \r\n", new SmtpReply(334, null, "").toWire());
+    assertEquals("550-5.1.1 first\r\n550-5.1.1 second\r\n550 5.1.1 third\r\n",
+        SmtpReply.of(550, "5.1.1", "first", "second", "third").toWire());
+    assertEquals("250-mx.test\r\n250 PIPELINING\r\n",
+        new SmtpReply(250, null, List.of("mx.test", "PIPELINING")).toWire());
+  }
+
+  @Test
+  void nonAsciiTextIsSentAsUtf8() {
+    ReplyWriter writer = new ReplyWriter();
+    writer.reply(new SmtpReply(550, "5.1.1", "<jörg@x.test> unknown"));
+    FakeTransport transport = new FakeTransport();
+    writer.flushTo(transport);
+    assertEquals("550 5.1.1 <jörg@x.test> unknown\r\n", transport.take());
+  }
+
+  @Test
+  void refusesWhatCannotGoOnTheWire() {
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(250, null, "a\r\n250 b"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(250, null, "a\nb"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(199, null, "x"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(600, null, "x"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(250, "5.0.0", "x"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(250, "2.0", "x"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(250, "2.0.0000", "x"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(354, "3.0.0", "x"));
+    assertThrows(IllegalArgumentException.class, () -> new SmtpReply(250, null, List.of()));
+  }
+
+  @Test
+  void classification() {
+    assertTrue(SmtpReply.OK.isPositive());
+    assertTrue(SmtpReply.LOCAL_ERROR.isTransientFailure());
+    assertTrue(SmtpReply.NO_SUCH_USER.isPermanentFailure());
+    assertTrue(SmtpReply.SERVICE_UNAVAILABLE.closesConnection());
+    assertFalse(SmtpReply.REJECTED.closesConnection());
+  }
+}
