@@ -187,8 +187,9 @@ public final class SmtpServerOptions {
 
   /**
    * Concurrent connections; more are answered 421 4.7.0 and closed. Shared by all servers of one
-   * Vert.x instance bound to the same host and non-zero port (one per event loop); default
-   * {@value #DEFAULT_MAX_CONNECTIONS}.
+   * Vert.x instance bound to the same host and non-zero port (one per event loop), with the limit
+   * of the first one started; a server on port 0 counts alone. Default {@value
+   * #DEFAULT_MAX_CONNECTIONS}.
    */
   public int getMaxConnections() {
     return maxConnections;
