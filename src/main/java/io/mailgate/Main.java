@@ -1,11 +1,144 @@
 package io.mailgate;
 
-/** Launcher: {@code start}, {@code start-dev} and admin commands. */
+import io.mailgate.config.ConfigException;
+import io.mailgate.config.MailgateConfig;
+
+import io.mailgate.dev.CaptureSink;
+import io.mailgate.dev.EmbeddedServices;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Launcher. {@code start}: production, with external PostgreSQL, Redis and relay.
+ * {@code start-dev}: everything embedded, mail captured locally, a default account.
+ * {@code config}: prints every configuration key with its default and description.
+ */
 public final class Main {
+  static {
+    // before any logger exists: keep logging alive while the shutdown hook runs
+    System.setProperty("java.util.logging.manager", ShutdownLogManager.class.getName());
+  }
+
+  /** Held so the level settings are not lost when the loggers are garbage collected. */
+  private static final Logger[] QUIET = {Logger.getLogger("io.zonky"), Logger.getLogger("io.netty")};
+
   private Main() {}
 
   public static void main(String[] args) {
-    System.err.println("usage: mailgate start|start-dev");
-    System.exit(2);
+    configureLogging();
+    String command = args.length == 0 ? "help" : args[0];
+    try {
+      switch (command) {
+        case "start" -> start(false);
+        case "start-dev" -> start(true);
+        case "config" -> System.out.print(args.length > 1 && args[1].equals("--markdown")
+            ? MailgateConfig.markdownTable() : MailgateConfig.describe());
+        default -> {
+          System.err.println("usage: mailgate start | start-dev | config [--markdown]");
+          System.exit(command.equals("help") ? 0 : 2);
+        }
+      }
+    } catch (ConfigException e) {
+      System.err.println("configuration error: " + e.getMessage());
+      System.exit(2);
+    }
+  }
+
+  private static void start(boolean dev) {
+    String file = System.getenv().getOrDefault("MAILGATE_CONFIG", "conf/mailgate.json");
+    MailgateConfig config = MailgateConfig.load(Path.of(file), System.getenv());
+    EmbeddedServices embedded = null;
+    if (dev) {
+      // start-dev embeds what the environment does not point at explicitly
+      boolean pg = System.getenv(MailgateConfig.PG_URL.envName()) == null;
+      boolean redis = System.getenv(MailgateConfig.REDIS_URL.envName()) == null;
+      embedded = EmbeddedServices.start(pg, redis, true);
+      if (pg) {
+        config = config.with(MailgateConfig.PG_URL, embedded.pgUrl("mailgate"));
+      }
+      if (redis) {
+        config = config.with(MailgateConfig.REDIS_URL, embedded.redisUrl());
+      }
+    }
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    CaptureSink capture = null;
+    try {
+      if (dev && config.get(MailgateConfig.RELAY_URL).isBlank()) {
+        capture = CaptureSink.start(vertx, config.get(MailgateConfig.DEV_CAPTURE_LIMIT))
+            .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        config = config.with(MailgateConfig.RELAY_URL, "smtp://127.0.0.1:" + capture.port());
+      }
+      MailgateNode node = MailgateNode.start(vertx, config, Clock.systemUTC(), dev)
+          .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+      if (dev) {
+        printDevBanner(node.config(), capture != null);
+      }
+      awaitShutdown(vertx, node, capture, embedded);
+    } catch (Exception e) {
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      Logger.getLogger(Main.class.getName()).log(Level.SEVERE, "cannot start: " + cause.getMessage(),
+          cause instanceof ConfigException ? null : cause);
+      vertx.close();
+      if (embedded != null) {
+        embedded.close();
+      }
+      System.exit(1);
+    }
+  }
+
+  /** Ctrl-C (SIGINT) or SIGTERM: stop the node cleanly, then Vert.x, then the embedded services. */
+  private static void awaitShutdown(Vertx vertx, MailgateNode node, CaptureSink capture, EmbeddedServices embedded)
+      throws InterruptedException {
+    CountDownLatch done = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Logger log = Logger.getLogger(Main.class.getName());
+      log.info("shutting down");
+      try {
+        node.stop().compose(v -> capture == null ? io.vertx.core.Future.<Void>succeededFuture() : capture.close())
+            .eventually(vertx::close)
+            .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warning("shutdown did not complete cleanly: " + e.getMessage());
+      }
+      if (embedded != null) {
+        embedded.close();
+      }
+      log.info("stopped");
+      if (java.util.logging.LogManager.getLogManager() instanceof ShutdownLogManager m) {
+        m.finish();
+      }
+      done.countDown();
+    }, "mailgate-shutdown"));
+    done.await();
+  }
+
+  private static void printDevBanner(MailgateConfig c, boolean capturing) {
+    String endpoint = "http://127.0.0.1:" + c.get(MailgateConfig.HTTP_PORT);
+    System.out.println();
+    System.out.println("  Mailgate is running (start-dev)");
+    System.out.println("  SES endpoint       " + endpoint + "   (any region)");
+    System.out.println("  Access key id      " + c.get(MailgateConfig.DEV_ACCESS_KEY_ID));
+    System.out.println("  Secret access key  " + c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY));
+    System.out.println("  Outgoing mail      " + (capturing
+        ? "captured, see " + endpoint + "/_mailgate/captured"
+        : "relayed to " + c.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//")));
+    System.out.println("  Message status     " + endpoint + "/_mailgate/messages/{MessageId}");
+    System.out.println("  Ctrl-C stops everything.");
+    System.out.println();
+  }
+
+  private static void configureLogging() {
+    if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+      System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$-7s %3$s: %5$s%6$s%n");
+    }
+    for (Logger l : QUIET) {
+      l.setLevel(Level.WARNING);
+    }
   }
 }

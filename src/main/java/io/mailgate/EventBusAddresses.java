@@ -1,0 +1,15 @@
+package io.mailgate;
+
+/** Every event bus address, in one place. Messages are Java records sent with {@link LocalCodec}. */
+public final class EventBusAddresses {
+  private EventBusAddresses() {}
+
+  /** {@code RateCheck} -> {@code RateDecision}: one Redis round trip per send. */
+  public static final String RATE_CHECK = "mailgate.rate.check";
+  /** {@code DeliveryJob}: a committed message whose recipients this node holds the lease for. */
+  public static final String SEND_ACCEPTED = "mailgate.send.accepted";
+  /** {@code DeliveryOutcome}: the result of one recipient's delivery attempt. */
+  public static final String DELIVERY_OUTCOME = "mailgate.delivery.outcome";
+  /** start-dev only: {@code CaptureQuery} -> JSON array of captured messages. */
+  public static final String DEV_CAPTURED = "mailgate.dev.captured";
+}

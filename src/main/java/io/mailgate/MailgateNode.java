@@ -1,0 +1,135 @@
+package io.mailgate;
+
+import io.mailgate.api.ApiVerticle;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.DeliveryJob;
+import io.mailgate.delivery.DeliveryOutcome;
+import io.mailgate.delivery.DeliveryVerticle;
+import io.mailgate.feedback.FeedbackVerticle;
+import io.mailgate.identity.Account;
+import io.mailgate.identity.AccountDirectory;
+import io.mailgate.ratelimit.RateCheck;
+import io.mailgate.ratelimit.RateDecision;
+import io.mailgate.ratelimit.RateLimiterVerticle;
+import io.mailgate.store.Database;
+import io.mailgate.store.Migrations;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * One Mailgate node: prepares the database (creates it if needed, applies migrations), then
+ * deploys the verticles. Stopping undeploys them in the reverse order, so the node stops taking
+ * requests before delivery gives back what it has not finished.
+ */
+public final class MailgateNode {
+  private static final Logger LOG = Logger.getLogger(MailgateNode.class.getName());
+
+  private final Vertx vertx;
+  private final MailgateConfig config;
+  private final List<String> deployments = new ArrayList<>();
+
+  private MailgateNode(Vertx vertx, MailgateConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+  }
+
+  public MailgateConfig config() {
+    return config;
+  }
+
+  public String nodeId() {
+    return config.get(MailgateConfig.NODE_ID);
+  }
+
+  /**
+   * Starts a node. Called from a plain thread (it resolves the host name once, which may block).
+   *
+   * @param dev start-dev: creates the default account and serves /_mailgate/captured
+   */
+  public static Future<MailgateNode> start(Vertx vertx, MailgateConfig given, Clock clock, boolean dev) {
+    MailgateConfig config = withDefaults(given);
+    if (config.get(MailgateConfig.RELAY_URL).isBlank()) {
+      return Future.failedFuture(new io.mailgate.config.ConfigException(
+          "relay.url (MAILGATE_RELAY_URL) is required: this version delivers through an SMTP relay"));
+    }
+    LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class);
+    MailgateNode node = new MailgateNode(vertx, config);
+    return Database.ensureExists(vertx, config)
+        .compose(v -> {
+          Pool setup = Database.pool(vertx, config, 1);
+          Future<Void> prepared = Migrations.apply(setup).compose(n -> dev ? devAccount(setup, config) : Future.succeededFuture());
+          return prepared.eventually(setup::close);
+        })
+        .compose(v -> node.deployAll(clock, dev))
+        .map(v -> node)
+        .recover(e -> node.stop().transform(x -> Future.failedFuture(e)));
+  }
+
+  private static MailgateConfig withDefaults(MailgateConfig c) {
+    String host = "localhost";
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (Exception e) {
+      LOG.warning("cannot resolve the local host name, using 'localhost': " + e.getMessage());
+    }
+    if (c.get(MailgateConfig.NODE_ID).isBlank()) {
+      c = c.with(MailgateConfig.NODE_ID, host);
+    }
+    if (c.get(MailgateConfig.DELIVERY_HELO_NAME).isBlank()) {
+      c = c.with(MailgateConfig.DELIVERY_HELO_NAME, host);
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (c.get(MailgateConfig.HTTP_INSTANCES) <= 0) {
+      c = c.with(MailgateConfig.HTTP_INSTANCES, cores);
+    }
+    if (c.get(MailgateConfig.DELIVERY_INSTANCES) <= 0) {
+      c = c.with(MailgateConfig.DELIVERY_INSTANCES, cores);
+    }
+    return c;
+  }
+
+  private static Future<Void> devAccount(Pool pool, MailgateConfig c) {
+    Account account = new Account(c.get(MailgateConfig.DEV_ACCOUNT_ID), "dev", c.get(MailgateConfig.DEV_MAX_SEND_RATE),
+        c.get(MailgateConfig.DEV_MAX_24_HOUR_SEND), true, true);
+    return AccountDirectory.upsert(pool, account, c.get(MailgateConfig.DEV_ACCESS_KEY_ID),
+        c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY));
+  }
+
+  private Future<Void> deployAll(Clock clock, boolean dev) {
+    int http = config.get(MailgateConfig.HTTP_INSTANCES);
+    int delivery = config.get(MailgateConfig.DELIVERY_INSTANCES);
+    String nodeId = nodeId();
+    return deploy(() -> new FeedbackVerticle(config), delivery)
+        .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
+        .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock), delivery))
+        .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, dev), http))
+        .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
+            + config.get(MailgateConfig.HTTP_PORT) + ", relay " + config.get(MailgateConfig.RELAY_URL)
+                .replaceAll("//[^@/]*@", "//")));
+  }
+
+  private Future<Void> deploy(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {
+    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances))
+        .map(id -> {
+          deployments.add(id);
+          return null;
+        });
+  }
+
+  /** Undeploys in reverse order: HTTP first, feedback last (it records what delivery finishes). */
+  public Future<Void> stop() {
+    Future<Void> chain = Future.succeededFuture();
+    for (int i = deployments.size() - 1; i >= 0; i--) {
+      String id = deployments.get(i);
+      chain = chain.compose(v -> vertx.undeploy(id).otherwiseEmpty());
+    }
+    return chain.onComplete(ar -> deployments.clear());
+  }
+}

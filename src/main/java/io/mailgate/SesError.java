@@ -1,0 +1,35 @@
+package io.mailgate;
+
+/**
+ * The errors Mailgate answers, named and numbered as SES names them: the v2 REST API puts
+ * {@link #v2Type} in {@code x-amzn-ErrorType}; the v1 Query API puts {@link #v1Code} in its
+ * {@code <ErrorResponse>}.
+ */
+public enum SesError {
+  BAD_REQUEST("BadRequestException", "InvalidParameterValue", 400, false),
+  MESSAGE_REJECTED("MessageRejected", "MessageRejected", 400, false),
+  NOT_FOUND("NotFoundException", "NotFound", 404, false),
+  TOO_MANY_REQUESTS("TooManyRequestsException", "Throttling", 429, true),
+  LIMIT_EXCEEDED("LimitExceededException", "LimitExceeded", 400, false),
+  SENDING_PAUSED("SendingPausedException", "AccountSendingPausedException", 400, false),
+  MISSING_AUTHENTICATION_TOKEN("MissingAuthenticationTokenException", "MissingAuthenticationToken", 403, false),
+  INCOMPLETE_SIGNATURE("IncompleteSignatureException", "IncompleteSignature", 403, false),
+  UNRECOGNIZED_CLIENT("UnrecognizedClientException", "InvalidClientTokenId", 403, false),
+  SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403, false),
+  UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
+  METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
+  SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),
+  INTERNAL_FAILURE("InternalFailure", "InternalFailure", 500, true);
+
+  public final String v2Type;
+  public final String v1Code;
+  public final int status;
+  public final boolean retryable;
+
+  SesError(String v2Type, String v1Code, int status, boolean retryable) {
+    this.v2Type = v2Type;
+    this.v1Code = v1Code;
+    this.status = status;
+    this.retryable = retryable;
+  }
+}

@@ -1,0 +1,104 @@
+package io.mailgate.api;
+
+import io.mailgate.SesException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Typed access to fields of an SES JSON request. A field of the wrong type is a BadRequest that
+ * names the field by its path (e.g. {@code Content.Simple.Subject.Data}), never a ClassCastException.
+ */
+public final class JsonFields {
+  private JsonFields() {}
+
+  public static String string(JsonObject o, String field, String path) {
+    Object v = o.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof String s)) {
+      throw SesException.badRequest("Invalid type for field " + path(path, field) + ": expected a string.");
+    }
+    return s;
+  }
+
+  public static String requiredString(JsonObject o, String field, String path) {
+    String s = string(o, field, path);
+    if (s == null) {
+      throw SesException.badRequest("Missing required field " + path(path, field) + ".");
+    }
+    return s;
+  }
+
+  public static JsonObject object(JsonObject o, String field, String path) {
+    Object v = o.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof JsonObject j)) {
+      throw SesException.badRequest("Invalid type for field " + path(path, field) + ": expected an object.");
+    }
+    return j;
+  }
+
+  public static JsonArray array(JsonObject o, String field, String path) {
+    Object v = o.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof JsonArray a)) {
+      throw SesException.badRequest("Invalid type for field " + path(path, field) + ": expected a list.");
+    }
+    return a;
+  }
+
+  public static List<String> strings(JsonObject o, String field, String path) {
+    JsonArray a = array(o, field, path);
+    if (a == null) {
+      return null;
+    }
+    List<String> out = new ArrayList<>(a.size());
+    for (int i = 0; i < a.size(); i++) {
+      if (!(a.getValue(i) instanceof String s)) {
+        throw SesException.badRequest("Invalid type for field " + path(path, field) + "[" + i + "]: expected a string.");
+      }
+      out.add(s);
+    }
+    return out;
+  }
+
+  public static List<JsonObject> objects(JsonObject o, String field, String path) {
+    JsonArray a = array(o, field, path);
+    if (a == null) {
+      return List.of();
+    }
+    List<JsonObject> out = new ArrayList<>(a.size());
+    for (int i = 0; i < a.size(); i++) {
+      if (!(a.getValue(i) instanceof JsonObject j)) {
+        throw SesException.badRequest("Invalid type for field " + path(path, field) + "[" + i + "]: expected an object.");
+      }
+      out.add(j);
+    }
+    return out;
+  }
+
+  /** A blob field: base64 in JSON. */
+  public static byte[] blob(JsonObject o, String field, String path) {
+    String s = string(o, field, path);
+    if (s == null) {
+      return null;
+    }
+    try {
+      return Base64.getMimeDecoder().decode(s);
+    } catch (IllegalArgumentException e) {
+      throw SesException.badRequest("Invalid base64 in field " + path(path, field) + ".");
+    }
+  }
+
+  static String path(String path, String field) {
+    return path == null || path.isEmpty() ? field : path + "." + field;
+  }
+}

@@ -1,0 +1,61 @@
+package io.mailgate.api;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.UUID;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The one place errors become responses, in SES's shape: v2 REST answers
+ * {@code x-amzn-ErrorType: <Type>} and {@code {"message": "..."}} with the SES status code.
+ * Anything that is not an {@link SesException} is a bug: logged with its stack trace, answered as
+ * a retryable InternalFailure without one.
+ */
+public final class SesErrors {
+  private static final Logger LOG = Logger.getLogger(SesErrors.class.getName());
+
+  private SesErrors() {}
+
+  public static void failV2(RoutingContext ctx, Throwable failure) {
+    SesException e = toSes(ctx, failure);
+    HttpServerResponse resp = ctx.response();
+    if (resp.headWritten()) {
+      resp.reset();
+      return;
+    }
+    String requestId = UUID.randomUUID().toString();
+    resp.setStatusCode(e.error().status)
+        .putHeader("x-amzn-ErrorType", e.error().v2Type)
+        .putHeader("x-amzn-RequestId", requestId)
+        .putHeader("content-type", "application/json")
+        .end(new JsonObject().put("message", e.getMessage()).encode());
+  }
+
+  /** Maps whatever failed the request to the SES error the caller sees. */
+  public static SesException toSes(RoutingContext ctx, Throwable failure) {
+    if (failure instanceof SesException e) {
+      return e;
+    }
+    if (failure == null) {
+      int status = ctx.statusCode();
+      if (status == 413) {
+        return SesException.badRequest("Request body is larger than the maximum message size.");
+      }
+      if (status == 404) {
+        return new SesException(SesError.UNKNOWN_OPERATION, "Unknown operation.");
+      }
+      if (status == 405) {
+        return new SesException(SesError.METHOD_NOT_ALLOWED, "Method not allowed.");
+      }
+      if (status >= 400 && status < 500) {
+        return SesException.badRequest("Bad request.");
+      }
+    }
+    LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path(), failure);
+    return new SesException(SesError.INTERNAL_FAILURE, "An internal error occurred. Retry the request.");
+  }
+}

@@ -1,0 +1,126 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.blob;
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.objects;
+import static io.mailgate.api.JsonFields.requiredString;
+import static io.mailgate.api.JsonFields.string;
+import static io.mailgate.api.JsonFields.strings;
+
+import io.mailgate.SesException;
+import io.mailgate.send.Attachment;
+import io.mailgate.send.Content;
+import io.mailgate.send.MessageHeader;
+import io.mailgate.send.RawContent;
+import io.mailgate.send.SendRequest;
+import io.mailgate.send.SimpleContent;
+import io.mailgate.send.TextBody;
+import io.mailgate.send.TransferEncoding;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.Charset;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads an SES v2 SendEmail request body into a {@link SendRequest}. */
+final class SendEmailRequests {
+  private SendEmailRequests() {}
+
+  static SendRequest parse(JsonObject body) {
+    JsonObject dest = object(body, "Destination", "");
+    SendRequest.Destination destination = dest == null ? null : new SendRequest.Destination(
+        strings(dest, "ToAddresses", "Destination"), strings(dest, "CcAddresses", "Destination"),
+        strings(dest, "BccAddresses", "Destination"));
+    List<SendRequest.EmailTag> tags = new ArrayList<>();
+    for (JsonObject t : objects(body, "EmailTags", "")) {
+      tags.add(new SendRequest.EmailTag(requiredString(t, "Name", "EmailTags"), requiredString(t, "Value", "EmailTags")));
+    }
+    JsonObject content = object(body, "Content", "");
+    if (content == null) {
+      throw SesException.badRequest("Missing required field Content.");
+    }
+    return new SendRequest(string(body, "FromEmailAddress", ""), destination,
+        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content));
+  }
+
+  private static Content content(JsonObject content) {
+    JsonObject simple = object(content, "Simple", "Content");
+    JsonObject raw = object(content, "Raw", "Content");
+    JsonObject template = object(content, "Template", "Content");
+    int kinds = (simple != null ? 1 : 0) + (raw != null ? 1 : 0) + (template != null ? 1 : 0);
+    if (kinds != 1) {
+      throw SesException.badRequest("Content must contain exactly one of Simple, Raw or Template.");
+    }
+    if (raw != null) {
+      byte[] data = blob(raw, "Data", "Content.Raw");
+      if (data == null) {
+        throw SesException.badRequest("Missing required field Content.Raw.Data.");
+      }
+      return new RawContent(data);
+    }
+    if (template != null) {
+      throw SesException.badRequest("Template content is not supported by this Mailgate version.");
+    }
+    return simple(simple);
+  }
+
+  private static SimpleContent simple(JsonObject simple) {
+    JsonObject subject = object(simple, "Subject", "Content.Simple");
+    if (subject == null) {
+      throw SesException.badRequest("Missing required field Content.Simple.Subject.");
+    }
+    String subjectData = requiredString(subject, "Data", "Content.Simple.Subject");
+    Charset subjectCharset = TextBody.charset(string(subject, "Charset", "Content.Simple.Subject"),
+        "Content.Simple.Subject.Charset");
+    JsonObject body = object(simple, "Body", "Content.Simple");
+    if (body == null) {
+      throw SesException.badRequest("Missing required field Content.Simple.Body.");
+    }
+    TextBody text = textBody(object(body, "Text", "Content.Simple.Body"), "Content.Simple.Body.Text");
+    TextBody html = textBody(object(body, "Html", "Content.Simple.Body"), "Content.Simple.Body.Html");
+    List<MessageHeader> headers = new ArrayList<>();
+    for (JsonObject h : objects(simple, "Headers", "Content.Simple")) {
+      headers.add(new MessageHeader(requiredString(h, "Name", "Content.Simple.Headers"),
+          requiredString(h, "Value", "Content.Simple.Headers")));
+    }
+    List<Attachment> attachments = new ArrayList<>();
+    for (JsonObject a : objects(simple, "Attachments", "Content.Simple")) {
+      attachments.add(attachment(a));
+    }
+    return new SimpleContent(subjectData, subjectCharset, text, html, headers, attachments);
+  }
+
+  private static TextBody textBody(JsonObject o, String path) {
+    if (o == null) {
+      return null;
+    }
+    return new TextBody(requiredString(o, "Data", path), TextBody.charset(string(o, "Charset", path), path + ".Charset"));
+  }
+
+  private static Attachment attachment(JsonObject a) {
+    String path = "Content.Simple.Attachments";
+    byte[] raw = blob(a, "RawContent", path);
+    String disposition = string(a, "ContentDisposition", path);
+    boolean inline;
+    if (disposition == null || disposition.equals("ATTACHMENT")) {
+      inline = false;
+    } else if (disposition.equals("INLINE")) {
+      inline = true;
+    } else {
+      throw SesException.badRequest("Invalid ContentDisposition '" + disposition + "': use ATTACHMENT or INLINE.");
+    }
+    String cte = string(a, "ContentTransferEncoding", path);
+    TransferEncoding encoding;
+    if (cte == null || cte.equals("BASE64")) {
+      encoding = TransferEncoding.BASE64;
+    } else if (cte.equals("QUOTED_PRINTABLE")) {
+      encoding = TransferEncoding.QUOTED_PRINTABLE;
+    } else if (cte.equals("SEVEN_BIT")) {
+      encoding = TransferEncoding.SEVEN_BIT;
+    } else {
+      throw SesException.badRequest("Invalid ContentTransferEncoding '" + cte
+          + "': use BASE64, QUOTED_PRINTABLE or SEVEN_BIT.");
+    }
+    return new Attachment(raw, string(a, "FileName", path), string(a, "ContentType", path), inline,
+        string(a, "ContentId", path), string(a, "ContentDescription", path), encoding);
+  }
+}

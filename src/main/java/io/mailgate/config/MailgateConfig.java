@@ -1,0 +1,218 @@
+package io.mailgate.config;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one typed configuration schema. Every key has a default and a description; values come from
+ * {@code conf/mailgate.json} (nested objects, e.g. {@code {"http": {"port": 8080}}}) and are
+ * overridden by {@code MAILGATE_*} environment variables. {@link #describe()} prints the schema, and
+ * a test checks that the README documents every key.
+ */
+public final class MailgateConfig {
+
+  private static final List<ConfigKey<?>> KEYS = new ArrayList<>();
+
+  public static final ConfigKey<String> NODE_ID = key("node.id", String.class, "",
+      "Unique name of this node among those sharing a database; it owns the delivery leases it takes, and takes back its own at restart. Empty: the host name.");
+  public static final ConfigKey<String> REGION = key("region", String.class, "us-east-1",
+      "Region name used in ARNs and SES messages.");
+  public static final ConfigKey<String> HTTP_HOST = key("http.host", String.class, "0.0.0.0",
+      "Address the HTTP API listens on.");
+  public static final ConfigKey<Integer> HTTP_PORT = key("http.port", Integer.class, 8080,
+      "Port of the SES HTTP API (v2 REST, v1 Query) and the /_mailgate endpoints.");
+  public static final ConfigKey<Integer> HTTP_INSTANCES = key("http.instances", Integer.class, 0,
+      "HTTP verticle instances (one per event loop). 0: one per CPU core.");
+  public static final ConfigKey<String> PG_URL = key("pg.url", String.class,
+      "postgresql://postgres@127.0.0.1:5432/mailgate",
+      "PostgreSQL connection URL (postgresql://user:password@host:port/database). start-dev uses an embedded server unless this is set.");
+  public static final ConfigKey<Integer> PG_POOL_SIZE = key("pg.poolSize", Integer.class, 4,
+      "PostgreSQL connections per verticle instance.");
+  public static final ConfigKey<Integer> PG_PIPELINING_LIMIT = key("pg.pipeliningLimit", Integer.class, 256,
+      "Statements pipelined on one PostgreSQL connection.");
+  public static final ConfigKey<String> REDIS_URL = key("redis.url", String.class, "redis://127.0.0.1:6379",
+      "Redis URL for token buckets and shared counters. start-dev uses an embedded server unless this is set.");
+  public static final ConfigKey<String> REDIS_KEY_PREFIX = key("redis.keyPrefix", String.class, "mg:",
+      "Prefix of every Redis key Mailgate writes; nodes sharing limits must use the same prefix.");
+  public static final ConfigKey<String> RELAY_URL = key("relay.url", String.class, "",
+      "SMTP relay (smarthost) all mail is delivered to: smtp://[user:password@]host:port, or smtps:// for implicit TLS. start-dev captures mail locally when empty; start requires it.");
+  public static final ConfigKey<Integer> DELIVERY_INSTANCES = key("delivery.instances", Integer.class, 0,
+      "Delivery verticle instances, each with its own connection pool. 0: one per CPU core.");
+  public static final ConfigKey<Integer> DELIVERY_MAX_CONNECTIONS = key("delivery.maxConnections", Integer.class, 16,
+      "Maximum simultaneous SMTP connections to one destination, per delivery instance.");
+  public static final ConfigKey<Integer> DELIVERY_MAX_MESSAGES_PER_CONNECTION = key(
+      "delivery.maxMessagesPerConnection", Integer.class, 1000,
+      "SMTP transactions on one connection before it is closed and replaced.");
+  public static final ConfigKey<Integer> DELIVERY_CONNECT_TIMEOUT_SECONDS = key(
+      "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect and receive the SMTP greeting.");
+  public static final ConfigKey<Integer> DELIVERY_COMMAND_TIMEOUT_SECONDS = key(
+      "delivery.commandTimeoutSeconds", Integer.class, 300,
+      "Timeout for each SMTP reply (RFC 5321 4.5.3.2 suggests 5 minutes); 'DATA' end gets twice this.");
+  public static final ConfigKey<Integer> DELIVERY_IDLE_TIMEOUT_SECONDS = key(
+      "delivery.idleTimeoutSeconds", Integer.class, 30, "An unused pooled SMTP connection is closed after this.");
+  public static final ConfigKey<Integer> DELIVERY_LEASE_SECONDS = key("delivery.leaseSeconds", Integer.class, 300,
+      "How long a node owns a recipient it is delivering; after that any node's queue scan may take it over.");
+  public static final ConfigKey<Integer> DELIVERY_SCAN_INTERVAL_SECONDS = key(
+      "delivery.scanIntervalSeconds", Integer.class, 5,
+      "How often each node scans the queue for recipients whose lease expired (a crashed node's work).");
+  public static final ConfigKey<Integer> DELIVERY_MAX_PENDING = key("delivery.maxPending", Integer.class, 20000,
+      "Recipients a delivery instance keeps in memory; beyond that they wait in PostgreSQL for the queue scan.");
+  public static final ConfigKey<String> DELIVERY_HELO_NAME = key("delivery.heloName", String.class, "",
+      "Name sent in EHLO and used as reportingMTA in events. Empty: the host name.");
+  public static final ConfigKey<Integer> SEND_MAX_MESSAGE_BYTES = key("send.maxMessageBytes", Integer.class,
+      40 * 1024 * 1024, "Largest message accepted, attachments and encoding included (SES: 40 MB).");
+  public static final ConfigKey<Integer> SEND_MAX_RECIPIENTS = key("send.maxRecipients", Integer.class, 50,
+      "Most recipients (To, Cc and Bcc together) of one message (SES: 50).");
+  public static final ConfigKey<String> SEND_MESSAGE_ID_DOMAIN = key("send.messageIdDomain", String.class,
+      "email.mailgate.local", "Domain part of the Message-ID headers Mailgate generates.");
+  public static final ConfigKey<String> DEV_ACCOUNT_ID = key("dev.accountId", String.class, "000000000000",
+      "start-dev: id of the default account.");
+  public static final ConfigKey<String> DEV_ACCESS_KEY_ID = key("dev.accessKeyId", String.class,
+      "AKIAMAILGATEDEV00001", "start-dev: access key id of the default account.");
+  public static final ConfigKey<String> DEV_SECRET_ACCESS_KEY = key("dev.secretAccessKey", String.class,
+      "mailgate/dev/secret/key/0000000000000000", "start-dev: secret access key of the default account.");
+  public static final ConfigKey<Double> DEV_MAX_SEND_RATE = key("dev.maxSendRate", Double.class, 1000.0,
+      "start-dev: MaxSendRate (recipients per second) of the default account.");
+  public static final ConfigKey<Long> DEV_MAX_24_HOUR_SEND = key("dev.max24HourSend", Long.class, 10_000_000L,
+      "start-dev: Max24HourSend of the default account.");
+  public static final ConfigKey<Integer> DEV_CAPTURE_LIMIT = key("dev.captureLimit", Integer.class, 1000,
+      "start-dev: how many captured messages /_mailgate/captured keeps (oldest dropped first).");
+
+  private static <T> ConfigKey<T> key(String path, Class<T> type, T def, String description) {
+    ConfigKey<T> k = new ConfigKey<>(path, type, def, description);
+    KEYS.add(k);
+    return k;
+  }
+
+  public static List<ConfigKey<?>> keys() {
+    return Collections.unmodifiableList(KEYS);
+  }
+
+  private final Map<String, Object> values;
+
+  private MailgateConfig(Map<String, Object> values) {
+    this.values = values;
+  }
+
+  /** Defaults only (no file, no environment). */
+  public static MailgateConfig defaults() {
+    return new MailgateConfig(new LinkedHashMap<>());
+  }
+
+  /**
+   * Loads {@code file} when it exists, then applies overrides from {@code env}. Unknown keys in the
+   * file are an error (a typo should not silently fall back to a default).
+   */
+  public static MailgateConfig load(Path file, Map<String, String> env) {
+    Map<String, Object> values = new LinkedHashMap<>();
+    if (file != null && Files.exists(file)) {
+      JsonObject json;
+      try {
+        json = new JsonObject(Files.readString(file));
+      } catch (IOException | DecodeException e) {
+        throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
+      }
+      flatten("", json, values);
+      for (String path : values.keySet()) {
+        if (find(path) == null) {
+          throw new ConfigException("unknown configuration key '" + path + "' in " + file);
+        }
+      }
+    }
+    MailgateConfig config = new MailgateConfig(values);
+    for (ConfigKey<?> k : KEYS) {
+      String v = env.get(k.envName());
+      if (v != null) {
+        values.put(k.path(), v);
+      }
+    }
+    for (ConfigKey<?> k : KEYS) {
+      config.get(k); // validates types eagerly: a bad value fails at start, not on first use
+    }
+    return config;
+  }
+
+  private static void flatten(String prefix, JsonObject json, Map<String, Object> out) {
+    for (Map.Entry<String, Object> e : json) {
+      String path = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+      if (e.getValue() instanceof JsonObject nested) {
+        flatten(path, nested, out);
+      } else {
+        out.put(path, e.getValue());
+      }
+    }
+  }
+
+  private static ConfigKey<?> find(String path) {
+    for (ConfigKey<?> k : KEYS) {
+      if (k.path().equals(path)) {
+        return k;
+      }
+    }
+    return null;
+  }
+
+  public <T> T get(ConfigKey<T> key) {
+    Object raw = values.get(key.path());
+    return raw == null ? key.defaultValue() : key.convert(raw);
+  }
+
+  public boolean isSet(ConfigKey<?> key) {
+    return values.containsKey(key.path());
+  }
+
+  /** A copy with {@code key} set; used by start-dev (embedded services) and tests. */
+  public <T> MailgateConfig with(ConfigKey<T> key, T value) {
+    Map<String, Object> copy = new LinkedHashMap<>(values);
+    copy.put(key.path(), value);
+    return new MailgateConfig(copy);
+  }
+
+  /** The schema as documentation: key, environment variable, default, description. */
+  public static String describe() {
+    StringBuilder sb = new StringBuilder();
+    for (ConfigKey<?> k : KEYS) {
+      sb.append(k.path()).append("  (").append(k.envName()).append(")  default: ")
+          .append(k.defaultValue()).append("\n    ").append(k.description()).append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** The schema as a Markdown table (the README's configuration section is this output). */
+  public static String markdownTable() {
+    StringBuilder sb = new StringBuilder("| key | environment variable | default | description |\n|---|---|---|---|\n");
+    for (ConfigKey<?> k : KEYS) {
+      String def = String.valueOf(k.defaultValue());
+      sb.append("| `").append(k.path()).append("` | `").append(k.envName()).append("` | ")
+          .append(def.isEmpty() ? "(empty)" : "`" + def + "`").append(" | ").append(k.description()).append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  /** The defaults as a nested JSON document, the shape of {@code conf/mailgate.json}. */
+  public static JsonObject defaultsAsJson() {
+    JsonObject root = new JsonObject();
+    for (ConfigKey<?> k : KEYS) {
+      String[] parts = k.path().split("\\.");
+      JsonObject node = root;
+      for (int i = 0; i < parts.length - 1; i++) {
+        JsonObject next = node.getJsonObject(parts[i]);
+        if (next == null) {
+          next = new JsonObject();
+          node.put(parts[i], next);
+        }
+        node = next;
+      }
+      node.put(parts[parts.length - 1], k.defaultValue());
+    }
+    return root;
+  }
+}

@@ -1,0 +1,17 @@
+package io.mailgate.delivery;
+
+/** What one delivery attempt to one recipient came to. */
+public sealed interface AttemptResult {
+
+  /** The host that answered (or that we tried), for events' remoteMtaIp / reportingMTA. */
+  String remoteMta();
+
+  /** The server accepted the message (2xx after DATA). */
+  record Delivered(SmtpResponse reply, String remoteMta) implements AttemptResult {}
+
+  /** The server refused it with a 4xx or 5xx reply at some step of the transaction. */
+  record Rejected(SmtpResponse reply, String remoteMta) implements AttemptResult {}
+
+  /** No SMTP answer decided it: connection refused or lost, timeout, TLS failure. */
+  record Failed(String reason, String remoteMta) implements AttemptResult {}
+}

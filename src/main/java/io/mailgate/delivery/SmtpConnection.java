@@ -1,0 +1,352 @@
+package io.mailgate.delivery;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.ConnectOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One SMTP client connection (RFC 5321) on a Vert.x NetSocket: greeting, EHLO (HELO fallback),
+ * opportunistic STARTTLS, AUTH PLAIN, then any number of single-recipient transactions. With
+ * PIPELINING, MAIL, RCPT and DATA go in one write and their replies are read together, so a
+ * transaction costs two round trips. Each transaction's result is the reply that decided it.
+ *
+ * <p>Used from one event loop only (its pool's verticle).
+ */
+final class SmtpConnection {
+
+  /** Connection settings shared by a pool. */
+  record Options(String heloName, long connectTimeoutMs, long commandTimeoutMs, long dataTimeoutMs,
+      boolean opportunisticTls) {}
+
+  /** A failure of the connection itself (not an SMTP reply): I/O error, timeout, TLS failure. */
+  static final class ConnectionFailure extends RuntimeException {
+    ConnectionFailure(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private record Expect(Promise<SmtpResponse> promise, long timeoutMs, String what) {}
+
+  private static final ClientSSLOptions TRUST_ALL = new ClientSSLOptions().setTrustAll(true);
+
+  private final Vertx vertx;
+  private final NetSocket socket;
+  private final Options options;
+  private final SmtpRoute route;
+  private final ArrayDeque<Expect> expects = new ArrayDeque<>();
+  private final StringBuilder partial = new StringBuilder();
+  private final List<String> replyLines = new ArrayList<>();
+  private final Set<String> extensions = new HashSet<>();
+  private long timer = -1;
+  private boolean closed;
+  private int transactions;
+  private long lastUsed;
+  private long maxSize;
+
+  private SmtpConnection(Vertx vertx, NetSocket socket, SmtpRoute route, Options options) {
+    this.vertx = vertx;
+    this.socket = socket;
+    this.route = route;
+    this.options = options;
+    socket.handler(this::onData);
+    socket.closeHandler(v -> onClosed("connection closed by " + route.host()));
+    socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage()));
+  }
+
+  static Future<SmtpConnection> open(Vertx vertx, NetClient client, SmtpRoute route, Options options) {
+    ConnectOptions co = new ConnectOptions().setHost(route.host()).setPort(route.port())
+        .setTimeout((int) options.connectTimeoutMs());
+    if (route.implicitTls()) {
+      co.setSsl(true).setSslOptions(TRUST_ALL).setSniServerName(route.host());
+    }
+    return client.connect(co)
+        .recover(e -> Future.failedFuture(new ConnectionFailure("cannot connect to " + route + ": " + e.getMessage())))
+        .compose(socket -> {
+          SmtpConnection c = new SmtpConnection(vertx, socket, route, options);
+          return c.handshake().map(c).recover(e -> {
+            c.close();
+            return Future.failedFuture(e);
+          });
+        });
+  }
+
+  private Future<Void> handshake() {
+    return expect(options.connectTimeoutMs(), "greeting")
+        .compose(greeting -> greeting.code() == 220 ? ehlo()
+            : Future.failedFuture(new ConnectionFailure("greeting from " + route + ": " + greeting)))
+        .compose(v -> startTls())
+        .compose(v -> authenticate());
+  }
+
+  private Future<Void> ehlo() {
+    return command("EHLO " + options.heloName(), options.commandTimeoutMs()).compose(r -> {
+      if (r.code() == 250) {
+        parseExtensions(r);
+        return Future.succeededFuture();
+      }
+      extensions.clear();
+      return command("HELO " + options.heloName(), options.commandTimeoutMs()).compose(h -> h.code() == 250
+          ? Future.<Void>succeededFuture()
+          : Future.failedFuture(new ConnectionFailure("HELO refused by " + route + ": " + h)));
+    });
+  }
+
+  private void parseExtensions(SmtpResponse r) {
+    extensions.clear();
+    maxSize = 0;
+    // line 1 is the server's greeting text; each further line is "KEYWORD [params]"
+    for (int i = 1; i < r.lines().size(); i++) {
+      String[] words = r.lines().get(i).strip().split(" ");
+      String keyword = words[0].toUpperCase(Locale.ROOT);
+      extensions.add(keyword);
+      if (keyword.equals("SIZE") && words.length > 1) {
+        try {
+          maxSize = Long.parseLong(words[1]);
+        } catch (NumberFormatException ignored) {
+          // no usable limit advertised
+        }
+      }
+    }
+  }
+
+  boolean supports(String extension) {
+    return extensions.contains(extension);
+  }
+
+  private Future<Void> startTls() {
+    if (route.implicitTls() || !options.opportunisticTls() || !supports("STARTTLS")) {
+      return Future.succeededFuture();
+    }
+    return command("STARTTLS", options.commandTimeoutMs()).compose(r -> {
+      if (r.code() != 220) {
+        return Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
+      }
+      return socket.upgradeToSsl(TRUST_ALL, route.host())
+          .recover(e -> Future.failedFuture(new ConnectionFailure("TLS handshake with " + route + " failed: "
+              + e.getMessage())))
+          .compose(v -> ehlo());
+    });
+  }
+
+  private Future<Void> authenticate() {
+    if (route.username() == null) {
+      return Future.succeededFuture();
+    }
+    String token = Base64.getEncoder().encodeToString(
+        ("\0" + route.username() + "\0" + route.password()).getBytes(StandardCharsets.UTF_8));
+    return command("AUTH PLAIN " + token, options.commandTimeoutMs()).compose(r -> r.code() == 235
+        ? Future.<Void>succeededFuture()
+        : Future.failedFuture(new ConnectionFailure("authentication to " + route + " failed: " + r)));
+  }
+
+  /** The SIZE limit the server advertised, 0 when none. */
+  long maxSize() {
+    return maxSize;
+  }
+
+  boolean isTls() {
+    return socket.isSsl();
+  }
+
+  /**
+   * Runs one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. The
+   * future fails only with {@link ConnectionFailure}; every SMTP answer, good or bad, is a result.
+   */
+  Future<SmtpResponse> send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit) {
+    lastUsed = System.nanoTime();
+    StringBuilder mail = new StringBuilder(64).append("MAIL FROM:<").append(mailFrom).append('>');
+    if (supports("SIZE")) {
+      mail.append(" SIZE=").append(size);
+    }
+    if (eightBit && supports("8BITMIME")) {
+      mail.append(" BODY=8BITMIME");
+    }
+    mail.append("\r\n");
+    String rcptCmd = "RCPT TO:<" + rcpt + ">\r\n";
+    Future<SmtpResponse> decided;
+    if (supports("PIPELINING")) {
+      write(mail + rcptCmd + "DATA\r\n");
+      Future<SmtpResponse> m = expect(options.commandTimeoutMs(), "MAIL FROM");
+      Future<SmtpResponse> r = expect(options.commandTimeoutMs(), "RCPT TO");
+      Future<SmtpResponse> d = expect(options.commandTimeoutMs(), "DATA");
+      decided = m.compose(mr -> r.compose(rr -> d.compose(dr -> {
+        SmtpResponse failed = !mr.isPositive() ? mr : !rr.isPositive() ? rr : dr.code() != 354 ? dr : null;
+        return failed != null ? reset(failed) : content(data);
+      })));
+    } else {
+      write(mail.toString());
+      decided = expect(options.commandTimeoutMs(), "MAIL FROM").compose(mr -> {
+        if (!mr.isPositive()) {
+          return reset(mr);
+        }
+        write(rcptCmd);
+        return expect(options.commandTimeoutMs(), "RCPT TO").compose(rr -> {
+          if (!rr.isPositive()) {
+            return reset(rr);
+          }
+          return command("DATA", options.commandTimeoutMs())
+              .compose(dr -> dr.code() != 354 ? reset(dr) : content(data));
+        });
+      });
+    }
+    return decided.andThen(ar -> {
+      transactions++;
+      if (ar.succeeded() && ar.result().code() == 421) {
+        close(); // the server is shutting this connection down
+      }
+    });
+  }
+
+  private Future<SmtpResponse> content(Buffer data) {
+    socket.write(data);
+    write(".\r\n");
+    return expect(options.dataTimeoutMs(), "end of DATA");
+  }
+
+  /** After a refused transaction: RSET so the connection is clean for the next one. */
+  private Future<SmtpResponse> reset(SmtpResponse decided) {
+    if (decided.code() == 421 || closed) {
+      return Future.succeededFuture(decided);
+    }
+    return command("RSET", options.commandTimeoutMs()).transform(ar -> {
+      if (ar.failed() || ar.result().code() != 250) {
+        close();
+      }
+      return Future.succeededFuture(decided);
+    });
+  }
+
+  Future<Void> quit() {
+    if (closed) {
+      return Future.succeededFuture();
+    }
+    return command("QUIT", 5_000).<Void>mapEmpty().eventually(this::close).otherwiseEmpty();
+  }
+
+  Future<Void> close() {
+    closed = true;
+    return socket.close().otherwiseEmpty();
+  }
+
+  boolean isOpen() {
+    return !closed;
+  }
+
+  int transactions() {
+    return transactions;
+  }
+
+  long idleNanos() {
+    return System.nanoTime() - lastUsed;
+  }
+
+  String remoteAddress() {
+    return socket.remoteAddress() == null ? route.host() : socket.remoteAddress().hostAddress();
+  }
+
+  private Future<SmtpResponse> command(String line, long timeoutMs) {
+    write(line + "\r\n");
+    return expect(timeoutMs, line.startsWith("AUTH") ? "AUTH" : line);
+  }
+
+  private void write(String s) {
+    socket.write(Buffer.buffer(s.getBytes(StandardCharsets.US_ASCII)));
+  }
+
+  private Future<SmtpResponse> expect(long timeoutMs, String what) {
+    if (closed) {
+      return Future.failedFuture(new ConnectionFailure("connection to " + route + " is closed"));
+    }
+    Promise<SmtpResponse> p = Promise.promise();
+    expects.add(new Expect(p, timeoutMs, what));
+    if (expects.size() == 1) {
+      arm();
+    }
+    return p.future();
+  }
+
+  /** One timer, for the reply at the head of the queue. */
+  private void arm() {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+    Expect head = expects.peek();
+    if (head != null) {
+      timer = vertx.setTimer(head.timeoutMs(), id -> {
+        timer = -1;
+        onClosed("timeout after " + head.timeoutMs() / 1000 + "s waiting for the reply to " + head.what());
+        socket.close();
+      });
+    }
+  }
+
+  private void onData(Buffer buf) {
+    for (int i = 0; i < buf.length(); i++) {
+      char c = (char) (buf.getByte(i) & 0xff);
+      if (c == '\n') {
+        int len = partial.length();
+        if (len > 0 && partial.charAt(len - 1) == '\r') {
+          partial.setLength(len - 1);
+        }
+        onLine(partial.toString());
+        partial.setLength(0);
+      } else if (partial.length() < 4096) { // RFC 5321 allows 512; guard against a flood
+        partial.append(c);
+      }
+    }
+  }
+
+  private void onLine(String line) {
+    replyLines.add(line);
+    boolean last = line.length() < 4 || line.charAt(3) != '-';
+    if (!last) {
+      if (replyLines.size() > 1000) {
+        onClosed("reply from " + route + " has too many lines");
+        socket.close();
+      }
+      return;
+    }
+    SmtpResponse reply = SmtpResponse.parse(replyLines);
+    replyLines.clear();
+    Expect e = expects.poll();
+    if (e == null) {
+      // unsolicited, e.g. 421 before an idle disconnect
+      close();
+      return;
+    }
+    arm();
+    if (reply.code() < 0) {
+      e.promise().fail(new ConnectionFailure("malformed reply from " + route + " to " + e.what() + ": " + line));
+      onClosed("malformed reply");
+      socket.close();
+      return;
+    }
+    e.promise().complete(reply);
+  }
+
+  private void onClosed(String reason) {
+    closed = true;
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+    Expect e;
+    while ((e = expects.poll()) != null) {
+      e.promise().tryFail(new ConnectionFailure(reason + " (waiting for the reply to " + e.what() + ")"));
+    }
+  }
+}

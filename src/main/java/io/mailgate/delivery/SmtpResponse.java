@@ -1,0 +1,96 @@
+package io.mailgate.delivery;
+
+import java.util.List;
+
+/**
+ * A reply from a remote SMTP server: the code, the RFC 3463 enhanced status when the server sent
+ * one, and the text (lines joined with a space, as SES reports {@code smtpResponse}).
+ */
+public record SmtpResponse(int code, String enhancedStatus, String text, List<String> lines) {
+
+  public SmtpResponse(int code, String enhancedStatus, String text) {
+    this(code, enhancedStatus, text, List.of(text));
+  }
+
+  public boolean isPositive() {
+    return code >= 200 && code < 400;
+  }
+
+  public boolean isPermanent() {
+    return code >= 500;
+  }
+
+  public boolean isTransient() {
+    return code >= 400 && code < 500;
+  }
+
+  /** Builds a reply from its lines (without CRLF): "250-first", ..., "250 last". */
+  static SmtpResponse parse(List<String> lines) {
+    int code = code(lines.get(0));
+    String status = null;
+    StringBuilder text = new StringBuilder();
+    List<String> texts = new java.util.ArrayList<>(lines.size());
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      String t = line.length() > 4 ? line.substring(4) : "";
+      texts.add(t);
+      if (i == 0) {
+        status = enhancedStatus(t, code);
+      }
+      if (status != null && t.startsWith(status)) {
+        t = t.substring(status.length()).stripLeading();
+      }
+      if (text.length() > 0) {
+        text.append(' ');
+      }
+      text.append(t);
+    }
+    return new SmtpResponse(code, status, text.toString(), List.copyOf(texts));
+  }
+
+  static int code(String line) {
+    if (line.length() < 3) {
+      return -1;
+    }
+    int c = 0;
+    for (int i = 0; i < 3; i++) {
+      char ch = line.charAt(i);
+      if (ch < '0' || ch > '9') {
+        return -1;
+      }
+      c = c * 10 + (ch - '0');
+    }
+    return c;
+  }
+
+  /** "5.1.1" at the start of the text when its class matches the reply code's first digit. */
+  static String enhancedStatus(String text, int code) {
+    int end = text.indexOf(' ');
+    String candidate = end < 0 ? text : text.substring(0, end);
+    String[] parts = candidate.split("\\.");
+    if (parts.length != 3 || candidate.length() > 11) {
+      return null;
+    }
+    for (String p : parts) {
+      if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) {
+        return null;
+      }
+    }
+    if (parts[0].length() != 1 || parts[0].charAt(0) != Character.forDigit(code / 100, 10)) {
+      return null;
+    }
+    return candidate;
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder().append(code);
+    if (enhancedStatus != null) {
+      sb.append(' ').append(enhancedStatus);
+    }
+    if (!text.isEmpty()) {
+      sb.append(' ').append(text);
+    }
+    return sb.toString();
+  }
+}

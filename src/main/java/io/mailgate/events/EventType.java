@@ -1,0 +1,31 @@
+package io.mailgate.events;
+
+/** SES event types, with the name of the field that carries each type's details. */
+public enum EventType {
+  SEND("Send", "send"),
+  DELIVERY("Delivery", "delivery"),
+  BOUNCE("Bounce", "bounce"),
+  COMPLAINT("Complaint", "complaint"),
+  REJECT("Reject", "reject"),
+  DELIVERY_DELAY("DeliveryDelay", "deliveryDelay"),
+  OPEN("Open", "open"),
+  CLICK("Click", "click"),
+  RENDERING_FAILURE("Rendering Failure", "failure");
+
+  public final String sesName;
+  public final String detailField;
+
+  EventType(String sesName, String detailField) {
+    this.sesName = sesName;
+    this.detailField = detailField;
+  }
+
+  public static EventType fromSesName(String name) {
+    for (EventType t : values()) {
+      if (t.sesName.equals(name)) {
+        return t;
+      }
+    }
+    throw new IllegalArgumentException("unknown event type " + name);
+  }
+}

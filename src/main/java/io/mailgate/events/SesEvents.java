@@ -1,0 +1,179 @@
+package io.mailgate.events;
+
+import io.mailgate.send.HeaderBlock;
+import io.mailgate.send.MessageIds;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Builds events in SES's event publishing JSON ({@code eventType}, {@code mail} and the type's
+ * object), so consumers written for SES parse them unchanged. Detail objects are stored; the mail
+ * object is rendered from the message when an event is read or published.
+ */
+public final class SesEvents {
+  /** SES truncates the headers in the mail object beyond this size. */
+  static final int MAX_HEADER_BYTES = 10 * 1024;
+
+  private SesEvents() {}
+
+  /** The message facts the {@code mail} object is made of. */
+  public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
+      List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
+      String callerIdentity) {}
+
+  public static JsonObject delivery(Instant at, long processingMillis, String recipient, String smtpResponse,
+      String reportingMta, String remoteMtaIp) {
+    return new JsonObject()
+        .put("timestamp", at.toString())
+        .put("processingTimeMillis", processingMillis)
+        .put("recipients", new JsonArray().add(recipient))
+        .put("smtpResponse", smtpResponse)
+        .put("reportingMTA", reportingMta)
+        .put("remoteMtaIp", remoteMtaIp);
+  }
+
+  public static JsonObject bounce(String bounceType, String bounceSubType, String recipient, String status,
+      String diagnosticCode, Instant at, String reportingMta, String remoteMtaIp) {
+    JsonObject r = new JsonObject().put("emailAddress", recipient).put("action", "failed");
+    if (status != null) {
+      r.put("status", status);
+    }
+    if (diagnosticCode != null) {
+      r.put("diagnosticCode", diagnosticCode);
+    }
+    JsonObject b = new JsonObject()
+        .put("bounceType", bounceType)
+        .put("bounceSubType", bounceSubType)
+        .put("bouncedRecipients", new JsonArray().add(r))
+        .put("timestamp", at.toString())
+        .put("feedbackId", MessageIds.next(at));
+    if (reportingMta != null) {
+      b.put("reportingMTA", "dns; " + reportingMta);
+    }
+    if (remoteMtaIp != null) {
+      b.put("remoteMtaIp", remoteMtaIp);
+    }
+    return b;
+  }
+
+  public static JsonObject event(EventType type, JsonObject mail, JsonObject detail) {
+    return new JsonObject().put("eventType", type.sesName).put("mail", mail).put(type.detailField, detail);
+  }
+
+  public static JsonObject mail(MailFacts f) {
+    JsonObject mail = new JsonObject()
+        .put("timestamp", f.timestamp().toString())
+        .put("source", f.source())
+        .put("sourceArn", "arn:aws:ses:" + f.region() + ":" + f.accountId() + ":identity/" + domainOf(f.source()))
+        .put("sendingAccountId", f.accountId())
+        .put("messageId", f.messageId())
+        .put("destination", new JsonArray(List.copyOf(f.destination())));
+    JsonArray headers = new JsonArray();
+    JsonObject common = new JsonObject();
+    boolean truncated = false;
+    try {
+      HeaderBlock block = HeaderBlock.parse(f.headerBytes());
+      int size = 0;
+      for (HeaderBlock.Field field : block.fields()) {
+        size += field.end() - field.start();
+        if (size > MAX_HEADER_BYTES) {
+          truncated = true;
+          break;
+        }
+        headers.add(new JsonObject().put("name", field.name()).put("value", block.rawValue(field)));
+      }
+      commonHeaders(block, common);
+    } catch (IllegalArgumentException e) {
+      truncated = true; // headers cut inside a line by the storage limit
+    }
+    mail.put("headersTruncated", truncated).put("headers", headers).put("commonHeaders", common);
+    mail.put("tags", tags(f));
+    return mail;
+  }
+
+  private static void commonHeaders(HeaderBlock block, JsonObject common) {
+    for (String[] h : new String[][] {{"From", "from"}, {"Reply-To", "replyTo"}, {"To", "to"}, {"Cc", "cc"}}) {
+      HeaderBlock.Field field = block.first(h[0]);
+      if (field != null) {
+        common.put(h[1], splitAddresses(block.decodedValue(field)));
+      }
+    }
+    HeaderBlock.Field returnPath = block.first("Return-Path");
+    if (returnPath != null) {
+      common.put("returnPath", block.rawValue(returnPath));
+    }
+    HeaderBlock.Field date = block.first("Date");
+    if (date != null) {
+      common.put("date", block.rawValue(date));
+    }
+    HeaderBlock.Field id = block.first("Message-ID");
+    if (id != null) {
+      common.put("messageId", block.rawValue(id));
+    }
+    HeaderBlock.Field subject = block.first("Subject");
+    if (subject != null) {
+      common.put("subject", block.decodedValue(subject));
+    }
+  }
+
+  /** Splits an address list at top-level commas (not inside quotes or angle brackets). */
+  static JsonArray splitAddresses(String value) {
+    JsonArray out = new JsonArray();
+    boolean quoted = false;
+    int depth = 0;
+    int start = 0;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\\' && quoted) {
+        i++;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (!quoted && c == '<') {
+        depth++;
+      } else if (!quoted && c == '>') {
+        depth--;
+      } else if (!quoted && depth == 0 && c == ',') {
+        addTrimmed(out, value.substring(start, i));
+        start = i + 1;
+      }
+    }
+    addTrimmed(out, value.substring(start));
+    return out;
+  }
+
+  private static void addTrimmed(JsonArray out, String s) {
+    String t = s.strip();
+    if (!t.isEmpty()) {
+      out.add(t);
+    }
+  }
+
+  private static JsonObject tags(MailFacts f) {
+    JsonObject tags = new JsonObject();
+    if (f.configurationSet() != null) {
+      tags.put("ses:configuration-set", new JsonArray().add(f.configurationSet()));
+    }
+    if (f.sourceIp() != null) {
+      tags.put("ses:source-ip", new JsonArray().add(f.sourceIp()));
+    }
+    tags.put("ses:from-domain", new JsonArray().add(domainOf(f.source())));
+    if (f.callerIdentity() != null) {
+      tags.put("ses:caller-identity", new JsonArray().add(f.callerIdentity()));
+    }
+    if (f.tags() != null) {
+      for (int i = 0; i < f.tags().size(); i++) {
+        JsonObject t = f.tags().getJsonObject(i);
+        tags.put(t.getString("Name"), new JsonArray().add(t.getString("Value")));
+      }
+    }
+    return tags;
+  }
+
+  static String domainOf(String address) {
+    int at = address.lastIndexOf('@');
+    return at < 0 ? address : address.substring(at + 1).toLowerCase(Locale.ROOT);
+  }
+}

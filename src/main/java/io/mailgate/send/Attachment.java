@@ -1,0 +1,76 @@
+package io.mailgate.send;
+
+import io.mailgate.SesException;
+import java.net.URLConnection;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * An attachment of a Simple message (SES {@code Attachments}): regular or inline (with a
+ * Content-ID the HTML refers to as {@code cid:}). File types SES refuses are refused here too.
+ */
+public record Attachment(byte[] content, String fileName, String contentType, boolean inline, String contentId,
+    String description, TransferEncoding encoding) {
+
+  /** Extensions SES does not accept as attachments (SES developer guide, "Unsupported attachment types"). */
+  private static final Set<String> BLOCKED_EXTENSIONS = Set.of(
+      "ade", "adp", "app", "asp", "bas", "bat", "cer", "chm", "cmd", "com", "cpl", "crt", "csh", "der", "exe",
+      "fxp", "gadget", "hlp", "hta", "inf", "ins", "isp", "its", "js", "jse", "ksh", "lib", "lnk", "mad", "maf",
+      "mag", "mam", "maq", "mar", "mas", "mat", "mau", "mav", "maw", "mda", "mdb", "mde", "mdt", "mdw", "mdz",
+      "msc", "msh", "msh1", "msh2", "mshxml", "msh1xml", "msh2xml", "msi", "msp", "mst", "ops", "pcd", "pif",
+      "plg", "prf", "prg", "reg", "scf", "scr", "sct", "shb", "shs", "sys", "ps1", "ps1xml", "ps2", "ps2xml",
+      "psc1", "psc2", "tmp", "url", "vb", "vbe", "vbs", "vps", "vsmacros", "vss", "vst", "vsw", "vws", "xnk");
+
+  public Attachment {
+    if (content == null) {
+      throw SesException.badRequest("Attachment RawContent is missing.");
+    }
+    if (fileName == null || fileName.isBlank()) {
+      throw SesException.badRequest("Attachment FileName is missing.");
+    }
+    if (fileName.length() > 255) {
+      throw SesException.badRequest("Attachment FileName is longer than 255 characters.");
+    }
+    MessageHeader.requireNoControl(fileName, "attachment FileName");
+    int dot = fileName.lastIndexOf('.');
+    if (dot >= 0 && BLOCKED_EXTENSIONS.contains(fileName.substring(dot + 1).toLowerCase(Locale.ROOT))) {
+      throw new SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Illegal filename '" + fileName + "'.");
+    }
+    if (contentType == null || contentType.isBlank()) {
+      String guessed = URLConnection.guessContentTypeFromName(fileName);
+      contentType = guessed == null ? "application/octet-stream" : guessed;
+    } else {
+      contentType = contentType.strip();
+      checkContentType(contentType);
+    }
+    if (contentId != null) {
+      MessageHeader.requireNoControl(contentId, "attachment ContentId");
+      if (contentId.isBlank() || contentId.indexOf(' ') >= 0 || contentId.indexOf('<') >= 0
+          || contentId.indexOf('>') >= 0 || contentId.length() > 255) {
+        throw SesException.badRequest("Invalid attachment ContentId '" + MailboxParser.abbreviate(contentId) + "'.");
+      }
+    }
+    if (description != null) {
+      MessageHeader.requireNoControl(description, "attachment ContentDescription");
+    }
+    if (encoding == null) {
+      encoding = TransferEncoding.BASE64;
+    }
+    if (encoding == TransferEncoding.SEVEN_BIT && !TransferEncoding.isSevenBitSafe(content)) {
+      throw SesException.badRequest("Attachment '" + fileName + "' is not 7-bit data; use BASE64 or QUOTED_PRINTABLE.");
+    }
+  }
+
+  /** type/subtype made of RFC 2045 token characters; parameters are written by us, not taken. */
+  private static void checkContentType(String ct) {
+    int slash = ct.indexOf('/');
+    boolean ok = slash > 0 && slash < ct.length() - 1 && ct.length() <= 127;
+    for (int i = 0; ok && i < ct.length(); i++) {
+      char c = ct.charAt(i);
+      ok = i == slash || (c > 32 && c < 127 && "()<>@,;:\\\"/[]?=".indexOf(c) < 0);
+    }
+    if (!ok) {
+      throw SesException.badRequest("Invalid attachment ContentType '" + MailboxParser.abbreviate(ct) + "'.");
+    }
+  }
+}

@@ -1,0 +1,254 @@
+package io.mailgate.send;
+
+import io.mailgate.SesException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Builds an RFC 5322 / MIME message from {@link SimpleContent}: text and HTML as
+ * multipart/alternative, inline attachments with the HTML in multipart/related, other attachments
+ * in multipart/mixed; CRLF line endings, lines within 998 octets, encoded words for non-ASCII
+ * header text, quoted-printable or base64 bodies.
+ */
+public final class MimeBuilder {
+  public static final DateTimeFormatter RFC5322_DATE =
+      DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US);
+
+  /** The header fields Mailgate writes at the top of a built message. */
+  public record Headers(Mailbox from, List<Mailbox> to, List<Mailbox> cc, List<Mailbox> replyTo,
+      String messageId, ZonedDateTime date) {}
+
+  private MimeBuilder() {}
+
+  public static byte[] build(Headers h, SimpleContent content) {
+    int estimate = 1024 + length(content.text()) * 2 + length(content.html()) * 2;
+    for (Attachment a : content.attachments()) {
+      estimate += a.content().length * 4 / 3 + 512;
+    }
+    ByteSink out = new ByteSink(estimate);
+    HeaderWriter w = new HeaderWriter(out);
+    w.raw("Date", RFC5322_DATE.format(h.date()));
+    w.addressList("From", List.of(h.from()));
+    if (!h.to().isEmpty()) {
+      w.addressList("To", h.to());
+    }
+    if (!h.cc().isEmpty()) {
+      w.addressList("Cc", h.cc());
+    }
+    if (!h.replyTo().isEmpty()) {
+      w.addressList("Reply-To", h.replyTo());
+    }
+    w.unstructured("Subject", content.subject(), content.subjectCharset());
+    w.raw("Message-ID", "<" + h.messageId() + ">");
+    w.raw("MIME-Version", "1.0");
+    for (MessageHeader header : content.headers()) {
+      w.unstructured(header.name(), header.value(), StandardCharsets.UTF_8);
+    }
+    Part body = structure(content);
+    body.write(out, w);
+    if (!out.endsWithCrlf()) {
+      out.crlf();
+    }
+    return out.toByteArray();
+  }
+
+  private static int length(TextBody b) {
+    return b == null ? 0 : b.data().length();
+  }
+
+  private static Part structure(SimpleContent c) {
+    List<Part> inline = new ArrayList<>();
+    List<Part> regular = new ArrayList<>();
+    for (Attachment a : c.attachments()) {
+      (a.inline() ? inline : regular).add(new AttachmentPart(a));
+    }
+    Part html = c.html() == null ? null : new TextPart("html", c.html());
+    if (html != null && !inline.isEmpty()) {
+      List<Part> related = new ArrayList<>();
+      related.add(html);
+      related.addAll(inline);
+      html = new Multipart("related", related);
+      inline = List.of();
+    }
+    Part text = c.text() == null ? null : new TextPart("plain", c.text());
+    Part main;
+    if (text != null && html != null) {
+      main = new Multipart("alternative", List.of(text, html));
+    } else {
+      main = text != null ? text : html;
+    }
+    if (regular.isEmpty() && inline.isEmpty()) {
+      return main;
+    }
+    List<Part> mixed = new ArrayList<>();
+    mixed.add(main);
+    mixed.addAll(inline); // inline parts without HTML to refer to them: shown as attachments
+    mixed.addAll(regular);
+    return new Multipart("mixed", mixed);
+  }
+
+  private interface Part {
+    /** Writes the part's own headers (Content-*) then a blank line and the body. */
+    void write(ByteSink out, HeaderWriter w);
+  }
+
+  private record TextPart(String subtype, TextBody body) implements Part {
+    @Override
+    public void write(ByteSink out, HeaderWriter w) {
+      byte[] data = encodeText(body.data(), body.charset(), subtype.equals("html") ? "Html body" : "Text body");
+      TransferEncoding te = TransferEncoding.forText(data);
+      w.raw("Content-Type", "text/" + subtype + "; charset=" + body.charset().name());
+      w.raw("Content-Transfer-Encoding", te.headerValue);
+      out.crlf();
+      te.encode(data, out);
+    }
+  }
+
+  private record AttachmentPart(Attachment a) implements Part {
+    @Override
+    public void write(ByteSink out, HeaderWriter w) {
+      w.raw("Content-Type", a.contentType() + ";\r\n name=" + parameterValue(a.fileName()));
+      w.raw("Content-Disposition", (a.inline() ? "inline" : "attachment") + ";\r\n " + filenameParameter(a.fileName()));
+      w.raw("Content-Transfer-Encoding", a.encoding().headerValue);
+      if (a.contentId() != null) {
+        w.raw("Content-ID", "<" + a.contentId() + ">");
+      }
+      if (a.description() != null) {
+        w.unstructured("Content-Description", a.description(), StandardCharsets.UTF_8);
+      }
+      out.crlf();
+      a.encoding().encode(a.content(), out);
+    }
+  }
+
+  private record Multipart(String subtype, List<Part> parts) implements Part {
+    @Override
+    public void write(ByteSink out, HeaderWriter w) {
+      String boundary = boundary();
+      w.raw("Content-Type", "multipart/" + subtype + "; boundary=\"" + boundary + "\"");
+      out.crlf();
+      out.ascii("--").ascii(boundary).crlf();
+      for (int i = 0; i < parts.size(); i++) {
+        parts.get(i).write(out, w);
+        // the delimiter's own CRLF: a part that ends with a line break keeps it
+        out.crlf().ascii("--").ascii(boundary).ascii(i + 1 < parts.size() ? "" : "--").crlf();
+      }
+    }
+  }
+
+  /**
+   * A boundary that cannot occur in the parts: "=_" never appears in base64 or quoted-printable
+   * output, and 7bit text is plain text where a random 128-bit token does not occur by chance.
+   */
+  private static String boundary() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return "=_mg_" + Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
+  }
+
+  /** Text with its line breaks made CRLF, encoded in {@code charset} (unmappable characters refused). */
+  static byte[] encodeText(String text, Charset charset, String what) {
+    StringBuilder sb = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean lf = c == '\n' && (i == 0 || text.charAt(i - 1) != '\r');
+      boolean cr = c == '\r' && (i + 1 == text.length() || text.charAt(i + 1) != '\n');
+      if (lf || cr) {
+        if (sb == null) {
+          sb = new StringBuilder(text.length() + 64).append(text, 0, i);
+        }
+        sb.append("\r\n");
+      } else if (sb != null) {
+        sb.append(c);
+      }
+    }
+    CharSequence normalized = sb == null ? text : sb;
+    if (charset.equals(StandardCharsets.UTF_8)) {
+      return normalized.toString().getBytes(StandardCharsets.UTF_8);
+    }
+    try {
+      ByteBuffer bb = charset.newEncoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .encode(CharBuffer.wrap(normalized));
+      byte[] bytes = new byte[bb.remaining()];
+      bb.get(bytes);
+      return bytes;
+    } catch (CharacterCodingException e) {
+      throw SesException.badRequest("The " + what + " contains characters that charset " + charset.name()
+          + " cannot represent.");
+    }
+  }
+
+  /** A MIME parameter value: a quoted string, or an encoded word for non-ASCII (widely understood). */
+  private static String parameterValue(String value) {
+    if (EncodedWords.isPlainAscii(value)) {
+      return quote(value);
+    }
+    try {
+      return "\"" + String.join("\r\n ", EncodedWords.encode(value, StandardCharsets.UTF_8, false)) + "\"";
+    } catch (CharacterCodingException e) {
+      throw new IllegalStateException("UTF-8 encodes every string", e);
+    }
+  }
+
+  /**
+   * filename="..." for ASCII names; RFC 2231 {@code filename*0*=UTF-8''...} with continuations
+   * otherwise, folded so no line grows past the limits whatever the name's length.
+   */
+  private static String filenameParameter(String fileName) {
+    if (EncodedWords.isPlainAscii(fileName) && fileName.length() < 200) {
+      return "filename=" + quote(fileName);
+    }
+    List<String> chunks = new ArrayList<>();
+    StringBuilder chunk = new StringBuilder("UTF-8''");
+    byte[] bytes = fileName.getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < bytes.length; i++) {
+      int c = bytes[i] & 0xff;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$&+-.^_`|~".indexOf(c) >= 0) {
+        chunk.append((char) c);
+      } else {
+        chunk.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+      // split only before the first byte of a character so each chunk decodes on its own
+      boolean boundary = i + 1 == bytes.length || (bytes[i + 1] & 0xC0) != 0x80;
+      if (chunk.length() >= 60 && boundary) {
+        chunks.add(chunk.toString());
+        chunk.setLength(0);
+      }
+    }
+    if (chunk.length() > 0) {
+      chunks.add(chunk.toString());
+    }
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < chunks.size(); i++) {
+      if (i > 0) {
+        sb.append(";\r\n ");
+      }
+      sb.append("filename*").append(i).append("*=").append(chunks.get(i));
+    }
+    return sb.toString();
+  }
+
+  private static String quote(String s) {
+    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\') {
+        sb.append('\\');
+      }
+      sb.append(c);
+    }
+    return sb.append('"').toString();
+  }
+}

@@ -1,0 +1,139 @@
+package io.mailgate.send;
+
+import io.mailgate.SesException;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.james.mime4j.dom.address.Address;
+import org.apache.james.mime4j.dom.address.AddressList;
+import org.apache.james.mime4j.dom.address.Group;
+import org.apache.james.mime4j.field.address.LenientAddressParser;
+
+/**
+ * Prepares a caller's raw MIME message for sending, changing as little as possible: line endings
+ * made CRLF, Bcc removed, Date and Message-ID added when missing, a final CRLF ensured. Lines over
+ * 998 octets are refused rather than rewrapped (rewrapping would change what the sender signed).
+ */
+public final class RawMessage {
+
+  /** The message ready to store and deliver, and the addresses found in its headers. */
+  public record Prepared(byte[] content, Mailbox from, List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc) {}
+
+  private RawMessage() {}
+
+  public static Prepared prepare(byte[] data, String messageId, ZonedDateTime now) {
+    if (data.length == 0) {
+      throw SesException.badRequest("Raw message data is empty.");
+    }
+    byte[] msg = normalizeLineEndings(data);
+    HeaderBlock headers;
+    try {
+      headers = HeaderBlock.parse(msg);
+    } catch (IllegalArgumentException e) {
+      throw SesException.badRequest("Raw message is malformed: " + e.getMessage());
+    }
+    if (headers.fields().isEmpty()) {
+      throw SesException.badRequest("Raw message has no header fields.");
+    }
+    Mailbox from = firstMailbox(headers, "From");
+    List<Mailbox> to = mailboxes(headers, "To");
+    List<Mailbox> cc = mailboxes(headers, "Cc");
+    List<Mailbox> bcc = mailboxes(headers, "Bcc");
+
+    ByteSink out = new ByteSink(msg.length + 200);
+    HeaderWriter w = new HeaderWriter(out);
+    if (headers.first("Date") == null) {
+      w.raw("Date", MimeBuilder.RFC5322_DATE.format(now));
+    }
+    if (headers.first("Message-ID") == null) {
+      w.raw("Message-ID", "<" + messageId + ">");
+    }
+    for (HeaderBlock.Field f : headers.fields()) {
+      if (!f.is("Bcc")) {
+        out.append(msg, f.start(), f.end() - f.start());
+        if (msg[f.end() - 1] != '\n') { // last line of a message without a final line break
+          out.crlf();
+        }
+      }
+    }
+    out.crlf();
+    int body = headers.hasSeparator() ? headers.bodyStart() : msg.length;
+    out.append(msg, body, msg.length - body);
+    if (msg.length > body && !(msg[msg.length - 2] == '\r' && msg[msg.length - 1] == '\n')) {
+      out.crlf();
+    }
+    return new Prepared(out.toByteArray(), from, to, cc, bcc);
+  }
+
+  private static Mailbox firstMailbox(HeaderBlock headers, String name) {
+    List<Mailbox> list = mailboxes(headers, name);
+    return list.isEmpty() ? null : list.get(0);
+  }
+
+  private static List<Mailbox> mailboxes(HeaderBlock headers, String name) {
+    List<Mailbox> out = new ArrayList<>();
+    for (HeaderBlock.Field f : headers.all(name)) {
+      String value = headers.rawValue(f);
+      AddressList list = LenientAddressParser.DEFAULT.parseAddressList(value);
+      for (Address a : list) {
+        List<org.apache.james.mime4j.dom.address.Mailbox> boxes = new ArrayList<>();
+        if (a instanceof Group g) {
+          boxes.addAll(g.getMailboxes());
+        } else if (a instanceof org.apache.james.mime4j.dom.address.Mailbox m) {
+          boxes.add(m);
+        }
+        for (org.apache.james.mime4j.dom.address.Mailbox m : boxes) {
+          if (m.getDomain() == null || m.getDomain().isEmpty()) {
+            throw SesException.badRequest("Invalid address in " + name + " header: " + MailboxParser.abbreviate(value));
+          }
+          Mailbox parsed = MailboxParser.parseAddrSpec(m.getLocalPart() + "@" + m.getDomain());
+          out.add(new Mailbox(m.getName(), parsed.localPart(), parsed.domain()));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Returns {@code data} with every line ending as CRLF (the same array when it already is), and
+   * refuses lines longer than 998 octets.
+   */
+  static byte[] normalizeLineEndings(byte[] data) {
+    boolean clean = true;
+    int lineLen = 0;
+    for (int i = 0; i < data.length; i++) {
+      byte b = data[i];
+      if (b == '\r') {
+        if (i + 1 < data.length && data[i + 1] == '\n') {
+          i++;
+        } else {
+          clean = false;
+        }
+        lineLen = 0;
+      } else if (b == '\n') {
+        clean = false;
+        lineLen = 0;
+      } else if (++lineLen > 998) {
+        throw SesException.badRequest("Raw message has a line longer than 998 octets (RFC 5322 section 2.1.1).");
+      }
+    }
+    if (clean) {
+      return data;
+    }
+    ByteSink out = new ByteSink(data.length + data.length / 32);
+    for (int i = 0; i < data.length; i++) {
+      byte b = data[i];
+      if (b == '\r') {
+        if (i + 1 < data.length && data[i + 1] == '\n') {
+          i++;
+        }
+        out.crlf();
+      } else if (b == '\n') {
+        out.crlf();
+      } else {
+        out.append(b);
+      }
+    }
+    return out.toByteArray();
+  }
+}

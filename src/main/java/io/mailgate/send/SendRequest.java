@@ -1,0 +1,69 @@
+package io.mailgate.send;
+
+import io.mailgate.SesException;
+import java.util.List;
+
+/**
+ * A send as the caller asked for it, independent of the API it came through (SES v2, v1 or SMTP).
+ * Addresses are still strings here: {@link SendService} parses and checks them.
+ */
+public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+    List<EmailTag> tags, Content content) {
+
+  public SendRequest {
+    replyTo = replyTo == null ? List.of() : List.copyOf(replyTo);
+    tags = tags == null ? List.of() : List.copyOf(tags);
+    if (configurationSet != null) {
+      EmailTag.checkName(configurationSet, "ConfigurationSetName", 64);
+    }
+    if (content == null) {
+      throw SesException.badRequest("Content is required.");
+    }
+  }
+
+  /** To, Cc and Bcc as given; absent (null) for a Raw message that names its recipients in headers. */
+  public record Destination(List<String> to, List<String> cc, List<String> bcc) {
+    public Destination {
+      to = to == null ? List.of() : List.copyOf(to);
+      cc = cc == null ? List.of() : List.copyOf(cc);
+      bcc = bcc == null ? List.of() : List.copyOf(bcc);
+    }
+
+    public int size() {
+      return to.size() + cc.size() + bcc.size();
+    }
+  }
+
+  /** A message tag (SES {@code EmailTags}): published with the message's events. */
+  public record EmailTag(String name, String value) {
+    public EmailTag {
+      checkName(name, "EmailTag Name", 256);
+      if (value == null) {
+        throw SesException.badRequest("EmailTag '" + name + "' has no Value.");
+      }
+      checkName(value, "EmailTag Value", 256);
+      if (name.startsWith("ses:")) {
+        throw SesException.badRequest("EmailTag names starting with 'ses:' are reserved.");
+      }
+    }
+
+    /** SES's rule for tag names, tag values and configuration set names. */
+    static void checkName(String s, String what, int max) {
+      if (s == null || s.isEmpty()) {
+        throw SesException.badRequest(what + " is empty.");
+      }
+      if (s.length() > max) {
+        throw SesException.badRequest(what + " is longer than " + max + " characters.");
+      }
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+            || c == '-' || (c == ':' && what.equals("EmailTag Name"));
+        if (!ok) {
+          throw SesException.badRequest(what + " '" + MailboxParser.abbreviate(s)
+              + "' may contain only ASCII letters, numbers, underscores and dashes.");
+        }
+      }
+    }
+  }
+}

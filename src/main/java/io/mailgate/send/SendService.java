@@ -1,0 +1,200 @@
+package io.mailgate.send;
+
+import io.mailgate.EventBusAddresses;
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.DeliveryJob;
+import io.mailgate.ratelimit.RateCheck;
+import io.mailgate.ratelimit.RateDecision;
+import io.mailgate.store.MessageStore;
+import io.mailgate.store.NewMessage;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The send path shared by every API: validate and build the message, check the account's limits
+ * (one Redis round trip), commit message, recipients and Send event, then hand the message to
+ * delivery. The returned future succeeds with the MessageId only after the commit; when it fails
+ * nothing was stored and nothing will be sent.
+ */
+public final class SendService {
+  private static final Logger LOG = Logger.getLogger(SendService.class.getName());
+
+  private final Vertx vertx;
+  private final MessageStore store;
+  private final Clock clock;
+  private final int maxRecipients;
+  private final int maxMessageBytes;
+  private final String messageIdDomain;
+
+  public SendService(Vertx vertx, MailgateConfig config, MessageStore store, Clock clock) {
+    this.vertx = vertx;
+    this.store = store;
+    this.clock = clock;
+    this.maxRecipients = config.get(MailgateConfig.SEND_MAX_RECIPIENTS);
+    this.maxMessageBytes = config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES);
+    this.messageIdDomain = config.get(MailgateConfig.SEND_MESSAGE_ID_DOMAIN);
+  }
+
+  public int maxMessageBytes() {
+    return maxMessageBytes;
+  }
+
+  /** A message ready to commit. */
+  private record Prepared(String id, Mailbox from, List<Mailbox> recipients, byte[] content, Instant at) {}
+
+  public Future<String> send(Caller caller, SendRequest request) {
+    Prepared p;
+    try {
+      if (!caller.account().sendingEnabled()) {
+        throw new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account.");
+      }
+      p = prepare(request);
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    int n = p.recipients().size();
+    RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
+        caller.account().max24HourSend(), n);
+    return vertx.eventBus().<RateDecision>request(EventBusAddresses.RATE_CHECK, check)
+        .recover(e -> {
+          LOG.log(Level.WARNING, "sending limits unavailable: " + e.getMessage());
+          return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
+              "Sending limits cannot be checked right now; the message was not accepted. Retry later."));
+        })
+        .compose(decision -> switch (decision.body().status()) {
+          case ALLOWED -> commit(caller, request, p);
+          case RATE_EXCEEDED -> Future.failedFuture(
+              new SesException(SesError.TOO_MANY_REQUESTS, "Maximum sending rate exceeded."));
+          case QUOTA_EXCEEDED -> Future.failedFuture(
+              new SesException(SesError.TOO_MANY_REQUESTS, "Daily message quota exceeded."));
+        });
+  }
+
+  private Future<String> commit(Caller caller, SendRequest request, Prepared p) {
+    List<String> addresses = new ArrayList<>(p.recipients().size());
+    for (Mailbox m : p.recipients()) {
+      addresses.add(m.address());
+    }
+    JsonArray tags = new JsonArray();
+    for (SendRequest.EmailTag t : request.tags()) {
+      tags.add(new JsonObject().put("Name", t.name()).put("Value", t.value()));
+    }
+    String envelopeFrom = p.from().address();
+    NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
+        request.configurationSet(), tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
+        caller.accessKeyId());
+    return store.accept(row)
+        .recover(e -> {
+          LOG.log(Level.SEVERE, "cannot commit message " + p.id(), e);
+          return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
+              "The message could not be stored and was not accepted. Retry later."));
+        })
+        .map(v -> {
+          List<DeliveryJob.Recipient> rcpts = new ArrayList<>(addresses.size());
+          for (int i = 0; i < addresses.size(); i++) {
+            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i)));
+          }
+          vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
+              new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, rcpts, p.content(), p.at()));
+          return p.id();
+        });
+  }
+
+  private Prepared prepare(SendRequest request) {
+    Instant now = clock.instant();
+    String id = MessageIds.next(now);
+    String headerId = id + "@" + messageIdDomain;
+    ZonedDateTime date = ZonedDateTime.ofInstant(now, ZoneOffset.UTC);
+    List<Mailbox> replyTo = parseAll(request.replyTo(), "ReplyToAddresses");
+    if (request.content() instanceof SimpleContent simple) {
+      if (request.from() == null) {
+        throw SesException.badRequest("Missing required field FromEmailAddress.");
+      }
+      Mailbox from = MailboxParser.parse(request.from());
+      SendRequest.Destination d = request.destination();
+      if (d == null || d.size() == 0) {
+        throw SesException.badRequest("Missing required field Destination: at least one recipient is required.");
+      }
+      checkCount(d.size());
+      List<Mailbox> to = parseAll(d.to(), "ToAddresses");
+      List<Mailbox> cc = parseAll(d.cc(), "CcAddresses");
+      List<Mailbox> bcc = parseAll(d.bcc(), "BccAddresses");
+      byte[] content = MimeBuilder.build(new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date), simple);
+      checkSize(content.length);
+      return new Prepared(id, from, envelope(to, cc, bcc), content, now);
+    }
+    RawContent raw = (RawContent) request.content();
+    checkSize(raw.data().length);
+    RawMessage.Prepared prepared = RawMessage.prepare(raw.data(), headerId, date);
+    Mailbox from = request.from() != null ? MailboxParser.parse(request.from()) : prepared.from();
+    if (from == null) {
+      throw SesException.badRequest("Missing required header 'From'.");
+    }
+    List<Mailbox> recipients;
+    SendRequest.Destination d = request.destination();
+    if (d != null && d.size() > 0) {
+      checkCount(d.size());
+      recipients = envelope(parseAll(d.to(), "ToAddresses"), parseAll(d.cc(), "CcAddresses"),
+          parseAll(d.bcc(), "BccAddresses"));
+    } else {
+      int count = prepared.to().size() + prepared.cc().size() + prepared.bcc().size();
+      if (count == 0) {
+        throw SesException.badRequest("Missing recipients: give a Destination or To, Cc or Bcc headers.");
+      }
+      checkCount(count);
+      recipients = envelope(prepared.to(), prepared.cc(), prepared.bcc());
+    }
+    checkSize(prepared.content().length);
+    return new Prepared(id, from, recipients, prepared.content(), now);
+  }
+
+  private void checkCount(int n) {
+    if (n > maxRecipients) {
+      throw new SesException(SesError.BAD_REQUEST,
+          "Recipient count exceeds " + maxRecipients + ": the message has " + n + " recipients.");
+    }
+  }
+
+  private void checkSize(int bytes) {
+    if (bytes > maxMessageBytes) {
+      throw new SesException(SesError.BAD_REQUEST,
+          "Message length is more than " + maxMessageBytes + " bytes long: " + bytes + ".");
+    }
+  }
+
+  private static List<Mailbox> parseAll(List<String> addresses, String field) {
+    List<Mailbox> out = new ArrayList<>(addresses.size());
+    for (String a : addresses) {
+      if (a == null) {
+        throw SesException.badRequest(field + " contains a null address.");
+      }
+      out.add(MailboxParser.parse(a));
+    }
+    return out;
+  }
+
+  /** Envelope recipients: To, Cc, Bcc in order, each mailbox once. */
+  private static List<Mailbox> envelope(List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc) {
+    Map<String, Mailbox> unique = new LinkedHashMap<>();
+    for (List<Mailbox> list : List.of(to, cc, bcc)) {
+      for (Mailbox m : list) {
+        unique.putIfAbsent(m.envelopeKey(), m);
+      }
+    }
+    return new ArrayList<>(unique.values());
+  }
+}

@@ -1,0 +1,114 @@
+package io.mailgate.send;
+
+import java.util.Base64;
+
+/**
+ * Content-Transfer-Encodings (RFC 2045) and the rule that picks one for a body: 7bit when the
+ * bytes are already safe, quoted-printable for mostly-ASCII text, base64 otherwise.
+ */
+public enum TransferEncoding {
+  SEVEN_BIT("7bit"),
+  QUOTED_PRINTABLE("quoted-printable"),
+  BASE64("base64");
+
+  private static final byte[] HEX = "0123456789ABCDEF".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final int QP_LINE = 76;
+  private static final int BASE64_LINE = 76;
+
+  public final String headerValue;
+
+  TransferEncoding(String headerValue) {
+    this.headerValue = headerValue;
+  }
+
+  /** The encoding for text whose line breaks are already CRLF. */
+  static TransferEncoding forText(byte[] data) {
+    if (isSevenBitSafe(data)) {
+      return SEVEN_BIT;
+    }
+    int high = 0;
+    for (byte b : data) {
+      if (b < 0) {
+        high++;
+      }
+    }
+    return high * 4 > data.length ? BASE64 : QUOTED_PRINTABLE;
+  }
+
+  /** ASCII without NUL, CR and LF only as CRLF pairs, and no line over 998 octets. */
+  static boolean isSevenBitSafe(byte[] data) {
+    int lineLen = 0;
+    for (int i = 0; i < data.length; i++) {
+      byte b = data[i];
+      if (b <= 0) {
+        return false; // 8-bit or NUL
+      }
+      if (b == '\r') {
+        if (i + 1 >= data.length || data[i + 1] != '\n') {
+          return false;
+        }
+        i++;
+        lineLen = 0;
+        continue;
+      }
+      if (b == '\n') {
+        return false;
+      }
+      if (++lineLen > 998) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Writes {@code data} encoded. The output ends where the data ends: a final line break is there
+   * only when the data has one (a multipart delimiter supplies its own leading CRLF).
+   */
+  void encode(byte[] data, ByteSink out) {
+    switch (this) {
+      case SEVEN_BIT -> out.append(data);
+      case BASE64 -> base64(data, out);
+      case QUOTED_PRINTABLE -> quotedPrintable(data, out);
+    }
+  }
+
+  private static void base64(byte[] data, ByteSink out) {
+    byte[] encoded = Base64.getEncoder().encode(data);
+    for (int i = 0; i < encoded.length; i += BASE64_LINE) {
+      if (i > 0) {
+        out.crlf();
+      }
+      out.append(encoded, i, Math.min(BASE64_LINE, encoded.length - i));
+    }
+  }
+
+  /** Quoted-printable with CRLF as hard line breaks and soft breaks keeping lines within 76. */
+  private static void quotedPrintable(byte[] data, ByteSink out) {
+    int col = 0;
+    for (int i = 0; i < data.length; i++) {
+      int b = data[i] & 0xff;
+      if (b == '\r' && i + 1 < data.length && data[i + 1] == '\n') {
+        out.crlf();
+        col = 0;
+        i++;
+        continue;
+      }
+      boolean endOfLine = i + 1 == data.length
+          || (data[i + 1] == '\r' && i + 2 < data.length && data[i + 2] == '\n');
+      boolean literal = (b >= 33 && b <= 126 && b != '=') || ((b == ' ' || b == '\t') && !endOfLine);
+      int width = literal ? 1 : 3;
+      // keep room for a soft break '=' unless this is the last character of the line
+      if (col + width > (endOfLine ? QP_LINE : QP_LINE - 1)) {
+        out.append((byte) '=').crlf();
+        col = 0;
+      }
+      if (literal) {
+        out.append((byte) b);
+      } else {
+        out.append((byte) '=').append(HEX[b >> 4]).append(HEX[b & 0xf]);
+      }
+      col += width;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package io.mailgate.store;
+
+import io.mailgate.delivery.DeliveryJob;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The delivery queue is the recipients table: a row is due when it is queued, its next attempt
+ * time has come and nobody holds a live lease on it. {@link #claim} takes due rows with
+ * {@code FOR UPDATE SKIP LOCKED}, so nodes scanning at the same time never take the same row.
+ */
+public final class DeliveryQueue {
+  private static final String CLAIM = """
+      WITH due AS (
+        SELECT message_id, idx FROM recipients
+        WHERE state = 'queued' AND next_attempt_at <= now()
+          AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $3)
+        ORDER BY next_attempt_at
+        LIMIT $1::int
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE recipients r SET lease_owner = $2, lease_until = now() + $4::int * interval '1 second'
+      FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx
+      RETURNING r.message_id, r.idx, r.address""";
+
+  private static final String MESSAGES = """
+      SELECT id, account_id, envelope_from, content, created_at FROM messages WHERE id = ANY($1)""";
+
+  private static final String RELEASE = """
+      UPDATE recipients SET lease_owner = NULL, lease_until = NULL
+      WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3 AND state = 'queued'""";
+
+  private final Pool pool;
+  private final String nodeId;
+  private final int leaseSeconds;
+
+  public DeliveryQueue(Pool pool, String nodeId, int leaseSeconds) {
+    this.pool = pool;
+    this.nodeId = nodeId;
+    this.leaseSeconds = leaseSeconds;
+  }
+
+  /**
+   * Leases up to {@code limit} due recipients to this node and returns them grouped by message.
+   *
+   * @param includeOwnLeases true on a node's first scan after it starts: leases it held before a
+   *     crash or restart are taken back at once instead of after they expire
+   */
+  public Future<List<DeliveryJob>> claim(int limit, boolean includeOwnLeases) {
+    return pool.withTransaction(conn -> conn.preparedQuery(CLAIM)
+        .execute(Tuple.of(limit, nodeId, includeOwnLeases ? nodeId : "", leaseSeconds))
+        .compose(rows -> {
+          Map<String, List<DeliveryJob.Recipient>> byMessage = new LinkedHashMap<>();
+          for (Row r : rows) {
+            byMessage.computeIfAbsent(r.getString(0), k -> new ArrayList<>())
+                .add(new DeliveryJob.Recipient(r.getShort(1), r.getString(2)));
+          }
+          if (byMessage.isEmpty()) {
+            return Future.succeededFuture(List.<DeliveryJob>of());
+          }
+          return conn.preparedQuery(MESSAGES)
+              .execute(Tuple.of(byMessage.keySet().toArray(String[]::new)))
+              .map(messages -> {
+                List<DeliveryJob> jobs = new ArrayList<>();
+                for (Row m : messages) {
+                  Buffer content = m.getBuffer(3);
+                  jobs.add(new DeliveryJob(m.getString(0), m.getString(1), m.getString(2),
+                      byMessage.get(m.getString(0)), content.getBytes(), m.getOffsetDateTime(4).toInstant()));
+                }
+                return jobs;
+              });
+        }));
+  }
+
+  /** Gives recipients back to the queue (shutdown, or more work than fits in memory). */
+  public Future<Void> release(String messageId, List<DeliveryJob.Recipient> recipients) {
+    Integer[] idx = recipients.stream().map(DeliveryJob.Recipient::idx).toArray(Integer[]::new);
+    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx, nodeId)).mapEmpty();
+  }
+}

@@ -1,0 +1,79 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Reads a message with its recipients and events, for the status API. */
+public final class MessageQuery {
+  /** Only the start of the content is read: enough for the headers, whatever the message's size. */
+  static final int HEADER_BYTES = 64 * 1024;
+
+  public record StoredMessage(String id, String accountId, String source, String envelopeFrom,
+      String configurationSet, JsonArray tags, int size, Instant createdAt, byte[] head, String sourceIp,
+      String callerIdentity, List<StoredRecipient> recipients, List<StoredEvent> events) {}
+
+  public record StoredRecipient(int idx, String address, String state, int attempts, Integer smtpCode,
+      String smtpReply, Instant updatedAt) {}
+
+  public record StoredEvent(String type, String recipient, JsonObject detail, Instant createdAt) {}
+
+  private final Pool pool;
+
+  public MessageQuery(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The message if it exists and belongs to {@code accountId}. */
+  public Future<Optional<StoredMessage>> find(String accountId, String messageId) {
+    return pool.preparedQuery("SELECT id, account_id, source, envelope_from, configuration_set, tags, size, created_at, "
+            + "substring(content from 1 for " + HEADER_BYTES + "), source_ip, caller_identity "
+            + "FROM messages WHERE id = $1 AND account_id = $2")
+        .execute(Tuple.of(messageId, accountId))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(Optional.empty());
+          }
+          Row m = rows.iterator().next();
+          Future<List<StoredRecipient>> recipients = pool.preparedQuery(
+                  "SELECT idx, address, state, attempts, smtp_code, smtp_reply, updated_at FROM recipients "
+                      + "WHERE message_id = $1 ORDER BY idx")
+              .execute(Tuple.of(messageId))
+              .map(rs -> {
+                List<StoredRecipient> out = new ArrayList<>();
+                for (Row r : rs) {
+                  out.add(new StoredRecipient(r.getShort(0), r.getString(1), r.getString(2), r.getInteger(3),
+                      r.getInteger(4), r.getString(5), r.getOffsetDateTime(6).toInstant()));
+                }
+                return out;
+              });
+          Future<List<StoredEvent>> events = pool.preparedQuery(
+                  "SELECT type, recipient, detail, created_at FROM events WHERE message_id = $1 ORDER BY id")
+              .execute(Tuple.of(messageId))
+              .map(rs -> {
+                List<StoredEvent> out = new ArrayList<>();
+                for (Row r : rs) {
+                  Object detail = r.getValue(2);
+                  out.add(new StoredEvent(r.getString(0), r.getString(1),
+                      detail instanceof JsonObject j ? j : new JsonObject(String.valueOf(detail)),
+                      r.getOffsetDateTime(3).toInstant()));
+                }
+                return out;
+              });
+          return Future.all(recipients, events).map(all -> {
+            Object tags = m.getValue(5);
+            return Optional.of(new StoredMessage(m.getString(0), m.getString(1), m.getString(2), m.getString(3),
+                m.getString(4), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
+                m.getInteger(6), m.getOffsetDateTime(7).toInstant(), m.getBuffer(8).getBytes(), m.getString(9),
+                m.getString(10), recipients.result(), events.result()));
+          });
+        });
+  }
+}

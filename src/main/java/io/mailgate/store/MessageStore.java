@@ -1,0 +1,94 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+
+/**
+ * Commits accepted messages. Concurrent sends are grouped ({@link GroupCommit}) and each group is
+ * one SQL statement: messages, recipients (leased to this node, so the hot path never waits for a
+ * queue scan) and Send events are inserted together, all or nothing.
+ */
+public final class MessageStore {
+  private static final String INSERT = """
+      WITH m AS (
+        INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
+                              source_ip, caller_identity)
+        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
+                    $15::text[], $16::text[])
+          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller)
+      ), r AS (
+        INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
+        SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
+        FROM unnest($9::text[], $10::int[], $11::text[], $14::timestamptz[]) AS t(mid, idx, addr, ts)
+      )
+      INSERT INTO events (message_id, account_id, type, detail, created_at)
+      SELECT id, acct, 'Send', '{}'::jsonb, ts FROM unnest($1::text[], $2::text[], $8::timestamptz[]) AS t(id, acct, ts)""";
+
+  private final Pool pool;
+  private final String nodeId;
+  private final int leaseSeconds;
+  private final GroupCommit<NewMessage> commits;
+
+  public MessageStore(Pool pool, String nodeId, int leaseSeconds, int maxInFlight) {
+    this.pool = pool;
+    this.nodeId = nodeId;
+    this.leaseSeconds = leaseSeconds;
+    this.commits = new GroupCommit<>(500, maxInFlight, this::insert);
+  }
+
+  /** Completes once the message, its recipients and its Send event are committed. */
+  public Future<Void> accept(NewMessage message) {
+    return commits.submit(message);
+  }
+
+  private Future<?> insert(List<NewMessage> batch) {
+    int n = batch.size();
+    int recipients = 0;
+    for (NewMessage m : batch) {
+      recipients += m.recipients().size();
+    }
+    String[] ids = new String[n];
+    String[] accounts = new String[n];
+    String[] sources = new String[n];
+    String[] envelopes = new String[n];
+    String[] configSets = new String[n];
+    String[] tags = new String[n];
+    Buffer[] contents = new Buffer[n];
+    OffsetDateTime[] times = new OffsetDateTime[n];
+    String[] sourceIps = new String[n];
+    String[] callers = new String[n];
+    String[] rMessage = new String[recipients];
+    Integer[] rIdx = new Integer[recipients];
+    String[] rAddress = new String[recipients];
+    OffsetDateTime[] rTime = new OffsetDateTime[recipients];
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+      NewMessage m = batch.get(i);
+      ids[i] = m.id();
+      accounts[i] = m.accountId();
+      sources[i] = m.source();
+      envelopes[i] = m.envelopeFrom();
+      configSets[i] = m.configurationSet();
+      tags[i] = m.tagsJson();
+      contents[i] = Buffer.buffer(m.content());
+      times[i] = OffsetDateTime.ofInstant(m.acceptedAt(), ZoneOffset.UTC);
+      sourceIps[i] = m.sourceIp();
+      callers[i] = m.callerIdentity();
+      for (int k = 0; k < m.recipients().size(); k++) {
+        rMessage[j] = m.id();
+        rIdx[j] = k;
+        rAddress[j] = m.recipients().get(k);
+        rTime[j] = times[i];
+        j++;
+      }
+    }
+    return pool.preparedQuery(INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
+        tags, contents, times, rMessage, rIdx, rAddress, nodeId, leaseSeconds, rTime, sourceIps, callers}));
+  }
+}

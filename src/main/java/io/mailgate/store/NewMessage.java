@@ -1,0 +1,9 @@
+package io.mailgate.store;
+
+import java.time.Instant;
+import java.util.List;
+
+/** An accepted message as it is committed: the message row, its recipients and its Send event. */
+public record NewMessage(String id, String accountId, String source, String envelopeFrom, String configurationSet,
+    String tagsJson, byte[] content, List<String> recipients, Instant acceptedAt, String sourceIp,
+    String callerIdentity) {}

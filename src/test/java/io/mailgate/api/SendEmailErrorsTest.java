@@ -1,0 +1,176 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Base64;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.MessageRejectedException;
+import software.amazon.awssdk.services.sesv2.model.SesV2Exception;
+
+/** Bad input gets an SES-shaped 400 (or 403) and leaves nothing stored and nothing sent. */
+class SendEmailErrorsTest {
+  static final int MAX_BYTES = 100_000;
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.SEND_MAX_MESSAGE_BYTES, MAX_BYTES));
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  @AfterEach
+  void nothingStoredNothingSent() {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM messages"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM recipients"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events"));
+    assertEquals(0, relay.received().size());
+  }
+
+  static String simple(String from, String to, String subject) {
+    return new JsonObject()
+        .put("FromEmailAddress", from)
+        .put("Destination", new JsonObject().put("ToAddresses", new JsonArray().add(to)))
+        .put("Content", new JsonObject().put("Simple", new JsonObject()
+            .put("Subject", new JsonObject().put("Data", subject))
+            .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "body")))))
+        .encode();
+  }
+
+  static Stream<Arguments> badRequests() {
+    JsonObject ok = new JsonObject(simple("a@example.com", "b@example.org", "s"));
+    JsonArray many = new JsonArray();
+    for (int i = 0; i < 51; i++) {
+      many.add("r" + i + "@example.org");
+    }
+    String big = Base64.getEncoder().encodeToString(("From: a@example.com\r\nTo: b@example.org\r\n\r\n"
+        + "x".repeat(900) + "\r\n").repeat(120).getBytes());
+    return Stream.of(
+        Arguments.of("malformed JSON", "{\"FromEmailAddress\": \"a@example.com\",", "Malformed JSON"),
+        Arguments.of("not an object", "[1, 2]", "JSON object"),
+        Arguments.of("empty body", "", "empty"),
+        Arguments.of("missing content", ok.copy().put("Content", null).encode(), "Content"),
+        Arguments.of("missing from", ok.copy().put("FromEmailAddress", null).encode(), "FromEmailAddress"),
+        Arguments.of("missing destination", ok.copy().put("Destination", null).encode(), "Destination"),
+        Arguments.of("invalid recipient", simple("a@example.com", "not-an-address", "s"), "not-an-address"),
+        Arguments.of("invalid sender", simple("a@@example.com", "b@example.org", "s"), "address"),
+        Arguments.of("CRLF in subject", simple("a@example.com", "b@example.org", "Hi\r\nBcc: x@example.org"), "Subject"),
+        Arguments.of("CRLF in display name", simple("Evil\r\nBcc: x@example.org <a@example.com>", "b@example.org", "s"),
+            "control character"),
+        Arguments.of("51 recipients", ok.copy().put("Destination", new JsonObject().put("ToAddresses", many)).encode(),
+            "exceeds 50"),
+        Arguments.of("wrong type", ok.copy().put("Destination", new JsonObject().put("ToAddresses", "b@example.org"))
+            .encode(), "Destination.ToAddresses"),
+        Arguments.of("bad base64", ok.copy().put("Content", new JsonObject().put("Raw",
+            new JsonObject().put("Data", "!!!not base64!!!"))).encode(), "base64"),
+        Arguments.of("raw over the size limit", ok.copy().put("Content", new JsonObject().put("Raw",
+            new JsonObject().put("Data", big))).encode(), "Message length"),
+        Arguments.of("unknown charset", ok.copy().put("Content", new JsonObject().put("Simple", new JsonObject()
+            .put("Subject", new JsonObject().put("Data", "s").put("Charset", "no-such-charset"))
+            .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b"))))).encode(), "charset"),
+        Arguments.of("header injection", ok.copy().put("Content", new JsonObject().put("Simple", new JsonObject()
+            .put("Subject", new JsonObject().put("Data", "s"))
+            .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")))
+            .put("Headers", new JsonArray().add(new JsonObject().put("Name", "X-A").put("Value", "1\nBcc: v@example.org")))))
+            .encode(), "X-A"),
+        Arguments.of("two content kinds", ok.copy().put("Content", new JsonObject()
+            .put("Raw", new JsonObject().put("Data", "QQ=="))
+            .put("Simple", ok.getJsonObject("Content").getJsonObject("Simple"))).encode(), "exactly one"),
+        Arguments.of("bad tag", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject().put("Name", "a b")
+            .put("Value", "v"))).encode(), "EmailTag"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("badRequests")
+  void badRequestIsRefused(String name, String body, String messagePart) {
+    HttpResponse<String> r = node.signed("POST", "/v2/email/outbound-emails", body,
+        Map.of("Content-Type", "application/json"));
+    assertEquals(400, r.statusCode(), r.body());
+    assertEquals("BadRequestException", r.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    String message = new JsonObject(r.body()).getString("message");
+    assertTrue(message.contains(messagePart), "message '" + message + "' should mention " + messagePart);
+    assertTrue(!r.body().contains("Exception:") && !r.body().contains("\tat "), "no stack trace: " + r.body());
+  }
+
+  @Test
+  void requestBodyBeyondTheLimitIsRefusedWithoutReadingItAll() {
+    String huge = "{\"Content\":{\"Raw\":{\"Data\":\"" + "A".repeat(MAX_BYTES * 2 + 2 * 1024 * 1024) + "\"}}}";
+    HttpResponse<String> r = node.signed("POST", "/v2/email/outbound-emails", huge, Map.of());
+    assertEquals(400, r.statusCode(), r.body());
+    assertEquals("BadRequestException", r.headers().firstValue("x-amzn-ErrorType").orElse(null));
+  }
+
+  @Test
+  void sdkSeesTypedExceptions() {
+    BadRequestException bad = assertThrows(BadRequestException.class, () -> ses.sendEmail(r -> r
+        .fromEmailAddress("a@example.com")
+        .destination(d -> d.toAddresses("broken"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b")))))));
+    assertEquals(400, bad.statusCode());
+    assertTrue(bad.awsErrorDetails().errorMessage().contains("broken"));
+    MessageRejectedException rejected = assertThrows(MessageRejectedException.class, () -> ses.sendEmail(r -> r
+        .fromEmailAddress("a@example.com")
+        .destination(d -> d.toAddresses("b@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b")))
+            .attachments(a -> a.fileName("setup.exe").rawContent(software.amazon.awssdk.core.SdkBytes.fromUtf8String("MZ")))))));
+    assertTrue(rejected.getMessage().contains("Illegal filename"));
+  }
+
+  @Test
+  void authenticationErrors() throws Exception {
+    HttpResponse<String> none = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create(node.endpoint() + "/v2/email/outbound-emails"))
+        .POST(HttpRequest.BodyPublishers.ofString(simple("a@example.com", "b@example.org", "s"))).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, none.statusCode());
+    assertEquals("MissingAuthenticationTokenException", none.headers().firstValue("x-amzn-ErrorType").orElse(null));
+
+    try (SesV2Client stranger = node.sesV2("AKIAUNKNOWNKEY000000", "whatever")) {
+      SesV2Exception e = assertThrows(SesV2Exception.class, () -> stranger.sendEmail(r -> r
+          .fromEmailAddress("a@example.com").destination(d -> d.toAddresses("b@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b")))))));
+      assertEquals(403, e.statusCode());
+      assertEquals("UnrecognizedClientException", e.awsErrorDetails().errorCode());
+    }
+  }
+
+  @Test
+  void unknownOperation() {
+    HttpResponse<String> r = node.signed("GET", "/v2/email/no-such-thing", null, Map.of());
+    assertEquals(404, r.statusCode());
+    assertEquals("UnknownOperationException", r.headers().firstValue("x-amzn-ErrorType").orElse(null));
+  }
+}

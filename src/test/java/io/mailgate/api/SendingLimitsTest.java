@@ -1,0 +1,98 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.TestServices;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.SesV2Exception;
+import software.amazon.awssdk.services.sesv2.model.TooManyRequestsException;
+
+/** MaxSendRate and Max24HourSend: refused sends get 429 and are not stored. */
+class SendingLimitsTest {
+
+  static String send(SesV2Client ses, int recipients) {
+    List<String> to = new ArrayList<>();
+    for (int i = 0; i < recipients; i++) {
+      to.add("r" + i + "@example.org");
+    }
+    return ses.sendEmail(r -> r.fromEmailAddress("a@example.com").destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b")))))).messageId();
+  }
+
+  @Test
+  void overRateIsRefusedAndNotStored() throws IOException {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DEV_MAX_SEND_RATE, 5.0));
+         SesV2Client ses = node.sesV2()) {
+      int accepted = 0;
+      int refused = 0;
+      for (int i = 0; i < 20; i++) {
+        try {
+          send(ses, 1);
+          accepted++;
+        } catch (TooManyRequestsException e) {
+          assertEquals(429, e.statusCode());
+          assertEquals("Maximum sending rate exceeded.", e.awsErrorDetails().errorMessage());
+          refused++;
+        }
+      }
+      // a full bucket of 5, plus what refills while the 20 requests run (well under a second)
+      assertTrue(accepted >= 5 && accepted < 15, "accepted " + accepted);
+      assertTrue(refused > 0);
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      assertEquals(accepted, Db.count(pg, "SELECT count(*) FROM messages"));
+      assertEquals(accepted, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Send'"));
+    }
+  }
+
+  @Test
+  void eachRecipientCountsAndTheDailyQuotaHolds() throws IOException {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DEV_MAX_24_HOUR_SEND, 5L));
+         SesV2Client ses = node.sesV2()) {
+      send(ses, 3);
+      send(ses, 2);
+      TooManyRequestsException e = org.junit.jupiter.api.Assertions.assertThrows(TooManyRequestsException.class,
+          () -> send(ses, 1));
+      assertEquals("Daily message quota exceeded.", e.awsErrorDetails().errorMessage());
+      assertEquals(2, Db.count(node.config().get(MailgateConfig.PG_URL), "SELECT count(*) FROM messages"));
+    }
+  }
+
+  @Test
+  void withoutRedisSendsAreRefusedRetryablyAndRecover() throws Exception {
+    Assumptions.assumeTrue(TestServices.embedded().hasRedis(), "needs the embedded Redis to stop it");
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url());
+         SesV2Client ses = node.sesV2()) {
+      send(ses, 1);
+      TestServices.embedded().stopRedis();
+      try {
+        SesV2Exception e = org.junit.jupiter.api.Assertions.assertThrows(SesV2Exception.class, () -> send(ses, 1));
+        assertEquals(503, e.statusCode());
+        assertTrue(e.retryable() || e.statusCode() == 503);
+      } finally {
+        TestServices.embedded().restartRedis();
+      }
+      io.mailgate.testing.Await.until(() -> {
+        try {
+          send(ses, 1);
+          return true;
+        } catch (SesV2Exception e) {
+          return false;
+        }
+      }, java.time.Duration.ofSeconds(20));
+      assertEquals(2, Db.count(node.config().get(MailgateConfig.PG_URL), "SELECT count(*) FROM messages"));
+    }
+  }
+}

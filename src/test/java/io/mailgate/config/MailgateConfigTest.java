@@ -1,0 +1,58 @@
+package io.mailgate.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MailgateConfigTest {
+
+  @Test
+  void fileThenEnvironment(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("mailgate.json");
+    Files.writeString(file, "{\"http\": {\"port\": 9000}, \"relay\": {\"url\": \"smtp://relay:25\"}}");
+    MailgateConfig c = MailgateConfig.load(file, Map.of("MAILGATE_HTTP_PORT", "9100", "MAILGATE_DEV_MAX_24_HOUR_SEND", "7"));
+    assertEquals(9100, c.get(MailgateConfig.HTTP_PORT));
+    assertEquals("smtp://relay:25", c.get(MailgateConfig.RELAY_URL));
+    assertEquals(7L, c.get(MailgateConfig.DEV_MAX_24_HOUR_SEND));
+    assertEquals(50, c.get(MailgateConfig.SEND_MAX_RECIPIENTS));
+  }
+
+  @Test
+  void mistakesFailAtStart(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("mailgate.json");
+    Files.writeString(file, "{\"http\": {\"prot\": 9000}}");
+    ConfigException unknown = assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
+    assertTrue(unknown.getMessage().contains("http.prot"));
+    ConfigException type = assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(null, Map.of("MAILGATE_HTTP_PORT", "eighty")));
+    assertTrue(type.getMessage().contains("MAILGATE_HTTP_PORT"));
+    Files.writeString(file, "{ not json");
+    assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
+  }
+
+  @Test
+  void environmentNames() {
+    assertEquals("MAILGATE_PG_URL", MailgateConfig.PG_URL.envName());
+    assertEquals("MAILGATE_RELAY_URL", MailgateConfig.RELAY_URL.envName());
+    assertEquals("MAILGATE_HTTP_PORT", MailgateConfig.HTTP_PORT.envName());
+    assertEquals("MAILGATE_DELIVERY_MAX_MESSAGES_PER_CONNECTION",
+        MailgateConfig.DELIVERY_MAX_MESSAGES_PER_CONNECTION.envName());
+  }
+
+  @Test
+  void readmeDocumentsEveryKeyAndShippedFileIsValid() throws IOException {
+    String readme = Files.readString(Path.of("README.md"));
+    for (ConfigKey<?> k : MailgateConfig.keys()) {
+      assertTrue(readme.contains("`" + k.path() + "`") && readme.contains("`" + k.envName() + "`"),
+          "README.md does not document " + k.path() + " / " + k.envName());
+    }
+    MailgateConfig.load(Path.of("conf/mailgate.json"), Map.of());
+  }
+}

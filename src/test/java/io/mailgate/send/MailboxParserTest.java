@@ -1,0 +1,66 @@
+package io.mailgate.send;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class MailboxParserTest {
+
+  @Test
+  void plainAddress() {
+    Mailbox m = MailboxParser.parse("  user.name+tag@Example.COM ");
+    assertNull(m.displayName());
+    assertEquals("user.name+tag", m.localPart());
+    assertEquals("Example.COM", m.domain());
+    assertEquals("user.name+tag@example.com", m.envelopeKey());
+  }
+
+  @Test
+  void displayNames() {
+    assertEquals("Jane Doe", MailboxParser.parse("Jane Doe <jane@example.com>").displayName());
+    assertEquals("Doe, \"Jane\"", MailboxParser.parse("\"Doe, \\\"Jane\\\"\" <jane@example.com>").displayName());
+    assertEquals("José", MailboxParser.parse("José <jose@example.com>").displayName());
+    assertEquals("José", MailboxParser.parse("=?UTF-8?B?Sm9zw6k=?= <jose@example.com>").displayName());
+    assertEquals("jane@example.com", MailboxParser.parse("<jane@example.com>").address());
+  }
+
+  @Test
+  void unicodeDomainBecomesPunycode() {
+    assertEquals("xn--bcher-kva.example", MailboxParser.parse("a@bücher.example").domain());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "no-at-sign", "@example.com", "user@", "user@localhost", "us er@example.com", "user@exa mple.com",
+      "user..dots@example.com", ".user@example.com", "user.@example.com", "user@-bad.example.com",
+      "user@example..com", "jösé@example.com", "Name <user@example.com", "Bad\"Name <a@example.com>",
+      "user@example.com\r\nBcc: victim@example.org", "Name\n <user@example.com>", "user@exa\u0000mple.com"})
+  void rejected(String input) {
+    SesException e = assertThrows(SesException.class, () -> MailboxParser.parse(input));
+    assertEquals(SesError.BAD_REQUEST, e.error());
+  }
+
+  @Test
+  void lengthLimits() {
+    String local = "a".repeat(65);
+    assertThrows(SesException.class, () -> MailboxParser.parse(local + "@example.com"));
+    String label = "a".repeat(64);
+    assertThrows(SesException.class, () -> MailboxParser.parse("a@" + label + ".com"));
+    assertThrows(SesException.class, () -> MailboxParser.parse("x".repeat(2000) + " <a@example.com>"));
+    assertEquals(64, MailboxParser.parse("a".repeat(64) + "@example.com").localPart().length());
+  }
+
+  @Test
+  void injectionMessageNamesTheProblem() {
+    SesException e = assertThrows(SesException.class, () -> MailboxParser.parse("a@example.com\r\nX: y"));
+    assertTrue(e.getMessage().contains("control character"), e.getMessage());
+    assertTrue(e.getMessage().contains("\\r\\n"), "the message shows the input safely: " + e.getMessage());
+  }
+}

@@ -1,0 +1,161 @@
+package io.mailgate.send;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.List;
+import org.apache.james.mime4j.dom.BinaryBody;
+import org.apache.james.mime4j.dom.Entity;
+import org.apache.james.mime4j.dom.Message;
+import org.apache.james.mime4j.dom.Multipart;
+import org.apache.james.mime4j.message.DefaultMessageBuilder;
+import org.junit.jupiter.api.Test;
+
+class MimeBuilderTest {
+  static final ZonedDateTime DATE = ZonedDateTime.of(2026, 11, 28, 10, 0, 0, 0, ZoneOffset.UTC);
+
+  static byte[] build(SimpleContent content, List<Mailbox> to) {
+    return MimeBuilder.build(new MimeBuilder.Headers(MailboxParser.parse("Sender <s@example.com>"), to, List.of(),
+        List.of(), "id-1@example.com", DATE), content);
+  }
+
+  static SimpleContent text(String subject, String body) {
+    return new SimpleContent(subject, StandardCharsets.UTF_8, new TextBody(body, StandardCharsets.UTF_8), null,
+        List.of(), List.of());
+  }
+
+  static Message parse(byte[] b) throws IOException {
+    return new DefaultMessageBuilder().parseMessage(new ByteArrayInputStream(b));
+  }
+
+  static String body(Entity e) throws IOException {
+    try (InputStream in = ((org.apache.james.mime4j.dom.TextBody) e.getBody()).getInputStream()) {
+      return new String(in.readAllBytes(), Charset.forName(e.getCharset()));
+    }
+  }
+
+  static void assertLinesWithin(byte[] msg, int max) {
+    String[] lines = new String(msg, StandardCharsets.ISO_8859_1).split("\r\n", -1);
+    for (String l : lines) {
+      assertTrue(l.length() <= max, "line of " + l.length() + ": " + l);
+      assertTrue(l.indexOf('\n') < 0 && l.indexOf('\r') < 0, "bare line break in: " + l);
+    }
+  }
+
+  @Test
+  void headersAreRfc5322() throws IOException {
+    byte[] msg = build(text("Hi", "Body"), List.of(MailboxParser.parse("\"Doe, J.\" <j@example.org>")));
+    String s = new String(msg, StandardCharsets.US_ASCII);
+    assertTrue(s.startsWith("Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nFrom: Sender <s@example.com>\r\n"), s);
+    assertTrue(s.contains("\r\nTo: \"Doe, J.\" <j@example.org>\r\n"), s);
+    assertTrue(s.contains("\r\nMessage-ID: <id-1@example.com>\r\nMIME-Version: 1.0\r\n"), s);
+    assertTrue(s.endsWith("\r\n\r\nBody\r\n"), s);
+    assertEquals("Doe, J.", ((org.apache.james.mime4j.dom.address.Mailbox) parse(msg).getTo().get(0)).getName());
+  }
+
+  @Test
+  void longAndNonAsciiHeaderTextIsEncodedAndFolded() throws IOException {
+    String subject = "Ünïcödé ".repeat(30) + "end";
+    String ascii = "word ".repeat(60) + "end";
+    SimpleContent c = new SimpleContent(subject, StandardCharsets.UTF_8, new TextBody("x", StandardCharsets.UTF_8),
+        null, List.of(new MessageHeader("X-Long", ascii)), List.of());
+    byte[] msg = build(c, List.of(MailboxParser.parse("Zoë Ünïcödé-Person <z@example.org>")));
+    assertLinesWithin(msg, 78);
+    Message m = parse(msg);
+    assertEquals(subject, m.getSubject());
+    assertEquals(ascii, m.getHeader().getField("X-Long").getBody().replace("\r\n", "").strip());
+    assertEquals("Zoë Ünïcödé-Person", ((org.apache.james.mime4j.dom.address.Mailbox) m.getTo().get(0)).getName());
+  }
+
+  @Test
+  void unbreakableAsciiHeaderStillStaysWithin998() throws IOException {
+    String token = "x".repeat(1500);
+    byte[] msg = build(text(token, "b"), List.of(MailboxParser.parse("a@example.org")));
+    assertLinesWithin(msg, 998);
+    assertEquals(token, parse(msg).getSubject());
+  }
+
+  @Test
+  void bodiesPickTheirTransferEncoding() throws IOException {
+    String longLine = "y".repeat(2000);
+    byte[] msg = build(text("s", "short ascii\n" + longLine + "\nend with space \n"), List.of(MailboxParser.parse("a@example.org")));
+    assertLinesWithin(msg, 998);
+    Message m = parse(msg);
+    assertEquals("quoted-printable", m.getContentTransferEncoding());
+    assertEquals("short ascii\r\n" + longLine + "\r\nend with space \r\n", body(m));
+
+    byte[] cjk = build(text("s", "東京からこんにちは。".repeat(20)), List.of(MailboxParser.parse("a@example.org")));
+    assertEquals("base64", parse(cjk).getContentTransferEncoding());
+    assertEquals("東京からこんにちは。".repeat(20), body(parse(cjk)));
+
+    byte[] plain = build(text("s", "just ascii\r\n"), List.of(MailboxParser.parse("a@example.org")));
+    assertEquals("7bit", parse(plain).getContentTransferEncoding());
+  }
+
+  @Test
+  void otherCharsetsAndUnmappableText() throws IOException {
+    Charset latin1 = StandardCharsets.ISO_8859_1;
+    SimpleContent c = new SimpleContent("Café", latin1, new TextBody("Crème brûlée", latin1), null, List.of(), List.of());
+    Message m = parse(build(c, List.of(MailboxParser.parse("a@example.org"))));
+    assertEquals("ISO-8859-1", m.getCharset());
+    assertEquals("Café", m.getSubject());
+    assertEquals("Crème brûlée\r\n", body(m));
+
+    SimpleContent bad = new SimpleContent("s", latin1, new TextBody("東京", latin1), null, List.of(), List.of());
+    SesException e = assertThrows(SesException.class, () -> build(bad, List.of(MailboxParser.parse("a@example.org"))));
+    assertEquals(SesError.BAD_REQUEST, e.error());
+  }
+
+  @Test
+  void attachmentsWithUnicodeNamesAndEncodings() throws IOException {
+    byte[] bin = new byte[1000];
+    for (int i = 0; i < bin.length; i++) {
+      bin[i] = (byte) i;
+    }
+    String longName = "résumé-" + "ü".repeat(120) + ".pdf";
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("t", StandardCharsets.UTF_8), null,
+        List.of(), List.of(
+            new Attachment(bin, longName, null, false, null, null, TransferEncoding.BASE64),
+            new Attachment("a=b\r\nc".getBytes(StandardCharsets.US_ASCII), "notes.txt", "text/plain", false, null,
+                "Notes", TransferEncoding.QUOTED_PRINTABLE)));
+    byte[] msg = build(c, List.of(MailboxParser.parse("a@example.org")));
+    assertLinesWithin(msg, 998);
+    List<Entity> parts = ((Multipart) parse(msg).getBody()).getBodyParts();
+    assertEquals(3, parts.size());
+    assertEquals(longName, parts.get(1).getFilename());
+    assertEquals("application/pdf", parts.get(1).getMimeType());
+    try (InputStream in = ((BinaryBody) parts.get(1).getBody()).getInputStream()) {
+      assertArrayEquals(bin, in.readAllBytes());
+    }
+    assertEquals("quoted-printable", parts.get(2).getContentTransferEncoding());
+    assertEquals("a=b\r\nc", body(parts.get(2)));
+  }
+
+  @Test
+  void contentRulesAreEnforced() {
+    assertThrows(SesException.class, () -> new MessageHeader("Subject", "x"));
+    assertThrows(SesException.class, () -> new MessageHeader("X-Bad:Name", "x"));
+    assertThrows(SesException.class, () -> new MessageHeader("X-Inject", "a\r\nBcc: b@example.org"));
+    assertThrows(SesException.class, () -> text("bad\nsubject", "b"));
+    assertThrows(SesException.class, () -> new SimpleContent("s", StandardCharsets.UTF_8, null, null, null, null));
+    SesException exe = assertThrows(SesException.class,
+        () -> new Attachment(new byte[1], "virus.exe", null, false, null, null, null));
+    assertEquals(SesError.MESSAGE_REJECTED, exe.error());
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "a\r\n.txt", null, false, null, null, null));
+    assertThrows(SesException.class, () -> new Attachment(new byte[] {(byte) 0xff}, "b.bin", null, false, null, null,
+        TransferEncoding.SEVEN_BIT));
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "a.txt", "text/plain; x=\"y\"", false, null,
+        null, null));
+  }
+}

@@ -1,0 +1,34 @@
+package io.mailgate.testing;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/** Direct SQL on a node's database, for tests that check what was (not) stored. */
+public final class Db {
+  private Db() {}
+
+  public static long count(String pgUrl, String sql) {
+    String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+         Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static void execute(String pgUrl, String sql) {
+    String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+         Statement s = c.createStatement()) {
+      s.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+package io.mailgate.testing;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * A small SMTP server for tests, written on plain sockets and threads so it shares no code with
+ * Mailgate: it is the independent peer Mailgate's client talks to. Replies to RCPT and to the end
+ * of DATA are scriptable per recipient; every accepted message is recorded with its envelope.
+ */
+public final class RecordingSmtpServer implements AutoCloseable {
+
+  /** One message as received: envelope and content (dot-stuffing undone). */
+  public record Received(String mailFrom, List<String> rcptTo, String mailParams, byte[] data, int connection) {
+    public String text() {
+      return new String(data, StandardCharsets.UTF_8);
+    }
+  }
+
+  private final ServerSocket server;
+  private final ExecutorService threads = Executors.newCachedThreadPool();
+  private final List<Received> received = new CopyOnWriteArrayList<>();
+  private final List<String> commands = new CopyOnWriteArrayList<>();
+  private final AtomicInteger connections = new AtomicInteger();
+  private volatile Function<String, String> rcptReply = rcpt -> "250 2.1.5 Ok";
+  private volatile Function<String, String> dataReply = rcpt -> "250 2.0.0 Ok: queued";
+  private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
+
+  public RecordingSmtpServer() throws IOException {
+    server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+    threads.submit(this::acceptLoop);
+  }
+
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  public String url() {
+    return "smtp://127.0.0.1:" + port();
+  }
+
+  /** The reply to RCPT TO for each address, e.g. {@code "550 5.1.1 No such user"}. */
+  public RecordingSmtpServer onRcpt(Function<String, String> reply) {
+    this.rcptReply = reply;
+    return this;
+  }
+
+  /** The reply at the end of DATA, by the transaction's (first) recipient. */
+  public RecordingSmtpServer onData(Function<String, String> reply) {
+    this.dataReply = reply;
+    return this;
+  }
+
+  public RecordingSmtpServer withoutPipelining() {
+    ehloExtensions = "SIZE 52428800\r\n250 8BITMIME";
+    return this;
+  }
+
+  public List<Received> received() {
+    return List.copyOf(received);
+  }
+
+  public List<String> commands() {
+    return List.copyOf(commands);
+  }
+
+  public int connections() {
+    return connections.get();
+  }
+
+  private void acceptLoop() {
+    while (!server.isClosed()) {
+      try {
+        Socket s = server.accept();
+        int n = connections.incrementAndGet();
+        threads.submit(() -> session(s, n));
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void session(Socket socket, int connection) {
+    try (socket; InputStream in = new BufferedInputStream(socket.getInputStream());
+         OutputStream out = socket.getOutputStream()) {
+      write(out, "220 test.local ESMTP ready");
+      String from = null;
+      String params = "";
+      List<String> rcpts = new ArrayList<>();
+      String line;
+      while ((line = readLine(in)) != null) {
+        commands.add(line);
+        String upper = line.toUpperCase();
+        if (upper.startsWith("EHLO")) {
+          write(out, "250-test.local\r\n250-" + ehloExtensions);
+        } else if (upper.startsWith("HELO")) {
+          write(out, "250 test.local");
+        } else if (upper.startsWith("MAIL FROM:")) {
+          int close = line.indexOf('>');
+          from = line.substring(line.indexOf('<') + 1, close);
+          params = line.substring(close + 1).strip();
+          rcpts.clear();
+          write(out, "250 2.1.0 Ok");
+        } else if (upper.startsWith("RCPT TO:")) {
+          String rcpt = line.substring(line.indexOf('<') + 1, line.indexOf('>'));
+          String reply = rcptReply.apply(rcpt);
+          if (reply.startsWith("2")) {
+            rcpts.add(rcpt);
+          }
+          write(out, reply);
+        } else if (upper.equals("DATA")) {
+          if (from == null || rcpts.isEmpty()) {
+            write(out, "554 5.5.1 No valid recipients");
+            continue;
+          }
+          write(out, "354 End data with <CR><LF>.<CR><LF>");
+          byte[] data = readData(in);
+          String reply = dataReply.apply(rcpts.get(0));
+          if (reply.startsWith("2")) {
+            received.add(new Received(from, List.copyOf(rcpts), params, data, connection));
+          }
+          write(out, reply);
+          from = null;
+          rcpts.clear();
+        } else if (upper.equals("RSET")) {
+          from = null;
+          rcpts.clear();
+          write(out, "250 2.0.0 Ok");
+        } else if (upper.equals("NOOP")) {
+          write(out, "250 2.0.0 Ok");
+        } else if (upper.equals("QUIT")) {
+          write(out, "221 2.0.0 Bye");
+          return;
+        } else {
+          write(out, "500 5.5.2 Unknown command");
+        }
+      }
+    } catch (IOException e) {
+      // client went away
+    }
+  }
+
+  private static void write(OutputStream out, String reply) throws IOException {
+    out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) >= 0) {
+      if (b == '\n') {
+        byte[] bytes = buf.toByteArray();
+        int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        return new String(bytes, 0, len, StandardCharsets.UTF_8);
+      }
+      buf.write(b);
+    }
+    return null;
+  }
+
+  /** Reads DATA up to the lone "." line, undoing dot-stuffing; lines keep their CRLF. */
+  private static byte[] readData(InputStream in) throws IOException {
+    ByteArrayOutputStream data = new ByteArrayOutputStream();
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) >= 0) {
+      line.write(b);
+      if (b == '\n') {
+        byte[] l = line.toByteArray();
+        line.reset();
+        if (l.length == 3 && l[0] == '.' && l[1] == '\r') {
+          return data.toByteArray();
+        }
+        int off = l.length > 0 && l[0] == '.' ? 1 : 0;
+        data.write(l, off, l.length - off);
+      }
+    }
+    throw new IOException("connection closed in DATA");
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    threads.shutdownNow();
+  }
+}

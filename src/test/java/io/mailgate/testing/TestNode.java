@@ -1,0 +1,162 @@
+package io.mailgate.testing;
+
+import io.mailgate.MailgateNode;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.dev.EmbeddedServices;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.SdkHttpMethod;
+import software.amazon.awssdk.http.SdkHttpRequest;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * A running Mailgate node for integration tests: its own database and Redis prefix, the relay
+ * the test chooses, the dev account (known keys), and clients that talk to it like a user would.
+ */
+public final class TestNode implements AutoCloseable {
+  public static final String ACCESS_KEY = "AKIATESTMAILGATE0001";
+  public static final String SECRET = "test/secret/key/000000000000000000000000";
+
+  private final Vertx vertx;
+  private final MailgateNode node;
+  private final MailgateConfig config;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private TestNode(Vertx vertx, MailgateNode node) {
+    this.vertx = vertx;
+    this.node = node;
+    this.config = node.config();
+  }
+
+  public static TestNode start(String relayUrl) {
+    return start(relayUrl, c -> c);
+  }
+
+  public static TestNode start(String relayUrl, UnaryOperator<MailgateConfig> customize) {
+    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, customize);
+  }
+
+  /** A node on a given database and Redis prefix (several nodes can share them). */
+  public static TestNode start(String pgUrl, String redisPrefix, String relayUrl,
+      UnaryOperator<MailgateConfig> customize) {
+    MailgateConfig c = MailgateConfig.defaults()
+        .with(MailgateConfig.PG_URL, pgUrl)
+        .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+        .with(MailgateConfig.REDIS_KEY_PREFIX, redisPrefix)
+        .with(MailgateConfig.RELAY_URL, relayUrl)
+        .with(MailgateConfig.HTTP_HOST, "127.0.0.1")
+        .with(MailgateConfig.HTTP_PORT, EmbeddedServices.freePort())
+        .with(MailgateConfig.HTTP_INSTANCES, 2)
+        .with(MailgateConfig.DELIVERY_INSTANCES, 2)
+        .with(MailgateConfig.NODE_ID, "test-node-" + EmbeddedServices.freePort())
+        .with(MailgateConfig.DEV_ACCESS_KEY_ID, ACCESS_KEY)
+        .with(MailgateConfig.DEV_SECRET_ACCESS_KEY, SECRET)
+        .with(MailgateConfig.DEV_MAX_SEND_RATE, 1000.0)
+        .with(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS, 1);
+    c = customize.apply(c);
+    Vertx vertx = Vertx.vertx();
+    try {
+      MailgateNode node = MailgateNode.start(vertx, c, Clock.systemUTC(), true)
+          .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return new TestNode(vertx, node);
+    } catch (Exception e) {
+      vertx.close();
+      throw new IllegalStateException("node did not start: " + e.getMessage(), e);
+    }
+  }
+
+  public MailgateConfig config() {
+    return config;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public URI endpoint() {
+    return URI.create("http://127.0.0.1:" + config.get(MailgateConfig.HTTP_PORT));
+  }
+
+  public SesV2Client sesV2() {
+    return sesV2(ACCESS_KEY, SECRET);
+  }
+
+  public SesV2Client sesV2(String key, String secret) {
+    return SesV2Client.builder()
+        .endpointOverride(endpoint())
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
+        .httpClient(UrlConnectionHttpClient.create())
+        .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
+        .build();
+  }
+
+  /** An HTTP request signed with SigV4 for service ses, like the SDK would send it. */
+  public HttpResponse<String> signed(String method, String path, String body, Map<String, String> headers) {
+    byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+    SdkHttpRequest.Builder req = SdkHttpRequest.builder().method(SdkHttpMethod.fromValue(method))
+        .uri(endpoint().resolve(path));
+    headers.forEach(req::putHeader);
+    SignedRequest signed = AwsV4HttpSigner.create().sign(r -> r
+        .identity(AwsCredentialsIdentity.create(ACCESS_KEY, SECRET))
+        .request(req.build())
+        .payload(() -> new ByteArrayInputStream(bytes))
+        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "ses")
+        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"));
+    HttpRequest.Builder b = HttpRequest.newBuilder(signed.request().getUri())
+        .method(method, bytes.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
+    signed.request().headers().forEach((name, values) -> {
+      if (!List.of("host", "content-length").contains(name.toLowerCase())) {
+        values.forEach(v -> b.header(name, v));
+      }
+    });
+    try {
+      return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** {@code GET /_mailgate/messages/{id}} as JSON; fails the test on a non-200. */
+  public JsonObject message(String id) {
+    HttpResponse<String> r = signed("GET", "/_mailgate/messages/" + id, null, Map.of());
+    if (r.statusCode() != 200) {
+      throw new AssertionError("GET message " + id + ": " + r.statusCode() + " " + r.body());
+    }
+    return new JsonObject(r.body());
+  }
+
+  /** Waits until the message has {@code n} events besides Send (one per recipient outcome). */
+  public JsonObject awaitOutcomes(String id, int n) {
+    return Await.until(() -> message(id), m -> m.getJsonArray("Events").size() >= n + 1, Duration.ofSeconds(20));
+  }
+
+  @Override
+  public void close() {
+    try {
+      node.stop().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
