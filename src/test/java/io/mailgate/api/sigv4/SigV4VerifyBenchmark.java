@@ -12,11 +12,12 @@ import software.amazon.awssdk.regions.Region;
 /**
  * Not a test: prints the cost of {@link SigV4Verifier#verify} on an SDK-signed SendEmail next to the bare crypto it
  * cannot avoid (SHA-256 of body and canonical request, one HMAC). Run with the test classpath:
- * {@code java -cp target/test-classes:target/classes:<deps> io.mailgate.api.sigv4.SigV4VerifyBenchmark}.
+ * {@code java -cp target/test-classes:target/classes:<deps> io.mailgate.api.sigv4.SigV4VerifyBenchmark [accp]}.
  */
 public final class SigV4VerifyBenchmark {
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("accp")) io.mailgate.send.dkim.CryptoProvider.install();
     SdkRequests.Captured c = SdkRequests.sesV2(Region.US_EAST_1, client -> client.sendEmail(r -> r
         .fromEmailAddress("sender@example.com")
         .destination(d -> d.toAddresses("a@example.net"))
