@@ -123,7 +123,7 @@ final class Canonical {
   static String decode(String s) {
     int pct = s.indexOf('%');
     if (pct < 0) return s;
-    byte[] buf = new byte[s.length()];
+    byte[] buf = new byte[s.length() * 3]; // worst case: every char a 3-byte UTF-8 sequence
     int n = 0;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -133,10 +133,11 @@ final class Canonical {
       } else if (c < 0x80) {
         buf[n++] = (byte) c;
       } else {
-        byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-        if (n + utf8.length > buf.length) buf = Arrays.copyOf(buf, buf.length * 2 + utf8.length);
+        int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
+        byte[] utf8 = s.substring(i, end).getBytes(StandardCharsets.UTF_8);
         System.arraycopy(utf8, 0, buf, n, utf8.length);
         n += utf8.length;
+        i = end - 1;
       }
     }
     return new String(buf, 0, n, StandardCharsets.UTF_8);

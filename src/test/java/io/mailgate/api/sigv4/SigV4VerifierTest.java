@@ -237,6 +237,9 @@ class SigV4VerifierTest {
     sb.setLength(0);
     Canonical.appendCanonicalQuery(sb, Canonical.parseQuery("b=2&a=x%2fy&a=%41&c"), null);
     assertEquals("a=A&a=x%2Fy&b=2&c=", sb.toString());
+    sb.setLength(0);
+    Canonical.appendCanonicalQuery(sb, Canonical.parseQuery("k=\u00e9\u00e9\u00e9aaaaaaaaaa%41&\ud83d\ude00=%zz"), null);
+    assertEquals("%F0%9F%98%80=%25zz&k=%C3%A9%C3%A9%C3%A9aaaaaaaaaaA", sb.toString());
   }
 
   // ---- Failures -------------------------------------------------------------------------------------------------
@@ -439,6 +442,39 @@ class SigV4VerifierTest {
             + "SignedHeaders=x-amz-date, Signature=" + "0".repeat(64), "20240301T100000Z")));
     assertEquals("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         hostNotSigned.message());
+  }
+
+  @Test
+  void garbageIsRejectedNotThrown() {
+    SigV4Verifier verifier = verifierAt(Instant.parse("2024-03-01T10:00:00Z"));
+    String[] authorizations = {"", " ", "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256 ,,,,",
+        "AWS4-HMAC-SHA256 Credential=/////, SignedHeaders=;;;, Signature=zz",
+        "AWS4-HMAC-SHA256 Credential=, SignedHeaders=, Signature=",
+        "AWS4-HMAC-SHA256 Credential=a/b/c/d/e, SignedHeaders=host, Signature=" + "g".repeat(64),
+        "AWS4-HMAC-SHA256 Credential=" + ACCESS_KEY_ID + "/20240301//ses/aws4_request, SignedHeaders=host, "
+            + "Signature=" + "0".repeat(64),
+        "AWS4-HMAC-SHA256 Credential=" + ACCESS_KEY_ID + "/2024030/us-east-1/ses/aws4_request, SignedHeaders=host, "
+            + "Signature=" + "0".repeat(64),
+        "AWS4-HMAC-SHA512 Credential=a/20240301/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=00",
+        "AWS AKIDEXAMPLE:c2lnbmF0dXJl"};
+    String[] dates = {null, "", "20240301T100000Z", "20241301T100000Z", "20240230T100000Z", "20240301T250000Z",
+        "Fri, 01 Mar 2024 10:00:00 GMT", "x".repeat(16)};
+    for (String authorization : authorizations) {
+      for (String date : dates) {
+        SigV4Result r = verifier.verify(withAuthorization(authorization, date));
+        assertInstanceOf(Rejected.class, r, authorization + " / " + date);
+      }
+    }
+    String[] queries = {"X-Amz-Algorithm", "X-Amz-Algorithm=&X-Amz-Credential=%", "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        + "&X-Amz-Credential=a%2F20240301%2Fus-east-1%2Fses%2Faws4_request&X-Amz-Date=20240301T100000Z"
+        + "&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Expires=-1", "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        + "&X-Amz-Credential=a%2F20240301%2Fus-east-1%2Fses%2Faws4_request&X-Amz-Date=20240301T100000Z"
+        + "&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Expires=99999999999999999999", "&&&=&=="};
+    for (String query : queries) {
+      SigV4Result r = verifier.verify(new SigV4Request("GET", "/", query,
+          RequestHeaders.of(Map.of("Host", List.of("localhost"))), new byte[0]));
+      assertInstanceOf(Rejected.class, r, query);
+    }
   }
 
   @Test
