@@ -70,12 +70,23 @@ public final class BounceClassifier {
    * its own).
    */
   public Classification classify(Integer replyCode, String enhancedStatus, String diagnosticText) {
+    return classify(replyCode, enhancedStatus, diagnosticText, null);
+  }
+
+  /**
+   * Classifies one failure whose SMTP stage is known, as on the delivery path.
+   *
+   * @param smtpCommand CONNECT, HELO, MAIL, RCPT or DATA (the command the reply answered), or null
+   *     to take it from the text when the text says ("in reply to RCPT TO command")
+   */
+  public Classification classify(Integer replyCode, String enhancedStatus, String diagnosticText, String smtpCommand) {
+    String command = smtpCommand != null ? smtpCommand.strip().toUpperCase(java.util.Locale.ROOT) : SmtpText.command(diagnosticText);
     String status = normalizeStatus(enhancedStatus);
     if (status == null) {
       status = SmtpText.status(diagnosticText);
     }
     Integer reply = replyCode != null ? replyCode : SmtpText.replyCode(diagnosticText);
-    Failure failure = new Failure(reply, status, diagnosticText);
+    Failure failure = new Failure(reply, status, diagnosticText, command);
     for (BounceRule rule : rules) {
       if (rule.matches(failure)) {
         return new Classification(rule.type(), rule.subType(), rule.reason(), rule.source());
@@ -86,7 +97,7 @@ public final class BounceClassifier {
 
   /** Classifies one recipient of a parsed report. */
   public Classification classify(RecipientReport recipient) {
-    return classify(recipient.replyCode(), recipient.status(), recipient.diagnosticCode());
+    return classify(recipient.replyCode(), recipient.status(), recipient.diagnosticCode(), recipient.smtpCommand());
   }
 
   int ruleCount() {

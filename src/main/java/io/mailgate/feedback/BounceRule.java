@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 record BounceRule(String reason, BounceType type, BounceSubType subType, List<Condition> conditions, String source) {
 
   /** What a rule can test. Cheap tests are listed (and evaluated) before text patterns. */
-  sealed interface Condition permits StatusIs, ReplyIs, FailureClass, TextMatches {
+  sealed interface Condition permits StatusIs, ReplyIs, FailureClass, CommandIs, TextMatches {
     boolean test(Failure failure);
 
     default boolean readsText() {
@@ -19,7 +19,7 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
   }
 
   /** The failure as the classifier sees it, normalised once. */
-  record Failure(Integer replyCode, String status, String text) {
+  record Failure(Integer replyCode, String status, String text, String command) {
     /** '5' or '4' from the enhanced status, else from the reply code; 0 when neither is known. */
     char failureClass() {
       if (status != null && !status.isEmpty()) {
@@ -92,6 +92,14 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
     @Override
     public boolean test(Failure f) {
       return f.failureClass() == digit;
+    }
+  }
+
+  /** The SMTP command the failure answered: CONNECT, HELO, MAIL, RCPT or DATA. */
+  record CommandIs(List<String> alternatives) implements Condition {
+    @Override
+    public boolean test(Failure f) {
+      return f.command() != null && alternatives.contains(f.command());
     }
   }
 

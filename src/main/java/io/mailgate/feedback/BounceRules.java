@@ -1,5 +1,6 @@
 package io.mailgate.feedback;
 
+import io.mailgate.feedback.BounceRule.CommandIs;
 import io.mailgate.feedback.BounceRule.Condition;
 import io.mailgate.feedback.BounceRule.FailureClass;
 import io.mailgate.feedback.BounceRule.ReplyIs;
@@ -112,6 +113,15 @@ final class BounceRules {
         }
       }
       return new ReplyIs(alternatives);
+    }
+    if (token.startsWith("command=")) {
+      List<String> alternatives = List.of(token.substring(8).toUpperCase(java.util.Locale.ROOT).split(","));
+      for (String alt : alternatives) {
+        if (!List.of("CONNECT", "HELO", "MAIL", "RCPT", "DATA").contains(alt)) {
+          throw new IllegalArgumentException(source + ": bad SMTP command: " + alt);
+        }
+      }
+      return new CommandIs(alternatives);
     }
     if (token.equals("class=4") || token.equals("class=5")) {
       return new FailureClass(token.charAt(6));

@@ -45,6 +45,12 @@ final class BounceTextScanner {
               + "|-+ *(?:Original|Returned) (?:Message|mail|Header).*"
               + ")$");
 
+  /** Headers a real pasted header block has, unlike a From/To/Subject summary in the text. */
+  private static final Pattern TRANSPORT_HEADER_LINE =
+      Pattern.compile(
+          "(?i)^(?:Return-Path|Received|Message-ID|MIME-Version|DKIM-Signature|Delivered-To|Content-Type|"
+              + "X-[A-Za-z0-9-]+|Authentication-Results|ARC-Seal|Content-Transfer-Encoding):");
+
   /** Header names that mark the start of a pasted header block. */
   private static final Pattern HEADER_LINE =
       Pattern.compile(
@@ -130,6 +136,10 @@ final class BounceTextScanner {
       for (String raw : lines) {
         collect(ANY_ADDRESS, raw, chosen, notRecipients);
       }
+    }
+    if (chosen.isEmpty() && !notRecipients.isEmpty()) {
+      // Only the sender's own address was named: a message sent to oneself bounced.
+      return findRecipients(explanation, known, Set.of());
     }
     return blocks(lines, new ArrayList<>(chosen));
   }
@@ -220,15 +230,17 @@ final class BounceTextScanner {
 
   private static boolean startsHeaderRun(String[] lines, int i) {
     int headers = 0;
-    for (int j = i; j < lines.length && j < i + 6; j++) {
+    boolean transport = false;
+    for (int j = i; j < lines.length && j < i + 8; j++) {
       String l = ReportFields.stripCr(lines[j]);
       if (HEADER_LINE.matcher(l).find()) {
         headers++;
+        transport |= TRANSPORT_HEADER_LINE.matcher(l).find();
       } else if (!(l.startsWith(" ") || l.startsWith("\t")) || l.isBlank()) {
         break;
       }
     }
-    return headers >= 2 && HEADER_LINE.matcher(ReportFields.stripCr(lines[i])).find();
+    return headers >= 3 && transport && HEADER_LINE.matcher(ReportFields.stripCr(lines[i])).find();
   }
 
   private static String headerBlockFrom(String[] lines, int from) {

@@ -83,7 +83,8 @@ final class DeliveryStatusReader {
             reply,
             diagnostic,
             ReportFields.withoutType(f.get("remote-mta")),
-            blankToNull(f.get("last-attempt-date"))));
+            blankToNull(f.get("last-attempt-date")),
+            SmtpText.command(diagnostic)));
   }
 
   /**

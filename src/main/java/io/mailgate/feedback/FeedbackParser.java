@@ -46,7 +46,8 @@ public final class FeedbackParser {
               + "permanent (?:error|failure|fatal)|not (?:be )?delivered|unable to deliver|failed to deliver|"
               + "wasn't able to deliver|returned to (?:the )?sender|user unknown|mailbox (?:is )?(?:full|unavailable)|"
               + "following address(?:es)? failed|delivery (?:is )?delayed|error delivering|did not reach|rejected|"
-              + "\\b5\\d\\d[ -]\\d\\.\\d+\\.\\d+");
+              + "no such user|invalid (?:user|recipient|address)|requested action not taken|"
+              + "(?m:^\\s*[45][0-5]\\d[ -])|\\b[45]\\d\\d[ -]\\d\\.\\d+\\.\\d+");
 
   private static final Pattern AUTO_REPLY_SUBJECT =
       Pattern.compile(
@@ -168,6 +169,18 @@ public final class FeedbackParser {
 
     if (bounceHeaders || BOUNCE_TEXT.matcher(sections.explanation()).find()) {
       findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
+      if (findings.isEmpty() && original != null && original.to() != null) {
+        // Nothing in the text names a recipient; a returned message with one To is the best
+        // remaining evidence (and transactional mail has one recipient).
+        List<String> to = new ArrayList<>();
+        Matcher m = SmtpText.ADDRESS.matcher(original.to());
+        while (m.find()) {
+          addAddress(to, m.group());
+        }
+        if (to.size() == 1) {
+          findings = List.of(new Finding(to.get(0), sections.explanation()));
+        }
+      }
       if (!findings.isEmpty()) {
         boolean delayed = DELAY_TEXT.matcher(sections.explanation()).find();
         List<RecipientReport> recipients = new ArrayList<>();
@@ -223,7 +236,7 @@ public final class FeedbackParser {
     }
     List<RecipientReport> recipients = new ArrayList<>();
     for (String a : complainants) {
-      recipients.add(new RecipientReport(a, null, null, null, null, null, null, null));
+      recipients.add(new RecipientReport(a, null, null, null, null, null, null, null, null));
     }
     return new FeedbackReport(FeedbackKind.ARF, reportingMta, arrival, recipients, original, complaint, reportFrom);
   }
@@ -243,8 +256,9 @@ public final class FeedbackParser {
         address = findings.get(i).address();
       }
       Finding f = address == null ? null : byAddress.get(address.toLowerCase(Locale.ROOT));
-      if (f == null && dsn.size() == 1 && findings.size() == 1) {
-        f = findings.get(0);
+      if (f == null && dsn.size() == findings.size()) {
+        // Same count, address not shown in the text (rewritten or anonymised): go by position.
+        f = findings.get(i);
       }
       String diagnostic = r.diagnosticCode();
       String status = r.status();
@@ -256,7 +270,8 @@ public final class FeedbackParser {
       }
       out.add(new RecipientReport(address, r.originalRecipient(), r.action(), status, reply, diagnostic,
           r.remoteMta() != null ? r.remoteMta() : (f == null ? null : BounceTextScanner.remoteMta(f.text())),
-          r.lastAttemptDate()));
+          r.lastAttemptDate(),
+          r.smtpCommand() != null ? r.smtpCommand() : (f == null ? null : SmtpText.command(f.text()))));
     }
     return out;
   }
@@ -265,7 +280,7 @@ public final class FeedbackParser {
     String text = f.text();
     return new RecipientReport(
         f.address(), null, action, SmtpText.status(text), SmtpText.replyCode(text), diagnostic(text),
-        BounceTextScanner.remoteMta(text), null);
+        BounceTextScanner.remoteMta(text), null, SmtpText.command(text));
   }
 
   private static String diagnostic(String text) {

@@ -96,6 +96,14 @@ final class MimeParts {
     String type = mimeType(entity);
     if (body instanceof Multipart multipart) {
       parts.add(new Part(type, entity.getHeader(), null, returned));
+      if (multipart.getBodyParts().isEmpty()) {
+        // Declared multipart without a single delimiter (seen from old gateways): the report is
+        // all in the preamble.
+        String preamble = multipart.getPreamble();
+        if (preamble != null && !preamble.isBlank()) {
+          parts.add(new Part("text/plain", entity.getHeader(), preamble, returned));
+        }
+      }
       for (Entity child : multipart.getBodyParts()) {
         walk(child, depth + 1, returned);
       }
@@ -204,11 +212,25 @@ final class MimeParts {
     return value.isEmpty() ? null : value;
   }
 
+  /** A message saved from an mbox starts with a "From sender date" line that is not a header. */
+  private static byte[] withoutMboxLine(byte[] raw) {
+    if (raw.length > 5 && raw[0] == 'F' && raw[1] == 'r' && raw[2] == 'o' && raw[3] == 'm' && raw[4] == ' ') {
+      for (int i = 5; i < raw.length; i++) {
+        if (raw[i] == '\n' || raw[i] == '\r') {
+          int start = i + (raw[i] == '\r' && i + 1 < raw.length && raw[i + 1] == '\n' ? 2 : 1);
+          return java.util.Arrays.copyOfRange(raw, start, raw.length);
+        }
+      }
+    }
+    return raw;
+  }
+
   /**
    * mime4j and the line-oriented scanners expect LF or CRLF; old Mac-style bare CR ends are
    * turned into LF so that such a report is not read as one long line.
    */
   static byte[] normalizeLineEnds(byte[] raw) {
+    raw = withoutMboxLine(raw);
     boolean bareCr = false;
     for (int i = 0; i < raw.length; i++) {
       if (raw[i] == '\r' && (i + 1 == raw.length || raw[i + 1] != '\n')) {

@@ -14,6 +14,8 @@ package io.mailgate.feedback;
  *     human-readable text about this recipient; null when there is none
  * @param remoteMta the remote host name or address, without the type, or null
  * @param lastAttemptDate the date as written in the report, or null
+ * @param smtpCommand the SMTP command the remote server rejected (CONNECT, HELO, MAIL, RCPT or
+ *     DATA) when the report says, else null
  */
 public record RecipientReport(
     String finalRecipient,
@@ -23,4 +25,5 @@ public record RecipientReport(
     Integer replyCode,
     String diagnosticCode,
     String remoteMta,
-    String lastAttemptDate) {}
+    String lastAttemptDate,
+    String smtpCommand) {}

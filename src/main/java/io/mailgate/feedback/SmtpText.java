@@ -1,6 +1,8 @@
 package io.mailgate.feedback;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,7 +22,48 @@ final class SmtpText {
           "[\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~]+@(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}\\-]*[\\p{L}\\p{N}])?\\.)+"
               + "[\\p{L}]{2,}(?![\\p{L}\\p{N}\\-])");
 
+  /** Phrases MTAs use to say which command the remote server rejected, most specific first. */
+  private static final List<Map.Entry<Pattern, String>> COMMAND_PHRASES =
+      List.of(
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:end of )?DATA command|after (?:end of )?data\\b|final DATA|SMTP command:? DATA\\b|after DATA\\b"), "DATA"),
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?RCPT(?: TO)? command|after RCPT\\b|our RCPT TO|does not like recipient|most progress was RCPT|SMTP command:? RCPT\\b"), "RCPT"),
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?MAIL(?: FROM)? command|after MAIL\\b|our MAIL FROM|sender was rejected|SMTP command:? MAIL\\b"), "MAIL"),
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:HELO|EHLO) command|after (?:HELO|EHLO)\\b|my name was rejected|SMTP command:? (?:HELO|EHLO)\\b"), "HELO"),
+          Map.entry(Pattern.compile("(?i)after initial connection|in reply to (?:the )?initial (?:greeting|connection)|before (?:sending )?(?:HELO|EHLO)|while (?:connecting|connected)"), "CONNECT"));
+
+  /** The last client command of a transcript ("&gt;&gt;&gt; DATA" in Sendmail reports). */
+  private static final Pattern TRANSCRIPT_COMMAND =
+      Pattern.compile("(?im)^\\s*>>>\\s*(RCPT|MAIL|DATA|EHLO|HELO|BDAT|STARTTLS)\\b");
+
   private SmtpText() {}
+
+  /**
+   * The SMTP command the failure answered, when the text says so: CONNECT, HELO, MAIL, RCPT or
+   * DATA; null when unknown.
+   */
+  static String command(String text) {
+    if (text == null) {
+      return null;
+    }
+    for (Map.Entry<Pattern, String> e : COMMAND_PHRASES) {
+      if (e.getKey().matcher(text).find()) {
+        return e.getValue();
+      }
+    }
+    Matcher m = TRANSCRIPT_COMMAND.matcher(text);
+    String last = null;
+    while (m.find()) {
+      last = m.group(1).toUpperCase(Locale.ROOT);
+    }
+    if (last == null) {
+      return null;
+    }
+    return switch (last) {
+      case "EHLO", "STARTTLS" -> "HELO";
+      case "BDAT" -> "DATA";
+      default -> last;
+    };
+  }
 
   /**
    * The enhanced status code in the text: a failure code (4.x.x or 5.x.x) before a success one,
