@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 record BounceRule(String reason, BounceType type, BounceSubType subType, List<Condition> conditions, String source) {
 
   /** What a rule can test. Cheap tests are listed (and evaluated) before text patterns. */
-  sealed interface Condition permits StatusIs, ReplyIs, FailureClass, CommandIs, TextMatches {
+  sealed interface Condition permits StatusIs, ReplyIs, FailureClass, CommandIs, TextMatches, Not {
     boolean test(Failure failure);
 
     default boolean readsText() {
@@ -103,17 +103,29 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
     }
   }
 
-  /** A case-insensitive pattern found (or, negated, not found) in the diagnostic text. */
-  record TextMatches(Pattern pattern, boolean negated) implements Condition {
+  /** A case-insensitive pattern found in the diagnostic text. */
+  record TextMatches(Pattern pattern) implements Condition {
     @Override
     public boolean test(Failure f) {
-      boolean found = f.text() != null && pattern.matcher(f.text()).find();
-      return found != negated;
+      return f.text() != null && pattern.matcher(f.text()).find();
     }
 
     @Override
     public boolean readsText() {
       return true;
+    }
+  }
+
+  /** Any condition negated with a leading '!'. */
+  record Not(Condition inner) implements Condition {
+    @Override
+    public boolean test(Failure f) {
+      return !inner.test(f);
+    }
+
+    @Override
+    public boolean readsText() {
+      return inner.readsText();
     }
   }
 

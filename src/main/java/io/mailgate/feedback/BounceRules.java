@@ -3,6 +3,7 @@ package io.mailgate.feedback;
 import io.mailgate.feedback.BounceRule.CommandIs;
 import io.mailgate.feedback.BounceRule.Condition;
 import io.mailgate.feedback.BounceRule.FailureClass;
+import io.mailgate.feedback.BounceRule.Not;
 import io.mailgate.feedback.BounceRule.ReplyIs;
 import io.mailgate.feedback.BounceRule.StatusIs;
 import io.mailgate.feedback.BounceRule.TextMatches;
@@ -86,11 +87,13 @@ final class BounceRules {
   }
 
   private static Condition condition(String token, String source) {
-    if (token.startsWith("/") || token.startsWith("!/")) {
-      boolean negated = token.startsWith("!");
-      String regex = token.substring(negated ? 2 : 1, token.length() - 1);
+    if (token.startsWith("!") && token.length() > 1) {
+      return new Not(condition(token.substring(1), source));
+    }
+    if (token.startsWith("/")) {
+      String regex = token.substring(1, token.length() - 1);
       try {
-        return new TextMatches(Pattern.compile(regex, Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE), negated);
+        return new TextMatches(Pattern.compile(regex, Pattern.CASE_INSENSITIVE));
       } catch (PatternSyntaxException e) {
         throw new IllegalArgumentException(source + ": bad pattern: " + e.getDescription(), e);
       }
