@@ -37,8 +37,9 @@ final class DeliveryStatusReader {
           case "final-recipient", "original-recipient", "x-actual-recipient", "action", "status",
               "remote-mta", "diagnostic-code", "last-attempt-date", "will-retry-until" -> {
             boolean startsRecipient = name.endsWith("recipient");
-            if (current == null || (current.containsKey(name) && (startsRecipient || name.equals("action") || name.equals("status")))
-                || (startsRecipient && current.containsKey("final-recipient") && name.equals("original-recipient"))) {
+            // A repeated recipient, action or status field starts the next recipient even when
+            // the MTA left out the blank line between them.
+            if (current == null || (current.containsKey(name) && (startsRecipient || name.equals("action") || name.equals("status")))) {
               if (current != null) {
                 add(recipients, current);
               }
