@@ -89,8 +89,9 @@ final class DeliveryStatusReader {
   }
 
   /**
-   * The Status field, unless it only names the class (5.0.0) or is missing while the remote
-   * server's reply carries a specific code: that one says more about the failure.
+   * The Status field, unless the remote server's reply carries a code with a non-zero subject and
+   * detail (5.7.1, 4.2.2): that is the receiving system's own judgement and says more than the
+   * reporting MTA's summary (Sendmail reports 5.1.1 or 4.4.7 for many causes, others 5.0.0).
    */
   static String statusOf(String statusField, String diagnostic) {
     String status = null;
@@ -100,12 +101,19 @@ final class DeliveryStatusReader {
         status = m.group(1) + "." + Integer.parseInt(m.group(2)) + "." + Integer.parseInt(m.group(3));
       }
     }
-    String fromDiagnostic = SmtpText.status(diagnostic);
-    if (fromDiagnostic != null && !SmtpText.isGeneric(fromDiagnostic) && !fromDiagnostic.startsWith("2")
-        && (status == null || SmtpText.isGeneric(status))) {
-      return fromDiagnostic;
+    return preferSpecific(status, SmtpText.status(diagnostic));
+  }
+
+  static String preferSpecific(String status, String fromReply) {
+    if (fromReply != null && !fromReply.startsWith("2") && isSpecific(fromReply)) {
+      return fromReply;
     }
-    return status != null ? status : fromDiagnostic;
+    return status != null ? status : fromReply;
+  }
+
+  private static boolean isSpecific(String code) {
+    String[] p = code.split("\\.");
+    return p.length == 3 && !p[1].equals("0") && !p[2].equals("0");
   }
 
   static String action(String value) {

@@ -265,7 +265,7 @@ public final class FeedbackParser {
       Integer reply = r.replyCode();
       if (f != null && diagnostic == null) {
         diagnostic = diagnostic(f.text());
-        status = status != null ? status : SmtpText.status(f.text());
+        status = DeliveryStatusReader.preferSpecific(status, SmtpText.status(f.text()));
         reply = reply != null ? reply : SmtpText.replyCode(f.text());
       }
       out.add(new RecipientReport(address, r.originalRecipient(), r.action(), status, reply, diagnostic,
