@@ -220,9 +220,10 @@ final class BounceTextScanner {
     List<Finding> findings = new ArrayList<>();
     for (String r : recipients) {
       String own = text.get(r).toString();
-      boolean informative = !own.isBlank() && (SmtpText.replyCode(own) != null || SmtpText.status(own) != null
-          || own.replace(r, "").replaceAll("[\\s<>:.,()]", "").length() > 12);
-      String body = own.isBlank() ? preamble.toString() : informative ? own : preamble + own;
+      // Some reports give the reason first and the recipients after it ("Could not be delivered
+      // because of 550 5.1.1 User unknown. The following recipients were affected: ...").
+      boolean hasCode = SmtpText.replyCode(own) != null || SmtpText.status(own) != null;
+      String body = own.isBlank() ? preamble.toString() : hasCode ? own : preamble + own;
       findings.add(new Finding(r, body));
     }
     return findings;

@@ -87,6 +87,7 @@ public final class FeedbackParser {
     String reportFrom = SmtpText.address(MimeParts.headerValue(top, "From"));
 
     List<String> deliveryStatus = new ArrayList<>();
+    List<String> forwardedDeliveryStatus = new ArrayList<>();
     String feedbackReport = null;
     Header returned = null;
     StringBuilder plain = new StringBuilder();
@@ -101,6 +102,9 @@ public final class FeedbackParser {
         continue;
       }
       if (part.returned()) {
+        if (type.equals("message/delivery-status") || type.equals("message/global-delivery-status")) {
+          forwardedDeliveryStatus.add(part.text());
+        }
         continue;
       }
       switch (type) {
@@ -140,6 +144,11 @@ public final class FeedbackParser {
     List<String> failedHeader = failedRecipientsHeader(top);
     List<Finding> findings = null;
 
+    if (deliveryStatus.isEmpty() && failedHeader.isEmpty()) {
+      // A bounce forwarded inside another message (a gateway or a user passing it on): the
+      // attached report is the real one.
+      deliveryStatus = forwardedDeliveryStatus;
+    }
     for (String ds : deliveryStatus) {
       DeliveryStatus status = DeliveryStatusReader.read(ds);
       if (!status.recipients().isEmpty()) {

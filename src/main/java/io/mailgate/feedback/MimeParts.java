@@ -161,6 +161,10 @@ final class MimeParts {
       return new String(bytes, declared);
     }
     // Undeclared or ASCII: reports in the wild are UTF-8 (RFC 6533) or Latin-1; try strictly.
+    // Japanese MTAs put 7-bit ISO-2022-JP into undeclared report parts: its escapes give it away.
+    if (hasIso2022JpEscape(bytes)) {
+      return new String(bytes, Charset.forName("ISO-2022-JP"));
+    }
     try {
       return StandardCharsets.UTF_8
           .newDecoder()
@@ -170,6 +174,15 @@ final class MimeParts {
     } catch (CharacterCodingException e) {
       return new String(bytes, StandardCharsets.ISO_8859_1);
     }
+  }
+
+  private static boolean hasIso2022JpEscape(byte[] bytes) {
+    for (int i = 0; i + 2 < bytes.length; i++) {
+      if (bytes[i] == 0x1B && bytes[i + 1] == '$' && (bytes[i + 2] == 'B' || bytes[i + 2] == '@')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Charset charset(String name) {

@@ -25,9 +25,9 @@ final class SmtpText {
   /** Phrases MTAs use to say which command the remote server rejected, most specific first. */
   private static final List<Map.Entry<Pattern, String>> COMMAND_PHRASES =
       List.of(
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:end of )?DATA command|after (?:end of )?data\\b|final DATA|SMTP command:? DATA\\b|after DATA\\b"), "DATA"),
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?RCPT(?: TO)? command|after RCPT\\b|our RCPT TO|does not like recipient|most progress was RCPT|\\[RCPT_TO\\]|SMTP command:? RCPT\\b"), "RCPT"),
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?MAIL(?: FROM)? command|after MAIL\\b|our MAIL FROM|sender was rejected|SMTP command:? MAIL\\b"), "MAIL"),
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:end of )?DATA command|after (?:end of )?data\\b|final DATA|SMTP command:? DATA\\b|SMTP:DATA\\b|after DATA\\b"), "DATA"),
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?RCPT(?: TO)? command|after RCPT\\b|our RCPT TO|does not like recipient|most progress was RCPT|SMTP:RCPT\\b|\\[RCPT_TO\\]|SMTP command:? RCPT\\b"), "RCPT"),
+          Map.entry(Pattern.compile("(?i)in reply to (?:the )?MAIL(?: FROM)? command|after MAIL\\b|our MAIL FROM|sender was rejected|SMTP:MAIL\\b|SMTP command:? MAIL\\b"), "MAIL"),
           Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:HELO|EHLO) command|after (?:HELO|EHLO)\\b|my name was rejected|SMTP command:? (?:HELO|EHLO)\\b"), "HELO"),
           Map.entry(Pattern.compile("(?i)after initial connection|in reply to (?:the )?initial (?:greeting|connection)|before (?:sending )?(?:HELO|EHLO)|while (?:connecting|connected)"), "CONNECT"));
 
