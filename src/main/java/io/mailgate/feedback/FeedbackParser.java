@@ -123,13 +123,18 @@ public final class FeedbackParser {
         }
       }
     }
-    String human = plain.length() > 0 ? plain.toString() : html.toString();
+    String human = unquote(plain.length() > 0 ? plain.toString() : html.toString());
     if (human.length() > MAX_TEXT) {
       human = human.substring(0, MAX_TEXT);
     }
     Sections sections = BounceTextScanner.split(human);
     if (returned == null && sections.returnedHeaders() != null) {
       returned = MimeParts.parseHeaderBlock(sections.returnedHeaders());
+    }
+
+    FeedbackReport ses = SesNotificationReader.read(human, reportFrom);
+    if (ses != null) {
+      return ses;
     }
 
     if (feedbackReport == null && EMBEDDED_ARF.matcher(human).find()) {
@@ -403,6 +408,32 @@ public final class FeedbackParser {
 
   private static boolean matches(Pattern p, String value) {
     return value != null && p.matcher(value).find();
+  }
+
+  /**
+   * A bounce forwarded as a quoted reply ("> " before every line) is read without the quoting.
+   * Only "> " and a bare ">" are removed, so Sendmail's ">>> RCPT TO" transcript lines survive.
+   */
+  static String unquote(String text) {
+    String[] lines = text.split("\n", -1);
+    int nonBlank = 0;
+    int quoted = 0;
+    for (String l : lines) {
+      if (!l.isBlank()) {
+        nonBlank++;
+        if (l.startsWith("> ") || l.strip().equals(">")) {
+          quoted++;
+        }
+      }
+    }
+    if (nonBlank == 0 || quoted * 2 < nonBlank) {
+      return text;
+    }
+    StringBuilder sb = new StringBuilder(text.length());
+    for (String l : lines) {
+      sb.append(l.startsWith("> ") ? l.substring(2) : l.strip().equals(">") ? "" : l).append('\n');
+    }
+    return sb.toString();
   }
 
   static String htmlToText(String html) {

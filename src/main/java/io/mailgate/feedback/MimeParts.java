@@ -116,6 +116,9 @@ final class MimeParts {
         // mime4j only descends into message/rfc822 it could parse; RFC 6532 message/global
         // (and an undecoded rfc822) arrive as bytes: parse them as a message here.
         walkEnclosedText(type, text, depth, entity);
+      } else if (type.startsWith("multipart/")) {
+        // A multipart mime4j could not split (no usable boundary): keep its text readable.
+        parts.add(new Part("text/plain", entity.getHeader(), text, returned));
       } else {
         parts.add(new Part(type, entity.getHeader(), text, returned));
       }

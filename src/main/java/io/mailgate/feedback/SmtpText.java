@@ -89,7 +89,11 @@ final class SmtpText {
     return generic != null ? generic : success;
   }
 
-  /** The first failure reply code (4xx/5xx) in the text, else the first success code. */
+  /**
+   * The first failure reply code (4xx/5xx) in the text; a success code (2xx) only when the text
+   * starts with it, as in a delivered DSN's "250 2.6.0 OK" (elsewhere 2xx numbers are sizes, ids,
+   * counts).
+   */
   static Integer replyCode(String text) {
     if (text == null) {
       return null;
@@ -101,7 +105,9 @@ final class SmtpText {
       if (code >= 400) {
         return code;
       }
-      success = success == null ? code : success;
+      if (success == null && text.substring(0, m.start()).isBlank()) {
+        success = code;
+      }
     }
     return success;
   }
