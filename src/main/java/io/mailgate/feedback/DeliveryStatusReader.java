@@ -101,19 +101,16 @@ final class DeliveryStatusReader {
         status = m.group(1) + "." + Integer.parseInt(m.group(2)) + "." + Integer.parseInt(m.group(3));
       }
     }
-    return preferSpecific(status, SmtpText.status(diagnostic));
+    return preferSpecific(status, diagnostic);
   }
 
-  static String preferSpecific(String status, String fromReply) {
-    if (fromReply != null && !fromReply.startsWith("2") && isSpecific(fromReply)) {
-      return fromReply;
+  /** {@code status} unless the reply text carries a specific code; then that code. */
+  static String preferSpecific(String status, String replyText) {
+    String specific = SmtpText.specificStatus(replyText);
+    if (specific != null) {
+      return specific;
     }
-    return status != null ? status : fromReply;
-  }
-
-  private static boolean isSpecific(String code) {
-    String[] p = code.split("\\.");
-    return p.length == 3 && !p[1].equals("0") && !p[2].equals("0");
+    return status != null ? status : SmtpText.status(replyText);
   }
 
   static String action(String value) {

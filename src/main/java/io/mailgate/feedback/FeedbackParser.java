@@ -279,7 +279,7 @@ public final class FeedbackParser {
       Integer reply = r.replyCode();
       if (f != null && diagnostic == null) {
         diagnostic = diagnostic(f.text());
-        status = DeliveryStatusReader.preferSpecific(status, SmtpText.status(f.text()));
+        status = DeliveryStatusReader.preferSpecific(status, f.text());
         reply = reply != null ? reply : SmtpText.replyCode(f.text());
       }
       out.add(new RecipientReport(address, r.originalRecipient(), r.action(), status, reply, diagnostic,

@@ -112,6 +112,20 @@ final class SmtpText {
     return success;
   }
 
+  /** The first failure code in the text with a non-zero subject and detail (5.7.1, not 5.1.0). */
+  static String specificStatus(String text) {
+    if (text == null) {
+      return null;
+    }
+    Matcher m = STATUS.matcher(text);
+    while (m.find()) {
+      if (!m.group(1).equals("2") && Integer.parseInt(m.group(2)) != 0 && Integer.parseInt(m.group(3)) != 0) {
+        return m.group(1) + "." + Integer.parseInt(m.group(2)) + "." + Integer.parseInt(m.group(3));
+      }
+    }
+    return null;
+  }
+
   /** A status such as 5.0.0 or 4.0.0 that only gives the class. */
   static boolean isGeneric(String status) {
     return status.endsWith(".0.0");
