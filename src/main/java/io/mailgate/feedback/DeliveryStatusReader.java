@@ -60,6 +60,8 @@ final class DeliveryStatusReader {
   }
 
   private static void add(List<RecipientReport> recipients, Map<String, String> f) {
+    // A local delivery (Exim's "save to /path", a pipe) can name a file instead of an address;
+    // that is left empty here and filled from the text or X-Failed-Recipients by the caller.
     String finalRecipient = address(f.get("final-recipient"));
     String original = address(f.get("original-recipient"));
     if (finalRecipient == null) {
@@ -110,7 +112,11 @@ final class DeliveryStatusReader {
     if (specific != null) {
       return specific;
     }
-    return status != null ? status : SmtpText.status(replyText);
+    String any = SmtpText.status(replyText);
+    if (status == null || (SmtpText.isGeneric(status) && any != null && !SmtpText.isGeneric(any) && !any.startsWith("2"))) {
+      return any != null ? any : status;
+    }
+    return status;
   }
 
   static String action(String value) {
@@ -144,8 +150,7 @@ final class DeliveryStatusReader {
     if (found != null) {
       return found;
     }
-    v = v.replace("<", "").replace(">", "").strip();
-    return v.isEmpty() || v.contains(" ") ? null : v;
+    return null;
   }
 
   private static String blankToNull(String s) {
