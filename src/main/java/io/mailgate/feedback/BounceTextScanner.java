@@ -35,7 +35,7 @@ final class BounceTextScanner {
               + "[-=*_ ]{2,}.*(?:original message|copy of (?:the|your) message|returned message|"
               + "message headers|original headers?|headers? of the original|unsent message|undelivered message|"
               + "below this line|message text follows|original mail|forwarded message|returned mail|"
-              + "rfc822|your message was|message follows|原文|元のメッセージ|returned content)"
+              + "rfc822|your message was|message follows|原文|元のメッセージ|returned content).*"
               + "|original message(?: headers)? *(?:follows|is attached|below)?[.:]? *$"
               + "|message headers follow.*"
               + "|--- ?below this line is a copy.*"
