@@ -29,6 +29,9 @@ public final class BounceClassifier {
   private static final Classification NO_RULE =
       new Classification(BounceType.UNDETERMINED, BounceSubType.UNDETERMINED, "undetermined", "none");
 
+  /** Diagnostics beyond this are cut: causes are stated up front, and patterns cost per char. */
+  private static final int MAX_TEXT = 4096;
+
   private final List<BounceRule> rules;
 
   private BounceClassifier(List<BounceRule> rules) {
@@ -86,7 +89,9 @@ public final class BounceClassifier {
       status = SmtpText.status(diagnosticText);
     }
     Integer reply = replyCode != null ? replyCode : SmtpText.replyCode(diagnosticText);
-    Failure failure = new Failure(reply, status, diagnosticText, command);
+    String text = diagnosticText != null && diagnosticText.length() > MAX_TEXT
+        ? diagnosticText.substring(0, MAX_TEXT) : diagnosticText;
+    Failure failure = new Failure(reply, status, text, text == null ? null : text.toLowerCase(java.util.Locale.ROOT), command);
     for (BounceRule rule : rules) {
       if (rule.matches(failure)) {
         return new Classification(rule.type(), rule.subType(), rule.reason(), rule.source());

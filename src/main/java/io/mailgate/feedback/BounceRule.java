@@ -1,7 +1,6 @@
 package io.mailgate.feedback;
 
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * One line of a bounce rules file: when every condition holds, the failure is {@code reason} with
@@ -19,7 +18,7 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
   }
 
   /** The failure as the classifier sees it, normalised once. */
-  record Failure(Integer replyCode, String status, String text, String command) {
+  record Failure(Integer replyCode, String status, String text, String lowerText, String command) {
     /** '5' or '4' from the enhanced status, else from the reply code; 0 when neither is known. */
     char failureClass() {
       if (status != null && !status.isEmpty()) {
@@ -104,10 +103,10 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
   }
 
   /** A case-insensitive pattern found in the diagnostic text. */
-  record TextMatches(Pattern pattern) implements Condition {
+  record TextMatches(TextPattern pattern) implements Condition {
     @Override
     public boolean test(Failure f) {
-      return f.text() != null && pattern.matcher(f.text()).find();
+      return f.text() != null && pattern.find(f.text(), f.lowerText());
     }
 
     @Override

@@ -10,7 +10,6 @@ import io.mailgate.feedback.BounceRule.TextMatches;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
@@ -93,7 +92,7 @@ final class BounceRules {
     if (token.startsWith("/")) {
       String regex = token.substring(1, token.length() - 1);
       try {
-        return new TextMatches(Pattern.compile(regex, Pattern.CASE_INSENSITIVE));
+        return new TextMatches(new TextPattern(regex));
       } catch (PatternSyntaxException e) {
         throw new IllegalArgumentException(source + ": bad pattern: " + e.getDescription(), e);
       }

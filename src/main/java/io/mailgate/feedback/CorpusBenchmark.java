@@ -139,6 +139,7 @@ public final class CorpusBenchmark {
     }
 
     System.out.println("kinds " + kinds);
+    System.out.println(warmClassifierTiming(classifier, reports));
     System.out.printf(Locale.ROOT, "status_agree_excluding_sisimai_pseudo_codes=%s (%d rows)%n",
         pct(realStatusAgree, realStatusRows), realStatusRows);
     System.out.printf(Locale.ROOT, "timing parse_avg_us=%.1f classify_avg_us=%.2f (single pass, JIT cold)%n",
@@ -146,6 +147,49 @@ public final class CorpusBenchmark {
     System.out.printf(Locale.ROOT, "summary files=%d recipients_found=%s status_agree=%s hard_soft_agree=%s feedback_type_agree=%s%n",
         reports.size(), pct(found, labels.size()), pct(statusAgree, statusRows), pct(hardSoftAgree, bounceRows),
         pct(feedbackAgree, feedbackRows));
+  }
+
+  /**
+   * Hot-path cost of the classifier, warmed up: every recipient of the corpus classified over and
+   * over for about a second (their diagnostics are whole bounce paragraphs), and the same for just
+   * the first line of each (what the delivery engine passes: one SMTP reply).
+   */
+  private static String warmClassifierTiming(BounceClassifier classifier, Map<String, FeedbackReport> reports) {
+    List<RecipientReport> all = new ArrayList<>();
+    reports.values().forEach(r -> all.addAll(r.recipients()));
+    List<String[]> replies = new ArrayList<>();
+    for (RecipientReport r : all) {
+      String d = r.diagnosticCode() == null ? "" : r.diagnosticCode();
+      replies.add(new String[] {r.status(), d.length() > 200 ? d.substring(0, 200) : d});
+    }
+    if (all.isEmpty()) {
+      return "timing classifier n/a";
+    }
+    long sink = 0;
+    double fullNs = 0;
+    double replyNs = 0;
+    for (int round = 0; round < 2; round++) { // the first round is warm-up
+      long calls = 0;
+      long t0 = System.nanoTime();
+      while (System.nanoTime() - t0 < 500_000_000L) {
+        for (RecipientReport r : all) {
+          sink += classifier.classify(r).reason().length();
+        }
+        calls += all.size();
+      }
+      fullNs = (System.nanoTime() - t0) / (double) calls;
+      calls = 0;
+      t0 = System.nanoTime();
+      while (System.nanoTime() - t0 < 500_000_000L) {
+        for (String[] r : replies) {
+          sink += classifier.classify(null, r[0], r[1]).reason().length();
+        }
+        calls += replies.size();
+      }
+      replyNs = (System.nanoTime() - t0) / (double) calls;
+    }
+    return String.format(Locale.ROOT, "timing classifier_warm_us full_diagnostic=%.1f first_200_chars=%.1f (%d recipients, sink %d)",
+        fullNs / 1000, replyNs / 1000, all.size(), sink % 10);
   }
 
   private static String brief(RecipientReport r) {
