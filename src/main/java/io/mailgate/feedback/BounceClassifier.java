@@ -113,8 +113,7 @@ public final class BounceClassifier {
     if (status == null || status.isBlank()) {
       return null;
     }
-    String s = SmtpText.status(status);
-    return s != null ? s : null;
+    return SmtpText.status(status);
   }
 
   private static List<BounceRule> defaultRules() {

@@ -141,13 +141,12 @@ public final class FeedbackParser {
       feedbackReport = human;
     }
     if (feedbackReport != null) {
-      return complaint(top, feedbackReport, returned, reportFrom);
+      return complaint(feedbackReport, returned, reportFrom);
     }
 
     OriginalMessage original = original(returned, null);
     Set<String> notRecipients = notRecipients(top, original);
     List<String> failedHeader = failedRecipientsHeader(top);
-    List<Finding> findings = null;
 
     if (deliveryStatus.isEmpty() && failedHeader.isEmpty()) {
       // A bounce forwarded inside another message (a gateway or a user passing it on): the
@@ -157,7 +156,7 @@ public final class FeedbackParser {
     for (String ds : deliveryStatus) {
       DeliveryStatus status = DeliveryStatusReader.read(ds);
       if (!status.recipients().isEmpty()) {
-        findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
+        List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
         List<RecipientReport> recipients = completeFromText(status.recipients(), findings);
         return new FeedbackReport(
             FeedbackKind.DSN, status.reportingMta(), status.arrivalDate(), recipients, original, null, reportFrom);
@@ -175,14 +174,14 @@ public final class FeedbackParser {
     if (EMBEDDED_DSN.matcher(human).find()) {
       DeliveryStatus status = DeliveryStatusReader.read(human);
       if (!status.recipients().isEmpty() && status.recipients().get(0).finalRecipient() != null) {
-        findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
+        List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
         return new FeedbackReport(FeedbackKind.NON_STANDARD_BOUNCE, status.reportingMta(), status.arrivalDate(),
             completeFromText(status.recipients(), findings), original, null, reportFrom);
       }
     }
 
     if (bounceHeaders || BOUNCE_TEXT.matcher(sections.explanation()).find()) {
-      findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
+      List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
       if (findings.isEmpty() && original != null && original.to() != null) {
         // Nothing in the text names a recipient; a returned message with one To is the best
         // remaining evidence (and transactional mail has one recipient).
@@ -208,7 +207,7 @@ public final class FeedbackParser {
     return new FeedbackReport(FeedbackKind.UNKNOWN, null, null, List.of(), original, null, reportFrom);
   }
 
-  private static FeedbackReport complaint(Header top, String reportText, Header returned, String reportFrom) {
+  private static FeedbackReport complaint(String reportText, Header returned, String reportFrom) {
     List<Field> fields = ReportFields.all(reportText);
     List<String> rcptTo = new ArrayList<>();
     for (String v : ReportFields.every(fields, "Original-Rcpt-To")) {
