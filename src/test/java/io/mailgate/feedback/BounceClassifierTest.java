@@ -67,6 +67,14 @@ class BounceClassifierTest {
   }
 
   @Test
+  void refusalOfMailFromIsAboutTheSenderUnlessTheTextSaysMore() {
+    assertClass("Transient/General rejected", classifier.classify(553, "5.1.8", "553 5.1.8 Domain of sender address does not exist", "MAIL"));
+    assertClass("Transient/General rejected", classifier.classify(550, null, "550 Not accepted", "MAIL"));
+    assertClass("Transient/General ratelimited",
+        classifier.classify(450, "4.7.1", "450 4.7.1 Too many messages from your IP, slow down", "MAIL"));
+  }
+
+  @Test
   void undeterminedWhenNothingIsKnown() {
     assertClass("Undetermined/Undetermined undetermined", classifier.classify(null, null, null));
     assertClass("Undetermined/Undetermined undetermined", classifier.classify(550, null, "550 Requested action aborted"));
