@@ -87,6 +87,9 @@ public final class BounceClassifier {
     String status = normalizeStatus(enhancedStatus);
     if (status == null) {
       status = SmtpText.status(diagnosticText);
+      if (status != null && replyCode != null && status.charAt(0) != Character.forDigit(replyCode / 100, 10)) {
+        status = null; // the reply we were given outranks a code quoted somewhere in its text
+      }
     }
     Integer reply = replyCode != null ? replyCode : SmtpText.replyCode(diagnosticText);
     String text = diagnosticText != null && diagnosticText.length() > MAX_TEXT

@@ -97,6 +97,17 @@ class BounceClassifierTest {
   }
 
   @Test
+  void noFourHundredAnswerIsEverPermanent() {
+    for (String text : new String[] {"User unknown", "no such user", "Host or domain name not found", "user has moved",
+        "null MX: domain does not accept mail", "mailbox unavailable", "550 5.1.1 user unknown", "Unrouteable address"}) {
+      for (String status : new String[] {"4.1.1", "4.0.0", null}) {
+        Classification c = classifier.classify(450, status, text);
+        assertTrue(c.type() != BounceType.PERMANENT, text + " / " + status + " -> " + c);
+      }
+    }
+  }
+
+  @Test
   void unknownUserAfterDataIsTheRecipientsFilter() {
     assertClass("Transient/ContentRejected filtered",
         classifier.classify(550, null, "550 Unknown user nobody@carrier.example", "DATA"));
