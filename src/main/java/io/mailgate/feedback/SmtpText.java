@@ -17,10 +17,14 @@ final class SmtpText {
   private static final Pattern REPLY =
       Pattern.compile("(?<![\\w.,:+/#=$\\-\\[])([245][0-5]\\d)(?=[ \\t-]|$|\\r|\\n)", Pattern.MULTILINE);
 
+  /**
+   * An address in running text. Possessive quantifiers and the look-behind (start only where a
+   * local part can start) keep matching linear on hostile input such as a 200 kB line of letters.
+   */
   static final Pattern ADDRESS =
       Pattern.compile(
-          "[\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~]+@(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}\\-]*[\\p{L}\\p{N}])?\\.)+"
-              + "[\\p{L}]{2,}(?![\\p{L}\\p{N}\\-])");
+          "(?<![\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~])[\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~]++@"
+              + "(?:[\\p{L}\\p{N}][\\p{L}\\p{N}\\-]*+\\.)++[\\p{L}]{2,}+(?![\\p{L}\\p{N}\\-])");
 
   /** Phrases MTAs use to say which command the remote server rejected, most specific first. */
   private static final List<Map.Entry<Pattern, String>> COMMAND_PHRASES =

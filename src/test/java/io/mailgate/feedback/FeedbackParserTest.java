@@ -3,11 +3,13 @@ package io.mailgate.feedback;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -213,6 +215,19 @@ class FeedbackParserTest {
     assertEquals(FeedbackKind.UNKNOWN, cut.kind());
     String deep = "Content-Type: multipart/mixed; boundary=a\n\n" + "--a\nContent-Type: message/rfc822\n\n".repeat(200);
     assertEquals(FeedbackKind.UNKNOWN, parser.parse(deep.getBytes(StandardCharsets.US_ASCII)).kind());
+  }
+
+  /** Guards against patterns that backtrack without bound (the bound is hang protection only). */
+  @Test
+  void hostileLongLinesFinish() {
+    String head = "From: mailer-daemon@x.example\nSubject: Undelivered Mail\n\n";
+    for (String body : List.of("a".repeat(200_000), "a@".repeat(50_000), "user@" + "a".repeat(100_000),
+        "550 ".repeat(50_000), "5.1.1.".repeat(30_000), "<".repeat(100_000) + "x@y.example")) {
+      FeedbackReport report = assertTimeoutPreemptively(Duration.ofSeconds(20),
+          () -> parser.parse((head + body + "\n").getBytes(StandardCharsets.US_ASCII)));
+      assertNotNull(report.kind());
+      assertTimeoutPreemptively(Duration.ofSeconds(20), () -> BounceClassifier.defaults().classify(550, null, body));
+    }
   }
 
   @Test
