@@ -28,6 +28,8 @@ final class BounceTextScanner {
 
   private static final String ADDR = SmtpText.ADDRESS.pattern();
 
+  private static final int MAX_RECIPIENTS = 500;
+
   /** Lines that introduce the returned copy of the message. */
   private static final Pattern RETURNED_MARKER =
       Pattern.compile(
@@ -141,7 +143,9 @@ final class BounceTextScanner {
       // Only the sender's own address was named: a message sent to oneself bounced.
       return findRecipients(explanation, known, Set.of());
     }
-    return blocks(lines, new ArrayList<>(chosen));
+    List<String> recipients = new ArrayList<>(chosen);
+    // Each line is searched for each recipient: bound the product on hostile input.
+    return blocks(lines, recipients.size() > MAX_RECIPIENTS ? recipients.subList(0, MAX_RECIPIENTS) : recipients);
   }
 
   /** The remote MTA named in a recipient's text, or null. */
