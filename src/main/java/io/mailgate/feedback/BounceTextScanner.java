@@ -1,0 +1,274 @@
+package io.mailgate.feedback;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads bounces that are only human-readable text (qmail, Exim, old Sendmail, Exchange, webmail
+ * providers...). There is no common format, so this works on shapes all of them share rather than
+ * on per-MTA templates: the text before the returned copy of the message is the explanation; a
+ * recipient is an address that starts a line, follows {@code RCPT TO:} or a reply code, or
+ * follows a phrase like "delivery to"; the lines after a recipient up to the next recipient say
+ * why that recipient failed.
+ */
+final class BounceTextScanner {
+
+  /** The explanation part and, when the original was pasted inline, its header block. */
+  record Sections(String explanation, String returnedHeaders) {}
+
+  /** One failed recipient and the text about it. */
+  record Finding(String address, String text) {}
+
+  private static final String ADDR = SmtpText.ADDRESS.pattern();
+
+  private static final int MAX_RECIPIENTS = 500;
+
+  /** Lines that introduce the returned copy of the message. */
+  private static final Pattern RETURNED_MARKER =
+      Pattern.compile(
+          "(?i)^\\s*(?:"
+              + "[-=*_ ]{2,}.*(?:original message|copy of (?:the|your) message|returned message|"
+              + "message headers|original headers?|headers? of the original|unsent message|undelivered message|"
+              + "below this line|message text follows|original mail|forwarded message|returned mail|"
+              + "rfc822|your message was|message follows|原文|元のメッセージ|returned content).*"
+              + "|original message(?: headers)? *(?:follows|is attached|below)?[.:]? *$"
+              + "|message headers follow.*"
+              + "|--- ?below this line is a copy.*"
+              + "|below is a copy of the original message.*"
+              + "|the (?:original|header of the original) message (?:headers? )?(?:is|are|was) (?:as follows|following|included below|attached)[.:]?.*"
+              + "|content-type: (?:message/rfc822|text/rfc822-headers|message/global)\\b.*"
+              + "|-+ *(?:Original|Returned) (?:Message|mail|Header).*"
+              + ")$");
+
+  /** Headers a real pasted header block has, unlike a From/To/Subject summary in the text. */
+  private static final Pattern TRANSPORT_HEADER_LINE =
+      Pattern.compile(
+          "(?i)^(?:Return-Path|Received|Message-ID|MIME-Version|DKIM-Signature|Delivered-To|Content-Type|"
+              + "X-[A-Za-z0-9-]+|Authentication-Results|ARC-Seal|Content-Transfer-Encoding):");
+
+  /** Header names that mark the start of a pasted header block. */
+  private static final Pattern HEADER_LINE =
+      Pattern.compile(
+          "(?i)^(?:Return-Path|Received|Message-ID|From|To|Subject|Date|MIME-Version|DKIM-Signature|"
+              + "Delivered-To|Reply-To|Content-Type|X-[A-Za-z0-9-]+|Sender|Authentication-Results|ARC-Seal|"
+              + "Content-Transfer-Encoding|In-Reply-To|References|Cc):");
+
+  private static final Pattern LINE_START_ADDRESS =
+      Pattern.compile("^\\s*(?:[-*>•]\\s*)?(?:(?:Original-|Final-)?Recipient(?: address)?\\s*:\\s*(?:rfc822;\\s*)?)?[<\"']?(" + ADDR + ")[>\"']?(?:\\s*$|\\s*[:.,;(\\[]|\\s+\\S)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern RCPT_TO =
+      Pattern.compile("RCPT TO:?\\s*<?(" + ADDR + ")", Pattern.CASE_INSENSITIVE);
+  private static final Pattern REPLY_THEN_ADDRESS =
+      Pattern.compile("^\\s*(?:<<<\\s*)?[45]\\d\\d[ -](?:[45]\\.\\d{1,3}\\.\\d{1,3}\\s+)?<(" + ADDR + ")>", Pattern.CASE_INSENSITIVE);
+  private static final Pattern PHRASE_ADDRESS =
+      Pattern.compile(
+          "(?i)(?:\\bto|\\bfor|recipients?|address(?:es)?|mailbox|user|destinataire|empf[aä]nger|宛先|failed|undeliverable|delivered)"
+              + "\\b[^@\\n]{0,40}?[:\\s]\\s*[<\"(\\[]?(" + ADDR + ")");
+  private static final Pattern ANY_ADDRESS = Pattern.compile(ADDR);
+
+  private static final Pattern REMOTE_HOST =
+      Pattern.compile(
+          "(?i)(?:\\bhost\\s+([A-Za-z0-9][\\w.-]*\\.[A-Za-z]{2,})\\.?\\s*\\[|"
+              + "while talking to ([A-Za-z0-9][\\w.-]*[A-Za-z0-9])\\.?:|"
+              + "remote host ([\\w.:-]+[A-Za-z0-9]) said|"
+              + "\\bby ([A-Za-z0-9][\\w-]*(?:\\.[\\w-]+)+)\\.? \\[\\d|"
+              + "^([\\d.]+) does not like recipient|"
+              + "Remote-MTA:\\s*(?:dns;\\s*)?([\\w.-]+))",
+          Pattern.MULTILINE);
+
+  private BounceTextScanner() {}
+
+  /**
+   * Splits the reporter's text from a pasted copy of the original: at a marker line when there is
+   * one, else at the first run of header lines after a blank line.
+   */
+  static Sections split(String text) {
+    String[] lines = text.split("\n", -1);
+    for (int i = 0; i < lines.length; i++) {
+      String line = ReportFields.stripCr(lines[i]);
+      if (RETURNED_MARKER.matcher(line).matches()) {
+        return new Sections(join(lines, 0, i), headerBlockFrom(lines, i + 1));
+      }
+    }
+    for (int i = 1; i < lines.length - 2; i++) {
+      if (lines[i - 1].isBlank() && startsHeaderRun(lines, i)) {
+        return new Sections(join(lines, 0, i), headerBlockFrom(lines, i));
+      }
+    }
+    return new Sections(text, null);
+  }
+
+  /**
+   * Failed recipients in the order the text names them, each with its own part of the text.
+   *
+   * @param known recipients the report's headers name (X-Failed-Recipients): they come first and
+   *     are trusted even when the text does not show them
+   * @param notRecipients addresses that are the sender or the reporter, never a recipient
+   */
+  static List<Finding> findRecipients(String explanation, List<String> known, Set<String> notRecipients) {
+    String[] lines = explanation.split("\n", -1);
+    Set<String> strong = new LinkedHashSet<>();
+    Set<String> weak = new LinkedHashSet<>();
+    for (String raw : lines) {
+      String line = ReportFields.stripCr(raw);
+      if (line.toLowerCase(Locale.ROOT).contains("message-id")) {
+        continue;
+      }
+      collect(LINE_START_ADDRESS, line, strong, notRecipients);
+      collect(RCPT_TO, line, strong, notRecipients);
+      collect(REPLY_THEN_ADDRESS, line, strong, notRecipients);
+      collect(PHRASE_ADDRESS, line, weak, notRecipients);
+    }
+    Set<String> chosen = new LinkedHashSet<>();
+    for (String k : known) {
+      if (!notRecipients.contains(k.toLowerCase(Locale.ROOT))) {
+        chosen.add(k);
+      }
+    }
+    if (chosen.isEmpty()) {
+      chosen.addAll(strong.isEmpty() ? weak : strong);
+    }
+    if (chosen.isEmpty()) {
+      for (String raw : lines) {
+        collect(ANY_ADDRESS, raw, chosen, notRecipients);
+      }
+    }
+    if (chosen.isEmpty() && !notRecipients.isEmpty()) {
+      // Only the sender's own address was named: a message sent to oneself bounced.
+      return findRecipients(explanation, known, Set.of());
+    }
+    List<String> recipients = new ArrayList<>(chosen);
+    // Each line is searched for each recipient: bound the product on hostile input.
+    return blocks(lines, recipients.size() > MAX_RECIPIENTS ? recipients.subList(0, MAX_RECIPIENTS) : recipients);
+  }
+
+  /** The remote MTA named in a recipient's text, or null. */
+  static String remoteMta(String text) {
+    Matcher m = REMOTE_HOST.matcher(text);
+    if (m.find()) {
+      for (int g = 1; g <= m.groupCount(); g++) {
+        if (m.group(g) != null) {
+          return m.group(g);
+        }
+      }
+    }
+    return null;
+  }
+
+  private static void collect(Pattern p, String line, Set<String> into, Set<String> excluded) {
+    Matcher m = p.matcher(line);
+    while (m.find()) {
+      String a = SmtpText.normalizeAddress(m.groupCount() >= 1 ? m.group(1) : m.group());
+      if (isRecipientCandidate(a, excluded) && !containsIgnoreCase(into, a)) {
+        into.add(a);
+      }
+    }
+  }
+
+  private static boolean isRecipientCandidate(String address, Set<String> excluded) {
+    String lower = address.toLowerCase(Locale.ROOT);
+    String local = lower.substring(0, lower.indexOf('@'));
+    return !excluded.contains(lower) && !local.equals("mailer-daemon") && !local.equals("mailer_daemon");
+  }
+
+  private static boolean containsIgnoreCase(Set<String> set, String a) {
+    for (String s : set) {
+      if (s.equalsIgnoreCase(a)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Gives each line to the recipient last named at or before it, so each recipient gets the text
+   * that follows its mentions. A recipient never named in the text gets the whole text.
+   */
+  private static List<Finding> blocks(String[] lines, List<String> recipients) {
+    Map<String, StringBuilder> text = new LinkedHashMap<>();
+    recipients.forEach(r -> text.put(r, new StringBuilder()));
+    List<String> lowered = recipients.stream().map(r -> r.toLowerCase(Locale.ROOT)).toList();
+    int owner = -1;
+    StringBuilder preamble = new StringBuilder();
+    for (String raw : lines) {
+      String line = ReportFields.stripCr(raw);
+      String lower = line.toLowerCase(Locale.ROOT);
+      int named = -1;
+      int namedAt = Integer.MAX_VALUE;
+      boolean ownerNamed = false;
+      for (int r = 0; r < lowered.size(); r++) {
+        int at = lower.indexOf(lowered.get(r));
+        if (at < 0) {
+          continue;
+        }
+        if (r == owner) {
+          ownerNamed = true;
+          break;
+        }
+        if (at < namedAt) {
+          named = r;
+          namedAt = at;
+        }
+      }
+      if (!ownerNamed && named >= 0) {
+        owner = named;
+      }
+      (owner < 0 ? preamble : text.get(recipients.get(owner))).append(line).append('\n');
+    }
+    List<Finding> findings = new ArrayList<>();
+    for (String r : recipients) {
+      String own = text.get(r).toString();
+      // Some reports give the reason first and the recipients after it ("Could not be delivered
+      // because of 550 5.1.1 User unknown. The following recipients were affected: ...").
+      boolean hasCode = SmtpText.replyCode(own) != null || SmtpText.status(own) != null;
+      String body = own.isBlank() ? preamble.toString() : hasCode ? own : preamble + own;
+      findings.add(new Finding(r, body));
+    }
+    return findings;
+  }
+
+  private static boolean startsHeaderRun(String[] lines, int i) {
+    int headers = 0;
+    boolean transport = false;
+    for (int j = i; j < lines.length && j < i + 8; j++) {
+      String l = ReportFields.stripCr(lines[j]);
+      if (HEADER_LINE.matcher(l).find()) {
+        headers++;
+        transport |= TRANSPORT_HEADER_LINE.matcher(l).find();
+      } else if (!(l.startsWith(" ") || l.startsWith("\t")) || l.isBlank()) {
+        break;
+      }
+    }
+    return headers >= 3 && transport && HEADER_LINE.matcher(ReportFields.stripCr(lines[i])).find();
+  }
+
+  private static String headerBlockFrom(String[] lines, int from) {
+    int i = from;
+    while (i < lines.length && lines[i].isBlank()) {
+      i++;
+    }
+    StringBuilder sb = new StringBuilder();
+    for (; i < lines.length; i++) {
+      String l = ReportFields.stripCr(lines[i]);
+      if (l.isBlank()) {
+        break;
+      }
+      sb.append(l).append('\n');
+    }
+    return sb.length() == 0 ? null : sb.toString();
+  }
+
+  private static String join(String[] lines, int from, int to) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = from; i < to; i++) {
+      sb.append(ReportFields.stripCr(lines[i])).append('\n');
+    }
+    return sb.toString();
+  }
+}

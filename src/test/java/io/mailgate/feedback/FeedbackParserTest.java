@@ -1,0 +1,240 @@
+package io.mailgate.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class FeedbackParserTest {
+
+  private final FeedbackParser parser = new FeedbackParser();
+
+  private static byte[] fixture(String name) throws IOException {
+    try (InputStream in = FeedbackParserTest.class.getResourceAsStream("/feedback/" + name)) {
+      assertNotNull(in, "missing fixture " + name);
+      return in.readAllBytes();
+    }
+  }
+
+  private static void assertPostfixDsn(FeedbackReport report) {
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals("mx1.mailgate.test", report.reportingMta());
+    assertEquals("Tue, 3 Sep 2024 10:15:01 +0000 (UTC)", report.arrivalDate().replace("  ", " "));
+    assertEquals("MAILER-DAEMON@mx1.mailgate.test", report.reportFrom());
+    assertEquals(1, report.recipients().size());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals("ghost@receiver.test", r.finalRecipient());
+    assertEquals("ghost@receiver.test", r.originalRecipient());
+    assertEquals("failed", r.action());
+    assertEquals("5.1.1", r.status());
+    assertEquals(550, r.replyCode());
+    assertEquals("550 5.1.1 <ghost@receiver.test>: Recipient address rejected: User unknown in virtual mailbox table",
+        r.diagnosticCode());
+    assertEquals("mx.receiver.test", r.remoteMta());
+    assertEquals("RCPT", r.smtpCommand(), "stage taken from the human-readable part");
+
+    OriginalMessage o = report.original();
+    assertEquals("0100019123abcdef-1111-2222@mailgate.test", o.messageId());
+    assertEquals("\"Shop\" <orders@shop.test>", o.from());
+    assertEquals("ghost@receiver.test", o.to());
+    assertEquals("Your order № 42", o.subject());
+    assertEquals("Tue, 03 Sep 2024 10:15:00 +0000", o.date());
+    assertEquals("bounces+0f1e2d@mailgate.test", o.returnPath());
+    assertEquals("0100019123abcdef-1111-2222", o.xHeader("x-mailgate-message-id"));
+    assertEquals("transactional", o.xHeaders().get("X-Mailgate-Configuration-Set"));
+  }
+
+  @Test
+  void standardDsnWithLfLineEnds() throws IOException {
+    byte[] raw = fixture("dsn-postfix.eml");
+    assertTrue(new String(raw, StandardCharsets.US_ASCII).indexOf('\r') < 0);
+    assertPostfixDsn(parser.parse(raw));
+  }
+
+  @Test
+  void standardDsnWithCrlfLineEnds() throws IOException {
+    byte[] raw = fixture("dsn-postfix-crlf.eml");
+    assertTrue(new String(raw, StandardCharsets.US_ASCII).contains("\r\n"));
+    assertPostfixDsn(parser.parse(raw));
+  }
+
+  @Test
+  void standardDsnWithBareCrLineEnds() throws IOException {
+    String lf = new String(fixture("dsn-postfix.eml"), StandardCharsets.UTF_8);
+    assertPostfixDsn(parser.parse(lf.replace('\n', '\r').getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void multiRecipientDsnKeepsOrderAndPerRecipientFields() throws IOException {
+    FeedbackReport report = parser.parse(fixture("dsn-multi-recipient.eml"));
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals("relay.example.net", report.reportingMta());
+    assertEquals("Wed, 4 Sep 2024 07:00:00 +0200", report.arrivalDate());
+    List<RecipientReport> rs = report.recipients();
+    assertEquals(3, rs.size());
+    assertEquals(new RecipientReport("alice@one.example", null, "failed", "5.1.1", 550,
+        "550 5.1.1 <alice@one.example>... User unknown", "mx.one.example", "Wed, 4 Sep 2024 07:59:58 +0200", null),
+        rs.get(0));
+    assertEquals(new RecipientReport("bob@two.example", null, "failed", "5.2.2", 552,
+        "552 5.2.2 <bob@two.example>... Mailbox full", "mx.two.example", "Wed, 4 Sep 2024 07:59:59 +0200", null),
+        rs.get(1));
+    assertEquals(new RecipientReport("carol@three.example", null, "delayed", "4.4.1", 421,
+        "421 4.4.1 Connection timed out", null, null, null), rs.get(2));
+    assertEquals("weekly-77@mailgate.test", report.original().messageId());
+  }
+
+  @Test
+  void globalDeliveryStatusWithUtf8Addresses() throws IOException {
+    FeedbackReport report = parser.parse(fixture("dsn-global.eml"));
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals("mx.beispiel.test", report.reportingMta());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals("jürgen@büro.beispiel.test", r.finalRecipient());
+    assertEquals("jürgen@büro.beispiel.test", r.originalRecipient(), "\\x{00FC} escapes decoded");
+    assertEquals("5.1.1", r.status());
+    assertEquals("550 5.1.1 Postfach unbekannt", r.diagnosticCode());
+    assertEquals("gruss-1@mailgate.test", report.original().messageId());
+    assertEquals("Grüße", report.original().subject());
+  }
+
+  @Test
+  void arfAbuseComplaint() throws IOException {
+    FeedbackReport report = parser.parse(fixture("arf-abuse.eml"));
+    assertEquals(FeedbackKind.ARF, report.kind());
+    ComplaintReport c = report.complaint();
+    assertEquals("abuse", c.feedbackType());
+    assertEquals("SomeGenerator/1.0", c.userAgent());
+    assertEquals("1", c.version());
+    assertEquals(List.of("reader@hotmail.example"), c.originalRecipients());
+    assertEquals("bounces+9a8b@mailgate.test", c.originalMailFrom());
+    assertEquals("192.0.2.10", c.sourceIp());
+    assertEquals("Thu, 5 Sep 2024 11:58:00 +0000", c.arrivalDate());
+    assertEquals(List.of("mailgate.test"), c.reportedDomains());
+    assertEquals("mail.hotmail.example", c.reportingMta());
+    assertEquals(List.of("reader@hotmail.example"),
+        report.recipients().stream().map(RecipientReport::finalRecipient).toList());
+    assertEquals("sale-2024@mailgate.test", report.original().messageId());
+    assertEquals("01000191aaaa-bbbb", report.original().xHeader("X-Mailgate-Message-Id"));
+    assertEquals("bounces+9a8b@mailgate.test", report.original().returnPath(),
+        "envelope sender from Original-Mail-From when the copy has no Return-Path");
+  }
+
+  @Test
+  void arfOptOutWithHeadersOnlyCopy() throws IOException {
+    FeedbackReport report = parser.parse(fixture("arf-opt-out.eml"));
+    assertEquals(FeedbackKind.ARF, report.kind());
+    assertEquals("opt-out", report.complaint().feedbackType());
+    assertEquals("ISP-FBL/2.3", report.complaint().userAgent());
+    assertEquals("Fri, 6 Sep 2024 09:00:00 +0000", report.complaint().arrivalDate());
+    assertEquals(List.of(), report.complaint().originalRecipients());
+    assertEquals("member@isp.example", report.recipients().get(0).finalRecipient(), "Removal-Recipient");
+    assertEquals("letter-9@mailgate.test", report.original().messageId());
+    assertEquals("list-bounces@mailgate.test", report.original().returnPath());
+  }
+
+  @Test
+  void qmailBounceWithTwoRecipients() throws IOException {
+    FeedbackReport report = parser.parse(fixture("qmail.eml"));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    List<RecipientReport> rs = report.recipients();
+    assertEquals(2, rs.size());
+    assertEquals("nobody@remote.example", rs.get(0).finalRecipient());
+    assertEquals("5.1.1", rs.get(0).status(), "qmail's (#5.1.1)");
+    assertNull(rs.get(0).replyCode());
+    assertEquals("<nobody@remote.example>: Sorry, no mailbox here by that name. (#5.1.1)", rs.get(0).diagnosticCode());
+    assertEquals("full@remote.example", rs.get(1).finalRecipient());
+    assertEquals("5.2.2", rs.get(1).status());
+    assertEquals(552, rs.get(1).replyCode());
+    assertEquals("198.51.100.20", rs.get(1).remoteMta());
+    assertEquals("RCPT", rs.get(1).smtpCommand());
+    assertEquals("failed", rs.get(1).action());
+    assertEquals("q-1@mailgate.test", report.original().messageId());
+    assertEquals("bounces@mailgate.test", report.original().returnPath());
+  }
+
+  @Test
+  void eximBounceUsesFailedRecipientsAndStopsAtTheCopy() throws IOException {
+    FeedbackReport report = parser.parse(fixture("exim.eml"));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals(1, report.recipients().size());
+    assertEquals("blocked@corp.example", r.finalRecipient());
+    assertEquals("5.7.1", r.status());
+    assertEquals(550, r.replyCode());
+    assertEquals("mx.corp.example", r.remoteMta());
+    assertEquals("RCPT", r.smtpCommand());
+    assertEquals("blocked@corp.example host mx.corp.example [203.0.113.5] SMTP error from remote mail server after "
+        + "RCPT TO:<blocked@corp.example>: 550 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using "
+        + "zen.spamhaus.org", r.diagnosticCode());
+    assertEquals("exim-3@mailgate.test", report.original().messageId());
+    assertEquals("bounces@mailgate.test", report.original().returnPath());
+  }
+
+  @Test
+  void office365NonDeliveryReport() throws IOException {
+    FeedbackReport report = parser.parse(fixture("office365.eml"));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals(1, report.recipients().size());
+    assertEquals("someone@contoso.example", r.finalRecipient());
+    assertEquals("5.1.10", r.status());
+    assertEquals(550, r.replyCode());
+    assertTrue(r.diagnosticCode().contains("RESOLVER.ADR.RecipientNotFound"), r.diagnosticCode());
+    assertEquals("inv-1001@mailgate.test", report.original().messageId());
+  }
+
+  @Test
+  void outOfOfficeIsAnAutoReplyNotABounce() throws IOException {
+    FeedbackReport report = parser.parse(fixture("auto-reply.eml"));
+    assertEquals(FeedbackKind.AUTO_REPLY, report.kind());
+    assertEquals(List.of(), report.recipients());
+    assertEquals("dana@partner.example", report.reportFrom());
+  }
+
+  @Test
+  void garbageNeverThrows() {
+    assertEquals(FeedbackKind.UNKNOWN, parser.parse(null).kind());
+    assertEquals(FeedbackKind.UNKNOWN, parser.parse(new byte[0]).kind());
+    byte[] noise = new byte[64 * 1024];
+    new Random(42).nextBytes(noise);
+    FeedbackReport report = parser.parse(noise);
+    assertEquals(FeedbackKind.UNKNOWN, report.kind());
+    assertEquals(List.of(), report.recipients());
+    String truncated = "Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n--x\n"
+        + "Content-Type: message/delivery-status\n\nReporting-MTA: dns; cut.example\n\nFinal-Recip";
+    FeedbackReport cut = parser.parse(truncated.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.UNKNOWN, cut.kind());
+    String deep = "Content-Type: multipart/mixed; boundary=a\n\n" + "--a\nContent-Type: message/rfc822\n\n".repeat(200);
+    assertEquals(FeedbackKind.UNKNOWN, parser.parse(deep.getBytes(StandardCharsets.US_ASCII)).kind());
+  }
+
+  /** Guards against patterns that backtrack without bound (the bound is hang protection only). */
+  @Test
+  void hostileLongLinesFinish() {
+    String head = "From: mailer-daemon@x.example\nSubject: Undelivered Mail\n\n";
+    for (String body : List.of("a".repeat(200_000), "a@".repeat(50_000), "user@" + "a".repeat(100_000),
+        "550 ".repeat(50_000), "5.1.1.".repeat(30_000), "<".repeat(100_000) + "x@y.example")) {
+      FeedbackReport report = assertTimeoutPreemptively(Duration.ofSeconds(20),
+          () -> parser.parse((head + body + "\n").getBytes(StandardCharsets.US_ASCII)));
+      assertNotNull(report.kind());
+      assertTimeoutPreemptively(Duration.ofSeconds(20), () -> BounceClassifier.defaults().classify(550, null, body));
+    }
+  }
+
+  @Test
+  void plainMessageIsUnknown() {
+    String mail = "From: friend@example.org\nTo: news@mailgate.test\nSubject: lunch?\n\nAre you free on Friday?\n";
+    FeedbackReport report = parser.parse(mail.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.UNKNOWN, report.kind());
+    assertEquals("friend@example.org", report.reportFrom());
+  }
+}
