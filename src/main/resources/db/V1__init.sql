@@ -12,7 +12,7 @@ CREATE TABLE accounts (
 CREATE TABLE access_keys (
   access_key_id text PRIMARY KEY,
   account_id    text NOT NULL REFERENCES accounts(id),
-  secret        text NOT NULL,
+  secret        bytea NOT NULL,             -- AES-GCM under the master key, never plain
   enabled       boolean NOT NULL DEFAULT true,
   created_at    timestamptz NOT NULL DEFAULT now()
 );

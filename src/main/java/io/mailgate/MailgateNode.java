@@ -7,7 +7,10 @@ import io.mailgate.delivery.DeliveryOutcome;
 import io.mailgate.delivery.DeliveryVerticle;
 import io.mailgate.feedback.FeedbackVerticle;
 import io.mailgate.identity.Account;
-import io.mailgate.identity.AccountDirectory;
+import io.mailgate.identity.Accounts;
+import io.mailgate.identity.IdentityDnsVerticle;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.send.dkim.CryptoProvider;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.RateDecision;
 import io.mailgate.ratelimit.RateLimiterVerticle;
@@ -31,13 +34,18 @@ import java.util.logging.Logger;
 public final class MailgateNode {
   private static final Logger LOG = Logger.getLogger(MailgateNode.class.getName());
 
+  /** start-dev's master key when none is configured: development data is not secret. */
+  static final String DEV_MASTER_KEY = "bWFpbGdhdGUtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQhIQ==";
+
   private final Vertx vertx;
   private final MailgateConfig config;
+  private final SecretBox secrets;
   private final List<String> deployments = new ArrayList<>();
 
-  private MailgateNode(Vertx vertx, MailgateConfig config) {
+  private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets) {
     this.vertx = vertx;
     this.config = config;
+    this.secrets = secrets;
   }
 
   public MailgateConfig config() {
@@ -59,12 +67,25 @@ public final class MailgateNode {
       return Future.failedFuture(new io.mailgate.config.ConfigException(
           "relay.url (MAILGATE_RELAY_URL) is required: this version delivers through an SMTP relay"));
     }
+    String masterKey = config.get(MailgateConfig.SECURITY_MASTER_KEY);
+    if (masterKey.isBlank() && !dev) {
+      return Future.failedFuture(new io.mailgate.config.ConfigException("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) "
+          + "is required: generate one with 'openssl rand -base64 32' and keep it safe"));
+    }
+    SecretBox secrets;
+    try {
+      secrets = SecretBox.fromBase64(masterKey.isBlank() ? DEV_MASTER_KEY : masterKey);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new io.mailgate.config.ConfigException(e.getMessage()));
+    }
+    LOG.info("crypto provider: " + CryptoProvider.install() + " (" + CryptoProvider.description() + ")");
     LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class);
-    MailgateNode node = new MailgateNode(vertx, config);
+    MailgateNode node = new MailgateNode(vertx, config, secrets);
     return Database.ensureExists(vertx, config)
         .compose(v -> {
           Pool setup = Database.pool(vertx, config, 1);
-          Future<Void> prepared = Migrations.apply(setup).compose(n -> dev ? devAccount(setup, config) : Future.succeededFuture());
+          Future<Void> prepared = Migrations.apply(setup)
+              .compose(n -> dev ? devAccount(setup, config, secrets) : Future.succeededFuture());
           return prepared.eventually(setup::close);
         })
         .compose(v -> node.deployAll(clock, dev))
@@ -95,10 +116,10 @@ public final class MailgateNode {
     return c;
   }
 
-  private static Future<Void> devAccount(Pool pool, MailgateConfig c) {
+  private static Future<Void> devAccount(Pool pool, MailgateConfig c, SecretBox secrets) {
     Account account = new Account(c.get(MailgateConfig.DEV_ACCOUNT_ID), "dev", c.get(MailgateConfig.DEV_MAX_SEND_RATE),
         c.get(MailgateConfig.DEV_MAX_24_HOUR_SEND), true, true);
-    return AccountDirectory.upsert(pool, account, c.get(MailgateConfig.DEV_ACCESS_KEY_ID),
+    return new Accounts(pool, secrets).upsert(account, c.get(MailgateConfig.DEV_ACCESS_KEY_ID),
         c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY));
   }
 
@@ -109,7 +130,8 @@ public final class MailgateNode {
     return deploy(() -> new FeedbackVerticle(config), delivery)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
         .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock), delivery))
-        .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, dev), http))
+        .compose(v -> deploy(() -> new IdentityDnsVerticle(config, clock), 1))
+        .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, secrets, dev), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", relay " + config.get(MailgateConfig.RELAY_URL)
                 .replaceAll("//[^@/]*@", "//")));

@@ -39,8 +39,10 @@ public final class Main {
         case "start-dev" -> start(true);
         case "config" -> System.out.print(args.length > 1 && args[1].equals("--markdown")
             ? MailgateConfig.markdownTable() : MailgateConfig.describe());
+        case "admin" -> System.exit(Admin.run(loadConfig(), args));
         default -> {
-          System.err.println("usage: mailgate start | start-dev | config [--markdown]");
+          System.err.println("usage: mailgate start | start-dev | config [--markdown] | admin ...");
+          System.err.println(Admin.USAGE);
           System.exit(command.equals("help") ? 0 : 2);
         }
       }
@@ -50,9 +52,13 @@ public final class Main {
     }
   }
 
-  private static void start(boolean dev) {
+  private static MailgateConfig loadConfig() {
     String file = System.getenv().getOrDefault("MAILGATE_CONFIG", "conf/mailgate.json");
-    MailgateConfig config = MailgateConfig.load(Path.of(file), System.getenv());
+    return MailgateConfig.load(Path.of(file), System.getenv());
+  }
+
+  private static void start(boolean dev) {
+    MailgateConfig config = loadConfig();
     EmbeddedServices embedded = null;
     if (dev) {
       // start-dev embeds what the environment does not point at explicitly

@@ -1,10 +1,25 @@
 package io.mailgate.api;
 
 import io.mailgate.EventBusAddresses;
+import io.mailgate.SesException;
+import io.mailgate.api.sesv2.AccountHandler;
+import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
+import io.mailgate.identity.IdentityDirectory;
+import io.mailgate.identity.IdentityService;
+import io.mailgate.identity.IdentityStore;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.identity.VerificationLinks;
+import io.mailgate.send.Caller;
+import io.mailgate.send.SendAuthorization;
+import io.mailgate.send.SendRequest;
 import io.mailgate.send.SendService;
+import io.mailgate.send.SimpleContent;
+import io.mailgate.send.TextBody;
+import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.store.Database;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.MessageStore;
@@ -18,24 +33,31 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.sqlclient.Pool;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 
 /**
- * The HTTP side of a node: SES v2 REST, and Mailgate's own {@code /_mailgate} endpoints. One
- * instance per event loop, each with its own database pool and send service.
+ * The HTTP side of a node: the SES v2 REST API and Mailgate's own {@code /_mailgate} endpoints.
+ * One instance per event loop, each with its own database pool, caches and send service.
  */
 public final class ApiVerticle extends VerticleBase {
   private final MailgateConfig config;
   private final String nodeId;
   private final Clock clock;
+  private final SecretBox secrets;
   private final boolean dev;
   private Pool db;
   private HttpServer server;
+  private SendService sends;
 
-  public ApiVerticle(MailgateConfig config, String nodeId, Clock clock, boolean dev) {
+  public ApiVerticle(MailgateConfig config, String nodeId, Clock clock, SecretBox secrets, boolean dev) {
     this.config = config;
     this.nodeId = nodeId;
     this.clock = clock;
+    this.secrets = secrets;
     this.dev = dev;
   }
 
@@ -43,18 +65,48 @@ public final class ApiVerticle extends VerticleBase {
   public Future<?> start() {
     int poolSize = config.get(MailgateConfig.PG_POOL_SIZE);
     db = Database.pool(vertx, config, poolSize);
+    String region = config.get(MailgateConfig.REGION);
+    AccountDirectory accounts = new AccountDirectory(db, clock, secrets, new AccountDirectory.SandboxLimits(
+        config.get(MailgateConfig.ACCOUNTS_SANDBOX_MAX_SEND_RATE), config.get(MailgateConfig.ACCOUNTS_SANDBOX_MAX_24_HOUR_SEND)),
+        config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    IdentityStore identityStore = new IdentityStore(db);
+    IdentityDirectory identityCache = new IdentityDirectory(identityStore, secrets, clock,
+        config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    vertx.eventBus().<String>localConsumer(EventBusAddresses.IDENTITY_CHANGED, msg -> {
+      int nl = msg.body().indexOf('\n');
+      identityCache.invalidate(msg.body().substring(0, nl), msg.body().substring(nl + 1));
+    });
+    SendAuthorization authorization = new SendAuthorization(identityCache, region,
+        config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
     MessageStore store = new MessageStore(db, nodeId, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), poolSize);
-    SendService sends = new SendService(vertx, config, store, clock);
-    RequestAuthenticator auth = new RequestAuthenticator(new AccountDirectory(db, clock));
-    SendEmailHandler sendEmail = new SendEmailHandler(auth, sends);
-    MessageStatusHandler status = new MessageStatusHandler(auth, new MessageQuery(db), config.get(MailgateConfig.REGION));
+    sends = new SendService(vertx, config, store, authorization, new DkimSigner(clock), clock);
+    VerificationLinks links = new VerificationLinks(secrets, clock,
+        Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
+    IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
+        publicUrl(), dev);
+    RequestAuthenticator auth = new RequestAuthenticator(accounts, clock);
+
+    SendEmailHandler sendEmail = new SendEmailHandler(sends);
+    IdentitiesHandler identityOps = new IdentitiesHandler(identities);
+    AccountHandler account = new AccountHandler(vertx, accounts);
+    MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
 
     Router router = Router.router(vertx);
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(bodyLimit);
-    router.post("/v2/email/outbound-emails").handler(body).handler(sendEmail::handle);
-    router.get("/_mailgate/messages/:messageId").handler(status::handle);
+    router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
+    router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
+    router.post("/v2/email/identities").handler(V2Route.of(auth, identityOps::create));
+    router.get("/v2/email/identities").handler(V2Route.of(auth, identityOps::list));
+    router.post("/v2/email/list-identities").handler(V2Route.of(auth, identityOps::list));
+    router.get("/v2/email/identities/:identity").handler(V2Route.of(auth, identityOps::get));
+    router.delete("/v2/email/identities/:identity").handler(V2Route.of(auth, identityOps::delete));
+    router.put("/v2/email/identities/:identity/dkim").handler(V2Route.of(auth, identityOps::putDkim));
+    router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
+    router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
+    router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
+    router.get("/_mailgate/messages/:messageId").handler(V2Route.of(auth, status::get));
+    router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", nodeId)));
     if (dev) {
       router.get("/_mailgate/captured").handler(this::captured);
@@ -76,6 +128,29 @@ public final class ApiVerticle extends VerticleBase {
     return server.close().eventually(() -> db.close());
   }
 
+  private String publicUrl() {
+    String url = config.get(MailgateConfig.HTTP_PUBLIC_URL);
+    return url.isBlank() ? "http://127.0.0.1:" + config.get(MailgateConfig.HTTP_PORT) : url.replaceAll("/+$", "");
+  }
+
+  /** The verification email, sent by Mailgate's own system account through the normal send path. */
+  private Future<Void> sendVerification(String accountId, String address, String link) {
+    String region = config.get(MailgateConfig.REGION).toUpperCase(Locale.ROOT);
+    String text = "Dear Mailgate customer,\n\n"
+        + "We have received a request to authorize this email address for use with Mailgate in region " + region
+        + " (account " + accountId + "). If you requested this verification, go to the following URL to confirm "
+        + "that you are authorized to use this email address:\n\n" + link + "\n\n"
+        + "Your request will not be processed unless you confirm the address using this URL. This link expires "
+        + config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS) + " hours after your original verification "
+        + "request.\n\nIf you did not request to verify this email address, do not click on the link.\n";
+    SimpleContent content = new SimpleContent("Mailgate Email Address Verification Request in region " + region,
+        StandardCharsets.UTF_8, new TextBody(text, StandardCharsets.UTF_8), null, List.of(), List.of());
+    SendRequest request = new SendRequest(config.get(MailgateConfig.IDENTITY_VERIFICATION_SENDER),
+        new SendRequest.Destination(List.of(address), null, null), null, null, null, content);
+    Account system = new Account(Caller.SYSTEM_ACCOUNT, "mailgate-system", 100, 1_000_000, true, true);
+    return sends.send(new Caller(system, null, null), request).mapEmpty();
+  }
+
   /** start-dev: the capture sink's messages (GET, newest first) or clearing them (DELETE). */
   private void captured(RoutingContext ctx) {
     JsonObject query = new JsonObject().put("clear", ctx.request().method().name().equals("DELETE"));
@@ -84,7 +159,7 @@ public final class ApiVerticle extends VerticleBase {
       try {
         query.put("limit", Integer.parseInt(limit));
       } catch (NumberFormatException e) {
-        ctx.fail(io.mailgate.SesException.badRequest("limit must be a number."));
+        ctx.fail(SesException.badRequest("limit must be a number."));
         return;
       }
     }

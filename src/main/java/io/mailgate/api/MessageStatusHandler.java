@@ -4,6 +4,7 @@ import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.events.EventType;
 import io.mailgate.events.SesEvents;
+import io.mailgate.send.Caller;
 import io.mailgate.store.MessageQuery;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -19,24 +20,19 @@ import java.util.Locale;
  * account does not exist for the caller.
  */
 public final class MessageStatusHandler {
-  private final RequestAuthenticator auth;
   private final MessageQuery query;
   private final String region;
 
-  public MessageStatusHandler(RequestAuthenticator auth, MessageQuery query, String region) {
-    this.auth = auth;
+  public MessageStatusHandler(MessageQuery query, String region) {
     this.query = query;
     this.region = region;
   }
 
-  public void handle(RoutingContext ctx) {
+  public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
     String id = ctx.pathParam("messageId");
-    auth.authenticate(ctx.request())
-        .compose(caller -> query.find(caller.account().id(), id))
-        .compose(found -> found.isPresent() ? Future.succeededFuture(found.get())
-            : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Message " + id + " does not exist.")))
-        .onSuccess(m -> ctx.response().putHeader("content-type", "application/json").end(render(m).encode()))
-        .onFailure(ctx::fail);
+    return query.find(caller.account().id(), id)
+        .compose(found -> found.isPresent() ? Future.succeededFuture(render(found.get()))
+            : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Message " + id + " does not exist.")));
   }
 
   JsonObject render(MessageQuery.StoredMessage m) {

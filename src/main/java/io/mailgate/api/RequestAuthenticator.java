@@ -2,70 +2,92 @@ package io.mailgate.api;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.api.sigv4.SesApi;
+import io.mailgate.api.sigv4.SigV4Request;
+import io.mailgate.api.sigv4.SigV4Result;
+import io.mailgate.api.sigv4.SigV4Verifier;
 import io.mailgate.identity.AccessKey;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.send.Caller;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.logging.Logger;
 
 /**
- * Finds the caller of an SES request from its SigV4 credential (the {@code Authorization} header
- * or presigned {@code X-Amz-Credential}). The access key id selects the account.
- *
- * <p>The signature itself is not verified yet: that is the next step of this class (see the
- * identity issue), and the only thing that must change for it.
+ * Authenticates an SES request with AWS Signature Version 4, exactly as the SDKs and the CLI sign
+ * it (header or presigned query): the claimed access key selects the account, its secret (cached,
+ * decrypted) checks the signature. A failure is the SES error the client expects.
  */
 public final class RequestAuthenticator {
-  private final AccountDirectory directory;
+  private static final Logger LOG = Logger.getLogger(RequestAuthenticator.class.getName());
+  private static final byte[] EMPTY = new byte[0];
 
-  public RequestAuthenticator(AccountDirectory directory) {
+  private final AccountDirectory directory;
+  /** One verifier, so its derived signing keys stay cached across requests. */
+  private final SigV4Verifier verifier;
+  /**
+   * The key being checked: {@link SigV4Verifier#verify} asks for the secret synchronously, after the
+   * key was loaded asynchronously. Safe because an instance is used from one event loop only.
+   */
+  private AccessKey checking;
+
+  public RequestAuthenticator(AccountDirectory directory, Clock clock) {
     this.directory = directory;
+    this.verifier = new SigV4Verifier(id -> checking != null && checking.accessKeyId().equals(id)
+        ? Optional.of(checking.secret()) : Optional.empty(), clock);
   }
 
-  public Future<Caller> authenticate(HttpServerRequest request) {
-    String keyId;
-    try {
-      keyId = accessKeyId(request);
-    } catch (SesException e) {
-      return Future.failedFuture(e);
+  public Future<Caller> authenticate(HttpServerRequest request, Buffer body) {
+    SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
+        name -> headers(request, name), body == null ? EMPTY : body.getBytes());
+    Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
+    if (keyId.isEmpty()) {
+      // let the verifier say what is wrong: no authentication at all, or a malformed one
+      return Future.failedFuture(reject(verifier.verify(sigRequest)));
     }
     String sourceIp = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    return directory.byAccessKey(keyId).compose(found -> {
-      if (found.isEmpty() || !found.get().enabled()) {
-        return Future.failedFuture(new SesException(SesError.UNRECOGNIZED_CLIENT,
-            "The security token included in the request is invalid."));
+    return directory.byAccessKey(keyId.get()).compose(found -> {
+      Optional<AccessKey> key = found.filter(AccessKey::enabled);
+      SigV4Result result;
+      checking = key.orElse(null);
+      try {
+        result = verifier.verify(sigRequest);
+      } finally {
+        checking = null;
       }
-      AccessKey key = found.get();
-      return Future.succeededFuture(new Caller(key.account(), key.accessKeyId(), sourceIp));
+      if (result instanceof SigV4Result.Rejected rejected) {
+        if (rejected.canonicalRequest() != null) {
+          LOG.fine(() -> "signature mismatch for " + keyId.get() + "; our canonical request:\n"
+              + rejected.canonicalRequest());
+        }
+        return Future.failedFuture(reject(result));
+      }
+      AccessKey k = key.get();
+      return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), sourceIp));
     });
   }
 
-  static String accessKeyId(HttpServerRequest request) {
-    String auth = request.getHeader("Authorization");
-    String credential;
-    if (auth != null) {
-      if (!auth.startsWith("AWS4-HMAC-SHA256 ")) {
-        throw new SesException(SesError.INCOMPLETE_SIGNATURE,
-            "Authorization header must use the AWS4-HMAC-SHA256 algorithm.");
-      }
-      int c = auth.indexOf("Credential=");
-      if (c < 0) {
-        throw new SesException(SesError.INCOMPLETE_SIGNATURE,
-            "Authorization header requires 'Credential' parameter. Authorization=" + auth);
-      }
-      int end = auth.indexOf(',', c);
-      credential = auth.substring(c + "Credential=".length(), end < 0 ? auth.length() : end).strip();
-    } else {
-      credential = request.getParam("X-Amz-Credential");
-      if (credential == null) {
-        throw new SesException(SesError.MISSING_AUTHENTICATION_TOKEN, "Missing Authentication Token");
-      }
+  /** HTTP/2 carries the host in the :authority pseudo-header, which Vert.x keeps out of headers(). */
+  private static java.util.List<String> headers(HttpServerRequest request, String name) {
+    java.util.List<String> values = request.headers().getAll(name);
+    if (values.isEmpty() && name.equalsIgnoreCase("host") && request.authority() != null) {
+      return java.util.List.of(request.authority().toString());
     }
-    int slash = credential.indexOf('/');
-    if (slash <= 0) {
-      throw new SesException(SesError.INCOMPLETE_SIGNATURE,
-          "Credential should be scoped to a valid region and service: " + credential);
-    }
-    return credential.substring(0, slash);
+    return values;
+  }
+
+  private static SesException reject(SigV4Result result) {
+    SigV4Result.Rejected r = (SigV4Result.Rejected) result;
+    SesError error = switch (r.error()) {
+      case MISSING_AUTHENTICATION_TOKEN -> SesError.MISSING_AUTHENTICATION_TOKEN;
+      case INCOMPLETE_SIGNATURE -> SesError.INCOMPLETE_SIGNATURE;
+      case UNRECOGNIZED_CLIENT -> SesError.UNRECOGNIZED_CLIENT;
+      case SIGNATURE_DOES_NOT_MATCH, SIGNATURE_EXPIRED -> SesError.SIGNATURE_DOES_NOT_MATCH;
+      case REQUEST_EXPIRED -> SesError.REQUEST_EXPIRED;
+    };
+    return new SesException(error, r.message(SesApi.V2_REST_JSON));
   }
 }

@@ -73,6 +73,33 @@ public final class MailgateConfig {
       "Most recipients (To, Cc and Bcc together) of one message (SES: 50).");
   public static final ConfigKey<String> SEND_MESSAGE_ID_DOMAIN = key("send.messageIdDomain", String.class,
       "email.mailgate.local", "Domain part of the Message-ID headers Mailgate generates.");
+  public static final ConfigKey<String> HTTP_PUBLIC_URL = key("http.publicUrl", String.class, "",
+      "Base URL users reach this service at, used in identity verification links. Empty: http://127.0.0.1:<http.port>.");
+  public static final ConfigKey<String> SECURITY_MASTER_KEY = key("security.masterKey", String.class, "",
+      "Base64 of 32 random bytes (openssl rand -base64 32). Encrypts access key secrets and DKIM private keys at rest and signs verification links. Required by start; start-dev uses a fixed development key when empty.");
+  public static final ConfigKey<String> DNS_SERVERS = key("dns.servers", String.class, "",
+      "DNS resolvers (host:port, comma separated) for DKIM, MAIL FROM and MX lookups. Empty: the system's (/etc/resolv.conf).");
+  public static final ConfigKey<Integer> IDENTITY_DNS_CHECK_INTERVAL_SECONDS = key(
+      "identity.dnsCheckIntervalSeconds", Integer.class, 300,
+      "How often each domain identity's DKIM and MAIL FROM records are checked.");
+  public static final ConfigKey<Integer> IDENTITY_PENDING_TIMEOUT_HOURS = key("identity.pendingTimeoutHours",
+      Integer.class, 72, "A DKIM or MAIL FROM record still missing after this long makes the status FAILED (SES: 72 hours).");
+  public static final ConfigKey<Integer> IDENTITY_VERIFICATION_TTL_HOURS = key("identity.verificationTtlHours",
+      Integer.class, 24, "How long the link in an email address verification message stays valid (SES: 24 hours).");
+  public static final ConfigKey<String> IDENTITY_VERIFICATION_SENDER = key("identity.verificationSender",
+      String.class, "no-reply-verification@mailgate.local", "From address of identity verification emails.");
+  public static final ConfigKey<Double> ACCOUNTS_DEFAULT_MAX_SEND_RATE = key("accounts.defaultMaxSendRate",
+      Double.class, 14.0, "MaxSendRate given to a new account when it leaves the sandbox, unless set explicitly.");
+  public static final ConfigKey<Long> ACCOUNTS_DEFAULT_MAX_24_HOUR_SEND = key("accounts.defaultMax24HourSend",
+      Long.class, 50_000L, "Max24HourSend given to a new account when it leaves the sandbox, unless set explicitly.");
+  public static final ConfigKey<Double> ACCOUNTS_SANDBOX_MAX_SEND_RATE = key("accounts.sandboxMaxSendRate",
+      Double.class, 1.0, "MaxSendRate of an account in the sandbox (SES: 1 per second).");
+  public static final ConfigKey<Long> ACCOUNTS_SANDBOX_MAX_24_HOUR_SEND = key("accounts.sandboxMax24HourSend",
+      Long.class, 200L, "Max24HourSend of an account in the sandbox (SES: 200).");
+  public static final ConfigKey<Integer> CACHE_TTL_MILLIS = key("cache.ttlMillis", Integer.class, 5000,
+      "How long a node caches access keys, account limits and identities; changes made by the admin command or on another node take effect within this.");
+  public static final ConfigKey<String> DELIVERY_BOUNCE_DOMAIN = key("delivery.bounceDomain", String.class, "",
+      "Domain of the envelope sender (MAIL FROM) of messages without a verified custom MAIL FROM domain; bounces come back to it. Empty: the From address is the envelope sender.");
   public static final ConfigKey<String> DEV_ACCOUNT_ID = key("dev.accountId", String.class, "000000000000",
       "start-dev: id of the default account.");
   public static final ConfigKey<String> DEV_ACCESS_KEY_ID = key("dev.accessKeyId", String.class,
@@ -83,6 +110,8 @@ public final class MailgateConfig {
       "start-dev: MaxSendRate (recipients per second) of the default account.");
   public static final ConfigKey<Long> DEV_MAX_24_HOUR_SEND = key("dev.max24HourSend", Long.class, 10_000_000L,
       "start-dev: Max24HourSend of the default account.");
+  public static final ConfigKey<Boolean> DEV_AUTO_VERIFY_SENDERS = key("dev.autoVerifySenders", Boolean.class, true,
+      "start-dev: a send from an address that is not a verified identity creates and verifies it on the spot (logged).");
   public static final ConfigKey<Integer> DEV_CAPTURE_LIMIT = key("dev.captureLimit", Integer.class, 1000,
       "start-dev: how many captured messages /_mailgate/captured keeps (oldest dropped first).");
 

@@ -10,39 +10,47 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Finds the account behind an access key. Lookups are cached per verticle instance for a short
- * time so the send path does not pay a database round trip per request; a disabled key or changed
- * limit takes effect within {@link #TTL_MILLIS}.
+ * Finds the account behind an access key, with the key's secret decrypted for SigV4. Lookups are
+ * cached per verticle instance for a short time so the send path does not pay a database round
+ * trip per request; a disabled key or changed limit takes effect within {@code cache.ttlMillis}.
+ * Accounts in the sandbox get the sandbox limits whatever their own.
  */
 public final class AccountDirectory {
-  static final long TTL_MILLIS = 10_000;
 
-  private record Cached(Optional<AccessKey> key, long expiresAt) {}
+  /** The limits of accounts in the sandbox. */
+  public record SandboxLimits(double maxSendRate, long max24HourSend) {}
+
+  private record Cached<T>(T value, long expiresAt) {}
 
   private final Pool pool;
   private final Clock clock;
-  private final Map<String, Cached> cache = new HashMap<>();
+  private final SecretBox secrets;
+  private final SandboxLimits sandbox;
+  private final long ttlMillis;
+  private final Map<String, Cached<Optional<AccessKey>>> cache = new HashMap<>();
   private final Map<String, Future<Optional<AccessKey>>> inFlight = new HashMap<>();
 
-  public AccountDirectory(Pool pool, Clock clock) {
+  public AccountDirectory(Pool pool, Clock clock, SecretBox secrets, SandboxLimits sandbox, long ttlMillis) {
+    this.ttlMillis = ttlMillis;
     this.pool = pool;
     this.clock = clock;
+    this.secrets = secrets;
+    this.sandbox = sandbox;
   }
 
   public Future<Optional<AccessKey>> byAccessKey(String accessKeyId) {
     long now = clock.millis();
-    Cached c = cache.get(accessKeyId);
+    Cached<Optional<AccessKey>> c = cache.get(accessKeyId);
     if (c != null && c.expiresAt() > now) {
-      return Future.succeededFuture(c.key());
+      return Future.succeededFuture(c.value());
     }
     Future<Optional<AccessKey>> pending = inFlight.get(accessKeyId);
     if (pending != null) {
       return pending; // a burst of requests with a cold cache makes one query
     }
     Future<Optional<AccessKey>> f = pool.preparedQuery(
-            "SELECT k.access_key_id, k.secret, k.enabled, a.id, a.name, a.max_send_rate, a.max_24h_send, "
-                + "a.sending_enabled, a.production_access FROM access_keys k JOIN accounts a ON a.id = k.account_id "
-                + "WHERE k.access_key_id = $1")
+            "SELECT k.access_key_id, k.secret, k.enabled, " + ACCOUNT_COLUMNS
+                + " FROM access_keys k JOIN accounts a ON a.id = k.account_id WHERE k.access_key_id = $1")
         .execute(Tuple.of(accessKeyId))
         .map(rows -> rows.size() == 0 ? Optional.<AccessKey>empty() : Optional.of(toKey(rows.iterator().next())));
     inFlight.put(accessKeyId, f);
@@ -52,31 +60,32 @@ public final class AccountDirectory {
         if (cache.size() > 10_000) {
           cache.clear();
         }
-        cache.put(accessKeyId, new Cached(ar.result(), clock.millis() + TTL_MILLIS));
+        cache.put(accessKeyId, new Cached<>(ar.result(), clock.millis() + ttlMillis));
       }
     });
   }
 
-  private static AccessKey toKey(Row r) {
-    Account account = new Account(r.getString(3), r.getString(4), r.getDouble(5), r.getLong(6), r.getBoolean(7),
-        r.getBoolean(8));
-    return new AccessKey(r.getString(0), r.getString(1), r.getBoolean(2), account);
+  /** The account by id, uncached (for the account API, where freshness matters more than speed). */
+  public Future<Optional<Account>> byId(String accountId) {
+    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + " FROM accounts a WHERE a.id = $1")
+        .execute(Tuple.of(accountId))
+        .map(rows -> rows.size() == 0 ? Optional.<Account>empty() : Optional.of(toAccount(rows.iterator().next(), 0)));
   }
 
-  /** Creates or updates an account and one access key for it (start-dev's default account). */
-  public static Future<Void> upsert(Pool pool, Account a, String accessKeyId, String secret) {
-    return pool.withTransaction(conn -> conn.preparedQuery(
-                "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, sending_enabled, production_access) "
-                    + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
-                    + "max_send_rate = EXCLUDED.max_send_rate, max_24h_send = EXCLUDED.max_24h_send, "
-                    + "sending_enabled = EXCLUDED.sending_enabled, production_access = EXCLUDED.production_access")
-            .execute(Tuple.of(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
-                a.productionAccess()))
-            .compose(r -> conn.preparedQuery(
-                    "INSERT INTO access_keys (access_key_id, account_id, secret, enabled) VALUES ($1, $2, $3, true) "
-                        + "ON CONFLICT (access_key_id) DO UPDATE SET account_id = EXCLUDED.account_id, "
-                        + "secret = EXCLUDED.secret, enabled = true")
-                .execute(Tuple.of(accessKeyId, a.id(), secret))))
-        .mapEmpty();
+  static final String ACCOUNT_COLUMNS =
+      "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled, a.production_access";
+
+  private AccessKey toKey(Row r) {
+    String keyId = r.getString(0);
+    String secret = secrets.decryptString(r.getBuffer(1).getBytes(), keyId);
+    return new AccessKey(keyId, secret, r.getBoolean(2), toAccount(r, 3));
+  }
+
+  Account toAccount(Row r, int from) {
+    boolean production = r.getBoolean(from + 5);
+    return new Account(r.getString(from), r.getString(from + 1),
+        production ? r.getDouble(from + 2) : sandbox.maxSendRate(),
+        production ? r.getLong(from + 3) : sandbox.max24HourSend(),
+        r.getBoolean(from + 4), production);
   }
 }

@@ -7,6 +7,7 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.RateDecision;
+import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.NewMessage;
 import io.vertx.core.Future;
@@ -35,14 +36,19 @@ public final class SendService {
 
   private final Vertx vertx;
   private final MessageStore store;
+  private final SendAuthorization authorization;
+  private final DkimSigner signer;
   private final Clock clock;
   private final int maxRecipients;
   private final int maxMessageBytes;
   private final String messageIdDomain;
 
-  public SendService(Vertx vertx, MailgateConfig config, MessageStore store, Clock clock) {
+  public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendAuthorization authorization,
+      DkimSigner signer, Clock clock) {
     this.vertx = vertx;
     this.store = store;
+    this.authorization = authorization;
+    this.signer = signer;
     this.clock = clock;
     this.maxRecipients = config.get(MailgateConfig.SEND_MAX_RECIPIENTS);
     this.maxMessageBytes = config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES);
@@ -66,9 +72,22 @@ public final class SendService {
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
+    return authorization.authorize(caller, p.id(), p.from(), p.recipients())
+        .compose(profile -> checkLimits(caller, p).map(profile))
+        .compose(profile -> commit(caller, request, p, profile));
+  }
+
+  /** One Redis round trip: every recipient counts for the rate, simulator recipients not for the quota. */
+  private Future<Void> checkLimits(Caller caller, Prepared p) {
     int n = p.recipients().size();
+    int simulated = 0;
+    for (Mailbox m : p.recipients()) {
+      if (SendAuthorization.isSimulator(m)) {
+        simulated++;
+      }
+    }
     RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
-        caller.account().max24HourSend(), n);
+        caller.account().max24HourSend(), n - simulated);
     return vertx.eventBus().<RateDecision>request(EventBusAddresses.RATE_CHECK, check)
         .recover(e -> {
           LOG.log(Level.WARNING, "sending limits unavailable: " + e.getMessage());
@@ -76,7 +95,7 @@ public final class SendService {
               "Sending limits cannot be checked right now; the message was not accepted. Retry later."));
         })
         .compose(decision -> switch (decision.body().status()) {
-          case ALLOWED -> commit(caller, request, p);
+          case ALLOWED -> Future.succeededFuture();
           case RATE_EXCEEDED -> Future.failedFuture(
               new SesException(SesError.TOO_MANY_REQUESTS, "Maximum sending rate exceeded."));
           case QUOTA_EXCEEDED -> Future.failedFuture(
@@ -84,7 +103,11 @@ public final class SendService {
         });
   }
 
-  private Future<String> commit(Caller caller, SendRequest request, Prepared p) {
+  private Future<String> commit(Caller caller, SendRequest request, Prepared unsigned,
+      SendAuthorization.SenderProfile profile) {
+    // signed once, whatever the number of recipients; every recipient gets these exact bytes
+    Prepared p = profile.dkimKey() == null ? unsigned : new Prepared(unsigned.id(), unsigned.from(),
+        unsigned.recipients(), signer.sign(unsigned.content(), profile.dkimKey()), unsigned.at());
     List<String> addresses = new ArrayList<>(p.recipients().size());
     for (Mailbox m : p.recipients()) {
       addresses.add(m.address());
@@ -93,7 +116,7 @@ public final class SendService {
     for (SendRequest.EmailTag t : request.tags()) {
       tags.add(new JsonObject().put("Name", t.name()).put("Value", t.value()));
     }
-    String envelopeFrom = p.from().address();
+    String envelopeFrom = profile.envelopeFrom();
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
         request.configurationSet(), tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId());

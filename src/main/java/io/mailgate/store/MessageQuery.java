@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,9 +32,18 @@ public final class MessageQuery {
     this.pool = pool;
   }
 
-  /** The message if it exists and belongs to {@code accountId}. */
+  /**
+   * The message if it exists and belongs to {@code accountId}. Message, recipients and events are
+   * read from one snapshot, so a recipient's state always agrees with its events.
+   */
   public Future<Optional<StoredMessage>> find(String accountId, String messageId) {
-    return pool.preparedQuery("SELECT id, account_id, source, envelope_from, configuration_set, tags, size, created_at, "
+    return pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute().compose(v -> find(conn, accountId, messageId)));
+  }
+
+  private Future<Optional<StoredMessage>> find(SqlConnection conn, String accountId,
+      String messageId) {
+    return conn.preparedQuery("SELECT id, account_id, source, envelope_from, configuration_set, tags, size, created_at, "
             + "substring(content from 1 for " + HEADER_BYTES + "), source_ip, caller_identity "
             + "FROM messages WHERE id = $1 AND account_id = $2")
         .execute(Tuple.of(messageId, accountId))
@@ -42,7 +52,7 @@ public final class MessageQuery {
             return Future.succeededFuture(Optional.empty());
           }
           Row m = rows.iterator().next();
-          Future<List<StoredRecipient>> recipients = pool.preparedQuery(
+          Future<List<StoredRecipient>> recipients = conn.preparedQuery(
                   "SELECT idx, address, state, attempts, smtp_code, smtp_reply, updated_at FROM recipients "
                       + "WHERE message_id = $1 ORDER BY idx")
               .execute(Tuple.of(messageId))
@@ -54,7 +64,7 @@ public final class MessageQuery {
                 }
                 return out;
               });
-          Future<List<StoredEvent>> events = pool.preparedQuery(
+          Future<List<StoredEvent>> events = conn.preparedQuery(
                   "SELECT type, recipient, detail, created_at FROM events WHERE message_id = $1 ORDER BY id")
               .execute(Tuple.of(messageId))
               .map(rs -> {

@@ -3,6 +3,10 @@ package io.mailgate.testing;
 import io.mailgate.MailgateNode;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.identity.Accounts;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.store.Database;
+import io.vertx.sqlclient.Pool;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
@@ -47,17 +51,25 @@ public final class TestNode implements AutoCloseable {
     this.config = node.config();
   }
 
+  public static final String MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LXRlc3QtbWFzdGVyLWtleS0wMQ==";
+
   public static TestNode start(String relayUrl) {
     return start(relayUrl, c -> c);
   }
 
+  /** A start-dev node (default account with the test keys, identities verify themselves). */
   public static TestNode start(String relayUrl, UnaryOperator<MailgateConfig> customize) {
-    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, customize);
+    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, customize, true);
+  }
+
+  /** A production node: no default account ({@link #createAccount}), identities verified for real. */
+  public static TestNode startProduction(String relayUrl, UnaryOperator<MailgateConfig> customize) {
+    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, customize, false);
   }
 
   /** A node on a given database and Redis prefix (several nodes can share them). */
   public static TestNode start(String pgUrl, String redisPrefix, String relayUrl,
-      UnaryOperator<MailgateConfig> customize) {
+      UnaryOperator<MailgateConfig> customize, boolean dev) {
     MailgateConfig c = MailgateConfig.defaults()
         .with(MailgateConfig.PG_URL, pgUrl)
         .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
@@ -71,11 +83,13 @@ public final class TestNode implements AutoCloseable {
         .with(MailgateConfig.DEV_ACCESS_KEY_ID, ACCESS_KEY)
         .with(MailgateConfig.DEV_SECRET_ACCESS_KEY, SECRET)
         .with(MailgateConfig.DEV_MAX_SEND_RATE, 1000.0)
-        .with(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS, 1);
+        .with(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS, 1)
+        .with(MailgateConfig.SECURITY_MASTER_KEY, MASTER_KEY)
+        .with(MailgateConfig.CACHE_TTL_MILLIS, 300);
     c = customize.apply(c);
     Vertx vertx = Vertx.vertx();
     try {
-      MailgateNode node = MailgateNode.start(vertx, c, Clock.systemUTC(), true)
+      MailgateNode node = MailgateNode.start(vertx, c, Clock.systemUTC(), dev)
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new TestNode(vertx, node);
     } catch (Exception e) {
@@ -86,6 +100,27 @@ public final class TestNode implements AutoCloseable {
 
   public MailgateConfig config() {
     return config;
+  }
+
+  /** Creates an account (sandbox unless {@code production}) with an access key, as the admin command does. */
+  public Accounts.NewKey createAccount(String name, boolean production, double maxSendRate, long max24HourSend) {
+    return withAccounts(a -> a.create(name, maxSendRate, max24HourSend, production));
+  }
+
+  public void updateAccount(String id, Double rate, Long quota, Boolean production, Boolean sending) {
+    withAccounts(a -> a.update(id, rate, quota, production, sending));
+  }
+
+  public <T> T withAccounts(java.util.function.Function<Accounts, io.vertx.core.Future<T>> op) {
+    Pool pool = Database.pool(vertx, config, 1);
+    try {
+      return op.apply(new Accounts(pool, SecretBox.fromBase64(MASTER_KEY)))
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      pool.close();
+    }
   }
 
   public Vertx vertx() {
@@ -112,12 +147,17 @@ public final class TestNode implements AutoCloseable {
 
   /** An HTTP request signed with SigV4 for service ses, like the SDK would send it. */
   public HttpResponse<String> signed(String method, String path, String body, Map<String, String> headers) {
+    return signed(method, path, body, headers, ACCESS_KEY, SECRET);
+  }
+
+  public HttpResponse<String> signed(String method, String path, String body, Map<String, String> headers,
+      String accessKey, String secret) {
     byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
     SdkHttpRequest.Builder req = SdkHttpRequest.builder().method(SdkHttpMethod.fromValue(method))
         .uri(endpoint().resolve(path));
     headers.forEach(req::putHeader);
     SignedRequest signed = AwsV4HttpSigner.create().sign(r -> r
-        .identity(AwsCredentialsIdentity.create(ACCESS_KEY, SECRET))
+        .identity(AwsCredentialsIdentity.create(accessKey, secret))
         .request(req.build())
         .payload(() -> new ByteArrayInputStream(bytes))
         .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "ses")
@@ -138,7 +178,11 @@ public final class TestNode implements AutoCloseable {
 
   /** {@code GET /_mailgate/messages/{id}} as JSON; fails the test on a non-200. */
   public JsonObject message(String id) {
-    HttpResponse<String> r = signed("GET", "/_mailgate/messages/" + id, null, Map.of());
+    return message(id, ACCESS_KEY, SECRET);
+  }
+
+  public JsonObject message(String id, String accessKey, String secret) {
+    HttpResponse<String> r = signed("GET", "/_mailgate/messages/" + id, null, Map.of(), accessKey, secret);
     if (r.statusCode() != 200) {
       throw new AssertionError("GET message " + id + ": " + r.statusCode() + " " + r.body());
     }
@@ -147,7 +191,12 @@ public final class TestNode implements AutoCloseable {
 
   /** Waits until the message has {@code n} events besides Send (one per recipient outcome). */
   public JsonObject awaitOutcomes(String id, int n) {
-    return Await.until(() -> message(id), m -> m.getJsonArray("Events").size() >= n + 1, Duration.ofSeconds(20));
+    return awaitOutcomes(id, n, ACCESS_KEY, SECRET);
+  }
+
+  public JsonObject awaitOutcomes(String id, int n, String accessKey, String secret) {
+    return Await.until(() -> message(id, accessKey, secret), m -> m.getJsonArray("Events").size() >= n + 1,
+        Duration.ofSeconds(20));
   }
 
   @Override

@@ -10,14 +10,16 @@ package io.mailgate.api.sigv4;
  *       <td>MissingAuthenticationToken, 403</td></tr>
  *   <tr><td>{@link #INCOMPLETE_SIGNATURE}</td><td>IncompleteSignatureException, 403</td><td>IncompleteSignature, 400</td></tr>
  *   <tr><td>{@link #UNRECOGNIZED_CLIENT}</td><td>UnrecognizedClientException, 403</td><td>InvalidClientTokenId, 403</td></tr>
- *   <tr><td>{@link #SIGNATURE_DOES_NOT_MATCH}</td><td>InvalidSignatureException, 403</td><td>SignatureDoesNotMatch, 403</td></tr>
- *   <tr><td>{@link #SIGNATURE_EXPIRED}</td><td>InvalidSignatureException, 403</td><td>SignatureDoesNotMatch, 403</td></tr>
- *   <tr><td>{@link #REQUEST_EXPIRED}</td><td>InvalidSignatureException, 403</td><td>RequestExpired, 400</td></tr>
+ *   <tr><td>{@link #SIGNATURE_DOES_NOT_MATCH}</td><td>SignatureDoesNotMatch, 403</td><td>SignatureDoesNotMatch, 403</td></tr>
+ *   <tr><td>{@link #SIGNATURE_EXPIRED}</td><td>SignatureDoesNotMatch, 403</td><td>SignatureDoesNotMatch, 403</td></tr>
+ *   <tr><td>{@link #REQUEST_EXPIRED}</td><td>SignatureDoesNotMatch, 403</td><td>RequestExpired, 400</td></tr>
  * </table>
  *
  * <p>Sources: AWS's common-errors tables (Query: IncompleteSignature and RequestExpired 400, the others 403;
  * REST-JSON services list IncompleteSignature as 403) and error bodies SES returned to SDK users (v1 answers
- * {@code SignatureDoesNotMatch} with "Signature expired: ..." for a skewed {@code X-Amz-Date}). The AWS SDKs treat
+ * {@code SignatureDoesNotMatch} with "Signature expired: ..." for a skewed {@code X-Amz-Date}). For v2 the code
+ * SES clients see for a bad signature is {@code SignatureDoesNotMatch} too (the project's issue names it; other
+ * REST-JSON services use {@code InvalidSignatureException}). The AWS SDKs treat
  * {@code InvalidSignatureException}, {@code SignatureDoesNotMatch} and {@code RequestExpired} as possible clock
  * skew and retry with an adjusted clock when the response carries a {@code Date} header, so send one.
  */
@@ -29,11 +31,11 @@ public enum SigV4Error {
   /** The access key id is not known. */
   UNRECOGNIZED_CLIENT("UnrecognizedClientException", 403, "InvalidClientTokenId", 403),
   /** Well-formed, known key, but the signature (or its scope's date or service) is wrong. */
-  SIGNATURE_DOES_NOT_MATCH("InvalidSignatureException", 403, "SignatureDoesNotMatch", 403),
+  SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", 403, "SignatureDoesNotMatch", 403),
   /** The signing time is outside the allowed clock skew. */
-  SIGNATURE_EXPIRED("InvalidSignatureException", 403, "SignatureDoesNotMatch", 403),
+  SIGNATURE_EXPIRED("SignatureDoesNotMatch", 403, "SignatureDoesNotMatch", 403),
   /** A presigned URL used after {@code X-Amz-Date + X-Amz-Expires}. */
-  REQUEST_EXPIRED("InvalidSignatureException", 403, "RequestExpired", 400);
+  REQUEST_EXPIRED("SignatureDoesNotMatch", 403, "RequestExpired", 400);
 
   private final String v2Code;
   private final int v2Status;

@@ -251,7 +251,7 @@ class SigV4VerifierTest {
     body[body.length / 2] ^= 1;
     Rejected r = assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH,
         verifierAt(signingTime(c)).verify(new Captured(c.http(), body).toSigV4()));
-    assertEquals("InvalidSignatureException", r.code(SesApi.V2_REST_JSON));
+    assertEquals("SignatureDoesNotMatch", r.code(SesApi.V2_REST_JSON));
     assertEquals(403, r.httpStatus(SesApi.V2_REST_JSON));
     assertEquals("SignatureDoesNotMatch", r.code(SesApi.V1_QUERY));
     assertEquals(403, r.httpStatus(SesApi.V1_QUERY));
@@ -329,7 +329,7 @@ class SigV4VerifierTest {
     assertTrue(r.message(SesApi.V2_REST_JSON).startsWith("Signature expired: " + c.header("X-Amz-Date")
         + " is now earlier than "), r.message(SesApi.V2_REST_JSON));
     assertTrue(r.message(SesApi.V2_REST_JSON).endsWith(" - 15 min.)"), r.message(SesApi.V2_REST_JSON));
-    assertEquals("InvalidSignatureException", r.code(SesApi.V2_REST_JSON));
+    assertEquals("SignatureDoesNotMatch", r.code(SesApi.V2_REST_JSON));
     assertEquals("SignatureDoesNotMatch", r.code(SesApi.V1_QUERY));
 
     // 14 minutes is within the allowed skew, both ways.

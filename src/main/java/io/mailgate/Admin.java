@@ -1,0 +1,173 @@
+package io.mailgate;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.Accounts;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.store.Database;
+import io.mailgate.store.Migrations;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * {@code mailgate admin ...}: accounts and access keys, against the database of the nodes
+ * ({@code pg.url}) with their master key. Changes reach running nodes within seconds (their caches
+ * expire). Secrets are printed once, at creation, and stored only encrypted.
+ */
+final class Admin {
+  static final String USAGE = """
+      usage: mailgate admin <command>
+        account create <name> [--max-send-rate N] [--max-24-hour-send N] [--production]
+        account list
+        account set <account-id> [--max-send-rate N] [--max-24-hour-send N] [--production true|false] [--sending true|false]
+        key create <account-id>
+        key list [<account-id>]
+        key disable <access-key-id>
+        key enable <access-key-id>""";
+
+  private Admin() {}
+
+  static int run(MailgateConfig config, String[] args) {
+    if (args.length < 2) {
+      System.err.println(USAGE);
+      return 2;
+    }
+    String masterKey = config.get(MailgateConfig.SECURITY_MASTER_KEY);
+    if (masterKey.isBlank()) {
+      System.err.println("note: security.masterKey is not set; using start-dev's development key");
+      masterKey = MailgateNode.DEV_MASTER_KEY;
+    }
+    SecretBox secrets = SecretBox.fromBase64(masterKey);
+    Vertx vertx = Vertx.vertx();
+    Pool pool = Database.pool(vertx, config, 1);
+    try {
+      Accounts accounts = new Accounts(pool, secrets);
+      Future<String> result = Migrations.apply(pool).compose(n -> dispatch(accounts, config, args));
+      System.out.println(result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
+      return 0;
+    } catch (java.util.concurrent.ExecutionException e) {
+      System.err.println("error: " + e.getCause().getMessage());
+      return 1;
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      System.err.println(USAGE);
+      return 2;
+    } catch (Exception e) {
+      System.err.println("error: " + e);
+      return 1;
+    } finally {
+      pool.close();
+      vertx.close();
+    }
+  }
+
+  private static Future<String> dispatch(Accounts accounts, MailgateConfig config, String[] args) {
+    String what = args[1] + " " + (args.length > 2 ? args[2] : "");
+    List<String> rest = new ArrayList<>(List.of(args).subList(Math.min(3, args.length), args.length));
+    Map<String, String> flags = flags(rest);
+    switch (what.strip()) {
+      case "account create": {
+        String name = positional(rest, "account name");
+        boolean production = flags.containsKey("production");
+        double rate = number(flags, "max-send-rate", config.get(MailgateConfig.ACCOUNTS_DEFAULT_MAX_SEND_RATE), Double::parseDouble);
+        long quota = number(flags, "max-24-hour-send", config.get(MailgateConfig.ACCOUNTS_DEFAULT_MAX_24_HOUR_SEND), Long::parseLong);
+        return accounts.create(name, rate, quota, production).map(k -> "account " + k.accountId() + " created ("
+            + (production ? "production" : "sandbox") + ")\naccess key id      " + k.accessKeyId()
+            + "\nsecret access key  " + k.secretAccessKey() + "\n(the secret is shown only now)");
+      }
+      case "account list":
+        return accounts.list().map(rows -> {
+          StringBuilder sb = new StringBuilder(String.format("%-12s  %-20s  %10s  %14s  %-10s  %s%n", "ACCOUNT", "NAME",
+              "RATE", "MAX24HOUR", "MODE", "SENDING"));
+          for (Accounts.AccountRow r : rows) {
+            sb.append(String.format("%-12s  %-20s  %10s  %14d  %-10s  %s%n", r.id(), r.name(), r.maxSendRate(),
+                r.max24HourSend(), r.productionAccess() ? "production" : "sandbox", r.sendingEnabled() ? "enabled" : "PAUSED"));
+          }
+          return sb.toString().stripTrailing();
+        });
+      case "account set": {
+        String id = positional(rest, "account id");
+        Double rate = flags.containsKey("max-send-rate") ? Double.parseDouble(flags.get("max-send-rate")) : null;
+        Long quota = flags.containsKey("max-24-hour-send") ? Long.parseLong(flags.get("max-24-hour-send")) : null;
+        Boolean production = bool(flags, "production");
+        Boolean sending = bool(flags, "sending");
+        if (rate == null && quota == null && production == null && sending == null) {
+          throw new IllegalArgumentException("nothing to set");
+        }
+        return accounts.update(id, rate, quota, production, sending).map(v -> "account " + id + " updated");
+      }
+      case "key create":
+        return accounts.createKey(positional(rest, "account id")).map(k -> "access key id      " + k.accessKeyId()
+            + "\nsecret access key  " + k.secretAccessKey() + "\n(the secret is shown only now)");
+      case "key list":
+        return accounts.keys(rest.isEmpty() ? null : rest.get(0)).map(rows -> {
+          StringBuilder sb = new StringBuilder(String.format("%-20s  %-12s  %s%n", "ACCESS KEY", "ACCOUNT", "STATUS"));
+          for (Accounts.KeyRow r : rows) {
+            sb.append(String.format("%-20s  %-12s  %s%n", r.accessKeyId(), r.accountId(), r.enabled() ? "enabled" : "disabled"));
+          }
+          return sb.toString().stripTrailing();
+        });
+      case "key disable":
+      case "key enable": {
+        String key = positional(rest, "access key id");
+        boolean enable = args[2].equals("enable");
+        return accounts.setKeyEnabled(key, enable).map(v -> "access key " + key + (enable ? " enabled" : " disabled"));
+      }
+      default:
+        throw new IllegalArgumentException("unknown admin command: " + what.strip());
+    }
+  }
+
+  private static Map<String, String> flags(List<String> args) {
+    Map<String, String> flags = new HashMap<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.startsWith("--")) {
+        String name = a.substring(2);
+        String next = i + 1 < args.size() ? args.get(i + 1) : null;
+        // --production alone is a switch; with true/false it is a setting
+        boolean valued = next != null && !next.startsWith("--")
+            && (!name.equals("production") || next.equals("true") || next.equals("false"));
+        flags.put(name, valued ? next : "true");
+        args.remove(i);
+        if (valued) {
+          args.remove(i);
+        }
+        i--;
+      }
+    }
+    return flags;
+  }
+
+  private static String positional(List<String> rest, String what) {
+    if (rest.isEmpty()) {
+      throw new IllegalArgumentException("missing " + what);
+    }
+    return rest.get(0);
+  }
+
+  private static <T> T number(Map<String, String> flags, String name, T def, Function<String, T> parse) {
+    try {
+      return flags.containsKey(name) ? parse.apply(flags.get(name)) : def;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--" + name + " must be a number");
+    }
+  }
+
+  private static Boolean bool(Map<String, String> flags, String name) {
+    String v = flags.get(name);
+    if (v == null) {
+      return null;
+    }
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException("--" + name + " takes true or false");
+    }
+    return Boolean.valueOf(v);
+  }
+}

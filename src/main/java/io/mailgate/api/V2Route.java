@@ -1,0 +1,70 @@
+package io.mailgate.api;
+
+import io.mailgate.SesException;
+import io.mailgate.send.Caller;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.function.BiFunction;
+
+/**
+ * The shape every SES v2 operation shares: authenticate the signed request, run the operation,
+ * answer JSON; any failure goes to the one SES error mapper.
+ */
+public final class V2Route {
+  private V2Route() {}
+
+  /** An operation of the caller and the request; its result is the response body ({} when null). */
+  public static Handler<RoutingContext> of(RequestAuthenticator auth,
+      BiFunction<Caller, RoutingContext, Future<JsonObject>> operation) {
+    return ctx -> auth.authenticate(ctx.request(), ctx.body().buffer())
+        .compose(caller -> {
+          try {
+            return operation.apply(caller, ctx);
+          } catch (SesException e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .onSuccess(json -> ctx.response().putHeader("content-type", "application/json")
+            .end(json == null ? "{}" : json.encode()))
+        .onFailure(ctx::fail);
+  }
+
+  /** The request body as a JSON object; an empty body is an empty object. */
+  public static JsonObject body(RoutingContext ctx) {
+    Buffer body = ctx.body().buffer();
+    if (body == null || body.length() == 0) {
+      return new JsonObject();
+    }
+    return jsonObject(body);
+  }
+
+  /** The body of an operation that needs one: empty is a BadRequest. */
+  public static JsonObject requiredBody(RoutingContext ctx) {
+    Buffer body = ctx.body().buffer();
+    if (body == null || body.length() == 0) {
+      throw SesException.badRequest("Request body is empty.");
+    }
+    return jsonObject(body);
+  }
+
+  private static JsonObject jsonObject(Buffer body) {
+    int i = 0;
+    while (i < body.length() && Character.isWhitespace(body.getByte(i))) {
+      i++;
+    }
+    if (i == body.length() || body.getByte(i) != '{') {
+      throw SesException.badRequest("Request body must be a JSON object.");
+    }
+    try {
+      return new JsonObject(body);
+    } catch (DecodeException e) {
+      String m = e.getMessage() == null ? "" : e.getMessage();
+      int nl = m.indexOf('\n');
+      throw SesException.badRequest("Malformed JSON in request body: " + (nl < 0 ? m : m.substring(0, nl)));
+    }
+  }
+}

@@ -1,0 +1,174 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.string;
+
+import io.mailgate.SesException;
+import io.mailgate.api.V2Route;
+import io.mailgate.identity.Identity;
+import io.mailgate.identity.IdentityService;
+import io.mailgate.send.Caller;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Optional;
+
+/**
+ * SES v2 identity operations: CreateEmailIdentity, GetEmailIdentity, DeleteEmailIdentity,
+ * ListEmailIdentities, PutEmailIdentityDkimAttributes, PutEmailIdentityDkimSigningAttributes and
+ * PutEmailIdentityMailFromAttributes. Responses also carry {@code DnsRecords}, the records to
+ * publish (SES clients ignore the extra field).
+ */
+public final class IdentitiesHandler {
+  private final IdentityService identities;
+
+  public IdentitiesHandler(IdentityService identities) {
+    this.identities = identities;
+  }
+
+  public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    String name = string(body, "EmailIdentity", "");
+    if (name == null) {
+      throw SesException.badRequest("Missing required field EmailIdentity.");
+    }
+    IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
+    JsonArray tags = body.getValue("Tags") instanceof JsonArray a ? a : new JsonArray();
+    return identities.create(caller.account().id(), name, dkim, string(body, "ConfigurationSetName", ""), tags)
+        .map(i -> {
+          JsonObject r = new JsonObject()
+              .put("IdentityType", i.type().name())
+              .put("VerifiedForSendingStatus", i.verificationStatus() == Identity.Status.SUCCESS);
+          if (i.isDomain()) {
+            r.put("DkimAttributes", dkimAttributes(i));
+            r.put("DnsRecords", dnsRecords(i));
+          }
+          return r;
+        });
+  }
+
+  private static IdentityService.DkimRequest dkimRequest(JsonObject attrs) {
+    if (attrs == null) {
+      return null;
+    }
+    return new IdentityService.DkimRequest(string(attrs, "DomainSigningSelector", "DkimSigningAttributes"),
+        string(attrs, "DomainSigningPrivateKey", "DkimSigningAttributes"),
+        string(attrs, "NextSigningKeyLength", "DkimSigningAttributes"));
+  }
+
+  public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
+    String account = caller.account().id();
+    return identities.get(account, ctx.pathParam("identity")).compose(i -> (i.isDomain()
+            ? Future.succeededFuture(Optional.<Identity>empty()) : identities.parentDomain(account, i))
+        .map(parent -> {
+          Identity dkimSource = parent.orElse(i);
+          boolean verified = i.verificationStatus() == Identity.Status.SUCCESS
+              || parent.map(p -> p.verificationStatus() == Identity.Status.SUCCESS).orElse(false);
+          JsonObject r = new JsonObject()
+              .put("IdentityType", i.type().name())
+              .put("FeedbackForwardingStatus", true)
+              .put("VerifiedForSendingStatus", verified)
+              .put("VerificationStatus", i.verificationStatus().name())
+              .put("DkimAttributes", dkimAttributes(dkimSource))
+              .put("MailFromAttributes", new JsonObject()
+                  .put("MailFromDomain", i.mailFromDomain() == null ? "" : i.mailFromDomain())
+                  .put("MailFromDomainStatus", i.mailFromStatus() == null ? "PENDING" : i.mailFromStatus().name())
+                  .put("BehaviorOnMxFailure", i.mailFromBehavior()))
+              .put("Policies", new JsonObject())
+              .put("Tags", i.tags() == null ? new JsonArray() : i.tags());
+          if (i.configurationSet() != null) {
+            r.put("ConfigurationSetName", i.configurationSet());
+          }
+          if (dkimSource.isDomain()) {
+            r.put("DnsRecords", dnsRecords(dkimSource));
+          }
+          return r;
+        }));
+  }
+
+  public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
+    return identities.delete(caller.account().id(), ctx.pathParam("identity")).map(v -> new JsonObject());
+  }
+
+  /** GET /v2/email/identities (query) and POST /v2/email/list-identities (body), as SDK versions differ. */
+  public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String nextToken = Optional.ofNullable(ctx.request().getParam("NextToken")).orElse(string(body, "NextToken", ""));
+    Integer pageSize;
+    String size = ctx.request().getParam("PageSize");
+    try {
+      pageSize = size != null ? Integer.valueOf(size)
+          : body.getValue("PageSize") instanceof Number n ? n.intValue() : null;
+    } catch (NumberFormatException e) {
+      throw SesException.badRequest("PageSize must be a number.");
+    }
+    return identities.list(caller.account().id(), nextToken, pageSize).map(page -> {
+      JsonArray items = new JsonArray();
+      for (Identity i : page.identities()) {
+        items.add(new JsonObject()
+            .put("IdentityType", i.type().name())
+            .put("IdentityName", i.name())
+            .put("SendingEnabled", true)
+            .put("VerificationStatus", i.verificationStatus().name()));
+      }
+      JsonObject r = new JsonObject().put("EmailIdentities", items);
+      if (page.nextToken() != null) {
+        r.put("NextToken", page.nextToken());
+      }
+      return r;
+    });
+  }
+
+  public Future<JsonObject> putDkim(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    Object enabled = body.getValue("SigningEnabled");
+    if (enabled != null && !(enabled instanceof Boolean)) {
+      throw SesException.badRequest("Invalid type for field SigningEnabled: expected a boolean.");
+    }
+    return identities.setDkimSigningEnabled(caller.account().id(), ctx.pathParam("identity"),
+        enabled == null || (Boolean) enabled).map(v -> new JsonObject());
+  }
+
+  public Future<JsonObject> putDkimSigning(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    String origin = string(body, "SigningAttributesOrigin", "");
+    if (origin == null) {
+      throw SesException.badRequest("Missing required field SigningAttributesOrigin.");
+    }
+    IdentityService.DkimRequest dkim = dkimRequest(object(body, "SigningAttributes", ""));
+    return identities.setDkimSigning(caller.account().id(), ctx.pathParam("identity"), origin, dkim)
+        .map(i -> new JsonObject().put("DkimStatus", i.dkimStatus().name())
+            .put("DkimTokens", new JsonArray().add(i.dkimSelector())));
+  }
+
+  public Future<JsonObject> putMailFrom(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    return identities.setMailFrom(caller.account().id(), ctx.pathParam("identity"),
+        string(body, "MailFromDomain", ""), string(body, "BehaviorOnMxFailure", "")).map(v -> new JsonObject());
+  }
+
+  static JsonObject dkimAttributes(Identity i) {
+    JsonObject d = new JsonObject()
+        .put("SigningEnabled", i.isDomain() && i.dkimSigningEnabled())
+        .put("Status", i.dkimStatus().name());
+    if (i.dkimSelector() != null) {
+      d.put("Tokens", new JsonArray().add(i.dkimSelector()))
+          .put("SigningAttributesOrigin", i.dkimOrigin())
+          .put("NextSigningKeyLength", i.dkimKeyLength())
+          .put("CurrentSigningKeyLength", i.dkimKeyLength());
+      if (i.dkimKeyCreatedAt() != null) {
+        d.put("LastKeyGenerationTimestamp", i.dkimKeyCreatedAt().getEpochSecond());
+      }
+    }
+    return d;
+  }
+
+  static JsonArray dnsRecords(Identity i) {
+    JsonArray records = new JsonArray();
+    if (i.dkimRecordName() != null) {
+      records.add(new JsonObject().put("Name", i.dkimRecordName()).put("Type", "TXT").put("Value", i.dkimRecordValue()));
+    }
+    return records;
+  }
+}

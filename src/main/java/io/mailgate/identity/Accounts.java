@@ -1,0 +1,152 @@
+package io.mailgate.identity;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Account and access key administration: what {@code mailgate admin} does against a node's
+ * database. New accounts start in the sandbox, as in SES.
+ */
+public final class Accounts {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final String KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  private static final String SECRET_ALPHABET =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+  /** A new access key; the secret is shown once and stored only encrypted. */
+  public record NewKey(String accountId, String accessKeyId, String secretAccessKey) {}
+
+  /** An account row as stored (its own limits, not the sandbox's). */
+  public record AccountRow(String id, String name, double maxSendRate, long max24HourSend, boolean sendingEnabled,
+      boolean productionAccess, String createdAt) {}
+
+  /** A key without its secret. */
+  public record KeyRow(String accessKeyId, String accountId, boolean enabled, String createdAt) {}
+
+  private final Pool pool;
+  private final SecretBox secrets;
+
+  public Accounts(Pool pool, SecretBox secrets) {
+    this.pool = pool;
+    this.secrets = secrets;
+  }
+
+  public static String newAccountId() {
+    StringBuilder sb = new StringBuilder(12);
+    sb.append((char) ('1' + RANDOM.nextInt(9)));
+    for (int i = 1; i < 12; i++) {
+      sb.append((char) ('0' + RANDOM.nextInt(10)));
+    }
+    return sb.toString();
+  }
+
+  public static String newAccessKeyId() {
+    StringBuilder sb = new StringBuilder("AKIA");
+    for (int i = 0; i < 16; i++) {
+      sb.append(KEY_ALPHABET.charAt(RANDOM.nextInt(KEY_ALPHABET.length())));
+    }
+    return sb.toString();
+  }
+
+  public static String newSecret() {
+    StringBuilder sb = new StringBuilder(40);
+    for (int i = 0; i < 40; i++) {
+      sb.append(SECRET_ALPHABET.charAt(RANDOM.nextInt(SECRET_ALPHABET.length())));
+    }
+    return sb.toString();
+  }
+
+  /** Creates an account and its first access key. */
+  public Future<NewKey> create(String name, double maxSendRate, long max24HourSend, boolean production) {
+    String id = newAccountId();
+    return pool.withTransaction(conn -> conn.preparedQuery(
+                "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, sending_enabled, production_access) "
+                    + "VALUES ($1, $2, $3, $4, true, $5)")
+            .execute(Tuple.of(id, name, maxSendRate, max24HourSend, production))
+            .compose(r -> insertKey(conn, id, newAccessKeyId(), newSecret())));
+  }
+
+  public Future<NewKey> createKey(String accountId) {
+    return requireAccount(accountId).compose(v -> insertKey(pool, accountId, newAccessKeyId(), newSecret()));
+  }
+
+  private Future<NewKey> insertKey(SqlClient client, String accountId, String keyId, String secret) {
+    return client.preparedQuery(
+            "INSERT INTO access_keys (access_key_id, account_id, secret, enabled) VALUES ($1, $2, $3, true)")
+        .execute(Tuple.of(keyId, accountId, Buffer.buffer(secrets.encryptString(secret, keyId))))
+        .map(r -> new NewKey(accountId, keyId, secret));
+  }
+
+  /** Creates or replaces an account with a given key (start-dev's default account). */
+  public Future<Void> upsert(Account a, String accessKeyId, String secret) {
+    return pool.withTransaction(conn -> conn.preparedQuery(
+                "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, sending_enabled, production_access) "
+                    + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
+                    + "max_send_rate = EXCLUDED.max_send_rate, max_24h_send = EXCLUDED.max_24h_send, "
+                    + "sending_enabled = EXCLUDED.sending_enabled, production_access = EXCLUDED.production_access")
+            .execute(Tuple.of(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
+                a.productionAccess()))
+            .compose(r -> conn.preparedQuery(
+                    "INSERT INTO access_keys (access_key_id, account_id, secret, enabled) VALUES ($1, $2, $3, true) "
+                        + "ON CONFLICT (access_key_id) DO UPDATE SET account_id = EXCLUDED.account_id, "
+                        + "secret = EXCLUDED.secret, enabled = true")
+                .execute(Tuple.of(accessKeyId, a.id(), Buffer.buffer(secrets.encryptString(secret, accessKeyId))))))
+        .mapEmpty();
+  }
+
+  public Future<List<AccountRow>> list() {
+    return pool.query("SELECT id, name, max_send_rate, max_24h_send, sending_enabled, production_access, created_at "
+            + "FROM accounts WHERE id <> 'system' ORDER BY created_at, id").execute()
+        .map(rows -> {
+          List<AccountRow> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), r.getBoolean(4),
+                r.getBoolean(5), r.getOffsetDateTime(6).toString()));
+          }
+          return out;
+        });
+  }
+
+  public Future<List<KeyRow>> keys(String accountIdOrNull) {
+    return pool.preparedQuery("SELECT access_key_id, account_id, enabled, created_at FROM access_keys "
+            + "WHERE $1::text IS NULL OR account_id = $1 ORDER BY account_id, created_at").execute(Tuple.of(accountIdOrNull))
+        .map(rows -> {
+          List<KeyRow> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new KeyRow(r.getString(0), r.getString(1), r.getBoolean(2), r.getOffsetDateTime(3).toString()));
+          }
+          return out;
+        });
+  }
+
+  public Future<Void> setKeyEnabled(String accessKeyId, boolean enabled) {
+    return pool.preparedQuery("UPDATE access_keys SET enabled = $2 WHERE access_key_id = $1")
+        .execute(Tuple.of(accessKeyId, enabled))
+        .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new IllegalArgumentException("no access key " + accessKeyId)));
+  }
+
+  /** Changes an account's limits and flags; null leaves a value as it is. */
+  public Future<Void> update(String accountId, Double maxSendRate, Long max24HourSend, Boolean production,
+      Boolean sendingEnabled) {
+    return pool.preparedQuery("UPDATE accounts SET max_send_rate = coalesce($2, max_send_rate), "
+            + "max_24h_send = coalesce($3, max_24h_send), production_access = coalesce($4, production_access), "
+            + "sending_enabled = coalesce($5, sending_enabled) WHERE id = $1 AND id <> 'system'")
+        .execute(Tuple.of(accountId, maxSendRate, max24HourSend, production, sendingEnabled))
+        .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
+  }
+
+  private Future<Void> requireAccount(String accountId) {
+    return pool.preparedQuery("SELECT 1 FROM accounts WHERE id = $1 AND id <> 'system'").execute(Tuple.of(accountId))
+        .compose(r -> r.size() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
+  }
+}

@@ -1,0 +1,34 @@
+package io.mailgate.identity;
+
+import io.vertx.core.json.JsonArray;
+import java.time.Instant;
+
+/** A verified (or to be verified) sender identity of one account: an email address or a domain. */
+public record Identity(String accountId, String name, Type type, Status verificationStatus, boolean dkimSigningEnabled,
+    Status dkimStatus, String dkimOrigin, String dkimSelector, String dkimKeyLength, String dkimPublicKey,
+    Instant dkimKeyCreatedAt, String mailFromDomain, Status mailFromStatus, String mailFromBehavior,
+    String configurationSet, JsonArray tags, Instant createdAt) {
+
+  public enum Type { EMAIL_ADDRESS, DOMAIN }
+
+  /** SES's verification statuses (identity, DKIM and MAIL FROM share them). */
+  public enum Status { PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE, NOT_STARTED }
+
+  public boolean isDomain() {
+    return type == Type.DOMAIN;
+  }
+
+  /** The domain the identity belongs to (the identity itself, or the address's domain). */
+  public String domain() {
+    return isDomain() ? name : name.substring(name.lastIndexOf('@') + 1);
+  }
+
+  /** The TXT record to publish for Easy DKIM / BYODKIM, or null when there is no key. */
+  public String dkimRecordName() {
+    return dkimSelector == null ? null : dkimSelector + "._domainkey." + name;
+  }
+
+  public String dkimRecordValue() {
+    return dkimPublicKey == null ? null : "v=DKIM1; k=rsa; p=" + dkimPublicKey;
+  }
+}

@@ -1,0 +1,248 @@
+package io.mailgate.identity;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * The identity operations of the SES v2 API: create (with Easy DKIM or a brought key, or a
+ * verification email for an address), get, delete, list, DKIM and MAIL FROM settings. In
+ * start-dev identities verify themselves at once; the response and the log say so.
+ */
+public final class IdentityService {
+  private static final Logger LOG = Logger.getLogger(IdentityService.class.getName());
+
+  /** Settings of a domain identity's DKIM key at creation or replacement. */
+  public record DkimRequest(String selector, String privateKeyBase64, String nextKeyLength) {}
+
+  /** One page of identities and the token of the next. */
+  public record Page(List<Identity> identities, String nextToken) {}
+
+  private final Vertx vertx;
+  private final IdentityStore store;
+  private final SecretBox secrets;
+  private final VerificationLinks links;
+  private final VerificationMailer mailer;
+  private final String publicUrl;
+  private final boolean dev;
+
+  /** Tells this node's caches that an identity changed (other nodes see it when their cache expires). */
+  private <T> Future<T> changed(Future<T> f, String accountId, String name) {
+    return f.onSuccess(x -> vertx.eventBus().publish(io.mailgate.EventBusAddresses.IDENTITY_CHANGED,
+        accountId + "\n" + name));
+  }
+
+  public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
+      VerificationMailer mailer, String publicUrl, boolean dev) {
+    this.vertx = vertx;
+    this.store = store;
+    this.secrets = secrets;
+    this.links = links;
+    this.mailer = mailer;
+    this.publicUrl = publicUrl;
+    this.dev = dev;
+  }
+
+  static String keyAad(String accountId, String identity) {
+    return "dkim/" + accountId + "/" + identity;
+  }
+
+  public Future<Identity> create(String accountId, String rawName, DkimRequest dkim, String configurationSet,
+      JsonArray tags) {
+    String name;
+    try {
+      name = IdentityNames.normalize(rawName);
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    Identity.Status initial = dev ? Identity.Status.SUCCESS : Identity.Status.PENDING;
+    if (IdentityNames.isAddress(name)) {
+      if (dkim != null && dkim.selector() != null) {
+        return Future.failedFuture(SesException.badRequest("DkimSigningAttributes apply to domain identities only."));
+      }
+      Identity i = new Identity(accountId, name, Identity.Type.EMAIL_ADDRESS, initial, true,
+          Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", configurationSet,
+          tags, null);
+      return changed(store.insert(i, null), accountId, name)
+          .compose(v -> dev ? Future.succeededFuture() : sendVerification(accountId, name))
+          .compose(v -> get(accountId, name))
+          .onSuccess(x -> {
+            if (dev) {
+              LOG.info("start-dev: email identity " + name + " verified automatically");
+            }
+          });
+    }
+    Future<DkimKeyMaterial.Prepared> key;
+    try {
+      key = prepareKey(accountId, name, dkim);
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    return key.compose(k -> {
+      Identity i = new Identity(accountId, name, Identity.Type.DOMAIN, initial, true, initial,
+          dkim != null && dkim.selector() != null ? "EXTERNAL" : "AWS_SES", k.selector(), k.keyLength(),
+          k.publicKey(), null, null, null, "USE_DEFAULT_VALUE", configurationSet, tags, null);
+      return changed(store.insert(i, k.encryptedPrivateKey()), accountId, name);
+    }).compose(v -> get(accountId, name)).onSuccess(i -> {
+      if (dev) {
+        LOG.info("start-dev: domain identity " + name + " verified automatically (publish " + i.dkimRecordName()
+            + " TXT \"" + i.dkimRecordValue() + "\" for real DNS)");
+      }
+    });
+  }
+
+  private Future<DkimKeyMaterial.Prepared> prepareKey(String accountId, String name, DkimRequest dkim) {
+    String aad = keyAad(accountId, name);
+    if (dkim != null && dkim.selector() != null) {
+      return Future.succeededFuture(DkimKeyMaterial.imported(dkim.selector(), dkim.privateKeyBase64(), secrets, aad));
+    }
+    String length = DkimKeyMaterial.keyLength(dkim == null ? null : dkim.nextKeyLength());
+    // RSA key generation takes tens of milliseconds: not on an event loop
+    return vertx.executeBlocking(() -> DkimKeyMaterial.generate(length, secrets, aad), false);
+  }
+
+  public Future<Identity> get(String accountId, String rawName) {
+    return find(accountId, rawName).map(IdentityStore.Stored::identity);
+  }
+
+  private Future<IdentityStore.Stored> find(String accountId, String rawName) {
+    String name;
+    try {
+      name = IdentityNames.normalize(rawName);
+    } catch (SesException e) {
+      return Future.failedFuture(notFound(rawName));
+    }
+    return store.find(accountId, name).compose(o -> o.isPresent() ? Future.succeededFuture(o.get())
+        : Future.failedFuture(notFound(rawName)));
+  }
+
+  /** The domain identity an address belongs to, when the account has it. */
+  public Future<Optional<Identity>> parentDomain(String accountId, Identity address) {
+    return store.find(accountId, address.domain()).map(o -> o.map(IdentityStore.Stored::identity));
+  }
+
+  public Future<Void> delete(String accountId, String rawName) {
+    return find(accountId, rawName).compose(s -> changed(store.delete(accountId, s.identity().name()), accountId,
+        s.identity().name())).mapEmpty();
+  }
+
+  public Future<Page> list(String accountId, String nextToken, Integer pageSize) {
+    int size = pageSize == null ? 100 : pageSize;
+    if (size < 1 || size > 1000) {
+      return Future.failedFuture(SesException.badRequest("PageSize must be between 1 and 1000."));
+    }
+    String after = null;
+    if (nextToken != null && !nextToken.isEmpty()) {
+      try {
+        after = new String(Base64.getUrlDecoder().decode(nextToken), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(SesException.badRequest("Invalid NextToken."));
+      }
+    }
+    return store.page(accountId, after, size + 1).map(rows -> {
+      List<Identity> page = rows.stream().limit(size).map(IdentityStore.Stored::identity).toList();
+      String next = rows.size() > size
+          ? Base64.getUrlEncoder().withoutPadding().encodeToString(
+              page.get(page.size() - 1).name().getBytes(StandardCharsets.UTF_8))
+          : null;
+      return new Page(page, next);
+    });
+  }
+
+  public Future<Void> setDkimSigningEnabled(String accountId, String rawName, boolean enabled) {
+    return find(accountId, rawName).compose(s -> {
+      if (!s.identity().isDomain()) {
+        return Future.failedFuture(SesException.badRequest("DKIM signing is set on domain identities."));
+      }
+      return changed(store.setDkimSigningEnabled(accountId, s.identity().name(), enabled), accountId,
+          s.identity().name()).mapEmpty();
+    });
+  }
+
+  /** PutEmailIdentityDkimSigningAttributes: a new generated key, or the user's own. */
+  public Future<Identity> setDkimSigning(String accountId, String rawName, String origin, DkimRequest dkim) {
+    return find(accountId, rawName).compose(s -> {
+      if (!s.identity().isDomain()) {
+        return Future.failedFuture(SesException.badRequest("DKIM signing attributes apply to domain identities."));
+      }
+      boolean external = "EXTERNAL".equals(origin);
+      if (!external && origin != null && !origin.startsWith("AWS_SES")) {
+        return Future.failedFuture(SesException.badRequest("Invalid SigningAttributesOrigin '" + origin + "'."));
+      }
+      if (external && (dkim == null || dkim.selector() == null)) {
+        return Future.failedFuture(SesException.badRequest(
+            "SigningAttributes with DomainSigningSelector and DomainSigningPrivateKey are required for EXTERNAL."));
+      }
+      Future<DkimKeyMaterial.Prepared> key;
+      try {
+        key = prepareKey(accountId, s.identity().name(), external ? dkim
+            : new DkimRequest(null, null, dkim == null ? null : dkim.nextKeyLength()));
+      } catch (SesException e) {
+        return Future.failedFuture(e);
+      }
+      return key.compose(k -> changed(store.setDkimKey(accountId, s.identity().name(), external ? "EXTERNAL" : "AWS_SES",
+              k.selector(), k.keyLength(), k.encryptedPrivateKey(), k.publicKey(), dev), accountId, s.identity().name()))
+          .compose(v -> get(accountId, s.identity().name()));
+    });
+  }
+
+  public Future<Void> setMailFrom(String accountId, String rawName, String mailFromDomain, String behavior) {
+    String b = behavior == null || behavior.isBlank() ? "USE_DEFAULT_VALUE" : behavior;
+    if (!b.equals("USE_DEFAULT_VALUE") && !b.equals("REJECT_MESSAGE")) {
+      return Future.failedFuture(SesException.badRequest(
+          "Invalid BehaviorOnMxFailure '" + behavior + "': use USE_DEFAULT_VALUE or REJECT_MESSAGE."));
+    }
+    return find(accountId, rawName).compose(s -> {
+      if (mailFromDomain == null || mailFromDomain.isBlank()) {
+        return changed(store.setMailFrom(accountId, s.identity().name(), null, b, null), accountId,
+            s.identity().name()).mapEmpty();
+      }
+      String domain;
+      try {
+        domain = IdentityNames.normalize(mailFromDomain);
+      } catch (SesException e) {
+        return Future.failedFuture(SesException.badRequest("Invalid MailFromDomain '" + mailFromDomain + "'."));
+      }
+      String parent = s.identity().domain();
+      if (IdentityNames.isAddress(domain) || !domain.endsWith("." + parent)) {
+        return Future.failedFuture(SesException.badRequest("MailFromDomain must be a subdomain of " + parent + "."));
+      }
+      String status = dev ? "SUCCESS" : "PENDING";
+      return changed(store.setMailFrom(accountId, s.identity().name(), domain.toLowerCase(Locale.ROOT), b, status),
+          accountId, s.identity().name()).mapEmpty();
+    });
+  }
+
+  /** Follows a verification link; the identity it names, when the link is genuine and in time. */
+  public Future<Optional<String>> verifyLink(String token) {
+    Optional<VerificationLinks.Claim> claim = links.check(token);
+    if (claim.isEmpty()) {
+      return Future.succeededFuture(Optional.empty());
+    }
+    return changed(store.setVerified(claim.get().accountId(), claim.get().identity()), claim.get().accountId(),
+        claim.get().identity())
+        .map(updated -> updated ? Optional.of(claim.get().identity()) : Optional.<String>empty());
+  }
+
+  private Future<Void> sendVerification(String accountId, String address) {
+    String link = publicUrl + "/_mailgate/verify-email?token=" + links.token(accountId, address);
+    return mailer.send(accountId, address, link).recover(e -> {
+      // the identity exists; the user can ask again by deleting and re-creating it
+      LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());
+      return Future.succeededFuture();
+    });
+  }
+
+  private static SesException notFound(String name) {
+    return new SesException(SesError.NOT_FOUND, "Email identity " + name + " does not exist.");
+  }
+}

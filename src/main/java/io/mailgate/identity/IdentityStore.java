@@ -1,0 +1,177 @@
+package io.mailgate.identity;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** SQL for identities; every query is scoped to one account. */
+public final class IdentityStore {
+  static final String COLUMNS = "account_id, identity, type, verification_status, dkim_signing_enabled, dkim_status, "
+      + "dkim_origin, dkim_selector, dkim_key_length, dkim_public_key, dkim_key_created_at, mail_from_domain, "
+      + "mail_from_status, mail_from_behavior, configuration_set, tags, created_at, dkim_private_key";
+
+  /** An identity with its encrypted DKIM private key (never leaves the node). */
+  public record Stored(Identity identity, byte[] encryptedPrivateKey) {}
+
+  private final Pool pool;
+
+  public IdentityStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Void> insert(Identity i, byte[] encryptedPrivateKey) {
+    return pool.preparedQuery("INSERT INTO identities (account_id, identity, type, verification_status, verified_at, "
+            + "dkim_signing_enabled, dkim_status, dkim_origin, dkim_selector, dkim_key_length, dkim_private_key, "
+            + "dkim_public_key, dkim_key_created_at, dkim_pending_since, configuration_set, tags) VALUES "
+            + "($1, $2, $3, $4, CASE WHEN $4 = 'SUCCESS' THEN now() END, $5, $6, $7, $8, $9, $10, $11, "
+            + "CASE WHEN $10::bytea IS NOT NULL THEN now() END, CASE WHEN $6 = 'PENDING' THEN now() END, $12, "
+            + "$13::text::jsonb)")
+        .execute(Tuple.from(new Object[] {i.accountId(), i.name(), i.type().name(), i.verificationStatus().name(),
+            i.dkimSigningEnabled(), i.dkimStatus().name(), i.dkimOrigin(), i.dkimSelector(), i.dkimKeyLength(),
+            encryptedPrivateKey == null ? null : Buffer.buffer(encryptedPrivateKey), i.dkimPublicKey(),
+            i.configurationSet(), i.tags() == null ? "[]" : i.tags().encode()}))
+        .<Void>mapEmpty()
+        .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
+            ? Future.failedFuture(new SesException(SesError.ALREADY_EXISTS, "Email identity " + i.name() + " already exists."))
+            : Future.failedFuture(e));
+  }
+
+  public Future<Optional<Stored>> find(String accountId, String name) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM identities WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(accountId, name))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(toStored(rows.iterator().next())));
+  }
+
+  public Future<List<Stored>> findAll(String accountId, List<String> names) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM identities WHERE account_id = $1 AND identity = ANY($2)")
+        .execute(Tuple.of(accountId, (Object) names.toArray(String[]::new)))
+        .map(IdentityStore::toList);
+  }
+
+  /** One page, ordered by name, starting after {@code after} (exclusive; null for the first page). */
+  public Future<List<Stored>> page(String accountId, String after, int limit) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM identities WHERE account_id = $1 "
+            + "AND ($2::text IS NULL OR identity > $2) ORDER BY identity LIMIT $3")
+        .execute(Tuple.of(accountId, after, limit))
+        .map(IdentityStore::toList);
+  }
+
+  public Future<Boolean> delete(String accountId, String name) {
+    return pool.preparedQuery("DELETE FROM identities WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> setVerified(String accountId, String name) {
+    return pool.preparedQuery("UPDATE identities SET verification_status = 'SUCCESS', verified_at = now() "
+            + "WHERE account_id = $1 AND identity = $2").execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> setDkimSigningEnabled(String accountId, String name, boolean enabled) {
+    return pool.preparedQuery("UPDATE identities SET dkim_signing_enabled = $3 WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);
+  }
+
+  /** A new DKIM key (generated or brought): DKIM verification starts again. */
+  public Future<Boolean> setDkimKey(String accountId, String name, String origin, String selector, String keyLength,
+      byte[] encryptedPrivateKey, String publicKey, boolean verifiedAtOnce) {
+    String status = verifiedAtOnce ? "SUCCESS" : "PENDING";
+    return pool.preparedQuery("UPDATE identities SET dkim_origin = $3, dkim_selector = $4, dkim_key_length = $5, "
+            + "dkim_private_key = $6, dkim_public_key = $7, dkim_key_created_at = now(), dkim_status = $8, "
+            + "dkim_pending_since = CASE WHEN $8 = 'PENDING' THEN now() END, dns_checked_at = NULL, "
+            + "verification_status = CASE WHEN $8 = 'SUCCESS' THEN 'SUCCESS' ELSE verification_status END "
+            + "WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.from(new Object[] {accountId, name, origin, selector, keyLength,
+            Buffer.buffer(encryptedPrivateKey), publicKey, status}))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> setMailFrom(String accountId, String name, String domain, String behavior, String status) {
+    return pool.preparedQuery("UPDATE identities SET mail_from_domain = $3, mail_from_behavior = $4, "
+            + "mail_from_status = $5, mail_from_pending_since = CASE WHEN $5 = 'PENDING' THEN now() END, "
+            + "dns_checked_at = NULL WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(accountId, name, domain, behavior, status)).map(r -> r.rowCount() == 1);
+  }
+
+  /**
+   * Takes up to {@code limit} domain identities whose DNS check is due, marking them checked now;
+   * nodes checking at the same time take different rows.
+   */
+  public Future<List<DnsCheck>> dueForDnsCheck(int limit, int intervalSeconds) {
+    return pool.preparedQuery("""
+            WITH due AS (
+              SELECT account_id, identity FROM identities
+              WHERE type = 'DOMAIN' AND (dns_checked_at IS NULL OR dns_checked_at < now() - $2::int * interval '1 second')
+                AND (dkim_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
+                     OR mail_from_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE'))
+              ORDER BY dns_checked_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED)
+            UPDATE identities i SET dns_checked_at = now() FROM due
+            WHERE i.account_id = due.account_id AND i.identity = due.identity
+            RETURNING i.account_id, i.identity, i.dkim_status, i.dkim_selector, i.dkim_public_key, i.dkim_pending_since,
+                      i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since""")
+        .execute(Tuple.of(limit, intervalSeconds))
+        .map(rows -> {
+          List<DnsCheck> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new DnsCheck(r.getString(0), r.getString(1), Identity.Status.valueOf(r.getString(2)),
+                r.getString(3), r.getString(4), instant(r.getOffsetDateTime(5)), r.getString(6),
+                r.getString(7) == null ? null : Identity.Status.valueOf(r.getString(7)), instant(r.getOffsetDateTime(8))));
+          }
+          return out;
+        });
+  }
+
+  /** What a DNS check needs to know about one domain identity. */
+  public record DnsCheck(String accountId, String domain, Identity.Status dkimStatus, String selector,
+      String publicKey, Instant dkimPendingSince, String mailFromDomain, Identity.Status mailFromStatus,
+      Instant mailFromPendingSince) {}
+
+  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom) {
+    return pool.preparedQuery("UPDATE identities SET dkim_status = $3, mail_from_status = $4, "
+            + "verification_status = CASE WHEN $3 = 'SUCCESS' THEN 'SUCCESS' "
+            + "  WHEN $3 = 'FAILED' AND verification_status <> 'SUCCESS' THEN 'FAILED' ELSE verification_status END, "
+            + "verified_at = CASE WHEN $3 = 'SUCCESS' AND verified_at IS NULL THEN now() ELSE verified_at END, "
+            + "dkim_pending_since = CASE WHEN $3 = 'SUCCESS' THEN NULL WHEN dkim_pending_since IS NULL AND $3 IN "
+            + "  ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE dkim_pending_since END, "
+            + "mail_from_pending_since = CASE WHEN $4 = 'SUCCESS' THEN NULL WHEN mail_from_pending_since IS NULL AND $4 "
+            + "  IN ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE mail_from_pending_since END "
+            + "WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name()))
+        .mapEmpty();
+  }
+
+  private static Instant instant(OffsetDateTime t) {
+    return t == null ? null : t.toInstant();
+  }
+
+  private static List<Stored> toList(RowSet<Row> rows) {
+    List<Stored> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(toStored(r));
+    }
+    return out;
+  }
+
+  static Stored toStored(Row r) {
+    Object tags = r.getValue(15);
+    Identity i = new Identity(r.getString(0), r.getString(1), Identity.Type.valueOf(r.getString(2)),
+        Identity.Status.valueOf(r.getString(3)), r.getBoolean(4), Identity.Status.valueOf(r.getString(5)),
+        r.getString(6), r.getString(7), r.getString(8), r.getString(9), instant(r.getOffsetDateTime(10)),
+        r.getString(11), r.getString(12) == null ? null : Identity.Status.valueOf(r.getString(12)), r.getString(13),
+        r.getString(14), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
+        instant(r.getOffsetDateTime(16)));
+    Buffer key = r.getBuffer(17);
+    return new Stored(i, key == null ? null : key.getBytes());
+  }
+}

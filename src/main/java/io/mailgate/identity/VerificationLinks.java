@@ -1,0 +1,61 @@
+package io.mailgate.identity;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Optional;
+
+/**
+ * Signed, expiring links that verify an email address identity: the token carries account,
+ * address and expiry, and an HMAC under a key derived from the master key, so it cannot be forged
+ * or reused for another address, and needs no table.
+ */
+public final class VerificationLinks {
+  /** What a valid token proves. */
+  public record Claim(String accountId, String identity) {}
+
+  private final byte[] key;
+  private final Clock clock;
+  private final Duration ttl;
+
+  public VerificationLinks(SecretBox secrets, Clock clock, Duration ttl) {
+    this.key = secrets.derive("mailgate/email-verification/v1");
+    this.clock = clock;
+    this.ttl = ttl;
+  }
+
+  public String token(String accountId, String identity) {
+    long expires = clock.instant().plus(ttl).getEpochSecond();
+    String payload = accountId + "\n" + identity + "\n" + expires;
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+    return b64.encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "."
+        + b64.encodeToString(SecretBox.hmac(key, payload));
+  }
+
+  /** The claim of a genuine, unexpired token; empty for anything else. */
+  public Optional<Claim> check(String token) {
+    if (token == null) {
+      return Optional.empty();
+    }
+    int dot = token.indexOf('.');
+    if (dot <= 0) {
+      return Optional.empty();
+    }
+    try {
+      Base64.Decoder b64 = Base64.getUrlDecoder();
+      String payload = new String(b64.decode(token.substring(0, dot)), StandardCharsets.UTF_8);
+      byte[] mac = b64.decode(token.substring(dot + 1));
+      if (!SecretBox.equal(mac, SecretBox.hmac(key, payload))) {
+        return Optional.empty();
+      }
+      String[] parts = payload.split("\n");
+      if (parts.length != 3 || Long.parseLong(parts[2]) < clock.instant().getEpochSecond()) {
+        return Optional.empty();
+      }
+      return Optional.of(new Claim(parts[0], parts[1]));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package io.mailgate.send;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.identity.Identity;
+import io.mailgate.identity.IdentityDirectory;
+import io.mailgate.identity.IdentityNames;
+import io.mailgate.send.dkim.DkimKey;
+import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Who may send what, as SES decides it: the From address must be a verified identity (the address
+ * or its domain); an account in the sandbox may only send to verified identities and the mailbox
+ * simulator. Also decides the DKIM key that signs and the envelope sender.
+ */
+public final class SendAuthorization {
+  public static final String SIMULATOR_DOMAIN = "simulator.amazonses.com";
+
+  /** How an authorized message is sent: signed with this key (or not), from this envelope sender. */
+  public record SenderProfile(DkimKey dkimKey, String envelopeFrom) {}
+
+  private final IdentityDirectory identities;
+  private final String region;
+  private final String bounceDomain;
+  private final boolean autoVerifySenders;
+
+  public SendAuthorization(IdentityDirectory identities, String region, String bounceDomain, boolean autoVerifySenders) {
+    this.identities = identities;
+    this.region = region.toUpperCase(Locale.ROOT);
+    this.bounceDomain = bounceDomain == null || bounceDomain.isBlank() ? null : bounceDomain;
+    this.autoVerifySenders = autoVerifySenders;
+  }
+
+  public static boolean isSimulator(Mailbox m) {
+    return m.domain().equalsIgnoreCase(SIMULATOR_DOMAIN);
+  }
+
+  public Future<SenderProfile> authorize(Caller caller, String messageId, Mailbox from, List<Mailbox> recipients) {
+    if (caller.isSystem()) {
+      return Future.succeededFuture(new SenderProfile(null, defaultEnvelope(messageId, from)));
+    }
+    String account = caller.account().id();
+    boolean sandbox = !caller.account().productionAccess();
+    String fromAddress = from.address().toLowerCase(Locale.ROOT);
+    String fromDomain = IdentityNames.domainOf(fromAddress);
+    Set<String> names = new LinkedHashSet<>(List.of(fromAddress, fromDomain));
+    if (sandbox) {
+      for (Mailbox r : recipients) {
+        if (!isSimulator(r)) {
+          names.add(r.address().toLowerCase(Locale.ROOT));
+          names.add(IdentityNames.domainOf(r.address()));
+        }
+      }
+    }
+    return identities.lookup(account, names).compose(found -> {
+      if (!verified(found, fromAddress, fromDomain)) {
+        if (autoVerifySenders) {
+          return identities.autoVerify(account, fromAddress)
+              .compose(v -> identities.lookup(account, names))
+              .compose(again -> decide(account, sandbox, messageId, from, recipients, again));
+        }
+        return Future.failedFuture(notVerified(List.of(from.address())));
+      }
+      return decide(account, sandbox, messageId, from, recipients, found);
+    });
+  }
+
+  private Future<SenderProfile> decide(String account, boolean sandbox, String messageId, Mailbox from,
+      List<Mailbox> recipients, Map<String, IdentityDirectory.Facts> found) {
+    if (sandbox) {
+      List<String> failed = new ArrayList<>();
+      for (Mailbox r : recipients) {
+        String a = r.address().toLowerCase(Locale.ROOT);
+        if (!isSimulator(r) && !verified(found, a, IdentityNames.domainOf(a))) {
+          failed.add(r.address());
+        }
+      }
+      if (!failed.isEmpty()) {
+        return Future.failedFuture(notVerified(failed));
+      }
+    }
+    String fromAddress = from.address().toLowerCase(Locale.ROOT);
+    IdentityDirectory.Facts address = found.get(fromAddress);
+    IdentityDirectory.Facts domain = found.get(IdentityNames.domainOf(fromAddress));
+    DkimKey key = domain == null ? null : domain.signingKey();
+    IdentityDirectory.Facts mailFromOwner = address != null && address.identity().mailFromDomain() != null
+        ? address : domain;
+    String envelope = defaultEnvelope(messageId, from);
+    if (mailFromOwner != null && mailFromOwner.identity().mailFromDomain() != null) {
+      Identity i = mailFromOwner.identity();
+      if (i.mailFromStatus() == Identity.Status.SUCCESS) {
+        envelope = messageId + "@" + i.mailFromDomain();
+      } else if ("REJECT_MESSAGE".equals(i.mailFromBehavior())) {
+        return Future.failedFuture(new SesException(SesError.MAIL_FROM_DOMAIN_NOT_VERIFIED,
+            "The message could not be sent because the MX record of MAIL FROM domain " + i.mailFromDomain()
+                + " could not be verified (BehaviorOnMxFailure is REJECT_MESSAGE)."));
+      }
+    }
+    return Future.succeededFuture(new SenderProfile(key, envelope));
+  }
+
+  private String defaultEnvelope(String messageId, Mailbox from) {
+    return bounceDomain == null ? from.address() : messageId + "@" + bounceDomain;
+  }
+
+  private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address, String domain) {
+    IdentityDirectory.Facts a = found.get(address);
+    IdentityDirectory.Facts d = found.get(domain);
+    return (a != null && a.verified()) || (d != null && d.verified());
+  }
+
+  private SesException notVerified(List<String> identities) {
+    return new SesException(SesError.MESSAGE_REJECTED, "Email address is not verified. The following identities "
+        + "failed the check in region " + region + ": " + String.join(", ", identities));
+  }
+}

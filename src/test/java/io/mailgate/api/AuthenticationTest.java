@@ -1,0 +1,104 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.config.MailgateConfig;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.SesV2Exception;
+
+/** SigV4 as the SDK signs it: the right signature passes, anything else is refused as SES refuses it. */
+class AuthenticationTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    node.close();
+    relay.close();
+  }
+
+  static void send(SesV2Client ses) {
+    ses.sendEmail(r -> r.fromEmailAddress("a@example.com").destination(d -> d.toAddresses("b@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b"))))));
+  }
+
+  static long stored() {
+    return Db.count(node.config().get(MailgateConfig.PG_URL), "SELECT count(*) FROM messages");
+  }
+
+  @Test
+  void wrongSecretIsRefused() {
+    long before = stored();
+    try (SesV2Client ses = node.sesV2(TestNode.ACCESS_KEY, "not-the-secret-not-the-secret-not-the-sec")) {
+      SesV2Exception e = assertThrows(SesV2Exception.class, () -> send(ses));
+      assertEquals(403, e.statusCode());
+      assertEquals("SignatureDoesNotMatch", e.awsErrorDetails().errorCode());
+    }
+    assertEquals(before, stored());
+  }
+
+  @Test
+  void tamperedRequestIsRefused() {
+    long before = stored();
+    HttpResponse<String> ok = node.signed("GET", "/v2/email/account", null, Map.of());
+    assertEquals(200, ok.statusCode(), ok.body());
+    // a signature computed for another path, replayed on this one
+    HttpResponse<String> signedElsewhere = node.signed("GET", "/v2/email/account", null, Map.of());
+    String auth = signedElsewhere.request().headers().firstValue("Authorization").orElseThrow();
+    String date = signedElsewhere.request().headers().firstValue("X-Amz-Date").orElseThrow();
+    HttpResponse<String> replayed = raw("GET", "/v2/email/identities", null, Map.of("Authorization", auth, "X-Amz-Date", date));
+    assertEquals(403, replayed.statusCode());
+    assertEquals("SignatureDoesNotMatch", replayed.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    // a flipped signature character
+    String flipped = auth.substring(0, auth.length() - 1) + (auth.endsWith("0") ? "1" : "0");
+    HttpResponse<String> bad = raw("GET", "/v2/email/account", null, Map.of("Authorization", flipped, "X-Amz-Date", date));
+    assertEquals(403, bad.statusCode());
+    assertEquals("SignatureDoesNotMatch", bad.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertEquals(before, stored());
+  }
+
+  @Test
+  void disabledKeyIsRefused() {
+    var key = node.createAccount("disabled-key", true, 10, 100);
+    try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+      ses.getAccount(r -> { });
+      node.withAccounts(a -> a.setKeyEnabled(key.accessKeyId(), false));
+      io.mailgate.testing.Await.until(() -> {
+        try {
+          ses.getAccount(r -> { });
+          return false;
+        } catch (SesV2Exception e) {
+          return e.statusCode() == 403 && e.awsErrorDetails().errorCode().equals("UnrecognizedClientException");
+        }
+      }, java.time.Duration.ofSeconds(10));
+    }
+  }
+
+  private static HttpResponse<String> raw(String method, String path, String body, Map<String, String> headers) {
+    try {
+      var b = java.net.http.HttpRequest.newBuilder(node.endpoint().resolve(path)).version(java.net.http.HttpClient.Version.HTTP_1_1)
+          .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+              : java.net.http.HttpRequest.BodyPublishers.ofString(body));
+      headers.forEach(b::header);
+      return java.net.http.HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

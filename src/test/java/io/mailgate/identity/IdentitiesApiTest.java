@@ -1,0 +1,192 @@
+package io.mailgate.identity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.Verification;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.http.HttpResponse;
+import java.security.KeyFactory;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.AlreadyExistsException;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.CreateEmailIdentityResponse;
+import software.amazon.awssdk.services.sesv2.model.DkimSigningKeyLength;
+import software.amazon.awssdk.services.sesv2.model.DkimStatus;
+import software.amazon.awssdk.services.sesv2.model.GetEmailIdentityResponse;
+import software.amazon.awssdk.services.sesv2.model.IdentityType;
+import software.amazon.awssdk.services.sesv2.model.ListEmailIdentitiesResponse;
+import software.amazon.awssdk.services.sesv2.model.MessageRejectedException;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+
+/** Identities through the AWS SDK on a production-mode node: verification, DKIM keys, paging, isolation. */
+class IdentitiesApiTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static Accounts.NewKey a;
+  static Accounts.NewKey b;
+  static SesV2Client sesA;
+  static SesV2Client sesB;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS, 3600));
+    a = node.createAccount("team-a", true, 100, 10_000);
+    b = node.createAccount("team-b", true, 100, 10_000);
+    sesA = node.sesV2(a.accessKeyId(), a.secretAccessKey());
+    sesB = node.sesV2(b.accessKeyId(), b.secretAccessKey());
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    sesA.close();
+    sesB.close();
+    node.close();
+    relay.close();
+  }
+
+  static String send(SesV2Client ses, String from, String to) {
+    return ses.sendEmail(r -> r.fromEmailAddress(from).destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("hello")).body(x -> x.text(t -> t.data("body")))))).messageId();
+  }
+
+  @Test
+  void emailIdentityIsVerifiedByTheLinkInItsEmail() {
+    CreateEmailIdentityResponse created = sesA.createEmailIdentity(r -> r.emailIdentity("Owner@Example.org"));
+    assertEquals(IdentityType.EMAIL_ADDRESS, created.identityType());
+    assertFalse(created.verifiedForSendingStatus());
+    MessageRejectedException early = assertThrows(MessageRejectedException.class,
+        () -> send(sesA, "owner@example.org", "someone@example.net"));
+    assertEquals("Email address is not verified. The following identities failed the check in region US-EAST-1: "
+        + "owner@example.org", early.awsErrorDetails().errorMessage());
+
+    String link = Verification.linkFor(relay, "owner@example.org");
+    String forged = link.substring(0, link.length() - 3) + (link.endsWith("AAA") ? "BBB" : "AAA");
+    assertEquals(400, Verification.follow(forged).statusCode());
+    HttpResponse<String> followed = Verification.follow(link);
+    assertEquals(200, followed.statusCode());
+    assertTrue(followed.body().contains("successfully verified owner@example.org"), followed.body());
+
+    GetEmailIdentityResponse got = sesA.getEmailIdentity(r -> r.emailIdentity("owner@example.org"));
+    assertTrue(got.verifiedForSendingStatus());
+    assertEquals("SUCCESS", got.verificationStatusAsString());
+    assertNotNull(send(sesA, "Owner@Example.org", "someone@example.net"));
+  }
+
+  @Test
+  void domainIdentityGetsAnEasyDkimKeyToPublish() throws Exception {
+    CreateEmailIdentityResponse created = sesA.createEmailIdentity(r -> r.emailIdentity("Example.NET"));
+    assertEquals(IdentityType.DOMAIN, created.identityType());
+    assertFalse(created.verifiedForSendingStatus());
+    assertEquals(DkimStatus.PENDING, created.dkimAttributes().status());
+    assertEquals(1, created.dkimAttributes().tokens().size());
+    assertEquals(DkimSigningKeyLength.RSA_2048_BIT, created.dkimAttributes().nextSigningKeyLength());
+    assertTrue(created.dkimAttributes().signingEnabled());
+
+    JsonObject raw = new JsonObject(node.signed("GET", "/v2/email/identities/example.net", null, Map.of(),
+        a.accessKeyId(), a.secretAccessKey()).body());
+    JsonObject record = raw.getJsonArray("DnsRecords").getJsonObject(0);
+    assertEquals(created.dkimAttributes().tokens().get(0) + "._domainkey.example.net", record.getString("Name"));
+    assertEquals("TXT", record.getString("Type"));
+    String value = record.getString("Value");
+    assertTrue(value.startsWith("v=DKIM1; k=rsa; p="), value);
+    assertEquals(2048, modulusBits(value));
+
+    CreateEmailIdentityResponse small = sesA.createEmailIdentity(r -> r.emailIdentity("small.example.net")
+        .dkimSigningAttributes(d -> d.nextSigningKeyLength(DkimSigningKeyLength.RSA_1024_BIT)));
+    JsonObject smallRaw = new JsonObject(node.signed("GET", "/v2/email/identities/small.example.net", null, Map.of(),
+        a.accessKeyId(), a.secretAccessKey()).body());
+    assertEquals(1024, modulusBits(smallRaw.getJsonArray("DnsRecords").getJsonObject(0).getString("Value")));
+    assertEquals(DkimSigningKeyLength.RSA_1024_BIT, small.dkimAttributes().currentSigningKeyLength());
+
+    MessageRejectedException unverified = assertThrows(MessageRejectedException.class,
+        () -> send(sesA, "news@example.net", "someone@example.org"));
+    assertTrue(unverified.getMessage().contains("news@example.net"));
+  }
+
+  private static int modulusBits(String record) throws Exception {
+    String p = record.substring(record.indexOf("p=") + 2);
+    RSAPublicKey key = (RSAPublicKey) KeyFactory.getInstance("RSA")
+        .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(p)));
+    BigInteger n = key.getModulus();
+    return n.bitLength();
+  }
+
+  @Test
+  void listingPagesThroughEveryIdentityOnce() {
+    Accounts.NewKey c = node.createAccount("team-c", true, 100, 1000);
+    try (SesV2Client ses = node.sesV2(c.accessKeyId(), c.secretAccessKey())) {
+      for (int i = 1; i <= 5; i++) {
+        String name = "d" + i + ".example.com";
+        ses.createEmailIdentity(r -> r.emailIdentity(name));
+      }
+      List<String> seen = new ArrayList<>();
+      String token = null;
+      int pages = 0;
+      do {
+        String t = token;
+        ListEmailIdentitiesResponse page = ses.listEmailIdentities(r -> r.pageSize(2).nextToken(t));
+        page.emailIdentities().forEach(i -> seen.add(i.identityName()));
+        token = page.nextToken();
+        pages++;
+      } while (token != null);
+      assertEquals(3, pages);
+      assertEquals(List.of("d1.example.com", "d2.example.com", "d3.example.com", "d4.example.com", "d5.example.com"), seen);
+      assertThrows(BadRequestException.class, () -> ses.listEmailIdentities(r -> r.pageSize(0)));
+    }
+  }
+
+  @Test
+  void errorsNameTheIdentity() {
+    NotFoundException missing = assertThrows(NotFoundException.class,
+        () -> sesA.getEmailIdentity(r -> r.emailIdentity("nobody.example")));
+    assertTrue(missing.getMessage().contains("nobody.example"));
+    sesA.createEmailIdentity(r -> r.emailIdentity("twice.example"));
+    assertThrows(AlreadyExistsException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("TWICE.example")));
+    assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("not a domain")));
+    assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("evil.example\r\nx")));
+    sesA.deleteEmailIdentity(r -> r.emailIdentity("twice.example"));
+    assertThrows(NotFoundException.class, () -> sesA.getEmailIdentity(r -> r.emailIdentity("twice.example")));
+    assertThrows(NotFoundException.class, () -> sesA.deleteEmailIdentity(r -> r.emailIdentity("twice.example")));
+  }
+
+  @Test
+  void anAccountSeesAndUsesNothingOfAnother() {
+    Verification.verifiedAddress(sesA, relay, "only-a@example.com");
+    sesA.createEmailIdentity(r -> r.emailIdentity("a-domain.example"));
+    String messageOfA = send(sesA, "only-a@example.com", "reader@example.org");
+
+    assertThrows(NotFoundException.class, () -> sesB.getEmailIdentity(r -> r.emailIdentity("only-a@example.com")));
+    assertThrows(NotFoundException.class, () -> sesB.getEmailIdentity(r -> r.emailIdentity("a-domain.example")));
+    assertThrows(NotFoundException.class, () -> sesB.deleteEmailIdentity(r -> r.emailIdentity("a-domain.example")));
+    assertTrue(sesB.listEmailIdentities(r -> r.pageSize(100)).emailIdentities().stream()
+        .noneMatch(i -> i.identityName().contains("a-domain") || i.identityName().contains("only-a")));
+    assertThrows(MessageRejectedException.class, () -> send(sesB, "only-a@example.com", "reader@example.org"));
+    HttpResponse<String> status = node.signed("GET", "/_mailgate/messages/" + messageOfA, null, Map.of(),
+        b.accessKeyId(), b.secretAccessKey());
+    assertEquals(404, status.statusCode());
+    assertEquals("NotFoundException", status.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    // and A still has all of it
+    assertTrue(sesA.getEmailIdentity(r -> r.emailIdentity("only-a@example.com")).verifiedForSendingStatus());
+    assertEquals(200, node.signed("GET", "/_mailgate/messages/" + messageOfA, null, Map.of(), a.accessKeyId(),
+        a.secretAccessKey()).statusCode());
+  }
+}
