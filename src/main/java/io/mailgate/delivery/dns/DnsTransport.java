@@ -1,0 +1,210 @@
+package io.mailgate.delivery.dns;
+
+import io.mailgate.delivery.dns.ResponseReader.Answered;
+import io.mailgate.delivery.dns.ResponseReader.Reading;
+import io.mailgate.delivery.dns.ResponseReader.Redirected;
+import io.netty.channel.AddressedEnvelope;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DnsResponse;
+import io.netty.resolver.dns.DnsNameResolver;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.DnsNameResolverTimeoutException;
+import io.netty.resolver.dns.DnsServerAddressStream;
+import io.netty.resolver.dns.DnsServerAddressStreamProvider;
+import io.netty.resolver.dns.DnsServerAddressStreamProviders;
+import io.netty.resolver.dns.NoopAuthoritativeDnsServerCache;
+import io.netty.resolver.dns.NoopDnsCache;
+import io.netty.resolver.dns.NoopDnsCnameCache;
+import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.net.InetSocketAddress;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends queries and reads answers with their TTLs, on Netty's {@link DnsNameResolver} used as a
+ * raw query engine ({@code query(server, question)}): Netty gives random query ids, matching of
+ * answers to questions, timeouts, EDNS(0) and the retry over TCP when an answer comes back
+ * truncated; this class adds what a mail resolver needs on top: trying the next server on
+ * timeout or SERVFAIL, following CNAMEs the server left unresolved, and turning every outcome,
+ * errors included, into a {@link DnsAnswer}. Netty's own caches are switched off: the TTL cache is
+ * {@link AnswerCache}.
+ *
+ * <p>It runs on one daemon thread of its own rather than on a Vert.x event loop: reaching Vert.x's
+ * Netty event loops and channel factories needs Vert.x internals, and the channel types must
+ * match the transport Vert.x picked (NIO, epoll, io_uring). DNS traffic is a few queries per
+ * domain per TTL, so one thread is plenty. Results are handed back to the caller's context by
+ * {@link DnsResolver}.
+ */
+final class DnsTransport {
+
+  /** DNS Flag Day 2020: large enough for most answers, small enough not to fragment; bigger goes over TCP. */
+  private static final int UDP_PAYLOAD_SIZE = 1232;
+
+  private final EventLoopGroup group;
+  private final EventLoop loop;
+  private final DnsNameResolver resolver;
+  private final DnsServerAddressStreamProvider servers;
+  private final int attempts;
+  private final long timeoutMillis;
+  // Both confined to the DNS thread.
+  private final Set<Lookup<?>> pending = new HashSet<>();
+  private boolean closed;
+
+  DnsTransport(DnsResolverOptions options) {
+    this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("mailgate-dns", true),
+        NioIoHandler.newFactory());
+    this.loop = group.next();
+    // platformDefault(): /etc/resolv.conf on Unix, read once by Netty.
+    this.servers = options.servers().isEmpty() ? DnsServerAddressStreamProviders.platformDefault()
+        : new SequentialDnsServerAddressStreamProvider(options.servers());
+    this.attempts = options.attempts();
+    this.timeoutMillis = options.queryTimeout().toMillis();
+    this.resolver = new DnsNameResolverBuilder(loop)
+        .datagramChannelType(NioDatagramChannel.class)
+        .socketChannelType(NioSocketChannel.class) // retry over TCP when the UDP answer is truncated
+        .nameServerProvider(servers)
+        .queryTimeoutMillis(timeoutMillis)
+        .recursionDesired(true)
+        .maxPayloadSize(UDP_PAYLOAD_SIZE)
+        .resolveCache(NoopDnsCache.INSTANCE)
+        .cnameCache(NoopDnsCnameCache.INSTANCE)
+        .authoritativeDnsServerCache(NoopAuthoritativeDnsServerCache.INSTANCE)
+        .build();
+  }
+
+  /** The answer for {@code name} and its TTL. Completes on the DNS thread; fails only once closed. */
+  <T> Future<Answered> query(String name, RecordType<T> type) {
+    Promise<Answered> promise = Promise.promise();
+    try {
+      loop.execute(() -> {
+        if (closed) {
+          promise.fail(new IllegalStateException("DNS resolver is closed"));
+          return;
+        }
+        Lookup<T> lookup = new Lookup<>(name, type, promise);
+        pending.add(lookup);
+        promise.future().onComplete(done -> pending.remove(lookup));
+        lookup.ask(name);
+      });
+    } catch (RejectedExecutionException rejected) {
+      promise.fail(new IllegalStateException("DNS resolver is closed"));
+    }
+    return promise.future();
+  }
+
+  /** Fails the lookups under way (their callers must not wait forever) and stops the DNS thread. */
+  Future<Void> close() {
+    Promise<Void> promise = Promise.promise();
+    try {
+      loop.execute(() -> {
+        closed = true;
+        IllegalStateException error = new IllegalStateException("DNS resolver is closed");
+        List.copyOf(pending).forEach(lookup -> lookup.promise.tryFail(error));
+        pending.clear();
+        resolver.close();
+      });
+    } catch (RejectedExecutionException alreadyClosed) {
+      // closed before
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).addListener(f -> promise.tryComplete());
+    return promise.future();
+  }
+
+  /** One lookup: its queries, the servers tried, the CNAMEs followed. Confined to the DNS thread. */
+  private final class Lookup<T> {
+    private final String name;
+    private final RecordType<T> type;
+    private final Promise<Answered> promise;
+    private String asked;
+    private DnsServerAddressStream stream;
+    private int sent;
+    private int hops;
+    private long aliasTtl = Long.MAX_VALUE;
+
+    Lookup(String name, RecordType<T> type, Promise<Answered> promise) {
+      this.name = name;
+      this.type = type;
+      this.promise = promise;
+    }
+
+    void ask(String target) {
+      asked = target;
+      stream = servers.nameServerAddressStream(target);
+      sent = 0;
+      send();
+    }
+
+    private void send() {
+      if (closed) {
+        return; // failed by close()
+      }
+      InetSocketAddress server = stream.next();
+      sent++;
+      resolver.query(server, new DefaultDnsQuestion(asked, type.wire)).addListener(f -> {
+        if (!f.isSuccess()) {
+          String reason = f.cause() instanceof DnsNameResolverTimeoutException
+              ? "timed out after " + timeoutMillis + " ms" : "network error: " + f.cause().getMessage();
+          retryOrFail(reason, true);
+          return;
+        }
+        @SuppressWarnings("unchecked")
+        AddressedEnvelope<DnsResponse, InetSocketAddress> envelope =
+            (AddressedEnvelope<DnsResponse, InetSocketAddress>) f.getNow();
+        Reading reading;
+        try {
+          reading = ResponseReader.read(envelope.content(), name, asked, type);
+        } finally {
+          envelope.release();
+        }
+        onReading(reading);
+      });
+    }
+
+    private void onReading(Reading reading) {
+      if (reading instanceof Redirected redirect) {
+        aliasTtl = Math.min(aliasTtl, redirect.ttlSeconds());
+        if (++hops > ResponseReader.MAX_CNAME_HOPS) {
+          finish(new DnsAnswer.Unavailable<T>(name, "CNAME chain longer than " + ResponseReader.MAX_CNAME_HOPS),
+              ResponseReader.UNKNOWN_TTL);
+        } else {
+          ask(redirect.target());
+        }
+        return;
+      }
+      Answered answered = (Answered) reading;
+      if (answered.answer() instanceof DnsAnswer.Unavailable<?> failed) {
+        // Another server may answer where this one failed; the same one would only fail again.
+        retryOrFail(failed.reason(), false);
+        return;
+      }
+      long ttl = answered.ttlSeconds() == ResponseReader.UNKNOWN_TTL ? answered.ttlSeconds()
+          : Math.min(aliasTtl, answered.ttlSeconds());
+      promise.tryComplete(new Answered(answered.answer(), ttl));
+    }
+
+    private void retryOrFail(String reason, boolean sameServerMayAnswer) {
+      boolean untriedServer = sent < stream.size();
+      if (sent < attempts && (sameServerMayAnswer || untriedServer)) {
+        send();
+      } else {
+        finish(new DnsAnswer.Unavailable<T>(name, reason), ResponseReader.UNKNOWN_TTL);
+      }
+    }
+
+    private void finish(DnsAnswer<T> answer, long ttl) {
+      promise.tryComplete(new Answered(answer, ttl));
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package io.mailgate.delivery.dns;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.dns.DefaultDnsRecordDecoder;
+import io.netty.handler.codec.dns.DnsRecordType;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
+
+/**
+ * A record type this resolver asks for, and how its RDATA becomes a value. Typed, so the cache
+ * can hold answers of every type and hand each caller the type it asked for.
+ */
+final class RecordType<T> {
+
+  /** Reads one record's RDATA; the buffer spans the RDATA within the whole message (for compressed names). */
+  interface RdataReader<T> {
+    T read(String owner, ByteBuf rdata) throws UnknownHostException;
+  }
+
+  static final RecordType<InetAddress> A = new RecordType<>(DnsRecordType.A, RecordType::address, null);
+  static final RecordType<InetAddress> AAAA = new RecordType<>(DnsRecordType.AAAA, RecordType::address, null);
+  static final RecordType<MxRecord> MX = new RecordType<>(DnsRecordType.MX, RecordType::mx,
+      Comparator.comparingInt(MxRecord::preference).thenComparing(MxRecord::exchange));
+  static final RecordType<String> TXT = new RecordType<>(DnsRecordType.TXT, RecordType::txt, null);
+
+  final DnsRecordType wire;
+  final RdataReader<T> reader;
+  /** The order answers are kept in, sorted once when read; null: as the server sent them. */
+  final Comparator<T> order;
+
+  private RecordType(DnsRecordType wire, RdataReader<T> reader, Comparator<T> order) {
+    this.wire = wire;
+    this.reader = reader;
+    this.order = order;
+  }
+
+  @Override
+  public String toString() {
+    return wire.name();
+  }
+
+  private static InetAddress address(String owner, ByteBuf rdata) throws UnknownHostException {
+    byte[] bytes = new byte[rdata.readableBytes()];
+    if (bytes.length != 4 && bytes.length != 16) {
+      throw new UnknownHostException("address of " + bytes.length + " bytes");
+    }
+    rdata.readBytes(bytes);
+    // Carry the owner name: getHostName() then needs no reverse lookup, which would block.
+    return InetAddress.getByAddress(owner, bytes);
+  }
+
+  private static MxRecord mx(String owner, ByteBuf rdata) {
+    int preference = rdata.readUnsignedShort();
+    // decodeName follows compression pointers: the buffer is the whole message, indexed at the RDATA.
+    return new MxRecord(preference, DnsNames.fromWire(DefaultDnsRecordDecoder.decodeName(rdata)));
+  }
+
+  /** A TXT record is one or more character strings; they are one value (RFC 6376 3.6.2.2, RFC 7208 3.3). */
+  private static String txt(String owner, ByteBuf rdata) {
+    // Strings are joined as bytes, then decoded: a UTF-8 character may straddle two strings.
+    byte[] joined = new byte[rdata.readableBytes()];
+    int size = 0;
+    while (rdata.isReadable()) {
+      int length = rdata.readUnsignedByte();
+      rdata.readBytes(joined, size, length);
+      size += length;
+    }
+    return new String(joined, 0, size, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,329 @@
+package io.mailgate.delivery.dns;
+
+import static io.mailgate.delivery.dns.DnsTestKit.await;
+import static io.mailgate.delivery.dns.DnsTestKit.ips;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.Await;
+import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.FakeDnsServer.Failure;
+import io.mailgate.testing.FakeDnsServer.Query;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Lookups, the TTL cache and coalescing, against a DNS server on a socket. */
+class DnsResolverTest {
+
+  /** An RSA-2048 DKIM record: 410 characters, so two strings on the wire. */
+  private static final String DKIM_KEY = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"
+      + "x".repeat(330) + "IDAQAB";
+
+  private DnsTestKit kit;
+  private FakeDnsServer dns;
+  private DnsResolver resolver;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    kit = new DnsTestKit();
+    dns = kit.dns;
+    resolver = kit.resolver();
+  }
+
+  @AfterEach
+  void tearDown() {
+    kit.close();
+  }
+
+  @Test
+  void mxRecordsComeSortedByPreference() {
+    dns.mx("example.com", 30, "c.example.com").mx("example.com", 10, "b.example.com")
+        .mx("example.com", 10, "a.example.com");
+
+    DnsAnswer<MxRecord> answer = await(resolver.mx("example.com"));
+
+    assertEquals(new DnsAnswer.Found<>("example.com", List.of(new MxRecord(10, "a.example.com"),
+        new MxRecord(10, "b.example.com"), new MxRecord(30, "c.example.com"))), answer);
+  }
+
+  @Test
+  void txtStringsOfOneRecordAreJoinedAndRecordsKeptApart() {
+    String name = "mg2025._domainkey.example.com";
+    dns.txt(name, DKIM_KEY).txt(name, "unrelated=1");
+
+    DnsAnswer<String> answer = await(resolver.txt(name));
+
+    assertEquals(List.of(DKIM_KEY, "unrelated=1"), answer.records());
+    assertEquals(List.of(new Query(name, "TXT", false)), dns.queries(), "fits in UDP: no TCP");
+  }
+
+  @Test
+  void answerTooLargeForUdpIsAskedAgainOverTcp() {
+    String big = "v=spf1 " + "a".repeat(3000);
+    dns.txt("big.example.com", big);
+
+    assertEquals(List.of(big), await(resolver.txt("big.example.com")).records());
+    assertEquals(List.of(new Query("big.example.com", "TXT", false), new Query("big.example.com", "TXT", true)),
+        dns.queries());
+  }
+
+  @Test
+  void truncatedAnswerOfAnySizeIsAskedAgainOverTcp() {
+    dns.truncateUdp(true).mx("tc.test", 10, "mx.tc.test");
+
+    assertEquals(List.of(new MxRecord(10, "mx.tc.test")), await(resolver.mx("tc.test")).records());
+    assertEquals(1, dns.queries().stream().filter(Query::tcp).count());
+  }
+
+  @Test
+  void answersAreCachedForTheirTtl() {
+    dns.record("ttl.test", "A", 60, "192.0.2.1");
+
+    assertEquals(ips("192.0.2.1"), await(resolver.a("ttl.test")).records());
+    dns.remove("ttl.test").a("ttl.test", "192.0.2.2");
+    kit.clock.advance(Duration.ofSeconds(59));
+    assertEquals(ips("192.0.2.1"), await(resolver.a("ttl.test")).records(), "still the cached answer");
+    assertEquals(1, dns.count("ttl.test", "A"));
+
+    kit.clock.advance(Duration.ofSeconds(2));
+    assertEquals(ips("192.0.2.2"), await(resolver.a("ttl.test")).records());
+    assertEquals(2, dns.count("ttl.test", "A"));
+  }
+
+  @Test
+  void ttlFloorAndCeilingApply() {
+    dns.record("short.test", "A", 5, "192.0.2.1").record("long.test", "A", 7 * 86400, "192.0.2.2");
+    DnsResolver bounded = kit.resolver(kit.options().withTtlBounds(Duration.ofSeconds(30), Duration.ofHours(1)));
+    await(bounded.a("short.test"));
+    await(bounded.a("long.test"));
+
+    kit.clock.advance(Duration.ofSeconds(29));
+    await(bounded.a("short.test"));
+    assertEquals(1, dns.count("short.test", "A"), "5 s TTL raised to the 30 s floor");
+    kit.clock.advance(Duration.ofSeconds(2));
+    await(bounded.a("short.test"));
+    assertEquals(2, dns.count("short.test", "A"));
+
+    kit.clock.advance(Duration.ofSeconds(3600 - 31 - 1));
+    await(bounded.a("long.test"));
+    assertEquals(1, dns.count("long.test", "A"));
+    kit.clock.advance(Duration.ofSeconds(2));
+    await(bounded.a("long.test"));
+    assertEquals(2, dns.count("long.test", "A"), "a week's TTL cut to the 1 hour ceiling");
+  }
+
+  @Test
+  void negativeAnswersAreCachedForTheSoaMinimumWithinTheCeiling() {
+    dns.soa(7200, 7200).a("exists.test", "192.0.2.1");
+    DnsResolver bounded = kit.resolver(kit.options().withMaxNegativeTtl(Duration.ofMinutes(10)));
+
+    assertEquals(new DnsAnswer.NoSuchDomain<>("gone.test"), await(bounded.txt("gone.test")));
+    assertEquals(new DnsAnswer.NoRecords<>("exists.test"), await(bounded.mx("exists.test")));
+    kit.clock.advance(Duration.ofSeconds(599));
+    await(bounded.txt("gone.test"));
+    await(bounded.mx("exists.test"));
+    assertEquals(1, dns.count("gone.test", "TXT"));
+    assertEquals(1, dns.count("exists.test", "MX"));
+
+    kit.clock.advance(Duration.ofSeconds(2));
+    await(bounded.txt("gone.test"));
+    await(bounded.mx("exists.test"));
+    assertEquals(2, dns.count("gone.test", "TXT"), "7200 s negative TTL cut to the 600 s ceiling");
+    assertEquals(2, dns.count("exists.test", "MX"));
+  }
+
+  @Test
+  void negativeTtlIsTheSmallerOfSoaTtlAndMinimum() {
+    dns.soa(90, 3600);
+
+    await(resolver.a("gone.test"));
+    kit.clock.advance(Duration.ofSeconds(89));
+    await(resolver.a("gone.test"));
+    assertEquals(1, dns.count("gone.test", "A"));
+    kit.clock.advance(Duration.ofSeconds(2));
+    await(resolver.a("gone.test"));
+    assertEquals(2, dns.count("gone.test", "A"));
+  }
+
+  @Test
+  void failuresAreRememberedForTheFailureTtlOnly() {
+    dns.a("flaky.test", "192.0.2.1").fail("flaky.test", Failure.SERVFAIL);
+
+    assertEquals(new DnsAnswer.Unavailable<>("flaky.test", "server failure (SERVFAIL)"), await(resolver.a("flaky.test")));
+    dns.heal("flaky.test");
+    kit.clock.advance(Duration.ofSeconds(9));
+    assertInstanceOf(DnsAnswer.Unavailable.class, await(resolver.a("flaky.test")));
+    assertEquals(1, dns.count("flaky.test", "A"));
+
+    kit.clock.advance(Duration.ofSeconds(2));
+    assertEquals(ips("192.0.2.1"), await(resolver.a("flaky.test")).records());
+  }
+
+  @Test
+  void refusedIsUnavailable() {
+    dns.fail("refused.test", Failure.REFUSED);
+
+    assertEquals(new DnsAnswer.Unavailable<>("refused.test", "query refused (REFUSED)"),
+        await(resolver.txt("refused.test")));
+  }
+
+  @Test
+  void nextServerIsAskedWhenOneDoesNotAnswer() throws Exception {
+    try (FakeDnsServer second = FakeDnsServer.start()) {
+      dns.fail("example.com", Failure.DROP);
+      second.a("example.com", "192.0.2.7");
+      DnsResolver two = kit.resolver(kit.options().withServers(dns.hostPort() + "," + second.hostPort())
+          .withQueryTimeout(Duration.ofMillis(200)));
+
+      assertEquals(ips("192.0.2.7"), await(two.a("example.com")).records());
+      assertEquals(1, dns.count("example.com", "A"));
+      assertEquals(1, second.count("example.com", "A"));
+    }
+  }
+
+  @Test
+  void concurrentLookupsShareOneQueryAndCompleteOnTheirCallersContexts() {
+    dns.delay(Duration.ofMillis(300)).mx("busy.test", 10, "mx.busy.test");
+    Vertx vertx = kit.vertx;
+    List<Context> contexts = new ArrayList<>();
+    List<Future<DnsAnswer<MxRecord>>> lookups = new ArrayList<>();
+    List<String> wrongContext = new CopyOnWriteArrayList<>();
+    for (int c = 0; c < 4; c++) {
+      Context context = vertx.getOrCreateContext();
+      contexts.add(context);
+      for (int i = 0; i < 5; i++) {
+        Promise<DnsAnswer<MxRecord>> done = Promise.promise();
+        lookups.add(done.future());
+        context.runOnContext(v -> resolver.mx("busy.test").onComplete(ar -> {
+          if (Vertx.currentContext() != context) {
+            wrongContext.add(Thread.currentThread().getName());
+          }
+          done.handle(ar);
+        }));
+      }
+    }
+
+    for (Future<DnsAnswer<MxRecord>> lookup : lookups) {
+      assertEquals(List.of(new MxRecord(10, "mx.busy.test")), await(lookup).records());
+    }
+    assertEquals(1, dns.count("busy.test", "MX"), "twenty lookups, one query");
+    assertEquals(List.of(), wrongContext);
+    assertEquals(4, contexts.stream().distinct().count());
+  }
+
+  @Test
+  void cachedAnswerIsAlreadyComplete() {
+    dns.a("hot.test", "192.0.2.1");
+    await(resolver.a("hot.test"));
+
+    Future<DnsAnswer<InetAddress>> again = resolver.a("hot.test");
+
+    assertTrue(again.isComplete());
+    assertSame(again.result(), resolver.a("hot.test").result(), "the same cached answer, no copy");
+  }
+
+  @Test
+  void dkimRecordThatDisappearsIsGoneOnceItsTtlRunsOut() {
+    String name = "sel._domainkey.example.com";
+    dns.soa(3600, 60).record(name, "TXT", 300, DKIM_KEY);
+    assertEquals(List.of(DKIM_KEY), await(resolver.txt(name)).records());
+
+    dns.remove(name);
+    kit.clock.advance(Duration.ofSeconds(299));
+    assertEquals(List.of(DKIM_KEY), await(resolver.txt(name)).records(), "cached");
+    kit.clock.advance(Duration.ofSeconds(2));
+    assertEquals(new DnsAnswer.NoSuchDomain<>(name), await(resolver.txt(name)));
+
+    dns.txt(name, DKIM_KEY);
+    kit.clock.advance(Duration.ofSeconds(61));
+    assertEquals(List.of(DKIM_KEY), await(resolver.txt(name)).records(), "back after the 60 s negative TTL");
+    assertEquals(3, dns.count(name, "TXT"));
+  }
+
+  @Test
+  void aliasesAreFollowedWithinAndAcrossZones() {
+    dns.cname("www.site.test", "web.site.test").cname("web.site.test", "edge.cdn.test")
+        .record("edge.cdn.test", "A", 30, "192.0.2.9");
+
+    assertEquals(new DnsAnswer.Found<>("www.site.test", ips("192.0.2.9")), await(resolver.a("www.site.test")));
+    assertEquals(1, dns.count("www.site.test", "A"));
+    assertEquals(1, dns.count("edge.cdn.test", "A"), "the other zone's target asked for separately");
+
+    kit.clock.advance(Duration.ofSeconds(31));
+    await(resolver.a("www.site.test"));
+    assertEquals(2, dns.count("www.site.test", "A"), "the chain lives as long as its shortest TTL");
+  }
+
+  @Test
+  void addressesCombinesAAndAaaa() {
+    dns.a("dual.test", "192.0.2.1").aaaa("dual.test", "2001:db8::1").aaaa("six.test", "2001:db8::6")
+        .txt("none.test", "no address").fail("half.test", "AAAA", Failure.SERVFAIL).a("half.test", "192.0.2.2");
+
+    assertEquals(ips("192.0.2.1", "2001:db8::1"), await(resolver.addresses("dual.test")).records());
+    assertEquals(ips("2001:db8::6"), await(resolver.addresses("six.test")).records());
+    assertEquals(ips("192.0.2.2"), await(resolver.addresses("half.test")).records());
+    assertEquals(new DnsAnswer.NoRecords<>("none.test"), await(resolver.addresses("none.test")));
+    assertEquals(new DnsAnswer.NoSuchDomain<>("void.test"), await(resolver.addresses("void.test")));
+  }
+
+  @Test
+  void namesAreCanonicalAndBadNamesFailWithoutAQuery() {
+    dns.a("xn--bcher-kva.test", "192.0.2.1");
+
+    assertEquals(new DnsAnswer.Found<>("xn--bcher-kva.test", ips("192.0.2.1")), await(resolver.a("BÜCHER.test.")));
+    Future<DnsAnswer<InetAddress>> bad = resolver.a("bad..name");
+    assertTrue(bad.failed());
+    assertInstanceOf(IllegalArgumentException.class, bad.cause());
+    assertEquals(1, dns.queries().size());
+  }
+
+  @Test
+  void closingFailsLookupsUnderWayAndAfter() {
+    dns.fail("slow.test", Failure.DROP);
+    DnsResolver closing = kit.resolver(kit.options().withQueryTimeout(Duration.ofSeconds(30)));
+    Future<DnsAnswer<String>> underWay = closing.txt("slow.test");
+    Await.until(() -> dns.count("slow.test", "TXT") == 1, Duration.ofSeconds(5));
+
+    await(closing.close());
+
+    Throwable error = assertThrows(Throwable.class, () -> underWay.toCompletionStage().toCompletableFuture()
+        .get(5, java.util.concurrent.TimeUnit.SECONDS));
+    assertInstanceOf(IllegalStateException.class, error.getCause());
+    Future<DnsAnswer<String>> after = closing.txt("other.test");
+    Await.until(after::isComplete, Duration.ofSeconds(5));
+    assertInstanceOf(IllegalStateException.class, after.cause());
+  }
+
+  @Test
+  void systemResolversAreReadWhenNoneAreConfigured() {
+    DnsResolver system = kit.resolver(DnsResolverOptions.defaults());
+
+    // No query: the test machine's resolvers may not be reachable. Building must not fail.
+    assertTrue(system.a("bad..name").failed());
+  }
+
+  @Test
+  void serverListIsParsed() {
+    assertEquals(List.of(new InetSocketAddress(DnsTestKit.ip("127.0.0.1"), 5353),
+            new InetSocketAddress(DnsTestKit.ip("::1"), 53),
+            new InetSocketAddress(DnsTestKit.ip("10.0.0.2"), 53),
+            new InetSocketAddress(DnsTestKit.ip("2001:db8::1"), 5300)),
+        DnsResolverOptions.parseServers("127.0.0.1:5353, ::1 10.0.0.2,[2001:db8::1]:5300"));
+    assertThrows(IllegalArgumentException.class, () -> DnsResolverOptions.parseServers("dns.example.com"));
+    assertThrows(IllegalArgumentException.class, () -> DnsResolverOptions.parseServers("127.0.0.1:99999"));
+  }
+}
