@@ -33,6 +33,13 @@ final class Admin {
 
   private Admin() {}
 
+  /** The command line itself is wrong: answered with the usage, exit code 2. */
+  static final class UsageError extends RuntimeException {
+    UsageError(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   static int run(MailgateConfig config, String[] args) {
     if (args.length < 2) {
       System.err.println(USAGE);
@@ -43,7 +50,13 @@ final class Admin {
       System.err.println("note: security.masterKey is not set; using start-dev's development key");
       masterKey = MailgateNode.DEV_MASTER_KEY;
     }
-    SecretBox secrets = SecretBox.fromBase64(masterKey);
+    SecretBox secrets;
+    try {
+      secrets = SecretBox.fromBase64(masterKey);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      return 2;
+    }
     Vertx vertx = Vertx.vertx();
     Pool pool = Database.pool(vertx, config, 1);
     try {
@@ -53,11 +66,11 @@ final class Admin {
       return 0;
     } catch (java.util.concurrent.ExecutionException e) {
       System.err.println("error: " + e.getCause().getMessage());
+      if (e.getCause() instanceof UsageError) {
+        System.err.println(USAGE);
+        return 2;
+      }
       return 1;
-    } catch (IllegalArgumentException e) {
-      System.err.println("error: " + e.getMessage());
-      System.err.println(USAGE);
-      return 2;
     } catch (Exception e) {
       System.err.println("error: " + e);
       return 1;
@@ -93,12 +106,12 @@ final class Admin {
         });
       case "account set": {
         String id = positional(rest, "account id");
-        Double rate = flags.containsKey("max-send-rate") ? Double.parseDouble(flags.get("max-send-rate")) : null;
-        Long quota = flags.containsKey("max-24-hour-send") ? Long.parseLong(flags.get("max-24-hour-send")) : null;
+        Double rate = flags.containsKey("max-send-rate") ? number(flags, "max-send-rate", 0.0, Double::parseDouble) : null;
+        Long quota = flags.containsKey("max-24-hour-send") ? number(flags, "max-24-hour-send", 0L, Long::parseLong) : null;
         Boolean production = bool(flags, "production");
         Boolean sending = bool(flags, "sending");
         if (rate == null && quota == null && production == null && sending == null) {
-          throw new IllegalArgumentException("nothing to set");
+          throw new UsageError("nothing to set");
         }
         return accounts.update(id, rate, quota, production, sending).map(v -> "account " + id + " updated");
       }
@@ -120,7 +133,7 @@ final class Admin {
         return accounts.setKeyEnabled(key, enable).map(v -> "access key " + key + (enable ? " enabled" : " disabled"));
       }
       default:
-        throw new IllegalArgumentException("unknown admin command: " + what.strip());
+        throw new UsageError("unknown admin command: " + what.strip());
     }
   }
 
@@ -147,7 +160,7 @@ final class Admin {
 
   private static String positional(List<String> rest, String what) {
     if (rest.isEmpty()) {
-      throw new IllegalArgumentException("missing " + what);
+      throw new UsageError("missing " + what);
     }
     return rest.get(0);
   }
@@ -156,7 +169,7 @@ final class Admin {
     try {
       return flags.containsKey(name) ? parse.apply(flags.get(name)) : def;
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--" + name + " must be a number");
+      throw new UsageError("--" + name + " must be a number");
     }
   }
 
@@ -166,7 +179,7 @@ final class Admin {
       return null;
     }
     if (!v.equals("true") && !v.equals("false")) {
-      throw new IllegalArgumentException("--" + name + " takes true or false");
+      throw new UsageError("--" + name + " takes true or false");
     }
     return Boolean.valueOf(v);
   }

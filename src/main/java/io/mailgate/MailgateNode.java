@@ -20,6 +20,9 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.delivery.dns.DnsResolverOptions;
+import java.time.Duration;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -40,12 +43,14 @@ public final class MailgateNode {
   private final Vertx vertx;
   private final MailgateConfig config;
   private final SecretBox secrets;
+  private final DnsResolver dns;
   private final List<String> deployments = new ArrayList<>();
 
-  private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets) {
+  private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns) {
     this.vertx = vertx;
     this.config = config;
     this.secrets = secrets;
+    this.dns = dns;
   }
 
   public MailgateConfig config() {
@@ -80,7 +85,12 @@ public final class MailgateNode {
     }
     LOG.info("crypto provider: " + CryptoProvider.install() + " (" + CryptoProvider.description() + ")");
     LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class);
-    MailgateNode node = new MailgateNode(vertx, config, secrets);
+    DnsResolver dns = DnsResolver.create(vertx, DnsResolverOptions.defaults()
+        .withServers(config.get(MailgateConfig.DNS_SERVERS))
+        .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))
+        .withTtlBounds(Duration.ofSeconds(config.get(MailgateConfig.DNS_MIN_TTL_SECONDS)),
+            Duration.ofSeconds(config.get(MailgateConfig.DNS_MAX_TTL_SECONDS))));
+    MailgateNode node = new MailgateNode(vertx, config, secrets, dns);
     return Database.ensureExists(vertx, config)
         .compose(v -> {
           Pool setup = Database.pool(vertx, config, 1);
@@ -130,7 +140,7 @@ public final class MailgateNode {
     return deploy(() -> new FeedbackVerticle(config), delivery)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
         .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock), delivery))
-        .compose(v -> deploy(() -> new IdentityDnsVerticle(config, clock), 1))
+        .compose(v -> deploy(() -> new IdentityDnsVerticle(config, clock, dns), 1))
         .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, secrets, dev), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", relay " + config.get(MailgateConfig.RELAY_URL)
@@ -152,6 +162,6 @@ public final class MailgateNode {
       String id = deployments.get(i);
       chain = chain.compose(v -> vertx.undeploy(id).otherwiseEmpty());
     }
-    return chain.onComplete(ar -> deployments.clear());
+    return chain.onComplete(ar -> deployments.clear()).eventually(dns::close);
   }
 }

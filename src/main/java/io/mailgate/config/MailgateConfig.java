@@ -78,7 +78,13 @@ public final class MailgateConfig {
   public static final ConfigKey<String> SECURITY_MASTER_KEY = key("security.masterKey", String.class, "",
       "Base64 of 32 random bytes (openssl rand -base64 32). Encrypts access key secrets and DKIM private keys at rest and signs verification links. Required by start; start-dev uses a fixed development key when empty.");
   public static final ConfigKey<String> DNS_SERVERS = key("dns.servers", String.class, "",
-      "DNS resolvers (host:port, comma separated) for DKIM, MAIL FROM and MX lookups. Empty: the system's (/etc/resolv.conf).");
+      "DNS resolvers (IP[:port], comma separated) for DKIM, MAIL FROM and MX lookups. Empty: the system's (/etc/resolv.conf).");
+  public static final ConfigKey<Integer> DNS_TIMEOUT_MILLIS = key("dns.timeoutMillis", Integer.class, 5000,
+      "Timeout of one DNS query (each resolver is tried, twice in all).");
+  public static final ConfigKey<Integer> DNS_MIN_TTL_SECONDS = key("dns.minTtlSeconds", Integer.class, 10,
+      "DNS answers are cached for their TTL but at least this long.");
+  public static final ConfigKey<Integer> DNS_MAX_TTL_SECONDS = key("dns.maxTtlSeconds", Integer.class, 86400,
+      "DNS answers are cached for their TTL but at most this long.");
   public static final ConfigKey<Integer> IDENTITY_DNS_CHECK_INTERVAL_SECONDS = key(
       "identity.dnsCheckIntervalSeconds", Integer.class, 300,
       "How often each domain identity's DKIM and MAIL FROM records are checked.");

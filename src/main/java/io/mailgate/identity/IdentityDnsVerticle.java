@@ -1,6 +1,9 @@
 package io.mailgate.identity;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.dns.DnsAnswer;
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.delivery.dns.MxRecord;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -25,20 +28,20 @@ public final class IdentityDnsVerticle extends VerticleBase {
   private final Clock clock;
   private Pool db;
   private IdentityStore store;
-  private DnsRecords dns;
+  private final DnsResolver dns;
   private long timer;
   private boolean running;
 
-  public IdentityDnsVerticle(MailgateConfig config, Clock clock) {
+  public IdentityDnsVerticle(MailgateConfig config, Clock clock, DnsResolver dns) {
     this.config = config;
     this.clock = clock;
+    this.dns = dns;
   }
 
   @Override
   public Future<?> start() {
     db = Database.pool(vertx, config, 1);
     store = new IdentityStore(db);
-    dns = new DnsRecords(vertx, config.get(MailgateConfig.DNS_SERVERS));
     int interval = config.get(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS);
     timer = vertx.setPeriodic(Math.max(1000, interval * 1000L / 5), id -> round());
     return Future.succeededFuture();
@@ -47,7 +50,7 @@ public final class IdentityDnsVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
-    return dns.close().eventually(() -> db.close());
+    return db.close();
   }
 
   private void round() {
@@ -65,13 +68,16 @@ public final class IdentityDnsVerticle extends VerticleBase {
     Instant now = clock.instant();
     Future<Identity.Status> dkim = c.selector() == null || !active(c.dkimStatus())
         ? Future.succeededFuture(c.dkimStatus())
-        : dns.txt(c.selector() + "._domainkey." + c.domain())
-            .map(records -> next(c.dkimStatus(), hasKey(records, c.publicKey()), c.dkimPendingSince(), now, timeout))
+        : dns.txt(c.selector() + "._domainkey." + c.domain()).map(answer -> answer instanceof DnsAnswer.Unavailable
+            ? c.dkimStatus() // a resolver problem says nothing about the record: check again next round
+            : next(c.dkimStatus(), hasKey(answer.records(), c.publicKey()), c.dkimPendingSince(), now, timeout))
             .otherwise(c.dkimStatus());
     Future<Identity.Status> mailFrom = c.mailFromDomain() == null || !active(c.mailFromStatus())
         ? Future.succeededFuture(c.mailFromStatus())
-        : dns.mxHosts(c.mailFromDomain())
-            .map(hosts -> next(c.mailFromStatus(), !hosts.isEmpty(), c.mailFromPendingSince(), now, timeout))
+        : dns.mx(c.mailFromDomain()).map(answer -> answer instanceof DnsAnswer.Unavailable
+            ? c.mailFromStatus()
+            : next(c.mailFromStatus(), answer.records().stream().anyMatch(mx -> !mx.isNullMx()),
+                c.mailFromPendingSince(), now, timeout))
             .otherwise(c.mailFromStatus());
     return Future.all(dkim, mailFrom).compose(v -> {
       if (dkim.result() != c.dkimStatus()) {

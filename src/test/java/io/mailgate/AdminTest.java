@@ -1,0 +1,88 @@
+package io.mailgate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.TestServices;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** {@code mailgate admin}: what an operator types, what it prints, what it changes. */
+class AdminTest {
+  final String pg = TestServices.freshDatabase();
+  final MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg)
+      .with(MailgateConfig.SECURITY_MASTER_KEY, TestNode.MASTER_KEY);
+
+  record Run(int code, String out, String err) {}
+
+  Run admin(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      String[] all = new String[args.length + 1];
+      all[0] = "admin";
+      System.arraycopy(args, 0, all, 1, args.length);
+      int code = Admin.run(config, all);
+      return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  @Test
+  void accountsAndKeys() {
+    Run created = admin("account", "create", "team-a");
+    assertEquals(0, created.code(), created.err());
+    Matcher m = Pattern.compile("account (\\d{12}) created \\(sandbox\\)\\s+access key id\\s+(AKIA[A-Z2-7]{16})\\s+"
+        + "secret access key\\s+(\\S{40})").matcher(created.out());
+    assertTrue(m.find(), created.out());
+    String account = m.group(1);
+    String key = m.group(2);
+    String secret = m.group(3);
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM access_keys WHERE convert_from(secret, 'LATIN1') LIKE '%"
+        + secret.substring(0, 10).replace("'", "''") + "%'"), "the secret is not stored in clear");
+
+    Run list = admin("account", "list");
+    assertTrue(list.out().contains(account) && list.out().contains("team-a") && list.out().contains("sandbox"), list.out());
+
+    assertEquals(0, admin("account", "set", account, "--production", "true", "--max-send-rate", "42").code());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM accounts WHERE id = '" + account
+        + "' AND production_access AND max_send_rate = 42"));
+
+    Run second = admin("key", "create", account);
+    assertEquals(0, second.code(), second.err());
+    Run keys = admin("key", "list", account);
+    assertEquals(3, keys.out().strip().split("\n").length, keys.out());
+    assertEquals(0, admin("key", "disable", key).code());
+    assertTrue(admin("key", "list").out().contains(key + "  " + account + "  disabled"));
+
+    Run production = admin("account", "create", "team-b", "--production", "--max-24-hour-send", "1000");
+    assertTrue(production.out().contains("(production)"), production.out());
+  }
+
+  @Test
+  void mistakesAreExplained() {
+    Run unknown = admin("account", "explode");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("unknown admin command"), unknown.err());
+    Run missing = admin("key", "disable", "AKIANOSUCHKEY0000000");
+    assertEquals(1, missing.code());
+    assertTrue(missing.err().contains("no access key"), missing.err());
+    Run badNumber = admin("account", "create", "x", "--max-send-rate", "fast");
+    assertEquals(2, badNumber.code());
+    assertFalse(badNumber.err().isEmpty());
+  }
+}

@@ -1,0 +1,146 @@
+package io.mailgate.identity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.Jdkim;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BehaviorOnMxFailure;
+import software.amazon.awssdk.services.sesv2.model.DkimStatus;
+import software.amazon.awssdk.services.sesv2.model.MailFromDomainNotVerifiedException;
+import software.amazon.awssdk.services.sesv2.model.MailFromDomainStatus;
+
+/**
+ * Domain verification through real DNS queries to a DNS server the test runs: the DKIM record
+ * appears (PENDING -> SUCCESS, the domain can send and its mail is signed), disappears
+ * (TEMPORARY_FAILURE); the custom MAIL FROM domain's MX record decides its status.
+ */
+class DnsVerificationTest {
+  static FakeDnsServer dns;
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+  static Accounts.NewKey key;
+
+  @BeforeAll
+  static void start() throws IOException {
+    dns = FakeDnsServer.start().defaultTtl(1).soa(1, 1);
+    relay = new RecordingSmtpServer();
+    node = TestNode.startProduction(relay.url(), c -> c
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.DNS_MIN_TTL_SECONDS, 0)
+        .with(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS, 1));
+    key = node.createAccount("dns-team", true, 100, 10_000);
+    ses = node.sesV2(key.accessKeyId(), key.secretAccessKey());
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+    dns.close();
+  }
+
+  static DkimStatus dkim(String domain) {
+    return ses.getEmailIdentity(r -> r.emailIdentity(domain)).dkimAttributes().status();
+  }
+
+  @Test
+  void dkimRecordVerifiesTheDomainAndItsDisappearanceIsNoticed() {
+    String selector = ses.createEmailIdentity(r -> r.emailIdentity("dns.example")).dkimAttributes().tokens().get(0);
+    String recordName = selector + "._domainkey.dns.example";
+    assertEquals(DkimStatus.PENDING, dkim("dns.example"));
+    assertFalse(ses.getEmailIdentity(r -> r.emailIdentity("dns.example")).verifiedForSendingStatus());
+    // nothing published yet: still pending after several checks
+    Await.until(() -> dns.count(recordName, "TXT") >= 2, Duration.ofSeconds(10));
+    assertEquals(DkimStatus.PENDING, dkim("dns.example"));
+
+    String value = dnsValue("dns.example");
+    dns.txt(recordName, value);
+    Await.until(() -> dkim("dns.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+    assertTrue(ses.getEmailIdentity(r -> r.emailIdentity("dns.example")).verifiedForSendingStatus());
+
+    ses.sendEmail(r -> r.fromEmailAddress("news@dns.example").destination(d -> d.toAddresses("a@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("dns-signed")).body(b -> b.text(t -> t.data("x"))))));
+    byte[] msg = Await.until(() -> relay.received().stream().filter(x -> x.text().contains("dns-signed")).findFirst()
+        .orElse(null), x -> x != null, Duration.ofSeconds(20)).data();
+    assertNull(Jdkim.verify(msg, Map.of(recordName, value)));
+
+    dns.remove(recordName);
+    Await.until(() -> dkim("dns.example") == DkimStatus.TEMPORARY_FAILURE, Duration.ofSeconds(15));
+  }
+
+  private static String dnsValue(String domain) {
+    JsonObject raw = new JsonObject(node.signed("GET", "/v2/email/identities/" + domain, null, Map.of(),
+        key.accessKeyId(), key.secretAccessKey()).body());
+    return raw.getJsonArray("DnsRecords").getJsonObject(0).getString("Value");
+  }
+
+  @Test
+  void mailFromDomainNeedsItsMxRecord() {
+    ses.createEmailIdentity(r -> r.emailIdentity("mf.example"));
+    String selector = ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).dkimAttributes().tokens().get(0);
+    dns.txt(selector + "._domainkey.mf.example", dnsValue("mf.example"));
+    Await.until(() -> dkim("mf.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+
+    ses.putEmailIdentityMailFromAttributes(r -> r.emailIdentity("mf.example").mailFromDomain("bounce.mf.example")
+        .behaviorOnMxFailure(BehaviorOnMxFailure.REJECT_MESSAGE));
+    assertEquals(MailFromDomainStatus.PENDING,
+        ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).mailFromAttributes().mailFromDomainStatus());
+    assertThrows(MailFromDomainNotVerifiedException.class, () -> ses.sendEmail(r -> r.fromEmailAddress("a@mf.example")
+        .destination(d -> d.toAddresses("b@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))));
+
+    dns.mx("bounce.mf.example", 10, "feedback.mailgate.example");
+    Await.until(() -> ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).mailFromAttributes()
+        .mailFromDomainStatus() == MailFromDomainStatus.SUCCESS, Duration.ofSeconds(15));
+    String id = Await.until(() -> {
+      try {
+        return ses.sendEmail(r -> r.fromEmailAddress("a@mf.example").destination(d -> d.toAddresses("b@example.org"))
+            .content(c -> c.simple(m -> m.subject(s -> s.data("mf-envelope")).body(b -> b.text(t -> t.data("x"))))))
+            .messageId();
+      } catch (MailFromDomainNotVerifiedException e) {
+        return null; // another instance's cache may still hold the old status for a moment
+      }
+    }, x -> x != null, Duration.ofSeconds(10));
+    RecordingSmtpServer.Received got = Await.until(() -> relay.received().stream()
+        .filter(x -> x.text().contains("mf-envelope")).findFirst().orElse(null), x -> x != null, Duration.ofSeconds(20));
+    assertEquals(id + "@bounce.mf.example", got.mailFrom());
+  }
+
+  @Test
+  void statusTransitions() {
+    Instant t0 = Instant.parse("2026-11-01T00:00:00Z");
+    Duration timeout = Duration.ofHours(72);
+    assertEquals(Identity.Status.SUCCESS, IdentityDnsVerticle.next(Identity.Status.PENDING, true, t0, t0, timeout));
+    assertEquals(Identity.Status.PENDING,
+        IdentityDnsVerticle.next(Identity.Status.PENDING, false, t0, t0.plus(Duration.ofHours(71)), timeout));
+    assertEquals(Identity.Status.FAILED,
+        IdentityDnsVerticle.next(Identity.Status.PENDING, false, t0, t0.plus(Duration.ofHours(73)), timeout));
+    assertEquals(Identity.Status.TEMPORARY_FAILURE,
+        IdentityDnsVerticle.next(Identity.Status.SUCCESS, false, null, t0, timeout));
+    assertEquals(Identity.Status.FAILED,
+        IdentityDnsVerticle.next(Identity.Status.TEMPORARY_FAILURE, false, t0, t0.plus(Duration.ofHours(80)), timeout));
+    assertTrue(IdentityDnsVerticle.hasKey(List.of("v=DKIM1; k=rsa; p=ABC DEF"), "ABCDEF"));
+    assertFalse(IdentityDnsVerticle.hasKey(List.of("v=DKIM1; k=rsa; p=ABCDEG"), "ABCDEF"));
+    assertFalse(IdentityDnsVerticle.hasKey(List.of("v=spf1 -all"), "ABCDEF"));
+  }
+}
