@@ -2,6 +2,7 @@ package io.mailgate.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
@@ -71,6 +72,34 @@ class AuthenticationTest {
     assertEquals(403, bad.statusCode());
     assertEquals("SignatureDoesNotMatch", bad.headers().firstValue("x-amzn-ErrorType").orElse(null));
     assertEquals(before, stored());
+  }
+
+  @Test
+  void presignedUrlIsAcceptedUntilItExpires() throws Exception {
+    software.amazon.awssdk.http.SdkHttpRequest request = software.amazon.awssdk.http.SdkHttpRequest.builder()
+        .method(software.amazon.awssdk.http.SdkHttpMethod.GET).uri(node.endpoint().resolve("/v2/email/account")).build();
+    java.util.function.Function<java.time.Duration, java.net.URI> presign = expires ->
+        software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.create().sign(r -> r
+            .identity(software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(TestNode.ACCESS_KEY, TestNode.SECRET))
+            .request(request)
+            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.SERVICE_SIGNING_NAME, "ses")
+            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.REGION_NAME, "eu-west-1")
+            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.AUTH_LOCATION,
+                software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner.AuthLocation.QUERY_STRING)
+            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner.EXPIRATION_DURATION, expires))
+            .request().getUri();
+    java.net.URI url = presign.apply(java.time.Duration.ofMinutes(5));
+    assertTrue(url.getQuery().contains("X-Amz-Signature="), url.toString());
+    HttpResponse<String> ok = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(url).version(java.net.http.HttpClient.Version.HTTP_1_1).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, ok.statusCode(), ok.body());
+    java.net.URI expired = presign.apply(java.time.Duration.ofSeconds(1));
+    Thread.sleep(2100);
+    HttpResponse<String> late = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(expired).version(java.net.http.HttpClient.Version.HTTP_1_1).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, late.statusCode(), late.body());
   }
 
   @Test
