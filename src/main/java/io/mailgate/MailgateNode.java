@@ -5,6 +5,7 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.delivery.DeliveryOutcome;
 import io.mailgate.delivery.DeliveryVerticle;
+import io.mailgate.delivery.Sites;
 import io.mailgate.feedback.FeedbackVerticle;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.Accounts;
@@ -44,6 +45,7 @@ public final class MailgateNode {
   private final MailgateConfig config;
   private final SecretBox secrets;
   private final DnsResolver dns;
+  private final Sites sites = new Sites();
   private final List<String> deployments = new ArrayList<>();
 
   private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns) {
@@ -68,9 +70,10 @@ public final class MailgateNode {
    */
   public static Future<MailgateNode> start(Vertx vertx, MailgateConfig given, Clock clock, boolean dev) {
     MailgateConfig config = withDefaults(given);
-    if (config.get(MailgateConfig.RELAY_URL).isBlank()) {
-      return Future.failedFuture(new io.mailgate.config.ConfigException(
-          "relay.url (MAILGATE_RELAY_URL) is required: this version delivers through an SMTP relay"));
+    try {
+      DeliveryVerticle.nodeSettings(config); // a wrong delivery mode or TLS policy fails the start, not each send
+    } catch (io.mailgate.config.ConfigException e) {
+      return Future.failedFuture(e);
     }
     String masterKey = config.get(MailgateConfig.SECURITY_MASTER_KEY);
     if (masterKey.isBlank() && !dev) {
@@ -137,14 +140,19 @@ public final class MailgateNode {
     int http = config.get(MailgateConfig.HTTP_INSTANCES);
     int delivery = config.get(MailgateConfig.DELIVERY_INSTANCES);
     String nodeId = nodeId();
-    return deploy(() -> new FeedbackVerticle(config), delivery)
+    return deploy(() -> new FeedbackVerticle(config, nodeId), delivery)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
-        .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock), delivery))
+        .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock, dns, sites, secrets), delivery))
         .compose(v -> deploy(() -> new IdentityDnsVerticle(config, clock, dns), 1))
-        .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, secrets, dev), http))
+        .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, secrets, sites, dev), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
-            + config.get(MailgateConfig.HTTP_PORT) + ", relay " + config.get(MailgateConfig.RELAY_URL)
-                .replaceAll("//[^@/]*@", "//")));
+            + config.get(MailgateConfig.HTTP_PORT) + ", delivery " + describeDelivery(config)));
+  }
+
+  private static String describeDelivery(MailgateConfig config) {
+    return DeliveryVerticle.nodeSettings(config).mode() == io.mailgate.delivery.DeliverySettings.Mode.RELAY
+        ? "through relay " + config.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//")
+        : "direct to MX (port " + config.get(MailgateConfig.DELIVERY_DIRECT_PORT) + ")";
   }
 
   private Future<Void> deploy(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {

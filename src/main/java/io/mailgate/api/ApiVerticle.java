@@ -6,6 +6,7 @@ import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.Sites;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.identity.IdentityDirectory;
@@ -48,12 +49,14 @@ public final class ApiVerticle extends VerticleBase {
   private final String nodeId;
   private final Clock clock;
   private final SecretBox secrets;
+  private final Sites sites;
   private final boolean dev;
   private Pool db;
   private HttpServer server;
   private SendService sends;
 
-  public ApiVerticle(MailgateConfig config, String nodeId, Clock clock, SecretBox secrets, boolean dev) {
+  public ApiVerticle(MailgateConfig config, String nodeId, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
+    this.sites = sites;
     this.config = config;
     this.nodeId = nodeId;
     this.clock = clock;
@@ -106,6 +109,8 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
     router.get("/_mailgate/messages/:messageId").handler(V2Route.of(auth, status::get));
+    router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) ->
+        Future.succeededFuture(new JsonObject().put("Node", nodeId).put("Sites", sites.toJson(clock.millis())))));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", nodeId)));
     if (dev) {

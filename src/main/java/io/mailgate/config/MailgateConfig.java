@@ -43,14 +43,32 @@ public final class MailgateConfig {
   public static final ConfigKey<String> REDIS_KEY_PREFIX = key("redis.keyPrefix", String.class, "mg:",
       "Prefix of every Redis key Mailgate writes; nodes sharing limits must use the same prefix.");
   public static final ConfigKey<String> RELAY_URL = key("relay.url", String.class, "",
-      "SMTP relay (smarthost) all mail is delivered to: smtp://[user:password@]host:port, or smtps:// for implicit TLS. start-dev captures mail locally when empty; start requires it.");
+      "SMTP relay (smarthost): smtp://[user:password@]host:port, or smtps:// for implicit TLS. When set (and delivery.mode is not direct) all mail goes there. start-dev captures mail locally when empty.");
+  public static final ConfigKey<String> DELIVERY_MODE = key("delivery.mode", String.class, "",
+      "relay: everything goes to relay.url; direct: to each recipient domain's MX hosts. Empty: relay when relay.url is set, else direct. A configuration set will be able to override it.");
+  public static final ConfigKey<String> DELIVERY_TLS_POLICY = key("delivery.tlsPolicy", String.class, "OPTIONAL",
+      "OPTIONAL: STARTTLS when offered (plain text if not, or if the server's TLS is broken); REQUIRE: no delivery without TLS (SES's TlsPolicy).");
+  public static final ConfigKey<Integer> DELIVERY_MAX_DELIVERY_SECONDS = key("delivery.maxDeliverySeconds",
+      Integer.class, 50400, "How long soft failures are retried before the recipient gets a Transient bounce (SES: 14 hours; MaxDeliverySeconds).");
+  public static final ConfigKey<Integer> DELIVERY_RETRY_BASE_SECONDS = key("delivery.retryBaseSeconds",
+      Integer.class, 60, "First retry after about this long; each further wait doubles (with jitter).");
+  public static final ConfigKey<Integer> DELIVERY_RETRY_MAX_SECONDS = key("delivery.retryMaxSeconds",
+      Integer.class, 3600, "Longest wait between two attempts.");
+  public static final ConfigKey<Integer> DELIVERY_DIRECT_PORT = key("delivery.directPort", Integer.class, 25,
+      "Port of MX hosts in direct delivery (25 on the internet).");
+  public static final ConfigKey<String> DELIVERY_SHAPING_FILE = key("delivery.shapingFile", String.class, "",
+      "Operator shaping file merged over the shipped delivery/shaping.json (limits per destination site).");
+  public static final ConfigKey<String> DELIVERY_THROTTLE_RULES_FILE = key("delivery.throttleRulesFile", String.class,
+      "", "Operator rules for \"slow down\" replies, tried before the shipped delivery/throttle-rules.txt.");
+  public static final ConfigKey<String> FEEDBACK_BOUNCE_RULES_FILE = key("feedback.bounceRulesFile", String.class, "",
+      "Operator bounce classification rules, tried before the shipped feedback/bounce-rules.txt.");
   public static final ConfigKey<Integer> DELIVERY_INSTANCES = key("delivery.instances", Integer.class, 0,
       "Delivery verticle instances, each with its own connection pool. 0: one per CPU core.");
   public static final ConfigKey<Integer> DELIVERY_MAX_CONNECTIONS = key("delivery.maxConnections", Integer.class, 16,
-      "Maximum simultaneous SMTP connections to one destination, per delivery instance.");
+      "Maximum simultaneous SMTP connections to the relay, per delivery instance (direct delivery uses the shaping file).");
   public static final ConfigKey<Integer> DELIVERY_MAX_MESSAGES_PER_CONNECTION = key(
       "delivery.maxMessagesPerConnection", Integer.class, 1000,
-      "SMTP transactions on one connection before it is closed and replaced.");
+      "SMTP transactions on one relay connection before it is closed and replaced.");
   public static final ConfigKey<Integer> DELIVERY_CONNECT_TIMEOUT_SECONDS = key(
       "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect and receive the SMTP greeting.");
   public static final ConfigKey<Integer> DELIVERY_COMMAND_TIMEOUT_SECONDS = key(

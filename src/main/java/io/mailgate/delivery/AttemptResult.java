@@ -12,6 +12,9 @@ public sealed interface AttemptResult {
   /** The server refused it with a 4xx or 5xx reply at some step of the transaction. */
   record Rejected(SmtpResponse reply, String remoteMta) implements AttemptResult {}
 
-  /** No SMTP answer decided it: connection refused or lost, timeout, TLS failure. */
+  /** No SMTP answer decided it: connection refused or lost, timeout, TLS failure, DNS trouble. */
   record Failed(String reason, String remoteMta) implements AttemptResult {}
+
+  /** Not attempted: the destination asked us to slow down and is paused until then. */
+  record Deferred(java.time.Instant until, String reason, String remoteMta) implements AttemptResult {}
 }

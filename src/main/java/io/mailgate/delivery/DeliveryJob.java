@@ -5,10 +5,13 @@ import java.util.List;
 
 /**
  * A committed message and the recipients this node holds the lease for. {@code content} is the
- * exact message (CRLF, signed when DKIM applies), shared read-only by all its recipients.
+ * exact message (CRLF, signed when DKIM applies), shared read-only by all its recipients. With a
+ * {@code verpDomain}, each recipient's envelope sender is a VERP address on it; otherwise
+ * {@code envelopeFrom}.
  */
-public record DeliveryJob(String messageId, String accountId, String envelopeFrom, List<Recipient> recipients,
-    byte[] content, Instant acceptedAt) {
+public record DeliveryJob(String messageId, String accountId, String envelopeFrom, String verpDomain,
+    String configurationSet, List<Recipient> recipients, byte[] content, Instant acceptedAt) {
 
-  public record Recipient(int idx, String address) {}
+  /** A recipient and how many attempts it already had. */
+  public record Recipient(int idx, String address, int attempts) {}
 }

@@ -2,6 +2,10 @@ package io.mailgate.delivery;
 
 import java.time.Instant;
 
-/** The result of delivering one recipient of one message, handed to the feedback handler. */
+/**
+ * The result of one attempt for one recipient, and what follows from it, handed to the feedback
+ * handler. {@code attempt} is this attempt's number (1 for the first); {@code nextAttemptAt} is set
+ * for DEFERRED and RESCHEDULED.
+ */
 public record DeliveryOutcome(String messageId, String accountId, int idx, String recipient, AttemptResult result,
-    Instant acceptedAt, Instant at) {}
+    Disposition disposition, int attempt, Instant nextAttemptAt, Instant expiresAt, Instant acceptedAt, Instant at) {}

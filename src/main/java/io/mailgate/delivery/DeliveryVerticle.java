@@ -1,7 +1,10 @@
 package io.mailgate.delivery;
 
 import io.mailgate.EventBusAddresses;
+import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
 import io.mailgate.store.DeliveryQueue;
 import io.vertx.core.Future;
@@ -12,16 +15,24 @@ import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.sqlclient.Pool;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * Delivers committed messages, one SMTP transaction per recipient so each recipient gets its own
- * outcome, through a pool of reused connections to the relay. Work arrives two ways: directly from
- * the node that accepted it (which already holds the lease), and from a periodic scan of the
- * queue for recipients whose lease expired (a node crashed) — so nothing accepted is lost.
+ * outcome: routed to the relay or to the recipient domain's MX hosts, through shaped, reused
+ * connections per destination site. Soft failures are retried with backoff until the message's
+ * maximum delivery time; hard ones are final. Work arrives from the node that accepted it (which
+ * already holds the lease) and from a periodic scan of the queue (retries that are due, and
+ * recipients whose lease expired because a node died), so nothing accepted is lost.
  *
  * <p>Outcomes go to the feedback handler over the event bus; this verticle never writes them.
  */
@@ -31,12 +42,23 @@ public final class DeliveryVerticle extends VerticleBase {
   private final MailgateConfig config;
   private final String nodeId;
   private final Clock clock;
+  private final DnsResolver dns;
+  private final Sites sites;
+  private final SecretBox secrets;
   private NetClient netClient;
   private Pool db;
   private DeliveryQueue queue;
-  private SmtpPool relay;
+  private Router router;
+  private DeliverySettings.Resolver settings;
+  private Shaping shaping;
+  private ThrottleRules throttles;
+  private RetryPolicy retry;
+  private Verp verp;
+  private SmtpConnection.Options options;
+  private final Map<String, SitePool> pools = new HashMap<>();
   private MessageConsumer<DeliveryJob> consumer;
   private long scanTimer = -1;
+  private long poolSweeper = -1;
   private boolean firstScan = true;
   private boolean scanning;
   private boolean stopping;
@@ -44,41 +66,86 @@ public final class DeliveryVerticle extends VerticleBase {
   private int maxPending;
   private final List<Future<Void>> releases = new ArrayList<>();
 
-  public DeliveryVerticle(MailgateConfig config, String nodeId, Clock clock) {
+  public DeliveryVerticle(MailgateConfig config, String nodeId, Clock clock, DnsResolver dns, Sites sites,
+      SecretBox secrets) {
     this.config = config;
     this.nodeId = nodeId;
     this.clock = clock;
+    this.dns = dns;
+    this.sites = sites;
+    this.secrets = secrets;
+  }
+
+  /** The node's delivery settings from its config (a configuration set will override them). */
+  public static DeliverySettings nodeSettings(MailgateConfig config) {
+    String mode = config.get(MailgateConfig.DELIVERY_MODE).strip().toLowerCase(Locale.ROOT);
+    DeliverySettings.Mode m;
+    if (mode.isEmpty()) {
+      m = config.get(MailgateConfig.RELAY_URL).isBlank() ? DeliverySettings.Mode.DIRECT : DeliverySettings.Mode.RELAY;
+    } else if (mode.equals("relay") || mode.equals("direct")) {
+      m = DeliverySettings.Mode.valueOf(mode.toUpperCase(Locale.ROOT));
+    } else {
+      throw new ConfigException("delivery.mode must be relay or direct, not '" + mode + "'");
+    }
+    DeliverySettings.TlsPolicy tls;
+    try {
+      tls = DeliverySettings.TlsPolicy.valueOf(config.get(MailgateConfig.DELIVERY_TLS_POLICY).strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("delivery.tlsPolicy must be OPTIONAL or REQUIRE");
+    }
+    if (m == DeliverySettings.Mode.RELAY && config.get(MailgateConfig.RELAY_URL).isBlank()) {
+      throw new ConfigException("delivery.mode is relay but relay.url is empty");
+    }
+    return new DeliverySettings(m, tls, Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)));
   }
 
   @Override
   public Future<?> start() {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
+    DeliverySettings defaults = nodeSettings(config);
+    settings = configurationSet -> defaults;
+    String relayUrl = config.get(MailgateConfig.RELAY_URL);
+    router = new Router(relayUrl.isBlank() ? null : SmtpRoute.parse(relayUrl), dns,
+        config.get(MailgateConfig.DELIVERY_DIRECT_PORT));
+    shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
+    throttles = ThrottleRules.load(config.get(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE));
+    retry = new RetryPolicy(Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS)),
+        Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_MAX_SECONDS)));
+    verp = new Verp(secrets);
     netClient = vertx.createNetClient(new NetClientOptions()
         .setTcpNoDelay(true)
         .setConnectTimeout(config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000));
     db = Database.pool(vertx, config, 2);
     queue = new DeliveryQueue(db, nodeId, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
-    String helo = config.get(MailgateConfig.DELIVERY_HELO_NAME);
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
-    SmtpConnection.Options options = new SmtpConnection.Options(helo,
-        config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2, true);
-    SmtpPool.Limits limits = new SmtpPool.Limits(config.get(MailgateConfig.DELIVERY_MAX_CONNECTIONS),
-        config.get(MailgateConfig.DELIVERY_MAX_MESSAGES_PER_CONNECTION),
-        config.get(MailgateConfig.DELIVERY_IDLE_TIMEOUT_SECONDS) * 1000L);
-    relay = new SmtpPool(vertx, netClient, SmtpRoute.parse(config.get(MailgateConfig.RELAY_URL)), options, limits);
+    options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
+        config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2);
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.SEND_ACCEPTED, msg -> onAccepted(msg.body()));
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());
+    poolSweeper = vertx.setPeriodic(60_000, id -> dropIdlePools());
     return consumer.completion();
+  }
+
+  /** Direct delivery meets many sites: a pool with nothing open and nothing waiting is dropped. */
+  private void dropIdlePools() {
+    for (Iterator<SitePool> it = pools.values().iterator(); it.hasNext(); ) {
+      SitePool p = it.next();
+      if (p.isIdle()) {
+        p.close();
+        it.remove();
+      }
+    }
   }
 
   @Override
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(scanTimer);
-    // stop taking work; attempts still waiting for a connection end as "stopped" and are released
+    vertx.cancelTimer(poolSweeper);
+    // stop taking work; attempts still waiting for a connection end "not attempted" and are released
     return consumer.unregister()
-        .compose(v -> relay.close())
+        .compose(v -> Future.join(pools.values().stream().map(SitePool::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
         .eventually(() -> netClient.close())
         .eventually(() -> db.close());
@@ -109,29 +176,79 @@ public final class DeliveryVerticle extends VerticleBase {
       for (DeliveryJob job : ar.result()) {
         deliver(job);
       }
-      if (ar.result().size() > 0) {
-        LOG.fine(() -> "queue scan took over " + ar.result().size() + " messages");
-      }
     });
   }
 
   private void deliver(DeliveryJob job) {
-    byte[] stuffed = DotStuffing.stuff(job.content());
-    Buffer data = Buffer.buffer(stuffed);
+    Buffer data = Buffer.buffer(DotStuffing.stuff(job.content()));
     boolean eightBit = DotStuffing.isEightBit(job.content());
+    DeliverySettings s = settings.forConfigurationSet(job.configurationSet());
     for (DeliveryJob.Recipient r : job.recipients()) {
       pending++;
-      relay.deliver(job.envelopeFrom(), r.address(), data, job.content().length, eightBit).onComplete(ar -> {
-        pending--;
-        AttemptResult result = ar.result();
-        if (stopping && result instanceof AttemptResult.Failed) {
-          track(queue.release(job.messageId(), List.of(r)));
-          return;
-        }
-        vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(),
-            job.accountId(), r.idx(), r.address(), result, job.acceptedAt(), clock.instant()));
-      });
+      String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
+          : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
+      router.route(s, r.address())
+          .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Rejected(
+              new SmtpResponse(550, "5.1.2", "Invalid recipient domain: " + e.getMessage()), null))))
+          .compose(route -> route instanceof Router.Go go
+              ? pool(go, s).deliver(mailFrom, r.address(), data, job.content().length, eightBit, job.messageId())
+              : Future.succeededFuture(((Router.Fail) route).result()))
+          .onComplete(ar -> {
+            pending--;
+            AttemptResult result = ar.succeeded() ? ar.result()
+                : new AttemptResult.Failed("delivery error: " + ar.cause().getMessage(), null);
+            finish(job, r, result, s);
+          });
     }
+  }
+
+  private SitePool pool(Router.Go go, DeliverySettings s) {
+    String key = go.siteKey() + "|" + s.tlsPolicy();
+    SitePool pool = pools.get(key);
+    if (pool == null) {
+      Shaping.Limits limits = go.relay()
+          ? new Shaping.Limits(config.get(MailgateConfig.DELIVERY_MAX_CONNECTIONS),
+              config.get(MailgateConfig.DELIVERY_MAX_MESSAGES_PER_CONNECTION), 0, 0)
+          : shaping.forSite(go.mxHosts());
+      SiteState site = sites.get(go.siteKey(), k -> new SiteState(k, limits));
+      site.update(limits, go.mxHosts());
+      pool = new SitePool(vertx, netClient, site, options, s.tlsPolicy(), throttles,
+          go.relay() ? 1 : config.get(MailgateConfig.DELIVERY_INSTANCES),
+          config.get(MailgateConfig.DELIVERY_IDLE_TIMEOUT_SECONDS) * 1000L,
+          config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 500L);
+      pools.put(key, pool);
+    }
+    pool.endpoints(go.endpoints());
+    return pool;
+  }
+
+  private void finish(DeliveryJob job, DeliveryJob.Recipient r, AttemptResult result, DeliverySettings s) {
+    Instant now = clock.instant();
+    boolean notAttempted = result instanceof AttemptResult.Deferred;
+    if (stopping && (notAttempted || result instanceof AttemptResult.Failed)) {
+      // cut short by the shutdown: give the recipient back untouched
+      track(queue.release(job.messageId(), List.of(r)));
+      return;
+    }
+    Instant deadline = job.acceptedAt().plus(s.maxDeliveryTime());
+    int attempt = notAttempted ? r.attempts() : r.attempts() + 1;
+    Disposition disposition;
+    Instant next = null;
+    if (result instanceof AttemptResult.Delivered) {
+      disposition = Disposition.DELIVERED;
+    } else if (result instanceof AttemptResult.Rejected rej && rej.reply().isPermanent()) {
+      disposition = Disposition.BOUNCED;
+    } else if (result instanceof AttemptResult.Deferred d) {
+      next = d.until();
+      disposition = next.isAfter(deadline) ? Disposition.EXPIRED : Disposition.RESCHEDULED;
+    } else {
+      String text = result instanceof AttemptResult.Rejected rej ? rej.reply().toString()
+          : ((AttemptResult.Failed) result).reason();
+      next = retry.next(attempt, now, text);
+      disposition = next.isAfter(deadline) ? Disposition.EXPIRED : Disposition.DEFERRED;
+    }
+    vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(), job.accountId(),
+        r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now));
   }
 
   private void track(Future<Void> release) {

@@ -28,24 +28,65 @@ import java.util.Set;
 final class SmtpConnection {
 
   /** Connection settings shared by a pool. */
-  record Options(String heloName, long connectTimeoutMs, long commandTimeoutMs, long dataTimeoutMs,
-      boolean opportunisticTls) {}
+  record Options(String heloName, long connectTimeoutMs, long commandTimeoutMs, long dataTimeoutMs) {}
+
+  /** How STARTTLS is used on a connection. */
+  enum TlsMode {
+    /** Never (a server whose TLS is broken, retried in plain text). */
+    NONE,
+    /** When the server offers it. */
+    OPPORTUNISTIC,
+    /** Or the connection fails (TlsPolicy REQUIRE). */
+    REQUIRED
+  }
+
+  /** Where to connect: the host's name (for SNI and logs) and the address to dial. */
+  record Endpoint(String host, String address, int port, boolean implicitTls, String username, String password) {
+    static Endpoint of(SmtpRoute route) {
+      return new Endpoint(route.host(), route.host(), route.port(), route.implicitTls(), route.username(),
+          route.password());
+    }
+
+    @Override
+    public String toString() {
+      return host + (address.equals(host) ? "" : "[" + address + "]") + ":" + port;
+    }
+  }
 
   /** A failure of the connection itself (not an SMTP reply): I/O error, timeout, TLS failure. */
-  static final class ConnectionFailure extends RuntimeException {
+  static class ConnectionFailure extends RuntimeException {
     ConnectionFailure(String message) {
       super(message, null, false, false);
     }
   }
 
+  /** The server's greeting was not 220: it refuses service (perhaps asking us to slow down). */
+  static final class GreetingRefused extends ConnectionFailure {
+    final SmtpResponse greeting;
+
+    GreetingRefused(Endpoint endpoint, SmtpResponse greeting) {
+      super("greeting from " + endpoint + ": " + greeting);
+      this.greeting = greeting;
+    }
+  }
+
+  /** The TLS handshake failed: in opportunistic mode the pool tries again without TLS. */
+  static final class TlsFailure extends ConnectionFailure {
+    TlsFailure(String message) {
+      super(message);
+    }
+  }
+
   private record Expect(Promise<SmtpResponse> promise, long timeoutMs, String what) {}
 
-  private static final ClientSSLOptions TRUST_ALL = new ClientSSLOptions().setTrustAll(true);
+  private static final ClientSSLOptions TRUST_ALL = new ClientSSLOptions().setTrustAll(true)
+      .setHostnameVerificationAlgorithm("");
 
   private final Vertx vertx;
   private final NetSocket socket;
   private final Options options;
-  private final SmtpRoute route;
+  private final Endpoint route;
+  private final TlsMode tls;
   private final ArrayDeque<Expect> expects = new ArrayDeque<>();
   private final StringBuilder partial = new StringBuilder();
   private final List<String> replyLines = new ArrayList<>();
@@ -56,18 +97,19 @@ final class SmtpConnection {
   private long lastUsed;
   private long maxSize;
 
-  private SmtpConnection(Vertx vertx, NetSocket socket, SmtpRoute route, Options options) {
+  private SmtpConnection(Vertx vertx, NetSocket socket, Endpoint route, Options options, TlsMode tls) {
     this.vertx = vertx;
     this.socket = socket;
     this.route = route;
     this.options = options;
+    this.tls = tls;
     socket.handler(this::onData);
     socket.closeHandler(v -> onClosed("connection closed by " + route.host()));
     socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage()));
   }
 
-  static Future<SmtpConnection> open(Vertx vertx, NetClient client, SmtpRoute route, Options options) {
-    ConnectOptions co = new ConnectOptions().setHost(route.host()).setPort(route.port())
+  static Future<SmtpConnection> open(Vertx vertx, NetClient client, Endpoint route, Options options, TlsMode tls) {
+    ConnectOptions co = new ConnectOptions().setHost(route.address()).setPort(route.port())
         .setTimeout((int) options.connectTimeoutMs());
     if (route.implicitTls()) {
       co.setSsl(true).setSslOptions(TRUST_ALL).setSniServerName(route.host());
@@ -75,7 +117,7 @@ final class SmtpConnection {
     return client.connect(co)
         .recover(e -> Future.failedFuture(new ConnectionFailure("cannot connect to " + route + ": " + e.getMessage())))
         .compose(socket -> {
-          SmtpConnection c = new SmtpConnection(vertx, socket, route, options);
+          SmtpConnection c = new SmtpConnection(vertx, socket, route, options, tls);
           return c.handshake().map(c).recover(e -> {
             c.close();
             return Future.failedFuture(e);
@@ -86,7 +128,7 @@ final class SmtpConnection {
   private Future<Void> handshake() {
     return expect(options.connectTimeoutMs(), "greeting")
         .compose(greeting -> greeting.code() == 220 ? ehlo()
-            : Future.failedFuture(new ConnectionFailure("greeting from " + route + ": " + greeting)))
+            : Future.failedFuture(new GreetingRefused(route, greeting)))
         .compose(v -> startTls())
         .compose(v -> authenticate());
   }
@@ -127,16 +169,24 @@ final class SmtpConnection {
   }
 
   private Future<Void> startTls() {
-    if (route.implicitTls() || !options.opportunisticTls() || !supports("STARTTLS")) {
+    if (route.implicitTls() || tls == TlsMode.NONE) {
       return Future.succeededFuture();
+    }
+    if (!supports("STARTTLS")) {
+      return tls == TlsMode.REQUIRED
+          ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " does not offer STARTTLS"))
+          : Future.succeededFuture();
     }
     return command("STARTTLS", options.commandTimeoutMs()).compose(r -> {
       if (r.code() != 220) {
-        return Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
+        return tls == TlsMode.REQUIRED
+            ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
+            : Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
       }
+      // certificates are not verified: opportunistic TLS protects against passive reading, as
+      // Postfix's "may" and "encrypt" levels do; authenticating the MX would need MTA-STS or DANE
       return socket.upgradeToSsl(TRUST_ALL, route.host())
-          .recover(e -> Future.failedFuture(new ConnectionFailure("TLS handshake with " + route + " failed: "
-              + e.getMessage())))
+          .recover(e -> Future.failedFuture(new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
           .compose(v -> ehlo());
     });
   }
@@ -165,27 +215,35 @@ final class SmtpConnection {
    * Runs one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. The
    * future fails only with {@link ConnectionFailure}; every SMTP answer, good or bad, is a result.
    */
-  Future<SmtpResponse> send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit) {
+  Future<SmtpResponse> send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
     lastUsed = System.nanoTime();
-    StringBuilder mail = new StringBuilder(64).append("MAIL FROM:<").append(mailFrom).append('>');
+    boolean dsn = supports("DSN");
+    StringBuilder mail = new StringBuilder(96).append("MAIL FROM:<").append(mailFrom).append('>');
     if (supports("SIZE")) {
       mail.append(" SIZE=").append(size);
     }
     if (eightBit && supports("8BITMIME")) {
       mail.append(" BODY=8BITMIME");
     }
+    if (dsn && envelopeId != null) {
+      // RFC 3461: a DSN from this server names our message and recipient
+      mail.append(" RET=HDRS ENVID=").append(xtext(envelopeId));
+    }
     mail.append("\r\n");
-    String rcptCmd = "RCPT TO:<" + rcpt + ">\r\n";
+    String rcptCmd = "RCPT TO:<" + rcpt + ">"
+        + (dsn ? " NOTIFY=FAILURE,DELAY ORCPT=rfc822;" + xtext(rcpt) : "") + "\r\n";
     Future<SmtpResponse> decided;
     if (supports("PIPELINING")) {
       write(mail + rcptCmd + "DATA\r\n");
       Future<SmtpResponse> m = expect(options.commandTimeoutMs(), "MAIL FROM");
       Future<SmtpResponse> r = expect(options.commandTimeoutMs(), "RCPT TO");
       Future<SmtpResponse> d = expect(options.commandTimeoutMs(), "DATA");
-      decided = m.compose(mr -> r.compose(rr -> d.compose(dr -> {
-        SmtpResponse failed = !mr.isPositive() ? mr : !rr.isPositive() ? rr : dr.code() != 354 ? dr : null;
-        return failed != null ? reset(failed) : content(data);
-      })));
+      // the first refusal decides; later replies may never come (a 421 closes the connection)
+      decided = m.compose(mr -> !mr.isPositive()
+          ? settled(r, d).compose(v -> reset(mr))
+          : r.compose(rr -> !rr.isPositive()
+              ? settled(d).compose(v -> reset(rr))
+              : d.compose(dr -> dr.code() != 354 ? reset(dr) : content(data))));
     } else {
       write(mail.toString());
       decided = expect(options.commandTimeoutMs(), "MAIL FROM").compose(mr -> {
@@ -208,6 +266,27 @@ final class SmtpConnection {
         close(); // the server is shutting this connection down
       }
     });
+  }
+
+  /** RFC 3461 xtext: printable ASCII except '+' and '=', the rest as +XX. */
+  static String xtext(String s) {
+    StringBuilder sb = new StringBuilder(s.length());
+    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if (c >= 33 && c <= 126 && c != '+' && c != '=') {
+        sb.append((char) c);
+      } else {
+        sb.append('+').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+    }
+    return sb.toString();
+  }
+
+  /** Completes when all the given replies arrived or failed, whichever. */
+  @SafeVarargs
+  private static Future<Void> settled(Future<SmtpResponse>... replies) {
+    return Future.join(java.util.List.of(replies)).<Void>mapEmpty().otherwiseEmpty();
   }
 
   private Future<SmtpResponse> content(Buffer data) {
@@ -254,7 +333,11 @@ final class SmtpConnection {
   }
 
   String remoteAddress() {
-    return socket.remoteAddress() == null ? route.host() : socket.remoteAddress().hostAddress();
+    return socket.remoteAddress() == null ? route.address() : socket.remoteAddress().hostAddress();
+  }
+
+  Endpoint endpoint() {
+    return route;
   }
 
   private Future<SmtpResponse> command(String line, long timeoutMs) {

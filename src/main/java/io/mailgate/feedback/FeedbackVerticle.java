@@ -12,34 +12,48 @@ import io.mailgate.store.OutcomeStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Turns each delivery outcome into the recipient's final state and an SES event: 2xx is a
- * Delivery, 5xx a Permanent bounce, a 4xx reply or a failed connection a Transient bounce.
+ * Turns each delivery outcome into the recipient's new state and an SES event: a Delivery; a
+ * Bounce classified by the same rules that classify asynchronous bounces (type and subtype from
+ * the reply code, enhanced status and text); a DeliveryDelay for a soft failure that will be
+ * retried; a Transient bounce when retries ran out.
  */
 public final class FeedbackVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(FeedbackVerticle.class.getName());
 
   private final MailgateConfig config;
+  private final String nodeId;
   private Pool db;
   private OutcomeStore outcomes;
+  private BounceClassifier classifier;
   private MessageConsumer<DeliveryOutcome> consumer;
   private String reportingMta;
 
-  public FeedbackVerticle(MailgateConfig config) {
+  public FeedbackVerticle(MailgateConfig config, String nodeId) {
     this.config = config;
+    this.nodeId = nodeId;
   }
 
   @Override
   public Future<?> start() {
+    String rules = config.get(MailgateConfig.FEEDBACK_BOUNCE_RULES_FILE);
+    try {
+      classifier = BounceClassifier.load(rules.isBlank() ? null : Path.of(rules));
+    } catch (IOException e) {
+      return Future.failedFuture(new IllegalStateException("cannot read " + rules + ": " + e.getMessage(), e));
+    }
     reportingMta = config.get(MailgateConfig.DELIVERY_HELO_NAME);
     int size = config.get(MailgateConfig.PG_POOL_SIZE);
     db = Database.pool(vertx, config, size);
-    outcomes = new OutcomeStore(db, size);
+    outcomes = new OutcomeStore(db, nodeId, size);
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
     return consumer.completion();
   }
@@ -55,30 +69,90 @@ public final class FeedbackVerticle extends VerticleBase {
         + o.recipient() + " (it will be retried when its lease expires): " + e.getMessage()));
   }
 
-  OutcomeStore.Outcome toRow(DeliveryOutcome o) {
-    long processing = Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli());
-    if (o.result() instanceof AttemptResult.Delivered d) {
-      JsonObject detail = SesEvents.delivery(o.at(), processing, o.recipient(), d.reply().toString(),
-          reportingMta, d.remoteMta());
-      return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "delivered",
-          d.reply().code(), d.reply().toString(), EventType.DELIVERY.sesName, detail.encode(), o.at());
+  /** The reply that decided an attempt, as code, enhanced status and text (any may be null). */
+  private record Reply(Integer code, String status, String text, String remoteMta) {
+    String diagnostic() {
+      return "smtp; " + (code == null ? text : new SmtpResponse(code, status, text).toString());
     }
-    if (o.result() instanceof AttemptResult.Rejected r) {
-      return bounce(o, r.reply(), r.remoteMta());
-    }
-    AttemptResult.Failed f = (AttemptResult.Failed) o.result();
-    JsonObject detail = SesEvents.bounce("Transient", "General", o.recipient(), "4.4.1",
-        "smtp; " + f.reason(), o.at(), reportingMta, f.remoteMta());
-    return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "bounced", null,
-        f.reason(), EventType.BOUNCE.sesName, detail.encode(), o.at());
   }
 
-  private OutcomeStore.Outcome bounce(DeliveryOutcome o, SmtpResponse reply, String remoteMta) {
-    boolean permanent = reply.isPermanent();
-    String status = reply.enhancedStatus() != null ? reply.enhancedStatus() : (permanent ? "5.0.0" : "4.0.0");
-    JsonObject detail = SesEvents.bounce(permanent ? "Permanent" : "Transient", "General", o.recipient(), status,
-        "smtp; " + reply, o.at(), reportingMta, remoteMta);
-    return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "bounced", reply.code(),
-        reply.toString(), EventType.BOUNCE.sesName, detail.encode(), o.at());
+  private static Reply reply(AttemptResult r) {
+    if (r instanceof AttemptResult.Delivered d) {
+      return new Reply(d.reply().code(), d.reply().enhancedStatus(), d.reply().text(), d.remoteMta());
+    }
+    if (r instanceof AttemptResult.Rejected j) {
+      return new Reply(j.reply().code(), j.reply().enhancedStatus(), j.reply().text(), j.remoteMta());
+    }
+    if (r instanceof AttemptResult.Failed f) {
+      return new Reply(null, null, f.reason(), f.remoteMta());
+    }
+    AttemptResult.Deferred d = (AttemptResult.Deferred) r;
+    return new Reply(null, null, d.reason(), d.remoteMta());
+  }
+
+  OutcomeStore.Outcome toRow(DeliveryOutcome o) {
+    Reply r = reply(o.result());
+    String smtp = r.code() == null ? r.text() : new SmtpResponse(r.code(), r.status(), r.text()).toString();
+    switch (o.disposition()) {
+      case DELIVERED -> {
+        long processing = Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli());
+        JsonObject detail = SesEvents.delivery(o.at(), processing, o.recipient(), smtp, reportingMta, r.remoteMta());
+        return row(o, "delivered", r.code(), smtp, EventType.DELIVERY, detail, null, true);
+      }
+      case BOUNCED -> {
+        Classification c = classifier.classify(r.code(), r.status(), r.text());
+        String status = r.status() != null ? r.status() : "5.0.0";
+        JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
+            r.diagnostic(), o.at(), reportingMta, r.remoteMta());
+        return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null, true);
+      }
+      case EXPIRED -> {
+        // retried until the maximum delivery time: a soft bounce, whatever the last reply said
+        Classification c = classifier.classify(r.code(), r.status(), r.text());
+        String subType = c.type() == BounceType.TRANSIENT ? c.subType().sesName() : "General";
+        String status = r.status() != null && r.status().startsWith("4") ? r.status() : "4.4.7";
+        JsonObject detail = SesEvents.bounce("Transient", subType, o.recipient(), status,
+            r.diagnostic() + " (retried until the maximum delivery time)", o.at(), reportingMta, r.remoteMta());
+        return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null,
+            !(o.result() instanceof AttemptResult.Deferred));
+      }
+      case DEFERRED -> {
+        JsonObject detail = new JsonObject()
+            .put("timestamp", o.at().toString())
+            .put("delayType", delayType(o.result(), r))
+            .put("expirationTime", o.expiresAt().toString())
+            .put("delayedRecipients", new JsonArray().add(new JsonObject()
+                .put("emailAddress", o.recipient())
+                .put("status", r.status() != null ? r.status() : "4.4.1")
+                .put("diagnosticCode", r.diagnostic())))
+            .put("reportingMTA", reportingMta);
+        if (r.remoteMta() != null) {
+          detail.put("remoteMtaIp", r.remoteMta());
+        }
+        return row(o, "queued", r.code(), smtp, EventType.DELIVERY_DELAY, detail, o.nextAttemptAt(), true);
+      }
+      default -> {
+        return row(o, "queued", null, null, null, null, o.nextAttemptAt(), false);
+      }
+    }
+  }
+
+  private String delayType(AttemptResult result, Reply r) {
+    if (!(result instanceof AttemptResult.Rejected)) {
+      return "TransientCommunicationFailure";
+    }
+    String reason = classifier.classify(r.code(), r.status(), r.text()).reason();
+    return switch (reason) {
+      case "mailboxfull", "systemfull" -> "MailboxFull";
+      case "spamdetected", "filtered", "contenterror", "virusdetected" -> "SpamDetected";
+      case "blocked", "requireptr", "norelaying", "authfailure" -> "IPFailure";
+      default -> "RecipientServerError";
+    };
+  }
+
+  private OutcomeStore.Outcome row(DeliveryOutcome o, String state, Integer code, String reply, EventType type,
+      JsonObject detail, java.time.Instant next, boolean counts) {
+    return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), state, code, reply,
+        type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts);
   }
 }

@@ -22,8 +22,11 @@ import java.util.Set;
 public final class SendAuthorization {
   public static final String SIMULATOR_DOMAIN = "simulator.amazonses.com";
 
-  /** How an authorized message is sent: signed with this key (or not), from this envelope sender. */
-  public record SenderProfile(DkimKey dkimKey, String envelopeFrom) {}
+  /**
+   * How an authorized message is sent: signed with this key (or not); from this envelope sender,
+   * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient.
+   */
+  public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain) {}
 
   private final IdentityDirectory identities;
   private final String region;
@@ -41,9 +44,9 @@ public final class SendAuthorization {
     return m.domain().equalsIgnoreCase(SIMULATOR_DOMAIN);
   }
 
-  public Future<SenderProfile> authorize(Caller caller, String messageId, Mailbox from, List<Mailbox> recipients) {
+  public Future<SenderProfile> authorize(Caller caller, Mailbox from, List<Mailbox> recipients) {
     if (caller.isSystem()) {
-      return Future.succeededFuture(new SenderProfile(null, defaultEnvelope(messageId, from)));
+      return Future.succeededFuture(new SenderProfile(null, from.address(), bounceDomain));
     }
     String account = caller.account().id();
     boolean sandbox = !caller.account().productionAccess();
@@ -63,15 +66,15 @@ public final class SendAuthorization {
         if (autoVerifySenders) {
           return identities.autoVerify(account, fromAddress)
               .compose(v -> identities.lookup(account, names))
-              .compose(again -> decide(account, sandbox, messageId, from, recipients, again));
+              .compose(again -> decide(account, sandbox, from, recipients, again));
         }
         return Future.failedFuture(notVerified(List.of(from.address())));
       }
-      return decide(account, sandbox, messageId, from, recipients, found);
+      return decide(account, sandbox, from, recipients, found);
     });
   }
 
-  private Future<SenderProfile> decide(String account, boolean sandbox, String messageId, Mailbox from,
+  private Future<SenderProfile> decide(String account, boolean sandbox, Mailbox from,
       List<Mailbox> recipients, Map<String, IdentityDirectory.Facts> found) {
     if (sandbox) {
       List<String> failed = new ArrayList<>();
@@ -91,22 +94,18 @@ public final class SendAuthorization {
     DkimKey key = domain == null ? null : domain.signingKey();
     IdentityDirectory.Facts mailFromOwner = address != null && address.identity().mailFromDomain() != null
         ? address : domain;
-    String envelope = defaultEnvelope(messageId, from);
+    String verpDomain = bounceDomain;
     if (mailFromOwner != null && mailFromOwner.identity().mailFromDomain() != null) {
       Identity i = mailFromOwner.identity();
       if (i.mailFromStatus() == Identity.Status.SUCCESS) {
-        envelope = messageId + "@" + i.mailFromDomain();
+        verpDomain = i.mailFromDomain();
       } else if ("REJECT_MESSAGE".equals(i.mailFromBehavior())) {
         return Future.failedFuture(new SesException(SesError.MAIL_FROM_DOMAIN_NOT_VERIFIED,
             "The message could not be sent because the MX record of MAIL FROM domain " + i.mailFromDomain()
                 + " could not be verified (BehaviorOnMxFailure is REJECT_MESSAGE)."));
       }
     }
-    return Future.succeededFuture(new SenderProfile(key, envelope));
-  }
-
-  private String defaultEnvelope(String messageId, Mailbox from) {
-    return bounceDomain == null ? from.address() : messageId + "@" + bounceDomain;
+    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain));
   }
 
   private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address, String domain) {

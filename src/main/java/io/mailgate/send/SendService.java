@@ -72,7 +72,7 @@ public final class SendService {
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
-    return authorization.authorize(caller, p.id(), p.from(), p.recipients())
+    return authorization.authorize(caller, p.from(), p.recipients())
         .compose(profile -> checkLimits(caller, p).map(profile))
         .compose(profile -> commit(caller, request, p, profile));
   }
@@ -118,7 +118,7 @@ public final class SendService {
     }
     String envelopeFrom = profile.envelopeFrom();
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
-        request.configurationSet(), tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
+        profile.verpDomain(), request.configurationSet(), tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId());
     return store.accept(row)
         .recover(e -> {
@@ -129,10 +129,11 @@ public final class SendService {
         .map(v -> {
           List<DeliveryJob.Recipient> rcpts = new ArrayList<>(addresses.size());
           for (int i = 0; i < addresses.size(); i++) {
-            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i)));
+            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0));
           }
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
-              new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, rcpts, p.content(), p.at()));
+              new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
+                  request.configurationSet(), rcpts, p.content(), p.at()));
           return p.id();
         });
   }

@@ -13,7 +13,7 @@ import java.util.Map;
 
 /**
  * The delivery queue is the recipients table: a row is due when it is queued, its next attempt
- * time has come and nobody holds a live lease on it. {@link #claim} takes due rows with
+ * time has come (a retry waits here, not in memory) and nobody holds a live lease on it. {@link #claim} takes due rows with
  * {@code FOR UPDATE SKIP LOCKED}, so nodes scanning at the same time never take the same row.
  */
 public final class DeliveryQueue {
@@ -28,10 +28,11 @@ public final class DeliveryQueue {
       )
       UPDATE recipients r SET lease_owner = $2, lease_until = now() + $4::int * interval '1 second'
       FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx
-      RETURNING r.message_id, r.idx, r.address""";
+      RETURNING r.message_id, r.idx, r.address, r.attempts""";
 
   private static final String MESSAGES = """
-      SELECT id, account_id, envelope_from, content, created_at FROM messages WHERE id = ANY($1)""";
+      SELECT id, account_id, envelope_from, content, created_at, verp_domain, configuration_set
+      FROM messages WHERE id = ANY($1)""";
 
   private static final String RELEASE = """
       UPDATE recipients SET lease_owner = NULL, lease_until = NULL
@@ -60,7 +61,7 @@ public final class DeliveryQueue {
           Map<String, List<DeliveryJob.Recipient>> byMessage = new LinkedHashMap<>();
           for (Row r : rows) {
             byMessage.computeIfAbsent(r.getString(0), k -> new ArrayList<>())
-                .add(new DeliveryJob.Recipient(r.getShort(1), r.getString(2)));
+                .add(new DeliveryJob.Recipient(r.getShort(1), r.getString(2), r.getInteger(3)));
           }
           if (byMessage.isEmpty()) {
             return Future.succeededFuture(List.<DeliveryJob>of());
@@ -71,8 +72,9 @@ public final class DeliveryQueue {
                 List<DeliveryJob> jobs = new ArrayList<>();
                 for (Row m : messages) {
                   Buffer content = m.getBuffer(3);
-                  jobs.add(new DeliveryJob(m.getString(0), m.getString(1), m.getString(2),
-                      byMessage.get(m.getString(0)), content.getBytes(), m.getOffsetDateTime(4).toInstant()));
+                  jobs.add(new DeliveryJob(m.getString(0), m.getString(1), m.getString(2), m.getString(5),
+                      m.getString(6), byMessage.get(m.getString(0)), content.getBytes(),
+                      m.getOffsetDateTime(4).toInstant()));
                 }
                 return jobs;
               });

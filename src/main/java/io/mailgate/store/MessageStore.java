@@ -17,11 +17,11 @@ public final class MessageStore {
   private static final String INSERT = """
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
-                              source_ip, caller_identity)
-        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller
+                              source_ip, caller_identity, verp_domain)
+        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
-                    $15::text[], $16::text[])
-          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller)
+                    $15::text[], $16::text[], $17::text[])
+          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp)
       ), r AS (
         INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
         SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -63,6 +63,7 @@ public final class MessageStore {
     OffsetDateTime[] times = new OffsetDateTime[n];
     String[] sourceIps = new String[n];
     String[] callers = new String[n];
+    String[] verp = new String[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -80,6 +81,7 @@ public final class MessageStore {
       times[i] = OffsetDateTime.ofInstant(m.acceptedAt(), ZoneOffset.UTC);
       sourceIps[i] = m.sourceIp();
       callers[i] = m.callerIdentity();
+      verp[i] = m.verpDomain();
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
         rIdx[j] = k;
@@ -89,6 +91,6 @@ public final class MessageStore {
       }
     }
     return pool.preparedQuery(INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
-        tags, contents, times, rMessage, rIdx, rAddress, nodeId, leaseSeconds, rTime, sourceIps, callers}));
+        tags, contents, times, rMessage, rIdx, rAddress, nodeId, leaseSeconds, rTime, sourceIps, callers, verp}));
   }
 }

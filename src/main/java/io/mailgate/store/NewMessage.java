@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 
 /** An accepted message as it is committed: the message row, its recipients and its Send event. */
-public record NewMessage(String id, String accountId, String source, String envelopeFrom, String configurationSet,
+public record NewMessage(String id, String accountId, String source, String envelopeFrom, String verpDomain,
+    String configurationSet,
     String tagsJson, byte[] content, List<String> recipients, Instant acceptedAt, String sourceIp,
     String callerIdentity) {}

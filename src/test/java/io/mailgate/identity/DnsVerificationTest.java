@@ -123,7 +123,9 @@ class DnsVerificationTest {
     }, x -> x != null, Duration.ofSeconds(10));
     RecordingSmtpServer.Received got = Await.until(() -> relay.received().stream()
         .filter(x -> x.text().contains("mf-envelope")).findFirst().orElse(null), x -> x != null, Duration.ofSeconds(20));
-    assertEquals(id + "@bounce.mf.example", got.mailFrom());
+    assertTrue(got.mailFrom().endsWith("@bounce.mf.example"), got.mailFrom());
+    assertEquals(new io.mailgate.delivery.Verp.Target(id, 0), new io.mailgate.delivery.Verp(
+        SecretBox.fromBase64(TestNode.MASTER_KEY)).parse(got.mailFrom().split("@")[0]).orElseThrow());
   }
 
   @Test

@@ -157,6 +157,9 @@ class DkimSigningTest {
         .messageId();
     RecordingSmtpServer.Received got = Await.until(() -> relay.received().stream()
         .filter(r -> r.text().contains("mail-from-check")).findFirst().orElse(null), r -> r != null, Duration.ofSeconds(20));
-    assertEquals(id + "@mail.bounce-here.example", got.mailFrom());
+    String[] envelope = got.mailFrom().split("@");
+    assertEquals("mail.bounce-here.example", envelope[1]);
+    io.mailgate.delivery.Verp verp = new io.mailgate.delivery.Verp(io.mailgate.identity.SecretBox.fromBase64(TestNode.MASTER_KEY));
+    assertEquals(new io.mailgate.delivery.Verp.Target(id, 0), verp.parse(envelope[0]).orElseThrow());
   }
 }

@@ -39,10 +39,44 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile Function<String, String> rcptReply = rcpt -> "250 2.1.5 Ok";
   private volatile Function<String, String> dataReply = rcpt -> "250 2.0.0 Ok: queued";
   private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
+  private volatile long dataDelayMillis;
+  private volatile boolean stallAfterData;
+  private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger maxActive = new java.util.concurrent.atomic.AtomicInteger();
 
   public RecordingSmtpServer() throws IOException {
-    server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+    this(InetAddress.getLoopbackAddress(), 0);
+  }
+
+  /** A server on a given address and port (several loopback addresses can share one port: 127.0.0.x). */
+  public RecordingSmtpServer(InetAddress address, int port) throws IOException {
+    server = new ServerSocket();
+    server.setReuseAddress(true);
+    server.bind(new java.net.InetSocketAddress(address, port), 100);
     threads.submit(this::acceptLoop);
+  }
+
+  /** Waits this long before answering the end of DATA (a slow receiving server). */
+  public RecordingSmtpServer dataDelay(java.time.Duration delay) {
+    this.dataDelayMillis = delay.toMillis();
+    return this;
+  }
+
+  /** Reads DATA, then never answers (a stalled server). */
+  public RecordingSmtpServer stallAfterData() {
+    this.stallAfterData = true;
+    return this;
+  }
+
+  /** The EHLO extension lines after the greeting line, e.g. "PIPELINING\r\n250 DSN". */
+  public RecordingSmtpServer extensions(String lines) {
+    this.ehloExtensions = lines;
+    return this;
+  }
+
+  /** The most connections that were open at the same time. */
+  public int maxConcurrentConnections() {
+    return maxActive.get();
   }
 
   public int port() {
@@ -95,6 +129,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
   }
 
   private void session(Socket socket, int connection) {
+    maxActive.accumulateAndGet(active.incrementAndGet(), Math::max);
     try (socket; InputStream in = new BufferedInputStream(socket.getInputStream());
          OutputStream out = socket.getOutputStream()) {
       write(out, "220 test.local ESMTP ready");
@@ -122,6 +157,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
             rcpts.add(rcpt);
           }
           write(out, reply);
+          if (reply.startsWith("421")) {
+            return; // RFC 5321: 421 closes the transmission channel
+          }
         } else if (upper.equals("DATA")) {
           if (from == null || rcpts.isEmpty()) {
             write(out, "554 5.5.1 No valid recipients");
@@ -129,6 +167,12 @@ public final class RecordingSmtpServer implements AutoCloseable {
           }
           write(out, "354 End data with <CR><LF>.<CR><LF>");
           byte[] data = readData(in);
+          if (stallAfterData) {
+            Thread.sleep(600_000);
+          }
+          if (dataDelayMillis > 0) {
+            Thread.sleep(dataDelayMillis);
+          }
           String reply = dataReply.apply(rcpts.get(0));
           if (reply.startsWith("2")) {
             received.add(new Received(from, List.copyOf(rcpts), params, data, connection));
@@ -136,6 +180,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
           write(out, reply);
           from = null;
           rcpts.clear();
+          if (reply.startsWith("421")) {
+            return;
+          }
         } else if (upper.equals("RSET")) {
           from = null;
           rcpts.clear();
@@ -151,6 +198,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
       }
     } catch (IOException e) {
       // client went away
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      active.decrementAndGet();
     }
   }
 

@@ -1,0 +1,298 @@
+package io.mailgate.delivery;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The connections of one delivery instance to one destination site, shaped: at most so many open
+ * (reduced while the site is throttled), each replaced after so many messages and closed when idle,
+ * new ones and messages paced per second or minute when the site's limits say so, hosts tried in
+ * preference order until one answers. A site that asks us to slow down is paused: attempts meanwhile
+ * end as {@link AttemptResult.Deferred} without touching the network, and go back to the queue.
+ *
+ * <p>Used from one event loop only; the {@link SiteState} it shares with other instances is
+ * thread-safe.
+ */
+final class SitePool {
+
+  private record Attempt(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId,
+      Promise<AttemptResult> result, long enqueuedAt) {}
+
+  /** Token bucket for one instance's share of a per-second or per-minute limit. */
+  private static final class Bucket {
+    private double tokens;
+    private long last;
+
+    /** True when a token was taken; {@code perMillis} tokens are added per millisecond, up to {@code burst}. */
+    boolean take(double perMillis, double burst, long now) {
+      if (last == 0) {
+        tokens = burst;
+      } else {
+        tokens = Math.min(burst, tokens + (now - last) * perMillis);
+      }
+      last = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return true;
+      }
+      return false;
+    }
+
+    long millisToNext(double perMillis) {
+      return perMillis <= 0 ? 1000 : Math.max(1, (long) Math.ceil((1 - tokens) / perMillis));
+    }
+  }
+
+  private final Vertx vertx;
+  private final NetClient client;
+  private final SiteState site;
+  private final SmtpConnection.Options options;
+  private final DeliverySettings.TlsPolicy tlsPolicy;
+  private final ThrottleRules throttles;
+  private final int shareOf;
+  private final long idleTimeoutMs;
+  private final long maxWaitMs;
+  private final ArrayDeque<SmtpConnection> idle = new ArrayDeque<>();
+  private final ArrayDeque<Attempt> waiting = new ArrayDeque<>();
+  private final Bucket messages = new Bucket();
+  private final Bucket newConnections = new Bucket();
+  private final Set<String> withoutTls = new HashSet<>();
+  private List<SmtpConnection.Endpoint> endpoints = List.of();
+  private int open;
+  private long dispatchTimer = -1;
+  private final long sweeper;
+
+  /**
+   * @param shareOf how many instances share the site's limits on this node (1 when the limits are
+   *     per instance, as the relay's are)
+   * @param maxWaitMs an attempt that cannot start within this (its lease would run out) goes back to
+   *     the queue instead
+   */
+  SitePool(Vertx vertx, NetClient client, SiteState site, SmtpConnection.Options options,
+      DeliverySettings.TlsPolicy tlsPolicy, ThrottleRules throttles, int shareOf, long idleTimeoutMs, long maxWaitMs) {
+    this.vertx = vertx;
+    this.client = client;
+    this.site = site;
+    this.options = options;
+    this.tlsPolicy = tlsPolicy;
+    this.throttles = throttles;
+    this.shareOf = Math.max(1, shareOf);
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.maxWaitMs = maxWaitMs;
+    this.sweeper = vertx.setPeriodic(Math.max(1000, idleTimeoutMs / 2), id -> closeIdle());
+  }
+
+  /** The hosts to try, best first (the latest DNS answer for the site). */
+  void endpoints(List<SmtpConnection.Endpoint> endpoints) {
+    this.endpoints = endpoints;
+  }
+
+  /** Delivers one recipient; the future always succeeds with the attempt's result. */
+  Future<AttemptResult> deliver(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
+    Promise<AttemptResult> p = Promise.promise();
+    waiting.add(new Attempt(from, rcpt, data, size, eightBit, envelopeId, p, System.currentTimeMillis()));
+    site.waiting.incrementAndGet();
+    dispatch();
+    return p.future();
+  }
+
+  boolean isIdle() {
+    return open == 0 && waiting.isEmpty();
+  }
+
+  private int concurrencyLimit() {
+    int share = (int) Math.ceil((double) site.limits().maxConnections() / shareOf);
+    return Math.max(1, (int) Math.floor(share * site.factor()));
+  }
+
+  private Attempt next() {
+    Attempt a = waiting.poll();
+    if (a != null) {
+      site.waiting.decrementAndGet();
+    }
+    return a;
+  }
+
+  private void dispatch() {
+    while (!waiting.isEmpty()) {
+      long now = System.currentTimeMillis();
+      long paused = site.pausedUntil();
+      if (paused > now) {
+        Attempt a;
+        while ((a = next()) != null) {
+          a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(paused),
+              "site " + site.key + " asked to slow down", null));
+        }
+        return;
+      }
+      if (maxWaitMs > 0 && now - waiting.peek().enqueuedAt() > maxWaitMs) {
+        next().result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(now),
+            "waited too long for a connection to " + site.key, null));
+        continue;
+      }
+      while (!idle.isEmpty() && !idle.peekLast().isOpen()) {
+        idle.pollLast();
+        closed();
+      }
+      boolean reuse = !idle.isEmpty();
+      Shaping.Limits limits = site.limits();
+      if (!reuse) {
+        if (open >= concurrencyLimit()) {
+          return; // a connection coming back will dispatch
+        }
+        double perMinute = limits.maxConnectionsPerMinute() / (double) shareOf;
+        if (perMinute > 0 && !newConnections.take(perMinute / 60_000.0, Math.max(1, perMinute), now)) {
+          schedule(newConnections.millisToNext(perMinute / 60_000.0));
+          return;
+        }
+      }
+      double perSecond = limits.maxMessagesPerSecond() * site.factor() / shareOf;
+      if (limits.maxMessagesPerSecond() > 0 && !messages.take(perSecond / 1000.0, Math.max(1, perSecond), now)) {
+        schedule(messages.millisToNext(perSecond / 1000.0));
+        return;
+      }
+      Attempt a = next();
+      if (reuse) {
+        run(idle.pollLast(), a);
+      } else {
+        open++;
+        connect(a, 0, null);
+      }
+    }
+  }
+
+  private void schedule(long delayMs) {
+    if (dispatchTimer < 0) {
+      dispatchTimer = vertx.setTimer(delayMs, id -> {
+        dispatchTimer = -1;
+        dispatch();
+      });
+    }
+  }
+
+  /** Tries the endpoints in order from {@code index}; the last failure decides when none answers. */
+  private void connect(Attempt a, int index, Throwable lastFailure) {
+    List<SmtpConnection.Endpoint> eps = endpoints;
+    if (index >= eps.size()) {
+      open--;
+      String reason = lastFailure == null ? "no host to connect to for " + site.key : lastFailure.getMessage();
+      site.failed();
+      a.result().complete(new AttemptResult.Failed(reason, eps.isEmpty() ? null : eps.get(eps.size() - 1).address()));
+      dispatch();
+      return;
+    }
+    SmtpConnection.Endpoint ep = eps.get(index);
+    SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
+        : withoutTls.contains(ep.address()) ? SmtpConnection.TlsMode.NONE : SmtpConnection.TlsMode.OPPORTUNISTIC;
+    SmtpConnection.open(vertx, client, ep, options, mode).onComplete(ar -> {
+      if (ar.succeeded()) {
+        site.connections.incrementAndGet();
+        run(ar.result(), a);
+        return;
+      }
+      Throwable e = ar.cause();
+      if (e instanceof SmtpConnection.TlsFailure && mode == SmtpConnection.TlsMode.OPPORTUNISTIC) {
+        // broken TLS on their side: this host gets plain text, as Postfix's opportunistic mode does
+        withoutTls.add(ep.address());
+        connect(a, index, e);
+        return;
+      }
+      if (e instanceof SmtpConnection.GreetingRefused g) {
+        throttle(g.greeting);
+      }
+      connect(a, index + 1, e);
+    });
+  }
+
+  private void run(SmtpConnection c, Attempt a) {
+    if (c.maxSize() > 0 && a.size() > c.maxSize()) {
+      // RFC 1870: the server would refuse it after reading it all; say so without sending
+      a.result().complete(new AttemptResult.Rejected(new SmtpResponse(552, "5.3.4",
+          "Message size " + a.size() + " exceeds the fixed maximum message size of " + c.maxSize()
+              + " advertised by " + c.endpoint().host()), c.remoteAddress()));
+      release(c);
+      return;
+    }
+    c.send(a.from(), a.rcpt(), a.data(), a.size(), a.eightBit(), a.envelopeId()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        SmtpResponse r = ar.result();
+        if (r.isPositive()) {
+          site.succeeded();
+          a.result().complete(new AttemptResult.Delivered(r, c.remoteAddress()));
+        } else {
+          site.failed();
+          throttle(r);
+          a.result().complete(new AttemptResult.Rejected(r, c.remoteAddress()));
+        }
+      } else {
+        site.failed();
+        a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress()));
+      }
+      release(c);
+    });
+  }
+
+  private void throttle(SmtpResponse reply) {
+    if (reply.isPositive()) {
+      return;
+    }
+    ThrottleRules.Throttle t = throttles.match(reply);
+    if (t != null) {
+      site.throttle(t, reply, System.currentTimeMillis());
+    }
+  }
+
+  private void release(SmtpConnection c) {
+    if (c.isOpen() && c.transactions() < site.limits().maxMessagesPerConnection() && open <= concurrencyLimit()
+        && site.pausedUntil() <= System.currentTimeMillis()) {
+      idle.addLast(c);
+    } else {
+      closed();
+      c.quit();
+    }
+    dispatch();
+  }
+
+  private void closed() {
+    open--;
+    site.connections.decrementAndGet();
+  }
+
+  private void closeIdle() {
+    long limit = TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs);
+    // the oldest idle connections are at the head (dispatch takes from the tail)
+    while (!idle.isEmpty() && (idle.peekFirst().idleNanos() > limit || !idle.peekFirst().isOpen())) {
+      closed();
+      idle.pollFirst().quit();
+    }
+  }
+
+  /** Closes what is idle; attempts still waiting end as not attempted (they go back to the queue). */
+  Future<Void> close() {
+    vertx.cancelTimer(sweeper);
+    if (dispatchTimer >= 0) {
+      vertx.cancelTimer(dispatchTimer);
+    }
+    List<Future<Void>> quits = new ArrayList<>();
+    SmtpConnection c;
+    while ((c = idle.poll()) != null) {
+      closed();
+      quits.add(c.quit());
+    }
+    Attempt a;
+    while ((a = next()) != null) {
+      a.result().complete(new AttemptResult.Deferred(Instant.now(), "delivery stopped (node shutting down)", null));
+    }
+    return Future.join(quits).mapEmpty();
+  }
+}

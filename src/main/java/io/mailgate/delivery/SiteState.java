@@ -1,0 +1,85 @@
+package io.mailgate.delivery;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What a node knows about one destination site, shared by its delivery instances: its shaping
+ * limits, whether it asked us to slow down (paused until, and a factor applied to its concurrency
+ * and rate that recovers with each success), and live counters for the status API.
+ */
+final class SiteState {
+  private static final double MIN_FACTOR = 0.1;
+  private static final double RECOVERY_PER_SUCCESS = 0.02;
+
+  final String key;
+  final AtomicInteger connections = new AtomicInteger();
+  final AtomicInteger waiting = new AtomicInteger();
+  private volatile Shaping.Limits limits;
+  private volatile java.util.List<String> mxHosts = java.util.List.of();
+  private double factor = 1.0;
+  private long pausedUntil;
+  private String lastThrottle;
+  private long delivered;
+  private long failed;
+
+  SiteState(String key, Shaping.Limits limits) {
+    this.key = key;
+    this.limits = limits;
+  }
+
+  Shaping.Limits limits() {
+    return limits;
+  }
+
+  void update(Shaping.Limits limits, java.util.List<String> mxHosts) {
+    this.limits = limits;
+    this.mxHosts = mxHosts;
+  }
+
+  synchronized void throttle(ThrottleRules.Throttle t, SmtpResponse reply, long nowMillis) {
+    factor = Math.max(MIN_FACTOR, factor * t.rateFactor());
+    pausedUntil = Math.max(pausedUntil, nowMillis + t.pause().toMillis());
+    lastThrottle = reply + " (" + t.rule() + ")";
+  }
+
+  synchronized void succeeded() {
+    delivered++;
+    factor = Math.min(1.0, factor + RECOVERY_PER_SUCCESS);
+  }
+
+  synchronized void failed() {
+    failed++;
+  }
+
+  synchronized double factor() {
+    return factor;
+  }
+
+  synchronized long pausedUntil() {
+    return pausedUntil;
+  }
+
+  synchronized JsonObject toJson(long nowMillis) {
+    JsonObject j = new JsonObject()
+        .put("Site", key)
+        .put("MxHosts", new io.vertx.core.json.JsonArray(mxHosts))
+        .put("MaxConnections", limits.maxConnections())
+        .put("MaxMessagesPerConnection", limits.maxMessagesPerConnection())
+        .put("MaxMessagesPerSecond", limits.maxMessagesPerSecond())
+        .put("MaxConnectionsPerMinute", limits.maxConnectionsPerMinute())
+        .put("ThrottleFactor", Math.round(factor * 1000) / 1000.0)
+        .put("Connections", connections.get())
+        .put("Waiting", waiting.get())
+        .put("Delivered", delivered)
+        .put("Failed", failed);
+    if (pausedUntil > nowMillis) {
+      j.put("PausedUntil", Instant.ofEpochMilli(pausedUntil).toString());
+    }
+    if (lastThrottle != null) {
+      j.put("LastThrottle", lastThrottle);
+    }
+    return j;
+  }
+}

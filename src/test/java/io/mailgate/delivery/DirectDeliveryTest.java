@@ -1,0 +1,269 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * Direct delivery against SMTP servers on loopback addresses (127.0.0.x, one port) that a DNS
+ * server run by the test names as MX hosts: routing, retries, deadlines, hard failures, timeouts,
+ * throttling, VERP and DSN parameters.
+ */
+class DirectDeliveryTest {
+  static final int MAX_DELIVERY_SECONDS = 8;
+  static int port;
+  static FakeDnsServer dns;
+  static TestNode node;
+  static SesV2Client ses;
+  static final List<RecordingSmtpServer> servers = new ArrayList<>();
+
+  static RecordingSmtpServer server(String ip) throws IOException {
+    RecordingSmtpServer s = new RecordingSmtpServer(InetAddress.getByName(ip), port);
+    servers.add(s);
+    return s;
+  }
+
+  @BeforeAll
+  static void start() throws IOException {
+    port = EmbeddedServices.freePort();
+    dns = FakeDnsServer.start().defaultTtl(1).soa(1, 1);
+    Path throttles = Files.createTempFile("throttle", ".txt");
+    Files.writeString(throttles, "2 0.5 code=421\n");
+    node = TestNode.start("", c -> c
+        .with(MailgateConfig.DELIVERY_MODE, "direct")
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.DNS_MIN_TTL_SECONDS, 0)
+        .with(MailgateConfig.DELIVERY_DIRECT_PORT, port)
+        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 1)
+        .with(MailgateConfig.DELIVERY_RETRY_MAX_SECONDS, 2)
+        .with(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS, MAX_DELIVERY_SECONDS)
+        .with(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS, 1)
+        .with(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS, 2)
+        .with(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE, throttles.toString())
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test"));
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    for (RecordingSmtpServer s : servers) {
+      s.close();
+    }
+    dns.close();
+  }
+
+  static String send(String to, String subject) {
+    return ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data(subject)).body(b -> b.text(t -> t.data("body")))))).messageId();
+  }
+
+  static List<String> eventTypes(JsonObject status) {
+    List<String> out = new ArrayList<>();
+    for (Object o : status.getJsonArray("Events")) {
+      out.add(((JsonObject) o).getString("eventType"));
+    }
+    return out;
+  }
+
+  /** Waits until the recipient is done (delivered or bounced); the message's status then. */
+  static JsonObject awaitFinal(String id) {
+    return Await.until(() -> node.message(id), m -> !m.getJsonArray("Recipients").getJsonObject(0)
+        .getString("Status").equals("QUEUED"), Duration.ofSeconds(MAX_DELIVERY_SECONDS + 15));
+  }
+
+  static JsonObject last(JsonObject status, String type) {
+    JsonObject found = null;
+    for (Object o : status.getJsonArray("Events")) {
+      if (((JsonObject) o).getString("eventType").equals(type)) {
+        found = (JsonObject) o;
+      }
+    }
+    return found;
+  }
+
+  @Test
+  void lowestPreferenceFirstThenTheNextHost() throws IOException {
+    RecordingSmtpServer best = server("127.0.0.2");
+    RecordingSmtpServer second = server("127.0.0.3");
+    dns.mx("order.example", 20, "mx2.order.example").mx("order.example", 10, "mx1.order.example")
+        .a("mx1.order.example", "127.0.0.2").a("mx2.order.example", "127.0.0.3");
+    awaitFinal(send("a@order.example", "order"));
+    assertEquals(1, best.received().size());
+    assertEquals(0, second.received().size());
+
+    // the preferred host is down: the next one gets it
+    RecordingSmtpServer up = server("127.0.0.5");
+    dns.mx("fallback.example", 10, "mx1.fallback.example").mx("fallback.example", 20, "mx2.fallback.example")
+        .a("mx1.fallback.example", "127.0.0.4").a("mx2.fallback.example", "127.0.0.5");
+    JsonObject status = awaitFinal(send("b@fallback.example", "fallback"));
+    assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(1, up.received().size());
+    assertEquals("127.0.0.5", last(status, "Delivery").getJsonObject("delivery").getString("remoteMtaIp"));
+  }
+
+  @Test
+  void withoutMxTheDomainsOwnAddressIsUsed() throws IOException {
+    RecordingSmtpServer implicit = server("127.0.0.6");
+    dns.a("implicit.example", "127.0.0.6");
+    JsonObject status = awaitFinal(send("c@implicit.example", "implicit"));
+    assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(List.of("c@implicit.example"), implicit.received().get(0).rcptTo());
+  }
+
+  @Test
+  void nullMxAndNxdomainBouncePermanentlyWithoutAConnection() {
+    dns.nullMx("nomail.example").a("nomail.example", "127.0.0.6");
+    JsonObject nullMx = awaitFinal(send("d@nomail.example", "null mx"));
+    JsonObject bounce = last(nullMx, "Bounce").getJsonObject("bounce");
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals("5.1.10", bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("status"));
+    assertEquals(List.of("Send", "Bounce"), eventTypes(nullMx));
+
+    JsonObject nx = awaitFinal(send("e@no-such-domain.example", "nxdomain"));
+    JsonObject nxBounce = last(nx, "Bounce").getJsonObject("bounce");
+    assertEquals("Permanent", nxBounce.getString("bounceType"));
+    assertEquals("5.1.2", nxBounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("status"));
+  }
+
+  @Test
+  void softFailureIsRetriedThenDelivered() throws IOException {
+    AtomicInteger tries = new AtomicInteger();
+    RecordingSmtpServer flaky = server("127.0.0.7")
+        .onRcpt(r -> tries.incrementAndGet() == 1 ? "451 4.3.0 Temporary local problem" : "250 2.1.5 Ok");
+    dns.mx("flaky.example", 10, "mx.flaky.example").a("mx.flaky.example", "127.0.0.7");
+    String id = send("f@flaky.example", "retry then ok");
+    JsonObject status = awaitFinal(id);
+    assertEquals(List.of("Send", "DeliveryDelay", "Delivery"), eventTypes(status));
+    JsonObject delay = last(status, "DeliveryDelay").getJsonObject("deliveryDelay");
+    assertEquals("RecipientServerError", delay.getString("delayType"));
+    assertEquals("4.3.0", delay.getJsonArray("delayedRecipients").getJsonObject(0).getString("status"));
+    assertTrue(delay.getString("expirationTime").compareTo(delay.getString("timestamp")) > 0);
+    assertEquals(2, status.getJsonArray("Recipients").getJsonObject(0).getInteger("Attempts"));
+    assertEquals(1, flaky.received().size());
+  }
+
+  @Test
+  void softFailuresUntilTheDeadlineEndInATransientBounce() throws IOException {
+    RecordingSmtpServer full = server("127.0.0.8").onRcpt(r -> "452 4.2.2 Mailbox full, over quota");
+    dns.mx("full.example", 10, "mx.full.example").a("mx.full.example", "127.0.0.8");
+    JsonObject status = awaitFinal(send("g@full.example", "never fits"));
+    List<String> types = eventTypes(status);
+    assertEquals("Bounce", types.get(types.size() - 1));
+    assertTrue(types.contains("DeliveryDelay"), types.toString());
+    JsonObject bounce = last(status, "Bounce").getJsonObject("bounce");
+    assertEquals("Transient", bounce.getString("bounceType"));
+    assertEquals("MailboxFull", bounce.getString("bounceSubType"));
+    assertEquals("MailboxFull", last(status, "DeliveryDelay").getJsonObject("deliveryDelay").getString("delayType"));
+    assertTrue(full.received().isEmpty());
+  }
+
+  @Test
+  void hardFailureIsNotRetried() throws IOException {
+    RecordingSmtpServer strict = server("127.0.0.9").onRcpt(r -> "550 5.1.1 <" + r + ">: Recipient address rejected");
+    dns.mx("strict.example", 10, "mx.strict.example").a("mx.strict.example", "127.0.0.9");
+    JsonObject status = awaitFinal(send("h@strict.example", "hard"));
+    assertEquals(List.of("Send", "Bounce"), eventTypes(status));
+    JsonObject bounce = last(status, "Bounce").getJsonObject("bounce");
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals("NoEmail", bounce.getString("bounceSubType"));
+    assertEquals(1, strict.commands().stream().filter(c -> c.startsWith("RCPT")).count());
+  }
+
+  @Test
+  void serverThatStallsAfterDataTimesOutAsASoftFailure() throws IOException {
+    server("127.0.0.10").stallAfterData();
+    dns.mx("stall.example", 10, "mx.stall.example").a("mx.stall.example", "127.0.0.10");
+    String id = send("i@stall.example", "stalled");
+    JsonObject delayed = Await.until(() -> node.message(id), m -> eventTypes(m).contains("DeliveryDelay"),
+        Duration.ofSeconds(15));
+    JsonObject delay = last(delayed, "DeliveryDelay").getJsonObject("deliveryDelay");
+    assertEquals("TransientCommunicationFailure", delay.getString("delayType"));
+    assertTrue(delay.getJsonArray("delayedRecipients").getJsonObject(0).getString("diagnosticCode").contains("timeout"),
+        delay.encode());
+  }
+
+  @Test
+  void throttlingReplyPausesTheSiteAndReducesItsConcurrency() throws IOException {
+    AtomicInteger tries = new AtomicInteger();
+    RecordingSmtpServer busy = server("127.0.0.11").onRcpt(r -> tries.incrementAndGet() == 1
+        ? "421 4.7.0 Too many messages, slow down" : "250 2.1.5 Ok");
+    dns.mx("busy.example", 10, "mx.busy.example").a("mx.busy.example", "127.0.0.11");
+    String first = send("j@busy.example", "throttled-1");
+    Await.until(() -> tries.get() >= 1, Duration.ofSeconds(10));
+    JsonObject site = Await.until(DirectDeliveryTest::busySite, s -> s != null && s.containsKey("PausedUntil"),
+        Duration.ofSeconds(5));
+    assertEquals(0.5, site.getDouble("ThrottleFactor"));
+    assertTrue(site.getString("LastThrottle").startsWith("421 4.7.0"), site.encode());
+    long pausedAt = System.currentTimeMillis();
+    List<String> more = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      more.add(send("k" + i + "@busy.example", "throttled-more"));
+    }
+    // nothing reaches the site while it is paused ...
+    Await.until(() -> more.stream().allMatch(id -> node.message(id).getJsonArray("Recipients").getJsonObject(0)
+        .getString("Status").equals("QUEUED")), Duration.ofSeconds(5));
+    assertEquals(1, tries.get(), "no RCPT during the pause");
+    // ... then everything is delivered, after the pause, and the first message too
+    for (String id : more) {
+      JsonObject done = awaitFinal(id);
+      assertEquals("DELIVERED", done.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    }
+    assertTrue(System.currentTimeMillis() - pausedAt >= 1500);
+    assertEquals("DELIVERED", awaitFinal(first).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(4, busy.received().size());
+  }
+
+  private static JsonObject busySite() {
+    JsonArray sites = new JsonObject(node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body())
+        .getJsonArray("Sites");
+    for (Object o : sites) {
+      JsonObject s = (JsonObject) o;
+      if (s.getString("Site").contains("mx.busy.example")) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void envelopeSenderIsAVerpAddressAndDsnParametersAreSent() throws IOException {
+    RecordingSmtpServer dsn = server("127.0.0.12").extensions("PIPELINING\r\n250-DSN\r\n250 8BITMIME");
+    dns.mx("dsn.example", 10, "mx.dsn.example").a("mx.dsn.example", "127.0.0.12");
+    String id = send("l@dsn.example", "verp");
+    awaitFinal(id);
+    RecordingSmtpServer.Received got = dsn.received().get(0);
+    String[] from = got.mailFrom().split("@");
+    assertEquals("bounces.mailgate.test", from[1]);
+    Verp verp = new Verp(SecretBox.fromBase64(TestNode.MASTER_KEY));
+    assertEquals(new Verp.Target(id, 0), verp.parse(from[0]).orElseThrow());
+    assertFalse(verp.parse(from[0].substring(0, 40) + "aaaaaaaa").isPresent(), "a forged token is refused");
+    assertTrue(got.mailParams().contains("ENVID=" + id), got.mailParams());
+    assertTrue(dsn.commands().stream().anyMatch(c -> c.startsWith("RCPT TO:<l@dsn.example>")
+        && c.contains("NOTIFY=FAILURE,DELAY") && c.contains("ORCPT=rfc822;l@dsn.example")), dsn.commands().toString());
+  }
+}

@@ -1,0 +1,78 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.smtp.Envelope;
+import io.mailgate.smtp.SmtpReply;
+import io.mailgate.smtp.SmtpServer;
+import io.mailgate.smtp.SmtpServerOptions;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/** TlsPolicy REQUIRE: no delivery in plain text; with STARTTLS offered, delivery over TLS. */
+class TlsPolicyTest {
+
+  static String send(SesV2Client ses, String subject) {
+    return ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses("x@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data(subject)).body(b -> b.text(t -> t.data("body")))))).messageId();
+  }
+
+  @Test
+  void requiredTlsIsNeverSkipped() throws Exception {
+    try (RecordingSmtpServer plain = new RecordingSmtpServer();
+         TestNode node = TestNode.start(plain.url(), c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE")
+             .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60));
+         SesV2Client ses = node.sesV2()) {
+      String id = send(ses, "needs tls");
+      JsonObject status = Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2,
+          Duration.ofSeconds(15));
+      JsonObject delay = status.getJsonArray("Events").getJsonObject(1);
+      assertEquals("DeliveryDelay", delay.getString("eventType"));
+      String diagnostic = delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
+          .getString("diagnosticCode");
+      assertTrue(diagnostic.contains("TLS is required"), diagnostic);
+      assertEquals("QUEUED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+      assertTrue(plain.received().isEmpty());
+      assertTrue(plain.commands().stream().noneMatch(c -> c.startsWith("MAIL")), plain.commands().toString());
+    }
+  }
+
+  @Test
+  void startTlsIsUsedWhenRequiredAndOffered() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    List<Envelope> received = new CopyOnWriteArrayList<>();
+    SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
+    SmtpServer server = SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
+            .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
+        (session, envelope, message) -> {
+          received.add(envelope);
+          return CompletableFuture.completedFuture(SmtpReply.queued("tls-1"));
+        }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (TestNode node = TestNode.start("smtp://127.0.0.1:" + server.actualPort(),
+            c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
+         SesV2Client ses = node.sesV2()) {
+      String id = send(ses, "over tls");
+      JsonObject status = node.awaitOutcomes(id, 1);
+      assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
+          status.encodePrettily());
+      assertEquals(1, received.size());
+      assertTrue(received.get(0).tls(), "the message travelled over TLS");
+    } finally {
+      server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      vertx.close();
+    }
+  }
+}
