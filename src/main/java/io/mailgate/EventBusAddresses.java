@@ -10,6 +10,8 @@ public final class EventBusAddresses {
   public static final String SEND_ACCEPTED = "mailgate.send.accepted";
   /** {@code DeliveryOutcome}: the result of one recipient's delivery attempt. */
   public static final String DELIVERY_OUTCOME = "mailgate.delivery.outcome";
+  /** {@code InboundMail}: a message received for a bounce domain (bounce, complaint, auto-reply). */
+  public static final String FEEDBACK_INBOUND = "mailgate.feedback.inbound";
   /** {@code "<account>\n<identity>"}, published when an identity changes: caches drop it at once. */
   public static final String IDENTITY_CHANGED = "mailgate.identity.changed";
   /** start-dev only: {@code CaptureQuery} -> JSON array of captured messages. */

@@ -87,7 +87,8 @@ public final class MailgateNode {
       return Future.failedFuture(new io.mailgate.config.ConfigException(e.getMessage()));
     }
     LOG.info("crypto provider: " + CryptoProvider.install() + " (" + CryptoProvider.description() + ")");
-    LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class);
+    LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class,
+        io.mailgate.feedback.InboundMail.class);
     DnsResolver dns = DnsResolver.create(vertx, DnsResolverOptions.defaults()
         .withServers(config.get(MailgateConfig.DNS_SERVERS))
         .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))
@@ -140,10 +141,13 @@ public final class MailgateNode {
     int http = config.get(MailgateConfig.HTTP_INSTANCES);
     int delivery = config.get(MailgateConfig.DELIVERY_INSTANCES);
     String nodeId = nodeId();
-    return deploy(() -> new FeedbackVerticle(config, nodeId), delivery)
+    return deploy(() -> new FeedbackVerticle(config, nodeId, secrets), delivery)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
         .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock, dns, sites, secrets), delivery))
         .compose(v -> deploy(() -> new IdentityDnsVerticle(config, clock, dns), 1))
+        .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
+        .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
+            ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock), 1) : Future.<Void>succeededFuture())
         .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, secrets, sites, dev), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", delivery " + describeDelivery(config)));

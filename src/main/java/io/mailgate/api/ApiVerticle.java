@@ -5,6 +5,8 @@ import io.mailgate.SesException;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
+import io.mailgate.api.sesv2.SuppressionHandler;
+import io.mailgate.store.SuppressionStore;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.Sites;
 import io.mailgate.identity.Account;
@@ -93,6 +95,8 @@ public final class ApiVerticle extends VerticleBase {
     IdentitiesHandler identityOps = new IdentitiesHandler(identities);
     AccountHandler account = new AccountHandler(vertx, accounts);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
+    SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(db,
+        config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1));
 
     Router router = Router.router(vertx);
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
@@ -108,7 +112,17 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
+    router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
+    router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
+    router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));
+    router.get("/v2/email/suppression/addresses/:email").handler(V2Route.of(auth, suppression::get));
+    router.delete("/v2/email/suppression/addresses/:email").handler(V2Route.of(auth, suppression::delete));
+    router.get("/_mailgate/global-suppression/:email").handler(V2Route.of(auth, suppression::getGlobal));
+    router.delete("/_mailgate/global-suppression/:email").handler(V2Route.of(auth, suppression::removeGlobal));
     router.get("/_mailgate/messages/:messageId").handler(V2Route.of(auth, status::get));
+    router.get("/_mailgate/reputation").handler(V2Route.of(auth, (caller, ctx) -> accounts.byId(caller.account().id())
+        .map(d -> d.map(x -> x.reputation() == null ? new JsonObject().put("EnforcementStatus", x.enforcementStatus())
+            : x.reputation().copy().put("EnforcementStatus", x.enforcementStatus())).orElse(new JsonObject()))));
     router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) ->
         Future.succeededFuture(new JsonObject().put("Node", nodeId).put("Sites", sites.toJson(clock.millis())))));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);

@@ -62,6 +62,30 @@ public final class MailgateConfig {
       "", "Operator rules for \"slow down\" replies, tried before the shipped delivery/throttle-rules.txt.");
   public static final ConfigKey<String> FEEDBACK_BOUNCE_RULES_FILE = key("feedback.bounceRulesFile", String.class, "",
       "Operator bounce classification rules, tried before the shipped feedback/bounce-rules.txt.");
+  public static final ConfigKey<String> SMTP_INBOUND_HOST = key("smtp.inboundHost", String.class, "0.0.0.0",
+      "Address the inbound SMTP server (bounces, complaints) listens on.");
+  public static final ConfigKey<Integer> SMTP_INBOUND_PORT = key("smtp.inboundPort", Integer.class, 2525,
+      "Port of the inbound SMTP server; point the bounce domains' MX here (forward port 25 to it). 0: no inbound server.");
+  public static final ConfigKey<Integer> SMTP_INBOUND_MAX_MESSAGE_BYTES = key("smtp.inboundMaxMessageBytes",
+      Integer.class, 10 * 1024 * 1024, "Largest message the inbound SMTP server accepts.");
+  public static final ConfigKey<String> FEEDBACK_BOUNCE_DOMAINS = key("feedback.bounceDomains", String.class, "",
+      "More domains (comma separated) whose mail the inbound server accepts as feedback, besides delivery.bounceDomain and verified custom MAIL FROM domains.");
+  public static final ConfigKey<Integer> REPUTATION_WINDOW_HOURS = key("reputation.windowHours", Integer.class, 24,
+      "Bounce and complaint rates are computed over this rolling window.");
+  public static final ConfigKey<Integer> REPUTATION_MIN_VOLUME = key("reputation.minVolume", Integer.class, 200,
+      "Rates act only once the window holds at least this many sent recipients.");
+  public static final ConfigKey<Double> REPUTATION_BOUNCE_WARNING = key("reputation.bounceWarning", Double.class, 0.05,
+      "Bounce rate (hard bounces / sent) above which EnforcementStatus becomes PROBATION (SES: 5%).");
+  public static final ConfigKey<Double> REPUTATION_BOUNCE_SHUTDOWN = key("reputation.bounceShutdown", Double.class, 0.10,
+      "Bounce rate above which sending is paused until an admin resumes it (SES: 10%).");
+  public static final ConfigKey<Double> REPUTATION_COMPLAINT_WARNING = key("reputation.complaintWarning", Double.class,
+      0.001, "Complaint rate above which EnforcementStatus becomes PROBATION (SES: 0.1%).");
+  public static final ConfigKey<Double> REPUTATION_COMPLAINT_SHUTDOWN = key("reputation.complaintShutdown",
+      Double.class, 0.005, "Complaint rate above which sending is paused (SES: 0.5%).");
+  public static final ConfigKey<Integer> REPUTATION_CHECK_INTERVAL_SECONDS = key("reputation.checkIntervalSeconds",
+      Integer.class, 60, "How often account reputations are recomputed.");
+  public static final ConfigKey<Integer> FEEDBACK_GLOBAL_SUPPRESSION_DAYS = key("feedback.globalSuppressionDays",
+      Integer.class, 14, "An address that hard-bounced for any account is suppressed for everyone this many days (0: no global list).");
   public static final ConfigKey<Integer> DELIVERY_INSTANCES = key("delivery.instances", Integer.class, 0,
       "Delivery verticle instances, each with its own connection pool. 0: one per CPU core.");
   public static final ConfigKey<Integer> DELIVERY_MAX_CONNECTIONS = key("delivery.maxConnections", Integer.class, 16,

@@ -15,6 +15,17 @@ public sealed interface AttemptResult {
   /** No SMTP answer decided it: connection refused or lost, timeout, TLS failure, DNS trouble. */
   record Failed(String reason, String remoteMta) implements AttemptResult {}
 
+  /**
+   * Not sent: the address is on the account's suppression list or the global one. Final, and it
+   * does not count against the account's bounce rate.
+   */
+  record Suppressed(boolean global) implements AttemptResult {
+    @Override
+    public String remoteMta() {
+      return null;
+    }
+  }
+
   /** Not attempted: the destination asked us to slow down and is paused until then. */
   record Deferred(java.time.Instant until, String reason, String remoteMta) implements AttemptResult {}
 }

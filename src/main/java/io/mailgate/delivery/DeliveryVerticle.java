@@ -4,6 +4,9 @@ import io.mailgate.EventBusAddresses;
 import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.feedback.InboundMail;
+import io.mailgate.feedback.SimulatedReports;
+import io.mailgate.store.SuppressionStore;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
 import io.mailgate.store.DeliveryQueue;
@@ -48,6 +51,7 @@ public final class DeliveryVerticle extends VerticleBase {
   private NetClient netClient;
   private Pool db;
   private DeliveryQueue queue;
+  private SuppressionStore suppressions;
   private Router router;
   private DeliverySettings.Resolver settings;
   private Shaping shaping;
@@ -117,6 +121,7 @@ public final class DeliveryVerticle extends VerticleBase {
         .setConnectTimeout(config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000));
     db = Database.pool(vertx, config, 2);
     queue = new DeliveryQueue(db, nodeId, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
+    suppressions = new SuppressionStore(db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 2);
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2);
@@ -180,25 +185,67 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private void deliver(DeliveryJob job) {
-    Buffer data = Buffer.buffer(DotStuffing.stuff(job.content()));
-    boolean eightBit = DotStuffing.isEightBit(job.content());
-    DeliverySettings s = settings.forConfigurationSet(job.configurationSet());
+    List<String> emails = new ArrayList<>();
     for (DeliveryJob.Recipient r : job.recipients()) {
-      pending++;
-      String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
-          : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
-      router.route(s, r.address())
-          .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Rejected(
-              new SmtpResponse(550, "5.1.2", "Invalid recipient domain: " + e.getMessage()), null))))
-          .compose(route -> route instanceof Router.Go go
-              ? pool(go, s).deliver(mailFrom, r.address(), data, job.content().length, eightBit, job.messageId())
-              : Future.succeededFuture(((Router.Fail) route).result()))
-          .onComplete(ar -> {
-            pending--;
-            AttemptResult result = ar.succeeded() ? ar.result()
-                : new AttemptResult.Failed("delivery error: " + ar.cause().getMessage(), null);
-            finish(job, r, result, s);
-          });
+      if (!Simulator.handles(r.address())) {
+        emails.add(r.address().toLowerCase(Locale.ROOT));
+      }
+    }
+    pending += job.recipients().size();
+    Future<Map<String, SuppressionStore.Listed>> listed = emails.isEmpty()
+        ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
+    listed.onComplete(ar -> {
+      if (ar.failed()) {
+        // the suppression lists cannot be read: do not send blind, try again from the queue
+        LOG.warning("suppression check failed, " + job.messageId() + " goes back to the queue: " + ar.cause().getMessage());
+        pending -= job.recipients().size();
+        track(queue.release(job.messageId(), job.recipients()));
+        return;
+      }
+      Buffer data = Buffer.buffer(DotStuffing.stuff(job.content()));
+      boolean eightBit = DotStuffing.isEightBit(job.content());
+      DeliverySettings s = settings.forConfigurationSet(job.configurationSet());
+      for (DeliveryJob.Recipient r : job.recipients()) {
+        String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
+            : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
+        SuppressionStore.Listed list = ar.result().get(r.address().toLowerCase(Locale.ROOT));
+        Future<AttemptResult> attempt;
+        if (Simulator.handles(r.address())) {
+          attempt = Future.succeededFuture(Simulator.attempt(r.address()));
+        } else if (list != null) {
+          attempt = Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
+        } else {
+          attempt = router.route(s, r.address())
+              .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Rejected(
+                  new SmtpResponse(550, "5.1.2", "Invalid recipient domain: " + e.getMessage()), null))))
+              .compose(route -> route instanceof Router.Go go
+                  ? pool(go, s).deliver(mailFrom, r.address(), data, job.content().length, eightBit, job.messageId())
+                  : Future.succeededFuture(((Router.Fail) route).result()));
+        }
+        attempt.onComplete(done -> {
+          pending--;
+          AttemptResult result = done.succeeded() ? done.result()
+              : new AttemptResult.Failed("delivery error: " + done.cause().getMessage(), null);
+          finish(job, r, result, s);
+          if (result instanceof AttemptResult.Delivered && Simulator.handles(r.address())) {
+            simulateFeedback(job, r, mailFrom);
+          }
+        });
+      }
+    });
+  }
+
+  /** The mailbox simulator's auto-reply or complaint, received as if it came from outside. */
+  private void simulateFeedback(DeliveryJob job, DeliveryJob.Recipient r, String returnPath) {
+    java.time.ZonedDateTime now = java.time.ZonedDateTime.ofInstant(clock.instant(), java.time.ZoneOffset.UTC);
+    byte[] report = switch (Simulator.followUp(r.address())) {
+      case AUTO_REPLY -> SimulatedReports.autoReply(r.address(), returnPath, job.content(), now);
+      case COMPLAINT -> SimulatedReports.complaint(r.address(), returnPath, job.content(), now);
+      case NONE -> null;
+    };
+    if (report != null) {
+      vertx.eventBus().send(EventBusAddresses.FEEDBACK_INBOUND,
+          new InboundMail(r.address(), List.of(returnPath), report, Simulator.HOST, clock.instant()));
     }
   }
 
@@ -236,7 +283,8 @@ public final class DeliveryVerticle extends VerticleBase {
     Instant next = null;
     if (result instanceof AttemptResult.Delivered) {
       disposition = Disposition.DELIVERED;
-    } else if (result instanceof AttemptResult.Rejected rej && rej.reply().isPermanent()) {
+    } else if (result instanceof AttemptResult.Suppressed
+        || (result instanceof AttemptResult.Rejected rej && rej.reply().isPermanent())) {
       disposition = Disposition.BOUNCED;
     } else if (result instanceof AttemptResult.Deferred d) {
       next = d.until();

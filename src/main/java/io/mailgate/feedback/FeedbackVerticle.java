@@ -4,6 +4,10 @@ import io.mailgate.EventBusAddresses;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.AttemptResult;
 import io.mailgate.delivery.DeliveryOutcome;
+import io.mailgate.delivery.Simulator;
+import io.mailgate.delivery.Verp;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.store.FeedbackStore;
 import io.mailgate.delivery.SmtpResponse;
 import io.mailgate.events.EventType;
 import io.mailgate.events.SesEvents;
@@ -35,11 +39,14 @@ public final class FeedbackVerticle extends VerticleBase {
   private OutcomeStore outcomes;
   private BounceClassifier classifier;
   private MessageConsumer<DeliveryOutcome> consumer;
+  private MessageConsumer<InboundMail> inboundConsumer;
+  private final SecretBox secrets;
   private String reportingMta;
 
-  public FeedbackVerticle(MailgateConfig config, String nodeId) {
+  public FeedbackVerticle(MailgateConfig config, String nodeId, SecretBox secrets) {
     this.config = config;
     this.nodeId = nodeId;
+    this.secrets = secrets;
   }
 
   @Override
@@ -55,12 +62,23 @@ public final class FeedbackVerticle extends VerticleBase {
     db = Database.pool(vertx, config, size);
     outcomes = new OutcomeStore(db, nodeId, size);
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
-    return consumer.completion();
+    InboundFeedback inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets));
+    inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
+        inbound.process(msg.body()).onComplete(ar -> {
+          if (ar.succeeded()) {
+            msg.reply(ar.result().attributed() ? "attributed" : "kept");
+          } else {
+            LOG.log(Level.WARNING, "inbound feedback could not be stored", ar.cause());
+            msg.fail(500, String.valueOf(ar.cause().getMessage()));
+          }
+        }));
+    return Future.all(consumer.completion(), inboundConsumer.completion());
   }
 
   @Override
   public Future<?> stop() {
-    return consumer.unregister().compose(v -> outcomes.flushed()).eventually(() -> db.close());
+    return Future.all(consumer.unregister(), inboundConsumer.unregister()).compose(v -> outcomes.flushed())
+        .eventually(() -> db.close());
   }
 
   private void record(DeliveryOutcome o) {
@@ -68,6 +86,11 @@ public final class FeedbackVerticle extends VerticleBase {
     outcomes.record(row).onFailure(e -> LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to "
         + o.recipient() + " (it will be retried when its lease expires): " + e.getMessage()));
   }
+
+  static final String SUPPRESSED_ACCOUNT =
+      "Amazon SES did not send the message to this address because it is on the suppression list for your account.";
+  static final String SUPPRESSED_GLOBAL = "Amazon SES has suppressed sending to this address because it has a recent "
+      + "history of bouncing as an invalid address.";
 
   /** The reply that decided an attempt, as code, enhanced status and text (any may be null). */
   private record Reply(Integer code, String status, String text, String remoteMta) {
@@ -86,6 +109,9 @@ public final class FeedbackVerticle extends VerticleBase {
     if (r instanceof AttemptResult.Failed f) {
       return new Reply(null, null, f.reason(), f.remoteMta());
     }
+    if (r instanceof AttemptResult.Suppressed s) {
+      return new Reply(null, "5.1.1", s.global() ? SUPPRESSED_GLOBAL : SUPPRESSED_ACCOUNT, null);
+    }
     AttemptResult.Deferred d = (AttemptResult.Deferred) r;
     return new Reply(null, null, d.reason(), d.remoteMta());
   }
@@ -93,18 +119,31 @@ public final class FeedbackVerticle extends VerticleBase {
   OutcomeStore.Outcome toRow(DeliveryOutcome o) {
     Reply r = reply(o.result());
     String smtp = r.code() == null ? r.text() : new SmtpResponse(r.code(), r.status(), r.text()).toString();
+    // the mailbox simulator counts toward the sending rate only: no suppression, no reputation
+    boolean real = !Simulator.handles(o.recipient());
+    OutcomeStore.Consequences counted = new OutcomeStore.Consequences(null, null, false, real, false);
     switch (o.disposition()) {
       case DELIVERED -> {
         long processing = Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli());
         JsonObject detail = SesEvents.delivery(o.at(), processing, o.recipient(), smtp, reportingMta, r.remoteMta());
-        return row(o, "delivered", r.code(), smtp, EventType.DELIVERY, detail, null, true);
+        return row(o, "delivered", r.code(), smtp, EventType.DELIVERY, detail, null, true, counted);
       }
       case BOUNCED -> {
+        if (o.result() instanceof AttemptResult.Suppressed sup) {
+          // not sent at all: neither a bounce against the account's rate nor a new suppression
+          JsonObject detail = SesEvents.bounce("Permanent", sup.global() ? "Suppressed" : "OnAccountSuppressionList",
+              o.recipient(), "5.1.1", r.text(), o.at(), reportingMta, null);
+          return row(o, "bounced", null, r.text(), EventType.BOUNCE, detail, null, false,
+              OutcomeStore.Consequences.NONE);
+        }
         Classification c = classifier.classify(r.code(), r.status(), r.text());
         String status = r.status() != null ? r.status() : "5.0.0";
         JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
             r.diagnostic(), o.at(), reportingMta, r.remoteMta());
-        return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null, true);
+        boolean hard = real && c.type() == BounceType.PERMANENT;
+        OutcomeStore.Consequences consequences = hard
+            ? new OutcomeStore.Consequences("BOUNCE", detail.getString("feedbackId"), true, true, true) : counted;
+        return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null, true, consequences);
       }
       case EXPIRED -> {
         // retried until the maximum delivery time: a soft bounce, whatever the last reply said
@@ -114,7 +153,7 @@ public final class FeedbackVerticle extends VerticleBase {
         JsonObject detail = SesEvents.bounce("Transient", subType, o.recipient(), status,
             r.diagnostic() + " (retried until the maximum delivery time)", o.at(), reportingMta, r.remoteMta());
         return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null,
-            !(o.result() instanceof AttemptResult.Deferred));
+            !(o.result() instanceof AttemptResult.Deferred), counted);
       }
       case DEFERRED -> {
         JsonObject detail = new JsonObject()
@@ -129,10 +168,11 @@ public final class FeedbackVerticle extends VerticleBase {
         if (r.remoteMta() != null) {
           detail.put("remoteMtaIp", r.remoteMta());
         }
-        return row(o, "queued", r.code(), smtp, EventType.DELIVERY_DELAY, detail, o.nextAttemptAt(), true);
+        return row(o, "queued", r.code(), smtp, EventType.DELIVERY_DELAY, detail, o.nextAttemptAt(), true,
+            OutcomeStore.Consequences.NONE);
       }
       default -> {
-        return row(o, "queued", null, null, null, null, o.nextAttemptAt(), false);
+        return row(o, "queued", null, null, null, null, o.nextAttemptAt(), false, OutcomeStore.Consequences.NONE);
       }
     }
   }
@@ -151,8 +191,8 @@ public final class FeedbackVerticle extends VerticleBase {
   }
 
   private OutcomeStore.Outcome row(DeliveryOutcome o, String state, Integer code, String reply, EventType type,
-      JsonObject detail, java.time.Instant next, boolean counts) {
+      JsonObject detail, java.time.Instant next, boolean counts, OutcomeStore.Consequences consequences) {
     return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), state, code, reply,
-        type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts);
+        type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts, consequences);
   }
 }

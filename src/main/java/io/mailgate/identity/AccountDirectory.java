@@ -65,11 +65,25 @@ public final class AccountDirectory {
     });
   }
 
+  /** An account with what GetAccount shows besides its limits. */
+  public record Details(Account account, String enforcementStatus, java.util.List<String> suppressedReasons,
+      io.vertx.core.json.JsonObject reputation) {}
+
   /** The account by id, uncached (for the account API, where freshness matters more than speed). */
-  public Future<Optional<Account>> byId(String accountId) {
-    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + " FROM accounts a WHERE a.id = $1")
+  public Future<Optional<Details>> byId(String accountId) {
+    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + ", a.enforcement_status, a.suppressed_reasons, a.reputation "
+            + "FROM accounts a WHERE a.id = $1")
         .execute(Tuple.of(accountId))
-        .map(rows -> rows.size() == 0 ? Optional.<Account>empty() : Optional.of(toAccount(rows.iterator().next(), 0)));
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.<Details>empty();
+          }
+          Row r = rows.iterator().next();
+          Object rep = r.getValue(8);
+          return Optional.of(new Details(toAccount(r, 0), r.getString(6), java.util.List.of(r.getArrayOfStrings(7)),
+              rep instanceof io.vertx.core.json.JsonObject j ? j : rep == null ? null
+                  : new io.vertx.core.json.JsonObject(rep.toString())));
+        });
   }
 
   static final String ACCOUNT_COLUMNS =

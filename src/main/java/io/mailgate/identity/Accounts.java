@@ -136,9 +136,13 @@ public final class Accounts {
   /** Changes an account's limits and flags; null leaves a value as it is. */
   public Future<Void> update(String accountId, Double maxSendRate, Long max24HourSend, Boolean production,
       Boolean sendingEnabled) {
+    // resuming sending also clears a reputation shutdown and starts a fresh reputation window
     return pool.preparedQuery("UPDATE accounts SET max_send_rate = coalesce($2, max_send_rate), "
             + "max_24h_send = coalesce($3, max_24h_send), production_access = coalesce($4, production_access), "
-            + "sending_enabled = coalesce($5, sending_enabled) WHERE id = $1 AND id <> 'system'")
+            + "sending_enabled = coalesce($5, sending_enabled), "
+            + "enforcement_status = CASE WHEN $5 THEN 'HEALTHY' ELSE enforcement_status END, "
+            + "reputation_since = CASE WHEN $5 THEN now() ELSE reputation_since END "
+            + "WHERE id = $1 AND id <> 'system'")
         .execute(Tuple.of(accountId, maxSendRate, max24HourSend, production, sendingEnabled))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
             : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));

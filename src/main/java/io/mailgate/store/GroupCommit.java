@@ -4,45 +4,50 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.Function;
 
 /**
- * Groups writes from concurrent requests into batches: while {@code maxInFlight} batches are being
- * written, new items queue, and each completed batch immediately sends everything queued (up to
- * {@code maxBatch}) as the next one. Under light load an item is written at once, alone; under
- * heavy load one round trip commits hundreds. Each item's future completes when its batch commits.
+ * Groups database work from concurrent requests into batches: while {@code maxInFlight} batches
+ * are running, new items queue, and each completed batch immediately sends everything queued (up
+ * to {@code maxBatch}) as the next one. Under light load an item goes at once, alone; under heavy
+ * load one round trip serves hundreds. Each item's future completes with its own result when its
+ * batch completes (writes: when their batch commits).
  *
  * <p>Not thread-safe: use one instance per verticle, from its event loop.
  */
-public final class GroupCommit<T> {
-  private record Pending<T>(T item, Promise<Void> promise) {}
+public final class GroupCommit<T, R> {
+  private record Pending<T, R>(T item, Promise<R> promise) {}
 
-  private final Function<List<T>, Future<?>> writer;
+  private final Function<List<T>, Future<List<R>>> runner;
   private final int maxBatch;
   private final int maxInFlight;
-  private final ArrayDeque<Pending<T>> queue = new ArrayDeque<>();
-  private int inFlight;
+  private final ArrayDeque<Pending<T, R>> queue = new ArrayDeque<>();
   private final List<Promise<Void>> idleWaiters = new ArrayList<>();
+  private int inFlight;
 
-  public GroupCommit(int maxBatch, int maxInFlight, Function<List<T>, Future<?>> writer) {
-    this.writer = writer;
+  /** Batches whose runner answers one result per item, in order. */
+  public GroupCommit(int maxBatch, int maxInFlight, Function<List<T>, Future<List<R>>> runner) {
+    this.runner = runner;
     this.maxBatch = maxBatch;
     this.maxInFlight = maxInFlight;
   }
 
-  public Future<Void> submit(T item) {
-    Promise<Void> promise = Promise.promise();
+  /** Batches of writes: every item's future completes (with null) when the batch succeeds. */
+  public static <T> GroupCommit<T, Void> writes(int maxBatch, int maxInFlight, Function<List<T>, Future<?>> writer) {
+    return new GroupCommit<>(maxBatch, maxInFlight,
+        items -> writer.apply(items).map(x -> Collections.nCopies(items.size(), (Void) null)));
+  }
+
+  public Future<R> submit(T item) {
+    Promise<R> promise = Promise.promise();
     queue.add(new Pending<>(item, promise));
     drain();
     return promise.future();
   }
 
-  public int queued() {
-    return queue.size();
-  }
-
-  /** Completes when everything submitted so far is written (used at shutdown). */
+  /** Completes when everything submitted so far is done (used at shutdown). */
   public Future<Void> idle() {
     if (queue.isEmpty() && inFlight == 0) {
       return Future.succeededFuture();
@@ -55,25 +60,26 @@ public final class GroupCommit<T> {
   private void drain() {
     while (inFlight < maxInFlight && !queue.isEmpty()) {
       int n = Math.min(maxBatch, queue.size());
-      List<Pending<T>> batch = new ArrayList<>(n);
+      List<Pending<T, R>> batch = new ArrayList<>(n);
       List<T> items = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
-        Pending<T> p = queue.poll();
+        Pending<T, R> p = queue.poll();
         batch.add(p);
         items.add(p.item());
       }
       inFlight++;
-      Future<?> written;
+      Future<List<R>> done;
       try {
-        written = writer.apply(items);
+        done = runner.apply(items);
       } catch (RuntimeException e) {
-        written = Future.failedFuture(e);
+        done = Future.failedFuture(e);
       }
-      written.onComplete(ar -> {
+      done.onComplete(ar -> {
         inFlight--;
-        for (Pending<T> p : batch) {
+        for (int i = 0; i < batch.size(); i++) {
+          Pending<T, R> p = batch.get(i);
           if (ar.succeeded()) {
-            p.promise().complete();
+            p.promise().complete(ar.result().get(i));
           } else {
             p.promise().fail(ar.cause());
           }

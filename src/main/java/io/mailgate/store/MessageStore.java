@@ -33,13 +33,13 @@ public final class MessageStore {
   private final Pool pool;
   private final String nodeId;
   private final int leaseSeconds;
-  private final GroupCommit<NewMessage> commits;
+  private final GroupCommit<NewMessage, Void> commits;
 
   public MessageStore(Pool pool, String nodeId, int leaseSeconds, int maxInFlight) {
     this.pool = pool;
     this.nodeId = nodeId;
     this.leaseSeconds = leaseSeconds;
-    this.commits = new GroupCommit<>(500, maxInFlight, this::insert);
+    this.commits = GroupCommit.writes(500, maxInFlight, this::insert);
   }
 
   /** Completes once the message, its recipients and its Send event are committed. */

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Records delivery outcomes: the recipient's new state (final, or queued again with its next
- * attempt time) and its event, in one statement per group of outcomes. Only the node holding the
+ * attempt time), its event, what goes on the suppression lists and what counts toward
+ * reputation, in one statement per group of outcomes. Only the node holding the
  * recipient's lease can record an outcome for it: after a lease was taken over (its node was
  * thought dead) a late outcome changes nothing and records no second event.
  */
@@ -23,13 +24,24 @@ public final class OutcomeStore {
    */
   public record Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
       String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
-      boolean countsAsAttempt) {}
+      boolean countsAsAttempt, Consequences consequences) {}
+
+  /**
+   * What an outcome does beyond its recipient: {@code suppress} adds the address to the account's
+   * list for that reason (when the account suppresses for it); {@code global} to the global list;
+   * {@code sent} and {@code hardBounce} count toward the account's reputation.
+   */
+  public record Consequences(String suppress, String feedbackId, boolean global, boolean sent, boolean hardBounce) {
+    public static final Consequences NONE = new Consequences(null, null, false, false, false);
+  }
 
   private static final String RECORD = """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-                             $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[])
-          AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts)
+                             $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
+                             $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[])
+          AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts,
+               suppress, feedback, global, sent, hard)
       ), u AS (
         UPDATE recipients r SET state = o.state,
                attempts = r.attempts + CASE WHEN o.counts THEN 1 ELSE 0 END,
@@ -39,19 +51,41 @@ public final class OutcomeStore {
                lease_owner = NULL, lease_until = NULL, updated_at = o.ts
         FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.state = 'queued' AND r.lease_owner = $13
         RETURNING r.message_id, r.idx
+      ), done AS (
+        SELECT o.* FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx
+      ), s AS (
+        INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
+        SELECT DISTINCT ON (d.acct, lower(d.rcpt)) d.acct, lower(d.rcpt), d.suppress, d.mid, d.feedback, d.ts
+        FROM done d JOIN accounts a ON a.id = d.acct
+        WHERE d.suppress IS NOT NULL AND d.suppress = ANY(a.suppressed_reasons)
+        ORDER BY d.acct, lower(d.rcpt), d.ts DESC
+        ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, message_id = EXCLUDED.message_id,
+          feedback_id = EXCLUDED.feedback_id, last_update = EXCLUDED.last_update
+      ), g AS (
+        INSERT INTO global_suppression (email, last_bounce, bounces, message_id)
+        SELECT DISTINCT ON (lower(d.rcpt)) lower(d.rcpt), d.ts, 1, d.mid FROM done d WHERE d.global
+        ORDER BY lower(d.rcpt), d.ts DESC
+        ON CONFLICT (email) DO UPDATE SET last_bounce = EXCLUDED.last_bounce,
+          bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id
+      ), rep AS (
+        INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
+        SELECT d.acct, to_timestamp(floor(extract(epoch FROM d.ts) / 300) * 300),
+               count(*) FILTER (WHERE d.sent), count(*) FILTER (WHERE d.hard), 0
+        FROM done d WHERE d.sent OR d.hard GROUP BY 1, 2
+        ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent,
+          hard_bounces = reputation_buckets.hard_bounces + EXCLUDED.hard_bounces
       )
       INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
-      SELECT o.mid, o.acct, o.type, o.rcpt, o.detail::jsonb, o.ts FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx
-      WHERE o.type IS NOT NULL""";
+      SELECT d.mid, d.acct, d.type, d.rcpt, d.detail::jsonb, d.ts FROM done d WHERE d.type IS NOT NULL""";
 
   private final Pool pool;
   private final String nodeId;
-  private final GroupCommit<Outcome> commits;
+  private final GroupCommit<Outcome, Void> commits;
 
   public OutcomeStore(Pool pool, String nodeId, int maxInFlight) {
     this.pool = pool;
     this.nodeId = nodeId;
-    this.commits = new GroupCommit<>(500, maxInFlight, this::write);
+    this.commits = GroupCommit.writes(500, maxInFlight, this::write);
   }
 
   public Future<Void> record(Outcome outcome) {
@@ -77,6 +111,11 @@ public final class OutcomeStore {
     OffsetDateTime[] ts = new OffsetDateTime[n];
     OffsetDateTime[] next = new OffsetDateTime[n];
     Boolean[] counts = new Boolean[n];
+    String[] suppress = new String[n];
+    String[] feedback = new String[n];
+    Boolean[] global = new Boolean[n];
+    Boolean[] sent = new Boolean[n];
+    Boolean[] hard = new Boolean[n];
     for (int i = 0; i < n; i++) {
       Outcome o = batch.get(i);
       mid[i] = o.messageId();
@@ -91,8 +130,14 @@ public final class OutcomeStore {
       ts[i] = OffsetDateTime.ofInstant(o.at(), ZoneOffset.UTC);
       next[i] = o.nextAttemptAt() == null ? null : OffsetDateTime.ofInstant(o.nextAttemptAt(), ZoneOffset.UTC);
       counts[i] = o.countsAsAttempt();
+      Consequences c = o.consequences() == null ? Consequences.NONE : o.consequences();
+      suppress[i] = c.suppress();
+      feedback[i] = c.feedbackId();
+      global[i] = c.global();
+      sent[i] = c.sent();
+      hard[i] = c.hardBounce();
     }
     return pool.preparedQuery(RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
-        detail, ts, next, counts, nodeId}));
+        detail, ts, next, counts, nodeId, suppress, feedback, global, sent, hard}));
   }
 }

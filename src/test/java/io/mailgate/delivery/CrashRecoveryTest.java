@@ -54,6 +54,7 @@ class CrashRecoveryTest {
           "MAILGATE_DELIVERY_MAX_CONNECTIONS", "2",
           "MAILGATE_HTTP_INSTANCES", "1",
           "MAILGATE_DELIVERY_INSTANCES", "1"));
+      env.put("MAILGATE_SMTP_INBOUND_PORT", "0");
       NodeProcess node = NodeProcess.start(env, port);
       Set<String> accepted = ConcurrentHashMap.newKeySet();
       try {

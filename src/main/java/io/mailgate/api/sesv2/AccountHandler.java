@@ -26,10 +26,12 @@ public final class AccountHandler {
 
   /** Read fresh from the database: an admin's change shows at once, not when the key cache expires. */
   public Future<JsonObject> getAccount(Caller caller, RoutingContext ctx) {
-    return accounts.byId(caller.account().id()).compose(found -> describe(found.orElse(caller.account())));
+    return accounts.byId(caller.account().id()).compose(found -> describe(found.orElse(
+        new AccountDirectory.Details(caller.account(), "HEALTHY", java.util.List.of(), null))));
   }
 
-  private Future<JsonObject> describe(Account a) {
+  private Future<JsonObject> describe(AccountDirectory.Details details) {
+    Account a = details.account();
     // a check that costs nothing reads the rolling 24-hour count in the same script as sends
     RateCheck peek = new RateCheck(a.id(), a.maxSendRate(), 0, a.max24HourSend(), 0);
     return vertx.eventBus().<RateDecision>request(EventBusAddresses.RATE_CHECK, peek)
@@ -37,13 +39,14 @@ public final class AccountHandler {
             "The sending quota cannot be read right now. Retry later.")))
         .map(reply -> new JsonObject()
             .put("DedicatedIpAutoWarmupEnabled", false)
-            .put("EnforcementStatus", a.sendingEnabled() ? "HEALTHY" : "SHUTDOWN")
+            .put("EnforcementStatus", details.enforcementStatus())
             .put("ProductionAccessEnabled", a.productionAccess())
             .put("SendingEnabled", a.sendingEnabled())
             .put("SendQuota", new JsonObject()
                 .put("Max24HourSend", (double) a.max24HourSend())
                 .put("MaxSendRate", a.maxSendRate())
                 .put("SentLast24Hours", (double) reply.body().sentLast24Hours()))
-            .put("SuppressionAttributes", new JsonObject().put("SuppressedReasons", new JsonArray())));
+            .put("SuppressionAttributes", new JsonObject()
+                .put("SuppressedReasons", new JsonArray(new java.util.ArrayList<>(details.suppressedReasons())))));
   }
 }

@@ -1,0 +1,183 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.string;
+import static io.mailgate.api.JsonFields.strings;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.V2Route;
+import io.mailgate.send.Caller;
+import io.mailgate.send.MailboxParser;
+import io.mailgate.store.SuppressionStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * SES v2 suppression list operations (PutSuppressedDestination, GetSuppressedDestination,
+ * DeleteSuppressedDestination, ListSuppressedDestinations, PutAccountSuppressionAttributes), and
+ * Mailgate's global suppression list lookup and removal ({@code /_mailgate/global-suppression}).
+ */
+public final class SuppressionHandler {
+  private static final List<String> REASONS = List.of("BOUNCE", "COMPLAINT");
+
+  private final SuppressionStore store;
+
+  public SuppressionHandler(SuppressionStore store) {
+    this.store = store;
+  }
+
+  public Future<JsonObject> put(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    String email = email(string(body, "EmailAddress", ""));
+    String reason = reason(string(body, "Reason", ""));
+    return store.put(caller.account().id(), email, reason).map(v -> new JsonObject());
+  }
+
+  public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
+    String email = email(ctx.pathParam("email"));
+    return store.get(caller.account().id(), email).compose(found -> found.isEmpty()
+        ? Future.failedFuture(new SesException(SesError.NOT_FOUND, "Email address " + email + " does not exist on your suppression list."))
+        : Future.succeededFuture(new JsonObject().put("SuppressedDestination", new JsonObject()
+            .put("EmailAddress", found.get().email())
+            .put("Reason", found.get().reason())
+            .put("LastUpdateTime", epoch(found.get().lastUpdate()))
+            .put("Attributes", attributes(found.get())))));
+  }
+
+  public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
+    String email = email(ctx.pathParam("email"));
+    return store.delete(caller.account().id(), email).compose(deleted -> deleted
+        ? Future.succeededFuture(new JsonObject())
+        : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Email address " + email + " does not exist on your suppression list.")));
+  }
+
+  public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    List<String> reasons = new ArrayList<>();
+    for (String r : ctx.queryParam("Reason")) {
+      reasons.add(reason(r));
+    }
+    Instant start = time(ctx.request().getParam("StartDate"), "StartDate");
+    Instant end = time(ctx.request().getParam("EndDate"), "EndDate");
+    int size = 100;
+    String pageSize = ctx.request().getParam("PageSize");
+    if (pageSize != null) {
+      try {
+        size = Integer.parseInt(pageSize);
+      } catch (NumberFormatException e) {
+        throw SesException.badRequest("PageSize must be a number.");
+      }
+      if (size < 1 || size > 1000) {
+        throw SesException.badRequest("PageSize must be between 1 and 1000.");
+      }
+    }
+    Instant afterTime = null;
+    String afterEmail = null;
+    String token = ctx.request().getParam("NextToken");
+    if (token != null && !token.isEmpty()) {
+      try {
+        String[] parts = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8).split("\n", 2);
+        afterTime = Instant.parse(parts[0]);
+        afterEmail = parts[1];
+      } catch (RuntimeException e) {
+        throw SesException.badRequest("Invalid NextToken.");
+      }
+    }
+    int limit = size;
+    return store.list(caller.account().id(), reasons, start, end, afterTime, afterEmail, limit + 1).map(rows -> {
+      JsonArray summaries = new JsonArray();
+      for (int i = 0; i < Math.min(limit, rows.size()); i++) {
+        SuppressionStore.Entry e = rows.get(i);
+        summaries.add(new JsonObject().put("EmailAddress", e.email()).put("Reason", e.reason())
+            .put("LastUpdateTime", epoch(e.lastUpdate())));
+      }
+      JsonObject out = new JsonObject().put("SuppressedDestinationSummaries", summaries);
+      if (rows.size() > limit) {
+        SuppressionStore.Entry last = rows.get(limit - 1);
+        out.put("NextToken", Base64.getUrlEncoder().withoutPadding().encodeToString(
+            (last.lastUpdate() + "\n" + last.email()).getBytes(StandardCharsets.UTF_8)));
+      }
+      return out;
+    });
+  }
+
+  public Future<JsonObject> putAccountAttributes(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    List<String> given = strings(body, "SuppressedReasons", "");
+    List<String> reasons = new ArrayList<>();
+    if (given != null) {
+      for (String r : given) {
+        String reason = reason(r);
+        if (!reasons.contains(reason)) {
+          reasons.add(reason);
+        }
+      }
+    }
+    return store.setReasons(caller.account().id(), reasons).map(v -> new JsonObject());
+  }
+
+  /** Mailgate: is an address on the global list (any caller may ask about any address). */
+  public Future<JsonObject> getGlobal(Caller caller, RoutingContext ctx) {
+    String email = email(ctx.pathParam("email"));
+    return store.globalSince(email).compose(since -> since.isEmpty()
+        ? Future.failedFuture(new SesException(SesError.NOT_FOUND, email + " is not on the global suppression list."))
+        : Future.succeededFuture(new JsonObject().put("EmailAddress", email).put("LastBounce", since.get().toString())));
+  }
+
+  /** Mailgate: takes an address off the global list (SES offers a removal form for this). */
+  public Future<JsonObject> removeGlobal(Caller caller, RoutingContext ctx) {
+    String email = email(ctx.pathParam("email"));
+    return store.removeGlobal(email).compose(removed -> removed ? Future.succeededFuture(new JsonObject())
+        : Future.failedFuture(new SesException(SesError.NOT_FOUND, email + " is not on the global suppression list.")));
+  }
+
+  private static JsonObject attributes(SuppressionStore.Entry e) {
+    JsonObject a = new JsonObject();
+    if (e.messageId() != null) {
+      a.put("MessageId", e.messageId());
+    }
+    if (e.feedbackId() != null) {
+      a.put("FeedbackId", e.feedbackId());
+    }
+    return a;
+  }
+
+  private static String email(String raw) {
+    if (raw == null) {
+      throw SesException.badRequest("Missing required field EmailAddress.");
+    }
+    return MailboxParser.parseAddrSpec(raw).address().toLowerCase(Locale.ROOT);
+  }
+
+  private static String reason(String raw) {
+    if (raw == null || !REASONS.contains(raw)) {
+      throw SesException.badRequest("Reason must be BOUNCE or COMPLAINT, not '" + raw + "'.");
+    }
+    return raw;
+  }
+
+  /** A timestamp query parameter: ISO 8601 (what the SDK sends) or epoch seconds. */
+  private static Instant time(String value, String name) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    try {
+      return value.matches("\\d+(\\.\\d+)?") ? Instant.ofEpochMilli((long) (Double.parseDouble(value) * 1000))
+          : Instant.parse(value);
+    } catch (DateTimeParseException e) {
+      throw SesException.badRequest("Invalid " + name + " '" + value + "'.");
+    }
+  }
+
+  private static double epoch(Instant t) {
+    return t.toEpochMilli() / 1000.0;
+  }
+}

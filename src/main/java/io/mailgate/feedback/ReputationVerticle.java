@@ -1,0 +1,120 @@
+package io.mailgate.feedback;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.store.Database;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Keeps each account's reputation: bounce rate (hard bounces / sent recipients) and complaint
+ * rate over a rolling window, from counters the feedback handler keeps per five minutes. Above the
+ * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones
+ * sending is paused (SendingPausedException) until an admin resumes it. Windows with fewer than
+ * {@code reputation.minVolume} sent recipients decide nothing. The mailbox simulator and sends to
+ * suppressed addresses never count. One node computes at a time (an advisory lock).
+ */
+public final class ReputationVerticle extends VerticleBase {
+  private static final Logger LOG = Logger.getLogger(ReputationVerticle.class.getName());
+  private static final long LOCK = 0x72657075746174L; // "reputat"
+
+  private final MailgateConfig config;
+  private final Clock clock;
+  private Pool db;
+  private long timer;
+  private boolean running;
+
+  public ReputationVerticle(MailgateConfig config, Clock clock) {
+    this.config = config;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    db = Database.pool(vertx, config, 1);
+    timer = vertx.setPeriodic(config.get(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS) * 1000L, id -> check());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    return db.close();
+  }
+
+  /** An account's counts in the window and the status they lead to. */
+  record Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next) {}
+
+  private void check() {
+    if (running) {
+      return;
+    }
+    running = true;
+    int minVolume = config.get(MailgateConfig.REPUTATION_MIN_VOLUME);
+    db.withTransaction(conn -> conn.query("SELECT pg_try_advisory_xact_lock(" + LOCK + ")").execute()
+        .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(List.<Assessment>of())
+            : conn.preparedQuery("""
+                    SELECT a.id, coalesce(sum(b.sent), 0), coalesce(sum(b.hard_bounces), 0), coalesce(sum(b.complaints), 0),
+                           a.enforcement_status
+                    FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
+                    WHERE b.bucket > now() - $1::int * interval '1 hour' AND b.bucket + interval '5 minutes' > a.reputation_since
+                    GROUP BY a.id, a.enforcement_status""")
+                .execute(Tuple.of(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)))
+                .compose(rows -> {
+                  List<Assessment> all = new ArrayList<>();
+                  for (Row r : rows) {
+                    all.add(assess(r.getString(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getString(4), minVolume));
+                  }
+                  return Future.join(all.stream().map(a -> record(conn, a)).toList()).map(all);
+                })))
+        .onComplete(ar -> {
+          running = false;
+          if (ar.failed()) {
+            LOG.warning("reputation check failed: " + ar.cause().getMessage());
+          }
+        });
+  }
+
+  Assessment assess(String account, long sent, long hard, long complaints, String current, int minVolume) {
+    if (sent < minVolume || "SHUTDOWN".equals(current)) {
+      return new Assessment(account, sent, hard, complaints, current, current); // too little to judge, or paused
+    }
+    double bounceRate = hard / (double) sent;
+    double complaintRate = complaints / (double) sent;
+    String next;
+    if (bounceRate > config.get(MailgateConfig.REPUTATION_BOUNCE_SHUTDOWN)
+        || complaintRate > config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN)) {
+      next = "SHUTDOWN";
+    } else if (bounceRate > config.get(MailgateConfig.REPUTATION_BOUNCE_WARNING)
+        || complaintRate > config.get(MailgateConfig.REPUTATION_COMPLAINT_WARNING)) {
+      next = "PROBATION";
+    } else {
+      next = "HEALTHY";
+    }
+    return new Assessment(account, sent, hard, complaints, current, next);
+  }
+
+  private Future<Void> record(io.vertx.sqlclient.SqlConnection conn, Assessment a) {
+    JsonObject reputation = new JsonObject()
+        .put("Sent", a.sent()).put("HardBounces", a.hardBounces()).put("Complaints", a.complaints())
+        .put("BounceRate", a.sent() == 0 ? 0.0 : a.hardBounces() / (double) a.sent())
+        .put("ComplaintRate", a.sent() == 0 ? 0.0 : a.complaints() / (double) a.sent())
+        .put("WindowHours", config.get(MailgateConfig.REPUTATION_WINDOW_HOURS))
+        .put("MinVolume", config.get(MailgateConfig.REPUTATION_MIN_VOLUME))
+        .put("EnforcementStatus", a.next())
+        .put("CheckedAt", clock.instant().toString());
+    if (!a.next().equals(a.current())) {
+      LOG.warning("account " + a.accountId() + " reputation: " + a.current() + " -> " + a.next() + " " + reputation.encode());
+    }
+    return conn.preparedQuery("UPDATE accounts SET reputation = $2::text::jsonb, enforcement_status = $3, "
+            + "sending_enabled = CASE WHEN $3 = 'SHUTDOWN' THEN false ELSE sending_enabled END WHERE id = $1")
+        .execute(Tuple.of(a.accountId(), reputation.encode(), a.next())).mapEmpty();
+  }
+}

@@ -1,0 +1,118 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What asynchronous feedback writes: bounces and complaints tied to a message (event, recipient
+ * state, suppression, reputation, in one transaction), and every received report kept, so one that
+ * could not be tied to a message can be inspected instead of being lost.
+ */
+public final class FeedbackStore {
+
+  /** A sent message as feedback needs it: its account and recipients (by index). */
+  public record MessageRef(String id, String accountId, List<String> recipients) {}
+
+  /** A received report to keep. */
+  public record Received(Instant receivedAt, String mailFrom, String rcptTo, String kind, boolean attributed,
+      String messageId, String accountId, String note, byte[] content) {}
+
+  private final Pool pool;
+
+  public FeedbackStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Optional<MessageRef>> message(String messageId) {
+    return pool.preparedQuery("SELECT m.account_id, r.address FROM messages m JOIN recipients r ON r.message_id = m.id "
+            + "WHERE m.id = $1 ORDER BY r.idx").execute(Tuple.of(messageId))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.empty();
+          }
+          List<String> recipients = new ArrayList<>();
+          String account = null;
+          for (Row r : rows) {
+            account = r.getString(0);
+            recipients.add(r.getString(1));
+          }
+          return Optional.of(new MessageRef(messageId, account, recipients));
+        });
+  }
+
+  /**
+   * An asynchronous bounce: its event; a final one ({@code failed}) ends the recipient; a
+   * permanent one of a real address suppresses it and counts as a hard bounce.
+   */
+  public Future<Void> bounce(MessageRef m, int idx, String email, JsonObject detail, boolean failed, boolean permanent,
+      boolean real, Received report) {
+    return pool.withTransaction(conn -> event(conn, m, email, "Bounce", detail)
+        .compose(v -> failed ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now(), "
+                + "lease_owner = NULL, lease_until = NULL WHERE message_id = $1 AND idx = $2")
+            .execute(Tuple.of(m.id(), idx)).mapEmpty() : Future.<Void>succeededFuture())
+        .compose(v -> permanent && real ? suppress(conn, m, email, "BOUNCE", detail.getString("feedbackId"))
+            .compose(x -> conn.preparedQuery("INSERT INTO global_suppression (email, last_bounce, bounces, message_id) "
+                    + "VALUES (lower($1), now(), 1, $2) ON CONFLICT (email) DO UPDATE SET last_bounce = now(), "
+                    + "bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id")
+                .execute(Tuple.of(email, m.id())))
+            .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture())
+        .compose(v -> keep(conn, report)));
+  }
+
+  /** A complaint: its event; a real address is suppressed (reason COMPLAINT) and counted. */
+  public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
+    return pool.withTransaction(conn -> event(conn, m, email, "Complaint", detail)
+        .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
+            .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture())
+        .compose(v -> keep(conn, report)));
+  }
+
+  /** Keeps a report on its own (not attributed, or nothing to record for it). */
+  public Future<Void> keep(Received report) {
+    return pool.withConnection(conn -> keep(conn, report));
+  }
+
+  private Future<Void> keep(SqlConnection conn, Received r) {
+    if (r == null) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery("INSERT INTO inbound_feedback (received_at, mail_from, rcpt_to, kind, attributed, "
+            + "message_id, account_id, note, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .execute(Tuple.from(new Object[] {OffsetDateTime.ofInstant(r.receivedAt(), ZoneOffset.UTC), r.mailFrom(),
+            r.rcptTo(), r.kind(), r.attributed(), r.messageId(), r.accountId(), r.note(), Buffer.buffer(r.content())}))
+        .mapEmpty();
+  }
+
+  private static Future<Void> event(SqlConnection conn, MessageRef m, String email, String type, JsonObject detail) {
+    return conn.preparedQuery("INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) "
+            + "VALUES ($1, $2, $3, $4, $5::text::jsonb, now())")
+        .execute(Tuple.of(m.id(), m.accountId(), type, email, detail.encode())).mapEmpty();
+  }
+
+  private static Future<Void> suppress(SqlConnection conn, MessageRef m, String email, String reason, String feedbackId) {
+    return conn.preparedQuery("INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, "
+            + "last_update) SELECT $1, lower($2), $3, $4, $5, now() FROM accounts a WHERE a.id = $1 "
+            + "AND $3 = ANY(a.suppressed_reasons) ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, "
+            + "message_id = EXCLUDED.message_id, feedback_id = EXCLUDED.feedback_id, last_update = now()")
+        .execute(Tuple.of(m.accountId(), email, reason, m.id(), feedbackId)).mapEmpty();
+  }
+
+  private static Future<Void> reputation(SqlConnection conn, String accountId, int hard, int complaints) {
+    return conn.preparedQuery("INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints) "
+            + "VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / 300) * 300), 0, $2, $3) "
+            + "ON CONFLICT (account_id, bucket) DO UPDATE SET hard_bounces = reputation_buckets.hard_bounces + $2, "
+            + "complaints = reputation_buckets.complaints + $3")
+        .execute(Tuple.of(accountId, hard, complaints)).mapEmpty();
+  }
+}

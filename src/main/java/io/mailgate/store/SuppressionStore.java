@@ -1,0 +1,149 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The suppression lists: each account's own (SES's account-level list, reasons BOUNCE and
+ * COMPLAINT) and the global one (addresses that hard-bounced for anyone in the last days). The
+ * delivery path asks about many recipients at once; its questions are grouped across messages.
+ */
+public final class SuppressionStore {
+
+  /** Which list holds an address. */
+  public enum Listed { ACCOUNT, GLOBAL }
+
+  /** An entry of an account's list. */
+  public record Entry(String email, String reason, Instant lastUpdate, String messageId, String feedbackId) {}
+
+  /** A question from the delivery path: these addresses, for this account. */
+  private record Question(String accountId, List<String> emails) {}
+
+  private final Pool pool;
+  private final int globalDays;
+  private final GroupCommit<Question, Map<String, Listed>> checks;
+
+  public SuppressionStore(Pool pool, int globalDays, int maxInFlight) {
+    this.pool = pool;
+    this.globalDays = globalDays;
+    this.checks = new GroupCommit<>(200, maxInFlight, this::checkAll);
+  }
+
+  /** The addresses among {@code emails} (lower case) that must not be sent to, and why. */
+  public Future<Map<String, Listed>> check(String accountId, List<String> emails) {
+    return checks.submit(new Question(accountId, emails));
+  }
+
+  private Future<List<Map<String, Listed>>> checkAll(List<Question> questions) {
+    List<String> accounts = new ArrayList<>();
+    List<String> emails = new ArrayList<>();
+    for (Question q : questions) {
+      for (String e : q.emails()) {
+        accounts.add(q.accountId());
+        emails.add(e);
+      }
+    }
+    return pool.preparedQuery("""
+            SELECT q.acct, q.email, s.email IS NOT NULL
+            FROM unnest($1::text[], $2::text[]) AS q(acct, email)
+            LEFT JOIN suppressed_destinations s ON s.account_id = q.acct AND s.email = q.email
+            LEFT JOIN global_suppression g ON g.email = q.email AND $3::int > 0
+                 AND g.last_bounce > now() - $3::int * interval '1 day'
+            WHERE s.email IS NOT NULL OR g.email IS NOT NULL""")
+        .execute(Tuple.of(accounts.toArray(String[]::new), emails.toArray(String[]::new), globalDays))
+        .map(rows -> {
+          Map<String, Map<String, Listed>> byAccount = new HashMap<>();
+          for (Row r : rows) {
+            byAccount.computeIfAbsent(r.getString(0), k -> new HashMap<>())
+                .put(r.getString(1), r.getBoolean(2) ? Listed.ACCOUNT : Listed.GLOBAL);
+          }
+          List<Map<String, Listed>> answers = new ArrayList<>(questions.size());
+          for (Question q : questions) {
+            answers.add(byAccount.getOrDefault(q.accountId(), Map.of()));
+          }
+          return answers;
+        });
+  }
+
+  public Future<Void> put(String accountId, String email, String reason) {
+    return pool.preparedQuery("INSERT INTO suppressed_destinations (account_id, email, reason, last_update) "
+            + "VALUES ($1, $2, $3, now()) ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, "
+            + "last_update = now(), message_id = NULL, feedback_id = NULL")
+        .execute(Tuple.of(accountId, email, reason)).mapEmpty();
+  }
+
+  public Future<Optional<Entry>> get(String accountId, String email) {
+    return pool.preparedQuery("SELECT email, reason, last_update, message_id, feedback_id FROM suppressed_destinations "
+            + "WHERE account_id = $1 AND email = $2").execute(Tuple.of(accountId, email))
+        .map(rows -> rows.size() == 0 ? Optional.<Entry>empty() : Optional.of(entry(rows.iterator().next())));
+  }
+
+  public Future<Boolean> delete(String accountId, String email) {
+    return pool.preparedQuery("DELETE FROM suppressed_destinations WHERE account_id = $1 AND email = $2")
+        .execute(Tuple.of(accountId, email)).map(r -> r.rowCount() == 1);
+  }
+
+  /**
+   * A page of the list, most recent first, filtered by reasons (empty: all) and update time; the
+   * cursor is the last entry of the previous page (time, email).
+   */
+  public Future<List<Entry>> list(String accountId, List<String> reasons, Instant start, Instant end,
+      Instant afterTime, String afterEmail, int limit) {
+    return pool.preparedQuery("""
+            SELECT email, reason, last_update, message_id, feedback_id FROM suppressed_destinations
+            WHERE account_id = $1 AND (cardinality($2::text[]) = 0 OR reason = ANY($2::text[]))
+              AND ($3::timestamptz IS NULL OR last_update >= $3) AND ($4::timestamptz IS NULL OR last_update <= $4)
+              AND ($5::timestamptz IS NULL OR (last_update, email) < ($5, $6))
+            ORDER BY last_update DESC, email DESC LIMIT $7""")
+        .execute(Tuple.from(new Object[] {accountId, reasons.toArray(String[]::new), odt(start), odt(end), odt(afterTime),
+            afterEmail, limit}))
+        .map(rows -> {
+          List<Entry> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(entry(r));
+          }
+          return out;
+        });
+  }
+
+  public Future<List<String>> reasons(String accountId) {
+    return pool.preparedQuery("SELECT suppressed_reasons FROM accounts WHERE id = $1").execute(Tuple.of(accountId))
+        .map(rows -> rows.size() == 0 ? List.of() : List.of(rows.iterator().next().getArrayOfStrings(0)));
+  }
+
+  public Future<Void> setReasons(String accountId, List<String> reasons) {
+    return pool.preparedQuery("UPDATE accounts SET suppressed_reasons = $2 WHERE id = $1")
+        .execute(Tuple.of(accountId, (Object) reasons.toArray(String[]::new))).mapEmpty();
+  }
+
+  /** The global list's entry for an address, when it is suppressed now. */
+  public Future<Optional<Instant>> globalSince(String email) {
+    return pool.preparedQuery("SELECT last_bounce FROM global_suppression WHERE email = $1 AND $2::int > 0 "
+            + "AND last_bounce > now() - $2::int * interval '1 day'").execute(Tuple.of(email, globalDays))
+        .map(rows -> rows.size() == 0 ? Optional.<Instant>empty()
+            : Optional.of(rows.iterator().next().getOffsetDateTime(0).toInstant()));
+  }
+
+  public Future<Boolean> removeGlobal(String email) {
+    return pool.preparedQuery("DELETE FROM global_suppression WHERE email = $1").execute(Tuple.of(email))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  private static Entry entry(Row r) {
+    return new Entry(r.getString(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getString(3), r.getString(4));
+  }
+
+  private static OffsetDateTime odt(Instant i) {
+    return i == null ? null : OffsetDateTime.ofInstant(i, ZoneOffset.UTC);
+  }
+}

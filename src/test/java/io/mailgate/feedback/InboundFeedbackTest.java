@@ -1,0 +1,170 @@
+package io.mailgate.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
+
+/**
+ * Asynchronous feedback over a real SMTP socket to the node's inbound server: DSNs tied to their
+ * message and recipient through the VERP return path (or the original headers), forged VERP
+ * addresses refused, ARF complaints recorded and suppressed, anything else kept for inspection.
+ */
+class InboundFeedbackTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+  static int inbound;
+  static String pg;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test"));
+    ses = node.sesV2();
+    inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+    pg = node.config().get(MailgateConfig.PG_URL);
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  /** Sends a message and returns (message id, its envelope sender as the relay saw it). */
+  static String[] sent(String to, String subject) {
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com").destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data(subject)).body(b -> b.text(t -> t.data("x")))))).messageId();
+    RecordingSmtpServer.Received got = Await.until(() -> relay.received().stream()
+        .filter(r -> r.rcptTo().contains(to)).findFirst().orElse(null), r -> r != null, Duration.ofSeconds(20));
+    node.awaitOutcomes(id, 1);
+    return new String[] {id, got.mailFrom()};
+  }
+
+  static String dsn(String recipient, String status, String diagnostic, String originalMessageId) {
+    return "From: MAILER-DAEMON@mx.remote.example\r\n"
+        + "To: bounce-handler\r\n"
+        + "Subject: Undelivered Mail Returned to Sender\r\n"
+        + "MIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n"
+        + "\r\n"
+        + "--b1\r\nContent-Type: text/plain\r\n\r\nThis is the mail system at host mx.remote.example.\r\n"
+        + "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        + "Reporting-MTA: dns; mx.remote.example\r\n\r\n"
+        + "Final-Recipient: rfc822; " + recipient + "\r\n"
+        + "Action: failed\r\nStatus: " + status + "\r\n"
+        + "Remote-MTA: dns; mailstore.remote.example\r\n"
+        + "Diagnostic-Code: smtp; " + diagnostic + "\r\n"
+        + "\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + "From: news@example.com\r\nTo: " + recipient + "\r\nSubject: hi\r\n"
+        + (originalMessageId == null ? "" : "Message-ID: <" + originalMessageId + "@email.mailgate.local>\r\n")
+        + "\r\n--b1--\r\n";
+  }
+
+  static JsonObject last(String id, String type) {
+    JsonObject found = null;
+    for (Object o : node.message(id).getJsonArray("Events")) {
+      if (((JsonObject) o).getString("eventType").equals(type)) {
+        found = (JsonObject) o;
+      }
+    }
+    return found;
+  }
+
+  @Test
+  void dsnToAVerpAddressIsAttributedAndSuppressesTheAddress() throws IOException {
+    String[] sent = sent("gone@remote.example", "will bounce later");
+    assertTrue(sent[1].endsWith("@bounces.mailgate.test"), sent[1]);
+    List<String> replies = SmtpClient.send(inbound, "", List.of(sent[1]),
+        dsn("gone@remote.example", "5.1.1", "550 5.1.1 <gone@remote.example>: Recipient address rejected: User unknown",
+            null));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals("NoEmail", bounce.getString("bounceSubType"));
+    assertEquals("gone@remote.example", bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("emailAddress"));
+    assertEquals("dns; mx.remote.example", bounce.getString("reportingMTA"));
+    assertEquals("BOUNCED", node.message(sent[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(SuppressionListReason.BOUNCE, ses.getSuppressedDestination(r -> r.emailAddress("gone@remote.example"))
+        .suppressedDestination().reason());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone@remote.example'"));
+  }
+
+  @Test
+  void forgedVerpIsNotAttributed() throws IOException {
+    String[] sent = sent("victim@remote.example", "target of a forgery");
+    String local = sent[1].substring(0, sent[1].indexOf('@'));
+    char flipped = local.charAt(20) == 'a' ? 'b' : 'a';
+    String forged = local.substring(0, 20) + flipped + local.substring(21) + "@bounces.mailgate.test";
+    List<String> replies = SmtpClient.send(inbound, "", List.of(forged),
+        dsn("victim@remote.example", "5.1.1", "550 5.1.1 User unknown", sent[0]));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), "accepted, and kept: " + replies);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE NOT attributed AND rcpt_to = '"
+        + forged + "' AND note LIKE '%forged%'") == 1, Duration.ofSeconds(10));
+    assertEquals(null, last(sent[0], "Bounce"));
+    assertEquals("DELIVERED", node.message(sent[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'victim@remote.example'"));
+  }
+
+  @Test
+  void withoutVerpTheOriginalMessageIdAttributes() throws IOException {
+    String[] sent = sent("full@remote.example", "headers only");
+    SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
+        dsn("full@remote.example", "5.2.2", "552 5.2.2 Mailbox full", sent[0]));
+    JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("Transient", bounce.getString("bounceType"));
+    assertEquals("MailboxFull", bounce.getString("bounceSubType"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'full@remote.example'"),
+        "a full mailbox is not suppressed");
+  }
+
+  @Test
+  void arfComplaintIsRecordedAndSuppressed() throws IOException {
+    String[] sent = sent("angry@remote.example", "unwanted");
+    String arf = "From: feedback@isp.example\r\nTo: fbl\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
+        + "--f\r\nContent-Type: text/plain\r\n\r\nA user complained.\r\n"
+        + "--f\r\nContent-Type: message/feedback-report\r\n\r\n"
+        + "Feedback-Type: abuse\r\nUser-Agent: ISP-FBL/2.0\r\nVersion: 1\r\n"
+        + "Original-Rcpt-To: angry@remote.example\r\nArrival-Date: Sat, 28 Nov 2026 10:00:00 +0000\r\n\r\n"
+        + "--f\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + "From: news@example.com\r\nTo: angry@remote.example\r\nMessage-ID: <" + sent[0] + "@email.mailgate.local>\r\n"
+        + "\r\n--f--\r\n";
+    SmtpClient.send(inbound, "", List.of(sent[1]), arf);
+    JsonObject complaint = Await.until(() -> last(sent[0], "Complaint"), c -> c != null, Duration.ofSeconds(10))
+        .getJsonObject("complaint");
+    assertEquals("abuse", complaint.getString("complaintFeedbackType"));
+    assertEquals("ISP-FBL/2.0", complaint.getString("userAgent"));
+    assertEquals("angry@remote.example", complaint.getJsonArray("complainedRecipients").getJsonObject(0)
+        .getString("emailAddress"));
+    assertEquals(SuppressionListReason.COMPLAINT, ses.getSuppressedDestination(r -> r.emailAddress("angry@remote.example"))
+        .suppressedDestination().reason());
+  }
+
+  @Test
+  void foreignDomainsAreRefusedAndGarbageIsKept() throws IOException {
+    List<String> relayAttempt = SmtpClient.send(inbound, "spammer@example.net", List.of("someone@gmail.com"), "x");
+    assertTrue(relayAttempt.stream().anyMatch(r -> r.startsWith("550 5.7.1")), relayAttempt.toString());
+    SmtpClient.send(inbound, "", List.of("whatever@bounces.mailgate.test"), "this is not a report at all\r\n");
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE NOT attributed AND "
+        + "rcpt_to = 'whatever@bounces.mailgate.test'") == 1, Duration.ofSeconds(10));
+  }
+}

@@ -1,0 +1,80 @@
+package io.mailgate.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.Verification;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
+
+/** Bounce rate over the thresholds: a warning, then sending paused until an admin resumes it. */
+class ReputationTest {
+
+  static void send(SesV2Client ses, String to) {
+    ses.sendEmail(r -> r.fromEmailAddress("bulk@rep.example").destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
+  }
+
+  @Test
+  void tooManyHardBouncesPauseSending() throws IOException {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer()
+            .onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
+         TestNode node = TestNode.startProduction(relay.url(), c -> c
+             .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+             .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1))) {
+      Accounts.NewKey key = node.createAccount("sloppy", true, 1000, 100_000);
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
+        // 18 good + 2 bad = 10%: over the 5% warning, not over the 10% shutdown
+        for (int i = 0; i < 18; i++) {
+          send(ses, "good" + i + "@example.org");
+        }
+        send(ses, "dead0@example.org");
+        send(ses, "dead1@example.org");
+        Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        JsonObject reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
+            key.accessKeyId(), key.secretAccessKey()).body());
+        assertEquals(20, reputation.getInteger("Sent"));
+        assertEquals(2, reputation.getInteger("HardBounces"));
+        assertEquals(0.1, reputation.getDouble("BounceRate"), 1e-9);
+        assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+
+        for (int i = 2; i < 6; i++) {
+          send(ses, "dead" + i + "@example.org");
+        }
+        Await.until(() -> "SHUTDOWN".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        SendingPausedException paused = Await.until(() -> {
+          try {
+            send(ses, "good@example.org");
+            return null;
+          } catch (SendingPausedException e) {
+            return e;
+          }
+        }, e -> e != null, Duration.ofSeconds(10));
+        assertEquals(400, paused.statusCode());
+
+        // the admin resumes it: a fresh window
+        node.updateAccount(key.accountId(), null, null, null, true);
+        Await.until(() -> {
+          try {
+            send(ses, "good-again@example.org");
+            return true;
+          } catch (SendingPausedException e) {
+            return false;
+          }
+        }, Duration.ofSeconds(10));
+        assertEquals("HEALTHY", ses.getAccount(r -> { }).enforcementStatus());
+      }
+    }
+  }
+}

@@ -1,0 +1,169 @@
+package io.mailgate.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.Verification;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.ListSuppressedDestinationsResponse;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
+
+/** The account and global suppression lists: their API, and sends to listed addresses. */
+class SuppressionTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static Accounts.NewKey a;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
+    node = TestNode.startProduction(relay.url(), c -> c);
+    a = node.createAccount("suppressing", true, 100, 100_000);
+    ses = node.sesV2(a.accessKeyId(), a.secretAccessKey());
+    Verification.verifiedAddress(ses, relay, "sender@supp.example");
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  static String send(SesV2Client client, String to) {
+    return client.sendEmail(r -> r.fromEmailAddress("sender@supp.example").destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
+  }
+
+  static JsonObject finalStatus(String id, String key, String secret) {
+    return Await.until(() -> node.message(id, key, secret), m -> !m.getJsonArray("Recipients").getJsonObject(0)
+        .getString("Status").equals("QUEUED"), Duration.ofSeconds(20));
+  }
+
+  static JsonObject lastBounce(JsonObject status) {
+    JsonObject found = null;
+    for (Object o : status.getJsonArray("Events")) {
+      if (((JsonObject) o).getString("eventType").equals("Bounce")) {
+        found = ((JsonObject) o).getJsonObject("bounce");
+      }
+    }
+    return found;
+  }
+
+  @Test
+  void theApiManagesTheList() {
+    assertEquals(List.of(SuppressionListReason.BOUNCE, SuppressionListReason.COMPLAINT),
+        ses.getAccount(r -> { }).suppressionAttributes().suppressedReasons());
+    ses.putSuppressedDestination(r -> r.emailAddress("Listed@Example.org").reason(SuppressionListReason.COMPLAINT));
+    var got = ses.getSuppressedDestination(r -> r.emailAddress("listed@example.org")).suppressedDestination();
+    assertEquals("listed@example.org", got.emailAddress());
+    assertEquals(SuppressionListReason.COMPLAINT, got.reason());
+    assertTrue(got.lastUpdateTime().isAfter(Instant.now().minusSeconds(60)));
+    assertThrows(BadRequestException.class,
+        () -> ses.putSuppressedDestination(r -> r.emailAddress("not an address").reason(SuppressionListReason.BOUNCE)));
+    assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("nobody@example.org")));
+
+    for (int i = 0; i < 5; i++) {
+      String e = "page" + i + "@example.org";
+      ses.putSuppressedDestination(r -> r.emailAddress(e).reason(SuppressionListReason.BOUNCE));
+    }
+    List<String> bounces = new ArrayList<>();
+    String token = null;
+    do {
+      String t = token;
+      ListSuppressedDestinationsResponse page = ses.listSuppressedDestinations(r -> r.reasons(SuppressionListReason.BOUNCE)
+          .pageSize(2).nextToken(t).startDate(Instant.now().minusSeconds(600)));
+      page.suppressedDestinationSummaries().forEach(s -> bounces.add(s.emailAddress()));
+      token = page.nextToken();
+    } while (token != null);
+    assertEquals(5, bounces.stream().filter(e -> e.startsWith("page")).count(), bounces.toString());
+    assertTrue(bounces.stream().noneMatch(e -> e.equals("listed@example.org")), "filtered by reason");
+    assertEquals(0, ses.listSuppressedDestinations(r -> r.endDate(Instant.now().minusSeconds(3600)))
+        .suppressedDestinationSummaries().size());
+
+    ses.deleteSuppressedDestination(r -> r.emailAddress("listed@example.org"));
+    assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("listed@example.org")));
+  }
+
+  @Test
+  void sendingToAListedAddressBouncesWithoutAnSmtpAttempt() {
+    ses.putSuppressedDestination(r -> r.emailAddress("quiet@example.org").reason(SuppressionListReason.BOUNCE));
+    String id = send(ses, "quiet@example.org");
+    JsonObject bounce = lastBounce(finalStatus(id, a.accessKeyId(), a.secretAccessKey()));
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals("OnAccountSuppressionList", bounce.getString("bounceSubType"));
+    assertTrue(relay.commands().stream().noneMatch(c -> c.contains("quiet@example.org")), "never offered to a server");
+  }
+
+  @Test
+  void hardBounceSuppressesForTheAccountAndGloballyForOthers() {
+    String first = send(ses, "dead-1@example.org");
+    assertEquals("Permanent", lastBounce(finalStatus(first, a.accessKeyId(), a.secretAccessKey())).getString("bounceType"));
+    assertEquals(SuppressionListReason.BOUNCE, Await.until(() -> {
+      try {
+        return ses.getSuppressedDestination(r -> r.emailAddress("dead-1@example.org")).suppressedDestination().reason();
+      } catch (NotFoundException e) {
+        return null;
+      }
+    }, r -> r != null, Duration.ofSeconds(10)));
+    long rcpts = relay.commands().stream().filter(c -> c.contains("dead-1@example.org")).count();
+    String again = send(ses, "dead-1@example.org");
+    assertEquals("OnAccountSuppressionList", lastBounce(finalStatus(again, a.accessKeyId(), a.secretAccessKey()))
+        .getString("bounceSubType"));
+    assertEquals(rcpts, relay.commands().stream().filter(c -> c.contains("dead-1@example.org")).count());
+
+    // another account has never sent there: the global list answers for it
+    Accounts.NewKey b = node.createAccount("other", true, 100, 1000);
+    try (SesV2Client other = node.sesV2(b.accessKeyId(), b.secretAccessKey())) {
+      Verification.verifiedAddress(other, relay, "other@supp-b.example");
+      String id = other.sendEmail(r -> r.fromEmailAddress("other@supp-b.example")
+          .destination(d -> d.toAddresses("dead-1@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(x -> x.text(t -> t.data("x")))))).messageId();
+      JsonObject bounce = lastBounce(finalStatus(id, b.accessKeyId(), b.secretAccessKey()));
+      assertEquals("Suppressed", bounce.getString("bounceSubType"));
+      assertTrue(bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("diagnosticCode")
+          .contains("recent history of bouncing"));
+      assertThrows(NotFoundException.class, () -> other.getSuppressedDestination(r -> r.emailAddress("dead-1@example.org")),
+          "the global list is not the account's list");
+
+      // removal from the global list
+      assertEquals(200, node.signed("GET", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
+          b.accessKeyId(), b.secretAccessKey()).statusCode());
+      assertEquals(200, node.signed("DELETE", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
+          b.accessKeyId(), b.secretAccessKey()).statusCode());
+      assertEquals(404, node.signed("GET", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
+          b.accessKeyId(), b.secretAccessKey()).statusCode());
+    }
+  }
+
+  @Test
+  void accountCanStopSuppressingBounces() {
+    ses.putAccountSuppressionAttributes(r -> r.suppressedReasons(SuppressionListReason.COMPLAINT));
+    try {
+      assertEquals(List.of(SuppressionListReason.COMPLAINT), ses.getAccount(r -> { }).suppressionAttributes().suppressedReasons());
+      String id = send(ses, "dead-2@example.org");
+      finalStatus(id, a.accessKeyId(), a.secretAccessKey());
+      assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("dead-2@example.org")));
+    } finally {
+      ses.putAccountSuppressionAttributes(r -> r.suppressedReasons(SuppressionListReason.BOUNCE, SuppressionListReason.COMPLAINT));
+    }
+  }
+}

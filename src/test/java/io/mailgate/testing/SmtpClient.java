@@ -1,0 +1,64 @@
+package io.mailgate.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A plain SMTP client for tests: one transaction, every reply kept (last line of each). */
+public final class SmtpClient {
+  private SmtpClient() {}
+
+  /** Sends {@code data} (CRLF lines, dot-stuffing done here) and returns the replies in order. */
+  public static List<String> send(int port, String from, List<String> rcpts, String data) throws IOException {
+    List<String> replies = new ArrayList<>();
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(20_000);
+      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      OutputStream out = s.getOutputStream();
+      replies.add(reply(in));
+      command(out, in, "EHLO test.example", replies);
+      command(out, in, "MAIL FROM:<" + from + ">", replies);
+      boolean any = false;
+      for (String r : rcpts) {
+        command(out, in, "RCPT TO:<" + r + ">", replies);
+        any |= replies.get(replies.size() - 1).startsWith("250");
+      }
+      if (!any) {
+        command(out, in, "QUIT", replies);
+        return replies;
+      }
+      command(out, in, "DATA", replies);
+      StringBuilder stuffed = new StringBuilder();
+      for (String line : data.split("\r\n", -1)) {
+        stuffed.append(line.startsWith(".") ? "." : "").append(line).append("\r\n");
+      }
+      out.write(stuffed.append(".\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      replies.add(reply(in));
+      command(out, in, "QUIT", replies);
+    }
+    return replies;
+  }
+
+  private static void command(OutputStream out, BufferedReader in, String line, List<String> replies) throws IOException {
+    out.write((line + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    out.flush();
+    replies.add(reply(in));
+  }
+
+  private static String reply(BufferedReader in) throws IOException {
+    String line;
+    do {
+      line = in.readLine();
+      if (line == null) {
+        return "(closed)";
+      }
+    } while (line.length() > 3 && line.charAt(3) == '-');
+    return line;
+  }
+}
