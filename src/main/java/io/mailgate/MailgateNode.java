@@ -117,6 +117,9 @@ public final class MailgateNode {
     if (c.get(MailgateConfig.NODE_ID).isBlank()) {
       c = c.with(MailgateConfig.NODE_ID, host);
     }
+    if (c.get(MailgateConfig.NODE_ID).contains("/")) {
+      throw new io.mailgate.config.ConfigException("node.id must not contain '/': " + c.get(MailgateConfig.NODE_ID));
+    }
     if (c.get(MailgateConfig.DELIVERY_HELO_NAME).isBlank()) {
       c = c.with(MailgateConfig.DELIVERY_HELO_NAME, host);
     }
@@ -141,14 +144,17 @@ public final class MailgateNode {
     int http = config.get(MailgateConfig.HTTP_INSTANCES);
     int delivery = config.get(MailgateConfig.DELIVERY_INSTANCES);
     String nodeId = nodeId();
-    return deploy(() -> new FeedbackVerticle(config, nodeId, secrets), delivery)
+    // leases belong to this run of the node: a restarted node recognises its previous run's leases
+    // as dead and takes them back at once, without confusing them with work in flight now
+    String leaseOwner = nodeId + "/" + Long.toString(System.currentTimeMillis(), 36);
+    return deploy(() -> new FeedbackVerticle(config, leaseOwner, secrets), delivery)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
-        .compose(v -> deploy(() -> new DeliveryVerticle(config, nodeId, clock, dns, sites, secrets), delivery))
+        .compose(v -> deploy(() -> new DeliveryVerticle(config, leaseOwner, clock, dns, sites, secrets), delivery))
         .compose(v -> deploy(() -> new IdentityDnsVerticle(config, clock, dns), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
             ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock), 1) : Future.<Void>succeededFuture())
-        .compose(v -> deploy(() -> new ApiVerticle(config, nodeId, clock, secrets, sites, dev), http))
+        .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", delivery " + describeDelivery(config)));
   }

@@ -20,6 +20,8 @@ public enum SesError {
   ALREADY_EXISTS("AlreadyExistsException", "AlreadyExists", 400, false),
   MAIL_FROM_DOMAIN_NOT_VERIFIED("MailFromDomainNotVerifiedException", "MailFromDomainNotVerifiedException", 400, false),
   CONFLICT("ConflictException", "Conflict", 409, false),
+  /** v2 has no code of its own for a paused configuration set: SendingPausedException, as SES answers. */
+  CONFIGURATION_SET_SENDING_PAUSED("SendingPausedException", "ConfigurationSetSendingPausedException", 400, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),

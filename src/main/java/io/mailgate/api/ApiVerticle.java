@@ -3,6 +3,9 @@ package io.mailgate.api;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv2.AccountHandler;
+import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.configset.ConfigurationSets;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
@@ -48,7 +51,7 @@ import java.util.Locale;
  */
 public final class ApiVerticle extends VerticleBase {
   private final MailgateConfig config;
-  private final String nodeId;
+  private final String leaseOwner;
   private final Clock clock;
   private final SecretBox secrets;
   private final Sites sites;
@@ -57,10 +60,10 @@ public final class ApiVerticle extends VerticleBase {
   private HttpServer server;
   private SendService sends;
 
-  public ApiVerticle(MailgateConfig config, String nodeId, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
+  public ApiVerticle(MailgateConfig config, String leaseOwner, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
     this.sites = sites;
     this.config = config;
-    this.nodeId = nodeId;
+    this.leaseOwner = leaseOwner;
     this.clock = clock;
     this.secrets = secrets;
     this.dev = dev;
@@ -83,8 +86,10 @@ public final class ApiVerticle extends VerticleBase {
     });
     SendAuthorization authorization = new SendAuthorization(identityCache, region,
         config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
-    MessageStore store = new MessageStore(db, nodeId, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), poolSize);
-    sends = new SendService(vertx, config, store, authorization, new DkimSigner(clock), clock);
+    MessageStore store = new MessageStore(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), poolSize);
+    ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
+    sends = new SendService(vertx, config, store, authorization, new ConfigurationSets(configurationSetStore, clock,
+        config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -95,6 +100,7 @@ public final class ApiVerticle extends VerticleBase {
     IdentitiesHandler identityOps = new IdentitiesHandler(identities);
     AccountHandler account = new AccountHandler(vertx, accounts);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
+    ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore);
     SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(db,
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1));
 
@@ -112,6 +118,16 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
+    router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));
+    router.get("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::list));
+    router.post("/v2/email/list-configuration-sets").handler(V2Route.of(auth, configurationSets::list));
+    router.get("/v2/email/configuration-sets/:name").handler(V2Route.of(auth, configurationSets::get));
+    router.delete("/v2/email/configuration-sets/:name").handler(V2Route.of(auth, configurationSets::delete));
+    router.put("/v2/email/configuration-sets/:name/delivery-options")
+        .handler(V2Route.of(auth, configurationSets::putDeliveryOptions));
+    router.put("/v2/email/configuration-sets/:name/sending").handler(V2Route.of(auth, configurationSets::putSendingOptions));
+    router.put("/v2/email/configuration-sets/:name/suppression-options")
+        .handler(V2Route.of(auth, configurationSets::putSuppressionOptions));
     router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
     router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
     router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));
@@ -124,9 +140,9 @@ public final class ApiVerticle extends VerticleBase {
         .map(d -> d.map(x -> x.reputation() == null ? new JsonObject().put("EnforcementStatus", x.enforcementStatus())
             : x.reputation().copy().put("EnforcementStatus", x.enforcementStatus())).orElse(new JsonObject()))));
     router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) ->
-        Future.succeededFuture(new JsonObject().put("Node", nodeId).put("Sites", sites.toJson(clock.millis())))));
+        Future.succeededFuture(new JsonObject().put("Node", leaseOwner).put("Sites", sites.toJson(clock.millis())))));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
-    router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", nodeId)));
+    router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {
       router.get("/_mailgate/captured").handler(this::captured);
       router.delete("/_mailgate/captured").handler(this::captured);

@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * How a message is delivered: through the relay or straight to the recipient's MX, whether TLS is
- * required, and how long soft failures are retried. From node config today; a configuration set
- * will override them per message (its routing, TlsPolicy and MaxDeliverySeconds).
+ * required, and how long soft failures are retried. The node's config gives them; the message's
+ * configuration set overrides TlsPolicy and MaxDeliverySeconds (its DeliveryOptions).
  */
 public record DeliverySettings(Mode mode, TlsPolicy tlsPolicy, Duration maxDeliveryTime) {
 
@@ -13,10 +13,4 @@ public record DeliverySettings(Mode mode, TlsPolicy tlsPolicy, Duration maxDeliv
 
   /** SES's TlsPolicy: REQUIRE fails delivery rather than fall back to plain text. */
   public enum TlsPolicy { OPTIONAL, REQUIRE }
-
-  /** Where per-configuration-set settings will plug in. */
-  @FunctionalInterface
-  public interface Resolver {
-    DeliverySettings forConfigurationSet(String configurationSetName);
-  }
 }

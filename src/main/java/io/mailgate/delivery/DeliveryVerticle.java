@@ -43,7 +43,7 @@ public final class DeliveryVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(DeliveryVerticle.class.getName());
 
   private final MailgateConfig config;
-  private final String nodeId;
+  private final String leaseOwner;
   private final Clock clock;
   private final DnsResolver dns;
   private final Sites sites;
@@ -53,7 +53,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private DeliveryQueue queue;
   private SuppressionStore suppressions;
   private Router router;
-  private DeliverySettings.Resolver settings;
+  private DeliverySettings nodeDefaults;
+  private io.mailgate.configset.ConfigurationSets configurationSets;
   private Shaping shaping;
   private ThrottleRules throttles;
   private RetryPolicy retry;
@@ -63,24 +64,23 @@ public final class DeliveryVerticle extends VerticleBase {
   private MessageConsumer<DeliveryJob> consumer;
   private long scanTimer = -1;
   private long poolSweeper = -1;
-  private boolean firstScan = true;
   private boolean scanning;
   private boolean stopping;
   private int pending;
   private int maxPending;
   private final List<Future<Void>> releases = new ArrayList<>();
 
-  public DeliveryVerticle(MailgateConfig config, String nodeId, Clock clock, DnsResolver dns, Sites sites,
+  public DeliveryVerticle(MailgateConfig config, String leaseOwner, Clock clock, DnsResolver dns, Sites sites,
       SecretBox secrets) {
     this.config = config;
-    this.nodeId = nodeId;
+    this.leaseOwner = leaseOwner;
     this.clock = clock;
     this.dns = dns;
     this.sites = sites;
     this.secrets = secrets;
   }
 
-  /** The node's delivery settings from its config (a configuration set will override them). */
+  /** The node's delivery settings from its config (a configuration set overrides some of them). */
   public static DeliverySettings nodeSettings(MailgateConfig config) {
     String mode = config.get(MailgateConfig.DELIVERY_MODE).strip().toLowerCase(Locale.ROOT);
     DeliverySettings.Mode m;
@@ -106,8 +106,7 @@ public final class DeliveryVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
-    DeliverySettings defaults = nodeSettings(config);
-    settings = configurationSet -> defaults;
+    nodeDefaults = nodeSettings(config);
     String relayUrl = config.get(MailgateConfig.RELAY_URL);
     router = new Router(relayUrl.isBlank() ? null : SmtpRoute.parse(relayUrl), dns,
         config.get(MailgateConfig.DELIVERY_DIRECT_PORT));
@@ -120,8 +119,10 @@ public final class DeliveryVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         .setConnectTimeout(config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000));
     db = Database.pool(vertx, config, 2);
-    queue = new DeliveryQueue(db, nodeId, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
+    queue = new DeliveryQueue(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
     suppressions = new SuppressionStore(db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 2);
+    configurationSets = new io.mailgate.configset.ConfigurationSets(new io.mailgate.configset.ConfigurationSetStore(db),
+        clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2);
@@ -170,14 +171,12 @@ public final class DeliveryVerticle extends VerticleBase {
       return;
     }
     scanning = true;
-    boolean includeOwn = firstScan;
-    queue.claim(Math.min(1000, maxPending - pending), includeOwn).onComplete(ar -> {
+    queue.claim(Math.min(1000, maxPending - pending)).onComplete(ar -> {
       scanning = false;
       if (ar.failed()) {
         LOG.log(Level.WARNING, "queue scan failed: " + ar.cause().getMessage());
         return;
       }
-      firstScan = false;
       for (DeliveryJob job : ar.result()) {
         deliver(job);
       }
@@ -194,21 +193,22 @@ public final class DeliveryVerticle extends VerticleBase {
     pending += job.recipients().size();
     Future<Map<String, SuppressionStore.Listed>> listed = emails.isEmpty()
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
-    listed.onComplete(ar -> {
-      if (ar.failed()) {
-        // the suppression lists cannot be read: do not send blind, try again from the queue
-        LOG.warning("suppression check failed, " + job.messageId() + " goes back to the queue: " + ar.cause().getMessage());
+    Future<DeliverySettings> settingsOf = settings(job);
+    Future.all(listed, settingsOf).onComplete(all -> {
+      if (all.failed()) {
+        // suppression lists or settings cannot be read: do not send blind, try again from the queue
+        LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
         pending -= job.recipients().size();
         track(queue.release(job.messageId(), job.recipients()));
         return;
       }
       Buffer data = Buffer.buffer(DotStuffing.stuff(job.content()));
       boolean eightBit = DotStuffing.isEightBit(job.content());
-      DeliverySettings s = settings.forConfigurationSet(job.configurationSet());
+      DeliverySettings s = settingsOf.result();
       for (DeliveryJob.Recipient r : job.recipients()) {
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
             : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
-        SuppressionStore.Listed list = ar.result().get(r.address().toLowerCase(Locale.ROOT));
+        SuppressionStore.Listed list = listed.result().get(r.address().toLowerCase(Locale.ROOT));
         Future<AttemptResult> attempt;
         if (Simulator.handles(r.address())) {
           attempt = Future.succeededFuture(Simulator.attempt(r.address()));
@@ -226,27 +226,35 @@ public final class DeliveryVerticle extends VerticleBase {
           pending--;
           AttemptResult result = done.succeeded() ? done.result()
               : new AttemptResult.Failed("delivery error: " + done.cause().getMessage(), null);
-          finish(job, r, result, s);
-          if (result instanceof AttemptResult.Delivered && Simulator.handles(r.address())) {
-            simulateFeedback(job, r, mailFrom);
-          }
+          finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
+              ? simulatedFeedback(job, r, mailFrom) : null);
         });
       }
     });
   }
 
-  /** The mailbox simulator's auto-reply or complaint, received as if it came from outside. */
-  private void simulateFeedback(DeliveryJob job, DeliveryJob.Recipient r, String returnPath) {
+  /** The node's settings, with the message's configuration set's delivery options over them. */
+  private Future<DeliverySettings> settings(DeliveryJob job) {
+    if (job.configurationSet() == null) {
+      return Future.succeededFuture(nodeDefaults);
+    }
+    return configurationSets.find(job.accountId(), job.configurationSet()).map(found -> found.map(cs ->
+        new DeliverySettings(nodeDefaults.mode(),
+            cs.tlsPolicy() == null ? nodeDefaults.tlsPolicy() : DeliverySettings.TlsPolicy.valueOf(cs.tlsPolicy()),
+            cs.maxDeliverySeconds() == null ? nodeDefaults.maxDeliveryTime() : Duration.ofSeconds(cs.maxDeliverySeconds())))
+        .orElse(nodeDefaults));
+  }
+
+  /** The mailbox simulator's auto-reply or complaint, to be received as if it came from outside. */
+  private InboundMail simulatedFeedback(DeliveryJob job, DeliveryJob.Recipient r, String returnPath) {
     java.time.ZonedDateTime now = java.time.ZonedDateTime.ofInstant(clock.instant(), java.time.ZoneOffset.UTC);
     byte[] report = switch (Simulator.followUp(r.address())) {
       case AUTO_REPLY -> SimulatedReports.autoReply(r.address(), returnPath, job.content(), now);
       case COMPLAINT -> SimulatedReports.complaint(r.address(), returnPath, job.content(), now);
       case NONE -> null;
     };
-    if (report != null) {
-      vertx.eventBus().send(EventBusAddresses.FEEDBACK_INBOUND,
-          new InboundMail(r.address(), List.of(returnPath), report, Simulator.HOST, clock.instant()));
-    }
+    return report == null ? null
+        : new InboundMail(r.address(), List.of(returnPath), report, Simulator.HOST, clock.instant());
   }
 
   private SitePool pool(Router.Go go, DeliverySettings s) {
@@ -269,7 +277,8 @@ public final class DeliveryVerticle extends VerticleBase {
     return pool;
   }
 
-  private void finish(DeliveryJob job, DeliveryJob.Recipient r, AttemptResult result, DeliverySettings s) {
+  private void finish(DeliveryJob job, DeliveryJob.Recipient r, AttemptResult result, DeliverySettings s,
+      InboundMail followUp) {
     Instant now = clock.instant();
     boolean notAttempted = result instanceof AttemptResult.Deferred;
     if (stopping && (notAttempted || result instanceof AttemptResult.Failed)) {
@@ -296,7 +305,7 @@ public final class DeliveryVerticle extends VerticleBase {
       disposition = next.isAfter(deadline) ? Disposition.EXPIRED : Disposition.DEFERRED;
     }
     vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(), job.accountId(),
-        r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now));
+        r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now, followUp));
   }
 
   private void track(Future<Void> release) {

@@ -34,18 +34,19 @@ public final class FeedbackVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(FeedbackVerticle.class.getName());
 
   private final MailgateConfig config;
-  private final String nodeId;
+  private final String leaseOwner;
   private Pool db;
   private OutcomeStore outcomes;
   private BounceClassifier classifier;
   private MessageConsumer<DeliveryOutcome> consumer;
   private MessageConsumer<InboundMail> inboundConsumer;
+  private InboundFeedback inbound;
   private final SecretBox secrets;
   private String reportingMta;
 
-  public FeedbackVerticle(MailgateConfig config, String nodeId, SecretBox secrets) {
+  public FeedbackVerticle(MailgateConfig config, String leaseOwner, SecretBox secrets) {
     this.config = config;
-    this.nodeId = nodeId;
+    this.leaseOwner = leaseOwner;
     this.secrets = secrets;
   }
 
@@ -60,9 +61,9 @@ public final class FeedbackVerticle extends VerticleBase {
     reportingMta = config.get(MailgateConfig.DELIVERY_HELO_NAME);
     int size = config.get(MailgateConfig.PG_POOL_SIZE);
     db = Database.pool(vertx, config, size);
-    outcomes = new OutcomeStore(db, nodeId, size);
+    outcomes = new OutcomeStore(db, leaseOwner, size);
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
-    InboundFeedback inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets));
+    inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets));
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
         inbound.process(msg.body()).onComplete(ar -> {
           if (ar.succeeded()) {
@@ -83,8 +84,14 @@ public final class FeedbackVerticle extends VerticleBase {
 
   private void record(DeliveryOutcome o) {
     OutcomeStore.Outcome row = toRow(o);
-    outcomes.record(row).onFailure(e -> LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to "
-        + o.recipient() + " (it will be retried when its lease expires): " + e.getMessage()));
+    outcomes.record(row).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient()
+            + " (it will be retried when its lease expires): " + ar.cause().getMessage());
+      } else if (o.followUp() != null) {
+        inbound.process(o.followUp()).onFailure(e -> LOG.warning("simulated feedback not recorded: " + e.getMessage()));
+      }
+    });
   }
 
   static final String SUPPRESSED_ACCOUNT =

@@ -48,7 +48,7 @@ public record SendRequest(String from, Destination destination, List<String> rep
     }
 
     /** SES's rule for tag names, tag values and configuration set names. */
-    static void checkName(String s, String what, int max) {
+    public static void checkName(String s, String what, int max) {
       if (s == null || s.isEmpty()) {
         throw SesException.badRequest(what + " is empty.");
       }

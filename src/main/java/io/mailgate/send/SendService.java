@@ -37,6 +37,7 @@ public final class SendService {
   private final Vertx vertx;
   private final MessageStore store;
   private final SendAuthorization authorization;
+  private final io.mailgate.configset.ConfigurationSets configurationSets;
   private final DkimSigner signer;
   private final Clock clock;
   private final int maxRecipients;
@@ -44,7 +45,8 @@ public final class SendService {
   private final String messageIdDomain;
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendAuthorization authorization,
-      DkimSigner signer, Clock clock) {
+      io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Clock clock) {
+    this.configurationSets = configurationSets;
     this.vertx = vertx;
     this.store = store;
     this.authorization = authorization;
@@ -72,9 +74,27 @@ public final class SendService {
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
-    return authorization.authorize(caller, p.from(), p.recipients())
+    return checkConfigurationSet(caller, request.configurationSet())
+        .compose(v -> authorization.authorize(caller, p.from(), p.recipients()))
         .compose(profile -> checkLimits(caller, p).map(profile))
         .compose(profile -> commit(caller, request, p, profile));
+  }
+
+  /** The configuration set a send names must exist and be enabled, as in SES. */
+  private Future<Void> checkConfigurationSet(Caller caller, String name) {
+    if (name == null) {
+      return Future.succeededFuture();
+    }
+    return configurationSets.find(caller.account().id(), name).compose(found -> {
+      if (found.isEmpty()) {
+        return Future.failedFuture(new SesException(SesError.NOT_FOUND, "Configuration set <" + name + "> does not exist."));
+      }
+      if (!found.get().sendingEnabled()) {
+        return Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_SENDING_PAUSED,
+            "Sending is paused for configuration set <" + name + ">."));
+      }
+      return Future.succeededFuture();
+    });
   }
 
   /** One Redis round trip: every recipient counts for the rate, simulator recipients not for the quota. */

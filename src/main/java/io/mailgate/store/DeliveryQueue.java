@@ -21,7 +21,8 @@ public final class DeliveryQueue {
       WITH due AS (
         SELECT message_id, idx FROM recipients
         WHERE state = 'queued' AND next_attempt_at <= now()
-          AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $3)
+          AND (lease_until IS NULL OR lease_until < now()
+               OR (left(lease_owner, length($3) + 1) = $3 || '/' AND lease_owner <> $2))
         ORDER BY next_attempt_at
         LIMIT $1::int
         FOR UPDATE SKIP LOCKED
@@ -39,24 +40,26 @@ public final class DeliveryQueue {
       WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3 AND state = 'queued'""";
 
   private final Pool pool;
+  private final String leaseOwner;
   private final String nodeId;
   private final int leaseSeconds;
 
-  public DeliveryQueue(Pool pool, String nodeId, int leaseSeconds) {
+  /** @param leaseOwner this run of the node: {@code <node.id>/<start time>} */
+  public DeliveryQueue(Pool pool, String leaseOwner, int leaseSeconds) {
     this.pool = pool;
-    this.nodeId = nodeId;
+    this.leaseOwner = leaseOwner;
+    this.nodeId = leaseOwner.substring(0, leaseOwner.indexOf('/'));
     this.leaseSeconds = leaseSeconds;
   }
 
   /**
    * Leases up to {@code limit} due recipients to this node and returns them grouped by message.
-   *
-   * @param includeOwnLeases true on a node's first scan after it starts: leases it held before a
-   *     crash or restart are taken back at once instead of after they expire
+   * Due: their lease expired, or was held by an earlier run of this node (a crash or restart),
+   * which is taken back at once instead of after it expires.
    */
-  public Future<List<DeliveryJob>> claim(int limit, boolean includeOwnLeases) {
+  public Future<List<DeliveryJob>> claim(int limit) {
     return pool.withTransaction(conn -> conn.preparedQuery(CLAIM)
-        .execute(Tuple.of(limit, nodeId, includeOwnLeases ? nodeId : "", leaseSeconds))
+        .execute(Tuple.of(limit, leaseOwner, nodeId, leaseSeconds))
         .compose(rows -> {
           Map<String, List<DeliveryJob.Recipient>> byMessage = new LinkedHashMap<>();
           for (Row r : rows) {
@@ -84,6 +87,6 @@ public final class DeliveryQueue {
   /** Gives recipients back to the queue (shutdown, or more work than fits in memory). */
   public Future<Void> release(String messageId, List<DeliveryJob.Recipient> recipients) {
     Integer[] idx = recipients.stream().map(DeliveryJob.Recipient::idx).toArray(Integer[]::new);
-    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx, nodeId)).mapEmpty();
+    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx, leaseOwner)).mapEmpty();
   }
 }

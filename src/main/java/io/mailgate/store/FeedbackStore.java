@@ -102,8 +102,9 @@ public final class FeedbackStore {
 
   private static Future<Void> suppress(SqlConnection conn, MessageRef m, String email, String reason, String feedbackId) {
     return conn.preparedQuery("INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, "
-            + "last_update) SELECT $1, lower($2), $3, $4, $5, now() FROM accounts a WHERE a.id = $1 "
-            + "AND $3 = ANY(a.suppressed_reasons) ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, "
+            + "last_update) SELECT $1, lower($2), $3, $4, $5, now() FROM accounts a JOIN messages m ON m.id = $4 "
+            + "LEFT JOIN configuration_sets cs ON cs.account_id = m.account_id AND cs.name = m.configuration_set "
+            + "WHERE a.id = $1 AND $3 = ANY(coalesce(cs.suppressed_reasons, a.suppressed_reasons)) ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, "
             + "message_id = EXCLUDED.message_id, feedback_id = EXCLUDED.feedback_id, last_update = now()")
         .execute(Tuple.of(m.accountId(), email, reason, m.id(), feedbackId)).mapEmpty();
   }

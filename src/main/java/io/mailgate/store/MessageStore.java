@@ -31,13 +31,13 @@ public final class MessageStore {
       SELECT id, acct, 'Send', '{}'::jsonb, ts FROM unnest($1::text[], $2::text[], $8::timestamptz[]) AS t(id, acct, ts)""";
 
   private final Pool pool;
-  private final String nodeId;
+  private final String leaseOwner;
   private final int leaseSeconds;
   private final GroupCommit<NewMessage, Void> commits;
 
-  public MessageStore(Pool pool, String nodeId, int leaseSeconds, int maxInFlight) {
+  public MessageStore(Pool pool, String leaseOwner, int leaseSeconds, int maxInFlight) {
     this.pool = pool;
-    this.nodeId = nodeId;
+    this.leaseOwner = leaseOwner;
     this.leaseSeconds = leaseSeconds;
     this.commits = GroupCommit.writes(500, maxInFlight, this::insert);
   }
@@ -91,6 +91,6 @@ public final class MessageStore {
       }
     }
     return pool.preparedQuery(INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
-        tags, contents, times, rMessage, rIdx, rAddress, nodeId, leaseSeconds, rTime, sourceIps, callers, verp}));
+        tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp}));
   }
 }

@@ -56,8 +56,9 @@ public final class OutcomeStore {
       ), s AS (
         INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
         SELECT DISTINCT ON (d.acct, lower(d.rcpt)) d.acct, lower(d.rcpt), d.suppress, d.mid, d.feedback, d.ts
-        FROM done d JOIN accounts a ON a.id = d.acct
-        WHERE d.suppress IS NOT NULL AND d.suppress = ANY(a.suppressed_reasons)
+        FROM done d JOIN accounts a ON a.id = d.acct JOIN messages m ON m.id = d.mid
+        LEFT JOIN configuration_sets cs ON cs.account_id = m.account_id AND cs.name = m.configuration_set
+        WHERE d.suppress IS NOT NULL AND d.suppress = ANY(coalesce(cs.suppressed_reasons, a.suppressed_reasons))
         ORDER BY d.acct, lower(d.rcpt), d.ts DESC
         ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, message_id = EXCLUDED.message_id,
           feedback_id = EXCLUDED.feedback_id, last_update = EXCLUDED.last_update
@@ -79,12 +80,12 @@ public final class OutcomeStore {
       SELECT d.mid, d.acct, d.type, d.rcpt, d.detail::jsonb, d.ts FROM done d WHERE d.type IS NOT NULL""";
 
   private final Pool pool;
-  private final String nodeId;
+  private final String leaseOwner;
   private final GroupCommit<Outcome, Void> commits;
 
-  public OutcomeStore(Pool pool, String nodeId, int maxInFlight) {
+  public OutcomeStore(Pool pool, String leaseOwner, int maxInFlight) {
     this.pool = pool;
-    this.nodeId = nodeId;
+    this.leaseOwner = leaseOwner;
     this.commits = GroupCommit.writes(500, maxInFlight, this::write);
   }
 
@@ -138,6 +139,6 @@ public final class OutcomeStore {
       hard[i] = c.hardBounce();
     }
     return pool.preparedQuery(RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
-        detail, ts, next, counts, nodeId, suppress, feedback, global, sent, hard}));
+        detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard}));
   }
 }

@@ -48,6 +48,7 @@ class SendEmailTest {
             : "250 2.1.5 Ok");
     node = TestNode.start(relay.url());
     ses = node.sesV2();
+    ses.createConfigurationSet(r -> r.configurationSetName("transactional"));
   }
 
   @AfterAll

@@ -1,0 +1,194 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.string;
+import static io.mailgate.api.JsonFields.strings;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.V2Route;
+import io.mailgate.configset.ConfigurationSet;
+import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.send.Caller;
+import io.mailgate.send.SendRequest;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * SES v2 configuration set operations: create, get, delete, list, and their delivery
+ * (TlsPolicy, MaxDeliverySeconds), sending and suppression options.
+ */
+public final class ConfigurationSetsHandler {
+  private final ConfigurationSetStore store;
+
+  public ConfigurationSetsHandler(ConfigurationSetStore store) {
+    this.store = store;
+  }
+
+  public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    String name = name(string(body, "ConfigurationSetName", ""));
+    JsonObject delivery = object(body, "DeliveryOptions", "");
+    JsonObject sending = object(body, "SendingOptions", "");
+    JsonObject suppression = object(body, "SuppressionOptions", "");
+    ConfigurationSet set = new ConfigurationSet(caller.account().id(), name,
+        delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
+        delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
+        sending == null || !(sending.getValue("SendingEnabled") instanceof Boolean b) || b,
+        suppression == null ? null : reasons(strings(suppression, "SuppressedReasons", "SuppressionOptions")),
+        body.getValue("Tags") instanceof JsonArray a ? a : new JsonArray());
+    return store.create(set).map(v -> new JsonObject());
+  }
+
+  public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    return find(caller, name).map(c -> {
+      JsonObject delivery = new JsonObject().put("TlsPolicy", c.tlsPolicy() == null ? "OPTIONAL" : c.tlsPolicy());
+      if (c.maxDeliverySeconds() != null) {
+        delivery.put("MaxDeliverySeconds", c.maxDeliverySeconds());
+      }
+      JsonObject out = new JsonObject()
+          .put("ConfigurationSetName", c.name())
+          .put("DeliveryOptions", delivery)
+          .put("SendingOptions", new JsonObject().put("SendingEnabled", c.sendingEnabled()))
+          .put("Tags", c.tags());
+      if (c.suppressedReasons() != null) {
+        out.put("SuppressionOptions", new JsonObject().put("SuppressedReasons", new JsonArray(new ArrayList<>(c.suppressedReasons()))));
+      }
+      return out;
+    });
+  }
+
+  public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    return store.delete(caller.account().id(), name).compose(d -> d ? Future.succeededFuture(new JsonObject())
+        : Future.failedFuture(notFound(name)));
+  }
+
+  /** GET /v2/email/configuration-sets (query) and POST /v2/email/list-configuration-sets (body). */
+  public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String token = ctx.request().getParam("NextToken") != null ? ctx.request().getParam("NextToken")
+        : string(body, "NextToken", "");
+    int size;
+    try {
+      String p = ctx.request().getParam("PageSize");
+      size = p != null ? Integer.parseInt(p) : body.getValue("PageSize") instanceof Number n ? n.intValue() : 100;
+    } catch (NumberFormatException e) {
+      throw SesException.badRequest("PageSize must be a number.");
+    }
+    if (size < 1 || size > 1000) {
+      throw SesException.badRequest("PageSize must be between 1 and 1000.");
+    }
+    String after = null;
+    if (token != null && !token.isEmpty()) {
+      try {
+        after = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        throw SesException.badRequest("Invalid NextToken.");
+      }
+    }
+    int limit = size;
+    return store.page(caller.account().id(), after, limit + 1).map(rows -> {
+      JsonArray names = new JsonArray();
+      rows.stream().limit(limit).forEach(c -> names.add(c.name()));
+      JsonObject out = new JsonObject().put("ConfigurationSets", names);
+      if (rows.size() > limit) {
+        out.put("NextToken", Base64.getUrlEncoder().withoutPadding().encodeToString(
+            rows.get(limit - 1).name().getBytes(StandardCharsets.UTF_8)));
+      }
+      return out;
+    });
+  }
+
+  public Future<JsonObject> putDeliveryOptions(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String name = ctx.pathParam("name");
+    String tls = tlsPolicy(string(body, "TlsPolicy", ""));
+    Integer max = maxDeliverySeconds(body.getValue("MaxDeliverySeconds"));
+    return store.setDeliveryOptions(caller.account().id(), name, tls, max).compose(this::updated).map(v -> new JsonObject())
+        .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
+  }
+
+  public Future<JsonObject> putSendingOptions(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String name = ctx.pathParam("name");
+    boolean enabled = !(body.getValue("SendingEnabled") instanceof Boolean b) || b;
+    return store.setSendingEnabled(caller.account().id(), name, enabled).compose(this::updated).map(v -> new JsonObject())
+        .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
+  }
+
+  public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String name = ctx.pathParam("name");
+    List<String> reasons = reasons(strings(body, "SuppressedReasons", ""));
+    return store.setSuppressedReasons(caller.account().id(), name, reasons == null ? List.of() : reasons)
+        .compose(this::updated).map(v -> new JsonObject())
+        .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
+  }
+
+  private static final SesException MISSING = new SesException(SesError.NOT_FOUND, "missing");
+
+  private Future<Void> updated(boolean found) {
+    return found ? Future.succeededFuture() : Future.failedFuture(MISSING);
+  }
+
+  private Future<ConfigurationSet> find(Caller caller, String name) {
+    return store.find(caller.account().id(), name).compose(o -> o.isPresent() ? Future.succeededFuture(o.get())
+        : Future.failedFuture(notFound(name)));
+  }
+
+  static SesException notFound(String name) {
+    return new SesException(SesError.NOT_FOUND, "Configuration set <" + name + "> does not exist.");
+  }
+
+  private static String name(String name) {
+    if (name == null) {
+      throw SesException.badRequest("Missing required field ConfigurationSetName.");
+    }
+    SendRequest.EmailTag.checkName(name, "ConfigurationSetName", 64);
+    return name;
+  }
+
+  private static String tlsPolicy(String value) {
+    if (value == null) {
+      return null;
+    }
+    if (!value.equals("REQUIRE") && !value.equals("OPTIONAL")) {
+      throw SesException.badRequest("TlsPolicy must be REQUIRE or OPTIONAL, not '" + value + "'.");
+    }
+    return value;
+  }
+
+  private static Integer maxDeliverySeconds(Object value) {
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof Number n) || n.longValue() < 300 || n.longValue() > 50400) {
+      throw SesException.badRequest("MaxDeliverySeconds must be a number from 300 to 50400.");
+    }
+    return n.intValue();
+  }
+
+  private static List<String> reasons(List<String> given) {
+    if (given == null) {
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    for (String r : given) {
+      if (!r.equals("BOUNCE") && !r.equals("COMPLAINT")) {
+        throw SesException.badRequest("SuppressedReasons may contain BOUNCE and COMPLAINT, not '" + r + "'.");
+      }
+      if (!out.contains(r)) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+package io.mailgate.configset;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** SQL for configuration sets; every query is scoped to one account. */
+public final class ConfigurationSetStore {
+  private static final String COLUMNS =
+      "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags";
+
+  private final Pool pool;
+
+  public ConfigurationSetStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Void> create(ConfigurationSet c) {
+    return pool.preparedQuery("INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, "
+            + "sending_enabled, suppressed_reasons, tags) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)")
+        .execute(Tuple.from(new Object[] {c.accountId(), c.name(), c.tlsPolicy(), c.maxDeliverySeconds(),
+            c.sendingEnabled(), c.suppressedReasons() == null ? null : c.suppressedReasons().toArray(String[]::new),
+            c.tags() == null ? "[]" : c.tags().encode()}))
+        .<Void>mapEmpty()
+        .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
+            ? Future.failedFuture(new SesException(SesError.ALREADY_EXISTS,
+                "Configuration set <" + c.name() + "> already exists."))
+            : Future.failedFuture(e));
+  }
+
+  public Future<Optional<ConfigurationSet>> find(String accountId, String name) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(toSet(rows.iterator().next())));
+  }
+
+  public Future<List<ConfigurationSet>> page(String accountId, String after, int limit) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets WHERE account_id = $1 "
+            + "AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
+        .execute(Tuple.of(accountId, after, limit))
+        .map(rows -> {
+          List<ConfigurationSet> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(toSet(r));
+          }
+          return out;
+        });
+  }
+
+  public Future<Boolean> delete(String accountId, String name) {
+    return pool.preparedQuery("DELETE FROM configuration_sets WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> setDeliveryOptions(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds) {
+    return pool.preparedQuery("UPDATE configuration_sets SET tls_policy = $3, max_delivery_seconds = $4 "
+            + "WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, tlsPolicy, maxDeliverySeconds)).map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> setSendingEnabled(String accountId, String name, boolean enabled) {
+    return pool.preparedQuery("UPDATE configuration_sets SET sending_enabled = $3 WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> setSuppressedReasons(String accountId, String name, List<String> reasons) {
+    return pool.preparedQuery("UPDATE configuration_sets SET suppressed_reasons = $3 WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, (Object) (reasons == null ? null : reasons.toArray(String[]::new))))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  private static ConfigurationSet toSet(Row r) {
+    String[] reasons = r.getArrayOfStrings(5);
+    Object tags = r.getValue(6);
+    return new ConfigurationSet(r.getString(0), r.getString(1), r.getString(2), r.getInteger(3), r.getBoolean(4),
+        reasons == null ? null : List.of(reasons), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)));
+  }
+}

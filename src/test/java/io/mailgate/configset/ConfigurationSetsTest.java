@@ -1,0 +1,134 @@
+package io.mailgate.configset;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.AlreadyExistsException;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
+import software.amazon.awssdk.services.sesv2.model.GetConfigurationSetResponse;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
+import software.amazon.awssdk.services.sesv2.model.TlsPolicy;
+
+/** Configuration sets: their API, and what their options do to the messages sent with them. */
+class ConfigurationSetsTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 User unknown" : "250 Ok");
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  static String send(String configurationSet, String to) {
+    return ses.sendEmail(r -> r.fromEmailAddress("cs@example.com").destination(d -> d.toAddresses(to))
+        .configurationSetName(configurationSet)
+        .content(c -> c.simple(m -> m.subject(s -> s.data("cs")).body(b -> b.text(t -> t.data("x")))))).messageId();
+  }
+
+  @Test
+  void createGetListDelete() {
+    ses.createConfigurationSet(r -> r.configurationSetName("marketing")
+        .deliveryOptions(d -> d.tlsPolicy(TlsPolicy.REQUIRE).maxDeliverySeconds(600L))
+        .suppressionOptions(s -> s.suppressedReasons(SuppressionListReason.COMPLAINT)));
+    GetConfigurationSetResponse got = ses.getConfigurationSet(r -> r.configurationSetName("marketing"));
+    assertEquals(TlsPolicy.REQUIRE, got.deliveryOptions().tlsPolicy());
+    assertEquals(600L, got.deliveryOptions().maxDeliverySeconds());
+    assertEquals(List.of(SuppressionListReason.COMPLAINT), got.suppressionOptions().suppressedReasons());
+    assertTrue(got.sendingOptions().sendingEnabled());
+    assertThrows(AlreadyExistsException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("marketing")));
+    assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("bad name")));
+    assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("short")
+        .deliveryOptions(d -> d.maxDeliverySeconds(10L))));
+
+    for (int i = 0; i < 3; i++) {
+      String n = "list-" + i;
+      ses.createConfigurationSet(r -> r.configurationSetName(n));
+    }
+    List<String> names = new ArrayList<>();
+    String token = null;
+    do {
+      String t = token;
+      var page = ses.listConfigurationSets(r -> r.pageSize(2).nextToken(t));
+      names.addAll(page.configurationSets());
+      token = page.nextToken();
+    } while (token != null);
+    assertTrue(names.containsAll(List.of("list-0", "list-1", "list-2", "marketing")), names.toString());
+
+    ses.deleteConfigurationSet(r -> r.configurationSetName("list-0"));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("list-0")));
+  }
+
+  @Test
+  void sendingNamesAnExistingEnabledSet() {
+    NotFoundException missing = assertThrows(NotFoundException.class, () -> send("no-such-set", "a@example.org"));
+    assertTrue(missing.getMessage().contains("no-such-set"));
+    ses.createConfigurationSet(r -> r.configurationSetName("pausable"));
+    ses.putConfigurationSetSendingOptions(r -> r.configurationSetName("pausable").sendingEnabled(false));
+    Await.until(() -> {
+      try {
+        send("pausable", "a@example.org");
+        return false;
+      } catch (SendingPausedException e) {
+        return e.getMessage().contains("pausable");
+      }
+    }, Duration.ofSeconds(10));
+  }
+
+  @Test
+  void deliveryOptionsApplyToTheirMessages() {
+    ses.createConfigurationSet(r -> r.configurationSetName("tls-only")
+        .deliveryOptions(d -> d.tlsPolicy(TlsPolicy.REQUIRE)));
+    String strict = send("tls-only", "strict@example.org");
+    String plain = send(null, "plain@example.org");
+    assertEquals("DELIVERED", node.awaitOutcomes(plain, 1).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    JsonObject delayed = node.awaitOutcomes(strict, 1);
+    JsonObject delay = delayed.getJsonArray("Events").getJsonObject(1);
+    assertEquals("DeliveryDelay", delay.getString("eventType"));
+    assertTrue(delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
+        .getString("diagnosticCode").contains("TLS is required"));
+    assertTrue(relay.received().stream().noneMatch(r -> r.rcptTo().contains("strict@example.org")));
+  }
+
+  @Test
+  void suppressionOptionsOverrideTheAccount() {
+    ses.createConfigurationSet(r -> r.configurationSetName("no-bounce-suppression")
+        .suppressionOptions(s -> s.suppressedReasons(List.of())));
+    String id = send("no-bounce-suppression", "dead-cs@example.org");
+    node.awaitOutcomes(id, 1);
+    assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("dead-cs@example.org")));
+    String other = send(null, "dead-account@example.org");
+    node.awaitOutcomes(other, 1);
+    Await.until(() -> {
+      try {
+        return ses.getSuppressedDestination(r -> r.emailAddress("dead-account@example.org")) != null;
+      } catch (NotFoundException e) {
+        return false;
+      }
+    }, Duration.ofSeconds(10));
+  }
+}
