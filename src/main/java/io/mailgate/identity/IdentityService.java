@@ -5,9 +5,7 @@ import io.mailgate.SesException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -24,8 +22,8 @@ public final class IdentityService {
   /** Settings of a domain identity's DKIM key at creation or replacement. */
   public record DkimRequest(String selector, String privateKeyBase64, String nextKeyLength) {}
 
-  /** One page of identities and the token of the next. */
-  public record Page(List<Identity> identities, String nextToken) {}
+  /** One page of identities, and where the next starts (null: no more). */
+  public record Page(List<Identity> identities, String nextAfter) {}
 
   private final Vertx vertx;
   private final IdentityStore store;
@@ -135,26 +133,11 @@ public final class IdentityService {
         s.identity().name())).mapEmpty();
   }
 
-  public Future<Page> list(String accountId, String nextToken, Integer pageSize) {
-    int size = pageSize == null ? 100 : pageSize;
-    if (size < 1 || size > 1000) {
-      return Future.failedFuture(SesException.badRequest("PageSize must be between 1 and 1000."));
-    }
-    String after = null;
-    if (nextToken != null && !nextToken.isEmpty()) {
-      try {
-        after = new String(Base64.getUrlDecoder().decode(nextToken), StandardCharsets.UTF_8);
-      } catch (IllegalArgumentException e) {
-        return Future.failedFuture(SesException.badRequest("Invalid NextToken."));
-      }
-    }
+  /** A page of identities, by name, after {@code after} (null: from the start). */
+  public Future<Page> list(String accountId, String after, int size) {
     return store.page(accountId, after, size + 1).map(rows -> {
       List<Identity> page = rows.stream().limit(size).map(IdentityStore.Stored::identity).toList();
-      String next = rows.size() > size
-          ? Base64.getUrlEncoder().withoutPadding().encodeToString(
-              page.get(page.size() - 1).name().getBytes(StandardCharsets.UTF_8))
-          : null;
-      return new Page(page, next);
+      return new Page(page, rows.size() > size ? page.get(page.size() - 1).name() : null);
     });
   }
 

@@ -72,15 +72,20 @@ final class HeaderWriter {
     if (atoms) {
       return splitWords(displayName);
     }
-    StringBuilder quoted = new StringBuilder(displayName.length() + 2).append('"');
-    for (int i = 0; i < displayName.length(); i++) {
-      char c = displayName.charAt(i);
+    return List.of(quote(displayName));
+  }
+
+  /** An RFC 5322 quoted-string: the text in double quotes, with '"' and '\\' escaped. */
+  static String quote(String s) {
+    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
       if (c == '"' || c == '\\') {
-        quoted.append('\\');
+        sb.append('\\');
       }
-      quoted.append(c);
+      sb.append(c);
     }
-    return List.of(quoted.append('"').toString());
+    return sb.append('"').toString();
   }
 
   private static List<String> encode(String value, Charset charset, boolean phrase, String headerName,

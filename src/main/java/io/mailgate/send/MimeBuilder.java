@@ -192,7 +192,7 @@ public final class MimeBuilder {
   /** A MIME parameter value: a quoted string, or an encoded word for non-ASCII (widely understood). */
   private static String parameterValue(String value) {
     if (EncodedWords.isPlainAscii(value)) {
-      return quote(value);
+      return HeaderWriter.quote(value);
     }
     try {
       return "\"" + String.join("\r\n ", EncodedWords.encode(value, StandardCharsets.UTF_8, false)) + "\"";
@@ -207,7 +207,7 @@ public final class MimeBuilder {
    */
   private static String filenameParameter(String fileName) {
     if (EncodedWords.isPlainAscii(fileName) && fileName.length() < 200) {
-      return "filename=" + quote(fileName);
+      return "filename=" + HeaderWriter.quote(fileName);
     }
     List<String> chunks = new ArrayList<>();
     StringBuilder chunk = new StringBuilder("UTF-8''");
@@ -238,17 +238,5 @@ public final class MimeBuilder {
       sb.append("filename*").append(i).append("*=").append(chunks.get(i));
     }
     return sb.toString();
-  }
-
-  private static String quote(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\');
-      }
-      sb.append(c);
-    }
-    return sb.append('"').toString();
   }
 }

@@ -6,6 +6,7 @@ import static io.mailgate.api.JsonFields.strings;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
@@ -15,9 +16,7 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 
 /**
@@ -73,35 +72,14 @@ public final class ConfigurationSetsHandler {
 
   /** GET /v2/email/configuration-sets (query) and POST /v2/email/list-configuration-sets (body). */
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
-    JsonObject body = V2Route.body(ctx);
-    String token = ctx.request().getParam("NextToken") != null ? ctx.request().getParam("NextToken")
-        : string(body, "NextToken", "");
-    int size;
-    try {
-      String p = ctx.request().getParam("PageSize");
-      size = p != null ? Integer.parseInt(p) : body.getValue("PageSize") instanceof Number n ? n.intValue() : 100;
-    } catch (NumberFormatException e) {
-      throw SesException.badRequest("PageSize must be a number.");
-    }
-    if (size < 1 || size > 1000) {
-      throw SesException.badRequest("PageSize must be between 1 and 1000.");
-    }
-    String after = null;
-    if (token != null && !token.isEmpty()) {
-      try {
-        after = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      } catch (IllegalArgumentException e) {
-        throw SesException.badRequest("Invalid NextToken.");
-      }
-    }
-    int limit = size;
-    return store.page(caller.account().id(), after, limit + 1).map(rows -> {
+    Paging paging = Paging.of(ctx, V2Route.body(ctx), 100);
+    int limit = paging.pageSize();
+    return store.page(caller.account().id(), paging.after(), limit + 1).map(rows -> {
       JsonArray names = new JsonArray();
       rows.stream().limit(limit).forEach(c -> names.add(c.name()));
       JsonObject out = new JsonObject().put("ConfigurationSets", names);
       if (rows.size() > limit) {
-        out.put("NextToken", Base64.getUrlEncoder().withoutPadding().encodeToString(
-            rows.get(limit - 1).name().getBytes(StandardCharsets.UTF_8)));
+        out.put("NextToken", Paging.token(rows.get(limit - 1).name()));
       }
       return out;
     });

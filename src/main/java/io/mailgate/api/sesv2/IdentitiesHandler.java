@@ -4,6 +4,7 @@ import static io.mailgate.api.JsonFields.object;
 import static io.mailgate.api.JsonFields.string;
 
 import io.mailgate.SesException;
+import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
 import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityService;
@@ -93,17 +94,8 @@ public final class IdentitiesHandler {
 
   /** GET /v2/email/identities (query) and POST /v2/email/list-identities (body), as SDK versions differ. */
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
-    JsonObject body = V2Route.body(ctx);
-    String nextToken = Optional.ofNullable(ctx.request().getParam("NextToken")).orElse(string(body, "NextToken", ""));
-    Integer pageSize;
-    String size = ctx.request().getParam("PageSize");
-    try {
-      pageSize = size != null ? Integer.valueOf(size)
-          : body.getValue("PageSize") instanceof Number n ? n.intValue() : null;
-    } catch (NumberFormatException e) {
-      throw SesException.badRequest("PageSize must be a number.");
-    }
-    return identities.list(caller.account().id(), nextToken, pageSize).map(page -> {
+    Paging paging = Paging.of(ctx, V2Route.body(ctx), 100);
+    return identities.list(caller.account().id(), paging.after(), paging.pageSize()).map(page -> {
       JsonArray items = new JsonArray();
       for (Identity i : page.identities()) {
         items.add(new JsonObject()
@@ -113,8 +105,8 @@ public final class IdentitiesHandler {
             .put("VerificationStatus", i.verificationStatus().name()));
       }
       JsonObject r = new JsonObject().put("EmailIdentities", items);
-      if (page.nextToken() != null) {
-        r.put("NextToken", page.nextToken());
+      if (page.nextAfter() != null) {
+        r.put("NextToken", Paging.token(page.nextAfter()));
       }
       return r;
     });

@@ -5,6 +5,7 @@ import static io.mailgate.api.JsonFields.strings;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
 import io.mailgate.send.Caller;
 import io.mailgate.send.MailboxParser;
@@ -13,11 +14,9 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 
@@ -67,31 +66,19 @@ public final class SuppressionHandler {
     }
     Instant start = time(ctx.request().getParam("StartDate"), "StartDate");
     Instant end = time(ctx.request().getParam("EndDate"), "EndDate");
-    int size = 100;
-    String pageSize = ctx.request().getParam("PageSize");
-    if (pageSize != null) {
-      try {
-        size = Integer.parseInt(pageSize);
-      } catch (NumberFormatException e) {
-        throw SesException.badRequest("PageSize must be a number.");
-      }
-      if (size < 1 || size > 1000) {
-        throw SesException.badRequest("PageSize must be between 1 and 1000.");
-      }
-    }
+    Paging paging = Paging.of(ctx, null, 100);
     Instant afterTime = null;
     String afterEmail = null;
-    String token = ctx.request().getParam("NextToken");
-    if (token != null && !token.isEmpty()) {
+    if (paging.after() != null) {
       try {
-        String[] parts = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8).split("\n", 2);
+        String[] parts = paging.after().split("\n", 2);
         afterTime = Instant.parse(parts[0]);
         afterEmail = parts[1];
       } catch (RuntimeException e) {
         throw SesException.badRequest("Invalid NextToken.");
       }
     }
-    int limit = size;
+    int limit = paging.pageSize();
     return store.list(caller.account().id(), reasons, start, end, afterTime, afterEmail, limit + 1).map(rows -> {
       JsonArray summaries = new JsonArray();
       for (int i = 0; i < Math.min(limit, rows.size()); i++) {
@@ -102,8 +89,7 @@ public final class SuppressionHandler {
       JsonObject out = new JsonObject().put("SuppressedDestinationSummaries", summaries);
       if (rows.size() > limit) {
         SuppressionStore.Entry last = rows.get(limit - 1);
-        out.put("NextToken", Base64.getUrlEncoder().withoutPadding().encodeToString(
-            (last.lastUpdate() + "\n" + last.email()).getBytes(StandardCharsets.UTF_8)));
+        out.put("NextToken", Paging.token(last.lastUpdate() + "\n" + last.email()));
       }
       return out;
     });

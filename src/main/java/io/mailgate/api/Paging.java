@@ -1,0 +1,47 @@
+package io.mailgate.api;
+
+import io.mailgate.SesException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/**
+ * SES list operations' paging: {@code PageSize} (1 to 1000) and an opaque {@code NextToken}, read
+ * from the query string or, as newer SDKs send some list operations as POST, from the JSON body.
+ * The token carries the position after which the next page starts.
+ */
+public record Paging(int pageSize, String after) {
+
+  public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize) {
+    String size = ctx.request().getParam("PageSize");
+    int pageSize;
+    try {
+      pageSize = size != null ? Integer.parseInt(size)
+          : body != null && body.getValue("PageSize") instanceof Number n ? n.intValue() : defaultSize;
+    } catch (NumberFormatException e) {
+      throw SesException.badRequest("PageSize must be a number.");
+    }
+    if (pageSize < 1 || pageSize > 1000) {
+      throw SesException.badRequest("PageSize must be between 1 and 1000.");
+    }
+    String token = ctx.request().getParam("NextToken");
+    if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
+      token = s;
+    }
+    String after = null;
+    if (token != null && !token.isEmpty()) {
+      try {
+        after = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        throw SesException.badRequest("Invalid NextToken.");
+      }
+    }
+    return new Paging(pageSize, after);
+  }
+
+  /** The NextToken of a page whose last item is at {@code position}. */
+  public static String token(String position) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(position.getBytes(StandardCharsets.UTF_8));
+  }
+}
