@@ -223,6 +223,19 @@ class FeedbackParserTest {
   }
 
   @Test
+  void exitStatusOfALocalProgramIsNotAReplyCode() {
+    String dsn = "From: MAILER-DAEMON@mx.example.org\nSubject: Returned mail\nMIME-Version: 1.0\n"
+        + "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+        + "--b\nContent-Type: text/plain\n\nThe pipe failed.\n\n"
+        + "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        + "Final-Recipient: RFC822; ann@example.org\nX-Actual-Recipient: X-Unix; |/home/ann/bin/filter\n"
+        + "Action: failed\nStatus: 5.0.0\nDiagnostic-Code: X-Unix; 255\n\n--b--\n";
+    RecipientReport r = parser.parse(dsn.getBytes(StandardCharsets.US_ASCII)).recipients().get(0);
+    assertEquals("255", r.diagnosticCode());
+    assertNull(r.replyCode(), "X-Unix; 255 is an exit status");
+  }
+
+  @Test
   void office365NonDeliveryReport() throws IOException {
     FeedbackReport report = parser.parse(fixture("office365.eml"));
     assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
