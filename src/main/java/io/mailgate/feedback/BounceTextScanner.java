@@ -42,6 +42,7 @@ final class BounceTextScanner {
               + "|message headers follow.*"
               + "|--- ?below this line is a copy.*"
               + "|below is a copy of the original message.*"
+              + "|(?:included|attached|enclosed) (?:below )?(?:is|are) (?:a copy of )?(?:the |your )?(?:original )?message(?:'s)? headers?\\b.*"
               + "|the (?:original|header of the original) message (?:headers? )?(?:is|are|was) (?:as follows|following|included below|attached)[.:]?.*"
               + "|content-type: (?:message/rfc822|text/rfc822-headers|message/global)\\b.*"
               + "|-+ *(?:Original|Returned) (?:Message|mail|Header).*"
@@ -71,6 +72,16 @@ final class BounceTextScanner {
           "(?i)(?:\\bto|\\bfor|recipients?|address(?:es)?|mailbox|user|destinataire|empf[aä]nger|宛先|failed|undeliverable|delivered)"
               + "\\b[^@\\n]{0,40}?[:\\s]\\s*[<\"(\\[]?(" + ADDR + ")");
   private static final Pattern ANY_ADDRESS = Pattern.compile(ADDR);
+
+  /**
+   * Lines that open a new part of a Sendmail-style transcript: "... while talking to host:" and
+   * the mailer's summary for a host ("550 example.org (smtp)... 550 Host unknown"). What follows
+   * them, up to the next recipient named, is about that next recipient, not the previous one.
+   */
+  private static final Pattern TRANSCRIPT_CONTEXT =
+      Pattern.compile("(?i)^\\s*(?:\\.\\.\\.\\s*)?while talking to\\s+\\S");
+  private static final Pattern MAILER_SUMMARY =
+      Pattern.compile("^\\s*[45]\\d\\d\\s+[^\\s<>@]+\\s+\\([\\w-]+\\)\\.\\.\\.\\s");
 
   private static final Pattern REMOTE_HOST =
       Pattern.compile(
@@ -189,6 +200,12 @@ final class BounceTextScanner {
   /**
    * Gives each line to the recipient last named at or before it, so each recipient gets the text
    * that follows its mentions. A recipient never named in the text gets the whole text.
+   *
+   * <p>In a transcript, a "while talking to" line or a mailer summary line starts the account of
+   * another delivery attempt: those lines are held until the next recipient is named and go to
+   * that recipient (Sendmail names the recipient after the conversation, "&gt;&gt;&gt; DATA / &lt;&lt;&lt;
+   * 550 ... / 554 &lt;rcpt&gt;... error"). Held lines that no later recipient claims stay with the
+   * previous one, as before.
    */
   private static List<Finding> blocks(String[] lines, List<String> recipients) {
     Map<String, StringBuilder> text = new LinkedHashMap<>();
@@ -196,6 +213,8 @@ final class BounceTextScanner {
     List<String> lowered = recipients.stream().map(r -> r.toLowerCase(Locale.ROOT)).toList();
     int owner = -1;
     StringBuilder preamble = new StringBuilder();
+    StringBuilder held = null;
+    int heldFrom = -1; // the owner before the held lines, who keeps them if nobody claims them
     for (String raw : lines) {
       String line = ReportFields.stripCr(raw);
       String lower = line.toLowerCase(Locale.ROOT);
@@ -216,10 +235,26 @@ final class BounceTextScanner {
           namedAt = at;
         }
       }
+      if (named < 0 && !ownerNamed
+          && (TRANSCRIPT_CONTEXT.matcher(line).find() || (held == null && MAILER_SUMMARY.matcher(line).find()))) {
+        if (held != null) {
+          release(held, heldFrom, preamble, text, recipients);
+        }
+        held = new StringBuilder();
+        heldFrom = owner;
+        owner = -1;
+      }
       if (!ownerNamed && named >= 0) {
         owner = named;
+        if (held != null) {
+          text.get(recipients.get(owner)).append(held);
+          held = null;
+        }
       }
-      (owner < 0 ? preamble : text.get(recipients.get(owner))).append(line).append('\n');
+      (held != null ? held : owner < 0 ? preamble : text.get(recipients.get(owner))).append(line).append('\n');
+    }
+    if (held != null) {
+      release(held, heldFrom, preamble, text, recipients);
     }
     List<Finding> findings = new ArrayList<>();
     for (String r : recipients) {
@@ -231,6 +266,12 @@ final class BounceTextScanner {
       findings.add(new Finding(r, body));
     }
     return findings;
+  }
+
+  /** Held transcript lines no later recipient claimed go back where they would have gone. */
+  private static void release(StringBuilder held, int heldFrom, StringBuilder preamble,
+      Map<String, StringBuilder> text, List<String> recipients) {
+    (heldFrom < 0 ? preamble : text.get(recipients.get(heldFrom))).append(held);
   }
 
   private static boolean startsHeaderRun(String[] lines, int i) {
@@ -250,7 +291,8 @@ final class BounceTextScanner {
 
   private static String headerBlockFrom(String[] lines, int from) {
     int i = from;
-    while (i < lines.length && lines[i].isBlank()) {
+    // Blank lines and a rule of dashes may sit between the marker and the headers.
+    while (i < lines.length && (lines[i].isBlank() || lines[i].strip().matches("[-=*_]{3,}"))) {
       i++;
     }
     StringBuilder sb = new StringBuilder();

@@ -144,6 +144,9 @@ public final class CorpusBenchmark {
         pct(realStatusAgree, realStatusRows), realStatusRows);
     System.out.printf(Locale.ROOT, "timing parse_avg_us=%.1f classify_avg_us=%.2f (single pass, JIT cold)%n",
         parseNanos / 1000.0 / Math.max(1, reports.size()), classifyNanos / 1000.0 / Math.max(1, classifications));
+    System.out.printf(Locale.ROOT, "counts rows=%d recipients_found=%d/%d status_agree=%d/%d hard_soft_agree=%d/%d "
+        + "feedback_type_agree=%d/%d%n", labels.size(), found, labels.size(), statusAgree, statusRows, hardSoftAgree,
+        bounceRows, feedbackAgree, feedbackRows);
     System.out.printf(Locale.ROOT, "summary files=%d recipients_found=%s status_agree=%s hard_soft_agree=%s feedback_type_agree=%s%n",
         reports.size(), pct(found, labels.size()), pct(statusAgree, statusRows), pct(hardSoftAgree, bounceRows),
         pct(feedbackAgree, feedbackRows));

@@ -70,6 +70,10 @@ final class DeliveryStatusReader {
     String diagnostic = SmtpText.oneLine(ReportFields.withoutType(f.get("diagnostic-code")));
     String status = statusOf(f.get("status"), diagnostic);
     Integer reply = SmtpText.replyCode(diagnostic);
+    if (reply != null && reply < 400 && !isSmtpDiagnostic(f.get("diagnostic-code"))) {
+      // "X-Unix; 255" is a program's exit status, not a success reply.
+      reply = null;
+    }
     if (reply == null && f.get("status") != null) {
       // A few MTAs write the reply code into Status: ("553 Exceeded maximum inbound message size").
       reply = SmtpText.replyCode(f.get("status"));
@@ -151,6 +155,15 @@ final class DeliveryStatusReader {
       return found;
     }
     return null;
+  }
+
+  /** True when the Diagnostic-Code is typed smtp, or untyped. */
+  private static boolean isSmtpDiagnostic(String value) {
+    String rest = ReportFields.withoutType(value);
+    if (rest == null || value.strip().equals(rest)) {
+      return true;
+    }
+    return value.substring(0, value.indexOf(';')).strip().equalsIgnoreCase("smtp");
   }
 
   private static String blankToNull(String s) {

@@ -26,20 +26,28 @@ final class SmtpText {
           "(?<![\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~])[\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~]++@"
               + "(?:[\\p{L}\\p{N}][\\p{L}\\p{N}\\-]*+\\.)++[\\p{L}]{2,}+(?![\\p{L}\\p{N}\\-])");
 
-  /** Phrases MTAs use to say which command the remote server rejected, most specific first. */
+  /**
+   * Phrases MTAs use to say which command the remote server rejected, most specific first. Written
+   * with single spaces; {@link #phrase} lets each space match any run of white space, because
+   * reports wrap their text ("... (in reply to end of DATA\n    command)" in Postfix bounces).
+   */
   private static final List<Map.Entry<Pattern, String>> COMMAND_PHRASES =
       List.of(
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:end of )?DATA command|after (?:end of )?data\\b|final DATA|SMTP command:? DATA\\b|SMTP:DATA\\b|after DATA\\b"), "DATA"),
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?RCPT(?: TO)? command|after RCPT\\b|our RCPT TO|does not like recipient|most progress was RCPT|SMTP:RCPT\\b|\\[RCPT_TO\\]|SMTP command:? RCPT\\b"), "RCPT"),
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?MAIL(?: FROM)? command|after MAIL\\b|our MAIL FROM|sender was rejected|SMTP:MAIL\\b|SMTP command:? MAIL\\b"), "MAIL"),
-          Map.entry(Pattern.compile("(?i)in reply to (?:the )?(?:HELO|EHLO) command|after (?:HELO|EHLO)\\b|my name was rejected|SMTP command:? (?:HELO|EHLO)\\b"), "HELO"),
-          Map.entry(Pattern.compile("(?i)after initial connection|in reply to (?:the )?initial (?:greeting|connection)|before (?:sending )?(?:HELO|EHLO)|while (?:connecting|connected)"), "CONNECT"));
+          Map.entry(phrase("in reply to (?:the )?(?:end of )?DATA command|after (?:end of )?data\\b|final DATA|SMTP command:? DATA\\b|SMTP:DATA\\b|after DATA\\b"), "DATA"),
+          Map.entry(phrase("in reply to (?:the )?RCPT(?: TO)? command|after RCPT\\b|our RCPT TO|does not like recipient|most progress was RCPT|SMTP:RCPT\\b|\\[RCPT_TO\\]|SMTP command:? RCPT\\b"), "RCPT"),
+          Map.entry(phrase("in reply to (?:the )?MAIL(?: FROM)? command|after MAIL\\b|our MAIL FROM|sender was rejected|SMTP:MAIL\\b|SMTP command:? MAIL\\b"), "MAIL"),
+          Map.entry(phrase("in reply to (?:the )?(?:HELO|EHLO) command|after (?:HELO|EHLO)\\b|my name was rejected|SMTP command:? (?:HELO|EHLO)\\b"), "HELO"),
+          Map.entry(phrase("after initial connection|in reply to (?:the )?initial (?:greeting|connection)|before (?:sending )?(?:HELO|EHLO)|while (?:connecting|connected)"), "CONNECT"));
 
   /** The last client command of a transcript ("&gt;&gt;&gt; DATA" in Sendmail reports). */
   private static final Pattern TRANSCRIPT_COMMAND =
       Pattern.compile("(?im)^\\s*>>>\\s*(RCPT|MAIL|DATA|EHLO|HELO|BDAT|STARTTLS)\\b");
 
   private SmtpText() {}
+
+  private static Pattern phrase(String regex) {
+    return Pattern.compile("(?i)" + regex.replace(" ", "\\s+"));
+  }
 
   /**
    * The SMTP command the failure answered, when the text says so: CONNECT, HELO, MAIL, RCPT or

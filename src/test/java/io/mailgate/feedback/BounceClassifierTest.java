@@ -118,6 +118,36 @@ class BounceClassifierTest {
   }
 
   @Test
+  void docomoUnknownUserIsOnlyTheAddressAtRcpt() {
+    String reply = "550 Unknown user hanako@docomo.ne.jp";
+    assertClass("Transient/ContentRejected filtered", classifier.classify(550, null, reply));
+    assertClass("Transient/ContentRejected filtered", classifier.classify(550, null, reply, "DATA"));
+    assertClass("Permanent/NoEmail userunknown", classifier.classify(550, null, reply, "RCPT"));
+    assertClass("Permanent/NoEmail userunknown", classifier.classify(550, null, "550 Unknown user hanako@example.jp"));
+  }
+
+  @Test
+  void localDeliveryProgramThatCannotWriteTheMailboxIsNotAnUnknownUser() {
+    assertClass("Transient/General mailererror", classifier.classify(null, "5.1.1",
+        "procmail: Couldn't create \"/var/spool/mail/ann\" id: ann: No such user"));
+    assertClass("Permanent/NoEmail userunknown", classifier.classify(null, "5.1.1", "User unknown"));
+  }
+
+  @Test
+  void successIsNotAFailure() {
+    assertClass("Undetermined/Undetermined delivered", classifier.classify(250, "2.6.0", "250 2.6.0 Message received"));
+    assertClass("Undetermined/Undetermined delivered", classifier.classify(null, null, "250 OK id=1sXyZ"));
+  }
+
+  @Test
+  void rfc822AddressTypeIsNotAContentError() {
+    assertClass("Transient/General expired", classifier.classify(null, "4.4.7",
+        "Final-Recipient: RFC822; kim@example.org Action: failed Status: 4.4.7"));
+    assertClass("Transient/ContentRejected contenterror",
+        classifier.classify(554, null, "554 Message does not conform to RFC822"));
+  }
+
+  @Test
   void textBeatsAMisleadingCode() {
     assertClass("Transient/General blocked",
         classifier.classify(550, "5.1.1", "550 5.1.1 Mail from 192.0.2.1 refused, listed on bl.spamcop.net"));

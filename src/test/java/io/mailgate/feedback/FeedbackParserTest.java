@@ -180,6 +180,62 @@ class FeedbackParserTest {
   }
 
   @Test
+  void sendmailTranscriptGivesEachConversationToTheRecipientItLeadsTo() throws IOException {
+    FeedbackReport report = parser.parse(fixture("sendmail-transcript.eml"));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    List<RecipientReport> rs = report.recipients();
+    assertEquals(List.of("pupil@school.example", "old@gone.example", "buyer@shop.example"),
+        rs.stream().map(RecipientReport::finalRecipient).toList());
+    // The DATA conversation is written before the line naming its recipient...
+    RecipientReport pupil = rs.get(0);
+    assertEquals("DATA", pupil.smtpCommand());
+    assertEquals("mx.school.example", pupil.remoteMta());
+    assertTrue(pupil.diagnosticCode().startsWith("While talking to mx.school.example: >>> DATA <<< 552"),
+        pupil.diagnosticCode());
+    // ...and the mailer's "550 gone.example (smtp)... Host unknown" line belongs to the next one.
+    assertTrue(!pupil.diagnosticCode().contains("Host unknown"), pupil.diagnosticCode());
+    assertEquals("550 gone.example (smtp)... 550 Host unknown 554 <old@gone.example>... 550 Host unknown "
+        + "(Authoritative answer from name server)", rs.get(1).diagnosticCode());
+    assertEquals(550, rs.get(1).replyCode());
+    assertEquals("RCPT", rs.get(2).smtpCommand());
+    assertEquals("mail.shop.example", rs.get(2).remoteMta());
+    assertTrue(!rs.get(1).diagnosticCode().contains("shop.example"), rs.get(1).diagnosticCode());
+  }
+
+  @Test
+  void stageReadAcrossAWrappedLine() throws IOException {
+    FeedbackReport report = parser.parse(fixture("postfix-wrapped-stage.eml"));
+    assertEquals(FeedbackKind.DSN, report.kind());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals("550 Unknown user reader@carrier.example", r.diagnosticCode());
+    assertEquals("DATA", r.smtpCommand(), "'(in reply to end of DATA\\n    command)' in the notification");
+  }
+
+  @Test
+  void headerCopyIntroducedInPlainWordsIsNotTheExplanation() throws IOException {
+    FeedbackReport report = parser.parse(fixture("header-copy-after-text.eml"));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals("someone@dept.example", r.finalRecipient());
+    assertEquals("<someone@dept.example>: 550 unknown user <someone@dept.example>", r.diagnosticCode());
+    assertNull(r.status(), "a version number in the copied Received header is not a status");
+    assertEquals("hdr-2@mailgate.test", report.original().messageId());
+  }
+
+  @Test
+  void exitStatusOfALocalProgramIsNotAReplyCode() {
+    String dsn = "From: MAILER-DAEMON@mx.example.org\nSubject: Returned mail\nMIME-Version: 1.0\n"
+        + "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+        + "--b\nContent-Type: text/plain\n\nThe pipe failed.\n\n"
+        + "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        + "Final-Recipient: RFC822; ann@example.org\nX-Actual-Recipient: X-Unix; |/home/ann/bin/filter\n"
+        + "Action: failed\nStatus: 5.0.0\nDiagnostic-Code: X-Unix; 255\n\n--b--\n";
+    RecipientReport r = parser.parse(dsn.getBytes(StandardCharsets.US_ASCII)).recipients().get(0);
+    assertEquals("255", r.diagnosticCode());
+    assertNull(r.replyCode(), "X-Unix; 255 is an exit status");
+  }
+
+  @Test
   void office365NonDeliveryReport() throws IOException {
     FeedbackReport report = parser.parse(fixture("office365.eml"));
     assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
