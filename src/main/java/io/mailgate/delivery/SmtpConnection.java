@@ -418,7 +418,24 @@ final class SmtpConnection {
       socket.close();
       return;
     }
-    e.promise().complete(reply);
+    e.promise().complete(reply.answering(stage(e.what())));
+  }
+
+  /** The command a reply answered, in the bounce rules' terms. */
+  private static String stage(String what) {
+    if (what.startsWith("MAIL")) {
+      return "MAIL";
+    }
+    if (what.startsWith("RCPT")) {
+      return "RCPT";
+    }
+    if (what.contains("DATA")) {
+      return "DATA";
+    }
+    if (what.equals("greeting")) {
+      return "CONNECT";
+    }
+    return what.startsWith("EHLO") || what.startsWith("HELO") ? "HELO" : null;
   }
 
   private void onClosed(String reason) {

@@ -4,12 +4,19 @@ import java.util.List;
 
 /**
  * A reply from a remote SMTP server: the code, the RFC 3463 enhanced status when the server sent
- * one, and the text (lines joined with a space, as SES reports {@code smtpResponse}).
+ * one, the text (lines joined with a space, as SES reports {@code smtpResponse}), and the command
+ * it answered (CONNECT, HELO, MAIL, RCPT or DATA; null when not from a conversation), which the
+ * bounce rules use: an unknown user at RCPT is not the same as one after DATA.
  */
-public record SmtpResponse(int code, String enhancedStatus, String text, List<String> lines) {
+public record SmtpResponse(int code, String enhancedStatus, String text, List<String> lines, String command) {
 
   public SmtpResponse(int code, String enhancedStatus, String text) {
-    this(code, enhancedStatus, text, List.of(text));
+    this(code, enhancedStatus, text, List.of(text), null);
+  }
+
+  /** The same reply, as the answer to {@code command}. */
+  SmtpResponse answering(String command) {
+    return new SmtpResponse(code, enhancedStatus, text, lines, command);
   }
 
   public boolean isPositive() {
@@ -45,7 +52,7 @@ public record SmtpResponse(int code, String enhancedStatus, String text, List<St
       }
       text.append(t);
     }
-    return new SmtpResponse(code, status, text.toString(), List.copyOf(texts));
+    return new SmtpResponse(code, status, text.toString(), List.copyOf(texts), null);
   }
 
   static int code(String line) {

@@ -99,8 +99,12 @@ public final class FeedbackVerticle extends VerticleBase {
   static final String SUPPRESSED_GLOBAL = "Amazon SES has suppressed sending to this address because it has a recent "
       + "history of bouncing as an invalid address.";
 
-  /** The reply that decided an attempt, as code, enhanced status and text (any may be null). */
-  private record Reply(Integer code, String status, String text, String remoteMta) {
+  /** The reply that decided an attempt, as code, enhanced status, text and command (any may be null). */
+  private record Reply(Integer code, String status, String text, String remoteMta, String command) {
+    Reply(Integer code, String status, String text, String remoteMta) {
+      this(code, status, text, remoteMta, null);
+    }
+
     String diagnostic() {
       return "smtp; " + (code == null ? text : new SmtpResponse(code, status, text).toString());
     }
@@ -111,7 +115,8 @@ public final class FeedbackVerticle extends VerticleBase {
       return new Reply(d.reply().code(), d.reply().enhancedStatus(), d.reply().text(), d.remoteMta());
     }
     if (r instanceof AttemptResult.Rejected j) {
-      return new Reply(j.reply().code(), j.reply().enhancedStatus(), j.reply().text(), j.remoteMta());
+      return new Reply(j.reply().code(), j.reply().enhancedStatus(), j.reply().text(), j.remoteMta(),
+          j.reply().command());
     }
     if (r instanceof AttemptResult.Failed f) {
       return new Reply(null, null, f.reason(), f.remoteMta());
@@ -143,7 +148,7 @@ public final class FeedbackVerticle extends VerticleBase {
           return row(o, "bounced", null, r.text(), EventType.BOUNCE, detail, null, false,
               OutcomeStore.Consequences.NONE);
         }
-        Classification c = classifier.classify(r.code(), r.status(), r.text());
+        Classification c = classifier.classify(r.code(), r.status(), r.text(), r.command());
         String status = r.status() != null ? r.status() : "5.0.0";
         JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
             r.diagnostic(), o.at(), reportingMta, r.remoteMta());
@@ -154,7 +159,7 @@ public final class FeedbackVerticle extends VerticleBase {
       }
       case EXPIRED -> {
         // retried until the maximum delivery time: a soft bounce, whatever the last reply said
-        Classification c = classifier.classify(r.code(), r.status(), r.text());
+        Classification c = classifier.classify(r.code(), r.status(), r.text(), r.command());
         String subType = c.type() == BounceType.TRANSIENT ? c.subType().sesName() : "General";
         String status = r.status() != null && r.status().startsWith("4") ? r.status() : "4.4.7";
         JsonObject detail = SesEvents.bounce("Transient", subType, o.recipient(), status,
@@ -188,7 +193,7 @@ public final class FeedbackVerticle extends VerticleBase {
     if (!(result instanceof AttemptResult.Rejected)) {
       return "TransientCommunicationFailure";
     }
-    String reason = classifier.classify(r.code(), r.status(), r.text()).reason();
+    String reason = classifier.classify(r.code(), r.status(), r.text(), r.command()).reason();
     return switch (reason) {
       case "mailboxfull", "systemfull" -> "MailboxFull";
       case "spamdetected", "filtered", "contenterror", "virusdetected" -> "SpamDetected";
