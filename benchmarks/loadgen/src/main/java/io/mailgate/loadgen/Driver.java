@@ -82,8 +82,21 @@ final class Driver extends VerticleBase {
     boolean open;
   }
 
-  /** One request in flight. {@code intended} is its scheduled time in rate mode, its send time in max mode. */
-  private record Req(Conn conn, long intended, long sentAt) {}
+  /**
+   * One request in flight (identity, not value, equality: two requests are never the same one). {@code intended}
+   * is its scheduled time in rate mode, its send time in max mode.
+   */
+  private static final class Req {
+    final long intended;
+
+    Req(long intended) {
+      this.intended = intended;
+    }
+
+    long intended() {
+      return intended;
+    }
+  }
 
   Driver(Options.Load load, int index, int drivers, SendEmailBodies bodies) {
     this.load = load;
@@ -239,7 +252,7 @@ final class Driver extends VerticleBase {
   }
 
   private void send(Conn c, long intended, long now) {
-    Req req = new Req(c, intended, now);
+    Req req = new Req(intended);
     if (load.mode().equals("rate") && inWindow(req.intended())) {
       stats.recordLagNanos(now - req.intended());
     }
