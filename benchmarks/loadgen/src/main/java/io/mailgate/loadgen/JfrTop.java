@@ -17,8 +17,8 @@ import jdk.jfr.consumer.RecordingFile;
 /**
  * Where the CPU samples of a JFR recording are: {@code jdk.ExecutionSample} events (Java code running on a CPU)
  * aggregated by top frame (self time), by the package of the top frame, by method anywhere on the stack (total
- * time), by thread, and by the first Mailgate frame on the stack (which of our code paths the time is spent
- * under). JDK 17's {@code jfr} tool has no such view, hence this.
+ * time; also only our methods), by the innermost of our frames on the stack (which of our code paths the time is
+ * spent under, the library code it calls included), and by thread. JDK 17's {@code jfr} tool has no such view, hence this.
  *
  * <p>Usage: {@code java -cp loadgen.jar io.mailgate.loadgen.JfrTop recording.jfr [rows] [our-package-prefix]}
  */
@@ -37,6 +37,7 @@ public final class JfrTop {
     Map<String, Long> total = new HashMap<>();
     Map<String, Long> threads = new HashMap<>();
     Map<String, Long> underOurs = new HashMap<>();
+    Map<String, Long> totalOurs = new HashMap<>();
     Map<String, Long> gc = new HashMap<>();
     long samples = 0;
     long truncated = 0;
@@ -70,6 +71,9 @@ public final class JfrTop {
           String n = name(fr);
           if (seen.add(n)) {
             total.merge(n, 1L, Long::sum);
+            if (n.startsWith(ours)) {
+              totalOurs.merge(n, 1L, Long::sum);
+            }
           }
           if (firstOurs == null && fr.getMethod() != null && fr.getMethod().getType().getName().startsWith(ours)) {
             firstOurs = n;
@@ -90,7 +94,8 @@ public final class JfrTop {
     print("self time by top frame", self, samples, rows);
     print("self time by package of the top frame", selfPackage, samples, rows);
     print("total time by method on the stack", total, samples, rows);
-    print("total time under the first " + ours + " frame on the stack", underOurs, samples, rows);
+    print("total time by " + ours + " method on the stack", totalOurs, samples, rows);
+    print("total time under the innermost " + ours + " frame on the stack", underOurs, samples, rows);
     print("samples by thread", threads, samples, 10);
   }
 
