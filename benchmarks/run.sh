@@ -440,7 +440,9 @@ cpu_share() { # snapshot1 snapshot2 -> "node=1.23 loadgen=0.20 ..." in cores (CP
     for (i = 1; i <= n; i++) {
       d = names[i] == "postgres" ? y[i + 1] : y[i + 1] - x[i + 1]   # postgres: already a difference
       c = d / hz / dt; ours += c; printf "%s=%.2f ", names[i], c }
-    busy = (y[7] - x[7]) / hz / dt; printf "other=%.2f machine_busy=%.2f", busy - ours, busy }'
+    # per-process and machine counters are read a few ms apart: a small negative rest is 0
+    busy = (y[7] - x[7]) / hz / dt; other = busy - ours; if (other < 0) other = 0
+    printf "other=%.2f machine_busy=%.2f", other, busy }'
 }
 
 LAST_RESULT=""
