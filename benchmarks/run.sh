@@ -1,0 +1,724 @@
+#!/usr/bin/env bash
+# Mailgate load benchmarks against Postfix on the same machine, in one command:
+#
+#   benchmarks/run.sh            full run (about 4 minutes), writes the "full run" section of benchmarks/RESULTS.md
+#   benchmarks/run.sh --quick    the same scenarios, shorter (under 3 minutes), writes the "quick run" section
+#
+# What it does (benchmarks/README.md explains each scenario and how it is measured):
+#   1. installs Postfix (for smtp-sink, smtp-source, postfix) when missing; builds target/mailgate.jar and
+#      benchmarks/loadgen/target/loadgen.jar when missing or older than their sources;
+#   2. postfix:    a throwaway Postfix instance (own config and queue under a temp dir, durable queue, process and
+#                  concurrency limits raised) relaying to its own smtp-sink; smtp-source injects N messages of 2 KB;
+#                  messages/s = N / time until the sink has counted all of them;
+#   3. rsa:        raw RSA-2048 signatures/s on all cores (openssl speed; and the JDK provider, for reference);
+#   4. Mailgate:   drops and recreates the mailgate_bench database, clears the benchmark's Redis keys, starts
+#                  smtp-sink and one node (java -Xmx512m -jar target/mailgate.jar start-dev) against the machine's
+#                  PostgreSQL and Redis, then
+#        max:      SendEmail Simple 2 KB, 1 recipient, max throughput: accepted/s, delivered/s in the same window,
+#                  then waits until the sink has received every accepted message (the drain);
+#        rate:     fixed rate at half of max's accepted/s: p50/p90/p99/p99.9/max from each request's intended
+#                  send time (coordinated omission corrected);
+#        large:    100 KB text bodies, max throughput: delivered/s;
+#        dkim, submission: not measurable yet (the node neither signs nor accepts SMTP submission): "na";
+#   5. peak RSS (VmHWM from /proc) and heap (jstat) of the node; stops everything it started, also on Ctrl-C.
+#
+# Options:
+#   --quick              shorter durations
+#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,submission (default: all);
+#                        a subset does not write RESULTS.md unless --write-results is given
+#   --rate R             offered rate for the rate scenario (default: half of max's accepted/s, or 1000 without max)
+#   --jfr                record the node with Java Flight Recorder during the max scenario (profile settings) and
+#                        print where its CPU samples are (benchmarks/out/<run>/max.jfr, jfr-top.txt)
+#   --write-results / --no-results
+#   --keep-logs          keep benchmarks/out/<run>/ even after a successful run (always kept on failure)
+#   --wait-quiet [MIN]   before starting, wait up to MIN minutes (default 30) for the 1-minute load average to fall
+#                        below 1.0 (other work on the machine lowers every number)
+# Environment:
+#   NODE_JAVA_OPTS       extra JVM options for the node, e.g. -XX:StartFlightRecording=filename=node.jfr,settings=profile
+#   BENCH_PG_URL         PostgreSQL server (default postgresql://postgres@127.0.0.1:5432); database mailgate_bench
+#   BENCH_REDIS_URL      Redis (default redis://127.0.0.1:6379); keys under the prefix mgbench: are deleted
+#   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT   ports (18080, 12525, 12526, 12527)
+#
+# The last line of the output is:
+#   summary accepted_per_s=A delivered_per_s=D postfix_per_s=P p99_ms=X p999_ms=Y dkim_per_s=K rsa_sign_per_s=R large_per_s=L rss_mb=M
+# with "na" for what was not measured.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+COMMAND_LINE="benchmarks/run.sh${*:+ $*}"
+
+QUICK=0
+SCENARIOS="postfix,rsa,max,rate,large,dkim,submission"
+SUBSET=0
+WRITE=""
+JFR=0
+KEEP_LOGS=0
+RATE_OVERRIDE=""
+WAIT_QUIET=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --scenarios) SCENARIOS="$2"; SUBSET=1; shift ;;
+    --rate) RATE_OVERRIDE="$2"; shift ;;
+    --jfr) JFR=1 ;;
+    --write-results) WRITE=1 ;;
+    --no-results) WRITE=0 ;;
+    --keep-logs) KEEP_LOGS=1 ;;
+    --wait-quiet)
+      WAIT_QUIET=30
+      if [[ "${2:-}" =~ ^[0-9]+$ ]]; then WAIT_QUIET="$2"; shift; fi ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$WRITE" ] || { [ "$SUBSET" = 1 ] && WRITE=0 || WRITE=1; }
+want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
+
+if [ "$QUICK" = 1 ]; then
+  MAX_WARMUP=15; MAX_DURATION=15; RATE_WARMUP=5; RATE_DURATION=15; LARGE_WARMUP=5; LARGE_DURATION=10
+  PF_MESSAGES=20000; RSA_SECONDS=1; DRAIN_TIMEOUT=60; RUN_KIND=quick
+else
+  MAX_WARMUP=30; MAX_DURATION=60; RATE_WARMUP=10; RATE_DURATION=60; LARGE_WARMUP=10; LARGE_DURATION=30
+  PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full
+fi
+MAX_CONNECTIONS=64
+RATE_CONNECTIONS=64
+LARGE_CONNECTIONS=16
+PF_SESSIONS=50
+
+PG_BASE="${BENCH_PG_URL:-postgresql://postgres@127.0.0.1:5432}"
+PG_DB=mailgate_bench
+REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
+REDIS_PREFIX="mgbench:"
+HTTP_PORT="${BENCH_HTTP_PORT:-18080}"
+SINK_PORT="${BENCH_SINK_PORT:-12525}"
+PF_PORT="${BENCH_PF_PORT:-12526}"
+PF_SINK_PORT="${BENCH_PF_SINK_PORT:-12527}"
+
+NODE_JAR="$ROOT/target/mailgate.jar"
+LOADGEN_DIR="$ROOT/benchmarks/loadgen"
+LOADGEN_JAR="$LOADGEN_DIR/target/loadgen.jar"
+RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$RUN_KIND"
+OUT="$ROOT/benchmarks/out/$RUN_ID"
+mkdir -p "$OUT"
+PF_DIR=""
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cleanup: everything started here is tracked by PID and stopped on exit, also on failure or Ctrl-C.
+PIDS=()
+NODE_PID=""
+track() { PIDS+=("$1"); }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+stop_pid() { # pid [seconds before SIGKILL]
+  local pid="$1" wait="${2:-10}" i
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < wait * 10; i++)); do alive "$pid" || return 0; sleep 0.1; done
+  log "pid $pid did not stop in ${wait}s, killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+postfix_stop() {
+  [ -n "$PF_DIR" ] && [ -d "$PF_DIR" ] || return 0
+  local master
+  master="$(head -1 "$PF_DIR/queue/pid/master.pid" 2>/dev/null | tr -d ' ' || true)"
+  postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 || true
+  if alive "$master"; then stop_pid "$master" 15; fi
+  # the master's children exit when it does; wait for them so the queue directory can go
+  for _ in $(seq 1 50); do pgrep -P "${master:-0}" >/dev/null 2>&1 || break; sleep 0.1; done
+  cp "$PF_DIR/maillog" "$OUT/postfix-maillog" 2>/dev/null || true
+  rm -rf "$PF_DIR"
+  PF_DIR=""
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -n "$NODE_PID" ] && stop_pid "$NODE_PID" 60
+  postfix_stop
+  local pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid" 5; done
+  if [ $rc -ne 0 ]; then
+    log "failed (exit $rc); logs are in ${OUT#"$ROOT"/}"
+  elif [ "$KEEP_LOGS" = 0 ] && [ "$JFR" = 0 ]; then
+    rm -rf "$OUT"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------------------------
+# Preparation
+load1() { cut -d' ' -f1 /proc/loadavg; }
+log "Mailgate benchmarks ($RUN_KIND): $COMMAND_LINE"
+if [ "$WAIT_QUIET" -gt 0 ]; then
+  quiet_deadline=$((SECONDS + WAIT_QUIET * 60))
+  while awk -v l="$(load1)" 'BEGIN { exit !(l >= 1.0) }' && [ $SECONDS -lt $quiet_deadline ]; do
+    log "waiting for a quiet machine: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    sleep 30
+  done
+fi
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+START_SECONDS=$SECONDS
+log "load average before: $LOAD_BEFORE (nproc $(nproc))"
+if awk -v l="$(load1)" 'BEGIN { exit !(l > 1.5) }'; then
+  log "WARNING: load average above 1.5 before starting: other work shares this machine; numbers will be lower"
+fi
+
+if ! command -v smtp-sink >/dev/null || ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null; then
+  log "installing postfix (smtp-sink, smtp-source)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >"$OUT/apt.log" 2>&1
+  apt-get install -y -qq postfix >>"$OUT/apt.log" 2>&1 || die "apt-get install postfix failed, see $OUT/apt.log"
+fi
+for tool in java psql redis-cli curl; do command -v "$tool" >/dev/null || die "$tool is required"; done
+
+stale() { # jar dir...: true when the jar is missing or older than a file under the dirs
+  local jar="$1"; shift
+  [ ! -f "$jar" ] || [ -n "$(find "$@" -newer "$jar" -type f -print -quit 2>/dev/null)" ]
+}
+if stale "$NODE_JAR" src/main pom.xml; then
+  log "building $NODE_JAR"
+  ./mvnw -q -DskipTests package >"$OUT/build-node.log" 2>&1 || die "node build failed, see $OUT/build-node.log"
+fi
+if stale "$LOADGEN_JAR" "$LOADGEN_DIR/src" "$LOADGEN_DIR/pom.xml"; then
+  log "building $LOADGEN_JAR"
+  ./mvnw -f "$LOADGEN_DIR/pom.xml" -q package >"$OUT/build-loadgen.log" 2>&1 \
+    || die "loadgen build failed, see $OUT/build-loadgen.log"
+fi
+java -jar "$LOADGEN_JAR" --self-test >/dev/null || die "the load generator's SigV4 self-test failed"
+
+port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+for p in "$HTTP_PORT" "$SINK_PORT" "$PF_PORT" "$PF_SINK_PORT"; do
+  port_free "$p" || die "port $p is in use (set BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT)"
+done
+
+# smtp-sink -c rewrites "sess=N quit=N mesg=N" + CR after every session end, QUIT and end of DATA, unbuffered; the
+# last complete record is the count. -u nobody: it refuses to run as root. -m: simultaneous connections.
+start_sink() { # port countfile; sets LAST_PID
+  smtp-sink -u nobody -c -m 512 "127.0.0.1:$1" 1024 >"$2" 2>&1 &
+  LAST_PID=$!
+  track "$LAST_PID"
+}
+sink_count() { # countfile -> messages received so far (0 before the first complete record)
+  local t rec
+  t="$(tail -c 512 "$1" 2>/dev/null | tr -d '\n'; echo x)"
+  t="${t%x}"
+  [[ "$t" == *$'\r'* ]] || { echo 0; return; }
+  t="${t%$'\r'*}"          # drop what follows the last CR: a record the sink may be writing right now
+  rec="${t##*$'\r'}"       # the last complete record
+  rec="${rec##*mesg=}"
+  [[ "$rec" =~ ^[0-9]+$ ]] && echo "$rec" || echo 0
+}
+wait_port() { # port seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do port_free "$1" || return 0; sleep 0.1; done
+  return 1
+}
+now_s() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.1f\", $* }"; }
+# value of key=... in a "result ..." line
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+na() { echo "${1:-na}"; }
+R_POSTFIX=na; R_POSTFIX_ACCEPT=na; R_POSTFIX_SECONDS=na
+R_RSA=na; R_RSA_JDK=na
+R_ACCEPTED=na; R_DELIVERED=na; R_MAX_ERRORS=na; R_MAX_P50=na; R_MAX_P99=na
+R_DRAIN_MAX=na
+R_RATE=na; R_RATE_ACC=na; R_P50=na; R_P90=na; R_P99=na; R_P999=na; R_PMAX=na; R_RATE_ERRORS=na; R_RATE_LAG=na
+R_DRAIN_RATE=na
+R_LARGE=na; R_LARGE_ACC=na; R_LARGE_ERRORS=na; R_DRAIN_LARGE=na
+R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
+R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
+R_TOTAL_ACCEPTED=0
+DRAIN_OK=na
+NOTES=()
+
+# ---------------------------------------------------------------------------------------------------------------
+# Postfix baseline
+run_postfix() {
+  log "postfix: throwaway instance on 127.0.0.1:$PF_PORT relaying to smtp-sink on :$PF_SINK_PORT"
+  PF_DIR="$(mktemp -d /tmp/mailgate-bench-postfix.XXXXXX)"
+  chmod 755 "$PF_DIR"
+  mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data"
+  chown postfix "$PF_DIR/data"
+  cat >"$PF_DIR/etc/main.cf" <<EOF
+# Throwaway Postfix for benchmarks/run.sh: relays everything to smtp-sink. Durable as shipped (queue files are
+# fsynced before the 250 to DATA); only the limits a busy relay's admin raises are raised.
+compatibility_level = 3.6
+queue_directory = $PF_DIR/queue
+data_directory = $PF_DIR/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+myhostname = postfix-bench.localdomain
+mydomain = localdomain
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$PF_SINK_PORT
+smtpd_peername_lookup = no
+biff = no
+# tuning: room for 50 concurrent SMTP clients plus the delivery agents, and more parallel deliveries to the relay
+default_process_limit = 200
+default_destination_concurrency_limit = 50
+smtp_connection_cache_destinations = [127.0.0.1]:$PF_SINK_PORT
+EOF
+  cat >"$PF_DIR/etc/master.cf" <<EOF
+127.0.0.1:$PF_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+  local sink_pid
+  start_sink "$PF_SINK_PORT" "$OUT/postfix-sink.count"
+  sink_pid="$LAST_PID"
+  wait_port "$PF_SINK_PORT" 10 || die "smtp-sink for postfix did not start"
+  postfix -c "$PF_DIR/etc" check >"$OUT/postfix-start.log" 2>&1 || true
+  postfix -c "$PF_DIR/etc" start >>"$OUT/postfix-start.log" 2>&1 || die "postfix did not start, see $OUT/postfix-start.log and postfix-maillog"
+  wait_port "$PF_PORT" 20 || die "postfix is not listening on $PF_PORT, see $OUT/postfix-start.log"
+  # a few messages first, so every daemon is running and the relay connection is made before timing
+  smtp-source -s 2 -m 20 -l 2048 -f bench-sender@example.com -t rcpt@example.org -M bench.example.com \
+    "127.0.0.1:$PF_PORT" >>"$OUT/postfix-start.log" 2>&1 || die "smtp-source warmup failed"
+  local base=20 t0 t1 t2 n i
+  for ((i = 0; i < 300; i++)); do [ "$(sink_count "$OUT/postfix-sink.count")" -ge $base ] && break; sleep 0.1; done
+  base="$(sink_count "$OUT/postfix-sink.count")"
+  log "postfix: injecting $PF_MESSAGES messages of 2 KB with smtp-source -s $PF_SESSIONS -d"
+  t0="$(now_s)"
+  smtp-source -s "$PF_SESSIONS" -d -m "$PF_MESSAGES" -l 2048 -f bench-sender@example.com -t rcpt@example.org \
+    -M bench.example.com "127.0.0.1:$PF_PORT" >"$OUT/postfix-source.log" 2>&1 || die "smtp-source failed"
+  t1="$(now_s)"
+  local deadline=$((SECONDS + 300))
+  while :; do
+    n="$(sink_count "$OUT/postfix-sink.count")"
+    [ "$n" -ge $((base + PF_MESSAGES)) ] && break
+    [ $SECONDS -lt $deadline ] || die "postfix delivered only $((n - base)) of $PF_MESSAGES in 300 s"
+    sleep 0.05
+  done
+  t2="$(now_s)"
+  R_POSTFIX_SECONDS="$(calc "$t2 - $t0")"
+  R_POSTFIX="$(calc "$PF_MESSAGES / ($t2 - $t0)")"
+  R_POSTFIX_ACCEPT="$(calc "$PF_MESSAGES / ($t1 - $t0)")"
+  log "postfix: $PF_MESSAGES accepted in $(calc "$t1 - $t0") s ($R_POSTFIX_ACCEPT/s), all at the sink after" \
+    "$R_POSTFIX_SECONDS s: $R_POSTFIX messages/s end to end"
+  postfix_stop
+  stop_pid "$sink_pid" 5
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+run_rsa() {
+  local out cores
+  cores="$(nproc)"
+  out="$(openssl speed -seconds "$RSA_SECONDS" -multi "$cores" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { v = $6 } END { print v }')"
+  R_RSA="$(printf '%.0f' "${out:-0}")"
+  [ "$R_RSA" != 0 ] || R_RSA=na
+  out="$(java -jar "$LOADGEN_JAR" --mode rsa --duration "$RSA_SECONDS" --threads "$cores" | grep '^result')"
+  R_RSA_JDK="$(field "$out" sign_per_s)"
+  log "rsa: RSA-2048 signatures/s on $cores cores: OpenSSL $R_RSA, JDK provider $R_RSA_JDK"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mailgate
+SINK_PID=""
+JSTAT_PID=""
+REDIS_PID=""
+start_node() {
+  log "mailgate: recreating database $PG_DB, clearing Redis keys $REDIS_PREFIX*"
+  psql "$PG_BASE/postgres" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
+    -c "CREATE DATABASE $PG_DB" >"$OUT/db.log" 2>&1 || die "cannot recreate $PG_DB, see $OUT/db.log"
+  PG_INFO="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT current_setting('server_version') || ', synchronous_commit=' \
+    || current_setting('synchronous_commit') || ', fsync=' || current_setting('fsync') || ', autovacuum=' \
+    || current_setting('autovacuum') || ', shared_buffers=' || current_setting('shared_buffers')")"
+  redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null
+  start_sink "$SINK_PORT" "$OUT/sink.count"
+  SINK_PID="$LAST_PID"
+  wait_port "$SINK_PORT" 10 || die "smtp-sink did not start"
+  local jfr_opts=""
+  # deep Vert.x future chains: the default depth of 64 frames cuts most stacks short
+  [ "$JFR" = 0 ] || jfr_opts="-XX:FlightRecorderOptions=stackdepth=256"
+  log "mailgate: starting the node (java -Xmx512m ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }${jfr_opts:+$jfr_opts }-jar target/mailgate.jar start-dev) on :$HTTP_PORT"
+  # shellcheck disable=SC2086
+  env MAILGATE_CONFIG="$ROOT/conf/mailgate.json" \
+    MAILGATE_HTTP_PORT="$HTTP_PORT" \
+    MAILGATE_RELAY_URL="smtp://127.0.0.1:$SINK_PORT" \
+    MAILGATE_PG_URL="$PG_BASE/$PG_DB" \
+    MAILGATE_REDIS_URL="$REDIS_URL" \
+    MAILGATE_REDIS_KEY_PREFIX="$REDIS_PREFIX" \
+    MAILGATE_DEV_MAX_SEND_RATE=1000000 \
+    MAILGATE_DEV_MAX_24_HOUR_SEND=1000000000 \
+    java -Xmx512m ${NODE_JAVA_OPTS:-} $jfr_opts -jar "$NODE_JAR" start-dev >"$OUT/node.log" 2>&1 &
+  NODE_PID=$!
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    alive "$NODE_PID" || die "the node exited during start, see $OUT/node.log"
+    curl -sf "http://127.0.0.1:$HTTP_PORT/_mailgate/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -sf "http://127.0.0.1:$HTTP_PORT/_mailgate/health" >/dev/null || die "the node is not healthy after 120 s"
+  log "mailgate: node $NODE_PID is up"
+  REDIS_PID="$(redis_pid)"
+  if command -v jstat >/dev/null; then
+    jstat -gc "$NODE_PID" 1000 >"$OUT/jstat.log" 2>&1 &
+    JSTAT_PID=$!
+    track "$JSTAT_PID"
+  fi
+}
+
+# CPU accounting: clock ticks used by a process (utime + stime), by all processes named N, and by the machine
+CLK_TCK="$(getconf CLK_TCK)"
+proc_ticks() { # pid...
+  local p sum=0 t
+  for p in "$@"; do
+    t="$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')" || t=0
+    sum=$((sum + ${t:-0}))
+  done
+  echo "$sum"
+}
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# PostgreSQL's share: its background processes and the backends serving the benchmark database, not backends of
+# other databases (the server may be shared). Processes that come or go between two snapshots are not counted.
+pg_pids() {
+  psql "$PG_BASE/$PG_DB" -qAt -c "SELECT pid FROM pg_stat_activity WHERE (datname IS NULL OR datname = '$PG_DB') \
+    AND pid <> pg_backend_pid()" 2>/dev/null || true
+}
+redis_pid() { # the process listening on the Redis URL's port
+  local port="${REDIS_URL##*:}"
+  port="${port%%/*}"
+  ss -Htlnp "sport = :$port" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+}
+declare -A PG_TICKS=()
+cpu_snapshot() { # loadgen-pid [first] -> "time node loadgen postgres redis sink busy total"
+  local p t pg=0
+  if [ "${2:-}" = first ]; then
+    PG_TICKS=()
+    for p in $(pg_pids); do PG_TICKS[$p]="$(proc_ticks "$p")"; done
+  else
+    for p in "${!PG_TICKS[@]}"; do
+      [ -r "/proc/$p/stat" ] || continue
+      t="$(proc_ticks "$p")"
+      pg=$((pg + t - PG_TICKS[$p]))
+    done
+  fi
+  echo "$(now_s) $(proc_ticks "$NODE_PID") $(proc_ticks "$1") $pg $(proc_ticks "$REDIS_PID") \
+    $(proc_ticks "$SINK_PID") $(machine_ticks)"
+}
+cpu_share() { # snapshot1 snapshot2 -> "node=1.23 loadgen=0.20 ..." in cores (CPU seconds per second)
+  awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN { split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]
+    n = split("node loadgen postgres redis sink", names, " "); ours = 0
+    for (i = 1; i <= n; i++) {
+      d = names[i] == "postgres" ? y[i + 1] : y[i + 1] - x[i + 1]   # postgres: already a difference
+      c = d / hz / dt; ours += c; printf "%s=%.2f ", names[i], c }
+    # per-process and machine counters are read a few ms apart: a small negative rest is 0
+    busy = (y[7] - x[7]) / hz / dt; other = busy - ours; if (other < 0) other = 0
+    printf "other=%.2f machine_busy=%.2f", other, busy }'
+}
+
+LAST_RESULT=""
+LAST_CPU=""
+LAST_PG=na
+pg_snapshot() { # "commits wal_records wal_fpi wal_bytes wal_sync" (commits of the benchmark database, WAL of the server)
+  psql "$PG_BASE/$PG_DB" -qAt -F ' ' -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = '$PG_DB'),
+    wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_wal" 2>/dev/null || true
+}
+loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) and LAST_CPU (cores used per process)
+  local name="$1" warmup="$2" duration="$3"; shift 3
+  java -Xms64m -Xmx256m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --url "http://127.0.0.1:$HTTP_PORT" \
+    --sink-file "$OUT/sink.count" --warmup "$warmup" --duration "$duration" "$@" >"$OUT/$name.log" 2>&1 &
+  local pid=$!
+  track "$pid"
+  tail -n +1 -f --pid="$pid" "$OUT/$name.log" 2>/dev/null | sed -u "s/^/  $name | /" &
+  track $!
+  # CPU shares over the measured window, one second in from each edge (the JVM starts in about half a second)
+  local s1 s2 p1 p2
+  sleep "$(calc "$warmup + 1.5")"
+  cpu_snapshot "$pid" first >"$OUT/cpu.snap"
+  s1="$(cat "$OUT/cpu.snap")"
+  p1="$(pg_snapshot)"
+  sleep "$(calc "$duration - 2")"
+  s2="$(cpu_snapshot "$pid")"
+  p2="$(pg_snapshot)"
+  LAST_CPU="$(cpu_share "$s1" "$s2")"
+  LAST_PG="$(awk -v a="$p1" -v b="$p2" -v t1="${s1%% *}" -v t2="${s2%% *}" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    dt = t2 - t1; if (dt <= 0 || x[1] == "") { print "na"; exit }
+    printf "%.0f %.0f %.0f %.0f", (y[1] - x[1]) / dt, (y[2] - x[2]) / dt, (y[4] - x[4]) / dt, (y[5] - x[5]) / dt }')"
+  wait "$pid" || die "loadgen ($name) failed, see $OUT/$name.log"
+  sleep 0.2
+  LAST_RESULT="$(grep '^result ' "$OUT/$name.log" | tail -1)"
+  NODE_WARM=1
+  log "$name: CPU in cores during the window: $LAST_CPU"
+  echo "$name $LAST_CPU" >>"$OUT/cpu.txt"
+  if [ "$LAST_PG" != na ]; then
+    # commits/s, WAL records/s, WAL bytes/s, WAL syncs/s -> per accepted message
+    LAST_PG="$(awk -v p="$LAST_PG" -v a="$(field "$LAST_RESULT" accepted_per_s)" 'BEGIN { split(p, v, " ")
+      if (a + 0 == 0) a = 1
+      printf "%.0f commits/s (%.1f accepted messages per commit, message and outcome batches together), %.1f WAL records and %.1f KB of WAL per message, %.0f WAL syncs/s",
+        v[1], a / (v[1] > 0 ? v[1] : 1), v[2] / a, v[3] / a / 1024, v[4] }')"
+    log "$name: PostgreSQL during the window: $LAST_PG"
+  fi
+}
+
+DRAINED=""
+EXCESS=0
+drain() { # name; sets DRAINED: seconds until the sink count equals every message accepted so far, or "never"
+  local expected="$R_TOTAL_ACCEPTED" t0 n deadline
+  t0="$(now_s)"
+  deadline=$((SECONDS + DRAIN_TIMEOUT))
+  while :; do
+    n="$(sink_count "$OUT/sink.count")"
+    [ "$n" -ge "$expected" ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      log "$1: DRAIN INCOMPLETE: the sink has $n of $expected accepted messages after ${DRAIN_TIMEOUT}s"
+      NOTES+=("After $1, the sink had $n of $expected accepted messages ${DRAIN_TIMEOUT} s after the load stopped.")
+      DRAIN_OK=no
+      DRAINED=never
+      return
+    fi
+    sleep 0.2
+  done
+  local took
+  took="$(calc "$(now_s) - $t0")"
+  if [ $((n - expected)) -gt "$EXCESS" ]; then
+    log "$1: the sink received $((n - expected - EXCESS)) more messages than were accepted (duplicate deliveries)"
+    NOTES+=("By the end of $1 the sink had received $n messages for $expected accepted: $((n - expected - EXCESS)) more than accepted appeared during $1.")
+    EXCESS=$((n - expected))
+    DRAIN_OK=no
+  fi
+  [ "$DRAIN_OK" = no ] || DRAIN_OK=yes
+  log "$1: drained: sink count $n, accepted $expected, ${took}s after the load stopped"
+  DRAINED="$took"
+}
+
+run_max() {
+  log "max: SendEmail Simple 2 KB, 1 recipient, $MAX_CONNECTIONS connections, warmup ${MAX_WARMUP}s, ${MAX_DURATION}s measured"
+  if [ "$JFR" = 1 ]; then
+    jcmd "$NODE_PID" JFR.start name=bench settings=profile filename="$OUT/max.jfr" >"$OUT/jfr.log" 2>&1 \
+      || die "jcmd JFR.start failed, see $OUT/jfr.log"
+  fi
+  local r
+  loadgen max "$MAX_WARMUP" "$MAX_DURATION" --mode max --connections "$MAX_CONNECTIONS" --body-bytes 2048 --recipients 1
+  r="$LAST_RESULT"
+  R_MAX_CPU="$LAST_CPU"
+  R_MAX_PG="$LAST_PG"
+  if [ "$JFR" = 1 ]; then
+    jcmd "$NODE_PID" JFR.stop name=bench >>"$OUT/jfr.log" 2>&1 || log "jcmd JFR.stop failed, see $OUT/jfr.log"
+  fi
+  R_ACCEPTED="$(field "$r" accepted_per_s)"
+  R_DELIVERED="$(field "$r" delivered_per_s)"
+  R_MAX_ERRORS="$(field "$r" errors)"
+  R_MAX_P50="$(field "$r" p50_ms)"
+  R_MAX_P99="$(field "$r" p99_ms)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  drain max
+  R_DRAIN_MAX="$DRAINED"
+  if [ "$JFR" = 1 ] && [ -s "$OUT/max.jfr" ]; then
+    java -cp "$LOADGEN_JAR" io.mailgate.loadgen.JfrTop "$OUT/max.jfr" 25 >"$OUT/jfr-top.txt" 2>&1 || true
+    log "jfr: recording $OUT/max.jfr; CPU samples summarised in $OUT/jfr-top.txt"
+  fi
+}
+
+# The node's JIT needs about half a minute of load before it runs at full speed: whichever scenario comes first on
+# a fresh node gets max's long warm-up.
+NODE_WARM=0
+warmup_for() { [ "$NODE_WARM" = 1 ] && echo "$1" || echo "$MAX_WARMUP"; }
+
+run_rate() {
+  local rate="$RATE_OVERRIDE"
+  if [ -z "$rate" ]; then
+    if [ "$R_ACCEPTED" != na ]; then rate="$(awk -v a="$R_ACCEPTED" 'BEGIN { printf "%d", a / 2 }')"; else rate=1000; fi
+  fi
+  [ "$rate" -ge 1 ] || rate=1
+  R_RATE="$rate"
+  local warmup
+  warmup="$(warmup_for "$RATE_WARMUP")"
+  log "rate: fixed $rate requests/s, $RATE_CONNECTIONS connections, warmup ${warmup}s, ${RATE_DURATION}s measured"
+  local r
+  loadgen rate "$warmup" "$RATE_DURATION" --mode rate --rate "$rate" --connections "$RATE_CONNECTIONS" \
+    --body-bytes 2048 --recipients 1
+  r="$LAST_RESULT"
+  R_RATE_CPU="$LAST_CPU"
+  R_RATE_PG="$LAST_PG"
+  R_RATE_ACC="$(field "$r" accepted_per_s)"
+  R_P50="$(field "$r" p50_ms)"; R_P90="$(field "$r" p90_ms)"; R_P99="$(field "$r" p99_ms)"
+  R_P999="$(field "$r" p999_ms)"; R_PMAX="$(field "$r" max_ms)"
+  R_RATE_ERRORS="$(field "$r" errors)"; R_RATE_LAG="$(field "$r" lag_p99_ms)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  drain rate
+  R_DRAIN_RATE="$DRAINED"
+}
+
+run_large() {
+  local warmup
+  warmup="$(warmup_for "$LARGE_WARMUP")"
+  log "large: 100 KB text bodies, $LARGE_CONNECTIONS connections, warmup ${warmup}s, ${LARGE_DURATION}s measured"
+  local r
+  loadgen large "$warmup" "$LARGE_DURATION" --mode max --connections "$LARGE_CONNECTIONS" \
+    --body-bytes 102400 --recipients 1
+  r="$LAST_RESULT"
+  R_LARGE_CPU="$LAST_CPU"
+  R_LARGE_PG="$LAST_PG"
+  R_LARGE="$(field "$r" delivered_per_s)"
+  R_LARGE_ACC="$(field "$r" accepted_per_s)"
+  R_LARGE_ERRORS="$(field "$r" errors)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  drain large
+  R_DRAIN_LARGE="$DRAINED"
+}
+
+stop_node() {
+  [ -n "$NODE_PID" ] || return 0
+  # VmHWM is the peak resident set size of the process over its life
+  R_RSS="$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$NODE_PID/status" 2>/dev/null || echo na)"
+  if [ -n "$JSTAT_PID" ]; then
+    stop_pid "$JSTAT_PID" 2
+    # S0U S1U EU OU are columns 3,4,6,8 (KB); capacities S0C S1C EC OC are 1,2,5,7; YGC 13, FGC 15, GCT last
+    read -r R_HEAP R_HEAP_COMMITTED R_GC < <(awk '$1 ~ /^[0-9.]+$/ {
+        used = ($3 + $4 + $6 + $8) / 1024; cap = ($1 + $2 + $5 + $7) / 1024
+        if (used > mu) mu = used; if (cap > mc) mc = cap; gc = $13 " young, " $15 " full, " $NF " s total" }
+        END { printf "%.0f %.0f %s\n", mu, mc, gc }' "$OUT/jstat.log") || true
+  fi
+  log "mailgate: stopping the node (peak RSS ${R_RSS} MB, peak heap used ${R_HEAP} MB of committed ${R_HEAP_COMMITTED} MB)"
+  stop_pid "$NODE_PID" 60
+  NODE_PID=""
+  stop_pid "$SINK_PID" 5
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+want postfix && run_postfix
+want rsa && run_rsa
+if want max || want rate || want large; then
+  start_node
+  want max && run_max
+  want rate && run_rate
+  want large && run_large
+  stop_node
+fi
+want dkim && log "dkim: na (the node does not sign with DKIM yet)"
+want submission && log "submission: na (the node does not accept SMTP submission yet)"
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+ELAPSED=$((SECONDS - START_SECONDS))
+
+# ---------------------------------------------------------------------------------------------------------------
+# Results
+ratio() { # a b -> "a/b x" or "-"
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "na" || b == "na" || b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'
+}
+num() { # a number with thousands separators, or the value as is
+  awk -v v="$1" 'BEGIN { if (v ~ /^[0-9]+(\.[0-9]+)?$/) { s = sprintf("%.0f", v); o = "";
+      while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }
+    else print v }'
+}
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git status --porcelain -- src pom.xml benchmarks/loadgen benchmarks/run.sh 2>/dev/null)" ] || COMMIT="$COMMIT (with uncommitted changes)"
+CPU="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)"
+RAM="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+JAVA_VERSION="$(java -version 2>&1 | head -1)"
+PF_VERSION="$(postconf -h mail_version 2>/dev/null || echo '?')"
+DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB (seconds after the load stopped; $(num "$R_TOTAL_ACCEPTED") messages in all)"
+case "$DRAIN_OK" in
+  yes) DRAIN_TEXT="yes: $DRAIN_TIMES" ;;
+  no) DRAIN_TEXT="**no**: $([ "$EXCESS" -gt 0 ] && echo "$EXCESS more delivered than accepted, ")see the notes below; $DRAIN_TIMES" ;;
+  *) DRAIN_TEXT=na ;;
+esac
+
+SECTION="$(cat <<EOF
+## ${RUN_KIND^} run, $(date -u '+%Y-%m-%d %H:%M UTC')
+
+- Command: \`$COMMAND_LINE\` ($ELAPSED s in all)
+- Machine: $(nproc) CPUs ($CPU), $RAM RAM, $(uname -sr); load average before $LOAD_BEFORE, after $LOAD_AFTER
+- Code: commit $COMMIT; $JAVA_VERSION; node \`java -Xmx512m ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }-jar target/mailgate.jar start-dev\`$([ "$JFR" = 0 ] || echo " (with a JFR recording during max)")
+- Peers on the same machine: PostgreSQL ${PG_INFO:-?} (database $PG_DB, recreated), Redis $REDIS_URL, smtp-sink, Postfix $PF_VERSION, the load generator
+- Load generator: SES v2 SendEmail, Simple, text body of 2,048 bytes (102,400 for 100 KB), 1 recipient, SigV4-signed, HTTP/1.1 keep-alive without pipelining; max: $MAX_CONNECTIONS connections, warmup ${MAX_WARMUP} s, ${MAX_DURATION} s measured; rate: $RATE_CONNECTIONS connections, warmup ${RATE_WARMUP} s, ${RATE_DURATION} s; 100 KB: $LARGE_CONNECTIONS connections, warmup ${LARGE_WARMUP} s, ${LARGE_DURATION} s
+
+| | Mailgate | Postfix | Mailgate / Postfix | issue 5 target |
+|---|---|---|---|---|
+| Accepted/s, 2 KB, 1 recipient, max throughput | $(num "$R_ACCEPTED") | $(num "$R_POSTFIX") end to end ($(num "$R_POSTFIX_ACCEPT") accepted by smtpd) | $(ratio "$R_ACCEPTED" "$R_POSTFIX") | >= 10,000/s and >= 10x |
+| Delivered/s to smtp-sink, same window | $(num "$R_DELIVERED") | $(num "$R_POSTFIX") ($(num "$PF_MESSAGES") messages in $R_POSTFIX_SECONDS s) | $(ratio "$R_DELIVERED" "$R_POSTFIX") | >= 10x |
+| Every accepted message at the sink after the load | $DRAIN_TEXT | yes | | yes |
+| Latency at a fixed $(num "$R_RATE")/s (half of max), from intended send time: p50 / p90 / p99 / p99.9 / max | $R_P50 / $R_P90 / $R_P99 / $R_P999 / $R_PMAX ms (achieved $(num "$R_RATE_ACC")/s) | | | p99 < 20 ms, p99.9 < 50 ms |
+| 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
+| DKIM RSA-2048 sends/s | na (no DKIM signing yet) | | | >= 60% of raw RSA |
+| Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
+| SMTP submission accepted/s | na (no SMTP submission yet) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | | >= 5x |
+| Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
+
+Errors (non-200 answers) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS.
+Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.
+Rate mode: the generator's own send lag behind schedule, p99 $R_RATE_LAG ms (included in the latencies above).
+GC during the node's life: $R_GC.
+
+CPU used during each measured window, in cores (CPU seconds per second; the machine has $(nproc)); "other" is
+everything else on the machine, including other users' work:
+
+- max: $R_MAX_CPU
+- rate: $R_RATE_CPU
+- 100 KB: $R_LARGE_CPU
+
+PostgreSQL during each window (commits of the benchmark database; WAL of the whole server):
+
+- max: $R_MAX_PG
+- rate: $R_RATE_PG
+- 100 KB: $R_LARGE_PG
+EOF
+)"
+if [ ${#NOTES[@]} -gt 0 ]; then
+  SECTION+=$'\n\n'"$(printf -- '- %s\n' "${NOTES[@]}")"
+fi
+if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l > 1.5) }'; then
+  SECTION+=$'\n\n'"Note: the load average was above 1.5 before the run: other work was using this machine."
+fi
+
+echo
+echo "$SECTION"
+echo
+
+if [ "$WRITE" = 1 ]; then
+  RESULTS="$ROOT/benchmarks/RESULTS.md"
+  begin="<!-- run.sh $RUN_KIND: begin -->"
+  end="<!-- run.sh $RUN_KIND: end -->"
+  [ -f "$RESULTS" ] || printf '# Benchmark results\n\nWritten by `benchmarks/run.sh`; see benchmarks/README.md.\n' >"$RESULTS"
+  printf '%s\n' "$SECTION" >"$OUT/section.md"
+  if grep -qF "$begin" "$RESULTS"; then
+    awk -v b="$begin" -v e="$end" -v f="$OUT/section.md" '
+      $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
+      $0 == e { skip = 0 }
+      !skip { print }' "$RESULTS" >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
+  else
+    printf '\n%s\n%s\n%s\n' "$begin" "$SECTION" "$end" >>"$RESULTS"
+  fi
+  log "wrote the $RUN_KIND run section of benchmarks/RESULTS.md"
+fi
+
+echo "summary accepted_per_s=$R_ACCEPTED delivered_per_s=$R_DELIVERED postfix_per_s=$R_POSTFIX p99_ms=$R_P99" \
+  "p999_ms=$R_P999 dkim_per_s=na rsa_sign_per_s=$R_RSA large_per_s=$R_LARGE rss_mb=$R_RSS"
