@@ -73,6 +73,9 @@ public final class Main {
       }
     }
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    Logger.getLogger(Main.class.getName()).info(vertx.isNativeTransportEnabled()
+        ? "network transport: native (epoll)"
+        : "network transport: NIO (" + vertx.unavailableNativeTransportCause() + ")");
     CaptureSink capture = null;
     try {
       if (dev && config.get(MailgateConfig.RELAY_URL).isBlank()) {

@@ -86,7 +86,8 @@ public final class ApiVerticle extends VerticleBase {
     });
     SendAuthorization authorization = new SendAuthorization(identityCache, region,
         config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
-    MessageStore store = new MessageStore(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), poolSize);
+    MessageStore store = new MessageStore(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
+        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
     sends = new SendService(vertx, config, store, authorization, new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), clock);

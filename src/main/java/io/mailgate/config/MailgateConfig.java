@@ -38,6 +38,8 @@ public final class MailgateConfig {
       "PostgreSQL connections per verticle instance.");
   public static final ConfigKey<Integer> PG_PIPELINING_LIMIT = key("pg.pipeliningLimit", Integer.class, 256,
       "Statements pipelined on one PostgreSQL connection.");
+  public static final ConfigKey<Integer> PG_BATCHES_IN_FLIGHT = key("pg.batchesInFlight", Integer.class, 1,
+      "Group commit: batches of writes one verticle instance has in flight at once. While they run, new writes queue and go together in the next batch; 1 makes the largest batches (fewest commits).");
   public static final ConfigKey<String> REDIS_URL = key("redis.url", String.class, "redis://127.0.0.1:6379",
       "Redis URL for token buckets and shared counters. start-dev uses an embedded server unless this is set.");
   public static final ConfigKey<String> REDIS_KEY_PREFIX = key("redis.keyPrefix", String.class, "mg:",

@@ -37,7 +37,7 @@ public final class DeliveryQueue {
 
   private static final String RELEASE = """
       UPDATE recipients SET lease_owner = NULL, lease_until = NULL
-      WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3 AND state = 'queued'""";
+      WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3""";
 
   private final Pool pool;
   private final String leaseOwner;

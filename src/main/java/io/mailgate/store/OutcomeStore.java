@@ -13,7 +13,9 @@ import java.util.List;
  * attempt time), its event, what goes on the suppression lists and what counts toward
  * reputation, in one statement per group of outcomes. Only the node holding the
  * recipient's lease can record an outcome for it: after a lease was taken over (its node was
- * thought dead) a late outcome changes nothing and records no second event.
+ * thought dead) a late outcome changes nothing and records no second event. (Only queued
+ * recipients are leased, so the lease check also means "still queued"; saying state = 'queued'
+ * as well would steer PostgreSQL to scan the queue index instead of looking up each row.)
  */
 public final class OutcomeStore {
 
@@ -49,7 +51,7 @@ public final class OutcomeStore {
                next_attempt_at = coalesce(o.next_at, r.next_attempt_at),
                last_attempt_at = CASE WHEN o.counts THEN o.ts ELSE r.last_attempt_at END,
                lease_owner = NULL, lease_until = NULL, updated_at = o.ts
-        FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.state = 'queued' AND r.lease_owner = $13
+        FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.lease_owner = $13
         RETURNING r.message_id, r.idx
       ), done AS (
         SELECT o.* FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx
