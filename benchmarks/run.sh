@@ -19,7 +19,11 @@
 #        rate:     fixed rate at half of max's accepted/s: p50/p90/p99/p99.9/max from each request's intended
 #                  send time (coordinated omission corrected);
 #        large:    100 KB text bodies, max throughput: delivered/s;
-#        dkim, submission: not measurable yet (the node neither signs nor accepts SMTP submission): "na";
+#        dkim:     creates the domain identity dkim-bench.example (start-dev verifies it and makes its RSA-2048
+#                  key at once), then max throughput of 2 KB messages from it, every one DKIM-signed: sends/s,
+#                  beside the raw RSA rate of the rsa scenario; checks in PostgreSQL that the stored messages
+#                  carry a DKIM-Signature;
+#        submission: not measurable yet (the node does not accept SMTP submission): "na";
 #   5. peak RSS (VmHWM from /proc) and heap (jstat) of the node; stops everything it started, also on Ctrl-C.
 #
 # Options:
@@ -86,6 +90,9 @@ fi
 MAX_CONNECTIONS=64
 RATE_CONNECTIONS=64
 LARGE_CONNECTIONS=16
+# start-dev's access key (the load generator's default too)
+BENCH_ACCESS_KEY=AKIAMAILGATEDEV00001
+BENCH_SECRET_KEY=mailgate/dev/secret/key/0000000000000000
 PF_SESSIONS=50
 
 PG_BASE="${BENCH_PG_URL:-postgresql://postgres@127.0.0.1:5432}"
@@ -232,6 +239,7 @@ R_DRAIN_MAX=na
 R_RATE=na; R_RATE_ACC=na; R_P50=na; R_P90=na; R_P99=na; R_P999=na; R_PMAX=na; R_RATE_ERRORS=na; R_RATE_LAG=na
 R_DRAIN_RATE=na
 R_LARGE=na; R_LARGE_ACC=na; R_LARGE_ERRORS=na; R_DRAIN_LARGE=na
+R_DKIM=na; R_DKIM_DELIVERED=na; R_DKIM_ERRORS=na; R_DKIM_SIGNED=na; R_DKIM_CPU=na; R_DKIM_PG=na; R_DRAIN_DKIM=na
 R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
 R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
 R_TOTAL_ACCEPTED=0
@@ -596,6 +604,39 @@ run_large() {
   R_DRAIN_LARGE="$DRAINED"
 }
 
+DKIM_DOMAIN=dkim-bench.example
+run_dkim() {
+  local warmup r created
+  # curl signs with SigV4 itself; start-dev verifies the domain and generates its RSA-2048 key on creation
+  created="$(curl -s -o "$OUT/dkim-identity.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
+    --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' \
+    --data "{\"EmailIdentity\":\"$DKIM_DOMAIN\"}" "http://127.0.0.1:$HTTP_PORT/v2/email/identities")"
+  if [ "$created" != 200 ] || ! grep -q '"SigningEnabled":true' "$OUT/dkim-identity.json"; then
+    log "dkim: creating the identity $DKIM_DOMAIN answered $created: $(head -c 300 "$OUT/dkim-identity.json")"
+    NOTES+=("dkim: the domain identity could not be created (HTTP $created), nothing measured")
+    return 0
+  fi
+  warmup="$(warmup_for "$LARGE_WARMUP")"
+  log "dkim: SendEmail Simple 2 KB from $DKIM_DOMAIN (RSA-2048 DKIM), $MAX_CONNECTIONS connections, warmup ${warmup}s, ${LARGE_DURATION}s measured"
+  loadgen dkim "$warmup" "$LARGE_DURATION" --mode max --connections "$MAX_CONNECTIONS" --body-bytes 2048 \
+    --recipients 1 --from "Mailgate Bench <bench-sender@$DKIM_DOMAIN>"
+  r="$LAST_RESULT"
+  R_DKIM_CPU="$LAST_CPU"
+  R_DKIM_PG="$LAST_PG"
+  R_DKIM="$(field "$r" accepted_per_s)"
+  R_DKIM_DELIVERED="$(field "$r" delivered_per_s)"
+  R_DKIM_ERRORS="$(field "$r" errors)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  # the stored content is what is delivered: count the messages from the domain that carry a signature by it
+  R_DKIM_SIGNED="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT count(*) FILTER (WHERE position(
+      convert_to('DKIM-Signature:', 'UTF8') IN substring(content FROM 1 FOR 2048)) > 0
+      AND position(convert_to('d=$DKIM_DOMAIN;', 'UTF8') IN substring(content FROM 1 FOR 2048)) > 0)
+      || ' of ' || count(*) FROM messages WHERE source LIKE '%@$DKIM_DOMAIN%'" 2>/dev/null || echo '?')"
+  log "dkim: $R_DKIM_SIGNED stored messages from $DKIM_DOMAIN are DKIM-signed by it"
+  drain dkim
+  R_DRAIN_DKIM="$DRAINED"
+}
+
 stop_node() {
   [ -n "$NODE_PID" ] || return 0
   # VmHWM is the peak resident set size of the process over its life
@@ -617,14 +658,14 @@ stop_node() {
 # ---------------------------------------------------------------------------------------------------------------
 want postfix && run_postfix
 want rsa && run_rsa
-if want max || want rate || want large; then
+if want max || want rate || want large || want dkim; then
   start_node
   want max && run_max
   want rate && run_rate
   want large && run_large
+  want dkim && run_dkim
   stop_node
 fi
-want dkim && log "dkim: na (the node does not sign with DKIM yet)"
 want submission && log "submission: na (the node does not accept SMTP submission yet)"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 ELAPSED=$((SECONDS - START_SECONDS))
@@ -645,7 +686,7 @@ CPU="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)"
 RAM="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 JAVA_VERSION="$(java -version 2>&1 | head -1)"
 PF_VERSION="$(postconf -h mail_version 2>/dev/null || echo '?')"
-DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB (seconds after the load stopped; $(num "$R_TOTAL_ACCEPTED") messages in all)"
+DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_DKIM} s after DKIM (seconds after the load stopped; $(num "$R_TOTAL_ACCEPTED") messages in all)"
 case "$DRAIN_OK" in
   yes) DRAIN_TEXT="yes: $DRAIN_TIMES" ;;
   no) DRAIN_TEXT="**no**: $([ "$EXCESS" -gt 0 ] && echo "$EXCESS more delivered than accepted, ")see the notes below; $DRAIN_TIMES" ;;
@@ -668,12 +709,12 @@ SECTION="$(cat <<EOF
 | Every accepted message at the sink after the load | $DRAIN_TEXT | yes | | yes |
 | Latency at a fixed $(num "$R_RATE")/s (half of max), from intended send time: p50 / p90 / p99 / p99.9 / max | $R_P50 / $R_P90 / $R_P99 / $R_P999 / $R_PMAX ms (achieved $(num "$R_RATE_ACC")/s) | | | p99 < 20 ms, p99.9 < 50 ms |
 | 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
-| DKIM RSA-2048 sends/s | na (no DKIM signing yet) | | | >= 60% of raw RSA |
+| DKIM RSA-2048 sends/s, 2 KB, max throughput (delivered/s) | $(num "$R_DKIM") ($(num "$R_DKIM_DELIVERED")); signed: $R_DKIM_SIGNED | | $(ratio "$R_DKIM" "$R_RSA") of raw RSA (OpenSSL) | >= 60% of raw RSA |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s | na (no SMTP submission yet) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | | >= 5x |
 | Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
-Errors (non-200 answers) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS.
+Errors (non-200 answers) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, DKIM $R_DKIM_ERRORS.
 Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.
 Rate mode: the generator's own send lag behind schedule, p99 $R_RATE_LAG ms (included in the latencies above).
 GC during the node's life: $R_GC.
@@ -684,12 +725,14 @@ everything else on the machine, including other users' work:
 - max: $R_MAX_CPU
 - rate: $R_RATE_CPU
 - 100 KB: $R_LARGE_CPU
+- DKIM: $R_DKIM_CPU
 
 PostgreSQL during each window (commits of the benchmark database; WAL of the whole server):
 
 - max: $R_MAX_PG
 - rate: $R_RATE_PG
 - 100 KB: $R_LARGE_PG
+- DKIM: $R_DKIM_PG
 EOF
 )"
 if [ ${#NOTES[@]} -gt 0 ]; then
@@ -721,4 +764,4 @@ if [ "$WRITE" = 1 ]; then
 fi
 
 echo "summary accepted_per_s=$R_ACCEPTED delivered_per_s=$R_DELIVERED postfix_per_s=$R_POSTFIX p99_ms=$R_P99" \
-  "p999_ms=$R_P999 dkim_per_s=na rsa_sign_per_s=$R_RSA large_per_s=$R_LARGE rss_mb=$R_RSS"
+  "p999_ms=$R_P999 dkim_per_s=$R_DKIM rsa_sign_per_s=$R_RSA large_per_s=$R_LARGE rss_mb=$R_RSS"

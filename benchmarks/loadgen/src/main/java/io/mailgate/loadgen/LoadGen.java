@@ -40,7 +40,7 @@ public final class LoadGen {
   }
 
   private static void run(Options.Load load) throws Exception {
-    SendEmailBodies bodies = new SendEmailBodies(load.bodyBytes(), load.recipients());
+    SendEmailBodies bodies = new SendEmailBodies(load.bodyBytes(), load.recipients(), load.from());
     SinkCounter sink = load.sinkFile() == null ? null : new SinkCounter(load.sinkFile());
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(load.threads()).setWorkerPoolSize(1)
         .setInternalBlockingPoolSize(1));

@@ -20,6 +20,8 @@ final class Options {
         --warmup S             seconds of load before measuring, not counted (default 5)
         --body-bytes N         size of the Simple text body (default 2048; 102400 for the 100 KB scenario)
         --recipients K         recipients per message, in ToAddresses (default 1)
+        --from ADDRESS         FromEmailAddress (default "Mailgate Bench <bench-sender@example.com>"); a sender of a
+                               domain identity with DKIM makes every message signed
         --access-key ID        SigV4 access key id (default AKIAMAILGATEDEV00001, the start-dev key)
         --secret-key KEY       SigV4 secret (default mailgate/dev/secret/key/0000000000000000)
         --region R             signing region (default us-east-1); the service is always ses
@@ -91,7 +93,7 @@ final class Options {
 
   /** The validated settings of a load run. */
   record Load(String mode, String host, int port, int connections, int inflight, double rate, double durationS,
-      double warmupS, int bodyBytes, int recipients, String accessKey, String secretKey, String region,
+      double warmupS, int bodyBytes, int recipients, String from, String accessKey, String secretKey, String region,
       String sinkFile, double timeoutS, double drainTimeoutS, double progressS, int threads, int tickMs) {
 
     long durationNanos() {
@@ -101,6 +103,14 @@ final class Options {
     long warmupNanos() {
       return (long) (warmupS * 1e9);
     }
+  }
+
+  private String from() {
+    String from = string("from", "Mailgate Bench <bench-sender@example.com>");
+    if (from.indexOf('@') < 0 || from.chars().anyMatch(c -> c == '"' || c == '\\' || c < 0x20)) {
+      throw new IllegalArgumentException("--from must be an address without quotes or control characters: " + from);
+    }
+    return from;
   }
 
   Load load() {
@@ -127,7 +137,7 @@ final class Options {
       throw new IllegalArgumentException("--recipients must be 1..50 (SES allows 50)");
     }
     return new Load(mode, url.getHost(), port, connections, Math.max(1, integer("inflight", 1)), rate,
-        decimal("duration", 30), decimal("warmup", 5), integer("body-bytes", 2048), recipients,
+        decimal("duration", 30), decimal("warmup", 5), integer("body-bytes", 2048), recipients, from(),
         string("access-key", "AKIAMAILGATEDEV00001"), string("secret-key", "mailgate/dev/secret/key/0000000000000000"),
         string("region", "us-east-1"), values.get("sink-file"), decimal("timeout", 60), decimal("drain-timeout", 60),
         decimal("progress", 5), threads, Math.max(1, integer("tick-ms", 1)));

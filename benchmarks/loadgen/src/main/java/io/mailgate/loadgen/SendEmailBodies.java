@@ -21,11 +21,11 @@ final class SendEmailBodies {
 
   private final Body[] bodies = new Body[VARIANTS];
 
-  SendEmailBodies(int textBytes, int recipients) {
+  SendEmailBodies(int textBytes, int recipients, String from) {
     String text = jsonEscapedText(textBytes);
     for (int v = 0; v < VARIANTS; v++) {
       StringBuilder json = new StringBuilder(text.length() + 512);
-      json.append("{\"FromEmailAddress\":\"Mailgate Bench <bench-sender@example.com>\",")
+      json.append("{\"FromEmailAddress\":\"").append(from).append("\",")
           .append("\"Destination\":{\"ToAddresses\":[");
       for (int r = 0; r < recipients; r++) {
         if (r > 0) {
