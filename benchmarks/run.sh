@@ -23,12 +23,15 @@
 #                  key at once), then max throughput of 2 KB messages from it, every one DKIM-signed: sends/s,
 #                  beside the raw RSA rate of the rsa scenario; checks in PostgreSQL that the stored messages
 #                  carry a DKIM-Signature;
+#        direct:   a second node in direct delivery mode: dnsmasq (installed when missing) answers the MX of
+#                  example.org with a host on 127.0.0.1, and the node delivers to its port (the sink); 2 KB, max
+#                  throughput: delivered/s through the MX path (DNS, site, shaping), beside relay mode's;
 #        submission: not measurable yet (the node does not accept SMTP submission): "na";
 #   5. peak RSS (VmHWM from /proc) and heap (jstat) of the node; stops everything it started, also on Ctrl-C.
 #
 # Options:
 #   --quick              shorter durations
-#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,submission (default: all);
+#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,direct,submission (default: all);
 #                        a subset does not write RESULTS.md unless --write-results is given
 #   --rate R             offered rate for the rate scenario (default: half of max's accepted/s, or 1000 without max)
 #   --jfr                record the node with Java Flight Recorder during the max scenario (profile settings) and
@@ -53,7 +56,7 @@ cd "$ROOT"
 COMMAND_LINE="benchmarks/run.sh${*:+ $*}"
 
 QUICK=0
-SCENARIOS="postfix,rsa,max,rate,large,dkim,submission"
+SCENARIOS="postfix,rsa,max,rate,large,dkim,direct,submission"
 SUBSET=0
 WRITE=""
 JFR=0
@@ -82,10 +85,10 @@ want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 
 if [ "$QUICK" = 1 ]; then
   MAX_WARMUP=15; MAX_DURATION=15; RATE_WARMUP=5; RATE_DURATION=15; LARGE_WARMUP=5; LARGE_DURATION=10
-  PF_MESSAGES=20000; RSA_SECONDS=1; DRAIN_TIMEOUT=60; RUN_KIND=quick
+  PF_MESSAGES=20000; RSA_SECONDS=1; DRAIN_TIMEOUT=60; RUN_KIND=quick; DIRECT_WARMUP=10
 else
   MAX_WARMUP=30; MAX_DURATION=60; RATE_WARMUP=10; RATE_DURATION=60; LARGE_WARMUP=10; LARGE_DURATION=30
-  PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full
+  PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full; DIRECT_WARMUP=20
 fi
 MAX_CONNECTIONS=64
 RATE_CONNECTIONS=64
@@ -101,6 +104,7 @@ REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
 REDIS_PREFIX="mgbench:"
 HTTP_PORT="${BENCH_HTTP_PORT:-18080}"
 SINK_PORT="${BENCH_SINK_PORT:-12525}"
+DNS_PORT="${BENCH_DNS_PORT:-15353}"
 PF_PORT="${BENCH_PF_PORT:-12526}"
 PF_SINK_PORT="${BENCH_PF_SINK_PORT:-12527}"
 
@@ -182,6 +186,12 @@ if ! command -v smtp-sink >/dev/null || ! command -v smtp-source >/dev/null || !
   apt-get update -qq >"$OUT/apt.log" 2>&1
   apt-get install -y -qq postfix >>"$OUT/apt.log" 2>&1 || die "apt-get install postfix failed, see $OUT/apt.log"
 fi
+if want direct && ! command -v dnsmasq >/dev/null; then
+  log "installing dnsmasq-base (the DNS server of the direct scenario)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >>"$OUT/apt.log" 2>&1
+  apt-get install -y -qq dnsmasq-base >>"$OUT/apt.log" 2>&1 || die "apt-get install dnsmasq-base failed, see $OUT/apt.log"
+fi
 for tool in java psql redis-cli curl; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
 stale() { # jar dir...: true when the jar is missing or older than a file under the dirs
@@ -239,6 +249,7 @@ R_DRAIN_MAX=na
 R_RATE=na; R_RATE_ACC=na; R_P50=na; R_P90=na; R_P99=na; R_P999=na; R_PMAX=na; R_RATE_ERRORS=na; R_RATE_LAG=na
 R_DRAIN_RATE=na
 R_LARGE=na; R_LARGE_ACC=na; R_LARGE_ERRORS=na; R_DRAIN_LARGE=na
+R_DIRECT=na; R_DIRECT_ACC=na; R_DIRECT_ERRORS=na; R_DIRECT_CPU=na; R_DRAIN_DIRECT=na; R_ALL_ACCEPTED=0
 R_DKIM=na; R_DKIM_DELIVERED=na; R_DKIM_ERRORS=na; R_DKIM_SIGNED=na; R_DKIM_CPU=na; R_DKIM_PG=na; R_DRAIN_DKIM=na
 R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
 R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
@@ -362,7 +373,7 @@ run_rsa() {
 SINK_PID=""
 JSTAT_PID=""
 REDIS_PID=""
-start_node() {
+start_node() { # [NAME=value ...]: extra environment of the node
   log "mailgate: recreating database $PG_DB, clearing Redis keys $REDIS_PREFIX*"
   psql "$PG_BASE/postgres" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
     -c "CREATE DATABASE $PG_DB" >"$OUT/db.log" 2>&1 || die "cannot recreate $PG_DB, see $OUT/db.log"
@@ -386,6 +397,7 @@ start_node() {
     MAILGATE_REDIS_KEY_PREFIX="$REDIS_PREFIX" \
     MAILGATE_DEV_MAX_SEND_RATE=1000000 \
     MAILGATE_DEV_MAX_24_HOUR_SEND=1000000000 \
+    "$@" \
     java -Xmx512m ${NODE_JAVA_OPTS:-} $jfr_opts -jar "$NODE_JAR" start-dev >"$OUT/node.log" 2>&1 &
   NODE_PID=$!
   local i
@@ -637,17 +649,56 @@ run_dkim() {
   R_DRAIN_DKIM="$DRAINED"
 }
 
+max_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "na" || a == "") print b; else if (b == "na" || b == "") print a; else print (a + 0 > b + 0 ? a : b) }'; }
+
+DNS_PID=""
+run_direct() {
+  local r shaping="$OUT/direct-shaping.json"
+  log "direct: dnsmasq on 127.0.0.1:$DNS_PORT: example.org MX 10 mx.bench.test, mx.bench.test A 127.0.0.1"
+  port_free "$DNS_PORT" || die "port $DNS_PORT is in use (set BENCH_DNS_PORT)"
+  dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --listen-address=127.0.0.1 --bind-interfaces \
+    --port="$DNS_PORT" --user=root --pid-file= --local=/bench.test/ --local=/example.org/ \
+    --mx-host=example.org,mx.bench.test,10 --host-record=mx.bench.test,127.0.0.1 >"$OUT/dnsmasq.log" 2>&1 &
+  DNS_PID=$!
+  track "$DNS_PID"
+  # the sink is the site's only MX host: no per-minute connection cap, connections kept for the whole run
+  printf '{"sites": [{"mx": "bench.test", "maxConnections": 32, "maxMessagesPerConnection": 1000000, "maxMessagesPerSecond": 0, "maxConnectionsPerMinute": 0}]}\n' >"$shaping"
+  R_ALL_ACCEPTED=$((R_ALL_ACCEPTED + R_TOTAL_ACCEPTED))
+  R_TOTAL_ACCEPTED=0 # a new node, database and sink
+  NODE_WARM=0
+  start_node MAILGATE_DELIVERY_MODE=direct MAILGATE_DNS_SERVERS="127.0.0.1:$DNS_PORT" \
+    MAILGATE_DELIVERY_DIRECT_PORT="$SINK_PORT" MAILGATE_DELIVERY_SHAPING_FILE="$shaping"
+  log "direct: SendEmail Simple 2 KB to example.org through its MX, $MAX_CONNECTIONS connections, warmup ${DIRECT_WARMUP}s, ${LARGE_DURATION}s measured"
+  loadgen direct "$DIRECT_WARMUP" "$LARGE_DURATION" --mode max --connections "$MAX_CONNECTIONS" --body-bytes 2048 \
+    --recipients 1
+  r="$LAST_RESULT"
+  R_DIRECT_CPU="$LAST_CPU"
+  R_DIRECT="$(field "$r" delivered_per_s)"
+  R_DIRECT_ACC="$(field "$r" accepted_per_s)"
+  R_DIRECT_ERRORS="$(field "$r" errors)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  drain direct
+  R_DRAIN_DIRECT="$DRAINED"
+  stop_node
+  stop_pid "$DNS_PID" 5
+  DNS_PID=""
+}
+
 stop_node() {
   [ -n "$NODE_PID" ] || return 0
   # VmHWM is the peak resident set size of the process over its life
-  R_RSS="$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$NODE_PID/status" 2>/dev/null || echo na)"
+  local rss heap committed
+  rss="$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$NODE_PID/status" 2>/dev/null || echo na)"
+  R_RSS="$(max_of "$R_RSS" "$rss")"
   if [ -n "$JSTAT_PID" ]; then
     stop_pid "$JSTAT_PID" 2
     # S0U S1U EU OU are columns 3,4,6,8 (KB); capacities S0C S1C EC OC are 1,2,5,7; YGC 13, FGC 15, GCT last
-    read -r R_HEAP R_HEAP_COMMITTED R_GC < <(awk '$1 ~ /^[0-9.]+$/ {
+    read -r heap committed R_GC < <(awk '$1 ~ /^[0-9.]+$/ {
         used = ($3 + $4 + $6 + $8) / 1024; cap = ($1 + $2 + $5 + $7) / 1024
         if (used > mu) mu = used; if (cap > mc) mc = cap; gc = $13 " young, " $15 " full, " $NF " s total" }
         END { printf "%.0f %.0f %s\n", mu, mc, gc }' "$OUT/jstat.log") || true
+    R_HEAP="$(max_of "$R_HEAP" "$heap")"
+    R_HEAP_COMMITTED="$(max_of "$R_HEAP_COMMITTED" "$committed")"
   fi
   log "mailgate: stopping the node (peak RSS ${R_RSS} MB, peak heap used ${R_HEAP} MB of committed ${R_HEAP_COMMITTED} MB)"
   stop_pid "$NODE_PID" 60
@@ -666,6 +717,8 @@ if want max || want rate || want large || want dkim; then
   want dkim && run_dkim
   stop_node
 fi
+want direct && run_direct
+R_ALL_ACCEPTED=$((R_ALL_ACCEPTED + R_TOTAL_ACCEPTED))
 want submission && log "submission: na (the node does not accept SMTP submission yet)"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 ELAPSED=$((SECONDS - START_SECONDS))
@@ -686,7 +739,7 @@ CPU="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)"
 RAM="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 JAVA_VERSION="$(java -version 2>&1 | head -1)"
 PF_VERSION="$(postconf -h mail_version 2>/dev/null || echo '?')"
-DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_DKIM} s after DKIM (seconds after the load stopped; $(num "$R_TOTAL_ACCEPTED") messages in all)"
+DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_DKIM} s after DKIM, ${R_DRAIN_DIRECT} s after direct (seconds after the load stopped; $(num "$R_ALL_ACCEPTED") messages in all)"
 case "$DRAIN_OK" in
   yes) DRAIN_TEXT="yes: $DRAIN_TIMES" ;;
   no) DRAIN_TEXT="**no**: $([ "$EXCESS" -gt 0 ] && echo "$EXCESS more delivered than accepted, ")see the notes below; $DRAIN_TIMES" ;;
@@ -708,13 +761,14 @@ SECTION="$(cat <<EOF
 | Delivered/s to smtp-sink, same window | $(num "$R_DELIVERED") | $(num "$R_POSTFIX") ($(num "$PF_MESSAGES") messages in $R_POSTFIX_SECONDS s) | $(ratio "$R_DELIVERED" "$R_POSTFIX") | >= 10x |
 | Every accepted message at the sink after the load | $DRAIN_TEXT | yes | | yes |
 | Latency at a fixed $(num "$R_RATE")/s (half of max), from intended send time: p50 / p90 / p99 / p99.9 / max | $R_P50 / $R_P90 / $R_P99 / $R_P999 / $R_PMAX ms (achieved $(num "$R_RATE_ACC")/s) | | | p99 < 20 ms, p99.9 < 50 ms |
+| Delivered/s, direct MX mode (MX of example.org on the sink), 2 KB, max throughput (accepted/s) | $(num "$R_DIRECT") ($(num "$R_DIRECT_ACC")) | $(num "$R_POSTFIX") (relay mode) | $(ratio "$R_DIRECT" "$R_POSTFIX") | |
 | 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
 | DKIM RSA-2048 sends/s, 2 KB, max throughput (delivered/s) | $(num "$R_DKIM") ($(num "$R_DKIM_DELIVERED")); signed: $R_DKIM_SIGNED | | $(ratio "$R_DKIM" "$R_RSA") of raw RSA (OpenSSL) | >= 60% of raw RSA |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s | na (no SMTP submission yet) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | | >= 5x |
 | Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
-Errors (non-200 answers) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, DKIM $R_DKIM_ERRORS.
+Errors (non-200 answers) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, DKIM $R_DKIM_ERRORS, direct $R_DIRECT_ERRORS.
 Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.
 Rate mode: the generator's own send lag behind schedule, p99 $R_RATE_LAG ms (included in the latencies above).
 GC during the node's life: $R_GC.
@@ -726,6 +780,7 @@ everything else on the machine, including other users' work:
 - rate: $R_RATE_CPU
 - 100 KB: $R_LARGE_CPU
 - DKIM: $R_DKIM_CPU
+- direct: $R_DIRECT_CPU
 
 PostgreSQL during each window (commits of the benchmark database; WAL of the whole server):
 

@@ -6,6 +6,8 @@ public final class EventBusAddresses {
 
   /** {@code RateCheck} -> {@code RateDecision}: one Redis round trip per send. */
   public static final String RATE_CHECK = "mailgate.rate.check";
+  /** {@code SiteTokenRequest} -> {@code SiteTokens}: delivery tokens from a site's bucket shared by all nodes. */
+  public static final String SITE_TOKENS = "mailgate.rate.site";
   /** {@code DeliveryJob}: a committed message whose recipients this node holds the lease for. */
   public static final String SEND_ACCEPTED = "mailgate.send.accepted";
   /** {@code DeliveryOutcome}: the result of one recipient's delivery attempt. */

@@ -88,7 +88,8 @@ public final class MailgateNode {
     }
     LOG.info("crypto provider: " + CryptoProvider.install() + " (" + CryptoProvider.description() + ")");
     LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class,
-        io.mailgate.feedback.InboundMail.class);
+        io.mailgate.feedback.InboundMail.class, io.mailgate.ratelimit.SiteTokenRequest.class,
+        io.mailgate.ratelimit.SiteTokens.class);
     DnsResolver dns = DnsResolver.create(vertx, DnsResolverOptions.defaults()
         .withServers(config.get(MailgateConfig.DNS_SERVERS))
         .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))

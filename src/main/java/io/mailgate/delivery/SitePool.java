@@ -1,9 +1,13 @@
 package io.mailgate.delivery;
 
+import io.mailgate.EventBusAddresses;
+import io.mailgate.ratelimit.SiteTokenRequest;
+import io.mailgate.ratelimit.SiteTokens;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.net.NetClient;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -12,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
  * The connections of one delivery instance to one destination site, shaped: at most so many open
@@ -20,10 +25,21 @@ import java.util.concurrent.TimeUnit;
  * preference order until one answers. A site that asks us to slow down is paused: attempts meanwhile
  * end as {@link AttemptResult.Deferred} without touching the network, and go back to the queue.
  *
+ * <p>A site's message rate holds across all nodes: tokens come from the site's bucket in Redis
+ * ({@link io.mailgate.ratelimit.RateLimiterVerticle}), a batch of at most a tenth of a second's
+ * worth at a time. While Redis cannot be reached, each instance keeps to its own share of the
+ * node's limit instead, so delivery goes on (other nodes may then send at the same rate too).
+ * Connections per minute and open connections are limits per node.
+ *
  * <p>Used from one event loop only; the {@link SiteState} it shares with other instances is
  * thread-safe.
  */
 final class SitePool {
+  private static final Logger LOG = Logger.getLogger(SitePool.class.getName());
+  /** Tokens taken from the shared bucket and not used within this long are dropped. */
+  private static final long SHARED_TOKENS_MAX_AGE_MS = 1000;
+  /** After the shared bucket could not be reached, the instance's own share is used this long. */
+  private static final long SHARED_RETRY_MS = 5000;
 
   private record Attempt(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId,
       Promise<AttemptResult> result, long enqueuedAt) {}
@@ -65,6 +81,10 @@ final class SitePool {
   private final ArrayDeque<SmtpConnection> idle = new ArrayDeque<>();
   private final ArrayDeque<Attempt> waiting = new ArrayDeque<>();
   private final Bucket messages = new Bucket();
+  private int sharedTokens;
+  private long sharedTokensAt;
+  private boolean askingShared;
+  private long sharedDownUntil;
   private final Bucket newConnections = new Bucket();
   private final Set<String> withoutTls = new HashSet<>();
   private List<SmtpConnection.Endpoint> endpoints = List.of();
@@ -156,10 +176,8 @@ final class SitePool {
           return;
         }
       }
-      double perSecond = limits.maxMessagesPerSecond() * site.factor() / shareOf;
-      if (limits.maxMessagesPerSecond() > 0 && !messages.take(perSecond / 1000.0, Math.max(1, perSecond), now)) {
-        schedule(messages.millisToNext(perSecond / 1000.0));
-        return;
+      if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond() * site.factor(), now)) {
+        return; // a timer or the shared bucket's answer will dispatch
       }
       Attempt a = next();
       if (reuse) {
@@ -169,6 +187,59 @@ final class SitePool {
         connect(a, 0, null);
       }
     }
+  }
+
+  /** One message's worth of the site's rate, or false with a dispatch arranged for later. */
+  private boolean takeMessageToken(double perSecond, long now) {
+    if (now >= sharedDownUntil) {
+      if (sharedTokens > 0 && now - sharedTokensAt > SHARED_TOKENS_MAX_AGE_MS) {
+        sharedTokens = 0; // unused for too long: spending them now would make a burst the rate never allowed
+      }
+      if (sharedTokens > 0) {
+        sharedTokens--;
+        return true;
+      }
+      askShared(perSecond);
+      return false;
+    }
+    double own = perSecond / shareOf;
+    if (messages.take(own / 1000.0, Math.max(1, own), now)) {
+      return true;
+    }
+    schedule(messages.millisToNext(own / 1000.0));
+    return false;
+  }
+
+  private void askShared(double perSecond) {
+    if (askingShared) {
+      return;
+    }
+    askingShared = true;
+    int want = (int) Math.max(1, Math.min(waiting.size(), Math.ceil(perSecond / 10)));
+    int burst = (int) Math.max(1, Math.ceil(perSecond));
+    vertx.eventBus().<SiteTokens>request(EventBusAddresses.SITE_TOKENS,
+        new SiteTokenRequest(site.key, perSecond, burst, want), new DeliveryOptions().setSendTimeout(2000))
+        .onComplete(ar -> {
+          askingShared = false;
+          long now = System.currentTimeMillis();
+          if (ar.failed()) {
+            if (sharedDownUntil == 0 || now - sharedDownUntil > 60_000) {
+              LOG.warning("site " + site.key + ": the shared rate limit cannot be reached (" + ar.cause().getMessage()
+                  + "); keeping to this node's share of " + perSecond + " messages/s until it can");
+            }
+            sharedDownUntil = now + SHARED_RETRY_MS;
+            dispatch();
+            return;
+          }
+          SiteTokens t = ar.result().body();
+          if (t.granted() > 0) {
+            sharedTokens += t.granted();
+            sharedTokensAt = now;
+            dispatch();
+          } else {
+            schedule(t.waitMillis());
+          }
+        });
   }
 
   private void schedule(long delayMs) {

@@ -16,18 +16,36 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Enforces each account's MaxSendRate and Max24HourSend across all nodes with one Redis round
- * trip per send (the Lua script in {@code ratelimit/send_limits.lua}). When Redis cannot be
- * reached the check fails, and the send is refused with a retryable error: never accepted without
- * limits.
+ * The limits that hold across all nodes, in Redis, each one atomic Lua script:
+ *
+ * <ul>
+ *   <li>each account's MaxSendRate and Max24HourSend, one round trip per send
+ *       ({@code ratelimit/send_limits.lua}). When Redis cannot be reached the check fails and the
+ *       send is refused with a retryable error: never accepted without limits;
+ *   <li>each destination site's maxMessagesPerSecond, in batches of tokens
+ *       ({@code ratelimit/site_tokens.lua}). When Redis cannot be reached the request fails and the
+ *       delivery instance falls back to its own share of the limit.
+ * </ul>
  */
 public final class RateLimiterVerticle extends VerticleBase {
-  static final String SCRIPT = loadScript();
+  static final String SCRIPT = loadScript("ratelimit/send_limits.lua");
+  static final String SITE_SCRIPT = loadScript("ratelimit/site_tokens.lua");
+
+  /** A script and, once Redis has it, its SHA1. */
+  private static final class Script {
+    final String source;
+    String sha;
+
+    Script(String source) {
+      this.source = source;
+    }
+  }
 
   private final MailgateConfig config;
+  private final Script sendLimits = new Script(SCRIPT);
+  private final Script siteTokens = new Script(SITE_SCRIPT);
   private Redis client;
   private RedisAPI redis;
-  private String sha;
   private String prefix;
 
   public RateLimiterVerticle(MailgateConfig config) {
@@ -44,8 +62,9 @@ public final class RateLimiterVerticle extends VerticleBase {
         .setMaxWaitingHandlers(100_000));
     redis = RedisAPI.api(client);
     vertx.eventBus().<RateCheck>localConsumer(EventBusAddresses.RATE_CHECK, this::check);
-    // load the script now when Redis is up; if it is not, the first check loads it
-    return redis.script(List.of("LOAD", SCRIPT)).map(r -> sha = r.toString()).otherwiseEmpty();
+    vertx.eventBus().<SiteTokenRequest>localConsumer(EventBusAddresses.SITE_TOKENS, this::siteTokens);
+    // load the scripts now when Redis is up; if it is not, the first use loads them
+    return Future.join(load(sendLimits), load(siteTokens)).otherwiseEmpty();
   }
 
   @Override
@@ -59,7 +78,7 @@ public final class RateLimiterVerticle extends VerticleBase {
     List<String> args = List.of("2", prefix + tag + ":rate", prefix + tag + ":quota",
         Double.toString(c.maxSendRate()), Integer.toString(c.rateCost()), Long.toString(c.max24HourSend()),
         Integer.toString(c.quotaCost()));
-    evaluate(args).onComplete(ar -> {
+    evaluate(sendLimits, args).onComplete(ar -> {
       if (ar.failed()) {
         msg.fail(503, "rate limiter unavailable: " + ar.cause().getMessage());
         return;
@@ -72,23 +91,33 @@ public final class RateLimiterVerticle extends VerticleBase {
     });
   }
 
-  private Future<Response> evaluate(List<String> args) {
-    if (sha == null) {
-      return evalScript(args);
-    }
-    return redis.evalsha(prepend(sha, args)).recover(e -> {
-      // Redis restarted (scripts are not persisted): load it again
-      if (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
-        return evalScript(args);
+  private void siteTokens(Message<SiteTokenRequest> msg) {
+    SiteTokenRequest r = msg.body();
+    List<String> args = List.of("1", prefix + "site:{" + r.site() + "}", Double.toString(r.perSecond()),
+        Integer.toString(r.burst()), Integer.toString(r.want()));
+    evaluate(siteTokens, args).onComplete(ar -> {
+      if (ar.failed()) {
+        msg.fail(503, "site limiter unavailable: " + ar.cause().getMessage());
+      } else {
+        msg.reply(new SiteTokens(ar.result().get(0).toInteger(), ar.result().get(1).toLong()));
       }
-      return Future.failedFuture(e);
     });
   }
 
-  private Future<Response> evalScript(List<String> args) {
-    return redis.script(List.of("LOAD", SCRIPT)).compose(r -> {
-      sha = r.toString();
-      return redis.evalsha(prepend(sha, args));
+  private Future<String> load(Script script) {
+    return redis.script(List.of("LOAD", script.source)).map(r -> script.sha = r.toString());
+  }
+
+  private Future<Response> evaluate(Script script, List<String> args) {
+    if (script.sha == null) {
+      return load(script).compose(sha -> redis.evalsha(prepend(sha, args)));
+    }
+    return redis.evalsha(prepend(script.sha, args)).recover(e -> {
+      // Redis restarted (scripts are not persisted): load it again
+      if (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
+        return load(script).compose(sha -> redis.evalsha(prepend(sha, args)));
+      }
+      return Future.failedFuture(e);
     });
   }
 
@@ -101,8 +130,8 @@ public final class RateLimiterVerticle extends VerticleBase {
     return List.of(all);
   }
 
-  private static String loadScript() {
-    try (InputStream in = RateLimiterVerticle.class.getClassLoader().getResourceAsStream("ratelimit/send_limits.lua")) {
+  private static String loadScript(String resource) {
+    try (InputStream in = RateLimiterVerticle.class.getClassLoader().getResourceAsStream(resource)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
