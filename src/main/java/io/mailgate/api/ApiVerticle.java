@@ -11,6 +11,7 @@ import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.SendingPools;
 import io.mailgate.delivery.Sites;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
@@ -101,7 +102,8 @@ public final class ApiVerticle extends VerticleBase {
     IdentitiesHandler identityOps = new IdentitiesHandler(identities);
     AccountHandler account = new AccountHandler(vertx, accounts);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
-    ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore);
+    ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
+        SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names());
     SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(db,
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1));
 

@@ -47,7 +47,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> RELAY_URL = key("relay.url", String.class, "",
       "SMTP relay (smarthost): smtp://[user:password@]host:port, or smtps:// for implicit TLS. When set (and delivery.mode is not direct) all mail goes there. start-dev captures mail locally when empty.");
   public static final ConfigKey<String> DELIVERY_MODE = key("delivery.mode", String.class, "",
-      "relay: everything goes to relay.url; direct: to each recipient domain's MX hosts. Empty: relay when relay.url is set, else direct. A configuration set will be able to override it.");
+      "relay: everything goes to relay.url; direct: to each recipient domain's MX hosts. Empty: relay when relay.url is set, else direct. A configuration set overrides it with a sending pool (delivery.sendingPools).");
   public static final ConfigKey<String> DELIVERY_TLS_POLICY = key("delivery.tlsPolicy", String.class, "OPTIONAL",
       "OPTIONAL: STARTTLS when offered (plain text if not, or if the server's TLS is broken); REQUIRE: no delivery without TLS (SES's TlsPolicy).");
   public static final ConfigKey<Integer> DELIVERY_MAX_DELIVERY_SECONDS = key("delivery.maxDeliverySeconds",
@@ -56,6 +56,8 @@ public final class MailgateConfig {
       Integer.class, 60, "First retry after about this long; each further wait doubles (with jitter).");
   public static final ConfigKey<Integer> DELIVERY_RETRY_MAX_SECONDS = key("delivery.retryMaxSeconds",
       Integer.class, 3600, "Longest wait between two attempts.");
+  public static final ConfigKey<String> DELIVERY_SENDING_POOLS = key("delivery.sendingPools", String.class, "",
+      "Named routes a configuration set can choose with DeliveryOptions.SendingPoolName: name=direct or name=smtp://[user:password@]host:port, separated by commas (e.g. bulk=smtp://relay2:25,tx=direct). Empty: none; every message takes the node's route.");
   public static final ConfigKey<Integer> DELIVERY_DIRECT_PORT = key("delivery.directPort", Integer.class, 25,
       "Port of MX hosts in direct delivery (25 on the internet).");
   public static final ConfigKey<String> DELIVERY_SHAPING_FILE = key("delivery.shapingFile", String.class, "",

@@ -8,4 +8,4 @@ import java.util.List;
  * "the node's (delivery) or the account's (suppression) setting".
  */
 public record ConfigurationSet(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
-    boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags) {}
+    String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags) {}

@@ -15,7 +15,7 @@ import java.util.Optional;
 /** SQL for configuration sets; every query is scoped to one account. */
 public final class ConfigurationSetStore {
   private static final String COLUMNS =
-      "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags";
+      "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags, sending_pool_name";
 
   private final Pool pool;
 
@@ -25,10 +25,11 @@ public final class ConfigurationSetStore {
 
   public Future<Void> create(ConfigurationSet c) {
     return pool.preparedQuery("INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, "
-            + "sending_enabled, suppressed_reasons, tags) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)")
+            + "sending_enabled, suppressed_reasons, tags, sending_pool_name) "
+            + "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8)")
         .execute(Tuple.from(new Object[] {c.accountId(), c.name(), c.tlsPolicy(), c.maxDeliverySeconds(),
             c.sendingEnabled(), c.suppressedReasons() == null ? null : c.suppressedReasons().toArray(String[]::new),
-            c.tags() == null ? "[]" : c.tags().encode()}))
+            c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName()}))
         .<Void>mapEmpty()
         .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
             ? Future.failedFuture(new SesException(SesError.ALREADY_EXISTS,
@@ -60,10 +61,11 @@ public final class ConfigurationSetStore {
         .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
   }
 
-  public Future<Boolean> setDeliveryOptions(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds) {
-    return pool.preparedQuery("UPDATE configuration_sets SET tls_policy = $3, max_delivery_seconds = $4 "
-            + "WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name, tlsPolicy, maxDeliverySeconds)).map(r -> r.rowCount() == 1);
+  public Future<Boolean> setDeliveryOptions(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
+      String sendingPoolName) {
+    return pool.preparedQuery("UPDATE configuration_sets SET tls_policy = $3, max_delivery_seconds = $4, "
+            + "sending_pool_name = $5 WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName)).map(r -> r.rowCount() == 1);
   }
 
   public Future<Boolean> setSendingEnabled(String accountId, String name, boolean enabled) {
@@ -80,7 +82,8 @@ public final class ConfigurationSetStore {
   private static ConfigurationSet toSet(Row r) {
     String[] reasons = r.getArrayOfStrings(5);
     Object tags = r.getValue(6);
-    return new ConfigurationSet(r.getString(0), r.getString(1), r.getString(2), r.getInteger(3), r.getBoolean(4),
+    return new ConfigurationSet(r.getString(0), r.getString(1), r.getString(2), r.getInteger(3), r.getString(7),
+        r.getBoolean(4),
         reasons == null ? null : List.of(reasons), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)));
   }
 }

@@ -3,11 +3,12 @@ package io.mailgate.delivery;
 import java.time.Duration;
 
 /**
- * How a message is delivered: through the relay or straight to the recipient's MX, whether TLS is
- * required, and how long soft failures are retried. The node's config gives them; the message's
- * configuration set overrides TlsPolicy and MaxDeliverySeconds (its DeliveryOptions).
+ * How a message is delivered: through a relay ({@code relay}, null in direct mode) or straight to
+ * the recipient's MX, whether TLS is required, and how long soft failures are retried. The node's
+ * config gives them; the message's configuration set overrides them with its DeliveryOptions
+ * (SendingPoolName, TlsPolicy, MaxDeliverySeconds).
  */
-public record DeliverySettings(Mode mode, TlsPolicy tlsPolicy, Duration maxDeliveryTime) {
+public record DeliverySettings(Mode mode, SmtpRoute relay, TlsPolicy tlsPolicy, Duration maxDeliveryTime) {
 
   public enum Mode { RELAY, DIRECT }
 

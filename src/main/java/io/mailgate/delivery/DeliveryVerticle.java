@@ -22,10 +22,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -61,6 +63,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private Verp verp;
   private SmtpConnection.Options options;
   private final Map<String, SitePool> pools = new HashMap<>();
+  private SendingPools sendingPools;
+  private final Set<String> warnedPools = new HashSet<>();
   private MessageConsumer<DeliveryJob> consumer;
   private long scanTimer = -1;
   private long poolSweeper = -1;
@@ -100,16 +104,17 @@ public final class DeliveryVerticle extends VerticleBase {
     if (m == DeliverySettings.Mode.RELAY && config.get(MailgateConfig.RELAY_URL).isBlank()) {
       throw new ConfigException("delivery.mode is relay but relay.url is empty");
     }
-    return new DeliverySettings(m, tls, Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)));
+    String relayUrl = config.get(MailgateConfig.RELAY_URL);
+    return new DeliverySettings(m, m == DeliverySettings.Mode.RELAY ? SmtpRoute.parse(relayUrl) : null, tls,
+        Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)));
   }
 
   @Override
   public Future<?> start() {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
     nodeDefaults = nodeSettings(config);
-    String relayUrl = config.get(MailgateConfig.RELAY_URL);
-    router = new Router(relayUrl.isBlank() ? null : SmtpRoute.parse(relayUrl), dns,
-        config.get(MailgateConfig.DELIVERY_DIRECT_PORT));
+    sendingPools = SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS));
+    router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT));
     shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
     throttles = ThrottleRules.load(config.get(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE));
     retry = new RetryPolicy(Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS)),
@@ -239,11 +244,17 @@ public final class DeliveryVerticle extends VerticleBase {
     if (job.configurationSet() == null) {
       return Future.succeededFuture(nodeDefaults);
     }
-    return configurationSets.find(job.accountId(), job.configurationSet()).map(found -> found.map(cs ->
-        new DeliverySettings(nodeDefaults.mode(),
-            cs.tlsPolicy() == null ? nodeDefaults.tlsPolicy() : DeliverySettings.TlsPolicy.valueOf(cs.tlsPolicy()),
-            cs.maxDeliverySeconds() == null ? nodeDefaults.maxDeliveryTime() : Duration.ofSeconds(cs.maxDeliverySeconds())))
-        .orElse(nodeDefaults));
+    return configurationSets.find(job.accountId(), job.configurationSet()).map(found -> found.map(cs -> {
+      SendingPools.Pool pool = cs.sendingPoolName() == null ? null : sendingPools.get(cs.sendingPoolName()).orElse(null);
+      if (cs.sendingPoolName() != null && pool == null && warnedPools.add(cs.sendingPoolName())) {
+        LOG.warning("configuration set " + cs.name() + " (account " + cs.accountId() + ") names sending pool "
+            + cs.sendingPoolName() + ", which delivery.sendingPools no longer has: the node's route is used");
+      }
+      return new DeliverySettings(pool == null ? nodeDefaults.mode() : pool.mode(),
+          pool == null ? nodeDefaults.relay() : pool.relay(),
+          cs.tlsPolicy() == null ? nodeDefaults.tlsPolicy() : DeliverySettings.TlsPolicy.valueOf(cs.tlsPolicy()),
+          cs.maxDeliverySeconds() == null ? nodeDefaults.maxDeliveryTime() : Duration.ofSeconds(cs.maxDeliverySeconds()));
+    }).orElse(nodeDefaults));
   }
 
   /** The mailbox simulator's auto-reply or complaint, to be received as if it came from outside. */

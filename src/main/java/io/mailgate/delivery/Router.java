@@ -26,18 +26,17 @@ final class Router {
   /** No delivery possible now (DNS said so): the attempt's result. */
   record Fail(AttemptResult result) implements Route {}
 
-  private final SmtpRoute relay;
   private final DnsResolver dns;
   private final int directPort;
 
-  Router(SmtpRoute relay, DnsResolver dns, int directPort) {
-    this.relay = relay;
+  Router(DnsResolver dns, int directPort) {
     this.dns = dns;
     this.directPort = directPort;
   }
 
   Future<Route> route(DeliverySettings settings, String recipient) {
     if (settings.mode() == DeliverySettings.Mode.RELAY) {
+      SmtpRoute relay = settings.relay();
       if (relay == null) {
         return Future.succeededFuture(new Fail(new AttemptResult.Failed(
             "delivery mode is relay but no relay.url is configured", null)));

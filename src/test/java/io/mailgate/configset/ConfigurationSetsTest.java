@@ -4,11 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.dev.EmbeddedServices;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.FakeDnsServer;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,13 +31,23 @@ import software.amazon.awssdk.services.sesv2.model.TlsPolicy;
 /** Configuration sets: their API, and what their options do to the messages sent with them. */
 class ConfigurationSetsTest {
   static RecordingSmtpServer relay;
+  static RecordingSmtpServer bulkRelay;
+  static RecordingSmtpServer mx;
+  static FakeDnsServer dns;
   static TestNode node;
   static SesV2Client ses;
 
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 User unknown" : "250 Ok");
-    node = TestNode.start(relay.url());
+    bulkRelay = new RecordingSmtpServer();
+    mx = new RecordingSmtpServer(InetAddress.getByName("127.0.0.1"), EmbeddedServices.freePort());
+    dns = FakeDnsServer.start().mx("routed.example", 10, "mx.routed.test").a("mx.routed.test", "127.0.0.1");
+    // the node delivers through `relay`; two sending pools: another relay, and direct to the MX
+    node = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=" + bulkRelay.url() + ", mx=direct")
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.DELIVERY_DIRECT_PORT, mx.port()));
     ses = node.sesV2();
   }
 
@@ -42,6 +56,13 @@ class ConfigurationSetsTest {
     ses.close();
     node.close();
     relay.close();
+    bulkRelay.close();
+    mx.close();
+    dns.close();
+  }
+
+  static boolean received(RecordingSmtpServer server, String rcpt) {
+    return server.received().stream().anyMatch(r -> r.rcptTo().contains(rcpt));
   }
 
   static String send(String configurationSet, String to) {
@@ -112,6 +133,41 @@ class ConfigurationSetsTest {
     assertTrue(delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
         .getString("diagnosticCode").contains("TLS is required"));
     assertTrue(relay.received().stream().noneMatch(r -> r.rcptTo().contains("strict@example.org")));
+  }
+
+  @Test
+  void sendingPoolNameChoosesTheRoute() {
+    ses.createConfigurationSet(r -> r.configurationSetName("via-bulk").deliveryOptions(d -> d.sendingPoolName("bulk")));
+    ses.createConfigurationSet(r -> r.configurationSetName("via-mx").deliveryOptions(d -> d.sendingPoolName("mx")));
+    assertEquals("mx", ses.getConfigurationSet(r -> r.configurationSetName("via-mx")).deliveryOptions().sendingPoolName());
+    NotFoundException unknown = assertThrows(NotFoundException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("via-nowhere").deliveryOptions(d -> d.sendingPoolName("nowhere"))));
+    assertTrue(unknown.getMessage().contains("nowhere"), unknown.getMessage());
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("via-nowhere")));
+    assertThrows(NotFoundException.class, () -> ses.putConfigurationSetDeliveryOptions(r -> r
+        .configurationSetName("via-mx").sendingPoolName("nowhere")));
+
+    String viaBulk = send("via-bulk", "pool-a@routed.example");
+    String viaMx = send("via-mx", "pool-b@routed.example");
+    String viaNode = send(null, "pool-c@routed.example");
+    for (String id : List.of(viaBulk, viaMx, viaNode)) {
+      assertEquals("DELIVERED", node.awaitOutcomes(id, 1).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    }
+    assertTrue(received(bulkRelay, "pool-a@routed.example"));
+    assertTrue(received(mx, "pool-b@routed.example"));
+    assertTrue(received(relay, "pool-c@routed.example"));
+    assertEquals(1, bulkRelay.received().size(), "each message took one route only");
+    assertEquals(1, mx.received().size(), "each message took one route only");
+    assertTrue(!received(relay, "pool-a@routed.example") && !received(relay, "pool-b@routed.example"));
+
+    // a set moved to another pool takes it for the next messages
+    ses.putConfigurationSetDeliveryOptions(r -> r.configurationSetName("via-bulk").sendingPoolName("mx"));
+    assertEquals("mx", ses.getConfigurationSet(r -> r.configurationSetName("via-bulk")).deliveryOptions().sendingPoolName());
+    Await.until(() -> {
+      String id = send("via-bulk", "pool-d@routed.example");
+      node.awaitOutcomes(id, 1);
+      return received(mx, "pool-d@routed.example");
+    }, Duration.ofSeconds(10));
   }
 
   @Test

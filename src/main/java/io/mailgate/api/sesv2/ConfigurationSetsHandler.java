@@ -18,16 +18,20 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * SES v2 configuration set operations: create, get, delete, list, and their delivery
- * (TlsPolicy, MaxDeliverySeconds), sending and suppression options.
+ * (SendingPoolName, TlsPolicy, MaxDeliverySeconds), sending and suppression options. A sending
+ * pool must be one of the node's {@code delivery.sendingPools}.
  */
 public final class ConfigurationSetsHandler {
   private final ConfigurationSetStore store;
+  private final Set<String> sendingPools;
 
-  public ConfigurationSetsHandler(ConfigurationSetStore store) {
+  public ConfigurationSetsHandler(ConfigurationSetStore store, Set<String> sendingPools) {
     this.store = store;
+    this.sendingPools = sendingPools;
   }
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
@@ -39,6 +43,7 @@ public final class ConfigurationSetsHandler {
     ConfigurationSet set = new ConfigurationSet(caller.account().id(), name,
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
+        delivery == null ? null : sendingPool(string(delivery, "SendingPoolName", "DeliveryOptions")),
         sending == null || !(sending.getValue("SendingEnabled") instanceof Boolean b) || b,
         suppression == null ? null : reasons(strings(suppression, "SuppressedReasons", "SuppressionOptions")),
         body.getValue("Tags") instanceof JsonArray a ? a : new JsonArray());
@@ -51,6 +56,9 @@ public final class ConfigurationSetsHandler {
       JsonObject delivery = new JsonObject().put("TlsPolicy", c.tlsPolicy() == null ? "OPTIONAL" : c.tlsPolicy());
       if (c.maxDeliverySeconds() != null) {
         delivery.put("MaxDeliverySeconds", c.maxDeliverySeconds());
+      }
+      if (c.sendingPoolName() != null) {
+        delivery.put("SendingPoolName", c.sendingPoolName());
       }
       JsonObject out = new JsonObject()
           .put("ConfigurationSetName", c.name())
@@ -90,7 +98,8 @@ public final class ConfigurationSetsHandler {
     String name = ctx.pathParam("name");
     String tls = tlsPolicy(string(body, "TlsPolicy", ""));
     Integer max = maxDeliverySeconds(body.getValue("MaxDeliverySeconds"));
-    return store.setDeliveryOptions(caller.account().id(), name, tls, max).compose(this::updated).map(v -> new JsonObject())
+    String pool = sendingPool(string(body, "SendingPoolName", ""));
+    return store.setDeliveryOptions(caller.account().id(), name, tls, max, pool).compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
 
@@ -140,6 +149,18 @@ public final class ConfigurationSetsHandler {
     }
     if (!value.equals("REQUIRE") && !value.equals("OPTIONAL")) {
       throw SesException.badRequest("TlsPolicy must be REQUIRE or OPTIONAL, not '" + value + "'.");
+    }
+    return value;
+  }
+
+  private String sendingPool(String value) {
+    if (value == null) {
+      return null;
+    }
+    if (!sendingPools.contains(value)) {
+      throw new SesException(SesError.NOT_FOUND, "Sending pool <" + value + "> does not exist."
+          + (sendingPools.isEmpty() ? " This node has none (delivery.sendingPools)." : " This node has: "
+          + String.join(", ", sendingPools) + "."));
     }
     return value;
   }
