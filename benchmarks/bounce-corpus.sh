@@ -32,7 +32,7 @@
 #                      undefined, onhold) or not a failure (delivered) stay in, since their false
 #                      still means "do not suppress"; and a 4xx the labeller files under a hard
 #                      reason (userunknown) counts as a disagreement, because Mailgate never
-#                      suppresses on a 4xx. Alternatives considered: benchmarks/RESULTS-bounce.md.
+#                      suppresses on a 4xx. Alternatives considered: benchmarks/RESULTS.md (bounce corpus).
 #   feedback_type_agree of rows with a feedback_type, the share where the report's ARF
 #                      Feedback-Type (FeedbackReport.complaint().feedbackType()) equals it.
 set -euo pipefail
