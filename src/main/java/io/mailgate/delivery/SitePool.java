@@ -223,6 +223,7 @@ final class SitePool {
           askingShared = false;
           long now = System.currentTimeMillis();
           if (ar.failed()) {
+            // once per outage: failures while it lasts come every SHARED_RETRY_MS and stay silent
             if (sharedDownUntil == 0 || now - sharedDownUntil > 60_000) {
               LOG.warning("site " + site.key + ": the shared rate limit cannot be reached (" + ar.cause().getMessage()
                   + "); keeping to this node's share of " + perSecond + " messages/s until it can");

@@ -146,6 +146,8 @@ class ConfigurationSetsTest {
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("via-nowhere")));
     assertThrows(NotFoundException.class, () -> ses.putConfigurationSetDeliveryOptions(r -> r
         .configurationSetName("via-mx").sendingPoolName("nowhere")));
+    assertEquals("mx", ses.getConfigurationSet(r -> r.configurationSetName("via-mx")).deliveryOptions().sendingPoolName(),
+        "a refused change changes nothing");
 
     String viaBulk = send("via-bulk", "pool-a@routed.example");
     String viaMx = send("via-mx", "pool-b@routed.example");

@@ -161,11 +161,6 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
         maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
   }
 
-  public DnsResolverOptions withMaxCacheEntries(int maxCacheEntries) {
-    return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
-  }
-
   private static void requirePositive(String what, Duration d) {
     if (d == null || d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(what + " must be positive");
