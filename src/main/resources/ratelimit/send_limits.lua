@@ -1,15 +1,17 @@
--- Per-account send limits in one atomic step: a token bucket for MaxSendRate and a rolling
--- 24-hour counter for Max24HourSend (288 five-minute buckets, expired as time passes).
+-- Per-account send limits in one atomic step, for one send or a batch of sends of the same account
+-- (the node groups the checks that arrive while the previous call for that account is running):
+-- a token bucket for MaxSendRate and a rolling 24-hour counter for Max24HourSend (288 five-minute
+-- buckets, expired as time passes). Sends are decided in order, each as if alone.
 -- KEYS[1] bucket hash {tokens, ts}; KEYS[2] quota hash {total, oldest, <bucket>=count}
--- ARGV: rate (per second), rate cost, max 24h (-1 = unlimited), quota cost
--- Returns {status, sentLast24h}: 1 allowed, 0 over rate, -1 over quota. Nothing is consumed when refused.
+-- ARGV: rate (per second), max 24h (-1 = unlimited), then for each send: rate cost, quota cost
+-- Returns {status1, sentLast24h1, status2, ...}: 1 allowed, 0 over rate, -1 over quota, and the
+-- 24-hour count after that send's decision. Nothing is consumed for a refused send.
 local t = redis.call('TIME')
 local sec = tonumber(t[1])
 local now = sec * 1000000 + tonumber(t[2])
 local rate = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local max24 = tonumber(ARGV[3])
-local qcost = tonumber(ARGV[4])
+local max24 = tonumber(ARGV[2])
+local sends = (#ARGV - 2) / 2
 
 local bucket = math.floor(sec / 300)
 local first_valid = bucket - 287
@@ -32,9 +34,6 @@ if oldest < first_valid then
   oldest = first_valid
   redis.call('HSET', q, 'total', total, 'oldest', oldest)
 end
-if max24 >= 0 and total + qcost > max24 then
-  return {-1, total}
-end
 
 local burst = rate
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -45,20 +44,39 @@ if tokens == nil then
   ts = now
 end
 tokens = math.min(burst, tokens + (now - ts) * rate / 1000000)
--- a message with more recipients than one second's worth may go when the bucket is full: the
--- bucket then goes into debt, so the long-run rate still holds
-if tokens < math.min(cost, burst) then
-  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', string.format('%.0f', now))
-  redis.call('PEXPIRE', KEYS[1], 60000)
-  return {0, total}
+
+local out = {}
+local added = 0
+for i = 1, sends do
+  local cost = tonumber(ARGV[1 + 2 * i])
+  local qcost = tonumber(ARGV[2 + 2 * i])
+  local status
+  if max24 >= 0 and total + qcost > max24 then
+    status = -1
+  -- a message with more recipients than one second's worth may go when the bucket is full: the
+  -- bucket then goes into debt, so the long-run rate still holds
+  elseif tokens < math.min(cost, burst) then
+    status = 0
+  else
+    tokens = tokens - cost
+    total = total + qcost
+    added = added + qcost
+    status = 1
+  end
+  out[2 * i - 1] = status
+  out[2 * i] = total
 end
-tokens = tokens - cost
+
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', string.format('%.0f', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 60000)
-if qcost > 0 then
-  redis.call('HINCRBY', q, bucket, qcost)
-  total = total + qcost
+-- kept until it would be full again, and a minute more
+local refill_ms = 0
+if rate > 0 then
+  refill_ms = math.ceil((burst - tokens) / rate * 1000)
+end
+redis.call('PEXPIRE', KEYS[1], refill_ms + 60000)
+if added > 0 then
+  redis.call('HINCRBY', q, bucket, added)
   redis.call('HSET', q, 'total', total, 'oldest', oldest)
   redis.call('EXPIRE', q, 90000)
 end
-return {1, total}
+return out

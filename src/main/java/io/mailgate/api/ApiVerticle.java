@@ -58,6 +58,7 @@ public final class ApiVerticle extends VerticleBase {
   private final Sites sites;
   private final boolean dev;
   private Pool db;
+  private Pool accepts;
   private HttpServer server;
   private SendService sends;
 
@@ -87,7 +88,8 @@ public final class ApiVerticle extends VerticleBase {
     });
     SendAuthorization authorization = new SendAuthorization(identityCache, region,
         config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
-    MessageStore store = new MessageStore(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
+    accepts = Database.planOncePool(vertx, config, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
+    MessageStore store = new MessageStore(accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
     sends = new SendService(vertx, config, store, authorization, new ConfigurationSets(configurationSetStore, clock,
@@ -163,7 +165,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return server.close().eventually(() -> db.close());
+    return server.close().eventually(() -> Future.join(db.close(), accepts.close()));
   }
 
   private String publicUrl() {

@@ -136,9 +136,9 @@ public final class FeedbackVerticle extends VerticleBase {
     OutcomeStore.Consequences counted = new OutcomeStore.Consequences(null, null, false, real, false);
     switch (o.disposition()) {
       case DELIVERED -> {
-        long processing = Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli());
-        JsonObject detail = SesEvents.delivery(o.at(), processing, o.recipient(), smtp, reportingMta, r.remoteMta());
-        return row(o, "delivered", r.code(), smtp, EventType.DELIVERY, detail, null, true, counted);
+        // the Delivery event is the recipient row itself (delivered_at, reply, MTAs): no event row
+        return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "delivered", r.code(),
+            smtp, null, null, o.at(), null, true, counted, new OutcomeStore.Delivery(r.remoteMta(), reportingMta));
       }
       case BOUNCED -> {
         if (o.result() instanceof AttemptResult.Suppressed sup) {
@@ -205,6 +205,7 @@ public final class FeedbackVerticle extends VerticleBase {
   private OutcomeStore.Outcome row(DeliveryOutcome o, String state, Integer code, String reply, EventType type,
       JsonObject detail, java.time.Instant next, boolean counts, OutcomeStore.Consequences consequences) {
     return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), state, code, reply,
-        type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts, consequences);
+        type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts, consequences,
+        null);
   }
 }

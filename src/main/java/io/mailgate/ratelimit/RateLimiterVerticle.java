@@ -13,14 +13,19 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The limits that hold across all nodes, in Redis, each one atomic Lua script:
  *
  * <ul>
- *   <li>each account's MaxSendRate and Max24HourSend, one round trip per send
- *       ({@code ratelimit/send_limits.lua}). When Redis cannot be reached the check fails and the
+ *   <li>each account's MaxSendRate and Max24HourSend ({@code ratelimit/send_limits.lua}): one round
+ *       trip per send when they come one at a time; the checks of one account that arrive while its
+ *       previous call runs are decided together by the next. When Redis cannot be reached the check fails and the
  *       send is refused with a retryable error: never accepted without limits;
  *   <li>each destination site's maxMessagesPerSecond, in batches of tokens
  *       ({@code ratelimit/site_tokens.lua}). When Redis cannot be reached the request fails and the
@@ -41,7 +46,12 @@ public final class RateLimiterVerticle extends VerticleBase {
     }
   }
 
+  /** Sends decided by one script call at most. */
+  static final int MAX_BATCH = 256;
+
   private final MailgateConfig config;
+  /** Accounts with a script call running, and their checks that wait for the next one. */
+  private final Map<String, ArrayDeque<Message<RateCheck>>> queued = new HashMap<>();
   private final Script sendLimits = new Script(SCRIPT);
   private final Script siteTokens = new Script(SITE_SCRIPT);
   private Redis client;
@@ -73,21 +83,57 @@ public final class RateLimiterVerticle extends VerticleBase {
   }
 
   private void check(Message<RateCheck> msg) {
-    RateCheck c = msg.body();
-    String tag = "{" + c.accountId() + "}";
-    List<String> args = List.of("2", prefix + tag + ":rate", prefix + tag + ":quota",
-        Double.toString(c.maxSendRate()), Integer.toString(c.rateCost()), Long.toString(c.max24HourSend()),
-        Integer.toString(c.quotaCost()));
-    evaluate(sendLimits, args).onComplete(ar -> {
-      if (ar.failed()) {
-        msg.fail(503, "rate limiter unavailable: " + ar.cause().getMessage());
+    String account = msg.body().accountId();
+    ArrayDeque<Message<RateCheck>> waiting = queued.get(account);
+    if (waiting != null) {
+      waiting.add(msg); // a call for this account is running: this one goes with the next
+      return;
+    }
+    queued.put(account, new ArrayDeque<>());
+    checkBatch(account, List.of(msg));
+  }
+
+  /**
+   * One script call decides a batch of one account's sends in order; when it returns, the sends
+   * queued meanwhile go as the next batch. Under load one round trip serves many sends, and Redis
+   * runs the script once for all of them.
+   */
+  private void checkBatch(String account, List<Message<RateCheck>> batch) {
+    RateCheck last = batch.get(batch.size() - 1).body(); // the newest limits, if they just changed
+    String tag = "{" + account + "}";
+    String[] args = new String[5 + 2 * batch.size()];
+    args[0] = "2";
+    args[1] = prefix + tag + ":rate";
+    args[2] = prefix + tag + ":quota";
+    args[3] = Double.toString(last.maxSendRate());
+    args[4] = Long.toString(last.max24HourSend());
+    for (int i = 0; i < batch.size(); i++) {
+      RateCheck c = batch.get(i).body();
+      args[5 + 2 * i] = Integer.toString(c.rateCost());
+      args[6 + 2 * i] = Integer.toString(c.quotaCost());
+    }
+    evaluate(sendLimits, List.of(args)).onComplete(ar -> {
+      for (int i = 0; i < batch.size(); i++) {
+        Message<RateCheck> msg = batch.get(i);
+        if (ar.failed()) {
+          msg.fail(503, "rate limiter unavailable: " + ar.cause().getMessage());
+          continue;
+        }
+        int status = ar.result().get(2 * i).toInteger();
+        long total = ar.result().get(2 * i + 1).toLong();
+        msg.reply(new RateDecision(status == 1 ? RateDecision.Status.ALLOWED
+            : status == 0 ? RateDecision.Status.RATE_EXCEEDED : RateDecision.Status.QUOTA_EXCEEDED, total));
+      }
+      ArrayDeque<Message<RateCheck>> waiting = queued.get(account);
+      if (waiting.isEmpty()) {
+        queued.remove(account);
         return;
       }
-      Response r = ar.result();
-      int status = r.get(0).toInteger();
-      long total = r.get(1).toLong();
-      msg.reply(new RateDecision(status == 1 ? RateDecision.Status.ALLOWED
-          : status == 0 ? RateDecision.Status.RATE_EXCEEDED : RateDecision.Status.QUOTA_EXCEEDED, total));
+      List<Message<RateCheck>> next = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
+      while (!waiting.isEmpty() && next.size() < MAX_BATCH) {
+        next.add(waiting.poll());
+      }
+      checkBatch(account, next);
     });
   }
 

@@ -106,7 +106,8 @@ public final class MimeBuilder {
     @Override
     public void write(ByteSink out, HeaderWriter w) {
       byte[] data = encodeText(body.data(), body.charset(), subtype.equals("html") ? "Html body" : "Text body");
-      TransferEncoding te = TransferEncoding.forText(data);
+      TransferEncoding te = sevenBitAscii(body.data(), body.charset(), data) ? TransferEncoding.SEVEN_BIT
+          : TransferEncoding.forText(data);
       w.raw("Content-Type", "text/" + subtype + "; charset=" + body.charset().name());
       w.raw("Content-Transfer-Encoding", te.headerValue);
       out.crlf();
@@ -157,6 +158,15 @@ public final class MimeBuilder {
 
   /** Text with its line breaks made CRLF, encoded in {@code charset} (unmappable characters refused). */
   static byte[] encodeText(String text, Charset charset, String what) {
+    if (charset.equals(StandardCharsets.UTF_8)) {
+      byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+      if (bytes.length == text.length() && text.indexOf('\r') < 0) {
+        return lfToCrlf(text, bytes); // ASCII with LF line breaks, the usual API body
+      }
+      // CR and LF are single bytes in UTF-8, never inside a multi-byte sequence: normalise the
+      // encoded bytes in one pass instead of the characters
+      return crlf(bytes);
+    }
     StringBuilder sb = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
@@ -172,9 +182,6 @@ public final class MimeBuilder {
       }
     }
     CharSequence normalized = sb == null ? text : sb;
-    if (charset.equals(StandardCharsets.UTF_8)) {
-      return normalized.toString().getBytes(StandardCharsets.UTF_8);
-    }
     try {
       ByteBuffer bb = charset.newEncoder()
           .onMalformedInput(CodingErrorAction.REPORT)
@@ -187,6 +194,91 @@ public final class MimeBuilder {
       throw SesException.badRequest("The " + what + " contains characters that charset " + charset.name()
           + " cannot represent.");
     }
+  }
+
+  /**
+   * {@code bytes} (the ASCII encoding of {@code text}, which has no CR) with each LF as CRLF. The
+   * line breaks are found with {@link String#indexOf(int, int)}, which the JVM vectorises, and the
+   * lines copied whole.
+   */
+  static byte[] lfToCrlf(String text, byte[] bytes) {
+    int breaks = 0;
+    for (int i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      breaks++;
+    }
+    if (breaks == 0) {
+      return bytes;
+    }
+    byte[] out = new byte[bytes.length + breaks];
+    int from = 0;
+    int j = 0;
+    for (int i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      System.arraycopy(bytes, from, out, j, i - from);
+      j += i - from;
+      out[j++] = '\r';
+      out[j++] = '\n';
+      from = i + 1;
+    }
+    System.arraycopy(bytes, from, out, j, bytes.length - from);
+    return out;
+  }
+
+  /**
+   * Whether {@code data}, the encoding of {@code text}, is 7bit as it stands, decided on the text
+   * with {@link String#indexOf(int)} (vectorised) instead of a byte-by-byte scan: UTF-8 with one
+   * byte per character (the data is the text plus a CR per LF), no CR or NUL of its own, and no
+   * line over 998 octets. False only means "look at the bytes".
+   */
+  static boolean sevenBitAscii(String text, Charset charset, byte[] data) {
+    if (!charset.equals(StandardCharsets.UTF_8) || text.indexOf('\r') >= 0 || text.indexOf(0) >= 0) {
+      return false;
+    }
+    int lines = 0;
+    int longest = 0;
+    int from = 0;
+    for (int i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      lines++;
+      longest = Math.max(longest, i - from);
+      from = i + 1;
+    }
+    longest = Math.max(longest, text.length() - from);
+    // a character beyond ASCII takes more bytes than chars in UTF-8 (a lone surrogate becomes '?')
+    return data.length == text.length() + lines && longest <= 998;
+  }
+
+  /** Bare CR and bare LF as CRLF; the same array when every line break already is one. */
+  static byte[] crlf(byte[] in) {
+    int bare = 0;
+    for (int i = 0; i < in.length; i++) {
+      byte b = in[i];
+      if (b == '\r') {
+        if (i + 1 < in.length && in[i + 1] == '\n') {
+          i++;
+        } else {
+          bare++;
+        }
+      } else if (b == '\n') {
+        bare++;
+      }
+    }
+    if (bare == 0) {
+      return in;
+    }
+    byte[] out = new byte[in.length + bare];
+    int j = 0;
+    for (int i = 0; i < in.length; i++) {
+      byte b = in[i];
+      if (b == '\r' || b == '\n') {
+        out[j++] = '\r';
+        out[j++] = '\n';
+        if (b == '\r' && i + 1 < in.length && in[i + 1] == '\n') {
+          i++;
+        }
+      } else {
+        out[j++] = b;
+      }
+    }
+    return out;
   }
 
   /** A MIME parameter value: a quoted string, or an encoded word for non-ASCII (widely understood). */

@@ -27,7 +27,7 @@ import java.util.logging.Logger;
 
 /**
  * The send path shared by every API: validate and build the message, check the account's limits
- * (one Redis round trip), commit message, recipients and Send event, then hand the message to
+ * (one Redis round trip), commit message and recipients (the Send event), then hand the message to
  * delivery. The returned future succeeds with the MessageId only after the commit; when it fails
  * nothing was stored and nothing will be sent.
  */

@@ -17,7 +17,7 @@ import java.util.Map;
  * {@code FOR UPDATE SKIP LOCKED}, so nodes scanning at the same time never take the same row.
  */
 public final class DeliveryQueue {
-  private static final String CLAIM = """
+  static final String CLAIM = """
       WITH due AS (
         SELECT message_id, idx FROM recipients
         WHERE state = 'queued' AND next_attempt_at <= now()

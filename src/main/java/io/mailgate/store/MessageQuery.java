@@ -1,5 +1,7 @@
 package io.mailgate.store;
 
+import io.mailgate.events.EventType;
+import io.mailgate.events.SesEvents;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -8,11 +10,18 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
-/** Reads a message with its recipients and events, for the status API. */
+/**
+ * Reads a message with its recipients and events, for the status API. Send and Delivery events
+ * are not stored as event rows (they would be two of the five rows written per message): the Send
+ * is rendered from the message row and each Delivery from its recipient's delivery columns, then
+ * merged with the stored events in time order.
+ */
 public final class MessageQuery {
   /** Only the start of the content is read: enough for the headers, whatever the message's size. */
   static final int HEADER_BYTES = 64 * 1024;
@@ -22,7 +31,7 @@ public final class MessageQuery {
       String callerIdentity, List<StoredRecipient> recipients, List<StoredEvent> events) {}
 
   public record StoredRecipient(int idx, String address, String state, int attempts, Integer smtpCode,
-      String smtpReply, Instant updatedAt) {}
+      String smtpReply, Instant updatedAt, Instant deliveredAt, String remoteMta, String reportingMta) {}
 
   public record StoredEvent(String type, String recipient, JsonObject detail, Instant createdAt) {}
 
@@ -53,14 +62,17 @@ public final class MessageQuery {
           }
           Row m = rows.iterator().next();
           Future<List<StoredRecipient>> recipients = conn.preparedQuery(
-                  "SELECT idx, address, state, attempts, smtp_code, smtp_reply, updated_at FROM recipients "
+                  "SELECT idx, address, state, attempts, smtp_code, smtp_reply, updated_at, delivered_at, remote_mta, "
+                      + "reporting_mta FROM recipients "
                       + "WHERE message_id = $1 ORDER BY idx")
               .execute(Tuple.of(messageId))
               .map(rs -> {
                 List<StoredRecipient> out = new ArrayList<>();
                 for (Row r : rs) {
+                  OffsetDateTime delivered = r.getOffsetDateTime(7);
                   out.add(new StoredRecipient(r.getShort(0), r.getString(1), r.getString(2), r.getInteger(3),
-                      r.getInteger(4), r.getString(5), r.getOffsetDateTime(6).toInstant()));
+                      r.getInteger(4), r.getString(5), r.getOffsetDateTime(6).toInstant(),
+                      delivered == null ? null : delivered.toInstant(), r.getString(8), r.getString(9)));
                 }
                 return out;
               });
@@ -79,11 +91,28 @@ public final class MessageQuery {
               });
           return Future.all(recipients, events).map(all -> {
             Object tags = m.getValue(5);
+            Instant created = m.getOffsetDateTime(7).toInstant();
             return Optional.of(new StoredMessage(m.getString(0), m.getString(1), m.getString(2), m.getString(3),
                 m.getString(4), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
-                m.getInteger(6), m.getOffsetDateTime(7).toInstant(), m.getBuffer(8).getBytes(), m.getString(9),
-                m.getString(10), recipients.result(), events.result()));
+                m.getInteger(6), created, m.getBuffer(8).getBytes(), m.getString(9),
+                m.getString(10), recipients.result(), withImplicit(created, recipients.result(), events.result())));
           });
         });
+  }
+
+  /** The stored events with the Send and the Deliveries added, in time order (the Send first). */
+  static List<StoredEvent> withImplicit(Instant created, List<StoredRecipient> recipients, List<StoredEvent> stored) {
+    List<StoredEvent> all = new ArrayList<>(stored.size() + recipients.size() + 1);
+    all.add(new StoredEvent(EventType.SEND.sesName, null, new JsonObject(), created));
+    for (StoredRecipient r : recipients) {
+      if (r.deliveredAt() != null) {
+        long processing = Math.max(0, r.deliveredAt().toEpochMilli() - created.toEpochMilli());
+        all.add(new StoredEvent(EventType.DELIVERY.sesName, r.address(), SesEvents.delivery(r.deliveredAt(),
+            processing, r.address(), r.smtpReply(), r.reportingMta(), r.remoteMta()), r.deliveredAt()));
+      }
+    }
+    all.addAll(stored);
+    all.sort(Comparator.comparing(StoredEvent::createdAt)); // stable: the Send stays ahead of what shares its time
+    return all;
   }
 }

@@ -10,11 +10,12 @@ import java.util.List;
 
 /**
  * Commits accepted messages. Concurrent sends are grouped ({@link GroupCommit}) and each group is
- * one SQL statement: messages, recipients (leased to this node, so the hot path never waits for a
- * queue scan) and Send events are inserted together, all or nothing.
+ * one SQL statement: messages and recipients (leased to this node, so the hot path never waits for
+ * a queue scan) are inserted together, all or nothing. The message row is also the Send event:
+ * {@link MessageQuery} renders it from there.
  */
 public final class MessageStore {
-  private static final String INSERT = """
+  static final String INSERT = """
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
                               source_ip, caller_identity, verp_domain)
@@ -22,13 +23,10 @@ public final class MessageStore {
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
                     $15::text[], $16::text[], $17::text[])
           AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp)
-      ), r AS (
-        INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
-        SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
-        FROM unnest($9::text[], $10::int[], $11::text[], $14::timestamptz[]) AS t(mid, idx, addr, ts)
       )
-      INSERT INTO events (message_id, account_id, type, detail, created_at)
-      SELECT id, acct, 'Send', '{}'::jsonb, ts FROM unnest($1::text[], $2::text[], $8::timestamptz[]) AS t(id, acct, ts)""";
+      INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
+      SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
+      FROM unnest($9::text[], $10::int[], $11::text[], $14::timestamptz[]) AS t(mid, idx, addr, ts)""";
 
   private final Pool pool;
   private final String leaseOwner;
@@ -42,7 +40,7 @@ public final class MessageStore {
     this.commits = GroupCommit.writes(500, maxInFlight, this::insert);
   }
 
-  /** Completes once the message, its recipients and its Send event are committed. */
+  /** Completes once the message and its recipients (and so its Send event) are committed. */
   public Future<Void> accept(NewMessage message) {
     return commits.submit(message);
   }

@@ -51,7 +51,7 @@ class SendingLimitsTest {
       assertTrue(refused > 0);
       String pg = node.config().get(MailgateConfig.PG_URL);
       assertEquals(accepted, Db.count(pg, "SELECT count(*) FROM messages"));
-      assertEquals(accepted, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Send'"));
+      assertEquals(accepted, Db.count(pg, "SELECT count(*) FROM recipients"));
     }
   }
 

@@ -102,6 +102,10 @@ class InboundFeedbackTest {
     assertEquals("gone@remote.example", bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("emailAddress"));
     assertEquals("dns; mx.remote.example", bounce.getString("reportingMTA"));
     assertEquals("BOUNCED", node.message(sent[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    // the synchronous delivery happened and stays in the history, before the later bounce
+    List<String> types = new java.util.ArrayList<>();
+    node.message(sent[0]).getJsonArray("Events").forEach(e -> types.add(((JsonObject) e).getString("eventType")));
+    assertEquals(List.of("Send", "Delivery", "Bounce"), types);
     assertEquals(SuppressionListReason.BOUNCE, ses.getSuppressedDestination(r -> r.emailAddress("gone@remote.example"))
         .suppressedDestination().reason());
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone@remote.example'"));

@@ -2,6 +2,7 @@ package io.mailgate.send;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -101,6 +102,42 @@ class MimeBuilderTest {
 
     byte[] plain = build(text("s", "just ascii\r\n"), List.of(MailboxParser.parse("a@example.org")));
     assertEquals("7bit", parse(plain).getContentTransferEncoding());
+  }
+
+  @Test
+  void everyLineBreakBecomesCrlfInEveryCharset() {
+    String mixed = "a\nb\r\nc\rd\r\r\ne\n\nü\r";
+    byte[] expected = "a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\nü\r\n".getBytes(StandardCharsets.UTF_8);
+    assertArrayEquals(expected, MimeBuilder.encodeText(mixed, StandardCharsets.UTF_8, "Text body"));
+    assertArrayEquals("a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\nü\r\n".getBytes(StandardCharsets.ISO_8859_1),
+        MimeBuilder.encodeText(mixed, StandardCharsets.ISO_8859_1, "Text body"));
+    // ASCII with LF only (the fast path), at the start, the end, doubled, and none at all
+    assertArrayEquals("\r\na\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII),
+        MimeBuilder.encodeText("\na\n\nb\n", StandardCharsets.UTF_8, "Text body"));
+    assertArrayEquals("plain".getBytes(StandardCharsets.US_ASCII),
+        MimeBuilder.encodeText("plain", StandardCharsets.UTF_8, "Text body"));
+    byte[] clean = "x\r\ny".getBytes(StandardCharsets.UTF_8);
+    assertSame(clean, MimeBuilder.crlf(clean), "already CRLF: no copy");
+    assertArrayEquals(new byte[0], MimeBuilder.crlf(new byte[0]));
+    assertArrayEquals("\r\n".getBytes(StandardCharsets.US_ASCII), MimeBuilder.crlf(new byte[] {'\r'}));
+  }
+
+  @Test
+  void theTextShortcutTo7bitAgreesWithTheByteScan() {
+    String[] texts = {"", "plain", "a\nb\n", "x".repeat(998) + "\n" + "y".repeat(998), "x".repeat(999),
+        "a\n" + "x".repeat(999) + "\nb", "café\n", "nul\0here", "cr\r\nlf", "emoji \uD83D\uDE00", "lone \uD800 half",
+        "\n\n\n"};
+    for (String t : texts) {
+      byte[] data = MimeBuilder.encodeText(t, StandardCharsets.UTF_8, "Text body");
+      boolean bytes = TransferEncoding.forText(data) == TransferEncoding.SEVEN_BIT;
+      if (MimeBuilder.sevenBitAscii(t, StandardCharsets.UTF_8, data)) {
+        assertTrue(bytes, "the shortcut said 7bit for " + t);
+      } else if (t.indexOf('\r') < 0 && t.indexOf(0) < 0) {
+        assertEquals(bytes, false, "the shortcut missed a 7bit text without CR or NUL: " + t);
+      }
+    }
+    assertTrue(MimeBuilder.sevenBitAscii("a\nb", StandardCharsets.UTF_8, "a\r\nb".getBytes(StandardCharsets.US_ASCII)));
+    assertTrue(!MimeBuilder.sevenBitAscii("x".repeat(999), StandardCharsets.UTF_8, "x".repeat(999).getBytes()));
   }
 
   @Test

@@ -34,4 +34,41 @@ class MigrationsTest {
       vertx.close();
     }
   }
+
+  @Test
+  void v8MovesStoredDeliveriesOntoTheirRecipients() throws Exception {
+    String url = TestServices.freshDatabase();
+    Db.execute(url, "CREATE TABLE schema_migrations (version int PRIMARY KEY, file text NOT NULL, "
+        + "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    for (Migrations.Migration m : Migrations.load()) {
+      if (m.version() < 8) {
+        Db.execute(url, m.sql());
+        Db.execute(url, "INSERT INTO schema_migrations (version, file, checksum) VALUES (" + m.version() + ", '"
+            + m.file() + "', '" + m.checksum() + "')");
+      }
+    }
+    // a message written by version 7: Send and Delivery as event rows, and a bounce of a second recipient
+    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
+        + "VALUES ('m1', 'a1', 's@example.com', 's@example.com', 'x', 1, '2026-11-28 10:00:00+00')");
+    Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) VALUES "
+        + "('m1', 0, 'ok@example.org', 'delivered', now(), now()), ('m1', 1, 'no@example.org', 'bounced', now(), now())");
+    Db.execute(url, "INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) VALUES "
+        + "('m1', 'a1', 'Send', NULL, '{}', '2026-11-28 10:00:00+00'), "
+        + "('m1', 'a1', 'Delivery', 'ok@example.org', '{\"remoteMtaIp\": \"192.0.2.7\", \"reportingMTA\": "
+        + "\"node-1.example\"}', '2026-11-28 10:00:01+00'), "
+        + "('m1', 'a1', 'Bounce', 'no@example.org', '{}', '2026-11-28 10:00:02+00')");
+    Vertx vertx = Vertx.vertx();
+    try {
+      Pool pool = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, url), 2);
+      assertEquals(Migrations.load().size() - 7,
+          Migrations.apply(pool).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM recipients WHERE idx = 0 AND "
+          + "delivered_at = '2026-11-28 10:00:01+00' AND remote_mta = '192.0.2.7' AND reporting_mta = 'node-1.example'"));
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM recipients WHERE idx = 1 AND delivered_at IS NULL"));
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM events"), "only the Bounce stays an event row");
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM events WHERE type = 'Bounce'"));
+    } finally {
+      vertx.close();
+    }
+  }
 }

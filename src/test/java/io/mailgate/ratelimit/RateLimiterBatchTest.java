@@ -1,0 +1,91 @@
+package io.mailgate.ratelimit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.EventBusAddresses;
+import io.mailgate.LocalCodec;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.TestServices;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** Concurrent checks of one account are decided in batches, each send as if alone, against the real Redis. */
+class RateLimiterBatchTest {
+
+  static <T> T await(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  static long evalshaCalls(Redis redis) throws Exception {
+    String info = await(redis.send(Request.cmd(Command.INFO).arg("commandstats"))).toString();
+    Matcher m = Pattern.compile("cmdstat_evalsha:calls=(\\d+)").matcher(info);
+    return m.find() ? Long.parseLong(m.group(1)) : 0;
+  }
+
+  @Test
+  void concurrentChecksShareScriptCallsAndTheQuotaIsExact() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
+    try {
+      LocalCodec.register(vertx, RateCheck.class, RateDecision.class);
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
+      await(vertx.deployVerticle(new RateLimiterVerticle(config)));
+      long callsBefore = evalshaCalls(redis);
+
+      // 300 sends of one recipient at once; the rate allows them all, the daily quota 120
+      int n = 300;
+      List<Future<Message<RateDecision>>> replies = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        replies.add(vertx.eventBus().request(EventBusAddresses.RATE_CHECK, new RateCheck("acct-1", 10_000, 1, 120, 1)));
+      }
+      await(Future.all(replies));
+      long calls = evalshaCalls(redis) - callsBefore;
+
+      int allowed = 0;
+      long highest = 0;
+      for (Future<Message<RateDecision>> r : replies) {
+        RateDecision d = r.result().body();
+        if (d.status() == RateDecision.Status.ALLOWED) {
+          allowed++;
+        } else {
+          assertEquals(RateDecision.Status.QUOTA_EXCEEDED, d.status());
+        }
+        highest = Math.max(highest, d.sentLast24Hours());
+      }
+      assertEquals(120, allowed, "exactly the daily quota, however the checks were grouped");
+      assertEquals(120, highest);
+      assertTrue(calls < n / 2, n + " checks took " + calls + " script calls");
+
+      // alone, a check is decided at once, in its own call; a peek costs nothing
+      RateDecision peek = await(vertx.eventBus().<RateDecision>request(EventBusAddresses.RATE_CHECK,
+          new RateCheck("acct-1", 10_000, 0, 120, 0))).body();
+      assertEquals(RateDecision.Status.ALLOWED, peek.status());
+      assertEquals(120, peek.sentLast24Hours());
+
+      // the rate: a bucket of 3 per second, 10 sends at once of another account
+      List<Future<Message<RateDecision>>> burst = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        burst.add(vertx.eventBus().request(EventBusAddresses.RATE_CHECK, new RateCheck("acct-2", 3, 1, -1, 1)));
+      }
+      await(Future.all(burst));
+      long ok = burst.stream().filter(f -> f.result().body().status() == RateDecision.Status.ALLOWED).count();
+      assertTrue(ok >= 3 && ok <= 4, "a full bucket of 3 (and at most one refilled): " + ok);
+    } finally {
+      redis.close();
+      vertx.close();
+    }
+  }
+}
