@@ -89,8 +89,8 @@ public final class ApiVerticle extends VerticleBase {
     SendAuthorization authorization = new SendAuthorization(identityCache, region,
         config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
     accepts = Database.planOncePool(vertx, config, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
-    MessageStore store = new MessageStore(accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
-        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
+    MessageStore store = new MessageStore(vertx, accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
+        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_ACCEPT_LINGER_MILLIS));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
     sends = new SendService(vertx, config, store, authorization, new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), clock);
@@ -106,8 +106,8 @@ public final class ApiVerticle extends VerticleBase {
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names());
-    SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(db,
-        config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1));
+    SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(vertx, db,
+        config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0));
 
     Router router = Router.router(vertx);
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request

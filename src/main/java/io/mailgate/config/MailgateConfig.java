@@ -40,6 +40,10 @@ public final class MailgateConfig {
       "Statements pipelined on one PostgreSQL connection.");
   public static final ConfigKey<Integer> PG_BATCHES_IN_FLIGHT = key("pg.batchesInFlight", Integer.class, 1,
       "Group commit: batches of writes one verticle instance has in flight at once. While they run, new writes queue and go together in the next batch; 1 makes the largest batches (fewest commits).");
+  public static final ConfigKey<Integer> PG_ACCEPT_LINGER_MILLIS = key("pg.acceptLingerMillis", Integer.class, 1,
+      "Accepted sends wait up to this long to be committed with others (each answer waits for its commit). Under moderate load a commit per send costs PostgreSQL about twice a batched one; 0 commits at once.");
+  public static final ConfigKey<Integer> PG_DELIVERY_LINGER_MILLIS = key("pg.deliveryLingerMillis", Integer.class, 20,
+      "The delivery path's database work (suppression checks before an attempt, outcomes after it) waits up to this long to go together: no client waits on it, and fewer, larger statements leave PostgreSQL to the sends. Outcomes of a node that dies within it are lost and those recipients delivered again when their lease expires. 0 goes at once.");
   public static final ConfigKey<String> REDIS_URL = key("redis.url", String.class, "redis://127.0.0.1:6379",
       "Redis URL for token buckets and shared counters. start-dev uses an embedded server unless this is set.");
   public static final ConfigKey<String> REDIS_KEY_PREFIX = key("redis.keyPrefix", String.class, "mg:",

@@ -125,8 +125,8 @@ public final class DeliveryVerticle extends VerticleBase {
         .setConnectTimeout(config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000));
     db = Database.pool(vertx, config, 2);
     queue = new DeliveryQueue(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
-    suppressions = new SuppressionStore(db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS),
-        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
+    suppressions = new SuppressionStore(vertx, db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS),
+        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     configurationSets = new io.mailgate.configset.ConfigurationSets(new io.mailgate.configset.ConfigurationSetStore(db),
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;

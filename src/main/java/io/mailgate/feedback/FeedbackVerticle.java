@@ -61,7 +61,8 @@ public final class FeedbackVerticle extends VerticleBase {
     reportingMta = config.get(MailgateConfig.DELIVERY_HELO_NAME);
     int size = config.get(MailgateConfig.PG_POOL_SIZE);
     db = Database.pool(vertx, config, size);
-    outcomes = new OutcomeStore(db, leaseOwner, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
+    outcomes = new OutcomeStore(vertx, db, leaseOwner, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT),
+        config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
     inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets));
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->

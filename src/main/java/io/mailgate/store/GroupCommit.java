@@ -2,6 +2,7 @@ package io.mailgate.store;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,6 +16,9 @@ import java.util.function.Function;
  * load one round trip serves hundreds. Each item's future completes with its own result when its
  * batch completes (writes: when their batch commits).
  *
+ * <p>With a linger, a batch also waits up to that long after its first item (or until it is full)
+ * before it goes: for writes nobody waits on, fewer and larger commits.
+ *
  * <p>Not thread-safe: use one instance per verticle, from its event loop.
  */
 public final class GroupCommit<T, R> {
@@ -25,10 +29,26 @@ public final class GroupCommit<T, R> {
   private final int maxInFlight;
   private final ArrayDeque<Pending<T, R>> queue = new ArrayDeque<>();
   private final List<Promise<Void>> idleWaiters = new ArrayList<>();
+  private final Vertx vertx;
+  private final long lingerMillis;
   private int inFlight;
+  /** What is queued may go (its linger is over, or there is none); false while a linger runs. */
+  private boolean due;
+  private long lingerTimer = -1;
 
   /** Batches whose runner answers one result per item, in order. */
   public GroupCommit(int maxBatch, int maxInFlight, Function<List<T>, Future<List<R>>> runner) {
+    this(null, 0, maxBatch, maxInFlight, runner);
+  }
+
+  /**
+   * Batches that wait up to {@code lingerMillis} after their first item (timers of {@code vertx},
+   * on the caller's event loop) unless they fill up first.
+   */
+  public GroupCommit(Vertx vertx, long lingerMillis, int maxBatch, int maxInFlight,
+      Function<List<T>, Future<List<R>>> runner) {
+    this.vertx = vertx;
+    this.lingerMillis = lingerMillis;
     this.runner = runner;
     this.maxBatch = maxBatch;
     this.maxInFlight = maxInFlight;
@@ -36,29 +56,46 @@ public final class GroupCommit<T, R> {
 
   /** Batches of writes: every item's future completes (with null) when the batch succeeds. */
   public static <T> GroupCommit<T, Void> writes(int maxBatch, int maxInFlight, Function<List<T>, Future<?>> writer) {
-    return new GroupCommit<>(maxBatch, maxInFlight,
+    return writes(null, 0, maxBatch, maxInFlight, writer);
+  }
+
+  /** Batches of writes that linger (see the constructor). */
+  public static <T> GroupCommit<T, Void> writes(Vertx vertx, long lingerMillis, int maxBatch, int maxInFlight,
+      Function<List<T>, Future<?>> writer) {
+    return new GroupCommit<>(vertx, lingerMillis, maxBatch, maxInFlight,
         items -> writer.apply(items).map(x -> Collections.nCopies(items.size(), (Void) null)));
   }
 
   public Future<R> submit(T item) {
     Promise<R> promise = Promise.promise();
     queue.add(new Pending<>(item, promise));
+    if (lingerMillis <= 0 || queue.size() >= maxBatch) {
+      due = true;
+    } else if (!due && lingerTimer < 0) {
+      lingerTimer = vertx.setTimer(lingerMillis, id -> {
+        lingerTimer = -1;
+        due = true;
+        drain();
+      });
+    }
     drain();
     return promise.future();
   }
 
-  /** Completes when everything submitted so far is done (used at shutdown). */
+  /** Sends what is queued without waiting for its linger; completes when everything submitted so far is done. */
   public Future<Void> idle() {
     if (queue.isEmpty() && inFlight == 0) {
       return Future.succeededFuture();
     }
     Promise<Void> p = Promise.promise();
     idleWaiters.add(p);
+    due = true;
+    drain();
     return p.future();
   }
 
   private void drain() {
-    while (inFlight < maxInFlight && !queue.isEmpty()) {
+    while (due && inFlight < maxInFlight && !queue.isEmpty()) {
       int n = Math.min(maxBatch, queue.size());
       List<Pending<T, R>> batch = new ArrayList<>(n);
       List<T> items = new ArrayList<>(n);
@@ -91,6 +128,14 @@ public final class GroupCommit<T, R> {
           waiters.forEach(Promise::complete);
         }
       });
+    }
+    if (queue.isEmpty() && lingerMillis > 0) {
+      // the next item starts a new linger
+      due = false;
+      if (lingerTimer >= 0) {
+        vertx.cancelTimer(lingerTimer);
+        lingerTimer = -1;
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.mailgate.store;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
@@ -33,11 +34,12 @@ public final class MessageStore {
   private final int leaseSeconds;
   private final GroupCommit<NewMessage, Void> commits;
 
-  public MessageStore(Pool pool, String leaseOwner, int leaseSeconds, int maxInFlight) {
+  /** @param lingerMillis how long a batch waits for more sends before it is committed (0: at once) */
+  public MessageStore(Vertx vertx, Pool pool, String leaseOwner, int leaseSeconds, int maxInFlight, int lingerMillis) {
     this.pool = pool;
     this.leaseOwner = leaseOwner;
     this.leaseSeconds = leaseSeconds;
-    this.commits = GroupCommit.writes(500, maxInFlight, this::insert);
+    this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, this::insert);
   }
 
   /** Completes once the message and its recipients (and so its Send event) are committed. */

@@ -1,6 +1,7 @@
 package io.mailgate.store;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
@@ -123,17 +124,18 @@ public final class OutcomeStore {
   private final String leaseOwner;
   private final GroupCommit<Outcome, Void> commits;
 
-  public OutcomeStore(Pool pool, String leaseOwner, int maxInFlight) {
+  /** @param lingerMillis how long a batch waits for more outcomes before it is written (0: at once) */
+  public OutcomeStore(Vertx vertx, Pool pool, String leaseOwner, int maxInFlight, int lingerMillis) {
     this.pool = pool;
     this.leaseOwner = leaseOwner;
-    this.commits = GroupCommit.writes(500, maxInFlight, this::write);
+    this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, this::write);
   }
 
   public Future<Void> record(Outcome outcome) {
     return commits.submit(outcome);
   }
 
-  /** Completes when every outcome recorded so far is written. */
+  /** Writes what waits at once; completes when every outcome recorded so far is written. */
   public Future<Void> flushed() {
     return commits.idle();
   }

@@ -1,6 +1,7 @@
 package io.mailgate.store;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
@@ -33,10 +34,11 @@ public final class SuppressionStore {
   private final int globalDays;
   private final GroupCommit<Question, Map<String, Listed>> checks;
 
-  public SuppressionStore(Pool pool, int globalDays, int maxInFlight) {
+  /** @param lingerMillis how long a batch of questions waits for more before it is asked (0: at once) */
+  public SuppressionStore(Vertx vertx, Pool pool, int globalDays, int maxInFlight, int lingerMillis) {
     this.pool = pool;
     this.globalDays = globalDays;
-    this.checks = new GroupCommit<>(200, maxInFlight, this::checkAll);
+    this.checks = new GroupCommit<>(vertx, lingerMillis, 200, maxInFlight, this::checkAll);
   }
 
   /** The addresses among {@code emails} (lower case) that must not be sent to, and why. */
