@@ -13,7 +13,7 @@
 #   3. rsa:        raw RSA-2048 signatures/s on all cores (openssl speed; and the JDK provider, for reference);
 #   4. Mailgate:   drops and recreates the mailgate_bench database, clears the benchmark's Redis keys, starts
 #                  smtp-sink and one node (java -Xmx512m -jar target/mailgate.jar start-dev) against the machine's
-#                  PostgreSQL and Redis, then
+#                  PostgreSQL and Redis (CHECKPOINT before each scenario, as pgbench does), then
 #        max:      SendEmail Simple 2 KB, 1 recipient, max throughput: accepted/s, delivered/s in the same window,
 #                  then waits until the sink has received every accepted message (the drain);
 #        rate:     fixed rate at half of max's accepted/s: p50/p90/p99/p99.9/max from each request's intended
@@ -474,6 +474,9 @@ pg_snapshot() { # "commits wal_records wal_fpi wal_bytes wal_sync" (commits of t
 }
 loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) and LAST_CPU (cores used per process)
   local name="$1" warmup="$2" duration="$3"; shift 3
+  # as pgbench does before each run: write out what the previous scenario dirtied now, so that
+  # scenario's checkpoint does not land in this one's window (max writes more than max_wal_size)
+  psql "$PG_BASE/$PG_DB" -qAt -c "CHECKPOINT" >/dev/null 2>&1 || log "$name: CHECKPOINT failed (not a superuser?)"
   java -Xms64m -Xmx256m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --url "http://127.0.0.1:$HTTP_PORT" \
     --sink-file "$OUT/sink.count" --warmup "$warmup" --duration "$duration" "$@" >"$OUT/$name.log" 2>&1 &
   local pid=$!
