@@ -2,7 +2,9 @@ package io.mailgate.ratelimit;
 
 import io.mailgate.EventBusAddresses;
 import io.mailgate.config.MailgateConfig;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.redis.client.Redis;
@@ -33,7 +35,8 @@ import java.util.Map;
  * </ul>
  */
 public final class RateLimiterVerticle extends VerticleBase {
-  static final String SCRIPT = loadScript("ratelimit/send_limits.lua");
+  private static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
+  static final String SCRIPT = loadScript(SCRIPT_NAME);
   static final String SITE_SCRIPT = loadScript("ratelimit/site_tokens.lua");
 
   /** A script and, once Redis has it, its SHA1. */
@@ -48,6 +51,9 @@ public final class RateLimiterVerticle extends VerticleBase {
 
   /** Sends decided by one script call at most. */
   static final int MAX_BATCH = 256;
+  /** A batch whose call has not answered by then is refused (503), and the next one goes. */
+  static final long BATCH_TIMEOUT_MILLIS = 5_000;
+  private final long batchTimeoutMillis;
 
   private final MailgateConfig config;
   /** Accounts with a script call running, and their checks that wait for the next one. */
@@ -59,7 +65,12 @@ public final class RateLimiterVerticle extends VerticleBase {
   private String prefix;
 
   public RateLimiterVerticle(MailgateConfig config) {
+    this(config, BATCH_TIMEOUT_MILLIS);
+  }
+
+  RateLimiterVerticle(MailgateConfig config, long batchTimeoutMillis) {
     this.config = config;
+    this.batchTimeoutMillis = batchTimeoutMillis;
   }
 
   @Override
@@ -73,8 +84,10 @@ public final class RateLimiterVerticle extends VerticleBase {
     redis = RedisAPI.api(client);
     vertx.eventBus().<RateCheck>localConsumer(EventBusAddresses.RATE_CHECK, this::check);
     vertx.eventBus().<SiteTokenRequest>localConsumer(EventBusAddresses.SITE_TOKENS, this::siteTokens);
-    // load the scripts now when Redis is up; if it is not, the first use loads them
-    return Future.join(load(sendLimits), load(siteTokens)).otherwiseEmpty();
+    // load the scripts now when Redis is up; if it is not (or does not answer), the first use loads them
+    return Future.join(load(sendLimits), load(siteTokens))
+        .timeout(batchTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .otherwiseEmpty();
   }
 
   @Override
@@ -112,29 +125,60 @@ public final class RateLimiterVerticle extends VerticleBase {
       args[5 + 2 * i] = Integer.toString(c.rateCost());
       args[6 + 2 * i] = Integer.toString(c.quotaCost());
     }
-    evaluate(sendLimits, List.of(args)).onComplete(ar -> {
-      for (int i = 0; i < batch.size(); i++) {
-        Message<RateCheck> msg = batch.get(i);
-        if (ar.failed()) {
-          msg.fail(503, "rate limiter unavailable: " + ar.cause().getMessage());
-          continue;
-        }
-        int status = ar.result().get(2 * i).toInteger();
-        long total = ar.result().get(2 * i + 1).toLong();
-        msg.reply(new RateDecision(status == 1 ? RateDecision.Status.ALLOWED
-            : status == 0 ? RateDecision.Status.RATE_EXCEEDED : RateDecision.Status.QUOTA_EXCEEDED, total));
+    // an account's checks wait on this call: one that hangs must not hold them for good
+    Promise<Response> answer = Promise.promise();
+    long timer = vertx.setTimer(batchTimeoutMillis,
+        t -> answer.tryFail("no answer from Redis in " + batchTimeoutMillis + " ms"));
+    Future<Response> call;
+    try {
+      call = evaluate(sendLimits, List.of(args));
+    } catch (RuntimeException e) {
+      call = Future.failedFuture(e);
+    }
+    call.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        answer.tryComplete(ar.result());
+      } else {
+        answer.tryFail(ar.cause());
       }
-      ArrayDeque<Message<RateCheck>> waiting = queued.get(account);
-      if (waiting.isEmpty()) {
-        queued.remove(account);
-        return;
-      }
-      List<Message<RateCheck>> next = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
-      while (!waiting.isEmpty() && next.size() < MAX_BATCH) {
-        next.add(waiting.poll());
-      }
-      checkBatch(account, next);
     });
+    answer.future().onComplete(ar -> {
+      try {
+        for (int i = 0; i < batch.size(); i++) {
+          answer(batch.get(i), ar, i);
+        }
+      } finally {
+        next(account);
+      }
+    });
+  }
+
+  private static void answer(Message<RateCheck> msg, AsyncResult<Response> ar, int i) {
+    Response r = ar.succeeded() ? ar.result() : null;
+    if (r == null || r.size() < 2 * i + 2) {
+      msg.fail(503, "rate limiter unavailable: "
+          + (ar.failed() ? ar.cause().getMessage() : "short answer from " + SCRIPT_NAME));
+      return;
+    }
+    int status = r.get(2 * i).toInteger();
+    long total = r.get(2 * i + 1).toLong();
+    msg.reply(new RateDecision(status == 1 ? RateDecision.Status.ALLOWED
+        : status == 0 ? RateDecision.Status.RATE_EXCEEDED : RateDecision.Status.QUOTA_EXCEEDED, total));
+  }
+
+  /** Sends the account's checks that queued during its last call, or forgets the account. */
+  private void next(String account) {
+    ArrayDeque<Message<RateCheck>> waiting = queued.get(account);
+    if (waiting.isEmpty()) {
+      queued.remove(account);
+      return;
+    }
+    List<Message<RateCheck>> next = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
+    while (!waiting.isEmpty() && next.size() < MAX_BATCH) {
+      next.add(waiting.poll());
+    }
+    checkBatch(account, next);
   }
 
   private void siteTokens(Message<SiteTokenRequest> msg) {

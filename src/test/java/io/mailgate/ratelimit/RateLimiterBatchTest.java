@@ -88,4 +88,32 @@ class RateLimiterBatchTest {
       vertx.close();
     }
   }
+
+  @Test
+  void aRedisThatNeverAnswersDoesNotHoldTheAccountForGood() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      LocalCodec.register(vertx, RateCheck.class, RateDecision.class);
+      // accepts connections, reads everything, answers nothing
+      io.vertx.core.net.NetServer silent = await(vertx.createNetServer().connectHandler(so -> so.handler(b -> { }))
+          .listen(0, "127.0.0.1"));
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, "redis://127.0.0.1:" + silent.actualPort())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
+      await(vertx.deployVerticle(new RateLimiterVerticle(config, 300)));
+      long start = System.nanoTime();
+      // the second check queues behind the first, which never gets an answer
+      List<Future<Message<RateDecision>>> checks = List.of(
+          vertx.eventBus().request(EventBusAddresses.RATE_CHECK, new RateCheck("acct-3", 10, 1, -1, 1)),
+          vertx.eventBus().request(EventBusAddresses.RATE_CHECK, new RateCheck("acct-3", 10, 1, -1, 1)));
+      Throwable first = await(checks.get(0).transform(ar -> Future.succeededFuture(ar.cause())));
+      Throwable second = await(checks.get(1).transform(ar -> Future.succeededFuture(ar.cause())));
+      long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(first instanceof io.vertx.core.eventbus.ReplyException r && r.failureCode() == 503, String.valueOf(first));
+      assertTrue(second instanceof io.vertx.core.eventbus.ReplyException r && r.failureCode() == 503, String.valueOf(second));
+      assertTrue(ms < 10_000, "refused after the batch timeouts, not the event bus's 30 s: " + ms + " ms");
+    } finally {
+      vertx.close();
+    }
+  }
 }
