@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mailgate load benchmarks against Postfix on the same machine, in one command:
 #
-#   benchmarks/run.sh            full run (about 4 minutes), writes the "full run" section of benchmarks/RESULTS.md
+#   benchmarks/run.sh            full run (about 8 minutes), writes the "full run" section of benchmarks/RESULTS.md
 #   benchmarks/run.sh --quick    the same scenarios, shorter (under 3 minutes), writes the "quick run" section
 #
 # What it does (benchmarks/README.md explains each scenario and how it is measured):
@@ -87,8 +87,8 @@ if [ "$QUICK" = 1 ]; then
   MAX_WARMUP=15; MAX_DURATION=15; RATE_WARMUP=5; RATE_DURATION=15; LARGE_WARMUP=5; LARGE_DURATION=10
   PF_MESSAGES=20000; RSA_SECONDS=1; DRAIN_TIMEOUT=60; RUN_KIND=quick; DIRECT_WARMUP=10
 else
-  MAX_WARMUP=30; MAX_DURATION=60; RATE_WARMUP=20; RATE_DURATION=60; LARGE_WARMUP=10; LARGE_DURATION=30
-  PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full; DIRECT_WARMUP=20
+  MAX_WARMUP=60; MAX_DURATION=60; RATE_WARMUP=20; RATE_DURATION=60; LARGE_WARMUP=10; LARGE_DURATION=30
+  PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full; DIRECT_WARMUP=60
 fi
 MAX_CONNECTIONS=64
 RATE_CONNECTIONS=64
