@@ -37,9 +37,13 @@ public final class Database {
 
   /** A pool owned by the calling verticle (its connections stay on that verticle's event loop). */
   public static Pool pool(Vertx vertx, MailgateConfig config, int size) {
+    return pool(vertx, connectOptions(config), size);
+  }
+
+  private static Pool pool(Vertx vertx, PgConnectOptions options, int size) {
     return PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(size))
-        .connectingTo(connectOptions(config))
+        .connectingTo(options)
         .using(vertx)
         .build();
   }
@@ -50,11 +54,7 @@ public final class Database {
    * connection plans them once. Planning every batch was about a quarter of PostgreSQL's time.
    */
   public static Pool planOncePool(Vertx vertx, MailgateConfig config, int size) {
-    return PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(size))
-        .connectingTo(connectOptions(config).addProperty("plan_cache_mode", "force_generic_plan"))
-        .using(vertx)
-        .build();
+    return pool(vertx, connectOptions(config).addProperty("plan_cache_mode", "force_generic_plan"), size);
   }
 
   /**

@@ -36,14 +36,10 @@ public final class GroupCommit<T, R> {
   private boolean due;
   private long lingerTimer = -1;
 
-  /** Batches whose runner answers one result per item, in order. */
-  public GroupCommit(int maxBatch, int maxInFlight, Function<List<T>, Future<List<R>>> runner) {
-    this(null, 0, maxBatch, maxInFlight, runner);
-  }
-
   /**
-   * Batches that wait up to {@code lingerMillis} after their first item (timers of {@code vertx},
-   * on the caller's event loop) unless they fill up first.
+   * Batches whose runner answers one result per item, in order. They wait up to {@code
+   * lingerMillis} after their first item (timers of {@code vertx}, on the caller's event loop)
+   * unless they fill up first; 0 sends at once.
    */
   public GroupCommit(Vertx vertx, long lingerMillis, int maxBatch, int maxInFlight,
       Function<List<T>, Future<List<R>>> runner) {
@@ -54,12 +50,10 @@ public final class GroupCommit<T, R> {
     this.maxInFlight = maxInFlight;
   }
 
-  /** Batches of writes: every item's future completes (with null) when the batch succeeds. */
-  public static <T> GroupCommit<T, Void> writes(int maxBatch, int maxInFlight, Function<List<T>, Future<?>> writer) {
-    return writes(null, 0, maxBatch, maxInFlight, writer);
-  }
-
-  /** Batches of writes that linger (see the constructor). */
+  /**
+   * Batches of writes, lingering as the constructor says: every item's future completes (with
+   * null) when its batch succeeds.
+   */
   public static <T> GroupCommit<T, Void> writes(Vertx vertx, long lingerMillis, int maxBatch, int maxInFlight,
       Function<List<T>, Future<?>> writer) {
     return new GroupCommit<>(vertx, lingerMillis, maxBatch, maxInFlight,
