@@ -83,6 +83,11 @@ public final class BounceClassifier {
    *     to take it from the text when the text says ("in reply to RCPT TO command")
    */
   public Classification classify(Integer replyCode, String enhancedStatus, String diagnosticText, String smtpCommand) {
+    return classify(replyCode, enhancedStatus, diagnosticText, smtpCommand, null);
+  }
+
+  private Classification classify(
+      Integer replyCode, String enhancedStatus, String diagnosticText, String smtpCommand, String mtaCategory) {
     String command = smtpCommand != null ? smtpCommand.strip().toUpperCase(java.util.Locale.ROOT) : SmtpText.command(diagnosticText);
     String status = normalizeStatus(enhancedStatus);
     if (status == null) {
@@ -94,7 +99,8 @@ public final class BounceClassifier {
     Integer reply = replyCode != null ? replyCode : SmtpText.replyCode(diagnosticText);
     String text = diagnosticText != null && diagnosticText.length() > MAX_TEXT
         ? diagnosticText.substring(0, MAX_TEXT) : diagnosticText;
-    Failure failure = new Failure(reply, status, text, text == null ? null : text.toLowerCase(java.util.Locale.ROOT), command);
+    Failure failure = new Failure(reply, status, text, text == null ? null : text.toLowerCase(java.util.Locale.ROOT), command,
+        mtaCategory);
     for (BounceRule rule : rules) {
       if (rule.matches(failure)) {
         return new Classification(rule.type(), rule.subType(), rule.reason(), rule.source());
@@ -105,7 +111,8 @@ public final class BounceClassifier {
 
   /** Classifies one recipient of a parsed report. */
   public Classification classify(RecipientReport recipient) {
-    return classify(recipient.replyCode(), recipient.status(), recipient.diagnosticCode(), recipient.smtpCommand());
+    return classify(recipient.replyCode(), recipient.status(), recipient.diagnosticCode(), recipient.smtpCommand(),
+        recipient.mtaCategory());
   }
 
   int ruleCount() {

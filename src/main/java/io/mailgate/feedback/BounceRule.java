@@ -9,7 +9,7 @@ import java.util.List;
 record BounceRule(String reason, BounceType type, BounceSubType subType, List<Condition> conditions, String source) {
 
   /** What a rule can test. Cheap tests are listed (and evaluated) before text patterns. */
-  sealed interface Condition permits StatusIs, ReplyIs, FailureClass, CommandIs, TextMatches, Not {
+  sealed interface Condition permits StatusIs, ReplyIs, FailureClass, CommandIs, CategoryIs, TextMatches, Not {
     boolean test(Failure failure);
 
     default boolean readsText() {
@@ -18,7 +18,7 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
   }
 
   /** The failure as the classifier sees it, normalised once. */
-  record Failure(Integer replyCode, String status, String text, String lowerText, String command) {
+  record Failure(Integer replyCode, String status, String text, String lowerText, String command, String category) {
     /** '5' or '4' from the enhanced status, else from the reply code; 0 when neither is known. */
     char failureClass() {
       if (status != null && !status.isEmpty()) {
@@ -99,6 +99,14 @@ record BounceRule(String reason, BounceType type, BounceSubType subType, List<Co
     @Override
     public boolean test(Failure f) {
       return f.command() != null && alternatives.contains(f.command());
+    }
+  }
+
+  /** The reporting MTA's own category for the recipient ({@link RecipientReport#mtaCategory()}). */
+  record CategoryIs(List<String> alternatives) implements Condition {
+    @Override
+    public boolean test(Failure f) {
+      return f.category() != null && alternatives.contains(f.category());
     }
   }
 

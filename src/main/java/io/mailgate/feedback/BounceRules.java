@@ -1,5 +1,6 @@
 package io.mailgate.feedback;
 
+import io.mailgate.feedback.BounceRule.CategoryIs;
 import io.mailgate.feedback.BounceRule.CommandIs;
 import io.mailgate.feedback.BounceRule.Condition;
 import io.mailgate.feedback.BounceRule.FailureClass;
@@ -124,6 +125,15 @@ final class BounceRules {
         }
       }
       return new CommandIs(alternatives);
+    }
+    if (token.startsWith("category=")) {
+      List<String> alternatives = List.of(token.substring(9).toLowerCase(java.util.Locale.ROOT).split(","));
+      for (String alt : alternatives) {
+        if (!alt.matches("[a-z][a-z0-9_-]*")) {
+          throw new IllegalArgumentException(source + ": bad category: " + alt);
+        }
+      }
+      return new CategoryIs(alternatives);
     }
     if (token.equals("class=4") || token.equals("class=5")) {
       return new FailureClass(token.charAt(6));

@@ -35,7 +35,8 @@ final class DeliveryStatusReader {
           case "reporting-mta" -> reportingMta = reportingMta != null ? reportingMta : ReportFields.withoutType(f.value());
           case "arrival-date" -> arrivalDate = arrivalDate != null ? arrivalDate : blankToNull(f.value());
           case "final-recipient", "original-recipient", "x-actual-recipient", "action", "status",
-              "remote-mta", "diagnostic-code", "last-attempt-date", "will-retry-until" -> {
+              "remote-mta", "diagnostic-code", "last-attempt-date", "will-retry-until",
+              "x-powermta-bouncecategory" -> {
             boolean startsRecipient = name.endsWith("recipient");
             // A repeated recipient, action or status field starts the next recipient even when
             // the MTA left out the blank line between them.
@@ -91,7 +92,8 @@ final class DeliveryStatusReader {
             diagnostic,
             ReportFields.withoutType(f.get("remote-mta")),
             blankToNull(f.get("last-attempt-date")),
-            SmtpText.command(diagnostic)));
+            SmtpText.command(diagnostic),
+            category(f.get("x-powermta-bouncecategory"))));
   }
 
   /**
@@ -164,6 +166,12 @@ final class DeliveryStatusReader {
       return true;
     }
     return value.substring(0, value.indexOf(';')).strip().equalsIgnoreCase("smtp");
+  }
+
+  /** A vendor's per-recipient category ({@code bad-mailbox}): one lower-case word, else null. */
+  private static String category(String value) {
+    String v = blankToNull(value);
+    return v == null || !v.matches("[A-Za-z][A-Za-z0-9_-]{0,40}") ? null : v.toLowerCase(Locale.ROOT);
   }
 
   private static String blankToNull(String s) {

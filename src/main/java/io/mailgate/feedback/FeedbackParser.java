@@ -143,6 +143,12 @@ public final class FeedbackParser {
     if (feedbackReport != null) {
       return complaint(feedbackReport, returned, reportFrom);
     }
+    if (deliveryStatus.isEmpty()) {
+      FeedbackReport listNotice = ListNoticeReader.read(top, human, reportFrom);
+      if (listNotice != null) {
+        return listNotice;
+      }
+    }
 
     OriginalMessage original = original(returned, null);
     Set<String> notRecipients = notRecipients(top, original);
@@ -249,7 +255,7 @@ public final class FeedbackParser {
     }
     List<RecipientReport> recipients = new ArrayList<>();
     for (String a : complainants) {
-      recipients.add(new RecipientReport(a, null, null, null, null, null, null, null, null));
+      recipients.add(new RecipientReport(a, null, null, null, null, null, null, null, null, null));
     }
     return new FeedbackReport(FeedbackKind.ARF, reportingMta, arrival, recipients, original, complaint, reportFrom);
   }
@@ -284,7 +290,8 @@ public final class FeedbackParser {
       out.add(new RecipientReport(address, r.originalRecipient(), r.action(), status, reply, diagnostic,
           r.remoteMta() != null ? r.remoteMta() : (f == null ? null : BounceTextScanner.remoteMta(f.text())),
           r.lastAttemptDate(),
-          r.smtpCommand() != null ? r.smtpCommand() : (f == null ? null : SmtpText.command(f.text()))));
+          r.smtpCommand() != null ? r.smtpCommand() : (f == null ? null : SmtpText.command(f.text())),
+          r.mtaCategory()));
     }
     return out;
   }
@@ -293,7 +300,7 @@ public final class FeedbackParser {
     String text = f.text();
     return new RecipientReport(
         f.address(), null, action, SmtpText.status(text), SmtpText.replyCode(text), diagnostic(text),
-        BounceTextScanner.remoteMta(text), null, SmtpText.command(text));
+        BounceTextScanner.remoteMta(text), null, SmtpText.command(text), null);
   }
 
   private static String diagnostic(String text) {

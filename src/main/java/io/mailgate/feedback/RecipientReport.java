@@ -16,6 +16,9 @@ package io.mailgate.feedback;
  * @param lastAttemptDate the date as written in the report, or null
  * @param smtpCommand the SMTP command the remote server rejected (CONNECT, HELO, MAIL, RCPT or
  *     DATA) when the report says, else null
+ * @param mtaCategory the reporting MTA's own classification of this recipient's failure where its
+ *     report carries one per recipient (PowerMTA's {@code X-PowerMTA-BounceCategory: bad-mailbox}),
+ *     lower case, else null
  */
 public record RecipientReport(
     String finalRecipient,
@@ -26,4 +29,5 @@ public record RecipientReport(
     String diagnosticCode,
     String remoteMta,
     String lastAttemptDate,
-    String smtpCommand) {}
+    String smtpCommand,
+    String mtaCategory) {}

@@ -68,7 +68,8 @@ final class SesNotificationReader {
           SmtpText.normalizeAddress(string(r, "emailAddress")), null,
           DeliveryStatusReader.action(string(r, "action")),
           DeliveryStatusReader.statusOf(string(r, "status"), diagnostic),
-          SmtpText.replyCode(diagnostic), diagnostic, null, string(b, "timestamp"), SmtpText.command(diagnostic)));
+          SmtpText.replyCode(diagnostic), diagnostic, null, string(b, "timestamp"), SmtpText.command(diagnostic),
+          null));
     }
     return new FeedbackReport(FeedbackKind.DSN, ReportFields.withoutType(string(b, "reportingMTA")), null,
         recipients, original, null, reportFrom);
@@ -84,7 +85,7 @@ final class SesNotificationReader {
       if (o instanceof String address) {
         recipients.add(new RecipientReport(SmtpText.normalizeAddress(address), null, "delivered",
             SmtpText.status(response), SmtpText.replyCode(response), response,
-            string(d, "remoteMtaIp"), string(d, "timestamp"), null));
+            string(d, "remoteMtaIp"), string(d, "timestamp"), null, null));
       }
     }
     return new FeedbackReport(FeedbackKind.DSN, ReportFields.withoutType(string(d, "reportingMTA")), null,
@@ -102,7 +103,7 @@ final class SesNotificationReader {
       String a = r == null ? null : string(r, "emailAddress");
       if (a != null) {
         addresses.add(SmtpText.normalizeAddress(a));
-        recipients.add(new RecipientReport(SmtpText.normalizeAddress(a), null, null, null, null, null, null, null, null));
+        recipients.add(new RecipientReport(SmtpText.normalizeAddress(a), null, null, null, null, null, null, null, null, null));
       }
     }
     String feedbackType = string(c, "complaintFeedbackType");

@@ -200,4 +200,48 @@ class BounceClassifierTest {
     assertEquals("ratelimited", c.classify(451, null, "greylisted, try later").reason(), "falls to defaults");
     assertEquals("c", c.classify(501, null, "bad name", "helo").reason());
   }
+
+  @Test
+  void reportingMtaCategoryDecidesOnlyForMissingMailboxOrDomain() {
+    RecipientReport userUnknown = new RecipientReport("a@b.example", null, "failed", "5.2.1", 550,
+        "550 5.2.1 <a@b.example>... User Unknown", null, null, null, "bad-mailbox");
+    assertClass("Permanent/NoEmail userunknown", classifier.classify(userUnknown));
+    // The same reply without the MTA's verdict: X.2.1 with no stage reads as the recipient's filter.
+    assertClass("Transient/ContentRejected filtered", classifier.classify(new RecipientReport("a@b.example", null,
+        "failed", "5.2.1", 550, "550 5.2.1 <a@b.example>... User Unknown", null, null, null, null)));
+    assertClass("Permanent/General hostunknown", classifier.classify(new RecipientReport("a@nowhere.example", null,
+        "failed", "5.1.2", null, null, null, null, null, "bad-domain")));
+    assertClass("Transient/General userunknown", classifier.classify(new RecipientReport("a@b.example", null,
+        "failed", "4.1.1", 450, "450 4.1.1 User unknown", null, null, null, "bad-mailbox"))); // a 4xx is never Permanent
+    assertClass("Transient/MailboxFull mailboxfull", classifier.classify(new RecipientReport("a@b.example", null,
+        "failed", "5.2.2", 552, "552 5.2.2 Mailbox full", null, null, null, "quota-issues")));
+  }
+
+  @Test
+  void categoryConditionInAnOperatorFile() {
+    BounceClassifier c = BounceClassifier.withRules("spamtrap Permanent/General category=spam-trap,honeypot\n", "ops.txt");
+    RecipientReport r = new RecipientReport("a@b.example", null, "failed", "5.0.0", 550, "550 rejected",
+        null, null, null, "honeypot");
+    assertEquals("spamtrap", c.classify(r).reason());
+    assertEquals("undetermined", c.classify(550, "5.0.0", "550 rejected").reason(), "no category on a plain reply");
+    assertThrows(IllegalArgumentException.class,
+        () -> BounceClassifier.withRules("x Permanent/General category=Bad!Mailbox\n", "ops.txt"));
+  }
+
+  @Test
+  void vendorSentencesForUnroutableAndRefusedAddresses() {
+    // cPanel's Exim: "may be blacklisted" in its fixed sentence is not a block-list refusal.
+    assertClass("Permanent/General unroutable", classifier.classify(null, null,
+        "The mail server could not deliver mail to a@b.example.  The account or domain may not exist, they may be "
+            + "blacklisted, or missing the proper dns entries."));
+    assertClass("Transient/General blocked", classifier.classify(550, null,
+        "550 Your IP 192.0.2.1 is blacklisted, see the list at example.org"));
+    assertClass("Permanent/NoEmail userunknown", classifier.classify(null, null,
+        "Unable to deliver message to <a@b.example> (and other recipients in the same domain). Please check if "
+            + "address is correct."));
+    assertClass("Transient/General rejected", classifier.classify(null, null,
+        "You are not a member of this mailing list <list@b.example>."));
+    assertClass("Transient/ContentRejected contenterror", classifier.classify(null, null,
+        "Duplicated Message-ID in <list@b.example>."));
+  }
 }

@@ -82,13 +82,13 @@ class FeedbackParserTest {
     List<RecipientReport> rs = report.recipients();
     assertEquals(3, rs.size());
     assertEquals(new RecipientReport("alice@one.example", null, "failed", "5.1.1", 550,
-        "550 5.1.1 <alice@one.example>... User unknown", "mx.one.example", "Wed, 4 Sep 2024 07:59:58 +0200", null),
+        "550 5.1.1 <alice@one.example>... User unknown", "mx.one.example", "Wed, 4 Sep 2024 07:59:58 +0200", null, null),
         rs.get(0));
     assertEquals(new RecipientReport("bob@two.example", null, "failed", "5.2.2", 552,
-        "552 5.2.2 <bob@two.example>... Mailbox full", "mx.two.example", "Wed, 4 Sep 2024 07:59:59 +0200", null),
+        "552 5.2.2 <bob@two.example>... Mailbox full", "mx.two.example", "Wed, 4 Sep 2024 07:59:59 +0200", null, null),
         rs.get(1));
     assertEquals(new RecipientReport("carol@three.example", null, "delayed", "4.4.1", 421,
-        "421 4.4.1 Connection timed out", null, null, null), rs.get(2));
+        "421 4.4.1 Connection timed out", null, null, null, null), rs.get(2));
     assertEquals("weekly-77@mailgate.test", report.original().messageId());
   }
 
@@ -292,5 +292,101 @@ class FeedbackParserTest {
     FeedbackReport report = parser.parse(mail.getBytes(StandardCharsets.US_ASCII));
     assertEquals(FeedbackKind.UNKNOWN, report.kind());
     assertEquals("friend@example.org", report.reportFrom());
+  }
+
+  private static final String POWERMTA_DSN = """
+      From: Mail Delivery Subsystem <postmaster@mta.sender.test>
+      To: bounces+x@mailgate.test
+      Subject: Delivery report
+      MIME-Version: 1.0
+      Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+      --b1
+      Content-Type: text/plain
+
+      <ghost@receiver.test>  delivery failed; will not continue trying
+
+      --b1
+      Content-Type: message/delivery-status
+
+      Reporting-MTA: dns; mta.sender.test
+      X-PowerMTA-VirtualMTA: vmta1
+      Arrival-Date: Tue, 3 Sep 2024 10:15:00 +0000
+
+      Final-Recipient: rfc822;ghost@receiver.test
+      Action: failed
+      Status: 5.2.1 (mailbox disabled)
+      Remote-MTA: dns;mx.receiver.test (192.0.2.5)
+      Diagnostic-Code: smtp;550 5.2.1 <ghost@receiver.test>... User Unknown
+      X-PowerMTA-BounceCategory: bad-mailbox
+
+      Final-Recipient: rfc822;full@receiver.test
+      Action: failed
+      Status: 5.2.2
+      Diagnostic-Code: smtp;552 5.2.2 Mailbox full
+      X-PowerMTA-BounceCategory: Quota-Issues
+
+      --b1--
+      """;
+
+  @Test
+  void powerMtaBounceCategoryIsKeptPerRecipient() {
+    FeedbackReport report = parser.parse(POWERMTA_DSN.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals(2, report.recipients().size());
+    assertEquals("bad-mailbox", report.recipients().get(0).mtaCategory());
+    assertEquals("quota-issues", report.recipients().get(1).mtaCategory());
+    BounceClassifier classifier = BounceClassifier.defaults();
+    assertEquals(BounceType.PERMANENT, classifier.classify(report.recipients().get(0)).type());
+    assertEquals(BounceSubType.MAILBOX_FULL, classifier.classify(report.recipients().get(1)).subType());
+    // Without the category line the same reply is not taken as a missing mailbox.
+    FeedbackReport plain = parser.parse(POWERMTA_DSN.replace("X-PowerMTA-BounceCategory: bad-mailbox\n", "")
+        .getBytes(StandardCharsets.US_ASCII));
+    assertNull(plain.recipients().get(0).mtaCategory());
+    assertEquals(BounceType.TRANSIENT, classifier.classify(plain.recipients().get(0)).type());
+  }
+
+  private static final String LIST_NOTICE = """
+      From: announce-admin@lists.receiver.test
+      To: orders@shop.test
+      Subject: You orders@shop.test are not member (announce ML)
+      Message-ID: <notice-1@lists.receiver.test>
+      References: <0100019123abcdef-1111-2222@mailgate.test>
+      X-MLServer: fml [fml 4.0.3 release]
+      Date: Tue, 3 Sep 2024 10:15:02 +0000
+
+      You are not a member of this mailing list <announce@lists.receiver.test>.
+
+      If you know the general guide of this list, please send mail with the body "guide" to
+      announce-ctl@lists.receiver.test
+      """;
+
+  @Test
+  void mailingListRefusalNoticeFailsForTheListAddress() {
+    FeedbackReport report = parser.parse(LIST_NOTICE.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    assertEquals(1, report.recipients().size());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals("announce@lists.receiver.test", r.finalRecipient());
+    assertEquals("failed", r.action());
+    assertEquals("You are not a member of this mailing list <announce@lists.receiver.test>.", r.diagnosticCode());
+    assertEquals("0100019123abcdef-1111-2222@mailgate.test", report.original().messageId(), "from References");
+    Classification c = BounceClassifier.defaults().classify(r);
+    assertEquals(BounceType.TRANSIENT, c.type(), "the list exists; the sender was refused");
+    assertEquals("rejected", c.reason());
+
+    String loop = LIST_NOTICE.replace("Subject: You orders@shop.test are not member (announce ML)",
+            "Subject: Loop Alert: Duplicated Message-ID (announce ML)\nIn-Reply-To: <first@shop.test>")
+        .replace("You are not a member of this mailing list <announce@lists.receiver.test>.",
+            "Duplicated Message-ID in <announce@lists.receiver.test>.");
+    FeedbackReport loopReport = parser.parse(loop.getBytes(StandardCharsets.US_ASCII));
+    assertEquals("announce@lists.receiver.test", loopReport.recipients().get(0).finalRecipient());
+    assertEquals("first@shop.test", loopReport.original().messageId(), "In-Reply-To before References");
+
+    // The same sentence without a list server's header, or list traffic without the sentence, is no notice.
+    assertEquals(FeedbackKind.UNKNOWN,
+        parser.parse(LIST_NOTICE.replace("X-MLServer", "X-Other").getBytes(StandardCharsets.US_ASCII)).kind());
+    assertEquals(FeedbackKind.UNKNOWN, parser.parse(LIST_NOTICE.replace("not a member", "a member")
+        .getBytes(StandardCharsets.US_ASCII)).kind());
   }
 }
