@@ -418,13 +418,11 @@ start_node() { # [NAME=value ...]: extra environment of the node
 
 # CPU accounting: clock ticks used by a process (utime + stime), by all processes named N, and by the machine
 CLK_TCK="$(getconf CLK_TCK)"
-proc_ticks() { # pid...
-  local p sum=0 t
-  for p in "$@"; do
-    t="$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')" || t=0
-    sum=$((sum + ${t:-0}))
-  done
-  echo "$sum"
+proc_ticks() { # pid... -> their ticks summed, one awk for all (spawning processes is slow on some VMs and
+  # every one spent here moves the snapshot later); a process that is gone counts 0
+  local p files=()
+  for p in "$@"; do [ -n "$p" ] && files+=("/proc/$p/stat"); done
+  { cat "${files[@]}" /dev/null 2>/dev/null || true; } | awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
 }
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # PostgreSQL's share: its background processes and the backends serving the benchmark database, not backends of
@@ -440,19 +438,23 @@ redis_pid() { # the process listening on the Redis URL's port
 }
 declare -A PG_TICKS=()
 cpu_snapshot() { # loadgen-pid [first] -> "time node loadgen postgres redis sink busy total"
-  local p t pg=0
+  local p pg=0 line
   if [ "${2:-}" = first ]; then
     PG_TICKS=()
-    for p in $(pg_pids); do PG_TICKS[$p]="$(proc_ticks "$p")"; done
+    while read -r p line; do PG_TICKS[$p]="$line"; done < <(pg_ticks_each $(pg_pids))
   else
-    for p in "${!PG_TICKS[@]}"; do
-      [ -r "/proc/$p/stat" ] || continue
-      t="$(proc_ticks "$p")"
-      pg=$((pg + t - PG_TICKS[$p]))
-    done
+    while read -r p line; do
+      [ -n "${PG_TICKS[$p]:-}" ] && pg=$((pg + line - PG_TICKS[$p]))
+    done < <(pg_ticks_each "${!PG_TICKS[@]}")
   fi
   echo "$(now_s) $(proc_ticks "$NODE_PID") $(proc_ticks "$1") $pg $(proc_ticks "$REDIS_PID") \
     $(proc_ticks "$SINK_PID") $(machine_ticks)"
+}
+pg_ticks_each() { # pid... -> "pid ticks" for each that still runs
+  local p files=()
+  for p in "$@"; do files+=("/proc/$p/stat"); done
+  [ ${#files[@]} -gt 0 ] || return 0
+  { cat "${files[@]}" 2>/dev/null || true; } | awk '{ pid = $1; sub(/^.*\) /, ""); print pid, $12 + $13 }'
 }
 cpu_share() { # snapshot1 snapshot2 -> "node=1.23 loadgen=0.20 ..." in cores (CPU seconds per second)
   awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN { split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]
@@ -484,12 +486,15 @@ loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) a
   tail -n +1 -f --pid="$pid" "$OUT/$name.log" 2>/dev/null | sed -u "s/^/  $name | /" &
   track $!
   # CPU shares over the measured window, one second in from each edge (the JVM starts in about half a second)
-  local s1 s2 p1 p2
+  local s1 s2 p1 p2 started
+  started="$(now_s)"
   sleep "$(calc "$warmup + 1.5")"
   cpu_snapshot "$pid" first >"$OUT/cpu.snap"
   s1="$(cat "$OUT/cpu.snap")"
   p1="$(pg_snapshot)"
-  sleep "$(calc "$duration - 2")"
+  # the second snapshot 1.5 s before the generator's end, however long the first one took
+  sleep "$(awk -v s="$started" -v n="$(now_s)" -v w="$warmup" -v d="$duration" \
+    'BEGIN { t = s + w + d - 1.5 - n; printf "%.2f", (t > 0 ? t : 0) }')"
   s2="$(cpu_snapshot "$pid")"
   p2="$(pg_snapshot)"
   LAST_CPU="$(cpu_share "$s1" "$s2")"

@@ -208,8 +208,9 @@ public final class DeliveryVerticle extends VerticleBase {
         track(queue.release(job.messageId(), job.recipients()));
         return;
       }
-      Buffer data = Buffer.buffer(DotStuffing.stuff(job.content()));
-      boolean eightBit = DotStuffing.isEightBit(job.content());
+      DotStuffing.Prepared prepared = DotStuffing.prepare(job.content());
+      Buffer data = Buffer.buffer(prepared.data());
+      boolean eightBit = prepared.eightBit();
       DeliverySettings s = settingsOf.result();
       for (DeliveryJob.Recipient r : job.recipients()) {
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()

@@ -18,8 +18,12 @@ public final class Simulator {
 
   private Simulator() {}
 
+  private static final String AT_DOMAIN = "@" + DOMAIN;
+
+  /** True for an address at the simulator's domain, in any case (checked for every recipient: no copies). */
   public static boolean handles(String recipient) {
-    return recipient.toLowerCase(Locale.ROOT).endsWith("@" + DOMAIN);
+    int from = recipient.length() - AT_DOMAIN.length();
+    return from >= 0 && recipient.regionMatches(true, from, AT_DOMAIN, 0, AT_DOMAIN.length());
   }
 
   static String mailbox(String recipient) {

@@ -91,7 +91,11 @@ final class SmtpConnection {
   private final StringBuilder partial = new StringBuilder();
   private final List<String> replyLines = new ArrayList<>();
   private final Set<String> extensions = new HashSet<>();
+  /** The timer that checks the deadline (-1: none), and when it fires (System.nanoTime()). */
   private long timer = -1;
+  private long timerDue;
+  /** When the reply at the head of the queue is overdue (System.nanoTime()); meaningless when none waits. */
+  private long deadline;
   private boolean closed;
   private int transactions;
   private long lastUsed;
@@ -361,20 +365,45 @@ final class SmtpConnection {
     return p.future();
   }
 
-  /** One timer, for the reply at the head of the queue. */
+  /**
+   * Starts the clock for the reply now at the head of the queue. Replies come several times per
+   * message, so this only moves a deadline: one timer checks it when it falls due and sets itself
+   * again for whatever is left, instead of a timer set and cancelled for every reply.
+   */
   private void arm() {
-    if (timer >= 0) {
-      vertx.cancelTimer(timer);
+    Expect head = expects.peek();
+    if (head == null) {
+      return; // the timer, if set, finds nothing waiting and stops
+    }
+    long now = System.nanoTime();
+    deadline = now + head.timeoutMs() * 1_000_000L;
+    if (timer >= 0 && timerDue - deadline > 0) {
+      vertx.cancelTimer(timer); // due after the new deadline (a shorter timeout than the last): set it earlier
       timer = -1;
     }
-    Expect head = expects.peek();
-    if (head != null) {
-      timer = vertx.setTimer(head.timeoutMs(), id -> {
-        timer = -1;
-        onClosed("timeout after " + head.timeoutMs() / 1000 + "s waiting for the reply to " + head.what());
-        socket.close();
-      });
+    if (timer < 0) {
+      schedule(now, deadline);
     }
+  }
+
+  private void schedule(long now, long due) {
+    timerDue = due;
+    timer = vertx.setTimer(Math.max(1, (due - now + 999_999) / 1_000_000), id -> onTimer());
+  }
+
+  private void onTimer() {
+    timer = -1;
+    Expect head = expects.peek();
+    if (closed || head == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (now - deadline < 0) {
+      schedule(now, deadline);
+      return;
+    }
+    onClosed("timeout after " + head.timeoutMs() / 1000 + "s waiting for the reply to " + head.what());
+    socket.close();
   }
 
   private void onData(Buffer buf) {

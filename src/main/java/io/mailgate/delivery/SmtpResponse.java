@@ -72,21 +72,29 @@ public record SmtpResponse(int code, String enhancedStatus, String text, List<St
 
   /** "5.1.1" at the start of the text when its class matches the reply code's first digit. */
   static String enhancedStatus(String text, int code) {
-    int end = text.indexOf(' ');
-    String candidate = end < 0 ? text : text.substring(0, end);
-    String[] parts = candidate.split("\\.");
-    if (parts.length != 3 || candidate.length() > 11) {
+    // class "." subject "." detail: one digit, then one to three digits twice (RFC 3463), then a space or the end
+    int n = text.length();
+    if (n < 5 || text.charAt(0) != Character.forDigit(code / 100, 10) || text.charAt(1) != '.') {
       return null;
     }
-    for (String p : parts) {
-      if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) {
-        return null;
-      }
-    }
-    if (parts[0].length() != 1 || parts[0].charAt(0) != Character.forDigit(code / 100, 10)) {
+    int i = digits(text, 2);
+    if (i < 0 || i >= n || text.charAt(i) != '.') {
       return null;
     }
-    return candidate;
+    i = digits(text, i + 1);
+    if (i < 0 || (i < n && text.charAt(i) != ' ')) {
+      return null;
+    }
+    return text.substring(0, i);
+  }
+
+  /** The index after one to three digits starting at {@code from}, or -1. */
+  private static int digits(String text, int from) {
+    int i = from;
+    while (i < text.length() && i - from < 4 && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+      i++;
+    }
+    return i == from || i - from > 3 ? -1 : i;
   }
 
   @Override

@@ -1,0 +1,80 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class DotStuffingTest {
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void linesStartingWithADotGetOneMore() {
+    assertArrayEquals(ascii("..a\r\nb\r\n..\r\n...x\r\n"), DotStuffing.prepare(ascii(".a\r\nb\r\n.\r\n..x\r\n")).data());
+    // a dot right after a word boundary (offset 8, 16) and at the end
+    assertArrayEquals(ascii("0123456\n..9abcde\n..\r\n"), DotStuffing.prepare(ascii("0123456\n.9abcde\n.")).data());
+    assertArrayEquals(ascii("a.b\r\n"), DotStuffing.prepare(ascii("a.b")).data(), "a dot inside a line stays");
+    assertArrayEquals(ascii("\r\n"), DotStuffing.prepare(new byte[0]).data());
+  }
+
+  @Test
+  void nothingToChangeIsNotCopied() {
+    byte[] m = ascii("Subject: x\r\n\r\nno dots at line starts. none.\r\n");
+    DotStuffing.Prepared p = DotStuffing.prepare(m);
+    assertSame(m, p.data());
+    assertFalse(p.eightBit());
+  }
+
+  @Test
+  void eightBitAnywhere() {
+    for (int at = 0; at < 20; at++) {
+      byte[] m = ascii("abcdefghijklmnopqrst\r\n");
+      m[at] = (byte) 0xC3;
+      assertTrue(DotStuffing.prepare(m).eightBit(), "8-bit byte at " + at);
+    }
+  }
+
+  /** The word-at-a-time scan agrees with the byte-by-byte definition on any input. */
+  @Test
+  void agreesWithTheByteByByteDefinition() {
+    Random random = new Random(42);
+    byte[] alphabet = {'.', '.', '\n', '\n', '\r', 'a', ' ', (byte) 0x80, (byte) 0xFF, 0};
+    for (int round = 0; round < 20_000; round++) {
+      byte[] m = new byte[random.nextInt(40)];
+      for (int i = 0; i < m.length; i++) {
+        m[i] = random.nextInt(4) == 0 ? alphabet[random.nextInt(alphabet.length)] : (byte) ('a' + random.nextInt(26));
+      }
+      DotStuffing.Prepared p = DotStuffing.prepare(m);
+      assertArrayEquals(reference(m), p.data());
+      boolean eightBit = false;
+      for (byte b : m) {
+        eightBit |= b < 0;
+      }
+      assertEquals(eightBit, p.eightBit());
+    }
+  }
+
+  private static byte[] reference(byte[] m) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (int i = 0; i < m.length; i++) {
+      if (m[i] == '.' && (i == 0 || m[i - 1] == '\n')) {
+        out.write('.');
+      }
+      out.write(m[i]);
+    }
+    if (!(m.length >= 2 && m[m.length - 2] == '\r' && m[m.length - 1] == '\n')) {
+      out.write('\r');
+      out.write('\n');
+    }
+    return out.toByteArray();
+  }
+}

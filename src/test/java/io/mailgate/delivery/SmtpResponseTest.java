@@ -1,0 +1,42 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SmtpResponseTest {
+
+  @Test
+  void enhancedStatusAtTheStartOfTheText() {
+    assertEquals("5.1.1", SmtpResponse.enhancedStatus("5.1.1 <a@b.example>: Recipient address rejected", 550));
+    assertEquals("4.7.28", SmtpResponse.enhancedStatus("4.7.28 slow down", 421));
+    assertEquals("5.123.999", SmtpResponse.enhancedStatus("5.123.999", 554));
+    assertEquals("2.0.0", SmtpResponse.enhancedStatus("2.0.0 Ok: queued as 4B2C1", 250));
+  }
+
+  @Test
+  void notAnEnhancedStatus() {
+    assertNull(SmtpResponse.enhancedStatus("4.1.1 class does not match the reply", 550));
+    assertNull(SmtpResponse.enhancedStatus("5.1 too short", 550));
+    assertNull(SmtpResponse.enhancedStatus("5..1 empty", 550));
+    assertNull(SmtpResponse.enhancedStatus("5.1.1234 detail too long", 550));
+    assertNull(SmtpResponse.enhancedStatus("5.1234.1 subject too long", 550));
+    assertNull(SmtpResponse.enhancedStatus("55.1.1 class too long", 550));
+    assertNull(SmtpResponse.enhancedStatus("5.1.1: glued", 550));
+    assertNull(SmtpResponse.enhancedStatus("5.1.", 550));
+    assertNull(SmtpResponse.enhancedStatus("Mailbox unavailable", 550));
+    assertNull(SmtpResponse.enhancedStatus("", 550));
+  }
+
+  @Test
+  void multiLineReplyKeepsTheStatusOnceAndJoinsTheText() {
+    SmtpResponse r = SmtpResponse.parse(List.of("550-5.1.1 The email account that you tried to reach does",
+        "550-5.1.1 not exist. Please try", "550 5.1.1 double-checking the address."));
+    assertEquals(550, r.code());
+    assertEquals("5.1.1", r.enhancedStatus());
+    assertEquals("The email account that you tried to reach does not exist. Please try double-checking the address.",
+        r.text());
+  }
+}
