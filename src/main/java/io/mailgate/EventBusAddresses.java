@@ -4,8 +4,6 @@ package io.mailgate;
 public final class EventBusAddresses {
   private EventBusAddresses() {}
 
-  /** {@code RateCheck} -> {@code RateDecision}: one Redis round trip per send. */
-  public static final String RATE_CHECK = "mailgate.rate.check";
   /** {@code SiteTokenRequest} -> {@code SiteTokens}: delivery tokens from a site's bucket shared by all nodes. */
   public static final String SITE_TOKENS = "mailgate.rate.site";
   /** {@code DeliveryJob}: a committed message whose recipients this node holds the lease for. */

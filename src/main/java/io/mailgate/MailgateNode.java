@@ -12,8 +12,6 @@ import io.mailgate.identity.Accounts;
 import io.mailgate.identity.IdentityDnsVerticle;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.send.dkim.CryptoProvider;
-import io.mailgate.ratelimit.RateCheck;
-import io.mailgate.ratelimit.RateDecision;
 import io.mailgate.ratelimit.RateLimiterVerticle;
 import io.mailgate.store.Database;
 import io.mailgate.store.Migrations;
@@ -87,7 +85,7 @@ public final class MailgateNode {
       return Future.failedFuture(new io.mailgate.config.ConfigException(e.getMessage()));
     }
     LOG.info("crypto provider: " + CryptoProvider.install() + " (" + CryptoProvider.description() + ")");
-    LocalCodec.register(vertx, RateCheck.class, RateDecision.class, DeliveryJob.class, DeliveryOutcome.class,
+    LocalCodec.register(vertx, DeliveryJob.class, DeliveryOutcome.class,
         io.mailgate.feedback.InboundMail.class, io.mailgate.ratelimit.SiteTokenRequest.class,
         io.mailgate.ratelimit.SiteTokens.class);
     DnsResolver dns = DnsResolver.create(vertx, DnsResolverOptions.defaults()

@@ -23,6 +23,7 @@ import io.mailgate.identity.VerificationLinks;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendAuthorization;
 import io.mailgate.send.SendRequest;
+import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.SendService;
 import io.mailgate.send.SimpleContent;
 import io.mailgate.send.TextBody;
@@ -61,6 +62,7 @@ public final class ApiVerticle extends VerticleBase {
   private Pool accepts;
   private HttpServer server;
   private SendService sends;
+  private SendLimiter limiter;
 
   public ApiVerticle(MailgateConfig config, String leaseOwner, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
     this.sites = sites;
@@ -92,7 +94,8 @@ public final class ApiVerticle extends VerticleBase {
     MessageStore store = new MessageStore(vertx, accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_ACCEPT_LINGER_MILLIS));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
-    sends = new SendService(vertx, config, store, authorization, new ConfigurationSets(configurationSetStore, clock,
+    limiter = new SendLimiter(vertx, config);
+    sends = new SendService(vertx, config, store, limiter, authorization, new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
@@ -102,7 +105,7 @@ public final class ApiVerticle extends VerticleBase {
 
     SendEmailHandler sendEmail = new SendEmailHandler(sends);
     IdentitiesHandler identityOps = new IdentitiesHandler(identities);
-    AccountHandler account = new AccountHandler(vertx, accounts);
+    AccountHandler account = new AccountHandler(accounts, limiter);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names());
@@ -160,12 +163,12 @@ public final class ApiVerticle extends VerticleBase {
         .setPort(config.get(MailgateConfig.HTTP_PORT))
         .setTcpNoDelay(true)
         .setCompressionSupported(false));
-    return server.requestHandler(router).listen();
+    return limiter.start().compose(v -> server.requestHandler(router).listen());
   }
 
   @Override
   public Future<?> stop() {
-    return server.close().eventually(() -> Future.join(db.close(), accepts.close()));
+    return server.close().eventually(() -> Future.join(db.close(), accepts.close(), limiter.close()));
   }
 
   private String publicUrl() {

@@ -6,7 +6,7 @@ import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.ratelimit.RateCheck;
-import io.mailgate.ratelimit.RateDecision;
+import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.NewMessage;
@@ -36,6 +36,7 @@ public final class SendService {
 
   private final Vertx vertx;
   private final MessageStore store;
+  private final SendLimiter limiter;
   private final SendAuthorization authorization;
   private final io.mailgate.configset.ConfigurationSets configurationSets;
   private final DkimSigner signer;
@@ -44,11 +45,13 @@ public final class SendService {
   private final int maxMessageBytes;
   private final String messageIdDomain;
 
-  public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendAuthorization authorization,
+  public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
+      SendAuthorization authorization,
       io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Clock clock) {
     this.configurationSets = configurationSets;
     this.vertx = vertx;
     this.store = store;
+    this.limiter = limiter;
     this.authorization = authorization;
     this.signer = signer;
     this.clock = clock;
@@ -108,13 +111,13 @@ public final class SendService {
     }
     RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
         caller.account().max24HourSend(), n - simulated);
-    return vertx.eventBus().<RateDecision>request(EventBusAddresses.RATE_CHECK, check)
+    return limiter.check(check)
         .recover(e -> {
           LOG.log(Level.WARNING, "sending limits unavailable: " + e.getMessage());
           return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
               "Sending limits cannot be checked right now; the message was not accepted. Retry later."));
         })
-        .compose(decision -> switch (decision.body().status()) {
+        .compose(decision -> switch (decision.status()) {
           case ALLOWED -> Future.succeededFuture();
           case RATE_EXCEEDED -> Future.failedFuture(
               new SesException(SesError.TOO_MANY_REQUESTS, "Maximum sending rate exceeded."));

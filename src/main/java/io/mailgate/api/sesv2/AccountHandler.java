@@ -1,27 +1,25 @@
 package io.mailgate.api.sesv2;
 
-import io.mailgate.EventBusAddresses;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.ratelimit.RateCheck;
-import io.mailgate.ratelimit.RateDecision;
+import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.Caller;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
 /** SES v2 {@code GET /v2/email/account} (GetAccount): quotas, sandbox and sending status. */
 public final class AccountHandler {
-  private final Vertx vertx;
   private final AccountDirectory accounts;
+  private final SendLimiter limiter;
 
-  public AccountHandler(Vertx vertx, AccountDirectory accounts) {
-    this.vertx = vertx;
+  public AccountHandler(AccountDirectory accounts, SendLimiter limiter) {
     this.accounts = accounts;
+    this.limiter = limiter;
   }
 
   /** Read fresh from the database: an admin's change shows at once, not when the key cache expires. */
@@ -34,7 +32,7 @@ public final class AccountHandler {
     Account a = details.account();
     // a check that costs nothing reads the rolling 24-hour count in the same script as sends
     RateCheck peek = new RateCheck(a.id(), a.maxSendRate(), 0, a.max24HourSend(), 0);
-    return vertx.eventBus().<RateDecision>request(EventBusAddresses.RATE_CHECK, peek)
+    return limiter.check(peek)
         .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
             "The sending quota cannot be read right now. Retry later.")))
         .map(reply -> new JsonObject()
@@ -45,7 +43,7 @@ public final class AccountHandler {
             .put("SendQuota", new JsonObject()
                 .put("Max24HourSend", (double) a.max24HourSend())
                 .put("MaxSendRate", a.maxSendRate())
-                .put("SentLast24Hours", (double) reply.body().sentLast24Hours()))
+                .put("SentLast24Hours", (double) reply.sentLast24Hours()))
             .put("SuppressionAttributes", new JsonObject()
                 .put("SuppressedReasons", new JsonArray(new java.util.ArrayList<>(details.suppressedReasons())))));
   }

@@ -1,0 +1,179 @@
+package io.mailgate.ratelimit;
+
+import io.mailgate.config.MailgateConfig;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Response;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Each account's MaxSendRate and Max24HourSend, held across all nodes in Redis by one atomic script
+ * ({@code ratelimit/send_limits.lua}): one round trip per send when sends come one at a time; the
+ * checks of one account that arrive while its previous call runs are decided together by the next,
+ * each in order as if alone. When Redis cannot be reached, or a call does not answer within the
+ * batch timeout, the check fails and the send is refused with a retryable error: never accepted
+ * without limits.
+ *
+ * <p>One instance per event loop, made on the context of the verticle that sends (the HTTP
+ * verticle): a check is a method call on the caller's own thread, not a trip over the event bus to
+ * another loop and back. Its state belongs to that context; a call from elsewhere is moved onto it.
+ */
+public final class SendLimiter {
+  static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
+  /** Sends decided by one script call at most. */
+  static final int MAX_BATCH = 256;
+  /** A batch whose call has not answered by then is refused (503), and the next one goes. */
+  static final long BATCH_TIMEOUT_MILLIS = 5_000;
+
+  private record Pending(RateCheck check, Promise<RateDecision> answer) {}
+
+  private final Vertx vertx;
+  private final Context context;
+  private final Redis client;
+  private final RedisAPI redis;
+  private final RedisScript script = new RedisScript(SCRIPT_NAME);
+  private final String prefix;
+  private final long batchTimeoutMillis;
+  /** Accounts with a script call running, and their checks that wait for the next one. */
+  private final Map<String, ArrayDeque<Pending>> queued = new HashMap<>();
+
+  /** A limiter for the current context (a verticle's event loop). */
+  public SendLimiter(Vertx vertx, MailgateConfig config) {
+    this(vertx, config, BATCH_TIMEOUT_MILLIS);
+  }
+
+  SendLimiter(Vertx vertx, MailgateConfig config, long batchTimeoutMillis) {
+    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
+    this.batchTimeoutMillis = batchTimeoutMillis;
+    this.prefix = config.get(MailgateConfig.REDIS_KEY_PREFIX);
+    this.client = Redis.createClient(vertx, redisOptions(config));
+    this.redis = RedisAPI.api(client);
+  }
+
+  static RedisOptions redisOptions(MailgateConfig config) {
+    return new RedisOptions()
+        .setConnectionString(config.get(MailgateConfig.REDIS_URL))
+        .setMaxPoolSize(4)
+        .setMaxPoolWaiting(10_000)
+        .setMaxWaitingHandlers(100_000);
+  }
+
+  /** Loads the script now when Redis is up; if it is not (or does not answer), the first check loads it. */
+  public Future<Void> start() {
+    return script.load(redis).<Void>mapEmpty()
+        .timeout(batchTimeoutMillis, TimeUnit.MILLISECONDS)
+        .otherwiseEmpty();
+  }
+
+  public Future<Void> close() {
+    return client.close();
+  }
+
+  /** Whether the account may send now; counts the send when it may. */
+  public Future<RateDecision> check(RateCheck check) {
+    Promise<RateDecision> answer = Promise.promise();
+    if (Vertx.currentContext() == context) {
+      enqueue(new Pending(check, answer));
+    } else {
+      context.runOnContext(v -> enqueue(new Pending(check, answer)));
+    }
+    return answer.future();
+  }
+
+  private void enqueue(Pending p) {
+    String account = p.check().accountId();
+    ArrayDeque<Pending> waiting = queued.get(account);
+    if (waiting != null) {
+      waiting.add(p); // a call for this account is running: this one goes with the next
+      return;
+    }
+    queued.put(account, new ArrayDeque<>());
+    checkBatch(account, List.of(p));
+  }
+
+  /**
+   * One script call decides a batch of one account's sends in order; when it returns, the sends
+   * queued meanwhile go as the next batch. Under load one round trip serves many sends, and Redis
+   * runs the script once for all of them.
+   */
+  private void checkBatch(String account, List<Pending> batch) {
+    RateCheck last = batch.get(batch.size() - 1).check(); // the newest limits, if they just changed
+    String tag = "{" + account + "}";
+    String[] args = new String[5 + 2 * batch.size()];
+    args[0] = "2";
+    args[1] = prefix + tag + ":rate";
+    args[2] = prefix + tag + ":quota";
+    args[3] = Double.toString(last.maxSendRate());
+    args[4] = Long.toString(last.max24HourSend());
+    for (int i = 0; i < batch.size(); i++) {
+      RateCheck c = batch.get(i).check();
+      args[5 + 2 * i] = Integer.toString(c.rateCost());
+      args[6 + 2 * i] = Integer.toString(c.quotaCost());
+    }
+    // an account's checks wait on this call: one that hangs must not hold them for good
+    Promise<Response> answer = Promise.promise();
+    long timer = vertx.setTimer(batchTimeoutMillis,
+        t -> answer.tryFail("no answer from Redis in " + batchTimeoutMillis + " ms"));
+    Future<Response> call;
+    try {
+      call = script.evaluate(redis, List.of(args));
+    } catch (RuntimeException e) {
+      call = Future.failedFuture(e);
+    }
+    call.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        answer.tryComplete(ar.result());
+      } else {
+        answer.tryFail(ar.cause());
+      }
+    });
+    answer.future().onComplete(ar -> {
+      try {
+        for (int i = 0; i < batch.size(); i++) {
+          answer(batch.get(i).answer(), ar, i);
+        }
+      } finally {
+        next(account);
+      }
+    });
+  }
+
+  private static void answer(Promise<RateDecision> p, AsyncResult<Response> ar, int i) {
+    Response r = ar.succeeded() ? ar.result() : null;
+    if (r == null || r.size() < 2 * i + 2) {
+      p.fail("rate limiter unavailable: " + (ar.failed() ? ar.cause().getMessage() : "short answer from " + SCRIPT_NAME));
+      return;
+    }
+    int status = r.get(2 * i).toInteger();
+    long total = r.get(2 * i + 1).toLong();
+    p.complete(new RateDecision(status == 1 ? RateDecision.Status.ALLOWED
+        : status == 0 ? RateDecision.Status.RATE_EXCEEDED : RateDecision.Status.QUOTA_EXCEEDED, total));
+  }
+
+  /** Sends the account's checks that queued during its last call, or forgets the account. */
+  private void next(String account) {
+    ArrayDeque<Pending> waiting = queued.get(account);
+    if (waiting.isEmpty()) {
+      queued.remove(account);
+      return;
+    }
+    List<Pending> next = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
+    while (!waiting.isEmpty() && next.size() < MAX_BATCH) {
+      next.add(waiting.poll());
+    }
+    checkBatch(account, next);
+  }
+}
