@@ -71,6 +71,10 @@ public final class Main {
       if (redis) {
         config = config.with(MailgateConfig.REDIS_URL, embedded.redisUrl());
       }
+      if (config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT).isBlank()) {
+        // a dev machine has no certificate: let mailers log in on plain connections
+        config = config.with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, true);
+      }
     }
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     Logger.getLogger(Main.class.getName()).info(vertx.isNativeTransportEnabled()
@@ -138,6 +142,12 @@ public final class Main {
         ? "captured, see " + endpoint + "/_mailgate/captured"
         : "relayed to " + c.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//")));
     System.out.println("  Message status     " + endpoint + "/_mailgate/messages/{MessageId}");
+    if (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) > 0) {
+      System.out.println("  SMTP submission    127.0.0.1:" + c.get(MailgateConfig.SMTP_SUBMISSION_PORT)
+          + "   user " + c.get(MailgateConfig.DEV_ACCESS_KEY_ID) + ", password "
+          + io.mailgate.identity.SmtpCredentials.password(c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY),
+              c.get(MailgateConfig.REGION)));
+    }
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
   }

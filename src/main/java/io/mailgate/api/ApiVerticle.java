@@ -24,6 +24,9 @@ import io.mailgate.send.Caller;
 import io.mailgate.send.SendAuthorization;
 import io.mailgate.send.SendRequest;
 import io.mailgate.ratelimit.SendLimiter;
+import io.mailgate.smtp.SmtpServer;
+import io.mailgate.smtp.SmtpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.mailgate.send.SendService;
 import io.mailgate.send.SimpleContent;
 import io.mailgate.send.TextBody;
@@ -63,6 +66,7 @@ public final class ApiVerticle extends VerticleBase {
   private HttpServer server;
   private SendService sends;
   private SendLimiter limiter;
+  private SmtpServer submission;
 
   public ApiVerticle(MailgateConfig config, String leaseOwner, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
     this.sites = sites;
@@ -163,12 +167,39 @@ public final class ApiVerticle extends VerticleBase {
         .setPort(config.get(MailgateConfig.HTTP_PORT))
         .setTcpNoDelay(true)
         .setCompressionSupported(false));
-    return limiter.start().compose(v -> server.requestHandler(router).listen());
+    return limiter.start()
+        .compose(v -> server.requestHandler(router).listen())
+        .compose(v -> startSubmission(new SmtpSubmission(accounts, sends, region)));
   }
 
   @Override
   public Future<?> stop() {
-    return server.close().eventually(() -> Future.join(db.close(), accepts.close(), limiter.close()));
+    Future<Void> smtp = submission == null ? Future.succeededFuture() : submission.close();
+    return Future.join(server.close(), smtp)
+        .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close()));
+  }
+
+  /** SES's SMTP interface on this event loop, when a port is configured (every instance shares it). */
+  private Future<Void> startSubmission(SmtpSubmission handler) {
+    int port = config.get(MailgateConfig.SMTP_SUBMISSION_PORT);
+    if (port <= 0) {
+      return Future.succeededFuture();
+    }
+    SmtpServerOptions options = new SmtpServerOptions()
+        .setHost(config.get(MailgateConfig.SMTP_SUBMISSION_HOST))
+        .setPort(port)
+        .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
+        .setMaxMessageSize(sends.maxMessageBytes())
+        .setMaxRecipients(config.get(MailgateConfig.SEND_MAX_RECIPIENTS))
+        .setAuthEnabled(true)
+        .setAuthRequired(true)
+        .setPlainTextAuthAllowed(config.get(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH));
+    String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
+    if (!cert.isBlank()) {
+      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
+          .setKeyPath(config.get(MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
+    }
+    return SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s).mapEmpty();
   }
 
   private String publicUrl() {

@@ -76,6 +76,18 @@ public final class MailgateConfig {
       "Port of the inbound SMTP server; point the bounce domains' MX here (forward port 25 to it). 0: no inbound server.");
   public static final ConfigKey<Integer> SMTP_INBOUND_MAX_MESSAGE_BYTES = key("smtp.inboundMaxMessageBytes",
       Integer.class, 10 * 1024 * 1024, "Largest message the inbound SMTP server accepts.");
+  public static final ConfigKey<String> SMTP_SUBMISSION_HOST = key("smtp.submissionHost", String.class, "0.0.0.0",
+      "Address the SMTP submission interface listens on.");
+  public static final ConfigKey<Integer> SMTP_SUBMISSION_PORT = key("smtp.submissionPort", Integer.class, 2587,
+      "Port of the SMTP submission interface (as SES's SMTP endpoint: AUTH PLAIN or LOGIN with SES SMTP credentials); "
+          + "587 in production. 0: no submission interface.");
+  public static final ConfigKey<String> SMTP_SUBMISSION_TLS_CERT = key("smtp.submissionTlsCert", String.class, "",
+      "PEM certificate chain for STARTTLS on the submission port. Empty: no STARTTLS.");
+  public static final ConfigKey<String> SMTP_SUBMISSION_TLS_KEY = key("smtp.submissionTlsKey", String.class, "",
+      "PEM private key of smtp.submissionTlsCert.");
+  public static final ConfigKey<Boolean> SMTP_SUBMISSION_PLAINTEXT_AUTH = key("smtp.submissionPlaintextAuth",
+      Boolean.class, false, "Accept AUTH on submission connections without TLS (credentials in clear). start-dev turns "
+          + "it on when no certificate is configured; otherwise AUTH needs STARTTLS.");
   public static final ConfigKey<String> FEEDBACK_BOUNCE_DOMAINS = key("feedback.bounceDomains", String.class, "",
       "More domains (comma separated) whose mail the inbound server accepts as feedback, besides delivery.bounceDomain and verified custom MAIL FROM domains.");
   public static final ConfigKey<Integer> REPUTATION_WINDOW_HOURS = key("reputation.windowHours", Integer.class, 24,

@@ -37,6 +37,7 @@ public final class NodeProcess implements AutoCloseable {
     pb.environment().put("MAILGATE_CONFIG", new File("does-not-exist.json").getAbsolutePath());
     pb.environment().put("MAILGATE_HTTP_PORT", Integer.toString(httpPort));
     pb.environment().put("MAILGATE_HTTP_HOST", "127.0.0.1");
+    pb.environment().put("MAILGATE_SMTP_SUBMISSION_PORT", "0"); // several nodes run at once; a test sets a port
     pb.environment().putAll(env);
     NodeProcess node = new NodeProcess(pb.start(), log, httpPort);
     node.awaitHealthy(Duration.ofSeconds(60));

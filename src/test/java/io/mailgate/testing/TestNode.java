@@ -87,7 +87,10 @@ public final class TestNode implements AutoCloseable {
         .with(MailgateConfig.SECURITY_MASTER_KEY, MASTER_KEY)
         .with(MailgateConfig.CACHE_TTL_MILLIS, 300)
         .with(MailgateConfig.SMTP_INBOUND_HOST, "127.0.0.1")
-        .with(MailgateConfig.SMTP_INBOUND_PORT, EmbeddedServices.freePort());
+        .with(MailgateConfig.SMTP_INBOUND_PORT, EmbeddedServices.freePort())
+        .with(MailgateConfig.SMTP_SUBMISSION_HOST, "127.0.0.1")
+        .with(MailgateConfig.SMTP_SUBMISSION_PORT, EmbeddedServices.freePort())
+        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, true);
     c = customize.apply(c);
     Vertx vertx = Vertx.vertx();
     try {

@@ -1,0 +1,99 @@
+package io.mailgate.api;
+
+import io.mailgate.SesException;
+import io.mailgate.identity.AccessKey;
+import io.mailgate.identity.AccountDirectory;
+import io.mailgate.identity.SmtpCredentials;
+import io.mailgate.send.Caller;
+import io.mailgate.send.RawContent;
+import io.mailgate.send.SendRequest;
+import io.mailgate.send.SendService;
+import io.mailgate.smtp.Envelope;
+import io.mailgate.smtp.Recipient;
+import io.mailgate.smtp.SessionInfo;
+import io.mailgate.smtp.SmtpReply;
+import io.mailgate.smtp.SmtpSessionHandler;
+import io.vertx.core.Future;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The SMTP submission interface, as SES's SMTP endpoint: a mailer logs in with SES SMTP credentials
+ * (the access key ID and the password derived from its secret, {@link SmtpCredentials}), and each
+ * message goes through the same send path as SendEmail with Raw content: identity and sandbox
+ * checks, limits, suppression, DKIM, committed before the 250. The envelope recipients are the
+ * destinations; the message is sent as given, Bcc header removed.
+ *
+ * <p>Replies follow SES's SMTP interface: {@code 250 Ok <MessageId>}; {@code 535 Authentication
+ * Credentials Invalid}; {@code 454 Throttling failure: ...} over the sending rate or the daily
+ * quota; {@code 554 Message rejected: ...} for an unverified identity or a message SendRawEmail
+ * would refuse; {@code 451} when the message cannot be stored now (retry).
+ */
+public final class SmtpSubmission implements SmtpSessionHandler {
+  private static final Logger LOG = Logger.getLogger(SmtpSubmission.class.getName());
+
+  private final AccountDirectory accounts;
+  private final SendService sends;
+  private final String region;
+
+  public SmtpSubmission(AccountDirectory accounts, SendService sends, String region) {
+    this.accounts = accounts;
+    this.sends = sends;
+    this.region = region;
+  }
+
+  @Override
+  public CompletionStage<Boolean> onAuth(
+      SessionInfo session, String mechanism, String authzid, String username, String password) {
+    return accounts.byAccessKey(username)
+        .map(key -> key.isPresent() && key.get().enabled()
+            && (authzid == null || authzid.isEmpty() || authzid.equals(username))
+            && SmtpCredentials.matches(password, key.get().secret(), region))
+        .toCompletionStage();
+  }
+
+  @Override
+  public CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope, byte[] message) {
+    String keyId = session.authenticatedUser();
+    if (keyId == null) {
+      return Future.succeededFuture(new SmtpReply(530, "5.7.0", "Authentication required")).toCompletionStage();
+    }
+    return accounts.byAccessKey(keyId)
+        .compose(key -> key.isPresent() && key.get().enabled() ? send(key.get(), envelope, message)
+            : Future.succeededFuture(new SmtpReply(535, "5.7.8", "Authentication Credentials Invalid")))
+        .otherwise(SmtpSubmission::reply)
+        .toCompletionStage();
+  }
+
+  private Future<SmtpReply> send(AccessKey key, Envelope envelope, byte[] message) {
+    List<String> recipients = envelope.recipients().stream().map(Recipient::address).toList();
+    String ip = envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress();
+    SendRequest request;
+    try {
+      request = new SendRequest(null, new SendRequest.Destination(recipients, List.of(), List.of()), List.of(), null,
+          List.of(), new RawContent(message));
+    } catch (SesException e) {
+      return Future.succeededFuture(reply(e));
+    }
+    return sends.send(new Caller(key.account(), key.accessKeyId(), ip), request)
+        .map(id -> new SmtpReply(250, null, "Ok " + id));
+  }
+
+  /** SES's SMTP answer for a send that was refused. */
+  static SmtpReply reply(Throwable failure) {
+    if (!(failure instanceof SesException e)) {
+      LOG.log(Level.WARNING, "submission failed", failure);
+      return SmtpReply.tryAgainLater("Local error in processing, try again later");
+    }
+    String text = e.getMessage() == null ? "" : e.getMessage().replaceAll("[\\r\\n]+", " ");
+    return switch (e.error()) {
+      case TOO_MANY_REQUESTS -> new SmtpReply(454, "4.7.0", "Throttling failure: " + text);
+      case SERVICE_UNAVAILABLE, INTERNAL_FAILURE -> SmtpReply.tryAgainLater(text);
+      case SENDING_PAUSED, CONFIGURATION_SET_SENDING_PAUSED -> new SmtpReply(554, "5.7.1", "Sending paused: " + text);
+      case MESSAGE_REJECTED, MAIL_FROM_DOMAIN_NOT_VERIFIED -> new SmtpReply(554, "5.7.1", "Message rejected: " + text);
+      default -> new SmtpReply(554, "5.6.0", "Message rejected: " + text);
+    };
+  }
+}

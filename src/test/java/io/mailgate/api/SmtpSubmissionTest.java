@@ -1,0 +1,171 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.Accounts;
+import io.mailgate.identity.SmtpCredentials;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * SES's SMTP interface over a real socket: SES SMTP credentials, the send path behind it (identity
+ * checks, limits, delivery to the relay), and SES's replies.
+ */
+class SmtpSubmissionTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static int port;
+  static String region;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DEV_AUTO_VERIFY_SENDERS, false));
+    port = node.config().get(MailgateConfig.SMTP_SUBMISSION_PORT);
+    region = node.config().get(MailgateConfig.REGION);
+    try (SesV2Client ses = node.sesV2()) {
+      ses.createEmailIdentity(r -> r.emailIdentity("submit.example")); // start-dev verifies it at once
+    }
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    node.close();
+    relay.close();
+  }
+
+  @Test
+  void sesSmtpCredentialsThenTheSendPath() throws IOException {
+    try (Session s = new Session(port)) {
+      String ehlo = s.command("EHLO client.test");
+      assertTrue(ehlo.startsWith("250") && ehlo.contains("AUTH PLAIN LOGIN"), ehlo);
+      assertTrue(s.command("MAIL FROM:<shop@submit.example>").startsWith("530 5.7.0"), "no mail before AUTH");
+      assertTrue(s.login(TestNode.ACCESS_KEY, "not-the-password").startsWith("535"));
+      assertTrue(s.login(TestNode.ACCESS_KEY, TestNode.SECRET).startsWith("535"), "the secret is not the password");
+      assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+
+      String reply = s.send("shop@submit.example", List.of("to@example.org", "hidden@example.org"),
+          "From: Shop <shop@submit.example>\r\nTo: to@example.org\r\nBcc: hidden@example.org\r\n"
+              + "Subject: over SMTP\r\n\r\nHello.\r\n.a line that starts with a dot\r\n");
+      Matcher m = Pattern.compile("250 Ok (\\S+)").matcher(reply);
+      assertTrue(m.matches(), reply);
+      String id = m.group(1);
+
+      List<RecordingSmtpServer.Received> got = Await.until(() -> relay.received().stream()
+          .filter(r -> r.text().contains("over SMTP")).toList(), l -> l.size() == 2, Duration.ofSeconds(20));
+      assertEquals(List.of("hidden@example.org", "to@example.org"),
+          got.stream().map(r -> r.rcptTo().get(0)).sorted().toList());
+      for (RecordingSmtpServer.Received r : got) {
+        assertFalse(r.text().contains("Bcc:"), "Bcc header removed: " + r.text());
+        assertTrue(r.text().contains("d=submit.example;"), "DKIM-signed as the domain's identity");
+        assertTrue(r.text().contains("\r\n.a line that starts with a dot\r\n"), r.text());
+      }
+      JsonObject status = node.message(id);
+      assertEquals(2, status.getJsonArray("Recipients").size(), status.encode());
+
+      String rejected = s.send("x@unverified.test", List.of("to@example.org"),
+          "From: x@unverified.test\r\nTo: to@example.org\r\nSubject: refused\r\n\r\nx\r\n");
+      assertTrue(rejected.startsWith("554 5.7.1 Message rejected: "), rejected);
+      assertTrue(s.command("QUIT").startsWith("221"));
+    }
+    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: refused")));
+  }
+
+  @Test
+  void overTheDailyQuotaIsAThrottlingFailure() throws IOException {
+    Accounts.NewKey key = node.createAccount("smtp-quota", true, 100, 1);
+    try (SesV2Client own = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+      own.createEmailIdentity(r -> r.emailIdentity("quota.example"));
+    }
+    try (Session s = new Session(port)) {
+      s.command("EHLO client.test");
+      assertTrue(s.login(key.accessKeyId(), SmtpCredentials.password(key.secretAccessKey(), region)).startsWith("235"));
+      String message = "From: a@quota.example\r\nTo: b@example.org\r\nSubject: quota\r\n\r\nx\r\n";
+      assertTrue(s.send("a@quota.example", List.of("b@example.org"), message).startsWith("250 Ok "));
+      assertEquals("454 4.7.0 Throttling failure: Daily message quota exceeded.",
+          s.send("a@quota.example", List.of("b@example.org"), message));
+    }
+  }
+
+  /** A plain SMTP client on a socket: commands, multi-line replies joined with '\n'. */
+  static final class Session implements AutoCloseable {
+    private final Socket socket;
+    private final BufferedReader in;
+    private final OutputStream out;
+
+    Session(int port) throws IOException {
+      socket = new Socket("127.0.0.1", port);
+      socket.setSoTimeout(30_000);
+      in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+      out = socket.getOutputStream();
+      String greeting = reply();
+      assertTrue(greeting.startsWith("220"), greeting);
+    }
+
+    String command(String line) throws IOException {
+      out.write((line + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      return reply();
+    }
+
+    String login(String user, String password) throws IOException {
+      return command("AUTH PLAIN " + Base64.getEncoder().encodeToString(
+          ("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** MAIL, RCPT for each, DATA (dot-stuffed here); the reply to the end of data. */
+    String send(String from, List<String> to, String message) throws IOException {
+      String mail = command("MAIL FROM:<" + from + ">");
+      assertTrue(mail.startsWith("250"), mail);
+      for (String rcpt : to) {
+        String r = command("RCPT TO:<" + rcpt + ">");
+        assertTrue(r.startsWith("250"), r);
+      }
+      String data = command("DATA");
+      assertTrue(data.startsWith("354"), data);
+      String stuffed = message.replace("\r\n.", "\r\n..");
+      out.write((stuffed + ".\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      return reply();
+    }
+
+    private String reply() throws IOException {
+      StringBuilder sb = new StringBuilder();
+      String line;
+      do {
+        line = in.readLine();
+        if (line == null) {
+          throw new EOFException("connection closed after: " + sb);
+        }
+        sb.append(sb.length() == 0 ? "" : "\n").append(line);
+      } while (line.length() > 3 && line.charAt(3) == '-');
+      return sb.toString();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+}
