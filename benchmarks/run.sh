@@ -26,7 +26,9 @@
 #        direct:   a second node in direct delivery mode: dnsmasq (installed when missing) answers the MX of
 #                  example.org with a host on 127.0.0.1, and the node delivers to its port (the sink); 2 KB, max
 #                  throughput: delivered/s through the MX path (DNS, site, shaping), beside relay mode's;
-#        submission: not measurable yet (the node does not accept SMTP submission): "na";
+#        submission: the load generator's smtp mode (smtp-source cannot AUTH): 50 sessions, AUTH PLAIN with the dev
+#                  account's SES SMTP credentials, 2 KB messages one after another per session (MAIL, RCPT
+#                  and DATA pipelined), into the node's submission port: accepted/s, beside Postfix's smtpd;
 #   5. peak RSS (VmHWM from /proc) and heap (jstat) of the node; stops everything it started, also on Ctrl-C.
 #
 # Options:
@@ -44,7 +46,8 @@
 #   NODE_JAVA_OPTS       extra JVM options for the node, e.g. -XX:StartFlightRecording=filename=node.jfr,settings=profile
 #   BENCH_PG_URL         PostgreSQL server (default postgresql://postgres@127.0.0.1:5432); database mailgate_bench
 #   BENCH_REDIS_URL      Redis (default redis://127.0.0.1:6379); keys under the prefix mgbench: are deleted
-#   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT   ports (18080, 12525, 12526, 12527)
+#   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT
+#                        ports (18080, 12525, 12526, 12527, 12528)
 #
 # The last line of the output is:
 #   summary accepted_per_s=A delivered_per_s=D postfix_per_s=P p99_ms=X p999_ms=Y dkim_per_s=K rsa_sign_per_s=R large_per_s=L rss_mb=M
@@ -107,6 +110,7 @@ SINK_PORT="${BENCH_SINK_PORT:-12525}"
 DNS_PORT="${BENCH_DNS_PORT:-15353}"
 PF_PORT="${BENCH_PF_PORT:-12526}"
 PF_SINK_PORT="${BENCH_PF_SINK_PORT:-12527}"
+SUBMISSION_PORT="${BENCH_SUBMISSION_PORT:-12528}"
 
 NODE_JAR="$ROOT/target/mailgate.jar"
 LOADGEN_DIR="$ROOT/benchmarks/loadgen"
@@ -210,8 +214,8 @@ fi
 java -jar "$LOADGEN_JAR" --self-test >/dev/null || die "the load generator's SigV4 self-test failed"
 
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-for p in "$HTTP_PORT" "$SINK_PORT" "$PF_PORT" "$PF_SINK_PORT"; do
-  port_free "$p" || die "port $p is in use (set BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT)"
+for p in "$HTTP_PORT" "$SINK_PORT" "$PF_PORT" "$PF_SINK_PORT" "$SUBMISSION_PORT"; do
+  port_free "$p" || die "port $p is in use (set BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT)"
 done
 
 # smtp-sink -c rewrites "sess=N quit=N mesg=N" + CR after every session end, QUIT and end of DATA, unbuffered; the
@@ -250,6 +254,7 @@ R_RATE=na; R_RATE_ACC=na; R_P50=na; R_P90=na; R_P99=na; R_P999=na; R_PMAX=na; R_
 R_DRAIN_RATE=na
 R_LARGE=na; R_LARGE_ACC=na; R_LARGE_ERRORS=na; R_DRAIN_LARGE=na
 R_DIRECT=na; R_DIRECT_ACC=na; R_DIRECT_ERRORS=na; R_DIRECT_CPU=na; R_DRAIN_DIRECT=na; R_ALL_ACCEPTED=0
+R_SUB=na; R_SUB_DELIVERED=na; R_SUB_ERRORS=na; R_SUB_CPU=na; R_SUB_PG=na; R_DRAIN_SUB=na
 R_DKIM=na; R_DKIM_DELIVERED=na; R_DKIM_ERRORS=na; R_DKIM_SIGNED=na; R_DKIM_CPU=na; R_DKIM_PG=na; R_DRAIN_DKIM=na
 R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
 R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
@@ -391,6 +396,7 @@ start_node() { # [NAME=value ...]: extra environment of the node
   # shellcheck disable=SC2086
   env MAILGATE_CONFIG="$ROOT/conf/mailgate.json" \
     MAILGATE_HTTP_PORT="$HTTP_PORT" \
+    MAILGATE_SMTP_SUBMISSION_PORT="$SUBMISSION_PORT" \
     MAILGATE_RELAY_URL="smtp://127.0.0.1:$SINK_PORT" \
     MAILGATE_PG_URL="$PG_BASE/$PG_DB" \
     MAILGATE_REDIS_URL="$REDIS_URL" \
@@ -624,6 +630,23 @@ run_large() {
   R_DRAIN_LARGE="$DRAINED"
 }
 
+run_submission() {
+  local warmup r
+  warmup="$(warmup_for "$LARGE_WARMUP")"
+  log "submission: SMTP, 50 sessions with AUTH PLAIN, 2 KB, MAIL/RCPT/DATA pipelined, warmup ${warmup}s, ${LARGE_DURATION}s measured"
+  loadgen submission "$warmup" "$LARGE_DURATION" --mode smtp --smtp-port "$SUBMISSION_PORT" --connections 50 \
+    --body-bytes 2048
+  r="$LAST_RESULT"
+  R_SUB_CPU="$LAST_CPU"
+  R_SUB_PG="$LAST_PG"
+  R_SUB="$(field "$r" accepted_per_s)"
+  R_SUB_DELIVERED="$(field "$r" delivered_per_s)"
+  R_SUB_ERRORS="$(field "$r" errors)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  drain submission
+  R_DRAIN_SUB="$DRAINED"
+}
+
 DKIM_DOMAIN=dkim-bench.example
 run_dkim() {
   local warmup r created
@@ -717,17 +740,17 @@ stop_node() {
 # ---------------------------------------------------------------------------------------------------------------
 want postfix && run_postfix
 want rsa && run_rsa
-if want max || want rate || want large || want dkim; then
+if want max || want rate || want large || want submission || want dkim; then
   start_node
   want max && run_max
   want rate && run_rate
   want large && run_large
+  want submission && run_submission
   want dkim && run_dkim
   stop_node
 fi
 want direct && run_direct
 R_ALL_ACCEPTED=$((R_ALL_ACCEPTED + R_TOTAL_ACCEPTED))
-want submission && log "submission: na (the node does not accept SMTP submission yet)"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 ELAPSED=$((SECONDS - START_SECONDS))
 
@@ -747,7 +770,7 @@ CPU="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)"
 RAM="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 JAVA_VERSION="$(java -version 2>&1 | head -1)"
 PF_VERSION="$(postconf -h mail_version 2>/dev/null || echo '?')"
-DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_DKIM} s after DKIM, ${R_DRAIN_DIRECT} s after direct (seconds after the load stopped; $(num "$R_ALL_ACCEPTED") messages in all)"
+DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_SUB} s after submission, ${R_DRAIN_DKIM} s after DKIM, ${R_DRAIN_DIRECT} s after direct (seconds after the load stopped; $(num "$R_ALL_ACCEPTED") messages in all)"
 case "$DRAIN_OK" in
   yes) DRAIN_TEXT="yes: $DRAIN_TIMES" ;;
   no) DRAIN_TEXT="**no**: $([ "$EXCESS" -gt 0 ] && echo "$EXCESS more delivered than accepted, ")see the notes below; $DRAIN_TIMES" ;;
@@ -773,10 +796,10 @@ SECTION="$(cat <<EOF
 | 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
 | DKIM RSA-2048 sends/s, 2 KB, max throughput (delivered/s) | $(num "$R_DKIM") ($(num "$R_DKIM_DELIVERED")); signed: $R_DKIM_SIGNED | | $(ratio "$R_DKIM" "$R_RSA") of raw RSA (OpenSSL) | >= 60% of raw RSA |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
-| SMTP submission accepted/s | na (no SMTP submission yet) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | | >= 5x |
+| SMTP submission accepted/s, 2 KB, 50 sessions with AUTH (delivered/s) | $(num "$R_SUB") ($(num "$R_SUB_DELIVERED")) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue, no AUTH) | $(ratio "$R_SUB" "$R_POSTFIX_ACCEPT") | >= 5x |
 | Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
-Errors (non-200 answers) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, DKIM $R_DKIM_ERRORS, direct $R_DIRECT_ERRORS.
+Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, direct $R_DIRECT_ERRORS.
 Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.
 Rate mode: the generator's own send lag behind schedule, p99 $R_RATE_LAG ms (included in the latencies above).
 GC during the node's life: $R_GC.
@@ -787,6 +810,7 @@ everything else on the machine, including other users' work:
 - max: $R_MAX_CPU
 - rate: $R_RATE_CPU
 - 100 KB: $R_LARGE_CPU
+- submission: $R_SUB_CPU
 - DKIM: $R_DKIM_CPU
 - direct: $R_DIRECT_CPU
 
@@ -795,6 +819,7 @@ PostgreSQL during each window (commits of the benchmark database; WAL of the who
 - max: $R_MAX_PG
 - rate: $R_RATE_PG
 - 100 KB: $R_LARGE_PG
+- submission: $R_SUB_PG
 - DKIM: $R_DKIM_PG
 EOF
 )"

@@ -27,6 +27,10 @@ public final class LoadGen {
         System.out.println("SigV4 signer matches AWS's documented example");
         return;
       }
+      if (options.string("mode", "max").equals("smtp")) {
+        SmtpLoad.run(options);
+        return;
+      }
       if (options.string("mode", "max").equals("rsa")) {
         RsaSpeed.run(options.decimal("duration", 5), options.integer("threads", 1));
         return;

@@ -37,6 +37,9 @@ final class Options {
         --self-test            check the SigV4 signer against AWS's documented example and exit
       other tools in the same jar:
         --mode rsa [--duration S] [--threads N]   raw RSA-2048 SHA256withRSA signatures/s with the JDK provider
+        --mode smtp [--smtp-host H] [--smtp-port P] [--connections N] [--body-bytes B] [--warmup S] [--duration S]
+                    [--access-key K --secret-key S --region R | --smtp-password P] [--sink-file F]
+                               SMTP submission like smtp-source -s N -d -l B, with AUTH PLAIN (SES SMTP credentials)
         java -cp loadgen.jar io.mailgate.loadgen.JfrTop FILE.jfr [N]   where the CPU samples of a recording are
       """;
 
