@@ -24,7 +24,8 @@ import java.util.logging.Logger;
  * (the access key ID and the password derived from its secret, {@link SmtpCredentials}), and each
  * message goes through the same send path as SendEmail with Raw content: identity and sandbox
  * checks, limits, suppression, DKIM, committed before the 250. The envelope recipients are the
- * destinations; the message is sent as given, Bcc header removed.
+ * destinations; the message is sent as given, Bcc header removed. SES's {@code X-SES-CONFIGURATION-SET} and
+ * {@code X-SES-MESSAGE-TAGS} headers name the configuration set and the tags, and are removed.
  *
  * <p>Replies follow SES's SMTP interface: {@code 250 Ok <MessageId>}; {@code 535 Authentication
  * Credentials Invalid}; {@code 454 Throttling failure: ...} over the sending rate or the daily
@@ -72,8 +73,9 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     String ip = envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress();
     SendRequest request;
     try {
-      request = new SendRequest(null, new SendRequest.Destination(recipients, List.of(), List.of()), List.of(), null,
-          List.of(), new RawContent(message));
+      SesSmtpHeaders.Extracted ses = SesSmtpHeaders.extract(message);
+      request = new SendRequest(null, new SendRequest.Destination(recipients, List.of(), List.of()), List.of(),
+          ses.configurationSet(), ses.tags(), new RawContent(ses.message()));
     } catch (SesException e) {
       return Future.succeededFuture(reply(e));
     }

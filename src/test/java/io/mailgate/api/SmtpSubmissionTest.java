@@ -46,6 +46,7 @@ class SmtpSubmissionTest {
     region = node.config().get(MailgateConfig.REGION);
     try (SesV2Client ses = node.sesV2()) {
       ses.createEmailIdentity(r -> r.emailIdentity("submit.example")); // start-dev verifies it at once
+      ses.createConfigurationSet(r -> r.configurationSetName("smtp-set"));
     }
   }
 
@@ -87,6 +88,22 @@ class SmtpSubmissionTest {
       String rejected = s.send("x@unverified.test", List.of("to@example.org"),
           "From: x@unverified.test\r\nTo: to@example.org\r\nSubject: refused\r\n\r\nx\r\n");
       assertTrue(rejected.startsWith("554 5.7.1 Message rejected: "), rejected);
+      // SES's SMTP headers: configuration set and tags, removed from what is sent
+      String tagged = s.send("shop@submit.example", List.of("tagged@example.org"),
+          "From: shop@submit.example\r\nTo: tagged@example.org\r\nX-SES-CONFIGURATION-SET: smtp-set\r\n"
+              + "X-SES-MESSAGE-TAGS: campaign=welcome, lang=en\r\nSubject: tagged\r\n\r\nx\r\n");
+      Matcher t = Pattern.compile("250 Ok (\\S+)").matcher(tagged);
+      assertTrue(t.matches(), tagged);
+      JsonObject taggedStatus = node.message(t.group(1));
+      assertEquals("smtp-set", taggedStatus.getString("ConfigurationSetName"), taggedStatus.encode());
+      assertTrue(taggedStatus.getValue("Tags").toString().contains("welcome"), taggedStatus.encode());
+      String sent = Await.until(() -> relay.received().stream().filter(r -> r.text().contains("Subject: tagged"))
+          .findFirst().orElse(null), java.util.Objects::nonNull, Duration.ofSeconds(20)).text();
+      assertFalse(sent.toLowerCase(java.util.Locale.ROOT).contains("x-ses-"), sent);
+      String unknownSet = s.send("shop@submit.example", List.of("tagged@example.org"),
+          "From: shop@submit.example\r\nX-SES-CONFIGURATION-SET: nope\r\nSubject: no set\r\n\r\nx\r\n");
+      assertTrue(unknownSet.startsWith("554 ") && unknownSet.contains("nope"), unknownSet);
+
       assertTrue(s.command("QUIT").startsWith("221"));
     }
     assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: refused")));

@@ -1,0 +1,50 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.mailgate.SesException;
+import io.mailgate.send.SendRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SesSmtpHeadersTest {
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void readsAndRemovesSesHeadersOnly() {
+    SesSmtpHeaders.Extracted e = SesSmtpHeaders.extract(bytes("From: a@example.com\r\n"
+        + "X-SES-CONFIGURATION-SET: transactional\r\n"
+        + "Subject: hi\r\n"
+        + "x-ses-message-tags: campaign=welcome,\r\n lang = en\r\n"
+        + "To: b@example.org\r\n\r\n"
+        + "X-SES-CONFIGURATION-SET: in the body stays\r\n"));
+    assertEquals("transactional", e.configurationSet());
+    assertEquals(List.of(new SendRequest.EmailTag("campaign", "welcome"), new SendRequest.EmailTag("lang", "en")), e.tags());
+    assertEquals("From: a@example.com\r\nSubject: hi\r\nTo: b@example.org\r\n\r\n"
+        + "X-SES-CONFIGURATION-SET: in the body stays\r\n", new String(e.message(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void aMessageWithoutThemIsUntouched() {
+    byte[] m = bytes("From: a@example.com\nX-SES-Other: kept\nSubject: hi\n\nbody\n");
+    SesSmtpHeaders.Extracted e = SesSmtpHeaders.extract(m);
+    assertSame(m, e.message());
+    assertNull(e.configurationSet());
+    assertEquals(List.of(), e.tags());
+  }
+
+  @Test
+  void malformedTagsAndTwoSetsAreBadRequests() {
+    assertThrows(SesException.class, () -> SesSmtpHeaders.extract(bytes("X-SES-MESSAGE-TAGS: novalue\r\n\r\nx")));
+    assertThrows(SesException.class, () -> SesSmtpHeaders.extract(bytes("X-SES-MESSAGE-TAGS: bad name=x\r\n\r\nx")));
+    assertThrows(SesException.class, () -> SesSmtpHeaders.extract(
+        bytes("X-SES-CONFIGURATION-SET: a\r\nX-SES-CONFIGURATION-SET: b\r\n\r\nx")));
+  }
+}
