@@ -125,6 +125,25 @@ class SmtpSubmissionTest {
     }
   }
 
+  /** With a certificate configured and plain-text AUTH off (production), credentials need STARTTLS first. */
+  @Test
+  void withACertificateAuthWaitsForStartTls() throws IOException {
+    io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
+    try (TestNode tls = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
+        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false));
+         Session s = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
+      String ehlo = s.command("EHLO client.test");
+      assertTrue(ehlo.contains("STARTTLS"), ehlo);
+      String auth = s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region));
+      assertTrue(auth.startsWith("538 5.7.11") || auth.startsWith("530"), auth);
+      assertTrue(s.command("STARTTLS").startsWith("220"));
+    } finally {
+      cert.delete();
+    }
+  }
+
   /** A plain SMTP client on a socket: commands, multi-line replies joined with '\n'. */
   static final class Session implements AutoCloseable {
     private final Socket socket;
