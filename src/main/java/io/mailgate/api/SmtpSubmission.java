@@ -23,7 +23,8 @@ import java.util.logging.Logger;
  * The SMTP submission interface, as SES's SMTP endpoint: a mailer logs in with SES SMTP credentials
  * (the access key ID and the password derived from its secret, {@link SmtpCredentials}), and each
  * message goes through the same send path as SendEmail with Raw content: identity and sandbox
- * checks, limits, suppression, DKIM, committed before the 250. The envelope recipients are the
+ * checks, limits, suppression, DKIM, committed before the 250. Both the From header's and the MAIL FROM
+ * address must be verified identities (as in SES); the From address chooses the DKIM key. The envelope recipients are the
  * destinations; the message is sent as given, Bcc header removed. SES's {@code X-SES-CONFIGURATION-SET} and
  * {@code X-SES-MESSAGE-TAGS} headers name the configuration set and the tags, and are removed.
  *
@@ -75,7 +76,7 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     try {
       SesSmtpHeaders.Extracted ses = SesSmtpHeaders.extract(message);
       request = new SendRequest(null, new SendRequest.Destination(recipients, List.of(), List.of()), List.of(),
-          ses.configurationSet(), ses.tags(), new RawContent(ses.message()));
+          ses.configurationSet(), ses.tags(), new RawContent(ses.message()), envelope.reversePath());
     } catch (SesException e) {
       return Future.succeededFuture(reply(e));
     }

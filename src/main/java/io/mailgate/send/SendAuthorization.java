@@ -45,14 +45,31 @@ public final class SendAuthorization {
   }
 
   public Future<SenderProfile> authorize(Caller caller, Mailbox from, List<Mailbox> recipients) {
+    return authorize(caller, from, List.of(), recipients);
+  }
+
+  /**
+   * @param otherSenders sender addresses the message carries besides {@code from} (a From header
+   *     under another source, an SMTP envelope sender): they must be verified too, but {@code from}
+   *     alone chooses the DKIM key and the bounce address
+   */
+  public Future<SenderProfile> authorize(Caller caller, Mailbox from, List<Mailbox> otherSenders,
+      List<Mailbox> recipients) {
     if (caller.isSystem()) {
       return Future.succeededFuture(new SenderProfile(null, from.address(), bounceDomain));
     }
     String account = caller.account().id();
     boolean sandbox = !caller.account().productionAccess();
-    String fromAddress = from.address().toLowerCase(Locale.ROOT);
-    String fromDomain = IdentityNames.domainOf(fromAddress);
-    Set<String> names = new LinkedHashSet<>(List.of(fromAddress, fromDomain));
+    List<String> senders = new ArrayList<>();
+    senders.add(from.address().toLowerCase(Locale.ROOT));
+    for (Mailbox m : otherSenders) {
+      senders.add(m.address().toLowerCase(Locale.ROOT));
+    }
+    Set<String> names = new LinkedHashSet<>();
+    for (String s : senders) {
+      names.add(s);
+      names.add(IdentityNames.domainOf(s));
+    }
     if (sandbox) {
       for (Mailbox r : recipients) {
         if (!isSimulator(r)) {
@@ -62,15 +79,24 @@ public final class SendAuthorization {
       }
     }
     return identities.lookup(account, names).compose(found -> {
-      if (!verified(found, fromAddress, fromDomain)) {
-        if (autoVerifySenders) {
-          return identities.autoVerify(account, fromAddress)
-              .compose(v -> identities.lookup(account, names))
-              .compose(again -> decide(account, sandbox, from, recipients, again));
+      List<String> unverified = new ArrayList<>();
+      for (String s : senders) {
+        if (!verified(found, s, IdentityNames.domainOf(s)) && !unverified.contains(s)) {
+          unverified.add(s);
         }
-        return Future.failedFuture(notVerified(List.of(from.address())));
       }
-      return decide(account, sandbox, from, recipients, found);
+      if (unverified.isEmpty()) {
+        return decide(account, sandbox, from, recipients, found);
+      }
+      if (!autoVerifySenders) {
+        return Future.failedFuture(notVerified(unverified));
+      }
+      Future<?> verifying = Future.succeededFuture();
+      for (String s : unverified) {
+        verifying = verifying.compose(v -> identities.autoVerify(account, s));
+      }
+      return verifying.compose(v -> identities.lookup(account, names))
+          .compose(again -> decide(account, sandbox, from, recipients, again));
     });
   }
 

@@ -6,9 +6,18 @@ import java.util.List;
 /**
  * A send as the caller asked for it, independent of the API it came through (SES v2, v1 or SMTP).
  * Addresses are still strings here: {@link SendService} parses and checks them.
+ *
+ * @param envelopeSender the SMTP {@code MAIL FROM} a message was submitted with, or null: like every
+ *     sender address of a message it must be a verified identity, but it does not choose the DKIM
+ *     key or the bounce address (the From address does)
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
-    List<EmailTag> tags, Content content) {
+    List<EmailTag> tags, Content content, String envelopeSender) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content) {
+    this(from, destination, replyTo, configurationSet, tags, content, null);
+  }
 
   public SendRequest {
     replyTo = replyTo == null ? List.of() : List.copyOf(replyTo);

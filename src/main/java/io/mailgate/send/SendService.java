@@ -65,7 +65,8 @@ public final class SendService {
   }
 
   /** A message ready to commit. */
-  private record Prepared(String id, Mailbox from, List<Mailbox> recipients, byte[] content, Instant at) {}
+  private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
+      Instant at) {}
 
   public Future<String> send(Caller caller, SendRequest request) {
     Prepared p;
@@ -78,7 +79,7 @@ public final class SendService {
       return Future.failedFuture(e);
     }
     return checkConfigurationSet(caller, request.configurationSet())
-        .compose(v -> authorization.authorize(caller, p.from(), p.recipients()))
+        .compose(v -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients()))
         .compose(profile -> checkLimits(caller, p).map(profile))
         .compose(profile -> commit(caller, request, p, profile));
   }
@@ -130,7 +131,7 @@ public final class SendService {
       SendAuthorization.SenderProfile profile) {
     // signed once, whatever the number of recipients; every recipient gets these exact bytes
     Prepared p = profile.dkimKey() == null ? unsigned : new Prepared(unsigned.id(), unsigned.from(),
-        unsigned.recipients(), signer.sign(unsigned.content(), profile.dkimKey()), unsigned.at());
+        unsigned.otherSenders(), unsigned.recipients(), signer.sign(unsigned.content(), profile.dkimKey()), unsigned.at());
     List<String> addresses = new ArrayList<>(p.recipients().size());
     for (Mailbox m : p.recipients()) {
       addresses.add(m.address());
@@ -182,7 +183,7 @@ public final class SendService {
       List<Mailbox> bcc = parseAll(d.bcc(), "BccAddresses");
       byte[] content = MimeBuilder.build(new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date), simple);
       checkSize(content.length);
-      return new Prepared(id, from, envelope(to, cc, bcc), content, now);
+      return new Prepared(id, from, List.of(), envelope(to, cc, bcc), content, now);
     }
     RawContent raw = (RawContent) request.content();
     checkSize(raw.data().length);
@@ -206,7 +207,20 @@ public final class SendService {
       recipients = envelope(prepared.to(), prepared.cc(), prepared.bcc());
     }
     checkSize(prepared.content().length);
-    return new Prepared(id, from, recipients, prepared.content(), now);
+    // every sender address the message carries must be verified, not only the one that signs it:
+    // the From header when the caller named another source, and the SMTP envelope sender
+    List<Mailbox> otherSenders = new ArrayList<>(2);
+    if (prepared.from() != null && !prepared.from().address().equalsIgnoreCase(from.address())) {
+      otherSenders.add(prepared.from());
+    }
+    if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
+      Mailbox envelopeSender = MailboxParser.parse(request.envelopeSender());
+      if (!envelopeSender.address().equalsIgnoreCase(from.address())
+          && otherSenders.stream().noneMatch(m -> m.address().equalsIgnoreCase(envelopeSender.address()))) {
+        otherSenders.add(envelopeSender);
+      }
+    }
+    return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now);
   }
 
   private void checkCount(int n) {

@@ -88,6 +88,11 @@ class SmtpSubmissionTest {
       String rejected = s.send("x@unverified.test", List.of("to@example.org"),
           "From: x@unverified.test\r\nTo: to@example.org\r\nSubject: refused\r\n\r\nx\r\n");
       assertTrue(rejected.startsWith("554 5.7.1 Message rejected: "), rejected);
+      // the envelope sender is a sender address too, as in SES
+      String envelope = s.send("returns@unverified.test", List.of("to@example.org"),
+          "From: shop@submit.example\r\nTo: to@example.org\r\nSubject: refused\r\n\r\nx\r\n");
+      assertTrue(envelope.startsWith("554 5.7.1 Message rejected: ") && envelope.contains("returns@unverified.test"),
+          envelope);
       // SES's SMTP headers: configuration set and tags, removed from what is sent
       String tagged = s.send("shop@submit.example", List.of("tagged@example.org"),
           "From: shop@submit.example\r\nTo: tagged@example.org\r\nX-SES-CONFIGURATION-SET: smtp-set\r\n"
@@ -107,6 +112,20 @@ class SmtpSubmissionTest {
       assertTrue(s.command("QUIT").startsWith("221"));
     }
     assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: refused")));
+  }
+
+  /** The same rule over HTTP: a Raw message whose From header is not verified is refused whatever its source. */
+  @Test
+  void everySenderAddressOfARawMessageMustBeVerified() {
+    try (SesV2Client ses = node.sesV2()) {
+      String raw = "From: someone@unverified.test\r\nTo: to@example.org\r\nSubject: spoofed\r\n\r\nx\r\n";
+      software.amazon.awssdk.services.sesv2.model.MessageRejectedException e = org.junit.jupiter.api.Assertions
+          .assertThrows(software.amazon.awssdk.services.sesv2.model.MessageRejectedException.class,
+              () -> ses.sendEmail(r -> r.fromEmailAddress("shop@submit.example")
+                  .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(raw))))));
+      assertTrue(e.getMessage().contains("someone@unverified.test"), e.getMessage());
+    }
+    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: spoofed")));
   }
 
   @Test
