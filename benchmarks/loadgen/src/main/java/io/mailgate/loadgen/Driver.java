@@ -299,6 +299,9 @@ final class Driver extends VerticleBase {
             stats.requests++;
             // max: from the actual send; rate: from the intended send time (coordinated omission corrected)
             stats.recordLatencyNanos(done - req.intended());
+            if (load.mode().equals("rate")) {
+              stats.recordSlow(System.currentTimeMillis(), done - req.intended());
+            }
           }
           if (c.open) {
             freeSlots.add(c);

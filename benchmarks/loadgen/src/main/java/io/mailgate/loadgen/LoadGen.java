@@ -160,6 +160,7 @@ public final class LoadGen {
           s.unfinished > 0 ? ", " + s.unfinished + " unanswered at the drain deadline, counted at that age" : "");
       System.out.printf(Locale.ROOT, "generator send lag behind schedule, ms: p50=%s p99=%s max=%s%n",
           Stats.ms(s.sendLag, 50), Stats.ms(s.sendLag, 99), Stats.ms(s.sendLag, 100));
+      System.out.println(slowTimeline(s));
     } else {
       System.out.printf(Locale.ROOT, "latency from actual send (closed loop, not a user-facing latency), ms: "
               + "p50=%s p90=%s p99=%s p99.9=%s max=%s%n", Stats.ms(s.latency, 50), Stats.ms(s.latency, 90),
@@ -207,6 +208,19 @@ public final class LoadGen {
 
   static String fmt(double v) {
     return String.format(Locale.ROOT, "%.1f", v);
+  }
+
+  /** The seconds (UTC, of the answer) with requests slower than 20 ms: when the tail happened. */
+  private static String slowTimeline(Stats s) {
+    StringBuilder b = new StringBuilder("slow (>= 20 ms) answers by second (UTC time: count/slowest ms):");
+    if (s.slowBySecond.isEmpty()) {
+      return b.append(" none").toString();
+    }
+    java.time.format.DateTimeFormatter f = java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss")
+        .withZone(java.time.ZoneOffset.UTC);
+    s.slowBySecond.forEach((sec, v) -> b.append(' ').append(f.format(java.time.Instant.ofEpochSecond(sec)))
+        .append('=').append(v[0]).append('/').append(v[1] / 1000));
+    return b.toString();
   }
 
   private static String oneLine(String s) {

@@ -31,9 +31,24 @@ final class Stats {
   long connectFailures;
   /** First message body seen for each error kind, to print once. */
   final Map<String, String> errorSamples = new TreeMap<>();
+  /**
+   * Rate mode: requests slower than {@link #SLOW_MICROS}, by the wall-clock second they were answered in: {count,
+   * slowest in µs}. Tells a tail that comes in bursts (a stall: GC, a checkpoint) from one spread over the window.
+   */
+  final Map<Long, long[]> slowBySecond = new TreeMap<>();
+  static final long SLOW_MICROS = 20_000;
 
   void recordLatencyNanos(long nanos) {
     latency.recordValue(Math.min(MAX_MICROS, Math.max(1, nanos / 1000)));
+  }
+
+  void recordSlow(long epochMillis, long nanos) {
+    long micros = nanos / 1000;
+    if (micros >= SLOW_MICROS) {
+      long[] v = slowBySecond.computeIfAbsent(epochMillis / 1000, k -> new long[2]);
+      v[0]++;
+      v[1] = Math.max(v[1], micros);
+    }
   }
 
   void recordLagNanos(long nanos) {
@@ -65,6 +80,7 @@ final class Stats {
     connectionsLost += o.connectionsLost;
     connectFailures += o.connectFailures;
     o.errorSamples.forEach(errorSamples::putIfAbsent);
+    o.slowBySecond.forEach((k, v) -> slowBySecond.merge(k, v, (a, b) -> new long[] {a[0] + b[0], Math.max(a[1], b[1])}));
   }
 
   static String ms(Histogram h, double percentile) {
