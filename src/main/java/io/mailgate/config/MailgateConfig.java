@@ -38,6 +38,8 @@ public final class MailgateConfig {
       "PostgreSQL connections per verticle instance.");
   public static final ConfigKey<Integer> PG_PIPELINING_LIMIT = key("pg.pipeliningLimit", Integer.class, 256,
       "Statements pipelined on one PostgreSQL connection.");
+  public static final ConfigKey<Integer> PG_BACKEND_FLUSH_AFTER_KB = key("pg.backendFlushAfterKb", Integer.class, 256,
+      "PostgreSQL's backend_flush_after for Mailgate's connections, in kB (0 to 2048): its backends ask the kernel to write out the table pages they evict every this many kB, instead of leaving them dirty in the page cache until the kernel writes them all at once (every 30 s on Linux), which stalls commits (WAL flushes) for 100-300 ms. 0: PostgreSQL's setting.");
   public static final ConfigKey<Integer> PG_BATCHES_IN_FLIGHT = key("pg.batchesInFlight", Integer.class, 1,
       "Group commit: batches of writes one verticle instance has in flight at once. While they run, new writes queue and go together in the next batch; 1 makes the largest batches (fewest commits).");
   public static final ConfigKey<Integer> PG_ACCEPT_LINGER_MILLIS = key("pg.acceptLingerMillis", Integer.class, 1,
