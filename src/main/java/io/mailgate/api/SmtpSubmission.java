@@ -74,9 +74,8 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     String ip = envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress();
     SendRequest request;
     try {
-      SesSmtpHeaders.Extracted ses = SesSmtpHeaders.extract(message);
-      request = new SendRequest(null, new SendRequest.Destination(recipients, List.of(), List.of()), List.of(),
-          ses.configurationSet(), ses.tags(), new RawContent(ses.message()), envelope.reversePath());
+      request = SesRawHeaders.applyTo(new SendRequest(null, new SendRequest.Destination(recipients, List.of(),
+          List.of()), List.of(), null, List.of(), new RawContent(message), envelope.reversePath()));
     } catch (SesException e) {
       return Future.succeededFuture(reply(e));
     }

@@ -2,6 +2,7 @@ package io.mailgate.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
@@ -26,7 +27,9 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.SesV2Exception;
 
 /**
  * SES's SMTP interface over a real socket: SES SMTP credentials, the send path behind it (identity
@@ -112,6 +115,42 @@ class SmtpSubmissionTest {
       assertTrue(s.command("QUIT").startsWith("221"));
     }
     assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: refused")));
+  }
+
+  /**
+   * Raw content over the API is SendRawEmail: SES's X-SES-* headers apply there too, below the request's own
+   * parameters (ConfigurationSetName wins; EmailTags replace the header's tags instead of joining them).
+   */
+  @Test
+  void rawContentOverTheApiHonoursSesHeadersBelowItsParameters() {
+    String raw = "From: shop@submit.example\r\nTo: api-raw@example.org\r\nX-SES-CONFIGURATION-SET: smtp-set\r\n"
+        + "X-SES-MESSAGE-TAGS: campaign=from-header\r\nSubject: api raw SUBJECT\r\n\r\nx\r\n";
+    try (SesV2Client ses = node.sesV2()) {
+      ses.createConfigurationSet(r -> r.configurationSetName("api-set"));
+      String byHeaders = ses.sendEmail(r -> r.content(c -> c.raw(m -> m.data(
+          SdkBytes.fromUtf8String(raw.replace("SUBJECT", "headers")))))).messageId();
+      JsonObject a = node.message(byHeaders);
+      assertEquals("smtp-set", a.getString("ConfigurationSetName"), a.encode());
+      assertTrue(a.getValue("Tags").toString().contains("from-header"), a.encode());
+
+      String byParameters = ses.sendEmail(r -> r.configurationSetName("api-set")
+          .emailTags(t -> t.name("campaign").value("from-api"))
+          .content(c -> c.raw(m -> m.data(SdkBytes.fromUtf8String(raw.replace("SUBJECT", "parameters")))))).messageId();
+      JsonObject b = node.message(byParameters);
+      assertEquals("api-set", b.getString("ConfigurationSetName"), b.encode());
+      String tags = b.getValue("Tags").toString();
+      assertTrue(tags.contains("from-api") && !tags.contains("from-header"), b.encode());
+
+      SesV2Exception unknown = assertThrows(SesV2Exception.class, () -> ses.sendEmail(r -> r.content(c -> c.raw(m ->
+          m.data(SdkBytes.fromUtf8String(raw.replace("smtp-set", "nope").replace("SUBJECT", "unknown set")))))));
+      assertTrue(unknown.getMessage().contains("nope"), unknown.getMessage());
+    }
+    for (String subject : List.of("Subject: api raw headers", "Subject: api raw parameters")) {
+      String sent = Await.until(() -> relay.received().stream().filter(r -> r.text().contains(subject))
+          .findFirst().orElse(null), java.util.Objects::nonNull, Duration.ofSeconds(20)).text();
+      assertFalse(sent.toLowerCase(java.util.Locale.ROOT).contains("x-ses-"), sent);
+    }
+    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: api raw unknown set")));
   }
 
   /** The same rule over HTTP: a Raw message whose From header is not verified is refused whatever its source. */

@@ -8,6 +8,7 @@ import static io.mailgate.api.JsonFields.string;
 import static io.mailgate.api.JsonFields.strings;
 
 import io.mailgate.SesException;
+import io.mailgate.api.SesRawHeaders;
 import io.mailgate.send.Attachment;
 import io.mailgate.send.Content;
 import io.mailgate.send.MessageHeader;
@@ -38,8 +39,9 @@ final class SendEmailRequests {
     if (content == null) {
       throw SesException.badRequest("Missing required field Content.");
     }
-    return new SendRequest(string(body, "FromEmailAddress", ""), destination,
-        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content));
+    // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing
+    return SesRawHeaders.applyTo(new SendRequest(string(body, "FromEmailAddress", ""), destination,
+        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content)));
   }
 
   private static Content content(JsonObject content) {

@@ -2,25 +2,27 @@ package io.mailgate.api;
 
 import io.mailgate.SesException;
 import io.mailgate.send.HeaderBlock;
+import io.mailgate.send.RawContent;
 import io.mailgate.send.SendRequest;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * SES's SMTP-only headers: {@code X-SES-CONFIGURATION-SET: name} picks the configuration set and
- * {@code X-SES-MESSAGE-TAGS: name1=value1, name2=value2} adds message tags, as SendEmail's
- * ConfigurationSetName and EmailTags do. Both are removed from the message before it is stored and
- * sent (they are instructions to the service, not content); every other byte stays as given.
+ * SES's headers for raw messages (the SMTP interface, and Raw content over the API as SendRawEmail):
+ * {@code X-SES-CONFIGURATION-SET: name} picks the configuration set and {@code X-SES-MESSAGE-TAGS:
+ * name1=value1, name2=value2} adds message tags, as SendEmail's ConfigurationSetName and EmailTags do.
+ * Both are removed from the message before it is stored and sent (they are instructions to the
+ * service, not content); every other byte stays as given.
  */
-final class SesSmtpHeaders {
+public final class SesRawHeaders {
   static final String CONFIGURATION_SET = "X-SES-CONFIGURATION-SET";
   static final String MESSAGE_TAGS = "X-SES-MESSAGE-TAGS";
 
   /** What the headers asked for, and the message without them. */
   record Extracted(String configurationSet, List<SendRequest.EmailTag> tags, byte[] message) {}
 
-  private SesSmtpHeaders() {}
+  private SesRawHeaders() {}
 
   /** @throws SesException (BadRequest) when a tag is malformed or the set is named twice */
   static Extracted extract(byte[] message) {
@@ -54,6 +56,25 @@ final class SesSmtpHeaders {
     out.write(message, copied, message.length - copied);
     return new Extracted(configurationSet == null || configurationSet.isEmpty() ? null : configurationSet,
         List.copyOf(tags), out.toByteArray());
+  }
+
+  /**
+   * A Raw send (over the API or SMTP): the headers are removed, and what they ask for applies where the request's
+   * own parameters say nothing. As in SES, ConfigurationSetName wins over the header, and EmailTags, when given,
+   * replace the header's tags instead of joining them.
+   */
+  public static SendRequest applyTo(SendRequest request) {
+    if (!(request.content() instanceof RawContent raw)) {
+      return request;
+    }
+    Extracted ses = extract(raw.data());
+    if (ses.message() == raw.data()) {
+      return request; // no SES header: nothing to remove or apply
+    }
+    return new SendRequest(request.from(), request.destination(), request.replyTo(),
+        request.configurationSet() != null ? request.configurationSet() : ses.configurationSet(),
+        request.tags().isEmpty() ? ses.tags() : request.tags(), new RawContent(ses.message()),
+        request.envelopeSender());
   }
 
   private static List<SendRequest.EmailTag> tags(String value) {

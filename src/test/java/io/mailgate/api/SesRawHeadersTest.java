@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class SesSmtpHeadersTest {
+class SesRawHeadersTest {
 
   private static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
@@ -19,7 +19,7 @@ class SesSmtpHeadersTest {
 
   @Test
   void readsAndRemovesSesHeadersOnly() {
-    SesSmtpHeaders.Extracted e = SesSmtpHeaders.extract(bytes("From: a@example.com\r\n"
+    SesRawHeaders.Extracted e = SesRawHeaders.extract(bytes("From: a@example.com\r\n"
         + "X-SES-CONFIGURATION-SET: transactional\r\n"
         + "Subject: hi\r\n"
         + "x-ses-message-tags: campaign=welcome,\r\n lang = en\r\n"
@@ -34,7 +34,7 @@ class SesSmtpHeadersTest {
   @Test
   void aMessageWithoutThemIsUntouched() {
     byte[] m = bytes("From: a@example.com\nX-SES-Other: kept\nSubject: hi\n\nbody\n");
-    SesSmtpHeaders.Extracted e = SesSmtpHeaders.extract(m);
+    SesRawHeaders.Extracted e = SesRawHeaders.extract(m);
     assertSame(m, e.message());
     assertNull(e.configurationSet());
     assertEquals(List.of(), e.tags());
@@ -42,9 +42,9 @@ class SesSmtpHeadersTest {
 
   @Test
   void malformedTagsAndTwoSetsAreBadRequests() {
-    assertThrows(SesException.class, () -> SesSmtpHeaders.extract(bytes("X-SES-MESSAGE-TAGS: novalue\r\n\r\nx")));
-    assertThrows(SesException.class, () -> SesSmtpHeaders.extract(bytes("X-SES-MESSAGE-TAGS: bad name=x\r\n\r\nx")));
-    assertThrows(SesException.class, () -> SesSmtpHeaders.extract(
+    assertThrows(SesException.class, () -> SesRawHeaders.extract(bytes("X-SES-MESSAGE-TAGS: novalue\r\n\r\nx")));
+    assertThrows(SesException.class, () -> SesRawHeaders.extract(bytes("X-SES-MESSAGE-TAGS: bad name=x\r\n\r\nx")));
+    assertThrows(SesException.class, () -> SesRawHeaders.extract(
         bytes("X-SES-CONFIGURATION-SET: a\r\nX-SES-CONFIGURATION-SET: b\r\n\r\nx")));
   }
 }
