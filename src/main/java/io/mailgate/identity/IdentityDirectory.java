@@ -104,8 +104,7 @@ public final class IdentityDirectory {
   public Future<Void> autoVerify(String accountId, String address) {
     Identity i = new Identity(accountId, address, Identity.Type.EMAIL_ADDRESS, Identity.Status.SUCCESS, true,
         Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", null, null, null);
-    return store.insert(i, null)
-        .recover(e -> store.setVerified(accountId, address).mapEmpty())
+    return store.insertOrVerify(i)
         .onSuccess(v -> {
           cache.remove(accountId + "\n" + address);
           LOG.info("start-dev: sender " + address + " verified automatically");

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestServices;
@@ -36,8 +35,7 @@ class DeliveryQueueTest {
   static void setUp() throws Exception {
     url = TestServices.freshDatabase();
     vertx = Vertx.vertx();
-    pool = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, url), 2);
-    await(Migrations.apply(pool));
+    pool = TestServices.migratedPool(vertx, url, 2);
     // 20,000 recipients queued, then delivered: 20,000 dead queue-index entries
     Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) "
         + "SELECT 'old' || i, 0, 'r' || i || '@example.org', 'queued', now() - interval '1 hour', now() "

@@ -1,10 +1,16 @@
 package io.mailgate.testing;
 
+import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.store.Database;
+import io.mailgate.store.Migrations;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -44,6 +50,20 @@ public final class TestServices {
       throw new IllegalStateException("cannot create test database: " + e.getMessage(), e);
     }
     return pgBase + name;
+  }
+
+  /**
+   * A pool of {@code size} connections to {@code url} with Mailgate's schema applied, as a node opens it (for tests
+   * of the store classes without a node).
+   */
+  public static Pool migratedPool(Vertx vertx, String url, int size) {
+    Pool pool = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, url), size);
+    try {
+      Migrations.apply(pool).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot apply the migrations: " + e.getMessage(), e);
+    }
+    return pool;
   }
 
   public static String redisUrl() {
