@@ -37,7 +37,7 @@ public final class DeliveryQueue {
    * vacuums, and with none if autovacuum is off). A plain index scan visits each dead entry's row once and marks the
    * entry dead, so later scans pass it without reading the table; a bitmap scan, which the planner chooses while the
    * table has no statistics (never analyzed: a new database, or autovacuum off), reads every one of them again on
-   * every scan: 190 ms of PostgreSQL's CPU per scan after a million sends, every few seconds, felt by every send in
+   * every scan: 190 ms of PostgreSQL's time per scan after a million sends, every few seconds, felt by every send in
    * the tail latency.
    * {@code SET LOCAL}: this transaction only.
    */
