@@ -60,7 +60,7 @@ public final class V2Route {
       throw SesException.badRequest("Request body must be a JSON object.");
     }
     try {
-      return new JsonObject(body);
+      return JsonBodies.parseObject(body);
     } catch (DecodeException e) {
       String m = e.getMessage() == null ? "" : e.getMessage();
       int nl = m.indexOf('\n');
