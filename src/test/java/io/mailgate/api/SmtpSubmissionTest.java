@@ -144,13 +144,20 @@ class SmtpSubmissionTest {
       SesV2Exception unknown = assertThrows(SesV2Exception.class, () -> ses.sendEmail(r -> r.content(c -> c.raw(m ->
           m.data(SdkBytes.fromUtf8String(raw.replace("smtp-set", "nope").replace("SUBJECT", "unknown set")))))));
       assertTrue(unknown.getMessage().contains("nope"), unknown.getMessage());
+
+      software.amazon.awssdk.services.sesv2.model.BadRequestException malformed = assertThrows(
+          software.amazon.awssdk.services.sesv2.model.BadRequestException.class, () -> ses.sendEmail(r -> r.content(c ->
+              c.raw(m -> m.data(SdkBytes.fromUtf8String(raw.replace("campaign=from-header", "no-equals-sign")
+                  .replace("SUBJECT", "malformed tags")))))));
+      assertTrue(malformed.getMessage().contains("X-SES-MESSAGE-TAGS"), malformed.getMessage());
     }
     for (String subject : List.of("Subject: api raw headers", "Subject: api raw parameters")) {
       String sent = Await.until(() -> relay.received().stream().filter(r -> r.text().contains(subject))
           .findFirst().orElse(null), java.util.Objects::nonNull, Duration.ofSeconds(20)).text();
       assertFalse(sent.toLowerCase(java.util.Locale.ROOT).contains("x-ses-"), sent);
     }
-    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: api raw unknown set")));
+    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: api raw unknown set")
+        || r.text().contains("Subject: api raw malformed tags")));
   }
 
   /** The same rule over HTTP: a Raw message whose From header is not verified is refused whatever its source. */
