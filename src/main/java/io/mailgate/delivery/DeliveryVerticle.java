@@ -1,5 +1,6 @@
 package io.mailgate.delivery;
 
+import io.mailgate.Buffers;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
@@ -209,7 +210,7 @@ public final class DeliveryVerticle extends VerticleBase {
         return;
       }
       DotStuffing.Prepared prepared = DotStuffing.prepare(job.content());
-      Buffer data = Buffer.buffer(prepared.data());
+      Buffer data = Buffers.wrap(prepared.data());
       boolean eightBit = prepared.eightBit();
       DeliverySettings s = settingsOf.result();
       for (DeliveryJob.Recipient r : job.recipients()) {

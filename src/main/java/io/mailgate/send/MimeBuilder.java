@@ -31,7 +31,9 @@ public final class MimeBuilder {
   private MimeBuilder() {}
 
   public static byte[] build(Headers h, SimpleContent content) {
-    int estimate = 1024 + length(content.text()) * 2 + length(content.html()) * 2;
+    // room for a body in base64 (4/3 and a CRLF per 76); 7bit and most quoted-printable bodies take less, and
+    // the sink grows for the rest: each byte over what is needed is garbage made and zeroed per send
+    int estimate = 1024 + (length(content.text()) + length(content.html())) * 11 / 8;
     for (Attachment a : content.attachments()) {
       estimate += a.content().length * 4 / 3 + 512;
     }

@@ -1,5 +1,6 @@
 package io.mailgate.store;
 
+import io.mailgate.Buffers;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -77,7 +78,7 @@ public final class MessageStore {
       envelopes[i] = m.envelopeFrom();
       configSets[i] = m.configurationSet();
       tags[i] = m.tagsJson();
-      contents[i] = Buffer.buffer(m.content());
+      contents[i] = Buffers.wrap(m.content());
       times[i] = OffsetDateTime.ofInstant(m.acceptedAt(), ZoneOffset.UTC);
       sourceIps[i] = m.sourceIp();
       callers[i] = m.callerIdentity();
