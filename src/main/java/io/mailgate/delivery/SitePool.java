@@ -41,8 +41,13 @@ final class SitePool {
   /** After the shared bucket could not be reached, the instance's own share is used this long. */
   private static final long SHARED_RETRY_MS = 5000;
 
+  /** A message for one recipient; {@code resent} once it went back to the head of the line (it goes back once). */
   private record Attempt(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId,
-      Promise<AttemptResult> result, long enqueuedAt) {}
+      Promise<AttemptResult> result, long enqueuedAt, boolean resent) {
+    Attempt again() {
+      return new Attempt(from, rcpt, data, size, eightBit, envelopeId, result, enqueuedAt, true);
+    }
+  }
 
   /** Token bucket for one instance's share of a per-second or per-minute limit. */
   private static final class Bucket {
@@ -120,7 +125,7 @@ final class SitePool {
   /** Delivers one recipient; the future always succeeds with the attempt's result. */
   Future<AttemptResult> deliver(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
     Promise<AttemptResult> p = Promise.promise();
-    waiting.add(new Attempt(from, rcpt, data, size, eightBit, envelopeId, p, System.currentTimeMillis()));
+    waiting.add(new Attempt(from, rcpt, data, size, eightBit, envelopeId, p, System.currentTimeMillis(), false));
     site.waiting.incrementAndGet();
     dispatch();
     return p.future();
@@ -295,7 +300,19 @@ final class SitePool {
       release(c);
       return;
     }
-    c.send(a.from(), a.rcpt(), a.data(), a.size(), a.eightBit(), a.envelopeId()).onComplete(ar -> {
+    SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), a.data(), a.size(), a.eightBit(), a.envelopeId());
+    // the connection takes the next message as soon as this one is written (pipelined behind its final dot),
+    // or, if it never is, once this transaction is over
+    boolean[] released = {false};
+    Runnable free = () -> {
+      if (!released[0]) {
+        released[0] = true;
+        release(c);
+      }
+    };
+    t.contentSent().onSuccess(v -> free.run());
+    t.decided().onComplete(ar -> {
+      boolean again = false;
       if (ar.succeeded()) {
         SmtpResponse r = ar.result();
         if (r.isPositive()) {
@@ -306,11 +323,20 @@ final class SitePool {
           throttle(r);
           a.result().complete(new AttemptResult.Rejected(r, c.remoteAddress()));
         }
+      } else if (ar.cause() instanceof SmtpConnection.Unanswered && !a.resent()) {
+        // the connection went before the server answered any of it: nothing was decided, so it goes first
+        // to the next connection instead of waiting for a retry
+        waiting.addFirst(a.again());
+        site.waiting.incrementAndGet();
+        again = true;
       } else {
         site.failed();
         a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress()));
       }
-      release(c);
+      free.run();
+      if (again) {
+        dispatch(); // the connection may have been free already
+      }
     });
   }
 

@@ -60,6 +60,16 @@ final class SmtpConnection {
     }
   }
 
+  /**
+   * The connection failed before the server answered any command of the transaction, so the message was not
+   * delivered and the server decided nothing about it: it can go out on another connection at once.
+   */
+  static final class Unanswered extends ConnectionFailure {
+    Unanswered(String message) {
+      super(message);
+    }
+  }
+
   /** The server's greeting was not 220: it refuses service (perhaps asking us to slow down). */
   static final class GreetingRefused extends ConnectionFailure {
     final SmtpResponse greeting;
@@ -216,11 +226,19 @@ final class SmtpConnection {
   }
 
   /**
-   * Runs one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. The
-   * future fails only with {@link ConnectionFailure}; every SMTP answer, good or bad, is a result.
+   * A transaction under way. {@code decided} fails only with {@link ConnectionFailure}; every SMTP answer, good or
+   * bad, is a result. {@code contentSent} completes when the message has been written to a server that offers
+   * PIPELINING, and never otherwise: from then on the connection can start the next transaction while this one
+   * waits for its reply (RFC 2920 3.1: message content may be the first "command" of a group, so the next MAIL,
+   * RCPT and DATA follow the final dot in the same write).
    */
-  Future<SmtpResponse> send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
+  record Transaction(Future<SmtpResponse> decided, Future<Void> contentSent) {}
+
+  /** Starts one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. */
+  Transaction send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
     lastUsed = System.nanoTime();
+    transactions++;
+    Promise<Void> contentSent = Promise.promise();
     boolean dsn = supports("DSN");
     StringBuilder mail = new StringBuilder(96).append("MAIL FROM:<").append(mailFrom).append('>');
     if (supports("SIZE")) {
@@ -237,9 +255,10 @@ final class SmtpConnection {
     String rcptCmd = "RCPT TO:<" + rcpt + ">"
         + (dsn ? " NOTIFY=FAILURE,DELAY ORCPT=rfc822;" + xtext(rcpt) : "") + "\r\n";
     Future<SmtpResponse> decided;
+    Future<SmtpResponse> m;
     if (supports("PIPELINING")) {
       write(mail + rcptCmd + "DATA\r\n");
-      Future<SmtpResponse> m = expect(options.commandTimeoutMs(), "MAIL FROM");
+      m = expect(options.commandTimeoutMs(), "MAIL FROM");
       Future<SmtpResponse> r = expect(options.commandTimeoutMs(), "RCPT TO");
       Future<SmtpResponse> d = expect(options.commandTimeoutMs(), "DATA");
       // the first refusal decides; later replies may never come (a 421 closes the connection)
@@ -247,10 +266,11 @@ final class SmtpConnection {
           ? settled(r, d).compose(v -> reset(mr))
           : r.compose(rr -> !rr.isPositive()
               ? settled(d).compose(v -> reset(rr))
-              : d.compose(dr -> dr.code() != 354 ? reset(dr) : content(data))));
+              : d.compose(dr -> dr.code() != 354 ? reset(dr) : content(data, contentSent))));
     } else {
       write(mail.toString());
-      decided = expect(options.commandTimeoutMs(), "MAIL FROM").compose(mr -> {
+      m = expect(options.commandTimeoutMs(), "MAIL FROM");
+      decided = m.compose(mr -> {
         if (!mr.isPositive()) {
           return reset(mr);
         }
@@ -260,16 +280,20 @@ final class SmtpConnection {
             return reset(rr);
           }
           return command("DATA", options.commandTimeoutMs())
-              .compose(dr -> dr.code() != 354 ? reset(dr) : content(data));
+              .compose(dr -> dr.code() != 354 ? reset(dr) : content(data, null));
         });
       });
     }
-    return decided.andThen(ar -> {
-      transactions++;
+    return new Transaction(decided.transform(ar -> {
       if (ar.succeeded() && ar.result().code() == 421) {
         close(); // the server is shutting this connection down
       }
-    });
+      if (ar.failed() && ar.cause() instanceof ConnectionFailure && !m.succeeded()) {
+        // e.g. the transaction before it, pipelined ahead, got a 421 and the server closed the connection
+        return Future.failedFuture(new Unanswered(ar.cause().getMessage()));
+      }
+      return ar.succeeded() ? Future.succeededFuture(ar.result()) : Future.failedFuture(ar.cause());
+    }), contentSent.future());
   }
 
   /** RFC 3461 xtext: printable ASCII except '+' and '=', the rest as +XX. */
@@ -293,10 +317,15 @@ final class SmtpConnection {
     return Future.join(java.util.List.of(replies)).<Void>mapEmpty().otherwiseEmpty();
   }
 
-  private Future<SmtpResponse> content(Buffer data) {
+  /** Writes the message and the final dot; {@code sent} (null without PIPELINING) completes once they are written. */
+  private Future<SmtpResponse> content(Buffer data, Promise<Void> sent) {
     socket.write(data);
     write(".\r\n");
-    return expect(options.dataTimeoutMs(), "end of DATA");
+    Future<SmtpResponse> reply = expect(options.dataTimeoutMs(), "end of DATA");
+    if (sent != null) {
+      sent.complete();
+    }
+    return reply;
   }
 
   /** After a refused transaction: RSET so the connection is clean for the next one. */

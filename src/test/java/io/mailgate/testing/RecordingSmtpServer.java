@@ -41,6 +41,8 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
   private volatile long dataDelayMillis;
   private volatile boolean stallAfterData;
+  private volatile long holdDataReplyMillis;
+  private final AtomicInteger pipelinedAfterData = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger maxActive = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -68,6 +70,21 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * After each message's final dot, waits up to {@code max} for the client's next command before replying, and
+   * counts the times it came first ({@link #pipelinedAfterData}): a client that pipelines the next transaction
+   * behind the dot (RFC 2920 3.1) gets its reply at once, one that waits for the reply gets it after {@code max}.
+   */
+  public RecordingSmtpServer holdDataReply(java.time.Duration max) {
+    holdDataReplyMillis = max.toMillis();
+    return this;
+  }
+
+  /** How many messages were followed by the client's next command before their reply (see holdDataReply). */
+  public int pipelinedAfterData() {
+    return pipelinedAfterData.get();
+  }
+
   /** The EHLO extension lines after the greeting line, e.g. "PIPELINING\r\n250 DSN". */
   public RecordingSmtpServer extensions(String lines) {
     this.ehloExtensions = lines;
@@ -93,7 +110,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return this;
   }
 
-  /** The reply at the end of DATA, by the transaction's (first) recipient. */
+  /** The reply at the end of DATA, by the transaction's (first) recipient; null drops the connection instead. */
   public RecordingSmtpServer onData(Function<String, String> reply) {
     this.dataReply = reply;
     return this;
@@ -167,6 +184,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
           }
           write(out, "354 End data with <CR><LF>.<CR><LF>");
           byte[] data = readData(in);
+          if (holdDataReplyMillis > 0 && inputWithin(socket, in, holdDataReplyMillis)) {
+            pipelinedAfterData.incrementAndGet();
+          }
           if (stallAfterData) {
             Thread.sleep(600_000);
           }
@@ -174,6 +194,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
             Thread.sleep(dataDelayMillis);
           }
           String reply = dataReply.apply(rcpts.get(0));
+          if (reply == null) {
+            return; // the connection drops with the message unanswered
+          }
           if (reply.startsWith("2")) {
             received.add(new Received(from, List.copyOf(rcpts), params, data, connection));
           }
@@ -202,6 +225,23 @@ public final class RecordingSmtpServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     } finally {
       active.decrementAndGet();
+    }
+  }
+
+  /** Whether the client sends more within {@code millis}; what it sends stays to be read. */
+  private static boolean inputWithin(Socket socket, InputStream in, long millis) throws IOException {
+    socket.setSoTimeout((int) millis);
+    in.mark(1);
+    try {
+      if (in.read() < 0) {
+        return false;
+      }
+      in.reset();
+      return true;
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
+    } finally {
+      socket.setSoTimeout(0);
     }
   }
 

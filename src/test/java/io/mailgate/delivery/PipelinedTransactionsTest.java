@@ -1,0 +1,96 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * On a connection to a server that offers PIPELINING, the next message's MAIL, RCPT and DATA follow the previous
+ * message's final dot in the same write (RFC 2920 3.1), so a message costs one round trip instead of two; without
+ * PIPELINING the client waits for each reply. One delivery instance with one connection, so every message shares
+ * it; the server holds each end-of-data reply until the client's next command arrives (or 2 s).
+ */
+class PipelinedTransactionsTest {
+  static final int MESSAGES = 6;
+
+  private static TestNode oneConnection(RecordingSmtpServer server) {
+    return TestNode.start(server.url(), c -> c
+        .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+        .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1));
+  }
+
+  private static void send(SesV2Client ses, String to) {
+    ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+        .destination(d -> d.toAddresses(to))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("pipelined")).body(b -> b.text(t -> t.data("body"))))));
+  }
+
+  @Test
+  void theNextMessageFollowsTheFinalDotWithoutWaitingForItsReply() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().holdDataReply(Duration.ofSeconds(2));
+         TestNode node = oneConnection(server);
+         SesV2Client ses = node.sesV2()) {
+      long start = System.nanoTime();
+      for (int i = 0; i < MESSAGES; i++) {
+        send(ses, "r" + i + "@example.org");
+      }
+      Await.until(() -> server.received().size() >= MESSAGES, Duration.ofSeconds(30));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      assertEquals(1, server.connections());
+      // every message but those that found the connection with nothing behind them went out pipelined
+      assertTrue(server.pipelinedAfterData() >= MESSAGES - 3,
+          server.pipelinedAfterData() + " of " + MESSAGES + " messages were followed by the next one before their reply");
+      assertTrue(seconds < 2 * (MESSAGES - 1), MESSAGES + " messages took " + seconds + " s");
+    }
+  }
+
+  @Test
+  void withoutPipeliningTheClientWaitsForEachReply() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().withoutPipelining()
+        .holdDataReply(Duration.ofMillis(300));
+         TestNode node = oneConnection(server);
+         SesV2Client ses = node.sesV2()) {
+      for (int i = 0; i < 3; i++) {
+        send(ses, "r" + i + "@example.org");
+      }
+      Await.until(() -> server.received().size() >= 3, Duration.ofSeconds(30));
+      assertEquals(0, server.pipelinedAfterData(), "a command came before the reply to a final dot");
+    }
+  }
+
+  /**
+   * The connection drops after the first message's final dot while the next message, pipelined behind it, has no
+   * answer yet: the server decided nothing about that one, so it goes out at once on a new connection instead of
+   * waiting for a retry (the retry delay is set far beyond the test). The first, which may or may not have been
+   * taken, waits for its retry.
+   */
+  @Test
+  void aMessagePipelinedBehindALostConnectionGoesOutOnTheNextOne() throws Exception {
+    AtomicInteger datas = new AtomicInteger();
+    try (RecordingSmtpServer server = new RecordingSmtpServer().holdDataReply(Duration.ofSeconds(2))
+        .onData(rcpt -> datas.incrementAndGet() == 1 ? null : "250 2.0.0 Ok");
+         TestNode node = TestNode.start(server.url(), c -> c
+             .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+             .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1)
+             .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 600));
+         SesV2Client ses = node.sesV2()) {
+      send(ses, "first@example.org");
+      send(ses, "second@example.org");
+      Await.until(() -> server.received().size() >= 1, Duration.ofSeconds(20));
+      Set<String> delivered = server.received().stream().flatMap(r -> r.rcptTo().stream()).collect(Collectors.toSet());
+      assertEquals(Set.of("second@example.org"), delivered);
+      assertEquals(1, server.pipelinedAfterData(), "the second message was not pipelined behind the first");
+      assertEquals(2, server.connections());
+    }
+  }
+}
