@@ -147,7 +147,8 @@ public final class MailgateNode {
     // as dead and takes them back at once, without confusing them with work in flight now
     String leaseOwner = nodeId + "/" + Long.toString(System.currentTimeMillis(), 36);
     return deploy(() -> new FeedbackVerticle(config, leaseOwner, secrets), delivery)
-        .compose(v -> deploy(() -> new RateLimiterVerticle(config), http))
+        // site tokens serve the delivery instances only (account limits are checked on the sending verticles)
+        .compose(v -> deploy(() -> new RateLimiterVerticle(config), delivery))
         .compose(v -> deploy(() -> new DeliveryVerticle(config, leaseOwner, clock, dns, sites, secrets), delivery))
         // start-dev verifies identities at once; checking DNS would take that back (a dev machine's
         // DNS has none of their records) and stop DKIM signing a minute later
