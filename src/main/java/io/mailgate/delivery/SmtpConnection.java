@@ -289,7 +289,9 @@ final class SmtpConnection {
         close(); // the server is shutting this connection down
       }
       if (ar.failed() && ar.cause() instanceof ConnectionFailure && !m.succeeded()) {
-        // e.g. the transaction before it, pipelined ahead, got a 421 and the server closed the connection
+        // no reply to MAIL means none to DATA either (replies come in order), so the content was never sent and
+        // the server cannot have taken the message: e.g. the connection dropped under a transaction pipelined
+        // ahead of it, or a server closed an idle connection as this one started
         return Future.failedFuture(new Unanswered(ar.cause().getMessage()));
       }
       return ar.succeeded() ? Future.succeededFuture(ar.result()) : Future.failedFuture(ar.cause());
