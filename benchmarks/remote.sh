@@ -40,7 +40,9 @@ MAILGATE_PG_URL="$PG/mailgate_remote" MAILGATE_REDIS_URL="$REDIS" MAILGATE_REDIS
   MAILGATE_DELIVERY_MAX_CONNECTIONS="$CONNECTIONS" MAILGATE_HTTP_PORT="$HTTP_PORT" \
   MAILGATE_SMTP_SUBMISSION_PORT=0 MAILGATE_SMTP_INBOUND_PORT=0 \
   java -Xmx512m -jar "$JAR" start-dev >"$OUT/node.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/health" && break; sleep 0.5; done
+for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/_mailgate/health" && break; sleep 0.5; done
+curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/_mailgate/health" \
+  || { echo "the node is not healthy after 60 s, see $OUT/node.log" >&2; trap - EXIT; cleanup; exit 1; }
 result="$(java -jar "$LOADGEN" --mode rate --rate "$RATE" --connections 8 --url "http://127.0.0.1:$HTTP_PORT" \
   --warmup 10 --duration 20 --sink-file "$OUT/sink.count" --progress 0 | grep '^result')"
 delivered="$(echo "$result" | tr ' ' '\n' | sed -n 's/^delivered_per_s=//p')"
