@@ -263,9 +263,9 @@ final class SmtpConnection {
       Future<SmtpResponse> d = expect(options.commandTimeoutMs(), "DATA");
       // the first refusal decides; later replies may never come (a 421 closes the connection)
       decided = m.compose(mr -> !mr.isPositive()
-          ? settled(r, d).compose(v -> reset(mr))
+          ? settled(r, d).compose(v -> refused(mr, d))
           : r.compose(rr -> !rr.isPositive()
-              ? settled(d).compose(v -> reset(rr))
+              ? settled(d).compose(v -> refused(rr, d))
               : d.compose(dr -> dr.code() != 354 ? reset(dr) : content(data, contentSent))));
     } else {
       write(mail.toString());
@@ -328,6 +328,19 @@ final class SmtpConnection {
       sent.complete();
     }
     return reply;
+  }
+
+  /**
+   * A pipelined transaction refused at MAIL or RCPT, once the later replies are in. A server should then refuse DATA
+   * too (RFC 2920 3.1), but one that answers 354 is waiting for content: an empty message ends it, for no recipient,
+   * before the RSET (as Postfix's client does), instead of an RSET it would read as content until the timeout.
+   */
+  private Future<SmtpResponse> refused(SmtpResponse decided, Future<SmtpResponse> data) {
+    if (closed || !data.succeeded() || data.result().code() != 354) {
+      return reset(decided);
+    }
+    write(".\r\n");
+    return expect(options.dataTimeoutMs(), "end of DATA").transform(ar -> reset(decided));
   }
 
   /** After a refused transaction: RSET so the connection is clean for the next one. */

@@ -8,6 +8,7 @@ import io.mailgate.testing.Await;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
@@ -91,6 +92,30 @@ class PipelinedTransactionsTest {
       assertEquals(Set.of("second@example.org"), delivered);
       assertEquals(1, server.pipelinedAfterData(), "the second message was not pipelined behind the first");
       assertEquals(2, server.connections());
+    }
+  }
+
+  /**
+   * A server that answers DATA with 354 after refusing the only recipient waits for content: the client ends it with
+   * an empty message before its RSET, so the refusal is recorded and the next message goes out on the same connection
+   * at once. An RSET sent straight away would be read as content, and the connection would hang until the command
+   * timeout (five minutes).
+   */
+  @Test
+  void aServerThatTakesDataForNoRecipientGetsAnEmptyMessage() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().dataWithoutRecipients()
+        .onRcpt(rcpt -> rcpt.startsWith("nobody") ? "550 5.1.1 No such user" : "250 2.1.5 Ok");
+         TestNode node = oneConnection(server);
+         SesV2Client ses = node.sesV2()) {
+      send(ses, "nobody@example.org");
+      send(ses, "somebody@example.org");
+      Await.until(() -> server.received().size() >= 1, Duration.ofSeconds(20));
+      assertEquals(List.of("somebody@example.org"), server.received().get(0).rcptTo());
+      assertEquals(1, server.connections());
+      List<String> commands = server.commands();
+      int refused = commands.indexOf("RCPT TO:<nobody@example.org>");
+      assertTrue(refused >= 0, commands.toString());
+      assertEquals(List.of("DATA", "RSET"), commands.subList(refused + 1, refused + 3), commands.toString());
     }
   }
 }

@@ -41,6 +41,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
   private volatile long dataDelayMillis;
   private volatile boolean stallAfterData;
+  private volatile boolean dataWithoutRecipients;
   private volatile long holdDataReplyMillis;
   private final AtomicInteger pipelinedAfterData = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
@@ -61,6 +62,15 @@ public final class RecordingSmtpServer implements AutoCloseable {
   /** Waits this long before answering the end of DATA (a slow receiving server). */
   public RecordingSmtpServer dataDelay(java.time.Duration delay) {
     this.dataDelayMillis = delay.toMillis();
+    return this;
+  }
+
+  /**
+   * Answers DATA with 354 even when no recipient was accepted, and refuses the content that follows: a server that
+   * breaks RFC 2920 3.1, which says DATA must then be refused.
+   */
+  public RecordingSmtpServer dataWithoutRecipients() {
+    this.dataWithoutRecipients = true;
     return this;
   }
 
@@ -179,6 +189,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
           }
         } else if (upper.equals("DATA")) {
           if (from == null || rcpts.isEmpty()) {
+            if (dataWithoutRecipients) {
+              write(out, "354 End data with <CR><LF>.<CR><LF>");
+              readData(in);
+            }
             write(out, "554 5.5.1 No valid recipients");
             continue;
           }
