@@ -101,6 +101,11 @@ final class SmtpConnection {
   private final StringBuilder partial = new StringBuilder();
   private final List<String> replyLines = new ArrayList<>();
   private final Set<String> extensions = new HashSet<>();
+  /** The extensions each transaction asks about, read from {@link #extensions} once per EHLO. */
+  private boolean pipelining;
+  private boolean sizeExtension;
+  private boolean eightBitMime;
+  private boolean dsn;
   /** The timer that checks the deadline (-1: none), and when it fires (System.nanoTime()). */
   private long timer = -1;
   private long timerDue;
@@ -154,6 +159,8 @@ final class SmtpConnection {
         return Future.succeededFuture();
       }
       extensions.clear();
+      maxSize = 0;
+      extensionsChanged();
       return command("HELO " + options.heloName(), options.commandTimeoutMs()).compose(h -> h.code() == 250
           ? Future.<Void>succeededFuture()
           : Future.failedFuture(new ConnectionFailure("HELO refused by " + route + ": " + h)));
@@ -176,10 +183,18 @@ final class SmtpConnection {
         }
       }
     }
+    extensionsChanged();
   }
 
   boolean supports(String extension) {
     return extensions.contains(extension);
+  }
+
+  private void extensionsChanged() {
+    pipelining = supports("PIPELINING");
+    sizeExtension = supports("SIZE");
+    eightBitMime = supports("8BITMIME");
+    dsn = supports("DSN");
   }
 
   private Future<Void> startTls() {
@@ -239,12 +254,11 @@ final class SmtpConnection {
     lastUsed = System.nanoTime();
     transactions++;
     Promise<Void> contentSent = Promise.promise();
-    boolean dsn = supports("DSN");
     StringBuilder mail = new StringBuilder(96).append("MAIL FROM:<").append(mailFrom).append('>');
-    if (supports("SIZE")) {
+    if (sizeExtension) {
       mail.append(" SIZE=").append(size);
     }
-    if (eightBit && supports("8BITMIME")) {
+    if (eightBit && eightBitMime) {
       mail.append(" BODY=8BITMIME");
     }
     if (dsn && envelopeId != null) {
@@ -256,7 +270,7 @@ final class SmtpConnection {
         + (dsn ? " NOTIFY=FAILURE,DELAY ORCPT=rfc822;" + xtext(rcpt) : "") + "\r\n";
     Future<SmtpResponse> decided;
     Future<SmtpResponse> m;
-    if (supports("PIPELINING")) {
+    if (pipelining) {
       write(mail + rcptCmd + "DATA\r\n");
       m = expect(options.commandTimeoutMs(), "MAIL FROM");
       Future<SmtpResponse> r = expect(options.commandTimeoutMs(), "RCPT TO");
@@ -300,6 +314,13 @@ final class SmtpConnection {
 
   /** RFC 3461 xtext: printable ASCII except '+' and '=', the rest as +XX. */
   static String xtext(String s) {
+    int i = 0;
+    while (i < s.length() && s.charAt(i) >= 33 && s.charAt(i) <= 126 && s.charAt(i) != '+' && s.charAt(i) != '=') {
+      i++;
+    }
+    if (i == s.length()) {
+      return s; // the usual case (message ids, most addresses): nothing to encode
+    }
     StringBuilder sb = new StringBuilder(s.length());
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       int c = b & 0xff;

@@ -24,6 +24,25 @@ public final class MimeBuilder {
   public static final DateTimeFormatter RFC5322_DATE =
       DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US);
 
+  /** The last Date header value: every message built in the same second (and offset) has the same. */
+  private record FormattedDate(long epochSecond, java.time.ZoneOffset offset, String text) {}
+
+  private static volatile FormattedDate lastDate;
+
+  /**
+   * {@code t} as an RFC 5322 date-time ({@link #RFC5322_DATE}), formatted once per second: the formatter costs more
+   * than the rest of the top-level headers together.
+   */
+  public static String rfc5322Date(ZonedDateTime t) {
+    FormattedDate d = lastDate;
+    long second = t.toEpochSecond();
+    if (d == null || d.epochSecond() != second || !d.offset().equals(t.getOffset())) {
+      d = new FormattedDate(second, t.getOffset(), RFC5322_DATE.format(t));
+      lastDate = d;
+    }
+    return d.text();
+  }
+
   /** The header fields Mailgate writes at the top of a built message. */
   public record Headers(Mailbox from, List<Mailbox> to, List<Mailbox> cc, List<Mailbox> replyTo,
       String messageId, ZonedDateTime date) {}
@@ -39,7 +58,7 @@ public final class MimeBuilder {
     }
     ByteSink out = new ByteSink(estimate);
     HeaderWriter w = new HeaderWriter(out);
-    w.raw("Date", RFC5322_DATE.format(h.date()));
+    w.raw("Date", rfc5322Date(h.date()));
     w.addressList("From", List.of(h.from()));
     if (!h.to().isEmpty()) {
       w.addressList("To", h.to());

@@ -43,7 +43,7 @@ public final class RawMessage {
     ByteSink out = new ByteSink(msg.length + 200);
     HeaderWriter w = new HeaderWriter(out);
     if (headers.first("Date") == null) {
-      w.raw("Date", MimeBuilder.RFC5322_DATE.format(now));
+      w.raw("Date", MimeBuilder.rfc5322Date(now));
     }
     if (headers.first("Message-ID") == null) {
       w.raw("Message-ID", "<" + messageId + ">");

@@ -142,7 +142,7 @@ public final class SendService {
     }
     String envelopeFrom = profile.envelopeFrom();
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
-        profile.verpDomain(), request.configurationSet(), tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
+        profile.verpDomain(), request.configurationSet(), tags.isEmpty() ? "[]" : tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId());
     return store.accept(row)
         .recover(e -> {

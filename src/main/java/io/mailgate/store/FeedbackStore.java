@@ -8,8 +8,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -89,7 +87,7 @@ public final class FeedbackStore {
     }
     return conn.preparedQuery("INSERT INTO inbound_feedback (received_at, mail_from, rcpt_to, kind, attributed, "
             + "message_id, account_id, note, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .execute(Tuple.from(new Object[] {OffsetDateTime.ofInstant(r.receivedAt(), ZoneOffset.UTC), r.mailFrom(),
+        .execute(Tuple.from(new Object[] {Timestamps.utc(r.receivedAt()), r.mailFrom(),
             r.rcptTo(), r.kind(), r.attributed(), r.messageId(), r.accountId(), r.note(), Buffer.buffer(r.content())}))
         .mapEmpty();
   }

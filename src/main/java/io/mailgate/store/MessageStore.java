@@ -7,7 +7,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 
 /**
@@ -79,7 +78,7 @@ public final class MessageStore {
       configSets[i] = m.configurationSet();
       tags[i] = m.tagsJson();
       contents[i] = Buffers.wrap(m.content());
-      times[i] = OffsetDateTime.ofInstant(m.acceptedAt(), ZoneOffset.UTC);
+      times[i] = Timestamps.utc(m.acceptedAt());
       sourceIps[i] = m.sourceIp();
       callers[i] = m.callerIdentity();
       verp[i] = m.verpDomain();

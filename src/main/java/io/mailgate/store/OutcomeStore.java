@@ -6,7 +6,6 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 
 /**
@@ -173,8 +172,8 @@ public final class OutcomeStore {
       reply[i] = o.smtpReply();
       type[i] = o.eventType();
       detail[i] = o.eventDetailJson();
-      ts[i] = OffsetDateTime.ofInstant(o.at(), ZoneOffset.UTC);
-      next[i] = o.nextAttemptAt() == null ? null : OffsetDateTime.ofInstant(o.nextAttemptAt(), ZoneOffset.UTC);
+      ts[i] = Timestamps.utc(o.at());
+      next[i] = Timestamps.utc(o.nextAttemptAt());
       counts[i] = o.countsAsAttempt();
       Consequences c = o.consequences() == null ? Consequences.NONE : o.consequences();
       suppress[i] = c.suppress();

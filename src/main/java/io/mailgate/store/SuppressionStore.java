@@ -6,8 +6,6 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -107,7 +105,7 @@ public final class SuppressionStore {
               AND ($3::timestamptz IS NULL OR last_update >= $3) AND ($4::timestamptz IS NULL OR last_update <= $4)
               AND ($5::timestamptz IS NULL OR (last_update, email) < ($5, $6))
             ORDER BY last_update DESC, email DESC LIMIT $7""")
-        .execute(Tuple.from(new Object[] {accountId, reasons.toArray(String[]::new), odt(start), odt(end), odt(afterTime),
+        .execute(Tuple.from(new Object[] {accountId, reasons.toArray(String[]::new), Timestamps.utc(start), Timestamps.utc(end), Timestamps.utc(afterTime),
             afterEmail, limit}))
         .map(rows -> {
           List<Entry> out = new ArrayList<>();
@@ -145,7 +143,4 @@ public final class SuppressionStore {
     return new Entry(r.getString(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getString(3), r.getString(4));
   }
 
-  private static OffsetDateTime odt(Instant i) {
-    return i == null ? null : OffsetDateTime.ofInstant(i, ZoneOffset.UTC);
-  }
 }

@@ -39,4 +39,15 @@ class SmtpResponseTest {
     assertEquals("The email account that you tried to reach does not exist. Please try double-checking the address.",
         r.text());
   }
+
+  /** RFC 3461 xtext, as ENVID and ORCPT carry it: what is printable and not '+' or '=' goes as it is. */
+  @Test
+  void xtextEncodesOnlyWhatItMust() {
+    String id = "0100019abc-def0-4a1b.example@mailgate";
+    assertEquals(id, SmtpConnection.xtext(id));
+    assertEquals("a+2Bb+3Dc@example.org", SmtpConnection.xtext("a+b=c@example.org"));
+    assertEquals("caf+C3+A9+20x", SmtpConnection.xtext("caf\u00e9 x"));
+    assertEquals("", SmtpConnection.xtext(""));
+    assertEquals("+7F+0D+0A", SmtpConnection.xtext("\u007f\r\n"));
+  }
 }

@@ -55,6 +55,18 @@ class MimeBuilderTest {
   }
 
   @Test
+  void theDateIsFormattedForEachSecondAndOffset() {
+    ZonedDateTime t = ZonedDateTime.of(2026, 11, 28, 23, 59, 59, 100_000_000, ZoneOffset.UTC);
+    assertEquals("Sat, 28 Nov 2026 23:59:59 +0000", MimeBuilder.rfc5322Date(t));
+    assertEquals("Sat, 28 Nov 2026 23:59:59 +0000", MimeBuilder.rfc5322Date(t.plusNanos(800_000_000)));
+    assertEquals("Sun, 29 Nov 2026 00:00:00 +0000", MimeBuilder.rfc5322Date(t.plusSeconds(1)));
+    // the same instant seen from another offset is the same second, written differently
+    assertEquals("Sun, 29 Nov 2026 01:00:00 +0100",
+        MimeBuilder.rfc5322Date(t.plusSeconds(1).withZoneSameInstant(ZoneOffset.ofHours(1))));
+    assertEquals("Sat, 28 Nov 2026 23:59:59 +0000", MimeBuilder.rfc5322Date(t));
+  }
+
+  @Test
   void headersAreRfc5322() throws IOException {
     byte[] msg = build(text("Hi", "Body"), List.of(MailboxParser.parse("\"Doe, J.\" <j@example.org>")));
     String s = new String(msg, StandardCharsets.US_ASCII);

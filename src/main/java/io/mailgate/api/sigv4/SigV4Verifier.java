@@ -453,7 +453,12 @@ public final class SigV4Verifier {
   }
 
   static void appendHex(StringBuilder out, byte[] bytes) {
-    for (byte b : bytes) out.append(HEX[(b >>> 4) & 0xF]).append(HEX[b & 0xF]);
+    char[] hex = new char[bytes.length * 2];
+    for (int i = 0; i < bytes.length; i++) {
+      hex[2 * i] = HEX[(bytes[i] >>> 4) & 0xF];
+      hex[2 * i + 1] = HEX[bytes[i] & 0xF];
+    }
+    out.append(hex);
   }
 
   private static byte[] decodeHex(String hex) {

@@ -1,0 +1,21 @@
+package io.mailgate.store;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+
+/** Instants as the {@code timestamptz} parameters the pg client takes. */
+final class Timestamps {
+  private Timestamps() {}
+
+  /**
+   * {@code t} at UTC, null for null. The same value as {@code OffsetDateTime.ofInstant(t, ZoneOffset.UTC)}, without
+   * the zone rules that asks for (a new {@code ZoneRules} object for a fixed offset, every time): this runs for every
+   * message and every delivery outcome.
+   */
+  static OffsetDateTime utc(Instant t) {
+    return t == null ? null
+        : OffsetDateTime.of(LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC), ZoneOffset.UTC);
+  }
+}
