@@ -141,8 +141,9 @@ public final class SendService {
       tags.add(new JsonObject().put("Name", t.name()).put("Value", t.value()));
     }
     String envelopeFrom = profile.envelopeFrom();
+    String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
-        profile.verpDomain(), request.configurationSet(), tags.isEmpty() ? "[]" : tags.encode(), p.content(), addresses, p.at(), caller.sourceIp(),
+        profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId());
     return store.accept(row)
         .recover(e -> {

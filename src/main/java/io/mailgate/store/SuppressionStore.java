@@ -105,8 +105,8 @@ public final class SuppressionStore {
               AND ($3::timestamptz IS NULL OR last_update >= $3) AND ($4::timestamptz IS NULL OR last_update <= $4)
               AND ($5::timestamptz IS NULL OR (last_update, email) < ($5, $6))
             ORDER BY last_update DESC, email DESC LIMIT $7""")
-        .execute(Tuple.from(new Object[] {accountId, reasons.toArray(String[]::new), Timestamps.utc(start), Timestamps.utc(end), Timestamps.utc(afterTime),
-            afterEmail, limit}))
+        .execute(Tuple.from(new Object[] {accountId, reasons.toArray(String[]::new), Timestamps.utc(start),
+            Timestamps.utc(end), Timestamps.utc(afterTime), afterEmail, limit}))
         .map(rows -> {
           List<Entry> out = new ArrayList<>();
           for (Row r : rows) {
@@ -142,5 +142,4 @@ public final class SuppressionStore {
   private static Entry entry(Row r) {
     return new Entry(r.getString(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getString(3), r.getString(4));
   }
-
 }

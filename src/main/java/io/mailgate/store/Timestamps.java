@@ -15,7 +15,10 @@ final class Timestamps {
    * message and every delivery outcome.
    */
   static OffsetDateTime utc(Instant t) {
-    return t == null ? null
-        : OffsetDateTime.of(LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC), ZoneOffset.UTC);
+    if (t == null) {
+      return null;
+    }
+    return OffsetDateTime.of(LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC),
+        ZoneOffset.UTC);
   }
 }
