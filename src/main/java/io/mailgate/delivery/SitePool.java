@@ -355,10 +355,20 @@ final class SitePool {
         && site.pausedUntil() <= System.currentTimeMillis()) {
       idle.addLast(c);
     } else {
-      closed();
-      c.quit();
+      retire(c);
     }
     dispatch();
+  }
+
+  /**
+   * Ends a connection with QUIT. It counts as open until it is gone: its last message, pipelined, may still be waiting
+   * for its reply, and a connection opened meanwhile would be one more than the site's limit allows.
+   */
+  private void retire(SmtpConnection c) {
+    c.quit().onComplete(ar -> {
+      closed();
+      dispatch();
+    });
   }
 
   private void closed() {
@@ -370,8 +380,7 @@ final class SitePool {
     long limit = TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs);
     // the oldest idle connections are at the head (dispatch takes from the tail)
     while (!idle.isEmpty() && (idle.peekFirst().idleNanos() > limit || !idle.peekFirst().isOpen())) {
-      closed();
-      idle.pollFirst().quit();
+      retire(idle.pollFirst());
     }
   }
 

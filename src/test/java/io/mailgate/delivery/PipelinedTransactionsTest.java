@@ -118,4 +118,27 @@ class PipelinedTransactionsTest {
       assertEquals(List.of("DATA", "RSET"), commands.subList(refused + 1, refused + 3), commands.toString());
     }
   }
+
+  /**
+   * A connection that has carried its quota of messages is replaced, but its last message, pipelined, still waits for
+   * its reply: the replacement opens only once the old connection is gone, so the server never sees more connections
+   * than the limit.
+   */
+  @Test
+  void aRetiredConnectionCountsUntilItIsGone() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().dataDelay(Duration.ofMillis(150));
+         TestNode node = TestNode.start(server.url(), c -> c
+             .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+             .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 2)
+             .with(MailgateConfig.DELIVERY_MAX_MESSAGES_PER_CONNECTION, 2));
+         SesV2Client ses = node.sesV2()) {
+      int messages = 12;
+      for (int i = 0; i < messages; i++) {
+        send(ses, "r" + i + "@example.org");
+      }
+      Await.until(() -> server.received().size() >= messages, Duration.ofSeconds(30));
+      assertTrue(server.connections() >= messages / 2, server.connections() + " connections");
+      assertEquals(2, server.maxConcurrentConnections());
+    }
+  }
 }
