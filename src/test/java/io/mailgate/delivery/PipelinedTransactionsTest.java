@@ -19,7 +19,8 @@ import software.amazon.awssdk.services.sesv2.SesV2Client;
  * On a connection to a server that offers PIPELINING, the next message's MAIL, RCPT and DATA follow the previous
  * message's final dot in the same write (RFC 2920 3.1), so a message costs one round trip instead of two; without
  * PIPELINING the client waits for each reply. One delivery instance with one connection, so every message shares
- * it; the server holds each end-of-data reply until the client's next command arrives (or 2 s).
+ * it; the server holds each end-of-data reply until the client's next command arrives (or 2 s). The last tests are
+ * about how such a connection ends: retired after its quota of messages, or closed when idle.
  */
 class PipelinedTransactionsTest {
   static final int MESSAGES = 6;
@@ -139,6 +140,23 @@ class PipelinedTransactionsTest {
       Await.until(() -> server.received().size() >= messages, Duration.ofSeconds(30));
       assertTrue(server.connections() >= messages / 2, server.connections() + " connections");
       assertEquals(2, server.maxConcurrentConnections());
+    }
+  }
+
+  /** A connection left unused for the idle timeout is closed with QUIT, and the next message opens a new one. */
+  @Test
+  void anIdleConnectionIsClosedAndReplaced() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer();
+         TestNode node = TestNode.start(server.url(), c -> c
+             .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+             .with(MailgateConfig.DELIVERY_IDLE_TIMEOUT_SECONDS, 1));
+         SesV2Client ses = node.sesV2()) {
+      send(ses, "first@example.org");
+      Await.until(() -> server.commands().contains("QUIT"), Duration.ofSeconds(10));
+      assertEquals(1, server.received().size());
+      send(ses, "second@example.org");
+      Await.until(() -> server.received().size() >= 2, Duration.ofSeconds(10));
+      assertEquals(2, server.connections());
     }
   }
 }
