@@ -194,6 +194,25 @@ class DirectDeliveryTest {
     assertEquals(1, strict.commands().stream().filter(c -> c.startsWith("RCPT")).count());
   }
 
+  /**
+   * RFC 1870: a message larger than the SIZE the server advertises would be refused after it was all sent. It bounces
+   * at once (552) without a MAIL command, instead of costing the transfer and then being refused.
+   */
+  @Test
+  void messageOverTheAdvertisedSizeBouncesWithoutBeingSent() throws IOException {
+    RecordingSmtpServer small = server("127.0.0.13").extensions("PIPELINING\r\n250-SIZE 100\r\n250 8BITMIME");
+    dns.mx("small.example", 10, "mx.small.example").a("mx.small.example", "127.0.0.13");
+    JsonObject status = awaitFinal(send("k@small.example", "too large for this server"));
+    assertEquals(List.of("Send", "Bounce"), eventTypes(status));
+    JsonObject bounce = last(status, "Bounce").getJsonObject("bounce");
+    // SES files a message too large as a Transient bounce of subtype MessageTooLarge; it is not retried
+    assertEquals("Transient", bounce.getString("bounceType"), bounce.encode());
+    assertEquals("MessageTooLarge", bounce.getString("bounceSubType"), bounce.encode());
+    assertTrue(bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("diagnosticCode").contains("552"),
+        bounce.encode());
+    assertEquals(0, small.commands().stream().filter(c -> c.startsWith("MAIL")).count(), small.commands().toString());
+  }
+
   @Test
   void serverThatStallsAfterDataTimesOutAsASoftFailure() throws IOException {
     server("127.0.0.10").stallAfterData();
