@@ -213,6 +213,20 @@ class DirectDeliveryTest {
     assertEquals(0, small.commands().stream().filter(c -> c.startsWith("MAIL")).count(), small.commands().toString());
   }
 
+  /** A host that refuses service in its greeting is skipped for the next one, as one that does not answer is. */
+  @Test
+  void aHostRefusingServiceInItsGreetingIsSkipped() throws IOException {
+    RecordingSmtpServer busy = server("127.0.0.14").greeting("554 5.7.1 No SMTP service here");
+    RecordingSmtpServer next = server("127.0.0.15");
+    dns.mx("greeting.example", 10, "mx1.greeting.example").mx("greeting.example", 20, "mx2.greeting.example")
+        .a("mx1.greeting.example", "127.0.0.14").a("mx2.greeting.example", "127.0.0.15");
+    JsonObject status = awaitFinal(send("l@greeting.example", "greeting"));
+    assertEquals(List.of("Send", "Delivery"), eventTypes(status));
+    assertEquals(1, busy.connections());
+    assertEquals(0, busy.received().size());
+    assertEquals(1, next.received().size());
+  }
+
   @Test
   void serverThatStallsAfterDataTimesOutAsASoftFailure() throws IOException {
     server("127.0.0.10").stallAfterData();

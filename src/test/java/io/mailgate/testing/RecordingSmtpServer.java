@@ -42,6 +42,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile long dataDelayMillis;
   private volatile boolean stallAfterData;
   private volatile boolean dataWithoutRecipients;
+  private volatile String greeting = "220 test.local ESMTP ready";
   private volatile long holdDataReplyMillis;
   private final AtomicInteger pipelinedAfterData = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
@@ -62,6 +63,12 @@ public final class RecordingSmtpServer implements AutoCloseable {
   /** Waits this long before answering the end of DATA (a slow receiving server). */
   public RecordingSmtpServer dataDelay(java.time.Duration delay) {
     this.dataDelayMillis = delay.toMillis();
+    return this;
+  }
+
+  /** The greeting line, e.g. "421 4.7.0 Too many connections" (a server that refuses service ends the session). */
+  public RecordingSmtpServer greeting(String line) {
+    this.greeting = line;
     return this;
   }
 
@@ -159,7 +166,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
     maxActive.accumulateAndGet(active.incrementAndGet(), Math::max);
     try (socket; InputStream in = new BufferedInputStream(socket.getInputStream());
          OutputStream out = socket.getOutputStream()) {
-      write(out, "220 test.local ESMTP ready");
+      write(out, greeting);
+      if (!greeting.startsWith("220")) {
+        return;
+      }
       String from = null;
       String params = "";
       List<String> rcpts = new ArrayList<>();
