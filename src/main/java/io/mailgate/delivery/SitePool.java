@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -378,8 +379,15 @@ final class SitePool {
 
   private void closeIdle() {
     long limit = TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs);
+    // one its server closed (after a 421 to the last message it carried, say) can be anywhere in the line
+    for (Iterator<SmtpConnection> it = idle.iterator(); it.hasNext(); ) {
+      if (!it.next().isOpen()) {
+        it.remove();
+        closed();
+      }
+    }
     // the oldest idle connections are at the head (dispatch takes from the tail)
-    while (!idle.isEmpty() && (idle.peekFirst().idleNanos() > limit || !idle.peekFirst().isOpen())) {
+    while (!idle.isEmpty() && idle.peekFirst().idleNanos() > limit) {
       retire(idle.pollFirst());
     }
   }
