@@ -303,15 +303,8 @@ final class SitePool {
     }
     SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), a.data(), a.size(), a.eightBit(), a.envelopeId());
     // the connection takes the next message as soon as this one is written (pipelined behind its final dot),
-    // or, if it never is, once this transaction is over
-    boolean[] released = {false};
-    Runnable free = () -> {
-      if (!released[0]) {
-        released[0] = true;
-        release(c);
-      }
-    };
-    t.contentSent().onSuccess(v -> free.run());
+    // or, if it never is, once this transaction is over (contentSent completes before any reply to it)
+    t.contentSent().onSuccess(v -> release(c));
     t.decided().onComplete(ar -> {
       boolean again = false;
       if (ar.succeeded()) {
@@ -334,7 +327,9 @@ final class SitePool {
         site.failed();
         a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress()));
       }
-      free.run();
+      if (!t.contentSent().succeeded()) {
+        release(c);
+      }
       if (again) {
         dispatch(); // the connection may have been free already
       }

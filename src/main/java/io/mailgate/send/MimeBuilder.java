@@ -7,6 +7,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -21,11 +22,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * header text, quoted-printable or base64 bodies.
  */
 public final class MimeBuilder {
-  public static final DateTimeFormatter RFC5322_DATE =
+  private static final DateTimeFormatter RFC5322_DATE =
       DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US);
 
   /** The last Date header value: every message built in the same second (and offset) has the same. */
-  private record FormattedDate(long epochSecond, java.time.ZoneOffset offset, String text) {}
+  private record FormattedDate(long epochSecond, ZoneOffset offset, String text) {}
 
   private static volatile FormattedDate lastDate;
 
