@@ -70,6 +70,7 @@ public final class MailgateNode {
     MailgateConfig config = withDefaults(given);
     try {
       DeliveryVerticle.nodeSettings(config); // a wrong delivery mode or TLS policy fails the start, not each send
+      io.mailgate.store.RetentionVerticle.days(config);
     } catch (io.mailgate.config.ConfigException e) {
       return Future.failedFuture(e);
     }
@@ -154,6 +155,7 @@ public final class MailgateNode {
         // DNS has none of their records) and stop DKIM signing a minute later
         .compose(v -> dev ? Future.<Void>succeededFuture() : deploy(() -> new IdentityDnsVerticle(config, clock, dns), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
+        .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
             ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock), 1) : Future.<Void>succeededFuture())
         .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev), http))

@@ -106,6 +106,8 @@ public final class MailgateConfig {
       Double.class, 0.005, "Complaint rate above which sending is paused (SES: 0.5%).");
   public static final ConfigKey<Integer> REPUTATION_CHECK_INTERVAL_SECONDS = key("reputation.checkIntervalSeconds",
       Integer.class, 60, "How often account reputations are recomputed.");
+  public static final ConfigKey<Integer> RETENTION_DAYS = key("retention.days", Integer.class, 30,
+      "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too. One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
   public static final ConfigKey<Integer> FEEDBACK_GLOBAL_SUPPRESSION_DAYS = key("feedback.globalSuppressionDays",
       Integer.class, 14, "An address that hard-bounced for any account is suppressed for everyone this many days (0: no global list).");
   public static final ConfigKey<Integer> DELIVERY_INSTANCES = key("delivery.instances", Integer.class, 0,

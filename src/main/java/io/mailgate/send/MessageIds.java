@@ -14,7 +14,15 @@ public final class MessageIds {
   public static String next(Instant at) {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     UUID uuid = new UUID((r.nextLong() & ~0xF000L) | 0x4000L, (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L);
+    return prefix(at) + "-" + uuid + "-000000";
+  }
+
+  /**
+   * The time part of the ids made at {@code at}: every id made before that millisecond sorts below
+   * it, and every id made at or after it above.
+   */
+  public static String prefix(Instant at) {
     String millis = Long.toHexString(at.toEpochMilli());
-    return "0100" + "0".repeat(Math.max(0, 12 - millis.length())) + millis + "-" + uuid + "-000000";
+    return "0100" + "0".repeat(Math.max(0, 12 - millis.length())) + millis;
   }
 }

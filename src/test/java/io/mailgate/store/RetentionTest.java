@@ -1,0 +1,185 @@
+package io.mailgate.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.ConfigException;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.send.MessageIds;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.TestServices;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Retention on a database holding messages, feedback and counters on either side of the cutoff. */
+class RetentionTest {
+  private static final Instant NOW = Instant.now();
+  private static final Instant CUTOFF = NOW.minus(Duration.ofDays(30));
+
+  private String url;
+  private int serial;
+  private String oldDone;
+  private String oldQueued;
+  private String newDone;
+  private String oldOtherAccount;
+  private Vertx vertx;
+  private Pool pool;
+
+  @BeforeEach
+  void setUp() {
+    url = TestServices.freshDatabase();
+    vertx = Vertx.vertx();
+    pool = TestServices.migratedPool(vertx, url, 2);
+    for (String account : new String[] {"a1", "a2"}) {
+      Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('" + account + "', '"
+          + account + "', 14, 50000)");
+    }
+    oldDone = message("a1", 40, "delivered", "bounced");
+    oldQueued = message("a1", 40, "delivered", "queued");
+    newDone = message("a1", 1, "delivered");
+    oldOtherAccount = message("a2", 35, "delivered");
+    for (int i = 0; i < 25; i++) { // so a batch of 10 takes three transactions
+      message("a2", 31, "delivered");
+    }
+    Db.execute(url, "INSERT INTO inbound_feedback (received_at, kind, attributed, content) VALUES "
+        + "(now() - interval '40 days', 'DSN', false, 'x'), (now() - interval '1 day', 'ARF', false, 'x')");
+    Db.execute(url, "INSERT INTO reputation_buckets (account_id, bucket, sent) VALUES "
+        + "('a1', now() - interval '40 days', 5), ('a1', now() - interval '1 hour', 7)");
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  /** A message accepted {@code daysOld} days ago with one recipient in each of {@code states}, and an event for each; its id. */
+  private String message(String account, int daysOld, String... states) {
+    Instant at = NOW.minus(Duration.ofDays(daysOld)).plusMillis(serial++);
+    String id = MessageIds.next(at);
+    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) VALUES ('"
+        + id + "', '" + account + "', 's@example.com', 's@example.com', 'x', 1, '" + at + "')");
+    for (int i = 0; i < states.length; i++) {
+      Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) "
+          + "VALUES ('" + id + "', " + i + ", 'r" + i + "@example.org', '" + states[i] + "', now(), now())");
+      Db.execute(url, "INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) VALUES ('"
+          + id + "', '" + account + "', 'Bounce', 'r" + i + "@example.org', '{}', now())");
+    }
+    return id;
+  }
+
+  private String in(String... ids) {
+    return "('" + String.join("', '", ids) + "')";
+  }
+
+  private long count(String sql) {
+    return Db.count(url, sql);
+  }
+
+  @Test
+  void deletesFinishedMessagesWithTheirRecipientsAndEventsAndKeepsTheRest() throws Exception {
+    RetentionVerticle.Swept swept = await(RetentionVerticle.sweep(pool, CUTOFF, NOW.minus(Duration.ofDays(1)), 10));
+
+    assertEquals(new RetentionVerticle.Swept(27, 1, 1), swept);
+    assertEquals(0, count("SELECT count(*) FROM messages WHERE id IN " + in(oldDone, oldOtherAccount)));
+    // a recipient still queued keeps the whole message, however old; a recent one is kept whole too
+    assertEquals(2, count("SELECT count(*) FROM messages"));
+    assertEquals(2, count("SELECT count(*) FROM messages WHERE id IN " + in(oldQueued, newDone)));
+    assertEquals(3, count("SELECT count(*) FROM recipients"));
+    assertEquals(3, count("SELECT count(*) FROM recipients WHERE message_id IN " + in(oldQueued, newDone)));
+    assertEquals(3, count("SELECT count(*) FROM events"));
+    assertEquals(3, count("SELECT count(*) FROM events WHERE message_id IN " + in(oldQueued, newDone)));
+    assertEquals(1, count("SELECT count(*) FROM inbound_feedback WHERE kind = 'ARF'"));
+    assertEquals(1, count("SELECT count(*) FROM reputation_buckets WHERE sent = 7"));
+
+    assertEquals(new RetentionVerticle.Swept(0, 0, 0),
+        await(RetentionVerticle.sweep(pool, CUTOFF, NOW.minus(Duration.ofDays(1)), 10)));
+  }
+
+  @Test
+  void everyStatementOfASweepReadsIndexesNotTables() throws Exception {
+    String[] ids = {oldDone, oldQueued};
+    String candidates = plan(RetentionVerticle.CANDIDATES,
+        io.vertx.sqlclient.Tuple.of("", MessageIds.prefix(CUTOFF), CUTOFF.atOffset(ZoneOffset.UTC), 10));
+    assertTrue(candidates.contains("Index Scan using messages_pkey"), candidates);
+    assertFalse(candidates.contains("Sort"), candidates);
+    String queued = plan(RetentionVerticle.QUEUED, io.vertx.sqlclient.Tuple.of((Object) ids));
+    assertTrue(queued.contains("recipients_pkey"), queued);
+    String delete = plan(RetentionVerticle.DELETE_MESSAGES, io.vertx.sqlclient.Tuple.of((Object) ids));
+    assertTrue(delete.contains("messages_pkey") && delete.contains("recipients_pkey")
+        && delete.contains("events_message"), delete);
+    for (String plan : new String[] {candidates, queued, delete}) {
+      assertFalse(plan.contains("Seq Scan"), plan);
+    }
+  }
+
+  private String plan(String sql, io.vertx.sqlclient.Tuple args) throws Exception {
+    return await(pool.withTransaction(conn -> conn.query(RetentionVerticle.PLAN).execute()
+        .compose(v -> conn.preparedQuery("EXPLAIN " + sql).execute(args))
+        .map(rows -> {
+          StringBuilder b = new StringBuilder();
+          rows.forEach(r -> b.append(r.getString(0)).append('\n'));
+          return b.toString();
+        })));
+  }
+
+  @Test
+  void oneNodeSweepsAtATime() throws Exception {
+    String jdbc = "jdbc:" + url.replace("postgresql://postgres@", "postgresql://");
+    try (Connection other = DriverManager.getConnection(jdbc, "postgres", "");
+         Statement s = other.createStatement()) {
+      s.execute("SELECT pg_advisory_lock(" + RetentionVerticle.LOCK + ")"); // another node's sweep
+      assertEquals(new RetentionVerticle.Swept(0, 0, 0), await(RetentionVerticle.sweep(pool, CUTOFF, CUTOFF, 10)));
+      assertEquals(29, count("SELECT count(*) FROM messages"));
+      s.execute("SELECT pg_advisory_unlock(" + RetentionVerticle.LOCK + ")");
+    }
+    assertEquals(27, await(RetentionVerticle.sweep(pool, CUTOFF, CUTOFF, 10)).messages());
+    // the sweep let go of its lock
+    assertEquals(1, count("SELECT count(*) FROM (SELECT pg_try_advisory_lock(" + RetentionVerticle.LOCK + ")) l"));
+  }
+
+  @Test
+  void theNodeSweepsOnItsOwn() throws Exception {
+    // 31 days on, the one-day-old message is past a 30-day retention too; the queued one still stays
+    Clock later = Clock.fixed(NOW.plus(Duration.ofDays(31)), ZoneOffset.UTC);
+    MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, url);
+    await(vertx.deployVerticle(new RetentionVerticle(config, later, 10)));
+    Await.until(() -> count("SELECT count(*) FROM messages"), n -> n == 1, Duration.ofSeconds(20));
+    assertEquals(1, count("SELECT count(*) FROM messages WHERE id = '" + oldQueued + "'"));
+    assertEquals(0, count("SELECT count(*) FROM inbound_feedback"));
+  }
+
+  @Test
+  void zeroDaysKeepsEverythingAndANegativeValueIsRefused() throws Exception {
+    Clock later = Clock.fixed(NOW.plus(Duration.ofDays(365)), ZoneOffset.UTC);
+    MailgateConfig keep = MailgateConfig.defaults().with(MailgateConfig.PG_URL, url)
+        .with(MailgateConfig.RETENTION_DAYS, 0);
+    await(vertx.deployVerticle(new RetentionVerticle(keep, later, 10)));
+    Thread.sleep(300);
+    assertEquals(29, count("SELECT count(*) FROM messages"));
+
+    MailgateConfig negative = MailgateConfig.load(null, Map.of(MailgateConfig.RETENTION_DAYS.envName(), "-1"));
+    ConfigException e = assertThrows(ConfigException.class, () -> RetentionVerticle.days(negative));
+    assertEquals("invalid value for retention.days (MAILGATE_RETENTION_DAYS): -1 is negative (0 keeps everything)",
+        e.getMessage());
+  }
+
+  private static <T> T await(Future<T> f) throws Exception {
+    return f.await(20, TimeUnit.SECONDS);
+  }
+}
