@@ -1,10 +1,9 @@
 package io.mailgate.feedback;
 
+import io.mailgate.send.MimeBuilder;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.util.Locale;
 import java.util.UUID;
 
 /**
@@ -13,7 +12,6 @@ import java.util.UUID;
  * through the same parser and attribution as anything received from outside.
  */
 public final class SimulatedReports {
-  private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US);
 
   private SimulatedReports() {}
 
@@ -38,7 +36,7 @@ public final class SimulatedReports {
     String headers = headers(original);
     String messageId = header(headers, "Message-ID");
     String subject = header(headers, "Subject");
-    String text = "Date: " + DATE.format(now) + "\r\n"
+    String text = "Date: " + MimeBuilder.rfc5322Date(now) + "\r\n"
         + "From: " + simulatorAddress + "\r\n"
         + "To: " + returnPath + "\r\n"
         + "Subject: Out of the office" + (subject == null ? "" : " (Re: " + subject + ")") + "\r\n"
@@ -55,7 +53,7 @@ public final class SimulatedReports {
   public static byte[] complaint(String simulatorAddress, String returnPath, byte[] original, ZonedDateTime now) {
     String headers = headers(original);
     String boundary = "=_arf_" + UUID.randomUUID();
-    String text = "Date: " + DATE.format(now) + "\r\n"
+    String text = "Date: " + MimeBuilder.rfc5322Date(now) + "\r\n"
         + "From: complaints@" + io.mailgate.delivery.Simulator.DOMAIN + "\r\n"
         + "To: " + returnPath + "\r\n"
         + "Subject: Complaint about a message\r\n"
@@ -73,7 +71,7 @@ public final class SimulatedReports {
         + "Version: 1\r\n"
         + "Original-Mail-From: <" + returnPath + ">\r\n"
         + "Original-Rcpt-To: <" + simulatorAddress + ">\r\n"
-        + "Arrival-Date: " + DATE.format(now.withZoneSameInstant(ZoneOffset.UTC)) + "\r\n"
+        + "Arrival-Date: " + MimeBuilder.rfc5322Date(now.withZoneSameInstant(ZoneOffset.UTC)) + "\r\n"
         + "Reported-Domain: " + io.mailgate.delivery.Simulator.DOMAIN + "\r\n"
         + "\r\n"
         + "--" + boundary + "\r\n"
