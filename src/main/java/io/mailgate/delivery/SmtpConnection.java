@@ -471,18 +471,20 @@ final class SmtpConnection {
     socket.close();
   }
 
+  /**
+   * Reply lines as the server wrote them, less control characters other than tab: a reply's text
+   * goes into the recipient's row and its events, and PostgreSQL refuses a NUL in text and in
+   * jsonb. One NUL from a server would fail the whole batch of outcomes it was written with, every
+   * time that recipient was tried.
+   */
   private void onData(Buffer buf) {
     for (int i = 0; i < buf.length(); i++) {
       char c = (char) (buf.getByte(i) & 0xff);
       if (c == '\n') {
-        int len = partial.length();
-        if (len > 0 && partial.charAt(len - 1) == '\r') {
-          partial.setLength(len - 1);
-        }
         onLine(partial.toString());
         partial.setLength(0);
-      } else if (partial.length() < 4096) { // RFC 5321 allows 512; guard against a flood
-        partial.append(c);
+      } else if ((c >= 0x20 && c != 0x7f || c == '\t') && partial.length() < 4096) {
+        partial.append(c); // RFC 5321 allows 512 octets; the limit guards against a flood
       }
     }
   }

@@ -2,6 +2,7 @@ package io.mailgate.store;
 
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -34,7 +35,7 @@ public final class FeedbackStore {
 
   public Future<Optional<MessageRef>> message(String messageId) {
     return pool.preparedQuery("SELECT m.account_id, r.address FROM messages m JOIN recipients r ON r.message_id = m.id "
-            + "WHERE m.id = $1 ORDER BY r.idx").execute(Tuple.of(messageId))
+            + "WHERE m.id = $1 ORDER BY r.idx").execute(params(messageId))
         .map(rows -> {
           if (rows.size() == 0) {
             return Optional.empty();
@@ -63,7 +64,7 @@ public final class FeedbackStore {
             .compose(x -> conn.preparedQuery("INSERT INTO global_suppression (email, last_bounce, bounces, message_id) "
                     + "VALUES (lower($1), now(), 1, $2) ON CONFLICT (email) DO UPDATE SET last_bounce = now(), "
                     + "bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id")
-                .execute(Tuple.of(email, m.id())))
+                .execute(params(email, m.id())))
             .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture())
         .compose(v -> keep(conn, report)));
   }
@@ -87,15 +88,15 @@ public final class FeedbackStore {
     }
     return conn.preparedQuery("INSERT INTO inbound_feedback (received_at, mail_from, rcpt_to, kind, attributed, "
             + "message_id, account_id, note, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .execute(Tuple.from(new Object[] {Timestamps.utc(r.receivedAt()), r.mailFrom(),
-            r.rcptTo(), r.kind(), r.attributed(), r.messageId(), r.accountId(), r.note(), Buffer.buffer(r.content())}))
+        .execute(params(Timestamps.utc(r.receivedAt()), r.mailFrom(),
+            r.rcptTo(), r.kind(), r.attributed(), r.messageId(), r.accountId(), r.note(), Buffer.buffer(r.content())))
         .mapEmpty();
   }
 
   private static Future<Void> event(SqlConnection conn, MessageRef m, String email, String type, JsonObject detail) {
     return conn.preparedQuery("INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) "
             + "VALUES ($1, $2, $3, $4, $5::text::jsonb, now())")
-        .execute(Tuple.of(m.id(), m.accountId(), type, email, detail.encode())).mapEmpty();
+        .execute(params(m.id(), m.accountId(), type, email, withoutNul(detail).toString())).mapEmpty();
   }
 
   private static Future<Void> suppress(SqlConnection conn, MessageRef m, String email, String reason, String feedbackId) {
@@ -104,7 +105,7 @@ public final class FeedbackStore {
             + "LEFT JOIN configuration_sets cs ON cs.account_id = m.account_id AND cs.name = m.configuration_set "
             + "WHERE a.id = $1 AND $3 = ANY(coalesce(cs.suppressed_reasons, a.suppressed_reasons)) ON CONFLICT (account_id, email) DO UPDATE SET reason = EXCLUDED.reason, "
             + "message_id = EXCLUDED.message_id, feedback_id = EXCLUDED.feedback_id, last_update = now()")
-        .execute(Tuple.of(m.accountId(), email, reason, m.id(), feedbackId)).mapEmpty();
+        .execute(params(m.accountId(), email, reason, m.id(), feedbackId)).mapEmpty();
   }
 
   private static Future<Void> reputation(SqlConnection conn, String accountId, int hard, int complaints) {
@@ -113,5 +114,35 @@ public final class FeedbackStore {
             + "ON CONFLICT (account_id, bucket) DO UPDATE SET hard_bounces = reputation_buckets.hard_bounces + $2, "
             + "complaints = reputation_buckets.complaints + $3")
         .execute(Tuple.of(accountId, hard, complaints)).mapEmpty();
+  }
+
+  /**
+   * Parameters with U+0000 taken out of their text. Reports come from other servers, and PostgreSQL refuses NUL in
+   * text and in jsonb: the report would be refused (451) and sent again, forever.
+   */
+  private static Tuple params(Object... values) {
+    for (int i = 0; i < values.length; i++) {
+      if (values[i] instanceof String text) {
+        values[i] = withoutNul(text);
+      }
+    }
+    return Tuple.from(values);
+  }
+
+  private static Object withoutNul(Object value) {
+    if (value instanceof String text) {
+      return text.indexOf('\0') < 0 ? text : text.replace("\0", "");
+    }
+    if (value instanceof JsonObject object) {
+      JsonObject clean = new JsonObject();
+      object.forEach(e -> clean.put((String) withoutNul(e.getKey()), withoutNul(e.getValue())));
+      return clean;
+    }
+    if (value instanceof JsonArray array) {
+      JsonArray clean = new JsonArray();
+      array.forEach(v -> clean.add(withoutNul(v)));
+      return clean;
+    }
+    return value;
   }
 }

@@ -45,7 +45,7 @@ class SendEmailTest {
   static void start() throws IOException {
     relay = new RecordingSmtpServer()
         .onRcpt(rcpt -> rcpt.startsWith("nobody@") ? "550 5.1.1 <" + rcpt + ">: Recipient address rejected: User unknown"
-            : "250 2.1.5 Ok");
+            : rcpt.startsWith("nul@") ? "550 5.1.1 No\u0000 such\u0001 user\u007f" : "250 2.1.5 Ok");
     node = TestNode.start(relay.url());
     ses = node.sesV2();
     ses.createConfigurationSet(r -> r.configurationSetName("transactional"));
@@ -253,6 +253,27 @@ class SendEmailTest {
     assertEquals("BOUNCED", recipients.getJsonObject(0).getString("Status"));
     assertEquals(550, recipients.getJsonObject(0).getInteger("SmtpCode"));
     assertEquals("DELIVERED", recipients.getJsonObject(1).getString("Status"));
+  }
+
+  /**
+   * PostgreSQL takes no NUL in text or jsonb: a server's reply with one would fail the whole batch of outcomes it was
+   * written with (its other recipients delivered again later), and this recipient would never get an outcome.
+   */
+  @Test
+  void aReplyWithControlCharactersIsRecordedWithoutThem() {
+    String id = ses.sendEmail(r -> r
+        .fromEmailAddress("sender@example.com")
+        .destination(d -> d.toAddresses("nul@example.org", "grace@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("NUL in a reply")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    JsonObject status = node.awaitOutcomes(id, 2);
+    JsonArray recipients = status.getJsonArray("Recipients");
+    assertEquals("BOUNCED", recipients.getJsonObject(0).getString("Status"));
+    assertEquals("DELIVERED", recipients.getJsonObject(1).getString("Status"));
+    JsonObject bounce = status.getJsonArray("Events").stream().map(JsonObject.class::cast)
+        .filter(e -> e.getString("eventType").equals("Bounce")).findFirst().orElseThrow();
+    assertEquals("smtp; 550 5.1.1 No such user",
+        bounce.getJsonObject("bounce").getJsonArray("bouncedRecipients").getJsonObject(0).getString("diagnosticCode"));
   }
 
   /** CRLF everywhere, no line over 998 octets, headers 7-bit. */

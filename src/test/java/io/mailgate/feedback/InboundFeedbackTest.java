@@ -111,6 +111,19 @@ class InboundFeedbackTest {
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone@remote.example'"));
   }
 
+  /** PostgreSQL takes no NUL in text or jsonb: a report carrying one is recorded without it, not refused forever. */
+  @Test
+  void aReportWithANulIsRecordedWithoutIt() throws IOException {
+    String[] sent = sent("nul@remote.example", "bounces with a NUL");
+    List<String> replies = SmtpClient.send(inbound, "", List.of(sent[1]),
+        dsn("nul@remote.example", "5.1.1", "550 5.1.1 No\u0000 such user", null));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("550 5.1.1 No such user",
+        bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("diagnosticCode"));
+  }
+
   @Test
   void forgedVerpIsNotAttributed() throws IOException {
     String[] sent = sent("victim@remote.example", "target of a forgery");
