@@ -74,6 +74,13 @@ public final class DeliveryVerticle extends VerticleBase {
   private int pending;
   private int maxPending;
   private final List<Future<Void>> releases = new ArrayList<>();
+  /** The recipients this instance is delivering, each with when its lease was last taken or renewed. */
+  private final Map<HeldLease, Long> held = new HashMap<>();
+  private long leaseMillis;
+  private long leaseTimer = -1;
+  private boolean renewing;
+
+  private record HeldLease(String messageId, int idx) {}
 
   public DeliveryVerticle(MailgateConfig config, String leaseOwner, Clock clock, DnsResolver dns, Sites sites,
       SecretBox secrets) {
@@ -137,7 +144,45 @@ public final class DeliveryVerticle extends VerticleBase {
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());
     poolSweeper = vertx.setPeriodic(60_000, id -> dropIdlePools());
+    leaseMillis = config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 1000L;
+    leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 3), id -> renewLeases());
     return consumer.completion();
+  }
+
+  /**
+   * Renews the leases of recipients this instance has been delivering for a third of a lease or more. An attempt may
+   * legitimately outlast a lease (a server may take minutes to answer each command, and a site's connections may all
+   * be busy), and a scan would then take the recipient over and send it a second time while the first attempt is
+   * still going. A lease is renewed only while its recipient is held here: one this node lost track of (its outcome
+   * could not be written, say) still expires and goes to another scan.
+   */
+  private void renewLeases() {
+    if (renewing || held.isEmpty()) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    List<HeldLease> due = new ArrayList<>();
+    for (Map.Entry<HeldLease, Long> e : held.entrySet()) {
+      if (now - e.getValue() >= leaseMillis / 3) {
+        due.add(e.getKey());
+      }
+    }
+    if (due.isEmpty()) {
+      return;
+    }
+    renewing = true;
+    queue.renew(due.stream().map(HeldLease::messageId).toArray(String[]::new),
+        due.stream().map(HeldLease::idx).toArray(Integer[]::new)).onComplete(ar -> {
+          renewing = false;
+          if (ar.failed()) {
+            LOG.warning("could not renew " + due.size() + " delivery leases (another node may take them over when "
+                + "they expire): " + ar.cause().getMessage());
+            return;
+          }
+          for (HeldLease h : due) {
+            held.computeIfPresent(h, (k, since) -> now);
+          }
+        });
   }
 
   /** Direct delivery meets many sites: a pool with nothing open and nothing waiting is dropped. */
@@ -156,6 +201,7 @@ public final class DeliveryVerticle extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(scanTimer);
     vertx.cancelTimer(poolSweeper);
+    vertx.cancelTimer(leaseTimer);
     // stop taking work; attempts still waiting for a connection end "not attempted" and are released
     return consumer.unregister()
         .compose(v -> Future.join(pools.values().stream().map(SitePool::close).toList()))
@@ -198,6 +244,10 @@ public final class DeliveryVerticle extends VerticleBase {
       }
     }
     pending += job.recipients().size();
+    long now = System.currentTimeMillis();
+    for (DeliveryJob.Recipient r : job.recipients()) {
+      held.put(new HeldLease(job.messageId(), r.idx()), now);
+    }
     Future<Map<String, SuppressionStore.Listed>> listed = emails.isEmpty()
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
     Future<DeliverySettings> settingsOf = settings(job);
@@ -206,6 +256,9 @@ public final class DeliveryVerticle extends VerticleBase {
         // suppression lists or settings cannot be read: do not send blind, try again from the queue
         LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
         pending -= job.recipients().size();
+        for (DeliveryJob.Recipient r : job.recipients()) {
+          held.remove(new HeldLease(job.messageId(), r.idx()));
+        }
         track(queue.release(job.messageId(), job.recipients()));
         return;
       }
@@ -293,6 +346,7 @@ public final class DeliveryVerticle extends VerticleBase {
 
   private void finish(DeliveryJob job, DeliveryJob.Recipient r, AttemptResult result, DeliverySettings s,
       InboundMail followUp) {
+    held.remove(new HeldLease(job.messageId(), r.idx()));
     Instant now = clock.instant();
     boolean notAttempted = result instanceof AttemptResult.Deferred;
     if (stopping && (notAttempted || result instanceof AttemptResult.Failed)) {

@@ -96,6 +96,7 @@ final class SitePool {
   private List<SmtpConnection.Endpoint> endpoints = List.of();
   private int open;
   private long dispatchTimer = -1;
+  private boolean dispatching;
   private final long sweeper;
 
   /**
@@ -149,7 +150,23 @@ final class SitePool {
     return a;
   }
 
+  /**
+   * Starts what can start. Not reentrant: what a call from inside the loop (a connection released at once, say, when
+   * a message is too large for it) would do, the loop goes on to do, instead of one more stack frame for each.
+   */
   private void dispatch() {
+    if (dispatching) {
+      return;
+    }
+    dispatching = true;
+    try {
+      dispatchWaiting();
+    } finally {
+      dispatching = false;
+    }
+  }
+
+  private void dispatchWaiting() {
     while (!waiting.isEmpty()) {
       long now = System.currentTimeMillis();
       long paused = site.pausedUntil();
@@ -385,6 +402,8 @@ final class SitePool {
     while (!idle.isEmpty() && idle.peekFirst().idleNanos() > limit) {
       retire(idle.pollFirst());
     }
+    // attempts that waited too long for a connection end here even when no connection comes back to start them
+    dispatch();
   }
 
   /** Closes what is idle; attempts still waiting end as not attempted (they go back to the queue). */

@@ -51,6 +51,15 @@ public final class DeliveryQueue {
       UPDATE recipients SET lease_owner = NULL, lease_until = NULL
       WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3""";
 
+  /**
+   * Leases held again for another full term: recipients $2/$3 still queued under this node's lease $1. Run with
+   * {@link #INDEX_SCAN_ONLY}: a probe of the primary key for each.
+   */
+  static final String RENEW = """
+      UPDATE recipients r SET lease_until = now() + $4::int * interval '1 second'
+      FROM unnest($2::text[], $3::int[]) AS h(message_id, idx)
+      WHERE r.message_id = h.message_id AND r.idx = h.idx AND r.lease_owner = $1 AND r.state = 'queued'""";
+
   private final Pool pool;
   private final String leaseOwner;
   private final String nodeId;
@@ -94,6 +103,18 @@ public final class DeliveryQueue {
                 return jobs;
               });
         }));
+  }
+
+  /**
+   * Extends this node's leases on recipients it is still delivering ({@code messageIds[i]}, {@code idx[i]}) to a full
+   * term from now, so that no other scan takes over an attempt that is only slow (a server that takes minutes to
+   * answer, a site whose connections are all busy). A lease this node no longer holds is left alone. Completes with
+   * the number renewed.
+   */
+  public Future<Integer> renew(String[] messageIds, Integer[] idx) {
+    return pool.withTransaction(conn -> conn.query(INDEX_SCAN_ONLY).execute()
+        .compose(v -> conn.preparedQuery(RENEW).execute(Tuple.of(leaseOwner, messageIds, idx, leaseSeconds)))
+        .map(rows -> rows.rowCount()));
   }
 
   /** Gives recipients back to the queue (shutdown, or more work than fits in memory). */
