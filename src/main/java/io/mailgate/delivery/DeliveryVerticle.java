@@ -231,7 +231,11 @@ public final class DeliveryVerticle extends VerticleBase {
         return;
       }
       for (DeliveryJob job : ar.result()) {
-        deliver(job);
+        if (stopping) {
+          track(queue.release(job.messageId(), job.recipients())); // claimed as the node stopped: give it back now
+        } else {
+          deliver(job);
+        }
       }
     });
   }
@@ -252,9 +256,12 @@ public final class DeliveryVerticle extends VerticleBase {
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
     Future<DeliverySettings> settingsOf = settings(job);
     Future.all(listed, settingsOf).onComplete(all -> {
-      if (all.failed()) {
-        // suppression lists or settings cannot be read: do not send blind, try again from the queue
-        LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
+      if (all.failed() || stopping) {
+        // suppression lists or settings cannot be read: do not send blind, try again from the queue (and a node
+        // stopping meanwhile has closed its pools: the recipients go back as they are)
+        if (all.failed()) {
+          LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
+        }
         pending -= job.recipients().size();
         for (DeliveryJob.Recipient r : job.recipients()) {
           held.remove(new HeldLease(job.messageId(), r.idx()));
@@ -279,9 +286,12 @@ public final class DeliveryVerticle extends VerticleBase {
           attempt = router.route(s, r.address())
               .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Rejected(
                   new SmtpResponse(550, "5.1.2", "Invalid recipient domain: " + e.getMessage()), null))))
-              .compose(route -> route instanceof Router.Go go
-                  ? pool(go, s).deliver(mailFrom, r.address(), data, job.content().length, eightBit, job.messageId())
-                  : Future.succeededFuture(((Router.Fail) route).result()));
+              .compose(route -> stopping // its pools are closed: the recipient goes back untouched
+                  ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
+                  : route instanceof Router.Go go
+                      ? pool(go, s).deliver(mailFrom, r.address(), data, job.content().length, eightBit,
+                          job.messageId())
+                      : Future.succeededFuture(((Router.Fail) route).result()));
         }
         attempt.onComplete(done -> {
           pending--;
@@ -335,7 +345,7 @@ public final class DeliveryVerticle extends VerticleBase {
       SiteState site = sites.get(go.siteKey(), k -> new SiteState(k, limits));
       site.update(limits, go.mxHosts());
       pool = new SitePool(vertx, netClient, site, options, s.tlsPolicy(), throttles,
-          go.relay() ? 1 : config.get(MailgateConfig.DELIVERY_INSTANCES),
+          config.get(MailgateConfig.DELIVERY_INSTANCES), go.relay(),
           config.get(MailgateConfig.DELIVERY_IDLE_TIMEOUT_SECONDS) * 1000L,
           config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 500L);
       pools.put(key, pool);

@@ -82,6 +82,8 @@ final class SitePool {
   private final DeliverySettings.TlsPolicy tlsPolicy;
   private final ThrottleRules throttles;
   private final int shareOf;
+  /** The node's connections to the site may be this many times its limit (its instances', when the limit is each's). */
+  private final int nodeShare;
   private final long idleTimeoutMs;
   private final long maxWaitMs;
   private final ArrayDeque<SmtpConnection> idle = new ArrayDeque<>();
@@ -100,20 +102,23 @@ final class SitePool {
   private final long sweeper;
 
   /**
-   * @param shareOf how many instances share the site's limits on this node (1 when the limits are
-   *     per instance, as the relay's are)
+   * @param instances the node's delivery instances, each with a pool for the site
+   * @param perInstance whether the site's limits are each instance's (the relay's are) rather than
+   *     the node's, which its instances share
    * @param maxWaitMs an attempt that cannot start within this (its lease would run out) goes back to
    *     the queue instead
    */
   SitePool(Vertx vertx, NetClient client, SiteState site, SmtpConnection.Options options,
-      DeliverySettings.TlsPolicy tlsPolicy, ThrottleRules throttles, int shareOf, long idleTimeoutMs, long maxWaitMs) {
+      DeliverySettings.TlsPolicy tlsPolicy, ThrottleRules throttles, int instances, boolean perInstance,
+      long idleTimeoutMs, long maxWaitMs) {
     this.vertx = vertx;
     this.client = client;
     this.site = site;
     this.options = options;
     this.tlsPolicy = tlsPolicy;
     this.throttles = throttles;
-    this.shareOf = Math.max(1, shareOf);
+    this.shareOf = perInstance ? 1 : Math.max(1, instances);
+    this.nodeShare = perInstance ? Math.max(1, instances) : 1;
     this.idleTimeoutMs = idleTimeoutMs;
     this.maxWaitMs = maxWaitMs;
     this.sweeper = vertx.setPeriodic(Math.max(1000, idleTimeoutMs / 2), id -> closeIdle());
@@ -140,6 +145,15 @@ final class SitePool {
   private int concurrencyLimit() {
     int share = (int) Math.ceil((double) site.limits().maxConnections() / shareOf);
     return Math.max(1, (int) Math.floor(share * site.factor()));
+  }
+
+  /**
+   * The site's connections for the whole node, which every pool for it reserves from before it connects: each
+   * instance's share is rounded up, and a site has a pool per TLS policy in each instance, so the shares alone would
+   * let the node open more than the site's limit (6 for a limit of 5 on two instances).
+   */
+  private int nodeLimit() {
+    return Math.max(1, (int) Math.floor(site.limits().maxConnections() * nodeShare * site.factor()));
   }
 
   private Attempt next() {
@@ -193,13 +207,20 @@ final class SitePool {
         if (open >= concurrencyLimit()) {
           return; // a connection coming back will dispatch
         }
+        if (!site.reserveConnection(nodeLimit())) {
+          return; // other pools hold the rest: a connection of this pool coming back, or the sweeper, will dispatch
+        }
         double perMinute = limits.maxConnectionsPerMinute() / (double) shareOf;
         if (perMinute > 0 && !newConnections.take(perMinute / 60_000.0, Math.max(1, perMinute), now)) {
+          site.releaseConnection();
           schedule(newConnections.millisToNext(perMinute / 60_000.0));
           return;
         }
       }
       if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond() * site.factor(), now)) {
+        if (!reuse) {
+          site.releaseConnection();
+        }
         return; // a timer or the shared bucket's answer will dispatch
       }
       Attempt a = next();
@@ -280,6 +301,7 @@ final class SitePool {
     List<SmtpConnection.Endpoint> eps = endpoints;
     if (index >= eps.size()) {
       open--;
+      site.releaseConnection();
       String reason = lastFailure == null ? "no host to connect to for " + site.key : lastFailure.getMessage();
       site.failed();
       a.result().complete(new AttemptResult.Failed(reason, eps.isEmpty() ? null : eps.get(eps.size() - 1).address()));
@@ -386,6 +408,7 @@ final class SitePool {
 
   private void closed() {
     open--;
+    site.releaseConnection();
     site.connections.decrementAndGet();
   }
 

@@ -16,6 +16,8 @@ final class SiteState {
   final String key;
   final AtomicInteger connections = new AtomicInteger();
   final AtomicInteger waiting = new AtomicInteger();
+  /** Connections of this node's pools to the site, open or being opened. */
+  private final AtomicInteger reserved = new AtomicInteger();
   private volatile Shaping.Limits limits;
   private volatile java.util.List<String> mxHosts = java.util.List.of();
   private double factor = 1.0;
@@ -27,6 +29,23 @@ final class SiteState {
   SiteState(String key, Shaping.Limits limits) {
     this.key = key;
     this.limits = limits;
+  }
+
+  /** One more connection for this node, or false when {@code limit} are open or being opened already. */
+  boolean reserveConnection(int limit) {
+    while (true) {
+      int n = reserved.get();
+      if (n >= limit) {
+        return false;
+      }
+      if (reserved.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void releaseConnection() {
+    reserved.decrementAndGet();
   }
 
   Shaping.Limits limits() {

@@ -148,7 +148,8 @@ public final class RetentionVerticle extends VerticleBase {
 
   /**
    * Deletes messages and inbound feedback from before {@code cutoff} and reputation counters from
-   * before {@code bucketCutoff}, at most {@code batch} messages or reports per transaction. Deletes nothing when another node holds the retention lock: it is sweeping.
+   * before {@code bucketCutoff}, at most {@code batch} messages or reports per transaction. Deletes
+   * nothing when another node holds the retention lock: it is sweeping.
    */
   public static Future<Swept> sweep(Pool db, Instant cutoff, Instant bucketCutoff, int batch) {
     return db.withConnection(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK + ")").execute()
