@@ -43,12 +43,8 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
       contentType = contentType.strip();
       checkContentType(contentType);
     }
-    if (contentId != null) {
-      MessageHeader.requireNoControl(contentId, "attachment ContentId");
-      if (contentId.isBlank() || contentId.indexOf(' ') >= 0 || contentId.indexOf('<') >= 0
-          || contentId.indexOf('>') >= 0 || contentId.length() > 255) {
-        throw SesException.badRequest("Invalid attachment ContentId '" + MailboxParser.abbreviate(contentId) + "'.");
-      }
+    if (contentId != null && !isContentId(contentId)) {
+      throw SesException.badRequest("Invalid attachment ContentId '" + MailboxParser.abbreviate(contentId) + "'.");
     }
     if (description != null) {
       MessageHeader.requireNoControl(description, "attachment ContentDescription");
@@ -59,6 +55,24 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
     if (encoding == TransferEncoding.SEVEN_BIT && !TransferEncoding.isSevenBitSafe(content)) {
       throw SesException.badRequest("Attachment '" + fileName + "' is not 7-bit data; use BASE64 or QUOTED_PRINTABLE.");
     }
+  }
+
+  /**
+   * A Content-ID as it is written between angle brackets: 1 to 255 printable ASCII characters, no space and no angle
+   * bracket. Anything beyond ASCII is refused, not only controls: the header is written byte for byte, and U+010D
+   * written so is a CR.
+   */
+  private static boolean isContentId(String id) {
+    if (id.isEmpty() || id.length() > 255) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (c <= ' ' || c >= 0x7f || c == '<' || c == '>') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** type/subtype made of RFC 2045 token characters; parameters are written by us, not taken. */

@@ -34,13 +34,23 @@ final class ByteSink {
     return this;
   }
 
-  /** Appends a string known to be 7-bit ASCII. */
+  /**
+   * Appends a string known to be 7-bit ASCII. One that is not is a bug of its caller, and fails here: written byte
+   * for byte, U+010D would be a CR, a line break inside a header.
+   */
   ByteSink ascii(CharSequence s) {
     int n = s.length();
     ensure(n);
+    int all = 0;
     for (int i = 0; i < n; i++) {
-      buf[size++] = (byte) s.charAt(i);
+      char c = s.charAt(i);
+      all |= c;
+      buf[size + i] = (byte) c;
     }
+    if (all > 0x7f) {
+      throw new IllegalArgumentException("not ASCII: " + s);
+    }
+    size += n;
     return this;
   }
 

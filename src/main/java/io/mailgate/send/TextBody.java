@@ -15,7 +15,11 @@ public record TextBody(String data, Charset charset) {
       return StandardCharsets.UTF_8;
     }
     try {
-      return Charset.forName(name.strip());
+      Charset charset = Charset.forName(name.strip());
+      if (!charset.canEncode()) { // a detector such as x-JISAutoDetect: Java reads it but cannot write it
+        throw new UnsupportedCharsetException(name);
+      }
+      return charset;
     } catch (IllegalCharsetNameException | UnsupportedCharsetException e) {
       throw SesException.badRequest("Unsupported charset '" + name + "' in " + field + ".");
     }

@@ -109,6 +109,17 @@ class SendEmailErrorsTest {
         Arguments.of("two content kinds", ok.copy().put("Content", new JsonObject()
             .put("Raw", new JsonObject().put("Data", "QQ=="))
             .put("Simple", ok.getJsonObject("Content").getJsonObject("Simple"))).encode(), "exactly one"),
+        Arguments.of("header injection through a ContentId beyond ASCII (U+010D U+010A: CR LF once cut to bytes)",
+            ok.copy().put("Content", new JsonObject().put("Simple", new JsonObject()
+                .put("Subject", new JsonObject().put("Data", "s"))
+                .put("Body", new JsonObject().put("Html", new JsonObject().put("Data", "<img src=\"cid:x\">")))
+                .put("Attachments", new JsonArray().add(new JsonObject().put("FileName", "a.png")
+                    .put("RawContent", "iVBORw0KGgo=").put("ContentDisposition", "INLINE")
+                    .put("ContentId", "x\u010D\u010AX-Evil:\u0120injected"))))).encode(), "ContentId"),
+        Arguments.of("a charset Java can only decode", ok.copy().put("Content", new JsonObject().put("Simple",
+            new JsonObject().put("Subject", new JsonObject().put("Data", "s"))
+                .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")
+                    .put("Charset", "x-JISAutoDetect"))))).encode(), "charset"),
         Arguments.of("bad tag", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject().put("Name", "a b")
             .put("Value", "v"))).encode(), "EmailTag"));
   }
