@@ -36,6 +36,12 @@ public final class SesErrors {
   }
 
   /** Maps whatever failed the request to the SES error the caller sees. */
+  /**
+   * PostgreSQL's errors for text it cannot take: 22021 (a NUL, or bytes that are not UTF-8) and 22P05 (untranslatable,
+   * such as U+0000 in jsonb).
+   */
+  private static final java.util.Set<String> TEXT_PG_CANNOT_STORE = java.util.Set.of("22021", "22P05");
+
   public static SesException toSes(RoutingContext ctx, Throwable failure) {
     if (failure instanceof SesException e) {
       return e;
@@ -54,6 +60,11 @@ public final class SesErrors {
       if (status >= 400 && status < 500) {
         return SesException.badRequest("Bad request.");
       }
+    }
+    if (failure instanceof io.vertx.pgclient.PgException pg && TEXT_PG_CANNOT_STORE.contains(pg.getSqlState())) {
+      // a NUL or the like in some text field that no check of ours refused first: the client's input, not our failure
+      return SesException.badRequest("The request contains a character that cannot be stored (NUL or a control "
+          + "character).");
     }
     LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path(), failure);
     return new SesException(SesError.INTERNAL_FAILURE, "An internal error occurred. Retry the request.");

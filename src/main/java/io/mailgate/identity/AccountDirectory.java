@@ -39,6 +39,9 @@ public final class AccountDirectory {
   }
 
   public Future<Optional<AccessKey>> byAccessKey(String accessKeyId) {
+    if (!plausibleKeyId(accessKeyId)) {
+      return Future.succeededFuture(Optional.empty()); // no key has such an id: not worth a query (a NUL fails one)
+    }
     long now = clock.millis();
     Cached<Optional<AccessKey>> c = cache.get(accessKeyId);
     if (c != null && c.expiresAt() > now) {
@@ -101,5 +104,19 @@ public final class AccountDirectory {
         production ? r.getDouble(from + 2) : sandbox.maxSendRate(),
         production ? r.getLong(from + 3) : sandbox.max24HourSend(),
         r.getBoolean(from + 4), production);
+  }
+
+  /** Printable ASCII without spaces, at most 128 characters, as every access key id is (AWS's are [A-Z0-9]{16,128}). */
+  static boolean plausibleKeyId(String id) {
+    if (id.isEmpty() || id.length() > 128) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (c <= ' ' || c >= 0x7f) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -27,12 +27,7 @@ public final class MailboxParser {
     if (input.length() > MAX_INPUT) {
       throw SesException.badRequest("Email address is too long: " + abbreviate(input));
     }
-    for (int i = 0; i < input.length(); i++) {
-      char c = input.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
-        throw SesException.badRequest("Illegal control character (CR, LF or other) in address: " + abbreviate(input));
-      }
-    }
+    requireNoControl(input);
     String s = input.strip();
     String displayName = null;
     String addrSpec;
@@ -51,7 +46,19 @@ public final class MailboxParser {
 
   /** Parses a bare addr-spec (an SMTP path without brackets). */
   public static Mailbox parseAddrSpec(String addrSpec) {
+    if (addrSpec != null) {
+      requireNoControl(addrSpec); // a quoted local part would take CR, LF and NUL otherwise
+    }
     return addrSpec(addrSpec == null ? "" : addrSpec.strip(), null, addrSpec);
+  }
+
+  private static void requireNoControl(String input) {
+    for (int i = 0; i < input.length(); i++) {
+      char c = input.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        throw SesException.badRequest("Illegal control character (CR, LF or other) in address: " + abbreviate(input));
+      }
+    }
   }
 
   /** Index of the '<' that opens the final angle-addr, ignoring brackets inside quotes. */

@@ -176,6 +176,15 @@ class SendEmailErrorsTest {
       assertEquals(403, e.statusCode());
       assertEquals("UnrecognizedClientException", e.awsErrorDetails().errorCode());
     }
+
+    // a NUL in the claimed key id failed the key lookup in PostgreSQL: a 500 and a stack trace for anyone
+    HttpResponse<String> nul = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(node.endpoint()
+            + "/v2/email/outbound-emails?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            + "&X-Amz-Credential=A%00B%2F20250101%2Fus-east-1%2Fses%2Faws4_request&X-Amz-Date=20250101T000000Z"
+            + "&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=00"))
+        .POST(HttpRequest.BodyPublishers.ofString(simple("a@example.com", "b@example.org", "s"))).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, nul.statusCode(), nul.body()); // SignatureDoesNotMatch: no key has that id
   }
 
   @Test

@@ -47,6 +47,14 @@ class MailboxParserTest {
     assertEquals(SesError.BAD_REQUEST, e.error());
   }
 
+  /** The bare addr-spec of an identity name, an SMTP path or a suppression entry: no control character either. */
+  @ParameterizedTest
+  @ValueSource(strings = {"\"a\r\nb\"@example.com", "\"a\u0000b\"@example.com", "\"a\tb\"@example.com"})
+  void addrSpecWithAControlCharacterIsRefused(String addrSpec) {
+    SesException e = assertThrows(SesException.class, () -> MailboxParser.parseAddrSpec(addrSpec));
+    assertTrue(e.getMessage().contains("control character"), e.getMessage());
+  }
+
   @Test
   void lengthLimits() {
     String local = "a".repeat(65);
