@@ -68,6 +68,7 @@ public final class SmtpServerSession {
   private boolean shutdownRequested;
   private boolean discardingLine;
   private int consecutiveErrors;
+  private int authFailures;
 
   private byte[] input = NO_BYTES;
   private int inputLength;
@@ -655,7 +656,7 @@ public final class SmtpServerSession {
   private void verifyCredentials(
       String mechanism, String authzid, String username, String password) {
     if (username.isEmpty()) {
-      protocolError(Replies.AUTH_FAILED);
+      authFailed();
       return;
     }
     call(() -> handler.onAuth(info, mechanism, authzid, username, password), (accepted, error) -> {
@@ -665,9 +666,22 @@ public final class SmtpServerSession {
         info = info.withAuthenticatedUser(username);
         reply(Replies.AUTH_SUCCEEDED);
       } else {
-        protocolError(Replies.AUTH_FAILED); // counted, so guessing passwords ends in 421
+        authFailed();
       }
     });
+  }
+
+  /**
+   * Refused credentials. They are counted on their own as well as errors: the 334 challenges of AUTH LOGIN between two
+   * guesses end a run of errors, and guessing passwords must still end in 421.
+   */
+  private void authFailed() {
+    if (++authFailures >= config.maxConsecutiveErrors()) {
+      out.reply(Replies.AUTH_FAILED);
+      closeWith(Replies.TOO_MANY_ERRORS);
+    } else {
+      protocolError(Replies.AUTH_FAILED);
+    }
   }
 
   /** Decodes base64, answering 501 itself when it is not valid. */

@@ -320,6 +320,19 @@ class SmtpServerSessionTest {
   }
 
   @Test
+  void authLoginGuessesEndInTheSameWayDespiteTheChallengesBetweenThem() {
+    start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true)
+        .setPlainTextAuthAllowed(true).setMaxConsecutiveErrors(3), handler);
+    transport.take();
+    send("EHLO c\r\n");
+    String guess = "AUTH LOGIN\r\n" + b64("alice") + "\r\n" + b64("guess") + "\r\n";
+    String round = "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535 5.7.8 Authentication credentials invalid\r\n";
+    assertEquals(round + round + round + "421 4.7.0 Error: too many errors, closing connection\r\n",
+        send(guess) + send(guess) + send(guess));
+    assertTrue(session.isClosed());
+  }
+
+  @Test
   void tooManyErrorsInARowCloses() {
     start(new SmtpServerOptions().setServerName("mx.test").setMaxConsecutiveErrors(3), handler);
     transport.take();
