@@ -3,6 +3,7 @@ package io.mailgate.smtp;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.ServerSSLOptions;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class SmtpConnection implements SmtpTransport {
 
   private static final System.Logger LOG = System.getLogger(SmtpConnection.class.getName());
+  /** How long a close waits for the last replies to be written before the channel is closed without them. */
+  static final long CLOSE_GRACE_MILLIS = 10_000;
 
   private final Vertx vertx;
   private final Context context;
@@ -100,6 +103,15 @@ final class SmtpConnection implements SmtpTransport {
   public void close() {
     if (!closed) {
       socket.close(); // Vert.x writes what is queued before closing
+      // ... and waits for that write: a client that stopped reading (its window full) would keep the connection, and
+      // its place under the connection limit, for good. After a grace period the channel is closed as it is, below
+      // the pipeline (a close through it waits for the same write).
+      vertx.setTimer(CLOSE_GRACE_MILLIS, id -> {
+        if (!closed && socket instanceof NetSocketInternal internal) {
+          io.netty.channel.Channel channel = internal.channelHandlerContext().channel();
+          channel.unsafe().close(channel.voidPromise());
+        }
+      });
     }
   }
 

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -368,6 +369,39 @@ class SmtpServerTest {
     SmtpTestClient client = greeted(server);
     client.expect("421 4.4.2 mx.test Error: timeout exceeded\r\n");
     client.expectClosed();
+  }
+
+  /**
+   * A client that sends but never reads: its window fills, so the 421 and the close never get written. The connection
+   * is closed without them after a grace period instead of holding its place under the connection limit for good.
+   */
+  @Test
+  void aClientThatStopsReadingIsClosedAnyway() throws Exception {
+    SmtpServer server = start(options().setCommandTimeout(Duration.ofMillis(300)));
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.setReceiveBufferSize(4096);
+      socket.connect(new java.net.InetSocketAddress("127.0.0.1", server.actualPort()));
+      Thread flood = new Thread(() -> {
+        try {
+          java.io.OutputStream out = socket.getOutputStream();
+          out.write("EHLO c\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          byte[] noops = "NOOP\r\n".repeat(10_000).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+          for (int i = 0; i < 40; i++) { // 5.6 MB of replies: more than the socket buffers on both sides hold
+            out.write(noops);
+          }
+        } catch (java.io.IOException e) {
+          // the server closed the connection
+        }
+      });
+      flood.setDaemon(true);
+      flood.start();
+      waitUntil(() -> server.openConnections() == 1);
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SmtpConnection.CLOSE_GRACE_MILLIS + 30_000);
+      while (server.openConnections() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(0, server.openConnections());
+    }
   }
 
   @Test
