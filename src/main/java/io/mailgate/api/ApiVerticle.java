@@ -119,6 +119,16 @@ public final class ApiVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
+    // a request without any signature is refused before its body is read: BodyHandler would hold up to the limit
+    // above for each one, for anyone who can connect
+    router.route("/v2/*").handler(ctx -> {
+      if (ctx.request().getHeader("Authorization") == null && ctx.request().getParam("X-Amz-Credential") == null) {
+        ctx.fail(new io.mailgate.SesException(io.mailgate.SesError.MISSING_AUTHENTICATION_TOKEN,
+            "Missing Authentication Token"));
+      } else {
+        ctx.next();
+      }
+    });
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
     router.post("/v2/email/identities").handler(V2Route.of(auth, identityOps::create));
