@@ -2,6 +2,7 @@ package io.mailgate.api;
 
 import io.mailgate.SesException;
 import io.mailgate.send.HeaderBlock;
+import io.mailgate.send.MimeBuilder;
 import io.mailgate.send.RawContent;
 import io.mailgate.send.SendRequest;
 import java.io.ByteArrayOutputStream;
@@ -25,17 +26,20 @@ public final class SesRawHeaders {
   private SesRawHeaders() {}
 
   /** @throws SesException (BadRequest) when a tag is malformed or the set is named twice */
-  static Extracted extract(byte[] message) {
+  static Extracted extract(byte[] original) {
+    // header lines are found by their CRLF: a message written with bare LF gets them here (as it would before
+    // sending anyway), or its SES headers would go out with it, unread
+    byte[] message = MimeBuilder.crlf(original);
     HeaderBlock headers;
     try {
       headers = HeaderBlock.parse(message);
     } catch (IllegalArgumentException e) {
-      return new Extracted(null, List.of(), message); // the send path refuses malformed headers itself
+      return new Extracted(null, List.of(), original); // the send path refuses malformed headers itself
     }
     List<HeaderBlock.Field> sets = headers.all(CONFIGURATION_SET);
     List<HeaderBlock.Field> tagFields = headers.all(MESSAGE_TAGS);
     if (sets.isEmpty() && tagFields.isEmpty()) {
-      return new Extracted(null, List.of(), message);
+      return new Extracted(null, List.of(), original);
     }
     if (sets.size() > 1) {
       throw SesException.badRequest("The X-SES-CONFIGURATION-SET header may appear only once.");

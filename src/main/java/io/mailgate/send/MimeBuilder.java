@@ -269,7 +269,7 @@ public final class MimeBuilder {
   }
 
   /** Bare CR and bare LF as CRLF; the same array when every line break already is one. */
-  static byte[] crlf(byte[] in) {
+  public static byte[] crlf(byte[] in) {
     int bare = 0;
     for (int i = 0; i < in.length; i++) {
       byte b = in[i];

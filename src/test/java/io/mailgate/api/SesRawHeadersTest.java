@@ -32,6 +32,15 @@ class SesRawHeadersTest {
   }
 
   @Test
+  void aMessageWithBareLineFeedsHasThemReadAndRemovedToo() {
+    SesRawHeaders.Extracted e = SesRawHeaders.extract(bytes("From: a@example.com\n"
+        + "X-SES-CONFIGURATION-SET: transactional\nX-SES-MESSAGE-TAGS: campaign=welcome\nSubject: hi\n\nbody\n"));
+    assertEquals("transactional", e.configurationSet());
+    assertEquals(List.of(new SendRequest.EmailTag("campaign", "welcome")), e.tags());
+    assertEquals("From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n", new String(e.message(), StandardCharsets.UTF_8));
+  }
+
+  @Test
   void aMessageWithoutThemIsUntouched() {
     byte[] m = bytes("From: a@example.com\nX-SES-Other: kept\nSubject: hi\n\nbody\n");
     SesRawHeaders.Extracted e = SesRawHeaders.extract(m);
