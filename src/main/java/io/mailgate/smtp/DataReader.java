@@ -24,11 +24,34 @@ final class DataReader {
   private static final int DOT_CR = 5; // dot and CR at LINE_START
 
   private static final int INITIAL_CAPACITY = 8 * 1024;
-  private static final int RETAINED_CAPACITY = 64 * 1024;
+  /** Kept between the messages of a session (and counted against the budget while kept): small ones need no new buffer. */
+  private static final int RETAINED_CAPACITY = 16 * 1024;
   private static final int MAX_PREALLOCATION = 256 * 1024;
+
+  /**
+   * Bytes of buffered content that the connections of one address may hold together: a client that may send DATA
+   * (on an inbound port, anyone) cannot make the node hold a full message per connection.
+   */
+  interface Budget {
+    Budget UNLIMITED = new Budget() {
+      @Override
+      public boolean take(long bytes) {
+        return true;
+      }
+
+      @Override
+      public void give(long bytes) {}
+    };
+
+    /** Takes {@code bytes} if that many are left. */
+    boolean take(long bytes);
+
+    void give(long bytes);
+  }
 
   private final long maxSize;
   private final int maxLineLength;
+  private final Budget budget;
 
   private byte[] buffer = new byte[0];
   private int length;
@@ -36,12 +59,18 @@ final class DataReader {
   private int lineLength;
   private int state;
   private boolean oversized;
+  private boolean overBudget;
   private boolean longLines;
   private boolean bareLineFeeds;
 
   DataReader(long maxSize, int maxLineLength) {
+    this(maxSize, maxLineLength, Budget.UNLIMITED);
+  }
+
+  DataReader(long maxSize, int maxLineLength, Budget budget) {
     this.maxSize = maxSize;
     this.maxLineLength = maxLineLength;
+    this.budget = budget;
   }
 
   /** Prepares for a new message; {@code sizeHint} is the declared SIZE or -1. */
@@ -51,11 +80,15 @@ final class DataReader {
     lineLength = 0;
     state = LINE_START;
     oversized = false;
+    overBudget = false;
     longLines = false;
     bareLineFeeds = false;
     if (sizeHint > buffer.length && sizeHint <= maxSize) {
       // trust the declared SIZE only so far: a client could declare the maximum and send nothing
-      buffer = new byte[(int) Math.min(sizeHint + 2, MAX_PREALLOCATION)];
+      int preallocated = (int) Math.min(sizeHint + 2, MAX_PREALLOCATION);
+      if (budget.take(preallocated - buffer.length)) {
+        buffer = new byte[preallocated];
+      }
     }
   }
 
@@ -144,6 +177,11 @@ final class DataReader {
     return oversized;
   }
 
+  /** Whether the content was dropped because the address's connections held too much content at once. */
+  boolean overBudget() {
+    return overBudget;
+  }
+
   boolean longLines() {
     return longLines;
   }
@@ -163,8 +201,19 @@ final class DataReader {
   void release() {
     length = 0;
     if (buffer.length > RETAINED_CAPACITY) {
-      buffer = new byte[0];
+      drop();
     }
+  }
+
+  /** Forgets the content and the buffer: the session is over. */
+  void dispose() {
+    length = 0;
+    drop();
+  }
+
+  private void drop() {
+    budget.give(buffer.length);
+    buffer = new byte[0];
   }
 
   private void endLine() {
@@ -178,9 +227,10 @@ final class DataReader {
       return;
     }
     size += 2;
-    ensureCapacity(2);
-    buffer[length++] = '\r';
-    buffer[length++] = '\n';
+    if (ensureCapacity(2)) {
+      buffer[length++] = '\r';
+      buffer[length++] = '\n';
+    }
   }
 
   private void appendByte(byte b) {
@@ -189,8 +239,9 @@ final class DataReader {
       oversize();
       return;
     }
-    ensureCapacity(1);
-    buffer[length++] = b;
+    if (ensureCapacity(1)) {
+      buffer[length++] = b;
+    }
   }
 
   private void append(byte[] in, int from, int count) {
@@ -203,25 +254,38 @@ final class DataReader {
       oversize();
       return;
     }
-    ensureCapacity(count);
-    System.arraycopy(in, from, buffer, length, count);
-    length += count;
+    if (ensureCapacity(count)) {
+      System.arraycopy(in, from, buffer, length, count);
+      length += count;
+    }
   }
 
   private void oversize() {
     if (!oversized) {
       oversized = true;
       length = 0;
-      buffer = new byte[0]; // the excess is never stored; free what was
+      drop(); // the excess is never stored; free what was
     }
   }
 
-  private void ensureCapacity(int extra) {
+  /** Room for {@code extra} more bytes, or false (nothing more is stored) when the budget has none to give. */
+  private boolean ensureCapacity(int extra) {
+    if (overBudget) {
+      return false;
+    }
     int needed = length + extra;
     if (needed > buffer.length) {
       long grown = Math.max((long) buffer.length * 2, INITIAL_CAPACITY);
       grown = Math.min(Math.max(grown, needed), maxSize + 2);
-      buffer = Arrays.copyOf(buffer, (int) Math.max(grown, needed));
+      int capacity = (int) Math.max(grown, needed);
+      if (!budget.take(capacity - buffer.length)) {
+        overBudget = true;
+        length = 0;
+        drop();
+        return false;
+      }
+      buffer = Arrays.copyOf(buffer, capacity);
     }
+    return true;
   }
 }

@@ -64,6 +64,8 @@ final class Replies {
       new SmtpReply(554, "5.5.1", "Error: no valid recipients");
   static final SmtpReply PIPELINED_AFTER_STARTTLS =
       new SmtpReply(554, "5.5.1", "Error: command pipelined after STARTTLS");
+  static final SmtpReply INSUFFICIENT_STORAGE =
+      new SmtpReply(452, "4.3.1", "Insufficient system storage, try again later");
   static final SmtpReply MESSAGE_TOO_BIG =
       new SmtpReply(552, "5.3.4", "Message size exceeds fixed maximum message size");
   static final SmtpReply TOO_MANY_RECIPIENTS =

@@ -57,7 +57,7 @@ final class SmtpConnection implements SmtpTransport {
   }
 
   void start(SmtpSessionConfig config, SessionInfo info, SmtpSessionHandler handler) {
-    session = new SmtpServerSession(config, info, handler, this, this::runOnContext);
+    session = new SmtpServerSession(config, info, handler, this, this::runOnContext, limit);
     socket.handler(this::onData);
     socket.drainHandler(v -> onDrain());
     socket.exceptionHandler(this::onException);

@@ -48,7 +48,7 @@ public final class SmtpServer {
     this.tlsOptions = options.getKeyCertOptions() == null ? null
         : new ServerSSLOptions().setKeyCertOptions(options.getKeyCertOptions());
     this.limit = ConnectionLimit.forAddress(vertx, options.getHost(), options.getPort(),
-        options.getMaxConnections());
+        options.getMaxConnections(), Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2));
     this.tooManyConnections = Buffer.buffer(new SmtpReply(421, "4.7.0",
         options.getServerName() + " Error: too many connections, try again later").toWire());
     this.idPrefix = Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";
@@ -88,6 +88,11 @@ public final class SmtpServer {
   /** The bound port (the chosen one when the options said 0). */
   public int actualPort() {
     return netServer.actualPort();
+  }
+
+  /** Bytes of message content the sessions of this server's address hold now. */
+  long dataBytesHeld() {
+    return limit.dataHeld();
   }
 
   /** Connections open now on this server's address (shared with its sibling instances). */

@@ -26,6 +26,7 @@ public final class SmtpServerOptions {
   public static final int DEFAULT_MAX_DATA_LINE_LENGTH = 998;
   public static final int DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
   public static final int DEFAULT_MAX_CONNECTIONS = 1000;
+  public static final long DEFAULT_MAX_DATA_BYTES_HELD = 128L * 1024 * 1024;
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMinutes(5);
   public static final Duration DEFAULT_DATA_TIMEOUT = Duration.ofMinutes(3);
   public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
@@ -39,6 +40,7 @@ public final class SmtpServerOptions {
   private int maxDataLineLength = DEFAULT_MAX_DATA_LINE_LENGTH;
   private int maxConsecutiveErrors = DEFAULT_MAX_CONSECUTIVE_ERRORS;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private long maxDataBytesHeld = DEFAULT_MAX_DATA_BYTES_HELD;
   private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
   private Duration dataTimeout = DEFAULT_DATA_TIMEOUT;
   private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
@@ -61,6 +63,7 @@ public final class SmtpServerOptions {
     maxDataLineLength = other.maxDataLineLength;
     maxConsecutiveErrors = other.maxConsecutiveErrors;
     maxConnections = other.maxConnections;
+    maxDataBytesHeld = other.maxDataBytesHeld;
     commandTimeout = other.commandTimeout;
     dataTimeout = other.dataTimeout;
     shutdownTimeout = other.shutdownTimeout;
@@ -193,6 +196,24 @@ public final class SmtpServerOptions {
    */
   public int getMaxConnections() {
     return maxConnections;
+  }
+
+  /**
+   * Message content the sessions of one address may hold at once, in bytes, shared as the connection limit is. A
+   * message that would take more is read to its end without being kept and answered 452 4.3.1, so the client
+   * tries again later: a thousand clients sending their largest message at once must not exhaust the heap. Default
+   * {@value #DEFAULT_MAX_DATA_BYTES_HELD}.
+   */
+  public long getMaxDataBytesHeld() {
+    return maxDataBytesHeld;
+  }
+
+  public SmtpServerOptions setMaxDataBytesHeld(long maxDataBytesHeld) {
+    if (maxDataBytesHeld <= 0) {
+      throw new IllegalArgumentException("maxDataBytesHeld must be positive");
+    }
+    this.maxDataBytesHeld = maxDataBytesHeld;
+    return this;
   }
 
   public SmtpServerOptions setMaxConnections(int maxConnections) {

@@ -67,6 +67,7 @@ public final class SmtpServerSession {
   private boolean inputPaused;
   private boolean shutdownRequested;
   private boolean discardingLine;
+  private final DataReader.Budget budget;
   private int consecutiveErrors;
   private int authFailures;
 
@@ -89,6 +90,18 @@ public final class SmtpServerSession {
       SmtpSessionHandler handler,
       SmtpTransport transport,
       Executor executor) {
+    this(config, info, handler, transport, executor, DataReader.Budget.UNLIMITED);
+  }
+
+  /** @param budget the message content this session may hold, shared with the other sessions of its address */
+  SmtpServerSession(
+      SmtpSessionConfig config,
+      SessionInfo info,
+      SmtpSessionHandler handler,
+      SmtpTransport transport,
+      Executor executor,
+      DataReader.Budget budget) {
+    this.budget = Objects.requireNonNull(budget, "budget");
     this.config = Objects.requireNonNull(config, "config");
     this.info = Objects.requireNonNull(info, "info");
     this.handler = Objects.requireNonNull(handler, "handler");
@@ -504,7 +517,7 @@ public final class SmtpServerSession {
       protocolError(Replies.NO_VALID_RECIPIENTS);
     } else {
       if (data == null) {
-        data = new DataReader(config.maxMessageSize(), config.maxDataLineLength());
+        data = new DataReader(config.maxMessageSize(), config.maxDataLineLength(), budget);
       }
       data.start(mailParameters.declaredSize());
       phase = Phase.DATA;
@@ -518,6 +531,12 @@ public final class SmtpServerSession {
       data.release();
       resetTransaction();
       reply(Replies.MESSAGE_TOO_BIG);
+      return;
+    }
+    if (data.overBudget()) {
+      data.release();
+      resetTransaction();
+      reply(Replies.INSUFFICIENT_STORAGE); // the client tries again later, when other messages are done
       return;
     }
     byte[] message = data.takeMessage();
@@ -799,7 +818,7 @@ public final class SmtpServerSession {
     input = NO_BYTES;
     inputLength = 0;
     if (data != null) {
-      data.release();
+      data.dispose(); // the session is over: its buffer goes back to the address's budget
     }
     resetTransaction();
   }

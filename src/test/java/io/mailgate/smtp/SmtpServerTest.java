@@ -404,6 +404,34 @@ class SmtpServerTest {
     }
   }
 
+  /**
+   * The content the sessions of an address hold together is bounded: a message that would take more is answered 452
+   * (try later) without being kept, and every session gives its buffer back when it ends.
+   */
+  @Test
+  void messageContentHeldAtOnceIsBounded() {
+    SmtpServer server = start(options().setMaxMessageSize(40_000).setMaxDataBytesHeld(45_000));
+    SmtpTestClient holder = greeted(server);
+    String line = "x".repeat(70) + "\r\n";
+    holder.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500))
+        .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA);
+    waitUntil(() -> server.dataBytesHeld() > 32 * 1024); // 36 KB of a message under way in a 40 KB buffer
+    SmtpTestClient late = greeted(server);
+    late.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(100) + ".\r\n")
+        .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
+        .expect("452 4.3.1 Insufficient system storage, try again later\r\n");
+    holder.send(".\r\n").expect("250 2.0.0 Ok: queued as M1\r\n");
+    late.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(100) + ".\r\n")
+        .expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
+        .expect("250 2.0.0 Ok: queued as M2\r\n");
+    holder.close();
+    late.close();
+    clients.remove(holder);
+    clients.remove(late);
+    waitUntil(() -> server.openConnections() == 0);
+    assertEquals(0, server.dataBytesHeld());
+  }
+
   @Test
   void stalledDataTimesOutWithTheDataTimeout() {
     SmtpServer server = start(options().setCommandTimeout(Duration.ofSeconds(60))
