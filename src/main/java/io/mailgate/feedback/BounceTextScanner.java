@@ -29,6 +29,9 @@ final class BounceTextScanner {
   private static final String ADDR = SmtpText.ADDRESS.pattern();
 
   private static final int MAX_RECIPIENTS = 500;
+  private static final int MAX_MARKER_LINE = 300;
+  /** Reads of a line the marker pattern may make: far more than any real line takes, far less than a second. */
+  private static final long MARKER_BUDGET = 200_000;
 
   /** Lines that introduce the returned copy of the message. */
   private static final Pattern RETURNED_MARKER =
@@ -103,7 +106,8 @@ final class BounceTextScanner {
     String[] lines = text.split("\n", -1);
     for (int i = 0; i < lines.length; i++) {
       String line = ReportFields.stripCr(lines[i]);
-      if (RETURNED_MARKER.matcher(line).matches()) {
+      // a marker is a short line; a long one is text, and tried against the marker it could take cubic time
+      if (line.length() <= MAX_MARKER_LINE && BoundedMatch.matches(RETURNED_MARKER, line, MARKER_BUDGET)) {
         return new Sections(join(lines, 0, i), headerBlockFrom(lines, i + 1));
       }
     }

@@ -26,6 +26,10 @@ public final class FeedbackParser {
 
   /** Bounce texts larger than this are cut before scanning: the explanation is at the top. */
   private static final int MAX_TEXT = 256 * 1024;
+  /** Reads of the report's text a pattern may make: many times what a real report takes, well under a second. */
+  private static final long TEXT_BUDGET = 20_000_000;
+  private static final Pattern SCRIPT_OR_STYLE = Pattern.compile("(?is)<(script|style)[^>]*>.*?</\\1>");
+  private static final Pattern TAG = Pattern.compile("<[^>]++>");
 
   private static final int MAX_DIAGNOSTIC = 2000;
 
@@ -47,7 +51,7 @@ public final class FeedbackParser {
               + "wasn't able to deliver|returned to (?:the )?sender|user unknown|mailbox (?:is )?(?:full|unavailable)|"
               + "following address(?:es)? failed|delivery (?:is )?delayed|error delivering|did not reach|rejected|"
               + "no such user|invalid (?:user|recipient|address)|requested action not taken|"
-              + "(?m:^\\s*[45][0-5]\\d[ -])|\\b[45]\\d\\d[ -]\\d\\.\\d+\\.\\d+");
+              + "(?m:^[ \\t]*[45][0-5]\\d[ -])|\\b[45]\\d\\d[ -]\\d\\.\\d+\\.\\d+");
 
   private static final Pattern AUTO_REPLY_SUBJECT =
       Pattern.compile(
@@ -115,7 +119,10 @@ public final class FeedbackParser {
             returned = MimeParts.parseHeaderBlock(part.text());
           }
         }
-        case "text/html" -> html.append(htmlToText(part.text())).append('\n');
+        case "text/html" -> {
+          String text = part.text();
+          html.append(htmlToText(text.length() > MAX_TEXT ? text.substring(0, MAX_TEXT) : text)).append('\n');
+        }
         default -> {
           if (type.startsWith("text/") || type.equals("message/disposition-notification")) {
             plain.append(part.text()).append('\n');
@@ -186,7 +193,7 @@ public final class FeedbackParser {
       }
     }
 
-    if (bounceHeaders || BOUNCE_TEXT.matcher(sections.explanation()).find()) {
+    if (bounceHeaders || BoundedMatch.find(BOUNCE_TEXT, sections.explanation(), TEXT_BUDGET)) {
       List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
       if (findings.isEmpty() && original != null && original.to() != null) {
         // Nothing in the text names a recipient; a returned message with one To is the best
@@ -443,9 +450,11 @@ public final class FeedbackParser {
   }
 
   static String htmlToText(String html) {
-    return html.replaceAll("(?is)<(script|style)[^>]*>.*?</\\1>", " ")
-        .replaceAll("(?i)<br\\s*/?>|</(p|div|tr|li|h\\d)>", "\n")
-        .replaceAll("<[^>]+>", " ")
+    // a script or style opened again and again and never closed would be searched to the end each time, and so
+    // would each '<' of a tag that never closes
+    String text = BoundedMatch.replaceAll(SCRIPT_OR_STYLE, html, " ", TEXT_BUDGET)
+        .replaceAll("(?i)<br\\s*/?>|</(p|div|tr|li|h\\d)>", "\n");
+    return BoundedMatch.replaceAll(TAG, text, " ", TEXT_BUDGET)
         .replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"")
         .replace("&#39;", "'").replace("&amp;", "&")
         .replaceAll("[ \\t]+", " ");

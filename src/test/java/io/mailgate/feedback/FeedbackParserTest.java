@@ -389,4 +389,27 @@ class FeedbackParserTest {
     assertEquals(FeedbackKind.UNKNOWN, parser.parse(LIST_NOTICE.replace("not a member", "a member")
         .getBytes(StandardCharsets.US_ASCII)).kind());
   }
+
+  /**
+   * Bounce text written against the patterns: long runs that the marker, HTML and bounce-text patterns would each
+   * try every split of. Parsing runs on a worker thread without a time limit, so it must stay linear-ish.
+   */
+  @Test
+  void hostileTextIsParsedInBoundedTime() {
+    String spaces = " ".repeat(200_000);
+    String dashes = "- ".repeat(100_000);
+    String newlines = "\n".repeat(250_000);
+    String angles = "<".repeat(1_000_000);
+    String scripts = "<script>".repeat(100_000);
+    for (String body : new String[] {spaces, dashes, newlines}) {
+      byte[] raw = ("From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+          + "Content-Type: text/plain\r\n\r\n" + body + "\r\n").getBytes(StandardCharsets.UTF_8);
+      assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> parser.parse(raw));
+    }
+    for (String body : new String[] {angles, scripts}) {
+      byte[] raw = ("From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+          + "Content-Type: text/html\r\n\r\n" + body + "\r\n").getBytes(StandardCharsets.UTF_8);
+      assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> parser.parse(raw));
+    }
+  }
 }
