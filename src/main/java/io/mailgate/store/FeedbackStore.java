@@ -52,28 +52,44 @@ public final class FeedbackStore {
 
   /**
    * An asynchronous bounce: its event; a final one ({@code failed}) ends the recipient; a
-   * permanent one of a real address suppresses it and counts as a hard bounce.
+   * permanent one of a real address suppresses it and counts as a hard bounce. A final bounce of a
+   * recipient already bounced (the same report again: a sender retrying after our reply was lost,
+   * two blocks for one recipient, a recipient replaying its own return path) only keeps the report:
+   * counted again, copies would pause the account.
    */
   public Future<Void> bounce(MessageRef m, int idx, String email, JsonObject detail, boolean failed, boolean permanent,
       boolean real, Received report) {
-    return pool.withTransaction(conn -> event(conn, m, email, "Bounce", detail)
-        .compose(v -> failed ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now(), "
-                + "lease_owner = NULL, lease_until = NULL WHERE message_id = $1 AND idx = $2")
-            .execute(Tuple.of(m.id(), idx)).mapEmpty() : Future.<Void>succeededFuture())
+    return pool.withTransaction(conn -> (failed
+            ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now(), lease_owner = NULL, "
+                    + "lease_until = NULL WHERE message_id = $1 AND idx = $2 AND state <> 'bounced'")
+                .execute(params(m.id(), idx)).map(rows -> rows.rowCount() > 0)
+            : Future.succeededFuture(true))
+        .compose(first -> first ? recordBounce(conn, m, email, detail, permanent, real) : Future.<Void>succeededFuture())
+        .compose(v -> keep(conn, report)));
+  }
+
+  private Future<Void> recordBounce(SqlConnection conn, MessageRef m, String email, JsonObject detail,
+      boolean permanent, boolean real) {
+    return event(conn, m, email, "Bounce", detail)
         .compose(v -> permanent && real ? suppress(conn, m, email, "BOUNCE", detail.getString("feedbackId"))
             .compose(x -> conn.preparedQuery("INSERT INTO global_suppression (email, last_bounce, bounces, message_id) "
                     + "VALUES (lower($1), now(), 1, $2) ON CONFLICT (email) DO UPDATE SET last_bounce = now(), "
                     + "bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id")
                 .execute(params(email, m.id())))
-            .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture())
-        .compose(v -> keep(conn, report)));
+            .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture());
   }
 
-  /** A complaint: its event; a real address is suppressed (reason COMPLAINT) and counted. */
+  /**
+   * A complaint: its event; a real address is suppressed (reason COMPLAINT) and counted. A second
+   * complaint about the same message from the same recipient only keeps the report.
+   */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
-    return pool.withTransaction(conn -> event(conn, m, email, "Complaint", detail)
-        .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
-            .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture())
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
+            + "AND type = 'Complaint' AND lower(recipient) = lower($2)").execute(params(m.id(), email))
+        .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
+            : event(conn, m, email, "Complaint", detail)
+                .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
+                    .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture()))
         .compose(v -> keep(conn, report)));
   }
 

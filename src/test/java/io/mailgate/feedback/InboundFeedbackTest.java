@@ -176,6 +176,35 @@ class InboundFeedbackTest {
         .suppressedDestination().reason());
   }
 
+  /**
+   * The same report twice (a sender retrying after our reply was lost, or a recipient replaying its own return path):
+   * one event and one count, or enough copies would pause the account. Both copies are kept as received.
+   */
+  @Test
+  void aReportReceivedTwiceCountsOnce() throws IOException {
+    String[] sent = sent("twice@remote.example", "bounces twice");
+    String dsn = dsn("twice@remote.example", "5.1.1", "550 5.1.1 <twice@remote.example>: User unknown", null);
+    SmtpClient.send(inbound, "", List.of(sent[1]), dsn);
+    SmtpClient.send(inbound, "", List.of(sent[1]), dsn);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + sent[0] + "'") == 2,
+        Duration.ofSeconds(10));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Bounce' AND message_id = '" + sent[0] + "'"));
+    assertEquals(1, Db.count(pg, "SELECT bounces FROM global_suppression WHERE email = 'twice@remote.example'"));
+
+    String[] complained = sent("twice-angry@remote.example", "complained about twice");
+    String arf = "From: feedback@isp.example\r\nTo: fbl\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
+        + "--f\r\nContent-Type: message/feedback-report\r\n\r\n"
+        + "Feedback-Type: abuse\r\nVersion: 1\r\nOriginal-Rcpt-To: twice-angry@remote.example\r\n\r\n"
+        + "--f--\r\n";
+    SmtpClient.send(inbound, "", List.of(complained[1]), arf);
+    SmtpClient.send(inbound, "", List.of(complained[1]), arf);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + complained[0] + "'")
+        == 2, Duration.ofSeconds(10));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '"
+        + complained[0] + "'"));
+  }
+
   @Test
   void foreignDomainsAreRefusedAndGarbageIsKept() throws IOException {
     List<String> relayAttempt = SmtpClient.send(inbound, "spammer@example.net", List.of("someone@gmail.com"), "x");
