@@ -154,6 +154,15 @@ class SuppressionTest {
     }
   }
 
+  /** PostgreSQL refuses a timestamp millions of years away: a 400, not an internal failure. */
+  @Test
+  void aDateBeyondWhatCanBeStoredIsABadRequest() {
+    var r = node.signed("GET", "/v2/email/suppression/addresses?StartDate=99999999999999999999", null, Map.of(),
+        a.accessKeyId(), a.secretAccessKey());
+    assertEquals(400, r.statusCode(), r.body());
+    assertTrue(r.body().contains("StartDate"), r.body());
+  }
+
   @Test
   void accountCanStopSuppressingBounces() {
     ses.putAccountSuppressionAttributes(r -> r.suppressedReasons(SuppressionListReason.COMPLAINT));

@@ -77,6 +77,9 @@ public final class SuppressionHandler {
       } catch (RuntimeException e) {
         throw SesException.badRequest("Invalid NextToken.");
       }
+      if (!storable(afterTime)) {
+        throw SesException.badRequest("Invalid NextToken.");
+      }
     }
     int limit = paging.pageSize();
     return store.list(caller.account().id(), reasons, start, end, afterTime, afterEmail, limit + 1).map(rows -> {
@@ -155,12 +158,24 @@ public final class SuppressionHandler {
     if (value == null || value.isBlank()) {
       return null;
     }
+    Instant t;
     try {
-      return value.matches("\\d+(\\.\\d+)?") ? Instant.ofEpochMilli((long) (Double.parseDouble(value) * 1000))
+      t = value.matches("\\d+(\\.\\d+)?") ? Instant.ofEpochMilli((long) (Double.parseDouble(value) * 1000))
           : Instant.parse(value);
     } catch (DateTimeParseException e) {
       throw SesException.badRequest("Invalid " + name + " '" + value + "'.");
     }
+    if (!storable(t)) { // PostgreSQL refuses a timestamp millions of years away: a 400, not a failure of ours
+      throw SesException.badRequest("Invalid " + name + " '" + value
+          + "': not between 1970 and 9999.");
+    }
+    return t;
+  }
+
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
+  private static boolean storable(Instant t) {
+    return !t.isBefore(Instant.EPOCH) && !t.isAfter(LATEST);
   }
 
   private static double epoch(Instant t) {
