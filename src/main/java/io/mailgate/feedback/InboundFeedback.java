@@ -127,7 +127,7 @@ public final class InboundFeedback {
         detail.put("remoteMtaIp", r.remoteMta());
       }
       boolean real = !Simulator.handles(email);
-      writes.add(store.bounce(m, idx, email, detail, true, c.type() == BounceType.PERMANENT, real,
+      writes.add(store.bounce(m, idx, email, detail, true, c.type() == BounceType.PERMANENT, real, target != null,
           writes.isEmpty() ? kept : null));
       if (target != null) {
         break; // a VERP return path names one recipient

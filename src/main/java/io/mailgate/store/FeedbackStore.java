@@ -55,27 +55,31 @@ public final class FeedbackStore {
    * permanent one of a real address suppresses it and counts as a hard bounce. A final bounce of a
    * recipient already bounced (the same report again: a sender retrying after our reply was lost,
    * two blocks for one recipient, a recipient replaying its own return path) only keeps the report:
-   * counted again, copies would pause the account.
+   * counted again, copies would pause the account. Only a bounce that came through the recipient's
+   * own VERP return path ({@code verified}) puts the address on the global list, which every account
+   * obeys: one matched by Message-ID alone could have been written by anyone who saw the message.
    */
   public Future<Void> bounce(MessageRef m, int idx, String email, JsonObject detail, boolean failed, boolean permanent,
-      boolean real, Received report) {
+      boolean real, boolean verified, Received report) {
     return pool.withTransaction(conn -> (failed
             ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now(), lease_owner = NULL, "
                     + "lease_until = NULL WHERE message_id = $1 AND idx = $2 AND state <> 'bounced'")
                 .execute(params(m.id(), idx)).map(rows -> rows.rowCount() > 0)
             : Future.succeededFuture(true))
-        .compose(first -> first ? recordBounce(conn, m, email, detail, permanent, real) : Future.<Void>succeededFuture())
+        .compose(first -> first ? recordBounce(conn, m, email, detail, permanent, real, verified)
+            : Future.<Void>succeededFuture())
         .compose(v -> keep(conn, report)));
   }
 
   private Future<Void> recordBounce(SqlConnection conn, MessageRef m, String email, JsonObject detail,
-      boolean permanent, boolean real) {
+      boolean permanent, boolean real, boolean verified) {
     return event(conn, m, email, "Bounce", detail)
         .compose(v -> permanent && real ? suppress(conn, m, email, "BOUNCE", detail.getString("feedbackId"))
-            .compose(x -> conn.preparedQuery("INSERT INTO global_suppression (email, last_bounce, bounces, message_id) "
+            .compose(x -> !verified ? Future.<Void>succeededFuture() : conn.preparedQuery(
+                    "INSERT INTO global_suppression (email, last_bounce, bounces, message_id) "
                     + "VALUES (lower($1), now(), 1, $2) ON CONFLICT (email) DO UPDATE SET last_bounce = now(), "
                     + "bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id")
-                .execute(params(email, m.id())))
+                .execute(params(email, m.id())).mapEmpty())
             .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture());
   }
 

@@ -153,6 +153,20 @@ class InboundFeedbackTest {
         "a full mailbox is not suppressed");
   }
 
+  /**
+   * Anyone who saw a message (another of its recipients) can write a DSN naming its Message-ID: matched that way, a
+   * hard bounce suppresses the address for the sending account only, never on the global list every account obeys.
+   */
+  @Test
+  void withoutVerpAHardBounceStaysWithTheAccount() throws IOException {
+    String[] sent = sent("gone-too@remote.example", "headers only, hard");
+    SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
+        dsn("gone-too@remote.example", "5.1.1", "550 5.1.1 User unknown", sent[0]));
+    Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'gone-too@remote.example'"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone-too@remote.example'"));
+  }
+
   @Test
   void arfComplaintIsRecordedAndSuppressed() throws IOException {
     String[] sent = sent("angry@remote.example", "unwanted");
