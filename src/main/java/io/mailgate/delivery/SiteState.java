@@ -33,15 +33,7 @@ final class SiteState {
 
   /** One more connection for this node, or false when {@code limit} are open or being opened already. */
   boolean reserveConnection(int limit) {
-    while (true) {
-      int n = reserved.get();
-      if (n >= limit) {
-        return false;
-      }
-      if (reserved.compareAndSet(n, n + 1)) {
-        return true;
-      }
-    }
+    return reserved.getAndUpdate(n -> n < limit ? n + 1 : n) < limit;
   }
 
   void releaseConnection() {

@@ -39,15 +39,7 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
 
   @Override
   public boolean take(long bytes) {
-    while (true) {
-      long current = data.get();
-      if (current + bytes > maxData) {
-        return false;
-      }
-      if (data.compareAndSet(current, current + bytes)) {
-        return true;
-      }
-    }
+    return data.getAndUpdate(held -> held + bytes <= maxData ? held + bytes : held) + bytes <= maxData;
   }
 
   @Override
