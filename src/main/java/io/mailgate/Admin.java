@@ -1,10 +1,12 @@
 package io.mailgate;
 
+import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.identity.Accounts;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
 import io.mailgate.store.Migrations;
+import io.mailgate.store.SuppressionStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
@@ -16,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * {@code mailgate admin ...}: accounts and access keys, against the database of the nodes
+ * {@code mailgate admin ...}: accounts, access keys and the global suppression list, against the database of the nodes
  * ({@code pg.url}) with their master key. Changes reach running nodes within seconds (their caches
  * expire). Secrets are printed once, at creation, and stored only encrypted.
  */
@@ -29,7 +31,9 @@ final class Admin {
         key create <account-id>
         key list [<account-id>]
         key disable <access-key-id>
-        key enable <access-key-id>""";
+        key enable <access-key-id>
+        suppression show <address>
+        suppression remove <address>""";
 
   private Admin() {}
 
@@ -61,7 +65,8 @@ final class Admin {
     Pool pool = Database.pool(vertx, config, 1);
     try {
       Accounts accounts = new Accounts(pool, secrets);
-      Future<String> result = Migrations.apply(pool).compose(n -> dispatch(accounts, config, args));
+      Future<String> result = Migrations.apply(pool).compose(n -> dispatch(accounts, new SuppressionStore(vertx, pool,
+          config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0), config, args));
       System.out.println(result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
       return 0;
     } catch (java.util.concurrent.ExecutionException e) {
@@ -80,7 +85,8 @@ final class Admin {
     }
   }
 
-  private static Future<String> dispatch(Accounts accounts, MailgateConfig config, String[] args) {
+  private static Future<String> dispatch(Accounts accounts, SuppressionStore suppressions, MailgateConfig config,
+      String[] args) {
     String what = args[1] + " " + (args.length > 2 ? args[2] : "");
     List<String> rest = new ArrayList<>(List.of(args).subList(Math.min(3, args.length), args.length));
     Map<String, String> flags = flags(rest);
@@ -132,6 +138,18 @@ final class Admin {
         boolean enable = args[2].equals("enable");
         return accounts.setKeyEnabled(key, enable).map(v -> "access key " + key + (enable ? " enabled" : " disabled"));
       }
+      case "suppression show": {
+        String email = address(positional(rest, "address"));
+        return suppressions.globalSince(email).map(since -> since.isEmpty() ? email + " is not on the global suppression list"
+            : email + " is on the global suppression list (last hard bounce " + since.get() + ")");
+      }
+      case "suppression remove": {
+        // only here: an account that could take addresses off the list every account obeys would undo
+        // what other accounts' bounces taught it
+        String email = address(positional(rest, "address"));
+        return suppressions.removeGlobal(email).map(removed -> removed ? email + " removed from the global suppression list"
+            : email + " was not on the global suppression list");
+      }
       default:
         throw new UsageError("unknown admin command: " + what.strip());
     }
@@ -163,6 +181,14 @@ final class Admin {
       throw new UsageError("missing " + what);
     }
     return rest.get(0);
+  }
+
+  private static String address(String raw) {
+    try {
+      return SuppressionHandler.email(raw);
+    } catch (SesException e) {
+      throw new UsageError(e.getMessage());
+    }
   }
 
   private static <T> T number(Map<String, String> flags, String name, T def, Function<String, T> parse) {

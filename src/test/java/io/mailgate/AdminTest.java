@@ -74,6 +74,23 @@ class AdminTest {
     assertTrue(production.out().contains("(production)"), production.out());
   }
 
+  /** The global list is the operator's to edit: accounts can only look it up. */
+  @Test
+  void globalSuppression() {
+    assertEquals(0, admin("account", "list").code()); // migrations
+    Db.execute(pg, "INSERT INTO global_suppression (email, last_bounce) VALUES ('dead@example.org', now())");
+    Run show = admin("suppression", "show", "Dead@Example.org");
+    assertEquals(0, show.code(), show.err());
+    assertTrue(show.out().contains("dead@example.org is on the global suppression list"), show.out());
+    Run removed = admin("suppression", "remove", "dead@example.org");
+    assertTrue(removed.out().contains("removed"), removed.out());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression"));
+    assertTrue(admin("suppression", "show", "dead@example.org").out().contains("is not on"));
+    assertTrue(admin("suppression", "remove", "dead@example.org").out().contains("was not on"));
+    Run bad = admin("suppression", "remove", "no address\r\nBcc: x@example.org");
+    assertEquals(2, bad.code(), bad.out());
+  }
+
   @Test
   void mistakesAreExplained() {
     Run unknown = admin("account", "explode");

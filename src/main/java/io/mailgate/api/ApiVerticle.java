@@ -156,7 +156,6 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/v2/email/suppression/addresses/:email").handler(V2Route.of(auth, suppression::get));
     router.delete("/v2/email/suppression/addresses/:email").handler(V2Route.of(auth, suppression::delete));
     router.get("/_mailgate/global-suppression/:email").handler(V2Route.of(auth, suppression::getGlobal));
-    router.delete("/_mailgate/global-suppression/:email").handler(V2Route.of(auth, suppression::removeGlobal));
     router.get("/_mailgate/messages/:messageId").handler(V2Route.of(auth, status::get));
     router.get("/_mailgate/reputation").handler(V2Route.of(auth, (caller, ctx) -> accounts.byId(caller.account().id())
         .map(d -> d.map(x -> x.reputation() == null ? new JsonObject().put("EnforcementStatus", x.enforcementStatus())

@@ -144,12 +144,17 @@ class SuppressionTest {
       assertThrows(NotFoundException.class, () -> other.getSuppressedDestination(r -> r.emailAddress("dead-1@example.org")),
           "the global list is not the account's list");
 
-      // removal from the global list
+      // any account may look the global list up; none may take an address off it (mailgate admin does)
+      var found = node.signed("GET", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
+          b.accessKeyId(), b.secretAccessKey());
+      assertEquals(200, found.statusCode(), found.body());
+      assertTrue(new JsonObject(found.body()).getString("LastBounce").startsWith("20"), found.body());
+      var removal = node.signed("DELETE", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
+          b.accessKeyId(), b.secretAccessKey());
+      assertTrue(removal.statusCode() == 404 || removal.statusCode() == 405, removal.statusCode() + " " + removal.body());
       assertEquals(200, node.signed("GET", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
           b.accessKeyId(), b.secretAccessKey()).statusCode());
-      assertEquals(200, node.signed("DELETE", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
-          b.accessKeyId(), b.secretAccessKey()).statusCode());
-      assertEquals(404, node.signed("GET", "/_mailgate/global-suppression/dead-1@example.org", null, Map.of(),
+      assertEquals(404, node.signed("GET", "/_mailgate/global-suppression/not-dead@example.org", null, Map.of(),
           b.accessKeyId(), b.secretAccessKey()).statusCode());
     }
   }

@@ -23,7 +23,8 @@ import java.util.Locale;
 /**
  * SES v2 suppression list operations (PutSuppressedDestination, GetSuppressedDestination,
  * DeleteSuppressedDestination, ListSuppressedDestinations, PutAccountSuppressionAttributes), and
- * Mailgate's global suppression list lookup and removal ({@code /_mailgate/global-suppression}).
+ * Mailgate's global suppression list lookup ({@code /_mailgate/global-suppression}; removal is the
+ * operator's, with {@code mailgate admin suppression remove}).
  */
 public final class SuppressionHandler {
   private static final List<String> REASONS = List.of("BOUNCE", "COMPLAINT");
@@ -121,13 +122,6 @@ public final class SuppressionHandler {
         : Future.succeededFuture(new JsonObject().put("EmailAddress", email).put("LastBounce", since.get().toString())));
   }
 
-  /** Mailgate: takes an address off the global list (SES offers a removal form for this). */
-  public Future<JsonObject> removeGlobal(Caller caller, RoutingContext ctx) {
-    String email = email(ctx.pathParam("email"));
-    return store.removeGlobal(email).compose(removed -> removed ? Future.succeededFuture(new JsonObject())
-        : Future.failedFuture(new SesException(SesError.NOT_FOUND, email + " is not on the global suppression list.")));
-  }
-
   private static JsonObject attributes(SuppressionStore.Entry e) {
     JsonObject a = new JsonObject();
     if (e.messageId() != null) {
@@ -139,7 +133,8 @@ public final class SuppressionHandler {
     return a;
   }
 
-  private static String email(String raw) {
+  /** An address as the lists hold it: a valid addr-spec, lower case. */
+  public static String email(String raw) {
     if (raw == null) {
       throw SesException.badRequest("Missing required field EmailAddress.");
     }
