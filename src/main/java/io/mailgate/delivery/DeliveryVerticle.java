@@ -44,6 +44,8 @@ import java.util.logging.Logger;
  */
 public final class DeliveryVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(DeliveryVerticle.class.getName());
+  /** A message whose suppression lists or settings could not be read is claimed again after this. */
+  static final int PREPARE_RETRY_SECONDS = 30;
 
   private final MailgateConfig config;
   private final String leaseOwner;
@@ -266,7 +268,7 @@ public final class DeliveryVerticle extends VerticleBase {
         for (DeliveryJob.Recipient r : job.recipients()) {
           held.remove(new HeldLease(job.messageId(), r.idx()));
         }
-        track(queue.release(job.messageId(), job.recipients()));
+        track(queue.releaseFor(job.messageId(), job.recipients(), stopping ? 0 : PREPARE_RETRY_SECONDS));
         return;
       }
       DotStuffing.Prepared prepared = DotStuffing.prepare(job.content());

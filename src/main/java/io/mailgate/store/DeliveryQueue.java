@@ -48,7 +48,8 @@ public final class DeliveryQueue {
       FROM messages WHERE id = ANY($1)""";
 
   private static final String RELEASE = """
-      UPDATE recipients SET lease_owner = NULL, lease_until = NULL
+      UPDATE recipients SET lease_owner = NULL, lease_until = NULL,
+        next_attempt_at = CASE WHEN $4::int > 0 THEN now() + $4::int * interval '1 second' ELSE next_attempt_at END
       WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3""";
 
   /**
@@ -119,7 +120,16 @@ public final class DeliveryQueue {
 
   /** Gives recipients back to the queue (shutdown, or more work than fits in memory). */
   public Future<Void> release(String messageId, List<DeliveryJob.Recipient> recipients) {
+    return releaseFor(messageId, recipients, 0);
+  }
+
+  /**
+   * Gives recipients back to be claimed again in {@code seconds}, not at the next scan: what could not be prepared now
+   * (its suppression list or settings unreadable) would otherwise go round claim, fail, release as fast as the
+   * scans come.
+   */
+  public Future<Void> releaseFor(String messageId, List<DeliveryJob.Recipient> recipients, int seconds) {
     Integer[] idx = recipients.stream().map(DeliveryJob.Recipient::idx).toArray(Integer[]::new);
-    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx, leaseOwner)).mapEmpty();
+    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx, leaseOwner, seconds)).mapEmpty();
   }
 }
