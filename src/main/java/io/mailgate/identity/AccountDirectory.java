@@ -22,12 +22,18 @@ public final class AccountDirectory {
 
   private record Cached<T>(T value, long expiresAt) {}
 
+  /** Entries of each cache (known keys, unknown ids) before it is emptied. */
+  static final int MAX_CACHED = 10_000;
+
   private final Pool pool;
   private final Clock clock;
   private final SecretBox secrets;
   private final SandboxLimits sandbox;
   private final long ttlMillis;
   private final Map<String, Cached<Optional<AccessKey>>> cache = new HashMap<>();
+  /** Ids that name no key, kept apart: anyone can make up more of them than there are keys, and they must not push
+   * the real keys out. */
+  private final Map<String, Cached<Optional<AccessKey>>> unknown = new HashMap<>();
   private final Map<String, Future<Optional<AccessKey>>> inFlight = new HashMap<>();
 
   public AccountDirectory(Pool pool, Clock clock, SecretBox secrets, SandboxLimits sandbox, long ttlMillis) {
@@ -44,6 +50,9 @@ public final class AccountDirectory {
     }
     long now = clock.millis();
     Cached<Optional<AccessKey>> c = cache.get(accessKeyId);
+    if (c == null) {
+      c = unknown.get(accessKeyId);
+    }
     if (c != null && c.expiresAt() > now) {
       return Future.succeededFuture(c.value());
     }
@@ -60,10 +69,11 @@ public final class AccountDirectory {
     return f.andThen(ar -> {
       inFlight.remove(accessKeyId);
       if (ar.succeeded()) {
-        if (cache.size() > 10_000) {
-          cache.clear();
+        Map<String, Cached<Optional<AccessKey>>> into = ar.result().isPresent() ? cache : unknown;
+        if (into.size() >= MAX_CACHED) {
+          into.clear();
         }
-        cache.put(accessKeyId, new Cached<>(ar.result(), clock.millis() + ttlMillis));
+        into.put(accessKeyId, new Cached<>(ar.result(), clock.millis() + ttlMillis));
       }
     });
   }
