@@ -3,10 +3,12 @@ package io.mailgate.api;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv2.AccountHandler;
+import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
+import io.mailgate.api.sesv2.TemplatesHandler;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.configset.ConfigurationSetStore;
 import io.mailgate.configset.ConfigurationSets;
@@ -25,6 +27,8 @@ import io.mailgate.send.SendAuthorization;
 import io.mailgate.send.SendRequest;
 import io.mailgate.send.SendService;
 import io.mailgate.send.SimpleContent;
+import io.mailgate.send.TemplateRenderer;
+import io.mailgate.send.Templates;
 import io.mailgate.send.TextBody;
 import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.smtp.SmtpServer;
@@ -33,6 +37,7 @@ import io.mailgate.store.Database;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.SuppressionStore;
+import io.mailgate.store.TemplateStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -55,6 +60,9 @@ import java.util.Locale;
  * One instance per event loop, each with its own database pool, caches and send service.
  */
 public final class ApiVerticle extends VerticleBase {
+  /** A rendered template part is held to this, whatever the message size limit. */
+  private static final int MAX_RENDERED_PART_CHARS = 10 * 1024 * 1024;
+
   private final MailgateConfig config;
   private final String leaseOwner;
   private final Clock clock;
@@ -99,8 +107,11 @@ public final class ApiVerticle extends VerticleBase {
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_ACCEPT_LINGER_MILLIS));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
     limiter = new SendLimiter(vertx, config);
+    TemplateStore templateStore = new TemplateStore(db);
+    Templates templates = new Templates(vertx, templateStore,
+        new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)));
     sends = new SendService(vertx, config, store, limiter, authorization, new ConfigurationSets(configurationSetStore, clock,
-        config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), clock);
+        config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), templates, clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -108,6 +119,8 @@ public final class ApiVerticle extends VerticleBase {
     RequestAuthenticator auth = new RequestAuthenticator(accounts, clock);
 
     SendEmailHandler sendEmail = new SendEmailHandler(sends);
+    BulkEmailHandler bulkEmail = new BulkEmailHandler(sends);
+    TemplatesHandler templateOps = new TemplatesHandler(templateStore, templates, clock);
     IdentitiesHandler identityOps = new IdentitiesHandler(identities);
     AccountHandler account = new AccountHandler(accounts, limiter);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
@@ -131,6 +144,13 @@ public final class ApiVerticle extends VerticleBase {
     });
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
+    router.post("/v2/email/outbound-bulk-emails").handler(V2Route.of(auth, bulkEmail::sendBulk));
+    router.post("/v2/email/templates").handler(V2Route.of(auth, templateOps::create));
+    router.get("/v2/email/templates").handler(V2Route.of(auth, templateOps::list));
+    router.get("/v2/email/templates/:name").handler(V2Route.of(auth, templateOps::get));
+    router.put("/v2/email/templates/:name").handler(V2Route.of(auth, templateOps::update));
+    router.delete("/v2/email/templates/:name").handler(V2Route.of(auth, templateOps::delete));
+    router.post("/v2/email/templates/:name/render").handler(V2Route.of(auth, templateOps::render));
     router.post("/v2/email/identities").handler(V2Route.of(auth, identityOps::create));
     router.get("/v2/email/identities").handler(V2Route.of(auth, identityOps::list));
     router.post("/v2/email/list-identities").handler(V2Route.of(auth, identityOps::list));

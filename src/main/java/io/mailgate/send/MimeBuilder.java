@@ -60,7 +60,9 @@ public final class MimeBuilder {
     ByteSink out = new ByteSink(estimate);
     HeaderWriter w = new HeaderWriter(out);
     w.raw("Date", rfc5322Date(h.date()));
-    w.addressList("From", List.of(h.from()));
+    if (h.from() != null) { // only a template rendered for a look (TestRenderEmailTemplate) has none
+      w.addressList("From", List.of(h.from()));
+    }
     if (!h.to().isEmpty()) {
       w.addressList("To", h.to());
     }
@@ -71,7 +73,9 @@ public final class MimeBuilder {
       w.addressList("Reply-To", h.replyTo());
     }
     w.unstructured("Subject", content.subject(), content.subjectCharset());
-    w.raw("Message-ID", "<" + h.messageId() + ">");
+    if (h.messageId() != null) {
+      w.raw("Message-ID", "<" + h.messageId() + ">");
+    }
     w.raw("MIME-Version", "1.0");
     for (MessageHeader header : content.headers()) {
       w.unstructured(header.name(), header.value(), StandardCharsets.UTF_8);

@@ -19,6 +19,11 @@ public record SendRequest(String from, Destination destination, List<String> rep
     this(from, destination, replyTo, configurationSet, tags, content, null);
   }
 
+  /** The same send with other content (a template's, once rendered). */
+  public SendRequest withContent(Content c) {
+    return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender);
+  }
+
   public SendRequest {
     replyTo = replyTo == null ? List.of() : List.copyOf(replyTo);
     tags = tags == null ? List.of() : List.copyOf(tags);

@@ -40,6 +40,7 @@ public final class SendService {
   private final SendAuthorization authorization;
   private final io.mailgate.configset.ConfigurationSets configurationSets;
   private final DkimSigner signer;
+  private final Templates templates;
   private final Clock clock;
   private final int maxRecipients;
   private final int maxMessageBytes;
@@ -47,7 +48,8 @@ public final class SendService {
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
-      io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Clock clock) {
+      io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Templates templates, Clock clock) {
+    this.templates = templates;
     this.configurationSets = configurationSets;
     this.vertx = vertx;
     this.store = store;
@@ -68,7 +70,27 @@ public final class SendService {
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
       Instant at) {}
 
+  public Templates templates() {
+    return templates;
+  }
+
   public Future<String> send(Caller caller, SendRequest request) {
+    if (request.content() instanceof TemplateContent t) {
+      if (!caller.account().sendingEnabled()) {
+        return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
+      }
+      return templates.resolve(caller.account().id(), t)
+          .compose(template -> templates.renderOne(template, t.data()))
+          .compose(rendered -> {
+            SimpleContent simple;
+            try {
+              simple = TemplateRenderer.content(rendered, t.headers(), t.attachments());
+            } catch (SesException e) {
+              return Future.failedFuture(e);
+            }
+            return send(caller, request.withContent(simple));
+          });
+    }
     Prepared p;
     try {
       if (!caller.account().sendingEnabled()) {
@@ -186,7 +208,9 @@ public final class SendService {
       checkSize(content.length);
       return new Prepared(id, from, List.of(), envelope(to, cc, bcc), content, now);
     }
-    RawContent raw = (RawContent) request.content();
+    if (!(request.content() instanceof RawContent raw)) {
+      throw new IllegalStateException("template content is rendered before it is prepared");
+    }
     checkSize(raw.data().length);
     RawMessage.Prepared prepared = RawMessage.prepare(raw.data(), headerId, date);
     Mailbox from = request.from() != null ? MailboxParser.parse(request.from()) : prepared.from();

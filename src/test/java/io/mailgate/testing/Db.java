@@ -22,6 +22,17 @@ public final class Db {
     }
   }
 
+  public static String string(String pgUrl, String sql) {
+    String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+         Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static void execute(String pgUrl, String sql) {
     String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
     try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");

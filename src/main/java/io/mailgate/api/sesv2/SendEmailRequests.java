@@ -11,10 +11,12 @@ import io.mailgate.SesException;
 import io.mailgate.api.SesRawHeaders;
 import io.mailgate.send.Attachment;
 import io.mailgate.send.Content;
+import io.mailgate.send.EmailTemplate;
 import io.mailgate.send.MessageHeader;
 import io.mailgate.send.RawContent;
 import io.mailgate.send.SendRequest;
 import io.mailgate.send.SimpleContent;
+import io.mailgate.send.TemplateContent;
 import io.mailgate.send.TextBody;
 import io.mailgate.send.TransferEncoding;
 import io.vertx.core.json.JsonObject;
@@ -31,10 +33,7 @@ final class SendEmailRequests {
     SendRequest.Destination destination = dest == null ? null : new SendRequest.Destination(
         strings(dest, "ToAddresses", "Destination"), strings(dest, "CcAddresses", "Destination"),
         strings(dest, "BccAddresses", "Destination"));
-    List<SendRequest.EmailTag> tags = new ArrayList<>();
-    for (JsonObject t : objects(body, "EmailTags", "")) {
-      tags.add(new SendRequest.EmailTag(requiredString(t, "Name", "EmailTags"), requiredString(t, "Value", "EmailTags")));
-    }
+    List<SendRequest.EmailTag> tags = tags(body, "EmailTags");
     JsonObject content = object(body, "Content", "");
     if (content == null) {
       throw SesException.badRequest("Missing required field Content.");
@@ -60,9 +59,44 @@ final class SendEmailRequests {
       return new RawContent(data);
     }
     if (template != null) {
-      throw SesException.badRequest("Template content is not supported by this Mailgate version.");
+      return template(template);
     }
     return simple(simple);
+  }
+
+  static List<SendRequest.EmailTag> tags(JsonObject o, String field) {
+    List<SendRequest.EmailTag> tags = new ArrayList<>();
+    for (JsonObject t : objects(o, field, "")) {
+      tags.add(new SendRequest.EmailTag(requiredString(t, "Name", field), requiredString(t, "Value", field)));
+    }
+    return tags;
+  }
+
+  /** {@code Content.Template}, as SendEmail gives it. */
+  static TemplateContent template(JsonObject t) {
+    JsonObject inline = object(t, "TemplateContent", "Content.Template");
+    return new TemplateContent(string(t, "TemplateName", "Content.Template"), string(t, "TemplateArn", "Content.Template"),
+        inline == null ? null : new EmailTemplate("inline", string(inline, "Subject", "Content.Template.TemplateContent"),
+            string(inline, "Text", "Content.Template.TemplateContent"),
+            string(inline, "Html", "Content.Template.TemplateContent")),
+        string(t, "TemplateData", "Content.Template"), headers(t, "Headers", "Content.Template"), attachments(t, "Content.Template"));
+  }
+
+  static List<MessageHeader> headers(JsonObject o, String field, String path) {
+    List<MessageHeader> headers = new ArrayList<>();
+    for (JsonObject h : objects(o, field, path)) {
+      headers.add(new MessageHeader(requiredString(h, "Name", path + "." + field),
+          requiredString(h, "Value", path + "." + field)));
+    }
+    return headers;
+  }
+
+  private static List<Attachment> attachments(JsonObject o, String path) {
+    List<Attachment> attachments = new ArrayList<>();
+    for (JsonObject a : objects(o, "Attachments", path)) {
+      attachments.add(attachment(a, path + ".Attachments"));
+    }
+    return attachments;
   }
 
   private static SimpleContent simple(JsonObject simple) {
@@ -79,16 +113,8 @@ final class SendEmailRequests {
     }
     TextBody text = textBody(object(body, "Text", "Content.Simple.Body"), "Content.Simple.Body.Text");
     TextBody html = textBody(object(body, "Html", "Content.Simple.Body"), "Content.Simple.Body.Html");
-    List<MessageHeader> headers = new ArrayList<>();
-    for (JsonObject h : objects(simple, "Headers", "Content.Simple")) {
-      headers.add(new MessageHeader(requiredString(h, "Name", "Content.Simple.Headers"),
-          requiredString(h, "Value", "Content.Simple.Headers")));
-    }
-    List<Attachment> attachments = new ArrayList<>();
-    for (JsonObject a : objects(simple, "Attachments", "Content.Simple")) {
-      attachments.add(attachment(a));
-    }
-    return new SimpleContent(subjectData, subjectCharset, text, html, headers, attachments);
+    return new SimpleContent(subjectData, subjectCharset, text, html, headers(simple, "Headers", "Content.Simple"),
+        attachments(simple, "Content.Simple"));
   }
 
   private static TextBody textBody(JsonObject o, String path) {
@@ -98,8 +124,7 @@ final class SendEmailRequests {
     return new TextBody(requiredString(o, "Data", path), TextBody.charset(string(o, "Charset", path), path + ".Charset"));
   }
 
-  private static Attachment attachment(JsonObject a) {
-    String path = "Content.Simple.Attachments";
+  private static Attachment attachment(JsonObject a, String path) {
     byte[] raw = blob(a, "RawContent", path);
     String disposition = string(a, "ContentDisposition", path);
     boolean inline;

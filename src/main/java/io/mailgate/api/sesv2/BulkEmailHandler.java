@@ -1,0 +1,182 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.objects;
+import static io.mailgate.api.JsonFields.string;
+import static io.mailgate.api.JsonFields.strings;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.V2Route;
+import io.mailgate.send.Caller;
+import io.mailgate.send.MessageHeader;
+import io.mailgate.send.SendRequest;
+import io.mailgate.send.SendService;
+import io.mailgate.send.SimpleContent;
+import io.mailgate.send.TemplateContent;
+import io.mailgate.send.TemplateRenderer;
+import io.mailgate.send.Templates;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * SES v2 {@code POST /v2/email/outbound-bulk-emails} (SendBulkEmail): one template, up to 50 destinations, each sent
+ * as its own message with its own data, tags and headers. Each entry goes through the whole send path (identities,
+ * sandbox, limits, suppression, DKIM) and gets its own status, as in SES: one entry's failure does not fail the
+ * others. A request that is malformed as a whole fails as a whole; a template that does not exist fails every entry
+ * (TEMPLATE_NOT_FOUND).
+ */
+public final class BulkEmailHandler {
+  /** SES's limit on BulkEmailEntries. */
+  static final int MAX_ENTRIES = 50;
+
+  private final SendService sends;
+
+  public BulkEmailHandler(SendService sends) {
+    this.sends = sends;
+  }
+
+  /** One entry, read and checked before anything is sent. */
+  private record Entry(SendRequest.Destination destination, List<SendRequest.EmailTag> tags,
+      List<MessageHeader> headers) {}
+
+  public Future<JsonObject> sendBulk(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    JsonObject defaults = object(body, "DefaultContent", "");
+    JsonObject template = defaults == null ? null : object(defaults, "Template", "DefaultContent");
+    if (template == null) {
+      throw SesException.badRequest("Missing required field DefaultContent.Template.");
+    }
+    TemplateContent content = SendEmailRequests.template(template);
+    List<JsonObject> given = objects(body, "BulkEmailEntries", "");
+    if (given.isEmpty() || given.size() > MAX_ENTRIES) {
+      throw SesException.badRequest("BulkEmailEntries must have between 1 and " + MAX_ENTRIES + " entries, not "
+          + given.size() + ".");
+    }
+    List<SendRequest.EmailTag> defaultTags = SendEmailRequests.tags(body, "DefaultEmailTags");
+    String from = string(body, "FromEmailAddress", "");
+    List<String> replyTo = strings(body, "ReplyToAddresses", "");
+    String configurationSet = string(body, "ConfigurationSetName", "");
+    List<Entry> entries = new ArrayList<>(given.size());
+    List<String> data = new ArrayList<>(given.size());
+    for (int i = 0; i < given.size(); i++) {
+      String path = "BulkEmailEntries[" + i + "]";
+      JsonObject e = given.get(i);
+      JsonObject dest = object(e, "Destination", path);
+      if (dest == null) {
+        throw SesException.badRequest("Missing required field " + path + ".Destination.");
+      }
+      JsonObject replacement = object(e, "ReplacementEmailContent", path);
+      JsonObject replacementTemplate = replacement == null ? null
+          : object(replacement, "ReplacementTemplate", path + ".ReplacementEmailContent");
+      String replacementData = replacementTemplate == null ? null : string(replacementTemplate,
+          "ReplacementTemplateData", path + ".ReplacementEmailContent.ReplacementTemplate");
+      // an entry's data replaces the default data, it is not merged into it (SES)
+      data.add(replacementData != null ? replacementData : content.data() == null ? "" : content.data());
+      entries.add(new Entry(new SendRequest.Destination(strings(dest, "ToAddresses", path + ".Destination"),
+          strings(dest, "CcAddresses", path + ".Destination"), strings(dest, "BccAddresses", path + ".Destination")),
+          merge(defaultTags, SendEmailRequests.tags(e, "ReplacementTags")),
+          mergeHeaders(content.headers(), SendEmailRequests.headers(e, "ReplacementHeaders", path))));
+    }
+    Templates templates = sends.templates();
+    return templates.resolve(caller.account().id(), content).transform(found -> {
+      if (found.failed()) {
+        if (found.cause() instanceof SesException s && s.error() == SesError.NOT_FOUND) {
+          // SES answers each entry TEMPLATE_NOT_FOUND rather than failing the call
+          JsonArray out = new JsonArray();
+          for (int i = 0; i < entries.size(); i++) {
+            out.add(new JsonObject().put("Status", "TEMPLATE_NOT_FOUND").put("Error", s.getMessage()));
+          }
+          return Future.succeededFuture(new JsonObject().put("BulkEmailEntryResults", out));
+        }
+        return Future.failedFuture(found.cause());
+      }
+      return templates.render(found.result(), data)
+          .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, content, entries, outcomes));
+    });
+  }
+
+  private Future<JsonObject> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
+      TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes) {
+    List<Future<JsonObject>> results = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      Entry entry = entries.get(i);
+      Templates.Outcome outcome = outcomes.get(i);
+      Future<String> sent;
+      if (outcome.failure() != null) {
+        sent = Future.failedFuture(outcome.failure());
+      } else {
+        try {
+          SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
+          sent = sends.send(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet, entry.tags(),
+              simple));
+        } catch (SesException e) {
+          sent = Future.failedFuture(e);
+        }
+      }
+      results.add(sent.map(id -> new JsonObject().put("Status", "SUCCESS").put("MessageId", id))
+          .otherwise(BulkEmailHandler::failed));
+    }
+    return Future.all(results).map(all -> {
+      JsonArray out = new JsonArray();
+      for (Future<JsonObject> r : results) {
+        out.add(r.result());
+      }
+      return new JsonObject().put("BulkEmailEntryResults", out);
+    });
+  }
+
+  /** SES's BulkEmailStatus for an entry that was not sent, with its error message. */
+  static JsonObject failed(Throwable e) {
+    String status = "FAILED";
+    String message = e.getMessage();
+    if (e instanceof SesException s) {
+      status = switch (s.error()) {
+        case BAD_REQUEST -> "INVALID_PARAMETER";
+        case MESSAGE_REJECTED -> "MESSAGE_REJECTED";
+        case MAIL_FROM_DOMAIN_NOT_VERIFIED -> "MAIL_FROM_DOMAIN_NOT_VERIFIED";
+        case NOT_FOUND -> "CONFIGURATION_SET_NOT_FOUND"; // the only thing a send looks up by name, the template aside
+        case SENDING_PAUSED -> "ACCOUNT_SENDING_PAUSED";
+        case CONFIGURATION_SET_SENDING_PAUSED -> "CONFIGURATION_SET_SENDING_PAUSED";
+        case TOO_MANY_REQUESTS -> message != null && message.startsWith("Daily") ? "ACCOUNT_DAILY_QUOTA_EXCEEDED"
+            : "ACCOUNT_THROTTLED";
+        case SERVICE_UNAVAILABLE, INTERNAL_FAILURE -> "TRANSIENT_FAILURE";
+        default -> "FAILED";
+      };
+    } else {
+      status = "TRANSIENT_FAILURE";
+      message = "Internal failure; the entry was not sent.";
+    }
+    return new JsonObject().put("Status", status).put("Error", message);
+  }
+
+  /** Default tags with an entry's own: a name given by both takes the entry's value. */
+  private static List<SendRequest.EmailTag> merge(List<SendRequest.EmailTag> defaults, List<SendRequest.EmailTag> own) {
+    Map<String, SendRequest.EmailTag> byName = new LinkedHashMap<>();
+    for (SendRequest.EmailTag t : defaults) {
+      byName.put(t.name(), t);
+    }
+    for (SendRequest.EmailTag t : own) {
+      byName.put(t.name(), t);
+    }
+    return new ArrayList<>(byName.values());
+  }
+
+  private static List<MessageHeader> mergeHeaders(List<MessageHeader> defaults, List<MessageHeader> own) {
+    Map<String, MessageHeader> byName = new LinkedHashMap<>();
+    for (MessageHeader h : defaults) {
+      byName.put(h.name().toLowerCase(Locale.ROOT), h);
+    }
+    for (MessageHeader h : own) {
+      byName.put(h.name().toLowerCase(Locale.ROOT), h);
+    }
+    return new ArrayList<>(byName.values());
+  }
+}

@@ -1,0 +1,129 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.string;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.Paging;
+import io.mailgate.api.V2Route;
+import io.mailgate.send.Caller;
+import io.mailgate.send.EmailTemplate;
+import io.mailgate.send.MimeBuilder;
+import io.mailgate.send.TemplateRenderer;
+import io.mailgate.send.Templates;
+import io.mailgate.store.TemplateStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.List;
+
+/**
+ * SES v2 email template operations: CreateEmailTemplate, GetEmailTemplate, UpdateEmailTemplate, DeleteEmailTemplate,
+ * ListEmailTemplates and TestRenderEmailTemplate. A template that does not compile is refused when it is stored.
+ */
+public final class TemplatesHandler {
+  private final TemplateStore store;
+  private final Templates templates;
+  private final Clock clock;
+
+  public TemplatesHandler(TemplateStore store, Templates templates, Clock clock) {
+    this.store = store;
+    this.templates = templates;
+    this.clock = clock;
+  }
+
+  public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    EmailTemplate t = template(string(body, "TemplateName", ""), body);
+    return checked(t).compose(v -> store.create(caller.account().id(), t)).map(v -> new JsonObject());
+  }
+
+  public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
+    String name = EmailTemplate.checkName(ctx.pathParam("name"));
+    return store.find(caller.account().id(), name).compose(found -> {
+      if (found.isEmpty()) {
+        return Future.failedFuture(notFound(name));
+      }
+      EmailTemplate t = found.get();
+      JsonObject content = new JsonObject().put("Subject", t.subject());
+      if (t.text() != null) {
+        content.put("Text", t.text());
+      }
+      if (t.html() != null) {
+        content.put("Html", t.html());
+      }
+      return Future.succeededFuture(new JsonObject().put("TemplateName", t.name()).put("TemplateContent", content));
+    });
+  }
+
+  public Future<JsonObject> update(Caller caller, RoutingContext ctx) {
+    EmailTemplate t = template(ctx.pathParam("name"), V2Route.requiredBody(ctx));
+    return checked(t).compose(v -> store.update(caller.account().id(), t))
+        .compose(updated -> updated ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(t.name())));
+  }
+
+  public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
+    String name = EmailTemplate.checkName(ctx.pathParam("name"));
+    return store.delete(caller.account().id(), name)
+        .compose(deleted -> deleted ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(name)));
+  }
+
+  public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    Paging paging = Paging.of(ctx, V2Route.body(ctx), 10);
+    return store.page(caller.account().id(), paging.after(), paging.pageSize() + 1).map(rows -> {
+      JsonArray out = new JsonArray();
+      for (TemplateStore.Listed t : rows.subList(0, Math.min(rows.size(), paging.pageSize()))) {
+        out.add(new JsonObject().put("TemplateName", t.name()).put("CreatedTimestamp", t.createdAt().toEpochMilli() / 1000.0));
+      }
+      JsonObject page = new JsonObject().put("TemplatesMetadata", out);
+      if (rows.size() > paging.pageSize()) {
+        page.put("NextToken", Paging.token(rows.get(paging.pageSize() - 1).name()));
+      }
+      return page;
+    });
+  }
+
+  /** The whole message SES would build from the template and the data, without sender or recipients. */
+  public Future<JsonObject> render(Caller caller, RoutingContext ctx) {
+    String name = EmailTemplate.checkName(ctx.pathParam("name"));
+    JsonObject body = V2Route.requiredBody(ctx);
+    String data = string(body, "TemplateData", "");
+    if (data == null) {
+      throw SesException.badRequest("Missing required field TemplateData.");
+    }
+    return store.find(caller.account().id(), name)
+        .compose(found -> found.isPresent() ? templates.renderOne(found.get(), data)
+            : Future.failedFuture(notFound(name)))
+        .map(rendered -> {
+          byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null,
+              ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)), TemplateRenderer.content(rendered, List.of(), List.of()));
+          return new JsonObject().put("RenderedTemplate", new String(message, StandardCharsets.UTF_8));
+        });
+  }
+
+  /** Compiled on a worker before it is stored: a syntax error is the caller's 400, not every later send's. */
+  private Future<Void> checked(EmailTemplate t) {
+    return templates.render(t, List.of()).<Void>mapEmpty();
+  }
+
+  /** A TemplateContent object (SES's EmailTemplateContent), read into a template named {@code name}. */
+  static EmailTemplate template(String name, JsonObject body) {
+    EmailTemplate.checkName(name);
+    JsonObject content = object(body, "TemplateContent", "");
+    if (content == null) {
+      throw SesException.badRequest("Missing required field TemplateContent.");
+    }
+    return new EmailTemplate(name, string(content, "Subject", "TemplateContent"), string(content, "Text", "TemplateContent"),
+        string(content, "Html", "TemplateContent"));
+  }
+
+  private static SesException notFound(String name) {
+    return new SesException(SesError.NOT_FOUND, "Template " + name + " does not exist.");
+  }
+}

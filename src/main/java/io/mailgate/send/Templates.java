@@ -1,0 +1,92 @@
+package io.mailgate.send;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Templates for the send path: finds the template a send names (in the caller's account) and renders it on a worker
+ * thread, since rendering costs what the template and its data make it cost.
+ */
+public final class Templates {
+  /** Where stored templates are read: by account and name. */
+  public interface Source {
+    Future<Optional<EmailTemplate>> find(String accountId, String name);
+  }
+
+  private final Vertx vertx;
+  private final Source source;
+  private final TemplateRenderer renderer;
+
+  public Templates(Vertx vertx, Source source, TemplateRenderer renderer) {
+    this.vertx = vertx;
+    this.source = source;
+    this.renderer = renderer;
+  }
+
+  public TemplateRenderer renderer() {
+    return renderer;
+  }
+
+  /** The template a send names: inline, by name, or by an ARN of the caller's own account. */
+  public Future<EmailTemplate> resolve(String accountId, TemplateContent t) {
+    if (t.inline() != null) {
+      return Future.succeededFuture(t.inline());
+    }
+    String name;
+    try {
+      name = t.arn() != null ? nameFromArn(accountId, t.arn(), t.name()) : t.name();
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    return source.find(accountId, name).compose(found -> found.isPresent() ? Future.succeededFuture(found.get())
+        : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Template " + name + " does not exist.")));
+  }
+
+  /** One rendering: its parts, or why it failed. */
+  public record Outcome(TemplateRenderer.Rendered rendered, SesException failure) {}
+
+  /**
+   * Renders the template once per data object, on a worker thread. A template that does not compile fails the whole
+   * future (a 400); a rendering that fails (an attribute the data lacks) fails only its own outcome.
+   */
+  public Future<List<Outcome>> render(EmailTemplate template, List<String> data) {
+    return vertx.executeBlocking(() -> {
+      renderer.check(template);
+      List<Outcome> out = new java.util.ArrayList<>(data.size());
+      for (String d : data) {
+        try {
+          out.add(new Outcome(renderer.render(template, d), null));
+        } catch (SesException e) {
+          out.add(new Outcome(null, e));
+        }
+      }
+      return out;
+    }, false);
+  }
+
+  /** One rendering, failed as a whole if it fails. */
+  public Future<TemplateRenderer.Rendered> renderOne(EmailTemplate template, String data) {
+    return render(template, List.of(data == null ? "" : data)).compose(all -> all.get(0).failure() == null
+        ? Future.succeededFuture(all.get(0).rendered()) : Future.failedFuture(all.get(0).failure()));
+  }
+
+  /** {@code arn:aws:ses:<region>:<account>:template/<name>}; another account's template does not exist here. */
+  static String nameFromArn(String accountId, String arn, String name) {
+    String[] parts = arn.split(":", 6);
+    if (parts.length != 6 || !parts[0].equals("arn") || !parts[2].equals("ses") || !parts[5].startsWith("template/")) {
+      throw SesException.badRequest("Invalid TemplateArn: " + MailboxParser.abbreviate(arn));
+    }
+    String fromArn = EmailTemplate.checkName(parts[5].substring("template/".length()));
+    if (name != null && !name.equals(fromArn)) {
+      throw SesException.badRequest("TemplateName and TemplateArn name different templates.");
+    }
+    if (!parts[4].equals(accountId)) {
+      throw new SesException(SesError.NOT_FOUND, "Template " + fromArn + " does not exist.");
+    }
+    return fromArn;
+  }
+}
