@@ -12,7 +12,8 @@ import java.util.Set;
 public record MessageHeader(String name, String value) {
   private static final Set<String> RESERVED = Set.of(
       "bcc", "cc", "content-disposition", "content-type", "content-transfer-encoding", "date", "from",
-      "message-id", "mime-version", "reply-to", "return-path", "subject", "to", "dkim-signature");
+      "message-id", "mime-version", "reply-to", "return-path", "subject", "to", "dkim-signature", "resent-from",
+      "resent-sender", "resent-to", "resent-cc", "resent-bcc", "resent-date", "resent-message-id");
 
   public MessageHeader {
     if (name == null || name.isEmpty()) {

@@ -16,8 +16,14 @@ import org.apache.james.mime4j.field.address.LenientAddressParser;
  */
 public final class RawMessage {
 
-  /** The message ready to store and deliver, and the addresses found in its headers. */
-  public record Prepared(byte[] content, Mailbox from, List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc) {}
+  /**
+   * The message ready to store and deliver, and the addresses found in its headers.
+   *
+   * @param senders every sender address of the header besides {@code from}: further From mailboxes and the Sender
+   *     (each must be a verified identity, as in SES)
+   */
+  public record Prepared(byte[] content, Mailbox from, List<Mailbox> senders, List<Mailbox> to, List<Mailbox> cc,
+      List<Mailbox> bcc) {}
 
   private RawMessage() {}
 
@@ -35,7 +41,13 @@ public final class RawMessage {
     if (headers.fields().isEmpty()) {
       throw SesException.badRequest("Raw message has no header fields.");
     }
-    Mailbox from = firstMailbox(headers, "From");
+    if (headers.all("From").size() > 1) {
+      throw SesException.badRequest("Raw message has more than one From header (RFC 5322 section 3.6).");
+    }
+    List<Mailbox> froms = mailboxes(headers, "From");
+    Mailbox from = froms.isEmpty() ? null : froms.get(0);
+    List<Mailbox> senders = new ArrayList<>(froms.subList(Math.min(1, froms.size()), froms.size()));
+    senders.addAll(mailboxes(headers, "Sender"));
     List<Mailbox> to = mailboxes(headers, "To");
     List<Mailbox> cc = mailboxes(headers, "Cc");
     List<Mailbox> bcc = mailboxes(headers, "Bcc");
@@ -62,12 +74,7 @@ public final class RawMessage {
     if (msg.length > body && !(msg[msg.length - 2] == '\r' && msg[msg.length - 1] == '\n')) {
       out.crlf();
     }
-    return new Prepared(out.toByteArray(), from, to, cc, bcc);
-  }
-
-  private static Mailbox firstMailbox(HeaderBlock headers, String name) {
-    List<Mailbox> list = mailboxes(headers, name);
-    return list.isEmpty() ? null : list.get(0);
+    return new Prepared(out.toByteArray(), from, senders, to, cc, bcc);
   }
 
   private static List<Mailbox> mailboxes(HeaderBlock headers, String name) {

@@ -204,9 +204,16 @@ public final class SendService {
       List<Mailbox> to = parseAll(d.to(), "ToAddresses");
       List<Mailbox> cc = parseAll(d.cc(), "CcAddresses");
       List<Mailbox> bcc = parseAll(d.bcc(), "BccAddresses");
+      // a Sender header is a sender address like From: it must be verified too
+      List<Mailbox> senders = new ArrayList<>(0);
+      for (MessageHeader h : simple.headers()) {
+        if (h.name().equalsIgnoreCase("Sender")) {
+          addSender(senders, from, MailboxParser.parse(h.value()));
+        }
+      }
       byte[] content = MimeBuilder.build(new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date), simple);
       checkSize(content.length);
-      return new Prepared(id, from, List.of(), envelope(to, cc, bcc), content, now);
+      return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now);
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
@@ -234,18 +241,25 @@ public final class SendService {
     checkSize(prepared.content().length);
     // every sender address the message carries must be verified, not only the one that signs it:
     // the From header when the caller named another source, and the SMTP envelope sender
-    List<Mailbox> otherSenders = new ArrayList<>(2);
-    if (prepared.from() != null && !prepared.from().address().equalsIgnoreCase(from.address())) {
-      otherSenders.add(prepared.from());
+    List<Mailbox> otherSenders = new ArrayList<>(2 + prepared.senders().size());
+    if (prepared.from() != null) {
+      addSender(otherSenders, from, prepared.from());
+    }
+    for (Mailbox m : prepared.senders()) {
+      addSender(otherSenders, from, m);
     }
     if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
-      Mailbox envelopeSender = MailboxParser.parse(request.envelopeSender());
-      if (!envelopeSender.address().equalsIgnoreCase(from.address())
-          && otherSenders.stream().noneMatch(m -> m.address().equalsIgnoreCase(envelopeSender.address()))) {
-        otherSenders.add(envelopeSender);
-      }
+      addSender(otherSenders, from, MailboxParser.parse(request.envelopeSender()));
     }
     return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now);
+  }
+
+  /** {@code m} among the senders to verify, unless it is the From address or already there. */
+  private static void addSender(List<Mailbox> senders, Mailbox from, Mailbox m) {
+    if (!m.address().equalsIgnoreCase(from.address())
+        && senders.stream().noneMatch(x -> x.address().equalsIgnoreCase(m.address()))) {
+      senders.add(m);
+    }
   }
 
   private void checkCount(int n) {

@@ -170,6 +170,28 @@ class SmtpSubmissionTest {
               () -> ses.sendEmail(r -> r.fromEmailAddress("shop@submit.example")
                   .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(raw))))));
       assertTrue(e.getMessage().contains("someone@unverified.test"), e.getMessage());
+      // not only the first From mailbox: a second one, and the Sender, are sender addresses too
+      for (String header : List.of("From: shop@submit.example, ceo@unverified.test", "From: shop@submit.example\r\n"
+          + "Sender: ceo@unverified.test")) {
+        String second = header + "\r\nTo: to@example.org\r\nSubject: spoofed\r\n\r\nx\r\n";
+        e = org.junit.jupiter.api.Assertions.assertThrows(
+            software.amazon.awssdk.services.sesv2.model.MessageRejectedException.class,
+            () -> ses.sendEmail(r -> r.fromEmailAddress("shop@submit.example")
+                .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(second))))));
+        assertTrue(e.getMessage().contains("ceo@unverified.test"), header + ": " + e.getMessage());
+      }
+      String twoFields = "From: shop@submit.example\r\nFrom: ceo@unverified.test\r\nTo: to@example.org\r\n"
+          + "Subject: spoofed\r\n\r\nx\r\n";
+      org.junit.jupiter.api.Assertions.assertThrows(software.amazon.awssdk.services.sesv2.model.BadRequestException.class,
+          () -> ses.sendEmail(r -> r.fromEmailAddress("shop@submit.example")
+              .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(twoFields))))));
+      // a Simple message's custom Sender header likewise
+      e = org.junit.jupiter.api.Assertions.assertThrows(
+          software.amazon.awssdk.services.sesv2.model.MessageRejectedException.class,
+          () -> ses.sendEmail(r -> r.fromEmailAddress("shop@submit.example").destination(d -> d.toAddresses("to@example.org"))
+              .content(c -> c.simple(m -> m.subject(x -> x.data("spoofed")).body(b -> b.text(t -> t.data("x")))
+                  .headers(h -> h.name("Sender").value("CEO <ceo@unverified.test>"))))));
+      assertTrue(e.getMessage().contains("ceo@unverified.test"), e.getMessage());
     }
     assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: spoofed")));
   }
