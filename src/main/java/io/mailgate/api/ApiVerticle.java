@@ -60,6 +60,12 @@ import java.util.Locale;
  * One instance per event loop, each with its own database pool, caches and send service.
  */
 public final class ApiVerticle extends VerticleBase {
+  /** The request bodies one node holds at once (see {@link RequestBudget}), like the SMTP ports' DATA budget. */
+  static final long MAX_BODIES_IN_FLIGHT = 128L * 1024 * 1024;
+  /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
+  static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
+  /** An HTTP connection that sends and receives nothing for this long is closed. */
+  static final int IDLE_TIMEOUT_SECONDS = 120;
   /** A rendered template part is held to this, whatever the message size limit. */
   private static final int MAX_RENDERED_PART_CHARS = 10 * 1024 * 1024;
 
@@ -134,13 +140,30 @@ public final class ApiVerticle extends VerticleBase {
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
     // a request without any signature is refused before its body is read: BodyHandler would hold up to the limit
     // above for each one, for anyone who can connect
+    RequestBudget budget = (RequestBudget) vertx.sharedData().getLocalMap("mailgate.http")
+        .computeIfAbsent("bodies", k -> new RequestBudget(MAX_BODIES_IN_FLIGHT));
     router.route("/v2/*").handler(ctx -> {
       if (ctx.request().getHeader("Authorization") == null && ctx.request().getParam("X-Amz-Credential") == null) {
-        ctx.fail(new io.mailgate.SesException(io.mailgate.SesError.MISSING_AUTHENTICATION_TOKEN,
-            "Missing Authentication Token"));
-      } else {
-        ctx.next();
+        ctx.fail(new SesException(io.mailgate.SesError.MISSING_AUTHENTICATION_TOKEN, "Missing Authentication Token"));
+        return;
       }
+      // what the body will hold, counted before it is read: every signed-looking request is buffered whole first
+      long limit = ctx.request().path().startsWith("/v2/email/outbound-") ? bodyLimit : MAX_OTHER_BODY;
+      long claim = claimedLength(ctx.request().getHeader("Content-Length"), ctx.request().getHeader("Transfer-Encoding"),
+          limit);
+      if (claim > limit) {
+        ctx.fail(SesException.badRequest("Request body of " + claim + " bytes is over the limit of " + limit + "."));
+        return;
+      }
+      if (claim > 0) {
+        if (!budget.take(claim)) {
+          ctx.fail(new SesException(io.mailgate.SesError.SERVICE_UNAVAILABLE,
+              "Too many large requests in progress on this node; retry later."));
+          return;
+        }
+        ctx.addEndHandler(v -> budget.release(claim));
+      }
+      ctx.next();
     });
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
@@ -195,10 +218,27 @@ public final class ApiVerticle extends VerticleBase {
         .setHost(config.get(MailgateConfig.HTTP_HOST))
         .setPort(config.get(MailgateConfig.HTTP_PORT))
         .setTcpNoDelay(true)
+        .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
         .setCompressionSupported(false));
     return limiter.start()
         .compose(v -> server.requestHandler(router).listen())
         .compose(v -> startSubmission(new SmtpSubmission(accounts, sends, region)));
+  }
+
+  /**
+   * What a request's body will take: its Content-Length; for a chunked body, the most the route's body may be; for
+   * neither (a GET), nothing.
+   */
+  static long claimedLength(String header, String transferEncoding, long limit) {
+    if (header == null) {
+      return transferEncoding == null ? 0 : limit;
+    }
+    try {
+      long n = Long.parseLong(header.strip());
+      return n < 0 ? limit : n;
+    } catch (NumberFormatException e) {
+      return limit;
+    }
   }
 
   @Override

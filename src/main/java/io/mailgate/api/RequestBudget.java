@@ -1,0 +1,32 @@
+package io.mailgate.api;
+
+import io.vertx.core.shareddata.Shareable;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The request bodies a node's HTTP verticles hold at once, counted before they are read. A body is buffered whole
+ * before its signature can be checked (the signature covers it), so without a bound a few clients that claim large
+ * bodies, signed or not, and send them slowly would fill the heap. Shared by the verticle instances of one node.
+ */
+public final class RequestBudget implements Shareable {
+  private final long max;
+  private final AtomicLong held = new AtomicLong();
+
+  public RequestBudget(long max) {
+    this.max = max;
+  }
+
+  /** Takes {@code bytes}, or false when the node holds too much already (one request alone may always go). */
+  public boolean take(long bytes) {
+    long before = held.getAndUpdate(h -> h == 0 || h + bytes <= max ? h + bytes : h);
+    return before == 0 || before + bytes <= max;
+  }
+
+  public void release(long bytes) {
+    held.addAndGet(-bytes);
+  }
+
+  public long held() {
+    return held.get();
+  }
+}

@@ -1,0 +1,129 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A request body is read whole before its signature can be checked, so the node bounds what it holds of bodies not yet
+ * read: claims beyond its budget are answered 503 at once instead of filling the heap, and a claim comes back when its
+ * connection goes.
+ */
+class RequestBudgetTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    node.close();
+    relay.close();
+  }
+
+  @Test
+  void largeBodiesBeyondTheBudgetAreRefusedBeforeTheyAreRead() throws IOException {
+    long each = 50L * 1024 * 1024; // two fit in the 128 MB budget, the third does not
+    List<Socket> stalled = new ArrayList<>();
+    try {
+      for (int i = 0; i < 2; i++) {
+        Socket s = connect();
+        headers(s, "/v2/email/outbound-emails", each);
+        stalled.add(s); // never sends its body
+      }
+      // the node may take the third connection before the other two: then it waits for its body like them, and is
+      // closed (its claim comes back) and tried again
+      String status = "none";
+      for (int attempt = 0; attempt < 20 && !status.contains(" 503 "); attempt++) {
+        try (Socket third = connect()) {
+          third.setSoTimeout(1_000);
+          headers(third, "/v2/email/outbound-emails", each);
+          status = statusLine(third);
+        } catch (java.net.SocketTimeoutException e) {
+          status = "no answer";
+        }
+      }
+      assertTrue(status.contains(" 503 "), status);
+
+      // another route takes small bodies only
+      Socket other = connect();
+      headers(other, "/v2/email/templates", 5L * 1024 * 1024);
+      status = statusLine(other);
+      assertTrue(status.contains(" 400 "), status);
+      other.close();
+    } finally {
+      for (Socket s : stalled) {
+        s.close();
+      }
+    }
+    // the stalled claims came back with their connections: a body of the same size is read (and its forged
+    // signature refused)
+    for (int attempt = 0; ; attempt++) {
+      try (Socket s = connect()) {
+        headers(s, "/v2/email/outbound-emails", each);
+        String status;
+        try {
+          byte[] chunk = new byte[1 << 20];
+          Arrays.fill(chunk, (byte) ' ');
+          OutputStream out = s.getOutputStream();
+          for (long sent = 0; sent < each; sent += chunk.length) {
+            out.write(chunk);
+          }
+          out.flush();
+          status = statusLine(s);
+        } catch (IOException e) {
+          status = "closed: " + e;
+        }
+        if (!status.contains(" 503 ") || attempt == 20) {
+          assertEquals(403, Integer.parseInt(status.split(" ")[1]), status);
+          break;
+        }
+      }
+      sleep(100); // the node sees the closes a moment later
+    }
+  }
+
+  private static Socket connect() throws IOException {
+    Socket s = new Socket(node.endpoint().getHost(), node.endpoint().getPort());
+    s.setSoTimeout(10_000);
+    return s;
+  }
+
+  private static void headers(Socket s, String path, long length) throws IOException {
+    s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGEDFORGED0000/20261129/us-east-1/ses/aws4_request, "
+        + "SignedHeaders=host, Signature=00\r\nContent-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+  }
+
+  private static String statusLine(Socket s) throws IOException {
+    String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+    return line == null ? "closed" : line;
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
