@@ -32,13 +32,14 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
       throw SesException.badRequest("Attachment FileName is longer than 255 characters.");
     }
     MessageHeader.requireNoControl(fileName, "attachment FileName");
+    requireWellFormed(fileName, "attachment FileName");
     int dot = fileName.lastIndexOf('.');
     if (dot >= 0 && BLOCKED_EXTENSIONS.contains(fileName.substring(dot + 1).toLowerCase(Locale.ROOT))) {
       throw new SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Illegal filename '" + fileName + "'.");
     }
     if (contentType == null || contentType.isBlank()) {
       String guessed = URLConnection.guessContentTypeFromName(fileName);
-      contentType = guessed == null ? "application/octet-stream" : guessed;
+      contentType = guessed == null || composite(guessed) ? "application/octet-stream" : guessed; // a .eml as a file
     } else {
       contentType = contentType.strip();
       checkContentType(contentType);
@@ -47,7 +48,11 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
       throw SesException.badRequest("Invalid attachment ContentId '" + MailboxParser.abbreviate(contentId) + "'.");
     }
     if (description != null) {
+      if (description.length() > 1000) {
+        throw SesException.badRequest("Attachment ContentDescription is longer than 1000 characters.");
+      }
       MessageHeader.requireNoControl(description, "attachment ContentDescription");
+      requireWellFormed(description, "attachment ContentDescription");
     }
     if (encoding == null) {
       encoding = TransferEncoding.BASE64;
@@ -85,6 +90,28 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
     }
     if (!ok) {
       throw SesException.badRequest("Invalid attachment ContentType '" + MailboxParser.abbreviate(ct) + "'.");
+    }
+    if (composite(ct)) {
+      // a composite type would need boundaries or an identity encoding; as a base64 leaf it is unreadable (RFC 2046)
+      throw SesException.badRequest("Attachment ContentType '" + MailboxParser.abbreviate(ct)
+          + "' is a composite type; attach it as application/octet-stream.");
+    }
+  }
+
+  private static boolean composite(String ct) {
+    String lower = ct.toLowerCase(Locale.ROOT);
+    return lower.startsWith("multipart/") || lower.startsWith("message/");
+  }
+
+  /** A lone surrogate has no UTF-8 form: refused here rather than failing when the header is encoded. */
+  private static void requireWellFormed(String s, String what) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw SesException.badRequest("The " + what + " is not well-formed Unicode (a lone surrogate).");
+      }
     }
   }
 }

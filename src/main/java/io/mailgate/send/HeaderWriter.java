@@ -97,10 +97,19 @@ final class HeaderWriter {
     }
   }
 
+  /**
+   * Whether every token of {@link #splitWords} (a word with the spaces before it) fits on a line, and no folded line
+   * would hold only spaces (trailing spaces would be such a token: RFC 5322 section 3.2.2 allows that line only in
+   * the obsolete syntax). Otherwise the value is written as encoded words.
+   */
   private static boolean fitsWhenFolded(String value) {
+    if (value.endsWith(" ")) {
+      return false;
+    }
     int run = 0;
     for (int i = 0; i < value.length(); i++) {
-      run = value.charAt(i) == ' ' ? 0 : run + 1;
+      boolean boundary = value.charAt(i) == ' ' && i > 0 && value.charAt(i - 1) != ' ';
+      run = boundary ? 1 : run + 1;
       if (run > HARD_LIMIT - 100) {
         return false;
       }

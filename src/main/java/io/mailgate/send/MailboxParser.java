@@ -140,6 +140,9 @@ public final class MailboxParser {
           throw nonAscii(input);
         }
         if (c == '\\') {
+          if (i + 1 >= local.length() - 1) { // the backslash would take the closing quote
+            throw SesException.badRequest("Illegal quoted local part in address: " + abbreviate(input));
+          }
           i++;
         } else if (c == '"') {
           throw SesException.badRequest("Illegal quoted local part in address: " + abbreviate(input));

@@ -313,7 +313,8 @@ public final class MimeBuilder {
       return HeaderWriter.quote(value);
     }
     try {
-      return "\"" + String.join("\r\n ", EncodedWords.encode(value, StandardCharsets.UTF_8, false)) + "\"";
+      // phrase rules: a quote or backslash in the name is encoded too, or it would end the quoted string early
+      return "\"" + String.join("\r\n ", EncodedWords.encode(value, StandardCharsets.UTF_8, true)) + "\"";
     } catch (CharacterCodingException e) {
       throw new IllegalStateException("UTF-8 encodes every string", e);
     }

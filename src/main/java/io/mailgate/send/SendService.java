@@ -190,6 +190,10 @@ public final class SendService {
     String id = MessageIds.next(now);
     String headerId = id + "@" + messageIdDomain;
     ZonedDateTime date = ZonedDateTime.ofInstant(now, ZoneOffset.UTC);
+    if (request.replyTo().size() > maxRecipients) {
+      throw SesException.badRequest("ReplyToAddresses has " + request.replyTo().size() + " addresses; the limit is "
+          + maxRecipients + ".");
+    }
     List<Mailbox> replyTo = parseAll(request.replyTo(), "ReplyToAddresses");
     if (request.content() instanceof SimpleContent simple) {
       if (request.from() == null) {

@@ -71,4 +71,11 @@ class MailboxParserTest {
     assertTrue(e.getMessage().contains("control character"), e.getMessage());
     assertTrue(e.getMessage().contains("\\r\\n"), "the message shows the input safely: " + e.getMessage());
   }
+
+  /** {@code "abc\"@example.com}: the backslash takes the closing quote, so the quoted string never ends. */
+  @Test
+  void anEscapedClosingQuoteIsRefused() {
+    assertThrows(io.mailgate.SesException.class, () -> MailboxParser.parse("\"abc\\\"@example.com"));
+    assertEquals("\"a\\\"b\"@example.com", MailboxParser.parse("\"a\\\"b\"@example.com").address());
+  }
 }

@@ -206,5 +206,43 @@ class MimeBuilderTest {
         TransferEncoding.SEVEN_BIT));
     assertThrows(SesException.class, () -> new Attachment(new byte[1], "a.txt", "text/plain; x=\"y\"", false, null,
         null, null));
+    // review findings: each of these gave a broken message or a 500
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "a\ud800.pdf", null, false, null, null, null));
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "m.eml", "message/rfc822", false, null, null,
+        null), "a composite type cannot be a base64 leaf");
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "m.bin", "Multipart/Mixed", false, null, null,
+        null));
+    assertEquals("application/octet-stream", new Attachment(new byte[1], "mail.eml", null, false, null, null, null)
+        .contentType(), "an .eml is attached as a file");
+    assertThrows(SesException.class, () -> text("x".repeat(SimpleContent.MAX_SUBJECT_CHARS + 1), "b"));
+  }
+
+  /** A quote in a non-ASCII file name would end name="..." early and let the rest of the name add parameters. */
+  @Test
+  void aQuoteInANonAsciiFileNameStaysInsideTheParameter() throws IOException {
+    String name = "Résumé \"final\"; boundary=\"x\".pdf";
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("t", StandardCharsets.UTF_8), null,
+        List.of(), List.of(new Attachment(new byte[] {1, 2, 3}, name, "application/pdf", false, null, null, null)));
+    byte[] msg = build(c, List.of(MailboxParser.parse("a@example.org")));
+    Entity part = ((Multipart) parse(msg).getBody()).getBodyParts().get(1);
+    assertEquals("application/pdf", part.getMimeType());
+    String nameParameter = ((org.apache.james.mime4j.dom.field.ContentTypeField) part.getHeader()
+        .getField("Content-Type")).getParameter("name");
+    assertEquals(name, org.apache.james.mime4j.codec.DecoderUtil.decodeEncodedWords(nameParameter,
+        org.apache.james.mime4j.codec.DecodeMonitor.SILENT), new String(msg, StandardCharsets.ISO_8859_1));
+    assertEquals(name, part.getFilename());
+  }
+
+  /** Spaces between words, or after the last, must not make a line over 998 octets or a line of only spaces. */
+  @Test
+  void longRunsOfSpacesInAHeaderAreEncoded() throws IOException {
+    for (String subject : List.of("x" + " ".repeat(1000) + "y", "abc" + " ".repeat(100))) {
+      byte[] msg = build(text(subject, "b"), List.of(MailboxParser.parse("a@example.org")));
+      assertLinesWithin(msg, 998);
+      for (String line : new String(msg, StandardCharsets.ISO_8859_1).split("\r\n\r\n")[0].split("\r\n")) {
+        assertTrue(!line.isBlank(), "a header line of only spaces");
+      }
+      assertEquals(subject, parse(msg).getSubject());
+    }
   }
 }
