@@ -136,6 +136,11 @@ public final class ApiVerticle extends VerticleBase {
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0));
 
     Router router = Router.router(vertx);
+    HttpDate date = new HttpDate(clock);
+    router.route().handler(ctx -> {
+      ctx.response().putHeader("Date", date.now());
+      ctx.next();
+    });
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
     // a request without any signature is refused before its body is read: BodyHandler would hold up to the limit
@@ -213,6 +218,10 @@ public final class ApiVerticle extends VerticleBase {
     }
     router.route().handler(ctx -> ctx.fail(404));
     router.route().failureHandler(ctx -> SesErrors.failV2(ctx, ctx.failure()));
+    // a request the router cannot take at all (a malformed escape in its path): still an SES-shaped answer, and no
+    // stack trace in the log for each one
+    router.errorHandler(400, ctx -> SesErrors.failV2(ctx, SesException.badRequest("Malformed request: "
+        + (ctx.failure() == null ? "bad request line" : String.valueOf(ctx.failure().getMessage())))));
 
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(config.get(MailgateConfig.HTTP_HOST))

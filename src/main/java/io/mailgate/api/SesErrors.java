@@ -35,13 +35,13 @@ public final class SesErrors {
         .end(new JsonObject().put("message", e.getMessage()).encode());
   }
 
-  /** Maps whatever failed the request to the SES error the caller sees. */
   /**
    * PostgreSQL's errors for text it cannot take: 22021 (a NUL, or bytes that are not UTF-8) and 22P05 (untranslatable,
    * such as U+0000 in jsonb).
    */
   private static final java.util.Set<String> TEXT_PG_CANNOT_STORE = java.util.Set.of("22021", "22P05");
 
+  /** Maps whatever failed the request to the SES error the caller sees. */
   public static SesException toSes(RoutingContext ctx, Throwable failure) {
     if (failure instanceof SesException e) {
       return e;

@@ -43,6 +43,29 @@ class AuthenticationTest {
     return Db.count(node.config().get(MailgateConfig.PG_URL), "SELECT count(*) FROM messages");
   }
 
+  /**
+   * A client whose clock is 20 minutes off is refused once, then corrects itself from the Date header of the refusal
+   * and succeeds, as against SES; without the header it fails every call.
+   */
+  @Test
+  void aClientWithAWrongClockCorrectsItFromTheDateHeader() {
+    try (TestNode ahead = TestNode.start(relay.url(), java.time.Clock.offset(java.time.Clock.systemUTC(),
+        java.time.Duration.ofMinutes(20)));
+         SesV2Client ses = SesV2Client.builder().endpointOverride(ahead.endpoint())
+             .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+             .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                 software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(TestNode.ACCESS_KEY, TestNode.SECRET)))
+             .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create())
+             .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(2))).build()) {
+      ses.getAccount(r -> { }); // refused, then retried with the clock corrected
+      HttpResponse<String> r = ahead.signed("GET", "/v2/email/account", null, Map.of());
+      assertEquals(403, r.statusCode(), "this client signs with its own clock and does not correct it");
+      java.time.Instant date = java.time.ZonedDateTime.parse(r.headers().firstValue("Date").orElseThrow(),
+          java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+      assertTrue(date.isAfter(java.time.Instant.now().plusSeconds(19 * 60)), "the node's time: " + date);
+    }
+  }
+
   @Test
   void wrongSecretIsRefused() {
     long before = stored();

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A request body is read whole before its signature can be checked, so the node bounds what it holds of bodies not yet
- * read: claims beyond its budget are answered 503 at once instead of filling the heap, and a claim comes back when its
- * connection goes.
+ * Requests refused before they are read. A request body is read whole before its signature can be checked, so the
+ * node bounds what it holds of bodies not yet read: claims beyond its budget are answered 503 at once instead of
+ * filling the heap, and a claim comes back when its connection goes.
  */
 class RequestBudgetTest {
   static RecordingSmtpServer relay;
@@ -98,6 +98,22 @@ class RequestBudgetTest {
         }
       }
       sleep(100); // the node sees the closes a moment later
+    }
+  }
+
+  /** A path with a malformed escape never reaches a route: it still gets an SES-shaped 400. */
+  @Test
+  void aMalformedPathIsAnSesShapedBadRequest() throws IOException {
+    try (Socket s = connect()) {
+      s.getOutputStream().write("GET /v2/email/identities/%ZZ HTTP/1.1\r\nHost: localhost\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+      assertTrue(in.readLine().contains(" 400 "));
+      boolean typed = false;
+      for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+        typed |= line.equalsIgnoreCase("x-amzn-ErrorType: BadRequestException");
+      }
+      assertTrue(typed);
     }
   }
 

@@ -70,6 +70,16 @@ public final class TestNode implements AutoCloseable {
   /** A node on a given database and Redis prefix (several nodes can share them). */
   public static TestNode start(String pgUrl, String redisPrefix, String relayUrl,
       UnaryOperator<MailgateConfig> customize, boolean dev) {
+    return start(pgUrl, redisPrefix, relayUrl, customize, dev, Clock.systemUTC());
+  }
+
+  /** A start-dev node whose clock is {@code clock} (one that is off, say). */
+  public static TestNode start(String relayUrl, Clock clock) {
+    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, c -> c, true, clock);
+  }
+
+  private static TestNode start(String pgUrl, String redisPrefix, String relayUrl,
+      UnaryOperator<MailgateConfig> customize, boolean dev, Clock clock) {
     MailgateConfig c = MailgateConfig.defaults()
         .with(MailgateConfig.PG_URL, pgUrl)
         .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
@@ -94,7 +104,7 @@ public final class TestNode implements AutoCloseable {
     c = customize.apply(c);
     Vertx vertx = Vertx.vertx();
     try {
-      MailgateNode node = MailgateNode.start(vertx, c, Clock.systemUTC(), dev)
+      MailgateNode node = MailgateNode.start(vertx, c, clock, dev)
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new TestNode(vertx, node);
     } catch (Exception e) {
