@@ -27,7 +27,7 @@ public final class SesEvents {
   public static JsonObject delivery(Instant at, long processingMillis, String recipient, String smtpResponse,
       String reportingMta, String remoteMtaIp) {
     return new JsonObject()
-        .put("timestamp", at.toString())
+        .put("timestamp", time(at))
         .put("processingTimeMillis", processingMillis)
         .put("recipients", new JsonArray().add(recipient))
         .put("smtpResponse", smtpResponse)
@@ -48,7 +48,7 @@ public final class SesEvents {
         .put("bounceType", bounceType)
         .put("bounceSubType", bounceSubType)
         .put("bouncedRecipients", new JsonArray().add(r))
-        .put("timestamp", at.toString())
+        .put("timestamp", time(at))
         .put("feedbackId", MessageIds.next(at));
     if (reportingMta != null) {
       b.put("reportingMTA", "dns; " + reportingMta);
@@ -59,13 +59,21 @@ public final class SesEvents {
     return b;
   }
 
+  /** SES's event timestamps: UTC, always with milliseconds ({@code 2016-10-14T05:02:52.574Z}). */
+  public static String time(Instant t) {
+    return TIME.format(t);
+  }
+
+  private static final java.time.format.DateTimeFormatter TIME = java.time.format.DateTimeFormatter
+      .ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
+
   public static JsonObject event(EventType type, JsonObject mail, JsonObject detail) {
     return new JsonObject().put("eventType", type.sesName).put("mail", mail).put(type.detailField, detail);
   }
 
   public static JsonObject mail(MailFacts f) {
     JsonObject mail = new JsonObject()
-        .put("timestamp", f.timestamp().toString())
+        .put("timestamp", time(f.timestamp()))
         .put("source", f.source())
         .put("sourceArn", "arn:aws:ses:" + f.region() + ":" + f.accountId() + ":identity/" + domainOf(f.source()))
         .put("sendingAccountId", f.accountId())
@@ -85,7 +93,7 @@ public final class SesEvents {
         }
         headers.add(new JsonObject().put("name", field.name()).put("value", block.rawValue(field)));
       }
-      commonHeaders(block, common);
+      commonHeaders(block, common, f.messageId());
     } catch (IllegalArgumentException e) {
       truncated = true; // headers cut inside a line by the storage limit
     }
@@ -94,7 +102,8 @@ public final class SesEvents {
     return mail;
   }
 
-  private static void commonHeaders(HeaderBlock block, JsonObject common) {
+  /** {@code commonHeaders.messageId} is the SES message ID in SES's sending events, not the Message-ID header. */
+  private static void commonHeaders(HeaderBlock block, JsonObject common, String messageId) {
     for (String[] h : new String[][] {{"From", "from"}, {"Reply-To", "replyTo"}, {"To", "to"}, {"Cc", "cc"}}) {
       HeaderBlock.Field field = block.first(h[0]);
       if (field != null) {
@@ -109,10 +118,7 @@ public final class SesEvents {
     if (date != null) {
       common.put("date", block.rawValue(date));
     }
-    HeaderBlock.Field id = block.first("Message-ID");
-    if (id != null) {
-      common.put("messageId", block.rawValue(id));
-    }
+    common.put("messageId", messageId);
     HeaderBlock.Field subject = block.first("Subject");
     if (subject != null) {
       common.put("subject", block.decodedValue(subject));

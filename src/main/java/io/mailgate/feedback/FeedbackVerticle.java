@@ -170,7 +170,7 @@ public final class FeedbackVerticle extends VerticleBase {
       }
       case DEFERRED -> {
         JsonObject detail = new JsonObject()
-            .put("timestamp", o.at().toString())
+            .put("timestamp", io.mailgate.events.SesEvents.time(o.at()))
             .put("delayType", delayType(o.result(), r))
             .put("expirationTime", o.expiresAt().toString())
             .put("delayedRecipients", new JsonArray().add(new JsonObject()

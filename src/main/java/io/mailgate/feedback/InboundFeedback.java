@@ -116,7 +116,7 @@ public final class InboundFeedback {
           .put("bounceType", c.type().sesName())
           .put("bounceSubType", c.subType().sesName())
           .put("bouncedRecipients", new JsonArray().add(bounced))
-          .put("timestamp", now.toString())
+          .put("timestamp", io.mailgate.events.SesEvents.time(now))
           .put("feedbackId", MessageIds.next(now));
       if (report.reportingMta() != null) {
         // SES writes it as in the DSN field: "dns; mx.example.com"
@@ -170,7 +170,7 @@ public final class InboundFeedback {
     Instant now = Instant.now();
     JsonObject detail = new JsonObject()
         .put("complainedRecipients", new JsonArray().add(new JsonObject().put("emailAddress", email)))
-        .put("timestamp", now.toString())
+        .put("timestamp", io.mailgate.events.SesEvents.time(now))
         .put("feedbackId", MessageIds.next(now))
         .putNull("complaintSubType");
     if (c != null) {

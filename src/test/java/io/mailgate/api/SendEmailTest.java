@@ -119,6 +119,10 @@ class SendEmailTest {
     assertEquals("000000000000", mail.getString("sendingAccountId"));
     assertEquals(List.of("alice@example.org"), mail.getJsonArray("destination").getList());
     assertEquals("Plain hello", mail.getJsonObject("commonHeaders").getString("subject"));
+    assertEquals(id, mail.getJsonObject("commonHeaders").getString("messageId"), "the SES message ID, as SES has it");
+    for (String t : List.of(mail.getString("timestamp"), delivery.getJsonObject("delivery").getString("timestamp"))) {
+      assertTrue(t.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"), "SES's timestamps: " + t);
+    }
     assertEquals(List.of("transactional"), mail.getJsonObject("tags").getJsonArray("ses:configuration-set").getList());
     assertEquals(List.of("welcome"), mail.getJsonObject("tags").getJsonArray("campaign").getList());
   }
