@@ -1,7 +1,8 @@
 -- Per-account send limits in one atomic step, for one send or a batch of sends of the same account
 -- (the node groups the checks that arrive while the previous call for that account is running):
--- a token bucket for MaxSendRate and a rolling 24-hour counter for Max24HourSend (288 five-minute
--- buckets, expired as time passes). Sends are decided in order, each as if alone.
+-- a token bucket for MaxSendRate and a rolling 24-hour counter for Max24HourSend (the current
+-- five-minute bucket and the 288 before it, expired as time passes: a send counts for 24 hours to
+-- 24 hours and 5 minutes, never less). A rate of 0 or below sends nothing. Sends are decided in order, each as if alone.
 -- KEYS[1] bucket hash {tokens, ts}; KEYS[2] quota hash {total, oldest, <bucket>=count}
 -- ARGV: rate (per second), max 24h (-1 = unlimited), then for each send: rate cost, quota cost
 -- Returns {status1, sentLast24h1, status2, ...}: 1 allowed, 0 over rate, -1 over quota, and the
@@ -14,7 +15,7 @@ local max24 = tonumber(ARGV[2])
 local sends = (#ARGV - 2) / 2
 
 local bucket = math.floor(sec / 300)
-local first_valid = bucket - 287
+local first_valid = bucket - 288
 local q = KEYS[2]
 local total = tonumber(redis.call('HGET', q, 'total') or '0')
 local oldest = tonumber(redis.call('HGET', q, 'oldest') or bucket)
@@ -43,7 +44,9 @@ if tokens == nil then
   tokens = burst
   ts = now
 end
-tokens = math.min(burst, tokens + (now - ts) * rate / 1000000)
+if now > ts then -- a clock that stepped back (a failover) refills nothing rather than taking tokens away
+  tokens = math.min(burst, tokens + (now - ts) * rate / 1000000)
+end
 
 local out = {}
 local added = 0
@@ -55,7 +58,7 @@ for i = 1, sends do
     status = -1
   -- a message with more recipients than one second's worth may go when the bucket is full: the
   -- bucket then goes into debt, so the long-run rate still holds
-  elseif tokens < math.min(cost, burst) then
+  elseif (rate <= 0 and cost > 0) or tokens < math.min(cost, burst) then
     status = 0
   else
     tokens = tokens - cost
@@ -67,7 +70,7 @@ for i = 1, sends do
   out[2 * i] = total
 end
 
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', string.format('%.0f', now))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', string.format('%.0f', math.max(now, ts)))
 -- kept until it would be full again, and a minute more
 local refill_ms = 0
 if rate > 0 then

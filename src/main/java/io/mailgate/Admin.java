@@ -191,12 +191,21 @@ final class Admin {
     }
   }
 
-  private static <T> T number(Map<String, String> flags, String name, T def, Function<String, T> parse) {
+  private static <T extends Number> T number(Map<String, String> flags, String name, T def, Function<String, T> parse) {
+    T n;
     try {
-      return flags.containsKey(name) ? parse.apply(flags.get(name)) : def;
+      n = flags.containsKey(name) ? parse.apply(flags.get(name)) : def;
     } catch (NumberFormatException e) {
       throw new UsageError("--" + name + " must be a number");
     }
+    // a rate of 0 would send nothing (pause the account with --sending false); -1 is an unlimited daily quota
+    if (name.equals("max-send-rate") && flags.containsKey(name) && !(n.doubleValue() > 0)) {
+      throw new UsageError("--max-send-rate must be above 0");
+    }
+    if (name.equals("max-24-hour-send") && flags.containsKey(name) && n.longValue() < -1) {
+      throw new UsageError("--max-24-hour-send must be -1 (unlimited) or more");
+    }
+    return n;
   }
 
   private static Boolean bool(Map<String, String> flags, String name) {

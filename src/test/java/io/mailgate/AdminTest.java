@@ -102,5 +102,7 @@ class AdminTest {
     Run badNumber = admin("account", "create", "x", "--max-send-rate", "fast");
     assertEquals(2, badNumber.code());
     assertFalse(badNumber.err().isEmpty());
+    assertEquals(2, admin("account", "create", "x", "--max-send-rate", "0").code());
+    assertEquals(2, admin("account", "create", "x", "--max-24-hour-send", "-5").code());
   }
 }

@@ -93,7 +93,7 @@ public final class OutcomeStore {
         INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
         SELECT d.acct, to_timestamp(floor(extract(epoch FROM d.ts) / 300) * 300),
                count(*) FILTER (WHERE d.sent), count(*) FILTER (WHERE d.hard), 0
-        FROM done d WHERE d.sent OR d.hard GROUP BY 1, 2
+        FROM done d WHERE d.sent OR d.hard GROUP BY 1, 2 ORDER BY 1, 2 -- one lock order for every batch
         ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent,
           hard_bounces = reputation_buckets.hard_bounces + EXCLUDED.hard_bounces
       )
@@ -116,7 +116,7 @@ public final class OutcomeStore {
       )
       INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
       SELECT o.acct, to_timestamp(floor(extract(epoch FROM o.ts) / 300) * 300), count(*), 0, 0
-      FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx WHERE o.sent GROUP BY 1, 2
+      FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx WHERE o.sent GROUP BY 1, 2 ORDER BY 1, 2
       ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent""";
 
   private final Pool pool;
@@ -127,7 +127,7 @@ public final class OutcomeStore {
   public OutcomeStore(Vertx vertx, Pool pool, String leaseOwner, int maxInFlight, int lingerMillis) {
     this.pool = pool;
     this.leaseOwner = leaseOwner;
-    this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, this::write);
+    this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, batch -> write(batch, DEADLOCK_RETRIES));
   }
 
   public Future<Void> record(Outcome outcome) {
@@ -137,6 +137,19 @@ public final class OutcomeStore {
   /** Writes what waits at once; completes when every outcome recorded so far is written. */
   public Future<Void> flushed() {
     return commits.idle();
+  }
+
+  /** How often a batch PostgreSQL chose as a deadlock's victim is written again before its outcomes are given up. */
+  static final int DEADLOCK_RETRIES = 3;
+
+  /**
+   * A batch that loses a deadlock (40P01: a lease renewal or another node's batch took the same rows in another
+   * order) is written again: given up, its recipients would be delivered a second time once their leases ran out.
+   * Nothing of it was written, as the statement is one transaction.
+   */
+  private Future<?> write(List<Outcome> batch, int retries) {
+    return write(batch).<Object>map(r -> r).recover(e -> retries > 0 && e instanceof io.vertx.pgclient.PgException pg
+        && "40P01".equals(pg.getSqlState()) ? write(batch, retries - 1).map(r -> r) : Future.failedFuture(e));
   }
 
   private Future<?> write(List<Outcome> batch) {

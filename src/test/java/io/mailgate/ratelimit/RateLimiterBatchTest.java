@@ -79,6 +79,13 @@ class RateLimiterBatchTest {
       await(Future.all(burst));
       long ok = burst.stream().filter(f -> f.result().status() == RateDecision.Status.ALLOWED).count();
       assertTrue(ok >= 3 && ok <= 4, "a full bucket of 3 (and at most one refilled): " + ok);
+
+      // a rate of 0 sends nothing (it let one message through after each quiet minute)
+      for (int i = 0; i < 3; i++) {
+        assertEquals(RateDecision.Status.RATE_EXCEEDED, await(limiter.check(new RateCheck("acct-3", 0, 1, -1, 1))).status());
+      }
+      assertEquals(RateDecision.Status.ALLOWED, await(limiter.check(new RateCheck("acct-3", 0, 0, -1, 0))).status(),
+          "a peek is not a send");
     } finally {
       redis.close();
       vertx.close();
