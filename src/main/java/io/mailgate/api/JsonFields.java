@@ -33,6 +33,33 @@ public final class JsonFields {
     return s;
   }
 
+  /** A boolean field; absent gives {@code absent}. "false" as a string is a 400, not true. */
+  public static boolean bool(JsonObject o, String field, String path, boolean absent) {
+    Object v = o.getValue(field);
+    if (v == null) {
+      return absent;
+    }
+    if (!(v instanceof Boolean b)) {
+      throw SesException.badRequest("Invalid type for field " + path(path, field) + ": expected a boolean.");
+    }
+    return b;
+  }
+
+  /** SES resource tags: a list of {@code {"Key": ..., "Value": ...}}, keys of 1 to 128 and values up to 256 characters. */
+  public static JsonArray tags(JsonObject o, String field) {
+    List<JsonObject> given = objects(o, field, "");
+    JsonArray out = new JsonArray();
+    for (JsonObject t : given) {
+      String key = requiredString(t, "Key", field);
+      String value = string(t, "Value", field);
+      if (key.isEmpty() || key.length() > 128 || (value != null && value.length() > 256)) {
+        throw SesException.badRequest("A tag key has 1 to 128 characters and its value at most 256.");
+      }
+      out.add(new JsonObject().put("Key", key).put("Value", value == null ? "" : value));
+    }
+    return out;
+  }
+
   public static JsonObject object(JsonObject o, String field, String path) {
     Object v = o.getValue(field);
     if (v == null) {

@@ -17,8 +17,11 @@ public record Paging(int pageSize, String after) {
     String size = ctx.request().getParam("PageSize");
     int pageSize;
     try {
-      pageSize = size != null ? Integer.parseInt(size)
-          : body != null && body.getValue("PageSize") instanceof Number n ? n.intValue() : defaultSize;
+      Object inBody = body == null ? null : body.getValue("PageSize");
+      if (size == null && inBody != null && !(inBody instanceof Number)) {
+        throw SesException.badRequest("PageSize must be a number.");
+      }
+      pageSize = size != null ? Integer.parseInt(size) : inBody instanceof Number n ? n.intValue() : defaultSize;
     } catch (NumberFormatException e) {
       throw SesException.badRequest("PageSize must be a number.");
     }

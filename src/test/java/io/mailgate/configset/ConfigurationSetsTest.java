@@ -104,6 +104,23 @@ class ConfigurationSetsTest {
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("list-0")));
   }
 
+  /** A field of the wrong type is a 400: "false" as a string used to enable sending. */
+  @Test
+  void mistypedFieldsAreRefused() {
+    ses.createConfigurationSet(r -> r.configurationSetName("typed-base"));
+    for (String[] call : new String[][] {
+        {"POST", "/v2/email/configuration-sets", "{\"ConfigurationSetName\":\"typed-1\",\"SendingOptions\":{\"SendingEnabled\":\"false\"}}"},
+        {"POST", "/v2/email/configuration-sets", "{\"ConfigurationSetName\":\"typed-2\",\"Tags\":[1,\"x\"]}"},
+        {"POST", "/v2/email/configuration-sets", "{\"ConfigurationSetName\":\"typed-3\",\"Tags\":[{\"Value\":\"v\"}]}"},
+        {"PUT", "/v2/email/configuration-sets/typed-base/sending", "{\"SendingEnabled\":\"false\"}"},
+        {"POST", "/v2/email/list-configuration-sets", "{\"PageSize\":\"5\"}"}}) {
+      var r = node.signed(call[0], call[1], call[2], java.util.Map.of("Content-Type", "application/json"));
+      assertEquals(400, r.statusCode(), call[2] + " -> " + r.body());
+    }
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("typed-1")));
+    assertEquals(true, ses.getConfigurationSet(r -> r.configurationSetName("typed-base")).sendingOptions().sendingEnabled());
+  }
+
   @Test
   void sendingNamesAnExistingEnabledSet() {
     NotFoundException missing = assertThrows(NotFoundException.class, () -> send("no-such-set", "a@example.org"));

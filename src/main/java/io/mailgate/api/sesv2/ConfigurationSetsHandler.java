@@ -1,8 +1,10 @@
 package io.mailgate.api.sesv2;
 
+import static io.mailgate.api.JsonFields.bool;
 import static io.mailgate.api.JsonFields.object;
 import static io.mailgate.api.JsonFields.string;
 import static io.mailgate.api.JsonFields.strings;
+import static io.mailgate.api.JsonFields.tags;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
@@ -44,9 +46,9 @@ public final class ConfigurationSetsHandler {
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
         delivery == null ? null : sendingPool(string(delivery, "SendingPoolName", "DeliveryOptions")),
-        sending == null || !(sending.getValue("SendingEnabled") instanceof Boolean b) || b,
+        sending == null || bool(sending, "SendingEnabled", "SendingOptions", true),
         suppression == null ? null : reasons(strings(suppression, "SuppressedReasons", "SuppressionOptions")),
-        body.getValue("Tags") instanceof JsonArray a ? a : new JsonArray());
+        tags(body, "Tags"));
     return store.create(set).map(v -> new JsonObject());
   }
 
@@ -106,7 +108,7 @@ public final class ConfigurationSetsHandler {
   public Future<JsonObject> putSendingOptions(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     String name = ctx.pathParam("name");
-    boolean enabled = !(body.getValue("SendingEnabled") instanceof Boolean b) || b;
+    boolean enabled = bool(body, "SendingEnabled", "", true);
     return store.setSendingEnabled(caller.account().id(), name, enabled).compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }

@@ -35,7 +35,7 @@ public final class IdentitiesHandler {
       throw SesException.badRequest("Missing required field EmailIdentity.");
     }
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
-    JsonArray tags = body.getValue("Tags") instanceof JsonArray a ? a : new JsonArray();
+    JsonArray tags = io.mailgate.api.JsonFields.tags(body, "Tags");
     return identities.create(caller.account().id(), name, dkim, string(body, "ConfigurationSetName", ""), tags)
         .map(i -> {
           JsonObject r = new JsonObject()
