@@ -208,8 +208,19 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/_mailgate/reputation").handler(V2Route.of(auth, (caller, ctx) -> accounts.byId(caller.account().id())
         .map(d -> d.map(x -> x.reputation() == null ? new JsonObject().put("EnforcementStatus", x.enforcementStatus())
             : x.reputation().copy().put("EnforcementStatus", x.enforcementStatus())).orElse(new JsonObject()))));
-    router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) ->
-        Future.succeededFuture(new JsonObject().put("Node", leaseOwner).put("Sites", sites.toJson(clock.millis())))));
+    java.util.Set<String> operators = new java.util.HashSet<>();
+    for (String id : config.get(MailgateConfig.HTTP_OPERATOR_ACCOUNTS).split(",")) {
+      if (!id.isBlank()) {
+        operators.add(id.strip());
+      }
+    }
+    if (dev) {
+      operators.add(config.get(MailgateConfig.DEV_ACCOUNT_ID));
+    }
+    // every tenant's sites, with the remote servers' last replies (which can name recipients): operators only
+    router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) -> operators.contains(caller.account().id())
+        ? Future.succeededFuture(new JsonObject().put("Node", leaseOwner).put("Sites", sites.toJson(clock.millis())))
+        : Future.failedFuture(new SesException(io.mailgate.SesError.UNKNOWN_OPERATION, "Unknown operation."))));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {

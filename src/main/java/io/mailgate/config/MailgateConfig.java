@@ -31,6 +31,8 @@ public final class MailgateConfig {
       "Port of the SES HTTP API (v2 REST, v1 Query) and the /_mailgate endpoints.");
   public static final ConfigKey<Integer> HTTP_INSTANCES = key("http.instances", Integer.class, 0,
       "HTTP verticle instances (one per event loop). 0: one per CPU core.");
+  public static final ConfigKey<String> HTTP_OPERATOR_ACCOUNTS = key("http.operatorAccounts", String.class, "",
+      "Account ids, comma-separated, whose keys may read node-wide state (GET /_mailgate/delivery/sites: every tenant's destination sites and their last replies). start-dev adds its own account.");
   public static final ConfigKey<String> PG_URL = key("pg.url", String.class,
       "postgresql://postgres@127.0.0.1:5432/mailgate",
       "PostgreSQL connection URL (postgresql://user:password@host:port/database). start-dev uses an embedded server unless this is set.");

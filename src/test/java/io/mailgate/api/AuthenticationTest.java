@@ -66,6 +66,16 @@ class AuthenticationTest {
     }
   }
 
+  /** Node-wide delivery state names every tenant's destinations: only operator accounts read it. */
+  @Test
+  void onlyOperatorsReadNodeWideState() {
+    assertEquals(200, node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).statusCode(),
+        "start-dev's account is an operator");
+    io.mailgate.identity.Accounts.NewKey tenant = node.createAccount("tenant-sites", true, 10, 100);
+    assertEquals(404, node.signed("GET", "/_mailgate/delivery/sites", null, Map.of(), tenant.accessKeyId(),
+        tenant.secretAccessKey()).statusCode());
+  }
+
   @Test
   void wrongSecretIsRefused() {
     long before = stored();
