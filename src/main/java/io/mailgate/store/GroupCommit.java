@@ -35,6 +35,8 @@ public final class GroupCommit<T, R> {
   /** What is queued may go (its linger is over, or there is none); false while a linger runs. */
   private boolean due;
   private long lingerTimer = -1;
+  private java.util.function.ToLongFunction<T> weight = item -> 0;
+  private long maxWeight = Long.MAX_VALUE;
 
   /**
    * Batches whose runner answers one result per item, in order. They wait up to {@code
@@ -58,6 +60,16 @@ public final class GroupCommit<T, R> {
       Function<List<T>, Future<?>> writer) {
     return new GroupCommit<>(vertx, lingerMillis, maxBatch, maxInFlight,
         items -> writer.apply(items).map(x -> Collections.nCopies(items.size(), (Void) null)));
+  }
+
+  /**
+   * Also ends a batch before its items weigh more than {@code max} together (one item alone may): a statement carries
+   * its whole batch, and PostgreSQL refuses a message or an array over 1 GB, which 500 large messages would make.
+   */
+  public GroupCommit<T, R> maxWeight(long max, java.util.function.ToLongFunction<T> weigh) {
+    this.maxWeight = max;
+    this.weight = weigh;
+    return this;
   }
 
   public Future<R> submit(T item) {
@@ -93,7 +105,13 @@ public final class GroupCommit<T, R> {
       int n = Math.min(maxBatch, queue.size());
       List<Pending<T, R>> batch = new ArrayList<>(n);
       List<T> items = new ArrayList<>(n);
+      long weighed = 0;
       for (int i = 0; i < n; i++) {
+        long w = weight.applyAsLong(queue.peek().item());
+        if (!batch.isEmpty() && weighed + w > maxWeight) {
+          break;
+        }
+        weighed += w;
         Pending<T, R> p = queue.poll();
         batch.add(p);
         items.add(p.item());

@@ -33,13 +33,16 @@ public final class MessageStore {
   private final String leaseOwner;
   private final int leaseSeconds;
   private final GroupCommit<NewMessage, Void> commits;
+  /** The message content one accept statement carries at most (one larger message goes alone). */
+  static final long MAX_BATCH_BYTES = 64L * 1024 * 1024;
 
   /** @param lingerMillis how long a batch waits for more sends before it is committed (0: at once) */
   public MessageStore(Vertx vertx, Pool pool, String leaseOwner, int leaseSeconds, int maxInFlight, int lingerMillis) {
     this.pool = pool;
     this.leaseOwner = leaseOwner;
     this.leaseSeconds = leaseSeconds;
-    this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, this::insert);
+    this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, this::insert)
+        .maxWeight(MAX_BATCH_BYTES, m -> m.content().length);
   }
 
   /** Completes once the message and its recipients (and so its Send event) are committed. */

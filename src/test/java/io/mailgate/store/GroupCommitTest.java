@@ -82,4 +82,12 @@ class GroupCommitTest {
     });
     assertEquals(List.of(List.of(1, 2, 3), List.of(4)), batches, "idle() sends what lingers");
   }
+
+  /** Batches end before they weigh more than the limit; an item heavier than it goes alone. */
+  @Test
+  void batchesStayUnderTheirWeight() throws Exception {
+    GroupCommit<Integer, Void> c = commits(50, 100).maxWeight(10, i -> i);
+    on(() -> Future.all(List.of(c.submit(4), c.submit(5), c.submit(3), c.submit(12), c.submit(1))));
+    assertEquals(List.of(List.of(4, 5), List.of(3), List.of(12), List.of(1)), batches);
+  }
 }
