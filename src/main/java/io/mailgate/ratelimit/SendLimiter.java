@@ -33,7 +33,9 @@ public final class SendLimiter {
   static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
   /** Sends decided by one script call at most. */
   static final int MAX_BATCH = 256;
-  /** A batch whose call has not answered by then is refused (503), and the next one goes. */
+  /** An account's checks waiting for its running call at most; more are refused (503) at once. */
+  static final int MAX_QUEUED = 10_000;
+  /** A batch whose call has not answered by then is refused (503), with the checks queued behind it. */
   static final long BATCH_TIMEOUT_MILLIS = 5_000;
 
   private record Pending(RateCheck check, Promise<RateDecision> answer) {}
@@ -96,6 +98,10 @@ public final class SendLimiter {
     String account = p.check().accountId();
     ArrayDeque<Pending> waiting = queued.get(account);
     if (waiting != null) {
+      if (waiting.size() >= MAX_QUEUED) { // Redis slower than the sends: refuse now rather than hold them all
+        p.answer().fail("rate limiter unavailable: " + MAX_QUEUED + " checks of this account are waiting");
+        return;
+      }
       waiting.add(p); // a call for this account is running: this one goes with the next
       return;
     }
@@ -144,6 +150,14 @@ public final class SendLimiter {
       try {
         for (int i = 0; i < batch.size(); i++) {
           answer(batch.get(i).answer(), ar, i);
+        }
+        if (ar.failed()) {
+          // the checks queued behind it would each wait a timeout of their own, batch after batch, and the calls
+          // left unanswered may still run when Redis comes back: refuse them now too
+          ArrayDeque<Pending> waiting = queued.get(account);
+          for (Pending p = waiting.poll(); p != null; p = waiting.poll()) {
+            p.answer().fail("rate limiter unavailable: " + ar.cause().getMessage());
+          }
         }
       } finally {
         next(account);

@@ -115,6 +115,17 @@ class RateLimiterBatchTest {
       assertTrue(first != null && first.getMessage().contains("no answer from Redis in 300 ms"), String.valueOf(first));
       assertTrue(second != null && second.getMessage().contains("no answer from Redis in 300 ms"), String.valueOf(second));
       assertTrue(ms < 10_000, "refused after the batch timeouts: " + ms + " ms");
+
+      // 2,000 checks queued behind one that hangs are refused with it, not 256 per timeout (8 timeouts in a row)
+      List<Future<RateDecision>> many = new java.util.ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        many.add(limiter.check(new RateCheck("acct-4", 10, 1, -1, 1)));
+      }
+      long t0 = System.nanoTime();
+      await(Future.join(many).otherwiseEmpty());
+      long waited = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      assertTrue(many.stream().allMatch(Future::failed));
+      assertTrue(waited < 4 * 300, "one timeout, not eight: " + waited + " ms");
     } finally {
       vertx.close();
     }
