@@ -26,7 +26,11 @@ public final class SendAuthorization {
    * How an authorized message is sent: signed with this key (or not); from this envelope sender,
    * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient.
    */
-  public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain) {}
+  public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain, String defaultConfigurationSet) {
+    public SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain) {
+      this(dkimKey, envelopeFrom, verpDomain, null);
+    }
+  }
 
   private final IdentityDirectory identities;
   private final String region;
@@ -131,7 +135,10 @@ public final class SendAuthorization {
                 + " could not be verified (BehaviorOnMxFailure is REJECT_MESSAGE)."));
       }
     }
-    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain));
+    // the From identity's default configuration set, the address's before its domain's (SES); a send's own wins
+    String defaultSet = address != null && address.identity().configurationSet() != null
+        ? address.identity().configurationSet() : domain == null ? null : domain.identity().configurationSet();
+    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet));
   }
 
   private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address, String domain) {

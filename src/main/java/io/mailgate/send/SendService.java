@@ -102,8 +102,26 @@ public final class SendService {
     }
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(v -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients()))
-        .compose(profile -> checkLimits(caller, p).map(profile))
-        .compose(profile -> commit(caller, request, p, profile));
+        .compose(profile -> withDefaultSet(caller, request, profile)
+            .compose(effective -> checkLimits(caller, p).map(effective))
+            .compose(effective -> commit(caller, effective, p, profile)));
+  }
+
+  /**
+   * A send that names no configuration set takes its From identity's default set (SES), checked as if named: a paused
+   * default set stops the send. One deleted since is no set.
+   */
+  private Future<SendRequest> withDefaultSet(Caller caller, SendRequest request,
+      SendAuthorization.SenderProfile profile) {
+    String set = profile.defaultConfigurationSet();
+    if (request.configurationSet() != null || set == null) {
+      return Future.succeededFuture(request);
+    }
+    return checkConfigurationSet(caller, set)
+        .map(v -> new SendRequest(request.from(), request.destination(), request.replyTo(), set, request.tags(),
+            request.content(), request.envelopeSender()))
+        .recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
+            ? Future.succeededFuture(request) : Future.failedFuture(e));
   }
 
   /** The configuration set a send names must exist and be enabled, as in SES. */

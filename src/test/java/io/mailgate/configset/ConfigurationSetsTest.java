@@ -104,6 +104,28 @@ class ConfigurationSetsTest {
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("list-0")));
   }
 
+  /** A send that names no set takes its identity's default set (SES): its options apply, a paused one stops it. */
+  @Test
+  void anIdentitysDefaultSetAppliesWhenASendNamesNone() {
+    ses.createConfigurationSet(r -> r.configurationSetName("default-on"));
+    ses.createConfigurationSet(r -> r.configurationSetName("default-off").sendingOptions(o -> o.sendingEnabled(false)));
+    ses.createEmailIdentity(r -> r.emailIdentity("news@default-set.example").configurationSetName("default-on"));
+    ses.createEmailIdentity(r -> r.emailIdentity("paused-set.example").configurationSetName("default-off"));
+
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@default-set.example").destination(d -> d.toAddresses("a@example.org"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("t")))))).messageId();
+    assertEquals("default-on", node.message(id).getString("ConfigurationSetName"));
+
+    assertThrows(SendingPausedException.class, () -> ses.sendEmail(r -> r.fromEmailAddress("x@paused-set.example")
+        .destination(d -> d.toAddresses("a@example.org"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("t")))))),
+        "the domain's default set is paused");
+    String named = ses.sendEmail(r -> r.fromEmailAddress("x@paused-set.example").configurationSetName("default-on")
+        .destination(d -> d.toAddresses("a@example.org"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("t")))))).messageId();
+    assertEquals("default-on", node.message(named).getString("ConfigurationSetName"), "a set named by the send wins");
+  }
+
   /** A field of the wrong type is a 400: "false" as a string used to enable sending. */
   @Test
   void mistypedFieldsAreRefused() {
