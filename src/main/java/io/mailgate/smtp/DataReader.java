@@ -190,12 +190,24 @@ final class DataReader {
     return bareLineFeeds;
   }
 
-  /** The content read; the reader is ready for {@link #start} again afterwards. */
-  byte[] takeMessage() {
+  /**
+   * The content read, and how much of the budget it still holds: the caller gives that back (with
+   * {@link Budget#give}) once the message is handled, so that messages waiting on a slow handler count as much as
+   * messages being received. The reader is ready for {@link #start} again afterwards.
+   */
+  Taken takeMessage() {
     byte[] message = Arrays.copyOf(buffer, length);
-    release();
-    return message;
+    length = 0;
+    if (buffer.length <= RETAINED_CAPACITY) {
+      return new Taken(message, 0); // the buffer stays, counted; the copy is small
+    }
+    budget.give(buffer.length - message.length); // the buffer goes, the copy keeps its share
+    buffer = new byte[0];
+    return new Taken(message, message.length);
   }
+
+  /** A message taken from the reader, and the budget it holds until it is handled. */
+  record Taken(byte[] message, long held) {}
 
   /** Forgets the content; keeps a small buffer for the next message of the session. */
   void release() {

@@ -539,14 +539,28 @@ public final class SmtpServerSession {
       reply(Replies.INSUFFICIENT_STORAGE); // the client tries again later, when other messages are done
       return;
     }
-    byte[] message = data.takeMessage();
+    DataReader.Taken taken = data.takeMessage();
+    byte[] message = taken.message();
     Envelope envelope = new Envelope(reversePath, mailParameters, recipients, info.heloName(),
         info.remoteAddress(), info.tls(), info.authenticatedUser(), data.longLines(),
         data.bareLineFeeds());
     SessionInfo session = info;
     resetTransaction(); // the transaction ends with the final reply, whatever it says
-    call(() -> handler.onMessage(session, envelope, message), (reply, error) ->
-        handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply));
+    // the copy counts until the handler is done with it, whether or not the session is still there to reply
+    call(() -> {
+      CompletionStage<SmtpReply> stage;
+      try {
+        stage = handler.onMessage(session, envelope, message);
+      } catch (RuntimeException e) {
+        budget.give(taken.held());
+        throw e;
+      }
+      if (stage == null) {
+        budget.give(taken.held());
+        return null;
+      }
+      return stage.whenComplete((r, e) -> budget.give(taken.held()));
+    }, (reply, error) -> handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply));
   }
 
   private void startTls(String args, boolean moreInput) {

@@ -432,6 +432,38 @@ class SmtpServerTest {
     assertEquals(0, server.dataBytesHeld());
   }
 
+  /** A message waiting on a slow handler still counts: a flood of messages left to a stalled store cannot fill the heap. */
+  @Test
+  void messagesWaitingOnTheHandlerCountAgainstTheBudget() {
+    CompletableFuture<SmtpReply> stalled = new CompletableFuture<>();
+    SmtpSessionHandler slow = new RecordingHandler() {
+      @Override
+      public CompletionStage<SmtpReply> onMessage(SessionInfo s, Envelope e, byte[] m) {
+        return stalled;
+      }
+    };
+    SmtpServer server = start(options().setMaxMessageSize(40_000).setMaxDataBytesHeld(45_000), slow);
+    String line = "x".repeat(70) + "\r\n";
+    SmtpTestClient first = greeted(server);
+    first.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500) + ".\r\n")
+        .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA);
+    waitUntil(() -> server.dataBytesHeld() >= 500 * 72); // its content, now the handler's, is still counted
+    SmtpTestClient second = greeted(server);
+    second.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(200) + ".\r\n")
+        .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
+        .expect("452 4.3.1 Insufficient system storage, try again later\r\n");
+    first.close(); // the session goes, the handler still has the message
+    clients.remove(first);
+    waitUntil(() -> server.openConnections() == 1);
+    assertTrue(server.dataBytesHeld() >= 500 * 72);
+    stalled.complete(SmtpReply.queued("M1"));
+    waitUntil(() -> server.dataBytesHeld() <= 16 * 1024); // what the second session keeps for its next message
+    second.close();
+    clients.remove(second);
+    waitUntil(() -> server.openConnections() == 0);
+    assertEquals(0, server.dataBytesHeld());
+  }
+
   @Test
   void stalledDataTimesOutWithTheDataTimeout() {
     SmtpServer server = start(options().setCommandTimeout(Duration.ofSeconds(60))
