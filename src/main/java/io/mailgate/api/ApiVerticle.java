@@ -115,7 +115,8 @@ public final class ApiVerticle extends VerticleBase {
     limiter = new SendLimiter(vertx, config);
     TemplateStore templateStore = new TemplateStore(db);
     Templates templates = new Templates(vertx, templateStore,
-        new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)));
+        new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)),
+        clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     sends = new SendService(vertx, config, store, limiter, authorization, new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), templates, clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,

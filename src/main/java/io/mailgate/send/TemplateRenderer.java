@@ -44,20 +44,42 @@ public final class TemplateRenderer {
     });
   }
 
+  /** A template's parts, compiled: rendered any number of times, from any thread. */
+  public record Compiled(Template subject, Template text, Template html) {}
+
+  /** Compiled templates by source, so that sends of one template compile it once, not once each. */
+  private final java.util.concurrent.ConcurrentHashMap<EmailTemplate, Compiled> compiled =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** The sources the compiled templates come from, in characters, at most (a template may be 500 KB). */
+  private static final long MAX_COMPILED_CHARS = 8L * 1024 * 1024;
+  private final java.util.concurrent.atomic.AtomicLong compiledChars = new java.util.concurrent.atomic.AtomicLong();
+
   /** Compiles every part: a syntax error is a 400 naming the part. */
-  public void check(EmailTemplate t) {
-    compile(t.subject(), "Subject");
-    compile(t.text(), "Text");
-    compile(t.html(), "Html");
+  public Compiled compile(EmailTemplate t) {
+    Compiled c = compiled.get(t);
+    if (c == null) {
+      c = new Compiled(compile(t.subject(), "Subject"), compile(t.text(), "Text"), compile(t.html(), "Html"));
+      long chars = t.subject().length() + (t.text() == null ? 0 : t.text().length())
+          + (t.html() == null ? 0 : t.html().length());
+      if (compiledChars.addAndGet(chars) > MAX_COMPILED_CHARS) {
+        compiled.clear(); // racing threads may count a little wrong; the bound is what matters
+        compiledChars.set(chars);
+      }
+      compiled.put(t, c);
+    }
+    return c;
   }
 
   /** {@code data}: a JSON object, as SES's TemplateData; null or empty means no data. */
   public Rendered render(EmailTemplate t, String data) {
+    return render(compile(t), data);
+  }
+
+  public Rendered render(Compiled c, String data) {
     Map<String, Object> values = data(data);
-    String subject = apply(compile(t.subject(), "Subject"), values, "Subject");
+    String subject = apply(c.subject(), values, "Subject");
     MessageHeader.requireNoControl(subject, "rendered Subject"); // data must not add header lines
-    return new Rendered(subject, apply(compile(t.text(), "Text"), values, "Text"),
-        apply(compile(t.html(), "Html"), values, "Html"));
+    return new Rendered(subject, apply(c.text(), values, "Text"), apply(c.html(), values, "Html"));
   }
 
   /** A rendered template as the Simple content of a message, with the caller's extra headers and attachments. */

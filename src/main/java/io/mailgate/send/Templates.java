@@ -17,14 +17,31 @@ public final class Templates {
     Future<Optional<EmailTemplate>> find(String accountId, String name);
   }
 
+  private record Cached(Optional<EmailTemplate> template, long expiresAt) {}
+
   private final Vertx vertx;
   private final Source source;
   private final TemplateRenderer renderer;
+  private final java.time.Clock clock;
+  private final long ttlMillis;
+  /** Templates read lately, by account and name: a send of a stored template costs no query (one event loop's). */
+  private final java.util.Map<String, Cached> cache = new java.util.HashMap<>();
 
-  public Templates(Vertx vertx, Source source, TemplateRenderer renderer) {
+  /**
+   * @param ttlMillis how long a template read from the store is used before it is read again (an update made on
+   *     another event loop or node shows within this; 0: read every time)
+   */
+  public Templates(Vertx vertx, Source source, TemplateRenderer renderer, java.time.Clock clock, long ttlMillis) {
     this.vertx = vertx;
     this.source = source;
     this.renderer = renderer;
+    this.clock = clock;
+    this.ttlMillis = ttlMillis;
+  }
+
+  /** Forgets what this instance cached of a template that was just changed or deleted. */
+  public void changed(String accountId, String name) {
+    cache.remove(accountId + "\n" + name);
   }
 
   public TemplateRenderer renderer() {
@@ -42,7 +59,23 @@ public final class Templates {
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
-    return source.find(accountId, name).compose(found -> found.isPresent() ? Future.succeededFuture(found.get())
+    String key = accountId + "\n" + name;
+    long now = clock.millis();
+    Cached c = cache.get(key);
+    Future<Optional<EmailTemplate>> found;
+    if (c != null && c.expiresAt() > now) {
+      found = Future.succeededFuture(c.template());
+    } else {
+      found = source.find(accountId, name).andThen(ar -> {
+        if (ar.succeeded() && ttlMillis > 0) {
+          if (cache.size() >= 1_000) {
+            cache.clear();
+          }
+          cache.put(key, new Cached(ar.result(), now + ttlMillis));
+        }
+      });
+    }
+    return found.compose(f -> f.isPresent() ? Future.succeededFuture(f.get())
         : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Template " + name + " does not exist.")));
   }
 
@@ -55,11 +88,11 @@ public final class Templates {
    */
   public Future<List<Outcome>> render(EmailTemplate template, List<String> data) {
     return vertx.executeBlocking(() -> {
-      renderer.check(template);
+      TemplateRenderer.Compiled compiled = renderer.compile(template);
       List<Outcome> out = new java.util.ArrayList<>(data.size());
       for (String d : data) {
         try {
-          out.add(new Outcome(renderer.render(template, d), null));
+          out.add(new Outcome(renderer.render(compiled, d), null));
         } catch (SesException e) {
           out.add(new Outcome(null, e));
         }

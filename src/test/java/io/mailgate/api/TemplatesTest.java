@@ -191,6 +191,26 @@ class TemplatesTest {
     assertEquals("n=42\r\n", text(inline));
   }
 
+  /** Nodes keep templates they read for cache.ttlMillis: an update reaches every send after that. */
+  @Test
+  void anUpdatedTemplateIsWhatLaterSendsUse() throws Exception {
+    ses.createEmailTemplate(r -> r.templateName("changing").templateContent(c -> c.subject("Version 1").text("t")));
+    ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses("v1@example.org"))
+        .content(c -> c.template(t -> t.templateName("changing").templateData("{}"))));
+    assertEquals("Version 1", parse(awaitReceived("v1@example.org").data()).getSubject());
+    ses.updateEmailTemplate(r -> r.templateName("changing").templateContent(c -> c.subject("Version 2").text("t")));
+    Thread.sleep(node.config().get(MailgateConfig.CACHE_TTL_MILLIS) + 50L);
+    for (int i = 0; i < 4; i++) { // whichever event loop takes it
+      String to = "v2-" + i + "@example.org";
+      ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses(to))
+          .content(c -> c.template(t -> t.templateName("changing").templateData("{}"))));
+      assertEquals("Version 2", parse(awaitReceived(to).data()).getSubject());
+    }
+    ses.deleteEmailTemplate(r -> r.templateName("changing"));
+    Thread.sleep(node.config().get(MailgateConfig.CACHE_TTL_MILLIS) + 50L);
+    assertThrows(NotFoundException.class, () -> send("changing", "{}"));
+  }
+
   @Test
   void aTemplateSendThatCannotBeRenderedIsRefusedAndStoresNothing() {
     long before = Db.count(pg, "SELECT count(*) FROM messages");

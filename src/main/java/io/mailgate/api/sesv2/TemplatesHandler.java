@@ -41,7 +41,9 @@ public final class TemplatesHandler {
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
     EmailTemplate t = template(string(body, "TemplateName", ""), body);
-    return checked(t).compose(v -> store.create(caller.account().id(), t)).map(v -> new JsonObject());
+    return checked(t).compose(v -> store.create(caller.account().id(), t))
+        .andThen(ar -> templates.changed(caller.account().id(), t.name())) // a miss cached before it existed
+        .map(v -> new JsonObject());
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
@@ -65,12 +67,14 @@ public final class TemplatesHandler {
   public Future<JsonObject> update(Caller caller, RoutingContext ctx) {
     EmailTemplate t = template(ctx.pathParam("name"), V2Route.requiredBody(ctx));
     return checked(t).compose(v -> store.update(caller.account().id(), t))
+        .andThen(ar -> templates.changed(caller.account().id(), t.name()))
         .compose(updated -> updated ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(t.name())));
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
     String name = EmailTemplate.checkName(ctx.pathParam("name"));
     return store.delete(caller.account().id(), name)
+        .andThen(ar -> templates.changed(caller.account().id(), name))
         .compose(deleted -> deleted ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(name)));
   }
 
@@ -99,7 +103,7 @@ public final class TemplatesHandler {
     }
     return store.find(caller.account().id(), name)
         .compose(found -> found.isPresent() ? templates.renderOne(found.get(), data)
-            : Future.failedFuture(notFound(name)))
+            : Future.failedFuture(notFound(name))) // read fresh: a template just changed renders as it is now
         .map(rendered -> {
           byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null,
               ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)), TemplateRenderer.content(rendered, List.of(), List.of()));
