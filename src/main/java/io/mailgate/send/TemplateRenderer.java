@@ -20,11 +20,17 @@ import java.util.Map;
 
 /**
  * Renders SES templates: Handlebars, as SES's are. {@code {{name}}} is HTML-escaped in every part and
- * {@code {{{name}}}} is not, as in SES; conditionals, {@code each}, {@code with} and {@code lookup} work. A variable
- * that the data does not have fails the rendering ("Attribute 'name' is not present in the rendering data."), where
- * Handlebars alone would print nothing. Partials are refused (a template names no files), and each part's output is
- * held to {@code maxOutputChars}, so that nested loops over the data cannot build a message without end. Plain Java,
- * thread-safe; callers run it on a worker thread, since a template's cost depends on its data.
+ * {@code {{{name}}}} is not, as in SES; {@code if}, {@code unless}, {@code each}, {@code with} and {@code lookup}
+ * work. A variable that the data does not have fails the rendering ("Attribute 'name' is not present in the rendering
+ * data."), where Handlebars alone would print nothing. Only the data's maps, lists and values are visible to a
+ * template (no Java getters or methods), and partials, inline partials and Handlebars.java's other helpers (files,
+ * logs, resource bundles) are refused.
+ *
+ * <p>A template and its data are the caller's, so what one rendering may cost is bounded: every loop's iterations
+ * and the characters it can produce (the body's text and the longest item, per item), and every value looked up, are
+ * charged to a {@link Budget} before they are built, including the inner buffers Handlebars fills for blocks, so
+ * nested loops over the data fail early instead of filling the heap or a worker thread for hours. Plain Java,
+ * thread-safe; callers run it on a worker thread.
  */
 public final class TemplateRenderer {
   /** SES's limit on TemplateData. */
@@ -33,8 +39,41 @@ public final class TemplateRenderer {
   /** The parts of a rendered template. */
   public record Rendered(String subject, String text, String html) {}
 
+  /** Loop iterations one rendering may run, all loops together. */
+  public static final int MAX_ITERATIONS = 100_000;
+
   private final Handlebars handlebars;
   private final int maxOutputChars;
+  /** The budget of the rendering under way on this thread. */
+  private static final ThreadLocal<Budget> BUDGET = new ThreadLocal<>();
+
+  /**
+   * What renderings may still build: characters (an upper bound of what they produce, counted before it is built) and
+   * loop iterations. One budget may serve several renderings (the entries of a bulk send).
+   */
+  public static final class Budget {
+    private long chars;
+    private long iterations;
+
+    public Budget(long chars) {
+      this.chars = chars;
+      this.iterations = MAX_ITERATIONS;
+    }
+
+    void chars(long n) {
+      chars -= n;
+      if (chars < 0) {
+        throw new OverBudget("the rendering would be too large");
+      }
+    }
+
+    void iterations(long n) {
+      iterations -= n;
+      if (iterations < 0) {
+        throw new OverBudget("its loops would run more than " + MAX_ITERATIONS + " times");
+      }
+    }
+  }
 
   public TemplateRenderer(int maxOutputChars) {
     this.maxOutputChars = maxOutputChars;
@@ -42,7 +81,60 @@ public final class TemplateRenderer {
     handlebars.registerHelperMissing((context, options) -> {
       throw new MissingAttribute(options.helperName);
     });
+    for (String name : List.of("log", "embedded", "precompile", "i18n", "i18nJs", "block", "partial")) {
+      handlebars.registerHelper(name, (context, options) -> {
+        throw new Refused("the " + name + " helper is not supported");
+      });
+    }
+    handlebars.registerDecorator("inline", (fn, options) -> {
+      throw new Refused("inline partials are not supported");
+    });
+    com.github.jknack.handlebars.Helper<Object> each = com.github.jknack.handlebars.helper.EachHelper.INSTANCE;
+    handlebars.registerHelper("each", (context, options) -> {
+      chargeLoop(context, options.fn.text().length());
+      return each.apply(context, options);
+    });
   }
+
+  /** A loop over {@code items}: its iterations, and for each what its body and its longest item can produce. */
+  private static void chargeLoop(Object items, int bodyChars) {
+    Budget b = BUDGET.get();
+    long n = 0;
+    long longest = 0;
+    Iterable<?> values = items instanceof Map<?, ?> m ? m.values() : items instanceof Iterable<?> i ? i : null;
+    if (values != null) {
+      for (Object v : values) {
+        n++;
+        if (v instanceof CharSequence cs) {
+          longest = Math.max(longest, cs.length());
+        }
+      }
+    }
+    b.iterations(n);
+    b.chars(n * (bodyChars + longest));
+  }
+
+  /** The data's maps only, each value looked up charged for what it can print. */
+  private static final com.github.jknack.handlebars.ValueResolver DATA = new com.github.jknack.handlebars.ValueResolver() {
+    @Override
+    public Object resolve(Object context, String name) {
+      Object v = com.github.jknack.handlebars.context.MapValueResolver.INSTANCE.resolve(context, name);
+      if (v instanceof CharSequence cs) {
+        BUDGET.get().chars(cs.length());
+      }
+      return v;
+    }
+
+    @Override
+    public Object resolve(Object context) {
+      return com.github.jknack.handlebars.context.MapValueResolver.INSTANCE.resolve(context);
+    }
+
+    @Override
+    public java.util.Set<Map.Entry<String, Object>> propertySet(Object context) {
+      return com.github.jknack.handlebars.context.MapValueResolver.INSTANCE.propertySet(context);
+    }
+  };
 
   /** A template's parts, compiled: rendered any number of times, from any thread. */
   public record Compiled(Template subject, Template text, Template html) {}
@@ -72,14 +164,27 @@ public final class TemplateRenderer {
 
   /** {@code data}: a JSON object, as SES's TemplateData; null or empty means no data. */
   public Rendered render(EmailTemplate t, String data) {
-    return render(compile(t), data);
+    return render(compile(t), data, budget());
   }
 
-  public Rendered render(Compiled c, String data) {
+  /**
+   * A budget for one request's renderings: three parts' worth (the charges are upper bounds). The entries of a bulk
+   * send share one, so fifty entries cannot hold fifty times as much.
+   */
+  public Budget budget() {
+    return new Budget(3L * maxOutputChars);
+  }
+
+  public Rendered render(Compiled c, String data, Budget budget) {
     Map<String, Object> values = data(data);
-    String subject = apply(c.subject(), values, "Subject");
-    MessageHeader.requireNoControl(subject, "rendered Subject"); // data must not add header lines
-    return new Rendered(subject, apply(c.text(), values, "Text"), apply(c.html(), values, "Html"));
+    BUDGET.set(budget);
+    try {
+      String subject = apply(c.subject(), values, "Subject");
+      MessageHeader.requireNoControl(subject, "rendered Subject"); // data must not add header lines
+      return new Rendered(subject, apply(c.text(), values, "Text"), apply(c.html(), values, "Html"));
+    } finally {
+      BUDGET.remove();
+    }
   }
 
   /** A rendered template as the Simple content of a message, with the caller's extra headers and attachments. */
@@ -105,13 +210,19 @@ public final class TemplateRenderer {
       return null;
     }
     Bounded out = new Bounded(maxOutputChars);
-    Context context = Context.newContext(values);
+    Context context = Context.newBuilder(values).resolver(DATA).build();
     try {
       template.apply(context, out);
     } catch (HandlebarsException e) {
       for (Throwable c = e; c != null; c = c.getCause()) {
         if (c instanceof MissingAttribute m) {
           throw SesException.badRequest("Attribute '" + m.name + "' is not present in the rendering data.");
+        }
+        if (c instanceof OverBudget o) {
+          throw SesException.badRequest("Template " + part + " cannot be rendered: " + o.getMessage() + ".");
+        }
+        if (c instanceof Refused r) {
+          throw SesException.badRequest("Template " + part + " cannot be rendered: " + r.getMessage() + ".");
         }
         if (c instanceof TooLarge) {
           throw SesException.badRequest("The rendered " + part + " is longer than " + maxOutputChars + " characters.");
@@ -120,6 +231,8 @@ public final class TemplateRenderer {
       throw SesException.badRequest("Template " + part + " cannot be rendered: " + firstLine(e.getMessage()));
     } catch (TooLarge e) {
       throw SesException.badRequest("The rendered " + part + " is longer than " + maxOutputChars + " characters.");
+    } catch (OverBudget | Refused e) {
+      throw SesException.badRequest("Template " + part + " cannot be rendered: " + e.getMessage() + ".");
     } catch (IOException | RuntimeException e) {
       throw SesException.badRequest("Template " + part + " cannot be rendered: " + firstLine(String.valueOf(e.getMessage())));
     } finally {
@@ -153,6 +266,9 @@ public final class TemplateRenderer {
   }
 
   private static Object plain(Object v) {
+    if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9.007199254740992E15) {
+      return d.longValue(); // 20.0 prints as 20, as in JavaScript
+    }
     if (v instanceof JsonObject o) {
       return map(o);
     }
@@ -169,6 +285,20 @@ public final class TemplateRenderer {
   private static String firstLine(String s) {
     int nl = s.indexOf('\n');
     return MailboxParser.abbreviate(nl < 0 ? s : s.substring(0, nl));
+  }
+
+  /** A rendering that would cost more than its budget. */
+  private static final class OverBudget extends RuntimeException {
+    OverBudget(String why) {
+      super(why, null, false, false);
+    }
+  }
+
+  /** A helper or feature templates may not use. */
+  private static final class Refused extends RuntimeException {
+    Refused(String why) {
+      super(why, null, false, false);
+    }
   }
 
   /** helperMissing's signal: a {@code {{name}}} the data does not have. */

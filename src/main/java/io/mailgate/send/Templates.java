@@ -23,6 +23,7 @@ public final class Templates {
   private final Source source;
   private final TemplateRenderer renderer;
   private final java.time.Clock clock;
+  private final io.vertx.core.WorkerExecutor workers;
   private final long ttlMillis;
   /** Templates read lately, by account and name: a send of a stored template costs no query (one event loop's). */
   private final java.util.Map<String, Cached> cache = new java.util.HashMap<>();
@@ -36,6 +37,9 @@ public final class Templates {
     this.source = source;
     this.renderer = renderer;
     this.clock = clock;
+    // their own threads: renderings are bounded, but a burst of them must not hold the pool that DKIM key
+    // generation and bounce parsing use
+    this.workers = vertx.createSharedWorkerExecutor("mailgate-templates", 2);
     this.ttlMillis = ttlMillis;
   }
 
@@ -87,12 +91,13 @@ public final class Templates {
    * future (a 400); a rendering that fails (an attribute the data lacks) fails only its own outcome.
    */
   public Future<List<Outcome>> render(EmailTemplate template, List<String> data) {
-    return vertx.executeBlocking(() -> {
+    return workers.executeBlocking(() -> {
       TemplateRenderer.Compiled compiled = renderer.compile(template);
+      TemplateRenderer.Budget budget = renderer.budget();
       List<Outcome> out = new java.util.ArrayList<>(data.size());
       for (String d : data) {
         try {
-          out.add(new Outcome(renderer.render(compiled, d), null));
+          out.add(new Outcome(renderer.render(compiled, d, budget), null));
         } catch (SesException e) {
           out.add(new Outcome(null, e));
         }

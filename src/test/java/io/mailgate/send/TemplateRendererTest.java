@@ -1,0 +1,85 @@
+package io.mailgate.send;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.SesException;
+import org.junit.jupiter.api.Test;
+
+/** What a template may do, and what it may cost: the template and its data are the caller's. */
+class TemplateRendererTest {
+  final TemplateRenderer renderer = new TemplateRenderer(10 * 1024 * 1024);
+
+  String text(String template, String data) {
+    return renderer.render(new EmailTemplate("t", "s", template, null), data).text();
+  }
+
+  SesException refused(String template, String data) {
+    return assertThrows(SesException.class, () -> text(template, data));
+  }
+
+  static String numbers(int n) {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < n; i++) {
+      sb.append(i == 0 ? "" : ",").append(1);
+    }
+    return sb.append("]").toString();
+  }
+
+  @Test
+  void whatSesTemplatesUseWorks() {
+    assertEquals("0:a 1:b ", text("{{#each items}}{{@index}}:{{this}} {{/each}}", "{\"items\":[\"a\",\"b\"]}"));
+    assertEquals("yes-no", text("{{#if a}}yes{{/if}}-{{#unless a}}yes{{else}}no{{/unless}}", "{\"a\":true}"));
+    assertEquals("Ann 7", text("{{#with user}}{{name}} {{age}}{{/with}}", "{\"user\":{\"name\":\"Ann\",\"age\":7}}"));
+    assertEquals("v", text("{{lookup o \"k\"}}", "{\"o\":{\"k\":\"v\"}}"));
+    assertEquals("20 2.5", text("{{total}} {{half}}", "{\"total\":20.0,\"half\":2.5}"), "whole numbers print as SES prints them");
+  }
+
+  /** Nested loops inside a block: Handlebars builds a block's output in memory, where the output cap cannot see it. */
+  @Test
+  void nestedLoopsFailBeforeTheyFillTheHeap() {
+    String s = "x".repeat(1000);
+    SesException e = refused("{{#if s}}{{#each a}}{{#each ../a}}{{{../../s}}}{{/each}}{{/each}}{{/if}}",
+        "{\"s\":\"" + s + "\",\"a\":" + numbers(1000) + "}");
+    assertTrue(e.getMessage().contains("cannot be rendered"), e.getMessage());
+  }
+
+  /** Loops that print nothing still cost time: three nested over 100,000 items would run for days. */
+  @Test
+  void loopsAreCountedEvenWhenTheyPrintNothing() {
+    SesException e = refused("{{#each a}}{{#each ../a}}{{#each ../../a}}{{/each}}{{/each}}{{/each}}",
+        "{\"a\":" + numbers(50_000) + "}");
+    assertTrue(e.getMessage().contains("loops would run more than"), e.getMessage());
+  }
+
+  @Test
+  void theDataIsAllATemplateSees() {
+    refused("{{#*inline \"p\"}}x{{/inline}}{{> p}}", "{}");
+    refused("{{> p}}", "{}");
+    refused("{{i18nJs \"messages\"}}", "{}");
+    refused("{{embedded \"x\"}}", "{}");
+    SesException method = refused("{{name.toUpperCase}}", "{\"name\":\"ann\"}");
+    assertTrue(method.getMessage().contains("Attribute 'name.toUpperCase' is not present"), method.getMessage());
+  }
+
+  /** The entries of a bulk send share one budget: fifty large renderings cannot all be held. */
+  @Test
+  void renderingsSharingABudgetStopWhenItIsSpent() {
+    TemplateRenderer small = new TemplateRenderer(100_000);
+    EmailTemplate t = new EmailTemplate("t", "s", "{{#each a}}{{{s}}}{{/each}}", null);
+    TemplateRenderer.Compiled c = small.compile(t);
+    String data = "{\"s\":\"" + "y".repeat(1_000) + "\",\"a\":" + numbers(50) + "}"; // 50,000 characters each
+    TemplateRenderer.Budget budget = small.budget();
+    int rendered = 0;
+    try {
+      for (int i = 0; i < 50; i++) {
+        small.render(c, data, budget);
+        rendered++;
+      }
+    } catch (SesException e) {
+      assertTrue(e.getMessage().contains("too large"), e.getMessage());
+    }
+    assertTrue(rendered >= 1 && rendered < 10, rendered + " renderings");
+  }
+}
