@@ -64,6 +64,7 @@ public final class ApiVerticle extends VerticleBase {
   static final long MAX_BODIES_IN_FLIGHT = 128L * 1024 * 1024;
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
   static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
+  private static final String BODY_READ = "mailgate.bodyRead";
   /** An HTTP connection that sends and receives nothing for this long is closed. */
   static final int IDLE_TIMEOUT_SECONDS = 120;
   /** A rendered template part is held to this, whatever the message size limit. */
@@ -167,11 +168,27 @@ public final class ApiVerticle extends VerticleBase {
               "Too many large requests in progress on this node; retry later."));
           return;
         }
-        ctx.addEndHandler(v -> budget.release(claim));
+        // a large body must arrive at a modest pace (256 KB/s after 30 s): a claim held by a trickle is a claim
+        // taken from everyone else
+        long timer = claim <= RequestBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
+          if (ctx.get(BODY_READ) == null) {
+            ctx.request().connection().close();
+          }
+        });
+        ctx.addEndHandler(v -> {
+          budget.release(claim);
+          if (timer >= 0) {
+            vertx.cancelTimer(timer);
+          }
+        });
       }
       ctx.next();
     });
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
+    router.route("/v2/*").handler(ctx -> {
+      ctx.put(BODY_READ, Boolean.TRUE);
+      ctx.next();
+    });
     router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
     router.post("/v2/email/outbound-bulk-emails").handler(V2Route.of(auth, bulkEmail::sendBulk));
     router.post("/v2/email/templates").handler(V2Route.of(auth, templateOps::create));

@@ -16,10 +16,17 @@ public final class RequestBudget implements Shareable {
     this.max = max;
   }
 
-  /** Takes {@code bytes}, or false when the node holds too much already (one request alone may always go). */
+  /** A body up to this is small: ordinary sends, which large ones must never starve. */
+  public static final long SMALL = 1024 * 1024;
+
+  /**
+   * Takes {@code bytes}, or false when the node holds too much already (one request alone may always go). Large bodies
+   * leave the last sixteenth of the budget to small ones, so that a few slow large uploads cannot stop every send.
+   */
   public boolean take(long bytes) {
-    long before = held.getAndUpdate(h -> h == 0 || h + bytes <= max ? h + bytes : h);
-    return before == 0 || before + bytes <= max;
+    long limit = bytes <= SMALL ? max : max - max / 16;
+    long before = held.getAndUpdate(h -> h == 0 || h + bytes <= limit ? h + bytes : h);
+    return before == 0 || before + bytes <= limit;
   }
 
   public void release(long bytes) {

@@ -55,13 +55,21 @@ class RequestBudgetTest {
       for (int attempt = 0; attempt < 20 && !status.contains(" 503 "); attempt++) {
         try (Socket third = connect()) {
           third.setSoTimeout(1_000);
-          headers(third, "/v2/email/outbound-emails", each);
+          // 27 MB would fit in the 128 MB beside the two, but not in what large bodies may take (120 MB)
+          headers(third, "/v2/email/outbound-emails", 27L * 1024 * 1024);
           status = statusLine(third);
         } catch (java.net.SocketTimeoutException e) {
           status = "no answer";
         }
       }
       assertTrue(status.contains(" 503 "), status);
+      // small bodies still go: large ones leave them the last sixteenth of the budget
+      try (Socket small = connect()) {
+        headers(small, "/v2/email/outbound-emails", 2);
+        small.getOutputStream().write("{}".getBytes(StandardCharsets.US_ASCII));
+        String smallStatus = statusLine(small);
+        assertTrue(smallStatus.contains(" 403 "), "read, and its forged signature refused: " + smallStatus);
+      }
 
       // another route takes small bodies only
       Socket other = connect();
