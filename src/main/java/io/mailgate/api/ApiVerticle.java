@@ -118,8 +118,10 @@ public final class ApiVerticle extends VerticleBase {
     Templates templates = new Templates(vertx, templateStore,
         new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)),
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
-    sends = new SendService(vertx, config, store, limiter, authorization, new ConfigurationSets(configurationSetStore, clock,
-        config.get(MailgateConfig.CACHE_TTL_MILLIS)), new DkimSigner(clock), templates, clock);
+    ConfigurationSets configurationSetCache = new ConfigurationSets(configurationSetStore, clock,
+        config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
+        templates, clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -129,7 +131,7 @@ public final class ApiVerticle extends VerticleBase {
     SendEmailHandler sendEmail = new SendEmailHandler(sends);
     BulkEmailHandler bulkEmail = new BulkEmailHandler(sends);
     TemplatesHandler templateOps = new TemplatesHandler(templateStore, templates, clock);
-    IdentitiesHandler identityOps = new IdentitiesHandler(identities);
+    IdentitiesHandler identityOps = new IdentitiesHandler(identities, configurationSetStore);
     AccountHandler account = new AccountHandler(accounts, limiter);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,

@@ -109,6 +109,8 @@ class ConfigurationSetsTest {
   void anIdentitysDefaultSetAppliesWhenASendNamesNone() {
     ses.createConfigurationSet(r -> r.configurationSetName("default-on"));
     ses.createConfigurationSet(r -> r.configurationSetName("default-off").sendingOptions(o -> o.sendingEnabled(false)));
+    assertThrows(NotFoundException.class, () -> ses.createEmailIdentity(r -> r.emailIdentity("x@no-set.example")
+        .configurationSetName("no-such-set")), "a default set must exist");
     ses.createEmailIdentity(r -> r.emailIdentity("news@default-set.example").configurationSetName("default-on"));
     ses.createEmailIdentity(r -> r.emailIdentity("paused-set.example").configurationSetName("default-off"));
 

@@ -24,8 +24,11 @@ import java.util.Optional;
 public final class IdentitiesHandler {
   private final IdentityService identities;
 
-  public IdentitiesHandler(IdentityService identities) {
+  private final io.mailgate.configset.ConfigurationSetStore configurationSets;
+
+  public IdentitiesHandler(IdentityService identities, io.mailgate.configset.ConfigurationSetStore configurationSets) {
     this.identities = identities;
+    this.configurationSets = configurationSets;
   }
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
@@ -36,7 +39,13 @@ public final class IdentitiesHandler {
     }
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
     JsonArray tags = io.mailgate.api.JsonFields.tags(body, "Tags");
-    return identities.create(caller.account().id(), name, dkim, string(body, "ConfigurationSetName", ""), tags)
+    String set = string(body, "ConfigurationSetName", "");
+    // the default set must exist, as in SES: a name that names nothing would be a default that never applies (read
+    // from the store, not a cache: a set created a moment ago counts)
+    Future<Void> setExists = set == null ? Future.succeededFuture() : configurationSets.find(caller.account().id(), set)
+        .compose(found -> found.isPresent() ? Future.<Void>succeededFuture() : Future.failedFuture(new SesException(
+            io.mailgate.SesError.NOT_FOUND, "Configuration set <" + set + "> does not exist.")));
+    return setExists.compose(v -> identities.create(caller.account().id(), name, dkim, set, tags))
         .map(i -> {
           JsonObject r = new JsonObject()
               .put("IdentityType", i.type().name())
