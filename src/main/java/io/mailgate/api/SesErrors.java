@@ -66,6 +66,10 @@ public final class SesErrors {
       return SesException.badRequest("The request contains a character that cannot be stored (NUL or a control "
           + "character).");
     }
+    if (failure instanceof io.vertx.core.http.HttpClosedException) {
+      // the client went away before its body was read (or the node closed a trickling upload): nobody to answer
+      return SesException.badRequest("Connection closed before the request was read.");
+    }
     LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path(), failure);
     return new SesException(SesError.INTERNAL_FAILURE, "An internal error occurred. Retry the request.");
   }

@@ -75,6 +75,15 @@ public final class TemplateRenderer {
     }
   }
 
+  /** Replacing Handlebars.java's helpers is the point here, not something to warn about at every start (held: a
+   * logger nobody references loses its level). */
+  private static final java.util.logging.Logger REGISTRY_LOG =
+      java.util.logging.Logger.getLogger("com.github.jknack.handlebars.HelperRegistry");
+
+  static {
+    REGISTRY_LOG.setLevel(java.util.logging.Level.SEVERE);
+  }
+
   public TemplateRenderer(int maxOutputChars) {
     this.maxOutputChars = maxOutputChars;
     this.handlebars = new Handlebars(new NoPartials());
