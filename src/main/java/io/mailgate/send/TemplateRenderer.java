@@ -27,9 +27,9 @@ import java.util.Map;
  * logs, resource bundles) are refused.
  *
  * <p>A template and its data are the caller's, so what one rendering may cost is bounded: every loop's iterations
- * and the characters it can produce (the body's text and the longest item, per item), and every value looked up, are
- * charged to a {@link Budget} before they are built, including the inner buffers Handlebars fills for blocks, so
- * nested loops over the data fail early instead of filling the heap or a worker thread for hours. Plain Java,
+ * and its body's text once per item are charged to a {@link Budget} before the loop runs, and every data string each
+ * time it is printed, including into the inner buffers Handlebars fills for blocks, so nested loops and repeated
+ * values fail early instead of filling the heap or a worker thread for hours. Plain Java,
  * thread-safe; callers run it on a worker thread.
  */
 public final class TemplateRenderer {
@@ -105,45 +105,85 @@ public final class TemplateRenderer {
     });
   }
 
-  /** A loop over {@code items}: its iterations, and for each what its body and its longest item can produce. */
+  /** A loop over {@code items}: its iterations, and the body's text once per item (values are charged as printed). */
   private static void chargeLoop(Object items, int bodyChars) {
     Budget b = BUDGET.get();
-    long n = 0;
-    long longest = 0;
-    Iterable<?> values = items instanceof Map<?, ?> m ? m.values() : items instanceof Iterable<?> i ? i : null;
-    if (values != null) {
-      for (Object v : values) {
-        n++;
-        if (v instanceof CharSequence cs) {
-          longest = Math.max(longest, cs.length());
-        }
-      }
-    }
+    long n = items instanceof Map<?, ?> m ? m.size() : items instanceof java.util.Collection<?> c ? c.size() : 0;
     b.iterations(n);
-    b.chars(n * (bodyChars + longest));
+    b.chars(n * bodyChars);
   }
 
-  /** The data's maps only, each value looked up charged for what it can print. */
-  private static final com.github.jknack.handlebars.ValueResolver DATA = new com.github.jknack.handlebars.ValueResolver() {
+  /**
+   * The data as a template sees it: its strings are charged to the rendering's budget each time they are printed
+   * (Handlebars prints a value through its {@code toString}), wherever that happens, inside blocks too; objects print
+   * as JavaScript prints them ({@code [object Object]}), lists as their items joined with commas.
+   */
+  static final class DataString implements CharSequence {
+    private final String s;
+
+    DataString(String s) {
+      this.s = s;
+    }
+
     @Override
-    public Object resolve(Object context, String name) {
-      Object v = com.github.jknack.handlebars.context.MapValueResolver.INSTANCE.resolve(context, name);
-      if (v instanceof CharSequence cs) {
-        BUDGET.get().chars(cs.length());
+    public int length() {
+      return s.length();
+    }
+
+    @Override
+    public char charAt(int index) {
+      return s.charAt(index);
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      return s.subSequence(start, end);
+    }
+
+    @Override
+    public String toString() {
+      Budget b = BUDGET.get();
+      if (b != null) {
+        b.chars(s.length());
       }
-      return v;
+      return s;
     }
 
     @Override
-    public Object resolve(Object context) {
-      return com.github.jknack.handlebars.context.MapValueResolver.INSTANCE.resolve(context);
+    public boolean equals(Object o) {
+      return o instanceof DataString d && d.s.equals(s);
     }
 
     @Override
-    public java.util.Set<Map.Entry<String, Object>> propertySet(Object context) {
-      return com.github.jknack.handlebars.context.MapValueResolver.INSTANCE.propertySet(context);
+    public int hashCode() {
+      return s.hashCode();
     }
-  };
+  }
+
+  static final class DataMap extends HashMap<String, Object> {
+    @Override
+    public String toString() {
+      return "[object Object]";
+    }
+  }
+
+  static final class DataList extends ArrayList<Object> {
+    DataList(int size) {
+      super(size);
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < size(); i++) {
+        if (i > 0) {
+          sb.append(',');
+        }
+        sb.append(get(i)); // each item charged as it is printed
+      }
+      return sb.toString();
+    }
+  }
 
   /** A template's parts, compiled: rendered any number of times, from any thread. */
   public record Compiled(Template subject, Template text, Template html) {}
@@ -177,11 +217,11 @@ public final class TemplateRenderer {
   }
 
   /**
-   * A budget for one request's renderings: three parts' worth (the charges are upper bounds). The entries of a bulk
+   * A budget for one request's renderings: two parts' worth (the charges are upper bounds). The entries of a bulk
    * send share one, so fifty entries cannot hold fifty times as much.
    */
   public Budget budget() {
-    return new Budget(3L * maxOutputChars);
+    return new Budget(2L * maxOutputChars);
   }
 
   public Rendered render(Compiled c, String data, Budget budget) {
@@ -219,7 +259,8 @@ public final class TemplateRenderer {
       return null;
     }
     Bounded out = new Bounded(maxOutputChars);
-    Context context = Context.newBuilder(values).resolver(DATA).build();
+    Context context = Context.newBuilder(values)
+        .resolver(com.github.jknack.handlebars.context.MapValueResolver.INSTANCE).build();
     try {
       template.apply(context, out);
     } catch (HandlebarsException e) {
@@ -267,7 +308,7 @@ public final class TemplateRenderer {
   }
 
   private static Map<String, Object> map(JsonObject o) {
-    Map<String, Object> m = new HashMap<>();
+    Map<String, Object> m = new DataMap();
     for (Map.Entry<String, Object> e : o) {
       m.put(e.getKey(), plain(e.getValue()));
     }
@@ -281,8 +322,11 @@ public final class TemplateRenderer {
     if (v instanceof JsonObject o) {
       return map(o);
     }
+    if (v instanceof String str) {
+      return new DataString(str);
+    }
     if (v instanceof JsonArray a) {
-      List<Object> l = new ArrayList<>(a.size());
+      List<Object> l = new DataList(a.size());
       for (Object x : a) {
         l.add(plain(x));
       }

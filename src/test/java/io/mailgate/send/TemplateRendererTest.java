@@ -53,6 +53,17 @@ class TemplateRendererTest {
     assertTrue(e.getMessage().contains("loops would run more than"), e.getMessage());
   }
 
+  /** Printing a value many times inside a block (no loop at all) is charged too: each print, where it happens. */
+  @Test
+  void aValuePrintedOverAndOverInsideABlockIsCharged() {
+    String s = "z".repeat(200_000);
+    SesException e = refused("{{#with s}}" + "{{{this}}}".repeat(200) + "{{/with}}", "{\"s\":\"" + s + "\"}");
+    assertTrue(e.getMessage().contains("too large"), e.getMessage());
+    assertEquals("[object Object][object Object]", text("{{#each a}}{{{../this}}}{{/each}}", "{\"a\":[1,2]}"),
+        "an object prints as in JavaScript, not as the whole data");
+    assertEquals("1,x", text("{{{a}}}", "{\"a\":[1,\"x\"]}"));
+  }
+
   @Test
   void theDataIsAllATemplateSees() {
     refused("{{#*inline \"p\"}}x{{/inline}}{{> p}}", "{}");
