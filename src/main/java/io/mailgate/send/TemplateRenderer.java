@@ -120,9 +120,17 @@ public final class TemplateRenderer {
    */
   static final class DataString implements CharSequence {
     private final String s;
+    /** What printing it may add: {@code {{x}}} escapes {@code & < > " ' ` =} into entities of up to six characters. */
+    private final long printed;
 
     DataString(String s) {
       this.s = s;
+      long extra = 0;
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        extra += c == '&' ? 4 : c == '<' || c == '>' ? 3 : c == '"' || c == '\'' || c == '`' || c == '=' ? 5 : 0;
+      }
+      this.printed = s.length() + extra;
     }
 
     @Override
@@ -144,7 +152,7 @@ public final class TemplateRenderer {
     public String toString() {
       Budget b = BUDGET.get();
       if (b != null) {
-        b.chars(s.length());
+        b.chars(printed); // as if escaped: an upper bound of what it adds to the output either way
       }
       return s;
     }

@@ -59,6 +59,10 @@ class TemplateRendererTest {
     String s = "z".repeat(200_000);
     SesException e = refused("{{#with s}}" + "{{{this}}}".repeat(200) + "{{/with}}", "{\"s\":\"" + s + "\"}");
     assertTrue(e.getMessage().contains("too large"), e.getMessage());
+    // escaping makes a string up to six times longer: charged as escaped (200 prints of 40,000 quotes)
+    SesException escaped = refused("{{#with s}}" + "{{this}}".repeat(200) + "{{/with}}",
+        "{\"s\":\"" + "\\\"".repeat(40_000) + "\"}");
+    assertTrue(escaped.getMessage().contains("too large"), escaped.getMessage());
     assertEquals("[object Object][object Object]", text("{{#each a}}{{{../this}}}{{/each}}", "{\"a\":[1,2]}"),
         "an object prints as in JavaScript, not as the whole data");
     assertEquals("1,x", text("{{{a}}}", "{\"a\":[1,\"x\"]}"));
