@@ -75,10 +75,10 @@ public final class SendService {
   }
 
   public Future<String> send(Caller caller, SendRequest request) {
+    if (!caller.account().sendingEnabled()) {
+      return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
+    }
     if (request.content() instanceof TemplateContent t) {
-      if (!caller.account().sendingEnabled()) {
-        return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
-      }
       return templates.resolve(caller.account().id(), t)
           .compose(template -> templates.renderOne(template, t.data()))
           .compose(rendered -> {
@@ -93,9 +93,6 @@ public final class SendService {
     }
     Prepared p;
     try {
-      if (!caller.account().sendingEnabled()) {
-        throw new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account.");
-      }
       p = prepare(request);
     } catch (SesException e) {
       return Future.failedFuture(e);

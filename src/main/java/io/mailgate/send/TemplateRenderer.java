@@ -271,32 +271,28 @@ public final class TemplateRenderer {
         .resolver(com.github.jknack.handlebars.context.MapValueResolver.INSTANCE).build();
     try {
       template.apply(context, out);
-    } catch (HandlebarsException e) {
-      for (Throwable c = e; c != null; c = c.getCause()) {
-        if (c instanceof MissingAttribute m) {
-          throw SesException.badRequest("Attribute '" + m.name + "' is not present in the rendering data.");
-        }
-        if (c instanceof OverBudget o) {
-          throw SesException.badRequest("Template " + part + " cannot be rendered: " + o.getMessage() + ".");
-        }
-        if (c instanceof Refused r) {
-          throw SesException.badRequest("Template " + part + " cannot be rendered: " + r.getMessage() + ".");
-        }
-        if (c instanceof TooLarge) {
-          throw SesException.badRequest("The rendered " + part + " is longer than " + maxOutputChars + " characters.");
-        }
-      }
-      throw SesException.badRequest("Template " + part + " cannot be rendered: " + firstLine(e.getMessage()));
-    } catch (TooLarge e) {
-      throw SesException.badRequest("The rendered " + part + " is longer than " + maxOutputChars + " characters.");
-    } catch (OverBudget | Refused e) {
-      throw SesException.badRequest("Template " + part + " cannot be rendered: " + e.getMessage() + ".");
     } catch (IOException | RuntimeException e) {
-      throw SesException.badRequest("Template " + part + " cannot be rendered: " + firstLine(String.valueOf(e.getMessage())));
+      throw refusal(e, part); // Handlebars wraps what its helpers and the writer throw
     } finally {
       context.destroy();
     }
     return out.toString();
+  }
+
+  /** Why a rendering failed, as the caller's 400: the first cause of ours in the chain, else Handlebars' message. */
+  private SesException refusal(Throwable e, String part) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof MissingAttribute m) {
+        return SesException.badRequest("Attribute '" + m.name + "' is not present in the rendering data.");
+      }
+      if (c instanceof OverBudget || c instanceof Refused) {
+        return SesException.badRequest("Template " + part + " cannot be rendered: " + c.getMessage() + ".");
+      }
+      if (c instanceof TooLarge) {
+        return SesException.badRequest("The rendered " + part + " is longer than " + maxOutputChars + " characters.");
+      }
+    }
+    return SesException.badRequest("Template " + part + " cannot be rendered: " + firstLine(String.valueOf(e.getMessage())));
   }
 
   private static Map<String, Object> data(String data) {

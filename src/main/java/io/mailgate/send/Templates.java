@@ -19,7 +19,6 @@ public final class Templates {
 
   private record Cached(Optional<EmailTemplate> template, long expiresAt) {}
 
-  private final Vertx vertx;
   private final Source source;
   private final TemplateRenderer renderer;
   private final java.time.Clock clock;
@@ -33,7 +32,6 @@ public final class Templates {
    *     another event loop or node shows within this; 0: read every time)
    */
   public Templates(Vertx vertx, Source source, TemplateRenderer renderer, java.time.Clock clock, long ttlMillis) {
-    this.vertx = vertx;
     this.source = source;
     this.renderer = renderer;
     this.clock = clock;
@@ -46,10 +44,6 @@ public final class Templates {
   /** Forgets what this instance cached of a template that was just changed or deleted. */
   public void changed(String accountId, String name) {
     cache.remove(accountId + "\n" + name);
-  }
-
-  public TemplateRenderer renderer() {
-    return renderer;
   }
 
   /** The template a send names: inline, by name, or by an ARN of the caller's own account. */
