@@ -8,7 +8,17 @@ package io.mailgate;
 public enum SesError {
   BAD_REQUEST("BadRequestException", "InvalidParameterValue", 400, false),
   MESSAGE_REJECTED("MessageRejected", "MessageRejected", 400, false),
+  /** A template that does not compile. */
+  INVALID_TEMPLATE("BadRequestException", "InvalidTemplate", 400, false),
+  /** A template that names an attribute the rendering data does not have. */
+  MISSING_RENDERING_ATTRIBUTE("BadRequestException", "MissingRenderingAttribute", 400, false),
+  /** Rendering data that is not a JSON object, or too large. */
+  INVALID_RENDERING_PARAMETER("BadRequestException", "InvalidRenderingParameter", 400, false),
   NOT_FOUND("NotFoundException", "NotFound", 404, false),
+  /** A template that does not exist: v1 has a code of its own for it. */
+  TEMPLATE_NOT_FOUND("NotFoundException", "TemplateDoesNotExist", 404, false),
+  /** A configuration set that does not exist: v1 has a code of its own for it. */
+  CONFIGURATION_SET_NOT_FOUND("NotFoundException", "ConfigurationSetDoesNotExist", 404, false),
   TOO_MANY_REQUESTS("TooManyRequestsException", "Throttling", 429, true),
   LIMIT_EXCEEDED("LimitExceededException", "LimitExceeded", 400, false),
   SENDING_PAUSED("SendingPausedException", "AccountSendingPausedException", 400, false),
@@ -18,6 +28,8 @@ public enum SesError {
   SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403, false),
   REQUEST_EXPIRED("SignatureDoesNotMatch", "RequestExpired", 403, false),
   ALREADY_EXISTS("AlreadyExistsException", "AlreadyExists", 400, false),
+  /** A configuration set's name taken: v1 has a code of its own for it. */
+  CONFIGURATION_SET_ALREADY_EXISTS("AlreadyExistsException", "ConfigurationSetAlreadyExists", 400, false),
   MAIL_FROM_DOMAIN_NOT_VERIFIED("MailFromDomainNotVerifiedException", "MailFromDomainNotVerifiedException", 400, false),
   CONFLICT("ConflictException", "Conflict", 409, false),
   /** v2 has no code of its own for a paused configuration set: SendingPausedException, as SES answers. */
@@ -31,6 +43,17 @@ public enum SesError {
   public final String v1Code;
   public final int status;
   public final boolean retryable;
+
+  /**
+   * The HTTP status the v1 Query API answers with: 400 for every client error but a failed authentication (403),
+   * as SES's Query endpoint does; a server error keeps its own.
+   */
+  public int v1Status() {
+    if (this == INCOMPLETE_SIGNATURE || this == REQUEST_EXPIRED) {
+      return 400; // the Query protocol's common errors (SigV4Error has the table)
+    }
+    return status >= 500 || status == 403 ? status : 400;
+  }
 
   SesError(String v2Type, String v1Code, int status, boolean retryable) {
     this.v2Type = v2Type;

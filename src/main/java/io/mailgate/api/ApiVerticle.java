@@ -2,6 +2,9 @@ package io.mailgate.api;
 
 import io.mailgate.EventBusAddresses;
 import io.mailgate.SesException;
+import io.mailgate.api.sesv1.QueryApi;
+import io.mailgate.api.sigv4.SesApi;
+import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
@@ -36,10 +39,14 @@ import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.store.Database;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.MessageStore;
+import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.store.TemplateStore;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
@@ -54,6 +61,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
 
 /**
  * The HTTP side of a node: the SES v2 REST API and Mailgate's own {@code /_mailgate} endpoints.
@@ -147,45 +157,11 @@ public final class ApiVerticle extends VerticleBase {
     });
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
-    // a request without any signature is refused before its body is read: BodyHandler would hold up to the limit
-    // above for each one, for anyone who can connect
     RequestBudget budget = (RequestBudget) vertx.sharedData().getLocalMap("mailgate.http")
         .computeIfAbsent("bodies", k -> new RequestBudget(MAX_BODIES_IN_FLIGHT));
-    router.route("/v2/*").handler(ctx -> {
-      if (ctx.request().getHeader("Authorization") == null && ctx.request().getParam("X-Amz-Credential") == null) {
-        ctx.fail(new SesException(io.mailgate.SesError.MISSING_AUTHENTICATION_TOKEN, "Missing Authentication Token"));
-        return;
-      }
-      // what the body will hold, counted before it is read: every signed-looking request is buffered whole first
-      long limit = ctx.request().path().startsWith("/v2/email/outbound-") ? bodyLimit : MAX_OTHER_BODY;
-      long claim = claimedLength(ctx.request().getHeader("Content-Length"), ctx.request().getHeader("Transfer-Encoding"),
-          limit);
-      if (claim > limit) {
-        ctx.fail(SesException.badRequest("Request body of " + claim + " bytes is over the limit of " + limit + "."));
-        return;
-      }
-      if (claim > 0) {
-        if (!budget.take(claim)) {
-          ctx.fail(new SesException(io.mailgate.SesError.SERVICE_UNAVAILABLE,
-              "Too many large requests in progress on this node; retry later."));
-          return;
-        }
-        // a large body must arrive at a modest pace (256 KB/s after 30 s): a claim held by a trickle is a claim
-        // taken from everyone else
-        long timer = claim <= RequestBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
-          if (ctx.get(BODY_READ) == null) {
-            ctx.request().connection().close();
-          }
-        });
-        ctx.addEndHandler(v -> {
-          budget.release(claim);
-          if (timer >= 0) {
-            vertx.cancelTimer(timer);
-          }
-        });
-      }
-      ctx.next();
-    });
+    router.route("/v2/*").handler(bodyGate(budget,
+        path -> path.startsWith("/v2/email/outbound-") ? bodyLimit : MAX_OTHER_BODY, SesErrors::failV2,
+        SesApi.V2_REST_JSON));
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     router.route("/v2/*").handler(ctx -> {
       ctx.put(BODY_READ, Boolean.TRUE);
@@ -247,6 +223,16 @@ public final class ApiVerticle extends VerticleBase {
       router.get("/_mailgate/captured").handler(this::captured);
       router.delete("/_mailgate/captured").handler(this::captured);
     }
+    // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
+    // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
+    QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
+        new SendStatisticsQuery(db), configurationSetStore, clock);
+    long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
+    router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
+        .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));
+    router.get("/").handler(bodyGate(budget, path -> MAX_OTHER_BODY, QueryApi::fail, SesApi.V1_QUERY))
+        .handler(ctx -> queryApi.handle(ctx, null));
+    router.route("/").failureHandler(ctx -> QueryApi.fail(ctx, ctx.failure()));
     router.route().handler(ctx -> ctx.fail(404));
     router.route().failureHandler(ctx -> SesErrors.failV2(ctx, ctx.failure()));
     // a request the router cannot take at all (a malformed escape in its path): still an SES-shaped answer, and no
@@ -266,8 +252,95 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /**
-   * What a request's body will take: its Content-Length; for a chunked body, the most the route's body may be; for
-   * neither (a GET), nothing.
+   * The gate before a body is read: a request without any signature is refused at once (BodyHandler would hold up to
+   * the route's limit for each one, for anyone who can connect); what the body will hold is counted against the node's
+   * {@link RequestBudget} before it is read, and released when the request ends; a large body must arrive at a modest
+   * pace (256 KB/s after 30 s): a claim held by a trickle is a claim taken from everyone else.
+   */
+  private Handler<RoutingContext> bodyGate(RequestBudget budget, ToLongFunction<String> limitOfPath,
+      BiConsumer<RoutingContext, Throwable> fail, SesApi api) {
+    return ctx -> {
+      String query = ctx.request().query();
+      // the raw query: getParam would decode every parameter, and throw on a malformed escape
+      if (ctx.request().getHeader("Authorization") == null && (query == null || !query.contains("X-Amz-Credential="))) {
+        fail.accept(ctx, new SesException(io.mailgate.SesError.MISSING_AUTHENTICATION_TOKEN,
+            SigV4Result.Rejected.missingTokenMessage(api)));
+        return;
+      }
+      long limit = limitOfPath.applyAsLong(ctx.request().path());
+      // an HTTP/2 request may carry a body with neither header: it may be as large as the route allows
+      boolean framed = ctx.request().version() == io.vertx.core.http.HttpVersion.HTTP_2
+          && ctx.request().method() != io.vertx.core.http.HttpMethod.GET
+          && ctx.request().method() != io.vertx.core.http.HttpMethod.HEAD;
+      long claim = claimedLength(ctx.request().getHeader("Content-Length"),
+          framed ? "http/2" : ctx.request().getHeader("Transfer-Encoding"), limit);
+      if (claim > limit) {
+        fail.accept(ctx, SesException.badRequest("Request body of " + claim + " bytes is over the limit of " + limit + "."));
+        return;
+      }
+      if (claim > 0) {
+        if (!budget.take(claim)) {
+          fail.accept(ctx, new SesException(io.mailgate.SesError.SERVICE_UNAVAILABLE,
+              "Too many large requests in progress on this node; retry later."));
+          return;
+        }
+        long timer = claim <= RequestBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
+          if (ctx.get(BODY_READ) == null) {
+            ctx.request().connection().close();
+          }
+        });
+        ctx.addEndHandler(v -> {
+          budget.release(claim);
+          if (timer >= 0) {
+            vertx.cancelTimer(timer);
+          }
+        });
+      }
+      ctx.next();
+    };
+  }
+
+  /** A Query API body may be as large as a raw message, base64 (4/3) and form-encoded ('+' and '/' triple). */
+  static long v1BodyLimit(int maxMessageBytes) {
+    return (long) maxMessageBytes * 3 / 2 + 1024 * 1024;
+  }
+
+  /** Reads the request body (at most {@code limit} bytes, else a 413) and hands it on. */
+  private static void readBody(RoutingContext ctx, long limit, Consumer<Buffer> then) {
+    HttpServerRequest request = ctx.request();
+    Buffer body = Buffer.buffer();
+    boolean[] over = {false};
+    request.handler(chunk -> {
+      if (over[0]) {
+        return;
+      }
+      if (body.length() + (long) chunk.length() > limit) {
+        over[0] = true;
+        // answered, then closed: the rest of the body is not read
+        ctx.response().endHandler(v -> request.connection().close());
+        ctx.fail(413);
+        return;
+      }
+      body.appendBuffer(chunk);
+    });
+    request.exceptionHandler(e -> {
+      if (!over[0]) {
+        over[0] = true;
+        ctx.fail(e);
+      }
+    });
+    request.endHandler(v -> {
+      if (!over[0]) {
+        ctx.put(BODY_READ, Boolean.TRUE);
+        then.accept(body);
+      }
+    });
+    request.resume();
+  }
+
+  /**
+   * What a request's body will take: its Content-Length; for a body of unknown length (chunked, or HTTP/2 frames), the
+   * most the route's body may be; for neither (a GET), nothing.
    */
   static long claimedLength(String header, String transferEncoding, long limit) {
     if (header == null) {

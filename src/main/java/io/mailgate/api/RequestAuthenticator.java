@@ -41,12 +41,17 @@ public final class RequestAuthenticator {
   }
 
   public Future<Caller> authenticate(HttpServerRequest request, Buffer body) {
+    return authenticate(request, body, SesApi.V2_REST_JSON);
+  }
+
+  /** As {@link #authenticate(HttpServerRequest, Buffer)}, with failures worded as {@code api} words them. */
+  public Future<Caller> authenticate(HttpServerRequest request, Buffer body, SesApi api) {
     SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
         name -> headers(request, name), body == null ? EMPTY : body.getBytes());
     Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
     if (keyId.isEmpty()) {
       // let the verifier say what is wrong: no authentication at all, or a malformed one
-      return Future.failedFuture(reject(verifier.verify(sigRequest)));
+      return Future.failedFuture(reject(verifier.verify(sigRequest), api));
     }
     String sourceIp = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     return directory.byAccessKey(keyId.get()).compose(found -> {
@@ -63,7 +68,7 @@ public final class RequestAuthenticator {
           LOG.fine(() -> "signature mismatch for " + keyId.get() + "; our canonical request:\n"
               + rejected.canonicalRequest());
         }
-        return Future.failedFuture(reject(result));
+        return Future.failedFuture(reject(result, api));
       }
       AccessKey k = key.get();
       return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), sourceIp));
@@ -79,7 +84,7 @@ public final class RequestAuthenticator {
     return values;
   }
 
-  private static SesException reject(SigV4Result result) {
+  private static SesException reject(SigV4Result result, SesApi api) {
     SigV4Result.Rejected r = (SigV4Result.Rejected) result;
     SesError error = switch (r.error()) {
       case MISSING_AUTHENTICATION_TOKEN -> SesError.MISSING_AUTHENTICATION_TOKEN;
@@ -88,6 +93,6 @@ public final class RequestAuthenticator {
       case SIGNATURE_DOES_NOT_MATCH, SIGNATURE_EXPIRED -> SesError.SIGNATURE_DOES_NOT_MATCH;
       case REQUEST_EXPIRED -> SesError.REQUEST_EXPIRED;
     };
-    return new SesException(error, r.message(SesApi.V2_REST_JSON));
+    return new SesException(error, r.message(api));
   }
 }

@@ -32,7 +32,7 @@ public final class ConfigurationSetStore {
             c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName()}))
         .<Void>mapEmpty()
         .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
-            ? Future.failedFuture(new SesException(SesError.ALREADY_EXISTS,
+            ? Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_ALREADY_EXISTS,
                 "Configuration set <" + c.name() + "> already exists."))
             : Future.failedFuture(e));
   }

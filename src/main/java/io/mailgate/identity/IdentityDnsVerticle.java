@@ -17,9 +17,10 @@ import java.util.logging.Logger;
 /**
  * Checks domain identities' DNS periodically: the DKIM TXT record ({@code <selector>._domainkey})
  * moves DKIM, and with it the domain, from PENDING to SUCCESS; a record that disappears makes it
- * TEMPORARY_FAILURE; still missing after {@code identity.pendingTimeoutHours} makes it FAILED. The
- * custom MAIL FROM domain's MX record is checked the same way. Nodes share the work through the
- * database (each row is taken by one node per round).
+ * TEMPORARY_FAILURE; still missing after {@code identity.pendingTimeoutHours} makes it FAILED. A
+ * pending domain is also verified (not its DKIM) by SES v1's token at {@code _amazonses.<domain>}
+ * ({@link DomainVerificationToken}). The custom MAIL FROM domain's MX record is checked the same way.
+ * Nodes share the work through the database (each row is taken by one node per round).
  */
 public final class IdentityDnsVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(IdentityDnsVerticle.class.getName());
@@ -32,7 +33,10 @@ public final class IdentityDnsVerticle extends VerticleBase {
   private long timer;
   private boolean running;
 
-  public IdentityDnsVerticle(MailgateConfig config, Clock clock, DnsResolver dns) {
+  private final DomainVerificationToken tokens;
+
+  public IdentityDnsVerticle(MailgateConfig config, Clock clock, DnsResolver dns, SecretBox secrets) {
+    this.tokens = new DomainVerificationToken(secrets);
     this.config = config;
     this.clock = clock;
     this.dns = dns;
@@ -79,14 +83,24 @@ public final class IdentityDnsVerticle extends VerticleBase {
             : next(c.mailFromStatus(), answer.records().stream().anyMatch(mx -> !mx.isNullMx()),
                 c.mailFromPendingSince(), now, timeout))
             .otherwise(c.mailFromStatus());
-    return Future.all(dkim, mailFrom).compose(v -> {
+    // SES v1's VerifyDomainIdentity: a pending domain is verified by its _amazonses token too
+    Future<Boolean> token = c.verificationStatus() != Identity.Status.PENDING ? Future.succeededFuture(false)
+        : dns.txt(DomainVerificationToken.RECORD_PREFIX + c.domain())
+            .map(answer -> !(answer instanceof DnsAnswer.Unavailable)
+                && DomainVerificationToken.present(answer.records(), tokens.of(c.accountId(), c.domain())))
+            .otherwise(false);
+    return Future.all(dkim, mailFrom, token).compose(v -> {
+      if (token.result()) {
+        LOG.info("domain " + c.domain() + " (account " + c.accountId() + ") verified by its "
+            + DomainVerificationToken.RECORD_PREFIX + " token");
+      }
       if (dkim.result() != c.dkimStatus()) {
         LOG.info("DKIM of " + c.domain() + " (account " + c.accountId() + "): " + c.dkimStatus() + " -> " + dkim.result());
       }
       if (mailFrom.result() != c.mailFromStatus()) {
         LOG.info("MAIL FROM " + c.mailFromDomain() + ": " + c.mailFromStatus() + " -> " + mailFrom.result());
       }
-      return store.recordDnsCheck(c, dkim.result(), mailFrom.result());
+      return store.recordDnsCheck(c, dkim.result(), mailFrom.result(), token.result());
     });
   }
 

@@ -39,6 +39,18 @@ public final class IdentityService {
         accountId + "\n" + name));
   }
 
+  private DomainVerificationToken tokens;
+
+  /** A pending address gets its verification email again at most this often (per node and event loop). */
+  static final long RESEND_COOLDOWN_MILLIS = 5 * 60_000;
+  /** When each address was last sent its email again: the most recent 10,000. One event loop uses an instance. */
+  private final java.util.Map<String, Long> resent = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
+      return size() > 10_000;
+    }
+  };
+
   public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
       VerificationMailer mailer, String publicUrl, boolean dev) {
     this.vertx = vertx;
@@ -203,6 +215,41 @@ public final class IdentityService {
       return changed(store.setMailFrom(accountId, s.identity().name(), domain.toLowerCase(Locale.ROOT), b, status),
           accountId, s.identity().name()).mapEmpty();
     });
+  }
+
+  /**
+   * SES v1's VerifyEmailIdentity, VerifyDomainIdentity and VerifyDomainDkim: creates the identity, or, when the
+   * account has it already, leaves it as it is and sends a pending address's verification email again (SES sends it
+   * again; here at most once per {@link #RESEND_COOLDOWN_MILLIS}). Either way the identity as it now is.
+   */
+  public Future<Identity> verify(String accountId, String rawName) {
+    return create(accountId, rawName, null, null, new JsonArray()).recover(e -> {
+      if (!(e instanceof SesException s) || s.error() != SesError.ALREADY_EXISTS) {
+        return Future.failedFuture(e);
+      }
+      return get(accountId, rawName).compose(i -> !i.isDomain() && i.verificationStatus() == Identity.Status.PENDING
+          && mayResend(accountId + "/" + i.name()) ? sendVerification(accountId, i.name()).map(i)
+          : Future.succeededFuture(i));
+    });
+  }
+
+  /** One verification email again per address and {@link #RESEND_COOLDOWN_MILLIS}, however often it is asked for. */
+  private boolean mayResend(String key) {
+    long now = System.nanoTime() / 1_000_000;
+    Long last = resent.get(key);
+    if (last != null && now - last < RESEND_COOLDOWN_MILLIS) {
+      return false;
+    }
+    resent.put(key, now);
+    return true;
+  }
+
+  /** SES v1's VerificationToken of a domain: published at {@code _amazonses.<domain>}, it verifies the domain. */
+  public String domainVerificationToken(Identity domain) {
+    if (tokens == null) {
+      tokens = new DomainVerificationToken(secrets);
+    }
+    return tokens.of(domain.accountId(), domain.name());
   }
 
   /** Follows a verification link; the identity it names, when the link is genuine and in time. */

@@ -129,19 +129,21 @@ public final class IdentityStore {
               SELECT account_id, identity FROM identities
               WHERE type = 'DOMAIN' AND (dns_checked_at IS NULL OR dns_checked_at < now() - $2::int * interval '1 second')
                 AND (dkim_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
-                     OR mail_from_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE'))
+                     OR mail_from_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
+                     OR verification_status = 'PENDING')
               ORDER BY dns_checked_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED)
             UPDATE identities i SET dns_checked_at = now() FROM due
             WHERE i.account_id = due.account_id AND i.identity = due.identity
             RETURNING i.account_id, i.identity, i.dkim_status, i.dkim_selector, i.dkim_public_key, i.dkim_pending_since,
-                      i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since""")
+                      i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since, i.verification_status""")
         .execute(Tuple.of(limit, intervalSeconds))
         .map(rows -> {
           List<DnsCheck> out = new ArrayList<>();
           for (Row r : rows) {
             out.add(new DnsCheck(r.getString(0), r.getString(1), Identity.Status.valueOf(r.getString(2)),
                 r.getString(3), r.getString(4), instant(r.getOffsetDateTime(5)), r.getString(6),
-                r.getString(7) == null ? null : Identity.Status.valueOf(r.getString(7)), instant(r.getOffsetDateTime(8))));
+                r.getString(7) == null ? null : Identity.Status.valueOf(r.getString(7)), instant(r.getOffsetDateTime(8)),
+                Identity.Status.valueOf(r.getString(9))));
           }
           return out;
         });
@@ -150,19 +152,23 @@ public final class IdentityStore {
   /** What a DNS check needs to know about one domain identity. */
   public record DnsCheck(String accountId, String domain, Identity.Status dkimStatus, String selector,
       String publicKey, Instant dkimPendingSince, String mailFromDomain, Identity.Status mailFromStatus,
-      Instant mailFromPendingSince) {}
+      Instant mailFromPendingSince, Identity.Status verificationStatus) {}
 
-  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom) {
+  /**
+   * What a round of DNS checks found. The domain is verified by its DKIM record or, as SES v1 verifies domains, by its
+   * {@code _amazonses} token ({@code tokenFound}); only the DKIM record failing for good fails it.
+   */
+  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom, boolean tokenFound) {
     return pool.preparedQuery("UPDATE identities SET dkim_status = $3, mail_from_status = $4, "
-            + "verification_status = CASE WHEN $3 = 'SUCCESS' THEN 'SUCCESS' "
+            + "verification_status = CASE WHEN $3 = 'SUCCESS' OR $5 THEN 'SUCCESS' "
             + "  WHEN $3 = 'FAILED' AND verification_status <> 'SUCCESS' THEN 'FAILED' ELSE verification_status END, "
-            + "verified_at = CASE WHEN $3 = 'SUCCESS' AND verified_at IS NULL THEN now() ELSE verified_at END, "
+            + "verified_at = CASE WHEN ($3 = 'SUCCESS' OR $5) AND verified_at IS NULL THEN now() ELSE verified_at END, "
             + "dkim_pending_since = CASE WHEN $3 = 'SUCCESS' THEN NULL WHEN dkim_pending_since IS NULL AND $3 IN "
             + "  ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE dkim_pending_since END, "
             + "mail_from_pending_since = CASE WHEN $4 = 'SUCCESS' THEN NULL WHEN mail_from_pending_since IS NULL AND $4 "
             + "  IN ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE mail_from_pending_since END "
             + "WHERE account_id = $1 AND identity = $2")
-        .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name()))
+        .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound))
         .mapEmpty();
   }
 

@@ -117,7 +117,7 @@ public final class SendService {
     return checkConfigurationSet(caller, set)
         .map(v -> new SendRequest(request.from(), request.destination(), request.replyTo(), set, request.tags(),
             request.content(), request.envelopeSender()))
-        .recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
+        .recover(e -> e instanceof SesException s && s.error() == SesError.CONFIGURATION_SET_NOT_FOUND
             ? Future.succeededFuture(request) : Future.failedFuture(e));
   }
 
@@ -128,7 +128,7 @@ public final class SendService {
     }
     return configurationSets.find(caller.account().id(), name).compose(found -> {
       if (found.isEmpty()) {
-        return Future.failedFuture(new SesException(SesError.NOT_FOUND, "Configuration set <" + name + "> does not exist."));
+        return Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <" + name + "> does not exist."));
       }
       if (!found.get().sendingEnabled()) {
         return Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_SENDING_PAUSED,

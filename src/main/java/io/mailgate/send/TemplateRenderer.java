@@ -6,6 +6,7 @@ import com.github.jknack.handlebars.HandlebarsException;
 import com.github.jknack.handlebars.Template;
 import com.github.jknack.handlebars.io.TemplateLoader;
 import com.github.jknack.handlebars.io.TemplateSource;
+import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -258,7 +259,8 @@ public final class TemplateRenderer {
     try {
       return handlebars.compileInline(source);
     } catch (IOException | HandlebarsException e) {
-      throw SesException.badRequest("Template " + part + " has a syntax error: " + firstLine(e.getMessage()));
+      throw new SesException(SesError.INVALID_TEMPLATE, "Template " + part + " has a syntax error: "
+          + firstLine(e.getMessage()));
     }
   }
 
@@ -283,7 +285,8 @@ public final class TemplateRenderer {
   private SesException refusal(Throwable e, String part) {
     for (Throwable c = e; c != null; c = c.getCause()) {
       if (c instanceof MissingAttribute m) {
-        return SesException.badRequest("Attribute '" + m.name + "' is not present in the rendering data.");
+        return new SesException(SesError.MISSING_RENDERING_ATTRIBUTE,
+            "Attribute '" + m.name + "' is not present in the rendering data.");
       }
       if (c instanceof OverBudget || c instanceof Refused) {
         return SesException.badRequest("Template " + part + " cannot be rendered: " + c.getMessage() + ".");
@@ -300,13 +303,14 @@ public final class TemplateRenderer {
       return Map.of();
     }
     if (data.length() > MAX_DATA_CHARS) {
-      throw SesException.badRequest("TemplateData is longer than " + MAX_DATA_CHARS + " characters.");
+      throw new SesException(SesError.INVALID_RENDERING_PARAMETER,
+          "TemplateData is longer than " + MAX_DATA_CHARS + " characters.");
     }
     JsonObject json;
     try {
       json = new JsonObject(data);
     } catch (DecodeException | ClassCastException e) {
-      throw SesException.badRequest("TemplateData is not a JSON object.");
+      throw new SesException(SesError.INVALID_RENDERING_PARAMETER, "TemplateData is not a JSON object.");
     }
     return map(json);
   }

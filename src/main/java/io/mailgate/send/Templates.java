@@ -74,7 +74,7 @@ public final class Templates {
       });
     }
     return found.compose(f -> f.isPresent() ? Future.succeededFuture(f.get())
-        : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Template " + name + " does not exist.")));
+        : Future.failedFuture(new SesException(SesError.TEMPLATE_NOT_FOUND, "Template " + name + " does not exist.")));
   }
 
   /** One rendering: its parts, or why it failed. */
@@ -117,7 +117,7 @@ public final class Templates {
       throw SesException.badRequest("TemplateName and TemplateArn name different templates.");
     }
     if (!parts[4].equals(accountId)) {
-      throw new SesException(SesError.NOT_FOUND, "Template " + fromArn + " does not exist.");
+      throw new SesException(SesError.TEMPLATE_NOT_FOUND, "Template " + fromArn + " does not exist.");
     }
     return fromArn;
   }

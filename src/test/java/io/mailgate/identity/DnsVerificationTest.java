@@ -95,6 +95,43 @@ class DnsVerificationTest {
   }
 
   @Test
+  void sesV1TokenVerifiesTheDomainWithoutItsDkim() {
+    String token;
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+      token = v1.verifyDomainIdentity(r -> r.domain("token.example")).verificationToken();
+      assertEquals(44, token.length(), token);
+      assertEquals(token, v1.verifyDomainIdentity(r -> r.domain("token.example")).verificationToken(), "stable");
+      var status = software.amazon.awssdk.services.ses.model.VerificationStatus.PENDING;
+      assertEquals(status, v1.getIdentityVerificationAttributes(r -> r.identities("token.example"))
+          .verificationAttributes().get("token.example").verificationStatus());
+      Await.until(() -> dns.count("_amazonses.token.example", "TXT") >= 2, Duration.ofSeconds(10));
+      // another value there proves nothing
+      dns.txt("_amazonses.token.example", "not-the-token");
+      Await.until(() -> dns.count("_amazonses.token.example", "TXT") >= 4, Duration.ofSeconds(10));
+      assertFalse(ses.getEmailIdentity(r -> r.emailIdentity("token.example")).verifiedForSendingStatus());
+
+      dns.txt("_amazonses.token.example", token);
+      Await.until(() -> ses.getEmailIdentity(r -> r.emailIdentity("token.example")).verifiedForSendingStatus(),
+          Duration.ofSeconds(15));
+      assertEquals(software.amazon.awssdk.services.ses.model.VerificationStatus.SUCCESS,
+          v1.getIdentityVerificationAttributes(r -> r.identities("token.example")).verificationAttributes()
+              .get("token.example").verificationStatus());
+      assertEquals(DkimStatus.PENDING, dkim("token.example"), "the token verifies the domain, not its DKIM");
+    }
+    // each account has its own token for the same domain: one account's record does not verify another's
+    Accounts.NewKey other = node.createAccount("dns-team-2", true, 100, 10_000);
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(other.accessKeyId(), other.secretAccessKey())) {
+      String theirs = v1.verifyDomainIdentity(r -> r.domain("token.example")).verificationToken();
+      assertEquals(44, theirs.length());
+      assertFalse(theirs.equals(token));
+      Await.until(() -> dns.count("_amazonses.token.example", "TXT") >= 8, Duration.ofSeconds(15));
+      assertEquals(software.amazon.awssdk.services.ses.model.VerificationStatus.PENDING,
+          v1.getIdentityVerificationAttributes(r -> r.identities("token.example")).verificationAttributes()
+              .get("token.example").verificationStatus());
+    }
+  }
+
+  @Test
   void mailFromDomainNeedsItsMxRecord() {
     ses.createEmailIdentity(r -> r.emailIdentity("mf.example"));
     String selector = ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).dkimAttributes().tokens().get(0);

@@ -160,6 +160,21 @@ public final class TestNode implements AutoCloseable {
         .build();
   }
 
+  /** The SES v1 (Query API) client of the AWS SDK, against this node. */
+  public software.amazon.awssdk.services.ses.SesClient sesV1() {
+    return sesV1(ACCESS_KEY, SECRET);
+  }
+
+  public software.amazon.awssdk.services.ses.SesClient sesV1(String key, String secret) {
+    return software.amazon.awssdk.services.ses.SesClient.builder()
+        .endpointOverride(endpoint())
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
+        .httpClient(UrlConnectionHttpClient.create())
+        .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
+        .build();
+  }
+
   /** An HTTP request signed with SigV4 for service ses, like the SDK would send it. */
   public HttpResponse<String> signed(String method, String path, String body, Map<String, String> headers) {
     return signed(method, path, body, headers, ACCESS_KEY, SECRET);

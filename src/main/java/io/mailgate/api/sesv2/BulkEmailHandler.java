@@ -43,9 +43,13 @@ public final class BulkEmailHandler {
     this.sends = sends;
   }
 
-  /** One entry, read and checked before anything is sent. */
-  private record Entry(SendRequest.Destination destination, List<SendRequest.EmailTag> tags,
-      List<MessageHeader> headers) {}
+  /**
+   * One entry, read and checked before anything is sent.
+   *
+   * @param data the entry's template data: its replacement data, or the default data (replaced, not merged: SES)
+   */
+  public record Entry(SendRequest.Destination destination, List<SendRequest.EmailTag> tags,
+      List<MessageHeader> headers, String data) {}
 
   public Future<JsonObject> sendBulk(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
@@ -56,16 +60,9 @@ public final class BulkEmailHandler {
     }
     TemplateContent content = SendEmailRequests.template(template);
     List<JsonObject> given = objects(body, "BulkEmailEntries", "");
-    if (given.isEmpty() || given.size() > MAX_ENTRIES) {
-      throw SesException.badRequest("BulkEmailEntries must have between 1 and " + MAX_ENTRIES + " entries, not "
-          + given.size() + ".");
-    }
+    checkEntryCount(given.size());
     List<SendRequest.EmailTag> defaultTags = SendEmailRequests.tags(body, "DefaultEmailTags");
-    String from = string(body, "FromEmailAddress", "");
-    List<String> replyTo = strings(body, "ReplyToAddresses", "");
-    String configurationSet = string(body, "ConfigurationSetName", "");
     List<Entry> entries = new ArrayList<>(given.size());
-    List<String> data = new ArrayList<>(given.size());
     for (int i = 0; i < given.size(); i++) {
       String path = "BulkEmailEntries[" + i + "]";
       JsonObject e = given.get(i);
@@ -78,32 +75,54 @@ public final class BulkEmailHandler {
           : object(replacement, "ReplacementTemplate", path + ".ReplacementEmailContent");
       String replacementData = replacementTemplate == null ? null : string(replacementTemplate,
           "ReplacementTemplateData", path + ".ReplacementEmailContent.ReplacementTemplate");
-      // an entry's data replaces the default data, it is not merged into it (SES)
-      data.add(replacementData != null ? replacementData : content.data() == null ? "" : content.data());
       entries.add(new Entry(new SendRequest.Destination(strings(dest, "ToAddresses", path + ".Destination"),
           strings(dest, "CcAddresses", path + ".Destination"), strings(dest, "BccAddresses", path + ".Destination")),
-          merge(defaultTags, SendEmailRequests.tags(e, "ReplacementTags")),
-          mergeHeaders(content.headers(), SendEmailRequests.headers(e, "ReplacementHeaders", path))));
+          mergeTags(defaultTags, SendEmailRequests.tags(e, "ReplacementTags")),
+          mergeHeaders(content.headers(), SendEmailRequests.headers(e, "ReplacementHeaders", path)),
+          replacementData != null ? replacementData : content.data()));
     }
-    Templates templates = sends.templates();
-    return templates.resolve(caller.account().id(), content).transform(found -> {
-      if (found.failed()) {
-        if (found.cause() instanceof SesException s && s.error() == SesError.NOT_FOUND) {
-          // SES answers each entry TEMPLATE_NOT_FOUND rather than failing the call
-          JsonArray out = new JsonArray();
-          for (int i = 0; i < entries.size(); i++) {
-            out.add(new JsonObject().put("Status", "TEMPLATE_NOT_FOUND").put("Error", s.getMessage()));
+    return send(caller, string(body, "FromEmailAddress", ""), strings(body, "ReplyToAddresses", ""),
+        string(body, "ConfigurationSetName", ""), content, entries)
+        .recover(e -> {
+          if (e instanceof SesException s && s.error() == SesError.TEMPLATE_NOT_FOUND) {
+            // SES v2 answers each entry TEMPLATE_NOT_FOUND rather than failing the call
+            List<JsonObject> out = new ArrayList<>();
+            for (int i = 0; i < entries.size(); i++) {
+              out.add(new JsonObject().put("Status", "TEMPLATE_NOT_FOUND").put("Error", s.getMessage()));
+            }
+            return Future.succeededFuture(out);
           }
-          return Future.succeededFuture(new JsonObject().put("BulkEmailEntryResults", out));
-        }
-        return Future.failedFuture(found.cause());
-      }
-      return templates.render(found.result(), data)
-          .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, content, entries, outcomes));
-    });
+          return Future.failedFuture(e);
+        })
+        .map(results -> new JsonObject().put("BulkEmailEntryResults", new JsonArray(new ArrayList<>(results))));
   }
 
-  private Future<JsonObject> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
+  /** SES's limit on the entries of one bulk send. */
+  public static void checkEntryCount(int n) {
+    if (n < 1 || n > MAX_ENTRIES) {
+      throw SesException.badRequest("A bulk send must have between 1 and " + MAX_ENTRIES + " destinations, not " + n
+          + ".");
+    }
+  }
+
+  /**
+   * Renders the template once per entry and sends each entry as its own message: one result per entry, in order,
+   * with SES v2's status names ({@code Status}, and {@code MessageId} or {@code Error}). Fails as a whole only when
+   * the template does not exist (TEMPLATE_NOT_FOUND) or cannot be read.
+   */
+  public Future<List<JsonObject>> send(Caller caller, String from, List<String> replyTo, String configurationSet,
+      TemplateContent content, List<Entry> entries) {
+    Templates templates = sends.templates();
+    List<String> data = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      data.add(e.data() == null ? "" : e.data());
+    }
+    return templates.resolve(caller.account().id(), content)
+        .compose(template -> templates.render(template, data))
+        .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, content, entries, outcomes));
+  }
+
+  private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
       TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes) {
     List<Future<JsonObject>> results = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
@@ -125,11 +144,11 @@ public final class BulkEmailHandler {
           .otherwise(BulkEmailHandler::failed));
     }
     return Future.all(results).map(all -> {
-      JsonArray out = new JsonArray();
+      List<JsonObject> out = new ArrayList<>(results.size());
       for (Future<JsonObject> r : results) {
         out.add(r.result());
       }
-      return new JsonObject().put("BulkEmailEntryResults", out);
+      return out;
     });
   }
 
@@ -139,10 +158,12 @@ public final class BulkEmailHandler {
     String message = e.getMessage();
     if (e instanceof SesException s) {
       status = switch (s.error()) {
-        case BAD_REQUEST -> "INVALID_PARAMETER";
+        case BAD_REQUEST, INVALID_TEMPLATE, MISSING_RENDERING_ATTRIBUTE, INVALID_RENDERING_PARAMETER ->
+            "INVALID_PARAMETER";
         case MESSAGE_REJECTED -> "MESSAGE_REJECTED";
         case MAIL_FROM_DOMAIN_NOT_VERIFIED -> "MAIL_FROM_DOMAIN_NOT_VERIFIED";
-        case NOT_FOUND -> "CONFIGURATION_SET_NOT_FOUND"; // the only thing a send looks up by name, the template aside
+        case CONFIGURATION_SET_NOT_FOUND -> "CONFIGURATION_SET_NOT_FOUND";
+        case TEMPLATE_NOT_FOUND -> "TEMPLATE_NOT_FOUND";
         case SENDING_PAUSED -> "ACCOUNT_SENDING_PAUSED";
         case CONFIGURATION_SET_SENDING_PAUSED -> "CONFIGURATION_SET_SENDING_PAUSED";
         case TOO_MANY_REQUESTS -> message != null && message.startsWith("Daily") ? "ACCOUNT_DAILY_QUOTA_EXCEEDED"
@@ -158,7 +179,7 @@ public final class BulkEmailHandler {
   }
 
   /** Default tags with an entry's own: a name given by both takes the entry's value. */
-  private static List<SendRequest.EmailTag> merge(List<SendRequest.EmailTag> defaults, List<SendRequest.EmailTag> own) {
+  public static List<SendRequest.EmailTag> mergeTags(List<SendRequest.EmailTag> defaults, List<SendRequest.EmailTag> own) {
     Map<String, SendRequest.EmailTag> byName = new LinkedHashMap<>();
     for (SendRequest.EmailTag t : defaults) {
       byName.put(t.name(), t);

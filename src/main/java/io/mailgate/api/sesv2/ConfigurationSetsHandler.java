@@ -134,7 +134,7 @@ public final class ConfigurationSetsHandler {
   }
 
   static SesException notFound(String name) {
-    return new SesException(SesError.NOT_FOUND, "Configuration set <" + name + "> does not exist.");
+    return new SesException(SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <" + name + "> does not exist.");
   }
 
   private static String name(String name) {

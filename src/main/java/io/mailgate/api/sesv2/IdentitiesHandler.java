@@ -44,7 +44,7 @@ public final class IdentitiesHandler {
     // from the store, not a cache: a set created a moment ago counts)
     Future<Void> setExists = set == null ? Future.succeededFuture() : configurationSets.find(caller.account().id(), set)
         .compose(found -> found.isPresent() ? Future.<Void>succeededFuture() : Future.failedFuture(new SesException(
-            io.mailgate.SesError.NOT_FOUND, "Configuration set <" + set + "> does not exist.")));
+            io.mailgate.SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <" + set + "> does not exist.")));
     return setExists.compose(v -> identities.create(caller.account().id(), name, dkim, set, tags))
         .map(i -> {
           JsonObject r = new JsonObject()

@@ -40,19 +40,54 @@ public final class TemplatesHandler {
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
-    EmailTemplate t = template(string(body, "TemplateName", ""), body);
-    return checked(t).compose(v -> store.create(caller.account().id(), t))
-        .andThen(ar -> templates.changed(caller.account().id(), t.name())) // a miss cached before it existed
-        .map(v -> new JsonObject());
+    return create(caller.account().id(), template(string(body, "TemplateName", ""), body)).map(v -> new JsonObject());
+  }
+
+  /** Stores a new template once it compiles (CreateEmailTemplate, v1 CreateTemplate). */
+  public Future<Void> create(String accountId, EmailTemplate t) {
+    return checked(t).compose(v -> store.create(accountId, t))
+        .andThen(ar -> templates.changed(accountId, t.name())); // a miss cached before it existed
+  }
+
+  /** Replaces a template once the new one compiles; TEMPLATE_NOT_FOUND when there is none. */
+  public Future<Void> update(String accountId, EmailTemplate t) {
+    return checked(t).compose(v -> store.update(accountId, t))
+        .andThen(ar -> templates.changed(accountId, t.name()))
+        .compose(updated -> updated ? Future.<Void>succeededFuture() : Future.failedFuture(notFound(t.name())));
+  }
+
+  /** The stored template; TEMPLATE_NOT_FOUND when there is none. */
+  public Future<EmailTemplate> find(String accountId, String name) {
+    EmailTemplate.checkName(name);
+    return store.find(accountId, name)
+        .compose(found -> found.isPresent() ? Future.succeededFuture(found.get()) : Future.failedFuture(notFound(name)));
+  }
+
+  /** Deletes a template; whether there was one. */
+  public Future<Boolean> delete(String accountId, String name) {
+    EmailTemplate.checkName(name);
+    return store.delete(accountId, name).andThen(ar -> templates.changed(accountId, name));
+  }
+
+  /** Up to {@code size} templates after {@code after} (by name), and one more when there are more. */
+  public Future<List<TemplateStore.Listed>> page(String accountId, String after, int size) {
+    return store.page(accountId, after, size + 1);
+  }
+
+  /**
+   * The whole message the template and the data make, without sender or recipients (TestRenderEmailTemplate, v1
+   * TestRenderTemplate). Read fresh: a template just changed renders as it is now.
+   */
+  public Future<String> render(String accountId, String name, String data) {
+    return find(accountId, name).compose(t -> templates.renderOne(t, data)).map(rendered -> {
+      byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null,
+          ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)), TemplateRenderer.content(rendered, List.of(), List.of()));
+      return new String(message, StandardCharsets.UTF_8);
+    });
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
-    String name = EmailTemplate.checkName(ctx.pathParam("name"));
-    return store.find(caller.account().id(), name).compose(found -> {
-      if (found.isEmpty()) {
-        return Future.failedFuture(notFound(name));
-      }
-      EmailTemplate t = found.get();
+    return find(caller.account().id(), ctx.pathParam("name")).map(t -> {
       JsonObject content = new JsonObject().put("Subject", t.subject());
       if (t.text() != null) {
         content.put("Text", t.text());
@@ -60,27 +95,24 @@ public final class TemplatesHandler {
       if (t.html() != null) {
         content.put("Html", t.html());
       }
-      return Future.succeededFuture(new JsonObject().put("TemplateName", t.name()).put("TemplateContent", content));
+      return new JsonObject().put("TemplateName", t.name()).put("TemplateContent", content);
     });
   }
 
   public Future<JsonObject> update(Caller caller, RoutingContext ctx) {
-    EmailTemplate t = template(ctx.pathParam("name"), V2Route.requiredBody(ctx));
-    return checked(t).compose(v -> store.update(caller.account().id(), t))
-        .andThen(ar -> templates.changed(caller.account().id(), t.name()))
-        .compose(updated -> updated ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(t.name())));
+    return update(caller.account().id(), template(ctx.pathParam("name"), V2Route.requiredBody(ctx)))
+        .map(v -> new JsonObject());
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
-    String name = EmailTemplate.checkName(ctx.pathParam("name"));
-    return store.delete(caller.account().id(), name)
-        .andThen(ar -> templates.changed(caller.account().id(), name))
+    String name = ctx.pathParam("name");
+    return delete(caller.account().id(), name)
         .compose(deleted -> deleted ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(name)));
   }
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
     Paging paging = Paging.of(ctx, V2Route.body(ctx), 10);
-    return store.page(caller.account().id(), paging.after(), paging.pageSize() + 1).map(rows -> {
+    return page(caller.account().id(), paging.after(), paging.pageSize()).map(rows -> {
       JsonArray out = new JsonArray();
       for (TemplateStore.Listed t : rows.subList(0, Math.min(rows.size(), paging.pageSize()))) {
         out.add(new JsonObject().put("TemplateName", t.name()).put("CreatedTimestamp", t.createdAt().toEpochMilli() / 1000.0));
@@ -101,14 +133,7 @@ public final class TemplatesHandler {
     if (data == null) {
       throw SesException.badRequest("Missing required field TemplateData.");
     }
-    return store.find(caller.account().id(), name)
-        .compose(found -> found.isPresent() ? templates.renderOne(found.get(), data)
-            : Future.failedFuture(notFound(name))) // read fresh: a template just changed renders as it is now
-        .map(rendered -> {
-          byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null,
-              ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)), TemplateRenderer.content(rendered, List.of(), List.of()));
-          return new JsonObject().put("RenderedTemplate", new String(message, StandardCharsets.UTF_8));
-        });
+    return render(caller.account().id(), name, data).map(m -> new JsonObject().put("RenderedTemplate", m));
   }
 
   /** Compiled on a worker before it is stored: a syntax error is the caller's 400, not every later send's. */
@@ -128,6 +153,6 @@ public final class TemplatesHandler {
   }
 
   private static SesException notFound(String name) {
-    return new SesException(SesError.NOT_FOUND, "Template " + name + " does not exist.");
+    return new SesException(SesError.TEMPLATE_NOT_FOUND, "Template " + name + " does not exist.");
   }
 }

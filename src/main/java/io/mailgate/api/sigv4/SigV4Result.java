@@ -34,10 +34,12 @@ public sealed interface SigV4Result {
 
     /** The message text; only the missing-token message differs between the two APIs. */
     public String message(SesApi api) {
-      if (error == SigV4Error.MISSING_AUTHENTICATION_TOKEN) {
-        return api == SesApi.V2_REST_JSON ? MISSING_TOKEN_V2 : MISSING_TOKEN_V1;
-      }
-      return message;
+      return error == SigV4Error.MISSING_AUTHENTICATION_TOKEN ? missingTokenMessage(api) : message;
+    }
+
+    /** What each API says to a request without any authentication. */
+    public static String missingTokenMessage(SesApi api) {
+      return api == SesApi.V2_REST_JSON ? MISSING_TOKEN_V2 : MISSING_TOKEN_V1;
     }
   }
 

@@ -1,0 +1,119 @@
+package io.mailgate.api.sesv1;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.configset.ConfigurationSet;
+import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.send.Caller;
+import io.mailgate.send.SendRequest;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * SES v1's configuration set actions, on the same store as v2's: CreateConfigurationSet, DeleteConfigurationSet,
+ * DescribeConfigurationSet, ListConfigurationSets, UpdateConfigurationSetSendingEnabled and
+ * PutConfigurationSetDeliveryOptions (what Terraform's {@code aws_ses_configuration_set} calls). Options v1 cannot
+ * express (a sending pool, suppression reasons) are left as they are.
+ */
+final class ConfigurationSetActions {
+  private final ConfigurationSetStore store;
+
+  ConfigurationSetActions(ConfigurationSetStore store) {
+    this.store = store;
+  }
+
+  Future<QueryXml> create(Caller caller, QueryParams p) {
+    QueryParams set = p.struct("ConfigurationSet");
+    String name = name(set.required("Name"));
+    return store.create(new ConfigurationSet(caller.account().id(), name, null, null, null, true, null, new JsonArray()))
+        .map(v -> new QueryXml());
+  }
+
+  Future<QueryXml> delete(Caller caller, QueryParams p) {
+    String name = name(p.required("ConfigurationSetName"));
+    return store.delete(caller.account().id(), name)
+        .compose(deleted -> deleted ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
+  }
+
+  /** The set, and the attributes asked for by {@code ConfigurationSetAttributeNames} (as SES answers). */
+  Future<QueryXml> describe(Caller caller, QueryParams p) {
+    String name = name(p.required("ConfigurationSetName"));
+    List<String> asked = p.strings("ConfigurationSetAttributeNames");
+    List<String> attributes = asked == null ? List.of() : asked;
+    for (String a : attributes) {
+      if (!List.of("eventDestinations", "trackingOptions", "deliveryOptions", "reputationOptions").contains(a)) {
+        throw SesException.badRequest("Invalid ConfigurationSetAttributeNames value '" + a + "'.");
+      }
+    }
+    return find(caller, name).map(c -> {
+      QueryXml xml = new QueryXml().start("ConfigurationSet").text("Name", c.name()).end("ConfigurationSet");
+      if (attributes.contains("eventDestinations")) {
+        xml.start("EventDestinations").end("EventDestinations"); // Mailgate has no event destinations yet
+      }
+      if (attributes.contains("deliveryOptions")) {
+        xml.start("DeliveryOptions").text("TlsPolicy", "REQUIRE".equals(c.tlsPolicy()) ? "Require" : "Optional")
+            .end("DeliveryOptions");
+      }
+      if (attributes.contains("reputationOptions")) {
+        xml.start("ReputationOptions").text("SendingEnabled", Boolean.toString(c.sendingEnabled()))
+            .text("ReputationMetricsEnabled", "false").end("ReputationOptions");
+      }
+      return xml;
+    });
+  }
+
+  Future<QueryXml> list(Caller caller, QueryParams p) {
+    int max = QueryApi.integer(p, "MaxItems", 1000, 1, 1000);
+    String token = p.string("NextToken");
+    return store.page(caller.account().id(), token == null || token.isEmpty() ? null : QueryApi.fromToken(token), max + 1)
+        .map(rows -> {
+          QueryXml xml = new QueryXml().start("ConfigurationSets");
+          for (ConfigurationSet c : rows.subList(0, Math.min(rows.size(), max))) {
+            xml.start("member").text("Name", c.name()).end("member");
+          }
+          xml.end("ConfigurationSets");
+          return rows.size() > max ? xml.text("NextToken", QueryApi.toToken(rows.get(max - 1).name())) : xml;
+        });
+  }
+
+  Future<QueryXml> updateSendingEnabled(Caller caller, QueryParams p) {
+    String name = name(p.required("ConfigurationSetName"));
+    boolean enabled = QueryApi.bool(p, "Enabled");
+    return store.setSendingEnabled(caller.account().id(), name, enabled)
+        .compose(found -> found ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
+  }
+
+  /** Only the TLS policy: v1 has no other delivery option; the set's own others stay. */
+  Future<QueryXml> putDeliveryOptions(Caller caller, QueryParams p) {
+    String name = name(p.required("ConfigurationSetName"));
+    String given = p.string("DeliveryOptions.TlsPolicy");
+    String tls;
+    if (given == null || given.isEmpty()) {
+      tls = null;
+    } else {
+      tls = given.toUpperCase(Locale.ROOT);
+      if (!tls.equals("REQUIRE") && !tls.equals("OPTIONAL")) {
+        throw SesException.badRequest("TlsPolicy must be Require or Optional, not '" + QueryApi.abbreviate(given) + "'.");
+      }
+    }
+    return find(caller, name).compose(c -> store.setDeliveryOptions(c.accountId(), name, tls, c.maxDeliverySeconds(),
+            c.sendingPoolName()))
+        .compose(found -> found ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
+  }
+
+  private Future<ConfigurationSet> find(Caller caller, String name) {
+    return store.find(caller.account().id(), name).compose(found -> found.isPresent()
+        ? Future.succeededFuture(found.get()) : Future.failedFuture(notFound(name)));
+  }
+
+  private static String name(String name) {
+    SendRequest.EmailTag.checkName(name, "ConfigurationSetName", 64);
+    return name;
+  }
+
+  private static SesException notFound(String name) {
+    return new SesException(SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <" + name + "> does not exist.");
+  }
+}

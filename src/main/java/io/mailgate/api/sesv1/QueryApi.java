@@ -1,0 +1,595 @@
+package io.mailgate.api.sesv1;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.RequestAuthenticator;
+import io.mailgate.api.SesErrors;
+import io.mailgate.api.SesRawHeaders;
+import io.mailgate.api.sesv2.AccountHandler;
+import io.mailgate.api.sesv2.BulkEmailHandler;
+import io.mailgate.api.sesv2.TemplatesHandler;
+import io.mailgate.api.sigv4.SesApi;
+import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.identity.Identity;
+import io.mailgate.identity.IdentityService;
+import io.mailgate.send.Caller;
+import io.mailgate.send.EmailTemplate;
+import io.mailgate.send.RawContent;
+import io.mailgate.send.SendRequest;
+import io.mailgate.send.SendService;
+import io.mailgate.send.SimpleContent;
+import io.mailgate.send.TemplateContent;
+import io.mailgate.send.TextBody;
+import io.mailgate.store.SendStatisticsQuery;
+import io.mailgate.store.TemplateStore;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.BiFunction;
+
+/**
+ * SES v1, the AWS Query API ({@code POST /} with {@code Action=...&Version=2010-12-01}, form-encoded, or the same
+ * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
+ * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
+ * the sending statistics, identities and templates. Each action maps onto the same services as its v2 counterpart,
+ * so a message sent either way goes through the same checks, limits and commit. Answers are SES's XML; errors its
+ * {@code <ErrorResponse>}.
+ */
+public final class QueryApi {
+  /** SES's limit on the identities of one GetIdentityVerificationAttributes call. */
+  static final int MAX_IDENTITIES_PER_LOOKUP = 100;
+  /** ListVerifiedEmailAddresses has no paging: it answers at most this many (SES's identity quota per region). */
+  static final int MAX_VERIFIED_ADDRESSES = 10_000;
+
+  private final RequestAuthenticator auth;
+  private final SendService sends;
+  private final BulkEmailHandler bulk;
+  private final IdentityService identities;
+  private final TemplatesHandler templates;
+  private final AccountHandler account;
+  private final SendStatisticsQuery statistics;
+  private final Clock clock;
+  private final Map<String, BiFunction<Caller, QueryParams, Future<QueryXml>>> actions;
+
+  public QueryApi(RequestAuthenticator auth, SendService sends, BulkEmailHandler bulk, IdentityService identities,
+      TemplatesHandler templates, AccountHandler account, SendStatisticsQuery statistics,
+      ConfigurationSetStore configurationSets, Clock clock) {
+    ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets);
+    this.auth = auth;
+    this.sends = sends;
+    this.bulk = bulk;
+    this.identities = identities;
+    this.templates = templates;
+    this.account = account;
+    this.statistics = statistics;
+    this.clock = clock;
+    this.actions = Map.ofEntries(
+        Map.entry("SendEmail", this::sendEmail),
+        Map.entry("SendRawEmail", this::sendRawEmail),
+        Map.entry("SendTemplatedEmail", this::sendTemplatedEmail),
+        Map.entry("SendBulkTemplatedEmail", this::sendBulkTemplatedEmail),
+        Map.entry("GetSendQuota", this::getSendQuota),
+        Map.entry("GetSendStatistics", this::getSendStatistics),
+        Map.entry("VerifyEmailIdentity", (c, p) -> verify(c, address(p, "EmailAddress")).map(i -> new QueryXml())),
+        Map.entry("VerifyEmailAddress", (c, p) -> verify(c, address(p, "EmailAddress")).map(i -> null)),
+        Map.entry("VerifyDomainIdentity", this::verifyDomainIdentity),
+        Map.entry("VerifyDomainDkim", this::verifyDomainDkim),
+        Map.entry("ListIdentities", this::listIdentities),
+        Map.entry("ListVerifiedEmailAddresses", this::listVerifiedEmailAddresses),
+        Map.entry("GetIdentityVerificationAttributes", this::getIdentityVerificationAttributes),
+        Map.entry("DeleteIdentity", (c, p) -> deleteIdentity(c, p.required("Identity")).map(v -> new QueryXml())),
+        Map.entry("DeleteVerifiedEmailAddress", (c, p) -> deleteIdentity(c, address(p, "EmailAddress"))
+            .map(v -> null)),
+        Map.entry("CreateTemplate", (c, p) -> templates.create(c.account().id(), template(p)).map(v -> new QueryXml())),
+        Map.entry("UpdateTemplate", (c, p) -> templates.update(c.account().id(), template(p)).map(v -> new QueryXml())),
+        Map.entry("GetTemplate", this::getTemplate),
+        Map.entry("DeleteTemplate", (c, p) -> templates.delete(c.account().id(), p.required("TemplateName"))
+            .map(deleted -> new QueryXml())), // SES v1 answers a missing template's deletion without an error
+        Map.entry("ListTemplates", this::listTemplates),
+        Map.entry("CreateConfigurationSet", sets::create),
+        Map.entry("DeleteConfigurationSet", sets::delete),
+        Map.entry("DescribeConfigurationSet", sets::describe),
+        Map.entry("ListConfigurationSets", sets::list),
+        Map.entry("UpdateConfigurationSetSendingEnabled", sets::updateSendingEnabled),
+        Map.entry("PutConfigurationSetDeliveryOptions", sets::putDeliveryOptions),
+        Map.entry("GetIdentityDkimAttributes", this::getIdentityDkimAttributes),
+        Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
+            p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),
+        Map.entry("TestRenderTemplate", (c, p) -> templates.render(c.account().id(), p.required("TemplateName"),
+            p.required("TemplateData")).map(m -> new QueryXml().text("RenderedTemplate", m))));
+  }
+
+  /**
+   * Runs the request's action. The parameters are the body of a form POST, or a GET's query string: the signature
+   * covers whichever carries them.
+   */
+  public void handle(RoutingContext ctx, Buffer body) {
+    String requestId = UUID.randomUUID().toString();
+    auth.authenticate(ctx.request(), body, SesApi.V1_QUERY).compose(caller -> {
+      QueryParams params;
+      String action;
+      BiFunction<Caller, QueryParams, Future<QueryXml>> operation;
+      try {
+        params = QueryParams.parse(signedParameters(ctx, body));
+        action = params.string("Action");
+        if (action == null || action.isEmpty()) {
+          throw new SesException(SesError.UNKNOWN_OPERATION, "Missing required parameter Action.");
+        }
+        operation = actions.get(action);
+        if (operation == null) {
+          throw new SesException(SesError.UNKNOWN_OPERATION, "Action " + abbreviate(action)
+              + " is not valid for this web service, or Mailgate does not implement it.");
+        }
+        return operation.apply(caller, params).map(result -> QueryXml.response(action, result, requestId));
+      } catch (SesException e) {
+        return Future.failedFuture(e);
+      }
+    }).onSuccess(xml -> ctx.response().putHeader("content-type", "text/xml").putHeader("x-amzn-RequestId", requestId)
+        .end(xml))
+        .onFailure(e -> fail(ctx, e, requestId));
+  }
+
+  /**
+   * Where the action and its parameters are, as long as the signature covers them: a presigned request's query string
+   * (its body is not signed); a POST's form body when its hash was signed (UNSIGNED-PAYLOAD would let anyone who
+   * holds the request run any action with it), or its query string when the body is empty; a GET's query string.
+   */
+  private static String signedParameters(RoutingContext ctx, Buffer body) {
+    String query = ctx.request().query() == null ? "" : ctx.request().query();
+    boolean hasBody = body != null && body.length() > 0;
+    if (query.contains("X-Amz-Credential=")) {
+      if (hasBody) {
+        throw SesException.badRequest("A presigned request carries its parameters in the query string, not the body.");
+      }
+      return query;
+    }
+    if (!hasBody) {
+      return query;
+    }
+    if ("UNSIGNED-PAYLOAD".equals(ctx.request().getHeader("x-amz-content-sha256"))) {
+      throw SesException.badRequest("The request's parameters must be signed: UNSIGNED-PAYLOAD is not accepted here.");
+    }
+    if (!query.isEmpty()) {
+      throw SesException.badRequest("Parameters go in the form body or in the query string, not both.");
+    }
+    return body.toString(StandardCharsets.UTF_8);
+  }
+
+  /** An error in SES v1's shape; the mapping of failures to errors is the v2 API's, so both say the same. */
+  public static void fail(RoutingContext ctx, Throwable failure) {
+    fail(ctx, failure, UUID.randomUUID().toString());
+  }
+
+  private static void fail(RoutingContext ctx, Throwable failure, String requestId) {
+    SesException e = SesErrors.toSes(ctx, failure);
+    if (ctx.response().headWritten()) {
+      ctx.response().reset();
+      return;
+    }
+    ctx.response().setStatusCode(e.error().v1Status())
+        .putHeader("content-type", "text/xml")
+        .putHeader("x-amzn-RequestId", requestId)
+        .end(QueryXml.error(e.error(), e.getMessage(), requestId));
+  }
+
+  // ---- sends
+
+  private Future<QueryXml> sendEmail(Caller caller, QueryParams p) {
+    QueryParams message = p.struct("Message");
+    QueryParams subject = message.struct("Subject");
+    QueryParams body = message.struct("Body");
+    if (!body.has("Text") && !body.has("Html")) {
+      throw SesException.badRequest("Missing required parameter Message.Body (Text or Html).");
+    }
+    SimpleContent content = new SimpleContent(subject.required("Data"),
+        TextBody.charset(subject.string("Charset"), subject.path("Charset")), textBody(body, "Text"),
+        textBody(body, "Html"), List.of(), List.of());
+    return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),
+        p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content));
+  }
+
+  private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
+    byte[] data;
+    try {
+      // strict: the MIME decoder skips any character that is not base64, so that nothing would ever be refused
+      data = Base64.getDecoder().decode(withoutWhitespace(p.required("RawMessage.Data")));
+    } catch (IllegalArgumentException e) {
+      throw SesException.badRequest("Invalid base64 in parameter RawMessage.Data.");
+    }
+    List<String> envelope = p.strings("Destinations");
+    // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
+    return send(caller, SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
+        envelope == null ? null : new SendRequest.Destination(envelope, null, null), null,
+        p.string("ConfigurationSetName"), tags(p, "Tags"), new RawContent(data))));
+  }
+
+  /** Base64 as some clients wrap it (lines of 76), without the line breaks; the same string when it has none. */
+  static String withoutWhitespace(String s) {
+    int i = 0;
+    while (i < s.length() && !isSpace(s.charAt(i))) {
+      i++;
+    }
+    if (i == s.length()) {
+      return s;
+    }
+    StringBuilder b = new StringBuilder(s.length());
+    b.append(s, 0, i);
+    for (; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!isSpace(c)) {
+        b.append(c);
+      }
+    }
+    return b.toString();
+  }
+
+  private static boolean isSpace(char c) {
+    return c == '\r' || c == '\n' || c == '\t' || c == ' ';
+  }
+
+  private Future<QueryXml> sendTemplatedEmail(Caller caller, QueryParams p) {
+    TemplateContent content = new TemplateContent(p.string("Template"), p.string("TemplateArn"), null,
+        p.required("TemplateData"), List.of(), List.of());
+    return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),
+        p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content));
+  }
+
+  private Future<QueryXml> send(Caller caller, SendRequest request) {
+    return sends.send(caller, request).map(id -> new QueryXml().text("MessageId", id));
+  }
+
+  private Future<QueryXml> sendBulkTemplatedEmail(Caller caller, QueryParams p) {
+    TemplateContent content = new TemplateContent(p.string("Template"), p.string("TemplateArn"), null,
+        p.string("DefaultTemplateData"), List.of(), List.of());
+    List<QueryParams> given = p.structs("Destinations");
+    BulkEmailHandler.checkEntryCount(given.size());
+    List<SendRequest.EmailTag> defaultTags = tags(p, "DefaultTags");
+    List<BulkEmailHandler.Entry> entries = new ArrayList<>(given.size());
+    for (QueryParams d : given) {
+      if (!d.has("Destination")) {
+        throw SesException.badRequest("Missing required parameter " + d.path("Destination") + ".");
+      }
+      String data = d.string("ReplacementTemplateData");
+      entries.add(new BulkEmailHandler.Entry(destination(d.struct("Destination")),
+          BulkEmailHandler.mergeTags(defaultTags, tags(d, "ReplacementTags")), List.of(),
+          data != null ? data : content.data()));
+    }
+    return bulk.send(caller, p.required("Source"), p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"),
+        content, entries).map(results -> {
+          QueryXml xml = new QueryXml().start("Status");
+          for (JsonObject r : results) {
+            xml.start("member").text("Status", v1Status(r.getString("Status"))).text("Error", r.getString("Error"))
+                .text("MessageId", r.getString("MessageId")).end("member");
+          }
+          return xml.end("Status");
+        });
+  }
+
+  /** v2's BulkEmailStatus as v1's BulkEmailStatus names it. */
+  static String v1Status(String v2) {
+    return switch (v2) {
+      case "SUCCESS" -> "Success";
+      case "MESSAGE_REJECTED" -> "MessageRejected";
+      case "MAIL_FROM_DOMAIN_NOT_VERIFIED" -> "MailFromDomainNotVerified";
+      case "CONFIGURATION_SET_NOT_FOUND" -> "ConfigurationSetDoesNotExist";
+      case "TEMPLATE_NOT_FOUND" -> "TemplateDoesNotExist";
+      case "ACCOUNT_SUSPENDED" -> "AccountSuspended";
+      case "ACCOUNT_THROTTLED" -> "AccountThrottled";
+      case "ACCOUNT_DAILY_QUOTA_EXCEEDED" -> "AccountDailyQuotaExceeded";
+      case "INVALID_SENDING_POOL_NAME" -> "InvalidSendingPoolName";
+      case "ACCOUNT_SENDING_PAUSED" -> "AccountSendingPaused";
+      case "CONFIGURATION_SET_SENDING_PAUSED" -> "ConfigurationSetSendingPaused";
+      case "INVALID_PARAMETER" -> "InvalidParameterValue";
+      case "TRANSIENT_FAILURE" -> "TransientFailure";
+      default -> "Failed";
+    };
+  }
+
+  private static SendRequest.Destination destination(QueryParams d) {
+    List<String> to = d.strings("ToAddresses");
+    List<String> cc = d.strings("CcAddresses");
+    List<String> bcc = d.strings("BccAddresses");
+    return to == null && cc == null && bcc == null ? null : new SendRequest.Destination(to, cc, bcc);
+  }
+
+  private static TextBody textBody(QueryParams body, String part) {
+    if (!body.has(part)) {
+      return null;
+    }
+    QueryParams p = body.struct(part);
+    String data = p.string("Data");
+    if (data == null) {
+      throw SesException.badRequest("Missing required parameter " + p.path("Data") + ".");
+    }
+    return new TextBody(data, TextBody.charset(p.string("Charset"), p.path("Charset")));
+  }
+
+  private static List<SendRequest.EmailTag> tags(QueryParams p, String name) {
+    List<SendRequest.EmailTag> tags = new ArrayList<>();
+    for (QueryParams t : p.structs(name)) {
+      tags.add(new SendRequest.EmailTag(t.required("Name"), t.required("Value")));
+    }
+    return tags;
+  }
+
+  // ---- account and identities
+
+  private Future<QueryXml> getSendQuota(Caller caller, QueryParams p) {
+    return account.getAccount(caller, null).map(a -> {
+      JsonObject q = a.getJsonObject("SendQuota");
+      return new QueryXml().text("Max24HourSend", decimal(q.getValue("Max24HourSend")))
+          .text("MaxSendRate", decimal(q.getValue("MaxSendRate")))
+          .text("SentLast24Hours", decimal(q.getValue("SentLast24Hours")));
+    });
+  }
+
+  private Future<QueryXml> getSendStatistics(Caller caller, QueryParams p) {
+    return statistics.lastTwoWeeks(caller.account().id(), clock.instant()).map(points -> {
+      QueryXml xml = new QueryXml().start("SendDataPoints");
+      for (SendStatisticsQuery.Point d : points) {
+        xml.start("member").text("Timestamp", d.timestamp().toString())
+            .text("DeliveryAttempts", Long.toString(d.deliveryAttempts())).text("Bounces", Long.toString(d.bounces()))
+            .text("Complaints", Long.toString(d.complaints())).text("Rejects", Long.toString(d.rejects()))
+            .end("member");
+      }
+      return xml.end("SendDataPoints");
+    });
+  }
+
+  private static String decimal(Object n) {
+    return String.valueOf(((Number) n).doubleValue());
+  }
+
+  /** A parameter that must name an email address, not a domain (the email-only actions). */
+  private static String address(QueryParams p, String name) {
+    String v = p.required(name);
+    if (v.indexOf('@') < 0) {
+      throw SesException.badRequest(name + " must be an email address, not a domain: " + abbreviate(v) + ".");
+    }
+    return v;
+  }
+
+  private Future<Identity> verify(Caller caller, String name) {
+    return identities.verify(caller.account().id(), name);
+  }
+
+  /**
+   * Creates the domain identity (or finds it), as VerifyDomainIdentity does in SES: the token it answers, published as
+   * a TXT record at {@code _amazonses.<domain>}, verifies the domain; so does its DKIM record (SES v2's way).
+   */
+  private Future<QueryXml> verifyDomainIdentity(Caller caller, QueryParams p) {
+    return verifyDomain(caller, p.required("Domain"))
+        .map(i -> new QueryXml().text("VerificationToken", identities.domainVerificationToken(i)));
+  }
+
+  /**
+   * DkimTokens: the identity's selector. Mailgate's key is published as a TXT record at {@code
+   * <selector>._domainkey.<domain>} (GetEmailIdentity's DnsRecords give it), not as CNAMEs to amazonses.com.
+   */
+  private Future<QueryXml> verifyDomainDkim(Caller caller, QueryParams p) {
+    return verifyDomain(caller, p.required("Domain")).map(i -> new QueryXml()
+        .list("DkimTokens", i.dkimSelector() == null ? List.of() : List.of(i.dkimSelector())));
+  }
+
+  private Future<Identity> verifyDomain(Caller caller, String domain) {
+    if (domain.indexOf('@') >= 0) {
+      throw SesException.badRequest("Invalid domain name " + abbreviate(domain) + ".");
+    }
+    return verify(caller, domain);
+  }
+
+  private Future<QueryXml> listIdentities(Caller caller, QueryParams p) {
+    String type = p.string("IdentityType");
+    Identity.Type only;
+    if (type == null || type.isEmpty()) {
+      only = null;
+    } else if (type.equals("EmailAddress")) {
+      only = Identity.Type.EMAIL_ADDRESS;
+    } else if (type.equals("Domain")) {
+      only = Identity.Type.DOMAIN;
+    } else {
+      throw SesException.badRequest("Invalid IdentityType " + abbreviate(type) + ": use EmailAddress or Domain.");
+    }
+    int max = integer(p, "MaxItems", 1000, 1, 1000);
+    String token = p.string("NextToken");
+    String after = token == null || token.isEmpty() ? null : fromToken(token);
+    return collect(caller.account().id(), after, max, i -> only == null || i.type() == only, new ArrayList<>())
+        .map(found -> {
+          QueryXml xml = new QueryXml().list("Identities", found.identities().stream().map(Identity::name).toList());
+          return found.nextAfter() == null ? xml : xml.text("NextToken", toToken(found.nextAfter()));
+        });
+  }
+
+  private Future<QueryXml> listVerifiedEmailAddresses(Caller caller, QueryParams p) {
+    return collect(caller.account().id(), null, MAX_VERIFIED_ADDRESSES,
+        i -> !i.isDomain() && i.verificationStatus() == Identity.Status.SUCCESS, new ArrayList<>())
+        .map(found -> new QueryXml().list("VerifiedEmailAddresses",
+            found.identities().stream().map(Identity::name).toList()));
+  }
+
+  /** Up to {@code max} of the account's identities that pass {@code keep}, by name after {@code after}. */
+  private Future<IdentityService.Page> collect(String accountId, String after, int max,
+      java.util.function.Predicate<Identity> keep, List<Identity> into) {
+    return identities.list(accountId, after, 1000).compose(page -> {
+      for (Identity i : page.identities()) {
+        if (!keep.test(i)) {
+          continue;
+        }
+        if (into.size() == max) {
+          // one more that passes exists: the page ends at the last one it holds
+          return Future.succeededFuture(new IdentityService.Page(into, into.get(max - 1).name()));
+        }
+        into.add(i);
+      }
+      if (page.nextAfter() == null) {
+        return Future.succeededFuture(new IdentityService.Page(into, null));
+      }
+      return collect(accountId, page.nextAfter(), max, keep, into);
+    });
+  }
+
+  private Future<QueryXml> getIdentityVerificationAttributes(Caller caller, QueryParams p) {
+    return identityAttributes(p, "VerificationAttributes", name -> identities.get(caller.account().id(), name),
+        (xml, identity) -> {
+          xml.text("VerificationStatus", v1Status(identity.verificationStatus()));
+          if (identity.isDomain()) {
+            xml.text("VerificationToken", identities.domainVerificationToken(identity));
+          }
+        });
+  }
+
+  /**
+   * DKIM of each identity asked for; an address answers with its domain's DKIM when the account has that domain (the
+   * key that signs its mail), as SES does.
+   */
+  private Future<QueryXml> getIdentityDkimAttributes(Caller caller, QueryParams p) {
+    String account = caller.account().id();
+    return identityAttributes(p, "DkimAttributes", name -> identities.get(account, name)
+        .compose(i -> i.isDomain() ? Future.succeededFuture(i)
+            : identities.parentDomain(account, i).map(parent -> parent.orElse(i))), (xml, source) -> {
+          boolean hasKey = source.isDomain() && source.dkimSelector() != null;
+          xml.text("DkimEnabled", Boolean.toString(hasKey && source.dkimSigningEnabled()))
+              .text("DkimVerificationStatus", hasKey ? v1Status(source.dkimStatus()) : "NotStarted")
+              .list("DkimTokens", hasKey ? List.of(source.dkimSelector()) : List.of());
+        });
+  }
+
+  /**
+   * A map of the {@code Identities} asked for (at most 100) to what {@code value} writes of each, as {@code <entry>}s
+   * of {@code element}; an identity the account does not have is left out of the answer, as SES leaves it out.
+   */
+  private static Future<QueryXml> identityAttributes(QueryParams p, String element,
+      java.util.function.Function<String, Future<Identity>> lookup, java.util.function.BiConsumer<QueryXml, Identity> value) {
+    List<String> names = p.strings("Identities");
+    if (names == null) {
+      throw SesException.badRequest("Missing required parameter Identities.");
+    }
+    if (names.size() > MAX_IDENTITIES_PER_LOOKUP) {
+      throw SesException.badRequest("At most " + MAX_IDENTITIES_PER_LOOKUP + " identities per call.");
+    }
+    List<Future<Identity>> found = new ArrayList<>(names.size());
+    for (String n : names) {
+      found.add(lookup.apply(n).otherwise(e -> null));
+    }
+    return Future.join(found).map(all -> {
+      QueryXml xml = new QueryXml().start(element);
+      for (int i = 0; i < names.size(); i++) {
+        Identity identity = found.get(i).result();
+        if (identity != null) {
+          xml.start("entry").text("key", names.get(i)).start("value");
+          value.accept(xml, identity);
+          xml.end("value").end("entry");
+        }
+      }
+      return xml.end(element);
+    });
+  }
+
+  /** SES v1's VerificationStatus names. */
+  static String v1Status(Identity.Status s) {
+    return switch (s) {
+      case PENDING -> "Pending";
+      case SUCCESS -> "Success";
+      case FAILED -> "Failed";
+      case TEMPORARY_FAILURE -> "TemporaryFailure";
+      case NOT_STARTED -> "NotStarted";
+    };
+  }
+
+  /** SES v1 deletes an identity the account does not have without an error. */
+  private Future<Void> deleteIdentity(Caller caller, String name) {
+    return identities.delete(caller.account().id(), name)
+        .recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
+            ? Future.succeededFuture() : Future.failedFuture(e));
+  }
+
+  // ---- templates
+
+  private static EmailTemplate template(QueryParams p) {
+    QueryParams t = p.struct("Template");
+    return new EmailTemplate(EmailTemplate.checkName(t.required("TemplateName")), t.string("SubjectPart"),
+        t.string("TextPart"), t.string("HtmlPart"));
+  }
+
+  private Future<QueryXml> getTemplate(Caller caller, QueryParams p) {
+    return templates.find(caller.account().id(), p.required("TemplateName")).map(t -> new QueryXml()
+        .start("Template").text("TemplateName", t.name()).text("SubjectPart", t.subject()).text("TextPart", t.text())
+        .text("HtmlPart", t.html()).end("Template"));
+  }
+
+  private Future<QueryXml> listTemplates(Caller caller, QueryParams p) {
+    int max = Math.min(100, integer(p, "MaxItems", 10, 1, Integer.MAX_VALUE)); // SES lowers a larger one to 100
+    String token = p.string("NextToken");
+    return templates.page(caller.account().id(), token == null || token.isEmpty() ? null : fromToken(token), max)
+        .map(rows -> {
+          QueryXml xml = new QueryXml().start("TemplatesMetadata");
+          for (TemplateStore.Listed t : rows.subList(0, Math.min(rows.size(), max))) {
+            xml.start("member").text("Name", t.name()).text("CreatedTimestamp", t.createdAt().toString()).end("member");
+          }
+          xml.end("TemplatesMetadata");
+          return rows.size() > max ? xml.text("NextToken", toToken(rows.get(max - 1).name())) : xml;
+        });
+  }
+
+  // ---- parameters
+
+  /** A boolean parameter, {@code true} or {@code false}; required. */
+  static boolean bool(QueryParams p, String name) {
+    String v = p.required(name);
+    if (v.equals("true")) {
+      return true;
+    }
+    if (v.equals("false")) {
+      return false;
+    }
+    throw SesException.badRequest(name + " must be true or false, not '" + abbreviate(v) + "'.");
+  }
+
+  static int integer(QueryParams p, String name, int dflt, int min, int max) {
+    String s = p.string(name);
+    if (s == null || s.isEmpty()) {
+      return dflt;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(s.strip());
+    } catch (NumberFormatException e) {
+      throw SesException.badRequest(name + " must be a number.");
+    }
+    if (n < min || n > max) {
+      throw SesException.badRequest(name + " must be between " + min + " and " + max + ".");
+    }
+    return n;
+  }
+
+  static String toToken(String position) {
+    return io.mailgate.api.Paging.token(position);
+  }
+
+  static String fromToken(String token) {
+    try {
+      return new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw SesException.badRequest("Invalid NextToken.");
+    }
+  }
+
+  static String abbreviate(String s) {
+    String t = s.length() > 64 ? s.substring(0, 64) + "..." : s;
+    StringBuilder b = new StringBuilder(t.length());
+    for (int i = 0; i < t.length(); i++) {
+      char c = t.charAt(i);
+      b.append(c < 0x20 || c == 0x7f ? '?' : c);
+    }
+    return b.toString();
+  }
+}
