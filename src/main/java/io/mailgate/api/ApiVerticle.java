@@ -217,6 +217,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) -> operators.contains(caller.account().id())
         ? Future.succeededFuture(new JsonObject().put("Node", leaseOwner).put("Sites", sites.toJson(clock.millis())))
         : Future.failedFuture(new SesException(io.mailgate.SesError.UNKNOWN_OPERATION, "Unknown operation."))));
+    router.get("/_mailgate/metrics").handler(metricsHandler(budget));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {
@@ -248,7 +249,8 @@ public final class ApiVerticle extends VerticleBase {
         .setCompressionSupported(false));
     return limiter.start()
         .compose(v -> server.requestHandler(router).listen())
-        .compose(v -> startSubmission(new SmtpSubmission(accounts, sends, region)));
+        .compose(v -> startSubmission(new SmtpSubmission(accounts, sends, region,
+            io.mailgate.metrics.Metrics.of(vertx))));
   }
 
   /**
@@ -298,6 +300,58 @@ public final class ApiVerticle extends VerticleBase {
       }
       ctx.next();
     };
+  }
+
+  /**
+   * {@code GET /_mailgate/metrics}: the node's counters and gauges for Prometheus. Volume, not tenants (no account in
+   * any label), still not for everyone: from the node's own machine, or with {@code metrics.token} as a bearer token.
+   */
+  private Handler<RoutingContext> metricsHandler(RequestBudget budget) {
+    String token = config.get(MailgateConfig.METRICS_TOKEN);
+    io.mailgate.metrics.Metrics metrics = io.mailgate.metrics.Metrics.of(vertx);
+    long[] queued = {-1, 0}; // the last count and when it was taken: a scrape every second costs one count in 5 s
+    return ctx -> {
+      if (!metricsAllowed(ctx.request().remoteAddress(), ctx.request().getHeader("Authorization"), token)) {
+        ctx.response().setStatusCode(403).putHeader("content-type", "text/plain").end("Forbidden\n");
+        return;
+      }
+      long now = clock.millis();
+      Future<Long> count = now - queued[1] < 5_000 ? Future.succeededFuture(queued[0])
+          : db.query("SELECT count(*) FROM (SELECT 1 FROM recipients WHERE state = 'queued' LIMIT 1000000) q")
+              .execute().map(rows -> rows.iterator().next().getLong(0))
+              .onSuccess(n -> {
+                queued[0] = n;
+                queued[1] = now;
+              })
+              .otherwise(-1L);
+      count.onComplete(ar -> {
+        Sites.Summary s = sites.summary();
+        ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+            .end(metrics.render(new io.mailgate.metrics.Metrics.Gauges(ar.result(), s.sites(), s.connections(),
+                s.waiting(), budget.held())));
+      });
+    };
+  }
+
+  /** A scrape from the node's own machine, or one that gives {@code Bearer <token>} when a token is configured. */
+  static boolean metricsAllowed(io.vertx.core.net.SocketAddress remote, String authorization, String token) {
+    if (isLoopback(remote)) {
+      return true;
+    }
+    return !token.isEmpty() && authorization != null && java.security.MessageDigest.isEqual(
+        ("Bearer " + token).getBytes(StandardCharsets.UTF_8), authorization.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Whether a client's address is the node's own machine (an address literal: nothing is resolved). */
+  static boolean isLoopback(io.vertx.core.net.SocketAddress address) {
+    if (address == null || address.hostAddress() == null || address.hostAddress().isEmpty()) {
+      return false;
+    }
+    try {
+      return java.net.InetAddress.getByName(address.hostAddress()).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   /** A Query API body may be as large as a raw message, base64 (4/3) and form-encoded ('+' and '/' triple). */

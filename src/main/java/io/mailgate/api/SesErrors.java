@@ -28,6 +28,7 @@ public final class SesErrors {
       return;
     }
     String requestId = UUID.randomUUID().toString();
+    io.mailgate.metrics.Metrics.of(ctx.vertx()).refused("v2", e.error().v2Type);
     resp.setStatusCode(e.error().status)
         .putHeader("x-amzn-ErrorType", e.error().v2Type)
         .putHeader("x-amzn-RequestId", requestId)

@@ -34,13 +34,16 @@ import java.util.logging.Logger;
  * would refuse; {@code 451} when the message cannot be stored now (retry).
  */
 public final class SmtpSubmission implements SmtpSessionHandler {
+  private final io.mailgate.metrics.Metrics metrics;
   private static final Logger LOG = Logger.getLogger(SmtpSubmission.class.getName());
 
   private final AccountDirectory accounts;
   private final SendService sends;
   private final String region;
 
-  public SmtpSubmission(AccountDirectory accounts, SendService sends, String region) {
+  public SmtpSubmission(AccountDirectory accounts, SendService sends, String region,
+      io.mailgate.metrics.Metrics metrics) {
+    this.metrics = metrics;
     this.accounts = accounts;
     this.sends = sends;
     this.region = region;
@@ -65,7 +68,7 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     return accounts.byAccessKey(keyId)
         .compose(key -> key.isPresent() && key.get().enabled() ? send(key.get(), envelope, message)
             : Future.succeededFuture(new SmtpReply(535, "5.7.8", "Authentication Credentials Invalid")))
-        .otherwise(SmtpSubmission::reply)
+        .otherwise(this::refused)
         .toCompletionStage();
   }
 
@@ -77,10 +80,16 @@ public final class SmtpSubmission implements SmtpSessionHandler {
       request = SesRawHeaders.applyTo(new SendRequest(null, new SendRequest.Destination(recipients, List.of(),
           List.of()), List.of(), null, List.of(), new RawContent(message), envelope.reversePath()));
     } catch (SesException e) {
-      return Future.succeededFuture(reply(e));
+      return Future.succeededFuture(refused(e));
     }
     return sends.send(new Caller(key.account(), key.accessKeyId(), ip), request)
         .map(id -> new SmtpReply(250, null, "Ok " + id));
+  }
+
+  /** {@link #reply}, counted. */
+  private SmtpReply refused(Throwable failure) {
+    metrics.refused("smtp", failure instanceof SesException e ? e.error().v1Code : "InternalFailure");
+    return reply(failure);
   }
 
   /** SES's SMTP answer for a send that was refused. */

@@ -68,6 +68,12 @@ public final class ConfigurationSetStore {
         .execute(Tuple.of(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName)).map(r -> r.rowCount() == 1);
   }
 
+  /** The TLS policy alone (v1's delivery options), whatever else a concurrent change sets. */
+  public Future<Boolean> setTlsPolicy(String accountId, String name, String tlsPolicy) {
+    return pool.preparedQuery("UPDATE configuration_sets SET tls_policy = $3 WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, tlsPolicy)).map(r -> r.rowCount() == 1);
+  }
+
   public Future<Boolean> setSendingEnabled(String accountId, String name, boolean enabled) {
     return pool.preparedQuery("UPDATE configuration_sets SET sending_enabled = $3 WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);

@@ -14,6 +14,19 @@ public final class Sites {
     return sites.computeIfAbsent(key, create);
   }
 
+  /** How many sites, open connections and attempts waiting for one (for the metrics). */
+  public record Summary(int sites, int connections, int waiting) {}
+
+  public Summary summary() {
+    int connections = 0;
+    int waiting = 0;
+    for (SiteState s : sites.values()) {
+      connections += s.connections.get();
+      waiting += s.waiting.get();
+    }
+    return new Summary(sites.size(), connections, waiting);
+  }
+
   public JsonArray toJson(long nowMillis) {
     JsonArray out = new JsonArray();
     sites.values().stream().sorted(Comparator.comparing(s -> s.key)).forEach(s -> out.add(s.toJson(nowMillis)));

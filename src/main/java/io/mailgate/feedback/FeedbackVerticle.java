@@ -43,6 +43,7 @@ public final class FeedbackVerticle extends VerticleBase {
   private InboundFeedback inbound;
   private final SecretBox secrets;
   private String reportingMta;
+  private io.mailgate.metrics.Metrics metrics;
 
   public FeedbackVerticle(MailgateConfig config, String leaseOwner, SecretBox secrets) {
     this.config = config;
@@ -59,6 +60,7 @@ public final class FeedbackVerticle extends VerticleBase {
       return Future.failedFuture(new IllegalStateException("cannot read " + rules + ": " + e.getMessage(), e));
     }
     reportingMta = config.get(MailgateConfig.DELIVERY_HELO_NAME);
+    metrics = io.mailgate.metrics.Metrics.of(vertx);
     int size = config.get(MailgateConfig.PG_POOL_SIZE);
     db = Database.pool(vertx, config, size);
     outcomes = new OutcomeStore(vertx, db, leaseOwner, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT),
@@ -68,6 +70,7 @@ public final class FeedbackVerticle extends VerticleBase {
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
         inbound.process(msg.body()).onComplete(ar -> {
           if (ar.succeeded()) {
+            metrics.feedback(ar.result().attributed());
             msg.reply(ar.result().attributed() ? "attributed" : "kept");
           } else {
             LOG.log(Level.WARNING, "inbound feedback could not be stored", ar.cause());
@@ -86,6 +89,9 @@ public final class FeedbackVerticle extends VerticleBase {
   private void record(DeliveryOutcome o) {
     OutcomeStore.Outcome row = toRow(o);
     outcomes.record(row).onComplete(ar -> {
+      if (ar.succeeded()) {
+        metrics.outcome(o.disposition());
+      }
       if (ar.failed()) {
         LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient()
             + " (it will be retried when its lease expires): " + ar.cause().getMessage());

@@ -220,17 +220,36 @@ public final class IdentityService {
   /**
    * SES v1's VerifyEmailIdentity, VerifyDomainIdentity and VerifyDomainDkim: creates the identity, or, when the
    * account has it already, leaves it as it is and sends a pending address's verification email again (SES sends it
-   * again; here at most once per {@link #RESEND_COOLDOWN_MILLIS}). Either way the identity as it now is.
+   * again; here at most once per {@link #RESEND_COOLDOWN_MILLIS}), and starts a FAILED domain's verification again.
+   * Either way the identity as it now is.
    */
   public Future<Identity> verify(String accountId, String rawName) {
-    return create(accountId, rawName, null, null, new JsonArray()).recover(e -> {
-      if (!(e instanceof SesException s) || s.error() != SesError.ALREADY_EXISTS) {
-        return Future.failedFuture(e);
+    // looked up first: creating a domain makes its RSA key before the insert finds the name taken
+    return get(accountId, rawName).transform(found -> {
+      if (found.failed()) {
+        if (!(found.cause() instanceof SesException s) || s.error() != SesError.NOT_FOUND) {
+          return Future.failedFuture(found.cause());
+        }
+        return create(accountId, rawName, null, null, new JsonArray()).recover(e ->
+            e instanceof SesException x && x.error() == SesError.ALREADY_EXISTS ? get(accountId, rawName)
+                : Future.failedFuture(e));
       }
-      return get(accountId, rawName).compose(i -> !i.isDomain() && i.verificationStatus() == Identity.Status.PENDING
-          && mayResend(accountId + "/" + i.name()) ? sendVerification(accountId, i.name()).map(i)
-          : Future.succeededFuture(i));
+      Identity i = found.result();
+      if (i.isDomain() && i.verificationStatus() == Identity.Status.FAILED) {
+        return changed(store.restartDomainVerification(accountId, i.name()), accountId, i.name())
+            .compose(v -> get(accountId, i.name()));
+      }
+      if (!i.isDomain() && i.verificationStatus() == Identity.Status.PENDING && mayResend(accountId + "/" + i.name())) {
+        return sendVerification(accountId, i.name()).map(i);
+      }
+      return Future.succeededFuture(i);
     });
+  }
+
+  /** Names of the account's identities: {@link IdentityStore#names}. */
+  public Future<List<String>> names(String accountId, String after, Identity.Type type, boolean verifiedOnly,
+      int limit) {
+    return store.names(accountId, after, type, verifiedOnly, limit);
   }
 
   /** One verification email again per address and {@link #RESEND_COOLDOWN_MILLIS}, however often it is asked for. */

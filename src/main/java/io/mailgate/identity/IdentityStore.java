@@ -83,6 +83,39 @@ public final class IdentityStore {
         .map(IdentityStore::toList);
   }
 
+  /**
+   * Up to {@code limit} identity names by name after {@code after}, of one type when {@code type} is given, verified
+   * ones only when {@code verifiedOnly}: the filter is the query's, so a page costs its own rows whatever the account
+   * holds besides.
+   */
+  public Future<List<String>> names(String accountId, String after, Identity.Type type, boolean verifiedOnly,
+      int limit) {
+    return pool.preparedQuery("SELECT identity FROM identities WHERE account_id = $1 "
+            + "AND ($2::text IS NULL OR identity > $2) AND ($3::text IS NULL OR type = $3) "
+            + "AND (NOT $4 OR verification_status = 'SUCCESS') ORDER BY identity LIMIT $5")
+        .execute(Tuple.of(accountId, after, type == null ? null : type.name(), verifiedOnly, limit))
+        .map(rows -> {
+          List<String> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            out.add(r.getString(0));
+          }
+          return out;
+        });
+  }
+
+  /**
+   * Verification of a domain that FAILED starts again (SES v1's VerifyDomainIdentity and VerifyDomainDkim do that):
+   * PENDING, a DKIM that failed pending too, both timeouts from now, checked at the next round.
+   */
+  public Future<Boolean> restartDomainVerification(String accountId, String name) {
+    return pool.preparedQuery("UPDATE identities SET verification_status = 'PENDING', "
+            + "dkim_pending_since = CASE WHEN dkim_status = 'FAILED' THEN now() ELSE dkim_pending_since END, "
+            + "dkim_status = CASE WHEN dkim_status = 'FAILED' THEN 'PENDING' ELSE dkim_status END, "
+            + "dns_checked_at = NULL "
+            + "WHERE account_id = $1 AND identity = $2 AND type = 'DOMAIN' AND verification_status = 'FAILED'")
+        .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+  }
+
   public Future<Boolean> delete(String accountId, String name) {
     return pool.preparedQuery("DELETE FROM identities WHERE account_id = $1 AND identity = $2")
         .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
@@ -167,8 +200,10 @@ public final class IdentityStore {
             + "  ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE dkim_pending_since END, "
             + "mail_from_pending_since = CASE WHEN $4 = 'SUCCESS' THEN NULL WHEN mail_from_pending_since IS NULL AND $4 "
             + "  IN ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE mail_from_pending_since END "
-            + "WHERE account_id = $1 AND identity = $2")
-        .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound))
+            + "WHERE account_id = $1 AND identity = $2 AND dkim_selector IS NOT DISTINCT FROM $6")
+        // a key rotated while its old record was being checked: that result is not the new key's
+        .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound,
+            c.selector()))
         .mapEmpty();
   }
 

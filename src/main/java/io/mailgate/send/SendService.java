@@ -40,6 +40,7 @@ public final class SendService {
   private final SendAuthorization authorization;
   private final io.mailgate.configset.ConfigurationSets configurationSets;
   private final DkimSigner signer;
+  private final io.mailgate.metrics.Metrics metrics;
   private final Templates templates;
   private final Clock clock;
   private final int maxRecipients;
@@ -56,6 +57,7 @@ public final class SendService {
     this.limiter = limiter;
     this.authorization = authorization;
     this.signer = signer;
+    this.metrics = io.mailgate.metrics.Metrics.of(vertx);
     this.clock = clock;
     this.maxRecipients = config.get(MailgateConfig.SEND_MAX_RECIPIENTS);
     this.maxMessageBytes = config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES);
@@ -193,6 +195,7 @@ public final class SendService {
           for (int i = 0; i < addresses.size(); i++) {
             rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0));
           }
+          metrics.accepted(rcpts.size());
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
               new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
                   request.configurationSet(), rcpts, p.content(), p.at()));

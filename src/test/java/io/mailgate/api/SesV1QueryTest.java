@@ -299,8 +299,13 @@ class SesV1QueryTest {
         software.amazon.awssdk.services.ses.model.ConfigurationSetAttribute.DELIVERY_OPTIONS,
         software.amazon.awssdk.services.ses.model.ConfigurationSetAttribute.REPUTATION_OPTIONS));
     assertEquals("v1-set", described.configurationSet().name());
-    assertEquals(software.amazon.awssdk.services.ses.model.TlsPolicy.OPTIONAL, described.deliveryOptions().tlsPolicy());
+    assertNull(described.deliveryOptions(), "none set: none answered, as SES answers");
     assertTrue(described.reputationOptions().sendingEnabled());
+    assertFalse(described.reputationOptions().reputationMetricsEnabled());
+    ses.updateConfigurationSetReputationMetricsEnabled(r -> r.configurationSetName("v1-set").enabled(false));
+    SesException metrics = assertThrows(SesException.class, () -> ses.updateConfigurationSetReputationMetricsEnabled(
+        r -> r.configurationSetName("v1-set").enabled(true)));
+    assertEquals("InvalidParameterValue", metrics.awsErrorDetails().errorCode());
     ses.putConfigurationSetDeliveryOptions(r -> r.configurationSetName("v1-set")
         .deliveryOptions(d -> d.tlsPolicy(software.amazon.awssdk.services.ses.model.TlsPolicy.REQUIRE)));
     assertEquals(software.amazon.awssdk.services.ses.model.TlsPolicy.REQUIRE, ses.describeConfigurationSet(r -> r
@@ -383,11 +388,19 @@ class SesV1QueryTest {
     assertTrue(tooMany.body().contains("Too many request parameters"), tooMany.body());
     assertV1Error(node.signed("POST", "/", "Action=LaunchRockets&Version=2010-12-01", form()), 400, "InvalidAction");
     assertV1Error(node.signed("POST", "/", "Version=2010-12-01", form()), 400, "InvalidAction");
-    assertV1Error(node.signed("POST", "/", "Action=SendEmail&Source=x%40v1.example"
+    HttpResponse<String> gap = node.signed("POST", "/", "Action=SendEmail&Source=x%40v1.example"
         + "&Destination.ToAddresses.member.1=a%40dest.example&Destination.ToAddresses.member.3=c%40dest.example"
-        + "&Message.Subject.Data=s&Message.Body.Text.Data=t", form()), 400, "InvalidParameterValue");
-    assertV1Error(node.signed("POST", "/", "Action=SendEmail&Action=SendRawEmail", form()), 400,
-        "InvalidParameterValue");
+        + "&Message.Subject.Data=s&Message.Body.Text.Data=t", form());
+    assertV1Error(gap, 400, "InvalidParameterValue");
+    assertTrue(gap.body().contains("must be numbered from 1 without gaps"), gap.body());
+    HttpResponse<String> alias = node.signed("POST", "/", "Action=SendEmail&Source=x%40v1.example"
+        + "&Destination.ToAddresses.member.1=a%40dest.example&Destination.ToAddresses.member.01=c%40dest.example"
+        + "&Message.Subject.Data=s&Message.Body.Text.Data=t", form());
+    assertV1Error(alias, 400, "InvalidParameterValue");
+    assertTrue(alias.body().contains("Malformed list parameter Destination.ToAddresses.member.01"), alias.body());
+    HttpResponse<String> twice = node.signed("POST", "/", "Action=SendEmail&Action=SendRawEmail", form());
+    assertV1Error(twice, 400, "InvalidParameterValue");
+    assertTrue(twice.body().contains("Parameter Action is given 2 times"), twice.body());
     // what v1 has its own codes for
     assertThrows(software.amazon.awssdk.services.ses.model.ConfigurationSetDoesNotExistException.class,
         () -> ses.sendEmail(r -> r.source("x@v1.example").destination(d -> d.toAddresses("a@dest.example"))

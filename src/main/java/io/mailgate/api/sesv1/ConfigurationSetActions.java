@@ -13,9 +13,10 @@ import java.util.Locale;
 
 /**
  * SES v1's configuration set actions, on the same store as v2's: CreateConfigurationSet, DeleteConfigurationSet,
- * DescribeConfigurationSet, ListConfigurationSets, UpdateConfigurationSetSendingEnabled and
- * PutConfigurationSetDeliveryOptions (what Terraform's {@code aws_ses_configuration_set} calls). Options v1 cannot
- * express (a sending pool, suppression reasons) are left as they are.
+ * DescribeConfigurationSet, ListConfigurationSets, UpdateConfigurationSetSendingEnabled,
+ * PutConfigurationSetDeliveryOptions and UpdateConfigurationSetReputationMetricsEnabled (off only). Options v1 cannot
+ * express (a sending pool, suppression reasons) are left as they are. Not here: tracking options and event
+ * destinations (Mailgate has neither yet).
  */
 final class ConfigurationSetActions {
   private final ConfigurationSetStore store;
@@ -52,7 +53,8 @@ final class ConfigurationSetActions {
       if (attributes.contains("eventDestinations")) {
         xml.start("EventDestinations").end("EventDestinations"); // Mailgate has no event destinations yet
       }
-      if (attributes.contains("deliveryOptions")) {
+      if (attributes.contains("deliveryOptions") && c.tlsPolicy() != null) {
+        // none set: no element, as SES answers (Terraform reads an Optional here as a change to make)
         xml.start("DeliveryOptions").text("TlsPolicy", "REQUIRE".equals(c.tlsPolicy()) ? "Require" : "Optional")
             .end("DeliveryOptions");
       }
@@ -98,9 +100,21 @@ final class ConfigurationSetActions {
         throw SesException.badRequest("TlsPolicy must be Require or Optional, not '" + QueryApi.abbreviate(given) + "'.");
       }
     }
-    return find(caller, name).compose(c -> store.setDeliveryOptions(c.accountId(), name, tls, c.maxDeliverySeconds(),
-            c.sendingPoolName()))
+    return store.setTlsPolicy(caller.account().id(), name, tls)
         .compose(found -> found ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
+  }
+
+  /**
+   * Mailgate keeps no reputation metrics per configuration set (the account's bounce and complaint rates are kept):
+   * turning them off is what there is; turning them on is refused rather than pretended.
+   */
+  Future<QueryXml> updateReputationMetricsEnabled(Caller caller, QueryParams p) {
+    String name = name(p.required("ConfigurationSetName"));
+    if (QueryApi.bool(p, "Enabled")) {
+      throw SesException.badRequest("Mailgate keeps no reputation metrics per configuration set; the account's "
+          + "bounce and complaint rates are kept (GET /_mailgate/reputation).");
+    }
+    return find(caller, name).map(c -> new QueryXml());
   }
 
   private Future<ConfigurationSet> find(Caller caller, String name) {

@@ -101,6 +101,7 @@ public final class QueryApi {
         Map.entry("ListConfigurationSets", sets::list),
         Map.entry("UpdateConfigurationSetSendingEnabled", sets::updateSendingEnabled),
         Map.entry("PutConfigurationSetDeliveryOptions", sets::putDeliveryOptions),
+        Map.entry("UpdateConfigurationSetReputationMetricsEnabled", sets::updateReputationMetricsEnabled),
         Map.entry("GetIdentityDkimAttributes", this::getIdentityDkimAttributes),
         Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
             p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),
@@ -175,6 +176,7 @@ public final class QueryApi {
       ctx.response().reset();
       return;
     }
+    io.mailgate.metrics.Metrics.of(ctx.vertx()).refused("v1", e.error().v1Code);
     ctx.response().setStatusCode(e.error().v1Status())
         .putHeader("content-type", "text/xml")
         .putHeader("x-amzn-RequestId", requestId)
@@ -402,39 +404,15 @@ public final class QueryApi {
     int max = integer(p, "MaxItems", 1000, 1, 1000);
     String token = p.string("NextToken");
     String after = token == null || token.isEmpty() ? null : fromToken(token);
-    return collect(caller.account().id(), after, max, i -> only == null || i.type() == only, new ArrayList<>())
-        .map(found -> {
-          QueryXml xml = new QueryXml().list("Identities", found.identities().stream().map(Identity::name).toList());
-          return found.nextAfter() == null ? xml : xml.text("NextToken", toToken(found.nextAfter()));
-        });
+    return identities.names(caller.account().id(), after, only, false, max + 1).map(names -> {
+      QueryXml xml = new QueryXml().list("Identities", names.subList(0, Math.min(max, names.size())));
+      return names.size() > max ? xml.text("NextToken", toToken(names.get(max - 1))) : xml;
+    });
   }
 
   private Future<QueryXml> listVerifiedEmailAddresses(Caller caller, QueryParams p) {
-    return collect(caller.account().id(), null, MAX_VERIFIED_ADDRESSES,
-        i -> !i.isDomain() && i.verificationStatus() == Identity.Status.SUCCESS, new ArrayList<>())
-        .map(found -> new QueryXml().list("VerifiedEmailAddresses",
-            found.identities().stream().map(Identity::name).toList()));
-  }
-
-  /** Up to {@code max} of the account's identities that pass {@code keep}, by name after {@code after}. */
-  private Future<IdentityService.Page> collect(String accountId, String after, int max,
-      java.util.function.Predicate<Identity> keep, List<Identity> into) {
-    return identities.list(accountId, after, 1000).compose(page -> {
-      for (Identity i : page.identities()) {
-        if (!keep.test(i)) {
-          continue;
-        }
-        if (into.size() == max) {
-          // one more that passes exists: the page ends at the last one it holds
-          return Future.succeededFuture(new IdentityService.Page(into, into.get(max - 1).name()));
-        }
-        into.add(i);
-      }
-      if (page.nextAfter() == null) {
-        return Future.succeededFuture(new IdentityService.Page(into, null));
-      }
-      return collect(accountId, page.nextAfter(), max, keep, into);
-    });
+    return identities.names(caller.account().id(), null, Identity.Type.EMAIL_ADDRESS, true, MAX_VERIFIED_ADDRESSES)
+        .map(names -> new QueryXml().list("VerifiedEmailAddresses", names));
   }
 
   private Future<QueryXml> getIdentityVerificationAttributes(Caller caller, QueryParams p) {
@@ -478,9 +456,11 @@ public final class QueryApi {
     }
     List<Future<Identity>> found = new ArrayList<>(names.size());
     for (String n : names) {
-      found.add(lookup.apply(n).otherwise(e -> null));
+      // only "not found" leaves one out: a failed lookup fails the call rather than say an identity is gone
+      found.add(lookup.apply(n).recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
+          ? Future.succeededFuture(null) : Future.failedFuture(e)));
     }
-    return Future.join(found).map(all -> {
+    return Future.all(found).map(all -> {
       QueryXml xml = new QueryXml().start(element);
       for (int i = 0; i < names.size(); i++) {
         Identity identity = found.get(i).result();

@@ -133,7 +133,7 @@ public final class QueryParams {
       } catch (NumberFormatException e) {
         i = -1;
       }
-      if (i < 1 || i > MAX_PARAMETERS) {
+      if (i < 1 || i > MAX_PARAMETERS || !number.equals(Integer.toString(i))) { // member.01 would alias member.1
         throw SesException.badRequest("Malformed list parameter " + quote(k) + ".");
       }
       seen.set(i);

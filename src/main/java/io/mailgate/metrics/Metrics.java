@@ -1,0 +1,132 @@
+package io.mailgate.metrics;
+
+import io.mailgate.delivery.Disposition;
+import io.vertx.core.Vertx;
+import io.vertx.core.shareddata.Shareable;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A node's counters, in Prometheus's text exposition format ({@code GET /_mailgate/metrics}). One instance per node
+ * (per Vert.x instance), shared by its verticles; counting is a {@link LongAdder} increment, nothing more, so the send
+ * path pays nothing measurable. Counters are the node's own since it started, as Prometheus expects; gauges (queue,
+ * connections, memory) are read when scraped. No label names an account: the endpoint shows volume, not tenants.
+ */
+public final class Metrics implements Shareable {
+  private final LongAdder accepted = new LongAdder();
+  private final LongAdder acceptedRecipients = new LongAdder();
+  private final Map<String, LongAdder> refused = new ConcurrentHashMap<>();
+  private final EnumMap<Disposition, LongAdder> outcomes = new EnumMap<>(Disposition.class);
+  private final LongAdder feedbackAttributed = new LongAdder();
+  private final LongAdder feedbackUnattributed = new LongAdder();
+  private final long startedMillis = System.currentTimeMillis();
+
+  public Metrics() {
+    for (Disposition d : Disposition.values()) {
+      outcomes.put(d, new LongAdder());
+    }
+  }
+
+  /** The node's instance: every verticle of one Vert.x instance gets the same. */
+  public static Metrics of(Vertx vertx) {
+    return (Metrics) vertx.sharedData().getLocalMap("mailgate.metrics").computeIfAbsent("metrics", k -> new Metrics());
+  }
+
+  /** A message committed, with its recipients. */
+  public void accepted(int recipients) {
+    accepted.increment();
+    acceptedRecipients.add(recipients);
+  }
+
+  /** A request or SMTP message refused: by the interface it came in on and the SES error code it got. */
+  public void refused(String api, String code) {
+    refused.computeIfAbsent(api + "\u0000" + code, k -> new LongAdder()).increment();
+  }
+
+  /** A recipient's attempt recorded. */
+  public void outcome(Disposition d) {
+    outcomes.get(d).increment();
+  }
+
+  /** An inbound report (bounce, complaint) stored: matched to a message of ours or kept unattributed. */
+  public void feedback(boolean attributed) {
+    (attributed ? feedbackAttributed : feedbackUnattributed).increment();
+  }
+
+  /** What a scrape reads besides the counters. */
+  public record Gauges(long queuedRecipients, int sites, int connections, int waitingForConnection,
+      long requestBodyBytes) {}
+
+  public String render(Gauges g) {
+    StringBuilder b = new StringBuilder(4096);
+    counter(b, "mailgate_messages_accepted_total", "Messages committed (every API and SMTP submission).",
+        accepted.sum());
+    counter(b, "mailgate_recipients_accepted_total", "Recipients of the messages committed.", acceptedRecipients.sum());
+    help(b, "mailgate_requests_refused_total", "counter", "Sends and other requests refused, by interface and SES error code.");
+    Map<String, Long> sorted = new TreeMap<>();
+    refused.forEach((k, v) -> sorted.put(k, v.sum()));
+    sorted.forEach((k, v) -> {
+      int sep = k.indexOf('\u0000');
+      b.append("mailgate_requests_refused_total{api=\"").append(k, 0, sep).append("\",code=\"")
+          .append(label(k.substring(sep + 1))).append("\"} ").append(v).append('\n');
+    });
+    help(b, "mailgate_delivery_outcomes_total", "counter", "Recipients' delivery attempts recorded, by what became of them.");
+    for (Map.Entry<Disposition, LongAdder> e : outcomes.entrySet()) {
+      b.append("mailgate_delivery_outcomes_total{outcome=\"").append(e.getKey().name().toLowerCase(java.util.Locale.ROOT))
+          .append("\"} ").append(e.getValue().sum()).append('\n');
+    }
+    help(b, "mailgate_feedback_reports_total", "counter", "Inbound bounce and complaint reports stored.");
+    b.append("mailgate_feedback_reports_total{attributed=\"true\"} ").append(feedbackAttributed.sum()).append('\n');
+    b.append("mailgate_feedback_reports_total{attributed=\"false\"} ").append(feedbackUnattributed.sum()).append('\n');
+    if (g.queuedRecipients() >= 0) {
+      gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery (all nodes; counted up to 1,000,000).",
+          g.queuedRecipients());
+    }
+    gauge(b, "mailgate_delivery_sites", "Destination sites this node has delivered to since it started.", g.sites());
+    gauge(b, "mailgate_delivery_connections", "SMTP connections this node has open to destination sites.",
+        g.connections());
+    gauge(b, "mailgate_delivery_waiting", "Attempts waiting for a connection to their site.", g.waitingForConnection());
+    gauge(b, "mailgate_http_request_body_bytes", "Request bodies this node holds or has claimed.", g.requestBodyBytes());
+    MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    gauge(b, "mailgate_jvm_heap_used_bytes", "Heap in use.", heap.getUsed());
+    gauge(b, "mailgate_jvm_heap_max_bytes", "Largest heap the JVM may use.", heap.getMax());
+    long collections = 0;
+    long collectionMillis = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      collections += Math.max(0, gc.getCollectionCount());
+      collectionMillis += Math.max(0, gc.getCollectionTime());
+    }
+    counter(b, "mailgate_jvm_gc_collections_total", "Garbage collections.", collections);
+    help(b, "mailgate_jvm_gc_seconds_total", "counter", "Time spent in garbage collection.");
+    b.append("mailgate_jvm_gc_seconds_total ").append(collectionMillis / 1000.0).append('\n');
+    help(b, "mailgate_start_time_seconds", "gauge", "When this node started (Unix time).");
+    b.append("mailgate_start_time_seconds ").append(startedMillis / 1000).append('\n');
+    return b.toString();
+  }
+
+  private static void counter(StringBuilder b, String name, String help, long value) {
+    help(b, name, "counter", help);
+    b.append(name).append(' ').append(value).append('\n');
+  }
+
+  private static void gauge(StringBuilder b, String name, String help, long value) {
+    help(b, name, "gauge", help);
+    b.append(name).append(' ').append(value).append('\n');
+  }
+
+  private static void help(StringBuilder b, String name, String type, String help) {
+    b.append("# HELP ").append(name).append(' ').append(help).append('\n');
+    b.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+  }
+
+  /** A label value: backslash, quote and newline escaped, as the format asks. */
+  private static String label(String v) {
+    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+  }
+}

@@ -1,0 +1,103 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.net.SocketAddress;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+
+/** {@code GET /_mailgate/metrics}: Prometheus text whose counters follow what the node does. */
+class MetricsTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+  static HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("gone") ? "550 5.1.1 No such user" : "250 2.1.5 Ok");
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  /** Every sample line, by its name and labels as written. */
+  static Map<String, Double> scrape() {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(node.endpoint().resolve("/_mailgate/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode(), r.body());
+      assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("text/plain; version=0.0.4"));
+      Map<String, Double> samples = new HashMap<>();
+      for (String line : r.body().split("\n")) {
+        if (line.isEmpty() || line.startsWith("#")) {
+          continue;
+        }
+        int space = line.lastIndexOf(' ');
+        samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      }
+      return samples;
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void countersFollowSendsRefusalsAndOutcomes() {
+    Map<String, Double> before = scrape();
+    assertTrue(before.containsKey("mailgate_jvm_heap_used_bytes"));
+    assertTrue(before.containsKey("mailgate_queue_recipients"));
+    for (String to : new String[] {"m1@dest.example", "gone-m2@dest.example"}) {
+      ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses(to))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t"))))));
+    }
+    assertThrows(NotFoundException.class, () -> ses.getEmailTemplate(r -> r.templateName("no-such-template")));
+    Map<String, Double> after = Await.until(MetricsTest::scrape,
+        m -> delta(before, m, "mailgate_delivery_outcomes_total{outcome=\"delivered\"}") >= 1
+            && delta(before, m, "mailgate_delivery_outcomes_total{outcome=\"bounced\"}") >= 1, Duration.ofSeconds(20));
+    assertEquals(2, delta(before, after, "mailgate_messages_accepted_total"));
+    assertEquals(2, delta(before, after, "mailgate_recipients_accepted_total"));
+    assertEquals(1, delta(before, after, "mailgate_requests_refused_total{api=\"v2\",code=\"NotFoundException\"}"));
+    assertEquals(0, delta(before, after, "mailgate_delivery_outcomes_total{outcome=\"deferred\"}"));
+  }
+
+  static double delta(Map<String, Double> before, Map<String, Double> after, String sample) {
+    return after.getOrDefault(sample, 0.0) - before.getOrDefault(sample, 0.0);
+  }
+
+  @Test
+  void onlyTheNodesMachineOrTheTokenMayRead() {
+    SocketAddress local4 = SocketAddress.inetSocketAddress(40000, "127.0.0.1");
+    SocketAddress local6 = SocketAddress.inetSocketAddress(40000, "::1");
+    SocketAddress remote = SocketAddress.inetSocketAddress(40000, "203.0.113.9");
+    assertTrue(ApiVerticle.metricsAllowed(local4, null, ""));
+    assertTrue(ApiVerticle.metricsAllowed(local6, null, ""));
+    assertFalse(ApiVerticle.metricsAllowed(remote, null, ""));
+    assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer ", ""), "no token configured: no token opens it");
+    assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer wrong", "s3cret"));
+    assertTrue(ApiVerticle.metricsAllowed(remote, "Bearer s3cret", "s3cret"));
+    assertFalse(ApiVerticle.metricsAllowed(null, "Bearer wrong", "s3cret"));
+  }
+}
