@@ -304,42 +304,42 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * {@code GET /_mailgate/metrics}: the node's counters and gauges for Prometheus. Volume, not tenants (no account in
-   * any label), still not for everyone: from the node's own machine, or with {@code metrics.token} as a bearer token.
+   * any label), still not for everyone (see {@link #metricsAllowed}). The queued-recipients count is refreshed in the
+   * background, at most once in 5 s per node, so that a scrape never waits on the database.
    */
   private Handler<RoutingContext> metricsHandler(RequestBudget budget) {
     String token = config.get(MailgateConfig.METRICS_TOKEN);
     io.mailgate.metrics.Metrics metrics = io.mailgate.metrics.Metrics.of(vertx);
-    long[] queued = {-1, 0}; // the last count and when it was taken: a scrape every second costs one count in 5 s
     return ctx -> {
       if (!metricsAllowed(ctx.request().remoteAddress(), ctx.request().getHeader("Authorization"), token)) {
         ctx.response().setStatusCode(403).putHeader("content-type", "text/plain").end("Forbidden\n");
         return;
       }
-      long now = clock.millis();
-      Future<Long> count = now - queued[1] < 5_000 ? Future.succeededFuture(queued[0])
-          : db.query("SELECT count(*) FROM (SELECT 1 FROM recipients WHERE state = 'queued' LIMIT 1000000) q")
-              .execute().map(rows -> rows.iterator().next().getLong(0))
-              .onSuccess(n -> {
-                queued[0] = n;
-                queued[1] = now;
-              })
-              .otherwise(-1L);
-      count.onComplete(ar -> {
-        Sites.Summary s = sites.summary();
-        ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-            .end(metrics.render(new io.mailgate.metrics.Metrics.Gauges(ar.result(), s.sites(), s.connections(),
-                s.waiting(), budget.held())));
-      });
+      if (metrics.queueCountDue(clock.millis())) {
+        db.query("SELECT count(*) FROM (SELECT 1 FROM recipients WHERE state = 'queued' LIMIT 1000000) q").execute()
+            .onSuccess(rows -> metrics.queued(rows.iterator().next().getLong(0)));
+      }
+      Sites.Summary s = sites.summary();
+      ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+          .end(metrics.render(new io.mailgate.metrics.Metrics.Gauges(s.sites(), s.connections(), s.waiting(),
+              budget.held())));
     };
   }
 
-  /** A scrape from the node's own machine, or one that gives {@code Bearer <token>} when a token is configured. */
+  /**
+   * Who may scrape: with {@code metrics.token} set, whoever gives {@code Bearer <token>} (and only they: behind a
+   * reverse proxy on the same host every client would look local); without one, clients on the node's own machine.
+   */
   static boolean metricsAllowed(io.vertx.core.net.SocketAddress remote, String authorization, String token) {
-    if (isLoopback(remote)) {
-      return true;
+    if (token.isEmpty()) {
+      return isLoopback(remote);
     }
-    return !token.isEmpty() && authorization != null && java.security.MessageDigest.isEqual(
-        ("Bearer " + token).getBytes(StandardCharsets.UTF_8), authorization.getBytes(StandardCharsets.UTF_8));
+    if (authorization == null || authorization.length() < 7
+        || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return false;
+    }
+    return java.security.MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8),
+        authorization.substring(7).strip().getBytes(StandardCharsets.UTF_8));
   }
 
   /** Whether a client's address is the node's own machine (an address literal: nothing is resolved). */

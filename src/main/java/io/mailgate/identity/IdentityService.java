@@ -235,7 +235,8 @@ public final class IdentityService {
                 : Future.failedFuture(e));
       }
       Identity i = found.result();
-      if (i.isDomain() && i.verificationStatus() == Identity.Status.FAILED) {
+      if (i.isDomain() && (i.verificationStatus() == Identity.Status.FAILED
+          || i.dkimStatus() == Identity.Status.FAILED)) {
         return changed(store.restartDomainVerification(accountId, i.name()), accountId, i.name())
             .compose(v -> get(accountId, i.name()));
       }

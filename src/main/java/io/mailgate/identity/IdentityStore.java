@@ -104,15 +104,17 @@ public final class IdentityStore {
   }
 
   /**
-   * Verification of a domain that FAILED starts again (SES v1's VerifyDomainIdentity and VerifyDomainDkim do that):
-   * PENDING, a DKIM that failed pending too, both timeouts from now, checked at the next round.
+   * A domain's verification or DKIM that FAILED starts again (SES v1's VerifyDomainIdentity and VerifyDomainDkim do
+   * that): PENDING, timed out from now, checked at the next round.
    */
   public Future<Boolean> restartDomainVerification(String accountId, String name) {
-    return pool.preparedQuery("UPDATE identities SET verification_status = 'PENDING', "
+    return pool.preparedQuery("UPDATE identities SET "
+            + "verification_status = CASE WHEN verification_status = 'FAILED' THEN 'PENDING' ELSE verification_status END, "
             + "dkim_pending_since = CASE WHEN dkim_status = 'FAILED' THEN now() ELSE dkim_pending_since END, "
             + "dkim_status = CASE WHEN dkim_status = 'FAILED' THEN 'PENDING' ELSE dkim_status END, "
             + "dns_checked_at = NULL "
-            + "WHERE account_id = $1 AND identity = $2 AND type = 'DOMAIN' AND verification_status = 'FAILED'")
+            + "WHERE account_id = $1 AND identity = $2 AND type = 'DOMAIN' "
+            + "AND (verification_status = 'FAILED' OR dkim_status = 'FAILED')")
         .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
   }
 
@@ -168,7 +170,8 @@ public final class IdentityStore {
             UPDATE identities i SET dns_checked_at = now() FROM due
             WHERE i.account_id = due.account_id AND i.identity = due.identity
             RETURNING i.account_id, i.identity, i.dkim_status, i.dkim_selector, i.dkim_public_key, i.dkim_pending_since,
-                      i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since, i.verification_status""")
+                      i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since, i.verification_status,
+                      i.dns_checked_at""")
         .execute(Tuple.of(limit, intervalSeconds))
         .map(rows -> {
           List<DnsCheck> out = new ArrayList<>();
@@ -176,7 +179,7 @@ public final class IdentityStore {
             out.add(new DnsCheck(r.getString(0), r.getString(1), Identity.Status.valueOf(r.getString(2)),
                 r.getString(3), r.getString(4), instant(r.getOffsetDateTime(5)), r.getString(6),
                 r.getString(7) == null ? null : Identity.Status.valueOf(r.getString(7)), instant(r.getOffsetDateTime(8)),
-                Identity.Status.valueOf(r.getString(9))));
+                Identity.Status.valueOf(r.getString(9)), r.getOffsetDateTime(10)));
           }
           return out;
         });
@@ -185,7 +188,7 @@ public final class IdentityStore {
   /** What a DNS check needs to know about one domain identity. */
   public record DnsCheck(String accountId, String domain, Identity.Status dkimStatus, String selector,
       String publicKey, Instant dkimPendingSince, String mailFromDomain, Identity.Status mailFromStatus,
-      Instant mailFromPendingSince, Identity.Status verificationStatus) {}
+      Instant mailFromPendingSince, Identity.Status verificationStatus, OffsetDateTime takenAt) {}
 
   /**
    * What a round of DNS checks found. The domain is verified by its DKIM record or, as SES v1 verifies domains, by its
@@ -200,10 +203,11 @@ public final class IdentityStore {
             + "  ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE dkim_pending_since END, "
             + "mail_from_pending_since = CASE WHEN $4 = 'SUCCESS' THEN NULL WHEN mail_from_pending_since IS NULL AND $4 "
             + "  IN ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE mail_from_pending_since END "
-            + "WHERE account_id = $1 AND identity = $2 AND dkim_selector IS NOT DISTINCT FROM $6")
-        // a key rotated while its old record was being checked: that result is not the new key's
+            + "WHERE account_id = $1 AND identity = $2 AND dns_checked_at = $6")
+        // only if nothing changed the row since it was taken: a new key, a new MAIL FROM domain and a restarted
+        // verification clear dns_checked_at, and a result about what was there before is not about them
         .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound,
-            c.selector()))
+            c.takenAt()))
         .mapEmpty();
   }
 

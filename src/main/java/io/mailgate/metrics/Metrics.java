@@ -26,6 +26,8 @@ public final class Metrics implements Shareable {
   private final LongAdder feedbackAttributed = new LongAdder();
   private final LongAdder feedbackUnattributed = new LongAdder();
   private final long startedMillis = System.currentTimeMillis();
+  private final java.util.concurrent.atomic.AtomicLong queueCountedAt = new java.util.concurrent.atomic.AtomicLong();
+  private volatile long queued = -1;
 
   public Metrics() {
     for (Disposition d : Disposition.values()) {
@@ -59,16 +61,30 @@ public final class Metrics implements Shareable {
     (attributed ? feedbackAttributed : feedbackUnattributed).increment();
   }
 
+  /**
+   * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to a
+   * million index entries; scrapes from several event loops or scrapers do not each start one).
+   */
+  public boolean queueCountDue(long nowMillis) {
+    long last = queueCountedAt.get();
+    return nowMillis - last >= 5_000 && queueCountedAt.compareAndSet(last, nowMillis);
+  }
+
+  /** The latest count of queued recipients. */
+  public void queued(long n) {
+    queued = n;
+  }
+
   /** What a scrape reads besides the counters. */
-  public record Gauges(long queuedRecipients, int sites, int connections, int waitingForConnection,
-      long requestBodyBytes) {}
+  public record Gauges(int sites, int connections, int waitingForConnection, long requestBodyBytes) {}
 
   public String render(Gauges g) {
     StringBuilder b = new StringBuilder(4096);
     counter(b, "mailgate_messages_accepted_total", "Messages committed (every API and SMTP submission).",
         accepted.sum());
     counter(b, "mailgate_recipients_accepted_total", "Recipients of the messages committed.", acceptedRecipients.sum());
-    help(b, "mailgate_requests_refused_total", "counter", "Sends and other requests refused, by interface and SES error code.");
+    help(b, "mailgate_requests_refused_total", "counter", "Requests and SMTP messages refused, by interface and the "
+        + "error code that interface gives (v2: x-amzn-ErrorType; v1 and smtp: v1's Code).");
     Map<String, Long> sorted = new TreeMap<>();
     refused.forEach((k, v) -> sorted.put(k, v.sum()));
     sorted.forEach((k, v) -> {
@@ -76,7 +92,8 @@ public final class Metrics implements Shareable {
       b.append("mailgate_requests_refused_total{api=\"").append(k, 0, sep).append("\",code=\"")
           .append(label(k.substring(sep + 1))).append("\"} ").append(v).append('\n');
     });
-    help(b, "mailgate_delivery_outcomes_total", "counter", "Recipients' delivery attempts recorded, by what became of them.");
+    help(b, "mailgate_delivery_outcomes_total", "counter", "Recipients' delivery attempts this node reported, by what "
+        + "became of them (rescheduled: not attempted, the destination paused).");
     for (Map.Entry<Disposition, LongAdder> e : outcomes.entrySet()) {
       b.append("mailgate_delivery_outcomes_total{outcome=\"").append(e.getKey().name().toLowerCase(java.util.Locale.ROOT))
           .append("\"} ").append(e.getValue().sum()).append('\n');
@@ -84,9 +101,10 @@ public final class Metrics implements Shareable {
     help(b, "mailgate_feedback_reports_total", "counter", "Inbound bounce and complaint reports stored.");
     b.append("mailgate_feedback_reports_total{attributed=\"true\"} ").append(feedbackAttributed.sum()).append('\n');
     b.append("mailgate_feedback_reports_total{attributed=\"false\"} ").append(feedbackUnattributed.sum()).append('\n');
-    if (g.queuedRecipients() >= 0) {
-      gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery (all nodes; counted up to 1,000,000).",
-          g.queuedRecipients());
+    long q = queued;
+    if (q >= 0) {
+      gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "
+          + "at most once in 5 s).", q);
     }
     gauge(b, "mailgate_delivery_sites", "Destination sites this node has delivered to since it started.", g.sites());
     gauge(b, "mailgate_delivery_connections", "SMTP connections this node has open to destination sites.",
@@ -95,7 +113,9 @@ public final class Metrics implements Shareable {
     gauge(b, "mailgate_http_request_body_bytes", "Request bodies this node holds or has claimed.", g.requestBodyBytes());
     MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     gauge(b, "mailgate_jvm_heap_used_bytes", "Heap in use.", heap.getUsed());
-    gauge(b, "mailgate_jvm_heap_max_bytes", "Largest heap the JVM may use.", heap.getMax());
+    if (heap.getMax() >= 0) {
+      gauge(b, "mailgate_jvm_heap_max_bytes", "Largest heap the JVM may use.", heap.getMax());
+    }
     long collections = 0;
     long collectionMillis = 0;
     for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {

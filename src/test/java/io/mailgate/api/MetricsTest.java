@@ -32,7 +32,7 @@ class MetricsTest {
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("gone") ? "550 5.1.1 No such user" : "250 2.1.5 Ok");
-    node = TestNode.start(relay.url());
+    node = TestNode.start(relay.url(), c -> c.with(io.mailgate.config.MailgateConfig.METRICS_TOKEN, "s3cret"));
     ses = node.sesV2();
   }
 
@@ -44,10 +44,21 @@ class MetricsTest {
   }
 
   /** Every sample line, by its name and labels as written. */
-  static Map<String, Double> scrape() {
+  static HttpResponse<String> get(String authorization) {
     try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(node.endpoint().resolve("/_mailgate/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpRequest.Builder b = HttpRequest.newBuilder(node.endpoint().resolve("/_mailgate/metrics"));
+      if (authorization != null) {
+        b.header("Authorization", authorization);
+      }
+      return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static Map<String, Double> scrape() {
+    {
+      HttpResponse<String> r = get("Bearer s3cret");
       assertEquals(200, r.statusCode(), r.body());
       assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("text/plain; version=0.0.4"));
       Map<String, Double> samples = new HashMap<>();
@@ -59,16 +70,15 @@ class MetricsTest {
         samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
       }
       return samples;
-    } catch (IOException | InterruptedException e) {
-      throw new IllegalStateException(e);
     }
   }
 
   @Test
   void countersFollowSendsRefusalsAndOutcomes() {
-    Map<String, Double> before = scrape();
+    // the queue is counted in the background: a later scrape has it
+    Map<String, Double> before = Await.until(MetricsTest::scrape, m -> m.containsKey("mailgate_queue_recipients"),
+        Duration.ofSeconds(15));
     assertTrue(before.containsKey("mailgate_jvm_heap_used_bytes"));
-    assertTrue(before.containsKey("mailgate_queue_recipients"));
     for (String to : new String[] {"m1@dest.example", "gone-m2@dest.example"}) {
       ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses(to))
           .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t"))))));
@@ -88,6 +98,14 @@ class MetricsTest {
   }
 
   @Test
+  void aTokenOnceSetIsNeededFromAnywhere() {
+    assertEquals(403, get(null).statusCode(), "not even from the node's machine: a local proxy would make every "
+        + "client local");
+    assertEquals(403, get("Bearer wrong").statusCode());
+    assertEquals(200, get("bearer s3cret").statusCode(), "the scheme is case-insensitive");
+  }
+
+  @Test
   void onlyTheNodesMachineOrTheTokenMayRead() {
     SocketAddress local4 = SocketAddress.inetSocketAddress(40000, "127.0.0.1");
     SocketAddress local6 = SocketAddress.inetSocketAddress(40000, "::1");
@@ -99,5 +117,7 @@ class MetricsTest {
     assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer wrong", "s3cret"));
     assertTrue(ApiVerticle.metricsAllowed(remote, "Bearer s3cret", "s3cret"));
     assertFalse(ApiVerticle.metricsAllowed(null, "Bearer wrong", "s3cret"));
+    assertFalse(ApiVerticle.metricsAllowed(local4, null, "s3cret"), "with a token, local is not enough");
+    assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer s3cretX", "s3cret"));
   }
 }
