@@ -697,7 +697,7 @@ run_direct() {
   R_ALL_ACCEPTED=$((R_ALL_ACCEPTED + R_TOTAL_ACCEPTED))
   R_TOTAL_ACCEPTED=0 # a new node, database and sink
   NODE_WARM=0
-  start_node MAILGATE_DELIVERY_MODE=direct MAILGATE_DNS_SERVERS="127.0.0.1:$DNS_PORT" \
+  start_node MAILGATE_DELIVERY_MODE=direct MAILGATE_DNS_SERVERS="127.0.0.1:$DNS_PORT" MAILGATE_DELIVERY_ALLOW_PRIVATE_ADDRESSES=true \
     MAILGATE_DELIVERY_DIRECT_PORT="$SINK_PORT" MAILGATE_DELIVERY_SHAPING_FILE="$shaping"
   log "direct: SendEmail Simple 2 KB to example.org through its MX, $MAX_CONNECTIONS connections, warmup ${DIRECT_WARMUP}s, ${LARGE_DURATION}s measured"
   loadgen direct "$DIRECT_WARMUP" "$LARGE_DURATION" --mode max --connections "$MAX_CONNECTIONS" --body-bytes 2048 \

@@ -332,7 +332,7 @@ public final class ApiVerticle extends VerticleBase {
    */
   static boolean metricsAllowed(io.vertx.core.net.SocketAddress remote, String authorization, String token) {
     if (token.isEmpty()) {
-      return isLoopback(remote);
+      return io.mailgate.NetAddresses.isLoopback(remote);
     }
     if (authorization == null || authorization.length() < 7
         || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -340,18 +340,6 @@ public final class ApiVerticle extends VerticleBase {
     }
     return java.security.MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8),
         authorization.substring(7).strip().getBytes(StandardCharsets.UTF_8));
-  }
-
-  /** Whether a client's address is the node's own machine (an address literal: nothing is resolved). */
-  static boolean isLoopback(io.vertx.core.net.SocketAddress address) {
-    if (address == null || address.hostAddress() == null || address.hostAddress().isEmpty()) {
-      return false;
-    }
-    try {
-      return java.net.InetAddress.getByName(address.hostAddress()).isLoopbackAddress();
-    } catch (java.net.UnknownHostException e) {
-      return false;
-    }
   }
 
   /** A Query API body may be as large as a raw message, base64 (4/3) and form-encoded ('+' and '/' triple). */

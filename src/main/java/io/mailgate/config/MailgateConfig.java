@@ -68,6 +68,8 @@ public final class MailgateConfig {
       Integer.class, 3600, "Longest wait between two attempts.");
   public static final ConfigKey<String> DELIVERY_SENDING_POOLS = key("delivery.sendingPools", String.class, "",
       "Named routes a configuration set can choose with DeliveryOptions.SendingPoolName: name=direct or name=smtp://[user:password@]host:port, separated by commas (e.g. bulk=smtp://relay2:25,tx=direct). Empty: none; every message takes the node's route.");
+  public static final ConfigKey<Boolean> DELIVERY_ALLOW_PRIVATE_ADDRESSES = key("delivery.allowPrivateAddresses",
+      Boolean.class, false, "Direct mode: deliver to MX hosts (and address literals) at loopback, private, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, a tenant's domain cannot point the node at the internal network; turn on for tests and private networks.");
   public static final ConfigKey<Integer> DELIVERY_DIRECT_PORT = key("delivery.directPort", Integer.class, 25,
       "Port of MX hosts in direct delivery (25 on the internet).");
   public static final ConfigKey<String> DELIVERY_SHAPING_FILE = key("delivery.shapingFile", String.class, "",

@@ -124,7 +124,8 @@ public final class DeliveryVerticle extends VerticleBase {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
     nodeDefaults = nodeSettings(config);
     sendingPools = SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS));
-    router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT));
+    router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT),
+        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES));
     shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
     throttles = ThrottleRules.load(config.get(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE));
     retry = new RetryPolicy(Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS)),
@@ -147,7 +148,9 @@ public final class DeliveryVerticle extends VerticleBase {
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());
     poolSweeper = vertx.setPeriodic(60_000, id -> dropIdlePools());
     leaseMillis = config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 1000L;
-    leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 3), id -> renewLeases());
+    // every sixth of a lease, for leases a third old: a renewal that fails is tried again twice before the lease is
+    // half gone, and again after that, instead of once at two thirds
+    leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 6), id -> renewLeases());
     return consumer.completion();
   }
 
@@ -285,9 +288,11 @@ public final class DeliveryVerticle extends VerticleBase {
         } else if (list != null) {
           attempt = Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
         } else {
+          // the router answers every DNS outcome itself; a failure here is ours (the resolver closing, a bug), which
+          // says nothing about the domain: a soft failure, not a bounce that would suppress the address
           attempt = router.route(s, r.address())
-              .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Rejected(
-                  new SmtpResponse(550, "5.1.2", "Invalid recipient domain: " + e.getMessage()), null))))
+              .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Failed(
+                  "recipient domain could not be routed: " + e.getMessage(), null))))
               .compose(route -> stopping // its pools are closed: the recipient goes back untouched
                   ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
                   : route instanceof Router.Go go
@@ -376,16 +381,28 @@ public final class DeliveryVerticle extends VerticleBase {
         || (result instanceof AttemptResult.Rejected rej && rej.reply().isPermanent())) {
       disposition = Disposition.BOUNCED;
     } else if (result instanceof AttemptResult.Deferred d) {
-      next = d.until();
-      disposition = next.isAfter(deadline) ? Disposition.EXPIRED : Disposition.RESCHEDULED;
+      next = lastTry(d.until(), now, deadline);
+      disposition = next == null ? Disposition.EXPIRED : Disposition.RESCHEDULED;
     } else {
       String text = result instanceof AttemptResult.Rejected rej ? rej.reply().toString()
           : ((AttemptResult.Failed) result).reason();
-      next = retry.next(attempt, now, text);
-      disposition = next.isAfter(deadline) ? Disposition.EXPIRED : Disposition.DEFERRED;
+      next = lastTry(retry.next(attempt, now, text), now, deadline);
+      disposition = next == null ? Disposition.EXPIRED : Disposition.DEFERRED;
     }
     vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(), job.accountId(),
         r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now, followUp));
+  }
+
+  /**
+   * When to try again: {@code next}, or the deadline itself when {@code next} falls after it and there is time left
+   * (RFC 5321 4.5.4.1: retry until the give-up time, not until the last full interval before it); null when the
+   * deadline has passed.
+   */
+  static Instant lastTry(Instant next, Instant now, Instant deadline) {
+    if (!next.isAfter(deadline)) {
+      return next;
+    }
+    return now.isBefore(deadline.minusSeconds(1)) ? deadline : null;
   }
 
   private void track(Future<Void> release) {

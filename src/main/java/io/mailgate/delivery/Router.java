@@ -29,9 +29,31 @@ final class Router {
   private final DnsResolver dns;
   private final int directPort;
 
-  Router(DnsResolver dns, int directPort) {
+  private final boolean allowPrivateAddresses;
+
+  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses) {
     this.dns = dns;
     this.directPort = directPort;
+    this.allowPrivateAddresses = allowPrivateAddresses;
+  }
+
+  /**
+   * Whether an MX host's address is one the node may connect to on a tenant's say-so: a public unicast address.
+   * Loopback, unspecified, link-local, private (RFC 1918), unique-local (fc00::/7), CGNAT (100.64.0.0/10) and
+   * multicast addresses would let any sender's DNS (or an address literal) point the node at its own network.
+   */
+  static boolean isPublic(InetAddress a) {
+    if (a.isLoopbackAddress() || a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
+        || a.isMulticastAddress()) {
+      return false;
+    }
+    byte[] b = a.getAddress();
+    if (b.length == 4) {
+      int first = b[0] & 0xff;
+      int second = b[1] & 0xff;
+      return first != 0 && !(first == 100 && second >= 64 && second < 128) && first < 240;
+    }
+    return (b[0] & 0xfe) != 0xfc; // fc00::/7
   }
 
   Future<Route> route(DeliverySettings settings, String recipient) {
@@ -49,11 +71,21 @@ final class Router {
       if (route instanceof MailRoute.Resolved r) {
         List<SmtpConnection.Endpoint> endpoints = new ArrayList<>();
         List<String> names = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
         for (MxHost host : r.hosts()) {
           names.add(host.name());
           for (InetAddress address : host.addresses()) {
+            if (!allowPrivateAddresses && !isPublic(address)) {
+              refused.add(host.name() + "[" + address.getHostAddress() + "]");
+              continue;
+            }
             endpoints.add(new SmtpConnection.Endpoint(host.name(), address.getHostAddress(), directPort, false, null, null));
           }
+        }
+        if (endpoints.isEmpty() && !refused.isEmpty()) {
+          return new Fail(new AttemptResult.Rejected(new SmtpResponse(550, "5.4.4", "Mail for " + domain
+              + " would go to non-public addresses, which this node does not deliver to: " + String.join(", ", refused)),
+              null));
         }
         return new Go(r.siteKey(), endpoints, names, false);
       }

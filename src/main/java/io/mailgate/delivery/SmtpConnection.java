@@ -224,6 +224,12 @@ final class SmtpConnection {
     if (route.username() == null) {
       return Future.succeededFuture();
     }
+    if (!socket.isSsl() && !io.mailgate.NetAddresses.isLoopback(socket.remoteAddress())) {
+      // RFC 4616 6 / RFC 3207 6: PLAIN only over a protected channel. Without TLS here (none offered, or stripped from
+      // the EHLO reply by someone on the path, or a handshake that failed) the password is not sent.
+      return Future.failedFuture(new ConnectionFailure("will not send the relay credentials to " + route
+          + " in clear text: it offered no TLS (use smtps://, or a relay that offers STARTTLS)"));
+    }
     String token = Base64.getEncoder().encodeToString(
         ("\0" + route.username() + "\0" + route.password()).getBytes(StandardCharsets.UTF_8));
     return command("AUTH PLAIN " + token, options.commandTimeoutMs()).compose(r -> r.code() == 235
@@ -278,9 +284,11 @@ final class SmtpConnection {
       // the first refusal decides; later replies may never come (a 421 closes the connection)
       decided = m.compose(mr -> !mr.isPositive()
           ? settled(r, d).compose(v -> refused(mr, d))
+          : mr.code() >= 300 ? outOfStep(mr, "MAIL FROM")
           : r.compose(rr -> !rr.isPositive()
               ? settled(d).compose(v -> refused(rr, d))
-              : d.compose(dr -> dr.code() != 354 ? reset(dr) : content(data, contentSent))));
+              : rr.code() >= 300 ? outOfStep(rr, "RCPT TO")
+              : d.compose(dr -> afterData(dr, data, contentSent))));
     } else {
       write(mail.toString());
       m = expect(options.commandTimeoutMs(), "MAIL FROM");
@@ -288,13 +296,18 @@ final class SmtpConnection {
         if (!mr.isPositive()) {
           return reset(mr);
         }
+        if (mr.code() >= 300) {
+          return outOfStep(mr, "MAIL FROM");
+        }
         write(rcptCmd);
         return expect(options.commandTimeoutMs(), "RCPT TO").compose(rr -> {
           if (!rr.isPositive()) {
             return reset(rr);
           }
-          return command("DATA", options.commandTimeoutMs())
-              .compose(dr -> dr.code() != 354 ? reset(dr) : content(data, null));
+          if (rr.code() >= 300) {
+            return outOfStep(rr, "RCPT TO");
+          }
+          return command("DATA", options.commandTimeoutMs()).compose(dr -> afterData(dr, data, null));
         });
       });
     }
@@ -340,7 +353,21 @@ final class SmtpConnection {
     return Future.join(java.util.List.of(replies)).<Void>mapEmpty().otherwiseEmpty();
   }
 
-  /** Writes the message and the final dot; {@code sent} (null without PIPELINING) completes once they are written. */
+  /**
+   * The reply to DATA: 354 asks for the content; a refusal is the transaction's result; any other positive reply
+   * (a 250 with no content sent) is a server out of step, not a delivery.
+   */
+  private Future<SmtpResponse> afterData(SmtpResponse dr, Buffer data, Promise<Void> sent) {
+    if (dr.code() == 354) {
+      return content(data, sent);
+    }
+    return dr.isPositive() ? outOfStep(dr, "DATA") : reset(dr);
+  }
+
+  /**
+   * Writes the message and the final dot; {@code sent} (null without PIPELINING) completes once they are written.
+   * Only a 2yz after the final dot delivers (RFC 5321 4.2.1); a 3yz there is a server out of step.
+   */
   private Future<SmtpResponse> content(Buffer data, Promise<Void> sent) {
     socket.write(data);
     write(".\r\n");
@@ -348,7 +375,17 @@ final class SmtpConnection {
     if (sent != null) {
       sent.complete();
     }
-    return reply;
+    return reply.compose(r -> r.code() >= 300 && r.code() < 400 ? outOfStep(r, "end of DATA") : Future.succeededFuture(r));
+  }
+
+  /**
+   * A positive reply where none of that kind belongs (3yz to MAIL or RCPT, 2yz to DATA, 3yz after the content): the
+   * conversation cannot be trusted, so the connection ends and the attempt is a soft failure, tried again later,
+   * rather than a delivery that never happened.
+   */
+  private Future<SmtpResponse> outOfStep(SmtpResponse r, String step) {
+    close();
+    return Future.failedFuture(new ConnectionFailure(route.host() + " answered " + step + " out of step: " + r));
   }
 
   /**

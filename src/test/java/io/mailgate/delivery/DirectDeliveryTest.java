@@ -183,6 +183,64 @@ class DirectDeliveryTest {
   }
 
   @Test
+  void aPositiveReplyOutOfStepIsNotADelivery() throws IOException {
+    // 354 after the final dot: the server is not where the conversation is; nothing says it took the message
+    RecordingSmtpServer odd = server("127.0.0.21").onData(rcpt -> "354 more please");
+    dns.mx("odd.example", 10, "mx.odd.example").a("mx.odd.example", "127.0.0.21");
+    String id = send("o@odd.example", "out of step");
+    JsonObject status = Await.until(() -> node.message(id), m -> eventTypes(m).contains("DeliveryDelay"),
+        Duration.ofSeconds(15));
+    assertFalse(eventTypes(status).contains("Delivery"), status.encode());
+    assertEquals("QUEUED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+  }
+
+  @Test
+  void tenantDnsCannotPointTheNodeAtPrivateAddresses() throws IOException {
+    RecordingSmtpServer internal = server("127.0.0.22");
+    dns.mx("internal.example", 10, "mx.internal.example").a("mx.internal.example", "127.0.0.22");
+    // a node as deployed: private addresses refused (this class's node allows them, for its fake MX hosts)
+    try (TestNode strict = TestNode.start("", c -> c
+        .with(MailgateConfig.DELIVERY_MODE, "direct")
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.DNS_MIN_TTL_SECONDS, 0)
+        .with(MailgateConfig.DELIVERY_DIRECT_PORT, port)
+        .with(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES, false));
+        SesV2Client client = strict.sesV2()) {
+      String id = client.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("i@internal.example"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t")))))).messageId();
+      JsonObject status = Await.until(() -> strict.message(id), m -> !m.getJsonArray("Recipients").getJsonObject(0)
+          .getString("Status").equals("QUEUED"), Duration.ofSeconds(15));
+      JsonObject bounce = last(status, "Bounce").getJsonObject("bounce");
+      assertEquals("Permanent", bounce.getString("bounceType"), status.encode());
+      assertEquals("5.4.4", bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("status"));
+      // an address literal does not even get in (as in SES)
+      org.junit.jupiter.api.Assertions.assertThrows(software.amazon.awssdk.services.sesv2.model.BadRequestException.class,
+          () -> client.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+              .destination(d -> d.toAddresses("j@[127.0.0.22]"))
+              .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("t")))))));
+    }
+    assertTrue(internal.received().isEmpty());
+    assertTrue(internal.commands().isEmpty(), "no connection at all");
+    assertFalse(Router.isPublic(InetAddress.getByName("10.1.2.3")));
+    assertFalse(Router.isPublic(InetAddress.getByName("100.64.0.1")));
+    assertFalse(Router.isPublic(InetAddress.getByName("169.254.169.254")));
+    assertFalse(Router.isPublic(InetAddress.getByName("fd00::1")));
+    assertFalse(Router.isPublic(InetAddress.getByName("::")));
+    assertTrue(Router.isPublic(InetAddress.getByName("192.0.2.10")));
+    assertTrue(Router.isPublic(InetAddress.getByName("2001:db8::1")));
+  }
+
+  @Test
+  void theLastTryIsAtTheDeadline() {
+    java.time.Instant now = java.time.Instant.parse("2026-01-01T00:00:00Z");
+    java.time.Instant deadline = now.plusSeconds(600);
+    assertEquals(now.plusSeconds(60), DeliveryVerticle.lastTry(now.plusSeconds(60), now, deadline));
+    assertEquals(deadline, DeliveryVerticle.lastTry(now.plusSeconds(3600), now, deadline), "not given up early");
+    assertEquals(null, DeliveryVerticle.lastTry(now.plusSeconds(3600), deadline, deadline), "given up after it");
+  }
+
+  @Test
   void hardFailureIsNotRetried() throws IOException {
     RecordingSmtpServer strict = server("127.0.0.9").onRcpt(r -> "550 5.1.1 <" + r + ">: Recipient address rejected");
     dns.mx("strict.example", 10, "mx.strict.example").a("mx.strict.example", "127.0.0.9");

@@ -70,15 +70,16 @@ final class ResponseReader {
         }
       }
     }
+    if (response.isTruncated()) {
+      // Still truncated: the TCP retry did not happen or failed. What it holds may be part of the set (the primary
+      // MX missing, a DKIM key cut off): not an answer to use or cache (RFC 2181 9), but a reason to ask again.
+      return new Answered(new DnsAnswer.Unavailable<T>(name, "truncated answer"), UNKNOWN_TTL);
+    }
     if (!values.isEmpty()) {
       if (type.order != null) {
         values.sort(type.order);
       }
       return new Answered(new DnsAnswer.Found<>(name, values), ttl);
-    }
-    if (response.isTruncated()) {
-      // Still truncated: the TCP retry did not happen or failed, and the part we have is empty.
-      return new Answered(new DnsAnswer.Unavailable<T>(name, "truncated answer"), UNKNOWN_TTL);
     }
     long negative = negativeTtl(response);
     if (!target.equals(asked) && negative == UNKNOWN_TTL) {
