@@ -12,6 +12,7 @@ import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
 import io.mailgate.store.DeliveryQueue;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -74,6 +75,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private boolean scanning;
   private boolean stopping;
   private int pending;
+  /** Set while stopping with attempts under way: completed by the last one. */
+  private Promise<Void> drained;
   private int maxPending;
   private final List<Future<Void>> releases = new ArrayList<>();
   /** The recipients this instance is delivering, each with when its lease was last taken or renewed. */
@@ -201,14 +204,51 @@ public final class DeliveryVerticle extends VerticleBase {
     }
   }
 
+  /** {@code n} recipients' attempts over (their outcomes sent); the last one lets a stopping node go on. */
+  private void done(int n) {
+    pending -= n;
+    if (drained != null && pending == 0) {
+      drained.tryComplete();
+    }
+  }
+
+  /**
+   * Stopping waits this long for transactions under way (a message written, its reply not in yet): cutting them
+   * would send those messages again from the queue, as if the node had crashed.
+   */
+  static final long STOP_GRACE_MILLIS = 20_000;
+
+  /** Completes when no attempt is under way, or after {@link #STOP_GRACE_MILLIS}. */
+  private Future<Void> attemptsOver() {
+    if (pending == 0) {
+      return Future.succeededFuture();
+    }
+    drained = Promise.promise();
+    long timer = vertx.setTimer(STOP_GRACE_MILLIS, t -> {
+      if (drained.tryComplete()) {
+        LOG.warning(pending + " delivery attempts still under way as the node stops: their recipients go back to "
+            + "the queue when their leases expire");
+      }
+    });
+    return drained.future().onComplete(ar -> vertx.cancelTimer(timer));
+  }
+
   @Override
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(scanTimer);
     vertx.cancelTimer(poolSweeper);
     vertx.cancelTimer(leaseTimer);
-    // stop taking work; attempts still waiting for a connection end "not attempted" and are released
+    // stop taking work; attempts still waiting for a connection end "not attempted" and are released; attempts under
+    // way finish (their leases renewed meanwhile), so a restart does not send their messages twice
     return consumer.unregister()
+        .compose(v -> {
+          pools.values().forEach(SitePool::stopTaking);
+          if (pending > 0) {
+            leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 6), id -> renewLeases());
+          }
+          return attemptsOver().onComplete(ar -> vertx.cancelTimer(leaseTimer));
+        })
         .compose(v -> Future.join(pools.values().stream().map(SitePool::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
         .eventually(() -> netClient.close())
@@ -267,11 +307,11 @@ public final class DeliveryVerticle extends VerticleBase {
         if (all.failed()) {
           LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
         }
-        pending -= job.recipients().size();
         for (DeliveryJob.Recipient r : job.recipients()) {
           held.remove(new HeldLease(job.messageId(), r.idx()));
         }
         track(queue.releaseFor(job.messageId(), job.recipients(), stopping ? 0 : PREPARE_RETRY_SECONDS));
+        done(job.recipients().size());
         return;
       }
       DotStuffing.Prepared prepared = DotStuffing.prepare(job.content());
@@ -301,11 +341,11 @@ public final class DeliveryVerticle extends VerticleBase {
                       : Future.succeededFuture(((Router.Fail) route).result()));
         }
         attempt.onComplete(done -> {
-          pending--;
           AttemptResult result = done.succeeded() ? done.result()
               : new AttemptResult.Failed("delivery error: " + done.cause().getMessage(), null);
           finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
               ? simulatedFeedback(job, r, mailFrom) : null);
+          done(1);
         });
       }
     });

@@ -430,20 +430,29 @@ final class SitePool {
   }
 
   /** Closes what is idle; attempts still waiting end as not attempted (they go back to the queue). */
-  Future<Void> close() {
+  /**
+   * Takes no more work: attempts still waiting for a connection end "not attempted". Transactions under way go on,
+   * on their connections, until {@link #close}.
+   */
+  void stopTaking() {
     vertx.cancelTimer(sweeper);
     if (dispatchTimer >= 0) {
       vertx.cancelTimer(dispatchTimer);
     }
+    Attempt a;
+    while ((a = next()) != null) {
+      a.result().complete(new AttemptResult.Deferred(Instant.now(), "delivery stopped (node shutting down)", null));
+    }
+  }
+
+  /** {@link #stopTaking}, then QUIT on every idle connection. */
+  Future<Void> close() {
+    stopTaking();
     List<Future<Void>> quits = new ArrayList<>();
     SmtpConnection c;
     while ((c = idle.poll()) != null) {
       closed();
       quits.add(c.quit());
-    }
-    Attempt a;
-    while ((a = next()) != null) {
-      a.result().complete(new AttemptResult.Deferred(Instant.now(), "delivery stopped (node shutting down)", null));
     }
     return Future.join(quits).mapEmpty();
   }

@@ -44,6 +44,7 @@ public final class FeedbackVerticle extends VerticleBase {
   private final SecretBox secrets;
   private String reportingMta;
   private io.mailgate.metrics.Metrics metrics;
+  private boolean stopping;
 
   public FeedbackVerticle(MailgateConfig config, String leaseOwner, SecretBox secrets) {
     this.config = config;
@@ -82,17 +83,34 @@ public final class FeedbackVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopping = true;
     return Future.all(consumer.unregister(), inboundConsumer.unregister()).compose(v -> outcomes.flushed())
         .eventually(() -> db.close());
   }
 
+  /** A failed outcome batch is written again this many times, 1, 2, 4 and 8 s apart, before the lease decides. */
+  static final int OUTCOME_RETRIES = 4;
+
   private void record(DeliveryOutcome o) {
-    OutcomeStore.Outcome row = toRow(o);
+    record(o, toRow(o), 0);
+  }
+
+  /**
+   * Writes an outcome. A batch that fails (the database restarting, a connection lost) is written again a few times:
+   * otherwise the recipient, delivered already, would be sent again once its lease expires. Writing again is safe:
+   * a row is only written while this node still holds the recipient's lease.
+   */
+  private void record(DeliveryOutcome o, OutcomeStore.Outcome row, int failures) {
     outcomes.record(row).onComplete(ar -> {
       if (ar.succeeded()) {
         metrics.outcome(o.disposition());
       }
-      if (ar.failed()) {
+      if (ar.failed() && failures < OUTCOME_RETRIES && !stopping) {
+        long delay = 1000L << failures;
+        LOG.warning("cannot record outcome of " + o.messageId() + " to " + o.recipient() + ", again in " + delay
+            + " ms: " + ar.cause().getMessage());
+        vertx.setTimer(delay, t -> record(o, row, failures + 1));
+      } else if (ar.failed()) {
         LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient()
             + " (it will be retried when its lease expires): " + ar.cause().getMessage());
       } else if (o.followUp() != null) {
