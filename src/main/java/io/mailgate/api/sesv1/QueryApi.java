@@ -347,8 +347,9 @@ public final class QueryApi {
     });
   }
 
-  private static String decimal(Object n) {
-    return String.valueOf(((Number) n).doubleValue());
+  /** A Double as SES writes it: plain digits (200.0, 10000000), never an exponent. */
+  static String decimal(Object n) {
+    return java.math.BigDecimal.valueOf(((Number) n).doubleValue()).toPlainString();
   }
 
   /** A parameter that must name an email address, not a domain (the email-only actions). */

@@ -1,0 +1,43 @@
+package io.mailgate.api.sesv1;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.SesException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The Query API's parameter reading and XML writing, on their own. */
+class QueryUnitsTest {
+
+  @Test
+  void listsStructuresAndTheirMistakes() {
+    QueryParams p = QueryParams.parse("Action=SendEmail&Destination.ToAddresses.member.1=a%40x.example"
+        + "&Destination.ToAddresses.member.2=b%40x.example&Tags.member.1.Name=n&Tags.member.1.Value=v%3Bw"
+        + "&TagsX.member.1=no&ReplyToAddresses=");
+    assertEquals(List.of("a@x.example", "b@x.example"), p.struct("Destination").strings("ToAddresses"));
+    assertEquals("v;w", p.structs("Tags").get(0).string("Value"), "';' is data");
+    assertEquals(1, p.structs("Tags").size(), "TagsX is another list");
+    assertEquals(List.of(), p.strings("ReplyToAddresses"), "given empty, as boto3 writes it");
+    assertNull(p.strings("CcAddresses"));
+    assertThrows(SesException.class, () -> QueryParams.parse("L.member.1=a&L.member.3=c").strings("L"));
+    assertThrows(SesException.class, () -> QueryParams.parse("L.member.1=a&L.member.01=c").strings("L"));
+    assertThrows(SesException.class, () -> QueryParams.parse("L.member.0=a").strings("L"));
+    assertThrows(SesException.class, () -> QueryParams.parse("L.member.x=a").strings("L"));
+    assertThrows(SesException.class, () -> QueryParams.parse("A=1&A=2"));
+    SesException bad = assertThrows(SesException.class, () -> QueryParams.parse("A=%zz" + "x".repeat(10_000)));
+    assertTrue(bad.getMessage().length() < 200, "the input is not echoed back: " + bad.getMessage().length());
+  }
+
+  @Test
+  void xmlTextAndNumbers() {
+    StringBuilder b = new StringBuilder();
+    QueryXml.escape(b, "a<b>&c\r\nd\u0001e\uD800");
+    assertEquals("a&lt;b&gt;&amp;c&#13;\nd\uFFFDe\uFFFD", b.toString());
+    assertEquals("10000000", QueryApi.decimal(1.0E7), "no exponent");
+    assertEquals("200.0", QueryApi.decimal(200.0));
+    assertEquals("0.5", QueryApi.decimal(0.5));
+  }
+}
