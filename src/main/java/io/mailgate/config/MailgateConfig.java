@@ -124,7 +124,7 @@ public final class MailgateConfig {
       "delivery.maxMessagesPerConnection", Integer.class, 1000,
       "SMTP transactions on one relay connection before it is closed and replaced.");
   public static final ConfigKey<Integer> DELIVERY_CONNECT_TIMEOUT_SECONDS = key(
-      "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect and receive the SMTP greeting.");
+      "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect (the greeting then has delivery.commandTimeoutSeconds, as RFC 5321 4.5.3.2.1 asks).");
   public static final ConfigKey<Integer> DELIVERY_COMMAND_TIMEOUT_SECONDS = key(
       "delivery.commandTimeoutSeconds", Integer.class, 300,
       "Timeout for each SMTP reply (RFC 5321 4.5.3.2 suggests 5 minutes); 'DATA' end gets twice this.");

@@ -185,9 +185,13 @@ final class SitePool {
       long now = System.currentTimeMillis();
       long paused = site.pausedUntil();
       if (paused > now) {
+        // released over a spread after the pause (up to its own length, a minute at most), not all at its end: they
+        // would all be claimed by one scan and meet the site again together
+        long spread = Math.max(1, Math.min(60_000, paused - now));
         Attempt a;
         while ((a = next()) != null) {
-          a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(paused),
+          long at = paused + java.util.concurrent.ThreadLocalRandom.current().nextLong(spread);
+          a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(at),
               "site " + site.key + " asked to slow down", null));
         }
         return;

@@ -145,7 +145,8 @@ final class SmtpConnection {
   }
 
   private Future<Void> handshake() {
-    return expect(options.connectTimeoutMs(), "greeting")
+    // RFC 5321 4.5.3.2.1: wait 5 minutes for the 220 (a server may delay it on purpose): the command timeout
+    return expect(options.commandTimeoutMs(), "greeting")
         .compose(greeting -> greeting.code() == 220 ? ehlo()
             : Future.failedFuture(new GreetingRefused(route, greeting)))
         .compose(v -> startTls())
