@@ -77,6 +77,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private int pending;
   /** Set while stopping with attempts under way: completed by the last one. */
   private Promise<Void> drained;
+  /** The grace for attempts under way has ended: connections are about to be closed under them. */
+  private boolean cut;
   private int maxPending;
   private final List<Future<Void>> releases = new ArrayList<>();
   /** The recipients this instance is delivering, each with when its lease was last taken or renewed. */
@@ -127,6 +129,11 @@ public final class DeliveryVerticle extends VerticleBase {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
     nodeDefaults = nodeSettings(config);
     sendingPools = SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS));
+    SmtpRoute relay = nodeSettings(config).relay();
+    if (relay != null && relay.username() != null && !relay.implicitTls()) {
+      LOG.warning("relay " + relay.host() + " has credentials: they are sent only after STARTTLS (or to a relay on "
+          + "this machine); a relay that offers no TLS gets no password and nothing is delivered through it");
+    }
     router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT),
         config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES));
     shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
@@ -247,7 +254,10 @@ public final class DeliveryVerticle extends VerticleBase {
           if (pending > 0) {
             leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 6), id -> renewLeases());
           }
-          return attemptsOver().onComplete(ar -> vertx.cancelTimer(leaseTimer));
+          return attemptsOver().onComplete(ar -> {
+            cut = true;
+            vertx.cancelTimer(leaseTimer);
+          });
         })
         .compose(v -> Future.join(pools.values().stream().map(SitePool::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
@@ -343,9 +353,12 @@ public final class DeliveryVerticle extends VerticleBase {
         attempt.onComplete(done -> {
           AttemptResult result = done.succeeded() ? done.result()
               : new AttemptResult.Failed("delivery error: " + done.cause().getMessage(), null);
-          finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
-              ? simulatedFeedback(job, r, mailFrom) : null);
-          done(1);
+          try {
+            finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
+                ? simulatedFeedback(job, r, mailFrom) : null);
+          } finally {
+            done(1);
+          }
         });
       }
     });
@@ -406,8 +419,9 @@ public final class DeliveryVerticle extends VerticleBase {
     held.remove(new HeldLease(job.messageId(), r.idx()));
     Instant now = clock.instant();
     boolean notAttempted = result instanceof AttemptResult.Deferred;
-    if (stopping && (notAttempted || result instanceof AttemptResult.Failed)) {
-      // cut short by the shutdown: give the recipient back untouched
+    if ((stopping && notAttempted) || (cut && result instanceof AttemptResult.Failed)) {
+      // not attempted as the node stops, or cut short by it past the grace: give the recipient back untouched (a
+      // failure within the grace is a real one: counted, retried with backoff, with its DeliveryDelay)
       track(queue.release(job.messageId(), List.of(r)));
       return;
     }

@@ -51,9 +51,34 @@ final class Router {
     if (b.length == 4) {
       int first = b[0] & 0xff;
       int second = b[1] & 0xff;
-      return first != 0 && !(first == 100 && second >= 64 && second < 128) && first < 240;
+      int third = b[2] & 0xff;
+      return first != 0 && first < 240 // this network, and class E with the broadcast address
+          && !(first == 100 && second >= 64 && second < 128) // CGNAT, 100.64.0.0/10
+          && !(first == 192 && second == 0 && third == 0) // IETF protocol assignments, 192.0.0.0/24
+          && !(first == 198 && (second == 18 || second == 19)); // benchmarking, 198.18.0.0/15 (fake-IP proxies)
     }
-    return (b[0] & 0xfe) != 0xfc; // fc00::/7
+    if ((b[0] & 0xfe) == 0xfc) {
+      return false; // unique local, fc00::/7
+    }
+    boolean zeros = true; // ::/96, IPv4-compatible (deprecated): an IPv4 address in disguise
+    for (int i = 0; i < 12; i++) {
+      zeros &= b[i] == 0;
+    }
+    if (zeros) {
+      return false;
+    }
+    if ((b[0] & 0xff) == 0x00 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b) {
+      // NAT64 (64:ff9b::/96 well-known, 64:ff9b:1::/48 local use): the IPv4 address inside decides; local use never
+      if (b[4] == 0 && b[5] == 1) {
+        return false;
+      }
+      try {
+        return isPublic(InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)));
+      } catch (java.net.UnknownHostException e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   Future<Route> route(DeliverySettings settings, String recipient) {
@@ -83,9 +108,11 @@ final class Router {
           }
         }
         if (endpoints.isEmpty() && !refused.isEmpty()) {
-          return new Fail(new AttemptResult.Rejected(new SmtpResponse(550, "5.4.4", "Mail for " + domain
-              + " would go to non-public addresses, which this node does not deliver to: " + String.join(", ", refused)),
-              null));
+          // a soft failure, as a host that refuses connections would be (MX 127.0.0.1 is a common way to say "no
+          // mail here"): retried until the maximum delivery time, and never a hard bounce that would suppress the
+          // address for everyone because of this node's own policy
+          return new Fail(new AttemptResult.Failed("MX hosts of " + domain + " are at non-public addresses, which "
+              + "this node does not deliver to: " + String.join(", ", refused), null));
         }
         return new Go(r.siteKey(), endpoints, names, false);
       }

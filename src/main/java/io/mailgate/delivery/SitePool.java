@@ -168,7 +168,18 @@ final class SitePool {
    * Starts what can start. Not reentrant: what a call from inside the loop (a connection released at once, say, when
    * a message is too large for it) would do, the loop goes on to do, instead of one more stack frame for each.
    */
+  /** Set by {@link #stopTaking}: no new transaction starts. */
+  private boolean stopped;
+
   private void dispatch() {
+    if (stopped) {
+      // the node is stopping: nothing new starts (an attempt put back as unanswered ends "not attempted")
+      Attempt a;
+      while ((a = next()) != null) {
+        a.result().complete(new AttemptResult.Deferred(Instant.now(), "delivery stopped (node shutting down)", null));
+      }
+      return;
+    }
     if (dispatching) {
       return;
     }
@@ -439,6 +450,7 @@ final class SitePool {
    * on their connections, until {@link #close}.
    */
   void stopTaking() {
+    stopped = true;
     vertx.cancelTimer(sweeper);
     if (dispatchTimer >= 0) {
       vertx.cancelTimer(dispatchTimer);

@@ -91,6 +91,18 @@ public final class FeedbackVerticle extends VerticleBase {
   /** A failed outcome batch is written again this many times, 1, 2, 4 and 8 s apart, before the lease decides. */
   static final int OUTCOME_RETRIES = 4;
 
+  /**
+   * A failure that writing again may cure: a connection lost or refused, the server shutting down or out of resources,
+   * a deadlock; not one about the data, which would fail the batch it joins each time.
+   */
+  static boolean transientFailure(Throwable e) {
+    if (e instanceof io.vertx.pgclient.PgException pg) {
+      String state = pg.getSqlState() == null ? "" : pg.getSqlState();
+      return state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.startsWith("57P");
+    }
+    return true; // the connection closed, a timeout: not an answer about the data
+  }
+
   private void record(DeliveryOutcome o) {
     record(o, toRow(o), 0);
   }
@@ -105,7 +117,7 @@ public final class FeedbackVerticle extends VerticleBase {
       if (ar.succeeded()) {
         metrics.outcome(o.disposition());
       }
-      if (ar.failed() && failures < OUTCOME_RETRIES && !stopping) {
+      if (ar.failed() && failures < OUTCOME_RETRIES && !stopping && transientFailure(ar.cause())) {
         long delay = 1000L << failures;
         LOG.warning("cannot record outcome of " + o.messageId() + " to " + o.recipient() + ", again in " + delay
             + " ms: " + ar.cause().getMessage());
