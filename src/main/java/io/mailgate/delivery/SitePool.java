@@ -208,7 +208,9 @@ final class SitePool {
         return;
       }
       if (maxWaitMs > 0 && now - waiting.peek().enqueuedAt() > maxWaitMs) {
-        next().result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(now),
+        // back to the queue a little later, spread: at once, the next scan would claim it into the same wait
+        next().result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(now + 5_000
+            + java.util.concurrent.ThreadLocalRandom.current().nextLong(25_000)),
             "waited too long for a connection to " + site.key, null));
         continue;
       }

@@ -148,7 +148,7 @@ final class SmtpConnection {
     // RFC 5321 4.5.3.2.1: wait 5 minutes for the 220 (a server may delay it on purpose): the command timeout
     return expect(options.commandTimeoutMs(), "greeting")
         .compose(greeting -> greeting.code() == 220 ? ehlo()
-            : Future.failedFuture(new GreetingRefused(route, greeting)))
+            : quitQuietly().transform(ar -> Future.failedFuture(new GreetingRefused(route, greeting))))
         .compose(v -> startTls())
         .compose(v -> authenticate());
   }
@@ -415,6 +415,12 @@ final class SmtpConnection {
     });
   }
 
+  /** After a refused greeting: QUIT (RFC 5321 3.1 expects it), briefly, before the connection is closed. */
+  private Future<Void> quitQuietly() {
+    write("QUIT\r\n");
+    return expect(2_000, "QUIT").<Void>mapEmpty().otherwiseEmpty();
+  }
+
   Future<Void> quit() {
     if (closed) {
       return Future.succeededFuture();
@@ -546,7 +552,8 @@ final class SmtpConnection {
       return;
     }
     arm();
-    if (reply.code() < 0) {
+    if (reply.code() < 200 || reply.code() > 599) {
+      // unparsable, or a code SMTP does not use (1yz, 6yz-9yz): not a decision about the message either way
       e.promise().fail(new ConnectionFailure("malformed reply from " + route + " to " + e.what() + ": " + line));
       onClosed("malformed reply");
       socket.close();
