@@ -164,13 +164,13 @@ final class SitePool {
     return a;
   }
 
+  /** Set by {@link #stopTaking}: no new transaction starts. */
+  private boolean stopped;
+
   /**
    * Starts what can start. Not reentrant: what a call from inside the loop (a connection released at once, say, when
    * a message is too large for it) would do, the loop goes on to do, instead of one more stack frame for each.
    */
-  /** Set by {@link #stopTaking}: no new transaction starts. */
-  private boolean stopped;
-
   private void dispatch() {
     if (stopped) {
       // the node is stopping: nothing new starts (an attempt put back as unanswered ends "not attempted")

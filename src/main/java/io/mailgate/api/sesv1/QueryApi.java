@@ -24,7 +24,6 @@ import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.TemplateStore;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
