@@ -23,10 +23,11 @@ public enum SesError {
   LIMIT_EXCEEDED("LimitExceededException", "LimitExceeded", 400, false),
   SENDING_PAUSED("SendingPausedException", "AccountSendingPausedException", 400, false),
   MISSING_AUTHENTICATION_TOKEN("MissingAuthenticationTokenException", "MissingAuthenticationToken", 403, false),
-  INCOMPLETE_SIGNATURE("IncompleteSignatureException", "IncompleteSignature", 403, false),
+  /** The Query protocol answers these two with 400 (SigV4Error has the table). */
+  INCOMPLETE_SIGNATURE("IncompleteSignatureException", "IncompleteSignature", 403, 400, false),
   UNRECOGNIZED_CLIENT("UnrecognizedClientException", "InvalidClientTokenId", 403, false),
   SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403, false),
-  REQUEST_EXPIRED("SignatureDoesNotMatch", "RequestExpired", 403, false),
+  REQUEST_EXPIRED("SignatureDoesNotMatch", "RequestExpired", 403, 400, false),
   ALREADY_EXISTS("AlreadyExistsException", "AlreadyExists", 400, false),
   /** A configuration set's name taken: v1 has a code of its own for it. */
   CONFIGURATION_SET_ALREADY_EXISTS("AlreadyExistsException", "ConfigurationSetAlreadyExists", 400, false),
@@ -43,19 +44,22 @@ public enum SesError {
   public final String v1Code;
   public final int status;
   public final boolean retryable;
+  private final int v1Status;
 
   /**
    * The HTTP status the v1 Query API answers with: 400 for every client error but a failed authentication (403),
    * as SES's Query endpoint does; a server error keeps its own.
    */
   public int v1Status() {
-    if (this == INCOMPLETE_SIGNATURE || this == REQUEST_EXPIRED) {
-      return 400; // the Query protocol's common errors (SigV4Error has the table)
-    }
-    return status >= 500 || status == 403 ? status : 400;
+    return v1Status;
   }
 
   SesError(String v2Type, String v1Code, int status, boolean retryable) {
+    this(v2Type, v1Code, status, status >= 500 || status == 403 ? status : 400, retryable);
+  }
+
+  SesError(String v2Type, String v1Code, int status, int v1Status, boolean retryable) {
+    this.v1Status = v1Status;
     this.v2Type = v2Type;
     this.v1Code = v1Code;
     this.status = status;

@@ -32,15 +32,16 @@ public record Paging(int pageSize, String after) {
     if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
       token = s;
     }
-    String after = null;
-    if (token != null && !token.isEmpty()) {
-      try {
-        after = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      } catch (IllegalArgumentException e) {
-        throw SesException.badRequest("Invalid NextToken.");
-      }
+    return new Paging(pageSize, token == null || token.isEmpty() ? null : position(token));
+  }
+
+  /** The position a NextToken carries; a token that is not one of ours is a BadRequest. */
+  public static String position(String token) {
+    try {
+      return new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw SesException.badRequest("Invalid NextToken.");
     }
-    return new Paging(pageSize, after);
   }
 
   /** The NextToken of a page whose last item is at {@code position}. */

@@ -457,10 +457,7 @@ final class SitePool {
     if (dispatchTimer >= 0) {
       vertx.cancelTimer(dispatchTimer);
     }
-    Attempt a;
-    while ((a = next()) != null) {
-      a.result().complete(new AttemptResult.Deferred(Instant.now(), "delivery stopped (node shutting down)", null));
-    }
+    dispatch(); // stopped: ends the waiting attempts
   }
 
   /** {@link #stopTaking}, then QUIT on every idle connection. */

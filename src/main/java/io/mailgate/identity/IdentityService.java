@@ -39,7 +39,7 @@ public final class IdentityService {
         accountId + "\n" + name));
   }
 
-  private DomainVerificationToken tokens;
+  private final DomainVerificationToken tokens;
 
   /** A pending address gets its verification email again at most this often (per node and event loop). */
   static final long RESEND_COOLDOWN_MILLIS = 5 * 60_000;
@@ -53,6 +53,7 @@ public final class IdentityService {
 
   public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
       VerificationMailer mailer, String publicUrl, boolean dev) {
+    this.tokens = new DomainVerificationToken(secrets);
     this.vertx = vertx;
     this.store = store;
     this.secrets = secrets;
@@ -266,9 +267,6 @@ public final class IdentityService {
 
   /** SES v1's VerificationToken of a domain: published at {@code _amazonses.<domain>}, it verifies the domain. */
   public String domainVerificationToken(Identity domain) {
-    if (tokens == null) {
-      tokens = new DomainVerificationToken(secrets);
-    }
     return tokens.of(domain.accountId(), domain.name());
   }
 

@@ -97,7 +97,7 @@ final class ConfigurationSetActions {
     } else {
       tls = given.toUpperCase(Locale.ROOT);
       if (!tls.equals("REQUIRE") && !tls.equals("OPTIONAL")) {
-        throw SesException.badRequest("TlsPolicy must be Require or Optional, not '" + QueryApi.abbreviate(given) + "'.");
+        throw SesException.badRequest("TlsPolicy must be Require or Optional, not '" + QueryParams.quote(given) + "'.");
       }
     }
     return store.setTlsPolicy(caller.account().id(), name, tls)

@@ -126,7 +126,7 @@ public final class QueryApi {
         }
         operation = actions.get(action);
         if (operation == null) {
-          throw new SesException(SesError.UNKNOWN_OPERATION, "Action " + abbreviate(action)
+          throw new SesException(SesError.UNKNOWN_OPERATION, "Action " + QueryParams.quote(action)
               + " is not valid for this web service, or Mailgate does not implement it.");
         }
         return operation.apply(caller, params).map(result -> QueryXml.response(action, result, requestId));
@@ -355,7 +355,7 @@ public final class QueryApi {
   private static String address(QueryParams p, String name) {
     String v = p.required(name);
     if (v.indexOf('@') < 0) {
-      throw SesException.badRequest(name + " must be an email address, not a domain: " + abbreviate(v) + ".");
+      throw SesException.badRequest(name + " must be an email address, not a domain: " + QueryParams.quote(v) + ".");
     }
     return v;
   }
@@ -384,7 +384,7 @@ public final class QueryApi {
 
   private Future<Identity> verifyDomain(Caller caller, String domain) {
     if (domain.indexOf('@') >= 0) {
-      throw SesException.badRequest("Invalid domain name " + abbreviate(domain) + ".");
+      throw SesException.badRequest("Invalid domain name " + QueryParams.quote(domain) + ".");
     }
     return verify(caller, domain);
   }
@@ -399,7 +399,7 @@ public final class QueryApi {
     } else if (type.equals("Domain")) {
       only = Identity.Type.DOMAIN;
     } else {
-      throw SesException.badRequest("Invalid IdentityType " + abbreviate(type) + ": use EmailAddress or Domain.");
+      throw SesException.badRequest("Invalid IdentityType " + QueryParams.quote(type) + ": use EmailAddress or Domain.");
     }
     int max = integer(p, "MaxItems", 1000, 1, 1000);
     String token = p.string("NextToken");
@@ -531,7 +531,7 @@ public final class QueryApi {
     if (v.equals("false")) {
       return false;
     }
-    throw SesException.badRequest(name + " must be true or false, not '" + abbreviate(v) + "'.");
+    throw SesException.badRequest(name + " must be true or false, not '" + QueryParams.quote(v) + "'.");
   }
 
   static int integer(QueryParams p, String name, int dflt, int min, int max) {
@@ -556,20 +556,6 @@ public final class QueryApi {
   }
 
   static String fromToken(String token) {
-    try {
-      return new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw SesException.badRequest("Invalid NextToken.");
-    }
-  }
-
-  static String abbreviate(String s) {
-    String t = s.length() > 64 ? s.substring(0, 64) + "..." : s;
-    StringBuilder b = new StringBuilder(t.length());
-    for (int i = 0; i < t.length(); i++) {
-      char c = t.charAt(i);
-      b.append(c < 0x20 || c == 0x7f ? '?' : c);
-    }
-    return b.toString();
+    return io.mailgate.api.Paging.position(token);
   }
 }

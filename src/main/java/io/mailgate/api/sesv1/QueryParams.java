@@ -146,7 +146,8 @@ public final class QueryParams {
     return n;
   }
 
-  private static String quote(String name) {
+  /** Input quoted in an error message: cut at a length, control characters shown as '?'. */
+  static String quote(String name) {
     String s = name.length() > QUOTED ? name.substring(0, QUOTED) + "..." : name;
     StringBuilder b = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
