@@ -23,6 +23,9 @@
 #                  key at once), then max throughput of 2 KB messages from it, every one DKIM-signed: sends/s,
 #                  beside the raw RSA rate of the rsa scenario; checks in PostgreSQL that the stored messages
 #                  carry a DKIM-Signature;
+#        events:   a configuration set whose event destination (Send and Delivery) is the load generator's webhook
+#                  receiver on 127.0.0.1 (answers 204, counts posts); 2 KB, max throughput with that set:
+#                  sends/s and events posted/s, then waits until every event (two per message) has been posted;
 #        direct:   a second node in direct delivery mode: dnsmasq (installed when missing) answers the MX of
 #                  example.org with a host on 127.0.0.1, and the node delivers to its port (the sink); 2 KB, max
 #                  throughput: delivered/s through the MX path (DNS, site, shaping), beside relay mode's;
@@ -33,7 +36,8 @@
 #
 # Options:
 #   --quick              shorter durations
-#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,direct,submission (default: all);
+#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,events,direct,submission
+#                        (default: all);
 #                        a subset does not write RESULTS.md unless --write-results is given
 #   --rate R             offered rate for the rate scenario (default: half of max's accepted/s, or 1000 without max)
 #   --jfr                record the node with Java Flight Recorder during the max scenario (profile settings) and
@@ -46,8 +50,8 @@
 #   NODE_JAVA_OPTS       extra JVM options for the node, e.g. -XX:StartFlightRecording=filename=node.jfr,settings=profile
 #   BENCH_PG_URL         PostgreSQL server (default postgresql://postgres@127.0.0.1:5432); database mailgate_bench
 #   BENCH_REDIS_URL      Redis (default redis://127.0.0.1:6379); keys under the prefix mgbench: are deleted
-#   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT
-#                        ports (18080, 12525, 12526, 12527, 12528)
+#   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT, BENCH_WEBHOOK_PORT
+#                        ports (18080, 12525, 12526, 12527, 12528, 18090)
 #
 # The last line of the output is:
 #   summary accepted_per_s=A delivered_per_s=D postfix_per_s=P p99_ms=X p999_ms=Y dkim_per_s=K rsa_sign_per_s=R large_per_s=L rss_mb=M
@@ -59,7 +63,7 @@ cd "$ROOT"
 COMMAND_LINE="benchmarks/run.sh${*:+ $*}"
 
 QUICK=0
-SCENARIOS="postfix,rsa,max,rate,large,dkim,direct,submission"
+SCENARIOS="postfix,rsa,max,rate,large,dkim,events,direct,submission"
 SUBSET=0
 WRITE=""
 JFR=0
@@ -111,6 +115,7 @@ DNS_PORT="${BENCH_DNS_PORT:-15353}"
 PF_PORT="${BENCH_PF_PORT:-12526}"
 PF_SINK_PORT="${BENCH_PF_SINK_PORT:-12527}"
 SUBMISSION_PORT="${BENCH_SUBMISSION_PORT:-12528}"
+WEBHOOK_PORT="${BENCH_WEBHOOK_PORT:-18090}"
 
 NODE_JAR="$ROOT/target/mailgate.jar"
 LOADGEN_DIR="$ROOT/benchmarks/loadgen"
@@ -214,8 +219,8 @@ fi
 java -jar "$LOADGEN_JAR" --self-test >/dev/null || die "the load generator's SigV4 self-test failed"
 
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-for p in "$HTTP_PORT" "$SINK_PORT" "$PF_PORT" "$PF_SINK_PORT" "$SUBMISSION_PORT"; do
-  port_free "$p" || die "port $p is in use (set BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT)"
+for p in "$HTTP_PORT" "$SINK_PORT" "$PF_PORT" "$PF_SINK_PORT" "$SUBMISSION_PORT" "$WEBHOOK_PORT"; do
+  port_free "$p" || die "port $p is in use (set BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT, BENCH_WEBHOOK_PORT)"
 done
 
 # smtp-sink -c rewrites "sess=N quit=N mesg=N" + CR after every session end, QUIT and end of DATA, unbuffered; the
@@ -256,6 +261,8 @@ R_LARGE=na; R_LARGE_ACC=na; R_LARGE_ERRORS=na; R_DRAIN_LARGE=na
 R_DIRECT=na; R_DIRECT_ACC=na; R_DIRECT_ERRORS=na; R_DIRECT_CPU=na; R_DRAIN_DIRECT=na; R_ALL_ACCEPTED=0
 R_SUB=na; R_SUB_DELIVERED=na; R_SUB_ERRORS=na; R_SUB_CPU=na; R_SUB_PG=na; R_DRAIN_SUB=na
 R_DKIM=na; R_DKIM_DELIVERED=na; R_DKIM_ERRORS=na; R_DKIM_SIGNED=na; R_DKIM_CPU=na; R_DKIM_PG=na; R_DRAIN_DKIM=na
+R_EVENTS=na; R_EVENTS_DELIVERED=na; R_EVENTS_ERRORS=na; R_EVENTS_CPU=na; R_EVENTS_PG=na; R_EVENTS_POSTED=na
+R_EVENTS_PER_S=na; R_EVENTS_DRAIN=na; R_DRAIN_EVENTS=na
 R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
 R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
 R_TOTAL_ACCEPTED=0
@@ -680,6 +687,66 @@ run_dkim() {
   R_DRAIN_DKIM="$DRAINED"
 }
 
+webhook_posts() { # countfile -> posts received so far
+  local n
+  n="$(sed -n 's/^posts=\([0-9]*\).*/\1/p' "$1" 2>/dev/null || true)"
+  echo "${n:-0}"
+}
+EVENTS_SET=bench-events
+run_events() {
+  local warmup r code t0 expected n took posted0 deadline
+  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$WEBHOOK_PORT" \
+    --count-file "$OUT/webhook.count" >"$OUT/webhook.log" 2>&1 &
+  WEBHOOK_PID=$!
+  track "$WEBHOOK_PID"
+  wait_port "$WEBHOOK_PORT" 30 || die "the webhook receiver did not start, see $OUT/webhook.log"
+  for req in "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$EVENTS_SET\"}" \
+      "/v2/email/configuration-sets/$EVENTS_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"SEND\",\"DELIVERY\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$WEBHOOK_PORT/ses-events\"}}}"; do
+    code="$(curl -s -o "$OUT/events-setup.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
+      --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' --data "${req#*|}" \
+      "http://127.0.0.1:$HTTP_PORT${req%%|*}")"
+    if [ "$code" != 200 ]; then
+      log "events: ${req%%|*} answered $code: $(head -c 300 "$OUT/events-setup.json")"
+      NOTES+=("events: the configuration set or its destination could not be created (HTTP $code), nothing measured")
+      return 0
+    fi
+  done
+  warmup="$(warmup_for "$LARGE_WARMUP")"
+  posted0="$(webhook_posts "$OUT/webhook.count")"
+  log "events: SendEmail Simple 2 KB with configuration set $EVENTS_SET (Send and Delivery to a webhook on 127.0.0.1), $MAX_CONNECTIONS connections, warmup ${warmup}s, ${LARGE_DURATION}s measured"
+  t0="$(now_s)"
+  loadgen events "$warmup" "$LARGE_DURATION" --mode max --connections "$MAX_CONNECTIONS" --body-bytes 2048 \
+    --recipients 1 --configuration-set "$EVENTS_SET"
+  r="$LAST_RESULT"
+  R_EVENTS_CPU="$LAST_CPU"
+  R_EVENTS_PG="$LAST_PG"
+  R_EVENTS="$(field "$r" accepted_per_s)"
+  R_EVENTS_DELIVERED="$(field "$r" delivered_per_s)"
+  R_EVENTS_ERRORS="$(field "$r" errors)"
+  R_TOTAL_ACCEPTED=$((R_TOTAL_ACCEPTED + $(field "$r" total_accepted)))
+  drain events
+  R_DRAIN_EVENTS="$DRAINED"
+  # every accepted message of the scenario has a Send and, once delivered, a Delivery to post
+  expected=$((2 * $(field "$r" total_accepted)))
+  deadline=$((SECONDS + DRAIN_TIMEOUT))
+  while :; do
+    n=$(($(webhook_posts "$OUT/webhook.count") - posted0))
+    [ "$n" -ge "$expected" ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      NOTES+=("After events, the webhook had $n of $expected events ${DRAIN_TIMEOUT} s after the load stopped.")
+      break
+    fi
+    sleep 0.2
+  done
+  took="$(calc "$(now_s) - $t0")"
+  R_EVENTS_POSTED="$n of $expected"
+  R_EVENTS_PER_S="$(awk -v n="$n" -v t="$took" 'BEGIN { printf "%.0f", n / t }')"
+  R_EVENTS_DRAIN="$(calc "$(now_s) - $t0 - $warmup - $LARGE_DURATION")"
+  log "events: the webhook received $n of $expected events ($R_EVENTS_PER_S/s from the start of the scenario to the last)"
+  stop_pid "$WEBHOOK_PID" 5
+  WEBHOOK_PID=""
+}
+
 max_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "na" || a == "") print b; else if (b == "na" || b == "") print a; else print (a + 0 > b + 0 ? a : b) }'; }
 
 DNS_PID=""
@@ -740,13 +807,14 @@ stop_node() {
 # ---------------------------------------------------------------------------------------------------------------
 want postfix && run_postfix
 want rsa && run_rsa
-if want max || want rate || want large || want submission || want dkim; then
+if want max || want rate || want large || want submission || want dkim || want events; then
   start_node
   want max && run_max
   want rate && run_rate
   want large && run_large
   want submission && run_submission
   want dkim && run_dkim
+  want events && run_events
   stop_node
 fi
 want direct && run_direct
@@ -770,7 +838,7 @@ CPU="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)"
 RAM="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 JAVA_VERSION="$(java -version 2>&1 | head -1)"
 PF_VERSION="$(postconf -h mail_version 2>/dev/null || echo '?')"
-DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_SUB} s after submission, ${R_DRAIN_DKIM} s after DKIM, ${R_DRAIN_DIRECT} s after direct (seconds after the load stopped; $(num "$R_ALL_ACCEPTED") messages in all)"
+DRAIN_TIMES="sink caught up ${R_DRAIN_MAX} s after max, ${R_DRAIN_RATE} s after rate, ${R_DRAIN_LARGE} s after 100 KB, ${R_DRAIN_SUB} s after submission, ${R_DRAIN_DKIM} s after DKIM, ${R_DRAIN_EVENTS} s after events, ${R_DRAIN_DIRECT} s after direct (seconds after the load stopped; $(num "$R_ALL_ACCEPTED") messages in all)"
 case "$DRAIN_OK" in
   yes) DRAIN_TEXT="yes: $DRAIN_TIMES" ;;
   no) DRAIN_TEXT="**no**: $([ "$EXCESS" -gt 0 ] && echo "$EXCESS more delivered than accepted, ")see the notes below; $DRAIN_TIMES" ;;
@@ -795,11 +863,12 @@ SECTION="$(cat <<EOF
 | Delivered/s, direct MX mode (MX of example.org on the sink), 2 KB, max throughput (accepted/s) | $(num "$R_DIRECT") ($(num "$R_DIRECT_ACC")) | $(num "$R_POSTFIX") (relay mode) | $(ratio "$R_DIRECT" "$R_POSTFIX") | |
 | 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
 | DKIM RSA-2048 sends/s, 2 KB, max throughput (delivered/s) | $(num "$R_DKIM") ($(num "$R_DKIM_DELIVERED")); signed: $R_DKIM_SIGNED | | $(ratio "$R_DKIM" "$R_RSA") of raw RSA (OpenSSL) | >= 60% of raw RSA |
+| Events: sends/s with a configuration set publishing Send and Delivery to a webhook, 2 KB (delivered/s); events posted | $(num "$R_EVENTS") ($(num "$R_EVENTS_DELIVERED")); $R_EVENTS_POSTED posted, $(num "$R_EVENTS_PER_S")/s over the scenario, the last $R_EVENTS_DRAIN s after the load stopped | | | |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s, 2 KB, 50 sessions with AUTH (delivered/s) | $(num "$R_SUB") ($(num "$R_SUB_DELIVERED")) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue, no AUTH) | $(ratio "$R_SUB" "$R_POSTFIX_ACCEPT") | >= 5x |
 | Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
-Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, direct $R_DIRECT_ERRORS.
+Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, events $R_EVENTS_ERRORS, direct $R_DIRECT_ERRORS.
 Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.
 Rate mode: the generator's own send lag behind schedule, p99 $R_RATE_LAG ms (included in the latencies above).
 GC during the node's life: $R_GC.
@@ -812,6 +881,7 @@ everything else on the machine, including other users' work:
 - 100 KB: $R_LARGE_CPU
 - submission: $R_SUB_CPU
 - DKIM: $R_DKIM_CPU
+- events: $R_EVENTS_CPU
 - direct: $R_DIRECT_CPU
 
 PostgreSQL during each window (commits of the benchmark database; WAL of the whole server):
@@ -821,6 +891,7 @@ PostgreSQL during each window (commits of the benchmark database; WAL of the who
 - 100 KB: $R_LARGE_PG
 - submission: $R_SUB_PG
 - DKIM: $R_DKIM_PG
+- events: $R_EVENTS_PG
 EOF
 )"
 if [ ${#NOTES[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@ package io.mailgate;
 
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.events.WebhookSigner;
 import io.mailgate.identity.Accounts;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
@@ -28,6 +29,7 @@ final class Admin {
         account create <name> [--max-send-rate N] [--max-24-hour-send N] [--production]
         account list
         account set <account-id> [--max-send-rate N] [--max-24-hour-send N] [--production true|false] [--sending true|false]
+        account webhook-secret <account-id>
         key create <account-id>
         key list [<account-id>]
         key disable <access-key-id>
@@ -66,7 +68,7 @@ final class Admin {
     try {
       Accounts accounts = new Accounts(pool, secrets);
       Future<String> result = Migrations.apply(pool).compose(n -> dispatch(accounts, new SuppressionStore(vertx, pool,
-          config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0), config, args));
+          config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0), new WebhookSigner(secrets), config, args));
       System.out.println(result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
       return 0;
     } catch (java.util.concurrent.ExecutionException e) {
@@ -85,7 +87,8 @@ final class Admin {
     }
   }
 
-  private static Future<String> dispatch(Accounts accounts, SuppressionStore suppressions, MailgateConfig config,
+  private static Future<String> dispatch(Accounts accounts, SuppressionStore suppressions, WebhookSigner webhooks,
+      MailgateConfig config,
       String[] args) {
     String what = args[1] + " " + (args.length > 2 ? args[2] : "");
     List<String> rest = new ArrayList<>(List.of(args).subList(Math.min(3, args.length), args.length));
@@ -120,6 +123,13 @@ final class Admin {
           throw new UsageError("nothing to set");
         }
         return accounts.update(id, rate, quota, production, sending).map(v -> "account " + id + " updated");
+      }
+      case "account webhook-secret": {
+        String id = positional(rest, "account id");
+        return accounts.list().compose(rows -> rows.stream().anyMatch(r -> r.id().equals(id))
+            ? Future.succeededFuture(webhooks.secret(id) + "\n(event webhooks of account " + id + " are signed with "
+                + "it: Standard Webhooks, webhook-signature header)")
+            : Future.failedFuture(new UsageError("no account " + id)));
       }
       case "key create":
         return accounts.createKey(positional(rest, "account id")).map(k -> "access key id      " + k.accessKeyId()

@@ -156,6 +156,7 @@ public final class MailgateNode {
         .compose(v -> dev ? Future.<Void>succeededFuture() : deploy(() -> new IdentityDnsVerticle(config, clock, dns, secrets), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
         .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
+        .compose(v -> deploy(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
             ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock), 1) : Future.<Void>succeededFuture())
         .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev), http))

@@ -75,6 +75,10 @@ public final class Main {
         // a dev machine has no certificate: let mailers log in on plain connections
         config = config.with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, true);
       }
+      if (System.getenv(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES.envName()) == null) {
+        // a developer's webhook receiver runs on their own machine
+        config = config.with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES, true);
+      }
     }
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     Logger.getLogger(Main.class.getName()).info(vertx.isNativeTransportEnabled()
@@ -148,6 +152,10 @@ public final class Main {
           + io.mailgate.identity.SmtpCredentials.password(c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY),
               c.get(MailgateConfig.REGION)));
     }
+    String masterKey = c.get(MailgateConfig.SECURITY_MASTER_KEY);
+    System.out.println("  Webhook secret     " + new io.mailgate.events.WebhookSigner(io.mailgate.identity.SecretBox
+        .fromBase64(masterKey.isBlank() ? MailgateNode.DEV_MASTER_KEY : masterKey)).secret(
+            c.get(MailgateConfig.DEV_ACCOUNT_ID)) + "   (event webhooks are signed with it)");
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
   }

@@ -5,7 +5,7 @@ import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
-/** Questions about a peer's address, answered from the address literal alone: nothing is looked up. */
+/** Questions about an address, answered from the address itself: nothing is looked up. */
 public final class NetAddresses {
   private NetAddresses() {}
 
@@ -20,5 +20,50 @@ public final class NetAddresses {
     } catch (UnknownHostException e) {
       return false;
     }
+  }
+
+  /**
+   * Whether an address is one the node may connect to on a tenant's say-so (an MX host, a webhook): a public
+   * unicast address.
+   * Loopback, unspecified, link-local, private (RFC 1918), unique-local (fc00::/7), CGNAT (100.64.0.0/10) and
+   * multicast addresses would let any tenant's DNS (or an address literal) point the node at its own network.
+   */
+  public static boolean isPublic(InetAddress a) {
+    if (a.isLoopbackAddress() || a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
+        || a.isMulticastAddress()) {
+      return false;
+    }
+    byte[] b = a.getAddress();
+    if (b.length == 4) {
+      int first = b[0] & 0xff;
+      int second = b[1] & 0xff;
+      int third = b[2] & 0xff;
+      return first != 0 && first < 240 // this network, and class E with the broadcast address
+          && !(first == 100 && second >= 64 && second < 128) // CGNAT, 100.64.0.0/10
+          && !(first == 192 && second == 0 && third == 0) // IETF protocol assignments, 192.0.0.0/24
+          && !(first == 198 && (second == 18 || second == 19)); // benchmarking, 198.18.0.0/15 (fake-IP proxies)
+    }
+    if ((b[0] & 0xfe) == 0xfc) {
+      return false; // unique local, fc00::/7
+    }
+    boolean zeros = true; // ::/96, IPv4-compatible (deprecated): an IPv4 address in disguise
+    for (int i = 0; i < 12; i++) {
+      zeros &= b[i] == 0;
+    }
+    if (zeros) {
+      return false;
+    }
+    if ((b[0] & 0xff) == 0x00 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b) {
+      // NAT64 (64:ff9b::/96 well-known, 64:ff9b:1::/48 local use): the IPv4 address inside decides; local use never
+      if (b[4] == 0 && b[5] == 1) {
+        return false;
+      }
+      try {
+        return isPublic(InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)));
+      } catch (java.net.UnknownHostException e) {
+        return false;
+      }
+    }
+    return true;
   }
 }

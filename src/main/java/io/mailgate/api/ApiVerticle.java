@@ -8,10 +8,12 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.api.sesv2.TemplatesHandler;
+import io.mailgate.events.EventDestinationStore;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.configset.ConfigurationSetStore;
 import io.mailgate.configset.ConfigurationSets;
@@ -146,6 +148,8 @@ public final class ApiVerticle extends VerticleBase {
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names());
+    EventDestinationsHandler eventDestinations = new EventDestinationsHandler(new EventDestinationStore(db),
+        config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES));
     SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(vertx, db,
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0));
 
@@ -194,6 +198,14 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/configuration-sets/:name/sending").handler(V2Route.of(auth, configurationSets::putSendingOptions));
     router.put("/v2/email/configuration-sets/:name/suppression-options")
         .handler(V2Route.of(auth, configurationSets::putSuppressionOptions));
+    router.post("/v2/email/configuration-sets/:name/event-destinations")
+        .handler(V2Route.of(auth, eventDestinations::create));
+    router.get("/v2/email/configuration-sets/:name/event-destinations")
+        .handler(V2Route.of(auth, eventDestinations::list));
+    router.put("/v2/email/configuration-sets/:name/event-destinations/:destination")
+        .handler(V2Route.of(auth, eventDestinations::update));
+    router.delete("/v2/email/configuration-sets/:name/event-destinations/:destination")
+        .handler(V2Route.of(auth, eventDestinations::delete));
     router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
     router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
     router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));

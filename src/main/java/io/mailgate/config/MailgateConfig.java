@@ -70,6 +70,18 @@ public final class MailgateConfig {
       "Named routes a configuration set can choose with DeliveryOptions.SendingPoolName: name=direct or name=smtp://[user:password@]host:port, separated by commas (e.g. bulk=smtp://relay2:25,tx=direct). Empty: none; every message takes the node's route.");
   public static final ConfigKey<Boolean> DELIVERY_ALLOW_PRIVATE_ADDRESSES = key("delivery.allowPrivateAddresses",
       Boolean.class, false, "Direct mode: deliver to MX hosts (and address literals) at loopback, private, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, a tenant's domain cannot point the node at the internal network; turn on for tests and private networks.");
+  public static final ConfigKey<Integer> EVENTS_CONCURRENCY = key("events.concurrency", Integer.class, 16,
+      "Webhook requests (event publishing) one node has open at once.");
+  public static final ConfigKey<Integer> EVENTS_TIMEOUT_SECONDS = key("events.timeoutSeconds", Integer.class, 10,
+      "How long a webhook has to answer an event before the attempt counts as failed and is retried.");
+  public static final ConfigKey<Integer> EVENTS_RETRY_BASE_SECONDS = key("events.retryBaseSeconds", Integer.class, 10,
+      "Delay before an event that failed is posted again; each further retry waits three times longer, up to an hour.");
+  public static final ConfigKey<Integer> EVENTS_MAX_AGE_HOURS = key("events.maxAgeHours", Integer.class, 24,
+      "How long an event that its webhook keeps refusing is retried (see events.retryBaseSeconds) before it is dropped and logged.");
+  public static final ConfigKey<Integer> EVENTS_POLL_MILLIS = key("events.pollMillis", Integer.class, 1000,
+      "How often each node looks for events to publish when it has none in hand (an event waits at most about this long).");
+  public static final ConfigKey<Boolean> EVENTS_ALLOW_PRIVATE_ADDRESSES = key("events.allowPrivateAddresses",
+      Boolean.class, false, "Post events to webhooks at loopback, private, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, a tenant cannot make the node call into the internal network; start-dev turns it on (webhooks on the developer's machine).");
   public static final ConfigKey<Integer> DELIVERY_DIRECT_PORT = key("delivery.directPort", Integer.class, 25,
       "Port of MX hosts in direct delivery (25 on the internet).");
   public static final ConfigKey<String> DELIVERY_SHAPING_FILE = key("delivery.shapingFile", String.class, "",

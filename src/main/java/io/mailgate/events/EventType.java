@@ -1,6 +1,9 @@
 package io.mailgate.events;
 
-/** SES event types, with the name of the field that carries each type's details. */
+/**
+ * SES event types, with the name of the field that carries each type's details. The constant's name is the type as
+ * SES v2's MatchingEventTypes spells it.
+ */
 public enum EventType {
   SEND("Send", "send"),
   DELIVERY("Delivery", "delivery"),
@@ -10,7 +13,8 @@ public enum EventType {
   DELIVERY_DELAY("DeliveryDelay", "deliveryDelay"),
   OPEN("Open", "open"),
   CLICK("Click", "click"),
-  RENDERING_FAILURE("Rendering Failure", "failure");
+  RENDERING_FAILURE("Rendering Failure", "failure"),
+  SUBSCRIPTION("Subscription", "subscription");
 
   public final String sesName;
   public final String detailField;
@@ -27,5 +31,15 @@ public enum EventType {
       }
     }
     throw new IllegalArgumentException("unknown event type " + name);
+  }
+
+  /** The type as SES v2 names it in MatchingEventTypes ({@code DELIVERY_DELAY}), or null. */
+  public static EventType fromApiName(String name) {
+    for (EventType t : values()) {
+      if (t.name().equals(name)) {
+        return t;
+      }
+    }
+    return null;
   }
 }

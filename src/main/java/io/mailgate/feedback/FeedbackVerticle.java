@@ -104,7 +104,33 @@ public final class FeedbackVerticle extends VerticleBase {
   }
 
   private void record(DeliveryOutcome o) {
-    record(o, toRow(o), 0);
+    record(o, published(toRow(o), o), 0);
+  }
+
+  /**
+   * The outcome with its event (the Delivery too, which has no event row) for the event outbox, when the message has
+   * a configuration set: the statement writes it for those of the set's destinations that take its type.
+   */
+  static OutcomeStore.Outcome published(OutcomeStore.Outcome row, DeliveryOutcome o) {
+    if (o.configurationSet() == null) {
+      return row;
+    }
+    String type;
+    String detail;
+    if (row.delivery() != null) {
+      type = EventType.DELIVERY.sesName;
+      detail = SesEvents.delivery(o.at(), Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()),
+          o.recipient(), row.smtpReply(), row.delivery().reportingMta(), row.delivery().remoteMta()).encode();
+    } else if (row.eventType() != null) {
+      type = row.eventType();
+      detail = row.eventDetailJson();
+    } else {
+      return row;
+    }
+    return new OutcomeStore.Outcome(row.messageId(), row.idx(), row.accountId(), row.recipient(), row.state(),
+        row.smtpCode(), row.smtpReply(), row.eventType(), row.eventDetailJson(), row.at(), row.nextAttemptAt(),
+        row.countsAsAttempt(), row.consequences(), row.delivery(),
+        new OutcomeStore.Publish(o.configurationSet(), type, detail));
   }
 
   /**
@@ -175,7 +201,7 @@ public final class FeedbackVerticle extends VerticleBase {
       case DELIVERED -> {
         // the Delivery event is the recipient row itself (delivered_at, reply, MTAs): no event row
         return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "delivered", r.code(),
-            smtp, null, null, o.at(), null, true, counted, new OutcomeStore.Delivery(r.remoteMta(), reportingMta));
+            smtp, null, null, o.at(), null, true, counted, new OutcomeStore.Delivery(r.remoteMta(), reportingMta), null);
       }
       case BOUNCED -> {
         if (o.result() instanceof AttemptResult.Suppressed sup) {
@@ -206,9 +232,9 @@ public final class FeedbackVerticle extends VerticleBase {
       }
       case DEFERRED -> {
         JsonObject detail = new JsonObject()
-            .put("timestamp", io.mailgate.events.SesEvents.time(o.at()))
+            .put("timestamp", SesEvents.time(o.at()))
             .put("delayType", delayType(o.result(), r))
-            .put("expirationTime", o.expiresAt().toString())
+            .put("expirationTime", SesEvents.time(o.expiresAt()))
             .put("delayedRecipients", new JsonArray().add(new JsonObject()
                 .put("emailAddress", o.recipient())
                 .put("status", r.status() != null ? r.status() : "4.4.1")
@@ -243,6 +269,6 @@ public final class FeedbackVerticle extends VerticleBase {
       JsonObject detail, java.time.Instant next, boolean counts, OutcomeStore.Consequences consequences) {
     return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), state, code, reply,
         type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts, consequences,
-        null);
+        null, null);
   }
 }

@@ -25,6 +25,9 @@ public final class Metrics implements Shareable {
   private final EnumMap<Disposition, LongAdder> outcomes = new EnumMap<>(Disposition.class);
   private final LongAdder feedbackAttributed = new LongAdder();
   private final LongAdder feedbackUnattributed = new LongAdder();
+  private final LongAdder eventsPublished = new LongAdder();
+  private final LongAdder eventsFailed = new LongAdder();
+  private final LongAdder eventsDropped = new LongAdder();
   private final long startedMillis = System.currentTimeMillis();
   private final java.util.concurrent.atomic.AtomicLong queueCountedAt = new java.util.concurrent.atomic.AtomicLong();
   private volatile long queued = -1;
@@ -59,6 +62,11 @@ public final class Metrics implements Shareable {
   /** An inbound report (bounce, complaint) stored: matched to a message of ours or kept unattributed. */
   public void feedback(boolean attributed) {
     (attributed ? feedbackAttributed : feedbackUnattributed).increment();
+  }
+
+  /** An event posted to a webhook: taken (2xx), refused or unanswered (to be retried), or given up. */
+  public void event(boolean published, boolean dropped) {
+    (published ? eventsPublished : dropped ? eventsDropped : eventsFailed).increment();
   }
 
   /**
@@ -101,6 +109,11 @@ public final class Metrics implements Shareable {
     help(b, "mailgate_feedback_reports_total", "counter", "Inbound bounce and complaint reports stored.");
     b.append("mailgate_feedback_reports_total{attributed=\"true\"} ").append(feedbackAttributed.sum()).append('\n');
     b.append("mailgate_feedback_reports_total{attributed=\"false\"} ").append(feedbackUnattributed.sum()).append('\n');
+    help(b, "mailgate_events_total", "counter", "Events posted to webhooks: published (2xx), failed (an attempt "
+        + "refused or unanswered, retried later), dropped (given up after events.maxAgeHours, or no longer wanted).");
+    b.append("mailgate_events_total{result=\"published\"} ").append(eventsPublished.sum()).append('\n');
+    b.append("mailgate_events_total{result=\"failed\"} ").append(eventsFailed.sum()).append('\n');
+    b.append("mailgate_events_total{result=\"dropped\"} ").append(eventsDropped.sum()).append('\n');
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "

@@ -214,7 +214,7 @@ public final class MailboxParser {
     return ascii;
   }
 
-  static String abbreviate(String s) {
+  public static String abbreviate(String s) {
     String clean = s.replace("\r", "\\r").replace("\n", "\\n");
     return clean.length() > 100 ? clean.substring(0, 100) + "..." : clean;
   }

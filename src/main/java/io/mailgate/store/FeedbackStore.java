@@ -113,10 +113,17 @@ public final class FeedbackStore {
         .mapEmpty();
   }
 
+  /** The event, and its rows in the event outbox for the message's configuration set's destinations that take it. */
   private static Future<Void> event(SqlConnection conn, MessageRef m, String email, String type, JsonObject detail) {
+    Tuple params = params(m.id(), m.accountId(), type, email, withoutNul(detail).toString());
     return conn.preparedQuery("INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) "
-            + "VALUES ($1, $2, $3, $4, $5::text::jsonb, now())")
-        .execute(params(m.id(), m.accountId(), type, email, withoutNul(detail).toString())).mapEmpty();
+            + "VALUES ($1, $2, $3, $4, $5::text::jsonb, now())").execute(params)
+        .compose(v -> conn.preparedQuery("INSERT INTO event_outbox (destination_id, message_id, type, recipient, "
+                + "detail, created_at, next_attempt_at) SELECT d.id, m.id, $3, $4, $5::text::jsonb, now(), now() "
+                + "FROM messages m JOIN event_destinations d ON d.account_id = m.account_id "
+                + "AND d.configuration_set = m.configuration_set "
+                + "WHERE m.id = $1 AND m.account_id = $2 AND d.enabled AND $3 = ANY(d.event_types)").execute(params))
+        .mapEmpty();
   }
 
   private static Future<Void> suppress(SqlConnection conn, MessageRef m, String email, String reason, String feedbackId) {

@@ -10,8 +10,8 @@ import java.util.List;
 
 /**
  * Records delivery outcomes: the recipient's new state (final, or queued again with its next
- * attempt time), its event, what goes on the suppression lists and what counts toward
- * reputation, in one statement per group of outcomes. Only the node holding the
+ * attempt time), its event (and its rows in the event outbox), what goes on the suppression lists and what counts
+ * toward reputation, in one statement per group of outcomes. Only the node holding the
  * recipient's lease can record an outcome for it: after a lease was taken over (its node was
  * thought dead) a late outcome changes nothing and records no second event. (Only queued
  * recipients are leased, so the lease check also means "still queued"; saying state = 'queued'
@@ -23,11 +23,27 @@ public final class OutcomeStore {
    * One recipient's outcome. {@code state} is queued, delivered or bounced; {@code nextAttemptAt}
    * is set when it stays queued; {@code eventType} may be null (nothing to record, e.g. a
    * destination that is paused); {@code countsAsAttempt} is false when nothing was tried;
-   * {@code delivery} is set when the recipient was delivered (its event is then implicit).
+   * {@code delivery} is set when the recipient was delivered (its event is then implicit); {@code publish} is set
+   * when the message has a configuration set: its event (a Delivery too) then goes to those of the set's event
+   * destinations that take its type.
    */
   public record Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
       String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
-      boolean countsAsAttempt, Consequences consequences, Delivery delivery) {}
+      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish) {}
+
+  /** An event for the event outbox: the message's configuration set, the event's type and detail. */
+  public record Publish(String configurationSet, String type, String detailJson) {}
+
+  /**
+   * The event outbox rows of the outcomes in {@code done}: one per destination of the configuration set that is enabled
+   * and takes the type. Destinations are read without a lock: one deleted meanwhile may get a row, which its
+   * publisher drops (a lock, or a foreign key, would let a tenant's delete fail a batch of other tenants' outcomes).
+   */
+  private static final String PUBLISH = """
+        INSERT INTO event_outbox (destination_id, message_id, type, recipient, detail, created_at, next_attempt_at)
+        SELECT ed.id, d.mid, d.ptype, d.rcpt, d.pdetail::jsonb, d.ts, d.ts
+        FROM done d JOIN event_destinations ed ON ed.account_id = d.acct AND ed.configuration_set = d.cs
+        WHERE d.ptype IS NOT NULL AND ed.enabled AND d.ptype = ANY(ed.event_types)""";
 
   /**
    * A delivery, kept on the recipient row (delivered_at, remote_mta, reporting_mta) instead of as an
@@ -58,6 +74,19 @@ public final class OutcomeStore {
 """;
 
   /**
+   * The recipients' update ({@code u}) where the lease owner is parameter {@code $leaseParameter}, and the outcomes
+   * it applied to ({@code done}): a recipient whose lease was taken over is left alone, and so are its outcome's
+   * other effects.
+   */
+  private static String appliedBy(int leaseParameter) {
+    return "), u AS (\n" + UPDATE_RECIPIENTS
+        + "  FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.lease_owner = $" + leaseParameter + "\n"
+        + "  RETURNING r.message_id, r.idx\n"
+        + "), done AS (\n"
+        + "  SELECT o.* FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx\n";
+  }
+
+  /**
    * The general statement: any outcome, with its event, suppressions and reputation counts. Its
    * plan is five statements in one, and PostgreSQL plans it anew for each batch.
    */
@@ -65,15 +94,11 @@ public final class OutcomeStore {
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                              $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
-                             $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[])
+                             $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[],
+                             $21::text[], $22::text[], $23::text[])
           AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts,
-               suppress, feedback, global, sent, hard, remote_mta, reporting_mta)
-      ), u AS (
-      """ + UPDATE_RECIPIENTS + """
-        FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.lease_owner = $13
-        RETURNING r.message_id, r.idx
-      ), done AS (
-        SELECT o.* FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx
+               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail)
+      """ + appliedBy(13) + """
       ), s AS (
         INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
         SELECT DISTINCT ON (d.acct, lower(d.rcpt)) d.acct, lower(d.rcpt), d.suppress, d.mid, d.feedback, d.ts
@@ -96,6 +121,8 @@ public final class OutcomeStore {
         FROM done d WHERE d.sent OR d.hard GROUP BY 1, 2 ORDER BY 1, 2 -- one lock order for every batch
         ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent,
           hard_bounces = reputation_buckets.hard_bounces + EXCLUDED.hard_bounces
+      ), pub AS (
+      """ + PUBLISH + """
       )
       INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
       SELECT d.mid, d.acct, d.type, d.rcpt, d.detail::jsonb, d.ts FROM done d WHERE d.type IS NOT NULL""";
@@ -118,6 +145,26 @@ public final class OutcomeStore {
       SELECT o.acct, to_timestamp(floor(extract(epoch FROM o.ts) / 300) * 300), count(*), 0, 0
       FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx WHERE o.sent GROUP BY 1, 2 ORDER BY 1, 2
       ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent""";
+
+  /**
+   * {@link #RECORD_PLAIN} for a batch with outcomes of messages sent with a configuration set: their events (a
+   * Delivery, mostly) go into the event outbox too, for the set's destinations.
+   */
+  static final String RECORD_PLAIN_PUBLISHING = """
+      WITH o AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
+                             $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
+                             $14::text[], $15::text[], $16::text[], $17::text[])
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta,
+               rcpt, cs, ptype, pdetail)
+      """ + appliedBy(10) + """
+      ), rep AS (
+        INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
+        SELECT d.acct, to_timestamp(floor(extract(epoch FROM d.ts) / 300) * 300), count(*), 0, 0
+        FROM done d WHERE d.sent GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent
+      )
+      """ + PUBLISH;
 
   private final Pool pool;
   private final String leaseOwner;
@@ -173,7 +220,11 @@ public final class OutcomeStore {
     Boolean[] hard = new Boolean[n];
     String[] remoteMta = new String[n];
     String[] reportingMta = new String[n];
+    String[] cs = new String[n];
+    String[] ptype = new String[n];
+    String[] pdetail = new String[n];
     boolean plain = true; // no event, suppression or hard bounce in the batch
+    boolean publishing = false; // an event to publish
     for (int i = 0; i < n; i++) {
       Outcome o = batch.get(i);
       mid[i] = o.messageId();
@@ -194,17 +245,28 @@ public final class OutcomeStore {
       global[i] = c.global();
       sent[i] = c.sent();
       hard[i] = c.hardBounce();
+      if (o.publish() != null) {
+        cs[i] = o.publish().configurationSet();
+        ptype[i] = o.publish().type();
+        pdetail[i] = o.publish().detailJson();
+        publishing = true;
+      }
       plain &= o.eventType() == null && c.suppress() == null && !c.global() && !c.hardBounce();
       if (o.delivery() != null) {
         remoteMta[i] = o.delivery().remoteMta();
         reportingMta[i] = o.delivery().reportingMta();
       }
     }
+    if (plain && publishing) {
+      return pool.preparedQuery(RECORD_PLAIN_PUBLISHING).execute(Tuple.from(new Object[] {mid, idx, acct, state, code,
+          reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta, rcpt, cs, ptype, pdetail}));
+    }
     if (plain) {
       return pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(new Object[] {mid, idx, acct, state, code, reply, ts,
           next, counts, leaseOwner, sent, remoteMta, reportingMta}));
     }
     return pool.preparedQuery(RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
-        detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta}));
+        detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta, cs, ptype,
+        pdetail}));
   }
 }

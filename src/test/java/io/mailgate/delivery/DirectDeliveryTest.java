@@ -223,17 +223,17 @@ class DirectDeliveryTest {
     }
     assertTrue(internal.received().isEmpty());
     assertTrue(internal.commands().isEmpty(), "no connection at all");
-    assertFalse(Router.isPublic(InetAddress.getByName("10.1.2.3")));
-    assertFalse(Router.isPublic(InetAddress.getByName("100.64.0.1")));
-    assertFalse(Router.isPublic(InetAddress.getByName("169.254.169.254")));
-    assertFalse(Router.isPublic(InetAddress.getByName("fd00::1")));
-    assertFalse(Router.isPublic(InetAddress.getByName("::")));
-    assertFalse(Router.isPublic(InetAddress.getByName("64:ff9b::a01:203")), "NAT64 of 10.1.2.3");
-    assertTrue(Router.isPublic(InetAddress.getByName("64:ff9b::c000:20a")), "NAT64 of 192.0.2.10");
-    assertFalse(Router.isPublic(InetAddress.getByName("::a01:203")), "IPv4-compatible 10.1.2.3");
-    assertFalse(Router.isPublic(InetAddress.getByName("198.18.0.1")));
-    assertTrue(Router.isPublic(InetAddress.getByName("192.0.2.10")));
-    assertTrue(Router.isPublic(InetAddress.getByName("2001:db8::1")));
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("10.1.2.3")));
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("100.64.0.1")));
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("169.254.169.254")));
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("fd00::1")));
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("::")));
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("64:ff9b::a01:203")), "NAT64 of 10.1.2.3");
+    assertTrue(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("64:ff9b::c000:20a")), "NAT64 of 192.0.2.10");
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("::a01:203")), "IPv4-compatible 10.1.2.3");
+    assertFalse(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("198.18.0.1")));
+    assertTrue(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("192.0.2.10")));
+    assertTrue(io.mailgate.NetAddresses.isPublic(InetAddress.getByName("2001:db8::1")));
   }
 
   @Test

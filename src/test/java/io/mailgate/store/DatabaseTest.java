@@ -19,7 +19,9 @@ class DatabaseTest {
   void theHotPathStatementsStayPrepared() {
     PgConnectOptions options = Database.connectOptions("postgresql://postgres@127.0.0.1:5432/x");
     assertTrue(options.getCachePreparedStatements());
-    for (String sql : new String[] {MessageStore.INSERT, OutcomeStore.RECORD, DeliveryQueue.CLAIM}) {
+    for (String sql : new String[] {MessageStore.INSERT, MessageStore.INSERT_PUBLISHING, OutcomeStore.RECORD,
+        OutcomeStore.RECORD_PLAIN_PUBLISHING,
+        DeliveryQueue.CLAIM}) {
       assertTrue(options.getPreparedStatementCacheSqlFilter().test(sql),
           "not cached, so parsed and planned on every execution: " + sql.substring(0, 60));
     }

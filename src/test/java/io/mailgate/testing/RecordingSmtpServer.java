@@ -164,6 +164,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
 
   private void session(Socket socket, int connection) {
     maxActive.accumulateAndGet(active.incrementAndGet(), Math::max);
+    boolean counted = true;
     try (socket; InputStream in = new BufferedInputStream(socket.getInputStream());
          OutputStream out = socket.getOutputStream()) {
       write(out, greeting);
@@ -237,6 +238,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
         } else if (upper.equals("NOOP")) {
           write(out, "250 2.0.0 Ok");
         } else if (upper.equals("QUIT")) {
+          // the session ends here: once the client has the 221 it may open the next connection at once, maybe
+          // before this thread gets to run again and close this one
+          active.decrementAndGet();
+          counted = false;
           write(out, "221 2.0.0 Bye");
           return;
         } else {
@@ -248,7 +253,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
-      active.decrementAndGet();
+      if (counted) {
+        active.decrementAndGet();
+      }
     }
   }
 

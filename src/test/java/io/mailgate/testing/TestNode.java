@@ -95,6 +95,9 @@ public final class TestNode implements AutoCloseable {
         .with(MailgateConfig.DEV_MAX_SEND_RATE, 1000.0)
         .with(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS, 1)
         .with(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES, true) // the tests' MX hosts are on 127.0.0.1
+        .with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES, true) // and their webhooks
+        .with(MailgateConfig.EVENTS_POLL_MILLIS, 200)
+        .with(MailgateConfig.EVENTS_RETRY_BASE_SECONDS, 1)
         .with(MailgateConfig.SECURITY_MASTER_KEY, MASTER_KEY)
         .with(MailgateConfig.CACHE_TTL_MILLIS, 300)
         .with(MailgateConfig.SMTP_INBOUND_HOST, "127.0.0.1")

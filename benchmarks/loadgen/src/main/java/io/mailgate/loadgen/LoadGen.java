@@ -31,6 +31,10 @@ public final class LoadGen {
         SmtpLoad.run(options);
         return;
       }
+      if (options.string("mode", "max").equals("webhook")) {
+        WebhookReceiver.run(options);
+        return;
+      }
       if (options.string("mode", "max").equals("rsa")) {
         RsaSpeed.run(options.decimal("duration", 5), options.integer("threads", 1));
         return;
@@ -44,7 +48,8 @@ public final class LoadGen {
   }
 
   private static void run(Options.Load load) throws Exception {
-    SendEmailBodies bodies = new SendEmailBodies(load.bodyBytes(), load.recipients(), load.from());
+    SendEmailBodies bodies = new SendEmailBodies(load.bodyBytes(), load.recipients(), load.from(),
+        load.configurationSet());
     SinkCounter sink = load.sinkFile() == null ? null : new SinkCounter(load.sinkFile());
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(load.threads()).setWorkerPoolSize(1)
         .setInternalBlockingPoolSize(1));

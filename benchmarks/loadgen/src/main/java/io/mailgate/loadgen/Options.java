@@ -22,6 +22,7 @@ final class Options {
         --recipients K         recipients per message, in ToAddresses (default 1)
         --from ADDRESS         FromEmailAddress (default "Mailgate Bench <bench-sender@example.com>"); a sender of a
                                domain identity with DKIM makes every message signed
+        --configuration-set N  ConfigurationSetName of every request (default none)
         --access-key ID        SigV4 access key id (default AKIAMAILGATEDEV00001, the start-dev key)
         --secret-key KEY       SigV4 secret (default mailgate/dev/secret/key/0000000000000000)
         --region R             signing region (default us-east-1); the service is always ses
@@ -37,6 +38,7 @@ final class Options {
         --self-test            check the SigV4 signer against AWS's documented example and exit
       other tools in the same jar:
         --mode rsa [--duration S] [--threads N]   raw RSA-2048 SHA256withRSA signatures/s with the JDK provider
+        --mode webhook --port P --count-file F     an event webhook: answers 204, counts posts into F
         --mode smtp [--smtp-host H] [--smtp-port P] [--connections N] [--body-bytes B] [--warmup S] [--duration S]
                     [--access-key K --secret-key S --region R | --smtp-password P] [--sink-file F]
                                SMTP submission like smtp-source -s N -d -l B, with AUTH PLAIN (SES SMTP credentials)
@@ -97,7 +99,8 @@ final class Options {
   /** The validated settings of a load run. */
   record Load(String mode, String host, int port, int connections, int inflight, double rate, double durationS,
       double warmupS, int bodyBytes, int recipients, String from, String accessKey, String secretKey, String region,
-      String sinkFile, double timeoutS, double drainTimeoutS, double progressS, int threads, int tickMs) {
+      String sinkFile, double timeoutS, double drainTimeoutS, double progressS, int threads, int tickMs,
+      String configurationSet) {
 
     long durationNanos() {
       return (long) (durationS * 1e9);
@@ -114,6 +117,14 @@ final class Options {
       throw new IllegalArgumentException("--from must be an address without quotes or control characters: " + from);
     }
     return from;
+  }
+
+  private String configurationSet() {
+    String set = values.get("configuration-set");
+    if (set != null && !set.matches("[A-Za-z0-9_-]{1,64}")) {
+      throw new IllegalArgumentException("--configuration-set must be 1-64 letters, digits, _ or -: " + set);
+    }
+    return set;
   }
 
   Load load() {
@@ -143,6 +154,6 @@ final class Options {
         decimal("duration", 30), decimal("warmup", 5), integer("body-bytes", 2048), recipients, from(),
         string("access-key", "AKIAMAILGATEDEV00001"), string("secret-key", "mailgate/dev/secret/key/0000000000000000"),
         string("region", "us-east-1"), values.get("sink-file"), decimal("timeout", 60), decimal("drain-timeout", 60),
-        decimal("progress", 5), threads, Math.max(1, integer("tick-ms", 1)));
+        decimal("progress", 5), threads, Math.max(1, integer("tick-ms", 1)), configurationSet());
   }
 }

@@ -21,12 +21,16 @@ final class SendEmailBodies {
 
   private final Body[] bodies = new Body[VARIANTS];
 
-  SendEmailBodies(int textBytes, int recipients, String from) {
+  /** @param configurationSet the ConfigurationSetName of every request, or null for none */
+  SendEmailBodies(int textBytes, int recipients, String from, String configurationSet) {
     String text = jsonEscapedText(textBytes);
     for (int v = 0; v < VARIANTS; v++) {
       StringBuilder json = new StringBuilder(text.length() + 512);
-      json.append("{\"FromEmailAddress\":\"").append(from).append("\",")
-          .append("\"Destination\":{\"ToAddresses\":[");
+      json.append("{\"FromEmailAddress\":\"").append(from).append("\",");
+      if (configurationSet != null) {
+        json.append("\"ConfigurationSetName\":\"").append(configurationSet).append("\",");
+      }
+      json.append("\"Destination\":{\"ToAddresses\":[");
       for (int r = 0; r < recipients; r++) {
         if (r > 0) {
           json.append(',');

@@ -1,0 +1,427 @@
+package io.mailgate.events;
+
+import io.mailgate.NetAddresses;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.metrics.Metrics;
+import io.mailgate.store.Database;
+import io.mailgate.store.EventOutbox;
+import io.netty.util.NetUtil;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.sqlclient.Pool;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Publishes events: takes due rows from the event outbox (any node may take any row; a claimed row is leased), posts
+ * each as SES's event JSON to its destination's webhook, signed ({@link WebhookSigner}), and deletes it once the
+ * webhook answered 2xx. Any other answer, no answer within {@code events.timeoutSeconds} (resolving, connecting and
+ * the answer together) or a refused connection is tried again after {@code events.retryBaseSeconds} (10 s), three
+ * times that, and so on up to hourly, until {@code events.maxAgeHours} after the event, when it is dropped and
+ * logged. Delivery is at least once: a webhook that took an event but whose answer was lost gets it again, with the
+ * same {@code webhook-id}.
+ *
+ * <p>One webhook must not hold up the others: a destination has at most half of the node's posts at a time, and
+ * one that failed {@link #TRIP_AFTER} times in a row gets one post at a time, its backlog put off meanwhile (for 10 s
+ * per failure, up to 10 minutes), until a post succeeds.
+ *
+ * <p>A webhook's host is resolved here and the connection made to the address that was checked: unless
+ * {@code events.allowPrivateAddresses}, an address on the node's own networks is refused (a tenant's URL or DNS must
+ * not reach internal services), and a DNS answer that changes between check and connect cannot slip past.
+ */
+public final class EventPublisherVerticle extends VerticleBase {
+  private static final Logger LOG = Logger.getLogger(EventPublisherVerticle.class.getName());
+  /** The longest delay between two attempts of an event. */
+  static final Duration MAX_BACKOFF = Duration.ofHours(1);
+  /** Failures in a row after which a destination gets one post at a time. */
+  static final int TRIP_AFTER = 3;
+  /** Most of an answer's body read (and ignored); a longer one ends its connection. */
+  private static final int MAX_ANSWER_BYTES = 64 * 1024;
+
+  private final MailgateConfig config;
+  private final SecretBox secrets;
+  private final Clock clock;
+  private Pool db;
+  private EventOutbox outbox;
+  private HttpClient http;
+  private WorkerExecutor resolver;
+  private WebhookSigner signer;
+  private Metrics metrics;
+  private int concurrency;
+  private int perDestination;
+  private int timeoutMillis;
+  private int leaseSeconds;
+  private Duration maxAge;
+  private Duration firstBackoff;
+  private boolean allowPrivate;
+  private long timer;
+  private int inFlight;
+  private boolean claiming;
+  private boolean backlog;
+  private boolean stopping;
+  private final List<Long> published = new ArrayList<>();
+  private boolean removing;
+  /** Destinations with posts under way or failures in a row, by id. */
+  private final Map<Long, Destination> destinations = new HashMap<>();
+
+  /** What this node knows of a destination's recent posts. */
+  private static final class Destination {
+    int inFlight;
+    int failures;
+    long putOffUntil;
+  }
+
+  public EventPublisherVerticle(MailgateConfig config, SecretBox secrets, Clock clock) {
+    this.config = config;
+    this.secrets = secrets;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    concurrency = Math.max(1, config.get(MailgateConfig.EVENTS_CONCURRENCY));
+    perDestination = Math.max(1, concurrency / 2);
+    timeoutMillis = Math.max(1, config.get(MailgateConfig.EVENTS_TIMEOUT_SECONDS)) * 1000;
+    leaseSeconds = timeoutMillis / 1000 + 60; // every post ends within the timeout: the rest is room to spare
+    maxAge = Duration.ofHours(Math.max(1, config.get(MailgateConfig.EVENTS_MAX_AGE_HOURS)));
+    firstBackoff = Duration.ofSeconds(Math.max(1, config.get(MailgateConfig.EVENTS_RETRY_BASE_SECONDS)));
+    allowPrivate = config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES);
+    metrics = Metrics.of(vertx);
+    signer = new WebhookSigner(secrets);
+    db = Database.pool(vertx, config, 2);
+    outbox = new EventOutbox(db, config.get(MailgateConfig.REGION));
+    // host names are resolved by the system resolver, which blocks: on threads of their own, not the shared pool
+    resolver = vertx.createSharedWorkerExecutor("mailgate-webhook-resolver", 4, timeoutMillis, TimeUnit.MILLISECONDS);
+    http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(timeoutMillis).setIdleTimeout(60)
+            .setKeepAlive(true).setVerifyHost(true).setMaxInitialLineLength(8192).setMaxHeaderSize(16384),
+        new PoolOptions().setHttp1MaxSize(perDestination).setMaxWaitQueueSize(-1));
+    timer = vertx.setPeriodic(Math.max(10, config.get(MailgateConfig.EVENTS_POLL_MILLIS)), t -> poll());
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Stops claiming; posts under way get up to their timeout to finish and published events are deleted (what is
+   * unfinished goes again once its lease ends).
+   */
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(timer);
+    Promise<Void> idle = Promise.promise();
+    long deadline = System.currentTimeMillis() + timeoutMillis + 2000L;
+    vertx.setPeriodic(1, 50, t -> {
+      if ((inFlight == 0 && !claiming && !removing) || System.currentTimeMillis() > deadline) {
+        vertx.cancelTimer(t);
+        idle.complete();
+      }
+    });
+    return idle.future().compose(v -> removePublished()).eventually(() -> http.close())
+        .eventually(() -> resolver.close()).eventually(() -> db.close());
+  }
+
+  private void poll() {
+    if (claiming || stopping) {
+      return;
+    }
+    int free = concurrency - inFlight;
+    if (free <= 0) {
+      backlog = true;
+      return;
+    }
+    claiming = true;
+    outbox.claim(free, leaseSeconds).onComplete(claimed -> {
+      if (claimed.failed()) {
+        claiming = false;
+        LOG.warning("cannot read the event outbox: " + claimed.cause().getMessage());
+        return;
+      }
+      List<EventOutbox.Due> due = claimed.result();
+      backlog = due.size() == free; // a full claim: more may be due
+      if (due.isEmpty()) {
+        claiming = false;
+        return;
+      }
+      outbox.mails(new ArrayList<>(messageIds(due))).onComplete(mails -> {
+        claiming = false;
+        if (stopping) {
+          release(due, clock.instant());
+        } else if (mails.failed()) {
+          for (EventOutbox.Due d : due) {
+            failed(d, "cannot read the message: " + mails.cause().getMessage());
+          }
+        } else {
+          dispatch(due, mails.result());
+        }
+      });
+    });
+  }
+
+  private static LinkedHashSet<String> messageIds(List<EventOutbox.Due> due) {
+    LinkedHashSet<String> ids = new LinkedHashSet<>();
+    for (EventOutbox.Due d : due) {
+      ids.add(d.messageId());
+    }
+    return ids;
+  }
+
+  /** Posts what its destination may take now; puts the rest back. */
+  private void dispatch(List<EventOutbox.Due> due, Map<String, JsonObject> mails) {
+    long now = clock.millis();
+    Map<Long, List<Long>> putOff = new HashMap<>();
+    List<EventOutbox.Due> busy = new ArrayList<>();
+    for (EventOutbox.Due d : due) {
+      JsonObject mail = mails.get(d.messageId());
+      if (d.url() == null || !d.enabled() || mail == null) {
+        // the destination was deleted or disabled, or the message deleted (retention): nobody wants it any more
+        drop(d);
+        continue;
+      }
+      Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
+      boolean tripped = dest.failures >= TRIP_AFTER;
+      if (tripped && (dest.putOffUntil > now || dest.inFlight > 0)) {
+        putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
+      } else if (dest.inFlight >= perDestination) {
+        busy.add(d);
+      } else {
+        publish(d, dest, mail);
+      }
+    }
+    putOff.forEach((id, ids) -> {
+      Destination dest = destinations.get(id);
+      outbox.putOff(id, ids, Instant.ofEpochMilli(Math.max(dest.putOffUntil, now + 1000)))
+          .onFailure(e -> LOG.warning("cannot put off the events of a failing webhook: " + e.getMessage()));
+    });
+    if (!busy.isEmpty()) {
+      release(busy, Instant.ofEpochMilli(now + 1000));
+    }
+    forgetIdle();
+  }
+
+  private void release(List<EventOutbox.Due> due, Instant at) {
+    List<Long> ids = new ArrayList<>(due.size());
+    due.forEach(d -> ids.add(d.id()));
+    outbox.release(ids, at).onFailure(e -> LOG.warning("cannot put back " + ids.size() + " events (they are due again "
+        + "when their lease ends): " + e.getMessage()));
+  }
+
+  private void forgetIdle() {
+    if (destinations.size() > 1000) {
+      destinations.values().removeIf(x -> x.inFlight == 0 && x.failures == 0);
+    }
+  }
+
+  private void publish(EventOutbox.Due d, Destination dest, JsonObject mail) {
+    Buffer body;
+    try {
+      body = SesEvents.event(EventType.fromSesName(d.type()), mail, d.detail()).toBuffer();
+    } catch (RuntimeException e) {
+      failed(d, "cannot render the event: " + e);
+      return;
+    }
+    inFlight++;
+    dest.inFlight++;
+    post(d, body).onComplete(ar -> {
+      inFlight--;
+      dest.inFlight--;
+      if (ar.succeeded()) {
+        dest.failures = 0;
+        metrics.event(true, false);
+        published.add(d.id());
+        removePublished();
+      } else {
+        dest.failures++;
+        if (dest.failures >= TRIP_AFTER) {
+          long pause = Math.min(600_000L, 10_000L * dest.failures);
+          dest.putOffUntil = clock.millis() + pause;
+        }
+        failed(d, ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
+      }
+      if (backlog && !stopping && concurrency - inFlight >= Math.max(1, concurrency / 4)) {
+        poll();
+      }
+    });
+  }
+
+  private void drop(EventOutbox.Due d) {
+    metrics.event(false, true);
+    outbox.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot drop event " + d.id() + ": " + e.getMessage()));
+  }
+
+  /**
+   * Deletes the published events, one statement at a time: those published while one runs go together in the next.
+   */
+  private Future<Void> removePublished() {
+    if (published.isEmpty() || removing) {
+      return Future.succeededFuture();
+    }
+    List<Long> batch = new ArrayList<>(published);
+    published.clear();
+    removing = true;
+    return outbox.remove(batch)
+        .onFailure(e -> LOG.warning("cannot delete " + batch.size() + " published events (they will be posted again "
+            + "when their lease ends): " + e.getMessage()))
+        .eventually(() -> {
+          removing = false;
+          return removePublished();
+        });
+  }
+
+  private void failed(EventOutbox.Due d, String why) {
+    Instant now = clock.instant();
+    Instant next = now.plus(backoff(firstBackoff, d.attempts()));
+    if (next.isAfter(d.createdAt().plus(maxAge))) {
+      LOG.warning(d.type() + " event of message " + d.messageId() + " dropped after " + d.attempts() + " attempts to "
+          + redacted(d.url()) + ": " + why);
+      drop(d);
+    } else {
+      metrics.event(false, false);
+      outbox.retry(d.id(), next, why).onFailure(e -> LOG.warning("cannot reschedule event " + d.id()
+          + " (it is due again when its lease ends): " + e.getMessage()));
+    }
+  }
+
+  /**
+   * {@code first}, three times that, nine times ... up to an hour, each with up to a fifth more or less, so failed
+   * events do not move in step.
+   */
+  static Duration backoff(Duration first, int attempts) {
+    double seconds = first.toSeconds() * Math.pow(3, Math.min(20, Math.max(0, attempts - 1)));
+    seconds = Math.min(seconds, MAX_BACKOFF.toSeconds());
+    return Duration.ofMillis((long) (seconds * 1000 * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble())));
+  }
+
+  /** Posts one event; fails unless a 2xx answer came within the timeout (counted from the start, resolving too). */
+  private Future<Void> post(EventOutbox.Due d, Buffer body) {
+    URI uri;
+    try {
+      uri = new URI(d.url());
+    } catch (java.net.URISyntaxException e) {
+      return Future.failedFuture("not a URL: " + e.getMessage());
+    }
+    boolean https = "https".equalsIgnoreCase(uri.getScheme());
+    String host = uri.getHost();
+    int port = uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80;
+    String path = (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
+        + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    String id = "evt_" + d.id();
+    long timestamp = clock.instant().getEpochSecond();
+    String signature = WebhookSigner.signature(signer.key(d.accountId()), id, timestamp, body.getBytes());
+    Promise<Void> result = Promise.promise();
+    HttpClientRequest[] sent = new HttpClientRequest[1];
+    long deadline = vertx.setTimer(timeoutMillis, t -> {
+      if (result.tryFail("no answer within " + timeoutMillis / 1000 + " s") && sent[0] != null) {
+        sent[0].reset();
+      }
+    });
+    resolve(host).compose(address -> http.request(new RequestOptions()
+            .setMethod(HttpMethod.POST)
+            .setServer(SocketAddress.inetSocketAddress(port, address.getHostAddress()))
+            .setHost(host)
+            .setPort(port)
+            .setSsl(https)
+            .setURI(path)
+            .setFollowRedirects(false)))
+        .compose(request -> {
+          sent[0] = request;
+          if (result.future().isComplete()) {
+            request.reset();
+            return Future.failedFuture("timed out");
+          }
+          request.headers()
+              .set("content-type", "application/json")
+              .set("user-agent", "Mailgate-Events/1")
+              .set("webhook-id", id)
+              .set("webhook-timestamp", Long.toString(timestamp))
+              .set("webhook-signature", signature);
+          return request.send(body);
+        })
+        .compose(response -> {
+          int status = response.statusCode();
+          long[] read = {0};
+          response.handler(chunk -> {
+            read[0] += chunk.length();
+            if (read[0] > MAX_ANSWER_BYTES) {
+              sent[0].reset(); // the answer's status is what counts; its body is not wanted
+              settle(result, status, response.statusMessage());
+            }
+          });
+          return response.end().map(v -> {
+            settle(result, status, response.statusMessage());
+            return v;
+          });
+        })
+        .onFailure(e -> result.tryFail(e));
+    return result.future().andThen(ar -> vertx.cancelTimer(deadline));
+  }
+
+  private static void settle(Promise<Void> result, int status, String message) {
+    if (status / 100 == 2) {
+      result.tryComplete();
+    } else {
+      result.tryFail("HTTP " + status + " " + message);
+    }
+  }
+
+  /** The address to connect to: the host's first, once every address it has is one the node may reach. */
+  private Future<InetAddress> resolve(String host) {
+    if (host == null) {
+      return Future.failedFuture("the URL has no host");
+    }
+    String literal = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(literal);
+    Future<InetAddress[]> addresses;
+    if (ip != null) {
+      try {
+        addresses = Future.succeededFuture(new InetAddress[] {InetAddress.getByAddress(ip)});
+      } catch (UnknownHostException e) {
+        return Future.failedFuture(e.getMessage());
+      }
+    } else {
+      addresses = resolver.executeBlocking(() -> InetAddress.getAllByName(host), false);
+    }
+    return addresses.compose(all -> {
+      if (!allowPrivate) {
+        for (InetAddress a : all) {
+          if (!NetAddresses.isPublic(a)) {
+            return Future.failedFuture(host + " is at " + a.getHostAddress() + ", a private address: refused "
+                + "(events.allowPrivateAddresses)");
+          }
+        }
+      }
+      return Future.succeededFuture(all[0]);
+    }, e -> Future.failedFuture("cannot resolve " + host + ": " + e.getMessage()));
+  }
+
+  /** The URL without its query, which may hold a token. */
+  static String redacted(String url) {
+    if (url == null) {
+      return "(deleted destination)";
+    }
+    int q = url.indexOf('?');
+    return q < 0 ? url : url.substring(0, q) + "?...";
+  }
+}

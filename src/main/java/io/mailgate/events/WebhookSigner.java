@@ -1,0 +1,48 @@
+package io.mailgate.events;
+
+import io.mailgate.identity.SecretBox;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Signs event webhooks as Standard Webhooks (standardwebhooks.com) does, so a receiver verifies them with that
+ * project's libraries (every common language has one) or twenty lines of its own: {@code webhook-signature} is
+ * {@code v1,} and the base64 HMAC-SHA256 of {@code <webhook-id>.<webhook-timestamp>.<body>} under the secret's key.
+ * Each account has its own secret ({@code whsec_} and the key in base64), derived from the master key and the
+ * account, so every node signs alike and nothing is stored: {@code mailgate admin account webhook-secret <id>} prints
+ * it, and start-dev prints the development account's.
+ */
+public final class WebhookSigner {
+  static final String PREFIX = "whsec_";
+
+  private final byte[] root;
+
+  public WebhookSigner(SecretBox secrets) {
+    this.root = secrets.derive("event-webhook-signing");
+  }
+
+  /** The account's signing key (32 bytes). */
+  public byte[] key(String accountId) {
+    return SecretBox.hmac(root, accountId);
+  }
+
+  /** The account's secret as a receiver configures it. */
+  public String secret(String accountId) {
+    return PREFIX + Base64.getEncoder().encodeToString(key(accountId));
+  }
+
+  /** The {@code webhook-signature} header's value. */
+  public static String signature(byte[] key, String id, long timestampSeconds, byte[] body) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+      mac.update((id + "." + timestampSeconds + ".").getBytes(StandardCharsets.UTF_8));
+      return "v1," + Base64.getEncoder().encodeToString(mac.doFinal(body));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package io.mailgate.store;
+
+import io.mailgate.events.SesEvents;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The event outbox: events written with what they record (a send, an outcome, a report), waiting to be posted to
+ * their destination's webhook. A node claims due rows by pushing their next attempt past the time a post may take
+ * (the lease: a node that dies leaves them due again); a row is deleted once its webhook took it, or given up.
+ */
+public final class EventOutbox {
+  /**
+   * A claimed event and its destination. {@code attempts} counts this one. {@code url} is null when the destination
+   * is gone (deleted while the event was written), {@code enabled} false when it was disabled since.
+   */
+  public record Due(long id, long destinationId, String messageId, String type, String recipient, JsonObject detail,
+      Instant createdAt, int attempts, String accountId, String url, boolean enabled) {}
+
+  static final String CLAIM = """
+      UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
+      FROM (SELECT e.id, d.account_id, d.url, d.enabled FROM event_outbox e
+            LEFT JOIN event_destinations d ON d.id = e.destination_id
+            WHERE e.next_attempt_at <= now() ORDER BY e.next_attempt_at LIMIT $1 FOR UPDATE OF e SKIP LOCKED) due
+      WHERE o.id = due.id
+      RETURNING o.id, o.destination_id, o.message_id, o.type, o.recipient, o.detail, o.created_at, o.attempts,
+                due.account_id, due.url, coalesce(due.enabled, false)""";
+
+  private final Pool pool;
+  private final String region;
+
+  public EventOutbox(Pool pool, String region) {
+    this.pool = pool;
+    this.region = region;
+  }
+
+  /** Up to {@code limit} due events, leased for {@code leaseSeconds}. */
+  public Future<List<Due>> claim(int limit, int leaseSeconds) {
+    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds)).map(rows -> {
+      List<Due> out = new ArrayList<>(rows.size());
+      for (Row r : rows) {
+        Object detail = r.getValue(5);
+        out.add(new Due(r.getLong(0), r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
+            detail instanceof JsonObject j ? j : new JsonObject(String.valueOf(detail)),
+            r.getOffsetDateTime(6).toInstant(), r.getInteger(7), r.getString(8), r.getString(9), r.getBoolean(10)));
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The {@code mail} objects of these messages (those still kept: retention may have deleted one), rendered as SES
+   * renders them in events: headers from the start of the content, destination from the recipients.
+   */
+  public Future<Map<String, JsonObject>> mails(List<String> messageIds) {
+    return pool.preparedQuery("SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
+            + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
+            + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx) "
+            + "FROM messages m WHERE m.id = ANY($1)")
+        .execute(Tuple.of(messageIds.toArray(String[]::new)))
+        .map(rows -> {
+          Map<String, JsonObject> out = new HashMap<>();
+          for (Row m : rows) {
+            Object tags = m.getValue(4);
+            out.put(m.getString(0), SesEvents.mail(new SesEvents.MailFacts(m.getString(0), m.getString(1), region,
+                m.getString(2), m.getOffsetDateTime(5).toInstant(), List.of(m.getArrayOfStrings(9)), m.getString(3),
+                tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
+                m.getString(7), m.getString(8))));
+          }
+          return out;
+        });
+  }
+
+  /** Events done with: taken by their webhook, or given up. */
+  public Future<Void> remove(List<Long> ids) {
+    return pool.preparedQuery("DELETE FROM event_outbox WHERE id = ANY($1)")
+        .execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
+  }
+
+  /** An event to try again at {@code at}, with what went wrong. */
+  public Future<Void> retry(long id, Instant at, String error) {
+    String text = error == null ? "failed" : error.length() > 500 ? error.substring(0, 500) : error;
+    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1")
+        .execute(Tuple.of(id, Timestamps.utc(at), text)).mapEmpty();
+  }
+
+  /**
+   * Puts off every event of a destination due before {@code at} to {@code at} (spread over the next ten seconds),
+   * the claimed ones among them ({@code claimed}) unattempted: the destination is failing, and its backlog must not
+   * fill the claims of every other destination meanwhile.
+   */
+  public Future<Void> putOff(long destinationId, List<Long> claimed, Instant at) {
+    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2 + random() * interval '10 seconds', "
+            + "attempts = CASE WHEN id = ANY($3) THEN greatest(attempts - 1, 0) ELSE attempts END "
+            + "WHERE destination_id = $1 AND (next_attempt_at < $2 OR id = ANY($3))")
+        .execute(Tuple.of(destinationId, Timestamps.utc(at), claimed.toArray(Long[]::new))).mapEmpty();
+  }
+
+  /** Claimed events put back unattempted, due at {@code at}: the claim does not count as an attempt. */
+  public Future<Void> release(List<Long> ids, Instant at) {
+    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2, attempts = greatest(attempts - 1, 0) "
+            + "WHERE id = ANY($1)").execute(Tuple.of(ids.toArray(Long[]::new), Timestamps.utc(at))).mapEmpty();
+  }
+}

@@ -1,0 +1,365 @@
+package io.mailgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import com.standardwebhooks.Webhook;
+import com.standardwebhooks.exceptions.WebhookVerificationException;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.AlreadyExistsException;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.EventDestination;
+import software.amazon.awssdk.services.sesv2.model.EventType;
+import software.amazon.awssdk.services.sesv2.model.LimitExceededException;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+
+/**
+ * Event publishing end to end: event destinations created through the AWS SDK, messages sent and delivered or bounced
+ * by a real SMTP conversation, and the events received by a real HTTP server, their signatures checked by the
+ * Standard Webhooks reference library.
+ */
+class EventPublishingTest {
+  static RecordingSmtpServer relay;
+  static Receiver webhook;
+  static TestNode node;
+  static SesV2Client ses;
+  static String secret;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 User unknown"
+        : r.startsWith("later") ? "452 4.2.2 Mailbox full" : "250 Ok");
+    webhook = new Receiver();
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+    secret = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY))
+        .secret(node.config().get(MailgateConfig.DEV_ACCOUNT_ID));
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+    webhook.close();
+  }
+
+  static void destination(String set, String name, String path, boolean enabled, EventType... types) {
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName(name)
+        .eventDestination(d -> d.enabled(enabled).matchingEventTypes(types)
+            .snsDestination(s -> s.topicArn(webhook.url(path)))));
+  }
+
+  static String send(String set, String... to) {
+    return ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses(to))
+        .configurationSetName(set).emailTags(t -> t.name("campaign").value("spring"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("Your receipt")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+  }
+
+  @Test
+  void sendDeliveryAndBounceArePostedInSesJsonAndSigned() throws Exception {
+    ses.createConfigurationSet(r -> r.configurationSetName("receipts"));
+    String before = send("receipts", "ok-0@example.com"); // the set is known (and cached) on the node before
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM recipients WHERE state = 'delivered' AND message_id = '"
+        + before + "'") == 1, Duration.ofSeconds(20));
+    destination("receipts", "all", "/receipts", true, EventType.SEND, EventType.DELIVERY, EventType.BOUNCE);
+    String id = send("receipts", "ok-1@example.com", "dead-1@example.com"); // right after: its events are not missed
+
+    List<Receiver.Post> posts = Await.until(() -> webhook.posts("/receipts", id), p -> p.size() >= 3,
+        Duration.ofSeconds(20));
+    Map<String, JsonObject> byType = new HashMap<>();
+    for (Receiver.Post p : posts) {
+      new Webhook(secret).verify(p.body(), p.headers()); // throws when the signature is wrong
+      JsonObject event = p.json();
+      byType.put(event.getString("eventType"), event);
+      JsonObject mail = event.getJsonObject("mail");
+      assertEquals(id, mail.getString("messageId"));
+      assertEquals("events@example.com", mail.getString("source"));
+      assertEquals(new JsonArray().add("ok-1@example.com").add("dead-1@example.com"), mail.getJsonArray("destination"));
+      assertEquals(new JsonArray().add("receipts"), mail.getJsonObject("tags").getJsonArray("ses:configuration-set"));
+      assertEquals(new JsonArray().add("spring"), mail.getJsonObject("tags").getJsonArray("campaign"));
+      assertEquals("Your receipt", mail.getJsonObject("commonHeaders").getString("subject"));
+    }
+    assertEquals(3, posts.size(), "one event each: " + byType.keySet());
+    assertTrue(byType.get("Send").containsKey("send"));
+    JsonObject delivery = byType.get("Delivery").getJsonObject("delivery");
+    assertEquals(new JsonArray().add("ok-1@example.com"), delivery.getJsonArray("recipients"));
+    assertTrue(delivery.getString("smtpResponse").startsWith("250"), delivery.encode());
+    JsonObject bounce = byType.get("Bounce").getJsonObject("bounce");
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals("dead-1@example.com", bounce.getJsonArray("bouncedRecipients").getJsonObject(0)
+        .getString("emailAddress"));
+
+    // another account's secret, or a changed body, does not verify
+    Receiver.Post send = posts.stream().filter(p -> p.json().getString("eventType").equals("Send")).findFirst()
+        .orElseThrow();
+    String other = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret("111111111111");
+    assertThrows(WebhookVerificationException.class, () -> new Webhook(other).verify(send.body(), send.headers()));
+    assertThrows(WebhookVerificationException.class,
+        () -> new Webhook(secret).verify(send.body().replace("Send", "Sent"), send.headers()));
+    // published events leave the outbox
+    Await.until(() -> outboxRows() == 0, Duration.ofSeconds(10));
+    assertTrue(webhook.posts("/receipts", before).isEmpty(), "sent and delivered before the destination existed");
+  }
+
+  @Test
+  void complaintsFromFeedbackAndDeliveryDelaysArePostedToo() throws Exception {
+    ses.createConfigurationSet(r -> r.configurationSetName("feedback"));
+    destination("feedback", "hook", "/feedback", true, EventType.COMPLAINT, EventType.DELIVERY_DELAY);
+    // the mailbox simulator's complaint comes back as an ARF report, through the feedback path
+    String complained = send("feedback", "complaint@simulator.amazonses.com");
+    String delayed = send("feedback", "later-1@example.com");
+    Receiver.Post complaint = Await.until(() -> webhook.posts("/feedback", complained), p -> !p.isEmpty(),
+        Duration.ofSeconds(20)).get(0);
+    new Webhook(secret).verify(complaint.body(), complaint.headers());
+    assertEquals("Complaint", complaint.json().getString("eventType"));
+    assertEquals("complaint@simulator.amazonses.com", complaint.json().getJsonObject("complaint")
+        .getJsonArray("complainedRecipients").getJsonObject(0).getString("emailAddress"));
+    Receiver.Post delay = Await.until(() -> webhook.posts("/feedback", delayed), p -> !p.isEmpty(),
+        Duration.ofSeconds(20)).get(0);
+    assertEquals("DeliveryDelay", delay.json().getString("eventType"));
+    JsonObject detail = delay.json().getJsonObject("deliveryDelay");
+    assertEquals("later-1@example.com", detail.getJsonArray("delayedRecipients").getJsonObject(0)
+        .getString("emailAddress"));
+    assertEquals("MailboxFull", detail.getString("delayType"));
+  }
+
+  @Test
+  void onlyTheMatchingTypesOfEnabledDestinationsArePosted() {
+    ses.createConfigurationSet(r -> r.configurationSetName("narrow"));
+    destination("narrow", "bounces", "/narrow-bounces", true, EventType.BOUNCE);
+    destination("narrow", "off", "/narrow-off", false, EventType.SEND, EventType.DELIVERY, EventType.BOUNCE);
+    String id = send("narrow", "ok-2@example.com", "dead-2@example.com");
+    List<Receiver.Post> posts = Await.until(() -> webhook.posts("/narrow-bounces", id), p -> !p.isEmpty(),
+        Duration.ofSeconds(20));
+    assertEquals("Bounce", posts.get(0).json().getString("eventType"));
+    // a message without the set: nothing, though its recipient is delivered
+    String plain = send(null, "ok-3@example.com");
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM recipients WHERE state = 'delivered' AND message_id IN ('"
+        + plain + "', '" + id + "')") == 2, Duration.ofSeconds(20));
+    Await.until(() -> outboxRows() == 0, Duration.ofSeconds(10));
+    assertEquals(1, webhook.posts("/narrow-bounces", id).size());
+    assertTrue(webhook.posts("/narrow-off", id).isEmpty());
+    assertTrue(webhook.posts("/narrow-bounces", plain).isEmpty());
+  }
+
+  @Test
+  void aWebhookThatFailsGetsTheSameEventAgainUntilItTakesIt() {
+    ses.createConfigurationSet(r -> r.configurationSetName("flaky"));
+    webhook.failFirst("/flaky", 2);
+    destination("flaky", "hook", "/flaky", true, EventType.SEND);
+    String id = send("flaky", "ok-4@example.com");
+    List<Receiver.Post> posts = Await.until(() -> webhook.posts("/flaky", id), p -> p.size() >= 3,
+        Duration.ofSeconds(30));
+    Await.until(() -> outboxRows() == 0, Duration.ofSeconds(10));
+    assertEquals(3, webhook.posts("/flaky", id).size(), "refused twice (503), taken the third time, then no more");
+    String first = posts.get(0).headers().get("webhook-id").get(0);
+    for (Receiver.Post p : posts) {
+      assertEquals(first, p.headers().get("webhook-id").get(0), "the same id on each attempt");
+    }
+  }
+
+  @Test
+  void destinationsAreListedUpdatedAndDeleted() {
+    ses.createConfigurationSet(r -> r.configurationSetName("crud"));
+    destination("crud", "a", "/crud?token=x", true, EventType.SEND, EventType.DELIVERY_DELAY);
+    List<EventDestination> listed = ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("crud"))
+        .eventDestinations();
+    assertEquals(1, listed.size());
+    assertEquals("a", listed.get(0).name());
+    assertTrue(listed.get(0).enabled());
+    assertEquals(List.of(EventType.SEND, EventType.DELIVERY_DELAY), listed.get(0).matchingEventTypes());
+    assertEquals(webhook.url("/crud?token=x"), listed.get(0).snsDestination().topicArn());
+
+    // as in SES, an update replaces the definition: Enabled left out is false (Go's SDK sends it only when true)
+    ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("crud").eventDestinationName("a")
+        .eventDestination(d -> d.matchingEventTypes(EventType.BOUNCE)));
+    EventDestination updated = ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("crud"))
+        .eventDestinations().get(0);
+    assertFalse(updated.enabled());
+    assertEquals(List.of(EventType.BOUNCE), updated.matchingEventTypes());
+    assertEquals(webhook.url("/crud?token=x"), updated.snsDestination().topicArn(), "left out: kept");
+    ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("crud").eventDestinationName("a")
+        .eventDestination(d -> d.enabled(true).snsDestination(s -> s.topicArn(webhook.url("/crud2")))));
+    updated = ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("crud")).eventDestinations().get(0);
+    assertTrue(updated.enabled());
+    assertEquals(webhook.url("/crud2"), updated.snsDestination().topicArn());
+
+    ses.deleteConfigurationSetEventDestination(r -> r.configurationSetName("crud").eventDestinationName("a"));
+    assertTrue(ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("crud")).eventDestinations()
+        .isEmpty());
+    assertThrows(NotFoundException.class, () -> ses.deleteConfigurationSetEventDestination(r -> r
+        .configurationSetName("crud").eventDestinationName("a")));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSetEventDestinations(r -> r
+        .configurationSetName("no-such-set")));
+  }
+
+  @Test
+  void badDefinitionsAreRefusedAndChangeNothing() {
+    ses.createConfigurationSet(r -> r.configurationSetName("strict"));
+    destination("strict", "taken", "/strict", true, EventType.SEND);
+    Map<String, Runnable> bad = new java.util.LinkedHashMap<>();
+    bad.put("an SNS topic ARN", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .snsDestination(s -> s.topicArn("arn:aws:sns:us-east-1:123456789012:ses-events"))));
+    bad.put("not http", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .snsDestination(s -> s.topicArn("ftp://hooks.example.com/x"))));
+    bad.put("CR LF in the URL", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .snsDestination(s -> s.topicArn("https://hooks.example.com/x\r\nX-Injected: 1"))));
+    bad.put("credentials in the URL", () -> create("strict", "x", d -> d.enabled(true)
+        .matchingEventTypes(EventType.SEND).snsDestination(s -> s.topicArn("https://u:p@hooks.example.com/x"))));
+    bad.put("an unknown event type", () -> create("strict", "x", d -> d.enabled(true)
+        .matchingEventTypesWithStrings("SEND", "OPENED").snsDestination(s -> s.topicArn("https://h.example.com/"))));
+    bad.put("no event type", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(List.of())
+        .snsDestination(s -> s.topicArn("https://h.example.com/"))));
+    bad.put("Firehose", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .kinesisFirehoseDestination(f -> f.deliveryStreamArn("arn:aws:firehose:us-east-1:1:deliverystream/x")
+            .iamRoleArn("arn:aws:iam::1:role/x"))));
+    bad.put("no destination", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)));
+    bad.put("port 70000", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .snsDestination(s -> s.topicArn("https://h.example.com:70000/"))));
+    bad.put("a bad name", () -> create("strict", "x y", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .snsDestination(s -> s.topicArn("https://h.example.com/"))));
+    for (Map.Entry<String, Runnable> e : bad.entrySet()) {
+      assertThrows(BadRequestException.class, e.getValue()::run, e.getKey());
+    }
+    assertThrows(AlreadyExistsException.class, () -> destination("strict", "taken", "/strict", true, EventType.SEND));
+    assertThrows(NotFoundException.class, () -> destination("no-such-set", "x", "/x", true, EventType.SEND));
+    assertThrows(BadRequestException.class, () -> ses.updateConfigurationSetEventDestination(r -> r
+        .configurationSetName("strict").eventDestinationName("taken").eventDestination(d -> d
+            .snsDestination(s -> s.topicArn("arn:aws:sns:us-east-1:123456789012:t")))));
+    assertThrows(NotFoundException.class, () -> ses.updateConfigurationSetEventDestination(r -> r
+        .configurationSetName("strict").eventDestinationName("missing").eventDestination(d -> d.enabled(false))));
+    List<EventDestination> listed = ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("strict"))
+        .eventDestinations();
+    assertEquals(1, listed.size());
+    assertEquals(webhook.url("/strict"), listed.get(0).snsDestination().topicArn());
+    // ten per configuration set, as in SES
+    for (int i = 1; i < 10; i++) {
+      destination("strict", "d" + i, "/strict", true, EventType.SEND);
+    }
+    assertThrows(LimitExceededException.class, () -> destination("strict", "d10", "/strict", true, EventType.SEND));
+  }
+
+  @Test
+  void eventsOfADeletedConfigurationSetAreNotPosted() throws InterruptedException {
+    ses.createConfigurationSet(r -> r.configurationSetName("gone"));
+    webhook.failFirst("/gone", 1000);
+    destination("gone", "hook", "/gone", true, EventType.SEND);
+    String id = send("gone", "ok-5@example.com");
+    Await.until(() -> webhook.posts("/gone", id).size() >= 1, Duration.ofSeconds(20));
+    ses.deleteConfigurationSet(r -> r.configurationSetName("gone"));
+    // its event, waiting for a retry, is dropped when due, not posted again
+    Await.until(() -> outboxRows() == 0, Duration.ofSeconds(20));
+    int posted = webhook.posts("/gone", id).size();
+    Thread.sleep(3000);
+    assertEquals(posted, webhook.posts("/gone", id).size());
+  }
+
+  @Test
+  void aNodeThatKeepsToPublicAddressesDoesNotPostIntoItsOwnNetwork() {
+    try (TestNode strict = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES,
+        false)); SesV2Client client = strict.sesV2()) {
+      client.createConfigurationSet(r -> r.configurationSetName("ssrf"));
+      // an address literal is refused at once; a name is checked each time it is resolved
+      assertThrows(BadRequestException.class, () -> client.createConfigurationSetEventDestination(r -> r
+          .configurationSetName("ssrf").eventDestinationName("literal").eventDestination(d -> d.enabled(true)
+              .matchingEventTypes(EventType.SEND).snsDestination(s -> s.topicArn(webhook.url("/ssrf"))))));
+      String byName = webhook.url("/ssrf").replace("127.0.0.1", "localhost");
+      client.createConfigurationSetEventDestination(r -> r.configurationSetName("ssrf").eventDestinationName("name")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(byName))));
+      client.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("ok-6@example.com"))
+          .configurationSetName("ssrf").content(c -> c.simple(m -> m.subject(s -> s.data("s"))
+              .body(b -> b.text(t -> t.data("x"))))));
+      String pg = strict.config().get(MailgateConfig.PG_URL);
+      String error = Await.until(() -> Db.string(pg, "SELECT coalesce(max(last_error), '') FROM event_outbox"),
+          e -> !e.isEmpty(), Duration.ofSeconds(20));
+      assertTrue(error.contains("private address"), error);
+      assertTrue(webhook.posts.stream().noneMatch(p -> p.path().equals("/ssrf")), "nothing reached the webhook");
+    }
+  }
+
+  static void create(String set, String name,
+      java.util.function.Consumer<software.amazon.awssdk.services.sesv2.model.EventDestinationDefinition.Builder> d) {
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName(name)
+        .eventDestination(d));
+  }
+
+  static long outboxRows() {
+    return Db.count(node.config().get(MailgateConfig.PG_URL), "SELECT count(*) FROM event_outbox");
+  }
+
+  /** An HTTP server that records each POST and answers 200, or 503 to the first few of a path. */
+  static final class Receiver implements AutoCloseable {
+    record Post(String path, Map<String, List<String>> headers, String body) {
+      JsonObject json() {
+        return new JsonObject(body);
+      }
+    }
+
+    private final HttpServer server;
+    private final List<Post> posts = new CopyOnWriteArrayList<>();
+    private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
+
+    Receiver() throws IOException {
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      server.createContext("/", exchange -> {
+        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        Map<String, List<String>> headers = new HashMap<>();
+        exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
+        String path = exchange.getRequestURI().getRawPath();
+        posts.add(new Post(path, headers, body));
+        AtomicInteger fail = failures.get(path);
+        exchange.sendResponseHeaders(fail != null && fail.getAndDecrement() > 0 ? 503 : 200, -1);
+        exchange.close();
+      });
+      server.start();
+    }
+
+    String url(String path) {
+      return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+    }
+
+    void failFirst(String path, int n) {
+      failures.put(path, new AtomicInteger(n));
+    }
+
+    List<Post> posts(String path, String messageId) {
+      return posts.stream().filter(p -> p.path().equals(path)
+          && p.json().getJsonObject("mail").getString("messageId").equals(messageId)).toList();
+    }
+
+    @Override
+    public void close() {
+      server.stop(0);
+    }
+  }
+}
