@@ -27,8 +27,10 @@ import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -84,6 +86,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private boolean backlog;
   private boolean stopping;
   private final List<Long> published = new ArrayList<>();
+  /** Claimed events not posted yet, in the order they were claimed. */
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private boolean removing;
   /** Destinations with posts under way or failures in a row, by id. */
   private final Map<Long, Destination> destinations = new HashMap<>();
@@ -131,6 +135,11 @@ public final class EventPublisherVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    List<Long> held = new ArrayList<>();
+    pending.forEach(p -> held.add(p.due().id()));
+    pending.clear();
+    // due again at once, for the nodes that go on
+    Future<Void> released = held.isEmpty() ? Future.succeededFuture() : outbox.release(held, clock.instant());
     Promise<Void> idle = Promise.promise();
     long deadline = System.currentTimeMillis() + timeoutMillis + 2000L;
     vertx.setPeriodic(1, 50, t -> {
@@ -139,28 +148,31 @@ public final class EventPublisherVerticle extends VerticleBase {
         idle.complete();
       }
     });
-    return idle.future().compose(v -> removePublished()).eventually(() -> http.close())
+    return idle.future().compose(v -> removePublished()).eventually(() -> released).eventually(() -> http.close())
         .eventually(() -> resolver.close()).eventually(() -> db.close());
   }
 
+  /** A claimed event waiting for its destination to take another post, with its mail object. */
+  private record Pending(EventOutbox.Due due, JsonObject mail, long claimedAt) {}
+
+  /**
+   * Claims due events when fewer than {@code 2 x events.concurrency} are in hand: up to eight times the concurrency
+   * at once, so that one claim (and one read of their messages) feeds many posts.
+   */
   private void poll() {
-    if (claiming || stopping) {
+    if (claiming || stopping || pending.size() >= 2 * concurrency) {
       return;
     }
-    int free = concurrency - inFlight;
-    if (free <= 0) {
-      backlog = true;
-      return;
-    }
+    int room = 8 * concurrency - pending.size();
     claiming = true;
-    outbox.claim(free, leaseSeconds).onComplete(claimed -> {
+    outbox.claim(room, leaseSeconds).onComplete(claimed -> {
       if (claimed.failed()) {
         claiming = false;
         LOG.warning("cannot read the event outbox: " + claimed.cause().getMessage());
         return;
       }
       List<EventOutbox.Due> due = claimed.result();
-      backlog = due.size() == free; // a full claim: more may be due
+      backlog = due.size() == room; // a full claim: more may be due
       if (due.isEmpty()) {
         claiming = false;
         return;
@@ -169,13 +181,25 @@ public final class EventPublisherVerticle extends VerticleBase {
         claiming = false;
         if (stopping) {
           release(due, clock.instant());
-        } else if (mails.failed()) {
+          return;
+        }
+        if (mails.failed()) {
           for (EventOutbox.Due d : due) {
             failed(d, "cannot read the message: " + mails.cause().getMessage());
           }
-        } else {
-          dispatch(due, mails.result());
+          return;
         }
+        long now = clock.millis();
+        for (EventOutbox.Due d : due) {
+          JsonObject mail = mails.result().get(d.messageId());
+          if (d.url() == null || !d.enabled() || mail == null) {
+            // the destination was deleted or disabled, or the message deleted (retention): nobody wants it any more
+            drop(d);
+          } else {
+            pending.add(new Pending(d, mail, now));
+          }
+        }
+        dispatch();
       });
     });
   }
@@ -188,26 +212,29 @@ public final class EventPublisherVerticle extends VerticleBase {
     return ids;
   }
 
-  /** Posts what its destination may take now; puts the rest back. */
-  private void dispatch(List<EventOutbox.Due> due, Map<String, JsonObject> mails) {
+  /**
+   * Posts the events in hand whose destination may take one now, while the node has posts to spare; puts off those
+   * of a failing destination; leaves the others for later. One held so long that its lease is about to end is let go
+   * (it is claimed again, by this node or another).
+   */
+  private void dispatch() {
     long now = clock.millis();
+    long stale = (leaseSeconds * 1000L) - timeoutMillis - 5000L;
     Map<Long, List<Long>> putOff = new HashMap<>();
-    List<EventOutbox.Due> busy = new ArrayList<>();
-    for (EventOutbox.Due d : due) {
-      JsonObject mail = mails.get(d.messageId());
-      if (d.url() == null || !d.enabled() || mail == null) {
-        // the destination was deleted or disabled, or the message deleted (retention): nobody wants it any more
-        drop(d);
+    for (Iterator<Pending> it = pending.iterator(); it.hasNext() && inFlight < concurrency; ) {
+      Pending p = it.next();
+      EventOutbox.Due d = p.due();
+      if (now - p.claimedAt() > stale) {
+        it.remove();
         continue;
       }
       Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
-      boolean tripped = dest.failures >= TRIP_AFTER;
-      if (tripped && (dest.putOffUntil > now || dest.inFlight > 0)) {
+      if (dest.failures >= TRIP_AFTER && (dest.putOffUntil > now || dest.inFlight > 0)) {
         putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
-      } else if (dest.inFlight >= perDestination) {
-        busy.add(d);
-      } else {
-        publish(d, dest, mail);
+        it.remove();
+      } else if (dest.inFlight < perDestination) {
+        it.remove();
+        publish(d, dest, p.mail());
       }
     }
     putOff.forEach((id, ids) -> {
@@ -215,10 +242,12 @@ public final class EventPublisherVerticle extends VerticleBase {
       outbox.putOff(id, ids, Instant.ofEpochMilli(Math.max(dest.putOffUntil, now + 1000)))
           .onFailure(e -> LOG.warning("cannot put off the events of a failing webhook: " + e.getMessage()));
     });
-    if (!busy.isEmpty()) {
-      release(busy, Instant.ofEpochMilli(now + 1000));
+    if (destinations.size() > 1000) {
+      destinations.values().removeIf(x -> x.inFlight == 0 && x.failures == 0);
     }
-    forgetIdle();
+    if (backlog) {
+      poll(); // otherwise the timer's next round will
+    }
   }
 
   private void release(List<EventOutbox.Due> due, Instant at) {
@@ -226,12 +255,6 @@ public final class EventPublisherVerticle extends VerticleBase {
     due.forEach(d -> ids.add(d.id()));
     outbox.release(ids, at).onFailure(e -> LOG.warning("cannot put back " + ids.size() + " events (they are due again "
         + "when their lease ends): " + e.getMessage()));
-  }
-
-  private void forgetIdle() {
-    if (destinations.size() > 1000) {
-      destinations.values().removeIf(x -> x.inFlight == 0 && x.failures == 0);
-    }
   }
 
   private void publish(EventOutbox.Due d, Destination dest, JsonObject mail) {
@@ -260,8 +283,8 @@ public final class EventPublisherVerticle extends VerticleBase {
         }
         failed(d, ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
       }
-      if (backlog && !stopping && concurrency - inFlight >= Math.max(1, concurrency / 4)) {
-        poll();
+      if (!stopping) {
+        dispatch();
       }
     });
   }

@@ -307,6 +307,44 @@ class EventPublishingTest {
     }
   }
 
+  /**
+   * A webhook that never answers: each post ends at events.timeoutSeconds, and after three failures in a row the
+   * destination's other events are put off instead of taking the node's posts; another destination's events are
+   * posted meanwhile.
+   */
+  @Test
+  void aWebhookThatNeverAnswersTimesOutAndDoesNotHoldUpOthers() throws Exception {
+    try (TestNode slow = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_TIMEOUT_SECONDS, 1)
+        .with(MailgateConfig.EVENTS_CONCURRENCY, 4)); SesV2Client client = slow.sesV2()) {
+      webhook.hang("/hang");
+      for (String set : new String[] {"hanging", "healthy"}) {
+        client.createConfigurationSet(r -> r.configurationSetName(set));
+        client.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName("hook")
+            .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+                .snsDestination(s -> s.topicArn(webhook.url(set.equals("hanging") ? "/hang" : "/healthy")))));
+      }
+      for (int i = 0; i < 8; i++) {
+        client.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("ok-7@example.com"))
+            .configurationSetName("hanging").content(c -> c.simple(m -> m.subject(s -> s.data("s"))
+                .body(b -> b.text(t -> t.data("x"))))));
+      }
+      String pg = slow.config().get(MailgateConfig.PG_URL);
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM event_outbox WHERE last_error LIKE 'no answer within 1 s%'")
+          >= 3, Duration.ofSeconds(20));
+      String healthy = client.sendEmail(r -> r.fromEmailAddress("events@example.com")
+          .destination(d -> d.toAddresses("ok-8@example.com")).configurationSetName("healthy")
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
+      Await.until(() -> webhook.posts("/healthy", healthy).size() == 1, Duration.ofSeconds(10));
+      long hung = webhook.posts.stream().filter(p -> p.path().equals("/hang")).count();
+      Thread.sleep(6000); // retries would come after 1, 3 s ...: the destination's events are put off instead
+      long later = webhook.posts.stream().filter(p -> p.path().equals("/hang")).count();
+      assertTrue(later - hung <= 1, "posts to the hanging webhook: " + hung + ", then " + later);
+      assertTrue(hung <= 8, hung + " posts for 8 events");
+    } finally {
+      webhook.release("/hang");
+    }
+  }
+
   static void create(String set, String name,
       java.util.function.Consumer<software.amazon.awssdk.services.sesv2.model.EventDestinationDefinition.Builder> d) {
     ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName(name)
@@ -328,6 +366,7 @@ class EventPublishingTest {
     private final HttpServer server;
     private final List<Post> posts = new CopyOnWriteArrayList<>();
     private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.CountDownLatch> hanging = new ConcurrentHashMap<>();
 
     Receiver() throws IOException {
       server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -337,11 +376,32 @@ class EventPublishingTest {
         exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
         String path = exchange.getRequestURI().getRawPath();
         posts.add(new Post(path, headers, body));
+        java.util.concurrent.CountDownLatch hang = hanging.get(path);
+        if (hang != null) {
+          try {
+            hang.await(60, java.util.concurrent.TimeUnit.SECONDS); // no answer meanwhile
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         AtomicInteger fail = failures.get(path);
         exchange.sendResponseHeaders(fail != null && fail.getAndDecrement() > 0 ? 503 : 200, -1);
         exchange.close();
       });
+      server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
       server.start();
+    }
+
+    /** Posts to {@code path} get no answer until {@link #release}. */
+    void hang(String path) {
+      hanging.put(path, new java.util.concurrent.CountDownLatch(1));
+    }
+
+    void release(String path) {
+      java.util.concurrent.CountDownLatch latch = hanging.remove(path);
+      if (latch != null) {
+        latch.countDown();
+      }
     }
 
     String url(String path) {
