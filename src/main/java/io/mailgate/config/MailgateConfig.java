@@ -70,8 +70,8 @@ public final class MailgateConfig {
       "Named routes a configuration set can choose with DeliveryOptions.SendingPoolName: name=direct or name=smtp://[user:password@]host:port, separated by commas (e.g. bulk=smtp://relay2:25,tx=direct). Empty: none; every message takes the node's route.");
   public static final ConfigKey<Boolean> DELIVERY_ALLOW_PRIVATE_ADDRESSES = key("delivery.allowPrivateAddresses",
       Boolean.class, false, "Direct mode: deliver to MX hosts (and address literals) at loopback, private, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, a tenant's domain cannot point the node at the internal network; turn on for tests and private networks.");
-  public static final ConfigKey<Integer> EVENTS_CONCURRENCY = key("events.concurrency", Integer.class, 16,
-      "Webhook requests (event publishing) one node has open at once.");
+  public static final ConfigKey<Integer> EVENTS_CONCURRENCY = key("events.concurrency", Integer.class, 64,
+      "Webhook requests (event publishing) one node has open at once; one destination gets at most half of them.");
   public static final ConfigKey<Integer> EVENTS_TIMEOUT_SECONDS = key("events.timeoutSeconds", Integer.class, 10,
       "How long a webhook has to answer an event before the attempt counts as failed and is retried.");
   public static final ConfigKey<Integer> EVENTS_RETRY_BASE_SECONDS = key("events.retryBaseSeconds", Integer.class, 10,
