@@ -91,10 +91,16 @@ public final class EventPublisherVerticle extends VerticleBase {
   private boolean removing;
   /** Destinations with posts under way or failures in a row, by id. */
   private final Map<Long, Destination> destinations = new HashMap<>();
+  /** Host names being resolved: the posts to one host share its lookup (a dead name server holds one thread). */
+  private final Map<String, Future<InetAddress[]>> resolving = new HashMap<>();
+  private boolean dispatching;
+  private boolean dispatchAgain;
 
   /** What this node knows of a destination's recent posts. */
   private static final class Destination {
     int inFlight;
+    /** Events of the destination in {@link #pending}. */
+    int held;
     int failures;
     long putOffUntil;
   }
@@ -122,7 +128,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     resolver = vertx.createSharedWorkerExecutor("mailgate-webhook-resolver", 4, timeoutMillis, TimeUnit.MILLISECONDS);
     http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(timeoutMillis).setIdleTimeout(60)
             .setKeepAlive(true).setVerifyHost(true).setMaxInitialLineLength(8192).setMaxHeaderSize(16384),
-        new PoolOptions().setHttp1MaxSize(perDestination).setMaxWaitQueueSize(-1));
+        // per host and port: destinations on one host share it, each within its own share of the posts
+        new PoolOptions().setHttp1MaxSize(concurrency).setMaxWaitQueueSize(-1));
     timer = vertx.setPeriodic(Math.max(10, config.get(MailgateConfig.EVENTS_POLL_MILLIS)), t -> poll());
     return Future.succeededFuture();
   }
@@ -138,6 +145,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     List<Long> held = new ArrayList<>();
     pending.forEach(p -> held.add(p.due().id()));
     pending.clear();
+    destinations.values().forEach(d -> d.held = 0);
     // due again at once, for the nodes that go on
     Future<Void> released = held.isEmpty() ? Future.succeededFuture() : outbox.release(held, clock.instant());
     Promise<Void> idle = Promise.promise();
@@ -190,14 +198,26 @@ public final class EventPublisherVerticle extends VerticleBase {
           return;
         }
         long now = clock.millis();
+        List<EventOutbox.Due> tooMany = new ArrayList<>();
         for (EventOutbox.Due d : due) {
           JsonObject mail = mails.result().get(d.messageId());
           if (d.url() == null || !d.enabled() || mail == null) {
             // the destination was deleted or disabled, or the message deleted (retention): nobody wants it any more
             drop(d);
+            continue;
+          }
+          Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
+          if (dest.held >= 2 * perDestination) {
+            // a destination slower than its events come must not fill what the node holds: back to the table,
+            // behind the other destinations' events that are due
+            tooMany.add(d);
           } else {
+            dest.held++;
             pending.add(new Pending(d, mail, now));
           }
+        }
+        if (!tooMany.isEmpty()) {
+          release(tooMany, Instant.ofEpochMilli(now + 1000));
         }
         dispatch();
       });
@@ -218,23 +238,51 @@ public final class EventPublisherVerticle extends VerticleBase {
    * (it is claimed again, by this node or another).
    */
   private void dispatch() {
+    if (dispatching) {
+      dispatchAgain = true; // a post that failed at once calls back in here: the loop below goes round again
+      return;
+    }
+    dispatching = true;
+    try {
+      do {
+        dispatchAgain = false;
+        dispatchOnce();
+      } while (dispatchAgain);
+    } finally {
+      dispatching = false;
+    }
+    if (backlog) {
+      poll(); // otherwise the timer's next round will
+    }
+  }
+
+  private void dispatchOnce() {
     long now = clock.millis();
     long stale = (leaseSeconds * 1000L) - timeoutMillis - 5000L;
     Map<Long, List<Long>> putOff = new HashMap<>();
-    for (Iterator<Pending> it = pending.iterator(); it.hasNext() && inFlight < concurrency; ) {
+    List<EventOutbox.Due> letGo = new ArrayList<>();
+    List<Pending> post = new ArrayList<>();
+    int slots = concurrency - inFlight;
+    for (Iterator<Pending> it = pending.iterator(); it.hasNext() && post.size() < slots; ) {
       Pending p = it.next();
       EventOutbox.Due d = p.due();
+      Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
       if (now - p.claimedAt() > stale) {
         it.remove();
-        continue;
-      }
-      Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
-      if (dest.failures >= TRIP_AFTER && (dest.putOffUntil > now || dest.inFlight > 0)) {
-        putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
+        dest.held--;
+        letGo.add(d);
+      } else if (dest.failures >= TRIP_AFTER && (dest.putOffUntil > now || dest.inFlight > 0)) {
         it.remove();
-      } else if (dest.inFlight < perDestination) {
+        dest.held--;
+        if (d.createdAt().plus(maxAge).toEpochMilli() < now) {
+          failed(d, "the webhook keeps failing"); // past events.maxAgeHours: dropped
+        } else {
+          putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
+        }
+      } else if (dest.inFlight + countIn(post, d.destinationId()) < perDestination) {
         it.remove();
-        publish(d, dest, p.mail());
+        dest.held--;
+        post.add(p);
       }
     }
     putOff.forEach((id, ids) -> {
@@ -242,12 +290,26 @@ public final class EventPublisherVerticle extends VerticleBase {
       outbox.putOff(id, ids, Instant.ofEpochMilli(Math.max(dest.putOffUntil, now + 1000)))
           .onFailure(e -> LOG.warning("cannot put off the events of a failing webhook: " + e.getMessage()));
     });
+    if (!letGo.isEmpty()) {
+      release(letGo, clock.instant()); // held too long: due again at once rather than when the lease ends
+    }
     if (destinations.size() > 1000) {
-      destinations.values().removeIf(x -> x.inFlight == 0 && x.failures == 0);
+      destinations.values().removeIf(x -> x.inFlight == 0 && x.held == 0
+          && (x.failures == 0 || x.putOffUntil < now - 3_600_000L));
     }
-    if (backlog) {
-      poll(); // otherwise the timer's next round will
+    for (Pending p : post) {
+      publish(p.due(), destinations.get(p.due().destinationId()), p.mail());
     }
+  }
+
+  private static int countIn(List<Pending> list, long destinationId) {
+    int n = 0;
+    for (Pending p : list) {
+      if (p.due().destinationId() == destinationId) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private void release(List<EventOutbox.Due> due, Instant at) {
@@ -383,19 +445,16 @@ public final class EventPublisherVerticle extends VerticleBase {
           return request.send(body);
         })
         .compose(response -> {
-          int status = response.statusCode();
+          // the status decides; the body is read (to keep the connection) but not waited for, and not beyond 64 KB
+          settle(result, response.statusCode(), response.statusMessage());
           long[] read = {0};
           response.handler(chunk -> {
             read[0] += chunk.length();
             if (read[0] > MAX_ANSWER_BYTES) {
-              sent[0].reset(); // the answer's status is what counts; its body is not wanted
-              settle(result, status, response.statusMessage());
+              sent[0].reset();
             }
           });
-          return response.end().map(v -> {
-            settle(result, status, response.statusMessage());
-            return v;
-          });
+          return response.end();
         })
         .onFailure(e -> result.tryFail(e));
     return result.future().andThen(ar -> vertx.cancelTimer(deadline));
@@ -424,7 +483,12 @@ public final class EventPublisherVerticle extends VerticleBase {
         return Future.failedFuture(e.getMessage());
       }
     } else {
-      addresses = resolver.executeBlocking(() -> InetAddress.getAllByName(host), false);
+      addresses = resolving.get(host);
+      if (addresses == null) {
+        addresses = resolver.executeBlocking(() -> InetAddress.getAllByName(host), false);
+        resolving.put(host, addresses);
+        addresses.onComplete(ar -> resolving.remove(host));
+      }
     }
     return addresses.compose(all -> {
       if (!allowPrivate) {
