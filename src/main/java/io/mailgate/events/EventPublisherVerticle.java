@@ -198,7 +198,6 @@ public final class EventPublisherVerticle extends VerticleBase {
           return;
         }
         long now = clock.millis();
-        List<EventOutbox.Due> tooMany = new ArrayList<>();
         for (EventOutbox.Due d : due) {
           JsonObject mail = mails.result().get(d.messageId());
           if (d.url() == null || !d.enabled() || mail == null) {
@@ -206,18 +205,8 @@ public final class EventPublisherVerticle extends VerticleBase {
             drop(d);
             continue;
           }
-          Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
-          if (dest.held >= 2 * perDestination) {
-            // a destination slower than its events come must not fill what the node holds: back to the table,
-            // behind the other destinations' events that are due
-            tooMany.add(d);
-          } else {
-            dest.held++;
-            pending.add(new Pending(d, mail, now));
-          }
-        }
-        if (!tooMany.isEmpty()) {
-          release(tooMany, Instant.ofEpochMilli(now + 1000));
+          destinations.computeIfAbsent(d.destinationId(), k -> new Destination()).held++;
+          pending.add(new Pending(d, mail, now));
         }
         dispatch();
       });
