@@ -47,9 +47,11 @@ import java.util.logging.Logger;
  * logged. Delivery is at least once: a webhook that took an event but whose answer was lost gets it again, with the
  * same {@code webhook-id}.
  *
- * <p>One webhook must not hold up the others: a destination has at most half of the node's posts at a time, and
- * one that failed {@link #TRIP_AFTER} times in a row gets one post at a time, its backlog put off meanwhile (for 10 s
- * per failure, up to 10 minutes), until a post succeeds.
+ * <p>A failing webhook must not hold up the others: a destination has at most half of the node's posts at a time,
+ * and one that failed {@link #TRIP_AFTER} times in a row gets one post at a time, its backlog put off meanwhile (for
+ * 10 s per failure, up to 10 minutes), until a post succeeds. (Events are claimed oldest first whatever their
+ * destination, so one that is slow but succeeds, with events coming faster than it takes them, does fill what the
+ * node holds.)
  *
  * <p>A webhook's host is resolved here and the connection made to the address that was checked: unless
  * {@code events.allowPrivateAddresses}, an address on the node's own networks is refused (a tenant's URL or DNS must
