@@ -29,4 +29,5 @@ CREATE TABLE event_outbox (
   last_error      text
 );
 CREATE INDEX event_outbox_due ON event_outbox (next_attempt_at);
-CREATE INDEX event_outbox_destination ON event_outbox (destination_id);
+-- claims go destination by destination, oldest first within each
+CREATE INDEX event_outbox_destination ON event_outbox (destination_id, next_attempt_at);

@@ -56,9 +56,14 @@ public final class ConfigurationSetStore {
         });
   }
 
+  /** Deletes the set, its event destinations (cascade) and the events waiting for them. */
   public Future<Boolean> delete(String accountId, String name) {
-    return pool.preparedQuery("DELETE FROM configuration_sets WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+    return pool.withTransaction(conn -> conn.preparedQuery("DELETE FROM event_outbox WHERE destination_id IN "
+            + "(SELECT id FROM event_destinations WHERE account_id = $1 AND configuration_set = $2)")
+        .execute(Tuple.of(accountId, name))
+        .compose(v -> conn.preparedQuery("DELETE FROM configuration_sets WHERE account_id = $1 AND name = $2")
+            .execute(Tuple.of(accountId, name)))
+        .map(r -> r.rowCount() == 1));
   }
 
   public Future<Boolean> setDeliveryOptions(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,

@@ -49,9 +49,9 @@ import java.util.logging.Logger;
  *
  * <p>A failing webhook must not hold up the others: a destination has at most half of the node's posts at a time,
  * and one that failed {@link #TRIP_AFTER} times in a row gets one post at a time, its backlog put off meanwhile (for
- * 10 s per failure, up to 10 minutes), until a post succeeds. (Events are claimed oldest first whatever their
- * destination, so one that is slow but succeeds, with events coming faster than it takes them, does fill what the
- * node holds.)
+ * 10 s per failure, up to 10 minutes), until a post succeeds. A destination slower than its events come (answering
+ * 2xx, so never put off) holds at most twice its share of events in the node; its backlog waits in the table while
+ * the others' events are claimed past it.
  *
  * <p>A webhook's host is resolved here and the connection made to the address that was checked: unless
  * {@code events.allowPrivateAddresses}, an address on the node's own networks is refused (a tenant's URL or DNS must
@@ -61,6 +61,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(EventPublisherVerticle.class.getName());
   /** The longest delay between two attempts of an event. */
   static final Duration MAX_BACKOFF = Duration.ofHours(1);
+  /** How often a node drops events whose destination was deleted while they were written. */
+  private static final long SWEEP_MILLIS = 600_000L;
   /** Failures in a row after which a destination gets one post at a time. */
   static final int TRIP_AFTER = 3;
   /** Most of an answer's body read (and ignored); a longer one ends its connection. */
@@ -83,6 +85,7 @@ public final class EventPublisherVerticle extends VerticleBase {
   private Duration firstBackoff;
   private boolean allowPrivate;
   private long timer;
+  private long sweepTimer;
   private int inFlight;
   private boolean claiming;
   private boolean backlog;
@@ -103,6 +106,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     int inFlight;
     /** Events of the destination in {@link #pending}. */
     int held;
+    /** Its last claim took as many as a claim takes of one destination: more may be due. */
+    boolean more;
     int failures;
     long putOffUntil;
   }
@@ -133,6 +138,13 @@ public final class EventPublisherVerticle extends VerticleBase {
         // per host and port: destinations on one host share it, each within its own share of the posts
         new PoolOptions().setHttp1MaxSize(concurrency).setMaxWaitQueueSize(-1));
     timer = vertx.setPeriodic(Math.max(10, config.get(MailgateConfig.EVENTS_POLL_MILLIS)), t -> poll());
+    sweepTimer = vertx.setPeriodic(SWEEP_MILLIS, t -> outbox.sweep().onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("cannot sweep the event outbox: " + ar.cause().getMessage());
+      } else if (ar.result() > 0) {
+        LOG.info("dropped " + ar.result() + " events of deleted event destinations");
+      }
+    }));
     return Future.succeededFuture();
   }
 
@@ -144,6 +156,7 @@ public final class EventPublisherVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(sweepTimer);
     List<Long> held = new ArrayList<>();
     pending.forEach(p -> held.add(p.due().id()));
     pending.clear();
@@ -166,16 +179,30 @@ public final class EventPublisherVerticle extends VerticleBase {
   private record Pending(EventOutbox.Due due, JsonObject mail, long claimedAt) {}
 
   /**
-   * Claims due events when fewer than {@code 2 x events.concurrency} are in hand: up to eight times the concurrency
-   * at once, so that one claim (and one read of their messages) feeds many posts.
+   * Claims due events when fewer than {@code 2 x events.concurrency} of those in hand could be posted (their
+   * destination is not already holding twice its share): up to eight times the concurrency at once, so that one claim
+   * (and one read of their messages) feeds many posts, and at most twice a destination's share of each, none of a
+   * destination that holds that many. A slow destination's backlog thus stays in the table, and the other
+   * destinations' events are claimed past it.
    */
   private void poll() {
-    if (claiming || stopping || pending.size() >= 2 * concurrency) {
+    if (claiming || stopping || pending.size() >= 16 * concurrency) {
       return;
     }
-    int room = 8 * concurrency - pending.size();
+    List<Long> full = new ArrayList<>();
+    int heldByFull = 0;
+    for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
+      if (e.getValue().held >= 2 * perDestination) {
+        full.add(e.getKey());
+        heldByFull += e.getValue().held;
+      }
+    }
+    if (pending.size() - heldByFull >= 2 * concurrency) {
+      return;
+    }
+    int room = 8 * concurrency;
     claiming = true;
-    outbox.claim(room, leaseSeconds).onComplete(claimed -> {
+    outbox.claim(room, 2 * perDestination, full, leaseSeconds).onComplete(claimed -> {
       if (claimed.failed()) {
         claiming = false;
         LOG.warning("cannot read the event outbox: " + claimed.cause().getMessage());
@@ -183,6 +210,15 @@ public final class EventPublisherVerticle extends VerticleBase {
       }
       List<EventOutbox.Due> due = claimed.result();
       backlog = due.size() == room; // a full claim: more may be due
+      Map<Long, Integer> taken = new HashMap<>();
+      due.forEach(d -> taken.merge(d.destinationId(), 1, Integer::sum));
+      for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
+        if (!full.contains(e.getKey())) {
+          e.getValue().more = taken.getOrDefault(e.getKey(), 0) >= 2 * perDestination;
+        }
+      }
+      taken.forEach((id, n) -> destinations.computeIfAbsent(id, k -> new Destination()).more =
+          n >= 2 * perDestination);
       if (due.isEmpty()) {
         claiming = false;
         return;
@@ -242,9 +278,19 @@ public final class EventPublisherVerticle extends VerticleBase {
     } finally {
       dispatching = false;
     }
-    if (backlog) {
+    if (backlog || moreToClaim()) {
       poll(); // otherwise the timer's next round will
     }
+  }
+
+  /** Whether a destination that may have more due events has room for them. */
+  private boolean moreToClaim() {
+    for (Destination d : destinations.values()) {
+      if (d.more && d.held < 2 * perDestination) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void dispatchOnce() {

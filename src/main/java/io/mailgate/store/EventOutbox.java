@@ -26,14 +26,30 @@ public final class EventOutbox {
   public record Due(long id, long destinationId, String messageId, String type, String recipient, JsonObject detail,
       Instant createdAt, int attempts, String accountId, String url, boolean enabled) {}
 
+  /**
+   * Due events, at most {@code $3} of each destination not in {@code $4}, the oldest {@code $1} of those: one
+   * destination's backlog cannot fill a claim while another destination's events wait. One index probe per
+   * destination; rows whose destination is gone are left to {@link #SWEEP}.
+   */
   static final String CLAIM = """
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
-      FROM (SELECT e.id, d.account_id, d.url, d.enabled FROM event_outbox e
-            LEFT JOIN event_destinations d ON d.id = e.destination_id
-            WHERE e.next_attempt_at <= now() ORDER BY e.next_attempt_at LIMIT $1 FOR UPDATE OF e SKIP LOCKED) due
+      FROM (SELECT e.id, d.account_id, d.url, d.enabled FROM event_destinations d
+            CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM event_outbox e
+                                WHERE e.destination_id = d.id AND e.next_attempt_at <= now()
+                                ORDER BY e.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) e
+            WHERE d.id <> ALL($4::bigint[])
+            ORDER BY e.next_attempt_at LIMIT $1) due
       WHERE o.id = due.id
       RETURNING o.id, o.destination_id, o.message_id, o.type, o.recipient, o.detail, o.created_at, o.attempts,
-                due.account_id, due.url, coalesce(due.enabled, false)""";
+                due.account_id, due.url, due.enabled""";
+
+  /**
+   * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
+   * its configuration set deletes its waiting events itself; this catches what raced it.
+   */
+  static final String SWEEP = """
+      DELETE FROM event_outbox e WHERE e.next_attempt_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM event_destinations d WHERE d.id = e.destination_id)""";
 
   private final Pool pool;
   private final String region;
@@ -43,9 +59,13 @@ public final class EventOutbox {
     this.region = region;
   }
 
-  /** Up to {@code limit} due events, leased for {@code leaseSeconds}. */
-  public Future<List<Due>> claim(int limit, int leaseSeconds) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds)).map(rows -> {
+  /**
+   * Up to {@code limit} due events, at most {@code perDestination} of each destination and none of {@code skip}'s,
+   * leased for {@code leaseSeconds}.
+   */
+  public Future<List<Due>> claim(int limit, int perDestination, List<Long> skip, int leaseSeconds) {
+    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds, perDestination,
+        skip.toArray(Long[]::new))).map(rows -> {
       List<Due> out = new ArrayList<>(rows.size());
       for (Row r : rows) {
         Object detail = r.getValue(5);
@@ -78,6 +98,11 @@ public final class EventOutbox {
           }
           return out;
         });
+  }
+
+  /** Drops due events whose destination is gone; how many. */
+  public Future<Integer> sweep() {
+    return pool.preparedQuery(SWEEP).execute().map(r -> r.rowCount());
   }
 
   /** Events done with: taken by their webhook, or given up. */

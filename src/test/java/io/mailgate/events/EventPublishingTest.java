@@ -345,6 +345,42 @@ class EventPublishingTest {
     }
   }
 
+  /**
+   * A webhook that answers 200 but slowly, with a backlog: another destination's event is claimed past that backlog
+   * and posted at once, not after it.
+   */
+  @Test
+  void aSlowWebhooksBacklogDoesNotHoldUpAnotherDestination() throws Exception {
+    try (TestNode node2 = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
+         SesV2Client client = node2.sesV2()) {
+      webhook.delay("/slow", 500);
+      for (String set : new String[] {"slowset", "quickset"}) {
+        client.createConfigurationSet(r -> r.configurationSetName(set));
+        client.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName("hook")
+            .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+                .snsDestination(s -> s.topicArn(webhook.url(set.equals("slowset") ? "/slow" : "/quick")))));
+      }
+      for (int i = 0; i < 80; i++) { // two posts at a time at 500 ms each: 20 s of backlog
+        client.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("ok-9@example.com"))
+            .configurationSetName("slowset").content(c -> c.simple(m -> m.subject(s -> s.data("s"))
+                .body(b -> b.text(t -> t.data("x"))))));
+      }
+      Await.until(() -> webhook.posts.stream().filter(p -> p.path().equals("/slow")).count() >= 2,
+          Duration.ofSeconds(10));
+      long sent = System.nanoTime();
+      String quick = client.sendEmail(r -> r.fromEmailAddress("events@example.com")
+          .destination(d -> d.toAddresses("ok-10@example.com")).configurationSetName("quickset")
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
+      Await.until(() -> webhook.posts("/quick", quick).size() == 1, Duration.ofSeconds(30));
+      long waited = (System.nanoTime() - sent) / 1_000_000;
+      long slowDone = webhook.posts.stream().filter(p -> p.path().equals("/slow")).count();
+      assertTrue(waited < 5000 && slowDone < 60, "the quick webhook's event came " + waited + " ms after its send, when "
+          + slowDone + " of the slow webhook's 80 were posted");
+    } finally {
+      webhook.delay("/slow", 0);
+    }
+  }
+
   static void create(String set, String name,
       java.util.function.Consumer<software.amazon.awssdk.services.sesv2.model.EventDestinationDefinition.Builder> d) {
     ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName(name)
@@ -367,6 +403,7 @@ class EventPublishingTest {
     private final List<Post> posts = new CopyOnWriteArrayList<>();
     private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
     private final Map<String, java.util.concurrent.CountDownLatch> hanging = new ConcurrentHashMap<>();
+    private final Map<String, Long> delays = new ConcurrentHashMap<>();
 
     Receiver() throws IOException {
       server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -376,6 +413,14 @@ class EventPublishingTest {
         exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
         String path = exchange.getRequestURI().getRawPath();
         posts.add(new Post(path, headers, body));
+        Long delay = delays.get(path);
+        if (delay != null) {
+          try {
+            Thread.sleep(delay);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         java.util.concurrent.CountDownLatch hang = hanging.get(path);
         if (hang != null) {
           try {
@@ -390,6 +435,15 @@ class EventPublishingTest {
       });
       server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
       server.start();
+    }
+
+    /** Posts to {@code path} are answered after {@code millis} (0: at once). */
+    void delay(String path, long millis) {
+      if (millis == 0) {
+        delays.remove(path);
+      } else {
+        delays.put(path, millis);
+      }
     }
 
     /** Posts to {@code path} get no answer until {@link #release}. */
