@@ -50,7 +50,7 @@ import java.util.logging.Logger;
  * <p>A failing webhook must not hold up the others: a destination has at most half of the node's posts at a time,
  * and one that failed {@link #TRIP_AFTER} times in a row gets one post at a time, its backlog put off meanwhile (for
  * 10 s per failure, up to 10 minutes), until a post succeeds. A destination slower than its events come (answering
- * 2xx, so never put off) holds at most twice its share of events in the node; its backlog waits in the table while
+ * 2xx, so never put off) holds at most four times its share of events in the node; its backlog waits in the table while
  * the others' events are claimed past it.
  *
  * <p>A webhook's host is resolved here and the connection made to the address that was checked: unless
@@ -79,6 +79,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private Metrics metrics;
   private int concurrency;
   private int perDestination;
+  /** Most events of one destination a node holds, and takes in one claim: four times its share of the posts. */
+  private int holdPerDestination;
   private int timeoutMillis;
   private int leaseSeconds;
   private Duration maxAge;
@@ -122,6 +124,7 @@ public final class EventPublisherVerticle extends VerticleBase {
   public Future<?> start() {
     concurrency = Math.max(1, config.get(MailgateConfig.EVENTS_CONCURRENCY));
     perDestination = Math.max(1, concurrency / 2);
+    holdPerDestination = 4 * perDestination;
     timeoutMillis = Math.max(1, config.get(MailgateConfig.EVENTS_TIMEOUT_SECONDS)) * 1000;
     leaseSeconds = timeoutMillis / 1000 + 60; // every post ends within the timeout: the rest is room to spare
     maxAge = Duration.ofHours(Math.max(1, config.get(MailgateConfig.EVENTS_MAX_AGE_HOURS)));
@@ -180,9 +183,9 @@ public final class EventPublisherVerticle extends VerticleBase {
 
   /**
    * Claims due events when fewer than {@code 2 x events.concurrency} of those in hand could be posted (their
-   * destination is not already holding twice its share): up to eight times the concurrency at once, so that one claim
-   * (and one read of their messages) feeds many posts, and at most twice a destination's share of each, none of a
-   * destination that holds that many. A slow destination's backlog thus stays in the table, and the other
+   * destination is not already holding four times its share): up to eight times the concurrency at once, so that one
+   * claim (and one read of their messages) feeds many posts, and at most four times a destination's share of each,
+   * none of a destination that holds that many. A slow destination's backlog thus stays in the table, and the other
    * destinations' events are claimed past it.
    */
   private void poll() {
@@ -192,7 +195,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     List<Long> full = new ArrayList<>();
     int heldByFull = 0;
     for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
-      if (e.getValue().held >= 2 * perDestination) {
+      if (e.getValue().held >= holdPerDestination) {
         full.add(e.getKey());
         heldByFull += e.getValue().held;
       }
@@ -202,7 +205,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
     int room = 8 * concurrency;
     claiming = true;
-    outbox.claim(room, 2 * perDestination, full, leaseSeconds).onComplete(claimed -> {
+    outbox.claim(room, holdPerDestination, full, leaseSeconds).onComplete(claimed -> {
       if (claimed.failed()) {
         claiming = false;
         LOG.warning("cannot read the event outbox: " + claimed.cause().getMessage());
@@ -214,11 +217,11 @@ public final class EventPublisherVerticle extends VerticleBase {
       due.forEach(d -> taken.merge(d.destinationId(), 1, Integer::sum));
       for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
         if (!full.contains(e.getKey())) {
-          e.getValue().more = taken.getOrDefault(e.getKey(), 0) >= 2 * perDestination;
+          e.getValue().more = taken.getOrDefault(e.getKey(), 0) >= holdPerDestination;
         }
       }
       taken.forEach((id, n) -> destinations.computeIfAbsent(id, k -> new Destination()).more =
-          n >= 2 * perDestination);
+          n >= holdPerDestination);
       if (due.isEmpty()) {
         claiming = false;
         return;
@@ -286,7 +289,7 @@ public final class EventPublisherVerticle extends VerticleBase {
   /** Whether a destination that may have more due events has room for them. */
   private boolean moreToClaim() {
     for (Destination d : destinations.values()) {
-      if (d.more && d.held < 2 * perDestination) {
+      if (d.more && d.held < holdPerDestination) {
         return true;
       }
     }
