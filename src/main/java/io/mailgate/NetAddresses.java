@@ -9,6 +9,17 @@ import java.net.UnknownHostException;
 public final class NetAddresses {
   private NetAddresses() {}
 
+  /** The address a URL's host names literally ({@code 192.0.2.1}, {@code [2001:db8::1]}), or null for a name. */
+  public static InetAddress literal(String host) {
+    String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(bare);
+    try {
+      return ip == null ? null : InetAddress.getByAddress(ip);
+    } catch (UnknownHostException e) {
+      return null; // not reached: the byte array has a valid length
+    }
+  }
+
   /** Whether the peer is on this machine (127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6). */
   public static boolean isLoopback(SocketAddress address) {
     if (address == null || address.hostAddress() == null) {

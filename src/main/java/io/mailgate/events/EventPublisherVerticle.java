@@ -6,7 +6,6 @@ import io.mailgate.identity.SecretBox;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.store.Database;
 import io.mailgate.store.EventOutbox;
-import io.netty.util.NetUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -23,7 +22,6 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.sqlclient.Pool;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -241,8 +239,8 @@ public final class EventPublisherVerticle extends VerticleBase {
         long now = clock.millis();
         for (EventOutbox.Due d : due) {
           JsonObject mail = mails.result().get(d.messageId());
-          if (d.url() == null || !d.enabled() || mail == null) {
-            // the destination was deleted or disabled, or the message deleted (retention): nobody wants it any more
+          if (!d.enabled() || mail == null) {
+            // the destination was disabled, or the message deleted (retention): nobody wants it any more
             drop(d);
             continue;
           }
@@ -513,15 +511,10 @@ public final class EventPublisherVerticle extends VerticleBase {
     if (host == null) {
       return Future.failedFuture("the URL has no host");
     }
-    String literal = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-    byte[] ip = NetUtil.createByteArrayFromIpAddressString(literal);
+    InetAddress literal = NetAddresses.literal(host);
     Future<InetAddress[]> addresses;
-    if (ip != null) {
-      try {
-        addresses = Future.succeededFuture(new InetAddress[] {InetAddress.getByAddress(ip)});
-      } catch (UnknownHostException e) {
-        return Future.failedFuture(e.getMessage());
-      }
+    if (literal != null) {
+      addresses = Future.succeededFuture(new InetAddress[] {literal});
     } else {
       addresses = resolving.get(host);
       if (addresses == null) {
@@ -545,9 +538,6 @@ public final class EventPublisherVerticle extends VerticleBase {
 
   /** The URL without its query, which may hold a token. */
   static String redacted(String url) {
-    if (url == null) {
-      return "(deleted destination)";
-    }
     int q = url.indexOf('?');
     return q < 0 ? url : url.substring(0, q) + "?...";
   }

@@ -20,8 +20,8 @@ import java.util.Map;
  */
 public final class EventOutbox {
   /**
-   * A claimed event and its destination. {@code attempts} counts this one. {@code url} is null when the destination
-   * is gone (deleted while the event was written), {@code enabled} false when it was disabled since.
+   * A claimed event and its destination. {@code attempts} counts this one; {@code enabled} is false when the
+   * destination was disabled since (events of a deleted one are not claimed: {@link #SWEEP} drops them).
    */
   public record Due(long id, long destinationId, String messageId, String type, String recipient, JsonObject detail,
       Instant createdAt, int attempts, String accountId, String url, boolean enabled) {}

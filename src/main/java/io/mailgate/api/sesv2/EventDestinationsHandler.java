@@ -12,7 +12,6 @@ import io.mailgate.events.EventDestinationStore;
 import io.mailgate.events.EventType;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendRequest;
-import io.netty.util.NetUtil;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -20,7 +19,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -182,18 +180,10 @@ public final class EventDestinationsHandler {
     if (uri.getPort() == 0 || uri.getPort() > 65535) {
       throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' has an invalid port.");
     }
-    String host = uri.getHost();
-    byte[] ip = NetUtil.createByteArrayFromIpAddressString(
-        host.startsWith("[") ? host.substring(1, host.length() - 1) : host);
-    if (ip != null && !allowPrivateAddresses) {
-      try {
-        if (!NetAddresses.isPublic(InetAddress.getByAddress(ip))) {
-          throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' is at a private "
-              + "address, which this node does not post to.");
-        }
-      } catch (UnknownHostException e) {
-        throw SesException.badRequest("SnsDestination.TopicArn has an invalid address.");
-      }
+    InetAddress literal = NetAddresses.literal(uri.getHost());
+    if (literal != null && !allowPrivateAddresses && !NetAddresses.isPublic(literal)) {
+      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' is at a private "
+          + "address, which this node does not post to.");
     }
     return given;
   }
