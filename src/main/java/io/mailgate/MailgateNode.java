@@ -79,6 +79,11 @@ public final class MailgateNode {
       return Future.failedFuture(new io.mailgate.config.ConfigException("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) "
           + "is required: generate one with 'openssl rand -base64 32' and keep it safe"));
     }
+    if (!dev && config.get(MailgateConfig.HTTP_PUBLIC_URL).isBlank()) {
+      LOG.warning("http.publicUrl (MAILGATE_HTTP_PUBLIC_URL) is empty: identity verification links and open and click "
+          + "tracking links will point at http://127.0.0.1:" + config.get(MailgateConfig.HTTP_PORT)
+          + ", which recipients cannot reach");
+    }
     SecretBox secrets;
     try {
       secrets = SecretBox.fromBase64(masterKey.isBlank() ? DEV_MASTER_KEY : masterKey);

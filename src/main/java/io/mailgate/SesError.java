@@ -33,6 +33,12 @@ public enum SesError {
   CONFIGURATION_SET_ALREADY_EXISTS("AlreadyExistsException", "ConfigurationSetAlreadyExists", 400, false),
   MAIL_FROM_DOMAIN_NOT_VERIFIED("MailFromDomainNotVerifiedException", "MailFromDomainNotVerifiedException", 400, false),
   CONFLICT("ConflictException", "Conflict", 409, false),
+  /** A tracking domain that is not a host name of the account's: v1 has a code of its own for it. */
+  INVALID_TRACKING_OPTIONS("BadRequestException", "InvalidTrackingOptions", 400, false),
+  /** v1 only: CreateConfigurationSetTrackingOptions for a set that has them. */
+  TRACKING_OPTIONS_ALREADY_EXIST("AlreadyExistsException", "TrackingOptionsAlreadyExistsException", 400, false),
+  /** v1 only: updating or deleting the tracking options of a set that has none. */
+  TRACKING_OPTIONS_NOT_FOUND("NotFoundException", "TrackingOptionsDoesNotExistException", 404, false),
   /** v2 has no code of its own for a paused configuration set: SendingPausedException, as SES answers. */
   CONFIGURATION_SET_SENDING_PAUSED("SendingPausedException", "ConfigurationSetSendingPausedException", 400, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),

@@ -8,6 +8,11 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.tracking.TrackingHandler;
+import io.mailgate.configset.TrackingOptions;
+import io.mailgate.store.TrackingStore;
+import io.mailgate.tracking.LinkTracking;
+import io.mailgate.tracking.TrackingTokens;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
@@ -25,6 +30,7 @@ import io.mailgate.identity.IdentityDirectory;
 import io.mailgate.identity.IdentityService;
 import io.mailgate.identity.IdentityStore;
 import io.mailgate.identity.SecretBox;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.identity.VerificationLinks;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.Caller;
@@ -132,8 +138,9 @@ public final class ApiVerticle extends VerticleBase {
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     ConfigurationSets configurationSetCache = new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    TrackingTokens trackingTokens = new TrackingTokens(secrets.derive("mailgate/tracking-links/v1"));
     sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
-        templates, clock);
+        templates, new LinkTracking(trackingTokens, publicUrl()), clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -146,8 +153,11 @@ public final class ApiVerticle extends VerticleBase {
     IdentitiesHandler identityOps = new IdentitiesHandler(identities, configurationSetStore);
     AccountHandler account = new AccountHandler(accounts, limiter);
     MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
+    TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
-        SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names());
+        SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
+    TrackingHandler trackingLinks = new TrackingHandler(trackingTokens,
+        new TrackingStore(vertx, db), clock, Metrics.of(vertx));
     EventDestinationsHandler eventDestinations = new EventDestinationsHandler(new EventDestinationStore(db),
         config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES));
     SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(vertx, db,
@@ -195,6 +205,8 @@ public final class ApiVerticle extends VerticleBase {
     router.delete("/v2/email/configuration-sets/:name").handler(V2Route.of(auth, configurationSets::delete));
     router.put("/v2/email/configuration-sets/:name/delivery-options")
         .handler(V2Route.of(auth, configurationSets::putDeliveryOptions));
+    router.put("/v2/email/configuration-sets/:name/tracking-options")
+        .handler(V2Route.of(auth, configurationSets::putTrackingOptions));
     router.put("/v2/email/configuration-sets/:name/sending").handler(V2Route.of(auth, configurationSets::putSendingOptions));
     router.put("/v2/email/configuration-sets/:name/suppression-options")
         .handler(V2Route.of(auth, configurationSets::putSuppressionOptions));
@@ -231,6 +243,8 @@ public final class ApiVerticle extends VerticleBase {
         : Future.failedFuture(new SesException(io.mailgate.SesError.UNKNOWN_OPERATION, "Unknown operation."))));
     router.get("/_mailgate/metrics").handler(metricsHandler(budget));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
+    router.get("/t/o/:token").handler(trackingLinks::open);
+    router.get("/t/c/:token").handler(trackingLinks::click);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {
       router.get("/_mailgate/captured").handler(this::captured);
@@ -239,7 +253,7 @@ public final class ApiVerticle extends VerticleBase {
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
-        new SendStatisticsQuery(db), configurationSetStore, clock);
+        new SendStatisticsQuery(db), configurationSetStore, trackingOptions, clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));
@@ -257,6 +271,8 @@ public final class ApiVerticle extends VerticleBase {
         .setHost(config.get(MailgateConfig.HTTP_HOST))
         .setPort(config.get(MailgateConfig.HTTP_PORT))
         .setTcpNoDelay(true)
+        // a tracking link's request line: its token may be up to 8 KB (the target URL and its tags are in it)
+        .setMaxInitialLineLength(TrackingTokens.MAX_TOKEN_LENGTH + 1024)
         .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
         .setCompressionSupported(false));
     return limiter.start()

@@ -158,9 +158,9 @@ public final class MailgateConfig {
   public static final ConfigKey<String> SEND_MESSAGE_ID_DOMAIN = key("send.messageIdDomain", String.class,
       "email.mailgate.local", "Domain part of the Message-ID headers Mailgate generates.");
   public static final ConfigKey<String> HTTP_PUBLIC_URL = key("http.publicUrl", String.class, "",
-      "Base URL users reach this service at, used in identity verification links. Empty: http://127.0.0.1:<http.port>.");
+      "Base URL users reach this service at, used in identity verification links and in open and click tracking links (unless a configuration set has a CustomRedirectDomain): recipients must reach it. Empty: http://127.0.0.1:<http.port>.");
   public static final ConfigKey<String> SECURITY_MASTER_KEY = key("security.masterKey", String.class, "",
-      "Base64 of 32 random bytes (openssl rand -base64 32). Encrypts access key secrets and DKIM private keys at rest and signs verification links. Required by start; start-dev uses a fixed development key when empty.");
+      "Base64 of 32 random bytes (openssl rand -base64 32). Encrypts access key secrets and DKIM private keys at rest and signs verification and tracking links. Required by start; start-dev uses a fixed development key when empty.");
   public static final ConfigKey<String> DNS_SERVERS = key("dns.servers", String.class, "",
       "DNS resolvers (IP[:port], comma separated) for DKIM, MAIL FROM and MX lookups. Empty: the system's (/etc/resolv.conf).");
   public static final ConfigKey<Integer> DNS_TIMEOUT_MILLIS = key("dns.timeoutMillis", Integer.class, 5000,

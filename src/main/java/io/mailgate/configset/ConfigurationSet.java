@@ -5,7 +5,27 @@ import java.util.List;
 
 /**
  * An SES configuration set: options that apply to every message sent with it. Null options mean
- * "the node's (delivery) or the account's (suppression) setting".
+ * "the node's (delivery, tracking links) or the account's (suppression) setting".
+ *
+ * @param redirectDomain the custom domain of its open and click tracking links (SES CustomRedirectDomain)
+ * @param httpsPolicy with a redirect domain: REQUIRE, REQUIRE_OPEN_ONLY or OPTIONAL
+ * @param tracksOpens read, not set: an enabled event destination of the set takes Open events, so messages sent
+ *     with it get an open pixel
+ * @param tracksClicks likewise for Click events and the links of its messages
  */
 public record ConfigurationSet(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
-    String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags) {}
+    String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags,
+    String redirectDomain, String httpsPolicy, boolean tracksOpens, boolean tracksClicks) {
+
+  /** A new set with these options and no tracking domain. */
+  public static ConfigurationSet of(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
+      String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags) {
+    return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
+        suppressedReasons, tags, null, null, false, false);
+  }
+
+  public ConfigurationSet withTracking(String domain, String policy) {
+    return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
+        suppressedReasons, tags, domain, policy, tracksOpens, tracksClicks);
+  }
+}

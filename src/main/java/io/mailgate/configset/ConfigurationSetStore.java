@@ -15,7 +15,14 @@ import java.util.Optional;
 /** SQL for configuration sets; every query is scoped to one account. */
 public final class ConfigurationSetStore {
   private static final String COLUMNS =
-      "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags, sending_pool_name";
+      "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags, sending_pool_name, "
+      + "redirect_domain, https_policy, " + tracks("Open") + ", " + tracks("Click");
+
+  /** Whether an enabled destination of the set (row {@code c}) takes events of this type: tracking is wanted. */
+  private static String tracks(String type) {
+    return "EXISTS (SELECT 1 FROM event_destinations d WHERE d.account_id = c.account_id AND d.configuration_set = "
+        + "c.name AND d.enabled AND '" + type + "' = ANY(d.event_types))";
+  }
 
   private final Pool pool;
 
@@ -25,11 +32,11 @@ public final class ConfigurationSetStore {
 
   public Future<Void> create(ConfigurationSet c) {
     return pool.preparedQuery("INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, "
-            + "sending_enabled, suppressed_reasons, tags, sending_pool_name) "
-            + "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8)")
+            + "sending_enabled, suppressed_reasons, tags, sending_pool_name, redirect_domain, https_policy) "
+            + "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10)")
         .execute(Tuple.from(new Object[] {c.accountId(), c.name(), c.tlsPolicy(), c.maxDeliverySeconds(),
             c.sendingEnabled(), c.suppressedReasons() == null ? null : c.suppressedReasons().toArray(String[]::new),
-            c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName()}))
+            c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName(), c.redirectDomain(), c.httpsPolicy()}))
         .<Void>mapEmpty()
         .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
             ? Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_ALREADY_EXISTS,
@@ -38,13 +45,13 @@ public final class ConfigurationSetStore {
   }
 
   public Future<Optional<ConfigurationSet>> find(String accountId, String name) {
-    return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets WHERE account_id = $1 AND name = $2")
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets c WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(toSet(rows.iterator().next())));
   }
 
   public Future<List<ConfigurationSet>> page(String accountId, String after, int limit) {
-    return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets WHERE account_id = $1 "
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets c WHERE account_id = $1 "
             + "AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
         .execute(Tuple.of(accountId, after, limit))
         .map(rows -> {
@@ -79,6 +86,13 @@ public final class ConfigurationSetStore {
         .execute(Tuple.of(accountId, name, tlsPolicy)).map(r -> r.rowCount() == 1);
   }
 
+  /** The tracking links' domain and HTTPS policy (both null: the node's {@code http.publicUrl}). */
+  public Future<Boolean> setTrackingOptions(String accountId, String name, String domain, String policy) {
+    return pool.preparedQuery("UPDATE configuration_sets SET redirect_domain = $3, https_policy = $4 "
+            + "WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, domain, policy)).map(r -> r.rowCount() == 1);
+  }
+
   public Future<Boolean> setSendingEnabled(String accountId, String name, boolean enabled) {
     return pool.preparedQuery("UPDATE configuration_sets SET sending_enabled = $3 WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);
@@ -95,6 +109,7 @@ public final class ConfigurationSetStore {
     Object tags = r.getValue(6);
     return new ConfigurationSet(r.getString(0), r.getString(1), r.getString(2), r.getInteger(3), r.getString(7),
         r.getBoolean(4),
-        reasons == null ? null : List.of(reasons), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)));
+        reasons == null ? null : List.of(reasons), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
+        r.getString(8), r.getString(9), r.getBoolean(10), r.getBoolean(11));
   }
 }

@@ -26,6 +26,10 @@ public final class Metrics implements Shareable {
   private final LongAdder feedbackAttributed = new LongAdder();
   private final LongAdder feedbackUnattributed = new LongAdder();
   private final LongAdder eventsPublished = new LongAdder();
+  private final LongAdder trackedOpens = new LongAdder();
+  private final LongAdder trackedClicks = new LongAdder();
+  private final LongAdder trackingInvalid = new LongAdder();
+  private final LongAdder trackingUnrecorded = new LongAdder();
   private final LongAdder eventsFailed = new LongAdder();
   private final LongAdder eventsDropped = new LongAdder();
   private final long startedMillis = System.currentTimeMillis();
@@ -62,6 +66,22 @@ public final class Metrics implements Shareable {
   /** An inbound report (bounce, complaint) stored: matched to a message of ours or kept unattributed. */
   public void feedback(boolean attributed) {
     (attributed ? feedbackAttributed : feedbackUnattributed).increment();
+  }
+
+  /** What a fetch of a tracking link was. */
+  public enum TrackingHit { OPEN, CLICK, INVALID, UNRECORDED }
+
+  /**
+   * A tracking link fetched: an open (pixel), a click, a link that is not one of ours, or an open or click answered
+   * without being recorded (too many waiting to be).
+   */
+  public void tracked(TrackingHit hit) {
+    (switch (hit) {
+      case OPEN -> trackedOpens;
+      case CLICK -> trackedClicks;
+      case INVALID -> trackingInvalid;
+      case UNRECORDED -> trackingUnrecorded;
+    }).increment();
   }
 
   /** An event posted to a webhook: taken (2xx), refused or unanswered (to be retried), or given up. */
@@ -114,6 +134,13 @@ public final class Metrics implements Shareable {
     b.append("mailgate_events_total{result=\"published\"} ").append(eventsPublished.sum()).append('\n');
     b.append("mailgate_events_total{result=\"failed\"} ").append(eventsFailed.sum()).append('\n');
     b.append("mailgate_events_total{result=\"dropped\"} ").append(eventsDropped.sum()).append('\n');
+    help(b, "mailgate_tracking_hits_total", "counter", "Open pixels and tracked links fetched; invalid: a token "
+        + "that is not one of this cluster's (or not for the host it was fetched from); unrecorded: answered without "
+        + "its event, too many waiting to be written.");
+    b.append("mailgate_tracking_hits_total{type=\"open\"} ").append(trackedOpens.sum()).append('\n');
+    b.append("mailgate_tracking_hits_total{type=\"click\"} ").append(trackedClicks.sum()).append('\n');
+    b.append("mailgate_tracking_hits_total{type=\"invalid\"} ").append(trackingInvalid.sum()).append('\n');
+    b.append("mailgate_tracking_hits_total{type=\"unrecorded\"} ").append(trackingUnrecorded.sum()).append('\n');
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "

@@ -4,12 +4,14 @@ import io.mailgate.EventBusAddresses;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.NewMessage;
+import io.mailgate.tracking.LinkTracking;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -42,6 +44,9 @@ public final class SendService {
   private final DkimSigner signer;
   private final io.mailgate.metrics.Metrics metrics;
   private final Templates templates;
+  private final LinkTracking tracking;
+  /** Messages up to this size are tracked on the event loop (a few hundred microseconds); larger ones on a worker. */
+  private static final int TRACK_ON_LOOP_BYTES = 256 * 1024;
   private final Clock clock;
   private final int maxRecipients;
   private final int maxMessageBytes;
@@ -49,8 +54,10 @@ public final class SendService {
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
-      io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Templates templates, Clock clock) {
+      io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Templates templates,
+      LinkTracking tracking, Clock clock) {
     this.templates = templates;
+    this.tracking = tracking;
     this.configurationSets = configurationSets;
     this.vertx = vertx;
     this.store = store;
@@ -68,9 +75,16 @@ public final class SendService {
     return maxMessageBytes;
   }
 
-  /** A message ready to commit. */
+  /**
+   * A message ready to commit. {@code headers} and {@code simple}: what a Simple message was built from (null for a
+   * raw one), to build it again with tracked links.
+   */
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
-      Instant at) {}
+      Instant at, MimeBuilder.Headers headers, SimpleContent simple) {
+    Prepared withContent(byte[] newContent) {
+      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple);
+    }
+  }
 
   public Templates templates() {
     return templates;
@@ -100,31 +114,68 @@ public final class SendService {
       return Future.failedFuture(e);
     }
     return checkConfigurationSet(caller, request.configurationSet())
-        .compose(v -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients()))
-        .compose(profile -> withDefaultSet(caller, request, profile)
-            .compose(effective -> checkLimits(caller, p).map(effective))
-            .compose(effective -> commit(caller, effective, p, profile)));
+        .compose(named -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
+            .compose(profile -> withDefaultSet(caller, request, named, profile)
+                .compose(effective -> checkLimits(caller, p)
+                    .compose(v -> tracked(p, effective.set()))
+                    .compose(tracked -> commit(caller, effective.request(), tracked, profile)))));
+  }
+
+  /** The request as sent: its configuration set named or its From identity's default, and that set (or null). */
+  private record Effective(SendRequest request, ConfigurationSet set) {}
+
+  /**
+   * The message with its HTML tracked, when its configuration set wants opens or clicks (a Simple one built again); a
+   * large one on a worker thread, as its parts are walked and rewritten. The message may grow past the size limit
+   * here (a 400 then).
+   */
+  private Future<Prepared> tracked(Prepared p, ConfigurationSet set) {
+    LinkTracking.Bases bases = tracking.bases(set);
+    if (bases == null || (p.simple() != null && p.simple().html() == null)) {
+      return Future.succeededFuture(p);
+    }
+    java.util.concurrent.Callable<Prepared> rewrite = () -> {
+      byte[] content;
+      if (p.simple() == null) {
+        content = tracking.raw(p.content(), p.id(), bases);
+      } else {
+        SimpleContent s = p.simple();
+        TextBody html = new TextBody(tracking.html(s.html().data(), p.id(), bases), s.html().charset());
+        content = MimeBuilder.build(p.headers(),
+            new SimpleContent(s.subject(), s.subjectCharset(), s.text(), html, s.headers(), s.attachments()));
+      }
+      checkSize(content.length);
+      return p.withContent(content);
+    };
+    if (p.content().length > TRACK_ON_LOOP_BYTES) {
+      return vertx.executeBlocking(rewrite, false);
+    }
+    try {
+      return Future.succeededFuture(rewrite.call());
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
   }
 
   /**
    * A send that names no configuration set takes its From identity's default set (SES), checked as if named: a paused
    * default set stops the send. One deleted since is no set.
    */
-  private Future<SendRequest> withDefaultSet(Caller caller, SendRequest request,
+  private Future<Effective> withDefaultSet(Caller caller, SendRequest request, ConfigurationSet named,
       SendAuthorization.SenderProfile profile) {
     String set = profile.defaultConfigurationSet();
     if (request.configurationSet() != null || set == null) {
-      return Future.succeededFuture(request);
+      return Future.succeededFuture(new Effective(request, named));
     }
     return checkConfigurationSet(caller, set)
-        .map(v -> new SendRequest(request.from(), request.destination(), request.replyTo(), set, request.tags(),
-            request.content(), request.envelopeSender()))
+        .map(found -> new Effective(new SendRequest(request.from(), request.destination(), request.replyTo(), set,
+            request.tags(), request.content(), request.envelopeSender()), found))
         .recover(e -> e instanceof SesException s && s.error() == SesError.CONFIGURATION_SET_NOT_FOUND
-            ? Future.succeededFuture(request) : Future.failedFuture(e));
+            ? Future.succeededFuture(new Effective(request, null)) : Future.failedFuture(e));
   }
 
-  /** The configuration set a send names must exist and be enabled, as in SES. */
-  private Future<Void> checkConfigurationSet(Caller caller, String name) {
+  /** The configuration set a send names must exist and be enabled, as in SES; null when it names none. */
+  private Future<ConfigurationSet> checkConfigurationSet(Caller caller, String name) {
     if (name == null) {
       return Future.succeededFuture();
     }
@@ -136,7 +187,7 @@ public final class SendService {
         return Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_SENDING_PAUSED,
             "Sending is paused for configuration set <" + name + ">."));
       }
-      return Future.succeededFuture();
+      return Future.succeededFuture(found.get());
     });
   }
 
@@ -169,8 +220,8 @@ public final class SendService {
   private Future<String> commit(Caller caller, SendRequest request, Prepared unsigned,
       SendAuthorization.SenderProfile profile) {
     // signed once, whatever the number of recipients; every recipient gets these exact bytes
-    Prepared p = profile.dkimKey() == null ? unsigned : new Prepared(unsigned.id(), unsigned.from(),
-        unsigned.otherSenders(), unsigned.recipients(), signer.sign(unsigned.content(), profile.dkimKey()), unsigned.at());
+    Prepared p = profile.dkimKey() == null ? unsigned
+        : unsigned.withContent(signer.sign(unsigned.content(), profile.dkimKey()));
     List<String> addresses = new ArrayList<>(p.recipients().size());
     for (Mailbox m : p.recipients()) {
       addresses.add(m.address());
@@ -233,9 +284,10 @@ public final class SendService {
           addSender(senders, from, MailboxParser.parse(h.value()));
         }
       }
-      byte[] content = MimeBuilder.build(new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date), simple);
+      MimeBuilder.Headers headers = new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date);
+      byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
-      return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now);
+      return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now, headers, simple);
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
@@ -273,7 +325,7 @@ public final class SendService {
     if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
       addSender(otherSenders, from, MailboxParser.parse(request.envelopeSender()));
     }
-    return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now);
+    return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now, null, null);
   }
 
   /** {@code m} among the senders to verify, unless it is the From address or already there. */

@@ -83,6 +83,13 @@ public enum TransferEncoding {
     }
   }
 
+  /** {@code data} as quoted-printable (see {@link #quotedPrintable(byte[], ByteSink)}). */
+  public static byte[] quotedPrintable(byte[] data) {
+    ByteSink out = new ByteSink(data.length + data.length / 8 + 16);
+    quotedPrintable(data, out);
+    return out.toByteArray();
+  }
+
   /** Quoted-printable with CRLF as hard line breaks and soft breaks keeping lines within 76. */
   private static void quotedPrintable(byte[] data, ByteSink out) {
     int col = 0;

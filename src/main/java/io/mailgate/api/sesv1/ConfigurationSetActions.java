@@ -4,6 +4,7 @@ import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.configset.TrackingOptions;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendRequest;
 import io.vertx.core.Future;
@@ -14,21 +15,71 @@ import java.util.Locale;
 /**
  * SES v1's configuration set actions, on the same store as v2's: CreateConfigurationSet, DeleteConfigurationSet,
  * DescribeConfigurationSet, ListConfigurationSets, UpdateConfigurationSetSendingEnabled,
- * PutConfigurationSetDeliveryOptions and UpdateConfigurationSetReputationMetricsEnabled (off only). Options v1 cannot
- * express (a sending pool, suppression reasons) are left as they are. Not here: tracking options and event
- * destinations (Mailgate has neither yet).
+ * PutConfigurationSetDeliveryOptions, UpdateConfigurationSetReputationMetricsEnabled (off only) and the tracking
+ * options (Create, Update, DeleteConfigurationSetTrackingOptions). Options v1 cannot express (a sending pool,
+ * suppression reasons, the HTTPS policy of tracking links) are left as they are. Not here: v1's event destination
+ * actions (v2's API has them).
  */
 final class ConfigurationSetActions {
   private final ConfigurationSetStore store;
+  private final TrackingOptions tracking;
 
-  ConfigurationSetActions(ConfigurationSetStore store) {
+  ConfigurationSetActions(ConfigurationSetStore store, TrackingOptions tracking) {
     this.store = store;
+    this.tracking = tracking;
+  }
+
+  /** CreateConfigurationSetTrackingOptions: a set that has a tracking domain keeps it (TrackingOptionsAlreadyExists). */
+  Future<QueryXml> createTrackingOptions(Caller caller, QueryParams p) {
+    return setTrackingOptions(caller, p, true);
+  }
+
+  /** UpdateConfigurationSetTrackingOptions: only for a set that has a tracking domain. */
+  Future<QueryXml> updateTrackingOptions(Caller caller, QueryParams p) {
+    return setTrackingOptions(caller, p, false);
+  }
+
+  /**
+   * A set has tracking options once it has a domain or a policy (either API); v1 names only the domain, and one
+   * left out means the node's own URL. A policy set through v2 stays.
+   */
+  private Future<QueryXml> setTrackingOptions(Caller caller, QueryParams p, boolean create) {
+    String name = name(p.required("ConfigurationSetName"));
+    String given = p.has("TrackingOptions") ? p.struct("TrackingOptions").string("CustomRedirectDomain") : null;
+    return find(caller, name).compose(c -> {
+      boolean exists = c.redirectDomain() != null || c.httpsPolicy() != null;
+      if (create && exists) {
+        return Future.failedFuture(new SesException(SesError.TRACKING_OPTIONS_ALREADY_EXIST,
+            "Tracking options already exist for configuration set <" + name + ">."));
+      }
+      if (!create && !exists) {
+        return Future.failedFuture(trackingOptionsMissing(name));
+      }
+      String policy = TrackingOptions.policy(c.httpsPolicy());
+      Future<String> domain = given == null || given.isEmpty() ? Future.succeededFuture()
+          : tracking.checkDomain(caller.account().id(), given);
+      return domain.compose(d -> store.setTrackingOptions(caller.account().id(), name, d, policy));
+    }).compose(found -> found ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
+  }
+
+  /** DeleteConfigurationSetTrackingOptions: tracking links go back to the node's own URL. */
+  Future<QueryXml> deleteTrackingOptions(Caller caller, QueryParams p) {
+    String name = name(p.required("ConfigurationSetName"));
+    return find(caller, name).compose(c -> c.redirectDomain() == null && c.httpsPolicy() == null
+            ? Future.failedFuture(trackingOptionsMissing(name))
+            : store.setTrackingOptions(caller.account().id(), name, null, null))
+        .compose(found -> found ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
+  }
+
+  private static SesException trackingOptionsMissing(String name) {
+    return new SesException(SesError.TRACKING_OPTIONS_NOT_FOUND,
+        "Tracking options do not exist for configuration set <" + name + ">.");
   }
 
   Future<QueryXml> create(Caller caller, QueryParams p) {
     QueryParams set = p.struct("ConfigurationSet");
     String name = name(set.required("Name"));
-    return store.create(new ConfigurationSet(caller.account().id(), name, null, null, null, true, null, new JsonArray()))
+    return store.create(ConfigurationSet.of(caller.account().id(), name, null, null, null, true, null, new JsonArray()))
         .map(v -> new QueryXml());
   }
 
@@ -51,7 +102,14 @@ final class ConfigurationSetActions {
     return find(caller, name).map(c -> {
       QueryXml xml = new QueryXml().start("ConfigurationSet").text("Name", c.name()).end("ConfigurationSet");
       if (attributes.contains("eventDestinations")) {
-        xml.start("EventDestinations").end("EventDestinations"); // Mailgate has no event destinations yet
+        xml.start("EventDestinations").end("EventDestinations"); // v1's event destination actions are not offered
+      }
+      if (attributes.contains("trackingOptions") && (c.redirectDomain() != null || c.httpsPolicy() != null)) {
+        xml.start("TrackingOptions");
+        if (c.redirectDomain() != null) {
+          xml.text("CustomRedirectDomain", c.redirectDomain());
+        }
+        xml.end("TrackingOptions");
       }
       if (attributes.contains("deliveryOptions") && c.tlsPolicy() != null) {
         // none set: no element, as SES answers (Terraform reads an Optional here as a change to make)

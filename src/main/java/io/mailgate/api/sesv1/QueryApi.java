@@ -10,6 +10,7 @@ import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.TemplatesHandler;
 import io.mailgate.api.sigv4.SesApi;
 import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.configset.TrackingOptions;
 import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityService;
 import io.mailgate.send.Caller;
@@ -61,8 +62,8 @@ public final class QueryApi {
 
   public QueryApi(RequestAuthenticator auth, SendService sends, BulkEmailHandler bulk, IdentityService identities,
       TemplatesHandler templates, AccountHandler account, SendStatisticsQuery statistics,
-      ConfigurationSetStore configurationSets, Clock clock) {
-    ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets);
+      ConfigurationSetStore configurationSets, TrackingOptions tracking, Clock clock) {
+    ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking);
     this.auth = auth;
     this.sends = sends;
     this.bulk = bulk;
@@ -101,6 +102,9 @@ public final class QueryApi {
         Map.entry("UpdateConfigurationSetSendingEnabled", sets::updateSendingEnabled),
         Map.entry("PutConfigurationSetDeliveryOptions", sets::putDeliveryOptions),
         Map.entry("UpdateConfigurationSetReputationMetricsEnabled", sets::updateReputationMetricsEnabled),
+        Map.entry("CreateConfigurationSetTrackingOptions", sets::createTrackingOptions),
+        Map.entry("UpdateConfigurationSetTrackingOptions", sets::updateTrackingOptions),
+        Map.entry("DeleteConfigurationSetTrackingOptions", sets::deleteTrackingOptions),
         Map.entry("GetIdentityDkimAttributes", this::getIdentityDkimAttributes),
         Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
             p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),

@@ -12,6 +12,7 @@ import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.configset.TrackingOptions;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendRequest;
 import io.vertx.core.Future;
@@ -25,15 +26,17 @@ import java.util.Set;
 /**
  * SES v2 configuration set operations: create, get, delete, list, and their delivery
  * (SendingPoolName, TlsPolicy, MaxDeliverySeconds), sending and suppression options. A sending
- * pool must be one of the node's {@code delivery.sendingPools}.
+ * pool must be one of the node's {@code delivery.sendingPools}. Tracking options: see {@link TrackingOptions}.
  */
 public final class ConfigurationSetsHandler {
   private final ConfigurationSetStore store;
   private final Set<String> sendingPools;
+  private final TrackingOptions tracking;
 
-  public ConfigurationSetsHandler(ConfigurationSetStore store, Set<String> sendingPools) {
+  public ConfigurationSetsHandler(ConfigurationSetStore store, Set<String> sendingPools, TrackingOptions tracking) {
     this.store = store;
     this.sendingPools = sendingPools;
+    this.tracking = tracking;
   }
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
@@ -42,14 +45,50 @@ public final class ConfigurationSetsHandler {
     JsonObject delivery = object(body, "DeliveryOptions", "");
     JsonObject sending = object(body, "SendingOptions", "");
     JsonObject suppression = object(body, "SuppressionOptions", "");
-    ConfigurationSet set = new ConfigurationSet(caller.account().id(), name,
+    JsonObject trackingOptions = object(body, "TrackingOptions", "");
+    ConfigurationSet set = ConfigurationSet.of(caller.account().id(), name,
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
         delivery == null ? null : sendingPool(string(delivery, "SendingPoolName", "DeliveryOptions")),
         sending == null || bool(sending, "SendingEnabled", "SendingOptions", true),
         suppression == null ? null : reasons(strings(suppression, "SuppressedReasons", "SuppressionOptions")),
         tags(body, "Tags"));
-    return store.create(set).map(v -> new JsonObject());
+    return trackingOptions(caller, trackingOptions)
+        .compose(t -> store.create(t == null ? set : set.withTracking(t.domain(), t.policy())))
+        .map(v -> new JsonObject());
+  }
+
+  /**
+   * PutConfigurationSetTrackingOptions: the custom redirect domain and HTTPS policy, replaced (no domain: the node's
+   * own URL again).
+   */
+  public Future<JsonObject> putTrackingOptions(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String name = ctx.pathParam("name");
+    return find(caller, name)
+        .compose(set -> trackingOptions(caller, body))
+        .compose(t -> store.setTrackingOptions(caller.account().id(), name, t.domain(), t.policy()))
+        .compose(this::updated).map(v -> new JsonObject())
+        .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
+  }
+
+  /** A TrackingOptions object, its domain checked (null for an absent object). */
+  private Future<TrackingOptions.Options> trackingOptions(Caller caller, JsonObject options) {
+    if (options == null) {
+      return Future.succeededFuture();
+    }
+    String domain;
+    String policy;
+    try {
+      domain = string(options, "CustomRedirectDomain", "TrackingOptions");
+      policy = TrackingOptions.policy(string(options, "HttpsPolicy", "TrackingOptions"));
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    if (domain == null || domain.isEmpty()) {
+      return Future.succeededFuture(new TrackingOptions.Options(null, policy));
+    }
+    return tracking.checkDomain(caller.account().id(), domain).map(d -> new TrackingOptions.Options(d, policy));
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
@@ -67,6 +106,13 @@ public final class ConfigurationSetsHandler {
           .put("DeliveryOptions", delivery)
           .put("SendingOptions", new JsonObject().put("SendingEnabled", c.sendingEnabled()))
           .put("Tags", c.tags());
+      if (c.redirectDomain() != null || c.httpsPolicy() != null) {
+        JsonObject tracking = new JsonObject();
+        if (c.redirectDomain() != null) {
+          tracking.put("CustomRedirectDomain", c.redirectDomain());
+        }
+        out.put("TrackingOptions", tracking.put("HttpsPolicy", TrackingOptions.policy(c.httpsPolicy())));
+      }
       if (c.suppressedReasons() != null) {
         out.put("SuppressionOptions", new JsonObject().put("SuppressedReasons", new JsonArray(new ArrayList<>(c.suppressedReasons()))));
       }

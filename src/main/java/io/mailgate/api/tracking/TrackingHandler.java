@@ -1,0 +1,165 @@
+package io.mailgate.api.tracking;
+
+import io.mailgate.events.SesEvents;
+import io.mailgate.metrics.Metrics;
+import io.mailgate.store.TrackingStore;
+import io.mailgate.tracking.TrackingTokens;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The open pixel ({@code GET /t/o/{token}}) and tracked links ({@code GET /t/c/{token}}) of messages sent with a
+ * configuration set that wants Open or Click events. No authentication: the token is its own proof (an HMAC under the
+ * cluster's master key), so only links Mailgate wrote redirect, and only where their author pointed them. The event
+ * is committed before the answer; when it cannot be, the reader still gets the image or the page (the event is lost,
+ * and logged), since the recipient is not the one to fail.
+ */
+public final class TrackingHandler {
+  private static final Logger LOG = Logger.getLogger(TrackingHandler.class.getName());
+  /** A transparent 1x1 GIF. */
+  private static final Buffer PIXEL = Buffer.buffer(new byte[] {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, (byte) 0x80,
+      0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 0xff, '!', (byte) 0xf9, 4, 1, 0, 0, 0, 0, ',', 0, 0, 0, 0, 1, 0,
+      1, 0, 0, 2, 2, 'D', 1, 0, ';'});
+  /** What of a User-Agent header an event keeps. */
+  static final int MAX_USER_AGENT = 1024;
+
+  private final TrackingTokens tokens;
+  private final TrackingStore store;
+  private final Clock clock;
+  private final Metrics metrics;
+  /** Refusals for a full queue are logged once per node: they come by the thousand. */
+  private static final java.util.concurrent.atomic.AtomicBoolean busyLogged = new java.util.concurrent.atomic.AtomicBoolean();
+
+  public TrackingHandler(TrackingTokens tokens, TrackingStore store, Clock clock, Metrics metrics) {
+    this.tokens = tokens;
+    this.store = store;
+    this.clock = clock;
+    this.metrics = metrics;
+  }
+
+  public void open(RoutingContext ctx) {
+    Optional<TrackingTokens.Token> token = tokens.read(host(ctx), ctx.pathParam("token"));
+    if (token.isEmpty() || token.get().kind() != TrackingTokens.Kind.OPEN) {
+      notOurs(ctx);
+      return;
+    }
+    Instant now = clock.instant();
+    JsonObject detail = reader(ctx, now);
+    record(token.get().messageId(), Metrics.TrackingHit.OPEN, detail, now, () -> noStore(ctx.response())
+        .putHeader("Content-Type", "image/gif").end(PIXEL));
+  }
+
+  public void click(RoutingContext ctx) {
+    Optional<TrackingTokens.Token> token = tokens.read(host(ctx), ctx.pathParam("token"));
+    if (token.isEmpty() || token.get().kind() != TrackingTokens.Kind.CLICK) {
+      notOurs(ctx);
+      return;
+    }
+    TrackingTokens.Token t = token.get();
+    Instant now = clock.instant();
+    JsonObject detail = reader(ctx, now).put("link", t.link());
+    if (t.linkTags() != null && !t.linkTags().isEmpty()) {
+      JsonObject tags = new JsonObject();
+      for (Map.Entry<String, List<String>> e : t.linkTags().entrySet()) {
+        tags.put(e.getKey(), new JsonArray(List.copyOf(e.getValue())));
+      }
+      detail.put("linkTags", tags);
+    }
+    String location = location(t.link());
+    record(t.messageId(), Metrics.TrackingHit.CLICK, detail, now, () -> noStore(ctx.response()).setStatusCode(302)
+        .putHeader("Location", location).putHeader("Referrer-Policy", "no-referrer").end());
+  }
+
+  private void record(String messageId, Metrics.TrackingHit hit, JsonObject detail, Instant at, Runnable answer) {
+    String type = hit == Metrics.TrackingHit.OPEN ? "Open" : "Click";
+    store.record(new TrackingStore.Hit(messageId, type, detail.encode(), at)).onComplete(ar -> {
+      if (ar.failed()) {
+        metrics.tracked(Metrics.TrackingHit.UNRECORDED);
+        if (!(ar.cause() instanceof TrackingStore.Busy) || busyLogged.compareAndSet(false, true)) {
+          LOG.log(Level.WARNING, type + " of message " + messageId + " not recorded: " + ar.cause().getMessage()
+              + (ar.cause() instanceof TrackingStore.Busy ? " (logged once; see mailgate_tracking_hits_total)" : ""));
+        }
+      } else {
+        metrics.tracked(hit);
+      }
+      answer.run();
+    });
+  }
+
+  /** The host the request was made to (its Host header): a token is valid under its own host only. */
+  private static String host(RoutingContext ctx) {
+    return ctx.request().authority() == null ? "" : ctx.request().authority().host();
+  }
+
+  /** SES's open and click objects: who fetched it (as far as this node can tell) and when. */
+  private static JsonObject reader(RoutingContext ctx, Instant at) {
+    String ua = ctx.request().getHeader("User-Agent");
+    return new JsonObject()
+        .put("ipAddress", ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress())
+        .put("timestamp", SesEvents.time(at))
+        .put("userAgent", userAgent(ua));
+  }
+
+  /** The header as an event can keep it: at most {@link #MAX_USER_AGENT} characters, control characters as spaces. */
+  static String userAgent(String header) {
+    if (header == null) {
+      return "";
+    }
+    String ua = header.length() > MAX_USER_AGENT ? header.substring(0, MAX_USER_AGENT) : header;
+    StringBuilder b = null;
+    for (int i = 0; i < ua.length(); i++) {
+      char c = ua.charAt(i);
+      if (c < 0x20 || c == 0x7f || Character.isSurrogate(c)) {
+        if (b == null) {
+          b = new StringBuilder(ua);
+        }
+        b.setCharAt(i, ' ');
+      }
+    }
+    return b == null ? ua : b.toString();
+  }
+
+  private void notOurs(RoutingContext ctx) {
+    metrics.tracked(Metrics.TrackingHit.INVALID);
+    noStore(ctx.response()).setStatusCode(404).putHeader("Content-Type", "text/plain; charset=utf-8")
+        .end("This link is not valid.\n");
+  }
+
+  private static HttpServerResponse noStore(HttpServerResponse r) {
+    return r.putHeader("Cache-Control", "no-cache, no-store, must-revalidate, private")
+        .putHeader("X-Robots-Tag", "noindex, nofollow");
+  }
+
+  /**
+   * The link as a Location header: ASCII, as a browser sends it. Tabs and line breaks are dropped (the URL standard
+   * drops them too: an author's href may span lines); other controls, spaces and non-ASCII characters are
+   * percent-encoded as UTF-8.
+   */
+  static String location(String link) {
+    StringBuilder b = new StringBuilder(link.length() + 16);
+    for (byte x : link.getBytes(StandardCharsets.UTF_8)) {
+      int c = x & 0xff;
+      if (c == '\t' || c == '\n' || c == '\r') {
+        continue;
+      }
+      if (c <= 0x20 || c >= 0x7f) {
+        b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
+      } else {
+        b.append((char) c);
+      }
+    }
+    return b.toString();
+  }
+}

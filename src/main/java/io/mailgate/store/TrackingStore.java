@@ -1,0 +1,97 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Open and Click events, written to the event outbox for the enabled destinations of the message's configuration set
+ * that take them, read in the statement (a destination disabled since the send gets none; a message retention has
+ * deleted gets none). Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a
+ * newsletter's opens come in bursts, and the endpoints that feed this are open to anyone holding a link, so they
+ * must not take the connections sends need. Beyond {@link #MAX_WAITING} hits waiting, more are refused at once.
+ */
+public final class TrackingStore {
+  private static final Logger LOG = Logger.getLogger(TrackingStore.class.getName());
+  /** Hits waiting to be written, per instance, beyond which new ones are not recorded. */
+  static final int MAX_WAITING = 20_000;
+
+  /** A recipient's open or click of a message: the SES event type and its detail object. */
+  public record Hit(String messageId, String type, String detailJson, Instant at) {}
+
+  /** Refused without being tried: too many hits are waiting. */
+  public static final class Busy extends RuntimeException {
+    Busy() {
+      super("too many open and click events waiting to be written", null, false, false);
+    }
+  }
+
+  private static final Busy BUSY = new Busy();
+
+  static final String INSERT = """
+      INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
+      SELECT d.id, m.id, t.type, t.detail::jsonb, t.ts, t.ts
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(mid, type, detail, ts)
+      JOIN messages m ON m.id = t.mid
+      JOIN event_destinations d ON d.account_id = m.account_id AND d.configuration_set = m.configuration_set
+      WHERE d.enabled AND t.type = ANY(d.event_types)""";
+
+  private final Pool pool;
+  private final GroupCommit<Hit, Void> commits;
+  private int waiting;
+
+  public TrackingStore(Vertx vertx, Pool pool) {
+    this.pool = pool;
+    this.commits = GroupCommit.writes(vertx, 0, 500, 2, this::insert);
+  }
+
+  /** Completes once the hit's events are committed (none, when nobody takes them); fails with {@link Busy} at once. */
+  public Future<Void> record(Hit hit) {
+    if (waiting >= MAX_WAITING) {
+      return Future.failedFuture(BUSY);
+    }
+    waiting++;
+    return commits.submit(hit).andThen(ar -> waiting--);
+  }
+
+  /** A batch in one statement; if it fails, each hit alone, so that one bad hit cannot lose the others. */
+  private Future<Void> insert(List<Hit> batch) {
+    Future<Void> all = execute(batch).mapEmpty();
+    if (batch.size() == 1) {
+      return all;
+    }
+    return all.recover(e -> {
+      LOG.log(Level.WARNING, "a batch of " + batch.size() + " open and click events failed (" + e.getMessage()
+          + "): writing them one by one");
+      List<Future<?>> each = new ArrayList<>(batch.size());
+      for (Hit h : batch) {
+        each.add(execute(List.of(h)).onFailure(x -> LOG.warning(h.type() + " of message " + h.messageId()
+            + " not recorded: " + x.getMessage())));
+      }
+      return Future.join(each).<Void>mapEmpty().otherwiseEmpty(); // each failure was logged
+    });
+  }
+
+  private Future<?> execute(List<Hit> batch) {
+    int n = batch.size();
+    String[] ids = new String[n];
+    String[] types = new String[n];
+    String[] details = new String[n];
+    OffsetDateTime[] times = new OffsetDateTime[n];
+    for (int i = 0; i < n; i++) {
+      Hit h = batch.get(i);
+      ids[i] = h.messageId();
+      types[i] = h.type();
+      details[i] = h.detailJson();
+      times[i] = Timestamps.utc(h.at());
+    }
+    return pool.preparedQuery(INSERT).execute(Tuple.of(ids, types, details, times));
+  }
+}

@@ -1,0 +1,76 @@
+package io.mailgate.tracking;
+
+import io.mailgate.configset.ConfigurationSet;
+import java.util.Locale;
+import java.util.function.UnaryOperator;
+
+/**
+ * Open and click tracking on the send path, as SES does it: a message sent with a configuration set that has an
+ * enabled event destination taking Open events gets a pixel at the end of its HTML, one taking Click events gets
+ * its HTML links rewritten to pass through Mailgate. Text parts are left alone; so are messages of sets that want
+ * neither. Links and pixel point at the set's custom redirect domain (its scheme per the HTTPS policy) or at the
+ * node's {@code http.publicUrl}. A message is rewritten once, before it is signed, whatever its recipient count (as
+ * in SES, an open or click says which message, not which recipient).
+ */
+public final class LinkTracking {
+  /**
+   * Where a message's tracking links point.
+   *
+   * @param open the pixel's base URL, or null for no pixel
+   * @param httpClick for links to http URLs, null for no click tracking
+   * @param httpsClick for links to https URLs
+   */
+  public record Bases(String open, String httpClick, String httpsClick) {
+    UnaryOperator<String> click() {
+      return httpClick == null ? null
+          : link -> link.regionMatches(true, 0, "https:", 0, 6) ? httpsClick : httpClick;
+    }
+  }
+
+  private final TrackingTokens tokens;
+  private final String nodeBase;
+
+  /** @param nodeBase the node's public URL, without a trailing slash */
+  public LinkTracking(TrackingTokens tokens, String nodeBase) {
+    this.tokens = tokens;
+    this.nodeBase = nodeBase;
+  }
+
+  /** The bases for messages of this set, or null when it wants neither opens nor clicks (or there is no set). */
+  public Bases bases(ConfigurationSet set) {
+    if (set == null || !(set.tracksOpens() || set.tracksClicks())) {
+      return null;
+    }
+    String http;
+    String https;
+    String open;
+    if (set.redirectDomain() == null) {
+      http = https = open = nodeBase;
+    } else {
+      String policy = set.httpsPolicy() == null ? "OPTIONAL" : set.httpsPolicy().toUpperCase(Locale.ROOT);
+      https = "https://" + set.redirectDomain();
+      http = policy.equals("REQUIRE") ? https : "http://" + set.redirectDomain();
+      open = policy.equals("OPTIONAL") ? http : https;
+    }
+    return new Bases(set.tracksOpens() ? open : null, set.tracksClicks() ? http : null, set.tracksClicks() ? https : null);
+  }
+
+  /** HTML with its links rewritten and pixel added as {@code b} says. */
+  public String html(String html, String messageId, Bases b) {
+    return HtmlTracking.rewriteByLink(html, messageId, tokens, b.click(), b.open()).html();
+  }
+
+  /**
+   * A raw message with each of its HTML body parts' links tracked and the pixel in the first one only (one view, one
+   * Open); the same array when it has no HTML part.
+   */
+  public byte[] raw(byte[] message, String messageId, Bases b) {
+    boolean[] pixelPlaced = {false};
+    return MimeHtmlParts.rewrite(message, html -> {
+      String out = HtmlTracking.rewriteByLink(html, messageId, tokens, b.click(), pixelPlaced[0] ? null : b.open())
+          .html();
+      pixelPlaced[0] |= b.open() != null;
+      return out.equals(html) ? html : out;
+    });
+  }
+}
