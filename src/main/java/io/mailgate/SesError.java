@@ -33,6 +33,9 @@ public enum SesError {
   CONFIGURATION_SET_ALREADY_EXISTS("AlreadyExistsException", "ConfigurationSetAlreadyExists", 400, false),
   MAIL_FROM_DOMAIN_NOT_VERIFIED("MailFromDomainNotVerifiedException", "MailFromDomainNotVerifiedException", 400, false),
   CONFLICT("ConflictException", "Conflict", 409, false),
+  /** v1 has codes of its own for an event destination that exists already, or does not. */
+  EVENT_DESTINATION_ALREADY_EXISTS("AlreadyExistsException", "EventDestinationAlreadyExists", 400, false),
+  EVENT_DESTINATION_NOT_FOUND("NotFoundException", "EventDestinationDoesNotExist", 404, false),
   /** A tracking domain that is not a host name of the account's: v1 has a code of its own for it. */
   INVALID_TRACKING_OPTIONS("BadRequestException", "InvalidTrackingOptions", 400, false),
   /** v1 only: CreateConfigurationSetTrackingOptions for a set that has them. */

@@ -145,7 +145,8 @@ public final class ApiVerticle extends VerticleBase {
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
         publicUrl(), dev);
-    RequestAuthenticator auth = new RequestAuthenticator(accounts, clock);
+    ClientAddress clients = ClientAddress.parse(config.get(MailgateConfig.HTTP_TRUSTED_PROXIES));
+    RequestAuthenticator auth = new RequestAuthenticator(accounts, clock, clients);
 
     SendEmailHandler sendEmail = new SendEmailHandler(sends);
     BulkEmailHandler bulkEmail = new BulkEmailHandler(sends);
@@ -157,8 +158,9 @@ public final class ApiVerticle extends VerticleBase {
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
     TrackingHandler trackingLinks = new TrackingHandler(trackingTokens,
-        new TrackingStore(vertx, db), clock, Metrics.of(vertx));
-    EventDestinationsHandler eventDestinations = new EventDestinationsHandler(new EventDestinationStore(db),
+        new TrackingStore(vertx, db), clock, Metrics.of(vertx), clients);
+    EventDestinationStore eventDestinationStore = new EventDestinationStore(db);
+    EventDestinationsHandler eventDestinations = new EventDestinationsHandler(eventDestinationStore,
         config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES));
     SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(vertx, db,
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0));
@@ -253,7 +255,8 @@ public final class ApiVerticle extends VerticleBase {
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
-        new SendStatisticsQuery(db), configurationSetStore, trackingOptions, clock);
+        new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
+        clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

@@ -33,9 +33,11 @@ public final class RequestAuthenticator {
    * key was loaded asynchronously. Safe because an instance is used from one event loop only.
    */
   private AccessKey checking;
+  private final ClientAddress clients;
 
-  public RequestAuthenticator(AccountDirectory directory, Clock clock) {
+  public RequestAuthenticator(AccountDirectory directory, Clock clock, ClientAddress clients) {
     this.directory = directory;
+    this.clients = clients;
     this.verifier = new SigV4Verifier(id -> checking != null && checking.accessKeyId().equals(id)
         ? Optional.of(checking.secret()) : Optional.empty(), clock);
   }
@@ -53,7 +55,7 @@ public final class RequestAuthenticator {
       // let the verifier say what is wrong: no authentication at all, or a malformed one
       return Future.failedFuture(reject(verifier.verify(sigRequest), api));
     }
-    String sourceIp = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    String sourceIp = clients.of(request);
     return directory.byAccessKey(keyId.get()).compose(found -> {
       Optional<AccessKey> key = found.filter(AccessKey::enabled);
       SigV4Result result;

@@ -157,6 +157,8 @@ public final class MailgateConfig {
       "Most recipients (To, Cc and Bcc together) of one message (SES: 50).");
   public static final ConfigKey<String> SEND_MESSAGE_ID_DOMAIN = key("send.messageIdDomain", String.class,
       "email.mailgate.local", "Domain part of the Message-ID headers Mailgate generates.");
+  public static final ConfigKey<String> HTTP_TRUSTED_PROXIES = key("http.trustedProxies", String.class, "",
+      "Load balancers and proxies in front of the HTTP port (IP addresses and CIDR ranges, comma separated): from these, the client's address is taken from X-Forwarded-For (events' ipAddress and ses:source-ip). Empty: the peer's address.");
   public static final ConfigKey<String> HTTP_PUBLIC_URL = key("http.publicUrl", String.class, "",
       "Base URL users reach this service at, used in identity verification links and in open and click tracking links (unless a configuration set has a CustomRedirectDomain): recipients must reach it. Empty: http://127.0.0.1:<http.port>.");
   public static final ConfigKey<String> SECURITY_MASTER_KEY = key("security.masterKey", String.class, "",

@@ -46,7 +46,7 @@ public final class EventDestinationStore {
                   .<Void>mapEmpty();
             }))
         .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
-            ? Future.failedFuture(new SesException(SesError.ALREADY_EXISTS, "Event destination <" + d.name()
+            ? Future.failedFuture(new SesException(SesError.EVENT_DESTINATION_ALREADY_EXISTS, "Event destination <" + d.name()
                 + "> already exists in configuration set <" + d.configurationSet() + ">."))
             : Future.failedFuture(e));
   }
@@ -113,7 +113,7 @@ public final class EventDestinationStore {
     return pool.preparedQuery("SELECT 1 FROM configuration_sets WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, configurationSet))
         .compose(rows -> Future.failedFuture(rows.size() == 0 ? setNotFound(configurationSet)
-            : new SesException(SesError.NOT_FOUND, "Event destination <" + name
+            : new SesException(SesError.EVENT_DESTINATION_NOT_FOUND, "Event destination <" + name
                 + "> does not exist in configuration set <" + configurationSet + ">.")));
   }
 

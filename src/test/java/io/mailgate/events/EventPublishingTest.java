@@ -188,6 +188,77 @@ class EventPublishingTest {
   }
 
   @Test
+  void sesV1ManagesTheSameDestinations() {
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {
+      v1.createConfigurationSet(r -> r.configurationSet(c -> c.name("v1-set")));
+      v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+          .name("hook").enabled(true).snsDestination(sns -> sns.topicARN(webhook.url("/v1-set")))
+          .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND,
+              software.amazon.awssdk.services.ses.model.EventType.RENDERING_FAILURE)));
+      var described = v1.describeConfigurationSet(r -> r.configurationSetName("v1-set")
+          .configurationSetAttributeNamesWithStrings("eventDestinations")).eventDestinations();
+      assertEquals(1, described.size());
+      assertEquals("hook", described.get(0).name());
+      assertTrue(described.get(0).enabled());
+      assertEquals(List.of("send", "renderingFailure"), described.get(0).matchingEventTypesAsStrings());
+      assertEquals(webhook.url("/v1-set"), described.get(0).snsDestination().topicARN());
+      // the same destination through v2, and its events posted
+      assertEquals(List.of(EventType.SEND, EventType.RENDERING_FAILURE), ses.getConfigurationSetEventDestinations(r -> r
+          .configurationSetName("v1-set")).eventDestinations().get(0).matchingEventTypes());
+      String id = send("v1-set", "ok-v1@example.com");
+      assertEquals("Send", Await.until(() -> webhook.posts("/v1-set", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+          .get(0).json().getString("eventType"));
+
+      assertThrows(software.amazon.awssdk.services.ses.model.EventDestinationAlreadyExistsException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("hook").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      // refused, nothing stored: an SNS topic, a Firehose stream, an unknown type, a set that does not exist
+      software.amazon.awssdk.services.ses.model.SesException arn = assertThrows(
+          software.amazon.awssdk.services.ses.model.SesException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("arn").snsDestination(sns -> sns.topicARN("arn:aws:sns:us-east-1:123456789012:t"))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertEquals("InvalidParameterValue", arn.awsErrorDetails().errorCode());
+      assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("firehose").kinesisFirehoseDestination(f -> f.deliveryStreamARN("arn:x").iamRoleARN("arn:y"))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("odd").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
+              .matchingEventTypesWithStrings("SEND"))));
+      assertThrows(software.amazon.awssdk.services.ses.model.SesException.class, // v2 only, as in SES
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("delays").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
+              .matchingEventTypesWithStrings("deliveryDelay"))));
+      assertThrows(software.amazon.awssdk.services.ses.model.ConfigurationSetDoesNotExistException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("no-such-set").eventDestination(
+              d -> d.name("h").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
+                  .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertEquals(1, ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("v1-set"))
+          .eventDestinations().size());
+
+      // an update replaces the definition: Enabled left out is false
+      v1.updateConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+          .name("hook").snsDestination(sns -> sns.topicARN(webhook.url("/v1-set-2")))
+          .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.BOUNCE)));
+      var updated = v1.describeConfigurationSet(r -> r.configurationSetName("v1-set")
+          .configurationSetAttributeNamesWithStrings("eventDestinations")).eventDestinations().get(0);
+      assertFalse(updated.enabled());
+      assertEquals(List.of("bounce"), updated.matchingEventTypesAsStrings());
+      assertEquals(webhook.url("/v1-set-2"), updated.snsDestination().topicARN());
+
+      v1.deleteConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestinationName("hook"));
+      assertTrue(v1.describeConfigurationSet(r -> r.configurationSetName("v1-set")
+          .configurationSetAttributeNamesWithStrings("eventDestinations")).eventDestinations().isEmpty());
+      assertThrows(software.amazon.awssdk.services.ses.model.EventDestinationDoesNotExistException.class,
+          () -> v1.deleteConfigurationSetEventDestination(r -> r.configurationSetName("v1-set")
+              .eventDestinationName("hook")));
+    }
+  }
+
+  @Test
   void destinationsAreListedUpdatedAndDeleted() {
     ses.createConfigurationSet(r -> r.configurationSetName("crud"));
     destination("crud", "a", "/crud?token=x", true, EventType.SEND, EventType.DELIVERY_DELAY);

@@ -134,8 +134,9 @@ class OpenAndClickTrackingTest {
   }
 
   static HttpResponse<byte[]> get(String url) throws Exception {
+    // a client's own X-Forwarded-For: this node trusts no proxy, so it is not believed
     return HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("User-Agent", "TrackingTest/1.0 (mail client)")
-        .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        .header("X-Forwarded-For", "203.0.113.66").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /**
@@ -248,6 +249,31 @@ class OpenAndClickTrackingTest {
         Duration.ofSeconds(10));
     assertEquals(List.of("Click"), webhook.posts("/forged", id).stream().map(p -> p.json().getString("eventType"))
         .toList());
+  }
+
+  @Test
+  void behindATrustedProxyTheReadersAddressIsTheOneItForwards() throws Exception {
+    try (TestNode proxied = TestNode.start(relay.url(),
+        c -> c.with(MailgateConfig.HTTP_TRUSTED_PROXIES, "127.0.0.0/8, 10.0.0.0/8"));
+        SesV2Client client = proxied.sesV2()) {
+      client.createConfigurationSet(r -> r.configurationSetName("proxied"));
+      client.createConfigurationSetEventDestination(r -> r.configurationSetName("proxied").eventDestinationName("h")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.CLICK)
+              .snsDestination(s -> s.topicArn(webhook.url("/proxied")))));
+      String id = client.sendEmail(r -> r.fromEmailAddress("news@shop.example")
+          .destination(d -> d.toAddresses("reader@example.com")).configurationSetName("proxied")
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.html(h -> h.data(
+              "<a href=\"https://shop.example/p\">p</a>")))))).messageId();
+      String link = tracked(part(delivered(id), "text/html"), "c").get(0);
+      // the reader, then a proxy of ours (10.1.2.3) that appended what it saw; a forged entry further left
+      HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(URI.create(link))
+          .header("X-Forwarded-For", "192.0.2.1, 203.0.113.7, 10.1.2.3").GET().build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+      assertEquals(302, r.statusCode());
+      JsonObject click = Await.until(() -> webhook.posts("/proxied", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+          .get(0).json().getJsonObject("click");
+      assertEquals("203.0.113.7", click.getString("ipAddress"));
+    }
   }
 
   @Test

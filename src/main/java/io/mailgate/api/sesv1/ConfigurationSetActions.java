@@ -5,6 +5,11 @@ import io.mailgate.SesException;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
 import io.mailgate.configset.TrackingOptions;
+import io.mailgate.api.sesv2.EventDestinationsHandler;
+import io.mailgate.events.EventDestination;
+import io.mailgate.events.EventDestinationStore;
+import io.mailgate.events.EventType;
+import java.util.ArrayList;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendRequest;
 import io.vertx.core.Future;
@@ -16,17 +21,102 @@ import java.util.Locale;
  * SES v1's configuration set actions, on the same store as v2's: CreateConfigurationSet, DeleteConfigurationSet,
  * DescribeConfigurationSet, ListConfigurationSets, UpdateConfigurationSetSendingEnabled,
  * PutConfigurationSetDeliveryOptions, UpdateConfigurationSetReputationMetricsEnabled (off only) and the tracking
- * options (Create, Update, DeleteConfigurationSetTrackingOptions). Options v1 cannot express (a sending pool,
- * suppression reasons, the HTTPS policy of tracking links) are left as they are. Not here: v1's event destination
- * actions (v2's API has them).
+ * options (Create, Update, DeleteConfigurationSetTrackingOptions) and event destinations (Create, Update,
+ * DeleteConfigurationSetEventDestination, on v2's store and checks: the webhook's URL is
+ * {@code SNSDestination.TopicARN}). Options v1 cannot express (a sending pool, suppression reasons, the HTTPS policy
+ * of tracking links) are left as they are.
  */
 final class ConfigurationSetActions {
   private final ConfigurationSetStore store;
   private final TrackingOptions tracking;
+  private final EventDestinationStore destinations;
+  private final EventDestinationsHandler destinationChecks;
 
-  ConfigurationSetActions(ConfigurationSetStore store, TrackingOptions tracking) {
+  ConfigurationSetActions(ConfigurationSetStore store, TrackingOptions tracking, EventDestinationStore destinations,
+      EventDestinationsHandler destinationChecks) {
     this.store = store;
     this.tracking = tracking;
+    this.destinations = destinations;
+    this.destinationChecks = destinationChecks;
+  }
+
+  /** CreateConfigurationSetEventDestination: disabled unless {@code Enabled} is true, as in SES. */
+  Future<QueryXml> createEventDestination(Caller caller, QueryParams p) {
+    String set = name(p.required("ConfigurationSetName"));
+    QueryParams d = p.struct("EventDestination");
+    String name = d.required("Name");
+    SendRequest.EmailTag.checkName(name, "EventDestination.Name", 64);
+    List<EventType> types = eventTypes(d);
+    String url = webhook(d);
+    return destinations.create(new EventDestination(caller.account().id(), set, name, enabled(d), types, url))
+        .map(v -> new QueryXml());
+  }
+
+  /** UpdateConfigurationSetEventDestination: the definition replaced, as in SES. */
+  Future<QueryXml> updateEventDestination(Caller caller, QueryParams p) {
+    String set = name(p.required("ConfigurationSetName"));
+    QueryParams d = p.struct("EventDestination");
+    String name = d.required("Name");
+    List<EventType> types = eventTypes(d);
+    String url = webhook(d);
+    return destinations.update(caller.account().id(), set, name, enabled(d), types, url).map(v -> new QueryXml());
+  }
+
+  Future<QueryXml> deleteEventDestination(Caller caller, QueryParams p) {
+    return destinations.delete(caller.account().id(), name(p.required("ConfigurationSetName")),
+        p.required("EventDestinationName")).map(v -> new QueryXml());
+  }
+
+  private static boolean enabled(QueryParams d) {
+    return d.string("Enabled") != null && QueryApi.bool(d, "Enabled");
+  }
+
+  /**
+   * v1 spells the types in camel case ({@code renderingFailure}); v2 in capitals ({@code RENDERING_FAILURE}). v1 has
+   * no DeliveryDelay or Subscription events (a destination given them through v2 lists them all the same).
+   */
+  private static List<EventType> eventTypes(QueryParams d) {
+    List<String> given = d.strings("MatchingEventTypes");
+    if (given == null || given.isEmpty()) {
+      throw SesException.badRequest("EventDestination.MatchingEventTypes must name at least one event type.");
+    }
+    List<EventType> out = new ArrayList<>();
+    for (String s : given) {
+      EventType t = EventType.fromApiName(s.replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT));
+      if (t == null || !v1Name(t).equals(s) || t == EventType.DELIVERY_DELAY || t == EventType.SUBSCRIPTION) {
+        throw SesException.badRequest("EventDestination.MatchingEventTypes: '" + QueryParams.quote(s) + "' is not an "
+            + "event type (send, reject, bounce, complaint, delivery, open, click, renderingFailure).");
+      }
+      if (!out.contains(t)) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  static String v1Name(EventType t) {
+    String[] words = t.name().toLowerCase(Locale.ROOT).split("_");
+    StringBuilder b = new StringBuilder(words[0]);
+    for (int i = 1; i < words.length; i++) {
+      b.append(Character.toUpperCase(words[i].charAt(0))).append(words[i], 1, words[i].length());
+    }
+    return b.toString();
+  }
+
+  /** The webhook, as SNSDestination.TopicARN; other destinations are AWS services a node cannot reach. */
+  private String webhook(QueryParams d) {
+    for (String other : new String[] {"KinesisFirehoseDestination", "CloudWatchDestination"}) {
+      if (d.has(other)) {
+        throw SesException.badRequest(other + " is an AWS service Mailgate cannot publish to. Mailgate posts "
+            + "events to webhooks: give the webhook's URL as SNSDestination.TopicARN.");
+      }
+    }
+    String url = d.has("SNSDestination") ? d.struct("SNSDestination").string("TopicARN") : null;
+    if (url == null || url.isEmpty()) {
+      throw SesException.badRequest("EventDestination needs a destination: give the webhook's URL as "
+          + "SNSDestination.TopicARN.");
+    }
+    return destinationChecks.webhookUrl(url, "SNSDestination.TopicARN");
   }
 
   /** CreateConfigurationSetTrackingOptions: a set that has a tracking domain keeps it (TrackingOptionsAlreadyExists). */
@@ -99,29 +189,41 @@ final class ConfigurationSetActions {
         throw SesException.badRequest("Invalid ConfigurationSetAttributeNames value '" + a + "'.");
       }
     }
-    return find(caller, name).map(c -> {
-      QueryXml xml = new QueryXml().start("ConfigurationSet").text("Name", c.name()).end("ConfigurationSet");
-      if (attributes.contains("eventDestinations")) {
-        xml.start("EventDestinations").end("EventDestinations"); // v1's event destination actions are not offered
+    return find(caller, name).compose(c -> (attributes.contains("eventDestinations")
+        ? destinations.list(caller.account().id(), name) : Future.succeededFuture(List.<EventDestination>of()))
+        .map(list -> describe(c, attributes, list)));
+  }
+
+  private static QueryXml describe(ConfigurationSet c, List<String> attributes, List<EventDestination> list) {
+    QueryXml xml = new QueryXml().start("ConfigurationSet").text("Name", c.name()).end("ConfigurationSet");
+    if (attributes.contains("eventDestinations")) {
+      xml.start("EventDestinations");
+      for (EventDestination d : list) {
+        xml.start("member").text("Name", d.name()).text("Enabled", Boolean.toString(d.enabled()))
+            .start("MatchingEventTypes");
+        d.types().forEach(t -> xml.text("member", v1Name(t)));
+        xml.end("MatchingEventTypes").start("SNSDestination").text("TopicARN", d.url()).end("SNSDestination")
+            .end("member");
       }
-      if (attributes.contains("trackingOptions") && (c.redirectDomain() != null || c.httpsPolicy() != null)) {
-        xml.start("TrackingOptions");
-        if (c.redirectDomain() != null) {
-          xml.text("CustomRedirectDomain", c.redirectDomain());
-        }
-        xml.end("TrackingOptions");
+      xml.end("EventDestinations");
+    }
+    if (attributes.contains("trackingOptions") && (c.redirectDomain() != null || c.httpsPolicy() != null)) {
+      xml.start("TrackingOptions");
+      if (c.redirectDomain() != null) {
+        xml.text("CustomRedirectDomain", c.redirectDomain());
       }
-      if (attributes.contains("deliveryOptions") && c.tlsPolicy() != null) {
-        // none set: no element, as SES answers (Terraform reads an Optional here as a change to make)
-        xml.start("DeliveryOptions").text("TlsPolicy", "REQUIRE".equals(c.tlsPolicy()) ? "Require" : "Optional")
-            .end("DeliveryOptions");
-      }
-      if (attributes.contains("reputationOptions")) {
-        xml.start("ReputationOptions").text("SendingEnabled", Boolean.toString(c.sendingEnabled()))
-            .text("ReputationMetricsEnabled", "false").end("ReputationOptions");
-      }
-      return xml;
-    });
+      xml.end("TrackingOptions");
+    }
+    if (attributes.contains("deliveryOptions") && c.tlsPolicy() != null) {
+      // none set: no element, as SES answers (Terraform reads an Optional here as a change to make)
+      xml.start("DeliveryOptions").text("TlsPolicy", "REQUIRE".equals(c.tlsPolicy()) ? "Require" : "Optional")
+          .end("DeliveryOptions");
+    }
+    if (attributes.contains("reputationOptions")) {
+      xml.start("ReputationOptions").text("SendingEnabled", Boolean.toString(c.sendingEnabled()))
+          .text("ReputationMetricsEnabled", "false").end("ReputationOptions");
+    }
+    return xml;
   }
 
   Future<QueryXml> list(Caller caller, QueryParams p) {

@@ -7,6 +7,8 @@ import io.mailgate.api.SesErrors;
 import io.mailgate.api.SesRawHeaders;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
+import io.mailgate.api.sesv2.EventDestinationsHandler;
+import io.mailgate.events.EventDestinationStore;
 import io.mailgate.api.sesv2.TemplatesHandler;
 import io.mailgate.api.sigv4.SesApi;
 import io.mailgate.configset.ConfigurationSetStore;
@@ -62,8 +64,10 @@ public final class QueryApi {
 
   public QueryApi(RequestAuthenticator auth, SendService sends, BulkEmailHandler bulk, IdentityService identities,
       TemplatesHandler templates, AccountHandler account, SendStatisticsQuery statistics,
-      ConfigurationSetStore configurationSets, TrackingOptions tracking, Clock clock) {
-    ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking);
+      ConfigurationSetStore configurationSets, TrackingOptions tracking, EventDestinationStore destinations,
+      EventDestinationsHandler destinationChecks, Clock clock) {
+    ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
+        destinationChecks);
     this.auth = auth;
     this.sends = sends;
     this.bulk = bulk;
@@ -105,6 +109,9 @@ public final class QueryApi {
         Map.entry("CreateConfigurationSetTrackingOptions", sets::createTrackingOptions),
         Map.entry("UpdateConfigurationSetTrackingOptions", sets::updateTrackingOptions),
         Map.entry("DeleteConfigurationSetTrackingOptions", sets::deleteTrackingOptions),
+        Map.entry("CreateConfigurationSetEventDestination", sets::createEventDestination),
+        Map.entry("UpdateConfigurationSetEventDestination", sets::updateEventDestination),
+        Map.entry("DeleteConfigurationSetEventDestination", sets::deleteEventDestination),
         Map.entry("GetIdentityDkimAttributes", this::getIdentityDkimAttributes),
         Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
             p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),

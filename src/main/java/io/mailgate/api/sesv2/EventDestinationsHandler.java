@@ -115,7 +115,8 @@ public final class EventDestinationsHandler {
       }
     }
     JsonObject sns = object(given, "SnsDestination", "EventDestination");
-    String url = sns == null ? null : webhookUrl(requiredString(sns, "TopicArn", "EventDestination.SnsDestination"));
+    String url = sns == null ? null : webhookUrl(requiredString(sns, "TopicArn", "EventDestination.SnsDestination"),
+        "SnsDestination.TopicArn");
     return new Definition((Boolean) enabled, types(strings(given, "MatchingEventTypes", "EventDestination")), url);
   }
 
@@ -146,18 +147,18 @@ public final class EventDestinationsHandler {
    * A host given as an address must be public unless {@code events.allowPrivateAddresses}; a name is checked each
    * time it is resolved, when events are posted.
    */
-  String webhookUrl(String given) {
+  public String webhookUrl(String given, String field) {
     if (given.regionMatches(true, 0, "arn:", 0, 4)) {
-      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' is an ARN: Mailgate posts "
-          + "events to webhooks, not to SNS topics. Give the webhook's URL (https://...) as TopicArn.");
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' is an ARN: Mailgate posts "
+          + "events to webhooks, not to SNS topics. Give the webhook's URL (https://...) as the topic.");
     }
     if (given.length() > MAX_URL_LENGTH) {
-      throw SesException.badRequest("SnsDestination.TopicArn is longer than " + MAX_URL_LENGTH + " characters.");
+      throw SesException.badRequest(field + " is longer than " + MAX_URL_LENGTH + " characters.");
     }
     for (int i = 0; i < given.length(); i++) {
       char c = given.charAt(i);
       if (c <= ' ' || c >= 0x7f) {
-        throw SesException.badRequest("SnsDestination.TopicArn may not contain spaces, control or non-ASCII "
+        throw SesException.badRequest(field + " may not contain spaces, control or non-ASCII "
             + "characters (percent-encode them).");
       }
     }
@@ -165,24 +166,22 @@ public final class EventDestinationsHandler {
     try {
       uri = new URI(given);
     } catch (URISyntaxException e) {
-      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' is not a URL: "
-          + e.getReason() + ".");
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' is not a URL: " + e.getReason() + ".");
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!scheme.equals("https") && !scheme.equals("http")) {
-      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' must be an http or https "
-          + "URL.");
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' must be an http or https URL.");
     }
     if (uri.getHost() == null || uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
-      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' must have a host, and no "
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' must have a host, and no "
           + "user name, password or fragment.");
     }
     if (uri.getPort() == 0 || uri.getPort() > 65535) {
-      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' has an invalid port.");
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' has an invalid port.");
     }
     InetAddress literal = NetAddresses.literal(uri.getHost());
     if (literal != null && !allowPrivateAddresses && !NetAddresses.isPublic(literal)) {
-      throw SesException.badRequest("SnsDestination.TopicArn '" + abbreviate(given) + "' is at a private "
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' is at a private "
           + "address, which this node does not post to.");
     }
     return given;

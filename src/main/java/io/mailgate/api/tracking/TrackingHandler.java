@@ -1,5 +1,6 @@
 package io.mailgate.api.tracking;
 
+import io.mailgate.api.ClientAddress;
 import io.mailgate.events.SesEvents;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.store.TrackingStore;
@@ -41,7 +42,11 @@ public final class TrackingHandler {
   /** Refusals for a full queue are logged once per node: they come by the thousand. */
   private static final java.util.concurrent.atomic.AtomicBoolean busyLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
-  public TrackingHandler(TrackingTokens tokens, TrackingStore store, Clock clock, Metrics metrics) {
+  private final ClientAddress clients;
+
+  public TrackingHandler(TrackingTokens tokens, TrackingStore store, Clock clock, Metrics metrics,
+      ClientAddress clients) {
+    this.clients = clients;
     this.tokens = tokens;
     this.store = store;
     this.clock = clock;
@@ -103,10 +108,10 @@ public final class TrackingHandler {
   }
 
   /** SES's open and click objects: who fetched it (as far as this node can tell) and when. */
-  private static JsonObject reader(RoutingContext ctx, Instant at) {
+  private JsonObject reader(RoutingContext ctx, Instant at) {
     String ua = ctx.request().getHeader("User-Agent");
     return new JsonObject()
-        .put("ipAddress", ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress())
+        .put("ipAddress", clients.of(ctx.request()))
         .put("timestamp", SesEvents.time(at))
         .put("userAgent", userAgent(ua));
   }
