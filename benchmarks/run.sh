@@ -26,6 +26,10 @@
 #        events:   a configuration set whose event destination (Send and Delivery) is the load generator's webhook
 #                  receiver on 127.0.0.1 (answers 204, counts posts); 2 KB, max throughput with that set:
 #                  sends/s and events posted/s, then waits until every event (two per message) has been posted;
+#        tracking: a configuration set whose destination (Open, Click) is the webhook receiver; one message with a
+#                  link sent with it, its tracked link read from the stored message, then wrk (installed when
+#                  missing), 64 connections, follows that link for the measured time: clicks/s answered with a 302
+#                  (each Click committed to the outbox first), then waits until every Click has been posted;
 #        direct:   a second node in direct delivery mode: dnsmasq (installed when missing) answers the MX of
 #                  example.org with a host on 127.0.0.1, and the node delivers to its port (the sink); 2 KB, max
 #                  throughput: delivered/s through the MX path (DNS, site, shaping), beside relay mode's;
@@ -35,8 +39,8 @@
 #   5. peak RSS (VmHWM from /proc) and heap (jstat) of the node; stops everything it started, also on Ctrl-C.
 #
 # Options:
-#   --quick              shorter durations, and without the events scenario unless --scenarios names it
-#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,events,direct,submission
+#   --quick              shorter durations, and without the events and tracking scenarios unless --scenarios names them
+#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,events,tracking,direct,submission
 #                        (default: all);
 #                        a subset does not write RESULTS.md unless --write-results is given
 #   --rate R             offered rate for the rate scenario (default: half of max's accepted/s, or 1000 without max)
@@ -63,7 +67,7 @@ cd "$ROOT"
 COMMAND_LINE="benchmarks/run.sh${*:+ $*}"
 
 QUICK=0
-SCENARIOS="postfix,rsa,max,rate,large,dkim,events,direct,submission"
+SCENARIOS="postfix,rsa,max,rate,large,dkim,events,tracking,direct,submission"
 SUBSET=0
 WRITE=""
 JFR=0
@@ -89,7 +93,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$WRITE" ] || { [ "$SUBSET" = 1 ] && WRITE=0 || WRITE=1; }
 # the quick run leaves events out unless asked for (its drain alone can take longer than the rest)
-[ "$QUICK" = 1 ] && [ "$SUBSET" = 0 ] && SCENARIOS="${SCENARIOS/,events/}"
+[ "$QUICK" = 1 ] && [ "$SUBSET" = 0 ] && SCENARIOS="${SCENARIOS/,events,tracking/}"
 want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 
 if [ "$QUICK" = 1 ]; then
@@ -203,6 +207,12 @@ if want direct && ! command -v dnsmasq >/dev/null; then
   apt-get update -qq >>"$OUT/apt.log" 2>&1
   apt-get install -y -qq dnsmasq-base >>"$OUT/apt.log" 2>&1 || die "apt-get install dnsmasq-base failed, see $OUT/apt.log"
 fi
+if want tracking && ! command -v wrk >/dev/null; then
+  log "installing wrk (the HTTP load of the tracking scenario)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >>"$OUT/apt.log" 2>&1
+  apt-get install -y -qq wrk >>"$OUT/apt.log" 2>&1 || die "apt-get install wrk failed, see $OUT/apt.log"
+fi
 for tool in java psql redis-cli curl; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
 stale() { # jar dir...: true when the jar is missing or older than a file under the dirs
@@ -264,6 +274,8 @@ R_DIRECT=na; R_DIRECT_ACC=na; R_DIRECT_ERRORS=na; R_DIRECT_CPU=na; R_DRAIN_DIREC
 R_SUB=na; R_SUB_DELIVERED=na; R_SUB_ERRORS=na; R_SUB_CPU=na; R_SUB_PG=na; R_DRAIN_SUB=na
 R_DKIM=na; R_DKIM_DELIVERED=na; R_DKIM_ERRORS=na; R_DKIM_SIGNED=na; R_DKIM_CPU=na; R_DKIM_PG=na; R_DRAIN_DKIM=na
 R_EVENTS=na; R_EVENTS_DELIVERED=na; R_EVENTS_ERRORS=na; R_EVENTS_CPU=na; R_EVENTS_PG=na; R_EVENTS_POSTED=na
+R_CLICKS=na; R_CLICK_P50=na; R_CLICK_P99=na; R_CLICKS_POSTED=na; R_CLICKS_DRAIN=na; R_CLICK_ERRORS=na
+R_TRACKING_CPU=na
 R_EVENTS_PER_S=na; R_EVENTS_DRAIN=na; R_DRAIN_EVENTS=na
 R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
 R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
@@ -749,6 +761,75 @@ run_events() {
   WEBHOOK_PID=""
 }
 
+TRACKING_SET=bench-tracking
+run_tracking() {
+  local req code id link out requests posted0 n deadline t0 took wrkpid s1 s2
+  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$WEBHOOK_PORT" \
+    --count-file "$OUT/tracking-webhook.count" >"$OUT/tracking-webhook.log" 2>&1 &
+  WEBHOOK_PID=$!
+  track "$WEBHOOK_PID"
+  wait_port "$WEBHOOK_PORT" 30 || die "the webhook receiver did not start, see $OUT/tracking-webhook.log"
+  for req in "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$TRACKING_SET\"}" \
+      "/v2/email/configuration-sets/$TRACKING_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"OPEN\",\"CLICK\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$WEBHOOK_PORT/ses-events\"}}}" \
+      "/v2/email/outbound-emails|{\"FromEmailAddress\":\"news@tracking-bench.example\",\"Destination\":{\"ToAddresses\":[\"reader@example.org\"]},\"ConfigurationSetName\":\"$TRACKING_SET\",\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"Spring sale\"},\"Body\":{\"Html\":{\"Data\":\"<p><a href=\\\"https://shop.example/sale?id=1\\\" ses:tags=\\\"campaign:spring\\\">Shop</a></p>\"}}}}}"; do
+    code="$(curl -s -o "$OUT/tracking-setup.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
+      --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' --data "${req#*|}" \
+      "http://127.0.0.1:$HTTP_PORT${req%%|*}")"
+    if [ "$code" != 200 ]; then
+      log "tracking: ${req%%|*} answered $code: $(head -c 300 "$OUT/tracking-setup.json")"
+      NOTES+=("tracking: the configuration set, its destination or the message could not be created (HTTP $code), nothing measured")
+      return 0
+    fi
+  done
+  id="$(sed -n 's/.*"MessageId":"\([^"]*\)".*/\1/p' "$OUT/tracking-setup.json")"
+  link="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT convert_from(content, 'UTF8') FROM messages WHERE id = '$id'" \
+    | grep -o "http://127.0.0.1:$HTTP_PORT/t/c/[A-Za-z0-9_-]*" | head -1 || true)"
+  if [ -z "$link" ]; then
+    NOTES+=("tracking: no tracked link in the stored message $id, nothing measured")
+    return 0
+  fi
+  posted0="$(webhook_posts "$OUT/tracking-webhook.count")"
+  log "tracking: wrk -t2 -c$MAX_CONNECTIONS -d${LARGE_DURATION}s on the message's tracked link (a 302 to https://shop.example/sale?id=1, a Click each)"
+  t0="$(now_s)"
+  wrk -t2 -c"$MAX_CONNECTIONS" -d"${LARGE_DURATION}s" --latency "$link" >"$OUT/tracking-wrk.txt" 2>&1 &
+  wrkpid=$!
+  track "$wrkpid"
+  # CPU over the run, a second in from each edge ("loadgen" is wrk here)
+  sleep 1
+  cpu_snapshot "$wrkpid" first >"$OUT/cpu.snap"
+  s1="$(cat "$OUT/cpu.snap")"
+  sleep "$(calc "$LARGE_DURATION - 2")"
+  s2="$(cpu_snapshot "$wrkpid")"
+  R_TRACKING_CPU="$(cpu_share "$s1" "$s2")"
+  wait "$wrkpid" || die "wrk failed, see $OUT/tracking-wrk.txt"
+  echo "tracking $R_TRACKING_CPU" >>"$OUT/cpu.txt"
+  out="$OUT/tracking-wrk.txt"
+  R_CLICKS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
+  R_CLICK_P50="$(awk '$1 == "50%" { print $2 }' "$out")"
+  R_CLICK_P99="$(awk '$1 == "99%" { print $2 }' "$out")"
+  R_CLICK_ERRORS="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$out")"
+  R_CLICK_ERRORS="${R_CLICK_ERRORS:-0}"
+  requests="$(awk '/requests in/ { print $1 }' "$out")"
+  # wrk counts the answers it read; a Click is recorded before its answer, so at least that many are posted
+  deadline=$((SECONDS + DRAIN_TIMEOUT))
+  while :; do
+    n=$(($(webhook_posts "$OUT/tracking-webhook.count") - posted0))
+    [ "$n" -ge "$requests" ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      NOTES+=("After tracking, the webhook had $n of $requests Click events ${DRAIN_TIMEOUT} s after the load stopped.")
+      break
+    fi
+    sleep 0.2
+  done
+  took="$(calc "$(now_s) - $t0")"
+  R_CLICKS_POSTED="$n of $requests"
+  R_CLICKS_DRAIN="$(calc "$took - $LARGE_DURATION")"
+  log "tracking: $R_CLICKS clicks/s (p50 $R_CLICK_P50, p99 $R_CLICK_P99); the webhook received $n Click events for $requests answers, the last $R_CLICKS_DRAIN s after the load stopped"
+  log "tracking: CPU in cores during the window: $R_TRACKING_CPU"
+  stop_pid "$WEBHOOK_PID" 5
+  WEBHOOK_PID=""
+}
+
 max_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "na" || a == "") print b; else if (b == "na" || b == "") print a; else print (a + 0 > b + 0 ? a : b) }'; }
 
 DNS_PID=""
@@ -809,7 +890,7 @@ stop_node() {
 # ---------------------------------------------------------------------------------------------------------------
 want postfix && run_postfix
 want rsa && run_rsa
-if want max || want rate || want large || want submission || want dkim || want events; then
+if want max || want rate || want large || want submission || want dkim || want events || want tracking; then
   start_node
   want max && run_max
   want rate && run_rate
@@ -817,6 +898,7 @@ if want max || want rate || want large || want submission || want dkim || want e
   want submission && run_submission
   want dkim && run_dkim
   want events && run_events
+  want tracking && run_tracking
   stop_node
 fi
 want direct && run_direct
@@ -866,11 +948,12 @@ SECTION="$(cat <<EOF
 | 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
 | DKIM RSA-2048 sends/s, 2 KB, max throughput (delivered/s) | $(num "$R_DKIM") ($(num "$R_DKIM_DELIVERED")); signed: $R_DKIM_SIGNED | | $(ratio "$R_DKIM" "$R_RSA") of raw RSA (OpenSSL) | >= 60% of raw RSA |
 | Events: sends/s with a configuration set publishing Send and Delivery to a webhook, 2 KB (delivered/s); events posted | $(num "$R_EVENTS") ($(num "$R_EVENTS_DELIVERED")); $R_EVENTS_POSTED posted, $(num "$R_EVENTS_PER_S")/s over the scenario, the last $R_EVENTS_DRAIN s after the load stopped | | | |
+| Open and click tracking: one tracked link followed by wrk, $MAX_CONNECTIONS connections, ${LARGE_DURATION} s: 302s/s, p50 / p99 (Click events posted) | $(num "$R_CLICKS"), $R_CLICK_P50 / $R_CLICK_P99 ($R_CLICKS_POSTED posted, the last $R_CLICKS_DRAIN s after the load stopped) | | | |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s, 2 KB, 50 sessions with AUTH (delivered/s) | $(num "$R_SUB") ($(num "$R_SUB_DELIVERED")) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue, no AUTH) | $(ratio "$R_SUB" "$R_POSTFIX_ACCEPT") | >= 5x |
 | Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
-Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, events $R_EVENTS_ERRORS, direct $R_DIRECT_ERRORS.
+Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, events $R_EVENTS_ERRORS, tracking $R_CLICK_ERRORS, direct $R_DIRECT_ERRORS.
 Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.
 Rate mode: the generator's own send lag behind schedule, p99 $R_RATE_LAG ms (included in the latencies above).
 GC during the node's life: $R_GC.
@@ -884,6 +967,7 @@ everything else on the machine, including other users' work:
 - submission: $R_SUB_CPU
 - DKIM: $R_DKIM_CPU
 - events: $R_EVENTS_CPU
+- tracking ("loadgen" is wrk): $R_TRACKING_CPU
 - direct: $R_DIRECT_CPU
 
 PostgreSQL during each window (commits of the benchmark database; WAL of the whole server):

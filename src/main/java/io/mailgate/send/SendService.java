@@ -138,9 +138,16 @@ public final class SendService {
       byte[] content;
       if (p.simple() == null) {
         content = tracking.raw(p.content(), p.id(), bases);
+        if (content == p.content()) {
+          return p; // no HTML part
+        }
       } else {
         SimpleContent s = p.simple();
-        TextBody html = new TextBody(tracking.html(s.html().data(), p.id(), bases), s.html().charset());
+        String rewritten = tracking.html(s.html().data(), p.id(), bases);
+        if (rewritten.equals(s.html().data())) {
+          return p; // clicks wanted, no link to track
+        }
+        TextBody html = new TextBody(rewritten, s.html().charset());
         content = MimeBuilder.build(p.headers(),
             new SimpleContent(s.subject(), s.subjectCharset(), s.text(), html, s.headers(), s.attachments()));
       }
