@@ -247,6 +247,8 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
     router.get("/t/o/:token").handler(trackingLinks::open);
     router.get("/t/c/:token").handler(trackingLinks::click);
+    router.head("/t/o/:token").handler(trackingLinks::open);
+    router.head("/t/c/:token").handler(trackingLinks::click);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {
       router.get("/_mailgate/captured").handler(this::captured);

@@ -240,6 +240,13 @@ class OpenAndClickTrackingTest {
     assertEquals(404, get(link.replace("/t/c/", "/t/o/")).statusCode());
     assertEquals(404, get(pixel.replace("/t/o/", "/t/c/")).statusCode());
     assertEquals(404, get(node.endpoint() + "/t/c/not-a-token").statusCode());
+    // a HEAD (a link checker) gets the answer a GET would, and records nothing
+    HttpResponse<Void> head = HTTP.send(HttpRequest.newBuilder(URI.create(link)).method("HEAD",
+        HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+    assertEquals(302, head.statusCode());
+    assertEquals("https://shop.example/x", head.headers().firstValue("Location").orElseThrow());
+    assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(pixel)).method("HEAD",
+        HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding()).statusCode());
     // the real one still works, once: only it is posted
     assertEquals(302, get(link).statusCode());
     Await.until(() -> webhook.posts("/forged", id), p -> !p.isEmpty(), Duration.ofSeconds(20));

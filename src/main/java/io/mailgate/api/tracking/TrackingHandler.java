@@ -6,6 +6,7 @@ import io.mailgate.metrics.Metrics;
 import io.mailgate.store.TrackingStore;
 import io.mailgate.tracking.TrackingTokens;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -59,10 +60,13 @@ public final class TrackingHandler {
       notOurs(ctx);
       return;
     }
+    Runnable answer = () -> noStore(ctx.response()).putHeader("Content-Type", "image/gif").end(PIXEL);
+    if (ctx.request().method() == HttpMethod.HEAD) {
+      answer.run(); // a link checker asking whether it exists, not a reader: no Open
+      return;
+    }
     Instant now = clock.instant();
-    JsonObject detail = reader(ctx, now);
-    record(token.get().messageId(), Metrics.TrackingHit.OPEN, detail, now, () -> noStore(ctx.response())
-        .putHeader("Content-Type", "image/gif").end(PIXEL));
+    record(token.get().messageId(), Metrics.TrackingHit.OPEN, reader(ctx, now), now, answer);
   }
 
   public void click(RoutingContext ctx) {
@@ -72,6 +76,13 @@ public final class TrackingHandler {
       return;
     }
     TrackingTokens.Token t = token.get();
+    String location = location(t.link());
+    Runnable answer = () -> noStore(ctx.response()).setStatusCode(302).putHeader("Location", location)
+        .putHeader("Referrer-Policy", "no-referrer").end();
+    if (ctx.request().method() == HttpMethod.HEAD) {
+      answer.run(); // a link checker (a mail gateway's, say) asking where it goes, not a reader: no Click
+      return;
+    }
     Instant now = clock.instant();
     JsonObject detail = reader(ctx, now).put("link", t.link());
     if (t.linkTags() != null && !t.linkTags().isEmpty()) {
@@ -81,9 +92,7 @@ public final class TrackingHandler {
       }
       detail.put("linkTags", tags);
     }
-    String location = location(t.link());
-    record(t.messageId(), Metrics.TrackingHit.CLICK, detail, now, () -> noStore(ctx.response()).setStatusCode(302)
-        .putHeader("Location", location).putHeader("Referrer-Policy", "no-referrer").end());
+    record(t.messageId(), Metrics.TrackingHit.CLICK, detail, now, answer);
   }
 
   private void record(String messageId, Metrics.TrackingHit hit, JsonObject detail, Instant at, Runnable answer) {
