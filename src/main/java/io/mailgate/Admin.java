@@ -29,7 +29,7 @@ final class Admin {
         account create <name> [--max-send-rate N] [--max-24-hour-send N] [--production]
         account list
         account set <account-id> [--max-send-rate N] [--max-24-hour-send N] [--production true|false] [--sending true|false]
-        account webhook-secret <account-id>
+        account webhook-secret <account-id> [--rotate [--grace-hours N]]
         key create <account-id>
         key list [<account-id>]
         key disable <access-key-id>
@@ -126,10 +126,24 @@ final class Admin {
       }
       case "account webhook-secret": {
         String id = positional(rest, "account id");
-        return accounts.list().compose(rows -> rows.stream().anyMatch(r -> r.id().equals(id))
-            ? Future.succeededFuture(webhooks.secret(id) + "\n(event webhooks of account " + id + " are signed with "
-                + "it: Standard Webhooks, webhook-signature header)")
-            : Future.failedFuture(new UsageError("no account " + id)));
+        boolean rotate = flags.containsKey("rotate");
+        Long grace = flags.containsKey("grace-hours") ? number(flags, "grace-hours", 0L, Long::parseLong) : null;
+        if (grace != null && (!rotate || grace < 0 || grace > 24 * 30)) {
+          throw new UsageError("--grace-hours goes with --rotate, from 0 to 720");
+        }
+        Future<Accounts.WebhookSecretState> state = rotate
+            ? accounts.rotateWebhookSecret(id, grace == null ? 24 : grace.intValue())
+            : accounts.webhookSecret(id);
+        return state.map(s -> {
+          StringBuilder out = new StringBuilder(webhooks.secret(id, s.generation()));
+          out.append("\n(event webhooks of account ").append(id).append(" are signed with it: Standard Webhooks, ")
+              .append("webhook-signature header");
+          if (s.previousUntil() != null && s.previousUntil().isAfter(java.time.Instant.now()) && s.generation() > 0) {
+            out.append("; until ").append(s.previousUntil()).append(" also with the previous secret ")
+                .append(webhooks.secret(id, s.generation() - 1));
+          }
+          return out.append(")").toString();
+        }).recover(e -> Future.failedFuture(e instanceof IllegalArgumentException ? new UsageError(e.getMessage()) : e));
       }
       case "key create":
         return accounts.createKey(positional(rest, "account id")).map(k -> "access key id      " + k.accessKeyId()

@@ -94,7 +94,7 @@ public final class Main {
       MailgateNode node = MailgateNode.start(vertx, config, Clock.systemUTC(), dev)
           .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
       if (dev) {
-        printDevBanner(node.config(), capture != null);
+        printDevBanner(node.config(), capture != null, webhookSecretGeneration(vertx, node.config()));
       }
       awaitShutdown(vertx, node, capture, embedded);
     } catch (Exception e) {
@@ -135,7 +135,21 @@ public final class Main {
     done.await();
   }
 
-  private static void printDevBanner(MailgateConfig c, boolean capturing) {
+  /** The development account's webhook secret generation (0 unless it was rotated), for the banner. */
+  private static int webhookSecretGeneration(Vertx vertx, MailgateConfig c) {
+    io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(vertx, c, 1);
+    try {
+      return new io.mailgate.identity.Accounts(pool, null).webhookSecret(c.get(MailgateConfig.DEV_ACCOUNT_ID))
+          .map(io.mailgate.identity.Accounts.WebhookSecretState::generation)
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return 0;
+    } finally {
+      pool.close();
+    }
+  }
+
+  private static void printDevBanner(MailgateConfig c, boolean capturing, int webhookGeneration) {
     String endpoint = "http://127.0.0.1:" + c.get(MailgateConfig.HTTP_PORT);
     System.out.println();
     System.out.println("  Mailgate is running (start-dev)");
@@ -155,7 +169,7 @@ public final class Main {
     String masterKey = c.get(MailgateConfig.SECURITY_MASTER_KEY);
     System.out.println("  Webhook secret     " + new io.mailgate.events.WebhookSigner(io.mailgate.identity.SecretBox
         .fromBase64(masterKey.isBlank() ? MailgateNode.DEV_MASTER_KEY : masterKey)).secret(
-            c.get(MailgateConfig.DEV_ACCOUNT_ID)) + "   (event webhooks are signed with it)");
+            c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event webhooks are signed with it)");
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
   }

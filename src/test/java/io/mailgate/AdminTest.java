@@ -105,4 +105,32 @@ class AdminTest {
     assertEquals(2, admin("account", "create", "x", "--max-send-rate", "0").code());
     assertEquals(2, admin("account", "create", "x", "--max-24-hour-send", "-5").code());
   }
+
+  @Test
+  void webhookSecretsArePrintedAndRotated() {
+    Run created = admin("account", "create", "hooks");
+    Matcher m = Pattern.compile("account (\\d{12}) created").matcher(created.out());
+    assertTrue(m.find(), created.out());
+    String account = m.group(1);
+    io.mailgate.events.WebhookSigner signer = new io.mailgate.events.WebhookSigner(
+        io.mailgate.identity.SecretBox.fromBase64(TestNode.MASTER_KEY));
+    Run shown = admin("account", "webhook-secret", account);
+    assertEquals(0, shown.code(), shown.err());
+    assertTrue(shown.out().startsWith(signer.secret(account, 0) + "\n"), shown.out());
+
+    Run rotated = admin("account", "webhook-secret", account, "--rotate", "--grace-hours", "2");
+    assertEquals(0, rotated.code(), rotated.err());
+    assertTrue(rotated.out().startsWith(signer.secret(account, 1) + "\n"), rotated.out());
+    assertTrue(rotated.out().contains("also with the previous secret " + signer.secret(account, 0)), rotated.out());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM accounts WHERE id = '" + account + "' AND "
+        + "webhook_previous_until BETWEEN now() + interval '119 minutes' AND now() + interval '121 minutes'"));
+    // without a grace period the previous secret stops at once
+    Run again = admin("account", "webhook-secret", account, "--rotate", "--grace-hours", "0");
+    assertTrue(again.out().startsWith(signer.secret(account, 2) + "\n"), again.out());
+    assertFalse(again.out().contains("previous"), again.out());
+
+    assertEquals(2, admin("account", "webhook-secret", account, "--grace-hours", "2").code(), "only with --rotate");
+    assertEquals(2, admin("account", "webhook-secret", account, "--rotate", "--grace-hours", "-1").code());
+    assertEquals(2, admin("account", "webhook-secret", "999999999999").code());
+  }
 }

@@ -437,6 +437,19 @@ public final class EventPublisherVerticle extends VerticleBase {
     return Duration.ofMillis((long) (seconds * 1000 * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble())));
   }
 
+  /**
+   * The {@code webhook-signature} header: under the account's secret, and while it is being rotated under the
+   * previous one too (receivers still configured with that one verify the second).
+   */
+  private String signature(EventOutbox.Due d, String id, long timestamp, byte[] body) {
+    String current = WebhookSigner.signature(signer.key(d.accountId(), d.secretGeneration()), id, timestamp, body);
+    if (d.secretGeneration() > 0 && d.previousSecretUntil() != null && clock.instant().isBefore(d.previousSecretUntil())) {
+      return current + " " + WebhookSigner.signature(signer.key(d.accountId(), d.secretGeneration() - 1), id,
+          timestamp, body);
+    }
+    return current;
+  }
+
   /** Posts one event; fails unless a 2xx answer came within the timeout (counted from the start, resolving too). */
   private Future<Void> post(EventOutbox.Due d, Buffer body) {
     URI uri;
@@ -452,7 +465,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
     String id = "evt_" + d.id();
     long timestamp = clock.instant().getEpochSecond();
-    String signature = WebhookSigner.signature(signer.key(d.accountId()), id, timestamp, body.getBytes());
+    String signature = signature(d, id, timestamp, body.getBytes());
     Promise<Void> result = Promise.promise();
     HttpClientRequest[] sent = new HttpClientRequest[1];
     long deadline = vertx.setTimer(timeoutMillis, t -> {

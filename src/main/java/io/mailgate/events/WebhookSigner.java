@@ -12,8 +12,10 @@ import javax.crypto.spec.SecretKeySpec;
  * project's libraries (every common language has one) or twenty lines of its own: {@code webhook-signature} is
  * {@code v1,} and the base64 HMAC-SHA256 of {@code <webhook-id>.<webhook-timestamp>.<body>} under the secret's key.
  * Each account has its own secret ({@code whsec_} and the key in base64), derived from the master key and the
- * account, so every node signs alike and nothing is stored: {@code mailgate admin account webhook-secret <id>} prints
- * it, and start-dev prints the development account's.
+ * account, so every node signs alike and nothing secret is stored: {@code mailgate admin account webhook-secret <id>}
+ * prints it, and start-dev prints the development account's. Rotating it ({@code --rotate}) moves the account to the
+ * next generation of its secret; for a grace period events carry a second signature under the previous one
+ * (Standard Webhooks' header takes several, space separated, and its libraries accept any that matches).
  */
 public final class WebhookSigner {
   static final String PREFIX = "whsec_";
@@ -24,14 +26,19 @@ public final class WebhookSigner {
     this.root = secrets.derive("event-webhook-signing");
   }
 
-  /** The account's signing key (32 bytes). */
-  public byte[] key(String accountId) {
-    return SecretBox.hmac(root, accountId);
+  /** The account's signing key (32 bytes) of this generation of its secret (0: the first). */
+  public byte[] key(String accountId, int generation) {
+    return SecretBox.hmac(root, generation == 0 ? accountId : accountId + "/" + generation);
   }
 
-  /** The account's secret as a receiver configures it. */
+  /** The account's first secret as a receiver configures it. */
   public String secret(String accountId) {
-    return PREFIX + Base64.getEncoder().encodeToString(key(accountId));
+    return secret(accountId, 0);
+  }
+
+  /** The account's secret of this generation as a receiver configures it. */
+  public String secret(String accountId, int generation) {
+    return PREFIX + Base64.getEncoder().encodeToString(key(accountId, generation));
   }
 
   /** The {@code webhook-signature} header's value. */

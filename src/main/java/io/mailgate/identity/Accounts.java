@@ -148,6 +148,37 @@ public final class Accounts {
             : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
   }
 
+  /**
+   * Where an account's webhook secret is: its generation, and until when the previous generation still signs too
+   * (null: it does not).
+   */
+  public record WebhookSecretState(int generation, java.time.Instant previousUntil) {}
+
+  public Future<WebhookSecretState> webhookSecret(String accountId) {
+    return pool.preparedQuery("SELECT webhook_secret_generation, webhook_previous_until FROM accounts "
+            + "WHERE id = $1 AND id <> 'system'").execute(Tuple.of(accountId))
+        .compose(rows -> rows.size() == 1 ? Future.succeededFuture(state(rows.iterator().next()))
+            : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
+  }
+
+  /**
+   * Moves the account to the next generation of its webhook secret; events are signed with the previous one too for
+   * {@code graceHours} (0: not at all), so receivers can change theirs meanwhile.
+   */
+  public Future<WebhookSecretState> rotateWebhookSecret(String accountId, int graceHours) {
+    return pool.preparedQuery("UPDATE accounts SET webhook_secret_generation = webhook_secret_generation + 1, "
+            + "webhook_previous_until = CASE WHEN $2 > 0 THEN now() + $2 * interval '1 hour' END "
+            + "WHERE id = $1 AND id <> 'system' RETURNING webhook_secret_generation, webhook_previous_until")
+        .execute(Tuple.of(accountId, graceHours))
+        .compose(rows -> rows.size() == 1 ? Future.succeededFuture(state(rows.iterator().next()))
+            : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
+  }
+
+  private static WebhookSecretState state(Row r) {
+    return new WebhookSecretState(r.getInteger(0), r.getOffsetDateTime(1) == null ? null
+        : r.getOffsetDateTime(1).toInstant());
+  }
+
   private Future<Void> requireAccount(String accountId) {
     return pool.preparedQuery("SELECT 1 FROM accounts WHERE id = $1 AND id <> 'system'").execute(Tuple.of(accountId))
         .compose(r -> r.size() == 1 ? Future.<Void>succeededFuture()

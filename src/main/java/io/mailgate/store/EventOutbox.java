@@ -22,9 +22,12 @@ public final class EventOutbox {
   /**
    * A claimed event and its destination. {@code attempts} counts this one; {@code enabled} is false when the
    * destination was disabled since (events of a deleted one are not claimed: {@link #SWEEP} drops them).
+   * {@code secretGeneration}: of the account's webhook secret; {@code previousSecretUntil}: until when the previous
+   * generation signs too (null: it does not).
    */
   public record Due(long id, long destinationId, String messageId, String type, String recipient, JsonObject detail,
-      Instant createdAt, int attempts, String accountId, String url, boolean enabled) {}
+      Instant createdAt, int attempts, String accountId, String url, boolean enabled, int secretGeneration,
+      Instant previousSecretUntil) {}
 
   /**
    * Due events, at most {@code $3} of each destination not in {@code $4}, the oldest {@code $1} of those: one
@@ -33,7 +36,8 @@ public final class EventOutbox {
    */
   static final String CLAIM = """
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
-      FROM (SELECT e.id, d.account_id, d.url, d.enabled FROM event_destinations d
+      FROM (SELECT e.id, d.account_id, d.url, d.enabled, a.webhook_secret_generation, a.webhook_previous_until
+            FROM event_destinations d JOIN accounts a ON a.id = d.account_id
             CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM event_outbox e
                                 WHERE e.destination_id = d.id AND e.next_attempt_at <= now()
                                 ORDER BY e.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) e
@@ -41,7 +45,7 @@ public final class EventOutbox {
             ORDER BY e.next_attempt_at LIMIT $1) due
       WHERE o.id = due.id
       RETURNING o.id, o.destination_id, o.message_id, o.type, o.recipient, o.detail, o.created_at, o.attempts,
-                due.account_id, due.url, due.enabled""";
+                due.account_id, due.url, due.enabled, due.webhook_secret_generation, due.webhook_previous_until""";
 
   /**
    * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
@@ -71,7 +75,8 @@ public final class EventOutbox {
         Object detail = r.getValue(5);
         out.add(new Due(r.getLong(0), r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
             detail instanceof JsonObject j ? j : new JsonObject(String.valueOf(detail)),
-            r.getOffsetDateTime(6).toInstant(), r.getInteger(7), r.getString(8), r.getString(9), r.getBoolean(10)));
+            r.getOffsetDateTime(6).toInstant(), r.getInteger(7), r.getString(8), r.getString(9), r.getBoolean(10),
+            r.getInteger(11), r.getOffsetDateTime(12) == null ? null : r.getOffsetDateTime(12).toInstant()));
       }
       return out;
     });

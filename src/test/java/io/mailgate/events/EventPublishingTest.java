@@ -188,6 +188,48 @@ class EventPublishingTest {
   }
 
   @Test
+  void aRotatedSecretSignsAlongsideThePreviousOneUntilItsGraceEnds() throws Exception {
+    io.mailgate.identity.Accounts.NewKey tenant = node.createAccount("rotating", true, 100, 10_000);
+    WebhookSigner signer = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY));
+    try (SesV2Client client = node.sesV2(tenant.accessKeyId(), tenant.secretAccessKey())) {
+      client.createConfigurationSet(r -> r.configurationSetName("rotating"));
+      client.createConfigurationSetEventDestination(r -> r.configurationSetName("rotating").eventDestinationName("h")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(sns -> sns.topicArn(webhook.url("/rotating")))));
+      java.util.function.Supplier<Receiver.Post> sendOne = () -> {
+        String id = client.sendEmail(r -> r.fromEmailAddress("events@example.com")
+            .destination(d -> d.toAddresses("ok-rot@example.com")).configurationSetName("rotating")
+            .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("x"))))))
+            .messageId();
+        return Await.until(() -> webhook.posts("/rotating", id), p -> !p.isEmpty(), Duration.ofSeconds(20)).get(0);
+      };
+      String first = signer.secret(tenant.accountId());
+      Receiver.Post before = sendOne.get();
+      new Webhook(first).verify(before.body(), before.headers());
+
+      var rotated = node.withAccounts(a -> a.rotateWebhookSecret(tenant.accountId(), 1));
+      assertEquals(1, rotated.generation());
+      String second = signer.secret(tenant.accountId(), 1);
+      assertFalse(second.equals(first));
+      Receiver.Post during = sendOne.get();
+      assertEquals(2, during.headers().get("webhook-signature").get(0).split(" ").length,
+          during.headers().toString());
+      new Webhook(second).verify(during.body(), during.headers());
+      new Webhook(first).verify(during.body(), during.headers()); // a receiver not yet changed over
+      assertThrows(WebhookVerificationException.class, () -> new Webhook(signer.secret(tenant.accountId(), 2))
+          .verify(during.body(), during.headers()));
+
+      // the grace over, the previous secret no longer verifies
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      Db.execute(pg, "UPDATE accounts SET webhook_previous_until = now() - interval '1 second' WHERE id = '"
+          + tenant.accountId() + "'");
+      Receiver.Post after = sendOne.get();
+      new Webhook(second).verify(after.body(), after.headers());
+      assertThrows(WebhookVerificationException.class, () -> new Webhook(first).verify(after.body(), after.headers()));
+    }
+  }
+
+  @Test
   void sesV1ManagesTheSameDestinations() {
     try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {
       v1.createConfigurationSet(r -> r.configurationSet(c -> c.name("v1-set")));
