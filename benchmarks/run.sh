@@ -764,13 +764,16 @@ run_events() {
 TRACKING_SET=bench-tracking
 run_tracking() {
   local req code id link out requests posted0 n deadline t0 took wrkpid s1 s2
-  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$WEBHOOK_PORT" \
+  # a receiver of its own (the next port): events of the events scenario still being retried must not count here
+  local port=$((WEBHOOK_PORT + 1))
+  port_free "$port" || die "port $port is in use (the tracking scenario's webhook: BENCH_WEBHOOK_PORT + 1)"
+  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$port" \
     --count-file "$OUT/tracking-webhook.count" >"$OUT/tracking-webhook.log" 2>&1 &
   WEBHOOK_PID=$!
   track "$WEBHOOK_PID"
-  wait_port "$WEBHOOK_PORT" 30 || die "the webhook receiver did not start, see $OUT/tracking-webhook.log"
+  wait_port "$port" 30 || die "the webhook receiver did not start, see $OUT/tracking-webhook.log"
   for req in "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$TRACKING_SET\"}" \
-      "/v2/email/configuration-sets/$TRACKING_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"OPEN\",\"CLICK\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$WEBHOOK_PORT/ses-events\"}}}" \
+      "/v2/email/configuration-sets/$TRACKING_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"OPEN\",\"CLICK\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$port/ses-events\"}}}" \
       "/v2/email/outbound-emails|{\"FromEmailAddress\":\"news@tracking-bench.example\",\"Destination\":{\"ToAddresses\":[\"reader@example.org\"]},\"ConfigurationSetName\":\"$TRACKING_SET\",\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"Spring sale\"},\"Body\":{\"Html\":{\"Data\":\"<p><a href=\\\"https://shop.example/sale?id=1\\\" ses:tags=\\\"campaign:spring\\\">Shop</a></p>\"}}}}}"; do
     code="$(curl -s -o "$OUT/tracking-setup.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
       --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' --data "${req#*|}" \
@@ -807,9 +810,17 @@ run_tracking() {
   R_CLICKS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
   R_CLICK_P50="$(awk '$1 == "50%" { print $2 }' "$out")"
   R_CLICK_P99="$(awk '$1 == "99%" { print $2 }' "$out")"
-  R_CLICK_ERRORS="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$out")"
-  R_CLICK_ERRORS="${R_CLICK_ERRORS:-0}"
+  # answers other than 2xx/3xx, and connect, read, write errors and timeouts
+  R_CLICK_ERRORS="$(awk '/Non-2xx or 3xx responses:/ { n += $5 }
+    /Socket errors:/ { for (i = 3; i <= NF; i += 2) n += $(i + 1) + 0 } END { print n + 0 }' "$out")"
   requests="$(awk '/requests in/ { print $1 }' "$out")"
+  if [ -z "$requests" ] || [ -z "$R_CLICKS" ]; then
+    NOTES+=("tracking: wrk printed no result (see $out), nothing measured")
+    R_CLICKS=na
+    stop_pid "$WEBHOOK_PID" 5
+    WEBHOOK_PID=""
+    return 0
+  fi
   # wrk counts the answers it read; a Click is recorded before its answer, so at least that many are posted
   deadline=$((SECONDS + DRAIN_TIMEOUT))
   while :; do

@@ -29,7 +29,7 @@ final class Admin {
         account create <name> [--max-send-rate N] [--max-24-hour-send N] [--production]
         account list
         account set <account-id> [--max-send-rate N] [--max-24-hour-send N] [--production true|false] [--sending true|false]
-        account webhook-secret <account-id> [--rotate [--grace-hours N]]
+        account webhook-secret <account-id> [--rotate [--grace-hours N] [--force]]
         key create <account-id>
         key list [<account-id>]
         key disable <access-key-id>
@@ -132,7 +132,7 @@ final class Admin {
           throw new UsageError("--grace-hours goes with --rotate, from 0 to 720");
         }
         Future<Accounts.WebhookSecretState> state = rotate
-            ? accounts.rotateWebhookSecret(id, grace == null ? 24 : grace.intValue())
+            ? accounts.rotateWebhookSecret(id, grace == null ? 24 : grace.intValue(), flags.containsKey("force"))
             : accounts.webhookSecret(id);
         return state.map(s -> {
           StringBuilder out = new StringBuilder(webhooks.secret(id, s.generation()));
@@ -186,8 +186,8 @@ final class Admin {
       if (a.startsWith("--")) {
         String name = a.substring(2);
         String next = i + 1 < args.size() ? args.get(i + 1) : null;
-        // --production alone is a switch; with true/false it is a setting
-        boolean valued = next != null && !next.startsWith("--")
+        // --production alone is a switch; with true/false it is a setting; --rotate and --force are switches
+        boolean valued = next != null && !next.startsWith("--") && !name.equals("rotate") && !name.equals("force")
             && (!name.equals("production") || next.equals("true") || next.equals("false"));
         flags.put(name, valued ? next : "true");
         args.remove(i);

@@ -135,7 +135,7 @@ public final class Main {
     done.await();
   }
 
-  /** The development account's webhook secret generation (0 unless it was rotated), for the banner. */
+  /** The development account's webhook secret generation (0 unless it was rotated), for the banner; -1: unknown. */
   private static int webhookSecretGeneration(Vertx vertx, MailgateConfig c) {
     io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(vertx, c, 1);
     try {
@@ -143,7 +143,7 @@ public final class Main {
           .map(io.mailgate.identity.Accounts.WebhookSecretState::generation)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
-      return 0;
+      return -1;
     } finally {
       pool.close();
     }
@@ -167,9 +167,11 @@ public final class Main {
               c.get(MailgateConfig.REGION)));
     }
     String masterKey = c.get(MailgateConfig.SECURITY_MASTER_KEY);
-    System.out.println("  Webhook secret     " + new io.mailgate.events.WebhookSigner(io.mailgate.identity.SecretBox
-        .fromBase64(masterKey.isBlank() ? MailgateNode.DEV_MASTER_KEY : masterKey)).secret(
-            c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event webhooks are signed with it)");
+    System.out.println("  Webhook secret     " + (webhookGeneration < 0
+        ? "(could not be read: ./mailgate admin account webhook-secret " + c.get(MailgateConfig.DEV_ACCOUNT_ID) + ")"
+        : new io.mailgate.events.WebhookSigner(io.mailgate.identity.SecretBox
+            .fromBase64(masterKey.isBlank() ? MailgateNode.DEV_MASTER_KEY : masterKey)).secret(
+                c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event webhooks are signed with it)"));
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
   }

@@ -124,8 +124,13 @@ class AdminTest {
     assertTrue(rotated.out().contains("also with the previous secret " + signer.secret(account, 0)), rotated.out());
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM accounts WHERE id = '" + account + "' AND "
         + "webhook_previous_until BETWEEN now() + interval '119 minutes' AND now() + interval '121 minutes'"));
-    // without a grace period the previous secret stops at once
-    Run again = admin("account", "webhook-secret", account, "--rotate", "--grace-hours", "0");
+    // again during the grace period: the secret before would stop at once, so only with --force
+    Run refused = admin("account", "webhook-secret", account, "--rotate");
+    assertEquals(2, refused.code(), refused.out());
+    assertTrue(refused.err().contains("grace period"), refused.err());
+    assertEquals(1, Db.count(pg, "SELECT webhook_secret_generation FROM accounts WHERE id = '" + account + "'"));
+    // forced, and without a grace period: the previous secret stops at once
+    Run again = admin("account", "webhook-secret", "--rotate", account, "--grace-hours", "0", "--force");
     assertTrue(again.out().startsWith(signer.secret(account, 2) + "\n"), again.out());
     assertFalse(again.out().contains("previous"), again.out());
 

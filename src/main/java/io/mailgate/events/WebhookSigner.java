@@ -21,14 +21,17 @@ public final class WebhookSigner {
   static final String PREFIX = "whsec_";
 
   private final byte[] root;
+  /** Later generations come from a key of their own: no account id can spell another's generation. */
+  private final byte[] rotated;
 
   public WebhookSigner(SecretBox secrets) {
     this.root = secrets.derive("event-webhook-signing");
+    this.rotated = secrets.derive("event-webhook-signing/rotated");
   }
 
   /** The account's signing key (32 bytes) of this generation of its secret (0: the first). */
   public byte[] key(String accountId, int generation) {
-    return SecretBox.hmac(root, generation == 0 ? accountId : accountId + "/" + generation);
+    return generation == 0 ? SecretBox.hmac(root, accountId) : SecretBox.hmac(rotated, generation + ":" + accountId);
   }
 
   /** The account's first secret as a receiver configures it. */

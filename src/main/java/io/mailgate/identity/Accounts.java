@@ -163,15 +163,19 @@ public final class Accounts {
 
   /**
    * Moves the account to the next generation of its webhook secret; events are signed with the previous one too for
-   * {@code graceHours} (0: not at all), so receivers can change theirs meanwhile.
+   * {@code graceHours} (0: not at all), so receivers can change theirs meanwhile. Refused while a rotation's grace
+   * period runs (the secret before it would stop verifying at once), unless {@code force}.
    */
-  public Future<WebhookSecretState> rotateWebhookSecret(String accountId, int graceHours) {
+  public Future<WebhookSecretState> rotateWebhookSecret(String accountId, int graceHours, boolean force) {
     return pool.preparedQuery("UPDATE accounts SET webhook_secret_generation = webhook_secret_generation + 1, "
             + "webhook_previous_until = CASE WHEN $2 > 0 THEN now() + $2 * interval '1 hour' END "
-            + "WHERE id = $1 AND id <> 'system' RETURNING webhook_secret_generation, webhook_previous_until")
-        .execute(Tuple.of(accountId, graceHours))
+            + "WHERE id = $1 AND id <> 'system' AND ($3 OR webhook_previous_until IS NULL OR webhook_previous_until <= now()) "
+            + "RETURNING webhook_secret_generation, webhook_previous_until")
+        .execute(Tuple.of(accountId, graceHours, force))
         .compose(rows -> rows.size() == 1 ? Future.succeededFuture(state(rows.iterator().next()))
-            : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
+            : webhookSecret(accountId).compose(s -> Future.failedFuture(new IllegalArgumentException(
+                "account " + accountId + " is in a rotation's grace period until " + s.previousUntil()
+                    + ": rotating again now would stop the secret before it at once (--force does it anyway)"))));
   }
 
   private static WebhookSecretState state(Row r) {

@@ -37,6 +37,14 @@ class ClientAddressTest {
   }
 
   @Test
+  void aRangeMayEndInsideAByte() {
+    ClientAddress twelve = ClientAddress.parse("172.16.0.0/12");
+    assertEquals("203.0.113.7", twelve.of("172.31.255.255", List.of("203.0.113.7")));
+    assertEquals("172.32.0.0", twelve.of("172.32.0.0", List.of("203.0.113.7")));
+    assertEquals("172.15.255.255", twelve.of("172.15.255.255", List.of("203.0.113.7")));
+  }
+
+  @Test
   void aWrongEntryStopsTheStart() {
     for (String bad : new String[] {"10.0.0.0/33", "proxy.internal", "10.0.0.0/x", "fd00::/129"}) {
       assertThrows(ConfigException.class, () -> ClientAddress.parse(bad), bad);

@@ -207,7 +207,7 @@ class EventPublishingTest {
       Receiver.Post before = sendOne.get();
       new Webhook(first).verify(before.body(), before.headers());
 
-      var rotated = node.withAccounts(a -> a.rotateWebhookSecret(tenant.accountId(), 1));
+      var rotated = node.withAccounts(a -> a.rotateWebhookSecret(tenant.accountId(), 1, false));
       assertEquals(1, rotated.generation());
       String second = signer.secret(tenant.accountId(), 1);
       assertFalse(second.equals(first));
