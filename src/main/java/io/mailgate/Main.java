@@ -160,6 +160,7 @@ public final class Main {
         ? "captured, see " + endpoint + "/_mailgate/captured"
         : "relayed to " + c.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//")));
     System.out.println("  Message status     " + endpoint + "/_mailgate/messages/{MessageId}");
+    System.out.println("  Console            " + endpoint + "/_mailgate/console   (sign in with the key above)");
     if (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) > 0) {
       System.out.println("  SMTP submission    127.0.0.1:" + c.get(MailgateConfig.SMTP_SUBMISSION_PORT)
           + "   user " + c.get(MailgateConfig.DEV_ACCESS_KEY_ID) + ", password "

@@ -8,6 +8,7 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.console.ConsoleHandler;
 import io.mailgate.api.tracking.TrackingHandler;
 import io.mailgate.configset.TrackingOptions;
 import io.mailgate.store.TrackingStore;
@@ -162,8 +163,11 @@ public final class ApiVerticle extends VerticleBase {
     EventDestinationStore eventDestinationStore = new EventDestinationStore(db);
     EventDestinationsHandler eventDestinations = new EventDestinationsHandler(eventDestinationStore,
         config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES));
-    SuppressionHandler suppression = new SuppressionHandler(new SuppressionStore(vertx, db,
-        config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0));
+    SuppressionStore suppressionStore = new SuppressionStore(vertx, db,
+        config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0);
+    SuppressionHandler suppression = new SuppressionHandler(suppressionStore);
+    ConsoleHandler console = new ConsoleHandler(accounts, account, identityStore, configurationSetStore,
+        eventDestinationStore, suppressionStore);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);
@@ -249,6 +253,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/t/c/:token").handler(trackingLinks::click);
     router.head("/t/o/:token").handler(trackingLinks::open);
     router.head("/t/c/:token").handler(trackingLinks::click);
+    router.get("/_mailgate/console").handler(console::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {
       router.get("/_mailgate/captured").handler(this::captured);

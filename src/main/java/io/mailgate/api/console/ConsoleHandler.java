@@ -1,0 +1,277 @@
+package io.mailgate.api.console;
+
+import io.mailgate.api.sesv2.AccountHandler;
+import io.mailgate.configset.ConfigurationSet;
+import io.mailgate.configset.ConfigurationSetStore;
+import io.mailgate.events.EventDestination;
+import io.mailgate.events.EventDestinationStore;
+import io.mailgate.identity.AccessKey;
+import io.mailgate.identity.Account;
+import io.mailgate.identity.AccountDirectory;
+import io.mailgate.identity.Identity;
+import io.mailgate.identity.IdentityStore;
+import io.mailgate.send.Caller;
+import io.mailgate.store.SuppressionStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * {@code GET /_mailgate/console}: one read-only page of what an account has and how it stands, for a person with a
+ * browser rather than an SDK: sending quota and status, reputation, identities, configuration sets with their event
+ * destinations and tracking domain, the suppression list's latest entries. Signed in with the account's access key
+ * (HTTP Basic: the key id as user, the secret as password, as the SDKs hold them), so it needs HTTPS in front outside
+ * a developer's machine; it changes nothing, so a forged request can do nothing. Every value is HTML-escaped.
+ */
+public final class ConsoleHandler {
+  private static final Logger LOG = Logger.getLogger(ConsoleHandler.class.getName());
+  /** The page shows this many of each list; the API pages through the rest. */
+  static final int SHOWN = 100;
+  private static final int SETS_WITH_DESTINATIONS = 20;
+
+  private final AccountDirectory accounts;
+  private final AccountHandler account;
+  private final IdentityStore identities;
+  private final ConfigurationSetStore sets;
+  private final EventDestinationStore destinations;
+  private final SuppressionStore suppression;
+
+  public ConsoleHandler(AccountDirectory accounts, AccountHandler account, IdentityStore identities,
+      ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression) {
+    this.accounts = accounts;
+    this.account = account;
+    this.identities = identities;
+    this.sets = sets;
+    this.destinations = destinations;
+    this.suppression = suppression;
+  }
+
+  public void handle(RoutingContext ctx) {
+    secure(ctx);
+    Optional<String[]> credentials = basic(ctx.request().getHeader("Authorization"));
+    if (credentials.isEmpty()) {
+      unauthorized(ctx);
+      return;
+    }
+    String keyId = credentials.get()[0];
+    accounts.byAccessKey(keyId).onComplete(ar -> {
+      Optional<AccessKey> key = ar.succeeded() ? ar.result().filter(AccessKey::enabled) : Optional.empty();
+      if (ar.failed()) {
+        LOG.log(Level.WARNING, "console: cannot read access key " + keyId + ": " + ar.cause().getMessage());
+        ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
+            .end("The console cannot be shown right now. Retry later.\n");
+        return;
+      }
+      if (key.isEmpty() || !MessageDigest.isEqual(key.get().secret().getBytes(StandardCharsets.UTF_8),
+          credentials.get()[1].getBytes(StandardCharsets.UTF_8))) {
+        unauthorized(ctx);
+        return;
+      }
+      Account a = key.get().account();
+      Caller caller = new Caller(a, keyId, ctx.request().remoteAddress() == null ? null
+          : ctx.request().remoteAddress().hostAddress());
+      page(caller, ctx).onComplete(page -> {
+        if (page.succeeded()) {
+          ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());
+        } else {
+          LOG.log(Level.WARNING, "console: " + page.cause().getMessage());
+          ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
+              .end("The console cannot be shown right now. Retry later.\n");
+        }
+      });
+    });
+  }
+
+  private Future<String> page(Caller caller, RoutingContext ctx) {
+    String id = caller.account().id();
+    Future<JsonObject> quota = account.getAccount(caller, ctx);
+    Future<Optional<AccountDirectory.Details>> details = accounts.byId(id);
+    Future<List<IdentityStore.Stored>> ids = identities.page(id, null, SHOWN);
+    Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN);
+    Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
+    Future<List<List<EventDestination>>> hooks = configSets.compose(list -> {
+      List<Future<List<EventDestination>>> each = new ArrayList<>();
+      for (ConfigurationSet s : list.subList(0, Math.min(list.size(), SETS_WITH_DESTINATIONS))) {
+        each.add(destinations.list(id, s.name()));
+      }
+      return Future.all(each).map(all -> {
+        List<List<EventDestination>> out = new ArrayList<>();
+        for (int i = 0; i < each.size(); i++) {
+          out.add(all.resultAt(i));
+        }
+        return out;
+      });
+    });
+    return Future.all(quota, details, ids, configSets, suppressed).compose(v -> hooks).map(h -> render(caller,
+        quota.result(), details.result().orElse(null), ids.result(), configSets.result(), h, suppressed.result()));
+  }
+
+  static String render(Caller caller, JsonObject quota, AccountDirectory.Details details,
+      List<IdentityStore.Stored> ids, List<ConfigurationSet> configSets, List<List<EventDestination>> hooks,
+      List<SuppressionStore.Entry> suppressed) {
+    Account a = caller.account();
+    StringBuilder b = new StringBuilder(8192);
+    b.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Mailgate: account ")
+        .append(esc(a.id())).append("</title><style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
+            + "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;"
+            + "text-align:left;vertical-align:top}th{background:#f4f4f4}h1{font-size:1.4em}h2{font-size:1.1em;"
+            + "margin-top:1.5em}.muted{color:#777}</style></head><body>");
+    b.append("<h1>Mailgate: account ").append(esc(a.id())).append("</h1>");
+    b.append("<p class=\"muted\">Signed in with access key ").append(esc(caller.accessKeyId()))
+        .append(". Read only: change things through the SES API, the SDKs or <code>mailgate admin</code>.</p>");
+
+    JsonObject q = quota.getJsonObject("SendQuota", new JsonObject());
+    b.append("<h2>Sending</h2><table>");
+    row(b, "Sending", a.sendingEnabled() ? "enabled" : "paused");
+    row(b, "Access", a.productionAccess() ? "production" : "sandbox (verified recipients only)");
+    row(b, "Enforcement status", details == null ? "" : details.enforcementStatus());
+    row(b, "Maximum send rate", number(q.getValue("MaxSendRate")) + " per second");
+    row(b, "Sent in the last 24 hours", number(q.getValue("SentLast24Hours")) + " of "
+        + number(q.getValue("Max24HourSend")));
+    row(b, "Suppressed reasons (account)", details == null ? "" : String.join(", ", details.suppressedReasons()));
+    b.append("</table>");
+
+    b.append("<h2>Reputation</h2>");
+    if (details == null || details.reputation() == null || details.reputation().isEmpty()) {
+      b.append("<p class=\"muted\">No delivery counted yet.</p>");
+    } else {
+      b.append("<table>");
+      for (String field : details.reputation().fieldNames()) {
+        row(b, field, String.valueOf(details.reputation().getValue(field)));
+      }
+      b.append("</table>");
+    }
+
+    b.append("<h2>Identities</h2>");
+    if (ids.isEmpty()) {
+      b.append("<p class=\"muted\">None.</p>");
+    } else {
+      b.append("<table><tr><th>Identity</th><th>Type</th><th>Verification</th><th>DKIM</th>"
+          + "<th>Default configuration set</th></tr>");
+      for (IdentityStore.Stored s : ids) {
+        Identity i = s.identity();
+        b.append("<tr><td>").append(esc(i.name())).append("</td><td>")
+            .append(i.isDomain() ? "domain" : "email address").append("</td><td>")
+            .append(esc(String.valueOf(i.verificationStatus()))).append("</td><td>")
+            .append(esc(String.valueOf(i.dkimStatus()))).append(i.dkimSigningEnabled() ? ", signing" : "")
+            .append("</td><td>").append(esc(i.configurationSet() == null ? "" : i.configurationSet()))
+            .append("</td></tr>");
+      }
+      b.append("</table>");
+    }
+
+    b.append("<h2>Configuration sets</h2>");
+    if (configSets.isEmpty()) {
+      b.append("<p class=\"muted\">None.</p>");
+    } else {
+      b.append("<table><tr><th>Name</th><th>Sending</th><th>Tracking</th><th>Event destinations</th></tr>");
+      for (int i = 0; i < configSets.size(); i++) {
+        ConfigurationSet s = configSets.get(i);
+        b.append("<tr><td>").append(esc(s.name())).append("</td><td>")
+            .append(s.sendingEnabled() ? "enabled" : "paused").append("</td><td>")
+            .append(s.tracksOpens() ? "opens " : "").append(s.tracksClicks() ? "clicks " : "")
+            .append(s.redirectDomain() == null ? "" : "via " + esc(s.redirectDomain())).append("</td><td>");
+        if (i < hooks.size()) {
+          for (EventDestination d : hooks.get(i)) {
+            b.append(esc(d.name())).append(d.enabled() ? "" : " (disabled)").append(": ")
+                .append(esc(d.types().stream().map(t -> t.name()).toList().toString())).append(" to ")
+                .append(esc(d.url())).append("<br>");
+          }
+        } else {
+          b.append("<span class=\"muted\">not shown</span>");
+        }
+        b.append("</td></tr>");
+      }
+      b.append("</table>");
+    }
+
+    b.append("<h2>Suppression list</h2>");
+    if (suppressed.isEmpty()) {
+      b.append("<p class=\"muted\">Empty.</p>");
+    } else {
+      b.append("<p class=\"muted\">The latest ").append(suppressed.size()).append(".</p>");
+      b.append("<table><tr><th>Address</th><th>Reason</th><th>Since</th><th>Message</th></tr>");
+      for (SuppressionStore.Entry e : suppressed) {
+        b.append("<tr><td>").append(esc(e.email())).append("</td><td>").append(esc(e.reason())).append("</td><td>")
+            .append(esc(String.valueOf(e.lastUpdate()))).append("</td><td>")
+            .append(esc(e.messageId() == null ? "" : e.messageId())).append("</td></tr>");
+      }
+      b.append("</table>");
+    }
+    b.append("<p class=\"muted\">A message's status and events: <code>GET /_mailgate/messages/{MessageId}</code> "
+        + "(signed like the SES API).</p></body></html>");
+    return b.toString();
+  }
+
+  private static void row(StringBuilder b, String name, String value) {
+    b.append("<tr><th>").append(esc(name)).append("</th><td>").append(esc(value)).append("</td></tr>");
+  }
+
+  private static String number(Object n) {
+    if (n instanceof Number x) {
+      double d = x.doubleValue();
+      return d == Math.rint(d) && Math.abs(d) < 1e15 ? String.format(java.util.Locale.ROOT, "%,d", (long) d) : String.valueOf(d);
+    }
+    return String.valueOf(n);
+  }
+
+  /** Text as HTML: the five characters that could start markup or end an attribute. */
+  static String esc(String s) {
+    if (s == null) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder(s.length() + 16);
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '&' -> b.append("&amp;");
+        case '<' -> b.append("&lt;");
+        case '>' -> b.append("&gt;");
+        case '"' -> b.append("&quot;");
+        case '\'' -> b.append("&#39;");
+        default -> b.append(c);
+      }
+    }
+    return b.toString();
+  }
+
+  /** {key id, secret} from an HTTP Basic header. */
+  static Optional<String[]> basic(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return Optional.empty();
+    }
+    String decoded;
+    try {
+      decoded = new String(Base64.getDecoder().decode(header.substring(6).strip()), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    int colon = decoded.indexOf(':');
+    return colon <= 0 ? Optional.empty()
+        : Optional.of(new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)});
+  }
+
+  private static void unauthorized(RoutingContext ctx) {
+    ctx.response().setStatusCode(401)
+        .putHeader("WWW-Authenticate", "Basic realm=\"Mailgate console\", charset=\"UTF-8\"")
+        .putHeader("Content-Type", "text/plain; charset=utf-8")
+        .end("Sign in with an access key id (user) and its secret access key (password).\n");
+  }
+
+  /** Nothing of the page is cached, framed, sniffed or scripted. */
+  private static void secure(RoutingContext ctx) {
+    ctx.response()
+        .putHeader("Cache-Control", "no-store")
+        .putHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+        .putHeader("X-Content-Type-Options", "nosniff")
+        .putHeader("Referrer-Policy", "no-referrer");
+  }
+}

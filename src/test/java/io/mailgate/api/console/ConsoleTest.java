@@ -1,0 +1,109 @@
+package io.mailgate.api.console;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.EventType;
+import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
+
+/** The console page, fetched as a browser would, signed in with an access key over HTTP Basic. */
+class ConsoleTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+  static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  static HttpResponse<String> console(String user, String password) throws Exception {
+    HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console"));
+    if (user != null) {
+      r.header("Authorization", "Basic " + Base64.getEncoder().encodeToString((user + ":" + password)
+          .getBytes(StandardCharsets.UTF_8)));
+    }
+    return HTTP.send(r.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void withoutTheRightKeyThereIsNothingToSee() throws Exception {
+    HttpResponse<String> none = console(null, null);
+    assertEquals(401, none.statusCode());
+    assertTrue(none.headers().firstValue("WWW-Authenticate").orElseThrow().startsWith("Basic "));
+    assertEquals(401, console(TestNode.ACCESS_KEY, TestNode.SECRET + "x").statusCode());
+    assertEquals(401, console("AKIANOSUCHKEY0000000", TestNode.SECRET).statusCode());
+    HttpResponse<String> garbled = HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console"))
+        .header("Authorization", "Basic !!!").build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, garbled.statusCode());
+    assertFalse(garbled.body().contains(node.config().get(MailgateConfig.DEV_ACCOUNT_ID)));
+  }
+
+  @Test
+  void theAccountsStandingAndWhatItHasAreShownEscaped() throws Exception {
+    ses.createEmailIdentity(r -> r.emailIdentity("console.example"));
+    ses.createConfigurationSet(r -> r.configurationSetName("console-set"));
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName("console-set").eventDestinationName("hook")
+        .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.CLICK)
+            .snsDestination(s -> s.topicArn("http://127.0.0.1:9/hook?a=1&b=2"))));
+    ses.putSuppressedDestination(r -> r.emailAddress("gone@example.org").reason(SuppressionListReason.BOUNCE));
+
+    HttpResponse<String> page = console(TestNode.ACCESS_KEY, TestNode.SECRET);
+    assertEquals(200, page.statusCode(), page.body());
+    assertTrue(page.headers().firstValue("Content-Type").orElseThrow().startsWith("text/html"));
+    assertTrue(page.headers().firstValue("Content-Security-Policy").orElseThrow().contains("default-src 'none'"));
+    assertEquals("no-store", page.headers().firstValue("Cache-Control").orElseThrow());
+    String html = page.body();
+    assertTrue(html.contains(node.config().get(MailgateConfig.DEV_ACCOUNT_ID)), html);
+    assertTrue(html.contains("console.example"), html);
+    assertTrue(html.contains("console-set"), html);
+    assertTrue(html.contains("clicks"), "the set tracks clicks: " + html);
+    assertTrue(html.contains("http://127.0.0.1:9/hook?a=1&amp;b=2"), "escaped: " + html);
+    assertFalse(html.contains("a=1&b=2"), html);
+    assertTrue(html.contains("gone@example.org"), html);
+    assertTrue(html.contains("BOUNCE"), html);
+
+    // another account sees its own, not this one's
+    Accounts.NewKey other = node.createAccount("console-other", false, 1, 200);
+    String theirs = console(other.accessKeyId(), other.secretAccessKey()).body();
+    assertTrue(theirs.contains(other.accountId()), theirs);
+    assertTrue(theirs.contains("sandbox"), theirs);
+    assertFalse(theirs.contains("console.example"), theirs);
+    assertFalse(theirs.contains("gone@example.org"), theirs);
+  }
+
+  @Test
+  void escapingCoversMarkupAndAttributes() {
+    assertEquals("&lt;script&gt;&amp;&quot;&#39;", ConsoleHandler.esc("<script>&\"'"));
+    assertTrue(ConsoleHandler.basic("Basic " + Base64.getEncoder().encodeToString("id:se:cret".getBytes()))
+        .map(c -> c[0].equals("id") && c[1].equals("se:cret")).orElse(false), "a colon in the secret stays");
+    assertTrue(ConsoleHandler.basic("Bearer x").isEmpty());
+    assertTrue(ConsoleHandler.basic("Basic " + Base64.getEncoder().encodeToString(":nouser".getBytes())).isEmpty());
+  }
+}
