@@ -167,7 +167,7 @@ public final class ApiVerticle extends VerticleBase {
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0);
     SuppressionHandler suppression = new SuppressionHandler(suppressionStore);
     ConsoleHandler console = new ConsoleHandler(accounts, account, identityStore, configurationSetStore,
-        eventDestinationStore, suppressionStore);
+        eventDestinationStore, suppressionStore, status);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);

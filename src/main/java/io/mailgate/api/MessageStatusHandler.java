@@ -29,7 +29,11 @@ public final class MessageStatusHandler {
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
-    String id = ctx.pathParam("messageId");
+    return status(caller, ctx.pathParam("messageId"));
+  }
+
+  /** The caller's message {@code id}, or NotFound. */
+  public Future<JsonObject> status(Caller caller, String id) {
     return query.find(caller.account().id(), id)
         .compose(found -> found.isPresent() ? Future.succeededFuture(render(found.get()))
             : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Message " + id + " does not exist.")));

@@ -1,5 +1,6 @@
 package io.mailgate.api.console;
 
+import io.mailgate.api.MessageStatusHandler;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
@@ -43,9 +44,12 @@ public final class ConsoleHandler {
   private final ConfigurationSetStore sets;
   private final EventDestinationStore destinations;
   private final SuppressionStore suppression;
+  private final MessageStatusHandler messages;
 
   public ConsoleHandler(AccountDirectory accounts, AccountHandler account, IdentityStore identities,
-      ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression) {
+      ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
+      MessageStatusHandler messages) {
+    this.messages = messages;
     this.accounts = accounts;
     this.account = account;
     this.identities = identities;
@@ -97,6 +101,10 @@ public final class ConsoleHandler {
     Future<List<IdentityStore.Stored>> ids = identities.page(id, null, SHOWN);
     Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN);
     Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
+    String asked = ctx.request().getParam("message");
+    String messageId = asked == null || asked.isBlank() ? null : asked.strip();
+    Future<JsonObject> message = messageId == null || messageId.length() > 200 ? Future.succeededFuture()
+        : messages.status(caller, messageId).otherwiseEmpty();
     Future<List<List<EventDestination>>> hooks = configSets.compose(list -> {
       List<Future<List<EventDestination>>> each = new ArrayList<>();
       for (ConfigurationSet s : list.subList(0, Math.min(list.size(), SETS_WITH_DESTINATIONS))) {
@@ -110,8 +118,52 @@ public final class ConsoleHandler {
         return out;
       });
     });
-    return Future.all(quota, details, ids, configSets, suppressed).compose(v -> hooks).map(h -> render(caller,
-        quota.result(), details.result().orElse(null), ids.result(), configSets.result(), h, suppressed.result()));
+    return Future.all(quota, details, ids, configSets, suppressed, message).compose(v -> hooks).map(h -> {
+      String html = render(caller, quota.result(), details.result().orElse(null), ids.result(), configSets.result(), h,
+          suppressed.result());
+      int end = html.lastIndexOf("</body>");
+      return html.substring(0, end) + message(messageId, message.result()) + html.substring(end);
+    });
+  }
+
+  /** A form to look a message up by its id, and what was found: its recipients and events. */
+  static String message(String id, JsonObject m) {
+    StringBuilder b = new StringBuilder("<h2>Message</h2><form method=\"get\"><input name=\"message\" size=\"60\" "
+        + "placeholder=\"MessageId\" value=\"").append(esc(id)).append("\"> <button>Show</button></form>");
+    if (id == null) {
+      return b.toString();
+    }
+    if (m == null) {
+      return b.append("<p>No message ").append(esc(id)).append(" in this account (or retention has deleted it).</p>")
+          .toString();
+    }
+    b.append("<table>");
+    row(b, "MessageId", m.getString("MessageId"));
+    row(b, "From", m.getString("Source"));
+    row(b, "Sent", m.getString("Timestamp"));
+    row(b, "Configuration set", m.getString("ConfigurationSetName") == null ? "" : m.getString("ConfigurationSetName"));
+    row(b, "Size", m.getValue("Size") + " bytes");
+    b.append("</table><table><tr><th>Recipient</th><th>Status</th><th>Attempts</th><th>Last reply</th></tr>");
+    for (Object o : m.getJsonArray("Recipients")) {
+      JsonObject r = (JsonObject) o;
+      b.append("<tr><td>").append(esc(r.getString("Address"))).append("</td><td>").append(esc(r.getString("Status")))
+          .append("</td><td>").append(r.getValue("Attempts")).append("</td><td>")
+          .append(esc(r.getString("SmtpResponse") == null ? "" : r.getString("SmtpResponse"))).append("</td></tr>");
+    }
+    b.append("</table><table><tr><th>Event</th><th>Detail</th></tr>");
+    for (Object o : m.getJsonArray("Events")) {
+      JsonObject e = (JsonObject) o;
+      String type = e.getString("eventType");
+      JsonObject detail = null;
+      for (String f : e.fieldNames()) {
+        if (!f.equals("eventType") && !f.equals("mail")) {
+          detail = e.getJsonObject(f);
+        }
+      }
+      b.append("<tr><td>").append(esc(type)).append("</td><td><code>")
+          .append(esc(detail == null ? "" : detail.encode())).append("</code></td></tr>");
+    }
+    return b.append("</table>").toString();
   }
 
   static String render(Caller caller, JsonObject quota, AccountDirectory.Details details,
@@ -206,7 +258,7 @@ public final class ConsoleHandler {
       }
       b.append("</table>");
     }
-    b.append("<p class=\"muted\">A message's status and events: <code>GET /_mailgate/messages/{MessageId}</code> "
+    b.append("<p class=\"muted\">A message's status and events as JSON: <code>GET /_mailgate/messages/{MessageId}</code> "
         + "(signed like the SES API).</p></body></html>");
     return b.toString();
   }
@@ -270,7 +322,8 @@ public final class ConsoleHandler {
   private static void secure(RoutingContext ctx) {
     ctx.response()
         .putHeader("Cache-Control", "no-store")
-        .putHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+        .putHeader("Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
         .putHeader("X-Content-Type-Options", "nosniff")
         .putHeader("Referrer-Policy", "no-referrer");
   }

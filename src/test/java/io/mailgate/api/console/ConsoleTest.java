@@ -98,6 +98,39 @@ class ConsoleTest {
     assertFalse(theirs.contains("gone@example.org"), theirs);
   }
 
+  static HttpResponse<String> lookUp(String user, String password, String messageId) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console?message="
+            + java.net.URLEncoder.encode(messageId, StandardCharsets.UTF_8)))
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString((user + ":" + password)
+            .getBytes(StandardCharsets.UTF_8))).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aMessageIsLookedUpByItsIdWithItsRecipientsAndEvents() throws Exception {
+    String id = ses.sendEmail(r -> r.fromEmailAddress("console@example.com")
+        .destination(d -> d.toAddresses("reader-console@example.org"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
+    io.mailgate.testing.Await.until(() -> {
+      try {
+        return lookUp(TestNode.ACCESS_KEY, TestNode.SECRET, id).body();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }, html -> html.contains("DELIVERED"), java.time.Duration.ofSeconds(20));
+    String html = lookUp(TestNode.ACCESS_KEY, TestNode.SECRET, id).body();
+    assertTrue(html.contains("reader-console@example.org"), html);
+    assertTrue(html.contains("<td>Send</td>") && html.contains("<td>Delivery</td>"), html);
+    assertTrue(html.contains("value=\"" + id + "\""), "the form keeps the id: " + html);
+    // another account's message does not exist for this one; what was asked is shown escaped
+    Accounts.NewKey other = node.createAccount("console-lookup", true, 1, 200);
+    String theirs = lookUp(other.accessKeyId(), other.secretAccessKey(), id).body();
+    assertTrue(theirs.contains("No message " + id), theirs);
+    assertFalse(theirs.contains("reader-console@example.org"), theirs);
+    String odd = lookUp(TestNode.ACCESS_KEY, TestNode.SECRET, "<b>\"x").body();
+    assertTrue(odd.contains("No message &lt;b&gt;&quot;x"), odd);
+    assertFalse(odd.contains("<b>\"x"), odd);
+  }
+
   @Test
   void escapingCoversMarkupAndAttributes() {
     assertEquals("&lt;script&gt;&amp;&quot;&#39;", ConsoleHandler.esc("<script>&\"'"));
