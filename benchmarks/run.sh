@@ -706,25 +706,47 @@ webhook_posts() { # countfile -> posts received so far
   n="$(sed -n 's/^posts=\([0-9]*\).*/\1/p' "$1" 2>/dev/null || true)"
   echo "${n:-0}"
 }
-EVENTS_SET=bench-events
-run_events() {
-  local warmup r code t0 expected n took posted0 deadline
-  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$WEBHOOK_PORT" \
-    --count-file "$OUT/webhook.count" >"$OUT/webhook.log" 2>&1 &
+start_webhook() { # port name: the load generator's webhook receiver, counting posts in $OUT/<name>.count
+  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$1" \
+    --count-file "$OUT/$2.count" >"$OUT/$2.log" 2>&1 &
   WEBHOOK_PID=$!
   track "$WEBHOOK_PID"
-  wait_port "$WEBHOOK_PORT" 30 || die "the webhook receiver did not start, see $OUT/webhook.log"
-  for req in "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$EVENTS_SET\"}" \
-      "/v2/email/configuration-sets/$EVENTS_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"SEND\",\"DELIVERY\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$WEBHOOK_PORT/ses-events\"}}}"; do
-    code="$(curl -s -o "$OUT/events-setup.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
+  wait_port "$1" 30 || die "the webhook receiver did not start, see $OUT/$2.log"
+}
+ses_setup() { # scenario "path|json"...: signed SES v2 POSTs in order (the last answer in $OUT/<scenario>-setup.json);
+  # false, with a note, at the first that is not answered 200
+  local name="$1" req code
+  shift
+  for req in "$@"; do
+    code="$(curl -s -o "$OUT/$name-setup.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
       --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' --data "${req#*|}" \
       "http://127.0.0.1:$HTTP_PORT${req%%|*}")"
     if [ "$code" != 200 ]; then
-      log "events: ${req%%|*} answered $code: $(head -c 300 "$OUT/events-setup.json")"
-      NOTES+=("events: the configuration set or its destination could not be created (HTTP $code), nothing measured")
-      return 0
+      log "$name: ${req%%|*} answered $code: $(head -c 300 "$OUT/$name-setup.json")"
+      NOTES+=("$name: ${req%%|*} answered HTTP $code while setting up, nothing measured")
+      return 1
     fi
   done
+}
+await_posts() { # scenario countfile posted-before expected what: waits up to DRAIN_TIMEOUT; sets POSTED
+  local deadline=$((SECONDS + DRAIN_TIMEOUT))
+  while :; do
+    POSTED=$(($(webhook_posts "$2") - $3))
+    [ "$POSTED" -ge "$4" ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      NOTES+=("After $1, the webhook had $POSTED of $4 $5 ${DRAIN_TIMEOUT} s after the load stopped.")
+      break
+    fi
+    sleep 0.2
+  done
+}
+EVENTS_SET=bench-events
+run_events() {
+  local warmup r t0 expected n took posted0
+  start_webhook "$WEBHOOK_PORT" webhook
+  ses_setup events "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$EVENTS_SET\"}" \
+    "/v2/email/configuration-sets/$EVENTS_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"SEND\",\"DELIVERY\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$WEBHOOK_PORT/ses-events\"}}}" \
+    || return 0
   warmup="$(warmup_for "$LARGE_WARMUP")"
   posted0="$(webhook_posts "$OUT/webhook.count")"
   log "events: SendEmail Simple 2 KB with configuration set $EVENTS_SET (Send and Delivery to a webhook on 127.0.0.1), $MAX_CONNECTIONS connections, warmup ${warmup}s, ${LARGE_DURATION}s measured"
@@ -742,16 +764,8 @@ run_events() {
   R_DRAIN_EVENTS="$DRAINED"
   # every accepted message of the scenario has a Send and, once delivered, a Delivery to post
   expected=$((2 * $(field "$r" total_accepted)))
-  deadline=$((SECONDS + DRAIN_TIMEOUT))
-  while :; do
-    n=$(($(webhook_posts "$OUT/webhook.count") - posted0))
-    [ "$n" -ge "$expected" ] && break
-    if [ $SECONDS -ge $deadline ]; then
-      NOTES+=("After events, the webhook had $n of $expected events ${DRAIN_TIMEOUT} s after the load stopped.")
-      break
-    fi
-    sleep 0.2
-  done
+  await_posts events "$OUT/webhook.count" "$posted0" "$expected" events
+  n="$POSTED"
   took="$(calc "$(now_s) - $t0")"
   R_EVENTS_POSTED="$n of $expected"
   R_EVENTS_PER_S="$(awk -v n="$n" -v t="$took" 'BEGIN { printf "%.0f", n / t }')"
@@ -763,27 +777,15 @@ run_events() {
 
 TRACKING_SET=bench-tracking
 run_tracking() {
-  local req code id link out requests posted0 n deadline t0 took wrkpid s1 s2
+  local id link out requests posted0 n t0 took wrkpid s1 s2
   # a receiver of its own (the next port): events of the events scenario still being retried must not count here
   local port=$((WEBHOOK_PORT + 1))
   port_free "$port" || die "port $port is in use (the tracking scenario's webhook: BENCH_WEBHOOK_PORT + 1)"
-  java -Xms32m -Xmx128m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --mode webhook --port "$port" \
-    --count-file "$OUT/tracking-webhook.count" >"$OUT/tracking-webhook.log" 2>&1 &
-  WEBHOOK_PID=$!
-  track "$WEBHOOK_PID"
-  wait_port "$port" 30 || die "the webhook receiver did not start, see $OUT/tracking-webhook.log"
-  for req in "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$TRACKING_SET\"}" \
+  start_webhook "$port" tracking-webhook
+  ses_setup tracking "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$TRACKING_SET\"}" \
       "/v2/email/configuration-sets/$TRACKING_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"OPEN\",\"CLICK\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$port/ses-events\"}}}" \
-      "/v2/email/outbound-emails|{\"FromEmailAddress\":\"news@tracking-bench.example\",\"Destination\":{\"ToAddresses\":[\"reader@example.org\"]},\"ConfigurationSetName\":\"$TRACKING_SET\",\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"Spring sale\"},\"Body\":{\"Html\":{\"Data\":\"<p><a href=\\\"https://shop.example/sale?id=1\\\" ses:tags=\\\"campaign:spring\\\">Shop</a></p>\"}}}}}"; do
-    code="$(curl -s -o "$OUT/tracking-setup.json" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
-      --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' --data "${req#*|}" \
-      "http://127.0.0.1:$HTTP_PORT${req%%|*}")"
-    if [ "$code" != 200 ]; then
-      log "tracking: ${req%%|*} answered $code: $(head -c 300 "$OUT/tracking-setup.json")"
-      NOTES+=("tracking: the configuration set, its destination or the message could not be created (HTTP $code), nothing measured")
-      return 0
-    fi
-  done
+      "/v2/email/outbound-emails|{\"FromEmailAddress\":\"news@tracking-bench.example\",\"Destination\":{\"ToAddresses\":[\"reader@example.org\"]},\"ConfigurationSetName\":\"$TRACKING_SET\",\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"Spring sale\"},\"Body\":{\"Html\":{\"Data\":\"<p><a href=\\\"https://shop.example/sale?id=1\\\" ses:tags=\\\"campaign:spring\\\">Shop</a></p>\"}}}}}" \
+    || { stop_pid "$WEBHOOK_PID" 5; WEBHOOK_PID=""; return 0; }
   id="$(sed -n 's/.*"MessageId":"\([^"]*\)".*/\1/p' "$OUT/tracking-setup.json")"
   link="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT convert_from(content, 'UTF8') FROM messages WHERE id = '$id'" \
     | grep -o "http://127.0.0.1:$HTTP_PORT/t/c/[A-Za-z0-9_-]*" | head -1 || true)"
@@ -822,16 +824,8 @@ run_tracking() {
     return 0
   fi
   # wrk counts the answers it read; a Click is recorded before its answer, so at least that many are posted
-  deadline=$((SECONDS + DRAIN_TIMEOUT))
-  while :; do
-    n=$(($(webhook_posts "$OUT/tracking-webhook.count") - posted0))
-    [ "$n" -ge "$requests" ] && break
-    if [ $SECONDS -ge $deadline ]; then
-      NOTES+=("After tracking, the webhook had $n of $requests Click events ${DRAIN_TIMEOUT} s after the load stopped.")
-      break
-    fi
-    sleep 0.2
-  done
+  await_posts tracking "$OUT/tracking-webhook.count" "$posted0" "$requests" "Click events"
+  n="$POSTED"
   took="$(calc "$(now_s) - $t0")"
   R_CLICKS_POSTED="$n"
   R_CLICKS_ANSWERED="$requests"

@@ -69,9 +69,7 @@ public final class ConsoleHandler {
     accounts.byAccessKey(keyId).onComplete(ar -> {
       Optional<AccessKey> key = ar.succeeded() ? ar.result().filter(AccessKey::enabled) : Optional.empty();
       if (ar.failed()) {
-        LOG.log(Level.WARNING, "console: cannot read access key " + keyId + ": " + ar.cause().getMessage());
-        ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
-            .end("The console cannot be shown right now. Retry later.\n");
+        unavailable(ctx, "cannot read access key " + keyId + ": " + ar.cause().getMessage());
         return;
       }
       if (key.isEmpty() || !MessageDigest.isEqual(key.get().secret().getBytes(StandardCharsets.UTF_8),
@@ -86,9 +84,7 @@ public final class ConsoleHandler {
         if (page.succeeded()) {
           ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());
         } else {
-          LOG.log(Level.WARNING, "console: " + page.cause().getMessage());
-          ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
-              .end("The console cannot be shown right now. Retry later.\n");
+          unavailable(ctx, page.cause().getMessage());
         }
       });
     });
@@ -309,6 +305,12 @@ public final class ConsoleHandler {
     int colon = decoded.indexOf(':');
     return colon <= 0 ? Optional.empty()
         : Optional.of(new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)});
+  }
+
+  private static void unavailable(RoutingContext ctx, String why) {
+    LOG.log(Level.WARNING, "console: " + why);
+    ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
+        .end("The console cannot be shown right now. Retry later.\n");
   }
 
   private static void unauthorized(RoutingContext ctx) {
