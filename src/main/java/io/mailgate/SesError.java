@@ -44,6 +44,15 @@ public enum SesError {
   TRACKING_OPTIONS_NOT_FOUND("NotFoundException", "TrackingOptionsDoesNotExistException", 404, false),
   /** v2 has no code of its own for a paused configuration set: SendingPausedException, as SES answers. */
   CONFIGURATION_SET_SENDING_PAUSED("SendingPausedException", "ConfigurationSetSendingPausedException", 400, false),
+  /** Receiving (v1 only): a receipt rule set or rule that does not exist. */
+  RULE_SET_NOT_FOUND("NotFoundException", "RuleSetDoesNotExist", 404, false),
+  RULE_NOT_FOUND("NotFoundException", "RuleDoesNotExist", 404, false),
+  /** Receiving: an action's topic (a webhook URL here) or bucket that cannot be used. */
+  INVALID_SNS_TOPIC("BadRequestException", "InvalidSnsTopic", 400, false),
+  INVALID_S3_CONFIGURATION("BadRequestException", "InvalidS3Configuration", 400, false),
+  INVALID_LAMBDA_FUNCTION("BadRequestException", "InvalidLambdaFunction", 400, false),
+  /** Receiving: deleting the active receipt rule set. */
+  CANNOT_DELETE("BadRequestException", "CannotDelete", 400, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),
