@@ -4,6 +4,7 @@ import io.netty.util.NetUtil;
 import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 
 /** Questions about an address, answered from the address itself: nothing is looked up. */
 public final class NetAddresses {
@@ -76,5 +77,53 @@ public final class NetAddresses {
       }
     }
     return true;
+  }
+
+  /** A network: an address and how many of its leading bits must match. IPv4 mapped into IPv6 counts as IPv4. */
+  public record Cidr(byte[] network, int prefix) {
+    /** {@code 10.0.0.0/8}, {@code fd00::/8} or an address alone (all its bits); null when it is neither. */
+    public static Cidr parse(String s) {
+      int slash = s.indexOf('/');
+      byte[] ip = bytes(slash < 0 ? s : s.substring(0, slash));
+      if (ip == null) {
+        return null;
+      }
+      int prefix;
+      try {
+        prefix = slash < 0 ? ip.length * 8 : Integer.parseInt(s.substring(slash + 1));
+      } catch (NumberFormatException e) {
+        return null;
+      }
+      return prefix < 0 || prefix > ip.length * 8 ? null : new Cidr(ip, prefix);
+    }
+
+    public boolean contains(byte[] ip) {
+      if (ip == null || ip.length != network.length) {
+        return false;
+      }
+      int full = prefix / 8;
+      for (int i = 0; i < full; i++) {
+        if (ip[i] != network[i]) {
+          return false;
+        }
+      }
+      int rest = prefix % 8;
+      return rest == 0 || ((ip[full] ^ network[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+    }
+  }
+
+  /** An address's bytes, an IPv4 address mapped into IPv6 as IPv4; null when it is not an address. */
+  public static byte[] bytes(String s) {
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(s);
+    if (ip != null && ip.length == 16) {
+      boolean mapped = ip[10] == (byte) 0xff && ip[11] == (byte) 0xff;
+      for (int i = 0; i < 10; i++) {
+        mapped &= ip[i] == 0;
+      }
+      if (mapped) {
+        return Arrays.copyOfRange(ip, 12, 16);
+      }
+    }
+    return ip;
   }
 }

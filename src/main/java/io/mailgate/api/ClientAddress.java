@@ -1,7 +1,9 @@
 package io.mailgate.api;
 
+import io.mailgate.NetAddresses;
+import io.mailgate.NetAddresses.Cidr;
+
 import io.mailgate.config.ConfigException;
-import io.netty.util.NetUtil;
 import io.vertx.core.http.HttpServerRequest;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -16,50 +18,26 @@ import java.util.List;
  * itself (the proxies append to it). From a peer that is not trusted the header is ignored.
  */
 public final class ClientAddress {
-  /** One trusted network: an address and how many of its leading bits must match. */
-  record Range(byte[] network, int prefix) {
-    boolean contains(byte[] ip) {
-      if (ip.length != network.length) {
-        return false;
-      }
-      int full = prefix / 8;
-      for (int i = 0; i < full; i++) {
-        if (ip[i] != network[i]) {
-          return false;
-        }
-      }
-      int rest = prefix % 8;
-      return rest == 0 || ((ip[full] ^ network[full]) & (0xff << (8 - rest)) & 0xff) == 0;
-    }
-  }
+  private final List<Cidr> trusted;
 
-  private final List<Range> trusted;
-
-  private ClientAddress(List<Range> trusted) {
+  private ClientAddress(List<Cidr> trusted) {
     this.trusted = trusted;
   }
 
   /** From {@code http.trustedProxies}: addresses and CIDR ranges, comma separated; empty trusts none. */
   public static ClientAddress parse(String config) {
-    List<Range> ranges = new ArrayList<>();
+    List<Cidr> ranges = new ArrayList<>();
     for (String item : config.split(",")) {
       String s = item.strip();
       if (s.isEmpty()) {
         continue;
       }
-      int slash = s.indexOf('/');
-      byte[] ip = bytes(slash < 0 ? s : s.substring(0, slash));
-      int prefix;
-      try {
-        prefix = slash < 0 ? (ip == null ? 0 : ip.length * 8) : Integer.parseInt(s.substring(slash + 1));
-      } catch (NumberFormatException e) {
-        prefix = -1;
-      }
-      if (ip == null || prefix < 0 || prefix > ip.length * 8) {
+      Cidr range = Cidr.parse(s);
+      if (range == null) {
         throw new ConfigException("http.trustedProxies (MAILGATE_HTTP_TRUSTED_PROXIES): '" + s
             + "' is not an IP address or CIDR range such as 10.0.0.0/8 or fd00::/8");
       }
-      ranges.add(new Range(ip, prefix));
+      ranges.add(range);
     }
     return new ClientAddress(List.copyOf(ranges));
   }
@@ -71,7 +49,7 @@ public final class ClientAddress {
   }
 
   String of(String peer, List<String> forwardedFor) {
-    byte[] ip = peer == null ? null : bytes(peer);
+    byte[] ip = peer == null ? null : NetAddresses.bytes(peer);
     if (ip == null || !trusted(ip) || forwardedFor.isEmpty()) {
       return peer;
     }
@@ -81,7 +59,7 @@ public final class ClientAddress {
       hops.addAll(Arrays.asList(value.split(",")));
     }
     for (int i = hops.size() - 1; i >= 0; i--) {
-      byte[] hop = bytes(withoutPort(hops.get(i).strip()));
+      byte[] hop = NetAddresses.bytes(withoutPort(hops.get(i).strip()));
       if (hop == null) {
         break; // what a trusted proxy did not write cannot be trusted further left
       }
@@ -94,7 +72,7 @@ public final class ClientAddress {
   }
 
   private boolean trusted(byte[] ip) {
-    for (Range r : trusted) {
+    for (Cidr r : trusted) {
       if (r.contains(ip)) {
         return true;
       }
@@ -110,21 +88,6 @@ public final class ClientAddress {
     }
     int colon = hop.indexOf(':');
     return colon > 0 && hop.indexOf(':', colon + 1) < 0 ? hop.substring(0, colon) : hop;
-  }
-
-  /** An address's bytes, an IPv4 address mapped into IPv6 as IPv4; null when it is not an address. */
-  private static byte[] bytes(String s) {
-    byte[] ip = NetUtil.createByteArrayFromIpAddressString(s);
-    if (ip != null && ip.length == 16) {
-      boolean mapped = ip[10] == (byte) 0xff && ip[11] == (byte) 0xff;
-      for (int i = 0; i < 10; i++) {
-        mapped &= ip[i] == 0;
-      }
-      if (mapped) {
-        return Arrays.copyOfRange(ip, 12, 16);
-      }
-    }
-    return ip;
   }
 
   private static String text(byte[] ip) {

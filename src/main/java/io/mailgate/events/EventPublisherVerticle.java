@@ -6,6 +6,7 @@ import io.mailgate.identity.SecretBox;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.store.Database;
 import io.mailgate.store.EventOutbox;
+import io.mailgate.store.ReceiptOutbox;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -71,6 +72,9 @@ public final class EventPublisherVerticle extends VerticleBase {
   private final Clock clock;
   private Pool db;
   private EventOutbox outbox;
+  private ReceiptOutbox receipts;
+  private int receiptsInFlight;
+  private boolean claimingReceipts;
   private HttpClient http;
   private WorkerExecutor resolver;
   private WebhookSigner signer;
@@ -132,13 +136,17 @@ public final class EventPublisherVerticle extends VerticleBase {
     signer = new WebhookSigner(secrets);
     db = Database.pool(vertx, config, 2);
     outbox = new EventOutbox(db, config.get(MailgateConfig.REGION));
+    receipts = new ReceiptOutbox(db);
     // host names are resolved by the system resolver, which blocks: on threads of their own, not the shared pool
     resolver = vertx.createSharedWorkerExecutor("mailgate-webhook-resolver", 4, timeoutMillis, TimeUnit.MILLISECONDS);
     http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(timeoutMillis).setIdleTimeout(60)
             .setKeepAlive(true).setVerifyHost(true).setMaxInitialLineLength(8192).setMaxHeaderSize(16384),
         // per host and port: destinations on one host share it, each within its own share of the posts
         new PoolOptions().setHttp1MaxSize(concurrency).setMaxWaitQueueSize(-1));
-    timer = vertx.setPeriodic(Math.max(10, config.get(MailgateConfig.EVENTS_POLL_MILLIS)), t -> poll());
+    timer = vertx.setPeriodic(Math.max(10, config.get(MailgateConfig.EVENTS_POLL_MILLIS)), t -> {
+      poll();
+      pollReceipts();
+    });
     sweepTimer = vertx.setPeriodic(SWEEP_MILLIS, t -> outbox.sweep().onComplete(ar -> {
       if (ar.failed()) {
         LOG.warning("cannot sweep the event outbox: " + ar.cause().getMessage());
@@ -167,7 +175,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     Promise<Void> idle = Promise.promise();
     long deadline = System.currentTimeMillis() + timeoutMillis + 2000L;
     vertx.setPeriodic(1, 50, t -> {
-      if ((inFlight == 0 && !claiming && !removing) || System.currentTimeMillis() > deadline) {
+      if ((inFlight == 0 && !claiming && !removing && receiptsInFlight == 0 && !claimingReceipts)
+          || System.currentTimeMillis() > deadline) {
         vertx.cancelTimer(t);
         idle.complete();
       }
@@ -250,6 +259,54 @@ public final class EventPublisherVerticle extends VerticleBase {
         dispatch();
       });
     });
+  }
+
+  /**
+   * Claims due receipt notifications (what receipt rules' SNS actions and topics are owed) once the last claim's are
+   * posted: up to half the node's posts at a time, so events keep the other half. A full claim claims again at once.
+   */
+  private void pollReceipts() {
+    if (claimingReceipts || stopping || receiptsInFlight > 0) {
+      return;
+    }
+    claimingReceipts = true;
+    receipts.claim(perDestination, leaseSeconds).onComplete(ar -> {
+      claimingReceipts = false;
+      if (ar.failed()) {
+        LOG.warning("cannot read the receipt notification outbox: " + ar.cause().getMessage());
+        return;
+      }
+      boolean full = ar.result().size() == perDestination;
+      for (ReceiptOutbox.Due d : ar.result()) {
+        receiptsInFlight++;
+        post(Target.of(d), "rcv_" + d.id(), Buffer.buffer(d.body())).onComplete(posted -> {
+          receiptsInFlight--;
+          if (posted.succeeded()) {
+            receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot delete receipt notification "
+                + d.id() + " (it will be posted again when its lease ends): " + e.getMessage()));
+          } else {
+            receiptFailed(d, posted.cause().getMessage() == null ? posted.cause().toString()
+                : posted.cause().getMessage());
+          }
+          if (receiptsInFlight == 0 && full && !stopping) {
+            pollReceipts();
+          }
+        });
+      }
+    });
+  }
+
+  private void receiptFailed(ReceiptOutbox.Due d, String why) {
+    Instant next = clock.instant().plus(backoff(firstBackoff, d.attempts()));
+    if (next.isAfter(d.createdAt().plus(maxAge))) {
+      LOG.warning("receipt notification of message " + d.messageId() + " dropped after " + d.attempts()
+          + " attempts to " + redacted(d.url()) + ": " + why);
+      receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot drop receipt notification " + d.id()
+          + ": " + e.getMessage()));
+    } else {
+      receipts.retry(d.id(), next, why).onFailure(e -> LOG.warning("cannot reschedule receipt notification "
+          + d.id() + " (it is due again when its lease ends): " + e.getMessage()));
+    }
   }
 
   private static LinkedHashSet<String> messageIds(List<EventOutbox.Due> due) {
@@ -367,7 +424,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
     inFlight++;
     dest.inFlight++;
-    post(d, body).onComplete(ar -> {
+    post(Target.of(d), "evt_" + d.id(), body).onComplete(ar -> {
       inFlight--;
       dest.inFlight--;
       if (ar.succeeded()) {
@@ -441,20 +498,35 @@ public final class EventPublisherVerticle extends VerticleBase {
    * The {@code webhook-signature} header: under the account's secret, and while it is being rotated under the
    * previous one too (receivers still configured with that one verify the second).
    */
-  private String signature(EventOutbox.Due d, String id, long timestamp, byte[] body) {
-    String current = WebhookSigner.signature(signer.key(d.accountId(), d.secretGeneration()), id, timestamp, body);
-    if (d.secretGeneration() > 0 && d.previousSecretUntil() != null && clock.instant().isBefore(d.previousSecretUntil())) {
-      return current + " " + WebhookSigner.signature(signer.key(d.accountId(), d.secretGeneration() - 1), id,
+  private String signature(Target t, String id, long timestamp, byte[] body) {
+    String current = WebhookSigner.signature(signer.key(t.accountId(), t.secretGeneration()), id, timestamp, body);
+    if (t.secretGeneration() > 0 && t.previousSecretUntil() != null
+        && clock.instant().isBefore(t.previousSecretUntil())) {
+      return current + " " + WebhookSigner.signature(signer.key(t.accountId(), t.secretGeneration() - 1), id,
           timestamp, body);
     }
     return current;
   }
 
-  /** Posts one event; fails unless a 2xx answer came within the timeout (counted from the start, resolving too). */
-  private Future<Void> post(EventOutbox.Due d, Buffer body) {
+  /** Where a post goes and whose secret signs it. */
+  private record Target(String url, String accountId, int secretGeneration, Instant previousSecretUntil) {
+    static Target of(EventOutbox.Due d) {
+      return new Target(d.url(), d.accountId(), d.secretGeneration(), d.previousSecretUntil());
+    }
+
+    static Target of(ReceiptOutbox.Due d) {
+      return new Target(d.url(), d.accountId(), d.secretGeneration(), d.previousSecretUntil());
+    }
+  }
+
+  /**
+   * Posts one event or notification as {@code webhook-id} {@code id}; fails unless a 2xx answer came within the
+   * timeout (counted from the start, resolving too).
+   */
+  private Future<Void> post(Target target, String id, Buffer body) {
     URI uri;
     try {
-      uri = new URI(d.url());
+      uri = new URI(target.url());
     } catch (java.net.URISyntaxException e) {
       return Future.failedFuture("not a URL: " + e.getMessage());
     }
@@ -463,9 +535,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     int port = uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80;
     String path = (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
         + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-    String id = "evt_" + d.id();
     long timestamp = clock.instant().getEpochSecond();
-    String signature = signature(d, id, timestamp, body.getBytes());
+    String signature = signature(target, id, timestamp, body.getBytes());
     Promise<Void> result = Promise.promise();
     HttpClientRequest[] sent = new HttpClientRequest[1];
     long deadline = vertx.setTimer(timeoutMillis, t -> {

@@ -79,11 +79,33 @@ public final class SesEvents {
         .put("sendingAccountId", f.accountId())
         .put("messageId", f.messageId())
         .put("destination", new JsonArray(List.copyOf(f.destination())));
+    headers(mail, f.headerBytes(), f.messageId());
+    mail.put("tags", tags(f));
+    return mail;
+  }
+
+  /**
+   * The {@code mail} object of a receipt notification (SES's "Received"): the envelope's sender and recipients, and
+   * the message's headers; {@code commonHeaders.messageId} is its Message-ID header.
+   */
+  public static JsonObject receivedMail(String messageId, String source, Instant timestamp, List<String> destination,
+      byte[] headerBytes) {
+    JsonObject mail = new JsonObject()
+        .put("timestamp", time(timestamp))
+        .put("source", source)
+        .put("messageId", messageId)
+        .put("destination", new JsonArray(List.copyOf(destination)));
+    headers(mail, headerBytes, null);
+    return mail;
+  }
+
+  /** {@code headers}, {@code headersTruncated} and {@code commonHeaders} from the start of a message. */
+  private static void headers(JsonObject mail, byte[] headerBytes, String messageId) {
     JsonArray headers = new JsonArray();
     JsonObject common = new JsonObject();
     boolean truncated = false;
     try {
-      HeaderBlock block = HeaderBlock.parse(f.headerBytes());
+      HeaderBlock block = HeaderBlock.parse(headerBytes);
       int size = 0;
       for (HeaderBlock.Field field : block.fields()) {
         size += field.end() - field.start();
@@ -93,16 +115,17 @@ public final class SesEvents {
         }
         headers.add(new JsonObject().put("name", field.name()).put("value", block.rawValue(field)));
       }
-      commonHeaders(block, common, f.messageId());
+      commonHeaders(block, common, messageId);
     } catch (IllegalArgumentException e) {
       truncated = true; // headers cut inside a line by the storage limit
     }
     mail.put("headersTruncated", truncated).put("headers", headers).put("commonHeaders", common);
-    mail.put("tags", tags(f));
-    return mail;
   }
 
-  /** {@code commonHeaders.messageId} is the SES message ID in SES's sending events, not the Message-ID header. */
+  /**
+   * {@code commonHeaders.messageId} is the SES message ID in SES's sending events, not the Message-ID header; the
+   * Message-ID header's value when {@code messageId} is null (receipt notifications).
+   */
   private static void commonHeaders(HeaderBlock block, JsonObject common, String messageId) {
     for (String[] h : new String[][] {{"From", "from"}, {"Reply-To", "replyTo"}, {"To", "to"}, {"Cc", "cc"}}) {
       HeaderBlock.Field field = block.first(h[0]);
@@ -118,7 +141,10 @@ public final class SesEvents {
     if (date != null) {
       common.put("date", block.rawValue(date));
     }
-    common.put("messageId", messageId);
+    HeaderBlock.Field header = messageId == null ? block.first("Message-ID") : null;
+    if (messageId != null || header != null) {
+      common.put("messageId", messageId != null ? messageId : block.rawValue(header).strip());
+    }
     HeaderBlock.Field subject = block.first("Subject");
     if (subject != null) {
       common.put("subject", block.decodedValue(subject));

@@ -3,6 +3,9 @@ package io.mailgate.smtp;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.feedback.InboundMail;
+import io.mailgate.receiving.MailReceiver;
+import io.mailgate.receiving.ReceiptPlan;
+import io.mailgate.receiving.ReceivingDirectory;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -10,18 +13,29 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.logging.Logger;
 
 /**
- * The inbound SMTP server: accepts mail for the bounce domains (the configured ones and every
- * verified custom MAIL FROM domain) and hands each message to the feedback handler, answering 250
- * only once it is stored. Mail for any other domain is refused: this is not an open relay.
+ * The inbound SMTP server. Mail for the bounce domains (the configured ones and every verified custom
+ * MAIL FROM domain) goes to the feedback handler; mail for an address an account receives for (a
+ * verified identity of an account with an active receipt rule set whose rules take the address) goes
+ * through those rules ({@link ReceiptPlan}, {@link MailReceiver}). Either is answered 250 only once
+ * it is stored. Mail for any other address is refused: this is not an open relay.
+ *
+ * <p>The end of DATA has one reply for all recipients, so a transaction's recipients must share it:
+ * feedback, received, or bounced by the same Bounce action. A recipient that does not share the
+ * first one's gets 452 4.5.3, and the sending server sends it in a transaction of its own (RFC 5321
+ * section 3.3).
  */
 public final class InboundSmtpVerticle extends VerticleBase {
+  private static final Logger LOG = Logger.getLogger(InboundSmtpVerticle.class.getName());
   private static final long CACHE_MILLIS = 60_000;
 
   private record Cached(boolean accepted, long until) {}
@@ -30,8 +44,15 @@ public final class InboundSmtpVerticle extends VerticleBase {
   private final Clock clock;
   private final Set<String> bounceDomains = new HashSet<>();
   private final Map<String, Cached> mailFromDomains = new HashMap<>();
+  private static final SmtpReply NOT_ALIKE = new SmtpReply(452, "4.5.3",
+      "Too many recipients: this one takes a transaction of its own");
+  /** The class of a feedback recipient, beside receiving's {@link ReceiptPlan.Outcome}s. */
+  private static final Object FEEDBACK = new Object();
+
   private Pool db;
   private SmtpServer server;
+  private ReceivingDirectory directory;
+  private MailReceiver receiver;
 
   public InboundSmtpVerticle(MailgateConfig config, Clock clock) {
     this.config = config;
@@ -47,6 +68,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
       }
     }
     db = Database.pool(vertx, config, 1);
+    directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    receiver = new MailReceiver(db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME));
     SmtpServerOptions options = new SmtpServerOptions()
         .setHost(config.get(MailgateConfig.SMTP_INBOUND_HOST))
         .setPort(config.get(MailgateConfig.SMTP_INBOUND_PORT))
@@ -85,27 +108,87 @@ public final class InboundSmtpVerticle extends VerticleBase {
         });
   }
 
+  private static String domainOf(String address) {
+    int at = address.lastIndexOf('@');
+    return at < 0 ? "" : address.substring(at + 1).toLowerCase(Locale.ROOT);
+  }
+
+  /** Feedback, a receiving plan, or null: nobody takes mail for the address's domain. */
+  private Future<Object> route(String address, SessionInfo session) {
+    return accepts(domainOf(address)).compose(feedback -> feedback ? Future.succeededFuture(FEEDBACK)
+        : directory.receivers(address).map(receivers -> receivers.isEmpty() ? null : ReceiptPlan.of(address,
+            receivers, session.tls(),
+            session.remoteAddress() == null ? null : session.remoteAddress().getAddress().getAddress())));
+  }
+
+  /** The class a recipient's transaction ends in: {@link #FEEDBACK} or its plan's outcome. */
+  private static Object classOf(Object route) {
+    return route instanceof ReceiptPlan plan && plan.refusal() == null ? plan.outcome() : route;
+  }
+
+  private Future<SmtpReply> feedback(Envelope envelope, byte[] message) {
+    InboundMail mail = new InboundMail(envelope.reversePath(),
+        envelope.recipients().stream().map(Recipient::address).toList(), message,
+        envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress(),
+        clock.instant());
+    return vertx.eventBus().<String>request(EventBusAddresses.FEEDBACK_INBOUND, mail)
+        .map(reply -> SmtpReply.queued(reply.body()))
+        .otherwise(SmtpReply.tryAgainLater("Feedback could not be stored now"));
+  }
+
   private final class Handler implements SmtpSessionHandler {
     @Override
-    public CompletionStage<SmtpReply> onRcptTo(SessionInfo session, String forwardPath, Map<String, String> params) {
-      int at = forwardPath.lastIndexOf('@');
-      String domain = at < 0 ? "" : forwardPath.substring(at + 1).toLowerCase(Locale.ROOT);
-      return accepts(domain).map(ok -> ok ? SmtpReply.RECIPIENT_OK
-              : new SmtpReply(550, "5.7.1", "Relay access denied: " + domain + " is not a domain of this server"))
-          .otherwise(SmtpReply.tryAgainLater("Cannot check the recipient domain now"))
-          .toCompletionStage();
+    public CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope, byte[] message) {
+      List<Future<Object>> routes = new ArrayList<>();
+      envelope.recipients().forEach(r -> routes.add(route(r.address(), session)));
+      return Future.all(routes).compose(all -> {
+        List<ReceiptPlan> plans = new ArrayList<>();
+        Object first = classOf(routes.get(0).result());
+        for (Future<Object> f : routes) {
+          Object route = f.result();
+          if (route == null || route instanceof ReceiptPlan plan && plan.refusal() != null
+              || !classOf(route).equals(first)) {
+            // the rules changed since RCPT TO: the sending server tries again, and meets the new ones
+            return Future.succeededFuture(SmtpReply.tryAgainLater("The recipients' receipt rules changed; try again"));
+          }
+          if (route instanceof ReceiptPlan plan) {
+            plans.add(plan);
+          }
+        }
+        return plans.isEmpty() ? feedback(envelope, message) : receiver.receive(envelope, message, plans,
+            clock.instant()).otherwise(e -> {
+              LOG.warning("cannot store a received message: " + e.getMessage());
+              return SmtpReply.tryAgainLater("The message could not be stored now");
+            });
+      }, e -> {
+        LOG.warning("cannot route a message: " + e);
+        return Future.succeededFuture(SmtpReply.tryAgainLater("Cannot route the message now"));
+      }).toCompletionStage();
     }
 
     @Override
-    public CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope, byte[] message) {
-      InboundMail mail = new InboundMail(envelope.reversePath(),
-          envelope.recipients().stream().map(Recipient::address).toList(), message,
-          envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress(),
-          clock.instant());
-      return vertx.eventBus().<String>request(EventBusAddresses.FEEDBACK_INBOUND, mail)
-          .map(reply -> SmtpReply.queued(reply.body()))
-          .otherwise(SmtpReply.tryAgainLater("Feedback could not be stored now"))
-          .toCompletionStage();
+    public CompletionStage<SmtpReply> onRcptTo(SessionInfo session, String forwardPath, Map<String, String> params) {
+      return onRcptTo(session, forwardPath, params, List.of());
+    }
+
+    @Override
+    public CompletionStage<SmtpReply> onRcptTo(SessionInfo session, String forwardPath, Map<String, String> params,
+        List<Recipient> accepted) {
+      return route(forwardPath, session).compose(route -> {
+        if (route == null) {
+          return Future.succeededFuture(new SmtpReply(550, "5.7.1", "Relay access denied: " + domainOf(forwardPath)
+              + " is not a domain of this server"));
+        }
+        SmtpReply reply = route instanceof ReceiptPlan plan ? plan.rcptReply() : SmtpReply.RECIPIENT_OK;
+        if (!reply.isPositive() || accepted.isEmpty()) {
+          return Future.succeededFuture(reply);
+        }
+        return route(accepted.get(0).address(), session)
+            .map(first -> classOf(first).equals(classOf(route)) ? reply : NOT_ALIKE);
+      }).otherwise(e -> {
+        LOG.warning("cannot route a recipient: " + e);
+        return SmtpReply.tryAgainLater("Cannot check the recipient now");
+      }).toCompletionStage();
     }
   }
 }

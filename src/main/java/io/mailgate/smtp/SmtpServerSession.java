@@ -496,7 +496,7 @@ public final class SmtpServerSession {
       protocolError(e.reply());
       return;
     }
-    call(() -> handler.onRcptTo(info, path.address(), path.params()), (reply, error) -> {
+    call(() -> handler.onRcptTo(info, path.address(), path.params(), List.copyOf(recipients)), (reply, error) -> {
       if (error != null) {
         handlerReply(SmtpReply.LOCAL_ERROR);
         return;

@@ -1,5 +1,6 @@
 package io.mailgate.smtp;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -73,6 +74,18 @@ public interface SmtpSessionHandler {
   default CompletionStage<SmtpReply> onRcptTo(
       SessionInfo session, String forwardPath, Map<String, String> esmtpParams) {
     return CompletableFuture.completedFuture(SmtpReply.RECIPIENT_OK);
+  }
+
+  /**
+   * RCPT TO, knowing the recipients the transaction accepted so far (a handler that must keep a
+   * transaction's recipients alike, answering 452 to one that is not, overrides this one). By
+   * default, {@link #onRcptTo(SessionInfo, String, Map)}.
+   *
+   * @param accepted the transaction's recipients accepted before this one, in order
+   */
+  default CompletionStage<SmtpReply> onRcptTo(
+      SessionInfo session, String forwardPath, Map<String, String> esmtpParams, List<Recipient> accepted) {
+    return onRcptTo(session, forwardPath, esmtpParams);
   }
 
   /**

@@ -6,7 +6,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 
 /** Instants as the {@code timestamptz} parameters the pg client takes. */
-final class Timestamps {
+public final class Timestamps {
   private Timestamps() {}
 
   /**
@@ -14,7 +14,7 @@ final class Timestamps {
    * the zone rules that asks for (a new {@code ZoneRules} object for a fixed offset, every time): this runs for every
    * message and every delivery outcome.
    */
-  static OffsetDateTime utc(Instant t) {
+  public static OffsetDateTime utc(Instant t) {
     if (t == null) {
       return null;
     }

@@ -14,6 +14,7 @@ import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -45,7 +46,7 @@ import software.amazon.awssdk.services.sesv2.model.NotFoundException;
  */
 class EventPublishingTest {
   static RecordingSmtpServer relay;
-  static Receiver webhook;
+  static WebhookReceiver webhook;
   static TestNode node;
   static SesV2Client ses;
   static String secret;
@@ -54,7 +55,7 @@ class EventPublishingTest {
   static void start() throws IOException {
     relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 User unknown"
         : r.startsWith("later") ? "452 4.2.2 Mailbox full" : "250 Ok");
-    webhook = new Receiver();
+    webhook = new WebhookReceiver();
     node = TestNode.start(relay.url());
     ses = node.sesV2();
     secret = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY))
@@ -92,10 +93,10 @@ class EventPublishingTest {
     destination("receipts", "all", "/receipts", true, EventType.SEND, EventType.DELIVERY, EventType.BOUNCE);
     String id = send("receipts", "ok-1@example.com", "dead-1@example.com"); // right after: its events are not missed
 
-    List<Receiver.Post> posts = Await.until(() -> webhook.posts("/receipts", id), p -> p.size() >= 3,
+    List<WebhookReceiver.Post> posts = Await.until(() -> webhook.posts("/receipts", id), p -> p.size() >= 3,
         Duration.ofSeconds(20));
     Map<String, JsonObject> byType = new HashMap<>();
-    for (Receiver.Post p : posts) {
+    for (WebhookReceiver.Post p : posts) {
       new Webhook(secret).verify(p.body(), p.headers()); // throws when the signature is wrong
       JsonObject event = p.json();
       byType.put(event.getString("eventType"), event);
@@ -118,7 +119,7 @@ class EventPublishingTest {
         .getString("emailAddress"));
 
     // another account's secret, or a changed body, does not verify
-    Receiver.Post send = posts.stream().filter(p -> p.json().getString("eventType").equals("Send")).findFirst()
+    WebhookReceiver.Post send = posts.stream().filter(p -> p.json().getString("eventType").equals("Send")).findFirst()
         .orElseThrow();
     String other = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret("111111111111");
     assertThrows(WebhookVerificationException.class, () -> new Webhook(other).verify(send.body(), send.headers()));
@@ -136,13 +137,13 @@ class EventPublishingTest {
     // the mailbox simulator's complaint comes back as an ARF report, through the feedback path
     String complained = send("feedback", "complaint@simulator.amazonses.com");
     String delayed = send("feedback", "later-1@example.com");
-    Receiver.Post complaint = Await.until(() -> webhook.posts("/feedback", complained), p -> !p.isEmpty(),
+    WebhookReceiver.Post complaint = Await.until(() -> webhook.posts("/feedback", complained), p -> !p.isEmpty(),
         Duration.ofSeconds(20)).get(0);
     new Webhook(secret).verify(complaint.body(), complaint.headers());
     assertEquals("Complaint", complaint.json().getString("eventType"));
     assertEquals("complaint@simulator.amazonses.com", complaint.json().getJsonObject("complaint")
         .getJsonArray("complainedRecipients").getJsonObject(0).getString("emailAddress"));
-    Receiver.Post delay = Await.until(() -> webhook.posts("/feedback", delayed), p -> !p.isEmpty(),
+    WebhookReceiver.Post delay = Await.until(() -> webhook.posts("/feedback", delayed), p -> !p.isEmpty(),
         Duration.ofSeconds(20)).get(0);
     assertEquals("DeliveryDelay", delay.json().getString("eventType"));
     JsonObject detail = delay.json().getJsonObject("deliveryDelay");
@@ -157,7 +158,7 @@ class EventPublishingTest {
     destination("narrow", "bounces", "/narrow-bounces", true, EventType.BOUNCE);
     destination("narrow", "off", "/narrow-off", false, EventType.SEND, EventType.DELIVERY, EventType.BOUNCE);
     String id = send("narrow", "ok-2@example.com", "dead-2@example.com");
-    List<Receiver.Post> posts = Await.until(() -> webhook.posts("/narrow-bounces", id), p -> !p.isEmpty(),
+    List<WebhookReceiver.Post> posts = Await.until(() -> webhook.posts("/narrow-bounces", id), p -> !p.isEmpty(),
         Duration.ofSeconds(20));
     assertEquals("Bounce", posts.get(0).json().getString("eventType"));
     // a message without the set: nothing, though its recipient is delivered
@@ -177,12 +178,12 @@ class EventPublishingTest {
     webhook.failFirst("/flaky", 2);
     destination("flaky", "hook", "/flaky", true, EventType.SEND);
     String id = send("flaky", "ok-4@example.com");
-    List<Receiver.Post> posts = Await.until(() -> webhook.posts("/flaky", id), p -> p.size() >= 3,
+    List<WebhookReceiver.Post> posts = Await.until(() -> webhook.posts("/flaky", id), p -> p.size() >= 3,
         Duration.ofSeconds(30));
     Await.until(() -> outboxRows() == 0, Duration.ofSeconds(10));
     assertEquals(3, webhook.posts("/flaky", id).size(), "refused twice (503), taken the third time, then no more");
     String first = posts.get(0).headers().get("webhook-id").get(0);
-    for (Receiver.Post p : posts) {
+    for (WebhookReceiver.Post p : posts) {
       assertEquals(first, p.headers().get("webhook-id").get(0), "the same id on each attempt");
     }
   }
@@ -196,7 +197,7 @@ class EventPublishingTest {
       client.createConfigurationSetEventDestination(r -> r.configurationSetName("rotating").eventDestinationName("h")
           .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
               .snsDestination(sns -> sns.topicArn(webhook.url("/rotating")))));
-      java.util.function.Supplier<Receiver.Post> sendOne = () -> {
+      java.util.function.Supplier<WebhookReceiver.Post> sendOne = () -> {
         String id = client.sendEmail(r -> r.fromEmailAddress("events@example.com")
             .destination(d -> d.toAddresses("ok-rot@example.com")).configurationSetName("rotating")
             .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("x"))))))
@@ -204,14 +205,14 @@ class EventPublishingTest {
         return Await.until(() -> webhook.posts("/rotating", id), p -> !p.isEmpty(), Duration.ofSeconds(20)).get(0);
       };
       String first = signer.secret(tenant.accountId());
-      Receiver.Post before = sendOne.get();
+      WebhookReceiver.Post before = sendOne.get();
       new Webhook(first).verify(before.body(), before.headers());
 
       var rotated = node.withAccounts(a -> a.rotateWebhookSecret(tenant.accountId(), 1, false));
       assertEquals(1, rotated.generation());
       String second = signer.secret(tenant.accountId(), 1);
       assertFalse(second.equals(first));
-      Receiver.Post during = sendOne.get();
+      WebhookReceiver.Post during = sendOne.get();
       assertEquals(2, during.headers().get("webhook-signature").get(0).split(" ").length,
           during.headers().toString());
       new Webhook(second).verify(during.body(), during.headers());
@@ -223,7 +224,7 @@ class EventPublishingTest {
       String pg = node.config().get(MailgateConfig.PG_URL);
       Db.execute(pg, "UPDATE accounts SET webhook_previous_until = now() - interval '1 second' WHERE id = '"
           + tenant.accountId() + "'");
-      Receiver.Post after = sendOne.get();
+      WebhookReceiver.Post after = sendOne.get();
       new Webhook(second).verify(after.body(), after.headers());
       assertThrows(WebhookVerificationException.class, () -> new Webhook(first).verify(after.body(), after.headers()));
     }
@@ -416,7 +417,7 @@ class EventPublishingTest {
       String error = Await.until(() -> Db.string(pg, "SELECT coalesce(max(last_error), '') FROM event_outbox"),
           e -> !e.isEmpty(), Duration.ofSeconds(20));
       assertTrue(error.contains("private address"), error);
-      assertTrue(webhook.posts.stream().noneMatch(p -> p.path().equals("/ssrf")), "nothing reached the webhook");
+      assertTrue(webhook.posts("/ssrf").isEmpty(), "nothing reached the webhook");
     }
   }
 
@@ -448,9 +449,9 @@ class EventPublishingTest {
           .destination(d -> d.toAddresses("ok-8@example.com")).configurationSetName("healthy")
           .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
       Await.until(() -> webhook.posts("/healthy", healthy).size() == 1, Duration.ofSeconds(10));
-      long hung = webhook.posts.stream().filter(p -> p.path().equals("/hang")).count();
+      long hung = webhook.posts("/hang").size();
       Thread.sleep(6000); // retries would come after 1, 3 s ...: the destination's events are put off instead
-      long later = webhook.posts.stream().filter(p -> p.path().equals("/hang")).count();
+      long later = webhook.posts("/hang").size();
       assertTrue(later - hung <= 1, "posts to the hanging webhook: " + hung + ", then " + later);
       assertTrue(hung <= 8, hung + " posts for 8 events");
     } finally {
@@ -478,7 +479,7 @@ class EventPublishingTest {
             .configurationSetName("slowset").content(c -> c.simple(m -> m.subject(s -> s.data("s"))
                 .body(b -> b.text(t -> t.data("x"))))));
       }
-      Await.until(() -> webhook.posts.stream().filter(p -> p.path().equals("/slow")).count() >= 2,
+      Await.until(() -> webhook.posts("/slow").size() >= 2,
           Duration.ofSeconds(10));
       long sent = System.nanoTime();
       String quick = client.sendEmail(r -> r.fromEmailAddress("events@example.com")
@@ -486,7 +487,7 @@ class EventPublishingTest {
           .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
       Await.until(() -> webhook.posts("/quick", quick).size() == 1, Duration.ofSeconds(30));
       long waited = (System.nanoTime() - sent) / 1_000_000;
-      long slowDone = webhook.posts.stream().filter(p -> p.path().equals("/slow")).count();
+      long slowDone = webhook.posts("/slow").size();
       assertTrue(waited < 5000 && slowDone < 60, "the quick webhook's event came " + waited + " ms after its send, when "
           + slowDone + " of the slow webhook's 80 were posted");
     } finally {
@@ -505,88 +506,4 @@ class EventPublishingTest {
   }
 
   /** An HTTP server that records each POST and answers 200, or 503 to the first few of a path. */
-  static final class Receiver implements AutoCloseable {
-    record Post(String path, Map<String, List<String>> headers, String body) {
-      JsonObject json() {
-        return new JsonObject(body);
-      }
-    }
-
-    private final HttpServer server;
-    private final List<Post> posts = new CopyOnWriteArrayList<>();
-    private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
-    private final Map<String, java.util.concurrent.CountDownLatch> hanging = new ConcurrentHashMap<>();
-    private final Map<String, Long> delays = new ConcurrentHashMap<>();
-
-    Receiver() throws IOException {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.createContext("/", exchange -> {
-        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        Map<String, List<String>> headers = new HashMap<>();
-        exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
-        String path = exchange.getRequestURI().getRawPath();
-        posts.add(new Post(path, headers, body));
-        Long delay = delays.get(path);
-        if (delay != null) {
-          try {
-            Thread.sleep(delay);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-        java.util.concurrent.CountDownLatch hang = hanging.get(path);
-        if (hang != null) {
-          try {
-            hang.await(60, java.util.concurrent.TimeUnit.SECONDS); // no answer meanwhile
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-        AtomicInteger fail = failures.get(path);
-        exchange.sendResponseHeaders(fail != null && fail.getAndDecrement() > 0 ? 503 : 200, -1);
-        exchange.close();
-      });
-      server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
-      server.start();
-    }
-
-    /** Posts to {@code path} are answered after {@code millis} (0: at once). */
-    void delay(String path, long millis) {
-      if (millis == 0) {
-        delays.remove(path);
-      } else {
-        delays.put(path, millis);
-      }
-    }
-
-    /** Posts to {@code path} get no answer until {@link #release}. */
-    void hang(String path) {
-      hanging.put(path, new java.util.concurrent.CountDownLatch(1));
-    }
-
-    void release(String path) {
-      java.util.concurrent.CountDownLatch latch = hanging.remove(path);
-      if (latch != null) {
-        latch.countDown();
-      }
-    }
-
-    String url(String path) {
-      return "http://127.0.0.1:" + server.getAddress().getPort() + path;
-    }
-
-    void failFirst(String path, int n) {
-      failures.put(path, new AtomicInteger(n));
-    }
-
-    List<Post> posts(String path, String messageId) {
-      return posts.stream().filter(p -> p.path().equals(path)
-          && p.json().getJsonObject("mail").getString("messageId").equals(messageId)).toList();
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-    }
-  }
 }

@@ -14,6 +14,7 @@ import io.mailgate.testing.Db;
 import io.mailgate.testing.Jdkim;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
@@ -54,7 +55,7 @@ import software.amazon.awssdk.services.sesv2.model.HttpsPolicy;
  */
 class OpenAndClickTrackingTest {
   static RecordingSmtpServer relay;
-  static EventPublishingTest.Receiver webhook;
+  static WebhookReceiver webhook;
   static TestNode node;
   static SesV2Client ses;
   static String secret;
@@ -64,7 +65,7 @@ class OpenAndClickTrackingTest {
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
-    webhook = new EventPublishingTest.Receiver();
+    webhook = new WebhookReceiver();
     node = TestNode.start(relay.url());
     ses = node.sesV2();
     secret = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY))
@@ -196,10 +197,10 @@ class OpenAndClickTrackingTest {
     assertTrue(pixel.headers().firstValue("Cache-Control").orElseThrow().contains("no-store"));
     assertEquals("GIF89a", new String(pixel.body(), 0, 6, StandardCharsets.US_ASCII));
 
-    List<EventPublishingTest.Receiver.Post> posts = Await.until(() -> webhook.posts("/news", id), p -> p.size() >= 3,
+    List<WebhookReceiver.Post> posts = Await.until(() -> webhook.posts("/news", id), p -> p.size() >= 3,
         Duration.ofSeconds(20));
     Map<String, List<JsonObject>> byType = new HashMap<>();
-    for (EventPublishingTest.Receiver.Post p : posts) {
+    for (WebhookReceiver.Post p : posts) {
       new Webhook(secret).verify(p.body(), p.headers());
       byType.computeIfAbsent(p.json().getString("eventType"), k -> new ArrayList<>()).add(p.json());
     }

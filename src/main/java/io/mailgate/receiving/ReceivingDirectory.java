@@ -1,0 +1,161 @@
+package io.mailgate.receiving;
+
+import io.mailgate.NetAddresses;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Who receives mail for an address: the accounts that verified it (the address itself, its domain or a parent
+ * domain) and have an active receipt rule set, with that set's rules and the account's IP address filters. Answers
+ * are cached for {@code ttlMillis} (rule changes take effect within it); the caches are per event loop and bounded.
+ */
+public final class ReceivingDirectory {
+  /** An account's active rule set, its rules in order, and its receipt filters. */
+  public record AccountRules(String accountId, String ruleSet, List<ReceiptRule> rules, List<NetAddresses.Cidr> blocked,
+      List<NetAddresses.Cidr> allowed) {
+    /** Whether the account's filters refuse mail from this client: blocked, and not allowed (Allow wins). */
+    public boolean blocks(byte[] client) {
+      return client != null && blocked.stream().anyMatch(c -> c.contains(client))
+          && allowed.stream().noneMatch(c -> c.contains(client));
+    }
+  }
+
+  private static final int MAX_ENTRIES = 10_000;
+
+  static final String ACCOUNTS = """
+      SELECT DISTINCT s.account_id FROM receipt_rule_sets s JOIN identities i ON i.account_id = s.account_id
+      WHERE s.active AND i.verification_status = 'SUCCESS'
+        AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1) OR (i.type = 'DOMAIN' AND i.identity = ANY($2)))""";
+
+  static final String RULES = """
+      SELECT s.account_id, s.name,
+        (SELECT coalesce(json_agg(json_build_object('name', r.name, 'enabled', r.enabled, 'tls', r.tls_policy,
+                 'recipients', r.recipients, 'actions', r.actions, 'scan', r.scan_enabled) ORDER BY r.position), '[]')
+         FROM receipt_rules r WHERE r.account_id = s.account_id AND r.rule_set = s.name)::text,
+        ARRAY(SELECT f.policy || ' ' || f.cidr::text FROM receipt_filters f WHERE f.account_id = s.account_id)
+      FROM receipt_rule_sets s WHERE s.active AND s.account_id = ANY($1)""";
+
+  private record Cached<T>(T value, long until) {}
+
+  private final Pool db;
+  private final Clock clock;
+  private final long ttlMillis;
+  private final Map<String, Cached<List<String>>> accountsByAddress = new HashMap<>();
+  private final Map<String, Cached<AccountRules>> rulesByAccount = new HashMap<>();
+
+  public ReceivingDirectory(Pool db, Clock clock, long ttlMillis) {
+    this.db = db;
+    this.clock = clock;
+    this.ttlMillis = ttlMillis;
+  }
+
+  /** The accounts receiving for this address, in account id order; empty when none does. */
+  public Future<List<AccountRules>> receivers(String address) {
+    String key = normalized(address);
+    long now = clock.millis();
+    Cached<List<String>> ids = accountsByAddress.get(key);
+    Future<List<String>> accounts;
+    if (ids != null && ids.until() > now) {
+      accounts = Future.succeededFuture(ids.value());
+    } else {
+      int at = key.lastIndexOf('@');
+      accounts = db.preparedQuery(ACCOUNTS).execute(Tuple.of(key).addArrayOfString(domains(key.substring(at + 1)).toArray(String[]::new)))
+          .map(rows -> {
+            List<String> found = new ArrayList<>();
+            rows.forEach(r -> found.add(r.getString(0)));
+            found.sort(null);
+            put(accountsByAddress, key, new Cached<>(List.copyOf(found), now + ttlMillis));
+            return found;
+          });
+    }
+    return accounts.compose(list -> rules(list, now));
+  }
+
+  private Future<List<AccountRules>> rules(List<String> accounts, long now) {
+    List<String> missing = new ArrayList<>();
+    for (String a : accounts) {
+      Cached<AccountRules> c = rulesByAccount.get(a);
+      if (c == null || c.until() <= now) {
+        missing.add(a);
+      }
+    }
+    Future<Void> loaded = missing.isEmpty() ? Future.succeededFuture()
+        : db.preparedQuery(RULES).execute(Tuple.of(missing.toArray(String[]::new))).map(rows -> {
+          Map<String, AccountRules> found = new HashMap<>();
+          for (Row r : rows) {
+            found.put(r.getString(0), accountRules(r));
+          }
+          for (String a : missing) {
+            put(rulesByAccount, a, new Cached<>(found.get(a), now + ttlMillis)); // null: no active set now
+          }
+          return null;
+        });
+    return loaded.map(v -> {
+      List<AccountRules> out = new ArrayList<>(accounts.size());
+      for (String a : accounts) {
+        Cached<AccountRules> c = rulesByAccount.get(a);
+        if (c != null && c.value() != null) {
+          out.add(c.value());
+        }
+      }
+      return out;
+    });
+  }
+
+  private static AccountRules accountRules(Row r) {
+    List<ReceiptRule> rules = new ArrayList<>();
+    JsonArray stored = new JsonArray(r.getString(2));
+    for (int i = 0; i < stored.size(); i++) {
+      JsonObject o = stored.getJsonObject(i);
+      List<String> recipients = new ArrayList<>();
+      o.getJsonArray("recipients").forEach(x -> recipients.add(String.valueOf(x)));
+      rules.add(new ReceiptRule(o.getString("name"), o.getBoolean("enabled"), o.getString("tls"), recipients,
+          ReceiptRule.actions(o.getJsonArray("actions")), o.getBoolean("scan")));
+    }
+    List<NetAddresses.Cidr> blocked = new ArrayList<>();
+    List<NetAddresses.Cidr> allowed = new ArrayList<>();
+    for (String f : r.getArrayOfStrings(3)) {
+      int space = f.indexOf(' ');
+      NetAddresses.Cidr cidr = NetAddresses.Cidr.parse(f.substring(space + 1));
+      if (cidr != null) {
+        (f.startsWith("Allow") ? allowed : blocked).add(cidr);
+      }
+    }
+    return new AccountRules(r.getString(0), r.getString(1), List.copyOf(rules), List.copyOf(blocked),
+        List.copyOf(allowed));
+  }
+
+  /** An address as identities store it: the domain lower-cased, the local part as given. */
+  static String normalized(String address) {
+    int at = address.lastIndexOf('@');
+    return at < 0 ? address : address.substring(0, at + 1) + address.substring(at + 1).toLowerCase(Locale.ROOT);
+  }
+
+  /** The domain and each parent domain with at least two labels: a.b.example.com, b.example.com, example.com. */
+  static List<String> domains(String domain) {
+    List<String> out = new ArrayList<>();
+    String d = domain;
+    while (d.indexOf('.') > 0) {
+      out.add(d);
+      d = d.substring(d.indexOf('.') + 1);
+    }
+    return out;
+  }
+
+  private static <T> void put(Map<String, Cached<T>> cache, String key, Cached<T> value) {
+    if (cache.size() >= MAX_ENTRIES) {
+      cache.clear();
+    }
+    cache.put(key, value);
+  }
+}

@@ -1,0 +1,60 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Receipt notifications waiting to be posted (written with the received message, {@code receipt_outbox}). Claimed
+ * like the event outbox's rows: a claim pushes their next attempt past the time a post may take (a node that dies
+ * leaves them due again); a row is deleted once its webhook took it, or given up.
+ */
+public final class ReceiptOutbox {
+  /** A claimed notification, with its account's webhook secret generation (see {@link EventOutbox.Due}). */
+  public record Due(long id, String accountId, String url, String messageId, String body, Instant createdAt,
+      int attempts, int secretGeneration, Instant previousSecretUntil) {}
+
+  static final String CLAIM = """
+      UPDATE receipt_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
+      FROM (SELECT e.id FROM receipt_outbox e WHERE e.next_attempt_at <= now()
+            ORDER BY e.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due, accounts a
+      WHERE o.id = due.id AND a.id = o.account_id
+      RETURNING o.id, o.account_id, o.url, o.message_id, o.body, o.created_at, o.attempts,
+                a.webhook_secret_generation, a.webhook_previous_until""";
+
+  private final Pool pool;
+
+  public ReceiptOutbox(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Up to {@code limit} due notifications, oldest due first, leased for {@code leaseSeconds}. */
+  public Future<List<Due>> claim(int limit, int leaseSeconds) {
+    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds)).map(rows -> {
+      List<Due> out = new ArrayList<>(rows.size());
+      for (Row r : rows) {
+        out.add(new Due(r.getLong(0), r.getString(1), r.getString(2), r.getString(3), r.getString(4),
+            r.getOffsetDateTime(5).toInstant(), r.getInteger(6), r.getInteger(7),
+            r.getOffsetDateTime(8) == null ? null : r.getOffsetDateTime(8).toInstant()));
+      }
+      return out;
+    });
+  }
+
+  /** Notifications done with: taken by their webhook, or given up. */
+  public Future<Void> remove(List<Long> ids) {
+    return pool.preparedQuery("DELETE FROM receipt_outbox WHERE id = ANY($1)")
+        .execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
+  }
+
+  /** A notification to try again at {@code at}, with what went wrong. */
+  public Future<Void> retry(long id, Instant at, String error) {
+    String text = error == null ? "failed" : error.length() > 500 ? error.substring(0, 500) : error;
+    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1")
+        .execute(Tuple.of(id, Timestamps.utc(at), text)).mapEmpty();
+  }
+}

@@ -1,0 +1,304 @@
+package io.mailgate.receiving;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.standardwebhooks.Webhook;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.events.WebhookSigner;
+import io.mailgate.identity.SecretBox;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Email receiving over a real SMTP socket to the node's inbound server: receipt rules (written to the tables here;
+ * the API that writes them has tests of its own) decide per recipient at RCPT TO, and at the end of DATA the message
+ * is stored (S3 actions), its notifications queued and posted, signed, to webhooks (SNS actions, topics), or bounced.
+ */
+class ReceivingTest {
+  static RecordingSmtpServer relay;
+  static WebhookReceiver webhook;
+  static TestNode node;
+  static String pg;
+  static String account;
+  static int inbound;
+  static String secret;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    webhook = new WebhookReceiver();
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200));
+    pg = node.config().get(MailgateConfig.PG_URL);
+    account = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
+    inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+    secret = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret(account);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES "
+        + "('" + account + "', 'inbox.example', 'DOMAIN', 'SUCCESS'), "
+        + "('" + account + "', 'pending.example', 'DOMAIN', 'PENDING'), "
+        + "('" + account + "', 'solo@else.example', 'EMAIL_ADDRESS', 'SUCCESS')");
+    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + account + "', 'main', true), "
+        + "('" + account + "', 'spare', false)");
+    rule("main", 0, "bounce-noreply", "Optional", "{noreply@inbox.example}",
+        "[{\"BounceAction\": {\"SmtpReplyCode\": \"550\", \"StatusCode\": \"5.1.1\", \"Message\": \"This mailbox is not "
+        + "monitored\", \"Sender\": \"postmaster@inbox.example\"}}]");
+    rule("main", 1, "keep-then-bounce", "Optional", "{closed@inbox.example}",
+        "[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"closed/\"}}, {\"BounceAction\": "
+        + "{\"SmtpReplyCode\": \"551\", \"Message\": \"Moved away\", \"Sender\": \"postmaster@inbox.example\"}}]");
+    rule("main", 2, "secure", "Require", "{secure@inbox.example}", "[{\"S3Action\": {\"BucketName\": \"inbox\"}}]");
+    rule("main", 3, "vip", "Optional", "{vip@inbox.example}",
+        "[{\"S3Action\": {\"BucketName\": \"vip\"}}, {\"StopAction\": {\"Scope\": \"RuleSet\", \"TopicArn\": \""
+        + webhook.url("/stopped") + "\"}}]");
+    rule("main", 4, "everyone", "Optional", "{inbox.example,.inbox.example,solo@else.example}",
+        "[{\"AddHeaderAction\": {\"HeaderName\": \"X-Routed\", \"HeaderValue\": \"everyone\"}}, "
+        + "{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"all/\", \"TopicArn\": \""
+        + webhook.url("/stored") + "\"}}, {\"SNSAction\": {\"TopicArn\": \"" + webhook.url("/full") + "\"}}]");
+    rule("main", 5, "disabled", "Optional", "{}", "[{\"S3Action\": {\"BucketName\": \"never\"}}]", false);
+  }
+
+  static void rule(String set, int position, String name, String tls, String recipients, String actions) {
+    rule(set, position, name, tls, recipients, actions, true);
+  }
+
+  static void rule(String set, int position, String name, String tls, String recipients, String actions,
+      boolean enabled) {
+    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
+        + "actions, scan_enabled) VALUES ('" + account + "', '" + set + "', '" + name + "', " + position + ", " + enabled
+        + ", '" + tls + "', '" + recipients + "', '" + actions.replace("'", "''") + "', false)");
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    node.close();
+    relay.close();
+    webhook.close();
+  }
+
+  static String message(String to, String subject) {
+    return "From: Sender <sender@outside.example>\r\nTo: " + to + "\r\nSubject: " + subject
+        + "\r\nMessage-ID: <" + subject.replace(' ', '-') + "@outside.example>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000"
+        + "\r\n\r\nHello,\r\n.a line that starts with a dot\r\nBye"; // the client ends the last line
+  }
+
+  /** The id the 250 at the end of DATA names. */
+  static String receivedId(List<String> replies) {
+    String last = replies.get(replies.size() - 2);
+    assertTrue(last.startsWith("250 2.6.0 Message received: "), replies.toString());
+    return last.substring(last.lastIndexOf(' ') + 1);
+  }
+
+  static String object(String bucket, String key) {
+    return Db.string(pg, "SELECT convert_from(content, 'UTF8') FROM received_objects WHERE account_id = '" + account
+        + "' AND bucket = '" + bucket + "' AND object_key = '" + key + "'");
+  }
+
+  @Test
+  void aMessageIsStoredAndItsNotificationsPostedSigned() throws Exception {
+    List<String> replies = SmtpClient.send(inbound, "sender@outside.example", List.of("Support@Inbox.Example"),
+        message("support@inbox.example", "stored and posted"));
+    String id = receivedId(replies);
+    assertEquals(40, id.length());
+    String stored = object("inbox", "all/" + id);
+    assertTrue(stored.startsWith("Return-Path: <sender@outside.example>\r\nReceived: from test.example (127.0.0.1)"),
+        stored);
+    assertTrue(stored.contains(" id " + id + "\r\n\tfor <Support@Inbox.Example>;"), stored);
+    assertTrue(stored.contains("\r\nX-Routed: everyone\r\nFrom: Sender <sender@outside.example>\r\n"), stored);
+    assertTrue(stored.endsWith("\r\n\r\nHello,\r\n.a line that starts with a dot\r\nBye\r\n"), stored);
+
+    WebhookReceiver.Post full = Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(),
+        Duration.ofSeconds(20)).get(0);
+    new Webhook(secret).verify(full.body(), full.headers());
+    assertTrue(full.headers().get("webhook-id").get(0).startsWith("rcv_"));
+    JsonObject n = full.json();
+    assertEquals("Received", n.getString("notificationType"));
+    assertEquals(stored, n.getString("content"));
+    JsonObject receipt = n.getJsonObject("receipt");
+    assertEquals(new JsonArray().add("Support@Inbox.Example"), receipt.getJsonArray("recipients"));
+    assertEquals(new JsonObject().put("type", "SNS").put("topicArn", webhook.url("/full")).put("encoding", "UTF8"),
+        receipt.getJsonObject("action"));
+    assertEquals("DISABLED", receipt.getJsonObject("spamVerdict").getString("status"));
+    assertEquals("GRAY", receipt.getJsonObject("spfVerdict").getString("status"));
+    JsonObject mail = n.getJsonObject("mail");
+    assertEquals("sender@outside.example", mail.getString("source"));
+    assertEquals(new JsonArray().add("Support@Inbox.Example"), mail.getJsonArray("destination"));
+    JsonObject common = mail.getJsonObject("commonHeaders");
+    assertEquals("stored and posted", common.getString("subject"));
+    assertEquals("<stored-and-posted@outside.example>", common.getString("messageId"));
+    assertEquals(new JsonArray().add("Sender <sender@outside.example>"), common.getJsonArray("from"));
+
+    JsonObject s3 = Await.until(() -> webhook.posts("/stored", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+        .get(0).json();
+    assertFalse(s3.containsKey("content"), "an S3 action's notification does not carry the message");
+    assertEquals(new JsonObject().put("type", "S3").put("topicArn", webhook.url("/stored")).put("bucketName", "inbox")
+        .put("objectKeyPrefix", "all/").put("objectKey", "all/" + id), s3.getJsonObject("receipt").getJsonObject("action"));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM receipt_outbox WHERE message_id = '" + id + "'") == 0,
+        Duration.ofSeconds(10));
+  }
+
+  @Test
+  void subdomainsAndVerifiedAddressesAreReceivedOthersRefused() throws IOException {
+    String sub = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("x@eu.inbox.example"),
+        message("x@eu.inbox.example", "subdomain")));
+    assertTrue(object("inbox", "all/" + sub).contains("Subject: subdomain"));
+    String solo = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("solo@else.example"),
+        message("solo@else.example", "verified address")));
+    assertTrue(object("inbox", "all/" + solo).contains("Subject: verified address"));
+    // the rest of else.example is not the account's; pending.example is not verified; nobody has elsewhere.example
+    for (String to : List.of("other@else.example", "x@pending.example", "x@elsewhere.example")) {
+      List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of(to), message(to, "refused"));
+      assertTrue(replies.get(3).startsWith("550 5.7.1 Relay access denied"), to + ": " + replies);
+    }
+  }
+
+  @Test
+  void aBounceActionAnswersWithItsReply() throws IOException {
+    List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of("noreply@inbox.example"),
+        message("noreply@inbox.example", "to noreply"));
+    assertEquals("550 5.1.1 This mailbox is not monitored", replies.get(3), replies.toString());
+    // an action before the bounce needs the message: accepted at RCPT, bounced at the end of DATA, kept meanwhile
+    long before = Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'inbox' AND object_key LIKE 'closed/%'");
+    replies = SmtpClient.send(inbound, "a@outside.example", List.of("closed@inbox.example"),
+        message("closed@inbox.example", "to closed"));
+    assertTrue(replies.get(3).startsWith("250"), replies.toString());
+    assertEquals("551 5.0.0 Moved away", replies.get(5), replies.toString());
+    assertEquals(before + 1,
+        Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'inbox' AND object_key LIKE 'closed/%'"));
+  }
+
+  @Test
+  void recipientsOfOneTransactionShareItsOutcome() throws IOException {
+    List<String> replies = SmtpClient.send(inbound, "a@outside.example",
+        List.of("one@inbox.example", "closed@inbox.example", "two@inbox.example", "nobody@elsewhere.example"),
+        message("one@inbox.example", "shared outcome"));
+    assertTrue(replies.get(3).startsWith("250"), replies.toString());
+    assertTrue(replies.get(4).startsWith("452 4.5.3"), "bounces, unlike the first: " + replies);
+    assertTrue(replies.get(5).startsWith("250"), replies.toString());
+    assertTrue(replies.get(6).startsWith("550 5.7.1"), replies.toString());
+    String id = receivedId(replies);
+    JsonObject n = Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+        .get(0).json();
+    assertEquals(new JsonArray().add("one@inbox.example").add("two@inbox.example"),
+        n.getJsonObject("receipt").getJsonArray("recipients"));
+  }
+
+  @Test
+  void aStopActionEndsTheRuleSet() throws IOException {
+    String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("vip@inbox.example"),
+        message("vip@inbox.example", "for the vip")));
+    assertTrue(object("vip", id).contains("Subject: for the vip"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = 'all/" + id + "'"));
+    JsonObject stop = Await.until(() -> webhook.posts("/stopped", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+        .get(0).json();
+    assertEquals("Stop", stop.getJsonObject("receipt").getJsonObject("action").getString("type"));
+  }
+
+  @Test
+  void aRuleThatRequiresTlsRefusesAPlainSession() throws IOException {
+    List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of("secure@inbox.example"),
+        message("secure@inbox.example", "plain"));
+    assertTrue(replies.get(3).startsWith("530 5.7.0"), replies.toString());
+  }
+
+  @Test
+  void tooLargeForAnSnsActionBounces() throws IOException {
+    String big = message("big@inbox.example", "too big") + "\r\nx".concat("x".repeat(997)).repeat(160);
+    List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of("big@inbox.example"), big);
+    assertTrue(replies.get(replies.size() - 2).startsWith("552 5.3.4"), replies.toString());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE convert_from(content, 'UTF8') "
+        + "LIKE '%Subject: too big%'"));
+  }
+
+  @Test
+  void base64EncodingCarriesTheExactBytes() throws IOException {
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
+        + "', 'b64.example', 'DOMAIN', 'SUCCESS')");
+    rule("main", 6, "b64", "Optional", "{b64.example}",
+        "[{\"SNSAction\": {\"TopicArn\": \"" + webhook.url("/b64") + "\", \"Encoding\": \"Base64\"}}]");
+    String body = "From: a@outside.example\r\nSubject: bytes\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        + "\r\nna\u00efve caf\u00e9";
+    String id = receivedId(Await.until(() -> {
+      try {
+        return SmtpClient.send(inbound, "a@outside.example", List.of("x@b64.example"), body);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5)));
+    JsonObject n = Await.until(() -> webhook.posts("/b64", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+        .get(0).json();
+    assertEquals("BASE64", n.getJsonObject("receipt").getJsonObject("action").getString("encoding"));
+    String decoded = new String(Base64.getDecoder().decode(n.getString("content")), StandardCharsets.ISO_8859_1);
+    assertTrue(decoded.endsWith("\r\n\r\nna\u00efve caf\u00e9\r\n"), decoded);
+  }
+
+  @Test
+  void receiptFiltersBlockUnlessAnAllowFilterCoversTheClient() throws IOException {
+    try {
+      Db.execute(pg, "INSERT INTO receipt_filters (account_id, name, policy, cidr) VALUES ('" + account
+          + "', 'block-local', 'Block', '127.0.0.0/8')");
+      List<String> replies = Await.until(() -> {
+        try {
+          return SmtpClient.send(inbound, "a@outside.example", List.of("f@inbox.example"), message("f@inbox.example",
+              "filtered"));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }, r -> !r.get(3).startsWith("250"), Duration.ofSeconds(5));
+      assertTrue(replies.get(3).startsWith("554 5.7.1"), replies.toString());
+      Db.execute(pg, "INSERT INTO receipt_filters (account_id, name, policy, cidr) VALUES ('" + account
+          + "', 'allow-me', 'Allow', '127.0.0.1')");
+      replies = Await.until(() -> {
+        try {
+          return SmtpClient.send(inbound, "a@outside.example", List.of("f@inbox.example"), message("f@inbox.example",
+              "allowed"));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
+      receivedId(replies);
+    } finally {
+      Db.execute(pg, "DELETE FROM receipt_filters WHERE account_id = '" + account + "'");
+    }
+  }
+
+  @Test
+  void aFailedWriteAnswers451AndLeavesNothing() throws IOException {
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
+        + "', 'broken.example', 'DOMAIN', 'SUCCESS')");
+    rule("main", 7, "broken", "Optional", "{broken.example}", "[{\"SNSAction\": {\"TopicArn\": \""
+        + webhook.url("/broken") + "\"}}, {\"S3Action\": {\"BucketName\": \"broken\"}}]");
+    Db.execute(pg, "CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        + "IF NEW.bucket = 'broken' THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$");
+    Db.execute(pg, "CREATE TRIGGER refuse_broken BEFORE INSERT ON received_objects FOR EACH ROW "
+        + "EXECUTE FUNCTION refuse_broken()");
+    try {
+      List<String> replies = Await.until(() -> {
+        try {
+          return SmtpClient.send(inbound, "a@outside.example", List.of("x@broken.example"),
+              message("x@broken.example", "broken"));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
+      assertTrue(replies.get(5).startsWith("451 4.3.0"), replies.toString());
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM receipt_outbox WHERE url LIKE '%/broken'"));
+      assertTrue(webhook.posts("/broken").isEmpty());
+    } finally {
+      Db.execute(pg, "DROP TRIGGER refuse_broken ON received_objects");
+    }
+  }
+}
