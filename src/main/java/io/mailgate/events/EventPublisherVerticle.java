@@ -52,6 +52,9 @@ import java.util.logging.Logger;
  * 2xx, so never put off) holds at most four times its share of events in the node; its backlog waits in the table while
  * the others' events are claimed past it.
  *
+ * <p>Receipt notifications (what receipt rules' SNS actions and topics are owed, {@code receipt_outbox}) go the same
+ * way: signed alike ({@code webhook-id} {@code rcv_<n>}), retried alike, with up to half the node's posts.
+ *
  * <p>A webhook's host is resolved here and the connection made to the address that was checked: unless
  * {@code events.allowPrivateAddresses}, an address on the node's own networks is refused (a tenant's URL or DNS must
  * not reach internal services), and a DNS answer that changes between check and connect cannot slip past.
@@ -282,6 +285,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         post(Target.of(d), "rcv_" + d.id(), Buffer.buffer(d.body())).onComplete(posted -> {
           receiptsInFlight--;
           if (posted.succeeded()) {
+            metrics.receiptNotified();
             receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot delete receipt notification "
                 + d.id() + " (it will be posted again when its lease ends): " + e.getMessage()));
           } else {

@@ -32,6 +32,10 @@ public final class Metrics implements Shareable {
   private final LongAdder trackingUnrecorded = new LongAdder();
   private final LongAdder eventsFailed = new LongAdder();
   private final LongAdder eventsDropped = new LongAdder();
+  private final LongAdder receivedStored = new LongAdder();
+  private final LongAdder receivedBounced = new LongAdder();
+  private final LongAdder receivedRefused = new LongAdder();
+  private final LongAdder receiptNotifications = new LongAdder();
   private final long startedMillis = System.currentTimeMillis();
   private final java.util.concurrent.atomic.AtomicLong queueCountedAt = new java.util.concurrent.atomic.AtomicLong();
   private volatile long queued = -1;
@@ -89,6 +93,23 @@ public final class Metrics implements Shareable {
     (published ? eventsPublished : dropped ? eventsDropped : eventsFailed).increment();
   }
 
+  /** What became of a message for receiving: kept (its actions' rows committed), bounced by a rule, or refused. */
+  public enum Received { STORED, BOUNCED, REFUSED }
+
+  /** A message (or a recipient, for refusals at RCPT TO) for receiving. */
+  public void received(Received r) {
+    (switch (r) {
+      case STORED -> receivedStored;
+      case BOUNCED -> receivedBounced;
+      case REFUSED -> receivedRefused;
+    }).increment();
+  }
+
+  /** A receipt notification posted to its webhook (2xx). */
+  public void receiptNotified() {
+    receiptNotifications.increment();
+  }
+
   /**
    * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to a
    * million index entries; scrapes from several event loops or scrapers do not each start one).
@@ -141,6 +162,14 @@ public final class Metrics implements Shareable {
     b.append("mailgate_tracking_hits_total{type=\"click\"} ").append(trackedClicks.sum()).append('\n');
     b.append("mailgate_tracking_hits_total{type=\"invalid\"} ").append(trackingInvalid.sum()).append('\n');
     b.append("mailgate_tracking_hits_total{type=\"unrecorded\"} ").append(trackingUnrecorded.sum()).append('\n');
+    help(b, "mailgate_received_total", "counter", "Inbound mail for receiving: stored (messages whose receipt rules' "
+        + "actions were committed), bounced (messages a Bounce action answered), refused (recipients no rule takes, "
+        + "blocked by a receipt filter, or needing TLS).");
+    b.append("mailgate_received_total{result=\"stored\"} ").append(receivedStored.sum()).append('\n');
+    b.append("mailgate_received_total{result=\"bounced\"} ").append(receivedBounced.sum()).append('\n');
+    b.append("mailgate_received_total{result=\"refused\"} ").append(receivedRefused.sum()).append('\n');
+    counter(b, "mailgate_receipt_notifications_total", "Receipt notifications posted to webhooks (2xx).",
+        receiptNotifications.sum());
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "

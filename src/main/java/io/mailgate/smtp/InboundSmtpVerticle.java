@@ -3,12 +3,14 @@ package io.mailgate.smtp;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.feedback.InboundMail;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.receiving.MailReceiver;
 import io.mailgate.receiving.ReceiptPlan;
 import io.mailgate.receiving.ReceivingDirectory;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Clock;
@@ -53,6 +55,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
   private SmtpServer server;
   private ReceivingDirectory directory;
   private MailReceiver receiver;
+  private Metrics metrics;
 
   public InboundSmtpVerticle(MailgateConfig config, Clock clock) {
     this.config = config;
@@ -67,7 +70,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
         bounceDomains.add(d.strip().toLowerCase(Locale.ROOT));
       }
     }
-    db = Database.pool(vertx, config, 1);
+    db = Database.pool(vertx, config, 4); // lookups, and received messages written while others are looked up
+    metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     receiver = new MailReceiver(db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME));
     SmtpServerOptions options = new SmtpServerOptions()
@@ -76,6 +80,12 @@ public final class InboundSmtpVerticle extends VerticleBase {
         .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
         .setMaxMessageSize(config.get(MailgateConfig.SMTP_INBOUND_MAX_MESSAGE_BYTES))
         .setMaxRecipients(100);
+    boolean own = !config.get(MailgateConfig.SMTP_INBOUND_TLS_CERT).isBlank();
+    String cert = config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_CERT : MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
+    if (!cert.isBlank()) {
+      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
+          .setKeyPath(config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_KEY : MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
+    }
     return SmtpServer.start(vertx, options, new Handler()).onSuccess(s -> server = s);
   }
 
@@ -156,7 +166,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
           }
         }
         return plans.isEmpty() ? feedback(envelope, message) : receiver.receive(envelope, message, plans,
-            clock.instant()).otherwise(e -> {
+            clock.instant()).onSuccess(reply -> metrics.received(reply.isPositive() ? Metrics.Received.STORED
+                : Metrics.Received.BOUNCED)).otherwise(e -> {
               LOG.warning("cannot store a received message: " + e.getMessage());
               return SmtpReply.tryAgainLater("The message could not be stored now");
             });
@@ -180,6 +191,9 @@ public final class InboundSmtpVerticle extends VerticleBase {
               + " is not a domain of this server"));
         }
         SmtpReply reply = route instanceof ReceiptPlan plan ? plan.rcptReply() : SmtpReply.RECIPIENT_OK;
+        if (route instanceof ReceiptPlan plan && !reply.isPositive()) {
+          metrics.received(plan.refusal() != null ? Metrics.Received.REFUSED : Metrics.Received.BOUNCED);
+        }
         if (!reply.isPositive() || accepted.isEmpty()) {
           return Future.succeededFuture(reply);
         }

@@ -16,7 +16,16 @@ import io.mailgate.testing.TestNode;
 import io.mailgate.testing.WebhookReceiver;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -38,12 +47,16 @@ class ReceivingTest {
   static String account;
   static int inbound;
   static String secret;
+  static io.vertx.core.net.SelfSignedCertificate cert;
 
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
     webhook = new WebhookReceiver();
-    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200));
+    cert = io.vertx.core.net.SelfSignedCertificate.create("mx.mailgate.test");
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200)
+        .with(MailgateConfig.SMTP_INBOUND_TLS_CERT, cert.certificatePath())
+        .with(MailgateConfig.SMTP_INBOUND_TLS_KEY, cert.privateKeyPath()));
     pg = node.config().get(MailgateConfig.PG_URL);
     account = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
     inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
@@ -87,6 +100,7 @@ class ReceivingTest {
     node.close();
     relay.close();
     webhook.close();
+    cert.delete();
   }
 
   static String message(String to, String subject) {
@@ -148,6 +162,10 @@ class ReceivingTest {
         .put("objectKeyPrefix", "all/").put("objectKey", "all/" + id), s3.getJsonObject("receipt").getJsonObject("action"));
     Await.until(() -> Db.count(pg, "SELECT count(*) FROM receipt_outbox WHERE message_id = '" + id + "'") == 0,
         Duration.ofSeconds(10));
+    String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        node.endpoint().resolve("/_mailgate/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(metrics.matches("(?s).*\nmailgate_received_total\\{result=\"stored\"\\} [1-9].*"), metrics);
+    assertTrue(metrics.matches("(?s).*\nmailgate_receipt_notifications_total [1-9].*"), metrics);
   }
 
   @Test
@@ -212,6 +230,71 @@ class ReceivingTest {
     List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of("secure@inbox.example"),
         message("secure@inbox.example", "plain"));
     assertTrue(replies.get(3).startsWith("530 5.7.0"), replies.toString());
+  }
+
+  @Test
+  void aRuleThatRequiresTlsTakesMailAfterStartTls() throws Exception {
+    try (Socket plain = new Socket("127.0.0.1", inbound)) {
+      plain.setSoTimeout(20_000);
+      BufferedReader in = reader(plain);
+      OutputStream out = plain.getOutputStream();
+      assertTrue(reply(in).startsWith("220"));
+      assertTrue(command(out, in, "EHLO client.test").contains("STARTTLS"));
+      assertTrue(command(out, in, "STARTTLS").startsWith("220"));
+      SSLContext trustAll = SSLContext.getInstance("TLS");
+      trustAll.init(null, new TrustManager[] {new X509TrustManager() {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+          return new X509Certificate[0];
+        }
+      }}, null);
+      try (SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "127.0.0.1", inbound, true)) {
+        tls.startHandshake();
+        in = reader(tls);
+        out = tls.getOutputStream();
+        command(out, in, "EHLO client.test");
+        assertTrue(command(out, in, "MAIL FROM:<a@outside.example>").startsWith("250"));
+        String rcpt = command(out, in, "RCPT TO:<secure@inbox.example>");
+        assertTrue(rcpt.startsWith("250"), rcpt);
+        assertTrue(command(out, in, "DATA").startsWith("354"));
+        String end = command(out, in, message("secure@inbox.example", "over tls") + "\r\n.");
+        assertTrue(end.startsWith("250 2.6.0"), end);
+        String id = end.substring(end.lastIndexOf(' ') + 1);
+        assertTrue(object("inbox", id).contains("with ESMTPS id " + id), object("inbox", id));
+      }
+    }
+  }
+
+  static BufferedReader reader(Socket s) throws IOException {
+    return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+  }
+
+  /** The last line of a reply. */
+  static String reply(BufferedReader in) throws IOException {
+    String line;
+    do {
+      line = in.readLine();
+    } while (line != null && line.length() > 3 && line.charAt(3) == '-');
+    return line;
+  }
+
+  /** The whole reply, lines joined with a line feed. */
+  static String command(OutputStream out, BufferedReader in, String line) throws IOException {
+    out.write((line + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    out.flush();
+    StringBuilder all = new StringBuilder();
+    String l;
+    do {
+      l = in.readLine();
+      all.append(l).append('\n');
+    } while (l != null && l.length() > 3 && l.charAt(3) == '-');
+    return all.toString().strip();
   }
 
   @Test
