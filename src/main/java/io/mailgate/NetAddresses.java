@@ -81,7 +81,10 @@ public final class NetAddresses {
 
   /** A network: an address and how many of its leading bits must match. IPv4 mapped into IPv6 counts as IPv4. */
   public record Cidr(byte[] network, int prefix) {
-    /** {@code 10.0.0.0/8}, {@code fd00::/8} or an address alone (all its bits); null when it is neither. */
+    /**
+     * {@code 10.0.0.0/8}, {@code fd00::/8}, {@code ::ffff:10.0.0.0/104} (the same as {@code 10.0.0.0/8}) or an
+     * address alone (all its bits); null when it is none of these.
+     */
     public static Cidr parse(String s) {
       int slash = s.indexOf('/');
       byte[] ip = bytes(slash < 0 ? s : s.substring(0, slash));
@@ -93,6 +96,9 @@ public final class NetAddresses {
         prefix = slash < 0 ? ip.length * 8 : Integer.parseInt(s.substring(slash + 1));
       } catch (NumberFormatException e) {
         return null;
+      }
+      if (ip.length == 4 && s.indexOf(':') >= 0 && slash >= 0) {
+        prefix -= 96; // ::ffff:10.0.0.0/104 is 10.0.0.0/8
       }
       return prefix < 0 || prefix > ip.length * 8 ? null : new Cidr(ip, prefix);
     }

@@ -37,6 +37,14 @@ class ClientAddressTest {
   }
 
   @Test
+  void anIpv4MappedRangeIsItsIpv4Range() {
+    ClientAddress mapped = ClientAddress.parse("::ffff:10.0.0.0/104");
+    assertEquals("203.0.113.7", mapped.of("10.200.1.1", List.of("203.0.113.7")));
+    assertEquals("11.0.0.1", mapped.of("11.0.0.1", List.of("203.0.113.7")));
+    assertThrows(ConfigException.class, () -> ClientAddress.parse("::ffff:10.0.0.0/95"));
+  }
+
+  @Test
   void aRangeMayEndInsideAByte() {
     ClientAddress twelve = ClientAddress.parse("172.16.0.0/12");
     assertEquals("203.0.113.7", twelve.of("172.31.255.255", List.of("203.0.113.7")));
