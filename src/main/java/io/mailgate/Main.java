@@ -167,12 +167,16 @@ public final class Main {
           + io.mailgate.identity.SmtpCredentials.password(c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY),
               c.get(MailgateConfig.REGION)));
     }
+    if (c.get(MailgateConfig.SMTP_INBOUND_PORT) > 0) {
+      System.out.println("  Inbound SMTP       127.0.0.1:" + c.get(MailgateConfig.SMTP_INBOUND_PORT)
+          + "   (bounces; mail for verified domains with an active receipt rule set)");
+    }
     String masterKey = c.get(MailgateConfig.SECURITY_MASTER_KEY);
     System.out.println("  Webhook secret     " + (webhookGeneration < 0
         ? "(could not be read: ./mailgate admin account webhook-secret " + c.get(MailgateConfig.DEV_ACCOUNT_ID) + ")"
         : new io.mailgate.events.WebhookSigner(io.mailgate.identity.SecretBox
             .fromBase64(masterKey.isBlank() ? MailgateNode.DEV_MASTER_KEY : masterKey)).secret(
-                c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event webhooks are signed with it)"));
+                c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event and receipt webhooks are signed with it)"));
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
   }
