@@ -35,9 +35,8 @@ final class ReceiptRuleActions {
   /** ListReceiptRuleSets answers this many sets a page, as SES does. */
   static final int PAGE = 100;
   static final int MAX_NAME = 64;
-  /** SES's limit of recipient conditions per rule. */
+  /** Mailgate's limits of recipient conditions and of actions a rule. */
   static final int MAX_RECIPIENTS = 100;
-  /** Mailgate's limit of actions per rule (SES states none). */
   static final int MAX_ACTIONS = 10;
   static final int MAX_OBJECT_KEY_PREFIX = 1024;
   static final int MAX_ROLE_ARN = 2048;
@@ -103,9 +102,7 @@ final class ReceiptRuleActions {
 
   /** Makes the set the account's active one; without {@code RuleSetName}, no set is active (receiving stops). */
   Future<QueryXml> setActiveRuleSet(Caller caller, QueryParams p) {
-    String given = p.string("RuleSetName");
-    String name = given == null || given.isEmpty() ? null : name(p, "RuleSetName");
-    return store.setActive(caller.account().id(), name).map(v -> new QueryXml());
+    return store.setActive(caller.account().id(), optionalName(p, "RuleSetName")).map(v -> new QueryXml());
   }
 
   /** {@code RuleNames} must name each of the set's rules once. */
@@ -126,7 +123,7 @@ final class ReceiptRuleActions {
   /** The rule goes right after the rule named {@code After}, or first without it (as SES places it). */
   Future<QueryXml> createRule(Caller caller, QueryParams p) {
     String set = name(p, "RuleSetName");
-    String after = p.string("After") == null || p.string("After").isEmpty() ? null : name(p, "After");
+    String after = optionalName(p, "After");
     ReceiptRule rule = rule(p.struct("Rule"));
     String account = caller.account().id();
     return checkBounceSenders(account, rule).compose(v -> store.createRule(account, set, rule, after))
@@ -158,7 +155,7 @@ final class ReceiptRuleActions {
   Future<QueryXml> setRulePosition(Caller caller, QueryParams p) {
     String set = name(p, "RuleSetName");
     String rule = name(p, "RuleName");
-    String after = p.string("After") == null || p.string("After").isEmpty() ? null : name(p, "After");
+    String after = optionalName(p, "After");
     return store.setRulePosition(caller.account().id(), set, rule, after).map(v -> new QueryXml());
   }
 
@@ -168,9 +165,11 @@ final class ReceiptRuleActions {
     QueryParams f = p.struct("Filter");
     String name = name(f, "Name");
     QueryParams ip = f.struct("IpFilter");
-    String policy = ip.required("Policy");
-    if (!policy.equals(ReceiptRuleStore.Filter.BLOCK) && !policy.equals(ReceiptRuleStore.Filter.ALLOW)) {
-      throw SesException.badRequest(ip.path("Policy") + " must be Block or Allow, not '" + QueryParams.quote(policy)
+    String given = ip.required("Policy");
+    String policy = given.equalsIgnoreCase(ReceiptRuleStore.Filter.BLOCK) ? ReceiptRuleStore.Filter.BLOCK
+        : given.equalsIgnoreCase(ReceiptRuleStore.Filter.ALLOW) ? ReceiptRuleStore.Filter.ALLOW : null;
+    if (policy == null) {
+      throw SesException.badRequest(ip.path("Policy") + " must be Block or Allow, not '" + QueryParams.quote(given)
           + "'.");
     }
     String cidr = cidr(ip.required("Cidr"), ip.path("Cidr"));
@@ -285,16 +284,16 @@ final class ReceiptRuleActions {
     }
     boolean subdomains = given.startsWith(".");
     String condition = subdomains ? given.substring(1) : given;
-    try {
-      if (subdomains && IdentityNames.isAddress(condition)) {
-        throw SesException.badRequest("an address with a leading dot");
+    if (!subdomains || !IdentityNames.isAddress(condition)) {
+      try {
+        String normal = IdentityNames.normalize(condition);
+        return subdomains ? "." + normal : normal;
+      } catch (SesException e) {
+        // refused below: the parser's message would name the address it makes of a domain to check it
       }
-      String normal = IdentityNames.normalize(condition);
-      return subdomains ? "." + normal : normal;
-    } catch (SesException e) {
-      throw SesException.badRequest(field + " '" + QueryParams.quote(given) + "' is not an email address, a domain, "
-          + "or a domain's subdomains (.example.com).");
     }
+    throw SesException.badRequest(field + " '" + QueryParams.quote(given) + "' is not an email address, a domain, "
+        + "or a domain's subdomains (.example.com).");
   }
 
   /** One entry of {@code Actions}: exactly one action structure. */
@@ -313,10 +312,10 @@ final class ReceiptRuleActions {
       case "BounceAction" -> bounce(p);
       case "StopAction" -> {
         String scope = p.required("Scope");
-        if (!scope.equals("RuleSet")) {
+        if (!scope.equalsIgnoreCase("RuleSet")) {
           throw SesException.badRequest(p.path("Scope") + " must be RuleSet, not '" + QueryParams.quote(scope) + "'.");
         }
-        yield new ReceiptAction.Stop(scope, topic(p));
+        yield new ReceiptAction.Stop("RuleSet", topic(p));
       }
       case "AddHeaderAction" -> addHeader(p);
       case "LambdaAction" -> throw new SesException(SesError.INVALID_LAMBDA_FUNCTION, entry + ": Mailgate cannot "
@@ -332,7 +331,7 @@ final class ReceiptRuleActions {
     if (!isBucketName(bucket)) {
       throw new SesException(SesError.INVALID_S3_CONFIGURATION, p.path("BucketName") + " '" + QueryParams.quote(bucket)
           + "' is not a valid bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with "
-          + "a letter or digit.");
+          + "a letter or digit, without '..', not like an IP address.");
     }
     String kms = p.string("KmsKeyArn");
     if (kms != null && !kms.isEmpty()) {
@@ -503,6 +502,12 @@ final class ReceiptRuleActions {
 
   private static String name(QueryParams p, String parameter) {
     return checkName(p.required(parameter), p.path(parameter));
+  }
+
+  /** A name that may be left out: null when absent or empty. */
+  private static String optionalName(QueryParams p, String parameter) {
+    String given = p.string(parameter);
+    return given == null || given.isEmpty() ? null : checkName(given, p.path(parameter));
   }
 
   /**
