@@ -44,8 +44,8 @@ import java.util.function.BiFunction;
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
  * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
  * the sending statistics, identities, templates, configuration sets, and email receiving's rule sets, rules and IP
- * address filters ({@link ReceiptRuleActions}). Each action maps onto the same services as its v2 counterpart, so a
- * message sent either way goes through the same checks, limits and commit. Answers are SES's XML; errors its
+ * address filters ({@link ReceiptRuleActions}). Each action that has a v2 counterpart maps onto the same services, so
+ * a message sent either way goes through the same checks, limits and commit. Answers are SES's XML; errors its
  * {@code <ErrorResponse>}.
  */
 public final class QueryApi {
