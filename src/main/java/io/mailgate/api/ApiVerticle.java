@@ -34,6 +34,7 @@ import io.mailgate.identity.SecretBox;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.identity.VerificationLinks;
 import io.mailgate.ratelimit.SendLimiter;
+import io.mailgate.receiving.ReceiptRuleStore;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendAuthorization;
 import io.mailgate.send.SendRequest;
@@ -263,7 +264,7 @@ public final class ApiVerticle extends VerticleBase {
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
-        clock);
+        new ReceiptRuleStore(db), clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

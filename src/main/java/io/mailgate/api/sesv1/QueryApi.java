@@ -15,6 +15,7 @@ import io.mailgate.configset.ConfigurationSetStore;
 import io.mailgate.configset.TrackingOptions;
 import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityService;
+import io.mailgate.receiving.ReceiptRuleStore;
 import io.mailgate.send.Caller;
 import io.mailgate.send.EmailTemplate;
 import io.mailgate.send.RawContent;
@@ -42,8 +43,9 @@ import java.util.function.BiFunction;
  * SES v1, the AWS Query API ({@code POST /} with {@code Action=...&Version=2010-12-01}, form-encoded, or the same
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
  * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
- * the sending statistics, identities and templates. Each action maps onto the same services as its v2 counterpart,
- * so a message sent either way goes through the same checks, limits and commit. Answers are SES's XML; errors its
+ * the sending statistics, identities, templates, configuration sets, and email receiving's rule sets, rules and IP
+ * address filters ({@link ReceiptRuleActions}). Each action that has a v2 counterpart maps onto the same services, so
+ * a message sent either way goes through the same checks, limits and commit. Answers are SES's XML; errors its
  * {@code <ErrorResponse>}.
  */
 public final class QueryApi {
@@ -65,9 +67,10 @@ public final class QueryApi {
   public QueryApi(RequestAuthenticator auth, SendService sends, BulkEmailHandler bulk, IdentityService identities,
       TemplatesHandler templates, AccountHandler account, SendStatisticsQuery statistics,
       ConfigurationSetStore configurationSets, TrackingOptions tracking, EventDestinationStore destinations,
-      EventDestinationsHandler destinationChecks, Clock clock) {
+      EventDestinationsHandler destinationChecks, ReceiptRuleStore receiptRules, Clock clock) {
     ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
         destinationChecks);
+    ReceiptRuleActions receiving = new ReceiptRuleActions(receiptRules, identities, destinationChecks);
     this.auth = auth;
     this.sends = sends;
     this.bulk = bulk;
@@ -112,6 +115,22 @@ public final class QueryApi {
         Map.entry("CreateConfigurationSetEventDestination", sets::createEventDestination),
         Map.entry("UpdateConfigurationSetEventDestination", sets::updateEventDestination),
         Map.entry("DeleteConfigurationSetEventDestination", sets::deleteEventDestination),
+        Map.entry("CreateReceiptRuleSet", receiving::createRuleSet),
+        Map.entry("DeleteReceiptRuleSet", receiving::deleteRuleSet),
+        Map.entry("ListReceiptRuleSets", receiving::listRuleSets),
+        Map.entry("DescribeReceiptRuleSet", receiving::describeRuleSet),
+        Map.entry("CloneReceiptRuleSet", receiving::cloneRuleSet),
+        Map.entry("SetActiveReceiptRuleSet", receiving::setActiveRuleSet),
+        Map.entry("DescribeActiveReceiptRuleSet", receiving::describeActiveRuleSet),
+        Map.entry("ReorderReceiptRuleSet", receiving::reorderRuleSet),
+        Map.entry("CreateReceiptRule", receiving::createRule),
+        Map.entry("UpdateReceiptRule", receiving::updateRule),
+        Map.entry("DeleteReceiptRule", receiving::deleteRule),
+        Map.entry("DescribeReceiptRule", receiving::describeRule),
+        Map.entry("SetReceiptRulePosition", receiving::setRulePosition),
+        Map.entry("CreateReceiptFilter", receiving::createFilter),
+        Map.entry("DeleteReceiptFilter", receiving::deleteFilter),
+        Map.entry("ListReceiptFilters", receiving::listFilters),
         Map.entry("GetIdentityDkimAttributes", this::getIdentityDkimAttributes),
         Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
             p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),
