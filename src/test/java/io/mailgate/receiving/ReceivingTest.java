@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.standardwebhooks.Webhook;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.events.WebhookSigner;
+import io.mailgate.identity.Accounts;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
@@ -33,6 +34,8 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.ses.SesClient;
+import software.amazon.awssdk.services.ses.model.SNSActionEncoding;
 
 /**
  * Email receiving over a real SMTP socket to the node's inbound server: receipt rules (written to the tables here;
@@ -166,6 +169,47 @@ class ReceivingTest {
         node.endpoint().resolve("/_mailgate/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertTrue(metrics.matches("(?s).*\nmailgate_received_total\\{result=\"stored\"\\} [1-9].*"), metrics);
     assertTrue(metrics.matches("(?s).*\nmailgate_receipt_notifications_total [1-9].*"), metrics);
+  }
+
+  /** Rules written through the SES v1 API (the AWS SDK) are the rules the inbound server runs. */
+  @Test
+  void rulesWrittenThroughTheApiRouteMail() throws Exception {
+    Accounts.NewKey tenant = node.createAccount("receiver", true, 10, 1000);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('"
+        + tenant.accountId() + "', 'tenant.example', 'DOMAIN', 'SUCCESS')");
+    try (SesClient ses = node.sesV1(tenant.accessKeyId(), tenant.secretAccessKey())) {
+      ses.createReceiptRuleSet(r -> r.ruleSetName("incoming"));
+      ses.createReceiptRule(r -> r.ruleSetName("incoming").rule(rule -> rule.name("keep").enabled(true)
+          .recipients("orders@tenant.example")
+          .actions(a -> a.addHeaderAction(h -> h.headerName("X-Tenant").headerValue("yes")),
+              a -> a.s3Action(s3 -> s3.bucketName("orders").objectKeyPrefix("in/")),
+              a -> a.snsAction(sns -> sns.topicArn(webhook.url("/tenant")).encoding(SNSActionEncoding.BASE64)))));
+      List<String> before = SmtpClient.send(inbound, "a@outside.example", List.of("orders@tenant.example"),
+          message("orders@tenant.example", "before activation"));
+      assertTrue(before.get(3).startsWith("550 5.7.1 Relay access denied"), "no active set yet: " + before);
+      ses.setActiveReceiptRuleSet(r -> r.ruleSetName("incoming"));
+      List<String> replies = Await.until(() -> {
+        try {
+          return SmtpClient.send(inbound, "a@outside.example", List.of("orders@tenant.example", "other@tenant.example"),
+              message("orders@tenant.example", "through the api"));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
+      assertTrue(replies.get(4).startsWith("550 5.1.1"), "no rule takes other@: " + replies);
+      String id = receivedId(replies);
+      String stored = Db.string(pg, "SELECT convert_from(content, 'UTF8') FROM received_objects WHERE account_id = '"
+          + tenant.accountId() + "' AND bucket = 'orders' AND object_key = 'in/" + id + "'");
+      assertTrue(stored.contains("\r\nX-Tenant: yes\r\n"), stored);
+      WebhookReceiver.Post post = Await.until(() -> webhook.posts("/tenant", id), p -> !p.isEmpty(),
+          Duration.ofSeconds(20)).get(0);
+      new Webhook(new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret(tenant.accountId()))
+          .verify(post.body(), post.headers());
+      assertEquals(stored, new String(Base64.getDecoder().decode(post.json().getString("content")),
+          StandardCharsets.UTF_8));
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE account_id = '" + account
+          + "' AND message_id = '" + id + "'"), "the other account has no rule for tenant.example");
+    }
   }
 
   @Test

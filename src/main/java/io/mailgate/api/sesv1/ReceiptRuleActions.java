@@ -1,5 +1,7 @@
 package io.mailgate.api.sesv1;
 
+import io.mailgate.NetAddresses;
+
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
@@ -12,7 +14,6 @@ import io.mailgate.receiving.ReceiptRuleStore;
 import io.mailgate.send.Caller;
 import io.mailgate.send.Mailbox;
 import io.mailgate.send.MailboxParser;
-import io.netty.util.NetUtil;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
@@ -529,43 +530,28 @@ final class ReceiptRuleActions {
     return name;
   }
 
-  private static boolean isMappedIpV4(byte[] ip) {
-    boolean mapped = ip[10] == (byte) 0xff && ip[11] == (byte) 0xff;
-    for (int i = 0; i < 10; i++) {
-      mapped &= ip[i] == 0;
-    }
-    return mapped;
-  }
-
   private static boolean isLetterOrDigit(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
 
   /**
    * An IPv4 or IPv6 address, or a network in CIDR notation, as the literal it is (nothing is looked up); in the
-   * canonical text PostgreSQL reads. An IPv4 address must be given as IPv4, not mapped into IPv6.
+   * canonical text PostgreSQL reads. An IPv4 address mapped into IPv6 ({@code ::ffff:10.0.0.0/104}) is its IPv4
+   * network.
    */
   static String cidr(String given, String field) {
     int slash = given.indexOf('/');
-    String address = slash < 0 ? given : given.substring(0, slash);
-    byte[] ip = address.indexOf('%') >= 0 ? null : NetUtil.createByteArrayFromIpAddressString(address);
-    int prefix = ip == null ? -1 : ip.length * 8;
-    if (ip != null && slash >= 0) {
-      String bits = given.substring(slash + 1);
-      prefix = bits.matches("[0-9]{1,3}") ? Integer.parseInt(bits) : -1;
-    }
-    if (ip == null || prefix < 0 || prefix > ip.length * 8) {
+    NetAddresses.Cidr range = given.indexOf('%') >= 0 || slash >= 0 && !given.substring(slash + 1).matches("[0-9]{1,3}")
+        ? null : NetAddresses.Cidr.parse(given);
+    if (range == null) {
       throw SesException.badRequest(field + " '" + QueryParams.quote(given) + "' is not an IP address or a CIDR range "
           + "such as 192.0.2.0/24 or 2001:db8::/32.");
     }
-    if (ip.length == 16 && isMappedIpV4(ip)) {
-      throw SesException.badRequest(field + " '" + QueryParams.quote(given) + "' is an IPv4 address mapped into IPv6: "
-          + "give it as IPv4.");
-    }
     try {
-      return InetAddress.getByAddress(ip).getHostAddress() + "/" + prefix;
+      return InetAddress.getByAddress(range.network()).getHostAddress() + "/" + range.prefix();
     } catch (UnknownHostException e) {
       throw new IllegalStateException(e); // not reached: 4 or 16 bytes
     }
   }
+
 }
