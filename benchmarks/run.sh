@@ -36,12 +36,15 @@
 #        submission: the load generator's smtp mode (smtp-source cannot AUTH): 50 sessions, AUTH PLAIN with the dev
 #                  account's SES SMTP credentials, 2 KB messages one after another per session (MAIL, RCPT
 #                  and DATA pipelined), into the node's submission port: accepted/s, beside Postfix's smtpd;
+#        receiving: a domain identity and an active receipt rule set (SES v1 API) whose rule stores each message
+#                  (an S3 action); smtp-source, 50 sessions, 2 KB, into the node's inbound port: received/s
+#                  (each message committed before its 250), beside Postfix's smtpd, and the stored count checked;
 #   5. peak RSS (VmHWM from /proc) and heap (jstat) of the node; stops everything it started, also on Ctrl-C.
 #
 # Options:
 #   --quick              shorter durations, and without the events and tracking scenarios unless --scenarios names them
-#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,events,tracking,direct,submission
-#                        (default: all);
+#   --scenarios LIST     comma-separated subset of: postfix,rsa,max,rate,large,dkim,events,tracking,direct,submission,
+#                        receiving (default: all);
 #                        a subset does not write RESULTS.md unless --write-results is given
 #   --rate R             offered rate for the rate scenario (default: half of max's accepted/s, or 1000 without max)
 #   --jfr                record the node with Java Flight Recorder during the max scenario (profile settings) and
@@ -67,7 +70,7 @@ cd "$ROOT"
 COMMAND_LINE="benchmarks/run.sh${*:+ $*}"
 
 QUICK=0
-SCENARIOS="postfix,rsa,max,rate,large,dkim,events,tracking,direct,submission"
+SCENARIOS="postfix,rsa,max,rate,large,dkim,events,tracking,direct,submission,receiving"
 SUBSET=0
 WRITE=""
 JFR=0
@@ -122,6 +125,7 @@ PF_PORT="${BENCH_PF_PORT:-12526}"
 PF_SINK_PORT="${BENCH_PF_SINK_PORT:-12527}"
 SUBMISSION_PORT="${BENCH_SUBMISSION_PORT:-12528}"
 WEBHOOK_PORT="${BENCH_WEBHOOK_PORT:-18090}"
+INBOUND_PORT="${BENCH_INBOUND_PORT:-12529}"
 
 NODE_JAR="$ROOT/target/mailgate.jar"
 LOADGEN_DIR="$ROOT/benchmarks/loadgen"
@@ -271,6 +275,7 @@ R_RATE=na; R_RATE_ACC=na; R_P50=na; R_P90=na; R_P99=na; R_P999=na; R_PMAX=na; R_
 R_DRAIN_RATE=na
 R_LARGE=na; R_LARGE_ACC=na; R_LARGE_ERRORS=na; R_DRAIN_LARGE=na
 R_DIRECT=na; R_DIRECT_ACC=na; R_DIRECT_ERRORS=na; R_DIRECT_CPU=na; R_DRAIN_DIRECT=na; R_ALL_ACCEPTED=0
+R_RECV=na; R_RECV_STORED=na; R_RECV_CPU=na; R_RECV_SECONDS=na
 R_SUB=na; R_SUB_DELIVERED=na; R_SUB_ERRORS=na; R_SUB_CPU=na; R_SUB_PG=na; R_DRAIN_SUB=na
 R_DKIM=na; R_DKIM_DELIVERED=na; R_DKIM_ERRORS=na; R_DKIM_SIGNED=na; R_DKIM_CPU=na; R_DKIM_PG=na; R_DRAIN_DKIM=na
 R_EVENTS=na; R_EVENTS_DELIVERED=na; R_EVENTS_ERRORS=na; R_EVENTS_CPU=na; R_EVENTS_PG=na; R_EVENTS_POSTED=na
@@ -418,6 +423,7 @@ start_node() { # [NAME=value ...]: extra environment of the node
   env MAILGATE_CONFIG="$ROOT/conf/mailgate.json" \
     MAILGATE_HTTP_PORT="$HTTP_PORT" \
     MAILGATE_SMTP_SUBMISSION_PORT="$SUBMISSION_PORT" \
+    MAILGATE_SMTP_INBOUND_PORT="$INBOUND_PORT" \
     MAILGATE_RELAY_URL="smtp://127.0.0.1:$SINK_PORT" \
     MAILGATE_PG_URL="$PG_BASE/$PG_DB" \
     MAILGATE_REDIS_URL="$REDIS_URL" \
@@ -668,6 +674,44 @@ run_submission() {
   R_DRAIN_SUB="$DRAINED"
 }
 
+RECV_DOMAIN=inbox-bench.example
+RECV_MESSAGES=30000
+run_receiving() {
+  local req code t0 t1 snap2 stored
+  # the domain (start-dev verifies it on creation), then the rule set through the SES v1 Query API
+  for req in "/v2/email/identities|{\"EmailIdentity\":\"$RECV_DOMAIN\"}" \
+    "/|Action=CreateReceiptRuleSet&RuleSetName=bench" \
+    "/|Action=CreateReceiptRule&RuleSetName=bench&Rule.Name=store&Rule.Enabled=true&Rule.Recipients.member.1=$RECV_DOMAIN&Rule.Actions.member.1.S3Action.BucketName=inbox&Rule.Actions.member.1.S3Action.ObjectKeyPrefix=bench/" \
+    "/|Action=SetActiveReceiptRuleSet&RuleSetName=bench"; do
+    code="$(curl -s -o "$OUT/receiving-setup.txt" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:ses" \
+      --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" \
+      -H "Content-Type: $([ "${req%%|*}" = / ] && echo application/x-www-form-urlencoded || echo application/json)" \
+      --data "${req#*|}" "http://127.0.0.1:$HTTP_PORT${req%%|*}")"
+    if [ "$code" != 200 ]; then
+      log "receiving: ${req#*|} answered $code: $(head -c 300 "$OUT/receiving-setup.txt")"
+      NOTES+=("receiving: the receipt rule setup answered HTTP $code, nothing measured")
+      return 0
+    fi
+  done
+  log "receiving: smtp-source -s 50 -d, $RECV_MESSAGES messages of 2 KB to $RECV_DOMAIN on the inbound port (an S3 action stores each)"
+  smtp-source -s 2 -m 20 -l 2048 -f sender@outside.example -t "warm@$RECV_DOMAIN" -M client.example \
+    "127.0.0.1:$INBOUND_PORT" >"$OUT/receiving-warmup.log" 2>&1 || log "receiving: the warmup failed"
+  cpu_snapshot "" first >"$OUT/cpu.snap" # not in a subshell: it keeps PostgreSQL's ticks; smtp-source is in "other"
+  t0="$(now_s)"
+  smtp-source -s 50 -d -m "$RECV_MESSAGES" -l 2048 -f sender@outside.example -t "rcpt@$RECV_DOMAIN" \
+    -M client.example "127.0.0.1:$INBOUND_PORT" >"$OUT/receiving-source.log" 2>&1 \
+    || NOTES+=("receiving: smtp-source reported errors, see receiving-source.log")
+  t1="$(now_s)"
+  snap2="$(cpu_snapshot "")"
+  R_RECV_CPU="$(cpu_share "$(cat "$OUT/cpu.snap")" "$snap2")"
+  R_RECV_SECONDS="$(calc "$t1 - $t0")"
+  stored="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT count(*) FROM received_objects WHERE bucket = 'inbox' \
+    AND convert_from(substring(content FROM 1 FOR 400), 'UTF8') LIKE '%rcpt@$RECV_DOMAIN%'" 2>/dev/null || echo '?')"
+  R_RECV_STORED="$stored of $RECV_MESSAGES"
+  R_RECV="$(calc "$RECV_MESSAGES / ($t1 - $t0)")"
+  log "receiving: $R_RECV messages/s ($RECV_MESSAGES in $R_RECV_SECONDS s), $R_RECV_STORED stored; cores: $R_RECV_CPU"
+}
+
 DKIM_DOMAIN=dkim-bench.example
 run_dkim() {
   local warmup r created
@@ -896,12 +940,14 @@ stop_node() {
 # ---------------------------------------------------------------------------------------------------------------
 want postfix && run_postfix
 want rsa && run_rsa
-if want max || want rate || want large || want submission || want dkim || want events || want tracking; then
+if want max || want rate || want large || want submission || want dkim || want events || want tracking \
+  || want receiving; then
   start_node
   want max && run_max
   want rate && run_rate
   want large && run_large
   want submission && run_submission
+  want receiving && run_receiving
   want dkim && run_dkim
   want events && run_events
   want tracking && run_tracking
@@ -957,6 +1003,7 @@ SECTION="$(cat <<EOF
 | Open and click tracking: one tracked link followed by wrk, $MAX_CONNECTIONS connections, ${LARGE_DURATION} s: 302s/s, p50 / p99 (Click events posted) | $(num "$R_CLICKS"), $R_CLICK_P50 / $R_CLICK_P99 ($(num "$R_CLICKS_POSTED") Click events posted for $(num "$R_CLICKS_ANSWERED") answers wrk read, the last $R_CLICKS_DRAIN s after the load stopped) | | | |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s, 2 KB, 50 sessions with AUTH (delivered/s) | $(num "$R_SUB") ($(num "$R_SUB_DELIVERED")) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue, no AUTH) | $(ratio "$R_SUB" "$R_POSTFIX_ACCEPT") | >= 5x |
+| Receiving: inbound SMTP received/s, 2 KB, 50 sessions, rule with an S3 action (stored) | $(num "$R_RECV") ($R_RECV_STORED) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | $(ratio "$R_RECV" "$R_POSTFIX_ACCEPT") | |
 | Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
 Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, events $R_EVENTS_ERRORS, tracking $R_CLICK_ERRORS, direct $R_DIRECT_ERRORS.
@@ -971,6 +1018,7 @@ everything else on the machine, including other users' work:
 - rate: $R_RATE_CPU
 - 100 KB: $R_LARGE_CPU
 - submission: $R_SUB_CPU
+- receiving: $R_RECV_CPU
 - DKIM: $R_DKIM_CPU
 - events: $R_EVENTS_CPU
 - tracking ("loadgen" is wrk; the webhook receiver is in "other"): $R_TRACKING_CPU

@@ -6,8 +6,11 @@ import io.mailgate.receiving.ReceiptPlan.Step;
 import io.mailgate.receiving.ReceivingDirectory.AccountRules;
 import io.mailgate.smtp.Envelope;
 import io.mailgate.smtp.SmtpReply;
+import io.mailgate.store.GroupCommit;
 import io.mailgate.store.Timestamps;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -16,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -28,34 +32,73 @@ import java.util.Map;
  * Runs the receipt rules' actions for a message whose recipients' plans were made at RCPT TO: S3 actions store it
  * ({@code received_objects}), SNS actions and every action's topic queue a notification ({@code receipt_outbox}, posted
  * by the event publisher), AddHeader actions add to what the later actions of the account see. Everything is written
- * in one transaction before the reply, so a 250 means the message is kept, and a failure leaves nothing (451: the
- * sending server tries again). The reply is 250, or the Bounce action's reply when the recipients bounce.
+ * in one statement before the reply (with the other messages received meanwhile: {@link GroupCommit}), so a 250
+ * means the message is kept, and a failure leaves nothing (451: the sending server tries again). The reply is 250, or the Bounce action's reply when the recipients bounce.
  *
  * <p>What is stored and posted starts with a {@code Return-Path} and a {@code Received} header, as a final delivery
  * writes them, then the headers AddHeader actions added, then the message as received.
  */
 public final class MailReceiver {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(MailReceiver.class.getName());
   private static final DateTimeFormatter RFC5322 = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
   private static final char[] ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  static final String STORE = """
-      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6)
-      ON CONFLICT (account_id, bucket, object_key)
-      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at""";
-  static final String NOTIFY = """
-      INSERT INTO receipt_outbox (account_id, url, message_id, body, created_at, next_attempt_at)
-      VALUES ($1, $2, $3, $4, $5, $5)""";
+  /**
+   * One statement for a batch of received messages: what their S3 actions store and the notifications they queue,
+   * all or nothing, from arrays (one round trip, one commit, however many messages). A key written twice in a batch
+   * keeps its last content ({@link #write} drops the earlier rows: one statement cannot update a row twice).
+   */
+  static final String WRITE = """
+      WITH stored AS (
+        INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[])
+        ON CONFLICT (account_id, bucket, object_key)
+        DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at
+        RETURNING 1
+      ), notified AS (
+        INSERT INTO receipt_outbox (account_id, url, message_id, body, created_at, next_attempt_at)
+        SELECT a, u, m, b, t, t FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+          AS n(a, u, m, b, t)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM notified)""";
+
+  /** A stored object of a received message. */
+  record StoredObject(String accountId, String bucket, String key, String messageId, byte[] content, Instant at) {}
+
+  /** A notification a received message owes. */
+  record Notice(String accountId, String url, String messageId, String body, Instant at) {}
+
+  /** What one received message writes. */
+  record Rows(List<StoredObject> stored, List<Notice> notices) {
+    long bytes() {
+      long n = 0;
+      for (StoredObject o : stored) {
+        n += o.content().length;
+      }
+      for (Notice x : notices) {
+        n += x.body().length();
+      }
+      return n;
+    }
+  }
+
+  /** A batch's content at most (one larger message goes alone). */
+  static final long MAX_BATCH_BYTES = 32L * 1024 * 1024;
 
   private final Pool db;
   private final Clock clock;
   private final String serverName;
+  private final GroupCommit<Rows, Boolean> writes;
 
-  public MailReceiver(Pool db, Clock clock, String serverName) {
+  /** {@code maxInFlight}: statements at a time (the pool's connections); messages meanwhile wait and go together. */
+  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight) {
     this.db = db;
     this.clock = clock;
     this.serverName = serverName;
+    this.writes = new GroupCommit<Rows, Boolean>(vertx, 0, 200, maxInFlight, this::writeEach)
+        .maxWeight(MAX_BATCH_BYTES, Rows::bytes);
   }
 
   /** A new message id: 40 lower-case letters and digits, as SES's receiving ids look. */
@@ -81,18 +124,79 @@ public final class MailReceiver {
         + "\r\n\tby " + serverName + " with " + (envelope.tls() ? "ESMTPS" : "ESMTP") + " id " + id
         + (plans.size() == 1 ? "\r\n\tfor <" + plans.get(0).recipient() + ">" : "") + ";\r\n\t"
         + RFC5322.format(receivedAt) + "\r\n";
-    List<Tuple> stored = new ArrayList<>();
-    List<Tuple> notices = new ArrayList<>();
+    List<StoredObject> stored = new ArrayList<>();
+    List<Notice> notices = new ArrayList<>();
     for (Map.Entry<AccountRules, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
       run(e.getKey(), e.getValue(), envelope, id, trace, message, receivedAt, stored, notices);
     }
-    Future<Void> written = stored.isEmpty() && notices.isEmpty() ? Future.succeededFuture()
-        : db.withTransaction(conn -> (stored.isEmpty() ? Future.<Void>succeededFuture()
-            : conn.preparedQuery(STORE).executeBatch(stored).<Void>mapEmpty())
-            .compose(v -> notices.isEmpty() ? Future.<Void>succeededFuture()
-                : conn.preparedQuery(NOTIFY).executeBatch(notices).mapEmpty()));
-    return written.map(v -> outcome.bounce() != null ? outcome.bounce()
-        : new SmtpReply(250, "2.6.0", "Message received: " + id));
+    Future<Boolean> written = stored.isEmpty() && notices.isEmpty() ? Future.succeededFuture(true)
+        : writes.submit(new Rows(stored, notices));
+    return written.compose(ok -> !ok ? Future.failedFuture("the message could not be stored")
+        : Future.succeededFuture(outcome.bounce() != null ? outcome.bounce()
+            : new SmtpReply(250, "2.6.0", "Message received: " + id)));
+  }
+
+  /**
+   * Writes a batch; when it fails, each message alone, so that one message's failure (a row the database refuses)
+   * is not every other message's: true for each message written.
+   */
+  private Future<List<Boolean>> writeEach(List<Rows> batch) {
+    return write(batch).map(v -> java.util.Collections.nCopies(batch.size(), true)).recover(e -> {
+      if (batch.size() == 1) {
+        return Future.failedFuture(e);
+      }
+      List<Future<Boolean>> each = new ArrayList<>(batch.size());
+      for (Rows r : batch) {
+        each.add(write(List.of(r)).map(v -> true).otherwise(failure -> {
+          LOG.warning("cannot store a received message: " + failure.getMessage());
+          return false;
+        }));
+      }
+      return Future.join(each).map(all -> each.stream().map(Future::result).toList());
+    });
+  }
+
+  private Future<?> write(List<Rows> batch) {
+    Map<List<String>, StoredObject> objects = new LinkedHashMap<>();
+    List<Notice> notices = new ArrayList<>();
+    for (Rows r : batch) {
+      r.stored().forEach(o -> objects.put(List.of(o.accountId(), o.bucket(), o.key()), o));
+      notices.addAll(r.notices());
+    }
+    int n = objects.size();
+    String[] accounts = new String[n];
+    String[] buckets = new String[n];
+    String[] keys = new String[n];
+    String[] ids = new String[n];
+    Buffer[] contents = new Buffer[n];
+    OffsetDateTime[] times = new OffsetDateTime[n];
+    int i = 0;
+    for (StoredObject o : objects.values()) {
+      accounts[i] = o.accountId();
+      buckets[i] = o.bucket();
+      keys[i] = o.key();
+      ids[i] = o.messageId();
+      contents[i] = Buffer.buffer(o.content());
+      times[i++] = Timestamps.utc(o.at());
+    }
+    int m = notices.size();
+    String[] noticeAccounts = new String[m];
+    String[] urls = new String[m];
+    String[] noticeIds = new String[m];
+    String[] bodies = new String[m];
+    OffsetDateTime[] noticeTimes = new OffsetDateTime[m];
+    for (int j = 0; j < m; j++) {
+      Notice x = notices.get(j);
+      noticeAccounts[j] = x.accountId();
+      urls[j] = x.url();
+      noticeIds[j] = x.messageId();
+      bodies[j] = x.body();
+      noticeTimes[j] = Timestamps.utc(x.at());
+    }
+    return db.preparedQuery(WRITE).execute(Tuple.tuple().addArrayOfString(accounts).addArrayOfString(buckets)
+        .addArrayOfString(keys).addArrayOfString(ids).addArrayOfBuffer(contents).addArrayOfOffsetDateTime(times)
+        .addArrayOfString(noticeAccounts).addArrayOfString(urls).addArrayOfString(noticeIds).addArrayOfString(bodies)
+        .addArrayOfOffsetDateTime(noticeTimes));
   }
 
   private static Map<AccountRules, List<ReceiptPlan>> byAccount(List<ReceiptPlan> plans) {
@@ -107,7 +211,7 @@ public final class MailReceiver {
 
   /** One account's rules, in order, each for the recipients whose chain includes it. */
   private void run(AccountRules account, List<ReceiptPlan> plans, Envelope envelope, String id, String trace,
-      byte[] message, Instant receivedAt, List<Tuple> stored, List<Tuple> notices) {
+      byte[] message, Instant receivedAt, List<StoredObject> stored, List<Notice> notices) {
     List<String> destination = plans.stream().map(ReceiptPlan::recipient).toList();
     StringBuilder added = new StringBuilder();
     byte[] content = null;
@@ -141,8 +245,7 @@ public final class MailReceiver {
           content = concat((trace + added).getBytes(StandardCharsets.UTF_8), message);
         }
         if (action instanceof ReceiptAction.S3 s3) {
-          stored.add(Tuple.of(account.accountId(), s3.bucketName(), s3.objectKey(id), id, content,
-              Timestamps.utc(receivedAt)));
+          stored.add(new StoredObject(account.accountId(), s3.bucketName(), s3.objectKey(id), id, content, receivedAt));
         }
         if (action.topicArn() == null) {
           continue;
@@ -158,7 +261,7 @@ public final class MailReceiver {
           notice.put("content", ReceiptAction.Sns.BASE64.equals(sns.encoding())
               ? Base64.getEncoder().encodeToString(content) : new String(content, StandardCharsets.UTF_8));
         }
-        notices.add(Tuple.of(account.accountId(), action.topicArn(), id, notice.encode(), Timestamps.utc(receivedAt)));
+        notices.add(new Notice(account.accountId(), action.topicArn(), id, notice.encode(), receivedAt));
       }
     }
   }

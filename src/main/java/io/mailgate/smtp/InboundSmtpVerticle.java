@@ -73,7 +73,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
     db = Database.pool(vertx, config, 4); // lookups, and received messages written while others are looked up
     metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
-    receiver = new MailReceiver(db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME));
+    receiver = new MailReceiver(vertx, db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME), 2);
     SmtpServerOptions options = new SmtpServerOptions()
         .setHost(config.get(MailgateConfig.SMTP_INBOUND_HOST))
         .setPort(config.get(MailgateConfig.SMTP_INBOUND_PORT))

@@ -403,7 +403,7 @@ class ReceivingTest {
   }
 
   @Test
-  void aFailedWriteAnswers451AndLeavesNothing() throws IOException {
+  void aFailedWriteAnswers451AndLeavesNothing() throws Exception {
     Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
         + "', 'broken.example', 'DOMAIN', 'SUCCESS')");
     rule("main", 7, "broken", "Optional", "{broken.example}", "[{\"SNSAction\": {\"TopicArn\": \""
@@ -424,6 +424,24 @@ class ReceivingTest {
       assertTrue(replies.get(5).startsWith("451 4.3.0"), replies.toString());
       assertEquals(0, Db.count(pg, "SELECT count(*) FROM receipt_outbox WHERE url LIKE '%/broken'"));
       assertTrue(webhook.posts("/broken").isEmpty());
+      // messages written together with a failing one (concurrent sessions share statements) are written alone
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(20);
+      try {
+        List<java.util.concurrent.Future<String>> ends = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+          String to = (i % 2 == 0 ? "x@broken.example" : "batch" + i + "@inbox.example");
+          ends.add(pool.submit(() -> {
+            List<String> r = SmtpClient.send(inbound, "a@outside.example", List.of(to), message(to, "batch"));
+            return to + " " + r.get(r.size() - 2);
+          }));
+        }
+        for (java.util.concurrent.Future<String> end : ends) {
+          String e = end.get();
+          assertTrue(e.startsWith("x@broken") ? e.contains(" 451 4.3.0") : e.contains(" 250 2.6.0"), e);
+        }
+      } finally {
+        pool.shutdown();
+      }
     } finally {
       Db.execute(pg, "DROP TRIGGER refuse_broken ON received_objects");
     }
