@@ -167,8 +167,9 @@ public final class ApiVerticle extends VerticleBase {
     SuppressionStore suppressionStore = new SuppressionStore(vertx, db,
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0);
     SuppressionHandler suppression = new SuppressionHandler(suppressionStore);
+    ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(accounts, account, identityStore, configurationSetStore,
-        eventDestinationStore, suppressionStore, status);
+        eventDestinationStore, suppressionStore, receiptRules, status);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);
@@ -264,7 +265,7 @@ public final class ApiVerticle extends VerticleBase {
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
-        new ReceiptRuleStore(db), clock);
+        receiptRules, clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

@@ -11,6 +11,9 @@ import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityStore;
+import io.mailgate.receiving.ReceiptAction;
+import io.mailgate.receiving.ReceiptRule;
+import io.mailgate.receiving.ReceiptRuleStore;
 import io.mailgate.send.Caller;
 import io.mailgate.store.SuppressionStore;
 import io.vertx.core.Future;
@@ -45,11 +48,13 @@ public final class ConsoleHandler {
   private final EventDestinationStore destinations;
   private final SuppressionStore suppression;
   private final MessageStatusHandler messages;
+  private final ReceiptRuleStore receiptRules;
 
   public ConsoleHandler(AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
-      MessageStatusHandler messages) {
+      ReceiptRuleStore receiptRules, MessageStatusHandler messages) {
     this.messages = messages;
+    this.receiptRules = receiptRules;
     this.accounts = accounts;
     this.account = account;
     this.identities = identities;
@@ -99,6 +104,8 @@ public final class ConsoleHandler {
     Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
     String asked = ctx.request().getParam("message");
     String messageId = asked == null || asked.isBlank() ? null : asked.strip();
+    Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
+    Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
     Future<JsonObject> message = messageId == null || messageId.length() > 200 ? Future.succeededFuture()
         : messages.status(caller, messageId).otherwiseEmpty();
     Future<List<List<EventDestination>>> hooks = configSets.compose(list -> {
@@ -114,12 +121,44 @@ public final class ConsoleHandler {
         return out;
       });
     });
-    return Future.all(quota, details, ids, configSets, suppressed, message).compose(v -> hooks).map(h -> {
+    return Future.all(List.of(quota, details, ids, configSets, suppressed, message, receiving, filters))
+        .compose(v -> hooks).map(h -> {
       String html = render(caller, quota.result(), details.result().orElse(null), ids.result(), configSets.result(), h,
           suppressed.result());
       int end = html.lastIndexOf("</body>");
-      return html.substring(0, end) + message(messageId, message.result()) + html.substring(end);
+      return html.substring(0, end) + receiving(receiving.result().orElse(null), filters.result())
+          + message(messageId, message.result()) + html.substring(end);
     });
+  }
+
+  /** The active receipt rule set's rules, in order, and the account's receipt filters. */
+  static String receiving(ReceiptRuleStore.RuleSetRules active, List<ReceiptRuleStore.Filter> filters) {
+    StringBuilder b = new StringBuilder("<h2>Receiving</h2>");
+    if (active == null) {
+      b.append("<p class=\"muted\">No active receipt rule set: no mail is received for this account.</p>");
+    } else {
+      b.append("<p>Active receipt rule set <b>").append(esc(active.metadata().name())).append("</b>.</p>");
+      b.append("<table><tr><th>Rule</th><th>Recipients</th><th>TLS</th><th>Actions</th></tr>");
+      for (ReceiptRule r : active.rules()) {
+        b.append("<tr><td>").append(esc(r.name())).append(r.enabled() ? "" : " (disabled)").append("</td><td>")
+            .append(r.recipients().isEmpty() ? "every recipient" : esc(String.join(", ", r.recipients())))
+            .append("</td><td>").append(esc(r.tlsPolicy())).append("</td><td>");
+        for (ReceiptAction a : r.actions()) {
+          b.append("<code>").append(esc(a.toJson().encode())).append("</code><br>");
+        }
+        b.append("</td></tr>");
+      }
+      b.append("</table>");
+    }
+    if (!filters.isEmpty()) {
+      b.append("<table><tr><th>Receipt filter</th><th>Policy</th><th>Addresses</th></tr>");
+      for (ReceiptRuleStore.Filter f : filters) {
+        b.append("<tr><td>").append(esc(f.name())).append("</td><td>").append(esc(f.policy())).append("</td><td>")
+            .append(esc(f.cidr())).append("</td></tr>");
+      }
+      b.append("</table>");
+    }
+    return b.toString();
   }
 
   /** A form to look a message up by its id, and what was found: its recipients and events. */

@@ -98,6 +98,25 @@ class ConsoleTest {
     assertFalse(theirs.contains("gone@example.org"), theirs);
   }
 
+  @Test
+  void theActiveReceiptRuleSetAndFiltersAreShown() throws Exception {
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {
+      assertTrue(console(TestNode.ACCESS_KEY, TestNode.SECRET).body().contains("No active receipt rule set"));
+      v1.createReceiptRuleSet(r -> r.ruleSetName("console-rules"));
+      v1.createReceiptRule(r -> r.ruleSetName("console-rules").rule(rule -> rule.name("keep-all").enabled(true)
+          .recipients("inbox.example").actions(a -> a.s3Action(s3 -> s3.bucketName("mail-store")),
+              a -> a.snsAction(sns -> sns.topicArn("http://127.0.0.1:9/in?x=1&y=2")))));
+      v1.setActiveReceiptRuleSet(r -> r.ruleSetName("console-rules"));
+      v1.createReceiptFilter(r -> r.filter(f -> f.name("no-lan").ipFilter(ip -> ip.policy("Block")
+          .cidr("10.0.0.0/8"))));
+    }
+    String html = console(TestNode.ACCESS_KEY, TestNode.SECRET).body();
+    assertTrue(html.contains("Active receipt rule set <b>console-rules</b>"), html);
+    assertTrue(html.contains("keep-all") && html.contains("mail-store"), html);
+    assertTrue(html.contains("x=1&amp;y=2"), "escaped: " + html);
+    assertTrue(html.contains("10.0.0.0/8"), html);
+  }
+
   static HttpResponse<String> lookUp(String user, String password, String messageId) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console?message="
             + java.net.URLEncoder.encode(messageId, StandardCharsets.UTF_8)))
