@@ -93,9 +93,9 @@ public final class MailgateConfig {
   public static final ConfigKey<String> SMTP_INBOUND_HOST = key("smtp.inboundHost", String.class, "0.0.0.0",
       "Address the inbound SMTP server (bounces, complaints, received mail) listens on.");
   public static final ConfigKey<Integer> SMTP_INBOUND_PORT = key("smtp.inboundPort", Integer.class, 2525,
-      "Port of the inbound SMTP server; point the bounce domains' MX here (forward port 25 to it). 0: no inbound server.");
+      "Port of the inbound SMTP server; point the MX of the bounce domains and of the domains accounts receive mail for here (forward port 25 to it). 0: no inbound server.");
   public static final ConfigKey<Integer> SMTP_INBOUND_MAX_MESSAGE_BYTES = key("smtp.inboundMaxMessageBytes",
-      Integer.class, 10 * 1024 * 1024, "Largest message the inbound SMTP server accepts.");
+      Integer.class, 10 * 1024 * 1024, "Largest message the inbound SMTP server accepts (reports and received mail).");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_CERT = key("smtp.inboundTlsCert", String.class, "",
       "PEM certificate chain for STARTTLS on the inbound port (receipt rules with TlsPolicy Require need it). Empty: smtp.submissionTlsCert's, if any.");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_KEY = key("smtp.inboundTlsKey", String.class, "",
