@@ -78,6 +78,9 @@ public final class EventPublisherVerticle extends VerticleBase {
   private ReceiptOutbox receipts;
   private int receiptsInFlight;
   private boolean claimingReceipts;
+  /** The last claim was full: more may be due, claimed as posts end rather than at the next timer round. */
+  private boolean receiptsBacklog;
+  private final Map<String, Integer> receiptsByUrl = new HashMap<>();
   private HttpClient http;
   private WorkerExecutor resolver;
   private WebhookSigner signer;
@@ -265,25 +268,41 @@ public final class EventPublisherVerticle extends VerticleBase {
   }
 
   /**
-   * Claims due receipt notifications (what receipt rules' SNS actions and topics are owed) once the last claim's are
-   * posted: up to half the node's posts at a time, so events keep the other half. A full claim claims again at once.
+   * Claims due receipt notifications (what receipt rules' SNS actions and topics are owed) while fewer than half the
+   * node's posts are theirs, so events keep the other half; a webhook has at most a quarter of those at a time, so
+   * one that is slow or hangs does not hold up the others' (its rows wait in the table meanwhile).
    */
   private void pollReceipts() {
-    if (claimingReceipts || stopping || receiptsInFlight > 0) {
+    int room = perDestination - receiptsInFlight;
+    if (claimingReceipts || stopping || room <= 0) {
       return;
     }
+    int perUrl = Math.max(1, perDestination / 4);
+    List<String> busy = new ArrayList<>();
+    receiptsByUrl.forEach((url, n) -> {
+      if (n >= perUrl) {
+        busy.add(url);
+      }
+    });
     claimingReceipts = true;
-    receipts.claim(perDestination, leaseSeconds).onComplete(ar -> {
+    receipts.claim(room, leaseSeconds, busy).onComplete(ar -> {
       claimingReceipts = false;
       if (ar.failed()) {
         LOG.warning("cannot read the receipt notification outbox: " + ar.cause().getMessage());
         return;
       }
-      boolean full = ar.result().size() == perDestination;
+      boolean more = ar.result().size() == room;
+      List<Long> over = new ArrayList<>();
       for (ReceiptOutbox.Due d : ar.result()) {
+        if (stopping || receiptsByUrl.getOrDefault(d.url(), 0) >= perUrl) {
+          over.add(d.id());
+          continue;
+        }
         receiptsInFlight++;
+        receiptsByUrl.merge(d.url(), 1, Integer::sum);
         post(Target.of(d), "rcv_" + d.id(), Buffer.buffer(d.body())).onComplete(posted -> {
           receiptsInFlight--;
+          receiptsByUrl.computeIfPresent(d.url(), (u, n) -> n > 1 ? n - 1 : null);
           if (posted.succeeded()) {
             metrics.receiptNotified();
             receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot delete receipt notification "
@@ -292,11 +311,16 @@ public final class EventPublisherVerticle extends VerticleBase {
             receiptFailed(d, posted.cause().getMessage() == null ? posted.cause().toString()
                 : posted.cause().getMessage());
           }
-          if (receiptsInFlight == 0 && full && !stopping) {
+          if (receiptsBacklog && !stopping) {
             pollReceipts();
           }
         });
       }
+      if (!over.isEmpty()) {
+        receipts.release(over).onFailure(e -> LOG.warning("cannot put back " + over.size() + " receipt notifications "
+            + "(they are due again when their lease ends): " + e.getMessage()));
+      }
+      receiptsBacklog = more && over.isEmpty();
     });
   }
 

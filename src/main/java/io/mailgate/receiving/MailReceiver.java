@@ -3,7 +3,6 @@ package io.mailgate.receiving;
 import io.mailgate.events.SesEvents;
 import io.mailgate.receiving.ReceiptPlan.Chain;
 import io.mailgate.receiving.ReceiptPlan.Step;
-import io.mailgate.receiving.ReceivingDirectory.AccountRules;
 import io.mailgate.smtp.Envelope;
 import io.mailgate.smtp.SmtpReply;
 import io.mailgate.store.GroupCommit;
@@ -84,6 +83,10 @@ public final class MailReceiver {
     }
   }
 
+  /** Most copies one account's rules may store of a message, and notifications they may post: beyond, it is refused. */
+  static final int MAX_OBJECTS = 16;
+  static final int MAX_NOTICES = 32;
+
   /** A batch's content at most (one larger message goes alone). */
   static final long MAX_BATCH_BYTES = 32L * 1024 * 1024;
 
@@ -113,10 +116,6 @@ public final class MailReceiver {
   /** Receives the message for the recipients' plans (none refused, all with the same outcome). */
   public Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt) {
     ReceiptPlan.Outcome outcome = plans.get(0).outcome();
-    if (outcome.snsLimited() && message.length > ReceiptPlan.MAX_SNS_BYTES) {
-      return Future.succeededFuture(new SmtpReply(552, "5.3.4", "Message rejected: larger than the "
-          + ReceiptPlan.MAX_SNS_BYTES / 1024 + " KB an SNS action of the recipient's receipt rules can post"));
-    }
     String id = messageId();
     String trace = "Return-Path: <" + envelope.reversePath() + ">\r\n"
         + "Received: from " + envelope.heloName()
@@ -126,8 +125,19 @@ public final class MailReceiver {
         + RFC5322.format(receivedAt) + "\r\n";
     List<StoredObject> stored = new ArrayList<>();
     List<Notice> notices = new ArrayList<>();
-    for (Map.Entry<AccountRules, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
-      run(e.getKey(), e.getValue(), envelope, id, trace, message, receivedAt, stored, notices);
+    for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
+      String accountId = e.getKey();
+      List<ReceiptPlan> accountPlans = e.getValue();
+      int before = stored.size();
+      int noticesBefore = notices.size();
+      SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, stored, notices);
+      if (refused != null) {
+        return Future.succeededFuture(refused);
+      }
+      if (stored.size() - before > MAX_OBJECTS || notices.size() - noticesBefore > MAX_NOTICES) {
+        return Future.succeededFuture(new SmtpReply(554, "5.3.4", "Message rejected: the recipient's receipt rules "
+            + "would store it more than " + MAX_OBJECTS + " times or post it more than " + MAX_NOTICES + " times"));
+      }
     }
     Future<Boolean> written = stored.isEmpty() && notices.isEmpty() ? Future.succeededFuture(true)
         : writes.submit(new Rows(stored, notices));
@@ -199,41 +209,58 @@ public final class MailReceiver {
         .addArrayOfOffsetDateTime(noticeTimes));
   }
 
-  private static Map<AccountRules, List<ReceiptPlan>> byAccount(List<ReceiptPlan> plans) {
-    Map<AccountRules, List<ReceiptPlan>> out = new LinkedHashMap<>();
+  /** The plans of each account receiving for some of them, by account id, in order. */
+  private static Map<String, List<ReceiptPlan>> byAccount(List<ReceiptPlan> plans) {
+    Map<String, List<ReceiptPlan>> out = new LinkedHashMap<>();
     for (ReceiptPlan p : plans) {
       for (Chain c : p.chains()) {
-        out.computeIfAbsent(c.account(), a -> new ArrayList<>()).add(p);
+        out.computeIfAbsent(c.account().accountId(), a -> new ArrayList<>()).add(p);
       }
     }
     return out;
   }
 
-  /** One account's rules, in order, each for the recipients whose chain includes it. */
-  private void run(AccountRules account, List<ReceiptPlan> plans, Envelope envelope, String id, String trace,
+  /** The chain of {@code accountId} in a plan, or null. */
+  private static Chain chainOf(ReceiptPlan p, String accountId) {
+    for (Chain c : p.chains()) {
+      if (c.account().accountId().equals(accountId)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * One account's rules, in order, each for the recipients whose chain includes it (rules are told apart by name:
+   * recipients' plans may hold copies of the account's rules, loaded at different times). Null, or the reply that
+   * refuses the message: larger than an SNS action may post.
+   */
+  private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, String trace,
       byte[] message, Instant receivedAt, List<StoredObject> stored, List<Notice> notices) {
     List<String> destination = plans.stream().map(ReceiptPlan::recipient).toList();
     StringBuilder added = new StringBuilder();
     byte[] content = null;
     JsonObject mail = null;
-    for (ReceiptRule rule : account.rules()) {
+    List<String> ruleOrder = new ArrayList<>();
+    for (ReceiptPlan p : plans) {
+      for (Step s : chainOf(p, accountId).steps()) {
+        if (!ruleOrder.contains(s.rule().name())) {
+          ruleOrder.add(s.rule().name());
+        }
+      }
+    }
+    for (String ruleName : ruleOrder) {
       List<String> recipients = new ArrayList<>();
       Step step = null;
       for (ReceiptPlan p : plans) {
-        for (Chain c : p.chains()) {
-          if (c.account() == account) {
-            for (Step s : c.steps()) {
-              if (s.rule() == rule) {
-                recipients.add(p.recipient());
-                step = s;
-              }
-            }
+        for (Step s : chainOf(p, accountId).steps()) {
+          if (s.rule().name().equals(ruleName)) {
+            recipients.add(p.recipient());
+            step = s;
           }
         }
       }
-      if (step == null) {
-        continue;
-      }
+      ReceiptRule rule = step.rule();
       for (ReceiptAction action : step.actions()) {
         if (action instanceof ReceiptAction.AddHeader h) {
           added.append(h.headerName()).append(": ").append(h.headerValue()).append("\r\n");
@@ -245,7 +272,7 @@ public final class MailReceiver {
           content = concat((trace + added).getBytes(StandardCharsets.UTF_8), message);
         }
         if (action instanceof ReceiptAction.S3 s3) {
-          stored.add(new StoredObject(account.accountId(), s3.bucketName(), s3.objectKey(id), id, content, receivedAt));
+          stored.add(new StoredObject(accountId, s3.bucketName(), s3.objectKey(id), id, content, receivedAt));
         }
         if (action.topicArn() == null) {
           continue;
@@ -258,12 +285,17 @@ public final class MailReceiver {
             .put("mail", mail)
             .put("receipt", receipt(rule, recipients, action, id, receivedAt));
         if (action instanceof ReceiptAction.Sns sns) {
+          if (content.length > ReceiptPlan.MAX_SNS_BYTES) {
+            return new SmtpReply(552, "5.3.4", "Message rejected: larger than the " + ReceiptPlan.MAX_SNS_BYTES / 1024
+                + " KB an SNS action of the recipient's receipt rules can post");
+          }
           notice.put("content", ReceiptAction.Sns.BASE64.equals(sns.encoding())
               ? Base64.getEncoder().encodeToString(content) : new String(content, StandardCharsets.UTF_8));
         }
-        notices.add(new Notice(account.accountId(), action.topicArn(), id, notice.encode(), receivedAt));
+        notices.add(new Notice(accountId, action.topicArn(), id, notice.encode(), receivedAt));
       }
     }
+    return null;
   }
 
   private JsonObject receipt(ReceiptRule rule, List<String> recipients, ReceiptAction action, String id,

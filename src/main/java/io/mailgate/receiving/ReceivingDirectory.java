@@ -43,15 +43,16 @@ public final class ReceivingDirectory {
                  'recipients', r.recipients, 'actions', r.actions, 'scan', r.scan_enabled) ORDER BY r.position), '[]')
          FROM receipt_rules r WHERE r.account_id = s.account_id AND r.rule_set = s.name)::text,
         ARRAY(SELECT f.policy || ' ' || f.cidr::text FROM receipt_filters f WHERE f.account_id = s.account_id)
-      FROM receipt_rule_sets s WHERE s.active AND s.account_id = ANY($1)""";
+      FROM receipt_rule_sets s WHERE s.active AND s.account_id = $1""";
 
-  private record Cached<T>(T value, long until) {}
+  private record Cached<T>(Future<T> value, long until) {}
 
   private final Pool db;
   private final Clock clock;
   private final long ttlMillis;
-  private final Map<String, Cached<List<String>>> accountsByAddress = new HashMap<>();
-  private final Map<String, Cached<AccountRules>> rulesByAccount = new HashMap<>();
+  /** Least recently used first; a load under way is cached too, so concurrent lookups share it. */
+  private final Map<String, Cached<List<String>>> accountsByAddress = lru();
+  private final Map<String, Cached<AccountRules>> rulesByAccount = lru();
 
   public ReceivingDirectory(Pool db, Clock clock, long ttlMillis) {
     this.db = db;
@@ -61,55 +62,49 @@ public final class ReceivingDirectory {
 
   /** The accounts receiving for this address, in account id order; empty when none does. */
   public Future<List<AccountRules>> receivers(String address) {
-    String key = normalized(address);
+    String key = address.toLowerCase(Locale.ROOT);
     long now = clock.millis();
-    Cached<List<String>> ids = accountsByAddress.get(key);
-    Future<List<String>> accounts;
-    if (ids != null && ids.until() > now) {
-      accounts = Future.succeededFuture(ids.value());
-    } else {
+    Future<List<String>> accounts = cached(accountsByAddress, key, now, () -> {
       int at = key.lastIndexOf('@');
-      accounts = db.preparedQuery(ACCOUNTS).execute(Tuple.of(key).addArrayOfString(domains(key.substring(at + 1)).toArray(String[]::new)))
+      return db.preparedQuery(ACCOUNTS)
+          .execute(Tuple.of(key).addArrayOfString(domains(key.substring(at + 1)).toArray(String[]::new)))
           .map(rows -> {
             List<String> found = new ArrayList<>();
             rows.forEach(r -> found.add(r.getString(0)));
             found.sort(null);
-            put(accountsByAddress, key, new Cached<>(List.copyOf(found), now + ttlMillis));
-            return found;
+            return List.copyOf(found);
           });
-    }
-    return accounts.compose(list -> rules(list, now));
+    });
+    return accounts.compose(list -> {
+      List<Future<AccountRules>> each = new ArrayList<>(list.size());
+      for (String a : list) {
+        each.add(cached(rulesByAccount, a, now, () -> db.preparedQuery(RULES).execute(Tuple.of(a))
+            .map(rows -> rows.size() == 0 ? null : accountRules(rows.iterator().next()))));
+      }
+      return Future.all(each).map(all -> {
+        List<AccountRules> out = new ArrayList<>(each.size());
+        for (Future<AccountRules> f : each) {
+          if (f.result() != null) {
+            out.add(f.result()); // null: no active set any more
+          }
+        }
+        return out;
+      });
+    });
   }
 
-  private Future<List<AccountRules>> rules(List<String> accounts, long now) {
-    List<String> missing = new ArrayList<>();
-    for (String a : accounts) {
-      Cached<AccountRules> c = rulesByAccount.get(a);
-      if (c == null || c.until() <= now) {
-        missing.add(a);
-      }
+  /** The cached answer while it is fresh, else a new load (cached at once; dropped if it fails). */
+  private <T> Future<T> cached(Map<String, Cached<T>> cache, String key, long now,
+      java.util.function.Supplier<Future<T>> load) {
+    Cached<T> c = cache.get(key);
+    if (c != null && c.until() > now) {
+      return c.value();
     }
-    Future<Void> loaded = missing.isEmpty() ? Future.succeededFuture()
-        : db.preparedQuery(RULES).execute(Tuple.of(missing.toArray(String[]::new))).map(rows -> {
-          Map<String, AccountRules> found = new HashMap<>();
-          for (Row r : rows) {
-            found.put(r.getString(0), accountRules(r));
-          }
-          for (String a : missing) {
-            put(rulesByAccount, a, new Cached<>(found.get(a), now + ttlMillis)); // null: no active set now
-          }
-          return null;
-        });
-    return loaded.map(v -> {
-      List<AccountRules> out = new ArrayList<>(accounts.size());
-      for (String a : accounts) {
-        Cached<AccountRules> c = rulesByAccount.get(a);
-        if (c != null && c.value() != null) {
-          out.add(c.value());
-        }
-      }
-      return out;
-    });
+    Future<T> loading = load.get();
+    Cached<T> entry = new Cached<>(loading, now + ttlMillis);
+    cache.put(key, entry);
+    loading.onFailure(e -> cache.remove(key, entry));
+    return loading;
   }
 
   private static AccountRules accountRules(Row r) {
@@ -135,12 +130,6 @@ public final class ReceivingDirectory {
         List.copyOf(allowed));
   }
 
-  /** An address as identities store it: the domain lower-cased, the local part as given. */
-  static String normalized(String address) {
-    int at = address.lastIndexOf('@');
-    return at < 0 ? address : address.substring(0, at + 1) + address.substring(at + 1).toLowerCase(Locale.ROOT);
-  }
-
   /** The domain and each parent domain with at least two labels: a.b.example.com, b.example.com, example.com. */
   static List<String> domains(String domain) {
     List<String> out = new ArrayList<>();
@@ -152,10 +141,12 @@ public final class ReceivingDirectory {
     return out;
   }
 
-  private static <T> void put(Map<String, Cached<T>> cache, String key, Cached<T> value) {
-    if (cache.size() >= MAX_ENTRIES) {
-      cache.clear();
-    }
-    cache.put(key, value);
+  private static <T> Map<String, T> lru() {
+    return new java.util.LinkedHashMap<>(256, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, T> eldest) {
+        return size() > MAX_ENTRIES;
+      }
+    };
   }
 }

@@ -107,7 +107,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
     if (c != null && c.until() > now) {
       return Future.succeededFuture(c.accepted());
     }
-    return db.preparedQuery("SELECT 1 FROM identities WHERE mail_from_domain = $1 LIMIT 1").execute(Tuple.of(domain))
+    return db.preparedQuery("SELECT 1 FROM identities WHERE mail_from_domain = $1 AND mail_from_status = 'SUCCESS' "
+        + "AND verification_status = 'SUCCESS' LIMIT 1").execute(Tuple.of(domain))
         .map(rows -> {
           boolean ok = rows.size() > 0;
           if (mailFromDomains.size() > 10_000) {

@@ -20,7 +20,7 @@ public final class ReceiptOutbox {
 
   static final String CLAIM = """
       UPDATE receipt_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
-      FROM (SELECT e.id FROM receipt_outbox e WHERE e.next_attempt_at <= now()
+      FROM (SELECT e.id FROM receipt_outbox e WHERE e.next_attempt_at <= now() AND e.url <> ALL($3::text[])
             ORDER BY e.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due, accounts a
       WHERE o.id = due.id AND a.id = o.account_id
       RETURNING o.id, o.account_id, o.url, o.message_id, o.body, o.created_at, o.attempts,
@@ -32,9 +32,13 @@ public final class ReceiptOutbox {
     this.pool = pool;
   }
 
-  /** Up to {@code limit} due notifications, oldest due first, leased for {@code leaseSeconds}. */
-  public Future<List<Due>> claim(int limit, int leaseSeconds) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds)).map(rows -> {
+  /**
+   * Up to {@code limit} due notifications, oldest due first, none for the webhooks in {@code skip} (those with as
+   * many posts under way as they may have), leased for {@code leaseSeconds}.
+   */
+  public Future<List<Due>> claim(int limit, int leaseSeconds, List<String> skip) {
+    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds).addArrayOfString(skip.toArray(String[]::new)))
+        .map(rows -> {
       List<Due> out = new ArrayList<>(rows.size());
       for (Row r : rows) {
         out.add(new Due(r.getLong(0), r.getString(1), r.getString(2), r.getString(3), r.getString(4),
@@ -43,6 +47,12 @@ public final class ReceiptOutbox {
       }
       return out;
     });
+  }
+
+  /** Claimed notifications put back unattempted, due at once. */
+  public Future<Void> release(List<Long> ids) {
+    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = now(), attempts = greatest(attempts - 1, 0) "
+        + "WHERE id = ANY($1)").execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
   }
 
   /** Notifications done with: taken by their webhook, or given up. */

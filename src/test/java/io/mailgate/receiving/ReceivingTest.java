@@ -9,6 +9,10 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.events.WebhookSigner;
 import io.mailgate.identity.Accounts;
 import io.mailgate.identity.SecretBox;
+import io.mailgate.smtp.Envelope;
+import io.mailgate.smtp.MailParameters;
+import io.mailgate.smtp.Recipient;
+import io.mailgate.smtp.SmtpReply;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
@@ -225,6 +229,113 @@ class ReceivingTest {
       List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of(to), message(to, "refused"));
       assertTrue(replies.get(3).startsWith("550 5.7.1 Relay access denied"), to + ": " + replies);
     }
+  }
+
+  /** Another account's MAIL FROM domain, not verified, does not take the domain's mail away from its rules. */
+  @Test
+  void anUnverifiedMailFromDomainDoesNotDivertMail() throws IOException {
+    Accounts.NewKey other = node.createAccount("squatter", true, 10, 1000);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status, mail_from_domain, "
+        + "mail_from_status) VALUES ('" + other.accountId() + "', 'inbox.example', 'DOMAIN', 'PENDING', "
+        + "'mail.inbox.example', 'PENDING')");
+    String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("x@mail.inbox.example"),
+        message("x@mail.inbox.example", "not diverted")));
+    assertTrue(object("inbox", "all/" + id).contains("Subject: not diverted"));
+  }
+
+  @Test
+  void aVerifiedAddressIsReceivedWhateverItsCase() throws IOException {
+    String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("Solo@Else.Example"),
+        message("Solo@Else.Example", "in capitals")));
+    assertTrue(object("inbox", "all/" + id).contains("Subject: in capitals"));
+  }
+
+  /** A webhook that does not answer holds its own notifications back, not the other webhooks'. */
+  @Test
+  void aHangingWebhookDoesNotHoldUpTheOthers() throws Exception {
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
+        + "', 'hang.example', 'DOMAIN', 'SUCCESS')");
+    rule("main", 8, "hanging", "Optional", "{hang.example}", "[{\"SNSAction\": {\"TopicArn\": \""
+        + webhook.url("/hang") + "\"}}]");
+    webhook.hang("/hang");
+    try {
+      for (int i = 0; i < 12; i++) {
+        List<String> r = Await.until(() -> {
+          try {
+            return SmtpClient.send(inbound, "a@outside.example", List.of("x@hang.example"), message("x@hang.example",
+                "hangs"));
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }, x -> x.get(3).startsWith("250"), Duration.ofSeconds(5));
+        receivedId(r);
+      }
+      Await.until(() -> webhook.posts("/hang").size() >= 2, Duration.ofSeconds(10));
+      long sent = System.nanoTime();
+      String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("quick@inbox.example"),
+          message("quick@inbox.example", "not held up")));
+      Await.until(() -> !webhook.posts("/full", id).isEmpty(), Duration.ofSeconds(20));
+      long waited = (System.nanoTime() - sent) / 1_000_000;
+      assertTrue(waited < 3000, "posted " + waited + " ms after it was received");
+    } finally {
+      webhook.release("/hang");
+    }
+  }
+
+  /**
+   * Recipients' plans may hold copies of an account's rules loaded at different times (the cache expired between two
+   * lookups): each recipient's rules still run.
+   */
+  @Test
+  void rulesLoadedSeparatelyForEachRecipientAllRun() {
+    java.util.function.Supplier<ReceivingDirectory.AccountRules> load = () -> new ReceivingDirectory.AccountRules(
+        account, "copy", List.of(
+            new ReceiptRule("to-a", true, "Optional", List.of("a@copies.example"),
+                List.of(new ReceiptAction.S3("copies", "a/", null, null)), false),
+            new ReceiptRule("to-b", true, "Optional", List.of("b@copies.example"),
+                List.of(new ReceiptAction.S3("copies", "b/", null, null)), false)),
+        List.of(), List.of());
+    ReceiptPlan a = ReceiptPlan.of("a@copies.example", List.of(load.get()), false, null);
+    ReceiptPlan b = ReceiptPlan.of("b@copies.example", List.of(load.get()), false, null);
+    io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(node.vertx(), node.config(), 1);
+    try {
+      MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1);
+      Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE, List.of(
+          new Recipient("a@copies.example", java.util.Map.of()), new Recipient("b@copies.example", java.util.Map.of())),
+          "client.test", null, false, null, false, false);
+      SmtpReply reply = receiver.receive(envelope, message("a@copies.example", "copies").getBytes(
+          StandardCharsets.UTF_8), List.of(a, b), java.time.Instant.now()).await();
+      assertEquals(250, reply.code(), reply.toString());
+      String id = reply.text().substring(reply.text().lastIndexOf(' ') + 1);
+      assertTrue(object("copies", "a/" + id).contains("Subject: copies"));
+      assertTrue(object("copies", "b/" + id).contains("Subject: copies"));
+    } finally {
+      pool.close();
+    }
+  }
+
+  /** Rules that would store a message many times over refuse it, rather than multiply it in memory and storage. */
+  @Test
+  void rulesThatStoreAMessageTooOftenRefuseIt() throws IOException {
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
+        + "', 'many.example', 'DOMAIN', 'SUCCESS')");
+    StringBuilder actions = new StringBuilder("[");
+    for (int i = 0; i < 9; i++) {
+      actions.append(i == 0 ? "" : ", ").append("{\"S3Action\": {\"BucketName\": \"many\", \"ObjectKeyPrefix\": \"")
+          .append(i).append("/\"}}");
+    }
+    rule("main", 9, "many-1", "Optional", "{many.example}", actions + "]");
+    rule("main", 10, "many-2", "Optional", "{many.example}", actions.toString().replace("/", "b/") + "]");
+    List<String> replies = Await.until(() -> {
+      try {
+        return SmtpClient.send(inbound, "a@outside.example", List.of("x@many.example"), message("x@many.example",
+            "too many copies"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
+    assertTrue(replies.get(5).startsWith("554 5.3.4"), replies.toString());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'many'"));
   }
 
   @Test
