@@ -9,6 +9,7 @@ import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
 import io.mailgate.api.console.ConsoleHandler;
+import io.mailgate.api.s3.S3Api;
 import io.mailgate.api.tracking.TrackingHandler;
 import io.mailgate.configset.TrackingOptions;
 import io.mailgate.store.TrackingStore;
@@ -49,6 +50,7 @@ import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.store.Database;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.MessageStore;
+import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.store.TemplateStore;
@@ -76,7 +78,8 @@ import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 
 /**
- * The HTTP side of a node: the SES v2 REST API and Mailgate's own {@code /_mailgate} endpoints.
+ * The HTTP side of a node: the SES v2 REST API, the SES v1 Query API, the S3 API of received mail under
+ * {@code /s3}, and Mailgate's own {@code /_mailgate} endpoints.
  * One instance per event loop, each with its own database pool, caches and send service.
  */
 public final class ApiVerticle extends VerticleBase {
@@ -261,6 +264,10 @@ public final class ApiVerticle extends VerticleBase {
       router.get("/_mailgate/captured").handler(this::captured);
       router.delete("/_mailgate/captured").handler(this::captured);
     }
+    // received mail through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too); no body is read (a
+    // PUT is refused unread)
+    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db));
+    router.route(S3Api.PATH + "/*").handler(s3::handle).failureHandler(s3::fail);
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
@@ -276,8 +283,14 @@ public final class ApiVerticle extends VerticleBase {
     router.route().failureHandler(ctx -> SesErrors.failV2(ctx, ctx.failure()));
     // a request the router cannot take at all (a malformed escape in its path): still an SES-shaped answer, and no
     // stack trace in the log for each one
-    router.errorHandler(400, ctx -> SesErrors.failV2(ctx, SesException.badRequest("Malformed request: "
-        + (ctx.failure() == null ? "bad request line" : String.valueOf(ctx.failure().getMessage())))));
+    router.errorHandler(400, ctx -> {
+      if (S3Api.serves(ctx.request().path())) {
+        s3.malformed(ctx);
+      } else {
+        SesErrors.failV2(ctx, SesException.badRequest("Malformed request: "
+            + (ctx.failure() == null ? "bad request line" : String.valueOf(ctx.failure().getMessage()))));
+      }
+    });
 
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(config.get(MailgateConfig.HTTP_HOST))

@@ -14,20 +14,24 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
  * Authenticates an SES request with AWS Signature Version 4, exactly as the SDKs and the CLI sign
  * it (header or presigned query): the claimed access key selects the account, its secret (cached,
- * decrypted) checks the signature. A failure is the SES error the client expects.
+ * decrypted) checks the signature. A failure is the SES error the client expects. The same keys
+ * sign requests to the S3 API of received mail ({@link #authenticateS3}), scoped to service
+ * {@code s3} and checked by S3's rules.
  */
 public final class RequestAuthenticator {
   private static final Logger LOG = Logger.getLogger(RequestAuthenticator.class.getName());
   private static final byte[] EMPTY = new byte[0];
 
   private final AccountDirectory directory;
-  /** One verifier, so its derived signing keys stay cached across requests. */
+  /** One verifier per API, so its derived signing keys stay cached across requests. */
   private final SigV4Verifier verifier;
+  private final SigV4Verifier s3Verifier;
   /**
    * The key being checked: {@link SigV4Verifier#verify} asks for the secret synchronously, after the
    * key was loaded asynchronously. Safe because an instance is used from one event loop only.
@@ -38,8 +42,10 @@ public final class RequestAuthenticator {
   public RequestAuthenticator(AccountDirectory directory, Clock clock, ClientAddress clients) {
     this.directory = directory;
     this.clients = clients;
-    this.verifier = new SigV4Verifier(id -> checking != null && checking.accessKeyId().equals(id)
-        ? Optional.of(checking.secret()) : Optional.empty(), clock);
+    Function<String, Optional<String>> secrets = id -> checking != null && checking.accessKeyId().equals(id)
+        ? Optional.of(checking.secret()) : Optional.empty();
+    this.verifier = new SigV4Verifier(secrets, clock);
+    this.s3Verifier = SigV4Verifier.forS3(secrets, clock);
   }
 
   public Future<Caller> authenticate(HttpServerRequest request, Buffer body) {
@@ -48,12 +54,27 @@ public final class RequestAuthenticator {
 
   /** As {@link #authenticate(HttpServerRequest, Buffer)}, with failures worded as {@code api} words them. */
   public Future<Caller> authenticate(HttpServerRequest request, Buffer body, SesApi api) {
+    return authenticate(request, body, verifier, rejected -> reject(rejected, api));
+  }
+
+  /**
+   * Authenticates a request to the S3 API (signing name {@code s3}), whose body is not read: it is verified as an
+   * empty one. A refusal fails the future with what {@code refusal} makes of the verifier's verdict, so that the
+   * S3 API words it as S3 does.
+   */
+  public Future<Caller> authenticateS3(HttpServerRequest request,
+      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    return authenticate(request, null, s3Verifier, refusal);
+  }
+
+  private Future<Caller> authenticate(HttpServerRequest request, Buffer body, SigV4Verifier verifier,
+      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
     SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
         name -> headers(request, name), body == null ? EMPTY : body.getBytes());
     Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
     if (keyId.isEmpty()) {
       // let the verifier say what is wrong: no authentication at all, or a malformed one
-      return Future.failedFuture(reject(verifier.verify(sigRequest), api));
+      return Future.failedFuture(refusal.apply((SigV4Result.Rejected) verifier.verify(sigRequest)));
     }
     String sourceIp = clients.of(request);
     return directory.byAccessKey(keyId.get()).compose(found -> {
@@ -70,7 +91,7 @@ public final class RequestAuthenticator {
           LOG.fine(() -> "signature mismatch for " + keyId.get() + "; our canonical request:\n"
               + rejected.canonicalRequest());
         }
-        return Future.failedFuture(reject(result, api));
+        return Future.failedFuture(refusal.apply(rejected));
       }
       AccessKey k = key.get();
       return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), sourceIp));
@@ -86,8 +107,7 @@ public final class RequestAuthenticator {
     return values;
   }
 
-  private static SesException reject(SigV4Result result, SesApi api) {
-    SigV4Result.Rejected r = (SigV4Result.Rejected) result;
+  private static SesException reject(SigV4Result.Rejected r, SesApi api) {
     SesError error = switch (r.error()) {
       case MISSING_AUTHENTICATION_TOKEN -> SesError.MISSING_AUTHENTICATION_TOKEN;
       case INCOMPLETE_SIGNATURE -> SesError.INCOMPLETE_SIGNATURE;

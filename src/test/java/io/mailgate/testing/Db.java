@@ -2,9 +2,13 @@ package io.mailgate.testing;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 
 /** Direct SQL on a node's database, for tests that check what was (not) stored. */
 public final class Db {
@@ -28,6 +32,20 @@ public final class Db {
          Statement s = c.createStatement();
          ResultSet rs = s.executeQuery(sql)) {
       return rs.next() ? rs.getString(1) : null;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** One statement with parameters ({@code byte[]} binds as bytea, an {@code Instant} as timestamptz). */
+  public static void execute(String pgUrl, String sql, Object... params) {
+    String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+         PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        s.setObject(i + 1, params[i] instanceof Instant t ? OffsetDateTime.ofInstant(t, ZoneOffset.UTC) : params[i]);
+      }
+      s.execute();
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -66,9 +66,10 @@ public final class QueryXml {
 
   /**
    * Escapes text content. A CR is written as a reference (a parser would otherwise turn CRLF into LF); characters XML
-   * 1.0 cannot carry at all (other C0 controls, lone surrogates, U+FFFE/U+FFFF) become U+FFFD.
+   * 1.0 cannot carry at all (other C0 controls, lone surrogates, U+FFFE/U+FFFF) become U+FFFD. The S3 API's XML is
+   * escaped the same way.
    */
-  static void escape(StringBuilder out, String s) {
+  public static void escape(StringBuilder out, String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       switch (c) {

@@ -37,6 +37,14 @@ final class Canonical {
     encode(out, path, true);
   }
 
+  /**
+   * The canonical URI of S3: the path exactly as received (the client signed the key as it encoded it, once), an
+   * empty path read as {@code /}.
+   */
+  static void appendS3CanonicalUri(StringBuilder out, String rawPath) {
+    out.append(rawPath.isEmpty() ? "/" : rawPath);
+  }
+
   /** Splits a raw query string on {@code &}; a parameter without {@code =} has an empty value. */
   static List<QueryParam> parseQuery(String rawQuery) {
     if (rawQuery == null || rawQuery.isEmpty()) return List.of();

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -29,6 +30,11 @@ import javax.crypto.spec.SecretKeySpec;
  * {@code /v2/email/identities/user%40example.com} is signed as {@code .../user%2540example.com}. The payload hash is
  * the SHA-256 of the body actually received; {@code UNSIGNED-PAYLOAD} is honoured only when the client signed the
  * {@code x-amz-content-sha256} header carrying it (or put it in a presigned URL).
+ *
+ * <p>A verifier made by {@link #forS3} accepts the signing name {@code s3} instead, with S3's rules where they
+ * differ: the canonical URI is the path exactly as received (S3 neither encodes it again nor removes dot segments,
+ * since an object key may hold {@code %2F} or {@code ..}), and a presigned URL that names no payload hash is signed
+ * with {@code UNSIGNED-PAYLOAD}, as the S3 presigners sign it.
  *
  * <p>Failures carry a {@link SigV4Error} that maps to each API's error code and status, and the message SES sends.
  * Error messages follow AWS's wording where it is known: "Authorization header requires 'Credential' parameter...",
@@ -43,6 +49,8 @@ public final class SigV4Verifier {
   public static final Duration DEFAULT_MAX_CLOCK_SKEW = Duration.ofMinutes(15);
   /** Signing names SES clients use: {@code ses} (all current SDKs and the CLI) and {@code email} (the endpoint). */
   public static final Set<String> SES_SERVICES = Set.of("ses", "email");
+  /** The signing name of Amazon S3, whose API Mailgate serves for received mail. */
+  public static final String S3_SERVICE = "s3";
   /** Presigned URLs live at most 7 days, like everywhere in AWS. */
   public static final long MAX_PRESIGNED_EXPIRES_SECONDS = 604_800;
 
@@ -63,6 +71,8 @@ public final class SigV4Verifier {
   private final Clock clock;
   private final long maxSkewSeconds;
   private final Set<String> services;
+  /** The service a wrongly scoped credential is told to use. */
+  private final String expectedService;
   private final SigningKeys signingKeys = new SigningKeys(10_000);
 
   /** A verifier for SES with the AWS default of 15 minutes of clock skew. */
@@ -82,6 +92,12 @@ public final class SigV4Verifier {
     this.clock = Objects.requireNonNull(clock, "clock");
     this.maxSkewSeconds = maxClockSkew.toSeconds();
     this.services = Set.copyOf(services);
+    this.expectedService = services.contains("ses") ? "ses" : String.join("' or '", new TreeSet<>(services));
+  }
+
+  /** A verifier for S3 requests (signing name {@code s3}) with the AWS default of 15 minutes of clock skew. */
+  public static SigV4Verifier forS3(Function<String, Optional<String>> secrets, Clock clock) {
+    return new SigV4Verifier(secrets, clock, DEFAULT_MAX_CLOCK_SKEW, Set.of(S3_SERVICE));
   }
 
   /** The parsed authorization, whichever way it came. */
@@ -279,7 +295,7 @@ public final class SigV4Verifier {
     }
     if (!services.contains(service)) {
       return new Rejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH,
-          "Credential should be scoped to correct service: 'ses'. ");
+          "Credential should be scoped to correct service: '" + expectedService + "'. ");
     }
     if (!amzDate.regionMatches(0, scopeDate, 0, 8) || scopeDate.length() != 8) {
       return new Rejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, "Date in Credential scope does not match YYYYMMDD "
@@ -317,7 +333,12 @@ public final class SigV4Verifier {
     String signedHeaders = auth.signedHeaders();
     StringBuilder canonical = new StringBuilder(512);
     canonical.append(request.method()).append('\n');
-    Canonical.appendCanonicalUri(canonical, request.rawPath());
+    boolean s3 = S3_SERVICE.equals(auth.service());
+    if (s3) {
+      Canonical.appendS3CanonicalUri(canonical, request.rawPath());
+    } else {
+      Canonical.appendCanonicalUri(canonical, request.rawPath());
+    }
     canonical.append('\n');
     Canonical.appendCanonicalQuery(canonical, query, excludeParam);
     canonical.append('\n');
@@ -348,7 +369,7 @@ public final class SigV4Verifier {
       return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     }
     canonical.append('\n').append(signedHeaders).append('\n');
-    canonical.append(payloadHash(request, query, presigned, contentSha256Signed));
+    canonical.append(payloadHash(request, query, presigned, contentSha256Signed, s3));
 
     byte[] canonicalBytes = canonical.toString().getBytes(
         wide ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
@@ -367,11 +388,15 @@ public final class SigV4Verifier {
     return new Verified(auth.accessKeyId(), auth.region(), auth.service(), Instant.ofEpochSecond(auth.signedAt()));
   }
 
-  /** The hash the client must have signed: of the body received, unless it signed UNSIGNED-PAYLOAD. */
+  /**
+   * The hash the client must have signed: of the body received, unless it signed UNSIGNED-PAYLOAD (which an S3
+   * presigned URL that names no hash stands for).
+   */
   private static String payloadHash(SigV4Request request, List<QueryParam> query, boolean presigned,
-      boolean contentSha256Signed) {
+      boolean contentSha256Signed, boolean s3) {
     String claimed = request.headers().first("x-amz-content-sha256");
     if (claimed == null && presigned) claimed = decodedParam(query, "X-Amz-Content-Sha256");
+    if (claimed == null && presigned && s3) return UNSIGNED_PAYLOAD;
     if (UNSIGNED_PAYLOAD.equals(claimed) && (contentSha256Signed || presigned)) return UNSIGNED_PAYLOAD;
     byte[] body = request.body();
     if (body == null) return claimed != null ? claimed : EMPTY_SHA256;

@@ -26,6 +26,7 @@ import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
 import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.ses.SesClient;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 
@@ -74,6 +75,24 @@ final class SdkRequests {
     try (SesClient client = SesClient.builder()
         .region(region)
         .endpointOverride(URI.create("http://localhost:8080"))
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
+        .httpClient(http)
+        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
+        .build()) {
+      call.accept(client);
+    } catch (SdkClientException expected) {
+      // the capturing client refuses to send
+    }
+    return http.single();
+  }
+
+  /** Runs {@code call} against an S3 client (path-style, its endpoint under {@code /s3}) and returns the signed request. */
+  static Captured s3(Consumer<S3Client> call) {
+    Capturing http = new Capturing();
+    try (S3Client client = S3Client.builder()
+        .region(Region.US_EAST_1)
+        .endpointOverride(URI.create("http://localhost:8080/s3"))
+        .forcePathStyle(true)
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
         .httpClient(http)
         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))

@@ -3,6 +3,7 @@ package io.mailgate.api.sigv4;
 import static io.mailgate.api.sigv4.SdkRequests.ACCESS_KEY_ID;
 import static io.mailgate.api.sigv4.SdkRequests.SECRET;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -499,6 +500,68 @@ class SigV4VerifierTest {
         ACCESS_KEY_ID, SECRET, null);
     Rejected r = assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, verifierAt(at).verify(c.toSigV4()));
     assertEquals("Credential should be scoped to correct service: 'ses'. ", r.message());
+  }
+
+  // ---- S3 (received mail read back through the S3 API) -----------------------------------------------------------
+
+  private static SigV4Verifier s3VerifierAt(Instant now) {
+    return SigV4Verifier.forS3(id -> Optional.ofNullable(SECRETS.get(id)), Clock.fixed(now, ZoneOffset.UTC));
+  }
+
+  @Test
+  void s3RequestsVerifyWithTheReceivedPathAsTheirCanonicalUri() {
+    // escapes S3 signs once ("%2520" would be the non-S3 rule's), and dot segments it keeps
+    Captured c = SdkRequests.s3(client -> client.getObject(r -> r.bucket("inbox")
+        .key("mail/a b/Zo\u00eb %41/./x/../y"), (response, in) -> null));
+    String path = c.http().getUri().getRawPath();
+    assertEquals("/s3/inbox/mail/a%20b/Zo%C3%AB%20%2541/./x/../y", path);
+    assertEquals("UNSIGNED-PAYLOAD", c.header("x-amz-content-sha256"));
+    Verified v = assertInstanceOf(Verified.class, s3VerifierAt(signingTime(c)).verify(c.toSigV4()));
+    assertEquals("s3", v.service());
+
+    // the SES verifier knows nothing of S3, and the S3 one nothing of SES
+    Rejected ses = assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, verifyAtSigningTime(c));
+    assertEquals("Credential should be scoped to correct service: 'ses'. ", ses.message());
+    Rejected s3 = assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH,
+        s3VerifierAt(signingTime(v2SendEmail())).verify(v2SendEmail().toSigV4()));
+    assertEquals("Credential should be scoped to correct service: 's3'. ", s3.message());
+
+    // another key in the same signature's place
+    Captured moved = new Captured(c.http().toBuilder().encodedPath("/s3/inbox/mail/a%20b/other").build(), c.body());
+    assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, s3VerifierAt(signingTime(c)).verify(moved.toSigV4()));
+  }
+
+  @Test
+  void s3ListingWithQueryParametersVerifies() {
+    Captured c = SdkRequests.s3(client -> client.listObjectsV2(r -> r.bucket("inbox").prefix("in/Zo\u00eb ")
+        .delimiter("/").maxKeys(10).continuationToken("abc+/=")));
+    assertEquals("/s3/inbox", c.http().getUri().getRawPath());
+    assertInstanceOf(Verified.class, s3VerifierAt(signingTime(c)).verify(c.toSigV4()));
+  }
+
+  @Test
+  void s3PresignedUrlIsSignedWithUnsignedPayload() {
+    URI url;
+    try (var presigner = software.amazon.awssdk.services.s3.presigner.S3Presigner.builder()
+        .region(Region.US_EAST_1)
+        .endpointOverride(URI.create("http://localhost:8080/s3"))
+        .serviceConfiguration(software.amazon.awssdk.services.s3.S3Configuration.builder()
+            .pathStyleAccessEnabled(true).build())
+        .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+            software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
+        .build()) {
+      url = presigner.presignGetObject(r -> r.signatureDuration(Duration.ofMinutes(10))
+          .getObjectRequest(g -> g.bucket("inbox").key("a b"))).url().toURI();
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+    assertFalse(url.getRawQuery().contains("X-Amz-Content-Sha256"), url.toString());
+    SigV4Request request = new SigV4Request("GET", url.getRawPath(), url.getRawQuery(),
+        RequestHeaders.of(Map.of("Host", List.of("localhost:8080"))), new byte[0]);
+    String date = url.getRawQuery().replaceAll(".*X-Amz-Date=([0-9TZ]+).*", "$1");
+    Instant signedAt = Instant.ofEpochSecond(SigV4Verifier.parseBasicIso(date));
+    assertInstanceOf(Verified.class, s3VerifierAt(signedAt.plusSeconds(599)).verify(request));
+    assertRejected(SigV4Error.REQUEST_EXPIRED, s3VerifierAt(signedAt.plusSeconds(601)).verify(request));
   }
 
   @Test

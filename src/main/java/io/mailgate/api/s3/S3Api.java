@@ -1,0 +1,402 @@
+package io.mailgate.api.s3;
+
+import io.mailgate.api.RequestAuthenticator;
+import io.mailgate.api.sigv4.SigV4Result;
+import io.mailgate.metrics.Metrics;
+import io.mailgate.send.Caller;
+import io.mailgate.store.ReceivedObjectStore;
+import io.mailgate.store.ReceivedObjectStore.StoredObject;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The mail that receipt rules' S3 actions stored, read back through a path-style subset of the S3 REST API under
+ * {@value #PATH}: an S3 client whose endpoint is {@code http://host:port/s3} (path-style) works unchanged.
+ *
+ * <p>Operations: GetObject ({@code GET /s3/{bucket}/{key}}, one {@code Range} honoured, the {@code response-*}
+ * header overrides; {@code partNumber=1} and {@code versionId=null} name the object itself, as for an unversioned
+ * single-part object in S3), HeadObject, DeleteObject (204, also for a key that is not there), ListObjectsV2
+ * ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys up to 1000, continuation-token, start-after,
+ * encoding-type=url, fetch-owner) and HeadBucket. Anything else is S3's MethodNotAllowed (PUT, POST...) or
+ * NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging...).
+ *
+ * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
+ * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
+ * bucket's name. A bucket exists while it holds one of the account's objects or one of its receipt rules' S3 actions
+ * names it; otherwise a request in it is NoSuchBucket. Objects are {@code application/octet-stream}, their ETag the
+ * quoted MD5 of their content; ListObjectsV2 gives no ETag (it would read every listed message in full).
+ *
+ * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
+ */
+public final class S3Api {
+  private static final Logger LOG = Logger.getLogger(S3Api.class.getName());
+
+  /** Where the API is served: a prefix no other route uses. */
+  public static final String PATH = "/s3";
+  static final String CONTENT_TYPE = "application/octet-stream";
+  /** The most keys one ListObjectsV2 page holds, and its default. */
+  static final int MAX_KEYS = 1000;
+  /** S3's limit on a key: 1,024 bytes of UTF-8. */
+  static final int MAX_KEY_BYTES = 1024;
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+  /** Query parameters that name another operation on the same resource (ACLs, tagging, uploads...). */
+  private static final Set<String> SUBRESOURCES = Set.of("acl", "attributes", "legal-hold", "restore", "retention",
+      "select", "tagging", "torrent", "uploadId", "uploads");
+  /** GetObject's parameters that set a header of the answer. */
+  private static final Map<String, String> RESPONSE_OVERRIDES = Map.of(
+      "response-content-type", "Content-Type",
+      "response-content-language", "Content-Language",
+      "response-expires", "Expires",
+      "response-cache-control", "Cache-Control",
+      "response-content-disposition", "Content-Disposition",
+      "response-content-encoding", "Content-Encoding");
+
+  private final RequestAuthenticator auth;
+  private final ReceivedObjectStore store;
+
+  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store) {
+    this.auth = auth;
+    this.store = store;
+  }
+
+  /** The resource a path names: the service (no bucket), a bucket (no key) or an object. */
+  record Resource(String bucket, String key) {
+
+    /**
+     * Reads {@code /s3[/bucket[/key]]}, still percent-encoded as received. A path the router matched only once
+     * normalized ({@code /%73%33/...}, {@code /x/../s3/...}) is InvalidURI: the path as signed must say it.
+     */
+    static Resource parse(String rawPath) {
+      if (!serves(rawPath)) {
+        throw new S3Exception(S3Error.INVALID_URI);
+      }
+      String rest = rawPath.substring(PATH.length());
+      if (rest.isEmpty() || rest.equals("/")) {
+        return new Resource(null, null);
+      }
+      int slash = rest.indexOf('/', 1);
+      String bucket = decode(slash < 0 ? rest.substring(1) : rest.substring(1, slash));
+      if (bucket.isEmpty()) {
+        throw new S3Exception(S3Error.INVALID_BUCKET_NAME).with("BucketName", bucket);
+      }
+      String key = slash < 0 ? "" : decode(rest.substring(slash + 1));
+      if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+        throw new S3Exception(S3Error.KEY_TOO_LONG).with("MaxSizeAllowed", Integer.toString(MAX_KEY_BYTES));
+      }
+      return new Resource(bucket, key.isEmpty() ? null : key);
+    }
+
+    String type() {
+      return key != null ? "OBJECT" : bucket != null ? "BUCKET" : "SERVICE";
+    }
+  }
+
+  /** Serves one request under {@value #PATH}. */
+  public void handle(RoutingContext ctx) {
+    String requestId = requestId();
+    HttpServerRequest request = ctx.request();
+    Future<Void> answered;
+    try {
+      Resource resource = Resource.parse(request.path());
+      HttpMethod method = request.method();
+      boolean allowed = method == HttpMethod.GET || method == HttpMethod.HEAD
+          || (method == HttpMethod.DELETE && resource.key() != null);
+      if (!allowed || resource.bucket() == null) {
+        // refused before authentication: a PUT's body is never read
+        throw allowed
+            ? new S3Exception(S3Error.NOT_IMPLEMENTED, "ListBuckets is not implemented: name the bucket.")
+            : new S3Exception(S3Error.METHOD_NOT_ALLOWED).with("Method", method.name())
+                .with("ResourceType", resource.type());
+      }
+      boolean presigned = request.getHeader("Authorization") == null;
+      answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
+          .compose(caller -> serve(ctx, caller, resource, requestId));
+    } catch (S3Exception e) {
+      answered = Future.failedFuture(e);
+    }
+    answered.onFailure(e -> fail(ctx, e, requestId));
+  }
+
+  /** The failure handler of the API's routes: what escaped {@link #handle}, in S3's shape. */
+  public void fail(RoutingContext ctx) {
+    fail(ctx, ctx.failure(), requestId());
+  }
+
+  /** Whether a path (as received) is the API's, for answers given before routing. */
+  public static boolean serves(String rawPath) {
+    return rawPath != null && rawPath.startsWith(PATH) && (rawPath.length() == PATH.length()
+        || rawPath.charAt(PATH.length()) == '/');
+  }
+
+  /** A request of the API's that the router could not take (a malformed escape in its path): InvalidURI. */
+  public void malformed(RoutingContext ctx) {
+    fail(ctx, new S3Exception(S3Error.INVALID_URI), requestId());
+  }
+
+  private Future<Void> serve(RoutingContext ctx, Caller caller, Resource resource, String requestId) {
+    MultiMap params;
+    try {
+      params = ctx.request().params(true); // ';' is a character of a prefix, not a separator
+    } catch (IllegalArgumentException malformed) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string."));
+    }
+    for (String name : params.names()) {
+      if (SUBRESOURCES.contains(name)) {
+        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
+            "The '" + name + "' parameter is not implemented here."));
+      }
+    }
+    // objects are never versioned, and each is one part: what S3 answers for such an object
+    String versionId = params.get("versionId");
+    if (versionId != null && !versionId.equals("null")) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid version id specified")
+          .with("ArgumentName", "versionId").with("ArgumentValue", versionId));
+    }
+    String partNumber = params.get("partNumber");
+    if (partNumber != null && !partNumber.equals("1")) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_PART_NUMBER));
+    }
+    String account = caller.account().id();
+    HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId);
+    if (resource.key() == null) {
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        return store.bucketExists(account, resource.bucket()).compose(exists -> exists
+            ? response.end() : Future.failedFuture(noSuchBucket(resource.bucket())));
+      }
+      if (!"2".equals(params.get("list-type"))) {
+        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
+            "Only ListObjectsV2 (list-type=2) lists a bucket here."));
+      }
+      return listObjectsV2(caller, resource.bucket(), params, response);
+    }
+    return switch (ctx.request().method().name()) {
+      case "GET" -> getObject(ctx, account, resource, params, response);
+      case "HEAD" -> store.head(account, resource.bucket(), resource.key())
+          .compose(found -> found.isPresent() ? objectHeaders(response, found.get())
+              .putHeader("Content-Length", Long.toString(found.get().size())).end() : missing(account, resource));
+      // DELETE, the one other method let through for an object
+      default -> store.delete(account, resource.bucket(), resource.key())
+          .compose(deleted -> deleted ? Future.succeededFuture(true) : store.bucketExists(account, resource.bucket()))
+          .compose(exists -> exists
+              ? response.setStatusCode(204).end() : Future.failedFuture(noSuchBucket(resource.bucket())));
+    };
+  }
+
+  private Future<Void> getObject(RoutingContext ctx, String account, Resource resource, MultiMap params,
+      HttpServerResponse response) {
+    for (String name : RESPONSE_OVERRIDES.keySet()) {
+      String value = params.get(name);
+      if (value != null && !headerSafe(value)) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid value for " + name + ".")
+            .with("ArgumentName", name));
+      }
+    }
+    String rangeHeader = ctx.request().getHeader("Range");
+    Optional<ByteRange> range = ByteRange.parse(rangeHeader);
+    Future<Optional<StoredObject>> read = range.isPresent()
+        ? store.get(account, resource.bucket(), resource.key(), range.get().from(), range.get().to())
+        : store.get(account, resource.bucket(), resource.key());
+    return read.compose(found -> {
+      if (found.isEmpty()) {
+        return missing(account, resource);
+      }
+      StoredObject o = found.get();
+      if (range.isPresent() && !range.get().satisfiable(o.size())) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_RANGE)
+            .with("RangeRequested", rangeHeader).with("ActualObjectSize", Long.toString(o.size())));
+      }
+      objectHeaders(response, o);
+      RESPONSE_OVERRIDES.forEach((name, header) -> {
+        String value = params.get(name);
+        if (value != null) {
+          response.putHeader(header, value); // replaces the Content-Type set above
+        }
+      });
+      if (range.isPresent()) {
+        ByteRange r = range.get();
+        response.setStatusCode(206).putHeader("Content-Range",
+            "bytes " + r.first(o.size()) + "-" + r.last(o.size()) + "/" + o.size());
+      }
+      return response.end(o.content());
+    });
+  }
+
+  private static HttpServerResponse objectHeaders(HttpServerResponse response, StoredObject o) {
+    return response.putHeader("Content-Type", CONTENT_TYPE)
+        .putHeader("ETag", "\"" + o.md5() + "\"")
+        .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified()))
+        .putHeader("Accept-Ranges", "bytes");
+  }
+
+  private Future<Void> listObjectsV2(Caller caller, String bucket, MultiMap params, HttpServerResponse response) {
+    String prefix = params.get("prefix") == null ? "" : params.get("prefix");
+    String delimiter = params.get("delimiter");
+    String token = params.get("continuation-token");
+    String startAfter = params.get("start-after");
+    String encoding = params.get("encoding-type");
+    for (String value : new String[] {prefix, delimiter, token, startAfter}) {
+      if (value != null && value.indexOf('\u0000') >= 0) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "A parameter holds a NUL character."));
+      }
+    }
+    if (encoding != null && !encoding.equals("url")) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid Encoding Method specified in "
+          + "Request").with("ArgumentName", "encoding-type").with("ArgumentValue", encoding));
+    }
+    int maxKeys = MAX_KEYS;
+    if (params.get("max-keys") != null) {
+      try {
+        maxKeys = Math.min(Integer.parseInt(params.get("max-keys")), MAX_KEYS);
+      } catch (NumberFormatException e) {
+        maxKeys = -1;
+      }
+      if (maxKeys < 0) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Provided max-keys not an integer or "
+            + "within integer range").with("ArgumentName", "max-keys").with("ArgumentValue", params.get("max-keys")));
+      }
+    }
+    String from;
+    if (token != null) {
+      from = KeyListing.fromToken(token);
+      if (from == null) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT,
+            "The continuation token provided is incorrect").with("ArgumentName", "continuation-token"));
+      }
+    } else {
+      from = startAfter == null ? "" : KeyListing.startingAfter(startAfter);
+    }
+    String account = caller.account().id();
+    KeyListing listing = new KeyListing(prefix, delimiter, maxKeys);
+    Future<Void> read = maxKeys == 0 ? Future.succeededFuture()
+        : readKeys(listing, account, bucket, from, prefix, prefix.isEmpty() ? null : KeyListing.after(prefix));
+    S3Xml.ListRequest request = new S3Xml.ListRequest(bucket, prefix, delimiter, maxKeys, token, startAfter,
+        encoding != null, "true".equals(params.get("fetch-owner")) ? caller.account() : null);
+    return read
+        .compose(v -> listing.page().isEmpty() ? store.bucketExists(account, bucket) : Future.succeededFuture(true))
+        .compose(exists -> exists
+            ? response.putHeader("Content-Type", "application/xml").end(S3Xml.listBucketResult(request, listing))
+            : Future.failedFuture(noSuchBucket(bucket)));
+  }
+
+  /** Reads batches of keys into the listing until its page is complete. */
+  private Future<Void> readKeys(KeyListing listing, String account, String bucket, String from, String prefix,
+      String prefixEnd) {
+    int limit = listing.wanted();
+    return store.keys(account, bucket, from, prefix, prefixEnd, limit).compose(batch -> {
+      String next = listing.accept(batch, limit);
+      return next == null ? Future.succeededFuture() : readKeys(listing, account, bucket, next, prefix, prefixEnd);
+    });
+  }
+
+  /** NoSuchKey when the bucket exists, else NoSuchBucket. */
+  private <T> Future<T> missing(String account, Resource resource) {
+    return store.bucketExists(account, resource.bucket()).compose(exists -> Future.failedFuture(exists
+        ? new S3Exception(S3Error.NO_SUCH_KEY).with("Key", resource.key()) : noSuchBucket(resource.bucket())));
+  }
+
+  private static S3Exception noSuchBucket(String bucket) {
+    return new S3Exception(S3Error.NO_SUCH_BUCKET).with("BucketName", bucket);
+  }
+
+  /** A failed authentication as S3 words it. */
+  static S3Exception refusal(SigV4Result.Rejected r, boolean presigned) {
+    return switch (r.error()) {
+      case MISSING_AUTHENTICATION_TOKEN -> new S3Exception(S3Error.ACCESS_DENIED);
+      case INCOMPLETE_SIGNATURE -> new S3Exception(presigned
+          ? S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR : S3Error.AUTHORIZATION_HEADER_MALFORMED, r.message());
+      case UNRECOGNIZED_CLIENT -> new S3Exception(S3Error.INVALID_ACCESS_KEY_ID);
+      // a computed canonical request means the signature itself differs; otherwise the message says what is wrong
+      case SIGNATURE_DOES_NOT_MATCH -> r.canonicalRequest() != null
+          ? new S3Exception(S3Error.SIGNATURE_DOES_NOT_MATCH)
+          : new S3Exception(S3Error.SIGNATURE_DOES_NOT_MATCH, r.message());
+      case SIGNATURE_EXPIRED -> new S3Exception(S3Error.REQUEST_TIME_TOO_SKEWED, r.message());
+      case REQUEST_EXPIRED -> new S3Exception(S3Error.ACCESS_DENIED, "Request has expired");
+    };
+  }
+
+  private static void fail(RoutingContext ctx, Throwable failure, String requestId) {
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten() || failure instanceof HttpClosedException) {
+      response.reset(); // half an answer, or nobody left to answer
+      return;
+    }
+    S3Exception e;
+    if (failure instanceof S3Exception s3) {
+      e = s3;
+    } else {
+      LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path(), failure);
+      e = new S3Exception(S3Error.INTERNAL_ERROR);
+    }
+    Metrics.of(ctx.vertx()).refused("s3", e.error().code);
+    response.setStatusCode(e.error().status).putHeader("x-amz-request-id", requestId);
+    if (ctx.request().method() == HttpMethod.HEAD) {
+      response.end();
+    } else {
+      response.putHeader("Content-Type", "application/xml").end(S3Xml.error(e, requestId));
+    }
+  }
+
+  /** Percent-decodes a path segment to UTF-8 text; an escape or byte sequence that is not one is InvalidURI. */
+  static String decode(String raw) {
+    if (raw.indexOf('%') < 0 && raw.chars().allMatch(c -> c > 0 && c < 0x80)) {
+      return raw;
+    }
+    ByteBuffer bytes = ByteBuffer.allocate(raw.length());
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c == '%') {
+        int hi = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+        int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
+        if (lo < 0) {
+          throw new S3Exception(S3Error.INVALID_URI);
+        }
+        bytes.put((byte) (hi << 4 | lo));
+        i += 2;
+      } else if (c < 0x100) {
+        bytes.put((byte) c); // a raw byte of the request line (Netty reads it as ISO-8859-1)
+      } else {
+        throw new S3Exception(S3Error.INVALID_URI);
+      }
+    }
+    bytes.flip();
+    try {
+      String s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(bytes).toString();
+      if (s.indexOf('\u0000') >= 0) {
+        throw new S3Exception(S3Error.INVALID_URI); // PostgreSQL text cannot hold it, so no key has it
+      }
+      return s;
+    } catch (CharacterCodingException e) {
+      throw new S3Exception(S3Error.INVALID_URI);
+    }
+  }
+
+  /** Whether a header may carry the value: no control characters, nothing beyond ISO-8859-1. */
+  private static boolean headerSafe(String value) {
+    return value.chars().allMatch(c -> (c >= 0x20 && c != 0x7F && c <= 0xFF) || c == '\t');
+  }
+
+  /** 16 upper-case hex digits, like S3's request ids. */
+  private static String requestId() {
+    return String.format("%016X", ThreadLocalRandom.current().nextLong());
+  }
+}

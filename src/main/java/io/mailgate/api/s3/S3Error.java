@@ -1,0 +1,39 @@
+package io.mailgate.api.s3;
+
+/**
+ * The errors the S3 API answers, with S3's codes, statuses and default messages (Amazon S3 API Reference, "Error
+ * responses"), so that an S3 client raises what it would raise against S3 ({@code NoSuchKeyException} for
+ * {@link #NO_SUCH_KEY}, a clock correction for {@link #REQUEST_TIME_TOO_SKEWED}).
+ */
+enum S3Error {
+  ACCESS_DENIED("AccessDenied", 403, "Access Denied"),
+  AUTHORIZATION_HEADER_MALFORMED("AuthorizationHeaderMalformed", 400, "The authorization header is malformed."),
+  AUTHORIZATION_QUERY_PARAMETERS_ERROR("AuthorizationQueryParametersError", 400,
+      "Error parsing the X-Amz-Credential parameter."),
+  INTERNAL_ERROR("InternalError", 500, "We encountered an internal error. Please try again."),
+  INVALID_ACCESS_KEY_ID("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."),
+  INVALID_ARGUMENT("InvalidArgument", 400, "Invalid Argument"),
+  INVALID_BUCKET_NAME("InvalidBucketName", 400, "The specified bucket is not valid."),
+  INVALID_PART_NUMBER("InvalidPartNumber", 416, "The requested partnumber is not satisfiable"),
+  INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
+  INVALID_URI("InvalidURI", 400, "Couldn't parse the specified URI."),
+  KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
+  METHOD_NOT_ALLOWED("MethodNotAllowed", 405, "The specified method is not allowed against this resource."),
+  NO_SUCH_BUCKET("NoSuchBucket", 404, "The specified bucket does not exist"),
+  NO_SUCH_KEY("NoSuchKey", 404, "The specified key does not exist."),
+  NOT_IMPLEMENTED("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
+  REQUEST_TIME_TOO_SKEWED("RequestTimeTooSkewed", 403,
+      "The difference between the request time and the current time is too large."),
+  SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the "
+      + "signature you provided. Check your key and signing method.");
+
+  final String code;
+  final int status;
+  final String message;
+
+  S3Error(String code, int status, String message) {
+    this.code = code;
+    this.status = status;
+    this.message = message;
+  }
+}

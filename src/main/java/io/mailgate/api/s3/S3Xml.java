@@ -1,0 +1,119 @@
+package io.mailgate.api.s3;
+
+import io.mailgate.api.sesv1.QueryXml;
+import io.mailgate.identity.Account;
+import io.mailgate.store.ReceivedObjectStore.ListedKey;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+
+/** The S3 API's XML documents: the error document and ListObjectsV2's {@code ListBucketResult}, as S3 writes them. */
+final class S3Xml {
+  static final String NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
+  private static final String DECLARATION = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  private static final DateTimeFormatter ISO_MILLIS =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+  private S3Xml() {}
+
+  /** {@code <Error><Code/><Message/>...details...<RequestId/></Error>}. */
+  static String error(S3Exception e, String requestId) {
+    StringBuilder b = new StringBuilder(256).append(DECLARATION).append("<Error>");
+    text(b, "Code", e.error().code);
+    text(b, "Message", e.getMessage());
+    for (Map.Entry<String, String> d : e.details()) {
+      text(b, d.getKey(), d.getValue());
+    }
+    text(b, "RequestId", requestId);
+    return b.append("</Error>").toString();
+  }
+
+  /**
+   * What ListObjectsV2 asked for, as its answer repeats it.
+   *
+   * @param urlEncoded {@code encoding-type=url}: keys, prefixes, the delimiter and start-after are written
+   *     URL-encoded (the way to carry keys with characters XML 1.0 cannot)
+   * @param owner the account, when {@code fetch-owner=true}; else null
+   */
+  record ListRequest(String bucket, String prefix, String delimiter, int maxKeys, String continuationToken,
+      String startAfter, boolean urlEncoded, Account owner) {}
+
+  /** {@code <ListBucketResult>}: the page's objects, then its common prefixes. */
+  static String listBucketResult(ListRequest r, KeyListing listing) {
+    StringBuilder b = new StringBuilder(512 + listing.page().size() * 200).append(DECLARATION)
+        .append("<ListBucketResult xmlns=\"").append(NAMESPACE).append("\">");
+    text(b, "Name", r.bucket());
+    text(b, "Prefix", name(r.prefix(), r.urlEncoded()));
+    if (r.delimiter() != null && !r.delimiter().isEmpty()) {
+      text(b, "Delimiter", name(r.delimiter(), r.urlEncoded()));
+    }
+    if (r.continuationToken() != null) {
+      text(b, "ContinuationToken", r.continuationToken());
+    }
+    if (r.startAfter() != null) {
+      text(b, "StartAfter", name(r.startAfter(), r.urlEncoded()));
+    }
+    text(b, "KeyCount", Integer.toString(listing.page().size()));
+    text(b, "MaxKeys", Integer.toString(r.maxKeys()));
+    if (r.urlEncoded()) {
+      text(b, "EncodingType", "url");
+    }
+    text(b, "IsTruncated", Boolean.toString(listing.truncated()));
+    String next = listing.nextToken();
+    if (next != null) {
+      text(b, "NextContinuationToken", next);
+    }
+    for (KeyListing.Entry e : listing.page()) {
+      if (!e.prefix()) {
+        ListedKey k = e.object();
+        b.append("<Contents>");
+        text(b, "Key", name(k.key(), r.urlEncoded()));
+        text(b, "LastModified", ISO_MILLIS.format(k.lastModified()));
+        text(b, "Size", Long.toString(k.size()));
+        if (r.owner() != null) {
+          b.append("<Owner>");
+          text(b, "ID", r.owner().id());
+          text(b, "DisplayName", r.owner().name());
+          b.append("</Owner>");
+        }
+        text(b, "StorageClass", "STANDARD");
+        b.append("</Contents>");
+      }
+    }
+    for (KeyListing.Entry e : listing.page()) {
+      if (e.prefix()) {
+        b.append("<CommonPrefixes>");
+        text(b, "Prefix", name(e.key(), r.urlEncoded()));
+        b.append("</CommonPrefixes>");
+      }
+    }
+    return b.append("</ListBucketResult>").toString();
+  }
+
+  private static void text(StringBuilder b, String element, String value) {
+    b.append('<').append(element).append('>');
+    QueryXml.escape(b, value);
+    b.append("</").append(element).append('>');
+  }
+
+  private static String name(String s, boolean urlEncoded) {
+    return urlEncoded ? urlEncode(s) : s;
+  }
+
+  /** Percent-encodes the UTF-8 bytes of {@code s} but for RFC 3986's unreserved characters and {@code /}. */
+  static String urlEncode(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 16);
+    for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
+      int c = x & 0xFF;
+      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
+          || c == '.' || c == '~' || c == '/') {
+        b.append((char) c);
+      } else {
+        b.append('%').append(HEX[c >>> 4]).append(HEX[c & 0xF]);
+      }
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,121 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The messages receipt rules' S3 actions stored ({@code received_objects}), as the S3 API reads them back: one
+ * object, a bucket's keys in S3's order, a deletion. Every statement is scoped to one account: buckets are the
+ * account's own namespaces, and another account's bucket of the same name is not seen.
+ *
+ * <p>Keys are ordered as S3 orders them, by their UTF-8 bytes (collation {@code "C"}, which the listing index has),
+ * whatever the database's default collation.
+ */
+public final class ReceivedObjectStore {
+
+  /**
+   * A stored object.
+   *
+   * @param size the whole object's length in bytes
+   * @param md5 the hex MD5 of the whole object
+   * @param content the bytes asked for (all, or the range); null when they were not asked for, or when the range
+   *     starts past the end
+   */
+  public record StoredObject(long size, String md5, Instant lastModified, Buffer content) {}
+
+  /** A key of a listing, with its object's size and time. */
+  public record ListedKey(String key, long size, Instant lastModified) {}
+
+  // The content's length comes from its TOAST header (octet_length does not decompress it); md5 reads it all.
+  private static final String FIND = "SELECT size, md5(content), created_at, %s FROM (SELECT octet_length(content) "
+      + "AS size, content, created_at FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
+  private static final String HEAD = FIND.formatted("NULL::bytea");
+  private static final String GET = FIND.formatted("content");
+  /** $4 = first offset (negative: that many last bytes), $5 = last offset; a range starting past the end is NULL. */
+  private static final String GET_RANGE = FIND.formatted("CASE "
+      + "WHEN $4::bigint < 0 THEN substring(content FROM (greatest(size + $4::bigint, 0) + 1)::int) "
+      + "WHEN $4::bigint >= size THEN NULL "
+      + "ELSE substring(content FROM ($4::bigint + 1)::int FOR (least($5::bigint, size - 1) - $4::bigint + 1)::int) END");
+  private static final String LIST = "SELECT object_key, octet_length(content), created_at FROM received_objects "
+      + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 AND object_key COLLATE \"C\" >= $4 "
+      + "AND ($5::text IS NULL OR object_key COLLATE \"C\" < $5) ORDER BY object_key COLLATE \"C\" LIMIT $6";
+  private static final String DELETE =
+      "DELETE FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3";
+  private static final String BUCKET_EXISTS = "SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 "
+      + "AND bucket = $2) OR EXISTS (SELECT 1 FROM receipt_rules WHERE account_id = $1 "
+      + "AND actions @> jsonb_build_array(jsonb_build_object('S3Action', jsonb_build_object('BucketName', $2::text))))";
+
+  private final Pool pool;
+
+  public ReceivedObjectStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The object's size, MD5 and time, without its content. */
+  public Future<Optional<StoredObject>> head(String accountId, String bucket, String key) {
+    return find(HEAD, Tuple.of(accountId, bucket, key));
+  }
+
+  /** The object with all of its content. */
+  public Future<Optional<StoredObject>> get(String accountId, String bucket, String key) {
+    return find(GET, Tuple.of(accountId, bucket, key));
+  }
+
+  /**
+   * The object with the bytes from offset {@code from} to {@code to} (clamped to its end) of its content; a negative
+   * {@code from} asks for the last {@code -from} bytes. Only those bytes leave the database.
+   */
+  public Future<Optional<StoredObject>> get(String accountId, String bucket, String key, long from, long to) {
+    return find(GET_RANGE, Tuple.of(accountId, bucket, key, from, to));
+  }
+
+  private Future<Optional<StoredObject>> find(String sql, Tuple args) {
+    return pool.preparedQuery(sql).execute(args).map(rows -> {
+      if (rows.size() == 0) {
+        return Optional.empty();
+      }
+      Row r = rows.iterator().next();
+      return Optional.of(new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(),
+          r.getBuffer(3)));
+    });
+  }
+
+  /**
+   * Up to {@code limit} keys of the bucket, in order, from {@code from} on (inclusive), among those that start with
+   * {@code prefix}.
+   *
+   * @param prefixEnd the least string above every string that starts with {@code prefix}, or null when there is none
+   *     (an empty prefix): it bounds the index scan
+   */
+  public Future<List<ListedKey>> keys(String accountId, String bucket, String from, String prefix, String prefixEnd,
+      int limit) {
+    return pool.preparedQuery(LIST).execute(Tuple.of(accountId, bucket, from, prefix, prefixEnd, limit)).map(rows -> {
+      List<ListedKey> keys = new ArrayList<>(rows.size());
+      for (Row r : rows) {
+        keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant()));
+      }
+      return keys;
+    });
+  }
+
+  /** Deletes the object; true when there was one. */
+  public Future<Boolean> delete(String accountId, String bucket, String key) {
+    return pool.preparedQuery(DELETE).execute(Tuple.of(accountId, bucket, key)).map(r -> r.rowCount() > 0);
+  }
+
+  /**
+   * Whether the account has the bucket: it holds one of the account's objects, or one of its receipt rules' S3 actions
+   * names it (so a bucket stays while it is empty, as long as mail may still arrive in it).
+   */
+  public Future<Boolean> bucketExists(String accountId, String bucket) {
+    return pool.preparedQuery(BUCKET_EXISTS).execute(Tuple.of(accountId, bucket))
+        .map(rows -> rows.iterator().next().getBoolean(0));
+  }
+}
