@@ -30,6 +30,9 @@ import java.util.logging.Logger;
  * of a few thousand messages, each its own transaction, until a batch comes back short. Message ids
  * sort by creation time, so the primary key gives the oldest first and a sweep reads little more
  * than what it deletes. 0 days: nothing is deleted and this verticle does nothing.
+ *
+ * <p>Received mail (what receipt rules' S3 actions stored) goes after {@code receiving.retentionDays}, when that is
+ * set: it is the account's, read and deleted through the S3 endpoint, so by default it stays.
  */
 public final class RetentionVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(RetentionVerticle.class.getName());
@@ -74,6 +77,10 @@ public final class RetentionVerticle extends VerticleBase {
 
   static final String DELETE_BUCKETS = "DELETE FROM reputation_buckets WHERE bucket < $1";
 
+  static final String DELETE_RECEIVED = """
+      DELETE FROM received_objects WHERE ctid IN (
+        SELECT ctid FROM received_objects WHERE created_at < $1 LIMIT $2)""";
+
   /** What one sweep deleted. */
   public record Swept(long messages, long feedback, long reputationBuckets) {
     long total() {
@@ -108,14 +115,25 @@ public final class RetentionVerticle extends VerticleBase {
     return days;
   }
 
+  /** {@code receiving.retentionDays}, checked as {@link #days} is. */
+  public static int receivedDays(MailgateConfig config) {
+    int days = config.get(MailgateConfig.RECEIVING_RETENTION_DAYS);
+    if (days < 0) {
+      throw new ConfigException("invalid value for " + MailgateConfig.RECEIVING_RETENTION_DAYS.path() + " ("
+          + MailgateConfig.RECEIVING_RETENTION_DAYS.envName() + "): " + days + " is negative (0 keeps received mail)");
+    }
+    return days;
+  }
+
   @Override
   public Future<?> start() {
     int days = days(config);
-    if (days == 0) {
+    int receivedDays = receivedDays(config);
+    if (days == 0 && receivedDays == 0) {
       return Future.succeededFuture();
     }
     db = Database.pool(vertx, config, 1);
-    timer = vertx.setPeriodic(firstSweepMillis, SWEEP_INTERVAL_MILLIS, id -> run(days));
+    timer = vertx.setPeriodic(firstSweepMillis, SWEEP_INTERVAL_MILLIS, id -> run(days, receivedDays));
     return Future.succeededFuture();
   }
 
@@ -125,11 +143,28 @@ public final class RetentionVerticle extends VerticleBase {
     return db == null ? Future.succeededFuture() : db.close();
   }
 
-  private void run(int days) {
+  private void run(int days, int receivedDays) {
     if (running) {
       return;
     }
     running = true;
+    Future<Long> received = receivedDays == 0 ? Future.succeededFuture(0L)
+        : sweepReceived(db, clock.instant().minus(Duration.ofDays(receivedDays)), BATCH);
+    received.onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("retention sweep of received mail failed: " + ar.cause().getMessage());
+      } else if (ar.result() > 0) {
+        LOG.info("retention: deleted " + ar.result() + " received messages stored by S3 actions");
+      }
+      if (days == 0) {
+        running = false;
+      } else {
+        sweepMessages(days);
+      }
+    });
+  }
+
+  private void sweepMessages(int days) {
     Instant cutoff = clock.instant().minus(Duration.ofDays(days));
     // the reputation window may reach further back than the retention
     Instant window = clock.instant().minus(Duration.ofHours(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)));
@@ -159,6 +194,11 @@ public final class RetentionVerticle extends VerticleBase {
                     .compose(feedback -> delete(conn, DELETE_BUCKETS, Tuple.of(Timestamps.utc(bucketCutoff)))
                         .map(buckets -> new Swept(messages, feedback, buckets))))
                 .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
+  }
+
+  /** Deletes received mail stored before {@code cutoff}, {@code batch} rows a statement; how many. */
+  public static Future<Long> sweepReceived(Pool db, Instant cutoff, int batch) {
+    return db.withConnection(conn -> batches(conn, DELETE_RECEIVED, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0));
   }
 
   /**

@@ -92,6 +92,19 @@ class RetentionTest {
   }
 
   @Test
+  void receivedMailGoesAfterItsOwnRetentionInBatches() throws Exception {
+    for (int i = 0; i < 23; i++) {
+      Db.execute(url, "INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at) "
+          + "VALUES ('a1', 'inbox', 'old/" + i + "', 'm" + i + "', 'x', now() - interval '40 days')");
+    }
+    Db.execute(url, "INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at) "
+        + "VALUES ('a2', 'inbox', 'new', 'n', 'x', now() - interval '1 day')");
+    assertEquals(23L, await(RetentionVerticle.sweepReceived(pool, CUTOFF, 10)));
+    assertEquals(1, count("SELECT count(*) FROM received_objects"));
+    assertEquals("new", Db.string(url, "SELECT object_key FROM received_objects"));
+  }
+
+  @Test
   void deletesFinishedMessagesWithTheirRecipientsAndEventsAndKeepsTheRest() throws Exception {
     RetentionVerticle.Swept swept = await(RetentionVerticle.sweep(pool, CUTOFF, NOW.minus(Duration.ofDays(1)), 10));
 
