@@ -42,7 +42,9 @@ public final class ReceivedObjectStore {
   private static final String GET_RANGE = FIND.formatted("CASE "
       + "WHEN $4::bigint < 0 THEN substring(content FROM (greatest(size + $4::bigint, 0) + 1)::int) "
       + "WHEN $4::bigint >= size THEN NULL "
-      + "ELSE substring(content FROM ($4::bigint + 1)::int FOR (least($5::bigint, size - 1) - $4::bigint + 1)::int) END");
+      // least(..., 2^31 - 1): a constant offset is folded when the statement is planned, branch taken or not
+      + "ELSE substring(content FROM least($4::bigint + 1, 2147483647)::int "
+      + "FOR least(least($5::bigint, size - 1) - $4::bigint + 1, 2147483647)::int) END");
   private static final String LIST = "SELECT object_key, octet_length(content), created_at FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 AND object_key COLLATE \"C\" >= $4 "
       + "AND ($5::text IS NULL OR object_key COLLATE \"C\" < $5) ORDER BY object_key COLLATE \"C\" LIMIT $6";

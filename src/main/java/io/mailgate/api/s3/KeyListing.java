@@ -30,6 +30,8 @@ final class KeyListing {
   /** Up to one more than a page: the extra entry only says that the page is truncated. */
   private final List<Entry> entries = new ArrayList<>();
   private String lastPrefix;
+  /** Where the next page starts when this one was cut short before it was full; null when it was not. */
+  private String cutAt;
 
   /**
    * @param prefix keys start with it ({@code ""} for all)
@@ -81,13 +83,24 @@ final class KeyListing {
   }
 
   boolean truncated() {
-    return entries.size() > maxKeys;
+    return entries.size() > maxKeys || cutAt != null;
+  }
+
+  /**
+   * Ends the page before it is full, the next one to start at {@code from}: S3 too may answer fewer keys than asked
+   * for, with a continuation token. Bounds what one request reads when common prefixes hold many keys each.
+   */
+  void cutShort(String from) {
+    cutAt = from;
   }
 
   /** Where the next page starts, as a continuation token; null when the page is the last. Needs a maxKeys above 0. */
   String nextToken() {
     if (!truncated()) {
       return null;
+    }
+    if (entries.size() <= maxKeys) {
+      return token(cutAt);
     }
     Entry last = entries.get(maxKeys - 1);
     return token(last.prefix() ? after(last.key()) : last.key() + '\u0001');

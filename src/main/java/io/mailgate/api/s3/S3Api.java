@@ -2,12 +2,12 @@ package io.mailgate.api.s3;
 
 import io.mailgate.api.RequestAuthenticator;
 import io.mailgate.api.sigv4.SigV4Result;
+import io.mailgate.api.sigv4.SignedQuery;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.send.Caller;
 import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.ReceivedObjectStore.StoredObject;
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -114,6 +114,10 @@ public final class S3Api {
   public void handle(RoutingContext ctx) {
     String requestId = requestId();
     HttpServerRequest request = ctx.request();
+    // S3 lives on a domain of its own; here the console shares the origin. A stored message served as a page (a
+    // presigned link with response-content-type=text/html) must run nothing and reach nothing on it.
+    ctx.response().putHeader("X-Content-Type-Options", "nosniff")
+        .putHeader("Content-Security-Policy", "default-src 'none'; sandbox");
     Future<Void> answered;
     try {
       Resource resource = Resource.parse(request.path());
@@ -153,13 +157,14 @@ public final class S3Api {
   }
 
   private Future<Void> serve(RoutingContext ctx, Caller caller, Resource resource, String requestId) {
-    MultiMap params;
+    Map<String, String> params;
     try {
-      params = ctx.request().params(true); // ';' is a character of a prefix, not a separator
+      params = SignedQuery.parse(ctx.request().query()); // as signed: '+' is a plus sign, ';' a character
     } catch (IllegalArgumentException malformed) {
-      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string."));
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string: "
+          + malformed.getMessage() + "."));
     }
-    for (String name : params.names()) {
+    for (String name : params.keySet()) {
       if (SUBRESOURCES.contains(name)) {
         return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
             "The '" + name + "' parameter is not implemented here."));
@@ -201,7 +206,7 @@ public final class S3Api {
     };
   }
 
-  private Future<Void> getObject(RoutingContext ctx, String account, Resource resource, MultiMap params,
+  private Future<Void> getObject(RoutingContext ctx, String account, Resource resource, Map<String, String> params,
       HttpServerResponse response) {
     for (String name : RESPONSE_OVERRIDES.keySet()) {
       String value = params.get(name);
@@ -247,7 +252,7 @@ public final class S3Api {
         .putHeader("Accept-Ranges", "bytes");
   }
 
-  private Future<Void> listObjectsV2(Caller caller, String bucket, MultiMap params, HttpServerResponse response) {
+  private Future<Void> listObjectsV2(Caller caller, String bucket, Map<String, String> params, HttpServerResponse response) {
     String prefix = params.get("prefix") == null ? "" : params.get("prefix");
     String delimiter = params.get("delimiter");
     String token = params.get("continuation-token");
@@ -287,7 +292,7 @@ public final class S3Api {
     String account = caller.account().id();
     KeyListing listing = new KeyListing(prefix, delimiter, maxKeys);
     Future<Void> read = maxKeys == 0 ? Future.succeededFuture()
-        : readKeys(listing, account, bucket, from, prefix, prefix.isEmpty() ? null : KeyListing.after(prefix));
+        : readKeys(listing, account, bucket, from, prefix, prefix.isEmpty() ? null : KeyListing.after(prefix), 1);
     S3Xml.ListRequest request = new S3Xml.ListRequest(bucket, prefix, delimiter, maxKeys, token, startAfter,
         encoding != null, "true".equals(params.get("fetch-owner")) ? caller.account() : null);
     return read
@@ -297,13 +302,21 @@ public final class S3Api {
             : Future.failedFuture(noSuchBucket(bucket)));
   }
 
-  /** Reads batches of keys into the listing until its page is complete. */
+  /** Most queries one listing runs: past them the page ends early, with a continuation token. */
+  static final int MAX_BATCHES = 16;
+
+  /** Reads batches of keys into the listing until its page is complete, or {@link #MAX_BATCHES} were read. */
   private Future<Void> readKeys(KeyListing listing, String account, String bucket, String from, String prefix,
-      String prefixEnd) {
+      String prefixEnd, int batches) {
     int limit = listing.wanted();
     return store.keys(account, bucket, from, prefix, prefixEnd, limit).compose(batch -> {
       String next = listing.accept(batch, limit);
-      return next == null ? Future.succeededFuture() : readKeys(listing, account, bucket, next, prefix, prefixEnd);
+      if (next != null && batches >= MAX_BATCHES) {
+        listing.cutShort(next);
+        return Future.succeededFuture();
+      }
+      return next == null ? Future.succeededFuture()
+          : readKeys(listing, account, bucket, next, prefix, prefixEnd, batches + 1);
     });
   }
 

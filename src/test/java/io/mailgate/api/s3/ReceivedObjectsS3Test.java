@@ -203,6 +203,28 @@ class ReceivedObjectsS3Test {
     }
   }
 
+  /**
+   * The console shares this origin (S3 has one of its own): a stored message served as a page, through a presigned
+   * link that asks for text/html, runs no script.
+   */
+  @Test
+  void aMessageServedAsHtmlRunsNothing() throws Exception {
+    put("html-bucket", "page", "Subject: x\r\n\r\n<script>fetch('/_mailgate/console')</script>\r\n");
+    URI url;
+    try (S3Presigner presigner = S3Presigner.builder().endpointOverride(endpoint()).region(Region.US_EAST_1)
+        .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(TestNode.ACCESS_KEY,
+            TestNode.SECRET))).build()) {
+      url = presigner.presignGetObject(r -> r.signatureDuration(Duration.ofMinutes(5)).getObjectRequest(g -> g
+          .bucket("html-bucket").key("page").responseContentType("text/html"))).url().toURI();
+    }
+    HttpResponse<String> page = http.send(HttpRequest.newBuilder(url).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, page.statusCode());
+    assertEquals("text/html", page.headers().firstValue("Content-Type").orElseThrow());
+    assertEquals("default-src 'none'; sandbox", page.headers().firstValue("Content-Security-Policy").orElseThrow());
+    assertEquals("nosniff", page.headers().firstValue("X-Content-Type-Options").orElseThrow());
+  }
+
   @Test
   void presignedUrlReadsTheObjectAndATamperedOneDoesNot() throws Exception {
     put("presigned-bucket", "in/msg 1", "Subject: presigned\r\n\r\nbody\r\n");
@@ -248,6 +270,9 @@ class ReceivedObjectsS3Test {
 
     refused(416, "InvalidRange", () -> s3.getObjectAsBytes(r -> r.bucket("range-bucket").key("big")
         .range("bytes=" + n + "-")));
+
+    refused(416, "InvalidRange", () -> s3.getObjectAsBytes(r -> r.bucket("range-bucket").key("big")
+        .range("bytes=3000000000-"))); // an offset past 2^31: not an integer overflow in the query
 
     // several ranges: the whole object, as S3 answers them
     ResponseBytes<GetObjectResponse> several = s3.getObjectAsBytes(r -> r.bucket("range-bucket").key("big")

@@ -15,6 +15,21 @@ import org.junit.jupiter.api.Test;
 /** The S3 API's pieces that need no node: ranges, paths, listing bounds and tokens. */
 class S3UnitsTest {
 
+  /** A listing cut short (too many queries) is truncated, and its token starts the next page where reading stopped. */
+  @Test
+  void aPageCutShortIsTruncatedWithAToken() {
+    KeyListing listing = new KeyListing("", "/", 1000);
+    String next = listing.accept(java.util.List.of(
+        new io.mailgate.store.ReceivedObjectStore.ListedKey("a/1", 1, java.time.Instant.EPOCH),
+        new io.mailgate.store.ReceivedObjectStore.ListedKey("a/2", 1, java.time.Instant.EPOCH)), 2);
+    assertEquals("a0", next, "past every key under a/");
+    assertEquals(false, listing.truncated());
+    listing.cutShort(next);
+    assertEquals(true, listing.truncated());
+    assertEquals(1, listing.page().size());
+    assertEquals("a0", KeyListing.fromToken(listing.nextToken()));
+  }
+
   @Test
   void rangeHeadersAreReadAsRfc9110SaysOrIgnored() {
     assertEquals(Optional.of(new ByteRange(0, 9)), ByteRange.parse("bytes=0-9"));
