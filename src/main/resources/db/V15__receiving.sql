@@ -42,6 +42,7 @@ CREATE TABLE received_objects (
   message_id  text NOT NULL,
   content     bytea NOT NULL,
   created_at  timestamptz NOT NULL,
+  etag        text GENERATED ALWAYS AS (md5(content)) STORED, -- the S3 ETag: HEAD and listings read no content
   PRIMARY KEY (account_id, bucket, object_key)
 );
 DO $$

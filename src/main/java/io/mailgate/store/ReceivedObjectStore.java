@@ -31,11 +31,15 @@ public final class ReceivedObjectStore {
   public record StoredObject(long size, String md5, Instant lastModified, Buffer content) {}
 
   /** A key of a listing, with its object's size and time. */
-  public record ListedKey(String key, long size, Instant lastModified) {}
+  public record ListedKey(String key, long size, Instant lastModified, String etag) {
+    public ListedKey(String key, long size, Instant lastModified) {
+      this(key, size, lastModified, null);
+    }
+  }
 
-  // The content's length comes from its TOAST header (octet_length does not decompress it); md5 reads it all.
-  private static final String FIND = "SELECT size, md5(content), created_at, %s FROM (SELECT octet_length(content) "
-      + "AS size, content, created_at FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
+  // The content's length comes from its TOAST header (octet_length does not decompress it); the ETag is stored.
+  private static final String FIND = "SELECT size, etag, created_at, %s FROM (SELECT octet_length(content) "
+      + "AS size, content, etag, created_at FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
   private static final String HEAD = FIND.formatted("NULL::bytea");
   private static final String GET = FIND.formatted("content");
   /** $4 = first offset (negative: that many last bytes), $5 = last offset; a range starting past the end is NULL. */
@@ -45,7 +49,7 @@ public final class ReceivedObjectStore {
       // least(..., 2^31 - 1): a constant offset is folded when the statement is planned, branch taken or not
       + "ELSE substring(content FROM least($4::bigint + 1, 2147483647)::int "
       + "FOR least(least($5::bigint, size - 1) - $4::bigint + 1, 2147483647)::int) END");
-  private static final String LIST = "SELECT object_key, octet_length(content), created_at FROM received_objects "
+  private static final String LIST = "SELECT object_key, octet_length(content), created_at, etag FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 AND object_key COLLATE \"C\" >= $4 "
       + "AND ($5::text IS NULL OR object_key COLLATE \"C\" < $5) ORDER BY object_key COLLATE \"C\" LIMIT $6";
   private static final String DELETE =
@@ -101,7 +105,7 @@ public final class ReceivedObjectStore {
     return pool.preparedQuery(LIST).execute(Tuple.of(accountId, bucket, from, prefix, prefixEnd, limit)).map(rows -> {
       List<ListedKey> keys = new ArrayList<>(rows.size());
       for (Row r : rows) {
-        keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant()));
+        keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant(), r.getString(3)));
       }
       return keys;
     });

@@ -42,7 +42,7 @@ import java.util.logging.Logger;
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
  * bucket's name. A bucket exists while it holds one of the account's objects or one of its receipt rules' S3 actions
  * names it; otherwise a request in it is NoSuchBucket. Objects are {@code application/octet-stream}, their ETag the
- * quoted MD5 of their content; ListObjectsV2 gives no ETag (it would read every listed message in full).
+ * quoted MD5 of their content (stored with it, so HEAD and ListObjectsV2 give it without reading the content).
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */

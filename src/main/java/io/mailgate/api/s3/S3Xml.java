@@ -71,6 +71,9 @@ final class S3Xml {
         b.append("<Contents>");
         text(b, "Key", name(k.key(), r.urlEncoded()));
         text(b, "LastModified", ISO_MILLIS.format(k.lastModified()));
+        if (k.etag() != null) {
+          text(b, "ETag", "\"" + k.etag() + "\"");
+        }
         text(b, "Size", Long.toString(k.size()));
         if (r.owner() != null) {
           b.append("<Owner>");

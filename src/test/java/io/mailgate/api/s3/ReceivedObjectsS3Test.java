@@ -180,6 +180,8 @@ class ReceivedObjectsS3Test {
     assertEquals(meta.eTag(), head.eTag());
     assertEquals(meta.lastModified(), head.lastModified());
     assertEquals("application/octet-stream", head.contentType());
+    assertEquals(List.of(meta.eTag()), s3.listObjectsV2(r -> r.bucket("get-bucket").prefix("mail/0000018e-aaaa"))
+        .contents().stream().map(S3Object::eTag).toList(), "listings carry the ETag too");
 
     HttpResponse<String> presigned = http.send(HttpRequest.newBuilder(presign("get-bucket", "mail/0000018e-aaaa",
         Duration.ofMinutes(5))).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
