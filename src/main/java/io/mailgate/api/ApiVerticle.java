@@ -83,6 +83,9 @@ import java.util.function.ToLongFunction;
  * One instance per event loop, each with its own database pool, caches and send service.
  */
 public final class ApiVerticle extends VerticleBase {
+  /** What the S3 endpoint's GETs of one node hold at once (an object is sent from memory). */
+  static final long MAX_S3_READS_IN_FLIGHT = 64L * 1024 * 1024;
+
   /** The request bodies one node holds at once (see {@link RequestBudget}), like the SMTP ports' DATA budget. */
   static final long MAX_BODIES_IN_FLIGHT = 128L * 1024 * 1024;
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
@@ -266,7 +269,8 @@ public final class ApiVerticle extends VerticleBase {
     }
     // received mail through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too); no body is read (a
     // PUT is refused unread)
-    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db));
+    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), (RequestBudget) vertx.sharedData()
+        .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new RequestBudget(MAX_S3_READS_IN_FLIGHT)));
     router.route(S3Api.PATH + "/*").handler(s3::handle).failureHandler(s3::fail);
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.

@@ -1,6 +1,7 @@
 package io.mailgate.api.s3;
 
 import io.mailgate.api.RequestAuthenticator;
+import io.mailgate.api.RequestBudget;
 import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sigv4.SignedQuery;
 import io.mailgate.metrics.Metrics;
@@ -72,10 +73,16 @@ public final class S3Api {
 
   private final RequestAuthenticator auth;
   private final ReceivedObjectStore store;
+  private final RequestBudget reads;
 
-  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store) {
+  /**
+   * @param reads the objects (or ranges) the node's GETs hold in memory while they are sent: one that would go past
+   *     it is answered SlowDown (503), which the SDKs retry with backoff
+   */
+  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, RequestBudget reads) {
     this.auth = auth;
     this.store = store;
+    this.reads = reads;
   }
 
   /** The resource a path names: the service (no bucket), a bucket (no key) or an object. */
@@ -241,6 +248,11 @@ public final class S3Api {
         response.setStatusCode(206).putHeader("Content-Range",
             "bytes " + r.first(o.size()) + "-" + r.last(o.size()) + "/" + o.size());
       }
+      long held = o.content().length();
+      if (!reads.take(held)) {
+        return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
+      }
+      ctx.addEndHandler(v -> reads.release(held)); // sent, or the connection closed
       return response.end(o.content());
     });
   }

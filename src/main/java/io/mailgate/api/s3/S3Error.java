@@ -24,6 +24,7 @@ enum S3Error {
   NOT_IMPLEMENTED("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
   REQUEST_TIME_TOO_SKEWED("RequestTimeTooSkewed", 403,
       "The difference between the request time and the current time is too large."),
+  SLOW_DOWN("SlowDown", 503, "Please reduce your request rate."),
   SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the "
       + "signature you provided. Check your key and signing method.");
 
