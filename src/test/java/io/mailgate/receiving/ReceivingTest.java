@@ -224,6 +224,30 @@ class ReceivingTest {
     }
   }
 
+  /** Two accounts that verified one domain each run their own rules on the message, into their own buckets. */
+  @Test
+  void twoAccountsReceivingForOneDomainEachGetTheirCopy() throws Exception {
+    Accounts.NewKey other = node.createAccount("co-owner", true, 10, 1000);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
+        + "', 'shared.example', 'DOMAIN', 'SUCCESS'), ('" + other.accountId() + "', 'shared.example', 'DOMAIN', "
+        + "'SUCCESS')");
+    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + other.accountId()
+        + "', 'theirs', true)");
+    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
+        + "actions, scan_enabled) VALUES ('" + other.accountId() + "', 'theirs', 'keep', 0, true, 'Optional', "
+        + "'{shared.example}', '[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"co/\"}}]', false)");
+    rule("main", 11, "shared", "Optional", "{shared.example}",
+        "[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"mine/\"}}]");
+    Thread.sleep(400); // this account's rules, cached by earlier tests, are read again after cache.ttlMillis (200 ms)
+    String id = receivedId(sendUntil(List.of("team@shared.example"), message("team@shared.example", "for both"),
+        r -> r.get(3).startsWith("250")));
+    assertTrue(object("inbox", "mine/" + id).contains("Subject: for both"), "this account's rule");
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE account_id = '" + other.accountId()
+        + "' AND bucket = 'inbox' AND object_key = 'co/" + id + "'"), "the other account's own rule");
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE account_id = '" + other.accountId()
+        + "' AND object_key = 'mine/" + id + "'"), "and not this account's copy");
+  }
+
   @Test
   void subdomainsAndVerifiedAddressesAreReceivedOthersRefused() throws IOException {
     String sub = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("x@eu.inbox.example"),
