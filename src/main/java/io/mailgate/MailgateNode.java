@@ -164,7 +164,7 @@ public final class MailgateNode {
         .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
         .compose(v -> deploy(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
-            ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock), 1) : Future.<Void>succeededFuture())
+            ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock, dns), 1) : Future.<Void>succeededFuture())
         .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", delivery " + describeDelivery(config)));

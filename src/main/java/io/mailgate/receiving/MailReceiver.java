@@ -94,9 +94,11 @@ public final class MailReceiver {
   private final Clock clock;
   private final String serverName;
   private final GroupCommit<Rows, Boolean> writes;
+  private final DkimVerdict dkim;
 
   /** {@code maxInFlight}: statements at a time (the pool's connections); messages meanwhile wait and go together. */
-  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight) {
+  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight, DkimVerdict dkim) {
+    this.dkim = dkim;
     this.db = db;
     this.clock = clock;
     this.serverName = serverName;
@@ -115,6 +117,16 @@ public final class MailReceiver {
 
   /** Receives the message for the recipients' plans (none refused, all with the same outcome). */
   public Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt) {
+    boolean notifies = plans.stream().anyMatch(p -> p.chains().stream().anyMatch(c -> c.steps().stream()
+        .anyMatch(s -> s.actions().stream().anyMatch(a -> a.topicArn() != null))));
+    // the verdict is for notifications: a message that only gets stored is not checked
+    Future<String> verdict = notifies ? dkim.of(message).otherwise(DkimVerdict.PROCESSING_FAILED)
+        : Future.succeededFuture(DkimVerdict.GRAY);
+    return verdict.compose(dkimVerdict -> receive(envelope, message, plans, receivedAt, dkimVerdict));
+  }
+
+  private Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt,
+      String dkimVerdict) {
     ReceiptPlan.Outcome outcome = plans.get(0).outcome();
     String id = messageId();
     String trace = "Return-Path: <" + envelope.reversePath() + ">\r\n"
@@ -130,7 +142,8 @@ public final class MailReceiver {
       List<ReceiptPlan> accountPlans = e.getValue();
       int before = stored.size();
       int noticesBefore = notices.size();
-      SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, stored, notices);
+      SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, dkimVerdict, stored,
+          notices);
       if (refused != null) {
         return Future.succeededFuture(refused);
       }
@@ -236,7 +249,7 @@ public final class MailReceiver {
    * refuses the message: larger than an SNS action may post.
    */
   private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, String trace,
-      byte[] message, Instant receivedAt, List<StoredObject> stored, List<Notice> notices) {
+      byte[] message, Instant receivedAt, String dkimVerdict, List<StoredObject> stored, List<Notice> notices) {
     List<String> destination = plans.stream().map(ReceiptPlan::recipient).toList();
     StringBuilder added = new StringBuilder();
     byte[] content = null;
@@ -283,7 +296,7 @@ public final class MailReceiver {
         JsonObject notice = new JsonObject()
             .put("notificationType", "Received")
             .put("mail", mail)
-            .put("receipt", receipt(rule, recipients, action, id, receivedAt));
+            .put("receipt", receipt(rule, recipients, action, id, receivedAt, dkimVerdict));
         if (action instanceof ReceiptAction.Sns sns) {
           if (content.length > ReceiptPlan.MAX_SNS_BYTES) {
             return new SmtpReply(552, "5.3.4", "Message rejected: larger than the " + ReceiptPlan.MAX_SNS_BYTES / 1024
@@ -299,7 +312,7 @@ public final class MailReceiver {
   }
 
   private JsonObject receipt(ReceiptRule rule, List<String> recipients, ReceiptAction action, String id,
-      Instant receivedAt) {
+      Instant receivedAt, String dkimVerdict) {
     JsonObject gray = new JsonObject().put("status", "GRAY");
     JsonObject scan = rule.scanEnabled() ? gray : new JsonObject().put("status", "DISABLED");
     return new JsonObject()
@@ -309,7 +322,7 @@ public final class MailReceiver {
         .put("spamVerdict", scan)
         .put("virusVerdict", scan.copy())
         .put("spfVerdict", gray.copy())
-        .put("dkimVerdict", gray.copy())
+        .put("dkimVerdict", new JsonObject().put("status", dkimVerdict))
         .put("dmarcVerdict", gray.copy())
         .put("action", action(action, id));
   }

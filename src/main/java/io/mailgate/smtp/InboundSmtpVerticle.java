@@ -2,8 +2,10 @@ package io.mailgate.smtp;
 
 import io.mailgate.EventBusAddresses;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.dns.DnsResolver;
 import io.mailgate.feedback.InboundMail;
 import io.mailgate.metrics.Metrics;
+import io.mailgate.receiving.DkimVerdict;
 import io.mailgate.receiving.MailReceiver;
 import io.mailgate.receiving.ReceiptPlan;
 import io.mailgate.receiving.ReceivingDirectory;
@@ -14,8 +16,8 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Clock;
-import java.util.HashMap;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -44,6 +46,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
 
   private final MailgateConfig config;
   private final Clock clock;
+  private final DnsResolver dns;
   private final Set<String> bounceDomains = new HashSet<>();
   private final Map<String, Cached> mailFromDomains = new HashMap<>();
   private static final SmtpReply NOT_ALIKE = new SmtpReply(452, "4.5.3",
@@ -57,9 +60,10 @@ public final class InboundSmtpVerticle extends VerticleBase {
   private MailReceiver receiver;
   private Metrics metrics;
 
-  public InboundSmtpVerticle(MailgateConfig config, Clock clock) {
+  public InboundSmtpVerticle(MailgateConfig config, Clock clock, DnsResolver dns) {
     this.config = config;
     this.clock = clock;
+    this.dns = dns;
   }
 
   @Override
@@ -73,7 +77,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
     db = Database.pool(vertx, config, 4); // lookups, and received messages written while others are looked up
     metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
-    receiver = new MailReceiver(vertx, db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME), 2);
+    receiver = new MailReceiver(vertx, db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME), 2,
+        new DkimVerdict(vertx, dns));
     SmtpServerOptions options = new SmtpServerOptions()
         .setHost(config.get(MailgateConfig.SMTP_INBOUND_HOST))
         .setPort(config.get(MailgateConfig.SMTP_INBOUND_PORT))

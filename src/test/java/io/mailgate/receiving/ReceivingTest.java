@@ -55,13 +55,16 @@ class ReceivingTest {
   static int inbound;
   static String secret;
   static io.vertx.core.net.SelfSignedCertificate cert;
+  static io.mailgate.testing.FakeDnsServer dns;
 
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
     webhook = new WebhookReceiver();
     cert = io.vertx.core.net.SelfSignedCertificate.create("mx.mailgate.test");
+    dns = io.mailgate.testing.FakeDnsServer.start();
     node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200)
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
         .with(MailgateConfig.SMTP_INBOUND_TLS_CERT, cert.certificatePath())
         .with(MailgateConfig.SMTP_INBOUND_TLS_KEY, cert.privateKeyPath()));
     pg = node.config().get(MailgateConfig.PG_URL);
@@ -108,6 +111,7 @@ class ReceivingTest {
     relay.close();
     webhook.close();
     cert.delete();
+    dns.close();
   }
 
   static String message(String to, String subject) {
@@ -248,6 +252,38 @@ class ReceivingTest {
         + "' AND object_key = 'mine/" + id + "'"), "and not this account's copy");
   }
 
+  /** The DKIM verdict, from the signer's key in DNS: PASS, FAIL once altered, GRAY unsigned, PROCESSING_FAILED. */
+  @Test
+  void notificationsCarryTheDkimVerdict() throws Exception {
+    java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
+    generator.initialize(2048);
+    java.security.KeyPair key = generator.generateKeyPair();
+    dns.txt("sel._domainkey.signer.example", "v=DKIM1; k=rsa; p="
+        + Base64.getEncoder().encodeToString(key.getPublic().getEncoded()));
+    String unsigned = "From: a@signer.example\r\nTo: dkim@inbox.example\r\nSubject: signed\r\n\r\nbody\r\n";
+    String signature = new org.apache.james.jdkim.DKIMSigner("v=1; a=rsa-sha256; c=relaxed/relaxed; "
+        + "d=signer.example; s=sel; h=from:to:subject; bh=; b=;", key.getPrivate())
+        .sign(new java.io.ByteArrayInputStream(unsigned.getBytes(StandardCharsets.US_ASCII)));
+    String signed = signature + "\r\n" + unsigned.substring(0, unsigned.length() - 2); // the client ends the line
+    java.util.Map<String, String> verdicts = new java.util.LinkedHashMap<>();
+    for (String[] c : new String[][] {{"pass", signed}, {"fail", signed.replace("Subject: signed", "Subject: altered")},
+        {"gray", unsigned.substring(0, unsigned.length() - 2)}}) {
+      String id = receivedId(SmtpClient.send(inbound, "a@signer.example", List.of("dkim@inbox.example"), c[1]));
+      verdicts.put(c[0], Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+          .get(0).json().getJsonObject("receipt").getJsonObject("dkimVerdict").getString("status"));
+    }
+    dns.fail("down._domainkey.signer.example", io.mailgate.testing.FakeDnsServer.Failure.SERVFAIL);
+    String down = new org.apache.james.jdkim.DKIMSigner("v=1; a=rsa-sha256; c=relaxed/relaxed; "
+        + "d=signer.example; s=down; h=from:to:subject; bh=; b=;", key.getPrivate())
+        .sign(new java.io.ByteArrayInputStream(unsigned.getBytes(StandardCharsets.US_ASCII)));
+    String unavailable = receivedId(SmtpClient.send(inbound, "a@signer.example", List.of("dkim@inbox.example"),
+        down + "\r\n" + unsigned.substring(0, unsigned.length() - 2)));
+    verdicts.put("unavailable", Await.until(() -> webhook.posts("/full", unavailable), p -> !p.isEmpty(),
+        Duration.ofSeconds(30)).get(0).json().getJsonObject("receipt").getJsonObject("dkimVerdict").getString("status"));
+    assertEquals(java.util.Map.of("pass", "PASS", "fail", "FAIL", "gray", "GRAY", "unavailable", "PROCESSING_FAILED"),
+        verdicts);
+  }
+
   @Test
   void subdomainsAndVerifiedAddressesAreReceivedOthersRefused() throws IOException {
     String sub = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("x@eu.inbox.example"),
@@ -324,7 +360,8 @@ class ReceivingTest {
     ReceiptPlan b = ReceiptPlan.of("b@copies.example", List.of(load.get()), false, null);
     io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(node.vertx(), node.config(), 1);
     try {
-      MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1);
+      MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1,
+          new DkimVerdict(node.vertx(), null));
       Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE, List.of(
           new Recipient("a@copies.example", java.util.Map.of()), new Recipient("b@copies.example", java.util.Map.of())),
           "client.test", null, false, null, false, false);
