@@ -10,6 +10,8 @@ CREATE TABLE receipt_rule_sets (
   PRIMARY KEY (account_id, name)
 );
 CREATE UNIQUE INDEX receipt_rule_sets_active ON receipt_rule_sets (account_id) WHERE active;
+-- who receives for an address: its identities (the address, its domain and parent domains) of any account
+CREATE INDEX identities_by_name ON identities (identity) WHERE verification_status = 'SUCCESS';
 
 CREATE TABLE receipt_rules (
   account_id   text NOT NULL,
