@@ -50,21 +50,12 @@ public record ReceiptRule(String name, boolean enabled, String tlsPolicy, List<S
     return out;
   }
 
+  /** The actions of their stored JSON ({@link #actionsJson}). */
   public static List<ReceiptAction> actions(JsonArray stored) {
     List<ReceiptAction> out = new ArrayList<>(stored.size());
     for (int i = 0; i < stored.size(); i++) {
       out.add(ReceiptAction.fromJson(stored.getJsonObject(i)));
     }
     return out;
-  }
-
-  /** The first Bounce action, or {@code null}. */
-  public ReceiptAction.Bounce bounce() {
-    for (ReceiptAction a : actions) {
-      if (a instanceof ReceiptAction.Bounce b) {
-        return b;
-      }
-    }
-    return null;
   }
 }
