@@ -16,7 +16,8 @@ import java.util.Map;
 
 /**
  * Who receives mail for an address: the accounts that verified it (the address itself, its domain or a parent
- * domain) and have an active receipt rule set, with that set's rules and the account's IP address filters. Answers
+ * domain, unless the domain's DKIM records have been missing for good: its owner may have changed) and have an
+ * active receipt rule set, with that set's rules and the account's IP address filters. Answers
  * are cached for {@code ttlMillis} (rule changes take effect within it); the caches are per event loop and bounded.
  */
 public final class ReceivingDirectory {
@@ -35,7 +36,8 @@ public final class ReceivingDirectory {
   static final String ACCOUNTS = """
       SELECT DISTINCT s.account_id FROM receipt_rule_sets s JOIN identities i ON i.account_id = s.account_id
       WHERE s.active AND i.verification_status = 'SUCCESS'
-        AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1) OR (i.type = 'DOMAIN' AND i.identity = ANY($2)))""";
+        AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1)
+             OR (i.type = 'DOMAIN' AND i.identity = ANY($2) AND i.dkim_status <> 'FAILED'))""";
 
   static final String RULES = """
       SELECT s.account_id, s.name,

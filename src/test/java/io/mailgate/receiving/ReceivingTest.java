@@ -75,6 +75,8 @@ class ReceivingTest {
         + "('" + account + "', 'inbox.example', 'DOMAIN', 'SUCCESS'), "
         + "('" + account + "', 'pending.example', 'DOMAIN', 'PENDING'), "
         + "('" + account + "', 'solo@else.example', 'EMAIL_ADDRESS', 'SUCCESS')");
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status, dkim_status) VALUES ('"
+        + account + "', 'lapsed.example', 'DOMAIN', 'SUCCESS', 'FAILED')");
     Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + account + "', 'main', true), "
         + "('" + account + "', 'spare', false)");
     rule("main", 0, "bounce-noreply", "Optional", "{noreply@inbox.example}",
@@ -87,7 +89,7 @@ class ReceivingTest {
     rule("main", 3, "vip", "Optional", "{vip@inbox.example}",
         "[{\"S3Action\": {\"BucketName\": \"vip\"}}, {\"StopAction\": {\"Scope\": \"RuleSet\", \"TopicArn\": \""
         + webhook.url("/stopped") + "\"}}]");
-    rule("main", 4, "everyone", "Optional", "{inbox.example,.inbox.example,solo@else.example}",
+    rule("main", 4, "everyone", "Optional", "{inbox.example,.inbox.example,solo@else.example,lapsed.example}",
         "[{\"AddHeaderAction\": {\"HeaderName\": \"X-Routed\", \"HeaderValue\": \"everyone\"}}, "
         + "{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"all/\", \"TopicArn\": \""
         + webhook.url("/stored") + "\"}}, {\"SNSAction\": {\"TopicArn\": \"" + webhook.url("/full") + "\"}}]");
@@ -292,8 +294,9 @@ class ReceivingTest {
     String solo = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("solo@else.example"),
         message("solo@else.example", "verified address")));
     assertTrue(object("inbox", "all/" + solo).contains("Subject: verified address"));
-    // the rest of else.example is not the account's; pending.example is not verified; nobody has elsewhere.example
-    for (String to : List.of("other@else.example", "x@pending.example", "x@elsewhere.example")) {
+    // the rest of else.example is not the account's; pending.example is not verified; lapsed.example's DKIM records
+    // are gone for good; nobody has elsewhere.example
+    for (String to : List.of("other@else.example", "x@pending.example", "x@lapsed.example", "x@elsewhere.example")) {
       List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of(to), message(to, "refused"));
       assertTrue(replies.get(3).startsWith("550 5.7.1 Relay access denied"), to + ": " + replies);
     }
