@@ -96,6 +96,12 @@ class ReceivingTest {
     rule("main", 5, "disabled", "Optional", "{}", "[{\"S3Action\": {\"BucketName\": \"never\"}}]", false);
   }
 
+  /** A domain identity of {@code accountId}, verified (as DNS would have it). */
+  static void verifiedDomain(String accountId, String domain) {
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + accountId
+        + "', '" + domain + "', 'DOMAIN', 'SUCCESS')");
+  }
+
   static void rule(String set, int position, String name, String tls, String recipients, String actions) {
     rule(set, position, name, tls, recipients, actions, true);
   }
@@ -199,8 +205,7 @@ class ReceivingTest {
   @Test
   void rulesWrittenThroughTheApiRouteMail() throws Exception {
     Accounts.NewKey tenant = node.createAccount("receiver", true, 10, 1000);
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('"
-        + tenant.accountId() + "', 'tenant.example', 'DOMAIN', 'SUCCESS')");
+    verifiedDomain(tenant.accountId(), "tenant.example");
     try (SesClient ses = node.sesV1(tenant.accessKeyId(), tenant.secretAccessKey())) {
       ses.createReceiptRuleSet(r -> r.ruleSetName("incoming"));
       ses.createReceiptRule(r -> r.ruleSetName("incoming").rule(rule -> rule.name("keep").enabled(true)
@@ -234,9 +239,8 @@ class ReceivingTest {
   @Test
   void twoAccountsReceivingForOneDomainEachGetTheirCopy() throws Exception {
     Accounts.NewKey other = node.createAccount("co-owner", true, 10, 1000);
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
-        + "', 'shared.example', 'DOMAIN', 'SUCCESS'), ('" + other.accountId() + "', 'shared.example', 'DOMAIN', "
-        + "'SUCCESS')");
+    verifiedDomain(account, "shared.example");
+    verifiedDomain(other.accountId(), "shared.example");
     Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + other.accountId()
         + "', 'theirs', true)");
     Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
@@ -324,8 +328,7 @@ class ReceivingTest {
   /** A webhook that does not answer holds its own notifications back, not the other webhooks'. */
   @Test
   void aHangingWebhookDoesNotHoldUpTheOthers() throws Exception {
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
-        + "', 'hang.example', 'DOMAIN', 'SUCCESS')");
+    verifiedDomain(account, "hang.example");
     rule("main", 8, "hanging", "Optional", "{hang.example}", "[{\"SNSAction\": {\"TopicArn\": \""
         + webhook.url("/hang") + "\"}}]");
     webhook.hang("/hang");
@@ -382,8 +385,7 @@ class ReceivingTest {
   /** Rules that would store a message many times over refuse it, rather than multiply it in memory and storage. */
   @Test
   void rulesThatStoreAMessageTooOftenRefuseIt() throws IOException {
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
-        + "', 'many.example', 'DOMAIN', 'SUCCESS')");
+    verifiedDomain(account, "many.example");
     StringBuilder actions = new StringBuilder("[");
     for (int i = 0; i < 9; i++) {
       actions.append(i == 0 ? "" : ", ").append("{\"S3Action\": {\"BucketName\": \"many\", \"ObjectKeyPrefix\": \"")
@@ -522,8 +524,7 @@ class ReceivingTest {
 
   @Test
   void base64EncodingCarriesTheExactBytes() throws IOException {
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
-        + "', 'b64.example', 'DOMAIN', 'SUCCESS')");
+    verifiedDomain(account, "b64.example");
     rule("main", 6, "b64", "Optional", "{b64.example}",
         "[{\"SNSAction\": {\"TopicArn\": \"" + webhook.url("/b64") + "\", \"Encoding\": \"Base64\"}}]");
     String body = "From: a@outside.example\r\nSubject: bytes\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
@@ -556,8 +557,7 @@ class ReceivingTest {
 
   @Test
   void aFailedWriteAnswers451AndLeavesNothing() throws Exception {
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
-        + "', 'broken.example', 'DOMAIN', 'SUCCESS')");
+    verifiedDomain(account, "broken.example");
     rule("main", 7, "broken", "Optional", "{broken.example}", "[{\"SNSAction\": {\"TopicArn\": \""
         + webhook.url("/broken") + "\"}}, {\"S3Action\": {\"BucketName\": \"broken\"}}]");
     Db.execute(pg, "CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "

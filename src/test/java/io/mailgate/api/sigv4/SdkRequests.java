@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.function.Consumer;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.http.ContentStreamProvider;
@@ -29,6 +31,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.ses.SesClient;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.utils.SdkAutoCloseable;
 
 /** Requests exactly as the AWS SDK for Java v2 signs them, captured before they would hit the network. */
 final class SdkRequests {
@@ -54,45 +57,26 @@ final class SdkRequests {
 
   /** Runs {@code call} against a v2 client and returns the signed request it tried to send. */
   static Captured sesV2(Region region, Consumer<SesV2Client> call) {
-    Capturing http = new Capturing();
-    try (SesV2Client client = SesV2Client.builder()
-        .region(region)
-        .endpointOverride(URI.create("http://localhost:8080"))
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
-        .httpClient(http)
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
-        .build()) {
-      call.accept(client);
-    } catch (SdkClientException expected) {
-      // the capturing client refuses to send
-    }
-    return http.single();
+    return capture(SesV2Client.builder(), region, "http://localhost:8080", call);
   }
 
   /** Runs {@code call} against a v1 (Query API) client and returns the signed request. */
   static Captured sesV1(Region region, Consumer<SesClient> call) {
-    Capturing http = new Capturing();
-    try (SesClient client = SesClient.builder()
-        .region(region)
-        .endpointOverride(URI.create("http://localhost:8080"))
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
-        .httpClient(http)
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
-        .build()) {
-      call.accept(client);
-    } catch (SdkClientException expected) {
-      // the capturing client refuses to send
-    }
-    return http.single();
+    return capture(SesClient.builder(), region, "http://localhost:8080", call);
   }
 
   /** Runs {@code call} against an S3 client (path-style, its endpoint under {@code /s3}) and returns the signed request. */
   static Captured s3(Consumer<S3Client> call) {
+    return capture(S3Client.builder().forcePathStyle(true), Region.US_EAST_1, "http://localhost:8080/s3", call);
+  }
+
+  /** Builds the client on a capturing HTTP client (which refuses to send), runs {@code call}, returns its request. */
+  private static <B extends AwsClientBuilder<B, C> & AwsSyncClientBuilder<B, C>, C extends SdkAutoCloseable> Captured
+      capture(B builder, Region region, String endpoint, Consumer<C> call) {
     Capturing http = new Capturing();
-    try (S3Client client = S3Client.builder()
-        .region(Region.US_EAST_1)
-        .endpointOverride(URI.create("http://localhost:8080/s3"))
-        .forcePathStyle(true)
+    try (C client = builder
+        .region(region)
+        .endpointOverride(URI.create(endpoint))
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
         .httpClient(http)
         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
