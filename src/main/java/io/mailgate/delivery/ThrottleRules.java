@@ -31,6 +31,10 @@ public final class ThrottleRules {
       }
       return text == null || text.matcher(r.text()).find();
     }
+
+    boolean exempt() {
+      return pause.isZero() && factor == 1.0;
+    }
   }
 
   private final List<Rule> rules;
@@ -56,11 +60,15 @@ public final class ThrottleRules {
     return new ThrottleRules(rules);
   }
 
-  /** The throttle a reply asks for, or null when it is not a "slow down". */
+  /**
+   * The throttle a reply asks for, or null when it is not a "slow down". A rule with pause 0 and factor 1 is an
+   * exception: a reply it matches is no throttle, whatever later rules say (greylisting: a deferral of that one
+   * sender and recipient, which says nothing about how fast the site takes everyone else's mail).
+   */
   public Throttle match(SmtpResponse reply) {
     for (Rule r : rules) {
       if (r.matches(reply)) {
-        return new Throttle(r.pause(), r.factor(), r.source());
+        return r.exempt() ? null : new Throttle(r.pause(), r.factor(), r.source());
       }
     }
     return null;
