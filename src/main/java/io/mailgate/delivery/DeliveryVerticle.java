@@ -152,7 +152,8 @@ public final class DeliveryVerticle extends VerticleBase {
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
-        config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2);
+        config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
+        RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE)));
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.SEND_ACCEPTED, msg -> onAccepted(msg.body()));
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());

@@ -60,7 +60,7 @@ final class Router {
               refused.add(host.name() + "[" + address.getHostAddress() + "]");
               continue;
             }
-            endpoints.add(new SmtpConnection.Endpoint(host.name(), address.getHostAddress(), directPort, false, null, null));
+            endpoints.add(SmtpConnection.Endpoint.mx(host.name(), address.getHostAddress(), directPort));
           }
         }
         if (endpoints.isEmpty() && !refused.isEmpty()) {

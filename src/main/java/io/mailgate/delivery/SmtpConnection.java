@@ -28,7 +28,8 @@ import java.util.Set;
 final class SmtpConnection {
 
   /** Connection settings shared by a pool. */
-  record Options(String heloName, long connectTimeoutMs, long commandTimeoutMs, long dataTimeoutMs) {}
+  record Options(String heloName, long connectTimeoutMs, long commandTimeoutMs, long dataTimeoutMs,
+      RelayTls relayTls) {}
 
   /** How STARTTLS is used on a connection. */
   enum TlsMode {
@@ -40,11 +41,19 @@ final class SmtpConnection {
     REQUIRED
   }
 
-  /** Where to connect: the host's name (for SNI and logs) and the address to dial. */
-  record Endpoint(String host, String address, int port, boolean implicitTls, String username, String password) {
+  /**
+   * Where to connect: the host's name (for SNI, certificate checks and logs) and the address to dial; {@code relay}
+   * when the operator named it (a smarthost), not an MX host found in DNS.
+   */
+  record Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
+      boolean relay) {
     static Endpoint of(SmtpRoute route) {
       return new Endpoint(route.host(), route.host(), route.port(), route.implicitTls(), route.username(),
-          route.password());
+          route.password(), true);
+    }
+
+    static Endpoint mx(String host, String address, int port) {
+      return new Endpoint(host, address, port, false, null, null, false);
     }
 
     @Override
@@ -89,9 +98,6 @@ final class SmtpConnection {
 
   private record Expect(Promise<SmtpResponse> promise, long timeoutMs, String what) {}
 
-  private static final ClientSSLOptions TRUST_ALL = new ClientSSLOptions().setTrustAll(true)
-      .setHostnameVerificationAlgorithm("");
-
   private final Vertx vertx;
   private final NetSocket socket;
   private final Options options;
@@ -121,7 +127,8 @@ final class SmtpConnection {
     this.socket = socket;
     this.route = route;
     this.options = options;
-    this.tls = tls;
+    // a relay whose certificate is verified gets TLS or nothing: falling back to plain text would undo the check
+    this.tls = options.relayTls().verifies(route) ? TlsMode.REQUIRED : tls;
     socket.handler(this::onData);
     socket.closeHandler(v -> onClosed("connection closed by " + route.host()));
     socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage()));
@@ -131,10 +138,14 @@ final class SmtpConnection {
     ConnectOptions co = new ConnectOptions().setHost(route.address()).setPort(route.port())
         .setTimeout((int) options.connectTimeoutMs());
     if (route.implicitTls()) {
-      co.setSsl(true).setSslOptions(TRUST_ALL).setSniServerName(route.host());
+      co.setSsl(true).setSslOptions(options.relayTls().options(route)).setSniServerName(route.host());
     }
     return client.connect(co)
-        .recover(e -> Future.failedFuture(new ConnectionFailure("cannot connect to " + route + ": " + e.getMessage())))
+        .recover(e -> Future.failedFuture(new ConnectionFailure("cannot connect to " + route + ": "
+            + (route.implicitTls() && options.relayTls().verifies(route)
+                ? rootMessage(e) + " (the certificate must be valid for " + route.host()
+                    + ": relay.tlsCaFile, relay.tlsVerify)"
+                : e.getMessage()))))
         .compose(socket -> {
           SmtpConnection c = new SmtpConnection(vertx, socket, route, options, tls);
           return c.handshake().map(c).recover(e -> {
@@ -142,6 +153,15 @@ final class SmtpConnection {
             return Future.failedFuture(e);
           });
         });
+  }
+
+  /** The innermost cause's message: a certificate failure is several exceptions deep in a handshake failure. */
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() != null ? t.getMessage() : t.toString();
   }
 
   private Future<Void> handshake() {
@@ -213,10 +233,13 @@ final class SmtpConnection {
             ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
             : Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
       }
-      // certificates are not verified: opportunistic TLS protects against passive reading, as
-      // Postfix's "may" and "encrypt" levels do; authenticating the MX would need MTA-STS or DANE
-      return socket.upgradeToSsl(TRUST_ALL, route.host())
-          .recover(e -> Future.failedFuture(new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
+      // an MX's certificate is not verified (RelayTls says why); a relay's may be
+      boolean verified = options.relayTls().verifies(route);
+      return socket.upgradeToSsl(options.relayTls().options(route), route.host())
+          .recover(e -> Future.failedFuture(verified
+              ? new ConnectionFailure("TLS with relay " + route + " failed: " + rootMessage(e)
+                  + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)")
+              : new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
           .compose(v -> ehlo());
     });
   }

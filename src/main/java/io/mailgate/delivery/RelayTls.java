@@ -1,0 +1,79 @@
+package io.mailgate.delivery;
+
+import io.mailgate.config.ConfigException;
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Whether a relay's (smarthost's) TLS certificate is verified ({@code relay.tlsVerify}): its chain against
+ * {@code relay.tlsCaFile} or the JVM's trust store, and its name against the relay's host name (RFC 6125). An MX
+ * host's is not: opportunistic TLS to the MX protects against passive reading, as Postfix's "may" level does, and
+ * authenticating an MX needs MTA-STS or DANE. A relay is a host the operator named, often with a password, so a
+ * certificate that does not prove its name is a misconfiguration or someone in the middle.
+ *
+ * <p>A verified connection must be TLS (STARTTLS or smtps) and never falls back to plain text.
+ */
+final class RelayTls {
+  /** When a relay's certificate is verified. */
+  enum Mode {
+    /** Never (TLS is opportunistic, as to an MX); credentials still go only over TLS or to this machine. */
+    NEVER,
+    /** When the relay gets a password and is not given as a loopback address (default). */
+    CREDENTIALS,
+    /** Always: a relay gets nothing without TLS and a certificate valid for its name. */
+    ALWAYS
+  }
+
+  /** TLS without verification: for MX hosts, and relays that are not verified. */
+  static final ClientSSLOptions TRUST_ALL = new ClientSSLOptions().setTrustAll(true)
+      .setHostnameVerificationAlgorithm("");
+
+  private final Mode mode;
+  private final ClientSSLOptions verifying;
+
+  private RelayTls(Mode mode, ClientSSLOptions verifying) {
+    this.mode = mode;
+    this.verifying = verifying;
+  }
+
+  /** From {@code relay.tlsVerify} and {@code relay.tlsCaFile}; a bad value or an unreadable file fails the start. */
+  static RelayTls of(String mode, String caFile) {
+    Mode m;
+    try {
+      m = Mode.valueOf(mode.strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("relay.tlsVerify must be never, credentials or always, not '" + mode + "'");
+    }
+    ClientSSLOptions verifying = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS");
+    if (!caFile.isBlank()) {
+      if (!Files.isReadable(Path.of(caFile))) {
+        throw new ConfigException("relay.tlsCaFile " + caFile + " cannot be read");
+      }
+      verifying.setTrustOptions(new PemTrustOptions().addCertPath(caFile));
+    }
+    return new RelayTls(m, verifying);
+  }
+
+  /** Whether connections to this endpoint must be TLS with a certificate valid for its host name. */
+  boolean verifies(SmtpConnection.Endpoint e) {
+    return e.relay() && switch (mode) {
+      case NEVER -> false;
+      case CREDENTIALS -> e.username() != null && !isThisMachine(e.host());
+      case ALWAYS -> true;
+    };
+  }
+
+  /** The TLS options for a connection to this endpoint. */
+  ClientSSLOptions options(SmtpConnection.Endpoint e) {
+    return verifies(e) ? verifying : TRUST_ALL;
+  }
+
+  /** A relay given as a loopback address (127.0.0.1, [::1]): the password never leaves the machine. */
+  private static boolean isThisMachine(String host) {
+    java.net.InetAddress literal = io.mailgate.NetAddresses.literal(host);
+    return literal != null && literal.isLoopbackAddress();
+  }
+}

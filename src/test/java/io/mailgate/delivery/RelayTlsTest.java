@@ -1,0 +1,207 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.ConfigException;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.smtp.Envelope;
+import io.mailgate.smtp.SessionInfo;
+import io.mailgate.smtp.SmtpReply;
+import io.mailgate.smtp.SmtpServer;
+import io.mailgate.smtp.SmtpServerOptions;
+import io.mailgate.smtp.SmtpSessionHandler;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * relay.tlsVerify: a relay that gets a password must prove its name with its certificate before it gets it, and a
+ * verified relay never gets plain text; MX hosts and relays on this machine are not verified.
+ */
+class RelayTlsTest {
+  private static Vertx vertx;
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A relay on localhost with STARTTLS and AUTH (after TLS only), recording logins and messages. */
+  private static final class Relay implements SmtpSessionHandler, AutoCloseable {
+    final SelfSignedCertificate cert;
+    final List<String> logins = new CopyOnWriteArrayList<>();
+    final List<Envelope> received = new CopyOnWriteArrayList<>();
+    final SmtpServer server;
+
+    final boolean implicitTls;
+
+    Relay(String certificateName) throws Exception {
+      this(certificateName, false);
+    }
+
+    Relay(String certificateName, boolean implicitTls) throws Exception {
+      this.implicitTls = implicitTls;
+      cert = SelfSignedCertificate.create(certificateName);
+      server = SmtpServer.start(vertx, new SmtpServerOptions().setHost("localhost").setPort(0)
+          .setServerName("relay.test").setKeyCertOptions(cert.keyCertOptions()).setImplicitTls(implicitTls)
+          .setAuthEnabled(true), this)
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    String url(String credentials) {
+      return (implicitTls ? "smtps://" : "smtp://") + credentials + "localhost:" + server.actualPort();
+    }
+
+    @Override
+    public CompletionStage<Boolean> onAuth(SessionInfo session, String mechanism, String authzid, String username,
+        String password) {
+      logins.add(username + (session.tls() ? " over TLS" : " in clear"));
+      return CompletableFuture.completedFuture(username.equals("relayuser") && password.equals("s3cret"));
+    }
+
+    @Override
+    public CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope, byte[] message) {
+      received.add(envelope);
+      return CompletableFuture.completedFuture(SmtpReply.queued("relay-" + received.size()));
+    }
+
+    @Override
+    public void close() throws Exception {
+      server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static JsonObject sendOne(TestNode node) {
+    try (SesV2Client ses = node.sesV2()) {
+      String id = TlsPolicyTest.send(ses, "through the relay");
+      return Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2, Duration.ofSeconds(20));
+    }
+  }
+
+  private static String delayDiagnostic(JsonObject status) {
+    JsonObject delay = status.getJsonArray("Events").getJsonObject(1);
+    assertEquals("DeliveryDelay", delay.getString("eventType"), status.encodePrettily());
+    return delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
+        .getString("diagnosticCode");
+  }
+
+  private static UnaryOperator<MailgateConfig> relayTls(String verify, String caFile) {
+    return c -> c.with(MailgateConfig.RELAY_TLS_VERIFY, verify).with(MailgateConfig.RELAY_TLS_CA_FILE, caFile)
+        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60);
+  }
+
+  @Test
+  void aRelayWithCredentialsGetsThePasswordOnceItsCertificateIsTrusted() throws Exception {
+    try (Relay relay = new Relay("localhost");
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"),
+             relayTls("credentials", relay.cert.certificatePath()))) {
+      JsonObject status = sendOne(node);
+      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+          status.encodePrettily());
+      assertEquals(List.of("relayuser over TLS"), relay.logins);
+      assertEquals(1, relay.received.size());
+      assertTrue(relay.received.get(0).tls());
+      assertEquals("relayuser", relay.received.get(0).authenticatedUser());
+    }
+  }
+
+  @Test
+  void anUntrustedCertificateGetsNoPasswordAndNoPlainTextFallback() throws Exception {
+    // the JVM's trust store does not know the relay's self-signed certificate
+    try (Relay relay = new Relay("localhost");
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("credentials", ""))) {
+      String diagnostic = delayDiagnostic(sendOne(node));
+      assertTrue(diagnostic.contains("TLS with relay localhost") && diagnostic.contains("relay.tlsCaFile"),
+          diagnostic);
+      assertEquals(List.of(), relay.logins, "no AUTH was tried");
+      assertEquals(List.of(), relay.received);
+    }
+  }
+
+  @Test
+  void withVerificationOffTheOldOpportunisticTlsStillDelivers() throws Exception {
+    try (Relay relay = new Relay("localhost");
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("never", ""))) {
+      JsonObject status = sendOne(node);
+      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+          status.encodePrettily());
+      assertEquals(List.of("relayuser over TLS"), relay.logins);
+    }
+  }
+
+  @Test
+  void alwaysChecksTheNameEvenWithoutCredentials() throws Exception {
+    try (Relay wrongName = new Relay("mx.elsewhere.example");
+         TestNode node = TestNode.start(wrongName.url(""),
+             relayTls("always", wrongName.cert.certificatePath()))) {
+      String diagnostic = delayDiagnostic(sendOne(node));
+      assertTrue(diagnostic.contains("TLS with relay localhost"), diagnostic);
+      assertEquals(List.of(), wrongName.received, "trusted chain, wrong name: nothing is sent");
+    }
+    try (Relay relay = new Relay("localhost");
+         TestNode node = TestNode.start(relay.url(""), relayTls("always", relay.cert.certificatePath()))) {
+      JsonObject status = sendOne(node);
+      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+          status.encodePrettily());
+      assertTrue(relay.received.get(0).tls());
+    }
+  }
+
+  @Test
+  void implicitTlsRelaysAreVerifiedToo() throws Exception {
+    try (Relay relay = new Relay("localhost", true);
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("credentials", ""))) {
+      String diagnostic = delayDiagnostic(sendOne(node));
+      assertTrue(diagnostic.contains("cannot connect to localhost") && diagnostic.contains("relay.tlsCaFile"),
+          diagnostic);
+      assertEquals(List.of(), relay.logins);
+    }
+    try (Relay relay = new Relay("localhost", true);
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"),
+             relayTls("credentials", relay.cert.certificatePath()))) {
+      JsonObject status = sendOne(node);
+      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+          status.encodePrettily());
+      assertEquals(List.of("relayuser over TLS"), relay.logins);
+    }
+  }
+
+  @Test
+  void whichEndpointsAreVerified() {
+    RelayTls credentials = RelayTls.of("credentials", "");
+    assertTrue(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@smtp.example.com:587"))));
+    assertFalse(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://smtp.example.com:587"))));
+    assertFalse(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@127.0.0.1:25"))),
+        "a relay on this machine is not verified");
+    assertFalse(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@[::1]:25"))));
+    RelayTls always = RelayTls.of(" ALWAYS ", "");
+    assertTrue(always.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://127.0.0.1:25"))));
+    assertFalse(always.verifies(SmtpConnection.Endpoint.mx("mx.example.org", "192.0.2.1", 25)),
+        "an MX is never verified");
+    assertFalse(RelayTls.of("never", "").verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtps://u:p@x:465"))));
+    ConfigException bad = assertThrows(ConfigException.class, () -> RelayTls.of("sometimes", ""));
+    assertTrue(bad.getMessage().contains("never, credentials or always"), bad.getMessage());
+    assertThrows(ConfigException.class, () -> RelayTls.of("always", "/nonexistent/ca.pem"));
+  }
+}
