@@ -43,7 +43,7 @@ public final class MailgateNode {
   private final MailgateConfig config;
   private final SecretBox secrets;
   private final DnsResolver dns;
-  private final Sites sites = new Sites();
+  private final Sites sites;
   private final List<String> deployments = new ArrayList<>();
 
   private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns) {
@@ -51,6 +51,7 @@ public final class MailgateNode {
     this.config = config;
     this.secrets = secrets;
     this.dns = dns;
+    this.sites = new Sites(config.get(MailgateConfig.DELIVERY_HOST_RETRY_SECONDS) * 1000L);
   }
 
   public MailgateConfig config() {

@@ -119,6 +119,7 @@ public final class DeliveryVerticle extends VerticleBase {
     if (m == DeliverySettings.Mode.RELAY && config.get(MailgateConfig.RELAY_URL).isBlank()) {
       throw new ConfigException("delivery.mode is relay but relay.url is empty");
     }
+    RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE));
     String relayUrl = config.get(MailgateConfig.RELAY_URL);
     return new DeliverySettings(m, m == DeliverySettings.Mode.RELAY ? SmtpRoute.parse(relayUrl) : null, tls,
         Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)));
@@ -405,7 +406,7 @@ public final class DeliveryVerticle extends VerticleBase {
           : shaping.forSite(go.mxHosts());
       SiteState site = sites.get(go.siteKey(), k -> new SiteState(k, limits));
       site.update(limits, go.mxHosts());
-      pool = new SitePool(vertx, netClient, site, options, s.tlsPolicy(), throttles,
+      pool = new SitePool(vertx, netClient, site, sites.hosts(), options, s.tlsPolicy(), throttles,
           config.get(MailgateConfig.DELIVERY_INSTANCES), go.relay(),
           config.get(MailgateConfig.DELIVERY_IDLE_TIMEOUT_SECONDS) * 1000L,
           config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 500L);

@@ -78,6 +78,7 @@ final class SitePool {
   private final Vertx vertx;
   private final NetClient client;
   private final SiteState site;
+  private final HostHealth hosts;
   private final SmtpConnection.Options options;
   private final DeliverySettings.TlsPolicy tlsPolicy;
   private final ThrottleRules throttles;
@@ -108,12 +109,13 @@ final class SitePool {
    * @param maxWaitMs an attempt that cannot start within this (its lease would run out) goes back to
    *     the queue instead
    */
-  SitePool(Vertx vertx, NetClient client, SiteState site, SmtpConnection.Options options,
+  SitePool(Vertx vertx, NetClient client, SiteState site, HostHealth hosts, SmtpConnection.Options options,
       DeliverySettings.TlsPolicy tlsPolicy, ThrottleRules throttles, int instances, boolean perInstance,
       long idleTimeoutMs, long maxWaitMs) {
     this.vertx = vertx;
     this.client = client;
     this.site = site;
+    this.hosts = hosts;
     this.options = options;
     this.tlsPolicy = tlsPolicy;
     this.throttles = throttles;
@@ -326,15 +328,26 @@ final class SitePool {
       return;
     }
     SmtpConnection.Endpoint ep = eps.get(index);
+    String down = hosts.down(ep.address(), System.currentTimeMillis());
+    if (down != null) {
+      // not tried: the next host is, and with none left the attempt fails with why this one was given up
+      connect(a, index + 1, lastFailure != null ? lastFailure
+          : new SmtpConnection.ConnectionFailure("delivery temporarily suspended: " + down));
+      return;
+    }
     SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
         : withoutTls.contains(ep.address()) ? SmtpConnection.TlsMode.NONE : SmtpConnection.TlsMode.OPPORTUNISTIC;
     SmtpConnection.open(vertx, client, ep, options, mode).onComplete(ar -> {
       if (ar.succeeded()) {
+        hosts.reachable(ep.address());
         site.connections.incrementAndGet();
         run(ar.result(), a);
         return;
       }
       Throwable e = ar.cause();
+      if (e instanceof SmtpConnection.Unreachable) {
+        hosts.unreachable(ep.address(), e.getMessage(), System.currentTimeMillis());
+      }
       if (e instanceof SmtpConnection.TlsFailure && mode == SmtpConnection.TlsMode.OPPORTUNISTIC) {
         // broken TLS on their side: this host gets plain text, as Postfix's opportunistic mode does
         withoutTls.add(ep.address());

@@ -9,6 +9,21 @@ import java.util.function.Function;
 /** The node's destination sites, shared by its delivery instances. */
 public final class Sites {
   private final Map<String, SiteState> sites = new ConcurrentHashMap<>();
+  private final HostHealth hosts;
+
+  /** @param hostRetryMillis how long a host that could not be connected to is left alone at first (0: never) */
+  public Sites(long hostRetryMillis) {
+    hosts = new HostHealth(hostRetryMillis);
+  }
+
+  HostHealth hosts() {
+    return hosts;
+  }
+
+  /** The hosts not tried until their retry time, for the status API. */
+  public JsonArray unreachableHosts(long nowMillis) {
+    return hosts.toJson(nowMillis);
+  }
 
   SiteState get(String key, Function<String, SiteState> create) {
     return sites.computeIfAbsent(key, create);

@@ -79,6 +79,13 @@ final class SmtpConnection {
     }
   }
 
+  /** The host could not be connected to at all: refused, unreachable or timed out (not a TLS or SMTP failure). */
+  static final class Unreachable extends ConnectionFailure {
+    Unreachable(String message) {
+      super(message);
+    }
+  }
+
   /** The server's greeting was not 220: it refuses service (perhaps asking us to slow down). */
   static final class GreetingRefused extends ConnectionFailure {
     final SmtpResponse greeting;
@@ -141,11 +148,7 @@ final class SmtpConnection {
       co.setSsl(true).setSslOptions(options.relayTls().options(route)).setSniServerName(route.host());
     }
     return client.connect(co)
-        .recover(e -> Future.failedFuture(new ConnectionFailure("cannot connect to " + route + ": "
-            + (route.implicitTls() && options.relayTls().verifies(route)
-                ? rootMessage(e) + " (the certificate must be valid for " + route.host()
-                    + ": relay.tlsCaFile, relay.tlsVerify)"
-                : e.getMessage()))))
+        .recover(e -> Future.failedFuture(connectFailure(route, options, e)))
         .compose(socket -> {
           SmtpConnection c = new SmtpConnection(vertx, socket, route, options, tls);
           return c.handshake().map(c).recover(e -> {
@@ -155,12 +158,28 @@ final class SmtpConnection {
         });
   }
 
-  /** The innermost cause's message: a certificate failure is several exceptions deep in a handshake failure. */
-  private static String rootMessage(Throwable e) {
+  private static ConnectionFailure connectFailure(Endpoint route, Options options, Throwable e) {
+    Throwable root = root(e);
+    if (root instanceof java.net.ConnectException || root instanceof java.net.NoRouteToHostException) {
+      return new Unreachable("cannot connect to " + route + ": " + e.getMessage()); // refused, unreachable, timed out
+    }
+    return new ConnectionFailure("cannot connect to " + route + ": "
+        + (route.implicitTls() && options.relayTls().verifies(route)
+            ? rootMessage(e) + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)"
+            : e.getMessage()));
+  }
+
+  private static Throwable root(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
+    return t;
+  }
+
+  /** The innermost cause's message: a certificate failure is several exceptions deep in a handshake failure. */
+  private static String rootMessage(Throwable e) {
+    Throwable t = root(e);
     return t.getMessage() != null ? t.getMessage() : t.toString();
   }
 

@@ -62,6 +62,7 @@ class DirectDeliveryTest {
         .with(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS, MAX_DELIVERY_SECONDS)
         .with(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS, 1)
         .with(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS, 2)
+        .with(MailgateConfig.DELIVERY_HOST_RETRY_SECONDS, 3)
         .with(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE, throttles.toString())
         .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test"));
     ses = node.sesV2();
@@ -124,6 +125,41 @@ class DirectDeliveryTest {
     assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
     assertEquals(1, up.received().size());
     assertEquals("127.0.0.5", last(status, "Delivery").getJsonObject("delivery").getString("remoteMtaIp"));
+  }
+
+  /**
+   * A host that refused a connection is not tried again until its retry time: the retry a second later fails at once
+   * without a connection, saying why; after the host's retry time it is tried, and delivers once it is back.
+   */
+  @Test
+  void aHostThatCannotBeConnectedToIsLeftAloneUntilItsRetryTime() throws IOException {
+    dns.mx("down.example", 10, "mx.down.example").a("mx.down.example", "127.0.0.23");
+    String id = send("d@down.example", "host down");
+    JsonObject delayed = Await.until(() -> node.message(id),
+        m -> eventTypes(m).stream().filter("DeliveryDelay"::equals).count() >= 2, Duration.ofSeconds(8));
+    List<String> diagnostics = new ArrayList<>();
+    for (Object o : delayed.getJsonArray("Events")) {
+      JsonObject e = (JsonObject) o;
+      if (e.getString("eventType").equals("DeliveryDelay")) {
+        diagnostics.add(e.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
+            .getString("diagnosticCode"));
+      }
+    }
+    assertTrue(diagnostics.get(0).contains("cannot connect to mx.down.example[127.0.0.23]"), diagnostics.get(0));
+    assertTrue(diagnostics.get(1).contains("delivery temporarily suspended: cannot connect to mx.down.example")
+        && diagnostics.get(1).contains("not tried again before"), diagnostics.get(1));
+    JsonArray unreachable = new JsonObject(node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body())
+        .getJsonArray("UnreachableHosts");
+    assertTrue(unreachable.stream().anyMatch(h -> ((JsonObject) h).getString("Address").equals("127.0.0.23")),
+        unreachable.encode());
+
+    RecordingSmtpServer back = server("127.0.0.23");
+    JsonObject done = awaitFinal(id);
+    assertEquals("DELIVERED", done.getJsonArray("Recipients").getJsonObject(0).getString("Status"), done.encode());
+    assertEquals(1, back.received().size());
+    assertTrue(new JsonObject(node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body())
+        .getJsonArray("UnreachableHosts").stream()
+        .noneMatch(h -> ((JsonObject) h).getString("Address").equals("127.0.0.23")), "cleared by the connection");
   }
 
   @Test
