@@ -19,6 +19,7 @@ import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
+import io.mailgate.api.sesv2.TagsHandler;
 import io.mailgate.api.sesv2.TemplatesHandler;
 import io.mailgate.events.EventDestinationStore;
 import io.mailgate.config.MailgateConfig;
@@ -211,6 +212,12 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/dkim").handler(V2Route.of(auth, identityOps::putDkim));
     router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
+    router.put("/v2/email/identities/:identity/configuration-set")
+        .handler(V2Route.of(auth, identityOps::putConfigurationSet));
+    TagsHandler tagOps = new TagsHandler(new io.mailgate.store.ResourceTags(db));
+    router.get("/v2/email/tags").handler(V2Route.of(auth, tagOps::list));
+    router.post("/v2/email/tags").handler(V2Route.of(auth, tagOps::tag));
+    router.delete("/v2/email/tags").handler(V2Route.of(auth, tagOps::untag));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
     router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));
     router.get("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::list));

@@ -164,6 +164,12 @@ public final class IdentityService {
     });
   }
 
+  /** PutEmailIdentityConfigurationSetAttributes: the set a send from the identity naming none takes (null: none). */
+  public Future<Void> setConfigurationSet(String accountId, String rawName, String configurationSet) {
+    return find(accountId, rawName).compose(s -> changed(store.setConfigurationSet(accountId, s.identity().name(),
+        configurationSet), accountId, s.identity().name()).mapEmpty());
+  }
+
   /** PutEmailIdentityDkimSigningAttributes: a new generated key, or the user's own. */
   public Future<Identity> setDkimSigning(String accountId, String rawName, String origin, DkimRequest dkim) {
     return find(accountId, rawName).compose(s -> {

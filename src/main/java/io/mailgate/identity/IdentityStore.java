@@ -133,6 +133,12 @@ public final class IdentityStore {
         .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);
   }
 
+  /** The identity's default configuration set (PutEmailIdentityConfigurationSetAttributes); null: none. */
+  public Future<Boolean> setConfigurationSet(String accountId, String name, String configurationSet) {
+    return pool.preparedQuery("UPDATE identities SET configuration_set = $3 WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(accountId, name, configurationSet)).map(r -> r.rowCount() == 1);
+  }
+
   /** A new DKIM key (generated or brought): DKIM verification starts again. */
   public Future<Boolean> setDkimKey(String accountId, String name, String origin, String selector, String keyLength,
       byte[] encryptedPrivateKey, String publicKey, boolean verifiedAtOnce) {

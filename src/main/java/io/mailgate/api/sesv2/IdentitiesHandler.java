@@ -40,12 +40,7 @@ public final class IdentitiesHandler {
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
     JsonArray tags = io.mailgate.api.JsonFields.tags(body, "Tags");
     String set = string(body, "ConfigurationSetName", "");
-    // the default set must exist, as in SES: a name that names nothing would be a default that never applies (read
-    // from the store, not a cache: a set created a moment ago counts)
-    Future<Void> setExists = set == null ? Future.succeededFuture() : configurationSets.find(caller.account().id(), set)
-        .compose(found -> found.isPresent() ? Future.<Void>succeededFuture() : Future.failedFuture(new SesException(
-            io.mailgate.SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <" + set + "> does not exist.")));
-    return setExists.compose(v -> identities.create(caller.account().id(), name, dkim, set, tags))
+    return setExists(caller, set).compose(v -> identities.create(caller.account().id(), name, dkim, set, tags))
         .map(i -> {
           JsonObject r = new JsonObject()
               .put("IdentityType", i.type().name())
@@ -141,6 +136,25 @@ public final class IdentitiesHandler {
     return identities.setDkimSigning(caller.account().id(), ctx.pathParam("identity"), origin, dkim)
         .map(i -> new JsonObject().put("DkimStatus", i.dkimStatus().name())
             .put("DkimTokens", new JsonArray().add(i.dkimSelector())));
+  }
+
+  /**
+   * The default configuration set must exist, as in SES: a name that names nothing would be a default that never
+   * applies (read from the store, not a cache: a set created a moment ago counts).
+   */
+  private Future<Void> setExists(Caller caller, String set) {
+    return set == null ? Future.succeededFuture() : configurationSets.find(caller.account().id(), set)
+        .compose(found -> found.isPresent() ? Future.<Void>succeededFuture() : Future.failedFuture(new SesException(
+            io.mailgate.SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <" + set + "> does not exist.")));
+  }
+
+  /** PutEmailIdentityConfigurationSetAttributes: the identity's default set, or none when the body names none. */
+  public Future<JsonObject> putConfigurationSet(Caller caller, RoutingContext ctx) {
+    String set = string(V2Route.body(ctx), "ConfigurationSetName", "");
+    String chosen = set == null || set.isEmpty() ? null : set;
+    return setExists(caller, chosen)
+        .compose(v -> identities.setConfigurationSet(caller.account().id(), ctx.pathParam("identity"), chosen))
+        .map(v -> new JsonObject());
   }
 
   public Future<JsonObject> putMailFrom(Caller caller, RoutingContext ctx) {

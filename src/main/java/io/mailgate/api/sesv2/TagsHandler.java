@@ -1,0 +1,111 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.string;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.JsonFields;
+import io.mailgate.api.V2Route;
+import io.mailgate.identity.IdentityNames;
+import io.mailgate.send.Caller;
+import io.mailgate.send.MailboxParser;
+import io.mailgate.store.ResourceTags;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+
+/**
+ * SES v2 resource tagging: TagResource ({@code POST /v2/email/tags}), UntagResource ({@code DELETE /v2/email/tags})
+ * and ListTagsForResource ({@code GET /v2/email/tags}), for identities and configuration sets named by ARN
+ * ({@code arn:aws:ses:<region>:<account>:identity/<name>} or {@code ...:configuration-set/<name>}). Terraform reads a
+ * resource's tags this way after every create. Another account's ARN names nothing here (NotFoundException).
+ */
+public final class TagsHandler {
+  private final ResourceTags tags;
+
+  public TagsHandler(ResourceTags tags) {
+    this.tags = tags;
+  }
+
+  /** A resource an ARN names, within the caller's account. */
+  record Resource(ResourceTags.Kind kind, String name, String arn) {}
+
+  public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    Resource r = resource(caller, ctx.queryParams().get("ResourceArn"));
+    return tags.list(r.kind(), caller.account().id(), r.name())
+        .compose(found -> found.isPresent() ? Future.succeededFuture(new JsonObject().put("Tags", found.get()))
+            : Future.failedFuture(notFound(r)));
+  }
+
+  public Future<JsonObject> tag(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    Resource r = resource(caller, string(body, "ResourceArn", ""));
+    JsonArray given = JsonFields.tags(body, "Tags");
+    if (given.isEmpty()) {
+      throw SesException.badRequest("Missing required field Tags.");
+    }
+    return changed(tags.tag(r.kind(), caller.account().id(), r.name(), given), r);
+  }
+
+  public Future<JsonObject> untag(Caller caller, RoutingContext ctx) {
+    Resource r = resource(caller, ctx.queryParams().get("ResourceArn"));
+    List<String> keys = ctx.queryParams().getAll("TagKeys");
+    if (keys.isEmpty()) {
+      throw SesException.badRequest("Missing required parameter TagKeys.");
+    }
+    return changed(tags.untag(r.kind(), caller.account().id(), r.name(), keys), r);
+  }
+
+  private static Future<JsonObject> changed(Future<Boolean> change, Resource r) {
+    return change.transform(ar -> {
+      if (ar.failed()) {
+        return Future.failedFuture(ar.cause() instanceof ResourceTags.TooManyTags t
+            ? SesException.badRequest(t.getMessage()) : ar.cause());
+      }
+      return ar.result() ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(r));
+    });
+  }
+
+  private static SesException notFound(Resource r) {
+    return new SesException(SesError.NOT_FOUND, "Resource " + r.arn() + " does not exist.");
+  }
+
+  /** The resource an ARN names; bad request when it is not an SES identity or configuration set ARN. */
+  static Resource resource(Caller caller, String arn) {
+    if (arn == null || arn.isBlank()) {
+      throw SesException.badRequest("Missing required parameter ResourceArn.");
+    }
+    String shown = MailboxParser.abbreviate(arn);
+    String[] parts = arn.split(":", 6);
+    if (parts.length != 6 || !parts[0].equals("arn") || !parts[2].equals("ses") || parts[4].isEmpty()) {
+      throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
+    }
+    String resource = parts[5];
+    ResourceTags.Kind kind;
+    String name;
+    if (resource.startsWith("identity/")) {
+      kind = ResourceTags.Kind.IDENTITY;
+      try {
+        name = IdentityNames.normalize(resource.substring("identity/".length()));
+      } catch (SesException e) {
+        throw SesException.badRequest("Invalid ResourceArn " + shown + ": " + e.getMessage());
+      }
+    } else if (resource.startsWith("configuration-set/")) {
+      kind = ResourceTags.Kind.CONFIGURATION_SET;
+      name = resource.substring("configuration-set/".length());
+    } else {
+      throw SesException.badRequest("Invalid ResourceArn " + shown
+          + ": only identities and configuration sets have tags here.");
+    }
+    if (name.isEmpty()) {
+      throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
+    }
+    Resource r = new Resource(kind, name, shown);
+    if (!parts[4].equals(caller.account().id())) {
+      throw notFound(r);
+    }
+    return r;
+  }
+}

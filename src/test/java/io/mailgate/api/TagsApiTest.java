@@ -1,0 +1,137 @@
+package io.mailgate.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.Tag;
+
+/**
+ * SES v2 TagResource / UntagResource / ListTagsForResource on identities and configuration sets, and
+ * PutEmailIdentityConfigurationSetAttributes, through the AWS SDK.
+ */
+class TagsApiTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+  static final String ACCOUNT = "000000000000";
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+    ses.createConfigurationSet(r -> r.configurationSetName("tagged-set")
+        .tags(Tag.builder().key("team").value("billing").build()));
+    ses.createEmailIdentity(r -> r.emailIdentity("tags.example").tags(Tag.builder().key("env").value("prod").build()));
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  static Map<String, String> tags(String arn) {
+    return ses.listTagsForResource(r -> r.resourceArn(arn)).tags().stream()
+        .collect(Collectors.toMap(Tag::key, Tag::value, (a, b) -> a, java.util.LinkedHashMap::new));
+  }
+
+  static String arn(String resource) {
+    return "arn:aws:ses:us-east-1:" + ACCOUNT + ":" + resource;
+  }
+
+  @Test
+  void tagsAreAddedReplacedListedAndRemoved() {
+    String identity = arn("identity/Tags.Example");
+    assertEquals(Map.of("env", "prod"), tags(identity), "the tags given at creation");
+    ses.tagResource(r -> r.resourceArn(identity).tags(Tag.builder().key("env").value("staging").build(),
+        Tag.builder().key("owner").value("").build()));
+    assertEquals(Map.of("env", "staging", "owner", ""), tags(identity));
+    ses.untagResource(r -> r.resourceArn(identity).tagKeys("owner", "never-there"));
+    assertEquals(Map.of("env", "staging"), tags(identity));
+
+    String set = arn("configuration-set/tagged-set");
+    ses.tagResource(r -> r.resourceArn(set).tags(Tag.builder().key("cost-center").value("42").build()));
+    assertEquals(Map.of("team", "billing", "cost-center", "42"), tags(set));
+    assertEquals(List.of(Map.of("Key", "team", "Value", "billing"), Map.of("Key", "cost-center", "Value", "42")),
+        ses.getConfigurationSet(r -> r.configurationSetName("tagged-set")).tags().stream()
+            .map(t -> Map.of("Key", t.key(), "Value", t.value())).toList(), "GetConfigurationSet sees them");
+  }
+
+  @Test
+  void badRequestsChangeNothing() {
+    String set = arn("configuration-set/tagged-set");
+    Map<String, String> before = tags(set);
+    List<Tag> many = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      many.add(Tag.builder().key("k" + i).value("v").build());
+    }
+    BadRequestException tooMany = assertThrows(BadRequestException.class,
+        () -> ses.tagResource(r -> r.resourceArn(set).tags(many)));
+    assertTrue(tooMany.getMessage().contains("at most 50 tags"), tooMany.getMessage());
+    assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set)
+        .tags(Tag.builder().key("x".repeat(129)).value("v").build())));
+    assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn("arn:aws:sns:us-east-1:"
+        + ACCOUNT + ":topic").tags(Tag.builder().key("a").value("b").build())));
+    assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(arn("template/welcome"))
+        .tags(Tag.builder().key("a").value("b").build())));
+    assertThrows(BadRequestException.class, () -> ses.listTagsForResource(r -> r.resourceArn("not an arn")));
+    assertThrows(BadRequestException.class, () -> ses.untagResource(r -> r.resourceArn(set)));
+    assertThrows(NotFoundException.class, () -> ses.listTagsForResource(r -> r.resourceArn(arn("identity/nobody.example"))));
+    assertThrows(NotFoundException.class, () -> ses.tagResource(r -> r.resourceArn(arn("configuration-set/none"))
+        .tags(Tag.builder().key("a").value("b").build())));
+    assertEquals(before, tags(set));
+  }
+
+  @Test
+  void anotherAccountsResourcesAreNotThere() {
+    Accounts.NewKey other = node.createAccount("other", true, 10, 1000);
+    try (SesV2Client theirs = node.sesV2(other.accessKeyId(), other.secretAccessKey())) {
+      assertThrows(NotFoundException.class, () -> theirs.listTagsForResource(r -> r.resourceArn(arn("identity/tags.example"))));
+      assertThrows(NotFoundException.class, () -> theirs.tagResource(r -> r.resourceArn(arn("identity/tags.example"))
+          .tags(Tag.builder().key("mine").value("now").build())));
+      // nor under their own account id: they have no such identity
+      assertThrows(NotFoundException.class, () -> theirs.listTagsForResource(r -> r.resourceArn(
+          "arn:aws:ses:us-east-1:" + other.accountId() + ":identity/tags.example")));
+    }
+    assertTrue(!tags(arn("identity/tags.example")).containsKey("mine"));
+  }
+
+  @Test
+  void anIdentitysDefaultConfigurationSetCanBeChanged() {
+    ses.createEmailIdentity(r -> r.emailIdentity("defaults.example"));
+    ses.createConfigurationSet(r -> r.configurationSetName("default-set"));
+    ses.putEmailIdentityConfigurationSetAttributes(r -> r.emailIdentity("defaults.example")
+        .configurationSetName("default-set"));
+    assertEquals("default-set", ses.getEmailIdentity(r -> r.emailIdentity("defaults.example")).configurationSetName());
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@defaults.example").destination(d -> d.toAddresses("a@x.test"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b")))))).messageId();
+    assertEquals("default-set", node.message(id).getString("ConfigurationSetName"), "a send naming none takes it");
+
+    assertThrows(NotFoundException.class, () -> ses.putEmailIdentityConfigurationSetAttributes(r -> r
+        .emailIdentity("defaults.example").configurationSetName("no-such-set")));
+    assertThrows(NotFoundException.class, () -> ses.putEmailIdentityConfigurationSetAttributes(r -> r
+        .emailIdentity("unknown.example").configurationSetName("default-set")));
+    assertEquals("default-set", ses.getEmailIdentity(r -> r.emailIdentity("defaults.example")).configurationSetName());
+
+    ses.putEmailIdentityConfigurationSetAttributes(r -> r.emailIdentity("defaults.example"));
+    assertNull(ses.getEmailIdentity(r -> r.emailIdentity("defaults.example")).configurationSetName());
+  }
+}
