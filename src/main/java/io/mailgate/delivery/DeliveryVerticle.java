@@ -1,6 +1,5 @@
 package io.mailgate.delivery;
 
-import io.mailgate.Buffers;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
@@ -14,7 +13,6 @@ import io.mailgate.store.DeliveryQueue;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -326,9 +324,7 @@ public final class DeliveryVerticle extends VerticleBase {
         done(job.recipients().size());
         return;
       }
-      DotStuffing.Prepared prepared = DotStuffing.prepare(job.content());
-      Buffer data = Buffers.wrap(prepared.data());
-      boolean eightBit = prepared.eightBit();
+      OutgoingMessage message = new OutgoingMessage(job.content());
       DeliverySettings s = settingsOf.result();
       for (DeliveryJob.Recipient r : job.recipients()) {
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
@@ -348,8 +344,7 @@ public final class DeliveryVerticle extends VerticleBase {
               .compose(route -> stopping // its pools are closed: the recipient goes back untouched
                   ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
                   : route instanceof Router.Go go
-                      ? pool(go, s).deliver(mailFrom, r.address(), data, job.content().length, eightBit,
-                          job.messageId())
+                      ? pool(go, s).deliver(mailFrom, r.address(), message, job.messageId())
                       : Future.succeededFuture(((Router.Fail) route).result()));
         }
         attempt.onComplete(done -> {

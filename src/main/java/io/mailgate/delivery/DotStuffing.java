@@ -7,7 +7,8 @@ import java.util.Arrays;
 
 /**
  * RFC 5321 4.5.2 transparency: a line starting with '.' gets one more; the data ends with CRLF. The
- * same pass finds whether the message has 8-bit bytes (BODY=8BITMIME is then declared).
+ * same pass finds whether the message has 8-bit bytes (BODY=8BITMIME is then declared, or the message converted to 7
+ * bits for a server without 8BITMIME).
  *
  * <p>Runs for every message delivered, so it reads eight bytes at a time (SWAR): most messages
  * have no line that starts with a dot and go out as they are, without a copy.

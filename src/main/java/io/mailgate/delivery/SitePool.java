@@ -1,12 +1,12 @@
 package io.mailgate.delivery;
 
 import io.mailgate.EventBusAddresses;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.ratelimit.SiteTokenRequest;
 import io.mailgate.ratelimit.SiteTokens;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.net.NetClient;
 import java.time.Instant;
@@ -43,10 +43,10 @@ final class SitePool {
   private static final long SHARED_RETRY_MS = 5000;
 
   /** A message for one recipient; {@code resent} once it went back to the head of the line (it goes back once). */
-  private record Attempt(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId,
+  private record Attempt(String from, String rcpt, OutgoingMessage message, String envelopeId,
       Promise<AttemptResult> result, long enqueuedAt, boolean resent) {
     Attempt again() {
-      return new Attempt(from, rcpt, data, size, eightBit, envelopeId, result, enqueuedAt, true);
+      return new Attempt(from, rcpt, message, envelopeId, result, enqueuedAt, true);
     }
   }
 
@@ -82,6 +82,7 @@ final class SitePool {
   private final SmtpConnection.Options options;
   private final DeliverySettings.TlsPolicy tlsPolicy;
   private final ThrottleRules throttles;
+  private final Metrics metrics;
   private final int shareOf;
   /** The node's connections to the site may be this many times its limit (its instances', when the limit is each's). */
   private final int nodeShare;
@@ -119,6 +120,7 @@ final class SitePool {
     this.options = options;
     this.tlsPolicy = tlsPolicy;
     this.throttles = throttles;
+    this.metrics = Metrics.of(vertx);
     this.shareOf = perInstance ? 1 : Math.max(1, instances);
     this.nodeShare = perInstance ? Math.max(1, instances) : 1;
     this.idleTimeoutMs = idleTimeoutMs;
@@ -132,9 +134,9 @@ final class SitePool {
   }
 
   /** Delivers one recipient; the future always succeeds with the attempt's result. */
-  Future<AttemptResult> deliver(String from, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
+  Future<AttemptResult> deliver(String from, String rcpt, OutgoingMessage message, String envelopeId) {
     Promise<AttemptResult> p = Promise.promise();
-    waiting.add(new Attempt(from, rcpt, data, size, eightBit, envelopeId, p, System.currentTimeMillis(), false));
+    waiting.add(new Attempt(from, rcpt, message, envelopeId, p, System.currentTimeMillis(), false));
     site.waiting.incrementAndGet();
     dispatch();
     return p.future();
@@ -361,16 +363,43 @@ final class SitePool {
     });
   }
 
+  /** Runs the attempt on the connection, with the message in a form its server takes. */
   private void run(SmtpConnection c, Attempt a) {
-    if (c.maxSize() > 0 && a.size() > c.maxSize()) {
+    OutgoingMessage m = a.message();
+    if (m.goesAsIs(c.eightBitMime())) {
+      run(c, a, m.original());
+      return;
+    }
+    m.sevenBit(vertx).onComplete(form -> {
+      if (form.succeeded()) {
+        metrics.sevenBit(true);
+        run(c, a, form.result());
+        return;
+      }
+      // not sent to this server in any form: a permanent failure, as Postfix's for a conversion it cannot make
+      if (form.cause() instanceof SevenBitConversion.NotConvertible n) {
+        metrics.sevenBit(false);
+        a.result().complete(new AttemptResult.Rejected(new SmtpResponse(554, n.status,
+            n.getMessage() + " (" + c.endpoint().host() + ")"), c.remoteAddress()));
+      } else {
+        a.result().complete(new AttemptResult.Failed("cannot convert the message to 7 bit: " + form.cause(),
+            c.remoteAddress()));
+      }
+      release(c);
+    });
+  }
+
+  private void run(SmtpConnection c, Attempt a, OutgoingMessage.Form form) {
+    if (c.maxSize() > 0 && form.size() > c.maxSize()) {
       // RFC 1870: the server would refuse it after reading it all; say so without sending
       a.result().complete(new AttemptResult.Rejected(new SmtpResponse(552, "5.3.4",
-          "Message size " + a.size() + " exceeds the fixed maximum message size of " + c.maxSize()
+          "Message size " + form.size() + " exceeds the fixed maximum message size of " + c.maxSize()
               + " advertised by " + c.endpoint().host()), c.remoteAddress()));
       release(c);
       return;
     }
-    SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), a.data(), a.size(), a.eightBit(), a.envelopeId());
+    SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), form.data(), form.size(), form.eightBit(),
+        a.envelopeId());
     // the connection takes the next message as soon as this one is written (pipelined behind its final dot),
     // or, if it never is, once this transaction is over (contentSent completes before any reply to it)
     t.contentSent().onSuccess(v -> release(c));

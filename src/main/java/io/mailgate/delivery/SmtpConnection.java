@@ -230,6 +230,11 @@ final class SmtpConnection {
     return extensions.contains(extension);
   }
 
+  /** Whether the server takes 8-bit content (RFC 6152); without it, such a message goes converted to 7 bits. */
+  boolean eightBitMime() {
+    return eightBitMime;
+  }
+
   private void extensionsChanged() {
     pipelining = supports("PIPELINING");
     sizeExtension = supports("SIZE");

@@ -36,6 +36,8 @@ public final class Metrics implements Shareable {
   private final LongAdder receivedBounced = new LongAdder();
   private final LongAdder receivedRefused = new LongAdder();
   private final LongAdder receiptNotifications = new LongAdder();
+  private final LongAdder sevenBitConverted = new LongAdder();
+  private final LongAdder sevenBitRefused = new LongAdder();
   private final long startedMillis = System.currentTimeMillis();
   private final java.util.concurrent.atomic.AtomicLong queueCountedAt = new java.util.concurrent.atomic.AtomicLong();
   private volatile long queued = -1;
@@ -105,6 +107,14 @@ public final class Metrics implements Shareable {
     }).increment();
   }
 
+  /**
+   * An attempt to a server without 8BITMIME for a message with 8-bit content: sent converted to 7 bits, or refused
+   * (8-bit header fields, which no conversion fixes).
+   */
+  public void sevenBit(boolean converted) {
+    (converted ? sevenBitConverted : sevenBitRefused).increment();
+  }
+
   /** A receipt notification posted to its webhook (2xx). */
   public void receiptNotified() {
     receiptNotifications.increment();
@@ -147,6 +157,13 @@ public final class Metrics implements Shareable {
       b.append("mailgate_delivery_outcomes_total{outcome=\"").append(e.getKey().name().toLowerCase(java.util.Locale.ROOT))
           .append("\"} ").append(e.getValue().sum()).append('\n');
     }
+    help(b, "mailgate_delivery_8bit_conversions_total", "counter", "Delivery attempts of messages with 8-bit content "
+        + "to servers without 8BITMIME: converted (sent as 7-bit quoted-printable), refused (8-bit header fields, or "
+        + "a structure that cannot be converted; a 554 bounce).");
+    b.append("mailgate_delivery_8bit_conversions_total{result=\"converted\"} ").append(sevenBitConverted.sum())
+        .append('\n');
+    b.append("mailgate_delivery_8bit_conversions_total{result=\"refused\"} ").append(sevenBitRefused.sum())
+        .append('\n');
     help(b, "mailgate_feedback_reports_total", "counter", "Inbound bounce and complaint reports stored.");
     b.append("mailgate_feedback_reports_total{attributed=\"true\"} ").append(feedbackAttributed.sum()).append('\n');
     b.append("mailgate_feedback_reports_total{attributed=\"false\"} ").append(feedbackUnattributed.sum()).append('\n');

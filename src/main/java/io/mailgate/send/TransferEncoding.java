@@ -73,6 +73,13 @@ public enum TransferEncoding {
     }
   }
 
+  /** {@code data} as base64 in lines of 76, CRLF between them (none after the last). */
+  public static byte[] base64(byte[] data) {
+    ByteSink out = new ByteSink(data.length / 3 * 4 + data.length / 38 + 16);
+    base64(data, out);
+    return out.toByteArray();
+  }
+
   private static void base64(byte[] data, ByteSink out) {
     byte[] encoded = Base64.getEncoder().encode(data);
     for (int i = 0; i < encoded.length; i += BASE64_LINE) {
@@ -117,5 +124,53 @@ public enum TransferEncoding {
       }
       col += width;
     }
+  }
+
+  /**
+   * Decodes quoted-printable bytes [start, end) of {@code data} (RFC 2045 6.7), leniently as readers do: an '=' not
+   * followed by two hex digits or a line break stays as it is, whitespace at the end of a line (added in transport) is
+   * dropped, and any other byte, 8-bit ones included, stands for itself.
+   */
+  public static byte[] decodeQuotedPrintable(byte[] data, int start, int end) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(end - start);
+    for (int i = start; i < end; i++) {
+      byte b = data[i];
+      if (b == '=') {
+        int hi = i + 2 < end ? Character.digit(data[i + 1], 16) : -1;
+        int lo = i + 2 < end ? Character.digit(data[i + 2], 16) : -1;
+        if (hi >= 0 && lo >= 0) {
+          out.write(hi << 4 | lo);
+          i += 2;
+          continue;
+        }
+        int j = skipBlanks(data, i + 1, end);
+        if (j == end) {
+          break; // soft line break at the very end
+        }
+        if (j + 1 < end && data[j] == '\r' && data[j + 1] == '\n') {
+          i = j + 1; // soft line break
+          continue;
+        }
+        out.write(b);
+      } else if (b == ' ' || b == '\t') {
+        int j = skipBlanks(data, i, end);
+        if (j == end || (j + 1 < end && data[j] == '\r' && data[j + 1] == '\n')) {
+          i = j - 1; // trailing whitespace
+        } else {
+          out.write(data, i, j - i);
+          i = j - 1;
+        }
+      } else {
+        out.write(b);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  private static int skipBlanks(byte[] data, int from, int end) {
+    while (from < end && (data[from] == ' ' || data[from] == '\t')) {
+      from++;
+    }
+    return from;
   }
 }

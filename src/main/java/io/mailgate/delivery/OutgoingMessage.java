@@ -1,0 +1,66 @@
+package io.mailgate.delivery;
+
+import io.mailgate.Buffers;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+
+/**
+ * A message as its recipients' attempts send it, shared by them all on the delivery instance's event loop: the bytes
+ * for DATA, dot-stuffed once, and their 7-bit form ({@link SevenBitConversion}) for servers without 8BITMIME, made the
+ * first time one of them is met and kept while the message's attempts last. A 7-bit message, and any message to
+ * servers that offer 8BITMIME (almost all), costs nothing more.
+ */
+final class OutgoingMessage {
+  /** A larger message is converted on a worker thread: its parts are walked and encoded again. */
+  private static final int CONVERT_ON_LOOP_BYTES = 256 * 1024;
+
+  /**
+   * What goes after DATA: dot-stuffed, ending in CRLF. {@code size} is the message's own (SIZE=); {@code eightBit}
+   * whether it has 8-bit bytes (BODY=8BITMIME).
+   */
+  record Form(Buffer data, int size, boolean eightBit) {}
+
+  private final byte[] content;
+  private final Form original;
+  private Future<Form> sevenBit;
+
+  OutgoingMessage(byte[] content) {
+    this.content = content;
+    DotStuffing.Prepared prepared = DotStuffing.prepare(content);
+    this.original = new Form(Buffers.wrap(prepared.data()), content.length, prepared.eightBit());
+  }
+
+  /** The message as it was committed. */
+  Form original() {
+    return original;
+  }
+
+  /** Whether a server takes the original: it has no 8-bit bytes, or the server offers 8BITMIME. */
+  boolean goesAsIs(boolean eightBitMime) {
+    return !original.eightBit() || eightBitMime;
+  }
+
+  /**
+   * The 7-bit form for servers without 8BITMIME (RFC 6152 3), made at the first call. Fails with
+   * {@link SevenBitConversion.NotConvertible} when there is none.
+   */
+  Future<Form> sevenBit(Vertx vertx) {
+    if (sevenBit == null) {
+      java.util.concurrent.Callable<Form> convert = () -> {
+        byte[] converted = SevenBitConversion.convert(content);
+        return new Form(Buffers.wrap(DotStuffing.prepare(converted).data()), converted.length, false);
+      };
+      if (content.length > CONVERT_ON_LOOP_BYTES) {
+        sevenBit = vertx.executeBlocking(convert, false);
+      } else {
+        try {
+          sevenBit = Future.succeededFuture(convert.call());
+        } catch (Exception e) {
+          sevenBit = Future.failedFuture(e);
+        }
+      }
+    }
+    return sevenBit;
+  }
+}

@@ -1,0 +1,187 @@
+package io.mailgate.delivery;
+
+import io.mailgate.send.ByteEdits;
+import io.mailgate.send.MimeEntity;
+import io.mailgate.send.TransferEncoding;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * RFC 6152 section 3: a message with 8-bit bytes goes to a server that does not offer 8BITMIME only once converted to
+ * 7 bits, as Postfix, Sendmail and Exim convert it. Each leaf part whose body has 8-bit bytes is encoded again as
+ * quoted-printable (RFC 2045 6.7), its Content-Transfer-Encoding changed to say so; multiparts and message/rfc822
+ * parts are walked into (they may not be encoded themselves, RFC 2046 5.1 and 5.2.1), and a label of 8bit or binary on
+ * them becomes 7bit. Headers, boundaries and every part without 8-bit bytes keep their bytes. The parts of a
+ * multipart/signed are converted too: RFC 1847 asks signers for 7-bit content, and a signature over 8-bit content no
+ * longer verifies, as with Postfix.
+ *
+ * <p>8-bit bytes in header fields cannot be converted (raw UTF-8 there is RFC 6532's, for SMTPUTF8 servers): such a
+ * message is {@link NotConvertible}, as is one whose structure hides where 8-bit bytes belong. A DKIM signature made
+ * over the 8-bit body no longer verifies after the conversion (its body hash, and the Content-Transfer-Encoding
+ * field it signs, changed); messages Mailgate builds itself are 7-bit already, so only Raw content and SMTP
+ * submission can meet this.
+ */
+final class SevenBitConversion {
+  /** Deeper nesting is not walked: no sender nests that far, and it bounds the recursion. */
+  private static final int MAX_DEPTH = 16;
+  private static final byte[] MIME_VERSION = "MIME-Version: 1.0\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** The message cannot be sent in 7 bits: why, with its RFC 3463 status. */
+  static final class NotConvertible extends RuntimeException {
+    final String status;
+
+    NotConvertible(String status, String message) {
+      super(message, null, false, false);
+      this.status = status;
+    }
+  }
+
+  private final byte[] message;
+  private final ByteEdits edits = new ByteEdits();
+
+  private SevenBitConversion(byte[] message) {
+    this.message = message;
+  }
+
+  /**
+   * The message in 7 bits.
+   *
+   * @param message a complete message with CRLF line endings, as delivery has it
+   * @throws NotConvertible when it has 8-bit header fields, or 8-bit bytes where no part can carry them
+   */
+  static byte[] convert(byte[] message) {
+    SevenBitConversion c = new SevenBitConversion(message);
+    c.entity(0, message.length, false, true, 0, List.of());
+    byte[] out = c.edits.applyTo(message);
+    if (hasEightBit(out, 0, out.length)) { // every byte was walked; this only guards against what the walk missed
+      throw cannotConvert("8-bit content outside any MIME part");
+    }
+    return out;
+  }
+
+  /**
+   * The entity in bytes [start, end).
+   *
+   * @param isMessage whether it is a message: the whole one, or the one a message/rfc822 part holds
+   * @param boundaries those of the enclosing multiparts, which no new line may start with
+   */
+  private void entity(int start, int end, boolean inDigest, boolean isMessage, int depth, List<byte[]> boundaries) {
+    MimeEntity e = MimeEntity.parse(message, start, end, inDigest);
+    if (e == null) {
+      if (hasEightBit(message, start, end)) {
+        throw cannotConvert("a part with 8-bit content has a malformed header section");
+      }
+      return;
+    }
+    if (hasEightBit(message, start, e.bodyStart())) {
+      throw new NotConvertible("5.6.7",
+          "Message has 8-bit headers and the destination does not support 8BITMIME/SMTPUTF8");
+    }
+    if (!hasEightBit(message, e.bodyStart(), end)) {
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      throw cannotConvert("8-bit content nested more than " + MAX_DEPTH + " levels deep");
+    }
+    String type = e.type().value();
+    if (e.isMultipart()) {
+      multipart(e, depth, boundaries);
+    } else if (type.equals("message/rfc822") || type.equals("message/news")) {
+      relabelSevenBit(e);
+      entity(e.bodyStart(), end, false, true, depth + 1, boundaries);
+    } else if (type.startsWith("message/") && !type.equals("message/global")) {
+      // message/partial and message/external-body must be 7bit (RFC 2046 5.2.2.1, 5.2.3.1)
+      throw cannotConvert("a " + type + " part has 8-bit content");
+    } else {
+      leaf(e, isMessage, boundaries);
+    }
+  }
+
+  /**
+   * Walks the parts; 8-bit bytes outside them (preamble, epilogue: text no reader shows, RFC 2046 5.1.1) become '?'.
+   */
+  private void multipart(MimeEntity e, int depth, List<byte[]> boundaries) {
+    MimeEntity.Parts parts = e.parts();
+    if (parts == null) {
+      throw cannotConvert("a multipart with 8-bit content has no boundary or no close delimiter");
+    }
+    relabelSevenBit(e);
+    List<byte[]> inner = new ArrayList<>(boundaries);
+    inner.add(parts.boundary());
+    boolean digest = e.type().value().equals("multipart/digest");
+    int outside = e.bodyStart();
+    for (int[] part : parts.ranges()) {
+      blank8Bit(outside, part[0]);
+      entity(part[0], part[1], digest, false, depth + 1, inner);
+      outside = part[1];
+    }
+    blank8Bit(outside, e.end());
+  }
+
+  /** A multipart or message part labelled 8bit or binary holds 7-bit content once its parts are converted. */
+  private void relabelSevenBit(MimeEntity e) {
+    String cte = e.transferEncoding();
+    if (cte.equals("8bit") || cte.equals("binary")) {
+      e.setTransferEncoding(edits, "7bit");
+    }
+  }
+
+  private void blank8Bit(int from, int to) {
+    if (!hasEightBit(message, from, to)) {
+      return;
+    }
+    byte[] bytes = Arrays.copyOfRange(message, from, to);
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] < 0) {
+        bytes[i] = '?';
+      }
+    }
+    edits.replace(from, to, bytes);
+  }
+
+  /**
+   * A leaf part with 8-bit bytes in its body: quoted-printable. One already labelled quoted-printable or base64 (whose
+   * 8-bit bytes readers would pass through, or skip) is decoded and encoded again the same way, which gives readers
+   * what they read before.
+   *
+   * @param isMessage whether the part is a message (the whole one, or one a message/rfc822 part holds), which needs
+   *     a MIME-Version for its new transfer encoding to mean anything
+   */
+  private void leaf(MimeEntity e, boolean isMessage, List<byte[]> boundaries) {
+    byte[] decoded = e.decodedBody();
+    String cte = e.transferEncoding();
+    if (decoded == null) {
+      throw cannotConvert("a part with 8-bit content has the transfer encoding " + cte);
+    }
+    String encoding = cte.equals("base64") ? "base64" : "quoted-printable";
+    byte[] body = encoding.equals("base64") ? null : TransferEncoding.quotedPrintable(decoded);
+    if (body == null || MimeEntity.startsAnyLine(body, 0, body.length, boundaries)) {
+      // base64, or a soft line break that put a delimiter at the start of a line (base64 has no '-')
+      encoding = "base64";
+      body = e.base64Body(decoded);
+    }
+    if (!encoding.equals(cte)) {
+      e.setTransferEncoding(edits, encoding);
+    }
+    if (isMessage && e.headers().first("MIME-Version") == null) {
+      edits.insert(e.bodyStart() - 2, MIME_VERSION);
+    }
+    edits.replace(e.bodyStart(), e.end(), body);
+  }
+
+  private static NotConvertible cannotConvert(String why) {
+    return new NotConvertible("5.6.3", "Conversion to 7 bit required but not possible (the destination does not "
+        + "support 8BITMIME): " + why);
+  }
+
+  private static boolean hasEightBit(byte[] bytes, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (bytes[i] < 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,160 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.metrics.Metrics;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.apache.james.mime4j.dom.Message;
+import org.apache.james.mime4j.dom.Multipart;
+import org.apache.james.mime4j.dom.SingleBody;
+import org.apache.james.mime4j.message.DefaultMessageBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * RFC 6152 end to end: one raw 8-bit message to a server that offers 8BITMIME and to one that does not (direct
+ * delivery, each domain's MX a server of the test). The first gets it byte for byte with BODY=8BITMIME; the second
+ * gets it in 7 bits, without BODY=8BITMIME, and reads the same text from it. A message with 8-bit header fields is
+ * not sent to the second at all.
+ */
+class EightBitDeliveryTest {
+  static final String TEXT = "Grüße aus Köln — ça va? 東京\r\n.\r\n.dot line ö\r\n" + "lang ".repeat(30) + "ü \r\n";
+  static final String HTML = "<p>Grüße <b>ünïcode</b></p>\r\n";
+
+  static FakeDnsServer dns;
+  static RecordingSmtpServer modern;
+  static RecordingSmtpServer old;
+  static TestNode node;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    int port = EmbeddedServices.freePort();
+    modern = new RecordingSmtpServer(InetAddress.getByName("127.0.0.21"), port);
+    old = new RecordingSmtpServer(InetAddress.getByName("127.0.0.22"), port)
+        .extensions("PIPELINING\r\n250-SIZE 52428800\r\n250 ENHANCEDSTATUSCODES");
+    dns = FakeDnsServer.start().defaultTtl(1).soa(1, 1);
+    dns.mx("modern.example", 10, "mx.modern.example").a("mx.modern.example", "127.0.0.21");
+    dns.mx("old.example", 10, "mx.old.example").a("mx.old.example", "127.0.0.22");
+    node = TestNode.start("", c -> c
+        .with(MailgateConfig.DELIVERY_MODE, "direct")
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.DELIVERY_DIRECT_PORT, port));
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    modern.close();
+    old.close();
+    dns.close();
+  }
+
+  static String sendRaw(byte[] raw) {
+    return ses.sendEmail(r -> r.destination(d -> d.toAddresses("a@modern.example", "b@old.example"))
+        .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(raw))))).messageId();
+  }
+
+  static JsonObject awaitFinal(String id) {
+    return Await.until(() -> node.message(id), m -> m.getJsonArray("Recipients").stream()
+        .noneMatch(r -> ((JsonObject) r).getString("Status").equals("QUEUED")), Duration.ofSeconds(30));
+  }
+
+  static RecordingSmtpServer.Received received(RecordingSmtpServer server, String marker) {
+    return server.received().stream().filter(r -> r.text().contains(marker)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void convertedForTheServerWithout8BitMimeAndSentAsItIsToTheOther() throws IOException {
+    String raw = "From: sender@example.com\r\nTo: a@modern.example, b@old.example\r\nSubject: eight bit\r\n"
+        + "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <eight-bit-e2e@example.com>\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n"
+        + "--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + TEXT
+        + "\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + HTML
+        + "\r\n--b1--\r\n";
+    byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
+    JsonObject status = awaitFinal(sendRaw(bytes));
+    for (Object r : status.getJsonArray("Recipients")) {
+      assertEquals("DELIVERED", ((JsonObject) r).getString("Status"), status.encode());
+    }
+
+    RecordingSmtpServer.Received asIs = received(modern, "eight-bit-e2e");
+    assertArrayEquals(bytes, asIs.data(), asIs.text());
+    assertTrue(asIs.mailParams().contains("BODY=8BITMIME"), asIs.mailParams());
+
+    RecordingSmtpServer.Received converted = received(old, "eight-bit-e2e");
+    assertFalse(converted.mailParams().contains("BODY"), converted.mailParams());
+    for (byte b : converted.data()) {
+      assertTrue(b > 0, "an 8-bit byte went to a server without 8BITMIME: " + converted.text());
+    }
+    String text = new String(converted.data(), StandardCharsets.US_ASCII);
+    assertTrue(text.startsWith(raw.substring(0, raw.indexOf("--b1\r\n"))), "headers as they were: " + text);
+    assertTrue(text.contains("Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe"), text);
+    Message m = new DefaultMessageBuilder().parseMessage(new ByteArrayInputStream(converted.data()));
+    Multipart mp = (Multipart) m.getBody();
+    assertEquals(TEXT, decoded(mp.getBodyParts().get(0).getBody()));
+    assertEquals(HTML, decoded(mp.getBodyParts().get(1).getBody()));
+    assertTrue(metrics().contains("mailgate_delivery_8bit_conversions_total{result=\"converted\"} 1\n"), metrics());
+  }
+
+  /**
+   * Raw UTF-8 in a header field is RFC 6532's, for SMTPUTF8 servers; no conversion of the body helps. The server
+   * without 8BITMIME gets nothing (not even MAIL FROM), and the recipient bounces 5.6.7, as a matter of content: not
+   * Permanent, so the address is not suppressed.
+   */
+  @Test
+  void eightBitHeadersBounceForTheServerWithout8BitMime() {
+    String raw = "From: sender@example.com\r\nTo: a@modern.example, b@old.example\r\nSubject: Grüße\r\n"
+        + "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <eight-bit-headers@example.com>\r\n\r\nbody\r\n";
+    long mailsBefore = old.commands().stream().filter(c -> c.startsWith("MAIL")).count();
+    JsonObject status = awaitFinal(sendRaw(raw.getBytes(StandardCharsets.UTF_8)));
+
+    assertTrue(received(modern, "eight-bit-headers").mailParams().contains("BODY=8BITMIME"));
+    assertEquals(mailsBefore, old.commands().stream().filter(c -> c.startsWith("MAIL")).count(), old.commands()
+        .toString());
+    JsonObject bounce = null;
+    for (Object o : status.getJsonArray("Events")) {
+      if (((JsonObject) o).getString("eventType").equals("Bounce")) {
+        bounce = ((JsonObject) o).getJsonObject("bounce");
+      }
+    }
+    assertTrue(bounce != null, status.encode());
+    assertEquals("Transient", bounce.getString("bounceType"), bounce.encode());
+    assertEquals("ContentRejected", bounce.getString("bounceSubType"), bounce.encode());
+    JsonObject recipient = bounce.getJsonArray("bouncedRecipients").getJsonObject(0);
+    assertEquals("b@old.example", recipient.getString("emailAddress"));
+    assertTrue(recipient.getString("diagnosticCode").contains("554 5.6.7"), recipient.encode());
+    assertTrue(recipient.getString("diagnosticCode").contains("8-bit headers"), recipient.encode());
+    assertTrue(metrics().contains("mailgate_delivery_8bit_conversions_total{result=\"refused\"} 1\n"), metrics());
+  }
+
+  static String metrics() {
+    return Metrics.of(node.vertx()).render(new Metrics.Gauges(0, 0, 0, 0));
+  }
+
+  static String decoded(org.apache.james.mime4j.dom.Body body) throws IOException {
+    try (InputStream in = ((SingleBody) body).getInputStream()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}
