@@ -219,6 +219,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/v2/email/tags").handler(V2Route.of(auth, tagOps::tag));
     router.delete("/v2/email/tags").handler(V2Route.of(auth, tagOps::untag));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
+    router.put("/v2/email/account/sending").handler(V2Route.of(auth, account::putSending));
     router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));
     router.get("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::list));
     router.post("/v2/email/list-configuration-sets").handler(V2Route.of(auth, configurationSets::list));

@@ -99,6 +99,22 @@ public final class AccountDirectory {
         });
   }
 
+  /**
+   * PutAccountSendingAttributes / UpdateAccountSendingEnabled: the account's owner pauses or resumes its sending.
+   * False, changing nothing, when it asks to resume an account that reputation enforcement shut down (SES: only SES
+   * can resume those; here an operator, with {@code mailgate admin}). This instance's cached keys of the account are
+   * dropped so its next send here sees it; elsewhere within {@code cache.ttlMillis}.
+   */
+  public Future<Boolean> setSendingEnabled(String accountId, boolean enabled) {
+    return pool.preparedQuery("UPDATE accounts SET sending_enabled = $2 WHERE id = $1 AND id <> 'system' "
+            + "AND ($2 = false OR enforcement_status <> 'SHUTDOWN')")
+        .execute(Tuple.of(accountId, enabled))
+        .map(r -> {
+          cache.values().removeIf(c -> c.value().map(k -> k.account().id().equals(accountId)).orElse(false));
+          return r.rowCount() == 1;
+        });
+  }
+
   static final String ACCOUNT_COLUMNS =
       "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled, a.production_access";
 

@@ -28,6 +28,15 @@ public final class AccountHandler {
         new AccountDirectory.Details(caller.account(), "HEALTHY", java.util.List.of(), null))));
   }
 
+  /** PutAccountSendingAttributes ({@code PUT /v2/email/account/sending}): the owner pauses or resumes sending. */
+  public Future<JsonObject> putSending(Caller caller, RoutingContext ctx) {
+    boolean enabled = io.mailgate.api.JsonFields.bool(io.mailgate.api.V2Route.body(ctx), "SendingEnabled", "", false);
+    return accounts.setSendingEnabled(caller.account().id(), enabled).compose(done -> done
+        ? Future.succeededFuture(new JsonObject())
+        : Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending was paused for this account "
+            + "because of its bounce or complaint rate (EnforcementStatus SHUTDOWN); only an operator can resume it.")));
+  }
+
   private Future<JsonObject> describe(AccountDirectory.Details details) {
     Account a = details.account();
     // a check that costs nothing reads the rolling 24-hour count in the same script as sends
