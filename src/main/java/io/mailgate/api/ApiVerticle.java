@@ -211,6 +211,7 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/dkim").handler(V2Route.of(auth, identityOps::putDkim));
     router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
+    router.put("/v2/email/identities/:identity/feedback").handler(V2Route.of(auth, identityOps::putFeedback));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
     router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));
     router.get("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::list));
