@@ -218,6 +218,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/v2/email/tags").handler(V2Route.of(auth, tagOps::list));
     router.post("/v2/email/tags").handler(V2Route.of(auth, tagOps::tag));
     router.delete("/v2/email/tags").handler(V2Route.of(auth, tagOps::untag));
+    router.put("/v2/email/identities/:identity/feedback").handler(V2Route.of(auth, identityOps::putFeedback));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
     router.put("/v2/email/account/sending").handler(V2Route.of(auth, account::putSending));
     router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));

@@ -52,6 +52,10 @@ import java.util.logging.Logger;
  * 2xx, so never put off) holds at most four times its share of events in the node; its backlog waits in the table while
  * the others' events are claimed past it.
  *
+ * <p>An identity's notification topics are destinations too (of the identity rather than a configuration set): what
+ * they are owed is in the same outbox, claimed, signed, retried and put off alike, and posted in SES's notification
+ * format ({@code notificationType}, {@link SesEvents#notification}) instead of the event format.
+ *
  * <p>Receipt notifications (what receipt rules' SNS actions and topics are owed, {@code receipt_outbox}) go the same
  * way: signed alike ({@code webhook-id} {@code rcv_<n>}), retried alike, with up to half the node's posts.
  *
@@ -252,11 +256,20 @@ public final class EventPublisherVerticle extends VerticleBase {
           return;
         }
         long now = clock.millis();
+        Map<String, JsonObject> eventMails = new HashMap<>(); // one message's events share its mail object
         for (EventOutbox.Due d : due) {
-          JsonObject mail = mails.result().get(d.messageId());
-          if (!d.enabled() || mail == null) {
+          SesEvents.MailFacts facts = mails.result().get(d.messageId());
+          if (!d.enabled() || facts == null) {
             // the destination was disabled, or the message deleted (retention): nobody wants it any more
             drop(d);
+            continue;
+          }
+          JsonObject mail;
+          try {
+            mail = d.identity() != null ? SesEvents.notificationMail(facts, d.identity(), d.withHeaders())
+                : eventMails.computeIfAbsent(d.messageId(), id -> SesEvents.mail(facts));
+          } catch (RuntimeException e) {
+            failed(d, "cannot render the message's mail object: " + e);
             continue;
           }
           destinations.computeIfAbsent(d.destinationId(), k -> new Destination()).held++;
@@ -445,7 +458,9 @@ public final class EventPublisherVerticle extends VerticleBase {
   private void publish(EventOutbox.Due d, Destination dest, JsonObject mail) {
     Buffer body;
     try {
-      body = SesEvents.event(EventType.fromSesName(d.type()), mail, d.detail()).toBuffer();
+      EventType type = EventType.fromSesName(d.type());
+      body = (d.identity() != null ? SesEvents.notification(type, mail, d.detail())
+          : SesEvents.event(type, mail, d.detail())).toBuffer();
     } catch (RuntimeException e) {
       failed(d, "cannot render the event: " + e);
       return;

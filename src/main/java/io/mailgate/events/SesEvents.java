@@ -71,11 +71,48 @@ public final class SesEvents {
     return new JsonObject().put("eventType", type.sesName).put("mail", mail).put(type.detailField, detail);
   }
 
+  /**
+   * An identity notification as SES posts it to the identity's topic (SetIdentityNotificationTopic):
+   * {@code notificationType} rather than {@code eventType}, the notification's {@code mail} object, and the type's
+   * object as in events.
+   */
+  public static JsonObject notification(EventType type, JsonObject mail, JsonObject detail) {
+    return new JsonObject().put("notificationType", type.sesName).put("mail", mail).put(type.detailField, detail);
+  }
+
+  /**
+   * The {@code mail} object of a notification to {@code identity}'s topic: no tags; {@code sourceIp} and
+   * {@code callerIdentity} of their own; {@code sourceArn} the identity's; the headers only when the identity has them
+   * included for the notification's type ({@code withHeaders}).
+   */
+  public static JsonObject notificationMail(MailFacts f, String identity, boolean withHeaders) {
+    JsonObject mail = new JsonObject()
+        .put("timestamp", time(f.timestamp()))
+        .put("messageId", f.messageId())
+        .put("source", f.source())
+        .put("sourceArn", identityArn(f, identity));
+    if (f.sourceIp() != null) {
+      mail.put("sourceIp", f.sourceIp());
+    }
+    if (f.callerIdentity() != null) {
+      mail.put("callerIdentity", f.callerIdentity());
+    }
+    mail.put("sendingAccountId", f.accountId()).put("destination", new JsonArray(List.copyOf(f.destination())));
+    if (withHeaders) {
+      headers(mail, f.headerBytes(), f.messageId());
+    }
+    return mail;
+  }
+
+  private static String identityArn(MailFacts f, String identity) {
+    return "arn:aws:ses:" + f.region() + ":" + f.accountId() + ":identity/" + identity;
+  }
+
   public static JsonObject mail(MailFacts f) {
     JsonObject mail = new JsonObject()
         .put("timestamp", time(f.timestamp()))
         .put("source", f.source())
-        .put("sourceArn", "arn:aws:ses:" + f.region() + ":" + f.accountId() + ":identity/" + domainOf(f.source()))
+        .put("sourceArn", identityArn(f, domainOf(f.source())))
         .put("sendingAccountId", f.accountId())
         .put("messageId", f.messageId())
         .put("destination", new JsonArray(List.copyOf(f.destination())));

@@ -10,6 +10,7 @@ import io.mailgate.identity.SecretBox;
 import io.mailgate.store.FeedbackStore;
 import io.mailgate.delivery.SmtpResponse;
 import io.mailgate.events.EventType;
+import io.mailgate.events.NotifyingAccounts;
 import io.mailgate.events.SesEvents;
 import io.mailgate.store.Database;
 import io.mailgate.store.OutcomeStore;
@@ -40,6 +41,9 @@ public final class FeedbackVerticle extends VerticleBase {
   private BounceClassifier classifier;
   private MessageConsumer<DeliveryOutcome> consumer;
   private MessageConsumer<InboundMail> inboundConsumer;
+  private MessageConsumer<String> topicsConsumer;
+  private NotifyingAccounts notifying;
+  private long notifyingTimer;
   private InboundFeedback inbound;
   private final SecretBox secrets;
   private String reportingMta;
@@ -78,13 +82,29 @@ public final class FeedbackVerticle extends VerticleBase {
             msg.fail(500, String.valueOf(ar.cause().getMessage()));
           }
         }));
-    return Future.all(consumer.completion(), inboundConsumer.completion());
+    notifying = new NotifyingAccounts(db);
+    topicsConsumer = vertx.eventBus().localConsumer(EventBusAddresses.IDENTITY_TOPICS_CHANGED,
+        msg -> notifying.changed(msg.body()));
+    notifyingTimer = vertx.setPeriodic(Math.max(100, config.get(MailgateConfig.CACHE_TTL_MILLIS)),
+        t -> readNotifying());
+    return Future.all(consumer.completion(), inboundConsumer.completion(), topicsConsumer.completion(),
+        readNotifying());
+  }
+
+  /** Which accounts have identity notification topics; when that cannot be read, what was known stays. */
+  private Future<Void> readNotifying() {
+    return notifying.read().recover(e -> {
+      LOG.warning("cannot read which accounts have identity notification topics: " + e.getMessage());
+      return Future.succeededFuture();
+    });
   }
 
   @Override
   public Future<?> stop() {
     stopping = true;
-    return Future.all(consumer.unregister(), inboundConsumer.unregister()).compose(v -> outcomes.flushed())
+    vertx.cancelTimer(notifyingTimer);
+    return Future.all(consumer.unregister(), inboundConsumer.unregister(), topicsConsumer.unregister())
+        .compose(v -> outcomes.flushed())
         .eventually(() -> db.close());
   }
 
@@ -104,15 +124,16 @@ public final class FeedbackVerticle extends VerticleBase {
   }
 
   private void record(DeliveryOutcome o) {
-    record(o, published(toRow(o), o), 0);
+    record(o, published(toRow(o), o, notifying.has(o.accountId())), 0);
   }
 
   /**
    * The outcome with its event (the Delivery too, which has no event row) for the event outbox, when the message has
-   * a configuration set: the statement writes it for those of the set's destinations that take its type.
+   * a configuration set or its account has identity notification topics ({@code senderTopics}): the statement writes
+   * it for those of the set's destinations, and of the sender's topics, that take its type.
    */
-  static OutcomeStore.Outcome published(OutcomeStore.Outcome row, DeliveryOutcome o) {
-    if (o.configurationSet() == null) {
+  static OutcomeStore.Outcome published(OutcomeStore.Outcome row, DeliveryOutcome o, boolean senderTopics) {
+    if (o.configurationSet() == null && !senderTopics) {
       return row;
     }
     String type;
@@ -130,7 +151,7 @@ public final class FeedbackVerticle extends VerticleBase {
     return new OutcomeStore.Outcome(row.messageId(), row.idx(), row.accountId(), row.recipient(), row.state(),
         row.smtpCode(), row.smtpReply(), row.eventType(), row.eventDetailJson(), row.at(), row.nextAttemptAt(),
         row.countsAsAttempt(), row.consequences(), row.delivery(),
-        new OutcomeStore.Publish(o.configurationSet(), type, detail));
+        new OutcomeStore.Publish(o.configurationSet(), type, detail, senderTopics));
   }
 
   /**

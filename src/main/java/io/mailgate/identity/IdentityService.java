@@ -6,7 +6,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import java.time.Clock;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -258,6 +262,65 @@ public final class IdentityService {
   public Future<List<String>> names(String accountId, String after, Identity.Type type, boolean verifiedOnly,
       int limit) {
     return store.names(accountId, after, type, verifiedOnly, limit);
+  }
+
+  /** The notification settings of those of {@code names} the account has, by the name as given. */
+  public Future<Map<String, IdentityNotifications>> notifications(String accountId, List<String> names) {
+    Map<String, String> normalized = new LinkedHashMap<>();
+    for (String given : names) {
+      try {
+        normalized.put(given, IdentityNames.normalize(given));
+      } catch (SesException e) {
+        // not a name: not an identity of the account either
+      }
+    }
+    return store.notifications(accountId, List.copyOf(new LinkedHashSet<>(normalized.values()))).map(rows -> {
+      Map<String, IdentityNotifications> byName = new HashMap<>();
+      rows.forEach(n -> byName.put(n.identity(), n));
+      Map<String, IdentityNotifications> out = new LinkedHashMap<>();
+      normalized.forEach((given, name) -> {
+        if (byName.containsKey(name)) {
+          out.put(given, byName.get(name));
+        }
+      });
+      return out;
+    });
+  }
+
+  /** Sets (a webhook URL, checked by the caller) or clears (null) the identity's topic for {@code type}. */
+  public Future<Void> setNotificationTopic(String accountId, String rawName, NotificationType type, String url) {
+    return notificationsChange(accountId, rawName, name -> store.setNotificationTopic(accountId, name, type, url));
+  }
+
+  public Future<Void> setFeedbackForwarding(String accountId, String rawName, boolean enabled) {
+    return notificationsChange(accountId, rawName, name -> store.setFeedbackForwarding(accountId, name, enabled));
+  }
+
+  public Future<Void> setHeadersInNotifications(String accountId, String rawName, NotificationType type,
+      boolean enabled) {
+    return notificationsChange(accountId, rawName,
+        name -> store.setHeadersInNotifications(accountId, name, type, enabled));
+  }
+
+  /**
+   * A change of the identity's notification settings ({@code change} answers whether the identity exists); this node's
+   * delivery outcomes learn at once that the account may have topics.
+   */
+  private Future<Void> notificationsChange(String accountId, String rawName,
+      java.util.function.Function<String, Future<Boolean>> change) {
+    String name;
+    try {
+      name = IdentityNames.normalize(rawName);
+    } catch (SesException e) {
+      return Future.failedFuture(notFound(rawName));
+    }
+    return change.apply(name).compose(found -> {
+      if (!found) {
+        return Future.failedFuture(notFound(rawName));
+      }
+      vertx.eventBus().publish(io.mailgate.EventBusAddresses.IDENTITY_TOPICS_CHANGED, accountId);
+      return Future.succeededFuture();
+    });
   }
 
   /** One verification email again per address and {@link #RESEND_COOLDOWN_MILLIS}, however often it is asked for. */

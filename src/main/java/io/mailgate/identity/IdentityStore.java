@@ -13,8 +13,12 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** SQL for identities; every query is scoped to one account. */
 public final class IdentityStore {
@@ -215,6 +219,107 @@ public final class IdentityStore {
         .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound,
             c.takenAt()))
         .mapEmpty();
+  }
+
+  /**
+   * The notification settings of those of {@code names} the account has: the topics are the identity's event
+   * destinations, one per notification type, named after it.
+   */
+  public Future<List<IdentityNotifications>> notifications(String accountId, List<String> names) {
+    return pool.preparedQuery("SELECT i.identity, i.feedback_forwarding, i.notification_headers, "
+            + "ARRAY(SELECT d.name FROM event_destinations d WHERE d.account_id = i.account_id "
+            + "AND d.identity = i.identity ORDER BY d.name), "
+            + "ARRAY(SELECT d.url FROM event_destinations d WHERE d.account_id = i.account_id "
+            + "AND d.identity = i.identity ORDER BY d.name) "
+            + "FROM identities i WHERE i.account_id = $1 AND i.identity = ANY($2)")
+        .execute(Tuple.of(accountId, (Object) names.toArray(String[]::new)))
+        .map(rows -> {
+          List<IdentityNotifications> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            Map<NotificationType, String> topics = new EnumMap<>(NotificationType.class);
+            String[] types = r.getArrayOfStrings(3);
+            String[] urls = r.getArrayOfStrings(4);
+            for (int i = 0; i < types.length; i++) {
+              topics.put(NotificationType.fromSesName(types[i]), urls[i]);
+            }
+            Set<NotificationType> headers = EnumSet.noneOf(NotificationType.class);
+            for (String t : r.getArrayOfStrings(2)) {
+              headers.add(NotificationType.fromSesName(t));
+            }
+            out.add(new IdentityNotifications(r.getString(0), topics, r.getBoolean(1), headers));
+          }
+          return out;
+        });
+  }
+
+  /**
+   * Sets (a URL) or clears (null) the identity's topic for {@code type}; false when the account has no such identity.
+   * Clearing the bounce or complaint topic while feedback forwarding is off is refused, as SES requires one or the
+   * other; a cleared topic's waiting notifications are dropped. The identity's row is locked first, so this and
+   * {@link #setFeedbackForwarding} cannot both pass their check.
+   */
+  public Future<Boolean> setNotificationTopic(String accountId, String name, NotificationType type, String url) {
+    return pool.withTransaction(conn -> lockForNotifications(conn, accountId, name).compose(forwarding -> {
+      if (forwarding == null) {
+        return Future.succeededFuture(false);
+      }
+      if (url != null) {
+        return conn.preparedQuery("INSERT INTO event_destinations (account_id, identity, name, enabled, event_types, "
+                + "url) VALUES ($1, $2, $3, true, ARRAY[$3], $4) ON CONFLICT (account_id, identity, name) "
+                + "WHERE identity IS NOT NULL DO UPDATE SET url = EXCLUDED.url")
+            .execute(Tuple.of(accountId, name, type.sesName, url)).map(true);
+      }
+      if (!forwarding && type != NotificationType.DELIVERY) {
+        return Future.failedFuture(SesException.badRequest("Feedback forwarding is disabled for identity " + name
+            + ": it needs both a bounce and a complaint topic. Enable feedback forwarding before clearing the "
+            + type.sesName.toLowerCase(java.util.Locale.ROOT) + " topic."));
+      }
+      return conn.preparedQuery("DELETE FROM event_destinations WHERE account_id = $1 AND identity = $2 AND name = $3 "
+              + "RETURNING id")
+          .execute(Tuple.of(accountId, name, type.sesName))
+          .compose(deleted -> deleted.size() == 0 ? Future.succeededFuture(true)
+              : conn.preparedQuery("DELETE FROM event_outbox WHERE destination_id = $1")
+                  .execute(Tuple.of(deleted.iterator().next().getLong(0))).map(true));
+    }));
+  }
+
+  /**
+   * Feedback forwarding on or off; false when the account has no such identity. Off only when the identity has both a
+   * bounce and a complaint topic (SES's rule).
+   */
+  public Future<Boolean> setFeedbackForwarding(String accountId, String name, boolean enabled) {
+    return pool.withTransaction(conn -> lockForNotifications(conn, accountId, name).compose(forwarding -> {
+      if (forwarding == null) {
+        return Future.succeededFuture(false);
+      }
+      Future<Void> allowed = enabled ? Future.succeededFuture() : conn.preparedQuery("SELECT count(*) FROM "
+              + "event_destinations WHERE account_id = $1 AND identity = $2 AND name IN ('Bounce', 'Complaint')")
+          .execute(Tuple.of(accountId, name))
+          .compose(rows -> rows.iterator().next().getLong(0) == 2 ? Future.<Void>succeededFuture()
+              : Future.failedFuture(SesException.badRequest("Feedback forwarding can only be disabled when "
+                  + "identity " + name + " has both a bounce and a complaint topic.")));
+      return allowed.compose(v -> conn.preparedQuery("UPDATE identities SET feedback_forwarding = $3 "
+          + "WHERE account_id = $1 AND identity = $2").execute(Tuple.of(accountId, name, enabled)).map(true));
+    }));
+  }
+
+  /** Whether the notifications of {@code type} carry the message's headers; false when there is no such identity. */
+  public Future<Boolean> setHeadersInNotifications(String accountId, String name, NotificationType type,
+      boolean enabled) {
+    return pool.preparedQuery("UPDATE identities SET notification_headers = CASE WHEN NOT $4 "
+            + "THEN array_remove(notification_headers, $3::text) WHEN $3 = ANY(notification_headers) "
+            + "THEN notification_headers ELSE notification_headers || $3::text END "
+            + "WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.of(accountId, name, type.sesName, enabled)).map(r -> r.rowCount() == 1);
+  }
+
+  /** Locks the identity's row; its feedback forwarding, or null when the account has no such identity. */
+  private static Future<Boolean> lockForNotifications(io.vertx.sqlclient.SqlConnection conn, String accountId,
+      String name) {
+    return conn.preparedQuery("SELECT feedback_forwarding FROM identities WHERE account_id = $1 AND identity = $2 "
+            + "FOR UPDATE")
+        .execute(Tuple.of(accountId, name))
+        .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getBoolean(0));
   }
 
   private static Instant instant(OffsetDateTime t) {

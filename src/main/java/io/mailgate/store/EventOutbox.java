@@ -23,11 +23,13 @@ public final class EventOutbox {
    * A claimed event and its destination. {@code attempts} counts this one; {@code enabled} is false when the
    * destination was disabled since (events of a deleted one are not claimed: {@link #SWEEP} drops them).
    * {@code secretGeneration}: of the account's webhook secret; {@code previousSecretUntil}: until when the previous
-   * generation signs too (null: it does not).
+   * generation signs too (null: it does not). {@code identity}: set when the destination is that identity's
+   * notification topic (posted as SES's notification, with the headers when {@code withHeaders}), null for a
+   * configuration set's event destination.
    */
   public record Due(long id, long destinationId, String messageId, String type, String recipient, JsonObject detail,
       Instant createdAt, int attempts, String accountId, String url, boolean enabled, int secretGeneration,
-      Instant previousSecretUntil) {}
+      Instant previousSecretUntil, String identity, boolean withHeaders) {}
 
   /**
    * Due events, at most {@code $3} of each destination not in {@code $4}, the oldest {@code $1} of those: one
@@ -36,8 +38,10 @@ public final class EventOutbox {
    */
   static final String CLAIM = """
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
-      FROM (SELECT e.id, d.account_id, d.url, d.enabled, a.webhook_secret_generation, a.webhook_previous_until
+      FROM (SELECT e.id, d.account_id, d.url, d.enabled, a.webhook_secret_generation, a.webhook_previous_until,
+                   d.identity, i.notification_headers
             FROM event_destinations d JOIN accounts a ON a.id = d.account_id
+            LEFT JOIN identities i ON i.account_id = d.account_id AND i.identity = d.identity
             CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM event_outbox e
                                 WHERE e.destination_id = d.id AND e.next_attempt_at <= now()
                                 ORDER BY e.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) e
@@ -45,7 +49,20 @@ public final class EventOutbox {
             ORDER BY e.next_attempt_at LIMIT $1) due
       WHERE o.id = due.id
       RETURNING o.id, o.destination_id, o.message_id, o.type, o.recipient, o.detail, o.created_at, o.attempts,
-                due.account_id, due.url, due.enabled, due.webhook_secret_generation, due.webhook_previous_until""";
+                due.account_id, due.url, due.enabled, due.webhook_secret_generation, due.webhook_previous_until,
+                due.identity, coalesce(o.type = ANY(due.notification_headers), false)""";
+
+  /**
+   * Joined after a message {@code m}: the notification topics ({@code ed}) of the identity that sent it, its Source
+   * address when that is a verified identity of the account, else the address's domain (whose settings apply to the
+   * domain's addresses that are not identities of their own, as in SES).
+   */
+  static final String SENDER_TOPICS = """
+      CROSS JOIN LATERAL (SELECT i.identity FROM identities i WHERE i.account_id = m.account_id
+                            AND i.identity IN (lower(m.source), lower(substring(m.source from '[^@]*$')))
+                            AND i.verification_status = 'SUCCESS'
+                          ORDER BY i.type = 'EMAIL_ADDRESS' DESC LIMIT 1) sender
+      JOIN event_destinations ed ON ed.account_id = m.account_id AND ed.identity = sender.identity""";
 
   /**
    * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
@@ -76,30 +93,31 @@ public final class EventOutbox {
         out.add(new Due(r.getLong(0), r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
             detail instanceof JsonObject j ? j : new JsonObject(String.valueOf(detail)),
             r.getOffsetDateTime(6).toInstant(), r.getInteger(7), r.getString(8), r.getString(9), r.getBoolean(10),
-            r.getInteger(11), r.getOffsetDateTime(12) == null ? null : r.getOffsetDateTime(12).toInstant()));
+            r.getInteger(11), r.getOffsetDateTime(12) == null ? null : r.getOffsetDateTime(12).toInstant(),
+            r.getString(13), r.getBoolean(14)));
       }
       return out;
     });
   }
 
   /**
-   * The {@code mail} objects of these messages (those still kept: retention may have deleted one), rendered as SES
-   * renders them in events: headers from the start of the content, destination from the recipients.
+   * What the {@code mail} objects of these messages (those still kept: retention may have deleted one) are made of:
+   * headers from the start of the content, destination from the recipients.
    */
-  public Future<Map<String, JsonObject>> mails(List<String> messageIds) {
+  public Future<Map<String, SesEvents.MailFacts>> mails(List<String> messageIds) {
     return pool.preparedQuery("SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
             + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
             + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx) "
             + "FROM messages m WHERE m.id = ANY($1)")
         .execute(Tuple.of(messageIds.toArray(String[]::new)))
         .map(rows -> {
-          Map<String, JsonObject> out = new HashMap<>();
+          Map<String, SesEvents.MailFacts> out = new HashMap<>();
           for (Row m : rows) {
             Object tags = m.getValue(4);
-            out.put(m.getString(0), SesEvents.mail(new SesEvents.MailFacts(m.getString(0), m.getString(1), region,
+            out.put(m.getString(0), new SesEvents.MailFacts(m.getString(0), m.getString(1), region,
                 m.getString(2), m.getOffsetDateTime(5).toInstant(), List.of(m.getArrayOfStrings(9)), m.getString(3),
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
-                m.getString(7), m.getString(8))));
+                m.getString(7), m.getString(8)));
           }
           return out;
         });

@@ -113,18 +113,30 @@ public final class FeedbackStore {
         .mapEmpty();
   }
 
-  /** The event, and its rows in the event outbox for the message's configuration set's destinations that take it. */
+  /**
+   * The event, and its rows in the event outbox for the message's configuration set's destinations, and its sender's
+   * notification topics, that take it.
+   */
   private static Future<Void> event(SqlConnection conn, MessageRef m, String email, String type, JsonObject detail) {
     Tuple params = params(m.id(), m.accountId(), type, email, withoutNul(detail).toString());
     return conn.preparedQuery("INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) "
             + "VALUES ($1, $2, $3, $4, $5::text::jsonb, now())").execute(params)
-        .compose(v -> conn.preparedQuery("INSERT INTO event_outbox (destination_id, message_id, type, recipient, "
-                + "detail, created_at, next_attempt_at) SELECT d.id, m.id, $3, $4, $5::text::jsonb, now(), now() "
-                + "FROM messages m JOIN event_destinations d ON d.account_id = m.account_id "
-                + "AND d.configuration_set = m.configuration_set "
-                + "WHERE m.id = $1 AND m.account_id = $2 AND d.enabled AND $3 = ANY(d.event_types)").execute(params))
+        .compose(v -> conn.preparedQuery(PUBLISH).execute(params))
         .mapEmpty();
   }
+
+  private static final String PUBLISH = """
+      INSERT INTO event_outbox (destination_id, message_id, type, recipient, detail, created_at, next_attempt_at)
+      SELECT ed.id, m.id, $3::text, $4::text, $5::text::jsonb, now(), now()
+      FROM messages m JOIN event_destinations ed ON ed.account_id = m.account_id
+        AND ed.configuration_set = m.configuration_set
+      WHERE m.id = $1 AND m.account_id = $2 AND ed.enabled AND $3 = ANY(ed.event_types)
+      UNION ALL
+      SELECT ed.id, m.id, $3::text, $4::text, $5::text::jsonb, now(), now()
+      FROM messages m
+      """ + EventOutbox.SENDER_TOPICS + """
+
+      WHERE m.id = $1 AND m.account_id = $2 AND ed.enabled AND $3 = ANY(ed.event_types)""";
 
   private static Future<Void> suppress(SqlConnection conn, MessageRef m, String email, String reason, String feedbackId) {
     return conn.preparedQuery("INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, "

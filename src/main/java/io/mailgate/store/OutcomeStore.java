@@ -24,26 +24,37 @@ public final class OutcomeStore {
    * is set when it stays queued; {@code eventType} may be null (nothing to record, e.g. a
    * destination that is paused); {@code countsAsAttempt} is false when nothing was tried;
    * {@code delivery} is set when the recipient was delivered (its event is then implicit); {@code publish} is set
-   * when the message has a configuration set: its event (a Delivery too) then goes to those of the set's event
-   * destinations that take its type.
+   * when the message has a configuration set, or its account identity notification topics: its event (a Delivery too)
+   * then goes to those of the set's event destinations, and of its sender's topics, that take its type.
    */
   public record Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
       String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
       boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish) {}
 
-  /** An event for the event outbox: the message's configuration set, the event's type and detail. */
-  public record Publish(String configurationSet, String type, String detailJson) {}
+  /**
+   * An event for the event outbox: the message's configuration set (or null), the event's type and detail, and whether
+   * its sender's notification topics are to be looked for ({@code senderTopics}: the account has some).
+   */
+  public record Publish(String configurationSet, String type, String detailJson, boolean senderTopics) {}
 
   /**
    * The event outbox rows of the outcomes in {@code done}: one per destination of the configuration set that is enabled
-   * and takes the type. Destinations are read without a lock: one deleted meanwhile may get a row, which its
-   * publisher drops (a lock, or a foreign key, would let a tenant's delete fail a batch of other tenants' outcomes).
+   * and takes the type, and one per notification topic of the message's sender that takes it (only for outcomes whose
+   * account has topics: the others do not read their message). Destinations are read without a lock: one deleted
+   * meanwhile may get a row, which its publisher drops (a lock, or a foreign key, would let a tenant's delete fail a
+   * batch of other tenants' outcomes).
    */
   private static final String PUBLISH = """
         INSERT INTO event_outbox (destination_id, message_id, type, recipient, detail, created_at, next_attempt_at)
         SELECT ed.id, d.mid, d.ptype, d.rcpt, d.pdetail::jsonb, d.ts, d.ts
         FROM done d JOIN event_destinations ed ON ed.account_id = d.acct AND ed.configuration_set = d.cs
-        WHERE d.ptype IS NOT NULL AND ed.enabled AND d.ptype = ANY(ed.event_types)""";
+        WHERE d.ptype IS NOT NULL AND ed.enabled AND d.ptype = ANY(ed.event_types)
+        UNION ALL
+        SELECT ed.id, d.mid, d.ptype, d.rcpt, d.pdetail::jsonb, d.ts, d.ts
+        FROM done d JOIN messages m ON m.id = d.mid
+        """ + EventOutbox.SENDER_TOPICS + """
+
+        WHERE d.topics AND ed.enabled AND d.ptype = ANY(ed.event_types)""";
 
   /**
    * A delivery, kept on the recipient row (delivered_at, remote_mta, reporting_mta) instead of as an
@@ -95,9 +106,9 @@ public final class OutcomeStore {
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                              $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
                              $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[],
-                             $21::text[], $22::text[], $23::text[])
+                             $21::text[], $22::text[], $23::text[], $24::bool[])
           AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts,
-               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail)
+               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail, topics)
       """ + appliedBy(13) + """
       ), s AS (
         INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
@@ -154,9 +165,9 @@ public final class OutcomeStore {
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::text[], $15::text[], $16::text[], $17::text[])
+                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[])
           AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta,
-               rcpt, cs, ptype, pdetail)
+               rcpt, cs, ptype, pdetail, topics)
       """ + appliedBy(10) + """
       ), rep AS (
         INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
@@ -223,6 +234,7 @@ public final class OutcomeStore {
     String[] cs = new String[n];
     String[] ptype = new String[n];
     String[] pdetail = new String[n];
+    Boolean[] topics = new Boolean[n];
     boolean plain = true; // no event, suppression or hard bounce in the batch
     boolean publishing = false; // an event to publish
     for (int i = 0; i < n; i++) {
@@ -249,7 +261,10 @@ public final class OutcomeStore {
         cs[i] = o.publish().configurationSet();
         ptype[i] = o.publish().type();
         pdetail[i] = o.publish().detailJson();
+        topics[i] = o.publish().senderTopics();
         publishing = true;
+      } else {
+        topics[i] = false;
       }
       plain &= o.eventType() == null && c.suppress() == null && !c.global() && !c.hardBounce();
       if (o.delivery() != null) {
@@ -259,7 +274,7 @@ public final class OutcomeStore {
     }
     if (plain && publishing) {
       return pool.preparedQuery(RECORD_PLAIN_PUBLISHING).execute(Tuple.from(new Object[] {mid, idx, acct, state, code,
-          reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta, rcpt, cs, ptype, pdetail}));
+          reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta, rcpt, cs, ptype, pdetail, topics}));
     }
     if (plain) {
       return pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(new Object[] {mid, idx, acct, state, code, reply, ts,
@@ -267,6 +282,6 @@ public final class OutcomeStore {
     }
     return pool.preparedQuery(RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
         detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta, cs, ptype,
-        pdetail}));
+        pdetail, topics}));
   }
 }

@@ -43,10 +43,10 @@ import java.util.function.BiFunction;
  * SES v1, the AWS Query API ({@code POST /} with {@code Action=...&Version=2010-12-01}, form-encoded, or the same
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
  * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
- * the sending statistics, identities, templates, configuration sets, and email receiving's rule sets, rules and IP
- * address filters ({@link ReceiptRuleActions}). Each action that has a v2 counterpart maps onto the same services, so
- * a message sent either way goes through the same checks, limits and commit. Answers are SES's XML; errors its
- * {@code <ErrorResponse>}.
+ * the sending statistics, identities and their notification topics ({@link IdentityNotificationActions}), templates,
+ * configuration sets, and email receiving's rule sets, rules and IP address filters ({@link ReceiptRuleActions}).
+ * Each action that has a v2 counterpart maps onto the same services, so a message sent either way goes through the
+ * same checks, limits and commit. Answers are SES's XML; errors its {@code <ErrorResponse>}.
  */
 public final class QueryApi {
   /** SES's limit on the identities of one GetIdentityVerificationAttributes call. */
@@ -71,6 +71,7 @@ public final class QueryApi {
     ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
         destinationChecks);
     ReceiptRuleActions receiving = new ReceiptRuleActions(receiptRules, identities, destinationChecks);
+    IdentityNotificationActions notifications = new IdentityNotificationActions(identities, destinationChecks);
     this.auth = auth;
     this.sends = sends;
     this.bulk = bulk;
@@ -132,6 +133,10 @@ public final class QueryApi {
         Map.entry("DeleteReceiptFilter", receiving::deleteFilter),
         Map.entry("ListReceiptFilters", receiving::listFilters),
         Map.entry("GetIdentityDkimAttributes", this::getIdentityDkimAttributes),
+        Map.entry("SetIdentityNotificationTopic", notifications::setTopic),
+        Map.entry("GetIdentityNotificationAttributes", notifications::getAttributes),
+        Map.entry("SetIdentityFeedbackForwardingEnabled", notifications::setFeedbackForwarding),
+        Map.entry("SetIdentityHeadersInNotificationsEnabled", notifications::setHeadersInNotifications),
         Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
             p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),
         Map.entry("TestRenderTemplate", (c, p) -> templates.render(c.account().id(), p.required("TemplateName"),
@@ -446,8 +451,8 @@ public final class QueryApi {
   }
 
   private Future<QueryXml> getIdentityVerificationAttributes(Caller caller, QueryParams p) {
-    return identityAttributes(p, "VerificationAttributes", name -> identities.get(caller.account().id(), name),
-        (xml, identity) -> {
+    return identityAttributes(p, "VerificationAttributes",
+        eachOf(name -> identities.get(caller.account().id(), name)), (xml, identity) -> {
           xml.text("VerificationStatus", v1Status(identity.verificationStatus()));
           if (identity.isDomain()) {
             xml.text("VerificationToken", identities.domainVerificationToken(identity));
@@ -461,9 +466,9 @@ public final class QueryApi {
    */
   private Future<QueryXml> getIdentityDkimAttributes(Caller caller, QueryParams p) {
     String account = caller.account().id();
-    return identityAttributes(p, "DkimAttributes", name -> identities.get(account, name)
+    return identityAttributes(p, "DkimAttributes", eachOf(name -> identities.get(account, name)
         .compose(i -> i.isDomain() ? Future.succeededFuture(i)
-            : identities.parentDomain(account, i).map(parent -> parent.orElse(i))), (xml, source) -> {
+            : identities.parentDomain(account, i).map(parent -> parent.orElse(i)))), (xml, source) -> {
           boolean hasKey = source.isDomain() && source.dkimSelector() != null;
           xml.text("DkimEnabled", Boolean.toString(hasKey && source.dkimSigningEnabled()))
               .text("DkimVerificationStatus", hasKey ? v1Status(source.dkimStatus()) : "NotStarted")
@@ -473,10 +478,12 @@ public final class QueryApi {
 
   /**
    * A map of the {@code Identities} asked for (at most 100) to what {@code value} writes of each, as {@code <entry>}s
-   * of {@code element}; an identity the account does not have is left out of the answer, as SES leaves it out.
+   * of {@code element}; an identity the account does not have ({@code lookup} answers nothing for it) is left out of
+   * the answer, as SES leaves it out.
    */
-  private static Future<QueryXml> identityAttributes(QueryParams p, String element,
-      java.util.function.Function<String, Future<Identity>> lookup, java.util.function.BiConsumer<QueryXml, Identity> value) {
+  static <T> Future<QueryXml> identityAttributes(QueryParams p, String element,
+      java.util.function.Function<List<String>, Future<Map<String, T>>> lookup,
+      java.util.function.BiConsumer<QueryXml, T> value) {
     List<String> names = p.strings("Identities");
     if (names == null) {
       throw SesException.badRequest("Missing required parameter Identities.");
@@ -484,24 +491,39 @@ public final class QueryApi {
     if (names.size() > MAX_IDENTITIES_PER_LOOKUP) {
       throw SesException.badRequest("At most " + MAX_IDENTITIES_PER_LOOKUP + " identities per call.");
     }
-    List<Future<Identity>> found = new ArrayList<>(names.size());
-    for (String n : names) {
-      // only "not found" leaves one out: a failed lookup fails the call rather than say an identity is gone
-      found.add(lookup.apply(n).recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
-          ? Future.succeededFuture(null) : Future.failedFuture(e)));
-    }
-    return Future.all(found).map(all -> {
+    return lookup.apply(names).map(found -> {
       QueryXml xml = new QueryXml().start(element);
-      for (int i = 0; i < names.size(); i++) {
-        Identity identity = found.get(i).result();
-        if (identity != null) {
-          xml.start("entry").text("key", names.get(i)).start("value");
-          value.accept(xml, identity);
+      for (String name : names) {
+        T attributes = found.get(name);
+        if (attributes != null) {
+          xml.start("entry").text("key", name).start("value");
+          value.accept(xml, attributes);
           xml.end("value").end("entry");
         }
       }
       return xml.end(element);
     });
+  }
+
+  /** A lookup of the identities one by one: only "not found" leaves one out, another failure fails the call. */
+  private static java.util.function.Function<List<String>, Future<Map<String, Identity>>> eachOf(
+      java.util.function.Function<String, Future<Identity>> lookup) {
+    return names -> {
+      List<Future<Identity>> found = new ArrayList<>(names.size());
+      for (String n : names) {
+        found.add(lookup.apply(n).recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
+            ? Future.succeededFuture(null) : Future.failedFuture(e)));
+      }
+      return Future.all(found).map(all -> {
+        Map<String, Identity> out = new java.util.HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          if (found.get(i).result() != null) {
+            out.put(names.get(i), found.get(i).result());
+          }
+        }
+        return out;
+      });
+    };
   }
 
   /** SES v1's VerificationStatus names. */

@@ -13,13 +13,14 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * SES v2 identity operations: CreateEmailIdentity, GetEmailIdentity, DeleteEmailIdentity,
- * ListEmailIdentities, PutEmailIdentityDkimAttributes, PutEmailIdentityDkimSigningAttributes and
- * PutEmailIdentityMailFromAttributes. Responses also carry {@code DnsRecords}, the records to
- * publish (SES clients ignore the extra field).
+ * ListEmailIdentities, PutEmailIdentityDkimAttributes, PutEmailIdentityDkimSigningAttributes,
+ * PutEmailIdentityMailFromAttributes and PutEmailIdentityFeedbackAttributes. Responses also carry
+ * {@code DnsRecords}, the records to publish (SES clients ignore the extra field).
  */
 public final class IdentitiesHandler {
   private final IdentityService identities;
@@ -66,13 +67,14 @@ public final class IdentitiesHandler {
     String account = caller.account().id();
     return identities.get(account, ctx.pathParam("identity")).compose(i -> (i.isDomain()
             ? Future.succeededFuture(Optional.<Identity>empty()) : identities.parentDomain(account, i))
-        .map(parent -> {
+        .compose(parent -> identities.notifications(account, List.of(i.name()))
+            .map(n -> n.isEmpty() || n.get(i.name()).forwarding()).map(forwarding -> {
           Identity dkimSource = parent.orElse(i);
           boolean verified = i.verificationStatus() == Identity.Status.SUCCESS
               || parent.map(p -> p.verificationStatus() == Identity.Status.SUCCESS).orElse(false);
           JsonObject r = new JsonObject()
               .put("IdentityType", i.type().name())
-              .put("FeedbackForwardingStatus", true)
+              .put("FeedbackForwardingStatus", forwarding)
               .put("VerifiedForSendingStatus", verified)
               .put("VerificationStatus", i.verificationStatus().name())
               .put("DkimAttributes", dkimAttributes(dkimSource))
@@ -89,7 +91,7 @@ public final class IdentitiesHandler {
             r.put("DnsRecords", dnsRecords(dkimSource));
           }
           return r;
-        }));
+        })));
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
@@ -155,6 +157,20 @@ public final class IdentitiesHandler {
     return setExists(caller, chosen)
         .compose(v -> identities.setConfigurationSet(caller.account().id(), ctx.pathParam("identity"), chosen))
         .map(v -> new JsonObject());
+  }
+
+  /**
+   * PutEmailIdentityFeedbackAttributes: feedback forwarding on or off ({@code EmailForwardingEnabled} left out is
+   * false, as SDKs that send a boolean only when it is true mean). Off only when the identity has a bounce and a
+   * complaint topic, SES v1's rule; stored and reported, Mailgate does not mail feedback to the Return-Path.
+   */
+  public Future<JsonObject> putFeedback(Caller caller, RoutingContext ctx) {
+    Object enabled = V2Route.body(ctx).getValue("EmailForwardingEnabled");
+    if (enabled != null && !(enabled instanceof Boolean)) {
+      throw SesException.badRequest("Invalid type for field EmailForwardingEnabled: expected a boolean.");
+    }
+    return identities.setFeedbackForwarding(caller.account().id(), ctx.pathParam("identity"),
+        Boolean.TRUE.equals(enabled)).map(v -> new JsonObject());
   }
 
   public Future<JsonObject> putMailFrom(Caller caller, RoutingContext ctx) {
