@@ -15,6 +15,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.ses.SesClient;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
 
@@ -51,6 +52,16 @@ class AccountSendingTest {
         ses.putAccountSendingAttributes(r -> r.sendingEnabled(true));
         assertTrue(ses.getAccount(r -> { }).sendingEnabled());
         Await.until(() -> !refused(ses), Duration.ofSeconds(5));
+
+        // the same through SES v1's UpdateAccountSendingEnabled / GetAccountSendingEnabled
+        try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+          v1.updateAccountSendingEnabled(r -> r.enabled(false));
+          assertFalse(v1.getAccountSendingEnabled().enabled());
+          Await.until(() -> refused(ses), Duration.ofSeconds(5));
+          v1.updateAccountSendingEnabled(r -> r.enabled(true));
+          assertTrue(v1.getAccountSendingEnabled().enabled());
+          Await.until(() -> !refused(ses), Duration.ofSeconds(5));
+        }
 
         // reputation enforcement shut it down: the owner cannot resume it (SES), and the refusal changes nothing
         Pool pool = Database.pool(node.vertx(), node.config(), 1);

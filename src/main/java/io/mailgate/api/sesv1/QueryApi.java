@@ -86,6 +86,11 @@ public final class QueryApi {
         Map.entry("SendTemplatedEmail", this::sendTemplatedEmail),
         Map.entry("SendBulkTemplatedEmail", this::sendBulkTemplatedEmail),
         Map.entry("GetSendQuota", this::getSendQuota),
+        Map.entry("UpdateAccountSendingEnabled", (c, p) -> account.setSending(c,
+            p.string("Enabled") != null && bool(p, "Enabled"))
+            .map(v -> new QueryXml())),
+        Map.entry("GetAccountSendingEnabled", (c, p) -> account.getAccount(c, null)
+            .map(a -> new QueryXml().text("Enabled", Boolean.toString(a.getBoolean("SendingEnabled"))))),
         Map.entry("GetSendStatistics", this::getSendStatistics),
         Map.entry("VerifyEmailIdentity", (c, p) -> verify(c, address(p, "EmailAddress")).map(i -> new QueryXml())),
         Map.entry("VerifyEmailAddress", (c, p) -> verify(c, address(p, "EmailAddress")).map(i -> null)),

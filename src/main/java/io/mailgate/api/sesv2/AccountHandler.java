@@ -31,8 +31,13 @@ public final class AccountHandler {
   /** PutAccountSendingAttributes ({@code PUT /v2/email/account/sending}): the owner pauses or resumes sending. */
   public Future<JsonObject> putSending(Caller caller, RoutingContext ctx) {
     boolean enabled = io.mailgate.api.JsonFields.bool(io.mailgate.api.V2Route.body(ctx), "SendingEnabled", "", false);
+    return setSending(caller, enabled).map(v -> new JsonObject());
+  }
+
+  /** The owner pauses or resumes the account's sending (v2 PutAccountSendingAttributes, v1 UpdateAccountSendingEnabled). */
+  public Future<Void> setSending(Caller caller, boolean enabled) {
     return accounts.setSendingEnabled(caller.account().id(), enabled).compose(done -> done
-        ? Future.succeededFuture(new JsonObject())
+        ? Future.<Void>succeededFuture()
         : Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending was paused for this account "
             + "because of its bounce or complaint rate (EnforcementStatus SHUTDOWN); only an operator can resume it.")));
   }
