@@ -262,8 +262,10 @@ public final class ApiVerticle extends VerticleBase {
     }
     // every tenant's sites, with the remote servers' last replies (which can name recipients): operators only
     router.get("/_mailgate/delivery/sites").handler(V2Route.of(auth, (caller, ctx) -> operators.contains(caller.account().id())
-        ? Future.succeededFuture(new JsonObject().put("Node", leaseOwner).put("Sites", sites.toJson(clock.millis()))
-            .put("UnreachableHosts", sites.unreachableHosts(clock.millis())))
+        // the system clock, as the delivery engine keeps these times by it
+        ? Future.succeededFuture(new JsonObject().put("Node", leaseOwner)
+            .put("Sites", sites.toJson(System.currentTimeMillis()))
+            .put("UnreachableHosts", sites.unreachableHosts(System.currentTimeMillis())))
         : Future.failedFuture(new SesException(io.mailgate.SesError.UNKNOWN_OPERATION, "Unknown operation."))));
     router.get("/_mailgate/metrics").handler(metricsHandler(budget));
     router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);

@@ -48,12 +48,20 @@ public final class JsonFields {
   /** SES resource tags: a list of {@code {"Key": ..., "Value": ...}}, keys of 1 to 128 and values up to 256 characters. */
   public static JsonArray tags(JsonObject o, String field) {
     List<JsonObject> given = objects(o, field, "");
+    if (given.size() > io.mailgate.store.ResourceTags.MAX_TAGS) {
+      throw SesException.badRequest("A resource has at most " + io.mailgate.store.ResourceTags.MAX_TAGS
+          + " tags, not " + given.size() + ".");
+    }
     JsonArray out = new JsonArray();
+    java.util.Set<String> keys = new java.util.HashSet<>();
     for (JsonObject t : given) {
       String key = requiredString(t, "Key", field);
       String value = string(t, "Value", field);
       if (key.isEmpty() || key.length() > 128 || (value != null && value.length() > 256)) {
         throw SesException.badRequest("A tag key has 1 to 128 characters and its value at most 256.");
+      }
+      if (!keys.add(key)) {
+        throw SesException.badRequest("Duplicate tag key '" + key + "'.");
       }
       out.add(new JsonObject().put("Key", key).put("Value", value == null ? "" : value));
     }

@@ -57,7 +57,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> RELAY_URL = key("relay.url", String.class, "",
       "SMTP relay (smarthost): smtp://[user:password@]host:port, or smtps:// for implicit TLS. When set (and delivery.mode is not direct) all mail goes there. start-dev captures mail locally when empty.");
   public static final ConfigKey<String> RELAY_TLS_VERIFY = key("relay.tlsVerify", String.class, "credentials",
-      "When a relay's TLS certificate must be valid for its host name (chain checked against relay.tlsCaFile or the JVM's trust store): credentials: when it gets a password and is not given as a loopback address (127.0.0.1, [::1]); always: every relay connection must be TLS with a valid certificate; never: opportunistic TLS, unverified (as to an MX). A verified relay gets no plain-text fallback.");
+      "When a relay's TLS certificate must be valid for its host name (chain checked against relay.tlsCaFile or the JVM's trust store): credentials: when it gets a password and is not on this machine (localhost, 127.0.0.1, [::1]); always: every relay connection must be TLS with a valid certificate; never: opportunistic TLS, unverified (as to an MX). A verified relay gets no plain-text fallback.");
   public static final ConfigKey<String> RELAY_TLS_CA_FILE = key("relay.tlsCaFile", String.class, "",
       "PEM file of the certificates (or CAs) trusted for relay TLS when relay.tlsVerify applies. Empty: the JVM's trust store.");
   public static final ConfigKey<String> DELIVERY_MODE = key("delivery.mode", String.class, "",

@@ -21,7 +21,7 @@ final class RelayTls {
   enum Mode {
     /** Never (TLS is opportunistic, as to an MX); credentials still go only over TLS or to this machine. */
     NEVER,
-    /** When the relay gets a password and is not given as a loopback address (default). */
+    /** When the relay gets a password and is not on this machine by its name (default). */
     CREDENTIALS,
     /** Always: a relay gets nothing without TLS and a certificate valid for its name. */
     ALWAYS
@@ -49,8 +49,14 @@ final class RelayTls {
     }
     ClientSSLOptions verifying = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS");
     if (!caFile.isBlank()) {
-      if (!Files.isReadable(Path.of(caFile))) {
-        throw new ConfigException("relay.tlsCaFile " + caFile + " cannot be read");
+      // read now, so that a file that is not PEM certificates fails the start rather than every delivery
+      try (java.io.InputStream in = Files.newInputStream(Path.of(caFile))) {
+        if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+          throw new ConfigException("relay.tlsCaFile " + caFile + " holds no certificate");
+        }
+      } catch (java.io.IOException | java.security.cert.CertificateException e) {
+        throw new ConfigException("relay.tlsCaFile " + caFile + " cannot be read as PEM certificates: "
+            + e.getMessage());
       }
       verifying.setTrustOptions(new PemTrustOptions().addCertPath(caFile));
     }
@@ -71,9 +77,9 @@ final class RelayTls {
     return verifies(e) ? verifying : TRUST_ALL;
   }
 
-  /** A relay given as a loopback address (127.0.0.1, [::1]): the password never leaves the machine. */
+  /** A relay named localhost or given as a loopback address (127.0.0.1, [::1]): the password stays on the machine. */
   private static boolean isThisMachine(String host) {
     java.net.InetAddress literal = io.mailgate.NetAddresses.literal(host);
-    return literal != null && literal.isLoopbackAddress();
+    return literal != null ? literal.isLoopbackAddress() : host.equalsIgnoreCase("localhost");
   }
 }

@@ -142,9 +142,11 @@ final class SevenBitConversion {
   }
 
   /**
-   * A leaf part with 8-bit bytes in its body: quoted-printable. One already labelled quoted-printable or base64 (whose
-   * 8-bit bytes readers would pass through, or skip) is decoded and encoded again the same way, which gives readers
-   * what they read before.
+   * A leaf part with 8-bit bytes in its body: quoted-printable when it is text and mostly ASCII, base64 otherwise (a
+   * type that is not text, a part labelled binary, or text that is over a quarter 8-bit, which quoted-printable would
+   * triple; RFC 2045 6.7 (4): binary data's CRLFs are not line breaks). One already labelled quoted-printable or base64
+   * (whose 8-bit bytes readers would pass through, or skip) is decoded and encoded again the same way, which gives
+   * readers what they read before.
    *
    * @param isMessage whether the part is a message (the whole one, or one a message/rfc822 part holds), which needs
    *     a MIME-Version for its new transfer encoding to mean anything
@@ -155,7 +157,8 @@ final class SevenBitConversion {
     if (decoded == null) {
       throw cannotConvert("a part with 8-bit content has the transfer encoding " + cte);
     }
-    String encoding = cte.equals("base64") ? "base64" : "quoted-printable";
+    String encoding = cte.equals("base64") || (!cte.equals("quoted-printable") && (cte.equals("binary")
+        || !e.type().value().startsWith("text/") || mostlyEightBit(decoded))) ? "base64" : "quoted-printable";
     byte[] body = encoding.equals("base64") ? null : TransferEncoding.quotedPrintable(decoded);
     if (body == null || MimeEntity.startsAnyLine(body, 0, body.length, boundaries)) {
       // base64, or a soft line break that put a delimiter at the start of a line (base64 has no '-')
@@ -174,6 +177,16 @@ final class SevenBitConversion {
   private static NotConvertible cannotConvert(String why) {
     return new NotConvertible("5.6.3", "Conversion to 7 bit required but not possible (the destination does not "
         + "support 8BITMIME): " + why);
+  }
+
+  private static boolean mostlyEightBit(byte[] bytes) {
+    int high = 0;
+    for (byte b : bytes) {
+      if (b < 0) {
+        high++;
+      }
+    }
+    return high * 4 > bytes.length;
   }
 
   private static boolean hasEightBit(byte[] bytes, int from, int to) {

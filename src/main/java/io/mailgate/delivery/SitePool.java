@@ -200,15 +200,7 @@ final class SitePool {
       long now = System.currentTimeMillis();
       long paused = site.pausedUntil();
       if (paused > now) {
-        // released over a spread after the pause (up to its own length, a minute at most), not all at its end: they
-        // would all be claimed by one scan and meet the site again together
-        long spread = Math.max(1, Math.min(60_000, paused - now));
-        Attempt a;
-        while ((a = next()) != null) {
-          long at = paused + java.util.concurrent.ThreadLocalRandom.current().nextLong(spread);
-          a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(at),
-              "site " + site.key + " asked to slow down", null));
-        }
+        deferAll(paused, now, "site " + site.key + " asked to slow down");
         return;
       }
       if (maxWaitMs > 0 && now - waiting.peek().enqueuedAt() > maxWaitMs) {
@@ -225,6 +217,16 @@ final class SitePool {
       boolean reuse = !idle.isEmpty();
       Shaping.Limits limits = site.limits();
       if (!reuse) {
+        long hostsDown = hosts.allDownUntil(endpoints, now);
+        if (hostsDown > 0) {
+          if (open > 0) {
+            return; // no new connection can be made, but one that is open will take the next attempt
+          }
+          List<SmtpConnection.Endpoint> eps = endpoints;
+          deferAll(hostsDown, now, "delivery temporarily suspended: "
+              + hosts.reason(HostHealth.key(eps.get(eps.size() - 1)), now));
+          return;
+        }
         if (open >= concurrencyLimit()) {
           return; // a connection coming back will dispatch
         }
@@ -251,6 +253,20 @@ final class SitePool {
         open++;
         connect(a, 0, null);
       }
+    }
+  }
+
+  /**
+   * Every waiting attempt back to the queue, not attempted, released over a spread after {@code until} (up to the wait's
+   * own length, a minute at most), not all at its end: they would all be claimed by one scan and meet the site again
+   * together.
+   */
+  private void deferAll(long until, long now, String reason) {
+    long spread = Math.max(1, Math.min(60_000, until - now));
+    Attempt a;
+    while ((a = next()) != null) {
+      long at = until + java.util.concurrent.ThreadLocalRandom.current().nextLong(spread);
+      a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(at), reason, null));
     }
   }
 
@@ -330,25 +346,35 @@ final class SitePool {
       return;
     }
     SmtpConnection.Endpoint ep = eps.get(index);
-    String down = hosts.down(ep.address(), System.currentTimeMillis());
-    if (down != null) {
-      // not tried: the next host is, and with none left the attempt fails with why this one was given up
-      connect(a, index + 1, lastFailure != null ? lastFailure
-          : new SmtpConnection.ConnectionFailure("delivery temporarily suspended: " + down));
+    String key = HostHealth.key(ep);
+    long now = System.currentTimeMillis();
+    if (hosts.downUntil(key, now) > 0) {
+      long restDown = lastFailure == null ? hosts.allDownUntil(eps.subList(index, eps.size()), now) : 0;
+      if (restDown > 0) {
+        // the hosts went down since the dispatch looked (those before this one were skipped too): back to the queue,
+        // not attempted
+        open--;
+        site.releaseConnection();
+        a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(restDown),
+            "delivery temporarily suspended: " + hosts.reason(key, now), null));
+        dispatch();
+        return;
+      }
+      connect(a, index + 1, lastFailure); // not tried: the next host is
       return;
     }
     SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
         : withoutTls.contains(ep.address()) ? SmtpConnection.TlsMode.NONE : SmtpConnection.TlsMode.OPPORTUNISTIC;
     SmtpConnection.open(vertx, client, ep, options, mode).onComplete(ar -> {
       if (ar.succeeded()) {
-        hosts.reachable(ep.address());
+        hosts.reachable(key);
         site.connections.incrementAndGet();
         run(ar.result(), a);
         return;
       }
       Throwable e = ar.cause();
       if (e instanceof SmtpConnection.Unreachable) {
-        hosts.unreachable(ep.address(), e.getMessage(), System.currentTimeMillis());
+        hosts.unreachable(key, e.getMessage(), System.currentTimeMillis());
       }
       if (e instanceof SmtpConnection.TlsFailure && mode == SmtpConnection.TlsMode.OPPORTUNISTIC) {
         // broken TLS on their side: this host gets plain text, as Postfix's opportunistic mode does
@@ -409,6 +435,7 @@ final class SitePool {
         SmtpResponse r = ar.result();
         if (r.isPositive()) {
           site.succeeded();
+          hosts.reachable(HostHealth.key(c.endpoint()));
           a.result().complete(new AttemptResult.Delivered(r, c.remoteAddress()));
         } else {
           site.failed();

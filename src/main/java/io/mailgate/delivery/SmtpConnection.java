@@ -159,14 +159,29 @@ final class SmtpConnection {
   }
 
   private static ConnectionFailure connectFailure(Endpoint route, Options options, Throwable e) {
-    Throwable root = root(e);
-    if (root instanceof java.net.ConnectException || root instanceof java.net.NoRouteToHostException) {
-      return new Unreachable("cannot connect to " + route + ": " + e.getMessage()); // refused, unreachable, timed out
+    if (hostUnreachable(root(e))) {
+      return new Unreachable("cannot connect to " + route + ": " + e.getMessage());
     }
     return new ConnectionFailure("cannot connect to " + route + ": "
         + (route.implicitTls() && options.relayTls().verifies(route)
             ? rootMessage(e) + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)"
             : e.getMessage()));
+  }
+
+  /**
+   * Whether a connect failure is the host's (refused, unreachable, timed out), not this machine's: the native transport
+   * reports local trouble (no ephemeral port left, a local firewall, no buffers) as a ConnectException too, and that
+   * must not mark a remote host down.
+   */
+  static boolean hostUnreachable(Throwable root) {
+    if (root instanceof io.netty.channel.ConnectTimeoutException || root instanceof java.net.NoRouteToHostException) {
+      return true;
+    }
+    if (!(root instanceof java.net.ConnectException)) {
+      return false;
+    }
+    String m = String.valueOf(root.getMessage()).toLowerCase(Locale.ROOT);
+    return m.contains("refused") || m.contains("unreachable") || m.contains("no route") || m.contains("timed out");
   }
 
   private static Throwable root(Throwable e) {

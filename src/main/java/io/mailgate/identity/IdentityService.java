@@ -171,7 +171,8 @@ public final class IdentityService {
   /** PutEmailIdentityConfigurationSetAttributes: the set a send from the identity naming none takes (null: none). */
   public Future<Void> setConfigurationSet(String accountId, String rawName, String configurationSet) {
     return find(accountId, rawName).compose(s -> changed(store.setConfigurationSet(accountId, s.identity().name(),
-        configurationSet), accountId, s.identity().name()).mapEmpty());
+        configurationSet), accountId, s.identity().name()))
+        .compose(updated -> updated ? Future.<Void>succeededFuture() : Future.failedFuture(notFound(rawName)));
   }
 
   /** PutEmailIdentityDkimSigningAttributes: a new generated key, or the user's own. */

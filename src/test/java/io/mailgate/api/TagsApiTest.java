@@ -97,7 +97,14 @@ class TagsApiTest {
     assertThrows(NotFoundException.class, () -> ses.listTagsForResource(r -> r.resourceArn(arn("identity/nobody.example"))));
     assertThrows(NotFoundException.class, () -> ses.tagResource(r -> r.resourceArn(arn("configuration-set/none"))
         .tags(Tag.builder().key("a").value("b").build())));
+    assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set).tags(
+        Tag.builder().key("dup").value("1").build(), Tag.builder().key("dup").value("2").build())));
     assertEquals(before, tags(set));
+    // the limit holds at creation too: a resource created with 51 tags could never be tagged again
+    many.add(Tag.builder().key("k50").value("v").build());
+    assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("too-many")
+        .tags(many)));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("too-many")));
   }
 
   @Test

@@ -60,12 +60,14 @@ class RelayTlsTest {
       this(certificateName, false);
     }
 
+    /** @param certificateName null: a relay that offers no TLS, and takes AUTH in clear */
     Relay(String certificateName, boolean implicitTls) throws Exception {
       this.implicitTls = implicitTls;
-      cert = SelfSignedCertificate.create(certificateName);
-      server = SmtpServer.start(vertx, new SmtpServerOptions().setHost("localhost").setPort(0)
-          .setServerName("relay.test").setKeyCertOptions(cert.keyCertOptions()).setImplicitTls(implicitTls)
-          .setAuthEnabled(true), this)
+      cert = certificateName == null ? null : SelfSignedCertificate.create(certificateName);
+      SmtpServerOptions options = new SmtpServerOptions().setHost("localhost").setPort(0).setServerName("relay.test")
+          .setImplicitTls(implicitTls).setAuthEnabled(true);
+      server = SmtpServer.start(vertx, cert == null ? options.setPlainTextAuthAllowed(true)
+              : options.setKeyCertOptions(cert.keyCertOptions()), this)
           .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
@@ -115,7 +117,7 @@ class RelayTlsTest {
   void aRelayWithCredentialsGetsThePasswordOnceItsCertificateIsTrusted() throws Exception {
     try (Relay relay = new Relay("localhost");
          TestNode node = TestNode.start(relay.url("relayuser:s3cret@"),
-             relayTls("credentials", relay.cert.certificatePath()))) {
+             relayTls("always", relay.cert.certificatePath()))) {
       JsonObject status = sendOne(node);
       assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
           status.encodePrettily());
@@ -130,12 +132,35 @@ class RelayTlsTest {
   void anUntrustedCertificateGetsNoPasswordAndNoPlainTextFallback() throws Exception {
     // the JVM's trust store does not know the relay's self-signed certificate
     try (Relay relay = new Relay("localhost");
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("credentials", ""))) {
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("always", ""))) {
       String diagnostic = delayDiagnostic(sendOne(node));
       assertTrue(diagnostic.contains("TLS with relay localhost") && diagnostic.contains("relay.tlsCaFile"),
           diagnostic);
       assertEquals(List.of(), relay.logins, "no AUTH was tried");
       assertEquals(List.of(), relay.received);
+    }
+  }
+
+  /** The default mode: a relay on this machine gets its password over unverified TLS, as it did before. */
+  @Test
+  void aLocalRelayIsNotCheckedByDefault() throws Exception {
+    try (Relay relay = new Relay("some.other.name");
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("credentials", ""))) {
+      JsonObject status = sendOne(node);
+      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+          status.encodePrettily());
+      assertEquals(List.of("relayuser over TLS"), relay.logins);
+    }
+  }
+
+  @Test
+  void aVerifiedRelayThatOffersNoTlsGetsNothing() throws Exception {
+    try (Relay plain = new Relay(null, false);
+         TestNode node = TestNode.start(plain.url("relayuser:s3cret@"), relayTls("always", ""))) {
+      String diagnostic = delayDiagnostic(sendOne(node));
+      assertTrue(diagnostic.contains("TLS is required") && diagnostic.contains("does not offer STARTTLS"), diagnostic);
+      assertEquals(List.of(), plain.logins, "no password in clear");
+      assertEquals(List.of(), plain.received);
     }
   }
 
@@ -171,7 +196,7 @@ class RelayTlsTest {
   @Test
   void implicitTlsRelaysAreVerifiedToo() throws Exception {
     try (Relay relay = new Relay("localhost", true);
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("credentials", ""))) {
+         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("always", ""))) {
       String diagnostic = delayDiagnostic(sendOne(node));
       assertTrue(diagnostic.contains("cannot connect to localhost") && diagnostic.contains("relay.tlsCaFile"),
           diagnostic);
@@ -179,7 +204,7 @@ class RelayTlsTest {
     }
     try (Relay relay = new Relay("localhost", true);
          TestNode node = TestNode.start(relay.url("relayuser:s3cret@"),
-             relayTls("credentials", relay.cert.certificatePath()))) {
+             relayTls("always", relay.cert.certificatePath()))) {
       JsonObject status = sendOne(node);
       assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
           status.encodePrettily());
@@ -195,6 +220,8 @@ class RelayTlsTest {
     assertFalse(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@127.0.0.1:25"))),
         "a relay on this machine is not verified");
     assertFalse(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@[::1]:25"))));
+    assertFalse(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@LocalHost:25"))));
+    assertTrue(credentials.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://u:p@127.example.com:25"))));
     RelayTls always = RelayTls.of(" ALWAYS ", "");
     assertTrue(always.verifies(SmtpConnection.Endpoint.of(SmtpRoute.parse("smtp://127.0.0.1:25"))));
     assertFalse(always.verifies(SmtpConnection.Endpoint.mx("mx.example.org", "192.0.2.1", 25)),
@@ -203,5 +230,19 @@ class RelayTlsTest {
     ConfigException bad = assertThrows(ConfigException.class, () -> RelayTls.of("sometimes", ""));
     assertTrue(bad.getMessage().contains("never, credentials or always"), bad.getMessage());
     assertThrows(ConfigException.class, () -> RelayTls.of("always", "/nonexistent/ca.pem"));
+  }
+
+  @Test
+  void aCaFileThatIsNotPemCertificatesFailsTheStart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path notPem = dir.resolve("ca.pem");
+    java.nio.file.Files.writeString(notPem, "not a certificate\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> RelayTls.of("credentials", notPem.toString()));
+    assertTrue(e.getMessage().contains("relay.tlsCaFile"), e.getMessage());
+    java.nio.file.Path empty = dir.resolve("empty.pem");
+    java.nio.file.Files.writeString(empty, "");
+    assertThrows(ConfigException.class, () -> RelayTls.of("credentials", empty.toString()));
+    SelfSignedCertificate cert = SelfSignedCertificate.create("relay.example");
+    RelayTls.of("credentials", cert.certificatePath()); // a real one is fine
   }
 }

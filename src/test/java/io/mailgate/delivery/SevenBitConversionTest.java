@@ -29,8 +29,9 @@ import org.junit.jupiter.api.Test;
  * its bytes.
  */
 class SevenBitConversionTest {
-  static final String PLAIN = "Grüße aus Köln, ça va? 東京\r\nSecond line\r\n";
-  static final String HTML = "<p>Grüße — <b>ünïcode</b></p>\r\n";
+  static final String PLAIN = "Grüße aus Köln, ça va? 東京 The rest of this line is plain ASCII, as in most mail.\r\n"
+      + "Second line\r\n";
+  static final String HTML = "<p>Grüße — <b>ünïcode</b> in a paragraph of plain ASCII text, as in most mail.</p>\r\n";
 
   @Test
   void multipartAlternativeTextAndHtmlBecomeQuotedPrintable() throws IOException {
@@ -213,6 +214,41 @@ class SevenBitConversionTest {
           () -> SevenBitConversion.convert(utf8(in)));
       assertEquals("5.6.3", e.status, in);
     }
+  }
+
+  /** Binary content and text that is mostly 8-bit go base64: quoted-printable would triple them and break CRLFs. */
+  @Test
+  void binaryAndMostlyEightBitPartsBecomeBase64() throws IOException {
+    byte[] blob = new byte[256];
+    for (int i = 0; i < blob.length; i++) {
+      blob[i] = (byte) i; // CR and LF among them: not line breaks
+    }
+    String cyrillic = "Привет, как дела? Всё хорошо.\r\n";
+    String head = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n";
+    byte[] in = concat(utf8(head + "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Transfer-Encoding: 8bit\r\n\r\n" + cyrillic + "\r\n--b\r\n"
+            + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"),
+        blob, utf8("\r\n--b--\r\n"));
+
+    byte[] out = SevenBitConversion.convert(in);
+
+    assertSevenBit(out);
+    String s = ascii(out);
+    assertTrue(s.contains("charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n"), s);
+    assertTrue(s.contains("application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"), s);
+    Multipart mp = (Multipart) parse(out).getBody();
+    assertEquals(cyrillic, text(mp.getBodyParts().get(0)));
+    try (InputStream body = ((BinaryBody) mp.getBodyParts().get(1).getBody()).getInputStream()) {
+      assertArrayEquals(blob, body.readAllBytes());
+    }
+  }
+
+  static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
   }
 
   static void assertSevenBit(byte[] out) {
