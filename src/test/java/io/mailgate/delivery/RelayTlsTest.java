@@ -94,36 +94,49 @@ class RelayTlsTest {
     }
   }
 
-  private static JsonObject sendOne(TestNode node) {
-    try (SesV2Client ses = node.sesV2()) {
-      String id = TlsPolicyTest.send(ses, "through the relay");
-      return Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2, Duration.ofSeconds(20));
-    }
-  }
-
-  private static String delayDiagnostic(JsonObject status) {
-    JsonObject delay = status.getJsonArray("Events").getJsonObject(1);
-    assertEquals("DeliveryDelay", delay.getString("eventType"), status.encodePrettily());
-    return delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
-        .getString("diagnosticCode");
-  }
-
   private static UnaryOperator<MailgateConfig> relayTls(String verify, String caFile) {
     return c -> c.with(MailgateConfig.RELAY_TLS_VERIFY, verify).with(MailgateConfig.RELAY_TLS_CA_FILE, caFile)
         .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60);
   }
 
+  /** Sends one message through the relay; the message's status once its first attempt is decided. */
+  private static JsonObject sendOne(Relay relay, String credentials, UnaryOperator<MailgateConfig> config) {
+    try (TestNode node = TestNode.start(relay.url(credentials), config);
+         SesV2Client ses = node.sesV2()) {
+      String id = TlsPolicyTest.send(ses, "through the relay");
+      return Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2, Duration.ofSeconds(20));
+    }
+  }
+
+  /** The message is delivered over TLS, the password (when there is one) sent over it. */
+  private static void assertDeliveredOverTls(Relay relay, String credentials, UnaryOperator<MailgateConfig> config) {
+    JsonObject status = sendOne(relay, credentials, config);
+    assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+        status.encodePrettily());
+    assertEquals(1, relay.received.size());
+    assertTrue(relay.received.get(0).tls());
+    assertEquals(credentials.isEmpty() ? List.of() : List.of("relayuser over TLS"), relay.logins);
+  }
+
+  /** The relay gets nothing, no password either; the recipient's delay says why, with each of {@code why}. */
+  private static void assertRefused(Relay relay, String credentials, UnaryOperator<MailgateConfig> config,
+      String... why) {
+    JsonObject status = sendOne(relay, credentials, config);
+    JsonObject delay = status.getJsonArray("Events").getJsonObject(1);
+    assertEquals("DeliveryDelay", delay.getString("eventType"), status.encodePrettily());
+    String diagnostic = delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
+        .getString("diagnosticCode");
+    for (String w : why) {
+      assertTrue(diagnostic.contains(w), diagnostic);
+    }
+    assertEquals(List.of(), relay.logins, "no AUTH was tried");
+    assertEquals(List.of(), relay.received);
+  }
+
   @Test
   void aRelayWithCredentialsGetsThePasswordOnceItsCertificateIsTrusted() throws Exception {
-    try (Relay relay = new Relay("localhost");
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"),
-             relayTls("always", relay.cert.certificatePath()))) {
-      JsonObject status = sendOne(node);
-      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
-          status.encodePrettily());
-      assertEquals(List.of("relayuser over TLS"), relay.logins);
-      assertEquals(1, relay.received.size());
-      assertTrue(relay.received.get(0).tls());
+    try (Relay relay = new Relay("localhost")) {
+      assertDeliveredOverTls(relay, "relayuser:s3cret@", relayTls("always", relay.cert.certificatePath()));
       assertEquals("relayuser", relay.received.get(0).authenticatedUser());
     }
   }
@@ -131,84 +144,53 @@ class RelayTlsTest {
   @Test
   void anUntrustedCertificateGetsNoPasswordAndNoPlainTextFallback() throws Exception {
     // the JVM's trust store does not know the relay's self-signed certificate
-    try (Relay relay = new Relay("localhost");
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("always", ""))) {
-      String diagnostic = delayDiagnostic(sendOne(node));
-      assertTrue(diagnostic.contains("TLS with relay localhost") && diagnostic.contains("relay.tlsCaFile"),
-          diagnostic);
-      assertEquals(List.of(), relay.logins, "no AUTH was tried");
-      assertEquals(List.of(), relay.received);
+    try (Relay relay = new Relay("localhost")) {
+      assertRefused(relay, "relayuser:s3cret@", relayTls("always", ""), "TLS with relay localhost",
+          "relay.tlsCaFile");
     }
   }
 
   /** The default mode: a relay on this machine gets its password over unverified TLS, as it did before. */
   @Test
   void aLocalRelayIsNotCheckedByDefault() throws Exception {
-    try (Relay relay = new Relay("some.other.name");
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("credentials", ""))) {
-      JsonObject status = sendOne(node);
-      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
-          status.encodePrettily());
-      assertEquals(List.of("relayuser over TLS"), relay.logins);
+    try (Relay relay = new Relay("some.other.name")) {
+      assertDeliveredOverTls(relay, "relayuser:s3cret@", relayTls("credentials", ""));
     }
   }
 
   @Test
   void aVerifiedRelayThatOffersNoTlsGetsNothing() throws Exception {
-    try (Relay plain = new Relay(null, false);
-         TestNode node = TestNode.start(plain.url("relayuser:s3cret@"), relayTls("always", ""))) {
-      String diagnostic = delayDiagnostic(sendOne(node));
-      assertTrue(diagnostic.contains("TLS is required") && diagnostic.contains("does not offer STARTTLS"), diagnostic);
-      assertEquals(List.of(), plain.logins, "no password in clear");
-      assertEquals(List.of(), plain.received);
+    try (Relay plain = new Relay(null, false)) {
+      assertRefused(plain, "relayuser:s3cret@", relayTls("always", ""), "TLS is required", "does not offer STARTTLS");
     }
   }
 
   @Test
   void withVerificationOffTheOldOpportunisticTlsStillDelivers() throws Exception {
-    try (Relay relay = new Relay("localhost");
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("never", ""))) {
-      JsonObject status = sendOne(node);
-      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
-          status.encodePrettily());
-      assertEquals(List.of("relayuser over TLS"), relay.logins);
+    try (Relay relay = new Relay("localhost")) {
+      assertDeliveredOverTls(relay, "relayuser:s3cret@", relayTls("never", ""));
     }
   }
 
   @Test
   void alwaysChecksTheNameEvenWithoutCredentials() throws Exception {
-    try (Relay wrongName = new Relay("mx.elsewhere.example");
-         TestNode node = TestNode.start(wrongName.url(""),
-             relayTls("always", wrongName.cert.certificatePath()))) {
-      String diagnostic = delayDiagnostic(sendOne(node));
-      assertTrue(diagnostic.contains("TLS with relay localhost"), diagnostic);
-      assertEquals(List.of(), wrongName.received, "trusted chain, wrong name: nothing is sent");
+    try (Relay wrongName = new Relay("mx.elsewhere.example")) {
+      // trusted chain, wrong name
+      assertRefused(wrongName, "", relayTls("always", wrongName.cert.certificatePath()), "TLS with relay localhost");
     }
-    try (Relay relay = new Relay("localhost");
-         TestNode node = TestNode.start(relay.url(""), relayTls("always", relay.cert.certificatePath()))) {
-      JsonObject status = sendOne(node);
-      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
-          status.encodePrettily());
-      assertTrue(relay.received.get(0).tls());
+    try (Relay relay = new Relay("localhost")) {
+      assertDeliveredOverTls(relay, "", relayTls("always", relay.cert.certificatePath()));
     }
   }
 
   @Test
   void implicitTlsRelaysAreVerifiedToo() throws Exception {
-    try (Relay relay = new Relay("localhost", true);
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"), relayTls("always", ""))) {
-      String diagnostic = delayDiagnostic(sendOne(node));
-      assertTrue(diagnostic.contains("cannot connect to localhost") && diagnostic.contains("relay.tlsCaFile"),
-          diagnostic);
-      assertEquals(List.of(), relay.logins);
+    try (Relay relay = new Relay("localhost", true)) {
+      assertRefused(relay, "relayuser:s3cret@", relayTls("always", ""), "cannot connect to localhost",
+          "relay.tlsCaFile");
     }
-    try (Relay relay = new Relay("localhost", true);
-         TestNode node = TestNode.start(relay.url("relayuser:s3cret@"),
-             relayTls("always", relay.cert.certificatePath()))) {
-      JsonObject status = sendOne(node);
-      assertEquals("Delivery", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
-          status.encodePrettily());
-      assertEquals(List.of("relayuser over TLS"), relay.logins);
+    try (Relay relay = new Relay("localhost", true)) {
+      assertDeliveredOverTls(relay, "relayuser:s3cret@", relayTls("always", relay.cert.certificatePath()));
     }
   }
 
