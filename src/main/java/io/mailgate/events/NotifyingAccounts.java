@@ -7,14 +7,16 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * The accounts that have identity notification topics, as one verticle instance knows them: the outcome of a message
- * of another account does not look for its sender's topics, so delivery outcomes cost nothing more while an account
- * has none. Read again every {@code cache.ttlMillis} (a topic set through another node applies within that); an account
- * whose topics changed through this node counts at once ({@link #changed}). One event loop uses an instance.
+ * Which delivery outcomes look for their sender's identity notification topics, as one verticle instance knows it.
+ * Bounces and complaints always do: they are rare, and one must not be lost to a topic set a moment ago elsewhere.
+ * Deliveries, nearly every outcome, only for the accounts that have a Delivery topic, so that they cost nothing more
+ * for the others: read again every {@code cache.ttlMillis} (a topic set through another node applies within that),
+ * and an account whose topics changed through this node counts at once ({@link #changed}). Until the first read has
+ * succeeded every account counts. One event loop uses an instance.
  */
 public final class NotifyingAccounts {
   private final Pool pool;
-  private Set<String> accounts = new HashSet<>();
+  private Set<String> deliveryTopics;
   /** Accounts changed while a read was under way: it may have been too early to see their topics. */
   private final Set<String> changedDuringRead = new HashSet<>();
   private boolean reading;
@@ -23,13 +25,20 @@ public final class NotifyingAccounts {
     this.pool = pool;
   }
 
-  public boolean has(String accountId) {
-    return accounts.contains(accountId);
+  /** Whether an outcome of this type, of this account, is to look for its sender's topics. */
+  public boolean wants(String accountId, String eventType) {
+    if (eventType.equals(EventType.BOUNCE.sesName) || eventType.equals(EventType.COMPLAINT.sesName)) {
+      return true;
+    }
+    return eventType.equals(EventType.DELIVERY.sesName)
+        && (deliveryTopics == null || deliveryTopics.contains(accountId));
   }
 
-  /** The account's topics changed: it may have some now (the next read says whether it still has). */
+  /** The account's topics changed: it may have a Delivery topic now (the next read says whether it still has). */
   public void changed(String accountId) {
-    accounts.add(accountId);
+    if (deliveryTopics != null) {
+      deliveryTopics.add(accountId);
+    }
     if (reading) {
       changedDuringRead.add(accountId);
     }
@@ -42,14 +51,15 @@ public final class NotifyingAccounts {
     }
     reading = true;
     changedDuringRead.clear();
-    return pool.preparedQuery("SELECT DISTINCT account_id FROM event_destinations WHERE identity IS NOT NULL")
+    return pool.preparedQuery("SELECT DISTINCT account_id FROM event_destinations WHERE identity IS NOT NULL "
+            + "AND name = 'Delivery'")
         .execute()
         .<Void>map(rows -> {
           Set<String> read = new HashSet<>(changedDuringRead);
           for (Row r : rows) {
             read.add(r.getString(0));
           }
-          accounts = read;
+          deliveryTopics = read;
           return null;
         })
         .onComplete(ar -> reading = false);

@@ -124,30 +124,26 @@ public final class FeedbackVerticle extends VerticleBase {
   }
 
   private void record(DeliveryOutcome o) {
-    record(o, published(toRow(o), o, notifying.has(o.accountId())), 0);
+    record(o, published(toRow(o), o, notifying), 0);
   }
 
   /**
    * The outcome with its event (the Delivery too, which has no event row) for the event outbox, when the message has
-   * a configuration set or its account has identity notification topics ({@code senderTopics}): the statement writes
-   * it for those of the set's destinations, and of the sender's topics, that take its type.
+   * a configuration set or its sender may have an identity notification topic for its type ({@code notifying}): the
+   * statement writes it for those of the set's destinations, and of the sender's topics, that take its type.
    */
-  static OutcomeStore.Outcome published(OutcomeStore.Outcome row, DeliveryOutcome o, boolean senderTopics) {
+  static OutcomeStore.Outcome published(OutcomeStore.Outcome row, DeliveryOutcome o, NotifyingAccounts notifying) {
+    String type = row.delivery() != null ? EventType.DELIVERY.sesName : row.eventType();
+    if (type == null) {
+      return row;
+    }
+    boolean senderTopics = notifying.wants(o.accountId(), type);
     if (o.configurationSet() == null && !senderTopics) {
-      return row;
+      return row; // nearly every delivery: no event is built
     }
-    String type;
-    String detail;
-    if (row.delivery() != null) {
-      type = EventType.DELIVERY.sesName;
-      detail = SesEvents.delivery(o.at(), Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()),
-          o.recipient(), row.smtpReply(), row.delivery().reportingMta(), row.delivery().remoteMta()).encode();
-    } else if (row.eventType() != null) {
-      type = row.eventType();
-      detail = row.eventDetailJson();
-    } else {
-      return row;
-    }
+    String detail = row.delivery() == null ? row.eventDetailJson()
+        : SesEvents.delivery(o.at(), Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()),
+            o.recipient(), row.smtpReply(), row.delivery().reportingMta(), row.delivery().remoteMta()).encode();
     return new OutcomeStore.Outcome(row.messageId(), row.idx(), row.accountId(), row.recipient(), row.state(),
         row.smtpCode(), row.smtpReply(), row.eventType(), row.eventDetailJson(), row.at(), row.nextAttemptAt(),
         row.countsAsAttempt(), row.consequences(), row.delivery(),

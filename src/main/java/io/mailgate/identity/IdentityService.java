@@ -293,8 +293,13 @@ public final class IdentityService {
     return notificationsChange(accountId, rawName, name -> store.setNotificationTopic(accountId, name, type, url));
   }
 
-  public Future<Void> setFeedbackForwarding(String accountId, String rawName, boolean enabled) {
-    return notificationsChange(accountId, rawName, name -> store.setFeedbackForwarding(accountId, name, enabled));
+  /**
+   * Feedback forwarding on or off. SES v1 turns it off only for an identity with a bounce and a complaint topic
+   * ({@code requireTopics}); SES v2 (PutEmailIdentityFeedbackAttributes) without them too.
+   */
+  public Future<Void> setFeedbackForwarding(String accountId, String rawName, boolean enabled, boolean requireTopics) {
+    return notificationsChange(accountId, rawName,
+        name -> store.setFeedbackForwarding(accountId, name, enabled, requireTopics));
   }
 
   public Future<Void> setHeadersInNotifications(String accountId, String rawName, NotificationType type,

@@ -269,30 +269,36 @@ public final class IdentityStore {
                 + "WHERE identity IS NOT NULL DO UPDATE SET url = EXCLUDED.url")
             .execute(Tuple.of(accountId, name, type.sesName, url)).map(true);
       }
-      if (!forwarding && type != NotificationType.DELIVERY) {
-        return Future.failedFuture(SesException.badRequest("Feedback forwarding is disabled for identity " + name
-            + ": it needs both a bounce and a complaint topic. Enable feedback forwarding before clearing the "
-            + type.sesName.toLowerCase(java.util.Locale.ROOT) + " topic."));
-      }
       return conn.preparedQuery("DELETE FROM event_destinations WHERE account_id = $1 AND identity = $2 AND name = $3 "
               + "RETURNING id")
           .execute(Tuple.of(accountId, name, type.sesName))
-          .compose(deleted -> deleted.size() == 0 ? Future.succeededFuture(true)
-              : conn.preparedQuery("DELETE FROM event_outbox WHERE destination_id = $1")
-                  .execute(Tuple.of(deleted.iterator().next().getLong(0))).map(true));
+          .compose(deleted -> {
+            if (deleted.size() == 0) {
+              return Future.succeededFuture(true); // no such topic: nothing to refuse either
+            }
+            if (!forwarding && type != NotificationType.DELIVERY) {
+              // the transaction rolls back: the topic stays
+              return Future.failedFuture(SesException.badRequest("Feedback forwarding is disabled for identity "
+                  + name + ". Enable feedback forwarding before clearing its "
+                  + type.sesName.toLowerCase(java.util.Locale.ROOT) + " topic."));
+            }
+            return conn.preparedQuery("DELETE FROM event_outbox WHERE destination_id = $1")
+                .execute(Tuple.of(deleted.iterator().next().getLong(0))).map(true);
+          });
     }));
   }
 
   /**
-   * Feedback forwarding on or off; false when the account has no such identity. Off only when the identity has both a
-   * bounce and a complaint topic (SES's rule).
+   * Feedback forwarding on or off; false when the account has no such identity. With {@code requireTopics} (SES v1's
+   * rule) off only when the identity has both a bounce and a complaint topic; SES v2 turns it off without them.
    */
-  public Future<Boolean> setFeedbackForwarding(String accountId, String name, boolean enabled) {
+  public Future<Boolean> setFeedbackForwarding(String accountId, String name, boolean enabled,
+      boolean requireTopics) {
     return pool.withTransaction(conn -> lockForNotifications(conn, accountId, name).compose(forwarding -> {
       if (forwarding == null) {
         return Future.succeededFuture(false);
       }
-      Future<Void> allowed = enabled ? Future.succeededFuture() : conn.preparedQuery("SELECT count(*) FROM "
+      Future<Void> allowed = enabled || !requireTopics ? Future.succeededFuture() : conn.preparedQuery("SELECT count(*) FROM "
               + "event_destinations WHERE account_id = $1 AND identity = $2 AND name IN ('Bounce', 'Complaint')")
           .execute(Tuple.of(accountId, name))
           .compose(rows -> rows.iterator().next().getLong(0) == 2 ? Future.<Void>succeededFuture()

@@ -39,16 +39,22 @@ public final class OutcomeStore {
 
   /**
    * The event outbox rows of the outcomes in {@code done}: one per destination of the configuration set that is enabled
-   * and takes the type, and one per notification topic of the message's sender that takes it (only for outcomes whose
-   * account has topics: the others do not read their message). Destinations are read without a lock: one deleted
-   * meanwhile may get a row, which its publisher drops (a lock, or a foreign key, would let a tenant's delete fail a
-   * batch of other tenants' outcomes).
+   * and takes the type. Destinations are read without a lock: one deleted meanwhile may get a row, which its publisher
+   * drops (a lock, or a foreign key, would let a tenant's delete fail a batch of other tenants' outcomes).
    */
   private static final String PUBLISH = """
         INSERT INTO event_outbox (destination_id, message_id, type, recipient, detail, created_at, next_attempt_at)
         SELECT ed.id, d.mid, d.ptype, d.rcpt, d.pdetail::jsonb, d.ts, d.ts
         FROM done d JOIN event_destinations ed ON ed.account_id = d.acct AND ed.configuration_set = d.cs
-        WHERE d.ptype IS NOT NULL AND ed.enabled AND d.ptype = ANY(ed.event_types)
+        WHERE d.ptype IS NOT NULL AND ed.enabled AND d.ptype = ANY(ed.event_types)""";
+
+  /**
+   * {@link #PUBLISH}, and one row per notification topic of the message's sender that takes the type, for the outcomes
+   * marked {@code topics} (the others do not read their message). Only batches with such an outcome use it: the
+   * others are not planned with its joins.
+   */
+  private static final String PUBLISH_WITH_TOPICS = PUBLISH + """
+
         UNION ALL
         SELECT ed.id, d.mid, d.ptype, d.rcpt, d.pdetail::jsonb, d.ts, d.ts
         FROM done d JOIN messages m ON m.id = d.mid
@@ -101,7 +107,8 @@ public final class OutcomeStore {
    * The general statement: any outcome, with its event, suppressions and reputation counts. Its
    * plan is five statements in one, and PostgreSQL plans it anew for each batch.
    */
-  static final String RECORD = """
+  private static String record(String publish) {
+    return """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                              $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
@@ -133,10 +140,15 @@ public final class OutcomeStore {
         ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent,
           hard_bounces = reputation_buckets.hard_bounces + EXCLUDED.hard_bounces
       ), pub AS (
-      """ + PUBLISH + """
+      """ + publish + """
       )
       INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
       SELECT d.mid, d.acct, d.type, d.rcpt, d.detail::jsonb, d.ts FROM done d WHERE d.type IS NOT NULL""";
+  }
+
+  static final String RECORD = record(PUBLISH);
+  static final String RECORD_TOPICS = record(PUBLISH_WITH_TOPICS);
+
 
   /**
    * The common case, a batch of deliveries (and retries without an event): the recipients and the
@@ -161,7 +173,8 @@ public final class OutcomeStore {
    * {@link #RECORD_PLAIN} for a batch with outcomes of messages sent with a configuration set: their events (a
    * Delivery, mostly) go into the event outbox too, for the set's destinations.
    */
-  static final String RECORD_PLAIN_PUBLISHING = """
+  private static String recordPlainPublishing(String publish) {
+    return """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
@@ -175,7 +188,11 @@ public final class OutcomeStore {
         FROM done d WHERE d.sent GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent
       )
-      """ + PUBLISH;
+      """ + publish;
+  }
+
+  static final String RECORD_PLAIN_PUBLISHING = recordPlainPublishing(PUBLISH);
+  static final String RECORD_PLAIN_PUBLISHING_TOPICS = recordPlainPublishing(PUBLISH_WITH_TOPICS);
 
   private final Pool pool;
   private final String leaseOwner;
@@ -237,6 +254,7 @@ public final class OutcomeStore {
     Boolean[] topics = new Boolean[n];
     boolean plain = true; // no event, suppression or hard bounce in the batch
     boolean publishing = false; // an event to publish
+    boolean senderTopics = false; // an event for its sender's notification topics
     for (int i = 0; i < n; i++) {
       Outcome o = batch.get(i);
       mid[i] = o.messageId();
@@ -262,6 +280,7 @@ public final class OutcomeStore {
         ptype[i] = o.publish().type();
         pdetail[i] = o.publish().detailJson();
         topics[i] = o.publish().senderTopics();
+        senderTopics |= topics[i];
         publishing = true;
       } else {
         topics[i] = false;
@@ -273,14 +292,14 @@ public final class OutcomeStore {
       }
     }
     if (plain && publishing) {
-      return pool.preparedQuery(RECORD_PLAIN_PUBLISHING).execute(Tuple.from(new Object[] {mid, idx, acct, state, code,
+      return pool.preparedQuery(senderTopics ? RECORD_PLAIN_PUBLISHING_TOPICS : RECORD_PLAIN_PUBLISHING).execute(Tuple.from(new Object[] {mid, idx, acct, state, code,
           reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta, rcpt, cs, ptype, pdetail, topics}));
     }
     if (plain) {
       return pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(new Object[] {mid, idx, acct, state, code, reply, ts,
           next, counts, leaseOwner, sent, remoteMta, reportingMta}));
     }
-    return pool.preparedQuery(RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
+    return pool.preparedQuery(senderTopics ? RECORD_TOPICS : RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
         detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta, cs, ptype,
         pdetail, topics}));
   }

@@ -20,7 +20,8 @@ class DatabaseTest {
     PgConnectOptions options = Database.connectOptions("postgresql://postgres@127.0.0.1:5432/x");
     assertTrue(options.getCachePreparedStatements());
     for (String sql : new String[] {MessageStore.INSERT, MessageStore.INSERT_PUBLISHING, OutcomeStore.RECORD,
-        OutcomeStore.RECORD_PLAIN_PUBLISHING, TrackingStore.INSERT,
+        OutcomeStore.RECORD_PLAIN_PUBLISHING, OutcomeStore.RECORD_TOPICS, OutcomeStore.RECORD_PLAIN_PUBLISHING_TOPICS,
+        TrackingStore.INSERT,
         DeliveryQueue.CLAIM}) {
       assertTrue(options.getPreparedStatementCacheSqlFilter().test(sql),
           "not cached, so parsed and planned on every execution: " + sql.substring(0, 60));

@@ -53,7 +53,7 @@ final class IdentityNotificationActions {
   Future<QueryXml> setFeedbackForwarding(Caller caller, QueryParams p) {
     String identity = p.required("Identity");
     boolean enabled = QueryApi.bool(p, "ForwardingEnabled");
-    return answer(identity, identities.setFeedbackForwarding(caller.account().id(), identity, enabled));
+    return answer(identity, identities.setFeedbackForwarding(caller.account().id(), identity, enabled, true));
   }
 
   Future<QueryXml> setHeadersInNotifications(Caller caller, QueryParams p) {

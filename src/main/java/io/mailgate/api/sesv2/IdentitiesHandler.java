@@ -161,8 +161,9 @@ public final class IdentitiesHandler {
 
   /**
    * PutEmailIdentityFeedbackAttributes: feedback forwarding on or off ({@code EmailForwardingEnabled} left out is
-   * false, as SDKs that send a boolean only when it is true mean). Off only when the identity has a bounce and a
-   * complaint topic, SES v1's rule; stored and reported, Mailgate does not mail feedback to the Return-Path.
+   * false, as SDKs that send a boolean only when it is true mean), without SES v1's rule that the identity have a
+   * bounce and a complaint topic (SES v2 does not have it); stored and reported, Mailgate does not mail feedback to
+   * the Return-Path.
    */
   public Future<JsonObject> putFeedback(Caller caller, RoutingContext ctx) {
     Object enabled = V2Route.body(ctx).getValue("EmailForwardingEnabled");
@@ -170,7 +171,7 @@ public final class IdentitiesHandler {
       throw SesException.badRequest("Invalid type for field EmailForwardingEnabled: expected a boolean.");
     }
     return identities.setFeedbackForwarding(caller.account().id(), ctx.pathParam("identity"),
-        Boolean.TRUE.equals(enabled)).map(v -> new JsonObject());
+        Boolean.TRUE.equals(enabled), false).map(v -> new JsonObject());
   }
 
   public Future<JsonObject> putMailFrom(Caller caller, RoutingContext ctx) {
