@@ -10,11 +10,13 @@ import java.util.regex.Pattern;
 /**
  * When to try a soft-failed recipient again: exponential backoff from {@code base} (about a
  * minute), doubling up to {@code max}, with ±20% jitter so retries of a burst do not arrive
- * together; a "try again in N seconds" in the server's reply is honoured instead.
+ * together; a "try again in N seconds" (or milter-greylist's "come back in 00:05:00") in the server's reply is
+ * honoured instead.
  */
 public record RetryPolicy(Duration base, Duration max) {
   private static final Pattern HINT = Pattern.compile(
-      "(?:try|retry|again)[^0-9]{0,20}?(?:in|after)\\s+(\\d{1,6})\\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\\b");
+      "(?:try|retry|again|come back)[^0-9]{0,20}?(?:in|after)\\s+(?:(\\d{1,6})\\s*(s|sec|secs|seconds?|m|min|mins|minutes?"
+          + "|h|hours?)\\b|(\\d{1,2}):(\\d{2}):(\\d{2})\\b)");
 
   /** The time of the next attempt after {@code attempts} attempts, the last answered by {@code reply}. */
   public Instant next(int attempts, Instant now, String reply) {
@@ -37,9 +39,15 @@ public record RetryPolicy(Duration base, Duration max) {
     if (!m.find()) {
       return null;
     }
-    long n = Long.parseLong(m.group(1));
-    char unit = m.group(2).charAt(0);
-    Duration d = unit == 'h' ? Duration.ofHours(n) : unit == 'm' ? Duration.ofMinutes(n) : Duration.ofSeconds(n);
+    Duration d;
+    if (m.group(1) != null) {
+      long n = Long.parseLong(m.group(1));
+      char unit = m.group(2).charAt(0);
+      d = unit == 'h' ? Duration.ofHours(n) : unit == 'm' ? Duration.ofMinutes(n) : Duration.ofSeconds(n);
+    } else {
+      d = Duration.ofHours(Long.parseLong(m.group(3))).plusMinutes(Long.parseLong(m.group(4)))
+          .plusSeconds(Long.parseLong(m.group(5)));
+    }
     return d.isZero() ? Duration.ofSeconds(1) : d;
   }
 }
