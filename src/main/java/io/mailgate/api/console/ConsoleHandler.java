@@ -10,6 +10,7 @@ import io.mailgate.identity.AccessKey;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.identity.Identity;
+import io.mailgate.identity.IdentityNotifications;
 import io.mailgate.identity.IdentityStore;
 import io.mailgate.receiving.ReceiptAction;
 import io.mailgate.receiving.ReceiptRule;
@@ -100,6 +101,15 @@ public final class ConsoleHandler {
     Future<JsonObject> quota = account.getAccount(caller, ctx);
     Future<Optional<AccountDirectory.Details>> details = accounts.byId(id);
     Future<List<IdentityStore.Stored>> ids = identities.page(id, null, SHOWN);
+    Future<java.util.Map<String, IdentityNotifications>> notifications = ids.compose(list -> identities
+        .notifications(id, list.stream().map(s -> s.identity().name()).toList())
+        .map(all -> {
+          java.util.Map<String, IdentityNotifications> byName = new java.util.HashMap<>();
+          for (IdentityNotifications n : all) {
+            byName.put(n.identity(), n);
+          }
+          return byName;
+        }));
     Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN);
     Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
     String asked = ctx.request().getParam("message");
@@ -121,10 +131,10 @@ public final class ConsoleHandler {
         return out;
       });
     });
-    return Future.all(List.of(quota, details, ids, configSets, suppressed, message, receiving, filters))
+    return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters))
         .compose(v -> hooks).map(h -> {
-      String html = render(caller, quota.result(), details.result().orElse(null), ids.result(), configSets.result(), h,
-          suppressed.result());
+      String html = render(caller, quota.result(), details.result().orElse(null), ids.result(), notifications.result(),
+          configSets.result(), h, suppressed.result());
       int end = html.lastIndexOf("</body>");
       return html.substring(0, end) + receiving(receiving.result().orElse(null), filters.result())
           + message(messageId, message.result()) + html.substring(end);
@@ -202,8 +212,8 @@ public final class ConsoleHandler {
   }
 
   static String render(Caller caller, JsonObject quota, AccountDirectory.Details details,
-      List<IdentityStore.Stored> ids, List<ConfigurationSet> configSets, List<List<EventDestination>> hooks,
-      List<SuppressionStore.Entry> suppressed) {
+      List<IdentityStore.Stored> ids, java.util.Map<String, IdentityNotifications> notifications,
+      List<ConfigurationSet> configSets, List<List<EventDestination>> hooks, List<SuppressionStore.Entry> suppressed) {
     Account a = caller.account();
     StringBuilder b = new StringBuilder(8192);
     b.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Mailgate: account ")
@@ -242,7 +252,7 @@ public final class ConsoleHandler {
       b.append("<p class=\"muted\">None.</p>");
     } else {
       b.append("<table><tr><th>Identity</th><th>Type</th><th>Verification</th><th>DKIM</th>"
-          + "<th>Default configuration set</th></tr>");
+          + "<th>Default configuration set</th><th>Notifications</th></tr>");
       for (IdentityStore.Stored s : ids) {
         Identity i = s.identity();
         b.append("<tr><td>").append(esc(i.name())).append("</td><td>")
@@ -250,7 +260,14 @@ public final class ConsoleHandler {
             .append(esc(String.valueOf(i.verificationStatus()))).append("</td><td>")
             .append(esc(String.valueOf(i.dkimStatus()))).append(i.dkimSigningEnabled() ? ", signing" : "")
             .append("</td><td>").append(esc(i.configurationSet() == null ? "" : i.configurationSet()))
-            .append("</td></tr>");
+            .append("</td><td>");
+        IdentityNotifications n = notifications.get(i.name());
+        if (n != null) {
+          n.topics().forEach((type, url) -> b.append(esc(type.sesName)).append(" to ").append(esc(url))
+              .append(n.withHeaders().contains(type) ? " (with headers)" : "").append("<br>"));
+          b.append(n.forwarding() ? "" : "feedback forwarding off");
+        }
+        b.append("</td></tr>");
       }
       b.append("</table>");
     }

@@ -73,6 +73,10 @@ class ConsoleTest {
         .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.CLICK)
             .snsDestination(s -> s.topicArn("http://127.0.0.1:9/hook?a=1&b=2"))));
     ses.putSuppressedDestination(r -> r.emailAddress("gone@example.org").reason(SuppressionListReason.BOUNCE));
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {
+      v1.setIdentityNotificationTopic(r -> r.identity("console.example").notificationType("Bounce")
+          .snsTopic("http://127.0.0.1:9/bounces?a=1&c=2"));
+    }
 
     HttpResponse<String> page = console(TestNode.ACCESS_KEY, TestNode.SECRET);
     assertEquals(200, page.statusCode(), page.body());
@@ -86,6 +90,7 @@ class ConsoleTest {
     assertTrue(html.contains("clicks"), "the set tracks clicks: " + html);
     assertTrue(html.contains("http://127.0.0.1:9/hook?a=1&amp;b=2"), "escaped: " + html);
     assertFalse(html.contains("a=1&b=2"), html);
+    assertTrue(html.contains("Bounce to http://127.0.0.1:9/bounces?a=1&amp;c=2"), "the identity's topic: " + html);
     assertTrue(html.contains("gone@example.org"), html);
     assertTrue(html.contains("BOUNCE"), html);
 
