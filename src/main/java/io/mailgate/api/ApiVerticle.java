@@ -231,6 +231,8 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/configuration-sets/:name/tracking-options")
         .handler(V2Route.of(auth, configurationSets::putTrackingOptions));
     router.put("/v2/email/configuration-sets/:name/sending").handler(V2Route.of(auth, configurationSets::putSendingOptions));
+    router.put("/v2/email/configuration-sets/:name/reputation-options")
+        .handler(V2Route.of(auth, configurationSets::putReputationOptions));
     router.put("/v2/email/configuration-sets/:name/suppression-options")
         .handler(V2Route.of(auth, configurationSets::putSuppressionOptions));
     router.post("/v2/email/configuration-sets/:name/event-destinations")

@@ -81,6 +81,15 @@ class ConfigurationSetsTest {
     assertEquals(600L, got.deliveryOptions().maxDeliverySeconds());
     assertEquals(List.of(SuppressionListReason.COMPLAINT), got.suppressionOptions().suppressedReasons());
     assertTrue(got.sendingOptions().sendingEnabled());
+    assertEquals(false, got.reputationOptions().reputationMetricsEnabled(), "no per-set reputation metrics");
+    // turning them off is accepted, on is refused rather than ignored, at creation too
+    ses.putConfigurationSetReputationOptions(r -> r.configurationSetName("marketing").reputationMetricsEnabled(false));
+    assertThrows(BadRequestException.class, () -> ses.putConfigurationSetReputationOptions(r -> r
+        .configurationSetName("marketing").reputationMetricsEnabled(true)));
+    assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("reputed")
+        .reputationOptions(o -> o.reputationMetricsEnabled(true))));
+    assertThrows(NotFoundException.class, () -> ses.putConfigurationSetReputationOptions(r -> r
+        .configurationSetName("no-such-set").reputationMetricsEnabled(false)));
     assertThrows(AlreadyExistsException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("marketing")));
     assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("bad name")));
     assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("short")

@@ -46,6 +46,10 @@ public final class ConfigurationSetsHandler {
     JsonObject sending = object(body, "SendingOptions", "");
     JsonObject suppression = object(body, "SuppressionOptions", "");
     JsonObject trackingOptions = object(body, "TrackingOptions", "");
+    JsonObject reputation = object(body, "ReputationOptions", "");
+    if (reputation != null) {
+      reputationMetrics(reputation, "ReputationOptions");
+    }
     ConfigurationSet set = ConfigurationSet.of(caller.account().id(), name,
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
@@ -105,6 +109,7 @@ public final class ConfigurationSetsHandler {
           .put("ConfigurationSetName", c.name())
           .put("DeliveryOptions", delivery)
           .put("SendingOptions", new JsonObject().put("SendingEnabled", c.sendingEnabled()))
+          .put("ReputationOptions", new JsonObject().put("ReputationMetricsEnabled", false))
           .put("Tags", c.tags());
       if (c.redirectDomain() != null || c.httpsPolicy() != null) {
         JsonObject tracking = new JsonObject();
@@ -157,6 +162,22 @@ public final class ConfigurationSetsHandler {
     boolean enabled = bool(body, "SendingEnabled", "", true);
     return store.setSendingEnabled(caller.account().id(), name, enabled).compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
+  }
+
+  /**
+   * PutConfigurationSetReputationOptions: off only. Mailgate keeps the account's bounce and complaint rates, not a
+   * set's; turning them on is refused rather than accepted and ignored.
+   */
+  public Future<JsonObject> putReputationOptions(Caller caller, RoutingContext ctx) {
+    reputationMetrics(V2Route.body(ctx), "");
+    return find(caller, ctx.pathParam("name")).map(c -> new JsonObject());
+  }
+
+  private static void reputationMetrics(JsonObject options, String path) {
+    if (bool(options, "ReputationMetricsEnabled", path, false)) {
+      throw SesException.badRequest("Mailgate keeps no reputation metrics per configuration set; the account's "
+          + "bounce and complaint rates are kept (GET /_mailgate/reputation).");
+    }
   }
 
   public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
