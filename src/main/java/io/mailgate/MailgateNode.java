@@ -154,7 +154,7 @@ public final class MailgateNode {
     // leases belong to this run of the node: a restarted node recognises its previous run's leases
     // as dead and takes them back at once, without confusing them with work in flight now
     String leaseOwner = nodeId + "/" + Long.toString(System.currentTimeMillis(), 36);
-    return deploy(() -> new FeedbackVerticle(config, leaseOwner, secrets), delivery)
+    return deploy(() -> new FeedbackVerticle(config, leaseOwner, secrets, clock), delivery)
         // site tokens serve the delivery instances only (account limits are checked on the sending verticles)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), delivery))
         .compose(v -> deploy(() -> new DeliveryVerticle(config, leaseOwner, clock, dns, sites, secrets), delivery))

@@ -7,6 +7,7 @@ import io.mailgate.delivery.DeliveryOutcome;
 import io.mailgate.delivery.Simulator;
 import io.mailgate.delivery.Verp;
 import io.mailgate.identity.SecretBox;
+import io.mailgate.store.FeedbackForwards;
 import io.mailgate.store.FeedbackStore;
 import io.mailgate.delivery.SmtpResponse;
 import io.mailgate.events.EventType;
@@ -48,12 +49,15 @@ public final class FeedbackVerticle extends VerticleBase {
   private final SecretBox secrets;
   private String reportingMta;
   private io.mailgate.metrics.Metrics metrics;
+  private FeedbackForwarder forwarder;
+  private final java.time.Clock clock;
   private boolean stopping;
 
-  public FeedbackVerticle(MailgateConfig config, String leaseOwner, SecretBox secrets) {
+  public FeedbackVerticle(MailgateConfig config, String leaseOwner, SecretBox secrets, java.time.Clock clock) {
     this.config = config;
     this.leaseOwner = leaseOwner;
     this.secrets = secrets;
+    this.clock = clock;
   }
 
   @Override
@@ -70,12 +74,19 @@ public final class FeedbackVerticle extends VerticleBase {
     db = Database.pool(vertx, config, size);
     outcomes = new OutcomeStore(vertx, db, leaseOwner, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT),
         config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
+    String bounceDomain = config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN);
+    forwarder = new FeedbackForwarder(vertx, new FeedbackForwards(db), leaseOwner,
+        config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), bounceDomain.isBlank() ? reportingMta : bounceDomain, clock);
+    forwarder.start();
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
     inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets));
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
         inbound.process(msg.body()).onComplete(ar -> {
           if (ar.succeeded()) {
             metrics.feedback(ar.result().attributed());
+            if (ar.result().attributed()) {
+              forwarder.poke(); // a bounce or complaint may have been recorded: forward it now
+            }
             msg.reply(ar.result().attributed() ? "attributed" : "kept");
           } else {
             LOG.log(Level.WARNING, "inbound feedback could not be stored", ar.cause());
@@ -103,6 +114,7 @@ public final class FeedbackVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(notifyingTimer);
+    forwarder.stop();
     return Future.all(consumer.unregister(), inboundConsumer.unregister(), topicsConsumer.unregister())
         .compose(v -> outcomes.flushed())
         .eventually(() -> db.close());
@@ -169,7 +181,11 @@ public final class FeedbackVerticle extends VerticleBase {
         LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient()
             + " (it will be retried when its lease expires): " + ar.cause().getMessage());
       } else if (o.followUp() != null) {
-        inbound.process(o.followUp()).onFailure(e -> LOG.warning("simulated feedback not recorded: " + e.getMessage()));
+        inbound.process(o.followUp())
+            .onSuccess(r -> forwarder.poke())
+            .onFailure(e -> LOG.warning("simulated feedback not recorded: " + e.getMessage()));
+      } else if ("bounced".equals(row.state())) {
+        forwarder.poke(); // its bounce is to be forwarded (rare: successful deliveries never come here)
       }
     });
   }

@@ -7,9 +7,11 @@ import java.util.List;
  * A send as the caller asked for it, independent of the API it came through (SES v2, v1 or SMTP).
  * Addresses are still strings here: {@link SendService} parses and checks them.
  *
- * @param envelopeSender the SMTP {@code MAIL FROM} a message was submitted with, or null: like every
- *     sender address of a message it must be a verified identity, but it does not choose the DKIM
- *     key or the bounce address (the From address does)
+ * @param envelopeSender the message's Return-Path, or null: the SMTP {@code MAIL FROM} it was submitted
+ *     with, SES v1's {@code ReturnPath}, SES v2's {@code FeedbackForwardingEmailAddress}. Like every
+ *     sender address of a message it must be a verified identity; it is where its bounces and
+ *     complaints are forwarded by email, and its envelope sender when there is no VERP domain, but it
+ *     does not choose the DKIM key (the From address does)
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
     List<EmailTag> tags, Content content, String envelopeSender) {

@@ -237,7 +237,9 @@ public final class SendService {
     for (SendRequest.EmailTag t : request.tags()) {
       tags.add(new JsonObject().put("Name", t.name()).put("Value", t.value()));
     }
-    String envelopeFrom = profile.envelopeFrom();
+    // a Return-Path the sender chose is where its feedback is forwarded (and its MAIL FROM without VERP)
+    String envelopeFrom = request.envelopeSender() != null && !request.envelopeSender().isEmpty()
+        ? MailboxParser.parse(request.envelopeSender()).address() : profile.envelopeFrom();
     String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),

@@ -53,15 +53,19 @@ public final class EventOutbox {
                 due.identity, coalesce(o.type = ANY(due.notification_headers), false)""";
 
   /**
-   * Joined after a message {@code m}: the notification topics ({@code ed}) of the identity that sent it, its Source
-   * address when that is a verified identity of the account, else the address's domain (whose settings apply to the
-   * domain's addresses that are not identities of their own, as in SES).
+   * After a message {@code m}, lateral: the identity that sent it ({@code identity}, {@code feedback_forwarding}), its
+   * Source address when that is a verified identity of the account, else the address's domain (whose settings apply
+   * to the domain's addresses that are not identities of their own, as in SES).
    */
-  static final String SENDER_TOPICS = """
-      CROSS JOIN LATERAL (SELECT i.identity FROM identities i WHERE i.account_id = m.account_id
-                            AND i.identity IN (lower(m.source), lower(substring(m.source from '[^@]*$')))
-                            AND i.verification_status = 'SUCCESS'
-                          ORDER BY i.type = 'EMAIL_ADDRESS' DESC LIMIT 1) sender
+  static final String SENDER_IDENTITY = """
+      (SELECT i.identity, i.feedback_forwarding FROM identities i WHERE i.account_id = m.account_id
+         AND i.identity IN (lower(m.source), lower(substring(m.source from '[^@]*$')))
+         AND i.verification_status = 'SUCCESS'
+       ORDER BY i.type = 'EMAIL_ADDRESS' DESC LIMIT 1)""";
+
+  /** Joined after a message {@code m}: the notification topics ({@code ed}) of the identity that sent it. */
+  static final String SENDER_TOPICS = "CROSS JOIN LATERAL " + SENDER_IDENTITY + """
+       sender
       JOIN event_destinations ed ON ed.account_id = m.account_id AND ed.identity = sender.identity""";
 
   /**

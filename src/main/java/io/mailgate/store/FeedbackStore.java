@@ -15,8 +15,9 @@ import java.util.Optional;
 
 /**
  * What asynchronous feedback writes: bounces and complaints tied to a message (event, recipient
- * state, suppression, reputation, in one transaction), and every received report kept, so one that
- * could not be tied to a message can be inspected instead of being lost.
+ * state, suppression, reputation, the email feedback forward, in one transaction), and every
+ * received report kept, so one that could not be tied to a message can be inspected instead of
+ * being lost.
  */
 public final class FeedbackStore {
 
@@ -67,6 +68,9 @@ public final class FeedbackStore {
                 .execute(params(m.id(), idx)).map(rows -> rows.rowCount() > 0)
             : Future.succeededFuture(true))
         .compose(first -> first ? recordBounce(conn, m, email, detail, permanent, real, verified)
+            .compose(v -> failed
+                ? FeedbackForwards.write(conn, m, email, "Bounce", withoutNul(detail).toString(), null)
+                : Future.<Void>succeededFuture())
             : Future.<Void>succeededFuture())
         .compose(v -> keep(conn, report)));
   }
@@ -93,7 +97,9 @@ public final class FeedbackStore {
         .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail)
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
-                    .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture()))
+                    .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture())
+                .compose(v -> FeedbackForwards.write(conn, m, email, "Complaint", withoutNul(detail).toString(),
+                    report == null ? null : report.content())))
         .compose(v -> keep(conn, report)));
   }
 

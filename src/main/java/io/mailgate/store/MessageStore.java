@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.util.List;
@@ -63,6 +64,14 @@ public final class MessageStore {
   }
 
   private Future<?> insert(List<NewMessage> batch) {
+    return insertOn(pool, batch, leaseOwner, leaseSeconds);
+  }
+
+  /**
+   * One statement committing {@code batch}, its recipients leased to {@code leaseOwner}; on {@code client}, which may
+   * be a transaction's connection (a forwarded bounce is committed with the deletion of what it forwards).
+   */
+  static Future<?> insertOn(SqlClient client, List<NewMessage> batch, String leaseOwner, int leaseSeconds) {
     int n = batch.size();
     int recipients = 0;
     for (NewMessage m : batch) {
@@ -107,7 +116,7 @@ public final class MessageStore {
         j++;
       }
     }
-    return pool.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
+    return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
         tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp}));
   }
 }

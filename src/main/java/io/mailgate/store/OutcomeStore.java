@@ -13,7 +13,8 @@ import java.util.List;
  * attempt time), its event (and its rows in the event outbox), what goes on the suppression lists and what counts
  * toward reputation, in one statement per group of outcomes. Only the node holding the
  * recipient's lease can record an outcome for it: after a lease was taken over (its node was
- * thought dead) a late outcome changes nothing and records no second event. (Only queued
+ * thought dead) a late outcome changes nothing and records no second event. A final bounce is also written for
+ * email feedback forwarding ({@link FeedbackForwards}), in the same statement. (Only queued
  * recipients are leased, so the lease check also means "still queued"; saying state = 'queued'
  * as well would steer PostgreSQL to scan the queue index instead of looking up each row.)
  */
@@ -141,6 +142,8 @@ public final class OutcomeStore {
           hard_bounces = reputation_buckets.hard_bounces + EXCLUDED.hard_bounces
       ), pub AS (
       """ + publish + """
+      ), fwd AS (
+      """ + FeedbackForwards.FROM_OUTCOMES + """
       )
       INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
       SELECT d.mid, d.acct, d.type, d.rcpt, d.detail::jsonb, d.ts FROM done d WHERE d.type IS NOT NULL""";

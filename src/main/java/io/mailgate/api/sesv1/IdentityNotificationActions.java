@@ -12,8 +12,9 @@ import io.vertx.core.Future;
 /**
  * SES v1's identity notifications, the classic way of getting bounces, complaints and deliveries:
  * SetIdentityNotificationTopic (the topic is the webhook's URL, checked as event destinations' are; left out, it is
- * cleared), GetIdentityNotificationAttributes, SetIdentityFeedbackForwardingEnabled (stored and reported: Mailgate does
- * not mail feedback to the Return-Path) and SetIdentityHeadersInNotificationsEnabled. An identity the account does not
+ * cleared), GetIdentityNotificationAttributes, SetIdentityFeedbackForwardingEnabled (whether bounces and complaints
+ * are mailed to the Return-Path: see {@link io.mailgate.feedback.FeedbackForwarder}) and
+ * SetIdentityHeadersInNotificationsEnabled. An identity the account does not
  * have is refused as SES refuses it, InvalidParameterValue "Identity ... is invalid".
  */
 final class IdentityNotificationActions {

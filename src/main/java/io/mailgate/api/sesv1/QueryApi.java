@@ -235,7 +235,8 @@ public final class QueryApi {
         TextBody.charset(subject.string("Charset"), subject.path("Charset")), textBody(body, "Text"),
         textBody(body, "Html"), List.of(), List.of());
     return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),
-        p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content));
+        p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content,
+        p.string("ReturnPath")));
   }
 
   private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
@@ -281,7 +282,8 @@ public final class QueryApi {
     TemplateContent content = new TemplateContent(p.string("Template"), p.string("TemplateArn"), null,
         p.required("TemplateData"), List.of(), List.of());
     return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),
-        p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content));
+        p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content,
+        p.string("ReturnPath")));
   }
 
   private Future<QueryXml> send(Caller caller, SendRequest request) {

@@ -40,7 +40,8 @@ final class SendEmailRequests {
     }
     // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing
     return SesRawHeaders.applyTo(new SendRequest(string(body, "FromEmailAddress", ""), destination,
-        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content)));
+        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content),
+        string(body, "FeedbackForwardingEmailAddress", "")));
   }
 
   private static Content content(JsonObject content) {

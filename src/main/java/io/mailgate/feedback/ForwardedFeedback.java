@@ -1,0 +1,86 @@
+package io.mailgate.feedback;
+
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.util.Locale;
+
+/**
+ * What email feedback forwarding mails to a sender, from MAILER-DAEMON as a mail system writes it: for a bounce an
+ * RFC 3464 delivery status notification, for a complaint the ARF report that came in (its report kept byte for
+ * byte), else one written from what is known. Both say {@code Auto-Submitted: auto-replied}, and are sent with an
+ * empty envelope sender, so that nothing answers them (RFC 3464, RFC 5321: no bounce of a bounce).
+ */
+public final class ForwardedFeedback {
+
+  /** A bounced recipient as the Bounce event has it ({@code status}, {@code diagnosticCode}, ... may be null). */
+  public record Bounced(String recipient, String status, String diagnosticCode, String reportingMta,
+      String remoteMta) {}
+
+  private ForwardedFeedback() {}
+
+  /**
+   * The DSN for {@code b}, to {@code to}, from {@code from} (MAILER-DAEMON@ the node's domain), about the message
+   * whose header section starts {@code original}.
+   */
+  public static byte[] bounce(String from, String to, Bounced b, byte[] original, ZonedDateTime now) {
+    String headers = ReportMessage.originalHeaders(original);
+    String recipient = ReportMessage.oneLine(b.recipient());
+    String domain = from.substring(from.indexOf('@') + 1);
+    String reportingMta = b.reportingMta() != null ? ReportMessage.oneLine(b.reportingMta()) : "dns; " + domain;
+    String status = b.status() != null ? ReportMessage.oneLine(b.status()) : "5.0.0";
+    String diagnostic = ReportMessage.oneLine(b.diagnosticCode());
+    String text = "This is the mail system at " + reportingMta.substring(reportingMta.indexOf(';') + 1).strip()
+        + ".\r\n\r\n"
+        + "Your message could not be delivered to <" + recipient + ">.\r\n"
+        + (diagnostic.isEmpty() ? "" : "The remote server said: " + diagnostic + "\r\n");
+    String machine = "Reporting-MTA: " + reportingMta + "\r\n"
+        + "\r\n"
+        + "Final-Recipient: rfc822; " + recipient + "\r\n"
+        + "Action: failed\r\n"
+        + "Status: " + status + "\r\n"
+        + (b.remoteMta() == null ? "" : "Remote-MTA: dns; " + ReportMessage.oneLine(b.remoteMta()) + "\r\n")
+        + (diagnostic.isEmpty() ? "" : "Diagnostic-Code: " + typed(diagnostic) + "\r\n")
+        + "Last-Attempt-Date: " + io.mailgate.send.MimeBuilder.rfc5322Date(now) + "\r\n";
+    return ReportMessage.multipartReport(start(from, to, "Delivery Status Notification (Failure)", headers, now),
+        "delivery-status", text, "message/delivery-status", machine, headers);
+  }
+
+  /**
+   * The complaint of {@code recipient} about the message whose header section starts {@code original}: the
+   * {@code report} received when it is an ARF report (its MIME body as it came, under new header fields), else an
+   * ARF report of {@code feedbackType} written here.
+   */
+  public static byte[] complaint(String from, String to, String recipient, String feedbackType, String userAgent,
+      byte[] report, byte[] original, ZonedDateTime now) {
+    String headers = ReportMessage.originalHeaders(original);
+    String start = start(from, to, "Complaint about your message", headers, now);
+    if (report != null) {
+      String received = ReportMessage.originalHeaders(report);
+      String type = ReportMessage.field(received, "Content-Type");
+      if (type != null && type.toLowerCase(Locale.ROOT).contains("feedback-report")) {
+        String encoding = ReportMessage.field(received, "Content-Transfer-Encoding");
+        String message = start + "MIME-Version: 1.0\r\n" + type + (encoding == null ? "" : encoding) + "\r\n"
+            + new String(report, StandardCharsets.ISO_8859_1).substring(Math.min(report.length, received.length() + 2));
+        return message.getBytes(StandardCharsets.ISO_8859_1);
+      }
+    }
+    String type = feedbackType == null ? "abuse" : ReportMessage.oneLine(feedbackType);
+    String rcpt = ReportMessage.oneLine(recipient);
+    return ReportMessage.complaint(start,
+        "A recipient of your message, <" + rcpt + ">, complained about it (feedback type: " + type + ").\r\n",
+        type, userAgent == null ? "Mailgate" : ReportMessage.oneLine(userAgent), null, rcpt, now, null, headers);
+  }
+
+  private static String start(String from, String to, String subject, String originalHeaders, ZonedDateTime now) {
+    String messageId = ReportMessage.header(originalHeaders, "Message-ID");
+    return ReportMessage.start(now, from, to, subject, from.substring(from.indexOf('@') + 1))
+        + (messageId == null ? "" : "In-Reply-To: " + messageId + "\r\nReferences: " + messageId + "\r\n")
+        + "Auto-Submitted: auto-replied\r\n";
+  }
+
+  /** A diagnostic with its type ("smtp; 550 ..."), as Diagnostic-Code wants it; SMTP when it names none. */
+  private static String typed(String diagnostic) {
+    int semi = diagnostic.indexOf(';');
+    return semi > 0 && diagnostic.substring(0, semi).matches("[A-Za-z0-9-]+") ? diagnostic : "smtp; " + diagnostic;
+  }
+}

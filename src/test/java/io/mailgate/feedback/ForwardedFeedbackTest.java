@@ -1,0 +1,67 @@
+package io.mailgate.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** What feedback forwarding mails, read back by Mailgate's own report parser, as any mail system would read it. */
+class ForwardedFeedbackTest {
+  static final ZonedDateTime NOW = ZonedDateTime.of(2026, 3, 1, 12, 0, 0, 0, ZoneOffset.UTC);
+  static final byte[] ORIGINAL = ("From: Shop <shop@example.com>\r\nTo: someone@example.org\r\nSubject: Your order\r\n"
+      + "Message-ID: <0100018e00000000-11111111-2222-3333-4444-555555555555-000000@eu-west-1.amazonses.com>\r\n"
+      + "\r\nThanks.\r\n").getBytes(StandardCharsets.ISO_8859_1);
+
+  @Test
+  void aBounceIsADeliveryStatusNotificationThatParsesBack() {
+    byte[] dsn = ForwardedFeedback.bounce("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        new ForwardedFeedback.Bounced("someone@example.org", "5.1.1", "smtp; 550 5.1.1 User unknown\r\nInjected: x",
+            "dns; mta1.example.net", "192.0.2.7"), ORIGINAL, NOW);
+
+    FeedbackReport report = new FeedbackParser().parse(dsn);
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals("mta1.example.net", report.reportingMta());
+    RecipientReport r = report.recipients().get(0);
+    assertEquals("someone@example.org", r.finalRecipient());
+    assertEquals("failed", r.action());
+    assertEquals("5.1.1", r.status());
+    assertTrue(r.diagnosticCode().contains("550 5.1.1 User unknown"), r.diagnosticCode());
+    assertEquals("0100018e00000000-11111111-2222-3333-4444-555555555555-000000@eu-west-1.amazonses.com",
+        report.original().messageId());
+    String text = new String(dsn, StandardCharsets.ISO_8859_1);
+    assertFalse(text.contains("\r\nInjected:"), "a remote server's line breaks cannot add fields");
+    assertTrue(text.contains("\r\nAuto-Submitted: auto-replied\r\n"));
+  }
+
+  @Test
+  void aComplaintThatCameAsArfIsForwardedWithItsReportAsItCame() {
+    byte[] arf = SimulatedReports.complaint("complaint@simulator.amazonses.com", "shop@example.com", ORIGINAL, NOW);
+    byte[] forwarded = ForwardedFeedback.complaint("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        "complaint@simulator.amazonses.com", "abuse", null, arf, ORIGINAL, NOW);
+
+    String received = new String(arf, StandardCharsets.ISO_8859_1);
+    String body = received.substring(received.indexOf("\r\n\r\n"));
+    assertTrue(new String(forwarded, StandardCharsets.ISO_8859_1).endsWith(body), "the report byte for byte");
+    FeedbackReport report = new FeedbackParser().parse(forwarded);
+    assertEquals(FeedbackKind.ARF, report.kind());
+    assertEquals("abuse", report.complaint().feedbackType());
+    assertEquals(List.of("complaint@simulator.amazonses.com"), report.complaint().originalRecipients());
+  }
+
+  @Test
+  void aComplaintWithoutArfIsWrittenAsOne() {
+    byte[] forwarded = ForwardedFeedback.complaint("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        "someone@example.org", "fraud", "SomeISP/2.0", "Thanks for your order!\r\n".getBytes(StandardCharsets.US_ASCII),
+        ORIGINAL, NOW);
+
+    FeedbackReport report = new FeedbackParser().parse(forwarded);
+    assertEquals(FeedbackKind.ARF, report.kind());
+    assertEquals("fraud", report.complaint().feedbackType());
+    assertEquals(List.of("someone@example.org"), report.complaint().originalRecipients());
+  }
+}
