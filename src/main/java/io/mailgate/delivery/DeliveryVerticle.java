@@ -351,8 +351,9 @@ public final class DeliveryVerticle extends VerticleBase {
           AttemptResult result = done.succeeded() ? done.result()
               : new AttemptResult.Failed("delivery error: " + done.cause().getMessage(), null);
           try {
+            // the simulator answers a message with a sender only (a forwarded bounce has none: nothing answers it)
             finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
-                ? simulatedFeedback(job, r, mailFrom) : null);
+                && !mailFrom.isEmpty() ? simulatedFeedback(job, r, mailFrom) : null);
           } finally {
             done(1);
           }

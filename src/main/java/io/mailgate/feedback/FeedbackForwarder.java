@@ -95,22 +95,29 @@ public final class FeedbackForwarder {
   private Future<Void> forward(FeedbackForwards.Due d) {
     String to = d.returnPath() != null && !d.returnPath().isBlank() ? d.returnPath() : d.source();
     if (d.accountId() == null || !d.forwarding() || to == null || to.isBlank()) {
-      return forwards.drop(d.id()).recover(e -> Future.succeededFuture()); // dropped at the next claim, then
+      return forwards.drop(d).recover(e -> Future.succeededFuture()); // dropped at the next claim, then
     }
     Instant now = clock.instant();
     ZonedDateTime date = ZonedDateTime.ofInstant(now, ZoneOffset.UTC);
-    byte[] content = message(d, to, date);
+    byte[] content;
+    try {
+      content = message(d, to, date);
+    } catch (RuntimeException e) {
+      // a record it cannot make a message of: not again and again
+      LOG.warning("cannot build the forward of the " + d.type() + " of " + d.messageId() + ", dropped: " + e);
+      return forwards.drop(d).recover(x -> Future.succeededFuture());
+    }
     String id = MessageIds.next(now);
     NewMessage message = new NewMessage(id, Caller.SYSTEM_ACCOUNT, mailerDaemon, "", null, null, "[]", content,
         List.of(to), now, null, null);
-    return forwards.forwarded(d.id(), message, leaseOwner, messageLeaseSeconds)
+    return forwards.forwarded(d, message, leaseOwner, messageLeaseSeconds)
         .onSuccess(v -> vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED, new DeliveryJob(id,
             Caller.SYSTEM_ACCOUNT, "", null, null, List.of(new DeliveryJob.Recipient(0, to, 0)), content, now)))
         .recover(e -> {
           long delay = Math.min(3600, 10L << Math.min(d.attempts(), 9));
           LOG.warning("cannot forward the " + d.type() + " of " + d.messageId() + " to " + to + ", again in " + delay
               + " s: " + e.getMessage());
-          return forwards.retry(d.id(), now.plusSeconds(delay), e.getMessage())
+          return forwards.retry(d, now.plusSeconds(delay), e.getMessage())
               .recover(x -> Future.succeededFuture()); // its lease runs out: tried again then
         });
   }

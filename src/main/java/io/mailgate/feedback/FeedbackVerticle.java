@@ -249,8 +249,13 @@ public final class FeedbackVerticle extends VerticleBase {
         JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
             r.diagnostic(), o.at(), reportingMta, r.remoteMta());
         boolean hard = real && c.type() == BounceType.PERMANENT;
-        OutcomeStore.Consequences consequences = hard
-            ? new OutcomeStore.Consequences("BOUNCE", detail.getString("feedbackId"), true, true, true) : counted;
+        // the system account's own mail (verification emails, forwarded feedback, sent without a MAIL FROM and
+        // unsigned, so refused by policy more often) suppresses on its own list only: a refused forward must not put
+        // a customer's Return-Path on the global list, nor count toward the system account's reputation
+        boolean system = io.mailgate.send.Caller.SYSTEM_ACCOUNT.equals(o.accountId());
+        OutcomeStore.Consequences consequences = !hard ? counted : system
+            ? new OutcomeStore.Consequences("BOUNCE", detail.getString("feedbackId"), false, false, false)
+            : new OutcomeStore.Consequences("BOUNCE", detail.getString("feedbackId"), true, true, true);
         return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null, true, consequences);
       }
       case EXPIRED -> {

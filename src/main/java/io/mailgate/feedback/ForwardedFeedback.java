@@ -57,8 +57,9 @@ public final class ForwardedFeedback {
     if (report != null) {
       String received = ReportMessage.originalHeaders(report);
       String type = ReportMessage.field(received, "Content-Type");
-      if (type != null && type.toLowerCase(Locale.ROOT).contains("feedback-report")) {
-        String encoding = ReportMessage.field(received, "Content-Transfer-Encoding");
+      String encoding = ReportMessage.field(received, "Content-Transfer-Encoding");
+      if (type != null && type.toLowerCase(Locale.ROOT).contains("feedback-report") && folded(type)
+          && (encoding == null || folded(encoding))) {
         String message = start + "MIME-Version: 1.0\r\n" + type + (encoding == null ? "" : encoding) + "\r\n"
             + new String(report, StandardCharsets.ISO_8859_1).substring(Math.min(report.length, received.length() + 2));
         return message.getBytes(StandardCharsets.ISO_8859_1);
@@ -69,6 +70,31 @@ public final class ForwardedFeedback {
     return ReportMessage.complaint(start,
         "A recipient of your message, <" + rcpt + ">, complained about it (feedback type: " + type + ").\r\n",
         type, userAgent == null ? "Mailgate" : ReportMessage.oneLine(userAgent), null, rcpt, now, null, headers);
+  }
+
+  /**
+   * Whether a received header field is safe to copy into ours: ASCII, its only CRs and LFs CRLF pairs that fold it
+   * (followed by a space or tab) or end it. Anything else could add header lines of its own.
+   */
+  static boolean folded(String field) {
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c > 126 || c == 0) {
+        return false;
+      }
+      if (c == '\r' || c == '\n') {
+        boolean pair = c == '\r' && i + 1 < field.length() && field.charAt(i + 1) == '\n';
+        if (!pair) {
+          return false;
+        }
+        i++;
+        boolean end = i + 1 == field.length();
+        if (!end && field.charAt(i + 1) != ' ' && field.charAt(i + 1) != '\t') {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   private static String start(String from, String to, String subject, String originalHeaders, ZonedDateTime now) {

@@ -293,6 +293,11 @@ public final class SendService {
           addSender(senders, from, MailboxParser.parse(h.value()));
         }
       }
+      // the Return-Path (v1 ReturnPath, v2 FeedbackForwardingEmailAddress) receives forwarded feedback: verified too,
+      // or any account could mail bounce notices to anyone
+      if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
+        addSender(senders, from, MailboxParser.parse(request.envelopeSender()));
+      }
       MimeBuilder.Headers headers = new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date);
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);

@@ -19,11 +19,14 @@ import java.util.List;
  * cause another.
  */
 public final class FeedbackForwards {
+  /** A complaint's report is kept for forwarding as received up to this size (ISPs' ARFs are a few KB). */
+  public static final int MAX_REPORT_BYTES = 64 * 1024;
 
   /**
    * A claimed forward and what its message needs: {@code accountId} is null when the message is gone (retention);
    * {@code returnPath} the message's envelope sender ("" when it had none); {@code forwarding} whether its sending
-   * identity forwards feedback (true when it has none left); {@code headers} the start of the original message.
+   * identity forwards feedback (false when it is no longer a verified identity); {@code attempts} fences what this
+   * claim may do to the row: a claim that outlived its lease finds it taken again and changes nothing; {@code headers} the start of the original message.
    */
   public record Due(long id, String messageId, String type, String recipient, JsonObject detail, byte[] report,
       int attempts, String accountId, String source, String returnPath, boolean forwarding, byte[] headers) {}
@@ -31,7 +34,7 @@ public final class FeedbackForwards {
   /** In {@link OutcomeStore}'s statement: the final bounces among its applied outcomes ({@code done}). */
   static final String FROM_OUTCOMES = """
       INSERT INTO feedback_forwards (message_id, type, recipient, detail, created_at, next_attempt_at)
-      SELECT d.mid, d.type, d.rcpt, d.detail::jsonb, d.ts, d.ts FROM done d
+      SELECT d.mid, d.type, d.rcpt, d.detail::jsonb, d.ts, now() FROM done d
       WHERE d.type = 'Bounce' AND d.state = 'bounced' AND d.acct <> '""" + Caller.SYSTEM_ACCOUNT + "'";
 
   private static final String CLAIM = """
@@ -43,7 +46,7 @@ public final class FeedbackForwards {
         RETURNING f.id, f.message_id, f.type, f.recipient, f.detail, f.report, f.attempts
       )
       SELECT c.id, c.message_id, c.type, c.recipient, c.detail, c.report, c.attempts, m.account_id, m.source,
-             m.envelope_from, coalesce(sender.feedback_forwarding, true),
+             m.envelope_from, coalesce(sender.feedback_forwarding, false),
              substring(m.content from 1 for\s""" + MessageQuery.HEADER_BYTES + """
       )
       FROM c LEFT JOIN messages m ON m.id = c.message_id
@@ -88,21 +91,26 @@ public final class FeedbackForwards {
    * The forward mailed: {@code message} (the system account's, recipients leased to {@code leaseOwner}) committed
    * and the forward deleted in one transaction, so it is neither lost nor sent twice.
    */
-  public Future<Void> forwarded(long id, NewMessage message, String leaseOwner, int leaseSeconds) {
-    return pool.withTransaction(conn -> MessageStore.insertOn(conn, List.of(message), leaseOwner, leaseSeconds)
-        .compose(v -> conn.preparedQuery("DELETE FROM feedback_forwards WHERE id = $1").execute(Tuple.of(id)))
-        .mapEmpty());
+  public Future<Void> forwarded(Due d, NewMessage message, String leaseOwner, int leaseSeconds) {
+    // the row first, fenced by this claim's attempt: a claim that outlived its lease commits nothing (no second copy)
+    return pool.withTransaction(conn -> conn.preparedQuery(DELETE).execute(Tuple.of(d.id(), d.attempts()))
+        .compose(deleted -> deleted.rowCount() == 1
+            ? MessageStore.insertOn(conn, List.of(message), leaseOwner, leaseSeconds).<Void>mapEmpty()
+            : Future.failedFuture(new IllegalStateException("claimed again since (its lease ran out)"))));
   }
 
-  /** A forward not to be mailed (forwarding off, no address, the message gone). */
-  public Future<Void> drop(long id) {
-    return pool.preparedQuery("DELETE FROM feedback_forwards WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
+  private static final String DELETE = "DELETE FROM feedback_forwards WHERE id = $1 AND attempts = $2";
+
+  /** A forward not to be mailed (forwarding off, no address, the message gone, or it cannot be built). */
+  public Future<Void> drop(Due d) {
+    return pool.preparedQuery(DELETE).execute(Tuple.of(d.id(), d.attempts())).mapEmpty();
   }
 
-  /** A forward to try again at {@code at}, with what went wrong. */
-  public Future<Void> retry(long id, Instant at, String error) {
+  /** A forward to try again at {@code at}, with what went wrong (unless it was claimed again since). */
+  public Future<Void> retry(Due d, Instant at, String error) {
     String text = error == null ? "failed" : error.length() > 500 ? error.substring(0, 500) : error;
-    return pool.preparedQuery("UPDATE feedback_forwards SET next_attempt_at = $2, last_error = $3 WHERE id = $1")
-        .execute(Tuple.of(id, Timestamps.utc(at), text)).mapEmpty();
+    return pool.preparedQuery("UPDATE feedback_forwards SET next_attempt_at = $3, last_error = $4 "
+            + "WHERE id = $1 AND attempts = $2")
+        .execute(Tuple.of(d.id(), d.attempts(), Timestamps.utc(at), text)).mapEmpty();
   }
 }

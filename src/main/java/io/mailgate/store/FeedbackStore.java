@@ -99,7 +99,9 @@ public final class FeedbackStore {
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
                     .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture())
                 .compose(v -> FeedbackForwards.write(conn, m, email, "Complaint", withoutNul(detail).toString(),
-                    report == null ? null : report.content())))
+                    // the ARF as received is forwarded when it is small; a larger one is written afresh from the event
+                    report == null || report.content().length > FeedbackForwards.MAX_REPORT_BYTES ? null
+                        : report.content())))
         .compose(v -> keep(conn, report)));
   }
 

@@ -350,6 +350,14 @@ class SesV1QueryTest {
         .message(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t"))))));
     assertEquals(400, unverified.statusCode());
     assertTrue(unverified.getMessage().contains("not verified"), unverified.getMessage());
+    // the ReturnPath gets forwarded feedback: an address nobody verified would be anyone's to flood with bounces
+    MessageRejectedException returnPath = assertThrows(MessageRejectedException.class, () -> ses.sendEmail(r -> r
+        .source("x@v1.example").returnPath("victim@unverified.example").destination(d -> d.toAddresses("a@dest.example"))
+        .message(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t"))))));
+    assertTrue(returnPath.getMessage().contains("victim@unverified.example"), returnPath.getMessage());
+    assertThrows(SesException.class, () -> ses.sendEmail(r -> r.source("x@v1.example").returnPath("not an address")
+        .destination(d -> d.toAddresses("a@dest.example"))
+        .message(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t"))))));
 
     SesException injected = assertThrows(SesException.class, () -> ses.sendEmail(r -> r.source("x@v1.example")
         .destination(d -> d.toAddresses("a@dest.example"))

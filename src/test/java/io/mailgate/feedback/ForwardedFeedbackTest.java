@@ -64,4 +64,21 @@ class ForwardedFeedbackTest {
     assertEquals("fraud", report.complaint().feedbackType());
     assertEquals(List.of("someone@example.org"), report.complaint().originalRecipients());
   }
+
+  /** A received report whose Content-Type would add header lines of its own is not copied: one is written instead. */
+  @Test
+  void aReportWhoseHeaderCouldAddLinesIsNotCopied() {
+    assertTrue(ForwardedFeedback.folded("Content-Type: multipart/report;\r\n\treport-type=feedback-report\r\n"));
+    assertFalse(ForwardedFeedback.folded("Content-Type: multipart/report; report-type=feedback-report\nBcc: x\r\n"));
+    assertFalse(ForwardedFeedback.folded("Content-Type: multipart/report;\r\nBcc: x@example.org\r\n"));
+    assertFalse(ForwardedFeedback.folded("Content-Type: multipart/report; report-type=feedback-report\rX\r\n"));
+    byte[] arf = SimulatedReports.complaint("complaint@simulator.amazonses.com", "shop@example.com", ORIGINAL, NOW);
+    String received = new String(arf, StandardCharsets.ISO_8859_1);
+    byte[] evil = received.replaceFirst("Content-Type: multipart/report;", "Content-Type: multipart/report;\nX-Evil: 1;")
+        .getBytes(StandardCharsets.ISO_8859_1);
+    String forwarded = new String(ForwardedFeedback.complaint("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        "complaint@simulator.amazonses.com", "abuse", null, evil, ORIGINAL, NOW), StandardCharsets.ISO_8859_1);
+    assertFalse(forwarded.contains("X-Evil"), forwarded);
+    assertEquals(FeedbackKind.ARF, new FeedbackParser().parse(forwarded.getBytes(StandardCharsets.ISO_8859_1)).kind());
+  }
 }
