@@ -27,7 +27,8 @@ public final class ForwardedFeedback {
     String recipient = ReportMessage.oneLine(b.recipient());
     String domain = from.substring(from.indexOf('@') + 1);
     String reportingMta = b.reportingMta() != null ? ReportMessage.oneLine(b.reportingMta()) : "dns; " + domain;
-    String status = b.status() != null ? ReportMessage.oneLine(b.status()) : "5.0.0";
+    // RFC 3464 2.3.4: a status code, whatever a remote server wrote there
+    String status = b.status() != null && b.status().matches("[245]\\.\\d{1,3}\\.\\d{1,3}") ? b.status() : "5.0.0";
     String diagnostic = ReportMessage.oneLine(b.diagnosticCode());
     String text = "This is the mail system at " + reportingMta.substring(reportingMta.indexOf(';') + 1).strip()
         + ".\r\n\r\n"
@@ -38,7 +39,7 @@ public final class ForwardedFeedback {
         + "Final-Recipient: rfc822; " + recipient + "\r\n"
         + "Action: failed\r\n"
         + "Status: " + status + "\r\n"
-        + (b.remoteMta() == null ? "" : "Remote-MTA: dns; " + ReportMessage.oneLine(b.remoteMta()) + "\r\n")
+        + (b.remoteMta() == null ? "" : "Remote-MTA: dns; " + remoteMta(ReportMessage.oneLine(b.remoteMta())) + "\r\n")
         + (diagnostic.isEmpty() ? "" : "Diagnostic-Code: " + typed(diagnostic) + "\r\n")
         + "Last-Attempt-Date: " + io.mailgate.send.MimeBuilder.rfc5322Date(now) + "\r\n";
     return ReportMessage.multipartReport(start(from, to, "Delivery Status Notification (Failure)", headers, now),
@@ -107,6 +108,15 @@ public final class ForwardedFeedback {
   /** A diagnostic with its type ("smtp; 550 ..."), as Diagnostic-Code wants it; SMTP when it names none. */
   private static String typed(String diagnostic) {
     int semi = diagnostic.indexOf(';');
-    return semi > 0 && diagnostic.substring(0, semi).matches("[A-Za-z0-9-]+") ? diagnostic : "smtp; " + diagnostic;
+    if (semi > 0 && diagnostic.substring(0, semi).matches("[A-Za-z0-9-]+")) {
+      return diagnostic;
+    }
+    // an SMTP reply starts with its code; anything else is Mailgate's own words (RFC 3464 2.3.6: an X- type)
+    return (diagnostic.matches("[2-5]\\d\\d([ -].*)?") ? "smtp; " : "X-Mailgate; ") + diagnostic;
+  }
+
+  /** An address as RFC 3464's "dns" type writes one: in brackets (a host name as it is). */
+  private static String remoteMta(String host) {
+    return io.mailgate.NetAddresses.literal(host) != null && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 }

@@ -36,6 +36,23 @@ class ForwardedFeedbackTest {
     String text = new String(dsn, StandardCharsets.ISO_8859_1);
     assertFalse(text.contains("\r\nInjected:"), "a remote server's line breaks cannot add fields");
     assertTrue(text.contains("\r\nAuto-Submitted: auto-replied\r\n"));
+    assertTrue(text.contains("\r\nRemote-MTA: dns; [192.0.2.7]\r\n"), text);
+  }
+
+  /** What a remote server or Mailgate wrote becomes fields RFC 3464 allows: a status code, a typed diagnostic. */
+  @Test
+  void statusAndDiagnosticAreWellFormed() {
+    String odd = new String(ForwardedFeedback.bounce("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        new ForwardedFeedback.Bounced("someone@example.org", "5.1.1 extra", "The address could not be routed",
+            null, "mx.example.org"), ORIGINAL, NOW), StandardCharsets.ISO_8859_1);
+    assertTrue(odd.contains("\r\nStatus: 5.0.0\r\n"), odd);
+    assertTrue(odd.contains("\r\nDiagnostic-Code: X-Mailgate; The address could not be routed\r\n"), odd);
+    assertTrue(odd.contains("\r\nRemote-MTA: dns; mx.example.org\r\n"), odd);
+    String smtp = new String(ForwardedFeedback.bounce("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        new ForwardedFeedback.Bounced("someone@example.org", "4.4.7", "451 4.4.7 retried until the maximum", null,
+            null), ORIGINAL, NOW), StandardCharsets.ISO_8859_1);
+    assertTrue(smtp.contains("\r\nStatus: 4.4.7\r\n"), smtp);
+    assertTrue(smtp.contains("\r\nDiagnostic-Code: smtp; 451 4.4.7 retried until the maximum\r\n"), smtp);
   }
 
   @Test
@@ -74,8 +91,8 @@ class ForwardedFeedbackTest {
     assertFalse(ForwardedFeedback.folded("Content-Type: multipart/report; report-type=feedback-report\rX\r\n"));
     byte[] arf = SimulatedReports.complaint("complaint@simulator.amazonses.com", "shop@example.com", ORIGINAL, NOW);
     String received = new String(arf, StandardCharsets.ISO_8859_1);
-    byte[] evil = received.replaceFirst("Content-Type: multipart/report;", "Content-Type: multipart/report;\nX-Evil: 1;")
-        .getBytes(StandardCharsets.ISO_8859_1);
+    byte[] evil = received.replaceFirst("Content-Type: multipart/report;",
+        "Content-Type: multipart/report;\nX-Evil: 1;").getBytes(StandardCharsets.ISO_8859_1);
     String forwarded = new String(ForwardedFeedback.complaint("MAILER-DAEMON@bounces.example.net", "shop@example.com",
         "complaint@simulator.amazonses.com", "abuse", null, evil, ORIGINAL, NOW), StandardCharsets.ISO_8859_1);
     assertFalse(forwarded.contains("X-Evil"), forwarded);
