@@ -108,15 +108,15 @@ public final class Templates {
 
   /** {@code arn:aws:ses:<region>:<account>:template/<name>}; another account's template does not exist here. */
   static String nameFromArn(String accountId, String arn, String name) {
-    String[] parts = arn.split(":", 6);
-    if (parts.length != 6 || !parts[0].equals("arn") || !parts[2].equals("ses") || !parts[5].startsWith("template/")) {
+    io.mailgate.SesArn parsed = io.mailgate.SesArn.parse(arn);
+    if (parsed == null || !parsed.resource().startsWith("template/")) {
       throw SesException.badRequest("Invalid TemplateArn: " + MailboxParser.abbreviate(arn));
     }
-    String fromArn = EmailTemplate.checkName(parts[5].substring("template/".length()));
+    String fromArn = EmailTemplate.checkName(parsed.resource().substring("template/".length()));
     if (name != null && !name.equals(fromArn)) {
       throw SesException.badRequest("TemplateName and TemplateArn name different templates.");
     }
-    if (!parts[4].equals(accountId)) {
+    if (!parsed.account().equals(accountId)) {
       throw new SesException(SesError.TEMPLATE_NOT_FOUND, "Template " + fromArn + " does not exist.");
     }
     return fromArn;

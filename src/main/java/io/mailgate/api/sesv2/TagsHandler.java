@@ -78,11 +78,11 @@ public final class TagsHandler {
       throw SesException.badRequest("Missing required parameter ResourceArn.");
     }
     String shown = MailboxParser.abbreviate(arn);
-    String[] parts = arn.split(":", 6);
-    if (parts.length != 6 || !parts[0].equals("arn") || !parts[2].equals("ses") || parts[4].isEmpty()) {
+    io.mailgate.SesArn parsed = io.mailgate.SesArn.parse(arn);
+    if (parsed == null || parsed.account().isEmpty()) {
       throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
     }
-    String resource = parts[5];
+    String resource = parsed.resource();
     ResourceTags.Kind kind;
     String name;
     if (resource.startsWith("identity/")) {
@@ -103,7 +103,7 @@ public final class TagsHandler {
       throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
     }
     Resource r = new Resource(kind, name, shown);
-    if (!parts[4].equals(caller.account().id())) {
+    if (!parsed.account().equals(caller.account().id())) {
       throw notFound(r);
     }
     return r;

@@ -1,0 +1,18 @@
+package io.mailgate;
+
+/**
+ * An SES ARN as callers give one ({@code arn:<partition>:ses:<region>:<account>:<resource>}): the account it names
+ * and its resource part ({@code template/welcome}, {@code identity/example.com}, ...). Which kinds a caller takes, and
+ * what another account's resource means to it, is the caller's to say.
+ */
+public record SesArn(String account, String resource) {
+
+  /** The ARN's parts, or null when it is not an SES ARN. */
+  public static SesArn parse(String arn) {
+    String[] parts = arn.split(":", 6);
+    if (parts.length != 6 || !parts[0].equals("arn") || !parts[2].equals("ses")) {
+      return null;
+    }
+    return new SesArn(parts[4], parts[5]);
+  }
+}
