@@ -71,6 +71,7 @@ public final class MailgateNode {
     MailgateConfig config = withDefaults(given);
     try {
       DeliveryVerticle.nodeSettings(config); // a wrong delivery mode or TLS policy fails the start, not each send
+      DeliveryVerticle.checkRelayTls(config);
       io.mailgate.store.RetentionVerticle.days(config);
       io.mailgate.store.RetentionVerticle.receivedDays(config);
     } catch (io.mailgate.config.ConfigException e) {

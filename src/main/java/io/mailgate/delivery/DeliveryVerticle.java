@@ -97,6 +97,18 @@ public final class DeliveryVerticle extends VerticleBase {
     this.secrets = secrets;
   }
 
+  /**
+   * How relays' TLS certificates are checked ({@code relay.tlsVerify}, {@code relay.tlsCaFile}); a bad value or a CA
+   * file that is not PEM certificates fails the start (the node checks it before deploying anything).
+   */
+  public static void checkRelayTls(MailgateConfig config) {
+    relayTls(config);
+  }
+
+  private static RelayTls relayTls(MailgateConfig config) {
+    return RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE));
+  }
+
   /** The node's delivery settings from its config (a configuration set overrides some of them). */
   public static DeliverySettings nodeSettings(MailgateConfig config) {
     String mode = config.get(MailgateConfig.DELIVERY_MODE).strip().toLowerCase(Locale.ROOT);
@@ -117,7 +129,6 @@ public final class DeliveryVerticle extends VerticleBase {
     if (m == DeliverySettings.Mode.RELAY && config.get(MailgateConfig.RELAY_URL).isBlank()) {
       throw new ConfigException("delivery.mode is relay but relay.url is empty");
     }
-    RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE));
     String relayUrl = config.get(MailgateConfig.RELAY_URL);
     return new DeliverySettings(m, m == DeliverySettings.Mode.RELAY ? SmtpRoute.parse(relayUrl) : null, tls,
         Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)));
@@ -128,7 +139,7 @@ public final class DeliveryVerticle extends VerticleBase {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
     nodeDefaults = nodeSettings(config);
     sendingPools = SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS));
-    SmtpRoute relay = nodeSettings(config).relay();
+    SmtpRoute relay = nodeDefaults.relay();
     if (relay != null && relay.username() != null && !relay.implicitTls()) {
       LOG.warning("relay " + relay.host() + " has credentials: they are sent only after STARTTLS (or to a relay on "
           + "this machine); a relay that offers no TLS gets no password and nothing is delivered through it");
@@ -152,7 +163,7 @@ public final class DeliveryVerticle extends VerticleBase {
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
-        RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE)));
+        relayTls(config));
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.SEND_ACCEPTED, msg -> onAccepted(msg.body()));
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());

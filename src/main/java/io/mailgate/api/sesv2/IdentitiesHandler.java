@@ -166,12 +166,9 @@ public final class IdentitiesHandler {
    * the Return-Path.
    */
   public Future<JsonObject> putFeedback(Caller caller, RoutingContext ctx) {
-    Object enabled = V2Route.body(ctx).getValue("EmailForwardingEnabled");
-    if (enabled != null && !(enabled instanceof Boolean)) {
-      throw SesException.badRequest("Invalid type for field EmailForwardingEnabled: expected a boolean.");
-    }
-    return identities.setFeedbackForwarding(caller.account().id(), ctx.pathParam("identity"),
-        Boolean.TRUE.equals(enabled), false).map(v -> new JsonObject());
+    boolean enabled = io.mailgate.api.JsonFields.bool(V2Route.body(ctx), "EmailForwardingEnabled", "", false);
+    return identities.setFeedbackForwarding(caller.account().id(), ctx.pathParam("identity"), enabled, false)
+        .map(v -> new JsonObject());
   }
 
   public Future<JsonObject> putMailFrom(Caller caller, RoutingContext ctx) {
