@@ -31,17 +31,6 @@ public final class DeliveryQueue {
       FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx
       RETURNING r.message_id, r.idx, r.address, r.attempts""";
 
-  /**
-   * The claim must walk {@code recipients_queue} in order, as a plain index scan. Every delivered recipient leaves a
-   * dead entry in that index until the table is vacuumed (at thousands of sends a second, millions between two
-   * vacuums, and with none if autovacuum is off). A plain index scan visits each dead entry's row once and marks the
-   * entry dead, so later scans pass it without reading the table; a bitmap scan, which the planner chooses while the
-   * table has no statistics (never analyzed: a new database, or autovacuum off), reads every one of them again on
-   * every scan: 190 ms of PostgreSQL's time per scan after a million sends, every few seconds, felt by every send in
-   * the tail latency.
-   * {@code SET LOCAL}: this transaction only.
-   */
-  static final String INDEX_SCAN_ONLY = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
 
   private static final String MESSAGES = """
       SELECT id, account_id, envelope_from, content, created_at, verp_domain, configuration_set
@@ -54,7 +43,7 @@ public final class DeliveryQueue {
 
   /**
    * Leases held again for another full term: recipients $2/$3 still queued under this node's lease $1. Run with
-   * {@link #INDEX_SCAN_ONLY}: a probe of the primary key for each.
+   * {@link Database#INDEX_SCAN_ONLY}: a probe of the primary key for each.
    */
   static final String RENEW = """
       UPDATE recipients r SET lease_until = now() + $4::int * interval '1 second'
@@ -80,8 +69,8 @@ public final class DeliveryQueue {
    * which is taken back at once instead of after it expires.
    */
   public Future<List<DeliveryJob>> claim(int limit) {
-    return pool.withTransaction(conn -> conn.query(INDEX_SCAN_ONLY).execute()
-        .compose(v -> conn.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseOwner, nodeId, leaseSeconds)))
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM)
+        .execute(Tuple.of(limit, leaseOwner, nodeId, leaseSeconds))
         .compose(rows -> {
           Map<String, List<DeliveryJob.Recipient>> byMessage = new LinkedHashMap<>();
           for (Row r : rows) {
@@ -113,8 +102,8 @@ public final class DeliveryQueue {
    * the number renewed.
    */
   public Future<Integer> renew(String[] messageIds, Integer[] idx) {
-    return pool.withTransaction(conn -> conn.query(INDEX_SCAN_ONLY).execute()
-        .compose(v -> conn.preparedQuery(RENEW).execute(Tuple.of(leaseOwner, messageIds, idx, leaseSeconds)))
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(RENEW)
+        .execute(Tuple.of(leaseOwner, messageIds, idx, leaseSeconds))
         .map(rows -> rows.rowCount()));
   }
 

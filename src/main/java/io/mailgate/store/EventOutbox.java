@@ -34,7 +34,8 @@ public final class EventOutbox {
   /**
    * Due events, at most {@code $3} of each destination not in {@code $4}, the oldest {@code $1} of those: one
    * destination's backlog cannot fill a claim while another destination's events wait. One index probe per
-   * destination; rows whose destination is gone are left to {@link #SWEEP}.
+   * destination, read in order and only as far as the limit ({@link Database#INDEX_SCAN_ONLY}); rows whose
+   * destination is gone are left to {@link #SWEEP}.
    */
   static final String CLAIM = """
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
@@ -68,6 +69,12 @@ public final class EventOutbox {
        sender
       JOIN event_destinations ed ON ed.account_id = m.account_id AND ed.identity = sender.identity""";
 
+  /** The {@code mail} objects' facts of messages {@code $1}: probes of the primary keys (no bitmap, no sort). */
+  static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
+      + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
+      + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx) "
+      + "FROM messages m WHERE m.id = ANY($1)";
+
   /**
    * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
    * its configuration set deletes its waiting events itself; this catches what raced it.
@@ -89,8 +96,8 @@ public final class EventOutbox {
    * leased for {@code leaseSeconds}.
    */
   public Future<List<Due>> claim(int limit, int perDestination, List<Long> skip, int leaseSeconds) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds, perDestination,
-        skip.toArray(Long[]::new))).map(rows -> {
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds,
+        perDestination, skip.toArray(Long[]::new)))).map(rows -> {
       List<Due> out = new ArrayList<>(rows.size());
       for (Row r : rows) {
         Object detail = r.getValue(5);
@@ -109,11 +116,8 @@ public final class EventOutbox {
    * headers from the start of the content, destination from the recipients.
    */
   public Future<Map<String, SesEvents.MailFacts>> mails(List<String> messageIds) {
-    return pool.preparedQuery("SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
-            + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
-            + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx) "
-            + "FROM messages m WHERE m.id = ANY($1)")
-        .execute(Tuple.of(messageIds.toArray(String[]::new)))
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(MAILS)
+        .execute(Tuple.of(messageIds.toArray(String[]::new))))
         .map(rows -> {
           Map<String, SesEvents.MailFacts> out = new HashMap<>();
           for (Row m : rows) {

@@ -37,7 +37,7 @@ public final class FeedbackForwards {
       SELECT d.mid, d.type, d.rcpt, d.detail::jsonb, d.ts, now() FROM done d
       WHERE d.type = 'Bounce' AND d.state = 'bounced' AND d.acct <> '""" + Caller.SYSTEM_ACCOUNT + "'";
 
-  private static final String CLAIM = """
+  static final String CLAIM = """
       WITH c AS (
         UPDATE feedback_forwards f
         SET next_attempt_at = now() + $2::int * interval '1 second', attempts = f.attempts + 1
@@ -72,7 +72,8 @@ public final class FeedbackForwards {
 
   /** Up to {@code limit} due forwards, leased for {@code leaseSeconds} (a node that dies leaves them due again). */
   public Future<List<Due>> claim(int limit, int leaseSeconds) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds)).map(rows -> {
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds)))
+        .map(rows -> {
       List<Due> out = new ArrayList<>(rows.size());
       for (Row r : rows) {
         Object detail = r.getValue(4);

@@ -37,7 +37,8 @@ public final class ReceiptOutbox {
    * many posts under way as they may have), leased for {@code leaseSeconds}.
    */
   public Future<List<Due>> claim(int limit, int leaseSeconds, List<String> skip) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseSeconds).addArrayOfString(skip.toArray(String[]::new)))
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM)
+            .execute(Tuple.of(limit, leaseSeconds).addArrayOfString(skip.toArray(String[]::new))))
         .map(rows -> {
       List<Due> out = new ArrayList<>(rows.size());
       for (Row r : rows) {

@@ -59,11 +59,12 @@ public final class RetentionVerticle extends VerticleBase {
       GROUP BY message_id HAVING bool_or(state = 'queued')""";
 
   /**
-   * Index scans only ({@link DeliveryQueue#INDEX_SCAN_ONLY}): on tables without statistics (a new
-   * database, or autovacuum off) the planner would read all of them. No JIT: the estimates of such
-   * a plan are high enough to start it, and compiling took 100 ms for a statement that runs in 2.
+   * Index scans only ({@link Database#INDEX_SCAN_ONLY}): on tables without statistics (a new
+   * database, or autovacuum off) the planner would read all of them. (No JIT either, as on every
+   * connection: the estimates of such a plan are high enough to start it, and compiling took 100 ms
+   * for a statement that runs in 2.)
    */
-  static final String PLAN = DeliveryQueue.INDEX_SCAN_ONLY + "; SET LOCAL jit = off";
+  static final String PLAN = Database.INDEX_SCAN_ONLY;
 
   /** Messages $1 with their recipients and events, in one statement: all of a message or none of it. */
   static final String DELETE_MESSAGES = """

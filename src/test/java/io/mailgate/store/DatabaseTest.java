@@ -32,6 +32,8 @@ class DatabaseTest {
   void connectionsWriteOutTheirEvictedPagesAsTheyGo() throws Exception {
     MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, TestServices.freshDatabase());
     assertEquals("256kB", show(config, "backend_flush_after"));
+    // short statements: never compiled, however high a plan's estimate (the server's default is on)
+    assertEquals("off", show(config, "jit"));
     assertEquals("1MB", show(config.with(MailgateConfig.PG_BACKEND_FLUSH_AFTER_KB, 1024), "backend_flush_after"));
     // 0 leaves the server's own setting (PostgreSQL's default is 0 as well)
     assertEquals("0", show(config.with(MailgateConfig.PG_BACKEND_FLUSH_AFTER_KB, 0), "backend_flush_after"));

@@ -64,7 +64,7 @@ class DeliveryQueueTest {
 
   @Test
   void theScanWalksTheQueueIndexInOrderRatherThanRereadingEveryDeadRow() throws Exception {
-    String plan = await(pool.withTransaction(conn -> conn.query(DeliveryQueue.INDEX_SCAN_ONLY).execute()
+    String plan = await(pool.withTransaction(conn -> conn.query(Database.INDEX_SCAN_ONLY).execute()
         .compose(v -> conn.preparedQuery("EXPLAIN " + DeliveryQueue.CLAIM)
             .execute(Tuple.of(100, OWNER, "node-a", 300)))
         .map(rows -> {
