@@ -87,13 +87,21 @@ public final class FeedbackStore {
             .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture());
   }
 
+  /** The first key of the advisory locks that put complaints about one message and recipient in turn: "CmPl". */
+  private static final int COMPLAINT_LOCK = 0x436d506c;
+
   /**
    * A complaint: its event; a real address is suppressed (reason COMPLAINT) and counted. A second
-   * complaint about the same message from the same recipient only keeps the report.
+   * complaint about the same message from the same recipient only keeps the report. Complaints about
+   * one message and recipient take turns (a transaction-scoped advisory lock, taken before the check):
+   * two copies of one report arriving together (a feedback loop that sends twice, two nodes) would
+   * otherwise both find none recorded, and count, suppress and forward twice.
    */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
-            + "AND type = 'Complaint' AND lower(recipient) = lower($2)").execute(params(m.id(), email))
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + COMPLAINT_LOCK
+            + ", hashtext($1 || ' ' || lower($2)))").execute(params(m.id(), email))
+        .compose(locked -> conn.preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
+            + "AND type = 'Complaint' AND lower(recipient) = lower($2)").execute(params(m.id(), email)))
         .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail)
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
