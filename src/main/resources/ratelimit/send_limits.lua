@@ -6,7 +6,8 @@
 -- KEYS[1] bucket hash {tokens, ts}; KEYS[2] quota hash {total, oldest, <bucket>=count}
 -- ARGV: rate (per second), max 24h (-1 = unlimited), then for each send: rate cost, quota cost
 -- Returns {status1, sentLast24h1, status2, ...}: 1 allowed, 0 over rate, -1 over quota, and the
--- 24-hour count after that send's decision. Nothing is consumed for a refused send.
+-- 24-hour count after that send's decision. Nothing is consumed for a refused send. {-2}: the 24-hour count is not
+-- there (see below), nothing decided.
 local t = redis.call('TIME')
 local sec = tonumber(t[1])
 local now = sec * 1000000 + tonumber(t[2])
@@ -17,7 +18,13 @@ local sends = (#ARGV - 2) / 2
 local bucket = math.floor(sec / 300)
 local first_valid = bucket - 288
 local q = KEYS[2]
-local total = tonumber(redis.call('HGET', q, 'total') or '0')
+local known = redis.call('HGET', q, 'total')
+if not known then
+  -- no count for this account (a new account, 24 hours without a send, or Redis lost it): nothing is decided or
+  -- consumed; the node seeds the count from PostgreSQL (seed_quota.lua) and asks again
+  return {-2}
+end
+local total = tonumber(known)
 local oldest = tonumber(redis.call('HGET', q, 'oldest') or bucket)
 if oldest < first_valid then
   if first_valid - oldest > 288 then

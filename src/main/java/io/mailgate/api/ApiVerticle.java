@@ -53,6 +53,7 @@ import io.mailgate.store.MessageQuery;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.SendStatisticsQuery;
+import io.mailgate.store.SendingHistory;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.store.TemplateStore;
 import io.vertx.core.Future;
@@ -140,7 +141,7 @@ public final class ApiVerticle extends VerticleBase {
     MessageStore store = new MessageStore(vertx, accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_ACCEPT_LINGER_MILLIS));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
-    limiter = new SendLimiter(vertx, config);
+    limiter = new SendLimiter(vertx, config, new SendingHistory(db));
     TemplateStore templateStore = new TemplateStore(db);
     Templates templates = new Templates(vertx, templateStore,
         new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)),

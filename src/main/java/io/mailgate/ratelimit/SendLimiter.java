@@ -25,12 +25,23 @@ import java.util.concurrent.TimeUnit;
  * batch timeout, the check fails and the send is refused with a retryable error: never accepted
  * without limits.
  *
+ * <p>When Redis has no 24-hour count for an account (a new account, one idle for a day, or a Redis that lost its
+ * data: restarted without persistence, failed over to an empty replica), the script decides nothing and the count is
+ * seeded from what PostgreSQL recorded ({@link QuotaHistory}, {@code ratelimit/seed_quota.lua}) before the batch is
+ * decided: a lost Redis must not hand every account a fresh daily quota. The account's checks wait meanwhile (they
+ * queue behind the running call as usual), up to {@link #SEED_TIMEOUT_MILLIS}.
+ *
  * <p>One instance per event loop, made on the context of the verticle that sends (the HTTP
  * verticle): a check is a method call on the caller's own thread, not a trip over the event bus to
  * another loop and back. Its state belongs to that context; a call from elsewhere is moved onto it.
  */
 public final class SendLimiter {
   static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
+  static final String SEED_SCRIPT_NAME = "ratelimit/seed_quota.lua";
+  /** How long seeding an account's count from PostgreSQL (and asking again) may take before its checks are refused. */
+  static final long SEED_TIMEOUT_MILLIS = 30_000;
+  /** Most sends an unlimited account's seed counts (it only shows as SentLast24Hours). */
+  static final long UNLIMITED_SEED_LIMIT = 1_000_000;
   /** Sends decided by one script call at most. */
   static final int MAX_BATCH = 256;
   /** An account's checks waiting for its running call at most; more are refused (503) at once. */
@@ -45,18 +56,21 @@ public final class SendLimiter {
   private final Redis client;
   private final RedisAPI redis;
   private final RedisScript script = new RedisScript(SCRIPT_NAME);
+  private final RedisScript seedScript = new RedisScript(SEED_SCRIPT_NAME);
+  private final QuotaHistory history;
   private final String prefix;
   private final long batchTimeoutMillis;
   /** Accounts with a script call running, and their checks that wait for the next one. */
   private final Map<String, ArrayDeque<Pending>> queued = new HashMap<>();
 
   /** A limiter for the current context (a verticle's event loop). */
-  public SendLimiter(Vertx vertx, MailgateConfig config) {
-    this(vertx, config, BATCH_TIMEOUT_MILLIS);
+  public SendLimiter(Vertx vertx, MailgateConfig config, QuotaHistory history) {
+    this(vertx, config, history, BATCH_TIMEOUT_MILLIS);
   }
 
-  SendLimiter(Vertx vertx, MailgateConfig config, long batchTimeoutMillis) {
+  SendLimiter(Vertx vertx, MailgateConfig config, QuotaHistory history, long batchTimeoutMillis) {
     this.vertx = vertx;
+    this.history = history;
     this.context = vertx.getOrCreateContext();
     this.batchTimeoutMillis = batchTimeoutMillis;
     this.prefix = config.get(MailgateConfig.REDIS_KEY_PREFIX);
@@ -128,13 +142,44 @@ public final class SendLimiter {
       args[5 + 2 * i] = Integer.toString(c.rateCost());
       args[6 + 2 * i] = Integer.toString(c.quotaCost());
     }
-    // an account's checks wait on this call: one that hangs must not hold them for good
+    List<String> call = List.of(args);
+    String late = "no answer from Redis in " + batchTimeoutMillis + " ms";
+    within(script, call, batchTimeoutMillis, late)
+        .compose(r -> !unknownCount(r) ? Future.succeededFuture(r)
+            : seed(account, args[2], last.max24HourSend())
+                .compose(v -> within(script, call, batchTimeoutMillis, late))
+                .compose(again -> unknownCount(again)
+                    ? Future.failedFuture("the 24-hour count of the account was lost again while it was seeded")
+                    : Future.succeededFuture(again)))
+        .onComplete(ar -> {
+          try {
+            for (int i = 0; i < batch.size(); i++) {
+              answer(batch.get(i).answer(), ar, i);
+            }
+            if (ar.failed()) {
+              // the checks queued behind it would each wait a timeout of their own, batch after batch, and the
+              // calls left unanswered may still run when Redis comes back: refuse them now too
+              ArrayDeque<Pending> waiting = queued.get(account);
+              for (Pending p = waiting.poll(); p != null; p = waiting.poll()) {
+                p.answer().fail("rate limiter unavailable: " + ar.cause().getMessage());
+              }
+            }
+          } finally {
+            next(account);
+          }
+        });
+  }
+
+  /**
+   * The {@code which} script with {@code args}, failed with {@code why} unless Redis answers within {@code millis}: an
+   * account's checks wait on the call, and one that hangs must not hold them for good.
+   */
+  private Future<Response> within(RedisScript which, List<String> args, long millis, String why) {
     Promise<Response> answer = Promise.promise();
-    long timer = vertx.setTimer(batchTimeoutMillis,
-        t -> answer.tryFail("no answer from Redis in " + batchTimeoutMillis + " ms"));
+    long timer = vertx.setTimer(millis, t -> answer.tryFail(why));
     Future<Response> call;
     try {
-      call = script.evaluate(redis, List.of(args));
+      call = which.evaluate(redis, args);
     } catch (RuntimeException e) {
       call = Future.failedFuture(e);
     }
@@ -146,23 +191,44 @@ public final class SendLimiter {
         answer.tryFail(ar.cause());
       }
     });
-    answer.future().onComplete(ar -> {
-      try {
-        for (int i = 0; i < batch.size(); i++) {
-          answer(batch.get(i).answer(), ar, i);
-        }
-        if (ar.failed()) {
-          // the checks queued behind it would each wait a timeout of their own, batch after batch, and the calls
-          // left unanswered may still run when Redis comes back: refuse them now too
-          ArrayDeque<Pending> waiting = queued.get(account);
-          for (Pending p = waiting.poll(); p != null; p = waiting.poll()) {
-            p.answer().fail("rate limiter unavailable: " + ar.cause().getMessage());
+    return answer.future();
+  }
+
+  /** The script's answer when it holds no 24-hour count for the account: {@code [-2]}. */
+  private static boolean unknownCount(Response r) {
+    return r != null && r.size() == 1 && r.get(0).toInteger() == -2;
+  }
+
+  /** Seeds the account's 24-hour count ({@code quotaKey}) from PostgreSQL, unless another call did meanwhile. */
+  private Future<Void> seed(String account, String quotaKey, long max24HourSend) {
+    Promise<Void> done = Promise.promise();
+    long timer = vertx.setTimer(SEED_TIMEOUT_MILLIS, t -> done.tryFail("the account's 24-hour count could not be "
+        + "read from the database within " + SEED_TIMEOUT_MILLIS / 1000 + " s"));
+    Future<Map<Long, Long>> sent;
+    try {
+      sent = history.sentByBucket(account, max24HourSend >= 0 ? max24HourSend + 1 : UNLIMITED_SEED_LIMIT);
+    } catch (RuntimeException e) {
+      sent = Future.failedFuture(e);
+    }
+    sent.compose(buckets -> {
+          List<String> args = new ArrayList<>(2 + 2 * buckets.size());
+          args.add("1");
+          args.add(quotaKey);
+          buckets.forEach((bucket, n) -> {
+            args.add(Long.toString(bucket));
+            args.add(Long.toString(n));
+          });
+          return seedScript.evaluate(redis, args);
+        })
+        .onComplete(ar -> {
+          vertx.cancelTimer(timer);
+          if (ar.succeeded()) {
+            done.tryComplete();
+          } else {
+            done.tryFail(ar.cause());
           }
-        }
-      } finally {
-        next(account);
-      }
-    });
+        });
+    return done.future();
   }
 
   private static void answer(Promise<RateDecision> p, AsyncResult<Response> ar, int i) {

@@ -70,6 +70,37 @@ class SendingLimitsTest {
   }
 
   @Test
+  void theDailyQuotaOutlivesARedisThatLostEverything() throws Exception {
+    Assumptions.assumeTrue(TestServices.embedded().hasRedis(), "needs the embedded Redis to restart it");
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DEV_MAX_24_HOUR_SEND, 6L));
+         SesV2Client ses = node.sesV2()) {
+      send(ses, 3);
+      // the mailbox simulator counts for the rate only, before and after
+      ses.sendEmail(r -> r.fromEmailAddress("a@example.com")
+          .destination(d -> d.toAddresses("success@simulator.amazonses.com"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b"))))));
+      assertEquals(3, ses.getAccount(r -> { }).sendQuota().sentLast24Hours());
+      // the embedded Redis keeps nothing on disk: restarted, it holds no count of any account
+      TestServices.embedded().stopRedis();
+      TestServices.embedded().restartRedis();
+      io.mailgate.testing.Await.until(() -> {
+        try {
+          return ses.getAccount(r -> { }).sendQuota().sentLast24Hours() == 3.0;
+        } catch (SesV2Exception e) {
+          return false; // the node's connections to Redis are coming back
+        }
+      }, java.time.Duration.ofSeconds(20));
+      send(ses, 2);
+      send(ses, 1);
+      TooManyRequestsException e = org.junit.jupiter.api.Assertions.assertThrows(TooManyRequestsException.class,
+          () -> send(ses, 1));
+      assertEquals("Daily message quota exceeded.", e.awsErrorDetails().errorMessage());
+      assertEquals(6.0, ses.getAccount(r -> { }).sendQuota().sentLast24Hours());
+    }
+  }
+
+  @Test
   void withoutRedisSendsAreRefusedRetryablyAndRecover() throws Exception {
     Assumptions.assumeTrue(TestServices.embedded().hasRedis(), "needs the embedded Redis to stop it");
     try (RecordingSmtpServer relay = new RecordingSmtpServer();

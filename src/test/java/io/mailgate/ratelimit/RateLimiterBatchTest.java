@@ -12,6 +12,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -19,6 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /** Concurrent checks of one account are decided in batches, each send as if alone, against the real Redis. */
 class RateLimiterBatchTest {
+  /** An account that sent nothing yet, as PostgreSQL would say. */
+  static final QuotaHistory NOTHING_SENT = (account, limit) -> Future.succeededFuture(Map.of());
 
   static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -38,7 +41,7 @@ class RateLimiterBatchTest {
       MailgateConfig config = MailgateConfig.defaults()
           .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
           .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
-      SendLimiter limiter = new SendLimiter(vertx, config);
+      SendLimiter limiter = new SendLimiter(vertx, config, NOTHING_SENT);
       await(limiter.start());
       long callsBefore = evalshaCalls(redis);
 
@@ -93,6 +96,54 @@ class RateLimiterBatchTest {
   }
 
   @Test
+  void aCountRedisDoesNotHoldIsSeededFromWhatWasSentOnce() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
+    try {
+      String prefix = TestServices.uniquePrefix();
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, prefix);
+      long bucket = System.currentTimeMillis() / 1000 / 300;
+      List<Long> asked = new ArrayList<>();
+      // 100 sent five minutes ago; 50 more two days ago, which no longer count
+      QuotaHistory history = (account, limit) -> {
+        asked.add(limit);
+        return Future.succeededFuture(Map.of(bucket - 1, 100L, bucket - 600, 50L));
+      };
+      SendLimiter limiter = new SendLimiter(vertx, config, history);
+      await(limiter.start());
+      List<Future<RateDecision>> checks = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        checks.add(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1)));
+      }
+      await(Future.all(checks));
+      assertEquals(List.of(121L), asked, "counted once, and only as far as the quota and one more");
+      assertEquals(101, checks.get(0).result().sentLast24Hours());
+      assertEquals(20, checks.stream().filter(f -> f.result().status() == RateDecision.Status.ALLOWED).count());
+      assertEquals(RateDecision.Status.QUOTA_EXCEEDED, checks.get(29).result().status());
+
+      // Redis loses the count again (a restart without persistence): seeded again, not a fresh quota
+      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "{acct-5}:quota")));
+      RateDecision after = await(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1)));
+      assertEquals(RateDecision.Status.ALLOWED, after.status());
+      assertEquals(101, after.sentLast24Hours());
+      assertEquals(2, asked.size());
+
+      // a database that cannot answer refuses the checks retryably rather than allowing them without a count
+      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "{acct-6}:quota")));
+      SendLimiter failing = new SendLimiter(vertx, config,
+          (account, limit) -> Future.failedFuture("connection refused"));
+      Throwable refused = await(failing.check(new RateCheck("acct-6", 10_000, 1, 120, 1))
+          .transform(ar -> Future.succeededFuture(ar.cause())));
+      assertTrue(refused != null && refused.getMessage().contains("connection refused"), String.valueOf(refused));
+    } finally {
+      redis.close();
+      vertx.close();
+    }
+  }
+
+  @Test
   void aRedisThatNeverAnswersDoesNotHoldTheAccountForGood() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
@@ -102,7 +153,7 @@ class RateLimiterBatchTest {
       MailgateConfig config = MailgateConfig.defaults()
           .with(MailgateConfig.REDIS_URL, "redis://127.0.0.1:" + silent.actualPort())
           .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
-      SendLimiter limiter = new SendLimiter(vertx, config, 300);
+      SendLimiter limiter = new SendLimiter(vertx, config, NOTHING_SENT, 300);
       await(limiter.start());
       long start = System.nanoTime();
       // the second check queues behind the first, which never gets an answer
