@@ -1,9 +1,11 @@
--- Seeds an account's rolling 24-hour count (the quota hash of send_limits.lua) from what PostgreSQL recorded, when
--- Redis no longer holds it. Only if it is still missing: another node may have seeded it, and counted sends since.
+-- Counts an account's last day of sends again in the quota hash of send_limits.lua, from what PostgreSQL recorded,
+-- after Redis lost its counts. Only if the hash has no count: a send of an unlimited account may have started one
+-- since (an unlimited account is decided without a count), and that one is kept.
 -- KEYS[1] quota hash {total, oldest, <bucket>=count}
--- ARGV: bucket, count, bucket, count ... (buckets are epoch seconds / 300; those past 24 hours are left out)
--- Returns 1 when seeded, 0 when the hash was there.
-if redis.call('EXISTS', KEYS[1]) == 1 then
+-- ARGV: bucket, count, bucket, count ... (buckets are epoch seconds / 300; those past 24 hours are left out, those
+-- ahead of this Redis's clock (a node's clock ahead of it) go in the current one)
+-- Returns 1 when counted, 0 when the hash had a count.
+if redis.call('HEXISTS', KEYS[1], 'total') == 1 then
   return 0
 end
 local t = redis.call('TIME')
@@ -11,9 +13,9 @@ local bucket = math.floor(tonumber(t[1]) / 300)
 local first_valid = bucket - 288
 local total = 0
 for i = 1, #ARGV, 2 do
-  local b = tonumber(ARGV[i])
+  local b = math.min(tonumber(ARGV[i]), bucket)
   local n = tonumber(ARGV[i + 1])
-  if b >= first_valid and b <= bucket and n > 0 then
+  if b >= first_valid and n > 0 then
     redis.call('HINCRBY', KEYS[1], b, n)
     total = total + n
   end

@@ -3,11 +3,12 @@
 -- a token bucket for MaxSendRate and a rolling 24-hour counter for Max24HourSend (the current
 -- five-minute bucket and the 288 before it, expired as time passes: a send counts for 24 hours to
 -- 24 hours and 5 minutes, never less). A rate of 0 or below sends nothing. Sends are decided in order, each as if alone.
--- KEYS[1] bucket hash {tokens, ts}; KEYS[2] quota hash {total, oldest, <bucket>=count}
+-- KEYS[1] bucket hash {tokens, ts}; KEYS[2] quota hash {total, oldest, <bucket>=count}; KEYS[3] the marker that this
+-- Redis holds every account's counts of the last day (set once they are counted again from PostgreSQL)
 -- ARGV: rate (per second), max 24h (-1 = unlimited), then for each send: rate cost, quota cost
 -- Returns {status1, sentLast24h1, status2, ...}: 1 allowed, 0 over rate, -1 over quota, and the
--- 24-hour count after that send's decision. Nothing is consumed for a refused send. {-2}: the 24-hour count is not
--- there (see below), nothing decided.
+-- 24-hour count after that send's decision. Nothing is consumed for a refused send. {-2}: this Redis lost the
+-- 24-hour counts (see below), nothing decided.
 local t = redis.call('TIME')
 local sec = tonumber(t[1])
 local now = sec * 1000000 + tonumber(t[2])
@@ -19,12 +20,16 @@ local bucket = math.floor(sec / 300)
 local first_valid = bucket - 288
 local q = KEYS[2]
 local known = redis.call('HGET', q, 'total')
-if not known then
-  -- no count for this account (a new account, 24 hours without a send, or Redis lost it): nothing is decided or
-  -- consumed; the node seeds the count from PostgreSQL (seed_quota.lua) and asks again
+local total = 0
+if known then
+  total = tonumber(known)
+elseif max24 >= 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+  -- no count, and this Redis does not hold the counts of the last day (it lost its data, or never had them): not
+  -- decided, nothing consumed, until the node has counted them again from PostgreSQL (seed_quota.lua, then KEYS[3]
+  -- is set). With KEYS[3] there, no count is a new account or one that sent nothing for a day: 0. An unlimited
+  -- account needs no count to be decided.
   return {-2}
 end
-local total = tonumber(known)
 local oldest = tonumber(redis.call('HGET', q, 'oldest') or bucket)
 if oldest < first_valid then
   if first_valid - oldest > 288 then

@@ -141,7 +141,7 @@ public final class ApiVerticle extends VerticleBase {
     MessageStore store = new MessageStore(vertx, accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_ACCEPT_LINGER_MILLIS));
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
-    limiter = new SendLimiter(vertx, config, new SendingHistory(db));
+    limiter = new SendLimiter(vertx, config, new SendingHistory(db, clock));
     TemplateStore templateStore = new TemplateStore(db);
     Templates templates = new Templates(vertx, templateStore,
         new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)),

@@ -4,16 +4,15 @@ import io.vertx.core.Future;
 import java.util.Map;
 
 /**
- * What an account sent in the last 24 hours as PostgreSQL recorded it, for a rolling count Redis no longer holds (a
- * Redis restarted without persistence, a failover to an empty replica, a flushed database): without it every account's
- * Max24HourSend would start again from zero.
+ * What the accounts sent in the last 24 hours as PostgreSQL recorded it, to count again what a Redis that lost its
+ * data no longer holds (restarted without persistence, failed over to an empty replica, flushed): without it every
+ * account's Max24HourSend would start again from zero.
  */
 @FunctionalInterface
 public interface QuotaHistory {
   /**
-   * Recipients that count against Max24HourSend (not the mailbox simulator's) of the account's messages accepted in the
-   * last 24 hours and 5 minutes, by five-minute bucket (epoch seconds / 300), the newest {@code limit} of them at most:
-   * an account already past its quota need not be counted further.
+   * By account, then by five-minute bucket (epoch seconds / 300): the recipients that count against Max24HourSend
+   * (not the mailbox simulator's) of the messages accepted in the last 24 hours and 5 minutes.
    */
-  Future<Map<Long, Long>> sentByBucket(String accountId, long limit);
+  Future<Map<String, Map<Long, Long>>> sentLastDay();
 }

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
  * Each account's MaxSendRate and Max24HourSend, held across all nodes in Redis by one atomic script
@@ -25,23 +26,28 @@ import java.util.concurrent.TimeUnit;
  * batch timeout, the check fails and the send is refused with a retryable error: never accepted
  * without limits.
  *
- * <p>When Redis has no 24-hour count for an account (a new account, one idle for a day, or a Redis that lost its
- * data: restarted without persistence, failed over to an empty replica), the script decides nothing and the count is
- * seeded from what PostgreSQL recorded ({@link QuotaHistory}, {@code ratelimit/seed_quota.lua}) before the batch is
- * decided: a lost Redis must not hand every account a fresh daily quota. The account's checks wait meanwhile (they
- * queue behind the running call as usual), up to {@link #SEED_TIMEOUT_MILLIS}.
+ * <p>A Redis that lost its data (restarted without persistence, failed over to an empty replica, flushed) must not
+ * hand every account a fresh daily quota. A marker key says that this Redis holds the counts of the last day; without
+ * it, the script decides nothing for a limited account whose count it does not hold, and those sends are refused
+ * retryably (503) while one node (a lock in Redis) counts every account's last day again from PostgreSQL
+ * ({@link QuotaHistory}, {@code ratelimit/seed_quota.lua}) and sets the marker. Each node does this at start when the
+ * marker is missing, so a fresh or emptied Redis is counted before the first send, and a node notices a loss later by
+ * the script's answer. With the marker there, an account without a count is new or sent nothing for a day.
  *
  * <p>One instance per event loop, made on the context of the verticle that sends (the HTTP
  * verticle): a check is a method call on the caller's own thread, not a trip over the event bus to
  * another loop and back. Its state belongs to that context; a call from elsewhere is moved onto it.
  */
 public final class SendLimiter {
+  private static final Logger LOG = Logger.getLogger(SendLimiter.class.getName());
   static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
   static final String SEED_SCRIPT_NAME = "ratelimit/seed_quota.lua";
-  /** How long seeding an account's count from PostgreSQL (and asking again) may take before its checks are refused. */
-  static final long SEED_TIMEOUT_MILLIS = 30_000;
-  /** Most sends an unlimited account's seed counts (it only shows as SentLast24Hours). */
-  static final long UNLIMITED_SEED_LIMIT = 1_000_000;
+  /** How long a node may take to count the last day again before another node may try. */
+  static final long RESTORE_LOCK_MILLIS = 150_000;
+  /** How long after a failed attempt to count the last day again the next may start. */
+  static final long RETRY_RESTORE_MILLIS = 5_000;
+  /** How long a node's start waits for the counts to be restored (they go on being restored after that). */
+  static final long START_RESTORE_MILLIS = 10_000;
   /** Sends decided by one script call at most. */
   static final int MAX_BATCH = 256;
   /** An account's checks waiting for its running call at most; more are refused (503) at once. */
@@ -58,6 +64,12 @@ public final class SendLimiter {
   private final RedisScript script = new RedisScript(SCRIPT_NAME);
   private final RedisScript seedScript = new RedisScript(SEED_SCRIPT_NAME);
   private final QuotaHistory history;
+  /** Set once this Redis holds every account's count of the last day. */
+  private final String countsKey;
+  /** Held by the node counting the last day again. */
+  private final String restoringKey;
+  /** This instance's restoring of the counts under way, if any. */
+  private Future<Void> restoring;
   private final String prefix;
   private final long batchTimeoutMillis;
   /** Accounts with a script call running, and their checks that wait for the next one. */
@@ -74,6 +86,8 @@ public final class SendLimiter {
     this.context = vertx.getOrCreateContext();
     this.batchTimeoutMillis = batchTimeoutMillis;
     this.prefix = config.get(MailgateConfig.REDIS_KEY_PREFIX);
+    this.countsKey = prefix + "quota-counts";
+    this.restoringKey = prefix + "quota-counts:restoring";
     this.client = Redis.createClient(vertx, redisOptions(config));
     this.redis = RedisAPI.api(client);
   }
@@ -86,10 +100,17 @@ public final class SendLimiter {
         .setMaxWaitingHandlers(100_000);
   }
 
-  /** Loads the script now when Redis is up; if it is not (or does not answer), the first check loads it. */
+  /**
+   * Loads the script now when Redis is up, and when it does not hold the counts of the last day, has them counted again
+   * (waiting for that up to {@link #START_RESTORE_MILLIS}); if Redis is not up (or does not answer), the first check
+   * does both.
+   */
   public Future<Void> start() {
-    return script.load(redis).<Void>mapEmpty()
+    return script.load(redis)
         .timeout(batchTimeoutMillis, TimeUnit.MILLISECONDS)
+        .compose(v -> redis.exists(List.of(countsKey)))
+        .compose(n -> n.toInteger() == 1 ? Future.<Void>succeededFuture()
+            : restoreCounts().timeout(START_RESTORE_MILLIS, TimeUnit.MILLISECONDS))
         .otherwiseEmpty();
   }
 
@@ -131,26 +152,27 @@ public final class SendLimiter {
   private void checkBatch(String account, List<Pending> batch) {
     RateCheck last = batch.get(batch.size() - 1).check(); // the newest limits, if they just changed
     String tag = "{" + account + "}";
-    String[] args = new String[5 + 2 * batch.size()];
-    args[0] = "2";
+    String[] args = new String[6 + 2 * batch.size()];
+    args[0] = "3";
     args[1] = prefix + tag + ":rate";
-    args[2] = prefix + tag + ":quota";
-    args[3] = Double.toString(last.maxSendRate());
-    args[4] = Long.toString(last.max24HourSend());
+    args[2] = quotaKey(account);
+    args[3] = countsKey;
+    args[4] = Double.toString(last.maxSendRate());
+    args[5] = Long.toString(last.max24HourSend());
     for (int i = 0; i < batch.size(); i++) {
       RateCheck c = batch.get(i).check();
-      args[5 + 2 * i] = Integer.toString(c.rateCost());
-      args[6 + 2 * i] = Integer.toString(c.quotaCost());
+      args[6 + 2 * i] = Integer.toString(c.rateCost());
+      args[7 + 2 * i] = Integer.toString(c.quotaCost());
     }
-    List<String> call = List.of(args);
-    String late = "no answer from Redis in " + batchTimeoutMillis + " ms";
-    within(script, call, batchTimeoutMillis, late)
-        .compose(r -> !unknownCount(r) ? Future.succeededFuture(r)
-            : seed(account, args[2], last.max24HourSend())
-                .compose(v -> within(script, call, batchTimeoutMillis, late))
-                .compose(again -> unknownCount(again)
-                    ? Future.failedFuture("the 24-hour count of the account was lost again while it was seeded")
-                    : Future.succeededFuture(again)))
+    within(script, List.of(args), batchTimeoutMillis, "no answer from Redis in " + batchTimeoutMillis + " ms")
+        .compose(r -> {
+          if (r != null && r.size() == 1 && r.get(0).toInteger() == -2) {
+            restoreCounts();
+            return Future.failedFuture("Redis lost the 24-hour send counts; they are being counted again from the "
+                + "database");
+          }
+          return Future.succeededFuture(r);
+        })
         .onComplete(ar -> {
           try {
             for (int i = 0; i < batch.size(); i++) {
@@ -194,41 +216,56 @@ public final class SendLimiter {
     return answer.future();
   }
 
-  /** The script's answer when it holds no 24-hour count for the account: {@code [-2]}. */
-  private static boolean unknownCount(Response r) {
-    return r != null && r.size() == 1 && r.get(0).toInteger() == -2;
+  private String quotaKey(String account) {
+    return prefix + "{" + account + "}:quota";
   }
 
-  /** Seeds the account's 24-hour count ({@code quotaKey}) from PostgreSQL, unless another call did meanwhile. */
-  private Future<Void> seed(String account, String quotaKey, long max24HourSend) {
-    Promise<Void> done = Promise.promise();
-    long timer = vertx.setTimer(SEED_TIMEOUT_MILLIS, t -> done.tryFail("the account's 24-hour count could not be "
-        + "read from the database within " + SEED_TIMEOUT_MILLIS / 1000 + " s"));
-    Future<Map<Long, Long>> sent;
-    try {
-      sent = history.sentByBucket(account, max24HourSend >= 0 ? max24HourSend + 1 : UNLIMITED_SEED_LIMIT);
-    } catch (RuntimeException e) {
-      sent = Future.failedFuture(e);
+  /**
+   * Counts every account's last day again from PostgreSQL into this Redis, then sets the marker: on one node at a time
+   * (a lock in Redis, given up after {@link #RESTORE_LOCK_MILLIS} if that node dies), once per instance at a time.
+   * Completes when done, or at once when another node holds the lock.
+   */
+  private Future<Void> restoreCounts() {
+    if (restoring != null) {
+      return restoring;
     }
-    sent.compose(buckets -> {
-          List<String> args = new ArrayList<>(2 + 2 * buckets.size());
-          args.add("1");
-          args.add(quotaKey);
-          buckets.forEach((bucket, n) -> {
-            args.add(Long.toString(bucket));
-            args.add(Long.toString(n));
-          });
-          return seedScript.evaluate(redis, args);
-        })
-        .onComplete(ar -> {
-          vertx.cancelTimer(timer);
-          if (ar.succeeded()) {
-            done.tryComplete();
-          } else {
-            done.tryFail(ar.cause());
-          }
-        });
-    return done.future();
+    Future<Void> f = redis.set(List.of(restoringKey, "1", "NX", "PX", Long.toString(RESTORE_LOCK_MILLIS)))
+        .compose(locked -> locked == null ? Future.<Void>succeededFuture() : history.sentLastDay()
+            .compose(sent -> seed(new ArrayList<>(sent.entrySet()), 0).map(v -> sent.size()))
+            .compose(accounts -> redis.set(List.of(countsKey, Long.toString(System.currentTimeMillis() / 1000)))
+                .onSuccess(v -> LOG.info("Redis held no 24-hour send counts: counted again from the database ("
+                    + accounts + " accounts sent in the last day)")))
+            .eventually(() -> redis.del(List.of(restoringKey)))
+            .<Void>mapEmpty())
+        .onFailure(e -> LOG.warning("cannot count the 24-hour send counts again (sends of limited accounts are "
+            + "refused until they are): " + e.getMessage()));
+    restoring = f;
+    // a failure (the database down, say) is not tried again by every batch at once: after a few seconds
+    f.onComplete(ar -> vertx.setTimer(ar.succeeded() ? 1 : RETRY_RESTORE_MILLIS, t -> {
+      if (restoring == f) {
+        restoring = null;
+      }
+    }));
+    return f;
+  }
+
+  /** Seeds the accounts' counts from {@code from} on, {@link #MAX_BATCH} script calls at a time. */
+  private Future<Void> seed(List<Map.Entry<String, Map<Long, Long>>> accounts, int from) {
+    if (from >= accounts.size()) {
+      return Future.succeededFuture();
+    }
+    List<Future<Response>> seeded = new ArrayList<>(MAX_BATCH);
+    for (Map.Entry<String, Map<Long, Long>> e : accounts.subList(from, Math.min(accounts.size(), from + MAX_BATCH))) {
+      List<String> args = new ArrayList<>(2 + 2 * e.getValue().size());
+      args.add("1");
+      args.add(quotaKey(e.getKey()));
+      e.getValue().forEach((bucket, n) -> {
+        args.add(Long.toString(bucket));
+        args.add(Long.toString(n));
+      });
+      seeded.add(seedScript.evaluate(redis, args));
+    }
+    return Future.all(seeded).compose(v -> seed(accounts, from + MAX_BATCH));
   }
 
   private static void answer(Promise<RateDecision> p, AsyncResult<Response> ar, int i) {

@@ -1,46 +1,53 @@
 package io.mailgate.store;
 
 import io.mailgate.ratelimit.QuotaHistory;
+import io.mailgate.send.MessageIds;
 import io.mailgate.send.SendAuthorization;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * An account's accepted recipients of the last 24 hours by five-minute bucket, read from the messages they were
- * accepted with: what the rate limiter seeds a 24-hour count from when Redis lost it.
+ * The accounts' accepted recipients of the last 24 hours by five-minute bucket, read from the messages they were
+ * accepted with: what the rate limiter counts again when Redis lost its counts. One statement for every account: the
+ * messages of the last day are found by their ids, which begin with their time ({@link MessageIds}), on the primary
+ * key (no index by account: it would cost every insert), each one's recipients by theirs.
  */
 public final class SendingHistory implements QuotaHistory {
-  /**
-   * The newest {@code $2} recipients of the account's messages of the last 24 hours and 5 minutes (the longest a send
-   * counts), the simulator's left out as they are at acceptance: walked newest first on
-   * {@code messages_account_created}, each message's recipients by its key ({@link Database#INDEX_SCAN_ONLY}).
-   */
+  /** The longest a send counts in the limiter: 24 hours and the five-minute bucket it fell in. */
+  static final Duration WINDOW = Duration.ofMinutes(24 * 60 + 5);
+
   static final String SENT = """
-      SELECT floor(extract(epoch FROM created_at) / 300)::bigint, count(*)
-      FROM (SELECT m.created_at FROM messages m JOIN recipients r ON r.message_id = m.id
-            WHERE m.account_id = $1 AND m.created_at > now() - interval '1445 minutes'
-              AND lower(substring(r.address from '[^@]*$')) <> $3
-            ORDER BY m.created_at DESC LIMIT $2) sent
-      GROUP BY 1""";
+      SELECT m.account_id, floor(extract(epoch FROM m.created_at) / 300)::bigint, count(*)
+      FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.id >= $1 AND lower(substring(r.address from '[^@]*$')) <> $2
+      GROUP BY 1, 2""";
+
+  /** Long enough for a day of a busy node's messages; a count that cannot be read is tried again. */
+  private static final String TIMEOUT = "SET LOCAL statement_timeout = '120s'";
 
   private final Pool pool;
+  private final Clock clock;
 
-  public SendingHistory(Pool pool) {
+  public SendingHistory(Pool pool, Clock clock) {
     this.pool = pool;
+    this.clock = clock;
   }
 
   @Override
-  public Future<Map<Long, Long>> sentByBucket(String accountId, long limit) {
-    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(SENT).execute(Tuple.of(accountId, limit,
-            SendAuthorization.SIMULATOR_DOMAIN)))
+  public Future<Map<String, Map<Long, Long>>> sentLastDay() {
+    String since = MessageIds.prefix(clock.instant().minus(WINDOW));
+    return Database.indexScansOnly(pool, conn -> conn.query(TIMEOUT).execute()
+            .compose(v -> conn.preparedQuery(SENT).execute(Tuple.of(since, SendAuthorization.SIMULATOR_DOMAIN))))
         .map(rows -> {
-          Map<Long, Long> out = new HashMap<>();
+          Map<String, Map<Long, Long>> out = new HashMap<>();
           for (Row r : rows) {
-            out.put(r.getLong(0), r.getLong(1));
+            out.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r.getLong(2));
           }
           return out;
         });

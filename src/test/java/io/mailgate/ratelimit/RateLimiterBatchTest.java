@@ -4,15 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
 import io.mailgate.testing.TestServices;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -21,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /** Concurrent checks of one account are decided in batches, each send as if alone, against the real Redis. */
 class RateLimiterBatchTest {
   /** An account that sent nothing yet, as PostgreSQL would say. */
-  static final QuotaHistory NOTHING_SENT = (account, limit) -> Future.succeededFuture(Map.of());
+  static final QuotaHistory NOTHING_SENT = () -> Future.succeededFuture(Map.of());
 
   static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -96,7 +99,7 @@ class RateLimiterBatchTest {
   }
 
   @Test
-  void aCountRedisDoesNotHoldIsSeededFromWhatWasSentOnce() throws Exception {
+  void countsRedisLostAreCountedAgainFromTheDatabase() throws Exception {
     Vertx vertx = Vertx.vertx();
     Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
     try {
@@ -105,38 +108,56 @@ class RateLimiterBatchTest {
           .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
           .with(MailgateConfig.REDIS_KEY_PREFIX, prefix);
       long bucket = System.currentTimeMillis() / 1000 / 300;
-      List<Long> asked = new ArrayList<>();
-      // 100 sent five minutes ago; 50 more two days ago, which no longer count
-      QuotaHistory history = (account, limit) -> {
-        asked.add(limit);
-        return Future.succeededFuture(Map.of(bucket - 1, 100L, bucket - 600, 50L));
+      AtomicInteger asked = new AtomicInteger();
+      // 100 sent five minutes ago; 5 stamped ahead of Redis's clock (a node's clock ahead of it), which count now;
+      // 50 two days ago, which no longer count
+      QuotaHistory history = () -> {
+        asked.incrementAndGet();
+        return Future.succeededFuture(Map.of("acct-5", Map.of(bucket - 1, 100L, bucket + 2, 5L, bucket - 600, 50L)));
       };
       SendLimiter limiter = new SendLimiter(vertx, config, history);
-      await(limiter.start());
+      await(limiter.start()); // this Redis holds no counts: counted before the first send
+      assertEquals(1, asked.get());
       List<Future<RateDecision>> checks = new ArrayList<>();
       for (int i = 0; i < 30; i++) {
         checks.add(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1)));
       }
       await(Future.all(checks));
-      assertEquals(List.of(121L), asked, "counted once, and only as far as the quota and one more");
-      assertEquals(101, checks.get(0).result().sentLast24Hours());
-      assertEquals(20, checks.stream().filter(f -> f.result().status() == RateDecision.Status.ALLOWED).count());
+      assertEquals(106, checks.get(0).result().sentLast24Hours());
+      assertEquals(15, checks.stream().filter(f -> f.result().status() == RateDecision.Status.ALLOWED).count());
       assertEquals(RateDecision.Status.QUOTA_EXCEEDED, checks.get(29).result().status());
+      // an account the database has nothing of starts from zero, without asking it
+      assertEquals(1, await(limiter.check(new RateCheck("acct-7", 10_000, 1, 10, 1))).sentLast24Hours());
+      assertEquals(1, asked.get());
 
-      // Redis loses the count again (a restart without persistence): seeded again, not a fresh quota
-      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "{acct-5}:quota")));
-      RateDecision after = await(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1)));
-      assertEquals(RateDecision.Status.ALLOWED, after.status());
-      assertEquals(101, after.sentLast24Hours());
-      assertEquals(2, asked.size());
+      // Redis loses everything (a restart without persistence): refused retryably until counted again, not a fresh
+      // quota; an unlimited account is decided meanwhile (it needs no count)
+      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "quota-counts").arg(prefix + "{acct-5}:quota")));
+      Throwable lost = await(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1))
+          .transform(ar -> Future.succeededFuture(ar.cause())));
+      assertTrue(lost != null && lost.getMessage().contains("being counted again"), String.valueOf(lost));
+      assertEquals(RateDecision.Status.ALLOWED,
+          await(limiter.check(new RateCheck("acct-8", 10_000, 1, -1, 1))).status());
+      RateDecision[] after = new RateDecision[1];
+      Await.until(() -> {
+        try {
+          after[0] = await(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1)));
+          return true;
+        } catch (Exception e) {
+          return false;
+        }
+      }, Duration.ofSeconds(10));
+      assertEquals(RateDecision.Status.ALLOWED, after[0].status());
+      assertEquals(106, after[0].sentLast24Hours());
+      assertEquals(2, asked.get());
 
-      // a database that cannot answer refuses the checks retryably rather than allowing them without a count
-      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "{acct-6}:quota")));
-      SendLimiter failing = new SendLimiter(vertx, config,
-          (account, limit) -> Future.failedFuture("connection refused"));
+      // a database that cannot answer: limited accounts stay refused, retryably, rather than allowed without a count
+      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "quota-counts").arg(prefix + "{acct-6}:quota")));
+      SendLimiter failing = new SendLimiter(vertx, config, () -> Future.failedFuture("connection refused"));
+      await(failing.start());
       Throwable refused = await(failing.check(new RateCheck("acct-6", 10_000, 1, 120, 1))
           .transform(ar -> Future.succeededFuture(ar.cause())));
-      assertTrue(refused != null && refused.getMessage().contains("connection refused"), String.valueOf(refused));
+      assertTrue(refused != null && refused.getMessage().contains("being counted again"), String.valueOf(refused));
     } finally {
       redis.close();
       vertx.close();

@@ -1,0 +1,87 @@
+package io.mailgate.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.send.MessageIds;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.TestServices;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** What the rate limiter counts again from when Redis lost its 24-hour counts. */
+class SendingHistoryTest {
+  private static final Instant NOW = Instant.now();
+  private static String url;
+  private static Vertx vertx;
+  private static Pool pool;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    url = TestServices.freshDatabase();
+    vertx = Vertx.vertx();
+    pool = TestServices.migratedPool(vertx, url, 2);
+    // a month of older messages, which the count must not read, then the last day's
+    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
+        + "SELECT '" + MessageIds.prefix(NOW.minus(Duration.ofDays(30))) + "-' || i, 'a1', 's@example.com', "
+        + "'s@example.com', 'x', 1, now() - interval '30 days' FROM generate_series(1, 20000) i");
+    message("yesterday", "a1", NOW.minus(Duration.ofHours(25)), "r1@example.org");
+    message("hour-ago", "a1", NOW.minus(Duration.ofHours(1)), "r1@example.org", "r2@example.org",
+        "success@SIMULATOR.amazonses.com");
+    message("now", "a1", NOW, "r3@example.org");
+    message("other", "a2", NOW, "r4@example.org", "r5@example.org");
+  }
+
+  private static void message(String name, String account, Instant at, String... recipients) {
+    String id = MessageIds.prefix(at) + "-" + name;
+    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) VALUES ('"
+        + id + "', '" + account + "', 's@example.com', 's@example.com', 'x', 1, '" + at + "')");
+    for (int i = 0; i < recipients.length; i++) {
+      Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) VALUES ('"
+          + id + "', " + i + ", '" + recipients[i] + "', 'delivered', now(), now())");
+    }
+  }
+
+  @AfterAll
+  static void tearDown() {
+    vertx.close();
+  }
+
+  @Test
+  void theLastDaysRecipientsByAccountAndBucketWithoutTheSimulator() throws Exception {
+    Map<String, Map<Long, Long>> sent = new SendingHistory(pool, Clock.systemUTC()).sentLastDay()
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    long hourAgo = NOW.minus(Duration.ofHours(1)).getEpochSecond() / 300;
+    long now = NOW.getEpochSecond() / 300;
+    Map<Long, Long> a1 = new java.util.HashMap<>(Map.of(hourAgo, 2L));
+    a1.merge(now, 1L, Long::sum);
+    assertEquals(Map.of("a1", a1, "a2", Map.of(now, 2L)), sent);
+  }
+
+  @Test
+  void theLastDayIsFoundByTheIdsTimeNotByReadingEveryMessage() throws Exception {
+    String plan = Database.indexScansOnly(pool, conn -> conn.preparedQuery("EXPLAIN " + SendingHistory.SENT)
+            .execute(Tuple.of(MessageIds.prefix(NOW.minus(SendingHistory.WINDOW)), "simulator.amazonses.com"))
+            .map(rows -> {
+              StringBuilder b = new StringBuilder();
+              for (Row r : rows) {
+                b.append(r.getString(0)).append('\n');
+              }
+              return b.toString();
+            }))
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertTrue(plan.contains("Index Cond: (id >= "), plan);
+    assertFalse(plan.contains("Seq Scan"), plan);
+  }
+}
