@@ -8,6 +8,8 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.sesv2.ContactListsHandler;
+import io.mailgate.lists.ContactListStore;
 import io.mailgate.api.console.ConsoleHandler;
 import io.mailgate.api.s3.S3Api;
 import io.mailgate.api.tracking.TrackingHandler;
@@ -142,6 +144,7 @@ public final class ApiVerticle extends VerticleBase {
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
     limiter = new SendLimiter(vertx, config);
     TemplateStore templateStore = new TemplateStore(db);
+    ContactListStore contactLists = new ContactListStore(db);
     Templates templates = new Templates(vertx, templateStore,
         new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)),
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
@@ -243,6 +246,17 @@ public final class ApiVerticle extends VerticleBase {
         .handler(V2Route.of(auth, eventDestinations::update));
     router.delete("/v2/email/configuration-sets/:name/event-destinations/:destination")
         .handler(V2Route.of(auth, eventDestinations::delete));
+    ContactListsHandler lists = new ContactListsHandler(contactLists);
+    router.post("/v2/email/contact-lists").handler(V2Route.of(auth, lists::createList));
+    router.get("/v2/email/contact-lists").handler(V2Route.of(auth, lists::listLists));
+    router.get("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::getList));
+    router.put("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::updateList));
+    router.delete("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::deleteList));
+    router.post("/v2/email/contact-lists/:name/contacts").handler(V2Route.of(auth, lists::createContact));
+    router.post("/v2/email/contact-lists/:name/contacts/list").handler(V2Route.of(auth, lists::listContacts));
+    router.get("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::getContact));
+    router.put("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::updateContact));
+    router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
     router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
     router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
     router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));

@@ -38,7 +38,7 @@ public final class ContactListStore {
     return pool.preparedQuery("INSERT INTO contact_lists (account_id, name, description, topics) "
             + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
             + "AND name <> $2) < $5")
-        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson().encode(), MAX_LISTS_PER_ACCOUNT))
+        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT))
         .recover(e -> Future.failedFuture(isUniqueViolation(e)
             ? new SesException(SesError.ALREADY_EXISTS, "Contact list " + list.name() + " already exists.") : e))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
@@ -57,7 +57,7 @@ public final class ContactListStore {
   public Future<Boolean> update(String accountId, ContactList list) {
     return pool.preparedQuery("UPDATE contact_lists SET description = $3, topics = $4::jsonb, updated_at = now() "
             + "WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson().encode()))
+        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson()))
         .map(r -> r.rowCount() == 1);
   }
 
@@ -186,10 +186,10 @@ public final class ContactListStore {
     return e instanceof PgException pg && "23505".equals(pg.getSqlState());
   }
 
-  private static String preferencesJson(Map<String, SubscriptionStatus> preferences) {
+  private static JsonObject preferencesJson(Map<String, SubscriptionStatus> preferences) {
     JsonObject o = new JsonObject();
     preferences.forEach((topic, status) -> o.put(topic, status.name()));
-    return o.encode();
+    return o;
   }
 
   private static ContactList list(Row r) {
