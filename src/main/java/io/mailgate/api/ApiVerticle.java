@@ -10,6 +10,8 @@ import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
 import io.mailgate.api.sesv2.ContactListsHandler;
 import io.mailgate.lists.ContactListStore;
+import io.mailgate.lists.UnsubscribeLinks;
+import io.mailgate.lists.UnsubscribeTokens;
 import io.mailgate.api.console.ConsoleHandler;
 import io.mailgate.api.s3.S3Api;
 import io.mailgate.api.tracking.TrackingHandler;
@@ -144,15 +146,17 @@ public final class ApiVerticle extends VerticleBase {
     ConfigurationSetStore configurationSetStore = new ConfigurationSetStore(db);
     limiter = new SendLimiter(vertx, config);
     TemplateStore templateStore = new TemplateStore(db);
-    ContactListStore contactLists = new ContactListStore(db);
     Templates templates = new Templates(vertx, templateStore,
         new TemplateRenderer(Math.min(config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES), MAX_RENDERED_PART_CHARS)),
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     ConfigurationSets configurationSetCache = new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS));
     TrackingTokens trackingTokens = new TrackingTokens(secrets.derive("mailgate/tracking-links/v1"));
+    ContactListStore contactLists = new ContactListStore(db);
+    UnsubscribeTokens unsubscribeTokens = new UnsubscribeTokens(secrets.derive("mailgate/list-unsubscribe/v1"));
     sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
-        templates, new LinkTracking(trackingTokens, publicUrl()), clock);
+        templates, new LinkTracking(trackingTokens, publicUrl()),
+        new UnsubscribeLinks(contactLists, unsubscribeTokens, publicUrl()), clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -289,6 +293,10 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/t/c/:token").handler(trackingLinks::click);
     router.head("/t/o/:token").handler(trackingLinks::open);
     router.head("/t/c/:token").handler(trackingLinks::click);
+    UnsubscribeHandler unsubscribe = new UnsubscribeHandler(unsubscribeTokens, contactLists);
+    router.get("/t/u/:token").handler(unsubscribe::page);
+    router.post("/t/u/:token").handler(BodyHandler.create(false).setBodyLimit(UnsubscribeHandler.MAX_BODY))
+        .handler(unsubscribe::unsubscribe);
     router.get("/_mailgate/console").handler(console::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {

@@ -78,7 +78,7 @@ public final class SesRawHeaders {
     return new SendRequest(request.from(), request.destination(), request.replyTo(),
         request.configurationSet() != null ? request.configurationSet() : ses.configurationSet(),
         request.tags().isEmpty() ? ses.tags() : request.tags(), new RawContent(ses.message()),
-        request.envelopeSender());
+        request.envelopeSender(), request.listManagement());
   }
 
   private static List<SendRequest.EmailTag> tags(String value) {
