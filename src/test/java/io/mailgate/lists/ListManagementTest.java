@@ -239,6 +239,27 @@ class ListManagementTest {
   }
 
   @Test
+  void aRawMessagesSesHeaderIsListManagementOptionsAndIsRemoved() throws Exception {
+    String raw = "From: news@example.com\r\nTo: raw@example.org\r\nSubject: Raw issue\r\n"
+        + "X-SES-LIST-MANAGEMENT-OPTIONS: news; topic=weekly\r\nList-Unsubscribe: <mailto:old@example.com>\r\n"
+        + "\r\nHello.\r\n";
+    ses.sendEmail(r -> r.content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(raw)))));
+    RecordingSmtpServer.Received got = awaitReceived("raw@example.org", "Raw issue");
+    Message m = parse(got.data());
+    assertFalse(got.text().contains("X-SES-LIST-MANAGEMENT-OPTIONS"), got.text());
+    assertEquals(1, m.getHeader().getFields("List-Unsubscribe").size(), "the sender's own is replaced");
+    String url = unsubscribeUrl(m);
+    assertEquals("List-Unsubscribe=One-Click", m.getHeader().getField("List-Unsubscribe-Post").getBody().strip());
+    assertEquals(200, post(url, "List-Unsubscribe=One-Click").statusCode());
+    assertEquals(List.of(TopicPreference.builder().topicName("weekly").subscriptionStatus(SubscriptionStatus.OPT_OUT)
+        .build()), ses.getContact(r -> r.contactListName("news").emailAddress("raw@example.org")).topicPreferences());
+
+    String unknown = raw.replace("news; topic=weekly", "gone").replace("Raw issue", "Raw unknown");
+    assertThrows(NotFoundException.class, () -> ses.sendEmail(r -> r.content(c -> c.raw(m2 -> m2.data(
+        software.amazon.awssdk.core.SdkBytes.fromUtf8String(unknown))))));
+  }
+
+  @Test
   void anUnknownListOrTopicIsNotFoundAndNothingIsSent() {
     NotFoundException list = assertThrows(NotFoundException.class, () -> ses.sendEmail(r -> r
         .fromEmailAddress("news@example.com").destination(d -> d.toAddresses("x@example.org"))
