@@ -296,7 +296,7 @@ public final class ApiVerticle extends VerticleBase {
     UnsubscribeHandler unsubscribe = new UnsubscribeHandler(unsubscribeTokens, contactLists);
     router.get("/t/u/:token").handler(unsubscribe::page);
     router.post("/t/u/:token").handler(BodyHandler.create(false).setBodyLimit(UnsubscribeHandler.MAX_BODY))
-        .handler(unsubscribe::unsubscribe);
+        .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {

@@ -72,6 +72,17 @@ final class UnsubscribeHandler {
     });
   }
 
+  /** A request the route could not take (a body over {@link #MAX_BODY}): a page as well, not an SES error. */
+  void failed(RoutingContext ctx) {
+    int status = ctx.statusCode();
+    if (status >= 400 && status < 500) {
+      answer(ctx, status, "This is not an unsubscribe request.");
+      return;
+    }
+    LOG.warning("unsubscribe request failed: " + ctx.failure());
+    answer(ctx, 503, "Your request could not be recorded right now. Please try again in a few minutes.");
+  }
+
   private static String what(UnsubscribeTokens.Token t) {
     return t.topic() == null ? "the mailing list " + VerifyEmailHandler.escape(t.list())
         : "the topic " + VerifyEmailHandler.escape(t.topic()) + " of the mailing list " + VerifyEmailHandler.escape(t.list());

@@ -56,7 +56,7 @@ public final class DeliveryVerticle extends VerticleBase {
   private Pool db;
   private DeliveryQueue queue;
   private SuppressionStore suppressions;
-  private io.mailgate.lists.ContactListStore contactLists;
+  private io.mailgate.lists.UnsubscribedRecipients unsubscribedRecipients;
   private Router router;
   private DeliverySettings nodeDefaults;
   private io.mailgate.configset.ConfigurationSets configurationSets;
@@ -159,7 +159,8 @@ public final class DeliveryVerticle extends VerticleBase {
     queue = new DeliveryQueue(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
     suppressions = new SuppressionStore(vertx, db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
-    contactLists = new io.mailgate.lists.ContactListStore(db);
+    unsubscribedRecipients = new io.mailgate.lists.UnsubscribedRecipients(vertx, db,
+        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     configurationSets = new io.mailgate.configset.ConfigurationSets(new io.mailgate.configset.ConfigurationSetStore(db),
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
@@ -324,7 +325,7 @@ public final class DeliveryVerticle extends VerticleBase {
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
     Future<java.util.Set<String>> unsubscribed = job.contactList() == null || emails.isEmpty()
         ? Future.succeededFuture(java.util.Set.of())
-        : contactLists.optedOut(job.accountId(), job.contactList(), job.contactListTopic(), emails);
+        : unsubscribedRecipients.check(job.accountId(), job.contactList(), job.contactListTopic(), emails);
     Future<DeliverySettings> settingsOf = settings(job);
     Future.all(listed, settingsOf, unsubscribed).onComplete(all -> {
       if (all.failed() || stopping) {

@@ -11,12 +11,10 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /** SQL for contact lists and their contacts; every statement is scoped to one account. */
 public final class ContactListStore {
@@ -136,26 +134,6 @@ public final class ContactListStore {
         .map(rows -> {
           List<Contact> out = new ArrayList<>(rows.size());
           rows.forEach(r -> out.add(contact(r)));
-          return out;
-        });
-  }
-
-  /**
-   * The addresses among {@code keys} (lower case) that must not get the list's mail (of {@code topic}, when given):
-   * contacts that unsubscribed from everything, or from the topic (their choice, else the topic's default). A
-   * recipient who is no contact, or a list since deleted, stops no one.
-   */
-  public Future<Set<String>> optedOut(String accountId, String listName, String topic, List<String> keys) {
-    return pool.preparedQuery("""
-            SELECT c.email FROM contacts c JOIN contact_lists l ON l.account_id = c.account_id AND l.name = c.list_name
-            WHERE c.account_id = $1 AND c.list_name = $2 AND c.email = ANY($3::text[])
-              AND (c.unsubscribe_all OR ($4::text IS NOT NULL AND COALESCE(c.topic_preferences ->> $4,
-                (SELECT t ->> 'DefaultSubscriptionStatus' FROM jsonb_array_elements(l.topics) t
-                 WHERE t ->> 'TopicName' = $4 LIMIT 1)) = 'OPT_OUT'))""")
-        .execute(Tuple.of(accountId, listName, keys.toArray(String[]::new), topic))
-        .map(rows -> {
-          Set<String> out = new HashSet<>();
-          rows.forEach(r -> out.add(r.getString(0)));
           return out;
         });
   }

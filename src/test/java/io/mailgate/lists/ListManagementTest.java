@@ -198,6 +198,9 @@ class ListManagementTest {
     assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
         .emailAddress("prefetched@example.org")), "a GET is not an unsubscription");
     assertEquals(400, post(url, "").statusCode(), "a POST without RFC 8058's body is not one either");
+    HttpResponse<String> large = post(url, "List-Unsubscribe=One-Click&" + "x".repeat(10_000));
+    assertEquals(413, large.statusCode());
+    assertTrue(large.body().contains("<h1>Unsubscribe</h1>"), large.body());
     assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
         .emailAddress("prefetched@example.org")));
   }
