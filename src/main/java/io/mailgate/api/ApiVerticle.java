@@ -156,7 +156,8 @@ public final class ApiVerticle extends VerticleBase {
     UnsubscribeTokens unsubscribeTokens = new UnsubscribeTokens(secrets.derive("mailgate/list-unsubscribe/v1"));
     sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
         templates, new LinkTracking(trackingTokens, publicUrl()),
-        new UnsubscribeLinks(contactLists, unsubscribeTokens, publicUrl()), clock);
+        new UnsubscribeLinks(contactLists, unsubscribeTokens, publicUrl(), clock,
+            config.get(MailgateConfig.CACHE_TTL_MILLIS)), clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,

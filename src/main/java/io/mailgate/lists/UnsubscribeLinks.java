@@ -18,7 +18,9 @@ import java.util.List;
  * ({@code List-Unsubscribe: <url>} and {@code List-Unsubscribe-Post: List-Unsubscribe=One-Click}, which Gmail and
  * Yahoo require of bulk senders), and the same URL in place of {@code {{amazonSESUnsubscribeUrl}}} in its text and
  * HTML. The URL is on the node's public base ({@code http.publicUrl}) and carries an {@link UnsubscribeTokens} token.
- * Headers of the same names that the caller gave are replaced, so a message never has two.
+ * Headers of the same names that the caller gave are replaced, so a message never has two. Lists are cached per
+ * verticle instance for {@code cache.ttlMillis}, as configuration sets are: a newsletter sent one message per
+ * recipient reads its list once, and a list or topic created or deleted reaches every send within that.
  */
 public final class UnsubscribeLinks {
   /** SES's placeholder for the unsubscribe URL in a message's text and HTML. */
@@ -29,20 +31,21 @@ public final class UnsubscribeLinks {
   static final String POST_HEADER = "List-Unsubscribe-Post";
   static final String ONE_CLICK = "List-Unsubscribe=One-Click";
 
-  private final ContactListStore store;
   private final UnsubscribeTokens tokens;
   private final String base;
+  private final io.mailgate.store.ReadThroughCache<ContactList> lists;
 
   /** @param base the node's public URL, without a trailing slash */
-  public UnsubscribeLinks(ContactListStore store, UnsubscribeTokens tokens, String base) {
-    this.store = store;
+  public UnsubscribeLinks(ContactListStore store, UnsubscribeTokens tokens, String base, java.time.Clock clock,
+      long ttlMillis) {
     this.tokens = tokens;
     this.base = base;
+    this.lists = new io.mailgate.store.ReadThroughCache<>(clock, ttlMillis, store::find);
   }
 
   /** The list and topic a send names must exist, as in SES: NotFound otherwise (and nothing is sent). */
   public Future<Void> check(String accountId, SendRequest.ListManagement options) {
-    return store.find(accountId, options.contactList()).compose(found -> {
+    return lists.get(accountId, options.contactList()).compose(found -> {
       if (found.isEmpty()) {
         return Future.failedFuture(ContactListStore.listNotFound(options.contactList()));
       }
