@@ -296,6 +296,7 @@ public final class ApiVerticle extends VerticleBase {
     router.head("/t/c/:token").handler(trackingLinks::click);
     UnsubscribeHandler unsubscribe = new UnsubscribeHandler(unsubscribeTokens, contactLists);
     router.get("/t/u/:token").handler(unsubscribe::page);
+    router.head("/t/u/:token").handler(unsubscribe::page); // a link checker's: the page's status, no body
     router.post("/t/u/:token").handler(BodyHandler.create(false).setBodyLimit(UnsubscribeHandler.MAX_BODY))
         .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
