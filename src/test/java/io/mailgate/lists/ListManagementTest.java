@@ -195,8 +195,11 @@ class ListManagementTest {
     assertEquals(200, page.statusCode());
     assertTrue(page.body().contains("<form method=\"post\">"), page.body());
     assertTrue(page.body().contains("name=\"List-Unsubscribe\" value=\"One-Click\""), page.body());
+    HttpResponse<String> head = http.send(HttpRequest.newBuilder(URI.create(url))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, head.statusCode());
     assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
-        .emailAddress("prefetched@example.org")), "a GET is not an unsubscription");
+        .emailAddress("prefetched@example.org")), "neither a GET nor a HEAD is an unsubscription");
     assertEquals(400, post(url, "").statusCode(), "a POST without RFC 8058's body is not one either");
     HttpResponse<String> large = post(url, "List-Unsubscribe=One-Click&" + "x".repeat(10_000));
     assertEquals(413, large.statusCode());
