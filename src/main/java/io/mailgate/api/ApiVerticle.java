@@ -8,6 +8,10 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.sesv2.ContactListsHandler;
+import io.mailgate.lists.ContactListStore;
+import io.mailgate.lists.UnsubscribeLinks;
+import io.mailgate.lists.UnsubscribeTokens;
 import io.mailgate.api.console.ConsoleHandler;
 import io.mailgate.api.s3.S3Api;
 import io.mailgate.api.tracking.TrackingHandler;
@@ -149,8 +153,12 @@ public final class ApiVerticle extends VerticleBase {
     ConfigurationSets configurationSetCache = new ConfigurationSets(configurationSetStore, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS));
     TrackingTokens trackingTokens = new TrackingTokens(secrets.derive("mailgate/tracking-links/v1"));
+    ContactListStore contactLists = new ContactListStore(db);
+    UnsubscribeTokens unsubscribeTokens = new UnsubscribeTokens(secrets.derive("mailgate/list-unsubscribe/v1"));
     sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
-        templates, new LinkTracking(trackingTokens, publicUrl()), clock);
+        templates, new LinkTracking(trackingTokens, publicUrl()),
+        new UnsubscribeLinks(contactLists, unsubscribeTokens, publicUrl(), clock,
+            config.get(MailgateConfig.CACHE_TTL_MILLIS)), clock);
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -244,6 +252,17 @@ public final class ApiVerticle extends VerticleBase {
         .handler(V2Route.of(auth, eventDestinations::update));
     router.delete("/v2/email/configuration-sets/:name/event-destinations/:destination")
         .handler(V2Route.of(auth, eventDestinations::delete));
+    ContactListsHandler lists = new ContactListsHandler(contactLists);
+    router.post("/v2/email/contact-lists").handler(V2Route.of(auth, lists::createList));
+    router.get("/v2/email/contact-lists").handler(V2Route.of(auth, lists::listLists));
+    router.get("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::getList));
+    router.put("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::updateList));
+    router.delete("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::deleteList));
+    router.post("/v2/email/contact-lists/:name/contacts").handler(V2Route.of(auth, lists::createContact));
+    router.post("/v2/email/contact-lists/:name/contacts/list").handler(V2Route.of(auth, lists::listContacts));
+    router.get("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::getContact));
+    router.put("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::updateContact));
+    router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
     router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
     router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
     router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));
@@ -276,6 +295,11 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/t/c/:token").handler(trackingLinks::click);
     router.head("/t/o/:token").handler(trackingLinks::open);
     router.head("/t/c/:token").handler(trackingLinks::click);
+    UnsubscribeHandler unsubscribe = new UnsubscribeHandler(unsubscribeTokens, contactLists);
+    router.get("/t/u/:token").handler(unsubscribe::page);
+    router.head("/t/u/:token").handler(unsubscribe::page); // a link checker's: the page's status, no body
+    router.post("/t/u/:token").handler(BodyHandler.create(false).setBodyLimit(UnsubscribeHandler.MAX_BODY))
+        .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     if (dev) {

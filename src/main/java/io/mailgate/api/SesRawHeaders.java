@@ -12,16 +12,19 @@ import java.util.List;
 /**
  * SES's headers for raw messages (the SMTP interface, and Raw content over the API as SendRawEmail):
  * {@code X-SES-CONFIGURATION-SET: name} picks the configuration set and {@code X-SES-MESSAGE-TAGS:
- * name1=value1, name2=value2} adds message tags, as SendEmail's ConfigurationSetName and EmailTags do.
- * Both are removed from the message before it is stored and sent (they are instructions to the
+ * name1=value1, name2=value2} adds message tags, as SendEmail's ConfigurationSetName and EmailTags do;
+ * {@code X-SES-LIST-MANAGEMENT-OPTIONS: listName; topic=topicName} (the topic optional) is SendEmail's
+ * ListManagementOptions. All are removed from the message before it is stored and sent (they are instructions to the
  * service, not content); every other byte stays as given.
  */
 public final class SesRawHeaders {
   static final String CONFIGURATION_SET = "X-SES-CONFIGURATION-SET";
   static final String MESSAGE_TAGS = "X-SES-MESSAGE-TAGS";
+  static final String LIST_MANAGEMENT = "X-SES-LIST-MANAGEMENT-OPTIONS";
 
   /** What the headers asked for, and the message without them. */
-  record Extracted(String configurationSet, List<SendRequest.EmailTag> tags, byte[] message) {}
+  record Extracted(String configurationSet, List<SendRequest.EmailTag> tags, SendRequest.ListManagement list,
+      byte[] message) {}
 
   private SesRawHeaders() {}
 
@@ -34,16 +37,21 @@ public final class SesRawHeaders {
     try {
       headers = HeaderBlock.parse(message);
     } catch (IllegalArgumentException e) {
-      return new Extracted(null, List.of(), original); // the send path refuses malformed headers itself
+      return new Extracted(null, List.of(), null, original); // the send path refuses malformed headers itself
     }
     List<HeaderBlock.Field> sets = headers.all(CONFIGURATION_SET);
     List<HeaderBlock.Field> tagFields = headers.all(MESSAGE_TAGS);
-    if (sets.isEmpty() && tagFields.isEmpty()) {
-      return new Extracted(null, List.of(), original);
+    List<HeaderBlock.Field> lists = headers.all(LIST_MANAGEMENT);
+    if (sets.isEmpty() && tagFields.isEmpty() && lists.isEmpty()) {
+      return new Extracted(null, List.of(), null, original);
     }
     if (sets.size() > 1) {
       throw SesException.badRequest("The X-SES-CONFIGURATION-SET header may appear only once.");
     }
+    if (lists.size() > 1) {
+      throw SesException.badRequest("The X-SES-LIST-MANAGEMENT-OPTIONS header may appear only once.");
+    }
+    SendRequest.ListManagement list = lists.isEmpty() ? null : listManagement(headers.rawValue(lists.get(0)));
     String configurationSet = sets.isEmpty() ? null : headers.rawValue(sets.get(0));
     List<SendRequest.EmailTag> tags = new ArrayList<>();
     for (HeaderBlock.Field f : tagFields) {
@@ -52,14 +60,14 @@ public final class SesRawHeaders {
     ByteArrayOutputStream out = new ByteArrayOutputStream(message.length);
     int copied = 0;
     for (HeaderBlock.Field f : headers.fields()) {
-      if (f.is(CONFIGURATION_SET) || f.is(MESSAGE_TAGS)) {
+      if (f.is(CONFIGURATION_SET) || f.is(MESSAGE_TAGS) || f.is(LIST_MANAGEMENT)) {
         out.write(message, copied, f.start() - copied);
         copied = f.end();
       }
     }
     out.write(message, copied, message.length - copied);
     return new Extracted(configurationSet == null || configurationSet.isEmpty() ? null : configurationSet,
-        List.copyOf(tags), out.toByteArray());
+        List.copyOf(tags), list, out.toByteArray());
   }
 
   /**
@@ -78,7 +86,24 @@ public final class SesRawHeaders {
     return new SendRequest(request.from(), request.destination(), request.replyTo(),
         request.configurationSet() != null ? request.configurationSet() : ses.configurationSet(),
         request.tags().isEmpty() ? ses.tags() : request.tags(), new RawContent(ses.message()),
-        request.envelopeSender());
+        request.envelopeSender(), request.listManagement() != null ? request.listManagement() : ses.list());
+  }
+
+  /** {@code listName} or {@code listName; topic=topicName}, as SES reads the header. */
+  static SendRequest.ListManagement listManagement(String value) {
+    String[] parts = value.split(";", -1);
+    String topic = null;
+    if (parts.length > 2) {
+      throw SesException.badRequest("X-SES-LIST-MANAGEMENT-OPTIONS must be 'listName' or 'listName; topic=topicName'.");
+    }
+    if (parts.length == 2) {
+      String t = parts[1].strip();
+      if (!t.regionMatches(true, 0, "topic=", 0, 6)) {
+        throw SesException.badRequest("X-SES-LIST-MANAGEMENT-OPTIONS must be 'listName' or 'listName; topic=topicName'.");
+      }
+      topic = t.substring(6).strip();
+    }
+    return new SendRequest.ListManagement(parts[0].strip(), topic);
   }
 
   private static List<SendRequest.EmailTag> tags(String value) {

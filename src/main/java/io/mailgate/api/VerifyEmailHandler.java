@@ -27,7 +27,7 @@ public final class VerifyEmailHandler {
     });
   }
 
-  private static String escape(String s) {
+  static String escape(String s) {
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
   }
 }

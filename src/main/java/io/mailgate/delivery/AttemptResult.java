@@ -16,10 +16,15 @@ public sealed interface AttemptResult {
   record Failed(String reason, String remoteMta) implements AttemptResult {}
 
   /**
-   * Not sent: the address is on the account's suppression list or the global one. Final, and it
-   * does not count against the account's bounce rate.
+   * Not sent: the address is on the account's suppression list or the global one, or (with {@code unsubscribedFrom},
+   * the contact list and topic it names) the recipient unsubscribed from the list the message was sent for. Final, and
+   * it does not count against the account's bounce rate.
    */
-  record Suppressed(boolean global) implements AttemptResult {
+  record Suppressed(boolean global, String unsubscribedFrom) implements AttemptResult {
+    public Suppressed(boolean global) {
+      this(global, null);
+    }
+
     @Override
     public String remoteMta() {
       return null;

@@ -10,7 +10,14 @@ import java.util.List;
  * {@code envelopeFrom}.
  */
 public record DeliveryJob(String messageId, String accountId, String envelopeFrom, String verpDomain,
-    String configurationSet, List<Recipient> recipients, byte[] content, Instant acceptedAt) {
+    String configurationSet, List<Recipient> recipients, byte[] content, Instant acceptedAt, String contactList,
+    String contactListTopic) {
+
+  /** A message sent for no contact list (with one: recipients who unsubscribed from it are not mailed). */
+  public DeliveryJob(String messageId, String accountId, String envelopeFrom, String verpDomain,
+      String configurationSet, List<Recipient> recipients, byte[] content, Instant acceptedAt) {
+    this(messageId, accountId, envelopeFrom, verpDomain, configurationSet, recipients, content, acceptedAt, null, null);
+  }
 
   /** A recipient and how many attempts it already had. */
   public record Recipient(int idx, String address, int attempts) {}

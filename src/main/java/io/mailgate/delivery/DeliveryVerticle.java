@@ -56,6 +56,7 @@ public final class DeliveryVerticle extends VerticleBase {
   private Pool db;
   private DeliveryQueue queue;
   private SuppressionStore suppressions;
+  private io.mailgate.lists.UnsubscribedRecipients unsubscribedRecipients;
   private Router router;
   private DeliverySettings nodeDefaults;
   private io.mailgate.configset.ConfigurationSets configurationSets;
@@ -157,6 +158,8 @@ public final class DeliveryVerticle extends VerticleBase {
     db = Database.pool(vertx, config, 2);
     queue = new DeliveryQueue(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
     suppressions = new SuppressionStore(vertx, db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS),
+        config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
+    unsubscribedRecipients = new io.mailgate.lists.UnsubscribedRecipients(vertx, db,
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     configurationSets = new io.mailgate.configset.ConfigurationSets(new io.mailgate.configset.ConfigurationSetStore(db),
         clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
@@ -320,10 +323,13 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     Future<Map<String, SuppressionStore.Listed>> listed = emails.isEmpty()
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
+    Future<java.util.Set<String>> unsubscribed = job.contactList() == null || emails.isEmpty()
+        ? Future.succeededFuture(java.util.Set.of())
+        : unsubscribedRecipients.check(job.accountId(), job.contactList(), job.contactListTopic(), emails);
     Future<DeliverySettings> settingsOf = settings(job);
-    Future.all(listed, settingsOf).onComplete(all -> {
+    Future.all(listed, settingsOf, unsubscribed).onComplete(all -> {
       if (all.failed() || stopping) {
-        // suppression lists or settings cannot be read: do not send blind, try again from the queue (and a node
+        // suppression lists, contacts or settings cannot be read: do not send blind, try again from the queue (and a node
         // stopping meanwhile has closed its pools: the recipients go back as they are)
         if (all.failed()) {
           LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
@@ -346,6 +352,11 @@ public final class DeliveryVerticle extends VerticleBase {
           attempt = Future.succeededFuture(Simulator.attempt(r.address()));
         } else if (list != null) {
           attempt = Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
+        } else if (unsubscribed.result().contains(r.address().toLowerCase(Locale.ROOT))) {
+          // checked now rather than at acceptance, as suppression is: an unsubscription made while the message
+          // waited still counts
+          attempt = Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
+              + (job.contactListTopic() == null ? "" : " (topic " + job.contactListTopic() + ")")));
         } else {
           // the router answers every DNS outcome itself; a failure here is ours (the resolver closing, a bug), which
           // says nothing about the domain: a soft failure, not a bounce that would suppress the address

@@ -192,6 +192,8 @@ public final class FeedbackVerticle extends VerticleBase {
 
   static final String SUPPRESSED_ACCOUNT =
       "Amazon SES did not send the message to this address because it is on the suppression list for your account.";
+  static final String UNSUBSCRIBED =
+      "Amazon SES did not send the message to this address because the recipient unsubscribed from ";
   static final String SUPPRESSED_GLOBAL = "Amazon SES has suppressed sending to this address because it has a recent "
       + "history of bouncing as an invalid address.";
 
@@ -218,7 +220,8 @@ public final class FeedbackVerticle extends VerticleBase {
       return new Reply(null, null, f.reason(), f.remoteMta());
     }
     if (r instanceof AttemptResult.Suppressed s) {
-      return new Reply(null, "5.1.1", s.global() ? SUPPRESSED_GLOBAL : SUPPRESSED_ACCOUNT, null);
+      return new Reply(null, "5.1.1", s.unsubscribedFrom() != null ? UNSUBSCRIBED + s.unsubscribedFrom() + "."
+          : s.global() ? SUPPRESSED_GLOBAL : SUPPRESSED_ACCOUNT, null);
     }
     AttemptResult.Deferred d = (AttemptResult.Deferred) r;
     return new Reply(null, null, d.reason(), d.remoteMta());
@@ -238,7 +241,8 @@ public final class FeedbackVerticle extends VerticleBase {
       }
       case BOUNCED -> {
         if (o.result() instanceof AttemptResult.Suppressed sup) {
-          // not sent at all: neither a bounce against the account's rate nor a new suppression
+          // not sent at all: neither a bounce against the account's rate nor a new suppression (an unsubscribed
+          // contact is the account's own list too: OnAccountSuppressionList, its diagnostic saying which list)
           JsonObject detail = SesEvents.bounce("Permanent", sup.global() ? "Suppressed" : "OnAccountSuppressionList",
               o.recipient(), "5.1.1", r.text(), o.at(), reportingMta, null);
           return row(o, "bounced", null, r.text(), EventType.BOUNCE, detail, null, false,

@@ -12,9 +12,16 @@ import java.util.List;
  *     sender address of a message it must be a verified identity; it is where its bounces and
  *     complaints are forwarded by email, and its envelope sender when there is no VERP domain, but it
  *     does not choose the DKIM key (the From address does)
+ * @param listManagement SES's ListManagementOptions, or null: the message gets the list's one-click unsubscribe
+ *     link, and recipients who unsubscribed are not mailed
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
-    List<EmailTag> tags, Content content, String envelopeSender) {
+    List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content, String envelopeSender) {
+    this(from, destination, replyTo, configurationSet, tags, content, envelopeSender, null);
+  }
 
   public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
       List<EmailTag> tags, Content content) {
@@ -23,7 +30,25 @@ public record SendRequest(String from, Destination destination, List<String> rep
 
   /** The same send with other content (a template's, once rendered). */
   public SendRequest withContent(Content c) {
-    return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender);
+    return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement);
+  }
+
+  /** The same send for another configuration set (the From identity's default). */
+  public SendRequest withConfigurationSet(String set) {
+    return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement);
+  }
+
+  /**
+   * SES {@code ListManagementOptions}: the contact list the message is sent for, and the topic (null: the list as a
+   * whole).
+   */
+  public record ListManagement(String contactList, String topic) {
+    public ListManagement {
+      EmailTag.checkName(contactList, "ListManagementOptions.ContactListName", 64);
+      if (topic != null) {
+        EmailTag.checkName(topic, "ListManagementOptions.TopicName", 64);
+      }
+    }
   }
 
   public SendRequest {

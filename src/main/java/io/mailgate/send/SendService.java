@@ -6,6 +6,7 @@ import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.delivery.DeliveryJob;
+import io.mailgate.lists.UnsubscribeLinks;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.dkim.DkimSigner;
@@ -45,6 +46,7 @@ public final class SendService {
   private final io.mailgate.metrics.Metrics metrics;
   private final Templates templates;
   private final LinkTracking tracking;
+  private final UnsubscribeLinks unsubscribeLinks;
   /** Messages up to this size are tracked on the event loop (a few hundred microseconds); larger ones on a worker. */
   private static final int TRACK_ON_LOOP_BYTES = 256 * 1024;
   private final Clock clock;
@@ -55,7 +57,8 @@ public final class SendService {
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
       io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Templates templates,
-      LinkTracking tracking, Clock clock) {
+      LinkTracking tracking, UnsubscribeLinks unsubscribeLinks, Clock clock) {
+    this.unsubscribeLinks = unsubscribeLinks;
     this.templates = templates;
     this.tracking = tracking;
     this.configurationSets = configurationSets;
@@ -116,9 +119,10 @@ public final class SendService {
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(named -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
             .compose(profile -> withDefaultSet(caller, request, named, profile)
-                .compose(effective -> checkLimits(caller, p)
-                    .compose(v -> tracked(p, effective.set()))
-                    .compose(tracked -> commit(caller, effective.request(), tracked, profile)))));
+                .compose(effective -> listManaged(caller, request, p)
+                    .compose(listed -> checkLimits(caller, listed)
+                        .compose(v -> tracked(listed, effective.set()))
+                        .compose(tracked -> commit(caller, effective.request(), tracked, profile))))));
   }
 
   /** The request as sent: its configuration set named or its From identity's default, and that set (or null). */
@@ -154,6 +158,11 @@ public final class SendService {
       checkSize(content.length);
       return p.withContent(content);
     };
+    return rewritten(p, rewrite);
+  }
+
+  /** {@code rewrite} of the message: a large one on a worker thread, as it is walked or built again. */
+  private Future<Prepared> rewritten(Prepared p, java.util.concurrent.Callable<Prepared> rewrite) {
     if (p.content().length > TRACK_ON_LOOP_BYTES) {
       return vertx.executeBlocking(rewrite, false);
     }
@@ -162,6 +171,30 @@ public final class SendService {
     } catch (Exception e) {
       return Future.failedFuture(e);
     }
+  }
+
+  /**
+   * A message sent with ListManagementOptions: its list and topic must exist (NotFound), and it gets the one-click
+   * unsubscribe headers and URL ({@link UnsubscribeLinks}), a Simple one built again. A message has one content for all
+   * its recipients, so its link names one address: the first recipient (the first To, else the first Cc, else Bcc),
+   * as SES's single-recipient sends do; send one message per recipient (SendBulkEmail does) for a link of each one's
+   * own. Recipients who unsubscribed are skipped at delivery, each by their own contact.
+   */
+  private Future<Prepared> listManaged(Caller caller, SendRequest request, Prepared p) {
+    SendRequest.ListManagement options = request.listManagement();
+    if (options == null) {
+      return Future.succeededFuture(p);
+    }
+    return unsubscribeLinks.check(caller.account().id(), options).compose(v -> {
+      String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address());
+      return rewritten(p, () -> {
+        SimpleContent simple = p.simple() == null ? null : UnsubscribeLinks.apply(p.simple(), url);
+        byte[] content = simple == null ? UnsubscribeLinks.applyRaw(p.content(), url)
+            : MimeBuilder.build(p.headers(), simple);
+        checkSize(content.length);
+        return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple);
+      });
+    });
   }
 
   /**
@@ -175,8 +208,7 @@ public final class SendService {
       return Future.succeededFuture(new Effective(request, named));
     }
     return checkConfigurationSet(caller, set)
-        .map(found -> new Effective(new SendRequest(request.from(), request.destination(), request.replyTo(), set,
-            request.tags(), request.content(), request.envelopeSender()), found))
+        .map(found -> new Effective(request.withConfigurationSet(set), found))
         .recover(e -> e instanceof SesException s && s.error() == SesError.CONFIGURATION_SET_NOT_FOUND
             ? Future.succeededFuture(new Effective(request, null)) : Future.failedFuture(e));
   }
@@ -241,9 +273,10 @@ public final class SendService {
     String envelopeFrom = request.envelopeSender() != null && !request.envelopeSender().isEmpty()
         ? MailboxParser.parse(request.envelopeSender()).address() : profile.envelopeFrom();
     String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
+    SendRequest.ListManagement list = request.listManagement();
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
-        caller.accessKeyId());
+        caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic());
     return store.accept(row)
         .recover(e -> {
           LOG.log(Level.SEVERE, "cannot commit message " + p.id(), e);
@@ -258,7 +291,7 @@ public final class SendService {
           metrics.accepted(rcpts.size());
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
               new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
-                  request.configurationSet(), rcpts, p.content(), p.at()));
+                  request.configurationSet(), rcpts, p.content(), p.at(), row.contactList(), row.contactListTopic()));
           return p.id();
         });
   }

@@ -85,10 +85,17 @@ public final class TemplateRenderer {
     REGISTRY_LOG.setLevel(java.util.logging.Level.SEVERE);
   }
 
+  /** SES's unsubscribe URL placeholder ({@code io.mailgate.lists.UnsubscribeLinks#PLACEHOLDER}): not data. */
+  static final String UNSUBSCRIBE_URL = "amazonSESUnsubscribeUrl";
+
   public TemplateRenderer(int maxOutputChars) {
     this.maxOutputChars = maxOutputChars;
     this.handlebars = new Handlebars(new NoPartials());
     handlebars.registerHelperMissing((context, options) -> {
+      if (options.helperName.equals(UNSUBSCRIBE_URL) && options.params.length == 0) {
+        // SES's own placeholder: left for the send path to fill in (with the message's ListManagementOptions)
+        return new Handlebars.SafeString("{{" + UNSUBSCRIBE_URL + "}}");
+      }
       throw new MissingAttribute(options.helperName);
     });
     for (String name : List.of("log", "embedded", "precompile", "i18n", "i18nJs", "block", "partial")) {

@@ -20,11 +20,11 @@ public final class MessageStore {
   static final String INSERT = """
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
-                              source_ip, caller_identity, verp_domain)
-        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp
+                              source_ip, caller_identity, verp_domain, contact_list, contact_list_topic)
+        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
-                    $15::text[], $16::text[], $17::text[])
-          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp)
+                    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic)
       )
       INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
       SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -88,6 +88,8 @@ public final class MessageStore {
     String[] sourceIps = new String[n];
     String[] callers = new String[n];
     String[] verp = new String[n];
+    String[] lists = new String[n];
+    String[] topics = new String[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -108,6 +110,8 @@ public final class MessageStore {
       sourceIps[i] = m.sourceIp();
       callers[i] = m.callerIdentity();
       verp[i] = m.verpDomain();
+      lists[i] = m.contactList();
+      topics[i] = m.contactListTopic();
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
         rIdx[j] = k;
@@ -117,6 +121,7 @@ public final class MessageStore {
       }
     }
     return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
-        tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp}));
+        tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp, lists,
+        topics}));
   }
 }

@@ -3,8 +3,20 @@ package io.mailgate.store;
 import java.time.Instant;
 import java.util.List;
 
-/** An accepted message as it is committed: the message row (which is also its Send event) and its recipients. */
+/**
+ * An accepted message as it is committed: the message row (which is also its Send event) and its recipients.
+ * {@code contactList} and {@code contactListTopic}: the ListManagementOptions it was sent with (null for none).
+ */
 public record NewMessage(String id, String accountId, String source, String envelopeFrom, String verpDomain,
     String configurationSet,
     String tagsJson, byte[] content, List<String> recipients, Instant acceptedAt, String sourceIp,
-    String callerIdentity) {}
+    String callerIdentity, String contactList, String contactListTopic) {
+
+  /** A message sent for no contact list. */
+  public NewMessage(String id, String accountId, String source, String envelopeFrom, String verpDomain,
+      String configurationSet, String tagsJson, byte[] content, List<String> recipients, Instant acceptedAt,
+      String sourceIp, String callerIdentity) {
+    this(id, accountId, source, envelopeFrom, verpDomain, configurationSet, tagsJson, content, recipients, acceptedAt,
+        sourceIp, callerIdentity, null, null);
+  }
+}

@@ -56,4 +56,18 @@ class SesRawHeadersTest {
     assertThrows(SesException.class, () -> SesRawHeaders.extract(
         bytes("X-SES-CONFIGURATION-SET: a\r\nX-SES-CONFIGURATION-SET: b\r\n\r\nx")));
   }
+
+  @Test
+  void listManagementOptionsAreReadFromTheirHeader() {
+    SesRawHeaders.Extracted e = SesRawHeaders.extract(bytes("From: a@example.com\r\n"
+        + "X-SES-LIST-MANAGEMENT-OPTIONS: news ; TOPIC=weekly\r\nSubject: hi\r\n\r\nbody\r\n"));
+    assertEquals(new SendRequest.ListManagement("news", "weekly"), e.list());
+    assertEquals("From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n", new String(e.message(), StandardCharsets.UTF_8));
+    assertEquals(new SendRequest.ListManagement("news", null), SesRawHeaders.listManagement(" news "));
+    for (String bad : List.of("news; weekly", "news; topic=a; topic=b", "bad name", "news; topic=", "")) {
+      assertThrows(SesException.class, () -> SesRawHeaders.listManagement(bad), bad);
+    }
+    assertThrows(SesException.class, () -> SesRawHeaders.extract(bytes("X-SES-LIST-MANAGEMENT-OPTIONS: a\r\n"
+        + "X-SES-LIST-MANAGEMENT-OPTIONS: b\r\n\r\nx\r\n")));
+  }
 }

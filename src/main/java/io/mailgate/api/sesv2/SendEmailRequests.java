@@ -41,7 +41,15 @@ final class SendEmailRequests {
     // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing
     return SesRawHeaders.applyTo(new SendRequest(string(body, "FromEmailAddress", ""), destination,
         strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content),
-        string(body, "FeedbackForwardingEmailAddress", "")));
+        string(body, "FeedbackForwardingEmailAddress", ""), listManagement(body)));
+  }
+
+  /** {@code ListManagementOptions}: the contact list (required) and topic (optional) a message is sent for. */
+  static SendRequest.ListManagement listManagement(JsonObject o) {
+    JsonObject options = object(o, "ListManagementOptions", "");
+    return options == null ? null : new SendRequest.ListManagement(
+        requiredString(options, "ContactListName", "ListManagementOptions"),
+        string(options, "TopicName", "ListManagementOptions"));
   }
 
   private static Content content(JsonObject content) {

@@ -1,0 +1,62 @@
+package io.mailgate.lists;
+
+import io.mailgate.SesException;
+import io.mailgate.send.MailboxParser;
+import io.mailgate.send.MessageHeader;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A contact of a list: its explicit topic preferences (a topic it has none for has the topic's default), whether it
+ * unsubscribed from everything the list sends, and the caller's own AttributesData. Timestamps are null until stored.
+ */
+public record Contact(String address, Map<String, SubscriptionStatus> preferences, boolean unsubscribeAll,
+    String attributesData, Instant createdAt, Instant updatedAt) {
+  /** An address is at most 254 characters (RFC 5321's path limit less its brackets). */
+  public static final int MAX_ADDRESS = 254;
+  /** AttributesData is the caller's own (JSON, usually); kept as given up to this. */
+  public static final int MAX_ATTRIBUTES = 64 * 1024;
+
+  public Contact {
+    preferences = preferences == null ? Map.of() : java.util.Collections.unmodifiableMap(
+        new java.util.LinkedHashMap<>(preferences));
+    if (attributesData != null) {
+      if (attributesData.length() > MAX_ATTRIBUTES) {
+        throw SesException.badRequest("AttributesData is longer than " + MAX_ATTRIBUTES + " characters.");
+      }
+      MessageHeader.requireNoControl(attributesData, "AttributesData");
+    }
+  }
+
+  /** The contact's status for {@code topic}: UnsubscribeAll, else its own choice, else the topic's default. */
+  public SubscriptionStatus status(Topic topic) {
+    if (unsubscribeAll) {
+      return SubscriptionStatus.OPT_OUT;
+    }
+    return preferences.getOrDefault(topic.name(), topic.defaultStatus());
+  }
+
+  /**
+   * A contact's address as a request gives it: one bare addr-spec (no display name, no surrounding space, no control
+   * character), at most {@link #MAX_ADDRESS} characters. The key contacts are compared by is {@link #key}.
+   */
+  public static String checkAddress(String address) {
+    if (address == null || address.isEmpty()) {
+      throw SesException.badRequest("Missing required field EmailAddress.");
+    }
+    if (address.length() > MAX_ADDRESS) {
+      throw SesException.badRequest("EmailAddress is longer than " + MAX_ADDRESS + " characters.");
+    }
+    if (!address.equals(address.strip()) || address.indexOf('<') >= 0) {
+      throw SesException.badRequest("Invalid EmailAddress: give the address alone: " + MailboxParser.abbreviate(address));
+    }
+    MailboxParser.parseAddrSpec(address);
+    return address;
+  }
+
+  /** What two spellings of one contact's address share (SES compares contacts' addresses without regard to case). */
+  public static String key(String address) {
+    return address.toLowerCase(Locale.ROOT);
+  }
+}

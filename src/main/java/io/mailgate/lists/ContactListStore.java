@@ -1,0 +1,190 @@
+package io.mailgate.lists;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** SQL for contact lists and their contacts; every statement is scoped to one account. */
+public final class ContactListStore {
+  /** SES's quota: one contact list per account. */
+  public static final int MAX_LISTS_PER_ACCOUNT = 1;
+
+  /** A ListContacts filter: contacts whose status (for {@code topic} when given) is {@code status} (any when null). */
+  public record Filter(SubscriptionStatus status, Topic topic, boolean useDefault) {}
+
+  private final Pool pool;
+
+  public ContactListStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Stores a new list: ALREADY_EXISTS when the name is taken, LIMIT_EXCEEDED when the account has its quota. */
+  public Future<Void> create(String accountId, ContactList list) {
+    // the quota and the insert in one statement; a list of the same name fails on the key first (AlreadyExists)
+    return pool.preparedQuery("INSERT INTO contact_lists (account_id, name, description, topics) "
+            + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
+            + "AND name <> $2) < $5")
+        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT))
+        .recover(e -> Future.failedFuture(isUniqueViolation(e)
+            ? new SesException(SesError.ALREADY_EXISTS, "Contact list " + list.name() + " already exists.") : e))
+        .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new SesException(SesError.LIMIT_EXCEEDED,
+                "An account may have at most " + MAX_LISTS_PER_ACCOUNT + " contact list.")));
+  }
+
+  public Future<Optional<ContactList>> find(String accountId, String name) {
+    return pool.preparedQuery("SELECT name, description, topics, created_at, updated_at FROM contact_lists "
+            + "WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(list(rows.iterator().next())));
+  }
+
+  /** Replaces a list's description and topics; whether there was such a list. */
+  public Future<Boolean> update(String accountId, ContactList list) {
+    return pool.preparedQuery("UPDATE contact_lists SET description = $3, topics = $4::jsonb, updated_at = now() "
+            + "WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson()))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  /** Deletes a list and (by the foreign key) its contacts; whether there was one. */
+  public Future<Boolean> delete(String accountId, String name) {
+    return pool.preparedQuery("DELETE FROM contact_lists WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+  }
+
+  /** Lists after {@code after} (null: from the first), in name order. */
+  public Future<List<ContactList>> page(String accountId, String after, int limit) {
+    return pool.preparedQuery("SELECT name, description, topics, created_at, updated_at FROM contact_lists "
+            + "WHERE account_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
+        .execute(Tuple.of(accountId, after, limit))
+        .map(rows -> {
+          List<ContactList> out = new ArrayList<>(rows.size());
+          rows.forEach(r -> out.add(list(r)));
+          return out;
+        });
+  }
+
+  /** Adds a contact: ALREADY_EXISTS for an address (in any case) the list has, NOT_FOUND when the list is gone. */
+  public Future<Void> createContact(String accountId, String listName, Contact c) {
+    return pool.preparedQuery("INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, "
+            + "unsubscribe_all, attributes_data) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)")
+        .execute(Tuple.from(new Object[] {accountId, listName, Contact.key(c.address()), c.address(),
+            preferencesJson(c.preferences()), c.unsubscribeAll(), c.attributesData()}))
+        .<Void>mapEmpty()
+        .recover(e -> Future.failedFuture(isUniqueViolation(e)
+            ? new SesException(SesError.ALREADY_EXISTS, "Contact " + c.address() + " already exists in list "
+                + listName + ".")
+            : e instanceof PgException pg && "23503".equals(pg.getSqlState()) ? listNotFound(listName) : e));
+  }
+
+  public Future<Optional<Contact>> findContact(String accountId, String listName, String address) {
+    return pool.preparedQuery("SELECT address, topic_preferences, unsubscribe_all, attributes_data, created_at, "
+            + "updated_at FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3")
+        .execute(Tuple.of(accountId, listName, Contact.key(address)))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(contact(rows.iterator().next())));
+  }
+
+  /** Replaces a contact's preferences, UnsubscribeAll and attributes; whether there was such a contact. */
+  public Future<Boolean> updateContact(String accountId, String listName, Contact c) {
+    return pool.preparedQuery("UPDATE contacts SET topic_preferences = $4::jsonb, unsubscribe_all = $5, "
+            + "attributes_data = $6, updated_at = now() WHERE account_id = $1 AND list_name = $2 AND email = $3")
+        .execute(Tuple.of(accountId, listName, Contact.key(c.address()), preferencesJson(c.preferences()),
+            c.unsubscribeAll(), c.attributesData()))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Boolean> deleteContact(String accountId, String listName, String address) {
+    return pool.preparedQuery("DELETE FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3")
+        .execute(Tuple.of(accountId, listName, Contact.key(address))).map(r -> r.rowCount() == 1);
+  }
+
+  /**
+   * Contacts after {@code after} (a key; null: from the first), in key order, that pass {@code filter}. A contact's
+   * status for a topic is OPT_OUT when it unsubscribed from everything, else its own choice, else (only with
+   * {@code useDefault}) the topic's default; with no topic, OPT_OUT means UnsubscribeAll and OPT_IN the others.
+   */
+  public Future<List<Contact>> contacts(String accountId, String listName, Filter filter, String after, int limit) {
+    String topic = filter.topic() == null ? null : filter.topic().name();
+    String fallback = filter.topic() != null && filter.useDefault() ? filter.topic().defaultStatus().name() : null;
+    String status = filter.status() == null ? null : filter.status().name();
+    return pool.preparedQuery("""
+            SELECT address, topic_preferences, unsubscribe_all, attributes_data, created_at, updated_at, email
+            FROM contacts WHERE account_id = $1 AND list_name = $2 AND ($3::text IS NULL OR email > $3)
+              AND CASE WHEN $4::text IS NULL THEN $6::text IS NULL
+                         OR (CASE WHEN unsubscribe_all THEN 'OPT_OUT' ELSE 'OPT_IN' END) = $6
+                       ELSE (CASE WHEN unsubscribe_all THEN 'OPT_OUT'
+                                  ELSE COALESCE(topic_preferences ->> $4, $5::text) END) IS NOT NULL
+                         AND ($6::text IS NULL OR (CASE WHEN unsubscribe_all THEN 'OPT_OUT'
+                                  ELSE COALESCE(topic_preferences ->> $4, $5::text) END) = $6) END
+            ORDER BY email LIMIT $7""")
+        .execute(Tuple.from(new Object[] {accountId, listName, after, topic, fallback, status, limit}))
+        .map(rows -> {
+          List<Contact> out = new ArrayList<>(rows.size());
+          rows.forEach(r -> out.add(contact(r)));
+          return out;
+        });
+  }
+
+  /**
+   * A one-click unsubscription: the contact opts out of {@code topic}, or of everything when it is null, and is
+   * created when the list does not have it yet. Idempotent. False when the list no longer exists.
+   */
+  public Future<Boolean> unsubscribe(String accountId, String listName, String address, String topic) {
+    return pool.preparedQuery("""
+            INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, unsubscribe_all)
+            SELECT $1, $2, $3, $4, CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object($5, 'OPT_OUT') END,
+                   $5::text IS NULL
+            WHERE EXISTS (SELECT 1 FROM contact_lists WHERE account_id = $1 AND name = $2)
+            ON CONFLICT (account_id, list_name, email) DO UPDATE SET
+              topic_preferences = CASE WHEN $5::text IS NULL THEN contacts.topic_preferences
+                                       ELSE contacts.topic_preferences || jsonb_build_object($5, 'OPT_OUT') END,
+              unsubscribe_all = contacts.unsubscribe_all OR $5::text IS NULL, updated_at = now()""")
+        .execute(Tuple.of(accountId, listName, Contact.key(address), address, topic))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  public static SesException listNotFound(String name) {
+    return new SesException(SesError.NOT_FOUND, "List with name " + name + " does not exist.");
+  }
+
+  private static boolean isUniqueViolation(Throwable e) {
+    return e instanceof PgException pg && "23505".equals(pg.getSqlState());
+  }
+
+  private static JsonObject preferencesJson(Map<String, SubscriptionStatus> preferences) {
+    JsonObject o = new JsonObject();
+    preferences.forEach((topic, status) -> o.put(topic, status.name()));
+    return o;
+  }
+
+  private static ContactList list(Row r) {
+    List<Topic> topics = new ArrayList<>();
+    JsonArray stored = (JsonArray) r.getJson(2);
+    for (int i = 0; i < stored.size(); i++) {
+      topics.add(Topic.fromJson(stored.getJsonObject(i), "Topics"));
+    }
+    return new ContactList(r.getString(0), r.getString(1), topics, r.getOffsetDateTime(3).toInstant(),
+        r.getOffsetDateTime(4).toInstant());
+  }
+
+  private static Contact contact(Row r) {
+    Map<String, SubscriptionStatus> preferences = new LinkedHashMap<>();
+    JsonObject stored = (JsonObject) r.getJson(1);
+    stored.forEach(e -> preferences.put(e.getKey(), SubscriptionStatus.valueOf((String) e.getValue())));
+    return new Contact(r.getString(0), preferences, r.getBoolean(2), r.getString(3),
+        r.getOffsetDateTime(4).toInstant(), r.getOffsetDateTime(5).toInstant());
+  }
+}

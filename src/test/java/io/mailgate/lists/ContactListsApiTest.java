@@ -1,0 +1,234 @@
+package io.mailgate.lists;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.AlreadyExistsException;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.Contact;
+import software.amazon.awssdk.services.sesv2.model.GetContactListResponse;
+import software.amazon.awssdk.services.sesv2.model.GetContactResponse;
+import software.amazon.awssdk.services.sesv2.model.LimitExceededException;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.SubscriptionStatus;
+import software.amazon.awssdk.services.sesv2.model.Topic;
+import software.amazon.awssdk.services.sesv2.model.TopicPreference;
+
+/**
+ * SES v2 contact lists and contacts through the AWS SDK: create, read, update, delete, list with paging and filters,
+ * and the errors SES answers (each bad request changing nothing).
+ */
+class ContactListsApiTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  static Topic topic(String name, SubscriptionStatus status) {
+    return Topic.builder().topicName(name).displayName(name + " news").description("About " + name)
+        .defaultSubscriptionStatus(status).build();
+  }
+
+  static TopicPreference pref(String topic, SubscriptionStatus status) {
+    return TopicPreference.builder().topicName(topic).subscriptionStatus(status).build();
+  }
+
+  /** A fresh account (SES allows one list per account), with the list {@code name} and two topics. */
+  static SesV2Client accountWithList(String account, String name) {
+    Accounts.NewKey key = node.createAccount(account, true, 100, 10_000);
+    SesV2Client client = node.sesV2(key.accessKeyId(), key.secretAccessKey());
+    client.createContactList(r -> r.contactListName(name).description("The newsletter")
+        .topics(topic("sports", SubscriptionStatus.OPT_IN), topic("offers", SubscriptionStatus.OPT_OUT)));
+    return client;
+  }
+
+  @Test
+  void listsAreCreatedReadUpdatedListedAndDeletedWithTheirContacts() {
+    try (SesV2Client c = accountWithList("crud", "news")) {
+      GetContactListResponse got = c.getContactList(r -> r.contactListName("news"));
+      assertEquals("news", got.contactListName());
+      assertEquals("The newsletter", got.description());
+      assertEquals(List.of(topic("sports", SubscriptionStatus.OPT_IN), topic("offers", SubscriptionStatus.OPT_OUT)),
+          got.topics());
+      assertNotNull(got.createdTimestamp());
+      assertNotNull(got.lastUpdatedTimestamp());
+
+      assertThrows(AlreadyExistsException.class, () -> c.createContactList(r -> r.contactListName("news")));
+      LimitExceededException quota = assertThrows(LimitExceededException.class,
+          () -> c.createContactList(r -> r.contactListName("second")));
+      assertTrue(quota.getMessage().contains("at most 1 contact list"), quota.getMessage());
+      assertEquals(List.of("news"), c.listContactLists(r -> r.pageSize(1)).contactLists().stream()
+          .map(l -> l.contactListName()).toList());
+
+      c.updateContactList(r -> r.contactListName("news").topics(topic("sports", SubscriptionStatus.OPT_OUT)));
+      GetContactListResponse updated = c.getContactList(r -> r.contactListName("news"));
+      assertEquals(List.of(topic("sports", SubscriptionStatus.OPT_OUT)), updated.topics());
+      assertNull(updated.description(), "an update replaces the whole list, as in SES");
+
+      c.createContact(r -> r.contactListName("news").emailAddress("Reader@Example.org")
+          .topicPreferences(pref("sports", SubscriptionStatus.OPT_IN)).attributesData("{\"name\":\"Ann\"}"));
+      assertThrows(AlreadyExistsException.class, () -> c.createContact(r -> r.contactListName("news")
+          .emailAddress("reader@example.ORG")), "addresses compare without regard to case");
+      GetContactResponse contact = c.getContact(r -> r.contactListName("news").emailAddress("READER@example.org"));
+      assertEquals("Reader@Example.org", contact.emailAddress());
+      assertEquals("news", contact.contactListName());
+      assertEquals(List.of(pref("sports", SubscriptionStatus.OPT_IN)), contact.topicPreferences());
+      assertEquals(List.of(), contact.topicDefaultPreferences());
+      assertFalse(contact.unsubscribeAll());
+      assertEquals("{\"name\":\"Ann\"}", contact.attributesData());
+
+      c.deleteContactList(r -> r.contactListName("news"));
+      assertThrows(NotFoundException.class, () -> c.getContactList(r -> r.contactListName("news")));
+      c.createContactList(r -> r.contactListName("news"));
+      assertThrows(NotFoundException.class, () -> c.getContact(r -> r.contactListName("news")
+          .emailAddress("reader@example.org")), "deleting the list deleted its contacts");
+    }
+  }
+
+  @Test
+  void contactsAreUpdatedDeletedAndListedWithFiltersAndPages() {
+    try (SesV2Client c = accountWithList("contacts", "weekly")) {
+      c.createContact(r -> r.contactListName("weekly").emailAddress("a@example.org"));
+      c.createContact(r -> r.contactListName("weekly").emailAddress("b@example.org")
+          .topicPreferences(pref("offers", SubscriptionStatus.OPT_IN)));
+      c.createContact(r -> r.contactListName("weekly").emailAddress("c@example.org")
+          .topicPreferences(pref("sports", SubscriptionStatus.OPT_OUT)));
+      c.createContact(r -> r.contactListName("weekly").emailAddress("d@example.org").unsubscribeAll(true));
+
+      GetContactResponse a = c.getContact(r -> r.contactListName("weekly").emailAddress("a@example.org"));
+      assertEquals(List.of(), a.topicPreferences());
+      assertEquals(List.of(pref("sports", SubscriptionStatus.OPT_IN), pref("offers", SubscriptionStatus.OPT_OUT)),
+          a.topicDefaultPreferences());
+
+      assertEquals(List.of("a@example.org", "b@example.org", "c@example.org", "d@example.org"), all(c, null));
+      assertEquals(List.of("d@example.org"), all(c, f -> f.filteredStatus(SubscriptionStatus.OPT_OUT)));
+      // explicit choices only, unless the defaults are asked for; UnsubscribeAll is out of every topic
+      assertEquals(List.of("b@example.org"), all(c, f -> f.filteredStatus(SubscriptionStatus.OPT_IN)
+          .topicFilter(t -> t.topicName("offers"))));
+      assertEquals(List.of("a@example.org", "c@example.org", "d@example.org"), all(c, f -> f
+          .filteredStatus(SubscriptionStatus.OPT_OUT).topicFilter(t -> t.topicName("offers")
+              .useDefaultIfPreferenceUnavailable(true))));
+      assertEquals(List.of("a@example.org", "b@example.org"), all(c, f -> f.filteredStatus(SubscriptionStatus.OPT_IN)
+          .topicFilter(t -> t.topicName("sports").useDefaultIfPreferenceUnavailable(true))));
+      assertThrows(BadRequestException.class, () -> all(c, f -> f.topicFilter(t -> t.topicName("nope"))));
+
+      c.updateContact(r -> r.contactListName("weekly").emailAddress("A@EXAMPLE.ORG").unsubscribeAll(true));
+      assertTrue(c.getContact(r -> r.contactListName("weekly").emailAddress("a@example.org")).unsubscribeAll());
+      assertThrows(NotFoundException.class, () -> c.updateContact(r -> r.contactListName("weekly")
+          .emailAddress("nobody@example.org")));
+      c.deleteContact(r -> r.contactListName("weekly").emailAddress("b@example.org"));
+      assertThrows(NotFoundException.class, () -> c.deleteContact(r -> r.contactListName("weekly")
+          .emailAddress("b@example.org")));
+      assertEquals(List.of("a@example.org", "c@example.org", "d@example.org"), all(c, null));
+    }
+  }
+
+  /** Every contact of "weekly" through pages of one, with the filter. */
+  static List<String> all(SesV2Client c,
+      java.util.function.Consumer<software.amazon.awssdk.services.sesv2.model.ListContactsFilter.Builder> filter) {
+    List<String> out = new ArrayList<>();
+    String token = null;
+    do {
+      String t = token;
+      var page = c.listContacts(r -> {
+        r.contactListName("weekly").pageSize(1).nextToken(t);
+        if (filter != null) {
+          r.filter(filter);
+        }
+      });
+      page.contacts().stream().map(Contact::emailAddress).forEach(out::add);
+      token = page.nextToken();
+    } while (token != null);
+    return out;
+  }
+
+  @Test
+  void badRequestsAreRefusedAndChangeNothing() {
+    try (SesV2Client c = accountWithList("errors", "list")) {
+      c.createContact(r -> r.contactListName("list").emailAddress("kept@example.org"));
+      GetContactListResponse before = c.getContactList(r -> r.contactListName("list"));
+      List<Topic> many = new ArrayList<>();
+      for (int i = 0; i < 21; i++) {
+        many.add(topic("t" + i, SubscriptionStatus.OPT_IN));
+      }
+      assertThrows(BadRequestException.class, () -> c.updateContactList(r -> r.contactListName("list").topics(many)));
+      assertThrows(BadRequestException.class, () -> c.updateContactList(r -> r.contactListName("list")
+          .description("line\r\nBcc: x@example.org")));
+      assertThrows(BadRequestException.class, () -> c.updateContactList(r -> r.contactListName("list")
+          .topics(topic("bad name", SubscriptionStatus.OPT_IN))));
+      assertThrows(BadRequestException.class, () -> c.updateContactList(r -> r.contactListName("list")
+          .topics(topic("dup", SubscriptionStatus.OPT_IN), topic("dup", SubscriptionStatus.OPT_OUT))));
+      assertThrows(BadRequestException.class, () -> c.updateContactList(r -> r.contactListName("list")
+          .topics(Topic.builder().topicName("x").displayName("X").defaultSubscriptionStatus("MAYBE").build())));
+      assertEquals(before.topics(), c.getContactList(r -> r.contactListName("list")).topics());
+      assertEquals(before.description(), c.getContactList(r -> r.contactListName("list")).description());
+
+      assertThrows(BadRequestException.class, () -> c.createContact(r -> r.contactListName("list")
+          .emailAddress("not an address")));
+      assertThrows(BadRequestException.class, () -> c.createContact(r -> r.contactListName("list")
+          .emailAddress("a".repeat(250) + "@example.org")));
+      assertThrows(BadRequestException.class, () -> c.createContact(r -> r.contactListName("list")
+          .emailAddress("x@example.org\r\nBcc: y@example.org")));
+      assertThrows(BadRequestException.class, () -> c.createContact(r -> r.contactListName("list")
+          .emailAddress("new@example.org").topicPreferences(pref("unknown", SubscriptionStatus.OPT_IN))));
+      assertThrows(BadRequestException.class, () -> c.createContact(r -> r.contactListName("list")
+          .emailAddress("new@example.org").topicPreferences(TopicPreference.builder().topicName("sports")
+              .subscriptionStatus("YES").build())));
+      assertThrows(BadRequestException.class, () -> c.updateContact(r -> r.contactListName("list")
+          .emailAddress("kept@example.org").topicPreferences(pref("unknown", SubscriptionStatus.OPT_IN))));
+      assertThrows(NotFoundException.class, () -> c.createContact(r -> r.contactListName("none")
+          .emailAddress("new@example.org")));
+      assertThrows(NotFoundException.class, () -> c.getContact(r -> r.contactListName("list")
+          .emailAddress("new@example.org")), "no refused contact was created");
+      GetContactResponse kept = c.getContact(r -> r.contactListName("list").emailAddress("kept@example.org"));
+      assertEquals(List.of(), kept.topicPreferences());
+
+      HttpResponse<String> malformed = node.signed("POST", "/v2/email/contact-lists/list/contacts", "{\"EmailAddress\":",
+          Map.of("content-type", "application/json"));
+      assertEquals(400, malformed.statusCode());
+      assertEquals("BadRequestException", malformed.headers().firstValue("x-amzn-ErrorType").orElse(null));
+      assertThrows(BadRequestException.class, () -> c.createContactList(r -> r.contactListName("bad/name")));
+    }
+  }
+
+  @Test
+  void anotherAccountDoesNotSeeTheList() {
+    try (SesV2Client c = accountWithList("owner", "private")) {
+      assertThrows(NotFoundException.class, () -> ses.getContactList(r -> r.contactListName("private")));
+      assertThrows(NotFoundException.class, () -> ses.createContact(r -> r.contactListName("private")
+          .emailAddress("x@example.org")));
+      assertEquals(List.of(), ses.listContactLists(r -> { }).contactLists().stream()
+          .map(l -> l.contactListName()).collect(Collectors.toList()).stream().filter("private"::equals).toList());
+    }
+  }
+}

@@ -1,0 +1,278 @@
+package io.mailgate.lists;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import org.apache.james.mime4j.dom.Entity;
+import org.apache.james.mime4j.dom.Message;
+import org.apache.james.mime4j.dom.Multipart;
+import org.apache.james.mime4j.dom.TextBody;
+import org.apache.james.mime4j.message.DefaultMessageBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.SubscriptionStatus;
+import software.amazon.awssdk.services.sesv2.model.Topic;
+import software.amazon.awssdk.services.sesv2.model.TopicPreference;
+
+/**
+ * SendEmail with ListManagementOptions end to end: the RFC 8058 headers and the filled-in placeholder in what the
+ * relay receives, the one-click POST to the delivered link, and the sends after it (unsubscribed recipients are not
+ * mailed, others are), through the AWS SDK and plain HTTP as a mail provider would make it.
+ */
+class ListManagementTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static SesV2Client ses;
+  static final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+    ses = node.sesV2();
+    ses.createContactList(r -> r.contactListName("news").topics(
+        Topic.builder().topicName("weekly").displayName("Weekly digest").defaultSubscriptionStatus(SubscriptionStatus.OPT_IN).build(),
+        Topic.builder().topicName("promo").displayName("Offers").defaultSubscriptionStatus(SubscriptionStatus.OPT_OUT).build()));
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+  }
+
+  static String send(String topic, String subject, String... to) {
+    return ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses(to))
+        .listManagementOptions(l -> l.contactListName("news").topicName(topic))
+        .content(c -> c.simple(m -> m.subject(s -> s.data(subject))
+            .body(b -> b.text(t -> t.data("Hello.\nUnsubscribe: {{amazonSESUnsubscribeUrl}}\n"))
+                .html(h -> h.data("<p>Hello.</p><a href=\"{{amazonSESUnsubscribeUrl}}\">unsubscribe</a>")))))).messageId();
+  }
+
+  static RecordingSmtpServer.Received awaitReceived(String rcpt, String subject) {
+    return Await.until(() -> relay.received().stream()
+            .filter(r -> r.rcptTo().contains(rcpt) && r.text().contains("Subject: " + subject + "\r\n")).findFirst()
+            .orElse(null),
+        r -> r != null, Duration.ofSeconds(20));
+  }
+
+  static boolean received(String rcpt, String subject) {
+    return relay.received().stream().anyMatch(r -> r.rcptTo().contains(rcpt)
+        && r.text().contains("Subject: " + subject + "\r\n"));
+  }
+
+  static Message parse(byte[] data) throws IOException {
+    return new DefaultMessageBuilder().parseMessage(new ByteArrayInputStream(data));
+  }
+
+  static String text(Entity e) throws IOException {
+    try (InputStream in = ((TextBody) e.getBody()).getInputStream()) {
+      return new String(in.readAllBytes(), e.getCharset() == null ? "US-ASCII" : e.getCharset());
+    }
+  }
+
+  /** The List-Unsubscribe URL of a delivered message. */
+  static String unsubscribeUrl(Message m) {
+    String value = m.getHeader().getField("List-Unsubscribe").getBody().strip();
+    assertTrue(value.startsWith("<") && value.endsWith(">"), value);
+    return value.substring(1, value.length() - 1);
+  }
+
+  static HttpResponse<String> post(String url, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static HttpResponse<String> get(String url) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String status(JsonObject message, String address) {
+    JsonArray recipients = message.getJsonArray("Recipients");
+    for (int i = 0; i < recipients.size(); i++) {
+      if (recipients.getJsonObject(i).getString("Address").equals(address)) {
+        return recipients.getJsonObject(i).getString("Status");
+      }
+    }
+    throw new AssertionError(address + " is not a recipient of " + message.encode());
+  }
+
+  @Test
+  void theMessageCarriesOneClickHeadersAndTheFilledPlaceholder() throws Exception {
+    send("weekly", "Issue 1", "reader1@example.org");
+    Message m = parse(awaitReceived("reader1@example.org", "Issue 1").data());
+    String url = unsubscribeUrl(m);
+    assertTrue(url.startsWith(node.endpoint().toString().replaceAll("/$", "") + "/t/u/"), url);
+    assertEquals("List-Unsubscribe=One-Click", m.getHeader().getField("List-Unsubscribe-Post").getBody().strip());
+    Multipart alternative = (Multipart) m.getBody();
+    String plain = text(alternative.getBodyParts().get(0));
+    String html = text(alternative.getBodyParts().get(1));
+    assertTrue(plain.contains("Unsubscribe: " + url + "\r\n"), plain);
+    assertTrue(html.contains("<a href=\"" + url + "\">"), html);
+    assertFalse(plain.contains("amazonSESUnsubscribeUrl") || html.contains("amazonSESUnsubscribeUrl"));
+  }
+
+  @Test
+  void aTemplateKeepsThePlaceholderForTheLink() throws Exception {
+    ses.sendEmail(r -> r.fromEmailAddress("news@example.com").destination(d -> d.toAddresses("templated@example.org"))
+        .listManagementOptions(l -> l.contactListName("news"))
+        .content(c -> c.template(t -> t.templateContent(tc -> tc.subject("Hi {{name}}")
+            .text("Dear {{name}}, leave: {{amazonSESUnsubscribeUrl}}")).templateData("{\"name\":\"Tom\"}"))));
+    Message m = parse(awaitReceived("templated@example.org", "Hi Tom").data());
+    assertEquals("Dear Tom, leave: " + unsubscribeUrl(m), text(m).strip());
+  }
+
+  @Test
+  void oneClickPostUnsubscribesFromTheTopicAndLaterSendsSkipOnlyThatRecipient() throws Exception {
+    send("weekly", "Issue 2", "leaver@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("leaver@example.org", "Issue 2").data()));
+
+    HttpResponse<String> done = post(url, "List-Unsubscribe=One-Click");
+    assertEquals(200, done.statusCode(), done.body());
+    assertEquals(200, post(url, "List-Unsubscribe=One-Click").statusCode(), "idempotent");
+    var contact = ses.getContact(r -> r.contactListName("news").emailAddress("leaver@example.org"));
+    assertEquals(List.of(TopicPreference.builder().topicName("weekly").subscriptionStatus(SubscriptionStatus.OPT_OUT)
+        .build()), contact.topicPreferences(), "created by the unsubscription, out of the topic only");
+    assertFalse(contact.unsubscribeAll());
+
+    String id = send("weekly", "Issue 3", "LEAVER@example.org", "stayer@example.org");
+    awaitReceived("stayer@example.org", "Issue 3");
+    JsonObject status = node.awaitOutcomes(id, 2);
+    assertEquals("DELIVERED", status(status, "stayer@example.org"));
+    assertEquals("BOUNCED", status(status, "LEAVER@example.org"), "addresses compare without regard to case");
+    assertFalse(received("LEAVER@example.org", "Issue 3"));
+    JsonObject bounce = status.getJsonArray("Events").stream().map(JsonObject.class::cast)
+        .filter(e -> e.getString("eventType").equals("Bounce")).findFirst().orElseThrow();
+    assertTrue(bounce.encode().contains("unsubscribed from contact list news (topic weekly)"), bounce.encode());
+
+    // another topic of the same list still reaches them
+    send("promo", "Offer 1", "leaver@example.org");
+    ses.updateContact(r -> r.contactListName("news").emailAddress("leaver@example.org")
+        .topicPreferences(TopicPreference.builder().topicName("promo").subscriptionStatus(SubscriptionStatus.OPT_IN).build(),
+            TopicPreference.builder().topicName("weekly").subscriptionStatus(SubscriptionStatus.OPT_OUT).build()));
+    send("promo", "Offer 2", "leaver@example.org");
+    awaitReceived("leaver@example.org", "Offer 2");
+  }
+
+  @Test
+  void aLinkWithoutTopicUnsubscribesFromEverything() throws Exception {
+    send(null, "General 1", "all@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("all@example.org", "General 1").data()));
+    assertEquals(200, post(url, "List-Unsubscribe=One-Click").statusCode());
+    assertTrue(ses.getContact(r -> r.contactListName("news").emailAddress("all@example.org")).unsubscribeAll());
+    String id = send("weekly", "General 2", "all@example.org");
+    assertEquals("BOUNCED", status(node.awaitOutcomes(id, 1), "all@example.org"));
+  }
+
+  @Test
+  void aGetShowsAFormAndUnsubscribesNobody() throws Exception {
+    send("weekly", "Issue 4", "prefetched@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("prefetched@example.org", "Issue 4").data()));
+    HttpResponse<String> page = get(url);
+    assertEquals(200, page.statusCode());
+    assertTrue(page.body().contains("<form method=\"post\">"), page.body());
+    assertTrue(page.body().contains("name=\"List-Unsubscribe\" value=\"One-Click\""), page.body());
+    HttpResponse<String> head = http.send(HttpRequest.newBuilder(URI.create(url))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, head.statusCode());
+    assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
+        .emailAddress("prefetched@example.org")), "neither a GET nor a HEAD is an unsubscription");
+    assertEquals(400, post(url, "").statusCode(), "a POST without RFC 8058's body is not one either");
+    HttpResponse<String> large = post(url, "List-Unsubscribe=One-Click&" + "x".repeat(10_000));
+    assertEquals(413, large.statusCode());
+    assertTrue(large.body().contains("<h1>Unsubscribe</h1>"), large.body());
+    assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
+        .emailAddress("prefetched@example.org")));
+  }
+
+  @Test
+  void aTamperedTokenIsRefused() throws Exception {
+    send("weekly", "Issue 5", "victim@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("victim@example.org", "Issue 5").data()));
+    String token = url.substring(url.lastIndexOf('/') + 1);
+    // another address in the payload, the MAC kept
+    String payload = new String(java.util.Base64.getUrlDecoder().decode(token.substring(0, token.indexOf('.'))),
+        java.nio.charset.StandardCharsets.UTF_8).replace("victim@", "target@");
+    String forged = url.substring(0, url.lastIndexOf('/') + 1) + java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(payload.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + token.substring(token.indexOf('.'));
+    for (String bad : List.of(forged, url + "x", url.substring(0, url.length() - 2),
+        url.substring(0, url.lastIndexOf('/') + 1) + token.replace(".", ""))) {
+      HttpResponse<String> refused = post(bad, "List-Unsubscribe=One-Click");
+      assertEquals(400, refused.statusCode(), bad);
+      assertTrue(refused.body().contains("not valid"), refused.body());
+      assertEquals(400, get(bad).statusCode());
+    }
+    assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
+        .emailAddress("target@example.org")));
+    assertThrows(NotFoundException.class, () -> ses.getContact(r -> r.contactListName("news")
+        .emailAddress("victim@example.org")));
+  }
+
+  @Test
+  void aTopicsDefaultOptOutHoldsUnlessTheContactOptedIn() {
+    ses.createContact(r -> r.contactListName("news").emailAddress("keen@example.org")
+        .topicPreferences(TopicPreference.builder().topicName("promo").subscriptionStatus(SubscriptionStatus.OPT_IN).build()));
+    ses.createContact(r -> r.contactListName("news").emailAddress("silent@example.org"));
+    String id = send("promo", "Sale", "keen@example.org", "silent@example.org", "stranger@example.org");
+    JsonObject status = node.awaitOutcomes(id, 3);
+    assertEquals("DELIVERED", status(status, "keen@example.org"), "explicit OPT_IN");
+    assertEquals("BOUNCED", status(status, "silent@example.org"), "the topic's default OPT_OUT");
+    assertEquals("DELIVERED", status(status, "stranger@example.org"), "not a contact: mailed");
+    assertFalse(received("silent@example.org", "Sale"));
+  }
+
+  @Test
+  void aRawMessagesSesHeaderIsListManagementOptionsAndIsRemoved() throws Exception {
+    String raw = "From: news@example.com\r\nTo: raw@example.org\r\nSubject: Raw issue\r\n"
+        + "X-SES-LIST-MANAGEMENT-OPTIONS: news; topic=weekly\r\nList-Unsubscribe: <mailto:old@example.com>\r\n"
+        + "\r\nHello.\r\n";
+    ses.sendEmail(r -> r.content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(raw)))));
+    RecordingSmtpServer.Received got = awaitReceived("raw@example.org", "Raw issue");
+    Message m = parse(got.data());
+    assertFalse(got.text().contains("X-SES-LIST-MANAGEMENT-OPTIONS"), got.text());
+    assertEquals(1, m.getHeader().getFields("List-Unsubscribe").size(), "the sender's own is replaced");
+    String url = unsubscribeUrl(m);
+    assertEquals("List-Unsubscribe=One-Click", m.getHeader().getField("List-Unsubscribe-Post").getBody().strip());
+    assertEquals(200, post(url, "List-Unsubscribe=One-Click").statusCode());
+    assertEquals(List.of(TopicPreference.builder().topicName("weekly").subscriptionStatus(SubscriptionStatus.OPT_OUT)
+        .build()), ses.getContact(r -> r.contactListName("news").emailAddress("raw@example.org")).topicPreferences());
+
+    String unknown = raw.replace("news; topic=weekly", "gone").replace("Raw issue", "Raw unknown");
+    assertThrows(NotFoundException.class, () -> ses.sendEmail(r -> r.content(c -> c.raw(m2 -> m2.data(
+        software.amazon.awssdk.core.SdkBytes.fromUtf8String(unknown))))));
+  }
+
+  @Test
+  void anUnknownListOrTopicIsNotFoundAndNothingIsSent() {
+    NotFoundException list = assertThrows(NotFoundException.class, () -> ses.sendEmail(r -> r
+        .fromEmailAddress("news@example.com").destination(d -> d.toAddresses("x@example.org"))
+        .listManagementOptions(l -> l.contactListName("other"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("No list")).body(b -> b.text(t -> t.data("x")))))));
+    assertTrue(list.getMessage().contains("other"), list.getMessage());
+    assertThrows(NotFoundException.class, () -> send("nope", "No topic", "x@example.org"));
+    assertNotNull(ses.getContactList(r -> r.contactListName("news")));
+  }
+}
