@@ -30,4 +30,7 @@ CREATE TABLE contacts (
 -- The list (and topic) a message was sent for (SendEmail's ListManagementOptions): delivery skips recipients who
 -- unsubscribed from it, as it skips suppressed ones, checking when it delivers (an unsubscription that arrives while
 -- the message waits in the queue still counts).
+-- (A catalog change only, but it takes the table's strongest lock for an instant: rather than queue behind a long
+-- reader and hold every send up meanwhile, the migration gives up after 10 s and the node's next start tries again.)
+SET LOCAL lock_timeout = '10s';
 ALTER TABLE messages ADD COLUMN contact_list text, ADD COLUMN contact_list_topic text;

@@ -53,8 +53,12 @@ final class UnsubscribeHandler {
       answer(ctx, 400, "This unsubscribe link is not valid. It may have been changed or cut short.");
       return;
     }
-    String body = ctx.body().asString();
-    if (body == null || !body.strip().equals("List-Unsubscribe=One-Click")) {
+    // RFC 8058 3.2: the POST SHOULD be multipart/form-data and MAY be urlencoded; both arrive as form attributes
+    // (BodyHandler keeps no body of a multipart one). A body of any other type is read as it came.
+    String field = ctx.request().getFormAttribute("List-Unsubscribe");
+    String body = ctx.body() == null ? null : ctx.body().asString();
+    if (!"One-Click".equals(field == null ? null : field.strip())
+        && (body == null || !body.strip().equals("List-Unsubscribe=One-Click"))) {
       answer(ctx, 400, "An unsubscribe request is a POST of List-Unsubscribe=One-Click (RFC 8058).");
       return;
     }
@@ -65,7 +69,7 @@ final class UnsubscribeHandler {
             + ar.cause().getMessage());
         answer(ctx, 503, "Your request could not be recorded right now. Please try again in a few minutes.");
       } else if (!ar.result()) {
-        answer(ctx, 404, "This mailing list no longer exists: you will receive nothing more from it.");
+        answer(ctx, 404, "This mailing list no longer exists here, so there is nothing to unsubscribe from.");
       } else {
         answer(ctx, 200, VerifyEmailHandler.escape(t.address()) + " is unsubscribed from " + what(t) + ".");
       }

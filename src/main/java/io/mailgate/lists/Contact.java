@@ -2,7 +2,6 @@ package io.mailgate.lists;
 
 import io.mailgate.SesException;
 import io.mailgate.send.MailboxParser;
-import io.mailgate.send.MessageHeader;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
@@ -25,7 +24,13 @@ public record Contact(String address, Map<String, SubscriptionStatus> preference
       if (attributesData.length() > MAX_ATTRIBUTES) {
         throw SesException.badRequest("AttributesData is longer than " + MAX_ATTRIBUTES + " characters.");
       }
-      MessageHeader.requireNoControl(attributesData, "AttributesData");
+      // it never reaches a header: line breaks and tabs are fine (pretty-printed JSON), other control characters not
+      for (int i = 0; i < attributesData.length(); i++) {
+        char c = attributesData.charAt(i);
+        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f) {
+          throw SesException.badRequest("Illegal control character in AttributesData.");
+        }
+      }
     }
   }
 

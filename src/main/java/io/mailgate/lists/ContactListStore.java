@@ -24,6 +24,9 @@ public final class ContactListStore {
   /** A ListContacts filter: contacts whose status (for {@code topic} when given) is {@code status} (any when null). */
   public record Filter(SubscriptionStatus status, Topic topic, boolean useDefault) {}
 
+  /** The first key of the advisory locks that put one account's list creations in turn: "CLst". */
+  private static final int CREATE_LOCK = 0x434c7374;
+
   private final Pool pool;
 
   public ContactListStore(Pool pool) {
@@ -32,11 +35,14 @@ public final class ContactListStore {
 
   /** Stores a new list: ALREADY_EXISTS when the name is taken, LIMIT_EXCEEDED when the account has its quota. */
   public Future<Void> create(String accountId, ContactList list) {
-    // the quota and the insert in one statement; a list of the same name fails on the key first (AlreadyExists)
-    return pool.preparedQuery("INSERT INTO contact_lists (account_id, name, description, topics) "
-            + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
-            + "AND name <> $2) < $5")
-        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT))
+    // the quota and the insert in one statement; a list of the same name fails on the key first (AlreadyExists).
+    // Creations of one account take turns (an advisory lock): two at once would each count the other's as not there
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + CREATE_LOCK
+                + ", hashtext($1))").execute(Tuple.of(accountId))
+            .compose(locked -> conn.preparedQuery("INSERT INTO contact_lists (account_id, name, description, topics) "
+                + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
+                + "AND name <> $2) < $5")
+            .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT))))
         .recover(e -> Future.failedFuture(isUniqueViolation(e)
             ? new SesException(SesError.ALREADY_EXISTS, "Contact list " + list.name() + " already exists.") : e))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()

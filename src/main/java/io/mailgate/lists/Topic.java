@@ -9,7 +9,7 @@ import io.vertx.core.json.JsonObject;
  * status a contact has until they choose. Its name is what ListManagementOptions and preferences name it by.
  */
 public record Topic(String name, String displayName, String description, SubscriptionStatus defaultStatus) {
-  /** Longest display name and description kept: they are shown on the unsubscribe page, not mailed. */
+  /** Longest display name and description kept (returned by the API; neither is mailed nor shown on a page). */
   static final int MAX_TEXT = 1000;
 
   public Topic {

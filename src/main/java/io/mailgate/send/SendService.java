@@ -176,14 +176,19 @@ public final class SendService {
   /**
    * A message sent with ListManagementOptions: its list and topic must exist (NotFound), and it gets the one-click
    * unsubscribe headers and URL ({@link UnsubscribeLinks}), a Simple one built again. A message has one content for all
-   * its recipients, so its link names one address: the first recipient (the first To, else the first Cc, else Bcc),
-   * as SES's single-recipient sends do; send one message per recipient (SendBulkEmail does) for a link of each one's
-   * own. Recipients who unsubscribed are skipped at delivery, each by their own contact.
+   * its recipients and its link names one address, so it must have one recipient: with several, every one of them
+   * would get a button that unsubscribes the first, and see (in the link) who that is, Bcc recipients included. The
+   * recipient is skipped at delivery if unsubscribed by then.
    */
   private Future<Prepared> listManaged(Caller caller, SendRequest request, Prepared p) {
     SendRequest.ListManagement options = request.listManagement();
     if (options == null) {
       return Future.succeededFuture(p);
+    }
+    if (p.recipients().size() != 1) {
+      return Future.failedFuture(new SesException(SesError.BAD_REQUEST, "A message sent with ListManagementOptions "
+          + "must have exactly one recipient (its unsubscribe link names that recipient); it has "
+          + p.recipients().size() + ". Send one message per recipient."));
     }
     return unsubscribeLinks.check(caller.account().id(), options).compose(v -> {
       String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address());

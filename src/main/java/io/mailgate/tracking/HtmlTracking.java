@@ -51,7 +51,8 @@ public final class HtmlTracking {
    * As {@link #rewrite(String, String, TrackingTokens, String, String)}, the click endpoint chosen per link (a custom
    * redirect domain's HTTPS policy keeps an http link http).
    *
-   * @param clickBase from a link's target URL to where its click endpoint lives; null: do not track clicks
+   * @param clickBase from a link's target URL to where its click endpoint lives (null for a link left as it is); null:
+   *     do not track clicks
    */
   public static Result rewriteByLink(String html, String messageId, TrackingTokens tokens,
       UnaryOperator<String> clickBase, String openBase) {
@@ -291,6 +292,9 @@ public final class HtmlTracking {
           ? Map.of()
           : linkTags(CharacterReferences.decode(html.substring(tagsAttribute.valueStart, tagsAttribute.valueEnd)));
       String base = clickBase.apply(url);
+      if (base == null) {
+        return null; // a link not to be tracked
+      }
       if (!base.equals(lastBase)) {
         lastBase = base;
         lastPrefix = prefix(base, "/t/c/");

@@ -57,7 +57,18 @@ public final class LinkTracking {
 
   /** HTML with its links rewritten and pixel added as {@code b} says. */
   public String html(String html, String messageId, Bases b) {
-    return HtmlTracking.rewriteByLink(html, messageId, tokens, b.click(), b.open()).html();
+    return HtmlTracking.rewriteByLink(html, messageId, tokens, click(b), b.open()).html();
+  }
+
+  /**
+   * Where {@code b} sends a link's clicks, except the message's own unsubscribe link (list management), left as it is:
+   * a mail scanner that fetches every link would otherwise record a Click for it, and the recipient's unsubscribing
+   * should not go through a redirect.
+   */
+  private UnaryOperator<String> click(Bases b) {
+    UnaryOperator<String> click = b.click();
+    String unsubscribe = nodeBase + "/t/u/";
+    return click == null ? null : link -> link.startsWith(unsubscribe) ? null : click.apply(link);
   }
 
   /**
@@ -67,7 +78,7 @@ public final class LinkTracking {
   public byte[] raw(byte[] message, String messageId, Bases b) {
     boolean[] pixelPlaced = {false};
     return MimeHtmlParts.rewrite(message, html -> {
-      String out = HtmlTracking.rewriteByLink(html, messageId, tokens, b.click(), pixelPlaced[0] ? null : b.open())
+      String out = HtmlTracking.rewriteByLink(html, messageId, tokens, click(b), pixelPlaced[0] ? null : b.open())
           .html();
       pixelPlaced[0] |= b.open() != null;
       return out.equals(html) ? html : out;

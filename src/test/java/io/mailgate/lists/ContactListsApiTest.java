@@ -96,7 +96,7 @@ class ContactListsApiTest {
       assertNull(updated.description(), "an update replaces the whole list, as in SES");
 
       c.createContact(r -> r.contactListName("news").emailAddress("Reader@Example.org")
-          .topicPreferences(pref("sports", SubscriptionStatus.OPT_IN)).attributesData("{\"name\":\"Ann\"}"));
+          .topicPreferences(pref("sports", SubscriptionStatus.OPT_IN)).attributesData("{\r\n  \"name\": \"Ann\"\r\n}"));
       assertThrows(AlreadyExistsException.class, () -> c.createContact(r -> r.contactListName("news")
           .emailAddress("reader@example.ORG")), "addresses compare without regard to case");
       GetContactResponse contact = c.getContact(r -> r.contactListName("news").emailAddress("READER@example.org"));
@@ -105,7 +105,7 @@ class ContactListsApiTest {
       assertEquals(List.of(pref("sports", SubscriptionStatus.OPT_IN)), contact.topicPreferences());
       assertEquals(List.of(), contact.topicDefaultPreferences());
       assertFalse(contact.unsubscribeAll());
-      assertEquals("{\"name\":\"Ann\"}", contact.attributesData());
+      assertEquals("{\r\n  \"name\": \"Ann\"\r\n}", contact.attributesData(), "pretty-printed JSON is kept");
 
       c.deleteContactList(r -> r.contactListName("news"));
       assertThrows(NotFoundException.class, () -> c.getContactList(r -> r.contactListName("news")));

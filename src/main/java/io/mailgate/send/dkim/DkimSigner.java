@@ -30,9 +30,13 @@ public final class DkimSigner {
   public static final List<String> SIGNED_FIELDS = List.of("from", "to", "cc", "subject", "date", "message-id",
       "reply-to", "mime-version", "content-type", "content-transfer-encoding", "list-unsubscribe",
       "list-unsubscribe-post");
-  /** Fields listed once more than present (oversigned). */
+  /**
+   * Fields listed once more than present (oversigned): no one relaying the message can add one above the signed one
+   * without breaking the signature. From and Subject, and the one-click unsubscribe pair (a second List-Unsubscribe
+   * would choose where a mailbox provider's unsubscribe button posts).
+   */
   private static final boolean[] OVERSIGNED = {true, false, false, true, false, false, false, false, false, false,
-      false, false};
+      true, true};
   private static final byte[][] SIGNED_NAMES = SIGNED_FIELDS.stream()
       .map(s -> s.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
 
