@@ -56,7 +56,9 @@ class AuthenticationTest {
              .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
                  software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(TestNode.ACCESS_KEY, TestNode.SECRET)))
              .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create())
-             .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(2))).build()) {
+             // two attempts are the refusal and the corrected retry; one more for a pooled connection that the
+             // JVM-wide keep-alive cache of HttpURLConnection kept to an earlier test's node on the same port
+             .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(3))).build()) {
       ses.getAccount(r -> { }); // refused, then retried with the clock corrected
       HttpResponse<String> r = ahead.signed("GET", "/v2/email/account", null, Map.of());
       assertEquals(403, r.statusCode(), "this client signs with its own clock and does not correct it");

@@ -32,10 +32,12 @@ class SendingHistoryTest {
     url = TestServices.freshDatabase();
     vertx = Vertx.vertx();
     pool = TestServices.migratedPool(vertx, url, 2);
-    // a month of older messages, which the count must not read, then the last day's
+    // a month of older messages and their recipients, which the count must not read, then the last day's
     Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
         + "SELECT '" + MessageIds.prefix(NOW.minus(Duration.ofDays(30))) + "-' || i, 'a1', 's@example.com', "
         + "'s@example.com', 'x', 1, now() - interval '30 days' FROM generate_series(1, 20000) i");
+    Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) "
+        + "SELECT id, 0, 'old@example.org', 'delivered', now(), now() FROM messages");
     message("yesterday", "a1", NOW.minus(Duration.ofHours(25)), "r1@example.org");
     message("hour-ago", "a1", NOW.minus(Duration.ofHours(1)), "r1@example.org", "r2@example.org",
         "success@SIMULATOR.amazonses.com");
@@ -82,6 +84,7 @@ class SendingHistoryTest {
             }))
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertTrue(plan.contains("Index Cond: (id >= "), plan);
+    assertTrue(plan.contains("Index Cond: (message_id = m.id)"), plan);
     assertFalse(plan.contains("Seq Scan"), plan);
   }
 }
