@@ -44,6 +44,7 @@ final class UnsubscribeHandler {
     UnsubscribeTokens.Token t = token.get();
     answer(ctx, 200, "Unsubscribe " + VerifyEmailHandler.escape(t.address()) + " from " + what(t) + "?</p>"
         + "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
+        + "<input type=\"hidden\" name=\"via\" value=\"page\">"
         + "<button type=\"submit\">Unsubscribe</button></form><p>");
   }
 
@@ -63,7 +64,10 @@ final class UnsubscribeHandler {
       return;
     }
     UnsubscribeTokens.Token t = token.get();
-    store.unsubscribe(t.accountId(), t.list(), t.address(), t.topic()).onComplete(ar -> {
+    // the page's button, or a mailbox provider's one (RFC 8058, from the List-Unsubscribe header): the Subscription
+    // event's source, as SES names them
+    String source = "page".equals(ctx.request().getFormAttribute("via")) ? "UnsubscribeLink" : "UnsubscribeHeader";
+    store.unsubscribe(t.accountId(), t.list(), t.address(), t.topic(), t.messageId(), source).onComplete(ar -> {
       if (ar.failed()) {
         LOG.warning("unsubscription from " + t.list() + " (account " + t.accountId() + ") not recorded: "
             + ar.cause().getMessage());

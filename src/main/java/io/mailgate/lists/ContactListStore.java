@@ -145,21 +145,72 @@ public final class ContactListStore {
   }
 
   /**
-   * A one-click unsubscription: the contact opts out of {@code topic}, or of everything when it is null, and is
-   * created when the list does not have it yet. Idempotent. False when the list no longer exists.
+   * Unsubscribes {@code address} from the list's {@code topic} (null: from the whole list, UnsubscribeAll), creating the
+   * contact when the list does not have it; false when there is no such list. A change is recorded as a Subscription
+   * event of message {@code messageId} (the one whose link was used), posted to its configuration set's destinations
+   * that take Subscription events, as SES does; {@code source} is how it came ({@code UnsubscribeHeader}: the mailbox
+   * provider's one-click button; {@code UnsubscribeLink}: the page's). Doing it again changes nothing and records
+   * nothing. One transaction: the contact and its event, or neither.
    */
-  public Future<Boolean> unsubscribe(String accountId, String listName, String address, String topic) {
-    return pool.preparedQuery("""
-            INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, unsubscribe_all)
-            SELECT $1, $2, $3, $4, CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object($5, 'OPT_OUT') END,
-                   $5::text IS NULL
-            WHERE EXISTS (SELECT 1 FROM contact_lists WHERE account_id = $1 AND name = $2)
-            ON CONFLICT (account_id, list_name, email) DO UPDATE SET
-              topic_preferences = CASE WHEN $5::text IS NULL THEN contacts.topic_preferences
-                                       ELSE contacts.topic_preferences || jsonb_build_object($5, 'OPT_OUT') END,
-              unsubscribe_all = contacts.unsubscribe_all OR $5::text IS NULL, updated_at = now()""")
-        .execute(Tuple.of(accountId, listName, Contact.key(address), address, topic))
-        .map(r -> r.rowCount() == 1);
+  public Future<Boolean> unsubscribe(String accountId, String listName, String address, String topic,
+      String messageId, String source) {
+    String email = Contact.key(address);
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT topic_preferences, unsubscribe_all FROM contacts "
+            + "WHERE account_id = $1 AND list_name = $2 AND email = $3 FOR UPDATE")
+        .execute(Tuple.of(accountId, listName, email))
+        .compose(before -> conn.preparedQuery("""
+                INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, unsubscribe_all)
+                SELECT $1, $2, $3, $4,
+                       CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object($5, 'OPT_OUT') END,
+                       $5::text IS NULL
+                WHERE EXISTS (SELECT 1 FROM contact_lists WHERE account_id = $1 AND name = $2)
+                ON CONFLICT (account_id, list_name, email) DO UPDATE SET
+                  topic_preferences = CASE WHEN $5::text IS NULL THEN contacts.topic_preferences
+                                           ELSE contacts.topic_preferences || jsonb_build_object($5, 'OPT_OUT') END,
+                  unsubscribe_all = contacts.unsubscribe_all OR $5::text IS NULL, updated_at = now()
+                RETURNING topic_preferences, unsubscribe_all""")
+            .execute(Tuple.of(accountId, listName, email, address, topic))
+            .compose(after -> {
+              if (after.size() == 0) {
+                return Future.succeededFuture(false);
+              }
+              Row now = after.iterator().next();
+              JsonObject oldPreferences = before.size() == 0 ? preferencesEvent(new JsonObject(), false)
+                  : preferencesEvent((JsonObject) before.iterator().next().getJson(0),
+                      before.iterator().next().getBoolean(1));
+              JsonObject newPreferences = preferencesEvent((JsonObject) now.getJson(0), now.getBoolean(1));
+              if (newPreferences.equals(oldPreferences) || messageId == null) {
+                return Future.succeededFuture(true);
+              }
+              JsonObject detail = new JsonObject().put("contactList", listName)
+                  .put("timestamp", java.time.Instant.now().toString()).put("source", source)
+                  .put("newTopicPreferences", newPreferences).put("oldTopicPreferences", oldPreferences);
+              return conn.preparedQuery(SUBSCRIPTION_EVENT)
+                  .execute(Tuple.of(messageId, accountId, address, detail.encode())).map(true);
+            })));
+  }
+
+  /**
+   * The Subscription event of a message (when it is still kept), and its rows in the event outbox for the message's
+   * configuration set's destinations that take Subscription events.
+   */
+  private static final String SUBSCRIPTION_EVENT = """
+      WITH recorded AS (
+        INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
+        SELECT m.id, m.account_id, 'Subscription', $3, $4::text::jsonb, now() FROM messages m
+        WHERE m.id = $1 AND m.account_id = $2)
+      INSERT INTO event_outbox (destination_id, message_id, type, recipient, detail, created_at, next_attempt_at)
+      SELECT ed.id, m.id, 'Subscription', $3, $4::text::jsonb, now(), now()
+      FROM messages m JOIN event_destinations ed ON ed.account_id = m.account_id
+        AND ed.configuration_set = m.configuration_set
+      WHERE m.id = $1 AND m.account_id = $2 AND ed.enabled AND 'Subscription' = ANY(ed.event_types)""";
+
+  /** Preferences as SES's Subscription event writes them: explicit choices, OptIn / OptOut. */
+  private static JsonObject preferencesEvent(JsonObject stored, boolean unsubscribeAll) {
+    JsonArray topics = new JsonArray();
+    new java.util.TreeMap<>(stored.getMap()).forEach((name, status) -> topics.add(new JsonObject()
+        .put("topicName", name).put("subscriptionStatus", "OPT_IN".equals(status) ? "OptIn" : "OptOut")));
+    return new JsonObject().put("unsubscribeAll", unsubscribeAll).put("topicSubscriptionStatus", topics);
   }
 
   public static SesException listNotFound(String name) {

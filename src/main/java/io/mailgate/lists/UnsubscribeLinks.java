@@ -57,10 +57,10 @@ public final class UnsubscribeLinks {
     });
   }
 
-  /** The unsubscribe URL for {@code address} on the account's list (and topic). */
-  public String url(String accountId, SendRequest.ListManagement options, String address) {
+  /** The unsubscribe URL for {@code address} on the account's list (and topic), in message {@code messageId}. */
+  public String url(String accountId, SendRequest.ListManagement options, String address, String messageId) {
     return base + PATH + tokens.token(new UnsubscribeTokens.Token(accountId, options.contactList(), address,
-        options.topic()));
+        options.topic(), messageId));
   }
 
   /** A Simple message with the headers (the caller's of the same names replaced) and the placeholder filled in. */

@@ -11,17 +11,17 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The signed token of an unsubscribe link: which account's list, which address, which topic (or none: the whole
- * list). It carries everything the unsubscribe endpoint needs, so any node serves any link, and only the holder of
+ * list), and the message it came in (whose configuration set's destinations get the Subscription event). It carries everything the unsubscribe endpoint needs, so any node serves any link, and only the holder of
  * the key can mint one: nobody can unsubscribe an address from a list by writing a link for it.
  *
- * <p>Layout: base64url (no padding) of {@code 1 NUL account NUL list NUL address NUL topic} (UTF-8; an empty topic
- * for none), a dot, then base64url of the first 16 bytes of HMAC-SHA256(key, that payload). No field can hold a NUL
+ * <p>Layout: base64url (no padding) of {@code 1 NUL account NUL list NUL address NUL topic NUL message id} (UTF-8; an
+ * empty topic for none), a dot, then base64url of the first 16 bytes of HMAC-SHA256(key, that payload). No field can hold a NUL
  * (names are letters, digits, '_' and '-'; addresses have no control characters). Accepted only in its canonical
  * spelling. Links do not expire, as SES's do not: a message read a year later still unsubscribes.
  */
 public final class UnsubscribeTokens {
   /** What a token says; {@code topic} is null for the whole list. */
-  public record Token(String accountId, String list, String address, String topic) {}
+  public record Token(String accountId, String list, String address, String topic, String messageId) {}
 
   /** Longest token read: the fields' limits (64-character names, 254-character address) fit well within it. */
   public static final int MAX_TOKEN_LENGTH = 2048;
@@ -40,8 +40,8 @@ public final class UnsubscribeTokens {
   }
 
   public String token(Token t) {
-    byte[] payload = String.join("\0", "1", t.accountId(), t.list(), t.address(), t.topic() == null ? "" : t.topic())
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] payload = String.join("\0", "1", t.accountId(), t.list(), t.address(), t.topic() == null ? "" : t.topic(),
+        t.messageId()).getBytes(StandardCharsets.UTF_8);
     return ENCODER.encodeToString(payload) + "." + ENCODER.encodeToString(mac(payload));
   }
 
@@ -67,10 +67,10 @@ public final class UnsubscribeTokens {
       return Optional.empty();
     }
     String[] f = new String(payload, StandardCharsets.UTF_8).split("\0", -1);
-    if (f.length != 5 || !f[0].equals("1")) {
+    if (f.length != 6 || !f[0].equals("1")) {
       return Optional.empty();
     }
-    return Optional.of(new Token(f[1], f[2], f[3], f[4].isEmpty() ? null : f[4]));
+    return Optional.of(new Token(f[1], f[2], f[3], f[4].isEmpty() ? null : f[4], f[5]));
   }
 
   private byte[] mac(byte[] payload) {

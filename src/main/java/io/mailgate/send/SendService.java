@@ -191,7 +191,8 @@ public final class SendService {
           + p.recipients().size() + ". Send one message per recipient."));
     }
     return unsubscribeLinks.check(caller.account().id(), options).compose(v -> {
-      String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address());
+      String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address(),
+          p.id());
       return rewritten(p, () -> {
         SimpleContent simple = p.simple() == null ? null : UnsubscribeLinks.apply(p.simple(), url);
         byte[] content = simple == null ? UnsubscribeLinks.applyRaw(p.content(), url)

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
@@ -204,6 +205,42 @@ class ListManagementTest {
     assertTrue(html.contains("<a href=\"" + unsubscribeUrl(m) + "\">unsubscribe</a>"), html);
     assertFalse(html.contains("https://example.com/offer"), "the other link is tracked: " + html);
     assertTrue(html.contains("/t/c/"), html);
+  }
+
+  @Test
+  void anUnsubscriptionIsASubscriptionEventOfTheMessageItCameIn() throws Exception {
+    try (WebhookReceiver webhook = new WebhookReceiver()) {
+      ses.createConfigurationSet(r -> r.configurationSetName("subscriptions"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("subscriptions")
+          .eventDestinationName("hook").eventDestination(d -> d.enabled(true)
+              .matchingEventTypes(EventType.SUBSCRIPTION)
+              .snsDestination(sns -> sns.topicArn(webhook.url("/subscriptions")))));
+      String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+          .destination(d -> d.toAddresses("evented@example.org")).configurationSetName("subscriptions")
+          .listManagementOptions(l -> l.contactListName("news").topicName("weekly"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("Evented")).body(b -> b.text(t -> t.data("x"))))))
+          .messageId();
+      String url = unsubscribeUrl(parse(awaitReceived("evented@example.org", "Evented").data()));
+      // the page's button first (UnsubscribeLink), then the same again from the header: a change only once
+      HttpResponse<String> viaPage = post(url, "List-Unsubscribe=One-Click&via=page");
+      assertEquals(200, viaPage.statusCode(), viaPage.body());
+      assertEquals(200, postMultipart(url).statusCode());
+      JsonObject event = Await.until(() -> webhook.posts("/subscriptions", id), p -> !p.isEmpty(),
+          Duration.ofSeconds(20)).get(0).json();
+      assertEquals("Subscription", event.getString("eventType"));
+      assertEquals(id, event.getJsonObject("mail").getString("messageId"));
+      JsonObject subscription = event.getJsonObject("subscription");
+      assertEquals("news", subscription.getString("contactList"));
+      assertEquals("UnsubscribeLink", subscription.getString("source"));
+      assertEquals(new JsonObject().put("unsubscribeAll", false).put("topicSubscriptionStatus", new JsonArray()),
+          subscription.getJsonObject("oldTopicPreferences"), "not a contact before");
+      assertEquals(new JsonObject().put("unsubscribeAll", false).put("topicSubscriptionStatus", new JsonArray()
+              .add(new JsonObject().put("topicName", "weekly").put("subscriptionStatus", "OptOut"))),
+          subscription.getJsonObject("newTopicPreferences"));
+      assertEquals(1, io.mailgate.testing.Db.count(node.config().get(io.mailgate.config.MailgateConfig.PG_URL),
+          "SELECT count(*) FROM events WHERE type = 'Subscription' AND message_id = '" + id + "'"),
+          "the second POST changed nothing, and recorded nothing");
+    }
   }
 
   @Test
