@@ -179,7 +179,7 @@ public final class ContactListStore {
                   : preferencesEvent((JsonObject) before.iterator().next().getJson(0),
                       before.iterator().next().getBoolean(1));
               JsonObject newPreferences = preferencesEvent((JsonObject) now.getJson(0), now.getBoolean(1));
-              if (newPreferences.equals(oldPreferences) || messageId == null) {
+              if (newPreferences.equals(oldPreferences)) {
                 return Future.succeededFuture(true);
               }
               JsonObject detail = new JsonObject().put("contactList", listName)

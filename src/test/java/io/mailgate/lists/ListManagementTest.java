@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.WebhookReceiver;
@@ -237,7 +239,7 @@ class ListManagementTest {
       assertEquals(new JsonObject().put("unsubscribeAll", false).put("topicSubscriptionStatus", new JsonArray()
               .add(new JsonObject().put("topicName", "weekly").put("subscriptionStatus", "OptOut"))),
           subscription.getJsonObject("newTopicPreferences"));
-      assertEquals(1, io.mailgate.testing.Db.count(node.config().get(io.mailgate.config.MailgateConfig.PG_URL),
+      assertEquals(1, Db.count(node.config().get(MailgateConfig.PG_URL),
           "SELECT count(*) FROM events WHERE type = 'Subscription' AND message_id = '" + id + "'"),
           "the second POST changed nothing, and recorded nothing");
     }

@@ -6,17 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.testing.Db;
-import io.mailgate.testing.TestServices;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,17 +21,12 @@ import org.junit.jupiter.api.Test;
  * in the queue index) and no statistics yet (never analyzed: a new database, or autovacuum off), where the planner
  * would read the due rows with a bitmap scan.
  */
-class DeliveryQueueTest {
+class DeliveryQueueTest extends MigratedDatabase {
   private static final String OWNER = "node-a/1";
-  private static String url;
-  private static Vertx vertx;
-  private static Pool pool;
 
   @BeforeAll
   static void setUp() throws Exception {
-    url = TestServices.freshDatabase();
-    vertx = Vertx.vertx();
-    pool = TestServices.migratedPool(vertx, url, 2);
+    open(2);
     // 20,000 recipients queued, then delivered: 20,000 dead queue-index entries
     Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) "
         + "SELECT 'old' || i, 0, 'r' || i || '@example.org', 'queued', now() - interval '1 hour', now() "
@@ -55,11 +46,6 @@ class DeliveryQueueTest {
         + "('mine-before-restart', 0, 'mine@example.org', 'queued', now() - interval '1 minute', 'node-a/0', "
         + "  now() + interval '5 minutes', now()), "
         + "('later', 0, 'later@example.org', 'queued', now() + interval '1 hour', NULL, NULL, now())");
-  }
-
-  @AfterAll
-  static void tearDown() {
-    vertx.close();
   }
 
   @Test

@@ -5,17 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.testing.Db;
-import io.mailgate.testing.TestServices;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,16 +21,11 @@ import org.junit.jupiter.api.Test;
  * there, the claim read every due event of a destination and sorted them for each 128 it took: the further behind,
  * the slower (35 ms per claim with 12,000 waiting in the benchmark's events scenario).
  */
-class EventOutboxTest {
-  private static String url;
-  private static Vertx vertx;
-  private static Pool pool;
+class EventOutboxTest extends MigratedDatabase {
 
   @BeforeAll
   static void setUp() throws Exception {
-    url = TestServices.freshDatabase();
-    vertx = Vertx.vertx();
-    pool = TestServices.migratedPool(vertx, url, 2);
+    open(2);
     Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
     Db.execute(url, "INSERT INTO configuration_sets (account_id, name) VALUES ('a1', 'cs')");
     Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
@@ -51,11 +42,6 @@ class EventOutboxTest {
         + "VALUES (2, 'q1', 'Send', '{}', now(), now() - interval '1 minute'), "
         + "(2, 'q2', 'Send', '{}', now(), now() - interval '2 minutes'), "
         + "(2, 'later', 'Send', '{}', now(), now() + interval '1 hour')");
-  }
-
-  @AfterAll
-  static void tearDown() {
-    vertx.close();
   }
 
   @Test

@@ -3,39 +3,25 @@ package io.mailgate.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.mailgate.testing.Db;
-import io.mailgate.testing.TestServices;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Feedback recorded by several connections at once, as a busy node (or two nodes) records it. */
-class FeedbackStoreTest {
-  private static String url;
-  private static Vertx vertx;
-  private static Pool pool;
+class FeedbackStoreTest extends MigratedDatabase {
 
   @BeforeAll
   static void setUp() throws Exception {
-    url = TestServices.freshDatabase();
-    vertx = Vertx.vertx();
-    pool = TestServices.migratedPool(vertx, url, 8);
+    open(8);
     Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
     Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
         + "VALUES ('m1', 'a1', 'sender@example.com', 'sender@example.com', 'x', 1, now())");
     Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) "
         + "VALUES ('m1', 0, 'reader@example.org', 'delivered', now(), now())");
-  }
-
-  @AfterAll
-  static void tearDown() {
-    vertx.close();
   }
 
   @Test

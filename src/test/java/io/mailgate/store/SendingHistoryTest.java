@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.send.MessageIds;
 import io.mailgate.testing.Db;
-import io.mailgate.testing.TestServices;
-import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Clock;
@@ -16,22 +13,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What the rate limiter counts again from when Redis lost its 24-hour counts. */
-class SendingHistoryTest {
+class SendingHistoryTest extends MigratedDatabase {
   private static final Instant NOW = Instant.now();
-  private static String url;
-  private static Vertx vertx;
-  private static Pool pool;
 
   @BeforeAll
   static void setUp() throws Exception {
-    url = TestServices.freshDatabase();
-    vertx = Vertx.vertx();
-    pool = TestServices.migratedPool(vertx, url, 2);
+    open(2);
     // a month of older messages and their recipients, which the count must not read, then the last day's
     Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
         + "SELECT '" + MessageIds.prefix(NOW.minus(Duration.ofDays(30))) + "-' || i, 'a1', 's@example.com', "
@@ -53,11 +44,6 @@ class SendingHistoryTest {
       Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) VALUES ('"
           + id + "', " + i + ", '" + recipients[i] + "', 'delivered', now(), now())");
     }
-  }
-
-  @AfterAll
-  static void tearDown() {
-    vertx.close();
   }
 
   @Test

@@ -1,0 +1,27 @@
+package io.mailgate.store;
+
+import io.mailgate.testing.TestServices;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * A test class's own migrated database and a pool to it on a Vert.x of its own: {@link #open} first in the class's
+ * {@code @BeforeAll}, closed after its tests. (Test classes run one after another: the fields are the running one's.)
+ */
+abstract class MigratedDatabase {
+  static String url;
+  static Vertx vertx;
+  static Pool pool;
+
+  static void open(int poolSize) {
+    url = TestServices.freshDatabase();
+    vertx = Vertx.vertx();
+    pool = TestServices.migratedPool(vertx, url, poolSize);
+  }
+
+  @AfterAll
+  static void closeVertx() {
+    vertx.close();
+  }
+}
