@@ -26,6 +26,8 @@ public final class ContactListStore {
 
   /** The first key of the advisory locks that put one account's list creations in turn: "CLst". */
   private static final int CREATE_LOCK = 0x434c7374;
+  /** The first key of the advisory locks that put one contact's unsubscriptions in turn: "CUns". */
+  private static final int UNSUBSCRIBE_LOCK = 0x43556e73;
 
   private final Pool pool;
 
@@ -155,9 +157,13 @@ public final class ContactListStore {
   public Future<Boolean> unsubscribe(String accountId, String listName, String address, String topic,
       String messageId, String source) {
     String email = Contact.key(address);
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT topic_preferences, unsubscribe_all FROM contacts "
+    // One contact's unsubscriptions take turns (an advisory lock): the row lock of FOR UPDATE cannot hold a contact
+    // that does not exist yet, and two first unsubscriptions at once would each see "not a contact" and record a change
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + UNSUBSCRIBE_LOCK
+                + ", hashtext($1 || '/' || $2 || '/' || $3))").execute(Tuple.of(accountId, listName, email))
+        .compose(locked -> conn.preparedQuery("SELECT topic_preferences, unsubscribe_all FROM contacts "
             + "WHERE account_id = $1 AND list_name = $2 AND email = $3 FOR UPDATE")
-        .execute(Tuple.of(accountId, listName, email))
+        .execute(Tuple.of(accountId, listName, email)))
         .compose(before -> conn.preparedQuery("""
                 INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, unsubscribe_all)
                 SELECT $1, $2, $3, $4,

@@ -22,7 +22,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.apache.james.mime4j.dom.Entity;
 import org.apache.james.mime4j.dom.Message;
 import org.apache.james.mime4j.dom.Multipart;
@@ -243,6 +245,25 @@ class ListManagementTest {
           "SELECT count(*) FROM events WHERE type = 'Subscription' AND message_id = '" + id + "'"),
           "the second POST changed nothing, and recorded nothing");
     }
+  }
+
+  @Test
+  void firstUnsubscriptionsArrivingTogetherAreOneChange() throws Exception {
+    String id = send("weekly", "Racing", "racing@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("racing@example.org", "Racing").data()));
+    // the contact does not exist yet: there is no row for the concurrent POSTs to wait on
+    HttpRequest oneClick = HttpRequest.newBuilder(URI.create(url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString("List-Unsubscribe=One-Click")).build();
+    List<CompletableFuture<HttpResponse<String>>> posts = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      posts.add(http.sendAsync(oneClick, HttpResponse.BodyHandlers.ofString()));
+    }
+    for (CompletableFuture<HttpResponse<String>> p : posts) {
+      assertEquals(200, p.get().statusCode(), p.get().body());
+    }
+    assertEquals(1, Db.count(node.config().get(MailgateConfig.PG_URL),
+        "SELECT count(*) FROM events WHERE type = 'Subscription' AND message_id = '" + id + "'"));
   }
 
   @Test
