@@ -33,15 +33,24 @@ public final class EventOutbox {
 
   /**
    * Due events, at most {@code $3} of each destination not in {@code $4}, the oldest {@code $1} of those: one
-   * destination's backlog cannot fill a claim while another destination's events wait. One index probe per
-   * destination, read in order and only as far as the limit ({@link Database#INDEX_SCAN_ONLY}); rows whose
-   * destination is gone are left to {@link #SWEEP}.
+   * destination's backlog cannot fill a claim while another destination's events wait. The destinations looked at
+   * are those with events in the outbox, found by skipping through its destination index from one destination to
+   * the next ({@code waiting}: one index descent each), so that the thousands of configuration sets and identity
+   * topics that have nothing waiting cost nothing, idle or under load. One index probe per such destination, read
+   * in order and only as far as the limit ({@link Database#INDEX_SCAN_ONLY}); rows whose destination is gone are
+   * left to {@link #SWEEP}.
    */
   static final String CLAIM = """
+      WITH RECURSIVE waiting(id) AS (
+        (SELECT e.destination_id FROM event_outbox e ORDER BY e.destination_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT e.destination_id FROM event_outbox e WHERE e.destination_id > w.id
+                ORDER BY e.destination_id LIMIT 1)
+        FROM waiting w WHERE w.id IS NOT NULL)
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
       FROM (SELECT e.id, d.account_id, d.url, d.enabled, a.webhook_secret_generation, a.webhook_previous_until,
                    d.identity, i.notification_headers
-            FROM event_destinations d JOIN accounts a ON a.id = d.account_id
+            FROM waiting w JOIN event_destinations d ON d.id = w.id JOIN accounts a ON a.id = d.account_id
             LEFT JOIN identities i ON i.account_id = d.account_id AND i.identity = d.identity
             CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM event_outbox e
                                 WHERE e.destination_id = d.id AND e.next_attempt_at <= now()
