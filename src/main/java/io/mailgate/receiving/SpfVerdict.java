@@ -9,6 +9,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
+import java.net.IDN;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -72,7 +73,12 @@ public final class SpfVerdict {
   /** The domain SPF checks: the reverse path's, or the HELO name for the null reverse path (RFC 7208 2.4). */
   public static String mailFromDomain(String reversePath, String helo) {
     int at = reversePath == null ? -1 : reversePath.lastIndexOf('@');
-    return (at < 0 ? (helo == null ? "" : helo) : reversePath.substring(at + 1)).toLowerCase(Locale.ROOT);
+    String domain = at < 0 ? (helo == null ? "" : helo) : reversePath.substring(at + 1);
+    try {
+      return IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT); // SMTPUTF8: DNS names A-labels
+    } catch (IllegalArgumentException notAName) {
+      return domain.toLowerCase(Locale.ROOT); // not a domain name: no SPF (check says none)
+    }
   }
 
   /**
@@ -96,6 +102,7 @@ public final class SpfVerdict {
       if (done.succeeded()) {
         result.tryComplete(done.result());
       } else {
+        // anything but an Abort is a failure of the evaluator itself: nothing was judged, as when DNS fails
         result.tryComplete(done.cause() instanceof Abort a ? a.result : Result.TEMPERROR);
       }
     });
@@ -130,18 +137,19 @@ public final class SpfVerdict {
     if (!isDomain(domain)) {
       return Future.succeededFuture(Result.NONE);
     }
-    return lookup(ev, dns::txt, domain, false).map(txts -> {
+    return lookup(ev, dns::txt, domain, false).compose(txts -> {
       List<String> records = txts.stream().filter(SpfRecord::isSpf).toList();
       if (records.size() != 1) {
-        return records.isEmpty() ? (SpfRecord) null : fail(Result.PERMERROR, "several SPF records at " + domain);
+        return Future.succeededFuture(records.isEmpty() ? Result.NONE : Result.PERMERROR); // 4.5: several: permerror
       }
+      SpfRecord record;
       try {
-        return SpfRecord.parse(records.get(0));
-      } catch (IllegalArgumentException e) {
-        return fail(Result.PERMERROR, e.getMessage());
+        record = SpfRecord.parse(records.get(0));
+      } catch (IllegalArgumentException syntaxError) {
+        return Future.succeededFuture(Result.PERMERROR);
       }
-    }).compose(record -> record == null ? Future.succeededFuture(Result.NONE)
-        : evaluate(ev, record, ev.context.at(domain), 0));
+      return evaluate(ev, record, ev.context.at(domain), 0);
+    });
   }
 
   /**
