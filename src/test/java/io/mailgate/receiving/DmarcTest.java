@@ -8,7 +8,6 @@ import io.mailgate.receiving.DmarcVerdict.Verdict;
 import io.mailgate.testing.FakeDnsServer;
 import io.mailgate.testing.FakeDnsServer.Failure;
 import io.vertx.core.Context;
-import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
