@@ -21,7 +21,8 @@ import org.apache.james.jdkim.exceptions.TempFailException;
  * The {@code dkimVerdict} of a received message, as SES reports it: PASS when a DKIM signature of the message
  * verifies, FAIL when it has signatures and none does, GRAY when it has none, PROCESSING_FAILED when a key could not
  * be looked up (DNS unavailable). Keys come from the node's DNS resolver (asynchronous, cached); the verification
- * itself (jDKIM: canonicalization, hashing, RSA) runs on a worker thread.
+ * itself (jDKIM: canonicalization, hashing, RSA) runs on a worker thread. With the verdict come the {@code d=}
+ * domains of the signatures that verified: DMARC aligns the From domain with them ({@link DmarcVerdict}).
  */
 public final class DkimVerdict {
   public static final String PASS = "PASS";
@@ -30,6 +31,21 @@ public final class DkimVerdict {
   public static final String PROCESSING_FAILED = "PROCESSING_FAILED";
   /** Signatures looked at, at most: a message with more is judged on its first ones. */
   static final int MAX_SIGNATURES = 5;
+
+  /**
+   * A verdict and the signing domains ({@code d=}, lower case) of the signatures that verified.
+   *
+   * @param status PASS, FAIL, GRAY or PROCESSING_FAILED
+   */
+  public record Result(String status, List<String> passingDomains) {
+    public Result {
+      passingDomains = List.copyOf(passingDomains);
+    }
+
+    static Result of(String status) {
+      return new Result(status, List.of());
+    }
+  }
 
   private final Vertx vertx;
   private final DnsResolver dns;
@@ -40,10 +56,10 @@ public final class DkimVerdict {
   }
 
   /** The verdict on {@code message} (as received). */
-  public Future<String> of(byte[] message) {
+  public Future<Result> of(byte[] message) {
     List<String> keyNames = keyNames(message);
     if (keyNames.isEmpty()) {
-      return Future.succeededFuture(GRAY);
+      return Future.succeededFuture(Result.of(GRAY));
     }
     List<Future<DnsAnswer<String>>> lookups = new ArrayList<>();
     keyNames.forEach(name -> lookups.add(dns.txt(name)));
@@ -58,7 +74,7 @@ public final class DkimVerdict {
     });
   }
 
-  static String verify(byte[] message, Map<String, DnsAnswer<String>> keys) {
+  static Result verify(byte[] message, Map<String, DnsAnswer<String>> keys) {
     DKIMVerifier verifier = new DKIMVerifier((method, selector, domain) -> {
       String name = (selector + "._domainkey." + domain).toLowerCase(Locale.ROOT);
       DnsAnswer<String> answer = keys.get(name);
@@ -72,13 +88,17 @@ public final class DkimVerdict {
     });
     try {
       List<SignatureRecord> valid = verifier.verify(new ByteArrayInputStream(message));
-      return valid != null && !valid.isEmpty() ? PASS : FAIL;
+      if (valid == null || valid.isEmpty()) {
+        return Result.of(FAIL);
+      }
+      return new Result(PASS, valid.stream().map(r -> r.getDToken().toString().toLowerCase(Locale.ROOT)).distinct()
+          .toList());
     } catch (TempFailException e) {
-      return PROCESSING_FAILED;
+      return Result.of(PROCESSING_FAILED);
     } catch (FailException e) {
-      return FAIL;
+      return Result.of(FAIL);
     } catch (Exception e) {
-      return FAIL; // a signature jDKIM cannot read (bad base64, unknown algorithm): it does not verify
+      return Result.of(FAIL); // a signature jDKIM cannot read (bad base64, unknown algorithm): it does not verify
     }
   }
 

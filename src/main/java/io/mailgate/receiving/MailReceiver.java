@@ -3,6 +3,7 @@ package io.mailgate.receiving;
 import io.mailgate.events.SesEvents;
 import io.mailgate.receiving.ReceiptPlan.Chain;
 import io.mailgate.receiving.ReceiptPlan.Step;
+import io.mailgate.receiving.SenderAuthentication.Verdicts;
 import io.mailgate.smtp.Envelope;
 import io.mailgate.smtp.SmtpReply;
 import io.mailgate.store.GroupCommit;
@@ -94,11 +95,12 @@ public final class MailReceiver {
   private final Clock clock;
   private final String serverName;
   private final GroupCommit<Rows, Boolean> writes;
-  private final DkimVerdict dkim;
+  private final SenderAuthentication authentication;
 
   /** {@code maxInFlight}: statements at a time (the pool's connections); messages meanwhile wait and go together. */
-  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight, DkimVerdict dkim) {
-    this.dkim = dkim;
+  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight,
+      SenderAuthentication authentication) {
+    this.authentication = authentication;
     this.db = db;
     this.clock = clock;
     this.serverName = serverName;
@@ -119,14 +121,14 @@ public final class MailReceiver {
   public Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt) {
     boolean notifies = plans.stream().anyMatch(p -> p.chains().stream().anyMatch(c -> c.steps().stream()
         .anyMatch(s -> s.actions().stream().anyMatch(a -> a.topicArn() != null))));
-    // the verdict is for notifications: a message that only gets stored is not checked
-    Future<String> verdict = notifies ? dkim.of(message).otherwise(DkimVerdict.PROCESSING_FAILED)
-        : Future.succeededFuture(DkimVerdict.GRAY);
-    return verdict.compose(dkimVerdict -> receive(envelope, message, plans, receivedAt, dkimVerdict));
+    // the verdicts are for notifications: a message that only gets stored is not checked
+    Future<Verdicts> verdicts = notifies ? authentication.of(envelope, message)
+        : Future.succeededFuture(Verdicts.UNCHECKED);
+    return verdicts.compose(v -> receive(envelope, message, plans, receivedAt, v));
   }
 
   private Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt,
-      String dkimVerdict) {
+      Verdicts verdicts) {
     ReceiptPlan.Outcome outcome = plans.get(0).outcome();
     String id = messageId();
     String trace = "Return-Path: <" + envelope.reversePath() + ">\r\n"
@@ -142,7 +144,7 @@ public final class MailReceiver {
       List<ReceiptPlan> accountPlans = e.getValue();
       int before = stored.size();
       int noticesBefore = notices.size();
-      SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, dkimVerdict, stored,
+      SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, verdicts, stored,
           notices);
       if (refused != null) {
         return Future.succeededFuture(refused);
@@ -249,7 +251,7 @@ public final class MailReceiver {
    * refuses the message: larger than an SNS action may post.
    */
   private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, String trace,
-      byte[] message, Instant receivedAt, String dkimVerdict, List<StoredObject> stored, List<Notice> notices) {
+      byte[] message, Instant receivedAt, Verdicts verdicts, List<StoredObject> stored, List<Notice> notices) {
     List<String> destination = plans.stream().map(ReceiptPlan::recipient).toList();
     StringBuilder added = new StringBuilder();
     byte[] content = null;
@@ -296,7 +298,7 @@ public final class MailReceiver {
         JsonObject notice = new JsonObject()
             .put("notificationType", "Received")
             .put("mail", mail)
-            .put("receipt", receipt(rule, recipients, action, id, receivedAt, dkimVerdict));
+            .put("receipt", receipt(rule, recipients, action, id, receivedAt, verdicts));
         if (action instanceof ReceiptAction.Sns sns) {
           if (content.length > ReceiptPlan.MAX_SNS_BYTES) {
             return new SmtpReply(552, "5.3.4", "Message rejected: larger than the " + ReceiptPlan.MAX_SNS_BYTES / 1024
@@ -312,19 +314,21 @@ public final class MailReceiver {
   }
 
   private JsonObject receipt(ReceiptRule rule, List<String> recipients, ReceiptAction action, String id,
-      Instant receivedAt, String dkimVerdict) {
-    JsonObject gray = new JsonObject().put("status", "GRAY");
-    JsonObject scan = rule.scanEnabled() ? gray : new JsonObject().put("status", "DISABLED");
-    return new JsonObject()
+      Instant receivedAt, Verdicts verdicts) {
+    JsonObject scan = new JsonObject().put("status", rule.scanEnabled() ? DkimVerdict.GRAY : "DISABLED");
+    JsonObject receipt = new JsonObject()
         .put("timestamp", SesEvents.time(receivedAt))
         .put("processingTimeMillis", Math.max(0, clock.millis() - receivedAt.toEpochMilli()))
         .put("recipients", new JsonArray(List.copyOf(recipients)))
         .put("spamVerdict", scan)
         .put("virusVerdict", scan.copy())
-        .put("spfVerdict", gray.copy())
-        .put("dkimVerdict", new JsonObject().put("status", dkimVerdict))
-        .put("dmarcVerdict", gray.copy())
-        .put("action", action(action, id));
+        .put("spfVerdict", new JsonObject().put("status", verdicts.spf().sesStatus()))
+        .put("dkimVerdict", new JsonObject().put("status", verdicts.dkim().status()))
+        .put("dmarcVerdict", new JsonObject().put("status", verdicts.dmarc().status()));
+    if (verdicts.dmarc().policy() != null) {
+      receipt.put("dmarcPolicy", verdicts.dmarc().policy()); // as in SES: only when DMARC failed
+    }
+    return receipt.put("action", action(action, id));
   }
 
   /** The {@code receipt.action} object as SES writes it for each action type. */

@@ -5,10 +5,10 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.mailgate.feedback.InboundMail;
 import io.mailgate.metrics.Metrics;
-import io.mailgate.receiving.DkimVerdict;
 import io.mailgate.receiving.MailReceiver;
 import io.mailgate.receiving.ReceiptPlan;
 import io.mailgate.receiving.ReceivingDirectory;
+import io.mailgate.receiving.SenderAuthentication;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -78,7 +78,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
     metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     receiver = new MailReceiver(vertx, db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME), 2,
-        new DkimVerdict(vertx, dns));
+        new SenderAuthentication(vertx, dns));
     SmtpServerOptions options = new SmtpServerOptions()
         .setHost(config.get(MailgateConfig.SMTP_INBOUND_HOST))
         .setPort(config.get(MailgateConfig.SMTP_INBOUND_PORT))

@@ -258,12 +258,16 @@ class ReceivingTest {
         + "' AND object_key = 'mine/" + id + "'"), "and not this account's copy");
   }
 
-  /** The DKIM verdict, from the signer's key in DNS: PASS, FAIL once altered, GRAY unsigned, PROCESSING_FAILED. */
+  /**
+   * The DKIM verdict, from the signer's key in DNS: PASS, FAIL once altered, GRAY unsigned, PROCESSING_FAILED; and
+   * DMARC, which passes through the verified signature's domain alone (the MAIL FROM domain has no SPF record).
+   */
   @Test
   void notificationsCarryTheDkimVerdict() throws Exception {
     java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
     generator.initialize(2048);
     java.security.KeyPair key = generator.generateKeyPair();
+    dns.txt("_dmarc.signer.example", "v=DMARC1; p=reject");
     dns.txt("sel._domainkey.signer.example", "v=DKIM1; k=rsa; p="
         + Base64.getEncoder().encodeToString(key.getPublic().getEncoded()));
     String unsigned = "From: a@signer.example\r\nTo: dkim@inbox.example\r\nSubject: signed\r\n\r\nbody\r\n";
@@ -275,8 +279,10 @@ class ReceivingTest {
     for (String[] c : new String[][] {{"pass", signed}, {"fail", signed.replace("Subject: signed", "Subject: altered")},
         {"gray", unsigned.substring(0, unsigned.length() - 2)}}) {
       String id = receivedId(SmtpClient.send(inbound, "a@signer.example", List.of("dkim@inbox.example"), c[1]));
-      verdicts.put(c[0], Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
-          .get(0).json().getJsonObject("receipt").getJsonObject("dkimVerdict").getString("status"));
+      JsonObject receipt = Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+          .get(0).json().getJsonObject("receipt");
+      verdicts.put(c[0], receipt.getJsonObject("dkimVerdict").getString("status") + " "
+          + receipt.getJsonObject("dmarcVerdict").getString("status"));
     }
     dns.fail("down._domainkey.signer.example", io.mailgate.testing.FakeDnsServer.Failure.SERVFAIL);
     String down = new org.apache.james.jdkim.DKIMSigner("v=1; a=rsa-sha256; c=relaxed/relaxed; "
@@ -284,10 +290,44 @@ class ReceivingTest {
         .sign(new java.io.ByteArrayInputStream(unsigned.getBytes(StandardCharsets.US_ASCII)));
     String unavailable = receivedId(SmtpClient.send(inbound, "a@signer.example", List.of("dkim@inbox.example"),
         down + "\r\n" + unsigned.substring(0, unsigned.length() - 2)));
-    verdicts.put("unavailable", Await.until(() -> webhook.posts("/full", unavailable), p -> !p.isEmpty(),
-        Duration.ofSeconds(30)).get(0).json().getJsonObject("receipt").getJsonObject("dkimVerdict").getString("status"));
-    assertEquals(java.util.Map.of("pass", "PASS", "fail", "FAIL", "gray", "GRAY", "unavailable", "PROCESSING_FAILED"),
-        verdicts);
+    JsonObject receipt = Await.until(() -> webhook.posts("/full", unavailable), p -> !p.isEmpty(),
+        Duration.ofSeconds(30)).get(0).json().getJsonObject("receipt");
+    verdicts.put("unavailable", receipt.getJsonObject("dkimVerdict").getString("status") + " "
+        + receipt.getJsonObject("dmarcVerdict").getString("status"));
+    assertEquals(java.util.Map.of("pass", "PASS PASS", "fail", "FAIL FAIL", "gray", "GRAY FAIL",
+        "unavailable", "PROCESSING_FAILED FAIL"), verdicts);
+  }
+
+  /**
+   * SPF for the client (127.0.0.1) and MAIL FROM, and DMARC for the From domain, from records in DNS: the receipt's
+   * spfVerdict, dmarcVerdict and, only on a DMARC FAIL, dmarcPolicy.
+   */
+  @Test
+  void notificationsCarryTheSpfAndDmarcVerdicts() throws Exception {
+    dns.txt("spf-pass.example", "v=spf1 ip4:127.0.0.0/8 -all").txt("_dmarc.spf-pass.example", "v=DMARC1; p=reject");
+    dns.txt("spf-fail.example", "v=spf1 ip4:192.0.2.1 -all")
+        .txt("_dmarc.spf-fail.example", "v=DMARC1; p=reject; sp=quarantine");
+    dns.txt("spf-soft.example", "v=spf1 ~all");
+    dns.txt("spf-broken.example", "v=spf1 ip4:127.0.0.1 include");
+    java.util.Map<String, JsonObject> receipts = new java.util.LinkedHashMap<>();
+    for (String[] c : new String[][] {{"pass", "a@spf-pass.example", "a@spf-pass.example"},
+        {"fail", "a@spf-fail.example", "a@news.spf-fail.example"}, {"soft", "a@spf-soft.example", "a@spf-soft.example"},
+        {"broken", "a@spf-broken.example", "a@spf-pass.example"}}) {
+      String data = "From: " + c[2] + "\r\nTo: auth@inbox.example\r\nSubject: " + c[0] + "\r\n\r\nbody";
+      String id = receivedId(SmtpClient.send(inbound, c[1], List.of("auth@inbox.example"), data));
+      receipts.put(c[0], Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+          .get(0).json().getJsonObject("receipt"));
+    }
+    java.util.Map<String, List<String>> verdicts = new java.util.LinkedHashMap<>();
+    receipts.forEach((k, r) -> verdicts.put(k, java.util.Arrays.asList(
+        r.getJsonObject("spfVerdict").getString("status"), r.getJsonObject("dmarcVerdict").getString("status"),
+        r.getString("dmarcPolicy"))));
+    assertEquals(java.util.Map.of(
+        "pass", java.util.Arrays.asList("PASS", "PASS", null),
+        "fail", List.of("FAIL", "FAIL", "quarantine"),
+        "soft", java.util.Arrays.asList("GRAY", "GRAY", null),
+        "broken", List.of("PROCESSING_FAILED", "FAIL", "reject")), verdicts);
+    assertFalse(receipts.get("pass").containsKey("dmarcPolicy"), "no dmarcPolicy unless DMARC failed");
   }
 
   @Test
@@ -367,7 +407,7 @@ class ReceivingTest {
     io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(node.vertx(), node.config(), 1);
     try {
       MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1,
-          new DkimVerdict(node.vertx(), null));
+          new SenderAuthentication(node.vertx(), null));
       Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE, List.of(
           new Recipient("a@copies.example", java.util.Map.of()), new Recipient("b@copies.example", java.util.Map.of())),
           "client.test", null, false, null, false, false);

@@ -1,0 +1,253 @@
+package io.mailgate.receiving;
+
+import com.google.common.net.InternetDomainName;
+import io.mailgate.delivery.dns.DnsAnswer;
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.send.HeaderBlock;
+import io.vertx.core.Future;
+import java.net.IDN;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.apache.james.mime4j.dom.address.Address;
+import org.apache.james.mime4j.dom.address.Group;
+import org.apache.james.mime4j.dom.address.Mailbox;
+import org.apache.james.mime4j.field.address.LenientAddressParser;
+
+/**
+ * The {@code dmarcVerdict} (and {@code dmarcPolicy}) of a received message, as SES reports them (RFC 7489): the
+ * policy of the RFC5322.From domain, from TXT {@code _dmarc.<domain>} or else {@code _dmarc.<organizational domain>}
+ * (the Public Suffix List's registrable domain, through Guava); PASS when SPF passed for an aligned MAIL FROM domain
+ * or a DKIM signature of an aligned domain verified (relaxed: same organizational domain; strict, per {@code aspf} and
+ * {@code adkim}: the same domain), FAIL when a policy exists and neither aligns, GRAY when there is no policy,
+ * PROCESSING_FAILED when DNS could not say. {@code pct} is not applied: it samples the receiver's action, not the
+ * verdict. No reports are sent ({@code rua}, {@code ruf}).
+ *
+ * <p>The From domains (RFC 7489 6.6.1): every address of every From field is an author domain, and each is checked;
+ * a message passes when none fails, and fails when one does, with the strictest of the failing domains' policies
+ * (so a second From field or address cannot hide a failing one). A message without a From address with a domain has
+ * no author domain to check: GRAY (RFC 5322 requires one; rejecting such mail is the receiver's own policy). More
+ * than {@link #MAX_AUTHOR_DOMAINS} domains are not looked up: PROCESSING_FAILED.
+ */
+public final class DmarcVerdict {
+  static final int MAX_AUTHOR_DOMAINS = 10;
+  /** Policies from the least to the most strict. */
+  private static final List<String> POLICIES = List.of("none", "quarantine", "reject");
+
+  /**
+   * A verdict and, only when it is FAIL, the policy that applies ({@code none}, {@code quarantine} or
+   * {@code reject}), else null.
+   */
+  public record Verdict(String status, String policy) {
+    static final Verdict GRAY = new Verdict(DkimVerdict.GRAY, null);
+    static final Verdict PASS = new Verdict(DkimVerdict.PASS, null);
+    static final Verdict PROCESSING_FAILED = new Verdict(DkimVerdict.PROCESSING_FAILED, null);
+  }
+
+  /**
+   * A DMARC record's tags that matter here.
+   *
+   * @param p the policy for the domain
+   * @param sp the policy for its subdomains, or null
+   * @param strictSpf {@code aspf=s}
+   * @param strictDkim {@code adkim=s}
+   */
+  record Policy(String p, String sp, boolean strictSpf, boolean strictDkim) {}
+
+  private final DnsResolver dns;
+
+  public DmarcVerdict(DnsResolver dns) {
+    this.dns = dns;
+  }
+
+  /**
+   * The verdict on {@code message}, whose SPF result for {@code mailFromDomain} passed or not, and whose DKIM
+   * signatures of {@code dkimDomains} verified. Never fails.
+   */
+  public Future<Verdict> of(byte[] message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains) {
+    Set<String> authors = authorDomains(message);
+    if (authors.isEmpty()) {
+      return Future.succeededFuture(Verdict.GRAY);
+    }
+    if (authors.size() > MAX_AUTHOR_DOMAINS) {
+      return Future.succeededFuture(Verdict.PROCESSING_FAILED);
+    }
+    List<Future<Verdict>> each = new ArrayList<>();
+    for (String author : authors) {
+      each.add(verdict(author, spfPassed ? mailFromDomain : null, dkimDomains)
+          .otherwise(Verdict.PROCESSING_FAILED));
+    }
+    return Future.all(each).map(done -> combine(each.stream().map(Future::result).toList()));
+  }
+
+  /** What policy discovery read: the domain asked last and its DMARC records, or null records when DNS failed. */
+  private record Discovered(String domain, List<String> records) {}
+
+  /** One author domain's verdict. */
+  private Future<Verdict> verdict(String author, String spfDomain, List<String> dkimDomains) {
+    return discover(author).map(found -> {
+      if (found.records() == null) {
+        return Verdict.PROCESSING_FAILED;
+      }
+      // several records, or none: no policy (6.6.3, step 5)
+      Policy policy = found.records().size() == 1 ? parse(found.records().get(0)) : null;
+      if (policy == null) {
+        return Verdict.GRAY;
+      }
+      boolean spfAligned = spfDomain != null && aligned(author, spfDomain, policy.strictSpf());
+      boolean dkimAligned = dkimDomains.stream().anyMatch(d -> aligned(author, d, policy.strictDkim()));
+      if (spfAligned || dkimAligned) {
+        return Verdict.PASS;
+      }
+      boolean subdomain = !found.domain().equals(author);
+      return new Verdict(DkimVerdict.FAIL, subdomain && policy.sp() != null ? policy.sp() : policy.p());
+    });
+  }
+
+  /** Policy discovery (RFC 7489 6.6.3): the records at the author domain, else at its organizational domain. */
+  private Future<Discovered> discover(String author) {
+    String org = organizationalDomain(author);
+    return records(author).compose(here -> here.records() == null || !here.records().isEmpty() || org.equals(author)
+        ? Future.succeededFuture(here) : records(org));
+  }
+
+  /** The DMARC records (starting with {@code v=DMARC1}) at {@code _dmarc.<domain>}. */
+  private Future<Discovered> records(String domain) {
+    return dns.txt("_dmarc." + domain).transform(done -> {
+      if (done.failed() && done.cause() instanceof IllegalArgumentException) {
+        return Future.succeededFuture(new Discovered(domain, List.of())); // not a domain name: no record there
+      }
+      if (done.failed() || done.result() instanceof DnsAnswer.Unavailable) {
+        return Future.succeededFuture(new Discovered(domain, null));
+      }
+      return Future.succeededFuture(new Discovered(domain,
+          done.result().records().stream().filter(DmarcVerdict::isDmarc).toList()));
+    });
+  }
+
+  static boolean isDmarc(String txt) {
+    String[] tags = txt.split(";", 2);
+    String[] first = tags[0].split("=", 2);
+    return first.length == 2 && first[0].strip().equals("v") && first[1].strip().equals("DMARC1");
+  }
+
+  /**
+   * The policy of a DMARC record, or null when it has none to apply: a missing or invalid {@code p} or an invalid
+   * {@code sp} is {@code p=none} when the record asks for aggregate reports ({@code rua}), else no policy (6.6.3,
+   * step 6).
+   */
+  static Policy parse(String record) {
+    String p = null;
+    String sp = null;
+    boolean invalid = false;
+    boolean rua = false;
+    boolean strictSpf = false;
+    boolean strictDkim = false;
+    for (String tag : record.split(";")) {
+      String[] kv = tag.split("=", 2);
+      if (kv.length != 2) {
+        continue;
+      }
+      String name = kv[0].strip().toLowerCase(Locale.ROOT);
+      String value = kv[1].strip().toLowerCase(Locale.ROOT);
+      switch (name) {
+        case "p" -> {
+          p = POLICIES.contains(value) ? value : null;
+          invalid |= p == null;
+        }
+        case "sp" -> {
+          sp = POLICIES.contains(value) ? value : null;
+          invalid |= sp == null;
+        }
+        case "aspf" -> strictSpf = value.equals("s");
+        case "adkim" -> strictDkim = value.equals("s");
+        case "rua" -> rua = !value.isEmpty();
+        default -> { } // pct, ruf, fo, rf, ri: nothing to do with the verdict
+      }
+    }
+    if (p == null || invalid) {
+      return rua ? new Policy("none", null, strictSpf, strictDkim) : null;
+    }
+    return new Policy(p, sp, strictSpf, strictDkim);
+  }
+
+  static boolean aligned(String author, String other, boolean strict) {
+    String o = other.toLowerCase(Locale.ROOT);
+    return strict ? author.equals(o) : organizationalDomain(author).equals(organizationalDomain(o));
+  }
+
+  /**
+   * The organizational domain (RFC 7489 3.2): the Public Suffix List's registrable domain; a name under no listed
+   * suffix falls under the list's default rule ({@code *}: the last label), a public suffix is its own.
+   */
+  static String organizationalDomain(String domain) {
+    try {
+      InternetDomainName name = InternetDomainName.from(domain);
+      if (name.isUnderPublicSuffix()) {
+        return name.topPrivateDomain().toString();
+      }
+      if (name.isPublicSuffix() || name.parts().size() < 2) {
+        return name.toString();
+      }
+      List<String> parts = name.parts();
+      return parts.get(parts.size() - 2) + "." + parts.get(parts.size() - 1);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      return domain;
+    }
+  }
+
+  /** The domains of every address of every From field, lower case, in A-labels. */
+  static Set<String> authorDomains(byte[] message) {
+    Set<String> domains = new LinkedHashSet<>();
+    HeaderBlock block;
+    try {
+      block = HeaderBlock.parse(message);
+    } catch (IllegalArgumentException e) {
+      return domains;
+    }
+    for (HeaderBlock.Field f : block.all("From")) {
+      for (Address a : LenientAddressParser.DEFAULT.parseAddressList(block.rawValue(f))) {
+        List<Mailbox> boxes = a instanceof Group g ? g.getMailboxes() : a instanceof Mailbox m ? List.of(m) : List.of();
+        for (Mailbox m : boxes) {
+          String d = m.getDomain();
+          if (d == null || d.isBlank()) {
+            continue;
+          }
+          try {
+            d = IDN.toASCII(d.strip(), IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+          } catch (IllegalArgumentException e) {
+            d = d.strip().toLowerCase(Locale.ROOT);
+          }
+          domains.add(d.endsWith(".") ? d.substring(0, d.length() - 1) : d);
+        }
+      }
+    }
+    return domains;
+  }
+
+  private static Verdict combine(List<Verdict> verdicts) {
+    Verdict worst = null;
+    for (Verdict v : verdicts) {
+      if (v.status().equals(DkimVerdict.FAIL)) {
+        if (worst == null || !worst.status().equals(DkimVerdict.FAIL)
+            || POLICIES.indexOf(v.policy()) > POLICIES.indexOf(worst.policy())) {
+          worst = v;
+        }
+      } else if (worst == null || !worst.status().equals(DkimVerdict.FAIL) && rank(v) > rank(worst)) {
+        worst = v;
+      }
+    }
+    return worst;
+  }
+
+  /** GRAY, then PASS, then PROCESSING_FAILED (a FAIL beats them all). */
+  private static int rank(Verdict v) {
+    return switch (v.status()) {
+      case DkimVerdict.PASS -> 1;
+      case DkimVerdict.PROCESSING_FAILED -> 2;
+      default -> 0;
+    };
+  }
+}

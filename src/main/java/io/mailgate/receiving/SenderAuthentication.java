@@ -1,0 +1,57 @@
+package io.mailgate.receiving;
+
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.smtp.Envelope;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.function.Supplier;
+
+/**
+ * The SPF, DKIM and DMARC verdicts of a received message, for its notifications: SPF and DKIM at once (their DNS
+ * lookups overlap), then DMARC, which aligns the From domain with what they authenticated. Each is bounded in time:
+ * SPF by its own 20 seconds, DKIM and DMARC by the resolver's timeouts ({@code dns.timeoutMillis}, two attempts) on
+ * their few parallel or sequential lookups; a verdict that cannot be had is PROCESSING_FAILED, never a failure of the
+ * message.
+ */
+public final class SenderAuthentication {
+
+  /** The verdicts of one message. */
+  public record Verdicts(SpfVerdict.Result spf, DkimVerdict.Result dkim, DmarcVerdict.Verdict dmarc) {
+    /** A message that is not checked (no notification will carry it). */
+    static final Verdicts UNCHECKED = new Verdicts(SpfVerdict.Result.NONE, DkimVerdict.Result.of(DkimVerdict.GRAY),
+        DmarcVerdict.Verdict.GRAY);
+  }
+
+  private final SpfVerdict spf;
+  private final DkimVerdict dkim;
+  private final DmarcVerdict dmarc;
+
+  public SenderAuthentication(Vertx vertx, DnsResolver dns) {
+    this.spf = new SpfVerdict(vertx, dns);
+    this.dkim = new DkimVerdict(vertx, dns);
+    this.dmarc = new DmarcVerdict(dns);
+  }
+
+  /** The verdicts on {@code message}, received in {@code envelope}. Never fails. */
+  public Future<Verdicts> of(Envelope envelope, byte[] message) {
+    Future<SpfVerdict.Result> spfResult = guarded(() -> spf.check(
+        envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress(), envelope.reversePath(),
+        envelope.heloName())).otherwise(SpfVerdict.Result.TEMPERROR);
+    Future<DkimVerdict.Result> dkimResult = guarded(() -> dkim.of(message))
+        .otherwise(DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED));
+    return Future.all(spfResult, dkimResult).compose(both -> guarded(() -> dmarc.of(message,
+            SpfVerdict.mailFromDomain(envelope.reversePath(), envelope.heloName()),
+            spfResult.result() == SpfVerdict.Result.PASS, dkimResult.result().passingDomains()))
+        .otherwise(DmarcVerdict.Verdict.PROCESSING_FAILED)
+        .map(dmarcVerdict -> new Verdicts(spfResult.result(), dkimResult.result(), dmarcVerdict)));
+  }
+
+  /** What {@code check} returns, or a failed future when it throws: a bug in a check must not fail the message. */
+  private static <T> Future<T> guarded(Supplier<Future<T>> check) {
+    try {
+      return check.get();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+package io.mailgate.receiving;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.delivery.dns.DnsResolverOptions;
+import io.mailgate.receiving.DmarcVerdict.Verdict;
+import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.FakeDnsServer.Failure;
+import io.vertx.core.Context;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** DMARC verdicts (RFC 7489) against a DNS server on a socket, through the node's resolver. */
+class DmarcTest {
+  private Vertx vertx;
+  private Context context;
+  private FakeDnsServer dns;
+  private DnsResolver resolver;
+  private DmarcVerdict dmarc;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    vertx = Vertx.vertx();
+    context = vertx.getOrCreateContext();
+    dns = FakeDnsServer.start();
+    resolver = new DnsResolver(vertx, DnsResolverOptions.defaults().withServers(dns.hostPort())
+        .withQueryTimeout(Duration.ofMillis(500)).withAttempts(1).withFailureTtl(Duration.ZERO), Clock.systemUTC());
+    dmarc = new DmarcVerdict(resolver);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    resolver.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    dns.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private Verdict verdict(String from, String mailFromDomain, boolean spfPassed, List<String> dkimDomains) {
+    byte[] message = ("From: " + from + "\r\nTo: x@inbox.example\r\nSubject: s\r\n\r\nbody\r\n")
+        .getBytes(StandardCharsets.UTF_8);
+    Promise<Verdict> result = Promise.promise();
+    context.runOnContext(v -> dmarc.of(message, mailFromDomain, spfPassed, dkimDomains).onComplete(result));
+    try {
+      return result.future().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static Verdict fail(String policy) {
+    return new Verdict("FAIL", policy);
+  }
+
+  @Test
+  void organizationalDomainsFromThePublicSuffixList() {
+    assertEquals("brand.co.uk", DmarcVerdict.organizationalDomain("news.eu.brand.co.uk"));
+    assertEquals("brand.com", DmarcVerdict.organizationalDomain("brand.com"));
+    assertEquals("outside.example", DmarcVerdict.organizationalDomain("a.b.outside.example"), "the default rule");
+    assertEquals("co.uk", DmarcVerdict.organizationalDomain("co.uk"));
+  }
+
+  @Test
+  void thePolicyOfTheOrganizationalDomainAndItsSp() {
+    dns.txt("_dmarc.brand.co.uk", "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@brand.co.uk");
+    assertEquals(fail("quarantine"), verdict("a@news.brand.co.uk", "other.example", true, List.of()),
+        "a subdomain under the organizational domain's record: sp");
+    assertEquals(fail("reject"), verdict("a@brand.co.uk", "other.example", true, List.of()), "the domain's own: p");
+    dns.txt("_dmarc.shop.brand.co.uk", "v=DMARC1; p=none; sp=reject");
+    assertEquals(fail("none"), verdict("a@shop.brand.co.uk", null, false, List.of()),
+        "a subdomain's own record: its p");
+    dns.txt("_dmarc.plain.example", "v=DMARC1; p=Quarantine");
+    assertEquals(fail("quarantine"), verdict("a@news.plain.example", null, false, List.of()), "no sp: p, lower case");
+  }
+
+  @Test
+  void relaxedAndStrictAlignment() {
+    dns.txt("_dmarc.relaxed.example", "v=DMARC1; p=reject");
+    dns.txt("_dmarc.strict.example", "v=DMARC1; p=reject; aspf=s; adkim=s");
+    assertEquals(Verdict.PASS, verdict("a@relaxed.example", "bounces.relaxed.example", true, List.of()));
+    assertEquals(Verdict.PASS, verdict("a@relaxed.example", null, false, List.of("mail.relaxed.example")));
+    assertEquals(fail("reject"), verdict("a@strict.example", "bounces.strict.example", true, List.of()));
+    assertEquals(fail("reject"), verdict("a@strict.example", null, false, List.of("mail.strict.example")));
+    assertEquals(Verdict.PASS, verdict("a@strict.example", "strict.example", true, List.of()));
+    assertEquals(Verdict.PASS, verdict("a@strict.example", null, false, List.of("strict.example")));
+  }
+
+  @Test
+  void anAlignedDkimPassOutweighsAnSpfFail() {
+    dns.txt("_dmarc.brand.example", "v=DMARC1; p=reject; pct=0");
+    assertEquals(Verdict.PASS, verdict("a@brand.example", "brand.example", false, List.of("brand.example")));
+    assertEquals(fail("reject"), verdict("a@brand.example", "brand.example", false, List.of("esp.example")),
+        "SPF counts only when it passed; pct does not change the verdict");
+    assertEquals(fail("reject"), verdict("a@brand.example", "esp.example", true, List.of()), "SPF not aligned");
+  }
+
+  @Test
+  void noPolicyIsGray() {
+    assertEquals(Verdict.GRAY, verdict("a@nothing.example", "other.example", false, List.of()));
+    dns.txt("_dmarc.two.example", "v=DMARC1; p=reject").txt("_dmarc.two.example", "v=DMARC1; p=none");
+    assertEquals(Verdict.GRAY, verdict("a@two.example", null, false, List.of()), "several records: no policy");
+    dns.txt("_dmarc.spf-like.example", "v=spf1 -all").txt("_dmarc.spf-like.example", "v=DMARC1 ; p=reject");
+    assertEquals(fail("reject"), verdict("a@spf-like.example", null, false, List.of()), "other TXT are not counted");
+    dns.txt("_dmarc.bad-p.example", "v=DMARC1; p=drop");
+    assertEquals(Verdict.GRAY, verdict("a@bad-p.example", null, false, List.of()), "an invalid p without rua");
+    dns.txt("_dmarc.bad-p-rua.example", "v=DMARC1; p=drop; rua=mailto:d@bad-p-rua.example");
+    assertEquals(fail("none"), verdict("a@bad-p-rua.example", null, false, List.of()), "with rua: p=none");
+    dns.txt("_dmarc.not-first.example", "p=reject; v=DMARC1");
+    assertEquals(Verdict.GRAY, verdict("a@not-first.example", null, false, List.of()), "v must come first");
+    dns.txt("_dmarc.huge.example", "v=DMARC1; p=reject; " + "x=y; ".repeat(2000));
+    assertEquals(fail("reject"), verdict("a@huge.example", null, false, List.of()));
+  }
+
+  @Test
+  void dnsUnavailableIsProcessingFailed() {
+    dns.fail("_dmarc.down.example", Failure.SERVFAIL);
+    assertEquals(Verdict.PROCESSING_FAILED, verdict("a@down.example", null, false, List.of()));
+    dns.fail("_dmarc.org-down.example", Failure.SERVFAIL);
+    assertEquals(Verdict.PROCESSING_FAILED, verdict("a@sub.org-down.example", null, false, List.of()),
+        "during the fallback to the organizational domain");
+  }
+
+  @Test
+  void everyFromDomainIsChecked() {
+    dns.txt("_dmarc.strict-one.example", "v=DMARC1; p=quarantine");
+    dns.txt("_dmarc.strictest.example", "v=DMARC1; p=reject");
+    assertEquals(fail("reject"), verdict("a@strict-one.example, b@strictest.example, c@mine.example", "mine.example",
+        true, List.of()), "the strictest policy of the failing domains");
+    assertEquals(Verdict.PASS, verdict("a@strictest.example, b@nothing.example", null, false,
+        List.of("strictest.example")));
+    assertEquals(Verdict.GRAY, verdict("undisclosed-recipients:;", null, false, List.of()), "no From domain");
+    assertEquals(Set.of("one.example", "two.example"), DmarcVerdict.authorDomains(
+        "From: a@One.Example\r\nFrom: Group: b@two.example;\r\n\r\n".getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void thePolicyIsOnlyReportedOnFail() {
+    dns.txt("_dmarc.brand.example", "v=DMARC1; p=reject");
+    assertEquals(null, verdict("a@brand.example", "brand.example", true, List.of()).policy());
+    assertEquals(null, verdict("a@nothing.example", "brand.example", false, List.of()).policy());
+    assertEquals("reject", verdict("a@brand.example", "x.example", true, List.of()).policy());
+  }
+}
