@@ -21,6 +21,7 @@ import io.mailgate.tracking.LinkTracking;
 import io.mailgate.tracking.TrackingTokens;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
+import io.mailgate.api.sesv2.MessageInsightsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.api.sesv2.TagsHandler;
@@ -171,7 +172,9 @@ public final class ApiVerticle extends VerticleBase {
     TemplatesHandler templateOps = new TemplatesHandler(templateStore, templates, clock);
     IdentitiesHandler identityOps = new IdentitiesHandler(identities, configurationSetStore);
     AccountHandler account = new AccountHandler(accounts, limiter);
-    MessageStatusHandler status = new MessageStatusHandler(new MessageQuery(db), region);
+    MessageQuery messages = new MessageQuery(db);
+    MessageStatusHandler status = new MessageStatusHandler(messages, region);
+    MessageInsightsHandler insights = new MessageInsightsHandler(messages);
     TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
@@ -263,6 +266,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::getContact));
     router.put("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::updateContact));
     router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
+    router.get("/v2/email/insights/:messageId/").handler(V2Route.of(auth, insights::get));
     router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
     router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
     router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));

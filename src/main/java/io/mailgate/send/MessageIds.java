@@ -3,13 +3,25 @@ package io.mailgate.send;
 import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 /**
  * Ids in SES's shape ({@code 0100018c...-<uuid>-000000}): time first, so ids sort by creation,
  * then 122 random bits, so nodes never collide without coordinating.
  */
 public final class MessageIds {
+  private static final Pattern SHAPE = Pattern.compile(
+      "0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000");
+
   private MessageIds() {}
+
+  /**
+   * True when {@code id} has the shape {@link #next} gives every id: anything else names no message, and need not
+   * reach the database (where a NUL in it would be an error rather than no row).
+   */
+  public static boolean isWellFormed(String id) {
+    return id != null && SHAPE.matcher(id).matches();
+  }
 
   public static String next(Instant at) {
     ThreadLocalRandom r = ThreadLocalRandom.current();

@@ -17,10 +17,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Reads a message with its recipients and events, for the status API. Send and Delivery events
- * are not stored as event rows (they would be two of the five rows written per message): the Send
- * is rendered from the message row and each Delivery from its recipient's delivery columns, then
- * merged with the stored events in time order.
+ * Reads a message with its recipients and events, for the status API and GetMessageInsights. Send
+ * and Delivery events are not stored as event rows (they would be two of the five rows written per
+ * message): the Send is rendered from the message row and each Delivery from its recipient's
+ * delivery columns, then merged with the stored events in time order.
  */
 public final class MessageQuery {
   /** Only the start of the content is read: enough for the headers, whatever the message's size. */

@@ -1,0 +1,30 @@
+package io.mailgate.api.sesv2;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.Test;
+
+class MailboxProvidersTest {
+  @Test
+  void theBigProvidersConsumerDomains() {
+    assertEquals("Gmail", MailboxProviders.of("a@gmail.com"));
+    assertEquals("Gmail", MailboxProviders.of("a@GoogleMail.com"));
+    assertEquals("Yahoo", MailboxProviders.of("a@yahoo.com"));
+    assertEquals("Yahoo", MailboxProviders.of("a@yahoo.co.uk"));
+    assertEquals("Yahoo", MailboxProviders.of("a@ymail.com"));
+    assertEquals("Outlook", MailboxProviders.of("a@hotmail.fr"));
+    assertEquals("Outlook", MailboxProviders.of("a@live.com.au"));
+    assertEquals("Outlook", MailboxProviders.of("a@outlook.com"));
+    assertEquals("Outlook", MailboxProviders.of("a@msn.com"));
+    assertEquals("iCloud", MailboxProviders.of("a@me.com"));
+  }
+
+  @Test
+  void otherDomainsAreUnknown() {
+    assertNull(MailboxProviders.of("a@yahoo.co.jp"), "Yahoo Japan is another company");
+    assertNull(MailboxProviders.of("a@live.example.com"));
+    assertNull(MailboxProviders.of("a@mail.gmail.com"));
+    assertNull(MailboxProviders.of("a@example.org"));
+  }
+}
