@@ -3,9 +3,9 @@ package io.mailgate.receiving;
 import com.google.common.net.InternetDomainName;
 import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
-import io.mailgate.send.HeaderBlock;
 import io.vertx.core.Future;
 import java.net.IDN;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -64,9 +64,12 @@ public final class DmarcVerdict {
 
   /**
    * The verdict on {@code message}, whose SPF result for {@code mailFromDomain} passed or not, and whose DKIM
-   * signatures of {@code dkimDomains} verified. Never fails.
+   * signatures of {@code dkimDomains} verified; {@code unsure} when SPF or DKIM could not be checked (DNS failed):
+   * then a message that nothing aligns for is PROCESSING_FAILED, not a FAIL the sender's DNS provider caused. Never
+   * fails.
    */
-  public Future<Verdict> of(byte[] message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains) {
+  public Future<Verdict> of(byte[] message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
+      boolean unsure) {
     Set<String> authors = authorDomains(message);
     if (authors.isEmpty()) {
       return Future.succeededFuture(Verdict.GRAY);
@@ -76,7 +79,7 @@ public final class DmarcVerdict {
     }
     List<Future<Verdict>> each = new ArrayList<>();
     for (String author : authors) {
-      each.add(verdict(author, spfPassed ? mailFromDomain : null, dkimDomains)
+      each.add(verdict(author, spfPassed ? mailFromDomain : null, dkimDomains, unsure)
           .otherwise(Verdict.PROCESSING_FAILED));
     }
     return Future.all(each).map(done -> combine(each.stream().map(Future::result).toList()));
@@ -86,7 +89,7 @@ public final class DmarcVerdict {
   private record Discovered(String domain, List<String> records) {}
 
   /** One author domain's verdict. */
-  private Future<Verdict> verdict(String author, String spfDomain, List<String> dkimDomains) {
+  private Future<Verdict> verdict(String author, String spfDomain, List<String> dkimDomains, boolean unsure) {
     return discover(author).map(found -> {
       if (found.records() == null) {
         return Verdict.PROCESSING_FAILED;
@@ -100,6 +103,9 @@ public final class DmarcVerdict {
       boolean dkimAligned = dkimDomains.stream().anyMatch(d -> aligned(author, d, policy.strictDkim()));
       if (spfAligned || dkimAligned) {
         return Verdict.PASS;
+      }
+      if (unsure) {
+        return Verdict.PROCESSING_FAILED;
       }
       boolean subdomain = !found.domain().equals(author);
       return new Verdict(DkimVerdict.FAIL, subdomain && policy.sp() != null ? policy.sp() : policy.p());
@@ -201,14 +207,8 @@ public final class DmarcVerdict {
   /** The domains of every address of every From field, lower case, in A-labels. */
   static Set<String> authorDomains(byte[] message) {
     Set<String> domains = new LinkedHashSet<>();
-    HeaderBlock block;
-    try {
-      block = HeaderBlock.parse(message);
-    } catch (IllegalArgumentException e) {
-      return domains;
-    }
-    for (HeaderBlock.Field f : block.all("From")) {
-      for (Address a : LenientAddressParser.DEFAULT.parseAddressList(block.rawValue(f))) {
+    for (String from : fromFields(message)) {
+      for (Address a : LenientAddressParser.DEFAULT.parseAddressList(from)) {
         List<Mailbox> boxes = a instanceof Group g ? g.getMailboxes() : a instanceof Mailbox m ? List.of(m) : List.of();
         for (Mailbox m : boxes) {
           String d = m.getDomain();
@@ -225,6 +225,42 @@ public final class DmarcVerdict {
       }
     }
     return domains;
+  }
+
+  /**
+   * The values of the header section's From fields, unfolded, found leniently: a line that is no header field is
+   * passed over and {@code From :} (RFC 5322's obsolete syntax) counts, so that a malformed line elsewhere cannot hide
+   * the From domain (and turn a FAIL into GRAY).
+   */
+  static List<String> fromFields(byte[] message) {
+    List<StringBuilder> fields = new ArrayList<>();
+    StringBuilder current = null;
+    int start = 0;
+    while (start < message.length) {
+      int end = start;
+      while (end < message.length && message[end] != '\n') {
+        end++;
+      }
+      int stop = end > start && message[end - 1] == '\r' ? end - 1 : end;
+      if (stop == start) {
+        break; // the empty line: the body follows
+      }
+      String line = new String(message, start, stop - start, StandardCharsets.UTF_8); // RFC 6532 allows UTF-8
+      if (line.charAt(0) == ' ' || line.charAt(0) == '\t') {
+        if (current != null) {
+          current.append(line);
+        }
+      } else {
+        int colon = line.indexOf(':');
+        current = colon > 0 && line.substring(0, colon).strip().equalsIgnoreCase("From")
+            ? new StringBuilder(line.substring(colon + 1)) : null;
+        if (current != null) {
+          fields.add(current);
+        }
+      }
+      start = end + 1;
+    }
+    return fields.stream().map(StringBuilder::toString).toList();
   }
 
   private static Verdict combine(List<Verdict> verdicts) {

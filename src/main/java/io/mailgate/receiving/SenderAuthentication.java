@@ -3,14 +3,17 @@ package io.mailgate.receiving;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.mailgate.smtp.Envelope;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
  * The SPF, DKIM and DMARC verdicts of a received message, for its notifications: SPF and DKIM at once (their DNS
- * lookups overlap), then DMARC, which aligns the From domain with what they authenticated. Each is bounded in time:
- * SPF by its own 20 seconds, DKIM and DMARC by the resolver's timeouts ({@code dns.timeoutMillis}, two attempts) on
- * their few parallel or sequential lookups; a verdict that cannot be had is PROCESSING_FAILED, never a failure of the
+ * lookups overlap), then DMARC, which aligns the From domain with what they authenticated. SPF is bounded by its own
+ * 20 seconds, DKIM and DMARC by the resolver's timeouts ({@code dns.timeoutMillis}, two attempts) on their few
+ * lookups, and the whole by {@link #TIME_LIMIT}, as the sending server waits for its answer to the message: what is
+ * not decided by then is TEMPERROR (SPF) or PROCESSING_FAILED. A verdict that cannot be had is never a failure of the
  * message.
  */
 public final class SenderAuthentication {
@@ -22,11 +25,16 @@ public final class SenderAuthentication {
         DmarcVerdict.Verdict.GRAY);
   }
 
+  /** The most a message's answer waits for its verdicts. */
+  static final Duration TIME_LIMIT = Duration.ofSeconds(30);
+
+  private final Vertx vertx;
   private final SpfVerdict spf;
   private final DkimVerdict dkim;
   private final DmarcVerdict dmarc;
 
   public SenderAuthentication(Vertx vertx, DnsResolver dns) {
+    this.vertx = vertx;
     this.spf = new SpfVerdict(vertx, dns);
     this.dkim = new DkimVerdict(vertx, dns);
     this.dmarc = new DmarcVerdict(dns);
@@ -39,12 +47,25 @@ public final class SenderAuthentication {
         envelope.heloName())).otherwise(SpfVerdict.Result.TEMPERROR);
     Future<DkimVerdict.Result> dkimResult = guarded(() -> dkim.of(message))
         .otherwise(DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED));
-    return Future.all(spfResult, dkimResult).compose(both -> guarded(() -> dmarc.of(message,
+    Future<Verdicts> all = Future.all(spfResult, dkimResult).compose(both -> guarded(() -> dmarc.of(message,
             SpfVerdict.mailFromDomain(envelope.reversePath(), envelope.heloName()),
-            spfResult.result() == SpfVerdict.Result.PASS, dkimResult.result().passingDomains()))
+            spfResult.result() == SpfVerdict.Result.PASS, dkimResult.result().passingDomains(),
+            spfResult.result() == SpfVerdict.Result.TEMPERROR
+                || dkimResult.result().status().equals(DkimVerdict.PROCESSING_FAILED)))
         .otherwise(DmarcVerdict.Verdict.PROCESSING_FAILED)
         .map(dmarcVerdict -> new Verdicts(spfResult.result(), dkimResult.result(), dmarcVerdict)));
+    Promise<Verdicts> answer = Promise.promise();
+    long timer = vertx.setTimer(TIME_LIMIT.toMillis(), t -> answer.tryComplete(OUT_OF_TIME));
+    all.onComplete(done -> {
+      vertx.cancelTimer(timer);
+      answer.tryComplete(done.succeeded() ? done.result() : OUT_OF_TIME);
+    });
+    return answer.future();
   }
+
+  /** Verdicts not had within {@link #TIME_LIMIT}. */
+  private static final Verdicts OUT_OF_TIME = new Verdicts(SpfVerdict.Result.TEMPERROR,
+      DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED), DmarcVerdict.Verdict.PROCESSING_FAILED);
 
   /** What {@code check} returns, or a failed future when it throws: a bug in a check must not fail the message. */
   private static <T> Future<T> guarded(Supplier<Future<T>> check) {

@@ -25,6 +25,11 @@ final class SpfMacro {
 
   /** Longest domain name: a longer expansion loses labels on its left (section 7.3). */
   static final int MAX_NAME = 253;
+  /**
+   * Longest expansion made: far beyond any real name (a name has at most 253 characters, and a record can expand each
+   * of its terms once), short enough that an expansion costs microseconds.
+   */
+  static final int MAX_EXPANSION = 8192;
 
   private static final String DELIMITERS = ".-+,/_=";
 
@@ -36,8 +41,12 @@ final class SpfMacro {
    * @throws IllegalArgumentException with what is wrong
    */
   static void checkDomainSpec(String spec) {
-    checkMacroString(spec);
-    if (spec.endsWith("}") || spec.endsWith("%%") || spec.endsWith("%_") || spec.endsWith("%-")) {
+    checkMacroString(spec, false);
+    int open = spec.lastIndexOf("%{");
+    if (open >= 0 && spec.indexOf('}', open) == spec.length() - 1) {
+      return; // ends in a macro (a '}' that closes none is a literal, and no top label ends in one)
+    }
+    if (spec.endsWith("%%") || spec.endsWith("%_") || spec.endsWith("%-")) {
       return;
     }
     String s = spec.endsWith(".") ? spec.substring(0, spec.length() - 1) : spec;
@@ -47,8 +56,11 @@ final class SpfMacro {
     }
   }
 
-  /** Checks a macro-string (a modifier's value): visible characters, {@code %} only in macros. */
-  static void checkMacroString(String spec) {
+  /**
+   * Checks a macro-string: visible characters, {@code %} only in macros; with {@code explanation} (an unknown
+   * modifier's value, which the grammar lets use them) the letters c, r and t too.
+   */
+  static void checkMacroString(String spec, boolean explanation) {
     for (int i = 0; i < spec.length(); i++) {
       char c = spec.charAt(i);
       if (c < 0x21 || c > 0x7e) {
@@ -66,29 +78,44 @@ final class SpfMacro {
         continue;
       }
       int close = spec.indexOf('}', i);
-      if (next != '{' || close < 0 || !isMacro(spec.substring(i + 2, close))) {
+      if (next != '{' || close < 0 || !isMacro(spec.substring(i + 2, close), explanation)) {
         throw new IllegalArgumentException("bad macro in " + spec);
       }
       i = close;
     }
   }
 
-  /** {@code spec} expanded (assumed checked), as a DNS name: no trailing dot, at most 253 characters. */
+  /**
+   * {@code spec} expanded (assumed checked), as a DNS name: no trailing dot, at most 253 characters, its leftmost
+   * labels cut off as section 7.3 says (in one step: the first dot from which the rest fits).
+   *
+   * @throws IllegalArgumentException when the expansion passes {@link #MAX_EXPANSION} characters: a record written to
+   *     make every message cost megabytes of string work is a permerror, not a name
+   */
   static String expandDomain(String spec, Context context) {
     String name = expand(spec, context);
     if (name.endsWith(".")) {
       name = name.substring(0, name.length() - 1);
     }
-    while (name.length() > MAX_NAME && name.indexOf('.') >= 0) {
-      name = name.substring(name.indexOf('.') + 1);
+    if (name.length() > MAX_NAME) {
+      int dot = name.indexOf('.', name.length() - MAX_NAME - 1);
+      name = name.substring((dot >= 0 ? dot : name.lastIndexOf('.')) + 1);
     }
     return name;
   }
 
-  /** {@code spec} expanded (assumed checked). */
+  /**
+   * {@code spec} expanded (assumed checked).
+   *
+   * @throws IllegalArgumentException when it passes {@link #MAX_EXPANSION} characters
+   */
   static String expand(String spec, Context context) {
     StringBuilder out = new StringBuilder();
     for (int i = 0; i < spec.length(); i++) {
+      if (out.length() > MAX_EXPANSION) {
+        throw new IllegalArgumentException("the expansion of " + spec.length() + " characters passes "
+            + MAX_EXPANSION);
+      }
       char c = spec.charAt(i);
       if (c != '%') {
         out.append(c);
@@ -110,8 +137,9 @@ final class SpfMacro {
   }
 
   /** One {@code %{...}} body: a letter, an optional count of parts, optional {@code r}, optional delimiters. */
-  private static boolean isMacro(String body) {
-    if (body.isEmpty() || "slodiphvSLODIPHV".indexOf(body.charAt(0)) < 0) {
+  private static boolean isMacro(String body, boolean explanation) {
+    String letters = explanation ? "slodiphvcrtSLODIPHVCRT" : "slodiphvSLODIPHV";
+    if (body.isEmpty() || letters.indexOf(body.charAt(0)) < 0) {
       return false;
     }
     int i = 1;
@@ -140,8 +168,9 @@ final class SpfMacro {
     while (i < body.length() && Character.isDigit(body.charAt(i))) {
       i++;
     }
-    // more parts than a name can have is as good as all of them
-    int keep = i == 1 ? Integer.MAX_VALUE : (i - 1 > 3 ? Integer.MAX_VALUE : Integer.parseInt(body.substring(1, i)));
+    // leading zeros are allowed (%{d0001} is one part); more parts than a name can have is as good as all of them
+    String count = body.substring(1, i).replaceFirst("^0+", "");
+    int keep = i == 1 || count.length() > 3 ? Integer.MAX_VALUE : Integer.parseInt(count);
     boolean reverse = i < body.length() && (body.charAt(i) == 'r' || body.charAt(i) == 'R');
     String delimiters = body.substring(reverse ? i + 1 : i);
     String value = value(Character.toLowerCase(letter), context);

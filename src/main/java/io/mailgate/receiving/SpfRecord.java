@@ -1,5 +1,7 @@
 package io.mailgate.receiving;
 
+import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -42,7 +44,8 @@ record SpfRecord(List<Mechanism> mechanisms, String redirect) {
   private static final Pattern DUAL_CIDR = Pattern.compile("(?::(.+?))?(?:/(\\d+))?(?://(\\d+))?");
   private static final Pattern IP_CIDR = Pattern.compile(":([^/]+)(?:/(\\d+))?");
   private static final Pattern IP4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
-  private static final Pattern IP6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+  /** Longest IPv6 literal: eight groups, or six and an IPv4 dotted quad (RFC 4291 2.2). */
+  private static final int MAX_IP6_LITERAL = 45;
 
   /** A TXT record is an SPF record when it starts with {@code v=spf1} followed by a space or nothing (4.5). */
   static boolean isSpf(String txt) {
@@ -77,7 +80,7 @@ record SpfRecord(List<Mechanism> mechanisms, String redirect) {
             exp = true;
           }
         } else {
-          SpfMacro.checkMacroString(value); // unknown modifiers are ignored, but must be well formed
+          SpfMacro.checkMacroString(value, true); // unknown modifiers are ignored, but must be well formed
         }
         continue;
       }
@@ -124,18 +127,48 @@ record SpfRecord(List<Mechanism> mechanisms, String redirect) {
         Matcher m = IP_CIDR.matcher(argument);
         require(m.matches(), "bad " + name + ": " + argument);
         boolean v4 = name.equals("ip4");
-        require((v4 ? IP4 : IP6).matcher(m.group(1)).matches(), "bad address: " + m.group(1));
+        require(v4 ? IP4.matcher(m.group(1)).matches() : isIp6Literal(m.group(1)), "bad address: " + m.group(1));
         InetAddress network;
         try {
           network = InetAddress.getByName(m.group(1)); // an address literal, checked above: no lookup
         } catch (UnknownHostException e) {
           throw new IllegalArgumentException("bad address: " + m.group(1));
         }
+        if (!v4 && network instanceof Inet4Address mapped) {
+          // ::ffff:a.b.c.d, which Java gives as IPv4: kept as the IPv6 network written (an IPv4 client is matched
+          // by ip4 terms only, RFC 7208 5), not a syntax error
+          network = ipv4Mapped(mapped);
+        }
         require(network.getAddress().length == (v4 ? 4 : 16), "bad address: " + m.group(1));
         int length = cidr(m.group(2), v4 ? 32 : 128);
         return new Mechanism(qualifier, v4 ? Kind.IP4 : Kind.IP6, null, network, length, length);
       }
       default -> throw new IllegalArgumentException("unknown mechanism: " + name);
+    }
+  }
+
+  /**
+   * Whether {@code s} can be an IPv6 literal, checked without a regular expression (a pattern with two unbounded
+   * classes backtracks for seconds on a long record of colons): short, hex digits, colons and dots only, with a
+   * colon, starting as {@link InetAddress#getByName} parses a literal rather than looks a name up.
+   */
+  static boolean isIp6Literal(String s) {
+    if (s.isEmpty() || s.length() > MAX_IP6_LITERAL || s.indexOf(':') < 0
+        || !(s.charAt(0) == ':' || Character.digit(s.charAt(0), 16) >= 0)) {
+      return false;
+    }
+    return s.chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0 && c < 128);
+  }
+
+  private static InetAddress ipv4Mapped(Inet4Address ip) {
+    byte[] b = new byte[16];
+    b[10] = (byte) 0xff;
+    b[11] = (byte) 0xff;
+    System.arraycopy(ip.getAddress(), 0, b, 12, 4);
+    try {
+      return Inet6Address.getByAddress(null, b, null);
+    } catch (UnknownHostException impossible) {
+      throw new IllegalStateException(impossible);
     }
   }
 

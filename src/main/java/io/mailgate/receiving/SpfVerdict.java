@@ -26,7 +26,10 @@ import java.util.function.Function;
  * {@code mx}, 2 lookups that find nothing, and 20 seconds in all (temperror beyond).
  *
  * <p>{@code ptr} never matches: the resolver has no PTR lookup, and RFC 7208 says the mechanism SHOULD NOT be used
- * (it still counts as a DNS-querying term, and {@code %{p}} expands to {@code unknown}). {@code exp=} is ignored:
+ * (it still counts as a DNS-querying term, and {@code %{p}} expands to {@code unknown}). Since a client the domain
+ * lists by name might have matched it, a fail or softfail reached after a {@code ptr} term was passed over is
+ * neutral: Mailgate cannot say. A macro expansion of more than {@link SpfMacro#MAX_EXPANSION} characters is a
+ * permerror. {@code exp=} is ignored:
  * Mailgate rejects nothing for SPF, so there is no explanation to show.
  *
  * <p>SES's {@code spfVerdict} from the result ({@link Result#sesStatus}): pass is PASS, fail is FAIL; softfail,
@@ -75,7 +78,8 @@ public final class SpfVerdict {
     int at = reversePath == null ? -1 : reversePath.lastIndexOf('@');
     String domain = at < 0 ? (helo == null ? "" : helo) : reversePath.substring(at + 1);
     try {
-      return IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT); // SMTPUTF8: DNS names A-labels
+      String ascii = IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT); // SMTPUTF8: A-labels
+      return ascii.endsWith(".") ? ascii.substring(0, ascii.length() - 1) : ascii; // the root's dot is no label
     } catch (IllegalArgumentException notAName) {
       return domain.toLowerCase(Locale.ROOT); // not a domain name: no SPF (check says none)
     }
@@ -100,7 +104,9 @@ public final class SpfVerdict {
     checkHost(evaluation, domain).onComplete(done -> {
       vertx.cancelTimer(timer);
       if (done.succeeded()) {
-        result.tryComplete(done.result());
+        // a ptr term that might have matched was passed over: a fail after it is no fail (see the class comment)
+        boolean unsure = evaluation.ptrPassedOver && (done.result() == Result.FAIL || done.result() == Result.SOFTFAIL);
+        result.tryComplete(unsure ? Result.NEUTRAL : done.result());
       } else {
         // anything but an Abort is a failure of the evaluator itself: nothing was judged, as when DNS fails
         result.tryComplete(done.cause() instanceof Abort a ? a.result : Result.TEMPERROR);
@@ -115,6 +121,7 @@ public final class SpfVerdict {
     final long deadlineNanos;
     int dnsTerms;
     int voidLookups;
+    boolean ptrPassedOver;
 
     Evaluation(SpfMacro.Context context, long deadlineNanos) {
       this.context = context;
@@ -180,13 +187,13 @@ public final class SpfVerdict {
     if (++ev.dnsTerms > MAX_DNS_TERMS) {
       return Future.succeededFuture(Result.PERMERROR);
     }
-    String target = SpfMacro.expandDomain(record.redirect(), at);
+    String target = expandDomain(record.redirect(), at);
     // 6.1: a redirect to a domain without an SPF record (or no domain at all) is a permerror
     return checkHost(ev, target).map(r -> r == Result.NONE ? Result.PERMERROR : r);
   }
 
   private Future<Boolean> matches(Evaluation ev, Mechanism m, SpfMacro.Context at) {
-    String target = m.domainSpec() == null ? at.domain() : SpfMacro.expandDomain(m.domainSpec(), at);
+    String target = m.domainSpec() == null ? at.domain() : expandDomain(m.domainSpec(), at);
     InetAddress ip = at.ip();
     return switch (m.kind()) {
       case INCLUDE -> checkHost(ev, target).map(r -> switch (r) {
@@ -209,9 +216,21 @@ public final class SpfVerdict {
         return Future.all(hosts).map(all -> hosts.stream().anyMatch(h -> anyWithin(h.result(), ip, m)));
       });
       case EXISTS -> lookup(ev, dns::a, target, true).map(addresses -> !addresses.isEmpty());
-      case PTR -> Future.succeededFuture(false); // no PTR lookups: see the class comment
+      case PTR -> {
+        ev.ptrPassedOver = true; // no PTR lookups: see the class comment
+        yield Future.succeededFuture(false);
+      }
       case ALL, IP4, IP6 -> Future.succeededFuture(matchesLocally(m, ip));
     };
+  }
+
+  /** A domain-spec expanded; one whose expansion is out of all proportion ends the evaluation with permerror. */
+  private static String expandDomain(String spec, SpfMacro.Context at) {
+    try {
+      return SpfMacro.expandDomain(spec, at);
+    } catch (IllegalArgumentException tooLong) {
+      throw new Abort(Result.PERMERROR, tooLong.getMessage());
+    }
   }
 
   private Function<String, Future<DnsAnswer<InetAddress>>> addressQuery(InetAddress ip) {

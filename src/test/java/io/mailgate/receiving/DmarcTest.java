@@ -46,10 +46,15 @@ class DmarcTest {
   }
 
   private Verdict verdict(String from, String mailFromDomain, boolean spfPassed, List<String> dkimDomains) {
-    byte[] message = ("From: " + from + "\r\nTo: x@inbox.example\r\nSubject: s\r\n\r\nbody\r\n")
-        .getBytes(StandardCharsets.UTF_8);
+    return verdict("From: " + from + "\r\nTo: x@inbox.example\r\nSubject: s\r\n\r\nbody\r\n", mailFromDomain,
+        spfPassed, dkimDomains, false);
+  }
+
+  private Verdict verdict(String message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
+      boolean unsure) {
     Promise<Verdict> result = Promise.promise();
-    context.runOnContext(v -> dmarc.of(message, mailFromDomain, spfPassed, dkimDomains).onComplete(result));
+    context.runOnContext(v -> dmarc.of(message.getBytes(StandardCharsets.UTF_8), mailFromDomain, spfPassed,
+        dkimDomains, unsure).onComplete(result));
     try {
       return result.future().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -140,6 +145,29 @@ class DmarcTest {
     assertEquals(Verdict.GRAY, verdict("undisclosed-recipients:;", null, false, List.of()), "no From domain");
     assertEquals(Set.of("one.example", "two.example"), DmarcVerdict.authorDomains(
         "From: a@One.Example\r\nFrom: Group: b@two.example;\r\n\r\n".getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void aMalformedHeaderLineDoesNotHideTheFromDomain() {
+    dns.txt("_dmarc.bank.example", "v=DMARC1; p=reject");
+    assertEquals(fail("reject"), verdict("From: ceo@bank.example\r\nX Bad: 1\r\nSubject: s\r\n\r\nbody\r\n",
+        "spoofer.example", true, List.of(), false), "a line that is no header field");
+    assertEquals(fail("reject"), verdict("Subject: s\r\nFrom : ceo@bank.example\r\n\r\nbody\r\n",
+        "spoofer.example", true, List.of(), false), "RFC 5322's obsolete From :");
+    assertEquals(fail("reject"), verdict("Subject: s\r\nFrom: \"The CEO\"\r\n <ceo@bank.example>\r\n\r\n"
+        + "From: not@header.example\r\n", "spoofer.example", true, List.of(), false),
+        "folded, and only the header section");
+  }
+
+  @Test
+  void nothingAlignedAfterADnsFailureIsProcessingFailedNotFail() {
+    dns.txt("_dmarc.brand.example", "v=DMARC1; p=reject");
+    String message = "From: a@brand.example\r\n\r\nbody\r\n";
+    assertEquals(Verdict.PROCESSING_FAILED, verdict(message, "esp.example", false, List.of(), true));
+    assertEquals(Verdict.PASS, verdict(message, "esp.example", false, List.of("brand.example"), true),
+        "what passed still passes");
+    assertEquals(Verdict.GRAY, verdict("From: a@nothing.example\r\n\r\n", "esp.example", false, List.of(), true),
+        "no policy: nothing to fail");
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.mailgate.receiving;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.delivery.dns.DnsResolver;
@@ -196,7 +197,7 @@ class SpfTest {
     expected.put("%{S}", "strong-bad%40email.example.com");
     expected.put("%{h}%%%_%-%{p}", "mx.example.org% %20unknown");
     expected.forEach((spec, value) -> {
-      SpfMacro.checkMacroString(spec);
+      SpfMacro.checkMacroString(spec, false);
       assertEquals(value, SpfMacro.expand(spec, v4), spec);
     });
     SpfMacro.Context v6 = new SpfMacro.Context(ip("2001:db8::cb01"), "strong-bad@email.example.com", "strong-bad",
@@ -204,7 +205,7 @@ class SpfTest {
     assertEquals("1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com",
         SpfMacro.expand("%{ir}.%{v}._spf.%{d2}", v6));
     for (String bad : List.of("%{x}", "%{d0}", "%{c}", "%", "%x", "%{d", "a b")) {
-      assertThrows(IllegalArgumentException.class, () -> SpfMacro.checkMacroString(bad), bad);
+      assertThrows(IllegalArgumentException.class, () -> SpfMacro.checkMacroString(bad, false), bad);
     }
     String longLocal = "x".repeat(63) + "." + "y".repeat(63) + "." + "z".repeat(63) + "." + "w".repeat(63);
     SpfMacro.Context big = new SpfMacro.Context(ip("192.0.2.3"), longLocal + "@e.example", longLocal, "e.example",
@@ -234,10 +235,38 @@ class SpfTest {
   }
 
   @Test
-  void ptrNeverMatches() {
-    dns.txt("ptr.example", "v=spf1 ptr ip4:192.0.2.1 -all");
-    assertEquals(Result.FAIL, check("192.0.2.2", "a@ptr.example"));
+  void ptrNeverMatchesSoAFailAfterItIsNeutral() {
+    dns.txt("ptr.example", "v=spf1 -ip4:192.0.2.3 ptr ip4:192.0.2.1 -all");
+    assertEquals(Result.NEUTRAL, check("192.0.2.2", "a@ptr.example"), "the client might have been the ptr's");
     assertEquals(Result.PASS, check("192.0.2.1", "a@ptr.example"));
+    assertEquals(Result.FAIL, check("192.0.2.3", "a@ptr.example"), "a fail before the ptr is one");
+  }
+
+  @Test
+  void recordsWrittenToCostTimeArePermerrorAtOnce() {
+    // each %{s} expands to 400 characters and 200 dots: megabytes to cut down to 253 characters
+    String sender = "a.".repeat(200) + "b@evil.example";
+    dns.txt("evil.example", "v=spf1 exists:" + "%{s}".repeat(2000) + ".x.evil.example -all");
+    dns.txt("colons.example", "v=spf1 ip6:" + ":".repeat(60000) + "x -all");
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      assertEquals(Result.PERMERROR, check("192.0.2.1", sender));
+      assertEquals(Result.PERMERROR, check("192.0.2.1", "a@colons.example"));
+    });
+  }
+
+  @Test
+  void unusualButValidSyntax() {
+    dns.txt("mapped.example", "v=spf1 ip6:::ffff:192.0.2.0/120 -all");
+    assertEquals(Result.FAIL, check("192.0.2.1", "a@mapped.example"),
+        "an IPv4-mapped ip6 network is no syntax error, and an IPv4 client is matched by ip4 terms only");
+    dns.txt("explain.example", "v=spf1 foo=%{c}%{r}%{t} -all");
+    assertEquals(Result.FAIL, check("192.0.2.1", "a@explain.example"), "c, r and t in an unknown modifier");
+    dns.txt("zeros.example", "v=spf1 exists:%{d0001}.zeros.spf.example -all").a("example.zeros.spf.example",
+        "127.0.0.2");
+    assertEquals(Result.PASS, check("192.0.2.1", "a@zeros.example"), "%{d0001} is one part");
+    dns.txt("brace.example", "v=spf1 a:foo.example} -all");
+    assertEquals(Result.PERMERROR, check("192.0.2.1", "a@brace.example"), "a '}' that closes no macro");
+    assertEquals("dot.example", SpfVerdict.mailFromDomain("u@Dot.Example.", "helo.example"), "the root's dot");
   }
 
   @Test
