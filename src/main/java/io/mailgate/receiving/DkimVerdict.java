@@ -2,7 +2,6 @@ package io.mailgate.receiving;
 
 import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
-import io.mailgate.send.HeaderBlock;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
@@ -105,19 +104,13 @@ public final class DkimVerdict {
   /** The DNS names of the keys the message's DKIM-Signature fields name ({@code s._domainkey.d}), lower-cased. */
   static List<String> keyNames(byte[] message) {
     List<String> names = new ArrayList<>();
-    HeaderBlock block;
-    try {
-      block = HeaderBlock.parse(message);
-    } catch (IllegalArgumentException e) {
-      return names;
-    }
-    for (HeaderBlock.Field f : block.fields()) {
-      if (!f.is("DKIM-Signature") || names.size() >= MAX_SIGNATURES) {
-        continue;
+    for (String signature : ReceivedHeaders.values(message, "DKIM-Signature")) {
+      if (names.size() >= MAX_SIGNATURES) {
+        break;
       }
       String domain = null;
       String selector = null;
-      for (String tag : block.rawValue(f).split(";")) {
+      for (String tag : signature.split(";")) {
         String t = tag.replaceAll("\\s+", "");
         if (t.startsWith("d=")) {
           domain = t.substring(2);

@@ -5,7 +5,6 @@ import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.vertx.core.Future;
 import java.net.IDN;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -207,7 +206,7 @@ public final class DmarcVerdict {
   /** The domains of every address of every From field, lower case, in A-labels. */
   static Set<String> authorDomains(byte[] message) {
     Set<String> domains = new LinkedHashSet<>();
-    for (String from : fromFields(message)) {
+    for (String from : ReceivedHeaders.values(message, "From")) {
       for (Address a : LenientAddressParser.DEFAULT.parseAddressList(from)) {
         List<Mailbox> boxes = a instanceof Group g ? g.getMailboxes() : a instanceof Mailbox m ? List.of(m) : List.of();
         for (Mailbox m : boxes) {
@@ -225,42 +224,6 @@ public final class DmarcVerdict {
       }
     }
     return domains;
-  }
-
-  /**
-   * The values of the header section's From fields, unfolded, found leniently: a line that is no header field is
-   * passed over and {@code From :} (RFC 5322's obsolete syntax) counts, so that a malformed line elsewhere cannot hide
-   * the From domain (and turn a FAIL into GRAY).
-   */
-  static List<String> fromFields(byte[] message) {
-    List<StringBuilder> fields = new ArrayList<>();
-    StringBuilder current = null;
-    int start = 0;
-    while (start < message.length) {
-      int end = start;
-      while (end < message.length && message[end] != '\n') {
-        end++;
-      }
-      int stop = end > start && message[end - 1] == '\r' ? end - 1 : end;
-      if (stop == start) {
-        break; // the empty line: the body follows
-      }
-      String line = new String(message, start, stop - start, StandardCharsets.UTF_8); // RFC 6532 allows UTF-8
-      if (line.charAt(0) == ' ' || line.charAt(0) == '\t') {
-        if (current != null) {
-          current.append(line);
-        }
-      } else {
-        int colon = line.indexOf(':');
-        current = colon > 0 && line.substring(0, colon).strip().equalsIgnoreCase("From")
-            ? new StringBuilder(line.substring(colon + 1)) : null;
-        if (current != null) {
-          fields.add(current);
-        }
-      }
-      start = end + 1;
-    }
-    return fields.stream().map(StringBuilder::toString).toList();
   }
 
   private static Verdict combine(List<Verdict> verdicts) {
