@@ -8,7 +8,9 @@ import java.net.IDN;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.Group;
@@ -62,53 +64,83 @@ public final class DmarcVerdict {
   }
 
   /**
-   * The verdict on {@code message}, whose SPF result for {@code mailFromDomain} passed or not, and whose DKIM
-   * signatures of {@code dkimDomains} verified; {@code unsure} when SPF or DKIM could not be checked (DNS failed):
-   * then a message that nothing aligns for is PROCESSING_FAILED, not a FAIL the sender's DNS provider caused. Never
-   * fails.
+   * The verdict on {@code message}: {@link #discover}, then {@link #judge}. Never fails.
    */
   public Future<Verdict> of(byte[] message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
       boolean unsure) {
-    Set<String> authors = authorDomains(message);
-    if (authors.isEmpty()) {
-      return Future.succeededFuture(Verdict.GRAY);
-    }
-    if (authors.size() > MAX_AUTHOR_DOMAINS) {
-      return Future.succeededFuture(Verdict.PROCESSING_FAILED);
-    }
-    List<Future<Verdict>> each = new ArrayList<>();
-    for (String author : authors) {
-      each.add(verdict(author, spfPassed ? mailFromDomain : null, dkimDomains, unsure)
-          .otherwise(Verdict.PROCESSING_FAILED));
-    }
-    return Future.all(each).map(done -> combine(each.stream().map(Future::result).toList()));
+    return discover(message).map(policies -> judge(policies, mailFromDomain, spfPassed, dkimDomains, unsure));
   }
 
+  /**
+   * What the message's From domains publish: the DNS half of the verdict, which needs only the header, so it can run
+   * while SPF and DKIM are checked. Never fails.
+   */
+  public Future<Policies> discover(byte[] message) {
+    Set<String> authors = authorDomains(message);
+    if (authors.size() > MAX_AUTHOR_DOMAINS) {
+      return Future.succeededFuture(new Policies(Map.of(), true));
+    }
+    Map<String, Future<Discovered>> each = new LinkedHashMap<>();
+    for (String author : authors) {
+      each.put(author, discover(author).otherwise(new Discovered(author, null)));
+    }
+    return Future.all(List.copyOf(each.values())).map(done -> {
+      Map<String, Discovered> found = new LinkedHashMap<>();
+      each.forEach((author, f) -> found.put(author, f.result()));
+      return new Policies(found, false);
+    });
+  }
+
+  /**
+   * The verdict, from what the From domains publish and what SPF and DKIM authenticated: SPF's result for
+   * {@code mailFromDomain} passed or not, DKIM signatures of {@code dkimDomains} verified; {@code unsure} when SPF or
+   * DKIM could not be checked (DNS failed): then a message that nothing aligns for is PROCESSING_FAILED, not a FAIL
+   * the sender's DNS provider caused.
+   */
+  public static Verdict judge(Policies policies, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
+      boolean unsure) {
+    if (policies.tooManyAuthors()) {
+      return Verdict.PROCESSING_FAILED;
+    }
+    if (policies.byAuthor().isEmpty()) {
+      return Verdict.GRAY;
+    }
+    List<Verdict> each = new ArrayList<>();
+    policies.byAuthor().forEach((author, found) -> each.add(verdict(author, found,
+        spfPassed ? mailFromDomain : null, dkimDomains, unsure)));
+    return combine(each);
+  }
+
+  /**
+   * The DMARC records found for each author domain (in the From fields' order); {@code tooManyAuthors} when there
+   * were more than {@link #MAX_AUTHOR_DOMAINS} and none was looked up.
+   */
+  public record Policies(Map<String, Discovered> byAuthor, boolean tooManyAuthors) {}
+
   /** What policy discovery read: the domain asked last and its DMARC records, or null records when DNS failed. */
-  private record Discovered(String domain, List<String> records) {}
+  record Discovered(String domain, List<String> records) {}
 
   /** One author domain's verdict. */
-  private Future<Verdict> verdict(String author, String spfDomain, List<String> dkimDomains, boolean unsure) {
-    return discover(author).map(found -> {
-      if (found.records() == null) {
-        return Verdict.PROCESSING_FAILED;
-      }
-      // several records, or none: no policy (6.6.3, step 5)
-      Policy policy = found.records().size() == 1 ? parse(found.records().get(0)) : null;
-      if (policy == null) {
-        return Verdict.GRAY;
-      }
-      boolean spfAligned = spfDomain != null && aligned(author, spfDomain, policy.strictSpf());
-      boolean dkimAligned = dkimDomains.stream().anyMatch(d -> aligned(author, d, policy.strictDkim()));
-      if (spfAligned || dkimAligned) {
-        return Verdict.PASS;
-      }
-      if (unsure) {
-        return Verdict.PROCESSING_FAILED;
-      }
-      boolean subdomain = !found.domain().equals(author);
-      return new Verdict(DkimVerdict.FAIL, subdomain && policy.sp() != null ? policy.sp() : policy.p());
-    });
+  private static Verdict verdict(String author, Discovered found, String spfDomain, List<String> dkimDomains,
+      boolean unsure) {
+    if (found.records() == null) {
+      return Verdict.PROCESSING_FAILED;
+    }
+    // several records, or none: no policy (6.6.3, step 5)
+    Policy policy = found.records().size() == 1 ? parse(found.records().get(0)) : null;
+    if (policy == null) {
+      return Verdict.GRAY;
+    }
+    boolean spfAligned = spfDomain != null && aligned(author, spfDomain, policy.strictSpf());
+    boolean dkimAligned = dkimDomains.stream().anyMatch(d -> aligned(author, d, policy.strictDkim()));
+    if (spfAligned || dkimAligned) {
+      return Verdict.PASS;
+    }
+    if (unsure) {
+      return Verdict.PROCESSING_FAILED;
+    }
+    boolean subdomain = !found.domain().equals(author);
+    return new Verdict(DkimVerdict.FAIL, subdomain && policy.sp() != null ? policy.sp() : policy.p());
   }
 
   /** Policy discovery (RFC 7489 6.6.3): the records at the author domain, else at its organizational domain. */

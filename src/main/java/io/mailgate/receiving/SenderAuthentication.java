@@ -6,15 +6,16 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The SPF, DKIM and DMARC verdicts of a received message, for its notifications: SPF and DKIM at once (their DNS
- * lookups overlap), then DMARC, which aligns the From domain with what they authenticated. SPF is bounded by its own
- * 20 seconds, DKIM and DMARC by the resolver's timeouts ({@code dns.timeoutMillis}, two attempts) on their few
- * lookups, and the whole by {@link #TIME_LIMIT}, as the sending server waits for its answer to the message: what is
- * not decided by then is TEMPERROR (SPF) or PROCESSING_FAILED. A verdict that cannot be had is never a failure of the
- * message.
+ * The SPF, DKIM and DMARC verdicts of a received message, for its notifications: SPF, DKIM and DMARC's policy
+ * discovery at once (their DNS lookups overlap), then DMARC's alignment of the From domain with what SPF and DKIM
+ * authenticated. SPF is bounded by its own 20 seconds, DKIM and DMARC by the resolver's timeouts
+ * ({@code dns.timeoutMillis}, two attempts) on their few lookups, and the whole by {@link #TIME_LIMIT}, as the sending
+ * server waits for its answer to the message: what is not decided by then is TEMPERROR (SPF) or PROCESSING_FAILED. A
+ * verdict that cannot be had is never a failure of the message.
  */
 public final class SenderAuthentication {
 
@@ -47,13 +48,21 @@ public final class SenderAuthentication {
         envelope.heloName())).otherwise(SpfVerdict.Result.TEMPERROR);
     Future<DkimVerdict.Result> dkimResult = guarded(() -> dkim.of(message))
         .otherwise(DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED));
-    Future<Verdicts> all = Future.all(spfResult, dkimResult).compose(both -> guarded(() -> dmarc.of(message,
+    Future<DmarcVerdict.Policies> policies = guarded(() -> dmarc.discover(message))
+        .otherwise(new DmarcVerdict.Policies(Map.of(), true));
+    Future<Verdicts> all = Future.all(spfResult, dkimResult, policies).map(done -> {
+      DmarcVerdict.Verdict dmarcVerdict;
+      try {
+        dmarcVerdict = DmarcVerdict.judge(policies.result(),
             SpfVerdict.mailFromDomain(envelope.reversePath(), envelope.heloName()),
             spfResult.result() == SpfVerdict.Result.PASS, dkimResult.result().passingDomains(),
             spfResult.result() == SpfVerdict.Result.TEMPERROR
-                || dkimResult.result().status().equals(DkimVerdict.PROCESSING_FAILED)))
-        .otherwise(DmarcVerdict.Verdict.PROCESSING_FAILED)
-        .map(dmarcVerdict -> new Verdicts(spfResult.result(), dkimResult.result(), dmarcVerdict)));
+                || dkimResult.result().status().equals(DkimVerdict.PROCESSING_FAILED));
+      } catch (RuntimeException e) {
+        dmarcVerdict = DmarcVerdict.Verdict.PROCESSING_FAILED; // a bug in a check must not fail the message
+      }
+      return new Verdicts(spfResult.result(), dkimResult.result(), dmarcVerdict);
+    });
     Promise<Verdicts> answer = Promise.promise();
     long timer = vertx.setTimer(TIME_LIMIT.toMillis(), t -> answer.tryComplete(OUT_OF_TIME));
     all.onComplete(done -> {
