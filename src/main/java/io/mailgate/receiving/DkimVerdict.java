@@ -56,7 +56,12 @@ public final class DkimVerdict {
 
   /** The verdict on {@code message} (as received). */
   public Future<Result> of(byte[] message) {
-    List<String> keyNames = keyNames(message);
+    List<String> keyNames;
+    try {
+      keyNames = keyNames(message);
+    } catch (ReceivedHeaders.TooLong e) {
+      return Future.succeededFuture(Result.of(PROCESSING_FAILED));
+    }
     if (keyNames.isEmpty()) {
       return Future.succeededFuture(Result.of(GRAY));
     }

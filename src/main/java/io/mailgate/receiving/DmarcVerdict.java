@@ -76,9 +76,14 @@ public final class DmarcVerdict {
    * while SPF and DKIM are checked. Never fails.
    */
   public Future<Policies> discover(byte[] message) {
-    Set<String> authors = authorDomains(message);
+    Set<String> authors;
+    try {
+      authors = authorDomains(message);
+    } catch (ReceivedHeaders.TooLong e) {
+      return Future.succeededFuture(Policies.UNREADABLE);
+    }
     if (authors.size() > MAX_AUTHOR_DOMAINS) {
-      return Future.succeededFuture(new Policies(Map.of(), true));
+      return Future.succeededFuture(Policies.UNREADABLE);
     }
     Map<String, Future<Discovered>> each = new LinkedHashMap<>();
     for (String author : authors) {
@@ -99,7 +104,7 @@ public final class DmarcVerdict {
    */
   public static Verdict judge(Policies policies, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
       boolean unsure) {
-    if (policies.tooManyAuthors()) {
+    if (policies.unreadable()) {
       return Verdict.PROCESSING_FAILED;
     }
     if (policies.byAuthor().isEmpty()) {
@@ -112,10 +117,13 @@ public final class DmarcVerdict {
   }
 
   /**
-   * The DMARC records found for each author domain (in the From fields' order); {@code tooManyAuthors} when there
-   * were more than {@link #MAX_AUTHOR_DOMAINS} and none was looked up.
+   * The DMARC records found for each author domain (in the From fields' order); {@code unreadable} when the author
+   * domains could not be had (more than {@link #MAX_AUTHOR_DOMAINS}, or a header section too long to read) and none
+   * was looked up: PROCESSING_FAILED.
    */
-  public record Policies(Map<String, Discovered> byAuthor, boolean tooManyAuthors) {}
+  public record Policies(Map<String, Discovered> byAuthor, boolean unreadable) {
+    static final Policies UNREADABLE = new Policies(Map.of(), true);
+  }
 
   /** What policy discovery read: the domain asked last and its DMARC records, or null records when DNS failed. */
   record Discovered(String domain, List<String> records) {}

@@ -6,7 +6,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
-import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -49,7 +48,7 @@ public final class SenderAuthentication {
     Future<DkimVerdict.Result> dkimResult = guarded(() -> dkim.of(message))
         .otherwise(DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED));
     Future<DmarcVerdict.Policies> policies = guarded(() -> dmarc.discover(message))
-        .otherwise(new DmarcVerdict.Policies(Map.of(), true));
+        .otherwise(DmarcVerdict.Policies.UNREADABLE);
     Future<Verdicts> all = Future.all(spfResult, dkimResult, policies).map(done -> {
       DmarcVerdict.Verdict dmarcVerdict;
       try {
@@ -64,17 +63,18 @@ public final class SenderAuthentication {
       return new Verdicts(spfResult.result(), dkimResult.result(), dmarcVerdict);
     });
     Promise<Verdicts> answer = Promise.promise();
-    long timer = vertx.setTimer(TIME_LIMIT.toMillis(), t -> answer.tryComplete(OUT_OF_TIME));
+    // out of time: the verdicts had by then, the others (and DMARC, which needs all three) unknown
+    long timer = vertx.setTimer(TIME_LIMIT.toMillis(), t -> answer.tryComplete(new Verdicts(
+        spfResult.isComplete() ? spfResult.result() : SpfVerdict.Result.TEMPERROR,
+        dkimResult.isComplete() ? dkimResult.result() : DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED),
+        DmarcVerdict.Verdict.PROCESSING_FAILED)));
     all.onComplete(done -> {
       vertx.cancelTimer(timer);
-      answer.tryComplete(done.succeeded() ? done.result() : OUT_OF_TIME);
+      answer.tryComplete(done.succeeded() ? done.result() : new Verdicts(SpfVerdict.Result.TEMPERROR,
+          DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED), DmarcVerdict.Verdict.PROCESSING_FAILED));
     });
     return answer.future();
   }
-
-  /** Verdicts not had within {@link #TIME_LIMIT}. */
-  private static final Verdicts OUT_OF_TIME = new Verdicts(SpfVerdict.Result.TEMPERROR,
-      DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED), DmarcVerdict.Verdict.PROCESSING_FAILED);
 
   /** What {@code check} returns, or a failed future when it throws: a bug in a check must not fail the message. */
   private static <T> Future<T> guarded(Supplier<Future<T>> check) {

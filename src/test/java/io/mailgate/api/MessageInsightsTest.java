@@ -70,7 +70,12 @@ class MessageInsightsTest {
     assertEquals(id, insights.messageId());
     assertEquals("sender@example.com", insights.fromEmailAddress());
     assertEquals("Grüße, insights", insights.subject(), "the encoded words decoded");
-    assertEquals(List.of(MessageTag.builder().name("campaign").value("spring").build()), insights.emailTags());
+    Map<String, String> tags = insights.emailTags().stream()
+        .collect(Collectors.toMap(MessageTag::name, MessageTag::value));
+    assertEquals("spring", tags.get("campaign"));
+    assertEquals("example.com", tags.get("ses:from-domain"), "SES's auto-tags too: " + tags);
+    assertEquals("127.0.0.1", tags.get("ses:source-ip"));
+    assertEquals(null, tags.get("ses:configuration-set"), "sent without one");
     Map<String, EmailInsights> byDestination = insights.insights().stream()
         .collect(Collectors.toMap(EmailInsights::destination, Function.identity()));
     assertEquals(2, insights.insights().size());

@@ -17,9 +17,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * SES v2 GetMessageInsights ({@code GET /v2/email/insights/{MessageId}/}): a message's sender, subject and tags, and
- * for each recipient its events in time order, read from what the message status API reads ({@link MessageQuery}). A
- * Send (or any event that names no recipient) concerns every recipient; the others concern the recipient they were
+ * SES v2 GetMessageInsights ({@code GET /v2/email/insights/{MessageId}/}): a message's sender, subject and tags (with
+ * SES's auto-tags), and for each recipient its events in time order, read from what the message status API reads
+ * ({@link MessageQuery}). A Send (or any event that names no recipient) concerns every recipient; the others concern the recipient they were
  * recorded for. Open and Click events are not kept with the message (they only go to event destinations), so they are
  * not listed. {@code Isp} comes from {@link MailboxProviders} and is left out for a domain it does not know, as the
  * model allows, rather than a name SES might not use. A message of another account, or an id that is not a message
@@ -69,7 +69,33 @@ public final class MessageInsightsHandler {
     }
     JsonObject out = new JsonObject().put("MessageId", m.id()).put("FromEmailAddress", m.source());
     putPresent(out, "Subject", subject(m.head()));
-    return out.put("EmailTags", m.tags()).put("Insights", new JsonArray(insights.values().stream().toList()));
+    return out.put("EmailTags", emailTags(m)).put("Insights", new JsonArray(insights.values().stream().toList()));
+  }
+
+  /**
+   * SES's auto-tags (those its events carry: configuration set, source IP, From domain, caller identity), then the
+   * message's own tags, as {@code {Name, Value}}.
+   */
+  static JsonArray emailTags(MessageQuery.StoredMessage m) {
+    JsonArray tags = new JsonArray();
+    if (m.configurationSet() != null) {
+      tags.add(tag("ses:configuration-set", m.configurationSet()));
+    }
+    if (m.sourceIp() != null) {
+      tags.add(tag("ses:source-ip", m.sourceIp()));
+    }
+    tags.add(tag("ses:from-domain", m.source().substring(m.source().lastIndexOf('@') + 1)));
+    if (m.callerIdentity() != null) {
+      tags.add(tag("ses:caller-identity", m.callerIdentity()));
+    }
+    if (m.tags() != null) {
+      tags.addAll(m.tags());
+    }
+    return tags;
+  }
+
+  private static JsonObject tag(String name, String value) {
+    return new JsonObject().put("Name", name).put("Value", value);
   }
 
   private static void addEvent(JsonObject insight, EventType type, MessageQuery.StoredEvent e) {
