@@ -11,15 +11,27 @@ import java.util.Locale;
 /**
  * SPF's macro language (RFC 7208 section 7) in domain-specs: {@code %{ir}.%{v}._spf.%{d2}}. Checked when a record is
  * parsed (a syntax error anywhere makes the whole record a permerror, section 4.6), expanded when a term is evaluated.
+ * Expansion itself does no DNS: {@code %{p}}, the client's validated name, needs PTR and address lookups, which
+ * {@link SpfVerdict} makes first, and only for a spec that has it ({@link #needsClientNames}).
  */
 final class SpfMacro {
   private SpfMacro() {}
 
-  /** What the macro letters stand for while one {@code check_host()} runs; {@code domain} is the one being checked. */
-  record Context(InetAddress ip, String sender, String localPart, String senderDomain, String helo, String domain) {
+  /**
+   * What the macro letters stand for while one {@code check_host()} runs; {@code domain} is the one being checked.
+   *
+   * @param clientNames the client's validated domain names (section 5.5), in the order of its PTR records, for
+   *     {@code %{p}}; null until looked up, which only a spec with {@code %{p}} waits for
+   */
+  record Context(InetAddress ip, String sender, String localPart, String senderDomain, String helo, String domain,
+      List<String> clientNames) {
     /** The same, for the domain of an include or a redirect. */
     Context at(String other) {
-      return new Context(ip, sender, localPart, senderDomain, helo, other);
+      return new Context(ip, sender, localPart, senderDomain, helo, other, clientNames);
+    }
+
+    Context withClientNames(List<String> names) {
+      return new Context(ip, sender, localPart, senderDomain, helo, domain, names);
     }
   }
 
@@ -136,6 +148,24 @@ final class SpfMacro {
     return out.toString();
   }
 
+  /** Whether a checked spec has a {@code %{p}} macro, so its expansion needs the client's validated names. */
+  static boolean needsClientNames(String spec) {
+    for (int i = spec.indexOf('%'); i >= 0 && i + 2 < spec.length(); i = spec.indexOf('%', i + 2)) {
+      // %% is a literal '%' (skipped with its pair); %{ opens a macro, its letter right after
+      if (spec.charAt(i + 1) == '{' && (spec.charAt(i + 2) == 'p' || spec.charAt(i + 2) == 'P')) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code name} is {@code domain} or a name below it (both without a trailing dot), in any case. */
+  static boolean inDomain(String name, String domain) {
+    return name.equalsIgnoreCase(domain) || (name.length() > domain.length()
+        && name.charAt(name.length() - domain.length() - 1) == '.'
+        && name.regionMatches(true, name.length() - domain.length(), domain, 0, domain.length()));
+  }
+
   /** One {@code %{...}} body: a letter, an optional count of parts, optional {@code r}, optional delimiters. */
   private static boolean isMacro(String body, boolean explanation) {
     String letters = explanation ? "slodiphvcrtSLODIPHVCRT" : "slodiphvSLODIPHV";
@@ -189,12 +219,25 @@ final class SpfMacro {
       case 'o' -> c.senderDomain();
       case 'd' -> c.domain();
       case 'i' -> dotted(c.ip());
-      // the validated name of the client needs a PTR lookup, which the resolver does not do (see SpfVerdict)
-      case 'p' -> "unknown";
+      case 'p' -> clientName(c);
       case 'v' -> c.ip() instanceof Inet4Address ? "in-addr" : "ip6";
       case 'h' -> c.helo();
       default -> throw new IllegalArgumentException("macro letter " + letter);
     };
+  }
+
+  /**
+   * Section 7.3: the domain itself if validated, else a validated name below it, else any validated name; "unknown"
+   * when none is (no PTR records, none that maps back to the client, or DNS errors).
+   */
+  private static String clientName(Context c) {
+    List<String> names = c.clientNames();
+    if (names == null) {
+      throw new IllegalStateException("%{p} expanded before the client's names were looked up");
+    }
+    return names.stream().filter(n -> n.equalsIgnoreCase(c.domain())).findFirst()
+        .or(() -> names.stream().filter(n -> inDomain(n, c.domain())).findFirst())
+        .orElse(names.isEmpty() ? "unknown" : names.get(0));
   }
 
   private static List<String> split(String value, String delimiters) {

@@ -14,23 +14,28 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.stream.IntStream;
 
 /**
  * SPF (RFC 7208): {@code check_host()} for the SMTP client's address and the MAIL FROM identity (the reverse path's
  * domain; for the null reverse path, {@code postmaster@} the HELO name), with the HELO name for the {@code %{h}}
  * macro. Every mechanism and the {@code redirect} modifier are evaluated, left to right, through the node's DNS
  * resolver (asynchronous, cached), within the limits of section 4.6.4: 10 DNS-querying terms, 10 MX hosts per
- * {@code mx}, 2 lookups that find nothing, and 20 seconds in all (temperror beyond).
+ * {@code mx}, 10 names per PTR lookup, 2 lookups that find nothing, and 20 seconds in all (temperror beyond).
  *
- * <p>{@code ptr} never matches: the resolver has no PTR lookup, and RFC 7208 says the mechanism SHOULD NOT be used
- * (it still counts as a DNS-querying term, and {@code %{p}} expands to {@code unknown}). Since a client the domain
- * lists by name might have matched it, a fail or softfail reached after a {@code ptr} term was passed over is
- * neutral: Mailgate cannot say. A macro expansion of more than {@link SpfMacro#MAX_EXPANSION} characters is a
- * permerror. {@code exp=} is ignored:
- * Mailgate rejects nothing for SPF, so there is no explanation to show.
+ * <p>{@code ptr} and {@code %{p}} rest on the client's validated names (5.5): its PTR names, the first 10, whose
+ * addresses include it. RFC 7208 says {@code ptr} SHOULD NOT be used, since it is slow and its DNS is the client's
+ * to write, but records still have it, and a client the domain lists by name is its sender. The lookups are made
+ * once per evaluation, when a {@code ptr} term or a {@code %{p}} first needs them, and never in the common case:
+ * a spec without {@code %{p}} is expanded at once. Their DNS errors make no temperror: as 5.5 says, a failed PTR
+ * lookup makes {@code ptr} not match (and {@code %{p}} {@code unknown}), a failed address lookup leaves that name
+ * out. A macro expansion of more than {@link SpfMacro#MAX_EXPANSION} characters is a permerror. {@code exp=} is
+ * ignored: Mailgate rejects nothing for SPF, so there is no explanation to show.
  *
  * <p>SES's {@code spfVerdict} from the result ({@link Result#sesStatus}): pass is PASS, fail is FAIL; softfail,
  * neutral and none are GRAY (a softfail is a "probably not" that receivers must not treat as a fail, and SES's FAIL
@@ -56,6 +61,8 @@ public final class SpfVerdict {
   static final int MAX_DNS_TERMS = 10;
   static final int MAX_VOID_LOOKUPS = 2;
   static final int MAX_MX_HOSTS = 10;
+  /** Names of one PTR lookup that are validated; the rest are ignored (4.6.4). */
+  static final int MAX_PTR_NAMES = 10;
   /** The RFC's "at least 20 seconds" for one evaluation: a slow DNS server does not hold the message longer. */
   static final Duration TIME_LIMIT = Duration.ofSeconds(20);
 
@@ -97,16 +104,14 @@ public final class SpfVerdict {
     int at = reversePath == null ? -1 : reversePath.lastIndexOf('@');
     String local = at <= 0 ? "postmaster" : reversePath.substring(0, at);
     SpfMacro.Context context = new SpfMacro.Context(ipv4IfMapped(client), local + "@" + domain, local, domain,
-        helo == null ? "" : helo, domain);
+        helo == null ? "" : helo, domain, null);
     Evaluation evaluation = new Evaluation(context, System.nanoTime() + timeLimit.toNanos());
     Promise<Result> result = Promise.promise();
     long timer = vertx.setTimer(timeLimit.toMillis(), t -> result.tryComplete(Result.TEMPERROR));
     checkHost(evaluation, domain).onComplete(done -> {
       vertx.cancelTimer(timer);
       if (done.succeeded()) {
-        // a ptr term that might have matched was passed over: a fail after it is no fail (see the class comment)
-        boolean unsure = evaluation.ptrPassedOver && (done.result() == Result.FAIL || done.result() == Result.SOFTFAIL);
-        result.tryComplete(unsure ? Result.NEUTRAL : done.result());
+        result.tryComplete(done.result());
       } else {
         // anything but an Abort is a failure of the evaluator itself: nothing was judged, as when DNS fails
         result.tryComplete(done.cause() instanceof Abort a ? a.result : Result.TEMPERROR);
@@ -121,7 +126,8 @@ public final class SpfVerdict {
     final long deadlineNanos;
     int dnsTerms;
     int voidLookups;
-    boolean ptrPassedOver;
+    /** The client's validated names, looked up when ptr or %{p} first needs them: one client throughout. */
+    Future<List<String>> clientNames;
 
     Evaluation(SpfMacro.Context context, long deadlineNanos) {
       this.context = context;
@@ -187,14 +193,19 @@ public final class SpfVerdict {
     if (++ev.dnsTerms > MAX_DNS_TERMS) {
       return Future.succeededFuture(Result.PERMERROR);
     }
-    String target = expandDomain(record.redirect(), at);
     // 6.1: a redirect to a domain without an SPF record (or no domain at all) is a permerror
-    return checkHost(ev, target).map(r -> r == Result.NONE ? Result.PERMERROR : r);
+    return expandDomain(ev, record.redirect(), at).compose(target -> checkHost(ev, target))
+        .map(r -> r == Result.NONE ? Result.PERMERROR : r);
   }
 
   private Future<Boolean> matches(Evaluation ev, Mechanism m, SpfMacro.Context at) {
-    String target = m.domainSpec() == null ? at.domain() : expandDomain(m.domainSpec(), at);
-    InetAddress ip = at.ip();
+    if (m.domainSpec() == null) {
+      return matches(ev, m, at.ip(), at.domain());
+    }
+    return expandDomain(ev, m.domainSpec(), at).compose(target -> matches(ev, m, at.ip(), target));
+  }
+
+  private Future<Boolean> matches(Evaluation ev, Mechanism m, InetAddress ip, String target) {
     return switch (m.kind()) {
       case INCLUDE -> checkHost(ev, target).map(r -> switch (r) {
         case PASS -> true;
@@ -216,21 +227,62 @@ public final class SpfVerdict {
         return Future.all(hosts).map(all -> hosts.stream().anyMatch(h -> anyWithin(h.result(), ip, m)));
       });
       case EXISTS -> lookup(ev, dns::a, target, true).map(addresses -> !addresses.isEmpty());
-      case PTR -> {
-        ev.ptrPassedOver = true; // no PTR lookups: see the class comment
-        yield Future.succeededFuture(false);
-      }
+      case PTR -> clientNames(ev).map(names -> names.stream().anyMatch(name -> SpfMacro.inDomain(name, target)));
       case ALL, IP4, IP6 -> Future.succeededFuture(matchesLocally(m, ip));
     };
   }
 
-  /** A domain-spec expanded; one whose expansion is out of all proportion ends the evaluation with permerror. */
+  /**
+   * A domain-spec expanded: at once, unless it has {@code %{p}}, which waits for the client's validated names. One
+   * whose expansion is out of all proportion ends the evaluation with permerror.
+   */
+  private Future<String> expandDomain(Evaluation ev, String spec, SpfMacro.Context at) {
+    if (!SpfMacro.needsClientNames(spec)) {
+      return Future.succeededFuture(expandDomain(spec, at));
+    }
+    return clientNames(ev).map(names -> expandDomain(spec, at.withClientNames(names)));
+  }
+
   private static String expandDomain(String spec, SpfMacro.Context at) {
     try {
       return SpfMacro.expandDomain(spec, at);
     } catch (IllegalArgumentException tooLong) {
       throw new Abort(Result.PERMERROR, tooLong.getMessage());
     }
+  }
+
+  /**
+   * The client's validated names (5.5), looked up once per evaluation: of the names in its PTR records, the first
+   * {@link #MAX_PTR_NAMES}, those whose A (IPv4 client) or AAAA (IPv6) records hold its address. A DNS error is no
+   * names from that lookup, not a temperror (5.5); nothing here counts as a void lookup, which 4.6.4 counts for terms.
+   */
+  private Future<List<String>> clientNames(Evaluation ev) {
+    if (ev.clientNames == null) {
+      InetAddress ip = ev.context.ip();
+      ev.clientNames = lookupLeniently(ev, () -> dns.ptr(ip)).compose(names -> {
+        List<String> first = names.subList(0, Math.min(names.size(), MAX_PTR_NAMES));
+        List<Future<List<InetAddress>>> addresses = first.stream()
+            .map(name -> lookupLeniently(ev, () -> addressQuery(ip).apply(name))).toList();
+        byte[] client = ip.getAddress();
+        return Future.all(addresses).map(done -> IntStream.range(0, first.size())
+            .filter(i -> addresses.get(i).result().stream().anyMatch(a -> Arrays.equals(a.getAddress(), client)))
+            .mapToObj(first::get).toList());
+      });
+    }
+    return ev.clientNames;
+  }
+
+  /**
+   * The records of a lookup whose DNS errors, and a name that is no domain name (a PTR record can hold anything), are
+   * no records; running out of time or a closed resolver still ends the evaluation with temperror.
+   */
+  private <T> Future<List<T>> lookupLeniently(Evaluation ev, Supplier<Future<DnsAnswer<T>>> query) {
+    if (System.nanoTime() - ev.deadlineNanos > 0) {
+      return Future.failedFuture(new Abort(Result.TEMPERROR, "out of time"));
+    }
+    return query.get().transform(done -> done.failed() && !(done.cause() instanceof IllegalArgumentException)
+        ? Future.failedFuture(new Abort(Result.TEMPERROR, String.valueOf(done.cause())))
+        : Future.succeededFuture(done.succeeded() ? done.result().records() : List.<T>of()));
   }
 
   private Function<String, Future<DnsAnswer<InetAddress>>> addressQuery(InetAddress ip) {

@@ -173,7 +173,7 @@ class SpfTest {
   @Test
   void macroExpansionAsInSection74() {
     SpfMacro.Context v4 = new SpfMacro.Context(ip("192.0.2.3"), "strong-bad@email.example.com", "strong-bad",
-        "email.example.com", "mx.example.org", "email.example.com");
+        "email.example.com", "mx.example.org", "email.example.com", List.of());
     Map<String, String> expected = new LinkedHashMap<>();
     expected.put("%{s}", "strong-bad@email.example.com");
     expected.put("%{o}", "email.example.com");
@@ -200,8 +200,15 @@ class SpfTest {
       SpfMacro.checkMacroString(spec, false);
       assertEquals(value, SpfMacro.expand(spec, v4), spec);
     });
+    assertEquals("mx.email.example.com", SpfMacro.expand("%{p}", v4.withClientNames(List.of("other.example.net",
+        "mx.email.example.com", "email.example.com.example.net"))), "a name in %{d} before the first");
+    assertEquals("email.example.com", SpfMacro.expand("%{p}", v4.withClientNames(List.of("mx.email.example.com",
+        "email.example.com"))), "%{d} itself before a name below it");
+    assertEquals("example.net", SpfMacro.expand("%{p2}", v4.withClientNames(List.of("other.example.net"))), "any");
+    assertTrue(SpfMacro.needsClientNames("%{d}.%{P}") && SpfMacro.needsClientNames("%%%{pr}"));
+    assertTrue(!SpfMacro.needsClientNames("%%{p}.%{d}") && !SpfMacro.needsClientNames("%{d}.p"));
     SpfMacro.Context v6 = new SpfMacro.Context(ip("2001:db8::cb01"), "strong-bad@email.example.com", "strong-bad",
-        "email.example.com", "mx.example.org", "email.example.com");
+        "email.example.com", "mx.example.org", "email.example.com", List.of());
     assertEquals("1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com",
         SpfMacro.expand("%{ir}.%{v}._spf.%{d2}", v6));
     for (String bad : List.of("%{x}", "%{d0}", "%{c}", "%", "%x", "%{d", "a b")) {
@@ -209,7 +216,7 @@ class SpfTest {
     }
     String longLocal = "x".repeat(63) + "." + "y".repeat(63) + "." + "z".repeat(63) + "." + "w".repeat(63);
     SpfMacro.Context big = new SpfMacro.Context(ip("192.0.2.3"), longLocal + "@e.example", longLocal, "e.example",
-        "h.example", "e.example");
+        "h.example", "e.example", null);
     assertEquals("y".repeat(63) + "." + "z".repeat(63) + "." + "w".repeat(63) + ".e.example",
         SpfMacro.expandDomain("%{l}.%{d}", big), "a name over 253 characters loses labels on its left");
   }
@@ -235,11 +242,136 @@ class SpfTest {
   }
 
   @Test
-  void ptrNeverMatchesSoAFailAfterItIsNeutral() {
-    dns.txt("ptr.example", "v=spf1 -ip4:192.0.2.3 ptr ip4:192.0.2.1 -all");
-    assertEquals(Result.NEUTRAL, check("192.0.2.2", "a@ptr.example"), "the client might have been the ptr's");
-    assertEquals(Result.PASS, check("192.0.2.1", "a@ptr.example"));
-    assertEquals(Result.FAIL, check("192.0.2.3", "a@ptr.example"), "a fail before the ptr is one");
+  void ptrMatchesValidatedNamesOfTheDomainAndBelowIt() {
+    dns.ptr("192.0.2.1", "mail.ptr.example").a("mail.ptr.example", "192.0.2.1");
+    dns.ptr("192.0.2.2", "host.sub.ptr.example").a("host.sub.ptr.example", "192.0.2.2");
+    dns.ptr("192.0.2.3", "xptr.example").a("xptr.example", "192.0.2.3");
+    dns.ptr("192.0.2.4", "PTR.example.").a("ptr.example", "192.0.2.4");
+    dns.txt("ptr.example", "v=spf1 ptr -all");
+    dns.txt("other.example", "v=spf1 ptr:sub.PTR.example -all");
+    assertEquals(Result.PASS, check("192.0.2.1", "a@ptr.example"), "a name below the domain");
+    assertEquals(Result.PASS, check("192.0.2.2", "a@ptr.example"), "two levels below");
+    assertEquals(Result.FAIL, check("192.0.2.3", "a@ptr.example"), "xptr.example only ends in the domain's letters");
+    assertEquals(Result.PASS, check("192.0.2.4", "a@ptr.example"), "the domain itself");
+    assertEquals(Result.PASS, check("192.0.2.2", "a@other.example"), "ptr:domain, in any case");
+    assertEquals(Result.FAIL, check("192.0.2.1", "a@other.example"));
+  }
+
+  @Test
+  void aPtrNameIsValidatedOnlyByAnAddressRecordOfTheClient() {
+    dns.ptr("192.0.2.5", "forged.ptr.example").a("forged.ptr.example", "198.51.100.5")
+        .ptr("192.0.2.5", "gone.ptr.example");
+    dns.ptr("192.0.2.6", "down.ptr.example").fail("down.ptr.example", Failure.SERVFAIL)
+        .ptr("192.0.2.6", "good.ptr.example").a("good.ptr.example", "192.0.2.6");
+    dns.ptr("192.0.2.7", "six.ptr.example").aaaa("six.ptr.example", "2001:db8::7");
+    dns.txt("ptr.example", "v=spf1 ptr -all");
+    assertEquals(Result.FAIL, check("192.0.2.5", "a@ptr.example"), "its A record is another address, or none");
+    assertEquals(Result.PASS, check("192.0.2.6", "a@ptr.example"), "a failed A lookup skips that name only");
+    assertEquals(Result.FAIL, check("192.0.2.7", "a@ptr.example"), "an IPv4 client's names need an A record");
+  }
+
+  @Test
+  void anIpv6ClientsNamesAreValidatedByAaaaRecords() {
+    dns.ptr("2001:db8::25", "mx.six.example").aaaa("mx.six.example", "2001:db8::25").a("mx.six.example", "192.0.2.25");
+    dns.ptr("2001:db8::26", "v4.six.example").a("v4.six.example", "192.0.2.26");
+    dns.txt("six.example", "v=spf1 ptr -all");
+    assertEquals(Result.PASS, check("2001:db8::25", "a@six.example"));
+    assertEquals(Result.FAIL, check("2001:db8::26", "a@six.example"), "an A record does not validate an IPv6 client");
+    assertEquals(1, dns.count(FakeDnsServer.reverseName("2001:db8::26"), "PTR"), "asked under ip6.arpa");
+  }
+
+  @Test
+  void onlyTheFirstTenPtrNamesAreConsidered() {
+    for (int i = 1; i <= 10; i++) {
+      dns.ptr("192.0.2.8", "n" + i + ".many.example").a("n" + i + ".many.example", "192.0.2.8");
+    }
+    dns.ptr("192.0.2.8", "n11.match.example").a("n11.match.example", "192.0.2.8");
+    dns.ptr("192.0.2.9", "n1.many.example");
+    for (int i = 2; i <= 9; i++) {
+      dns.ptr("192.0.2.9", "m" + i + ".many.example");
+    }
+    dns.ptr("192.0.2.9", "m10.match.example").a("m10.match.example", "192.0.2.9");
+    dns.txt("match.example", "v=spf1 ptr -all");
+    assertEquals(Result.FAIL, check("192.0.2.8", "a@match.example"), "the eleventh name is ignored");
+    assertEquals(0, dns.count("n11.match.example", "A"), "and not even looked up");
+    assertEquals(Result.PASS, check("192.0.2.9", "a@match.example"), "the tenth is not");
+  }
+
+  @Test
+  void aFailedPtrLookupIsNoMatchAndNoError() {
+    dns.fail(FakeDnsServer.reverseName("192.0.2.10"), Failure.SERVFAIL);
+    dns.txt("ptr.example", "v=spf1 ptr ip4:192.0.2.10 -all");
+    assertEquals(Result.PASS, check("192.0.2.10", "a@ptr.example"), "on to the next term");
+    assertEquals(Result.FAIL, check("192.0.2.11", "a@ptr.example"), "no PTR records: no match");
+    dns.txt("void.example", "v=spf1 a:v1.void.example mx:v2.void.example ptr -all");
+    assertEquals(Result.FAIL, check("192.0.2.11", "a@void.example"), "a PTR lookup that finds nothing is no void term");
+  }
+
+  @Test
+  void theClientsNamesAreLookedUpOncePerEvaluationAndOnlyWhenNeeded() {
+    dns.defaultTtl(0).ptr("192.0.2.12", "mx.once.example").a("mx.once.example", "192.0.2.12", "192.0.2.13");
+    dns.txt("once.example", "v=spf1 ptr:a.example include:inc.once.example ptr:b.example exists:%{p}.x.example -all");
+    dns.txt("inc.once.example", "v=spf1 ptr:c.example -all");
+    dns.a("mx.once.example.x.example", "127.0.0.2");
+    dns.txt("plain.example", "v=spf1 exists:%%{p}.%{d} a:mx.once.example -all");
+    // answers with a TTL of 0 and no floor: every lookup the evaluator makes reaches the server
+    DnsResolver uncached = new DnsResolver(vertx, DnsResolverOptions.defaults().withServers(dns.hostPort())
+        .withTtlBounds(Duration.ZERO, Duration.ofHours(1)), Clock.systemUTC());
+    try {
+      SpfVerdict verdict = new SpfVerdict(vertx, uncached);
+      assertEquals(Result.PASS, check(verdict, ip("192.0.2.12"), "a@once.example", "h.example"),
+          "by %{p}, after three ptr terms");
+      assertEquals(1, dns.count(FakeDnsServer.reverseName("192.0.2.12"), "PTR"));
+      assertEquals(1, dns.count("mx.once.example", "A"));
+      assertEquals(Result.PASS, check(verdict, ip("192.0.2.13"), "a@plain.example", "h.example"));
+      assertEquals(0, dns.count(FakeDnsServer.reverseName("192.0.2.13"), "PTR"), "no ptr, no %{p}: no PTR lookup");
+    } finally {
+      await(uncached.close());
+    }
+  }
+
+  @Test
+  void pIsTheValidatedNameInTheDomainElseAnyElseUnknown() {
+    dns.ptr("192.0.2.30", "other.example.net").a("other.example.net", "192.0.2.30")
+        .ptr("192.0.2.30", "mx.p.example").a("mx.p.example", "192.0.2.30");
+    dns.ptr("192.0.2.31", "not-validated.p.example").ptr("192.0.2.31", "only.example.net")
+        .a("only.example.net", "192.0.2.31");
+    dns.a("mx.p.example.names.example", "127.0.0.2").a("only.example.net.names.example", "127.0.0.2")
+        .a("unknown.unknown-check.example", "127.0.0.2");
+    dns.txt("p.example", "v=spf1 exists:%{p}.names.example -all");
+    dns.txt("u.example", "v=spf1 exists:%{p}.unknown-check.example -all");
+    dns.txt("p30.example", "v=spf1 redirect=%{p}.names.spf.example");
+    dns.txt("other.example.net.names.spf.example", "v=spf1 +all");
+    assertEquals(Result.PASS, check("192.0.2.30", "a@p.example"), "mx.p.example, in the domain, before the first");
+    assertEquals(Result.PASS, check("192.0.2.31", "a@p.example"), "only.example.net: the one validated");
+    assertEquals(Result.FAIL, check("192.0.2.32", "a@p.example"));
+    assertEquals(Result.PASS, check("192.0.2.32", "a@u.example"), "no PTR records: unknown");
+    assertEquals(Result.FAIL, check("192.0.2.31", "a@u.example"), "only.example.net, not unknown");
+    assertEquals(Result.PASS, check("192.0.2.30", "a@p30.example"), "in a redirect: none in p30.example, the first");
+  }
+
+  @Test
+  void theRfcsPtrExamples() {
+    // the zone of RFC 7208 appendix A
+    dns.a("example.com", "192.0.2.10", "192.0.2.11").a("amy.example.com", "192.0.2.65")
+        .a("mail-a.example.com", "192.0.2.129").a("mx.example.org", "192.0.2.140");
+    dns.ptr("192.0.2.10", "example.com").ptr("192.0.2.11", "example.com").ptr("192.0.2.65", "amy.example.com")
+        .ptr("192.0.2.129", "mail-a.example.com").ptr("192.0.2.140", "mx.example.org").ptr("10.0.0.10", "example.com");
+    // A.1: "v=spf1 ptr -all" at example.com (here by name, example.com's own record being A.4's)
+    dns.txt("a1.example", "v=spf1 ptr:example.com -all").txt("a1-org.example", "v=spf1 ptr:example.org -all");
+    for (String permitted : List.of("192.0.2.10", "192.0.2.11", "192.0.2.65", "192.0.2.129")) {
+      assertEquals(Result.PASS, check(permitted, "a@a1.example"), permitted);
+    }
+    assertEquals(Result.FAIL, check("192.0.2.140", "a@a1.example"));
+    assertEquals(Result.FAIL, check("10.0.0.10", "a@a1.example"), "example.com has not 10.0.0.10: not validated");
+    assertEquals(Result.PASS, check("192.0.2.140", "a@a1-org.example"));
+    // A.4, with erratum 6216 (-ptr:example.com: a bare -ptr would check ptr._spf.example.com)
+    dns.txt("example.com", "v=spf1 -include:ip4._spf.%{d} -include:ptr._spf.%{d} +all");
+    dns.txt("ip4._spf.example.com", "v=spf1 -ip4:192.0.2.0/24 +all");
+    dns.txt("ptr._spf.example.com", "v=spf1 -ptr:example.com +all");
+    assertEquals(Result.PASS, check("192.0.2.65", "a@example.com"), "in the network, and named in example.com");
+    assertEquals(Result.FAIL, check("192.0.2.140", "a@example.com"), "in the network, not named in example.com");
+    assertEquals(Result.FAIL, check("10.0.0.10", "a@example.com"), "outside the network");
   }
 
   @Test

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * shares no code with the resolver under test (which uses Netty's codec).
  *
  * <p>It behaves like a real server: answers carry the records' TTLs; names are compressed in
- * answers (MX and SOA RDATA included); an absent name is NXDOMAIN and an existing name without
+ * answers (MX, PTR and SOA RDATA included); an absent name is NXDOMAIN and an existing name without
  * the type is NOERROR with no answer, both with the zone's SOA in the authority section (for
  * negative caching); a CNAME is followed within its zone, and one leading to another zone is
  * answered alone, as an authoritative server does, for the client to follow; TXT values longer than 255 bytes
@@ -58,12 +58,13 @@ public final class FakeDnsServer implements AutoCloseable {
   private static final int A = 1;
   private static final int CNAME = 5;
   private static final int SOA = 6;
+  private static final int PTR = 12;
   private static final int MX = 15;
   private static final int TXT = 16;
   private static final int AAAA = 28;
   private static final int OPT = 41;
-  private static final Map<String, Integer> TYPES = Map.of("A", A, "CNAME", CNAME, "SOA", SOA, "MX", MX, "TXT", TXT,
-      "AAAA", AAAA);
+  private static final Map<String, Integer> TYPES = Map.of("A", A, "CNAME", CNAME, "SOA", SOA, "PTR", PTR, "MX", MX,
+      "TXT", TXT, "AAAA", AAAA);
 
   private static final int NOERROR = 0;
   private static final int FORMERR = 1;
@@ -80,6 +81,8 @@ public final class FakeDnsServer implements AutoCloseable {
   private record Strings(List<byte[]> strings) implements Rdata {}
 
   private record Alias(String target) implements Rdata {}
+
+  private record Pointer(String host) implements Rdata {}
 
   private record Rr(String name, int type, long ttl, Rdata data) {}
 
@@ -189,9 +192,29 @@ public final class FakeDnsServer implements AutoCloseable {
     return record(name, "CNAME", defaultTtl, target);
   }
 
+  /** A PTR record for an address literal: {@code ptr("192.0.2.1", "mail.example.com")} at its reverse name. */
+  public FakeDnsServer ptr(String address, String host) {
+    return record(reverseName(address), "PTR", defaultTtl, host);
+  }
+
+  /**
+   * Where an address's PTR records live: {@code 1.2.0.192.in-addr.arpa} for 192.0.2.1, the reversed nibbles under
+   * {@code ip6.arpa} for an IPv6 address (for a CNAME there, as in RFC 2317's classless delegation).
+   */
+  public static String reverseName(String address) {
+    byte[] bytes = literal(address, address.contains(":") ? "AAAA" : "A");
+    StringBuilder name = new StringBuilder();
+    for (int i = bytes.length - 1; i >= 0; i--) {
+      int b = bytes[i] & 0xff;
+      name.append(bytes.length == 4 ? Integer.toString(b)
+          : Integer.toHexString(b & 0xf) + "." + Integer.toHexString(b >> 4)).append('.');
+    }
+    return name + (bytes.length == 4 ? "in-addr.arpa" : "ip6.arpa");
+  }
+
   /**
    * Adds a record, in zone-file words: {@code record("example.com", "MX", 60, "10 mx.example.com")};
-   * A and AAAA take an address literal, TXT the whole value, CNAME the target.
+   * A and AAAA take an address literal, TXT the whole value, CNAME and PTR the target.
    */
   public FakeDnsServer record(String name, String type, long ttl, String value) {
     String owner = canonical(name);
@@ -203,6 +226,7 @@ public final class FakeDnsServer implements AutoCloseable {
       }
       case "TXT" -> new Strings(split(value.getBytes(StandardCharsets.UTF_8)));
       case "CNAME" -> new Alias(canonical(value));
+      case "PTR" -> new Pointer(canonical(value));
       default -> throw new IllegalArgumentException("unsupported type " + type);
     };
     Rr rr = new Rr(owner, TYPES.get(type.toUpperCase(Locale.ROOT)), ttl, data);
@@ -656,6 +680,8 @@ public final class FakeDnsServer implements AutoCloseable {
         }
       } else if (data instanceof Alias alias) {
         name(alias.target());
+      } else if (data instanceof Pointer pointer) {
+        name(pointer.host());
       }
       patchLength(lengthAt, out.size() - start);
     }

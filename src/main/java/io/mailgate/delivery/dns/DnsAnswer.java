@@ -7,7 +7,7 @@ import java.util.List;
  * keeps an identity verified through an {@link Unavailable} answer but not through a
  * {@link NoSuchDomain}; route resolution falls back to A/AAAA on {@link NoRecords} only.
  *
- * @param <T> the record value: {@link MxRecord}, {@link java.net.InetAddress}, or {@link String} for TXT
+ * @param <T> the record value: {@link MxRecord}, {@link java.net.InetAddress}, or {@link String} for TXT and PTR
  */
 public sealed interface DnsAnswer<T>
     permits DnsAnswer.Found, DnsAnswer.NoRecords, DnsAnswer.NoSuchDomain, DnsAnswer.Unavailable {

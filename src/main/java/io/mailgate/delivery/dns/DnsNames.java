@@ -1,6 +1,7 @@
 package io.mailgate.delivery.dns;
 
 import java.net.IDN;
+import java.net.InetAddress;
 import java.util.Locale;
 
 /** The one spelling of a domain name used as a cache key and in results. */
@@ -47,6 +48,24 @@ final class DnsNames {
       }
     }
     return ascii;
+  }
+
+  /**
+   * The name an address's PTR records are kept under: {@code 1.2.0.192.in-addr.arpa} for 192.0.2.1 (RFC 1035 3.5),
+   * the 32 nibbles of an IPv6 address in reverse under {@code ip6.arpa} (RFC 3596 2.5).
+   */
+  static String reverse(InetAddress ip) {
+    byte[] bytes = ip.getAddress();
+    StringBuilder name = new StringBuilder();
+    for (int i = bytes.length - 1; i >= 0; i--) {
+      int b = bytes[i] & 0xff;
+      if (bytes.length == 4) {
+        name.append(b).append('.');
+      } else {
+        name.append(Character.forDigit(b & 0xf, 16)).append('.').append(Character.forDigit(b >> 4, 16)).append('.');
+      }
+    }
+    return name.append(bytes.length == 4 ? "in-addr.arpa" : "ip6.arpa").toString();
   }
 
   /** A name as Netty's decoder gives it ({@code "mx.example.com."}, {@code "."}), canonical; the root stays ".". */

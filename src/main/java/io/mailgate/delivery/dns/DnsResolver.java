@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * DNS for mail: MX, A, AAAA and TXT lookups and the route to a recipient domain, cached for their
+ * DNS for mail: MX, A, AAAA, TXT and PTR lookups and the route to a recipient domain, cached for their
  * TTLs (negative answers too, RFC 2308), with concurrent lookups of one name coalesced into one
  * query. One instance per node, shared by every verticle that needs DNS; safe from any thread.
  *
@@ -76,6 +76,15 @@ public final class DnsResolver {
   /** TXT records, each one value (its character strings joined), as the server sent them. */
   public Future<DnsAnswer<String>> txt(String name) {
     return lookup(name, RecordType.TXT);
+  }
+
+  /**
+   * The names an address maps back to (its PTR records, as the server sent them), asked under {@code in-addr.arpa}
+   * or {@code ip6.arpa}; the answer carries that reverse name. Nothing says the names map to the address again:
+   * whoever trusts one (SPF's {@code ptr}) checks its addresses.
+   */
+  public Future<DnsAnswer<String>> ptr(InetAddress ip) {
+    return lookup(DnsNames.reverse(ip), RecordType.PTR);
   }
 
   /** Where mail for {@code domain} goes, or why it cannot go: see {@link MailRoute}. Never fails for DNS reasons. */

@@ -2,6 +2,9 @@ package io.mailgate.delivery.dns;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.dns.DefaultDnsRecordDecoder;
+import io.netty.handler.codec.dns.DnsPtrRecord;
+import io.netty.handler.codec.dns.DnsRawRecord;
+import io.netty.handler.codec.dns.DnsRecord;
 import io.netty.handler.codec.dns.DnsRecordType;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -14,9 +17,12 @@ import java.util.Comparator;
  */
 final class RecordType<T> {
 
-  /** Reads one record's RDATA; the buffer spans the RDATA within the whole message (for compressed names). */
+  /**
+   * Reads one answer record's value. Netty's decoder leaves the RDATA of every type raw, its buffer spanning the RDATA
+   * within the whole message (for compressed names), but PTR's, whose name it decodes itself.
+   */
   interface RdataReader<T> {
-    T read(String owner, ByteBuf rdata) throws UnknownHostException;
+    T read(String owner, DnsRecord record) throws UnknownHostException;
   }
 
   static final RecordType<InetAddress> A = new RecordType<>(DnsRecordType.A, RecordType::address, null);
@@ -24,6 +30,7 @@ final class RecordType<T> {
   static final RecordType<MxRecord> MX = new RecordType<>(DnsRecordType.MX, RecordType::mx,
       Comparator.comparingInt(MxRecord::preference).thenComparing(MxRecord::exchange));
   static final RecordType<String> TXT = new RecordType<>(DnsRecordType.TXT, RecordType::txt, null);
+  static final RecordType<String> PTR = new RecordType<>(DnsRecordType.PTR, RecordType::ptr, null);
 
   final DnsRecordType wire;
   final RdataReader<T> reader;
@@ -41,7 +48,12 @@ final class RecordType<T> {
     return wire.name();
   }
 
-  private static InetAddress address(String owner, ByteBuf rdata) throws UnknownHostException {
+  private static ByteBuf rdata(DnsRecord record) {
+    return ((DnsRawRecord) record).content().duplicate();
+  }
+
+  private static InetAddress address(String owner, DnsRecord record) throws UnknownHostException {
+    ByteBuf rdata = rdata(record);
     byte[] bytes = new byte[rdata.readableBytes()];
     if (bytes.length != 4 && bytes.length != 16) {
       throw new UnknownHostException("address of " + bytes.length + " bytes");
@@ -51,14 +63,20 @@ final class RecordType<T> {
     return InetAddress.getByAddress(owner, bytes);
   }
 
-  private static MxRecord mx(String owner, ByteBuf rdata) {
+  private static MxRecord mx(String owner, DnsRecord record) {
+    ByteBuf rdata = rdata(record);
     int preference = rdata.readUnsignedShort();
     // decodeName follows compression pointers: the buffer is the whole message, indexed at the RDATA.
     return new MxRecord(preference, DnsNames.fromWire(DefaultDnsRecordDecoder.decodeName(rdata)));
   }
 
+  private static String ptr(String owner, DnsRecord record) {
+    return DnsNames.fromWire(((DnsPtrRecord) record).hostname());
+  }
+
   /** A TXT record is one or more character strings; they are one value (RFC 6376 3.6.2.2, RFC 7208 3.3). */
-  private static String txt(String owner, ByteBuf rdata) {
+  private static String txt(String owner, DnsRecord record) {
+    ByteBuf rdata = rdata(record);
     // Strings are joined as bytes, then decoded: a UTF-8 character may straddle two strings.
     byte[] joined = new byte[rdata.readableBytes()];
     int size = 0;

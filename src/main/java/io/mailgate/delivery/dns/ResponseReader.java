@@ -60,10 +60,9 @@ final class ResponseReader {
     int count = response.count(DnsSection.ANSWER);
     for (int i = 0; i < count; i++) {
       DnsRecord record = response.recordAt(DnsSection.ANSWER, i);
-      if (record.type().equals(type.wire) && DnsNames.fromWire(record.name()).equals(target)
-          && record instanceof DnsRawRecord raw) {
+      if (record.type().equals(type.wire) && DnsNames.fromWire(record.name()).equals(target)) {
         try {
-          values.add(type.reader.read(target, raw.content().duplicate()));
+          values.add(type.reader.read(target, record));
           ttl = Math.min(ttl, record.timeToLive());
         } catch (Exception malformed) {
           // One bad record (wrong RDATA length, broken name) must not hide the good ones.

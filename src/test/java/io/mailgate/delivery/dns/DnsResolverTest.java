@@ -281,6 +281,45 @@ class DnsResolverTest {
   }
 
   @Test
+  void ptrRecordsAreAskedUnderTheReverseNameOfV4AndV6Addresses() {
+    // two names in one zone: the second's RDATA is compressed, a pointer into the first's
+    dns.ptr("192.0.2.1", "mail.example.com").ptr("192.0.2.1", "mx.Example.COM.")
+        .ptr("2001:db8::cb01", "six.example.net");
+
+    assertEquals(new DnsAnswer.Found<>("1.2.0.192.in-addr.arpa", List.of("mail.example.com", "mx.example.com")),
+        await(resolver.ptr(DnsTestKit.ip("192.0.2.1"))));
+    String six = "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa";
+    assertEquals(new DnsAnswer.Found<>(six, List.of("six.example.net")),
+        await(resolver.ptr(DnsTestKit.ip("2001:db8::cb01"))));
+    assertEquals(List.of(new Query("1.2.0.192.in-addr.arpa", "PTR", false), new Query(six, "PTR", false)),
+        dns.queries());
+  }
+
+  @Test
+  void ptrAnswersAreCachedFailuresKeptApartAndAliasesFollowed() {
+    dns.record(FakeDnsServer.reverseName("192.0.2.7"), "PTR", 60, "host.example.com");
+    // RFC 2317: a classless delegation makes the reverse name an alias
+    dns.cname("9.2.0.192.in-addr.arpa", "9.0-25.2.0.192.in-addr.arpa")
+        .record("9.0-25.2.0.192.in-addr.arpa", "PTR", 300, "nine.example.com");
+    dns.fail("8.2.0.192.in-addr.arpa", Failure.SERVFAIL);
+
+    assertEquals(List.of("host.example.com"), await(resolver.ptr(DnsTestKit.ip("192.0.2.7"))).records());
+    kit.clock.advance(Duration.ofSeconds(59));
+    await(resolver.ptr(DnsTestKit.ip("192.0.2.7")));
+    assertEquals(1, dns.count("7.2.0.192.in-addr.arpa", "PTR"), "cached for its TTL");
+    kit.clock.advance(Duration.ofSeconds(2));
+    await(resolver.ptr(DnsTestKit.ip("192.0.2.7")));
+    assertEquals(2, dns.count("7.2.0.192.in-addr.arpa", "PTR"));
+
+    assertEquals(new DnsAnswer.Found<>("9.2.0.192.in-addr.arpa", List.of("nine.example.com")),
+        await(resolver.ptr(DnsTestKit.ip("192.0.2.9"))));
+    assertEquals(new DnsAnswer.Unavailable<>("8.2.0.192.in-addr.arpa", "server failure (SERVFAIL)"),
+        await(resolver.ptr(DnsTestKit.ip("192.0.2.8"))));
+    assertEquals(new DnsAnswer.NoSuchDomain<>("10.2.0.192.in-addr.arpa"),
+        await(resolver.ptr(DnsTestKit.ip("192.0.2.10"))));
+  }
+
+  @Test
   void namesAreCanonicalAndBadNamesFailWithoutAQuery() {
     dns.a("xn--bcher-kva.test", "192.0.2.1");
 
