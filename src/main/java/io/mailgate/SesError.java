@@ -53,6 +53,14 @@ public enum SesError {
   INVALID_LAMBDA_FUNCTION("BadRequestException", "InvalidLambdaFunction", 400, false),
   /** Receiving: deleting the active receipt rule set. */
   CANNOT_DELETE("BadRequestException", "CannotDelete", 400, false),
+  /** Custom verification email templates: v1 has codes of their own. */
+  CUSTOM_VERIFICATION_TEMPLATE_ALREADY_EXISTS("AlreadyExistsException", "CustomVerificationEmailTemplateAlreadyExists",
+      400, false),
+  CUSTOM_VERIFICATION_TEMPLATE_NOT_FOUND("NotFoundException", "CustomVerificationEmailTemplateDoesNotExist", 404,
+      false),
+  CUSTOM_VERIFICATION_INVALID_CONTENT("BadRequestException", "CustomVerificationEmailInvalidContent", 400, false),
+  /** A custom verification template's From that is not a verified identity of the account. */
+  FROM_EMAIL_ADDRESS_NOT_VERIFIED("BadRequestException", "FromEmailAddressNotVerified", 400, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),

@@ -9,6 +9,7 @@ import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
 import io.mailgate.api.sesv2.ContactListsHandler;
+import io.mailgate.api.sesv2.CustomVerificationHandler;
 import io.mailgate.api.console.ConsoleHandler;
 import io.mailgate.api.s3.S3Api;
 import io.mailgate.api.tracking.TrackingHandler;
@@ -34,6 +35,8 @@ import io.mailgate.delivery.SendingPools;
 import io.mailgate.delivery.Sites;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
+import io.mailgate.identity.CustomVerificationEmails;
+import io.mailgate.identity.CustomVerificationTemplateStore;
 import io.mailgate.identity.IdentityDirectory;
 import io.mailgate.identity.IdentityService;
 import io.mailgate.identity.IdentityStore;
@@ -98,6 +101,8 @@ public final class ApiVerticle extends VerticleBase {
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
   static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
   private static final String BODY_READ = "mailgate.bodyRead";
+  /** Their content may be 10 MB (SES): their requests may be as large as a send's. */
+  private static final String CUSTOM_VERIFICATION_TEMPLATES = "/v2/email/custom-verification-email-templates";
   /** An HTTP connection that sends and receives nothing for this long is closed. */
   static final int IDLE_TIMEOUT_SECONDS = 120;
   /** A rendered template part is held to this, whatever the message size limit. */
@@ -164,6 +169,8 @@ public final class ApiVerticle extends VerticleBase {
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
         publicUrl(), dev);
+    CustomVerificationEmails customVerification = new CustomVerificationEmails(
+        new CustomVerificationTemplateStore(db), identities, links, sends, publicUrl());
     ClientAddress clients = ClientAddress.parse(config.get(MailgateConfig.HTTP_TRUSTED_PROXIES));
     RequestAuthenticator auth = new RequestAuthenticator(accounts, clock, clients);
 
@@ -201,7 +208,8 @@ public final class ApiVerticle extends VerticleBase {
     RequestBudget budget = (RequestBudget) vertx.sharedData().getLocalMap("mailgate.http")
         .computeIfAbsent("bodies", k -> new RequestBudget(MAX_BODIES_IN_FLIGHT));
     router.route("/v2/*").handler(bodyGate(budget,
-        path -> path.startsWith("/v2/email/outbound-") ? bodyLimit : MAX_OTHER_BODY, SesErrors::failV2,
+        path -> path.startsWith("/v2/email/outbound-") || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES) ? bodyLimit
+            : MAX_OTHER_BODY, SesErrors::failV2,
         SesApi.V2_REST_JSON));
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     router.route("/v2/*").handler(ctx -> {
@@ -216,6 +224,13 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/templates/:name").handler(V2Route.of(auth, templateOps::update));
     router.delete("/v2/email/templates/:name").handler(V2Route.of(auth, templateOps::delete));
     router.post("/v2/email/templates/:name/render").handler(V2Route.of(auth, templateOps::render));
+    CustomVerificationHandler customVerificationOps = new CustomVerificationHandler(customVerification);
+    router.post(CUSTOM_VERIFICATION_TEMPLATES).handler(V2Route.of(auth, customVerificationOps::create));
+    router.get(CUSTOM_VERIFICATION_TEMPLATES).handler(V2Route.of(auth, customVerificationOps::list));
+    router.get(CUSTOM_VERIFICATION_TEMPLATES + "/:name").handler(V2Route.of(auth, customVerificationOps::get));
+    router.put(CUSTOM_VERIFICATION_TEMPLATES + "/:name").handler(V2Route.of(auth, customVerificationOps::update));
+    router.delete(CUSTOM_VERIFICATION_TEMPLATES + "/:name").handler(V2Route.of(auth, customVerificationOps::delete));
+    router.post("/v2/email/outbound-custom-verification-emails").handler(V2Route.of(auth, customVerificationOps::send));
     router.post("/v2/email/identities").handler(V2Route.of(auth, identityOps::create));
     router.get("/v2/email/identities").handler(V2Route.of(auth, identityOps::list));
     router.post("/v2/email/list-identities").handler(V2Route.of(auth, identityOps::list));
@@ -294,7 +309,7 @@ public final class ApiVerticle extends VerticleBase {
             .put("UnreachableHosts", sites.unreachableHosts(System.currentTimeMillis())))
         : Future.failedFuture(new SesException(io.mailgate.SesError.UNKNOWN_OPERATION, "Unknown operation."))));
     router.get("/_mailgate/metrics").handler(metricsHandler(budget));
-    router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities)::handle);
+    router.get("/_mailgate/verify-email").handler(new VerifyEmailHandler(identities, customVerification)::handle);
     router.get("/t/o/:token").handler(trackingLinks::open);
     router.get("/t/c/:token").handler(trackingLinks::click);
     router.head("/t/o/:token").handler(trackingLinks::open);
@@ -319,7 +334,7 @@ public final class ApiVerticle extends VerticleBase {
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
-        receiptRules, clock);
+        receiptRules, customVerification, clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

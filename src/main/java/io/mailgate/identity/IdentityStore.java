@@ -60,6 +60,12 @@ public final class IdentityStore {
         .execute(values(i, null)).mapEmpty();
   }
 
+  /** Inserts the identity unless the account has it already (left as it is); whether it was inserted. */
+  public Future<Boolean> insertIfAbsent(Identity i) {
+    return pool.preparedQuery(INSERT + " ON CONFLICT (account_id, identity) DO NOTHING").execute(values(i, null))
+        .map(r -> r.rowCount() == 1);
+  }
+
   private static Tuple values(Identity i, byte[] encryptedPrivateKey) {
     return Tuple.from(new Object[] {i.accountId(), i.name(), i.type().name(), i.verificationStatus().name(),
         i.dkimSigningEnabled(), i.dkimStatus().name(), i.dkimOrigin(), i.dkimSelector(), i.dkimKeyLength(),

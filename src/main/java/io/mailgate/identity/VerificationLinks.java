@@ -9,11 +9,16 @@ import java.util.Optional;
 /**
  * Signed, expiring links that verify an email address identity: the token carries account,
  * address and expiry, and an HMAC under a key derived from the master key, so it cannot be forged
- * or reused for another address, and needs no table.
+ * or reused for another address, and needs no table. A custom verification email's token names its template too
+ * (SendCustomVerificationEmail), so that following it can redirect where the template says.
  */
 public final class VerificationLinks {
-  /** What a valid token proves. */
-  public record Claim(String accountId, String identity) {}
+  /** What a valid token proves; {@code template} is the custom verification template's name, or null. */
+  public record Claim(String accountId, String identity, String template) {
+    public Claim(String accountId, String identity) {
+      this(accountId, identity, null);
+    }
+  }
 
   private final byte[] key;
   private final Clock clock;
@@ -26,8 +31,13 @@ public final class VerificationLinks {
   }
 
   public String token(String accountId, String identity) {
+    return token(accountId, identity, null);
+  }
+
+  /** A token that also names a custom verification template (whose names cannot hold a line break). */
+  public String token(String accountId, String identity, String template) {
     long expires = clock.instant().plus(ttl).getEpochSecond();
-    String payload = accountId + "\n" + identity + "\n" + expires;
+    String payload = accountId + "\n" + identity + "\n" + expires + (template == null ? "" : "\n" + template);
     Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
     return b64.encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "."
         + b64.encodeToString(SecretBox.hmac(key, payload));
@@ -50,10 +60,29 @@ public final class VerificationLinks {
         return Optional.empty();
       }
       String[] parts = payload.split("\n");
-      if (parts.length != 3 || Long.parseLong(parts[2]) < clock.instant().getEpochSecond()) {
+      if (parts.length < 3 || parts.length > 4 || Long.parseLong(parts[2]) < clock.instant().getEpochSecond()) {
         return Optional.empty();
       }
-      return Optional.of(new Claim(parts[0], parts[1]));
+      return Optional.of(new Claim(parts[0], parts[1], parts.length == 4 ? parts[3] : null));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * What a token says, unchecked: a link that is expired or was changed, but still names its account and custom
+   * verification template, can still be sent to that template's failure page. Never proof of anything.
+   */
+  public Optional<Claim> claimed(String token) {
+    if (token == null) {
+      return Optional.empty();
+    }
+    int dot = token.indexOf('.');
+    try {
+      String payload = new String(Base64.getUrlDecoder().decode(dot < 0 ? token : token.substring(0, dot)),
+          StandardCharsets.UTF_8);
+      String[] parts = payload.split("\n");
+      return parts.length == 4 ? Optional.of(new Claim(parts[0], parts[1], parts[3])) : Optional.empty();
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }

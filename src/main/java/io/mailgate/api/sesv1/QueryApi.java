@@ -44,7 +44,7 @@ import java.util.function.BiFunction;
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
  * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
  * the sending statistics, identities and their notification topics ({@link IdentityNotificationActions}), templates,
- * configuration sets, and email receiving's rule sets, rules and IP address filters ({@link ReceiptRuleActions}).
+ * custom verification emails ({@link CustomVerificationActions}), configuration sets, and email receiving's rule sets, rules and IP address filters ({@link ReceiptRuleActions}).
  * Each action that has a v2 counterpart maps onto the same services, so a message sent either way goes through the
  * same checks, limits and commit. Answers are SES's XML; errors its {@code <ErrorResponse>}.
  */
@@ -67,7 +67,9 @@ public final class QueryApi {
   public QueryApi(RequestAuthenticator auth, SendService sends, BulkEmailHandler bulk, IdentityService identities,
       TemplatesHandler templates, AccountHandler account, SendStatisticsQuery statistics,
       ConfigurationSetStore configurationSets, TrackingOptions tracking, EventDestinationStore destinations,
-      EventDestinationsHandler destinationChecks, ReceiptRuleStore receiptRules, Clock clock) {
+      EventDestinationsHandler destinationChecks, ReceiptRuleStore receiptRules,
+      io.mailgate.identity.CustomVerificationEmails customVerification, Clock clock) {
+    CustomVerificationActions custom = new CustomVerificationActions(customVerification);
     ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
         destinationChecks);
     ReceiptRuleActions receiving = new ReceiptRuleActions(receiptRules, identities, destinationChecks);
@@ -108,6 +110,12 @@ public final class QueryApi {
         Map.entry("DeleteTemplate", (c, p) -> templates.delete(c.account().id(), p.required("TemplateName"))
             .map(deleted -> new QueryXml())), // SES v1 answers a missing template's deletion without an error
         Map.entry("ListTemplates", this::listTemplates),
+        Map.entry("CreateCustomVerificationEmailTemplate", custom::create),
+        Map.entry("UpdateCustomVerificationEmailTemplate", custom::update),
+        Map.entry("GetCustomVerificationEmailTemplate", custom::get),
+        Map.entry("DeleteCustomVerificationEmailTemplate", custom::delete),
+        Map.entry("ListCustomVerificationEmailTemplates", custom::list),
+        Map.entry("SendCustomVerificationEmail", custom::send),
         Map.entry("CreateConfigurationSet", sets::create),
         Map.entry("DeleteConfigurationSet", sets::delete),
         Map.entry("DescribeConfigurationSet", sets::describe),
