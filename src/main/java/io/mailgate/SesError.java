@@ -61,6 +61,8 @@ public enum SesError {
   CUSTOM_VERIFICATION_INVALID_CONTENT("BadRequestException", "CustomVerificationEmailInvalidContent", 400, false),
   /** A custom verification template's From that is not a verified identity of the account. */
   FROM_EMAIL_ADDRESS_NOT_VERIFIED("BadRequestException", "FromEmailAddressNotVerified", 400, false),
+  /** An operation that only accounts out of the sandbox may use (SendCustomVerificationEmail). */
+  PRODUCTION_ACCESS_NOT_GRANTED("BadRequestException", "ProductionAccessNotGranted", 400, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),

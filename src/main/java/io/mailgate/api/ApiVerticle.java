@@ -36,6 +36,7 @@ import io.mailgate.delivery.Sites;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.identity.CustomVerificationEmails;
+import io.mailgate.identity.CustomVerificationTemplate;
 import io.mailgate.identity.CustomVerificationTemplateStore;
 import io.mailgate.identity.IdentityDirectory;
 import io.mailgate.identity.IdentityService;
@@ -207,9 +208,12 @@ public final class ApiVerticle extends VerticleBase {
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
     RequestBudget budget = (RequestBudget) vertx.sharedData().getLocalMap("mailgate.http")
         .computeIfAbsent("bodies", k -> new RequestBudget(MAX_BODIES_IN_FLIGHT));
+    // a custom verification template's content is up to 10 MB of HTML, its quotes escaped in JSON: twice that
+    long templateLimit = 2L * CustomVerificationTemplate.MAX_CONTENT_BYTES + 1024 * 1024;
     router.route("/v2/*").handler(bodyGate(budget,
-        path -> path.startsWith("/v2/email/outbound-") || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES) ? bodyLimit
-            : MAX_OTHER_BODY, SesErrors::failV2,
+        path -> path.startsWith("/v2/email/outbound-") ? bodyLimit
+            : path.equals(CUSTOM_VERIFICATION_TEMPLATES) || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES + "/")
+                ? templateLimit : MAX_OTHER_BODY, SesErrors::failV2,
         SesApi.V2_REST_JSON));
     router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     router.route("/v2/*").handler(ctx -> {

@@ -90,11 +90,17 @@ public final class CustomVerificationEmails {
   /**
    * SendCustomVerificationEmail: the template's email to {@code rawAddress}, with its link, sent as {@code caller} (it
    * counts against the account's sending rate and quota, goes through its configuration set, and a paused account does
-   * not send it; the sandbox's rule that recipients be verified does not apply, as the recipient is the address being
-   * verified). Then the address is a pending identity of the account. The message's id.
+   * not send it); an account in the sandbox may not send it at all (ProductionAccessNotGranted, as in SES: it would
+   * send the account's own HTML to an address nobody verified). Then the address is a pending identity of the account. The message's id.
    */
   public Future<String> send(Caller caller, String rawAddress, String templateName, String configurationSet) {
     String accountId = caller.account().id();
+    if (!caller.account().productionAccess()) {
+      // it sends the account's own HTML to an address nobody verified: the sandbox would mean nothing (SES's error)
+      return Future.failedFuture(new SesException(SesError.PRODUCTION_ACCESS_NOT_GRANTED,
+          "Custom verification emails can only be sent by an account with production access; this one is in the "
+              + "sandbox."));
+    }
     String address;
     try {
       if (rawAddress == null || rawAddress.isBlank()) {
@@ -118,10 +124,7 @@ public final class CustomVerificationEmails {
       } catch (SesException e) {
         return Future.failedFuture(e);
       }
-      Account a = caller.account();
-      Caller sender = new Caller(new Account(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
-          true), caller.accessKeyId(), caller.sourceIp());
-      return sends.send(sender, request);
+      return sends.send(caller, request);
     })).compose(messageId -> identities.registerAddress(accountId, address).map(messageId));
   }
 
@@ -140,7 +143,7 @@ public final class CustomVerificationEmails {
           .map(r -> Optional.of(new Followed(verified, claim.identity(),
               r.map(x -> verified ? x.successUrl() : x.failureUrl()).orElse(null)))));
     }
-    Optional<VerificationLinks.Claim> named = links.claimed(token);
+    Optional<VerificationLinks.Claim> named = links.expired(token); // genuine but too late: the failure page
     if (named.isEmpty() || !validName(named.get().template())) {
       return Future.succeededFuture(Optional.empty());
     }

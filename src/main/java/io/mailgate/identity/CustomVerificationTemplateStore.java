@@ -24,6 +24,9 @@ public final class CustomVerificationTemplateStore {
 
   private static final String COLUMNS = "name, from_address, subject, content, success_url, failure_url";
 
+  /** The first key of the advisory locks that put one account's template creations in turn: "CVtc". */
+  private static final int CREATE_LOCK = 0x43567463;
+
   private final Pool pool;
 
   public CustomVerificationTemplateStore(Pool pool) {
@@ -31,12 +34,15 @@ public final class CustomVerificationTemplateStore {
   }
 
   public Future<Void> create(String accountId, CustomVerificationTemplate t) {
-    // the count and the insert in one statement; two creations racing past the quota by one is acceptable
-    return pool.preparedQuery("INSERT INTO custom_verification_templates (account_id, " + COLUMNS + ") "
-            + "SELECT $1, $2, $3, $4, $5, $6, $7 "
-            + "WHERE (SELECT count(*) FROM custom_verification_templates WHERE account_id = $1) < $8")
-        .execute(Tuple.from(new Object[] {accountId, t.name(), t.fromAddress(), t.subject(), t.content(),
-            t.successUrl(), t.failureUrl(), MAX_PER_ACCOUNT}))
+    // the count and the insert in one statement, one account's creations in turn (an advisory lock): creations at
+    // once would each count the others' as not there, and pass the quota together
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + CREATE_LOCK
+                + ", hashtext($1))").execute(Tuple.of(accountId))
+            .compose(locked -> conn.preparedQuery("INSERT INTO custom_verification_templates (account_id, "
+                    + COLUMNS + ") SELECT $1, $2, $3, $4, $5, $6, $7 "
+                    + "WHERE (SELECT count(*) FROM custom_verification_templates WHERE account_id = $1) < $8")
+                .execute(Tuple.from(new Object[] {accountId, t.name(), t.fromAddress(), t.subject(), t.content(),
+                    t.successUrl(), t.failureUrl(), MAX_PER_ACCOUNT}))))
         .recover(e -> Future.failedFuture(e instanceof PgException pg && "23505".equals(pg.getSqlState())
             ? new SesException(SesError.CUSTOM_VERIFICATION_TEMPLATE_ALREADY_EXISTS,
                 "Custom verification email template " + t.name() + " already exists.") : e))

@@ -45,6 +45,20 @@ public final class VerificationLinks {
 
   /** The claim of a genuine, unexpired token; empty for anything else. */
   public Optional<Claim> check(String token) {
+    return genuine(token, false);
+  }
+
+  /**
+   * The claim of a genuine token that has expired: a custom verification link followed too late can still be sent
+   * to its template's failure page. Only a token whose MAC holds names a template: one that was changed or made up
+   * is nothing (else anyone could be redirected to any account's failure page, with the account and template names
+   * guessed).
+   */
+  public Optional<Claim> expired(String token) {
+    return genuine(token, true).filter(c -> c.template() != null);
+  }
+
+  private Optional<Claim> genuine(String token, boolean expired) {
     if (token == null) {
       return Optional.empty();
     }
@@ -60,29 +74,11 @@ public final class VerificationLinks {
         return Optional.empty();
       }
       String[] parts = payload.split("\n");
-      if (parts.length < 3 || parts.length > 4 || Long.parseLong(parts[2]) < clock.instant().getEpochSecond()) {
+      if (parts.length < 3 || parts.length > 4
+          || (Long.parseLong(parts[2]) < clock.instant().getEpochSecond()) != expired) {
         return Optional.empty();
       }
       return Optional.of(new Claim(parts[0], parts[1], parts.length == 4 ? parts[3] : null));
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
-    }
-  }
-
-  /**
-   * What a token says, unchecked: a link that is expired or was changed, but still names its account and custom
-   * verification template, can still be sent to that template's failure page. Never proof of anything.
-   */
-  public Optional<Claim> claimed(String token) {
-    if (token == null) {
-      return Optional.empty();
-    }
-    int dot = token.indexOf('.');
-    try {
-      String payload = new String(Base64.getUrlDecoder().decode(dot < 0 ? token : token.substring(0, dot)),
-          StandardCharsets.UTF_8);
-      String[] parts = payload.split("\n");
-      return parts.length == 4 ? Optional.of(new Claim(parts[0], parts[1], parts[3])) : Optional.empty();
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }

@@ -14,7 +14,12 @@ import io.mailgate.testing.Verification;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -217,12 +222,56 @@ class CustomVerificationTest {
   }
 
   @Test
-  void anAccountHasAtMostFiftyTemplates() {
+  void anAccountHasAtMostFiftyTemplates() throws Exception {
     Verification.verifiedAddress(sesB, relay, "limits@example.com");
-    for (int i = 0; i < 50; i++) {
+    for (int i = 0; i < 40; i++) {
       String name = "t" + i;
       sesB.createCustomVerificationEmailTemplate(r -> r.templateName(name).fromEmailAddress("limits@example.com")
           .templateSubject("s").templateContent("c").successRedirectionURL(SUCCESS).failureRedirectionURL(FAILURE));
+    }
+    // the last ten places, and ten more, asked for at once (large contents, so that the inserts overlap): ten get one
+    ExecutorService pool = Executors.newFixedThreadPool(20);
+    List<Future<Boolean>> creates = new ArrayList<>();
+    String large = "<p>" + "x".repeat(1_000_000) + "</p>";
+    for (int i = 40; i < 60; i++) {
+      String name = "t" + (i < 50 ? i : "x" + i);
+      creates.add(pool.submit(() -> {
+        try {
+          sesB.createCustomVerificationEmailTemplate(r -> r.templateName(name).fromEmailAddress("limits@example.com")
+              .templateSubject("s").templateContent(large).successRedirectionURL(SUCCESS).failureRedirectionURL(FAILURE));
+          return true;
+        } catch (LimitExceededException e) {
+          return false;
+        }
+      }));
+    }
+    int created = 0;
+    for (Future<Boolean> f : creates) {
+      created += f.get(60, TimeUnit.SECONDS) ? 1 : 0;
+    }
+    pool.shutdown();
+    assertEquals(10, created);
+    List<String> kept = new ArrayList<>();
+    for (String token = null; ; ) {
+      String from = token;
+      software.amazon.awssdk.services.sesv2.model.ListCustomVerificationEmailTemplatesResponse page =
+          sesB.listCustomVerificationEmailTemplates(r -> r.nextToken(from).pageSize(50));
+      page.customVerificationEmailTemplates().forEach(t -> kept.add(t.templateName()));
+      token = page.nextToken();
+      if (token == null) {
+        break;
+      }
+    }
+    assertEquals(50, kept.size());
+    for (String name : kept.stream().filter(n -> n.startsWith("tx")).toList()) { // make the names t0..t49 again
+      sesB.deleteCustomVerificationEmailTemplate(r -> r.templateName(name));
+    }
+    for (int i = 40; i < 50; i++) {
+      String name = "t" + i;
+      if (!kept.contains(name)) {
+        sesB.createCustomVerificationEmailTemplate(r -> r.templateName(name).fromEmailAddress("limits@example.com")
+            .templateSubject("s").templateContent("c").successRedirectionURL(SUCCESS).failureRedirectionURL(FAILURE));
+      }
     }
     assertThrows(LimitExceededException.class, () -> sesB.createCustomVerificationEmailTemplate(r -> r.templateName("t50")
         .fromEmailAddress("limits@example.com").templateSubject("s").templateContent("c").successRedirectionURL(SUCCESS)
@@ -254,10 +303,11 @@ class CustomVerificationTest {
     assertTrue(relay.received().stream().noneMatch(r -> r.rcptTo().contains("new.user@example.net")
         && r.text().contains("Verification Request")));
 
+    // a changed link is nothing: not the template's failure page, which anyone could reach with made-up tokens
     String forged = link.substring(0, link.length() - 3) + (link.endsWith("AAA") ? "BBB" : "AAA");
     HttpResponse<String> failed = Verification.follow(forged);
-    assertEquals(302, failed.statusCode());
-    assertEquals(FAILURE, failed.headers().firstValue("Location").orElse(null));
+    assertEquals(400, failed.statusCode());
+    assertEquals(null, failed.headers().firstValue("Location").orElse(null));
     assertEquals("PENDING", sesA.getEmailIdentity(r -> r.emailIdentity("new.user@example.net"))
         .verificationStatusAsString());
     HttpResponse<String> garbage = Verification.follow(link.substring(0, link.indexOf("token=") + 6) + "nonsense");
@@ -294,16 +344,19 @@ class CustomVerificationTest {
   }
 
   @Test
-  void anAccountInTheSandboxSendsItToAnUnverifiedAddress() {
+  void anAccountInTheSandboxMayNotSendIt() {
     Accounts.NewKey c = node.createAccount("team-sandbox", false, 1, 200);
     try (SesV2Client ses = node.sesV2(c.accessKeyId(), c.secretAccessKey())) {
       Verification.verifiedAddress(ses, relay, "owner@sandbox.example");
       ses.createCustomVerificationEmailTemplate(r -> r.templateName("sandbox").fromEmailAddress("owner@sandbox.example")
           .templateSubject("Sandbox verification").templateContent(CONTENT).successRedirectionURL(SUCCESS)
           .failureRedirectionURL(FAILURE));
-      assertNotNull(ses.sendCustomVerificationEmail(r -> r.templateName("sandbox").emailAddress("stranger@example.net"))
-          .messageId());
-      received("stranger@example.net", "Sandbox verification");
+      // its own HTML to an address nobody verified: the sandbox would mean nothing
+      BadRequestException e = assertThrows(BadRequestException.class, () -> ses.sendCustomVerificationEmail(r -> r
+          .templateName("sandbox").emailAddress("stranger@example.net")));
+      assertTrue(e.getMessage().contains("production access"), e.getMessage());
+      assertThrows(software.amazon.awssdk.services.sesv2.model.NotFoundException.class,
+          () -> ses.getEmailIdentity(r -> r.emailIdentity("stranger@example.net")), "nothing registered");
     }
   }
 

@@ -24,7 +24,7 @@ class VerificationLinksTest {
   void plainTokensNameNoTemplate() {
     String token = at(NOW).token("acct", "a@example.org");
     assertEquals(Optional.of(new VerificationLinks.Claim("acct", "a@example.org", null)), at(NOW).check(token));
-    assertTrue(at(NOW).claimed(token).isEmpty(), "a plain token is no custom one");
+    assertTrue(at(NOW.plus(Duration.ofHours(25))).expired(token).isEmpty(), "a plain token is no custom one");
   }
 
   @Test
@@ -33,12 +33,18 @@ class VerificationLinksTest {
     VerificationLinks.Claim claim = new VerificationLinks.Claim("acct", "a@example.org", "welcome");
     assertEquals(Optional.of(claim), at(NOW.plus(Duration.ofHours(23))).check(token));
     assertTrue(at(NOW.plus(Duration.ofHours(25))).check(token).isEmpty());
-    // expired or changed: still tied to its template, for its failure page, never as proof
-    assertEquals(Optional.of(claim), at(NOW.plus(Duration.ofHours(25))).claimed(token));
+    // expired: still tied to its template, for its failure page, never as proof
+    assertEquals(Optional.of(claim), at(NOW.plus(Duration.ofHours(25))).expired(token));
+    assertTrue(at(NOW).expired(token).isEmpty(), "not expired yet");
+    // changed or made up: nothing, not even a failure page (anyone could reach any account's)
     String tampered = token.substring(0, token.length() - 2) + (token.endsWith("AA") ? "BB" : "AA");
     assertTrue(at(NOW).check(tampered).isEmpty());
-    assertEquals(Optional.of(claim), at(NOW).claimed(tampered));
-    assertTrue(at(NOW).claimed("nonsense").isEmpty());
-    assertTrue(at(NOW).claimed("%%%.x").isEmpty());
+    assertTrue(at(NOW.plus(Duration.ofHours(25))).expired(tampered).isEmpty());
+    String unsigned = java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString("acct\na@example.org\n0\nwelcome".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertTrue(at(NOW).expired(unsigned).isEmpty());
+    assertTrue(at(NOW).expired(unsigned + ".x").isEmpty());
+    assertTrue(at(NOW).expired("nonsense").isEmpty());
+    assertTrue(at(NOW).expired("%%%.x").isEmpty());
   }
 }
