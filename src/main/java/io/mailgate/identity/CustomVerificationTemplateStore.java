@@ -2,6 +2,7 @@ package io.mailgate.identity;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
@@ -36,13 +37,11 @@ public final class CustomVerificationTemplateStore {
   public Future<Void> create(String accountId, CustomVerificationTemplate t) {
     // the count and the insert in one statement, one account's creations in turn (an advisory lock): creations at
     // once would each count the others' as not there, and pass the quota together
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + CREATE_LOCK
-                + ", hashtext($1))").execute(Tuple.of(accountId))
-            .compose(locked -> conn.preparedQuery("INSERT INTO custom_verification_templates (account_id, "
-                    + COLUMNS + ") SELECT $1, $2, $3, $4, $5, $6, $7 "
-                    + "WHERE (SELECT count(*) FROM custom_verification_templates WHERE account_id = $1) < $8")
-                .execute(Tuple.from(new Object[] {accountId, t.name(), t.fromAddress(), t.subject(), t.content(),
-                    t.successUrl(), t.failureUrl(), MAX_PER_ACCOUNT}))))
+    return Database.inTurn(pool, CREATE_LOCK, accountId, conn -> conn.preparedQuery(
+            "INSERT INTO custom_verification_templates (account_id, " + COLUMNS + ") SELECT $1, $2, $3, $4, $5, $6, $7 "
+                + "WHERE (SELECT count(*) FROM custom_verification_templates WHERE account_id = $1) < $8")
+        .execute(Tuple.from(new Object[] {accountId, t.name(), t.fromAddress(), t.subject(), t.content(),
+            t.successUrl(), t.failureUrl(), MAX_PER_ACCOUNT})))
         .recover(e -> Future.failedFuture(e instanceof PgException pg && "23505".equals(pg.getSqlState())
             ? new SesException(SesError.CUSTOM_VERIFICATION_TEMPLATE_ALREADY_EXISTS,
                 "Custom verification email template " + t.name() + " already exists.") : e))

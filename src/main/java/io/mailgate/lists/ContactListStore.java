@@ -2,6 +2,7 @@ package io.mailgate.lists;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -39,12 +40,11 @@ public final class ContactListStore {
   public Future<Void> create(String accountId, ContactList list) {
     // the quota and the insert in one statement; a list of the same name fails on the key first (AlreadyExists).
     // Creations of one account take turns (an advisory lock): two at once would each count the other's as not there
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + CREATE_LOCK
-                + ", hashtext($1))").execute(Tuple.of(accountId))
-            .compose(locked -> conn.preparedQuery("INSERT INTO contact_lists (account_id, name, description, topics) "
+    return Database.inTurn(pool, CREATE_LOCK, accountId, conn -> conn.preparedQuery(
+            "INSERT INTO contact_lists (account_id, name, description, topics) "
                 + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
                 + "AND name <> $2) < $5")
-            .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT))))
+        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT)))
         .recover(e -> Future.failedFuture(isUniqueViolation(e)
             ? new SesException(SesError.ALREADY_EXISTS, "Contact list " + list.name() + " already exists.") : e))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
@@ -159,11 +159,10 @@ public final class ContactListStore {
     String email = Contact.key(address);
     // One contact's unsubscriptions take turns (an advisory lock): the row lock of FOR UPDATE cannot hold a contact
     // that does not exist yet, and two first unsubscriptions at once would each see "not a contact" and record a change
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + UNSUBSCRIBE_LOCK
-                + ", hashtext($1 || '/' || $2 || '/' || $3))").execute(Tuple.of(accountId, listName, email))
-        .compose(locked -> conn.preparedQuery("SELECT topic_preferences, unsubscribe_all FROM contacts "
+    return Database.inTurn(pool, UNSUBSCRIBE_LOCK, accountId + "/" + listName + "/" + email, conn -> conn
+        .preparedQuery("SELECT topic_preferences, unsubscribe_all FROM contacts "
             + "WHERE account_id = $1 AND list_name = $2 AND email = $3 FOR UPDATE")
-        .execute(Tuple.of(accountId, listName, email)))
+        .execute(Tuple.of(accountId, listName, email))
         .compose(before -> conn.preparedQuery("""
                 INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, unsubscribe_all)
                 SELECT $1, $2, $3, $4,

@@ -73,6 +73,17 @@ public final class Database {
     return pool.withTransaction(conn -> conn.query(INDEX_SCAN_ONLY).execute().compose(v -> work.apply(conn)));
   }
 
+  /**
+   * {@code work} in a transaction that first takes the transaction-scoped advisory lock ({@code key},
+   * {@code hashtext(subject)}): one subject's transactions take turns, across nodes, where a row lock cannot hold what
+   * does not exist yet (a count before an insert, a check before a write). Released at commit or rollback; two
+   * subjects whose hashes collide only wait for each other.
+   */
+  public static <T> Future<T> inTurn(Pool pool, int key, String subject, Function<SqlConnection, Future<T>> work) {
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock($1, hashtext($2))")
+        .execute(Tuple.of(key, subject)).compose(locked -> work.apply(conn)));
+  }
+
   /** A pool owned by the calling verticle (its connections stay on that verticle's event loop). */
   public static Pool pool(Vertx vertx, MailgateConfig config, int size) {
     return pool(vertx, connectOptions(config), size);

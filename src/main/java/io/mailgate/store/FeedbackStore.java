@@ -11,6 +11,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -98,10 +99,9 @@ public final class FeedbackStore {
    * otherwise both find none recorded, and count, suppress and forward twice.
    */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM pg_advisory_xact_lock(" + COMPLAINT_LOCK
-            + ", hashtext($1 || ' ' || lower($2)))").execute(params(m.id(), email))
-        .compose(locked -> conn.preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
-            + "AND type = 'Complaint' AND lower(recipient) = lower($2)").execute(params(m.id(), email)))
+    return Database.inTurn(pool, COMPLAINT_LOCK, m.id() + " " + email.toLowerCase(Locale.ROOT), conn -> conn
+        .preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
+            + "AND type = 'Complaint' AND lower(recipient) = lower($2)").execute(params(m.id(), email))
         .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail)
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
