@@ -166,6 +166,11 @@ public final class Main {
           + "   user " + c.get(MailgateConfig.DEV_ACCESS_KEY_ID) + ", password "
           + io.mailgate.identity.SmtpCredentials.password(c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY),
               c.get(MailgateConfig.REGION)));
+      if (c.get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT) > 0
+          && !c.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT).isBlank()) {
+        System.out.println("  SMTP submission    127.0.0.1:" + c.get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT)
+            + "   implicit TLS, the same user and password");
+      }
     }
     if (c.get(MailgateConfig.SMTP_INBOUND_PORT) > 0) {
       System.out.println("  Inbound SMTP       127.0.0.1:" + c.get(MailgateConfig.SMTP_INBOUND_PORT)

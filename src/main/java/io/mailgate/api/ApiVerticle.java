@@ -121,6 +121,7 @@ public final class ApiVerticle extends VerticleBase {
   private SendService sends;
   private SendLimiter limiter;
   private SmtpServer submission;
+  private SmtpServer submissionTls;
 
   public ApiVerticle(MailgateConfig config, String leaseOwner, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
     this.sites = sites;
@@ -518,7 +519,8 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     Future<Void> smtp = submission == null ? Future.succeededFuture() : submission.close();
-    return Future.join(server.close(), smtp)
+    Future<Void> smtpTls = submissionTls == null ? Future.succeededFuture() : submissionTls.close();
+    return Future.join(server.close(), smtp, smtpTls)
         .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close()));
   }
 
@@ -538,11 +540,20 @@ public final class ApiVerticle extends VerticleBase {
         .setAuthRequired(true)
         .setPlainTextAuthAllowed(config.get(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH));
     String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
-    if (!cert.isBlank()) {
-      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
-          .setKeyPath(config.get(MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
+    int tlsPort = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
+    if (cert.isBlank()) {
+      return SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s).mapEmpty();
     }
-    return SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s).mapEmpty();
+    options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
+        .setKeyPath(config.get(MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
+    Future<SmtpServer> startTls = SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s);
+    if (tlsPort <= 0) {
+      return startTls.mapEmpty();
+    }
+    // RFC 8314's implicit TLS: the same interface, TLS from the first byte (no STARTTLS to offer or to strip)
+    SmtpServerOptions implicit = new SmtpServerOptions(options).setPort(tlsPort).setImplicitTls(true);
+    return startTls.compose(s -> SmtpServer.start(vertx, implicit, handler)).onSuccess(s -> submissionTls = s)
+        .mapEmpty();
   }
 
   private String publicUrl() {

@@ -109,8 +109,12 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> SMTP_SUBMISSION_PORT = key("smtp.submissionPort", Integer.class, 2587,
       "Port of the SMTP submission interface (as SES's SMTP endpoint: AUTH PLAIN or LOGIN with SES SMTP credentials); "
           + "587 in production. 0: no submission interface.");
+  public static final ConfigKey<Integer> SMTP_SUBMISSION_TLS_PORT = key("smtp.submissionTlsPort", Integer.class, 2465,
+      "Port of the SMTP submission interface with implicit TLS (RFC 8314: TLS from the first byte, as SES's TLS Wrapper "
+          + "ports 465 and 2465; what nodemailer's secure: true and Django's EMAIL_USE_SSL connect to); 465 in "
+          + "production. Opened only when smtp.submissionTlsCert is set. 0: none.");
   public static final ConfigKey<String> SMTP_SUBMISSION_TLS_CERT = key("smtp.submissionTlsCert", String.class, "",
-      "PEM certificate chain for STARTTLS on the submission port. Empty: no STARTTLS.");
+      "PEM certificate chain for STARTTLS on the submission port and for smtp.submissionTlsPort. Empty: no STARTTLS and no implicit TLS port.");
   public static final ConfigKey<String> SMTP_SUBMISSION_TLS_KEY = key("smtp.submissionTlsKey", String.class, "",
       "PEM private key of smtp.submissionTlsCert.");
   public static final ConfigKey<Boolean> SMTP_SUBMISSION_PLAINTEXT_AUTH = key("smtp.submissionPlaintextAuth",

@@ -231,6 +231,54 @@ class SmtpSubmissionTest {
     }
   }
 
+  /**
+   * RFC 8314's implicit TLS port (SES's TLS Wrapper, nodemailer's secure: true): TLS from the first byte, then the same
+   * interface, with AUTH allowed at once and no STARTTLS offered.
+   */
+  @Test
+  void theImplicitTlsPortIsTheSameInterfaceOverTls() throws Exception {
+    io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
+    try (TestNode tls = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
+        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false))) {
+      try (SesV2Client ses = tls.sesV2()) {
+        ses.createEmailIdentity(r -> r.emailIdentity("wrapper.example"));
+      }
+      javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
+      trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+          return new java.security.cert.X509Certificate[0];
+        }
+      }}, null);
+      int tlsPort = tls.config().get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
+      try (Session s = new Session(trustAll.getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
+        String ehlo = s.command("EHLO client.test");
+        assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
+        assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+        String reply = s.send("shop@wrapper.example", List.of("wrapped@example.org"),
+            "From: shop@wrapper.example\r\nTo: wrapped@example.org\r\nSubject: over implicit TLS\r\n\r\nx\r\n");
+        assertTrue(reply.startsWith("250 Ok "), reply);
+      }
+      Await.until(() -> relay.received().stream().anyMatch(r -> r.text().contains("Subject: over implicit TLS")),
+          found -> found, Duration.ofSeconds(20));
+      // the STARTTLS port is still there, and a client that speaks plain text to the TLS port gets nothing
+      try (Session plain = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
+        assertTrue(plain.command("EHLO client.test").contains("STARTTLS"));
+      }
+      try (Socket raw = new Socket("127.0.0.1", tlsPort)) {
+        raw.setSoTimeout(2_000);
+        assertThrows(java.net.SocketTimeoutException.class, () -> raw.getInputStream().read(), "no plain greeting");
+      }
+    } finally {
+      cert.delete();
+    }
+  }
+
   /** A plain SMTP client on a socket: commands, multi-line replies joined with '\n'. */
   static final class Session implements AutoCloseable {
     private final Socket socket;
@@ -238,7 +286,11 @@ class SmtpSubmissionTest {
     private final OutputStream out;
 
     Session(int port) throws IOException {
-      socket = new Socket("127.0.0.1", port);
+      this(new Socket("127.0.0.1", port));
+    }
+
+    Session(Socket connected) throws IOException {
+      socket = connected;
       socket.setSoTimeout(30_000);
       in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
       out = socket.getOutputStream();

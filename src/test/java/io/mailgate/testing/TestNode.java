@@ -104,6 +104,7 @@ public final class TestNode implements AutoCloseable {
         .with(MailgateConfig.SMTP_INBOUND_PORT, EmbeddedServices.freePort())
         .with(MailgateConfig.SMTP_SUBMISSION_HOST, "127.0.0.1")
         .with(MailgateConfig.SMTP_SUBMISSION_PORT, EmbeddedServices.freePort())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_PORT, EmbeddedServices.freePort())
         .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, true);
     c = customize.apply(c);
     Vertx vertx = Vertx.vertx();
