@@ -33,8 +33,15 @@ public final class SenderAuthentication {
   private final DkimVerdict dkim;
   private final DmarcVerdict dmarc;
 
+  private final Duration timeLimit;
+
   public SenderAuthentication(Vertx vertx, DnsResolver dns) {
+    this(vertx, dns, TIME_LIMIT);
+  }
+
+  SenderAuthentication(Vertx vertx, DnsResolver dns, Duration timeLimit) {
     this.vertx = vertx;
+    this.timeLimit = timeLimit;
     this.spf = new SpfVerdict(vertx, dns);
     this.dkim = new DkimVerdict(vertx, dns);
     this.dmarc = new DmarcVerdict(dns);
@@ -64,7 +71,7 @@ public final class SenderAuthentication {
     });
     Promise<Verdicts> answer = Promise.promise();
     // out of time: the verdicts had by then, the others (and DMARC, which needs all three) unknown
-    long timer = vertx.setTimer(TIME_LIMIT.toMillis(), t -> answer.tryComplete(new Verdicts(
+    long timer = vertx.setTimer(timeLimit.toMillis(), t -> answer.tryComplete(new Verdicts(
         spfResult.isComplete() ? spfResult.result() : SpfVerdict.Result.TEMPERROR,
         dkimResult.isComplete() ? dkimResult.result() : DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED),
         DmarcVerdict.Verdict.PROCESSING_FAILED)));
