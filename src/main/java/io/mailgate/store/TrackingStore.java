@@ -12,9 +12,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Open and Click events, written to the event outbox for the enabled destinations of the message's configuration set
- * that take them, read in the statement (a destination disabled since the send gets none; a message retention has
- * deleted gets none). Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a
+ * Open and Click events, kept with the message (its events, as GetMessageInsights and the status API read them) and
+ * written to the event outbox for the enabled destinations of the message's configuration set that take them, read
+ * in the statement (a destination disabled since the send gets none; a message retention has deleted gets nothing). Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a
  * newsletter's opens come in bursts, and the endpoints that feed this are open to anyone holding a link, so they
  * must not take the connections sends need. Beyond {@link #MAX_WAITING} hits waiting, more are refused at once.
  */
@@ -36,12 +36,18 @@ public final class TrackingStore {
   private static final Busy BUSY = new Busy();
 
   static final String INSERT = """
+      WITH hits AS (
+        SELECT m.id, m.account_id, m.configuration_set, t.type, t.detail::jsonb AS detail, t.ts
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(mid, type, detail, ts)
+        JOIN messages m ON m.id = t.mid
+      ), recorded AS (
+        INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
+        SELECT h.id, h.account_id, h.type, NULL, h.detail, h.ts FROM hits h
+      )
       INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
-      SELECT d.id, m.id, t.type, t.detail::jsonb, t.ts, t.ts
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(mid, type, detail, ts)
-      JOIN messages m ON m.id = t.mid
-      JOIN event_destinations d ON d.account_id = m.account_id AND d.configuration_set = m.configuration_set
-      WHERE d.enabled AND t.type = ANY(d.event_types)""";
+      SELECT d.id, h.id, h.type, h.detail, h.ts, h.ts FROM hits h
+      JOIN event_destinations d ON d.account_id = h.account_id AND d.configuration_set = h.configuration_set
+      WHERE d.enabled AND h.type = ANY(d.event_types)""";
 
   private final Pool pool;
   private final GroupCommit<Hit, Void> commits;

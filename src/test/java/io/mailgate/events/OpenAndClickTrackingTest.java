@@ -222,6 +222,12 @@ class OpenAndClickTrackingTest {
     assertEquals(id, open.getJsonObject("mail").getString("messageId"));
     assertEquals("TrackingTest/1.0 (mail client)", open.getJsonObject("open").getString("userAgent"));
     assertEquals("Spring sale", open.getJsonObject("mail").getJsonObject("commonHeaders").getString("subject"));
+    // kept with the message too: GetMessageInsights lists them, after the Send (each was committed before its answer)
+    List<String> types = ses.getMessageInsights(r -> r.messageId(id)).insights().get(0).events().stream()
+        .map(e -> e.typeAsString()).toList();
+    assertEquals("SEND", types.get(0), types.toString());
+    assertEquals(1, types.stream().filter("OPEN"::equals).count(), types.toString());
+    assertEquals(2, types.stream().filter("CLICK"::equals).count(), types.toString());
   }
 
   @Test

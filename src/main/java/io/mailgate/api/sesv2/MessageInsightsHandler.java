@@ -19,9 +19,9 @@ import java.util.Map;
 /**
  * SES v2 GetMessageInsights ({@code GET /v2/email/insights/{MessageId}/}): a message's sender, subject and tags (with
  * SES's auto-tags), and for each recipient its events in time order, read from what the message status API reads
- * ({@link MessageQuery}). A Send (or any event that names no recipient) concerns every recipient; the others concern the recipient they were
- * recorded for. Open and Click events are not kept with the message (they only go to event destinations), so they are
- * not listed. {@code Isp} comes from {@link MailboxProviders} and is left out for a domain it does not know, as the
+ * ({@link MessageQuery}). A Send (or any event that names no recipient: an Open or a Click, whose links are the
+ * message's, not a recipient's) concerns every recipient; the others concern the recipient they were recorded for.
+ * {@code Isp} comes from {@link MailboxProviders} and is left out for a domain it does not know, as the
  * model allows, rather than a name SES might not use. A message of another account, or an id that is not a message
  * id, is NotFound, as an unknown one; how far back messages can be asked about is {@code retention.days}, not SES's
  * 30 days.
