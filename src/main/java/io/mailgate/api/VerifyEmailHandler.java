@@ -7,8 +7,8 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * {@code GET /_mailgate/verify-email?token=...}: the link of an address verification email. A
  * small HTML page answers, as the person following it uses a browser. The link of a custom verification email
- * (SendCustomVerificationEmail) redirects to its template's success page, or, invalid, expired or changed but still
- * naming its template, to its failure page; when the template is gone, the page answers.
+ * (SendCustomVerificationEmail) redirects to its template's success page, or, genuine but expired, to its failure
+ * page; a changed or made-up link, or one whose template is gone, gets the page.
  */
 public final class VerifyEmailHandler {
   private final IdentityService identities;
