@@ -44,9 +44,8 @@ public record CustomVerificationTemplate(String name, String fromAddress, String
       throw new SesException(SesError.CUSTOM_VERIFICATION_INVALID_CONTENT,
           "TemplateContent is " + bytes + " bytes; the limit is " + MAX_CONTENT_BYTES + ".");
     }
-    url(successUrl, "SuccessRedirectionURL");
-    url(failureUrl, "FailureRedirectionURL");
-    return new CustomVerificationTemplate(name, fromAddress, subject, content, successUrl, failureUrl);
+    return new CustomVerificationTemplate(name, fromAddress, subject, content, url(successUrl, "SuccessRedirectionURL"),
+        url(failureUrl, "FailureRedirectionURL"));
   }
 
   /** The same template with the fields a partial update gives (null: kept), checked again. */
@@ -86,8 +85,11 @@ public record CustomVerificationTemplate(String name, String fromAddress, String
     }
   }
 
-  /** An absolute http or https URL with a host: where a browser is redirected. */
-  static void url(String value, String field) {
+  /**
+   * An absolute http or https URL with a host: where a browser is redirected. Kept in its ASCII form (non-ASCII
+   * characters percent-encoded), as a Location header can carry no other.
+   */
+  static String url(String value, String field) {
     required(value, field);
     if (value.length() > MAX_URL_CHARS) {
       throw SesException.badRequest(field + " is longer than " + MAX_URL_CHARS + " characters.");
@@ -99,6 +101,7 @@ public record CustomVerificationTemplate(String name, String fromAddress, String
       if (!(scheme.equals("http") || scheme.equals("https")) || u.getHost() == null || u.getHost().isEmpty()) {
         throw SesException.badRequest(field + " must be an absolute http or https URL.");
       }
+      return u.toASCIIString();
     } catch (URISyntaxException e) {
       throw SesException.badRequest(field + " is not a valid URL.");
     }
