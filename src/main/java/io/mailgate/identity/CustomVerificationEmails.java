@@ -186,7 +186,8 @@ public final class CustomVerificationEmails {
                 + "a verified identity of the account.")));
   }
 
-  private static SesException notFound(String name) {
+  /** The template does not exist: SES's NotFound (v2) or CustomVerificationEmailTemplateDoesNotExist (v1). */
+  public static SesException notFound(String name) {
     return new SesException(SesError.CUSTOM_VERIFICATION_TEMPLATE_NOT_FOUND,
         "Custom verification email template " + name + " does not exist.");
   }

@@ -389,13 +389,9 @@ public final class IdentityService {
     } catch (SesException e) {
       return Future.succeededFuture(false);
     }
-    return store.find(accountId, name).compose(found -> {
-      if (found.isPresent() && found.get().identity().verificationStatus() == Identity.Status.SUCCESS) {
-        return Future.succeededFuture(true);
-      }
-      return store.find(accountId, IdentityNames.domainOf(name)).map(domain -> domain.isPresent()
-          && domain.get().identity().verificationStatus() == Identity.Status.SUCCESS);
-    });
+    // the address and its domain in one query
+    return store.findAll(accountId, List.of(name, IdentityNames.domainOf(name))).map(found -> found.stream()
+        .anyMatch(s -> s.identity().verificationStatus() == Identity.Status.SUCCESS));
   }
 
   private Future<Void> sendVerification(String accountId, String address) {

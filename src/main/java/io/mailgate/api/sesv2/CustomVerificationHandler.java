@@ -53,8 +53,7 @@ public final class CustomVerificationHandler {
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
     String name = ctx.pathParam("name");
     return emails.delete(caller.account().id(), name).compose(deleted -> deleted
-        ? Future.succeededFuture(new JsonObject())
-        : emails.find(caller.account().id(), name).map(x -> new JsonObject())); // the NotFound
+        ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(CustomVerificationEmails.notFound(name)));
   }
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
