@@ -1,5 +1,6 @@
 package io.mailgate.api;
 
+import io.mailgate.OffLoop;
 import io.mailgate.SesException;
 import io.mailgate.send.Caller;
 import io.vertx.core.Future;
@@ -15,12 +16,15 @@ import java.util.function.BiFunction;
  * answer JSON; any failure goes to the one SES error mapper.
  */
 public final class V2Route {
+  private static final String PARSED_BODY = "mailgate.parsedBody";
+
   private V2Route() {}
 
   /** An operation of the caller and the request; its result is the response body ({} when null). */
   public static Handler<RoutingContext> of(RequestAuthenticator auth,
       BiFunction<Caller, RoutingContext, Future<JsonObject>> operation) {
     return ctx -> auth.authenticate(ctx.request(), ctx.body().buffer())
+        .compose(caller -> parsedIfLarge(ctx).map(caller))
         .compose(caller -> {
           try {
             return operation.apply(caller, ctx);
@@ -33,13 +37,34 @@ public final class V2Route {
         .onFailure(ctx::fail);
   }
 
+  /**
+   * A large body, once its caller is known, is parsed on a worker thread ({@link OffLoop}) for the operation to
+   * find; a malformed one fails when the operation asks for it, as a small one does.
+   */
+  private static Future<Void> parsedIfLarge(RoutingContext ctx) {
+    Buffer body = ctx.body().buffer();
+    if (body == null || body.length() <= OffLoop.BYTES) {
+      return Future.succeededFuture();
+    }
+    return OffLoop.when(body.length(), () -> {
+      try {
+        return (Object) jsonObject(body);
+      } catch (SesException e) {
+        return e;
+      }
+    }).map(parsed -> {
+      ctx.put(PARSED_BODY, parsed);
+      return null;
+    });
+  }
+
   /** The request body as a JSON object; an empty body is an empty object. */
   public static JsonObject body(RoutingContext ctx) {
     Buffer body = ctx.body().buffer();
     if (body == null || body.length() == 0) {
       return new JsonObject();
     }
-    return jsonObject(body);
+    return jsonObject(ctx, body);
   }
 
   /** The body of an operation that needs one: empty is a BadRequest. */
@@ -48,7 +73,15 @@ public final class V2Route {
     if (body == null || body.length() == 0) {
       throw SesException.badRequest("Request body is empty.");
     }
-    return jsonObject(body);
+    return jsonObject(ctx, body);
+  }
+
+  private static JsonObject jsonObject(RoutingContext ctx, Buffer body) {
+    Object parsed = ctx.get(PARSED_BODY);
+    if (parsed instanceof SesException e) {
+      throw e;
+    }
+    return parsed != null ? (JsonObject) parsed : jsonObject(body);
   }
 
   private static JsonObject jsonObject(Buffer body) {

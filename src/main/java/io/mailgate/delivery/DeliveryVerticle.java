@@ -1,6 +1,7 @@
 package io.mailgate.delivery;
 
 import io.mailgate.EventBusAddresses;
+import io.mailgate.OffLoop;
 import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.dns.DnsResolver;
@@ -327,7 +328,9 @@ public final class DeliveryVerticle extends VerticleBase {
         ? Future.succeededFuture(java.util.Set.of())
         : unsubscribedRecipients.check(job.accountId(), job.contactList(), job.contactListTopic(), emails);
     Future<DeliverySettings> settingsOf = settings(job);
-    Future.all(listed, settingsOf, unsubscribed).onComplete(all -> {
+    // a large message is dot-stuffed on a worker thread meanwhile
+    Future<OutgoingMessage> prepared = OffLoop.when(job.content().length, () -> new OutgoingMessage(job.content()));
+    Future.all(listed, settingsOf, unsubscribed, prepared).onComplete(all -> {
       if (all.failed() || stopping) {
         // suppression lists, contacts or settings cannot be read: do not send blind, try again from the queue (and a node
         // stopping meanwhile has closed its pools: the recipients go back as they are)
@@ -341,7 +344,7 @@ public final class DeliveryVerticle extends VerticleBase {
         done(job.recipients().size());
         return;
       }
-      OutgoingMessage message = new OutgoingMessage(job.content());
+      OutgoingMessage message = prepared.result();
       DeliverySettings s = settingsOf.result();
       for (DeliveryJob.Recipient r : job.recipients()) {
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()

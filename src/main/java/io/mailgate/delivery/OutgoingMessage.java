@@ -1,20 +1,18 @@
 package io.mailgate.delivery;
 
 import io.mailgate.Buffers;
+import io.mailgate.OffLoop;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 
 /**
  * A message as its recipients' attempts send it, shared by them all on the delivery instance's event loop: the bytes
  * for DATA, dot-stuffed once, and their 7-bit form ({@link SevenBitConversion}) for servers without 8BITMIME, made the
  * first time one of them is met and kept while the message's attempts last. A 7-bit message, and any message to
- * servers that offer 8BITMIME (almost all), costs nothing more.
+ * servers that offer 8BITMIME (almost all), costs nothing more. Made on a worker thread for a large message
+ * ({@link OffLoop}).
  */
 final class OutgoingMessage {
-  /** A larger message is converted on a worker thread: its parts are walked and encoded again. */
-  private static final int CONVERT_ON_LOOP_BYTES = 256 * 1024;
-
   /**
    * What goes after DATA: dot-stuffed, ending in CRLF. {@code size} is the message's own (SIZE=); {@code eightBit}
    * whether it has 8-bit bytes (BODY=8BITMIME).
@@ -42,24 +40,16 @@ final class OutgoingMessage {
   }
 
   /**
-   * The 7-bit form for servers without 8BITMIME (RFC 6152 3), made at the first call. Fails with
+   * The 7-bit form for servers without 8BITMIME (RFC 6152 3), made at the first call (a large message's on a worker
+   * thread, as its parts are walked and encoded again). Fails with
    * {@link SevenBitConversion.NotConvertible} when there is none.
    */
-  Future<Form> sevenBit(Vertx vertx) {
+  Future<Form> sevenBit() {
     if (sevenBit == null) {
-      java.util.concurrent.Callable<Form> convert = () -> {
+      sevenBit = OffLoop.when(content.length, () -> {
         byte[] converted = SevenBitConversion.convert(content);
         return new Form(Buffers.wrap(DotStuffing.prepare(converted).data()), converted.length, false);
-      };
-      if (content.length > CONVERT_ON_LOOP_BYTES) {
-        sevenBit = vertx.executeBlocking(convert, false);
-      } else {
-        try {
-          sevenBit = Future.succeededFuture(convert.call());
-        } catch (Exception e) {
-          sevenBit = Future.failedFuture(e);
-        }
-      }
+      });
     }
     return sevenBit;
   }

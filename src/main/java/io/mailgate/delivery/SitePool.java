@@ -396,7 +396,7 @@ final class SitePool {
       run(c, a, m.original());
       return;
     }
-    m.sevenBit(vertx).onComplete(form -> {
+    m.sevenBit().onComplete(form -> {
       if (form.succeeded()) {
         metrics.sevenBit(true);
         run(c, a, form.result());

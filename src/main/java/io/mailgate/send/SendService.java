@@ -1,6 +1,7 @@
 package io.mailgate.send;
 
 import io.mailgate.EventBusAddresses;
+import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
@@ -47,8 +48,6 @@ public final class SendService {
   private final Templates templates;
   private final LinkTracking tracking;
   private final UnsubscribeLinks unsubscribeLinks;
-  /** Messages up to this size are tracked on the event loop (a few hundred microseconds); larger ones on a worker. */
-  private static final int TRACK_ON_LOOP_BYTES = 256 * 1024;
   private final Clock clock;
   private final int maxRecipients;
   private final int maxMessageBytes;
@@ -110,12 +109,11 @@ public final class SendService {
             return send(caller, request.withContent(simple));
           });
     }
-    Prepared p;
-    try {
-      p = prepare(request);
-    } catch (SesException e) {
-      return Future.failedFuture(e);
-    }
+    return OffLoop.when(contentBytes(request.content()), () -> prepare(request))
+        .compose(p -> send(caller, request, p));
+  }
+
+  private Future<String> send(Caller caller, SendRequest request, Prepared p) {
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(named -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
             .compose(profile -> withDefaultSet(caller, request, named, profile)
@@ -123,6 +121,21 @@ public final class SendService {
                     .compose(listed -> checkLimits(caller, listed)
                         .compose(v -> tracked(listed, effective.set()))
                         .compose(tracked -> commit(caller, effective.request(), tracked, profile))))));
+  }
+
+  /** About how many bytes building or reading the message will walk: the size of what the caller gave. */
+  private static long contentBytes(Content content) {
+    if (content instanceof RawContent raw) {
+      return raw.data().length;
+    }
+    SimpleContent s = (SimpleContent) content;
+    long n = s.subject().length();
+    n += s.text() == null ? 0 : s.text().data().length();
+    n += s.html() == null ? 0 : s.html().data().length();
+    for (Attachment a : s.attachments()) {
+      n += a.content().length;
+    }
+    return n;
   }
 
   /** The request as sent: its configuration set named or its From identity's default, and that set (or null). */
@@ -163,14 +176,7 @@ public final class SendService {
 
   /** {@code rewrite} of the message: a large one on a worker thread, as it is walked or built again. */
   private Future<Prepared> rewritten(Prepared p, java.util.concurrent.Callable<Prepared> rewrite) {
-    if (p.content().length > TRACK_ON_LOOP_BYTES) {
-      return vertx.executeBlocking(rewrite, false);
-    }
-    try {
-      return Future.succeededFuture(rewrite.call());
-    } catch (Exception e) {
-      return Future.failedFuture(e);
-    }
+    return OffLoop.when(p.content().length, rewrite);
   }
 
   /**

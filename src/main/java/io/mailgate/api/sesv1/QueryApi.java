@@ -1,5 +1,6 @@
 package io.mailgate.api.sesv1;
 
+import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.RequestAuthenticator;
@@ -162,28 +163,31 @@ public final class QueryApi {
    */
   public void handle(RoutingContext ctx, Buffer body) {
     String requestId = UUID.randomUUID().toString();
-    auth.authenticate(ctx.request(), body, SesApi.V1_QUERY).compose(caller -> {
-      QueryParams params;
-      String action;
-      BiFunction<Caller, QueryParams, Future<QueryXml>> operation;
-      try {
-        params = QueryParams.parse(signedParameters(ctx, body));
-        action = params.string("Action");
-        if (action == null || action.isEmpty()) {
-          throw new SesException(SesError.UNKNOWN_OPERATION, "Missing required parameter Action.");
-        }
-        operation = actions.get(action);
-        if (operation == null) {
-          throw new SesException(SesError.UNKNOWN_OPERATION, "Action " + QueryParams.quote(action)
-              + " is not valid for this web service, or Mailgate does not implement it.");
-        }
-        return operation.apply(caller, params).map(result -> QueryXml.response(action, result, requestId));
-      } catch (SesException e) {
-        return Future.failedFuture(e);
-      }
-    }).onSuccess(xml -> ctx.response().putHeader("content-type", "text/xml").putHeader("x-amzn-RequestId", requestId)
-        .end(xml))
+    auth.authenticate(ctx.request(), body, SesApi.V1_QUERY)
+        .compose(caller -> OffLoop.when(body == null ? 0 : body.length(),
+            () -> QueryParams.parse(signedParameters(ctx, body))).compose(params -> run(caller, params, requestId)))
+        .onSuccess(xml -> ctx.response().putHeader("content-type", "text/xml").putHeader("x-amzn-RequestId", requestId)
+            .end(xml))
         .onFailure(e -> fail(ctx, e, requestId));
+  }
+
+  private Future<String> run(Caller caller, QueryParams params, String requestId) {
+    String action;
+    BiFunction<Caller, QueryParams, Future<QueryXml>> operation;
+    try {
+      action = params.string("Action");
+      if (action == null || action.isEmpty()) {
+        throw new SesException(SesError.UNKNOWN_OPERATION, "Missing required parameter Action.");
+      }
+      operation = actions.get(action);
+      if (operation == null) {
+        throw new SesException(SesError.UNKNOWN_OPERATION, "Action " + QueryParams.quote(action)
+            + " is not valid for this web service, or Mailgate does not implement it.");
+      }
+      return operation.apply(caller, params).map(result -> QueryXml.response(action, result, requestId));
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   /**
@@ -248,18 +252,22 @@ public final class QueryApi {
   }
 
   private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
-    byte[] data;
+    String encoded = p.required("RawMessage.Data");
+    List<String> envelope = p.strings("Destinations");
+    // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
+    return OffLoop.when(encoded.length(), () -> SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
+        envelope == null ? null : new SendRequest.Destination(envelope, null, null), null,
+        p.string("ConfigurationSetName"), tags(p, "Tags"), new RawContent(base64(encoded)))))
+        .compose(request -> send(caller, request));
+  }
+
+  private static byte[] base64(String encoded) {
     try {
       // strict: the MIME decoder skips any character that is not base64, so that nothing would ever be refused
-      data = Base64.getDecoder().decode(withoutWhitespace(p.required("RawMessage.Data")));
+      return Base64.getDecoder().decode(withoutWhitespace(encoded));
     } catch (IllegalArgumentException e) {
       throw SesException.badRequest("Invalid base64 in parameter RawMessage.Data.");
     }
-    List<String> envelope = p.strings("Destinations");
-    // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
-    return send(caller, SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
-        envelope == null ? null : new SendRequest.Destination(envelope, null, null), null,
-        p.string("ConfigurationSetName"), tags(p, "Tags"), new RawContent(data))));
   }
 
   /** Base64 as some clients wrap it (lines of 76), without the line breaks; the same string when it has none. */

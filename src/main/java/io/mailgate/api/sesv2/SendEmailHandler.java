@@ -1,5 +1,6 @@
 package io.mailgate.api.sesv2;
 
+import io.mailgate.OffLoop;
 import io.mailgate.api.V2Route;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendService;
@@ -15,8 +16,10 @@ public final class SendEmailHandler {
     this.sends = sends;
   }
 
+  /** The request read (a large one's base64 decoded) on a worker thread when large ({@link OffLoop}). */
   public Future<JsonObject> sendEmail(Caller caller, RoutingContext ctx) {
-    return sends.send(caller, SendEmailRequests.parse(V2Route.requiredBody(ctx)))
+    return OffLoop.when(ctx.body().length(), () -> SendEmailRequests.parse(V2Route.requiredBody(ctx)))
+        .compose(request -> sends.send(caller, request))
         .map(id -> new JsonObject().put("MessageId", id));
   }
 }

@@ -398,9 +398,24 @@ public final class SigV4Verifier {
     if (claimed == null && presigned) claimed = decodedParam(query, "X-Amz-Content-Sha256");
     if (claimed == null && presigned && s3) return UNSIGNED_PAYLOAD;
     if (UNSIGNED_PAYLOAD.equals(claimed) && (contentSha256Signed || presigned)) return UNSIGNED_PAYLOAD;
+    if (request.bodySha256() != null) return request.bodySha256();
     byte[] body = request.body();
     if (body == null) return claimed != null ? claimed : EMPTY_SHA256;
+    return bodySha256(body);
+  }
+
+  private static String bodySha256(byte[] body) {
     if (body.length == 0) return EMPTY_SHA256;
+    StringBuilder hex = new StringBuilder(64);
+    appendHex(hex, SigningKeys.sha256(body));
+    return hex.toString();
+  }
+
+  /**
+   * The payload hash of a body held in these buffers, one after the other, as SigV4 writes it: the SHA-256 of its
+   * bytes in lower-case hex ({@link SigV4Request#bodySha256()}).
+   */
+  public static String bodySha256(java.nio.ByteBuffer... body) {
     StringBuilder hex = new StringBuilder(64);
     appendHex(hex, SigningKeys.sha256(body));
     return hex.toString();

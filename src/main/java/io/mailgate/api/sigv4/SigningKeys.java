@@ -86,4 +86,13 @@ final class SigningKeys {
   static byte[] sha256(byte[] data) {
     return SHA256.get().digest(data);
   }
+
+  /** The SHA-256 of these byte buffers one after the other (read to their limits). */
+  static byte[] sha256(java.nio.ByteBuffer... parts) {
+    java.security.MessageDigest d = SHA256.get();
+    for (java.nio.ByteBuffer b : parts) {
+      d.update(b);
+    }
+    return d.digest();
+  }
 }
