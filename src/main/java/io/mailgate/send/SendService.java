@@ -47,8 +47,11 @@ public final class SendService {
   private final Templates templates;
   private final LinkTracking tracking;
   private final UnsubscribeLinks unsubscribeLinks;
-  /** Messages up to this size are tracked on the event loop (a few hundred microseconds); larger ones on a worker. */
-  private static final int TRACK_ON_LOOP_BYTES = 256 * 1024;
+  /**
+   * Messages up to this size are rewritten (tracked, converted to 7 bits) on the event loop (a few hundred
+   * microseconds); larger ones on a worker.
+   */
+  private static final int REWRITE_ON_LOOP_BYTES = 256 * 1024;
   private final Clock clock;
   private final int maxRecipients;
   private final int maxMessageBytes;
@@ -122,7 +125,8 @@ public final class SendService {
                 .compose(effective -> listManaged(caller, request, p)
                     .compose(listed -> checkLimits(caller, listed)
                         .compose(v -> tracked(listed, effective.set()))
-                        .compose(tracked -> commit(caller, effective.request(), tracked, profile))))));
+                        .compose(tracked -> signable(tracked, profile))
+                        .compose(signable -> commit(caller, effective.request(), signable, profile))))));
   }
 
   /** The request as sent: its configuration set named or its From identity's default, and that set (or null). */
@@ -161,9 +165,32 @@ public final class SendService {
     return rewritten(p, rewrite);
   }
 
+  /**
+   * The message to DKIM-sign, its 8-bit body converted to 7 bits first (RFC 6376 5.3): delivery would otherwise
+   * convert it for a server without 8BITMIME after it was signed, and break the signature. A 7-bit message (nearly
+   * every one) costs one scan; an unsigned one is left as its sender wrote it. One that cannot be converted (8-bit
+   * header fields, RFC 6532's, or a structure that hides where its 8-bit bytes belong) is signed as it is. The
+   * conversion may grow the message past the size limit (a 400 then).
+   */
+  private Future<Prepared> signable(Prepared p, SendAuthorization.SenderProfile profile) {
+    if (profile.dkimKey() == null || !SevenBitConversion.hasEightBit(p.content())) {
+      return Future.succeededFuture(p);
+    }
+    return rewritten(p, () -> {
+      byte[] content;
+      try {
+        content = SevenBitConversion.convert(p.content());
+      } catch (SevenBitConversion.NotConvertible e) {
+        return p;
+      }
+      checkSize(content.length);
+      return p.withContent(content);
+    });
+  }
+
   /** {@code rewrite} of the message: a large one on a worker thread, as it is walked or built again. */
   private Future<Prepared> rewritten(Prepared p, java.util.concurrent.Callable<Prepared> rewrite) {
-    if (p.content().length > TRACK_ON_LOOP_BYTES) {
+    if (p.content().length > REWRITE_ON_LOOP_BYTES) {
       return vertx.executeBlocking(rewrite, false);
     }
     try {
