@@ -2,6 +2,7 @@ package io.mailgate.delivery;
 
 import io.mailgate.Buffers;
 import io.mailgate.OffLoop;
+import io.mailgate.send.SevenBitConversion;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 
@@ -9,7 +10,9 @@ import io.vertx.core.buffer.Buffer;
  * A message as its recipients' attempts send it, shared by them all on the delivery instance's event loop: the bytes
  * for DATA, dot-stuffed once, and their 7-bit form ({@link SevenBitConversion}) for servers without 8BITMIME, made the
  * first time one of them is met and kept while the message's attempts last. A 7-bit message, and any message to
- * servers that offer 8BITMIME (almost all), costs nothing more. Made on a worker thread for a large message
+ * servers that offer 8BITMIME (almost all), costs nothing more. A message Mailgate DKIM-signed was converted before it
+ * was signed, so what such a message still has in 8 bits (header fields, a structure that hides where its 8-bit bytes
+ * belong) cannot be converted here either: only unsigned messages are. Made on a worker thread for a large message
  * ({@link OffLoop}).
  */
 final class OutgoingMessage {

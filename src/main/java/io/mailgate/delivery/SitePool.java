@@ -4,6 +4,7 @@ import io.mailgate.EventBusAddresses;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.ratelimit.SiteTokenRequest;
 import io.mailgate.ratelimit.SiteTokens;
+import io.mailgate.send.SevenBitConversion;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -405,7 +406,7 @@ final class SitePool {
       // not sent to this server in any form: a permanent failure, as Postfix's for a conversion it cannot make
       if (form.cause() instanceof SevenBitConversion.NotConvertible n) {
         metrics.sevenBit(false);
-        a.result().complete(new AttemptResult.Rejected(new SmtpResponse(554, n.status,
+        a.result().complete(new AttemptResult.Rejected(new SmtpResponse(554, n.status(),
             n.getMessage() + " (" + c.endpoint().host() + ")"), c.remoteAddress()));
       } else {
         a.result().complete(new AttemptResult.Failed("cannot convert the message to 7 bit: " + form.cause(),

@@ -120,7 +120,8 @@ public final class SendService {
                 .compose(effective -> listManaged(caller, request, p)
                     .compose(listed -> checkLimits(caller, listed)
                         .compose(v -> tracked(listed, effective.set()))
-                        .compose(tracked -> commit(caller, effective.request(), tracked, profile))))));
+                        .compose(tracked -> signed(tracked, profile))
+                        .compose(signed -> commit(caller, effective.request(), signed, profile))))));
   }
 
   /** About how many bytes building or reading the message will walk: the size of what the caller gave. */
@@ -172,6 +173,42 @@ public final class SendService {
       return p.withContent(content);
     };
     return rewritten(p, rewrite);
+  }
+
+  /**
+   * The message DKIM-signed when its From identity signs: once, whatever the number of recipients, who all get these
+   * exact bytes; a large one on a worker thread, as its body is hashed. An 8-bit body is converted to 7 bits first
+   * (RFC 6376 5.3): delivery would otherwise convert it for a server without 8BITMIME after it was signed, and break
+   * the signature. A 7-bit message (nearly every one) costs one scan for that; an unsigned one is left as its sender
+   * wrote it, and so is one that carries a DKIM-Signature of its sender's (converting it would break that signature
+   * at every server, not only at the rare one without 8BITMIME). One that cannot be converted (8-bit header fields,
+   * RFC 6532's, or a structure that hides where its 8-bit bytes belong) is signed as it is. The conversion may grow
+   * the message past the size limit (a 400 then).
+   */
+  private Future<Prepared> signed(Prepared p, SendAuthorization.SenderProfile profile) {
+    if (profile.dkimKey() == null) {
+      return Future.succeededFuture(p);
+    }
+    return rewritten(p, () -> {
+      byte[] content = p.content();
+      if (SevenBitConversion.hasEightBit(content) && !signedBySender(content)) {
+        try {
+          content = SevenBitConversion.convert(content);
+          checkSize(content.length);
+        } catch (SevenBitConversion.NotConvertible e) {
+          // signed as it is
+        }
+      }
+      return p.withContent(signer.sign(content, profile.dkimKey()));
+    });
+  }
+
+  private static boolean signedBySender(byte[] content) {
+    try {
+      return HeaderBlock.parse(content).first("DKIM-Signature") != null;
+    } catch (IllegalArgumentException malformed) {
+      return false;
+    }
   }
 
   /** {@code rewrite} of the message: a large one on a worker thread, as it is walked or built again. */
@@ -268,11 +305,8 @@ public final class SendService {
         });
   }
 
-  private Future<String> commit(Caller caller, SendRequest request, Prepared unsigned,
+  private Future<String> commit(Caller caller, SendRequest request, Prepared p,
       SendAuthorization.SenderProfile profile) {
-    // signed once, whatever the number of recipients; every recipient gets these exact bytes
-    Prepared p = profile.dkimKey() == null ? unsigned
-        : unsigned.withContent(signer.sign(unsigned.content(), profile.dkimKey()));
     List<String> addresses = new ArrayList<>(p.recipients().size());
     for (Mailbox m : p.recipients()) {
       addresses.add(m.address());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.send.SevenBitConversion;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
@@ -61,6 +62,25 @@ class DotStuffingTest {
       }
       assertEquals(eightBit, p.eightBit());
     }
+  }
+
+  /**
+   * Quoted-printable may start a line with a dot (a soft break before one, or a line that was ".x"); DATA's
+   * transparency (RFC 5321 4.5.2) is applied to the converted message, so the server reads it back intact.
+   */
+  @Test
+  void dotLinesAreStuffedAfterConversion() {
+    String body = "a".repeat(75) + ".ü\r\n.\r\n..ö\r\n";
+    byte[] out = SevenBitConversion.convert(("Content-Type: text/plain; charset=utf-8\r\n\r\n" + body)
+        .getBytes(StandardCharsets.UTF_8));
+    String s = new String(out, StandardCharsets.ISO_8859_1);
+    assertTrue(s.contains("a".repeat(75) + "=\r\n.=C3=BC\r\n.\r\n..=C3=B6\r\n"), s);
+
+    DotStuffing.Prepared wire = DotStuffing.prepare(out);
+    assertFalse(wire.eightBit());
+    String sent = new String(wire.data(), StandardCharsets.ISO_8859_1);
+    assertTrue(sent.contains("\r\n..=C3=BC\r\n..\r\n...=C3=B6\r\n"), sent);
+    assertArrayEquals(reference(out), wire.data());
   }
 
   private static byte[] reference(byte[] m) {

@@ -3,6 +3,8 @@ package io.mailgate.delivery;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
@@ -10,6 +12,7 @@ import io.mailgate.dev.EmbeddedServices;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.Jdkim;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.json.JsonObject;
@@ -19,6 +22,7 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import org.apache.james.mime4j.dom.Message;
 import org.apache.james.mime4j.dom.Multipart;
 import org.apache.james.mime4j.dom.SingleBody;
@@ -28,12 +32,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
 
 /**
  * RFC 6152 end to end: one raw 8-bit message to a server that offers 8BITMIME and to one that does not (direct
  * delivery, each domain's MX a server of the test). The first gets it byte for byte with BODY=8BITMIME; the second
  * gets it in 7 bits, without BODY=8BITMIME, and reads the same text from it. A message with 8-bit header fields is
- * not sent to the second at all.
+ * not sent to the second at all. A message Mailgate DKIM-signs is made 7-bit before it is signed (RFC 6376 5.3):
+ * both servers get the same bytes, and the signature verifies at both.
  */
 class EightBitDeliveryTest {
   static final String TEXT = "Grüße aus Köln — ça va? 東京\r\n.\r\n.dot line ö\r\n" + "lang ".repeat(30) + "ü \r\n";
@@ -44,6 +50,8 @@ class EightBitDeliveryTest {
   static RecordingSmtpServer old;
   static TestNode node;
   static SesV2Client ses;
+  /** signed.example's DKIM key record, in place of DNS for jDKIM. */
+  static Map<String, String> dkim;
 
   @BeforeAll
   static void start() throws IOException {
@@ -57,8 +65,11 @@ class EightBitDeliveryTest {
     node = TestNode.start("", c -> c
         .with(MailgateConfig.DELIVERY_MODE, "direct")
         .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
-        .with(MailgateConfig.DELIVERY_DIRECT_PORT, port));
+        .with(MailgateConfig.DELIVERY_DIRECT_PORT, port)
+        .with(MailgateConfig.SEND_MAX_MESSAGE_BYTES, 300_000));
     ses = node.sesV2();
+    ses.createEmailIdentity(r -> r.emailIdentity("signed.example"));
+    dkim = Map.ofEntries(Jdkim.publishedKey(node, "signed.example"));
   }
 
   @AfterAll
@@ -99,7 +110,7 @@ class EightBitDeliveryTest {
     }
 
     RecordingSmtpServer.Received asIs = received(modern, "eight-bit-e2e");
-    assertArrayEquals(bytes, asIs.data(), asIs.text());
+    assertArrayEquals(bytes, asIs.data(), "an unsigned message is kept as its sender wrote it: " + asIs.text());
     assertTrue(asIs.mailParams().contains("BODY=8BITMIME"), asIs.mailParams());
 
     RecordingSmtpServer.Received converted = received(old, "eight-bit-e2e");
@@ -115,6 +126,92 @@ class EightBitDeliveryTest {
     assertEquals(TEXT, decoded(mp.getBodyParts().get(0).getBody()));
     assertEquals(HTML, decoded(mp.getBodyParts().get(1).getBody()));
     assertTrue(metrics().contains("mailgate_delivery_8bit_conversions_total{result=\"converted\"} 1\n"), metrics());
+  }
+
+  @Test
+  void aSignedMessageIsConvertedBeforeSigningAndVerifiesAtBothServers() throws IOException {
+    String raw = "From: news@signed.example\r\nTo: a@modern.example, b@old.example\r\nSubject: signed eight bit\r\n"
+        + "Message-ID: <eight-bit-signed@signed.example>\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + TEXT;
+    JsonObject status = awaitFinal(sendRaw(raw.getBytes(StandardCharsets.UTF_8)));
+    for (Object r : status.getJsonArray("Recipients")) {
+      assertEquals("DELIVERED", ((JsonObject) r).getString("Status"), status.encode());
+    }
+
+    RecordingSmtpServer.Received withMime = received(modern, "eight-bit-signed");
+    RecordingSmtpServer.Received without = received(old, "eight-bit-signed");
+    assertNull(Jdkim.verify(without.data(), dkim));
+    assertNull(Jdkim.verify(withMime.data(), dkim));
+    assertArrayEquals(withMime.data(), without.data(), "one signed form for every recipient");
+    for (byte b : without.data()) {
+      assertTrue(b > 0, "8-bit byte in what was signed: " + without.text());
+    }
+    assertFalse(withMime.mailParams().contains("BODY"), withMime.mailParams());
+    assertTrue(without.text().contains("Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe"),
+        without.text());
+    Message m = new DefaultMessageBuilder().parseMessage(new ByteArrayInputStream(without.data()));
+    assertEquals(TEXT, decoded(m.getBody()));
+  }
+
+  /**
+   * 8-bit header fields (RFC 6532) cannot be converted: the message is signed as it is, and the server with 8BITMIME
+   * gets it 8-bit and verifiable.
+   */
+  @Test
+  void aSignedMessageWith8BitHeadersIsSignedAsItIs() {
+    String raw = "From: news@signed.example\r\nTo: a@modern.example\r\nSubject: Grüße\r\n"
+        + "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <eight-bit-headers-signed@signed.example>\r\n\r\n"
+        + "Grüße\r\n";
+    byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
+    String id = ses.sendEmail(r -> r.destination(d -> d.toAddresses("a@modern.example"))
+        .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))).messageId();
+    assertEquals("DELIVERED", awaitFinal(id).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+
+    RecordingSmtpServer.Received got = received(modern, "eight-bit-headers-signed");
+    assertTrue(got.mailParams().contains("BODY=8BITMIME"), got.mailParams());
+    String text = new String(got.data(), StandardCharsets.UTF_8);
+    assertTrue(text.startsWith("DKIM-Signature:") && text.endsWith(raw), text);
+    assertNull(Jdkim.verify(got.data(), dkim));
+  }
+
+  /**
+   * A message its sender signed already keeps its 8-bit body: converting it would break the sender's signature at
+   * every server. Ours then verifies at the server with 8BITMIME, which gets the body as it was written.
+   */
+  @Test
+  void aMessageItsSenderSignedKeepsIts8BitBody() {
+    String raw = "DKIM-Signature: v=1; a=rsa-sha256; d=signed.example; s=own; h=from; bh=AAAA; b=AAAA\r\n"
+        + "From: news@signed.example\r\nTo: a@modern.example\r\nSubject: sender signed\r\n"
+        + "Message-ID: <eight-bit-sender-signed@signed.example>\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + TEXT;
+    byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
+    String id = ses.sendEmail(r -> r.destination(d -> d.toAddresses("a@modern.example"))
+        .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))).messageId();
+    assertEquals("DELIVERED", awaitFinal(id).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+
+    RecordingSmtpServer.Received got = received(modern, "eight-bit-sender-signed");
+    assertTrue(got.mailParams().contains("BODY=8BITMIME"), got.mailParams());
+    String text = new String(got.data(), StandardCharsets.UTF_8);
+    assertTrue(text.endsWith(raw.substring(raw.indexOf("From:"))), text);
+    assertNull(Jdkim.verify(got.data(), dkim));
+  }
+
+  /**
+   * Conversion can make a message larger (base64 for mostly 8-bit text): one it takes past send.maxMessageBytes is
+   * refused like any other too large (400). This one is over 256 KB, converted on a worker thread.
+   */
+  @Test
+  void aSignedMessageThatConversionMakesTooLargeIsRefused() {
+    String raw = "From: news@signed.example\r\nTo: a@modern.example\r\nSubject: large\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + ("ü".repeat(38) + "\r\n").repeat(3_500);
+    byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
+    assertTrue(bytes.length > 256 * 1024 && bytes.length < 300_000, "size " + bytes.length);
+    BadRequestException e = assertThrows(BadRequestException.class, () -> ses.sendEmail(r -> r
+        .destination(d -> d.toAddresses("a@modern.example"))
+        .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))));
+    assertTrue(e.awsErrorDetails().errorMessage().startsWith("Message length is more than 300000 bytes long"),
+        e.awsErrorDetails().errorMessage());
   }
 
   /**

@@ -1,8 +1,8 @@
-package io.mailgate.delivery;
+package io.mailgate.send;
 
-import io.mailgate.send.ByteEdits;
-import io.mailgate.send.MimeEntity;
-import io.mailgate.send.TransferEncoding;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,23 +18,33 @@ import java.util.List;
  * longer verifies, as with Postfix.
  *
  * <p>8-bit bytes in header fields cannot be converted (raw UTF-8 there is RFC 6532's, for SMTPUTF8 servers): such a
- * message is {@link NotConvertible}, as is one whose structure hides where 8-bit bytes belong. A DKIM signature made
- * over the 8-bit body no longer verifies after the conversion (its body hash, and the Content-Transfer-Encoding
- * field it signs, changed); messages Mailgate builds itself are 7-bit already, so only Raw content and SMTP
- * submission can meet this.
+ * message is {@link NotConvertible}, as is one whose structure hides where 8-bit bytes belong.
+ *
+ * <p>Two callers: {@link SendService} converts a message it is about to DKIM-sign before signing it (RFC 6376 5.3), so
+ * that every recipient gets the same 7-bit bytes and the signature survives any server (one it cannot convert is
+ * signed as it is); delivery converts what is still 8-bit, unsigned messages left as their senders wrote them, for a
+ * server without 8BITMIME. A DKIM signature already on a message (its sender's own) no longer verifies after a
+ * conversion: its body hash, and the Content-Transfer-Encoding field it signs, changed. Messages Mailgate builds
+ * itself are 7-bit already, so only Raw content and SMTP submission can meet this.
  */
-final class SevenBitConversion {
+public final class SevenBitConversion {
   /** Deeper nesting is not walked: no sender nests that far, and it bounds the recursion. */
   private static final int MAX_DEPTH = 16;
   private static final byte[] MIME_VERSION = "MIME-Version: 1.0\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long HIGH_BITS = 0x8080808080808080L;
 
   /** The message cannot be sent in 7 bits: why, with its RFC 3463 status. */
-  static final class NotConvertible extends RuntimeException {
-    final String status;
+  public static final class NotConvertible extends RuntimeException {
+    private final String status;
 
     NotConvertible(String status, String message) {
       super(message, null, false, false);
       this.status = status;
+    }
+
+    public String status() {
+      return status;
     }
   }
 
@@ -48,10 +58,10 @@ final class SevenBitConversion {
   /**
    * The message in 7 bits.
    *
-   * @param message a complete message with CRLF line endings, as delivery has it
+   * @param message a complete message with CRLF line endings, as it is committed
    * @throws NotConvertible when it has 8-bit header fields, or 8-bit bytes where no part can carry them
    */
-  static byte[] convert(byte[] message) {
+  public static byte[] convert(byte[] message) {
     SevenBitConversion c = new SevenBitConversion(message);
     c.entity(0, message.length, false, true, 0, List.of());
     byte[] out = c.edits.applyTo(message);
@@ -189,8 +199,20 @@ final class SevenBitConversion {
     return high * 4 > bytes.length;
   }
 
+  /** Whether the message has a byte above 127 anywhere: the one scan a 7-bit message (nearly every one) costs. */
+  public static boolean hasEightBit(byte[] message) {
+    return hasEightBit(message, 0, message.length);
+  }
+
+  /** Eight bytes at a time, as {@code delivery.DotStuffing} reads them. */
   private static boolean hasEightBit(byte[] bytes, int from, int to) {
-    for (int i = from; i < to; i++) {
+    int i = from;
+    for (; i + 8 <= to; i += 8) {
+      if (((long) LONGS.get(bytes, i) & HIGH_BITS) != 0) {
+        return true;
+      }
+    }
+    for (; i < to; i++) {
       if (bytes[i] < 0) {
         return true;
       }

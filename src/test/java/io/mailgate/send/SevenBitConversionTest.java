@@ -1,4 +1,4 @@
-package io.mailgate.delivery;
+package io.mailgate.send;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -140,24 +140,6 @@ class SevenBitConversionTest {
     assertArrayEquals(body, bytes(parse(out)));
   }
 
-  /**
-   * Quoted-printable may start a line with a dot (a soft break before one, or a line that was ".x"); DATA's
-   * transparency (RFC 5321 4.5.2) is applied to the converted message, so the server reads it back intact.
-   */
-  @Test
-  void dotLinesAreStuffedAfterConversion() {
-    String body = "a".repeat(75) + ".ü\r\n.\r\n..ö\r\n";
-    byte[] out = SevenBitConversion.convert(utf8("Content-Type: text/plain; charset=utf-8\r\n\r\n" + body));
-    String s = ascii(out);
-    assertTrue(s.contains("a".repeat(75) + "=\r\n.=C3=BC\r\n.\r\n..=C3=B6\r\n"), s);
-
-    DotStuffing.Prepared wire = DotStuffing.prepare(out);
-    assertFalse(wire.eightBit());
-    String sent = ascii(wire.data());
-    assertTrue(sent.contains("\r\n..=C3=BC\r\n..\r\n...=C3=B6\r\n"), sent);
-    assertArrayEquals(out, unstuff(wire.data()));
-  }
-
   @Test
   void partsLabelledQuotedPrintableOrBase64WithStray8BitBytesAreEncodedAgain() throws IOException {
     String head = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n";
@@ -193,14 +175,14 @@ class SevenBitConversionTest {
   void eightBitHeadersCannotBeConverted() {
     SevenBitConversion.NotConvertible top = assertThrows(SevenBitConversion.NotConvertible.class,
         () -> SevenBitConversion.convert(utf8("From: a@example.com\r\nSubject: Grüße\r\n\r\nbody\r\n")));
-    assertEquals("5.6.7", top.status);
+    assertEquals("5.6.7", top.status());
     assertTrue(top.getMessage().contains("8-bit headers"), top.getMessage());
 
     String part = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: "
         + "text/plain\r\n\r\nplain\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
         + "filename=\"Übersicht.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n";
     assertEquals("5.6.7", assertThrows(SevenBitConversion.NotConvertible.class,
-        () -> SevenBitConversion.convert(utf8(part))).status);
+        () -> SevenBitConversion.convert(utf8(part))).status());
   }
 
   @Test
@@ -212,7 +194,7 @@ class SevenBitConversionTest {
     for (String in : List.of(unclosed, uuencoded)) {
       SevenBitConversion.NotConvertible e = assertThrows(SevenBitConversion.NotConvertible.class,
           () -> SevenBitConversion.convert(utf8(in)));
-      assertEquals("5.6.3", e.status, in);
+      assertEquals("5.6.3", e.status(), in);
     }
   }
 
@@ -243,6 +225,23 @@ class SevenBitConversionTest {
     }
   }
 
+  /** The word-at-a-time scan agrees with the byte-by-byte definition, wherever the 8-bit byte is. */
+  @Test
+  void hasEightBitFindsAHighByteAnywhere() {
+    for (int length = 0; length < 40; length++) {
+      byte[] m = new byte[length];
+      Arrays.fill(m, (byte) 'a');
+      assertFalse(SevenBitConversion.hasEightBit(m));
+      for (int at = 0; at < length; at++) {
+        m[at] = (byte) 0x80;
+        assertTrue(SevenBitConversion.hasEightBit(m), length + " " + at);
+        m[at] = (byte) 0x7F;
+        assertFalse(SevenBitConversion.hasEightBit(m), length + " " + at);
+        m[at] = 'a';
+      }
+    }
+  }
+
   static byte[] concat(byte[]... parts) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (byte[] p : parts) {
@@ -259,19 +258,6 @@ class SevenBitConversionTest {
       assertTrue(line.length() <= 998, line);
       assertFalse(line.contains("\r") || line.contains("\n"), "bare CR or LF: " + line);
     }
-  }
-
-  /** What a server reads after DATA: dot-stuffing undone, the final CRLF kept. */
-  static byte[] unstuff(byte[] data) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    boolean lineStart = true;
-    for (int i = 0; i < data.length; i++) {
-      if (!(lineStart && data[i] == '.')) {
-        out.write(data[i]);
-      }
-      lineStart = data[i] == '\n';
-    }
-    return out.toByteArray();
   }
 
   static Message parse(byte[] message) throws IOException {
