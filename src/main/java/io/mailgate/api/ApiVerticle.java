@@ -1,5 +1,6 @@
 package io.mailgate.api;
 
+import io.mailgate.ByteBudget;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv1.QueryApi;
@@ -97,8 +98,13 @@ public final class ApiVerticle extends VerticleBase {
   /** What the S3 endpoint's GETs of one node hold at once (an object is sent from memory). */
   static final long MAX_S3_READS_IN_FLIGHT = 64L * 1024 * 1024;
 
-  /** The request bodies one node holds at once (see {@link RequestBudget}), like the SMTP ports' DATA budget. */
-  static final long MAX_BODIES_IN_FLIGHT = 128L * 1024 * 1024;
+  /**
+   * The request bodies one node holds at once (see {@link ByteBudget}), like the SMTP ports' DATA budget: 128 MB, or a
+   * tenth of the heap when that is less. A large send's body takes about six times its size in the heap while it is
+   * read (the JSON string, its characters, the decoded message, the message built), so -Xmx512m holds one 40 MB
+   * message at a time beside the small ones; four 30 MB sends at once ran it out of memory.
+   */
+  static final long MAX_BODIES_IN_FLIGHT = Math.min(128L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 10);
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
   static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
   private static final String BODY_READ = "mailgate.bodyRead";
@@ -207,8 +213,8 @@ public final class ApiVerticle extends VerticleBase {
     });
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
-    RequestBudget budget = (RequestBudget) vertx.sharedData().getLocalMap("mailgate.http")
-        .computeIfAbsent("bodies", k -> new RequestBudget(MAX_BODIES_IN_FLIGHT));
+    ByteBudget budget = (ByteBudget) vertx.sharedData().getLocalMap("mailgate.http")
+        .computeIfAbsent("bodies", k -> new ByteBudget(MAX_BODIES_IN_FLIGHT));
     // a custom verification template's content is up to 10 MB of HTML, its quotes escaped in JSON: twice that
     long templateLimit = 2L * CustomVerificationTemplate.MAX_CONTENT_BYTES + 1024 * 1024;
     router.route("/v2/*").handler(bodyGate(budget,
@@ -332,8 +338,8 @@ public final class ApiVerticle extends VerticleBase {
     }
     // received mail through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too); no body is read (a
     // PUT is refused unread)
-    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), (RequestBudget) vertx.sharedData()
-        .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new RequestBudget(MAX_S3_READS_IN_FLIGHT)));
+    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), (ByteBudget) vertx.sharedData()
+        .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new ByteBudget(MAX_S3_READS_IN_FLIGHT)));
     router.route(S3Api.PATH + "/*").handler(s3::handle).failureHandler(s3::fail);
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
@@ -376,10 +382,10 @@ public final class ApiVerticle extends VerticleBase {
   /**
    * The gate before a body is read: a request without any signature is refused at once (BodyHandler would hold up to
    * the route's limit for each one, for anyone who can connect); what the body will hold is counted against the node's
-   * {@link RequestBudget} before it is read, and released when the request ends; a large body must arrive at a modest
+   * {@link ByteBudget} before it is read, and released when the request ends; a large body must arrive at a modest
    * pace (256 KB/s after 30 s): a claim held by a trickle is a claim taken from everyone else.
    */
-  private Handler<RoutingContext> bodyGate(RequestBudget budget, ToLongFunction<String> limitOfPath,
+  private Handler<RoutingContext> bodyGate(ByteBudget budget, ToLongFunction<String> limitOfPath,
       BiConsumer<RoutingContext, Throwable> fail, SesApi api) {
     return ctx -> {
       String query = ctx.request().query();
@@ -406,7 +412,7 @@ public final class ApiVerticle extends VerticleBase {
               "Too many large requests in progress on this node; retry later."));
           return;
         }
-        long timer = claim <= RequestBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
+        long timer = claim <= ByteBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
           if (ctx.get(BODY_READ) == null) {
             ctx.request().connection().close();
           }
@@ -427,7 +433,7 @@ public final class ApiVerticle extends VerticleBase {
    * any label), still not for everyone (see {@link #metricsAllowed}). The queued-recipients count is refreshed in the
    * background, at most once in 5 s per node, so that a scrape never waits on the database.
    */
-  private Handler<RoutingContext> metricsHandler(RequestBudget budget) {
+  private Handler<RoutingContext> metricsHandler(ByteBudget budget) {
     String token = config.get(MailgateConfig.METRICS_TOKEN);
     io.mailgate.metrics.Metrics metrics = io.mailgate.metrics.Metrics.of(vertx);
     return ctx -> {

@@ -165,6 +165,8 @@ public final class MailgateConfig {
       "How often each node scans the queue for recipients whose lease expired (a crashed node's work).");
   public static final ConfigKey<Integer> DELIVERY_MAX_PENDING = key("delivery.maxPending", Integer.class, 20000,
       "Recipients a delivery instance keeps in memory; beyond that they wait in PostgreSQL for the queue scan.");
+  public static final ConfigKey<Integer> DELIVERY_MAX_CONTENT_KB = key("delivery.maxContentKb", Integer.class, 0,
+      "Message content the node's delivery instances hold in memory at once, in KB (one message alone always goes); beyond that, messages wait in PostgreSQL for the queue scan, which reads a backlog of large messages a few at a time. 0: an eighth of the heap.");
   public static final ConfigKey<String> DELIVERY_HELO_NAME = key("delivery.heloName", String.class, "",
       "Name sent in EHLO and used as reportingMTA in events. Empty: the host name.");
   public static final ConfigKey<Integer> SEND_MAX_MESSAGE_BYTES = key("send.maxMessageBytes", Integer.class,

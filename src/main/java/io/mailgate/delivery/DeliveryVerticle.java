@@ -1,5 +1,6 @@
 package io.mailgate.delivery;
 
+import io.mailgate.ByteBudget;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.OffLoop;
 import io.mailgate.config.ConfigException;
@@ -80,6 +81,8 @@ public final class DeliveryVerticle extends VerticleBase {
   /** The grace for attempts under way has ended: connections are about to be closed under them. */
   private boolean cut;
   private int maxPending;
+  /** The message contents the node's delivery instances hold, shared by them ({@link MailgateConfig#DELIVERY_MAX_CONTENT_KB}). */
+  private ByteBudget contents;
   private final List<Future<Void>> releases = new ArrayList<>();
   /** The recipients this instance is delivering, each with when its lease was last taken or renewed. */
   private final Map<HeldLease, Long> held = new HashMap<>();
@@ -139,6 +142,10 @@ public final class DeliveryVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     maxPending = config.get(MailgateConfig.DELIVERY_MAX_PENDING);
+    long maxContent = config.get(MailgateConfig.DELIVERY_MAX_CONTENT_KB) > 0
+        ? config.get(MailgateConfig.DELIVERY_MAX_CONTENT_KB) * 1024L : Runtime.getRuntime().maxMemory() / 8;
+    contents = (ByteBudget) vertx.sharedData().getLocalMap("mailgate.delivery")
+        .computeIfAbsent("contents", k -> new ByteBudget(maxContent));
     nodeDefaults = nodeSettings(config);
     sendingPools = SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS));
     SmtpRoute relay = nodeDefaults.relay();
@@ -281,7 +288,7 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private void onAccepted(DeliveryJob job) {
-    if (stopping || pending + job.recipients().size() > maxPending) {
+    if (stopping || pending + job.recipients().size() > maxPending || !contents.take(job.content().length)) {
       // more than fits in memory: leave it in the queue; a scan picks it up when there is room
       track(queue.release(job.messageId(), job.recipients()));
       return;
@@ -294,7 +301,7 @@ public final class DeliveryVerticle extends VerticleBase {
       return;
     }
     scanning = true;
-    queue.claim(Math.min(1000, maxPending - pending)).onComplete(ar -> {
+    queue.claim(Math.min(1000, maxPending - pending), contents).onComplete(ar -> {
       scanning = false;
       if (ar.failed()) {
         LOG.log(Level.WARNING, "queue scan failed: " + ar.cause().getMessage());
@@ -303,6 +310,7 @@ public final class DeliveryVerticle extends VerticleBase {
       for (DeliveryJob job : ar.result()) {
         if (stopping) {
           track(queue.release(job.messageId(), job.recipients())); // claimed as the node stopped: give it back now
+          contents.release(job.content().length);
         } else {
           deliver(job);
         }
@@ -318,6 +326,18 @@ public final class DeliveryVerticle extends VerticleBase {
       }
     }
     pending += job.recipients().size();
+    // the content is held (and counted in contents) until the last of its recipients is done
+    int[] left = {job.recipients().size()};
+    if (left[0] == 0) {
+      contents.release(job.content().length);
+    }
+    java.util.function.IntConsumer finished = n -> {
+      done(n);
+      left[0] -= n;
+      if (left[0] == 0) {
+        contents.release(job.content().length);
+      }
+    };
     long now = System.currentTimeMillis();
     for (DeliveryJob.Recipient r : job.recipients()) {
       held.put(new HeldLease(job.messageId(), r.idx()), now);
@@ -341,7 +361,7 @@ public final class DeliveryVerticle extends VerticleBase {
           held.remove(new HeldLease(job.messageId(), r.idx()));
         }
         track(queue.releaseFor(job.messageId(), job.recipients(), stopping ? 0 : PREPARE_RETRY_SECONDS));
-        done(job.recipients().size());
+        finished.accept(job.recipients().size());
         return;
       }
       OutgoingMessage message = prepared.result();
@@ -380,7 +400,7 @@ public final class DeliveryVerticle extends VerticleBase {
             finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
                 && !mailFrom.isEmpty() ? simulatedFeedback(job, r, mailFrom) : null);
           } finally {
-            done(1);
+            finished.accept(1);
           }
         });
       }

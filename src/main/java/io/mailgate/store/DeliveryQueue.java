@@ -1,10 +1,13 @@
 package io.mailgate.store;
 
+import io.mailgate.ByteBudget;
 import io.mailgate.delivery.DeliveryJob;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,6 +34,9 @@ public final class DeliveryQueue {
       FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx
       RETURNING r.message_id, r.idx, r.address, r.attempts""";
 
+
+  /** What each message's content would take in memory (its length, from the stored header: nothing is read). */
+  private static final String SIZES = "SELECT id, octet_length(content) FROM messages WHERE id = ANY($1)";
 
   private static final String MESSAGES = """
       SELECT id, account_id, envelope_from, content, created_at, verp_domain, configuration_set, contact_list,
@@ -70,6 +76,17 @@ public final class DeliveryQueue {
    * which is taken back at once instead of after it expires.
    */
   public Future<List<DeliveryJob>> claim(int limit) {
+    return claim(limit, null);
+  }
+
+  /**
+   * As {@link #claim(int)}, with no more message content read than {@code contents} can take: each message's content
+   * is taken from it (the caller gives it back when the message is done), and the recipients of messages it cannot
+   * take are given back at once, for a later scan. A backlog of large messages is read a few at a time, not a
+   * thousand. Null: no bound.
+   */
+  public Future<List<DeliveryJob>> claim(int limit, ByteBudget contents) {
+    Map<String, Long> taken = new LinkedHashMap<>(); // what the budget gave, until the caller holds it
     return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM)
         .execute(Tuple.of(limit, leaseOwner, nodeId, leaseSeconds))
         .compose(rows -> {
@@ -81,8 +98,12 @@ public final class DeliveryQueue {
           if (byMessage.isEmpty()) {
             return Future.succeededFuture(List.<DeliveryJob>of());
           }
-          return conn.preparedQuery(MESSAGES)
-              .execute(Tuple.of(byMessage.keySet().toArray(String[]::new)))
+          Future<java.util.Collection<String>> ids = contents == null
+              ? Future.succeededFuture(byMessage.keySet())
+              : conn.preparedQuery(SIZES).execute(Tuple.of(byMessage.keySet().toArray(String[]::new)))
+                  .compose(sizes -> take(conn, sizes, byMessage, contents, taken)).map(v -> taken.keySet());
+          return ids.compose(read -> read.isEmpty() ? Future.succeededFuture(List.<DeliveryJob>of())
+              : conn.preparedQuery(MESSAGES).execute(Tuple.of(read.toArray(String[]::new)))
               .map(messages -> {
                 List<DeliveryJob> jobs = new ArrayList<>();
                 for (Row m : messages) {
@@ -90,10 +111,48 @@ public final class DeliveryQueue {
                   jobs.add(new DeliveryJob(m.getString(0), m.getString(1), m.getString(2), m.getString(5),
                       m.getString(6), byMessage.get(m.getString(0)), content.getBytes(),
                       m.getOffsetDateTime(4).toInstant(), m.getString(7), m.getString(8)));
+                  taken.remove(m.getString(0));
                 }
                 return jobs;
-              });
-        }));
+              }));
+        }))
+        .andThen(done -> {
+          for (long size : taken.values()) { // the claim failed, or a message went meanwhile
+            contents.release(size);
+          }
+        });
+  }
+
+  /**
+   * Takes from {@code contents} the content of each message it can ({@code taken}: id and size), in the claim's order
+   * (the most overdue first); the recipients of the others are given back in the same transaction. A message that is
+   * gone, which the caller would not see either, is left to its lease.
+   */
+  private Future<Void> take(SqlConnection conn, RowSet<Row> sizes, Map<String, List<DeliveryJob.Recipient>> byMessage,
+      ByteBudget contents, Map<String, Long> taken) {
+    Map<String, Long> sizeOf = new java.util.HashMap<>();
+    for (Row r : sizes) {
+      sizeOf.put(r.getString(0), r.getLong(1));
+    }
+    List<Future<?>> givenBack = new ArrayList<>();
+    boolean full = false;
+    for (Map.Entry<String, List<DeliveryJob.Recipient>> e : byMessage.entrySet()) {
+      Long size = sizeOf.get(e.getKey());
+      if (size == null) {
+        continue;
+      }
+      if (!full && contents.take(size)) {
+        taken.put(e.getKey(), size);
+      } else {
+        full = true; // in order: a smaller message behind a refused one waits too, so the oldest goes first
+        givenBack.add(conn.preparedQuery(RELEASE).execute(Tuple.of(e.getKey(), idx(e.getValue()), leaseOwner, 0)));
+      }
+    }
+    return Future.all(givenBack).mapEmpty();
+  }
+
+  private static Integer[] idx(List<DeliveryJob.Recipient> recipients) {
+    return recipients.stream().map(DeliveryJob.Recipient::idx).toArray(Integer[]::new);
   }
 
   /**
@@ -119,7 +178,6 @@ public final class DeliveryQueue {
    * scans come.
    */
   public Future<Void> releaseFor(String messageId, List<DeliveryJob.Recipient> recipients, int seconds) {
-    Integer[] idx = recipients.stream().map(DeliveryJob.Recipient::idx).toArray(Integer[]::new);
-    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx, leaseOwner, seconds)).mapEmpty();
+    return pool.preparedQuery(RELEASE).execute(Tuple.of(messageId, idx(recipients), leaseOwner, seconds)).mapEmpty();
   }
 }

@@ -1,7 +1,7 @@
 package io.mailgate.api.s3;
 
 import io.mailgate.api.RequestAuthenticator;
-import io.mailgate.api.RequestBudget;
+import io.mailgate.ByteBudget;
 import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sigv4.SignedQuery;
 import io.mailgate.metrics.Metrics;
@@ -73,13 +73,13 @@ public final class S3Api {
 
   private final RequestAuthenticator auth;
   private final ReceivedObjectStore store;
-  private final RequestBudget reads;
+  private final ByteBudget reads;
 
   /**
    * @param reads the objects (or ranges) the node's GETs hold in memory while they are sent: one that would go past
    *     it is answered SlowDown (503), which the SDKs retry with backoff
    */
-  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, RequestBudget reads) {
+  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, ByteBudget reads) {
     this.auth = auth;
     this.store = store;
     this.reads = reads;

@@ -1,18 +1,20 @@
-package io.mailgate.api;
+package io.mailgate;
 
 import io.vertx.core.shareddata.Shareable;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The request bodies a node's HTTP verticles hold at once, counted before they are read. A body is buffered whole
- * before its signature can be checked (the signature covers it), so without a bound a few clients that claim large
- * bodies, signed or not, and send them slowly would fill the heap. Shared by the verticle instances of one node.
+ * Bytes of messages a node holds in memory at once, taken before they are read and given back when done: the request
+ * bodies its HTTP verticles hold (a body is buffered whole before its signature can be checked, so without a bound a
+ * few clients that claim large bodies, signed or not, and send them slowly would fill the heap), and the contents its
+ * delivery instances hold (a backlog of large messages would otherwise be read into memory a thousand at a time).
+ * Shared by the verticle instances of one node.
  */
-public final class RequestBudget implements Shareable {
+public final class ByteBudget implements Shareable {
   private final long max;
   private final AtomicLong held = new AtomicLong();
 
-  public RequestBudget(long max) {
+  public ByteBudget(long max) {
     this.max = max;
   }
 

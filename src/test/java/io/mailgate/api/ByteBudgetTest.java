@@ -3,6 +3,7 @@ package io.mailgate.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.ByteBudget;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import java.io.BufferedReader;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * node bounds what it holds of bodies not yet read: claims beyond its budget are answered 503 at once instead of
  * filling the heap, and a claim comes back when its connection goes.
  */
-class RequestBudgetTest {
+class ByteBudgetTest {
   static RecordingSmtpServer relay;
   static TestNode node;
 
@@ -50,7 +51,7 @@ class RequestBudgetTest {
         stalled.add(s); // never sends its body
       }
       // both claims are in before the third comes (otherwise the third could be taken first and the second refused)
-      RequestBudget budget = (RequestBudget) node.vertx().sharedData().getLocalMap("mailgate.http").get("bodies");
+      ByteBudget budget = (ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http").get("bodies");
       long deadline = System.currentTimeMillis() + 10_000;
       while (budget.held() < 2 * each && System.currentTimeMillis() < deadline) {
         sleep(10);
