@@ -35,6 +35,10 @@ public final class ByteBudget implements Shareable {
     held.addAndGet(-bytes);
   }
 
+  public long max() {
+    return max;
+  }
+
   public long held() {
     return held.get();
   }

@@ -42,7 +42,12 @@ class ByteBudgetTest {
 
   @Test
   void largeBodiesBeyondTheBudgetAreRefusedBeforeTheyAreRead() throws IOException {
-    long each = 50L * 1024 * 1024; // two fit in the 128 MB budget, the third does not
+    // 128 MB, or a tenth of the heap: two of these fit, and a third of 15 % more would fit in the whole budget but not
+    // in what large bodies may take (fifteen sixteenths of it)
+    ByteBudget budget = (ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http").get("bodies");
+    long each = budget.max() * 2 / 5;
+    long third = budget.max() * 15 / 100;
+    assertTrue(third > ByteBudget.SMALL, "a large body: " + third);
     List<Socket> stalled = new ArrayList<>();
     try {
       for (int i = 0; i < 2; i++) {
@@ -51,17 +56,15 @@ class ByteBudgetTest {
         stalled.add(s); // never sends its body
       }
       // both claims are in before the third comes (otherwise the third could be taken first and the second refused)
-      ByteBudget budget = (ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http").get("bodies");
       long deadline = System.currentTimeMillis() + 10_000;
       while (budget.held() < 2 * each && System.currentTimeMillis() < deadline) {
         sleep(10);
       }
       assertEquals(2 * each, budget.held());
       String status;
-      try (Socket third = connect()) {
-        // 27 MB would fit in the 128 MB beside the two, but not in what large bodies may take (120 MB)
-        headers(third, "/v2/email/outbound-emails", 27L * 1024 * 1024);
-        status = statusLine(third);
+      try (Socket next = connect()) {
+        headers(next, "/v2/email/outbound-emails", third);
+        status = statusLine(next);
       }
       assertTrue(status.contains(" 503 "), status);
       // small bodies still go: large ones leave them the last sixteenth of the budget
