@@ -105,6 +105,17 @@ public final class ApiVerticle extends VerticleBase {
    * message at a time beside the small ones; four 30 MB sends at once ran it out of memory.
    */
   static final long MAX_BODIES_IN_FLIGHT = Math.min(128L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 10);
+  /** Small bodies a largest one must still get in beside (they go on while it waits, and would starve it). */
+  static final long SMALL_BODIES_BESIDE_LARGEST = 4L * 1024 * 1024;
+
+  /**
+   * {@link #MAX_BODIES_IN_FLIGHT}, but never so little that the largest body a route allows cannot get in while small
+   * ones are in flight (large bodies may take fifteen sixteenths of the budget): with -Xmx512m a 40 MB message's 56 MB
+   * request would otherwise wait for a moment with no other request at all, which a busy node never has.
+   */
+  static long bodyBudget(long largestBody, long maxBodies) {
+    return Math.max(maxBodies, (largestBody + SMALL_BODIES_BESIDE_LARGEST) * 16 / 15);
+  }
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
   static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
   private static final String BODY_READ = "mailgate.bodyRead";
@@ -214,7 +225,7 @@ public final class ApiVerticle extends VerticleBase {
     // base64 makes a message 4/3 larger in JSON; leave room for the rest of the request
     long bodyLimit = (long) sends.maxMessageBytes() * 4 / 3 + 1024 * 1024;
     ByteBudget budget = (ByteBudget) vertx.sharedData().getLocalMap("mailgate.http")
-        .computeIfAbsent("bodies", k -> new ByteBudget(MAX_BODIES_IN_FLIGHT));
+        .computeIfAbsent("bodies", k -> new ByteBudget(bodyBudget(bodyLimit, MAX_BODIES_IN_FLIGHT)));
     // a custom verification template's content is up to 10 MB of HTML, its quotes escaped in JSON: twice that
     long templateLimit = 2L * CustomVerificationTemplate.MAX_CONTENT_BYTES + 1024 * 1024;
     router.route("/v2/*").handler(bodyGate(budget,

@@ -1,6 +1,7 @@
 package io.mailgate.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.ByteBudget;
@@ -38,6 +39,21 @@ class ByteBudgetTest {
   static void stop() throws IOException {
     node.close();
     relay.close();
+  }
+
+  /**
+   * On a small heap (-Xmx512m: a tenth is 51 MB) the budget still lets the largest send (a 40 MB message, a 56 MB
+   * request) in while small requests are in flight: large bodies may take fifteen sixteenths of it.
+   */
+  @Test
+  void theLargestBodyGetsInBesideSmallOnesOnASmallHeap() {
+    long largest = 56L * 1024 * 1024;
+    ByteBudget budget = new ByteBudget(ApiVerticle.bodyBudget(largest, 51L * 1024 * 1024));
+    assertTrue(budget.take(3L * 1024 * 1024 / 4));
+    assertTrue(budget.take(3L * 1024 * 1024 / 4));
+    assertTrue(budget.take(largest), "held " + budget.held() + " of " + budget.max());
+    assertFalse(budget.take(4L * 1024 * 1024), "a second large body waits");
+    assertEquals(128L * 1024 * 1024, ApiVerticle.bodyBudget(largest, 128L * 1024 * 1024), "a large heap's budget");
   }
 
   @Test
