@@ -141,6 +141,34 @@ class SendingAuthorizationTest {
   }
 
   @Test
+  void theFeedbackAddressArnAndBulkSends() {
+    policy(DOMAIN, statement("Allow", DOMAIN, "{\"StringEquals\":{\"ses:FeedbackAddress\":\"bounces@" + DOMAIN
+        + "\"}}"), statement("Allow", DOMAIN, null).replace("\"ses:SendEmail\",", "\"ses:SendBulkEmail\","));
+    String subject = "feedback arn " + UUID.randomUUID();
+    delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, subject, "a@partner.test").toBuilder()
+        .feedbackForwardingEmailAddress("bounces@" + DOMAIN).feedbackForwardingEmailAddressIdentityArn(domainArn)
+        .build());
+    awaitReceived(subject);
+    // the condition names the Return-Path: without one, the From address is the feedback address
+    assertDenied(delegate, send("news@" + DOMAIN, domainArn, subject, "a@partner.test"));
+
+    // SendBulkEmail is checked as ses:SendBulkEmail, entry by entry, with the delegate's own template
+    delegate.v2().createEmailTemplate(r -> r.templateName("partner-news").templateContent(t -> t
+        .subject("bulk {{n}}").text("hello {{n}}")));
+    java.util.function.Function<String, List<software.amazon.awssdk.services.sesv2.model.BulkEmailEntryResult>> bulk =
+        n -> delegate.v2().sendBulkEmail(r -> r.fromEmailAddress("news@" + DOMAIN).fromEmailAddressIdentityArn(domainArn)
+            .defaultContent(c -> c.template(t -> t.templateName("partner-news").templateData("{\"n\":\"" + n + "\"}")))
+            .bulkEmailEntries(e -> e.destination(d -> d.toAddresses("bulk@partner.test")))).bulkEmailEntryResults();
+    String n = UUID.randomUUID().toString();
+    assertEquals("SUCCESS", bulk.apply(n).get(0).statusAsString());
+    awaitReceived("bulk " + n);
+    policy(DOMAIN, statement("Allow", DOMAIN, null));
+    software.amazon.awssdk.services.sesv2.model.BulkEmailEntryResult refused = bulk.apply("refused").get(0);
+    assertEquals("MESSAGE_REJECTED", refused.statusAsString());
+    assertTrue(refused.error().contains("ses:SendBulkEmail"), refused.error());
+  }
+
+  @Test
   void arnsThatCannotBeUsedAreBadRequests() {
     policy(DOMAIN, statement("Allow", DOMAIN, null));
     for (String bad : List.of("not-an-arn", "arn:aws:ses:us-east-1:" + owner.id() + ":template/x",
