@@ -107,6 +107,12 @@ class IdentityPolicyTest {
   void malformedPoliciesAreRefusedWithWhatIsWrong() {
     assertInvalid("not json", "not a JSON object");
     assertInvalid("[]", "not a JSON object");
+    assertInvalid("null", "not a JSON object");
+    assertInvalid("\"text\"", "not a JSON object");
+    assertInvalid("{\"Statement\":null}", "no Statement");
+    assertInvalid("{\"Statement\":[1]}", "must be a JSON object");
+    assertInvalid("{\"Statement\":[]}", "no Statement");
+    assertInvalid("{\"Statment\":[]}", "Unknown field Statment");
     assertInvalid("{\"Version\":\"2012-10-17\"}", "no Statement");
     assertInvalid(policy("{\"Effect\":\"Maybe\",\"Principal\":\"*\",\"Action\":\"ses:SendEmail\",\"Resource\":\""
         + ARN + "\"}"), "Effect must be Allow or Deny");
