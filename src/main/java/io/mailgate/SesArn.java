@@ -1,11 +1,11 @@
 package io.mailgate;
 
 /**
- * An SES ARN as callers give one ({@code arn:<partition>:ses:<region>:<account>:<resource>}): the account it names
- * and its resource part ({@code template/welcome}, {@code identity/example.com}, ...). Which kinds a caller takes, and
- * what another account's resource means to it, is the caller's to say.
+ * An SES ARN as callers give one ({@code arn:<partition>:ses:<region>:<account>:<resource>}): the region and account
+ * it names and its resource part ({@code template/welcome}, {@code identity/example.com}, ...). Which kinds a caller
+ * takes, and what another account's resource means to it, is the caller's to say.
  */
-public record SesArn(String account, String resource) {
+public record SesArn(String region, String account, String resource) {
 
   /** The ARN's parts, or null when it is not an SES ARN. */
   public static SesArn parse(String arn) {
@@ -13,6 +13,6 @@ public record SesArn(String account, String resource) {
     if (parts.length != 6 || !parts[0].equals("arn") || !parts[2].equals("ses")) {
       return null;
     }
-    return new SesArn(parts[4], parts[5]);
+    return new SesArn(parts[3], parts[4], parts[5]);
   }
 }

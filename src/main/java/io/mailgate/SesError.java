@@ -63,6 +63,13 @@ public enum SesError {
   FROM_EMAIL_ADDRESS_NOT_VERIFIED("BadRequestException", "FromEmailAddressNotVerified", 400, false),
   /** An operation that only accounts out of the sandbox may use (SendCustomVerificationEmail). */
   PRODUCTION_ACCESS_NOT_GRANTED("BadRequestException", "ProductionAccessNotGranted", 400, false),
+  /** A sending authorization policy that is not one SES would take. */
+  INVALID_POLICY("BadRequestException", "InvalidPolicy", 400, false),
+  /**
+   * A send from another account's identity that its policies do not allow: SES answers AccessDenied (403), as IAM
+   * does, with "User `...' is not authorized to perform `ses:SendEmail' on resource `...'".
+   */
+  ACCESS_DENIED("AccessDeniedException", "AccessDenied", 403, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),

@@ -23,6 +23,7 @@ import io.mailgate.tracking.LinkTracking;
 import io.mailgate.tracking.TrackingTokens;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
+import io.mailgate.api.sesv2.IdentityPoliciesHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
@@ -40,6 +41,8 @@ import io.mailgate.identity.CustomVerificationEmails;
 import io.mailgate.identity.CustomVerificationTemplate;
 import io.mailgate.identity.CustomVerificationTemplateStore;
 import io.mailgate.identity.IdentityDirectory;
+import io.mailgate.identity.IdentityPolicies;
+import io.mailgate.identity.IdentityPolicyStore;
 import io.mailgate.identity.IdentityService;
 import io.mailgate.identity.IdentityStore;
 import io.mailgate.identity.SecretBox;
@@ -164,7 +167,8 @@ public final class ApiVerticle extends VerticleBase {
       int nl = msg.body().indexOf('\n');
       identityCache.invalidate(msg.body().substring(0, nl), msg.body().substring(nl + 1));
     });
-    SendAuthorization authorization = new SendAuthorization(identityCache, region,
+    IdentityPolicies identityPolicies = new IdentityPolicies(new IdentityPolicyStore(db), region, clock);
+    SendAuthorization authorization = new SendAuthorization(identityCache, identityPolicies, region,
         config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
     accepts = Database.planOncePool(vertx, config, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
     MessageStore store = new MessageStore(vertx, accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
@@ -196,7 +200,7 @@ public final class ApiVerticle extends VerticleBase {
     SendEmailHandler sendEmail = new SendEmailHandler(sends);
     BulkEmailHandler bulkEmail = new BulkEmailHandler(sends);
     TemplatesHandler templateOps = new TemplatesHandler(templateStore, templates, clock);
-    IdentitiesHandler identityOps = new IdentitiesHandler(identities, configurationSetStore);
+    IdentitiesHandler identityOps = new IdentitiesHandler(identities, configurationSetStore, identityPolicies);
     AccountHandler account = new AccountHandler(accounts, limiter);
     MessageQuery messages = new MessageQuery(db);
     MessageStatusHandler status = new MessageStatusHandler(messages, region);
@@ -261,6 +265,11 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/dkim").handler(V2Route.of(auth, identityOps::putDkim));
     router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
+    IdentityPoliciesHandler policyOps = new IdentityPoliciesHandler(identityPolicies);
+    router.get("/v2/email/identities/:identity/policies").handler(V2Route.of(auth, policyOps::get));
+    router.post("/v2/email/identities/:identity/policies/:policy").handler(V2Route.of(auth, policyOps::create));
+    router.put("/v2/email/identities/:identity/policies/:policy").handler(V2Route.of(auth, policyOps::update));
+    router.delete("/v2/email/identities/:identity/policies/:policy").handler(V2Route.of(auth, policyOps::delete));
     router.put("/v2/email/identities/:identity/configuration-set")
         .handler(V2Route.of(auth, identityOps::putConfigurationSet));
     TagsHandler tagOps = new TagsHandler(new io.mailgate.store.ResourceTags(db));
@@ -356,7 +365,7 @@ public final class ApiVerticle extends VerticleBase {
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
-        receiptRules, customVerification, clock);
+        receiptRules, customVerification, identityPolicies, clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

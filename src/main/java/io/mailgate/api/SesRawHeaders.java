@@ -14,17 +14,23 @@ import java.util.List;
  * {@code X-SES-CONFIGURATION-SET: name} picks the configuration set and {@code X-SES-MESSAGE-TAGS:
  * name1=value1, name2=value2} adds message tags, as SendEmail's ConfigurationSetName and EmailTags do;
  * {@code X-SES-LIST-MANAGEMENT-OPTIONS: listName; topic=topicName} (the topic optional) is SendEmail's
- * ListManagementOptions. All are removed from the message before it is stored and sent (they are instructions to the
- * service, not content); every other byte stays as given.
+ * ListManagementOptions; {@code X-SES-SOURCE-ARN}, {@code X-SES-FROM-ARN} and {@code X-SES-RETURN-PATH-ARN} are
+ * SendRawEmail's SourceArn, FromArn and ReturnPathArn (sending authorization). All are removed from the message before
+ * it is stored and sent (they are instructions to the service, not content); every other byte stays as given.
  */
 public final class SesRawHeaders {
   static final String CONFIGURATION_SET = "X-SES-CONFIGURATION-SET";
   static final String MESSAGE_TAGS = "X-SES-MESSAGE-TAGS";
   static final String LIST_MANAGEMENT = "X-SES-LIST-MANAGEMENT-OPTIONS";
+  static final String SOURCE_ARN = "X-SES-SOURCE-ARN";
+  static final String FROM_ARN = "X-SES-FROM-ARN";
+  static final String RETURN_PATH_ARN = "X-SES-RETURN-PATH-ARN";
+  private static final List<String> ALL = List.of(CONFIGURATION_SET, MESSAGE_TAGS, LIST_MANAGEMENT, SOURCE_ARN,
+      FROM_ARN, RETURN_PATH_ARN);
 
   /** What the headers asked for, and the message without them. */
   record Extracted(String configurationSet, List<SendRequest.EmailTag> tags, SendRequest.ListManagement list,
-      byte[] message) {}
+      String sourceArn, String fromArn, String returnPathArn, byte[] message) {}
 
   private SesRawHeaders() {}
 
@@ -37,14 +43,21 @@ public final class SesRawHeaders {
     try {
       headers = HeaderBlock.parse(message);
     } catch (IllegalArgumentException e) {
-      return new Extracted(null, List.of(), null, original); // the send path refuses malformed headers itself
+      return none(original); // the send path refuses malformed headers itself
+    }
+    boolean any = false;
+    for (HeaderBlock.Field f : headers.fields()) {
+      if (isSes(f)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
+      return none(original);
     }
     List<HeaderBlock.Field> sets = headers.all(CONFIGURATION_SET);
     List<HeaderBlock.Field> tagFields = headers.all(MESSAGE_TAGS);
     List<HeaderBlock.Field> lists = headers.all(LIST_MANAGEMENT);
-    if (sets.isEmpty() && tagFields.isEmpty() && lists.isEmpty()) {
-      return new Extracted(null, List.of(), null, original);
-    }
     if (sets.size() > 1) {
       throw SesException.badRequest("The X-SES-CONFIGURATION-SET header may appear only once.");
     }
@@ -60,14 +73,37 @@ public final class SesRawHeaders {
     ByteArrayOutputStream out = new ByteArrayOutputStream(message.length);
     int copied = 0;
     for (HeaderBlock.Field f : headers.fields()) {
-      if (f.is(CONFIGURATION_SET) || f.is(MESSAGE_TAGS) || f.is(LIST_MANAGEMENT)) {
+      if (isSes(f)) {
         out.write(message, copied, f.start() - copied);
         copied = f.end();
       }
     }
     out.write(message, copied, message.length - copied);
     return new Extracted(configurationSet == null || configurationSet.isEmpty() ? null : configurationSet,
-        List.copyOf(tags), list, out.toByteArray());
+        List.copyOf(tags), list, arn(headers, SOURCE_ARN), arn(headers, FROM_ARN), arn(headers, RETURN_PATH_ARN),
+        out.toByteArray());
+  }
+
+  private static Extracted none(byte[] original) {
+    return new Extracted(null, List.of(), null, null, null, null, original);
+  }
+
+  private static boolean isSes(HeaderBlock.Field f) {
+    for (String name : ALL) {
+      if (f.is(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The value of an ARN header, or null; once at most. */
+  private static String arn(HeaderBlock headers, String name) {
+    List<HeaderBlock.Field> fields = headers.all(name);
+    if (fields.size() > 1) {
+      throw SesException.badRequest("The " + name + " header may appear only once.");
+    }
+    return fields.isEmpty() ? null : headers.rawValue(fields.get(0)).strip();
   }
 
   /**
@@ -83,10 +119,17 @@ public final class SesRawHeaders {
     if (ses.message() == raw.data()) {
       return request; // no SES header: nothing to remove or apply
     }
+    // the parameters' ARNs win over the headers', each for its own address
+    SendRequest.IdentityArns given = request.identityArns();
+    SendRequest.IdentityArns arns = given == null
+        ? SendRequest.IdentityArns.of("ses:SendRawEmail", ses.sourceArn(), ses.fromArn(), ses.returnPathArn())
+        : SendRequest.IdentityArns.of(given.action(), given.from() != null ? given.from() : ses.sourceArn(),
+            given.headerFrom() != null ? given.headerFrom() : ses.fromArn(),
+            given.returnPath() != null ? given.returnPath() : ses.returnPathArn());
     return new SendRequest(request.from(), request.destination(), request.replyTo(),
         request.configurationSet() != null ? request.configurationSet() : ses.configurationSet(),
         request.tags().isEmpty() ? ses.tags() : request.tags(), new RawContent(ses.message()),
-        request.envelopeSender(), request.listManagement() != null ? request.listManagement() : ses.list());
+        request.envelopeSender(), request.listManagement() != null ? request.listManagement() : ses.list(), arns);
   }
 
   /** {@code listName} or {@code listName; topic=topicName}, as SES reads the header. */

@@ -104,6 +104,7 @@ public final class SmtpSubmission implements SmtpSessionHandler {
       case SERVICE_UNAVAILABLE, INTERNAL_FAILURE -> SmtpReply.tryAgainLater(text);
       case SENDING_PAUSED, CONFIGURATION_SET_SENDING_PAUSED -> new SmtpReply(554, "5.7.1", "Sending paused: " + text);
       case MESSAGE_REJECTED, MAIL_FROM_DOMAIN_NOT_VERIFIED -> new SmtpReply(554, "5.7.1", "Message rejected: " + text);
+      case ACCESS_DENIED -> new SmtpReply(554, "5.7.1", "Access denied: " + text);
       default -> new SmtpReply(554, "5.6.0", "Message rejected: " + text);
     };
   }

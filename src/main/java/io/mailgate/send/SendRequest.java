@@ -14,9 +14,16 @@ import java.util.List;
  *     does not choose the DKIM key (the From address does)
  * @param listManagement SES's ListManagementOptions, or null: the message gets the list's one-click unsubscribe
  *     link, and recipients who unsubscribed are not mailed
+ * @param identityArns the identity ARNs the send names for its addresses (sending authorization), or null
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
-    List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement) {
+    List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
+    IdentityArns identityArns) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement) {
+    this(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement, null);
+  }
 
   public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
       List<EmailTag> tags, Content content, String envelopeSender) {
@@ -30,12 +37,40 @@ public record SendRequest(String from, Destination destination, List<String> rep
 
   /** The same send with other content (a template's, once rendered). */
   public SendRequest withContent(Content c) {
-    return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement);
+    return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement,
+        identityArns);
   }
 
   /** The same send for another configuration set (the From identity's default). */
   public SendRequest withConfigurationSet(String set) {
-    return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement);
+    return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement,
+        identityArns);
+  }
+
+  /**
+   * SES's sending authorization parameters: the ARNs of the identities (another account's, or the caller's own) the
+   * send's addresses belong to, as given, and the action the send is checked as. Each may be null.
+   *
+   * @param action the policy action: {@code ses:SendEmail}, {@code ses:SendRawEmail}, ...
+   * @param from for the address the message is sent as (v2 FromEmailAddressIdentityArn, v1 SourceArn,
+   *     {@code X-SES-SOURCE-ARN})
+   * @param headerFrom for a raw message's From header (v1 FromArn, {@code X-SES-FROM-ARN})
+   * @param returnPath for the Return-Path (v2 FeedbackForwardingEmailAddressIdentityArn, v1 ReturnPathArn,
+   *     {@code X-SES-RETURN-PATH-ARN})
+   */
+  public record IdentityArns(String action, String from, String headerFrom, String returnPath) {
+    /** The ARNs given, or null when none is (most sends): null for a blank one, as SDKs send "" for unset. */
+    public static IdentityArns of(String action, String from, String headerFrom, String returnPath) {
+      from = blankToNull(from);
+      headerFrom = blankToNull(headerFrom);
+      returnPath = blankToNull(returnPath);
+      return from == null && headerFrom == null && returnPath == null ? null
+          : new IdentityArns(action, from, headerFrom, returnPath);
+    }
+
+    private static String blankToNull(String s) {
+      return s == null || s.isBlank() ? null : s;
+    }
   }
 
   /**

@@ -7,6 +7,7 @@ import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.delivery.DeliveryJob;
+import io.mailgate.identity.IdentityArn;
 import io.mailgate.lists.UnsubscribeLinks;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.SendLimiter;
@@ -52,6 +53,7 @@ public final class SendService {
   private final int maxRecipients;
   private final int maxMessageBytes;
   private final String messageIdDomain;
+  private final String region;
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
@@ -71,6 +73,7 @@ public final class SendService {
     this.maxRecipients = config.get(MailgateConfig.SEND_MAX_RECIPIENTS);
     this.maxMessageBytes = config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES);
     this.messageIdDomain = config.get(MailgateConfig.SEND_MESSAGE_ID_DOMAIN);
+    this.region = config.get(MailgateConfig.REGION);
   }
 
   public int maxMessageBytes() {
@@ -79,12 +82,12 @@ public final class SendService {
 
   /**
    * A message ready to commit. {@code headers} and {@code simple}: what a Simple message was built from (null for a
-   * raw one), to build it again with tracked links.
+   * raw one), to build it again with tracked links. {@code delegation}: the identity ARNs it names, or null.
    */
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
-      Instant at, MimeBuilder.Headers headers, SimpleContent simple) {
+      Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation) {
     Prepared withContent(byte[] newContent) {
-      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple);
+      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation);
     }
   }
 
@@ -115,7 +118,9 @@ public final class SendService {
 
   private Future<String> send(Caller caller, SendRequest request, Prepared p) {
     return checkConfigurationSet(caller, request.configurationSet())
-        .compose(named -> authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
+        .compose(named -> (p.delegation() == null
+                ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
+                : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
                 .compose(effective -> listManaged(caller, request, p)
                     .compose(listed -> checkLimits(caller, listed)
@@ -241,7 +246,8 @@ public final class SendService {
         byte[] content = simple == null ? UnsubscribeLinks.applyRaw(p.content(), url)
             : MimeBuilder.build(p.headers(), simple);
         checkSize(content.length);
-        return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple);
+        return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
+            p.delegation());
       });
     });
   }
@@ -380,7 +386,8 @@ public final class SendService {
       MimeBuilder.Headers headers = new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date);
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
-      return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now, headers, simple);
+      return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now, headers, simple,
+          delegation(request, from, null));
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
@@ -418,7 +425,40 @@ public final class SendService {
     if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
       addSender(otherSenders, from, MailboxParser.parse(request.envelopeSender()));
     }
-    return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now, null, null);
+    return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now, null, null,
+        delegation(request, from, prepared.from()));
+  }
+
+  /**
+   * The identity ARNs a send names, each for its address (the From address, a raw message's From header, the
+   * Return-Path), read and checked: an ARN that is malformed, of another region, or of an identity its address does
+   * not belong to is a BadRequest. Null when the send names none.
+   */
+  private SendAuthorization.Delegation delegation(SendRequest request, Mailbox from, Mailbox headerFrom) {
+    SendRequest.IdentityArns arns = request.identityArns();
+    if (arns == null) {
+      return null;
+    }
+    Mailbox returnPath = request.envelopeSender() == null || request.envelopeSender().isEmpty() ? null
+        : MailboxParser.parse(request.envelopeSender());
+    List<SendAuthorization.NamedIdentity> named = new ArrayList<>(3);
+    name(named, from, arns.from());
+    name(named, headerFrom, arns.headerFrom());
+    name(named, returnPath, arns.returnPath());
+    return new SendAuthorization.Delegation(arns.action(), List.copyOf(named),
+        returnPath == null ? from.address() : returnPath.address());
+  }
+
+  private void name(List<SendAuthorization.NamedIdentity> named, Mailbox address, String arn) {
+    if (arn == null || address == null) {
+      return; // an ARN for an address the send does not have names nothing
+    }
+    IdentityArn parsed = IdentityArn.parse(arn, region, "identity ARN");
+    if (!parsed.covers(address.address())) {
+      throw SesException.badRequest("Address " + address.address() + " does not belong to identity " + parsed.identity()
+          + " (" + MailboxParser.abbreviate(arn) + ").");
+    }
+    named.add(new SendAuthorization.NamedIdentity(address, parsed));
   }
 
   /** {@code m} among the senders to verify, unless it is the From address or already there. */

@@ -212,6 +212,40 @@ class SmtpSubmissionTest {
     }
   }
 
+  /** Sending authorization over SMTP: the X-SES-SOURCE-ARN header names the owner's identity, and is not sent. */
+  @Test
+  void aDelegateSendsFromAnotherAccountsIdentityWithTheArnHeader() throws IOException {
+    Accounts.NewKey delegate = node.createAccount("smtp-delegate", true, 100, 100);
+    Accounts.NewKey stranger = node.createAccount("smtp-stranger", true, 100, 100);
+    String arn = "arn:aws:ses:" + region + ":" + node.config().get(MailgateConfig.DEV_ACCOUNT_ID)
+        + ":identity/submit.example";
+    try (SesV2Client owner = node.sesV2()) {
+      owner.createEmailIdentityPolicy(r -> r.emailIdentity("submit.example").policyName("smtp-delegate").policy(
+          "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" + delegate.accountId() + "\"},"
+              + "\"Action\":\"ses:SendRawEmail\",\"Resource\":\"" + arn + "\"}}"));
+    }
+    String message = "X-SES-SOURCE-ARN: " + arn + "\r\nFrom: partner@submit.example\r\nTo: b@example.org\r\n"
+        + "Subject: delegated over smtp\r\n\r\nx\r\n";
+    for (Accounts.NewKey key : List.of(delegate, stranger)) {
+      try (Session s = new Session(port)) {
+        s.command("EHLO client.test");
+        assertTrue(s.login(key.accessKeyId(), SmtpCredentials.password(key.secretAccessKey(), region))
+            .startsWith("235"));
+        String reply = s.send("partner@submit.example", List.of("b@example.org"), message);
+        if (key == delegate) {
+          assertTrue(reply.startsWith("250 Ok "), reply);
+        } else {
+          assertTrue(reply.startsWith("554 5.7.1 Access denied: User `arn:aws:iam::" + stranger.accountId()
+              + ":root' is not authorized to perform `ses:SendRawEmail' on resource `" + arn + "'"), reply);
+        }
+      }
+    }
+    RecordingSmtpServer.Received got = Await.until(() -> relay.received().stream()
+        .filter(r -> r.text().contains("Subject: delegated over smtp")).findFirst().orElse(null),
+        r -> r != null, Duration.ofSeconds(20));
+    assertFalse(got.text().contains("X-SES-SOURCE-ARN"), got.text());
+  }
+
   /** With a certificate configured and plain-text AUTH off (production), credentials need STARTTLS first. */
   @Test
   void withACertificateAuthWaitsForStartTls() throws IOException {

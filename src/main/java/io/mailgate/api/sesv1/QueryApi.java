@@ -44,7 +44,8 @@ import java.util.function.BiFunction;
  * SES v1, the AWS Query API ({@code POST /} with {@code Action=...&Version=2010-12-01}, form-encoded, or the same
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
  * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
- * the sending statistics, identities and their notification topics ({@link IdentityNotificationActions}), templates,
+ * the sending statistics, identities and their notification topics ({@link IdentityNotificationActions}) and sending
+ * authorization policies ({@link IdentityPolicyActions}), templates,
  * custom verification emails ({@link CustomVerificationActions}), configuration sets, and email receiving's rule sets, rules and IP address filters ({@link ReceiptRuleActions}).
  * Each action that has a v2 counterpart maps onto the same services, so a message sent either way goes through the
  * same checks, limits and commit. Answers are SES's XML; errors its {@code <ErrorResponse>}.
@@ -69,8 +70,10 @@ public final class QueryApi {
       TemplatesHandler templates, AccountHandler account, SendStatisticsQuery statistics,
       ConfigurationSetStore configurationSets, TrackingOptions tracking, EventDestinationStore destinations,
       EventDestinationsHandler destinationChecks, ReceiptRuleStore receiptRules,
-      io.mailgate.identity.CustomVerificationEmails customVerification, Clock clock) {
+      io.mailgate.identity.CustomVerificationEmails customVerification,
+      io.mailgate.identity.IdentityPolicies identityPolicies, Clock clock) {
     CustomVerificationActions custom = new CustomVerificationActions(customVerification);
+    IdentityPolicyActions policies = new IdentityPolicyActions(identityPolicies);
     ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
         destinationChecks);
     ReceiptRuleActions receiving = new ReceiptRuleActions(receiptRules, identities, destinationChecks);
@@ -151,6 +154,10 @@ public final class QueryApi {
         Map.entry("GetIdentityNotificationAttributes", notifications::getAttributes),
         Map.entry("SetIdentityFeedbackForwardingEnabled", notifications::setFeedbackForwarding),
         Map.entry("SetIdentityHeadersInNotificationsEnabled", notifications::setHeadersInNotifications),
+        Map.entry("PutIdentityPolicy", policies::put),
+        Map.entry("GetIdentityPolicies", policies::get),
+        Map.entry("ListIdentityPolicies", policies::list),
+        Map.entry("DeleteIdentityPolicy", policies::delete),
         Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
             p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),
         Map.entry("TestRenderTemplate", (c, p) -> templates.render(c.account().id(), p.required("TemplateName"),
@@ -248,7 +255,12 @@ public final class QueryApi {
         textBody(body, "Html"), List.of(), List.of());
     return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),
         p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content,
-        p.string("ReturnPath")));
+        p.string("ReturnPath"), null, identityArns(p, "ses:SendEmail")));
+  }
+
+  /** SourceArn, FromArn and ReturnPathArn (sending authorization), or null when the send names none. */
+  private static SendRequest.IdentityArns identityArns(QueryParams p, String action) {
+    return SendRequest.IdentityArns.of(action, p.string("SourceArn"), p.string("FromArn"), p.string("ReturnPathArn"));
   }
 
   private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
@@ -257,7 +269,8 @@ public final class QueryApi {
     // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
     return OffLoop.when(encoded.length(), () -> SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
         envelope == null ? null : new SendRequest.Destination(envelope, null, null), null,
-        p.string("ConfigurationSetName"), tags(p, "Tags"), new RawContent(base64(encoded)))))
+        p.string("ConfigurationSetName"), tags(p, "Tags"), new RawContent(base64(encoded)), null, null,
+        identityArns(p, "ses:SendRawEmail"))))
         .compose(request -> send(caller, request));
   }
 
@@ -299,7 +312,7 @@ public final class QueryApi {
         p.required("TemplateData"), List.of(), List.of());
     return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),
         p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"), tags(p, "Tags"), content,
-        p.string("ReturnPath")));
+        p.string("ReturnPath"), null, identityArns(p, "ses:SendTemplatedEmail")));
   }
 
   private Future<QueryXml> send(Caller caller, SendRequest request) {
@@ -323,7 +336,7 @@ public final class QueryApi {
           data != null ? data : content.data()));
     }
     return bulk.send(caller, p.required("Source"), p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"),
-        content, entries).map(results -> {
+        content, entries, identityArns(p, "ses:SendBulkTemplatedEmail")).map(results -> {
           QueryXml xml = new QueryXml().start("Status");
           for (JsonObject r : results) {
             xml.start("member").text("Status", v1Status(r.getString("Status"))).text("Error", r.getString("Error"))

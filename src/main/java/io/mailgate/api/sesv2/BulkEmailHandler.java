@@ -82,7 +82,9 @@ public final class BulkEmailHandler {
           replacementData != null ? replacementData : content.data()));
     }
     return send(caller, string(body, "FromEmailAddress", ""), strings(body, "ReplyToAddresses", ""),
-        string(body, "ConfigurationSetName", ""), content, entries)
+        string(body, "ConfigurationSetName", ""), content, entries, SendRequest.IdentityArns.of("ses:SendBulkEmail",
+            string(body, "FromEmailAddressIdentityArn", ""), null,
+            string(body, "FeedbackForwardingEmailAddressIdentityArn", "")))
         .recover(e -> {
           if (e instanceof SesException s && s.error() == SesError.TEMPLATE_NOT_FOUND) {
             // SES v2 answers each entry TEMPLATE_NOT_FOUND rather than failing the call
@@ -111,7 +113,7 @@ public final class BulkEmailHandler {
    * the template does not exist (TEMPLATE_NOT_FOUND) or cannot be read.
    */
   public Future<List<JsonObject>> send(Caller caller, String from, List<String> replyTo, String configurationSet,
-      TemplateContent content, List<Entry> entries) {
+      TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns) {
     Templates templates = sends.templates();
     List<String> data = new ArrayList<>(entries.size());
     for (Entry e : entries) {
@@ -119,11 +121,13 @@ public final class BulkEmailHandler {
     }
     return templates.resolve(caller.account().id(), content)
         .compose(template -> templates.render(template, data))
-        .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, content, entries, outcomes));
+        .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, content, entries, outcomes,
+            identityArns));
   }
 
   private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
-      TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes) {
+      TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes,
+      SendRequest.IdentityArns identityArns) {
     List<Future<JsonObject>> results = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
       Entry entry = entries.get(i);
@@ -135,7 +139,7 @@ public final class BulkEmailHandler {
         try {
           SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
           sent = sends.send(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet, entry.tags(),
-              simple));
+              simple, null, null, identityArns));
         } catch (SesException e) {
           sent = Future.failedFuture(e);
         }
@@ -160,7 +164,7 @@ public final class BulkEmailHandler {
       status = switch (s.error()) {
         case BAD_REQUEST, INVALID_TEMPLATE, MISSING_RENDERING_ATTRIBUTE, INVALID_RENDERING_PARAMETER ->
             "INVALID_PARAMETER";
-        case MESSAGE_REJECTED -> "MESSAGE_REJECTED";
+        case MESSAGE_REJECTED, ACCESS_DENIED -> "MESSAGE_REJECTED";
         case MAIL_FROM_DOMAIN_NOT_VERIFIED -> "MAIL_FROM_DOMAIN_NOT_VERIFIED";
         case CONFIGURATION_SET_NOT_FOUND -> "CONFIGURATION_SET_NOT_FOUND";
         case TEMPLATE_NOT_FOUND -> "TEMPLATE_NOT_FOUND";

@@ -27,8 +27,12 @@ public final class IdentitiesHandler {
 
   private final io.mailgate.configset.ConfigurationSetStore configurationSets;
 
-  public IdentitiesHandler(IdentityService identities, io.mailgate.configset.ConfigurationSetStore configurationSets) {
+  private final io.mailgate.identity.IdentityPolicies policies;
+
+  public IdentitiesHandler(IdentityService identities, io.mailgate.configset.ConfigurationSetStore configurationSets,
+      io.mailgate.identity.IdentityPolicies policies) {
     this.identities = identities;
+    this.policies = policies;
     this.configurationSets = configurationSets;
   }
 
@@ -68,7 +72,8 @@ public final class IdentitiesHandler {
     return identities.get(account, ctx.pathParam("identity")).compose(i -> (i.isDomain()
             ? Future.succeededFuture(Optional.<Identity>empty()) : identities.parentDomain(account, i))
         .compose(parent -> identities.notifications(account, List.of(i.name()))
-            .map(n -> n.isEmpty() || n.get(i.name()).forwarding()).map(forwarding -> {
+            .map(n -> n.isEmpty() || n.get(i.name()).forwarding())
+            .compose(forwarding -> policies.policies(account, i.name()).map(found -> {
           Identity dkimSource = parent.orElse(i);
           boolean verified = i.verificationStatus() == Identity.Status.SUCCESS
               || parent.map(p -> p.verificationStatus() == Identity.Status.SUCCESS).orElse(false);
@@ -82,7 +87,7 @@ public final class IdentitiesHandler {
                   .put("MailFromDomain", i.mailFromDomain() == null ? "" : i.mailFromDomain())
                   .put("MailFromDomainStatus", i.mailFromStatus() == null ? "PENDING" : i.mailFromStatus().name())
                   .put("BehaviorOnMxFailure", i.mailFromBehavior()))
-              .put("Policies", new JsonObject())
+              .put("Policies", new JsonObject(new java.util.LinkedHashMap<>(found)))
               .put("Tags", i.tags() == null ? new JsonArray() : i.tags());
           if (i.configurationSet() != null) {
             r.put("ConfigurationSetName", i.configurationSet());
@@ -91,7 +96,7 @@ public final class IdentitiesHandler {
             r.put("DnsRecords", dnsRecords(dkimSource));
           }
           return r;
-        })));
+        }))));
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {

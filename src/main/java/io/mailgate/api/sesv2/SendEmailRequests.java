@@ -38,10 +38,17 @@ final class SendEmailRequests {
     if (content == null) {
       throw SesException.badRequest("Missing required field Content.");
     }
+    Content c = content(content);
+    // sending authorization is checked as the action the content makes the send (SES: SendEmail with Raw content is
+    // checked as ses:SendRawEmail)
+    String action = c instanceof RawContent ? "ses:SendRawEmail"
+        : c instanceof TemplateContent ? "ses:SendTemplatedEmail" : "ses:SendEmail";
     // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing
     return SesRawHeaders.applyTo(new SendRequest(string(body, "FromEmailAddress", ""), destination,
-        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, content(content),
-        string(body, "FeedbackForwardingEmailAddress", ""), listManagement(body)));
+        strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, c,
+        string(body, "FeedbackForwardingEmailAddress", ""), listManagement(body),
+        SendRequest.IdentityArns.of(action, string(body, "FromEmailAddressIdentityArn", ""), null,
+            string(body, "FeedbackForwardingEmailAddressIdentityArn", ""))));
   }
 
   /** {@code ListManagementOptions}: the contact list (required) and topic (optional) a message is sent for. */

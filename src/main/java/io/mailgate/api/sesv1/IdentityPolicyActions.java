@@ -1,0 +1,72 @@
+package io.mailgate.api.sesv1;
+
+import io.mailgate.SesException;
+import io.mailgate.identity.IdentityArn;
+import io.mailgate.identity.IdentityPolicies;
+import io.mailgate.identity.IdentityPolicy;
+import io.mailgate.identity.IdentityPolicyStore;
+import io.mailgate.send.Caller;
+import io.vertx.core.Future;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SES v1's sending authorization policies: PutIdentityPolicy (creates or replaces), GetIdentityPolicies (the named
+ * ones; names the identity does not have are left out), ListIdentityPolicies and DeleteIdentityPolicy. The
+ * {@code Identity} is a name or the identity's ARN, as SES takes either; only the owner's own identities are found.
+ */
+final class IdentityPolicyActions {
+  private final IdentityPolicies policies;
+
+  IdentityPolicyActions(IdentityPolicies policies) {
+    this.policies = policies;
+  }
+
+  Future<QueryXml> put(Caller caller, QueryParams p) {
+    return policies.write(caller.account().id(), identity(caller, p), p.required("PolicyName"), p.required("Policy"),
+        IdentityPolicyStore.Write.PUT).map(v -> new QueryXml());
+  }
+
+  Future<QueryXml> get(Caller caller, QueryParams p) {
+    List<String> names = p.strings("PolicyNames");
+    if (names == null) {
+      throw SesException.badRequest("Missing required parameter PolicyNames.");
+    }
+    if (names.size() > IdentityPolicy.MAX_PER_IDENTITY) {
+      throw SesException.badRequest("At most " + IdentityPolicy.MAX_PER_IDENTITY + " policy names per call.");
+    }
+    return policies.policies(caller.account().id(), identity(caller, p)).map(found -> {
+      QueryXml xml = new QueryXml().start("Policies");
+      for (String name : names) {
+        String policy = found.get(name);
+        if (policy != null) {
+          xml.start("entry").text("key", name).text("value", policy).end("entry");
+        }
+      }
+      return xml.end("Policies");
+    });
+  }
+
+  Future<QueryXml> list(Caller caller, QueryParams p) {
+    return policies.policies(caller.account().id(), identity(caller, p))
+        .map((Map<String, String> found) -> new QueryXml().list("PolicyNames", found.keySet()));
+  }
+
+  Future<QueryXml> delete(Caller caller, QueryParams p) {
+    return policies.delete(caller.account().id(), identity(caller, p), p.required("PolicyName"))
+        .map(v -> new QueryXml());
+  }
+
+  /** The identity's name, given as such or as its ARN; another account's ARN names nothing of the caller's. */
+  private String identity(Caller caller, QueryParams p) {
+    String given = p.required("Identity");
+    if (!given.startsWith("arn:")) {
+      return given;
+    }
+    IdentityArn arn = IdentityArn.parse(given, policies.region(), "Identity");
+    if (!arn.account().equals(caller.account().id())) {
+      throw new SesException(io.mailgate.SesError.NOT_FOUND, "Email identity " + arn.identity() + " does not exist.");
+    }
+    return arn.identity();
+  }
+}

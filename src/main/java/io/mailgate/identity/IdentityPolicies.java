@@ -1,0 +1,94 @@
+package io.mailgate.identity;
+
+import io.mailgate.SesException;
+import io.vertx.core.Future;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Sending authorization policies: what their owner manages (SES v2's Create/Update/Delete/GetEmailIdentityPolicies,
+ * v1's Put/Get/List/DeleteIdentityPolicy, each checked as SES checks it), and whether an identity's policies let
+ * another account send from it. Policies are read from PostgreSQL at each such send, so a revoked one stops the next
+ * send at once; a send that names no identity ARN never comes here.
+ */
+public final class IdentityPolicies {
+  private static final Logger LOG = Logger.getLogger(IdentityPolicies.class.getName());
+
+  private final IdentityPolicyStore store;
+  private final String region;
+  private final Clock clock;
+
+  public IdentityPolicies(IdentityPolicyStore store, String region, Clock clock) {
+    this.store = store;
+    this.region = region;
+    this.clock = clock;
+  }
+
+  public String region() {
+    return region;
+  }
+
+  /**
+   * Checks the name, then writes the policy (see {@link IdentityPolicyStore#write}), its document checked once the
+   * identity is known to be the caller's (another account's is NotFound, whatever its policy says).
+   */
+  public Future<Void> write(String accountId, String rawIdentity, String name, String policy,
+      IdentityPolicyStore.Write how) {
+    String identity = IdentityNames.normalize(rawIdentity);
+    checkName(name);
+    String resource = new IdentityArn(accountId, identity).format(region);
+    return store.write(accountId, identity, name, policy, how, () -> IdentityPolicy.parse(policy, resource));
+  }
+
+  /** The identity's policies by name; NotFound when the account has no such identity. */
+  public Future<Map<String, String>> policies(String accountId, String rawIdentity) {
+    String identity = IdentityNames.normalize(rawIdentity);
+    return store.policies(accountId, identity).compose(found -> found.isPresent()
+        ? Future.succeededFuture(found.get()) : Future.failedFuture(IdentityPolicyStore.notFound(identity)));
+  }
+
+  public Future<Void> delete(String accountId, String rawIdentity, String name) {
+    checkName(name);
+    return store.delete(accountId, IdentityNames.normalize(rawIdentity), name);
+  }
+
+  /**
+   * Whether the policies of the identity {@code arn} names let the send {@code request} describes (given the time)
+   * through. A stored policy that no longer reads (the node's region changed since) makes the answer no.
+   */
+  public Future<Boolean> allows(IdentityArn arn, Function<Instant, IdentityPolicy.Request> request) {
+    String resource = arn.format(region);
+    return store.policies(arn.account(), arn.identity()).map(found -> {
+      List<IdentityPolicy> parsed = new ArrayList<>();
+      for (Map.Entry<String, String> p : found.orElse(Map.of()).entrySet()) {
+        try {
+          parsed.add(IdentityPolicy.parse(p.getValue(), resource));
+        } catch (SesException e) {
+          LOG.log(Level.WARNING, "policy " + p.getKey() + " of " + resource + " cannot be read; sends under it are "
+              + "refused: " + e.getMessage());
+          return false;
+        }
+      }
+      return IdentityPolicy.allows(parsed, request.apply(clock.instant()));
+    });
+  }
+
+  /** SES's rule for policy names: 1 to 64 ASCII letters, digits, dashes and underscores. */
+  static void checkName(String name) {
+    if (name == null || name.isEmpty() || name.length() > 64) {
+      throw SesException.badRequest("PolicyName must be 1 to 64 characters long.");
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+        throw SesException.badRequest("PolicyName may contain only ASCII letters, digits, dashes and underscores.");
+      }
+    }
+  }
+}

@@ -1,0 +1,149 @@
+package io.mailgate.identity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Sending authorization policies on their own: what is refused when stored, and how a send is judged. */
+class IdentityPolicyTest {
+  static final String ARN = "arn:aws:ses:us-east-1:111111111111:identity/example.com";
+  static final String DELEGATE = "222222222222";
+  static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
+
+  static String statement(String effect, String principal, String action, String condition) {
+    return "{\"Effect\":\"" + effect + "\",\"Principal\":" + principal + ",\"Action\":" + action
+        + ",\"Resource\":\"" + ARN + "\"" + (condition == null ? "" : ",\"Condition\":" + condition) + "}";
+  }
+
+  static String policy(String... statements) {
+    return "{\"Version\":\"2012-10-17\",\"Statement\":[" + String.join(",", statements) + "]}";
+  }
+
+  static String allow(String condition) {
+    return statement("Allow", "{\"AWS\":\"" + DELEGATE + "\"}", "[\"ses:SendEmail\",\"ses:SendRawEmail\"]", condition);
+  }
+
+  static IdentityPolicy.Request send(String from, String name, List<String> to) {
+    return new IdentityPolicy.Request(DELEGATE, "ses:SendEmail", from, name, from, to, NOW);
+  }
+
+  static boolean allows(String policy, IdentityPolicy.Request r) {
+    return IdentityPolicy.allows(List.of(IdentityPolicy.parse(policy, ARN)), r);
+  }
+
+  static final IdentityPolicy.Request PLAIN = send("news@example.com", "News", List.of("a@x.test", "b@x.test"));
+
+  @Test
+  void principalsActionsAndExplicitDeny() {
+    assertTrue(allows(policy(allow(null)), PLAIN));
+    assertTrue(allows(policy(statement("Allow", "{\"AWS\":[\"arn:aws:iam::" + DELEGATE + ":root\"]}", "\"ses:*\"",
+        null)), PLAIN));
+    assertTrue(allows(policy(statement("Allow", "\"*\"", "\"SES:Send*\"", null)), PLAIN));
+    // another account, an IAM user of the delegate's (Mailgate has none), an action not granted: no
+    assertFalse(allows(policy(statement("Allow", "{\"AWS\":\"333333333333\"}", "\"ses:*\"", null)), PLAIN));
+    assertFalse(allows(policy(statement("Allow", "{\"AWS\":\"arn:aws:iam::" + DELEGATE + ":user/jo\"}", "\"ses:*\"",
+        null)), PLAIN));
+    assertFalse(allows(policy(statement("Allow", "\"*\"", "\"ses:SendRawEmail\"", null)), PLAIN));
+    // a Deny wins, in the same policy or another
+    String deny = statement("Deny", "\"*\"", "\"ses:SendEmail\"", null);
+    assertFalse(allows(policy(allow(null), deny), PLAIN));
+    assertFalse(IdentityPolicy.allows(List.of(IdentityPolicy.parse(policy(allow(null)), ARN),
+        IdentityPolicy.parse(policy(deny), ARN)), PLAIN));
+    assertFalse(IdentityPolicy.allows(List.of(), PLAIN));
+  }
+
+  @Test
+  void stringConditionsOnAddressesAndDisplayName() {
+    assertTrue(allows(policy(allow("{\"StringEquals\":{\"ses:FromAddress\":\"NEWS@example.com\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"StringEquals\":{\"ses:FromAddress\":\"billing@example.com\"}}")), PLAIN));
+    assertTrue(allows(policy(allow("{\"StringNotEquals\":{\"ses:FromAddress\":\"billing@example.com\"}}")), PLAIN));
+    // every recipient must match (ForAllValues), unless ForAnyValue asks for one
+    assertTrue(allows(policy(allow("{\"StringLike\":{\"ses:Recipients\":\"*@x.test\"}}")), PLAIN));
+    IdentityPolicy.Request mixed = send("news@example.com", null, List.of("a@x.test", "c@y.test"));
+    assertFalse(allows(policy(allow("{\"StringLike\":{\"ses:Recipients\":\"*@x.test\"}}")), mixed));
+    assertFalse(allows(policy(allow("{\"ForAllValues:StringLike\":{\"ses:Recipients\":[\"*@x.test\"]}}")), mixed));
+    assertTrue(allows(policy(allow("{\"ForAnyValue:StringLike\":{\"ses:Recipients\":\"*@y.test\"}}")), mixed));
+    assertFalse(allows(policy(allow("{\"StringNotLike\":{\"ses:Recipients\":\"*@y.test\"}}")), mixed));
+    // the display name is case-sensitive and absent when the From has none
+    assertTrue(allows(policy(allow("{\"StringEquals\":{\"ses:FromDisplayName\":\"News\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"StringEquals\":{\"ses:FromDisplayName\":\"news\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"StringEquals\":{\"ses:FromDisplayName\":\"News\"}}")), mixed));
+    // operators and keys together: all must hold
+    assertFalse(allows(policy(allow("{\"StringLike\":{\"ses:FromAddress\":\"*@example.com\","
+        + "\"ses:FeedbackAddress\":\"bounces@*\"}}")), PLAIN));
+  }
+
+  @Test
+  void currentTimeBoundsTheGrant() {
+    assertTrue(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"2026-12-31T00:00:00Z\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"2026-01-01T00:00:00Z\"}}")), PLAIN));
+    assertTrue(allows(policy(allow("{\"DateGreaterThan\":{\"aws:CurrentTime\":\"2026-01-01T00:00:00Z\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"DateGreaterThan\":{\"aws:CurrentTime\":\"" + (NOW.getEpochSecond() + 60)
+        + "\"}}")), PLAIN));
+  }
+
+  @Test
+  void whatCannotBeEvaluatedFailsClosed() {
+    // an Allow with an unsupported key or operator grants nothing
+    assertFalse(allows(policy(allow("{\"StringEquals\":{\"aws:SourceIp\":\"10.0.0.1\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"IpAddress\":{\"ses:FromAddress\":\"10.0.0.0/8\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"next week\"}}")), PLAIN));
+    // a Deny with one denies
+    assertFalse(allows(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
+        "{\"StringEquals\":{\"aws:SourceIp\":\"10.0.0.1\"}}")), PLAIN));
+    // a Deny whose supported condition does not hold does not
+    assertTrue(allows(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
+        "{\"StringEquals\":{\"ses:FromAddress\":\"other@example.com\"}}")), PLAIN));
+  }
+
+  @Test
+  void malformedPoliciesAreRefusedWithWhatIsWrong() {
+    assertInvalid("not json", "not a JSON object");
+    assertInvalid("[]", "not a JSON object");
+    assertInvalid("null", "not a JSON object");
+    assertInvalid("\"text\"", "not a JSON object");
+    assertInvalid("{\"Statement\":null}", "no Statement");
+    assertInvalid("{\"Statement\":[1]}", "must be a JSON object");
+    assertInvalid("{\"Statement\":[]}", "no Statement");
+    assertInvalid("{\"Statment\":[]}", "Unknown field Statment");
+    assertInvalid("{\"Version\":\"2012-10-17\"}", "no Statement");
+    assertInvalid(policy("{\"Effect\":\"Maybe\",\"Principal\":\"*\",\"Action\":\"ses:SendEmail\",\"Resource\":\""
+        + ARN + "\"}"), "Effect must be Allow or Deny");
+    assertInvalid(policy("{\"Effect\":\"Allow\",\"Action\":\"ses:SendEmail\",\"Resource\":\"" + ARN + "\"}"),
+        "Principal");
+    assertInvalid(policy(statement("Allow", "\"*\"", "\"ses:DeleteIdentity\"", null)), "not a sending action");
+    assertInvalid(policy(statement("Allow", "\"*\"", "\"s3:*\"", null)), "not a sending action");
+    assertInvalid(policy(statement("Allow", "{\"AWS\":\"12\"}", "\"ses:*\"", null)), "Principal AWS 12");
+    assertInvalid(policy(statement("Allow", "\"*\"", "\"ses:*\"", null)).replace(ARN,
+        "arn:aws:ses:us-east-1:111111111111:identity/other.com"), "is not this identity");
+    assertInvalid(policy(statement("Allow", "\"*\"", "\"ses:*\"", null)).replace("\"Resource\":\"" + ARN + "\"",
+        "\"Resource\":[]"), "Resource is missing");
+    assertInvalid(policy(statement("Allow", "\"*\"", "\"ses:*\"", "{\"StringEquals\":\"x\"}")),
+        "must map condition keys");
+    assertInvalid(policy(statement("Allow", "\"*\"", "\"ses:*\"", null).replace("{\"Effect\"",
+        "{\"NotPrincipal\":\"*\",\"Effect\"")), "Unsupported field NotPrincipal");
+    assertInvalid(policy(allow(null)) + " ".repeat(IdentityPolicy.MAX_BYTES), "larger than 4096 bytes");
+  }
+
+  static void assertInvalid(String policy, String fragment) {
+    SesException e = assertThrows(SesException.class, () -> IdentityPolicy.parse(policy, ARN));
+    assertEquals(SesError.INVALID_POLICY, e.error());
+    assertTrue(e.getMessage().contains(fragment), e.getMessage());
+  }
+
+  @Test
+  void likeIsIamsWildcardMatch() {
+    assertTrue(IdentityPolicy.like("news@example.com", "*@example.com"));
+    assertTrue(IdentityPolicy.like("a", "?"));
+    assertTrue(IdentityPolicy.like("abc", "a*c*"));
+    assertFalse(IdentityPolicy.like("news@example.com.evil", "*@example.com"));
+    assertFalse(IdentityPolicy.like("ab", "a?c"));
+  }
+}
