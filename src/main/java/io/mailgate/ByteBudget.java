@@ -21,14 +21,60 @@ public final class ByteBudget implements Shareable {
   /** A body up to this is small: ordinary sends, which large ones must never starve. */
   public static final long SMALL = 1024 * 1024;
 
+  /** How long a reservation holds room for something refused, unless it comes back for it first. */
+  static final long RESERVATION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+
+  /** Room kept for {@code key}'s {@code bytes} until it takes them, or until {@code untilNanos}. */
+  private record Reservation(String key, long bytes, long untilNanos) {}
+
+  private volatile Reservation reservation;
+
   /**
    * Takes {@code bytes}, or false when the node holds too much already (one request alone may always go). Large bodies
    * leave the last sixteenth of the budget to small ones, so that a few slow large uploads cannot stop every send.
+   * While something refused waits its turn ({@link #takeInTurn}), room for it is kept free.
    */
   public boolean take(long bytes) {
-    long limit = bytes <= SMALL ? max : max - max / 16;
-    long before = held.getAndUpdate(h -> h == 0 || h + bytes <= limit ? h + bytes : h);
-    return before == 0 || before + bytes <= limit;
+    return take(bytes, reservedBeside(null));
+  }
+
+  /**
+   * As {@link #take}, for what must not be passed over for ever by smaller things taken meanwhile (a large message in
+   * the delivery queue, claimed again at every scan): refused, it reserves its room, which other takes leave free until
+   * {@code key} takes it (or for 30 s, should it not come back). One reservation at a time; the first refused keeps it.
+   */
+  public boolean takeInTurn(String key, long bytes) {
+    boolean taken = take(bytes, reservedBeside(key));
+    synchronized (this) {
+      Reservation r = reservation;
+      if (taken) {
+        if (r != null && r.key().equals(key)) {
+          reservation = null;
+        }
+      } else if (r == null || r.key().equals(key) || System.nanoTime() - r.untilNanos() > 0) {
+        reservation = new Reservation(key, bytes, System.nanoTime() + RESERVATION_NANOS);
+      }
+    }
+    return taken;
+  }
+
+  /** The room a reservation other than {@code key}'s keeps free. */
+  private long reservedBeside(String key) {
+    Reservation r = reservation;
+    if (r == null || r.key().equals(key) || System.nanoTime() - r.untilNanos() > 0) {
+      return 0;
+    }
+    return r.bytes();
+  }
+
+  private boolean take(long bytes, long reserved) {
+    long large = max - max / 16;
+    // with a reservation, everyone else stays within what leaves it room among large takes, and does not go alone
+    // either: the reserver does, once what is held is given back
+    long limit = reserved > 0 ? large - reserved : bytes <= SMALL ? max : large;
+    boolean mayGoAlone = reserved == 0;
+    long before = held.getAndUpdate(h -> (mayGoAlone && h == 0) || h + bytes <= limit ? h + bytes : h);
+    return (mayGoAlone && before == 0) || before + bytes <= limit;
   }
 
   public void release(long bytes) {

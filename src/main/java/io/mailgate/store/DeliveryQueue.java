@@ -141,7 +141,7 @@ public final class DeliveryQueue {
       if (size == null) {
         continue;
       }
-      if (!full && contents.take(size)) {
+      if (!full && contents.takeInTurn(e.getKey(), size)) {
         taken.put(e.getKey(), size);
       } else {
         full = true; // in order: a smaller message behind a refused one waits too, so the oldest goes first
