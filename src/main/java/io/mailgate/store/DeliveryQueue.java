@@ -32,8 +32,14 @@ public final class DeliveryQueue {
       )
       UPDATE recipients r SET lease_owner = $2, lease_until = now() + $4::int * interval '1 second'
       FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx
-      RETURNING r.message_id, r.idx, r.address, r.attempts""";
+      RETURNING r.message_id, r.idx, r.address, r.attempts, r.next_attempt_at""";
 
+
+  /** Recipients given back at once, of several messages ($1/$2 pairs), under this node's lease $3. */
+  private static final String RELEASE_ALL = """
+      UPDATE recipients r SET lease_owner = NULL, lease_until = NULL
+      FROM unnest($1::text[], $2::int[]) AS g(message_id, idx)
+      WHERE r.message_id = g.message_id AND r.idx = g.idx AND r.lease_owner = $3""";
 
   /** What each message's content would take in memory (its length, from the stored header: nothing is read). */
   private static final String SIZES = "SELECT id, octet_length(content) FROM messages WHERE id = ANY($1)";
@@ -90,8 +96,12 @@ public final class DeliveryQueue {
     return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM)
         .execute(Tuple.of(limit, leaseOwner, nodeId, leaseSeconds))
         .compose(rows -> {
+          // the most overdue first (UPDATE ... RETURNING keeps no order of its own)
+          List<Row> due = new ArrayList<>(rows.size());
+          rows.forEach(due::add);
+          due.sort(java.util.Comparator.comparing(r -> r.getOffsetDateTime(4)));
           Map<String, List<DeliveryJob.Recipient>> byMessage = new LinkedHashMap<>();
-          for (Row r : rows) {
+          for (Row r : due) {
             byMessage.computeIfAbsent(r.getString(0), k -> new ArrayList<>())
                 .add(new DeliveryJob.Recipient(r.getShort(1), r.getString(2), r.getInteger(3)));
           }
@@ -111,22 +121,29 @@ public final class DeliveryQueue {
                   jobs.add(new DeliveryJob(m.getString(0), m.getString(1), m.getString(2), m.getString(5),
                       m.getString(6), byMessage.get(m.getString(0)), content.getBytes(),
                       m.getOffsetDateTime(4).toInstant(), m.getString(7), m.getString(8)));
-                  taken.remove(m.getString(0));
                 }
                 return jobs;
               }));
         }))
-        .andThen(done -> {
-          for (long size : taken.values()) { // the claim failed, or a message went meanwhile
+        .andThen(claimed -> {
+          // the caller holds what it got (committed); the rest goes back: all of it when the claim or its commit failed,
+          // or a message that went meanwhile
+          if (claimed.succeeded()) {
+            for (DeliveryJob job : claimed.result()) {
+              taken.remove(job.messageId());
+            }
+          }
+          for (long size : taken.values()) {
             contents.release(size);
           }
         });
   }
 
   /**
-   * Takes from {@code contents} the content of each message it can ({@code taken}: id and size), in the claim's order
-   * (the most overdue first); the recipients of the others are given back in the same transaction. A message that is
-   * gone, which the caller would not see either, is left to its lease.
+   * Takes from {@code contents} the content of each message it can ({@code taken}: id and size), the most overdue first;
+   * the recipients of the others are given back in the same transaction, in one statement. A large message that does
+   * not fit yet reserves its room ({@link ByteBudget#takeInTurn}), so the smaller ones taken meanwhile cannot pass it
+   * over for ever. A message that is gone, which the caller would not see either, is left to its lease.
    */
   private Future<Void> take(SqlConnection conn, RowSet<Row> sizes, Map<String, List<DeliveryJob.Recipient>> byMessage,
       ByteBudget contents, Map<String, Long> taken) {
@@ -134,21 +151,24 @@ public final class DeliveryQueue {
     for (Row r : sizes) {
       sizeOf.put(r.getString(0), r.getLong(1));
     }
-    List<Future<?>> givenBack = new ArrayList<>();
-    boolean full = false;
+    List<String> backIds = new ArrayList<>();
+    List<Integer> backIdx = new ArrayList<>();
     for (Map.Entry<String, List<DeliveryJob.Recipient>> e : byMessage.entrySet()) {
       Long size = sizeOf.get(e.getKey());
       if (size == null) {
         continue;
       }
-      if (!full && contents.takeInTurn(e.getKey(), size)) {
+      if (contents.takeInTurn(e.getKey(), size)) {
         taken.put(e.getKey(), size);
       } else {
-        full = true; // in order: a smaller message behind a refused one waits too, so the oldest goes first
-        givenBack.add(conn.preparedQuery(RELEASE).execute(Tuple.of(e.getKey(), idx(e.getValue()), leaseOwner, 0)));
+        for (DeliveryJob.Recipient r : e.getValue()) {
+          backIds.add(e.getKey());
+          backIdx.add(r.idx());
+        }
       }
     }
-    return Future.all(givenBack).mapEmpty();
+    return backIds.isEmpty() ? Future.succeededFuture() : conn.preparedQuery(RELEASE_ALL)
+        .execute(Tuple.of(backIds.toArray(String[]::new), backIdx.toArray(Integer[]::new), leaseOwner)).mapEmpty();
   }
 
   private static Integer[] idx(List<DeliveryJob.Recipient> recipients) {
