@@ -10,6 +10,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.JacksonCodec;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,16 +23,25 @@ import java.util.Map;
  * Vert.x's reader asks for the string, which Jackson joins from its buffer segments through a
  * {@code StringBuilder}, a check of every character: for a 100 KB message body that was 14 % of the node's CPU.
  *
- * <p>The parser is Vert.x's (comments allowed) but for one limit: Jackson refuses a string longer than 20 million
- * characters, and SES's 40 MB message is 54 million in base64. A body is already bounded by its route's limit.
+ * <p>The parser is Vert.x's (comments allowed, its limits) but for one limit: Jackson refuses a string longer than 20
+ * million characters, and SES's 40 MB message is 54 million in base64. A body is already bounded by its route's limit.
  */
 final class JsonBodies {
   private static final JsonFactory FACTORY = JsonFactory.builder()
-      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+      .streamReadConstraints(vertxConstraints().rebuild().maxStringLength(Integer.MAX_VALUE).build())
       .build()
       .configure(JsonParser.Feature.ALLOW_COMMENTS, true);
 
   private JsonBodies() {}
+
+  /** The limits of Vert.x's own parser (Jackson's, or what the vertx.jackson.defaultReadMax* properties set). */
+  private static StreamReadConstraints vertxConstraints() {
+    try (JsonParser p = JacksonCodec.createParser(Buffer.buffer("{}"))) {
+      return p.streamReadConstraints();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   /** @throws DecodeException when the body is not one JSON value, as Vert.x's own reader would */
   static JsonObject parseObject(Buffer body) {

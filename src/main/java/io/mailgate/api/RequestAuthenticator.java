@@ -72,44 +72,45 @@ public final class RequestAuthenticator {
 
   private Future<Caller> authenticate(HttpServerRequest request, Buffer body, SigV4Verifier verifier,
       Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
-    if (body != null && body.length() > OffLoop.BYTES) {
-      // hashing 54 MB takes the event loop 30-60 ms: a worker does it, from the buffer's own memory
-      ByteBuf b = ((BufferInternal) body).getByteBuf();
-      return OffLoop.when(body.length(), () -> SigV4Verifier.bodySha256(b.nioBuffers()))
-          .compose(hash -> verify(request, new SigV4Request(request.method().name(), request.path(),
-              request.query(), name -> headers(request, name), null, hash), verifier, refusal));
-    }
-    return verify(request, new SigV4Request(request.method().name(), request.path(), request.query(),
-        name -> headers(request, name), body == null ? EMPTY : body.getBytes()), verifier, refusal);
-  }
-
-  private Future<Caller> verify(HttpServerRequest request, SigV4Request sigRequest, SigV4Verifier verifier,
-      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    boolean large = body != null && body.length() > OffLoop.BYTES;
+    SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
+        name -> headers(request, name), body == null ? EMPTY : large ? null : body.getBytes());
     Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
     if (keyId.isEmpty()) {
       // let the verifier say what is wrong: no authentication at all, or a malformed one
       return Future.failedFuture(refusal.apply((SigV4Result.Rejected) verifier.verify(sigRequest)));
     }
-    String sourceIp = clients.of(request);
     return directory.byAccessKey(keyId.get()).compose(found -> {
       Optional<AccessKey> key = found.filter(AccessKey::enabled);
-      SigV4Result result;
-      checking = key.orElse(null);
-      try {
-        result = verifier.verify(sigRequest);
-      } finally {
-        checking = null;
+      if (!large || key.isEmpty()) { // an unknown or disabled key is refused before the body matters
+        return verify(request, sigRequest, keyId.get(), key, verifier, refusal);
       }
-      if (result instanceof SigV4Result.Rejected rejected) {
-        if (rejected.canonicalRequest() != null) {
-          LOG.fine(() -> "signature mismatch for " + keyId.get() + "; our canonical request:\n"
-              + rejected.canonicalRequest());
-        }
-        return Future.failedFuture(refusal.apply(rejected));
-      }
-      AccessKey k = key.get();
-      return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), sourceIp));
+      // hashing 54 MB takes the event loop 30-60 ms: a worker does it, from the buffer's own memory, and only for a
+      // request whose key exists
+      ByteBuf b = ((BufferInternal) body).getByteBuf();
+      return OffLoop.when(body.length(), () -> SigV4Verifier.bodySha256(b.nioBuffers()))
+          .compose(hash -> verify(request, new SigV4Request(sigRequest.method(), sigRequest.rawPath(),
+              sigRequest.rawQuery(), sigRequest.headers(), null, hash), keyId.get(), key, verifier, refusal));
     });
+  }
+
+  private Future<Caller> verify(HttpServerRequest request, SigV4Request sigRequest, String keyId,
+      Optional<AccessKey> key, SigV4Verifier verifier, Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    SigV4Result result;
+    checking = key.orElse(null);
+    try {
+      result = verifier.verify(sigRequest);
+    } finally {
+      checking = null;
+    }
+    if (result instanceof SigV4Result.Rejected rejected) {
+      if (rejected.canonicalRequest() != null) {
+        LOG.fine(() -> "signature mismatch for " + keyId + "; our canonical request:\n" + rejected.canonicalRequest());
+      }
+      return Future.failedFuture(refusal.apply(rejected));
+    }
+    AccessKey k = key.get();
+    return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), clients.of(request)));
   }
 
   /** HTTP/2 carries the host in the :authority pseudo-header, which Vert.x keeps out of headers(). */

@@ -24,28 +24,33 @@ public final class V2Route {
   public static Handler<RoutingContext> of(RequestAuthenticator auth,
       BiFunction<Caller, RoutingContext, Future<JsonObject>> operation) {
     return ctx -> auth.authenticate(ctx.request(), ctx.body().buffer())
-        .compose(caller -> parsedIfLarge(ctx).map(caller))
-        .compose(caller -> {
-          try {
-            return operation.apply(caller, ctx);
-          } catch (SesException e) {
-            return Future.failedFuture(e);
-          }
-        })
+        .compose(caller -> isLarge(ctx) ? parsed(ctx).compose(v -> run(operation, caller, ctx))
+            : run(operation, caller, ctx))
         .onSuccess(json -> ctx.response().putHeader("content-type", "application/json")
             .end(json == null ? "{}" : json.encode()))
         .onFailure(ctx::fail);
+  }
+
+  private static Future<JsonObject> run(BiFunction<Caller, RoutingContext, Future<JsonObject>> operation,
+      Caller caller, RoutingContext ctx) {
+    try {
+      return operation.apply(caller, ctx);
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private static boolean isLarge(RoutingContext ctx) {
+    Buffer body = ctx.body().buffer();
+    return body != null && body.length() > OffLoop.BYTES;
   }
 
   /**
    * A large body, once its caller is known, is parsed on a worker thread ({@link OffLoop}) for the operation to
    * find; a malformed one fails when the operation asks for it, as a small one does.
    */
-  private static Future<Void> parsedIfLarge(RoutingContext ctx) {
+  private static Future<Void> parsed(RoutingContext ctx) {
     Buffer body = ctx.body().buffer();
-    if (body == null || body.length() <= OffLoop.BYTES) {
-      return Future.succeededFuture();
-    }
     return OffLoop.when(body.length(), () -> {
       try {
         return (Object) jsonObject(body);

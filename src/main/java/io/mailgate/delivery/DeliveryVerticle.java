@@ -319,6 +319,10 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private void deliver(DeliveryJob job) {
+    if (job.recipients().isEmpty()) {
+      contents.release(job.content().length); // nothing to hold it for
+      return;
+    }
     List<String> emails = new ArrayList<>();
     for (DeliveryJob.Recipient r : job.recipients()) {
       if (!Simulator.handles(r.address())) {
@@ -328,9 +332,6 @@ public final class DeliveryVerticle extends VerticleBase {
     pending += job.recipients().size();
     // the content is held (and counted in contents) until the last of its recipients is done
     int[] left = {job.recipients().size()};
-    if (left[0] == 0) {
-      contents.release(job.content().length);
-    }
     java.util.function.IntConsumer finished = n -> {
       done(n);
       left[0] -= n;
@@ -369,28 +370,12 @@ public final class DeliveryVerticle extends VerticleBase {
       for (DeliveryJob.Recipient r : job.recipients()) {
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
             : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
-        SuppressionStore.Listed list = listed.result().get(r.address().toLowerCase(Locale.ROOT));
         Future<AttemptResult> attempt;
-        if (Simulator.handles(r.address())) {
-          attempt = Future.succeededFuture(Simulator.attempt(r.address()));
-        } else if (list != null) {
-          attempt = Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
-        } else if (unsubscribed.result().contains(r.address().toLowerCase(Locale.ROOT))) {
-          // checked now rather than at acceptance, as suppression is: an unsubscription made while the message
-          // waited still counts
-          attempt = Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
-              + (job.contactListTopic() == null ? "" : " (topic " + job.contactListTopic() + ")")));
-        } else {
-          // the router answers every DNS outcome itself; a failure here is ours (the resolver closing, a bug), which
-          // says nothing about the domain: a soft failure, not a bounce that would suppress the address
-          attempt = router.route(s, r.address())
-              .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Failed(
-                  "recipient domain could not be routed: " + e.getMessage(), null))))
-              .compose(route -> stopping // its pools are closed: the recipient goes back untouched
-                  ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
-                  : route instanceof Router.Go go
-                      ? pool(go, s).deliver(mailFrom, r.address(), message, job.messageId())
-                      : Future.succeededFuture(((Router.Fail) route).result()));
+        try {
+          attempt = attempt(job, r, s, mailFrom, message, listed.result(), unsubscribed.result());
+        } catch (RuntimeException e) { // a bug: the recipient is still done (and counted), as a soft failure
+          LOG.log(Level.SEVERE, "cannot attempt " + job.messageId() + "/" + r.idx(), e);
+          attempt = Future.failedFuture(e);
         }
         attempt.onComplete(done -> {
           AttemptResult result = done.succeeded() ? done.result()
@@ -405,6 +390,32 @@ public final class DeliveryVerticle extends VerticleBase {
         });
       }
     });
+  }
+
+  /** The attempt for one recipient: simulated, suppressed, unsubscribed, or sent by the route its domain takes. */
+  private Future<AttemptResult> attempt(DeliveryJob job, DeliveryJob.Recipient r, DeliverySettings s, String mailFrom,
+      OutgoingMessage message, Map<String, SuppressionStore.Listed> listed, java.util.Set<String> unsubscribed) {
+    SuppressionStore.Listed list = listed.get(r.address().toLowerCase(Locale.ROOT));
+    if (Simulator.handles(r.address())) {
+      return Future.succeededFuture(Simulator.attempt(r.address()));
+    } else if (list != null) {
+      return Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
+    } else if (unsubscribed.contains(r.address().toLowerCase(Locale.ROOT))) {
+      // checked now rather than at acceptance, as suppression is: an unsubscription made while the message
+      // waited still counts
+      return Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
+          + (job.contactListTopic() == null ? "" : " (topic " + job.contactListTopic() + ")")));
+    }
+    // the router answers every DNS outcome itself; a failure here is ours (the resolver closing, a bug), which
+    // says nothing about the domain: a soft failure, not a bounce that would suppress the address
+    return router.route(s, r.address())
+        .recover(e -> Future.succeededFuture(new Router.Fail(new AttemptResult.Failed(
+            "recipient domain could not be routed: " + e.getMessage(), null))))
+        .compose(route -> stopping // its pools are closed: the recipient goes back untouched
+            ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
+            : route instanceof Router.Go go
+                ? pool(go, s).deliver(mailFrom, r.address(), message, job.messageId())
+                : Future.succeededFuture(((Router.Fail) route).result()));
   }
 
   /** The node's settings, with the message's configuration set's delivery options over them. */

@@ -265,13 +265,15 @@ public final class QueryApi {
 
   private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
     String encoded = p.required("RawMessage.Data");
-    List<String> envelope = p.strings("Destinations");
-    // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
-    return OffLoop.when(encoded.length(), () -> SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
-        envelope == null ? null : new SendRequest.Destination(envelope, null, null), null,
-        p.string("ConfigurationSetName"), tags(p, "Tags"), new RawContent(base64(encoded)), null, null,
-        identityArns(p, "ses:SendRawEmail"))))
-        .compose(request -> send(caller, request));
+    return OffLoop.when(encoded.length(), () -> {
+      RawContent content = new RawContent(base64(encoded)); // its error before the other parameters', as before
+      List<String> envelope = p.strings("Destinations");
+      // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
+      return SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
+          envelope == null ? null : new SendRequest.Destination(envelope, null, null), null,
+          p.string("ConfigurationSetName"), tags(p, "Tags"), content, null, null,
+          identityArns(p, "ses:SendRawEmail")));
+    }).compose(request -> send(caller, request));
   }
 
   private static byte[] base64(String encoded) {

@@ -18,7 +18,8 @@ public final class SendEmailHandler {
 
   /** The request read (a large one's base64 decoded) on a worker thread when large ({@link OffLoop}). */
   public Future<JsonObject> sendEmail(Caller caller, RoutingContext ctx) {
-    return OffLoop.when(ctx.body().length(), () -> SendEmailRequests.parse(V2Route.requiredBody(ctx)))
+    JsonObject body = V2Route.requiredBody(ctx); // a large one was parsed on a worker already
+    return OffLoop.when(ctx.body().length(), () -> SendEmailRequests.parse(body))
         .compose(request -> sends.send(caller, request))
         .map(id -> new JsonObject().put("MessageId", id));
   }
