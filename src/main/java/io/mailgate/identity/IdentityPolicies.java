@@ -59,10 +59,10 @@ public final class IdentityPolicies {
   }
 
   /**
-   * Whether the policies of the identity {@code arn} names let the send {@code request} describes (given the time)
-   * through. A stored policy that no longer reads (the node's region changed since) makes the answer no.
+   * Whether the policies of the identity {@code arn} names let every one of the {@code requests} of a send (given
+   * the time) through. A stored policy that no longer reads (the node's region changed since) makes the answer no.
    */
-  public Future<Boolean> allows(IdentityArn arn, Function<Instant, IdentityPolicy.Request> request) {
+  public Future<Boolean> allows(IdentityArn arn, Function<Instant, List<IdentityPolicy.Request>> requests) {
     String resource = arn.format(region);
     return store.policies(arn.account(), arn.identity()).map(found -> {
       List<IdentityPolicy> parsed = new ArrayList<>();
@@ -75,7 +75,12 @@ public final class IdentityPolicies {
           return false;
         }
       }
-      return IdentityPolicy.allows(parsed, request.apply(clock.instant()));
+      for (IdentityPolicy.Request r : requests.apply(clock.instant())) {
+        if (!IdentityPolicy.allows(parsed, r)) {
+          return false;
+        }
+      }
+      return true;
     });
   }
 
