@@ -317,4 +317,28 @@ class SendingAuthorizationTest {
         + "WHERE account_id = '" + owner.id() + "' AND identity = '" + pending + "'");
     assertDenied(delegate, send("news@" + pending, arn(owner.id(), pending), "pending owner", "a@partner.test"));
   }
+
+  /** A bulk send's Return-Path reaches each entry, and its policy's ses:FeedbackAddress, in v2 and v1. */
+  @Test
+  void bulkSendsCarryTheirReturnPath() {
+    String statements = statement("Allow", DOMAIN, "{\"StringEquals\":{\"ses:FeedbackAddress\":\"bounces@" + DOMAIN
+        + "\"}}").replace("[\"ses:SendEmail\",\"ses:SendRawEmail\"]", "[\"ses:SendBulkEmail\",\"ses:SendBulkTemplatedEmail\"]");
+    policy(DOMAIN, statements);
+    delegate.v2().createEmailTemplate(r -> r.templateName("bulk-feedback").templateContent(t -> t
+        .subject("bulk feedback {{n}}").text("hello {{n}}")));
+    String n = UUID.randomUUID().toString();
+    assertEquals("SUCCESS", delegate.v2().sendBulkEmail(r -> r.fromEmailAddress("news@" + DOMAIN)
+        .fromEmailAddressIdentityArn(domainArn).feedbackForwardingEmailAddress("bounces@" + DOMAIN)
+        .feedbackForwardingEmailAddressIdentityArn(domainArn)
+        .defaultContent(c -> c.template(t -> t.templateName("bulk-feedback").templateData("{\"n\":\"" + n + "\"}")))
+        .bulkEmailEntries(e -> e.destination(d -> d.toAddresses("bulk@partner.test")))).bulkEmailEntryResults()
+        .get(0).statusAsString());
+    awaitReceived("bulk feedback " + n);
+    String v1 = UUID.randomUUID().toString();
+    assertEquals("Success", delegate.v1().sendBulkTemplatedEmail(r -> r.source("news@" + DOMAIN).sourceArn(domainArn)
+        .returnPath("bounces@" + DOMAIN).returnPathArn(domainArn).template("bulk-feedback")
+        .defaultTemplateData("{\"n\":\"" + v1 + "\"}")
+        .destinations(d -> d.destination(x -> x.toAddresses("bulk@partner.test")))).status().get(0).statusAsString());
+    awaitReceived("bulk feedback " + v1);
+  }
 }
