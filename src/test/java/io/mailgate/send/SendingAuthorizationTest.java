@@ -176,6 +176,8 @@ class SendingAuthorizationTest {
   void arnsThatCannotBeUsedAreBadRequests() {
     policy(DOMAIN, statement("Allow", DOMAIN, null));
     for (String bad : List.of("not-an-arn", "arn:aws:ses:us-east-1:" + owner.id() + ":template/x",
+        "arn:aws-cn:ses:us-east-1:" + owner.id() + ":identity/" + DOMAIN,
+        "arn:foo:ses:us-east-1:" + owner.id() + ":identity/" + DOMAIN,
         "arn:aws:ses:eu-west-1:" + owner.id() + ":identity/" + DOMAIN, "arn:aws:ses:us-east-1:1234:identity/" + DOMAIN,
         arn(owner.id(), "other-brand.example"))) {
       assertThrows(BadRequestException.class, () -> delegate.v2().sendEmail(send("news@" + DOMAIN, bad, "bad arn",
