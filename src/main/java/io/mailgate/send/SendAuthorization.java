@@ -60,9 +60,10 @@ public final class SendAuthorization {
   /**
    * The sending authorization a send asks for: the policy action it is checked as, every sender address of the
    * message (the Source first) with the ARN it names for each, and its feedback address (the Return-Path, or the
-   * Source).
+   * Source), and the call's policy reads.
    */
-  public record Delegation(String action, List<SenderAddress> senders, String feedbackAddress) {}
+  public record Delegation(String action, List<SenderAddress> senders, String feedbackAddress,
+      IdentityPolicies.Reads policyReads) {}
 
   private final IdentityDirectory identities;
   private final IdentityPolicies policies;
@@ -186,7 +187,7 @@ public final class SendAuthorization {
         }
       }
       Mailbox source = delegation.senders().get(0).mailbox();
-      return policies.allows(arn, now -> {
+      return policies.allows(arn, delegation.policyReads(), now -> {
         List<IdentityPolicy.Request> asked = new ArrayList<>(named.size());
         for (SenderAddress s : named) {
           // the Return-Path is the feedback address, not a From address: its ARN is asked for the Source's

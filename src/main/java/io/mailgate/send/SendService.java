@@ -471,7 +471,7 @@ public final class SendService {
           arns.returnPath() != null ? arn(arns.returnPath(), returnPath) : covering(sourceArn, returnPath)));
     }
     return new SendAuthorization.Delegation(arns.action(), List.copyOf(senders),
-        returnPath == null ? from.address() : returnPath.address());
+        returnPath == null ? from.address() : returnPath.address(), arns.policyReads());
   }
 
   /** The identity ARN given for {@code address}, read and checked to hold it; null when none is given. */
