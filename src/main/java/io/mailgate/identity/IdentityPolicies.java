@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -14,8 +16,9 @@ import java.util.logging.Logger;
 /**
  * Sending authorization policies: what their owner manages (SES v2's Create/Update/Delete/GetEmailIdentityPolicies,
  * v1's Put/Get/List/DeleteIdentityPolicy, each checked as SES checks it), and whether an identity's policies let
- * another account send from it. Policies are read from PostgreSQL at each such send, so a revoked one stops the next
- * send at once; a send that names no identity ARN never comes here.
+ * another account send from it. Policies are read from PostgreSQL at each such call, so a revoked one stops the next
+ * send at once (a bulk send's entries share one read, {@link Reads}); a send that names no identity ARN never comes
+ * here.
  */
 public final class IdentityPolicies {
   private static final Logger LOG = Logger.getLogger(IdentityPolicies.class.getName());
@@ -28,6 +31,14 @@ public final class IdentityPolicies {
     this.store = store;
     this.region = region;
     this.clock = clock;
+  }
+
+  /**
+   * The policy reads of one call: a bulk send's entries ask about the same identities, and read each identity's
+   * policies once between them rather than once each.
+   */
+  public static final class Reads {
+    private final Map<IdentityArn, Future<Optional<Map<String, String>>>> read = new ConcurrentHashMap<>(2);
   }
 
   public String region() {
@@ -59,12 +70,13 @@ public final class IdentityPolicies {
   }
 
   /**
-   * Whether the policies of the identity {@code arn} names let the send {@code request} describes (given the time)
-   * through. A stored policy that no longer reads (the node's region changed since) makes the answer no.
+   * Whether the policies of the identity {@code arn} names, read once for the call ({@code reads}), let every one of
+   * the {@code requests} of a send (given the time) through. A stored policy that no longer reads (the node's region changed since) makes the answer no.
    */
-  public Future<Boolean> allows(IdentityArn arn, Function<Instant, IdentityPolicy.Request> request) {
+  public Future<Boolean> allows(IdentityArn arn, Reads reads,
+      Function<Instant, List<IdentityPolicy.Request>> requests) {
     String resource = arn.format(region);
-    return store.policies(arn.account(), arn.identity()).map(found -> {
+    return reads.read.computeIfAbsent(arn, a -> store.policies(a.account(), a.identity())).map(found -> {
       List<IdentityPolicy> parsed = new ArrayList<>();
       for (Map.Entry<String, String> p : found.orElse(Map.of()).entrySet()) {
         try {
@@ -75,7 +87,12 @@ public final class IdentityPolicies {
           return false;
         }
       }
-      return IdentityPolicy.allows(parsed, request.apply(clock.instant()));
+      for (IdentityPolicy.Request r : requests.apply(clock.instant())) {
+        if (!IdentityPolicy.allows(parsed, r)) {
+          return false;
+        }
+      }
+      return true;
     });
   }
 

@@ -6,9 +6,9 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,9 +26,11 @@ import java.util.Set;
  *
  * <p>Conditions: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike and
  * StringNotLike on {@code ses:FromAddress}, {@code ses:FromDisplayName}, {@code ses:FeedbackAddress} and
- * {@code ses:Recipients} (every recipient must satisfy it, SES's ForAllValues; a {@code ForAnyValue:} prefix asks for
- * one), and DateGreaterThan(Equals) / DateLessThan(Equals) on {@code aws:CurrentTime}. Addresses are compared without
- * regard to case. A condition Mailgate cannot evaluate (another key or operator, a date it cannot read) fails closed:
+ * {@code ses:Recipients} (without a prefix, an Allow needs every recipient to satisfy it, SES's ForAllValues, and a Deny
+ * applies when any recipient does, so that one listed recipient among others cannot slip through; a
+ * {@code ForAnyValue:} or {@code ForAllValues:} prefix says which), and DateGreaterThan(Equals) / DateLessThan(Equals)
+ * on {@code aws:CurrentTime}. Addresses are compared without regard to case. A Deny statement is tested against every
+ * sender address of the message ({@link Request#otherFroms}) as {@code ses:FromAddress}, not only the one asked for. A condition Mailgate cannot evaluate (another key or operator, a date it cannot read) fails closed:
  * an Allow statement with it grants nothing, a Deny statement with it denies.
  */
 public final class IdentityPolicy {
@@ -45,11 +47,27 @@ public final class IdentityPolicy {
   /**
    * What a send asks of the policy: the calling account, the action, and the values of the condition keys.
    *
-   * @param fromDisplayName null when the From address has no display name (the key is then absent)
+   * @param fromAddress the address the identity is named for ({@code ses:FromAddress})
+   * @param fromDisplayName null when that address has no display name (the key is then absent)
    * @param feedbackAddress the Return-Path the send asked for, or its From address
+   * @param otherFroms the message's other sender addresses (Source, From mailboxes, Sender): no Deny may match any of
+   *     them as {@code ses:FromAddress} either
    */
   public record Request(String callerAccount, String action, String fromAddress, String fromDisplayName,
-      String feedbackAddress, List<String> recipients, Instant now) {}
+      String feedbackAddress, List<String> recipients, Instant now, List<FromMailbox> otherFroms) {
+    public Request(String callerAccount, String action, String fromAddress, String fromDisplayName,
+        String feedbackAddress, List<String> recipients, Instant now) {
+      this(callerAccount, action, fromAddress, fromDisplayName, feedbackAddress, recipients, now, List.of());
+    }
+
+    Request asFrom(FromMailbox m) {
+      return new Request(callerAccount, action, m.address(), m.displayName(), feedbackAddress, recipients, now,
+          List.of());
+    }
+  }
+
+  /** A sender address of the message and its display name (null when it has none). */
+  public record FromMailbox(String address, String displayName) {}
 
   private record Statement(boolean allow, List<String> principals, List<String> actions, JsonObject condition) {}
 
@@ -211,14 +229,27 @@ public final class IdentityPolicy {
         if (!matchesPrincipal(s, request.callerAccount()) || !matchesAction(s, request.action())) {
           continue;
         }
-        Truth t = conditions(s.condition(), request);
-        if (!s.allow() && t != Truth.FALSE) {
+        if (s.allow()) {
+          allowed |= conditions(s, request) == Truth.TRUE;
+        } else if (denies(s, request)) {
           return false; // an explicit Deny (or one Mailgate cannot rule out) wins
         }
-        allowed |= s.allow() && t == Truth.TRUE;
       }
     }
     return allowed;
+  }
+
+  /** Whether a Deny statement applies to the request, or to any other sender address of the message. */
+  private static boolean denies(Statement s, Request request) {
+    if (conditions(s, request) != Truth.FALSE) {
+      return true;
+    }
+    for (FromMailbox m : request.otherFroms()) {
+      if (conditions(s, request.asFrom(m)) != Truth.FALSE) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean matchesPrincipal(Statement s, String account) {
@@ -241,7 +272,8 @@ public final class IdentityPolicy {
   }
 
   /** All of the statement's conditions: every operator, every key in it. */
-  private static Truth conditions(JsonObject condition, Request r) {
+  private static Truth conditions(Statement s, Request r) {
+    JsonObject condition = s.condition();
     if (condition == null) {
       return Truth.TRUE;
     }
@@ -249,7 +281,7 @@ public final class IdentityPolicy {
     for (String operator : condition.fieldNames()) {
       JsonObject keys = condition.getJsonObject(operator);
       for (String key : keys.fieldNames()) {
-        Truth t = condition(operator, key, values(keys.getValue(key), key), r);
+        Truth t = condition(operator, key, values(keys.getValue(key), key), r, s.allow());
         if (t == Truth.FALSE) {
           return Truth.FALSE;
         }
@@ -261,14 +293,20 @@ public final class IdentityPolicy {
     return all;
   }
 
-  private static Truth condition(String operator, String key, List<String> values, Request r) {
+  /**
+   * @param inAllow whether the statement allows: without a prefix, a multi-valued key (ses:Recipients) needs every
+   *     value to satisfy an Allow's condition, and any one to satisfy a Deny's (each fails closed)
+   */
+  private static Truth condition(String operator, String key, List<String> values, Request r, boolean inAllow) {
     String k = key.toLowerCase(Locale.ROOT);
     if (k.equals("aws:currenttime")) {
       return date(operator, values, r.now());
     }
-    boolean any = operator.startsWith("ForAnyValue:");
-    String op = operator.startsWith("ForAllValues:") ? operator.substring("ForAllValues:".length())
-        : any ? operator.substring("ForAnyValue:".length()) : operator;
+    boolean forAll = operator.startsWith("ForAllValues:");
+    boolean forAny = operator.startsWith("ForAnyValue:");
+    boolean any = forAny || (!inAllow && !forAll);
+    String op = forAll ? operator.substring("ForAllValues:".length())
+        : forAny ? operator.substring("ForAnyValue:".length()) : operator;
     List<String> context;
     boolean address = true;
     switch (k) {
@@ -324,8 +362,8 @@ public final class IdentityPolicy {
       try {
         t = !v.isEmpty() && v.chars().allMatch(Character::isDigit) ? Instant.ofEpochSecond(Long.parseLong(v))
             : OffsetDateTime.parse(v).toInstant();
-      } catch (DateTimeParseException | NumberFormatException e) {
-        return Truth.UNKNOWN;
+      } catch (DateTimeException | NumberFormatException e) {
+        return Truth.UNKNOWN; // unreadable, or beyond what an Instant holds
       }
       any |= switch (operator) {
         case "DateGreaterThan" -> now.isAfter(t);

@@ -19,11 +19,11 @@ public final class RawMessage {
   /**
    * The message ready to store and deliver, and the addresses found in its headers.
    *
-   * @param senders every sender address of the header besides {@code from}: further From mailboxes and the Sender
-   *     (each must be a verified identity, as in SES)
+   * @param moreFroms the From header's mailboxes after {@code from}
+   * @param sender the Sender header's mailboxes (each sender address must be a verified identity, as in SES)
    */
-  public record Prepared(byte[] content, Mailbox from, List<Mailbox> senders, List<Mailbox> to, List<Mailbox> cc,
-      List<Mailbox> bcc) {}
+  public record Prepared(byte[] content, Mailbox from, List<Mailbox> moreFroms, List<Mailbox> sender,
+      List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc) {}
 
   private RawMessage() {}
 
@@ -46,8 +46,8 @@ public final class RawMessage {
     }
     List<Mailbox> froms = mailboxes(headers, "From");
     Mailbox from = froms.isEmpty() ? null : froms.get(0);
-    List<Mailbox> senders = new ArrayList<>(froms.subList(Math.min(1, froms.size()), froms.size()));
-    senders.addAll(mailboxes(headers, "Sender"));
+    List<Mailbox> moreFroms = froms.subList(Math.min(1, froms.size()), froms.size());
+    List<Mailbox> sender = mailboxes(headers, "Sender");
     List<Mailbox> to = mailboxes(headers, "To");
     List<Mailbox> cc = mailboxes(headers, "Cc");
     List<Mailbox> bcc = mailboxes(headers, "Bcc");
@@ -74,7 +74,7 @@ public final class RawMessage {
     if (msg.length > body && !(msg[msg.length - 2] == '\r' && msg[msg.length - 1] == '\n')) {
       out.crlf();
     }
-    return new Prepared(out.toByteArray(), from, senders, to, cc, bcc);
+    return new Prepared(out.toByteArray(), from, moreFroms, sender, to, cc, bcc);
   }
 
   private static List<Mailbox> mailboxes(HeaderBlock headers, String name) {

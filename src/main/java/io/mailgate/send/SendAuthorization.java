@@ -11,6 +11,7 @@ import io.mailgate.identity.IdentityPolicy;
 import io.mailgate.send.dkim.DkimKey;
 import io.vertx.core.Future;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -22,9 +23,9 @@ import java.util.Set;
  * or its domain); an account in the sandbox may only send to verified identities and the mailbox
  * simulator. Also decides the DKIM key that signs and the envelope sender.
  *
- * <p>Sending authorization: an address the send names another account's identity ARN for is not the caller's to
- * verify; that identity must be verified by its owner and its policies must let the caller send ({@link
- * IdentityPolicies}), or the send is AccessDenied. A From address sent this way is signed with the owner's DKIM key
+ * <p>Sending authorization: an address the send names another account's identity ARN for, in the part of the message
+ * that ARN is for ({@link Role}), is not the caller's to verify; that identity must be verified by its owner and its
+ * policies must let the caller send ({@link IdentityPolicies}), or the send is AccessDenied. A Source sent this way is signed with the owner's DKIM key
  * and uses the owner's MAIL FROM domain, but not the owner's default configuration set: the message is the caller's
  * (its limits, its events). A send that names no ARN, or only the caller's own identities, is decided as before.
  */
@@ -41,14 +42,28 @@ public final class SendAuthorization {
     }
   }
 
-  /** An address of the send and the identity ARN it names for it. */
-  public record NamedIdentity(Mailbox address, IdentityArn arn) {}
+  /** The part a sender address plays in a message; an identity ARN a send names is for one part. */
+  public enum Role {
+    /** The address the message is sent as: Source, FromEmailAddress, or a raw message's From without one. */
+    SOURCE,
+    /** A mailbox of a raw message's From header. */
+    FROM_HEADER,
+    /** A mailbox of the Sender header: no ARN is for it. */
+    SENDER_HEADER,
+    /** The Return-Path (ReturnPath, FeedbackForwardingEmailAddress, the SMTP envelope sender). */
+    RETURN_PATH
+  }
+
+  /** A sender address of the send, the part it plays, and the identity ARN the send names for it (or null). */
+  public record SenderAddress(Role role, Mailbox mailbox, IdentityArn arn) {}
 
   /**
-   * The sending authorization a send asks for: the policy action it is checked as, the identities it names for its
-   * addresses (each checked to cover its address), and its feedback address (the Return-Path, or the From address).
+   * The sending authorization a send asks for: the policy action it is checked as, every sender address of the
+   * message (the Source first) with the ARN it names for each, and its feedback address (the Return-Path, or the
+   * Source), and the call's policy reads.
    */
-  public record Delegation(String action, List<NamedIdentity> named, String feedbackAddress) {}
+  public record Delegation(String action, List<SenderAddress> senders, String feedbackAddress,
+      IdentityPolicies.Reads policyReads) {}
 
   private final IdentityDirectory identities;
   private final IdentityPolicies policies;
@@ -88,55 +103,76 @@ public final class SendAuthorization {
 
   /**
    * {@link #authorize(Caller, Mailbox, List, List)} for a send that names identity ARNs ({@code delegation}; null:
-   * none). The other accounts' identities it names are checked first (verified, and their policies allow the caller),
-   * and the addresses they cover are left out of the caller's own checks.
+   * none). Each other account's identity it names is checked first (verified by its owner, and its policies allow the
+   * caller for each address it is named for); an address is left out of the caller's own checks only where it plays
+   * the part its ARN was named for (a Sender mailbox: where its address was allowed as a From address). Every other
+   * sender address must be the caller's, as without ARNs.
    */
   public Future<SenderProfile> authorize(Caller caller, Mailbox from, List<Mailbox> otherSenders,
       List<Mailbox> recipients, Delegation delegation) {
     String account = caller.account().id();
-    List<NamedIdentity> foreign = new ArrayList<>(2);
+    Map<IdentityArn, List<SenderAddress>> foreign = new LinkedHashMap<>(2);
     if (delegation != null && !caller.isSystem()) {
-      for (NamedIdentity n : delegation.named()) {
-        if (!n.arn().account().equals(account)) {
-          foreign.add(n);
+      for (SenderAddress s : delegation.senders()) {
+        if (s.arn() != null && !s.arn().account().equals(account)) {
+          foreign.computeIfAbsent(s.arn(), a -> new ArrayList<>(2)).add(s);
         }
       }
     }
     if (foreign.isEmpty()) {
       return authorize(caller, from, otherSenders, recipients); // the caller's own identities: as without an ARN
     }
-    NamedIdentity forFrom = null;
+    SenderAddress source = delegation.senders().get(0);
+    boolean sourceDelegated = isForeign(source, account);
+    List<Mailbox> own = new ArrayList<>(delegation.senders().size());
+    for (SenderAddress s : delegation.senders()) {
+      boolean covered = isForeign(s, account) || (s.role() == Role.SENDER_HEADER
+          && delegation.senders().stream().anyMatch(f -> f.role() != Role.RETURN_PATH && isForeign(f, account)
+              && f.mailbox().address().equalsIgnoreCase(s.mailbox().address())));
+      if (!covered && (sourceDelegated || !s.mailbox().address().equalsIgnoreCase(from.address()))
+          && own.stream().noneMatch(m -> m.address().equalsIgnoreCase(s.mailbox().address()))) {
+        own.add(s.mailbox());
+      }
+    }
     List<Future<Map<String, IdentityDirectory.Facts>>> checks = new ArrayList<>(foreign.size());
-    for (NamedIdentity n : foreign) {
-      checks.add(permitted(caller, n, from, recipients, delegation));
-      if (n.address().address().equalsIgnoreCase(from.address())) {
-        forFrom = n;
+    Future<Map<String, IdentityDirectory.Facts>> sourceCheck = null;
+    for (Map.Entry<IdentityArn, List<SenderAddress>> e : foreign.entrySet()) {
+      Future<Map<String, IdentityDirectory.Facts>> check = permitted(caller, e.getKey(), e.getValue(), recipients,
+          delegation);
+      checks.add(check);
+      if (sourceDelegated && e.getKey().equals(source.arn())) {
+        sourceCheck = check;
       }
     }
-    List<Mailbox> own = new ArrayList<>(otherSenders.size());
-    for (Mailbox m : otherSenders) {
-      if (foreign.stream().noneMatch(n -> n.address().address().equalsIgnoreCase(m.address()))) {
-        own.add(m);
-      }
-    }
-    int fromCheck = forFrom == null ? -1 : foreign.indexOf(forFrom);
-    return Future.all(checks).compose(all -> fromCheck < 0 ? authorize(caller, from, own, recipients)
-        : authorize(caller, from, own, recipients, checks.get(fromCheck).result()));
+    Future<Map<String, IdentityDirectory.Facts>> forSource = sourceCheck;
+    return Future.all(checks).compose(all -> forSource == null ? authorize(caller, from, own, recipients)
+        : authorize(caller, from, own, recipients, forSource.result()));
+  }
+
+  private static boolean isForeign(SenderAddress s, String account) {
+    return s.arn() != null && !s.arn().account().equals(account);
   }
 
   /**
-   * The other account's identity {@code n} names must be verified and its policies must let the caller send this;
-   * completes with the owner's facts about the address and its domain (which sign it), or fails AccessDenied.
+   * The other account's identity {@code arn} must be verified and its policies must let the caller send from each of
+   * the addresses it is named for ({@code named}); completes with the owner's facts about them and their domains
+   * (which sign the Source), or fails AccessDenied. Each address is asked as {@code ses:FromAddress} with its display
+   * name, a Return-Path as {@code ses:FeedbackAddress} beside the Source; no Deny may match any sender address.
    */
-  private Future<Map<String, IdentityDirectory.Facts>> permitted(Caller caller, NamedIdentity n, Mailbox from,
-      List<Mailbox> recipients, Delegation delegation) {
-    String address = n.address().address().toLowerCase(Locale.ROOT);
-    List<String> names = List.of(n.arn().identity(), address, IdentityNames.domainOf(address));
+  private Future<Map<String, IdentityDirectory.Facts>> permitted(Caller caller, IdentityArn arn,
+      List<SenderAddress> named, List<Mailbox> recipients, Delegation delegation) {
+    Set<String> names = new LinkedHashSet<>();
+    names.add(arn.identity());
+    for (SenderAddress s : named) {
+      String address = s.mailbox().address().toLowerCase(Locale.ROOT);
+      names.add(address);
+      names.add(IdentityNames.domainOf(address));
+    }
     SesException denied = new SesException(SesError.ACCESS_DENIED, "User `arn:aws:iam::" + caller.account().id()
         + ":root' is not authorized to perform `" + delegation.action() + "' on resource `"
-        + n.arn().format(policies.region()) + "'");
-    return identities.lookup(n.arn().account(), new LinkedHashSet<>(names)).compose(facts -> {
-      IdentityDirectory.Facts identity = facts.get(n.arn().identity());
+        + arn.format(policies.region()) + "'");
+    return identities.lookup(arn.account(), names).compose(facts -> {
+      IdentityDirectory.Facts identity = facts.get(arn.identity());
       if (identity == null || !identity.verified()) {
         return Future.failedFuture(denied);
       }
@@ -144,11 +180,29 @@ public final class SendAuthorization {
       for (Mailbox r : recipients) {
         to.add(r.address());
       }
-      String displayName = from.displayName() == null || from.displayName().isEmpty() ? null : from.displayName();
-      return policies.allows(n.arn(), now -> new IdentityPolicy.Request(caller.account().id(), delegation.action(),
-              from.address(), displayName, delegation.feedbackAddress(), to, now))
-          .compose(allowed -> allowed ? Future.succeededFuture(facts) : Future.failedFuture(denied));
+      List<IdentityPolicy.FromMailbox> froms = new ArrayList<>(delegation.senders().size());
+      for (SenderAddress s : delegation.senders()) {
+        if (s.role() != Role.RETURN_PATH) {
+          froms.add(fromMailbox(s.mailbox()));
+        }
+      }
+      Mailbox source = delegation.senders().get(0).mailbox();
+      return policies.allows(arn, delegation.policyReads(), now -> {
+        List<IdentityPolicy.Request> asked = new ArrayList<>(named.size());
+        for (SenderAddress s : named) {
+          // the Return-Path is the feedback address, not a From address: its ARN is asked for the Source's
+          IdentityPolicy.FromMailbox f = fromMailbox(s.role() == Role.RETURN_PATH ? source : s.mailbox());
+          asked.add(new IdentityPolicy.Request(caller.account().id(), delegation.action(), f.address(),
+              f.displayName(), delegation.feedbackAddress(), to, now, froms));
+        }
+        return asked;
+      }).compose(allowed -> allowed ? Future.succeededFuture(facts) : Future.failedFuture(denied));
     });
+  }
+
+  private static IdentityPolicy.FromMailbox fromMailbox(Mailbox m) {
+    return new IdentityPolicy.FromMailbox(m.address(),
+        m.displayName() == null || m.displayName().isEmpty() ? null : m.displayName());
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.mailgate.send;
 
 import io.mailgate.SesException;
+import io.mailgate.identity.IdentityPolicies;
 import java.util.List;
 
 /**
@@ -57,15 +58,17 @@ public record SendRequest(String from, Destination destination, List<String> rep
    * @param headerFrom for a raw message's From header (v1 FromArn, {@code X-SES-FROM-ARN})
    * @param returnPath for the Return-Path (v2 FeedbackForwardingEmailAddressIdentityArn, v1 ReturnPathArn,
    *     {@code X-SES-RETURN-PATH-ARN})
+   * @param policyReads the identities' policies as read for this call: one read for all the entries of a bulk send
    */
-  public record IdentityArns(String action, String from, String headerFrom, String returnPath) {
+  public record IdentityArns(String action, String from, String headerFrom, String returnPath,
+      IdentityPolicies.Reads policyReads) {
     /** The ARNs given, or null when none is (most sends): null for a blank one, as SDKs send "" for unset. */
     public static IdentityArns of(String action, String from, String headerFrom, String returnPath) {
       from = blankToNull(from);
       headerFrom = blankToNull(headerFrom);
       returnPath = blankToNull(returnPath);
       return from == null && headerFrom == null && returnPath == null ? null
-          : new IdentityArns(action, from, headerFrom, returnPath);
+          : new IdentityArns(action, from, headerFrom, returnPath, new IdentityPolicies.Reads());
     }
 
     private static String blankToNull(String s) {

@@ -372,11 +372,15 @@ public final class SendService {
       List<Mailbox> cc = parseAll(d.cc(), "CcAddresses");
       List<Mailbox> bcc = parseAll(d.bcc(), "BccAddresses");
       // a Sender header is a sender address like From: it must be verified too
-      List<Mailbox> senders = new ArrayList<>(0);
+      List<Mailbox> senderHeader = new ArrayList<>(0);
       for (MessageHeader h : simple.headers()) {
         if (h.name().equalsIgnoreCase("Sender")) {
-          addSender(senders, from, MailboxParser.parse(h.value()));
+          senderHeader.add(MailboxParser.parse(h.value()));
         }
+      }
+      List<Mailbox> senders = new ArrayList<>(senderHeader.size());
+      for (Mailbox m : senderHeader) {
+        addSender(senders, from, m);
       }
       // the Return-Path (v1 ReturnPath, v2 FeedbackForwardingEmailAddress) receives forwarded feedback: verified too,
       // or any account could mail bounce notices to anyone
@@ -387,7 +391,7 @@ public final class SendService {
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
       return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now, headers, simple,
-          delegation(request, from, null));
+          delegation(request, from, List.of(), senderHeader));
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
@@ -415,50 +419,76 @@ public final class SendService {
     checkSize(prepared.content().length);
     // every sender address the message carries must be verified, not only the one that signs it:
     // the From header when the caller named another source, and the SMTP envelope sender
-    List<Mailbox> otherSenders = new ArrayList<>(2 + prepared.senders().size());
+    List<Mailbox> froms = new ArrayList<>(1 + prepared.moreFroms().size());
     if (prepared.from() != null) {
-      addSender(otherSenders, from, prepared.from());
+      froms.add(prepared.from());
     }
-    for (Mailbox m : prepared.senders()) {
+    froms.addAll(prepared.moreFroms());
+    List<Mailbox> otherSenders = new ArrayList<>(2 + froms.size() + prepared.sender().size());
+    for (Mailbox m : froms) {
+      addSender(otherSenders, from, m);
+    }
+    for (Mailbox m : prepared.sender()) {
       addSender(otherSenders, from, m);
     }
     if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
       addSender(otherSenders, from, MailboxParser.parse(request.envelopeSender()));
     }
     return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now, null, null,
-        delegation(request, from, prepared.from()));
+        delegation(request, from, froms, prepared.sender()));
   }
 
   /**
-   * The identity ARNs a send names, each for its address (the From address, a raw message's From header, the
-   * Return-Path), read and checked: an ARN that is malformed, of another region, or of an identity its address does
-   * not belong to is a BadRequest. Null when the send names none.
+   * Every sender address of a send that names identity ARNs, each with the ARN named for its part: the Source's
+   * (SourceArn; for a raw message without a Source, the From header's), the From header's (FromArn; its first
+   * mailbox, and any other of the same identity), none for a Sender, the Return-Path's (ReturnPathArn). As in SES, a
+   * SourceArn also stands for a From header or Return-Path that has no ARN of its own, where its identity holds them.
+   * An ARN that is malformed, of another region, or of an identity its address does not belong to is a BadRequest.
+   * Null when the send names none.
    */
-  private SendAuthorization.Delegation delegation(SendRequest request, Mailbox from, Mailbox headerFrom) {
+  private SendAuthorization.Delegation delegation(SendRequest request, Mailbox from, List<Mailbox> headerFroms,
+      List<Mailbox> senderHeader) {
     SendRequest.IdentityArns arns = request.identityArns();
     if (arns == null) {
       return null;
     }
     Mailbox returnPath = request.envelopeSender() == null || request.envelopeSender().isEmpty() ? null
         : MailboxParser.parse(request.envelopeSender());
-    List<SendAuthorization.NamedIdentity> named = new ArrayList<>(3);
-    name(named, from, arns.from());
-    name(named, headerFrom, arns.headerFrom());
-    name(named, returnPath, arns.returnPath());
-    return new SendAuthorization.Delegation(arns.action(), List.copyOf(named),
-        returnPath == null ? from.address() : returnPath.address());
+    IdentityArn fromArn = headerFroms.isEmpty() ? null : arn(arns.headerFrom(), headerFroms.get(0));
+    IdentityArn sourceArn = arns.from() != null ? arn(arns.from(), from)
+        : request.from() == null ? covering(fromArn, from) : null;
+    List<SendAuthorization.SenderAddress> senders = new ArrayList<>(2 + headerFroms.size() + senderHeader.size());
+    senders.add(new SendAuthorization.SenderAddress(SendAuthorization.Role.SOURCE, from, sourceArn));
+    for (Mailbox m : headerFroms) {
+      senders.add(new SendAuthorization.SenderAddress(SendAuthorization.Role.FROM_HEADER, m,
+          covering(fromArn != null ? fromArn : sourceArn, m)));
+    }
+    for (Mailbox m : senderHeader) {
+      senders.add(new SendAuthorization.SenderAddress(SendAuthorization.Role.SENDER_HEADER, m, null));
+    }
+    if (returnPath != null) {
+      senders.add(new SendAuthorization.SenderAddress(SendAuthorization.Role.RETURN_PATH, returnPath,
+          arns.returnPath() != null ? arn(arns.returnPath(), returnPath) : covering(sourceArn, returnPath)));
+    }
+    return new SendAuthorization.Delegation(arns.action(), List.copyOf(senders),
+        returnPath == null ? from.address() : returnPath.address(), arns.policyReads());
   }
 
-  private void name(List<SendAuthorization.NamedIdentity> named, Mailbox address, String arn) {
-    if (arn == null || address == null) {
-      return; // an ARN for an address the send does not have names nothing
+  /** The identity ARN given for {@code address}, read and checked to hold it; null when none is given. */
+  private IdentityArn arn(String arn, Mailbox address) {
+    if (arn == null) {
+      return null;
     }
     IdentityArn parsed = IdentityArn.parse(arn, region, "identity ARN");
     if (!parsed.covers(address.address())) {
       throw SesException.badRequest("Address " + address.address() + " does not belong to identity " + parsed.identity()
           + " (" + MailboxParser.abbreviate(arn) + ").");
     }
-    named.add(new SendAuthorization.NamedIdentity(address, parsed));
+    return parsed;
+  }
+
+  private static IdentityArn covering(IdentityArn arn, Mailbox address) {
+    return arn != null && arn.covers(address.address()) ? arn : null;
   }
 
   /** {@code m} among the senders to verify, unless it is the From address or already there. */

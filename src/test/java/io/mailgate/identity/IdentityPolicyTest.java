@@ -103,6 +103,42 @@ class IdentityPolicyTest {
         "{\"StringEquals\":{\"ses:FromAddress\":\"other@example.com\"}}")), PLAIN));
   }
 
+  /** Without a prefix, a Deny on the recipients applies when any one of them matches: a mixed list is refused. */
+  @Test
+  void aDenyOnRecipientsAppliesToAnyOfThem() {
+    String p = policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
+        "{\"StringLike\":{\"ses:Recipients\":\"*@competitor.test\"}}"));
+    assertFalse(allows(p, send("news@example.com", null, List.of("a@competitor.test"))));
+    assertFalse(allows(p, send("news@example.com", null, List.of("a@competitor.test", "b@ok.test"))));
+    assertTrue(allows(p, send("news@example.com", null, List.of("b@ok.test", "c@ok.test"))));
+    // ForAllValues: says so
+    assertTrue(allows(p.replace("StringLike", "ForAllValues:StringLike"),
+        send("news@example.com", null, List.of("a@competitor.test", "b@ok.test"))));
+    // an Allow still needs every recipient
+    assertFalse(allows(policy(allow("{\"StringLike\":{\"ses:Recipients\":\"*@ok.test\"}}")),
+        send("news@example.com", null, List.of("a@competitor.test", "b@ok.test"))));
+  }
+
+  /** A Deny is tested against every sender address of the message, not only the one asked for. */
+  @Test
+  void aDenyMatchesAnySenderAddress() {
+    String p = policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
+        "{\"StringEquals\":{\"ses:FromAddress\":\"ceo@example.com\"}}"));
+    IdentityPolicy.Request withCeo = new IdentityPolicy.Request(DELEGATE, "ses:SendRawEmail", "news@example.com", null,
+        "news@example.com", List.of("a@x.test"), NOW, List.of(new IdentityPolicy.FromMailbox("news@example.com", null),
+        new IdentityPolicy.FromMailbox("CEO@example.com", "The CEO")));
+    assertFalse(allows(p, withCeo));
+    assertTrue(allows(p, PLAIN));
+  }
+
+  /** A date past what an Instant holds cannot be evaluated: it fails closed rather than failing the send. */
+  @Test
+  void anOutOfRangeDateFailsClosed() {
+    String far = "{\"DateGreaterThan\":{\"aws:CurrentTime\":\"99999999999999999\"}}";
+    assertFalse(allows(policy(allow(far)), PLAIN));
+    assertFalse(allows(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"", far)), PLAIN));
+  }
+
   @Test
   void malformedPoliciesAreRefusedWithWhatIsWrong() {
     assertInvalid("not json", "not a JSON object");

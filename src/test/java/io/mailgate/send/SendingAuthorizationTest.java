@@ -38,16 +38,20 @@ class SendingAuthorizationTest {
   static Tenant delegate;
   static Tenant stranger;
   static final String DOMAIN = "owner-brand.example";
+  /** An address of the delegate's own. */
+  static final String OWN = "me@delegate-own.example";
   static String domainArn;
 
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
-    node = TestNode.start(relay.url());
+    // no sender is verified by its first use here: an address a delegate may not use stays refused
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DEV_AUTO_VERIFY_SENDERS, false));
     owner = Tenant.create(node, "identity-owner");
     delegate = Tenant.create(node, "delegate-sender");
     stranger = Tenant.create(node, "stranger");
     owner.v2().createEmailIdentity(r -> r.emailIdentity(DOMAIN)); // start-dev: verified, DKIM too
+    delegate.v2().createEmailIdentity(r -> r.emailIdentity(OWN));
     domainArn = arn(owner.id(), DOMAIN);
   }
 
@@ -172,6 +176,8 @@ class SendingAuthorizationTest {
   void arnsThatCannotBeUsedAreBadRequests() {
     policy(DOMAIN, statement("Allow", DOMAIN, null));
     for (String bad : List.of("not-an-arn", "arn:aws:ses:us-east-1:" + owner.id() + ":template/x",
+        "arn:aws-cn:ses:us-east-1:" + owner.id() + ":identity/" + DOMAIN,
+        "arn:foo:ses:us-east-1:" + owner.id() + ":identity/" + DOMAIN,
         "arn:aws:ses:eu-west-1:" + owner.id() + ":identity/" + DOMAIN, "arn:aws:ses:us-east-1:1234:identity/" + DOMAIN,
         arn(owner.id(), "other-brand.example"))) {
       assertThrows(BadRequestException.class, () -> delegate.v2().sendEmail(send("news@" + DOMAIN, bad, "bad arn",
@@ -182,10 +188,8 @@ class SendingAuthorizationTest {
 
   @Test
   void theCallersOwnArnWorksAsWithout() {
-    delegate.v2().createEmailIdentity(r -> r.emailIdentity("me@delegate-own.example"));
     String subject = "own arn " + UUID.randomUUID();
-    delegate.v2().sendEmail(send("me@delegate-own.example", arn(delegate.id(), "me@delegate-own.example"), subject,
-        "a@partner.test"));
+    delegate.v2().sendEmail(send(OWN, arn(delegate.id(), OWN), subject, "a@partner.test"));
     awaitReceived(subject);
   }
 
@@ -212,5 +216,131 @@ class SendingAuthorizationTest {
             .source(identity).sourceArn(arn(owner.id(), identity)).destination(d -> d.toAddresses("a@partner.test"))
             .message(m -> m.subject(s -> s.data("x")).body(b -> b.text(t -> t.data("x"))))));
     assertEquals("AccessDenied", viaParameter.awsErrorDetails().errorCode());
+  }
+
+  static byte[] raw(String headers, String subject) {
+    return (headers + "To: a@partner.test\r\nSubject: " + subject + "\r\n\r\nbody\r\n").getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** v1 SendRawEmail's error code for what the delegate sends, or null when it was accepted. */
+  static String v1Raw(String source, String sourceArn, String fromArn, byte[] message) {
+    try {
+      delegate.v1().sendRawEmail(r -> r.source(source).sourceArn(sourceArn).fromArn(fromArn)
+          .rawMessage(m -> m.data(SdkBytes.fromByteArray(message))));
+      return null;
+    } catch (software.amazon.awssdk.services.ses.model.SesException e) {
+      return e.awsErrorDetails().errorCode();
+    }
+  }
+
+  /** v2 SendEmail (Raw) from the delegate's own address with the owner's bounces@ as Return-Path: its error code. */
+  static String v2RawWithOwnersReturnPath(byte[] message) {
+    try {
+      delegate.v2().sendEmail(r -> r.fromEmailAddress(OWN).feedbackForwardingEmailAddress("bounces@" + DOMAIN)
+          .feedbackForwardingEmailAddressIdentityArn(domainArn).content(c -> c.raw(m -> m.data(
+              SdkBytes.fromByteArray(message)))));
+      return null;
+    } catch (SesV2Exception e) {
+      return e.awsErrorDetails().errorCode();
+    }
+  }
+
+  /**
+   * Each ARN covers the address of the part it is named for (SES: SourceArn the Source, FromArn the From header,
+   * ReturnPathArn the Return-Path), and that address is what its policy is asked about: a From header is not
+   * authorized by asking about the Source.
+   */
+  @Test
+  void theFromHeaderIsAuthorizedForItselfNotForTheSource() {
+    policy(DOMAIN, statement("Allow", DOMAIN, "{\"StringEquals\":{\"ses:FromAddress\":\"news@" + DOMAIN + "\"}}"),
+        statement("Deny", DOMAIN, "{\"StringEquals\":{\"ses:FromAddress\":\"ceo@" + DOMAIN + "\"}}"));
+    String ceo = "ceo header " + UUID.randomUUID();
+    assertEquals("AccessDenied", v1Raw("news@" + DOMAIN, domainArn, domainArn,
+        raw("From: \"The CEO\" <ceo@" + DOMAIN + ">\r\n", ceo)));
+    String news = "news header " + UUID.randomUUID();
+    assertNull(v1Raw("news@" + DOMAIN, domainArn, domainArn, raw("From: News <news@" + DOMAIN + ">\r\n", news)));
+    awaitReceived(news);
+
+    // the caller's own Source does not let a denied From header through
+    policy(DOMAIN, statement("Allow", DOMAIN, null),
+        statement("Deny", DOMAIN, "{\"StringEquals\":{\"ses:FromAddress\":\"ceo@" + DOMAIN + "\"}}"));
+    assertEquals("AccessDenied", v1Raw(OWN, null, null, raw("X-SES-FROM-ARN: " + domainArn + "\r\nFrom: ceo@" + DOMAIN
+        + "\r\n", ceo)));
+
+    // a Deny is tested against every sender address of the message, not only the ones its identity is named for
+    policy(DOMAIN, statement("Allow", DOMAIN, null),
+        statement("Deny", DOMAIN, "{\"StringLike\":{\"ses:FromDisplayName\":\"*CEO*\"}}"));
+    assertEquals("AccessDenied", v1Raw("news@" + DOMAIN, domainArn, null, raw("From: \"The CEO\" <" + OWN + ">\r\n",
+        ceo)));
+    assertEquals(0, relay.received().stream().filter(r -> r.text().contains(ceo)).count());
+  }
+
+  /** An address named as the Return-Path may be that, not a From or Sender address. */
+  @Test
+  void aReturnPathArnDoesNotAuthorizeTheSameAddressAsFrom() {
+    policy(DOMAIN, statement("Allow", DOMAIN, "{\"StringLike\":{\"ses:FromAddress\":\"*@delegate-own.example\"},"
+        + "\"StringEquals\":{\"ses:FeedbackAddress\":\"bounces@" + DOMAIN + "\"}}"));
+    String ok = "own from owner return path " + UUID.randomUUID();
+    assertNull(v2RawWithOwnersReturnPath(raw("From: " + OWN + "\r\n", ok)));
+    awaitReceived(ok);
+    String spoof = "return path as from " + UUID.randomUUID();
+    assertEquals("MessageRejected", v2RawWithOwnersReturnPath(raw("From: \"Owner Billing\" <bounces@" + DOMAIN
+        + ">\r\n", spoof)));
+    assertEquals("MessageRejected", v2RawWithOwnersReturnPath(raw("From: " + OWN + ", bounces@" + DOMAIN + "\r\n",
+        spoof)));
+    assertEquals("MessageRejected", v2RawWithOwnersReturnPath(raw("From: " + OWN + "\r\nSender: bounces@" + DOMAIN
+        + "\r\n", spoof)));
+    assertEquals(0, relay.received().stream().filter(r -> r.text().contains(spoof)).count());
+  }
+
+  /** Beside a delegated From, a Sender or a further From mailbox is still the caller's to have verified. */
+  @Test
+  void otherSendersOfADelegatedMessageAreTheCallersOwn() {
+    policy(DOMAIN, statement("Allow", DOMAIN, null));
+    String subject = "other senders " + UUID.randomUUID();
+    assertNull(v1Raw("news@" + DOMAIN, domainArn, null, raw("From: news@" + DOMAIN + "\r\nSender: " + OWN + "\r\n",
+        subject)));
+    awaitReceived(subject);
+    String refused = "other senders refused " + UUID.randomUUID();
+    assertEquals("MessageRejected", v1Raw("news@" + DOMAIN, domainArn, null, raw("From: news@" + DOMAIN
+        + "\r\nSender: someone@unowned.test\r\n", refused)));
+    assertEquals("MessageRejected", v1Raw("news@" + DOMAIN, domainArn, null, raw("From: news@" + DOMAIN
+        + ", someone@unowned.test\r\n", refused)));
+    assertEquals(0, relay.received().stream().filter(r -> r.text().contains(refused)).count());
+  }
+
+  /** The owner must have verified the identity: a pending one lets no delegate send, whatever its policies say. */
+  @Test
+  void anIdentityItsOwnerHasNotVerifiedIsRefused() {
+    String pending = "pending-brand.example";
+    owner.v2().createEmailIdentity(r -> r.emailIdentity(pending));
+    policy(pending, statement("Allow", pending, null));
+    Db.execute(node.config().get(MailgateConfig.PG_URL), "UPDATE identities SET verification_status = 'PENDING' "
+        + "WHERE account_id = '" + owner.id() + "' AND identity = '" + pending + "'");
+    assertDenied(delegate, send("news@" + pending, arn(owner.id(), pending), "pending owner", "a@partner.test"));
+  }
+
+  /** A bulk send's Return-Path reaches each entry, and its policy's ses:FeedbackAddress, in v2 and v1. */
+  @Test
+  void bulkSendsCarryTheirReturnPath() {
+    String statements = statement("Allow", DOMAIN, "{\"StringEquals\":{\"ses:FeedbackAddress\":\"bounces@" + DOMAIN
+        + "\"}}").replace("[\"ses:SendEmail\",\"ses:SendRawEmail\"]", "[\"ses:SendBulkEmail\",\"ses:SendBulkTemplatedEmail\"]");
+    policy(DOMAIN, statements);
+    delegate.v2().createEmailTemplate(r -> r.templateName("bulk-feedback").templateContent(t -> t
+        .subject("bulk feedback {{n}}").text("hello {{n}}")));
+    String n = UUID.randomUUID().toString();
+    assertEquals("SUCCESS", delegate.v2().sendBulkEmail(r -> r.fromEmailAddress("news@" + DOMAIN)
+        .fromEmailAddressIdentityArn(domainArn).feedbackForwardingEmailAddress("bounces@" + DOMAIN)
+        .feedbackForwardingEmailAddressIdentityArn(domainArn)
+        .defaultContent(c -> c.template(t -> t.templateName("bulk-feedback").templateData("{\"n\":\"" + n + "\"}")))
+        .bulkEmailEntries(e -> e.destination(d -> d.toAddresses("bulk@partner.test")))).bulkEmailEntryResults()
+        .get(0).statusAsString());
+    awaitReceived("bulk feedback " + n);
+    String v1 = UUID.randomUUID().toString();
+    assertEquals("Success", delegate.v1().sendBulkTemplatedEmail(r -> r.source("news@" + DOMAIN).sourceArn(domainArn)
+        .returnPath("bounces@" + DOMAIN).returnPathArn(domainArn).template("bulk-feedback")
+        .defaultTemplateData("{\"n\":\"" + v1 + "\"}")
+        .destinations(d -> d.destination(x -> x.toAddresses("bulk@partner.test")))).status().get(0).statusAsString());
+    awaitReceived("bulk feedback " + v1);
   }
 }

@@ -82,7 +82,8 @@ public final class BulkEmailHandler {
           replacementData != null ? replacementData : content.data()));
     }
     return send(caller, string(body, "FromEmailAddress", ""), strings(body, "ReplyToAddresses", ""),
-        string(body, "ConfigurationSetName", ""), content, entries, SendRequest.IdentityArns.of("ses:SendBulkEmail",
+        string(body, "ConfigurationSetName", ""), string(body, "FeedbackForwardingEmailAddress", ""), content,
+        entries, SendRequest.IdentityArns.of("ses:SendBulkEmail",
             string(body, "FromEmailAddressIdentityArn", ""), null,
             string(body, "FeedbackForwardingEmailAddressIdentityArn", "")))
         .recover(e -> {
@@ -111,9 +112,11 @@ public final class BulkEmailHandler {
    * Renders the template once per entry and sends each entry as its own message: one result per entry, in order,
    * with SES v2's status names ({@code Status}, and {@code MessageId} or {@code Error}). Fails as a whole only when
    * the template does not exist (TEMPLATE_NOT_FOUND) or cannot be read.
+   *
+   * @param returnPath every entry's Return-Path ({@link SendRequest#envelopeSender()}), or null
    */
   public Future<List<JsonObject>> send(Caller caller, String from, List<String> replyTo, String configurationSet,
-      TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns) {
+      String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns) {
     Templates templates = sends.templates();
     List<String> data = new ArrayList<>(entries.size());
     for (Entry e : entries) {
@@ -121,12 +124,12 @@ public final class BulkEmailHandler {
     }
     return templates.resolve(caller.account().id(), content)
         .compose(template -> templates.render(template, data))
-        .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, content, entries, outcomes,
+        .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, returnPath, content, entries, outcomes,
             identityArns));
   }
 
   private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
-      TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes,
+      String returnPath, TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes,
       SendRequest.IdentityArns identityArns) {
     List<Future<JsonObject>> results = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
@@ -139,7 +142,7 @@ public final class BulkEmailHandler {
         try {
           SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
           sent = sends.send(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet, entry.tags(),
-              simple, null, null, identityArns));
+              simple, returnPath, null, identityArns));
         } catch (SesException e) {
           sent = Future.failedFuture(e);
         }
