@@ -457,6 +457,7 @@ public final class ApiVerticle extends VerticleBase {
     String token = config.get(MailgateConfig.METRICS_TOKEN);
     io.mailgate.metrics.Metrics metrics = io.mailgate.metrics.Metrics.of(vertx);
     return ctx -> {
+      ByteBudget deliveryContents = (ByteBudget) vertx.sharedData().getLocalMap("mailgate.delivery").get("contents");
       if (!metricsAllowed(ctx.request().remoteAddress(), ctx.request().getHeader("Authorization"), token)) {
         ctx.response().setStatusCode(403).putHeader("content-type", "text/plain").end("Forbidden\n");
         return;
@@ -468,7 +469,7 @@ public final class ApiVerticle extends VerticleBase {
       Sites.Summary s = sites.summary();
       ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
           .end(metrics.render(new io.mailgate.metrics.Metrics.Gauges(s.sites(), s.connections(), s.waiting(),
-              budget.held())));
+              budget.held(), deliveryContents == null ? 0 : deliveryContents.held())));
     };
   }
 

@@ -135,7 +135,8 @@ public final class Metrics implements Shareable {
   }
 
   /** What a scrape reads besides the counters. */
-  public record Gauges(int sites, int connections, int waitingForConnection, long requestBodyBytes) {}
+  public record Gauges(int sites, int connections, int waitingForConnection, long requestBodyBytes,
+      long deliveryContentBytes) {}
 
   public String render(Gauges g) {
     StringBuilder b = new StringBuilder(4096);
@@ -197,6 +198,8 @@ public final class Metrics implements Shareable {
         g.connections());
     gauge(b, "mailgate_delivery_waiting", "Attempts waiting for a connection to their site.", g.waitingForConnection());
     gauge(b, "mailgate_http_request_body_bytes", "Request bodies this node holds or has claimed.", g.requestBodyBytes());
+    gauge(b, "mailgate_delivery_content_bytes", "Message content this node's delivery holds (delivery.maxContentKb).",
+        g.deliveryContentBytes());
     MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     gauge(b, "mailgate_jvm_heap_used_bytes", "Heap in use.", heap.getUsed());
     if (heap.getMax() >= 0) {

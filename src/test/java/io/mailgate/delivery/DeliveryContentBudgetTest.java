@@ -3,6 +3,7 @@ package io.mailgate.delivery;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.ByteBudget;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.RecordingSmtpServer;
@@ -74,5 +75,7 @@ class DeliveryContentBudgetTest {
       assertTrue(relay.received().stream().anyMatch(r -> Arrays.equals(raw, r.data())), "a message changed");
     }
     assertEquals(0, relay.pipelinedAfterData(), "a message was read while the budget was spent");
+    ByteBudget contents = (ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.delivery").get("contents");
+    Await.until(contents::held, held -> held == 0, Duration.ofSeconds(5)); // all given back once all are done
   }
 }

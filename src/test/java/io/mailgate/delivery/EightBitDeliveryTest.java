@@ -246,7 +246,7 @@ class EightBitDeliveryTest {
   }
 
   static String metrics() {
-    return Metrics.of(node.vertx()).render(new Metrics.Gauges(0, 0, 0, 0));
+    return Metrics.of(node.vertx()).render(new Metrics.Gauges(0, 0, 0, 0, 0));
   }
 
   static String decoded(org.apache.james.mime4j.dom.Body body) throws IOException {
