@@ -25,9 +25,10 @@ import java.util.Set;
  *
  * <p>Sending authorization: an address the send names another account's identity ARN for, in the part of the message
  * that ARN is for ({@link Role}), is not the caller's to verify; that identity must be verified by its owner and its
- * policies must let the caller send ({@link IdentityPolicies}), or the send is AccessDenied. A Source sent this way is signed with the owner's DKIM key
- * and uses the owner's MAIL FROM domain, but not the owner's default configuration set: the message is the caller's
- * (its limits, its events). A send that names no ARN, or only the caller's own identities, is decided as before.
+ * policies must let the caller send ({@link IdentityPolicies}), or the send is AccessDenied. A Source sent this way is
+ * signed with the owner's DKIM key and uses the owner's MAIL FROM domain, but not the owner's default configuration
+ * set: the message is the caller's (its limits, its events). A send that names no ARN, or only the caller's own
+ * identities, is decided as before.
  */
 public final class SendAuthorization {
   public static final String SIMULATOR_DOMAIN = "simulator.amazonses.com";
