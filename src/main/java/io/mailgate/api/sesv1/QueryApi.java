@@ -170,9 +170,12 @@ public final class QueryApi {
    */
   public void handle(RoutingContext ctx, Buffer body) {
     String requestId = UUID.randomUUID().toString();
+    String query = ctx.request().query();
+    String contentSha256 = ctx.request().getHeader("x-amz-content-sha256");
     auth.authenticate(ctx.request(), body, SesApi.V1_QUERY)
         .compose(caller -> OffLoop.when(body == null ? 0 : body.length(),
-            () -> QueryParams.parse(signedParameters(ctx, body))).compose(params -> run(caller, params, requestId)))
+            () -> QueryParams.parse(signedParameters(query, contentSha256, body)))
+            .compose(params -> run(caller, params, requestId)))
         .onSuccess(xml -> ctx.response().putHeader("content-type", "text/xml").putHeader("x-amzn-RequestId", requestId)
             .end(xml))
         .onFailure(e -> fail(ctx, e, requestId));
@@ -202,8 +205,8 @@ public final class QueryApi {
    * (its body is not signed); a POST's form body when its hash was signed (UNSIGNED-PAYLOAD would let anyone who
    * holds the request run any action with it), or its query string when the body is empty; a GET's query string.
    */
-  private static String signedParameters(RoutingContext ctx, Buffer body) {
-    String query = ctx.request().query() == null ? "" : ctx.request().query();
+  private static String signedParameters(String rawQuery, String contentSha256, Buffer body) {
+    String query = rawQuery == null ? "" : rawQuery;
     boolean hasBody = body != null && body.length() > 0;
     if (query.contains("X-Amz-Credential=")) {
       if (hasBody) {
@@ -214,7 +217,7 @@ public final class QueryApi {
     if (!hasBody) {
       return query;
     }
-    if ("UNSIGNED-PAYLOAD".equals(ctx.request().getHeader("x-amz-content-sha256"))) {
+    if ("UNSIGNED-PAYLOAD".equals(contentSha256)) {
       throw SesException.badRequest("The request's parameters must be signed: UNSIGNED-PAYLOAD is not accepted here.");
     }
     if (!query.isEmpty()) {
