@@ -59,6 +59,7 @@
 #   BENCH_REDIS_URL      Redis (default redis://127.0.0.1:6379); keys under the prefix mgbench: are deleted
 #   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT, BENCH_WEBHOOK_PORT
 #                        ports (18080, 12525, 12526, 12527, 12528, 18090)
+#   BENCH_MAX_CONNECTIONS  connections of the max-throughput scenarios (default 64, what every recorded run used)
 #
 # The last line of the output is:
 #   summary accepted_per_s=A delivered_per_s=D postfix_per_s=P p99_ms=X p999_ms=Y dkim_per_s=K rsa_sign_per_s=R large_per_s=L rss_mb=M
@@ -106,7 +107,7 @@ else
   MAX_WARMUP=60; MAX_DURATION=60; RATE_WARMUP=20; RATE_DURATION=60; LARGE_WARMUP=10; LARGE_DURATION=30
   PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full; DIRECT_WARMUP=60
 fi
-MAX_CONNECTIONS=64
+MAX_CONNECTIONS="${BENCH_MAX_CONNECTIONS:-64}"
 RATE_CONNECTIONS=64
 LARGE_CONNECTIONS=16
 # start-dev's access key (the load generator's default too)
