@@ -25,7 +25,11 @@ public final class ByteBudget implements Shareable {
   static final long RESERVATION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
   /** Room kept for {@code key}'s {@code bytes} until it takes them, or until {@code untilNanos}. */
-  private record Reservation(String key, long bytes, long untilNanos) {}
+  private record Reservation(String key, long bytes, long untilNanos) {
+    boolean over() {
+      return System.nanoTime() - untilNanos > 0;
+    }
+  }
 
   private volatile Reservation reservation;
 
@@ -51,7 +55,7 @@ public final class ByteBudget implements Shareable {
         if (r != null && r.key().equals(key)) {
           reservation = null;
         }
-      } else if (r == null || r.key().equals(key) || System.nanoTime() - r.untilNanos() > 0) {
+      } else if (r == null || r.key().equals(key) || r.over()) {
         reservation = new Reservation(key, bytes, System.nanoTime() + RESERVATION_NANOS);
       }
     }
@@ -61,7 +65,7 @@ public final class ByteBudget implements Shareable {
   /** The room a reservation other than {@code key}'s keeps free. */
   private long reservedBeside(String key) {
     Reservation r = reservation;
-    if (r == null || r.key().equals(key) || System.nanoTime() - r.untilNanos() > 0) {
+    if (r == null || r.key().equals(key) || r.over()) {
       return 0;
     }
     return r.bytes();

@@ -78,6 +78,8 @@ class SendEmailErrorsTest {
     }
     String big = Base64.getEncoder().encodeToString(("From: a@example.com\r\nTo: b@example.org\r\n\r\n"
         + "x".repeat(900) + "\r\n").repeat(120).getBytes());
+    String bigger = Base64.getEncoder().encodeToString(("From: a@example.com\r\nTo: b@example.org\r\n\r\n"
+        + "x".repeat(900) + "\r\n").repeat(300).getBytes());
     return Stream.of(
         Arguments.of("malformed JSON", "{\"FromEmailAddress\": \"a@example.com\",", "Malformed JSON"),
         Arguments.of("not an object", "[1, 2]", "JSON object"),
@@ -120,6 +122,13 @@ class SendEmailErrorsTest {
             new JsonObject().put("Subject", new JsonObject().put("Data", "s"))
                 .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")
                     .put("Charset", "x-JISAutoDetect"))))).encode(), "charset"),
+        // over 256 KB: authenticated, then parsed and decoded on a worker thread, with the same answers
+        Arguments.of("malformed JSON over 256 KB", "{\"FromEmailAddress\": \"" + "a".repeat(300_000) + "\",",
+            "Malformed JSON"),
+        Arguments.of("bad base64 over 256 KB", ok.copy().put("Content", new JsonObject().put("Raw",
+            new JsonObject().put("Data", "!!!not base64!!!".repeat(20_001)))).encode(), "base64"),
+        Arguments.of("raw over the size limit, over 256 KB", ok.copy().put("Content", new JsonObject().put("Raw",
+            new JsonObject().put("Data", bigger))).encode(), "Message length"),
         Arguments.of("bad tag", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject().put("Name", "a b")
             .put("Value", "v"))).encode(), "EmailTag"));
   }

@@ -405,10 +405,7 @@ public final class SigV4Verifier {
   }
 
   private static String bodySha256(byte[] body) {
-    if (body.length == 0) return EMPTY_SHA256;
-    StringBuilder hex = new StringBuilder(64);
-    appendHex(hex, SigningKeys.sha256(body));
-    return hex.toString();
+    return body.length == 0 ? EMPTY_SHA256 : bodySha256(java.nio.ByteBuffer.wrap(body));
   }
 
   /**
