@@ -28,7 +28,7 @@
 #                  sends/s and events posted/s, then waits until every event (two per message) has been posted;
 #        tracking: a configuration set whose destination (Open, Click) is the webhook receiver; one message with a
 #                  link sent with it, its tracked link read from the stored message, then wrk (installed when
-#                  missing), 64 connections, follows that link for the measured time: clicks/s answered with a 302
+#                  missing), BENCH_MAX_CONNECTIONS connections, follows that link for the measured time: clicks/s answered with a 302
 #                  (each Click committed to the outbox first), then waits until every Click has been posted;
 #        direct:   a second node in direct delivery mode: dnsmasq (installed when missing) answers the MX of
 #                  example.org with a host on 127.0.0.1, and the node delivers to its port (the sink); 2 KB, max
@@ -59,7 +59,10 @@
 #   BENCH_REDIS_URL      Redis (default redis://127.0.0.1:6379); keys under the prefix mgbench: are deleted
 #   BENCH_HTTP_PORT, BENCH_SINK_PORT, BENCH_PF_PORT, BENCH_PF_SINK_PORT, BENCH_SUBMISSION_PORT, BENCH_WEBHOOK_PORT
 #                        ports (18080, 12525, 12526, 12527, 12528, 18090)
-#   BENCH_MAX_CONNECTIONS  connections of the max-throughput scenarios (default 64, what every recorded run used)
+#   BENCH_LOADGEN_JAVA_OPTS  extra JVM options for the load generator, e.g. -Xlog:gc:file=/tmp/loadgen-gc.log
+#   BENCH_RATE_CONNECTIONS   connections of the rate scenario (default: BENCH_MAX_CONNECTIONS; 64 before 2026-11-30)
+#   BENCH_MAX_CONNECTIONS  connections of the max-throughput scenarios, dkim, events, direct and tracking (default 128;
+#                        runs recorded before 2026-11-30 used 64, which left a tenth of the machine idle at max)
 #
 # The last line of the output is:
 #   summary accepted_per_s=A delivered_per_s=D postfix_per_s=P p99_ms=X p999_ms=Y dkim_per_s=K rsa_sign_per_s=R large_per_s=L rss_mb=M
@@ -107,8 +110,10 @@ else
   MAX_WARMUP=60; MAX_DURATION=60; RATE_WARMUP=20; RATE_DURATION=60; LARGE_WARMUP=10; LARGE_DURATION=30
   PF_MESSAGES=20000; RSA_SECONDS=3; DRAIN_TIMEOUT=180; RUN_KIND=full; DIRECT_WARMUP=60
 fi
-MAX_CONNECTIONS="${BENCH_MAX_CONNECTIONS:-64}"
-RATE_CONNECTIONS=64
+MAX_CONNECTIONS="${BENCH_MAX_CONNECTIONS:-128}"
+# as many as max: the generator can then hold as many requests as max showed the node keeps (with 64 at half of
+# 128 connections' max, its own lag behind schedule reached 11-25 ms at p99, waiting for a free connection)
+RATE_CONNECTIONS="${BENCH_RATE_CONNECTIONS:-$MAX_CONNECTIONS}"
 LARGE_CONNECTIONS=16
 # start-dev's access key (the load generator's default too)
 BENCH_ACCESS_KEY=AKIAMAILGATEDEV00001
@@ -285,6 +290,7 @@ R_TRACKING_CPU=na
 R_EVENTS_PER_S=na; R_EVENTS_DRAIN=na; R_DRAIN_EVENTS=na
 R_RSS=na; R_HEAP=na; R_HEAP_COMMITTED=na; R_GC=na
 R_MAX_CPU=na; R_RATE_CPU=na; R_LARGE_CPU=na; R_MAX_PG=na; R_RATE_PG=na; R_LARGE_PG=na
+R_MAX_TIMES=na; R_RATE_TIMES=na; R_LARGE_TIMES=na; R_SUB_TIMES=na; R_DKIM_TIMES=na; R_EVENTS_TIMES=na
 R_TOTAL_ACCEPTED=0
 DRAIN_OK=na
 NOTES=()
@@ -501,7 +507,34 @@ cpu_share() { # snapshot1 snapshot2 -> "node=1.23 loadgen=0.20 ..." in cores (CP
     printf "other=%.2f machine_busy=%.2f", other, busy }'
 }
 
+metrics_snapshot() { # -> the node's time histograms' bucket lines (HTTP requests, sends and their waits, loop delay)
+  curl -sf "http://127.0.0.1:$HTTP_PORT/_mailgate/metrics" 2>/dev/null \
+    | grep -E '^mailgate_(http_request|send|send_wait|event_loop_delay)_seconds_bucket' || true
+}
+node_times() { # snapshot1-file snapshot2-file -> "http (N): p50<=.. p99<=.. p99.9<=.. ms, over 20 ms ..%; send ..; .."
+  # bucket lines come in ascending order of their bound, each histogram's together, as the node writes them
+  awk 'FNR == NR { a[$1] = $2; next }
+    { h = $1; sub(/le=.*/, "", h); le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+      if (!(h in n)) { order[++hn] = h; n[h] = 0 }
+      i = ++n[h]; bound[h, i] = (le == "+Inf") ? -1 : le * 1000; cum[h, i] = $2 - a[$1] }
+    END {
+      for (j = 1; j <= hn; j++) {
+        h = order[j]; total = cum[h, n[h]]
+        if (total <= 0) continue
+        name = h ~ /limits/ ? "limits wait" : h ~ /commit/ ? "commit wait" : h ~ /http/ ? "HTTP request" \
+          : h ~ /loop/ ? "event loop delay" : "send"
+        out = sprintf("%s (%d):", name, total); over = total
+        split("50 99 99.9", qs, " ")
+        for (q = 1; q <= 3; q++) for (i = 1; i <= n[h]; i++) if (cum[h, i] >= qs[q] / 100 * total) {
+          out = out sprintf(" p%s<=%s", qs[q], bound[h, i] < 0 ? "inf" : bound[h, i]); break }
+        for (i = 1; i <= n[h]; i++) if (bound[h, i] == 20) over = total - cum[h, i]
+        printf "%s%s ms, over 20 ms %.2f%%", (j > 1 ? "; " : ""), out, 100 * over / total
+      }
+      print "" }' "$1" "$2"
+}
+
 LAST_RESULT=""
+LAST_NODE_TIMES=""
 LAST_CPU=""
 LAST_PG=na
 pg_snapshot() { # "commits wal_records wal_fpi wal_bytes wal_sync" (commits of the benchmark database, WAL of the server)
@@ -513,7 +546,8 @@ loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) a
   # as pgbench does before each run: write out what the previous scenario dirtied now, so that
   # scenario's checkpoint does not land in this one's window (max writes more than max_wal_size)
   psql "$PG_BASE/$PG_DB" -qAt -c "CHECKPOINT" >/dev/null 2>&1 || log "$name: CHECKPOINT failed (not a superuser?)"
-  java -Xms64m -Xmx256m -XX:+UseSerialGC -jar "$LOADGEN_JAR" --url "http://127.0.0.1:$HTTP_PORT" \
+  # shellcheck disable=SC2086
+  java -Xms64m -Xmx256m -XX:+UseSerialGC ${BENCH_LOADGEN_JAVA_OPTS:-} -jar "$LOADGEN_JAR" --url "http://127.0.0.1:$HTTP_PORT" \
     --sink-file "$OUT/sink.count" --warmup "$warmup" --duration "$duration" "$@" >"$OUT/$name.log" 2>&1 &
   local pid=$!
   track "$pid"
@@ -526,11 +560,14 @@ loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) a
   cpu_snapshot "$pid" first >"$OUT/cpu.snap"
   s1="$(cat "$OUT/cpu.snap")"
   p1="$(pg_snapshot)"
+  metrics_snapshot >"$OUT/$name.times1"
   # the second snapshot 1.5 s before the generator's end, however long the first one took
   sleep "$(awk -v s="$started" -v n="$(now_s)" -v w="$warmup" -v d="$duration" \
     'BEGIN { t = s + w + d - 1.5 - n; printf "%.2f", (t > 0 ? t : 0) }')"
   s2="$(cpu_snapshot "$pid")"
   p2="$(pg_snapshot)"
+  metrics_snapshot >"$OUT/$name.times2"
+  LAST_NODE_TIMES="$(node_times "$OUT/$name.times1" "$OUT/$name.times2")"
   LAST_CPU="$(cpu_share "$s1" "$s2")"
   LAST_PG="$(awk -v a="$p1" -v b="$p2" -v t1="${s1%% *}" -v t2="${s2%% *}" 'BEGIN { split(a, x, " "); split(b, y, " ")
     dt = t2 - t1; if (dt <= 0 || x[1] == "") { print "na"; exit }
@@ -540,6 +577,7 @@ loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) a
   LAST_RESULT="$(grep '^result ' "$OUT/$name.log" | tail -1)"
   NODE_WARM=1
   log "$name: CPU in cores during the window: $LAST_CPU"
+  if [ -n "$LAST_NODE_TIMES" ]; then log "$name: time in the node during the window: $LAST_NODE_TIMES"; fi
   echo "$name $LAST_CPU" >>"$OUT/cpu.txt"
   if [ "$LAST_PG" != na ]; then
     # commits/s, WAL records/s, WAL bytes/s, WAL syncs/s -> per accepted message
@@ -593,6 +631,7 @@ run_max() {
   r="$LAST_RESULT"
   R_MAX_CPU="$LAST_CPU"
   R_MAX_PG="$LAST_PG"
+  R_MAX_TIMES="${LAST_NODE_TIMES:-na}"
   if [ "$JFR" = 1 ]; then
     jcmd "$NODE_PID" JFR.stop name=bench >>"$OUT/jfr.log" 2>&1 || log "jcmd JFR.stop failed, see $OUT/jfr.log"
   fi
@@ -631,6 +670,7 @@ run_rate() {
   r="$LAST_RESULT"
   R_RATE_CPU="$LAST_CPU"
   R_RATE_PG="$LAST_PG"
+  R_RATE_TIMES="${LAST_NODE_TIMES:-na}"
   R_RATE_ACC="$(field "$r" accepted_per_s)"
   R_P50="$(field "$r" p50_ms)"; R_P90="$(field "$r" p90_ms)"; R_P99="$(field "$r" p99_ms)"
   R_P999="$(field "$r" p999_ms)"; R_PMAX="$(field "$r" max_ms)"
@@ -650,6 +690,7 @@ run_large() {
   r="$LAST_RESULT"
   R_LARGE_CPU="$LAST_CPU"
   R_LARGE_PG="$LAST_PG"
+  R_LARGE_TIMES="${LAST_NODE_TIMES:-na}"
   R_LARGE="$(field "$r" delivered_per_s)"
   R_LARGE_ACC="$(field "$r" accepted_per_s)"
   R_LARGE_ERRORS="$(field "$r" errors)"
@@ -667,6 +708,7 @@ run_submission() {
   r="$LAST_RESULT"
   R_SUB_CPU="$LAST_CPU"
   R_SUB_PG="$LAST_PG"
+  R_SUB_TIMES="${LAST_NODE_TIMES:-na}"
   R_SUB="$(field "$r" accepted_per_s)"
   R_SUB_DELIVERED="$(field "$r" delivered_per_s)"
   R_SUB_ERRORS="$(field "$r" errors)"
@@ -732,6 +774,7 @@ run_dkim() {
   r="$LAST_RESULT"
   R_DKIM_CPU="$LAST_CPU"
   R_DKIM_PG="$LAST_PG"
+  R_DKIM_TIMES="${LAST_NODE_TIMES:-na}"
   R_DKIM="$(field "$r" accepted_per_s)"
   R_DKIM_DELIVERED="$(field "$r" delivered_per_s)"
   R_DKIM_ERRORS="$(field "$r" errors)"
@@ -801,6 +844,7 @@ run_events() {
   r="$LAST_RESULT"
   R_EVENTS_CPU="$LAST_CPU"
   R_EVENTS_PG="$LAST_PG"
+  R_EVENTS_TIMES="${LAST_NODE_TIMES:-na}"
   R_EVENTS="$(field "$r" accepted_per_s)"
   R_EVENTS_DELIVERED="$(field "$r" delivered_per_s)"
   R_EVENTS_ERRORS="$(field "$r" errors)"
@@ -1033,6 +1077,17 @@ PostgreSQL during each window (commits of the benchmark database; WAL of the who
 - submission: $R_SUB_PG
 - DKIM: $R_DKIM_PG
 - events: $R_EVENTS_PG
+
+Time in the node during each window, from its histograms (bucket bounds, in ms): HTTP requests (headers read to
+answer written); sends (start of the send to its commit) and, within them, the waits for the sending-limit check and
+for the commit; how late the HTTP event loops ran a probe due every 10 ms:
+
+- max: $R_MAX_TIMES
+- rate: $R_RATE_TIMES
+- 100 KB: $R_LARGE_TIMES
+- submission: $R_SUB_TIMES
+- DKIM: $R_DKIM_TIMES
+- events: $R_EVENTS_TIMES
 EOF
 )"
 if [ ${#NOTES[@]} -gt 0 ]; then

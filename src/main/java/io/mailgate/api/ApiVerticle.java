@@ -222,7 +222,11 @@ public final class ApiVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);
+    io.mailgate.metrics.Metrics metrics = io.mailgate.metrics.Metrics.of(vertx);
+    metrics.probeEventLoop(vertx);
     router.route().handler(ctx -> {
+      long start = System.nanoTime();
+      ctx.addEndHandler(ended -> metrics.httpTime().since(start)); // answered, or the connection closed first
       ctx.response().putHeader("Date", date.now());
       ctx.next();
     });

@@ -7,9 +7,11 @@ import java.time.Instant;
  * handler. {@code attempt} is this attempt's number (1 for the first); {@code nextAttemptAt} is set
  * for DEFERRED and RESCHEDULED; {@code followUp} is what the mailbox simulator sends back, to be
  * received once this outcome is recorded (so its events come after this one's); {@code configurationSet} is the
- * message's, whose event destinations may take the outcome's event.
+ * message's, whose event destinations may take the outcome's event; {@code identityAccount} is the account owning the
+ * identity the message was sent from when a delegate sent it (null: the sender's own), whose notification topics may
+ * take the event.
  */
 public record DeliveryOutcome(String messageId, String accountId, String configurationSet, int idx, String recipient,
     AttemptResult result,
     Disposition disposition, int attempt, Instant nextAttemptAt, Instant expiresAt, Instant acceptedAt, Instant at,
-    io.mailgate.feedback.InboundMail followUp) {}
+    io.mailgate.feedback.InboundMail followUp, String identityAccount) {}

@@ -20,9 +20,14 @@ public final class SesEvents {
   private SesEvents() {}
 
   /** The message facts the {@code mail} object is made of. */
+  /**
+   * What a {@code mail} object is made of. {@code identityAccount}: the account owning the identity the message was
+   * sent from, when a delegate sent it from another account's identity (its {@code sourceArn} is then that account's,
+   * as in SES); null for the sender's own.
+   */
   public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
       List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
-      String callerIdentity) {}
+      String callerIdentity, String identityAccount) {}
 
   public static JsonObject delivery(Instant at, long processingMillis, String recipient, String smtpResponse,
       String reportingMta, String remoteMtaIp) {
@@ -105,7 +110,8 @@ public final class SesEvents {
   }
 
   private static String identityArn(MailFacts f, String identity) {
-    return "arn:aws:ses:" + f.region() + ":" + f.accountId() + ":identity/" + identity;
+    return "arn:aws:ses:" + f.region() + ":" + (f.identityAccount() != null ? f.identityAccount() : f.accountId())
+        + ":identity/" + identity;
   }
 
   public static JsonObject mail(MailFacts f) {

@@ -149,7 +149,8 @@ public final class FeedbackVerticle extends VerticleBase {
     if (type == null) {
       return row;
     }
-    boolean senderTopics = notifying.wants(o.accountId(), type);
+    // the topics are the sending identity's: its owner's, when a delegate sent from another account's identity
+    boolean senderTopics = notifying.wants(o.identityAccount() != null ? o.identityAccount() : o.accountId(), type);
     if (o.configurationSet() == null && !senderTopics) {
       return row; // nearly every delivery: no event is built
     }

@@ -38,6 +38,11 @@ public final class Metrics implements Shareable {
   private final LongAdder receiptNotifications = new LongAdder();
   private final LongAdder sevenBitConverted = new LongAdder();
   private final LongAdder sevenBitRefused = new LongAdder();
+  private final LatencyHistogram sendTime = new LatencyHistogram();
+  private final LatencyHistogram limitsWait = new LatencyHistogram();
+  private final LatencyHistogram commitWait = new LatencyHistogram();
+  private final LatencyHistogram httpTime = new LatencyHistogram();
+  private final LatencyHistogram loopDelay = new LatencyHistogram();
   private final long startedMillis = System.currentTimeMillis();
   private final java.util.concurrent.atomic.AtomicLong queueCountedAt = new java.util.concurrent.atomic.AtomicLong();
   private volatile long queued = -1;
@@ -57,6 +62,47 @@ public final class Metrics implements Shareable {
   public void accepted(int recipients) {
     accepted.increment();
     acceptedRecipients.add(recipients);
+  }
+
+  /** How long accepted sends took in the node, from their start (request read and authenticated) to their commit. */
+  public LatencyHistogram sendTime() {
+    return sendTime;
+  }
+
+  /** How long sends waited for their sending-limit check (Redis), whatever it answered. */
+  public LatencyHistogram limitsWait() {
+    return limitsWait;
+  }
+
+  /** How long accepted sends waited for their commit (PostgreSQL, with the group commit's queue). */
+  public LatencyHistogram commitWait() {
+    return commitWait;
+  }
+
+  /** How long HTTP requests took, from their headers read to their answer written. */
+  public LatencyHistogram httpTime() {
+    return httpTime;
+  }
+
+  /** How late the HTTP event loops ran a task due on them (a probe every {@link #LOOP_PROBE_MILLIS} ms). */
+  public LatencyHistogram loopDelay() {
+    return loopDelay;
+  }
+
+  /** How often each HTTP event loop's delay is probed. */
+  public static final long LOOP_PROBE_MILLIS = 10;
+
+  /**
+   * Probes the calling verticle's event loop every {@link #LOOP_PROBE_MILLIS} ms for as long as the verticle is
+   * deployed (its timers go with it): how late each probe ran is what any task arriving then waited (a long task on
+   * the loop, a garbage collection, the machine's other threads taking the CPU).
+   */
+  public void probeEventLoop(Vertx vertx) {
+    long due = System.nanoTime() + LOOP_PROBE_MILLIS * 1_000_000;
+    vertx.setTimer(LOOP_PROBE_MILLIS, id -> {
+      loopDelay.since(due);
+      probeEventLoop(vertx);
+    });
   }
 
   /** A request or SMTP message refused: by the interface it came in on and the SES error code it got. */
@@ -143,6 +189,20 @@ public final class Metrics implements Shareable {
     counter(b, "mailgate_messages_accepted_total", "Messages committed (every API and SMTP submission).",
         accepted.sum());
     counter(b, "mailgate_recipients_accepted_total", "Recipients of the messages committed.", acceptedRecipients.sum());
+    help(b, "mailgate_send_seconds", "histogram", "Time accepted sends took in this node (every API and SMTP "
+        + "submission), from the start of the send (the request read, parsed and authenticated) to its commit.");
+    sendTime.render(b, "mailgate_send_seconds", "");
+    help(b, "mailgate_send_wait_seconds", "histogram", "Time sends waited, by what for: their sending-limit check "
+        + "(limits: Redis, every check) and their commit (commit: PostgreSQL with the group commit's queue, every "
+        + "send committed).");
+    limitsWait.render(b, "mailgate_send_wait_seconds", "on=\"limits\"");
+    commitWait.render(b, "mailgate_send_wait_seconds", "on=\"commit\"");
+    help(b, "mailgate_http_request_seconds", "histogram", "Time HTTP requests took in this node (every API), from "
+        + "their headers read to their answer written.");
+    httpTime.render(b, "mailgate_http_request_seconds", "");
+    help(b, "mailgate_event_loop_delay_seconds", "histogram", "How late a task due on an HTTP event loop ran (probed "
+        + "every " + LOOP_PROBE_MILLIS + " ms on each): what a request arriving then waited before the node read it.");
+    loopDelay.render(b, "mailgate_event_loop_delay_seconds", "");
     help(b, "mailgate_requests_refused_total", "counter", "Requests and SMTP messages refused, by interface and the "
         + "error code that interface gives (v2: x-amzn-ErrorType; v1 and smtp: v1's Code).");
     Map<String, Long> sorted = new TreeMap<>();

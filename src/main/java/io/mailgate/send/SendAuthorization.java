@@ -35,11 +35,13 @@ public final class SendAuthorization {
 
   /**
    * How an authorized message is sent: signed with this key (or not); from this envelope sender,
-   * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient.
+   * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient. {@code identityAccount}: the
+   * account that owns the identity it is sent from when that is another account (a delegate's send), else null.
    */
-  public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain, String defaultConfigurationSet) {
+  public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain, String defaultConfigurationSet,
+      String identityAccount) {
     public SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain) {
-      this(dkimKey, envelopeFrom, verpDomain, null);
+      this(dkimKey, envelopeFrom, verpDomain, null, null);
     }
   }
 
@@ -293,7 +295,10 @@ public final class SendAuthorization {
     // identity owner's default set is of the owner's account: not one of a delegate's sends
     String defaultSet = delegatedFrom != null ? null : address != null && address.identity().configurationSet() != null
         ? address.identity().configurationSet() : domain == null ? null : domain.identity().configurationSet();
-    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet));
+    // a delegate's send from another account's identity: that account's identity settings apply to its feedback
+    IdentityDirectory.Facts owning = address != null ? address : domain;
+    String identityAccount = delegatedFrom == null || owning == null ? null : owning.identity().accountId();
+    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet, identityAccount));
   }
 
   private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address, String domain) {

@@ -95,7 +95,17 @@ public final class SendService {
     return templates;
   }
 
+  /** Sends one message: completes with its message id once it is committed, or fails with an SES-shaped error. */
   public Future<String> send(Caller caller, SendRequest request) {
+    long start = System.nanoTime();
+    return sendContent(caller, request).andThen(ar -> {
+      if (ar.succeeded()) {
+        metrics.sendTime().since(start);
+      }
+    });
+  }
+
+  private Future<String> sendContent(Caller caller, SendRequest request) {
     if (!caller.account().sendingEnabled()) {
       return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
     }
@@ -109,7 +119,7 @@ public final class SendService {
             } catch (SesException e) {
               return Future.failedFuture(e);
             }
-            return send(caller, request.withContent(simple));
+            return sendContent(caller, request.withContent(simple));
           });
     }
     return OffLoop.when(contentBytes(request.content()), () -> prepare(request))
@@ -296,7 +306,9 @@ public final class SendService {
     }
     RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
         caller.account().max24HourSend(), n - simulated);
+    long start = System.nanoTime();
     return limiter.check(check)
+        .andThen(ar -> metrics.limitsWait().since(start))
         .recover(e -> {
           LOG.log(Level.WARNING, "sending limits unavailable: " + e.getMessage());
           return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
@@ -328,7 +340,9 @@ public final class SendService {
     SendRequest.ListManagement list = request.listManagement();
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
-        caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic());
+        caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
+        profile.identityAccount());
+    long start = System.nanoTime();
     return store.accept(row)
         .recover(e -> {
           LOG.log(Level.SEVERE, "cannot commit message " + p.id(), e);
@@ -340,10 +354,12 @@ public final class SendService {
           for (int i = 0; i < addresses.size(); i++) {
             rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0));
           }
+          metrics.commitWait().since(start);
           metrics.accepted(rcpts.size());
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
               new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
-                  request.configurationSet(), rcpts, p.content(), p.at(), row.contactList(), row.contactListTopic()));
+                  request.configurationSet(), rcpts, p.content(), p.at(), row.contactList(), row.contactListTopic(),
+                  row.identityAccount()));
           return p.id();
         });
   }

@@ -65,10 +65,12 @@ public final class EventOutbox {
   /**
    * After a message {@code m}, lateral: the identity that sent it ({@code identity}, {@code feedback_forwarding}), its
    * Source address when that is a verified identity of the account, else the address's domain (whose settings apply
-   * to the domain's addresses that are not identities of their own, as in SES).
+   * to the domain's addresses that are not identities of their own, as in SES). The account is the identity's owner:
+   * the sender's, or the account whose identity a delegate sent from ({@code identity_account}).
    */
   static final String SENDER_IDENTITY = """
-      (SELECT i.identity, i.feedback_forwarding FROM identities i WHERE i.account_id = m.account_id
+      (SELECT i.identity, i.feedback_forwarding, i.account_id FROM identities i
+       WHERE i.account_id = coalesce(m.identity_account, m.account_id)
          AND i.identity IN (lower(m.source), lower(substring(m.source from '[^@]*$')))
          AND i.verification_status = 'SUCCESS'
        ORDER BY i.type = 'EMAIL_ADDRESS' DESC LIMIT 1)""";
@@ -76,12 +78,12 @@ public final class EventOutbox {
   /** Joined after a message {@code m}: the notification topics ({@code ed}) of the identity that sent it. */
   static final String SENDER_TOPICS = "CROSS JOIN LATERAL " + SENDER_IDENTITY + """
        sender
-      JOIN event_destinations ed ON ed.account_id = m.account_id AND ed.identity = sender.identity""";
+      JOIN event_destinations ed ON ed.account_id = sender.account_id AND ed.identity = sender.identity""";
 
   /** The {@code mail} objects' facts of messages {@code $1}: probes of the primary keys (no bitmap, no sort). */
   static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
       + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
-      + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx) "
+      + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account "
       + "FROM messages m WHERE m.id = ANY($1)";
 
   /**
@@ -134,7 +136,7 @@ public final class EventOutbox {
             out.put(m.getString(0), new SesEvents.MailFacts(m.getString(0), m.getString(1), region,
                 m.getString(2), m.getOffsetDateTime(5).toInstant(), List.of(m.getArrayOfStrings(9)), m.getString(3),
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
-                m.getString(7), m.getString(8)));
+                m.getString(7), m.getString(8), m.getString(10)));
           }
           return out;
         });

@@ -20,11 +20,11 @@ public final class MessageStore {
   static final String INSERT = """
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
-                              source_ip, caller_identity, verp_domain, contact_list, contact_list_topic)
-        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic
+                              source_ip, caller_identity, verp_domain, contact_list, contact_list_topic, identity_account)
+        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic, owner
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
-                    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
-          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic)
+                    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
+          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner)
       )
       INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
       SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -90,6 +90,7 @@ public final class MessageStore {
     String[] verp = new String[n];
     String[] lists = new String[n];
     String[] topics = new String[n];
+    String[] owners = new String[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -112,6 +113,7 @@ public final class MessageStore {
       verp[i] = m.verpDomain();
       lists[i] = m.contactList();
       topics[i] = m.contactListTopic();
+      owners[i] = m.identityAccount();
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
         rIdx[j] = k;
@@ -122,6 +124,6 @@ public final class MessageStore {
     }
     return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
         tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp, lists,
-        topics}));
+        topics, owners}));
   }
 }

@@ -79,6 +79,7 @@ class MetricsTest {
     Map<String, Double> before = Await.until(MetricsTest::scrape, m -> m.containsKey("mailgate_queue_recipients"),
         Duration.ofSeconds(15));
     assertTrue(before.containsKey("mailgate_jvm_heap_used_bytes"));
+
     for (String to : new String[] {"m1@dest.example", "gone-m2@dest.example"}) {
       ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").destination(d -> d.toAddresses(to))
           .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t"))))));
@@ -91,6 +92,17 @@ class MetricsTest {
     assertEquals(2, delta(before, after, "mailgate_recipients_accepted_total"));
     assertEquals(1, delta(before, after, "mailgate_requests_refused_total{api=\"v2\",code=\"NotFoundException\"}"));
     assertEquals(0, delta(before, after, "mailgate_delivery_outcomes_total{outcome=\"deferred\"}"));
+    // each HTTP event loop is probed every 10 ms, and every request is timed: the sends, the refused read, scrapes
+    assertTrue(delta(before, after, "mailgate_event_loop_delay_seconds_count") > 0, after.toString());
+    assertTrue(delta(before, after, "mailgate_http_request_seconds_count") >= 3, after.toString());
+    // each accepted send is in the send-time histogram and both of its waits' histograms, in one bucket of each
+    for (String h : new String[] {"mailgate_send_seconds", "mailgate_send_wait_seconds{on=\"limits\"}",
+        "mailgate_send_wait_seconds{on=\"commit\"}"}) {
+      assertEquals(2, delta(before, after, h.replace("_seconds", "_seconds_count")), h);
+      String inf = h.contains("{") ? h.replace("}", ",le=\"+Inf\"}") : h + "{le=\"+Inf\"}";
+      assertEquals(2, delta(before, after, inf.replace("_seconds", "_seconds_bucket")), h);
+      assertTrue(delta(before, after, h.replace("_seconds", "_seconds_sum")) > 0, h);
+    }
   }
 
   static double delta(Map<String, Double> before, Map<String, Double> after, String sample) {

@@ -13,6 +13,13 @@ import io.mailgate.testing.Jdkim;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.Tenant;
 import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
+import io.mailgate.events.WebhookSigner;
+import io.mailgate.identity.SecretBox;
+import com.standardwebhooks.Webhook;
+import io.vertx.core.json.JsonObject;
+import software.amazon.awssdk.services.ses.model.NotificationType;
+import software.amazon.awssdk.services.sesv2.model.EventType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -342,5 +349,53 @@ class SendingAuthorizationTest {
         .defaultTemplateData("{\"n\":\"" + v1 + "\"}")
         .destinations(d -> d.destination(x -> x.toAddresses("bulk@partner.test")))).status().get(0).statusAsString());
     awaitReceived("bulk feedback " + v1);
+  }
+
+  @Test
+  void theIdentityOwnersTopicsHearOfADelegatesBouncesAndDeliveries() throws Exception {
+    try (WebhookReceiver webhook = new WebhookReceiver()) {
+      String identity = "notified." + DOMAIN;
+      owner.v2().createEmailIdentity(r -> r.emailIdentity(identity));
+      String identityArn = arn(owner.id(), identity);
+      for (NotificationType type : new NotificationType[] {NotificationType.BOUNCE, NotificationType.DELIVERY}) {
+        owner.v1().setIdentityNotificationTopic(r -> r.identity(identity).notificationType(type)
+            .snsTopic(webhook.url("/owner-" + type)));
+      }
+      // the delegate's own configuration set, whose events are the delegate's
+      delegate.v2().createConfigurationSet(r -> r.configurationSetName("delegate-events"));
+      delegate.v2().createConfigurationSetEventDestination(r -> r.configurationSetName("delegate-events")
+          .eventDestinationName("hooks").eventDestination(d -> d.enabled(true)
+              .matchingEventTypes(EventType.BOUNCE).snsDestination(x -> x.topicArn(webhook.url("/delegate-events")))));
+      policy(identity, statement("Allow", identity, null));
+
+      String bounced = delegate.v2().sendEmail(send("news@" + identity, identityArn, "b",
+          "bounce@simulator.amazonses.com").toBuilder().configurationSetName("delegate-events").build()).messageId();
+      String delivered = delegate.v2().sendEmail(send("news@" + identity, identityArn, "d",
+          "success@simulator.amazonses.com")).messageId();
+
+      JsonObject bounce = Await.until(() -> webhook.posts("/owner-Bounce", bounced), p -> !p.isEmpty(),
+          Duration.ofSeconds(20)).get(0).json();
+      assertEquals("Bounce", bounce.getString("notificationType"));
+      JsonObject mail = bounce.getJsonObject("mail");
+      // SES: the identity's ARN (the owner's), and the account that sent
+      assertEquals(identityArn, mail.getString("sourceArn"));
+      assertEquals(delegate.id(), mail.getString("sendingAccountId"));
+      new Webhook(new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret(owner.id()))
+          .verify(webhook.posts("/owner-Bounce", bounced).get(0).body(),
+              webhook.posts("/owner-Bounce", bounced).get(0).headers()); // the owner's topic: signed with its secret
+      JsonObject event = Await.until(() -> webhook.posts("/delegate-events", bounced), p -> !p.isEmpty(),
+          Duration.ofSeconds(20)).get(0).json();
+      assertEquals("Bounce", event.getString("eventType"));
+      assertEquals(identityArn, event.getJsonObject("mail").getString("sourceArn"));
+
+      JsonObject delivery = Await.until(() -> webhook.posts("/owner-Delivery", delivered), p -> !p.isEmpty(),
+          Duration.ofSeconds(20)).get(0).json();
+      assertEquals("Delivery", delivery.getString("notificationType"));
+      assertTrue(webhook.posts("/owner-Delivery", bounced).isEmpty(), "a topic gets only its own type");
+      // the status API, the delegate's to read, names the same identity
+      assertEquals(identityArn, node.message(delivered, delegate.key().accessKeyId(),
+          delegate.key().secretAccessKey()).getJsonArray("Events").getJsonObject(0).getJsonObject("mail")
+          .getString("sourceArn"));
+    }
   }
 }
