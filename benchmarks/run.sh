@@ -513,7 +513,7 @@ metrics_snapshot() { # -> the node's time histograms' bucket lines (HTTP request
 }
 node_times() { # snapshot1-file snapshot2-file -> "http (N): p50<=.. p99<=.. p99.9<=.. ms, over 20 ms ..%; send ..; .."
   # bucket lines come in ascending order of their bound, each histogram's together, as the node writes them
-  awk 'FNR == NR { a[$1] = $2; next }
+  awk 'FILENAME == ARGV[1] { a[$1] = $2; next }
     { h = $1; sub(/le=.*/, "", h); le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
       if (!(h in n)) { order[++hn] = h; n[h] = 0 }
       i = ++n[h]; bound[h, i] = (le == "+Inf") ? -1 : le * 1000; cum[h, i] = $2 - a[$1] }

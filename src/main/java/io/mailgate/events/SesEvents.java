@@ -19,15 +19,14 @@ public final class SesEvents {
 
   private SesEvents() {}
 
-  /** The message facts the {@code mail} object is made of. */
   /**
-   * What a {@code mail} object is made of. {@code identityAccount}: the account owning the identity the message was
-   * sent from, when a delegate sent it from another account's identity (its {@code sourceArn} is then that account's,
-   * as in SES); null for the sender's own.
+   * What a {@code mail} object is made of. {@code identityAccount} and {@code identityName}: the identity the message
+   * was sent from, when a delegate sent it from another account's identity (its {@code sourceArn} is then that
+   * identity's, as in SES); null for the sender's own.
    */
   public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
       List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
-      String callerIdentity, String identityAccount) {}
+      String callerIdentity, String identityAccount, String identityName) {}
 
   public static JsonObject delivery(Instant at, long processingMillis, String recipient, String smtpResponse,
       String reportingMta, String remoteMtaIp) {
@@ -87,19 +86,20 @@ public final class SesEvents {
 
   /**
    * The {@code mail} object of a notification to {@code identity}'s topic: no tags; {@code sourceIp} and
-   * {@code callerIdentity} of their own; {@code sourceArn} the identity's; the headers only when the identity has them
-   * included for the notification's type ({@code withHeaders}).
+   * {@code callerIdentity} of their own (the caller's access key: not for another account's topic, a delegate's message
+   * notified to the identity's owner); {@code sourceArn} the identity's; the headers only when the identity has them
+   * included for the notification's type ({@code withHeaders}). {@code topicAccount}: the account whose topic it is.
    */
-  public static JsonObject notificationMail(MailFacts f, String identity, boolean withHeaders) {
+  public static JsonObject notificationMail(MailFacts f, String identity, boolean withHeaders, String topicAccount) {
     JsonObject mail = new JsonObject()
         .put("timestamp", time(f.timestamp()))
         .put("messageId", f.messageId())
         .put("source", f.source())
-        .put("sourceArn", identityArn(f, identity));
+        .put("sourceArn", arn(f.region(), topicAccount, identity));
     if (f.sourceIp() != null) {
       mail.put("sourceIp", f.sourceIp());
     }
-    if (f.callerIdentity() != null) {
+    if (f.callerIdentity() != null && f.accountId().equals(topicAccount)) {
       mail.put("callerIdentity", f.callerIdentity());
     }
     mail.put("sendingAccountId", f.accountId()).put("destination", new JsonArray(List.copyOf(f.destination())));
@@ -109,16 +109,21 @@ public final class SesEvents {
     return mail;
   }
 
-  private static String identityArn(MailFacts f, String identity) {
-    return "arn:aws:ses:" + f.region() + ":" + (f.identityAccount() != null ? f.identityAccount() : f.accountId())
-        + ":identity/" + identity;
+  /** The ARN of the identity a message was sent from: the delegated one, or the sender's for its Source's domain. */
+  private static String sourceArn(MailFacts f) {
+    return f.identityName() != null ? arn(f.region(), f.identityAccount(), f.identityName())
+        : arn(f.region(), f.accountId(), domainOf(f.source()));
+  }
+
+  private static String arn(String region, String account, String identity) {
+    return "arn:aws:ses:" + region + ":" + account + ":identity/" + identity;
   }
 
   public static JsonObject mail(MailFacts f) {
     JsonObject mail = new JsonObject()
         .put("timestamp", time(f.timestamp()))
         .put("source", f.source())
-        .put("sourceArn", identityArn(f, domainOf(f.source())))
+        .put("sourceArn", sourceArn(f))
         .put("sendingAccountId", f.accountId())
         .put("messageId", f.messageId())
         .put("destination", new JsonArray(List.copyOf(f.destination())));

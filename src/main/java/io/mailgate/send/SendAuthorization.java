@@ -35,13 +35,17 @@ public final class SendAuthorization {
 
   /**
    * How an authorized message is sent: signed with this key (or not); from this envelope sender,
-   * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient. {@code identityAccount}: the
-   * account that owns the identity it is sent from when that is another account (a delegate's send), else null.
+   * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient. {@code identity}: the other
+   * account's identity it is sent from (a delegate's send, through that identity's ARN), else null.
    */
   public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain, String defaultConfigurationSet,
-      String identityAccount) {
+      IdentityArn identity) {
     public SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain) {
       this(dkimKey, envelopeFrom, verpDomain, null, null);
+    }
+
+    SenderProfile from(IdentityArn delegated) {
+      return new SenderProfile(dkimKey, envelopeFrom, verpDomain, defaultConfigurationSet, delegated);
     }
   }
 
@@ -149,7 +153,7 @@ public final class SendAuthorization {
     }
     Future<Map<String, IdentityDirectory.Facts>> forSource = sourceCheck;
     return Future.all(checks).compose(all -> forSource == null ? authorize(caller, from, own, recipients)
-        : authorize(caller, from, own, recipients, forSource.result()));
+        : authorize(caller, from, own, recipients, forSource.result()).map(p -> p.from(source.arn())));
   }
 
   private static boolean isForeign(SenderAddress s, String account) {
@@ -295,10 +299,7 @@ public final class SendAuthorization {
     // identity owner's default set is of the owner's account: not one of a delegate's sends
     String defaultSet = delegatedFrom != null ? null : address != null && address.identity().configurationSet() != null
         ? address.identity().configurationSet() : domain == null ? null : domain.identity().configurationSet();
-    // a delegate's send from another account's identity: that account's identity settings apply to its feedback
-    IdentityDirectory.Facts owning = address != null ? address : domain;
-    String identityAccount = delegatedFrom == null || owning == null ? null : owning.identity().accountId();
-    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet, identityAccount));
+    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet, null));
   }
 
   private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address, String domain) {

@@ -98,11 +98,7 @@ public final class SendService {
   /** Sends one message: completes with its message id once it is committed, or fails with an SES-shaped error. */
   public Future<String> send(Caller caller, SendRequest request) {
     long start = System.nanoTime();
-    return sendContent(caller, request).andThen(ar -> {
-      if (ar.succeeded()) {
-        metrics.sendTime().since(start);
-      }
-    });
+    return sendContent(caller, request).onSuccess(id -> metrics.sendTime().since(start));
   }
 
   private Future<String> sendContent(Caller caller, SendRequest request) {
@@ -308,7 +304,7 @@ public final class SendService {
         caller.account().max24HourSend(), n - simulated);
     long start = System.nanoTime();
     return limiter.check(check)
-        .andThen(ar -> metrics.limitsWait().since(start))
+        .onComplete(ar -> metrics.limitsWait().since(start))
         .recover(e -> {
           LOG.log(Level.WARNING, "sending limits unavailable: " + e.getMessage());
           return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
@@ -341,7 +337,8 @@ public final class SendService {
     NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
-        profile.identityAccount());
+        profile.identity() == null ? null : profile.identity().account(),
+        profile.identity() == null ? null : profile.identity().identity());
     long start = System.nanoTime();
     return store.accept(row)
         .recover(e -> {

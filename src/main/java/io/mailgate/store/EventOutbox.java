@@ -65,15 +65,15 @@ public final class EventOutbox {
   /**
    * After a message {@code m}, lateral: the identity that sent it ({@code identity}, {@code feedback_forwarding}), its
    * Source address when that is a verified identity of the account, else the address's domain (whose settings apply
-   * to the domain's addresses that are not identities of their own, as in SES). The account is the identity's owner:
-   * the sender's, or the account whose identity a delegate sent from ({@code identity_account}).
+   * to the domain's addresses that are not identities of their own, as in SES). For a delegate's message it is the
+   * other account's identity the delegate sent from ({@code identity_account}, {@code identity_name}).
    */
   static final String SENDER_IDENTITY = """
       (SELECT i.identity, i.feedback_forwarding, i.account_id FROM identities i
        WHERE i.account_id = coalesce(m.identity_account, m.account_id)
          AND i.identity IN (lower(m.source), lower(substring(m.source from '[^@]*$')))
          AND i.verification_status = 'SUCCESS'
-       ORDER BY i.type = 'EMAIL_ADDRESS' DESC LIMIT 1)""";
+       ORDER BY i.identity = m.identity_name DESC, i.type = 'EMAIL_ADDRESS' DESC LIMIT 1)""";
 
   /** Joined after a message {@code m}: the notification topics ({@code ed}) of the identity that sent it. */
   static final String SENDER_TOPICS = "CROSS JOIN LATERAL " + SENDER_IDENTITY + """
@@ -83,7 +83,8 @@ public final class EventOutbox {
   /** The {@code mail} objects' facts of messages {@code $1}: probes of the primary keys (no bitmap, no sort). */
   static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
       + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
-      + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account "
+      + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account, "
+      + "m.identity_name "
       + "FROM messages m WHERE m.id = ANY($1)";
 
   /**
@@ -136,7 +137,7 @@ public final class EventOutbox {
             out.put(m.getString(0), new SesEvents.MailFacts(m.getString(0), m.getString(1), region,
                 m.getString(2), m.getOffsetDateTime(5).toInstant(), List.of(m.getArrayOfStrings(9)), m.getString(3),
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
-                m.getString(7), m.getString(8), m.getString(10)));
+                m.getString(7), m.getString(8), m.getString(10), m.getString(11)));
           }
           return out;
         });

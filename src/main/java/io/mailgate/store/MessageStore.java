@@ -20,11 +20,13 @@ public final class MessageStore {
   static final String INSERT = """
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
-                              source_ip, caller_identity, verp_domain, contact_list, contact_list_topic, identity_account)
-        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic, owner
+                              source_ip, caller_identity, verp_domain, contact_list, contact_list_topic, identity_account,
+                              identity_name)
+        SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic,
+               owner, ident
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
-                    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
-          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner)
+                    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
+          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner, ident)
       )
       INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
       SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -91,6 +93,7 @@ public final class MessageStore {
     String[] lists = new String[n];
     String[] topics = new String[n];
     String[] owners = new String[n];
+    String[] identities = new String[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -114,6 +117,7 @@ public final class MessageStore {
       lists[i] = m.contactList();
       topics[i] = m.contactListTopic();
       owners[i] = m.identityAccount();
+      identities[i] = m.identityName();
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
         rIdx[j] = k;
@@ -124,6 +128,6 @@ public final class MessageStore {
     }
     return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
         tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp, lists,
-        topics, owners}));
+        topics, owners, identities}));
   }
 }

@@ -380,6 +380,7 @@ class SendingAuthorizationTest {
       // SES: the identity's ARN (the owner's), and the account that sent
       assertEquals(identityArn, mail.getString("sourceArn"));
       assertEquals(delegate.id(), mail.getString("sendingAccountId"));
+      assertFalse(mail.containsKey("callerIdentity"), "the delegate's access key is not for the owner: " + mail);
       new Webhook(new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret(owner.id()))
           .verify(webhook.posts("/owner-Bounce", bounced).get(0).body(),
               webhook.posts("/owner-Bounce", bounced).get(0).headers()); // the owner's topic: signed with its secret
@@ -396,6 +397,15 @@ class SendingAuthorizationTest {
       assertEquals(identityArn, node.message(delivered, delegate.key().accessKeyId(),
           delegate.key().secretAccessKey()).getJsonArray("Events").getJsonObject(0).getJsonObject("mail")
           .getString("sourceArn"));
+
+      // an address identity whose domain is not one of the owner's: the ARN named is the address's
+      String desk = "desk@solo-owner.example";
+      owner.v2().createEmailIdentity(r -> r.emailIdentity(desk));
+      policy(desk, statement("Allow", desk, null));
+      String fromDesk = delegate.v2().sendEmail(send(desk, arn(owner.id(), desk), "desk",
+          "bounce@simulator.amazonses.com").toBuilder().configurationSetName("delegate-events").build()).messageId();
+      assertEquals(arn(owner.id(), desk), Await.until(() -> webhook.posts("/delegate-events", fromDesk),
+          p -> !p.isEmpty(), Duration.ofSeconds(20)).get(0).json().getJsonObject("mail").getString("sourceArn"));
     }
   }
 }
