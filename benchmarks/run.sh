@@ -527,8 +527,13 @@ node_times() { # snapshot1-file snapshot2-file -> "http (N): p50<=.. p99<=.. p99
         split("50 99 99.9", qs, " ")
         for (q = 1; q <= 3; q++) for (i = 1; i <= n[h]; i++) if (cum[h, i] >= qs[q] / 100 * total) {
           out = out sprintf(" p%s<=%s", qs[q], bound[h, i] < 0 ? "inf" : bound[h, i]); break }
-        for (i = 1; i <= n[h]; i++) if (bound[h, i] == 20) over = total - cum[h, i]
-        printf "%s%s ms, over 20 ms %.2f%%", (j > 1 ? "; " : ""), out, 100 * over / total
+        over50 = total; over100 = total # beyond the largest bound at or below 20, 50 and 100 ms
+        for (i = 1; i <= n[h]; i++) if (bound[h, i] >= 0) {
+          if (bound[h, i] <= 20) over = total - cum[h, i]
+          if (bound[h, i] <= 50) over50 = total - cum[h, i]
+          if (bound[h, i] <= 100) over100 = total - cum[h, i] }
+        printf "%s%s ms, over 20 / 50 / 100 ms %.2f / %.3f / %.3f%%", (j > 1 ? "; " : ""), out, 100 * over / total,
+          100 * over50 / total, 100 * over100 / total
       }
       print "" }' "$1" "$2"
 }
