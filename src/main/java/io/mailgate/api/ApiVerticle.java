@@ -169,7 +169,9 @@ public final class ApiVerticle extends VerticleBase {
     });
     IdentityPolicies identityPolicies = new IdentityPolicies(new IdentityPolicyStore(db), region, clock);
     SendAuthorization authorization = new SendAuthorization(identityCache, identityPolicies, region,
-        config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS));
+        config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN), dev && config.get(MailgateConfig.DEV_AUTO_VERIFY_SENDERS),
+        // read at each delegated send (as the owner's policies are): an owner let out of the sandbox counts at once
+        owner -> accounts.byId(owner).map(d -> d.isPresent() && d.get().account().productionAccess()));
     accepts = Database.planOncePool(vertx, config, config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT));
     MessageStore store = new MessageStore(vertx, accepts, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_ACCEPT_LINGER_MILLIS));

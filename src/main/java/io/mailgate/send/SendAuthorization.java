@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Who may send what, as SES decides it: the From address must be a verified identity (the address
@@ -74,14 +75,17 @@ public final class SendAuthorization {
 
   private final IdentityDirectory identities;
   private final IdentityPolicies policies;
+  /** Whether an account (by id) has production access: an identity owner's, for its delegates' sends. */
+  private final Function<String, Future<Boolean>> inProduction;
   private final String region;
   private final String bounceDomain;
   private final boolean autoVerifySenders;
 
   public SendAuthorization(IdentityDirectory identities, IdentityPolicies policies, String region, String bounceDomain,
-      boolean autoVerifySenders) {
+      boolean autoVerifySenders, Function<String, Future<Boolean>> inProduction) {
     this.identities = identities;
     this.policies = policies;
+    this.inProduction = inProduction;
     this.region = region.toUpperCase(Locale.ROOT);
     this.bounceDomain = bounceDomain == null || bounceDomain.isBlank() ? null : bounceDomain;
     this.autoVerifySenders = autoVerifySenders;
@@ -203,7 +207,41 @@ public final class SendAuthorization {
               f.displayName(), delegation.feedbackAddress(), to, now, froms));
         }
         return asked;
-      }).compose(allowed -> allowed ? Future.succeededFuture(facts) : Future.failedFuture(denied));
+      }).compose(allowed -> allowed ? ownerSandbox(arn.account(), recipients).map(v -> facts)
+          : Future.failedFuture(denied));
+    });
+  }
+
+  /**
+   * SES: the identity owner's account must be out of the sandbox too before a delegate sends from its identity to
+   * addresses that are not verified. While it is in, every recipient (but the mailbox simulator's) must be a verified
+   * identity of the owner, as the owner's own sends' are; otherwise MessageRejected, as in the sandbox.
+   */
+  private Future<Void> ownerSandbox(String owner, List<Mailbox> recipients) {
+    return inProduction.apply(owner).compose(production -> {
+      if (production) {
+        return Future.succeededFuture();
+      }
+      Set<String> names = new LinkedHashSet<>();
+      for (Mailbox r : recipients) {
+        if (!isSimulator(r)) {
+          names.add(r.address().toLowerCase(Locale.ROOT));
+          names.add(IdentityNames.domainOf(r.address()));
+        }
+      }
+      if (names.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      return identities.lookup(owner, names).compose(found -> {
+        List<String> failed = new ArrayList<>();
+        for (Mailbox r : recipients) {
+          String a = r.address().toLowerCase(Locale.ROOT);
+          if (!isSimulator(r) && !verified(found, a, IdentityNames.domainOf(a))) {
+            failed.add(r.address());
+          }
+        }
+        return failed.isEmpty() ? Future.<Void>succeededFuture() : Future.failedFuture(notVerified(failed));
+      });
     });
   }
 

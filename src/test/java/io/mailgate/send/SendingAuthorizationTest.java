@@ -31,6 +31,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.MessageRejectedException;
 import software.amazon.awssdk.services.sesv2.model.SendEmailRequest;
 import software.amazon.awssdk.services.sesv2.model.SesV2Exception;
 
@@ -407,5 +408,26 @@ class SendingAuthorizationTest {
       assertEquals(arn(owner.id(), desk), Await.until(() -> webhook.posts("/delegate-events", fromDesk),
           p -> !p.isEmpty(), Duration.ofSeconds(20)).get(0).json().getJsonObject("mail").getString("sourceArn"));
     }
+  }
+
+  @Test
+  void anOwnerInTheSandboxLetsDelegatesSendOnlyToItsVerifiedAddresses() {
+    policy(DOMAIN, statement("Allow", DOMAIN, null));
+    node.updateAccount(owner.id(), null, null, false, null);
+    try {
+      String subject = "sandboxed owner " + UUID.randomUUID();
+      MessageRejectedException e = assertThrows(MessageRejectedException.class, () -> delegate.v2().sendEmail(
+          send("news@" + DOMAIN, domainArn, subject, "reader@elsewhere.test")));
+      assertTrue(e.getMessage().contains("reader@elsewhere.test"), e.getMessage());
+      // the simulator, and an address the owner verified, as the owner's own sends in the sandbox
+      delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, subject, "success@simulator.amazonses.com"));
+      owner.v2().createEmailIdentity(r -> r.emailIdentity("verified-reader@partner.test"));
+      delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, subject, "verified-reader@partner.test"));
+      assertEquals(List.of("verified-reader@partner.test"), awaitReceived(subject).rcptTo());
+    } finally {
+      node.updateAccount(owner.id(), null, null, true, null);
+    }
+    // out of the sandbox, at once: the owner's status is read at each delegated send
+    delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, "after " + UUID.randomUUID(), "reader@elsewhere.test"));
   }
 }
