@@ -223,26 +223,38 @@ public final class SendAuthorization {
         return Future.succeededFuture();
       }
       Set<String> names = new LinkedHashSet<>();
-      for (Mailbox r : recipients) {
-        if (!isSimulator(r)) {
-          names.add(r.address().toLowerCase(Locale.ROOT));
-          names.add(IdentityNames.domainOf(r.address()));
-        }
-      }
+      addRecipientNames(names, recipients);
       if (names.isEmpty()) {
         return Future.succeededFuture();
       }
       return identities.lookup(owner, names).compose(found -> {
-        List<String> failed = new ArrayList<>();
-        for (Mailbox r : recipients) {
-          String a = r.address().toLowerCase(Locale.ROOT);
-          if (!isSimulator(r) && !verified(found, a, IdentityNames.domainOf(a))) {
-            failed.add(r.address());
-          }
-        }
+        List<String> failed = unverifiedRecipients(found, recipients);
         return failed.isEmpty() ? Future.<Void>succeededFuture() : Future.failedFuture(notVerified(failed));
       });
     });
+  }
+
+  /** The identity names a sandbox check of {@code recipients} reads: each address and its domain (no simulator). */
+  private static void addRecipientNames(Set<String> names, List<Mailbox> recipients) {
+    for (Mailbox r : recipients) {
+      if (!isSimulator(r)) {
+        names.add(r.address().toLowerCase(Locale.ROOT));
+        names.add(IdentityNames.domainOf(r.address()));
+      }
+    }
+  }
+
+  /** The recipients a sandbox refuses: neither the mailbox simulator nor verified in {@code found}. */
+  private static List<String> unverifiedRecipients(Map<String, IdentityDirectory.Facts> found,
+      List<Mailbox> recipients) {
+    List<String> failed = new ArrayList<>();
+    for (Mailbox r : recipients) {
+      String a = r.address().toLowerCase(Locale.ROOT);
+      if (!isSimulator(r) && !verified(found, a, IdentityNames.domainOf(a))) {
+        failed.add(r.address());
+      }
+    }
+    return failed;
   }
 
   private static IdentityPolicy.FromMailbox fromMailbox(Mailbox m) {
@@ -271,12 +283,7 @@ public final class SendAuthorization {
       names.add(IdentityNames.domainOf(s));
     }
     if (sandbox) {
-      for (Mailbox r : recipients) {
-        if (!isSimulator(r)) {
-          names.add(r.address().toLowerCase(Locale.ROOT));
-          names.add(IdentityNames.domainOf(r.address()));
-        }
-      }
+      addRecipientNames(names, recipients);
     }
     return identities.lookup(account, names).compose(found -> {
       List<String> unverified = new ArrayList<>();
@@ -304,13 +311,7 @@ public final class SendAuthorization {
       List<Mailbox> recipients, Map<String, IdentityDirectory.Facts> found,
       Map<String, IdentityDirectory.Facts> delegatedFrom) {
     if (sandbox) {
-      List<String> failed = new ArrayList<>();
-      for (Mailbox r : recipients) {
-        String a = r.address().toLowerCase(Locale.ROOT);
-        if (!isSimulator(r) && !verified(found, a, IdentityNames.domainOf(a))) {
-          failed.add(r.address());
-        }
-      }
+      List<String> failed = unverifiedRecipients(found, recipients);
       if (!failed.isEmpty()) {
         return Future.failedFuture(notVerified(failed));
       }
