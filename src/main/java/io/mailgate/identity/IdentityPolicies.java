@@ -35,10 +35,16 @@ public final class IdentityPolicies {
 
   /**
    * The policy reads of one call: a bulk send's entries ask about the same identities, and read each identity's
-   * policies once between them rather than once each.
+   * policies (and its owner's sandbox status) once between them rather than once each.
    */
   public static final class Reads {
     private final Map<IdentityArn, Future<Optional<Map<String, String>>>> read = new ConcurrentHashMap<>(2);
+    private final Map<String, Future<Boolean>> ownersInProduction = new ConcurrentHashMap<>(1);
+
+    /** Whether the identity owner {@code account} has production access, read ({@code read}) once for the call. */
+    public Future<Boolean> ownerInProduction(String account, java.util.function.Function<String, Future<Boolean>> read) {
+      return ownersInProduction.computeIfAbsent(account, read);
+    }
   }
 
   public String region() {

@@ -207,18 +207,21 @@ public final class SendAuthorization {
               f.displayName(), delegation.feedbackAddress(), to, now, froms));
         }
         return asked;
-      }).compose(allowed -> allowed ? ownerSandbox(arn.account(), recipients).map(v -> facts)
-          : Future.failedFuture(denied));
+      }).compose(allowed -> !allowed ? Future.failedFuture(denied)
+          // sent from the owner's identity (not only its Return-Path): the owner's sandbox applies
+          : named.stream().allMatch(s -> s.role() == Role.RETURN_PATH) ? Future.succeededFuture(facts)
+          : ownerSandbox(arn.account(), recipients, delegation.policyReads()).map(v -> facts));
     });
   }
 
   /**
    * SES: the identity owner's account must be out of the sandbox too before a delegate sends from its identity to
    * addresses that are not verified. While it is in, every recipient (but the mailbox simulator's) must be a verified
-   * identity of the owner, as the owner's own sends' are; otherwise MessageRejected, as in the sandbox.
+   * identity of the owner, as the owner's own sends' are; otherwise MessageRejected, which names none of them (the
+   * delegate is not to learn which addresses the owner verified). The status is read once per call ({@code reads}).
    */
-  private Future<Void> ownerSandbox(String owner, List<Mailbox> recipients) {
-    return inProduction.apply(owner).compose(production -> {
+  private Future<Void> ownerSandbox(String owner, List<Mailbox> recipients, IdentityPolicies.Reads reads) {
+    return reads.ownerInProduction(owner, inProduction).compose(production -> {
       if (production) {
         return Future.succeededFuture();
       }
@@ -228,8 +231,9 @@ public final class SendAuthorization {
         return Future.succeededFuture();
       }
       return identities.lookup(owner, names).compose(found -> {
-        List<String> failed = unverifiedRecipients(found, recipients);
-        return failed.isEmpty() ? Future.<Void>succeededFuture() : Future.failedFuture(notVerified(failed));
+        return unverifiedRecipients(found, recipients).isEmpty() ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new SesException(SesError.MESSAGE_REJECTED, "Email address is not verified. The "
+                + "identity owner's account is in the sandbox: its identities send only to addresses it has verified."));
       });
     });
   }

@@ -418,7 +418,15 @@ class SendingAuthorizationTest {
       String subject = "sandboxed owner " + UUID.randomUUID();
       MessageRejectedException e = assertThrows(MessageRejectedException.class, () -> delegate.v2().sendEmail(
           send("news@" + DOMAIN, domainArn, subject, "reader@elsewhere.test")));
-      assertTrue(e.getMessage().contains("reader@elsewhere.test"), e.getMessage());
+      assertTrue(e.getMessage().contains("identity owner's account is in the sandbox"), e.getMessage());
+      assertFalse(e.getMessage().contains("reader@elsewhere.test"), "which addresses the owner verified is the "
+          + "owner's: " + e.getMessage());
+      // a Return-Path from the owner's identity alone sends nothing from it: the delegate's own sandbox rules
+      String own = "own " + UUID.randomUUID();
+      delegate.v2().sendEmail(send(OWN, null, own, "reader@elsewhere.test").toBuilder()
+          .feedbackForwardingEmailAddress("bounces@" + DOMAIN).feedbackForwardingEmailAddressIdentityArn(domainArn)
+          .build());
+      awaitReceived(own);
       // the simulator, and an address the owner verified, as the owner's own sends in the sandbox
       delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, subject, "success@simulator.amazonses.com"));
       owner.v2().createEmailIdentity(r -> r.emailIdentity("verified-reader@partner.test"));
@@ -426,6 +434,7 @@ class SendingAuthorizationTest {
       assertEquals(List.of("verified-reader@partner.test"), awaitReceived(subject).rcptTo());
     } finally {
       node.updateAccount(owner.id(), null, null, true, null);
+      owner.v2().deleteEmailIdentity(r -> r.emailIdentity("verified-reader@partner.test"));
     }
     // out of the sandbox, at once: the owner's status is read at each delegated send
     delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, "after " + UUID.randomUUID(), "reader@elsewhere.test"));
