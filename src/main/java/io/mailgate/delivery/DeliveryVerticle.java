@@ -498,8 +498,8 @@ public final class DeliveryVerticle extends VerticleBase {
       disposition = next == null ? Disposition.EXPIRED : Disposition.DEFERRED;
     }
     vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(), job.accountId(),
-        job.configurationSet(), r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now, followUp,
-        job.identityAccount()));
+        job.configurationSet(), r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now,
+        followUp, job.identityAccount()));
   }
 
   /**

@@ -266,7 +266,8 @@ public final class EventPublisherVerticle extends VerticleBase {
           }
           JsonObject mail;
           try {
-            mail = d.identity() != null ? SesEvents.notificationMail(facts, d.identity(), d.withHeaders(), d.accountId())
+            mail = d.identity() != null
+                ? SesEvents.notificationMail(facts, d.identity(), d.withHeaders(), d.accountId())
                 : eventMails.computeIfAbsent(d.messageId(), id -> SesEvents.mail(facts));
           } catch (RuntimeException e) {
             failed(d, "cannot render the message's mail object: " + e);

@@ -42,7 +42,7 @@ public final class IdentityPolicies {
     private final Map<String, Future<Boolean>> ownersInProduction = new ConcurrentHashMap<>(1);
 
     /** Whether the identity owner {@code account} has production access, read ({@code read}) once for the call. */
-    public Future<Boolean> ownerInProduction(String account, java.util.function.Function<String, Future<Boolean>> read) {
+    public Future<Boolean> ownerInProduction(String account, Function<String, Future<Boolean>> read) {
       return ownersInProduction.computeIfAbsent(account, read);
     }
   }
@@ -77,7 +77,8 @@ public final class IdentityPolicies {
 
   /**
    * Whether the policies of the identity {@code arn} names, read once for the call ({@code reads}), let every one of
-   * the {@code requests} of a send (given the time) through. A stored policy that no longer reads (the node's region changed since) makes the answer no.
+   * the {@code requests} of a send (given the time) through. A stored policy that no longer reads (the node's region
+   * changed since) makes the answer no.
    */
   public Future<Boolean> allows(IdentityArn arn, Reads reads,
       Function<Instant, List<IdentityPolicy.Request>> requests) {

@@ -11,11 +11,15 @@ public final class LatencyHistogram {
   static final double[] BOUNDS_SECONDS = {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05,
       0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   private static final long[] BOUNDS_NANOS = new long[BOUNDS_SECONDS.length];
+  /** The {@code le} label of each bucket, the last one +Inf ("0.0005", "1", "10": no exponent, no trailing zero). */
+  private static final String[] LE = new String[BOUNDS_SECONDS.length + 1];
 
   static {
     for (int i = 0; i < BOUNDS_SECONDS.length; i++) {
       BOUNDS_NANOS[i] = Math.round(BOUNDS_SECONDS[i] * 1e9);
+      LE[i] = java.math.BigDecimal.valueOf(BOUNDS_SECONDS[i]).stripTrailingZeros().toPlainString();
     }
+    LE[BOUNDS_SECONDS.length] = "+Inf";
   }
 
   /** Per bucket, not cumulative; the last one is above every bound (+Inf). */
@@ -51,9 +55,8 @@ public final class LatencyHistogram {
     long cumulative = 0;
     for (int i = 0; i < counts.length; i++) {
       cumulative += counts[i].sum();
-      b.append(name).append("_bucket").append(prefix).append("le=\"")
-          .append(i < BOUNDS_SECONDS.length ? java.math.BigDecimal.valueOf(BOUNDS_SECONDS[i]).stripTrailingZeros().toPlainString() : "+Inf").append("\"} ")
-          .append(cumulative).append('\n');
+      b.append(name).append("_bucket").append(prefix).append("le=\"").append(LE[i]).append("\"} ").append(cumulative)
+          .append('\n');
     }
     b.append(name).append("_sum").append(plain).append(' ').append(sumNanos.sum() / 1e9).append('\n');
     b.append(name).append("_count").append(plain).append(' ').append(cumulative).append('\n');
