@@ -244,6 +244,23 @@ class SmtpSubmissionTest {
         .filter(r -> r.text().contains("Subject: delegated over smtp")).findFirst().orElse(null),
         r -> r != null, Duration.ofSeconds(20));
     assertFalse(got.text().contains("X-SES-SOURCE-ARN"), got.text());
+
+    // while the identity's owner is in the sandbox, its delegates reach only what the owner verified
+    String ownerId = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
+    node.updateAccount(ownerId, null, null, false, null);
+    try (Session s = new Session(port)) {
+      s.command("EHLO client.test");
+      assertTrue(s.login(delegate.accessKeyId(), SmtpCredentials.password(delegate.secretAccessKey(), region))
+          .startsWith("235"));
+      String refused = s.send("partner@submit.example", List.of("b@example.org"), message);
+      assertTrue(refused.startsWith("554 5.7.1 Message rejected: ")
+          && refused.contains("identity owner's account is in the sandbox"), refused);
+      String simulated = s.send("partner@submit.example", List.of("success@simulator.amazonses.com"),
+          message.replace("To: b@example.org", "To: success@simulator.amazonses.com"));
+      assertTrue(simulated.startsWith("250 Ok "), simulated);
+    } finally {
+      node.updateAccount(ownerId, null, null, true, null);
+    }
   }
 
   /** With a certificate configured and plain-text AUTH off (production), credentials need STARTTLS first. */

@@ -413,6 +413,8 @@ class SendingAuthorizationTest {
   @Test
   void anOwnerInTheSandboxLetsDelegatesSendOnlyToItsVerifiedAddresses() {
     policy(DOMAIN, statement("Allow", DOMAIN, null));
+    delegate.v2().createEmailTemplate(r -> r.templateName("sandboxed-owner").templateContent(t -> t
+        .subject("{{s}}").text("hello")));
     node.updateAccount(owner.id(), null, null, false, null);
     try {
       String subject = "sandboxed owner " + UUID.randomUUID();
@@ -432,7 +434,24 @@ class SendingAuthorizationTest {
       owner.v2().createEmailIdentity(r -> r.emailIdentity("verified-reader@partner.test"));
       delegate.v2().sendEmail(send("news@" + DOMAIN, domainArn, subject, "verified-reader@partner.test"));
       assertEquals(List.of("verified-reader@partner.test"), awaitReceived(subject).rcptTo());
+
+      // a bulk send is decided entry by entry: the owner's verified address goes, the other entry is refused
+      policy(DOMAIN, statement("Allow", DOMAIN, null).replace("\"ses:SendEmail\",",
+          "\"ses:SendEmail\",\"ses:SendBulkEmail\","));
+      String bulkSubject = "sandboxed owner bulk " + UUID.randomUUID();
+      List<software.amazon.awssdk.services.sesv2.model.BulkEmailEntryResult> results = delegate.v2().sendBulkEmail(r -> r
+          .fromEmailAddress("news@" + DOMAIN).fromEmailAddressIdentityArn(domainArn)
+          .defaultContent(c -> c.template(t -> t.templateName("sandboxed-owner")
+              .templateData("{\"s\":\"" + bulkSubject + "\"}")))
+          .bulkEmailEntries(one -> one.destination(d -> d.toAddresses("reader@elsewhere.test")),
+              other -> other.destination(d -> d.toAddresses("verified-reader@partner.test")))).bulkEmailEntryResults();
+      assertEquals("MESSAGE_REJECTED", results.get(0).statusAsString());
+      assertTrue(results.get(0).error().contains("identity owner's account is in the sandbox"),
+          results.get(0).error());
+      assertEquals("SUCCESS", results.get(1).statusAsString());
+      assertEquals(List.of("verified-reader@partner.test"), awaitReceived(bulkSubject).rcptTo());
     } finally {
+      delegate.v2().deleteEmailTemplate(r -> r.templateName("sandboxed-owner"));
       node.updateAccount(owner.id(), null, null, true, null);
       owner.v2().deleteEmailIdentity(r -> r.emailIdentity("verified-reader@partner.test"));
     }
