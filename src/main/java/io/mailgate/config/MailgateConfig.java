@@ -100,6 +100,9 @@ public final class MailgateConfig {
       "Port of the inbound SMTP server; point the MX of the bounce domains and of the domains accounts receive mail for here (forward port 25 to it). 0: no inbound server.");
   public static final ConfigKey<Integer> SMTP_INBOUND_MAX_MESSAGE_BYTES = key("smtp.inboundMaxMessageBytes",
       Integer.class, 10 * 1024 * 1024, "Largest message the inbound SMTP server accepts (reports and received mail).");
+  public static final ConfigKey<Integer> SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT = key(
+      "smtp.inboundMaxConnectionsPerClient", Integer.class, 50,
+      "Connections one client IP address may hold open at once on the inbound port (loopback excepted), as Postfix's smtpd_client_connection_count_limit; more are answered 421. 0: no such limit.");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_CERT = key("smtp.inboundTlsCert", String.class, "",
       "PEM certificate chain for STARTTLS on the inbound port (receipt rules with TlsPolicy Require need it). Empty: smtp.submissionTlsCert's, if any.");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_KEY = key("smtp.inboundTlsKey", String.class, "",

@@ -84,7 +84,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
         .setPort(config.get(MailgateConfig.SMTP_INBOUND_PORT))
         .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
         .setMaxMessageSize(config.get(MailgateConfig.SMTP_INBOUND_MAX_MESSAGE_BYTES))
-        .setMaxRecipients(100);
+        .setMaxRecipients(100)
+        .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT));
     boolean own = !config.get(MailgateConfig.SMTP_INBOUND_TLS_CERT).isBlank();
     String cert = config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_CERT : MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
     if (!cert.isBlank()) {

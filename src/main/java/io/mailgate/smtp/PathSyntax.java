@@ -237,14 +237,16 @@ final class PathSyntax {
       }
       if (quoted) {
         if (c == '\\') {
-          if (++i >= n) {
+          // quoted-pairSMTP (RFC 5321 section 4.1.2): a backslash escapes printable ASCII only, never CR, LF or NUL
+          if (++i >= n || address.charAt(i) < 0x20 || address.charAt(i) > 0x7E) {
             return false;
           }
         } else if (c == '"') {
           quoted = false;
         }
       } else if (c == '"') {
-        if (i != 0 && at < 0 && address.charAt(i - 1) != '.') {
+        // a quoted string is a whole local part or one of its dot-separated words, never part of the domain
+        if (at >= 0 || i != 0 && address.charAt(i - 1) != '.') {
           return false;
         }
         quoted = true;
@@ -263,7 +265,7 @@ final class PathSyntax {
       return false;
     }
     if (s.charAt(from) == '[') {
-      return s.charAt(to - 1) == ']' && to - from > 2;
+      return s.charAt(to - 1) == ']' && to - from > 2 && isAddressLiteral(s, from + 1, to - 1);
     }
     char previous = '.';
     for (int i = from; i < to; i++) {
@@ -276,6 +278,60 @@ final class PathSyntax {
       previous = c;
     }
     return previous != '.';
+  }
+
+  /**
+   * The inside of an address literal (RFC 5321 section 4.1.3): an IPv4 address, or a tag and a colon ({@code IPv6:},
+   * or a general tag) before printable ASCII other than brackets and backslash.
+   */
+  private static boolean isAddressLiteral(String s, int from, int to) {
+    int colon = -1;
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (c < 0x21 || c > 0x7E || c == '[' || c == ']' || c == '\\') {
+        return false;
+      }
+      if (c == ':' && colon < 0) {
+        colon = i;
+      }
+    }
+    if (colon < 0) {
+      return isIpv4(s, from, to);
+    }
+    if (colon == from || colon == to - 1) {
+      return false;
+    }
+    for (int i = from; i < colon; i++) { // the tag: letters, digits and hyphens
+      char c = s.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Four dot-separated decimal numbers of 0 to 255, one to three digits each. */
+  private static boolean isIpv4(String s, int from, int to) {
+    int parts = 0;
+    int i = from;
+    while (i <= to && parts < 4) {
+      int start = i;
+      int value = 0;
+      while (i < to && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+        value = value * 10 + s.charAt(i++) - '0';
+      }
+      if (i == start || value > 255) {
+        return false;
+      }
+      parts++;
+      if (i == to) {
+        return parts == 4;
+      }
+      if (s.charAt(i++) != '.') {
+        return false;
+      }
+    }
+    return false;
   }
 
   /** {@code KEYWORD[=value]} separated by spaces; keywords upper-cased, duplicates refused. */
@@ -377,8 +433,9 @@ final class PathSyntax {
     return true;
   }
 
+  /** RFC 1870: up to 20 digits; a value beyond a long is only ever too big (Long.MAX_VALUE stands for it). */
   private static long parseSize(String value) throws SmtpSyntaxException {
-    if (value.isEmpty() || value.length() > 18) {
+    if (value.isEmpty() || value.length() > 20) {
       throw error(501, "5.5.4", "Invalid SIZE");
     }
     long size = 0;
@@ -387,7 +444,7 @@ final class PathSyntax {
       if (c < '0' || c > '9') {
         throw error(501, "5.5.4", "Invalid SIZE");
       }
-      size = size * 10 + (c - '0');
+      size = size > (Long.MAX_VALUE - 9) / 10 ? Long.MAX_VALUE : size * 10 + (c - '0');
     }
     return size;
   }

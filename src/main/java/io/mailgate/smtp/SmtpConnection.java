@@ -161,6 +161,7 @@ final class SmtpConnection implements SmtpTransport {
       timerId = -1;
     }
     limit.release();
+    limit.releaseFor(session.info().remoteAddress() == null ? null : session.info().remoteAddress().getAddress());
     if (socketPaused) {
       pausedConnections.decrementAndGet();
     }

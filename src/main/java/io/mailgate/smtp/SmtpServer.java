@@ -48,7 +48,8 @@ public final class SmtpServer {
     this.tlsOptions = options.getKeyCertOptions() == null ? null
         : new ServerSSLOptions().setKeyCertOptions(options.getKeyCertOptions());
     this.limit = ConnectionLimit.forAddress(vertx, options.getHost(), options.getPort(),
-        options.getMaxConnections(), Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2));
+        options.getMaxConnections(), options.getMaxConnectionsPerClient(),
+        Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2));
     this.tooManyConnections = Buffer.buffer(new SmtpReply(421, "4.7.0",
         options.getServerName() + " Error: too many connections, try again later").toWire());
     this.idPrefix = Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";
@@ -122,9 +123,18 @@ public final class SmtpServer {
       socket.close();
       return;
     }
+    InetSocketAddress remote = inet(socket.remoteAddress());
+    InetAddress client = remote == null ? null : remote.getAddress();
+    if (!limit.tryAcquireFor(client)) {
+      limit.release();
+      socket.write(Buffer.buffer(new SmtpReply(421, "4.7.0", options.getServerName()
+          + " Error: too many connections from " + client.getHostAddress()).toWire()));
+      socket.close();
+      return;
+    }
     SessionInfo info = new SessionInfo(
         idPrefix + Long.toString(connectionCount.incrementAndGet(), 36),
-        inet(socket.remoteAddress()),
+        remote,
         inet(socket.localAddress()),
         options.getServerName(),
         null,

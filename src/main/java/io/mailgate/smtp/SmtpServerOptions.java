@@ -40,6 +40,7 @@ public final class SmtpServerOptions {
   private int maxDataLineLength = DEFAULT_MAX_DATA_LINE_LENGTH;
   private int maxConsecutiveErrors = DEFAULT_MAX_CONSECUTIVE_ERRORS;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private int maxConnectionsPerClient;
   private long maxDataBytesHeld = DEFAULT_MAX_DATA_BYTES_HELD;
   private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
   private Duration dataTimeout = DEFAULT_DATA_TIMEOUT;
@@ -63,6 +64,7 @@ public final class SmtpServerOptions {
     maxDataLineLength = other.maxDataLineLength;
     maxConsecutiveErrors = other.maxConsecutiveErrors;
     maxConnections = other.maxConnections;
+    maxConnectionsPerClient = other.maxConnectionsPerClient;
     maxDataBytesHeld = other.maxDataBytesHeld;
     commandTimeout = other.commandTimeout;
     dataTimeout = other.dataTimeout;
@@ -218,6 +220,24 @@ public final class SmtpServerOptions {
 
   public SmtpServerOptions setMaxConnections(int maxConnections) {
     this.maxConnections = positive(maxConnections, "maxConnections");
+    return this;
+  }
+
+  /**
+   * Concurrent connections from one client IP address (loopback addresses excepted), counted as {@link
+   * #getMaxConnections()} is; more are answered 421 4.7.0 and closed, as Postfix's {@code
+   * smtpd_client_connection_count_limit}: one client must not take every place, nor the content budget with
+   * transactions it never finishes. 0 (the default): no limit of its own.
+   */
+  public int getMaxConnectionsPerClient() {
+    return maxConnectionsPerClient;
+  }
+
+  public SmtpServerOptions setMaxConnectionsPerClient(int maxConnectionsPerClient) {
+    if (maxConnectionsPerClient < 0) {
+      throw new IllegalArgumentException("maxConnectionsPerClient must not be negative");
+    }
+    this.maxConnectionsPerClient = maxConnectionsPerClient;
     return this;
   }
 

@@ -45,6 +45,10 @@ public final class SmtpServerSession {
     CLOSED
   }
 
+  private static final int AUTH_LINE_LIMIT = 12_288;
+  /** Refused recipients without an accepted message before the session closes (Postfix's default hard limit). */
+  static final int MAX_REFUSED_RECIPIENTS = 20;
+
   /** Pipelined input held while a handler call is pending; only a flooding client reaches it. */
   private static final int MAX_BUFFERED_INPUT = 1 << 20;
 
@@ -69,6 +73,8 @@ public final class SmtpServerSession {
   private boolean discardingLine;
   private final DataReader.Budget budget;
   private int consecutiveErrors;
+  /** Recipients the handler refused since the session's last accepted message. */
+  private int refusedRecipients;
   private int authFailures;
 
   private byte[] input = NO_BYTES;
@@ -286,7 +292,10 @@ public final class SmtpServerSession {
       }
       bits |= b;
     }
-    int limit = config.maxCommandLineLength();
+    boolean auth = phase == Phase.AUTH_PLAIN || phase == Phase.AUTH_LOGIN_USERNAME
+        || phase == Phase.AUTH_LOGIN_PASSWORD;
+    // RFC 4954 section 4: an AUTH response line may be up to 12,288 octets
+    int limit = auth ? Math.max(AUTH_LINE_LIMIT, config.maxCommandLineLength()) : config.maxCommandLineLength();
     if (lf < 0) {
       if (discardingLine || end - pos >= limit) {
         discardingLine = true; // never buffer an over-long line; answer once its end arrives
@@ -297,6 +306,10 @@ public final class SmtpServerSession {
     int next = lf + 1;
     if (discardingLine || next - pos > limit) {
       discardingLine = false;
+      if (auth) { // the exchange is over
+        phase = Phase.COMMAND;
+        loginUsername = null;
+      }
       protocolError(Replies.LINE_TOO_LONG);
       return next;
     }
@@ -505,6 +518,12 @@ public final class SmtpServerSession {
         recipients.add(new Recipient(path.address(), path.params()));
       }
       handlerReply(reply);
+      // a client guessing addresses (harvesting, each guess a lookup) makes no mistake of protocol: its refused
+      // recipients count on their own, until a message is accepted (Postfix's smtpd_hard_error_limit)
+      if (!reply.isPositive() && !reply.closesConnection() && phase == Phase.COMMAND
+          && ++refusedRecipients >= MAX_REFUSED_RECIPIENTS) {
+        closeWith(Replies.TOO_MANY_ERRORS);
+      }
     });
   }
 
@@ -560,7 +579,12 @@ public final class SmtpServerSession {
         return null;
       }
       return stage.whenComplete((r, e) -> budget.give(taken.held()));
-    }, (reply, error) -> handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply));
+    }, (reply, error) -> {
+      if (error == null && reply.isPositive()) {
+        refusedRecipients = 0;
+      }
+      handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply);
+    });
   }
 
   private void startTls(String args, boolean moreInput) {

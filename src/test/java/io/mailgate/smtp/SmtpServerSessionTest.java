@@ -225,6 +225,29 @@ class SmtpServerSessionTest {
     assertEquals("250 2.0.0 Ok\r\n", send("noop\r\n"));
   }
 
+  /**
+   * A quoted local part escapes printable ASCII only (RFC 5321 section 4.1.2): a CR or NUL behind a backslash would
+   * reach the Return-Path and Received fields of stored mail. Address literals are IPv4 or tagged (section 4.1.3).
+   */
+  @Test
+  void addressesCarryNoControlCharactersAndOnlyRealLiterals() {
+    start();
+    ehlo();
+    String bad = "501 5.1.7 Bad sender address syntax\r\n";
+    assertEquals(bad, send("MAIL FROM:<\"x\\\rX-Evil: 1\"@evil.test>\r\n"));
+    assertEquals(bad, send("MAIL FROM:<\"x\\\u0000y\"@evil.test>\r\n"));
+    assertEquals(bad, send("MAIL FROM:<a@\"evil\".test>\r\n"));
+    assertEquals(bad, send("MAIL FROM:<a@[\" > x \"]>\r\n"));
+    assertEquals(bad, send("MAIL FROM:<a@[300.1.1.1]>\r\n"));
+    assertEquals(bad, send("MAIL FROM:<a@[1.2.3]>\r\n"));
+    assertEquals(bad, send("MAIL FROM:<a@[:1]>\r\n"));
+    assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<\"odd \\\" name\"@x.test>\r\n"));
+    assertEquals("250 2.0.0 Ok\r\n", send("RSET\r\n"));
+    assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<a@[192.0.2.1]>\r\n"));
+    assertEquals("250 2.0.0 Ok\r\n", send("RSET\r\n"));
+    assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<a@[IPv6:2001:db8::1]>\r\n"));
+  }
+
   @Test
   void badSequences() {
     start();
@@ -549,6 +572,63 @@ class SmtpServerSessionTest {
     assertEquals("235 2.7.0 Authentication successful\r\n",
         send(b64("admin\0alice\0s3cret") + "\r\n"));
     assertEquals(List.of("PLAIN admin alice"), handler.authCalls);
+  }
+
+  /** Guessing recipients is not free: 20 refused without an accepted message, and the session closes. */
+  @Test
+  void refusedRecipientsCountUntilAMessageIsAccepted() {
+    RecordingHandler refusing = new RecordingHandler() {
+      @Override
+      public CompletionStage<SmtpReply> onRcptTo(SessionInfo s, String to, Map<String, String> params) {
+        return CompletableFuture.completedFuture(to.startsWith("nobody")
+            ? new SmtpReply(550, "5.1.1", "User unknown") : SmtpReply.RECIPIENT_OK);
+      }
+    };
+    start(new SmtpServerOptions().setServerName("mx.test"), refusing);
+    ehlo();
+    send("MAIL FROM:<a@x.test>\r\n");
+    for (int i = 0; i < SmtpServerSession.MAX_REFUSED_RECIPIENTS - 1; i++) {
+      assertEquals("550 5.1.1 User unknown\r\n", send("RCPT TO:<nobody" + i + "@y.test>\r\n"));
+      assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"), "a good command does not wipe the count");
+    }
+    // a message accepted starts the count again
+    assertTrue(send("RCPT TO:<real@y.test>\r\n").startsWith("250"));
+    assertTrue(send("DATA\r\n").startsWith("354"));
+    assertTrue(send("x\r\n.\r\n").startsWith("250"));
+    send("MAIL FROM:<a@x.test>\r\n");
+    for (int i = 0; i < SmtpServerSession.MAX_REFUSED_RECIPIENTS - 1; i++) {
+      assertEquals("550 5.1.1 User unknown\r\n", send("RCPT TO:<nobody" + i + "@y.test>\r\n"));
+    }
+    assertEquals("550 5.1.1 User unknown\r\n421 4.7.0 Error: too many errors, closing connection\r\n",
+        send("RCPT TO:<nobody-last@y.test>\r\n"));
+    assertTrue(transport.closed);
+  }
+
+  /** RFC 4954 section 4: a response line of up to 12,288 octets is read; a longer one ends the exchange. */
+  @Test
+  void aLongAuthResponseIsReadAndATooLongOneEndsTheExchange() {
+    start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true)
+        .setPlainTextAuthAllowed(true), handler);
+    transport.take();
+    send("EHLO c\r\n");
+    assertEquals("334 \r\n", send("AUTH PLAIN\r\n"));
+    assertEquals("535 5.7.8 Authentication credentials invalid\r\n",
+        send(b64("\0alice\0" + "x".repeat(8000)) + "\r\n"));
+    assertEquals("334 \r\n", send("AUTH PLAIN\r\n"));
+    assertEquals("500 5.5.2 Error: line too long\r\n", send("A".repeat(13_000) + "\r\n"));
+    assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"), "a command again, not an AUTH response");
+  }
+
+  /** RFC 1870 allows 20 digits: a SIZE beyond what a long holds is too big, not a syntax error. */
+  @Test
+  void aHugeSizeIsTooBig() {
+    start();
+    ehlo();
+    assertTrue(send("MAIL FROM:<a@x.test> SIZE=99999999999999999999\r\n").startsWith("552 5.3.4"));
+    assertTrue(send("MAIL FROM:<a@x.test> SIZE=1000000000000000000\r\n").startsWith("552 5.3.4"));
+    // 2^64 + 1: would wrap around to 1 in a long
+    assertTrue(send("MAIL FROM:<a@x.test> SIZE=18446744073709551617\r\n").startsWith("552 5.3.4"));
+    assertEquals("501 5.5.4 Invalid SIZE\r\n", send("MAIL FROM:<a@x.test> SIZE=999999999999999999999\r\n"));
   }
 
   @Test

@@ -363,6 +363,41 @@ class SmtpServerTest {
         .expect(START_DATA).expect("250 2.0.0 Ok: queued as M1\r\n");
   }
 
+  /**
+   * One client address holds at most its limit of connections (Postfix's smtpd_client_connection_count_limit); a
+   * place it gives back is free again; loopback clients are not counted. Needs an address of this machine's that is
+   * not loopback, to connect from.
+   */
+  @Test
+  void oneClientHoldsAtMostItsLimitOfConnections() throws Exception {
+    String local = null;
+    for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+      for (java.net.InetAddress a : java.util.Collections.list(nic.getInetAddresses())) {
+        if (nic.isUp() && a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
+          local = a.getHostAddress();
+        }
+      }
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(local != null, "no address but loopback to connect from");
+    SmtpServer server = start(new SmtpServerOptions().setHost("0.0.0.0").setPort(0).setServerName("mx.test")
+        .setMaxConnectionsPerClient(2));
+    List<SmtpTestClient> two = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      SmtpTestClient c = SmtpTestClient.connect(vertx, local, server.actualPort()).expect("220 mx.test ESMTP\r\n");
+      clients.add(c);
+      two.add(c);
+    }
+    SmtpTestClient third = SmtpTestClient.connect(vertx, local, server.actualPort());
+    clients.add(third);
+    third.expect("421 4.7.0 mx.test Error: too many connections from " + local + "\r\n").expectClosed();
+    greeted(server).send("QUIT\r\n").expect("221 2.0.0 Bye\r\n"); // loopback: not counted
+    two.get(0).send("QUIT\r\n").expect("221 2.0.0 Bye\r\n").expectClosed();
+    waitUntil(() -> server.openConnections() == 1);
+    SmtpTestClient again = SmtpTestClient.connect(vertx, local, server.actualPort());
+    clients.add(again);
+    again.expect("220 mx.test ESMTP\r\n");
+  }
+
   @Test
   void stalledClientTimesOut() {
     SmtpServer server = start(options().setCommandTimeout(Duration.ofMillis(200)));

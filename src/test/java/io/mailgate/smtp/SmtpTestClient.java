@@ -47,12 +47,16 @@ final class SmtpTestClient implements AutoCloseable {
    * greeting could arrive before the data handler is set.
    */
   static SmtpTestClient connect(Vertx vertx, int port) {
+    return connect(vertx, "127.0.0.1", port);
+  }
+
+  static SmtpTestClient connect(Vertx vertx, String host, int port) {
     NetClient client = vertx.createNetClient(new NetClientOptions());
     Context context = vertx.getOrCreateContext();
     Promise<SmtpTestClient> connected = Promise.promise();
     // connect and set the handlers from the event loop: the socket cannot deliver the greeting
     // before its handler is set (a socket drops data that arrives without a handler)
-    context.runOnContext(v -> client.connect(port, "127.0.0.1").map(socket -> {
+    context.runOnContext(v -> client.connect(port, host).map(socket -> {
       SmtpTestClient c = new SmtpTestClient(client, socket, context);
       socket.handler(c.incoming::add);
       socket.closeHandler(nothing -> c.incoming.add(CLOSED));
