@@ -14,25 +14,39 @@ import java.util.Base64;
 public record Paging(int pageSize, String after) {
 
   public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize) {
-    String size = ctx.request().getParam("PageSize");
+    int pageSize = pageSize(ctx.request().getParam("PageSize"), body, defaultSize);
+    String token = ctx.request().getParam("NextToken");
+    if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
+      token = s;
+    }
+    return new Paging(pageSize, token == null || token.isEmpty() ? null : position(token));
+  }
+
+  /** PageSize from the query string ({@code size}) or the JSON body, 1 to 1000; else a BadRequest. */
+  static int pageSize(String size, JsonObject body, int defaultSize) {
     int pageSize;
     try {
       Object inBody = body == null ? null : body.getValue("PageSize");
       if (size == null && inBody != null && !(inBody instanceof Number)) {
         throw SesException.badRequest("PageSize must be a number.");
       }
-      pageSize = size != null ? Integer.parseInt(size) : inBody instanceof Number n ? n.intValue() : defaultSize;
+      pageSize = size != null ? Integer.parseInt(size) : inBody instanceof Number n ? wholeInt(n) : defaultSize;
     } catch (NumberFormatException e) {
       throw SesException.badRequest("PageSize must be a number.");
     }
     if (pageSize < 1 || pageSize > 1000) {
       throw SesException.badRequest("PageSize must be between 1 and 1000.");
     }
-    String token = ctx.request().getParam("NextToken");
-    if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
-      token = s;
+    return pageSize;
+  }
+
+  /** A JSON number that is a whole number within int's range, as it is; any other (10.7, 2^32 + 1) is refused. */
+  private static int wholeInt(Number n) {
+    double d = n.doubleValue();
+    if (d != Math.rint(d) || d < Integer.MIN_VALUE || d > Integer.MAX_VALUE) {
+      throw SesException.badRequest("PageSize must be a whole number between 1 and 1000.");
     }
-    return new Paging(pageSize, token == null || token.isEmpty() ? null : position(token));
+    return (int) d;
   }
 
   /** The position a NextToken carries; a token that is not one of ours is a BadRequest. */

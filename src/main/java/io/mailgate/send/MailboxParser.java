@@ -2,6 +2,7 @@ package io.mailgate.send;
 
 import io.mailgate.SesException;
 import java.net.IDN;
+import java.util.Locale;
 import org.apache.james.mime4j.codec.DecodeMonitor;
 import org.apache.james.mime4j.codec.DecoderUtil;
 
@@ -16,6 +17,8 @@ import org.apache.james.mime4j.codec.DecoderUtil;
 public final class MailboxParser {
   static final int MAX_LOCAL_PART = 64;
   static final int MAX_DOMAIN = 253;
+  /** RFC 5321 section 4.5.3.1.3: a path is at most 256 octets with its angle brackets. */
+  static final int MAX_ADDRESS = 254;
   static final int MAX_INPUT = 1024;
 
   private MailboxParser() {}
@@ -126,7 +129,11 @@ public final class MailboxParser {
       throw SesException.badRequest("Local part of address is longer than 64 characters: " + abbreviate(input));
     }
     checkLocalPart(local, input);
-    return new Mailbox(displayName, local, asciiDomain(domain, input));
+    String ascii = asciiDomain(domain, input);
+    if (local.length() + 1 + ascii.length() > MAX_ADDRESS) {
+      throw SesException.badRequest("Address is longer than 254 characters: " + abbreviate(input));
+    }
+    return new Mailbox(displayName, local, ascii);
   }
 
   private static void checkLocalPart(String local, String input) {
@@ -185,6 +192,13 @@ public final class MailboxParser {
           ascii = IDN.toASCII(domain, IDN.USE_STD3_ASCII_RULES);
         } catch (IllegalArgumentException e) {
           throw SesException.badRequest("Illegal internationalized domain in address: " + abbreviate(input));
+        }
+        // the JDK converts by IDNA2003, which maps some names elsewhere (faß.de to fass.de, not IDNA2008's
+        // xn--fa-hia.de): a name that does not come back as it was given must be given in Punycode
+        String given = java.text.Normalizer.normalize(domain, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
+        if (!IDN.toUnicode(ascii, IDN.USE_STD3_ASCII_RULES).equals(given)) {
+          throw SesException.badRequest("Internationalized domain in address has no unambiguous ASCII form; give it "
+              + "in Punycode (xn--): " + abbreviate(input));
         }
         break;
       }

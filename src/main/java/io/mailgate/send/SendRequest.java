@@ -116,14 +116,14 @@ public record SendRequest(String from, Destination destination, List<String> rep
   /** A message tag (SES {@code EmailTags}): published with the message's events. */
   public record EmailTag(String name, String value) {
     public EmailTag {
+      if (name != null && name.startsWith("ses:")) { // its own answer, before the characters' rule refuses the ':'
+        throw SesException.badRequest("EmailTag names starting with 'ses:' are reserved.");
+      }
       checkName(name, "EmailTag Name", 256);
       if (value == null) {
         throw SesException.badRequest("EmailTag '" + name + "' has no Value.");
       }
       checkName(value, "EmailTag Value", 256);
-      if (name.startsWith("ses:")) {
-        throw SesException.badRequest("EmailTag names starting with 'ses:' are reserved.");
-      }
     }
 
     /** SES's rule for tag names, tag values and configuration set names. */
@@ -137,7 +137,7 @@ public record SendRequest(String from, Destination destination, List<String> rep
       for (int i = 0; i < s.length(); i++) {
         char c = s.charAt(i);
         boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
-            || c == '-' || (c == ':' && what.equals("EmailTag Name"));
+            || c == '-';
         if (!ok) {
           throw SesException.badRequest(what + " '" + MailboxParser.abbreviate(s)
               + "' may contain only ASCII letters, numbers, underscores and dashes.");

@@ -268,6 +268,8 @@ public final class TemplateRenderer {
     } catch (IOException | HandlebarsException e) {
       throw new SesException(SesError.INVALID_TEMPLATE, "Template " + part + " has a syntax error: "
           + firstLine(e.getMessage()));
+    } catch (StackOverflowError e) { // the parser recurses once per nesting level
+      throw nestedTooDeeply(part);
     }
   }
 
@@ -282,10 +284,16 @@ public final class TemplateRenderer {
       template.apply(context, out);
     } catch (IOException | RuntimeException e) {
       throw refusal(e, part); // Handlebars wraps what its helpers and the writer throw
+    } catch (StackOverflowError e) { // so does the renderer
+      throw nestedTooDeeply(part);
     } finally {
       context.destroy();
     }
     return out.toString();
+  }
+
+  private static SesException nestedTooDeeply(String part) {
+    return new SesException(SesError.INVALID_TEMPLATE, "Template " + part + " is nested too deeply.");
   }
 
   /** Why a rendering failed, as the caller's 400: the first cause of ours in the chain, else Handlebars' message. */

@@ -130,7 +130,15 @@ class SendEmailErrorsTest {
         Arguments.of("raw over the size limit, over 256 KB", ok.copy().put("Content", new JsonObject().put("Raw",
             new JsonObject().put("Data", bigger))).encode(), "Message length"),
         Arguments.of("bad tag", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject().put("Name", "a b")
-            .put("Value", "v"))).encode(), "EmailTag"));
+            .put("Value", "v"))).encode(), "EmailTag"),
+        Arguments.of("a colon in a tag name", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject()
+            .put("Name", "team:billing").put("Value", "v"))).encode(), "only ASCII letters"),
+        Arguments.of("a reserved tag name", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject()
+            .put("Name", "ses:source-ip").put("Value", "v"))).encode(), "reserved"),
+        Arguments.of("an address over 254 characters", simple("a".repeat(64) + "@" + String.join(".", "b".repeat(62),
+            "c".repeat(62), "d".repeat(62), "e".repeat(62)), "to@example.com", "s"), "254"),
+        Arguments.of("a domain IDNA2003 would map elsewhere", simple("sender@example.com", "user@faß.de", "s"),
+            "Punycode"));
   }
 
   @ParameterizedTest(name = "{0}")

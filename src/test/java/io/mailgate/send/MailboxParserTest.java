@@ -34,6 +34,13 @@ class MailboxParserTest {
   @Test
   void unicodeDomainBecomesPunycode() {
     assertEquals("xn--bcher-kva.example", MailboxParser.parse("a@bücher.example").domain());
+    assertEquals("xn--bcher-kva.example", MailboxParser.parse("a@Bücher.example").domain());
+    // where IDNA2003 and IDNA2008 part ways (faß.de is xn--fa-hia.de, not fass.de), the caller gives Punycode
+    for (String domain : new String[] {"faß.de", "βόλος.com", "a\u200db.example"}) {
+      SesException e = assertThrows(SesException.class, () -> MailboxParser.parse("user@" + domain), domain);
+      assertTrue(e.getMessage().contains("Punycode"), e.getMessage());
+    }
+    assertEquals("xn--fa-hia.de", MailboxParser.parse("user@xn--fa-hia.de").domain());
   }
 
   @ParameterizedTest
@@ -63,6 +70,11 @@ class MailboxParserTest {
     assertThrows(SesException.class, () -> MailboxParser.parse("a@" + label + ".com"));
     assertThrows(SesException.class, () -> MailboxParser.parse("x".repeat(2000) + " <a@example.com>"));
     assertEquals(64, MailboxParser.parse("a".repeat(64) + "@example.com").localPart().length());
+    // each part within its limit, the whole over RFC 5321's 254
+    String domain = String.join(".", "b".repeat(62), "c".repeat(62), "d".repeat(62), "e".repeat(62));
+    SesException e = assertThrows(SesException.class, () -> MailboxParser.parse("a".repeat(64) + "@" + domain));
+    assertTrue(e.getMessage().contains("longer than 254"), e.getMessage());
+    assertEquals(254, MailboxParser.parse("a".repeat(2) + "@" + domain).address().length());
   }
 
   @Test

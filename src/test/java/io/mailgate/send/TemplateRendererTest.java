@@ -37,6 +37,24 @@ class TemplateRendererTest {
   }
 
   /** Nested loops inside a block: Handlebars builds a block's output in memory, where the output cap cannot see it. */
+  /**
+   * Nesting deep enough to exhaust the parser's (or the renderer's) stack is the template's fault: a 400, never a
+   * StackOverflowError that would reach the caller as a 500.
+   */
+  @Test
+  void aTemplateNestedTooDeeplyIsABadRequest() {
+    for (int depth : new int[] {500, 5_000, 20_000}) {
+      String template = "{{#if a}}".repeat(depth) + "x" + "{{/if}}".repeat(depth);
+      try {
+        assertEquals("x", text(template, "{\"a\":true}"));
+      } catch (SesException e) {
+        assertEquals(400, e.error().status, e.getMessage());
+        assertTrue(e.getMessage().contains("nested too deeply"), e.getMessage());
+      }
+    }
+    assertEquals("x", text("{{#if a}}".repeat(100) + "x" + "{{/if}}".repeat(100), "{\"a\":true}"));
+  }
+
   @Test
   void nestedLoopsFailBeforeTheyFillTheHeap() {
     String s = "x".repeat(1000);
