@@ -10,8 +10,8 @@ import java.util.regex.Pattern;
 /**
  * When to try a soft-failed recipient again: exponential backoff from {@code base} (about a
  * minute), doubling up to {@code max}, with ±20% jitter so retries of a burst do not arrive
- * together; a "try again in N seconds" (or milter-greylist's "come back in 00:05:00") in the server's reply is
- * honoured instead.
+ * together; a longer "try again in N seconds" (or milter-greylist's "come back in 00:05:00") in the server's
+ * reply is honoured instead.
  */
 public record RetryPolicy(Duration base, Duration max) {
   private static final Pattern HINT = Pattern.compile(
@@ -20,14 +20,16 @@ public record RetryPolicy(Duration base, Duration max) {
 
   /** The time of the next attempt after {@code attempts} attempts, the last answered by {@code reply}. */
   public Instant next(int attempts, Instant now, String reply) {
-    Duration hint = hint(reply);
-    if (hint != null) {
-      return now.plus(hint.compareTo(max) > 0 ? max : hint);
-    }
     double exponential = base.toMillis() * Math.pow(2, Math.max(0, attempts - 1));
     double capped = Math.min(exponential, max.toMillis());
-    double jittered = capped * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble());
-    return now.plusMillis((long) jittered);
+    long jittered = (long) (capped * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
+    Duration hint = hint(reply);
+    if (hint != null && hint.toMillis() > jittered) {
+      // a longer wait the server asked for is honoured; a shorter one does not undo the backoff (a server that
+      // says "try again in 1 second" at every attempt would otherwise be tried every second)
+      return now.plus(hint.compareTo(max) > 0 ? max : hint);
+    }
+    return now.plusMillis(jittered);
   }
 
   /** A wait the server asked for, e.g. "421 4.7.0 Try again in 120 seconds", or null. */

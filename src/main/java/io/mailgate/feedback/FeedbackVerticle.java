@@ -204,8 +204,13 @@ public final class FeedbackVerticle extends VerticleBase {
       this(code, status, text, remoteMta, null);
     }
 
+    /** The whole reply, code and status first, as the classifier's rules (and a DSN's diagnostic) have it. */
+    String reply() {
+      return code == null ? text : new SmtpResponse(code, status, text).toString();
+    }
+
     String diagnostic() {
-      return "smtp; " + (code == null ? text : new SmtpResponse(code, status, text).toString());
+      return "smtp; " + reply();
     }
   }
 
@@ -230,7 +235,7 @@ public final class FeedbackVerticle extends VerticleBase {
 
   OutcomeStore.Outcome toRow(DeliveryOutcome o) {
     Reply r = reply(o.result());
-    String smtp = r.code() == null ? r.text() : new SmtpResponse(r.code(), r.status(), r.text()).toString();
+    String smtp = r.reply();
     // the mailbox simulator counts toward the sending rate only: no suppression, no reputation
     boolean real = !Simulator.handles(o.recipient());
     OutcomeStore.Consequences counted = new OutcomeStore.Consequences(null, null, false, real, false);
@@ -249,7 +254,7 @@ public final class FeedbackVerticle extends VerticleBase {
           return row(o, "bounced", null, r.text(), EventType.BOUNCE, detail, null, false,
               OutcomeStore.Consequences.NONE);
         }
-        Classification c = classifier.classify(r.code(), r.status(), r.text(), r.command());
+        Classification c = classifier.classify(r.code(), r.status(), smtp, r.command());
         String status = r.status() != null ? r.status() : "5.0.0";
         JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
             r.diagnostic(), o.at(), reportingMta, r.remoteMta());
@@ -265,7 +270,7 @@ public final class FeedbackVerticle extends VerticleBase {
       }
       case EXPIRED -> {
         // retried until the maximum delivery time: a soft bounce, whatever the last reply said
-        Classification c = classifier.classify(r.code(), r.status(), r.text(), r.command());
+        Classification c = classifier.classify(r.code(), r.status(), smtp, r.command());
         String subType = c.type() == BounceType.TRANSIENT ? c.subType().sesName() : "General";
         String status = r.status() != null && r.status().startsWith("4") ? r.status() : "4.4.7";
         JsonObject detail = SesEvents.bounce("Transient", subType, o.recipient(), status,
@@ -299,7 +304,7 @@ public final class FeedbackVerticle extends VerticleBase {
     if (!(result instanceof AttemptResult.Rejected)) {
       return "TransientCommunicationFailure";
     }
-    String reason = classifier.classify(r.code(), r.status(), r.text(), r.command()).reason();
+    String reason = classifier.classify(r.code(), r.status(), r.reply(), r.command()).reason();
     return switch (reason) {
       case "mailboxfull", "systemfull" -> "MailboxFull";
       case "spamdetected", "filtered", "contenterror", "virusdetected" -> "SpamDetected";

@@ -146,16 +146,29 @@ public final class InboundFeedback {
       email = m.recipients().get(target.recipientIndex());
     } else {
       int idx = -1;
-      List<String> named = new ArrayList<>();
       if (report.complaint() != null && report.complaint().originalRecipients() != null) {
-        named.addAll(report.complaint().originalRecipients());
-      }
-      report.recipients().forEach(r -> named.add(r.finalRecipient()));
-      for (String n : named) {
-        idx = find(m, n);
-        if (idx >= 0) {
-          break;
+        for (String n : report.complaint().originalRecipients()) { // Original-Rcpt-To: the report says who
+          idx = find(m, n);
+          if (idx >= 0) {
+            break;
+          }
         }
+      }
+      if (idx < 0) {
+        // otherwise the parser's candidates (the removal address, or the returned message's To): one recipient of
+        // the message among them is the complainant; several are a guess that would pin it on the wrong one
+        java.util.Set<Integer> candidates = new java.util.TreeSet<>();
+        report.recipients().forEach(r -> {
+          int i = find(m, r.finalRecipient());
+          if (i >= 0) {
+            candidates.add(i);
+          }
+        });
+        if (candidates.size() > 1) {
+          return keep(mail, report, m.id(), m.accountId(), "complaint names no recipient, and the returned message "
+              + "was to " + candidates.size() + " of its recipients: not attributed");
+        }
+        idx = candidates.isEmpty() ? -1 : candidates.iterator().next();
       }
       // a single-recipient message needs no name (providers often redact it)
       if (idx < 0 && m.recipients().size() == 1) {
@@ -184,7 +197,9 @@ public final class InboundFeedback {
         detail.put("arrivalDate", c.arrivalDate());
       }
     }
-    return store.complaint(m, email, detail, !Simulator.handles(email), received(mail, report, true, m.id(),
+    // RFC 6430's not-spam says the opposite of a complaint: the event is published, nothing is suppressed or counted
+    boolean counts = c == null || !"not-spam".equals(c.feedbackType());
+    return store.complaint(m, email, detail, counts && !Simulator.handles(email), received(mail, report, true, m.id(),
             m.accountId(), null))
         .map(v -> new Result(true, "ARF", m.id(), null));
   }

@@ -49,8 +49,20 @@ public final class ReputationVerticle extends VerticleBase {
     return db.close();
   }
 
-  /** An account's counts in the window and the status they lead to. */
-  record Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next) {}
+  /**
+   * An account's counts in the window and the status they lead to. {@code since}: the start of its window as read
+   * (an admin's resume starts a new one); the buckets a resume falls in are left out, as they hold what came before.
+   */
+  record Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next,
+      String since) {
+    Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next) {
+      this(accountId, sent, hardBounces, complaints, current, next, null);
+    }
+
+    Assessment since(String windowStart) {
+      return new Assessment(accountId, sent, hardBounces, complaints, current, next, windowStart);
+    }
+  }
 
   private void check() {
     if (running) {
@@ -62,15 +74,16 @@ public final class ReputationVerticle extends VerticleBase {
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(List.<Assessment>of())
             : conn.preparedQuery("""
                     SELECT a.id, coalesce(sum(b.sent), 0), coalesce(sum(b.hard_bounces), 0), coalesce(sum(b.complaints), 0),
-                           a.enforcement_status
+                           a.enforcement_status, a.reputation_since::text
                     FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
-                    WHERE b.bucket > now() - $1::int * interval '1 hour' AND b.bucket + interval '5 minutes' > a.reputation_since
-                    GROUP BY a.id, a.enforcement_status""")
+                    WHERE b.bucket > now() - $1::int * interval '1 hour' AND b.bucket >= a.reputation_since
+                    GROUP BY a.id, a.enforcement_status, a.reputation_since""")
                 .execute(Tuple.of(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)))
                 .compose(rows -> {
                   List<Assessment> all = new ArrayList<>();
                   for (Row r : rows) {
-                    all.add(assess(r.getString(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getString(4), minVolume));
+                    all.add(assess(r.getString(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getString(4), minVolume)
+                        .since(r.getString(5)));
                   }
                   return Future.join(all.stream().map(a -> record(conn, a)).toList()).map(all);
                 })))
@@ -113,8 +126,10 @@ public final class ReputationVerticle extends VerticleBase {
     if (!a.next().equals(a.current())) {
       LOG.warning("account " + a.accountId() + " reputation: " + a.current() + " -> " + a.next() + " " + reputation.encode());
     }
+    // an admin who resumed the account since the read started a new window: this verdict is about the old one
     return conn.preparedQuery("UPDATE accounts SET reputation = $2::text::jsonb, enforcement_status = $3, "
-            + "sending_enabled = CASE WHEN $3 = 'SHUTDOWN' THEN false ELSE sending_enabled END WHERE id = $1")
-        .execute(Tuple.of(a.accountId(), reputation.encode(), a.next())).mapEmpty();
+            + "sending_enabled = CASE WHEN $3 = 'SHUTDOWN' THEN false ELSE sending_enabled END "
+            + "WHERE id = $1 AND reputation_since::text = $4")
+        .execute(Tuple.of(a.accountId(), reputation.encode(), a.next(), a.since())).mapEmpty();
   }
 }

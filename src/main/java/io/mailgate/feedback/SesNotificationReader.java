@@ -58,6 +58,7 @@ final class SesNotificationReader {
       return null;
     }
     List<RecipientReport> recipients = new ArrayList<>();
+    String verdict = verdict(b);
     for (Object o : list(b.get("bouncedRecipients"))) {
       Map<String, Object> r = object(o);
       if (r == null || string(r, "emailAddress") == null) {
@@ -69,10 +70,25 @@ final class SesNotificationReader {
           DeliveryStatusReader.action(string(r, "action")),
           DeliveryStatusReader.statusOf(string(r, "status"), diagnostic),
           SmtpText.replyCode(diagnostic), diagnostic, null, string(b, "timestamp"), SmtpText.command(diagnostic),
-          null));
+          verdict));
     }
     return new FeedbackReport(FeedbackKind.DSN, ReportFields.withoutType(string(b, "reportingMTA")), null,
         recipients, original, null, reportFrom);
+  }
+
+  /**
+   * SES's own verdict on the bounce as the classifier's per-recipient category ({@code ses-permanent-noemail}, ...):
+   * a recipient's entry carries status and diagnostic only when SES had a DSN, and the verdict is SES's word either
+   * way. Undetermined, or a subtype that is SES's suppression list (it sent nothing), says nothing: null.
+   */
+  static String verdict(Map<String, Object> bounce) {
+    String type = string(bounce, "bounceType");
+    String subType = string(bounce, "bounceSubType");
+    if (type == null || subType == null || !(type.equals("Permanent") || type.equals("Transient"))
+        || subType.equals("Suppressed") || subType.equals("OnAccountSuppressionList")) {
+      return null;
+    }
+    return "ses-" + type.toLowerCase(Locale.ROOT) + "-" + subType.toLowerCase(Locale.ROOT);
   }
 
   private static FeedbackReport delivery(Map<String, Object> d, OriginalMessage original, String reportFrom) {

@@ -25,6 +25,19 @@ class BounceClassifierTest {
         "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in virtual mailbox table"));
   }
 
+  /** RFC 5321's generic 550 text with a policy status is not "no such mailbox"; with X.1.1 it still is. */
+  @Test
+  void theGenericMailboxUnavailableTextFollowsItsStatus() {
+    assertClass("Transient/General policyviolation", classifier.classify(550, "5.7.1",
+        "550 5.7.1 Requested action not taken: mailbox unavailable", "DATA"));
+    assertClass("Transient/General policyviolation", classifier.classify(550, "5.7.1",
+        "550 5.7.1 Requested action not taken: mailbox unavailable", "RCPT"));
+    assertClass("Permanent/NoEmail userunknown", classifier.classify(550, "5.1.1",
+        "550 5.1.1 Requested action not taken: mailbox unavailable", "RCPT"));
+    // KDDI's filter refusal, as the delivery engine's reply and as a DSN's diagnostic both give it
+    assertClass("Transient/ContentRejected filtered", classifier.classify(550, null, "550 : User unknown", "RCPT"));
+  }
+
   @Test
   void permanentGeneralForMissingDomain() {
     assertClass("Permanent/General hostunknown", classifier.classify(null, null,

@@ -1,6 +1,7 @@
 package io.mailgate.feedback;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
@@ -188,6 +189,46 @@ class InboundFeedbackTest {
         .getString("emailAddress"));
     assertEquals(SuppressionListReason.COMPLAINT, ses.getSuppressedDestination(r -> r.emailAddress("angry@remote.example"))
         .suppressedDestination().reason());
+  }
+
+  static String arf(String feedbackType, String rcptTo, String originalTo, String messageId) {
+    return "From: feedback@isp.example\r\nTo: fbl\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
+        + "--f\r\nContent-Type: message/feedback-report\r\n\r\n"
+        + "Feedback-Type: " + feedbackType + "\r\nVersion: 1\r\n"
+        + (rcptTo == null ? "" : "Original-Rcpt-To: " + rcptTo + "\r\n") + "\r\n"
+        + "--f\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + "From: news@example.com\r\nTo: " + originalTo + "\r\nMessage-ID: <" + messageId
+        + "@email.mailgate.local>\r\n\r\n--f--\r\n";
+  }
+
+  /**
+   * A feedback loop's report (to the bounce domain, no VERP) that names nobody, about a message to two recipients:
+   * pinned on neither (RFC 5965 makes Original-Rcpt-To optional; the returned To is not who complained). A not-spam
+   * report (RFC 6430) is published as it is, and neither suppresses nor counts.
+   */
+  @Test
+  void aComplaintIsNotGuessedAndNotSpamIsNoComplaint() throws IOException {
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses("first@fbl.example", "second@fbl.example"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("to two")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 2);
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("abuse", null, "first@fbl.example, second@fbl.example", id));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "'") == 1,
+        Duration.ofSeconds(10));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id + "'"));
+
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("not-spam", "second@fbl.example", "first@fbl.example, second@fbl.example", id));
+    JsonObject complaint = Await.until(() -> last(id, "Complaint"), c -> c != null, Duration.ofSeconds(10))
+        .getJsonObject("complaint");
+    assertEquals("not-spam", complaint.getString("complaintFeedbackType"));
+    assertEquals("second@fbl.example", complaint.getJsonArray("complainedRecipients").getJsonObject(0)
+        .getString("emailAddress"));
+    assertThrows(software.amazon.awssdk.services.sesv2.model.NotFoundException.class,
+        () -> ses.getSuppressedDestination(r -> r.emailAddress("second@fbl.example")));
   }
 
   /**

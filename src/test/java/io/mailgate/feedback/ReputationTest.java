@@ -26,7 +26,7 @@ class ReputationTest {
   }
 
   @Test
-  void tooManyHardBouncesPauseSending() throws IOException {
+  void tooManyHardBouncesPauseSending() throws Exception {
     try (RecordingSmtpServer relay = new RecordingSmtpServer()
             .onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
          TestNode node = TestNode.startProduction(relay.url(), c -> c
@@ -74,6 +74,14 @@ class ReputationTest {
           }
         }, Duration.ofSeconds(10));
         assertEquals("HEALTHY", ses.getAccount(r -> { }).enforcementStatus());
+        // and it stays resumed: the checks after the resume do not judge the bounces before it again
+        long until = System.nanoTime() + 3_000_000_000L;
+        while (System.nanoTime() < until) {
+          assertEquals("HEALTHY", ses.getAccount(r -> { }).enforcementStatus());
+          assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+          Thread.sleep(250);
+        }
+        send(ses, "good-later@example.org");
       }
     }
   }

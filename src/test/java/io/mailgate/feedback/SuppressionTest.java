@@ -34,7 +34,9 @@ class SuppressionTest {
 
   @BeforeAll
   static void start() throws IOException {
-    relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
+    relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown"
+        : r.startsWith("kddi") ? "550 : User unknown" // KDDI: the recipient's own filter refused the sender
+        : r.startsWith("policy") ? "550 5.7.1 Requested action not taken: mailbox unavailable" : "250 Ok");
     node = TestNode.startProduction(relay.url(), c -> c);
     a = node.createAccount("suppressing", true, 100, 100_000);
     ses = node.sesV2(a.accessKeyId(), a.secretAccessKey());
@@ -156,6 +158,16 @@ class SuppressionTest {
           b.accessKeyId(), b.secretAccessKey()).statusCode());
       assertEquals(404, node.signed("GET", "/_mailgate/global-suppression/not-dead@example.org", null, Map.of(),
           b.accessKeyId(), b.secretAccessKey()).statusCode());
+    }
+  }
+
+  /** Refusals at RCPT that say nothing against the address: a Transient bounce, nothing suppressed. */
+  @Test
+  void refusalsThatSayNothingAgainstTheAddressSuppressNothing() {
+    for (String to : List.of("kddi-filtered@example.org", "policy-refused@example.org")) {
+      JsonObject bounce = lastBounce(finalStatus(send(ses, to), a.accessKeyId(), a.secretAccessKey()));
+      assertEquals("Transient", bounce.getString("bounceType"), to + ": " + bounce);
+      assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress(to)), to);
     }
   }
 
