@@ -897,7 +897,9 @@ run_tracking() {
   sleep 1
   cpu_snapshot "$wrkpid" first >"$OUT/cpu.snap"
   s1="$(cat "$OUT/cpu.snap")"
-  sleep "$(calc "$LARGE_DURATION - 2")"
+  # the second a second before wrk's end by the clock, not after a fixed sleep: on a slow machine the snapshot
+  # itself takes long enough that wrk would be gone (its ticks read as 0, the share below zero)
+  sleep "$(awk -v t="$(calc "$t0 + $LARGE_DURATION - 1 - $(now_s)")" 'BEGIN { print (t > 0 ? t : 0) }')"
   s2="$(cpu_snapshot "$wrkpid")"
   R_TRACKING_CPU="$(cpu_share "$s1" "$s2")"
   wait "$wrkpid" || die "wrk failed, see $OUT/tracking-wrk.txt"

@@ -102,7 +102,7 @@ public final class MailgateConfig {
       Integer.class, 10 * 1024 * 1024, "Largest message the inbound SMTP server accepts (reports and received mail).");
   public static final ConfigKey<Integer> SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT = key(
       "smtp.inboundMaxConnectionsPerClient", Integer.class, 50,
-      "Connections one client IP address may hold open at once on the inbound port (loopback excepted), as Postfix's smtpd_client_connection_count_limit; more are answered 421. 0: no such limit.");
+      "Connections one client IP address may hold open at once on the inbound port (loopback excepted), as Postfix's smtpd_client_connection_count_limit; more are answered 421. Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_CERT = key("smtp.inboundTlsCert", String.class, "",
       "PEM certificate chain for STARTTLS on the inbound port (receipt rules with TlsPolicy Require need it). Empty: smtp.submissionTlsCert's, if any.");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_KEY = key("smtp.inboundTlsKey", String.class, "",

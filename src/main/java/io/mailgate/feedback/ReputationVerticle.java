@@ -51,7 +51,7 @@ public final class ReputationVerticle extends VerticleBase {
 
   /**
    * An account's counts in the window and the status they lead to. {@code since}: the start of its window as read
-   * (an admin's resume starts a new one); the buckets a resume falls in are left out, as they hold what came before.
+   * (an admin's resume starts a new one); of the bucket a resume falls in, what it held at the resume is left out.
    */
   record Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next,
       String since) {
@@ -73,11 +73,22 @@ public final class ReputationVerticle extends VerticleBase {
     db.withTransaction(conn -> conn.query("SELECT pg_try_advisory_xact_lock(" + LOCK + ")").execute()
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(List.<Assessment>of())
             : conn.preparedQuery("""
-                    SELECT a.id, coalesce(sum(b.sent), 0), coalesce(sum(b.hard_bounces), 0), coalesce(sum(b.complaints), 0),
-                           a.enforcement_status, a.reputation_since::text
-                    FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
-                    WHERE b.bucket > now() - $1::int * interval '1 hour' AND b.bucket >= a.reputation_since
-                    GROUP BY a.id, a.enforcement_status, a.reputation_since""")
+                    WITH w AS (
+                      SELECT a.id, a.enforcement_status, a.reputation_since, sum(b.sent) AS sent,
+                             sum(b.hard_bounces) AS hard, sum(b.complaints) AS complaints,
+                             -- the bucket of the last resume, while in the window: what it held then is not counted
+                             bool_or(b.bucket <= a.reputation_since) AS resumed_within,
+                             a.reputation_base_sent, a.reputation_base_hard_bounces, a.reputation_base_complaints
+                      FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
+                      WHERE b.bucket > now() - $1::int * interval '1 hour'
+                        AND b.bucket + interval '5 minutes' > a.reputation_since
+                      GROUP BY a.id)
+                    SELECT id,
+                           greatest(sent - CASE WHEN resumed_within THEN reputation_base_sent ELSE 0 END, 0),
+                           greatest(hard - CASE WHEN resumed_within THEN reputation_base_hard_bounces ELSE 0 END, 0),
+                           greatest(complaints - CASE WHEN resumed_within THEN reputation_base_complaints ELSE 0 END, 0),
+                           enforcement_status, reputation_since::text
+                    FROM w""")
                 .execute(Tuple.of(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)))
                 .compose(rows -> {
                   List<Assessment> all = new ArrayList<>();

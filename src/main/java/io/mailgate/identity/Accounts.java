@@ -141,7 +141,15 @@ public final class Accounts {
             + "max_24h_send = coalesce($3, max_24h_send), production_access = coalesce($4, production_access), "
             + "sending_enabled = coalesce($5, sending_enabled), "
             + "enforcement_status = CASE WHEN $5 THEN 'HEALTHY' ELSE enforcement_status END, "
-            + "reputation_since = CASE WHEN $5 THEN now() ELSE reputation_since END "
+            + "reputation_since = CASE WHEN $5 THEN now() ELSE reputation_since END, "
+            // what the bucket the resume falls in holds by now is before the fresh window (V23)
+            + "reputation_base_sent = CASE WHEN $5 THEN coalesce(b.sent, 0) ELSE reputation_base_sent END, "
+            + "reputation_base_hard_bounces = CASE WHEN $5 THEN coalesce(b.hard_bounces, 0) "
+            + "ELSE reputation_base_hard_bounces END, "
+            + "reputation_base_complaints = CASE WHEN $5 THEN coalesce(b.complaints, 0) "
+            + "ELSE reputation_base_complaints END "
+            + "FROM (SELECT NULL) AS one LEFT JOIN reputation_buckets b ON b.account_id = $1 "
+            + "AND b.bucket = to_timestamp(floor(extract(epoch FROM now()) / 300) * 300) "
             + "WHERE id = $1 AND id <> 'system'")
         .execute(Tuple.of(accountId, maxSendRate, max24HourSend, production, sendingEnabled))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()

@@ -195,8 +195,10 @@ public final class MailboxParser {
         }
         // the JDK converts by IDNA2003, which maps some names elsewhere (faß.de to fass.de, not IDNA2008's
         // xn--fa-hia.de): a name that does not come back as it was given must be given in Punycode
-        String given = java.text.Normalizer.normalize(domain, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
-        if (!IDN.toUnicode(ascii, IDN.USE_STD3_ASCII_RULES).equals(given)) {
+        // (compared without case, and with the full stops IDNA takes for dots, which it keeps as they were)
+        String given = java.text.Normalizer.normalize(domain, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT)
+            .replace('\u3002', '.').replace('\uFF0E', '.').replace('\uFF61', '.');
+        if (!IDN.toUnicode(ascii, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT).equals(given)) {
           throw SesException.badRequest("Internationalized domain in address has no unambiguous ASCII form; give it "
               + "in Punycode (xn--): " + abbreviate(input));
         }

@@ -132,6 +132,11 @@ public final class InboundSmtpVerticle extends VerticleBase {
 
   /** Feedback, a receiving plan, or null: nobody takes mail for the address's domain. */
   private Future<Object> route(String address, SessionInfo session) {
+    if (address.indexOf('@') < 0) {
+      // the bare <Postmaster> (the only address without a domain the syntax lets through) must always be accepted
+      // (RFC 5321 section 4.5.1): what is written to this server's postmaster is kept with the reports, to be read
+      return Future.succeededFuture(FEEDBACK);
+    }
     return accepts(domainOf(address)).compose(feedback -> feedback ? Future.succeededFuture(FEEDBACK)
         : directory.receivers(address).map(receivers -> receivers.isEmpty() ? null : ReceiptPlan.of(address,
             receivers, session.tls(),

@@ -519,9 +519,9 @@ public final class SmtpServerSession {
       }
       handlerReply(reply);
       // a client guessing addresses (harvesting, each guess a lookup) makes no mistake of protocol: its refused
-      // recipients count on their own, until a message is accepted (Postfix's smtpd_hard_error_limit)
-      if (!reply.isPositive() && !reply.closesConnection() && phase == Phase.COMMAND
-          && ++refusedRecipients >= MAX_REFUSED_RECIPIENTS) {
+      // recipients count on their own, until a message is accepted (Postfix's smtpd_hard_error_limit); a 4xx
+      // ("not now", "in a transaction of its own") is the server's condition, not the client's guess
+      if (reply.code() >= 500 && phase == Phase.COMMAND && ++refusedRecipients >= MAX_REFUSED_RECIPIENTS) {
         closeWith(Replies.TOO_MANY_ERRORS);
       }
     });

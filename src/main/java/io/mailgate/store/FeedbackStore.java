@@ -99,9 +99,14 @@ public final class FeedbackStore {
    * otherwise both find none recorded, and count, suppress and forward twice.
    */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
+    // a report seen before is not counted again; a not-spam report (RFC 6430) before it does not make a real
+    // complaint a repeat, while any complaint makes a later not-spam one
+    boolean notSpam = "not-spam".equals(detail.getString("complaintFeedbackType"));
     return Database.inTurn(pool, COMPLAINT_LOCK, m.id() + " " + email.toLowerCase(Locale.ROOT), conn -> conn
         .preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
-            + "AND type = 'Complaint' AND lower(recipient) = lower($2)").execute(params(m.id(), email))
+            + "AND type = 'Complaint' AND lower(recipient) = lower($2)"
+            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'"))
+        .execute(params(m.id(), email))
         .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail)
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))

@@ -191,6 +191,17 @@ class InboundFeedbackTest {
         .suppressedDestination().reason());
   }
 
+  /** RFC 5321 section 4.5.1: mail to the bare Postmaster is accepted, and kept with the reports for the operator. */
+  @Test
+  void theBarePostmasterIsAlwaysAccepted() throws IOException {
+    String subject = "for the postmaster " + java.util.UUID.randomUUID();
+    List<String> replies = SmtpClient.send(inbound, "someone@remote.example", List.of("Postmaster"),
+        "From: someone@remote.example\r\nSubject: " + subject + "\r\n\r\nYour server refused my mail.\r\n");
+    assertTrue(replies.get(replies.size() - 2).startsWith("250 2.0.0 Ok: queued"), replies.toString()); // then QUIT
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE convert_from(content, 'UTF8') LIKE '%"
+        + subject + "%' AND NOT attributed"));
+  }
+
   static String arf(String feedbackType, String rcptTo, String originalTo, String messageId) {
     return "From: feedback@isp.example\r\nTo: fbl\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
         + "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
@@ -229,6 +240,18 @@ class InboundFeedbackTest {
         .getString("emailAddress"));
     assertThrows(software.amazon.awssdk.services.sesv2.model.NotFoundException.class,
         () -> ses.getSuppressedDestination(r -> r.emailAddress("second@fbl.example")));
+
+    // the same recipient's abuse report later is a complaint of its own, not a repeat of the not-spam one
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("abuse", "second@fbl.example", "first@fbl.example, second@fbl.example", id));
+    assertEquals(SuppressionListReason.COMPLAINT, Await.until(() -> {
+      try {
+        return ses.getSuppressedDestination(r -> r.emailAddress("second@fbl.example")).suppressedDestination().reason();
+      } catch (software.amazon.awssdk.services.sesv2.model.NotFoundException e) {
+        return null;
+      }
+    }, r -> r != null, Duration.ofSeconds(10)));
+    assertEquals(2, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id + "'"));
   }
 
   /**

@@ -81,7 +81,18 @@ class ReputationTest {
           assertTrue(ses.getAccount(r -> { }).sendingEnabled());
           Thread.sleep(250);
         }
-        send(ses, "good-later@example.org");
+        // what is sent after the resume counts, in the resume's own 5-minute bucket too: 3 hard bounces in 20
+        for (int i = 0; i < 16; i++) {
+          send(ses, "good-after" + i + "@example.org");
+        }
+        for (int i = 0; i < 3; i++) {
+          send(ses, "dead-after" + i + "@example.org");
+        }
+        Await.until(() -> "SHUTDOWN".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
+            key.accessKeyId(), key.secretAccessKey()).body());
+        assertEquals(20, reputation.getInteger("Sent"), reputation.encode()); // good-again and these 19
+        assertEquals(3, reputation.getInteger("HardBounces"), reputation.encode());
       }
     }
   }

@@ -35,6 +35,9 @@ class MailboxParserTest {
   void unicodeDomainBecomesPunycode() {
     assertEquals("xn--bcher-kva.example", MailboxParser.parse("a@bücher.example").domain());
     assertEquals("xn--bcher-kva.example", MailboxParser.parse("a@Bücher.example").domain());
+    assertEquals("xn--bcher-kva.de", MailboxParser.parse("a@Bücher.DE").domain().toLowerCase(java.util.Locale.ROOT));
+    assertEquals("xn--mnchen-3ya.de", MailboxParser.parse("a@MÜNCHEN.DE").domain().toLowerCase(java.util.Locale.ROOT));
+    assertEquals("xn--r8jz45g.jp", MailboxParser.parse("a@例え。jp").domain());
     // where IDNA2003 and IDNA2008 part ways (faß.de is xn--fa-hia.de, not fass.de), the caller gives Punycode
     for (String domain : new String[] {"faß.de", "βόλος.com", "a\u200db.example"}) {
       SesException e = assertThrows(SesException.class, () -> MailboxParser.parse("user@" + domain), domain);

@@ -36,7 +36,6 @@ class TemplateRendererTest {
     assertEquals("20 2.5", text("{{total}} {{half}}", "{\"total\":20.0,\"half\":2.5}"), "whole numbers print as SES prints them");
   }
 
-  /** Nested loops inside a block: Handlebars builds a block's output in memory, where the output cap cannot see it. */
   /**
    * Nesting deep enough to exhaust the parser's (or the renderer's) stack is the template's fault: a 400, never a
    * StackOverflowError that would reach the caller as a 500.
@@ -55,6 +54,7 @@ class TemplateRendererTest {
     assertEquals("x", text("{{#if a}}".repeat(100) + "x" + "{{/if}}".repeat(100), "{\"a\":true}"));
   }
 
+  /** Nested loops inside a block: Handlebars builds a block's output in memory, where the output cap cannot see it. */
   @Test
   void nestedLoopsFailBeforeTheyFillTheHeap() {
     String s = "x".repeat(1000);

@@ -580,13 +580,16 @@ class SmtpServerSessionTest {
     RecordingHandler refusing = new RecordingHandler() {
       @Override
       public CompletionStage<SmtpReply> onRcptTo(SessionInfo s, String to, Map<String, String> params) {
-        return CompletableFuture.completedFuture(to.startsWith("nobody")
-            ? new SmtpReply(550, "5.1.1", "User unknown") : SmtpReply.RECIPIENT_OK);
+        return CompletableFuture.completedFuture(to.startsWith("nobody") ? new SmtpReply(550, "5.1.1", "User unknown")
+            : to.startsWith("later") ? new SmtpReply(451, "4.3.0", "Try again later") : SmtpReply.RECIPIENT_OK);
       }
     };
     start(new SmtpServerOptions().setServerName("mx.test"), refusing);
     ehlo();
     send("MAIL FROM:<a@x.test>\r\n");
+    for (int i = 0; i < 2 * SmtpServerSession.MAX_REFUSED_RECIPIENTS; i++) { // the server's "not now" is no guess
+      assertEquals("451 4.3.0 Try again later\r\n", send("RCPT TO:<later" + i + "@y.test>\r\n"));
+    }
     for (int i = 0; i < SmtpServerSession.MAX_REFUSED_RECIPIENTS - 1; i++) {
       assertEquals("550 5.1.1 User unknown\r\n", send("RCPT TO:<nobody" + i + "@y.test>\r\n"));
       assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"), "a good command does not wipe the count");

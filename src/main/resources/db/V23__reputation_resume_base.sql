@@ -1,0 +1,6 @@
+-- A resume (an admin re-enabling sending) starts a fresh reputation window at reputation_since. The 5-minute bucket
+-- it falls in also holds what came before it: its counts at the moment of the resume are kept here and taken off
+-- that bucket's, so that the rest of the bucket counts and what led to the pause does not count twice.
+ALTER TABLE accounts ADD COLUMN reputation_base_sent bigint NOT NULL DEFAULT 0,
+  ADD COLUMN reputation_base_hard_bounces bigint NOT NULL DEFAULT 0,
+  ADD COLUMN reputation_base_complaints bigint NOT NULL DEFAULT 0;
