@@ -13,10 +13,8 @@ import io.vertx.core.net.NetClient;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -97,7 +95,7 @@ final class SitePool {
   private boolean askingShared;
   private long sharedDownUntil;
   private final Bucket newConnections = new Bucket();
-  private final Set<String> withoutTls = new HashSet<>();
+  private final TlsFallbacks withoutTls = new TlsFallbacks();
   private List<SmtpConnection.Endpoint> endpoints = List.of();
   private int open;
   private long dispatchTimer = -1;
@@ -365,7 +363,8 @@ final class SitePool {
       return;
     }
     SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
-        : withoutTls.contains(ep.address()) ? SmtpConnection.TlsMode.NONE : SmtpConnection.TlsMode.OPPORTUNISTIC;
+        : withoutTls.plainText(ep.address(), System.currentTimeMillis()) ? SmtpConnection.TlsMode.NONE
+        : SmtpConnection.TlsMode.OPPORTUNISTIC;
     SmtpConnection.open(vertx, client, ep, options, mode).onComplete(ar -> {
       if (ar.succeeded()) {
         hosts.reachable(key);
@@ -378,8 +377,9 @@ final class SitePool {
         hosts.unreachable(key, e.getMessage(), System.currentTimeMillis());
       }
       if (e instanceof SmtpConnection.TlsFailure && mode == SmtpConnection.TlsMode.OPPORTUNISTIC) {
-        // broken TLS on their side: this host gets plain text, as Postfix's opportunistic mode does
-        withoutTls.add(ep.address());
+        // broken TLS on their side: this host gets plain text for a while, as Postfix's opportunistic mode
+        // falls back to it, and TLS again after (TlsFallbacks)
+        withoutTls.handshakeFailed(ep.address(), System.currentTimeMillis());
         connect(a, index, e);
         return;
       }

@@ -321,6 +321,7 @@ final class SmtpConnection {
   /** Starts one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. */
   Transaction send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
     lastUsed = System.nanoTime();
+    boolean reused = transactions > 0;
     transactions++;
     Promise<Void> contentSent = Promise.promise();
     StringBuilder mail = new StringBuilder(96).append("MAIL FROM:<").append(mailFrom).append('>');
@@ -377,6 +378,11 @@ final class SmtpConnection {
     return new Transaction(decided.transform(ar -> {
       if (ar.succeeded() && ar.result().code() == 421) {
         close(); // the server is shutting this connection down
+        if (reused && m.succeeded() && m.result().code() == 421) {
+          // its answer to our MAIL on a connection it had let idle: the idle timeout (or a restart) met our first
+          // command, which says nothing of this recipient or of the site's rate; tried again, as unanswered
+          return Future.failedFuture(new Unanswered("421 to MAIL FROM on a reused connection: " + ar.result()));
+        }
       }
       if (ar.failed() && ar.cause() instanceof ConnectionFailure && !m.succeeded()) {
         // no reply to MAIL means none to DATA either (replies come in order), so the content was never sent and

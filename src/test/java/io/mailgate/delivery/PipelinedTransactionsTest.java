@@ -97,6 +97,33 @@ class PipelinedTransactionsTest {
   }
 
   /**
+   * A server whose idle timeout meets our MAIL on a reused connection answers it 421 and closes: nothing about the
+   * recipient, nor about the site's rate. The message goes out at once on a new connection, with no DeliveryDelay
+   * (the retry delay is set far beyond the test).
+   */
+  @Test
+  void a421ToMailOnAReusedConnectionIsTriedAgainAtOnce() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().timeoutAtTheSecondMail();
+         TestNode node = TestNode.start(server.url(), c -> c
+             .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+             .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1)
+             .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 600));
+         SesV2Client ses = node.sesV2()) {
+      send(ses, "first@example.org");
+      Await.until(() -> server.received().size() >= 1, Duration.ofSeconds(20));
+      String second = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("second@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("after idle")).body(b -> b.text(t -> t.data("x"))))))
+          .messageId();
+      Await.until(() -> server.received().size() >= 2, Duration.ofSeconds(20));
+      assertEquals(2, server.connections());
+      io.vertx.core.json.JsonObject status = node.awaitOutcomes(second, 1);
+      assertTrue(status.getJsonArray("Events").stream().noneMatch(e -> ((io.vertx.core.json.JsonObject) e)
+          .getString("eventType").equals("DeliveryDelay")), status.encode());
+    }
+  }
+
+  /**
    * A server that answers DATA with 354 after refusing the only recipient waits for content: the client ends it with
    * an empty message before its RSET, so the refusal is recorded and the next message goes out on the same connection
    * at once. An RSET sent straight away would be read as content, and the connection would hang until the command

@@ -40,6 +40,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile Function<String, String> dataReply = rcpt -> "250 2.0.0 Ok: queued";
   private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
   private volatile long dataDelayMillis;
+  private volatile boolean timeoutAtTheSecondMail;
   private volatile boolean stallAfterData;
   private volatile boolean dataWithoutRecipients;
   private volatile String greeting = "220 test.local ESMTP ready";
@@ -133,6 +134,12 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return this;
   }
 
+  /** Answers every MAIL after a connection's first with a 421 (its idle timeout met the command) and closes. */
+  public RecordingSmtpServer timeoutAtTheSecondMail() {
+    this.timeoutAtTheSecondMail = true;
+    return this;
+  }
+
   public RecordingSmtpServer withoutPipelining() {
     ehloExtensions = "SIZE 52428800\r\n250 8BITMIME";
     return this;
@@ -173,6 +180,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
       }
       String from = null;
       String params = "";
+      int mails = 0;
       List<String> rcpts = new ArrayList<>();
       String line;
       while ((line = readLine(in)) != null) {
@@ -183,6 +191,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
         } else if (upper.startsWith("HELO")) {
           write(out, "250 test.local");
         } else if (upper.startsWith("MAIL FROM:")) {
+          if (timeoutAtTheSecondMail && mails++ > 0) {
+            write(out, "421 4.4.2 test.local Error: timeout exceeded");
+            return;
+          }
           int close = line.indexOf('>');
           from = line.substring(line.indexOf('<') + 1, close);
           params = line.substring(close + 1).strip();
