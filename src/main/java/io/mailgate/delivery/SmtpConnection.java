@@ -272,6 +272,10 @@ final class SmtpConnection {
             ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
             : Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
       }
+      // RFC 3207 section 5: what came in plain text after the 220 is not the server's word (someone on the path
+      // may have added it), nor to be joined to its first reply over TLS
+      partial.setLength(0);
+      replyLines.clear();
       // an MX's certificate is not verified (RelayTls says why); a relay's may be
       boolean verified = options.relayTls().verifies(route);
       return socket.upgradeToSsl(options.relayTls().options(route), route.host())

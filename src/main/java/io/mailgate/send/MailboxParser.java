@@ -176,6 +176,23 @@ public final class MailboxParser {
         "The local part of an address must be 7-bit ASCII (SMTPUTF8 mailboxes are not supported): " + abbreviate(input));
   }
 
+  /** A local part as an addr-spec writes it: as it is when it is a dot-atom, else as a quoted string. */
+  static String quotedIfNeeded(String local) {
+    boolean atom = !local.isEmpty() && !local.startsWith(".") && !local.endsWith(".") && !local.contains("..");
+    for (int i = 0; atom && i < local.length(); i++) {
+      atom = isAtext(local.charAt(i)) || local.charAt(i) == '.';
+    }
+    if (atom) {
+      return local;
+    }
+    StringBuilder sb = new StringBuilder(local.length() + 2).append('"');
+    for (int i = 0; i < local.length(); i++) {
+      char c = local.charAt(i);
+      sb.append(c == '"' || c == '\\' ? "\\" : "").append(c);
+    }
+    return sb.append('"').toString();
+  }
+
   static boolean isAtext(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
         || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0;

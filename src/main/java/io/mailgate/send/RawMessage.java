@@ -93,7 +93,10 @@ public final class RawMessage {
           if (m.getDomain() == null || m.getDomain().isEmpty()) {
             throw SesException.badRequest("Invalid address in " + name + " header: " + MailboxParser.abbreviate(value));
           }
-          Mailbox parsed = MailboxParser.parseAddrSpec(m.getLocalPart() + "@" + m.getDomain());
+          // mime4j gives a quoted local part without its quotes: quoted again, "john doe"@x is as valid here as in
+          // a Destination
+          Mailbox parsed = MailboxParser.parseAddrSpec(MailboxParser.quotedIfNeeded(m.getLocalPart()) + "@"
+              + m.getDomain());
           out.add(new Mailbox(m.getName(), parsed.localPart(), parsed.domain()));
         }
       }

@@ -51,6 +51,16 @@ class RawMessageTest {
     assertTrue(text(p).endsWith("Subject: s\r\n\r\n"), text(p));
   }
 
+  /** A quoted local part is as valid in a raw message's header as in a Destination; one with CR or 8 bits is not. */
+  @Test
+  void quotedLocalPartsInHeaders() {
+    RawMessage.Prepared p = prepare("From: a@example.com\r\nTo: \"john doe\"@example.org, \"x\\\"y\"@example.org\r\n"
+        + "Subject: s\r\n\r\nbody\r\n");
+    assertEquals(List.of("\"john doe\"@example.org", "\"x\\\"y\"@example.org"),
+        p.to().stream().map(Mailbox::address).toList());
+    assertThrows(SesException.class, () -> prepare("From: a@example.com\r\nTo: \"jöhn\"@example.org\r\n\r\nx\r\n"));
+  }
+
   @Test
   void refusesWhatCannotBeSentUnchanged() {
     assertThrows(SesException.class, () -> prepare("From: a@example.com\r\n\r\n" + "z".repeat(999) + "\r\n"));
