@@ -69,6 +69,7 @@ public final class EventPublisherVerticle extends VerticleBase {
   static final Duration MAX_BACKOFF = Duration.ofHours(1);
   /** How often a node drops events whose destination was deleted while they were written. */
   private static final long SWEEP_MILLIS = 600_000L;
+  private static final int SWEEP_BATCH = 10_000;
   /** Failures in a row after which a destination gets one post at a time. */
   static final int TRIP_AFTER = 3;
   /** Most of an answer's body read (and ignored); a longer one ends its connection. */
@@ -163,6 +164,7 @@ public final class EventPublisherVerticle extends VerticleBase {
       } else if (ar.result() > 0) {
         LOG.info("dropped " + ar.result() + " events of deleted event destinations");
       }
+      dropOld(0);
     }));
     return Future.succeededFuture();
   }
@@ -408,14 +410,16 @@ public final class EventPublisherVerticle extends VerticleBase {
         it.remove();
         dest.held--;
         letGo.add(d);
-      } else if (dest.failures >= TRIP_AFTER && (dest.putOffUntil > now || dest.inFlight > 0)) {
+      } else if (d.createdAt().plus(maxAge).toEpochMilli() < now) {
         it.remove();
         dest.held--;
-        if (d.createdAt().plus(maxAge).toEpochMilli() < now) {
-          failed(d, "the webhook keeps failing"); // past events.maxAgeHours: dropped
-        } else {
-          putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
-        }
+        failed(d, "older than events.maxAgeHours"); // not posted: dropped
+      } else if (dest.failures >= TRIP_AFTER
+          && (dest.putOffUntil > now || dest.inFlight + countIn(post, d.destinationId()) > 0)) {
+        // a failing webhook gets one post at a time once its pause is over (those chosen in this pass count too)
+        it.remove();
+        dest.held--;
+        putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
       } else if (dest.inFlight + countIn(post, d.destinationId()) < perDestination) {
         it.remove();
         dest.held--;
@@ -512,6 +516,20 @@ public final class EventPublisherVerticle extends VerticleBase {
           removing = false;
           return removePublished();
         });
+  }
+
+  /** Drops, a batch at a time, the due events older than events.maxAgeHours: counted in the log, not one by one. */
+  private void dropOld(int droppedSoFar) {
+    outbox.dropOlderThan(clock.instant().minus(maxAge), SWEEP_BATCH).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("cannot drop old events from the outbox: " + ar.cause().getMessage());
+      } else if (ar.result() == SWEEP_BATCH && droppedSoFar < 100 * SWEEP_BATCH) {
+        dropOld(droppedSoFar + ar.result());
+      } else if (droppedSoFar + ar.result() > 0) {
+        LOG.warning("dropped " + (droppedSoFar + ar.result()) + " events older than events.maxAgeHours ("
+            + maxAge.toHours() + " h) that their webhooks never took");
+      }
+    });
   }
 
   private void failed(EventOutbox.Due d, String why) {

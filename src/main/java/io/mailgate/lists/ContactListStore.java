@@ -188,7 +188,7 @@ public final class ContactListStore {
                 return Future.succeededFuture(true);
               }
               JsonObject detail = new JsonObject().put("contactList", listName)
-                  .put("timestamp", java.time.Instant.now().toString()).put("source", source)
+                  .put("timestamp", io.mailgate.events.SesEvents.time(java.time.Instant.now())).put("source", source)
                   .put("newTopicPreferences", newPreferences).put("oldTopicPreferences", oldPreferences);
               return conn.preparedQuery(SUBSCRIPTION_EVENT)
                   .execute(Tuple.of(messageId, accountId, address, detail.encode())).map(true);

@@ -24,6 +24,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -142,16 +143,10 @@ public final class MailReceiver {
     for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
       String accountId = e.getKey();
       List<ReceiptPlan> accountPlans = e.getValue();
-      int before = stored.size();
-      int noticesBefore = notices.size();
       SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, verdicts, stored,
           notices);
       if (refused != null) {
         return Future.succeededFuture(refused);
-      }
-      if (stored.size() - before > MAX_OBJECTS || notices.size() - noticesBefore > MAX_NOTICES) {
-        return Future.succeededFuture(new SmtpReply(554, "5.3.4", "Message rejected: the recipient's receipt rules "
-            + "would store it more than " + MAX_OBJECTS + " times or post it more than " + MAX_NOTICES + " times"));
       }
     }
     Future<Boolean> written = stored.isEmpty() && notices.isEmpty() ? Future.succeededFuture(true)
@@ -256,14 +251,25 @@ public final class MailReceiver {
     StringBuilder added = new StringBuilder();
     byte[] content = null;
     JsonObject mail = null;
+    // the rules in their rule set's order (an AddHeader reaches the account's later actions), whichever recipient's
+    // plan each came from
     List<String> ruleOrder = new ArrayList<>();
+    Map<String, Integer> position = new HashMap<>();
     for (ReceiptPlan p : plans) {
-      for (Step s : chainOf(p, accountId).steps()) {
+      Chain chain = chainOf(p, accountId);
+      List<ReceiptRule> all = chain.account().rules();
+      for (int i = 0; i < all.size(); i++) {
+        position.merge(all.get(i).name(), i, Math::min);
+      }
+      for (Step s : chain.steps()) {
         if (!ruleOrder.contains(s.rule().name())) {
           ruleOrder.add(s.rule().name());
         }
       }
     }
+    ruleOrder.sort(java.util.Comparator.comparing(name -> position.getOrDefault(name, Integer.MAX_VALUE)));
+    int objectsBefore = stored.size();
+    int noticesBefore = notices.size();
     for (String ruleName : ruleOrder) {
       List<String> recipients = new ArrayList<>();
       Step step = null;
@@ -287,6 +293,9 @@ public final class MailReceiver {
           content = concat((trace + added).getBytes(StandardCharsets.UTF_8), message);
         }
         if (action instanceof ReceiptAction.S3 s3) {
+          if (stored.size() - objectsBefore >= MAX_OBJECTS) { // refused before the copies pile up, not after
+            return tooManyCopies();
+          }
           stored.add(new StoredObject(accountId, s3.bucketName(), s3.objectKey(id), id, content, receivedAt));
         }
         if (action.topicArn() == null) {
@@ -307,10 +316,18 @@ public final class MailReceiver {
           notice.put("content", ReceiptAction.Sns.BASE64.equals(sns.encoding())
               ? Base64.getEncoder().encodeToString(content) : new String(content, StandardCharsets.UTF_8));
         }
+        if (notices.size() - noticesBefore >= MAX_NOTICES) {
+          return tooManyCopies();
+        }
         notices.add(new Notice(accountId, action.topicArn(), id, notice.encode(), receivedAt));
       }
     }
     return null;
+  }
+
+  private static SmtpReply tooManyCopies() {
+    return new SmtpReply(554, "5.3.4", "Message rejected: the recipient's receipt rules would store it more than "
+        + MAX_OBJECTS + " times or post it more than " + MAX_NOTICES + " times");
   }
 
   private JsonObject receipt(ReceiptRule rule, List<String> recipients, ReceiptAction action, String id,

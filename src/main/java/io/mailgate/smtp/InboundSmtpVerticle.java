@@ -125,13 +125,38 @@ public final class InboundSmtpVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * The address with its domain in ASCII (Punycode), the form identities and rule conditions are kept in: with
+   * SMTPUTF8 (RFC 6531) a sender may write bücher.example for xn--bcher-kva.example. One that IDNA cannot convert stays
+   * as it is, and matches nothing.
+   */
+  static String asciiDomain(String address) {
+    int at = address.lastIndexOf('@');
+    if (at < 0) {
+      return address;
+    }
+    String domain = address.substring(at + 1);
+    for (int i = 0; i < domain.length(); i++) {
+      if (domain.charAt(i) >= 0x80) {
+        try {
+          return address.substring(0, at + 1) + java.net.IDN.toASCII(domain, java.net.IDN.USE_STD3_ASCII_RULES)
+              .toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+          return address;
+        }
+      }
+    }
+    return address;
+  }
+
   private static String domainOf(String address) {
     int at = address.lastIndexOf('@');
     return at < 0 ? "" : address.substring(at + 1).toLowerCase(Locale.ROOT);
   }
 
   /** Feedback, a receiving plan, or null: nobody takes mail for the address's domain. */
-  private Future<Object> route(String address, SessionInfo session) {
+  private Future<Object> route(String rawAddress, SessionInfo session) {
+    String address = asciiDomain(rawAddress);
     if (address.indexOf('@') < 0) {
       // the bare <Postmaster> (the only address without a domain the syntax lets through) must always be accepted
       // (RFC 5321 section 4.5.1): what is written to this server's postmaster is kept with the reports, to be read

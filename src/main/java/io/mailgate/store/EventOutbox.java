@@ -148,6 +148,16 @@ public final class EventOutbox {
     return pool.preparedQuery(SWEEP).execute().map(r -> r.rowCount());
   }
 
+  /**
+   * Drops due events created before {@code before} (events.maxAgeHours ago), at most {@code limit}; how many. A
+   * webhook down for hours leaves a backlog that only claims would otherwise drop, a claim at a time.
+   */
+  public Future<Integer> dropOlderThan(Instant before, int limit) {
+    return pool.preparedQuery("DELETE FROM event_outbox WHERE id IN (SELECT id FROM event_outbox "
+            + "WHERE next_attempt_at <= now() AND created_at < $1 LIMIT $2)")
+        .execute(Tuple.of(Timestamps.utc(before), limit)).map(r -> r.rowCount());
+  }
+
   /** Events done with: taken by their webhook, or given up. */
   public Future<Void> remove(List<Long> ids) {
     return pool.preparedQuery("DELETE FROM event_outbox WHERE id = ANY($1)")

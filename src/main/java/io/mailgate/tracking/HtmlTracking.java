@@ -320,8 +320,16 @@ public final class HtmlTracking {
       url = url.replace("\t", "").replace("\n", "").replace("\r", "");
     }
     boolean web = url.regionMatches(true, 0, "http://", 0, 7) || url.regionMatches(true, 0, "https://", 0, 8);
-    return web && url.length() <= MAX_LINK_LENGTH && clean(url) ? url : null;
+    return web && url.length() <= MAX_LINK_LENGTH && clean(url) && !NAMED_REFERENCE.matcher(url).find() ? url : null;
   }
+
+  /**
+   * A named character reference left after decoding ({@code &eacute;}, {@code &sol;}...): HTML has two thousand,
+   * and the browser decodes the one written here into the URL it follows; rather than redirect to the reference's
+   * letters, such a link is left as written, untracked.
+   */
+  private static final java.util.regex.Pattern NAMED_REFERENCE = java.util.regex.Pattern.compile(
+      "&[A-Za-z][A-Za-z0-9]{1,31};");
 
   /**
    * No control characters and no unpaired surrogates: no browser follows such a link as written, and its Click event

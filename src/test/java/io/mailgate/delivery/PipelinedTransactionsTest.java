@@ -31,6 +31,14 @@ class PipelinedTransactionsTest {
         .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1));
   }
 
+  /** {@link #oneConnection}, with the retry delay far beyond a test: what goes out again at once is not a retry. */
+  private static TestNode oneConnectionWithoutRetries(RecordingSmtpServer server) {
+    return TestNode.start(server.url(), c -> c
+        .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+        .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1)
+        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 600));
+  }
+
   private static void send(SesV2Client ses, String to) {
     ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
         .destination(d -> d.toAddresses(to))
@@ -81,10 +89,7 @@ class PipelinedTransactionsTest {
     AtomicInteger datas = new AtomicInteger();
     try (RecordingSmtpServer server = new RecordingSmtpServer().holdDataReply(Duration.ofSeconds(2))
         .onData(rcpt -> datas.incrementAndGet() == 1 ? null : "250 2.0.0 Ok");
-         TestNode node = TestNode.start(server.url(), c -> c
-             .with(MailgateConfig.DELIVERY_INSTANCES, 1)
-             .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1)
-             .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 600));
+         TestNode node = oneConnectionWithoutRetries(server);
          SesV2Client ses = node.sesV2()) {
       send(ses, "first@example.org");
       send(ses, "second@example.org");
@@ -104,10 +109,7 @@ class PipelinedTransactionsTest {
   @Test
   void a421ToMailOnAReusedConnectionIsTriedAgainAtOnce() throws Exception {
     try (RecordingSmtpServer server = new RecordingSmtpServer().timeoutAtTheSecondMail();
-         TestNode node = TestNode.start(server.url(), c -> c
-             .with(MailgateConfig.DELIVERY_INSTANCES, 1)
-             .with(MailgateConfig.DELIVERY_MAX_CONNECTIONS, 1)
-             .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 600));
+         TestNode node = oneConnectionWithoutRetries(server);
          SesV2Client ses = node.sesV2()) {
       send(ses, "first@example.org");
       Await.until(() -> server.received().size() >= 1, Duration.ofSeconds(20));

@@ -230,6 +230,36 @@ class OpenAndClickTrackingTest {
     assertEquals(2, types.stream().filter("CLICK"::equals).count(), types.toString());
   }
 
+  /**
+   * A reader is not kept waiting on the database: with the events table locked (a stalled commit), the click is still
+   * answered within about a second, and recorded once the database lets it.
+   */
+  @Test
+  void aStalledDatabaseDoesNotKeepTheReaderWaiting() throws Exception {
+    trackedSet("stalled", "/stalled", EventType.CLICK);
+    String id = send("stalled", "news@shop.example", "<html><body><a href=\"https://shop.example/x\">x</a></body></html>",
+        "x");
+    String link = tracked(part(delivered(id), "text/html"), "c").get(0);
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    String clicks = "SELECT count(*) FROM events WHERE type = 'Click' AND message_id = '" + id + "'";
+    try (java.sql.Connection lock = java.sql.DriverManager.getConnection(
+        "jdbc:" + pg.replace("postgresql://postgres@", "postgresql://"), "postgres", "")) {
+      lock.setAutoCommit(false);
+      try (java.sql.Statement st = lock.createStatement()) {
+        st.execute("LOCK TABLE events IN EXCLUSIVE MODE"); // reads go on, writes wait
+      }
+      long start = System.nanoTime();
+      HttpResponse<byte[]> click = HTTP.send(HttpRequest.newBuilder(URI.create(link)).timeout(Duration.ofSeconds(10))
+          .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertEquals(302, click.statusCode());
+      assertTrue(millis < 5_000, "answered after " + millis + " ms");
+      assertEquals(0, Db.count(pg, clicks), "not recorded while the table is locked");
+      lock.rollback();
+    }
+    Await.until(() -> Db.count(pg, clicks) == 1, Duration.ofSeconds(10));
+  }
+
   @Test
   void aLinkMailgateDidNotWriteIsNotFollowedAndRecordsNothing() throws Exception {
     trackedSet("forged", "/forged", EventType.OPEN, EventType.CLICK);

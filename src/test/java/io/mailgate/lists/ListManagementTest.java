@@ -236,6 +236,9 @@ class ListManagementTest {
       JsonObject subscription = event.getJsonObject("subscription");
       assertEquals("news", subscription.getString("contactList"));
       assertEquals("UnsubscribeLink", subscription.getString("source"));
+      // SES's time format, milliseconds and Z, as every other event's
+      assertTrue(subscription.getString("timestamp").matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"),
+          subscription.getString("timestamp"));
       assertEquals(new JsonObject().put("unsubscribeAll", false).put("topicSubscriptionStatus", new JsonArray()),
           subscription.getJsonObject("oldTopicPreferences"), "not a contact before");
       assertEquals(new JsonObject().put("unsubscribeAll", false).put("topicSubscriptionStatus", new JsonArray()

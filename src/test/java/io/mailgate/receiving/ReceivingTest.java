@@ -405,22 +405,68 @@ class ReceivingTest {
         List.of(), List.of());
     ReceiptPlan a = ReceiptPlan.of("a@copies.example", List.of(load.get()), false, null);
     ReceiptPlan b = ReceiptPlan.of("b@copies.example", List.of(load.get()), false, null);
+    String id = receivedDirectly(List.of(a, b), "copies");
+    assertTrue(object("copies", "a/" + id).contains("Subject: copies"));
+    assertTrue(object("copies", "b/" + id).contains("Subject: copies"));
+  }
+
+  /** A message to the plans' recipients, given to a MailReceiver of its own (not through SMTP): its id. */
+  private static String receivedDirectly(List<ReceiptPlan> plans, String subject) {
     io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(node.vertx(), node.config(), 1);
     try {
       MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1,
           new SenderAuthentication(node.vertx(), null));
-      Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE, List.of(
-          new Recipient("a@copies.example", java.util.Map.of()), new Recipient("b@copies.example", java.util.Map.of())),
-          "client.test", null, false, null, false, false);
-      SmtpReply reply = receiver.receive(envelope, message("a@copies.example", "copies").getBytes(
-          StandardCharsets.UTF_8), List.of(a, b), java.time.Instant.now()).await();
+      Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE, plans.stream()
+          .map(p -> new Recipient(p.recipient(), java.util.Map.of())).toList(), "client.test", null, false, null, false,
+          false);
+      SmtpReply reply = receiver.receive(envelope, message(plans.get(0).recipient(), subject).getBytes(
+          StandardCharsets.UTF_8), plans, java.time.Instant.now()).await();
       assertEquals(250, reply.code(), reply.toString());
-      String id = reply.text().substring(reply.text().lastIndexOf(' ') + 1);
-      assertTrue(object("copies", "a/" + id).contains("Subject: copies"));
-      assertTrue(object("copies", "b/" + id).contains("Subject: copies"));
+      return reply.text().substring(reply.text().lastIndexOf(' ') + 1);
     } finally {
       pool.close();
     }
+  }
+
+  /**
+   * With SMTPUTF8 (RFC 6531) a sender may write the domain in Unicode: it is the Punycode domain the account verified
+   * and its rule names.
+   */
+  @Test
+  void aUnicodeDomainIsItsPunycodeForm() throws Exception {
+    verifiedDomain(account, "xn--bcher-kva.example");
+    rule("main", 12, "idn", "Optional", "{xn--bcher-kva.example}",
+        "[{\"S3Action\": {\"BucketName\": \"idn\", \"ObjectKeyPrefix\": \"in/\"}}]");
+    Thread.sleep(400); // this account's rules, cached by earlier tests, are read again after cache.ttlMillis
+    List<String> replies = Await.until(() -> {
+      try {
+        return SmtpClient.send(inbound, "a@outside.example", List.of("info@bücher.example"),
+            message("info@xn--bcher-kva.example", "to a unicode domain"), true);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
+    assertTrue(object("idn", "in/" + receivedId(replies)).contains("Subject: to a unicode domain"), replies.toString());
+  }
+
+  /**
+   * Rules run in their rule set's order whichever recipient brought them: R1 (for a) and R2 (for b) add headers that
+   * R3 (for everyone) stores, though a's plan lists R1 then R3 and b's R2 then R3.
+   */
+  @Test
+  void rulesOfDifferentRecipientsRunInTheRuleSetsOrder() {
+    ReceivingDirectory.AccountRules rules = new ReceivingDirectory.AccountRules(account, "ordered", List.of(
+        new ReceiptRule("r1", true, "Optional", List.of("a@ordered.example"),
+            List.of(new ReceiptAction.AddHeader("X-From-R1", "a")), false),
+        new ReceiptRule("r2", true, "Optional", List.of("b@ordered.example"),
+            List.of(new ReceiptAction.AddHeader("X-From-R2", "b")), false),
+        new ReceiptRule("r3", true, "Optional", List.of(),
+            List.of(new ReceiptAction.S3("ordered", "all/", null, null)), false)),
+        List.of(), List.of());
+    ReceiptPlan a = ReceiptPlan.of("a@ordered.example", List.of(rules), false, null);
+    ReceiptPlan b = ReceiptPlan.of("b@ordered.example", List.of(rules), false, null);
+    String stored = object("ordered", "all/" + receivedDirectly(List.of(a, b), "in order"));
+    assertTrue(stored.contains("X-From-R1: a\r\n") && stored.contains("X-From-R2: b\r\n"), stored);
   }
 
   /** Rules that would store a message many times over refuse it, rather than multiply it in memory and storage. */

@@ -98,6 +98,32 @@ class EventOutboxTest extends MigratedDatabase {
     }
   }
 
+  /** A webhook down past events.maxAgeHours: its due events older than that go in batches, the rest stay. */
+  @Test
+  void eventsOlderThanTheirMaxAgeAreDroppedWhenDue() throws Exception {
+    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
+        + "VALUES (3, 'a1', 'cs', 'down', true, '{Send}', 'http://127.0.0.1:1/down')");
+    try {
+      Db.execute(url, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at) "
+          + "SELECT 3, 'old' || i, 'Send', '{}', now() - interval '30 hours', now() - interval '1 minute' "
+          + "FROM generate_series(1, 25) i");
+      Db.execute(url, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at) "
+          + "VALUES (3, 'old-put-off', 'Send', '{}', now() - interval '30 hours', now() + interval '5 minutes'), "
+          + "(3, 'recent', 'Send', '{}', now() - interval '1 hour', now() - interval '1 minute')");
+      EventOutbox outbox = new EventOutbox(pool, "us-east-1");
+      java.time.Instant cutoff = java.time.Instant.now().minus(java.time.Duration.ofHours(24));
+      assertEquals(10, await(outbox.dropOlderThan(cutoff, 10)));
+      assertEquals(10, await(outbox.dropOlderThan(cutoff, 10)));
+      assertEquals(5, await(outbox.dropOlderThan(cutoff, 10)));
+      assertEquals(0, await(outbox.dropOlderThan(cutoff, 10)));
+      assertEquals(2, Db.count(url, "SELECT count(*) FROM event_outbox WHERE destination_id = 3"),
+          "not yet due, or not that old: kept");
+    } finally {
+      Db.execute(url, "DELETE FROM event_outbox WHERE destination_id = 3");
+      Db.execute(url, "DELETE FROM event_destinations WHERE id = 3");
+    }
+  }
+
   @Test
   void aClaimTakesTheOldestDueOfEachDestinationUpToItsShare() throws Exception {
     EventOutbox outbox = new EventOutbox(pool, "us-east-1");

@@ -15,38 +15,46 @@ public final class SmtpClient {
 
   /** Sends {@code data} (CRLF lines, dot-stuffing done here) and returns the replies in order. */
   public static List<String> send(int port, String from, List<String> rcpts, String data) throws IOException {
+    return send(port, from, rcpts, data, false);
+  }
+
+  /** With {@code smtpUtf8}, MAIL carries the SMTPUTF8 parameter and every line goes as UTF-8 (RFC 6531). */
+  public static List<String> send(int port, String from, List<String> rcpts, String data, boolean smtpUtf8)
+      throws IOException {
+    java.nio.charset.Charset charset = smtpUtf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1;
     List<String> replies = new ArrayList<>();
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(20_000);
       BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
       OutputStream out = s.getOutputStream();
       replies.add(reply(in));
-      command(out, in, "EHLO test.example", replies);
-      command(out, in, "MAIL FROM:<" + from + ">", replies);
+      command(out, in, "EHLO test.example", replies, charset);
+      command(out, in, "MAIL FROM:<" + from + ">" + (smtpUtf8 ? " SMTPUTF8" : ""), replies, charset);
       boolean any = false;
       for (String r : rcpts) {
-        command(out, in, "RCPT TO:<" + r + ">", replies);
+        command(out, in, "RCPT TO:<" + r + ">", replies, charset);
         any |= replies.get(replies.size() - 1).startsWith("250");
       }
       if (!any) {
-        command(out, in, "QUIT", replies);
+        command(out, in, "QUIT", replies, charset);
         return replies;
       }
-      command(out, in, "DATA", replies);
+      command(out, in, "DATA", replies, charset);
       StringBuilder stuffed = new StringBuilder();
       for (String line : data.split("\r\n", -1)) {
         stuffed.append(line.startsWith(".") ? "." : "").append(line).append("\r\n");
       }
-      out.write(stuffed.append(".\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+      out.write(stuffed.append(".\r\n").toString().getBytes(charset));
       out.flush();
       replies.add(reply(in));
-      command(out, in, "QUIT", replies);
+      command(out, in, "QUIT", replies, charset);
     }
     return replies;
   }
 
-  private static void command(OutputStream out, BufferedReader in, String line, List<String> replies) throws IOException {
-    out.write((line + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+  private static void command(OutputStream out, BufferedReader in, String line, List<String> replies,
+      java.nio.charset.Charset charset) throws IOException {
+    out.write((line + "\r\n").getBytes(charset));
     out.flush();
     replies.add(reply(in));
   }

@@ -36,6 +36,9 @@ public final class TrackingHandler {
   /** What of a User-Agent header an event keeps. */
   static final int MAX_USER_AGENT = 1024;
 
+  /** How long a reader waits for its hit's commit before the answer goes out anyway. */
+  static final long ANSWER_WITHIN_MILLIS = 1_000;
+
   private final TrackingTokens tokens;
   private final TrackingStore store;
   private final Clock clock;
@@ -66,7 +69,7 @@ public final class TrackingHandler {
       return;
     }
     Instant now = clock.instant();
-    record(token.get().messageId(), Metrics.TrackingHit.OPEN, reader(ctx, now), now, answer);
+    record(ctx, token.get().messageId(), Metrics.TrackingHit.OPEN, reader(ctx, now), now, answer);
   }
 
   public void click(RoutingContext ctx) {
@@ -92,12 +95,25 @@ public final class TrackingHandler {
       }
       detail.put("linkTags", tags);
     }
-    record(t.messageId(), Metrics.TrackingHit.CLICK, detail, now, answer);
+    record(ctx, t.messageId(), Metrics.TrackingHit.CLICK, detail, now, answer);
   }
 
-  private void record(String messageId, Metrics.TrackingHit hit, JsonObject detail, Instant at, Runnable answer) {
+  /**
+   * Records the hit, then answers; but a reader is not kept waiting on the database: past {@link #ANSWER_WITHIN_MILLIS}
+   * (a stalled commit, a failover) the redirect or the image goes out, and the hit is still recorded when it can be.
+   */
+  private void record(RoutingContext ctx, String messageId, Metrics.TrackingHit hit, JsonObject detail, Instant at,
+      Runnable answer) {
     String type = hit == Metrics.TrackingHit.OPEN ? "Open" : "Click";
+    java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable once = () -> {
+      if (answered.compareAndSet(false, true)) {
+        answer.run();
+      }
+    };
+    long timer = ctx.vertx().setTimer(ANSWER_WITHIN_MILLIS, id -> once.run());
     store.record(new TrackingStore.Hit(messageId, type, detail.encode(), at)).onComplete(ar -> {
+      ctx.vertx().cancelTimer(timer);
       if (ar.failed()) {
         metrics.tracked(Metrics.TrackingHit.UNRECORDED);
         if (!(ar.cause() instanceof TrackingStore.Busy) || busyLogged.compareAndSet(false, true)) {
@@ -107,7 +123,7 @@ public final class TrackingHandler {
       } else {
         metrics.tracked(hit);
       }
-      answer.run();
+      once.run();
     });
   }
 
