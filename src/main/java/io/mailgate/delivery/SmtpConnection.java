@@ -127,6 +127,12 @@ final class SmtpConnection {
   private boolean closed;
   private int transactions;
   private long lastUsed;
+  /** When the last reply came (System.nanoTime()). */
+  private long lastReply;
+  /** STARTTLS was answered 220 in the read being parsed: what follows it in that read is not parsed. */
+  private boolean plaintextEnded;
+  /** How long a connection must have had nothing to do for a 421 to its next MAIL to be read as its idle timeout. */
+  private static final long IDLE_NANOS = 1_000_000_000L;
   private long maxSize;
 
   private SmtpConnection(Vertx vertx, NetSocket socket, Endpoint route, Options options, TlsMode tls) {
@@ -272,10 +278,6 @@ final class SmtpConnection {
             ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
             : Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
       }
-      // RFC 3207 section 5: what came in plain text after the 220 is not the server's word (someone on the path
-      // may have added it), nor to be joined to its first reply over TLS
-      partial.setLength(0);
-      replyLines.clear();
       // an MX's certificate is not verified (RelayTls says why); a relay's may be
       boolean verified = options.relayTls().verifies(route);
       return socket.upgradeToSsl(options.relayTls().options(route), route.host())
@@ -324,8 +326,10 @@ final class SmtpConnection {
 
   /** Starts one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. */
   Transaction send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
-    lastUsed = System.nanoTime();
-    boolean reused = transactions > 0;
+    long now = System.nanoTime();
+    // a connection that sat idle with nothing outstanding: the server's idle timeout may meet this MAIL
+    boolean idleBefore = transactions > 0 && expects.isEmpty() && now - lastReply > IDLE_NANOS;
+    lastUsed = now;
     transactions++;
     Promise<Void> contentSent = Promise.promise();
     StringBuilder mail = new StringBuilder(96).append("MAIL FROM:<").append(mailFrom).append('>');
@@ -382,9 +386,10 @@ final class SmtpConnection {
     return new Transaction(decided.transform(ar -> {
       if (ar.succeeded() && ar.result().code() == 421) {
         close(); // the server is shutting this connection down
-        if (reused && m.succeeded() && m.result().code() == 421) {
+        if (idleBefore && m.succeeded() && m.result().code() == 421) {
           // its answer to our MAIL on a connection it had let idle: the idle timeout (or a restart) met our first
-          // command, which says nothing of this recipient or of the site's rate; tried again, as unanswered
+          // command, which says nothing of this recipient or of the site's rate; tried again, as unanswered (a
+          // 421 to a MAIL that followed the last transaction at once is the server's word, and slows the site)
           return Future.failedFuture(new Unanswered("421 to MAIL FROM on a reused connection: " + ar.result()));
         }
       }
@@ -599,6 +604,12 @@ final class SmtpConnection {
       if (c == '\n') {
         onLine(partial.toString());
         partial.setLength(0);
+        if (plaintextEnded) {
+          // RFC 3207 section 5: what came in plain text after STARTTLS's 220 is not the server's word (someone on
+          // the path may have added it), nor to be read with its first reply over TLS
+          plaintextEnded = false;
+          return;
+        }
       } else if ((c >= 0x20 && c != 0x7f || c == '\t') && partial.length() < 4096) {
         partial.append(c); // RFC 5321 allows 512 octets; the limit guards against a flood
       }
@@ -630,6 +641,10 @@ final class SmtpConnection {
       onClosed("malformed reply");
       socket.close();
       return;
+    }
+    lastReply = System.nanoTime();
+    if (reply.code() == 220 && e.what().equals("STARTTLS")) {
+      plaintextEnded = true; // the handshake comes next: the rest of this read is dropped
     }
     e.promise().complete(reply.answering(stage(e.what())));
   }

@@ -400,6 +400,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     long stale = (leaseSeconds * 1000L) - timeoutMillis - 5000L;
     Map<Long, List<Long>> putOff = new HashMap<>();
     List<EventOutbox.Due> letGo = new ArrayList<>();
+    List<Long> tooOld = new ArrayList<>();
     List<Pending> post = new ArrayList<>();
     int slots = concurrency - inFlight;
     for (Iterator<Pending> it = pending.iterator(); it.hasNext() && post.size() < slots; ) {
@@ -413,7 +414,7 @@ public final class EventPublisherVerticle extends VerticleBase {
       } else if (d.createdAt().plus(maxAge).toEpochMilli() < now) {
         it.remove();
         dest.held--;
-        failed(d, "older than events.maxAgeHours"); // not posted: dropped
+        tooOld.add(d.id()); // not posted: dropped, counted in one line
       } else if (dest.failures >= TRIP_AFTER
           && (dest.putOffUntil > now || dest.inFlight + countIn(post, d.destinationId()) > 0)) {
         // a failing webhook gets one post at a time once its pause is over (those chosen in this pass count too)
@@ -433,6 +434,12 @@ public final class EventPublisherVerticle extends VerticleBase {
     });
     if (!letGo.isEmpty()) {
       release(letGo, clock.instant()); // held too long: due again at once rather than when the lease ends
+    }
+    if (!tooOld.isEmpty()) {
+      metrics.eventsDropped(tooOld.size());
+      outbox.remove(tooOld).onComplete(ar -> LOG.warning(ar.succeeded()
+          ? "dropped " + tooOld.size() + " events older than events.maxAgeHours that their webhooks never took"
+          : "cannot drop " + tooOld.size() + " events older than events.maxAgeHours: " + ar.cause().getMessage()));
     }
     if (destinations.size() > 1000) {
       destinations.values().removeIf(x -> x.inFlight == 0 && x.held == 0
@@ -524,8 +531,10 @@ public final class EventPublisherVerticle extends VerticleBase {
       if (ar.failed()) {
         LOG.warning("cannot drop old events from the outbox: " + ar.cause().getMessage());
       } else if (ar.result() == SWEEP_BATCH && droppedSoFar < 100 * SWEEP_BATCH) {
+        metrics.eventsDropped(ar.result());
         dropOld(droppedSoFar + ar.result());
       } else if (droppedSoFar + ar.result() > 0) {
+        metrics.eventsDropped(ar.result());
         LOG.warning("dropped " + (droppedSoFar + ar.result()) + " events older than events.maxAgeHours ("
             + maxAge.toHours() + " h) that their webhooks never took");
       }

@@ -141,6 +141,11 @@ public final class Metrics implements Shareable {
     (published ? eventsPublished : dropped ? eventsDropped : eventsFailed).increment();
   }
 
+  /** Events dropped together (older than events.maxAgeHours). */
+  public void eventsDropped(long n) {
+    eventsDropped.add(n);
+  }
+
   /** What became of a message for receiving: kept (its actions' rows committed), bounced by a rule, or refused. */
   public enum Received { STORED, BOUNCED, REFUSED }
 

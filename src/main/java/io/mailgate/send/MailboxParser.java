@@ -198,6 +198,19 @@ public final class MailboxParser {
         || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0;
   }
 
+  /**
+   * The ASCII (Punycode) form of a domain written in Unicode, or null when it has none that is certain: the JDK converts
+   * by IDNA2003, which maps some names elsewhere (faß.de to fass.de, not IDNA2008's xn--fa-hia.de), so a name that does
+   * not come back as it was given (without case, and with the full stops IDNA takes for dots) is not converted.
+   * Throws IllegalArgumentException for a name IDNA refuses.
+   */
+  public static String unambiguousAscii(String domain) {
+    String ascii = IDN.toASCII(domain, IDN.USE_STD3_ASCII_RULES);
+    String given = java.text.Normalizer.normalize(domain, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT)
+        .replace('\u3002', '.').replace('\uFF0E', '.').replace('\uFF61', '.');
+    return IDN.toUnicode(ascii, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT).equals(given) ? ascii : null;
+  }
+
   private static String asciiDomain(String domain, String input) {
     if (domain.isEmpty()) {
       throw SesException.badRequest("Missing domain in address: " + abbreviate(input));
@@ -206,16 +219,11 @@ public final class MailboxParser {
     for (int i = 0; i < domain.length(); i++) {
       if (domain.charAt(i) > 0x7e) {
         try {
-          ascii = IDN.toASCII(domain, IDN.USE_STD3_ASCII_RULES);
+          ascii = unambiguousAscii(domain);
         } catch (IllegalArgumentException e) {
           throw SesException.badRequest("Illegal internationalized domain in address: " + abbreviate(input));
         }
-        // the JDK converts by IDNA2003, which maps some names elsewhere (faß.de to fass.de, not IDNA2008's
-        // xn--fa-hia.de): a name that does not come back as it was given must be given in Punycode
-        // (compared without case, and with the full stops IDNA takes for dots, which it keeps as they were)
-        String given = java.text.Normalizer.normalize(domain, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT)
-            .replace('\u3002', '.').replace('\uFF0E', '.').replace('\uFF61', '.');
-        if (!IDN.toUnicode(ascii, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT).equals(given)) {
+        if (ascii == null) {
           throw SesException.badRequest("Internationalized domain in address has no unambiguous ASCII form; give it "
               + "in Punycode (xn--): " + abbreviate(input));
         }

@@ -93,10 +93,11 @@ public final class RawMessage {
           if (m.getDomain() == null || m.getDomain().isEmpty()) {
             throw SesException.badRequest("Invalid address in " + name + " header: " + MailboxParser.abbreviate(value));
           }
-          // mime4j gives a quoted local part without its quotes: quoted again, "john doe"@x is as valid here as in
-          // a Destination
-          Mailbox parsed = MailboxParser.parseAddrSpec(MailboxParser.quotedIfNeeded(m.getLocalPart()) + "@"
-              + m.getDomain());
+          // mime4j gives a quoted local part without its quotes: quoted again where the header wrote it so,
+          // "john doe"@x is as valid here as in a Destination (an unquoted john doe@x, which mime4j joins, is not)
+          String quoted = MailboxParser.quotedIfNeeded(m.getLocalPart());
+          String local = value.contains(quoted + "@") ? quoted : m.getLocalPart();
+          Mailbox parsed = MailboxParser.parseAddrSpec(local + "@" + m.getDomain());
           out.add(new Mailbox(m.getName(), parsed.localPart(), parsed.domain()));
         }
       }

@@ -127,8 +127,9 @@ public final class InboundSmtpVerticle extends VerticleBase {
 
   /**
    * The address with its domain in ASCII (Punycode), the form identities and rule conditions are kept in: with
-   * SMTPUTF8 (RFC 6531) a sender may write bücher.example for xn--bcher-kva.example. One that IDNA cannot convert stays
-   * as it is, and matches nothing.
+   * SMTPUTF8 (RFC 6531) a sender may write bücher.example for xn--bcher-kva.example. One that IDNA cannot convert, or
+   * not for certain (faß.example: the JDK's IDNA2003 would make it another domain, fass.example), stays as it is,
+   * and matches nothing.
    */
   static String asciiDomain(String address) {
     int at = address.lastIndexOf('@');
@@ -139,8 +140,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
     for (int i = 0; i < domain.length(); i++) {
       if (domain.charAt(i) >= 0x80) {
         try {
-          return address.substring(0, at + 1) + java.net.IDN.toASCII(domain, java.net.IDN.USE_STD3_ASCII_RULES)
-              .toLowerCase(Locale.ROOT);
+          String ascii = io.mailgate.send.MailboxParser.unambiguousAscii(domain);
+          return ascii == null ? address : address.substring(0, at + 1) + ascii.toLowerCase(Locale.ROOT);
         } catch (IllegalArgumentException e) {
           return address;
         }

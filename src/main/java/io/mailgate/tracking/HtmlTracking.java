@@ -315,21 +315,25 @@ public final class HtmlTracking {
    * {@code https}, at most {@link #MAX_LINK_LENGTH} characters. Otherwise null.
    */
   static String linkTarget(String rawValue) {
+    if (UNDECODED_REFERENCE.matcher(rawValue).find()) {
+      return null;
+    }
     String url = CharacterReferences.decode(rawValue).trim();
     if (url.indexOf('\t') >= 0 || url.indexOf('\n') >= 0 || url.indexOf('\r') >= 0) {
       url = url.replace("\t", "").replace("\n", "").replace("\r", "");
     }
     boolean web = url.regionMatches(true, 0, "http://", 0, 7) || url.regionMatches(true, 0, "https://", 0, 8);
-    return web && url.length() <= MAX_LINK_LENGTH && clean(url) && !NAMED_REFERENCE.matcher(url).find() ? url : null;
+    return web && url.length() <= MAX_LINK_LENGTH && clean(url) ? url : null;
   }
 
   /**
-   * A named character reference left after decoding ({@code &eacute;}, {@code &sol;}...): HTML has two thousand,
-   * and the browser decodes the one written here into the URL it follows; rather than redirect to the reference's
-   * letters, such a link is left as written, untracked.
+   * A named character reference {@link CharacterReferences} does not decode ({@code &eacute;}, {@code &sol;}...), as
+   * written in the attribute: HTML has two thousand, and the browser decodes the one written here into the URL it
+   * follows; rather than redirect to the reference's letters, such a link is left as written, untracked. (An escaped
+   * {@code &amp;eacute;} is a literal {@code &eacute;} to the browser too, and is tracked as that.)
    */
-  private static final java.util.regex.Pattern NAMED_REFERENCE = java.util.regex.Pattern.compile(
-      "&[A-Za-z][A-Za-z0-9]{1,31};");
+  private static final java.util.regex.Pattern UNDECODED_REFERENCE = java.util.regex.Pattern.compile(
+      "&(?!(?:amp|lt|gt|quot|apos|AMP|LT|GT|QUOT);)[A-Za-z][A-Za-z0-9]{1,31};");
 
   /**
    * No control characters and no unpaired surrogates: no browser follows such a link as written, and its Click event

@@ -113,6 +113,7 @@ class PipelinedTransactionsTest {
          SesV2Client ses = node.sesV2()) {
       send(ses, "first@example.org");
       Await.until(() -> server.received().size() >= 1, Duration.ofSeconds(20));
+      Thread.sleep(1_500); // the connection sits idle
       String second = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
           .destination(d -> d.toAddresses("second@example.org"))
           .content(c -> c.simple(m -> m.subject(s -> s.data("after idle")).body(b -> b.text(t -> t.data("x"))))))

@@ -75,4 +75,86 @@ class TlsPolicyTest {
       vertx.close();
     }
   }
+
+  /**
+   * RFC 3207 section 5: bytes that come in plain text after STARTTLS's 220, in the same read (put there by someone on
+   * the path, here a proxy that adds a "5"), are not read with the first reply over TLS, where "5" + "250-..." would
+   * have made the EHLO answer a 525 and failed every delivery.
+   */
+  @Test
+  void plaintextAfterTheStartTls220IsNotRead() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    List<Envelope> received = new CopyOnWriteArrayList<>();
+    SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
+    SmtpServer server = SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
+            .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
+        (session, envelope, message) -> {
+          received.add(envelope);
+          return CompletableFuture.completedFuture(SmtpReply.queued("tls-2"));
+        }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    byte[] ready = "220 2.0.0 Ready to start TLS\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    try (java.net.ServerSocket proxy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread accept = new Thread(() -> {
+        try {
+          while (true) {
+            java.net.Socket client = proxy.accept();
+            java.net.Socket upstream = new java.net.Socket("127.0.0.1", server.actualPort());
+            pump(client, upstream, null);
+            pump(upstream, client, ready);
+          }
+        } catch (java.io.IOException e) {
+          // the proxy closed
+        }
+      });
+      accept.setDaemon(true);
+      accept.start();
+      try (TestNode node = TestNode.start("smtp://127.0.0.1:" + proxy.getLocalPort(),
+              c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
+           SesV2Client ses = node.sesV2()) {
+        String id = send(ses, "past an injected byte");
+        JsonObject status = node.awaitOutcomes(id, 1);
+        assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
+            status.encodePrettily());
+        assertTrue(received.get(0).tls());
+      }
+    } finally {
+      server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      vertx.close();
+    }
+  }
+
+  /** Copies one direction of a proxied connection; after {@code marker} (once), a "5" goes out in the same write. */
+  private static void pump(java.net.Socket from, java.net.Socket to, byte[] marker) {
+    Thread t = new Thread(() -> {
+      try {
+        java.io.InputStream in = from.getInputStream();
+        java.io.OutputStream out = to.getOutputStream();
+        byte[] buf = new byte[16384];
+        boolean injected = marker == null;
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          if (!injected && java.util.Arrays.equals(buf, 0, n, marker, 0, marker.length)) {
+            injected = true;
+            byte[] more = java.util.Arrays.copyOf(buf, n + 1);
+            more[n] = '5';
+            out.write(more);
+          } else {
+            out.write(buf, 0, n);
+          }
+          out.flush();
+        }
+      } catch (java.io.IOException e) {
+        // one side closed
+      } finally {
+        try {
+          from.close();
+          to.close();
+        } catch (java.io.IOException ignored) {
+          // closed already
+        }
+      }
+    });
+    t.setDaemon(true);
+    t.start();
+  }
 }

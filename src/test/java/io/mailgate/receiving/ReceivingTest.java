@@ -447,6 +447,13 @@ class ReceivingTest {
       }
     }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
     assertTrue(object("idn", "in/" + receivedId(replies)).contains("Subject: to a unicode domain"), replies.toString());
+    // IDNA2003 would make faß.example fass.example, another domain (IDNA2008's is xn--fa-hia.example): no match
+    verifiedDomain(account, "fass.example");
+    rule("main", 13, "fass", "Optional", "{fass.example}", "[{\"S3Action\": {\"BucketName\": \"idn\"}}]");
+    Thread.sleep(400);
+    List<String> refused = SmtpClient.send(inbound, "a@outside.example", List.of("info@faß.example"),
+        message("info@fass.example", "not for fass"), true);
+    assertTrue(refused.get(3).startsWith("550"), refused.toString());
   }
 
   /**

@@ -59,6 +59,8 @@ class RawMessageTest {
     assertEquals(List.of("\"john doe\"@example.org", "\"x\\\"y\"@example.org"),
         p.to().stream().map(Mailbox::address).toList());
     assertThrows(SesException.class, () -> prepare("From: a@example.com\r\nTo: \"jöhn\"@example.org\r\n\r\nx\r\n"));
+    // not quoted, a space is no part of an address (mime4j would join the words)
+    assertThrows(SesException.class, () -> prepare("From: a@example.com\r\nTo: john doe@example.org\r\n\r\nx\r\n"));
   }
 
   @Test

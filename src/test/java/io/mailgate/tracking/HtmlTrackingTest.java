@@ -100,6 +100,9 @@ class HtmlTrackingTest {
     result = clicks(named);
     assertEquals(List.of(), links(result));
     assertEquals(named, masked(result));
+    // escaped, it is a literal &eacute; to the browser as well
+    assertEquals(List.of("https://example.com/caf&eacute;"),
+        links(clicks("<a href=\"https://example.com/caf&amp;eacute;\">x</a>")));
   }
 
   @Test
