@@ -54,13 +54,7 @@ class TlsPolicyTest {
   void startTlsIsUsedWhenRequiredAndOffered() throws Exception {
     Vertx vertx = Vertx.vertx();
     List<Envelope> received = new CopyOnWriteArrayList<>();
-    SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
-    SmtpServer server = SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
-            .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
-        (session, envelope, message) -> {
-          received.add(envelope);
-          return CompletableFuture.completedFuture(SmtpReply.queued("tls-1"));
-        }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    SmtpServer server = tlsServer(vertx, received);
     try (TestNode node = TestNode.start("smtp://127.0.0.1:" + server.actualPort(),
             c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
          SesV2Client ses = node.sesV2()) {
@@ -85,13 +79,7 @@ class TlsPolicyTest {
   void plaintextAfterTheStartTls220IsNotRead() throws Exception {
     Vertx vertx = Vertx.vertx();
     List<Envelope> received = new CopyOnWriteArrayList<>();
-    SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
-    SmtpServer server = SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
-            .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
-        (session, envelope, message) -> {
-          received.add(envelope);
-          return CompletableFuture.completedFuture(SmtpReply.queued("tls-2"));
-        }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    SmtpServer server = tlsServer(vertx, received);
     byte[] ready = "220 2.0.0 Ready to start TLS\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     try (java.net.ServerSocket proxy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
       Thread accept = new Thread(() -> {
@@ -121,6 +109,17 @@ class TlsPolicyTest {
       server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close();
     }
+  }
+
+  /** An SMTP server on this machine that offers STARTTLS (a self-signed certificate) and keeps what it receives. */
+  private static SmtpServer tlsServer(Vertx vertx, List<Envelope> received) throws Exception {
+    SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
+    return SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
+            .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
+        (session, envelope, message) -> {
+          received.add(envelope);
+          return CompletableFuture.completedFuture(SmtpReply.queued("tls-" + received.size()));
+        }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   /** Copies one direction of a proxied connection; after {@code marker} (once), a "5" goes out in the same write. */
