@@ -91,7 +91,8 @@ class ReputationTest {
         Await.until(() -> "SHUTDOWN".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
         reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
             key.accessKeyId(), key.secretAccessKey()).body());
-        assertEquals(20, reputation.getInteger("Sent"), reputation.encode()); // good-again and these 19
+        // good-again and these 19 (and any send accepted just before the pause whose delivery came after the resume)
+        assertTrue(reputation.getInteger("Sent") >= 20, reputation.encode());
         assertEquals(3, reputation.getInteger("HardBounces"), reputation.encode());
       }
     }
