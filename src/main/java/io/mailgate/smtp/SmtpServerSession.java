@@ -509,6 +509,14 @@ public final class SmtpServerSession {
       protocolError(e.reply());
       return;
     }
+    for (Recipient r : recipients) {
+      if (r.address().equalsIgnoreCase(path.address())) {
+        // already a recipient of this transaction: taken once (the message is delivered to it once, as Postfix's
+        // cleanup and SES do), without asking the handler again
+        reply(SmtpReply.RECIPIENT_OK);
+        return;
+      }
+    }
     call(() -> handler.onRcptTo(info, path.address(), path.params(), List.copyOf(recipients)), (reply, error) -> {
       if (error != null) {
         handlerReply(SmtpReply.LOCAL_ERROR);

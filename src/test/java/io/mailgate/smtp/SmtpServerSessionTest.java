@@ -574,6 +574,21 @@ class SmtpServerSessionTest {
     assertEquals(List.of("PLAIN admin alice"), handler.authCalls);
   }
 
+  /** A recipient named twice in a transaction is taken once (as Postfix's cleanup and SES do). */
+  @Test
+  void aRecipientNamedTwiceIsTakenOnce() {
+    start();
+    ehlo();
+    send("MAIL FROM:<a@x.test>\r\n");
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<b@y.test>\r\n"));
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<B@Y.test>\r\n"));
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<c@y.test>\r\n"));
+    send("DATA\r\n");
+    send("x\r\n.\r\n");
+    assertEquals(List.of("b@y.test", "c@y.test"),
+        handler.envelopes.get(0).recipients().stream().map(Recipient::address).toList());
+  }
+
   /** Guessing recipients is not free: 20 refused without an accepted message, and the session closes. */
   @Test
   void refusedRecipientsCountUntilAMessageIsAccepted() {
