@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.testing.Db;
-import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -98,32 +96,6 @@ class EventOutboxTest extends MigratedDatabase {
     }
   }
 
-  /** A webhook down past events.maxAgeHours: its due events older than that go in batches, the rest stay. */
-  @Test
-  void eventsOlderThanTheirMaxAgeAreDroppedWhenDue() throws Exception {
-    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
-        + "VALUES (3, 'a1', 'cs', 'down', true, '{Send}', 'http://127.0.0.1:1/down')");
-    try {
-      Db.execute(url, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at) "
-          + "SELECT 3, 'old' || i, 'Send', '{}', now() - interval '30 hours', now() - interval '1 minute' "
-          + "FROM generate_series(1, 25) i");
-      Db.execute(url, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at) "
-          + "VALUES (3, 'old-put-off', 'Send', '{}', now() - interval '30 hours', now() + interval '5 minutes'), "
-          + "(3, 'recent', 'Send', '{}', now() - interval '1 hour', now() - interval '1 minute')");
-      EventOutbox outbox = new EventOutbox(pool, "us-east-1");
-      java.time.Instant cutoff = java.time.Instant.now().minus(java.time.Duration.ofHours(24));
-      assertEquals(10, await(outbox.dropOlderThan(cutoff, 10)));
-      assertEquals(10, await(outbox.dropOlderThan(cutoff, 10)));
-      assertEquals(5, await(outbox.dropOlderThan(cutoff, 10)));
-      assertEquals(0, await(outbox.dropOlderThan(cutoff, 10)));
-      assertEquals(2, Db.count(url, "SELECT count(*) FROM event_outbox WHERE destination_id = 3"),
-          "not yet due, or not that old: kept");
-    } finally {
-      Db.execute(url, "DELETE FROM event_outbox WHERE destination_id = 3");
-      Db.execute(url, "DELETE FROM event_destinations WHERE id = 3");
-    }
-  }
-
   @Test
   void aClaimTakesTheOldestDueOfEachDestinationUpToItsShare() throws Exception {
     EventOutbox outbox = new EventOutbox(pool, "us-east-1");
@@ -166,7 +138,4 @@ class EventOutboxTest extends MigratedDatabase {
         .map(EventOutboxTest::text)));
   }
 
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
 }

@@ -20,6 +20,11 @@ abstract class MigratedDatabase {
     pool = TestServices.migratedPool(vertx, url, poolSize);
   }
 
+  /** The future's result, waited for (30 s at most) from the test's thread. */
+  static <T> T await(io.vertx.core.Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   @AfterAll
   static void closeVertx() {
     vertx.close();
