@@ -97,7 +97,10 @@ class LargeMessageTest {
       awaitDelivered(second);
       assertArrayEquals(v2, received("loop-v2"));
       assertArrayEquals(v1, received("loop-v1"));
-      assertTrue(lag.maxMillis() < MAX_LOOP_LAG_MILLIS, "an event loop was held for " + lag.maxMillis() + " ms");
+      // a collection's pause stops the loops too, and on a slow machine it takes tens of milliseconds: the JVM's,
+      // not work on a loop, which is what is measured (before the work went off the loops: 220 ms on a fast host)
+      assertTrue(lag.maxMillis() < MAX_LOOP_LAG_MILLIS + lag.maxGcPauseMillis(), "an event loop was held for "
+          + lag.maxMillis() + " ms (the longest garbage-collection pause meanwhile: " + lag.maxGcPauseMillis() + " ms)");
     }
   }
 }
