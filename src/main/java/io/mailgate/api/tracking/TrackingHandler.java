@@ -36,8 +36,13 @@ public final class TrackingHandler {
   /** What of a User-Agent header an event keeps. */
   static final int MAX_USER_AGENT = 1024;
 
-  /** How long a reader waits for its hit's commit before the answer goes out anyway. */
+  /** How long a reader waits for its hit's commit before the answer goes out anyway (and a sweep's period more). */
   static final long ANSWER_WITHIN_MILLIS = 1_000;
+  private static final long SWEEP_MILLIS = 250;
+
+  /** This event loop's hits waiting for their commit, oldest first ({@link #sweep}); touched on the loop only. */
+  private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
+  private long sweeper = -1;
 
   private final TrackingTokens tokens;
   private final TrackingStore store;
@@ -100,20 +105,18 @@ public final class TrackingHandler {
 
   /**
    * Records the hit, then answers; but a reader is not kept waiting on the database: past {@link #ANSWER_WITHIN_MILLIS}
-   * (a stalled commit, a failover) the redirect or the image goes out, and the hit is still recorded when it can be.
+   * (a stalled commit, a failover) the redirect or the image goes out at the next sweep, and the hit is still recorded
+   * when it can be.
    */
   private void record(RoutingContext ctx, String messageId, Metrics.TrackingHit hit, JsonObject detail, Instant at,
       Runnable answer) {
     String type = hit == Metrics.TrackingHit.OPEN ? "Open" : "Click";
-    java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
-    Runnable once = () -> {
-      if (answered.compareAndSet(false, true)) {
-        answer.run();
-      }
-    };
-    long timer = ctx.vertx().setTimer(ANSWER_WITHIN_MILLIS, id -> once.run());
+    Waiting w = new Waiting(answer, System.nanoTime() + ANSWER_WITHIN_MILLIS * 1_000_000L);
+    waiting.add(w);
+    if (sweeper < 0) {
+      sweeper = ctx.vertx().setPeriodic(SWEEP_MILLIS, id -> sweep());
+    }
     store.record(new TrackingStore.Hit(messageId, type, detail.encode(), at)).onComplete(ar -> {
-      ctx.vertx().cancelTimer(timer);
       if (ar.failed()) {
         metrics.tracked(Metrics.TrackingHit.UNRECORDED);
         if (!(ar.cause() instanceof TrackingStore.Busy) || busyLogged.compareAndSet(false, true)) {
@@ -123,8 +126,41 @@ public final class TrackingHandler {
       } else {
         metrics.tracked(hit);
       }
-      once.run();
+      w.answerOnce();
     });
+  }
+
+  /**
+   * A hit waiting for its commit, and its answer. One periodic sweep per event loop answers those past their time,
+   * rather than a timer set and cancelled for every hit.
+   */
+  private static final class Waiting {
+    final java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
+    final Runnable answer;
+    final long dueNanos;
+
+    Waiting(Runnable answer, long dueNanos) {
+      this.answer = answer;
+      this.dueNanos = dueNanos;
+    }
+
+    void answerOnce() {
+      if (answered.compareAndSet(false, true)) {
+        answer.run();
+      }
+    }
+  }
+
+  /** Answers the hits still waiting past their time (they are in the order they came, so the first not due ends it). */
+  private void sweep() {
+    long now = System.nanoTime();
+    for (Waiting w = waiting.peek(); w != null; w = waiting.peek()) {
+      if (!w.answered.get() && now - w.dueNanos < 0) {
+        return;
+      }
+      waiting.poll();
+      w.answerOnce();
+    }
   }
 
   /** The host the request was made to (its Host header): a token is valid under its own host only. */
