@@ -54,15 +54,7 @@ public final class ReputationVerticle extends VerticleBase {
    * (an admin's resume starts a new one); of the bucket a resume falls in, what it held at the resume is left out.
    */
   record Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next,
-      String since) {
-    Assessment(String accountId, long sent, long hardBounces, long complaints, String current, String next) {
-      this(accountId, sent, hardBounces, complaints, current, next, null);
-    }
-
-    Assessment since(String windowStart) {
-      return new Assessment(accountId, sent, hardBounces, complaints, current, next, windowStart);
-    }
-  }
+      String since) {}
 
   private void check() {
     if (running) {
@@ -93,8 +85,8 @@ public final class ReputationVerticle extends VerticleBase {
                 .compose(rows -> {
                   List<Assessment> all = new ArrayList<>();
                   for (Row r : rows) {
-                    all.add(assess(r.getString(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getString(4), minVolume)
-                        .since(r.getString(5)));
+                    all.add(assess(r.getString(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getString(4),
+                        r.getString(5), minVolume));
                   }
                   return Future.join(all.stream().map(a -> record(conn, a)).toList()).map(all);
                 })))
@@ -106,9 +98,10 @@ public final class ReputationVerticle extends VerticleBase {
         });
   }
 
-  Assessment assess(String account, long sent, long hard, long complaints, String current, int minVolume) {
+  Assessment assess(String account, long sent, long hard, long complaints, String current, String since,
+      int minVolume) {
     if (sent < minVolume || "SHUTDOWN".equals(current)) {
-      return new Assessment(account, sent, hard, complaints, current, current); // too little to judge, or paused
+      return new Assessment(account, sent, hard, complaints, current, current, since); // too little, or paused
     }
     double bounceRate = hard / (double) sent;
     double complaintRate = complaints / (double) sent;
@@ -122,7 +115,7 @@ public final class ReputationVerticle extends VerticleBase {
     } else {
       next = "HEALTHY";
     }
-    return new Assessment(account, sent, hard, complaints, current, next);
+    return new Assessment(account, sent, hard, complaints, current, next, since);
   }
 
   private Future<Void> record(io.vertx.sqlclient.SqlConnection conn, Assessment a) {

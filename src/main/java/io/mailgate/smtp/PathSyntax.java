@@ -296,7 +296,7 @@ final class PathSyntax {
       }
     }
     if (colon < 0) {
-      return isIpv4(s, from, to);
+      return io.netty.util.NetUtil.isValidIpV4Address(s.substring(from, to));
     }
     if (colon == from || colon == to - 1) {
       return false;
@@ -308,30 +308,6 @@ final class PathSyntax {
       }
     }
     return true;
-  }
-
-  /** Four dot-separated decimal numbers of 0 to 255, one to three digits each. */
-  private static boolean isIpv4(String s, int from, int to) {
-    int parts = 0;
-    int i = from;
-    while (i <= to && parts < 4) {
-      int start = i;
-      int value = 0;
-      while (i < to && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
-        value = value * 10 + s.charAt(i++) - '0';
-      }
-      if (i == start || value > 255) {
-        return false;
-      }
-      parts++;
-      if (i == to) {
-        return parts == 4;
-      }
-      if (s.charAt(i++) != '.') {
-        return false;
-      }
-    }
-    return false;
   }
 
   /** {@code KEYWORD[=value]} separated by spaces; keywords upper-cased, duplicates refused. */
