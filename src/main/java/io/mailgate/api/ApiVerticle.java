@@ -2,6 +2,7 @@ package io.mailgate.api;
 
 import io.mailgate.ByteBudget;
 import io.mailgate.EventBusAddresses;
+import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv1.QueryApi;
 import io.mailgate.api.sigv4.SesApi;
@@ -315,6 +316,8 @@ public final class ApiVerticle extends VerticleBase {
     router.delete("/v2/email/contact-lists/:name").handler(V2Route.of(auth, lists::deleteList));
     router.post("/v2/email/contact-lists/:name/contacts").handler(V2Route.of(auth, lists::createContact));
     router.post("/v2/email/contact-lists/:name/contacts/list").handler(V2Route.of(auth, lists::listContacts));
+    // ListContacts as earlier SDKs send it: a GET, paging in the query string, the filter in a body
+    router.get("/v2/email/contact-lists/:name/contacts").handler(V2Route.of(auth, lists::listContacts));
     router.get("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::getContact));
     router.put("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::updateContact));
     router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
@@ -613,7 +616,15 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /** start-dev: the capture sink's messages (GET, newest first) or clearing them (DELETE). */
+  /**
+   * start-dev's captured mail, to clients on the node's own machine only: start-dev listens on every interface, and the
+   * mail it captured (verification links among it) is not for the rest of the network to read or clear.
+   */
   private void captured(RoutingContext ctx) {
+    if (!io.mailgate.NetAddresses.isLoopback(ctx.request().remoteAddress())) {
+      ctx.fail(new SesException(SesError.ACCESS_DENIED, "Captured mail is shown to clients on this machine only."));
+      return;
+    }
     JsonObject query = new JsonObject().put("clear", ctx.request().method().name().equals("DELETE"));
     String limit = ctx.request().getParam("limit");
     if (limit != null) {
@@ -626,6 +637,9 @@ public final class ApiVerticle extends VerticleBase {
     }
     vertx.eventBus().<JsonArray>request(EventBusAddresses.DEV_CAPTURED, query)
         .onSuccess(reply -> ctx.response().putHeader("content-type", "application/json").end(reply.body().encode()))
-        .onFailure(ctx::fail);
+        .onFailure(e -> ctx.fail(e instanceof io.vertx.core.eventbus.ReplyException r
+            && r.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+            ? new SesException(SesError.NOT_FOUND, "This node captures no mail (start-dev captures it when "
+                + "MAILGATE_RELAY_URL is not set).") : e));
   }
 }

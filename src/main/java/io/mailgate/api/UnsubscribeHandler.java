@@ -42,11 +42,25 @@ final class UnsubscribeHandler {
       return;
     }
     UnsubscribeTokens.Token t = token.get();
-    answer(ctx, 200, "Unsubscribe " + VerifyEmailHandler.escape(t.address()) + " from " + what(t) + "?</p>"
-        + "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
-        + "<input type=\"hidden\" name=\"via\" value=\"page\">"
-        + "<button type=\"submit\">Unsubscribe</button></form><p>");
+    // a list deleted since has nothing to unsubscribe from: said now, not after the button
+    store.find(t.accountId(), t.list()).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("unsubscribe page of " + t.list() + " (account " + t.accountId() + ") not shown: "
+            + ar.cause().getMessage());
+        answer(ctx, 503, "This page cannot be shown right now. Please try again in a few minutes.");
+      } else if (ar.result().isEmpty()) {
+        answer(ctx, 404, NO_LIST);
+      } else {
+        answer(ctx, 200, "Unsubscribe " + VerifyEmailHandler.escape(t.address()) + " from " + what(t) + "?</p>"
+            + "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
+            + "<input type=\"hidden\" name=\"via\" value=\"page\">"
+            + "<button type=\"submit\">Unsubscribe</button></form><p>");
+      }
+    });
   }
+
+  private static final String NO_LIST =
+      "This mailing list no longer exists here, so there is nothing to unsubscribe from.";
 
   void unsubscribe(RoutingContext ctx) {
     Optional<UnsubscribeTokens.Token> token = tokens.read(ctx.pathParam("token"));
@@ -73,7 +87,7 @@ final class UnsubscribeHandler {
             + ar.cause().getMessage());
         answer(ctx, 503, "Your request could not be recorded right now. Please try again in a few minutes.");
       } else if (!ar.result()) {
-        answer(ctx, 404, "This mailing list no longer exists here, so there is nothing to unsubscribe from.");
+        answer(ctx, 404, NO_LIST);
       } else {
         answer(ctx, 200, VerifyEmailHandler.escape(t.address()) + " is unsubscribed from " + what(t) + ".");
       }

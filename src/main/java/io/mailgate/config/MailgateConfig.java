@@ -140,7 +140,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> REPUTATION_CHECK_INTERVAL_SECONDS = key("reputation.checkIntervalSeconds",
       Integer.class, 60, "How often account reputations are recomputed.");
   public static final ConfigKey<Integer> RETENTION_DAYS = key("retention.days", Integer.class, 30,
-      "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too. One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
+      "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too (the counters stay two weeks at least, for GetSendStatistics). One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
   public static final ConfigKey<Integer> RECEIVING_RETENTION_DAYS = key("receiving.retentionDays", Integer.class, 0,
       "Received mail that receipt rules' S3 actions stored is deleted this many days after it arrived (by the retention sweep, in batches). 0 keeps it until it is deleted through the S3 endpoint, as in S3.");
   public static final ConfigKey<Integer> FEEDBACK_GLOBAL_SUPPRESSION_DAYS = key("feedback.globalSuppressionDays",

@@ -50,6 +50,25 @@ public final class ConfigurationSetStore {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(toSet(rows.iterator().next())));
   }
 
+  /**
+   * The set a queued message was sent with, as delivery reads it: the set, or, once it is deleted, the delivery options
+   * it had ({@code deleted_configuration_sets}): a message sent with TlsPolicy REQUIRE does not go in plain text
+   * because its set was deleted while it waited, nor leave its sending pool or its MaxDeliverySeconds.
+   */
+  public Future<Optional<ConfigurationSet>> findForDelivery(String accountId, String name) {
+    return find(accountId, name).compose(live -> live.isPresent() ? Future.succeededFuture(live)
+        : pool.preparedQuery("SELECT tls_policy, max_delivery_seconds, sending_pool_name FROM deleted_configuration_sets "
+                + "WHERE account_id = $1 AND name = $2")
+            .execute(Tuple.of(accountId, name))
+            .map(rows -> rows.size() == 0 ? Optional.<ConfigurationSet>empty() : Optional.of(deleted(accountId, name,
+                rows.iterator().next()))));
+  }
+
+  private static ConfigurationSet deleted(String accountId, String name, Row r) {
+    return new ConfigurationSet(accountId, name, r.getString(0), r.getInteger(1), r.getString(2), true, null,
+        new JsonArray(), null, null, false, false);
+  }
+
   public Future<List<ConfigurationSet>> page(String accountId, String after, int limit) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets c WHERE account_id = $1 "
             + "AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
@@ -63,15 +82,31 @@ public final class ConfigurationSetStore {
         });
   }
 
-  /** Deletes the set, its event destinations (cascade) and the events waiting for them. */
+  /**
+   * Deletes the set, its event destinations (cascade) and the events waiting for them, and keeps its delivery options
+   * for the messages sent with it that are still queued ({@link #findForDelivery}).
+   */
   public Future<Boolean> delete(String accountId, String name) {
     return pool.withTransaction(conn -> conn.preparedQuery("DELETE FROM event_outbox WHERE destination_id IN "
             + "(SELECT id FROM event_destinations WHERE account_id = $1 AND configuration_set = $2)")
         .execute(Tuple.of(accountId, name))
-        .compose(v -> conn.preparedQuery("DELETE FROM configuration_sets WHERE account_id = $1 AND name = $2")
-            .execute(Tuple.of(accountId, name)))
-        .map(r -> r.rowCount() == 1));
+        .compose(v -> conn.preparedQuery(DELETE).execute(Tuple.of(accountId, name)))
+        .map(r -> r.iterator().next().getLong(0) == 1));
   }
+
+  private static final String DELETE = """
+      WITH gone AS (
+        DELETE FROM configuration_sets WHERE account_id = $1 AND name = $2
+        RETURNING account_id, name, tls_policy, max_delivery_seconds, sending_pool_name
+      ), kept AS (
+        INSERT INTO deleted_configuration_sets (account_id, name, tls_policy, max_delivery_seconds, sending_pool_name,
+                                                deleted_at)
+        SELECT account_id, name, tls_policy, max_delivery_seconds, sending_pool_name, now() FROM gone
+        ON CONFLICT (account_id, name) DO UPDATE SET tls_policy = excluded.tls_policy,
+          max_delivery_seconds = excluded.max_delivery_seconds, sending_pool_name = excluded.sending_pool_name,
+          deleted_at = excluded.deleted_at
+      )
+      SELECT count(*) FROM gone""";
 
   public Future<Boolean> setDeliveryOptions(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
       String sendingPoolName) {

@@ -14,7 +14,16 @@ public final class ConfigurationSets {
   private final ReadThroughCache<ConfigurationSet> cache;
 
   public ConfigurationSets(ConfigurationSetStore store, Clock clock, long ttlMillis) {
-    this.cache = new ReadThroughCache<>(clock, ttlMillis, store::find);
+    this(new ReadThroughCache<>(clock, ttlMillis, store::find));
+  }
+
+  private ConfigurationSets(ReadThroughCache<ConfigurationSet> cache) {
+    this.cache = cache;
+  }
+
+  /** Delivery's view: a deleted set's delivery options stay for its queued messages (ConfigurationSetStore). */
+  public static ConfigurationSets forDelivery(ConfigurationSetStore store, Clock clock, long ttlMillis) {
+    return new ConfigurationSets(new ReadThroughCache<>(clock, ttlMillis, store::findForDelivery));
   }
 
   public Future<Optional<ConfigurationSet>> find(String accountId, String name) {

@@ -169,8 +169,8 @@ public final class DeliveryVerticle extends VerticleBase {
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     unsubscribedRecipients = new io.mailgate.lists.UnsubscribedRecipients(vertx, db,
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
-    configurationSets = new io.mailgate.configset.ConfigurationSets(new io.mailgate.configset.ConfigurationSetStore(db),
-        clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    configurationSets = io.mailgate.configset.ConfigurationSets.forDelivery(
+        new io.mailgate.configset.ConfigurationSetStore(db), clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
@@ -418,7 +418,10 @@ public final class DeliveryVerticle extends VerticleBase {
                 : Future.succeededFuture(((Router.Fail) route).result()));
   }
 
-  /** The node's settings, with the message's configuration set's delivery options over them. */
+  /**
+   * The node's settings, with the message's configuration set's delivery options over them (those it had, when it was
+   * deleted since the message was sent).
+   */
   private Future<DeliverySettings> settings(DeliveryJob job) {
     if (job.configurationSet() == null) {
       return Future.succeededFuture(nodeDefaults);

@@ -48,10 +48,11 @@ public final class DkimKeyMaterial {
       throw SesException.badRequest("DomainSigningPrivateKey is required with a DomainSigningSelector.");
     }
     PrivateKey key = parse(base64Key);
-    if (!(key instanceof RSAPrivateKey rsa) || rsa.getModulus().bitLength() < 1024 || rsa.getModulus().bitLength() > 2048) {
-      throw SesException.badRequest("DomainSigningPrivateKey must be an RSA key of 1024 to 2048 bits.");
+    if (!(key instanceof RSAPrivateKey rsa)
+        || (rsa.getModulus().bitLength() != 1024 && rsa.getModulus().bitLength() != 2048)) {
+      throw SesException.badRequest("DomainSigningPrivateKey must be an RSA key of 1024 or 2048 bits.");
     }
-    String length = rsa.getModulus().bitLength() <= 1024 ? "RSA_1024_BIT" : "RSA_2048_BIT";
+    String length = rsa.getModulus().bitLength() == 1024 ? "RSA_1024_BIT" : "RSA_2048_BIT";
     return prepared(selector.toLowerCase(Locale.ROOT), length, key, secrets, aad);
   }
 
@@ -103,14 +104,18 @@ public final class DkimKeyMaterial {
     return sb.toString();
   }
 
+  /** SES's pattern: a DNS label of ASCII letters, digits and inner dashes, 63 characters at most. */
   static void checkSelector(String selector) {
     if (selector == null || selector.isEmpty() || selector.length() > 63) {
       throw SesException.badRequest("DomainSigningSelector must be 1 to 63 characters.");
     }
     for (int i = 0; i < selector.length(); i++) {
-      char c = Character.toLowerCase(selector.charAt(i));
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-        throw SesException.badRequest("DomainSigningSelector may contain only letters, digits and dashes.");
+      char c = selector.charAt(i);
+      boolean alphanumeric = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      boolean innerDash = c == '-' && i > 0 && i < selector.length() - 1;
+      if (!alphanumeric && !innerDash) {
+        throw SesException.badRequest("DomainSigningSelector may contain only ASCII letters, digits and dashes, "
+            + "and neither begin nor end with a dash.");
       }
     }
   }

@@ -7,7 +7,21 @@ import java.time.Instant;
 public record Identity(String accountId, String name, Type type, Status verificationStatus, boolean dkimSigningEnabled,
     Status dkimStatus, String dkimOrigin, String dkimSelector, String dkimKeyLength, String dkimPublicKey,
     Instant dkimKeyCreatedAt, String mailFromDomain, Status mailFromStatus, String mailFromBehavior,
-    String configurationSet, JsonArray tags, Instant createdAt) {
+    String configurationSet, JsonArray tags, Instant createdAt, NextKey nextDkimKey) {
+
+  /**
+   * A domain's next Easy DKIM key, waiting for its record to be published: the current key signs until the record is
+   * found, then this key takes its place.
+   */
+  public record NextKey(String selector, String keyLength, String publicKey) {
+    public String recordName(String domain) {
+      return selector + "._domainkey." + domain;
+    }
+
+    public String recordValue() {
+      return "v=DKIM1; k=rsa; p=" + publicKey;
+    }
+  }
 
   public enum Type { EMAIL_ADDRESS, DOMAIN }
 

@@ -43,10 +43,14 @@ public record IdentityArn(String account, String identity) {
     return new IdentityArn(parsed.account(), identity);
   }
 
-  /** Whether the sender {@code address} belongs to this identity: the address itself, or an address of the domain. */
+  /**
+   * Whether the sender {@code address} belongs to this identity: the address itself, or an address of the domain or
+   * of one of its subdomains.
+   */
   public boolean covers(String address) {
     String a = address.toLowerCase(Locale.ROOT);
-    return IdentityNames.isAddress(identity) ? a.equals(identity) : IdentityNames.domainOf(a).equals(identity);
+    return IdentityNames.isAddress(identity) ? a.equals(identity)
+        : IdentityNames.domainCovers(identity, IdentityNames.domainOf(a));
   }
 
   /** An AWS account id: twelve digits (the start-dev account's among them). */

@@ -103,7 +103,8 @@ public final class IdentityDirectory {
   /** start-dev: makes an address a verified identity on first use. */
   public Future<Void> autoVerify(String accountId, String address) {
     Identity i = new Identity(accountId, address, Identity.Type.EMAIL_ADDRESS, Identity.Status.SUCCESS, true,
-        Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", null, null, null);
+        Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", null, null, null,
+        null);
     return store.insertOrVerify(i)
         .onSuccess(v -> {
           cache.remove(accountId + "\n" + address);

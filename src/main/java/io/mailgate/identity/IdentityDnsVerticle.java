@@ -83,13 +83,19 @@ public final class IdentityDnsVerticle extends VerticleBase {
             : next(c.mailFromStatus(), answer.records().stream().anyMatch(mx -> !mx.isNullMx()),
                 c.mailFromPendingSince(), now, timeout))
             .otherwise(c.mailFromStatus());
+    // a next key (a new key length asked for while the current key signs) takes over once its record is published
+    Future<Boolean> nextKey = c.nextSelector() == null || c.dkimStatus() != Identity.Status.SUCCESS
+        ? Future.succeededFuture(false)
+        : dns.txt(c.nextSelector() + "._domainkey." + c.domain())
+            .map(answer -> !(answer instanceof DnsAnswer.Unavailable) && hasKey(answer.records(), c.nextPublicKey()))
+            .otherwise(false);
     // SES v1's VerifyDomainIdentity: a pending domain is verified by its _amazonses token too
     Future<Boolean> token = c.verificationStatus() != Identity.Status.PENDING ? Future.succeededFuture(false)
         : dns.txt(DomainVerificationToken.RECORD_PREFIX + c.domain())
             .map(answer -> !(answer instanceof DnsAnswer.Unavailable)
                 && DomainVerificationToken.present(answer.records(), tokens.of(c.accountId(), c.domain())))
             .otherwise(false);
-    return Future.all(dkim, mailFrom, token).compose(v -> {
+    return Future.all(dkim, mailFrom, token, nextKey).compose(v -> {
       if (token.result()) {
         LOG.info("domain " + c.domain() + " (account " + c.accountId() + ") verified by its "
             + DomainVerificationToken.RECORD_PREFIX + " token");
@@ -100,7 +106,14 @@ public final class IdentityDnsVerticle extends VerticleBase {
       if (mailFrom.result() != c.mailFromStatus()) {
         LOG.info("MAIL FROM " + c.mailFromDomain() + ": " + c.mailFromStatus() + " -> " + mailFrom.result());
       }
-      return store.recordDnsCheck(c, dkim.result(), mailFrom.result(), token.result());
+      // the next key's record found: it signs from now on, verified (whatever the current key's record did)
+      boolean promoted = nextKey.result();
+      if (promoted) {
+        LOG.info("DKIM of " + c.domain() + " (account " + c.accountId() + "): the next key's record is published, "
+            + "selector " + c.nextSelector() + " signs from now on");
+      }
+      return store.recordDnsCheck(c, promoted ? Identity.Status.SUCCESS : dkim.result(), mailFrom.result(),
+          token.result(), promoted);
     });
   }
 

@@ -45,15 +45,14 @@ public final class IdentityService {
 
   private final DomainVerificationToken tokens;
 
-  /** A pending address gets its verification email again at most this often (per node and event loop). */
-  static final long RESEND_COOLDOWN_MILLIS = 5 * 60_000;
-  /** When each address was last sent its email again: the most recent 10,000. One event loop uses an instance. */
-  private final java.util.Map<String, Long> resent = new java.util.LinkedHashMap<>(64, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
-      return size() > 10_000;
-    }
-  };
+  /**
+   * An address gets a verification email at most this often, from all accounts and nodes together, however often
+   * identities for it are created, deleted and created again, or verified again: the operator's sender is not a tool
+   * to mail a stranger's inbox again and again.
+   */
+  static final long VERIFICATION_COOLDOWN_MILLIS = 5 * 60_000;
+  /** The identities an account may have, as in SES. */
+  public static final int MAX_IDENTITIES = 10_000;
 
   public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
       VerificationMailer mailer, String publicUrl, boolean dev) {
@@ -79,14 +78,32 @@ public final class IdentityService {
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
+    // looked up first: a domain's RSA key takes tens of milliseconds of a worker thread to make, not to be spent on a
+    // name the account has already (or cannot have)
+    return store.room(accountId, name).compose(room -> {
+      if (room.taken()) {
+        return Future.failedFuture(new SesException(SesError.ALREADY_EXISTS, "Email identity " + name
+            + " already exists."));
+      }
+      if (room.identities() >= MAX_IDENTITIES) {
+        return Future.failedFuture(new SesException(SesError.LIMIT_EXCEEDED, "An account may have up to "
+            + MAX_IDENTITIES + " identities; delete one first."));
+      }
+      return insert(accountId, name, dkim, configurationSet, tags);
+    });
+  }
+
+  private Future<Identity> insert(String accountId, String name, DkimRequest dkim, String configurationSet,
+      JsonArray tags) {
     Identity.Status initial = dev ? Identity.Status.SUCCESS : Identity.Status.PENDING;
     if (IdentityNames.isAddress(name)) {
-      if (dkim != null && dkim.selector() != null) {
+      if (dkim != null && (dkim.selector() != null || dkim.privateKeyBase64() != null
+          || dkim.nextKeyLength() != null)) {
         return Future.failedFuture(SesException.badRequest("DkimSigningAttributes apply to domain identities only."));
       }
       Identity i = new Identity(accountId, name, Identity.Type.EMAIL_ADDRESS, initial, true,
           Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", configurationSet,
-          tags, null);
+          tags, null, null);
       return changed(store.insert(i, null), accountId, name)
           .compose(v -> dev ? Future.succeededFuture() : sendVerification(accountId, name))
           .compose(v -> get(accountId, name))
@@ -105,7 +122,7 @@ public final class IdentityService {
     return key.compose(k -> {
       Identity i = new Identity(accountId, name, Identity.Type.DOMAIN, initial, true, initial,
           dkim != null && dkim.selector() != null ? "EXTERNAL" : "AWS_SES", k.selector(), k.keyLength(),
-          k.publicKey(), null, null, null, "USE_DEFAULT_VALUE", configurationSet, tags, null);
+          k.publicKey(), null, null, null, "USE_DEFAULT_VALUE", configurationSet, tags, null, null);
       return changed(store.insert(i, k.encryptedPrivateKey()), accountId, name);
     }).compose(v -> get(accountId, name)).onSuccess(i -> {
       if (dev) {
@@ -117,6 +134,9 @@ public final class IdentityService {
 
   private Future<DkimKeyMaterial.Prepared> prepareKey(String accountId, String name, DkimRequest dkim) {
     String aad = keyAad(accountId, name);
+    if (dkim != null && dkim.selector() == null && dkim.privateKeyBase64() != null) {
+      throw SesException.badRequest("DomainSigningSelector is required with a DomainSigningPrivateKey.");
+    }
     if (dkim != null && dkim.selector() != null) {
       return Future.succeededFuture(DkimKeyMaterial.imported(dkim.selector(), dkim.privateKeyBase64(), secrets, aad));
     }
@@ -158,11 +178,12 @@ public final class IdentityService {
     });
   }
 
+  /**
+   * Whether mail from the identity is DKIM-signed: a domain's, or, for an address identity, whether its mail is signed
+   * with its domain's key (SES v1's SetIdentityDkimEnabled on an address; on by default).
+   */
   public Future<Void> setDkimSigningEnabled(String accountId, String rawName, boolean enabled) {
     return find(accountId, rawName).compose(s -> {
-      if (!s.identity().isDomain()) {
-        return Future.failedFuture(SesException.badRequest("DKIM signing is set on domain identities."));
-      }
       return changed(store.setDkimSigningEnabled(accountId, s.identity().name(), enabled), accountId,
           s.identity().name()).mapEmpty();
     });
@@ -196,8 +217,16 @@ public final class IdentityService {
       } catch (SesException e) {
         return Future.failedFuture(e);
       }
-      return key.compose(k -> changed(store.setDkimKey(accountId, s.identity().name(), external ? "EXTERNAL" : "AWS_SES",
-              k.selector(), k.keyLength(), k.encryptedPrivateKey(), k.publicKey(), dev), accountId, s.identity().name()))
+      // a new Easy DKIM key for a domain whose key is verified and signs: the next key, published beside the current
+      // one, which goes on signing until the next one's record is found (SES's NextSigningKeyLength is the future
+      // key's); replacing it at once would send mail unsigned until then
+      boolean staged = !external && !dev && "AWS_SES".equals(s.identity().dkimOrigin())
+          && s.identity().dkimStatus() == Identity.Status.SUCCESS;
+      return key.compose(k -> changed(staged
+              ? store.stageDkimKey(accountId, s.identity().name(), k.selector(), k.keyLength(), k.encryptedPrivateKey(),
+                  k.publicKey())
+              : store.setDkimKey(accountId, s.identity().name(), external ? "EXTERNAL" : "AWS_SES", k.selector(),
+                  k.keyLength(), k.encryptedPrivateKey(), k.publicKey(), dev), accountId, s.identity().name()))
           .compose(v -> get(accountId, s.identity().name()));
     });
   }
@@ -232,7 +261,8 @@ public final class IdentityService {
   /**
    * SES v1's VerifyEmailIdentity, VerifyDomainIdentity and VerifyDomainDkim: creates the identity, or, when the
    * account has it already, leaves it as it is and sends a pending address's verification email again (SES sends it
-   * again; here at most once per {@link #RESEND_COOLDOWN_MILLIS}), and starts a FAILED domain's verification again.
+   * again; here at most once per {@link #VERIFICATION_COOLDOWN_MILLIS}), and starts a FAILED domain's verification
+   * again.
    * Either way the identity as it now is.
    */
   public Future<Identity> verify(String accountId, String rawName) {
@@ -252,7 +282,7 @@ public final class IdentityService {
         return changed(store.restartDomainVerification(accountId, i.name()), accountId, i.name())
             .compose(v -> get(accountId, i.name()));
       }
-      if (!i.isDomain() && i.verificationStatus() == Identity.Status.PENDING && mayResend(accountId + "/" + i.name())) {
+      if (!i.isDomain() && i.verificationStatus() == Identity.Status.PENDING) {
         return sendVerification(accountId, i.name()).map(i);
       }
       return Future.succeededFuture(i);
@@ -329,17 +359,6 @@ public final class IdentityService {
     });
   }
 
-  /** One verification email again per address and {@link #RESEND_COOLDOWN_MILLIS}, however often it is asked for. */
-  private boolean mayResend(String key) {
-    long now = System.nanoTime() / 1_000_000;
-    Long last = resent.get(key);
-    if (last != null && now - last < RESEND_COOLDOWN_MILLIS) {
-      return false;
-    }
-    resent.put(key, now);
-    return true;
-  }
-
   /** SES v1's VerificationToken of a domain: published at {@code _amazonses.<domain>}, it verifies the domain. */
   public String domainVerificationToken(Identity domain) {
     return tokens.of(domain.accountId(), domain.name());
@@ -377,11 +396,14 @@ public final class IdentityService {
     }
     Identity i = new Identity(accountId, name, Identity.Type.EMAIL_ADDRESS,
         dev ? Identity.Status.SUCCESS : Identity.Status.PENDING, true, Identity.Status.NOT_STARTED, null, null, null,
-        null, null, null, null, "USE_DEFAULT_VALUE", null, new JsonArray(), null);
+        null, null, null, null, "USE_DEFAULT_VALUE", null, new JsonArray(), null, null);
     return changed(store.insertIfAbsent(i), accountId, name).map(name);
   }
 
-  /** Whether {@code address} may be sent from: it, or its domain, is a verified identity of the account. */
+  /**
+   * Whether {@code address} may be sent from: it, its domain or a parent of its domain is a verified identity of the
+   * account.
+   */
   public Future<Boolean> isVerifiedSender(String accountId, String address) {
     String name;
     try {
@@ -389,15 +411,25 @@ public final class IdentityService {
     } catch (SesException e) {
       return Future.succeededFuture(false);
     }
-    // the address and its domain in one query
-    return store.findAll(accountId, List.of(name, IdentityNames.domainOf(name))).map(found -> found.stream()
+    // the address and its domains in one query
+    List<String> names = new java.util.ArrayList<>(IdentityNames.domainAndParents(IdentityNames.domainOf(name)));
+    names.add(0, name);
+    return store.findAll(accountId, names).map(found -> found.stream()
         .anyMatch(s -> s.identity().verificationStatus() == Identity.Status.SUCCESS));
   }
 
+  /** The verification email, unless one went to the address in the last {@link #VERIFICATION_COOLDOWN_MILLIS}. */
   private Future<Void> sendVerification(String accountId, String address) {
     String link = publicUrl + "/_mailgate/verify-email?token=" + links.token(accountId, address);
-    return mailer.send(accountId, address, link).recover(e -> {
-      // the identity exists; the user can ask again by deleting and re-creating it
+    return store.claimVerificationEmail(address, VERIFICATION_COOLDOWN_MILLIS).compose(claimed -> {
+      if (!claimed) {
+        LOG.info("verification email to " + address + " not sent: one went there less than "
+            + VERIFICATION_COOLDOWN_MILLIS / 60_000 + " minutes ago");
+        return Future.<Void>succeededFuture();
+      }
+      return mailer.send(accountId, address, link);
+    }).recover(e -> {
+      // the identity exists; the user can ask again (VerifyEmailIdentity) after the cooldown
       LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());
       return Future.succeededFuture();
     });

@@ -24,7 +24,8 @@ import java.util.Set;
 public final class IdentityStore {
   static final String COLUMNS = "account_id, identity, type, verification_status, dkim_signing_enabled, dkim_status, "
       + "dkim_origin, dkim_selector, dkim_key_length, dkim_public_key, dkim_key_created_at, mail_from_domain, "
-      + "mail_from_status, mail_from_behavior, configuration_set, tags, created_at, dkim_private_key";
+      + "mail_from_status, mail_from_behavior, configuration_set, tags, created_at, dkim_private_key, "
+      + "dkim_next_selector, dkim_next_key_length, dkim_next_public_key";
 
   /** An identity with its encrypted DKIM private key (never leaves the node). */
   public record Stored(Identity identity, byte[] encryptedPrivateKey) {}
@@ -41,6 +42,29 @@ public final class IdentityStore {
       + "($1, $2, $3, $4, CASE WHEN $4 = 'SUCCESS' THEN now() END, $5, $6, $7, $8, $9, $10, $11, "
       + "CASE WHEN $10::bytea IS NOT NULL THEN now() END, CASE WHEN $6 = 'PENDING' THEN now() END, $12, "
       + "$13::text::jsonb)";
+
+  /** How many identities an account has, and whether {@code name} is one of them. */
+  public record Room(long identities, boolean taken) {}
+
+  public Future<Room> room(String accountId, String name) {
+    return pool.preparedQuery("SELECT count(*), coalesce(bool_or(identity = $2), false) FROM identities "
+            + "WHERE account_id = $1")
+        .execute(Tuple.of(accountId, name))
+        .map(rows -> new Room(rows.iterator().next().getLong(0), rows.iterator().next().getBoolean(1)));
+  }
+
+  /**
+   * Whether a verification email may go to {@code address} now: none went there, from any account, in the last
+   * {@code cooldownMillis}; if so, records that one goes now (one statement: two nodes asking at once get one yes).
+   */
+  public Future<Boolean> claimVerificationEmail(String address, long cooldownMillis) {
+    return pool.preparedQuery("""
+            INSERT INTO verification_emails (address, sent_at) VALUES ($1, now())
+            ON CONFLICT (address) DO UPDATE SET sent_at = now()
+            WHERE verification_emails.sent_at <= now() - $2::bigint * interval '1 millisecond'
+            RETURNING 1""")
+        .execute(Tuple.of(address, cooldownMillis)).map(rows -> rows.size() == 1);
+  }
 
   public Future<Void> insert(Identity i, byte[] encryptedPrivateKey) {
     return pool.preparedQuery(INSERT).execute(values(i, encryptedPrivateKey))
@@ -149,13 +173,29 @@ public final class IdentityStore {
         .execute(Tuple.of(accountId, name, configurationSet)).map(r -> r.rowCount() == 1);
   }
 
-  /** A new DKIM key (generated or brought): DKIM verification starts again. */
+  /**
+   * A domain's next Easy DKIM key, while its verified key goes on signing: the next key takes its place once its record
+   * is found ({@link #recordDnsCheck}). A next key staged before is replaced.
+   */
+  public Future<Boolean> stageDkimKey(String accountId, String name, String selector, String keyLength,
+      byte[] encryptedPrivateKey, String publicKey) {
+    return pool.preparedQuery("UPDATE identities SET dkim_next_selector = $3, dkim_next_key_length = $4, "
+            + "dkim_next_private_key = $5, dkim_next_public_key = $6, dns_checked_at = NULL "
+            + "WHERE account_id = $1 AND identity = $2")
+        .execute(Tuple.from(new Object[] {accountId, name, selector, keyLength, Buffer.buffer(encryptedPrivateKey),
+            publicKey}))
+        .map(r -> r.rowCount() == 1);
+  }
+
+  /** A new DKIM key (generated or brought): DKIM verification starts again; a staged next key is dropped. */
   public Future<Boolean> setDkimKey(String accountId, String name, String origin, String selector, String keyLength,
       byte[] encryptedPrivateKey, String publicKey, boolean verifiedAtOnce) {
     String status = verifiedAtOnce ? "SUCCESS" : "PENDING";
     return pool.preparedQuery("UPDATE identities SET dkim_origin = $3, dkim_selector = $4, dkim_key_length = $5, "
             + "dkim_private_key = $6, dkim_public_key = $7, dkim_key_created_at = now(), dkim_status = $8, "
             + "dkim_pending_since = CASE WHEN $8 = 'PENDING' THEN now() END, dns_checked_at = NULL, "
+            + "dkim_next_selector = NULL, dkim_next_key_length = NULL, dkim_next_private_key = NULL, "
+            + "dkim_next_public_key = NULL, "
             + "verification_status = CASE WHEN $8 = 'SUCCESS' THEN 'SUCCESS' ELSE verification_status END "
             + "WHERE account_id = $1 AND identity = $2")
         .execute(Tuple.from(new Object[] {accountId, name, origin, selector, keyLength,
@@ -187,6 +227,7 @@ public final class IdentityStore {
             WHERE i.account_id = due.account_id AND i.identity = due.identity
             RETURNING i.account_id, i.identity, i.dkim_status, i.dkim_selector, i.dkim_public_key, i.dkim_pending_since,
                       i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since, i.verification_status,
+                      i.dkim_next_selector, i.dkim_next_public_key,
                       i.dns_checked_at""")
         .execute(Tuple.of(limit, intervalSeconds))
         .map(rows -> {
@@ -195,7 +236,7 @@ public final class IdentityStore {
             out.add(new DnsCheck(r.getString(0), r.getString(1), Identity.Status.valueOf(r.getString(2)),
                 r.getString(3), r.getString(4), instant(r.getOffsetDateTime(5)), r.getString(6),
                 r.getString(7) == null ? null : Identity.Status.valueOf(r.getString(7)), instant(r.getOffsetDateTime(8)),
-                Identity.Status.valueOf(r.getString(9)), r.getOffsetDateTime(10)));
+                Identity.Status.valueOf(r.getString(9)), r.getOffsetDateTime(12), r.getString(10), r.getString(11)));
           }
           return out;
         });
@@ -204,14 +245,26 @@ public final class IdentityStore {
   /** What a DNS check needs to know about one domain identity. */
   public record DnsCheck(String accountId, String domain, Identity.Status dkimStatus, String selector,
       String publicKey, Instant dkimPendingSince, String mailFromDomain, Identity.Status mailFromStatus,
-      Instant mailFromPendingSince, Identity.Status verificationStatus, OffsetDateTime takenAt) {}
+      Instant mailFromPendingSince, Identity.Status verificationStatus, OffsetDateTime takenAt, String nextSelector,
+      String nextPublicKey) {}
 
   /**
    * What a round of DNS checks found. The domain is verified by its DKIM record or, as SES v1 verifies domains, by its
    * {@code _amazonses} token ({@code tokenFound}); only the DKIM record failing for good fails it.
    */
-  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom, boolean tokenFound) {
+  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom, boolean tokenFound,
+      boolean nextKeyFound) {
     return pool.preparedQuery("UPDATE identities SET dkim_status = $3, mail_from_status = $4, "
+            // the next key's record is published: it takes the current key's place (and signs from now on)
+            + "dkim_selector = CASE WHEN $7 THEN dkim_next_selector ELSE dkim_selector END, "
+            + "dkim_key_length = CASE WHEN $7 THEN dkim_next_key_length ELSE dkim_key_length END, "
+            + "dkim_private_key = CASE WHEN $7 THEN dkim_next_private_key ELSE dkim_private_key END, "
+            + "dkim_public_key = CASE WHEN $7 THEN dkim_next_public_key ELSE dkim_public_key END, "
+            + "dkim_key_created_at = CASE WHEN $7 THEN now() ELSE dkim_key_created_at END, "
+            + "dkim_next_selector = CASE WHEN $7 THEN NULL ELSE dkim_next_selector END, "
+            + "dkim_next_key_length = CASE WHEN $7 THEN NULL ELSE dkim_next_key_length END, "
+            + "dkim_next_private_key = CASE WHEN $7 THEN NULL ELSE dkim_next_private_key END, "
+            + "dkim_next_public_key = CASE WHEN $7 THEN NULL ELSE dkim_next_public_key END, "
             + "verification_status = CASE WHEN $3 = 'SUCCESS' OR $5 THEN 'SUCCESS' "
             + "  WHEN $3 = 'FAILED' AND verification_status <> 'SUCCESS' THEN 'FAILED' ELSE verification_status END, "
             + "verified_at = CASE WHEN ($3 = 'SUCCESS' OR $5) AND verified_at IS NULL THEN now() ELSE verified_at END, "
@@ -223,7 +276,7 @@ public final class IdentityStore {
         // only if nothing changed the row since it was taken: a new key, a new MAIL FROM domain and a restarted
         // verification clear dns_checked_at, and a result about what was there before is not about them
         .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound,
-            c.takenAt()))
+            c.takenAt(), nextKeyFound))
         .mapEmpty();
   }
 
@@ -353,7 +406,8 @@ public final class IdentityStore {
         r.getString(6), r.getString(7), r.getString(8), r.getString(9), instant(r.getOffsetDateTime(10)),
         r.getString(11), r.getString(12) == null ? null : Identity.Status.valueOf(r.getString(12)), r.getString(13),
         r.getString(14), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
-        instant(r.getOffsetDateTime(16)));
+        instant(r.getOffsetDateTime(16)), r.getString(18) == null ? null
+            : new Identity.NextKey(r.getString(18), r.getString(19), r.getString(20)));
     Buffer key = r.getBuffer(17);
     return new Stored(i, key == null ? null : key.getBytes());
   }

@@ -42,6 +42,7 @@ public final class SendLimiter {
   private static final Logger LOG = Logger.getLogger(SendLimiter.class.getName());
   static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
   static final String SEED_SCRIPT_NAME = "ratelimit/seed_quota.lua";
+  static final String REFUND_SCRIPT_NAME = "ratelimit/send_refund.lua";
   /** How long a node may take to count the last day again before another node may try. */
   static final long RESTORE_LOCK_MILLIS = 150_000;
   /** How long after a failed attempt to count the last day again the next may start. */
@@ -63,6 +64,7 @@ public final class SendLimiter {
   private final RedisAPI redis;
   private final RedisScript script = new RedisScript(SCRIPT_NAME);
   private final RedisScript seedScript = new RedisScript(SEED_SCRIPT_NAME);
+  private final RedisScript refundScript = new RedisScript(REFUND_SCRIPT_NAME);
   private final QuotaHistory history;
   /** Set once this Redis holds every account's count of the last day. */
   private final String countsKey;
@@ -127,6 +129,21 @@ public final class SendLimiter {
       context.runOnContext(v -> enqueue(new Pending(check, answer)));
     }
     return answer.future();
+  }
+
+  /**
+   * Gives back what an allowed {@code check} counted, when its send was not accepted after all (its message could not
+   * be stored, or grew past the size limit): a refused request is not a sent email, and a client retrying a 503 must
+   * not spend its quota on each try. Best effort: if Redis does not answer, the count stays (as it would for a send).
+   */
+  public Future<Void> refund(RateCheck check) {
+    String tag = "{" + check.accountId() + "}";
+    return within(refundScript, List.of("2", prefix + tag + ":rate", quotaKey(check.accountId()),
+            Double.toString(check.maxSendRate()), Integer.toString(check.rateCost()),
+            Integer.toString(check.quotaCost())), batchTimeoutMillis, "no answer from Redis in " + batchTimeoutMillis
+            + " ms")
+        .onFailure(e -> LOG.warning("a refused send's count was not given back: " + e.getMessage()))
+        .mapEmpty();
   }
 
   private void enqueue(Pending p) {

@@ -110,8 +110,11 @@ public final class MailReceiver {
   }
 
   /** A new message id: 40 lower-case letters and digits, as SES's receiving ids look. */
+  /** The length of a received message's id: the last part of its S3 object key. */
+  public static final int MESSAGE_ID_LENGTH = 40;
+
   static String messageId() {
-    char[] id = new char[40];
+    char[] id = new char[MESSAGE_ID_LENGTH];
     for (int i = 0; i < id.length; i++) {
       id[i] = ID_CHARS[RANDOM.nextInt(ID_CHARS.length)];
     }

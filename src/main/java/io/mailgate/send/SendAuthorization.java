@@ -20,9 +20,10 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Who may send what, as SES decides it: the From address must be a verified identity (the address
- * or its domain); an account in the sandbox may only send to verified identities and the mailbox
- * simulator. Also decides the DKIM key that signs and the envelope sender.
+ * Who may send what, as SES decides it: the From address must be a verified identity (the address, its domain or a
+ * parent of its domain: a verified {@code example.com} lets {@code news@mail.example.com} send); an account in the
+ * sandbox may only send to verified identities and the mailbox simulator. Also decides the DKIM key that signs and
+ * the envelope sender: the address's settings, else those of the most specific verified domain that covers it.
  *
  * <p>Sending authorization: an address the send names another account's identity ARN for, in the part of the message
  * that ARN is for ({@link Role}), is not the caller's to verify; that identity must be verified by its owner and its
@@ -175,9 +176,7 @@ public final class SendAuthorization {
     Set<String> names = new LinkedHashSet<>();
     names.add(arn.identity());
     for (SenderAddress s : named) {
-      String address = s.mailbox().address().toLowerCase(Locale.ROOT);
-      names.add(address);
-      names.add(IdentityNames.domainOf(address));
+      addNames(names, s.mailbox().address().toLowerCase(Locale.ROOT));
     }
     SesException denied = new SesException(SesError.ACCESS_DENIED, "User `arn:aws:iam::" + caller.account().id()
         + ":root' is not authorized to perform `" + delegation.action() + "' on resource `"
@@ -238,14 +237,21 @@ public final class SendAuthorization {
     });
   }
 
-  /** The identity names a sandbox check of {@code recipients} reads: each address and its domain (no simulator). */
+  /**
+   * The identity names a sandbox check of {@code recipients} reads: each address and its domains (no simulator).
+   */
   private static void addRecipientNames(Set<String> names, List<Mailbox> recipients) {
     for (Mailbox r : recipients) {
       if (!isSimulator(r)) {
-        names.add(r.address().toLowerCase(Locale.ROOT));
-        names.add(IdentityNames.domainOf(r.address()));
+        addNames(names, r.address().toLowerCase(Locale.ROOT));
       }
     }
+  }
+
+  /** {@code address} and the domain identities that may cover it. */
+  private static void addNames(Set<String> names, String address) {
+    names.add(address);
+    names.addAll(IdentityNames.domainAndParents(IdentityNames.domainOf(address)));
   }
 
   /** The recipients a sandbox refuses: neither the mailbox simulator nor verified in {@code found}. */
@@ -254,7 +260,7 @@ public final class SendAuthorization {
     List<String> failed = new ArrayList<>();
     for (Mailbox r : recipients) {
       String a = r.address().toLowerCase(Locale.ROOT);
-      if (!isSimulator(r) && !verified(found, a, IdentityNames.domainOf(a))) {
+      if (!isSimulator(r) && !verified(found, a)) {
         failed.add(r.address());
       }
     }
@@ -283,8 +289,7 @@ public final class SendAuthorization {
     }
     Set<String> names = new LinkedHashSet<>();
     for (String s : senders) {
-      names.add(s);
-      names.add(IdentityNames.domainOf(s));
+      addNames(names, s);
     }
     if (sandbox) {
       addRecipientNames(names, recipients);
@@ -292,7 +297,7 @@ public final class SendAuthorization {
     return identities.lookup(account, names).compose(found -> {
       List<String> unverified = new ArrayList<>();
       for (String s : senders) {
-        if (!verified(found, s, IdentityNames.domainOf(s)) && !unverified.contains(s)) {
+        if (!verified(found, s) && !unverified.contains(s)) {
           unverified.add(s);
         }
       }
@@ -323,8 +328,10 @@ public final class SendAuthorization {
     String fromAddress = from.address().toLowerCase(Locale.ROOT);
     Map<String, IdentityDirectory.Facts> fromFacts = delegatedFrom == null ? found : delegatedFrom;
     IdentityDirectory.Facts address = fromFacts.get(fromAddress);
-    IdentityDirectory.Facts domain = fromFacts.get(IdentityNames.domainOf(fromAddress));
-    DkimKey key = domain == null ? null : domain.signingKey();
+    IdentityDirectory.Facts domain = domainFacts(fromFacts, IdentityNames.domainOf(fromAddress));
+    // an address identity may have its signing turned off (SES v1's SetIdentityDkimEnabled on an address)
+    DkimKey key = domain == null || (address != null && address.verified() && !address.identity().dkimSigningEnabled())
+        ? null : domain.signingKey();
     IdentityDirectory.Facts mailFromOwner = address != null && address.identity().mailFromDomain() != null
         ? address : domain;
     String verpDomain = bounceDomain;
@@ -345,10 +352,30 @@ public final class SendAuthorization {
     return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet, null));
   }
 
-  private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address, String domain) {
+  /** Whether {@code address} may send (or, in the sandbox, receive): it or a domain that covers it is verified. */
+  private static boolean verified(Map<String, IdentityDirectory.Facts> found, String address) {
     IdentityDirectory.Facts a = found.get(address);
-    IdentityDirectory.Facts d = found.get(domain);
-    return (a != null && a.verified()) || (d != null && d.verified());
+    return (a != null && a.verified()) || verifiedDomain(found, IdentityNames.domainOf(address)) != null;
+  }
+
+  /** The most specific verified domain identity that covers addresses of {@code domain}, or null. */
+  private static IdentityDirectory.Facts verifiedDomain(Map<String, IdentityDirectory.Facts> found, String domain) {
+    for (String name : IdentityNames.domainAndParents(domain)) {
+      IdentityDirectory.Facts d = found.get(name);
+      if (d != null && d.verified()) {
+        return d;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The domain identity whose settings apply to addresses of {@code domain}: the most specific verified one that
+   * covers it, else the domain's own (unverified: an address identity of it sends, with its domain's settings).
+   */
+  private static IdentityDirectory.Facts domainFacts(Map<String, IdentityDirectory.Facts> found, String domain) {
+    IdentityDirectory.Facts verified = verifiedDomain(found, domain);
+    return verified != null ? verified : found.get(domain);
   }
 
   private SesException notVerified(List<String> identities) {

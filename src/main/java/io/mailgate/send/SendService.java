@@ -130,9 +130,12 @@ public final class SendService {
             .compose(profile -> withDefaultSet(caller, request, named, profile)
                 .compose(effective -> listManaged(caller, request, p)
                     .compose(listed -> checkLimits(caller, listed)
-                        .compose(v -> tracked(listed, effective.set()))
-                        .compose(tracked -> signed(tracked, profile))
-                        .compose(signed -> commit(caller, effective.request(), signed, profile))))));
+                        // counted: given back if the message is not accepted after all (too large once its links
+                        // are tracked, or not stored)
+                        .compose(counted -> tracked(listed, effective.set())
+                            .compose(tracked -> signed(tracked, profile))
+                            .compose(signed -> commit(caller, effective.request(), signed, profile))
+                            .onFailure(e -> limiter.refund(counted)))))));
   }
 
   /** About how many bytes building or reading the message will walk: the size of what the caller gave. */
@@ -292,7 +295,8 @@ public final class SendService {
   }
 
   /** One Redis round trip: every recipient counts for the rate, simulator recipients not for the quota. */
-  private Future<Void> checkLimits(Caller caller, Prepared p) {
+  /** The account's sending limits, which count the message: the check that counted it, or a refusal. */
+  private Future<RateCheck> checkLimits(Caller caller, Prepared p) {
     int n = p.recipients().size();
     int simulated = 0;
     for (Mailbox m : p.recipients()) {
@@ -311,7 +315,7 @@ public final class SendService {
               "Sending limits cannot be checked right now; the message was not accepted. Retry later."));
         })
         .compose(decision -> switch (decision.status()) {
-          case ALLOWED -> Future.succeededFuture();
+          case ALLOWED -> Future.succeededFuture(check);
           case RATE_EXCEEDED -> Future.failedFuture(
               new SesException(SesError.TOO_MANY_REQUESTS, "Maximum sending rate exceeded."));
           case QUOTA_EXCEEDED -> Future.failedFuture(

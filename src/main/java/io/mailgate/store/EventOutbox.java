@@ -64,16 +64,22 @@ public final class EventOutbox {
 
   /**
    * After a message {@code m}, lateral: the identity that sent it ({@code identity}, {@code feedback_forwarding}), its
-   * Source address when that is a verified identity of the account, else the address's domain (whose settings apply
-   * to the domain's addresses that are not identities of their own, as in SES). For a delegate's message it is the
-   * other account's identity the delegate sent from ({@code identity_account}, {@code identity_name}).
+   * Source address when that is a verified identity of the account, else the most specific verified domain of the
+   * address's domain and its parents (whose settings apply to the addresses that are not identities of their own, as
+   * in SES). For a delegate's message it is the other account's identity the delegate sent from
+   * ({@code identity_account}, {@code identity_name}). The domain names are {@code a.b.example.com},
+   * {@code b.example.com}, {@code example.com}: a single label only when the domain is one.
    */
   static final String SENDER_IDENTITY = """
       (SELECT i.identity, i.feedback_forwarding, i.account_id FROM identities i
        WHERE i.account_id = coalesce(m.identity_account, m.account_id)
-         AND i.identity IN (lower(m.source), lower(substring(m.source from '[^@]*$')))
+         AND (i.identity = lower(m.source) OR i.identity = ANY (ARRAY(
+               SELECT array_to_string(l[n:], '.')
+               FROM string_to_array(lower(substring(m.source from '[^@]*$')), '.') l,
+                    generate_series(1, greatest(cardinality(l) - 1, 1)) n)))
          AND i.verification_status = 'SUCCESS'
-       ORDER BY i.identity = m.identity_name DESC, i.type = 'EMAIL_ADDRESS' DESC LIMIT 1)""";
+       ORDER BY i.identity = m.identity_name DESC, i.type = 'EMAIL_ADDRESS' DESC, length(i.identity) DESC
+       LIMIT 1)""";
 
   /** Joined after a message {@code m}: the notification topics ({@code ed}) of the identity that sent it. */
   static final String SENDER_TOPICS = "CROSS JOIN LATERAL " + SENDER_IDENTITY + """

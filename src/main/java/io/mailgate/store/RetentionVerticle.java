@@ -76,7 +76,15 @@ public final class RetentionVerticle extends VerticleBase {
       DELETE FROM inbound_feedback WHERE id IN (
         SELECT id FROM inbound_feedback WHERE received_at < $1 ORDER BY received_at LIMIT $2)""";
 
-  static final String DELETE_BUCKETS = "DELETE FROM reputation_buckets WHERE bucket < $1";
+  static final String DELETE_BUCKETS = """
+      DELETE FROM reputation_buckets WHERE ctid IN (
+        SELECT ctid FROM reputation_buckets WHERE bucket < $1 LIMIT $2)""";
+
+  /** The delivery options of configuration sets deleted before $1: their messages have long reached an end. */
+  static final String DELETE_DELETED_SETS = "DELETE FROM deleted_configuration_sets WHERE deleted_at < $1";
+
+  /** GetSendStatistics reads the last two weeks of reputation counters, whatever {@code retention.days} says. */
+  static final Duration SEND_STATISTICS = Duration.ofDays(14);
 
   static final String DELETE_RECEIVED = """
       DELETE FROM received_objects WHERE ctid IN (
@@ -167,9 +175,11 @@ public final class RetentionVerticle extends VerticleBase {
 
   private void sweepMessages(int days) {
     Instant cutoff = clock.instant().minus(Duration.ofDays(days));
-    // the reputation window may reach further back than the retention
+    // the reputation window, or GetSendStatistics's two weeks, may reach further back than the retention
     Instant window = clock.instant().minus(Duration.ofHours(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)));
+    Instant statistics = clock.instant().minus(SEND_STATISTICS);
     Instant buckets = window.isBefore(cutoff) ? window : cutoff;
+    buckets = statistics.isBefore(buckets) ? statistics : buckets;
     sweep(db, cutoff, buckets, BATCH).onComplete(ar -> {
       running = false;
       if (ar.failed()) {
@@ -192,14 +202,22 @@ public final class RetentionVerticle extends VerticleBase {
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(new Swept(0, 0, 0))
             : messages(conn, "", MessageIds.prefix(cutoff), Timestamps.utc(cutoff), batch, 0)
                 .compose(messages -> batches(conn, DELETE_FEEDBACK, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0)
-                    .compose(feedback -> delete(conn, DELETE_BUCKETS, Tuple.of(Timestamps.utc(bucketCutoff)))
+                    .compose(feedback -> delete(conn, DELETE_DELETED_SETS, Tuple.of(Timestamps.utc(cutoff)))
+                        .compose(sets -> batches(conn, DELETE_BUCKETS, Tuple.of(Timestamps.utc(bucketCutoff), batch),
+                            batch, 0))
                         .map(buckets -> new Swept(messages, feedback, buckets))))
                 .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }
 
-  /** Deletes received mail stored before {@code cutoff}, {@code batch} rows a statement; how many. */
+  /**
+   * Deletes received mail stored before {@code cutoff}, {@code batch} rows a statement; how many. Nothing when another
+   * node holds the retention lock: it is sweeping.
+   */
   public static Future<Long> sweepReceived(Pool db, Instant cutoff, int batch) {
-    return db.withConnection(conn -> batches(conn, DELETE_RECEIVED, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0));
+    return db.withConnection(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK + ")").execute()
+        .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(0L)
+            : batches(conn, DELETE_RECEIVED, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0)
+                .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }
 
   /**

@@ -154,6 +154,34 @@ class ConfigurationSetsTest {
     assertEquals(true, ses.getConfigurationSet(r -> r.configurationSetName("typed-base")).sendingOptions().sendingEnabled());
   }
 
+  /**
+   * The AWS SDK for Go (and Terraform with it) sends a false boolean by leaving it out: an absent SendingEnabled
+   * pauses, in SendingOptions as in the Put call, and an absent SuppressedReasons is an empty list in both.
+   */
+  @Test
+  void absentBooleansAndListsAreFalseAndEmptyAsTheGoSdkSendsThem() {
+    java.util.Map<String, String> json = java.util.Map.of("Content-Type", "application/json");
+    assertEquals(200, node.signed("POST", "/v2/email/configuration-sets", "{\"ConfigurationSetName\":\"go-paused\","
+        + "\"SendingOptions\":{},\"SuppressionOptions\":{}}", json).statusCode());
+    var created = ses.getConfigurationSet(r -> r.configurationSetName("go-paused"));
+    assertEquals(false, created.sendingOptions().sendingEnabled());
+    assertEquals(java.util.List.of(), created.suppressionOptions().suppressedReasonsAsStrings());
+
+    ses.createConfigurationSet(r -> r.configurationSetName("go-put"));
+    assertEquals(true, ses.getConfigurationSet(r -> r.configurationSetName("go-put")).sendingOptions().sendingEnabled());
+    assertEquals(200, node.signed("PUT", "/v2/email/configuration-sets/go-put/sending", "{}", json).statusCode());
+    assertEquals(false, ses.getConfigurationSet(r -> r.configurationSetName("go-put")).sendingOptions()
+        .sendingEnabled());
+    Await.until(() -> {
+      try {
+        send("go-put", "a@example.org");
+        return false;
+      } catch (SendingPausedException e) {
+        return true;
+      }
+    }, Duration.ofSeconds(10));
+  }
+
   @Test
   void sendingNamesAnExistingEnabledSet() {
     NotFoundException missing = assertThrows(NotFoundException.class, () -> send("no-such-set", "a@example.org"));

@@ -50,6 +50,35 @@ class TlsPolicyTest {
     }
   }
 
+  /**
+   * A set's TlsPolicy REQUIRE holds for its queued messages after the set is deleted (Terraform deletes and creates a
+   * set again for some changes): they are not retried in plain text under the node's OPTIONAL.
+   */
+  @Test
+  void aDeletedSetsRequiredTlsStillHoldsForItsQueuedMessages() throws Exception {
+    try (RecordingSmtpServer plain = new RecordingSmtpServer();
+         TestNode node = TestNode.start(plain.url(), c -> c.with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 1)
+             .with(MailgateConfig.DELIVERY_RETRY_MAX_SECONDS, 2));
+         SesV2Client ses = node.sesV2()) {
+      ses.createConfigurationSet(r -> r.configurationSetName("strict")
+          .deliveryOptions(d -> d.tlsPolicy(software.amazon.awssdk.services.sesv2.model.TlsPolicy.REQUIRE)));
+      String id = ses.sendEmail(r -> r.fromEmailAddress("a@example.com").configurationSetName("strict")
+          .destination(d -> d.toAddresses("b@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("strict")).body(b -> b.text(t -> t.data("body"))))))
+          .messageId();
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String attempts = "SELECT attempts FROM recipients WHERE message_id = '" + id + "'";
+      Await.until(() -> io.mailgate.testing.Db.count(pg, attempts) >= 1, Duration.ofSeconds(15));
+      ses.deleteConfigurationSet(r -> r.configurationSetName("strict"));
+      long before = io.mailgate.testing.Db.count(pg, attempts);
+      Await.until(() -> io.mailgate.testing.Db.count(pg, attempts) >= before + 2, Duration.ofSeconds(30));
+      assertTrue(plain.commands().stream().noneMatch(c -> c.startsWith("MAIL")), plain.commands().toString());
+      assertEquals("QUEUED", node.message(id).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+      assertTrue(node.message(id).getJsonArray("Recipients").getJsonObject(0).encode().contains("TLS is required"),
+          node.message(id).encode());
+    }
+  }
+
   @Test
   void startTlsIsUsedWhenRequiredAndOffered() throws Exception {
     Vertx vertx = Vertx.vertx();

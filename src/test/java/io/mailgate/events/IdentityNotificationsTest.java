@@ -153,6 +153,26 @@ class IdentityNotificationsTest {
   }
 
   @Test
+  void aSubdomainsAddressesUseTheNotificationsOfTheDomainThatCoversThem() {
+    try (Tenant t = Tenant.create(node, "notify-subdomain")) {
+      t.v1().verifyDomainIdentity(r -> r.domain("parent-topic.example"));
+      topic(t, "parent-topic.example", NotificationType.DELIVERY, "/parent-deliveries");
+      String id = send(t, "news@mail.parent-topic.example", "success@simulator.amazonses.com", null);
+      JsonObject delivery = postsOnceDone("/parent-deliveries", id, 1).get(0).json();
+      assertEquals("Delivery", delivery.getString("notificationType"));
+      assertTrue(delivery.getJsonObject("mail").getString("sourceArn").endsWith(":identity/parent-topic.example"),
+          delivery.encode());
+      // a verified subdomain of its own is more specific: its settings (no topic) apply
+      t.v1().verifyDomainIdentity(r -> r.domain("mail.parent-topic.example"));
+      String own = send(t, "news@mail.parent-topic.example", "success@simulator.amazonses.com", null);
+      delivered(own);
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM event_outbox WHERE message_id = '" + own + "'") == 0,
+          Duration.ofSeconds(20));
+      assertTrue(webhook.posts("/parent-deliveries", own).isEmpty());
+    }
+  }
+
+  @Test
   void complaintsFromFeedbackAndConfigurationSetEventsGoTogether() {
     try (Tenant t = Tenant.create(node, "notify-both")) {
       t.v1().verifyDomainIdentity(r -> r.domain("both.example"));

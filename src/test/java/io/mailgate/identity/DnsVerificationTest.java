@@ -26,6 +26,7 @@ import software.amazon.awssdk.services.sesv2.model.BehaviorOnMxFailure;
 import software.amazon.awssdk.services.sesv2.model.DkimStatus;
 import software.amazon.awssdk.services.sesv2.model.MailFromDomainNotVerifiedException;
 import software.amazon.awssdk.services.sesv2.model.MailFromDomainStatus;
+import software.amazon.awssdk.services.sesv2.model.MessageRejectedException;
 
 /**
  * Domain verification through real DNS queries to a DNS server the test runs: the DKIM record
@@ -86,6 +87,96 @@ class DnsVerificationTest {
 
     dns.remove(recordName);
     Await.until(() -> dkim("dns.example") == DkimStatus.TEMPORARY_FAILURE, Duration.ofSeconds(15));
+  }
+
+  static void send(String from, String subject) {
+    ses.sendEmail(r -> r.fromEmailAddress(from).destination(d -> d.toAddresses("a@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data(subject)).body(b -> b.text(t -> t.data("x"))))));
+  }
+
+  /** SES: a verified domain lets its subdomains' addresses send without identities of their own. */
+  @Test
+  void aVerifiedDomainsSubdomainsSendSignedWithItsKey() {
+    String selector = ses.createEmailIdentity(r -> r.emailIdentity("parent.example")).dkimAttributes().tokens()
+        .get(0);
+    String recordName = selector + "._domainkey.parent.example";
+    assertThrows(MessageRejectedException.class, () -> send("news@mail.parent.example", "sub-early"),
+        "not before the parent is verified");
+    String value = dnsValue("parent.example");
+    dns.txt(recordName, value);
+    Await.until(() -> dkim("parent.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+
+    send("news@mail.parent.example", "sub-signed");
+    send("ops@a.b.parent.example", "sub-deeper");
+    for (String subject : List.of("sub-signed", "sub-deeper")) {
+      byte[] msg = Await.until(() -> relay.received().stream().filter(x -> x.text().contains(subject)).findFirst()
+          .orElse(null), x -> x != null, Duration.ofSeconds(20)).data();
+      String text = new String(msg, java.nio.charset.StandardCharsets.US_ASCII);
+      assertTrue(text.contains("d=parent.example;"), text);
+      assertNull(Jdkim.verify(msg, Map.of(recordName, value)), subject);
+    }
+    // a domain that merely ends in the same letters is not a subdomain
+    MessageRejectedException other = assertThrows(MessageRejectedException.class,
+        () -> send("news@xparent.example", "not-sub"));
+    assertTrue(other.awsErrorDetails().errorMessage().endsWith("news@xparent.example"),
+        other.awsErrorDetails().errorMessage());
+    assertTrue(relay.received().stream().noneMatch(x -> x.text().contains("sub-early") || x.text().contains("not-sub")));
+  }
+
+  /**
+   * SES's NextSigningKeyLength is the future key's: the verified key goes on signing until the new key's record is
+   * published, and the new key signs from then on. Mail is never unsigned in between.
+   */
+  @Test
+  void aNewKeyLengthTakesOverOnceItsRecordIsPublished() {
+    String current = ses.createEmailIdentity(r -> r.emailIdentity("rotate.example")).dkimAttributes().tokens().get(0);
+    String currentName = current + "._domainkey.rotate.example";
+    String currentValue = dnsValue("rotate.example");
+    dns.txt(currentName, currentValue);
+    Await.until(() -> dkim("rotate.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+
+    ses.putEmailIdentityDkimSigningAttributes(r -> r.emailIdentity("rotate.example")
+        .signingAttributesOrigin(software.amazon.awssdk.services.sesv2.model.DkimSigningAttributesOrigin.AWS_SES)
+        .signingAttributes(a -> a.nextSigningKeyLength(
+            software.amazon.awssdk.services.sesv2.model.DkimSigningKeyLength.RSA_1024_BIT)));
+    var attributes = ses.getEmailIdentity(r -> r.emailIdentity("rotate.example")).dkimAttributes();
+    assertEquals(DkimStatus.SUCCESS, attributes.status(), "the current key is still verified and signs");
+    assertEquals("RSA_1024_BIT", attributes.nextSigningKeyLengthAsString());
+    assertEquals("RSA_2048_BIT", attributes.currentSigningKeyLengthAsString());
+    assertEquals(2, attributes.tokens().size());
+    String next = attributes.tokens().get(1);
+    JsonObject nextRecord = records("rotate.example").getJsonObject(1);
+    assertEquals(next + "._domainkey.rotate.example", nextRecord.getString("Name"));
+
+    send("news@rotate.example", "rotate-before");
+    byte[] before = received("rotate-before");
+    assertTrue(new String(before, java.nio.charset.StandardCharsets.US_ASCII).contains("s=" + current + ";"));
+    assertNull(Jdkim.verify(before, Map.of(currentName, currentValue)));
+
+    dns.txt(nextRecord.getString("Name"), nextRecord.getString("Value"));
+    Await.until(() -> ses.getEmailIdentity(r -> r.emailIdentity("rotate.example")).dkimAttributes().tokens(),
+        t -> t.equals(List.of(next)), Duration.ofSeconds(15));
+    assertEquals("RSA_1024_BIT", ses.getEmailIdentity(r -> r.emailIdentity("rotate.example")).dkimAttributes()
+        .currentSigningKeyLengthAsString());
+    // the node's identity cache (cache.ttlMillis) may still hold the old key for a moment: the old one's record is
+    // still there, so either signature verifies; the next send after that is signed with the new key
+    Await.until(() -> {
+      String subject = "rotate-after-" + System.nanoTime();
+      send("news@rotate.example", subject);
+      byte[] after = received(subject);
+      return new String(after, java.nio.charset.StandardCharsets.US_ASCII).contains("s=" + next + ";")
+          && Jdkim.verify(after, Map.of(nextRecord.getString("Name"), nextRecord.getString("Value"))) == null;
+    }, Duration.ofSeconds(15));
+  }
+
+  private static byte[] received(String subject) {
+    return Await.until(() -> relay.received().stream().filter(x -> x.text().contains(subject)).findFirst()
+        .orElse(null), x -> x != null, Duration.ofSeconds(20)).data();
+  }
+
+  private static io.vertx.core.json.JsonArray records(String domain) {
+    return new JsonObject(node.signed("GET", "/v2/email/identities/" + domain, null, Map.of(), key.accessKeyId(),
+        key.secretAccessKey()).body()).getJsonArray("DnsRecords");
   }
 
   private static String dnsValue(String domain) {

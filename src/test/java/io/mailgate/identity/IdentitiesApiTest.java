@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.Verification;
@@ -120,6 +121,76 @@ class IdentitiesApiTest {
     MessageRejectedException unverified = assertThrows(MessageRejectedException.class,
         () -> send(sesA, "news@example.net", "someone@example.org"));
     assertTrue(unverified.getMessage().contains("news@example.net"));
+
+    // the AWS SDK for Go (Terraform) turns signing off by leaving SigningEnabled out
+    assertEquals(200, node.signed("PUT", "/v2/email/identities/example.net/dkim", "{}",
+        Map.of("Content-Type", "application/json"), a.accessKeyId(), a.secretAccessKey()).statusCode());
+    assertFalse(sesA.getEmailIdentity(r -> r.emailIdentity("example.net")).dkimAttributes().signingEnabled());
+    sesA.putEmailIdentityDkimAttributes(r -> r.emailIdentity("example.net").signingEnabled(true));
+    assertTrue(sesA.getEmailIdentity(r -> r.emailIdentity("example.net")).dkimAttributes().signingEnabled());
+  }
+
+  /** One verification email per address per 5 minutes, however often its identity is created and deleted. */
+  @Test
+  void creatingAndDeletingAnAddressAgainDoesNotMailItAgain() {
+    for (int i = 0; i < 3; i++) {
+      sesA.createEmailIdentity(r -> r.emailIdentity("victim@example.com"));
+      sesA.deleteEmailIdentity(r -> r.emailIdentity("victim@example.com"));
+    }
+    sesB.createEmailIdentity(r -> r.emailIdentity("victim@example.com")); // nor from another account
+    software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(b.accessKeyId(), b.secretAccessKey());
+    v1.verifyEmailIdentity(r -> r.emailAddress("victim@example.com")); // nor asked again
+    v1.close();
+    String after = sesA.createEmailIdentity(r -> r.emailIdentity("later@example.com")).identityType().toString();
+    assertNotNull(after);
+    io.mailgate.testing.Await.until(() -> relay.received().stream().anyMatch(m -> m.rcptTo().contains(
+        "later@example.com")), java.time.Duration.ofSeconds(10));
+    assertEquals(1, relay.received().stream().filter(m -> m.rcptTo().contains("victim@example.com")).count());
+  }
+
+  @Test
+  void dkimSigningAttributesAreCheckedAsSesChecksThem() throws Exception {
+    java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
+    generator.initialize(1536);
+    String odd = Base64.getEncoder().encodeToString(generator.generateKeyPair().getPrivate().getEncoded());
+    generator.initialize(1024);
+    String good = Base64.getEncoder().encodeToString(generator.generateKeyPair().getPrivate().getEncoded());
+    for (String selector : List.of("-sel", "sel-", "\u0130", "se_l", "s.l")) {
+      BadRequestException e = assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r
+          .emailIdentity("byo.example.org").dkimSigningAttributes(d -> d.domainSigningSelector(selector)
+              .domainSigningPrivateKey(good))), selector);
+      assertTrue(e.getMessage().contains("DomainSigningSelector"), e.getMessage());
+    }
+    BadRequestException size = assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r
+        .emailIdentity("byo.example.org").dkimSigningAttributes(d -> d.domainSigningSelector("s1")
+            .domainSigningPrivateKey(odd))));
+    assertTrue(size.getMessage().contains("1024 or 2048"), size.getMessage());
+    assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("byo.example.org")
+        .dkimSigningAttributes(d -> d.domainSigningPrivateKey(good))), "a key without its selector");
+    assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("a@byo.example.org")
+        .dkimSigningAttributes(d -> d.nextSigningKeyLength(DkimSigningKeyLength.RSA_1024_BIT))), "an address");
+    assertThrows(NotFoundException.class, () -> sesA.getEmailIdentity(r -> r.emailIdentity("byo.example.org")));
+    assertEquals("s-1", sesA.createEmailIdentity(r -> r.emailIdentity("byo.example.org")
+        .dkimSigningAttributes(d -> d.domainSigningSelector("S-1").domainSigningPrivateKey(good)))
+        .dkimAttributes().tokens().get(0));
+  }
+
+  @Test
+  void anAccountHasAtMostTenThousandIdentities() {
+    Accounts.NewKey full = node.createAccount("full", true, 100, 10_000);
+    Db.execute(node.config().get(MailgateConfig.PG_URL), "INSERT INTO identities (account_id, identity, type, "
+        + "verification_status, dkim_status) SELECT '" + full.accountId() + "', 'a' || n || '@full.example', "
+        + "'EMAIL_ADDRESS', 'SUCCESS', 'NOT_STARTED' FROM generate_series(1, 9999) n");
+    try (SesV2Client ses = node.sesV2(full.accessKeyId(), full.secretAccessKey())) {
+      ses.createEmailIdentity(r -> r.emailIdentity("last.example"));
+      var limit = assertThrows(software.amazon.awssdk.services.sesv2.model.LimitExceededException.class,
+          () -> ses.createEmailIdentity(r -> r.emailIdentity("one-more.example")));
+      assertTrue(limit.getMessage().contains("10000"), limit.getMessage());
+      assertThrows(AlreadyExistsException.class, () -> ses.createEmailIdentity(r -> r.emailIdentity("last.example")),
+          "a name it has is AlreadyExists, limit or not");
+      ses.deleteEmailIdentity(r -> r.emailIdentity("a1@full.example"));
+      ses.createEmailIdentity(r -> r.emailIdentity("one-more.example"));
+    }
   }
 
   private static int modulusBits(String record) throws Exception {

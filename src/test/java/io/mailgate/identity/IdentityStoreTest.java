@@ -46,7 +46,8 @@ class IdentityStoreTest {
 
   private static Identity verified(String address) {
     return new Identity("a1", address, Identity.Type.EMAIL_ADDRESS, Identity.Status.SUCCESS, true,
-        Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", null, null, null);
+        Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", null, null, null,
+        null);
   }
 
   private static <T> T await(Future<T> f) throws Exception {

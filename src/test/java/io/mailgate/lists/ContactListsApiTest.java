@@ -172,6 +172,23 @@ class ContactListsApiTest {
     return out;
   }
 
+  /** Earlier SES v2 models (and SDKs built from them) send ListContacts as a GET, paging in the query string. */
+  @Test
+  void listContactsAnswersTheGetOfEarlierSdksToo() {
+    ses.createContactList(r -> r.contactListName("legacy"));
+    ses.createContact(r -> r.contactListName("legacy").emailAddress("one@example.org"));
+    ses.createContact(r -> r.contactListName("legacy").emailAddress("two@example.org"));
+    var first = node.signed("GET", "/v2/email/contact-lists/legacy/contacts?PageSize=1", null, java.util.Map.of());
+    assertEquals(200, first.statusCode(), first.body());
+    io.vertx.core.json.JsonObject page = new io.vertx.core.json.JsonObject(first.body());
+    assertEquals("one@example.org", page.getJsonArray("Contacts").getJsonObject(0).getString("EmailAddress"));
+    var second = node.signed("GET", "/v2/email/contact-lists/legacy/contacts?PageSize=1&NextToken="
+        + java.net.URLEncoder.encode(page.getString("NextToken"), java.nio.charset.StandardCharsets.UTF_8), null,
+        java.util.Map.of());
+    assertEquals("two@example.org", new io.vertx.core.json.JsonObject(second.body()).getJsonArray("Contacts")
+        .getJsonObject(0).getString("EmailAddress"), second.body());
+  }
+
   @Test
   void badRequestsAreRefusedAndChangeNothing() {
     try (SesV2Client c = accountWithList("errors", "list")) {

@@ -312,6 +312,24 @@ class ListManagementTest {
         .emailAddress("prefetched@example.org")));
   }
 
+  /** A list deleted since its message went out: the page says so at once (a 404), not after its button. */
+  @Test
+  void aDeletedListsLinkIsNotFoundOnTheGetAsOnThePost() throws Exception {
+    try (io.mailgate.testing.Tenant t = io.mailgate.testing.Tenant.create(node, "list-gone")) {
+      t.v2().createContactList(r -> r.contactListName("gone"));
+      t.v2().sendEmail(r -> r.fromEmailAddress("news@gone.example").destination(d -> d.toAddresses("left@example.org"))
+          .listManagementOptions(l -> l.contactListName("gone"))
+          .content(c -> c.simple(m -> m.subject(x -> x.data("Gone 1")).body(b -> b.text(x -> x.data("Bye."))))));
+      String url = unsubscribeUrl(parse(awaitReceived("left@example.org", "Gone 1").data()));
+      assertEquals(200, get(url).statusCode());
+      t.v2().deleteContactList(r -> r.contactListName("gone"));
+      HttpResponse<String> page = get(url);
+      assertEquals(404, page.statusCode(), page.body());
+      assertTrue(page.body().contains("no longer exists") && !page.body().contains("<form"), page.body());
+      assertEquals(404, post(url, "List-Unsubscribe=One-Click").statusCode());
+    }
+  }
+
   @Test
   void aTamperedTokenIsRefused() throws Exception {
     send("weekly", "Issue 5", "victim@example.org");

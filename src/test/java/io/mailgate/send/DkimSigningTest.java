@@ -154,6 +154,25 @@ class DkimSigningTest {
     assertNull(signatureHeader(received("byo-unsigned")));
   }
 
+  /** SES v1's SetIdentityDkimEnabled on an address: that address's mail unsigned, its domain's other mail signed. */
+  @Test
+  void anAddressIdentityMayHaveItsSigningTurnedOff() {
+    ses.createEmailIdentity(r -> r.emailIdentity("quiet@signed.example"));
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {
+      v1.setIdentityDkimEnabled(r -> r.identity("quiet@signed.example").dkimEnabled(false));
+    }
+    Await.until(() -> {
+      String subject = "quiet-" + System.nanoTime();
+      ses.sendEmail(r -> r.fromEmailAddress("quiet@signed.example").destination(d -> d.toAddresses("a@example.org"))
+          .content(c -> c.simple(m -> m.subject(x -> x.data(subject)).body(b -> b.text(t -> t.data("x"))))));
+      return signatureHeader(received(subject)) == null; // once the identity cache has the change
+    }, Duration.ofSeconds(10));
+    assertFalse(ses.getEmailIdentity(r -> r.emailIdentity("quiet@signed.example")).dkimAttributes().signingEnabled());
+    ses.sendEmail(r -> r.fromEmailAddress("loud@signed.example").destination(d -> d.toAddresses("a@example.org"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("loud-signed")).body(b -> b.text(t -> t.data("x"))))));
+    assertNull(Jdkim.verify(received("loud-signed"), DNS));
+  }
+
   @Test
   void customMailFromBecomesTheEnvelopeSender() {
     ses.createEmailIdentity(r -> r.emailIdentity("bounce-here.example"));

@@ -38,7 +38,7 @@ class SendingRulesTest {
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
-    node = TestNode.startProduction(relay.url(), c -> c);
+    node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.SEND_MAX_MESSAGE_BYTES, 200_000));
   }
 
   @AfterAll
@@ -125,6 +125,35 @@ class SendingRulesTest {
       assertThrows(MessageRejectedException.class, () -> send(ses, "other@unverified.example", "x@example.org"));
       assertEquals(1, Db.count(node.config().get(MailgateConfig.PG_URL),
           "SELECT count(*) FROM messages WHERE account_id = '" + key.accountId() + "'"));
+    }
+  }
+
+  /**
+   * A send the limits counted but that was then not accepted (here: past the size limit once its links are tracked, a
+   * 400 after the count) gives its count back: SES counts sent mail, and a retried 503 must not spend the quota.
+   */
+  @Test
+  void aSendRefusedAfterItsCountGivesTheCountBack() {
+    Accounts.NewKey key = node.createAccount("refunded", true, 100, 1);
+    try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+      Verification.verifiedAddress(ses, relay, "r@refund.example");
+      ses.createConfigurationSet(r -> r.configurationSetName("clicks"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("clicks").eventDestinationName("hook")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(
+              software.amazon.awssdk.services.sesv2.model.EventType.CLICK)
+              .snsDestination(x -> x.topicArn("http://127.0.0.1:9/hook"))));
+      // about 170 KB; its 500 tracked links (the most tracked) grow it past 200 KB
+      String links = "<a href=\"https://shop.example/p\">p</a>\n".repeat(500) + "<p>" + "x".repeat(150_000) + "</p>";
+      for (int i = 0; i < 3; i++) {
+        var tooLarge = assertThrows(software.amazon.awssdk.services.sesv2.model.BadRequestException.class,
+            () -> ses.sendEmail(r -> r.fromEmailAddress("r@refund.example").configurationSetName("clicks")
+                .destination(d -> d.toAddresses("x@example.org"))
+                .content(c -> c.simple(m -> m.subject(x -> x.data("big")).body(b -> b.html(h -> h.data(links)))))));
+        assertTrue(tooLarge.getMessage().contains("Message length is more than 200000"), tooLarge.getMessage());
+      }
+      assertEquals(0.0, ses.getAccount(r -> { }).sendQuota().sentLast24Hours(), "nothing was sent");
+      assertNotNull(send(ses, "r@refund.example", "x@example.org"), "the quota of 1 is still there");
+      assertThrows(TooManyRequestsException.class, () -> send(ses, "r@refund.example", "y@example.org"));
     }
   }
 

@@ -106,6 +106,8 @@ class RetentionTest {
 
   @Test
   void deletesFinishedMessagesWithTheirRecipientsAndEventsAndKeepsTheRest() throws Exception {
+    Db.execute(url, "INSERT INTO deleted_configuration_sets (account_id, name, tls_policy, deleted_at) VALUES "
+        + "('a1', 'old-set', 'REQUIRE', now() - interval '40 days'), ('a1', 'new-set', 'REQUIRE', now())");
     RetentionVerticle.Swept swept = await(RetentionVerticle.sweep(pool, CUTOFF, NOW.minus(Duration.ofDays(1)), 10));
 
     assertEquals(new RetentionVerticle.Swept(27, 1, 1), swept);
@@ -119,6 +121,8 @@ class RetentionTest {
     assertEquals(3, count("SELECT count(*) FROM events WHERE message_id IN " + in(oldQueued, newDone)));
     assertEquals(1, count("SELECT count(*) FROM inbound_feedback WHERE kind = 'ARF'"));
     assertEquals(1, count("SELECT count(*) FROM reputation_buckets WHERE sent = 7"));
+    assertEquals("new-set", Db.string(url, "SELECT name FROM deleted_configuration_sets"),
+        "a deleted set's delivery options go with the retention");
 
     assertEquals(new RetentionVerticle.Swept(0, 0, 0),
         await(RetentionVerticle.sweep(pool, CUTOFF, NOW.minus(Duration.ofDays(1)), 10)));
@@ -158,12 +162,33 @@ class RetentionTest {
          Statement s = other.createStatement()) {
       s.execute("SELECT pg_advisory_lock(" + RetentionVerticle.LOCK + ")"); // another node's sweep
       assertEquals(new RetentionVerticle.Swept(0, 0, 0), await(RetentionVerticle.sweep(pool, CUTOFF, CUTOFF, 10)));
+      Db.execute(url, "INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, "
+          + "created_at) VALUES ('a1', 'inbox', 'old', 'm', 'x', now() - interval '40 days')");
+      assertEquals(0L, await(RetentionVerticle.sweepReceived(pool, CUTOFF, 10)), "received mail too");
       assertEquals(29, count("SELECT count(*) FROM messages"));
       s.execute("SELECT pg_advisory_unlock(" + RetentionVerticle.LOCK + ")");
     }
     assertEquals(27, await(RetentionVerticle.sweep(pool, CUTOFF, CUTOFF, 10)).messages());
     // the sweep let go of its lock
     assertEquals(1, count("SELECT count(*) FROM (SELECT pg_try_advisory_lock(" + RetentionVerticle.LOCK + ")) l"));
+  }
+
+  /** GetSendStatistics reads two weeks of counters: a shorter retention does not cut them, in batches. */
+  @Test
+  void reputationCountersStayTwoWeeksWhateverTheRetention() throws Exception {
+    for (int i = 0; i < 25; i++) {
+      Db.execute(url, "INSERT INTO reputation_buckets (account_id, bucket, sent) VALUES ('a2', now() - interval '"
+          + (15 + i) + " days', 1)");
+    }
+    Db.execute(url, "INSERT INTO reputation_buckets (account_id, bucket, sent) VALUES ('a1', now() - interval "
+        + "'10 days', 9)");
+    MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, url)
+        .with(MailgateConfig.RETENTION_DAYS, 7);
+    await(vertx.deployVerticle(new RetentionVerticle(config, Clock.systemUTC(), 10)));
+    Await.until(() -> count("SELECT count(*) FROM reputation_buckets"), n -> n == 2, Duration.ofSeconds(20));
+    assertEquals(1, count("SELECT count(*) FROM reputation_buckets WHERE sent = 9"), "10 days old: kept");
+    assertEquals(1, count("SELECT count(*) FROM reputation_buckets WHERE sent = 7"));
+    assertEquals(2, count("SELECT count(*) FROM messages"), "the 7-day retention took the rest");
   }
 
   @Test

@@ -203,8 +203,8 @@ public final class S3Api {
     return switch (ctx.request().method().name()) {
       case "GET" -> getObject(ctx, account, resource, params, response);
       case "HEAD" -> store.head(account, resource.bucket(), resource.key())
-          .compose(found -> found.isPresent() ? objectHeaders(response, found.get())
-              .putHeader("Content-Length", Long.toString(found.get().size())).end() : missing(account, resource));
+          .compose(found -> found.isEmpty() ? missing(account, resource)
+              : headObject(ctx.request().getHeader("Range"), found.get(), response));
       // DELETE, the one other method let through for an object
       default -> store.delete(account, resource.bucket(), resource.key())
           .compose(deleted -> deleted ? Future.succeededFuture(true) : store.bucketExists(account, resource.bucket()))
@@ -233,8 +233,7 @@ public final class S3Api {
       }
       StoredObject o = found.get();
       if (range.isPresent() && !range.get().satisfiable(o.size())) {
-        return Future.failedFuture(new S3Exception(S3Error.INVALID_RANGE)
-            .with("RangeRequested", rangeHeader).with("ActualObjectSize", Long.toString(o.size())));
+        return unsatisfiable(rangeHeader, o, response);
       }
       objectHeaders(response, o);
       RESPONSE_OVERRIDES.forEach((name, header) -> {
@@ -243,11 +242,7 @@ public final class S3Api {
           response.putHeader(header, value); // replaces the Content-Type set above
         }
       });
-      if (range.isPresent()) {
-        ByteRange r = range.get();
-        response.setStatusCode(206).putHeader("Content-Range",
-            "bytes " + r.first(o.size()) + "-" + r.last(o.size()) + "/" + o.size());
-      }
+      range.ifPresent(r -> partial(response, r, o));
       long held = o.content().length();
       if (!reads.take(held)) {
         return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
@@ -255,6 +250,31 @@ public final class S3Api {
       ctx.addEndHandler(v -> reads.release(held)); // sent, or the connection closed
       return response.end(o.content());
     });
+  }
+
+  /** HeadObject: GetObject's headers, a Range's (206 and its length, or 416) included, and no body. */
+  private static Future<Void> headObject(String rangeHeader, StoredObject o, HttpServerResponse response) {
+    Optional<ByteRange> range = ByteRange.parse(rangeHeader);
+    if (range.isPresent() && !range.get().satisfiable(o.size())) {
+      return unsatisfiable(rangeHeader, o, response);
+    }
+    objectHeaders(response, o).putHeader("Content-Length", Long.toString(o.size()));
+    range.ifPresent(r -> partial(response, r, o)
+        .putHeader("Content-Length", Long.toString(r.last(o.size()) - r.first(o.size()) + 1)));
+    return response.end();
+  }
+
+  /** 206 and the range's Content-Range. */
+  private static HttpServerResponse partial(HttpServerResponse response, ByteRange r, StoredObject o) {
+    return response.setStatusCode(206).putHeader("Content-Range",
+        "bytes " + r.first(o.size()) + "-" + r.last(o.size()) + "/" + o.size());
+  }
+
+  /** 416 InvalidRange, with the object's size in Content-Range (RFC 9110 15.5.17). */
+  private static Future<Void> unsatisfiable(String rangeHeader, StoredObject o, HttpServerResponse response) {
+    response.putHeader("Content-Range", "bytes */" + o.size());
+    return Future.failedFuture(new S3Exception(S3Error.INVALID_RANGE)
+        .with("RangeRequested", rangeHeader).with("ActualObjectSize", Long.toString(o.size())));
   }
 
   private static HttpServerResponse objectHeaders(HttpServerResponse response, StoredObject o) {

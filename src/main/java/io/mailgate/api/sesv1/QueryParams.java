@@ -1,11 +1,12 @@
 package io.mailgate.api.sesv1;
 
 import io.mailgate.SesException;
-import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 
@@ -33,28 +34,81 @@ public final class QueryParams {
     this.prefix = prefix;
   }
 
-  /** Decodes {@code a=1&b=2} (UTF-8, {@code +} as space), as a form body or a query string. */
+  /**
+   * Decodes {@code a=1&b=2} as application/x-www-form-urlencoded is (the WHATWG URL standard's): only {@code &}
+   * separates pairs ({@code ;} and {@code #} are data: a {@code #} in a message body is not a URL's fragment), the
+   * first {@code =} ends a name, {@code +} is a space, {@code %XX} a byte, and the bytes must be UTF-8 (a
+   * {@code %FF} is refused, not read as U+FFFD). Empty pairs are skipped; a name given twice is refused.
+   */
   public static QueryParams parse(String encoded) {
-    Map<String, List<String>> decoded;
-    try {
-      // a ';' is data, not a separator: only '&' separates form pairs
-      decoded = new QueryStringDecoder(encoded, StandardCharsets.UTF_8, false, MAX_PARAMETERS + 1, true).parameters();
-    } catch (IllegalArgumentException e) {
-      // Netty's message quotes the whole input: not something to send back
-      throw SesException.badRequest("Malformed request parameters: a %-escape or UTF-8 sequence is not valid.");
-    }
-    if (decoded.size() > MAX_PARAMETERS) {
-      throw SesException.badRequest("Too many request parameters (at most " + MAX_PARAMETERS + ").");
-    }
     NavigableMap<String, String> values = new TreeMap<>();
-    for (Map.Entry<String, List<String>> e : decoded.entrySet()) {
-      if (e.getValue().size() != 1) {
-        throw SesException.badRequest("Parameter " + quote(e.getKey()) + " is given " + e.getValue().size() + " times.");
+    int start = 0;
+    int n = encoded.length();
+    while (start <= n) {
+      int end = encoded.indexOf('&', start);
+      if (end < 0) {
+        end = n;
       }
-      values.put(e.getKey(), e.getValue().get(0));
+      if (end > start) {
+        int eq = encoded.indexOf('=', start);
+        int nameEnd = eq < 0 || eq > end ? end : eq;
+        String name = decode(encoded, start, nameEnd);
+        String value = nameEnd == end ? "" : decode(encoded, nameEnd + 1, end);
+        if (values.put(name, value) != null) {
+          throw SesException.badRequest("Parameter " + quote(name) + " is given more than once.");
+        }
+        if (values.size() > MAX_PARAMETERS) {
+          throw SesException.badRequest("Too many request parameters (at most " + MAX_PARAMETERS + ").");
+        }
+      }
+      start = end + 1;
     }
     return new QueryParams(values, "");
   }
+
+  /** One name or value of a form: {@code +} a space, {@code %XX} a byte, strict UTF-8. */
+  private static String decode(String s, int from, int to) {
+    boolean plain = true;
+    for (int i = from; i < to && plain; i++) {
+      char c = s.charAt(i);
+      plain = c != '%' && c != '+' && c < 0x80;
+    }
+    if (plain) {
+      return s.substring(from, to);
+    }
+    ByteBuffer bytes = ByteBuffer.allocate((to - from) * 3);
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (c == '+') {
+        bytes.put((byte) ' ');
+      } else if (c == '%') {
+        int hi = i + 2 < to ? Character.digit(s.charAt(i + 1), 16) : -1;
+        int lo = hi < 0 ? -1 : Character.digit(s.charAt(i + 2), 16);
+        if (lo < 0) {
+          throw MALFORMED;
+        }
+        bytes.put((byte) (hi << 4 | lo));
+        i += 2;
+      } else if (c < 0x80) {
+        bytes.put((byte) c);
+      } else {
+        // not form-encoded, but readable: taken as the UTF-8 of what was given (a surrogate pair whole)
+        int end = Character.isHighSurrogate(c) && i + 1 < to ? i + 2 : i + 1;
+        bytes.put(s.substring(i, end).getBytes(StandardCharsets.UTF_8));
+        i = end - 1;
+      }
+    }
+    bytes.flip();
+    try {
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(bytes).toString();
+    } catch (CharacterCodingException e) {
+      throw MALFORMED;
+    }
+  }
+
+  private static final SesException MALFORMED =
+      SesException.badRequest("Malformed request parameters: a %-escape or UTF-8 sequence is not valid.");
 
   /** The value of {@code name} under this view's prefix, or null when absent. */
   public String string(String name) {

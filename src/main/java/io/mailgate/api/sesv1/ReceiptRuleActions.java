@@ -5,7 +5,6 @@ import io.mailgate.NetAddresses;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
-import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityNames;
 import io.mailgate.identity.IdentityService;
 import io.mailgate.receiving.ReceiptAction;
@@ -39,7 +38,8 @@ final class ReceiptRuleActions {
   /** Mailgate's limits of recipient conditions and of actions a rule. */
   static final int MAX_RECIPIENTS = 100;
   static final int MAX_ACTIONS = 10;
-  static final int MAX_OBJECT_KEY_PREFIX = 1024;
+  /** S3's 1,024 bytes of an object key, less the message id each message's key ends with. */
+  static final int MAX_OBJECT_KEY_PREFIX = 1024 - io.mailgate.receiving.MailReceiver.MESSAGE_ID_LENGTH;
   static final int MAX_ROLE_ARN = 2048;
   static final int MAX_BOUNCE_MESSAGE = 1000;
   static final int MAX_HEADER_NAME = 50;
@@ -340,6 +340,11 @@ final class ReceiptRuleActions {
           + "mail in its database; KMS encryption is not supported.");
     }
     String prefix = optional(p, "ObjectKeyPrefix", MAX_OBJECT_KEY_PREFIX, SesError.INVALID_S3_CONFIGURATION);
+    if (prefix != null && prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_OBJECT_KEY_PREFIX) {
+      // S3 counts a key's UTF-8 bytes: 600 é's are 1,200 of them, and no key that long could be read back
+      throw new SesException(SesError.INVALID_S3_CONFIGURATION, p.path("ObjectKeyPrefix") + " must be at most "
+          + MAX_OBJECT_KEY_PREFIX + " bytes of UTF-8: with the message id after it, a key is at most S3's 1,024.");
+    }
     String role = optional(p, "IamRoleArn", MAX_ROLE_ARN, SesError.INVALID_S3_CONFIGURATION);
     return new ReceiptAction.S3(bucket, prefix, topic(p), role);
   }
@@ -479,24 +484,13 @@ final class ReceiptRuleActions {
     Future<Void> checked = Future.succeededFuture();
     for (ReceiptAction a : rule.actions()) {
       if (a instanceof ReceiptAction.Bounce b) {
-        checked = checked.compose(v -> verified(account, b.sender())).compose(ok -> ok ? Future.<Void>succeededFuture()
-            : Future.failedFuture(SesException.badRequest("BounceAction.Sender " + b.sender() + " is not a verified "
-                + "identity of this account: verify the address or its domain first.")));
+        checked = checked.compose(v -> identities.isVerifiedSender(account, b.sender()))
+            .compose(ok -> ok ? Future.<Void>succeededFuture()
+                : Future.failedFuture(SesException.badRequest("BounceAction.Sender " + b.sender() + " is not a "
+                    + "verified identity of this account: verify the address or its domain first.")));
       }
     }
     return checked;
-  }
-
-  private Future<Boolean> verified(String account, String address) {
-    return status(account, address).compose(s -> s == Identity.Status.SUCCESS ? Future.succeededFuture(true)
-        : status(account, IdentityNames.domainOf(address)).map(d -> d == Identity.Status.SUCCESS));
-  }
-
-  /** The identity's verification status; null when the account does not have it. */
-  private Future<Identity.Status> status(String account, String name) {
-    return identities.get(account, name).map(Identity::verificationStatus)
-        .recover(e -> e instanceof SesException s && s.error() == SesError.NOT_FOUND
-            ? Future.succeededFuture(null) : Future.failedFuture(e));
   }
 
   // ---- names and networks

@@ -54,8 +54,8 @@ public final class ConfigurationSetsHandler {
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
         delivery == null ? null : sendingPool(string(delivery, "SendingPoolName", "DeliveryOptions")),
-        sending == null || bool(sending, "SendingEnabled", "SendingOptions", true),
-        suppression == null ? null : reasons(strings(suppression, "SuppressedReasons", "SuppressionOptions")),
+        sending == null || bool(sending, "SendingEnabled", "SendingOptions", false),
+        suppression == null ? null : suppressedReasons(suppression, "SuppressionOptions"),
         tags(body, "Tags"));
     return trackingOptions(caller, trackingOptions)
         .compose(t -> store.create(t == null ? set : set.withTracking(t.domain(), t.policy())))
@@ -159,7 +159,7 @@ public final class ConfigurationSetsHandler {
   public Future<JsonObject> putSendingOptions(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     String name = ctx.pathParam("name");
-    boolean enabled = bool(body, "SendingEnabled", "", true);
+    boolean enabled = bool(body, "SendingEnabled", "", false);
     return store.setSendingEnabled(caller.account().id(), name, enabled).compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
@@ -183,10 +183,18 @@ public final class ConfigurationSetsHandler {
   public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     String name = ctx.pathParam("name");
-    List<String> reasons = reasons(strings(body, "SuppressedReasons", ""));
-    return store.setSuppressedReasons(caller.account().id(), name, reasons == null ? List.of() : reasons)
+    return store.setSuppressedReasons(caller.account().id(), name, suppressedReasons(body, ""))
         .compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
+  }
+
+  /**
+   * A set's SuppressionOptions: the reasons it suppresses for, instead of the account's; none when the list is absent
+   * (the AWS SDK for Go, and Terraform, leave an empty list out), in CreateConfigurationSet as in the Put call.
+   */
+  private static List<String> suppressedReasons(JsonObject options, String path) {
+    List<String> reasons = reasons(strings(options, "SuppressedReasons", path));
+    return reasons == null ? List.of() : reasons;
   }
 
   private static final SesException MISSING = new SesException(SesError.NOT_FOUND, "missing");

@@ -82,7 +82,9 @@ public final class IdentitiesHandler {
               .put("FeedbackForwardingStatus", forwarding)
               .put("VerifiedForSendingStatus", verified)
               .put("VerificationStatus", i.verificationStatus().name())
-              .put("DkimAttributes", dkimAttributes(dkimSource))
+              // an address signs with its domain's key, unless its own signing is off (SetIdentityDkimEnabled)
+              .put("DkimAttributes", dkimAttributes(dkimSource).put("SigningEnabled",
+                  dkimSource.isDomain() && dkimSource.dkimSigningEnabled() && i.dkimSigningEnabled()))
               .put("MailFromAttributes", new JsonObject()
                   .put("MailFromDomain", i.mailFromDomain() == null ? "" : i.mailFromDomain())
                   .put("MailFromDomainStatus", i.mailFromStatus() == null ? "PENDING" : i.mailFromStatus().name())
@@ -129,8 +131,9 @@ public final class IdentitiesHandler {
     if (enabled != null && !(enabled instanceof Boolean)) {
       throw SesException.badRequest("Invalid type for field SigningEnabled: expected a boolean.");
     }
+    // absent is false: the AWS SDK for Go (and Terraform) sends a false boolean by leaving it out
     return identities.setDkimSigningEnabled(caller.account().id(), ctx.pathParam("identity"),
-        enabled == null || (Boolean) enabled).map(v -> new JsonObject());
+        enabled != null && (Boolean) enabled).map(v -> new JsonObject());
   }
 
   public Future<JsonObject> putDkimSigning(Caller caller, RoutingContext ctx) {
@@ -187,9 +190,13 @@ public final class IdentitiesHandler {
         .put("SigningEnabled", i.isDomain() && i.dkimSigningEnabled())
         .put("Status", i.dkimStatus().name());
     if (i.dkimSelector() != null) {
-      d.put("Tokens", new JsonArray().add(i.dkimSelector()))
+      JsonArray tokens = new JsonArray().add(i.dkimSelector());
+      if (i.nextDkimKey() != null) {
+        tokens.add(i.nextDkimKey().selector());
+      }
+      d.put("Tokens", tokens)
           .put("SigningAttributesOrigin", i.dkimOrigin())
-          .put("NextSigningKeyLength", i.dkimKeyLength())
+          .put("NextSigningKeyLength", i.nextDkimKey() == null ? i.dkimKeyLength() : i.nextDkimKey().keyLength())
           .put("CurrentSigningKeyLength", i.dkimKeyLength());
       if (i.dkimKeyCreatedAt() != null) {
         d.put("LastKeyGenerationTimestamp", i.dkimKeyCreatedAt().getEpochSecond());
@@ -202,6 +209,10 @@ public final class IdentitiesHandler {
     JsonArray records = new JsonArray();
     if (i.dkimRecordName() != null) {
       records.add(new JsonObject().put("Name", i.dkimRecordName()).put("Type", "TXT").put("Value", i.dkimRecordValue()));
+    }
+    if (i.nextDkimKey() != null) { // to publish beside the current one: the next key signs once it is found
+      records.add(new JsonObject().put("Name", i.nextDkimKey().recordName(i.name())).put("Type", "TXT")
+          .put("Value", i.nextDkimKey().recordValue()));
     }
     return records;
   }

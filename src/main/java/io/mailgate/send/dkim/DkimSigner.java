@@ -16,9 +16,10 @@ import java.util.Objects;
  * Signs RFC 5322 messages with DKIM (RFC 6376; Ed25519 per RFC 8463), relaxed/relaxed, for every message Mailgate
  * accepts, whatever built it.
  *
- * <p>Signed header fields: {@link #SIGNED_FIELDS}, those present, each as many times as present (bottom-up, RFC
- * 6376 section 5.4.2); From and Subject are listed once more than present, so that no one can add another without
- * breaking the signature. No {@code l=}: the whole body is signed. Tags: {@code v a c d s t h bh b}.
+ * <p>Signed header fields: {@link #SIGNED_FIELDS}, each as many times as present (bottom-up, RFC 6376 section
+ * 5.4.2) and once more (oversigned, RFC 6376 sections 5.4.2 and 8.15), absent ones once: no one relaying the message
+ * can add a Reply-To, a Cc, a second Subject or Content-Type above the signed ones, without breaking the signature.
+ * No {@code l=}: the whole body is signed. Tags: {@code v a c d s t h bh b}.
  *
  * <p>Input is the raw message: CRLF line ends expected, bare LF tolerated (treated as the CRLF it will be on the
  * wire), folded and repeated fields, any header-name case, 8-bit bodies, a missing final CRLF. Thread-safe; the
@@ -26,17 +27,15 @@ import java.util.Objects;
  */
 public final class DkimSigner {
 
-  /** Header fields signed when present, in {@code h=} order. */
-  public static final List<String> SIGNED_FIELDS = List.of("from", "to", "cc", "subject", "date", "message-id",
-      "reply-to", "mime-version", "content-type", "content-transfer-encoding", "list-unsubscribe",
-      "list-unsubscribe-post");
   /**
-   * Fields listed once more than present (oversigned): no one relaying the message can add one above the signed one
-   * without breaking the signature. From and Subject, and the one-click unsubscribe pair (a second List-Unsubscribe
-   * would choose where a mailbox provider's unsubscribe button posts).
+   * Header fields signed, in {@code h=} order, each once more than present: the fields a reader sees or replies by,
+   * those that say how to read the body, and the one-click unsubscribe pair (a List-Unsubscribe added above would
+   * choose where a mailbox provider's unsubscribe button posts). The set rspamd oversigns, less its Resent-* and
+   * List-* fields a mailing list may add.
    */
-  private static final boolean[] OVERSIGNED = {true, false, false, true, false, false, false, false, false, false,
-      true, true};
+  public static final List<String> SIGNED_FIELDS = List.of("from", "sender", "reply-to", "to", "cc", "subject",
+      "date", "message-id", "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding",
+      "list-unsubscribe", "list-unsubscribe-post");
   private static final byte[][] SIGNED_NAMES = SIGNED_FIELDS.stream()
       .map(s -> s.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
 
@@ -128,7 +127,7 @@ public final class DkimSigner {
     lineLength = appendTag(h, lineLength, "h=");
     boolean firstName = true;
     for (int n = 0; n < SIGNED_NAMES.length; n++) {
-      int listed = e.counts[n] + (OVERSIGNED[n] ? 1 : 0);
+      int listed = e.counts[n] + 1;
       for (int k = 0; k < listed; k++) {
         int occurrence = e.counts[n] - 1 - k; // last instance first; beyond the first, a signed absence
         if (occurrence >= 0) {

@@ -270,8 +270,17 @@ class ReceivedObjectsS3Test {
         .range("bytes=" + (n - 2) + "-" + (n + 1000)));
     assertEquals(2, pastTheEnd.asByteArray().length);
 
-    refused(416, "InvalidRange", () -> s3.getObjectAsBytes(r -> r.bucket("range-bucket").key("big")
-        .range("bytes=" + n + "-")));
+    S3Exception past = refused(416, "InvalidRange", () -> s3.getObjectAsBytes(r -> r.bucket("range-bucket")
+        .key("big").range("bytes=" + n + "-")));
+    assertEquals(List.of("bytes */" + n), past.awsErrorDetails().sdkHttpResponse().headers().get("Content-Range"),
+        "RFC 9110 15.5.17: a 416 says the size");
+
+    // HeadObject takes the Range as GetObject does (S3's HeadObject)
+    var head = s3.headObject(r -> r.bucket("range-bucket").key("big").range("bytes=100-199"));
+    assertEquals(100L, head.contentLength());
+    assertEquals("bytes 100-199/" + n, head.contentRange());
+    assertEquals((long) n, s3.headObject(r -> r.bucket("range-bucket").key("big")).contentLength());
+    refused(416, null, () -> s3.headObject(r -> r.bucket("range-bucket").key("big").range("bytes=" + n + "-")));
 
     refused(416, "InvalidRange", () -> s3.getObjectAsBytes(r -> r.bucket("range-bucket").key("big")
         .range("bytes=3000000000-"))); // an offset past 2^31: not an integer overflow in the query

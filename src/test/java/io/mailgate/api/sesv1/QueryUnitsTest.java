@@ -31,6 +31,22 @@ class QueryUnitsTest {
     assertTrue(bad.getMessage().length() < 200, "the input is not echoed back: " + bad.getMessage().length());
   }
 
+  /** application/x-www-form-urlencoded: '&' alone separates; '#' and '?' are data; bytes must be UTF-8. */
+  @Test
+  void formDecodingIsTheUrlStandardsNotAUrlsQueryString() {
+    QueryParams p = QueryParams.parse("Body=Ticket #42 closed&B=z&%3FQ=%C3%A9+%E2%82%AC&Empty&&Eq=a=b");
+    assertEquals("Ticket #42 closed", p.string("Body"), "a '#' in a form body is not a fragment");
+    assertEquals("z", p.string("B"));
+    assertEquals("\u00e9 \u20ac", p.string("?Q"));
+    assertEquals("", p.string("Empty"));
+    assertEquals("a=b", p.string("Eq"), "the first '=' ends the name");
+    assertEquals("1", QueryParams.parse("?x=1").string("?x"), "a leading '?' is data too");
+    for (String malformed : List.of("A=%FF", "A=%C3", "A=%ED%A0%80", "A=%2", "A=%G1", "%zz=1")) {
+      SesException e = assertThrows(SesException.class, () -> QueryParams.parse(malformed), malformed);
+      assertTrue(e.getMessage().contains("not valid"), e.getMessage());
+    }
+  }
+
   @Test
   void xmlTextAndNumbers() {
     StringBuilder b = new StringBuilder();

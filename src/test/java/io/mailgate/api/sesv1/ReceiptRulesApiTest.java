@@ -415,8 +415,13 @@ class ReceiptRulesApiTest {
           ReceiptAction.builder().s3Action(S3Action.builder().bucketName("mail").kmsKeyArn("arn:aws:kms:x").build())
               .build())));
       assertTrue(kms.getMessage().contains("KMS encryption is not supported"), kms.getMessage());
-      assertThrows(InvalidS3ConfigurationException.class, () -> rule(t, b -> b.actions(ReceiptAction.builder()
-          .s3Action(S3Action.builder().bucketName("mail").objectKeyPrefix("p".repeat(1025)).build()).build())));
+      // S3 keys are 1,024 bytes of UTF-8 at most, the 40-character message id after the prefix among them
+      for (String prefix : List.of("p".repeat(1025), "p".repeat(985), "\u00e9".repeat(600))) {
+        SesException e = assertThrows(InvalidS3ConfigurationException.class, () -> rule(t, b -> b.actions(
+            ReceiptAction.builder().s3Action(S3Action.builder().bucketName("mail").objectKeyPrefix(prefix).build())
+                .build())), prefix);
+        assertTrue(e.getMessage().contains("at most 984"), e.getMessage());
+      }
       assertThrows(InvalidS3ConfigurationException.class, () -> rule(t, b -> b.actions(ReceiptAction.builder()
           .s3Action(S3Action.builder().bucketName("mail").objectKeyPrefix("a\nb").build()).build())));
       assertInvalid(() -> rule(t, b -> b.actions(ReceiptAction.builder().s3Action(S3Action.builder()

@@ -2,6 +2,7 @@ package io.mailgate.send.dkim;
 
 import static io.mailgate.send.dkim.Messages.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -159,10 +160,16 @@ class DkimSignerTest {
   }
 
   @Test
-  void addedSubjectOrFromFailsBecauseTheyAreOversigned() {
+  void addedFieldsAReaderSeesFailBecauseTheyAreOversigned() {
     byte[] signed = SIGNER.sign(bytes(Messages.SIMPLE), key(rsa2048));
     assertNotNull(jdkim(replace(signed, "Date: ", "Subject: Win a prize\r\nDate: "), rsa2048));
     assertNotNull(jdkim(replace(signed, "Date: ", "From: ceo@example.com\r\nDate: "), rsa2048));
+    // absent from the message, present nowhere in it: added, they would redirect replies or add a reader
+    assertFalse(new String(signed, StandardCharsets.US_ASCII).contains("Reply-To:"));
+    assertNotNull(jdkim(replace(signed, "Date: ", "Reply-To: attacker@evil.example\r\nDate: "), rsa2048));
+    assertNotNull(jdkim(replace(signed, "Date: ", "Cc: someone@evil.example\r\nDate: "), rsa2048));
+    assertNotNull(jdkim(replace(signed, "Date: ", "Content-Type: text/html\r\nDate: "), rsa2048));
+    assertNotNull(jdkim(replace(signed, "Date: ", "Date: Wed, 01 Jan 2031 00:00:00 +0000\r\nDate: "), rsa2048));
     // A header we do not sign may be added in transit (Received, X-*), and relaxed canonicalization tolerates
     // refolding of signed ones.
     assertNull(jdkim(replace(signed, "Date: ", "X-Spam-Score: 0\r\nDate: "), rsa2048));
@@ -178,12 +185,13 @@ class DkimSignerTest {
   // ---- What the header holds ------------------------------------------------------------------------------------
 
   @Test
-  void headerListsPresentFieldsBottomUpAndOversignsFromSubjectAndTheUnsubscribePair() {
+  void headerListsPresentFieldsBottomUpAndOversignsThem() {
     String h = SIGNER.signatureHeader(bytes(Messages.DUPLICATES), key(rsa2048));
     var tags = IndependentVerifier.tags(h.substring(h.indexOf(':') + 1));
-    assertEquals("from:from:to:to:cc:cc:subject:subject:date:message-id:reply-to:mime-version:content-type:"
-        + "content-transfer-encoding:list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post",
-        tags.get("h"));
+    assertEquals("from:from:sender:reply-to:reply-to:to:to:to:cc:cc:cc:subject:subject:date:date:message-id:"
+        + "message-id:in-reply-to:references:mime-version:mime-version:content-type:content-type:"
+        + "content-transfer-encoding:content-transfer-encoding:list-unsubscribe:list-unsubscribe:"
+        + "list-unsubscribe-post:list-unsubscribe-post", tags.get("h"));
     assertEquals("1", tags.get("v"));
     assertEquals("rsa-sha256", tags.get("a"));
     assertEquals("relaxed/relaxed", tags.get("c"));
@@ -194,8 +202,9 @@ class DkimSignerTest {
     assertEquals(256, Base64.getDecoder().decode(tags.get("b")).length);
 
     String simple = SIGNER.signatureHeader(bytes(Messages.NO_FINAL_CRLF), key(rsa2048));
-    // absent, the unsubscribe pair is signed as absent: no one relaying the message can add one
-    assertEquals("from:from:to:subject:subject:date:message-id:list-unsubscribe:list-unsubscribe-post",
+    // absent, a field is signed as absent: no one relaying the message can add one
+    assertEquals("from:from:sender:reply-to:to:to:cc:subject:subject:date:date:message-id:message-id:in-reply-to:"
+        + "references:mime-version:content-type:content-transfer-encoding:list-unsubscribe:list-unsubscribe-post",
         IndependentVerifier.tags(simple.substring(simple.indexOf(':') + 1)).get("h"));
   }
 
