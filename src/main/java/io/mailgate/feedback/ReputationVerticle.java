@@ -18,8 +18,10 @@ import java.util.logging.Logger;
  * rate over a rolling window, from counters the feedback handler keeps per five minutes. Above the
  * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones
  * sending is paused (SendingPausedException) until an admin resumes it. Windows with fewer than
- * {@code reputation.minVolume} sent recipients decide nothing. The mailbox simulator and sends to
- * suppressed addresses never count. One node computes at a time (an advisory lock).
+ * {@code reputation.minVolume} sent recipients decide nothing, but for one thing: PROBATION ends once the window
+ * holds no hard bounce and no complaint (what caused it has left the window, and an account that then sends little,
+ * or nothing, is not held on probation for good). The mailbox simulator and sends to suppressed addresses never
+ * count. One node computes at a time (an advisory lock).
  */
 public final class ReputationVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(ReputationVerticle.class.getName());
@@ -80,7 +82,10 @@ public final class ReputationVerticle extends VerticleBase {
                            greatest(hard - CASE WHEN resumed_within THEN reputation_base_hard_bounces ELSE 0 END, 0),
                            greatest(complaints - CASE WHEN resumed_within THEN reputation_base_complaints ELSE 0 END, 0),
                            enforcement_status, reputation_since::text
-                    FROM w""")
+                    FROM w
+                    UNION ALL -- on probation and nothing in the window: the window is clean
+                    SELECT a.id, 0, 0, 0, a.enforcement_status, a.reputation_since::text FROM accounts a
+                    WHERE a.enforcement_status = 'PROBATION' AND NOT EXISTS (SELECT 1 FROM w WHERE w.id = a.id)""")
                 .execute(Tuple.of(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)))
                 .compose(rows -> {
                   List<Assessment> all = new ArrayList<>();
@@ -100,6 +105,10 @@ public final class ReputationVerticle extends VerticleBase {
 
   Assessment assess(String account, long sent, long hard, long complaints, String current, String since,
       int minVolume) {
+    if ("PROBATION".equals(current) && sent < minVolume && hard == 0 && complaints == 0) {
+      // too little to judge, but nothing that put it on probation is left in the window
+      return new Assessment(account, sent, hard, complaints, current, "HEALTHY", since);
+    }
     if (sent < minVolume || "SHUTDOWN".equals(current)) {
       return new Assessment(account, sent, hard, complaints, current, current, since); // too little, or paused
     }

@@ -25,6 +25,47 @@ class ReputationTest {
         .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
   }
 
+  /**
+   * PROBATION ends once the window holds no hard bounce and no complaint, however little the account sends then (too
+   * little to judge a rate kept it on probation for good); with a bounce still in the window it stays.
+   */
+  @Test
+  void probationEndsOnceNothingThatCausedItIsLeftInTheWindow() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer()
+            .onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
+         TestNode node = TestNode.startProduction(relay.url(), c -> c
+             .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+             .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1))) {
+      Accounts.NewKey key = node.createAccount("probation", true, 1000, 100_000);
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String aDayLater = "UPDATE reputation_buckets SET bucket = bucket - interval '2 days' WHERE account_id = '"
+          + key.accountId() + "'";
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
+        for (int i = 0; i < 18; i++) {
+          send(ses, "good" + i + "@example.org");
+        }
+        send(ses, "dead0@example.org");
+        send(ses, "dead1@example.org");
+        Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+
+        // a day on, the window holds one new send, which bounced: too little to judge, and a bounce is in it
+        io.mailgate.testing.Db.execute(pg, aDayLater);
+        send(ses, "dead2@example.org");
+        Await.until(() -> io.mailgate.testing.Db.count(pg, "SELECT coalesce(sum(hard_bounces), 0) FROM "
+            + "reputation_buckets WHERE bucket > now() - interval '1 day' AND account_id = '" + key.accountId() + "'")
+            == 1, Duration.ofSeconds(20));
+        Thread.sleep(2_500); // checks run every second
+        assertEquals("PROBATION", ses.getAccount(r -> { }).enforcementStatus());
+
+        // another day on: nothing in the window
+        io.mailgate.testing.Db.execute(pg, aDayLater);
+        Await.until(() -> "HEALTHY".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      }
+    }
+  }
+
   @Test
   void tooManyHardBouncesPauseSending() throws Exception {
     try (RecordingSmtpServer relay = new RecordingSmtpServer()
