@@ -315,18 +315,19 @@ public final class ReceiptRuleStore {
 
   /**
    * Adds a filter: AlreadyExists when the name is taken, LimitExceeded at {@link #MAX_FILTERS}. A network given with
-   * host bits set ({@code 10.0.0.1/24}) is stored as its network ({@code 10.0.0.0/24}).
+   * host bits set ({@code 10.0.0.1/24}) matches as its network ({@code 10.0.0.0/24}) and is listed as given
+   * ({@code given}).
    */
-  public Future<Void> createFilter(String accountId, Filter f) {
+  public Future<Void> createFilter(String accountId, Filter f, String given) {
     return pool.withTransaction(conn -> lockAccount(conn, accountId)
             .compose(v -> conn.preparedQuery("SELECT count(*) FROM receipt_filters WHERE account_id = $1")
                 .execute(Tuple.of(accountId)))
             .compose(rows -> rows.iterator().next().getLong(0) >= MAX_FILTERS
                 ? Future.failedFuture(new SesException(SesError.LIMIT_EXCEEDED,
                     "An account may have at most " + MAX_FILTERS + " IP address filters."))
-                : conn.preparedQuery("INSERT INTO receipt_filters (account_id, name, policy, cidr) "
-                        + "VALUES ($1, $2, $3, $4::text::inet::cidr)")
-                    .execute(Tuple.of(accountId, f.name(), f.policy(), f.cidr())))
+                : conn.preparedQuery("INSERT INTO receipt_filters (account_id, name, policy, cidr, given_cidr) "
+                        + "VALUES ($1, $2, $3, $4::text::inet::cidr, $5)")
+                    .execute(Tuple.of(accountId, f.name(), f.policy(), f.cidr(), given)))
             .<Void>mapEmpty())
         .recover(e -> Future.failedFuture(taken(e, "IP address filter <" + f.name() + "> already exists.")));
   }
@@ -337,11 +338,14 @@ public final class ReceiptRuleStore {
         .execute(Tuple.of(accountId, name)).mapEmpty();
   }
 
-  /** The account's filters by name; a single address without its prefix length, as it is usually given. */
+  /**
+   * The account's filters by name, their Cidr as given (as SES lists it); a filter made before that was kept, in its
+   * normal form: a single address without its prefix length, as it is usually given.
+   */
   public Future<List<Filter>> filters(String accountId) {
-    return pool.preparedQuery("SELECT name, policy, CASE WHEN masklen(cidr) = CASE family(cidr) WHEN 4 THEN 32 "
-            + "ELSE 128 END THEN host(cidr) ELSE cidr::text END FROM receipt_filters WHERE account_id = $1 "
-            + "ORDER BY name")
+    return pool.preparedQuery("SELECT name, policy, coalesce(given_cidr, CASE WHEN masklen(cidr) = CASE family(cidr) "
+            + "WHEN 4 THEN 32 ELSE 128 END THEN host(cidr) ELSE cidr::text END) FROM receipt_filters "
+            + "WHERE account_id = $1 ORDER BY name")
         .execute(Tuple.of(accountId))
         .map(rows -> {
           List<Filter> out = new ArrayList<>(rows.size());

@@ -173,8 +173,9 @@ final class ReceiptRuleActions {
       throw SesException.badRequest(ip.path("Policy") + " must be Block or Allow, not '" + QueryParams.quote(given)
           + "'.");
     }
-    String cidr = cidr(ip.required("Cidr"), ip.path("Cidr"));
-    return store.createFilter(caller.account().id(), new ReceiptRuleStore.Filter(name, policy, cidr))
+    String givenCidr = ip.required("Cidr");
+    String cidr = cidr(givenCidr, ip.path("Cidr"));
+    return store.createFilter(caller.account().id(), new ReceiptRuleStore.Filter(name, policy, cidr), givenCidr)
         .map(v -> new QueryXml());
   }
 
