@@ -75,14 +75,12 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   private Future<SmtpReply> send(AccessKey key, Envelope envelope, byte[] message) {
     List<String> recipients = envelope.recipients().stream().map(Recipient::address).toList();
     String ip = envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress();
-    SendRequest request;
-    try {
-      request = SesRawHeaders.applyTo(new SendRequest(null, new SendRequest.Destination(recipients, List.of(),
-          List.of()), List.of(), null, List.of(), new RawContent(message), envelope.reversePath()));
-    } catch (SesException e) {
-      return Future.succeededFuture(refused(e));
-    }
-    return sends.send(new Caller(key.account(), key.accessKeyId(), ip), request)
+    // the X-SES-* headers are read, and the message scanned, on a worker thread when it is large (a refusal fails
+    // the future: onMessage answers it)
+    return io.mailgate.OffLoop.when(message.length, () -> SesRawHeaders.applyTo(new SendRequest(null,
+            new SendRequest.Destination(recipients, List.of(), List.of()), List.of(), null, List.of(),
+            new RawContent(message), envelope.reversePath())))
+        .compose(request -> sends.send(new Caller(key.account(), key.accessKeyId(), ip), request))
         .map(id -> new SmtpReply(250, null, "Ok " + id));
   }
 

@@ -37,6 +37,18 @@ final class HeaderWriter {
     fold(name, tokens);
   }
 
+  /**
+   * A custom header's printable-ASCII value as given (an encoded word of the caller's is theirs to write), folded at
+   * its spaces where it can be, else on one line: a name of 126 and a value of 870 fit in 998.
+   */
+  void asGiven(String name, String value) {
+    if (!value.isEmpty() && fitsWhenFolded(value)) {
+      fold(name, splitWords(value));
+    } else {
+      raw(name, value);
+    }
+  }
+
   void addressList(String name, List<Mailbox> mailboxes) {
     List<String> tokens = new ArrayList<>();
     for (int i = 0; i < mailboxes.size(); i++) {

@@ -78,7 +78,7 @@ public final class MimeBuilder {
     }
     w.raw("MIME-Version", "1.0");
     for (MessageHeader header : content.headers()) {
-      w.unstructured(header.name(), header.value(), StandardCharsets.UTF_8);
+      w.asGiven(header.name(), header.value());
     }
     Part body = structure(content);
     body.write(out, w);
@@ -162,7 +162,9 @@ public final class MimeBuilder {
     @Override
     public void write(ByteSink out, HeaderWriter w) {
       String boundary = boundary();
-      w.raw("Content-Type", "multipart/" + subtype + "; boundary=\"" + boundary + "\"");
+      // a multipart/related names its root's type (RFC 2387 3.1): its first part, the HTML
+      w.raw("Content-Type", "multipart/" + subtype + (subtype.equals("related") ? "; type=\"text/html\"" : "")
+          + "; boundary=\"" + boundary + "\"");
       out.crlf();
       out.ascii("--").ascii(boundary).crlf();
       for (int i = 0; i < parts.size(); i++) {

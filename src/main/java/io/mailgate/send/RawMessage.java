@@ -25,6 +25,10 @@ public final class RawMessage {
   public record Prepared(byte[] content, Mailbox from, List<Mailbox> moreFroms, List<Mailbox> sender,
       List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc) {}
 
+  /** The fields a message has at most once (RFC 5322 section 3.6): SES refuses a message that repeats one. */
+  static final List<String> SINGLE = List.of("From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject", "Date",
+      "Message-ID", "In-Reply-To", "References");
+
   private RawMessage() {}
 
   public static Prepared prepare(byte[] data, String messageId, ZonedDateTime now) {
@@ -41,8 +45,15 @@ public final class RawMessage {
     if (headers.fields().isEmpty()) {
       throw SesException.badRequest("Raw message has no header fields.");
     }
-    if (headers.all("From").size() > 1) {
-      throw SesException.badRequest("Raw message has more than one From header (RFC 5322 section 3.6).");
+    for (String single : SINGLE) {
+      if (headers.all(single).size() > 1) {
+        throw SesException.badRequest("Raw message has more than one " + single + " header (RFC 5322 section 3.6).");
+      }
+    }
+    if (headers.first("From") == null) {
+      // the Source (or FromEmailAddress) is the envelope's sender, not the message's author: a message without From
+      // has nothing for DMARC to align, and receiving servers refuse it
+      throw SesException.badRequest("Missing required header 'From'.");
     }
     List<Mailbox> froms = mailboxes(headers, "From");
     Mailbox from = froms.isEmpty() ? null : froms.get(0);
@@ -107,7 +118,7 @@ public final class RawMessage {
 
   /**
    * Returns {@code data} with every line ending as CRLF (the same array when it already is), and
-   * refuses lines longer than 998 octets.
+   * refuses lines longer than 998 octets and NUL bytes.
    */
   static byte[] normalizeLineEndings(byte[] data) {
     boolean clean = true;
@@ -126,6 +137,8 @@ public final class RawMessage {
         lineLen = 0;
       } else if (++lineLen > 998) {
         throw SesException.badRequest("Raw message has a line longer than 998 octets (RFC 5322 section 2.1.1).");
+      } else if (b == 0) { // RFC 5322 4.1: obsolete syntax only, and refused by many receiving servers
+        throw SesException.badRequest("Raw message contains a NUL byte.");
       }
     }
     if (clean) {

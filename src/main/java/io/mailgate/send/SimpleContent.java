@@ -22,6 +22,7 @@ public record SimpleContent(String subject, Charset subjectCharset, TextBody tex
       throw SesException.badRequest("Message body must contain Text or Html.");
     }
     headers = headers == null ? List.of() : List.copyOf(headers);
+    MessageHeader.requireSingles(headers);
     attachments = attachments == null ? List.of() : List.copyOf(attachments);
   }
 }

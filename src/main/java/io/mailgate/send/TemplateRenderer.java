@@ -62,17 +62,28 @@ public final class TemplateRenderer {
     }
 
     void chars(long n) {
-      chars -= n;
-      if (chars < 0) {
+      if (n > chars) { // refused: nothing taken
         throw new OverBudget("the rendering would be too large");
       }
+      chars -= n;
     }
 
     void iterations(long n) {
-      iterations -= n;
-      if (iterations < 0) {
+      if (n > iterations) {
         throw new OverBudget("its loops would run more than " + MAX_ITERATIONS + " times");
       }
+      iterations -= n;
+    }
+
+    /** What is left, to give back what a rendering that then failed took ({@link #restore}). */
+    long[] left() {
+      return new long[] {chars, iterations};
+    }
+
+    /** Back to {@code left}: a failed rendering (one bulk entry) costs the renderings after it nothing. */
+    void restore(long[] left) {
+      chars = left[0];
+      iterations = left[1];
     }
   }
 
@@ -342,6 +353,9 @@ public final class TemplateRenderer {
     if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9.007199254740992E15) {
       return d.longValue(); // 20.0 prints as 20, as in JavaScript
     }
+    if (v instanceof Double d) {
+      return new DataString(jsNumber(d)); // 12345678.5, not Java's 1.23456785E7
+    }
     if (v instanceof JsonObject o) {
       return map(o);
     }
@@ -356,6 +370,25 @@ public final class TemplateRenderer {
       return l;
     }
     return v;
+  }
+
+  /**
+   * A number as JavaScript prints it (Number.prototype.toString): the shortest digits that read back as it, plain
+   * from 1e-6 up to 1e21 ({@code 0.0001}, {@code 10000000000000000}), else as {@code 1.5e-7} or {@code 1e+21}.
+   */
+  static String jsNumber(double d) {
+    if (Double.isNaN(d) || Double.isInfinite(d)) {
+      return Double.isNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
+    }
+    String shortest = Double.toString(d); // Java's digits are the shortest that read back too
+    double abs = Math.abs(d);
+    if (abs == 0 || (abs >= 1e-6 && abs < 1e21)) {
+      return new java.math.BigDecimal(shortest).stripTrailingZeros().toPlainString();
+    }
+    int e = shortest.indexOf('E');
+    String mantissa = new java.math.BigDecimal(shortest.substring(0, e)).stripTrailingZeros().toPlainString();
+    String exponent = shortest.substring(e + 1);
+    return mantissa + "e" + (exponent.startsWith("-") ? exponent : "+" + exponent);
   }
 
   private static String firstLine(String s) {

@@ -90,9 +90,11 @@ public final class Templates {
       TemplateRenderer.Budget budget = renderer.budget();
       List<Outcome> out = new java.util.ArrayList<>(data.size());
       for (String d : data) {
+        long[] before = budget.left();
         try {
           out.add(new Outcome(renderer.render(compiled, d, budget), null));
         } catch (SesException e) {
+          budget.restore(before); // an entry that failed leaves the others the budget it would have used
           out.add(new Outcome(null, e));
         }
       }

@@ -280,6 +280,54 @@ class TemplatesTest {
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM recipients WHERE address LIKE 'many%'"));
   }
 
+  /** An entry's ReplacementHeaders replace the template's of the same name; the template's others stay, repeats too. */
+  @Test
+  void replacementHeadersReplaceOnlyTheirOwnNames() throws IOException {
+    List<BulkEmailEntryResult> results = ses.sendBulkEmail(r -> r.fromEmailAddress("sender@example.com")
+        .defaultContent(c -> c.template(t -> t.templateName("welcome")
+            .templateData("{\"name\":\"H\",\"signature\":\"s\"}")
+            .headers(h -> h.name("X-Tag").value("a"), h -> h.name("X-Tag").value("b"),
+                h -> h.name("X-Keep").value("default"))))
+        .bulkEmailEntries(BulkEmailEntry.builder().destination(d -> d.toAddresses("headers@example.org"))
+            .replacementHeaders(h -> h.name("X-Keep").value("mine")).build())).bulkEmailEntryResults();
+    assertEquals(BulkEmailStatus.SUCCESS, results.get(0).status(), results.get(0).error());
+    Message m = parse(awaitReceived("headers@example.org").data());
+    assertEquals(List.of("a", "b"), m.getHeader().getFields("X-Tag").stream().map(f -> f.getBody().strip()).toList());
+    assertEquals(List.of("mine"), m.getHeader().getFields("X-Keep").stream().map(f -> f.getBody().strip()).toList());
+  }
+
+  /** An entry over the rendering budget fails alone: what it would have used is not taken from the entries after it. */
+  @Test
+  void anEntryOverTheRenderingBudgetFailsAlone() {
+    ses.createEmailTemplate(r -> r.templateName("looped").templateContent(c -> c.subject("Hi {{name}}")
+        .text("Hi {{name}}{{#each items}}{{this}}{{/each}}")));
+    String many = "[" + "1,".repeat(100_000) + "1]"; // 100,001 iterations, more than a rendering may run
+    List<BulkEmailEntry> entries = List.of(
+        entry("budget0@example.org", "{\"name\":\"A\",\"items\":" + many + "}", null),
+        entry("budget1@example.org", "{\"name\":\"B\",\"items\":[]}", null),
+        entry("budget2@example.org", "{\"name\":\"C\",\"items\":[1,2]}", null));
+    List<BulkEmailEntryResult> results = ses.sendBulkEmail(r -> r.fromEmailAddress("sender@example.com")
+        .defaultContent(c -> c.template(t -> t.templateName("looped").templateData("{}")))
+        .bulkEmailEntries(entries)).bulkEmailEntryResults();
+    assertEquals(BulkEmailStatus.INVALID_PARAMETER, results.get(0).status());
+    assertTrue(results.get(0).error().contains("100000 times"), results.get(0).error());
+    assertEquals(BulkEmailStatus.SUCCESS, results.get(1).status(), results.get(1).error());
+    assertEquals(BulkEmailStatus.SUCCESS, results.get(2).status(), results.get(2).error());
+
+    // an entry that spent most of the budget, then failed (an attribute it lacks), gives it back
+    ses.createEmailTemplate(r -> r.templateName("spent").templateContent(c -> c.subject("Hi")
+        .text("{{#each items}}{{this}}{{/each}}{{#if fail}}{{nothing}}{{/if}}")));
+    String sixty = "[" + "1,".repeat(59_999) + "1]"; // 60,000 iterations each: two do not fit in 100,000
+    List<BulkEmailEntryResult> spent = ses.sendBulkEmail(r -> r.fromEmailAddress("sender@example.com")
+        .defaultContent(c -> c.template(t -> t.templateName("spent").templateData("{}")))
+        .bulkEmailEntries(entry("spent0@example.org", "{\"fail\":true,\"items\":" + sixty + "}", null),
+            entry("spent1@example.org", "{\"fail\":false,\"items\":" + sixty + "}", null)))
+        .bulkEmailEntryResults();
+    assertEquals(BulkEmailStatus.INVALID_PARAMETER, spent.get(0).status());
+    assertTrue(spent.get(0).error().contains("'nothing'"), spent.get(0).error());
+    assertEquals(BulkEmailStatus.SUCCESS, spent.get(1).status(), spent.get(1).error());
+  }
+
   private static BulkEmailEntry entry(String to, String data, String campaign) {
     return BulkEmailEntry.builder().destination(d -> d.toAddresses(to))
         .replacementEmailContent(data == null ? null

@@ -20,6 +20,29 @@ import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
 /** Bounce rate over the thresholds: a warning, then sending paused until an admin resumes it. */
 class ReputationTest {
 
+  /** A relay that refuses recipients whose address starts with "dead" with a 550 user unknown. */
+  static RecordingSmtpServer deadRelay() throws IOException {
+    return new RecordingSmtpServer()
+        .onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
+  }
+
+  /** A production node judging reputation every second, once 20 recipients are in the window. */
+  static TestNode reputationNode(RecordingSmtpServer relay) {
+    return TestNode.startProduction(relay.url(), c -> c
+        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+        .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1));
+  }
+
+  /** The sender verified, then 18 good + 2 bad = 10%: over the 5% warning, not over the 10% shutdown. */
+  static void tenPercentHardBounces(SesV2Client ses, RecordingSmtpServer relay) {
+    Verification.verifiedAddress(ses, relay, "bulk@rep.example");
+    for (int i = 0; i < 18; i++) {
+      send(ses, "good" + i + "@example.org");
+    }
+    send(ses, "dead0@example.org");
+    send(ses, "dead1@example.org");
+  }
+
   static void send(SesV2Client ses, String to) {
     ses.sendEmail(r -> r.fromEmailAddress("bulk@rep.example").destination(d -> d.toAddresses(to))
         .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
@@ -31,22 +54,13 @@ class ReputationTest {
    */
   @Test
   void probationEndsOnceNothingThatCausedItIsLeftInTheWindow() throws Exception {
-    try (RecordingSmtpServer relay = new RecordingSmtpServer()
-            .onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
-         TestNode node = TestNode.startProduction(relay.url(), c -> c
-             .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
-             .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1))) {
+    try (RecordingSmtpServer relay = deadRelay(); TestNode node = reputationNode(relay)) {
       Accounts.NewKey key = node.createAccount("probation", true, 1000, 100_000);
       String pg = node.config().get(MailgateConfig.PG_URL);
       String aDayLater = "UPDATE reputation_buckets SET bucket = bucket - interval '2 days' WHERE account_id = '"
           + key.accountId() + "'";
       try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
-        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
-        for (int i = 0; i < 18; i++) {
-          send(ses, "good" + i + "@example.org");
-        }
-        send(ses, "dead0@example.org");
-        send(ses, "dead1@example.org");
+        tenPercentHardBounces(ses, relay);
         Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
 
         // a day on, the window holds one new send, which bounced: too little to judge, and a bounce is in it
@@ -68,20 +82,10 @@ class ReputationTest {
 
   @Test
   void tooManyHardBouncesPauseSending() throws Exception {
-    try (RecordingSmtpServer relay = new RecordingSmtpServer()
-            .onRcpt(r -> r.startsWith("dead") ? "550 5.1.1 <" + r + ">: User unknown" : "250 Ok");
-         TestNode node = TestNode.startProduction(relay.url(), c -> c
-             .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
-             .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1))) {
+    try (RecordingSmtpServer relay = deadRelay(); TestNode node = reputationNode(relay)) {
       Accounts.NewKey key = node.createAccount("sloppy", true, 1000, 100_000);
       try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
-        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
-        // 18 good + 2 bad = 10%: over the 5% warning, not over the 10% shutdown
-        for (int i = 0; i < 18; i++) {
-          send(ses, "good" + i + "@example.org");
-        }
-        send(ses, "dead0@example.org");
-        send(ses, "dead1@example.org");
+        tenPercentHardBounces(ses, relay);
         Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
         JsonObject reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
             key.accessKeyId(), key.secretAccessKey()).body());

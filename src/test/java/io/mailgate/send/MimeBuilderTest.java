@@ -191,6 +191,55 @@ class MimeBuilderTest {
     assertEquals("a=b\r\nc", body(parts.get(2)));
   }
 
+  /**
+   * A custom header's value is SES's printable ASCII, written as given: an encoded word the caller made is not encoded
+   * again, a trailing space stays; a field a message has once may be given once.
+   */
+  @Test
+  void customHeadersAreWrittenAsGiven() throws IOException {
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("x", StandardCharsets.UTF_8), null,
+        List.of(new MessageHeader("X-Name", "=?UTF-8?B?w7Y=?="), new MessageHeader("X-Spaced", "a b "),
+            new MessageHeader("In-Reply-To", "<parent@example.com>"), new MessageHeader("X-Empty", "")), List.of());
+    String s = new String(build(c, List.of(MailboxParser.parse("a@example.org"))), StandardCharsets.US_ASCII);
+    assertTrue(s.contains("\r\nX-Name: =?UTF-8?B?w7Y=?=\r\n"), s);
+    assertTrue(s.contains("\r\nX-Spaced: a b \r\n"), s);
+    assertTrue(s.contains("\r\nIn-Reply-To: <parent@example.com>\r\n"), s);
+    assertEquals("ö", org.apache.james.mime4j.codec.DecoderUtil.decodeEncodedWords(parse(s.getBytes(
+        StandardCharsets.US_ASCII)).getHeader().getField("X-Name").getBody(),
+        org.apache.james.mime4j.codec.DecodeMonitor.SILENT), "a reader decodes the caller's word once");
+    SesException nonAscii = assertThrows(SesException.class, () -> new MessageHeader("Sender", "Jöhn <j@example.com>"));
+    assertTrue(nonAscii.getMessage().contains("printable ASCII"), nonAscii.getMessage());
+    assertThrows(SesException.class, () -> new MessageHeader("X-Tab", "a\tb"));
+    SesException twice = assertThrows(SesException.class, () -> new SimpleContent("s", StandardCharsets.UTF_8,
+        new TextBody("x", StandardCharsets.UTF_8), null, List.of(new MessageHeader("In-Reply-To", "<a@b>"),
+            new MessageHeader("in-reply-to", "<c@d>")), List.of()));
+    assertTrue(twice.getMessage().contains("only once"), twice.getMessage());
+    // X- fields may repeat
+    new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("x", StandardCharsets.UTF_8), null,
+        List.of(new MessageHeader("X-Tag", "a"), new MessageHeader("X-Tag", "b")), List.of());
+  }
+
+  /** RFC 2387 3.1: multipart/related names its root's type. */
+  @Test
+  void relatedPartsNameTheirRootsType() {
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, null,
+        new TextBody("<img src=\"cid:logo\">", StandardCharsets.UTF_8), List.of(),
+        List.of(new Attachment(new byte[] {1, 2}, "logo.png", "image/png", true, "logo", null, null)));
+    String s = new String(build(c, List.of(MailboxParser.parse("a@example.org"))), StandardCharsets.US_ASCII);
+    assertTrue(s.contains("Content-Type: multipart/related; type=\"text/html\"; boundary="), s);
+  }
+
+  /** A MIME text charset writes ASCII as ASCII: UTF-16 and UTF-32 are not (RFC 2046 4.1.1). */
+  @Test
+  void charsetsThatDoNotWriteAsciiAsAsciiAreRefused() {
+    for (String charset : List.of("UTF-16", "UTF-16LE", "UTF-32")) {
+      SesException e = assertThrows(SesException.class, () -> TextBody.charset(charset, "Body.Text.Charset"), charset);
+      assertTrue(e.getMessage().contains("Unsupported charset"), e.getMessage());
+    }
+    assertEquals(StandardCharsets.ISO_8859_1, TextBody.charset("ISO-8859-1", "Body.Text.Charset"));
+    assertEquals("Shift_JIS", TextBody.charset("Shift_JIS", "Body.Text.Charset").name());
+  }
+
   @Test
   void contentRulesAreEnforced() {
     assertThrows(SesException.class, () -> new MessageHeader("Subject", "x"));

@@ -72,6 +72,26 @@ class RawMessageTest {
     assertThrows(SesException.class, () -> prepare("From: a@example.com\r\nTo: broken@\r\n\r\nbody"));
   }
 
+  /** RFC 5322 3.6: fields a message has once; a From always (the Source is the envelope's); no NUL. */
+  @Test
+  void refusesRepeatedFieldsAMissingFromAndNul() {
+    SesException twice = assertThrows(SesException.class,
+        () -> prepare("From: a@example.com\r\nSubject: one\r\nsubject: two\r\n\r\nb\r\n"));
+    assertTrue(twice.getMessage().contains("more than one Subject"), twice.getMessage());
+    for (String field : List.of("Date: Mon, 1 Jan 2024 00:00:00 +0000", "Message-ID: <a@b>", "To: b@example.org",
+        "In-Reply-To: <x@y>", "Sender: s@example.com")) {
+      assertThrows(SesException.class, () -> prepare("From: a@example.com\r\n" + field + "\r\n" + field
+          + "\r\n\r\nb\r\n"), field);
+    }
+    SesException noFrom = assertThrows(SesException.class, () -> prepare("To: b@example.org\r\n\r\nb\r\n"));
+    assertEquals("Missing required header 'From'.", noFrom.getMessage());
+    assertThrows(SesException.class, () -> prepare("From: a@example.com\r\nSubject: a\u0000b\r\n\r\nb\r\n"));
+    assertThrows(SesException.class, () -> prepare("From: a@example.com\r\n\r\nb\u0000\r\n"));
+    // fields a message may repeat stay allowed
+    assertEquals(2, text(prepare("From: a@example.com\r\nComments: x\r\nComments: y\r\nReceived: a\r\n"
+        + "Received: b\r\n\r\nb\r\n")).split("Comments:").length - 1);
+  }
+
   @Test
   void cleanInputIsNotCopied() {
     byte[] clean = "a: b\r\n\r\nc\r\n".getBytes(StandardCharsets.US_ASCII);

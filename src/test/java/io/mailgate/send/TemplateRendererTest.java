@@ -96,6 +96,26 @@ class TemplateRendererTest {
     assertTrue(method.getMessage().contains("Attribute 'name.toUpperCase' is not present"), method.getMessage());
   }
 
+  /** Numbers print as JavaScript prints them, not in Java's exponent form. */
+  @Test
+  void numbersPrintAsJavaScriptPrintsThem() {
+    assertEquals("12345678.5 0.0001 10000000000000000 20 -0.5 1.5e-7 1e+21",
+        text("{{a}} {{b}} {{c}} {{d}} {{e}} {{f}} {{g}}",
+            "{\"a\":12345678.5,\"b\":0.0001,\"c\":1e16,\"d\":20.0,\"e\":-0.5,\"f\":1.5e-7,\"g\":1e21}"));
+  }
+
+  /** A budget an entry would overdraw is not taken: the rendering after it has it all. */
+  @Test
+  void aRefusedChargeTakesNothing() {
+    TemplateRenderer r = new TemplateRenderer(1_000_000);
+    TemplateRenderer.Compiled c = r.compile(new EmailTemplate("t", "s", "Hi {{name}}{{#each items}}{{this}}{{/each}}",
+        null));
+    TemplateRenderer.Budget budget = r.budget();
+    assertThrows(SesException.class, () -> r.render(c, "{\"name\":\"A\",\"items\":" + numbers(100_001) + "}",
+        budget));
+    assertEquals("Hi B12", r.render(c, "{\"name\":\"B\",\"items\":[1,2]}", budget).text());
+  }
+
   /** The entries of a bulk send share one budget: fifty large renderings cannot all be held. */
   @Test
   void renderingsSharingABudgetStopWhenItIsSpent() {

@@ -42,7 +42,9 @@ import java.util.concurrent.TimeUnit;
  * answered alone, as an authoritative server does, for the client to follow; TXT values longer than 255 bytes
  * are split into several strings; a UDP answer larger than the client's EDNS buffer (512 bytes
  * without EDNS) is sent truncated, so the client must ask again over TCP. Failures on demand:
- * SERVFAIL, REFUSED, or no answer at all, per name (and type). Records can change while it runs.
+ * SERVFAIL, REFUSED, no answer at all, or a referral (what a server that does not recurse answers: NOERROR, no
+ * answer, the zone's NS records in the authority section and no SOA, RA clear), per name (and type). Records can
+ * change while it runs.
  * Every query is logged, to count what reached the wire.
  *
  * <p>The zone of a name, for its SOA, is its last two labels.
@@ -50,12 +52,13 @@ import java.util.concurrent.TimeUnit;
 public final class FakeDnsServer implements AutoCloseable {
 
   /** How the server fails a name instead of answering. */
-  public enum Failure { SERVFAIL, REFUSED, DROP }
+  public enum Failure { SERVFAIL, REFUSED, DROP, REFERRAL }
 
   /** One query as received. {@code type} is the mnemonic ("MX"), or the number for other types. */
   public record Query(String name, String type, boolean tcp) {}
 
   private static final int A = 1;
+  private static final int NS = 2;
   private static final int CNAME = 5;
   private static final int SOA = 6;
   private static final int PTR = 12;
@@ -89,6 +92,8 @@ public final class FakeDnsServer implements AutoCloseable {
   private final Map<String, List<Rr>> records = new ConcurrentHashMap<>();
   private final Map<String, Failure> failures = new ConcurrentHashMap<>();
   private final List<Query> log = new CopyOnWriteArrayList<>();
+  /** The source port of each UDP query, in order. */
+  private final List<Integer> udpPorts = new CopyOnWriteArrayList<>();
   private volatile long defaultTtl = 300;
   private volatile long soaTtl = 3600;
   private volatile long soaMinimum = 300;
@@ -293,6 +298,11 @@ public final class FakeDnsServer implements AutoCloseable {
     return List.copyOf(log);
   }
 
+  /** The source port of each UDP query received, in order (RFC 5452 9.2: a resolver should vary it). */
+  public List<Integer> udpSourcePorts() {
+    return List.copyOf(udpPorts);
+  }
+
   /** How many queries for the name and type arrived, over UDP and TCP. */
   public int count(String name, String type) {
     String n = canonical(name);
@@ -330,6 +340,7 @@ public final class FakeDnsServer implements AutoCloseable {
       }
       byte[] query = Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getLength());
       InetSocketAddress client = (InetSocketAddress) packet.getSocketAddress();
+      udpPorts.add(client.getPort());
       later(() -> {
         byte[] answer = answerOrIgnore(query, false);
         if (answer != null) {
@@ -454,6 +465,14 @@ public final class FakeDnsServer implements AutoCloseable {
     List<Rr> answers = new ArrayList<>();
     String zoneOf = name;
     boolean negative = false;
+    if (failure == Failure.REFERRAL) {
+      Writer out = header(id, recursionDesired, NOERROR, false, 1, 0, 1, 0, false);
+      out.name(qname);
+      out.u16(qtype);
+      out.u16(qclass);
+      out.ns(zone(name), "ns1." + zone(name));
+      return out.toByteArray();
+    }
     if (failure != null) {
       rcode = failure == Failure.SERVFAIL ? SERVFAIL : REFUSED;
     } else {
@@ -508,10 +527,17 @@ public final class FakeDnsServer implements AutoCloseable {
   }
 
   private static Writer header(int id, boolean rd, int rcode, boolean truncated, int qd, int an, int ns, int ar) {
+    return header(id, rd, rcode, truncated, qd, an, ns, ar, true);
+  }
+
+  /** {@code authoritative}: AA and RA set, as this server answers; clear for a referral. */
+  private static Writer header(int id, boolean rd, int rcode, boolean truncated, int qd, int an, int ns, int ar,
+      boolean authoritative) {
     Writer out = new Writer();
     out.u16(id);
     // QR, opcode QUERY, AA, TC, RD as asked, RA, rcode
-    out.u16(0x8000 | 0x0400 | (truncated ? 0x0200 : 0) | (rd ? 0x0100 : 0) | 0x0080 | rcode);
+    out.u16(0x8000 | (authoritative ? 0x0400 : 0) | (truncated ? 0x0200 : 0) | (rd ? 0x0100 : 0)
+        | (authoritative ? 0x0080 : 0) | rcode);
     out.u16(qd);
     out.u16(an);
     out.u16(ns);
@@ -701,6 +727,19 @@ public final class FakeDnsServer implements AutoCloseable {
       u32(600); // retry
       u32(86400); // expire
       u32(minimum);
+      patchLength(lengthAt, out.size() - start);
+    }
+
+    /** An NS record of {@code zone}: a referral's authority section. */
+    void ns(String zone, String host) {
+      name(zone);
+      u16(NS);
+      u16(1);
+      u32(3600);
+      int lengthAt = out.size();
+      u16(0);
+      int start = out.size();
+      name(host);
       patchLength(lengthAt, out.size() - start);
     }
 

@@ -197,14 +197,22 @@ public final class BulkEmailHandler {
     return new ArrayList<>(byName.values());
   }
 
+  /**
+   * The template's headers with the entry's over them: a name the entry gives replaces every default of that name; the
+   * others are kept as given, repeated ones included (as SendEmail keeps them).
+   */
   private static List<MessageHeader> mergeHeaders(List<MessageHeader> defaults, List<MessageHeader> own) {
-    Map<String, MessageHeader> byName = new LinkedHashMap<>();
-    for (MessageHeader h : defaults) {
-      byName.put(h.name().toLowerCase(Locale.ROOT), h);
-    }
+    java.util.Set<String> replaced = new java.util.HashSet<>();
     for (MessageHeader h : own) {
-      byName.put(h.name().toLowerCase(Locale.ROOT), h);
+      replaced.add(h.name().toLowerCase(Locale.ROOT));
     }
-    return new ArrayList<>(byName.values());
+    List<MessageHeader> merged = new ArrayList<>(defaults.size() + own.size());
+    for (MessageHeader h : defaults) {
+      if (!replaced.contains(h.name().toLowerCase(Locale.ROOT))) {
+        merged.add(h);
+      }
+    }
+    merged.addAll(own);
+    return merged;
   }
 }

@@ -69,12 +69,16 @@ final class DnsTransport {
     // platformDefault(): /etc/resolv.conf on Unix, read once by Netty.
     this.servers = options.servers().isEmpty() ? DnsServerAddressStreamProviders.platformDefault()
         : new SequentialDnsServerAddressStreamProvider(options.servers());
-    this.attempts = options.attempts();
+    // every configured server gets its turn before a lookup fails, however few attempts are configured
+    this.attempts = Math.max(options.attempts(), options.servers().size());
     this.timeoutMillis = options.queryTimeout().toMillis();
     this.resolver = new DnsNameResolverBuilder(loop)
         .datagramChannelType(NioDatagramChannel.class)
         .socketChannelType(NioSocketChannel.class) // retry over TCP when the UDP answer is truncated
         .nameServerProvider(servers)
+        // a socket, and a source port, of its own for each lookup: with one for the node's life, the 16-bit query id
+        // would be all a spoofed answer had to guess (RFC 5452 9.2), and a forged MX would redirect a domain's mail
+        .datagramChannelStrategy(io.netty.resolver.dns.DnsNameResolverChannelStrategy.ChannelPerResolution)
         .queryTimeoutMillis(timeoutMillis)
         .recursionDesired(true)
         .maxPayloadSize(UDP_PAYLOAD_SIZE)

@@ -94,6 +94,14 @@ final class MailRouter {
     List<MxRecord> ordered = mxOrder(exchanges);
     List<Future<DnsAnswer<InetAddress>>> lookups = new ArrayList<>(ordered.size());
     for (MxRecord mx : ordered) {
+      if (io.netty.util.NetUtil.isValidIpV4Address(mx.exchange())) {
+        // "MX 10 192.0.2.1": not a host name (RFC 5321 5.1), but what it means is plain; Postfix takes it as the
+        // address, and so does delivery here (whose checks of the address apply as to any other), rather than asking
+        // DNS for a host named 192.0.2.1, finding none, and bouncing the domain's mail for good
+        lookups.add(Future.succeededFuture(new DnsAnswer.Found<>(mx.exchange(), List.of(
+            io.netty.util.NetUtil.createInetAddressFromIpAddressString(mx.exchange())))));
+        continue;
+      }
       lookups.add(dns.addresses(mx.exchange())
           .recover(e -> Future.succeededFuture(new DnsAnswer.Unavailable<>(mx.exchange(), String.valueOf(e.getMessage())))));
     }

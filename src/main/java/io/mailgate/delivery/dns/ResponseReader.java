@@ -84,7 +84,23 @@ final class ResponseReader {
     if (!target.equals(asked) && negative == UNKNOWN_TTL) {
       return new Redirected(target, ttl);
     }
+    if (negative == UNKNOWN_TTL && hasAuthority(response, DnsRecordType.NS)) {
+      // a referral (NS records, no SOA) is not "no data" (RFC 2308 2.2): a server that does not recurse for us, and
+      // says nothing about the name; read as no records, a domain's mail would bounce for good
+      return new Answered(new DnsAnswer.Unavailable<T>(name, "referral: the DNS server did not resolve the name"),
+          UNKNOWN_TTL);
+    }
     return new Answered(new DnsAnswer.NoRecords<T>(name), negative == UNKNOWN_TTL ? negative : Math.min(ttl, negative));
+  }
+
+  private static boolean hasAuthority(DnsResponse response, DnsRecordType type) {
+    int count = response.count(DnsSection.AUTHORITY);
+    for (int i = 0; i < count; i++) {
+      if (response.recordAt(DnsSection.AUTHORITY, i).type().equals(type)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static DnsRecord answerRecord(DnsResponse response, String owner, DnsRecordType type) {

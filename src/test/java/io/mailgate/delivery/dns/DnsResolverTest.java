@@ -71,6 +71,33 @@ class DnsResolverTest {
     assertEquals(List.of(new Query(name, "TXT", false)), dns.queries(), "fits in UDP: no TCP");
   }
 
+  /** With three servers and the first two silent, the third is asked: every configured server gets its turn. */
+  @Test
+  void everyConfiguredServerIsAskedBeforeALookupFails() throws Exception {
+    try (FakeDnsServer first = FakeDnsServer.start(); FakeDnsServer second = FakeDnsServer.start();
+         FakeDnsServer third = FakeDnsServer.start()) {
+      first.fail("third.test", Failure.DROP);
+      second.fail("third.test", Failure.DROP);
+      third.a("third.test", "192.0.2.9");
+      DnsResolver three = kit.resolver(kit.options().withServers(List.of(first.address(), second.address(),
+          third.address())).withQueryTimeout(java.time.Duration.ofMillis(300)));
+      assertEquals(ips("192.0.2.9"), await(three.addresses("third.test")).records());
+      assertEquals(1, third.count("third.test", "A"));
+    }
+  }
+
+  /** RFC 5452 9.2: each lookup from a source port of its own, so a spoofed answer has more than a query id to guess. */
+  @Test
+  void lookupsComeFromSourcePortsOfTheirOwn() {
+    for (int i = 0; i < 6; i++) {
+      dns.txt("port" + i + ".test", "x");
+      await(resolver.txt("port" + i + ".test"));
+    }
+    List<Integer> ports = dns.udpSourcePorts();
+    assertEquals(6, ports.size());
+    assertTrue(new java.util.HashSet<>(ports).size() >= 5, "source ports: " + ports);
+  }
+
   @Test
   void answerTooLargeForUdpIsAskedAgainOverTcp() {
     String big = "v=spf1 " + "a".repeat(3000);

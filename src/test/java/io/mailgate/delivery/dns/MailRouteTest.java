@@ -150,6 +150,31 @@ class MailRouteTest {
     assertEquals(1, dns.count("broken.test", "MX"), "the only server is not asked again");
   }
 
+  /**
+   * A server that does not recurse answers a referral (NOERROR, no answer, NS and no SOA): not "no data" (RFC 2308
+   * 2.2), so not a domain without MX or addresses to bounce for good, but a name service failure to try again.
+   */
+  @Test
+  void aReferralIsTemporaryNotNoRecords() {
+    dns.a("referred.test", "192.0.2.31").fail("referred.test", Failure.REFERRAL);
+
+    Temporary failure = temporary("referred.test");
+
+    assertEquals("4.4.3", failure.status());
+    assertTrue(failure.reason().contains("referral"), failure.reason());
+  }
+
+  /** "MX 10 192.0.2.1" is taken as the address it names (as Postfix does), not looked up as a host name. */
+  @Test
+  void anMxThatNamesAnAddressIsThatAddress() {
+    dns.mx("literal.test", 10, "192.0.2.61");
+
+    Resolved route = resolved("literal.test");
+
+    assertEquals(ips("192.0.2.61"), route.hosts().get(0).addresses());
+    assertEquals(0, dns.count("192.0.2.61", "A"));
+  }
+
   @Test
   void timeoutIsTemporaryAfterEveryAttempt() {
     dns.fail("silent.test", Failure.DROP);
