@@ -107,12 +107,24 @@ public final class EmbeddedServices implements AutoCloseable {
     }
   }
 
+  /**
+   * A port free now, and not handed out before in this process: the kernel may give the same free port to two bind(0)s
+   * in a row, and two servers of one Vert.x instance told the same port share it (Vert.x's server sharing), an HTTP
+   * server's connections then landing on an SMTP server's handler now and then.
+   */
   public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    for (int tries = 0; ; tries++) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        s.setReuseAddress(true);
+        int port = s.getLocalPort();
+        if (HANDED_OUT.add(port) || tries >= 100) {
+          return port;
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
   }
+
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 }
