@@ -250,7 +250,7 @@ final class SitePool {
         run(idle.pollLast(), a);
       } else {
         open++;
-        connect(a, 0, null);
+        connect(a, 0, null, 0);
       }
     }
   }
@@ -332,10 +332,19 @@ final class SitePool {
     }
   }
 
-  /** Tries the endpoints in order from {@code index}; the last failure decides when none answers. */
-  private void connect(Attempt a, int index, Throwable lastFailure) {
+  /**
+   * Addresses one attempt connects to at most, as Postfix's smtp_mx_address_limit: a domain whose ten MX hosts of
+   * four addresses each all stall would hold a connection slot for hours of connect and greeting timeouts per attempt.
+   */
+  static final int MAX_ADDRESSES_PER_ATTEMPT = 5;
+
+  /**
+   * Tries the endpoints in order from {@code index}, {@code tried} of them tried already; the last failure decides when
+   * none answers, or when {@link #MAX_ADDRESSES_PER_ATTEMPT} were tried.
+   */
+  private void connect(Attempt a, int index, Throwable lastFailure, int tried) {
     List<SmtpConnection.Endpoint> eps = endpoints;
-    if (index >= eps.size()) {
+    if (index >= eps.size() || tried >= MAX_ADDRESSES_PER_ATTEMPT) {
       open--;
       site.releaseConnection();
       String reason = lastFailure == null ? "no host to connect to for " + site.key : lastFailure.getMessage();
@@ -359,7 +368,7 @@ final class SitePool {
         dispatch();
         return;
       }
-      connect(a, index + 1, lastFailure); // not tried: the next host is
+      connect(a, index + 1, lastFailure, tried); // not tried: the next host is
       return;
     }
     SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
@@ -380,13 +389,13 @@ final class SitePool {
         // broken TLS on their side: this host gets plain text for a while, as Postfix's opportunistic mode
         // falls back to it, and TLS again after (TlsFallbacks)
         withoutTls.handshakeFailed(ep.address(), System.currentTimeMillis());
-        connect(a, index, e);
+        connect(a, index, e, tried); // the same address again, in plain text: not another one
         return;
       }
       if (e instanceof SmtpConnection.GreetingRefused g) {
         throttle(g.greeting);
       }
-      connect(a, index + 1, e);
+      connect(a, index + 1, e, tried + 1);
     });
   }
 

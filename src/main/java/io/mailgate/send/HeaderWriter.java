@@ -84,7 +84,11 @@ final class HeaderWriter {
     if (atoms) {
       return splitWords(displayName);
     }
-    return List.of(quote(displayName));
+    String quoted = quote(displayName);
+    // a quoted string is one token, never folded: escaped quotes and backslashes can double the name, and the line
+    // must stay within 998 octets (RFC 5322 2.1.1) with the header's name and the address after it
+    return quoted.length() > 500 ? encode(displayName, StandardCharsets.UTF_8, true, headerName, firstWordMax)
+        : List.of(quoted);
   }
 
   /** An RFC 5322 quoted-string: the text in double quotes, with '"' and '\\' escaped. */

@@ -349,6 +349,22 @@ class DirectDeliveryTest {
     assertEquals(1, next.received().size());
   }
 
+  /** One attempt connects to five addresses at most (Postfix's smtp_mx_address_limit), however many the MX hosts have. */
+  @Test
+  void oneAttemptTriesFiveAddressesAtMost() throws IOException {
+    List<RecordingSmtpServer> refusing = new ArrayList<>();
+    for (int i = 40; i < 48; i++) {
+      refusing.add(server("127.0.0." + i).greeting("554 5.7.1 No SMTP service here"));
+    }
+    dns.mx("many.example", 10, "mx1.many.example").mx("many.example", 20, "mx2.many.example")
+        .a("mx1.many.example", "127.0.0.40", "127.0.0.41", "127.0.0.42", "127.0.0.43")
+        .a("mx2.many.example", "127.0.0.44", "127.0.0.45", "127.0.0.46", "127.0.0.47");
+    String id = send("m@many.example", "many");
+    Await.until(() -> node.message(id), m -> eventTypes(m).contains("DeliveryDelay"), Duration.ofSeconds(15));
+    assertEquals(SitePool.MAX_ADDRESSES_PER_ATTEMPT, refusing.stream().mapToInt(RecordingSmtpServer::connections)
+        .sum(), "connections of the first attempt");
+  }
+
   @Test
   void serverThatStallsAfterDataTimesOutAsASoftFailure() throws IOException {
     server("127.0.0.10").stallAfterData();

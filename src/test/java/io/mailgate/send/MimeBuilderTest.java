@@ -91,6 +91,15 @@ class MimeBuilderTest {
     assertEquals("Zoë Ünïcödé-Person", ((org.apache.james.mime4j.dom.address.Mailbox) m.getTo().get(0)).getName());
   }
 
+  /** A display name of escaped quotes would double when quoted: encoded instead, within 998, read back the same. */
+  @Test
+  void aDisplayNameThatQuotingWouldDoubleStaysWithin998() throws IOException {
+    String name = "\"".repeat(499) + "x";
+    byte[] msg = build(text("s", "b"), List.of(new Mailbox(name, "a", "example.org")));
+    assertLinesWithin(msg, 998);
+    assertEquals(name, ((org.apache.james.mime4j.dom.address.Mailbox) parse(msg).getTo().get(0)).getName());
+  }
+
   @Test
   void unbreakableAsciiHeaderStillStaysWithin998() throws IOException {
     String token = "x".repeat(1500);
