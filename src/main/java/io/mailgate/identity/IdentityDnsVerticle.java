@@ -84,7 +84,9 @@ public final class IdentityDnsVerticle extends VerticleBase {
                 c.mailFromPendingSince(), now, timeout))
             .otherwise(c.mailFromStatus());
     // a next key (a new key length asked for while the current key signs) takes over once its record is published
-    Future<Boolean> nextKey = c.nextSelector() == null || c.dkimStatus() != Identity.Status.SUCCESS
+    // (staged while the current key was verified; it may have lost its record since: the next key then takes over)
+    Future<Boolean> nextKey = c.nextSelector() == null || (c.dkimStatus() != Identity.Status.SUCCESS
+        && c.dkimStatus() != Identity.Status.TEMPORARY_FAILURE)
         ? Future.succeededFuture(false)
         : dns.txt(c.nextSelector() + "._domainkey." + c.domain())
             .map(answer -> !(answer instanceof DnsAnswer.Unavailable) && hasKey(answer.records(), c.nextPublicKey()))
