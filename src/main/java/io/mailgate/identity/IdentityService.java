@@ -183,10 +183,8 @@ public final class IdentityService {
    * with its domain's key (SES v1's SetIdentityDkimEnabled on an address; on by default).
    */
   public Future<Void> setDkimSigningEnabled(String accountId, String rawName, boolean enabled) {
-    return find(accountId, rawName).compose(s -> {
-      return changed(store.setDkimSigningEnabled(accountId, s.identity().name(), enabled), accountId,
-          s.identity().name()).mapEmpty();
-    });
+    return find(accountId, rawName).compose(s -> changed(store.setDkimSigningEnabled(accountId, s.identity().name(),
+        enabled), accountId, s.identity().name()).mapEmpty());
   }
 
   /** PutEmailIdentityConfigurationSetAttributes: the set a send from the identity naming none takes (null: none). */
