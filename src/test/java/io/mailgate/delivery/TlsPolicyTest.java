@@ -84,15 +84,9 @@ class TlsPolicyTest {
     Vertx vertx = Vertx.vertx();
     List<Envelope> received = new CopyOnWriteArrayList<>();
     SmtpServer server = tlsServer(vertx, received);
-    try (TestNode node = TestNode.start("smtp://127.0.0.1:" + server.actualPort(),
-            c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
-         SesV2Client ses = node.sesV2()) {
-      String id = send(ses, "over tls");
-      JsonObject status = node.awaitOutcomes(id, 1);
-      assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
-          status.encodePrettily());
+    try {
+      deliveredOverRequiredTls(server.actualPort(), "over tls", received);
       assertEquals(1, received.size());
-      assertTrue(received.get(0).tls(), "the message travelled over TLS");
     } finally {
       server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close();
@@ -125,18 +119,26 @@ class TlsPolicyTest {
       });
       accept.setDaemon(true);
       accept.start();
-      try (TestNode node = TestNode.start("smtp://127.0.0.1:" + proxy.getLocalPort(),
-              c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
-           SesV2Client ses = node.sesV2()) {
-        String id = send(ses, "past an injected byte");
-        JsonObject status = node.awaitOutcomes(id, 1);
-        assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
-            status.encodePrettily());
-        assertTrue(received.get(0).tls());
-      }
+      deliveredOverRequiredTls(proxy.getLocalPort(), "past an injected byte", received);
     } finally {
       server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close();
+    }
+  }
+
+  /**
+   * A node relaying to {@code port} with TLS required delivers a message with {@code subject}, and the server got it
+   * over TLS.
+   */
+  private static void deliveredOverRequiredTls(int port, String subject, List<Envelope> received) {
+    try (TestNode node = TestNode.start("smtp://127.0.0.1:" + port,
+            c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
+         SesV2Client ses = node.sesV2()) {
+      String id = send(ses, subject);
+      JsonObject status = node.awaitOutcomes(id, 1);
+      assertEquals("DELIVERED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
+          status.encodePrettily());
+      assertTrue(received.get(received.size() - 1).tls(), "the message travelled over TLS");
     }
   }
 
