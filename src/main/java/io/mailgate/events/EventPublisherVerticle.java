@@ -46,9 +46,10 @@ import java.util.logging.Logger;
  * logged. Delivery is at least once: a webhook that took an event but whose answer was lost gets it again, with the
  * same {@code webhook-id}.
  *
- * <p>A failing webhook must not hold up the others: a destination has at most half of the node's posts at a time,
- * and one that failed {@link #TRIP_AFTER} times in a row gets one post at a time, its backlog put off meanwhile (for
- * 10 s per failure, up to 10 minutes), until a post succeeds. A destination slower than its events come (answering
+ * <p>A failing webhook must not hold up the others: a destination has at most half of the node's posts at a time (an
+ * equal part of them while others have events in hand), and one that failed {@link #TRIP_AFTER} times in a row gets
+ * one post at a time, its backlog left in the table meanwhile (for 10 s per failure, up to 10 minutes: its events in
+ * hand are put off that long, and claims pass it by), until a post succeeds. A destination slower than its events come (answering
  * 2xx, so never put off) holds at most four times its share of events in the node; its backlog waits in the table while
  * the others' events are claimed past it.
  *
@@ -72,6 +73,11 @@ public final class EventPublisherVerticle extends VerticleBase {
   private static final int SWEEP_BATCH = 10_000;
   /** Failures in a row after which a destination gets one post at a time. */
   static final int TRIP_AFTER = 3;
+  /** Threads resolving webhook host names (blocking), and how many of them one account's lookups may hold. */
+  private static final int RESOLVER_THREADS = 8;
+  static final int LOOKUPS_PER_ACCOUNT = 2;
+  /** Destinations the node keeps what it knows of beyond those with posts or events in hand (idle ones go). */
+  static final int PRUNE_ABOVE = 1000;
   /** Most of an answer's body read (and ignored); a longer one ends its connection. */
   private static final int MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -113,6 +119,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private final Map<Long, Destination> destinations = new HashMap<>();
   /** Host names being resolved: the posts to one host share its lookup (a dead name server holds one thread). */
   private final Map<String, Future<InetAddress[]>> resolving = new HashMap<>();
+  /** Lookups under way by the account that asked for them. */
+  private final Map<String, Integer> lookupsByAccount = new HashMap<>();
   private boolean dispatching;
   private boolean dispatchAgain;
 
@@ -149,7 +157,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     outbox = new EventOutbox(db, config.get(MailgateConfig.REGION));
     receipts = new ReceiptOutbox(db);
     // host names are resolved by the system resolver, which blocks: on threads of their own, not the shared pool
-    resolver = vertx.createSharedWorkerExecutor("mailgate-webhook-resolver", 4, timeoutMillis, TimeUnit.MILLISECONDS);
+    resolver = vertx.createSharedWorkerExecutor("mailgate-webhook-resolver", RESOLVER_THREADS, timeoutMillis,
+        TimeUnit.MILLISECONDS);
     http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(timeoutMillis).setIdleTimeout(60)
             .setKeepAlive(true).setVerifyHost(true).setMaxInitialLineLength(8192).setMaxHeaderSize(16384),
         // per host and port: destinations on one host share it, each within its own share of the posts
@@ -213,10 +222,13 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
     List<Long> full = new ArrayList<>();
     int heldByFull = 0;
+    long now = clock.millis();
     for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
-      if (e.getValue().held >= holdPerDestination) {
+      Destination d = e.getValue();
+      if (d.held >= holdPerDestination || (d.failures >= TRIP_AFTER && d.putOffUntil > now)) {
+        // full, or failing and paused: its backlog waits in the table, not rewritten, not claimed
         full.add(e.getKey());
-        heldByFull += e.getValue().held;
+        heldByFull += d.held;
       }
     }
     if (pending.size() - heldByFull >= 2 * concurrency) {
@@ -257,7 +269,7 @@ public final class EventPublisherVerticle extends VerticleBase {
           }
           return;
         }
-        long now = clock.millis();
+        long claimedAt = clock.millis();
         Map<String, JsonObject> eventMails = new HashMap<>(); // one message's events share its mail object
         for (EventOutbox.Due d : due) {
           SesEvents.MailFacts facts = mails.result().get(d.messageId());
@@ -276,7 +288,7 @@ public final class EventPublisherVerticle extends VerticleBase {
             continue;
           }
           destinations.computeIfAbsent(d.destinationId(), k -> new Destination()).held++;
-          pending.add(new Pending(d, mail, now));
+          pending.add(new Pending(d, mail, claimedAt));
         }
         dispatch();
       });
@@ -397,6 +409,12 @@ public final class EventPublisherVerticle extends VerticleBase {
 
   private void dispatchOnce() {
     long now = clock.millis();
+    if (destinations.size() > PRUNE_ABOVE) {
+      // before choosing: what is chosen below stays in the map until its post ends
+      destinations.values().removeIf(x -> x.inFlight == 0 && x.held == 0
+          && (x.failures == 0 || x.putOffUntil < now - 3_600_000L));
+    }
+    int share = share();
     long stale = (leaseSeconds * 1000L) - timeoutMillis - 5000L;
     Map<Long, List<Long>> putOff = new HashMap<>();
     List<EventOutbox.Due> letGo = new ArrayList<>();
@@ -421,7 +439,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         it.remove();
         dest.held--;
         putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
-      } else if (dest.inFlight + countIn(post, d.destinationId()) < perDestination) {
+      } else if (dest.inFlight + countIn(post, d.destinationId()) < share) {
         it.remove();
         dest.held--;
         post.add(p);
@@ -441,13 +459,24 @@ public final class EventPublisherVerticle extends VerticleBase {
           ? "dropped " + tooOld.size() + " events older than events.maxAgeHours that their webhooks never took"
           : "cannot drop " + tooOld.size() + " events older than events.maxAgeHours: " + ar.cause().getMessage()));
     }
-    if (destinations.size() > 1000) {
-      destinations.values().removeIf(x -> x.inFlight == 0 && x.held == 0
-          && (x.failures == 0 || x.putOffUntil < now - 3_600_000L));
-    }
     for (Pending p : post) {
-      publish(p.due(), destinations.get(p.due().destinationId()), p.mail());
+      publish(p.due(), destinations.computeIfAbsent(p.due().destinationId(), k -> new Destination()), p.mail());
     }
+  }
+
+  /**
+   * How many posts a destination may have under way: an equal part of the node's posts among the destinations with
+   * events in hand or posts under way, at most half of them. Two slow webhooks (answering 2xx, so never put off) thus
+   * cannot take every post between them: as their posts end, the others' events take the slots.
+   */
+  private int share() {
+    int active = 0;
+    for (Destination d : destinations.values()) {
+      if (d.held > 0 || d.inFlight > 0) {
+        active++;
+      }
+    }
+    return Math.max(1, Math.min(perDestination, concurrency / Math.max(1, active)));
   }
 
   private static int countIn(List<Pending> list, long destinationId) {
@@ -610,12 +639,14 @@ public final class EventPublisherVerticle extends VerticleBase {
     String signature = signature(target, id, timestamp, body.getBytes());
     Promise<Void> result = Promise.promise();
     HttpClientRequest[] sent = new HttpClientRequest[1];
+    // the whole exchange, the answer's body too: one that trickles in after its 2xx loses its connection
     long deadline = vertx.setTimer(timeoutMillis, t -> {
-      if (result.tryFail("no answer within " + timeoutMillis / 1000 + " s") && sent[0] != null) {
+      result.tryFail("no answer within " + timeoutMillis / 1000 + " s");
+      if (sent[0] != null) {
         sent[0].reset();
       }
     });
-    resolve(host).compose(address -> http.request(new RequestOptions()
+    resolve(host, target.accountId()).compose(address -> http.request(new RequestOptions()
             .setMethod(HttpMethod.POST)
             .setServer(SocketAddress.inetSocketAddress(port, address.getHostAddress()))
             .setHost(host)
@@ -649,8 +680,13 @@ public final class EventPublisherVerticle extends VerticleBase {
           });
           return response.end();
         })
-        .onFailure(e -> result.tryFail(e));
-    return result.future().andThen(ar -> vertx.cancelTimer(deadline));
+        .onComplete(ar -> {
+          vertx.cancelTimer(deadline);
+          if (ar.failed()) {
+            result.tryFail(ar.cause());
+          }
+        });
+    return result.future();
   }
 
   private static void settle(Promise<Void> result, int status, String message) {
@@ -661,8 +697,13 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
   }
 
-  /** The address to connect to: the host's first, once every address it has is one the node may reach. */
-  private Future<InetAddress> resolve(String host) {
+  /**
+   * The address to connect to: the host's first, once every address it has is one the node may reach. The system
+   * resolver blocks (a dead name server holds a thread for its whole timeout), so an account has at most
+   * {@link #LOOKUPS_PER_ACCOUNT} lookups of its own under way: one whose DNS is down cannot take every thread, and
+   * its posts past that fail at once and are tried again later, like any failed post.
+   */
+  private Future<InetAddress> resolve(String host, String accountId) {
     if (host == null) {
       return Future.failedFuture("the URL has no host");
     }
@@ -673,9 +714,17 @@ public final class EventPublisherVerticle extends VerticleBase {
     } else {
       addresses = resolving.get(host);
       if (addresses == null) {
+        if (lookupsByAccount.getOrDefault(accountId, 0) >= LOOKUPS_PER_ACCOUNT) {
+          return Future.failedFuture("cannot resolve " + host + ": the account's other webhook host names are "
+              + "still being resolved");
+        }
+        lookupsByAccount.merge(accountId, 1, Integer::sum);
         addresses = resolver.executeBlocking(() -> InetAddress.getAllByName(host), false);
         resolving.put(host, addresses);
-        addresses.onComplete(ar -> resolving.remove(host));
+        addresses.onComplete(ar -> {
+          resolving.remove(host);
+          lookupsByAccount.computeIfPresent(accountId, (a, n) -> n > 1 ? n - 1 : null);
+        });
       }
     }
     return addresses.compose(all -> {

@@ -178,14 +178,13 @@ public final class EventOutbox {
   }
 
   /**
-   * Puts off every event of a destination due before {@code at} to {@code at} (spread over the next ten seconds),
-   * the claimed ones among them ({@code claimed}) unattempted: the destination is failing, and its backlog must not
-   * fill the claims of every other destination meanwhile.
+   * Puts off claimed events of a failing destination, unattempted, to {@code at} (spread over the next ten seconds).
+   * Only those: the rest of its backlog stays as it is (claims pass a paused destination by), so a webhook down for
+   * hours does not have its whole backlog rewritten at each pause.
    */
   public Future<Void> putOff(long destinationId, List<Long> claimed, Instant at) {
     return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2 + random() * interval '10 seconds', "
-            + "attempts = CASE WHEN id = ANY($3) THEN greatest(attempts - 1, 0) ELSE attempts END "
-            + "WHERE destination_id = $1 AND (next_attempt_at < $2 OR id = ANY($3))")
+            + "attempts = greatest(attempts - 1, 0) WHERE destination_id = $1 AND id = ANY($3)")
         .execute(Tuple.of(destinationId, Timestamps.utc(at), claimed.toArray(Long[]::new))).mapEmpty();
   }
 

@@ -91,6 +91,11 @@ public final class WebhookReceiver implements AutoCloseable {
     failures.put(path, new AtomicInteger(n));
   }
 
+  /** Every post so far. */
+  public List<Post> all() {
+    return List.copyOf(posts);
+  }
+
   /** Every post to {@code path} so far. */
   public List<Post> posts(String path) {
     return posts.stream().filter(p -> p.path().equals(path)).toList();

@@ -1,0 +1,177 @@
+package io.mailgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.EventType;
+
+/**
+ * How the publisher shares its posts when destinations misbehave: webhooks that are slow but answer 2xx, one that
+ * fails, one whose answer trickles in, and more destinations than the node keeps track of. Each on a node of its own
+ * with few posts at a time ({@code events.concurrency} 4), so that any unfairness shows at once.
+ */
+class EventPublisherFairnessTest {
+  static RecordingSmtpServer relay;
+  static WebhookReceiver webhook;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    webhook = new WebhookReceiver();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    relay.close();
+    webhook.close();
+  }
+
+  static TestNode node(int timeoutSeconds) {
+    return TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4)
+        .with(MailgateConfig.EVENTS_TIMEOUT_SECONDS, timeoutSeconds));
+  }
+
+  static void destination(SesV2Client ses, String set, String url) {
+    ses.createConfigurationSet(r -> r.configurationSetName(set));
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName("hook")
+        .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+            .snsDestination(s -> s.topicArn(url))));
+  }
+
+  static String send(SesV2Client ses, String set) {
+    return ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.com"))
+        .configurationSetName(set).content(c -> c.simple(m -> m.subject(s -> s.data("s"))
+            .body(b -> b.text(t -> t.data("x")))))).messageId();
+  }
+
+  @Test
+  void twoSlowWebhooksDoNotTakeEveryPostBetweenThem() throws Exception {
+    try (TestNode node = node(10); SesV2Client ses = node.sesV2()) {
+      webhook.delay("/slow-a", 1500);
+      webhook.delay("/slow-b", 1500);
+      destination(ses, "slow-a", webhook.url("/slow-a"));
+      destination(ses, "slow-b", webhook.url("/slow-b"));
+      destination(ses, "quick", webhook.url("/quick"));
+      for (int i = 0; i < 40; i++) { // each answers two posts per 1.5 s: 30 s of backlog each
+        send(ses, "slow-a");
+        send(ses, "slow-b");
+      }
+      Await.until(() -> webhook.posts("/slow-a").size() >= 2 && webhook.posts("/slow-b").size() >= 2,
+          Duration.ofSeconds(10));
+      long sent = System.nanoTime();
+      String quick = send(ses, "quick");
+      Await.until(() -> webhook.posts("/quick", quick).size() == 1, Duration.ofSeconds(30));
+      long waited = (System.nanoTime() - sent) / 1_000_000;
+      // the two slow ones took the node's four posts; as the first of them ends, its slot is the quick one's
+      assertTrue(waited < 3500, "the quick webhook's event came " + waited + " ms after its send, when "
+          + webhook.posts("/slow-a").size() + " and " + webhook.posts("/slow-b").size() + " of the slow ones' 40 "
+          + "each were posted");
+    } finally {
+      webhook.delay("/slow-a", 0);
+      webhook.delay("/slow-b", 0);
+    }
+  }
+
+  @Test
+  void moreDestinationsThanTheNodeKeepsTrackOfLoseNoPost() throws Exception {
+    int count = EventPublisherVerticle.PRUNE_ABOVE + 60;
+    try (TestNode node = node(10); SesV2Client ses = node.sesV2()) {
+      destination(ses, "many", webhook.url("/many/0"));
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      // SES allows 10 destinations per set; this many only to have the node see more than it keeps track of
+      Db.execute(pg, "INSERT INTO event_destinations (account_id, configuration_set, name, enabled, event_types, url) "
+          + "SELECT account_id, configuration_set, 'hook' || n, true, event_types, replace(url, '/many/0', '/many/' || n) "
+          + "FROM event_destinations, generate_series(1, " + (count - 1) + ") n WHERE configuration_set = 'many'");
+      String first = send(ses, "many");
+      Await.until(() -> posts("/many/", first) == count, Duration.ofSeconds(40));
+      // and the node still posts: no post slot was lost on the way
+      String second = send(ses, "many");
+      Await.until(() -> posts("/many/", second) == count, Duration.ofSeconds(40));
+    }
+  }
+
+  static long posts(String prefix, String messageId) {
+    return webhook.all().stream().filter(p -> p.path().startsWith(prefix)
+        && p.json().getJsonObject("mail").getString("messageId").equals(messageId)).map(p -> p.path()).distinct()
+        .count();
+  }
+
+  @Test
+  void aFailingWebhooksBacklogIsLeftAsItIsWhileItIsPutOff() throws Exception {
+    try (TestNode node = node(10); SesV2Client ses = node.sesV2()) {
+      webhook.failFirst("/down", 1_000_000);
+      webhook.hang("/down"); // until the backlog is written: then every post fails at once
+      destination(ses, "down", webhook.url("/down"));
+      for (int i = 0; i < 150; i++) {
+        send(ses, "down");
+      }
+      webhook.release("/down");
+      Await.until(() -> webhook.posts("/down").size() >= EventPublisherVerticle.TRIP_AFTER, Duration.ofSeconds(20));
+      Thread.sleep(2000); // the pause (30 s after the third failure) has begun; what was in hand is put off
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      long putOff = Db.count(pg, "SELECT count(*) FROM event_outbox WHERE next_attempt_at > now() + interval '20 s'");
+      long waiting = Db.count(pg, "SELECT count(*) FROM event_outbox");
+      assertEquals(150, waiting);
+      // what the node claimed (a few claims of at most 8, four times its share of 2) is put off; not the rest
+      assertTrue(putOff <= 40, putOff + " of the failing webhook's 150 events were rewritten");
+    } finally {
+      webhook.release("/down");
+      webhook.failFirst("/down", 0);
+    }
+  }
+
+  @Test
+  void anAnswerWhoseBodyTricklesInLosesItsConnection() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+         TestNode node = node(2); SesV2Client ses = node.sesV2()) {
+      CompletableFuture<Long> closedAfter = new CompletableFuture<>();
+      Thread receiver = new Thread(() -> {
+        try (Socket s = server.accept()) {
+          InputStream in = s.getInputStream();
+          byte[] buf = new byte[65536];
+          int n = in.read(buf); // the request (small: it comes in one read)
+          assertTrue(n > 0);
+          OutputStream out = s.getOutputStream();
+          // a 2xx at once, then a body that never ends
+          out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nx".getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          long answered = System.nanoTime();
+          while (in.read(buf) >= 0) {
+            // the node sends nothing more: read until it closes
+          }
+          closedAfter.complete((System.nanoTime() - answered) / 1_000_000);
+        } catch (IOException e) {
+          closedAfter.completeExceptionally(e);
+        }
+      });
+      receiver.setDaemon(true);
+      receiver.start();
+      destination(ses, "trickle", "http://127.0.0.1:" + server.getLocalPort() + "/hook");
+      send(ses, "trickle");
+      long millis = closedAfter.get(20, TimeUnit.SECONDS);
+      assertTrue(millis < 5000, "the connection stayed open " + millis + " ms after the answer's status");
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      // the 2xx counted: the event is published (deleted), not retried
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM event_outbox") == 0, Duration.ofSeconds(10));
+    }
+  }
+}
