@@ -7,6 +7,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.logging.Logger;
 
 /**
  * Records delivery outcomes: the recipient's new state (final, or queued again with its next
@@ -19,6 +20,7 @@ import java.util.List;
  * as well would steer PostgreSQL to scan the queue index instead of looking up each row.)
  */
 public final class OutcomeStore {
+  private static final Logger LOG = Logger.getLogger(OutcomeStore.class.getName());
 
   /**
    * One recipient's outcome. {@code state} is queued, delivered or bounced; {@code nextAttemptAt}
@@ -226,8 +228,85 @@ public final class OutcomeStore {
    * Nothing of it was written, as the statement is one transaction.
    */
   private Future<?> write(List<Outcome> batch, int retries) {
-    return write(batch).<Object>map(r -> r).recover(e -> retries > 0 && e instanceof io.vertx.pgclient.PgException pg
-        && "40P01".equals(pg.getSqlState()) ? write(batch, retries - 1).map(r -> r) : Future.failedFuture(e));
+    return write(batch).<Object>map(r -> r).recover(e -> {
+      if (retries > 0 && sqlState(e).equals("40P01")) {
+        return write(batch, retries - 1).map(r -> (Object) r);
+      }
+      return refused(e) ? apart(batch, e).map(r -> (Object) r) : Future.failedFuture(e);
+    });
+  }
+
+  private static String sqlState(Throwable e) {
+    return e instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null ? pg.getSqlState() : "";
+  }
+
+  /** PostgreSQL refused what a statement holds (class 22, data exception; 23, a constraint), not the statement. */
+  static boolean refused(Throwable e) {
+    String state = sqlState(e);
+    return state.startsWith("22") || state.startsWith("23");
+  }
+
+  /**
+   * A batch with an outcome PostgreSQL refuses: written in halves, down to that outcome, which is written without its
+   * texts (reply, event detail, remote MTA). One recipient's bad data (a name from a hostile DNS answer, say) must not
+   * sink the outcomes of every other tenant's recipients batched with it: they would be delivered a second time once
+   * their leases ran out, and the bad one retried and refused at every lease, for good.
+   */
+  private Future<?> apart(List<Outcome> batch, Throwable cause) {
+    if (batch.size() == 1) {
+      Outcome bare = bare(batch.get(0));
+      LOG.warning("outcome of " + bare.messageId() + "/" + bare.idx() + " refused by the database ("
+          + cause.getMessage() + "): recorded without its reply and event detail");
+      return write(List.of(bare)).map(r -> (Object) r);
+    }
+    int half = batch.size() / 2;
+    return write(batch.subList(0, half), DEADLOCK_RETRIES)
+        .compose(v -> write(batch.subList(half, batch.size()), DEADLOCK_RETRIES));
+  }
+
+  /** The outcome without the texts that came from outside: its state, next attempt, event type and consequences. */
+  static Outcome bare(Outcome o) {
+    Publish p = o.publish() == null ? null
+        : new Publish(o.publish().configurationSet(), o.publish().type(), "{}", o.publish().senderTopics());
+    return new Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), o.state(), o.smtpCode(),
+        o.smtpReply() == null ? null : "(reply not recorded: the database refused it)", o.eventType(),
+        o.eventType() == null ? null : "{}", o.at(), o.nextAttemptAt(), o.countsAsAttempt(), o.consequences(),
+        o.delivery() == null ? null : new Delivery(null, null), p);
+  }
+
+  /** The text without NUL characters, which PostgreSQL's text cannot hold (its other characters can be stored). */
+  static String text(String s) {
+    return s == null || s.indexOf('\0') < 0 ? s : s.replace("\0", "");
+  }
+
+  /**
+   * The JSON without NUL characters in its strings, which jsonb refuses (as the escape of U+0000); parsed and written
+   * again only when it has one.
+   */
+  static String json(String s) {
+    if (s == null || !s.contains("\\u0000")) {
+      return s;
+    }
+    try {
+      return io.vertx.core.json.Json.encode(withoutNul(io.vertx.core.json.Json.decodeValue(s)));
+    } catch (io.vertx.core.json.DecodeException e) {
+      return s; // not JSON: PostgreSQL refuses it, and the batch is written apart
+    }
+  }
+
+  private static Object withoutNul(Object v) {
+    if (v instanceof String str) {
+      return text(str);
+    } else if (v instanceof io.vertx.core.json.JsonObject o) {
+      io.vertx.core.json.JsonObject out = new io.vertx.core.json.JsonObject();
+      o.forEach(e -> out.put(text(e.getKey()), withoutNul(e.getValue())));
+      return out;
+    } else if (v instanceof io.vertx.core.json.JsonArray a) {
+      io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
+      a.forEach(x -> out.add(withoutNul(x)));
+      return out;
+    }
+    return v;
   }
 
   private Future<?> write(List<Outcome> batch) {
@@ -263,25 +342,25 @@ public final class OutcomeStore {
       mid[i] = o.messageId();
       idx[i] = o.idx();
       acct[i] = o.accountId();
-      rcpt[i] = o.recipient();
+      rcpt[i] = text(o.recipient());
       state[i] = o.state();
       code[i] = o.smtpCode();
-      reply[i] = o.smtpReply();
+      reply[i] = text(o.smtpReply());
       type[i] = o.eventType();
-      detail[i] = o.eventDetailJson();
+      detail[i] = json(o.eventDetailJson());
       ts[i] = Timestamps.utc(o.at());
       next[i] = Timestamps.utc(o.nextAttemptAt());
       counts[i] = o.countsAsAttempt();
       Consequences c = o.consequences() == null ? Consequences.NONE : o.consequences();
       suppress[i] = c.suppress();
-      feedback[i] = c.feedbackId();
+      feedback[i] = text(c.feedbackId());
       global[i] = c.global();
       sent[i] = c.sent();
       hard[i] = c.hardBounce();
       if (o.publish() != null) {
         cs[i] = o.publish().configurationSet();
         ptype[i] = o.publish().type();
-        pdetail[i] = o.publish().detailJson();
+        pdetail[i] = json(o.publish().detailJson());
         topics[i] = o.publish().senderTopics();
         senderTopics |= topics[i];
         publishing = true;
@@ -290,8 +369,8 @@ public final class OutcomeStore {
       }
       plain &= o.eventType() == null && c.suppress() == null && !c.global() && !c.hardBounce();
       if (o.delivery() != null) {
-        remoteMta[i] = o.delivery().remoteMta();
-        reportingMta[i] = o.delivery().reportingMta();
+        remoteMta[i] = text(o.delivery().remoteMta());
+        reportingMta[i] = text(o.delivery().reportingMta());
       }
     }
     if (plain && publishing) {

@@ -1,0 +1,74 @@
+package io.mailgate.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.mailgate.testing.Db;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Outcomes written in one batch, one of them with data PostgreSQL would refuse: the others are written all the same.
+ */
+class OutcomeStoreTest extends MigratedDatabase {
+  private static final String OWNER = "node-a/1";
+
+  @BeforeAll
+  static void setUp() {
+    open(2);
+    for (String id : List.of("ok", "nul", "badjson")) {
+      Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
+          + "VALUES ('" + id + "', 'a1', 's@example.com', 's@example.com', 'x', 1, now())");
+      Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, "
+          + "lease_until, updated_at) VALUES ('" + id + "', 0, '" + id + "@example.org', 'queued', now(), '" + OWNER
+          + "', now() + interval '5 minutes', now())");
+    }
+  }
+
+  static OutcomeStore.Outcome outcome(String id, String state, String reply, String type, String detail,
+      Instant next, OutcomeStore.Delivery delivery) {
+    return new OutcomeStore.Outcome(id, 0, "a1", id + "@example.org", state, Integer.parseInt(reply.substring(0, 3)),
+        reply, type, detail, Instant.now(), next, true, OutcomeStore.Consequences.NONE, delivery, null);
+  }
+
+  @Test
+  void anOutcomeWithDataTheDatabaseRefusesDoesNotSinkItsBatch() throws Exception {
+    OutcomeStore store = new OutcomeStore(vertx, pool, OWNER, 1, 200); // a linger: the three go in one batch
+    Instant later = Instant.now().plus(10, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    List<OutcomeStore.Outcome> outcomes = List.of(
+        outcome("ok", "delivered", "250 2.0.0 Ok", null, null, null,
+            new OutcomeStore.Delivery("192.0.2.1", "mta\u0000.example.org")),
+        // NUL from a hostile answer: PostgreSQL's text and jsonb refuse it
+        outcome("nul", "bounced", "550 5.1.1 no\u0000such user", "Bounce",
+            new io.vertx.core.json.JsonObject().put("diagnosticCode", "smtp; 550 no\u0000such").encode(), null,
+            null),
+        // what the code would never build, but PostgreSQL refuses all the same
+        outcome("badjson", "queued", "451 4.3.0 later", "DeliveryDelay", "{not json", later, null));
+    Promise<List<Void>> written = Promise.promise();
+    vertx.getOrCreateContext().runOnContext(v -> {
+      List<Future<Void>> all = new ArrayList<>();
+      outcomes.forEach(o -> all.add(store.record(o)));
+      Future.all(all).map(f -> (List<Void>) null).onComplete(written);
+    });
+    await(written.future());
+    assertEquals("delivered", Db.string(url, "SELECT state FROM recipients WHERE message_id = 'ok'"));
+    assertEquals("mta.example.org", Db.string(url, "SELECT reporting_mta FROM recipients WHERE message_id = 'ok'"));
+    assertEquals("bounced", Db.string(url, "SELECT state FROM recipients WHERE message_id = 'nul'"));
+    assertEquals("550 5.1.1 nosuch user", Db.string(url, "SELECT smtp_reply FROM recipients WHERE message_id = 'nul'"));
+    assertEquals("smtp; 550 nosuch",
+        Db.string(url, "SELECT detail->>'diagnosticCode' FROM events WHERE message_id = 'nul'"));
+    // written without its texts, but written: still queued, for its next attempt, and no longer leased
+    assertEquals("queued", Db.string(url, "SELECT state FROM recipients WHERE message_id = 'badjson'"));
+    assertEquals(1, Db.count(url, "SELECT count(*) FROM recipients WHERE message_id = 'badjson' "
+        + "AND next_attempt_at = '" + later + "'"));
+    assertNull(Db.string(url, "SELECT lease_owner FROM recipients WHERE message_id = 'badjson'"));
+    assertEquals("{}", Db.string(url, "SELECT detail::text FROM events WHERE message_id = 'badjson'"));
+    assertEquals(0, Db.count(url, "SELECT count(*) FROM recipients WHERE lease_owner IS NOT NULL"));
+  }
+}
