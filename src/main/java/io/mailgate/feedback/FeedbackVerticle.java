@@ -51,6 +51,8 @@ public final class FeedbackVerticle extends VerticleBase {
   private io.mailgate.metrics.Metrics metrics;
   private FeedbackForwarder forwarder;
   private final java.time.Clock clock;
+  /** How long an outcome is written again after its attempt ended: delivery.leaseSeconds. */
+  private long leaseMillis;
   private boolean stopping;
 
   public FeedbackVerticle(MailgateConfig config, String leaseOwner, SecretBox secrets, java.time.Clock clock) {
@@ -69,6 +71,7 @@ public final class FeedbackVerticle extends VerticleBase {
       return Future.failedFuture(new IllegalStateException("cannot read " + rules + ": " + e.getMessage(), e));
     }
     reportingMta = config.get(MailgateConfig.DELIVERY_HELO_NAME);
+    leaseMillis = config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 1000L;
     metrics = io.mailgate.metrics.Metrics.of(vertx);
     int size = config.get(MailgateConfig.PG_POOL_SIZE);
     db = Database.pool(vertx, config, size);
@@ -120,8 +123,13 @@ public final class FeedbackVerticle extends VerticleBase {
         .eventually(() -> db.close());
   }
 
-  /** A failed outcome batch is written again this many times, 1, 2, 4 and 8 s apart, before the lease decides. */
-  static final int OUTCOME_RETRIES = 4;
+  /**
+   * A failed outcome batch is written again 1, 2, 4 ... s apart, then every {@link #OUTCOME_RETRY_MAX_MILLIS}, for as
+   * long as the recipient's lease (delivery.leaseSeconds) after its attempt ended: a database failing over for a
+   * minute or two must not have every recipient that finished meanwhile delivered a second time. Writing late is safe:
+   * the statement changes nothing once another run holds the lease.
+   */
+  static final long OUTCOME_RETRY_MAX_MILLIS = 10_000;
 
   /**
    * A failure that writing again may cure: a connection lost or refused, the server shutting down or out of resources,
@@ -164,19 +172,23 @@ public final class FeedbackVerticle extends VerticleBase {
   }
 
   /**
-   * Writes an outcome. A batch that fails (the database restarting, a connection lost) is written again a few times:
-   * otherwise the recipient, delivered already, would be sent again once its lease expires. Writing again is safe:
-   * a row is only written while this node still holds the recipient's lease.
+   * Writes an outcome. A batch that fails (the database restarting, a connection lost) is written again for as long as
+   * the recipient's lease ({@link #OUTCOME_RETRY_MAX_MILLIS}): otherwise the recipient, delivered already, would be sent
+   * again once its lease expires. Writing again is safe: a row is only written while this node still holds the
+   * recipient's lease.
    */
   private void record(DeliveryOutcome o, OutcomeStore.Outcome row, int failures) {
     outcomes.record(row).onComplete(ar -> {
       if (ar.succeeded()) {
         metrics.outcome(o.disposition());
       }
-      if (ar.failed() && failures < OUTCOME_RETRIES && !stopping && transientFailure(ar.cause())) {
-        long delay = 1000L << failures;
-        LOG.warning("cannot record outcome of " + o.messageId() + " to " + o.recipient() + ", again in " + delay
-            + " ms: " + ar.cause().getMessage());
+      long delay = Math.min(OUTCOME_RETRY_MAX_MILLIS, 1000L << Math.min(failures, 20));
+      if (ar.failed() && !stopping && transientFailure(ar.cause())
+          && clock.millis() + delay <= o.at().toEpochMilli() + leaseMillis) {
+        if (failures == 0) { // once per outcome: an outage fails every one of them, again and again
+          LOG.warning("cannot record outcome of " + o.messageId() + " to " + o.recipient() + ", written again until "
+              + "it is (for delivery.leaseSeconds at most): " + ar.cause().getMessage());
+        }
         vertx.setTimer(delay, t -> record(o, row, failures + 1));
       } else if (ar.failed()) {
         LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient()

@@ -1,0 +1,108 @@
+package io.mailgate.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A TCP proxy to a server on this machine that can be cut: what is connected is closed and new connections are closed
+ * at once (a database failing over, a network partition that resets), until it is restored.
+ */
+public final class TcpProxy implements AutoCloseable {
+  private final ServerSocket server;
+  private final int upstreamPort;
+  private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "tcp-proxy");
+    t.setDaemon(true);
+    return t;
+  });
+  private final List<Socket> open = new CopyOnWriteArrayList<>();
+  private volatile boolean cut;
+
+  public TcpProxy(int upstreamPort) throws IOException {
+    this.upstreamPort = upstreamPort;
+    this.server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+    threads.submit(this::acceptLoop);
+  }
+
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  /** Closes every connection through the proxy, and each new one as it comes, until {@link #restore}. */
+  public void cut() {
+    cut = true;
+    for (Socket s : open) {
+      closeQuietly(s);
+    }
+    open.clear();
+  }
+
+  public void restore() {
+    cut = false;
+  }
+
+  private void acceptLoop() {
+    while (!server.isClosed()) {
+      Socket client;
+      try {
+        client = server.accept();
+      } catch (IOException e) {
+        return;
+      }
+      if (cut) {
+        closeQuietly(client);
+        continue;
+      }
+      try {
+        Socket upstream = new Socket(InetAddress.getLoopbackAddress(), upstreamPort);
+        open.add(client);
+        open.add(upstream);
+        threads.submit(() -> pump(client, upstream));
+        threads.submit(() -> pump(upstream, client));
+      } catch (IOException e) {
+        closeQuietly(client);
+      }
+    }
+  }
+
+  private void pump(Socket from, Socket to) {
+    byte[] buf = new byte[16384];
+    try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      int n;
+      while ((n = in.read(buf)) >= 0) {
+        out.write(buf, 0, n);
+        out.flush();
+      }
+    } catch (IOException e) {
+      // closed: the other direction ends too
+    } finally {
+      closeQuietly(from);
+      closeQuietly(to);
+      open.remove(from);
+      open.remove(to);
+    }
+  }
+
+  private static void closeQuietly(Socket s) {
+    try {
+      s.close();
+    } catch (IOException e) {
+      // closing
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    cut();
+    threads.shutdownNow();
+  }
+}
