@@ -552,11 +552,21 @@ public final class ApiVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * How long a stopping node lets the requests under way finish (a send arriving, its commit): cutting one would
+   * leave its client without the answer to a send that may be committed, which its SDK would send again.
+   */
+  static final long STOP_GRACE_SECONDS = 10;
+
+  /**
+   * Stops taking connections and requests, lets those under way finish (idle connections close at once, the others
+   * after their answer, {@link #STOP_GRACE_SECONDS} at most), then closes the pools their commits used.
+   */
   @Override
   public Future<?> stop() {
     Future<Void> smtp = submission == null ? Future.succeededFuture() : submission.close();
     Future<Void> smtpTls = submissionTls == null ? Future.succeededFuture() : submissionTls.close();
-    return Future.join(server.close(), smtp, smtpTls)
+    return Future.join(server.shutdown(STOP_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS), smtp, smtpTls)
         .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close()));
   }
 

@@ -181,6 +181,20 @@ public final class TestNode implements AutoCloseable {
   }
 
   /** An HTTP request signed with SigV4 for service ses, like the SDK would send it. */
+  /** The request signed with SigV4 (its headers then carry the signature), to be sent by any client. */
+  public SignedRequest sign(String method, String path, byte[] body, Map<String, String> headers, String accessKey,
+      String secret) {
+    SdkHttpRequest.Builder req = SdkHttpRequest.builder().method(SdkHttpMethod.fromValue(method))
+        .uri(endpoint().resolve(path));
+    headers.forEach(req::putHeader);
+    return AwsV4HttpSigner.create().sign(r -> r
+        .identity(AwsCredentialsIdentity.create(accessKey, secret))
+        .request(req.build())
+        .payload(() -> new ByteArrayInputStream(body))
+        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "ses")
+        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"));
+  }
+
   public HttpResponse<String> signed(String method, String path, String body, Map<String, String> headers) {
     return signed(method, path, body, headers, ACCESS_KEY, SECRET);
   }
@@ -188,15 +202,7 @@ public final class TestNode implements AutoCloseable {
   public HttpResponse<String> signed(String method, String path, String body, Map<String, String> headers,
       String accessKey, String secret) {
     byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-    SdkHttpRequest.Builder req = SdkHttpRequest.builder().method(SdkHttpMethod.fromValue(method))
-        .uri(endpoint().resolve(path));
-    headers.forEach(req::putHeader);
-    SignedRequest signed = AwsV4HttpSigner.create().sign(r -> r
-        .identity(AwsCredentialsIdentity.create(accessKey, secret))
-        .request(req.build())
-        .payload(() -> new ByteArrayInputStream(bytes))
-        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "ses")
-        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"));
+    SignedRequest signed = sign(method, path, bytes, headers, accessKey, secret);
     HttpRequest.Builder b = HttpRequest.newBuilder(signed.request().getUri())
         .method(method, bytes.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
     signed.request().headers().forEach((name, values) -> {
