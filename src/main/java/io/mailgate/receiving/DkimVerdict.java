@@ -5,23 +5,35 @@ import io.mailgate.delivery.dns.DnsResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
+import java.lang.reflect.Proxy;
+import java.net.IDN;
+import java.security.interfaces.RSAPublicKey;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.james.jdkim.DKIMVerifier;
+import org.apache.james.jdkim.api.PublicKeyRecord;
+import org.apache.james.jdkim.api.PublicKeyRecordRetriever;
 import org.apache.james.jdkim.api.SignatureRecord;
-import org.apache.james.jdkim.exceptions.FailException;
 import org.apache.james.jdkim.exceptions.PermFailException;
 import org.apache.james.jdkim.exceptions.TempFailException;
 
 /**
  * The {@code dkimVerdict} of a received message, as SES reports it: PASS when a DKIM signature of the message
- * verifies, FAIL when it has signatures and none does, GRAY when it has none, PROCESSING_FAILED when a key could not
- * be looked up (DNS unavailable). Keys come from the node's DNS resolver (asynchronous, cached); the verification
- * itself (jDKIM: canonicalization, hashing, RSA) runs on a worker thread. With the verdict come the {@code d=}
- * domains of the signatures that verified: DMARC aligns the From domain with them ({@link DmarcVerdict}).
+ * verifies, FAIL when it has signatures and none does, GRAY when it has none, PROCESSING_FAILED when none verifies and
+ * a key could not be looked up (DNS unavailable). Keys come from the node's DNS resolver (asynchronous, cached); the
+ * verification itself (jDKIM: canonicalization, hashing, RSA) runs on a worker thread. With the verdict come the
+ * {@code d=} domains of the signatures that verified (DMARC aligns the From domain with them, {@link DmarcVerdict}) and
+ * those whose keys could not be looked up (only they make DMARC unsure).
+ *
+ * <p>Only the first {@link #MAX_SIGNATURES} DKIM-Signature fields are verified: jDKIM hashes the body once per
+ * signature, so a thousand copies of one valid signature on a 10 MB message would cost 10 GB of hashing. RFC 8301:
+ * {@code rsa-sha1} and RSA keys shorter than 1,024 bits do not verify. A signature time ({@code t=}) up to 15 minutes
+ * ahead is the signer's clock, not a failure (jDKIM would refuse a second ahead).
  */
 public final class DkimVerdict {
   public static final String PASS = "PASS";
@@ -30,19 +42,25 @@ public final class DkimVerdict {
   public static final String PROCESSING_FAILED = "PROCESSING_FAILED";
   /** Signatures looked at, at most: a message with more is judged on its first ones. */
   static final int MAX_SIGNATURES = 5;
+  /** How far ahead of this node's clock a signature's time may be. */
+  static final long CLOCK_SKEW_SECONDS = 15 * 60;
+  /** RFC 8301 3.2: shorter RSA keys do not verify. */
+  static final int MIN_RSA_BITS = 1024;
 
   /**
-   * A verdict and the signing domains ({@code d=}, lower case) of the signatures that verified.
+   * A verdict, the signing domains ({@code d=}, lower case, A-labels) of the signatures that verified, and those of
+   * the signatures whose keys could not be looked up.
    *
    * @param status PASS, FAIL, GRAY or PROCESSING_FAILED
    */
-  public record Result(String status, List<String> passingDomains) {
+  public record Result(String status, List<String> passingDomains, List<String> unavailableDomains) {
     public Result {
       passingDomains = List.copyOf(passingDomains);
+      unavailableDomains = List.copyOf(unavailableDomains);
     }
 
     static Result of(String status) {
-      return new Result(status, List.of());
+      return new Result(status, List.of(), List.of());
     }
   }
 
@@ -57,8 +75,10 @@ public final class DkimVerdict {
   /** The verdict on {@code message} (as received). */
   public Future<Result> of(byte[] message) {
     List<String> keyNames;
+    byte[] verified;
     try {
       keyNames = keyNames(message);
+      verified = ReceivedHeaders.withoutFieldsAfter(message, "DKIM-Signature", MAX_SIGNATURES);
     } catch (ReceivedHeaders.TooLong e) {
       return Future.succeededFuture(Result.of(PROCESSING_FAILED));
     }
@@ -71,48 +91,115 @@ public final class DkimVerdict {
       Map<String, DnsAnswer<String>> keys = new HashMap<>();
       for (int i = 0; i < keyNames.size(); i++) {
         Future<DnsAnswer<String>> f = lookups.get(i);
-        keys.put(keyNames.get(i), f.succeeded() ? f.result() : new DnsAnswer.Unavailable<>(keyNames.get(i),
-            String.valueOf(f.cause())));
+        if (f.succeeded()) {
+          keys.put(keyNames.get(i), f.result());
+        } else if (!(f.cause() instanceof IllegalArgumentException)) {
+          // not a domain name (d=bad!.example): no key there, a permanent failure; anything else: DNS failed
+          keys.put(keyNames.get(i), new DnsAnswer.Unavailable<>(keyNames.get(i), String.valueOf(f.cause())));
+        }
       }
-      return vertx.executeBlocking(() -> verify(message, keys), false);
+      return vertx.executeBlocking(() -> verify(verified, keys, Instant.now()), false);
     });
   }
 
-  static Result verify(byte[] message, Map<String, DnsAnswer<String>> keys) {
-    DKIMVerifier verifier = new DKIMVerifier((method, selector, domain) -> {
-      String name = (selector + "._domainkey." + domain).toLowerCase(Locale.ROOT);
+  static Result verify(byte[] message, Map<String, DnsAnswer<String>> keys, Instant now) {
+    List<String> unavailable = new ArrayList<>();
+    DKIMVerifier verifier = new Verifier((method, selector, domain) -> {
+      String name = (selector + "._domainkey." + domain(domain.toString())).toLowerCase(Locale.ROOT);
       DnsAnswer<String> answer = keys.get(name);
       if (answer instanceof DnsAnswer.Unavailable<String> u) {
+        unavailable.add(domain(domain.toString()));
         throw new TempFailException("no answer for " + name + ": " + u.reason());
       }
       if (answer == null || answer.records().isEmpty()) {
         throw new PermFailException("no key at " + name);
       }
       return answer.records();
-    });
+    }, now);
+    List<SignatureRecord> valid;
     try {
-      List<SignatureRecord> valid = verifier.verify(new ByteArrayInputStream(message));
-      if (valid == null || valid.isEmpty()) {
-        return Result.of(FAIL);
-      }
-      return new Result(PASS, valid.stream().map(r -> r.getDToken().toString().toLowerCase(Locale.ROOT)).distinct()
-          .toList());
-    } catch (TempFailException e) {
-      return Result.of(PROCESSING_FAILED);
-    } catch (FailException e) {
-      return Result.of(FAIL);
+      valid = verifier.verify(new ByteArrayInputStream(message));
     } catch (Exception e) {
-      return Result.of(FAIL); // a signature jDKIM cannot read (bad base64, unknown algorithm): it does not verify
+      // FailException, or a signature jDKIM cannot read (bad base64, unknown algorithm): it does not verify
+      valid = null;
+    }
+    List<String> passing = valid == null ? List.of() : valid.stream()
+        .filter(r -> !isSha1(r)) // RFC 8301 3.1
+        .map(r -> domain(r.getDToken().toString())).distinct().toList();
+    if (!passing.isEmpty()) {
+      return new Result(PASS, passing, List.copyOf(new LinkedHashSet<>(unavailable)));
+    }
+    // jDKIM reports several failures as one permanent failure: a key that could not be looked up still makes the
+    // verdict unknown rather than FAIL
+    return unavailable.isEmpty() ? Result.of(FAIL)
+        : new Result(PROCESSING_FAILED, List.of(), List.copyOf(new LinkedHashSet<>(unavailable)));
+  }
+
+  private static boolean isSha1(SignatureRecord r) {
+    String method = String.valueOf(r.getHashMethod()).toLowerCase(Locale.ROOT);
+    String algo = String.valueOf(r.getHashAlgo()).toLowerCase(Locale.ROOT).replace("-", "");
+    return method.equals("sha1") || algo.equals("sha1");
+  }
+
+  /** A signing domain as DMARC compares it: lower case, in A-labels ({@code d=bücher.example} too). */
+  static String domain(String d) {
+    String lower = d.strip().toLowerCase(Locale.ROOT);
+    try {
+      return IDN.toASCII(lower, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      return lower;
     }
   }
 
-  /** The DNS names of the keys the message's DKIM-Signature fields name ({@code s._domainkey.d}), lower-cased. */
+  /** jDKIM with RFC 8301's key size, and a signature time a little ahead of this node's clock taken as now. */
+  private static final class Verifier extends DKIMVerifier {
+    private final Instant now;
+
+    Verifier(PublicKeyRecordRetriever keys, Instant now) {
+      super(keys);
+      this.now = now;
+    }
+
+    @Override
+    public PublicKeyRecord publicKeySelector(List<String> records) throws PermFailException {
+      PublicKeyRecord key = super.publicKeySelector(records);
+      if (key.getPublicKey() instanceof RSAPublicKey rsa && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
+        throw new PermFailException("RSA key of " + rsa.getModulus().bitLength() + " bits: shorter than "
+            + MIN_RSA_BITS + " (RFC 8301)");
+      }
+      return key;
+    }
+
+    @Override
+    public SignatureRecord newSignatureRecord(String record) {
+      SignatureRecord signature = super.newSignatureRecord(record);
+      Long t = signature.getSignatureTimestamp();
+      if (t == null || t <= now.getEpochSecond() || t > now.getEpochSecond() + CLOCK_SKEW_SECONDS) {
+        return signature;
+      }
+      // ahead by less than the skew allowed: jDKIM, which refuses any time ahead of its clock, sees none
+      return (SignatureRecord) Proxy.newProxyInstance(SignatureRecord.class.getClassLoader(),
+          new Class<?>[] {SignatureRecord.class}, (proxy, method, args) -> {
+            if (method.getName().equals("getSignatureTimestamp")) {
+              return null;
+            }
+            try {
+              return method.invoke(signature, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+              throw e.getCause();
+            }
+          });
+    }
+  }
+
+  /**
+   * The DNS names of the keys the message's first {@link #MAX_SIGNATURES} DKIM-Signature fields name
+   * ({@code s._domainkey.d}), lower-cased, once each.
+   */
   static List<String> keyNames(byte[] message) {
     List<String> names = new ArrayList<>();
-    for (String signature : ReceivedHeaders.values(message, "DKIM-Signature")) {
-      if (names.size() >= MAX_SIGNATURES) {
-        break;
-      }
+    List<String> signatures = ReceivedHeaders.values(message, "DKIM-Signature");
+    for (String signature : signatures.subList(0, Math.min(MAX_SIGNATURES, signatures.size()))) {
       String domain = null;
       String selector = null;
       for (String tag : signature.split(";")) {
@@ -124,7 +211,7 @@ public final class DkimVerdict {
         }
       }
       if (domain != null && selector != null && !domain.isEmpty() && !selector.isEmpty()) {
-        String name = (selector + "._domainkey." + domain).toLowerCase(Locale.ROOT);
+        String name = (selector + "._domainkey." + domain(domain)).toLowerCase(Locale.ROOT);
         if (!names.contains(name) && name.length() <= 253) {
           names.add(name);
         }

@@ -64,10 +64,30 @@ public final class DmarcVerdict {
   }
 
   /**
+   * What SPF and DKIM could not check (DNS failed): SPF's MAIL FROM domain when it is TEMPERROR, the {@code d=} domains
+   * of the signatures whose keys could not be looked up, or {@code anything} (a check that ran out of time, or broke).
+   * Only what could have aligned with an author domain makes that domain's failure uncertain: a spoofer's own
+   * unaligned domain whose DNS fails (or a junk signature of theirs) must not turn a FAIL into PROCESSING_FAILED.
+   */
+  public record Unsure(String spfDomain, List<String> dkimDomains, boolean anything) {
+    public static final Unsure NOTHING = new Unsure(null, List.of(), false);
+    public static final Unsure ANYTHING = new Unsure(null, List.of(), true);
+
+    public Unsure {
+      dkimDomains = List.copyOf(dkimDomains);
+    }
+
+    boolean couldAlign(String author, Policy policy) {
+      return anything || (spfDomain != null && aligned(author, spfDomain, policy.strictSpf()))
+          || dkimDomains.stream().anyMatch(d -> aligned(author, d, policy.strictDkim()));
+    }
+  }
+
+  /**
    * The verdict on {@code message}: {@link #discover}, then {@link #judge}. Never fails.
    */
   public Future<Verdict> of(byte[] message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
-      boolean unsure) {
+      Unsure unsure) {
     return discover(message).map(policies -> judge(policies, mailFromDomain, spfPassed, dkimDomains, unsure));
   }
 
@@ -98,12 +118,12 @@ public final class DmarcVerdict {
 
   /**
    * The verdict, from what the From domains publish and what SPF and DKIM authenticated: SPF's result for
-   * {@code mailFromDomain} passed or not, DKIM signatures of {@code dkimDomains} verified; {@code unsure} when SPF or
-   * DKIM could not be checked (DNS failed): then a message that nothing aligns for is PROCESSING_FAILED, not a FAIL
-   * the sender's DNS provider caused.
+   * {@code mailFromDomain} passed or not, DKIM signatures of {@code dkimDomains} verified; {@code unsure}: what SPF
+   * or DKIM could not check (DNS failed). An author domain that nothing aligns for is PROCESSING_FAILED when what
+   * could not be checked could have aligned with it, not a FAIL the sender's DNS provider caused; FAIL otherwise.
    */
   public static Verdict judge(Policies policies, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
-      boolean unsure) {
+      Unsure unsure) {
     if (policies.unreadable()) {
       return Verdict.PROCESSING_FAILED;
     }
@@ -130,7 +150,7 @@ public final class DmarcVerdict {
 
   /** One author domain's verdict. */
   private static Verdict verdict(String author, Discovered found, String spfDomain, List<String> dkimDomains,
-      boolean unsure) {
+      Unsure unsure) {
     if (found.records() == null) {
       return Verdict.PROCESSING_FAILED;
     }
@@ -144,7 +164,7 @@ public final class DmarcVerdict {
     if (spfAligned || dkimAligned) {
       return Verdict.PASS;
     }
-    if (unsure) {
+    if (unsure.couldAlign(author, policy)) {
       return Verdict.PROCESSING_FAILED;
     }
     boolean subdomain = !found.domain().equals(author);

@@ -70,6 +70,57 @@ final class ReceivedHeaders {
     return fields.stream().map(StringBuilder::toString).toList();
   }
 
+  /**
+   * The message without the fields named {@code name} (any case) after the first {@code keep} of them, each with its
+   * continuation lines and line endings; the message itself when it has no more than that. Fields are found as
+   * {@link #values} finds them.
+   *
+   * @throws TooLong when the header section does not end within {@link #MAX_HEADER_BYTES}
+   */
+  static byte[] withoutFieldsAfter(byte[] message, String name, int keep) {
+    java.io.ByteArrayOutputStream out = null;
+    int seen = 0;
+    boolean anyField = false;
+    boolean dropping = false;
+    int copied = 0; // message[copied, start) is still to be copied when out is in use
+    int start = 0;
+    while (start < message.length) {
+      int end = start;
+      while (end < message.length && message[end] != '\n' && message[end] != '\r') {
+        end++;
+      }
+      if (end > MAX_HEADER_BYTES) {
+        throw new TooLong();
+      }
+      if (end == start) {
+        break;
+      }
+      int next = end + (end + 1 < message.length && message[end] == '\r' && message[end + 1] == '\n' ? 2
+          : end < message.length ? 1 : 0);
+      boolean continuation = anyField && (message[start] == ' ' || message[start] == '\t');
+      if (!continuation) {
+        anyField = true;
+        String line = new String(message, start, end - start, StandardCharsets.UTF_8);
+        int colon = line.indexOf(':');
+        boolean named = colon > 0 && fieldName(line.substring(0, colon)).equalsIgnoreCase(name);
+        dropping = named && ++seen > keep;
+      }
+      if (dropping) {
+        if (out == null) {
+          out = new java.io.ByteArrayOutputStream(message.length);
+        }
+        out.write(message, copied, start - copied);
+        copied = next;
+      }
+      start = next;
+    }
+    if (out == null) {
+      return message;
+    }
+    out.write(message, copied, message.length - copied);
+    return out.toByteArray();
+  }
+
   /** A field name without the space and comments a lenient reader passes over. */
   private static String fieldName(String raw) {
     StringBuilder out = new StringBuilder(raw.length());

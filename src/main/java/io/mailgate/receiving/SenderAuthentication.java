@@ -6,6 +6,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -62,8 +63,8 @@ public final class SenderAuthentication {
         dmarcVerdict = DmarcVerdict.judge(policies.result(),
             SpfVerdict.mailFromDomain(envelope.reversePath(), envelope.heloName()),
             spfResult.result() == SpfVerdict.Result.PASS, dkimResult.result().passingDomains(),
-            spfResult.result() == SpfVerdict.Result.TEMPERROR
-                || dkimResult.result().status().equals(DkimVerdict.PROCESSING_FAILED));
+            unsure(spfResult.result(), SpfVerdict.mailFromDomain(envelope.reversePath(), envelope.heloName()),
+                dkimResult.result()));
       } catch (RuntimeException e) {
         dmarcVerdict = DmarcVerdict.Verdict.PROCESSING_FAILED; // a bug in a check must not fail the message
       }
@@ -81,6 +82,16 @@ public final class SenderAuthentication {
           DkimVerdict.Result.of(DkimVerdict.PROCESSING_FAILED), DmarcVerdict.Verdict.PROCESSING_FAILED));
     });
     return answer.future();
+  }
+
+  /**
+   * What SPF and DKIM could not check: the MAIL FROM domain when SPF is TEMPERROR; the signing domains whose keys could
+   * not be looked up, or anything when DKIM could not be checked at all (out of time, a header section too long).
+   */
+  static DmarcVerdict.Unsure unsure(SpfVerdict.Result spf, String mailFromDomain, DkimVerdict.Result dkim) {
+    boolean dkimUnsure = dkim.status().equals(DkimVerdict.PROCESSING_FAILED);
+    return new DmarcVerdict.Unsure(spf == SpfVerdict.Result.TEMPERROR ? mailFromDomain : null,
+        dkimUnsure ? dkim.unavailableDomains() : List.of(), dkimUnsure && dkim.unavailableDomains().isEmpty());
   }
 
   /** What {@code check} returns, or a failed future when it throws: a bug in a check must not fail the message. */

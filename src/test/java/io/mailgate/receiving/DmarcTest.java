@@ -47,11 +47,11 @@ class DmarcTest {
 
   private Verdict verdict(String from, String mailFromDomain, boolean spfPassed, List<String> dkimDomains) {
     return verdict("From: " + from + "\r\nTo: x@inbox.example\r\nSubject: s\r\n\r\nbody\r\n", mailFromDomain,
-        spfPassed, dkimDomains, false);
+        spfPassed, dkimDomains, DmarcVerdict.Unsure.NOTHING);
   }
 
   private Verdict verdict(String message, String mailFromDomain, boolean spfPassed, List<String> dkimDomains,
-      boolean unsure) {
+      DmarcVerdict.Unsure unsure) {
     Promise<Verdict> result = Promise.promise();
     context.runOnContext(v -> dmarc.of(message.getBytes(StandardCharsets.UTF_8), mailFromDomain, spfPassed,
         dkimDomains, unsure).onComplete(result));
@@ -151,23 +151,44 @@ class DmarcTest {
   void aMalformedHeaderLineDoesNotHideTheFromDomain() {
     dns.txt("_dmarc.bank.example", "v=DMARC1; p=reject");
     assertEquals(fail("reject"), verdict("From: ceo@bank.example\r\nX Bad: 1\r\nSubject: s\r\n\r\nbody\r\n",
-        "spoofer.example", true, List.of(), false), "a line that is no header field");
+        "spoofer.example", true, List.of(), DmarcVerdict.Unsure.NOTHING), "a line that is no header field");
     assertEquals(fail("reject"), verdict("Subject: s\r\nFrom : ceo@bank.example\r\n\r\nbody\r\n",
-        "spoofer.example", true, List.of(), false), "RFC 5322's obsolete From :");
+        "spoofer.example", true, List.of(), DmarcVerdict.Unsure.NOTHING), "RFC 5322's obsolete From :");
     assertEquals(fail("reject"), verdict("Subject: s\r\nFrom: \"The CEO\"\r\n <ceo@bank.example>\r\n\r\n"
-        + "From: not@header.example\r\n", "spoofer.example", true, List.of(), false),
+        + "From: not@header.example\r\n", "spoofer.example", true, List.of(), DmarcVerdict.Unsure.NOTHING),
         "folded, and only the header section");
   }
 
   @Test
-  void nothingAlignedAfterADnsFailureIsProcessingFailedNotFail() {
+  void nothingAlignedAfterADnsFailureOfWhatCouldAlignIsProcessingFailedNotFail() {
     dns.txt("_dmarc.brand.example", "v=DMARC1; p=reject");
     String message = "From: a@brand.example\r\n\r\nbody\r\n";
-    assertEquals(Verdict.PROCESSING_FAILED, verdict(message, "esp.example", false, List.of(), true));
-    assertEquals(Verdict.PASS, verdict(message, "esp.example", false, List.of("brand.example"), true),
+    DmarcVerdict.Unsure brandKey = new DmarcVerdict.Unsure(null, List.of("mail.brand.example"), false);
+    assertEquals(Verdict.PROCESSING_FAILED, verdict(message, "esp.example", false, List.of(), brandKey),
+        "the brand's own key could not be looked up");
+    assertEquals(Verdict.PROCESSING_FAILED, verdict(message, "brand.example", false, List.of(),
+        new DmarcVerdict.Unsure("bounces.brand.example", List.of(), false)), "the brand's SPF is TEMPERROR");
+    assertEquals(Verdict.PROCESSING_FAILED, verdict(message, "esp.example", false, List.of(),
+        DmarcVerdict.Unsure.ANYTHING), "DKIM could not be checked at all");
+    assertEquals(Verdict.PASS, verdict(message, "esp.example", false, List.of("brand.example"), brandKey),
         "what passed still passes");
-    assertEquals(Verdict.GRAY, verdict("From: a@nothing.example\r\n\r\n", "esp.example", false, List.of(), true),
-        "no policy: nothing to fail");
+    assertEquals(Verdict.GRAY, verdict("From: a@nothing.example\r\n\r\n", "esp.example", false, List.of(),
+        DmarcVerdict.Unsure.ANYTHING), "no policy: nothing to fail");
+  }
+
+  @Test
+  void aDnsFailureOfWhatCouldNotAlignAnywayIsNoExcuse() {
+    dns.txt("_dmarc.bank.example", "v=DMARC1; p=reject");
+    String message = "From: ceo@bank.example\r\n\r\nbody\r\n";
+    // the spoofer's own domains: their name servers, or their junk signature's, fail on purpose
+    assertEquals(fail("reject"), verdict(message, "ok.attacker.example", true, List.of(),
+        new DmarcVerdict.Unsure(null, List.of("attacker.example"), false)));
+    assertEquals(fail("reject"), verdict(message, "attacker.example", false, List.of(),
+        new DmarcVerdict.Unsure("attacker.example", List.of(), false)));
+    dns.txt("_dmarc.strict.example", "v=DMARC1; p=quarantine; adkim=s");
+    assertEquals(fail("quarantine"), verdict("From: a@strict.example\r\n\r\n", "x.example", false, List.of(),
+        new DmarcVerdict.Unsure(null, List.of("sub.strict.example"), false)), "strict alignment: a subdomain's key "
+        + "could not have aligned");
   }
 
   @Test
