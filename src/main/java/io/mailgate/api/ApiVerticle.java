@@ -404,7 +404,7 @@ public final class ApiVerticle extends VerticleBase {
         .setCompressionSupported(false));
     return limiter.start()
         .compose(v -> server.requestHandler(router).listen())
-        .compose(v -> startSubmission(new SmtpSubmission(accounts, sends, region,
+        .compose(v -> startSubmission(new SmtpSubmission(vertx, accounts, sends, region,
             io.mailgate.metrics.Metrics.of(vertx))));
   }
 
@@ -584,6 +584,7 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxRecipients(config.get(MailgateConfig.SEND_MAX_RECIPIENTS))
         .setAuthEnabled(true)
         .setAuthRequired(true)
+        .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT))
         .setPlainTextAuthAllowed(config.get(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH));
     String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
     int tlsPort = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);

@@ -14,7 +14,11 @@ import io.mailgate.smtp.SessionInfo;
 import io.mailgate.smtp.SmtpReply;
 import io.mailgate.smtp.SmtpSessionHandler;
 import io.vertx.core.Future;
+import java.net.InetAddress;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -41,21 +45,65 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   private final SendService sends;
   private final String region;
 
-  public SmtpSubmission(AccountDirectory accounts, SendService sends, String region,
+  public SmtpSubmission(io.vertx.core.Vertx vertx, AccountDirectory accounts, SendService sends, String region,
       io.mailgate.metrics.Metrics metrics) {
+    this.failures = vertx.sharedData().getLocalMap("mailgate.smtp.authFailures");
     this.metrics = metrics;
     this.accounts = accounts;
     this.sends = sends;
     this.region = region;
   }
 
+  /** Failed logins one client address may make in {@link #FAILURE_WINDOW_MILLIS}, across its connections. */
+  static final int MAX_AUTH_FAILURES = 10;
+  static final long FAILURE_WINDOW_MILLIS = 10 * 60_000L;
+  /** Addresses whose failures are kept at most: beyond it, those whose window ended go. */
+  private static final int MAX_TRACKED = 10_000;
+
+  /** An address's failed logins: how many since {@code since}. */
+  private record Failures(int count, long since) implements io.vertx.core.shareddata.Shareable {}
+
+  /**
+   * Failed logins by client address (loopback excepted: a proxy in front would make every client one), shared by the
+   * node's event loops: a client's connections are spread over them.
+   */
+  private final io.vertx.core.shareddata.LocalMap<String, Failures> failures;
+
+  /**
+   * Checks the credentials: the key must be enabled, and the password derived from its secret for the node's region or
+   * any SES region. An address that failed {@link #MAX_AUTH_FAILURES} times within the window is answered 454 (try
+   * later) until the window ends, without a look at the keys: guessing is hopeless (the password is an HMAC of a 40
+   * character secret), but each new user name guessed would cost a database query, on the database the sends share.
+   */
   @Override
   public CompletionStage<Boolean> onAuth(
       SessionInfo session, String mechanism, String authzid, String username, String password) {
+    InetAddress client = session.remoteAddress() == null ? null : session.remoteAddress().getAddress();
+    String counted = client == null || client.isLoopbackAddress() ? null : client.getHostAddress();
+    long now = System.currentTimeMillis();
+    Failures failed = counted == null ? null : failures.get(counted);
+    if (failed != null && now - failed.since() < FAILURE_WINDOW_MILLIS && failed.count() >= MAX_AUTH_FAILURES) {
+      return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
+          + counted));
+    }
     return accounts.byAccessKey(username)
-        .map(key -> key.isPresent() && key.get().enabled()
-            && (authzid == null || authzid.isEmpty() || authzid.equals(username))
-            && SmtpCredentials.matches(password, key.get().secret(), region))
+        .map(key -> {
+          boolean ok = key.isPresent() && key.get().enabled()
+              && (authzid == null || authzid.isEmpty() || authzid.equals(username))
+              && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region);
+          if (!ok && counted != null) {
+            failures.compute(counted, (ip, f) -> f == null || now - f.since() >= FAILURE_WINDOW_MILLIS
+                ? new Failures(1, now) : new Failures(f.count() + 1, f.since()));
+            if (failures.size() > MAX_TRACKED) {
+              failures.keySet().forEach(ip -> failures.computeIfPresent(ip,
+                  (k, f) -> now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f));
+              if (failures.size() > MAX_TRACKED) {
+                failures.clear(); // that many addresses at once: memory first
+              }
+            }
+          }
+          return ok;
+        })
         .toCompletionStage();
   }
 

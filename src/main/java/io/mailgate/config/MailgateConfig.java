@@ -120,6 +120,9 @@ public final class MailgateConfig {
       "PEM certificate chain for STARTTLS on the submission port and for smtp.submissionTlsPort. Empty: no STARTTLS and no implicit TLS port.");
   public static final ConfigKey<String> SMTP_SUBMISSION_TLS_KEY = key("smtp.submissionTlsKey", String.class, "",
       "PEM private key of smtp.submissionTlsCert.");
+  public static final ConfigKey<Integer> SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT = key(
+      "smtp.submissionMaxConnectionsPerClient", Integer.class, 50,
+      "Connections one client IP address may hold open at once on the submission ports (loopback excepted), logged in or not; more are answered 421. Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
   public static final ConfigKey<Boolean> SMTP_SUBMISSION_PLAINTEXT_AUTH = key("smtp.submissionPlaintextAuth",
       Boolean.class, false, "Accept AUTH on submission connections without TLS (credentials in clear). start-dev turns "
           + "it on when no certificate is configured; otherwise AUTH needs STARTTLS.");

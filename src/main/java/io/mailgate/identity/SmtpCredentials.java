@@ -32,6 +32,28 @@ public final class SmtpCredentials {
     return Base64.getEncoder().encodeToString(versioned);
   }
 
+  /**
+   * The regions SES sends from, whose SMTP passwords are accepted too: a password derived for the region a team used
+   * SES in works against a node of another {@code region}, as the HTTP API accepts any region's signatures.
+   */
+  static final java.util.List<String> SES_REGIONS = java.util.List.of("us-east-1", "us-east-2", "us-west-1",
+      "us-west-2", "af-south-1", "ap-south-1", "ap-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+      "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-5", "ca-central-1", "ca-west-1",
+      "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1",
+      "il-central-1", "me-south-1", "me-central-1", "mx-central-1", "sa-east-1", "us-gov-east-1", "us-gov-west-1");
+
+  /** Whether {@code given} is the secret's SMTP password for {@code region} or for any SES region. */
+  public static boolean matchesAnyRegion(String given, String secretAccessKey, String region) {
+    if (matches(given, secretAccessKey, region)) {
+      return true;
+    }
+    boolean found = false;
+    for (String r : SES_REGIONS) {
+      found |= !r.equals(region) && matches(given, secretAccessKey, r); // every one: no timing by region
+    }
+    return found;
+  }
+
   /** Whether {@code given} is the SMTP password of the secret, compared in constant time. */
   public static boolean matches(String given, String secretAccessKey, String region) {
     if (given == null || secretAccessKey == null) {

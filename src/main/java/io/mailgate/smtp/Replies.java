@@ -45,6 +45,11 @@ final class Replies {
   static final SmtpReply UNKNOWN_COMMAND =
       new SmtpReply(500, "5.5.2", "Error: command not recognized");
   static final SmtpReply LINE_TOO_LONG = new SmtpReply(500, "5.5.2", "Error: line too long");
+  /** RFC 4954 4: an authentication exchange's line over the limit. */
+  static final SmtpReply AUTH_LINE_TOO_LONG =
+      new SmtpReply(500, "5.5.6", "Authentication Exchange line is too long");
+  static final SmtpReply TOO_MANY_JUNK_COMMANDS =
+      new SmtpReply(421, "4.7.0", "Error: too many commands without mail, closing connection");
   static final SmtpReply INVALID_UTF8 =
       new SmtpReply(501, "5.5.4", "Error: invalid UTF-8 in command");
   static final SmtpReply NOT_IMPLEMENTED =

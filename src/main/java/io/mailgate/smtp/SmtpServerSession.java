@@ -76,6 +76,9 @@ public final class SmtpServerSession {
   /** Recipients the handler refused since the session's last accepted message. */
   private int refusedRecipients;
   private int authFailures;
+  /** Commands that move no mail since the session's last accepted message ({@link #junk}). */
+  private int junkCommands;
+  static final int MAX_JUNK_COMMANDS = 100;
 
   private byte[] input = NO_BYTES;
   private int inputLength;
@@ -310,7 +313,7 @@ public final class SmtpServerSession {
         phase = Phase.COMMAND;
         loginUsername = null;
       }
-      protocolError(Replies.LINE_TOO_LONG);
+      protocolError(auth ? Replies.AUTH_LINE_TOO_LONG : Replies.LINE_TOO_LONG);
       return next;
     }
     int lineEnd = lf > pos && buf[lf - 1] == '\r' ? lf - 1 : lf;
@@ -373,27 +376,53 @@ public final class SmtpServerSession {
       case RCPT -> rcpt(args);
       case DATA -> data(args);
       case RSET -> {
-        if (!args.isBlank()) {
+        if (junk()) {
+          return;
+        } else if (!args.isBlank()) {
           protocolError(syntax("RSET"));
         } else {
           resetTransaction();
           reply(SmtpReply.OK);
         }
       }
-      case NOOP -> reply(SmtpReply.OK);
+      case NOOP -> {
+        if (!junk()) {
+          reply(SmtpReply.OK);
+        }
+      }
       case QUIT -> closeWith(Replies.BYE);
       case VRFY -> {
-        if (args.isBlank()) {
+        if (junk()) {
+          return;
+        } else if (args.isBlank()) {
           protocolError(syntax("VRFY address"));
         } else {
           reply(Replies.CANNOT_VRFY);
         }
       }
-      case HELP -> reply(Replies.HELP);
+      case HELP -> {
+        if (!junk()) {
+          reply(Replies.HELP);
+        }
+      }
       case STARTTLS -> startTls(args, moreInput);
       case AUTH -> auth(args);
       case EXPN, BDAT -> protocolError(Replies.NOT_IMPLEMENTED);
     }
+  }
+
+  /**
+   * Counts a command that moves no mail (RSET, NOOP, VRFY, HELP), as Postfix's {@code smtpd_junk_command_limit}: past
+   * {@link #MAX_JUNK_COMMANDS} of them since the session's last message, the session ends (421), and true is
+   * returned. They answer 250 and reset the command timeout, so without a limit a client that never logs in or sends
+   * could hold a connection slot for good.
+   */
+  private boolean junk() {
+    if (++junkCommands > MAX_JUNK_COMMANDS) {
+      closeWith(Replies.TOO_MANY_JUNK_COMMANDS);
+      return true;
+    }
+    return false;
   }
 
   private void refusedCommand(byte[] buf, int start, int end) {
@@ -590,6 +619,7 @@ public final class SmtpServerSession {
     }, (reply, error) -> {
       if (error == null && reply.isPositive()) {
         refusedRecipients = 0;
+        junkCommands = 0;
       }
       handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply);
     });
@@ -663,7 +693,7 @@ public final class SmtpServerSession {
           phase = Phase.AUTH_LOGIN_USERNAME;
           reply(Replies.AUTH_CHALLENGE_USERNAME);
         } else {
-          byte[] username = base64(initialResponse);
+          byte[] username = base64(initialResponse.equals("=") ? "" : initialResponse); // "=": empty (RFC 4954 4)
           if (username != null) {
             loginUsername = new String(username, StandardCharsets.UTF_8);
             phase = Phase.AUTH_LOGIN_PASSWORD;
@@ -804,7 +834,7 @@ public final class SmtpServerSession {
     if (phase == Phase.CLOSED) {
       return;
     }
-    if (error != null) {
+    if (error != null && !(error instanceof TemporaryRefusal)) {
       LOG.log(System.Logger.Level.WARNING, "SMTP handler failed in session " + info.id(), error);
     }
     try {

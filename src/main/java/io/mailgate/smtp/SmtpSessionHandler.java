@@ -43,7 +43,7 @@ public interface SmtpSessionHandler {
   /**
    * Check credentials from AUTH PLAIN or AUTH LOGIN. Only called when AUTH is enabled and allowed
    * on this connection. {@code true} accepts (235 2.7.0), {@code false} refuses (535 5.7.8), a
-   * failed stage is a temporary failure (454 4.7.0).
+   * failed stage is a temporary failure (454 4.7.0), logged unless it failed with {@link TemporaryRefusal}.
    *
    * @param mechanism {@code PLAIN} or {@code LOGIN}
    * @param authzid the authorization identity PLAIN may carry, or {@code null}

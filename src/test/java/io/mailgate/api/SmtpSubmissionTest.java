@@ -331,6 +331,72 @@ class SmtpSubmissionTest {
   }
 
   /** A plain SMTP client on a socket: commands, multi-line replies joined with '\n'. */
+  /** A team that used SES in another region derived its SMTP password for that region: it logs in as it did. */
+  @Test
+  void aPasswordDerivedForAnySesRegionLogsIn() throws IOException {
+    try (Session s = new Session(port)) {
+      s.command("EHLO client.test");
+      assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, "xx-nowhere-1"))
+          .startsWith("535"), "not a region SES sends from");
+      assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, "eu-west-1"))
+          .startsWith("235"));
+    }
+  }
+
+  /** An address other than loopback on this machine, to connect from as a client that is not the node's own. */
+  static String localAddress() throws IOException {
+    for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+      for (java.net.InetAddress a : java.util.Collections.list(nic.getInetAddresses())) {
+        if (nic.isUp() && a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
+          return a.getHostAddress();
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * One client address may hold a few connections at once, logged in or not, and after ten failed logins (across its
+   * connections) is told to try later, the right password too, without a look at the keys; loopback is not limited.
+   */
+  @Test
+  void oneClientAddressIsLimitedInConnectionsAndFailedLogins() throws IOException {
+    String local = localAddress();
+    org.junit.jupiter.api.Assumptions.assumeTrue(local != null, "no address but loopback to connect from");
+    try (RecordingSmtpServer sink = new RecordingSmtpServer();
+         TestNode open = TestNode.start(sink.url(), c -> c.with(MailgateConfig.SMTP_SUBMISSION_HOST, "0.0.0.0")
+             .with(MailgateConfig.SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT, 2))) {
+      int openPort = open.config().get(MailgateConfig.SMTP_SUBMISSION_PORT);
+      String password = SmtpCredentials.password(TestNode.SECRET, region);
+      try (Session first = new Session(new Socket(local, openPort));
+           Session second = new Session(new Socket(local, openPort))) {
+        try (Socket third = new Socket(local, openPort)) {
+          third.setSoTimeout(10_000);
+          String greeting = new BufferedReader(new InputStreamReader(third.getInputStream(),
+              StandardCharsets.ISO_8859_1)).readLine();
+          assertTrue(greeting.startsWith("421 4.7.0"), greeting);
+        }
+        first.command("EHLO client.test");
+        second.command("EHLO client.test");
+        for (int i = 0; i < 5; i++) {
+          assertTrue(first.login("AKIAGUESS" + i, "wrong").startsWith("535"));
+          assertTrue(second.login("AKIAGUESS" + (i + 5), "wrong").startsWith("535"));
+        }
+        String locked = first.login(TestNode.ACCESS_KEY, password);
+        assertTrue(locked.startsWith("454 4.7.0"), locked);
+      }
+      for (int round = 0; round < 2; round++) {
+        try (Session fromLoopback = new Session(openPort)) {
+          fromLoopback.command("EHLO client.test");
+          for (int i = 0; i < 6; i++) {
+            assertTrue(fromLoopback.login("AKIAGUESS" + i, "wrong").startsWith("535"));
+          }
+          assertTrue(fromLoopback.login(TestNode.ACCESS_KEY, password).startsWith("235"), "loopback is not counted");
+        }
+      }
+    }
+  }
+
   static final class Session implements AutoCloseable {
     private final Socket socket;
     private final BufferedReader in;

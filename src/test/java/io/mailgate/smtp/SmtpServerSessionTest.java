@@ -633,8 +633,42 @@ class SmtpServerSessionTest {
     assertEquals("535 5.7.8 Authentication credentials invalid\r\n",
         send(b64("\0alice\0" + "x".repeat(8000)) + "\r\n"));
     assertEquals("334 \r\n", send("AUTH PLAIN\r\n"));
-    assertEquals("500 5.5.2 Error: line too long\r\n", send("A".repeat(13_000) + "\r\n"));
+    assertEquals("500 5.5.6 Authentication Exchange line is too long\r\n", send("A".repeat(13_000) + "\r\n"));
     assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"), "a command again, not an AUTH response");
+  }
+
+  /** RFC 4954 section 4: "=" is an empty initial response, for LOGIN as for PLAIN. */
+  @Test
+  void anEmptyInitialResponseIsEqualsSign() {
+    start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true)
+        .setPlainTextAuthAllowed(true), handler);
+    transport.take();
+    send("EHLO c\r\n");
+    assertEquals("334 UGFzc3dvcmQ6\r\n", send("AUTH LOGIN =\r\n"), "the password is asked for next");
+  }
+
+  /**
+   * Commands that move no mail are limited, as Postfix's smtpd_junk_command_limit: a client that never logs in nor
+   * sends cannot hold its connection for good with a NOOP every few minutes. A message accepted starts the count
+   * again.
+   */
+  @Test
+  void tooManyCommandsWithoutMailEndTheSession() {
+    start();
+    ehlo();
+    for (int i = 0; i < 50; i++) {
+      assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"));
+      assertEquals("250 2.0.0 Ok\r\n", send("RSET\r\n"));
+    }
+    send("MAIL FROM:<a@x.test>\r\n");
+    send("RCPT TO:<b@y.test>\r\n");
+    send("DATA\r\n");
+    assertTrue(send("Subject: s\r\n\r\nbody\r\n.\r\n").startsWith("250"));
+    for (int i = 0; i < 100; i++) {
+      assertTrue(send(i % 3 == 0 ? "HELP\r\n" : i % 3 == 1 ? "NOOP\r\n" : "VRFY x\r\n").startsWith("2"));
+    }
+    assertEquals("421 4.7.0 Error: too many commands without mail, closing connection\r\n", send("NOOP\r\n"));
+    assertTrue(transport.closed);
   }
 
   /** RFC 1870 allows 20 digits: a SIZE beyond what a long holds is too big, not a syntax error. */

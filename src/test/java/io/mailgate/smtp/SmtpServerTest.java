@@ -335,11 +335,12 @@ class SmtpServerTest {
     SmtpTestClient client = greeted(server);
     client.pauseReading();
     int commands = 1_000_000;
-    client.sendInBackground("NOOP\r\n".repeat(commands));
+    // (HELO rather than NOOP, which is limited to 100 without mail)
+    client.sendInBackground("HELO c\r\n".repeat(commands));
     // more than the socket buffers hold: the server must stop reading once its replies pile up
     waitUntil(() -> server.pausedConnections() == 1);
     client.resumeReading();
-    client.expectRepeated("250 2.0.0 Ok\r\n", commands);
+    client.expectRepeated("250 mx.test\r\n", commands);
     assertEquals(0, server.pausedConnections());
     client.send("QUIT\r\n").expect("221 2.0.0 Bye\r\n");
   }
