@@ -67,7 +67,8 @@ final class Admin {
     Pool pool = Database.pool(vertx, config, 1);
     try {
       Accounts accounts = new Accounts(pool, secrets);
-      Future<String> result = Migrations.apply(pool).compose(n -> dispatch(accounts, new SuppressionStore(vertx, pool,
+      Future<String> result = Migrations.apply(pool).compose(n -> opens(pool, secrets)).compose(n -> dispatch(accounts,
+          new SuppressionStore(vertx, pool,
           config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0), new WebhookSigner(secrets), config, args));
       System.out.println(result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
       return 0;
@@ -87,6 +88,25 @@ final class Admin {
     }
   }
 
+  /**
+   * Fails unless the master key opens the database's secrets (the oldest access key's): an admin command run without
+   * the nodes' key (falling back to start-dev's) or with another must not store secrets the nodes cannot read.
+   */
+  static Future<Void> opens(Pool pool, SecretBox secrets) {
+    return pool.query("SELECT access_key_id, secret FROM access_keys ORDER BY created_at LIMIT 1").execute()
+        .compose(rows -> {
+          for (io.vertx.sqlclient.Row r : rows) {
+            try {
+              secrets.decryptString(r.getBuffer(1).getBytes(), r.getString(0));
+            } catch (RuntimeException e) {
+              return Future.failedFuture("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) does not open this "
+                  + "database's secrets: set it as the nodes have it");
+            }
+          }
+          return Future.succeededFuture();
+        });
+  }
+
   private static Future<String> dispatch(Accounts accounts, SuppressionStore suppressions, WebhookSigner webhooks,
       MailgateConfig config,
       String[] args) {
@@ -96,7 +116,7 @@ final class Admin {
     switch (what.strip()) {
       case "account create": {
         String name = positional(rest, "account name");
-        boolean production = flags.containsKey("production");
+        boolean production = Boolean.TRUE.equals(bool(flags, "production"));
         double rate = number(flags, "max-send-rate", config.get(MailgateConfig.ACCOUNTS_DEFAULT_MAX_SEND_RATE), Double::parseDouble);
         long quota = number(flags, "max-24-hour-send", config.get(MailgateConfig.ACCOUNTS_DEFAULT_MAX_24_HOUR_SEND), Long::parseLong);
         return accounts.create(name, rate, quota, production).map(k -> "account " + k.accountId() + " created ("

@@ -107,6 +107,34 @@ class AdminTest {
   }
 
   @Test
+  void productionFalseIsTheSandbox() {
+    Run sandboxed = admin("account", "create", "team-s", "--production", "false");
+    assertEquals(0, sandboxed.code(), sandboxed.err());
+    assertTrue(sandboxed.out().contains("(sandbox)"), sandboxed.out());
+    Run production = admin("account", "create", "team-p", "--production");
+    assertTrue(production.out().contains("(production)"), production.out());
+  }
+
+  /** Run without the nodes' master key (start-dev's is the fallback), the command refuses to touch their secrets. */
+  @Test
+  void anotherMasterKeyThanTheNodesIsRefused() {
+    assertEquals(0, admin("account", "create", "team-k").code());
+    MailgateConfig withoutKey = MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg);
+    PrintStream err = System.err;
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    int code;
+    try {
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      code = Admin.run(withoutKey, new String[] {"admin", "key", "list"});
+    } finally {
+      System.setErr(err);
+    }
+    assertEquals(1, code);
+    assertTrue(e.toString(StandardCharsets.UTF_8).contains("does not open this database's secrets"), e.toString());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM access_keys"), "nothing written");
+  }
+
+  @Test
   void webhookSecretsArePrintedAndRotated() {
     Run created = admin("account", "create", "hooks");
     Matcher m = Pattern.compile("account (\\d{12}) created").matcher(created.out());

@@ -35,14 +35,21 @@ public record ConfigKey<T>(String path, Class<T> type, T defaultValue, String de
       if (type == String.class) {
         return type.cast(raw.toString());
       }
+      // numbers: whole where whole, in range (3000000000 is no int, 1.5 no count), finite, never negative
       if (type == Integer.class) {
-        return type.cast(raw instanceof Number n ? n.intValue() : Integer.parseInt(raw.toString().trim()));
+        return type.cast(atLeastZero(raw instanceof Integer i ? i
+            : new java.math.BigDecimal(raw.toString().trim()).intValueExact()));
       }
       if (type == Long.class) {
-        return type.cast(raw instanceof Number n ? n.longValue() : Long.parseLong(raw.toString().trim()));
+        return type.cast(atLeastZero(raw instanceof Long l ? l : raw instanceof Integer i ? (long) i
+            : new java.math.BigDecimal(raw.toString().trim()).longValueExact()));
       }
       if (type == Double.class) {
-        return type.cast(raw instanceof Number n ? n.doubleValue() : Double.parseDouble(raw.toString().trim()));
+        double d = raw instanceof Number n ? n.doubleValue() : Double.parseDouble(raw.toString().trim());
+        if (!Double.isFinite(d)) {
+          throw new IllegalArgumentException("not a finite number");
+        }
+        return type.cast(atLeastZero(d));
       }
       if (type == Boolean.class) {
         if (raw instanceof Boolean b) {
@@ -59,8 +66,16 @@ public record ConfigKey<T>(String path, Class<T> type, T defaultValue, String de
       }
     } catch (RuntimeException e) {
       throw new ConfigException(
-          "invalid value for " + path + " (" + envName() + "): '" + raw + "' is not a " + type.getSimpleName(), e);
+          "invalid value for " + path + " (" + envName() + "): '" + raw + "' is not a " + type.getSimpleName()
+              + (type == String.class || type == Boolean.class ? "" : " of 0 or more"), e);
     }
     throw new IllegalStateException("unsupported config type " + type);
+  }
+
+  private static <N extends Number> N atLeastZero(N n) {
+    if (n.doubleValue() < 0) {
+      throw new IllegalArgumentException("negative");
+    }
+    return n;
   }
 }

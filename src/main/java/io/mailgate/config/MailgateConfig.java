@@ -7,9 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.logging.Logger;
 
 /**
  * The one typed configuration schema. Every key has a default and a description; values come from
@@ -19,6 +22,7 @@ import java.util.Map;
  */
 public final class MailgateConfig {
 
+  private static final Logger LOG = Logger.getLogger(MailgateConfig.class.getName());
   private static final List<ConfigKey<?>> KEYS = new ArrayList<>();
 
   public static final ConfigKey<String> NODE_ID = key("node.id", String.class, "",
@@ -258,6 +262,10 @@ public final class MailgateConfig {
    */
   public static MailgateConfig load(Path file, Map<String, String> env) {
     Map<String, Object> values = new LinkedHashMap<>();
+    if (file != null && !Files.exists(file) && env.containsKey("MAILGATE_CONFIG")) {
+      // named on purpose: a typo must not start a node on the defaults (no TLS policy, no metrics token, ...)
+      throw new ConfigException("MAILGATE_CONFIG names " + file + ", which does not exist");
+    }
     if (file != null && Files.exists(file)) {
       JsonObject json;
       try {
@@ -280,10 +288,34 @@ public final class MailgateConfig {
       }
     }
     for (ConfigKey<?> k : KEYS) {
-      config.get(k); // validates types eagerly: a bad value fails at start, not on first use
+      Object v = config.get(k); // validates types eagerly: a bad value fails at start, not on first use
+      Number min = MINIMUMS.get(k.path());
+      if (min != null && v instanceof Number n && n.doubleValue() < min.doubleValue()) {
+        throw new ConfigException("invalid value for " + k.path() + " (" + k.envName() + "): " + v + " is below its "
+            + "least, " + min);
+      }
+    }
+    Set<String> known = new HashSet<>();
+    KEYS.forEach(k -> known.add(k.envName()));
+    for (String name : env.keySet()) {
+      if (name.startsWith("MAILGATE_") && !known.contains(name) && !NOT_KEYS.contains(name)) {
+        LOG.warning("environment variable " + name + " is no configuration key (a typo?): ignored");
+      }
     }
     return config;
   }
+
+  /**
+   * The least a key may be where less would break the node rather than tune it (every number is at least 0 anyway):
+   * a lease of a few seconds would have every delivery under way taken over by the next scan and sent twice.
+   */
+  private static final Map<String, Number> MINIMUMS = Map.of(
+      "delivery.leaseSeconds", 30, "delivery.scanIntervalSeconds", 1, "delivery.maxPending", 1,
+      "delivery.maxConnections", 1, "pg.poolSize", 1, "events.concurrency", 1, "events.timeoutSeconds", 1,
+      "send.maxRecipients", 1, "dns.timeoutMillis", 1, "cache.ttlMillis", 0);
+
+  /** MAILGATE_ variables read by the scripts, not keys. */
+  private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG", "MAILGATE_JAVA_OPTS", "MAILGATE_HOME");
 
   private static void flatten(String prefix, JsonObject json, Map<String, Object> out) {
     for (Map.Entry<String, Object> e : json) {

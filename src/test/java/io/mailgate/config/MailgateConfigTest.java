@@ -38,6 +38,32 @@ class MailgateConfigTest {
   }
 
   @Test
+  void aConfigurationFileNamedOnPurposeMustExist(@TempDir Path dir) {
+    Path missing = dir.resolve("mailgte.json");
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(missing, Map.of("MAILGATE_CONFIG", missing.toString())));
+    assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    // the default path may be absent: a node on its defaults and environment
+    assertEquals(8080, MailgateConfig.load(missing, Map.of()).get(MailgateConfig.HTTP_PORT));
+  }
+
+  @Test
+  void numbersAreWholeInRangeFiniteAndNotNegative(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("mailgate.json");
+    for (String bad : new String[] {"{\"delivery\": {\"maxConnections\": 3000000000}}",
+        "{\"delivery\": {\"maxConnections\": 1.5}}", "{\"retention\": {\"days\": -1}}",
+        "{\"delivery\": {\"leaseSeconds\": 0}}", "{\"delivery\": {\"scanIntervalSeconds\": 0}}"}) {
+      Files.writeString(file, bad);
+      assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()), bad);
+    }
+    assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(null, Map.of("MAILGATE_REPUTATION_BOUNCE_SHUTDOWN", "NaN")));
+    assertThrows(ConfigException.class, () -> MailgateConfig.load(null, Map.of("MAILGATE_DEV_MAX_SEND_RATE", "-5")));
+    Files.writeString(file, "{\"delivery\": {\"maxConnections\": 4.0, \"leaseSeconds\": 30}}");
+    assertEquals(4, MailgateConfig.load(file, Map.of()).get(MailgateConfig.DELIVERY_MAX_CONNECTIONS));
+  }
+
+  @Test
   void environmentNames() {
     assertEquals("MAILGATE_PG_URL", MailgateConfig.PG_URL.envName());
     assertEquals("MAILGATE_RELAY_URL", MailgateConfig.RELAY_URL.envName());
