@@ -184,6 +184,24 @@ public final class Main {
                 c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event and receipt webhooks are signed with it)"));
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
+    if (!capturing && openRelay(c)) {
+      Logger.getLogger(Main.class.getName()).warning("start-dev relays mail with the published development secret "
+          + "and listens beyond this machine (http.host " + c.get(MailgateConfig.HTTP_HOST) + ", smtp.submissionHost "
+          + c.get(MailgateConfig.SMTP_SUBMISSION_HOST) + "): anyone who can reach it can send through "
+          + c.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//") + ". Set MAILGATE_DEV_SECRET_ACCESS_KEY to "
+          + "a secret of your own, or MAILGATE_HTTP_HOST and MAILGATE_SMTP_SUBMISSION_HOST to 127.0.0.1.");
+    }
+  }
+
+  /** start-dev with the README's secret, listening on more than loopback: whoever reads the README can send. */
+  static boolean openRelay(MailgateConfig c) {
+    return c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY).equals(MailgateConfig.DEV_SECRET_ACCESS_KEY.defaultValue())
+        && !(loopback(c.get(MailgateConfig.HTTP_HOST)) && (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) <= 0
+            || loopback(c.get(MailgateConfig.SMTP_SUBMISSION_HOST))));
+  }
+
+  private static boolean loopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
   }
 
   private static void configureLogging() {

@@ -361,6 +361,7 @@ public final class ApiVerticle extends VerticleBase {
         .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
+    router.get("/_mailgate/ready").handler(this::ready);
     if (dev) {
       router.get("/_mailgate/captured").handler(this::captured);
       router.delete("/_mailgate/captured").handler(this::captured);
@@ -550,6 +551,26 @@ public final class ApiVerticle extends VerticleBase {
     } catch (NumberFormatException e) {
       return limit;
     }
+  }
+
+  /** How long readiness waits for PostgreSQL and Redis to answer. */
+  static final long READY_TIMEOUT_MILLIS = 2_000;
+
+  /**
+   * Readiness (a load balancer's or an orchestrator's check): 200 when PostgreSQL and Redis both answer within
+   * {@link #READY_TIMEOUT_MILLIS}, else 503 with which does not; {@code /_mailgate/health} only says the process is up.
+   */
+  private void ready(io.vertx.ext.web.RoutingContext ctx) {
+    Future<Void> pg = db.query("SELECT 1").execute().timeout(READY_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .mapEmpty();
+    Future<Void> redis = limiter.ping(READY_TIMEOUT_MILLIS);
+    Future.join(pg, redis).onComplete(done -> {
+      JsonObject body = new JsonObject().put("status", pg.succeeded() && redis.succeeded() ? "READY" : "NOT_READY")
+          .put("node", leaseOwner).put("postgres", pg.succeeded() ? "UP" : "DOWN")
+          .put("redis", redis.succeeded() ? "UP" : "DOWN");
+      ctx.response().setStatusCode(pg.succeeded() && redis.succeeded() ? 200 : 503);
+      ctx.json(body);
+    });
   }
 
   /**

@@ -120,6 +120,11 @@ public final class SendLimiter {
     return client.close();
   }
 
+  /** Whether Redis answers a PING within {@code millis}. */
+  public Future<Void> ping(long millis) {
+    return redis.ping(List.of()).timeout(millis, TimeUnit.MILLISECONDS).mapEmpty();
+  }
+
   /** Whether the account may send now; counts the send when it may. */
   public Future<RateDecision> check(RateCheck check) {
     Promise<RateDecision> answer = Promise.promise();

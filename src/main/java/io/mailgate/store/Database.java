@@ -89,9 +89,19 @@ public final class Database {
     return pool(vertx, connectOptions(config), size);
   }
 
+  /**
+   * How long data sent to PostgreSQL may go unacknowledged before the connection is dropped (TCP_USER_TIMEOUT, with
+   * the native transport): a server that vanished without a reset (a failover that moves an address, a dead host)
+   * fails the statements waiting on it within this, rather than leaving them, and the claims, renewals and batches
+   * that wait on them, pending for good. A slow statement is not affected: its request was acknowledged.
+   */
+  static final int TCP_USER_TIMEOUT_MILLIS = 30_000;
+
   private static Pool pool(Vertx vertx, PgConnectOptions options, int size) {
     return PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(size))
+        .with((io.vertx.core.net.NetClientOptions) new io.vertx.core.net.NetClientOptions().setTcpKeepAlive(true)
+            .setTcpUserTimeout(TCP_USER_TIMEOUT_MILLIS))
         .connectingTo(options)
         .using(vertx)
         .build();
