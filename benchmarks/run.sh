@@ -35,7 +35,8 @@
 #                  throughput: delivered/s through the MX path (DNS, site, shaping), beside relay mode's;
 #        submission: the load generator's smtp mode (smtp-source cannot AUTH): 50 sessions, AUTH PLAIN with the dev
 #                  account's SES SMTP credentials, 2 KB messages one after another per session (MAIL, RCPT
-#                  and DATA pipelined), into the node's submission port: accepted/s, beside Postfix's smtpd;
+#                  and DATA each after the reply to the one before, as smtp-source sends them to Postfix), into
+#                  the node's submission port: accepted/s, beside Postfix's smtpd;
 #        receiving: a domain identity and an active receipt rule set (SES v1 API) whose rule stores each message
 #                  (an S3 action); smtp-source, 50 sessions, 2 KB, into the node's inbound port: received/s
 #                  (each message committed before its 250), beside Postfix's smtpd, and the stored count checked;
@@ -707,9 +708,9 @@ run_large() {
 run_submission() {
   local warmup r
   warmup="$(warmup_for "$LARGE_WARMUP")"
-  log "submission: SMTP, 50 sessions with AUTH PLAIN, 2 KB, MAIL/RCPT/DATA pipelined, warmup ${warmup}s, ${LARGE_DURATION}s measured"
+  log "submission: SMTP, 50 sessions with AUTH PLAIN, 2 KB, MAIL/RCPT/DATA not pipelined (as smtp-source), warmup ${warmup}s, ${LARGE_DURATION}s measured"
   loadgen submission "$warmup" "$LARGE_DURATION" --mode smtp --smtp-port "$SUBMISSION_PORT" --connections 50 \
-    --body-bytes 2048
+    --body-bytes 2048 --pipelining false
   r="$LAST_RESULT"
   R_SUB_CPU="$LAST_CPU"
   R_SUB_PG="$LAST_PG"

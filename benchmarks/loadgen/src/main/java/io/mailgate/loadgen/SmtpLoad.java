@@ -19,7 +19,8 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * {@code --mode smtp}: what {@code smtp-source -s N -d -l BYTES} does (N sessions, each sending one message after
  * another over the same connection), plus what smtp-source cannot: AUTH PLAIN once per session with SES SMTP
- * credentials. MAIL, RCPT and DATA go in one write (PIPELINING), then the message. Counts the messages answered 250
+ * credentials. MAIL, RCPT and DATA go in one write (PIPELINING), or with {@code --pipelining false} one after the
+ * other's reply as smtp-source sends them, then the message. Counts the messages answered 250
  * after their data within the measured window, like the HTTP modes, and prints the same {@code result} line.
  */
 final class SmtpLoad {
@@ -28,6 +29,11 @@ final class SmtpLoad {
   private final String user;
   private final String password;
   private final Buffer envelope;
+  /**
+   * MAIL, RCPT and DATA in one write (RFC 2920), or each after the reply to the one before, as smtp-source sends them
+   * ({@code --pipelining false}: the same load as smtp-source gives Postfix).
+   */
+  private final boolean pipelining;
   private final Buffer message;
   private final long windowStart;
   private final long windowEnd;
@@ -47,6 +53,7 @@ final class SmtpLoad {
         : sesSmtpPassword(o.string("secret-key", "mailgate/dev/secret/key/0000000000000000"), o.string("region", "us-east-1"));
     String from = "bench-sender@example.com";
     this.envelope = Buffer.buffer("MAIL FROM:<" + from + ">\r\nRCPT TO:<rcpt0-smtp@example.org>\r\nDATA\r\n");
+    this.pipelining = !o.string("pipelining", "true").equals("false");
     String text = SendEmailBodies.jsonEscapedText(o.integer("body-bytes", 2048)).replace("\\n", "\r\n");
     this.message = Buffer.buffer(("From: Mailgate Bench <" + from + ">\r\nTo: rcpt0-smtp@example.org\r\n"
         + "Subject: Mailgate SMTP benchmark\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
@@ -194,6 +201,8 @@ final class SmtpLoad {
         }
         case 5 -> nextMessage();
         case 6 -> { }
+        case 7 -> send(8, 1, "RCPT TO:<rcpt0-smtp@example.org>\r\n");
+        case 8 -> send(3, 1, "DATA\r\n");
         default -> throw new IllegalStateException("step " + step);
       }
     }
@@ -206,7 +215,11 @@ final class SmtpLoad {
         socket.write("QUIT\r\n").onComplete(v -> socket.close());
         return;
       }
-      send(3, 3, null);
+      if (pipelining) {
+        send(3, 3, null);
+      } else {
+        send(7, 1, "MAIL FROM:<bench-sender@example.com>\r\n");
+      }
     }
 
     private void send(int nextStep, int replies, String text) {
