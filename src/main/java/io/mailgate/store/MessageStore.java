@@ -44,6 +44,7 @@ public final class MessageStore {
       FROM m JOIN event_destinations d ON d.account_id = m.account_id AND d.configuration_set = m.configuration_set
       WHERE d.enabled AND 'Send' = ANY(d.event_types)""";
 
+  private final Vertx vertx;
   private final Pool pool;
   private final String leaseOwner;
   private final int leaseSeconds;
@@ -53,6 +54,7 @@ public final class MessageStore {
 
   /** @param lingerMillis how long a batch waits for more sends before it is committed (0: at once) */
   public MessageStore(Vertx vertx, Pool pool, String leaseOwner, int leaseSeconds, int maxInFlight, int lingerMillis) {
+    this.vertx = vertx;
     this.pool = pool;
     this.leaseOwner = leaseOwner;
     this.leaseSeconds = leaseSeconds;
@@ -65,8 +67,30 @@ public final class MessageStore {
     return commits.submit(message);
   }
 
+  /**
+   * The batch's statement. When it fails without an answer from PostgreSQL (the connection dropped: the commit may
+   * have gone through, its answer lost), the node asks, on another connection, whether it did: the statement is one
+   * transaction, so its first message tells for all. Committed, the batch succeeded: its senders get their 200 rather
+   * than a 503 they would retry into a second copy of messages that are delivered anyway.
+   */
   private Future<?> insert(List<NewMessage> batch) {
-    return insertOn(pool, batch, leaseOwner, leaseSeconds);
+    return insertOn(pool, batch, leaseOwner, leaseSeconds).<Object>map(r -> r).recover(e -> {
+      if (e instanceof io.vertx.pgclient.PgException) {
+        return Future.failedFuture(e); // PostgreSQL answered: refused, so nothing was committed
+      }
+      return committed(batch.get(0).id(), 0).transform(found -> found.succeeded() && found.result()
+          ? Future.succeededFuture() : Future.failedFuture(e));
+    });
+  }
+
+  /** Delays before each look of {@link #committed}: the pool's other connections may be as dead as the first. */
+  private static final long[] LOOKS_AFTER_MILLIS = {0, 250, 1000, 2000};
+
+  /** Whether message {@code id} is stored, looked up on the pool a few times until PostgreSQL answers. */
+  private Future<Boolean> committed(String id, int look) {
+    return pool.preparedQuery("SELECT 1 FROM messages WHERE id = $1").execute(Tuple.of(id)).map(rows -> rows.size() == 1)
+        .recover(e -> look + 1 >= LOOKS_AFTER_MILLIS.length ? Future.failedFuture(e)
+            : vertx.timer(LOOKS_AFTER_MILLIS[look + 1]).compose(t -> committed(id, look + 1)));
   }
 
   /**

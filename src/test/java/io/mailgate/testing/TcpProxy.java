@@ -24,6 +24,9 @@ public final class TcpProxy implements AutoCloseable {
     return t;
   });
   private final List<Socket> open = new CopyOnWriteArrayList<>();
+  /** Upstream sockets whose answers are swallowed ({@link #loseAnswers}). */
+  private final java.util.Set<Socket> swallowing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<Socket> upstreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean cut;
 
   public TcpProxy(int upstreamPort) throws IOException {
@@ -49,6 +52,23 @@ public final class TcpProxy implements AutoCloseable {
     cut = false;
   }
 
+  /**
+   * The connections open now deliver what the client sends but no longer what the server answers, and are closed
+   * after {@code closeAfterMillis}: a statement committed whose answer was lost on the way (new connections work).
+   */
+  public void loseAnswers(long closeAfterMillis) {
+    List<Socket> now = List.copyOf(open);
+    swallowing.addAll(upstreams);
+    threads.submit(() -> {
+      try {
+        Thread.sleep(closeAfterMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      now.forEach(TcpProxy::closeQuietly);
+    });
+  }
+
   private void acceptLoop() {
     while (!server.isClosed()) {
       Socket client;
@@ -65,6 +85,7 @@ public final class TcpProxy implements AutoCloseable {
         Socket upstream = new Socket(InetAddress.getLoopbackAddress(), upstreamPort);
         open.add(client);
         open.add(upstream);
+        upstreams.add(upstream);
         threads.submit(() -> pump(client, upstream));
         threads.submit(() -> pump(upstream, client));
       } catch (IOException e) {
@@ -78,6 +99,9 @@ public final class TcpProxy implements AutoCloseable {
     try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
       int n;
       while ((n = in.read(buf)) >= 0) {
+        if (swallowing.contains(from)) {
+          continue;
+        }
         out.write(buf, 0, n);
         out.flush();
       }
@@ -88,6 +112,8 @@ public final class TcpProxy implements AutoCloseable {
       closeQuietly(to);
       open.remove(from);
       open.remove(to);
+      swallowing.remove(from);
+      upstreams.remove(from);
     }
   }
 
