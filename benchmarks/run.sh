@@ -12,7 +12,8 @@
 #                  messages/s = N / time until the sink has counted all of them;
 #   3. rsa:        raw RSA-2048 signatures/s on all cores (openssl speed; and the JDK provider, for reference);
 #   4. Mailgate:   drops and recreates the mailgate_bench database, clears the benchmark's Redis keys, starts
-#                  smtp-sink and one node (java -Xmx512m -jar target/mailgate.jar start-dev) against the machine's
+#                  smtp-sink and one node (java $NODE_JVM -jar target/mailgate.jar start-dev, the JVM options
+#                  ./mailgate and the container image run with) against the machine's
 #                  PostgreSQL and Redis (CHECKPOINT before each scenario, as pgbench does), then
 #        max:      SendEmail Simple 2 KB, 1 recipient, max throughput: accepted/s, delivered/s in the same window,
 #                  then waits until the sink has received every accepted message (the drain);
@@ -137,6 +138,8 @@ INBOUND_PORT="${BENCH_INBOUND_PORT:-12529}"
 NODE_JAR="$ROOT/target/mailgate.jar"
 LOADGEN_DIR="$ROOT/benchmarks/loadgen"
 LOADGEN_JAR="$LOADGEN_DIR/target/loadgen.jar"
+# the node's JVM options: those ./mailgate and the container image run it with (NODE_JAVA_OPTS adds to them)
+NODE_JVM="-Xms256m -Xmx512m -XX:+UseG1GC"
 RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$RUN_KIND"
 OUT="$ROOT/benchmarks/out/$RUN_ID"
 mkdir -p "$OUT"
@@ -274,7 +277,7 @@ calc() { awk "BEGIN { printf \"%.1f\", $* }"; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
 na() { echo "${1:-na}"; }
-R_POSTFIX=na; R_POSTFIX_ACCEPT=na; R_POSTFIX_SECONDS=na
+R_POSTFIX=na; R_POSTFIX_ACCEPT=na; R_POSTFIX_SECONDS=na; R_POSTFIX_STEADY=na
 R_RSA=na; R_RSA_JDK=na
 R_ACCEPTED=na; R_DELIVERED=na; R_MAX_ERRORS=na; R_MAX_P50=na; R_MAX_P99=na
 R_DRAIN_MAX=na
@@ -374,23 +377,31 @@ EOF
   for ((i = 0; i < 300; i++)); do [ "$(sink_count "$OUT/postfix-sink.count")" -ge $base ] && break; sleep 0.1; done
   base="$(sink_count "$OUT/postfix-sink.count")"
   log "postfix: injecting $PF_MESSAGES messages of 2 KB with smtp-source -s $PF_SESSIONS -d"
+  local source_pid t25="" t75="" t1=""
   t0="$(now_s)"
   smtp-source -s "$PF_SESSIONS" -d -m "$PF_MESSAGES" -l 2048 -f bench-sender@example.com -t rcpt@example.org \
-    -M bench.example.com "127.0.0.1:$PF_PORT" >"$OUT/postfix-source.log" 2>&1 || die "smtp-source failed"
-  t1="$(now_s)"
+    -M bench.example.com "127.0.0.1:$PF_PORT" >"$OUT/postfix-source.log" 2>&1 &
+  source_pid=$!
   local deadline=$((SECONDS + 300))
   while :; do
     n="$(sink_count "$OUT/postfix-sink.count")"
+    # the middle half of the deliveries: Postfix's steady rate, without its start and its last messages' tail
+    [ -z "$t25" ] && [ $((n - base)) -ge $((PF_MESSAGES / 4)) ] && t25="$(now_s)"
+    [ -z "$t75" ] && [ $((n - base)) -ge $((PF_MESSAGES * 3 / 4)) ] && t75="$(now_s)"
+    [ -z "$t1" ] && ! kill -0 "$source_pid" 2>/dev/null && t1="$(now_s)"
     [ "$n" -ge $((base + PF_MESSAGES)) ] && break
     [ $SECONDS -lt $deadline ] || die "postfix delivered only $((n - base)) of $PF_MESSAGES in 300 s"
     sleep 0.05
   done
   t2="$(now_s)"
+  wait "$source_pid" || die "smtp-source failed, see $OUT/postfix-source.log"
+  [ -n "$t1" ] || t1="$(now_s)"
   R_POSTFIX_SECONDS="$(calc "$t2 - $t0")"
   R_POSTFIX="$(calc "$PF_MESSAGES / ($t2 - $t0)")"
   R_POSTFIX_ACCEPT="$(calc "$PF_MESSAGES / ($t1 - $t0)")"
+  R_POSTFIX_STEADY="$(calc "($PF_MESSAGES * 3 / 4 - $PF_MESSAGES / 4) / ($t75 - $t25)")"
   log "postfix: $PF_MESSAGES accepted in $(calc "$t1 - $t0") s ($R_POSTFIX_ACCEPT/s), all at the sink after" \
-    "$R_POSTFIX_SECONDS s: $R_POSTFIX messages/s end to end"
+    "$R_POSTFIX_SECONDS s: $R_POSTFIX messages/s end to end ($R_POSTFIX_STEADY/s over the middle half)"
   postfix_stop
   stop_pid "$sink_pid" 5
 }
@@ -426,7 +437,7 @@ start_node() { # [NAME=value ...]: extra environment of the node
   local jfr_opts=""
   # deep Vert.x future chains: the default depth of 64 frames cuts most stacks short
   [ "$JFR" = 0 ] || jfr_opts="-XX:FlightRecorderOptions=stackdepth=256"
-  log "mailgate: starting the node (java -Xmx512m ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }${jfr_opts:+$jfr_opts }-jar target/mailgate.jar start-dev) on :$HTTP_PORT"
+  log "mailgate: starting the node (java $NODE_JVM ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }${jfr_opts:+$jfr_opts }-jar target/mailgate.jar start-dev) on :$HTTP_PORT"
   # shellcheck disable=SC2086
   env MAILGATE_CONFIG="$ROOT/conf/mailgate.json" \
     MAILGATE_HTTP_PORT="$HTTP_PORT" \
@@ -439,7 +450,7 @@ start_node() { # [NAME=value ...]: extra environment of the node
     MAILGATE_DEV_MAX_SEND_RATE=1000000 \
     MAILGATE_DEV_MAX_24_HOUR_SEND=1000000000 \
     "$@" \
-    java -Xmx512m ${NODE_JAVA_OPTS:-} $jfr_opts -jar "$NODE_JAR" start-dev >"$OUT/node.log" 2>&1 &
+    java $NODE_JVM ${NODE_JAVA_OPTS:-} $jfr_opts -jar "$NODE_JAR" start-dev >"$OUT/node.log" 2>&1 &
   NODE_PID=$!
   local i
   for ((i = 0; i < 1200; i++)); do
@@ -1039,13 +1050,13 @@ SECTION="$(cat <<EOF
 
 - Command: \`$COMMAND_LINE\` ($ELAPSED s in all)
 - Machine: $(nproc) CPUs ($CPU), $RAM RAM, $(uname -sr); load average before $LOAD_BEFORE, after $LOAD_AFTER
-- Code: commit $COMMIT; $JAVA_VERSION; node \`java -Xmx512m ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }-jar target/mailgate.jar start-dev\`$([ "$JFR" = 0 ] || echo " (with a JFR recording during max)")
+- Code: commit $COMMIT; $JAVA_VERSION; node \`java $NODE_JVM ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }-jar target/mailgate.jar start-dev\`$([ "$JFR" = 0 ] || echo " (with a JFR recording during max)")
 - Peers on the same machine: PostgreSQL ${PG_INFO:-?} (database $PG_DB, recreated), Redis $REDIS_URL, smtp-sink, Postfix $PF_VERSION, the load generator
 - Load generator: SES v2 SendEmail, Simple, text body of 2,048 bytes (102,400 for 100 KB), 1 recipient, SigV4-signed, HTTP/1.1 keep-alive without pipelining; max: $MAX_CONNECTIONS connections, warmup ${MAX_WARMUP} s, ${MAX_DURATION} s measured; rate: $RATE_CONNECTIONS connections, warmup ${RATE_WARMUP} s, ${RATE_DURATION} s; 100 KB: $LARGE_CONNECTIONS connections, warmup ${LARGE_WARMUP} s, ${LARGE_DURATION} s
 
 | | Mailgate | Postfix | Mailgate / Postfix | issue 5 target |
 |---|---|---|---|---|
-| Accepted/s, 2 KB, 1 recipient, max throughput | $(num "$R_ACCEPTED") | $(num "$R_POSTFIX") end to end ($(num "$R_POSTFIX_ACCEPT") accepted by smtpd) | $(ratio "$R_ACCEPTED" "$R_POSTFIX") | >= 10,000/s and >= 10x |
+| Accepted/s, 2 KB, 1 recipient, max throughput | $(num "$R_ACCEPTED") | $(num "$R_POSTFIX") end to end ($(num "$R_POSTFIX_ACCEPT") accepted by smtpd; $(num "$R_POSTFIX_STEADY") delivered/s over the middle half, where the ratio would be $(ratio "$R_ACCEPTED" "$R_POSTFIX_STEADY")) | $(ratio "$R_ACCEPTED" "$R_POSTFIX") | >= 10,000/s and >= 10x |
 | Delivered/s to smtp-sink, same window | $(num "$R_DELIVERED") | $(num "$R_POSTFIX") ($(num "$PF_MESSAGES") messages in $R_POSTFIX_SECONDS s) | $(ratio "$R_DELIVERED" "$R_POSTFIX") | >= 10x |
 | Every accepted message at the sink after the load | $DRAIN_TEXT | yes | | yes |
 | Latency at a fixed $(num "$R_RATE")/s (half of max), from intended send time: p50 / p90 / p99 / p99.9 / max | $R_P50 / $R_P90 / $R_P99 / $R_P999 / $R_PMAX ms (achieved $(num "$R_RATE_ACC")/s) | | | p99 < 20 ms, p99.9 < 50 ms |
@@ -1057,7 +1068,7 @@ SECTION="$(cat <<EOF
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s, 2 KB, 50 sessions with AUTH (delivered/s) | $(num "$R_SUB") ($(num "$R_SUB_DELIVERED")) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue, no AUTH) | $(ratio "$R_SUB" "$R_POSTFIX_ACCEPT") | >= 5x |
 | Receiving: inbound SMTP received/s, 2 KB, 50 sessions, rule with an S3 action (stored) | $(num "$R_RECV") ($R_RECV_STORED) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | $(ratio "$R_RECV" "$R_POSTFIX_ACCEPT") | |
-| Node peak RSS / peak heap used (committed), -Xmx512m | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
+| Node peak RSS / peak heap used (committed), $NODE_JVM${NODE_JAVA_OPTS:+ $NODE_JAVA_OPTS} | $R_RSS MB / $R_HEAP MB ($R_HEAP_COMMITTED MB) | | | < 1 GB / <= 512 MB |
 
 Errors (non-200 answers; for submission, replies other than 2xx/3xx) in the measured windows: max $R_MAX_ERRORS, rate $R_RATE_ERRORS, 100 KB $R_LARGE_ERRORS, submission $R_SUB_ERRORS, DKIM $R_DKIM_ERRORS, events $R_EVENTS_ERRORS, tracking $R_CLICK_ERRORS, direct $R_DIRECT_ERRORS.
 Max-throughput closed-loop latency (from actual send, $MAX_CONNECTIONS requests outstanding): p50 $R_MAX_P50 ms, p99 $R_MAX_P99 ms.

@@ -66,7 +66,8 @@ public record ConfigKey<T>(String path, Class<T> type, T defaultValue, String de
       }
     } catch (RuntimeException e) {
       throw new ConfigException(
-          "invalid value for " + path + " (" + envName() + "): '" + raw + "' is not a " + type.getSimpleName()
+          "invalid value for " + path + " (" + envName() + "): '" + raw + "' is not "
+              + (type == Integer.class ? "an " : "a ") + type.getSimpleName()
               + (type == String.class || type == Boolean.class ? "" : " of 0 or more"), e);
     }
     throw new IllegalStateException("unsupported config type " + type);

@@ -211,10 +211,12 @@ class RetentionTest {
     Thread.sleep(300);
     assertEquals(29, count("SELECT count(*) FROM messages"));
 
-    MailgateConfig negative = MailgateConfig.load(null, Map.of(MailgateConfig.RETENTION_DAYS.envName(), "-1"));
-    ConfigException e = assertThrows(ConfigException.class, () -> RetentionVerticle.days(negative));
-    assertEquals("invalid value for retention.days (MAILGATE_RETENTION_DAYS): -1 is negative (0 keeps everything)",
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(null, Map.of(MailgateConfig.RETENTION_DAYS.envName(), "-1")));
+    assertEquals("invalid value for retention.days (MAILGATE_RETENTION_DAYS): '-1' is not an Integer of 0 or more",
         e.getMessage());
+    MailgateConfig negative = MailgateConfig.defaults().with(MailgateConfig.RETENTION_DAYS, -1);
+    assertThrows(ConfigException.class, () -> RetentionVerticle.days(negative), "set in code, checked all the same");
   }
 
   private static <T> T await(Future<T> f) throws Exception {

@@ -1,6 +1,5 @@
 package io.mailgate.testing;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -34,7 +33,9 @@ public final class NodeProcess implements AutoCloseable {
         "io.mailgate.Main", "start"));
     Path log = Files.createTempFile("mailgate-node", ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("MAILGATE_CONFIG", new File("does-not-exist.json").getAbsolutePath());
+    Path config = Files.createTempFile("mailgate-node", ".json");
+    Files.writeString(config, "{}"); // the defaults: the environment below says the rest
+    pb.environment().put("MAILGATE_CONFIG", config.toAbsolutePath().toString());
     pb.environment().put("MAILGATE_HTTP_PORT", Integer.toString(httpPort));
     pb.environment().put("MAILGATE_HTTP_HOST", "127.0.0.1");
     pb.environment().put("MAILGATE_SMTP_SUBMISSION_PORT", "0"); // several nodes run at once; a test sets a port
