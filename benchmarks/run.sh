@@ -632,8 +632,23 @@ drain() { # name; sets DRAINED: seconds until the sink count equals every messag
     EXCESS=$((n - expected))
     DRAIN_OK=no
   fi
+  # the sink counts messages; the database says which: every recipient delivered (its outcome recorded), none left
+  local states queued=-1 delivered=-1 i
+  for ((i = 0; i < 50; i++)); do
+    states="$(psql "$PG_BASE/$PG_DB" -qAt -F ' ' -c "SELECT count(*) FILTER (WHERE state = 'queued'),
+      count(*) FILTER (WHERE state = 'delivered') FROM recipients" 2>/dev/null)" || break
+    queued="${states%% *}"
+    delivered="${states##* }"
+    [ "$queued" = 0 ] && [ "$delivered" -ge "$expected" ] && break
+    sleep 0.2 # outcomes are written a few milliseconds after their delivery
+  done
+  if [ "$queued" != 0 ] || [ "$delivered" != "$expected" ]; then
+    log "$1: the database has $delivered recipients delivered and $queued queued for $expected accepted"
+    NOTES+=("After $1 the database had $delivered recipients delivered and $queued still queued for $expected accepted messages.")
+    DRAIN_OK=no
+  fi
   [ "$DRAIN_OK" = no ] || DRAIN_OK=yes
-  log "$1: drained: sink count $n, accepted $expected, ${took}s after the load stopped"
+  log "$1: drained: sink count $n, accepted $expected, delivered in the database $delivered, ${took}s after the load stopped"
   DRAINED="$took"
 }
 

@@ -284,6 +284,9 @@ public final class DeliveryVerticle extends VerticleBase {
         .compose(v -> Future.join(pools.values().stream().map(SitePool::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
         .eventually(() -> netClient.close())
+        // attempts cut by that close give their recipients back too: before the pool closes, or their leases would
+        // hold them for a whole lease
+        .eventually(() -> vertx.timer(50).compose(t -> Future.join(new ArrayList<>(releases))))
         .eventually(() -> db.close());
   }
 

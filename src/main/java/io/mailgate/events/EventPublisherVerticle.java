@@ -210,28 +210,31 @@ public final class EventPublisherVerticle extends VerticleBase {
   private record Pending(EventOutbox.Due due, JsonObject mail, long claimedAt) {}
 
   /**
-   * Claims due events when fewer than {@code 2 x events.concurrency} of those in hand could be posted (their
-   * destination is not already holding four times its share): up to eight times the concurrency at once, so that one
-   * claim (and one read of their messages) feeds many posts, and at most four times a destination's share of each,
-   * none of a destination that holds that many. A slow destination's backlog thus stays in the table, and the other
-   * destinations' events are claimed past it.
+   * Claims due events when fewer than {@code 2 x events.concurrency} of those in hand could be posted now (their
+   * destination has fewer posts under way than its share, and is not holding four times its share): up to eight times
+   * the concurrency at once, so that one claim (and one read of their messages) feeds many posts, and at most four
+   * times a destination's share of each, none of a destination that holds that many. A slow destination's backlog
+   * thus stays in the table, and the other destinations' events are claimed past it: the events in hand of
+   * destinations whose posts are all taken do not count as work in hand.
    */
   private void poll() {
     if (claiming || stopping || pending.size() >= 16 * concurrency) {
       return;
     }
     List<Long> full = new ArrayList<>();
-    int heldByFull = 0;
+    int postable = 0;
+    int share = share();
     long now = clock.millis();
     for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
       Destination d = e.getValue();
       if (d.held >= holdPerDestination || (d.failures >= TRIP_AFTER && d.putOffUntil > now)) {
         // full, or failing and paused: its backlog waits in the table, not rewritten, not claimed
         full.add(e.getKey());
-        heldByFull += d.held;
+      } else if (d.inFlight < share) {
+        postable += d.held;
       }
     }
-    if (pending.size() - heldByFull >= 2 * concurrency) {
+    if (postable >= 2 * concurrency) {
       return;
     }
     int room = 8 * concurrency;
