@@ -87,8 +87,10 @@ import io.vertx.sqlclient.Pool;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
@@ -239,12 +241,17 @@ public final class ApiVerticle extends VerticleBase {
         .computeIfAbsent("bodies", k -> new ByteBudget(bodyBudget(bodyLimit, MAX_BODIES_IN_FLIGHT)));
     // a custom verification template's content is up to 10 MB of HTML, its quotes escaped in JSON: twice that
     long templateLimit = 2L * CustomVerificationTemplate.MAX_CONTENT_BYTES + 1024 * 1024;
-    router.route("/v2/*").handler(bodyGate(budget,
-        path -> path.startsWith("/v2/email/outbound-") ? bodyLimit
-            : path.equals(CUSTOM_VERIFICATION_TEMPLATES) || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES + "/")
-                ? templateLimit : MAX_OTHER_BODY, SesErrors::failV2,
-        SesApi.V2_REST_JSON));
-    router.route("/v2/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
+    ToLongFunction<String> v2Limit = path -> path.startsWith("/v2/email/outbound-") ? bodyLimit
+        : path.equals(CUSTOM_VERIFICATION_TEMPLATES) || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES + "/")
+            ? templateLimit : MAX_OTHER_BODY;
+    router.route("/v2/*").handler(bodyGate(budget, v2Limit, SesErrors::failV2, SesApi.V2_REST_JSON));
+    // each body read up to what the gate counted for its route, no more: a chunked body (whose length is not known
+    // until it has arrived) counted as 4 MB must not be read to the 54 MB a send may be
+    Map<Long, BodyHandler> bodies = new HashMap<>();
+    for (long limit : new long[] {bodyLimit, templateLimit, MAX_OTHER_BODY}) {
+      bodies.put(limit, BodyHandler.create(false).setBodyLimit(limit));
+    }
+    router.route("/v2/*").handler(ctx -> bodies.get(v2Limit.applyAsLong(ctx.request().path())).handle(ctx));
     router.route("/v2/*").handler(ctx -> {
       ctx.put(BODY_READ, Boolean.TRUE);
       ctx.next();

@@ -145,6 +145,51 @@ class ByteBudgetTest {
     }
   }
 
+  /**
+   * A chunked body (its length unknown until it has arrived) is counted as the most its route may carry, and read no
+   * further: 4 MB for a template, not the 54 MB a send may be. Before, it was read to the send's limit, all of it
+   * before the signature was checked, while the budget counted 4 MB.
+   */
+  @Test
+  void aChunkedBodyIsReadNoFurtherThanItsRouteMayCarry() throws IOException {
+    try (Socket s = connect()) {
+      s.getOutputStream().write(("POST /v2/email/templates HTTP/1.1\r\nHost: localhost\r\n"
+          + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+          + "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGEDFORGED0000/20261129/us-east-1/ses/aws4_request, "
+          + "SignedHeaders=host, Signature=00\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      byte[] chunk = new byte[64 * 1024];
+      java.util.Arrays.fill(chunk, (byte) 'x');
+      String head = Integer.toHexString(chunk.length) + "\r\n";
+      long sent = 0;
+      try {
+        for (int i = 0; i < 96; i++) { // 6 MB
+          s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+          s.getOutputStream().write(chunk);
+          s.getOutputStream().write("\r\n".getBytes(StandardCharsets.US_ASCII));
+          sent += chunk.length;
+        }
+        s.getOutputStream().write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+      } catch (java.net.SocketException e) {
+        // the node stopped reading and closed: what follows is its answer
+      }
+      s.setSoTimeout(2000);
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      byte[] buf = new byte[4096];
+      try {
+        for (int n = s.getInputStream().read(buf); n >= 0; n = s.getInputStream().read(buf)) {
+          answer.write(buf, 0, n);
+        }
+      } catch (java.net.SocketTimeoutException | java.net.SocketException e) {
+        // the answer has come, the connection is left open (or reset)
+      }
+      String status = answer.toString(StandardCharsets.ISO_8859_1);
+      // refused for its size (SES answers that 400), not read to the end and refused for its forged signature
+      assertTrue(status.startsWith("HTTP/1.1 400 ") && status.contains("Request body is larger than"),
+          status + " after " + sent + " bytes");
+    }
+  }
+
   private static Socket connect() throws IOException {
     Socket s = new Socket(node.endpoint().getHost(), node.endpoint().getPort());
     s.setSoTimeout(10_000);

@@ -28,13 +28,15 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Accepted: algorithm {@code AWS4-HMAC-SHA256}, any region, the services in {@link #SES_SERVICES} (the SDKs sign
  * SES v1 and v2 as {@code ses}). The canonical URI is the received path encoded once more (non-S3 rules), so
  * {@code /v2/email/identities/user%40example.com} is signed as {@code .../user%2540example.com}. The payload hash is
- * the SHA-256 of the body actually received; {@code UNSIGNED-PAYLOAD} is honoured only when the client signed the
- * {@code x-amz-content-sha256} header carrying it (or put it in a presigned URL).
+ * the SHA-256 of the body actually received, always: {@code UNSIGNED-PAYLOAD} is S3's (AWS documents it for S3 only),
+ * and honoured on SES it would let whoever sees a signed request send it again with any body (other recipients,
+ * another webhook) for 15 minutes, or for days with a presigned URL. A client that signed it gets a mismatch.
  *
  * <p>A verifier made by {@link #forS3} accepts the signing name {@code s3} instead, with S3's rules where they
  * differ: the canonical URI is the path exactly as received (S3 neither encodes it again nor removes dot segments,
  * since an object key may hold {@code %2F} or {@code ..}), and a presigned URL that names no payload hash is signed
- * with {@code UNSIGNED-PAYLOAD}, as the S3 presigners sign it.
+ * with {@code UNSIGNED-PAYLOAD}, as the S3 presigners sign it; {@code UNSIGNED-PAYLOAD} is honoured when the client
+ * signed the {@code x-amz-content-sha256} header carrying it (or put it in a presigned URL). S3 here reads no bodies.
  *
  * <p>Failures carry a {@link SigV4Error} that maps to each API's error code and status, and the message SES sends.
  * Error messages follow AWS's wording where it is known: "Authorization header requires 'Credential' parameter...",
@@ -389,15 +391,15 @@ public final class SigV4Verifier {
   }
 
   /**
-   * The hash the client must have signed: of the body received, unless it signed UNSIGNED-PAYLOAD (which an S3
-   * presigned URL that names no hash stands for).
+   * The hash the client must have signed: of the body received, unless (S3 only) it signed UNSIGNED-PAYLOAD (which an
+   * S3 presigned URL that names no hash stands for).
    */
   private static String payloadHash(SigV4Request request, List<QueryParam> query, boolean presigned,
       boolean contentSha256Signed, boolean s3) {
     String claimed = request.headers().first("x-amz-content-sha256");
     if (claimed == null && presigned) claimed = decodedParam(query, "X-Amz-Content-Sha256");
     if (claimed == null && presigned && s3) return UNSIGNED_PAYLOAD;
-    if (UNSIGNED_PAYLOAD.equals(claimed) && (contentSha256Signed || presigned)) return UNSIGNED_PAYLOAD;
+    if (UNSIGNED_PAYLOAD.equals(claimed) && s3 && (contentSha256Signed || presigned)) return UNSIGNED_PAYLOAD;
     if (request.bodySha256() != null) return request.bodySha256();
     byte[] body = request.body();
     if (body == null) return claimed != null ? claimed : EMPTY_SHA256;

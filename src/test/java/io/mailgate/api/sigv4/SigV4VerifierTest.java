@@ -565,7 +565,7 @@ class SigV4VerifierTest {
   }
 
   @Test
-  void unsignedPayloadOnlyWhenTheClientSignedIt() {
+  void unsignedPayloadIsS3sNotSes() {
     Instant at = Instant.parse("2024-03-01T10:00:00Z");
     byte[] body = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
     SdkHttpFullRequest unsigned = SdkHttpFullRequest.builder().method(SdkHttpMethod.POST)
@@ -575,9 +575,11 @@ class SigV4VerifierTest {
         ACCESS_KEY_ID, SECRET, null, false);
     assertTrue(c.header("Authorization").contains("x-amz-content-sha256"), c.header("Authorization"));
     assertEquals("UNSIGNED-PAYLOAD", c.header("x-amz-content-sha256"));
-    // The client chose not to sign the body; any body then verifies, as with AWS.
-    assertInstanceOf(Verified.class, verifierAt(at).verify(c.toSigV4()));
-    assertInstanceOf(Verified.class, verifierAt(at).verify(new Captured(c.http(), "{}".getBytes()).toSigV4()));
+    // SES hashes the body received: a request signed without its body could be sent again with any body (other
+    // recipients, another webhook) by whoever saw it
+    assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, verifierAt(at).verify(c.toSigV4()));
+    assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH,
+        verifierAt(at).verify(new Captured(c.http(), "{}".getBytes()).toSigV4()));
 
     // An attacker cannot switch a signed body to UNSIGNED-PAYLOAD by adding the header.
     Captured normal = v2SendEmail();
