@@ -25,20 +25,27 @@ final class ReceivedHeaders {
 
   private ReceivedHeaders() {}
 
+  /** A header line, as {@link #scan} finds it: a field's first line ({@code name} non-null) or a continuation. */
+  private interface LineVisitor {
+    /**
+     * @param start where the line begins
+     * @param next where the next line begins (after this one's ending)
+     * @param name the field's name and {@code value} what follows its colon, for a field's first line; both null
+     *     for a continuation line, and for a line that is no field
+     */
+    void line(int start, int next, String line, String name, String value, boolean continuation);
+  }
+
   /**
-   * The values of the fields named {@code name} (any case), unfolded, in their order.
+   * Walks the header section's lines leniently (see the class): a line ends at CR, LF or CRLF, the section at the
+   * first empty line or the end of the message.
    *
    * @throws TooLong when the header section does not end within {@link #MAX_HEADER_BYTES}
    */
-  static List<String> values(byte[] message, String name) {
-    List<StringBuilder> fields = new ArrayList<>();
-    StringBuilder current = null;
+  private static void scan(byte[] message, LineVisitor visitor) {
     boolean anyField = false;
     int start = 0;
-    while (true) {
-      if (start >= message.length) {
-        break; // a message of headers only
-      }
+    while (start < message.length) { // a message of headers only ends with its last line
       int end = start;
       while (end < message.length && message[end] != '\n' && message[end] != '\r') {
         end++;
@@ -49,24 +56,46 @@ final class ReceivedHeaders {
       if (end == start) {
         break; // the empty line: the body follows
       }
+      // CRLF is one line ending; a bare CR or a bare LF is one too
+      int next = end + (end + 1 < message.length && message[end] == '\r' && message[end + 1] == '\n' ? 2
+          : end < message.length ? 1 : 0);
       String line = new String(message, start, end - start, StandardCharsets.UTF_8); // RFC 6532 allows UTF-8
-      boolean continuation = line.charAt(0) == ' ' || line.charAt(0) == '\t';
-      if (continuation && anyField) {
-        if (current != null) {
-          current.append(line);
-        }
-      } else {
+      boolean continuation = anyField && (line.charAt(0) == ' ' || line.charAt(0) == '\t');
+      String name = null;
+      String value = null;
+      if (!continuation) {
         anyField = true;
         int colon = line.indexOf(':');
-        current = colon > 0 && fieldName(line.substring(0, colon)).equalsIgnoreCase(name)
-            ? new StringBuilder(line.substring(colon + 1)) : null;
-        if (current != null) {
-          fields.add(current);
+        if (colon > 0) {
+          name = fieldName(line.substring(0, colon));
+          value = line.substring(colon + 1);
         }
       }
-      // CRLF is one line ending; a bare CR or a bare LF is one too
-      start = end + (end + 1 < message.length && message[end] == '\r' && message[end + 1] == '\n' ? 2 : 1);
+      visitor.line(start, next, line, name, value, continuation);
+      start = next;
     }
+  }
+
+  /**
+   * The values of the fields named {@code name} (any case), unfolded, in their order.
+   *
+   * @throws TooLong when the header section does not end within {@link #MAX_HEADER_BYTES}
+   */
+  static List<String> values(byte[] message, String name) {
+    List<StringBuilder> fields = new ArrayList<>();
+    StringBuilder[] current = {null};
+    scan(message, (start, next, line, field, value, continuation) -> {
+      if (continuation) {
+        if (current[0] != null) {
+          current[0].append(line);
+        }
+      } else {
+        current[0] = field != null && field.equalsIgnoreCase(name) ? new StringBuilder(value) : null;
+        if (current[0] != null) {
+          fields.add(current[0]);
+        }
+      }
+    });
     return fields.stream().map(StringBuilder::toString).toList();
   }
 
@@ -78,46 +107,23 @@ final class ReceivedHeaders {
    * @throws TooLong when the header section does not end within {@link #MAX_HEADER_BYTES}
    */
   static byte[] withoutFieldsAfter(byte[] message, String name, int keep) {
-    java.io.ByteArrayOutputStream out = null;
-    int seen = 0;
-    boolean anyField = false;
-    boolean dropping = false;
-    int copied = 0; // message[copied, start) is still to be copied when out is in use
-    int start = 0;
-    while (start < message.length) {
-      int end = start;
-      while (end < message.length && message[end] != '\n' && message[end] != '\r') {
-        end++;
-      }
-      if (end > MAX_HEADER_BYTES) {
-        throw new TooLong();
-      }
-      if (end == start) {
-        break;
-      }
-      int next = end + (end + 1 < message.length && message[end] == '\r' && message[end + 1] == '\n' ? 2
-          : end < message.length ? 1 : 0);
-      boolean continuation = anyField && (message[start] == ' ' || message[start] == '\t');
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int[] seen = {0};
+    int[] copied = {0}; // message[copied, start) is still to be copied
+    boolean[] dropping = {false};
+    scan(message, (start, next, line, field, value, continuation) -> {
       if (!continuation) {
-        anyField = true;
-        String line = new String(message, start, end - start, StandardCharsets.UTF_8);
-        int colon = line.indexOf(':');
-        boolean named = colon > 0 && fieldName(line.substring(0, colon)).equalsIgnoreCase(name);
-        dropping = named && ++seen > keep;
+        dropping[0] = field != null && field.equalsIgnoreCase(name) && ++seen[0] > keep;
       }
-      if (dropping) {
-        if (out == null) {
-          out = new java.io.ByteArrayOutputStream(message.length);
-        }
-        out.write(message, copied, start - copied);
-        copied = next;
+      if (dropping[0]) {
+        out.write(message, copied[0], start - copied[0]);
+        copied[0] = next;
       }
-      start = next;
-    }
-    if (out == null) {
+    });
+    if (seen[0] <= keep) {
       return message;
     }
-    out.write(message, copied, message.length - copied);
+    out.write(message, copied[0], message.length - copied[0]);
     return out.toByteArray();
   }
 

@@ -9,7 +9,6 @@ import io.mailgate.testing.TcpProxy;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
 import java.net.http.HttpResponse;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -27,10 +26,8 @@ class LostCommitAnswerTest {
   @Test
   void aCommitWhoseAnswerWasLostIsAnswered200() throws Exception {
     String direct = TestServices.freshDatabase();
-    int port = URI.create(direct.replace("postgresql://", "http://")).getPort();
-    try (TcpProxy proxy = new TcpProxy(port); RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(direct.replace(":" + port + "/", ":" + proxy.port() + "/"),
-             TestServices.uniquePrefix(), relay.url(), c -> c, true)) {
+    try (TcpProxy proxy = TcpProxy.toDatabase(direct); RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(), c -> c, true)) {
       Map<String, String> json = Map.of("Content-Type", "application/json");
       assertEquals(200, node.signed("POST", "/v2/email/outbound-emails", SEND, json).statusCode()); // warm caches
       long before = Db.count(direct, "SELECT count(*) FROM messages");

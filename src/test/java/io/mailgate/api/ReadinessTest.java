@@ -9,7 +9,6 @@ import io.mailgate.testing.TcpProxy;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,11 +23,9 @@ class ReadinessTest {
 
   @Test
   void readyWhileTheDatabaseAndRedisAnswer() throws Exception {
-    String direct = TestServices.freshDatabase();
-    int port = URI.create(direct.replace("postgresql://", "http://")).getPort();
-    try (TcpProxy proxy = new TcpProxy(port); RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(direct.replace(":" + port + "/", ":" + proxy.port() + "/"),
-             TestServices.uniquePrefix(), relay.url(), c -> c, true)) {
+    try (TcpProxy proxy = TcpProxy.toDatabase(TestServices.freshDatabase());
+         RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(), c -> c, true)) {
       HttpResponse<String> ready = get(node, "/_mailgate/ready");
       assertEquals(200, ready.statusCode(), ready.body());
       assertEquals("READY", new JsonObject(ready.body()).getString("status"));

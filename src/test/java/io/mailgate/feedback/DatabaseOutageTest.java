@@ -9,7 +9,6 @@ import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TcpProxy;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
-import java.net.URI;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
@@ -23,11 +22,9 @@ class DatabaseOutageTest {
   @Test
   void anOutcomeThatCannotBeWrittenDuringAnOutageIsWrittenWhenTheDatabaseIsBack() throws Exception {
     String direct = TestServices.freshDatabase();
-    int port = URI.create(direct.replace("postgresql://", "http://")).getPort();
-    try (TcpProxy proxy = new TcpProxy(port);
+    try (TcpProxy proxy = TcpProxy.toDatabase(direct);
          RecordingSmtpServer relay = new RecordingSmtpServer().dataDelay(Duration.ofSeconds(3))) {
-      String viaProxy = direct.replace(":" + port + "/", ":" + proxy.port() + "/");
-      try (TestNode node = TestNode.start(viaProxy, TestServices.uniquePrefix(), relay.url(),
+      try (TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
           c -> c.with(MailgateConfig.DELIVERY_LEASE_SECONDS, 120), true);
            SesV2Client ses = node.sesV2()) {
         String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")

@@ -29,10 +29,25 @@ public final class TcpProxy implements AutoCloseable {
   private final java.util.Set<Socket> upstreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean cut;
 
+  /** The URL through the proxy, for a proxy made by {@link #toDatabase}. */
+  private String databaseUrl;
+
   public TcpProxy(int upstreamPort) throws IOException {
     this.upstreamPort = upstreamPort;
     this.server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
     threads.submit(this::acceptLoop);
+  }
+
+  /** A proxy to the PostgreSQL server of {@code pgUrl} (on this machine); {@link #databaseUrl} goes through it. */
+  public static TcpProxy toDatabase(String pgUrl) throws IOException {
+    int port = java.net.URI.create(pgUrl.replace("postgresql://", "http://")).getPort();
+    TcpProxy proxy = new TcpProxy(port);
+    proxy.databaseUrl = pgUrl.replace(":" + port + "/", ":" + proxy.port() + "/");
+    return proxy;
+  }
+
+  public String databaseUrl() {
+    return databaseUrl;
   }
 
   public int port() {
