@@ -174,7 +174,7 @@ public final class MailgateNode {
 
   private static String describeDelivery(MailgateConfig config) {
     return DeliveryVerticle.nodeSettings(config).mode() == io.mailgate.delivery.DeliverySettings.Mode.RELAY
-        ? "through relay " + config.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//")
+        ? "through relay " + io.mailgate.delivery.SmtpRoute.redacted(config.get(MailgateConfig.RELAY_URL))
         : "direct to MX (port " + config.get(MailgateConfig.DELIVERY_DIRECT_PORT) + ")";
   }
 

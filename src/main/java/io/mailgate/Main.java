@@ -150,6 +150,7 @@ public final class Main {
   }
 
   private static void printDevBanner(MailgateConfig c, boolean capturing, int webhookGeneration) {
+    String relay = io.mailgate.delivery.SmtpRoute.redacted(c.get(MailgateConfig.RELAY_URL));
     String endpoint = "http://127.0.0.1:" + c.get(MailgateConfig.HTTP_PORT);
     System.out.println();
     System.out.println("  Mailgate is running (start-dev)");
@@ -158,7 +159,7 @@ public final class Main {
     System.out.println("  Secret access key  " + c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY));
     System.out.println("  Outgoing mail      " + (capturing
         ? "captured, see " + endpoint + "/_mailgate/captured"
-        : "relayed to " + c.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//")));
+        : "relayed to " + relay));
     System.out.println("  Message status     " + endpoint + "/_mailgate/messages/{MessageId}");
     System.out.println("  Console            " + endpoint + "/_mailgate/console   (sign in with the key above)");
     if (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) > 0) {
@@ -188,7 +189,7 @@ public final class Main {
       Logger.getLogger(Main.class.getName()).warning("start-dev relays mail with the published development secret "
           + "and listens beyond this machine (http.host " + c.get(MailgateConfig.HTTP_HOST) + ", smtp.submissionHost "
           + c.get(MailgateConfig.SMTP_SUBMISSION_HOST) + "): anyone who can reach it can send through "
-          + c.get(MailgateConfig.RELAY_URL).replaceAll("//[^@/]*@", "//") + ". Set MAILGATE_DEV_SECRET_ACCESS_KEY to "
+          + relay + ". Set MAILGATE_DEV_SECRET_ACCESS_KEY to "
           + "a secret of your own, or MAILGATE_HTTP_HOST and MAILGATE_SMTP_SUBMISSION_HOST to 127.0.0.1.");
     }
   }

@@ -312,10 +312,10 @@ public final class MailgateConfig {
   private static final Map<String, Number> MINIMUMS = Map.of(
       "delivery.leaseSeconds", 30, "delivery.scanIntervalSeconds", 1, "delivery.maxPending", 1,
       "delivery.maxConnections", 1, "pg.poolSize", 1, "events.concurrency", 1, "events.timeoutSeconds", 1,
-      "send.maxRecipients", 1, "dns.timeoutMillis", 1, "cache.ttlMillis", 0);
+      "send.maxRecipients", 1, "dns.timeoutMillis", 1);
 
-  /** MAILGATE_ variables read by the scripts, not keys. */
-  private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG", "MAILGATE_JAVA_OPTS", "MAILGATE_HOME");
+  /** The MAILGATE_ variable that names the file rather than a key. */
+  private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG");
 
   private static void flatten(String prefix, JsonObject json, Map<String, Object> out) {
     for (Map.Entry<String, Object> e : json) {

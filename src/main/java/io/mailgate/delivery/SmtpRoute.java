@@ -56,7 +56,7 @@ public record SmtpRoute(String host, int port, boolean implicitTls, String usern
    * The URL with whatever may be its user name and password (everything before its last {@code @}) masked: what a
    * log line or an error may show of a URL that did not parse.
    */
-  static String redacted(String url) {
+  public static String redacted(String url) {
     int at = url.lastIndexOf('@');
     if (at < 0) {
       return url;

@@ -75,10 +75,8 @@ public final class DkimVerdict {
   /** The verdict on {@code message} (as received). */
   public Future<Result> of(byte[] message) {
     List<String> keyNames;
-    byte[] verified;
     try {
       keyNames = keyNames(message);
-      verified = ReceivedHeaders.withoutFieldsAfter(message, "DKIM-Signature", MAX_SIGNATURES);
     } catch (ReceivedHeaders.TooLong e) {
       return Future.succeededFuture(Result.of(PROCESSING_FAILED));
     }
@@ -98,7 +96,9 @@ public final class DkimVerdict {
           keys.put(keyNames.get(i), new DnsAnswer.Unavailable<>(keyNames.get(i), String.valueOf(f.cause())));
         }
       }
-      return vertx.executeBlocking(() -> verify(verified, keys, Instant.now()), false);
+      // the copy without the signatures past the first ones (a whole message's copy) is made off the loop too
+      return vertx.executeBlocking(() -> verify(ReceivedHeaders.withoutFieldsAfter(message, "DKIM-Signature",
+          MAX_SIGNATURES), keys, Instant.now()), false);
     });
   }
 

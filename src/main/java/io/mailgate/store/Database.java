@@ -21,7 +21,7 @@ public final class Database {
     PgConnectOptions options = connectOptions(config.get(MailgateConfig.PG_URL))
         .setPipeliningLimit(config.get(MailgateConfig.PG_PIPELINING_LIMIT));
     int flushAfterKb = config.get(MailgateConfig.PG_BACKEND_FLUSH_AFTER_KB);
-    if (flushAfterKb < 0 || flushAfterKb > 2048) {
+    if (flushAfterKb > 2048) { // never negative: ConfigKey refuses that
       throw new ConfigException("invalid value for " + MailgateConfig.PG_BACKEND_FLUSH_AFTER_KB.path() + " ("
           + MailgateConfig.PG_BACKEND_FLUSH_AFTER_KB.envName() + "): " + flushAfterKb + " is not between 0 and 2048");
     }

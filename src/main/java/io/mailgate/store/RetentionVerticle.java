@@ -1,6 +1,5 @@
 package io.mailgate.store;
 
-import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.send.MessageIds;
 import io.vertx.core.Future;
@@ -114,24 +113,14 @@ public final class RetentionVerticle extends VerticleBase {
     this.firstSweepMillis = firstSweepMillis;
   }
 
-  /** {@code retention.days}, checked: a negative value fails the node's start. */
+  /** {@code retention.days} (0 keeps everything); reading it fails the node's start on a negative value. */
   public static int days(MailgateConfig config) {
-    int days = config.get(MailgateConfig.RETENTION_DAYS);
-    if (days < 0) {
-      throw new ConfigException("invalid value for " + MailgateConfig.RETENTION_DAYS.path() + " ("
-          + MailgateConfig.RETENTION_DAYS.envName() + "): " + days + " is negative (0 keeps everything)");
-    }
-    return days;
+    return config.get(MailgateConfig.RETENTION_DAYS);
   }
 
-  /** {@code receiving.retentionDays}, checked as {@link #days} is. */
+  /** {@code receiving.retentionDays} (0 keeps received mail), read as {@link #days} is. */
   public static int receivedDays(MailgateConfig config) {
-    int days = config.get(MailgateConfig.RECEIVING_RETENTION_DAYS);
-    if (days < 0) {
-      throw new ConfigException("invalid value for " + MailgateConfig.RECEIVING_RETENTION_DAYS.path() + " ("
-          + MailgateConfig.RECEIVING_RETENTION_DAYS.envName() + "): " + days + " is negative (0 keeps received mail)");
-    }
-    return days;
+    return config.get(MailgateConfig.RECEIVING_RETENTION_DAYS);
   }
 
   @Override
