@@ -183,6 +183,8 @@ public final class MailgateConfig {
       40 * 1024 * 1024, "Largest message accepted, attachments and encoding included (SES: 40 MB).");
   public static final ConfigKey<Integer> SEND_MAX_RECIPIENTS = key("send.maxRecipients", Integer.class, 50,
       "Most recipients (To, Cc and Bcc together) of one message (SES: 50).");
+  public static final ConfigKey<Boolean> SEND_RENDERING_FAILURE_EVENTS = key("send.renderingFailureEvents",
+      Boolean.class, true, "As SES: a templated send whose data lacks an attribute the template prints is accepted (a MessageId), not delivered, and published as a Rendering Failure event (and shown as RENDERING_FAILED by the message's status). false: such a send is refused at once with a 400 MissingRenderingAttribute naming the attribute.");
   public static final ConfigKey<String> SEND_MESSAGE_ID_DOMAIN = key("send.messageIdDomain", String.class,
       "email.mailgate.local", "Domain part of the Message-ID headers Mailgate generates.");
   public static final ConfigKey<String> HTTP_TRUSTED_PROXIES = key("http.trustedProxies", String.class, "",

@@ -127,7 +127,11 @@ public final class SesEvents {
         .put("sendingAccountId", f.accountId())
         .put("messageId", f.messageId())
         .put("destination", new JsonArray(List.copyOf(f.destination())));
-    headers(mail, f.headerBytes(), f.messageId());
+    if (f.headerBytes().length == 0) {
+      mail.put("headersTruncated", false); // no content (it could not be rendered): no headers, as in SES's events
+    } else {
+      headers(mail, f.headerBytes(), f.messageId());
+    }
     mail.put("tags", tags(f));
     return mail;
   }

@@ -54,6 +54,7 @@ public final class SendService {
   private final int maxMessageBytes;
   private final String messageIdDomain;
   private final String region;
+  private final boolean renderingFailureEvents;
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
@@ -74,6 +75,7 @@ public final class SendService {
     this.maxMessageBytes = config.get(MailgateConfig.SEND_MAX_MESSAGE_BYTES);
     this.messageIdDomain = config.get(MailgateConfig.SEND_MESSAGE_ID_DOMAIN);
     this.region = config.get(MailgateConfig.REGION);
+    this.renderingFailureEvents = config.get(MailgateConfig.SEND_RENDERING_FAILURE_EVENTS);
   }
 
   public int maxMessageBytes() {
@@ -107,34 +109,89 @@ public final class SendService {
     }
     if (request.content() instanceof TemplateContent t) {
       return templates.resolve(caller.account().id(), t)
-          .compose(template -> templates.renderOne(template, t.data()))
-          .compose(rendered -> {
+          .compose(template -> templates.renderOne(template, t.data()).transform(rendering -> {
+            if (rendering.failed()) {
+              return publishesAsRenderingFailure(rendering.cause())
+                  ? renderingFailure(caller, request, t.inline() == null ? template.name() : null,
+                      rendering.cause().getMessage())
+                  : Future.failedFuture(rendering.cause());
+            }
             SimpleContent simple;
             try {
-              simple = TemplateRenderer.content(rendered, t.headers(), t.attachments());
+              simple = TemplateRenderer.content(rendering.result(), t.headers(), t.attachments());
             } catch (SesException e) {
               return Future.failedFuture(e);
             }
             return sendContent(caller, request.withContent(simple));
-          });
+          }));
     }
     return OffLoop.when(contentBytes(request.content()), () -> prepare(request))
-        .compose(p -> send(caller, request, p));
+        .compose(p -> send(caller, request, p, null));
   }
 
-  private Future<String> send(Caller caller, SendRequest request, Prepared p) {
+  /**
+   * Whether a rendering that failed this way is accepted and published as a Rendering Failure event, as SES does with
+   * template data that lacks an attribute the template prints ({@code send.renderingFailureEvents}); otherwise it is
+   * the caller's 400.
+   */
+  public boolean publishesAsRenderingFailure(Throwable renderingFailure) {
+    return renderingFailureEvents && renderingFailure instanceof SesException e
+        && e.error() == SesError.MISSING_RENDERING_ATTRIBUTE;
+  }
+
+  /** Why a templated message was not built: the {@code failure} object of its Rendering Failure event. */
+  private record RenderingFailure(String templateName, String errorMessage) {
+    String detailJson() {
+      JsonObject failure = new JsonObject().put("errorMessage", errorMessage);
+      if (templateName != null) {
+        failure.put("templateName", templateName);
+      }
+      return failure.encode();
+    }
+  }
+
+  /** Stands for a templated message that could not be rendered, to check its addresses as any send's. */
+  private static final SimpleContent UNRENDERED = new SimpleContent("", null,
+      new TextBody("", java.nio.charset.StandardCharsets.UTF_8), null, List.of(), List.of());
+
+  /**
+   * A templated send whose template could not be rendered with its data ({@link #publishesAsRenderingFailure}), as SES
+   * takes it: checked as any send (its sender's identity, the sandbox, the configuration set, the sending rate), then
+   * given a MessageId and stored without content, its recipients {@code rendering_failed}, and its Rendering Failure
+   * event published to its configuration set's destinations that take that type. Nothing is delivered, and it does not
+   * count toward the 24-hour quota (its recipients count toward the sending rate, as any request does).
+   *
+   * @param templateName the stored template's name, null for an inline one
+   */
+  public Future<String> renderingFailure(Caller caller, SendRequest request, String templateName, String errorMessage) {
+    if (!caller.account().sendingEnabled()) {
+      return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
+    }
+    Prepared p;
+    try {
+      p = prepare(request.withContent(UNRENDERED)).withContent(new byte[0]);
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    return send(caller, request, p, new RenderingFailure(templateName, errorMessage));
+  }
+
+  /** The send path after the message is built; for a {@code failure} to render, its record instead of its delivery. */
+  private Future<String> send(Caller caller, SendRequest request, Prepared p, RenderingFailure failure) {
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(named -> (p.delegation() == null
                 ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
                 : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
-                .compose(effective -> listManaged(caller, request, p)
-                    .compose(listed -> checkLimits(caller, listed)
+                .compose(effective -> (failure != null ? Future.succeededFuture(p) : listManaged(caller, request, p))
+                    .compose(listed -> checkLimits(caller, listed, failure == null)
                         // counted: given back if the message is not accepted after all (too large once its links
                         // are tracked, or not stored)
-                        .compose(counted -> tracked(listed, effective.set())
-                            .compose(tracked -> signed(tracked, profile))
-                            .compose(signed -> commit(caller, effective.request(), signed, profile))
+                        .compose(counted -> (failure != null
+                                ? commitFailure(caller, effective.request(), listed, profile, failure)
+                                : tracked(listed, effective.set())
+                                    .compose(tracked -> signed(tracked, profile))
+                                    .compose(signed -> commit(caller, effective.request(), signed, profile)))
                             .onFailure(e -> limiter.refund(counted)))))));
   }
 
@@ -294,9 +351,12 @@ public final class SendService {
     });
   }
 
-  /** One Redis round trip: every recipient counts for the rate, simulator recipients not for the quota. */
-  /** The account's sending limits, which count the message: the check that counted it, or a refusal. */
-  private Future<RateCheck> checkLimits(Caller caller, Prepared p) {
+  /**
+   * The account's sending limits, which count the message: the check that counted it, or a refusal. One Redis round
+   * trip: every recipient counts for the rate; for the quota, those that are sent ({@code sent}), except simulator
+   * recipients.
+   */
+  private Future<RateCheck> checkLimits(Caller caller, Prepared p, boolean sent) {
     int n = p.recipients().size();
     int simulated = 0;
     for (Mailbox m : p.recipients()) {
@@ -305,7 +365,7 @@ public final class SendService {
       }
     }
     RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
-        caller.account().max24HourSend(), n - simulated);
+        caller.account().max24HourSend(), sent ? n - simulated : 0);
     long start = System.nanoTime();
     return limiter.check(check)
         .onComplete(ar -> metrics.limitsWait().since(start))
@@ -323,7 +383,8 @@ public final class SendService {
         });
   }
 
-  private Future<String> commit(Caller caller, SendRequest request, Prepared p,
+  /** The message's row as stored: its content, recipients, envelope, tags and where it came from. */
+  private static NewMessage row(Caller caller, SendRequest request, Prepared p,
       SendAuthorization.SenderProfile profile) {
     List<String> addresses = new ArrayList<>(p.recipients().size());
     for (Mailbox m : p.recipients()) {
@@ -338,18 +399,36 @@ public final class SendService {
         ? MailboxParser.parse(request.envelopeSender()).address() : profile.envelopeFrom();
     String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
     SendRequest.ListManagement list = request.listManagement();
-    NewMessage row = new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
+    return new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
         profile.identity() == null ? null : profile.identity().account(),
         profile.identity() == null ? null : profile.identity().identity());
+  }
+
+  /** What a caller is told when its message could not be stored: nothing was accepted. */
+  private static <T> Future<T> notStored(String id, Throwable e) {
+    LOG.log(Level.SEVERE, "cannot commit message " + id, e);
+    return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
+        "The message could not be stored and was not accepted. Retry later."));
+  }
+
+  /** A message that could not be rendered, stored with its Rendering Failure event ({@link #renderingFailure}). */
+  private Future<String> commitFailure(Caller caller, SendRequest request, Prepared p,
+      SendAuthorization.SenderProfile profile, RenderingFailure failure) {
+    return store.renderingFailed(row(caller, request, p, profile), failure.detailJson())
+        .recover(e -> notStored(p.id(), e))
+        .map(v -> p.id());
+  }
+
+  private Future<String> commit(Caller caller, SendRequest request, Prepared p,
+      SendAuthorization.SenderProfile profile) {
+    NewMessage row = row(caller, request, p, profile);
+    List<String> addresses = row.recipients();
+    String envelopeFrom = row.envelopeFrom();
     long start = System.nanoTime();
     return store.accept(row)
-        .recover(e -> {
-          LOG.log(Level.SEVERE, "cannot commit message " + p.id(), e);
-          return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
-              "The message could not be stored and was not accepted. Retry later."));
-        })
+        .recover(e -> notStored(p.id(), e))
         .map(v -> {
           List<DeliveryJob.Recipient> rcpts = new ArrayList<>(addresses.size());
           for (int i = 0; i < addresses.size(); i++) {

@@ -102,9 +102,17 @@ public final class MessageQuery {
         });
   }
 
-  /** The stored events with the Send and the Deliveries added, in time order (the Send first). */
+  /**
+   * The stored events with the Send and the Deliveries added, in time order (the Send first). A message that could
+   * not be rendered was never sent: its Rendering Failure is its only event.
+   */
   static List<StoredEvent> withImplicit(Instant created, List<StoredRecipient> recipients, List<StoredEvent> stored) {
     List<StoredEvent> all = new ArrayList<>(stored.size() + recipients.size() + 1);
+    for (StoredEvent e : stored) {
+      if (e.type().equals(EventType.RENDERING_FAILURE.sesName)) {
+        return stored;
+      }
+    }
     all.add(new StoredEvent(EventType.SEND.sesName, null, new JsonObject(), created));
     for (StoredRecipient r : recipients) {
       if (r.deliveredAt() != null) {

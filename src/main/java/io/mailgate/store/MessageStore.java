@@ -44,6 +44,27 @@ public final class MessageStore {
       FROM m JOIN event_destinations d ON d.account_id = m.account_id AND d.configuration_set = m.configuration_set
       WHERE d.enabled AND 'Send' = ANY(d.event_types)""";
 
+  /**
+   * A message that could not be rendered (SES's Rendering Failure): the message without content, its recipients
+   * {@code rendering_failed} (never queued), its event, and that event in the outbox once for each of its configuration
+   * set's enabled destinations that take it. One statement: all or nothing.
+   */
+  static final String INSERT_RENDERING_FAILURE = """
+      WITH m AS (
+        INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
+                              source_ip, caller_identity, verp_domain, identity_account, identity_name)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, ''::bytea, 0, $7, $8, $9, $10, $11, $12)
+      ), r AS (
+        INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at)
+        SELECT $1, n - 1, address, 'rendering_failed', $7, $7 FROM unnest($13::text[]) WITH ORDINALITY AS t(address, n)
+      ), e AS (
+        INSERT INTO events (message_id, account_id, type, detail, created_at)
+        VALUES ($1, $2, 'Rendering Failure', $14::jsonb, $7)
+      )
+      INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
+      SELECT d.id, $1, 'Rendering Failure', $14::jsonb, $7, $7 FROM event_destinations d
+      WHERE d.account_id = $2 AND d.configuration_set = $5 AND d.enabled AND 'Rendering Failure' = ANY(d.event_types)""";
+
   private final Vertx vertx;
   private final Pool pool;
   private final String leaseOwner;
@@ -74,13 +95,32 @@ public final class MessageStore {
    * than a 503 they would retry into a second copy of messages that are delivered anyway.
    */
   private Future<?> insert(List<NewMessage> batch) {
-    return insertOn(pool, batch, leaseOwner, leaseSeconds).<Object>map(r -> r).recover(e -> {
-      if (e instanceof io.vertx.pgclient.PgException) {
-        return Future.failedFuture(e); // PostgreSQL answered: refused, so nothing was committed
-      }
-      return committed(batch.get(0).id(), 0).transform(found -> found.succeeded() && found.result()
-          ? Future.succeededFuture() : Future.failedFuture(e));
-    });
+    return insertOn(pool, batch, leaseOwner, leaseSeconds).<Object>map(r -> r)
+        .recover(e -> storedAnyway(batch.get(0).id(), e));
+  }
+
+  /**
+   * After a statement that stored message {@code id} failed with {@code e}: succeeds when it was committed all the
+   * same (its answer lost), else fails with {@code e}.
+   */
+  private Future<Object> storedAnyway(String id, Throwable e) {
+    if (e instanceof io.vertx.pgclient.PgException) {
+      return Future.failedFuture(e); // PostgreSQL answered: refused, so nothing was committed
+    }
+    return committed(id, 0).transform(found -> found.succeeded() && found.result()
+        ? Future.succeededFuture() : Future.failedFuture(e));
+  }
+
+  /**
+   * Stores a message that could not be rendered, with its Rendering Failure event ({@code detailJson}: the event's
+   * {@code failure} object). Not grouped: such sends are rare, and each is one short statement.
+   */
+  public Future<Void> renderingFailed(NewMessage m, String detailJson) {
+    return pool.preparedQuery(INSERT_RENDERING_FAILURE).execute(Tuple.from(new Object[] {m.id(), m.accountId(),
+        m.source(), m.envelopeFrom(), m.configurationSet(), m.tagsJson(), Timestamps.utc(m.acceptedAt()), m.sourceIp(),
+        m.callerIdentity(), m.verpDomain(), m.identityAccount(), m.identityName(),
+        m.recipients().toArray(String[]::new), detailJson})).<Object>map(r -> r)
+        .recover(e -> storedAnyway(m.id(), e)).mapEmpty();
   }
 
   /** Delays before each look of {@link #committed}: the pool's other connections may be as dead as the first. */

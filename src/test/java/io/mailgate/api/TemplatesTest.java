@@ -214,8 +214,7 @@ class TemplatesTest {
   @Test
   void aTemplateSendThatCannotBeRenderedIsRefusedAndStoresNothing() {
     long before = Db.count(pg, "SELECT count(*) FROM messages");
-    var missing = assertThrows(BadRequestException.class, () -> send("welcome", "{\"items\":[]}"));
-    assertTrue(missing.getMessage().contains("Attribute 'name' is not present"), missing.getMessage());
+    // (data that lacks an attribute is no refusal: it is accepted as a Rendering Failure, RenderingFailureTest)
     // data cannot add header lines through the subject
     var injected = assertThrows(BadRequestException.class, () -> send("welcome",
         "{\"name\":\"x\\r\\nBcc: victim@example.org\",\"signature\":\"s\"}"));
@@ -242,7 +241,7 @@ class TemplatesTest {
     List<BulkEmailEntry> entries = List.of(
         entry("b1@example.org", "{\"name\":\"One\",\"signature\":\"s1\"}", "Spring"),
         entry("b2@example.org", null, null),                       // the default data
-        entry("b3@example.org", "{\"signature\":\"s3\"}", null),   // no name: this entry only fails
+        entry("b3@example.org", "{\"signature\":\"s3\"}", null),   // no name: accepted, this entry only not sent
         entry("not an address", "{\"name\":\"x\",\"signature\":\"s\"}", null));
     List<BulkEmailEntryResult> results = ses.sendBulkEmail(r -> r.fromEmailAddress("sender@example.com")
         .defaultContent(c -> c.template(t -> t.templateName("welcome").templateData("{\"name\":\"Default\",\"signature\":\"d\"}")))
@@ -251,8 +250,9 @@ class TemplatesTest {
     assertEquals(4, results.size());
     assertEquals(BulkEmailStatus.SUCCESS, results.get(0).status());
     assertEquals(BulkEmailStatus.SUCCESS, results.get(1).status());
-    assertEquals(BulkEmailStatus.INVALID_PARAMETER, results.get(2).status());
-    assertTrue(results.get(2).error().contains("Attribute 'name'"), results.get(2).error());
+    assertEquals(BulkEmailStatus.SUCCESS, results.get(2).status(), "a Rendering Failure, as in SES");
+    assertEquals("RENDERING_FAILED", node.message(results.get(2).messageId()).getJsonArray("Recipients")
+        .getJsonObject(0).getString("Status"));
     assertEquals(BulkEmailStatus.INVALID_PARAMETER, results.get(3).status());
     Set<String> ids = new HashSet<>(List.of(results.get(0).messageId(), results.get(1).messageId()));
     assertEquals(2, ids.size(), "each entry is its own message");
@@ -323,8 +323,9 @@ class TemplatesTest {
         .bulkEmailEntries(entry("spent0@example.org", "{\"fail\":true,\"items\":" + sixty + "}", null),
             entry("spent1@example.org", "{\"fail\":false,\"items\":" + sixty + "}", null)))
         .bulkEmailEntryResults();
-    assertEquals(BulkEmailStatus.INVALID_PARAMETER, spent.get(0).status());
-    assertTrue(spent.get(0).error().contains("'nothing'"), spent.get(0).error());
+    assertEquals(BulkEmailStatus.SUCCESS, spent.get(0).status(), "accepted, as a Rendering Failure");
+    assertEquals("RENDERING_FAILED", node.message(spent.get(0).messageId()).getJsonArray("Recipients")
+        .getJsonObject(0).getString("Status"));
     assertEquals(BulkEmailStatus.SUCCESS, spent.get(1).status(), spent.get(1).error());
   }
 

@@ -123,21 +123,25 @@ public final class BulkEmailHandler {
       data.add(e.data() == null ? "" : e.data());
     }
     return templates.resolve(caller.account().id(), content)
-        .compose(template -> templates.render(template, data))
-        .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, returnPath, content, entries, outcomes,
-            identityArns));
+        .compose(template -> templates.render(template, data)
+            .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, returnPath, content,
+                content.inline() == null ? template.name() : null, entries, outcomes, identityArns)));
   }
 
   private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
-      String returnPath, TemplateContent content, List<Entry> entries, List<Templates.Outcome> outcomes,
-      SendRequest.IdentityArns identityArns) {
+      String returnPath, TemplateContent content, String templateName, List<Entry> entries,
+      List<Templates.Outcome> outcomes, SendRequest.IdentityArns identityArns) {
     List<Future<JsonObject>> results = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
       Entry entry = entries.get(i);
       Templates.Outcome outcome = outcomes.get(i);
       Future<String> sent;
       if (outcome.failure() != null) {
-        sent = Future.failedFuture(outcome.failure());
+        // an attribute the entry's data lacks: accepted and published as a Rendering Failure (SES), or its 400
+        sent = sends.publishesAsRenderingFailure(outcome.failure())
+            ? sends.renderingFailure(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
+                entry.tags(), content, returnPath, null, identityArns), templateName, outcome.failure().getMessage())
+            : Future.failedFuture(outcome.failure());
       } else {
         try {
           SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
