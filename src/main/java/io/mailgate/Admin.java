@@ -67,7 +67,8 @@ final class Admin {
     Pool pool = Database.pool(vertx, config, 1);
     try {
       Accounts accounts = new Accounts(pool, secrets);
-      Future<String> result = Migrations.apply(pool).compose(n -> opens(pool, secrets)).compose(n -> dispatch(accounts,
+      boolean devKey = config.get(MailgateConfig.SECURITY_MASTER_KEY).isBlank();
+      Future<String> result = Migrations.apply(pool).compose(n -> opens(pool, secrets, devKey)).compose(n -> dispatch(accounts,
           new SuppressionStore(vertx, pool,
           config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0), new WebhookSigner(secrets), config, args));
       System.out.println(result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
@@ -90,11 +91,18 @@ final class Admin {
 
   /**
    * Fails unless the master key opens the database's secrets (the oldest access key's): an admin command run without
-   * the nodes' key (falling back to start-dev's) or with another must not store secrets the nodes cannot read.
+   * the nodes' key (falling back to start-dev's) or with another must not store secrets the nodes cannot read. Start-dev's
+   * key ({@code devKey}) opens only a database that has secrets already (start-dev's has its development key): on one
+   * that has none, a production database being set up, it would seal the first tenants' secrets under a key published
+   * with the source.
    */
-  static Future<Void> opens(Pool pool, SecretBox secrets) {
+  static Future<Void> opens(Pool pool, SecretBox secrets, boolean devKey) {
     return pool.query("SELECT access_key_id, secret FROM access_keys ORDER BY created_at LIMIT 1").execute()
         .compose(rows -> {
+          if (devKey && rows.size() == 0) {
+            return Future.failedFuture("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) is not set, and start-dev's "
+                + "development key opens only start-dev's database: set it as the nodes have it");
+          }
           for (io.vertx.sqlclient.Row r : rows) {
             try {
               secrets.decryptString(r.getBuffer(1).getBytes(), r.getString(0));
@@ -115,7 +123,11 @@ final class Admin {
     Map<String, String> flags = flags(rest);
     switch (what.strip()) {
       case "account create": {
+        only(flags, what, "production", "max-send-rate", "max-24-hour-send");
         String name = positional(rest, "account name");
+        if (name.isBlank()) {
+          throw new UsageError("the account name is empty");
+        }
         boolean production = Boolean.TRUE.equals(bool(flags, "production"));
         double rate = number(flags, "max-send-rate", config.get(MailgateConfig.ACCOUNTS_DEFAULT_MAX_SEND_RATE), Double::parseDouble);
         long quota = number(flags, "max-24-hour-send", config.get(MailgateConfig.ACCOUNTS_DEFAULT_MAX_24_HOUR_SEND), Long::parseLong);
@@ -124,6 +136,7 @@ final class Admin {
             + "\nsecret access key  " + k.secretAccessKey() + "\n(the secret is shown only now)");
       }
       case "account list":
+        only(flags, what);
         return accounts.list().map(rows -> {
           StringBuilder sb = new StringBuilder(String.format("%-12s  %-20s  %10s  %14s  %-10s  %s%n", "ACCOUNT", "NAME",
               "RATE", "MAX24HOUR", "MODE", "SENDING"));
@@ -134,6 +147,7 @@ final class Admin {
           return sb.toString().stripTrailing();
         });
       case "account set": {
+        only(flags, what, "production", "max-send-rate", "max-24-hour-send", "sending");
         String id = positional(rest, "account id");
         Double rate = flags.containsKey("max-send-rate") ? number(flags, "max-send-rate", 0.0, Double::parseDouble) : null;
         Long quota = flags.containsKey("max-24-hour-send") ? number(flags, "max-24-hour-send", 0L, Long::parseLong) : null;
@@ -145,6 +159,7 @@ final class Admin {
         return accounts.update(id, rate, quota, production, sending).map(v -> "account " + id + " updated");
       }
       case "account webhook-secret": {
+        only(flags, what, "rotate", "grace-hours", "force");
         String id = positional(rest, "account id");
         boolean rotate = flags.containsKey("rotate");
         Long grace = flags.containsKey("grace-hours") ? number(flags, "grace-hours", 0L, Long::parseLong) : null;
@@ -166,9 +181,11 @@ final class Admin {
         }).recover(e -> Future.failedFuture(e instanceof IllegalArgumentException ? new UsageError(e.getMessage()) : e));
       }
       case "key create":
+        only(flags, what);
         return accounts.createKey(positional(rest, "account id")).map(k -> "access key id      " + k.accessKeyId()
             + "\nsecret access key  " + k.secretAccessKey() + "\n(the secret is shown only now)");
       case "key list":
+        only(flags, what);
         return accounts.keys(rest.isEmpty() ? null : rest.get(0)).map(rows -> {
           StringBuilder sb = new StringBuilder(String.format("%-20s  %-12s  %s%n", "ACCESS KEY", "ACCOUNT", "STATUS"));
           for (Accounts.KeyRow r : rows) {
@@ -178,16 +195,19 @@ final class Admin {
         });
       case "key disable":
       case "key enable": {
+        only(flags, what);
         String key = positional(rest, "access key id");
         boolean enable = args[2].equals("enable");
         return accounts.setKeyEnabled(key, enable).map(v -> "access key " + key + (enable ? " enabled" : " disabled"));
       }
       case "suppression show": {
+        only(flags, what);
         String email = address(positional(rest, "address"));
         return suppressions.globalSince(email).map(since -> since.isEmpty() ? email + " is not on the global suppression list"
             : email + " is on the global suppression list (last hard bounce " + since.get() + ")");
       }
       case "suppression remove": {
+        only(flags, what);
         // only here: an account that could take addresses off the list every account obeys would undo
         // what other accounts' bounces taught it
         String email = address(positional(rest, "address"));
@@ -220,6 +240,15 @@ final class Admin {
     return flags;
   }
 
+  /** A command takes only its own options: a misspelt one would otherwise be left out without a word. */
+  private static void only(Map<String, String> flags, String command, String... allowed) {
+    for (String name : flags.keySet()) {
+      if (!List.of(allowed).contains(name)) {
+        throw new UsageError("admin " + command.strip() + " has no option --" + name);
+      }
+    }
+  }
+
   private static String positional(List<String> rest, String what) {
     if (rest.isEmpty()) {
       throw new UsageError("missing " + what);
@@ -243,8 +272,9 @@ final class Admin {
       throw new UsageError("--" + name + " must be a number");
     }
     // a rate of 0 would send nothing (pause the account with --sending false); -1 is an unlimited daily quota
-    if (name.equals("max-send-rate") && flags.containsKey(name) && !(n.doubleValue() > 0)) {
-      throw new UsageError("--max-send-rate must be above 0");
+    if (name.equals("max-send-rate") && flags.containsKey(name)
+        && !(n.doubleValue() > 0 && Double.isFinite(n.doubleValue()))) {
+      throw new UsageError("--max-send-rate must be a number above 0");
     }
     if (name.equals("max-24-hour-send") && flags.containsKey(name) && n.longValue() < -1) {
       throw new UsageError("--max-24-hour-send must be -1 (unlimited) or more");

@@ -134,6 +134,42 @@ class AdminTest {
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM access_keys"), "nothing written");
   }
 
+  /**
+   * Without a master key on a database that has no secrets yet (a production one being set up), the command refuses:
+   * start-dev's key would seal the first tenant's secret under a key published with the source.
+   */
+  @Test
+  void theDevelopmentKeyDoesNotSealAFreshDatabasesSecrets() {
+    MailgateConfig withoutKey = MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg);
+    PrintStream err = System.err;
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    int code;
+    try {
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      code = Admin.run(withoutKey, new String[] {"admin", "account", "create", "first"});
+    } finally {
+      System.setErr(err);
+    }
+    assertEquals(1, code, e.toString(StandardCharsets.UTF_8));
+    assertTrue(e.toString(StandardCharsets.UTF_8).contains("security.masterKey"), e.toString(StandardCharsets.UTF_8));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM accounts WHERE name = 'first'"), "nothing written");
+  }
+
+  /** An option the command does not take is a usage error, not left out; so is a rate that is no finite number. */
+  @Test
+  void misspeltOptionsAndInfiniteRatesAreRefused() {
+    Run typo = admin("account", "create", "typo", "--max-sendrate", "5");
+    assertEquals(2, typo.code(), typo.out());
+    assertTrue(typo.err().contains("has no option --max-sendrate"), typo.err());
+    Run notHere = admin("account", "create", "typo", "--sending", "false");
+    assertEquals(2, notHere.code(), notHere.out());
+    Run infinite = admin("account", "create", "typo", "--max-send-rate", "Infinity");
+    assertEquals(2, infinite.code(), infinite.out());
+    Run empty = admin("account", "create", " ");
+    assertEquals(2, empty.code(), empty.out());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM accounts WHERE name IN ('typo', ' ')"), "nothing created");
+  }
+
   @Test
   void webhookSecretsArePrintedAndRotated() {
     Run created = admin("account", "create", "hooks");

@@ -408,7 +408,12 @@ public final class SendService {
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */
   private static <T> Future<T> notStored(String id, Throwable e) {
-    LOG.log(Level.SEVERE, "cannot commit message " + id, e);
+    if (e instanceof io.mailgate.store.GroupCommit.Full full) {
+      // the database stalls: the batches already in flight tell why, once each; this is one of many refused meanwhile
+      LOG.fine(() -> "message " + id + " refused: " + full.getMessage());
+    } else {
+      LOG.log(Level.SEVERE, "cannot commit message " + id, e);
+    }
     return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
         "The message could not be stored and was not accepted. Retry later."));
   }

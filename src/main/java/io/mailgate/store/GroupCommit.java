@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Groups database work from concurrent requests into batches: while {@code maxInFlight} batches
@@ -22,7 +24,19 @@ import java.util.function.Function;
  * <p>Not thread-safe: use one instance per verticle, from its event loop.
  */
 public final class GroupCommit<T, R> {
-  private record Pending<T, R>(T item, Promise<R> promise) {}
+  private static final Logger LOG = Logger.getLogger(GroupCommit.class.getName());
+
+  private record Pending<T, R>(T item, Promise<R> promise, long weight) {}
+
+  /**
+   * An item refused because the queue is full ({@link #maxQueued}): the database has stalled behind the batches in
+   * flight, and what waits for it is already as much as may be held. Nothing of the item was written.
+   */
+  public static final class Full extends RuntimeException {
+    Full(String message) {
+      super(message, null, false, false);
+    }
+  }
 
   private final Function<List<T>, Future<List<R>>> runner;
   private final int maxBatch;
@@ -37,6 +51,10 @@ public final class GroupCommit<T, R> {
   private long lingerTimer = -1;
   private java.util.function.ToLongFunction<T> weight = item -> 0;
   private long maxWeight = Long.MAX_VALUE;
+  private int maxQueuedItems = Integer.MAX_VALUE;
+  private long maxQueuedWeight = Long.MAX_VALUE;
+  /** What the queued items weigh together. */
+  private long queuedWeight;
 
   /**
    * Batches whose runner answers one result per item, in order. They wait up to {@code
@@ -72,9 +90,26 @@ public final class GroupCommit<T, R> {
     return this;
   }
 
+  /**
+   * Refuses an item ({@link Full}) while {@code items} are queued already, or while the queued items and it would weigh
+   * more than {@code weight} together (an item alone is always taken): when the database stalls, what waits for it is
+   * held in memory, and its callers (an HTTP client that gave up, then retried) may add to it for as long as it lasts.
+   */
+  public GroupCommit<T, R> maxQueued(int items, long weight) {
+    this.maxQueuedItems = items;
+    this.maxQueuedWeight = weight;
+    return this;
+  }
+
   public Future<R> submit(T item) {
+    long w = weight.applyAsLong(item);
+    if (!queue.isEmpty() && (queue.size() >= maxQueuedItems || queuedWeight + w > maxQueuedWeight)) {
+      return Future.failedFuture(new Full(queue.size() + " items (" + queuedWeight + " bytes) wait for the "
+          + inFlight + " batches in flight"));
+    }
     Promise<R> promise = Promise.promise();
-    queue.add(new Pending<>(item, promise));
+    queue.add(new Pending<>(item, promise, w));
+    queuedWeight += w;
     if (lingerMillis <= 0 || queue.size() >= maxBatch) {
       due = true;
     } else if (!due && lingerTimer < 0) {
@@ -100,6 +135,22 @@ public final class GroupCommit<T, R> {
     return p.future();
   }
 
+  /**
+   * One caller's result. A promise made without a context runs its handlers at once and lets their exceptions out: one
+   * caller's failing handler must not leave the rest of its batch, and everything queued behind it, waiting for good.
+   */
+  private static <R> void complete(Promise<R> promise, R result, Throwable failure) {
+    try {
+      if (failure == null) {
+        promise.complete(result);
+      } else {
+        promise.fail(failure);
+      }
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "a handler of a group commit's result failed", e);
+    }
+  }
+
   private void drain() {
     while (due && inFlight < maxInFlight && !queue.isEmpty()) {
       int n = Math.min(maxBatch, queue.size());
@@ -107,11 +158,12 @@ public final class GroupCommit<T, R> {
       List<T> items = new ArrayList<>(n);
       long weighed = 0;
       for (int i = 0; i < n; i++) {
-        long w = weight.applyAsLong(queue.peek().item());
+        long w = queue.peek().weight();
         if (!batch.isEmpty() && weighed + w > maxWeight) {
           break;
         }
         weighed += w;
+        queuedWeight -= w;
         Pending<T, R> p = queue.poll();
         batch.add(p);
         items.add(p.item());
@@ -125,19 +177,17 @@ public final class GroupCommit<T, R> {
       }
       done.onComplete(ar -> {
         inFlight--;
-        for (int i = 0; i < batch.size(); i++) {
-          Pending<T, R> p = batch.get(i);
-          if (ar.succeeded()) {
-            p.promise().complete(ar.result().get(i));
-          } else {
-            p.promise().fail(ar.cause());
+        try {
+          for (int i = 0; i < batch.size(); i++) {
+            complete(batch.get(i).promise(), ar.succeeded() ? ar.result().get(i) : null, ar.cause());
           }
-        }
-        drain();
-        if (queue.isEmpty() && inFlight == 0 && !idleWaiters.isEmpty()) {
-          List<Promise<Void>> waiters = new ArrayList<>(idleWaiters);
-          idleWaiters.clear();
-          waiters.forEach(Promise::complete);
+        } finally {
+          drain();
+          if (queue.isEmpty() && inFlight == 0 && !idleWaiters.isEmpty()) {
+            List<Promise<Void>> waiters = new ArrayList<>(idleWaiters);
+            idleWaiters.clear();
+            waiters.forEach(Promise::complete);
+          }
         }
       });
     }

@@ -4,11 +4,15 @@ import io.mailgate.Buffers;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Commits accepted messages. Concurrent sends are grouped ({@link GroupCommit}) and each group is
@@ -70,6 +74,17 @@ public final class MessageStore {
   private final String leaseOwner;
   private final int leaseSeconds;
   private final GroupCommit<NewMessage, Void> commits;
+  /**
+   * Messages that may wait for the batches in flight (an event loop's), and what they may weigh together: normally a
+   * few hundred wait, for milliseconds; while PostgreSQL stalls, each one is held in memory, so beyond these a send is
+   * refused (503) rather than taking the heap with it. A message alone is always taken.
+   */
+  static final int MAX_QUEUED = 20_000;
+
+  private static long maxQueuedBytes() {
+    return Math.max(MAX_BATCH_BYTES, Runtime.getRuntime().maxMemory() / 8);
+  }
+
   /** The message content one accept statement carries at most (one larger message goes alone). */
   static final long MAX_BATCH_BYTES = 64L * 1024 * 1024;
 
@@ -80,7 +95,8 @@ public final class MessageStore {
     this.leaseOwner = leaseOwner;
     this.leaseSeconds = leaseSeconds;
     this.commits = GroupCommit.writes(vertx, lingerMillis, 500, maxInFlight, this::insert)
-        .maxWeight(MAX_BATCH_BYTES, m -> m.content().length);
+        .maxWeight(MAX_BATCH_BYTES, m -> m.content().length)
+        .maxQueued(MAX_QUEUED, maxQueuedBytes());
   }
 
   /** Completes once the message and its recipients (and so its Send event) are committed. */
@@ -95,20 +111,7 @@ public final class MessageStore {
    * than a 503 they would retry into a second copy of messages that are delivered anyway.
    */
   private Future<?> insert(List<NewMessage> batch) {
-    return insertOn(pool, batch, leaseOwner, leaseSeconds).<Object>map(r -> r)
-        .recover(e -> storedAnyway(batch.get(0).id(), e));
-  }
-
-  /**
-   * After a statement that stored message {@code id} failed with {@code e}: succeeds when it was committed all the
-   * same (its answer lost), else fails with {@code e}.
-   */
-  private Future<Object> storedAnyway(String id, Throwable e) {
-    if (e instanceof io.vertx.pgclient.PgException) {
-      return Future.failedFuture(e); // PostgreSQL answered: refused, so nothing was committed
-    }
-    return committed(id, 0).transform(found -> found.succeeded() && found.result()
-        ? Future.succeededFuture() : Future.failedFuture(e));
+    return storing(batch.get(0).id(), conn -> insertOn(conn, batch, leaseOwner, leaseSeconds));
   }
 
   /**
@@ -116,21 +119,70 @@ public final class MessageStore {
    * {@code failure} object). Not grouped: such sends are rare, and each is one short statement.
    */
   public Future<Void> renderingFailed(NewMessage m, String detailJson) {
-    return pool.preparedQuery(INSERT_RENDERING_FAILURE).execute(Tuple.from(new Object[] {m.id(), m.accountId(),
-        m.source(), m.envelopeFrom(), m.configurationSet(), m.tagsJson(), Timestamps.utc(m.acceptedAt()), m.sourceIp(),
-        m.callerIdentity(), m.verpDomain(), m.identityAccount(), m.identityName(),
-        m.recipients().toArray(String[]::new), detailJson})).<Object>map(r -> r)
-        .recover(e -> storedAnyway(m.id(), e)).mapEmpty();
+    return storing(m.id(), conn -> conn.preparedQuery(INSERT_RENDERING_FAILURE).execute(Tuple.from(new Object[] {
+        m.id(), m.accountId(), m.source(), m.envelopeFrom(), m.configurationSet(), m.tagsJson(),
+        Timestamps.utc(m.acceptedAt()), m.sourceIp(), m.callerIdentity(), m.verpDomain(), m.identityAccount(),
+        m.identityName(), m.recipients().toArray(String[]::new), detailJson}))).mapEmpty();
+  }
+
+  /**
+   * {@code statement}, which stores message {@code id} (and maybe others, in one transaction), on a connection of the
+   * pool. When it fails without an answer from PostgreSQL (the connection dropped: the commit may have gone through,
+   * its answer lost), the node finds out, on another connection, whether it did: committed, the statement succeeded,
+   * and its senders get their 200 rather than a 503 they would retry into a second copy of messages that are delivered
+   * anyway.
+   */
+  private Future<Object> storing(String id, Function<SqlConnection, Future<?>> statement) {
+    return pool.getConnection().compose(conn -> {
+      int backend = PgConnection.cast(conn).processId();
+      Future<Object> done;
+      try {
+        done = statement.apply(conn).map(r -> (Object) r);
+      } catch (RuntimeException e) {
+        done = Future.failedFuture(e);
+      }
+      return done.andThen(ar -> conn.close()).recover(e -> storedAnyway(backend, id, e));
+    });
+  }
+
+  /**
+   * After a statement that stored message {@code id} failed with {@code e} on server process {@code backend}: succeeds
+   * when it was committed all the same (its answer lost), else fails with {@code e}. The connection may have dropped
+   * while the statement still runs, or waits for a lock: PostgreSQL notices a client gone only when it answers, after
+   * it committed. So the backend is ended before the message is looked for (its transaction has then committed or
+   * rolled back for good); while that cannot be made sure of, the send fails (its client's retry may then make a
+   * second copy, as it would without the lookup).
+   */
+  private Future<Object> storedAnyway(int backend, String id, Throwable e) {
+    if (e instanceof io.vertx.pgclient.PgException) {
+      return Future.failedFuture(e); // PostgreSQL answered: refused, so nothing was committed
+    }
+    return committed(backend, id, 0).transform(found -> found.succeeded() && found.result()
+        ? Future.succeededFuture() : Future.failedFuture(e));
   }
 
   /** Delays before each look of {@link #committed}: the pool's other connections may be as dead as the first. */
   private static final long[] LOOKS_AFTER_MILLIS = {0, 250, 1000, 2000};
 
-  /** Whether message {@code id} is stored, looked up on the pool a few times until PostgreSQL answers. */
-  private Future<Boolean> committed(String id, int look) {
-    return pool.preparedQuery("SELECT 1 FROM messages WHERE id = $1").execute(Tuple.of(id)).map(rows -> rows.size() == 1)
+  /**
+   * Whether message {@code id} is stored, once {@code backend} (the server process that stored it) is gone: it is
+   * asked to end and waited for up to a second, and the message is looked for only once it has; tried a few times,
+   * until PostgreSQL answers and the backend is gone.
+   */
+  private Future<Boolean> committed(int backend, String id, int look) {
+    return pool.preparedQuery("SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity WHERE pid = $1")
+        .execute(Tuple.of(backend))
+        // a new statement: pg_stat_activity is read once per transaction
+        .compose(ended -> pool.preparedQuery("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1), "
+            + "EXISTS (SELECT 1 FROM messages WHERE id = $2)").execute(Tuple.of(backend, id)))
+        .compose(rows -> {
+          Row r = rows.iterator().next();
+          return r.getBoolean(0)
+              ? Future.<Boolean>failedFuture(new IllegalStateException("backend " + backend + " still runs"))
+              : Future.succeededFuture(r.getBoolean(1));
+        })
         .recover(e -> look + 1 >= LOOKS_AFTER_MILLIS.length ? Future.failedFuture(e)
-            : vertx.timer(LOOKS_AFTER_MILLIS[look + 1]).compose(t -> committed(id, look + 1)));
+            : vertx.timer(LOOKS_AFTER_MILLIS[look + 1]).compose(t -> committed(backend, id, look + 1)));
   }
 
   /**

@@ -3,6 +3,7 @@ package io.mailgate.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TcpProxy;
@@ -10,6 +11,8 @@ import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +30,8 @@ class LostCommitAnswerTest {
   void aCommitWhoseAnswerWasLostIsAnswered200() throws Exception {
     String direct = TestServices.freshDatabase();
     try (TcpProxy proxy = TcpProxy.toDatabase(direct); RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(), c -> c, true)) {
+         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
+             c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 60_000), true)) { // what the send looks up stays cached
       Map<String, String> json = Map.of("Content-Type", "application/json");
       assertEquals(200, node.signed("POST", "/v2/email/outbound-emails", SEND, json).statusCode()); // warm caches
       long before = Db.count(direct, "SELECT count(*) FROM messages");
@@ -39,6 +43,35 @@ class LostCommitAnswerTest {
       assertEquals(1, stored, "the commit went through: " + r.body());
       assertTrue(Db.count(direct, "SELECT count(*) FROM messages WHERE id = '"
           + new JsonObject(r.body()).getString("MessageId") + "'") == 1);
+    }
+  }
+
+  /**
+   * The connection drops while the commit waits for a lock: PostgreSQL notices its client gone only when it answers,
+   * after it committed, so a lookup made meanwhile would find nothing and a 503 would be given for a message then stored.
+   * The node ends the statement's server process first: the answer and the table agree, whenever the lock goes.
+   */
+  @Test
+  void aCommitStillWaitingWhenItsConnectionDropsIsEndedBeforeItIsLookedFor() throws Exception {
+    String direct = TestServices.freshDatabase();
+    try (TcpProxy proxy = TcpProxy.toDatabase(direct); RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
+             c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 60_000), true)) { // what the send looks up stays cached
+      Map<String, String> json = Map.of("Content-Type", "application/json");
+      assertEquals(200, node.signed("POST", "/v2/email/outbound-emails", SEND, json).statusCode()); // warm caches
+      long before = Db.count(direct, "SELECT count(*) FROM messages");
+      String jdbc = "jdbc:" + direct.replace("postgresql://postgres@", "postgresql://");
+      HttpResponse<String> r;
+      try (Connection lock = DriverManager.getConnection(jdbc, "postgres", "")) {
+        lock.setAutoCommit(false);
+        lock.createStatement().execute("LOCK TABLE recipients IN SHARE MODE"); // the send's insert waits for it
+        proxy.loseAnswers(500);
+        r = node.signed("POST", "/v2/email/outbound-emails", SEND, json);
+        lock.commit(); // the lock goes after the answer: a statement still waiting would now commit
+      }
+      Thread.sleep(1000);
+      long stored = Db.count(direct, "SELECT count(*) FROM messages") - before;
+      assertEquals(r.statusCode() == 200 ? 1 : 0, stored, r.statusCode() + " " + r.body());
     }
   }
 }
