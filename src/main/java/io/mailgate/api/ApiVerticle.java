@@ -244,7 +244,7 @@ public final class ApiVerticle extends VerticleBase {
     ToLongFunction<String> v2Limit = path -> path.startsWith("/v2/email/outbound-") ? bodyLimit
         : path.equals(CUSTOM_VERIFICATION_TEMPLATES) || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES + "/")
             ? templateLimit : MAX_OTHER_BODY;
-    router.route("/v2/*").handler(bodyGate(budget, v2Limit, SesErrors::failV2, SesApi.V2_REST_JSON));
+    router.route("/v2/*").handler(bodyGate(auth, budget, v2Limit, SesErrors::failV2, SesApi.V2_REST_JSON));
     // each body read up to what the gate counted for its route, no more: a chunked body (whose length is not known
     // until it has arrived) counted as 4 MB must not be read to the 54 MB a send may be
     Map<Long, BodyHandler> bodies = new HashMap<>();
@@ -384,9 +384,9 @@ public final class ApiVerticle extends VerticleBase {
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
         receiptRules, customVerification, identityPolicies, clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
-    router.post("/").handler(bodyGate(budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
+    router.post("/").handler(bodyGate(auth, budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));
-    router.get("/").handler(bodyGate(budget, path -> MAX_OTHER_BODY, QueryApi::fail, SesApi.V1_QUERY))
+    router.get("/").handler(bodyGate(auth, budget, path -> MAX_OTHER_BODY, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> queryApi.handle(ctx, null));
     router.route("/").failureHandler(ctx -> QueryApi.fail(ctx, ctx.failure()));
     router.route().handler(ctx -> ctx.fail(404));
@@ -422,8 +422,8 @@ public final class ApiVerticle extends VerticleBase {
    * {@link ByteBudget} before it is read, and released when the request ends; a large body must arrive at a modest
    * pace (256 KB/s after 30 s): a claim held by a trickle is a claim taken from everyone else.
    */
-  private Handler<RoutingContext> bodyGate(ByteBudget budget, ToLongFunction<String> limitOfPath,
-      BiConsumer<RoutingContext, Throwable> fail, SesApi api) {
+  private Handler<RoutingContext> bodyGate(RequestAuthenticator auth, ByteBudget budget,
+      ToLongFunction<String> limitOfPath, BiConsumer<RoutingContext, Throwable> fail, SesApi api) {
     return ctx -> {
       String query = ctx.request().query();
       // the raw query: getParam would decode every parameter, and throw on a malformed escape
@@ -443,26 +443,47 @@ public final class ApiVerticle extends VerticleBase {
         fail.accept(ctx, SesException.badRequest("Request body of " + claim + " bytes is over the limit of " + limit + "."));
         return;
       }
-      if (claim > 0) {
-        if (!budget.take(claim)) {
-          fail.accept(ctx, new SesException(io.mailgate.SesError.SERVICE_UNAVAILABLE,
-              "Too many large requests in progress on this node; retry later."));
-          return;
-        }
-        long timer = claim <= ByteBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
-          if (ctx.get(BODY_READ) == null) {
-            ctx.request().connection().close();
-          }
-        });
-        ctx.addEndHandler(v -> {
-          budget.release(claim);
-          if (timer >= 0) {
-            vertx.cancelTimer(timer);
-          }
-        });
+      if (claim <= ByteBudget.SMALL) {
+        admit(ctx, budget, claim, fail);
+        return;
       }
-      ctx.next();
+      // a large body is admitted only for a key that exists: made-up headers must not hold the budget the node's
+      // large sends share, while their bodies trickle in for as long as the read timer lets them. The request waits
+      // paused meanwhile (its body's reader resumes it), or what arrives before the reader would be lost
+      ctx.request().pause();
+      auth.keyBeforeBody(ctx.request(), api).onComplete(known -> {
+        if (known.failed()) {
+          fail.accept(ctx, known.cause() instanceof SesException ? known.cause()
+              : new SesException(io.mailgate.SesError.SERVICE_UNAVAILABLE, "Cannot check credentials right now; "
+                  + "retry later."));
+        } else {
+          admit(ctx, budget, claim, fail);
+        }
+      });
     };
+  }
+
+  /** The request's body counted in the node's budget until the request ends (or refused 503), then on. */
+  private void admit(RoutingContext ctx, ByteBudget budget, long claim, BiConsumer<RoutingContext, Throwable> fail) {
+    if (claim > 0) {
+      if (!budget.take(claim)) {
+        fail.accept(ctx, new SesException(io.mailgate.SesError.SERVICE_UNAVAILABLE,
+            "Too many large requests in progress on this node; retry later."));
+        return;
+      }
+      long timer = claim <= ByteBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
+        if (ctx.get(BODY_READ) == null) {
+          ctx.request().connection().close();
+        }
+      });
+      ctx.addEndHandler(v -> {
+        budget.release(claim);
+        if (timer >= 0) {
+          vertx.cancelTimer(timer);
+        }
+      });
+    }
+    ctx.next();
   }
 
   /**

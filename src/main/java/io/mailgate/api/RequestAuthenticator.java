@@ -70,6 +70,24 @@ public final class RequestAuthenticator {
     return authenticate(request, null, s3Verifier, refusal);
   }
 
+  /**
+   * What can be checked of a request before its body is read: that it names an access key that exists and is enabled
+   * (a cached lookup), else the refusal its full check would give. Asked before a large body is admitted, so that
+   * requests with a made-up Authorization header cannot hold the node's body budget while they trickle in.
+   */
+  public Future<Void> keyBeforeBody(HttpServerRequest request, SesApi api) {
+    SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
+        name -> headers(request, name), EMPTY);
+    Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
+    if (keyId.isEmpty()) {
+      return Future.failedFuture(reject((SigV4Result.Rejected) verifier.verify(sigRequest), api));
+    }
+    return directory.byAccessKey(keyId.get()).compose(found -> found.filter(AccessKey::enabled).isPresent()
+        ? Future.<Void>succeededFuture()
+        : Future.failedFuture(reject(new SigV4Result.Rejected(io.mailgate.api.sigv4.SigV4Error.UNRECOGNIZED_CLIENT,
+            SigV4Verifier.INVALID_TOKEN_MESSAGE), api)));
+  }
+
   private Future<Caller> authenticate(HttpServerRequest request, Buffer body, SigV4Verifier verifier,
       Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
     boolean large = body != null && body.length() > OffLoop.BYTES;

@@ -155,7 +155,7 @@ class ByteBudgetTest {
     try (Socket s = connect()) {
       s.getOutputStream().write(("POST /v2/email/templates HTTP/1.1\r\nHost: localhost\r\n"
           + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-          + "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGEDFORGED0000/20261129/us-east-1/ses/aws4_request, "
+          + "Authorization: AWS4-HMAC-SHA256 Credential=" + TestNode.ACCESS_KEY + "/20261129/us-east-1/ses/aws4_request, "
           + "SignedHeaders=host, Signature=00\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       byte[] chunk = new byte[64 * 1024];
       java.util.Arrays.fill(chunk, (byte) 'x');
@@ -190,6 +190,38 @@ class ByteBudgetTest {
     }
   }
 
+  /**
+   * A large body is admitted only for an access key that exists: requests with made-up Authorization headers are
+   * refused before their body is counted, so they cannot hold the budget the node's large sends share.
+   */
+  @Test
+  void aLargeBodyOfAnUnknownKeyIsRefusedBeforeItIsCounted() throws IOException {
+    ByteBudget budget = (ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http").get("bodies");
+    long heldBefore = budget.held();
+    try (Socket s = connect()) {
+      s.getOutputStream().write(("POST /v2/email/outbound-emails HTTP/1.1\r\nHost: localhost\r\n"
+          + "Content-Type: application/json\r\n"
+          + "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGEDFORGED0000/20261129/us-east-1/ses/aws4_request, "
+          + "SignedHeaders=host, Signature=00\r\nContent-Length: " + 8 * ByteBudget.SMALL + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      String status = statusLine(s);
+      assertTrue(status.startsWith("HTTP/1.1 403 "), status);
+      assertEquals(heldBefore, budget.held(), "nothing counted for it");
+    }
+    try (Socket s = connect()) {
+      s.getOutputStream().write(("POST / HTTP/1.1\r\nHost: localhost\r\n"
+          + "Content-Type: application/x-www-form-urlencoded\r\n"
+          + "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGEDFORGED0001/20261129/us-east-1/ses/aws4_request, "
+          + "SignedHeaders=host, Signature=00\r\nContent-Length: " + 8 * ByteBudget.SMALL + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      String status = statusLine(s);
+      assertTrue(status.startsWith("HTTP/1.1 403 "), "v1 too: " + status);
+      assertEquals(heldBefore, budget.held());
+    }
+  }
+
   private static Socket connect() throws IOException {
     Socket s = new Socket(node.endpoint().getHost(), node.endpoint().getPort());
     s.setSoTimeout(10_000);
@@ -198,7 +230,7 @@ class ByteBudgetTest {
 
   private static void headers(Socket s, String path, long length) throws IOException {
     s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        + "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGEDFORGED0000/20261129/us-east-1/ses/aws4_request, "
+        + "Authorization: AWS4-HMAC-SHA256 Credential=" + TestNode.ACCESS_KEY + "/20261129/us-east-1/ses/aws4_request, "
         + "SignedHeaders=host, Signature=00\r\nContent-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
     s.getOutputStream().flush();
   }

@@ -61,7 +61,7 @@ public final class SigV4Verifier {
   static final String SIGNATURE_MISMATCH_MESSAGE = "The request signature we calculated does not match the signature "
       + "you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for "
       + "details.";
-  static final String INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid.";
+  public static final String INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid.";
 
   private static final DateTimeFormatter BASIC_ISO =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
