@@ -49,6 +49,7 @@ import io.mailgate.identity.IdentityStore;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.identity.VerificationLinks;
+import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.receiving.ReceiptRuleStore;
 import io.mailgate.send.Caller;
@@ -196,7 +197,7 @@ public final class ApiVerticle extends VerticleBase {
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
-        publicUrl(), dev);
+        this::verificationAllowed, publicUrl(), dev);
     CustomVerificationEmails customVerification = new CustomVerificationEmails(
         new CustomVerificationTemplateStore(db), identities, links, sends, publicUrl());
     ClientAddress clients = ClientAddress.parse(config.get(MailgateConfig.HTTP_TRUSTED_PROXIES));
@@ -655,6 +656,28 @@ public final class ApiVerticle extends VerticleBase {
   private String publicUrl() {
     String url = config.get(MailgateConfig.HTTP_PUBLIC_URL);
     return url.isBlank() ? "http://127.0.0.1:" + config.get(MailgateConfig.HTTP_PORT) : url.replaceAll("/+$", "");
+  }
+
+  /**
+   * Counts one verification email of {@code accountId}'s in Redis, as its sends are counted (under a name of its own),
+   * across the nodes: they go out from the operator's sender and count toward no tenant's limits, so without this an
+   * account could mail strangers from it without end, and spend the system's own quota that every tenant's
+   * verification emails share.
+   */
+  private Future<Void> verificationAllowed(String accountId) {
+    double perSecond = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND);
+    long perDay = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY);
+    return limiter.check(new RateCheck("verification:" + accountId, perSecond > 0 ? perSecond : Double.MAX_VALUE, 1,
+            perDay > 0 ? perDay : -1, 1))
+        .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
+            "Sending limits cannot be checked right now; retry later.")))
+        .compose(d -> switch (d.status()) {
+          case ALLOWED -> Future.<Void>succeededFuture();
+          case RATE_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS,
+              "Maximum verification email rate exceeded (" + perSecond + " per second)."));
+          case QUOTA_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS,
+              "Daily verification email quota exceeded (" + perDay + " in 24 hours)."));
+        });
   }
 
   /** The verification email, sent by Mailgate's own system account through the normal send path. */

@@ -208,6 +208,12 @@ public final class MailgateConfig {
       Integer.class, 72, "A DKIM or MAIL FROM record still missing after this long makes the status FAILED (SES: 72 hours).");
   public static final ConfigKey<Integer> IDENTITY_VERIFICATION_TTL_HOURS = key("identity.verificationTtlHours",
       Integer.class, 24, "How long the link in an email address verification message stays valid (SES: 24 hours).");
+  public static final ConfigKey<Double> IDENTITY_VERIFICATION_EMAILS_PER_SECOND = key(
+      "identity.verificationEmailsPerSecond", Double.class, 1.0,
+      "Verification emails (CreateEmailIdentity, VerifyEmailIdentity for a pending address) one account may have sent, per second, counted across the nodes in Redis; beyond it the request is a 429 TooManyRequests and creates nothing. They go out from identity.verificationSender and count toward no tenant's sending limits. 0: no limit.");
+  public static final ConfigKey<Integer> IDENTITY_VERIFICATION_EMAILS_PER_DAY = key(
+      "identity.verificationEmailsPerDay", Integer.class, 1000,
+      "Verification emails one account may have sent in 24 hours (as identity.verificationEmailsPerSecond). 0: no limit.");
   public static final ConfigKey<String> IDENTITY_VERIFICATION_SENDER = key("identity.verificationSender",
       String.class, "no-reply-verification@mailgate.local", "From address of identity verification emails.");
   public static final ConfigKey<Double> ACCOUNTS_DEFAULT_MAX_SEND_RATE = key("accounts.defaultMaxSendRate",

@@ -34,6 +34,7 @@ public final class IdentityService {
   private final SecretBox secrets;
   private final VerificationLinks links;
   private final VerificationMailer mailer;
+  private final VerificationAllowance allowance;
   private final String publicUrl;
   private final boolean dev;
 
@@ -56,6 +57,13 @@ public final class IdentityService {
 
   public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
       VerificationMailer mailer, String publicUrl, boolean dev) {
+    this(vertx, store, secrets, links, mailer, VerificationAllowance.UNLIMITED, publicUrl, dev);
+  }
+
+  /** @param allowance how many verification emails each account may have sent ({@link VerificationAllowance}) */
+  public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
+      VerificationMailer mailer, VerificationAllowance allowance, String publicUrl, boolean dev) {
+    this.allowance = allowance;
     this.tokens = new DomainVerificationToken(secrets);
     this.vertx = vertx;
     this.store = store;
@@ -104,7 +112,9 @@ public final class IdentityService {
       Identity i = new Identity(accountId, name, Identity.Type.EMAIL_ADDRESS, initial, true,
           Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", configurationSet,
           tags, null, null);
-      return changed(store.insert(i, null), accountId, name)
+      // its verification email is counted before anything is created: a refused request leaves nothing
+      return (dev ? Future.<Void>succeededFuture() : allowance.take(accountId))
+          .compose(v -> changed(store.insert(i, null), accountId, name))
           .compose(v -> dev ? Future.succeededFuture() : sendVerification(accountId, name))
           .compose(v -> get(accountId, name))
           .onSuccess(x -> {
@@ -281,7 +291,7 @@ public final class IdentityService {
             .compose(v -> get(accountId, i.name()));
       }
       if (!i.isDomain() && i.verificationStatus() == Identity.Status.PENDING) {
-        return sendVerification(accountId, i.name()).map(i);
+        return allowance.take(accountId).compose(v -> sendVerification(accountId, i.name())).map(i);
       }
       return Future.succeededFuture(i);
     });
@@ -425,9 +435,11 @@ public final class IdentityService {
             + VERIFICATION_COOLDOWN_MILLIS / 60_000 + " minutes ago");
         return Future.<Void>succeededFuture();
       }
-      return mailer.send(accountId, address, link);
+      // not sent after all: the address is not held for the cooldown, so that asking again sends one
+      return mailer.send(accountId, address, link)
+          .recover(e -> store.releaseVerificationEmail(address).transform(v -> Future.failedFuture(e)));
     }).recover(e -> {
-      // the identity exists; the user can ask again (VerifyEmailIdentity) after the cooldown
+      // the identity exists; the user can ask again (VerifyEmailIdentity)
       LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());
       return Future.succeededFuture();
     });

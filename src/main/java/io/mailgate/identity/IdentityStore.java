@@ -66,6 +66,12 @@ public final class IdentityStore {
         .execute(Tuple.of(address, cooldownMillis)).map(rows -> rows.size() == 1);
   }
 
+  /** The address is no longer held by {@link #claimVerificationEmail}: its email could not be sent after all. */
+  public Future<Void> releaseVerificationEmail(String address) {
+    return pool.preparedQuery("DELETE FROM verification_emails WHERE address = $1").execute(Tuple.of(address))
+        .mapEmpty();
+  }
+
   public Future<Void> insert(Identity i, byte[] encryptedPrivateKey) {
     return pool.preparedQuery(INSERT).execute(values(i, encryptedPrivateKey))
         .<Void>mapEmpty()

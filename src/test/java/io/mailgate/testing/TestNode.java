@@ -93,6 +93,8 @@ public final class TestNode implements AutoCloseable {
         .with(MailgateConfig.DEV_ACCESS_KEY_ID, ACCESS_KEY)
         .with(MailgateConfig.DEV_SECRET_ACCESS_KEY, SECRET)
         .with(MailgateConfig.DEV_MAX_SEND_RATE, 1000.0)
+        // tests create identities faster than an account may have verification emails sent (VerificationEmailLimitTest)
+        .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND, 0.0)
         .with(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS, 1)
         .with(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES, true) // the tests' MX hosts are on 127.0.0.1
         .with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES, true) // and their webhooks

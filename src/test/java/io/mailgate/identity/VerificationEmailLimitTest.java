@@ -1,0 +1,99 @@
+package io.mailgate.identity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.TestServices;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.TooManyRequestsException;
+
+/**
+ * Verification emails go out from the operator's sender and count toward no tenant's sending limits: each account may
+ * have only so many sent (identity.verificationEmailsPerSecond, identity.verificationEmailsPerDay), counted across the
+ * nodes; a request beyond them is a 429 that creates nothing, and other accounts' verification emails still go.
+ */
+class VerificationEmailLimitTest {
+
+  @Test
+  void anAccountBeyondItsVerificationEmailsIsRefusedAndOthersAreNot() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.startProduction(relay.url(), c -> c
+             .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND, 1.0)
+             .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY, 3))) {
+      Accounts.NewKey a = node.createAccount("verifier-a", true, 100, 1000);
+      Accounts.NewKey b = node.createAccount("verifier-b", true, 100, 1000);
+      try (SesV2Client sa = node.sesV2(a.accessKeyId(), a.secretAccessKey());
+           SesV2Client sb = node.sesV2(b.accessKeyId(), b.secretAccessKey())) {
+        sa.createEmailIdentity(r -> r.emailIdentity("one@a.example"));
+        TooManyRequestsException fast = assertThrows(TooManyRequestsException.class,
+            () -> sa.createEmailIdentity(r -> r.emailIdentity("two@a.example")));
+        assertTrue(fast.getMessage().contains("verification email rate"), fast.getMessage());
+        assertThrows(NotFoundException.class, () -> sa.getEmailIdentity(r -> r.emailIdentity("two@a.example")),
+            "a refused request creates nothing");
+        // another account is not held up by this one
+        sb.createEmailIdentity(r -> r.emailIdentity("one@b.example"));
+        Await.until(() -> relay.received().stream().filter(m -> m.rcptTo().contains("one@b.example")).count(),
+            n -> n == 1, Duration.ofSeconds(20));
+
+        Thread.sleep(1100);
+        sa.createEmailIdentity(r -> r.emailIdentity("two@a.example"));
+        Thread.sleep(1100);
+        sa.createEmailIdentity(r -> r.emailIdentity("three@a.example"));
+        Thread.sleep(1100);
+        TooManyRequestsException daily = assertThrows(TooManyRequestsException.class,
+            () -> sa.createEmailIdentity(r -> r.emailIdentity("four@a.example")));
+        assertTrue(daily.getMessage().contains("Daily"), daily.getMessage());
+        // asking again for a pending address's email (v1 VerifyEmailIdentity) is counted too
+        try (var v1 = node.sesV1(a.accessKeyId(), a.secretAccessKey())) {
+          assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> v1.verifyEmailIdentity(r -> r.emailAddress("one@a.example")));
+        }
+        Await.until(() -> relay.received().stream().filter(m -> m.rcptTo().stream()
+            .anyMatch(x -> x.endsWith("@a.example"))).count(), n -> n == 3, Duration.ofSeconds(20));
+      }
+    }
+  }
+
+  /** A verification email that could not be sent does not hold its address: asking again sends one. */
+  @Test
+  void anAddressWhoseEmailFailedIsNotHeldForTheCooldown() throws Exception {
+    String url = TestServices.freshDatabase();
+    Vertx vertx = Vertx.vertx();
+    try {
+      Pool pool = TestServices.migratedPool(vertx, url, 2);
+      List<String> tries = new CopyOnWriteArrayList<>();
+      VerificationMailer failingFirst = (account, address, link) -> {
+        tries.add(address);
+        return tries.size() == 1 ? Future.failedFuture("the relay is down") : Future.succeededFuture();
+      };
+      SecretBox secrets = SecretBox.fromBase64(TestNode.MASTER_KEY);
+      IdentityService identities = new IdentityService(vertx, new IdentityStore(pool), secrets,
+          new VerificationLinks(secrets, Clock.systemUTC(), Duration.ofHours(24)), failingFirst,
+          "http://127.0.0.1", false);
+      Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('111111111111', 'x', 1, 1)");
+      identities.create("111111111111", "held@x.example", null, null, new io.vertx.core.json.JsonArray())
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      identities.verify("111111111111", "held@x.example")
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertEquals(List.of("held@x.example", "held@x.example"), tries, "sent when asked again");
+    } finally {
+      vertx.close();
+    }
+  }
+}
