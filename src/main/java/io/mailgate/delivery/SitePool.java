@@ -69,6 +69,11 @@ final class SitePool {
       return false;
     }
 
+    /** Gives back a token {@link #take} gave that was not used after all. */
+    void refund() {
+      tokens += 1;
+    }
+
     long millisToNext(double perMillis) {
       return perMillis <= 0 ? 1000 : Math.max(1, (long) Math.ceil((1 - tokens) / perMillis));
     }
@@ -215,6 +220,7 @@ final class SitePool {
       }
       boolean reuse = !idle.isEmpty();
       Shaping.Limits limits = site.limits();
+      double perMinute = limits.maxConnectionsPerMinute() / (double) shareOf;
       if (!reuse) {
         long hostsDown = hosts.allDownUntil(endpoints, now);
         if (hostsDown > 0) {
@@ -232,7 +238,6 @@ final class SitePool {
         if (!site.reserveConnection(nodeLimit())) {
           return; // other pools hold the rest: a connection of this pool coming back, or the sweeper, will dispatch
         }
-        double perMinute = limits.maxConnectionsPerMinute() / (double) shareOf;
         if (perMinute > 0 && !newConnections.take(perMinute / 60_000.0, Math.max(1, perMinute), now)) {
           site.releaseConnection();
           schedule(newConnections.millisToNext(perMinute / 60_000.0));
@@ -242,6 +247,12 @@ final class SitePool {
       if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond() * site.factor(), now)) {
         if (!reuse) {
           site.releaseConnection();
+          if (perMinute > 0) {
+            // no connection was opened: the minute keeps it. A pool that asks the shared bucket for its first tokens
+            // comes here for every attempt until it answers, and would otherwise use up the minute's connections
+            // (a few, for an instance's share) without opening one, every minute, until its attempts expire
+            newConnections.refund();
+          }
         }
         return; // a timer or the shared bucket's answer will dispatch
       }
