@@ -104,6 +104,8 @@ final class SitePool {
   private List<SmtpConnection.Endpoint> endpoints = List.of();
   private int open;
   private long dispatchTimer = -1;
+  /** When {@link #dispatchTimer} fires. */
+  private long dispatchDue;
   private boolean dispatching;
   private final long sweeper;
 
@@ -334,13 +336,26 @@ final class SitePool {
         });
   }
 
+  /**
+   * A dispatch in {@code delayMs}, unless one is due sooner already. A later one is moved up, not kept: the per-minute
+   * timer for a connection that could not be opened would otherwise hold back, by up to a minute, the message the
+   * shared bucket allows in a few milliseconds on a connection already open.
+   */
   private void schedule(long delayMs) {
-    if (dispatchTimer < 0) {
-      dispatchTimer = vertx.setTimer(delayMs, id -> {
-        dispatchTimer = -1;
-        dispatch();
-      });
+    long due = System.currentTimeMillis() + delayMs;
+    if (dispatchTimer >= 0) {
+      if (dispatchDue <= due) {
+        return;
+      }
+      vertx.cancelTimer(dispatchTimer);
     }
+    dispatchDue = due;
+    dispatchTimer = vertx.setTimer(delayMs, id -> {
+      if (dispatchTimer == id) {
+        dispatchTimer = -1;
+      }
+      dispatch();
+    });
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.mailgate.delivery;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
 import io.mailgate.testing.Await;
@@ -35,6 +37,19 @@ class SitePacingTest {
       site.send(to);
       // six connections of one message each in the first minute (then one every ten seconds)
       Await.until(() -> site.mx.received().size(), n -> n >= 6, Duration.ofSeconds(20));
+    }
+  }
+
+  /**
+   * One connection a minute and one message a second: the second message, on the connection the first left idle,
+   * waits a second for the shared bucket, not a minute for the timer of the connection it could not open.
+   */
+  @Test
+  void theSoonerWakeUpIsKept() throws Exception {
+    try (Site site = new Site("second", 2, 1000, 1, 1)) {
+      site.send(List.of("a@second.example", "b@second.example", "c@second.example"));
+      Await.until(() -> site.mx.received().size(), n -> n >= 3, Duration.ofSeconds(15));
+      assertEquals(1, site.mx.connections(), "all three on the one connection of the minute");
     }
   }
 
