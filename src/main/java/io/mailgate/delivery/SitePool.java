@@ -470,7 +470,7 @@ final class SitePool {
       if (ar.succeeded()) {
         SmtpResponse r = ar.result();
         if (r.isPositive()) {
-          site.succeeded();
+          site.succeeded(System.currentTimeMillis());
           hosts.reachable(HostHealth.key(c.endpoint()));
           a.result().complete(new AttemptResult.Delivered(r, c.remoteAddress()));
         } else {

@@ -7,11 +7,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * What a node knows about one destination site, shared by its delivery instances: its shaping
  * limits, whether it asked us to slow down (paused until, and a factor applied to its concurrency
- * and rate that recovers with each success), and live counters for the status API.
+ * and rate that recovers with successes), and live counters for the status API.
  */
 final class SiteState {
   private static final double MIN_FACTOR = 0.1;
-  private static final double RECOVERY_PER_SUCCESS = 0.02;
+  /**
+   * The factor recovers by this much a second while successes come (each adds it times the time since the one before,
+   * a second at most, so this much per success when they are slower). Per success alone, a site taking 50 a second
+   * would be back at its full rate a second after a throttle and be throttled again: a sawtooth instead of the lower
+   * rate it asked for. Halved, it is back after some 25 seconds of successes.
+   */
+  private static final double RECOVERY = 0.02;
 
   final String key;
   final AtomicInteger connections = new AtomicInteger();
@@ -21,6 +27,8 @@ final class SiteState {
   private volatile Shaping.Limits limits;
   private volatile java.util.List<String> mxHosts = java.util.List.of();
   private double factor = 1.0;
+  /** The last success that counted towards recovery, or the throttle after it. */
+  private long recoveredAt;
   private long pausedUntil;
   private String lastThrottle;
   private long delivered;
@@ -51,13 +59,18 @@ final class SiteState {
 
   synchronized void throttle(ThrottleRules.Throttle t, SmtpResponse reply, long nowMillis) {
     factor = Math.max(MIN_FACTOR, factor * t.rateFactor());
+    recoveredAt = nowMillis;
     pausedUntil = Math.max(pausedUntil, nowMillis + t.pause().toMillis());
     lastThrottle = reply + " (" + t.rule() + ")";
   }
 
-  synchronized void succeeded() {
+  synchronized void succeeded(long nowMillis) {
     delivered++;
-    factor = Math.min(1.0, factor + RECOVERY_PER_SUCCESS);
+    if (factor < 1.0) {
+      double seconds = Math.min(1.0, Math.max(0, nowMillis - recoveredAt) / 1000.0);
+      factor = Math.min(1.0, factor + RECOVERY * seconds);
+      recoveredAt = Math.max(recoveredAt, nowMillis);
+    }
   }
 
   synchronized void failed() {
