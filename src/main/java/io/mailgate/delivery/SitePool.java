@@ -148,6 +148,10 @@ final class SitePool {
     return p.future();
   }
 
+  SiteState site() {
+    return site;
+  }
+
   boolean isIdle() {
     return open == 0 && waiting.isEmpty();
   }

@@ -24,6 +24,8 @@ final class SiteState {
   final AtomicInteger waiting = new AtomicInteger();
   /** Connections of this node's pools to the site, open or being opened. */
   private final AtomicInteger reserved = new AtomicInteger();
+  /** The pools that hold this state ({@link Sites#acquire}); read and changed only in the Sites map's compute for it. */
+  int pools;
   private volatile Shaping.Limits limits;
   private volatile java.util.List<String> mxHosts = java.util.List.of();
   private double factor = 1.0;
@@ -83,6 +85,11 @@ final class SiteState {
 
   synchronized long pausedUntil() {
     return pausedUntil;
+  }
+
+  /** Neither paused nor slowed down: a state made afresh would be the same (but for the counters). */
+  synchronized boolean settled(long nowMillis) {
+    return factor >= 1.0 && pausedUntil <= nowMillis;
   }
 
   synchronized JsonObject toJson(long nowMillis) {
