@@ -22,6 +22,12 @@ final class SiteState {
   final String key;
   final AtomicInteger connections = new AtomicInteger();
   final AtomicInteger waiting = new AtomicInteger();
+  /** The node's pools for the site, of every delivery instance (each used from its own event loop). */
+  final java.util.Set<SitePool> sharing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Those of them with attempts waiting for a connection that other pools hold. */
+  final AtomicInteger starving = new AtomicInteger();
+  /** Connections being closed (QUIT under way) to make room for the starving pools. */
+  private final AtomicInteger makingRoom = new AtomicInteger();
   /** Connections of this node's pools to the site, open or being opened. */
   private final AtomicInteger reserved = new AtomicInteger();
   /** The pools that hold this state ({@link Sites#acquire}); read and changed only in the Sites map's compute for it. */
@@ -48,6 +54,20 @@ final class SiteState {
 
   void releaseConnection() {
     reserved.decrementAndGet();
+  }
+
+  /**
+   * True when an idle connection should go for a starving pool: one each, not one from every pool asked (those closed
+   * for the pools that starve still count, until they are gone and the starving pools connect).
+   */
+  boolean makeRoom() {
+    int wanted = starving.get();
+    return makingRoom.getAndUpdate(n -> n < wanted ? n + 1 : n) < wanted;
+  }
+
+  /** A connection closed for {@link #makeRoom} is gone. */
+  void roomMade() {
+    makingRoom.decrementAndGet();
   }
 
   Shaping.Limits limits() {
