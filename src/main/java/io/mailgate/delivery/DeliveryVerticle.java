@@ -222,15 +222,23 @@ public final class DeliveryVerticle extends VerticleBase {
         });
   }
 
-  /** Direct delivery meets many sites: a pool with nothing open and nothing waiting is dropped. */
+  /**
+   * Direct delivery meets many sites: a pool with nothing open and nothing waiting is dropped, and with it its hold on
+   * the site's state, which the node then forgets unless it is paused or slowed down (or another pool holds it).
+   */
   private void dropIdlePools() {
     for (Iterator<SitePool> it = pools.values().iterator(); it.hasNext(); ) {
       SitePool p = it.next();
       if (p.isIdle()) {
-        p.close();
+        close(p);
         it.remove();
       }
     }
+    sites.sweep(System.currentTimeMillis());
+  }
+
+  private Future<Void> close(SitePool p) {
+    return p.close().onComplete(ar -> sites.release(p.site()));
   }
 
   /** {@code n} recipients' attempts over (their outcomes sent); the last one lets a stopping node go on. */
@@ -281,7 +289,7 @@ public final class DeliveryVerticle extends VerticleBase {
             vertx.cancelTimer(leaseTimer);
           });
         })
-        .compose(v -> Future.join(pools.values().stream().map(SitePool::close).toList()))
+        .compose(v -> Future.join(pools.values().stream().map(this::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
         .eventually(() -> netClient.close())
         // attempts cut by that close give their recipients back too: before the pool closes, or their leases would
@@ -462,7 +470,7 @@ public final class DeliveryVerticle extends VerticleBase {
           ? new Shaping.Limits(config.get(MailgateConfig.DELIVERY_MAX_CONNECTIONS),
               config.get(MailgateConfig.DELIVERY_MAX_MESSAGES_PER_CONNECTION), 0, 0)
           : shaping.forSite(go.mxHosts());
-      SiteState site = sites.get(go.siteKey(), k -> new SiteState(k, limits));
+      SiteState site = sites.acquire(go.siteKey(), k -> new SiteState(k, limits));
       site.update(limits, go.mxHosts());
       pool = new SitePool(vertx, netClient, site, sites.hosts(), options, s.tlsPolicy(), throttles,
           config.get(MailgateConfig.DELIVERY_INSTANCES), go.relay(),

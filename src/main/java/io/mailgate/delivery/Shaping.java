@@ -48,9 +48,8 @@ public final class Shaping {
       throw new UncheckedIOException(e);
     }
     Limits defaults = limits(shipped.getJsonObject("default"), null);
-    List<Entry> sites = new ArrayList<>();
+    JsonObject operator = null;
     if (operatorFile != null && !operatorFile.isBlank()) {
-      JsonObject operator;
       try {
         operator = new JsonObject(Files.readString(Path.of(operatorFile)));
       } catch (IOException | DecodeException e) {
@@ -59,20 +58,29 @@ public final class Shaping {
       if (operator.getJsonObject("default") != null) {
         defaults = limits(operator.getJsonObject("default"), defaults);
       }
-      entries(operator.getJsonArray("sites"), defaults, sites);
     }
-    entries(shipped.getJsonArray("sites"), defaults, sites);
+    List<Entry> shippedSites = entries(shipped.getJsonArray("sites"), defaults, List.of());
+    // the operator's entries come first (the first match wins), each merged over the shipped one of its mx, if any
+    List<Entry> sites = operator == null ? new ArrayList<>()
+        : entries(operator.getJsonArray("sites"), defaults, shippedSites);
+    sites.addAll(shippedSites);
     return new Shaping(defaults, sites);
   }
 
-  private static void entries(JsonArray array, Limits defaults, List<Entry> out) {
+  /** The entries of {@code array}, each over the entry of {@code under} with the same mx, else over the defaults. */
+  private static List<Entry> entries(JsonArray array, Limits defaults, List<Entry> under) {
+    List<Entry> out = new ArrayList<>();
     if (array == null) {
-      return;
+      return out;
     }
     for (int i = 0; i < array.size(); i++) {
       JsonObject o = array.getJsonObject(i);
-      out.add(new Entry(o.getString("mx").toLowerCase(Locale.ROOT), limits(o, defaults)));
+      String mx = o.getString("mx").toLowerCase(Locale.ROOT);
+      Limits base = under.stream().filter(e -> e.mxSuffix().equals(mx)).map(Entry::limits).findFirst()
+          .orElse(defaults);
+      out.add(new Entry(mx, limits(o, base)));
     }
+    return out;
   }
 
   private static Limits limits(JsonObject o, Limits base) {

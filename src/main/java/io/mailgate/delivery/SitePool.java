@@ -5,6 +5,7 @@ import io.mailgate.metrics.Metrics;
 import io.mailgate.ratelimit.SiteTokenRequest;
 import io.mailgate.ratelimit.SiteTokens;
 import io.mailgate.send.SevenBitConversion;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -40,6 +41,11 @@ final class SitePool {
   private static final long SHARED_TOKENS_MAX_AGE_MS = 1000;
   /** After the shared bucket could not be reached, the instance's own share is used this long. */
   private static final long SHARED_RETRY_MS = 5000;
+  /**
+   * A pool whose site's connections for the node are all held by other pools tries again after this: nothing of its
+   * own would wake it (no connection of its own to come back), and the others' may go any moment.
+   */
+  private static final long RESERVE_RETRY_MS = 250;
 
   /** A message for one recipient; {@code resent} once it went back to the head of the line (it goes back once). */
   private record Attempt(String from, String rcpt, OutgoingMessage message, String envelopeId,
@@ -69,12 +75,19 @@ final class SitePool {
       return false;
     }
 
+    /** Gives back a token {@link #take} gave that was not used after all. */
+    void refund() {
+      tokens += 1;
+    }
+
     long millisToNext(double perMillis) {
       return perMillis <= 0 ? 1000 : Math.max(1, (long) Math.ceil((1 - tokens) / perMillis));
     }
   }
 
   private final Vertx vertx;
+  /** The event loop the pool is used from, where other pools' requests to make room ({@link #makeRoom}) run. */
+  private final Context context;
   private final NetClient client;
   private final SiteState site;
   private final HostHealth hosts;
@@ -99,7 +112,11 @@ final class SitePool {
   private List<SmtpConnection.Endpoint> endpoints = List.of();
   private int open;
   private long dispatchTimer = -1;
+  /** When {@link #dispatchTimer} fires. */
+  private long dispatchDue;
   private boolean dispatching;
+  /** Attempts wait and the site's connections are all held by other pools: counted in the site's starving pools. */
+  private boolean starving;
   private final long sweeper;
 
   /**
@@ -113,6 +130,7 @@ final class SitePool {
       DeliverySettings.TlsPolicy tlsPolicy, ThrottleRules throttles, int instances, boolean perInstance,
       long idleTimeoutMs, long maxWaitMs) {
     this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
     this.client = client;
     this.site = site;
     this.hosts = hosts;
@@ -125,6 +143,7 @@ final class SitePool {
     this.idleTimeoutMs = idleTimeoutMs;
     this.maxWaitMs = maxWaitMs;
     this.sweeper = vertx.setPeriodic(Math.max(1000, idleTimeoutMs / 2), id -> closeIdle());
+    site.sharing.add(this);
   }
 
   /** The hosts to try, best first (the latest DNS answer for the site). */
@@ -139,6 +158,10 @@ final class SitePool {
     site.waiting.incrementAndGet();
     dispatch();
     return p.future();
+  }
+
+  SiteState site() {
+    return site;
   }
 
   boolean isIdle() {
@@ -181,6 +204,7 @@ final class SitePool {
       while ((a = next()) != null) {
         a.result().complete(new AttemptResult.Deferred(Instant.now(), "delivery stopped (node shutting down)", null));
       }
+      starving(false);
       return;
     }
     if (dispatching) {
@@ -188,19 +212,64 @@ final class SitePool {
     }
     dispatching = true;
     try {
-      dispatchWaiting();
+      starving(dispatchWaiting());
     } finally {
       dispatching = false;
     }
   }
 
-  private void dispatchWaiting() {
+  /**
+   * Counts the pool among the site's starving ones, or no longer. When it starts to starve, the site's other pools
+   * are asked to give up an idle connection they have no work for: they keep it, reserved, for as long as the idle
+   * timeout otherwise, while this pool's attempts wait for one until they are sent back to the queue.
+   */
+  private void starving(boolean now) {
+    if (now == starving) {
+      return;
+    }
+    starving = now;
+    if (now) {
+      site.starving.incrementAndGet();
+      for (SitePool p : site.sharing) {
+        if (p != this) {
+          p.makeRoom();
+        }
+      }
+    } else {
+      site.starving.decrementAndGet();
+    }
+  }
+
+  /**
+   * From any thread: another pool of the site starves. On this pool's event loop, an idle connection goes if nothing
+   * waits here for it and no other pool is making room already (one that comes back later goes instead of being
+   * parked: {@link #release}).
+   */
+  private void makeRoom() {
+    context.runOnContext(v -> {
+      if (waiting.isEmpty() && !idle.isEmpty() && site.makeRoom()) {
+        retireForRoom(idle.pollFirst());
+      }
+    });
+  }
+
+  /** {@link #retire}, for another pool of the site: counted until it is gone, so that others keep theirs. */
+  private void retireForRoom(SmtpConnection c) {
+    c.quit().onComplete(ar -> {
+      closed();
+      site.roomMade();
+      dispatch();
+    });
+  }
+
+  /** Starts what can start; true when attempts wait because other pools hold all the site's connections. */
+  private boolean dispatchWaiting() {
     while (!waiting.isEmpty()) {
       long now = System.currentTimeMillis();
       long paused = site.pausedUntil();
       if (paused > now) {
         deferAll(paused, now, "site " + site.key + " asked to slow down");
-        return;
+        return false;
       }
       if (maxWaitMs > 0 && now - waiting.peek().enqueuedAt() > maxWaitMs) {
         // back to the queue a little later, spread: at once, the next scan would claim it into the same wait
@@ -215,35 +284,42 @@ final class SitePool {
       }
       boolean reuse = !idle.isEmpty();
       Shaping.Limits limits = site.limits();
+      double perMinute = limits.maxConnectionsPerMinute() / (double) shareOf;
       if (!reuse) {
         long hostsDown = hosts.allDownUntil(endpoints, now);
         if (hostsDown > 0) {
           if (open > 0) {
-            return; // no new connection can be made, but one that is open will take the next attempt
+            return false; // no new connection can be made, but one that is open will take the next attempt
           }
           List<SmtpConnection.Endpoint> eps = endpoints;
           deferAll(hostsDown, now, "delivery temporarily suspended: "
               + hosts.reason(HostHealth.key(eps.get(eps.size() - 1)), now));
-          return;
+          return false;
         }
         if (open >= concurrencyLimit()) {
-          return; // a connection coming back will dispatch
+          return false; // a connection coming back will dispatch
         }
         if (!site.reserveConnection(nodeLimit())) {
-          return; // other pools hold the rest: a connection of this pool coming back, or the sweeper, will dispatch
+          schedule(RESERVE_RETRY_MS);
+          return true; // other pools hold the rest (and are asked to give up what they do not use)
         }
-        double perMinute = limits.maxConnectionsPerMinute() / (double) shareOf;
         if (perMinute > 0 && !newConnections.take(perMinute / 60_000.0, Math.max(1, perMinute), now)) {
           site.releaseConnection();
           schedule(newConnections.millisToNext(perMinute / 60_000.0));
-          return;
+          return false;
         }
       }
       if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond() * site.factor(), now)) {
         if (!reuse) {
           site.releaseConnection();
+          if (perMinute > 0) {
+            // no connection was opened: the minute keeps it. A pool that asks the shared bucket for its first tokens
+            // comes here for every attempt until it answers, and would otherwise use up the minute's connections
+            // (a few, for an instance's share) without opening one, every minute, until its attempts expire
+            newConnections.refund();
+          }
         }
-        return; // a timer or the shared bucket's answer will dispatch
+        return false; // a timer or the shared bucket's answer will dispatch
       }
       Attempt a = next();
       if (reuse) {
@@ -253,6 +329,7 @@ final class SitePool {
         connect(a, 0, null, 0);
       }
     }
+    return false;
   }
 
   /**
@@ -323,13 +400,26 @@ final class SitePool {
         });
   }
 
+  /**
+   * A dispatch in {@code delayMs}, unless one is due sooner already. A later one is moved up, not kept: the per-minute
+   * timer for a connection that could not be opened would otherwise hold back, by up to a minute, the message the
+   * shared bucket allows in a few milliseconds on a connection already open.
+   */
   private void schedule(long delayMs) {
-    if (dispatchTimer < 0) {
-      dispatchTimer = vertx.setTimer(delayMs, id -> {
-        dispatchTimer = -1;
-        dispatch();
-      });
+    long due = System.currentTimeMillis() + delayMs;
+    if (dispatchTimer >= 0) {
+      if (dispatchDue <= due) {
+        return;
+      }
+      vertx.cancelTimer(dispatchTimer);
     }
+    dispatchDue = due;
+    dispatchTimer = vertx.setTimer(delayMs, id -> {
+      if (dispatchTimer == id) {
+        dispatchTimer = -1;
+      }
+      dispatch();
+    });
   }
 
   /**
@@ -444,7 +534,7 @@ final class SitePool {
       if (ar.succeeded()) {
         SmtpResponse r = ar.result();
         if (r.isPositive()) {
-          site.succeeded();
+          site.succeeded(System.currentTimeMillis());
           hosts.reachable(HostHealth.key(c.endpoint()));
           a.result().complete(new AttemptResult.Delivered(r, c.remoteAddress()));
         } else {
@@ -482,11 +572,13 @@ final class SitePool {
   }
 
   private void release(SmtpConnection c) {
-    if (c.isOpen() && c.transactions() < site.limits().maxMessagesPerConnection() && open <= concurrencyLimit()
-        && site.pausedUntil() <= System.currentTimeMillis()) {
-      idle.addLast(c);
-    } else {
+    if (!c.isOpen() || c.transactions() >= site.limits().maxMessagesPerConnection() || open > concurrencyLimit()
+        || site.pausedUntil() > System.currentTimeMillis()) {
       retire(c);
+    } else if (waiting.isEmpty() && site.makeRoom()) {
+      retireForRoom(c); // parked, it would keep another pool of the site, which has attempts waiting, from connecting
+    } else {
+      idle.addLast(c);
     }
     dispatch();
   }
@@ -542,6 +634,7 @@ final class SitePool {
   /** {@link #stopTaking}, then QUIT on every idle connection. */
   Future<Void> close() {
     stopTaking();
+    site.sharing.remove(this);
     List<Future<Void>> quits = new ArrayList<>();
     SmtpConnection c;
     while ((c = idle.poll()) != null) {

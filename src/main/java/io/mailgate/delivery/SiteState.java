@@ -7,20 +7,36 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * What a node knows about one destination site, shared by its delivery instances: its shaping
  * limits, whether it asked us to slow down (paused until, and a factor applied to its concurrency
- * and rate that recovers with each success), and live counters for the status API.
+ * and rate that recovers with successes), and live counters for the status API.
  */
 final class SiteState {
   private static final double MIN_FACTOR = 0.1;
-  private static final double RECOVERY_PER_SUCCESS = 0.02;
+  /**
+   * The factor recovers by this much a second while successes come (each adds it times the time since the one before,
+   * a second at most, so this much per success when they are slower). Per success alone, a site taking 50 a second
+   * would be back at its full rate a second after a throttle and be throttled again: a sawtooth instead of the lower
+   * rate it asked for. Halved, it is back after some 25 seconds of successes.
+   */
+  private static final double RECOVERY = 0.02;
 
   final String key;
   final AtomicInteger connections = new AtomicInteger();
   final AtomicInteger waiting = new AtomicInteger();
+  /** The node's pools for the site, of every delivery instance (each used from its own event loop). */
+  final java.util.Set<SitePool> sharing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Those of them with attempts waiting for a connection that other pools hold. */
+  final AtomicInteger starving = new AtomicInteger();
+  /** Connections being closed (QUIT under way) to make room for the starving pools. */
+  private final AtomicInteger makingRoom = new AtomicInteger();
   /** Connections of this node's pools to the site, open or being opened. */
   private final AtomicInteger reserved = new AtomicInteger();
+  /** The pools that hold this state ({@link Sites#acquire}); read and changed only in the Sites map's compute for it. */
+  int pools;
   private volatile Shaping.Limits limits;
   private volatile java.util.List<String> mxHosts = java.util.List.of();
   private double factor = 1.0;
+  /** The last success that counted towards recovery, or the throttle after it. */
+  private long recoveredAt;
   private long pausedUntil;
   private String lastThrottle;
   private long delivered;
@@ -40,6 +56,20 @@ final class SiteState {
     reserved.decrementAndGet();
   }
 
+  /**
+   * True when an idle connection should go for a starving pool: one each, not one from every pool asked (those closed
+   * for the pools that starve still count, until they are gone and the starving pools connect).
+   */
+  boolean makeRoom() {
+    int wanted = starving.get();
+    return makingRoom.getAndUpdate(n -> n < wanted ? n + 1 : n) < wanted;
+  }
+
+  /** A connection closed for {@link #makeRoom} is gone. */
+  void roomMade() {
+    makingRoom.decrementAndGet();
+  }
+
   Shaping.Limits limits() {
     return limits;
   }
@@ -51,13 +81,18 @@ final class SiteState {
 
   synchronized void throttle(ThrottleRules.Throttle t, SmtpResponse reply, long nowMillis) {
     factor = Math.max(MIN_FACTOR, factor * t.rateFactor());
+    recoveredAt = nowMillis;
     pausedUntil = Math.max(pausedUntil, nowMillis + t.pause().toMillis());
     lastThrottle = reply + " (" + t.rule() + ")";
   }
 
-  synchronized void succeeded() {
+  synchronized void succeeded(long nowMillis) {
     delivered++;
-    factor = Math.min(1.0, factor + RECOVERY_PER_SUCCESS);
+    if (factor < 1.0) {
+      double seconds = Math.min(1.0, Math.max(0, nowMillis - recoveredAt) / 1000.0);
+      factor = Math.min(1.0, factor + RECOVERY * seconds);
+      recoveredAt = Math.max(recoveredAt, nowMillis);
+    }
   }
 
   synchronized void failed() {
@@ -70,6 +105,11 @@ final class SiteState {
 
   synchronized long pausedUntil() {
     return pausedUntil;
+  }
+
+  /** Neither paused nor slowed down: a state made afresh would be the same (but for the counters). */
+  synchronized boolean settled(long nowMillis) {
+    return factor >= 1.0 && pausedUntil <= nowMillis;
   }
 
   synchronized JsonObject toJson(long nowMillis) {

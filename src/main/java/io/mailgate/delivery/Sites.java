@@ -25,8 +25,44 @@ public final class Sites {
     return hosts.toJson(nowMillis);
   }
 
-  SiteState get(String key, Function<String, SiteState> create) {
-    return sites.computeIfAbsent(key, create);
+  /**
+   * The site's state, made by {@code create} if the node has none, held for one more pool until {@link #release}.
+   * Direct delivery meets a site for every domain with MX hosts of its own: a state no pool holds and that has nothing
+   * to remember (no pause, its full rate) is forgotten, or the node would keep every site it ever sent to, and walk
+   * them all for each status request and metrics scrape.
+   *
+   * <p>The node's delivery instances call these from their own event loops: the count is only changed in the map's
+   * {@code compute} for the site's key, which runs one at a time per key, so a state is never forgotten between
+   * another instance finding it and holding it.
+   */
+  SiteState acquire(String key, Function<String, SiteState> create) {
+    return sites.compute(key, (k, s) -> {
+      SiteState held = s == null ? create.apply(k) : s;
+      held.pools++;
+      return held;
+    });
+  }
+
+  /** One pool less holds {@code site} (its pool was closed); the site is forgotten if it can be. */
+  void release(SiteState site) {
+    long now = System.currentTimeMillis();
+    sites.computeIfPresent(site.key, (k, s) -> {
+      if (s == site) {
+        s.pools--;
+      }
+      return forgettable(s, now) ? null : s;
+    });
+  }
+
+  /** Forgets the sites that no pool holds and that have nothing to remember (any longer: a pause has ended, say). */
+  void sweep(long nowMillis) {
+    for (String key : sites.keySet()) {
+      sites.computeIfPresent(key, (k, s) -> forgettable(s, nowMillis) ? null : s);
+    }
+  }
+
+  private static boolean forgettable(SiteState s, long nowMillis) {
+    return s.pools == 0 && s.settled(nowMillis);
   }
 
   /** How many sites, open connections and attempts waiting for one (for the metrics). */
