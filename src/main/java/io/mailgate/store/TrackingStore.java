@@ -14,14 +14,24 @@ import java.util.logging.Logger;
 /**
  * Open and Click events, kept with the message (its events, as GetMessageInsights and the status API read them) and
  * written to the event outbox for the enabled destinations of the message's configuration set that take them, read
- * in the statement (a destination disabled since the send gets none; a message retention has deleted gets nothing). Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a
- * newsletter's opens come in bursts, and the endpoints that feed this are open to anyone holding a link, so they
- * must not take the connections sends need. Beyond {@link #MAX_WAITING} hits waiting, more are refused at once.
+ * in the statement (a destination disabled since the send gets none; a message retention has deleted gets nothing).
+ * Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a newsletter's opens
+ * come in bursts, and the endpoints that feed this are open to anyone holding a link, so they must not take the
+ * connections sends need. Beyond {@link #MAX_WAITING} hits waiting, more are refused at once; beyond
+ * {@link #MAX_PER_MESSAGE} Opens (or Clicks) of one message, more are not recorded.
  */
 public final class TrackingStore {
   private static final Logger LOG = Logger.getLogger(TrackingStore.class.getName());
   /** Hits waiting to be written, per instance, beyond which new ones are not recorded. */
   static final int MAX_WAITING = 20_000;
+  /**
+   * The Opens, and the Clicks, one message has recorded at most; later ones are answered (the image, the redirect)
+   * but leave no event. No reader opens a message a thousand times: past that it is a script looping on a link, which
+   * would otherwise grow the events table and flood the tenant's destinations without end. (Hits written at the same
+   * moment by different statements each count what was committed before them, so a burst may pass the cap by the
+   * hits of the statements running at that moment.)
+   */
+  public static final int MAX_PER_MESSAGE = 1_000;
 
   /** A recipient's open or click of a message: the SES event type and its detail object. */
   public record Hit(String messageId, String type, String detailJson, Instant at) {}
@@ -35,11 +45,24 @@ public final class TrackingStore {
 
   private static final Busy BUSY = new Busy();
 
+  /**
+   * The hits of messages that exist, each within its message's {@link #MAX_PER_MESSAGE} of its type: those recorded
+   * (counted by the events_message index, once per message and type of the batch, and no further than the cap) and
+   * the batch's own before it.
+   */
   static final String INSERT = """
-      WITH hits AS (
+      WITH t AS (
+        SELECT t.*, row_number() OVER (PARTITION BY t.mid, t.type ORDER BY t.n) AS nth
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+          WITH ORDINALITY AS t(mid, type, detail, ts, n)
+      ), recorded_before AS (
+        SELECT k.mid, k.type, (SELECT count(*) FROM (SELECT FROM events e WHERE e.message_id = k.mid AND e.type = k.type
+          LIMIT %1$d) c) AS n
+        FROM (SELECT DISTINCT mid, type FROM t) k
+      ), hits AS (
         SELECT m.id, m.account_id, m.configuration_set, t.type, t.detail::jsonb AS detail, t.ts
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(mid, type, detail, ts)
-        JOIN messages m ON m.id = t.mid
+        FROM t JOIN recorded_before b ON b.mid = t.mid AND b.type = t.type JOIN messages m ON m.id = t.mid
+        WHERE b.n + t.nth <= %1$d
       ), recorded AS (
         INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
         SELECT h.id, h.account_id, h.type, NULL, h.detail, h.ts FROM hits h
@@ -47,7 +70,7 @@ public final class TrackingStore {
       INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
       SELECT d.id, h.id, h.type, h.detail, h.ts, h.ts FROM hits h
       JOIN event_destinations d ON d.account_id = h.account_id AND d.configuration_set = h.configuration_set
-      WHERE d.enabled AND h.type = ANY(d.event_types)""";
+      WHERE d.enabled AND h.type = ANY(d.event_types)""".formatted(MAX_PER_MESSAGE);
 
   private final Pool pool;
   private final GroupCommit<Hit, Void> commits;
@@ -58,7 +81,10 @@ public final class TrackingStore {
     this.commits = GroupCommit.writes(vertx, 0, 500, 2, this::insert);
   }
 
-  /** Completes once the hit's events are committed (none, when nobody takes them); fails with {@link Busy} at once. */
+  /**
+   * Completes once the hit's events are committed (none, when nobody takes them or the message has its
+   * {@link #MAX_PER_MESSAGE}); fails with {@link Busy} at once.
+   */
   public Future<Void> record(Hit hit) {
     if (waiting >= MAX_WAITING) {
       return Future.failedFuture(BUSY);
