@@ -7,9 +7,8 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Open and Click events, kept with the message (its events, as GetMessageInsights and the status API read them) and
@@ -21,7 +20,6 @@ import java.util.logging.Logger;
  * {@link #MAX_PER_MESSAGE} Opens (or Clicks) of one message, more are not recorded.
  */
 public final class TrackingStore {
-  private static final Logger LOG = Logger.getLogger(TrackingStore.class.getName());
   /** Hits waiting to be written, per instance, beyond which new ones are not recorded. */
   static final int MAX_WAITING = 20_000;
   /**
@@ -73,41 +71,54 @@ public final class TrackingStore {
       WHERE d.enabled AND h.type = ANY(d.event_types)""".formatted(MAX_PER_MESSAGE);
 
   private final Pool pool;
-  private final GroupCommit<Hit, Void> commits;
+  /** Each hit's own outcome: in a batch PostgreSQL refused, one hit may fail and the others be recorded. */
+  private final GroupCommit<Hit, Future<Void>> commits;
   private int waiting;
 
   public TrackingStore(Vertx vertx, Pool pool) {
     this.pool = pool;
-    this.commits = GroupCommit.writes(vertx, 0, 500, 2, this::insert);
+    this.commits = new GroupCommit<>(vertx, 0, 500, 2, this::insert);
   }
 
   /**
    * Completes once the hit's events are committed (none, when nobody takes them or the message has its
-   * {@link #MAX_PER_MESSAGE}); fails with {@link Busy} at once.
+   * {@link #MAX_PER_MESSAGE}); fails with {@link Busy} at once, or when it was not, or may not have been, recorded.
    */
   public Future<Void> record(Hit hit) {
     if (waiting >= MAX_WAITING) {
       return Future.failedFuture(BUSY);
     }
     waiting++;
-    return commits.submit(hit).andThen(ar -> waiting--);
+    return commits.submit(hit).compose(outcome -> outcome).andThen(ar -> waiting--);
   }
 
-  /** A batch in one statement; if it fails, each hit alone, so that one bad hit cannot lose the others. */
-  private Future<Void> insert(List<Hit> batch) {
-    Future<Void> all = execute(batch).mapEmpty();
-    if (batch.size() == 1) {
-      return all;
-    }
-    return all.recover(e -> {
-      LOG.log(Level.WARNING, "a batch of " + batch.size() + " open and click events failed (" + e.getMessage()
-          + "): writing them one by one");
-      List<Future<?>> each = new ArrayList<>(batch.size());
-      for (Hit h : batch) {
-        each.add(execute(List.of(h)).onFailure(x -> LOG.warning(h.type() + " of message " + h.messageId()
-            + " not recorded: " + x.getMessage())));
+  private static final Future<Void> RECORDED = Future.succeededFuture();
+
+  /**
+   * A batch in one statement, and each hit's outcome. A batch PostgreSQL refused (a data exception or a constraint:
+   * nothing of it was written) is written again in halves, one after the other, down to the hit it refuses, so one bad
+   * hit fails alone. Any other failure fails the whole batch, not written again: without PostgreSQL's answer (a
+   * connection dropped, a timeout) the statement may have been committed, and writing its hits again would record
+   * each twice; and a database that is failing is not to be sent a statement per hit.
+   */
+  private Future<List<Future<Void>>> insert(List<Hit> batch) {
+    return execute(batch).map(r -> Collections.nCopies(batch.size(), RECORDED)).recover(e -> {
+      if (!OutcomeStore.refused(e)) {
+        return Future.failedFuture(e);
       }
-      return Future.join(each).<Void>mapEmpty().otherwiseEmpty(); // each failure was logged
+      if (batch.size() == 1) {
+        return Future.succeededFuture(List.of(Future.<Void>failedFuture(e)));
+      }
+      int half = batch.size() / 2;
+      List<Hit> second = batch.subList(half, batch.size());
+      return insert(batch.subList(0, half)).compose(
+          first -> insert(second).otherwise(x -> Collections.nCopies(second.size(), Future.<Void>failedFuture(x)))
+              .map(rest -> {
+                List<Future<Void>> all = new ArrayList<>(first);
+                all.addAll(rest);
+                return all;
+              }),
+          x -> Future.succeededFuture(Collections.nCopies(batch.size(), Future.<Void>failedFuture(x))));
     });
   }
 

@@ -3,15 +3,20 @@ package io.mailgate.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
+import io.mailgate.testing.TcpProxy;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -27,7 +32,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Open and Click events as the tracking endpoints record them: at most {@link TrackingStore#MAX_PER_MESSAGE} of each
  * per message, however often its links are fetched, and read back no more than that beside the message's other
- * events.
+ * events; a hit PostgreSQL refuses fails alone; a batch whose commit answer was lost is not written a second time.
  */
 class TrackingStoreTest extends MigratedDatabase {
   private static final int CAP = TrackingStore.MAX_PER_MESSAGE;
@@ -144,6 +149,96 @@ class TrackingStoreTest extends MigratedDatabase {
     assertEquals(1, events.stream().filter(e -> e.type().equals("Open")).findFirst().orElseThrow()
         .detail().getInteger("i"), "the first ones");
     assertEquals("Complaint", events.get(events.size() - 1).type(), "in time order");
+  }
+
+  @Test
+  void aHitTheDatabaseRefusesFailsAloneAndTheOthersAreRecorded() throws Exception {
+    message("refused");
+    List<TrackingStore.Hit> hits = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      hits.add(i == 7 ? new TrackingStore.Hit("refused", "Click", "{not json", Instant.now())
+          : hit("refused", "Click", "k" + i));
+    }
+    List<Future<Void>> outcomes = recordAll(new TrackingStore(vertx, pool), hits);
+    for (int i = 0; i < hits.size(); i++) {
+      assertEquals(i != 7, outcomes.get(i).succeeded(), "hit " + i);
+    }
+    assertEquals(11, events("refused", "Click"));
+    assertEquals(11, published("refused", "Click"));
+  }
+
+  /** With the database out of reach, no hit is said to be recorded: the reader's answer is counted as unrecorded. */
+  @Test
+  void aHitNotWrittenIsNotSaidToBe() throws Exception {
+    try (TcpProxy proxy = TcpProxy.toDatabase(url)) {
+      Pool proxied = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, proxy.databaseUrl()),
+          2);
+      proxy.cut();
+      message("unreachable");
+      List<TrackingStore.Hit> hits = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        hits.add(hit("unreachable", "Click", "u" + i));
+      }
+      List<Future<Void>> outcomes = recordAll(new TrackingStore(vertx, proxied), hits);
+      assertEquals(0, events("unreachable", "Click"));
+      for (int i = 0; i < hits.size(); i++) {
+        assertTrue(outcomes.get(i).failed(), "hit " + i);
+      }
+      await(proxied.close());
+    }
+  }
+
+  /**
+   * A batch committed whose answer never came (its connection dropped in between): its hits fail, and are not
+   * written again on another connection, which would record each of them twice.
+   */
+  @Test
+  void aBatchWhoseCommitAnswerWasLostIsNotWrittenAgain() throws Exception {
+    message("lost");
+    // the Opens of message "lost" wait, inside their statement, while this test holds advisory lock 4242
+    Db.execute(url, "CREATE FUNCTION held() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        + "PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$");
+    Db.execute(url, "CREATE TRIGGER held BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.message_id = 'lost') "
+        + "EXECUTE FUNCTION held()");
+    String jdbc = "jdbc:" + url.replace("postgresql://postgres@", "postgresql://");
+    try (TcpProxy proxy = TcpProxy.toDatabase(url);
+         Connection locker = DriverManager.getConnection(jdbc, "postgres", "");
+         Statement lock = locker.createStatement()) {
+      // two connections, a statement at a time on each: what the batch's leaves undone can go on the other
+      Pool proxied = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, proxy.databaseUrl())
+          .with(MailgateConfig.PG_PIPELINING_LIMIT, 1), 2);
+      TrackingStore store = new TrackingStore(vertx, proxied);
+      lock.execute("SELECT pg_advisory_lock(4242)");
+      // the first two hits go alone (of a message that is not there: done at once); the other ten together, after
+      List<TrackingStore.Hit> hits = new ArrayList<>();
+      hits.add(hit("no-such-message", "Open", "a"));
+      hits.add(hit("no-such-message", "Open", "b"));
+      for (int i = 0; i < 10; i++) {
+        hits.add(hit("lost", "Open", "h" + i));
+      }
+      Promise<List<Future<Void>>> submitted = Promise.promise();
+      vertx.getOrCreateContext().runOnContext(v -> {
+        List<Future<Void>> all = new ArrayList<>();
+        hits.forEach(h -> all.add(store.record(h)));
+        submitted.complete(all);
+      });
+      List<Future<Void>> outcomes = await(submitted.future());
+      long port = Await.until(() -> Db.count(url, "SELECT coalesce(max(client_port), 0) FROM pg_stat_activity "
+          + "WHERE datname = current_database() AND wait_event = 'advisory'"), p -> p > 0, Duration.ofSeconds(10));
+      proxy.loseAnswers((int) port, 1_000); // that connection's; the pool's other one goes on working
+      lock.execute("SELECT pg_advisory_unlock(4242)"); // the batch commits; its answer is lost
+      await(Future.join(outcomes).otherwiseEmpty());
+      assertEquals(Map.of(), counted("SELECT detail->>'n', count(*) FROM events WHERE message_id = 'lost' "
+          + "GROUP BY 1 HAVING count(*) > 1"), "hits recorded twice");
+      assertEquals(10, events("lost", "Open"), "the batch was committed once");
+      for (int i = 2; i < 12; i++) {
+        assertTrue(outcomes.get(i).failed(), "not known to be recorded: hit " + i);
+      }
+      await(proxied.close());
+    } finally {
+      Db.execute(url, "DROP TRIGGER held ON events");
+      Db.execute(url, "DROP FUNCTION held()");
+    }
   }
 
   /** The first column of the query's rows and the second, a count. */
