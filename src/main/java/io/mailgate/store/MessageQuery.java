@@ -20,7 +20,10 @@ import java.util.Optional;
  * Reads a message with its recipients and events, for the status API and GetMessageInsights. Send
  * and Delivery events are not stored as event rows (they would be two of the five rows written per
  * message): the Send is rendered from the message row and each Delivery from its recipient's
- * delivery columns, then merged with the stored events in time order.
+ * delivery columns, then merged with the stored events in time order. Of its Opens and its Clicks, the first
+ * {@link TrackingStore#MAX_PER_MESSAGE} of each are read: all there are since the cap (a message that had more before
+ * it keeps the rest in the table, unread), so anyone holding a link cannot make this read without end. Its other
+ * events, bounded by its recipients and their attempts, are all read, whatever its Opens and Clicks.
  */
 public final class MessageQuery {
   /** Only the start of the content is read: enough for the headers, whatever the message's size. */
@@ -35,6 +38,19 @@ public final class MessageQuery {
       String smtpReply, Instant updatedAt, Instant deliveredAt, String remoteMta, String reportingMta) {}
 
   public record StoredEvent(String type, String recipient, JsonObject detail, Instant createdAt) {}
+
+  /** A message's events ({@code $1}) in the order they were recorded, its first Opens and Clicks up to the cap. */
+  static final String EVENTS = """
+      SELECT type, recipient, detail, created_at FROM (
+        SELECT id, type, recipient, detail, created_at FROM events
+        WHERE message_id = $1 AND type <> 'Open' AND type <> 'Click'
+        UNION ALL
+        (SELECT id, type, recipient, detail, created_at FROM events WHERE message_id = $1 AND type = 'Open'
+         ORDER BY id LIMIT %1$d)
+        UNION ALL
+        (SELECT id, type, recipient, detail, created_at FROM events WHERE message_id = $1 AND type = 'Click'
+         ORDER BY id LIMIT %1$d)
+      ) e ORDER BY id""".formatted(TrackingStore.MAX_PER_MESSAGE);
 
   private final Pool pool;
 
@@ -77,8 +93,7 @@ public final class MessageQuery {
                 }
                 return out;
               });
-          Future<List<StoredEvent>> events = conn.preparedQuery(
-                  "SELECT type, recipient, detail, created_at FROM events WHERE message_id = $1 ORDER BY id")
+          Future<List<StoredEvent>> events = conn.preparedQuery(EVENTS)
               .execute(Tuple.of(messageId))
               .map(rs -> {
                 List<StoredEvent> out = new ArrayList<>();

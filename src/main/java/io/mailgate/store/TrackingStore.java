@@ -7,21 +7,29 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Open and Click events, kept with the message (its events, as GetMessageInsights and the status API read them) and
  * written to the event outbox for the enabled destinations of the message's configuration set that take them, read
- * in the statement (a destination disabled since the send gets none; a message retention has deleted gets nothing). Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a
- * newsletter's opens come in bursts, and the endpoints that feed this are open to anyone holding a link, so they
- * must not take the connections sends need. Beyond {@link #MAX_WAITING} hits waiting, more are refused at once.
+ * in the statement (a destination disabled since the send gets none; a message retention has deleted gets nothing).
+ * Concurrent hits are grouped into one statement ({@link GroupCommit}), at most two at a time: a newsletter's opens
+ * come in bursts, and the endpoints that feed this are open to anyone holding a link, so they must not take the
+ * connections sends need. Beyond {@link #MAX_WAITING} hits waiting, more are refused at once; beyond
+ * {@link #MAX_PER_MESSAGE} Opens (or Clicks) of one message, more are not recorded.
  */
 public final class TrackingStore {
-  private static final Logger LOG = Logger.getLogger(TrackingStore.class.getName());
   /** Hits waiting to be written, per instance, beyond which new ones are not recorded. */
   static final int MAX_WAITING = 20_000;
+  /**
+   * The Opens, and the Clicks, one message has recorded at most; later ones are answered (the image, the redirect)
+   * but leave no event. No reader opens a message a thousand times: past that it is a script looping on a link, which
+   * would otherwise grow the events table and flood the tenant's destinations without end. (Hits written at the same
+   * moment by different statements each count what was committed before them, so a burst may pass the cap by the
+   * hits of the statements running at that moment.)
+   */
+  public static final int MAX_PER_MESSAGE = 1_000;
 
   /** A recipient's open or click of a message: the SES event type and its detail object. */
   public record Hit(String messageId, String type, String detailJson, Instant at) {}
@@ -35,11 +43,24 @@ public final class TrackingStore {
 
   private static final Busy BUSY = new Busy();
 
+  /**
+   * The hits of messages that exist, each within its message's {@link #MAX_PER_MESSAGE} of its type: those recorded
+   * (counted by the events_message index, once per message and type of the batch, and no further than the cap) and
+   * the batch's own before it.
+   */
   static final String INSERT = """
-      WITH hits AS (
+      WITH t AS (
+        SELECT t.*, row_number() OVER (PARTITION BY t.mid, t.type ORDER BY t.n) AS nth
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+          WITH ORDINALITY AS t(mid, type, detail, ts, n)
+      ), recorded_before AS (
+        SELECT k.mid, k.type, (SELECT count(*) FROM (SELECT FROM events e WHERE e.message_id = k.mid AND e.type = k.type
+          LIMIT %1$d) c) AS n
+        FROM (SELECT DISTINCT mid, type FROM t) k
+      ), hits AS (
         SELECT m.id, m.account_id, m.configuration_set, t.type, t.detail::jsonb AS detail, t.ts
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(mid, type, detail, ts)
-        JOIN messages m ON m.id = t.mid
+        FROM t JOIN recorded_before b ON b.mid = t.mid AND b.type = t.type JOIN messages m ON m.id = t.mid
+        WHERE b.n + t.nth <= %1$d
       ), recorded AS (
         INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
         SELECT h.id, h.account_id, h.type, NULL, h.detail, h.ts FROM hits h
@@ -47,41 +68,57 @@ public final class TrackingStore {
       INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
       SELECT d.id, h.id, h.type, h.detail, h.ts, h.ts FROM hits h
       JOIN event_destinations d ON d.account_id = h.account_id AND d.configuration_set = h.configuration_set
-      WHERE d.enabled AND h.type = ANY(d.event_types)""";
+      WHERE d.enabled AND h.type = ANY(d.event_types)""".formatted(MAX_PER_MESSAGE);
 
   private final Pool pool;
-  private final GroupCommit<Hit, Void> commits;
+  /** Each hit's own outcome: in a batch PostgreSQL refused, one hit may fail and the others be recorded. */
+  private final GroupCommit<Hit, Future<Void>> commits;
   private int waiting;
 
   public TrackingStore(Vertx vertx, Pool pool) {
     this.pool = pool;
-    this.commits = GroupCommit.writes(vertx, 0, 500, 2, this::insert);
+    this.commits = new GroupCommit<>(vertx, 0, 500, 2, this::insert);
   }
 
-  /** Completes once the hit's events are committed (none, when nobody takes them); fails with {@link Busy} at once. */
+  /**
+   * Completes once the hit's events are committed (none, when nobody takes them or the message has its
+   * {@link #MAX_PER_MESSAGE}); fails with {@link Busy} at once, or when it was not, or may not have been, recorded.
+   */
   public Future<Void> record(Hit hit) {
     if (waiting >= MAX_WAITING) {
       return Future.failedFuture(BUSY);
     }
     waiting++;
-    return commits.submit(hit).andThen(ar -> waiting--);
+    return commits.submit(hit).compose(outcome -> outcome).andThen(ar -> waiting--);
   }
 
-  /** A batch in one statement; if it fails, each hit alone, so that one bad hit cannot lose the others. */
-  private Future<Void> insert(List<Hit> batch) {
-    Future<Void> all = execute(batch).mapEmpty();
-    if (batch.size() == 1) {
-      return all;
-    }
-    return all.recover(e -> {
-      LOG.log(Level.WARNING, "a batch of " + batch.size() + " open and click events failed (" + e.getMessage()
-          + "): writing them one by one");
-      List<Future<?>> each = new ArrayList<>(batch.size());
-      for (Hit h : batch) {
-        each.add(execute(List.of(h)).onFailure(x -> LOG.warning(h.type() + " of message " + h.messageId()
-            + " not recorded: " + x.getMessage())));
+  private static final Future<Void> RECORDED = Future.succeededFuture();
+
+  /**
+   * A batch in one statement, and each hit's outcome. A batch PostgreSQL refused (a data exception or a constraint:
+   * nothing of it was written) is written again in halves, one after the other, down to the hit it refuses, so one bad
+   * hit fails alone. Any other failure fails the whole batch, not written again: without PostgreSQL's answer (a
+   * connection dropped, a timeout) the statement may have been committed, and writing its hits again would record
+   * each twice; and a database that is failing is not to be sent a statement per hit.
+   */
+  private Future<List<Future<Void>>> insert(List<Hit> batch) {
+    return execute(batch).map(r -> Collections.nCopies(batch.size(), RECORDED)).recover(e -> {
+      if (!OutcomeStore.refused(e)) {
+        return Future.failedFuture(e);
       }
-      return Future.join(each).<Void>mapEmpty().otherwiseEmpty(); // each failure was logged
+      if (batch.size() == 1) {
+        return Future.succeededFuture(List.of(Future.<Void>failedFuture(e)));
+      }
+      int half = batch.size() / 2;
+      List<Hit> second = batch.subList(half, batch.size());
+      return insert(batch.subList(0, half)).compose(
+          first -> insert(second).otherwise(x -> Collections.nCopies(second.size(), Future.<Void>failedFuture(x)))
+              .map(rest -> {
+                List<Future<Void>> all = new ArrayList<>(first);
+                all.addAll(rest);
+                return all;
+              }),
+          x -> Future.succeededFuture(Collections.nCopies(batch.size(), Future.<Void>failedFuture(x))));
     });
   }
 

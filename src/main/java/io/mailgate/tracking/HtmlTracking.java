@@ -26,6 +26,12 @@ public final class HtmlTracking {
   static final int MAX_LINKS = 500;
   static final int MAX_TAGS = 50;
   static final int MAX_TAG_PART = 256;
+  /**
+   * The {@code href}, {@code ses:no-track} and {@code ses:tags} attributes one {@code <a>} may have; a link with more
+   * is left as written. A link needs one of each: the bound keeps a hostile tag of millions of them from holding a
+   * record for each.
+   */
+  static final int MAX_LINK_ATTRIBUTES = 16;
 
   private static final String PIXEL_STYLE = "height:1px !important;width:1px !important;border-width:0 !important;"
       + "margin-top:0 !important;margin-bottom:0 !important;margin-right:0 !important;margin-left:0 !important;"
@@ -143,7 +149,7 @@ public final class HtmlTracking {
       }
       if (c == '/') {
         if (next + 1 < n && isAsciiLetter(html.charAt(next + 1))) {
-          Tag tag = Tag.parse(html, next + 1);
+          Tag tag = Tag.parse(html, next + 1, false);
           if (tag != null && tag.is("body")) {
             lastBodyClose = out.length();
           }
@@ -152,7 +158,7 @@ public final class HtmlTracking {
         return copyTo(lt, gtEnd(next)); // "</>" or a bogus comment
       }
       if (isAsciiLetter(c)) {
-        Tag tag = Tag.parse(html, next);
+        Tag tag = Tag.parse(html, next, true);
         if (tag == null) {
           return copyTo(lt, -1);
         }
@@ -231,6 +237,10 @@ public final class HtmlTracking {
     }
 
     private void anchor(int lt, Tag tag) {
+      if (tag.crowded) {
+        out.append(html, lt, tag.end);
+        return;
+      }
       Attribute href = null;
       Attribute tags = null;
       boolean noTrack = false;
@@ -405,38 +415,51 @@ public final class HtmlTracking {
     return isSpace(c) || c == '/' || c == '>';
   }
 
-  /** A start or end tag: where its name is, its attributes, and the index just past its {@code >}. */
+  /**
+   * A start or end tag: where its name is, the attributes a link is rewritten by, and the index just past its
+   * {@code >}. Only an {@code <a>} start tag keeps attributes, and only its first {@code href} and its
+   * {@code ses:no-track} and {@code ses:tags}: the others are scanned past without a trace, so a tag of millions of
+   * attributes costs no more memory than one of none.
+   */
   private static final class Tag {
     final String html;
     final int nameStart;
     final int nameEnd;
     final List<Attribute> attributes;
+    /** An {@code <a>} with more than {@link HtmlTracking#MAX_LINK_ATTRIBUTES} of those it keeps: left as written. */
+    final boolean crowded;
     final int end;
 
-    private Tag(String html, int nameStart, int nameEnd, List<Attribute> attributes, int end) {
+    private Tag(String html, int nameStart, int nameEnd, List<Attribute> attributes, boolean crowded, int end) {
       this.html = html;
       this.nameStart = nameStart;
       this.nameEnd = nameEnd;
       this.attributes = attributes;
+      this.crowded = crowded;
       this.end = end;
     }
 
     boolean is(String name) {
-      return nameEnd - nameStart == name.length() && html.regionMatches(true, nameStart, name, 0, name.length());
+      return named(html, nameStart, nameEnd, name);
     }
 
     /**
      * The tag whose name starts at nameStart, following the tokenizer's attribute states; null when the input ends
      * before its {@code >}.
+     *
+     * @param startTag false for an end tag, whose attributes mean nothing
      */
-    static Tag parse(String html, int nameStart) {
+    static Tag parse(String html, int nameStart, boolean startTag) {
       int n = html.length();
       int i = nameStart;
       while (i < n && !endsName(html.charAt(i))) {
         i++;
       }
       int nameEnd = i;
-      List<Attribute> attributes = new ArrayList<>(4);
+      boolean anchor = startTag && named(html, nameStart, nameEnd, "a");
+      List<Attribute> kept = anchor ? new ArrayList<>(4) : List.of();
+      boolean hrefKept = false;
+      boolean crowded = false;
       int previousEnd = nameEnd;
       while (true) {
         while (i < n && (isSpace(html.charAt(i)) || html.charAt(i) == '/')) {
@@ -446,7 +469,7 @@ public final class HtmlTracking {
           return null;
         }
         if (html.charAt(i) == '>') {
-          return new Tag(html, nameStart, nameEnd, attributes, i + 1);
+          return new Tag(html, nameStart, nameEnd, crowded ? List.of() : kept, crowded, i + 1);
         }
         int attributeStart = i;
         i++; // the first character belongs to the name even when it is '='
@@ -457,6 +480,10 @@ public final class HtmlTracking {
         while (i < n && isSpace(html.charAt(i))) {
           i++;
         }
+        int valueOuterStart = -1;
+        int valueStart = -1;
+        int valueEnd = -1;
+        int end = attributeNameEnd;
         if (i < n && html.charAt(i) == '=') {
           i++;
           while (i < n && isSpace(html.charAt(i))) {
@@ -471,22 +498,33 @@ public final class HtmlTracking {
             if (close < 0) {
               return null;
             }
-            attributes.add(new Attribute(html, previousEnd, attributeStart, attributeNameEnd, i, i + 1, close,
-                close + 1));
-            i = close + 1;
+            valueOuterStart = i;
+            valueStart = i + 1;
+            valueEnd = close;
+            end = close + 1;
           } else {
-            int valueStart = i;
+            valueOuterStart = valueStart = i;
             while (i < n && !isSpace(html.charAt(i)) && html.charAt(i) != '>') {
               i++;
             }
-            attributes.add(new Attribute(html, previousEnd, attributeStart, attributeNameEnd, valueStart, valueStart,
-                i, i));
+            valueEnd = end = i;
           }
-        } else {
-          attributes.add(new Attribute(html, previousEnd, attributeStart, attributeNameEnd, -1, -1, -1,
-              attributeNameEnd));
+          i = end;
         }
-        previousEnd = attributes.get(attributes.size() - 1).end;
+        if (anchor && !crowded) {
+          boolean href = !hrefKept && named(html, attributeStart, attributeNameEnd, "href");
+          if (href || named(html, attributeStart, attributeNameEnd, "ses:no-track")
+              || named(html, attributeStart, attributeNameEnd, "ses:tags")) {
+            if (kept.size() == MAX_LINK_ATTRIBUTES) {
+              crowded = true;
+            } else {
+              kept.add(new Attribute(html, previousEnd, attributeStart, attributeNameEnd, valueOuterStart, valueStart,
+                  valueEnd, end));
+              hrefKept |= href;
+            }
+          }
+        }
+        previousEnd = end;
       }
     }
   }
@@ -499,8 +537,13 @@ public final class HtmlTracking {
       int valueStart, int valueEnd, int end) {
 
     boolean is(String name) {
-      return nameEnd - nameStart == name.length() && html.regionMatches(true, nameStart, name, 0, name.length());
+      return named(html, nameStart, nameEnd, name);
     }
+  }
+
+  /** Whether html's start..end is {@code name}, ASCII case ignored. */
+  private static boolean named(String html, int start, int end, String name) {
+    return end - start == name.length() && html.regionMatches(true, start, name, 0, name.length());
   }
 
   /** Decodes HTML character references in attribute values, as far as links and tags need. */

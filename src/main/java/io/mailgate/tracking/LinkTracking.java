@@ -73,12 +73,19 @@ public final class LinkTracking {
 
   /**
    * A raw message with each of its HTML body parts' links tracked and the pixel in the first one only (one view, one
-   * Open); the same array when it has no HTML part.
+   * Open); the same array when it has no HTML part. In a part whose charset had to be guessed, a link with a non-ASCII
+   * character is left as written: the token would carry the guess, and the redirect lead where the author did not
+   * point.
    */
   public byte[] raw(byte[] message, String messageId, Bases b) {
     boolean[] pixelPlaced = {false};
-    return MimeHtmlParts.rewrite(message, html -> {
-      String out = HtmlTracking.rewriteByLink(html, messageId, tokens, click(b), pixelPlaced[0] ? null : b.open())
+    return MimeHtmlParts.rewrite(message, (html, charsetGuessed) -> {
+      UnaryOperator<String> click = click(b);
+      if (charsetGuessed && click != null) {
+        UnaryOperator<String> any = click;
+        click = link -> link.chars().allMatch(c -> c < 0x80) ? any.apply(link) : null;
+      }
+      String out = HtmlTracking.rewriteByLink(html, messageId, tokens, click, pixelPlaced[0] ? null : b.open())
           .html();
       pixelPlaced[0] |= b.open() != null;
       return out.equals(html) ? html : out;

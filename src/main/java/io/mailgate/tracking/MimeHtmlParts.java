@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * Rewrites the HTML body parts of a raw message (SendRawEmail, SMTP submission) for open and click tracking. The
@@ -25,11 +24,24 @@ public final class MimeHtmlParts {
   private static final int MAX_DEPTH = 16;
   private static final int MAX_LINE = 998;
 
+  /** What rewrites one HTML part's text. */
+  @FunctionalInterface
+  public interface PartRewrite {
+    /**
+     * @param text the part's decoded text
+     * @param charsetGuessed the part's 8-bit bytes were read as Latin-1, for want of a charset that says what they are
+     *     (none declared, or us-ascii, and not UTF-8 either): its non-ASCII characters may not be the ones its author
+     *     wrote, and a link holding one may lead elsewhere once copied out of the part
+     * @return the new text (may be the same String instance: then the part is left byte for byte)
+     */
+    String apply(String text, boolean charsetGuessed);
+  }
+
   private final byte[] message;
-  private final UnaryOperator<String> rewrite;
+  private final PartRewrite rewrite;
   private final ByteEdits edits = new ByteEdits();
 
-  private MimeHtmlParts(byte[] message, UnaryOperator<String> rewrite) {
+  private MimeHtmlParts(byte[] message, PartRewrite rewrite) {
     this.message = message;
     this.rewrite = rewrite;
   }
@@ -42,11 +54,10 @@ public final class MimeHtmlParts {
    * becomes CRLF, the only line break it can carry.
    *
    * @param message a complete message with CRLF line endings (RawMessage has normalised it), headers then body
-   * @param rewrite given one HTML part's decoded text, returns the new text (may return the same String instance:
-   *     then the part is left byte for byte)
+   * @param rewrite given one HTML part's decoded text, returns the new text
    * @return the message with each rewritten HTML part re-encoded; the same array instance when nothing changed
    */
-  public static byte[] rewrite(byte[] message, UnaryOperator<String> rewrite) {
+  public static byte[] rewrite(byte[] message, PartRewrite rewrite) {
     MimeHtmlParts walk = new MimeHtmlParts(message, rewrite);
     walk.entity(MimeEntity.parse(message, 0, message.length, false), 0, List.of());
     return walk.edits.applyTo(message);
@@ -95,22 +106,35 @@ public final class MimeHtmlParts {
     if (declared == null) {
       return;
     }
-    // us-ascii is often declared (or defaulted) over 8-bit bytes: read them as Latin-1 so they come back as they were
-    boolean ascii = declared.equals(StandardCharsets.US_ASCII);
-    String text = decode(raw, ascii ? StandardCharsets.ISO_8859_1 : declared);
+    // us-ascii is often declared (or defaulted) over 8-bit bytes. They are read as UTF-8 when they are valid UTF-8
+    // (what they almost always are today, and then what a link's non-ASCII characters are), else as Latin-1: either
+    // way they come back as they were, byte for byte. A part that really is ASCII stays so: a new 8-bit character
+    // would contradict its label, and is refused by its encoder.
+    Charset read = declared;
+    boolean guessed = false;
+    String text;
+    if (declared.equals(StandardCharsets.US_ASCII) && !isAscii(raw)) {
+      read = StandardCharsets.UTF_8;
+      text = decode(raw, read);
+      if (text == null) {
+        read = StandardCharsets.ISO_8859_1;
+        guessed = true;
+        text = decode(raw, read);
+      }
+    } else {
+      text = decode(raw, read);
+    }
     if (text == null) {
       return;
     }
-    String next = rewrite.apply(text);
+    String next = rewrite.apply(text, guessed);
     if (next == text || next.equals(text)) {
       return;
     }
     if (identity) {
       next = crlfLineBreaks(next);
     }
-    // a part that really was ASCII takes no new 8-bit characters: they would contradict its label
-    byte[] bytes = encode(next, ascii && isAscii(raw) ? StandardCharsets.US_ASCII
-        : ascii ? StandardCharsets.ISO_8859_1 : declared);
+    byte[] bytes = encode(next, read);
     if (bytes == null) {
       return;
     }

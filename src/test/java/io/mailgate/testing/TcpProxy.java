@@ -27,6 +27,8 @@ public final class TcpProxy implements AutoCloseable {
   /** Upstream sockets whose answers are swallowed ({@link #loseAnswers}). */
   private final java.util.Set<Socket> swallowing = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final java.util.Set<Socket> upstreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Each upstream socket's client socket. */
+  private final java.util.Map<Socket, Socket> clientOf = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean cut;
 
   /** The URL through the proxy, for a proxy made by {@link #toDatabase}. */
@@ -84,6 +86,26 @@ public final class TcpProxy implements AutoCloseable {
     });
   }
 
+  /**
+   * As {@link #loseAnswers(long)}, for the one connection whose end on the server's side is {@code upstreamPort} (what
+   * PostgreSQL calls its client_port, in pg_stat_activity); the others go on working.
+   */
+  public void loseAnswers(int upstreamPort, long closeAfterMillis) {
+    Socket upstream = upstreams.stream().filter(s -> s.getLocalPort() == upstreamPort).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no connection from port " + upstreamPort));
+    Socket client = clientOf.get(upstream);
+    swallowing.add(upstream);
+    threads.submit(() -> {
+      try {
+        Thread.sleep(closeAfterMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      closeQuietly(upstream);
+      closeQuietly(client);
+    });
+  }
+
   private void acceptLoop() {
     while (!server.isClosed()) {
       Socket client;
@@ -101,6 +123,7 @@ public final class TcpProxy implements AutoCloseable {
         open.add(client);
         open.add(upstream);
         upstreams.add(upstream);
+        clientOf.put(upstream, client);
         threads.submit(() -> pump(client, upstream));
         threads.submit(() -> pump(upstream, client));
       } catch (IOException e) {
@@ -129,6 +152,7 @@ public final class TcpProxy implements AutoCloseable {
       open.remove(to);
       swallowing.remove(from);
       upstreams.remove(from);
+      clientOf.remove(from);
     }
   }
 

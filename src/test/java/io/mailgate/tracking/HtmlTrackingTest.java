@@ -79,6 +79,41 @@ class HtmlTrackingTest {
     assertEquals(List.of("https://example.com/s", "https://example.com/u?x=1"), links(result));
   }
 
+  /**
+   * A tag of millions of attributes (a 38 MB body of one is under the send limit) is scanned, not collected: a record
+   * per attribute would take gigabytes of a node's heap. What the pass allocates stays a few times the input (its
+   * output and copies), however many attributes.
+   */
+  @Test
+  void aTagOfMillionsOfAttributesIsRewrittenWithoutARecordForEach() {
+    String attributes = " a".repeat(2_000_000);
+    String paragraph = "<body><p" + attributes + ">x</p></body>";
+    String link = "<a" + attributes + " href=\"https://example.com/far\" ses:tags=\"k:v\">y</a>";
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = threads.getCurrentThreadAllocatedBytes();
+    Result opened = HtmlTracking.rewrite(paragraph, MESSAGE_ID, tokens, CLICK, OPEN);
+    long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    assertTrue(allocated < 10L * paragraph.length(), allocated + " bytes allocated for " + paragraph.length());
+    assertEquals("<body><p" + attributes + ">x</p>" + pixel(opened) + "</body>", opened.html());
+
+    before = threads.getCurrentThreadAllocatedBytes();
+    Result clicked = clicks(link);
+    allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    assertTrue(allocated < 10L * link.length(), allocated + " bytes allocated for " + link.length());
+    assertEquals("<a" + attributes + " href=\"CLICK\">y</a>", masked(clicked));
+    assertEquals(List.of("https://example.com/far"), links(clicked));
+    assertEquals(Map.of("k", List.of("v")), clickTokens(clicked).get(0).linkTags());
+  }
+
+  @Test
+  void aLinkCrowdedWithTrackingAttributesIsLeftAsWritten() {
+    String tags = " ses:tags=\"a:b\"";
+    assertUntouched("<a href=\"https://example.com/c\"" + tags.repeat(HtmlTracking.MAX_LINK_ATTRIBUTES) + ">x</a>");
+    String full = "<a href=\"https://example.com/c\"" + tags.repeat(HtmlTracking.MAX_LINK_ATTRIBUTES - 1) + ">x</a>";
+    assertEquals("<a href=\"CLICK\">x</a>", masked(clicks(full)));
+  }
+
   @Test
   void whitespaceAndNewlinesBetweenAttributesAreKept() {
     Result result = clicks("<a\n  class=\"x\"\n\thref = \"https://example.com/n\"\r\n  title=t\n>n</a>");

@@ -3,10 +3,15 @@ package io.mailgate.tracking;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.configset.ConfigurationSet;
 import io.vertx.core.json.JsonArray;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class LinkTrackingTest {
@@ -45,5 +50,34 @@ class LinkTrackingTest {
     // a message of no HTML comes back as it was
     byte[] text = "Content-Type: text/plain\r\n\r\nhttp://x.example/\r\n".getBytes(StandardCharsets.US_ASCII);
     assertSame(text, tracking.raw(text, "m2", tracking.bases(set(null, null, true, true))));
+  }
+
+  /**
+   * A part without a charset (or us-ascii) whose bytes are UTF-8: its link is the author's, and redirects there; when
+   * they are not UTF-8 its characters are a guess, and a link holding one is left as written.
+   */
+  @Test
+  void aLinkInAnUnlabelledUtf8PartIsTrackedAsWritten() {
+    String raw = "Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + "<a href=\"https://x.example/caf\u00e9\">1</a> <a href=\"https://x.example/plain\">2</a>\r\n";
+    LinkTracking.Bases bases = tracking.bases(set(null, null, false, true));
+    byte[] in = raw.getBytes(StandardCharsets.UTF_8);
+    assertEquals(List.of("https://x.example/caf\u00e9", "https://x.example/plain"),
+        links(new String(tracking.raw(in, "m1", bases), StandardCharsets.UTF_8)));
+
+    byte[] latin1 = raw.getBytes(StandardCharsets.ISO_8859_1);
+    String out = new String(tracking.raw(latin1, "m1", bases), StandardCharsets.ISO_8859_1);
+    assertEquals(List.of("https://x.example/plain"), links(out));
+    assertTrue(out.contains("<a href=\"https://x.example/caf\u00e9\">1</a>"), out);
+  }
+
+  /** The targets of the click links in {@code html}, in order. */
+  private List<String> links(String html) {
+    Matcher m = Pattern.compile("http://node\\.example:8080/t/c/([A-Za-z0-9_-]+)").matcher(html);
+    List<String> found = new ArrayList<>();
+    while (m.find()) {
+      found.add(tokens.read("node.example", m.group(1)).orElseThrow().link());
+    }
+    return found;
   }
 }

@@ -37,7 +37,7 @@ class MimeHtmlPartsTest {
     String head = "From: a@example.com\nTo: b@example.org\nSubject: hi\nMIME-Version: 1.0\n"
         + "Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n";
     String body = "<p><a href=\"http://example.com/a\">a</a></p>\n<p>http://example.com/b</p>\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + body), SHORT_LINKS);
+    byte[] out = rewrite(bytes(head + body), SHORT_LINKS);
     assertEquals(crlf(head + body).replace("http://example.com", SHORT), string(out));
     assertHtmlParts(out, crlf(body).replace("http://example.com", SHORT));
   }
@@ -48,7 +48,7 @@ class MimeHtmlPartsTest {
     String plain = "--alt\nContent-Type: text/plain; charset=us-ascii\n\nVisit http://example.com/x\n";
     String html = "--alt\nContent-Type: text/html; charset=us-ascii\n\n<a href=\"http://example.com/x\">x</a>\n";
     String end = "--alt--\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + plain + html + end), SHORT_LINKS);
+    byte[] out = rewrite(bytes(head + plain + html + end), SHORT_LINKS);
     assertEquals(crlf(head + plain + html.replace("http://example.com", SHORT) + end), string(out));
     assertHtmlParts(out, "<a href=\"" + SHORT + "/x\">x</a>");
   }
@@ -62,7 +62,7 @@ class MimeHtmlPartsTest {
         + "Content-Disposition: inline\n\n<p>caf\u00e9 http://example.com</p>\n";
     String rest = "--alt--\n\n--mix\nContent-Type: text/html; name=\"page.html\"\n"
         + "Content-Disposition: ATTACHMENT; filename=\"page.html\"\n\n<a href=\"http://example.com\">saved</a>\n--mix--\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + alt + html + rest), SHORT_LINKS);
+    byte[] out = rewrite(bytes(head + alt + html + rest), SHORT_LINKS);
     assertEquals(crlf(head + alt + html.replace("http://example.com", SHORT) + rest), string(out));
     assertHtmlParts(out, "<p>caf\u00e9 " + SHORT + "</p>");
   }
@@ -76,7 +76,7 @@ class MimeHtmlPartsTest {
     String prefix = crlf("From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"
         + "--b\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n");
     String suffix = crlf("\n\n--b--\n");
-    byte[] out = MimeHtmlParts.rewrite((prefix + encoded + suffix).getBytes(StandardCharsets.US_ASCII), LONG_LINKS);
+    byte[] out = rewrite((prefix + encoded + suffix).getBytes(StandardCharsets.US_ASCII), LONG_LINKS);
 
     String s = string(out);
     assertTrue(s.startsWith(prefix) && s.endsWith(suffix), s);
@@ -96,7 +96,7 @@ class MimeHtmlPartsTest {
     String body = "<p>Caf=C3=A9 <a href=3D\"http://example.com/very/long/pa=\nth\">link</a> and a line long enough=\n"
         + " to be broken</p>\n<p>second =3D line</p>\n";
     List<String> seen = new ArrayList<>();
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + body), s -> {
+    byte[] out = rewrite(bytes(head + body), s -> {
       seen.add(s);
       return LONG_LINKS.apply(s);
     });
@@ -121,7 +121,7 @@ class MimeHtmlPartsTest {
     String withoutCte = "--b\nContent-Type: text/html;\n charset=utf-8\nContent-ID: <h2@example.com>\n\n";
     String html = "<a href=\"http://example.com/1\">one</a>\n";
     String end = "--b--\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + plain + withCte + html + withoutCte + html + end), LONG_LINKS);
+    byte[] out = rewrite(bytes(head + plain + withCte + html + withoutCte + html + end), LONG_LINKS);
 
     String s = string(out);
     assertTrue(s.startsWith(crlf(head + plain)), "other parts and headers unchanged: " + s);
@@ -138,7 +138,7 @@ class MimeHtmlPartsTest {
   @Test
   void bareLineBreaksAddedTo7bitBecomeCrlf() throws IOException {
     String head = "From: a@example.com\nContent-Type: text/html\n\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + "<p>x</p>\n"), s -> s.replace("</p>", "</p>\n<img src=\"p\">"));
+    byte[] out = rewrite(bytes(head + "<p>x</p>\n"), s -> s.replace("</p>", "</p>\n<img src=\"p\">"));
     assertEquals(crlf(head + "<p>x</p>\n<img src=\"p\">\n"), string(out));
   }
 
@@ -148,7 +148,7 @@ class MimeHtmlPartsTest {
     String body = "<p>Caf\u00e9 \u00fcber <a href=\"http://example.com\">x</a></p>\n";
     byte[] in = crlf(head + body).getBytes(StandardCharsets.ISO_8859_1);
     List<String> seen = new ArrayList<>();
-    byte[] out = MimeHtmlParts.rewrite(in, s -> {
+    byte[] out = rewrite(in, s -> {
       seen.add(s);
       return s.replace("http://example.com", SHORT + "?n=\u00e9");
     });
@@ -157,7 +157,34 @@ class MimeHtmlPartsTest {
     assertArrayEquals((crlf(head) + expected).getBytes(StandardCharsets.ISO_8859_1), out);
     assertHtmlParts(out, expected);
 
-    assertSame(in, MimeHtmlParts.rewrite(in, s -> s.replace("Caf", "\u20ac")), "Latin-1 has no euro sign: untouched");
+    assertSame(in, rewrite(in, s -> s.replace("Caf", "\u20ac")), "Latin-1 has no euro sign: untouched");
+  }
+
+  /**
+   * A part declared us-ascii (or not declared) over 8-bit bytes: read as UTF-8 when they are UTF-8, so that a link's
+   * characters are the author's, else as Latin-1, and said to be a guess; either way its bytes come back as they were.
+   */
+  @Test
+  void eightBitBytesUnderAnAsciiLabelAreReadAsUtf8WhenTheyAreUtf8() throws IOException {
+    for (String type : new String[] {"text/html", "text/html; charset=us-ascii"}) {
+      String head = "From: a@example.com\nContent-Type: " + type + "\nContent-Transfer-Encoding: 8bit\n\n";
+      String body = "<p>Caf\u00e9 <a href=\"http://example.com/caf\u00e9\">x</a></p>\n";
+      for (java.nio.charset.Charset written : List.of(StandardCharsets.UTF_8, StandardCharsets.ISO_8859_1)) {
+        byte[] in = crlf(head + body).getBytes(written);
+        List<String> seen = new ArrayList<>();
+        List<Boolean> guessed = new ArrayList<>();
+        byte[] out = MimeHtmlParts.rewrite(in, (text, charsetGuessed) -> {
+          seen.add(text);
+          guessed.add(charsetGuessed);
+          return text.replace("<p>", "<p>+");
+        });
+        assertEquals(List.of(crlf(body)), seen, type + " " + written);
+        assertEquals(List.of(written.equals(StandardCharsets.ISO_8859_1)), guessed, type + " " + written);
+        assertArrayEquals(crlf(head + body.replace("<p>", "<p>+")).getBytes(written), out, type + " " + written);
+      }
+    }
+    byte[] ascii = bytes("Content-Type: text/html; charset=us-ascii\n\n<p>x</p>\n");
+    assertSame(ascii, rewrite(ascii, s -> s.replace("x", "\u00e9")), "an ASCII part takes no 8-bit character");
   }
 
   @Test
@@ -169,7 +196,7 @@ class MimeHtmlPartsTest {
         + "--m\nContent-Type: multipart/digest; boundary=d\n\n--d\n\nFrom: y@example.org\nContent-Type: text/html\n\n"
         + "<a href=\"http://example.com\">digested</a>\n"
         + "--d\nContent-Type: text/html\n\n<a href=\"http://example.com\">in digest</a>\n--d--\n--m--\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + outer + forwarded), SHORT_LINKS);
+    byte[] out = rewrite(bytes(head + outer + forwarded), SHORT_LINKS);
     String digestHtml = "<a href=\"http://example.com\">in digest</a>";
     assertEquals(crlf(head + outer.replace("http://example.com", SHORT)
         + forwarded.replace(digestHtml, digestHtml.replace("http://example.com", SHORT))), string(out));
@@ -179,13 +206,13 @@ class MimeHtmlPartsTest {
   @Test
   void nothingChangedReturnsTheSameArray() {
     byte[] plain = bytes("From: a@example.com\n\n<a href=\"http://example.com\">plain text by default</a>\n");
-    assertSame(plain, MimeHtmlParts.rewrite(plain, LONG_LINKS));
+    assertSame(plain, rewrite(plain, LONG_LINKS));
     byte[] html = bytes("From: a@example.com\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n"
         + "<p>no links, a soft=\n break</p>\n");
-    assertSame(html, MimeHtmlParts.rewrite(html, LONG_LINKS));
-    assertSame(html, MimeHtmlParts.rewrite(html, s -> s));
-    assertSame(html, MimeHtmlParts.rewrite(html, s -> new String(s.toCharArray())), "an equal text changes nothing");
-    assertNotSame(html, MimeHtmlParts.rewrite(html, s -> s + "<img>"));
+    assertSame(html, rewrite(html, LONG_LINKS));
+    assertSame(html, rewrite(html, s -> s));
+    assertSame(html, rewrite(html, s -> new String(s.toCharArray())), "an equal text changes nothing");
+    assertNotSame(html, rewrite(html, s -> s + "<img>"));
   }
 
   @Test
@@ -209,26 +236,26 @@ class MimeHtmlPartsTest {
         "Content-Type: text/html\nContent-Transfer-Encoding: x-uuencode\n\n" + link);
     for (String m : malformed) {
       byte[] in = crlf(m).getBytes(StandardCharsets.ISO_8859_1);
-      assertSame(in, MimeHtmlParts.rewrite(in, LONG_LINKS), m);
+      assertSame(in, rewrite(in, LONG_LINKS), m);
     }
   }
 
   @Test
   void aRewriteThatWouldWriteADelimiterIsDropped() {
     byte[] in = bytes("Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/html\n\n<p>x</p>\n--m--\n");
-    assertSame(in, MimeHtmlParts.rewrite(in, s -> s.replace("<p>", "--m\n<p>")));
+    assertSame(in, rewrite(in, s -> s.replace("<p>", "--m\n<p>")));
     byte[] ambiguous = bytes("Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/html\n\n"
         + "<p>http://example.com</p>\n--mX\n<p>x</p>\n--m--\n");
-    assertSame(ambiguous, MimeHtmlParts.rewrite(ambiguous, LONG_LINKS), "--mX is a delimiter to some parsers");
+    assertSame(ambiguous, rewrite(ambiguous, LONG_LINKS), "--mX is a delimiter to some parsers");
   }
 
   @Test
   void nestingIsFollowedTo16Levels() throws IOException {
     byte[] shallow = nested(10);
-    byte[] out = MimeHtmlParts.rewrite(shallow, SHORT_LINKS);
+    byte[] out = rewrite(shallow, SHORT_LINKS);
     assertEquals(string(shallow).replace("http://example.com", SHORT), string(out));
     byte[] deep = nested(17);
-    assertSame(deep, MimeHtmlParts.rewrite(deep, SHORT_LINKS));
+    assertSame(deep, rewrite(deep, SHORT_LINKS));
   }
 
   @Test
@@ -236,7 +263,7 @@ class MimeHtmlPartsTest {
     for (String type : new String[] {"signed; protocol=\"application/pkcs7-signature\"", "encrypted"}) {
       byte[] signed = bytes("Content-Type: multipart/" + type + "; boundary=s\n\n--s\nContent-Type: text/html\n\n"
           + "<a href=\"http://example.com\">x</a>\n--s\nContent-Type: application/pkcs7-signature\n\nMIAG\n--s--\n");
-      assertSame(signed, MimeHtmlParts.rewrite(signed, SHORT_LINKS), type);
+      assertSame(signed, rewrite(signed, SHORT_LINKS), type);
     }
   }
 
@@ -245,7 +272,7 @@ class MimeHtmlPartsTest {
     String head = "From: a@example.com\nContent-Type: multipart/alternative;\n\tboundary=\"=_a;b c\"; x=y\n\n";
     String parts = "--=_a;b c \t\nContent-Type: text/plain\n\nhttp://example.com\n"
         + "--=_a;b c  \nContent-Type: text/html\n\n<a href=\"http://example.com\">x</a>\n--=_a;b c--  \n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + parts), SHORT_LINKS);
+    byte[] out = rewrite(bytes(head + parts), SHORT_LINKS);
     String html = "<a href=\"http://example.com\">x</a>";
     assertEquals(crlf(head + parts.replace(html, html.replace("http://example.com", SHORT))), string(out));
     assertHtmlParts(out, html.replace("http://example.com", SHORT));
@@ -257,7 +284,7 @@ class MimeHtmlPartsTest {
     String preamble = "This is a MIME message, see http://example.com\n\n";
     String html = "--b\nContent-Type: text/html\n\n<a href=\"http://example.com\">x</a>\n";
     String epilogue = "--b--\nEpilogue http://example.com\n--b\nContent-Type: text/html\n\nhttp://example.com\n";
-    byte[] out = MimeHtmlParts.rewrite(bytes(head + preamble + html + epilogue), SHORT_LINKS);
+    byte[] out = rewrite(bytes(head + preamble + html + epilogue), SHORT_LINKS);
     assertEquals(crlf(head + preamble + html.replace("http://example.com", SHORT) + epilogue), string(out));
     assertHtmlParts(out, "<a href=\"" + SHORT + "\">x</a>");
   }
@@ -270,7 +297,7 @@ class MimeHtmlPartsTest {
         + "Content-Type: text/html\nContent-Transfer-Encoding: base64\n\n"
         + Base64.getEncoder().encodeToString(bytes("<a href=\"http://example.com\">y</a>")) + "\n--a--\n--m--\n");
     for (int i = 0; i <= whole.length; i++) {
-      MimeHtmlParts.rewrite(Arrays.copyOf(whole, i), LONG_LINKS);
+      rewrite(Arrays.copyOf(whole, i), LONG_LINKS);
     }
     String meaningful = "\r\n-=\"; :aAbm";
     Random random = new Random(42);
@@ -279,9 +306,9 @@ class MimeHtmlPartsTest {
       for (int j = 0; j < 3; j++) {
         damaged[random.nextInt(damaged.length)] = (byte) meaningful.charAt(random.nextInt(meaningful.length()));
       }
-      MimeHtmlParts.rewrite(damaged, LONG_LINKS);
+      rewrite(damaged, LONG_LINKS);
     }
-    assertNotSame(whole, MimeHtmlParts.rewrite(whole, LONG_LINKS));
+    assertNotSame(whole, rewrite(whole, LONG_LINKS));
   }
 
   @Test
@@ -299,7 +326,7 @@ class MimeHtmlPartsTest {
     byte[] in = msg.toByteArray();
 
     long start = System.nanoTime();
-    byte[] out = MimeHtmlParts.rewrite(in, LONG_LINKS);
+    byte[] out = rewrite(in, LONG_LINKS);
     long millis = (System.nanoTime() - start) / 1_000_000;
     assertTrue(millis < 10_000, millis + " ms");
     int grown = out.length - in.length;
@@ -349,6 +376,11 @@ class MimeHtmlPartsTest {
 
   private static String crlf(String s) {
     return s.replace("\n", "\r\n");
+  }
+
+  /** {@link MimeHtmlParts#rewrite} with a function of the part's text alone. */
+  private static byte[] rewrite(byte[] message, UnaryOperator<String> f) {
+    return MimeHtmlParts.rewrite(message, (text, charsetGuessed) -> f.apply(text));
   }
 
   private static byte[] bytes(String s) {
