@@ -24,6 +24,11 @@ class AdminTest {
   record Run(int code, String out, String err) {}
 
   Run admin(String... args) {
+    return admin(config, args);
+  }
+
+  /** The command run with {@code config}: what it printed, what it exited with. */
+  static Run admin(MailgateConfig config, String... args) {
     PrintStream out = System.out;
     PrintStream err = System.err;
     ByteArrayOutputStream o = new ByteArrayOutputStream();
@@ -119,18 +124,9 @@ class AdminTest {
   @Test
   void anotherMasterKeyThanTheNodesIsRefused() {
     assertEquals(0, admin("account", "create", "team-k").code());
-    MailgateConfig withoutKey = MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg);
-    PrintStream err = System.err;
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code;
-    try {
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      code = Admin.run(withoutKey, new String[] {"admin", "key", "list"});
-    } finally {
-      System.setErr(err);
-    }
-    assertEquals(1, code);
-    assertTrue(e.toString(StandardCharsets.UTF_8).contains("does not open this database's secrets"), e.toString());
+    Run run = admin(MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg), "key", "list");
+    assertEquals(1, run.code());
+    assertTrue(run.err().contains("does not open this database's secrets"), run.err());
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM access_keys"), "nothing written");
   }
 
@@ -140,18 +136,9 @@ class AdminTest {
    */
   @Test
   void theDevelopmentKeyDoesNotSealAFreshDatabasesSecrets() {
-    MailgateConfig withoutKey = MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg);
-    PrintStream err = System.err;
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code;
-    try {
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      code = Admin.run(withoutKey, new String[] {"admin", "account", "create", "first"});
-    } finally {
-      System.setErr(err);
-    }
-    assertEquals(1, code, e.toString(StandardCharsets.UTF_8));
-    assertTrue(e.toString(StandardCharsets.UTF_8).contains("security.masterKey"), e.toString(StandardCharsets.UTF_8));
+    Run run = admin(MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg), "account", "create", "first");
+    assertEquals(1, run.code(), run.err());
+    assertTrue(run.err().contains("security.masterKey"), run.err());
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM accounts WHERE name = 'first'"), "nothing written");
   }
 

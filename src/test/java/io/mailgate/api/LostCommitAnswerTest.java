@@ -26,14 +26,21 @@ class LostCommitAnswerTest {
       + "[\"rcpt@example.org\"]},\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"s\"},\"Body\":{\"Text\":"
       + "{\"Data\":\"x\"}}}}}";
 
+  /** A node on the database through {@code proxy}, its caches warm with a first send (and kept a minute). */
+  private static TestNode warmNode(TcpProxy proxy, RecordingSmtpServer relay) {
+    TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
+        c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 60_000), true); // what the send looks up stays cached
+    assertEquals(200, node.signed("POST", "/v2/email/outbound-emails", SEND,
+        Map.of("Content-Type", "application/json")).statusCode());
+    return node;
+  }
+
   @Test
   void aCommitWhoseAnswerWasLostIsAnswered200() throws Exception {
     String direct = TestServices.freshDatabase();
     try (TcpProxy proxy = TcpProxy.toDatabase(direct); RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
-             c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 60_000), true)) { // what the send looks up stays cached
+         TestNode node = warmNode(proxy, relay)) {
       Map<String, String> json = Map.of("Content-Type", "application/json");
-      assertEquals(200, node.signed("POST", "/v2/email/outbound-emails", SEND, json).statusCode()); // warm caches
       long before = Db.count(direct, "SELECT count(*) FROM messages");
       proxy.loseAnswers(500); // the next statement (the send's commit) is carried out, its answer never comes
       HttpResponse<String> r = node.signed("POST", "/v2/email/outbound-emails", SEND, json);
@@ -55,10 +62,8 @@ class LostCommitAnswerTest {
   void aCommitStillWaitingWhenItsConnectionDropsIsEndedBeforeItIsLookedFor() throws Exception {
     String direct = TestServices.freshDatabase();
     try (TcpProxy proxy = TcpProxy.toDatabase(direct); RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
-             c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 60_000), true)) { // what the send looks up stays cached
+         TestNode node = warmNode(proxy, relay)) {
       Map<String, String> json = Map.of("Content-Type", "application/json");
-      assertEquals(200, node.signed("POST", "/v2/email/outbound-emails", SEND, json).statusCode()); // warm caches
       long before = Db.count(direct, "SELECT count(*) FROM messages");
       String jdbc = "jdbc:" + direct.replace("postgresql://postgres@", "postgresql://");
       HttpResponse<String> r;
