@@ -60,14 +60,19 @@ public final class FeedbackStore {
    * counted again, copies would pause the account. Only a bounce that came through the recipient's
    * own VERP return path ({@code verified}) puts the address on the global list, which every account
    * obeys: one matched by Message-ID alone could have been written by anyone who saw the message.
+   *
+   * <p>Only a recipient delivered can bounce later: one still queued may be in the middle of its delivery (its lease
+   * held), and a report matched by Message-ID (from another recipient of the message, say) would otherwise end it,
+   * suppress it and count a hard bounce against the account, and the delivery's outcome then fail its lease check.
    */
   public Future<Void> bounce(MessageRef m, int idx, String email, JsonObject detail, boolean failed, boolean permanent,
       boolean real, boolean verified, Received report) {
     return pool.withTransaction(conn -> (failed
-            ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now(), lease_owner = NULL, "
-                    + "lease_until = NULL WHERE message_id = $1 AND idx = $2 AND state <> 'bounced'")
+            ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now() "
+                    + "WHERE message_id = $1 AND idx = $2 AND state = 'delivered'")
                 .execute(params(m.id(), idx)).map(rows -> rows.rowCount() > 0)
-            : Future.succeededFuture(true))
+            : conn.preparedQuery("SELECT 1 FROM recipients WHERE message_id = $1 AND idx = $2 AND state = 'delivered'")
+                .execute(params(m.id(), idx)).map(rows -> rows.size() > 0))
         .compose(first -> first ? recordBounce(conn, m, email, detail, permanent, real, verified)
             .compose(v -> failed
                 ? FeedbackForwards.write(conn, m, email, "Bounce", withoutNul(detail).toString(), null)
@@ -96,18 +101,23 @@ public final class FeedbackStore {
    * complaint about the same message from the same recipient only keeps the report. Complaints about
    * one message and recipient take turns (a transaction-scoped advisory lock, taken before the check):
    * two copies of one report arriving together (a feedback loop that sends twice, two nodes) would
-   * otherwise both find none recorded, and count, suppress and forward twice.
+   * otherwise both find none recorded, and count, suppress and forward twice. Only a recipient the message was
+   * delivered to can complain (a report matched by Message-ID may come from another of its recipients): one still
+   * queued is neither suppressed nor counted, and gets no event.
    */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
     // a report seen before is not counted again; a not-spam report (RFC 6430) before it does not make a real
     // complaint a repeat, while any complaint makes a later not-spam one
     boolean notSpam = "not-spam".equals(detail.getString("complaintFeedbackType"));
     return Database.inTurn(pool, COMPLAINT_LOCK, m.id() + " " + email.toLowerCase(Locale.ROOT), conn -> conn
-        .preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
+        .preparedQuery("SELECT 1 FROM recipients r WHERE r.message_id = $1 AND lower(r.address) = lower($2) "
+            // delivered, then perhaps bounced later: delivered_at stays
+            + "AND (r.state = 'delivered' OR r.delivered_at IS NOT NULL) "
+            + "AND NOT EXISTS (SELECT 1 FROM events WHERE message_id = $1 "
             + "AND type = 'Complaint' AND lower(recipient) = lower($2)"
-            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'"))
+            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'") + ") LIMIT 1")
         .execute(params(m.id(), email))
-        .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
+        .compose(counts -> counts.size() == 0 ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail)
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
                     .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture())
