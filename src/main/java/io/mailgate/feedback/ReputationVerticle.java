@@ -15,7 +15,8 @@ import java.util.logging.Logger;
 
 /**
  * Keeps each account's reputation: bounce rate (hard bounces / sent recipients) and complaint
- * rate over a rolling window, from counters the feedback handler keeps per five minutes. Above the
+ * rate over a rolling window, from counters the feedback handler keeps per five minutes (a late bounce or complaint
+ * in the five minutes of the delivery it is about, so the window's feedback is about the window's sends). Above the
  * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones
  * sending is paused (SendingPausedException) until an admin resumes it. Windows with fewer than
  * {@code reputation.minVolume} sent recipients decide nothing, but for one thing: PROBATION ends once the window

@@ -6,12 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.identity.Accounts;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.Verification;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
@@ -75,6 +79,62 @@ class ReputationTest {
         // another day on: nothing in the window
         io.mailgate.testing.Db.execute(pg, aDayLater);
         Await.until(() -> "HEALTHY".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      }
+    }
+  }
+
+  /**
+   * Late feedback counts with the sends it is about. An account sent a large newsletter two days ago and little since:
+   * three complaints about the newsletter arriving now are not set against today's 300 sends (1%, over the 0.5%
+   * shutdown), they count in the newsletter's bucket, outside the window.
+   */
+  @Test
+  void lateComplaintsCountWithTheSendsTheyAreAbout() throws Exception {
+    try (RecordingSmtpServer relay = deadRelay(); TestNode node = TestNode.startProduction(relay.url(), c -> c
+        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+        .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1)
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.rep.test"))) {
+      Accounts.NewKey key = node.createAccount("newsletter", true, 1000, 200_000);
+      String account = "'" + key.accountId() + "'";
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+          String to = "reader" + i + "@example.org";
+          ids.add(ses.sendEmail(r -> r.fromEmailAddress("bulk@rep.example").destination(d -> d.toAddresses(to))
+              .content(c -> c.simple(m -> m.subject(s -> s.data("news")).body(b -> b.text(t -> t.data("x"))))))
+              .messageId());
+        }
+        for (String id : ids) {
+          node.awaitOutcomes(id, 1, key.accessKeyId(), key.secretAccessKey());
+        }
+        // the three were part of a newsletter of 100,000 delivered two days ago; today 300 were sent
+        String in = "('" + String.join("', '", ids) + "')";
+        Db.execute(pg, "UPDATE messages SET created_at = created_at - interval '2 days' WHERE id IN " + in);
+        Db.execute(pg, "UPDATE recipients SET delivered_at = delivered_at - interval '2 days' WHERE message_id IN " + in);
+        Db.execute(pg, "DELETE FROM reputation_buckets WHERE account_id = " + account);
+        Db.execute(pg, "INSERT INTO reputation_buckets (account_id, bucket, sent) VALUES (" + account
+            + ", to_timestamp(floor(extract(epoch FROM now() - interval '2 days') / 300) * 300), 100000), (" + account
+            + ", to_timestamp(floor(extract(epoch FROM now()) / 300) * 300), 300)");
+
+        int inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+        for (int i = 0; i < 3; i++) {
+          String to = "reader" + i + "@example.org";
+          SmtpClient.send(inbound, "", List.of("fbl@bounces.rep.test"), InboundFeedbackTest.arf("abuse", to, to,
+              ids.get(i)));
+        }
+        Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND account_id = "
+            + account), n -> n == 3, Duration.ofSeconds(20));
+        Thread.sleep(2_500); // checks run every second
+        JsonObject reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
+            key.accessKeyId(), key.secretAccessKey()).body());
+        assertEquals("HEALTHY", reputation.getString("EnforcementStatus"), reputation.encode());
+        assertEquals(300, reputation.getInteger("Sent"), reputation.encode());
+        assertEquals(0, reputation.getInteger("Complaints"), reputation.encode());
+        assertEquals(3, Db.count(pg, "SELECT coalesce(sum(complaints), 0) FROM reputation_buckets WHERE account_id = "
+            + account + " AND bucket < now() - interval '1 day'"), "counted with the newsletter");
         assertTrue(ses.getAccount(r -> { }).sendingEnabled());
       }
     }
