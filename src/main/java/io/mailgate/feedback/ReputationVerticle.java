@@ -110,7 +110,8 @@ public final class ReputationVerticle extends VerticleBase {
       // too little to judge, but nothing that put it on probation is left in the window
       return new Assessment(account, sent, hard, complaints, current, "HEALTHY", since);
     }
-    if (sent < minVolume || "SHUTDOWN".equals(current)) {
+    // nothing sent is too little whatever reputation.minVolume says (0, set in code): no rate of it, rather than 1/0
+    if (sent < Math.max(1, minVolume) || "SHUTDOWN".equals(current)) {
       return new Assessment(account, sent, hard, complaints, current, current, since); // too little, or paused
     }
     double bounceRate = hard / (double) sent;

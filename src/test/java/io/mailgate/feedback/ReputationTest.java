@@ -52,6 +52,16 @@ class ReputationTest {
         .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
   }
 
+  /** A window with a complaint and nothing sent is no rate (1/0 was Infinity: SHUTDOWN), whatever minVolume says. */
+  @Test
+  void nothingSentIsNoRate() {
+    ReputationVerticle verticle = new ReputationVerticle(MailgateConfig.defaults()
+        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 0), java.time.Clock.systemUTC());
+    assertEquals("HEALTHY", verticle.assess("a", 0, 0, 1, "HEALTHY", "-infinity", 0).next());
+    assertEquals("HEALTHY", verticle.assess("a", 0, 1, 0, "HEALTHY", "-infinity", 0).next());
+    assertEquals("SHUTDOWN", verticle.assess("a", 1, 0, 1, "HEALTHY", "-infinity", 0).next());
+  }
+
   /**
    * PROBATION ends once the window holds no hard bounce and no complaint, however little the account sends then (too
    * little to judge a rate kept it on probation for good); with a bounce still in the window it stays.
