@@ -5,18 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.identity.Accounts;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.SmtpClient;
+import io.mailgate.testing.TestServices;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.Verification;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
@@ -50,6 +55,57 @@ class ReputationTest {
   static void send(SesV2Client ses, String to) {
     ses.sendEmail(r -> r.fromEmailAddress("bulk@rep.example").destination(d -> d.toAddresses(to))
         .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
+  }
+
+  /**
+   * Two nodes checking every second, half a second apart, compute once a second between them, not each; an account
+   * whose figures do not change is not rewritten at every check, only once what it shows is five minutes old, or when
+   * its status changes.
+   */
+  @Test
+  void oneNodeChecksPerIntervalAndWritesOnlyWhatChanged() throws Exception {
+    String url = TestServices.freshDatabase();
+    Vertx vertx = Vertx.vertx();
+    try {
+      TestServices.migratedPool(vertx, url, 1).close();
+      Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
+      Db.execute(url, "INSERT INTO reputation_buckets (account_id, bucket, sent) "
+          + "VALUES ('a1', now() - interval '1 hour', 500)");
+      // every write of an account row, counted
+      Db.execute(url, "CREATE TABLE account_writes (at timestamptz)");
+      Db.execute(url, "CREATE FUNCTION account_written() RETURNS trigger LANGUAGE plpgsql AS "
+          + "$$ BEGIN INSERT INTO account_writes VALUES (now()); RETURN NEW; END $$");
+      Db.execute(url, "CREATE TRIGGER account_written AFTER UPDATE ON accounts FOR EACH ROW "
+          + "EXECUTE FUNCTION account_written()");
+      MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, url)
+          .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1);
+      vertx.deployVerticle(new ReputationVerticle(config, Clock.systemUTC())).await(10, TimeUnit.SECONDS);
+      Thread.sleep(500);
+      vertx.deployVerticle(new ReputationVerticle(config, Clock.systemUTC())).await(10, TimeUnit.SECONDS);
+      Thread.sleep(6_000);
+      long checks = checks(vertx);
+      assertTrue(checks >= 3 && checks <= 8, "checks in 6 s: " + checks);
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM account_writes"), "the first check's only");
+
+      // what the account shows was checked five minutes ago: written again, though nothing changed
+      Db.execute(url, "UPDATE accounts SET reputation = jsonb_set(reputation, '{CheckedAt}', "
+          + "to_jsonb((now() - interval '301 seconds')::text)) WHERE id = 'a1'");
+      Await.until(() -> Db.count(url, "SELECT count(*) FROM account_writes"), n -> n == 3, Duration.ofSeconds(10));
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM accounts WHERE id = 'a1' "
+          + "AND (reputation->>'CheckedAt')::timestamptz > now() - interval '1 minute'"));
+      // and a status that changes is written at once
+      Db.execute(url, "UPDATE reputation_buckets SET complaints = 10");
+      Await.until(() -> Db.string(url, "SELECT enforcement_status FROM accounts WHERE id = 'a1'"), "SHUTDOWN"::equals,
+          Duration.ofSeconds(10));
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static long checks(Vertx vertx) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\nmailgate_reputation_checks_total (\\d+)\n")
+        .matcher(Metrics.of(vertx).render(new Metrics.Gauges(0, 0, 0, 0, 0)));
+    return m.find() ? Long.parseLong(m.group(1)) : -1;
   }
 
   /** A window with a complaint and nothing sent is no rate (1/0 was Infinity: SHUTDOWN), whatever minVolume says. */
