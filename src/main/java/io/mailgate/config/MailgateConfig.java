@@ -315,12 +315,16 @@ public final class MailgateConfig {
 
   /**
    * The least a key may be where less would break the node rather than tune it (every number is at least 0 anyway):
-   * a lease of a few seconds would have every delivery under way taken over by the next scan and sent twice.
+   * a lease of a few seconds would have every delivery under way taken over by the next scan and sent twice; a
+   * reputation check every 0 seconds is a timer Vert.x refuses (the node would not start, with its message, not this
+   * one); a minimum volume of 0 would judge a window with a complaint and nothing sent (1/0: paused).
    */
-  private static final Map<String, Number> MINIMUMS = Map.of(
-      "delivery.leaseSeconds", 30, "delivery.scanIntervalSeconds", 1, "delivery.maxPending", 1,
-      "delivery.maxConnections", 1, "pg.poolSize", 1, "events.concurrency", 1, "events.timeoutSeconds", 1,
-      "send.maxRecipients", 1, "dns.timeoutMillis", 1);
+  private static final Map<String, Number> MINIMUMS = Map.ofEntries(
+      Map.entry("delivery.leaseSeconds", 30), Map.entry("delivery.scanIntervalSeconds", 1),
+      Map.entry("delivery.maxPending", 1), Map.entry("delivery.maxConnections", 1), Map.entry("pg.poolSize", 1),
+      Map.entry("events.concurrency", 1), Map.entry("events.timeoutSeconds", 1), Map.entry("send.maxRecipients", 1),
+      Map.entry("dns.timeoutMillis", 1), Map.entry("reputation.checkIntervalSeconds", 1),
+      Map.entry("reputation.minVolume", 1));
 
   /** The MAILGATE_ variable that names the file rather than a key. */
   private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG");

@@ -1,7 +1,9 @@
 package io.mailgate.feedback;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.store.Database;
+import io.mailgate.store.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -9,27 +11,47 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
 /**
  * Keeps each account's reputation: bounce rate (hard bounces / sent recipients) and complaint
- * rate over a rolling window, from counters the feedback handler keeps per five minutes. Above the
+ * rate over a rolling window, from counters the feedback handler keeps per five minutes (a late bounce or complaint
+ * in the five minutes of the delivery it is about, so the window's feedback is about the window's sends). Above the
  * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones
  * sending is paused (SendingPausedException) until an admin resumes it. Windows with fewer than
  * {@code reputation.minVolume} sent recipients decide nothing, but for one thing: PROBATION ends once the window
  * holds no hard bounce and no complaint (what caused it has left the window, and an account that then sends little,
  * or nothing, is not held on probation for good). The mailbox simulator and sends to suppressed addresses never
- * count. One node computes at a time (an advisory lock).
+ * count.
+ *
+ * <p>Every node's timer runs, and one node computes per {@code reputation.checkIntervalSeconds}: under an advisory
+ * lock (one at a time), a node that finds the last check ({@code reputation_checks}) more recent than the interval
+ * leaves it be. An account's row is written when its status or its figures changed, or when what it shows was
+ * checked {@link #REWRITE_AFTER} ago: rewritten at every check, every account in the window would be updated every
+ * minute for nothing.
  */
 public final class ReputationVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(ReputationVerticle.class.getName());
   private static final long LOCK = 0x72657075746174L; // "reputat"
 
+  /** How old the figures an account shows (CheckedAt) may get while they do not change. */
+  static final Duration REWRITE_AFTER = Duration.ofMinutes(5);
+
+  /**
+   * The check's turn, taken when the last check is at least nine tenths of the interval ($1, in milliseconds) old:
+   * a node's own timer firing a few milliseconds early must not find its previous check too recent, and skip every
+   * other one.
+   */
+  static final String TURN = "UPDATE reputation_checks SET checked_at = now() "
+      + "WHERE checked_at <= now() - $1::bigint * interval '1 millisecond'";
+
   private final MailgateConfig config;
   private final Clock clock;
   private Pool db;
+  private Metrics metrics;
   private long timer;
   private boolean running;
 
@@ -41,6 +63,7 @@ public final class ReputationVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     db = Database.pool(vertx, config, 1);
+    metrics = Metrics.of(vertx);
     timer = vertx.setPeriodic(config.get(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS) * 1000L, id -> check());
     return Future.succeededFuture();
   }
@@ -64,8 +87,11 @@ public final class ReputationVerticle extends VerticleBase {
     }
     running = true;
     int minVolume = config.get(MailgateConfig.REPUTATION_MIN_VOLUME);
+    long turnMillis = config.get(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS) * 900L;
     db.withTransaction(conn -> conn.query("SELECT pg_try_advisory_xact_lock(" + LOCK + ")").execute()
-        .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(List.<Assessment>of())
+        .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(false)
+            : conn.preparedQuery(TURN).execute(Tuple.of(turnMillis)).map(turn -> turn.rowCount() == 1))
+        .compose(due -> !due ? Future.<List<Assessment>>succeededFuture(null) // not this node's turn
             : conn.preparedQuery("""
                     WITH w AS (
                       SELECT a.id, a.enforcement_status, a.reputation_since, sum(b.sent) AS sent,
@@ -99,6 +125,8 @@ public final class ReputationVerticle extends VerticleBase {
           running = false;
           if (ar.failed()) {
             LOG.warning("reputation check failed: " + ar.cause().getMessage());
+          } else if (ar.result() != null) {
+            metrics.reputationCheck();
           }
         });
   }
@@ -109,7 +137,8 @@ public final class ReputationVerticle extends VerticleBase {
       // too little to judge, but nothing that put it on probation is left in the window
       return new Assessment(account, sent, hard, complaints, current, "HEALTHY", since);
     }
-    if (sent < minVolume || "SHUTDOWN".equals(current)) {
+    // nothing sent is too little whatever reputation.minVolume says (0, set in code): no rate of it, rather than 1/0
+    if (sent < Math.max(1, minVolume) || "SHUTDOWN".equals(current)) {
       return new Assessment(account, sent, hard, complaints, current, current, since); // too little, or paused
     }
     double bounceRate = hard / (double) sent;
@@ -142,7 +171,10 @@ public final class ReputationVerticle extends VerticleBase {
     // an admin who resumed the account since the read started a new window: this verdict is about the old one
     return conn.preparedQuery("UPDATE accounts SET reputation = $2::text::jsonb, enforcement_status = $3, "
             + "sending_enabled = CASE WHEN $3 = 'SHUTDOWN' THEN false ELSE sending_enabled END "
-            + "WHERE id = $1 AND reputation_since::text = $4")
-        .execute(Tuple.of(a.accountId(), reputation.encode(), a.next(), a.since())).mapEmpty();
+            + "WHERE id = $1 AND reputation_since::text = $4 AND (enforcement_status IS DISTINCT FROM $3 "
+            + "OR reputation IS NULL OR reputation - 'CheckedAt' IS DISTINCT FROM $2::text::jsonb - 'CheckedAt' "
+            + "OR (reputation->>'CheckedAt')::timestamptz <= $5)")
+        .execute(Tuple.of(a.accountId(), reputation.encode(), a.next(), a.since(),
+            Timestamps.utc(clock.instant().minus(REWRITE_AFTER)))).mapEmpty();
   }
 }

@@ -84,13 +84,19 @@ public final class Accounts {
         .map(r -> new NewKey(accountId, keyId, secret));
   }
 
-  /** Creates or replaces an account with a given key (start-dev's default account). */
+  /**
+   * Creates or replaces an account with a given key (start-dev's default account, at every start). One that reputation
+   * enforcement paused stays paused: re-enabled at each restart, it would send again with its status still SHUTDOWN
+   * (only an operator resumes it, with {@link #update}).
+   */
   public Future<Void> upsert(Account a, String accessKeyId, String secret) {
     return pool.withTransaction(conn -> conn.preparedQuery(
                 "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, sending_enabled, production_access) "
                     + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
                     + "max_send_rate = EXCLUDED.max_send_rate, max_24h_send = EXCLUDED.max_24h_send, "
-                    + "sending_enabled = EXCLUDED.sending_enabled, production_access = EXCLUDED.production_access")
+                    + "sending_enabled = CASE WHEN accounts.enforcement_status = 'SHUTDOWN' "
+                    + "THEN accounts.sending_enabled ELSE EXCLUDED.sending_enabled END, "
+                    + "production_access = EXCLUDED.production_access")
             .execute(Tuple.of(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
                 a.productionAccess()))
             .compose(r -> conn.preparedQuery(
@@ -133,24 +139,31 @@ public final class Accounts {
             : Future.failedFuture(new IllegalArgumentException("no access key " + accessKeyId)));
   }
 
-  /** Changes an account's limits and flags; null leaves a value as it is. */
+  /**
+   * Changes an account's limits and flags; null leaves a value as it is. Resuming an account's sending (one paused, or
+   * shut down by reputation enforcement) also clears its reputation status and starts a fresh reputation window;
+   * {@code sendingEnabled} true for an account that was sending changes neither: passed along with another change
+   * ({@code account set <id> --max-send-rate 50 --sending true}), it would wipe a PROBATION and what led to it.
+   */
   public Future<Void> update(String accountId, Double maxSendRate, Long max24HourSend, Boolean production,
       Boolean sendingEnabled) {
-    // resuming sending also clears a reputation shutdown and starts a fresh reputation window
-    return pool.preparedQuery("UPDATE accounts SET max_send_rate = coalesce($2, max_send_rate), "
-            + "max_24h_send = coalesce($3, max_24h_send), production_access = coalesce($4, production_access), "
-            + "sending_enabled = coalesce($5, sending_enabled), "
-            + "enforcement_status = CASE WHEN $5 THEN 'HEALTHY' ELSE enforcement_status END, "
-            + "reputation_since = CASE WHEN $5 THEN now() ELSE reputation_since END, "
+    // the old row's values, in SET: whether this resumes the account
+    String resumes = "$5 AND (NOT a.sending_enabled OR a.enforcement_status = 'SHUTDOWN')";
+    return pool.preparedQuery("UPDATE accounts a SET max_send_rate = coalesce($2, a.max_send_rate), "
+            + "max_24h_send = coalesce($3, a.max_24h_send), production_access = coalesce($4, a.production_access), "
+            + "sending_enabled = coalesce($5, a.sending_enabled), "
+            + "enforcement_status = CASE WHEN " + resumes + " THEN 'HEALTHY' ELSE a.enforcement_status END, "
+            + "reputation_since = CASE WHEN " + resumes + " THEN now() ELSE a.reputation_since END, "
             // what the bucket the resume falls in holds by now is before the fresh window (V23)
-            + "reputation_base_sent = CASE WHEN $5 THEN coalesce(b.sent, 0) ELSE reputation_base_sent END, "
-            + "reputation_base_hard_bounces = CASE WHEN $5 THEN coalesce(b.hard_bounces, 0) "
-            + "ELSE reputation_base_hard_bounces END, "
-            + "reputation_base_complaints = CASE WHEN $5 THEN coalesce(b.complaints, 0) "
-            + "ELSE reputation_base_complaints END "
+            + "reputation_base_sent = CASE WHEN " + resumes + " THEN coalesce(b.sent, 0) "
+            + "ELSE a.reputation_base_sent END, "
+            + "reputation_base_hard_bounces = CASE WHEN " + resumes + " THEN coalesce(b.hard_bounces, 0) "
+            + "ELSE a.reputation_base_hard_bounces END, "
+            + "reputation_base_complaints = CASE WHEN " + resumes + " THEN coalesce(b.complaints, 0) "
+            + "ELSE a.reputation_base_complaints END "
             + "FROM (SELECT NULL) AS one LEFT JOIN reputation_buckets b ON b.account_id = $1 "
             + "AND b.bucket = to_timestamp(floor(extract(epoch FROM now()) / 300) * 300) "
-            + "WHERE id = $1 AND id <> 'system'")
+            + "WHERE a.id = $1 AND a.id <> 'system'")
         .execute(Tuple.of(accountId, maxSendRate, max24HourSend, production, sendingEnabled))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
             : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));

@@ -36,6 +36,7 @@ public final class Metrics implements Shareable {
   private final LongAdder receivedBounced = new LongAdder();
   private final LongAdder receivedRefused = new LongAdder();
   private final LongAdder receiptNotifications = new LongAdder();
+  private final LongAdder reputationChecks = new LongAdder();
   private final LongAdder sevenBitConverted = new LongAdder();
   private final LongAdder sevenBitRefused = new LongAdder();
   private final LatencyHistogram sendTime = new LatencyHistogram();
@@ -171,6 +172,11 @@ public final class Metrics implements Shareable {
     receiptNotifications.increment();
   }
 
+  /** The accounts' reputations computed by this node (one node computes per reputation.checkIntervalSeconds). */
+  public void reputationCheck() {
+    reputationChecks.increment();
+  }
+
   /**
    * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to a
    * million index entries; scrapes from several event loops or scrapers do not each start one).
@@ -253,6 +259,8 @@ public final class Metrics implements Shareable {
     b.append("mailgate_received_total{result=\"refused\"} ").append(receivedRefused.sum()).append('\n');
     counter(b, "mailgate_receipt_notifications_total", "Receipt notifications posted to webhooks (2xx).",
         receiptNotifications.sum());
+    counter(b, "mailgate_reputation_checks_total", "Reputation checks this node computed (one node computes per "
+        + "reputation.checkIntervalSeconds; the others find it done).", reputationChecks.sum());
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "

@@ -31,10 +31,12 @@ public final class MessageIds {
 
   /**
    * The time part of the ids made at {@code at}: every id made before that millisecond sorts below
-   * it, and every id made at or after it above.
+   * it, and every id made at or after it above. Before 1970 that is the least prefix: a negative time's hex (16 digits
+   * of ffff...) would sort above every id, and a range "below the prefix" (the retention sweep's, for a
+   * {@code retention.days} reaching back before 1970) would then be the whole primary key.
    */
   public static String prefix(Instant at) {
-    String millis = Long.toHexString(at.toEpochMilli());
+    String millis = Long.toHexString(Math.max(0, at.toEpochMilli()));
     return "0100" + "0".repeat(Math.max(0, 12 - millis.length())) + millis;
   }
 }

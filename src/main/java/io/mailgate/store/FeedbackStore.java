@@ -6,9 +6,11 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -60,15 +62,24 @@ public final class FeedbackStore {
    * counted again, copies would pause the account. Only a bounce that came through the recipient's
    * own VERP return path ({@code verified}) puts the address on the global list, which every account
    * obeys: one matched by Message-ID alone could have been written by anyone who saw the message.
+   *
+   * <p>Only a recipient delivered can bounce later: one still queued may be in the middle of its delivery (its lease
+   * held), and a report matched by Message-ID (from another recipient of the message, say) would otherwise end it,
+   * suppress it and count a hard bounce against the account, and the delivery's outcome then fail its lease check.
+   *
+   * <p>A hard bounce counts toward the reputation bucket of the delivery it is about ({@link #reputation}).
    */
   public Future<Void> bounce(MessageRef m, int idx, String email, JsonObject detail, boolean failed, boolean permanent,
       boolean real, boolean verified, Received report) {
     return pool.withTransaction(conn -> (failed
-            ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now(), lease_owner = NULL, "
-                    + "lease_until = NULL WHERE message_id = $1 AND idx = $2 AND state <> 'bounced'")
-                .execute(params(m.id(), idx)).map(rows -> rows.rowCount() > 0)
-            : Future.succeededFuture(true))
-        .compose(first -> first ? recordBounce(conn, m, email, detail, permanent, real, verified)
+            ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now() "
+                    + "WHERE message_id = $1 AND idx = $2 AND state = 'delivered' RETURNING " + DELIVERED_AT)
+                .execute(params(m.id(), idx)).map(FeedbackStore::deliveredAt)
+            : conn.preparedQuery("SELECT " + DELIVERED_AT + " FROM recipients "
+                    + "WHERE message_id = $1 AND idx = $2 AND state = 'delivered'")
+                .execute(params(m.id(), idx)).map(FeedbackStore::deliveredAt))
+        .compose(delivered -> delivered != null
+            ? recordBounce(conn, m, email, detail, permanent, real, verified, delivered)
             .compose(v -> failed
                 ? FeedbackForwards.write(conn, m, email, "Bounce", withoutNul(detail).toString(), null)
                 : Future.<Void>succeededFuture())
@@ -76,8 +87,20 @@ public final class FeedbackStore {
         .compose(v -> keep(conn, report)));
   }
 
+  /**
+   * When the recipient was delivered, from a row of {@code recipients} ($1 its message): the message's acceptance
+   * for one delivered without its time, which no row written since delivered_at exists should be.
+   */
+  private static final String DELIVERED_AT =
+      "coalesce(delivered_at, (SELECT created_at FROM messages WHERE id = $1))";
+
+  /** The delivery time the statement returned; null when it found no delivered recipient. */
+  private static OffsetDateTime deliveredAt(RowSet<Row> rows) {
+    return rows.size() == 0 ? null : rows.iterator().next().getOffsetDateTime(0);
+  }
+
   private Future<Void> recordBounce(SqlConnection conn, MessageRef m, String email, JsonObject detail,
-      boolean permanent, boolean real, boolean verified) {
+      boolean permanent, boolean real, boolean verified, OffsetDateTime delivered) {
     return event(conn, m, email, "Bounce", detail)
         .compose(v -> permanent && real ? suppress(conn, m, email, "BOUNCE", detail.getString("feedbackId"))
             .compose(x -> !verified ? Future.<Void>succeededFuture() : conn.preparedQuery(
@@ -85,7 +108,7 @@ public final class FeedbackStore {
                     + "VALUES (lower($1), now(), 1, $2) ON CONFLICT (email) DO UPDATE SET last_bounce = now(), "
                     + "bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id")
                 .execute(params(email, m.id())).mapEmpty())
-            .compose(x -> reputation(conn, m.accountId(), 1, 0)) : Future.<Void>succeededFuture());
+            .compose(x -> reputation(conn, m.accountId(), delivered, 1, 0)) : Future.<Void>succeededFuture());
   }
 
   /** The first key of the advisory locks that put complaints about one message and recipient in turn: "CmPl". */
@@ -96,21 +119,27 @@ public final class FeedbackStore {
    * complaint about the same message from the same recipient only keeps the report. Complaints about
    * one message and recipient take turns (a transaction-scoped advisory lock, taken before the check):
    * two copies of one report arriving together (a feedback loop that sends twice, two nodes) would
-   * otherwise both find none recorded, and count, suppress and forward twice.
+   * otherwise both find none recorded, and count, suppress and forward twice. Only a recipient the message was
+   * delivered to can complain (a report matched by Message-ID may come from another of its recipients): one still
+   * queued is neither suppressed nor counted, and gets no event.
    */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
     // a report seen before is not counted again; a not-spam report (RFC 6430) before it does not make a real
     // complaint a repeat, while any complaint makes a later not-spam one
     boolean notSpam = "not-spam".equals(detail.getString("complaintFeedbackType"));
     return Database.inTurn(pool, COMPLAINT_LOCK, m.id() + " " + email.toLowerCase(Locale.ROOT), conn -> conn
-        .preparedQuery("SELECT 1 FROM events WHERE message_id = $1 "
+        .preparedQuery("SELECT " + DELIVERED_AT + " FROM recipients WHERE message_id = $1 "
+            // delivered, then perhaps bounced later: delivered_at stays
+            + "AND lower(address) = lower($2) AND (state = 'delivered' OR delivered_at IS NOT NULL) "
+            + "AND NOT EXISTS (SELECT 1 FROM events WHERE message_id = $1 "
             + "AND type = 'Complaint' AND lower(recipient) = lower($2)"
-            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'"))
+            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'") + ") LIMIT 1")
         .execute(params(m.id(), email))
-        .compose(seen -> seen.size() > 0 ? Future.<Void>succeededFuture()
+        .map(FeedbackStore::deliveredAt)
+        .compose(delivered -> delivered == null ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail)
                 .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
-                    .compose(x -> reputation(conn, m.accountId(), 0, 1)) : Future.<Void>succeededFuture())
+                    .compose(x -> reputation(conn, m.accountId(), delivered, 0, 1)) : Future.<Void>succeededFuture())
                 .compose(v -> FeedbackForwards.write(conn, m, email, "Complaint", withoutNul(detail).toString(),
                     // the ARF as received is forwarded when it is small; a larger one is written afresh from the event
                     report == null || report.content().length > FeedbackForwards.MAX_REPORT_BYTES ? null
@@ -168,13 +197,31 @@ public final class FeedbackStore {
         .execute(params(m.accountId(), email, reason, m.id(), feedbackId)).mapEmpty();
   }
 
-  private static Future<Void> reputation(SqlConnection conn, String accountId, int hard, int complaints) {
-    return conn.preparedQuery("INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints) "
-            + "VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / 300) * 300), 0, $2, $3) "
-            + "ON CONFLICT (account_id, bucket) DO UPDATE SET hard_bounces = reputation_buckets.hard_bounces + $2, "
-            + "complaints = reputation_buckets.complaints + $3")
-        .execute(Tuple.of(accountId, hard, complaints)).mapEmpty();
+  /**
+   * Counts a late hard bounce or complaint in the five-minute bucket of the delivery it is about, where the delivery
+   * was counted as sent ({@link OutcomeStore}): a rate is then feedback about a window's sends over those sends.
+   * Counted when it arrives, the complaints about a large send of days ago would be set against the little sent since
+   * and pause the account, and the late bounces of what was sent before a pause would pause it again once resumed.
+   * This way feedback about sends outside the window, or before a resume, leaves the rate by itself. (About a send
+   * of the five minutes before a resume, in the bucket the resume falls in, it goes to the account's base for that
+   * bucket too, as the send went (V23): the bucket's statistics keep it, the fresh window does not.)
+   */
+  private static Future<Void> reputation(SqlConnection conn, String accountId, OffsetDateTime delivered, int hard,
+      int complaints) {
+    return conn.preparedQuery(REPUTATION).execute(Tuple.of(accountId, delivered, hard, complaints)).mapEmpty();
   }
+
+  private static final String REPUTATION = """
+      WITH base AS (
+        UPDATE accounts SET reputation_base_hard_bounces = reputation_base_hard_bounces + $3,
+          reputation_base_complaints = reputation_base_complaints + $4
+        WHERE id = $1 AND reputation_since > $2::timestamptz
+          AND reputation_since < to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300)
+            + interval '5 minutes')
+      INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
+      VALUES ($1, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300), 0, $3, $4)
+      ON CONFLICT (account_id, bucket) DO UPDATE SET hard_bounces = reputation_buckets.hard_bounces + $3,
+        complaints = reputation_buckets.complaints + $4""";
 
   /**
    * Parameters with U+0000 taken out of their text. Reports come from other servers, and PostgreSQL refuses NUL in

@@ -13,7 +13,9 @@ import java.util.List;
 /**
  * SES v1's GetSendStatistics: an account's sending of the last two weeks in 15-minute intervals, read from the
  * reputation buckets (five minutes each) that delivery outcomes and feedback already keep, so it costs the send path
- * nothing. An interval is when the recipients' deliveries ended: delivered or bounced.
+ * nothing. An interval is when the recipients' deliveries ended: delivered or bounced. A bounce or complaint that
+ * arrives later is in the interval of the delivery it is about, so an interval's bounces and complaints are about
+ * its own delivery attempts (and an interval's figures may still grow while its feedback arrives).
  */
 public final class SendStatisticsQuery {
   /** SES's span and interval. */

@@ -52,13 +52,19 @@ class MailgateConfigTest {
     Path file = dir.resolve("mailgate.json");
     for (String bad : new String[] {"{\"delivery\": {\"maxConnections\": 3000000000}}",
         "{\"delivery\": {\"maxConnections\": 1.5}}", "{\"retention\": {\"days\": -1}}",
-        "{\"delivery\": {\"leaseSeconds\": 0}}", "{\"delivery\": {\"scanIntervalSeconds\": 0}}"}) {
+        "{\"delivery\": {\"leaseSeconds\": 0}}", "{\"delivery\": {\"scanIntervalSeconds\": 0}}",
+        "{\"reputation\": {\"checkIntervalSeconds\": 0}}", "{\"reputation\": {\"minVolume\": 0}}"}) {
       Files.writeString(file, bad);
       assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()), bad);
     }
     assertThrows(ConfigException.class,
         () -> MailgateConfig.load(null, Map.of("MAILGATE_REPUTATION_BOUNCE_SHUTDOWN", "NaN")));
     assertThrows(ConfigException.class, () -> MailgateConfig.load(null, Map.of("MAILGATE_DEV_MAX_SEND_RATE", "-5")));
+    // a check every 0 s: the node would fail at start with Vert.x's message about a timer, not this one
+    ConfigException interval = assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(null, Map.of("MAILGATE_REPUTATION_CHECK_INTERVAL_SECONDS", "0")));
+    assertEquals("invalid value for reputation.checkIntervalSeconds (MAILGATE_REPUTATION_CHECK_INTERVAL_SECONDS): 0 "
+        + "is below its least, 1", interval.getMessage());
     Files.writeString(file, "{\"delivery\": {\"maxConnections\": 4.0, \"leaseSeconds\": 30}}");
     assertEquals(4, MailgateConfig.load(file, Map.of()).get(MailgateConfig.DELIVERY_MAX_CONNECTIONS));
   }

@@ -34,7 +34,9 @@ class InboundFeedbackTest {
 
   @BeforeAll
   static void start() throws IOException {
-    relay = new RecordingSmtpServer();
+    // "held" recipients are greylisted: they stay queued
+    relay = new RecordingSmtpServer()
+        .onRcpt(r -> r.startsWith("held") ? "451 4.7.1 <" + r + ">: greylisted, try again later" : "250 Ok");
     node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test"));
     ses = node.sesV2();
     inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
@@ -252,6 +254,38 @@ class InboundFeedbackTest {
       }
     }, r -> r != null, Duration.ofSeconds(10)));
     assertEquals(2, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id + "'"));
+  }
+
+  /**
+   * A report matched by Message-ID can come from anyone who saw the message, another of its recipients say: about a
+   * recipient not delivered yet, whose delivery may be under way (its lease held), it ends, suppresses, counts and
+   * publishes nothing. It is kept.
+   */
+  @Test
+  void feedbackAboutARecipientNotDeliveredChangesNothing() throws IOException {
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses("reader@co.example", "held@co.example"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("to two")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 2); // a Delivery, a DeliveryDelay
+    // held@ is being delivered again: another node holds its lease
+    Db.execute(pg, "UPDATE recipients SET lease_owner = 'another-node', lease_until = now() + interval '10 minutes' "
+        + "WHERE message_id = '" + id + "' AND address = 'held@co.example' AND state = 'queued'");
+    String counted = "SELECT coalesce(sum(hard_bounces + complaints), 0) FROM reputation_buckets";
+    long before = Db.count(pg, counted);
+
+    SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
+        dsn("held@co.example", "5.1.1", "550 5.1.1 User unknown", id));
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("abuse", "held@co.example", "reader@co.example, held@co.example", id));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "'") == 2,
+        Duration.ofSeconds(10));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM recipients WHERE message_id = '" + id + "' AND "
+        + "address = 'held@co.example' AND state = 'queued' AND lease_owner = 'another-node' AND lease_until > now()"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events WHERE message_id = '" + id + "' AND type IN "
+        + "('Bounce', 'Complaint')"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'held@co.example'"));
+    assertEquals(before, Db.count(pg, counted));
   }
 
   /**

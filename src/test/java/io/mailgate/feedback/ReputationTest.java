@@ -5,14 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.identity.Accounts;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
+import io.mailgate.testing.TestServices;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.Verification;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
@@ -49,6 +58,67 @@ class ReputationTest {
   }
 
   /**
+   * Two nodes checking every second, half a second apart, compute once a second between them, not each; an account
+   * whose figures do not change is not rewritten at every check, only once what it shows is five minutes old, or when
+   * its status changes.
+   */
+  @Test
+  void oneNodeChecksPerIntervalAndWritesOnlyWhatChanged() throws Exception {
+    String url = TestServices.freshDatabase();
+    Vertx vertx = Vertx.vertx();
+    try {
+      TestServices.migratedPool(vertx, url, 1).close();
+      Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
+      Db.execute(url, "INSERT INTO reputation_buckets (account_id, bucket, sent) "
+          + "VALUES ('a1', now() - interval '1 hour', 500)");
+      // every write of an account row, counted
+      Db.execute(url, "CREATE TABLE account_writes (at timestamptz)");
+      Db.execute(url, "CREATE FUNCTION account_written() RETURNS trigger LANGUAGE plpgsql AS "
+          + "$$ BEGIN INSERT INTO account_writes VALUES (now()); RETURN NEW; END $$");
+      Db.execute(url, "CREATE TRIGGER account_written AFTER UPDATE ON accounts FOR EACH ROW "
+          + "EXECUTE FUNCTION account_written()");
+      MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, url)
+          .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1);
+      vertx.deployVerticle(new ReputationVerticle(config, Clock.systemUTC())).await(10, TimeUnit.SECONDS);
+      Thread.sleep(500);
+      vertx.deployVerticle(new ReputationVerticle(config, Clock.systemUTC())).await(10, TimeUnit.SECONDS);
+      Thread.sleep(6_000);
+      long checks = checks(vertx);
+      assertTrue(checks >= 3 && checks <= 8, "checks in 6 s: " + checks);
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM account_writes"), "the first check's only");
+
+      // what the account shows was checked five minutes ago: written again, though nothing changed
+      Db.execute(url, "UPDATE accounts SET reputation = jsonb_set(reputation, '{CheckedAt}', "
+          + "to_jsonb((now() - interval '301 seconds')::text)) WHERE id = 'a1'");
+      Await.until(() -> Db.count(url, "SELECT count(*) FROM account_writes"), n -> n == 3, Duration.ofSeconds(10));
+      assertEquals(1, Db.count(url, "SELECT count(*) FROM accounts WHERE id = 'a1' "
+          + "AND (reputation->>'CheckedAt')::timestamptz > now() - interval '1 minute'"));
+      // and a status that changes is written at once
+      Db.execute(url, "UPDATE reputation_buckets SET complaints = 10");
+      Await.until(() -> Db.string(url, "SELECT enforcement_status FROM accounts WHERE id = 'a1'"), "SHUTDOWN"::equals,
+          Duration.ofSeconds(10));
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static long checks(Vertx vertx) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\nmailgate_reputation_checks_total (\\d+)\n")
+        .matcher(Metrics.of(vertx).render(new Metrics.Gauges(0, 0, 0, 0, 0)));
+    return m.find() ? Long.parseLong(m.group(1)) : -1;
+  }
+
+  /** A window with a complaint and nothing sent is no rate (1/0 was Infinity: SHUTDOWN), whatever minVolume says. */
+  @Test
+  void nothingSentIsNoRate() {
+    ReputationVerticle verticle = new ReputationVerticle(MailgateConfig.defaults()
+        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 0), java.time.Clock.systemUTC());
+    assertEquals("HEALTHY", verticle.assess("a", 0, 0, 1, "HEALTHY", "-infinity", 0).next());
+    assertEquals("HEALTHY", verticle.assess("a", 0, 1, 0, "HEALTHY", "-infinity", 0).next());
+    assertEquals("SHUTDOWN", verticle.assess("a", 1, 0, 1, "HEALTHY", "-infinity", 0).next());
+  }
+
+  /**
    * PROBATION ends once the window holds no hard bounce and no complaint, however little the account sends then (too
    * little to judge a rate kept it on probation for good); with a bounce still in the window it stays.
    */
@@ -75,6 +145,62 @@ class ReputationTest {
         // another day on: nothing in the window
         io.mailgate.testing.Db.execute(pg, aDayLater);
         Await.until(() -> "HEALTHY".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      }
+    }
+  }
+
+  /**
+   * Late feedback counts with the sends it is about. An account sent a large newsletter two days ago and little since:
+   * three complaints about the newsletter arriving now are not set against today's 300 sends (1%, over the 0.5%
+   * shutdown), they count in the newsletter's bucket, outside the window.
+   */
+  @Test
+  void lateComplaintsCountWithTheSendsTheyAreAbout() throws Exception {
+    try (RecordingSmtpServer relay = deadRelay(); TestNode node = TestNode.startProduction(relay.url(), c -> c
+        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+        .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1)
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.rep.test"))) {
+      Accounts.NewKey key = node.createAccount("newsletter", true, 1000, 200_000);
+      String account = "'" + key.accountId() + "'";
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+          String to = "reader" + i + "@example.org";
+          ids.add(ses.sendEmail(r -> r.fromEmailAddress("bulk@rep.example").destination(d -> d.toAddresses(to))
+              .content(c -> c.simple(m -> m.subject(s -> s.data("news")).body(b -> b.text(t -> t.data("x"))))))
+              .messageId());
+        }
+        for (String id : ids) {
+          node.awaitOutcomes(id, 1, key.accessKeyId(), key.secretAccessKey());
+        }
+        // the three were part of a newsletter of 100,000 delivered two days ago; today 300 were sent
+        String in = "('" + String.join("', '", ids) + "')";
+        Db.execute(pg, "UPDATE messages SET created_at = created_at - interval '2 days' WHERE id IN " + in);
+        Db.execute(pg, "UPDATE recipients SET delivered_at = delivered_at - interval '2 days' WHERE message_id IN " + in);
+        Db.execute(pg, "DELETE FROM reputation_buckets WHERE account_id = " + account);
+        Db.execute(pg, "INSERT INTO reputation_buckets (account_id, bucket, sent) VALUES (" + account
+            + ", to_timestamp(floor(extract(epoch FROM now() - interval '2 days') / 300) * 300), 100000), (" + account
+            + ", to_timestamp(floor(extract(epoch FROM now()) / 300) * 300), 300)");
+
+        int inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+        for (int i = 0; i < 3; i++) {
+          String to = "reader" + i + "@example.org";
+          SmtpClient.send(inbound, "", List.of("fbl@bounces.rep.test"), InboundFeedbackTest.arf("abuse", to, to,
+              ids.get(i)));
+        }
+        Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND account_id = "
+            + account), n -> n == 3, Duration.ofSeconds(20));
+        Thread.sleep(2_500); // checks run every second
+        JsonObject reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
+            key.accessKeyId(), key.secretAccessKey()).body());
+        assertEquals("HEALTHY", reputation.getString("EnforcementStatus"), reputation.encode());
+        assertEquals(300, reputation.getInteger("Sent"), reputation.encode());
+        assertEquals(0, reputation.getInteger("Complaints"), reputation.encode());
+        assertEquals(3, Db.count(pg, "SELECT coalesce(sum(complaints), 0) FROM reputation_buckets WHERE account_id = "
+            + account + " AND bucket < now() - interval '1 day'"), "counted with the newsletter");
         assertTrue(ses.getAccount(r -> { }).sendingEnabled());
       }
     }

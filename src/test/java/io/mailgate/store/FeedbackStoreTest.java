@@ -35,8 +35,39 @@ class FeedbackStoreTest extends MigratedDatabase {
           new JsonObject().put("feedbackId", "f" + i), true, null));
     }
     Future.all(copies).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    assertEquals(1, Db.count(url, "SELECT count(*) FROM events WHERE type = 'Complaint'"));
-    assertEquals(1, Db.count(url, "SELECT count(*) FROM feedback_forwards WHERE type = 'Complaint'"));
-    assertEquals(1, Db.count(url, "SELECT coalesce(sum(complaints), 0) FROM reputation_buckets"));
+    assertEquals(1, Db.count(url, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = 'm1'"));
+    assertEquals(1, Db.count(url, "SELECT count(*) FROM feedback_forwards WHERE type = 'Complaint' "
+        + "AND message_id = 'm1'"));
+    assertEquals(1, Db.count(url, "SELECT coalesce(sum(complaints), 0) FROM reputation_buckets "
+        + "WHERE account_id = 'a1'"));
+  }
+
+  /**
+   * Feedback counts in the bucket of the delivery it is about. About a delivery of the minutes before a resume, in the
+   * bucket the resume fell in, it goes to the account's base too, as that delivery did (V23): the fresh window leaves
+   * it out; about one after the resume, it counts.
+   */
+  @Test
+  void feedbackAboutADeliveryBeforeAResumeInItsBucketIsLeftOutOfTheFreshWindow() throws Exception {
+    String bucket = "to_timestamp(floor(extract(epoch FROM now()) / 300) * 300) - interval '1 hour'";
+    Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, reputation_since, "
+        + "reputation_base_sent) VALUES ('a2', 'a2', 1, 1, " + bucket + " + interval '2 minutes', 1)");
+    Db.execute(url, "INSERT INTO reputation_buckets (account_id, bucket, sent) VALUES ('a2', " + bucket + ", 2)");
+    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
+        + "VALUES ('m2', 'a2', 'sender@example.com', 'sender@example.com', 'x', 1, " + bucket + ")");
+    Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at, "
+        + "delivered_at) VALUES ('m2', 0, 'before@example.org', 'delivered', now(), now(), " + bucket
+        + " + interval '1 minute'), ('m2', 1, 'after@example.org', 'delivered', now(), now(), " + bucket
+        + " + interval '3 minutes')");
+    FeedbackStore store = new FeedbackStore(pool);
+    FeedbackStore.MessageRef m = new FeedbackStore.MessageRef("m2", "a2",
+        List.of("before@example.org", "after@example.org"));
+    await(store.complaint(m, "before@example.org", new JsonObject().put("feedbackId", "b"), true, null));
+    await(store.bounce(m, 1, "after@example.org", new JsonObject().put("feedbackId", "a"), true, true, true, false,
+        null));
+    assertEquals("2 1 1", Db.string(url, "SELECT sent || ' ' || hard_bounces || ' ' || complaints "
+        + "FROM reputation_buckets WHERE account_id = 'a2' AND bucket = " + bucket));
+    assertEquals("1 0 1", Db.string(url, "SELECT reputation_base_sent || ' ' || reputation_base_hard_bounces || ' ' "
+        + "|| reputation_base_complaints FROM accounts WHERE id = 'a2'"));
   }
 }

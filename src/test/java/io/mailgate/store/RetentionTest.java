@@ -145,9 +145,29 @@ class RetentionTest {
     }
   }
 
+  /**
+   * A retention reaching back before 1970 ({@code retention.days} 36500, say) reads no message: the scan's upper bound
+   * is below every id, not above them all (the whole primary key read at every sweep).
+   */
+  @Test
+  void aRetentionBeforeTheEpochReadsNoMessage() throws Exception {
+    Instant cutoff = NOW.minus(Duration.ofDays(36_500));
+    String below = MessageIds.prefix(cutoff);
+    assertTrue(below.compareTo(MessageIds.next(Instant.EPOCH)) < 0, below);
+    String candidates = plan("EXPLAIN (ANALYZE) ", RetentionVerticle.CANDIDATES,
+        io.vertx.sqlclient.Tuple.of("", below, cutoff.atOffset(ZoneOffset.UTC), 10));
+    assertFalse(candidates.contains("Rows Removed by Filter"), candidates);
+    assertEquals(new RetentionVerticle.Swept(0, 0, 0), await(RetentionVerticle.sweep(pool, cutoff, cutoff, 10)));
+    assertEquals(29, count("SELECT count(*) FROM messages"));
+  }
+
   private String plan(String sql, io.vertx.sqlclient.Tuple args) throws Exception {
+    return plan("EXPLAIN ", sql, args);
+  }
+
+  private String plan(String explain, String sql, io.vertx.sqlclient.Tuple args) throws Exception {
     return await(pool.withTransaction(conn -> conn.query(RetentionVerticle.PLAN).execute()
-        .compose(v -> conn.preparedQuery("EXPLAIN " + sql).execute(args))
+        .compose(v -> conn.preparedQuery(explain + sql).execute(args))
         .map(rows -> {
           StringBuilder b = new StringBuilder();
           rows.forEach(r -> b.append(r.getString(0)).append('\n'));

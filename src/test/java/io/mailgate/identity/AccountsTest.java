@@ -1,0 +1,81 @@
+package io.mailgate.identity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mailgate.testing.Db;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.TestServices;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** What the operator's changes, and start-dev's account at each start, do to an account's reputation status. */
+class AccountsTest {
+  private String url;
+  private Vertx vertx;
+  private Accounts accounts;
+
+  @BeforeEach
+  void setUp() {
+    url = TestServices.freshDatabase();
+    vertx = Vertx.vertx();
+    accounts = new Accounts(TestServices.migratedPool(vertx, url, 2), SecretBox.fromBase64(TestNode.MASTER_KEY));
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private String status(String id) {
+    return Db.string(url, "SELECT sending_enabled || ' ' || enforcement_status || ' ' || "
+        + "(reputation_since = '-infinity') FROM accounts WHERE id = '" + id + "'");
+  }
+
+  /** start-dev's account, paused by reputation enforcement, stays paused across restarts; one paused by hand does not. */
+  @Test
+  void aShutDownDevAccountStaysPausedAtTheNextStart() throws Exception {
+    Account dev = new Account("111111111111", "dev", 10, 1000, true, true);
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
+    Db.execute(url, "UPDATE accounts SET sending_enabled = false, enforcement_status = 'SHUTDOWN' "
+        + "WHERE id = '111111111111'");
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret")); // the node starts again
+    assertEquals("false SHUTDOWN true", status("111111111111"));
+
+    Db.execute(url, "UPDATE accounts SET enforcement_status = 'PROBATION' WHERE id = '111111111111'");
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
+    assertEquals("true PROBATION true", status("111111111111"));
+  }
+
+  /**
+   * {@code --sending true} resumes a paused or shut down account (a fresh window); for an account that was sending it
+   * changes nothing, so passed with another change it keeps a PROBATION and its window.
+   */
+  @Test
+  void sendingTrueResetsReputationOnlyWhenItResumes() throws Exception {
+    String probation = await(accounts.create("on-probation", 14, 50_000, true)).accountId();
+    String shutDown = await(accounts.create("shut-down", 14, 50_000, true)).accountId();
+    String paused = await(accounts.create("paused-by-its-owner", 14, 50_000, true)).accountId();
+    Db.execute(url, "UPDATE accounts SET enforcement_status = 'PROBATION' WHERE id = '" + probation + "'");
+    Db.execute(url, "UPDATE accounts SET enforcement_status = 'SHUTDOWN', sending_enabled = false WHERE id = '"
+        + shutDown + "'");
+    Db.execute(url, "UPDATE accounts SET enforcement_status = 'PROBATION', sending_enabled = false WHERE id = '"
+        + paused + "'");
+
+    await(accounts.update(probation, 50.0, null, null, true));
+    assertEquals("true PROBATION true", status(probation));
+    assertEquals(50, Db.count(url, "SELECT max_send_rate FROM accounts WHERE id = '" + probation + "'"));
+
+    await(accounts.update(shutDown, null, null, null, true));
+    assertEquals("true HEALTHY false", status(shutDown));
+    await(accounts.update(paused, null, null, null, true));
+    assertEquals("true HEALTHY false", status(paused));
+  }
+
+  private static <T> T await(Future<T> f) throws Exception {
+    return f.await(20, TimeUnit.SECONDS);
+  }
+}
