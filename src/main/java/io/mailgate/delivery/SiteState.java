@@ -62,6 +62,9 @@ final class SiteState {
    */
   boolean makeRoom() {
     int wanted = starving.get();
+    if (wanted == 0) {
+      return false; // nearly always: no write to the shared counter on each connection's release
+    }
     return makingRoom.getAndUpdate(n -> n < wanted ? n + 1 : n) < wanted;
   }
 
