@@ -450,8 +450,11 @@ public final class ApiVerticle extends VerticleBase {
       }
       // a large body is admitted only for a key that exists: made-up headers must not hold the budget the node's
       // large sends share, while their bodies trickle in for as long as the read timer lets them. The request waits
-      // paused meanwhile (its body's reader resumes it), or what arrives before the reader would be lost
-      ctx.request().pause();
+      // paused meanwhile (its body's reader resumes it), or what arrives before the reader would be lost. Not a GET: the
+      // v1 GET route reads no body, and would leave it paused
+      if (ctx.request().method() != io.vertx.core.http.HttpMethod.GET) {
+        ctx.request().pause();
+      }
       auth.keyBeforeBody(ctx.request(), api).onComplete(known -> {
         if (known.failed()) {
           fail.accept(ctx, known.cause() instanceof SesException ? known.cause()
