@@ -55,11 +55,6 @@ public final class IdentityService {
   /** The identities an account may have, as in SES. */
   public static final int MAX_IDENTITIES = 10_000;
 
-  public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
-      VerificationMailer mailer, String publicUrl, boolean dev) {
-    this(vertx, store, secrets, links, mailer, VerificationAllowance.UNLIMITED, publicUrl, dev);
-  }
-
   /** @param allowance how many verification emails each account may have sent ({@link VerificationAllowance}) */
   public IdentityService(Vertx vertx, IdentityStore store, SecretBox secrets, VerificationLinks links,
       VerificationMailer mailer, VerificationAllowance allowance, String publicUrl, boolean dev) {

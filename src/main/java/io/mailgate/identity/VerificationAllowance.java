@@ -11,6 +11,6 @@ import io.vertx.core.Future;
 public interface VerificationAllowance {
   Future<Void> take(String accountId);
 
-  /** No limit (start-dev sends none, and tests that are not about it). */
+  /** No limit (for tests that are not about it). */
   VerificationAllowance UNLIMITED = accountId -> Future.succeededFuture();
 }

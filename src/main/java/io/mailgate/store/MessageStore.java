@@ -104,12 +104,7 @@ public final class MessageStore {
     return commits.submit(message);
   }
 
-  /**
-   * The batch's statement. When it fails without an answer from PostgreSQL (the connection dropped: the commit may
-   * have gone through, its answer lost), the node asks, on another connection, whether it did: the statement is one
-   * transaction, so its first message tells for all. Committed, the batch succeeded: its senders get their 200 rather
-   * than a 503 they would retry into a second copy of messages that are delivered anyway.
-   */
+  /** The batch's statement ({@link #storing}): one transaction, so its first message tells for all. */
   private Future<?> insert(List<NewMessage> batch) {
     return storing(batch.get(0).id(), conn -> insertOn(conn, batch, leaseOwner, leaseSeconds));
   }

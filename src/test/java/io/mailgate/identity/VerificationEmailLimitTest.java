@@ -85,7 +85,7 @@ class VerificationEmailLimitTest {
       SecretBox secrets = SecretBox.fromBase64(TestNode.MASTER_KEY);
       IdentityService identities = new IdentityService(vertx, new IdentityStore(pool), secrets,
           new VerificationLinks(secrets, Clock.systemUTC(), Duration.ofHours(24)), failingFirst,
-          "http://127.0.0.1", false);
+          VerificationAllowance.UNLIMITED, "http://127.0.0.1", false);
       Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('111111111111', 'x', 1, 1)");
       identities.create("111111111111", "held@x.example", null, null, new io.vertx.core.json.JsonArray())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
