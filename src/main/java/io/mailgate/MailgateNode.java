@@ -141,7 +141,20 @@ public final class MailgateNode {
     return c;
   }
 
+  /**
+   * start-dev's account, with the configured (by default the README's) key. Not into a database whose secrets another
+   * master key sealed: that is some other installation's, perhaps production's, and its nodes would accept the
+   * published key once they share the master key.
+   */
   private static Future<Void> devAccount(Pool pool, MailgateConfig c, SecretBox secrets) {
+    return Admin.opens(pool, secrets, false)
+        .recover(e -> Future.failedFuture(new io.mailgate.config.ConfigException("start-dev: the database at pg.url "
+            + "holds secrets sealed under another master key (another installation's): start-dev does not add its "
+            + "development account to it. Set security.masterKey as that installation has it, or use another database")))
+        .compose(v -> upsertDevAccount(pool, c, secrets));
+  }
+
+  private static Future<Void> upsertDevAccount(Pool pool, MailgateConfig c, SecretBox secrets) {
     Account account = new Account(c.get(MailgateConfig.DEV_ACCOUNT_ID), "dev", c.get(MailgateConfig.DEV_MAX_SEND_RATE),
         c.get(MailgateConfig.DEV_MAX_24_HOUR_SEND), true, true);
     return new Accounts(pool, secrets).upsert(account, c.get(MailgateConfig.DEV_ACCESS_KEY_ID),

@@ -64,7 +64,15 @@ public final class Main {
       // start-dev embeds what the environment does not point at explicitly
       boolean pg = System.getenv(MailgateConfig.PG_URL.envName()) == null;
       boolean redis = System.getenv(MailgateConfig.REDIS_URL.envName()) == null;
-      embedded = EmbeddedServices.start(pg, redis, true);
+      try {
+        embedded = EmbeddedServices.start(pg, redis, true);
+      } catch (RuntimeException e) {
+        // zonky's binaries are Linux x86-64's, and initdb's own reason is in its log: say what failed, not a trace
+        Logger.getLogger(Main.class.getName()).severe("cannot start the embedded " + (pg ? "PostgreSQL" : "Redis")
+            + " (start-dev embeds them on Linux x86-64; elsewhere set MAILGATE_PG_URL and MAILGATE_REDIS_URL): "
+            + e.getMessage());
+        System.exit(1);
+      }
       if (pg) {
         config = config.with(MailgateConfig.PG_URL, embedded.pgUrl("mailgate"));
       }
@@ -79,6 +87,7 @@ public final class Main {
         // a developer's webhook receiver runs on their own machine
         config = config.with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES, true);
       }
+      config = devListeners(config);
     }
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     Logger.getLogger(Main.class.getName()).info(vertx.isNativeTransportEnabled()
@@ -89,7 +98,7 @@ public final class Main {
       if (dev && config.get(MailgateConfig.RELAY_URL).isBlank()) {
         capture = CaptureSink.start(vertx, config.get(MailgateConfig.DEV_CAPTURE_LIMIT))
             .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        config = config.with(MailgateConfig.RELAY_URL, "smtp://127.0.0.1:" + capture.port());
+        config = capturing(config, capture.port());
       }
       MailgateNode node = MailgateNode.start(vertx, config, Clock.systemUTC(), dev)
           .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
@@ -185,24 +194,59 @@ public final class Main {
                 c.get(MailgateConfig.DEV_ACCOUNT_ID), webhookGeneration) + "   (event and receipt webhooks are signed with it)"));
     System.out.println("  Ctrl-C stops everything.");
     System.out.println();
-    if (!capturing && openRelay(c)) {
-      Logger.getLogger(Main.class.getName()).warning("start-dev relays mail with the published development secret "
-          + "and listens beyond this machine (http.host " + c.get(MailgateConfig.HTTP_HOST) + ", smtp.submissionHost "
-          + c.get(MailgateConfig.SMTP_SUBMISSION_HOST) + "): anyone who can reach it can send through "
-          + relay + ". Set MAILGATE_DEV_SECRET_ACCESS_KEY to "
-          + "a secret of your own, or MAILGATE_HTTP_HOST and MAILGATE_SMTP_SUBMISSION_HOST to 127.0.0.1.");
+    if (exposed(c)) {
+      Logger.getLogger(Main.class.getName()).warning("start-dev listens beyond this machine (http.host "
+          + c.get(MailgateConfig.HTTP_HOST) + ", smtp.submissionHost " + c.get(MailgateConfig.SMTP_SUBMISSION_HOST)
+          + ") with the published development secret: anyone who can reach it can use its API and console"
+          + (capturing ? ", and have it post webhooks to addresses of your network" : " and send through " + relay)
+          + ". Set MAILGATE_DEV_SECRET_ACCESS_KEY to a secret of your own, or leave MAILGATE_HTTP_HOST and "
+          + "MAILGATE_SMTP_SUBMISSION_HOST unset (start-dev then listens on 127.0.0.1).");
     }
   }
 
-  /** start-dev with the README's secret, listening on more than loopback: whoever reads the README can send. */
-  static boolean openRelay(MailgateConfig c) {
+  /**
+   * start-dev listens on this machine only unless the configuration names an address: the secret that signs its
+   * requests is published in the README, and it posts webhooks to private addresses. A container (docker/compose.yaml)
+   * names 0.0.0.0, where the port mapping is the boundary.
+   */
+  static MailgateConfig devListeners(MailgateConfig c) {
+    for (io.mailgate.config.ConfigKey<String> host : java.util.List.of(MailgateConfig.HTTP_HOST,
+        MailgateConfig.SMTP_SUBMISSION_HOST, MailgateConfig.SMTP_INBOUND_HOST)) {
+      if (!c.isSet(host)) {
+        c = c.with(host, "127.0.0.1");
+      }
+    }
+    return c;
+  }
+
+  /**
+   * start-dev capturing mail: every message goes to the capture sink, whatever delivery mode or sending pools the
+   * configuration names. The banner says "captured", identities verify themselves and the account may send to anyone:
+   * a direct mode or a pool's route would deliver that mail to the internet.
+   */
+  static MailgateConfig capturing(MailgateConfig c, int sinkPort) {
+    Logger log = Logger.getLogger(Main.class.getName());
+    if (!c.get(MailgateConfig.DELIVERY_MODE).isBlank() && !c.get(MailgateConfig.DELIVERY_MODE).equals("relay")) {
+      log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): delivery.mode "
+          + c.get(MailgateConfig.DELIVERY_MODE) + " is not used");
+    }
+    if (!c.get(MailgateConfig.DELIVERY_SENDING_POOLS).isBlank()) {
+      log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): delivery.sendingPools is not used");
+    }
+    return c.with(MailgateConfig.RELAY_URL, "smtp://127.0.0.1:" + sinkPort)
+        .with(MailgateConfig.DELIVERY_MODE, "relay")
+        .with(MailgateConfig.DELIVERY_SENDING_POOLS, "");
+  }
+
+  /** start-dev with the README's secret, listening on more than loopback: whoever reads the README can use it. */
+  static boolean exposed(MailgateConfig c) {
     return c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY).equals(MailgateConfig.DEV_SECRET_ACCESS_KEY.defaultValue())
         && !(loopback(c.get(MailgateConfig.HTTP_HOST)) && (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) <= 0
             || loopback(c.get(MailgateConfig.SMTP_SUBMISSION_HOST))));
   }
 
   private static boolean loopback(String host) {
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
+    return NetAddresses.isLoopbackName(host);
   }
 
   private static void configureLogging() {

@@ -34,6 +34,12 @@ public final class NetAddresses {
     }
   }
 
+  /** Whether a host name or literal names this machine: {@code localhost}, 127.0.0.0/8, {@code ::1}, {@code [::1]}. */
+  public static boolean isLoopbackName(String host) {
+    InetAddress literal = literal(host);
+    return literal != null ? literal.isLoopbackAddress() : host.equalsIgnoreCase("localhost");
+  }
+
   /**
    * Whether an address is one the node may connect to on a tenant's say-so (an MX host, a webhook): a public
    * unicast address.

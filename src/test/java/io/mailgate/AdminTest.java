@@ -120,6 +120,21 @@ class AdminTest {
     assertTrue(production.out().contains("(production)"), production.out());
   }
 
+  /**
+   * start-dev pointed at another installation's database (MAILGATE_PG_URL) does not add its account, with the
+   * published key, to it: the database's secrets do not open under start-dev's master key.
+   */
+  @Test
+  void startDevRefusesADatabaseWhoseSecretsAnotherKeySealed() {
+    assertEquals(0, admin("account", "create", "production-tenant").code());
+    IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        () -> TestNode.start(pg, TestServices.uniquePrefix(), "",
+            c -> c.with(MailgateConfig.SECURITY_MASTER_KEY, "YW5vdGhlci1tYXN0ZXIta2V5LWZvci10aGUtdGVzdCE="), true).close());
+    assertTrue(refused.getMessage().contains("another master key"), refused.getMessage());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM access_keys WHERE access_key_id = '" + TestNode.ACCESS_KEY
+        + "'"), "no development key planted");
+  }
+
   /** Run without the nodes' master key (start-dev's is the fallback), the command refuses to touch their secrets. */
   @Test
   void anotherMasterKeyThanTheNodesIsRefused() {

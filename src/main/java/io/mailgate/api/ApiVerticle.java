@@ -701,18 +701,28 @@ public final class ApiVerticle extends VerticleBase {
     return sends.send(new Caller(system, null, null), request).mapEmpty();
   }
 
-  /** start-dev: the capture sink's messages (GET, newest first) or clearing them (DELETE). */
   /**
-   * start-dev's captured mail, to clients on the node's own machine only: start-dev listens on every interface, and the
-   * mail it captured (verification links among it) is not for the rest of the network to read or clear.
+   * start-dev: the capture sink's messages (GET, newest first) or clearing them (DELETE), to clients on the node's own
+   * machine only: start-dev may listen beyond it, and the mail it captured (verification links among it) is not for
+   * the rest of the network to read or clear. The Host must name this machine too: a web page whose name was rebound
+   * to 127.0.0.1 is a local client that names its own site.
    */
   private void captured(RoutingContext ctx) {
-    if (!io.mailgate.NetAddresses.isLoopback(ctx.request().remoteAddress())) {
-      ctx.fail(new SesException(SesError.ACCESS_DENIED, "Captured mail is shown to clients on this machine only."));
+    io.vertx.core.net.HostAndPort authority = ctx.request().authority();
+    if (!io.mailgate.NetAddresses.isLoopback(ctx.request().remoteAddress())
+        || authority != null && !io.mailgate.NetAddresses.isLoopbackName(authority.host())) {
+      ctx.fail(new SesException(SesError.ACCESS_DENIED, "Captured mail is shown to clients on this machine only "
+          + "(Host localhost, 127.0.0.1 or [::1])."));
       return;
     }
     JsonObject query = new JsonObject().put("clear", ctx.request().method().name().equals("DELETE"));
-    String limit = ctx.request().getParam("limit");
+    String limit;
+    try {
+      limit = ctx.request().getParam("limit");
+    } catch (IllegalArgumentException e) {
+      ctx.fail(SesException.badRequest("The query string is not valid percent-encoding."));
+      return;
+    }
     if (limit != null) {
       try {
         query.put("limit", Integer.parseInt(limit));

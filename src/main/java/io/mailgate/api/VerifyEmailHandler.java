@@ -20,7 +20,13 @@ public final class VerifyEmailHandler {
   }
 
   public void handle(RoutingContext ctx) {
-    String token = ctx.request().getParam("token");
+    String token;
+    try {
+      token = ctx.request().getParam("token");
+    } catch (IllegalArgumentException e) { // a malformed escape is no link of ours
+      page(ctx, false, null);
+      return;
+    }
     custom.follow(token).onComplete(followed -> {
       if (followed.succeeded() && followed.result().isPresent()) {
         CustomVerificationEmails.Followed f = followed.result().get();

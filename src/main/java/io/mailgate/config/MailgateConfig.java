@@ -30,7 +30,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> REGION = key("region", String.class, "us-east-1",
       "Region name used in ARNs and SES messages.");
   public static final ConfigKey<String> HTTP_HOST = key("http.host", String.class, "0.0.0.0",
-      "Address the HTTP API listens on.");
+      "Address the HTTP API listens on. start-dev: 127.0.0.1 unless set.");
   public static final ConfigKey<Integer> HTTP_PORT = key("http.port", Integer.class, 8080,
       "Port of the SES HTTP API (v2 REST, v1 Query) and the /_mailgate endpoints.");
   public static final ConfigKey<Integer> HTTP_INSTANCES = key("http.instances", Integer.class, 0,
@@ -99,7 +99,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> FEEDBACK_BOUNCE_RULES_FILE = key("feedback.bounceRulesFile", String.class, "",
       "Operator bounce classification rules, tried before the shipped feedback/bounce-rules.txt.");
   public static final ConfigKey<String> SMTP_INBOUND_HOST = key("smtp.inboundHost", String.class, "0.0.0.0",
-      "Address the inbound SMTP server (bounces, complaints, received mail) listens on.");
+      "Address the inbound SMTP server (bounces, complaints, received mail) listens on. start-dev: 127.0.0.1 unless set.");
   public static final ConfigKey<Integer> SMTP_INBOUND_PORT = key("smtp.inboundPort", Integer.class, 2525,
       "Port of the inbound SMTP server; point the MX of the bounce domains and of the domains accounts receive mail for here (forward port 25 to it). 0: no inbound server.");
   public static final ConfigKey<Integer> SMTP_INBOUND_MAX_MESSAGE_BYTES = key("smtp.inboundMaxMessageBytes",
@@ -112,7 +112,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> SMTP_INBOUND_TLS_KEY = key("smtp.inboundTlsKey", String.class, "",
       "PEM private key of smtp.inboundTlsCert.");
   public static final ConfigKey<String> SMTP_SUBMISSION_HOST = key("smtp.submissionHost", String.class, "0.0.0.0",
-      "Address the SMTP submission interface listens on.");
+      "Address the SMTP submission interface listens on. start-dev: 127.0.0.1 unless set.");
   public static final ConfigKey<Integer> SMTP_SUBMISSION_PORT = key("smtp.submissionPort", Integer.class, 2587,
       "Port of the SMTP submission interface (as SES's SMTP endpoint: AUTH PLAIN or LOGIN with SES SMTP credentials); "
           + "587 in production. 0: no submission interface.");
@@ -241,7 +241,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Boolean> DEV_AUTO_VERIFY_SENDERS = key("dev.autoVerifySenders", Boolean.class, true,
       "start-dev: a send from an address that is not a verified identity creates and verifies it on the spot (logged).");
   public static final ConfigKey<Integer> DEV_CAPTURE_LIMIT = key("dev.captureLimit", Integer.class, 1000,
-      "start-dev: how many captured messages /_mailgate/captured keeps (oldest dropped first).");
+      "start-dev: how many captured messages /_mailgate/captured keeps, within 32 MB in all (oldest dropped first).");
 
   private static <T> ConfigKey<T> key(String path, Class<T> type, T def, String description) {
     ConfigKey<T> k = new ConfigKey<>(path, type, def, description);

@@ -79,7 +79,6 @@ final class RelayTls {
 
   /** A relay named localhost or given as a loopback address (127.0.0.1, [::1]): the password stays on the machine. */
   private static boolean isThisMachine(String host) {
-    java.net.InetAddress literal = io.mailgate.NetAddresses.literal(host);
-    return literal != null ? literal.isLoopbackAddress() : host.equalsIgnoreCase("localhost");
+    return io.mailgate.NetAddresses.isLoopbackName(host);
   }
 }

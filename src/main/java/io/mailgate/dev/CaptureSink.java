@@ -30,18 +30,31 @@ public final class CaptureSink {
   /** One captured message: envelope and exact content. */
   record Captured(long id, Instant receivedAt, String mailFrom, java.util.List<String> rcptTo, byte[] content) {}
 
+  /**
+   * What the kept messages may hold in all, oldest dropped first (the newest is kept whatever its size): 1,000 messages
+   * with a large attachment each would not fit in start-dev's 512 MB heap, nor would listing them.
+   */
+  static final long MAX_BYTES = 32L * 1024 * 1024;
+
   private final ConcurrentLinkedDeque<Captured> messages = new ConcurrentLinkedDeque<>();
+  private final AtomicLong bytes = new AtomicLong();
   private final AtomicLong ids = new AtomicLong();
   private final int limit;
+  private final long maxBytes;
   private SmtpServer server;
   private MessageConsumer<JsonObject> consumer;
 
-  private CaptureSink(int limit) {
+  private CaptureSink(int limit, long maxBytes) {
     this.limit = limit;
+    this.maxBytes = maxBytes;
   }
 
   public static Future<CaptureSink> start(Vertx vertx, int limit) {
-    CaptureSink sink = new CaptureSink(limit);
+    return start(vertx, limit, MAX_BYTES);
+  }
+
+  static Future<CaptureSink> start(Vertx vertx, int limit, long maxBytes) {
+    CaptureSink sink = new CaptureSink(limit, maxBytes);
     SmtpServerOptions options = new SmtpServerOptions()
         .setHost("127.0.0.1")
         .setPort(0)
@@ -50,7 +63,9 @@ public final class CaptureSink {
     sink.consumer = vertx.eventBus().localConsumer(EventBusAddresses.DEV_CAPTURED, msg -> {
       JsonObject q = msg.body();
       if (q.getBoolean("clear", false)) {
-        sink.messages.clear();
+        while (sink.dropOldest()) {
+          // emptied one by one, each message's bytes given back
+        }
       }
       msg.reply(sink.list(q.getInteger("limit", limit)));
     });
@@ -73,10 +88,24 @@ public final class CaptureSink {
     long id = ids.incrementAndGet();
     messages.addFirst(new Captured(id, Instant.now(), envelope.reversePath(),
         envelope.recipients().stream().map(Recipient::address).toList(), message));
-    while (messages.size() > limit) {
-      messages.pollLast();
+    bytes.addAndGet(message.length);
+    while ((messages.size() > limit || bytes.get() > maxBytes && messages.size() > 1) && dropOldest()) {
+      // dropped
     }
     return CompletableFuture.completedFuture(SmtpReply.queued("capture-" + id));
+  }
+
+  private boolean dropOldest() {
+    Captured oldest = messages.pollLast();
+    if (oldest != null) {
+      bytes.addAndGet(-oldest.content().length);
+    }
+    return oldest != null;
+  }
+
+  /** What the kept messages hold, in bytes. */
+  long bytes() {
+    return bytes.get();
   }
 
   /** Newest first. */

@@ -87,7 +87,7 @@ public final class Accounts {
   /**
    * Creates or replaces an account with a given key (start-dev's default account, at every start). One that reputation
    * enforcement paused stays paused: re-enabled at each restart, it would send again with its status still SHUTDOWN
-   * (only an operator resumes it, with {@link #update}).
+   * (only an operator resumes it, with {@link #update}). A key an operator disabled stays disabled.
    */
   public Future<Void> upsert(Account a, String accessKeyId, String secret) {
     return pool.withTransaction(conn -> conn.preparedQuery(
@@ -102,7 +102,7 @@ public final class Accounts {
             .compose(r -> conn.preparedQuery(
                     "INSERT INTO access_keys (access_key_id, account_id, secret, enabled) VALUES ($1, $2, $3, true) "
                         + "ON CONFLICT (access_key_id) DO UPDATE SET account_id = EXCLUDED.account_id, "
-                        + "secret = EXCLUDED.secret, enabled = true")
+                        + "secret = EXCLUDED.secret")
                 .execute(Tuple.of(accessKeyId, a.id(), Buffer.buffer(secrets.encryptString(secret, accessKeyId))))))
         .mapEmpty();
   }

@@ -16,7 +16,7 @@ import java.util.Collections;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-/** start-dev listens on every interface; the mail it captured is for its own machine only. */
+/** start-dev may listen beyond its machine; the mail it captured is for its own machine only. */
 class DevCaptureTest {
   @Test
   void capturedMailIsShownToThisMachineOnly() throws Exception {
@@ -45,6 +45,14 @@ class DevCaptureTest {
           + "/_mailgate/captured")).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(404, here.statusCode(), here.body());
       assertTrue(here.body().contains("captures no mail"), here.body());
+      // a web page whose name was rebound to 127.0.0.1 connects from this machine, naming its own site as Host
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET /_mailgate/captured HTTP/1.1\r\nHost: rebound.example:" + port
+            + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+      }
     }
   }
 }

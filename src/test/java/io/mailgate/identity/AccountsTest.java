@@ -50,6 +50,17 @@ class AccountsTest {
     assertEquals("true PROBATION true", status("111111111111"));
   }
 
+  /** A development key an operator disabled (`admin key disable`) is not enabled again by the next start. */
+  @Test
+  void aDisabledDevKeyStaysDisabledAtTheNextStart() throws Exception {
+    Account dev = new Account("111111111111", "dev", 10, 1000, true, true);
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
+    await(accounts.setKeyEnabled("AKIATESTMAILGATE0001", false));
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret")); // the node starts again
+    assertEquals("false", Db.string(url, "SELECT enabled::text FROM access_keys WHERE access_key_id = "
+        + "'AKIATESTMAILGATE0001'"));
+  }
+
   /**
    * {@code --sending true} resumes a paused or shut down account (a fresh window); for an account that was sending it
    * changes nothing, so passed with another change it keeps a PROBATION and its window.

@@ -71,6 +71,14 @@ public final class ConsoleHandler {
       unauthorized(ctx);
       return;
     }
+    String asked;
+    try {
+      asked = ctx.request().getParam("message");
+    } catch (IllegalArgumentException e) { // a malformed escape: before anything asynchronous, where it would be lost
+      ctx.response().setStatusCode(400).putHeader("Content-Type", "text/plain; charset=utf-8")
+          .end("The query string is not valid percent-encoding.\n");
+      return;
+    }
     String keyId = credentials.get()[0];
     accounts.byAccessKey(keyId).onComplete(ar -> {
       Optional<AccessKey> key = ar.succeeded() ? ar.result().filter(AccessKey::enabled) : Optional.empty();
@@ -86,7 +94,7 @@ public final class ConsoleHandler {
       Account a = key.get().account();
       Caller caller = new Caller(a, keyId, ctx.request().remoteAddress() == null ? null
           : ctx.request().remoteAddress().hostAddress());
-      page(caller, ctx).onComplete(page -> {
+      page(caller, asked, ctx).onComplete(page -> {
         if (page.succeeded()) {
           ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());
         } else {
@@ -96,7 +104,7 @@ public final class ConsoleHandler {
     });
   }
 
-  private Future<String> page(Caller caller, RoutingContext ctx) {
+  private Future<String> page(Caller caller, String asked, RoutingContext ctx) {
     String id = caller.account().id();
     Future<JsonObject> quota = account.getAccount(caller, ctx);
     Future<Optional<AccountDirectory.Details>> details = accounts.byId(id);
@@ -112,7 +120,6 @@ public final class ConsoleHandler {
         }));
     Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN);
     Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
-    String asked = ctx.request().getParam("message");
     String messageId = asked == null || asked.isBlank() ? null : asked.strip();
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);

@@ -155,6 +155,26 @@ class ConsoleTest {
     assertFalse(odd.contains("<b>\"x"), odd);
   }
 
+  /**
+   * A malformed escape in the query (which java.net.URI refuses to send, hence the socket) is a 400, on the console
+   * (whose key lookup is asynchronous: thrown there, the request was never answered) and on the verification link.
+   */
+  @Test
+  void aMalformedEscapeInTheQueryIsA400NotA500() throws Exception {
+    String auth = Base64.getEncoder().encodeToString((TestNode.ACCESS_KEY + ":" + TestNode.SECRET)
+        .getBytes(StandardCharsets.UTF_8));
+    for (String target : new String[] {"/_mailgate/console?message=%zz", "/_mailgate/verify-email?token=%zz"}) {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", node.config().get(MailgateConfig.HTTP_PORT))) {
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic " + auth
+            + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(answer.startsWith("HTTP/1.1 400"), target + ": " + answer);
+        assertFalse(answer.contains("Exception"), answer);
+      }
+    }
+  }
+
   @Test
   void escapingCoversMarkupAndAttributes() {
     assertEquals("&lt;script&gt;&amp;&quot;&#39;", ConsoleHandler.esc("<script>&\"'"));
