@@ -27,10 +27,11 @@
 #        events:   a configuration set whose event destination (Send and Delivery) is the load generator's webhook
 #                  receiver on 127.0.0.1 (answers 204, counts posts); 2 KB, max throughput with that set:
 #                  sends/s and events posted/s, then waits until every event (two per message) has been posted;
-#        tracking: a configuration set whose destination (Open, Click) is the webhook receiver; one message with a
-#                  link sent with it, its tracked link read from the stored message, then wrk (installed when
-#                  missing), BENCH_MAX_CONNECTIONS connections, follows that link for the measured time: clicks/s answered with a 302
-#                  (each Click committed to the outbox first), then waits until every Click has been posted;
+#        tracking: a configuration set whose destination (Open, Click) is the webhook receiver; 1,000 messages with
+#                  a link sent with it, their tracked links read from the stored messages, then wrk (installed when
+#                  missing), BENCH_MAX_CONNECTIONS connections, follows those links in turn for the measured time
+#                  (a message records at most 1,000 Clicks): clicks/s answered with a 302 (each Click committed to
+#                  the outbox first), then waits until every Click has been posted;
 #        direct:   a second node in direct delivery mode: dnsmasq (installed when missing) answers the MX of
 #                  example.org with a host on 127.0.0.1, and the node delivers to its port (the sink); 2 KB, max
 #                  throughput: delivered/s through the MX path (DNS, site, shaping), beside relay mode's;
@@ -897,27 +898,58 @@ run_events() {
 }
 
 TRACKING_SET=bench-tracking
+# messages whose links wrk follows in turn: Mailgate records at most 1,000 Clicks of one message (more are answered,
+# not recorded), so the clicks are spread over enough messages to stay under that at any rate this machine reaches
+TRACKING_MESSAGES=1000
 run_tracking() {
-  local id link out requests posted0 n t0 took wrkpid s1 s2
+  local link out requests posted0 n t0 took wrkpid s1 s2 links
   # a receiver of its own (the next port): events of the events scenario still being retried must not count here
   local port=$((WEBHOOK_PORT + 1))
   port_free "$port" || die "port $port is in use (the tracking scenario's webhook: BENCH_WEBHOOK_PORT + 1)"
   start_webhook "$port" tracking-webhook
+  local send="{\"FromEmailAddress\":\"news@tracking-bench.example\",\"Destination\":{\"ToAddresses\":[\"reader@example.org\"]},\"ConfigurationSetName\":\"$TRACKING_SET\",\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"Spring sale\"},\"Body\":{\"Html\":{\"Data\":\"<p><a href=\\\"https://shop.example/sale?id=1\\\" ses:tags=\\\"campaign:spring\\\">Shop</a></p>\"}}}}}"
   ses_setup tracking "/v2/email/configuration-sets|{\"ConfigurationSetName\":\"$TRACKING_SET\"}" \
       "/v2/email/configuration-sets/$TRACKING_SET/event-destinations|{\"EventDestinationName\":\"hook\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"OPEN\",\"CLICK\"],\"SnsDestination\":{\"TopicArn\":\"http://127.0.0.1:$port/ses-events\"}}}" \
-      "/v2/email/outbound-emails|{\"FromEmailAddress\":\"news@tracking-bench.example\",\"Destination\":{\"ToAddresses\":[\"reader@example.org\"]},\"ConfigurationSetName\":\"$TRACKING_SET\",\"Content\":{\"Simple\":{\"Subject\":{\"Data\":\"Spring sale\"},\"Body\":{\"Html\":{\"Data\":\"<p><a href=\\\"https://shop.example/sale?id=1\\\" ses:tags=\\\"campaign:spring\\\">Shop</a></p>\"}}}}}" \
     || { stop_pid "$WEBHOOK_PID" 5; WEBHOOK_PID=""; return 0; }
-  id="$(sed -n 's/.*"MessageId":"\([^"]*\)".*/\1/p' "$OUT/tracking-setup.json")"
-  link="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT convert_from(content, 'UTF8') FROM messages WHERE id = '$id'" \
-    | grep -o "http://127.0.0.1:$HTTP_PORT/t/c/[A-Za-z0-9_-]*" | head -1 || true)"
-  if [ -z "$link" ]; then
-    NOTES+=("tracking: no tracked link in the stored message $id, nothing measured")
+  # the messages, 8 requests at a time; their ids from the answers
+  seq "$TRACKING_MESSAGES" | xargs -P 8 -I{} curl -s --aws-sigv4 "aws:amz:us-east-1:ses" \
+      --user "$BENCH_ACCESS_KEY:$BENCH_SECRET_KEY" -H 'Content-Type: application/json' --data "$send" \
+      -w '\n' "http://127.0.0.1:$HTTP_PORT/v2/email/outbound-emails" >"$OUT/tracking-sends.json" 2>/dev/null || true
+  # (answers written at the same moment may share a line)
+  grep -o '"MessageId":"[^"]*"' "$OUT/tracking-sends.json" | cut -d'"' -f4 | paste -sd, >"$OUT/tracking-ids.txt"
+  links="$OUT/tracking-links.txt"
+  psql "$PG_BASE/$PG_DB" -qAt -c "SELECT convert_from(content, 'UTF8') FROM messages
+      WHERE id = ANY(string_to_array('$(cat "$OUT/tracking-ids.txt")', ','))" \
+    | grep -o "/t/c/[A-Za-z0-9_-]*" | sort -u >"$links" || true
+  n="$(wc -l <"$links")"
+  if [ "$n" -lt "$TRACKING_MESSAGES" ]; then
+    NOTES+=("tracking: $n tracked links in the $TRACKING_MESSAGES messages sent for it, nothing measured")
+    stop_pid "$WEBHOOK_PID" 5
+    WEBHOOK_PID=""
     return 0
   fi
+  # each wrk thread follows the links in turn, from its own place in the list
+  cat >"$OUT/tracking.lua" <<'LUA'
+local links = {}
+for line in io.lines(os.getenv("TRACKING_LINKS")) do links[#links + 1] = line end
+local i = 0
+local threads = 0
+function setup(thread)
+  thread:set("first", threads * 500)
+  threads = threads + 1
+end
+function init(args) i = first or 0 end
+function request()
+  i = i % #links + 1
+  return wrk.format("GET", links[i])
+end
+LUA
+  link="http://127.0.0.1:$HTTP_PORT"
   posted0="$(webhook_posts "$OUT/tracking-webhook.count")"
-  log "tracking: wrk -t2 -c$MAX_CONNECTIONS -d${LARGE_DURATION}s on the message's tracked link (a 302 to https://shop.example/sale?id=1, a Click each)"
+  log "tracking: wrk -t2 -c$MAX_CONNECTIONS -d${LARGE_DURATION}s on the tracked links of $n messages in turn (a 302 to https://shop.example/sale?id=1, a Click each)"
   t0="$(now_s)"
-  wrk -t2 -c"$MAX_CONNECTIONS" -d"${LARGE_DURATION}s" --latency "$link" >"$OUT/tracking-wrk.txt" 2>&1 &
+  TRACKING_LINKS="$links" wrk -t2 -c"$MAX_CONNECTIONS" -d"${LARGE_DURATION}s" --latency -s "$OUT/tracking.lua" "$link" \
+    >"$OUT/tracking-wrk.txt" 2>&1 &
   wrkpid=$!
   track "$wrkpid"
   # CPU over the run, a second in from each edge ("loadgen" is wrk here)
@@ -1079,7 +1111,7 @@ SECTION="$(cat <<EOF
 | 100 KB messages delivered/s (accepted/s) | $(num "$R_LARGE") ($(num "$R_LARGE_ACC")) | | | >= 1,000/s |
 | DKIM RSA-2048 sends/s, 2 KB, max throughput (delivered/s) | $(num "$R_DKIM") ($(num "$R_DKIM_DELIVERED")); signed: $R_DKIM_SIGNED | | $(ratio "$R_DKIM" "$R_RSA") of raw RSA (OpenSSL) | >= 60% of raw RSA |
 | Events: sends/s with a configuration set publishing Send and Delivery to a webhook, 2 KB (delivered/s); events posted | $(num "$R_EVENTS") ($(num "$R_EVENTS_DELIVERED")); $R_EVENTS_POSTED posted, $(num "$R_EVENTS_PER_S")/s over the scenario, the last $R_EVENTS_DRAIN s after the load stopped | | | |
-| Open and click tracking: one tracked link followed by wrk, $MAX_CONNECTIONS connections, ${LARGE_DURATION} s: 302s/s, p50 / p99 (Click events posted) | $(num "$R_CLICKS"), $R_CLICK_P50 / $R_CLICK_P99 ($(num "$R_CLICKS_POSTED") Click events posted for $(num "$R_CLICKS_ANSWERED") answers wrk read, the last $R_CLICKS_DRAIN s after the load stopped) | | | |
+| Open and click tracking: the tracked links of $TRACKING_MESSAGES messages followed in turn by wrk, $MAX_CONNECTIONS connections, ${LARGE_DURATION} s: 302s/s, p50 / p99 (Click events posted) | $(num "$R_CLICKS"), $R_CLICK_P50 / $R_CLICK_P99 ($(num "$R_CLICKS_POSTED") Click events posted for $(num "$R_CLICKS_ANSWERED") answers wrk read, the last $R_CLICKS_DRAIN s after the load stopped) | | | |
 | Raw RSA-2048 signatures/s, all cores | OpenSSL $(num "$R_RSA"); JDK provider $(num "$R_RSA_JDK") | | | |
 | SMTP submission accepted/s, 2 KB, 50 sessions with AUTH (delivered/s) | $(num "$R_SUB") ($(num "$R_SUB_DELIVERED")) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue, no AUTH) | $(ratio "$R_SUB" "$R_POSTFIX_ACCEPT") | >= 5x |
 | Receiving: inbound SMTP received/s, 2 KB, 50 sessions, rule with an S3 action (stored) | $(num "$R_RECV") ($R_RECV_STORED) | $(num "$R_POSTFIX_ACCEPT") (smtpd, durable queue) | $(ratio "$R_RECV" "$R_POSTFIX_ACCEPT") | |
