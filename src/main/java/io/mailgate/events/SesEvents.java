@@ -5,8 +5,13 @@ import io.mailgate.send.MessageIds;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Builds events in SES's event publishing JSON ({@code eventType}, {@code mail} and the type's
@@ -15,7 +20,7 @@ import java.util.Locale;
  */
 public final class SesEvents {
   /** SES truncates the headers in the mail object beyond this size. */
-  static final int MAX_HEADER_BYTES = 10 * 1024;
+  public static final int MAX_HEADER_BYTES = 10 * 1024;
 
   private SesEvents() {}
 
@@ -141,14 +146,137 @@ public final class SesEvents {
    * the message's headers; {@code commonHeaders.messageId} is its Message-ID header.
    */
   public static JsonObject receivedMail(String messageId, String source, Instant timestamp, List<String> destination,
-      byte[] headerBytes) {
+      NotifiedHeaders headers) {
     JsonObject mail = new JsonObject()
         .put("timestamp", time(timestamp))
         .put("source", source)
         .put("messageId", messageId)
         .put("destination", new JsonArray(List.copyOf(destination)));
-    headers(mail, headerBytes, null);
+    headers.putInto(mail);
     return mail;
+  }
+
+  /**
+   * A header field of a received message, as a lenient reader finds it: its name, what follows its colon (unfolded,
+   * not stripped) and the bytes its lines take.
+   */
+  public record ReceivedField(String name, String value, int size) {}
+
+  /**
+   * The header fields of a received message that its notifications show: {@code head}, the first ones, as many as take
+   * no more than the mail object's {@code headers} may ({@link #MAX_HEADER_BYTES}), and whether they are all of them
+   * ({@code complete}); {@code common}, the first field of each name {@code commonHeaders} reads ({@link
+   * #COMMON_HEADERS}, lower case), wherever it is in the header section (up to where it was read).
+   */
+  public record ReceivedFields(List<ReceivedField> head, boolean complete, Map<String, ReceivedField> common) {}
+
+  /** The fields {@code commonHeaders} is made of, lower case. */
+  public static final Set<String> COMMON_HEADERS =
+      Set.of("from", "reply-to", "to", "cc", "return-path", "date", "message-id", "subject");
+
+  /**
+   * The {@code headers}, {@code headersTruncated} and {@code commonHeaders} of a received message's notifications:
+   * the fields put before the message's own (Mailgate's Return-Path and Received, then AddHeader actions' ones), then
+   * the message's, read once per message ({@link ReceivedFields}) and each made into JSON once, whatever is added
+   * before them. Received mail is whatever was sent: its fields are found leniently, not with the sending side's
+   * strict {@link HeaderBlock}, which gives up on a whole header section for one malformed line.
+   */
+  public static final class NotifiedHeaders {
+    private final List<ReceivedField> fields;
+    private final List<JsonObject> json;
+    /** How many of the fields were put before the message's own. */
+    private final int leading;
+    private final boolean complete;
+    private final Map<String, ReceivedField> common;
+
+    private NotifiedHeaders(List<ReceivedField> fields, List<JsonObject> json, int leading, boolean complete,
+        Map<String, ReceivedField> common) {
+      this.fields = fields;
+      this.json = json;
+      this.leading = leading;
+      this.complete = complete;
+      this.common = common;
+    }
+
+    /** A message's own fields. */
+    public static NotifiedHeaders of(ReceivedFields message) {
+      List<JsonObject> json = new ArrayList<>(message.head().size());
+      message.head().forEach(f -> json.add(json(f)));
+      return new NotifiedHeaders(message.head(), json, 0, message.complete(), message.common());
+    }
+
+    /** These headers with {@code added} after the fields put before the message's own so far. */
+    public NotifiedHeaders withLeading(List<ReceivedField> added) {
+      List<ReceivedField> f = new ArrayList<>(fields.size() + added.size());
+      List<JsonObject> j = new ArrayList<>(fields.size() + added.size());
+      f.addAll(fields.subList(0, leading));
+      j.addAll(json.subList(0, leading));
+      Map<String, ReceivedField> c = new HashMap<>(common);
+      Set<String> seen = new HashSet<>();
+      fields.subList(0, leading).forEach(x -> seen.add(x.name().toLowerCase(Locale.ROOT)));
+      for (ReceivedField a : added) {
+        f.add(a);
+        j.add(json(a));
+        String key = a.name().toLowerCase(Locale.ROOT);
+        if (COMMON_HEADERS.contains(key) && seen.add(key)) {
+          c.put(key, a); // a field put before the message's own comes first
+        }
+      }
+      f.addAll(fields.subList(leading, fields.size()));
+      j.addAll(json.subList(leading, json.size()));
+      return new NotifiedHeaders(f, j, leading + added.size(), complete, c);
+    }
+
+    private static JsonObject json(ReceivedField f) {
+      return new JsonObject().put("name", f.name()).put("value", f.value().strip());
+    }
+
+    void putInto(JsonObject mail) {
+      JsonArray headers = new JsonArray();
+      boolean truncated = !complete;
+      int size = 0;
+      for (int i = 0; i < fields.size(); i++) {
+        size += fields.get(i).size();
+        if (size > MAX_HEADER_BYTES) {
+          truncated = true;
+          break;
+        }
+        headers.add(json.get(i));
+      }
+      JsonObject c = new JsonObject();
+      for (String[] h : new String[][] {{"from", "from"}, {"reply-to", "replyTo"}, {"to", "to"}, {"cc", "cc"}}) {
+        ReceivedField field = common.get(h[0]);
+        if (field != null) {
+          c.put(h[1], splitAddresses(decoded(field.value())));
+        }
+      }
+      ReceivedField returnPath = common.get("return-path");
+      if (returnPath != null) { // the address, as SES gives it: without its angle brackets
+        String path = returnPath.value().strip();
+        c.put("returnPath", path.length() >= 2 && path.startsWith("<") && path.endsWith(">")
+            ? path.substring(1, path.length() - 1).strip() : path);
+      }
+      ReceivedField date = common.get("date");
+      if (date != null) {
+        c.put("date", date.value().strip());
+      }
+      ReceivedField id = common.get("message-id");
+      if (id != null) {
+        c.put("messageId", id.value().strip());
+      }
+      ReceivedField subject = common.get("subject");
+      if (subject != null) {
+        c.put("subject", decoded(subject.value()));
+      }
+      mail.put("headersTruncated", truncated).put("headers", headers).put("commonHeaders", c);
+    }
+
+    /** A value with RFC 2047 encoded words decoded, as {@link HeaderBlock#decodedValue} decodes them. */
+    private static String decoded(String value) {
+      String v = value.strip();
+      return v.contains("=?") ? org.apache.james.mime4j.codec.DecoderUtil.decodeEncodedWords(v,
+          org.apache.james.mime4j.codec.DecodeMonitor.SILENT) : v;
+    }
   }
 
   /** {@code headers}, {@code headersTruncated} and {@code commonHeaders} from the start of a message. */

@@ -1,5 +1,6 @@
 package io.mailgate.receiving;
 
+import io.mailgate.Buffers;
 import io.mailgate.events.SesEvents;
 import io.mailgate.receiving.ReceiptPlan.Chain;
 import io.mailgate.receiving.ReceiptPlan.Step;
@@ -28,6 +29,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs the receipt rules' actions for a message whose recipients' plans were made at RCPT TO: S3 actions store it
@@ -89,24 +91,60 @@ public final class MailReceiver {
   static final int MAX_OBJECTS = 16;
   static final int MAX_NOTICES = 32;
 
+  /**
+   * What the rules of all of a message's accounts may store and post of it together ({@link Rows#bytes}, what its
+   * statement carries and about what it holds in memory until then) is at most this many times the largest message
+   * (the inbound server's {@code smtp.inboundMaxMessageBytes}), plus {@link #STORED_HEADROOM}: beyond, the message is
+   * refused (552 5.3.4). Each S3 action stores a whole copy, and after an AddHeader a new one (which differs from the
+   * earlier ones): sixteen copies of a 10 MB message would be 160 MB, a dozen such sessions gigabytes.
+   */
+  static final int STORED_MESSAGES = 4;
+
+  /** Room beyond {@link #STORED_MESSAGES} messages for the headers Mailgate and AddHeader actions add, and notices. */
+  static final long STORED_HEADROOM = 1024 * 1024;
+
   /** A batch's content at most (one larger message goes alone). */
   static final long MAX_BATCH_BYTES = 32L * 1024 * 1024;
+
+  /**
+   * Messages that may wait for the statements in flight: no more than the inbound server's connections (1,000), each
+   * with one message at a time. What they may weigh together ({@link #maxQueuedBytes}) is the bound that matters:
+   * while PostgreSQL stalls, each waits in memory with every copy its rules made, and the DATA budget (128 MB) counts
+   * only the messages as received; beyond, a message is answered 451 and the sending server tries again later.
+   */
+  static final int MAX_QUEUED = 1_000;
+
+  static long maxQueuedBytes() {
+    return Math.max(MAX_BATCH_BYTES, Runtime.getRuntime().maxMemory() / 16);
+  }
+
+  /** The reply to a message refused because too much waits to be stored ({@link GroupCommit.Full}). */
+  public static final SmtpReply BUSY = new SmtpReply(451, "4.3.1",
+      "Too many messages are waiting to be stored; try again later");
 
   private final Pool db;
   private final Clock clock;
   private final String serverName;
   private final GroupCommit<Rows, Boolean> writes;
   private final SenderAuthentication authentication;
+  /** What one message's rules may store and post together, in bytes ({@link #STORED_MESSAGES}). */
+  private final long maxStoredBytes;
 
-  /** {@code maxInFlight}: statements at a time (the pool's connections); messages meanwhile wait and go together. */
-  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight,
+  /**
+   * {@code maxInFlight}: statements at a time (the pool's connections); messages meanwhile wait and go together, and
+   * a message is refused with {@link #BUSY} (its future fails with {@link GroupCommit.Full}) when too many wait.
+   * {@code maxMessageBytes}: the largest message the server takes.
+   */
+  public MailReceiver(Vertx vertx, Pool db, Clock clock, String serverName, int maxInFlight, long maxMessageBytes,
       SenderAuthentication authentication) {
     this.authentication = authentication;
     this.db = db;
     this.clock = clock;
     this.serverName = serverName;
+    this.maxStoredBytes = STORED_MESSAGES * maxMessageBytes + STORED_HEADROOM;
     this.writes = new GroupCommit<Rows, Boolean>(vertx, 0, 200, maxInFlight, this::writeEach)
-        .maxWeight(MAX_BATCH_BYTES, Rows::bytes);
+        .maxWeight(MAX_BATCH_BYTES, Rows::bytes)
+        .maxQueued(MAX_QUEUED, maxQueuedBytes());
   }
 
   /** A new message id: 40 lower-case letters and digits, as SES's receiving ids look. */
@@ -121,7 +159,10 @@ public final class MailReceiver {
     return new String(id);
   }
 
-  /** Receives the message for the recipients' plans (none refused, all with the same outcome). */
+  /**
+   * Receives the message for the recipients' plans (none refused, all with the same outcome). Fails when it could not
+   * be stored: with {@link GroupCommit.Full} when too many messages wait to be ({@link #BUSY}).
+   */
   public Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt) {
     boolean notifies = plans.stream().anyMatch(p -> p.chains().stream().anyMatch(c -> c.steps().stream()
         .anyMatch(s -> s.actions().stream().anyMatch(a -> a.topicArn() != null))));
@@ -143,11 +184,11 @@ public final class MailReceiver {
         + RFC5322.format(receivedAt) + "\r\n";
     List<StoredObject> stored = new ArrayList<>();
     List<Notice> notices = new ArrayList<>();
+    Made made = new Made(trace, message);
     for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
       String accountId = e.getKey();
       List<ReceiptPlan> accountPlans = e.getValue();
-      SmtpReply refused = run(accountId, accountPlans, envelope, id, trace, message, receivedAt, verdicts, stored,
-          notices);
+      SmtpReply refused = run(accountId, accountPlans, envelope, id, made, receivedAt, verdicts, stored, notices);
       if (refused != null) {
         return Future.succeededFuture(refused);
       }
@@ -199,7 +240,7 @@ public final class MailReceiver {
       buckets[i] = o.bucket();
       keys[i] = o.key();
       ids[i] = o.messageId();
-      contents[i] = Buffer.buffer(o.content());
+      contents[i] = Buffers.wrap(o.content()); // not a copy: objects of one message often share their content
       times[i++] = Timestamps.utc(o.at());
     }
     int m = notices.size();
@@ -246,12 +287,14 @@ public final class MailReceiver {
   /**
    * One account's rules, in order, each for the recipients whose chain includes it (rules are told apart by name:
    * recipients' plans may hold copies of the account's rules, loaded at different times). Null, or the reply that
-   * refuses the message: larger than an SNS action may post.
+   * refuses the message: larger than an SNS action may post, stored or posted too many times, or more of it stored and
+   * posted (by this account's rules and the earlier accounts') than a message may make ({@link #STORED_MESSAGES}).
    */
-  private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, String trace,
-      byte[] message, Instant receivedAt, Verdicts verdicts, List<StoredObject> stored, List<Notice> notices) {
+  private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, Made made,
+      Instant receivedAt, Verdicts verdicts, List<StoredObject> stored, List<Notice> notices) {
     List<String> destination = plans.stream().map(ReceiptPlan::recipient).toList();
     StringBuilder added = new StringBuilder();
+    List<SesEvents.ReceivedField> addedFields = new ArrayList<>();
     byte[] content = null;
     JsonObject mail = null;
     // the rules in their rule set's order (an AddHeader reaches the account's later actions), whichever recipient's
@@ -287,31 +330,44 @@ public final class MailReceiver {
       ReceiptRule rule = step.rule();
       for (ReceiptAction action : step.actions()) {
         if (action instanceof ReceiptAction.AddHeader h) {
-          added.append(h.headerName()).append(": ").append(h.headerValue()).append("\r\n");
+          String line = h.headerName() + ": " + h.headerValue() + "\r\n";
+          added.append(line);
+          addedFields.addAll(ReceivedHeaders.notified(line.getBytes(StandardCharsets.UTF_8), Integer.MAX_VALUE,
+              Set.of()).head());
           content = null;
           mail = null;
           continue;
         }
-        if (content == null) {
-          content = concat((trace + added).getBytes(StandardCharsets.UTF_8), message);
-        }
         if (action instanceof ReceiptAction.S3 s3) {
           if (stored.size() - objectsBefore >= MAX_OBJECTS) { // refused before the copies pile up, not after
             return tooManyCopies();
+          }
+          if (content == null) {
+            content = made.content(added.toString());
+          }
+          if (!made.take(content.length)) {
+            return tooLarge();
           }
           stored.add(new StoredObject(accountId, s3.bucketName(), s3.objectKey(id), id, content, receivedAt));
         }
         if (action.topicArn() == null) {
           continue;
         }
-        if (mail == null) {
-          mail = SesEvents.receivedMail(id, envelope.reversePath(), receivedAt, destination, content);
+        if (notices.size() - noticesBefore >= MAX_NOTICES) {
+          return tooManyCopies();
+        }
+        if (mail == null) { // the message's own fields are read once, for every account and action
+          mail = SesEvents.receivedMail(id, envelope.reversePath(), receivedAt, destination,
+              made.headers().withLeading(addedFields));
         }
         JsonObject notice = new JsonObject()
             .put("notificationType", "Received")
             .put("mail", mail)
             .put("receipt", receipt(rule, recipients, action, id, receivedAt, verdicts));
         if (action instanceof ReceiptAction.Sns sns) {
+          if (content == null) {
+            content = made.content(added.toString());
+          }
           if (content.length > ReceiptPlan.MAX_SNS_BYTES) {
             return new SmtpReply(552, "5.3.4", "Message rejected: larger than the " + ReceiptPlan.MAX_SNS_BYTES / 1024
                 + " KB an SNS action of the recipient's receipt rules can post");
@@ -319,10 +375,11 @@ public final class MailReceiver {
           notice.put("content", ReceiptAction.Sns.BASE64.equals(sns.encoding())
               ? Base64.getEncoder().encodeToString(content) : new String(content, StandardCharsets.UTF_8));
         }
-        if (notices.size() - noticesBefore >= MAX_NOTICES) {
-          return tooManyCopies();
+        String body = notice.encode();
+        if (!made.take(body.length())) {
+          return tooLarge();
         }
-        notices.add(new Notice(accountId, action.topicArn(), id, notice.encode(), receivedAt));
+        notices.add(new Notice(accountId, action.topicArn(), id, body, receivedAt));
       }
     }
     return null;
@@ -331,6 +388,57 @@ public final class MailReceiver {
   private static SmtpReply tooManyCopies() {
     return new SmtpReply(554, "5.3.4", "Message rejected: the recipient's receipt rules would store it more than "
         + MAX_OBJECTS + " times or post it more than " + MAX_NOTICES + " times");
+  }
+
+  private SmtpReply tooLarge() {
+    return new SmtpReply(552, "5.3.4", "Message rejected: the recipients' receipt rules would store and post more "
+        + "than " + maxStoredBytes / (1024 * 1024) + " MB of it (" + STORED_MESSAGES + " times the largest message)");
+  }
+
+  /**
+   * What a message's rules make of it, across its accounts: its contents, one for each run of headers added before
+   * it (the actions that store or post the same bytes share one array), the fields its notifications show, and what
+   * all it stores and posts weighs.
+   */
+  private final class Made {
+    private final String trace;
+    private final byte[] message;
+    private final Map<String, byte[]> contents = new HashMap<>();
+    private SesEvents.NotifiedHeaders headers;
+    private long bytes;
+
+    Made(String trace, byte[] message) {
+      this.trace = trace;
+      this.message = message;
+    }
+
+    /** The message with Mailgate's headers and {@code added} (AddHeader actions' fields) before it. */
+    byte[] content(String added) {
+      return contents.computeIfAbsent(added, a -> concat((trace + a).getBytes(StandardCharsets.UTF_8), message));
+    }
+
+    /** Counts {@code n} more bytes stored or posted; false when that would be more than a message may make. */
+    boolean take(long n) {
+      if (bytes + n > maxStoredBytes) {
+        return false;
+      }
+      bytes += n;
+      return true;
+    }
+
+    /**
+     * The headers of the message's notifications, Mailgate's Return-Path and Received first; the message's own
+     * fields are read once, leniently ({@link ReceivedHeaders#notified}), and no further than they are shown or
+     * {@code commonHeaders} needs.
+     */
+    SesEvents.NotifiedHeaders headers() {
+      if (headers == null) {
+        headers = SesEvents.NotifiedHeaders.of(ReceivedHeaders.notified(message, SesEvents.MAX_HEADER_BYTES,
+            SesEvents.COMMON_HEADERS)).withLeading(ReceivedHeaders.notified(trace.getBytes(StandardCharsets.UTF_8),
+                Integer.MAX_VALUE, Set.of()).head());
+      }
+      return headers;
+    }
   }
 
   private JsonObject receipt(ReceiptRule rule, List<String> recipients, ReceiptAction action, String id,

@@ -156,10 +156,13 @@ public final class ReceiptPlan {
     return SmtpReply.RECIPIENT_OK;
   }
 
-  /** A Bounce action's reply; its text is the action's message, its status the action's or the code's generic one. */
+  /**
+   * A Bounce action's reply; its text is the action's message (up to 1,000 characters: on several lines when it does
+   * not fit on one, RFC 5321's 512 octets), its status the action's or the code's generic one.
+   */
   static SmtpReply reply(ReceiptAction.Bounce b) {
     int code = Integer.parseInt(b.smtpReplyCode());
     String status = b.statusCode() != null ? b.statusCode() : code / 100 + ".0.0";
-    return new SmtpReply(code, status, b.message());
+    return SmtpReply.wrapped(code, status, b.message());
   }
 }

@@ -1,8 +1,13 @@
 package io.mailgate.receiving;
 
+import io.mailgate.events.SesEvents;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Header fields of a received message, found leniently: what any sender can send must not hide a field from the
@@ -125,6 +130,120 @@ final class ReceivedHeaders {
     }
     out.write(message, copied[0], message.length - copied[0]);
     return out.toByteArray();
+  }
+
+  /**
+   * The header fields a receipt notification's {@code mail} object shows ({@link SesEvents#receivedMail}), found as
+   * {@link #values} finds them (a line that is no field is passed over, with its continuation lines): the first
+   * fields, in order, as long as they take no more than {@code headBytes} together, and the first field of each of
+   * {@code commonNames} (lower case) in the whole header section. The section is read up to its empty line, and no
+   * further than {@link #MAX_HEADER_BYTES} (the fields beyond are not known, and the head is then incomplete): a
+   * header section of millions of lines costs no more than its first megabyte. A value is what follows the colon,
+   * unfolded (line endings taken out), decoded as UTF-8 (RFC 6532), and not stripped.
+   */
+  static SesEvents.ReceivedFields notified(byte[] message, int headBytes, Set<String> commonNames) {
+    Notified found = new Notified(headBytes, commonNames);
+    boolean anyField = false;
+    boolean ended = false; // the header section ended within what was read
+    int start = 0;
+    while (!found.done()) {
+      if (start >= message.length) {
+        ended = true; // a message of headers only ends with its last line
+        break;
+      }
+      int end = start;
+      while (end < message.length && message[end] != '\n' && message[end] != '\r') {
+        end++;
+      }
+      if (end > MAX_HEADER_BYTES) {
+        break;
+      }
+      if (end == start) {
+        ended = true; // the empty line: the body follows
+        break;
+      }
+      int next = end + (end + 1 < message.length && message[end] == '\r' && message[end + 1] == '\n' ? 2
+          : end < message.length ? 1 : 0);
+      if (anyField && (message[start] == ' ' || message[start] == '\t')) {
+        found.continuation(message, start, end, next);
+      } else {
+        anyField = true;
+        found.finish();
+        int colon = start;
+        while (colon < end && message[colon] != ':') {
+          colon++;
+        }
+        String name = colon > start && colon < end
+            ? fieldName(new String(message, start, colon - start, StandardCharsets.UTF_8)) : "";
+        if (!name.isEmpty()) { // else no field: passed over, with its continuation lines
+          found.field(name, message, colon + 1, end, next - start);
+        }
+      }
+      start = next;
+    }
+    found.finish();
+    return new SesEvents.ReceivedFields(List.copyOf(found.head), found.headOpen && ended, Map.copyOf(found.common));
+  }
+
+  /** What {@link #notified} has found so far, and the field it is reading. */
+  private static final class Notified {
+    final int headBytes;
+    final Set<String> commonNames;
+    final List<SesEvents.ReceivedField> head = new ArrayList<>();
+    final Map<String, SesEvents.ReceivedField> common = new HashMap<>();
+    /** Every field so far is in the head. */
+    boolean headOpen = true;
+    int headSize;
+    /** The field being read, or null; its value so far (null when it is not kept); the bytes of its lines. */
+    String name;
+    StringBuilder value;
+    int size;
+
+    Notified(int headBytes, Set<String> commonNames) {
+      this.headBytes = headBytes;
+      this.commonNames = commonNames;
+    }
+
+    /** Nothing more is to be found: the head is closed, and every common field found. */
+    boolean done() {
+      return !headOpen && common.size() == commonNames.size();
+    }
+
+    void field(String name, byte[] message, int valueStart, int end, int size) {
+      this.name = name;
+      this.size = size;
+      String key = name.toLowerCase(Locale.ROOT);
+      this.value = headOpen || commonNames.contains(key) && !common.containsKey(key)
+          ? new StringBuilder(new String(message, valueStart, end - valueStart, StandardCharsets.UTF_8)) : null;
+    }
+
+    void continuation(byte[] message, int start, int end, int next) {
+      if (name != null) {
+        size += next - start;
+        if (value != null) {
+          value.append(new String(message, start, end - start, StandardCharsets.UTF_8));
+        }
+      }
+    }
+
+    /** Ends the field being read, if any. */
+    void finish() {
+      if (name == null) {
+        return;
+      }
+      if (headOpen && headSize + size <= headBytes) {
+        headSize += size;
+        head.add(new SesEvents.ReceivedField(name, value.toString(), size));
+      } else {
+        headOpen = false;
+      }
+      String key = name.toLowerCase(Locale.ROOT);
+      if (value != null && commonNames.contains(key)) {
+        common.putIfAbsent(key, new SesEvents.ReceivedField(name, value.toString(), size));
+      }
+      name = null;
+      value = null;
+    }
   }
 
   /** A field name without the space and comments a lenient reader passes over. */

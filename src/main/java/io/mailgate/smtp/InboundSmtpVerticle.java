@@ -78,7 +78,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
     metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     receiver = new MailReceiver(vertx, db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME), 2,
-        new SenderAuthentication(vertx, dns));
+        config.get(MailgateConfig.SMTP_INBOUND_MAX_MESSAGE_BYTES), new SenderAuthentication(vertx, dns));
     SmtpServerOptions options = new SmtpServerOptions()
         .setHost(config.get(MailgateConfig.SMTP_INBOUND_HOST))
         .setPort(config.get(MailgateConfig.SMTP_INBOUND_PORT))
@@ -206,6 +206,11 @@ public final class InboundSmtpVerticle extends VerticleBase {
         return plans.isEmpty() ? feedback(envelope, message) : receiver.receive(envelope, message, plans,
             clock.instant()).onSuccess(reply -> metrics.received(reply.isPositive() ? Metrics.Received.STORED
                 : Metrics.Received.BOUNCED)).otherwise(e -> {
+              if (e instanceof io.mailgate.store.GroupCommit.Full full) {
+                // the database stalls: the statements in flight tell why; this is one of many refused meanwhile
+                LOG.fine(() -> "a received message refused: " + full.getMessage());
+                return MailReceiver.BUSY;
+              }
               LOG.warning("cannot store a received message: " + e.getMessage());
               return SmtpReply.tryAgainLater("The message could not be stored now");
             });

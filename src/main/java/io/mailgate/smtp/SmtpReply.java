@@ -67,6 +67,33 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
     }
   }
 
+  /** The longest reply line, its code and CRLF included (RFC 5321 section 4.5.3.1.5). */
+  public static final int MAX_LINE_OCTETS = 512;
+
+  /**
+   * A reply with {@code text} (ASCII: a character is an octet) on as many lines as it takes for each to be at most
+   * {@link #MAX_LINE_OCTETS} on the wire: cut at the last space that fits (the space is dropped), or, in a word
+   * longer than a line, where the line is full. Text that fits is one line, as it is.
+   */
+  public static SmtpReply wrapped(int code, String enhancedStatus, String text) {
+    // "550-" or "550 ", the status and its space, and CRLF
+    int max = MAX_LINE_OCTETS - 4 - (enhancedStatus == null ? 0 : enhancedStatus.length() + 1) - 2;
+    List<String> lines = new java.util.ArrayList<>();
+    String rest = text;
+    while (rest.length() > max) {
+      int cut = rest.lastIndexOf(' ', max);
+      if (cut <= 0) {
+        lines.add(rest.substring(0, max));
+        rest = rest.substring(max);
+      } else {
+        lines.add(rest.substring(0, cut));
+        rest = rest.substring(cut + 1);
+      }
+    }
+    lines.add(rest);
+    return new SmtpReply(code, enhancedStatus, lines);
+  }
+
   /** A single-line reply. */
   public SmtpReply(int code, String enhancedStatus, String text) {
     this(code, enhancedStatus, List.of(text));

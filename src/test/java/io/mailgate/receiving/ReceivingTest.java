@@ -187,6 +187,11 @@ class ReceivingTest {
     assertEquals("stored and posted", common.getString("subject"));
     assertEquals("<stored-and-posted@outside.example>", common.getString("messageId"));
     assertEquals(new JsonArray().add("Sender <sender@outside.example>"), common.getJsonArray("from"));
+    assertEquals("sender@outside.example", common.getString("returnPath"), "the address, without <>, as in SES");
+    assertEquals(List.of("Return-Path", "Received", "X-Routed", "From", "To", "Subject", "Message-ID", "Date"),
+        mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
+    assertEquals("<sender@outside.example>", mail.getJsonArray("headers").getJsonObject(0).getString("value"));
+    assertFalse(mail.getBoolean("headersTruncated"));
 
     JsonObject s3 = Await.until(() -> webhook.posts("/stored", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
         .get(0).json();
@@ -412,20 +417,134 @@ class ReceivingTest {
 
   /** A message to the plans' recipients, given to a MailReceiver of its own (not through SMTP): its id. */
   private static String receivedDirectly(List<ReceiptPlan> plans, String subject) {
+    SmtpReply reply = receiveDirectly(plans, message(plans.get(0).recipient(), subject), 10 * 1024 * 1024);
+    assertEquals(250, reply.code(), reply.toString());
+    return reply.text().substring(reply.text().lastIndexOf(' ') + 1);
+  }
+
+  /** The reply to {@code data}, given to a MailReceiver of its own for messages up to {@code maxMessageBytes}. */
+  private static SmtpReply receiveDirectly(List<ReceiptPlan> plans, String data, long maxMessageBytes) {
     io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(node.vertx(), node.config(), 1);
     try {
       MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1,
-          new SenderAuthentication(node.vertx(), null));
+          maxMessageBytes, new SenderAuthentication(node.vertx(), null));
       Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE, plans.stream()
           .map(p -> new Recipient(p.recipient(), java.util.Map.of())).toList(), "client.test", null, false, null, false,
           false);
-      SmtpReply reply = receiver.receive(envelope, message(plans.get(0).recipient(), subject).getBytes(
-          StandardCharsets.UTF_8), plans, java.time.Instant.now()).await();
-      assertEquals(250, reply.code(), reply.toString());
-      return reply.text().substring(reply.text().lastIndexOf(' ') + 1);
+      return receiver.receive(envelope, data.getBytes(StandardCharsets.UTF_8), plans, java.time.Instant.now())
+          .await();
     } finally {
       pool.close();
     }
+  }
+
+  /**
+   * What a message's rules store and post together is at most four times the largest message (and 1 MB): beyond, the
+   * message is refused, and nothing of it written. Copies after an AddHeader each differ, and each is counted.
+   */
+  @Test
+  void rulesThatWouldStoreTooMuchOfAMessageRefuseIt() {
+    List<ReceiptAction> actions = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      actions.add(new ReceiptAction.AddHeader("X-Copy", Integer.toString(i)));
+      actions.add(new ReceiptAction.S3("heavy", i + "/", null, null));
+    }
+    ReceivingDirectory.AccountRules rules = new ReceivingDirectory.AccountRules(account, "heavy", List.of(
+        new ReceiptRule("heavy", true, "Optional", List.of(), actions, false)), List.of(), List.of());
+    long limit = 300 * 1024;
+    String data = message("x@heavy.example", "heavy") + "\r\n" + ("y".repeat(998) + "\r\n").repeat(300);
+    ReceiptPlan plan = ReceiptPlan.of("x@heavy.example", List.of(rules), false, null);
+    SmtpReply refused = receiveDirectly(List.of(plan), data, limit); // 8 copies of 300 KB: over 4 x 300 KB + 1 MB
+    assertEquals(552, refused.code(), refused.toString());
+    assertEquals("5.3.4", refused.enhancedStatus());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'heavy'"));
+    ReceiptPlan fewer = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
+        "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(), actions.subList(0, 12), false)),
+        List.of(), List.of())), false, null);
+    assertEquals(250, receiveDirectly(List.of(fewer), data, limit).code(), "6 copies fit");
+    assertEquals(6, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'heavy'"));
+  }
+
+  /**
+   * While the database stalls, messages wait in memory for it, with every copy their rules made: up to 1,000 of them
+   * (and a sixteenth of the heap); the next is refused at once ({@link MailReceiver#BUSY}), and nothing of it written.
+   */
+  @Test
+  void messagesBeyondWhatMayWaitForTheDatabaseAreRefused() throws Exception {
+    ReceiptPlan plan = ReceiptPlan.of("x@queued.example", List.of(new ReceivingDirectory.AccountRules(account,
+        "queued", List.of(new ReceiptRule("queued", true, "Optional", List.of(),
+            List.of(new ReceiptAction.S3("queued", null, null, null)), false)), List.of(), List.of())), false, null);
+    byte[] data = message("x@queued.example", "queued").getBytes(StandardCharsets.UTF_8);
+    Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE,
+        List.of(new Recipient("x@queued.example", java.util.Map.of())), "client.test", null, false, null, false, false);
+    io.vertx.sqlclient.Pool pool = io.mailgate.store.Database.pool(node.vertx(), node.config(), 1);
+    String jdbc = "jdbc:" + pg.replace("postgresql://postgres@", "postgresql://");
+    try (java.sql.Connection lock = java.sql.DriverManager.getConnection(jdbc, "postgres", "")) {
+      lock.setAutoCommit(false);
+      lock.createStatement().execute("LOCK TABLE received_objects IN EXCLUSIVE MODE"); // inserts wait
+      MailReceiver receiver = new MailReceiver(node.vertx(), pool, java.time.Clock.systemUTC(), "mx.test", 1,
+          10 * 1024 * 1024, new SenderAuthentication(node.vertx(), null));
+      List<io.vertx.core.Future<SmtpReply>> replies = new java.util.ArrayList<>();
+      java.util.concurrent.CompletableFuture<Void> submitted = new java.util.concurrent.CompletableFuture<>();
+      node.vertx().getOrCreateContext().runOnContext(v -> { // one in flight, 1,000 waiting, and one more
+        for (int i = 0; i < MailReceiver.MAX_QUEUED + 2; i++) {
+          replies.add(receiver.receive(envelope, data, List.of(plan), java.time.Instant.now()));
+        }
+        submitted.complete(null);
+      });
+      submitted.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      io.vertx.core.Future<SmtpReply> last = replies.get(replies.size() - 1);
+      assertTrue(last.failed() && last.cause() instanceof io.mailgate.store.GroupCommit.Full, String.valueOf(last));
+      assertFalse(replies.get(replies.size() - 2).isComplete(), "the others wait");
+      lock.commit();
+      for (io.vertx.core.Future<SmtpReply> r : replies.subList(0, replies.size() - 1)) {
+        assertEquals(250, r.toCompletionStage().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS)
+            .code());
+      }
+      assertEquals(MailReceiver.MAX_QUEUED + 1, Db.count(pg, "SELECT count(*) FROM received_objects "
+          + "WHERE bucket = 'queued'"));
+    } finally {
+      pool.close();
+    }
+  }
+
+  /**
+   * A Bounce action's message of up to 1,000 characters is sent on as many reply lines as it takes, each within RFC
+   * 5321's 512 octets, cut at spaces.
+   */
+  @Test
+  void aLongBounceMessageIsAMultiLineReply() {
+    String text = ("This mailbox is closed; write to the new address instead. ").repeat(16).strip();
+    assertTrue(text.length() > 900 && text.length() <= 1000, Integer.toString(text.length()));
+    SmtpReply reply = ReceiptPlan.reply(new ReceiptAction.Bounce("550", "5.1.1", text, "postmaster@x.example", null));
+    assertTrue(reply.lines().size() > 1, reply.toString());
+    for (String line : reply.toWire().split("(?<=\r\n)")) {
+      assertTrue(line.length() <= 512, line.length() + ": " + line);
+    }
+    assertEquals(text, String.join(" ", reply.lines()));
+    assertEquals(List.of("Moved away"), ReceiptPlan.reply(new ReceiptAction.Bounce("551", null, "Moved away",
+        "postmaster@x.example", null)).lines());
+  }
+
+  /**
+   * Received mail is whatever was sent: a malformed header line is passed over, not the whole header section, and
+   * Mailgate's own Return-Path and Received stay at the top of the notification's headers.
+   */
+  @Test
+  void aMalformedHeaderLineLeavesTheOthersInTheNotification() throws IOException {
+    String data = "From: Sender <sender@outside.example>\r\nThis line has no colon\r\nSubject : spaced\r\n"
+        + "X-M\u00e4rke: 8-bit\r\nTo: x@inbox.example\r\n\r\nbody";
+    String id = receivedId(SmtpClient.send(inbound, "sender@outside.example", List.of("malformed@inbox.example"),
+        data, true));
+    JsonObject mail = Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+        .get(0).json().getJsonObject("mail");
+    assertEquals(List.of("Return-Path", "Received", "X-Routed", "From", "Subject", "X-M\u00e4rke", "To"),
+        mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
+    assertFalse(mail.getBoolean("headersTruncated"));
+    JsonObject common = mail.getJsonObject("commonHeaders");
+    assertEquals("spaced", common.getString("subject"));
+    assertEquals("sender@outside.example", common.getString("returnPath"));
+    assertEquals(new JsonArray().add("x@inbox.example"), common.getJsonArray("to"));
   }
 
   /**

@@ -22,6 +22,21 @@ class SmtpReplyTest {
   }
 
   @Test
+  void longTextIsWrappedIntoLinesOfAtMost512Octets() {
+    String text = "word ".repeat(150) + "x".repeat(600) + " end";
+    SmtpReply reply = SmtpReply.wrapped(550, "5.1.1", text);
+    for (String line : reply.toWire().split("(?<=\r\n)")) {
+      assertTrue(line.length() <= SmtpReply.MAX_LINE_OCTETS, line.length() + ": " + line);
+    }
+    assertEquals(text.replace(" ", ""), String.join("", reply.lines()).replace(" ", ""), "nothing but spaces lost");
+    assertTrue(reply.lines().get(0).endsWith("word") && reply.lines().get(1).startsWith("word"), "cut at a space");
+    assertEquals(List.of("short text"), SmtpReply.wrapped(550, "5.1.1", "short text").lines());
+    String exact = "y".repeat(SmtpReply.MAX_LINE_OCTETS - "550 5.1.1 \r\n".length());
+    assertEquals(List.of(exact), SmtpReply.wrapped(550, "5.1.1", exact).lines(), "a line that just fits");
+    assertEquals(2, SmtpReply.wrapped(550, "5.1.1", exact + "y").lines().size());
+  }
+
+  @Test
   void nonAsciiTextIsSentAsUtf8() {
     ReplyWriter writer = new ReplyWriter();
     writer.reply(new SmtpReply(550, "5.1.1", "<jörg@x.test> unknown"));

@@ -224,31 +224,49 @@ public final class S3Api {
     }
     String rangeHeader = ctx.request().getHeader("Range");
     Optional<ByteRange> range = ByteRange.parse(rangeHeader);
-    Future<Optional<StoredObject>> read = range.isPresent()
-        ? store.get(account, resource.bucket(), resource.key(), range.get().from(), range.get().to())
-        : store.get(account, resource.bucket(), resource.key());
-    return read.compose(found -> {
-      if (found.isEmpty()) {
+    // the size first (HEAD's query: no content leaves the database), then the read budget, then the content: what is
+    // refused for the budget is never read
+    return store.head(account, resource.bucket(), resource.key()).compose(head -> {
+      if (head.isEmpty()) {
         return missing(account, resource);
       }
-      StoredObject o = found.get();
-      if (range.isPresent() && !range.get().satisfiable(o.size())) {
-        return unsatisfiable(rangeHeader, o, response);
+      long size = head.get().size();
+      if (range.isPresent() && !range.get().satisfiable(size)) {
+        return unsatisfiable(rangeHeader, head.get(), response);
       }
-      objectHeaders(response, o);
-      RESPONSE_OVERRIDES.forEach((name, header) -> {
-        String value = params.get(name);
-        if (value != null) {
-          response.putHeader(header, value); // replaces the Content-Type set above
-        }
-      });
-      range.ifPresent(r -> partial(response, r, o));
-      long held = o.content().length();
-      if (!reads.take(held)) {
+      long[] held = {range.isPresent() ? range.get().last(size) - range.get().first(size) + 1 : size};
+      if (!reads.take(held[0])) {
         return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
       }
-      ctx.addEndHandler(v -> reads.release(held)); // sent, or the connection closed
-      return response.end(o.content());
+      ctx.addEndHandler(v -> reads.release(held[0])); // sent, refused, or the connection closed
+      Future<Optional<StoredObject>> read = range.isPresent()
+          ? store.get(account, resource.bucket(), resource.key(), range.get().from(), range.get().to())
+          : store.get(account, resource.bucket(), resource.key());
+      return read.compose(found -> {
+        if (found.isEmpty()) {
+          return missing(account, resource); // deleted meanwhile
+        }
+        StoredObject o = found.get();
+        if (range.isPresent() && !range.get().satisfiable(o.size())) {
+          return unsatisfiable(rangeHeader, o, response);
+        }
+        long length = o.content() == null ? 0 : o.content().length();
+        if (length > held[0]) { // written again meanwhile, and larger: what it holds beyond counts too
+          if (!reads.take(length - held[0])) {
+            return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
+          }
+          held[0] = length;
+        }
+        objectHeaders(response, o);
+        RESPONSE_OVERRIDES.forEach((name, header) -> {
+          String value = params.get(name);
+          if (value != null) {
+            response.putHeader(header, value); // replaces the Content-Type set above
+          }
+        });
+        range.ifPresent(r -> partial(response, r, o));
+        return response.end(o.content());
+      });
     });
   }
 

@@ -365,7 +365,8 @@ final class ReceiptRuleActions {
 
   /**
    * The reply is sent in the SMTP conversation: a permanent reply code (5xy, RFC 5321), an enhanced status code of
-   * the same class (5.x.y, RFC 3463) and a one-line text in printable ASCII.
+   * the same class (5.x.y, RFC 3463) and a text in printable ASCII without line breaks (up to 1,000 characters: one
+   * longer than a reply line may be, 512 octets, is sent on several lines, cut at spaces).
    */
   private ReceiptAction.Bounce bounce(QueryParams p) {
     String code = p.required("SmtpReplyCode");

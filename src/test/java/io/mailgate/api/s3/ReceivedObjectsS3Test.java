@@ -195,6 +195,35 @@ class ReceivedObjectsS3Test {
     assertArrayEquals(content, viaUrl.body());
   }
 
+  /**
+   * A GET takes the node's read budget for the object's size (or its range's) before the content is read: refused
+   * (SlowDown) when the budget has no room for it, and given back once answered, refused or not.
+   */
+  @Test
+  void aGetTakesTheReadBudgetForWhatItWillHold() throws Exception {
+    byte[] content = message(200_000, 7);
+    put(account, "budget-bucket", "big", content, Instant.now());
+    io.mailgate.ByteBudget reads = (io.mailgate.ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http")
+        .get("s3-reads");
+    long room = 100_000;
+    long taken = reads.max() - room - reads.held();
+    assertTrue(reads.take(taken));
+    try {
+      S3Exception slow = assertThrows(S3Exception.class,
+          () -> s3.getObjectAsBytes(r -> r.bucket("budget-bucket").key("big")));
+      assertEquals(503, slow.statusCode());
+      assertEquals("SlowDown", slow.awsErrorDetails().errorCode());
+      byte[] part = s3.getObjectAsBytes(r -> r.bucket("budget-bucket").key("big").range("bytes=1000-50999"))
+          .asByteArray();
+      assertArrayEquals(java.util.Arrays.copyOfRange(content, 1000, 51000), part, "a range takes only its length");
+      io.mailgate.testing.Await.until(() -> reads.held() == taken, Duration.ofSeconds(5));
+    } finally {
+      reads.release(taken);
+    }
+    assertArrayEquals(content, s3.getObjectAsBytes(r -> r.bucket("budget-bucket").key("big")).asByteArray());
+    io.mailgate.testing.Await.until(() -> reads.held() == 0, Duration.ofSeconds(5));
+  }
+
   static URI presign(String bucket, String key, Duration valid) throws Exception {
     try (S3Presigner presigner = S3Presigner.builder().endpointOverride(endpoint()).region(Region.US_EAST_1)
         .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())

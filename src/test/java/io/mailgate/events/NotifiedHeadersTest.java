@@ -1,0 +1,58 @@
+package io.mailgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.events.SesEvents.NotifiedHeaders;
+import io.mailgate.events.SesEvents.ReceivedField;
+import io.mailgate.events.SesEvents.ReceivedFields;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class NotifiedHeadersTest {
+
+  private static ReceivedField field(String name, String value) {
+    return new ReceivedField(name, " " + value, name.length() + value.length() + 4);
+  }
+
+  private static JsonObject mail(NotifiedHeaders headers) {
+    return SesEvents.receivedMail("id", "s@x.example", Instant.EPOCH, List.of("r@y.example"), headers);
+  }
+
+  @Test
+  void fieldsPutBeforeTheMessagesOwnComeFirst() {
+    ReceivedField subject = field("Subject", "=?UTF-8?Q?caf=C3=A9?=");
+    ReceivedField spoofed = field("Return-Path", "<spoofed@evil.example>");
+    NotifiedHeaders headers = NotifiedHeaders.of(new ReceivedFields(List.of(spoofed, subject), true,
+        Map.of("subject", subject, "return-path", spoofed)))
+        .withLeading(List.of(field("Return-Path", "<a@b.example>"), field("Received", "from x")))
+        .withLeading(List.of(field("X-Added", "yes")));
+    JsonObject mail = mail(headers);
+    assertEquals(List.of("Return-Path", "Received", "X-Added", "Return-Path", "Subject"),
+        mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
+    assertEquals("<a@b.example>", mail.getJsonArray("headers").getJsonObject(0).getString("value"));
+    JsonObject common = mail.getJsonObject("commonHeaders");
+    assertEquals("a@b.example", common.getString("returnPath"), "the address, as SES gives it");
+    assertEquals("caf\u00e9", common.getString("subject"));
+    assertFalse(mail.getBoolean("headersTruncated"));
+  }
+
+  @Test
+  void theHeadersStopAtTenKilobytes() {
+    ReceivedField big = new ReceivedField("X-Big", " " + "x".repeat(6000), 6009);
+    NotifiedHeaders headers = NotifiedHeaders.of(new ReceivedFields(List.of(big), true, Map.of()));
+    assertFalse(mail(headers).getBoolean("headersTruncated"));
+    JsonObject mail = mail(headers.withLeading(List.of(new ReceivedField("X-Added", " " + "y".repeat(5000), 5011))));
+    assertTrue(mail.getBoolean("headersTruncated"));
+    assertEquals(1, mail.getJsonArray("headers").size());
+    assertEquals(new JsonArray(), mail(NotifiedHeaders.of(new ReceivedFields(List.of(), false, Map.of())))
+        .getJsonArray("headers"));
+    assertTrue(mail(NotifiedHeaders.of(new ReceivedFields(List.of(), false, Map.of()))).getBoolean("headersTruncated"),
+        "fields not read are fields not shown");
+  }
+}
