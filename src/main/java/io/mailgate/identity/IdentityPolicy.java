@@ -22,9 +22,11 @@ import java.util.Set;
  * other accounts send from it, read and checked as SES checks it when it is stored, and evaluated for a send.
  *
  * <p>Each statement has an Effect (Allow or Deny), a Principal ({@code "*"}, or {@code {"AWS": ...}} with 12-digit
- * account ids or {@code arn:aws:iam::<account>:root}; other IAM ARNs and {@code Service} principals are accepted but
- * match no Mailgate caller), an Action (the sending actions or a wildcard over them), a Resource (the identity's own
- * ARN) and an optional Condition. An explicit Deny wins over any Allow; without an Allow a send is refused.
+ * account ids or {@code arn:aws:iam::<account>:root}; {@code Service} principals are accepted but match no Mailgate
+ * caller), an Action (the sending actions or a wildcard over them), a Resource (the identity's own ARN) and an optional
+ * Condition. Mailgate has no IAM users or roles, its callers are accounts: another IAM ARN of an account (a user, a
+ * role) grants that account nothing in an Allow, and in a Deny stands for the whole account (fails closed). An explicit
+ * Deny wins over any Allow; without an Allow a send is refused.
  *
  * <p>Conditions: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike and
  * StringNotLike on {@code ses:FromAddress}, {@code ses:FromDisplayName}, {@code ses:FeedbackAddress} and
@@ -398,6 +400,11 @@ public final class IdentityPolicy {
   private static boolean matchesPrincipal(Statement s, String account) {
     for (String p : s.principals()) {
       if (p.equals("*") || p.equals(account) || p.equals("arn:aws:iam::" + account + ":root")) {
+        return true;
+      }
+      // Mailgate's callers are accounts, with no IAM users or roles: a Deny of one of an account's users stands for
+      // the account (an Allow of one grants nothing, as the account itself was not named)
+      if (!s.allow() && p.startsWith("arn:aws:iam::" + account + ":")) {
         return true;
       }
     }

@@ -170,6 +170,24 @@ class IdentityPolicyTest {
     return IdentityPolicy.allows(List.of(IdentityPolicy.parseStored(policy, ARN)), r);
   }
 
+  /**
+   * Mailgate's callers are accounts: a Deny naming one of an account's IAM users or roles stands for the account (fails
+   * closed), while an Allow naming one grants nothing.
+   */
+  @Test
+  void aDenyOfAnAccountsUserDeniesTheAccount() {
+    String intern = "{\"AWS\":\"arn:aws:iam::" + DELEGATE + ":user/intern\"}";
+    assertFalse(allows(policy(allow(null), statement("Deny", intern, "\"ses:*\"", null)), PLAIN));
+    assertFalse(allows(policy(allow(null), statement("Deny", "{\"AWS\":[\"arn:aws:iam::" + DELEGATE
+        + ":role/sender\"]}", "\"ses:SendEmail\"", null)), PLAIN));
+    // another account's user, or a Deny of the user for another action, leaves the grant
+    assertTrue(allows(policy(allow(null), statement("Deny", "{\"AWS\":\"arn:aws:iam::333333333333:user/intern\"}",
+        "\"ses:*\"", null)), PLAIN));
+    assertTrue(allows(policy(allow(null), statement("Deny", intern, "\"ses:SendBulkEmail\"", null)), PLAIN));
+    // an Allow of the user grants the account nothing
+    assertFalse(allows(policy(statement("Allow", intern, "\"ses:*\"", null)), PLAIN));
+  }
+
   /** Without a prefix, a Deny on the recipients applies when any one of them matches: a mixed list is refused. */
   @Test
   void aDenyOnRecipientsAppliesToAnyOfThem() {
