@@ -26,6 +26,7 @@ import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.AlreadyExistsException;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
+import software.amazon.awssdk.services.sesv2.model.FeatureStatus;
 import software.amazon.awssdk.services.sesv2.model.GetConfigurationSetResponse;
 import software.amazon.awssdk.services.sesv2.model.LimitExceededException;
 import software.amazon.awssdk.services.sesv2.model.NotFoundException;
@@ -142,6 +143,46 @@ class ConfigurationSetsTest {
       v2.deleteConfigurationSet(r -> r.configurationSetName("set-1"));
       v2.createConfigurationSet(r -> r.configurationSetName("one-more"));
     }
+  }
+
+  /**
+   * VDM and archiving, which Mailgate does not do: asked for, at creation or by their Put calls, a 400 naming the
+   * option rather than accepted and ignored; off (or no archive) is accepted.
+   */
+  @Test
+  void vdmAndArchivingOptionsAreRefusedRatherThanIgnored() {
+    BadRequestException vdm = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-vdm").vdmOptions(v -> v.dashboardOptions(d -> d
+            .engagementMetrics(FeatureStatus.ENABLED)))));
+    assertTrue(vdm.getMessage().contains("VdmOptions.DashboardOptions.EngagementMetrics"), vdm.getMessage());
+    BadRequestException guardian = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-vdm").vdmOptions(v -> v.guardianOptions(g -> g
+            .optimizedSharedDelivery(FeatureStatus.ENABLED)))));
+    assertTrue(guardian.getMessage().contains("OptimizedSharedDelivery"), guardian.getMessage());
+    String archive = "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-1";
+    BadRequestException archived = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-archive").archivingOptions(a -> a.archiveArn(archive))));
+    assertTrue(archived.getMessage().contains("ArchivingOptions.ArchiveArn"), archived.getMessage());
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-vdm")));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-archive")));
+
+    ses.createConfigurationSet(r -> r.configurationSetName("vdm-off").archivingOptions(a -> { })
+        .vdmOptions(v -> v.dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))
+            .guardianOptions(g -> g.optimizedSharedDelivery(FeatureStatus.DISABLED))));
+    ses.putConfigurationSetVdmOptions(r -> r.configurationSetName("vdm-off").vdmOptions(v -> v
+        .dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))));
+    assertThrows(BadRequestException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
+        .configurationSetName("vdm-off").vdmOptions(v -> v.dashboardOptions(d -> d
+            .engagementMetrics(FeatureStatus.ENABLED)))));
+    assertThrows(NotFoundException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
+        .configurationSetName("no-such-set").vdmOptions(v -> v.dashboardOptions(d -> d
+            .engagementMetrics(FeatureStatus.DISABLED)))));
+    ses.putConfigurationSetArchivingOptions(r -> r.configurationSetName("vdm-off")); // no archive
+    BadRequestException put = assertThrows(BadRequestException.class, () -> ses.putConfigurationSetArchivingOptions(
+        r -> r.configurationSetName("vdm-off").archiveArn(archive)));
+    assertTrue(put.getMessage().contains("ArchiveArn"), put.getMessage());
+    assertThrows(NotFoundException.class, () -> ses.putConfigurationSetArchivingOptions(r -> r
+        .configurationSetName("no-such-set")));
   }
 
   /** A send that names no set takes its identity's default set (SES): its options apply, a paused one stops it. */
