@@ -15,6 +15,11 @@ public enum SesError {
   /** Rendering data that is not a JSON object, or too large. */
   INVALID_RENDERING_PARAMETER("BadRequestException", "InvalidRenderingParameter", 400, false),
   NOT_FOUND("NotFoundException", "NotFound", 404, false),
+  /**
+   * A NextToken that is not one Mailgate gave out, where SES documents an error of its own for it (v2's
+   * ListSuppressedDestinations only; the other list operations answer BadRequestException). v1 has no such operation.
+   */
+  INVALID_NEXT_TOKEN("InvalidNextTokenException", "InvalidParameterValue", 400, false),
   /** A template that does not exist: v1 has a code of its own for it. */
   TEMPLATE_NOT_FOUND("NotFoundException", "TemplateDoesNotExist", 404, false),
   /** A configuration set that does not exist: v1 has a code of its own for it. */

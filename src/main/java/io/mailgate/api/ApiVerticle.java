@@ -306,6 +306,10 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/configuration-sets/:name/sending").handler(V2Route.of(auth, configurationSets::putSendingOptions));
     router.put("/v2/email/configuration-sets/:name/reputation-options")
         .handler(V2Route.of(auth, configurationSets::putReputationOptions));
+    router.put("/v2/email/configuration-sets/:name/vdm-options")
+        .handler(V2Route.of(auth, configurationSets::putVdmOptions));
+    router.put("/v2/email/configuration-sets/:name/archiving-options")
+        .handler(V2Route.of(auth, configurationSets::putArchivingOptions));
     router.put("/v2/email/configuration-sets/:name/suppression-options")
         .handler(V2Route.of(auth, configurationSets::putSuppressionOptions));
     router.post("/v2/email/configuration-sets/:name/event-destinations")

@@ -1,5 +1,6 @@
 package io.mailgate.api;
 
+import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -14,12 +15,17 @@ import java.util.Base64;
 public record Paging(int pageSize, String after) {
 
   public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize) {
+    return of(ctx, body, defaultSize, SesError.BAD_REQUEST);
+  }
+
+  /** As {@link #of(RoutingContext, JsonObject, int)}, a token that is not one of ours answered with {@code invalid}. */
+  public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize, SesError invalid) {
     int pageSize = pageSize(ctx.request().getParam("PageSize"), body, defaultSize);
     String token = ctx.request().getParam("NextToken");
     if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
       token = s;
     }
-    return new Paging(pageSize, token == null || token.isEmpty() ? null : position(token));
+    return new Paging(pageSize, token == null || token.isEmpty() ? null : position(token, invalid));
   }
 
   /** PageSize from the query string ({@code size}) or the JSON body, 1 to 1000; else a BadRequest. */
@@ -51,11 +57,20 @@ public record Paging(int pageSize, String after) {
 
   /** The position a NextToken carries; a token that is not one of ours is a BadRequest. */
   public static String position(String token) {
+    return position(token, SesError.BAD_REQUEST);
+  }
+
+  private static String position(String token, SesError invalid) {
     try {
       return new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
-      throw SesException.badRequest("Invalid NextToken.");
+      throw invalidToken(invalid);
     }
+  }
+
+  /** The answer to a NextToken that is not one of ours. */
+  public static SesException invalidToken(SesError invalid) {
+    return new SesException(invalid, "Invalid NextToken.");
   }
 
   /** The NextToken of a page whose last item is at {@code position}. */

@@ -2,6 +2,7 @@ package io.mailgate.configset;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.pgclient.PgException;
@@ -24,24 +25,37 @@ public final class ConfigurationSetStore {
         + "c.name AND d.enabled AND '" + type + "' = ANY(d.event_types))";
   }
 
+  /** SES's quota of configuration sets per account (per region, there). */
+  public static final int MAX_PER_ACCOUNT = 10_000;
+
+  /** The first key of the advisory locks that put one account's set creations in turn: "CSet". */
+  private static final int CREATE_LOCK = 0x43536574;
+
   private final Pool pool;
 
   public ConfigurationSetStore(Pool pool) {
     this.pool = pool;
   }
 
+  /** Stores a new set: ALREADY_EXISTS when the name is taken, LIMIT_EXCEEDED when the account has its quota. */
   public Future<Void> create(ConfigurationSet c) {
-    return pool.preparedQuery("INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, "
-            + "sending_enabled, suppressed_reasons, tags, sending_pool_name, redirect_domain, https_policy) "
-            + "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10)")
+    // the quota and the insert in one statement; a set of the same name fails on the key first (AlreadyExists).
+    // Creations of one account take turns (an advisory lock): two at once would each count the other's as not there
+    return Database.inTurn(pool, CREATE_LOCK, c.accountId(), conn -> conn.preparedQuery(
+            "INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, sending_enabled, "
+                + "suppressed_reasons, tags, sending_pool_name, redirect_domain, https_policy) "
+                + "SELECT $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10 WHERE (SELECT count(*) FROM "
+                + "configuration_sets WHERE account_id = $1 AND name <> $2) < $11")
         .execute(Tuple.from(new Object[] {c.accountId(), c.name(), c.tlsPolicy(), c.maxDeliverySeconds(),
             c.sendingEnabled(), c.suppressedReasons() == null ? null : c.suppressedReasons().toArray(String[]::new),
-            c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName(), c.redirectDomain(), c.httpsPolicy()}))
-        .<Void>mapEmpty()
-        .recover(e -> e instanceof PgException pg && "23505".equals(pg.getSqlState())
-            ? Future.failedFuture(new SesException(SesError.CONFIGURATION_SET_ALREADY_EXISTS,
-                "Configuration set <" + c.name() + "> already exists."))
-            : Future.failedFuture(e));
+            c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName(), c.redirectDomain(), c.httpsPolicy(),
+            MAX_PER_ACCOUNT})))
+        .recover(e -> Future.failedFuture(e instanceof PgException pg && "23505".equals(pg.getSqlState())
+            ? new SesException(SesError.CONFIGURATION_SET_ALREADY_EXISTS,
+                "Configuration set <" + c.name() + "> already exists.") : e))
+        .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new SesException(SesError.LIMIT_EXCEEDED,
+                "An account may have at most " + MAX_PER_ACCOUNT + " configuration sets; delete one first.")));
   }
 
   public Future<Optional<ConfigurationSet>> find(String accountId, String name) {

@@ -21,7 +21,16 @@ import java.util.regex.Pattern;
  * bounces, auto-replies), ties it to the message and recipient it is about, and records what SES
  * would: a Bounce or Complaint event, the suppression, the reputation count. Attribution uses the
  * VERP return path the report was sent to (its HMAC must hold: a forged one attributes nothing),
- * or else the original message's Message-ID inside the report. What cannot be attributed is kept.
+ * for a bounce also the VERP return path the report says the original was sent from (an SES
+ * notification's {@code mail.source}), or else the original message's Message-ID inside the report.
+ * What cannot be attributed is kept.
+ *
+ * <p>Anyone who saw a message (one of its recipients) can write a report naming its Message-ID, and
+ * list its other recipients as failed. A bounce matched that way alone is believed only for a
+ * message sent without VERP return paths, where it is all there is; for one sent with them, a real
+ * bounce comes back to the recipient's own return path, so such a report records nothing (no event,
+ * suppression or reputation count) and is kept. A complaint matched by Message-ID is believed as
+ * received: feedback loops send to an address of their own, not to the return path.
  */
 public final class InboundFeedback {
   private static final Logger LOG = Logger.getLogger(InboundFeedback.class.getName());
@@ -55,8 +64,8 @@ public final class InboundFeedback {
     Verp.Target target = null;
     boolean forged = false;
     for (String rcpt : mail.rcptTo()) {
-      String local = rcpt.substring(0, Math.max(0, rcpt.lastIndexOf('@'))).toLowerCase(Locale.ROOT);
-      if (VERP_SHAPE.matcher(local).matches()) {
+      String local = verpLocalPart(rcpt);
+      if (local != null) {
         Optional<Verp.Target> t = verp.parse(local);
         if (t.isPresent()) {
           target = t.get();
@@ -67,6 +76,13 @@ public final class InboundFeedback {
     }
     if (forged && target == null) {
       return keep(mail, report, null, null, "VERP address failed its HMAC check (forged or altered): not attributed");
+    }
+    boolean bounce = report.kind() == FeedbackKind.DSN || report.kind() == FeedbackKind.NON_STANDARD_BOUNCE;
+    if (target == null && bounce && report.original() != null) {
+      // a Mailgate relaying through SES gets its bounces as SES notifications, at an address of the operator's: the
+      // message's envelope sender they state (mail.source) is the recipient's VERP return path, as good as one sent to
+      String local = verpLocalPart(report.original().returnPath());
+      target = local == null ? null : verp.parse(local).orElse(null);
     }
     String messageId = target != null ? target.messageId() : idFromHeaders(report);
     if (messageId == null) {
@@ -80,10 +96,32 @@ public final class InboundFeedback {
       FeedbackStore.MessageRef m = found.get();
       return switch (report.kind()) {
         case ARF -> complaint(mail, report, m, verpTarget);
-        case DSN, NON_STANDARD_BOUNCE -> bounces(mail, report, m, verpTarget);
+        case DSN, NON_STANDARD_BOUNCE -> verpTarget == null && m.verp() ? byMessageIdAlone(mail, report, m)
+            : bounces(mail, report, m, verpTarget);
         default -> keep(mail, report, m.id(), m.accountId(), kind + ": nothing to record");
       };
     });
+  }
+
+  /**
+   * A bounce matched by Message-ID alone, about a message sent with VERP return paths: a real MTA would have sent it to
+   * the recipient's return path. Whoever wrote it had the message, a Cc recipient say, listing the others as failed:
+   * it is kept, and records nothing (suppressions and hard bounces counted there could pause the account).
+   */
+  private Future<Result> byMessageIdAlone(InboundMail mail, FeedbackReport report, FeedbackStore.MessageRef m) {
+    LOG.fine(() -> "bounce from " + mail.mailFrom() + " to " + mail.rcptTo() + " about " + m.id()
+        + " matched by Message-ID alone, not through a VERP return path: kept, nothing recorded");
+    return keep(mail, report, m.id(), m.accountId(), "bounce matched by Message-ID alone for a message sent with VERP "
+        + "return paths (a real one comes back to the recipient's): nothing recorded");
+  }
+
+  /** The local part of an address when it has a VERP token's shape (lower case), else null. */
+  private static String verpLocalPart(String address) {
+    if (address == null || address.lastIndexOf('@') < 0) {
+      return null;
+    }
+    String local = address.substring(0, address.lastIndexOf('@')).toLowerCase(Locale.ROOT);
+    return VERP_SHAPE.matcher(local).matches() ? local : null;
   }
 
   private Future<Result> bounces(InboundMail mail, FeedbackReport report, FeedbackStore.MessageRef m,

@@ -87,7 +87,7 @@ public final class IdentityPolicies {
       List<IdentityPolicy> parsed = new ArrayList<>();
       for (Map.Entry<String, String> p : found.orElse(Map.of()).entrySet()) {
         try {
-          parsed.add(IdentityPolicy.parse(p.getValue(), resource));
+          parsed.add(IdentityPolicy.parseStored(p.getValue(), resource));
         } catch (SesException e) {
           LOG.log(Level.WARNING, "policy " + p.getKey() + " of " + resource + " cannot be read; sends under it are "
               + "refused: " + e.getMessage());

@@ -8,7 +8,9 @@ import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -20,18 +22,23 @@ import java.util.Set;
  * other accounts send from it, read and checked as SES checks it when it is stored, and evaluated for a send.
  *
  * <p>Each statement has an Effect (Allow or Deny), a Principal ({@code "*"}, or {@code {"AWS": ...}} with 12-digit
- * account ids or {@code arn:aws:iam::<account>:root}; other IAM ARNs and {@code Service} principals are accepted but
- * match no Mailgate caller), an Action (the sending actions or a wildcard over them), a Resource (the identity's own
- * ARN) and an optional Condition. An explicit Deny wins over any Allow; without an Allow a send is refused.
+ * account ids or {@code arn:aws:iam::<account>:root}; {@code Service} principals are accepted but match no Mailgate
+ * caller), an Action (the sending actions or a wildcard over them), a Resource (the identity's own ARN) and an optional
+ * Condition. Mailgate has no IAM users or roles, its callers are accounts: another IAM ARN of an account (a user, a
+ * role) grants that account nothing in an Allow, and in a Deny stands for the whole account (fails closed). An explicit
+ * Deny wins over any Allow; without an Allow a send is refused.
  *
  * <p>Conditions: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike and
  * StringNotLike on {@code ses:FromAddress}, {@code ses:FromDisplayName}, {@code ses:FeedbackAddress} and
  * {@code ses:Recipients} (without a prefix, an Allow needs every recipient to satisfy it, SES's ForAllValues, and a Deny
  * applies when any recipient does, so that one listed recipient among others cannot slip through; a
- * {@code ForAnyValue:} or {@code ForAllValues:} prefix says which), and DateGreaterThan(Equals) / DateLessThan(Equals)
- * on {@code aws:CurrentTime}. Addresses are compared without regard to case. A Deny statement is tested against every
- * sender address of the message ({@link Request#otherFroms}) as {@code ses:FromAddress}, not only the one asked for. A condition Mailgate cannot evaluate (another key or operator, a date it cannot read) fails closed:
- * an Allow statement with it grants nothing, a Deny statement with it denies.
+ * {@code ForAnyValue:} or {@code ForAllValues:} prefix says which), DateGreaterThan(Equals) / DateLessThan(Equals) on
+ * {@code aws:CurrentTime}, each also as {@code ...IfExists} (true when the request has no such key), and Null on any of
+ * those keys. Addresses are compared without regard to case. A Deny statement is tested against every sender address of
+ * the message ({@link Request#otherFroms}) as {@code ses:FromAddress}, not only the one asked for. A condition Mailgate
+ * cannot evaluate (another key or operator, a date it cannot read) is refused when the policy is stored; one stored
+ * before that ({@link #parseStored}) fails closed: an Allow statement with it grants nothing, a Deny statement with it
+ * denies.
  */
 public final class IdentityPolicy {
   /** SES's limits: a policy is at most 4 KB of JSON, an identity has at most 20. */
@@ -69,9 +76,62 @@ public final class IdentityPolicy {
   /** A sender address of the message and its display name (null when it has none). */
   public record FromMailbox(String address, String displayName) {}
 
-  private record Statement(boolean allow, List<String> principals, List<String> actions, JsonObject condition) {}
+  /**
+   * @param conditions the Condition's tests, one per operator and key
+   * @param unevaluable whether the Condition has a test Mailgate cannot evaluate (a policy stored before such tests
+   *     were refused): the statement then holds only as far as "unknown"
+   */
+  private record Statement(boolean allow, List<String> principals, List<String> actions, List<Test> conditions,
+      boolean unevaluable) {}
 
   private enum Truth { TRUE, FALSE, UNKNOWN }
+
+  private static final List<String> STRING_OPERATORS = List.of("StringEquals", "StringNotEquals",
+      "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike");
+  private static final List<String> DATE_OPERATORS = List.of("DateGreaterThan", "DateGreaterThanEquals",
+      "DateLessThan", "DateLessThanEquals");
+  private static final String IF_EXISTS = "IfExists";
+
+  /** The condition keys Mailgate evaluates (IAM compares their names without regard to case). */
+  private enum Key {
+    FROM_ADDRESS("ses:FromAddress"), FROM_DISPLAY_NAME("ses:FromDisplayName"),
+    FEEDBACK_ADDRESS("ses:FeedbackAddress"), RECIPIENTS("ses:Recipients"), CURRENT_TIME("aws:CurrentTime");
+
+    final String iamName;
+
+    Key(String iamName) {
+      this.iamName = iamName;
+    }
+
+    static Key of(String name) {
+      for (Key k : values()) {
+        if (k.iamName.equalsIgnoreCase(name)) {
+          return k;
+        }
+      }
+      return null;
+    }
+
+    /** The key's values in the request; none when the request has no such key (a From without a display name). */
+    List<String> in(Request r) {
+      String one = switch (this) {
+        case FROM_ADDRESS -> r.fromAddress();
+        case FROM_DISPLAY_NAME -> r.fromDisplayName();
+        case FEEDBACK_ADDRESS -> r.feedbackAddress();
+        case CURRENT_TIME -> r.now().toString();
+        case RECIPIENTS -> null;
+      };
+      return this == RECIPIENTS ? r.recipients() : one == null ? List.of() : List.of(one);
+    }
+  }
+
+  /**
+   * One key's test in a statement's Condition, as read when the policy is: {@code operator} without its set prefix
+   * ({@code quantifier}: ForAllValues:, ForAnyValue: or null) and its IfExists, the key, and the values ({@code dates}
+   * read, for a Date operator).
+   */
+  private record Test(String operator, String quantifier, boolean ifExists, Key key, List<String> values,
+      List<Instant> dates) {}
 
   private final List<Statement> statements;
 
@@ -84,6 +144,18 @@ public final class IdentityPolicy {
    * wrong when it is not one SES would take.
    */
   public static IdentityPolicy parse(String json, String resourceArn) {
+    return parse(json, resourceArn, false);
+  }
+
+  /**
+   * A policy as stored, for a send: read as {@link #parse} reads it, but a condition Mailgate cannot evaluate (in a
+   * policy stored before such conditions were refused) fails closed instead of failing the whole policy, as it did.
+   */
+  public static IdentityPolicy parseStored(String json, String resourceArn) {
+    return parse(json, resourceArn, true);
+  }
+
+  private static IdentityPolicy parse(String json, String resourceArn, boolean stored) {
     if (json == null || json.isBlank()) {
       throw invalid("Policy is empty.");
     }
@@ -112,7 +184,7 @@ public final class IdentityPolicy {
     }
     List<Statement> statements = new ArrayList<>(raw.size());
     for (Object s : raw) {
-      statements.add(statement(s instanceof Map<?, ?> m ? new JsonObject(cast(m)) : s, resourceArn));
+      statements.add(statement(s instanceof Map<?, ?> m ? new JsonObject(cast(m)) : s, resourceArn, stored));
     }
     return new IdentityPolicy(List.copyOf(statements));
   }
@@ -122,7 +194,7 @@ public final class IdentityPolicy {
     return (Map<String, Object>) m;
   }
 
-  private static Statement statement(Object given, String resourceArn) {
+  private static Statement statement(Object given, String resourceArn, boolean stored) {
     if (!(given instanceof JsonObject s)) {
       throw invalid("Each Statement must be a JSON object.");
     }
@@ -154,17 +226,90 @@ public final class IdentityPolicy {
       throw invalid("Statement Condition must be a JSON object.");
     }
     JsonObject c = (JsonObject) condition;
+    List<Test> tests = new ArrayList<>();
+    boolean unevaluable = false;
     if (c != null) {
       for (String operator : c.fieldNames()) {
         if (!(c.getValue(operator) instanceof JsonObject keys) || keys.isEmpty()) {
           throw invalid("Condition " + operator + " must map condition keys to values.");
         }
         for (String key : keys.fieldNames()) {
-          values(keys.getValue(key), "Condition " + operator + " " + key);
+          List<String> values = values(keys.getValue(key), "Condition " + operator + " " + key);
+          try {
+            tests.add(test(operator, key, values));
+          } catch (SesException e) {
+            if (!stored) {
+              throw e;
+            }
+            unevaluable = true;
+          }
         }
       }
     }
-    return new Statement("Allow".equals(effect), principals, List.copyOf(actions), c);
+    return new Statement("Allow".equals(effect), principals, List.copyOf(actions), List.copyOf(tests), unevaluable);
+  }
+
+  /**
+   * A condition's test as Mailgate evaluates it; InvalidPolicy naming the key, operator or value it cannot evaluate
+   * (IAM would take it, but a test that could never be decided would only ever fail closed, unseen by the owner).
+   */
+  private static Test test(String operator, String keyName, List<String> values) {
+    String quantifier = null;
+    String op = operator;
+    for (String prefix : List.of("ForAllValues:", "ForAnyValue:")) {
+      if (op.startsWith(prefix)) {
+        quantifier = prefix;
+        op = op.substring(prefix.length());
+        break;
+      }
+    }
+    boolean ifExists = op.endsWith(IF_EXISTS);
+    if (ifExists) {
+      op = op.substring(0, op.length() - IF_EXISTS.length());
+    }
+    Key key = Key.of(keyName);
+    if (key == null) {
+      throw invalid("Condition key " + keyName + " is not supported (Mailgate evaluates "
+          + String.join(", ", java.util.Arrays.stream(Key.values()).map(k -> k.iamName).toList()) + ").");
+    }
+    boolean date = DATE_OPERATORS.contains(op);
+    boolean string = STRING_OPERATORS.contains(op);
+    boolean isNull = op.equals("Null");
+    if ((!date && !string && !isNull) || ((date || isNull) && quantifier != null) || (isNull && ifExists)) {
+      throw invalid("Condition operator " + operator + " is not supported (Mailgate evaluates "
+          + String.join(", ", STRING_OPERATORS) + ", with ForAllValues: or ForAnyValue:, "
+          + String.join(", ", DATE_OPERATORS) + ", each also ...IfExists, and Null).");
+    }
+    if (date != (key == Key.CURRENT_TIME) && !isNull) {
+      throw invalid("Condition operator " + operator + " does not apply to " + key.iamName
+          + (date ? ": Date operators take aws:CurrentTime." : ": use a Date operator."));
+    }
+    List<Instant> dates = new ArrayList<>();
+    for (String v : values) {
+      if (date) {
+        dates.add(instant(v, operator));
+      } else if (isNull && !v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
+        throw invalid("Condition Null " + keyName + " must be true or false, not " + v + ".");
+      }
+    }
+    return new Test(op, quantifier, ifExists, key, List.copyOf(values), List.copyOf(dates));
+  }
+
+  /**
+   * A date value as IAM reads one: epoch seconds, a day ({@code 2027-01-01}, its start in UTC) or a time with its
+   * offset ({@code 2027-01-01T00:00:00Z}, seconds and their fraction optional).
+   */
+  private static Instant instant(String v, String operator) {
+    try {
+      if (!v.isEmpty() && v.chars().allMatch(Character::isDigit)) {
+        return Instant.ofEpochSecond(Long.parseLong(v));
+      }
+      return v.length() == 10 ? LocalDate.parse(v).atStartOfDay(ZoneOffset.UTC).toInstant()
+          : OffsetDateTime.parse(v).toInstant();
+    } catch (DateTimeException | NumberFormatException e) { // unreadable, or beyond what an Instant holds
+      throw invalid("Condition " + operator + " aws:CurrentTime " + v + " is not a date Mailgate reads (ISO 8601: "
+          + "2027-01-01 or 2027-01-01T00:00:00Z, or epoch seconds).");
+    }
   }
 
   private static List<String> principals(Object given) {
@@ -257,6 +402,11 @@ public final class IdentityPolicy {
       if (p.equals("*") || p.equals(account) || p.equals("arn:aws:iam::" + account + ":root")) {
         return true;
       }
+      // Mailgate's callers are accounts, with no IAM users or roles: a Deny of one of an account's users stands for
+      // the account (an Allow of one grants nothing, as the account itself was not named)
+      if (!s.allow() && p.startsWith("arn:aws:iam::" + account + ":")) {
+        return true;
+      }
     }
     return false;
   }
@@ -273,67 +423,40 @@ public final class IdentityPolicy {
 
   /** All of the statement's conditions: every operator, every key in it. */
   private static Truth conditions(Statement s, Request r) {
-    JsonObject condition = s.condition();
-    if (condition == null) {
-      return Truth.TRUE;
-    }
-    Truth all = Truth.TRUE;
-    for (String operator : condition.fieldNames()) {
-      JsonObject keys = condition.getJsonObject(operator);
-      for (String key : keys.fieldNames()) {
-        Truth t = condition(operator, key, values(keys.getValue(key), key), r, s.allow());
-        if (t == Truth.FALSE) {
-          return Truth.FALSE;
-        }
-        if (t == Truth.UNKNOWN) {
-          all = Truth.UNKNOWN;
-        }
+    for (Test t : s.conditions()) {
+      if (!holds(t, r, s.allow())) {
+        return Truth.FALSE;
       }
     }
-    return all;
+    return s.unevaluable() ? Truth.UNKNOWN : Truth.TRUE;
   }
 
   /**
    * @param inAllow whether the statement allows: without a prefix, a multi-valued key (ses:Recipients) needs every
    *     value to satisfy an Allow's condition, and any one to satisfy a Deny's (each fails closed)
    */
-  private static Truth condition(String operator, String key, List<String> values, Request r, boolean inAllow) {
-    String k = key.toLowerCase(Locale.ROOT);
-    if (k.equals("aws:currenttime")) {
-      return date(operator, values, r.now());
+  private static boolean holds(Test t, Request r, boolean inAllow) {
+    List<String> context = t.key().in(r);
+    if (t.operator().equals("Null")) { // "true": the key is absent; "false": it is there
+      return t.values().stream().anyMatch(v -> Boolean.parseBoolean(v) == context.isEmpty());
     }
-    boolean forAll = operator.startsWith("ForAllValues:");
-    boolean forAny = operator.startsWith("ForAnyValue:");
-    boolean any = forAny || (!inAllow && !forAll);
-    String op = forAll ? operator.substring("ForAllValues:".length())
-        : forAny ? operator.substring("ForAnyValue:".length()) : operator;
-    List<String> context;
-    boolean address = true;
-    switch (k) {
-      case "ses:fromaddress" -> context = List.of(r.fromAddress());
-      case "ses:feedbackaddress" -> context = List.of(r.feedbackAddress());
-      case "ses:recipients" -> context = r.recipients();
-      case "ses:fromdisplayname" -> {
-        context = r.fromDisplayName() == null ? List.of() : List.of(r.fromDisplayName());
-        address = false;
-      }
-      default -> {
-        return Truth.UNKNOWN;
-      }
+    if (context.isEmpty() && t.ifExists()) {
+      return true;
     }
+    if (t.key() == Key.CURRENT_TIME) {
+      return date(t.operator(), t.dates(), r.now());
+    }
+    boolean any = "ForAnyValue:".equals(t.quantifier()) || (!inAllow && t.quantifier() == null);
+    String op = t.operator();
     boolean negated = op.startsWith("StringNot");
-    boolean ignoreCase = address || op.endsWith("IgnoreCase");
+    boolean ignoreCase = t.key() != Key.FROM_DISPLAY_NAME || op.endsWith("IgnoreCase");
     boolean glob = op.equals("StringLike") || op.equals("StringNotLike");
-    if (!glob && !Set.of("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase")
-        .contains(op)) {
-      return Truth.UNKNOWN;
-    }
     if (context.isEmpty()) {
-      return negated ? Truth.TRUE : Truth.FALSE; // an absent key matches no value
+      return negated; // an absent key matches no value
     }
     for (String c : context) {
       boolean hit = false;
-      for (String v : values) {
+      for (String v : t.values()) {
         String x = ignoreCase ? c.toLowerCase(Locale.ROOT) : c;
         String y = ignoreCase ? v.toLowerCase(Locale.ROOT) : v;
         if (glob ? like(x, y) : x.equals(y)) {
@@ -343,36 +466,28 @@ public final class IdentityPolicy {
       }
       boolean satisfied = negated != hit;
       if (any && satisfied) {
-        return Truth.TRUE;
+        return true;
       }
       if (!any && !satisfied) {
-        return Truth.FALSE;
+        return false;
       }
     }
-    return any ? Truth.FALSE : Truth.TRUE;
+    return !any;
   }
 
-  private static Truth date(String operator, List<String> values, Instant now) {
-    if (!Set.of("DateGreaterThan", "DateGreaterThanEquals", "DateLessThan", "DateLessThanEquals").contains(operator)) {
-      return Truth.UNKNOWN;
-    }
-    boolean any = false;
-    for (String v : values) {
-      Instant t;
-      try {
-        t = !v.isEmpty() && v.chars().allMatch(Character::isDigit) ? Instant.ofEpochSecond(Long.parseLong(v))
-            : OffsetDateTime.parse(v).toInstant();
-      } catch (DateTimeException | NumberFormatException e) {
-        return Truth.UNKNOWN; // unreadable, or beyond what an Instant holds
-      }
-      any |= switch (operator) {
+  private static boolean date(String operator, List<Instant> values, Instant now) {
+    for (Instant t : values) {
+      boolean hit = switch (operator) {
         case "DateGreaterThan" -> now.isAfter(t);
         case "DateGreaterThanEquals" -> !now.isBefore(t);
         case "DateLessThan" -> now.isBefore(t);
         default -> !now.isAfter(t);
       };
+      if (hit) {
+        return true;
+      }
     }
-    return any ? Truth.TRUE : Truth.FALSE;
+    return false;
   }
 
   /** IAM's StringLike: {@code *} any run of characters, {@code ?} one character. */

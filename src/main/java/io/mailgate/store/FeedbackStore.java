@@ -24,8 +24,11 @@ import java.util.Optional;
  */
 public final class FeedbackStore {
 
-  /** A sent message as feedback needs it: its account and recipients (by index). */
-  public record MessageRef(String id, String accountId, List<String> recipients) {}
+  /**
+   * A sent message as feedback needs it: its account and recipients (by index), and whether it went out with VERP
+   * return paths ({@code verp}: each recipient's bounces come back to its own).
+   */
+  public record MessageRef(String id, String accountId, List<String> recipients, boolean verp) {}
 
   /** A received report to keep. */
   public record Received(Instant receivedAt, String mailFrom, String rcptTo, String kind, boolean attributed,
@@ -38,19 +41,21 @@ public final class FeedbackStore {
   }
 
   public Future<Optional<MessageRef>> message(String messageId) {
-    return pool.preparedQuery("SELECT m.account_id, r.address FROM messages m JOIN recipients r ON r.message_id = m.id "
-            + "WHERE m.id = $1 ORDER BY r.idx").execute(params(messageId))
+    return pool.preparedQuery("SELECT m.account_id, r.address, m.verp_domain IS NOT NULL FROM messages m "
+            + "JOIN recipients r ON r.message_id = m.id WHERE m.id = $1 ORDER BY r.idx").execute(params(messageId))
         .map(rows -> {
           if (rows.size() == 0) {
             return Optional.empty();
           }
           List<String> recipients = new ArrayList<>();
           String account = null;
+          boolean verp = false;
           for (Row r : rows) {
             account = r.getString(0);
             recipients.add(r.getString(1));
+            verp = r.getBoolean(2);
           }
-          return Optional.of(new MessageRef(messageId, account, recipients));
+          return Optional.of(new MessageRef(messageId, account, recipients, verp));
         });
   }
 

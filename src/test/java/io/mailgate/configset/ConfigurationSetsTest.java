@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.identity.Accounts;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.FakeDnsServer;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
@@ -19,11 +21,14 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.ses.SesClient;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.AlreadyExistsException;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
+import software.amazon.awssdk.services.sesv2.model.FeatureStatus;
 import software.amazon.awssdk.services.sesv2.model.GetConfigurationSetResponse;
+import software.amazon.awssdk.services.sesv2.model.LimitExceededException;
 import software.amazon.awssdk.services.sesv2.model.NotFoundException;
 import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
 import software.amazon.awssdk.services.sesv2.model.TlsPolicy;
@@ -111,6 +116,73 @@ class ConfigurationSetsTest {
 
     ses.deleteConfigurationSet(r -> r.configurationSetName("list-0"));
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("list-0")));
+  }
+
+  /**
+   * SES's quota of 10,000 configuration sets: the next one is LimitExceeded, by v2 and by v1, and nothing is stored;
+   * a name the account has is AlreadyExists, full or not; deleting one makes room.
+   */
+  @Test
+  void anAccountHasAtMostTenThousandConfigurationSets() {
+    Accounts.NewKey full = node.createAccount("full-sets", true, 100, 10_000);
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Db.execute(pg, "INSERT INTO configuration_sets (account_id, name) SELECT '" + full.accountId() + "', 'set-' || n "
+        + "FROM generate_series(1, 9999) n");
+    try (SesV2Client v2 = node.sesV2(full.accessKeyId(), full.secretAccessKey());
+         SesClient v1 = node.sesV1(full.accessKeyId(), full.secretAccessKey())) {
+      v2.createConfigurationSet(r -> r.configurationSetName("last"));
+      LimitExceededException limit = assertThrows(LimitExceededException.class,
+          () -> v2.createConfigurationSet(r -> r.configurationSetName("one-more")));
+      assertTrue(limit.getMessage().contains("10000"), limit.getMessage());
+      assertThrows(software.amazon.awssdk.services.ses.model.LimitExceededException.class,
+          () -> v1.createConfigurationSet(r -> r.configurationSet(c -> c.name("one-more"))));
+      assertThrows(AlreadyExistsException.class, () -> v2.createConfigurationSet(r -> r.configurationSetName("last")),
+          "a name it has is AlreadyExists, limit or not");
+      assertEquals(10_000, Db.count(pg, "SELECT count(*) FROM configuration_sets WHERE account_id = '"
+          + full.accountId() + "'"), "nothing stored past the quota");
+      v2.deleteConfigurationSet(r -> r.configurationSetName("set-1"));
+      v2.createConfigurationSet(r -> r.configurationSetName("one-more"));
+    }
+  }
+
+  /**
+   * VDM and archiving, which Mailgate does not do: asked for, at creation or by their Put calls, a 400 naming the
+   * option rather than accepted and ignored; off (or no archive) is accepted.
+   */
+  @Test
+  void vdmAndArchivingOptionsAreRefusedRatherThanIgnored() {
+    BadRequestException vdm = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-vdm").vdmOptions(v -> v.dashboardOptions(d -> d
+            .engagementMetrics(FeatureStatus.ENABLED)))));
+    assertTrue(vdm.getMessage().contains("VdmOptions.DashboardOptions.EngagementMetrics"), vdm.getMessage());
+    BadRequestException guardian = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-vdm").vdmOptions(v -> v.guardianOptions(g -> g
+            .optimizedSharedDelivery(FeatureStatus.ENABLED)))));
+    assertTrue(guardian.getMessage().contains("OptimizedSharedDelivery"), guardian.getMessage());
+    String archive = "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-1";
+    BadRequestException archived = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-archive").archivingOptions(a -> a.archiveArn(archive))));
+    assertTrue(archived.getMessage().contains("ArchivingOptions.ArchiveArn"), archived.getMessage());
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-vdm")));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-archive")));
+
+    ses.createConfigurationSet(r -> r.configurationSetName("vdm-off").archivingOptions(a -> { })
+        .vdmOptions(v -> v.dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))
+            .guardianOptions(g -> g.optimizedSharedDelivery(FeatureStatus.DISABLED))));
+    ses.putConfigurationSetVdmOptions(r -> r.configurationSetName("vdm-off").vdmOptions(v -> v
+        .dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))));
+    assertThrows(BadRequestException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
+        .configurationSetName("vdm-off").vdmOptions(v -> v.dashboardOptions(d -> d
+            .engagementMetrics(FeatureStatus.ENABLED)))));
+    assertThrows(NotFoundException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
+        .configurationSetName("no-such-set").vdmOptions(v -> v.dashboardOptions(d -> d
+            .engagementMetrics(FeatureStatus.DISABLED)))));
+    ses.putConfigurationSetArchivingOptions(r -> r.configurationSetName("vdm-off")); // no archive
+    BadRequestException put = assertThrows(BadRequestException.class, () -> ses.putConfigurationSetArchivingOptions(
+        r -> r.configurationSetName("vdm-off").archiveArn(archive)));
+    assertTrue(put.getMessage().contains("ArchiveArn"), put.getMessage());
+    assertThrows(NotFoundException.class, () -> ses.putConfigurationSetArchivingOptions(r -> r
+        .configurationSetName("no-such-set")));
   }
 
   /** A send that names no set takes its identity's default set (SES): its options apply, a paused one stops it. */

@@ -22,8 +22,9 @@ import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
 
 /**
  * Asynchronous feedback over a real SMTP socket to the node's inbound server: DSNs tied to their
- * message and recipient through the VERP return path (or the original headers), forged VERP
- * addresses refused, ARF complaints recorded and suppressed, anything else kept for inspection.
+ * message and recipient through the VERP return path (or, for a message sent without one, the
+ * original headers), forged VERP addresses refused, ARF complaints recorded and suppressed,
+ * anything else kept for inspection.
  */
 class InboundFeedbackTest {
   static RecordingSmtpServer relay;
@@ -60,7 +61,31 @@ class InboundFeedbackTest {
     return new String[] {id, got.mailFrom()};
   }
 
+  /**
+   * As {@link #sent}, for a message that went out without VERP return paths (its From the envelope sender), as one
+   * sent before the node had a bounce domain: this node has one, so the message is made so once delivered.
+   */
+  static String[] sentWithoutVerp(String to, String subject) {
+    String[] sent = sent(to, subject);
+    Db.execute(pg, "UPDATE messages SET verp_domain = NULL WHERE id = ?", sent[0]);
+    return sent;
+  }
+
   static String dsn(String recipient, String status, String diagnostic, String originalMessageId) {
+    return dsn(List.of(recipient), status, diagnostic, originalMessageId);
+  }
+
+  /** A DSN that lists each of {@code recipients} as failed alike. */
+  static String dsn(List<String> recipients, String status, String diagnostic, String originalMessageId) {
+    StringBuilder failed = new StringBuilder();
+    for (String recipient : recipients) {
+      failed.append("Final-Recipient: rfc822; ").append(recipient).append("\r\n")
+          .append("Action: failed\r\nStatus: ").append(status).append("\r\n")
+          .append("Remote-MTA: dns; mailstore.remote.example\r\n")
+          .append("Diagnostic-Code: smtp; ").append(diagnostic).append("\r\n")
+          .append("\r\n");
+    }
+    String recipient = recipients.get(0);
     return "From: MAILER-DAEMON@mx.remote.example\r\n"
         + "To: bounce-handler\r\n"
         + "Subject: Undelivered Mail Returned to Sender\r\n"
@@ -70,11 +95,8 @@ class InboundFeedbackTest {
         + "--b1\r\nContent-Type: text/plain\r\n\r\nThis is the mail system at host mx.remote.example.\r\n"
         + "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
         + "Reporting-MTA: dns; mx.remote.example\r\n\r\n"
-        + "Final-Recipient: rfc822; " + recipient + "\r\n"
-        + "Action: failed\r\nStatus: " + status + "\r\n"
-        + "Remote-MTA: dns; mailstore.remote.example\r\n"
-        + "Diagnostic-Code: smtp; " + diagnostic + "\r\n"
-        + "\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + failed
+        + "--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         + "From: news@example.com\r\nTo: " + recipient + "\r\nSubject: hi\r\n"
         + (originalMessageId == null ? "" : "Message-ID: <" + originalMessageId + "@email.mailgate.local>\r\n")
         + "\r\n--b1--\r\n";
@@ -145,7 +167,7 @@ class InboundFeedbackTest {
 
   @Test
   void withoutVerpTheOriginalMessageIdAttributes() throws IOException {
-    String[] sent = sent("full@remote.example", "headers only");
+    String[] sent = sentWithoutVerp("full@remote.example", "headers only");
     SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
         dsn("full@remote.example", "5.2.2", "552 5.2.2 Mailbox full", sent[0]));
     JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
@@ -157,17 +179,78 @@ class InboundFeedbackTest {
   }
 
   /**
-   * Anyone who saw a message (another of its recipients) can write a DSN naming its Message-ID: matched that way, a
-   * hard bounce suppresses the address for the sending account only, never on the global list every account obeys.
+   * Anyone who saw a message (another of its recipients) can write a DSN naming its Message-ID. For a message sent
+   * without VERP return paths that is all there is to go by: a hard bounce matched that way suppresses the address for
+   * the sending account only, never on the global list every account obeys.
    */
   @Test
   void withoutVerpAHardBounceStaysWithTheAccount() throws IOException {
-    String[] sent = sent("gone-too@remote.example", "headers only, hard");
+    String[] sent = sentWithoutVerp("gone-too@remote.example", "headers only, hard");
     SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
         dsn("gone-too@remote.example", "5.1.1", "550 5.1.1 User unknown", sent[0]));
     Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10));
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'gone-too@remote.example'"));
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone-too@remote.example'"));
+  }
+
+  /**
+   * A Cc recipient of a message sent with VERP return paths writes a DSN listing the nine others as failed, naming
+   * the Message-ID, to the bounce domain's postmaster: a real bounce would have come to each recipient's own return
+   * path, so it suppresses nobody, counts no hard bounce against the account (which could pause it), publishes no
+   * event, and is kept.
+   */
+  @Test
+  void aRecipientCannotBounceTheOthersOfAVerpMessageByItsMessageId() throws IOException {
+    List<String> others = new java.util.ArrayList<>();
+    for (int i = 0; i < 9; i++) {
+      others.add("colleague" + i + "@cc.example");
+    }
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses(others.get(0)).ccAddresses(java.util.stream.Stream.concat(
+            others.subList(1, 9).stream(), java.util.stream.Stream.of("forger@cc.example")).toList()))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("to ten")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 10);
+    String counted = "SELECT coalesce(sum(hard_bounces), 0) FROM reputation_buckets";
+    long before = Db.count(pg, counted);
+
+    String forged = dsn(others, "5.1.1", "550 5.1.1 User unknown", id);
+    List<String> replies = SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"), forged);
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), "accepted, and kept: " + replies);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "'") == 1,
+        Duration.ofSeconds(10));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email LIKE '%@cc.example'"),
+        "nobody suppressed");
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events WHERE message_id = '" + id + "' AND type = 'Bounce'"));
+    assertEquals(before, Db.count(pg, counted), "no hard bounce counted");
+    assertEquals(10, Db.count(pg, "SELECT count(*) FROM recipients WHERE message_id = '" + id
+        + "' AND state = 'delivered'"));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id
+        + "' AND note LIKE '%Message-ID alone%'"), "kept, saying why");
+  }
+
+  /**
+   * A Mailgate relaying through SES gets its bounces as SES notifications (SNS to an email address of the operator's,
+   * not the return path): the envelope sender it states ({@code mail.source}) is the recipient's VERP return path,
+   * which attributes it as one sent there would.
+   */
+  @Test
+  void anSesNotificationIsAttributedByTheVerpReturnPathItStates() throws IOException {
+    String[] sent = sent("ses-gone@remote.example", "relayed through SES");
+    String notification = "From: no-reply@sns.amazonaws.com\r\nTo: ses-feedback@bounces.mailgate.test\r\n"
+        + "Subject: AWS Notification Message\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+        + "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bounceSubType\":\"General\","
+        + "\"bouncedRecipients\":[{\"emailAddress\":\"ses-gone@remote.example\",\"action\":\"failed\","
+        + "\"status\":\"5.1.1\",\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}],"
+        + "\"timestamp\":\"2026-11-30T01:00:00.000Z\"},\"mail\":{\"source\":\"" + sent[1] + "\","
+        + "\"messageId\":\"0100019a-ses-own-id\",\"destination\":[\"ses-gone@remote.example\"],"
+        + "\"commonHeaders\":{\"messageId\":\"<" + sent[0] + "@email.mailgate.local>\"}}}\r\n";
+    SmtpClient.send(inbound, "", List.of("ses-feedback@bounces.mailgate.test"), notification);
+    JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals(SuppressionListReason.BOUNCE, ses.getSuppressedDestination(r -> r
+        .emailAddress("ses-gone@remote.example")).suppressedDestination().reason());
   }
 
   @Test

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.InvalidNextTokenException;
 import software.amazon.awssdk.services.sesv2.model.ListSuppressedDestinationsResponse;
 import software.amazon.awssdk.services.sesv2.model.NotFoundException;
 import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
@@ -103,6 +104,21 @@ class SuppressionTest {
 
     ses.deleteSuppressedDestination(r -> r.emailAddress("listed@example.org"));
     assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("listed@example.org")));
+  }
+
+  /**
+   * A NextToken that is not one of ours is InvalidNextTokenException, as SES documents for this operation: one that is
+   * not base64, one whose position is not a time and an address, one whose time PostgreSQL could not take.
+   */
+  @Test
+  void aBadNextTokenIsInvalidNextToken() {
+    String notOurs = java.util.Base64.getUrlEncoder().encodeToString("no position".getBytes());
+    String farAway = java.util.Base64.getUrlEncoder().encodeToString("+100000-01-01T00:00:00Z\na@b.example".getBytes());
+    for (String token : List.of("%%%not-base64", notOurs, farAway)) {
+      InvalidNextTokenException e = assertThrows(InvalidNextTokenException.class,
+          () -> ses.listSuppressedDestinations(r -> r.nextToken(token)), token);
+      assertEquals(400, e.statusCode());
+    }
   }
 
   @Test

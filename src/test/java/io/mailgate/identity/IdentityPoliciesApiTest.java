@@ -111,7 +111,16 @@ class IdentityPoliciesApiTest {
         .policyName("p").policy("{not json")));
     assertThrows(BadRequestException.class, () -> owner.v2().createEmailIdentityPolicy(r -> r.emailIdentity(identity)
         .policyName("p").policy(good.replace("\"Sid\":\"s1\"", "\"Sid\":\"" + "s".repeat(4096) + "\""))));
+    // a condition Mailgate cannot evaluate is refused, naming it; a day alone is a date it reads
+    BadRequestException sourceIp = assertThrows(BadRequestException.class, () -> owner.v2().createEmailIdentityPolicy(
+        r -> r.emailIdentity(identity).policyName("p").policy(good.replace("\"Resource\"",
+            "\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}},\"Resource\""))));
+    assertTrue(sourceIp.getMessage().contains("aws:SourceIp"), sourceIp.getMessage());
     assertEquals(Map.of(), owner.v2().getEmailIdentityPolicies(r -> r.emailIdentity(identity)).policies());
+    String until = good.replace("\"Resource\"",
+        "\"Condition\":{\"DateLessThan\":{\"aws:CurrentTime\":\"2999-01-01\"}},\"Resource\"");
+    owner.v2().createEmailIdentityPolicy(r -> r.emailIdentity(identity).policyName("until").policy(until));
+    owner.v2().deleteEmailIdentityPolicy(r -> r.emailIdentity(identity).policyName("until"));
 
     for (int i = 0; i < 20; i++) {
       String name = "p" + i;

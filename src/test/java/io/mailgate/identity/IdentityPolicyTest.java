@@ -89,18 +89,103 @@ class IdentityPolicyTest {
         + "\"}}")), PLAIN));
   }
 
+  /** IAM's date forms: a day alone (its start, UTC), a time with or without seconds, epoch seconds. */
   @Test
-  void whatCannotBeEvaluatedFailsClosed() {
-    // an Allow with an unsupported key or operator grants nothing
-    assertFalse(allows(policy(allow("{\"StringEquals\":{\"aws:SourceIp\":\"10.0.0.1\"}}")), PLAIN));
-    assertFalse(allows(policy(allow("{\"IpAddress\":{\"ses:FromAddress\":\"10.0.0.0/8\"}}")), PLAIN));
-    assertFalse(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"next week\"}}")), PLAIN));
-    // a Deny with one denies
+  void datesInTheFormsIamTakes() {
+    assertTrue(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"2027-01-01\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"2026-06-01\"}}")), PLAIN),
+        "2026-06-01 is that day's start, before noon");
+    assertTrue(allows(policy(allow("{\"DateGreaterThanEquals\":{\"aws:CurrentTime\":\"2026-06-01\"}}")), PLAIN));
+    assertTrue(allows(policy(allow("{\"DateLessThanEquals\":{\"aws:CurrentTime\":\"2026-06-01T12:00Z\"}}")), PLAIN));
+    assertFalse(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"2026-06-01T13:59:59.5+02:00\"}}")),
+        PLAIN));
+    assertTrue(allows(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":" + (NOW.getEpochSecond() + 1) + "}}")),
+        PLAIN));
+  }
+
+  /** ...IfExists holds when the request has no such key; Null asks whether it has. */
+  @Test
+  void ifExistsAndNull() {
+    IdentityPolicy.Request nameless = send("news@example.com", null, List.of("a@x.test"));
+    String ifExists = policy(allow("{\"StringEqualsIfExists\":{\"ses:FromDisplayName\":\"News\"}}"));
+    assertTrue(allows(ifExists, PLAIN));
+    assertTrue(allows(ifExists, nameless), "no display name: the condition holds");
+    assertFalse(allows(ifExists, send("news@example.com", "Billing", List.of("a@x.test"))));
+    assertFalse(allows(policy(allow("{\"StringEquals\":{\"ses:FromDisplayName\":\"News\"}}")), nameless),
+        "without IfExists, an absent key matches no value");
+    assertTrue(allows(policy(allow("{\"ForAllValues:StringLikeIfExists\":{\"ses:Recipients\":\"*@x.test\"}}")),
+        PLAIN));
+    assertTrue(allows(policy(allow("{\"DateLessThanIfExists\":{\"aws:CurrentTime\":\"2027-01-01\"}}")), PLAIN));
+    // a Deny with IfExists applies when the key is absent
+    String denyNamed = policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
+        "{\"StringNotEqualsIfExists\":{\"ses:FromDisplayName\":\"News\"}}"));
+    assertTrue(allows(denyNamed, PLAIN));
+    assertFalse(allows(denyNamed, nameless));
+
+    String noName = policy(allow("{\"Null\":{\"ses:FromDisplayName\":\"true\"}}"));
+    assertTrue(allows(noName, nameless));
+    assertFalse(allows(noName, PLAIN));
+    assertTrue(allows(policy(allow("{\"Null\":{\"ses:FromDisplayName\":false}}")), PLAIN));
     assertFalse(allows(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
-        "{\"StringEquals\":{\"aws:SourceIp\":\"10.0.0.1\"}}")), PLAIN));
+        "{\"Null\":{\"ses:FromDisplayName\":\"true\"}}")), nameless), "a Deny of sends without a display name");
+  }
+
+  /**
+   * A condition Mailgate cannot evaluate is refused when the policy is stored, naming what (it would only ever fail
+   * closed, unseen by the owner); one stored before that still fails closed: an Allow with it grants nothing, a Deny
+   * with it denies.
+   */
+  @Test
+  void whatCannotBeEvaluatedIsRefusedAndFailsClosedWhenStored() {
+    String sourceIp = "{\"StringEquals\":{\"aws:SourceIp\":\"10.0.0.1\"}}";
+    assertInvalid(policy(allow(sourceIp)), "Condition key aws:SourceIp is not supported");
+    assertInvalid(policy(allow("{\"IpAddress\":{\"ses:FromAddress\":\"10.0.0.0/8\"}}")),
+        "Condition operator IpAddress is not supported");
+    assertInvalid(policy(allow("{\"NumericLessThan\":{\"ses:Recipients\":\"3\"}}")), "operator NumericLessThan");
+    assertInvalid(policy(allow("{\"ForAllValues:DateLessThan\":{\"aws:CurrentTime\":\"2027-01-01\"}}")),
+        "operator ForAllValues:DateLessThan");
+    assertInvalid(policy(allow("{\"NullIfExists\":{\"ses:FromDisplayName\":\"true\"}}")), "operator NullIfExists");
+    assertInvalid(policy(allow("{\"Null\":{\"ses:FromDisplayName\":\"maybe\"}}")), "true or false");
+    assertInvalid(policy(allow("{\"StringEquals\":{\"aws:CurrentTime\":\"2027-01-01\"}}")),
+        "does not apply to aws:CurrentTime");
+    assertInvalid(policy(allow("{\"DateLessThan\":{\"ses:FromAddress\":\"2027-01-01\"}}")),
+        "does not apply to ses:FromAddress");
+    assertInvalid(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"next week\"}}")), "next week");
+    assertInvalid(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"2027-01-01T00:00:00\"}}")),
+        "2027-01-01T00:00:00"); // a time without its offset
+
+    assertFalse(allowsStored(policy(allow(sourceIp)), PLAIN));
+    assertFalse(allowsStored(policy(allow("{\"DateLessThan\":{\"aws:CurrentTime\":\"next week\"}}")), PLAIN));
+    assertFalse(allowsStored(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"", sourceIp)), PLAIN));
+    // other statements of a stored policy still count; so does a supported condition beside the unknown one
+    assertTrue(allowsStored(policy(allow(sourceIp), allow(null)), PLAIN));
+    assertTrue(allowsStored(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
+        "{\"StringEquals\":{\"ses:FromAddress\":\"other@example.com\",\"aws:SourceIp\":\"10.0.0.1\"}}")), PLAIN));
     // a Deny whose supported condition does not hold does not
     assertTrue(allows(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"",
         "{\"StringEquals\":{\"ses:FromAddress\":\"other@example.com\"}}")), PLAIN));
+  }
+
+  static boolean allowsStored(String policy, IdentityPolicy.Request r) {
+    return IdentityPolicy.allows(List.of(IdentityPolicy.parseStored(policy, ARN)), r);
+  }
+
+  /**
+   * Mailgate's callers are accounts: a Deny naming one of an account's IAM users or roles stands for the account (fails
+   * closed), while an Allow naming one grants nothing.
+   */
+  @Test
+  void aDenyOfAnAccountsUserDeniesTheAccount() {
+    String intern = "{\"AWS\":\"arn:aws:iam::" + DELEGATE + ":user/intern\"}";
+    assertFalse(allows(policy(allow(null), statement("Deny", intern, "\"ses:*\"", null)), PLAIN));
+    assertFalse(allows(policy(allow(null), statement("Deny", "{\"AWS\":[\"arn:aws:iam::" + DELEGATE
+        + ":role/sender\"]}", "\"ses:SendEmail\"", null)), PLAIN));
+    // another account's user, or a Deny of the user for another action, leaves the grant
+    assertTrue(allows(policy(allow(null), statement("Deny", "{\"AWS\":\"arn:aws:iam::333333333333:user/intern\"}",
+        "\"ses:*\"", null)), PLAIN));
+    assertTrue(allows(policy(allow(null), statement("Deny", intern, "\"ses:SendBulkEmail\"", null)), PLAIN));
+    // an Allow of the user grants the account nothing
+    assertFalse(allows(policy(statement("Allow", intern, "\"ses:*\"", null)), PLAIN));
   }
 
   /** Without a prefix, a Deny on the recipients applies when any one of them matches: a mixed list is refused. */
@@ -131,12 +216,16 @@ class IdentityPolicyTest {
     assertTrue(allows(p, PLAIN));
   }
 
-  /** A date past what an Instant holds cannot be evaluated: it fails closed rather than failing the send. */
+  /**
+   * A date past what an Instant holds cannot be evaluated: refused when stored, and, in a policy stored before, it fails
+   * closed rather than failing the send.
+   */
   @Test
   void anOutOfRangeDateFailsClosed() {
     String far = "{\"DateGreaterThan\":{\"aws:CurrentTime\":\"99999999999999999\"}}";
-    assertFalse(allows(policy(allow(far)), PLAIN));
-    assertFalse(allows(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"", far)), PLAIN));
+    assertInvalid(policy(allow(far)), "99999999999999999");
+    assertFalse(allowsStored(policy(allow(far)), PLAIN));
+    assertFalse(allowsStored(policy(allow(null), statement("Deny", "\"*\"", "\"ses:*\"", far)), PLAIN));
   }
 
   @Test

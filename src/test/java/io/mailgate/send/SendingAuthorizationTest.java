@@ -152,6 +152,30 @@ class SendingAuthorizationTest {
     assertDenied(delegate, send("news@" + DOMAIN, domainArn, "cond expired", "a@partner.test"));
   }
 
+  /**
+   * A day alone is a date (IAM takes it); a policy stored before unevaluable conditions were refused still reads: its
+   * other statements count, and its unevaluable Deny denies.
+   */
+  @Test
+  void dayDatesAndPoliciesStoredWithConditionsMailgateCannotEvaluate() {
+    String legacy = "legacy-brand.example";
+    owner.v2().createEmailIdentity(r -> r.emailIdentity(legacy));
+    String legacyArn = arn(owner.id(), legacy);
+    policy(legacy, statement("Allow", legacy, "{\"DateLessThan\":{\"aws:CurrentTime\":\"2999-01-01\"}}"));
+    delegate.v2().sendEmail(send("news@" + legacy, legacyArn, "day ok " + UUID.randomUUID(), "a@partner.test"));
+
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    String sourceIp = "{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}";
+    Db.execute(pg, "UPDATE identity_policies SET policy = ? WHERE account_id = ? AND identity = ?",
+        "{\"Statement\":[" + statement("Allow", legacy, sourceIp) + "," + statement("Allow", legacy, null) + "]}",
+        owner.id(), legacy);
+    delegate.v2().sendEmail(send("news@" + legacy, legacyArn, "legacy ok " + UUID.randomUUID(), "a@partner.test"));
+    Db.execute(pg, "UPDATE identity_policies SET policy = ? WHERE account_id = ? AND identity = ?",
+        "{\"Statement\":[" + statement("Allow", legacy, null) + "," + statement("Deny", legacy, sourceIp) + "]}",
+        owner.id(), legacy);
+    assertDenied(delegate, send("news@" + legacy, legacyArn, "legacy deny", "a@partner.test"));
+  }
+
   @Test
   void theFeedbackAddressArnAndBulkSends() {
     policy(DOMAIN, statement("Allow", DOMAIN, "{\"StringEquals\":{\"ses:FeedbackAddress\":\"bounces@" + DOMAIN

@@ -26,7 +26,9 @@ import java.util.Set;
 /**
  * SES v2 configuration set operations: create, get, delete, list, and their delivery
  * (SendingPoolName, TlsPolicy, MaxDeliverySeconds), sending and suppression options. A sending
- * pool must be one of the node's {@code delivery.sendingPools}. Tracking options: see {@link TrackingOptions}.
+ * pool must be one of the node's {@code delivery.sendingPools}. Tracking options: see {@link TrackingOptions}. What a set
+ * asks for that Mailgate does not do (reputation metrics per set, VDM, archiving) is refused rather than accepted and
+ * ignored; the same options turned off are accepted, and kept nowhere: off is what every set has.
  */
 public final class ConfigurationSetsHandler {
   private final ConfigurationSetStore store;
@@ -50,6 +52,8 @@ public final class ConfigurationSetsHandler {
     if (reputation != null) {
       reputationMetrics(reputation, "ReputationOptions");
     }
+    vdmOptions(object(body, "VdmOptions", ""), "VdmOptions");
+    archiveArn(object(body, "ArchivingOptions", ""), "ArchivingOptions");
     ConfigurationSet set = ConfigurationSet.of(caller.account().id(), name,
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
@@ -177,6 +181,48 @@ public final class ConfigurationSetsHandler {
     if (bool(options, "ReputationMetricsEnabled", path, false)) {
       throw SesException.badRequest("Mailgate keeps no reputation metrics per configuration set; the account's "
           + "bounce and complaint rates are kept (GET /_mailgate/reputation).");
+    }
+  }
+
+  /** PutConfigurationSetVdmOptions: off only (Mailgate has no Virtual Deliverability Manager). */
+  public Future<JsonObject> putVdmOptions(Caller caller, RoutingContext ctx) {
+    vdmOptions(object(V2Route.body(ctx), "VdmOptions", ""), "VdmOptions");
+    return find(caller, ctx.pathParam("name")).map(c -> new JsonObject());
+  }
+
+  /** PutConfigurationSetArchivingOptions: none only (Mailgate does not archive mail). */
+  public Future<JsonObject> putArchivingOptions(Caller caller, RoutingContext ctx) {
+    archiveArn(V2Route.body(ctx), "");
+    return find(caller, ctx.pathParam("name")).map(c -> new JsonObject());
+  }
+
+  /** VdmOptions: its dashboard's engagement metrics and its Guardian's optimized delivery DISABLED, or absent. */
+  private static void vdmOptions(JsonObject options, String path) {
+    if (options == null) {
+      return;
+    }
+    disabled(object(options, "DashboardOptions", path), "EngagementMetrics", path + ".DashboardOptions");
+    disabled(object(options, "GuardianOptions", path), "OptimizedSharedDelivery", path + ".GuardianOptions");
+  }
+
+  private static void disabled(JsonObject options, String field, String path) {
+    String value = options == null ? null : string(options, field, path);
+    if (value == null || value.equals("DISABLED")) {
+      return;
+    }
+    if (!value.equals("ENABLED")) {
+      throw SesException.badRequest(path + "." + field + " must be ENABLED or DISABLED, not '" + value + "'.");
+    }
+    throw SesException.badRequest("Mailgate has no Virtual Deliverability Manager: " + path + "." + field
+        + " can only be DISABLED.");
+  }
+
+  /** ArchivingOptions: no ArchiveArn (or an empty one, which SES takes as none). */
+  private static void archiveArn(JsonObject options, String path) {
+    String arn = options == null ? null : string(options, "ArchiveArn", path);
+    if (arn != null && !arn.isEmpty()) {
+      throw SesException.badRequest("Mailgate does not archive mail: " + (path.isEmpty() ? "" : path + ".") + "ArchiveArn"
+          + " is refused (leave it out).");
     }
   }
 

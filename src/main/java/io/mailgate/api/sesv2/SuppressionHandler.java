@@ -67,7 +67,8 @@ public final class SuppressionHandler {
     }
     Instant start = time(ctx.request().getParam("StartDate"), "StartDate");
     Instant end = time(ctx.request().getParam("EndDate"), "EndDate");
-    Paging paging = Paging.of(ctx, null, 100);
+    // SES documents InvalidNextTokenException for this operation (only)
+    Paging paging = Paging.of(ctx, null, 100, SesError.INVALID_NEXT_TOKEN);
     Instant afterTime = null;
     String afterEmail = null;
     if (paging.after() != null) {
@@ -76,10 +77,10 @@ public final class SuppressionHandler {
         afterTime = Instant.parse(parts[0]);
         afterEmail = parts[1];
       } catch (RuntimeException e) {
-        throw SesException.badRequest("Invalid NextToken.");
+        throw Paging.invalidToken(SesError.INVALID_NEXT_TOKEN);
       }
       if (!storable(afterTime)) {
-        throw SesException.badRequest("Invalid NextToken.");
+        throw Paging.invalidToken(SesError.INVALID_NEXT_TOKEN);
       }
     }
     int limit = paging.pageSize();
