@@ -96,6 +96,14 @@ final class Admin {
    * that has none, a production database being set up, it would seal the first tenants' secrets under a key published
    * with the source.
    */
+  /** The database's secrets do not open under the master key given: another installation's, or another key. */
+  static final class ForeignSecrets extends RuntimeException {
+    ForeignSecrets() {
+      super("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) does not open this database's secrets: set it as the "
+          + "nodes have it", null, false, false);
+    }
+  }
+
   static Future<Void> opens(Pool pool, SecretBox secrets, boolean devKey) {
     return pool.query("SELECT access_key_id, secret FROM access_keys ORDER BY created_at LIMIT 1").execute()
         .compose(rows -> {
@@ -107,8 +115,7 @@ final class Admin {
             try {
               secrets.decryptString(r.getBuffer(1).getBytes(), r.getString(0));
             } catch (RuntimeException e) {
-              return Future.failedFuture("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) does not open this "
-                  + "database's secrets: set it as the nodes have it");
+              return Future.failedFuture(new ForeignSecrets());
             }
           }
           return Future.succeededFuture();

@@ -148,9 +148,10 @@ public final class MailgateNode {
    */
   private static Future<Void> devAccount(Pool pool, MailgateConfig c, SecretBox secrets) {
     return Admin.opens(pool, secrets, false)
-        .recover(e -> Future.failedFuture(new io.mailgate.config.ConfigException("start-dev: the database at pg.url "
-            + "holds secrets sealed under another master key (another installation's): start-dev does not add its "
-            + "development account to it. Set security.masterKey as that installation has it, or use another database")))
+        .recover(e -> Future.failedFuture(!(e instanceof Admin.ForeignSecrets) ? e
+            : new io.mailgate.config.ConfigException("start-dev: the database at pg.url holds secrets sealed under "
+                + "another master key (another installation's): start-dev does not add its development account to it. "
+                + "Set security.masterKey as that installation has it, or use another database")))
         .compose(v -> upsertDevAccount(pool, c, secrets));
   }
 

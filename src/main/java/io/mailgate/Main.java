@@ -68,7 +68,8 @@ public final class Main {
         embedded = EmbeddedServices.start(pg, redis, true);
       } catch (RuntimeException e) {
         // zonky's binaries are Linux x86-64's, and initdb's own reason is in its log: say what failed, not a trace
-        Logger.getLogger(Main.class.getName()).severe("cannot start the embedded " + (pg ? "PostgreSQL" : "Redis")
+        Logger.getLogger(Main.class.getName()).severe("cannot start the embedded "
+            + (pg && redis ? "PostgreSQL and Redis" : pg ? "PostgreSQL" : "Redis")
             + " (start-dev embeds them on Linux x86-64; elsewhere set MAILGATE_PG_URL and MAILGATE_REDIS_URL): "
             + e.getMessage());
         System.exit(1);
@@ -230,12 +231,18 @@ public final class Main {
       log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): delivery.mode "
           + c.get(MailgateConfig.DELIVERY_MODE) + " is not used");
     }
-    if (!c.get(MailgateConfig.DELIVERY_SENDING_POOLS).isBlank()) {
-      log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): delivery.sendingPools is not used");
+    String sink = "smtp://127.0.0.1:" + sinkPort;
+    // the pools keep their names (configuration sets name them, and the API checks the names) and lead to the sink
+    java.util.Set<String> pools = io.mailgate.delivery.SendingPools.parse(
+        c.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names();
+    if (!pools.isEmpty()) {
+      log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): the sending pools of "
+          + "delivery.sendingPools (" + String.join(", ", pools) + ") deliver to the capture sink too");
     }
-    return c.with(MailgateConfig.RELAY_URL, "smtp://127.0.0.1:" + sinkPort)
+    return c.with(MailgateConfig.RELAY_URL, sink)
         .with(MailgateConfig.DELIVERY_MODE, "relay")
-        .with(MailgateConfig.DELIVERY_SENDING_POOLS, "");
+        .with(MailgateConfig.DELIVERY_SENDING_POOLS,
+            pools.stream().map(name -> name + "=" + sink).collect(java.util.stream.Collectors.joining(",")));
   }
 
   /** start-dev with the README's secret, listening on more than loopback: whoever reads the README can use it. */

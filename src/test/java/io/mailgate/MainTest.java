@@ -43,6 +43,7 @@ class MainTest {
     MailgateConfig captured = Main.capturing(c, 40025);
     assertEquals("smtp://127.0.0.1:40025", captured.get(MailgateConfig.RELAY_URL));
     assertEquals("relay", captured.get(MailgateConfig.DELIVERY_MODE));
-    assertEquals("", captured.get(MailgateConfig.DELIVERY_SENDING_POOLS));
+    assertEquals("outside=smtp://127.0.0.1:40025", captured.get(MailgateConfig.DELIVERY_SENDING_POOLS),
+        "the pool keeps its name (configuration sets name it) and leads to the sink");
   }
 }

@@ -345,10 +345,18 @@ public final class MailReceiver {
           if (content == null) {
             content = made.content(added.toString());
           }
-          if (!made.take(content.length)) {
+          String key = s3.objectKey(id);
+          StoredObject again = null; // the same object written by an earlier rule: one object, the last content
+          for (StoredObject o : stored) {
+            if (o.accountId().equals(accountId) && o.bucket().equals(s3.bucketName()) && o.key().equals(key)) {
+              again = o;
+            }
+          }
+          if (!made.take(again == null ? content.length : Math.max(0, content.length - again.content().length))) {
             return tooLarge();
           }
-          stored.add(new StoredObject(accountId, s3.bucketName(), s3.objectKey(id), id, content, receivedAt));
+          stored.remove(again);
+          stored.add(new StoredObject(accountId, s3.bucketName(), key, id, content, receivedAt));
         }
         if (action.topicArn() == null) {
           continue;

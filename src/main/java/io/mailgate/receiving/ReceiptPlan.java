@@ -47,10 +47,12 @@ public final class ReceiptPlan {
 
   /**
    * How the transaction ends for a recipient: accepted, or bounced with {@code bounce}; {@code snsLimited} when an
-   * SNS action posts the message (larger than {@link #MAX_SNS_BYTES}, it bounces). Recipients of one transaction
-   * must share their outcome: the end of DATA has one reply.
+   * SNS action posts the message (larger than {@link #MAX_SNS_BYTES}, it bounces); {@code accounts}, whose rules run.
+   * Recipients of one transaction must share their outcome: the end of DATA has one reply. They share their accounts
+   * too: what one tenant's rules make of a message (a copy per S3 action, {@link MailReceiver#STORED_MESSAGES}) must
+   * not refuse it for another tenant's recipients.
    */
-  public record Outcome(SmtpReply bounce, boolean snsLimited) {}
+  public record Outcome(SmtpReply bounce, boolean snsLimited, java.util.Set<String> accounts) {}
 
   private final String recipient;
   private final List<Chain> chains;
@@ -138,7 +140,8 @@ public final class ReceiptPlan {
         bounce = reply(c.bounce());
       }
     }
-    return new Outcome(accepted ? null : bounce, chains.stream().anyMatch(Chain::posts));
+    return new Outcome(accepted ? null : bounce, chains.stream().anyMatch(Chain::posts),
+        chains.stream().map(c -> c.account().accountId()).collect(java.util.stream.Collectors.toUnmodifiableSet()));
   }
 
   /**

@@ -34,7 +34,8 @@ import java.util.logging.Logger;
  * it is stored. Mail for any other address is refused: this is not an open relay.
  *
  * <p>The end of DATA has one reply for all recipients, so a transaction's recipients must share it:
- * feedback, received, or bounced by the same Bounce action. A recipient that does not share the
+ * feedback, received, or bounced by the same Bounce action; and received by the same accounts, so that
+ * one tenant's rules cannot refuse a message for another's. A recipient that does not share the
  * first one's gets 452 4.5.3, and the sending server sends it in a transaction of its own (RFC 5321
  * section 3.3).
  */

@@ -3,12 +3,16 @@ package io.mailgate.store;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Open and Click events, kept with the message (its events, as GetMessageInsights and the status API read them) and
@@ -64,13 +68,30 @@ public final class TrackingStore {
       ), recorded AS (
         INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
         SELECT h.id, h.account_id, h.type, NULL, h.detail, h.ts FROM hits h
+      ), published AS (
+        INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
+        SELECT d.id, h.id, h.type, h.detail, h.ts, h.ts FROM hits h
+        JOIN event_destinations d ON d.account_id = h.account_id AND d.configuration_set = h.configuration_set
+        WHERE d.enabled AND h.type = ANY(d.event_types)
       )
-      INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at)
-      SELECT d.id, h.id, h.type, h.detail, h.ts, h.ts FROM hits h
-      JOIN event_destinations d ON d.account_id = h.account_id AND d.configuration_set = h.configuration_set
-      WHERE d.enabled AND h.type = ANY(d.event_types)""".formatted(MAX_PER_MESSAGE);
+      SELECT b.mid, b.type FROM recorded_before b
+      WHERE b.n + (SELECT count(*) FROM t WHERE t.mid = b.mid AND t.type = b.type) >= %1$d""".formatted(MAX_PER_MESSAGE);
+
+  /**
+   * How many (message, type) pairs found full an instance remembers, the last learned kept: a looping script or a
+   * link checker on one link then costs no statement per hit (each read {@link #MAX_PER_MESSAGE} index entries to
+   * learn that nothing is to be written).
+   */
+  static final int MAX_KNOWN_FULL = 10_000;
 
   private final Pool pool;
+  /** Message id and type (a space between) of those known to have their {@link #MAX_PER_MESSAGE}, oldest first. */
+  private final Map<String, Boolean> full = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > MAX_KNOWN_FULL;
+    }
+  };
   /** Each hit's own outcome: in a batch PostgreSQL refused, one hit may fail and the others be recorded. */
   private final GroupCommit<Hit, Future<Void>> commits;
   private int waiting;
@@ -85,6 +106,9 @@ public final class TrackingStore {
    * {@link #MAX_PER_MESSAGE}); fails with {@link Busy} at once, or when it was not, or may not have been, recorded.
    */
   public Future<Void> record(Hit hit) {
+    if (!full.isEmpty() && full.containsKey(hit.messageId() + ' ' + hit.type())) {
+      return RECORDED; // as the statement would: answered, nothing recorded
+    }
     if (waiting >= MAX_WAITING) {
       return Future.failedFuture(BUSY);
     }
@@ -123,6 +147,14 @@ public final class TrackingStore {
   }
 
   private Future<?> execute(List<Hit> batch) {
+    return statement(batch).onSuccess(rows -> {
+      for (Row r : rows) { // those this batch filled, or found full
+        full.put(r.getString(0) + ' ' + r.getString(1), Boolean.TRUE);
+      }
+    });
+  }
+
+  private Future<RowSet<Row>> statement(List<Hit> batch) {
     int n = batch.size();
     String[] ids = new String[n];
     String[] types = new String[n];

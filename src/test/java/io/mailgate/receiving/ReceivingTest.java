@@ -240,6 +240,30 @@ class ReceivingTest {
     }
   }
 
+  /**
+   * Recipients of two tenants take a transaction each: what one tenant's rules make of the message (its copies,
+   * counted against a cap) must not refuse it for the other's recipients.
+   */
+  @Test
+  void recipientsOfAnotherAccountTakeATransactionOfTheirOwn() throws Exception {
+    Accounts.NewKey other = node.createAccount("neighbour", true, 10, 1000);
+    verifiedDomain(other.accountId(), "neighbour.example");
+    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + other.accountId()
+        + "', 'theirs', true)");
+    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
+        + "actions, scan_enabled) VALUES ('" + other.accountId() + "', 'theirs', 'keep', 0, true, 'Optional', "
+        + "'{neighbour.example}', '[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"n/\"}}]', false)");
+    List<String> replies = SmtpClient.send(inbound, "a@outside.example",
+        // vip@'s rules store it and stop, as the neighbour's store it: alike but for their accounts
+        List.of("vip@inbox.example", "desk@neighbour.example"), message("vip@inbox.example", "two tenants"));
+    assertTrue(replies.get(3).startsWith("250"), replies.toString());
+    assertTrue(replies.get(4).startsWith("452 4.5.3"), "another account's recipient: " + replies);
+    assertTrue(replies.get(6).startsWith("250"), "the first one's received: " + replies);
+    replies = SmtpClient.send(inbound, "a@outside.example", List.of("desk@neighbour.example"),
+        message("desk@neighbour.example", "its own"));
+    assertTrue(replies.get(5).startsWith("250"), "alone, received: " + replies);
+  }
+
   /** Two accounts that verified one domain each run their own rules on the message, into their own buckets. */
   @Test
   void twoAccountsReceivingForOneDomainEachGetTheirCopy() throws Exception {
@@ -463,6 +487,13 @@ class ReceivingTest {
         List.of(), List.of())), false, null);
     assertEquals(250, receiveDirectly(List.of(fewer), data, limit).code(), "6 copies fit");
     assertEquals(6, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'heavy'"));
+    // rules that write one object again and again store it once, and are counted once
+    ReceiptPlan same = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
+        "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(),
+            java.util.Collections.nCopies(8, new ReceiptAction.S3("same", "k/", null, null)), false)),
+        List.of(), List.of())), false, null);
+    assertEquals(250, receiveDirectly(List.of(same), data, limit).code(), "8 writes of one object");
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'same'"));
   }
 
   /**

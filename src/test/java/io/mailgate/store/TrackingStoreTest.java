@@ -124,6 +124,32 @@ class TrackingStoreTest extends MigratedDatabase {
   }
 
   /**
+   * Once an instance has found a message's Clicks full, it answers more of them without a statement (here with the
+   * database out of reach); its Opens, not full, still need the database.
+   */
+  @Test
+  void hitsOfAMessageKnownToBeFullNeedNoStatement() throws Exception {
+    message("hammered");
+    Db.execute(url, "INSERT INTO events (message_id, account_id, type, detail, created_at) "
+        + "SELECT 'hammered', 'a1', 'Click', '{}', now() FROM generate_series(1, " + CAP + ")");
+    try (TcpProxy proxy = TcpProxy.toDatabase(url)) {
+      Pool proxied = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, proxy.databaseUrl()),
+          2);
+      TrackingStore store = new TrackingStore(vertx, proxied);
+      assertTrue(recordAll(store, List.of(hit("hammered", "Click", "learns"))).get(0).succeeded());
+      proxy.cut();
+      List<TrackingStore.Hit> more = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        more.add(hit("hammered", "Click", "more" + i));
+      }
+      assertTrue(recordAll(store, more).stream().allMatch(Future::succeeded), "answered without a statement");
+      assertTrue(recordAll(store, List.of(hit("hammered", "Open", "o"))).get(0).failed(), "Opens are not full");
+      assertEquals(CAP, events("hammered", "Click"));
+      await(proxied.close());
+    }
+  }
+
+  /**
    * A message opened more often than the cap before there was one: its status and insights read the first Opens up
    * to the cap, and all of its other events, recorded after them too.
    */
