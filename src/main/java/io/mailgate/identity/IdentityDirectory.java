@@ -6,8 +6,10 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -46,21 +48,21 @@ public final class IdentityDirectory {
   public Future<Map<String, Facts>> lookup(String accountId, Collection<String> names) {
     long now = clock.millis();
     Map<String, Facts> found = new HashMap<>();
-    List<String> missing = new ArrayList<>();
+    Set<String> missing = new LinkedHashSet<>(); // each once, in the order asked (a set: a send may ask many)
     for (String name : names) {
       Cached c = cache.get(accountId + "\n" + name);
       if (c != null && c.expiresAt() > now) {
         if (c.facts() != null) {
           found.put(name, c.facts());
         }
-      } else if (!missing.contains(name)) {
+      } else {
         missing.add(name);
       }
     }
     if (missing.isEmpty()) {
       return Future.succeededFuture(found);
     }
-    return store.findAll(accountId, missing).map(rows -> {
+    return store.findAll(accountId, new ArrayList<>(missing)).map(rows -> {
       if (cache.size() > 50_000) {
         cache.clear();
       }

@@ -11,6 +11,8 @@ import io.mailgate.identity.IdentityPolicy;
 import io.mailgate.send.dkim.DkimKey;
 import io.vertx.core.Future;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -136,13 +138,21 @@ public final class SendAuthorization {
     }
     SenderAddress source = delegation.senders().get(0);
     boolean sourceDelegated = isForeign(source, account);
+    // sets of lower-cased addresses (ASCII: MailboxParser's), not scans of the list: a message may name many
+    Set<String> delegatedFroms = new HashSet<>();
+    for (SenderAddress f : delegation.senders()) {
+      if (f.role() != Role.RETURN_PATH && isForeign(f, account)) {
+        delegatedFroms.add(f.mailbox().address().toLowerCase(Locale.ROOT));
+      }
+    }
     List<Mailbox> own = new ArrayList<>(delegation.senders().size());
+    Set<String> ownAddresses = new HashSet<>();
     for (SenderAddress s : delegation.senders()) {
-      boolean covered = isForeign(s, account) || (s.role() == Role.SENDER_HEADER
-          && delegation.senders().stream().anyMatch(f -> f.role() != Role.RETURN_PATH && isForeign(f, account)
-              && f.mailbox().address().equalsIgnoreCase(s.mailbox().address())));
+      String address = s.mailbox().address().toLowerCase(Locale.ROOT);
+      boolean covered = isForeign(s, account)
+          || (s.role() == Role.SENDER_HEADER && delegatedFroms.contains(address));
       if (!covered && (sourceDelegated || !s.mailbox().address().equalsIgnoreCase(from.address()))
-          && own.stream().noneMatch(m -> m.address().equalsIgnoreCase(s.mailbox().address()))) {
+          && ownAddresses.add(address)) {
         own.add(s.mailbox());
       }
     }
@@ -295,9 +305,9 @@ public final class SendAuthorization {
       addRecipientNames(names, recipients);
     }
     return identities.lookup(account, names).compose(found -> {
-      List<String> unverified = new ArrayList<>();
+      Set<String> unverified = new LinkedHashSet<>(); // each once, in the order given (a set: many may be named)
       for (String s : senders) {
-        if (!verified(found, s) && !unverified.contains(s)) {
+        if (!verified(found, s)) {
           unverified.add(s);
         }
       }
@@ -378,7 +388,7 @@ public final class SendAuthorization {
     return verified != null ? verified : found.get(domain);
   }
 
-  private SesException notVerified(List<String> identities) {
+  private SesException notVerified(Collection<String> identities) {
     return new SesException(SesError.MESSAGE_REJECTED, "Email address is not verified. The following identities "
         + "failed the check in region " + region + ": " + String.join(", ", identities));
   }

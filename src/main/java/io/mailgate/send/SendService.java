@@ -479,19 +479,19 @@ public final class SendService {
           senderHeader.add(MailboxParser.parse(h.value()));
         }
       }
-      List<Mailbox> senders = new ArrayList<>(senderHeader.size());
+      OtherSenders senders = new OtherSenders(from);
       for (Mailbox m : senderHeader) {
-        addSender(senders, from, m);
+        senders.add(m);
       }
       // the Return-Path (v1 ReturnPath, v2 FeedbackForwardingEmailAddress) receives forwarded feedback: verified too,
       // or any account could mail bounce notices to anyone
       if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
-        addSender(senders, from, MailboxParser.parse(request.envelopeSender()));
+        senders.add(MailboxParser.parse(request.envelopeSender()));
       }
       MimeBuilder.Headers headers = new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date);
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
-      return new Prepared(id, from, List.copyOf(senders), envelope(to, cc, bcc), content, now, headers, simple,
+      return new Prepared(id, from, senders.list(), envelope(to, cc, bcc), content, now, headers, simple,
           delegation(request, from, List.of(), senderHeader));
     }
     if (!(request.content() instanceof RawContent raw)) {
@@ -525,17 +525,17 @@ public final class SendService {
       froms.add(prepared.from());
     }
     froms.addAll(prepared.moreFroms());
-    List<Mailbox> otherSenders = new ArrayList<>(2 + froms.size() + prepared.sender().size());
+    OtherSenders otherSenders = new OtherSenders(from);
     for (Mailbox m : froms) {
-      addSender(otherSenders, from, m);
+      otherSenders.add(m);
     }
     for (Mailbox m : prepared.sender()) {
-      addSender(otherSenders, from, m);
+      otherSenders.add(m);
     }
     if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
-      addSender(otherSenders, from, MailboxParser.parse(request.envelopeSender()));
+      otherSenders.add(MailboxParser.parse(request.envelopeSender()));
     }
-    return new Prepared(id, from, List.copyOf(otherSenders), recipients, prepared.content(), now, null, null,
+    return new Prepared(id, from, otherSenders.list(), recipients, prepared.content(), now, null, null,
         delegation(request, from, froms, prepared.sender()));
   }
 
@@ -592,11 +592,34 @@ public final class SendService {
     return arn != null && arn.covers(address.address()) ? arn : null;
   }
 
-  /** {@code m} among the senders to verify, unless it is the From address or already there. */
-  private static void addSender(List<Mailbox> senders, Mailbox from, Mailbox m) {
-    if (!m.address().equalsIgnoreCase(from.address())
-        && senders.stream().noneMatch(x -> x.address().equalsIgnoreCase(m.address()))) {
-      senders.add(m);
+  /**
+   * The sender addresses to verify besides the From address: each address once, whatever its case (the first
+   * mailbox given for it kept), in the order given, and never the From address itself. Kept by lower-cased address
+   * (ASCII: {@link MailboxParser} takes no other), so that a message naming many senders costs a look-up for each,
+   * not a scan of those before it.
+   */
+  static final class OtherSenders {
+    private final String from;
+    private final Map<String, Mailbox> byAddress = new LinkedHashMap<>();
+
+    OtherSenders(Mailbox from) {
+      this.from = key(from);
+    }
+
+    /** {@code m} among the senders to verify, unless it is the From address or already there. */
+    void add(Mailbox m) {
+      String key = key(m);
+      if (!key.equals(from)) {
+        byAddress.putIfAbsent(key, m);
+      }
+    }
+
+    List<Mailbox> list() {
+      return List.copyOf(byAddress.values());
+    }
+
+    private static String key(Mailbox m) {
+      return m.address().toLowerCase(java.util.Locale.ROOT);
     }
   }
 

@@ -434,6 +434,30 @@ class SesV1QueryTest {
     assertEquals(before, Db.count(pg, "SELECT count(*) FROM messages"), "nothing stored for any of them");
   }
 
+  /** SES sends a message with an empty subject ({@code Message.Subject.Data=}); only an absent one is missing. */
+  @Test
+  void anEmptySubjectIsSentAndAnAbsentOneRefused() throws Exception {
+    HttpResponse<String> empty = node.signed("POST", "/", "Action=SendEmail&Version=2010-12-01&Source=x%40v1.example"
+        + "&Destination.ToAddresses.member.1=empty-subject%40dest.example"
+        + "&Message.Subject.Data=&Message.Body.Text.Data=no+subject", form());
+    assertEquals(200, empty.statusCode(), empty.body());
+    assertTrue(empty.body().contains("<MessageId>"), empty.body());
+    RecordingSmtpServer.Received got = receivedFor("empty-subject@dest.example");
+    String data = new String(got.data(), StandardCharsets.UTF_8);
+    assertTrue(data.matches("(?s).*\r\nSubject: ?\r\n.*"), data);
+    assertTrue(text(parse(got)).startsWith("no subject"), data);
+    String sdkId = ses.sendEmail(r -> r.source("x@v1.example").destination(d -> d.toAddresses("empty-sdk@dest.example"))
+        .message(m -> m.subject(s -> s.data("")).body(b -> b.text(t -> t.data("t"))))).messageId();
+    assertNotNull(sdkId);
+
+    long before = Db.count(pg, "SELECT count(*) FROM messages");
+    HttpResponse<String> absent = node.signed("POST", "/", "Action=SendEmail&Version=2010-12-01&Source=x%40v1.example"
+        + "&Destination.ToAddresses.member.1=no-subject%40dest.example&Message.Body.Text.Data=t", form());
+    assertV1Error(absent, 400, "InvalidParameterValue");
+    assertTrue(absent.body().contains("Missing required parameter Message.Subject.Data"), absent.body());
+    assertEquals(before, Db.count(pg, "SELECT count(*) FROM messages"));
+  }
+
   @Test
   void authenticationFailuresAreV1Errors() throws Exception {
     try (SesClient wrong = node.sesV1(TestNode.ACCESS_KEY, "not-the-secret")) {

@@ -280,6 +280,52 @@ class TemplatesTest {
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM recipients WHERE address LIKE 'many%'"));
   }
 
+  /**
+   * A bulk send with an attachment: every entry gets its own message with the attachment, and its result in its own
+   * place. Entries this large (600 KB each) are built and stored one after another ({@code BulkEmailHandler.window});
+   * the request (800 KB of base64) is read on a worker thread.
+   */
+  @Test
+  void bulkEntriesWithAnAttachmentEachGetTheirMessageInOrder() throws IOException {
+    byte[] file = new byte[600 * 1024];
+    for (int i = 0; i < file.length; i++) {
+      file[i] = (byte) (i * 7 + i / 1000);
+    }
+    int n = 5;
+    List<BulkEmailEntry> entries = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      entries.add(entry("attached" + i + "@example.org", "{\"name\":\"N" + i + "\",\"signature\":\"s\"}", null));
+    }
+    entries.set(2, entry("not an address", "{\"name\":\"N2\",\"signature\":\"s\"}", null)); // fails alone
+    List<BulkEmailEntryResult> results = ses.sendBulkEmail(r -> r.fromEmailAddress("sender@example.com")
+        .defaultContent(c -> c.template(t -> t.templateName("welcome").templateData("{}")
+            .attachments(a -> a.fileName("report.pdf").contentType("application/pdf")
+                .rawContent(software.amazon.awssdk.core.SdkBytes.fromByteArray(file)))))
+        .bulkEmailEntries(entries)).bulkEmailEntryResults();
+    assertEquals(n, results.size());
+    assertEquals(BulkEmailStatus.INVALID_PARAMETER, results.get(2).status());
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < n; i++) {
+      if (i == 2) {
+        continue;
+      }
+      String to = "attached" + i + "@example.org";
+      BulkEmailEntryResult result = results.get(i);
+      assertEquals(BulkEmailStatus.SUCCESS, result.status(), result.error());
+      assertTrue(ids.add(result.messageId()), "each entry is its own message");
+      assertEquals(to, node.message(result.messageId()).getJsonArray("Recipients").getJsonObject(0)
+          .getString("Address"), "entry " + i + "'s result is its own");
+      Message m = parse(awaitReceived(to).data());
+      assertEquals("Welcome, N" + i, m.getSubject());
+      List<Entity> parts = ((Multipart) m.getBody()).getBodyParts();
+      Entity attachment = parts.get(parts.size() - 1);
+      assertEquals("report.pdf", attachment.getFilename());
+      try (InputStream in = ((org.apache.james.mime4j.dom.BinaryBody) attachment.getBody()).getInputStream()) {
+        assertTrue(java.util.Arrays.equals(file, in.readAllBytes()), "entry " + i + " has the whole attachment");
+      }
+    }
+  }
+
   /** An entry's ReplacementHeaders replace the template's of the same name; the template's others stay, repeats too. */
   @Test
   void replacementHeadersReplaceOnlyTheirOwnNames() throws IOException {

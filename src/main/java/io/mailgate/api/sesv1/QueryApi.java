@@ -253,7 +253,7 @@ public final class QueryApi {
     if (!body.has("Text") && !body.has("Html")) {
       throw SesException.badRequest("Missing required parameter Message.Body (Text or Html).");
     }
-    SimpleContent content = new SimpleContent(subject.required("Data"),
+    SimpleContent content = new SimpleContent(subject.requiredPresent("Data"), // SES sends an empty subject
         TextBody.charset(subject.string("Charset"), subject.path("Charset")), textBody(body, "Text"),
         textBody(body, "Html"), List.of(), List.of());
     return send(caller, new SendRequest(p.required("Source"), destination(p.struct("Destination")),

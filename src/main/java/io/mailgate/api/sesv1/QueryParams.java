@@ -50,8 +50,12 @@ public final class QueryParams {
         end = n;
       }
       if (end > start) {
-        int eq = encoded.indexOf('=', start);
-        int nameEnd = eq < 0 || eq > end ? end : eq;
+        // the first '=' of this pair only: searched no further than its '&', or many pairs without one before a long
+        // tail would each scan the tail
+        int nameEnd = start;
+        while (nameEnd < end && encoded.charAt(nameEnd) != '=') {
+          nameEnd++;
+        }
         String name = decode(encoded, start, nameEnd);
         String value = nameEnd == end ? "" : decode(encoded, nameEnd + 1, end);
         if (values.put(name, value) != null) {
@@ -119,6 +123,18 @@ public final class QueryParams {
   public String required(String name) {
     String v = string(name);
     if (v == null || v.isEmpty()) {
+      throw SesException.badRequest("Missing required parameter " + prefix + name + ".");
+    }
+    return v;
+  }
+
+  /**
+   * The value of {@code name}, which may be empty ({@code name=}, as SES takes an empty {@code Message.Subject.Data});
+   * absent is a BadRequest naming the parameter.
+   */
+  public String requiredPresent(String name) {
+    String v = string(name);
+    if (v == null) {
       throw SesException.badRequest("Missing required parameter " + prefix + name + ".");
     }
     return v;

@@ -5,9 +5,11 @@ import static io.mailgate.api.JsonFields.objects;
 import static io.mailgate.api.JsonFields.string;
 import static io.mailgate.api.JsonFields.strings;
 
+import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.V2Route;
+import io.mailgate.send.Attachment;
 import io.mailgate.send.Caller;
 import io.mailgate.send.MessageHeader;
 import io.mailgate.send.SendRequest;
@@ -17,6 +19,7 @@ import io.mailgate.send.TemplateContent;
 import io.mailgate.send.TemplateRenderer;
 import io.mailgate.send.Templates;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -25,13 +28,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * SES v2 {@code POST /v2/email/outbound-bulk-emails} (SendBulkEmail): one template, up to 50 destinations, each sent
  * as its own message with its own data, tags and headers. Each entry goes through the whole send path (identities,
  * sandbox, limits, suppression, DKIM) and gets its own status, as in SES: one entry's failure does not fail the
  * others. A request that is malformed as a whole fails as a whole; a template that does not exist fails every entry
- * (TEMPLATE_NOT_FOUND).
+ * (TEMPLATE_NOT_FOUND). Large entries (an attachment, which every entry's message copies) are sent a few at a time,
+ * small ones all at once ({@link #window}).
  */
 public final class BulkEmailHandler {
   /** SES's limit on BulkEmailEntries. */
@@ -51,8 +56,33 @@ public final class BulkEmailHandler {
   public record Entry(SendRequest.Destination destination, List<SendRequest.EmailTag> tags,
       List<MessageHeader> headers, String data) {}
 
+  /** What a SendBulkEmail request asks, read before anything is sent. */
+  private record BulkRequest(String from, List<String> replyTo, String configurationSet, String returnPath,
+      TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns) {}
+
+  /**
+   * The request read (its attachments' base64 decoded) on a worker thread when it is large ({@link OffLoop}), as
+   * SendEmail's is: a 40 MB attachment is 54 MB of base64, tens of milliseconds of an event loop otherwise.
+   */
   public Future<JsonObject> sendBulk(Caller caller, RoutingContext ctx) {
-    JsonObject body = V2Route.requiredBody(ctx);
+    JsonObject body = V2Route.requiredBody(ctx); // a large one was parsed on a worker already
+    return OffLoop.when(ctx.body().length(), () -> read(body)).compose(r -> send(caller, r.from(), r.replyTo(),
+            r.configurationSet(), r.returnPath(), r.content(), r.entries(), r.identityArns())
+        .recover(e -> {
+          if (e instanceof SesException s && s.error() == SesError.TEMPLATE_NOT_FOUND) {
+            // SES v2 answers each entry TEMPLATE_NOT_FOUND rather than failing the call
+            List<JsonObject> out = new ArrayList<>();
+            for (int i = 0; i < r.entries().size(); i++) {
+              out.add(new JsonObject().put("Status", "TEMPLATE_NOT_FOUND").put("Error", s.getMessage()));
+            }
+            return Future.succeededFuture(out);
+          }
+          return Future.failedFuture(e);
+        }))
+        .map(results -> new JsonObject().put("BulkEmailEntryResults", new JsonArray(new ArrayList<>(results))));
+  }
+
+  private static BulkRequest read(JsonObject body) {
     JsonObject defaults = object(body, "DefaultContent", "");
     JsonObject template = defaults == null ? null : object(defaults, "Template", "DefaultContent");
     if (template == null) {
@@ -81,23 +111,11 @@ public final class BulkEmailHandler {
           mergeHeaders(content.headers(), SendEmailRequests.headers(e, "ReplacementHeaders", path)),
           replacementData != null ? replacementData : content.data()));
     }
-    return send(caller, string(body, "FromEmailAddress", ""), strings(body, "ReplyToAddresses", ""),
+    return new BulkRequest(string(body, "FromEmailAddress", ""), strings(body, "ReplyToAddresses", ""),
         string(body, "ConfigurationSetName", ""), string(body, "FeedbackForwardingEmailAddress", ""), content,
         entries, SendRequest.IdentityArns.of("ses:SendBulkEmail",
             string(body, "FromEmailAddressIdentityArn", ""), null,
-            string(body, "FeedbackForwardingEmailAddressIdentityArn", "")))
-        .recover(e -> {
-          if (e instanceof SesException s && s.error() == SesError.TEMPLATE_NOT_FOUND) {
-            // SES v2 answers each entry TEMPLATE_NOT_FOUND rather than failing the call
-            List<JsonObject> out = new ArrayList<>();
-            for (int i = 0; i < entries.size(); i++) {
-              out.add(new JsonObject().put("Status", "TEMPLATE_NOT_FOUND").put("Error", s.getMessage()));
-            }
-            return Future.succeededFuture(out);
-          }
-          return Future.failedFuture(e);
-        })
-        .map(results -> new JsonObject().put("BulkEmailEntryResults", new JsonArray(new ArrayList<>(results))));
+            string(body, "FeedbackForwardingEmailAddressIdentityArn", "")));
   }
 
   /** SES's limit on the entries of one bulk send. */
@@ -128,11 +146,26 @@ public final class BulkEmailHandler {
                 content.inline() == null ? template.name() : null, entries, outcomes, identityArns)));
   }
 
+  /**
+   * Each entry sent as its own message, a few at a time when they are large ({@link #window}): every entry's message
+   * is built whole (its attachments copied into it, base64-encoded), and held until it is committed, so fifty entries
+   * of a 29 MB attachment sent at once would hold fifty 40 MB messages. Small entries, the common case, all go at
+   * once. The results are in the entries' order, whatever order they complete in.
+   */
   private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
       String returnPath, TemplateContent content, String templateName, List<Entry> entries,
       List<Templates.Outcome> outcomes, SendRequest.IdentityArns identityArns) {
-    List<Future<JsonObject>> results = new ArrayList<>(entries.size());
-    for (int i = 0; i < entries.size(); i++) {
+    long attachments = 0;
+    for (Attachment a : content.attachments()) {
+      attachments += a.content().length;
+    }
+    long[] sizes = new long[entries.size()];
+    for (int i = 0; i < sizes.length; i++) {
+      TemplateRenderer.Rendered r = outcomes.get(i).rendered();
+      // a Rendering Failure or a refused entry builds no message
+      sizes[i] = r == null ? 0 : attachments + length(r.subject()) + length(r.text()) + length(r.html());
+    }
+    return inOrder(entries.size(), window(sizes), i -> {
       Entry entry = entries.get(i);
       Templates.Outcome outcome = outcomes.get(i);
       Future<String> sent;
@@ -151,16 +184,110 @@ public final class BulkEmailHandler {
           sent = Future.failedFuture(e);
         }
       }
-      results.add(sent.map(id -> new JsonObject().put("Status", "SUCCESS").put("MessageId", id))
-          .otherwise(BulkEmailHandler::failed));
-    }
-    return Future.all(results).map(all -> {
-      List<JsonObject> out = new ArrayList<>(results.size());
-      for (Future<JsonObject> r : results) {
-        out.add(r.result());
-      }
-      return out;
+      return sent.map(id -> new JsonObject().put("Status", "SUCCESS").put("MessageId", id))
+          .otherwise(BulkEmailHandler::failed);
     });
+  }
+
+  private static long length(String s) {
+    return s == null ? 0 : s.length();
+  }
+
+  /**
+   * The entries a bulk send builds and stores at once (the first of them, then one more as each is committed), of
+   * the sizes of what each builds its message from (its attachments and rendered parts; 0 for one that builds none):
+   * all of them when they come to at most {@link #ENTRIES_IN_FLIGHT_BYTES}, else as many of the largest as fit in that
+   * (at least one), so that what the entries under way hold is about that, or one entry's message.
+   */
+  static int window(long[] sizes) {
+    long total = 0;
+    long largest = 0;
+    for (long s : sizes) {
+      total += s;
+      largest = Math.max(largest, s);
+    }
+    if (total <= ENTRIES_IN_FLIGHT_BYTES) {
+      return Math.max(1, sizes.length);
+    }
+    return (int) Math.max(1, Math.min(sizes.length, ENTRIES_IN_FLIGHT_BYTES / largest));
+  }
+
+  /** What the entries of one bulk send under way at once may be built from, unless one alone is larger. */
+  static final long ENTRIES_IN_FLIGHT_BYTES = 1024 * 1024;
+
+  /**
+   * Tasks {@code 0} to {@code n - 1} started in order, at most {@code window} unfinished at any moment (the next one
+   * started as one finishes); their results in task order. Fails with the first task that fails (and starts no
+   * more); a bulk send's tasks never fail, each answering its entry's error as its result.
+   */
+  static <T> Future<List<T>> inOrder(int n, int window, IntFunction<Future<T>> task) {
+    return new Window<>(n, window, task).start();
+  }
+
+  /** {@link #inOrder}'s state; used on one thread (a verticle's event loop). */
+  private static final class Window<T> {
+    private final int n;
+    private final int window;
+    private final IntFunction<Future<T>> task;
+    private final List<T> results;
+    private final Promise<List<T>> done = Promise.promise();
+    private int started;
+    private int finished;
+    private int running;
+    private boolean starting;
+
+    Window(int n, int window, IntFunction<Future<T>> task) {
+      this.n = n;
+      this.window = Math.max(1, window);
+      this.task = task;
+      this.results = new ArrayList<>(java.util.Collections.nCopies(n, null));
+    }
+
+    Future<List<T>> start() {
+      if (n == 0) {
+        done.complete(List.of());
+      }
+      startMore();
+      return done.future();
+    }
+
+    /** Starts tasks while the window has room; not again from a task that completes while it does (no recursion). */
+    private void startMore() {
+      if (starting) {
+        return;
+      }
+      starting = true;
+      try {
+        while (running < window && started < n && !done.future().isComplete()) {
+          int i = started++;
+          running++;
+          Future<T> f;
+          try {
+            f = task.apply(i);
+          } catch (RuntimeException e) {
+            f = Future.failedFuture(e);
+          }
+          f.onComplete(ar -> finished(i, ar));
+        }
+      } finally {
+        starting = false;
+      }
+    }
+
+    private void finished(int i, io.vertx.core.AsyncResult<T> ar) {
+      running--;
+      finished++;
+      if (ar.failed()) {
+        done.tryFail(ar.cause());
+        return;
+      }
+      results.set(i, ar.result());
+      if (finished == n) {
+        done.tryComplete(results);
+      } else {
+        startMore();
+      }
+    }
   }
 
   /** SES's BulkEmailStatus for an entry that was not sent, with its error message. */

@@ -47,6 +47,34 @@ class QueryUnitsTest {
     }
   }
 
+  /**
+   * A pair without '=' is a name with an empty value, whatever pairs with '=' follow it: the '=' of a later pair is
+   * not this pair's (its search stops at its '&').
+   */
+  @Test
+  void aPairWithoutEqualsEndsAtItsAmpersand() {
+    QueryParams p = QueryParams.parse("A&B&C=1&D&E=x=y&F%3D&G=");
+    assertEquals("", p.string("A"));
+    assertEquals("", p.string("B"));
+    assertEquals("1", p.string("C"));
+    assertEquals("", p.string("D"), "not 'D&E' named up to the next '='");
+    assertNull(p.string("D&E"));
+    assertEquals("x=y", p.string("E"));
+    assertEquals("", p.string("F="), "an escaped '=' is part of the name");
+    assertEquals("", p.string("G"));
+    assertEquals("", QueryParams.parse("Last").string("Last"), "the last pair, without '&' after it");
+    assertEquals("v", QueryParams.parse("=v").string(""), "an empty name");
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 1000; i++) {
+      many.append('N').append(i).append('&');
+    }
+    many.append("Tail=").append("t".repeat(10_000));
+    QueryParams tail = QueryParams.parse(many.toString());
+    assertEquals("", tail.string("N0"));
+    assertEquals("", tail.string("N999"));
+    assertEquals(10_000, tail.string("Tail").length());
+  }
+
   @Test
   void xmlTextAndNumbers() {
     StringBuilder b = new StringBuilder();
