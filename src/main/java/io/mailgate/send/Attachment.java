@@ -33,9 +33,8 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
     }
     MessageHeader.requireNoControl(fileName, "attachment FileName");
     requireWellFormed(fileName, "attachment FileName");
-    int dot = fileName.lastIndexOf('.');
-    if (dot >= 0 && BLOCKED_EXTENSIONS.contains(fileName.substring(dot + 1).toLowerCase(Locale.ROOT))) {
-      throw new SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Illegal filename '" + fileName + "'.");
+    if (isBlocked(fileName)) {
+      throw illegalFileName(fileName);
     }
     if (contentType == null || contentType.isBlank()) {
       String guessed = URLConnection.guessContentTypeFromName(fileName);
@@ -60,6 +59,17 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
     if (encoding == TransferEncoding.SEVEN_BIT && !TransferEncoding.isSevenBitSafe(content)) {
       throw SesException.badRequest("Attachment '" + fileName + "' is not 7-bit data; use BASE64 or QUOTED_PRINTABLE.");
     }
+  }
+
+  /** Whether {@code fileName} has an extension SES refuses (a Simple message's attachment, or a raw message's part). */
+  static boolean isBlocked(String fileName) {
+    int dot = fileName.lastIndexOf('.');
+    return dot >= 0 && BLOCKED_EXTENSIONS.contains(fileName.substring(dot + 1).toLowerCase(Locale.ROOT));
+  }
+
+  /** SES's answer to an attachment of a type it refuses. */
+  static SesException illegalFileName(String fileName) {
+    return new SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Illegal filename '" + fileName + "'.");
   }
 
   /**

@@ -37,6 +37,24 @@ public final class MimeEntity {
       return new HeaderValue(token(segments.get(0).strip()).toLowerCase(Locale.ROOT), params);
     }
 
+    /**
+     * Every parameter of a header value, in order, repeated ones included ({@link #params} keeps the first): each as
+     * its lower-case name and its value: unquoted, or as written (to its end, spaces included) when not quoted.
+     */
+    public static List<Map.Entry<String, String>> allParams(String s) {
+      List<String> segments = splitUnquoted(s);
+      List<Map.Entry<String, String>> out = new ArrayList<>(segments.size() - 1);
+      for (String segment : segments.subList(1, segments.size())) {
+        int eq = segment.indexOf('=');
+        if (eq > 0) {
+          String v = segment.substring(eq + 1).strip();
+          out.add(Map.entry(segment.substring(0, eq).strip().toLowerCase(Locale.ROOT),
+              v.startsWith("\"") ? unquote(v) : v));
+        }
+      }
+      return out;
+    }
+
     /** {@code s} split at each ';' outside a quoted string. */
     private static List<String> splitUnquoted(String s) {
       List<String> out = new ArrayList<>();
@@ -245,6 +263,18 @@ public final class MimeEntity {
    * what lies outside the parts.
    */
   public Parts parts() {
+    return parts(false);
+  }
+
+  /**
+   * {@link #parts()}, and for a multipart without a close delimiter the parts it has, the last one to the end of the
+   * body (as lenient readers show it): for a check of what readers may see, not for an edit.
+   */
+  public Parts partsEvenUnclosed() {
+    return parts(true);
+  }
+
+  private Parts parts(boolean unclosed) {
     String b = type.params().get("boundary");
     if (!isMultipart() || b == null || b.isEmpty()) {
       return null;
@@ -270,6 +300,12 @@ public final class MimeEntity {
         break;
       }
       line = eol + 2;
+    }
+    if (unclosed && partStart >= 0) {
+      if (end > partStart) {
+        parts.add(new int[] {partStart, end});
+      }
+      return new Parts(boundary, parts);
     }
     return null;
   }

@@ -85,11 +85,14 @@ public final class SendService {
   /**
    * A message ready to commit. {@code headers} and {@code simple}: what a Simple message was built from (null for a
    * raw one), to build it again with tracked links. {@code delegation}: the identity ARNs it names, or null.
+   * {@code returnPath}: where its feedback is forwarded, as given ({@link SendRequest#envelopeSender}, or a raw
+   * message's Return-Path header), null or empty when none is (the From identity's then).
    */
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
-      Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation) {
+      Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation,
+      String returnPath) {
     Prepared withContent(byte[] newContent) {
-      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation);
+      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath);
     }
   }
 
@@ -313,7 +316,7 @@ public final class SendService {
             : MimeBuilder.build(p.headers(), simple);
         checkSize(content.length);
         return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-            p.delegation());
+            p.delegation(), p.returnPath());
       });
     });
   }
@@ -395,8 +398,8 @@ public final class SendService {
       tags.add(new JsonObject().put("Name", t.name()).put("Value", t.value()));
     }
     // a Return-Path the sender chose is where its feedback is forwarded (and its MAIL FROM without VERP)
-    String envelopeFrom = request.envelopeSender() != null && !request.envelopeSender().isEmpty()
-        ? MailboxParser.parse(request.envelopeSender()).address() : profile.envelopeFrom();
+    String envelopeFrom = p.returnPath() != null && !p.returnPath().isEmpty()
+        ? MailboxParser.parse(p.returnPath()).address() : profile.envelopeFrom();
     String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
     SendRequest.ListManagement list = request.listManagement();
     return new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
@@ -492,13 +495,13 @@ public final class SendService {
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
       return new Prepared(id, from, senders.list(), envelope(to, cc, bcc), content, now, headers, simple,
-          delegation(request, from, List.of(), senderHeader));
+          delegation(request, from, List.of(), senderHeader, request.envelopeSender()), request.envelopeSender());
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
     }
     checkSize(raw.data().length);
-    RawMessage.Prepared prepared = RawMessage.prepare(raw.data(), headerId, date);
+    RawMessage.Prepared prepared = RawMessage.prepare(raw.data(), headerId, date, maxRecipients);
     Mailbox from = request.from() != null ? MailboxParser.parse(request.from()) : prepared.from();
     if (from == null) {
       throw SesException.badRequest("Missing required header 'From'.");
@@ -532,11 +535,28 @@ public final class SendService {
     for (Mailbox m : prepared.sender()) {
       otherSenders.add(m);
     }
-    if (request.envelopeSender() != null && !request.envelopeSender().isEmpty()) {
-      otherSenders.add(MailboxParser.parse(request.envelopeSender()));
+    String returnPath = rawReturnPath(request, prepared);
+    if (returnPath != null && !returnPath.isEmpty()) {
+      otherSenders.add(MailboxParser.parse(returnPath));
     }
     return new Prepared(id, from, otherSenders.list(), recipients, prepared.content(), now, null, null,
-        delegation(request, from, froms, prepared.sender()));
+        delegation(request, from, froms, prepared.sender(), returnPath), returnPath);
+  }
+
+  /**
+   * A raw message's Return-Path, where its feedback is forwarded: as SES takes it, the request's when it names one
+   * (v2 FeedbackForwardingEmailAddress; SMTP's MAIL FROM, even {@code <>}); else, for a send without a Source (v1
+   * SendRawEmail, v2 Raw content without FromEmailAddress), the address of the message's Return-Path header, which
+   * is then verified as any Return-Path. The Source takes precedence over the header (SES: "This takes precedence
+   * over any Return-Path header that you might include in the raw text of the message"). The header itself is
+   * removed from the message either way ({@link RawMessage}).
+   */
+  private static String rawReturnPath(SendRequest request, RawMessage.Prepared prepared) {
+    if (request.envelopeSender() != null || request.from() != null || prepared.returnPath() == null) {
+      return request.envelopeSender();
+    }
+    Mailbox header = RawMessage.returnPathAddress(prepared.returnPath());
+    return header == null ? null : header.address();
   }
 
   /**
@@ -548,13 +568,13 @@ public final class SendService {
    * Null when the send names none.
    */
   private SendAuthorization.Delegation delegation(SendRequest request, Mailbox from, List<Mailbox> headerFroms,
-      List<Mailbox> senderHeader) {
+      List<Mailbox> senderHeader, String returnPathGiven) {
     SendRequest.IdentityArns arns = request.identityArns();
     if (arns == null) {
       return null;
     }
-    Mailbox returnPath = request.envelopeSender() == null || request.envelopeSender().isEmpty() ? null
-        : MailboxParser.parse(request.envelopeSender());
+    Mailbox returnPath = returnPathGiven == null || returnPathGiven.isEmpty() ? null
+        : MailboxParser.parse(returnPathGiven);
     IdentityArn fromArn = headerFroms.isEmpty() ? null : arn(arns.headerFrom(), headerFroms.get(0));
     IdentityArn sourceArn = arns.from() != null ? arn(arns.from(), from)
         : request.from() == null ? covering(fromArn, from) : null;

@@ -143,6 +143,51 @@ class SesV1QueryTest {
     assertEquals(List.of("header-own@dest.example"), receivedFor("header-own@dest.example").rcptTo());
   }
 
+  /**
+   * As SES: a raw message's Message-ID and Date are replaced (the Message-ID is the MessageId returned, so feedback
+   * about it is matched); its Return-Path header is not sent, and names where its feedback goes when the send has no
+   * Source, verified as any Return-Path. A Source takes precedence over it.
+   */
+  @Test
+  void sendRawEmailReplacesMessageIdAndDateAndTakesTheReturnPathHeaderWithoutASource() {
+    String raw = "Return-Path: <RETURN>\r\nFrom: raw@v1.example\r\nTo: TO\r\nSubject: return path header\r\n"
+        + "Date: Mon, 1 Jan 2001 00:00:00 +0000\r\nMessage-ID: <nodemailer-123@v1.example>\r\n\r\nbody\r\n";
+    MessageRejectedException unverified = assertThrows(MessageRejectedException.class, () -> ses.sendRawEmail(r -> r
+        .rawMessage(m -> m.data(SdkBytes.fromUtf8String(raw.replace("RETURN", "victim@unverified.example")
+            .replace("TO", "rp-refused@dest.example"))))));
+    assertTrue(unverified.getMessage().contains("victim@unverified.example"), unverified.getMessage());
+    SesException malformed = assertThrows(SesException.class, () -> ses.sendRawEmail(r -> r.rawMessage(m -> m.data(
+        SdkBytes.fromUtf8String(raw.replace("RETURN", "not an address").replace("TO", "rp-refused@dest.example"))))));
+    assertEquals("InvalidParameterValue", malformed.awsErrorDetails().errorCode());
+
+    String id = ses.sendRawEmail(r -> r.rawMessage(m -> m.data(SdkBytes.fromUtf8String(
+        raw.replace("RETURN", "returns@v1.example").replace("TO", "rp-header@dest.example"))))).messageId();
+    assertEquals("returns@v1.example", node.message(id).getString("EnvelopeFrom"));
+    String data = receivedFor("rp-header@dest.example").text();
+    assertFalse(data.contains("Return-Path"), data);
+    assertFalse(data.contains("nodemailer-123") || data.contains("2001"), data);
+    assertTrue(data.contains("\r\nMessage-ID: <" + id + "@"), data);
+
+    // the Source takes precedence: the header is then neither verified nor used
+    String withSource = ses.sendRawEmail(r -> r.source("raw@v1.example").rawMessage(m -> m.data(SdkBytes.fromUtf8String(
+        raw.replace("RETURN", "victim@unverified.example").replace("TO", "rp-source@dest.example"))))).messageId();
+    assertFalse(String.valueOf(node.message(withSource).getString("EnvelopeFrom")).contains("victim"),
+        node.message(withSource).encode());
+    assertFalse(receivedFor("rp-source@dest.example").text().contains("victim@unverified.example"));
+  }
+
+  /** A part named as a file of a type SES refuses: MessageRejected, as SES answers it. */
+  @Test
+  void sendRawEmailRefusesABlockedAttachment() {
+    String raw = "From: raw@v1.example\r\nTo: exe@dest.example\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        + "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"setup.exe\"\r\n"
+        + "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n";
+    MessageRejectedException e = assertThrows(MessageRejectedException.class, () -> ses.sendRawEmail(r -> r
+        .rawMessage(m -> m.data(SdkBytes.fromUtf8String(raw)))));
+    assertTrue(e.getMessage().contains("Illegal filename 'setup.exe'"), e.getMessage());
+  }
+
   @Test
   void templatesAndTemplatedSends() throws IOException {
     ses.createTemplate(r -> r.template(t -> t.templateName("v1-receipt").subjectPart("Receipt for {{name}}")

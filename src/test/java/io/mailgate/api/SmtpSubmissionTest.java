@@ -160,6 +160,62 @@ class SmtpSubmissionTest {
         || r.text().contains("Subject: api raw malformed tags")));
   }
 
+  /**
+   * As SES's SMTP interface: a client's Message-ID and Date (nodemailer, PHPMailer, JavaMail and Django all write
+   * them) are replaced, the Message-ID by the one the 250 reply names; a Return-Path header is removed, and the MAIL
+   * FROM stays the feedback address, even {@code <>}: the header is not read.
+   */
+  @Test
+  void submissionReplacesMessageIdAndDateAndIgnoresAReturnPathHeader() throws IOException {
+    String message = "Return-Path: <victim@unverified.test>\r\nFrom: shop@submit.example\r\nTo: TO\r\n"
+        + "Subject: smtp ids\r\nDate: Mon, 1 Jan 2001 00:00:00 +0000\r\n"
+        + "Message-ID: <nodemailer-1@submit.example>\r\n\r\nx\r\n";
+    try (Session s = new Session(port)) {
+      s.command("EHLO client.test");
+      assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+      for (String mailFrom : List.of("shop@submit.example", "")) {
+        String to = mailFrom.isEmpty() ? "ids-null@example.org" : "ids@example.org";
+        String reply = s.send(mailFrom, List.of(to), message.replace("TO", to));
+        Matcher m = Pattern.compile("250 Ok (\\S+)").matcher(reply);
+        assertTrue(m.matches(), reply);
+        String id = m.group(1);
+        String sent = Await.until(() -> relay.received().stream().filter(r -> r.rcptTo().contains(to)).findFirst()
+            .orElse(null), java.util.Objects::nonNull, Duration.ofSeconds(20)).text();
+        assertTrue(sent.contains("\r\nMessage-ID: <" + id + "@"), sent);
+        assertFalse(sent.contains("nodemailer-1") || sent.contains("2001") || sent.contains("Return-Path"), sent);
+        assertFalse(String.valueOf(node.message(id).getString("EnvelopeFrom")).contains("victim"),
+            node.message(id).encode());
+      }
+    }
+  }
+
+  /**
+   * Raw content over the API: the Return-Path header names the feedback address only when the request names neither
+   * a FromEmailAddress nor a FeedbackForwardingEmailAddress, and is then verified as any Return-Path.
+   */
+  @Test
+  void aRawReturnPathHeaderIsTheFeedbackAddressOnlyWhenTheRequestNamesNone() {
+    String raw = "Return-Path: <RP>\r\nFrom: shop@submit.example\r\nTo: TO\r\nSubject: v2 return path\r\n\r\nx\r\n";
+    try (SesV2Client ses = node.sesV2()) {
+      software.amazon.awssdk.services.sesv2.model.MessageRejectedException e = org.junit.jupiter.api.Assertions
+          .assertThrows(software.amazon.awssdk.services.sesv2.model.MessageRejectedException.class,
+              () -> ses.sendEmail(r -> r.content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes
+                  .fromUtf8String(raw.replace("RP", "victim@unverified.test").replace("TO", "rp1@example.org")))))));
+      assertTrue(e.getMessage().contains("victim@unverified.test"), e.getMessage());
+      String header = ses.sendEmail(r -> r.content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes
+          .fromUtf8String(raw.replace("RP", "bounces@submit.example").replace("TO", "rp2@example.org")))))).messageId();
+      assertEquals("bounces@submit.example", node.message(header).getString("EnvelopeFrom"));
+      String parameter = ses.sendEmail(r -> r.feedbackForwardingEmailAddress("feedback@submit.example")
+          .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(
+              raw.replace("RP", "victim@unverified.test").replace("TO", "rp3@example.org")))))).messageId();
+      assertEquals("feedback@submit.example", node.message(parameter).getString("EnvelopeFrom"));
+      String source = ses.sendEmail(r -> r.fromEmailAddress("shop@submit.example")
+          .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromUtf8String(
+              raw.replace("RP", "victim@unverified.test").replace("TO", "rp4@example.org")))))).messageId();
+      assertFalse(String.valueOf(node.message(source).getString("EnvelopeFrom")).contains("victim"));
+    }
+  }
+
   /** The same rule over HTTP: a Raw message whose From header is not verified is refused whatever its source. */
   @Test
   void everySenderAddressOfARawMessageMustBeVerified() {

@@ -13,6 +13,7 @@ import io.mailgate.metrics.Metrics;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.FakeDnsServer;
 import io.mailgate.testing.Jdkim;
+import io.mailgate.testing.RawSends;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.json.JsonObject;
@@ -91,8 +92,9 @@ class EightBitDeliveryTest {
         .noneMatch(r -> ((JsonObject) r).getString("Status").equals("QUEUED")), Duration.ofSeconds(30));
   }
 
-  static RecordingSmtpServer.Received received(RecordingSmtpServer server, String marker) {
-    return server.received().stream().filter(r -> r.text().contains(marker)).findFirst().orElseThrow();
+  /** What {@code server} received of the message {@code id} (its Message-ID is ours, as in SES). */
+  static RecordingSmtpServer.Received received(RecordingSmtpServer server, String id) {
+    return server.received().stream().filter(r -> r.text().contains("<" + id + "@")).findFirst().orElseThrow();
   }
 
   @Test
@@ -104,16 +106,19 @@ class EightBitDeliveryTest {
         + "\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + HTML
         + "\r\n--b1--\r\n";
     byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
-    JsonObject status = awaitFinal(sendRaw(bytes));
+    String id = sendRaw(bytes);
+    JsonObject status = awaitFinal(id);
     for (Object r : status.getJsonArray("Recipients")) {
       assertEquals("DELIVERED", ((JsonObject) r).getString("Status"), status.encode());
     }
 
-    RecordingSmtpServer.Received asIs = received(modern, "eight-bit-e2e");
-    assertArrayEquals(bytes, asIs.data(), "an unsigned message is kept as its sender wrote it: " + asIs.text());
+    RecordingSmtpServer.Received asIs = received(modern, id);
+    assertArrayEquals(RawSends.asSent(bytes, id, asIs.data()), asIs.data(),
+        "an unsigned message is kept as its sender wrote it (its Message-ID and Date SES's): " + asIs.text());
     assertTrue(asIs.mailParams().contains("BODY=8BITMIME"), asIs.mailParams());
+    raw = RawSends.asSent(raw, id, asIs.data());
 
-    RecordingSmtpServer.Received converted = received(old, "eight-bit-e2e");
+    RecordingSmtpServer.Received converted = received(old, id);
     assertFalse(converted.mailParams().contains("BODY"), converted.mailParams());
     for (byte b : converted.data()) {
       assertTrue(b > 0, "an 8-bit byte went to a server without 8BITMIME: " + converted.text());
@@ -133,13 +138,14 @@ class EightBitDeliveryTest {
     String raw = "From: news@signed.example\r\nTo: a@modern.example, b@old.example\r\nSubject: signed eight bit\r\n"
         + "Message-ID: <eight-bit-signed@signed.example>\r\nMIME-Version: 1.0\r\n"
         + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + TEXT;
-    JsonObject status = awaitFinal(sendRaw(raw.getBytes(StandardCharsets.UTF_8)));
+    String id = sendRaw(raw.getBytes(StandardCharsets.UTF_8));
+    JsonObject status = awaitFinal(id);
     for (Object r : status.getJsonArray("Recipients")) {
       assertEquals("DELIVERED", ((JsonObject) r).getString("Status"), status.encode());
     }
 
-    RecordingSmtpServer.Received withMime = received(modern, "eight-bit-signed");
-    RecordingSmtpServer.Received without = received(old, "eight-bit-signed");
+    RecordingSmtpServer.Received withMime = received(modern, id);
+    RecordingSmtpServer.Received without = received(old, id);
     assertNull(Jdkim.verify(without.data(), dkim));
     assertNull(Jdkim.verify(withMime.data(), dkim));
     assertArrayEquals(withMime.data(), without.data(), "one signed form for every recipient");
@@ -167,10 +173,10 @@ class EightBitDeliveryTest {
         .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))).messageId();
     assertEquals("DELIVERED", awaitFinal(id).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
 
-    RecordingSmtpServer.Received got = received(modern, "eight-bit-headers-signed");
+    RecordingSmtpServer.Received got = received(modern, id);
     assertTrue(got.mailParams().contains("BODY=8BITMIME"), got.mailParams());
     String text = new String(got.data(), StandardCharsets.UTF_8);
-    assertTrue(text.startsWith("DKIM-Signature:") && text.endsWith(raw), text);
+    assertTrue(text.startsWith("DKIM-Signature:") && text.endsWith(RawSends.asSent(raw, id, got.data())), text);
     assertNull(Jdkim.verify(got.data(), dkim));
   }
 
@@ -189,10 +195,11 @@ class EightBitDeliveryTest {
         .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))).messageId();
     assertEquals("DELIVERED", awaitFinal(id).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
 
-    RecordingSmtpServer.Received got = received(modern, "eight-bit-sender-signed");
+    RecordingSmtpServer.Received got = received(modern, id);
     assertTrue(got.mailParams().contains("BODY=8BITMIME"), got.mailParams());
     String text = new String(got.data(), StandardCharsets.UTF_8);
-    assertTrue(text.endsWith(raw.substring(raw.indexOf("From:"))), text);
+    String sent = RawSends.asSent(raw, id, got.data());
+    assertTrue(text.endsWith(sent.substring(sent.indexOf("From:"))), text);
     assertNull(Jdkim.verify(got.data(), dkim));
   }
 
@@ -224,9 +231,10 @@ class EightBitDeliveryTest {
     String raw = "From: sender@example.com\r\nTo: a@modern.example, b@old.example\r\nSubject: Grüße\r\n"
         + "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <eight-bit-headers@example.com>\r\n\r\nbody\r\n";
     long mailsBefore = old.commands().stream().filter(c -> c.startsWith("MAIL")).count();
-    JsonObject status = awaitFinal(sendRaw(raw.getBytes(StandardCharsets.UTF_8)));
+    String id = sendRaw(raw.getBytes(StandardCharsets.UTF_8));
+    JsonObject status = awaitFinal(id);
 
-    assertTrue(received(modern, "eight-bit-headers").mailParams().contains("BODY=8BITMIME"));
+    assertTrue(received(modern, id).mailParams().contains("BODY=8BITMIME"));
     assertEquals(mailsBefore, old.commands().stream().filter(c -> c.startsWith("MAIL")).count(), old.commands()
         .toString());
     JsonObject bounce = null;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.SesError;
 import io.mailgate.SesException;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
@@ -23,13 +24,16 @@ class RawMessageTest {
     return new String(p.content(), StandardCharsets.UTF_8);
   }
 
+  /** As SES: the caller's Date and Message-ID are replaced where they stand; every other field kept byte for byte. */
   @Test
   void keepsWhatTheSenderWroteAndRemovesBcc() {
     String raw = "From: A <a@example.com>\r\nDate: Fri, 27 Nov 2026 09:00:00 +0000\r\nMessage-ID: <mine@example.com>\r\n"
         + "To: b@example.org,\r\n  \"C, Person\" <c@example.org>\r\nBcc: hidden@example.org,\r\n other@example.org\r\n"
         + "Subject: folded\r\n subject\r\n\r\nbody\r\n";
     RawMessage.Prepared p = prepare(raw);
-    assertEquals(raw.replace("Bcc: hidden@example.org,\r\n other@example.org\r\n", ""), text(p));
+    assertEquals(raw.replace("Bcc: hidden@example.org,\r\n other@example.org\r\n", "")
+        .replace("Date: Fri, 27 Nov 2026 09:00:00 +0000", "Date: Sat, 28 Nov 2026 10:00:00 +0000")
+        .replace("Message-ID: <mine@example.com>", "Message-ID: <gen@example.com>"), text(p));
     assertEquals("a@example.com", p.from().address());
     assertEquals(List.of("b@example.org", "c@example.org"), p.to().stream().map(Mailbox::address).toList());
     assertEquals(List.of("hidden@example.org", "other@example.org"), p.bcc().stream().map(Mailbox::address).toList());
@@ -77,7 +81,8 @@ class RawMessageTest {
   void refusesRepeatedFieldsAMissingFromAndNul() {
     SesException twice = assertThrows(SesException.class,
         () -> prepare("From: a@example.com\r\nSubject: one\r\nsubject: two\r\n\r\nb\r\n"));
-    assertTrue(twice.getMessage().contains("more than one Subject"), twice.getMessage());
+    assertEquals("Duplicate header 'Subject'.", twice.getMessage()); // SES's words
+    assertEquals(SesError.BAD_REQUEST, twice.error());
     for (String field : List.of("Date: Mon, 1 Jan 2024 00:00:00 +0000", "Message-ID: <a@b>", "To: b@example.org",
         "In-Reply-To: <x@y>", "Sender: s@example.com")) {
       assertThrows(SesException.class, () -> prepare("From: a@example.com\r\n" + field + "\r\n" + field
@@ -88,8 +93,158 @@ class RawMessageTest {
     assertThrows(SesException.class, () -> prepare("From: a@example.com\r\nSubject: a\u0000b\r\n\r\nb\r\n"));
     assertThrows(SesException.class, () -> prepare("From: a@example.com\r\n\r\nb\u0000\r\n"));
     // fields a message may repeat stay allowed
-    assertEquals(2, text(prepare("From: a@example.com\r\nComments: x\r\nComments: y\r\nReceived: a\r\n"
-        + "Received: b\r\n\r\nb\r\n")).split("Comments:").length - 1);
+    assertEquals(2, text(prepare("From: a@example.com\r\nReceived: a\r\nReceived: b\r\nX-Custom: 1\r\n"
+        + "X-Custom: 2\r\nResent-To: r@example.org\r\nResent-To: s@example.org\r\n\r\nb\r\n"))
+        .split("Received:").length - 1);
+  }
+
+  /**
+   * SES's list of fields a message may not repeat ("Amazon SES header fields"), beyond RFC 5322's: the message's own
+   * MIME fields (two Content-Types would let a filter and a reader see different messages), and Comments, Keywords
+   * and DKIM-Signature, which RFC 5322 and 6376 would allow twice but SES refuses ("Duplicate header
+   * 'DKIM-Signature'."). Only the message's header section counts: a part has its own.
+   */
+  @Test
+  void refusesWhatSesRefusesToSeeRepeated() {
+    for (String field : List.of("Content-Type: text/plain", "content-transfer-encoding: 7bit", "MIME-Version: 1.0",
+        "Comments: x", "Keywords: a", "DKIM-Signature: v=1; d=example.com; s=a; h=from; bh=AAAA; b=AAAA",
+        "Return-Path: <a@example.com>", "List-Unsubscribe: <mailto:u@example.com>", "Content-Disposition: inline")) {
+      String name = field.substring(0, field.indexOf(':'));
+      SesException e = assertThrows(SesException.class, () -> prepare("From: a@example.com\r\n" + field + "\r\n"
+          + field.toUpperCase(java.util.Locale.ROOT).replace(": ", ":") + "\r\n\r\nb\r\n"), field);
+      assertTrue(e.getMessage().toLowerCase(java.util.Locale.ROOT).equals("duplicate header '"
+          + name.toLowerCase(java.util.Locale.ROOT) + "'."), e.getMessage());
+    }
+    String parts = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        + "--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\nContent-Type: text/plain\r\n\r\ntwo\r\n--b--\r\n";
+    assertTrue(text(prepare(parts)).endsWith("--b--\r\n"));
+  }
+
+  /**
+   * A header may list any number of addresses: they are counted before they are parsed, and more than the recipient
+   * limit in From, or in To, Cc and Bcc together, or more than one in Sender, is refused at once.
+   */
+  @Test
+  void refusesHeadersWithTooManyAddressesBeforeParsingThem() {
+    StringBuilder from = new StringBuilder("From: a0@example.com");
+    for (int i = 1; i < 50_000; i++) {
+      from.append(",\r\n a").append(i).append("@example.com");
+    }
+    String huge = from + "\r\nTo: b@example.org\r\n\r\nbody\r\n";
+    assertTrue(huge.length() > 1_000_000, "size " + huge.length());
+    SesException e = assertThrows(SesException.class, () -> prepare(huge));
+    assertEquals(SesError.BAD_REQUEST, e.error());
+    assertEquals("The From header has more than 50 addresses.", e.getMessage());
+
+    // quoted local parts, which the old check looked for in the whole field once per address
+    StringBuilder to = new StringBuilder("From: a@example.com\r\nTo: \"x 0\"@example.org");
+    for (int i = 1; i < 50_000; i++) {
+      to.append(",\r\n \"x ").append(i).append("\"@example.org");
+    }
+    SesException many = assertThrows(SesException.class, () -> prepare(to + "\r\n\r\nbody\r\n"));
+    assertTrue(many.getMessage().startsWith("Recipient count exceeds 50"), many.getMessage());
+
+    // To, Cc and Bcc count together; 50 is the limit, not 49
+    String fifty = "From: a@example.com\r\n" + list("To", 20) + list("Cc", 20) + list("Bcc", 10) + "\r\nb\r\n";
+    RawMessage.Prepared p = prepare(fifty);
+    assertEquals(50, p.to().size() + p.cc().size() + p.bcc().size());
+    SesException fiftyOne = assertThrows(SesException.class,
+        () -> prepare("From: a@example.com\r\n" + list("To", 20) + list("Cc", 20) + list("Bcc", 11) + "\r\nb\r\n"));
+    assertTrue(fiftyOne.getMessage().startsWith("Recipient count exceeds 50"), fiftyOne.getMessage());
+    // the limit is send.maxRecipients
+    assertThrows(SesException.class, () -> RawMessage.prepare(fifty.getBytes(StandardCharsets.US_ASCII),
+        "gen@example.com", NOW, 49));
+
+    // what only looks like more addresses is not counted: an @ in a quoted display name or a comment, a comma in
+    // them, a group's name, an empty group
+    StringBuilder named = new StringBuilder("From: \"a@example.com, x\" (b@c, d) <a@example.com>\r\nTo: ");
+    for (int i = 0; i < 49; i++) {
+      named.append("\"r").append(i).append("@example.org, (copy)\" <r").append(i).append("@example.org>,\r\n ");
+    }
+    named.append("Team: t@example.org;\r\nCc: undisclosed-recipients:;\r\n\r\nb\r\n");
+    RawMessage.Prepared n = prepare(named.toString());
+    assertEquals(50, n.to().size());
+    assertEquals("a@example.com", n.from().address());
+
+    SesException senders = assertThrows(SesException.class,
+        () -> prepare("From: a@example.com\r\nSender: s@example.com, t@example.com\r\n\r\nb\r\n"));
+    assertEquals("The Sender header may contain only one address (RFC 5322 section 3.6.2).", senders.getMessage());
+    assertEquals(1, prepare("From: a@example.com, b@example.com\r\nSender: \"S, s@x\" <s@example.com>\r\n\r\nb\r\n")
+        .sender().size());
+  }
+
+  private static String list(String field, int n) {
+    StringBuilder sb = new StringBuilder(field).append(": ");
+    for (int i = 0; i < n; i++) {
+      sb.append(i == 0 ? "" : ",\r\n ").append(field.toLowerCase(java.util.Locale.ROOT)).append(i).append("@example.org");
+    }
+    return sb.append("\r\n").toString();
+  }
+
+  @Test
+  void quotedLocalPartsAreFoundInOnePass() {
+    assertEquals(java.util.Set.of("\"a b\"", "\"x\\\"y\""),
+        RawMessage.quotedLocalParts("\"Name\" <\"a b\"@x.example>, (\"c d\"@x) \"x\\\"y\"@x.example, \"n\" @x"));
+  }
+
+  /**
+   * As SES: Return-Path and Resent-Bcc are not sent (the receiving server adds its own Return-Path); the Return-Path
+   * is kept aside, the feedback address of a send that names none (SendService).
+   */
+  @Test
+  void removesReturnPathAndResentBccAndKeepsTheReturnPathAside() {
+    RawMessage.Prepared p = prepare("Return-Path: <bounces@example.com>\r\nFrom: a@example.com\r\n"
+        + "Resent-Bcc: secret@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\nb\r\n");
+    assertEquals("Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <gen@example.com>\r\nFrom: a@example.com\r\n"
+        + "To: b@example.org\r\nSubject: s\r\n\r\nb\r\n", text(p));
+    assertEquals("<bounces@example.com>", p.returnPath());
+    assertEquals("bounces@example.com", RawMessage.returnPathAddress(p.returnPath()).address());
+    assertEquals(null, RawMessage.returnPathAddress(" < > "));
+    assertEquals(null, prepare("From: a@example.com\r\n\r\nb\r\n").returnPath());
+    assertThrows(SesException.class, () -> RawMessage.returnPathAddress("<not an address>"));
+  }
+
+  /**
+   * SES refuses a raw message's part named as a file of a type it does not accept, as it refuses such an attachment
+   * of a Simple message: MessageRejected, "Illegal filename". Every way a name is written counts.
+   */
+  @Test
+  void refusesPartsNamedAsBlockedFileTypes() {
+    String head = "From: a@example.com\r\nTo: b@example.org\r\nMIME-Version: 1.0\r\n";
+    for (String part : List.of(
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"x.exe\"",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=run.BAT",
+        "Content-Type: application/octet-stream; name=\"x.js\"",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: inline; filename*=UTF-8''r%C3%A9sum%C3%A9%2Eexe",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*0=\"ev\";\r\n"
+            + " filename*1=\"il.v\"; filename*2=bs",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*0*=utf-8''a%2E;\r\n"
+            + " filename*1=\"scr\"",
+        "Content-Type: application/octet-stream; name=\"=?UTF-8?B?ZXZpbC5leGU=?=\"",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"ok.pdf\";"
+            + " filename=\"x.exe\"")) {
+      String mixed = head + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+          + "hello\r\n--b\r\n" + part + "\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n";
+      SesException e = assertThrows(SesException.class, () -> prepare(mixed), part);
+      assertEquals(SesError.MESSAGE_REJECTED, e.error(), part);
+      assertTrue(e.getMessage().startsWith("Illegal filename '"), e.getMessage());
+    }
+    // the message itself, a part of a nested multipart, one of a multipart without its close delimiter, and one of
+    // a forwarded message
+    assertThrows(SesException.class, () -> prepare(head + "Content-Type: application/octet-stream\r\n"
+        + "Content-Disposition: attachment; filename=x.exe\r\n\r\nTVqQ\r\n"));
+    assertThrows(SesException.class, () -> prepare(head + "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+        + "Content-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain; name=a.vbs\r\n"
+        + "\r\nx\r\n--i--\r\n--o--\r\n"));
+    assertThrows(SesException.class, () -> prepare(head + "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+        + "Content-Type: text/plain\r\n\r\nx\r\n--o\r\nContent-Type: application/x-msdownload; name=a.exe\r\n\r\nTVqQ\r\n"));
+    assertThrows(SesException.class, () -> prepare(head + "Content-Type: message/rfc822\r\n\r\nFrom: c@example.com\r\n"
+        + "Content-Type: application/octet-stream; name=\"inner.exe\"\r\n\r\nTVqQ\r\n"));
+    // other names pass; a blocked extension elsewhere than a part's name is no name
+    RawMessage.Prepared ok = prepare(head + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\n\r\nrun setup.exe\r\n--b\r\nContent-Type: application/pdf; name=r.pdf\r\n"
+        + "Content-Disposition: attachment; filename=\"report.exe.pdf\"\r\nX-Note: x.exe\r\n\r\nJVBERi0=\r\n--b--\r\n");
+    assertTrue(text(ok).contains("report.exe.pdf"));
   }
 
   @Test

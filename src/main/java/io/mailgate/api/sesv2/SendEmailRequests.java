@@ -46,9 +46,17 @@ final class SendEmailRequests {
     // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing
     return SesRawHeaders.applyTo(new SendRequest(string(body, "FromEmailAddress", ""), destination,
         strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, c,
-        string(body, "FeedbackForwardingEmailAddress", ""), listManagement(body),
+        blankToNull(string(body, "FeedbackForwardingEmailAddress", "")), listManagement(body),
         SendRequest.IdentityArns.of(action, string(body, "FromEmailAddressIdentityArn", ""), null,
             string(body, "FeedbackForwardingEmailAddressIdentityArn", ""))));
+  }
+
+  /**
+   * An address field left blank (as some SDKs send an unset one) is none: for a Raw message without a
+   * FromEmailAddress, the Return-Path header then names where its feedback goes.
+   */
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s;
   }
 
   /** {@code ListManagementOptions}: the contact list (required) and topic (optional) a message is sent for. */
