@@ -89,13 +89,6 @@ final class Admin {
     }
   }
 
-  /**
-   * Fails unless the master key opens the database's secrets (the oldest access key's): an admin command run without
-   * the nodes' key (falling back to start-dev's) or with another must not store secrets the nodes cannot read. Start-dev's
-   * key ({@code devKey}) opens only a database that has secrets already (start-dev's has its development key): on one
-   * that has none, a production database being set up, it would seal the first tenants' secrets under a key published
-   * with the source.
-   */
   /** The database's secrets do not open under the master key given: another installation's, or another key. */
   static final class ForeignSecrets extends RuntimeException {
     ForeignSecrets() {
@@ -104,6 +97,13 @@ final class Admin {
     }
   }
 
+  /**
+   * Fails unless the master key opens the database's secrets (the oldest access key's): an admin command run without
+   * the nodes' key (falling back to start-dev's) or with another must not store secrets the nodes cannot read. Start-dev's
+   * key ({@code devKey}) opens only a database that has secrets already (start-dev's has its development key): on one
+   * that has none, a production database being set up, it would seal the first tenants' secrets under a key published
+   * with the source.
+   */
   static Future<Void> opens(Pool pool, SecretBox secrets, boolean devKey) {
     return pool.query("SELECT access_key_id, secret FROM access_keys ORDER BY created_at LIMIT 1").execute()
         .compose(rows -> {

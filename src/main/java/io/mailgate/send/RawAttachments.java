@@ -32,15 +32,23 @@ final class RawAttachments {
    * @throws io.mailgate.SesException (MessageRejected) naming the first part whose name is refused
    */
   static void check(byte[] message) {
-    walk(message, MimeEntity.parse(message, 0, message.length, false), 0);
+    walk(message, 0, message.length, false, 0);
   }
 
-  private static void walk(byte[] message, MimeEntity e, int depth) {
+  private static void walk(byte[] message, int start, int end, boolean inDigest, int depth) {
+    MimeEntity e = MimeEntity.parse(message, start, end, inDigest);
     if (e == null) {
-      return; // a part whose header section cannot be read
+      // a header section the strict reader refuses (a space before a colon, a line that is no field): lenient readers
+      // still show its part, so its names are found as they find them; what is inside it is not walked
+      checkLeniently(message, start, end);
+      return;
     }
     checkNames(e.headers());
     if (depth >= MAX_DEPTH) {
+      if (e.isMultipart() || e.type().value().startsWith("message/")) { // not looked into: refused, not let through
+        throw new io.mailgate.SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Message rejected: its parts are "
+            + "nested more than " + MAX_DEPTH + " levels deep.");
+      }
       return;
     }
     String type = e.type().value();
@@ -51,13 +59,52 @@ final class RawAttachments {
       }
       boolean digest = type.equals("multipart/digest");
       for (int[] part : parts.ranges()) {
-        walk(message, MimeEntity.parse(message, part[0], part[1], digest), depth + 1);
+        walk(message, part[0], part[1], digest, depth + 1);
       }
     } else if (type.equals("message/rfc822") || type.equals("message/global")) {
       String cte = e.transferEncoding();
       if (cte.isEmpty() || cte.equals("7bit") || cte.equals("8bit") || cte.equals("binary")) {
-        walk(message, MimeEntity.parse(message, e.bodyStart(), e.end(), false), depth + 1);
+        walk(message, e.bodyStart(), e.end(), false, depth + 1);
       }
+    }
+  }
+
+  /**
+   * The Content-Type and Content-Disposition fields of a header section (up to its blank line, or {@code end}) read
+   * leniently: continuation lines unfolded, a line without a colon passed over, spaces before a colon ignored.
+   */
+  static void checkLeniently(byte[] message, int start, int end) {
+    int stop = end;
+    for (int i = start; i + 3 < end; i++) {
+      if (message[i] == '\r' && message[i + 1] == '\n' && message[i + 2] == '\r' && message[i + 3] == '\n') {
+        stop = i;
+        break;
+      }
+    }
+    String head = new String(message, start, stop - start, StandardCharsets.ISO_8859_1);
+    StringBuilder field = new StringBuilder();
+    for (String line : head.split("\r\n", -1)) {
+      if (!line.isEmpty() && (line.charAt(0) == ' ' || line.charAt(0) == '\t')) {
+        field.append(' ').append(line.strip());
+        continue;
+      }
+      checkLenientField(field.toString());
+      field.setLength(0);
+      field.append(line);
+    }
+    checkLenientField(field.toString());
+  }
+
+  private static void checkLenientField(String field) {
+    int colon = field.indexOf(':');
+    if (colon < 0) {
+      return;
+    }
+    String name = field.substring(0, colon).strip();
+    if (name.equalsIgnoreCase("Content-Disposition")) {
+      checkNames(field.substring(colon + 1), "filename");
+    } else if (name.equalsIgnoreCase("Content-Type")) {
+      checkNames(field.substring(colon + 1), "name");
     }
   }
 

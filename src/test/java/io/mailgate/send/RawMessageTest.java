@@ -240,6 +240,18 @@ class RawMessageTest {
         + "Content-Type: text/plain\r\n\r\nx\r\n--o\r\nContent-Type: application/x-msdownload; name=a.exe\r\n\r\nTVqQ\r\n"));
     assertThrows(SesException.class, () -> prepare(head + "Content-Type: message/rfc822\r\n\r\nFrom: c@example.com\r\n"
         + "Content-Type: application/octet-stream; name=\"inner.exe\"\r\n\r\nTVqQ\r\n"));
+    // a part whose header section the strict reader refuses is still read for its names, as lenient readers show it
+    assertThrows(SesException.class, () -> prepare(head + "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+        + "Content-Disposition : attachment; filename=\"setup.exe\"\r\nX\r\nContent-Type: application/octet-stream\r\n"
+        + "\r\nTVqQ\r\n--o--\r\n"));
+    // parts nested deeper than are looked into are refused, not let through
+    String nested = "";
+    for (int i = 0; i <= RawAttachments.MAX_DEPTH; i++) {
+      nested += "Content-Type: multipart/mixed; boundary=b" + i + "\r\n\r\n--b" + i + "\r\n";
+    }
+    String deep = nested + "Content-Type: application/octet-stream; name=deep.exe\r\n\r\nTVqQ\r\n";
+    SesException tooDeep = assertThrows(SesException.class, () -> prepare(head + deep));
+    assertEquals(SesError.MESSAGE_REJECTED, tooDeep.error());
     // other names pass; a blocked extension elsewhere than a part's name is no name
     RawMessage.Prepared ok = prepare(head + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
         + "Content-Type: text/plain; charset=utf-8\r\n\r\nrun setup.exe\r\n--b\r\nContent-Type: application/pdf; name=r.pdf\r\n"

@@ -31,6 +31,9 @@ public final class RawSends {
     String top = "";
     Matcher d = DATE.matcher(head);
     if (d.find()) {
+      if (d.group().equals(date)) {
+        throw new AssertionError("the caller's Date was sent as it was: " + date);
+      }
       head = head.substring(0, d.start()) + date + head.substring(d.end());
     } else {
       top += date;

@@ -264,7 +264,7 @@ public final class BulkEmailHandler {
           Future<T> f;
           try {
             f = task.apply(i);
-          } catch (RuntimeException e) {
+          } catch (Throwable e) { // an Error too: thrown in a completion callback it would be lost, the request hung
             f = Future.failedFuture(e);
           }
           f.onComplete(ar -> finished(i, ar));
