@@ -65,10 +65,13 @@ public final class RetentionVerticle extends VerticleBase {
    */
   static final String PLAN = Database.INDEX_SCAN_ONLY;
 
-  /** Messages $1 with their recipients and events, in one statement: all of a message or none of it. */
+  /**
+   * Messages $1 with their recipients, events and tracking counts, in one statement: all of a message or none of it.
+   */
   static final String DELETE_MESSAGES = """
       WITH gone_recipients AS (DELETE FROM recipients WHERE message_id = ANY($1)),
-           gone_events AS (DELETE FROM events WHERE message_id = ANY($1))
+           gone_events AS (DELETE FROM events WHERE message_id = ANY($1)),
+           gone_counts AS (DELETE FROM tracking_counts WHERE message_id = ANY($1))
       DELETE FROM messages WHERE id = ANY($1)""";
 
   static final String DELETE_FEEDBACK = """

@@ -29,9 +29,9 @@ public final class TrackingStore {
   /**
    * The Opens, and the Clicks, one message has recorded at most; later ones are answered (the image, the redirect)
    * but leave no event. No reader opens a message a thousand times: past that it is a script looping on a link, which
-   * would otherwise grow the events table and flood the tenant's destinations without end. (Hits written at the same
-   * moment by different statements each count what was committed before them, so a burst may pass the cap by the
-   * hits of the statements running at that moment.)
+   * would otherwise grow the events table and flood the tenant's destinations without end. The count is kept per
+   * message and type ({@code tracking_counts}): statements running at the same moment wait for each other's count, so
+   * the cap is exact. Messages tracked before that table (V29) start counting from 0.
    */
   public static final int MAX_PER_MESSAGE = 1_000;
 
@@ -48,23 +48,30 @@ public final class TrackingStore {
   private static final Busy BUSY = new Busy();
 
   /**
-   * The hits of messages that exist, each within its message's {@link #MAX_PER_MESSAGE} of its type: those recorded
-   * (counted by the events_message index, once per message and type of the batch, and no further than the cap) and
-   * the batch's own before it.
+   * The hits of messages that exist, each within its message's {@link #MAX_PER_MESSAGE} of its type: the message's
+   * count of that type ({@code tracking_counts}, one row per message and type, upserted once per batch in a fixed
+   * order, so concurrent statements take their row locks alike and each counts what the other added) before the
+   * batch, and the batch's own hits before it. Returns the (message, type) pairs the batch left full.
    */
   static final String INSERT = """
       WITH t AS (
         SELECT t.*, row_number() OVER (PARTITION BY t.mid, t.type ORDER BY t.n) AS nth
         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
           WITH ORDINALITY AS t(mid, type, detail, ts, n)
-      ), recorded_before AS (
-        SELECT k.mid, k.type, (SELECT count(*) FROM (SELECT FROM events e WHERE e.message_id = k.mid AND e.type = k.type
-          LIMIT %1$d) c) AS n
-        FROM (SELECT DISTINCT mid, type FROM t) k
+      ), batch AS (
+        SELECT t.mid, t.type, count(*) AS hits FROM t JOIN messages m ON m.id = t.mid GROUP BY t.mid, t.type
+      ), counted AS (
+        INSERT INTO tracking_counts (message_id, type, n)
+        SELECT mid, type, hits FROM batch ORDER BY mid, type
+        ON CONFLICT (message_id, type) DO UPDATE SET n = tracking_counts.n + EXCLUDED.n
+        RETURNING message_id, type, n
+      ), counts AS (
+        SELECT k.message_id AS mid, k.type, k.n - b.hits AS before, k.n AS after
+        FROM counted k JOIN batch b ON b.mid = k.message_id AND b.type = k.type
       ), hits AS (
         SELECT m.id, m.account_id, m.configuration_set, t.type, t.detail::jsonb AS detail, t.ts
-        FROM t JOIN recorded_before b ON b.mid = t.mid AND b.type = t.type JOIN messages m ON m.id = t.mid
-        WHERE b.n + t.nth <= %1$d
+        FROM t JOIN counts c ON c.mid = t.mid AND c.type = t.type JOIN messages m ON m.id = t.mid
+        WHERE c.before + t.nth <= %1$d
       ), recorded AS (
         INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
         SELECT h.id, h.account_id, h.type, NULL, h.detail, h.ts FROM hits h
@@ -74,8 +81,7 @@ public final class TrackingStore {
         JOIN event_destinations d ON d.account_id = h.account_id AND d.configuration_set = h.configuration_set
         WHERE d.enabled AND h.type = ANY(d.event_types)
       )
-      SELECT b.mid, b.type FROM recorded_before b
-      WHERE b.n + (SELECT count(*) FROM t WHERE t.mid = b.mid AND t.type = b.type) >= %1$d""".formatted(MAX_PER_MESSAGE);
+      SELECT mid, type FROM counts WHERE after >= %1$d""".formatted(MAX_PER_MESSAGE);
 
   /**
    * How many (message, type) pairs found full an instance remembers, the last learned kept: a looping script or a

@@ -80,6 +80,7 @@ class RetentionTest {
       Db.execute(url, "INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) VALUES ('"
           + id + "', '" + account + "', 'Bounce', 'r" + i + "@example.org', '{}', now())");
     }
+    Db.execute(url, "INSERT INTO tracking_counts (message_id, type, n) VALUES ('" + id + "', 'Open', 3)");
     return id;
   }
 
@@ -119,6 +120,7 @@ class RetentionTest {
     assertEquals(3, count("SELECT count(*) FROM recipients WHERE message_id IN " + in(oldQueued, newDone)));
     assertEquals(3, count("SELECT count(*) FROM events"));
     assertEquals(3, count("SELECT count(*) FROM events WHERE message_id IN " + in(oldQueued, newDone)));
+    assertEquals(2, count("SELECT count(*) FROM tracking_counts"), "the tracking counts go with their messages");
     assertEquals(1, count("SELECT count(*) FROM inbound_feedback WHERE kind = 'ARF'"));
     assertEquals(1, count("SELECT count(*) FROM reputation_buckets WHERE sent = 7"));
     assertEquals("new-set", Db.string(url, "SELECT name FROM deleted_configuration_sets"),

@@ -92,9 +92,10 @@ class TrackingStoreTest extends MigratedDatabase {
   void aMessageRecordsAtMostTheCapOfOpensAndOfClicks() throws Exception {
     message("looped");
     message("other");
-    // recorded before: ten short of the cap
+    // recorded before: ten short of the cap (the events, and their count)
     Db.execute(url, "INSERT INTO events (message_id, account_id, type, detail, created_at) "
         + "SELECT 'looped', 'a1', 'Open', '{}', now() FROM generate_series(1, " + (CAP - 10) + ")");
+    Db.execute(url, "INSERT INTO tracking_counts (message_id, type, n) VALUES ('looped', 'Open', " + (CAP - 10) + ")");
     List<TrackingStore.Hit> batch = new ArrayList<>();
     for (int i = 0; i < 30; i++) {
       batch.add(hit("looped", "Open", "o" + i));
@@ -132,6 +133,7 @@ class TrackingStoreTest extends MigratedDatabase {
     message("hammered");
     Db.execute(url, "INSERT INTO events (message_id, account_id, type, detail, created_at) "
         + "SELECT 'hammered', 'a1', 'Click', '{}', now() FROM generate_series(1, " + CAP + ")");
+    Db.execute(url, "INSERT INTO tracking_counts (message_id, type, n) VALUES ('hammered', 'Click', " + CAP + ")");
     try (TcpProxy proxy = TcpProxy.toDatabase(url)) {
       Pool proxied = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, proxy.databaseUrl()),
           2);
