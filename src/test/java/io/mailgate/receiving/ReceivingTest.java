@@ -96,6 +96,14 @@ class ReceivingTest {
     rule("main", 5, "disabled", "Optional", "{}", "[{\"S3Action\": {\"BucketName\": \"never\"}}]", false);
   }
 
+  /** An active rule set of another account whose one rule stores {@code domain}'s mail in bucket inbox. */
+  static void storesInInbox(String accountId, String domain, String prefix) {
+    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + accountId + "', 'theirs', true)");
+    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
+        + "actions, scan_enabled) VALUES ('" + accountId + "', 'theirs', 'keep', 0, true, 'Optional', '{" + domain
+        + "}', '[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"" + prefix + "\"}}]', false)");
+  }
+
   /** A domain identity of {@code accountId}, verified (as DNS would have it). */
   static void verifiedDomain(String accountId, String domain) {
     Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + accountId
@@ -248,11 +256,7 @@ class ReceivingTest {
   void recipientsOfAnotherAccountTakeATransactionOfTheirOwn() throws Exception {
     Accounts.NewKey other = node.createAccount("neighbour", true, 10, 1000);
     verifiedDomain(other.accountId(), "neighbour.example");
-    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + other.accountId()
-        + "', 'theirs', true)");
-    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
-        + "actions, scan_enabled) VALUES ('" + other.accountId() + "', 'theirs', 'keep', 0, true, 'Optional', "
-        + "'{neighbour.example}', '[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"n/\"}}]', false)");
+    storesInInbox(other.accountId(), "neighbour.example", "n/");
     List<String> replies = SmtpClient.send(inbound, "a@outside.example",
         // vip@'s rules store it and stop, as the neighbour's store it: alike but for their accounts
         List.of("vip@inbox.example", "desk@neighbour.example"), message("vip@inbox.example", "two tenants"));
@@ -270,11 +274,7 @@ class ReceivingTest {
     Accounts.NewKey other = node.createAccount("co-owner", true, 10, 1000);
     verifiedDomain(account, "shared.example");
     verifiedDomain(other.accountId(), "shared.example");
-    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + other.accountId()
-        + "', 'theirs', true)");
-    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
-        + "actions, scan_enabled) VALUES ('" + other.accountId() + "', 'theirs', 'keep', 0, true, 'Optional', "
-        + "'{shared.example}', '[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"co/\"}}]', false)");
+    storesInInbox(other.accountId(), "shared.example", "co/");
     rule("main", 11, "shared", "Optional", "{shared.example}",
         "[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"mine/\"}}]");
     Thread.sleep(400); // this account's rules, cached by earlier tests, are read again after cache.ttlMillis (200 ms)
