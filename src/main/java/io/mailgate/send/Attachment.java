@@ -63,8 +63,18 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
 
   /** Whether {@code fileName} has an extension SES refuses (a Simple message's attachment, or a raw message's part). */
   static boolean isBlocked(String fileName) {
-    int dot = fileName.lastIndexOf('.');
-    return dot >= 0 && BLOCKED_EXTENSIONS.contains(fileName.substring(dot + 1).toLowerCase(Locale.ROOT));
+    String name = fileName.strip();
+    int open = name.endsWith(")") ? name.lastIndexOf('(') : -1;
+    if (open > 0) {
+      name = name.substring(0, open); // a comment after an unquoted name: x.exe (x)
+    }
+    int end = name.length();
+    while (end > 0 && (name.charAt(end - 1) == '.' || Character.isWhitespace(name.charAt(end - 1)))) {
+      end--; // the trailing dots and spaces Windows drops when it saves a file: setup.exe. is setup.exe
+    }
+    name = name.substring(0, end);
+    int dot = name.lastIndexOf('.');
+    return dot >= 0 && BLOCKED_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
   }
 
   /** SES's answer to an attachment of a type it refuses. */

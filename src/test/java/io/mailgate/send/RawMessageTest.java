@@ -214,6 +214,8 @@ class RawMessageTest {
     for (String part : List.of(
         "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"x.exe\"",
         "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=run.BAT",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=x.exe (x)",
+        "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"setup.exe. \"",
         "Content-Type: application/octet-stream; name=\"x.js\"",
         "Content-Type: application/octet-stream\r\nContent-Disposition: inline; filename*=UTF-8''r%C3%A9sum%C3%A9%2Eexe",
         "Content-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*0=\"ev\";\r\n"
