@@ -248,12 +248,9 @@ public final class Main {
   /** start-dev with the README's secret, listening on more than loopback: whoever reads the README can use it. */
   static boolean exposed(MailgateConfig c) {
     return c.get(MailgateConfig.DEV_SECRET_ACCESS_KEY).equals(MailgateConfig.DEV_SECRET_ACCESS_KEY.defaultValue())
-        && !(loopback(c.get(MailgateConfig.HTTP_HOST)) && (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) <= 0
-            || loopback(c.get(MailgateConfig.SMTP_SUBMISSION_HOST))));
-  }
-
-  private static boolean loopback(String host) {
-    return NetAddresses.isLoopbackName(host);
+        && !(NetAddresses.isLoopbackName(c.get(MailgateConfig.HTTP_HOST))
+            && (c.get(MailgateConfig.SMTP_SUBMISSION_PORT) <= 0
+                || NetAddresses.isLoopbackName(c.get(MailgateConfig.SMTP_SUBMISSION_HOST))));
   }
 
   private static void configureLogging() {

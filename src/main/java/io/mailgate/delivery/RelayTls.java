@@ -67,7 +67,8 @@ final class RelayTls {
   boolean verifies(SmtpConnection.Endpoint e) {
     return e.relay() && switch (mode) {
       case NEVER -> false;
-      case CREDENTIALS -> e.username() != null && !isThisMachine(e.host());
+      // a relay named localhost or given as a loopback address (127.0.0.1, [::1]): the password stays on the machine
+      case CREDENTIALS -> e.username() != null && !io.mailgate.NetAddresses.isLoopbackName(e.host());
       case ALWAYS -> true;
     };
   }
@@ -75,10 +76,5 @@ final class RelayTls {
   /** The TLS options for a connection to this endpoint. */
   ClientSSLOptions options(SmtpConnection.Endpoint e) {
     return verifies(e) ? verifying : TRUST_ALL;
-  }
-
-  /** A relay named localhost or given as a loopback address (127.0.0.1, [::1]): the password stays on the machine. */
-  private static boolean isThisMachine(String host) {
-    return io.mailgate.NetAddresses.isLoopbackName(host);
   }
 }
