@@ -159,10 +159,11 @@ public final class SendService {
 
   /**
    * A templated send whose template could not be rendered with its data ({@link #publishesAsRenderingFailure}), as SES
-   * takes it: checked as any send (its sender's identity, the sandbox, the configuration set, the sending rate), then
-   * given a MessageId and stored without content, its recipients {@code rendering_failed}, and its Rendering Failure
-   * event published to its configuration set's destinations that take that type. Nothing is delivered, and it does not
-   * count toward the 24-hour quota (its recipients count toward the sending rate, as any request does).
+   * takes it: checked as any send (its sender's identity, the sandbox, the configuration set, its ListManagementOptions,
+   * the sending rate), then given a MessageId and stored without content, its recipients {@code rendering_failed}, and
+   * its Rendering Failure event published to its configuration set's destinations that take that type. Nothing is
+   * delivered, and it does not count toward the 24-hour quota (its recipients count toward the sending rate, as any
+   * request does).
    *
    * @param templateName the stored template's name, null for an inline one
    */
@@ -186,7 +187,9 @@ public final class SendService {
                 ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
                 : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
-                .compose(effective -> (failure != null ? Future.succeededFuture(p) : listManaged(caller, request, p))
+                // a rendering failure's list is checked as any send's (it is answered as one), though it gets no link
+                .compose(effective -> (failure != null ? checkListManagement(caller, request, p).map(p)
+                        : listManaged(caller, request, p))
                     .compose(listed -> checkLimits(caller, listed, failure == null)
                         // counted: given back if the message is not accepted after all (too large once its links
                         // are tracked, or not stored)
@@ -302,12 +305,7 @@ public final class SendService {
     if (options == null) {
       return Future.succeededFuture(p);
     }
-    if (p.recipients().size() != 1) {
-      return Future.failedFuture(new SesException(SesError.BAD_REQUEST, "A message sent with ListManagementOptions "
-          + "must have exactly one recipient (its unsubscribe link names that recipient); it has "
-          + p.recipients().size() + ". Send one message per recipient."));
-    }
-    return unsubscribeLinks.check(caller.account().id(), options).compose(v -> {
+    return checkListManagement(caller, request, p).compose(v -> {
       String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address(),
           p.id());
       return rewritten(p, () -> {
@@ -319,6 +317,20 @@ public final class SendService {
             p.delegation(), p.returnPath());
       });
     });
+  }
+
+  /** ListManagementOptions, when given: one recipient, and a list and topic of the account's (NotFound otherwise). */
+  private Future<Void> checkListManagement(Caller caller, SendRequest request, Prepared p) {
+    SendRequest.ListManagement options = request.listManagement();
+    if (options == null) {
+      return Future.succeededFuture();
+    }
+    if (p.recipients().size() != 1) {
+      return Future.failedFuture(new SesException(SesError.BAD_REQUEST, "A message sent with ListManagementOptions "
+          + "must have exactly one recipient (its unsubscribe link names that recipient); it has "
+          + p.recipients().size() + ". Send one message per recipient."));
+    }
+    return unsubscribeLinks.check(caller.account().id(), options);
   }
 
   /**

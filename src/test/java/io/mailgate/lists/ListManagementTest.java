@@ -388,6 +388,34 @@ class ListManagementTest {
         software.amazon.awssdk.core.SdkBytes.fromUtf8String(unknown))))));
   }
 
+  /** A templated send whose data lacks the attribute its template prints. */
+  static String sendUnrendered(String list, String topic, String... to) {
+    return ses.sendEmail(r -> r.fromEmailAddress("news@example.com").destination(d -> d.toAddresses(to))
+        .listManagementOptions(l -> l.contactListName(list).topicName(topic))
+        .content(c -> c.template(t -> t.templateContent(tc -> tc.subject("Hi {{name}}").text("Dear {{name}}"))
+            .templateData("{}")))).messageId();
+  }
+
+  /**
+   * A templated send whose data lacks an attribute is accepted as a rendering failure (as SES does), but only after
+   * the checks any send has: its ListManagementOptions' list and topic, and its one recipient, as a rendered one.
+   */
+  @Test
+  void aTemplatedSendThatCannotBeRenderedHasItsListCheckedFirst() {
+    NotFoundException list = assertThrows(NotFoundException.class,
+        () -> sendUnrendered("other", null, "unrendered-1@example.org"));
+    assertTrue(list.getMessage().contains("other"), list.getMessage());
+    assertThrows(NotFoundException.class, () -> sendUnrendered("news", "nope", "unrendered-1@example.org"));
+    BadRequestException several = assertThrows(BadRequestException.class,
+        () -> sendUnrendered("news", null, "unrendered-1@example.org", "unrendered-2@example.org"));
+    assertTrue(several.awsErrorDetails().errorMessage().contains("exactly one recipient"), several.getMessage());
+    assertEquals(0, Db.count(node.config().get(MailgateConfig.PG_URL),
+        "SELECT count(*) FROM recipients WHERE address LIKE 'unrendered-%'"));
+    // with its list right it is accepted, and never delivered
+    String id = sendUnrendered("news", "weekly", "unrendered-3@example.org");
+    assertEquals("RENDERING_FAILED", status(node.message(id), "unrendered-3@example.org"));
+  }
+
   @Test
   void anUnknownListOrTopicIsNotFoundAndNothingIsSent() {
     NotFoundException list = assertThrows(NotFoundException.class, () -> ses.sendEmail(r -> r
