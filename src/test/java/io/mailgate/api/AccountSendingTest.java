@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.ses.SesClient;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
 
 /** PutAccountSendingAttributes: an account's owner pauses and resumes its sending, but not out of a shutdown. */
@@ -72,9 +73,19 @@ class AccountSendingTest {
         } finally {
           pool.close();
         }
-        SendingPausedException refused = assertThrows(SendingPausedException.class,
+        // SES documents only BadRequest and TooManyRequests for the operation: a BadRequest that says who can resume it
+        BadRequestException refused = assertThrows(BadRequestException.class,
             () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true)));
-        assertTrue(refused.getMessage().contains("only an operator can resume it"), refused.getMessage());
+        String message = refused.awsErrorDetails().errorMessage();
+        assertTrue(message.contains("shut down by Mailgate's reputation enforcement"), message);
+        assertTrue(message.contains("Only an operator can: mailgate admin account set " + key.accountId()
+            + " --sending true"), message);
+        try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+          software.amazon.awssdk.services.ses.model.SesException v1Refused = assertThrows(
+              software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> v1.updateAccountSendingEnabled(r -> r.enabled(true)));
+          assertEquals("InvalidParameterValue", v1Refused.awsErrorDetails().errorCode());
+        }
         assertFalse(ses.getAccount(r -> { }).sendingEnabled());
         assertEquals("SHUTDOWN", ses.getAccount(r -> { }).enforcementStatus());
         ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed

@@ -34,12 +34,20 @@ public final class AccountHandler {
     return setSending(caller, enabled).map(v -> new JsonObject());
   }
 
-  /** The owner pauses or resumes the account's sending (v2 PutAccountSendingAttributes, v1 UpdateAccountSendingEnabled). */
+  /**
+   * The owner pauses or resumes the account's sending (v2 PutAccountSendingAttributes, v1 UpdateAccountSendingEnabled).
+   * An account that reputation enforcement shut down cannot resume itself (SES: "If AWS paused your account's ability
+   * to send email, you can't use this operation to resume"): a BadRequest, as SES documents only that and
+   * TooManyRequests for the operation, saying who can.
+   */
   public Future<Void> setSending(Caller caller, boolean enabled) {
-    return accounts.setSendingEnabled(caller.account().id(), enabled).compose(done -> done
+    String id = caller.account().id();
+    return accounts.setSendingEnabled(id, enabled).compose(done -> done
         ? Future.<Void>succeededFuture()
-        : Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending was paused for this account "
-            + "because of its bounce or complaint rate (EnforcementStatus SHUTDOWN); only an operator can resume it.")));
+        : Future.failedFuture(SesException.badRequest("Sending for this account was shut down by Mailgate's "
+            + "reputation enforcement, because of its bounce or complaint rate (EnforcementStatus SHUTDOWN); the "
+            + "account cannot resume it itself. Only an operator can: mailgate admin account set " + id
+            + " --sending true.")));
   }
 
   private Future<JsonObject> describe(AccountDirectory.Details details) {
