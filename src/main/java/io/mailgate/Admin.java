@@ -149,7 +149,7 @@ final class Admin {
               "RATE", "MAX24HOUR", "MODE", "SENDING"));
           for (Accounts.AccountRow r : rows) {
             sb.append(String.format("%-12s  %-20s  %10s  %14d  %-10s  %s%n", r.id(), r.name(), r.maxSendRate(),
-                r.max24HourSend(), r.productionAccess() ? "production" : "sandbox", r.sendingEnabled() ? "enabled" : "PAUSED"));
+                r.max24HourSend(), mode(r), r.sendingEnabled() ? "enabled" : "PAUSED"));
           }
           return sb.toString().stripTrailing();
         });
@@ -224,6 +224,11 @@ final class Admin {
       default:
         throw new UsageError("unknown admin command: " + what.strip());
     }
+  }
+
+  /** An account's MODE in {@code account list}: "requested" is a sandbox account whose owner asked for production. */
+  private static String mode(Accounts.AccountRow r) {
+    return r.productionAccess() ? "production" : r.productionAccessRequested() ? "requested" : "sandbox";
   }
 
   private static Map<String, String> flags(List<String> args) {

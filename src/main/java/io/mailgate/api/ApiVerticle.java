@@ -294,6 +294,9 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/identities/:identity/feedback").handler(V2Route.of(auth, identityOps::putFeedback));
     router.get("/v2/email/account").handler(V2Route.of(auth, account::getAccount));
     router.put("/v2/email/account/sending").handler(V2Route.of(auth, account::putSending));
+    router.post("/v2/email/account/details").handler(V2Route.of(auth, account::putDetails));
+    router.put("/v2/email/account/vdm").handler(V2Route.of(auth, account::putVdm));
+    router.put("/v2/email/account/dedicated-ips/warmup").handler(V2Route.of(auth, account::putDedicatedIpWarmup));
     router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));
     router.get("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::list));
     router.post("/v2/email/list-configuration-sets").handler(V2Route.of(auth, configurationSets::list));

@@ -1,6 +1,7 @@
 package io.mailgate.identity;
 
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
@@ -78,25 +79,55 @@ public final class AccountDirectory {
     });
   }
 
-  /** An account with what GetAccount shows besides its limits. */
+  /**
+   * An account with what GetAccount shows besides its limits: {@code accountDetails} as PutAccountDetails stored them
+   * (null before the first), whether its owner asked there for production access, and {@code vdmAttributes} as
+   * PutAccountVdmAttributes stored them (null before the first).
+   */
   public record Details(Account account, String enforcementStatus, java.util.List<String> suppressedReasons,
-      io.vertx.core.json.JsonObject reputation) {}
+      JsonObject reputation, JsonObject accountDetails, boolean productionAccessRequested, JsonObject vdmAttributes) {
+
+    /** An account that has nothing stored besides its limits. */
+    public Details(Account account, String enforcementStatus, java.util.List<String> suppressedReasons) {
+      this(account, enforcementStatus, suppressedReasons, null, null, false, null);
+    }
+  }
 
   /** The account by id, uncached (for the account API, where freshness matters more than speed). */
   public Future<Optional<Details>> byId(String accountId) {
-    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + ", a.enforcement_status, a.suppressed_reasons, a.reputation "
-            + "FROM accounts a WHERE a.id = $1")
+    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + ", a.enforcement_status, a.suppressed_reasons, a.reputation, "
+            + "a.details, a.production_access_requested, a.vdm_attributes FROM accounts a WHERE a.id = $1")
         .execute(Tuple.of(accountId))
         .map(rows -> {
           if (rows.size() == 0) {
             return Optional.<Details>empty();
           }
           Row r = rows.iterator().next();
-          Object rep = r.getValue(8);
           return Optional.of(new Details(toAccount(r, 0), r.getString(6), java.util.List.of(r.getArrayOfStrings(7)),
-              rep instanceof io.vertx.core.json.JsonObject j ? j : rep == null ? null
-                  : new io.vertx.core.json.JsonObject(rep.toString())));
+              json(r.getValue(8)), json(r.getValue(9)), r.getBoolean(10), json(r.getValue(11))));
         });
+  }
+
+  private static JsonObject json(Object column) {
+    return column instanceof JsonObject j ? j : column == null ? null : new JsonObject(column.toString());
+  }
+
+  /**
+   * PutAccountDetails: replaces what the owner said about the account's mail, and whether it asks for production
+   * access. Asking changes nothing else: only an operator lets an account out of the sandbox ({@code mailgate admin
+   * account set <id> --production true}).
+   */
+  public Future<Void> setDetails(String accountId, JsonObject details, boolean productionAccessRequested) {
+    return pool.preparedQuery("UPDATE accounts SET details = $2, production_access_requested = $3 WHERE id = $1")
+        .execute(Tuple.of(accountId, details, productionAccessRequested))
+        .mapEmpty();
+  }
+
+  /** PutAccountVdmAttributes: what the owner set, as GetAccount shows it. */
+  public Future<Void> setVdmAttributes(String accountId, JsonObject vdmAttributes) {
+    return pool.preparedQuery("UPDATE accounts SET vdm_attributes = $2 WHERE id = $1")
+        .execute(Tuple.of(accountId, vdmAttributes))
+        .mapEmpty();
   }
 
   /**

@@ -23,9 +23,12 @@ public final class Accounts {
   /** A new access key; the secret is shown once and stored only encrypted. */
   public record NewKey(String accountId, String accessKeyId, String secretAccessKey) {}
 
-  /** An account row as stored (its own limits, not the sandbox's). */
+  /**
+   * An account row as stored (its own limits, not the sandbox's); {@code productionAccessRequested}: its owner asked
+   * for production access (PutAccountDetails), which only an operator grants.
+   */
   public record AccountRow(String id, String name, double maxSendRate, long max24HourSend, boolean sendingEnabled,
-      boolean productionAccess, String createdAt) {}
+      boolean productionAccess, String createdAt, boolean productionAccessRequested) {}
 
   /** A key without its secret. */
   public record KeyRow(String accessKeyId, String accountId, boolean enabled, String createdAt) {}
@@ -108,13 +111,13 @@ public final class Accounts {
   }
 
   public Future<List<AccountRow>> list() {
-    return pool.query("SELECT id, name, max_send_rate, max_24h_send, sending_enabled, production_access, created_at "
-            + "FROM accounts WHERE id <> 'system' ORDER BY created_at, id").execute()
+    return pool.query("SELECT id, name, max_send_rate, max_24h_send, sending_enabled, production_access, created_at, "
+            + "production_access_requested FROM accounts WHERE id <> 'system' ORDER BY created_at, id").execute()
         .map(rows -> {
           List<AccountRow> out = new ArrayList<>();
           for (Row r : rows) {
             out.add(new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), r.getBoolean(4),
-                r.getBoolean(5), r.getOffsetDateTime(6).toString()));
+                r.getBoolean(5), r.getOffsetDateTime(6).toString(), r.getBoolean(7)));
           }
           return out;
         });

@@ -1,19 +1,44 @@
 package io.mailgate.api.sesv2;
 
+import static io.mailgate.api.JsonFields.bool;
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.requiredString;
+import static io.mailgate.api.JsonFields.string;
+import static io.mailgate.api.JsonFields.strings;
+
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.api.V2Route;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.Caller;
+import io.mailgate.send.MailboxParser;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
 
-/** SES v2 {@code GET /v2/email/account} (GetAccount): quotas, sandbox and sending status. */
+/**
+ * SES v2 account operations: GetAccount ({@code GET /v2/email/account}: quotas, sandbox and sending status, and what
+ * the owner set below), PutAccountSendingAttributes, PutAccountDetails, PutAccountVdmAttributes and
+ * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM, dedicated IPs) is refused
+ * when turned on and accepted off, as configuration sets' options are.
+ */
 public final class AccountHandler {
+  /** PutAccountDetails' limits, as SES's API reference gives them. */
+  static final int MAX_WEBSITE_URL = 1000;
+  static final int MAX_USE_CASE_DESCRIPTION = 5000;
+  static final int MAX_CONTACT_ADDRESSES = 4;
+  static final int MIN_CONTACT_ADDRESS = 6;
+  static final int MAX_CONTACT_ADDRESS = 254;
+  /** SES's {@code ^https?://.*$}, without the whitespace and control characters no URL has. */
+  private static final Pattern WEBSITE_URL = Pattern.compile("https?://[^\\s\\p{Cntrl}]+");
+
   private final AccountDirectory accounts;
   private final SendLimiter limiter;
 
@@ -25,12 +50,12 @@ public final class AccountHandler {
   /** Read fresh from the database: an admin's change shows at once, not when the key cache expires. */
   public Future<JsonObject> getAccount(Caller caller, RoutingContext ctx) {
     return accounts.byId(caller.account().id()).compose(found -> describe(found.orElse(
-        new AccountDirectory.Details(caller.account(), "HEALTHY", java.util.List.of(), null))));
+        new AccountDirectory.Details(caller.account(), "HEALTHY", List.of()))));
   }
 
   /** PutAccountSendingAttributes ({@code PUT /v2/email/account/sending}): the owner pauses or resumes sending. */
   public Future<JsonObject> putSending(Caller caller, RoutingContext ctx) {
-    boolean enabled = io.mailgate.api.JsonFields.bool(io.mailgate.api.V2Route.body(ctx), "SendingEnabled", "", false);
+    boolean enabled = bool(V2Route.body(ctx), "SendingEnabled", "", false);
     return setSending(caller, enabled).map(v -> new JsonObject());
   }
 
@@ -50,6 +75,126 @@ public final class AccountHandler {
             + " --sending true.")));
   }
 
+  /**
+   * PutAccountDetails ({@code POST /v2/email/account/details}): what the account sends, validated as SES does, kept
+   * and shown in GetAccount's {@code Details}. {@code ProductionAccessEnabled} true is kept as a request: Mailgate has
+   * no review, so it does not lift the sandbox; an operator does ({@code mailgate admin account set <id> --production
+   * true}, and {@code account list} shows the request). {@code Details.ReviewDetails.Status} says PENDING until then,
+   * GRANTED after.
+   */
+  public Future<JsonObject> putDetails(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    JsonObject details = new JsonObject()
+        .put("MailType", oneOf(requiredString(body, "MailType", ""), "MailType", Set.of("MARKETING", "TRANSACTIONAL")))
+        .put("WebsiteURL", websiteUrl(requiredString(body, "WebsiteURL", "")));
+    String language = string(body, "ContactLanguage", "");
+    if (language != null) {
+      details.put("ContactLanguage", oneOf(language, "ContactLanguage", Set.of("EN", "JA")));
+    }
+    String useCase = string(body, "UseCaseDescription", "");
+    if (useCase != null) {
+      if (useCase.length() > MAX_USE_CASE_DESCRIPTION) {
+        throw SesException.badRequest("UseCaseDescription is longer than " + MAX_USE_CASE_DESCRIPTION
+            + " characters.");
+      }
+      details.put("UseCaseDescription", useCase);
+    }
+    List<String> contacts = contactAddresses(strings(body, "AdditionalContactEmailAddresses", ""));
+    if (!contacts.isEmpty()) {
+      details.put("AdditionalContactEmailAddresses", new JsonArray(contacts));
+    }
+    boolean productionRequested = bool(body, "ProductionAccessEnabled", "", false);
+    return accounts.setDetails(caller.account().id(), details, productionRequested).map(v -> new JsonObject());
+  }
+
+  /**
+   * PutAccountVdmAttributes ({@code PUT /v2/email/account/vdm}): DISABLED only, kept and shown in GetAccount's
+   * {@code VdmAttributes}. Mailgate has no Virtual Deliverability Manager: ENABLED, for VDM or either of its parts, is
+   * refused naming the option, as a configuration set's VdmOptions are.
+   */
+  public Future<JsonObject> putVdm(Caller caller, RoutingContext ctx) {
+    JsonObject vdm = object(V2Route.requiredBody(ctx), "VdmAttributes", "");
+    if (vdm == null) {
+      throw SesException.badRequest("Missing required field VdmAttributes.");
+    }
+    requiredString(vdm, "VdmEnabled", "VdmAttributes");
+    ConfigurationSetsHandler.disabled(vdm, "VdmEnabled", "VdmAttributes");
+    JsonObject stored = new JsonObject().put("VdmEnabled", "DISABLED");
+    JsonObject dashboard = object(vdm, "DashboardAttributes", "VdmAttributes");
+    ConfigurationSetsHandler.disabled(dashboard, "EngagementMetrics", "VdmAttributes.DashboardAttributes");
+    if (dashboard != null && dashboard.getValue("EngagementMetrics") != null) {
+      stored.put("DashboardAttributes", new JsonObject().put("EngagementMetrics", "DISABLED"));
+    }
+    JsonObject guardian = object(vdm, "GuardianAttributes", "VdmAttributes");
+    ConfigurationSetsHandler.disabled(guardian, "OptimizedSharedDelivery", "VdmAttributes.GuardianAttributes");
+    if (guardian != null && guardian.getValue("OptimizedSharedDelivery") != null) {
+      stored.put("GuardianAttributes", new JsonObject().put("OptimizedSharedDelivery", "DISABLED"));
+    }
+    return accounts.setVdmAttributes(caller.account().id(), stored).map(v -> new JsonObject());
+  }
+
+  /**
+   * PutAccountDedicatedIpWarmupAttributes ({@code PUT /v2/email/account/dedicated-ips/warmup}): false only. Mailgate
+   * has no dedicated IP addresses (a sending pool is a route out, {@code delivery.sendingPools}), so there is nothing
+   * to warm up: GetAccount's {@code DedicatedIpAutoWarmupEnabled} is always false, and true is refused rather than
+   * accepted and ignored. An absent value is false, as the AWS SDK for Go leaves a false boolean out.
+   */
+  public Future<JsonObject> putDedicatedIpWarmup(Caller caller, RoutingContext ctx) {
+    if (bool(V2Route.body(ctx), "AutoWarmupEnabled", "", false)) {
+      throw SesException.badRequest("Mailgate has no dedicated IP addresses (a sending pool is a route out, defined "
+          + "by the operator in delivery.sendingPools): AutoWarmupEnabled can only be false.");
+    }
+    return Future.succeededFuture(new JsonObject());
+  }
+
+  private static String oneOf(String value, String field, Set<String> allowed) {
+    if (!allowed.contains(value)) {
+      throw SesException.badRequest(field + " must be " + String.join(" or ", allowed.stream().sorted().toList())
+          + ", not '" + MailboxParser.abbreviate(value) + "'.");
+    }
+    return value;
+  }
+
+  private static String websiteUrl(String url) {
+    if (url.isEmpty() || url.length() > MAX_WEBSITE_URL) {
+      throw SesException.badRequest("WebsiteURL must have 1 to " + MAX_WEBSITE_URL + " characters.");
+    }
+    if (!WEBSITE_URL.matcher(url).matches()) {
+      throw SesException.badRequest("WebsiteURL must be an http:// or https:// URL, not '"
+          + MailboxParser.abbreviate(url) + "'.");
+    }
+    return url;
+  }
+
+  /** AdditionalContactEmailAddresses: at most 4, each one bare address of 6 to 254 characters. */
+  private static List<String> contactAddresses(List<String> given) {
+    if (given == null) {
+      return List.of();
+    }
+    if (given.size() > MAX_CONTACT_ADDRESSES) {
+      throw SesException.badRequest("AdditionalContactEmailAddresses has at most " + MAX_CONTACT_ADDRESSES
+          + " addresses, not " + given.size() + ".");
+    }
+    for (int i = 0; i < given.size(); i++) {
+      String address = given.get(i);
+      String field = "AdditionalContactEmailAddresses[" + i + "]";
+      if (address.length() < MIN_CONTACT_ADDRESS || address.length() > MAX_CONTACT_ADDRESS) {
+        throw SesException.badRequest(field + " must have " + MIN_CONTACT_ADDRESS + " to " + MAX_CONTACT_ADDRESS
+            + " characters.");
+      }
+      boolean valid = address.equals(address.strip()) && address.indexOf('<') < 0;
+      try {
+        MailboxParser.parseAddrSpec(address);
+      } catch (SesException e) {
+        valid = false;
+      }
+      if (!valid) {
+        throw SesException.badRequest(field + " is not a valid email address: " + MailboxParser.abbreviate(address));
+      }
+    }
+    return given;
+  }
+
   private Future<JsonObject> describe(AccountDirectory.Details details) {
     Account a = details.account();
     // a check that costs nothing reads the rolling 24-hour count in the same script as sends
@@ -57,7 +202,7 @@ public final class AccountHandler {
     return limiter.check(peek)
         .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
             "The sending quota cannot be read right now. Retry later.")))
-        .map(reply -> new JsonObject()
+        .map(reply -> withStored(details, new JsonObject()
             .put("DedicatedIpAutoWarmupEnabled", false)
             .put("EnforcementStatus", details.enforcementStatus())
             .put("ProductionAccessEnabled", a.productionAccess())
@@ -67,6 +212,26 @@ public final class AccountHandler {
                 .put("MaxSendRate", a.maxSendRate())
                 .put("SentLast24Hours", (double) reply.sentLast24Hours()))
             .put("SuppressionAttributes", new JsonObject()
-                .put("SuppressedReasons", new JsonArray(new java.util.ArrayList<>(details.suppressedReasons())))));
+                .put("SuppressedReasons", new JsonArray(new java.util.ArrayList<>(details.suppressedReasons()))))));
+  }
+
+  /**
+   * GetAccount's {@code Details} (with {@code ReviewDetails} when production access was asked for: PENDING while the
+   * account is in the sandbox, GRANTED once an operator let it out; no CaseId, as there is no support case) and
+   * {@code VdmAttributes}, each once its Put call stored it.
+   */
+  private static JsonObject withStored(AccountDirectory.Details details, JsonObject account) {
+    if (details.accountDetails() != null) {
+      JsonObject shown = details.accountDetails().copy();
+      if (details.productionAccessRequested()) {
+        shown.put("ReviewDetails", new JsonObject()
+            .put("Status", details.account().productionAccess() ? "GRANTED" : "PENDING"));
+      }
+      account.put("Details", shown);
+    }
+    if (details.vdmAttributes() != null) {
+      account.put("VdmAttributes", details.vdmAttributes().copy());
+    }
+    return account;
   }
 }

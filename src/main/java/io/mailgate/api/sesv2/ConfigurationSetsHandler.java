@@ -205,7 +205,11 @@ public final class ConfigurationSetsHandler {
     disabled(object(options, "GuardianOptions", path), "OptimizedSharedDelivery", path + ".GuardianOptions");
   }
 
-  private static void disabled(JsonObject options, String field, String path) {
+  /**
+   * A VDM option of {@code options} (absent: none) at {@code path}: DISABLED or absent, else a BadRequest naming it
+   * (configuration sets' VdmOptions, the account's VdmAttributes).
+   */
+  static void disabled(JsonObject options, String field, String path) {
     String value = options == null ? null : string(options, field, path);
     if (value == null || value.equals("DISABLED")) {
       return;
