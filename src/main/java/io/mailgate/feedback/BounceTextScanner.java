@@ -2,7 +2,6 @@ package io.mailgate.feedback;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -128,8 +127,10 @@ final class BounceTextScanner {
    */
   static List<Finding> findRecipients(String explanation, List<String> known, Set<String> notRecipients) {
     String[] lines = explanation.split("\n", -1);
-    Set<String> strong = new LinkedHashSet<>();
-    Set<String> weak = new LinkedHashSet<>();
+    // by lower-cased address, in the order found; each holds MAX_RECIPIENTS at most: the blocks below search each
+    // line for each recipient, and a text of 29,000 short addresses must not cost more than a real bounce does
+    Map<String, String> strong = new LinkedHashMap<>();
+    Map<String, String> weak = new LinkedHashMap<>();
     for (String raw : lines) {
       String line = ReportFields.stripCr(raw);
       if (line.toLowerCase(Locale.ROOT).contains("message-id")) {
@@ -140,14 +141,15 @@ final class BounceTextScanner {
       collect(REPLY_THEN_ADDRESS, line, strong, notRecipients);
       collect(PHRASE_ADDRESS, line, weak, notRecipients);
     }
-    Set<String> chosen = new LinkedHashSet<>();
+    Map<String, String> chosen = new LinkedHashMap<>();
     for (String k : known) {
-      if (!notRecipients.contains(k.toLowerCase(Locale.ROOT))) {
-        chosen.add(k);
+      String lower = k.toLowerCase(Locale.ROOT);
+      if (!notRecipients.contains(lower) && chosen.size() < MAX_RECIPIENTS) {
+        chosen.putIfAbsent(lower, k);
       }
     }
     if (chosen.isEmpty()) {
-      chosen.addAll(strong.isEmpty() ? weak : strong);
+      chosen.putAll(strong.isEmpty() ? weak : strong);
     }
     if (chosen.isEmpty()) {
       for (String raw : lines) {
@@ -158,9 +160,7 @@ final class BounceTextScanner {
       // Only the sender's own address was named: a message sent to oneself bounced.
       return findRecipients(explanation, known, Set.of());
     }
-    List<String> recipients = new ArrayList<>(chosen);
-    // Each line is searched for each recipient: bound the product on hostile input.
-    return blocks(lines, recipients.size() > MAX_RECIPIENTS ? recipients.subList(0, MAX_RECIPIENTS) : recipients);
+    return blocks(lines, new ArrayList<>(chosen.values()));
   }
 
   /** The remote MTA named in a recipient's text, or null. */
@@ -176,29 +176,24 @@ final class BounceTextScanner {
     return null;
   }
 
-  private static void collect(Pattern p, String line, Set<String> into, Set<String> excluded) {
+  /** Adds the line's matches to {@code into} (lower-cased address to address as found), up to MAX_RECIPIENTS. */
+  private static void collect(Pattern p, String line, Map<String, String> into, Set<String> excluded) {
+    if (into.size() >= MAX_RECIPIENTS) {
+      return;
+    }
     Matcher m = p.matcher(line);
-    while (m.find()) {
+    while (m.find() && into.size() < MAX_RECIPIENTS) {
       String a = SmtpText.normalizeAddress(m.groupCount() >= 1 ? m.group(1) : m.group());
-      if (isRecipientCandidate(a, excluded) && !containsIgnoreCase(into, a)) {
-        into.add(a);
+      String lower = a.toLowerCase(Locale.ROOT);
+      if (isRecipientCandidate(lower, excluded)) {
+        into.putIfAbsent(lower, a);
       }
     }
   }
 
-  private static boolean isRecipientCandidate(String address, Set<String> excluded) {
-    String lower = address.toLowerCase(Locale.ROOT);
+  private static boolean isRecipientCandidate(String lower, Set<String> excluded) {
     String local = lower.substring(0, lower.indexOf('@'));
     return !excluded.contains(lower) && !local.equals("mailer-daemon") && !local.equals("mailer_daemon");
-  }
-
-  private static boolean containsIgnoreCase(Set<String> set, String a) {
-    for (String s : set) {
-      if (s.equalsIgnoreCase(a)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
@@ -225,7 +220,9 @@ final class BounceTextScanner {
       int named = -1;
       int namedAt = Integer.MAX_VALUE;
       boolean ownerNamed = false;
-      for (int r = 0; r < lowered.size(); r++) {
+      // every recipient holds an '@': a line without one names none (most lines), and needs no search for each
+      int recipientsToSearch = lower.indexOf('@') < 0 ? 0 : lowered.size();
+      for (int r = 0; r < recipientsToSearch; r++) {
         int at = lower.indexOf(lowered.get(r));
         if (at < 0) {
           continue;

@@ -93,7 +93,8 @@ final class DeliveryStatusReader {
             ReportFields.withoutType(f.get("remote-mta")),
             blankToNull(f.get("last-attempt-date")),
             SmtpText.command(diagnostic),
-            category(f.get("x-powermta-bouncecategory"))));
+            category(f.get("x-powermta-bouncecategory")),
+            statusField(f.get("status"))));
   }
 
   /**
@@ -102,14 +103,16 @@ final class DeliveryStatusReader {
    * reporting MTA's summary (Sendmail reports 5.1.1 or 4.4.7 for many causes, others 5.0.0).
    */
   static String statusOf(String statusField, String diagnostic) {
-    String status = null;
-    if (statusField != null) {
-      Matcher m = SmtpText.STATUS.matcher(statusField);
-      if (m.find()) {
-        status = m.group(1) + "." + Integer.parseInt(m.group(2)) + "." + Integer.parseInt(m.group(3));
-      }
+    return preferSpecific(statusField(statusField), diagnostic);
+  }
+
+  /** The code a Status field holds (x.y.z), or null. */
+  static String statusField(String value) {
+    if (value == null) {
+      return null;
     }
-    return preferSpecific(status, diagnostic);
+    Matcher m = SmtpText.STATUS.matcher(value);
+    return m.find() ? m.group(1) + "." + Integer.parseInt(m.group(2)) + "." + Integer.parseInt(m.group(3)) : null;
   }
 
   /** {@code status} unless the reply text carries a specific code; then that code. */
@@ -139,7 +142,10 @@ final class DeliveryStatusReader {
     };
   }
 
-  /** The address in a recipient field: type removed, RFC 6533 \x{..} escapes decoded. */
+  /**
+   * The address in a recipient field: type removed, RFC 6533 \x{..} escapes decoded. An escape that names no
+   * character (above U+10FFFF, or a surrogate) stays as written: one bad field must not lose the whole report.
+   */
   static String address(String value) {
     String v = ReportFields.withoutType(value);
     if (v == null) {
@@ -148,7 +154,9 @@ final class DeliveryStatusReader {
     Matcher m = UTF8_ESCAPE.matcher(v);
     StringBuilder sb = new StringBuilder();
     while (m.find()) {
-      m.appendReplacement(sb, Matcher.quoteReplacement(new String(Character.toChars(Integer.parseInt(m.group(1), 16)))));
+      int c = Integer.parseInt(m.group(1), 16);
+      boolean character = Character.isValidCodePoint(c) && !(c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE);
+      m.appendReplacement(sb, Matcher.quoteReplacement(character ? Character.toString(c) : m.group()));
     }
     m.appendTail(sb);
     v = sb.toString().strip();

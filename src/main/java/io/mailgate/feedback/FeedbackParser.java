@@ -32,6 +32,8 @@ public final class FeedbackParser {
   private static final Pattern TAG = Pattern.compile("<[^>]++>");
 
   private static final int MAX_DIAGNOSTIC = 2000;
+  /** Addresses read from one header or report field list: far more than a message to report has recipients. */
+  private static final int MAX_ADDRESSES = 500;
 
   private static final Pattern BOUNCE_SENDER =
       Pattern.compile("(?i)mailer[-_]?daemon|postmaster|mail delivery|delivery subsystem|bounce|mail administrator|\\bnobody@|notify|nicht zustellbar");
@@ -144,7 +146,10 @@ public final class FeedbackParser {
       return ses;
     }
 
-    if (feedbackReport == null && EMBEDDED_ARF.matcher(human).find()) {
+    if (feedbackReport == null && "feedback-report".equalsIgnoreCase(reportType(top))
+        && EMBEDDED_ARF.matcher(human).find()) {
+      // RFC 5965: a report is a multipart/report of report-type feedback-report; one whose report part is mislabelled
+      // (text/plain) is still read. A "Feedback-Type:" line in any other message is text, not a complaint.
       feedbackReport = human;
     }
     if (feedbackReport != null) {
@@ -176,13 +181,20 @@ public final class FeedbackParser {
       }
     }
 
-    boolean bounceHeaders = !failedHeader.isEmpty() || !deliveryStatus.isEmpty()
-        || matches(BOUNCE_SENDER, MimeParts.headerValue(top, "From"))
-        || matches(BOUNCE_SUBJECT, MimeParts.headerValue(top, "Subject"))
-        || "delivery-status".equalsIgnoreCase(reportType(top));
-    if (!bounceHeaders && isAutoReply(top)) {
+    boolean dsn = !deliveryStatus.isEmpty() || "delivery-status".equalsIgnoreCase(reportType(top));
+    String autoSubmitted = autoSubmitted(top);
+    if (autoSubmitted != null && !autoSubmitted.equals("no") && !autoSubmitted.equals("auto-replied") && !dsn) {
+      // RFC 3834: auto-generated (and any other value but auto-replied) is mail not written in reply to a message,
+      // a helpdesk's acknowledgement say, which no bounce is; it may still name addresses and say "rejected"
       return new FeedbackReport(FeedbackKind.AUTO_REPLY, null, null, List.of(), original, null, reportFrom);
     }
+    // what only a bounce has; a subject is no such thing: an auto-reply's quotes the original's ("Automatic reply:
+    // Re: your claim was rejected")
+    boolean bounceSender = !failedHeader.isEmpty() || dsn || matches(BOUNCE_SENDER, MimeParts.headerValue(top, "From"));
+    if (!bounceSender && isAutoReply(top)) {
+      return new FeedbackReport(FeedbackKind.AUTO_REPLY, null, null, List.of(), original, null, reportFrom);
+    }
+    boolean bounceHeaders = bounceSender || matches(BOUNCE_SUBJECT, MimeParts.headerValue(top, "Subject"));
 
     if (EMBEDDED_DSN.matcher(human).find()) {
       DeliveryStatus status = DeliveryStatusReader.read(human);
@@ -198,11 +210,7 @@ public final class FeedbackParser {
       if (findings.isEmpty() && original != null && original.to() != null) {
         // Nothing in the text names a recipient; a returned message with one To is the best
         // remaining evidence (and transactional mail has one recipient).
-        List<String> to = new ArrayList<>();
-        Matcher m = SmtpText.ADDRESS.matcher(original.to());
-        while (m.find()) {
-          addAddress(to, m.group());
-        }
+        List<String> to = addresses(List.of(original.to()), false, 2);
         if (to.size() == 1) {
           findings = List.of(new Finding(to.get(0), sections.explanation()));
         }
@@ -222,10 +230,7 @@ public final class FeedbackParser {
 
   private static FeedbackReport complaint(String reportText, Header returned, String reportFrom) {
     List<Field> fields = ReportFields.all(reportText);
-    List<String> rcptTo = new ArrayList<>();
-    for (String v : ReportFields.every(fields, "Original-Rcpt-To")) {
-      addAddress(rcptTo, v);
-    }
+    List<String> rcptTo = addresses(ReportFields.every(fields, "Original-Rcpt-To"), true, MAX_ADDRESSES);
     String mailFrom = SmtpText.address(ReportFields.first(fields, "Original-Mail-From"));
     String arrival = ReportFields.first(fields, "Arrival-Date");
     if (arrival == null) {
@@ -248,17 +253,12 @@ public final class FeedbackParser {
 
     // Who complained: the recipients the report names, else (opt-out) the removal address, else
     // the returned message's To when it holds real addresses.
-    List<String> complainants = new ArrayList<>(rcptTo);
+    List<String> complainants = rcptTo;
     if (complainants.isEmpty()) {
-      for (String v : ReportFields.every(fields, "Removal-Recipient")) {
-        addAddress(complainants, v);
-      }
+      complainants = addresses(ReportFields.every(fields, "Removal-Recipient"), true, MAX_ADDRESSES);
     }
     if (complainants.isEmpty() && original != null && original.to() != null) {
-      Matcher m = SmtpText.ADDRESS.matcher(original.to());
-      while (m.find()) {
-        addAddress(complainants, m.group());
-      }
+      complainants = addresses(List.of(original.to()), false, MAX_ADDRESSES);
     }
     List<RecipientReport> recipients = new ArrayList<>();
     for (String a : complainants) {
@@ -298,7 +298,7 @@ public final class FeedbackParser {
           r.remoteMta() != null ? r.remoteMta() : (f == null ? null : BounceTextScanner.remoteMta(f.text())),
           r.lastAttemptDate(),
           r.smtpCommand() != null ? r.smtpCommand() : (f == null ? null : SmtpText.command(f.text())),
-          r.mtaCategory()));
+          r.mtaCategory(), r.statusField()));
     }
     return out;
   }
@@ -381,29 +381,44 @@ public final class FeedbackParser {
   }
 
   private static List<String> failedRecipientsHeader(Header top) {
-    List<String> out = new ArrayList<>();
-    for (String v : MimeParts.headerValues(top, "X-Failed-Recipients")) {
-      if (v != null) {
-        Matcher m = SmtpText.ADDRESS.matcher(v);
-        while (m.find()) {
-          addAddress(out, m.group());
+    return addresses(MimeParts.headerValues(top, "X-Failed-Recipients"), false, MAX_ADDRESSES);
+  }
+
+  /**
+   * The distinct addresses in {@code values} (the first of each, or all), compared without case, the first spelling
+   * kept, {@code max} at most: a header of thousands of addresses costs a lookup each, not a scan of those before it.
+   */
+  private static List<String> addresses(List<String> values, boolean firstOfEach, int max) {
+    Map<String, String> found = new LinkedHashMap<>();
+    for (String v : values) {
+      if (v == null) {
+        continue;
+      }
+      Matcher m = SmtpText.ADDRESS.matcher(v);
+      while (found.size() < max && m.find()) {
+        String a = SmtpText.normalizeAddress(m.group());
+        found.putIfAbsent(a.toLowerCase(Locale.ROOT), a);
+        if (firstOfEach) {
+          break;
         }
       }
     }
-    return out;
+    return new ArrayList<>(found.values());
   }
 
-  private static void addAddress(List<String> list, String value) {
-    String a = SmtpText.address(value);
-    if (a != null && list.stream().noneMatch(a::equalsIgnoreCase)) {
-      list.add(a);
+  /** The Auto-Submitted keyword (RFC 3834), lower case, without its comment or parameters; null when absent. */
+  private static String autoSubmitted(Header top) {
+    String value = MimeParts.headerValue(top, "Auto-Submitted");
+    if (value == null) {
+      return null;
     }
+    String keyword = value.strip().toLowerCase(Locale.ROOT).split("[\\s;(]", 2)[0];
+    return keyword.isEmpty() ? null : keyword;
   }
 
   private static boolean isAutoReply(Header top) {
-    String autoSubmitted = MimeParts.headerValue(top, "Auto-Submitted");
     String precedence = MimeParts.headerValue(top, "Precedence");
-    return (autoSubmitted != null && autoSubmitted.toLowerCase(Locale.ROOT).startsWith("auto-replied"))
+    return "auto-replied".equals(autoSubmitted(top))
         || MimeParts.headerValue(top, "X-Autoreply") != null
         || MimeParts.headerValue(top, "X-Autorespond") != null
         || (precedence != null && precedence.toLowerCase(Locale.ROOT).contains("auto_reply"))

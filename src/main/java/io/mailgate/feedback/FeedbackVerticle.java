@@ -82,7 +82,8 @@ public final class FeedbackVerticle extends VerticleBase {
         config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), bounceDomain.isBlank() ? reportingMta : bounceDomain, clock);
     forwarder.start();
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
-    inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets));
+    inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets),
+        InboundFeedback.ANSWER_WITHIN_MILLIS);
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
         inbound.process(msg.body()).onComplete(ar -> {
           if (ar.succeeded()) {
@@ -92,7 +93,11 @@ public final class FeedbackVerticle extends VerticleBase {
             }
             msg.reply(ar.result().attributed() ? "attributed" : "kept");
           } else {
-            LOG.log(Level.WARNING, "inbound feedback could not be stored", ar.cause());
+            if (ar.cause() instanceof InboundFeedback.TooSlow) {
+              LOG.warning("inbound feedback from " + msg.body().mailFrom() + " answered 451: " + ar.cause().getMessage());
+            } else {
+              LOG.log(Level.WARNING, "inbound feedback could not be stored", ar.cause());
+            }
             msg.fail(500, String.valueOf(ar.cause().getMessage()));
           }
         }));
@@ -203,6 +208,10 @@ public final class FeedbackVerticle extends VerticleBase {
     });
   }
 
+  /** What SES's mailbox simulator bounce@ gives: its notifications say Permanent/General, 550 5.1.1 user unknown. */
+  private static final Classification SIMULATED_BOUNCE =
+      new Classification(BounceType.PERMANENT, BounceSubType.GENERAL, "userunknown", "mailbox simulator");
+
   static final String SUPPRESSED_ACCOUNT =
       "Amazon SES did not send the message to this address because it is on the suppression list for your account.";
   static final String UNSUBSCRIBED =
@@ -266,7 +275,8 @@ public final class FeedbackVerticle extends VerticleBase {
           return row(o, "bounced", null, r.text(), EventType.BOUNCE, detail, null, false,
               OutcomeStore.Consequences.NONE);
         }
-        Classification c = classifier.classify(r.code(), r.status(), smtp, r.command());
+        // the mailbox simulator's bounce is SES's: Permanent/General, whatever its 550 5.1.1 would read as here
+        Classification c = real ? classifier.classify(r.code(), r.status(), smtp, r.command()) : SIMULATED_BOUNCE;
         String status = r.status() != null ? r.status() : "5.0.0";
         JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
             r.diagnostic(), o.at(), reportingMta, r.remoteMta());

@@ -5,6 +5,7 @@ import io.mailgate.delivery.Verp;
 import io.mailgate.send.MessageIds;
 import io.mailgate.store.FeedbackStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
 
@@ -29,34 +31,93 @@ import java.util.regex.Pattern;
  * list its other recipients as failed. A bounce matched that way alone is believed only for a
  * message sent without VERP return paths, where it is all there is; for one sent with them, a real
  * bounce comes back to the recipient's own return path, so such a report records nothing (no event,
- * suppression or reputation count) and is kept. A complaint matched by Message-ID is believed as
- * received: feedback loops send to an address of their own, not to the return path.
+ * suppression or reputation count) and is kept. Feedback loops send complaints to an address of their
+ * own, not to the return path: a complaint is tied to its recipient by the VERP return path in the
+ * copy it returns (Return-Path, or the ARF's Original-Mail-From), whatever recipient the report
+ * names. Without one, a complaint about a message to one recipient is that recipient's; about a
+ * message to several, whoever the report names is only what the report says, as one of them could
+ * name another: the event is published, and nothing is suppressed or counted.
+ *
+ * <p>A bounce guessed from text (not a DSN) is recorded through a VERP return path only when the text
+ * names its recipient, or at least the recipient's domain (an auto-responder's text names other
+ * addresses), and never puts an address on the global suppression list: only a DSN does.
  */
 public final class InboundFeedback {
   private static final Logger LOG = Logger.getLogger(InboundFeedback.class.getName());
   private static final Pattern OUR_ID = Pattern.compile("0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000");
   private static final Pattern VERP_SHAPE = Pattern.compile("b[a-z2-7]{47}");
 
+  /**
+   * A report not attributed is kept for inspection up to this much: its headers and explanation are at the top (the
+   * parser reads 256 KB of text at most), and anyone can send one, up to the inbound size limit, again and again.
+   */
+  static final int MAX_KEPT_UNATTRIBUTED = 256 * 1024;
+
+  /**
+   * How long parsing a received report may take before its sender is answered 451 (it then sends it again): what the
+   * event bus waited for the whole of it before, when the report was recorded even so, and again with each retry.
+   */
+  public static final long ANSWER_WITHIN_MILLIS = 30_000;
+
   private final Vertx vertx;
   private final FeedbackStore store;
   private final FeedbackParser parser = new FeedbackParser();
   private final BounceClassifier classifier;
   private final Verp verp;
+  private final long answerWithinMillis;
 
-  public InboundFeedback(Vertx vertx, FeedbackStore store, BounceClassifier classifier, Verp verp) {
+  /**
+   * @param answerWithinMillis how long a received report may take to parse: past that its sender is answered with a
+   *     failure (451, and it sends the report again later), and the report is recorded by that later copy, not this
+   */
+  public InboundFeedback(Vertx vertx, FeedbackStore store, BounceClassifier classifier, Verp verp,
+      long answerWithinMillis) {
     this.vertx = vertx;
     this.store = store;
     this.classifier = classifier;
     this.verp = verp;
+    this.answerWithinMillis = answerWithinMillis;
   }
 
   /** What became of a received message, for logs and tests. */
   public record Result(boolean attributed, String kind, String messageId, String note) {}
 
+  /** The report took longer to parse than its sender is waited for: nothing was recorded. */
+  public static final class TooSlow extends RuntimeException {
+    TooSlow(long millis) {
+      super("the report was not parsed within " + millis + " ms: nothing recorded, its sender is to send it again");
+    }
+  }
+
+  /**
+   * Parses and records a received message. Answered within {@code answerWithinMillis}, or failed with {@link TooSlow}
+   * then: a report is recorded only when its parsing ended before that, so one whose sender was told to try again
+   * (and will send it again) is not also recorded (once parsed, recording it is a few statements, and the answer waits
+   * for them).
+   */
   public Future<Result> process(InboundMail mail) {
+    Promise<Result> answer = Promise.promise();
+    AtomicBoolean decided = new AtomicBoolean();
+    long timer = vertx.setTimer(answerWithinMillis, t -> {
+      if (decided.compareAndSet(false, true)) {
+        answer.fail(new TooSlow(answerWithinMillis));
+      }
+    });
     // MIME parsing of a large report is work for a worker thread, not an event loop
-    return vertx.executeBlocking(() -> parser.parse(mail.content()), false)
-        .compose(report -> attribute(mail, report));
+    vertx.executeBlocking(() -> parser.parse(mail.content()), false).onComplete(parsed -> {
+      if (!decided.compareAndSet(false, true)) {
+        LOG.warning("a report from " + mail.mailFrom() + " to " + mail.rcptTo() + " took more than "
+            + answerWithinMillis + " ms to parse: not recorded (its sender was told to try again later)");
+        return;
+      }
+      vertx.cancelTimer(timer);
+      if (parsed.failed()) {
+        answer.fail(parsed.cause());
+      } else {
+        attribute(mail, parsed.result()).onComplete(answer);
+      }
+    });
+    return answer.future();
   }
 
   private Future<Result> attribute(InboundMail mail, FeedbackReport report) {
@@ -81,8 +142,16 @@ public final class InboundFeedback {
     if (target == null && bounce && report.original() != null) {
       // a Mailgate relaying through SES gets its bounces as SES notifications, at an address of the operator's: the
       // message's envelope sender they state (mail.source) is the recipient's VERP return path, as good as one sent to
-      String local = verpLocalPart(report.original().returnPath());
-      target = local == null ? null : verp.parse(local).orElse(null);
+      target = verpTarget(report.original().returnPath());
+    }
+    if (target == null && report.kind() == FeedbackKind.ARF) {
+      // a feedback loop writes to an address of its own; the copy it returns carries the return path of the recipient
+      // who complained (Return-Path, or the ARF's Original-Mail-From; an SES notification's mail.source): that, not
+      // the recipient the report names, says whose copy it was
+      target = verpTarget(report.original() == null ? null : report.original().returnPath());
+      if (target == null && report.complaint() != null) {
+        target = verpTarget(report.complaint().originalMailFrom());
+      }
     }
     String messageId = target != null ? target.messageId() : idFromHeaders(report);
     if (messageId == null) {
@@ -115,6 +184,12 @@ public final class InboundFeedback {
         + "return paths (a real one comes back to the recipient's): nothing recorded");
   }
 
+  /** The message and recipient a VERP return path names, when its HMAC holds; else null. */
+  private Verp.Target verpTarget(String address) {
+    String local = verpLocalPart(address);
+    return local == null ? null : verp.parse(local).orElse(null);
+  }
+
   /** The local part of an address when it has a VERP token's shape (lower case), else null. */
   private static String verpLocalPart(String address) {
     if (address == null || address.lastIndexOf('@') < 0) {
@@ -128,13 +203,29 @@ public final class InboundFeedback {
       Verp.Target target) {
     List<Future<Void>> writes = new ArrayList<>();
     FeedbackStore.Received kept = received(mail, report, true, m.id(), m.accountId(), null);
-    for (RecipientReport r : report.recipients()) {
+    // a DSN is a report by the MTA that failed; a bounce guessed from text may be anything sent to the return path
+    // (an acknowledgement, an auto-reply) that names addresses and says "rejected"
+    boolean guessed = report.kind() == FeedbackKind.NON_STANDARD_BOUNCE;
+    List<RecipientReport> reported = report.recipients();
+    if (target != null && !inRange(target.recipientIndex(), m)) {
+      return keep(mail, report, m.id(), m.accountId(), "VERP recipient " + target.recipientIndex()
+          + " is not one of the message's " + m.recipients().size());
+    }
+    if (target != null && guessed) {
+      RecipientReport naming = naming(report.recipients(), m.recipients().get(target.recipientIndex()));
+      if (naming == null) {
+        return keep(mail, report, m.id(), m.accountId(), "bounce read from text that names neither the recipient "
+            + "of its VERP return path nor the recipient's domain: nothing recorded");
+      }
+      reported = List.of(naming);
+    }
+    for (RecipientReport r : reported) {
       String action = r.action() == null ? "failed" : r.action();
       if (!action.equals("failed") && !action.equals("delayed")) {
         continue; // delivered, relayed, expanded: not a failure
       }
       int idx = target != null ? target.recipientIndex() : indexOf(m, r);
-      if (idx < 0 || idx >= m.recipients().size()) {
+      if (!inRange(idx, m)) {
         continue;
       }
       String email = m.recipients().get(idx);
@@ -143,8 +234,10 @@ public final class InboundFeedback {
       }
       Classification c = classifier.classify(r);
       JsonObject bounced = new JsonObject().put("emailAddress", email).put("action", "failed");
-      if (r.status() != null) {
-        bounced.put("status", r.status());
+      // SES records the DSN's Status field as it is; classification may have gone by a code in the reply instead
+      String status = r.statusField() != null ? r.statusField() : r.status();
+      if (status != null) {
+        bounced.put("status", status);
       }
       if (r.diagnosticCode() != null) {
         bounced.put("diagnosticCode", r.diagnosticCode());
@@ -161,11 +254,18 @@ public final class InboundFeedback {
         String mta = report.reportingMta();
         detail.put("reportingMTA", mta.contains(";") ? mta : "dns; " + mta);
       }
-      if (r.remoteMta() != null) {
-        detail.put("remoteMtaIp", r.remoteMta());
+      String remoteMtaIp = ipLiteral(r.remoteMta());
+      if (remoteMtaIp != null) {
+        detail.put("remoteMtaIp", remoteMtaIp); // an address, as SES writes it; a Remote-MTA host name is no such thing
       }
       boolean real = !Simulator.handles(email);
-      writes.add(store.bounce(m, idx, email, detail, true, c.type() == BounceType.PERMANENT, real, target != null,
+      // SES's suppression lists (an SES notification's OnAccountSuppressionList or Suppressed): nothing was sent, and
+      // SES counts none toward the bounce rate; recorded as Mailgate's own suppressed sends are, nothing suppressed
+      // again or counted
+      boolean suppressionList = c.subType() == BounceSubType.SUPPRESSED
+          || c.subType() == BounceSubType.ON_ACCOUNT_SUPPRESSION_LIST;
+      boolean permanent = c.type() == BounceType.PERMANENT && !suppressionList;
+      writes.add(store.bounce(m, idx, email, detail, true, permanent, real, target != null && !guessed,
           writes.isEmpty() ? kept : null));
       if (target != null) {
         break; // a VERP return path names one recipient
@@ -181,6 +281,10 @@ public final class InboundFeedback {
       Verp.Target target) {
     String email;
     if (target != null) {
+      if (!inRange(target.recipientIndex(), m)) {
+        return keep(mail, report, m.id(), m.accountId(), "VERP recipient " + target.recipientIndex()
+            + " is not one of the message's " + m.recipients().size());
+      }
       email = m.recipients().get(target.recipientIndex());
     } else {
       int idx = -1;
@@ -231,15 +335,95 @@ public final class InboundFeedback {
       if (c.feedbackType() != null) {
         detail.put("complaintFeedbackType", c.feedbackType());
       }
-      if (c.arrivalDate() != null) {
-        detail.put("arrivalDate", c.arrivalDate());
+      String arrival = isoTime(c.arrivalDate());
+      if (arrival != null) {
+        detail.put("arrivalDate", arrival); // SES: ISO 8601; absent when the report has none (or none we can read)
       }
     }
+    // who complained is known from the recipient's own return path, or from a message with no other recipient; for a
+    // message to several, the name in the report could be any of them, written by another: published, not believed
+    boolean unconfirmed = target == null && m.recipients().size() > 1;
+    String note = null;
+    if (unconfirmed) {
+      note = "complaint about a message to " + m.recipients().size() + " recipients, naming " + email + " without "
+          + "its VERP return path: published, not suppressed or counted";
+      LOG.info("feedback from " + mail.mailFrom() + " to " + mail.rcptTo() + " about " + m.id() + ": " + note);
+    }
     // RFC 6430's not-spam says the opposite of a complaint: the event is published, nothing is suppressed or counted
-    boolean counts = c == null || !"not-spam".equals(c.feedbackType());
-    return store.complaint(m, email, detail, counts && !Simulator.handles(email), received(mail, report, true, m.id(),
-            m.accountId(), null))
+    boolean counts = !unconfirmed && (c == null || !"not-spam".equals(c.feedbackType()));
+    return store.complaint(m, email, detail, counts && !Simulator.handles(email), unconfirmed,
+            received(mail, report, true, m.id(), m.accountId(), note))
         .map(v -> new Result(true, "ARF", m.id(), null));
+  }
+
+  private static boolean inRange(int idx, FeedbackStore.MessageRef m) {
+    return idx >= 0 && idx < m.recipients().size();
+  }
+
+  /**
+   * The report's recipient that is {@code email}, else one at its domain, else null: a bounce read from text names the
+   * address that failed (or, rewritten on the way, at least its domain); text naming neither is about something else.
+   */
+  private static RecipientReport naming(List<RecipientReport> reported, String email) {
+    String domain = domainOf(email);
+    RecipientReport sameDomain = null;
+    for (RecipientReport r : reported) {
+      String a = r.finalRecipient();
+      if (a == null) {
+        continue;
+      }
+      if (a.equalsIgnoreCase(email)) {
+        return r;
+      }
+      if (sameDomain == null && domainOf(a).equals(domain)) {
+        sameDomain = r;
+      }
+    }
+    return sameDomain;
+  }
+
+  private static String domainOf(String address) {
+    return address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * The IP address a Remote-MTA field gives ({@code 192.0.2.5}, {@code mx.example.com (192.0.2.5)},
+   * {@code [IPv6:2001:db8::1]}), or null: it often names a host only. Nothing is looked up.
+   */
+  static String ipLiteral(String remoteMta) {
+    if (remoteMta == null) {
+      return null;
+    }
+    for (String token : remoteMta.split("[\\s()\\[\\];,]+")) {
+      String bare = token.regionMatches(true, 0, "IPv6:", 0, 5) ? token.substring(5) : token;
+      if (!bare.isEmpty() && io.mailgate.NetAddresses.literal(bare) != null) {
+        return bare;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A report's date (RFC 5322, as ARF's Arrival-Date; or ISO 8601, as SES's own notifications have it) in SES's ISO
+   * 8601 form; null when it is neither.
+   */
+  static String isoTime(String date) {
+    if (date == null || date.isBlank()) {
+      return null;
+    }
+    try {
+      return io.mailgate.events.SesEvents.time(java.time.OffsetDateTime.parse(date.strip()).toInstant());
+    } catch (java.time.format.DateTimeParseException notIso) {
+      try {
+        java.util.Date parsed = org.apache.james.mime4j.field.DateTimeFieldImpl.PARSER
+            .parse(new org.apache.james.mime4j.stream.RawField("Date", date.strip()),
+                org.apache.james.mime4j.codec.DecodeMonitor.SILENT)
+            .getDate();
+        return parsed == null ? null : io.mailgate.events.SesEvents.time(parsed.toInstant());
+      } catch (RuntimeException unreadable) {
+        return null; // a date outside what a calendar holds, say
+      }
+    }
   }
 
   private static int indexOf(FeedbackStore.MessageRef m, RecipientReport r) {
@@ -287,7 +471,13 @@ public final class InboundFeedback {
 
   private static FeedbackStore.Received received(InboundMail mail, FeedbackReport report, boolean attributed,
       String messageId, String accountId, String note) {
+    byte[] content = mail.content();
+    if (!attributed && content.length > MAX_KEPT_UNATTRIBUTED) {
+      note = (note == null ? "" : note + "; ") + "kept: its first " + MAX_KEPT_UNATTRIBUTED + " of " + content.length
+          + " bytes";
+      content = java.util.Arrays.copyOf(content, MAX_KEPT_UNATTRIBUTED);
+    }
     return new FeedbackStore.Received(mail.receivedAt(), mail.mailFrom(), String.join(",", mail.rcptTo()),
-        report.kind().name(), attributed, messageId, accountId, note, mail.content());
+        report.kind().name(), attributed, messageId, accountId, note, content);
   }
 }

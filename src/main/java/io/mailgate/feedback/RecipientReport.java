@@ -7,7 +7,8 @@ package io.mailgate.feedback;
  * @param originalRecipient the address as originally submitted, when the report gives it
  * @param action {@code failed}, {@code delayed}, {@code delivered}, {@code relayed} or {@code
  *     expanded}, lower case; null when the report does not say
- * @param status the RFC 3463 enhanced status code such as {@code 5.1.1}, or null
+ * @param status the RFC 3463 enhanced status code such as {@code 5.1.1}, or null: the report's Status field, unless
+ *     the remote server's reply carries a more specific code (what classification goes by)
  * @param replyCode the SMTP reply code such as 550, or null
  * @param diagnosticCode the remote server's reply or the reporting MTA's explanation, with the
  *     diagnostic type ({@code smtp;}) removed and lines unfolded; for non-standard bounces the
@@ -19,6 +20,8 @@ package io.mailgate.feedback;
  * @param mtaCategory the reporting MTA's own classification of this recipient's failure where its
  *     report carries one per recipient (PowerMTA's {@code X-PowerMTA-BounceCategory: bad-mailbox}),
  *     lower case, else null
+ * @param statusField the report's own Status field (x.y.z), when it has one: what SES records as the recipient's
+ *     status; null for a report without one (a text bounce)
  */
 public record RecipientReport(
     String finalRecipient,
@@ -30,4 +33,14 @@ public record RecipientReport(
     String remoteMta,
     String lastAttemptDate,
     String smtpCommand,
-    String mtaCategory) {}
+    String mtaCategory,
+    String statusField) {
+
+  /** A recipient of a report without a Status field of its own. */
+  public RecipientReport(String finalRecipient, String originalRecipient, String action, String status,
+      Integer replyCode, String diagnosticCode, String remoteMta, String lastAttemptDate, String smtpCommand,
+      String mtaCategory) {
+    this(finalRecipient, originalRecipient, action, status, replyCode, diagnosticCode, remoteMta, lastAttemptDate,
+        smtpCommand, mtaCategory, null);
+  }
+}

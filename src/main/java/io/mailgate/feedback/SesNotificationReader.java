@@ -69,8 +69,9 @@ final class SesNotificationReader {
           SmtpText.normalizeAddress(string(r, "emailAddress")), null,
           DeliveryStatusReader.action(string(r, "action")),
           DeliveryStatusReader.statusOf(string(r, "status"), diagnostic),
-          SmtpText.replyCode(diagnostic), diagnostic, null, string(b, "timestamp"), SmtpText.command(diagnostic),
-          verdict));
+          SmtpText.replyCode(diagnostic), diagnostic, string(b, "remoteMtaIp"), string(b, "timestamp"),
+          SmtpText.command(diagnostic),
+          verdict, DeliveryStatusReader.statusField(string(r, "status"))));
     }
     return new FeedbackReport(FeedbackKind.DSN, ReportFields.withoutType(string(b, "reportingMTA")), null,
         recipients, original, null, reportFrom);
@@ -79,13 +80,14 @@ final class SesNotificationReader {
   /**
    * SES's own verdict on the bounce as the classifier's per-recipient category ({@code ses-permanent-noemail}, ...):
    * a recipient's entry carries status and diagnostic only when SES had a DSN, and the verdict is SES's word either
-   * way. Undetermined, or a subtype that is SES's suppression list (it sent nothing), says nothing: null.
+   * way. Undetermined says nothing: null. A subtype that is one of SES's suppression lists (Suppressed,
+   * OnAccountSuppressionList: it sent nothing) is kept as such, and recorded as Mailgate's own suppressed sends are:
+   * neither suppressed again nor counted toward the bounce rate ({@link InboundFeedback}).
    */
   static String verdict(Map<String, Object> bounce) {
     String type = string(bounce, "bounceType");
     String subType = string(bounce, "bounceSubType");
-    if (type == null || subType == null || !(type.equals("Permanent") || type.equals("Transient"))
-        || subType.equals("Suppressed") || subType.equals("OnAccountSuppressionList")) {
+    if (type == null || subType == null || !(type.equals("Permanent") || type.equals("Transient"))) {
       return null;
     }
     return "ses-" + type.toLowerCase(Locale.ROOT) + "-" + subType.toLowerCase(Locale.ROOT);

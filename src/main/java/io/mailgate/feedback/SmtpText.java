@@ -20,11 +20,14 @@ final class SmtpText {
   /**
    * An address in running text. Possessive quantifiers and the look-behind (start only where a
    * local part can start) keep matching linear on hostile input such as a 200 kB line of letters.
+   * A label's dot must be followed by another label: the possessive run of labels cannot give one
+   * back, and would otherwise take the period that ends a sentence ("mail to john@example.com.")
+   * and leave no top-level domain, finding no address at all.
    */
   static final Pattern ADDRESS =
       Pattern.compile(
           "(?<![\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~])[\\p{L}\\p{N}._%+\\-=!#$&'*/?^`{|}~]++@"
-              + "(?:[\\p{L}\\p{N}][\\p{L}\\p{N}\\-]*+\\.)++[\\p{L}]{2,}+(?![\\p{L}\\p{N}\\-])");
+              + "(?:[\\p{L}\\p{N}][\\p{L}\\p{N}\\-]*+\\.(?=[\\p{L}\\p{N}]))++[\\p{L}]{2,}+(?![\\p{L}\\p{N}\\-])");
 
   /**
    * Phrases MTAs use to say which command the remote server rejected, most specific first. Written

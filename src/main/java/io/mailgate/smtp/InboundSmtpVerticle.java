@@ -12,6 +12,7 @@ import io.mailgate.receiving.SenderAuthentication;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
@@ -42,6 +43,8 @@ import java.util.logging.Logger;
 public final class InboundSmtpVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(InboundSmtpVerticle.class.getName());
   private static final long CACHE_MILLIS = 60_000;
+  /** How long a report's storing is waited for, at most: well within the 10 minutes a client waits (RFC 5321). */
+  private static final long FEEDBACK_TIMEOUT_MILLIS = 5 * 60_000;
 
   private record Cached(boolean accepted, long until) {}
 
@@ -180,7 +183,11 @@ public final class InboundSmtpVerticle extends VerticleBase {
         envelope.recipients().stream().map(Recipient::address).toList(), message,
         envelope.remoteAddress() == null ? null : envelope.remoteAddress().getAddress().getHostAddress(),
         clock.instant());
-    return vertx.eventBus().<String>request(EventBusAddresses.FEEDBACK_INBOUND, mail)
+    // the feedback handler answers in time itself (a report it could not parse in time is not recorded, and fails):
+    // waiting less than it takes to record one it parsed would answer 451 for a report recorded all the same, and
+    // the sender's retry would be a second copy; this only bounds a database that does not answer
+    return vertx.eventBus().<String>request(EventBusAddresses.FEEDBACK_INBOUND, mail,
+            new DeliveryOptions().setSendTimeout(FEEDBACK_TIMEOUT_MILLIS))
         .map(reply -> SmtpReply.queued(reply.body()))
         .otherwise(SmtpReply.tryAgainLater("Feedback could not be stored now"));
   }

@@ -106,7 +106,7 @@ public final class FeedbackStore {
 
   private Future<Void> recordBounce(SqlConnection conn, MessageRef m, String email, JsonObject detail,
       boolean permanent, boolean real, boolean verified, OffsetDateTime delivered) {
-    return event(conn, m, email, "Bounce", detail)
+    return event(conn, m, email, "Bounce", detail, false)
         .compose(v -> permanent && real ? suppress(conn, m, email, "BOUNCE", detail.getString("feedbackId"))
             .compose(x -> !verified ? Future.<Void>succeededFuture() : conn.preparedQuery(
                     "INSERT INTO global_suppression (email, last_bounce, bounces, message_id) "
@@ -120,17 +120,23 @@ public final class FeedbackStore {
   private static final int COMPLAINT_LOCK = 0x436d506c;
 
   /**
-   * A complaint: its event; a real address is suppressed (reason COMPLAINT) and counted. A second
+   * A complaint: its event; when it {@code counts}, the address is suppressed (reason COMPLAINT) and counted. A second
    * complaint about the same message from the same recipient only keeps the report. Complaints about
    * one message and recipient take turns (a transaction-scoped advisory lock, taken before the check):
    * two copies of one report arriving together (a feedback loop that sends twice, two nodes) would
    * otherwise both find none recorded, and count, suppress and forward twice. Only a recipient the message was
    * delivered to can complain (a report matched by Message-ID may come from another of its recipients): one still
    * queued is neither suppressed nor counted, and gets no event.
+   *
+   * <p>An {@code unconfirmed} complaint (about a message to several recipients, tied to this one by what the report
+   * says alone, which anyone who saw the message could write) is published and counts for nothing; it is marked so,
+   * and does not make a later confirmed complaint of the recipient a repeat.
    */
-  public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean real, Received report) {
+  public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean counts, boolean unconfirmed,
+      Received report) {
     // a report seen before is not counted again; a not-spam report (RFC 6430) before it does not make a real
-    // complaint a repeat, while any complaint makes a later not-spam one
+    // complaint a repeat, while any complaint makes a later not-spam one; an unconfirmed one makes only a later
+    // unconfirmed one a repeat
     boolean notSpam = "not-spam".equals(detail.getString("complaintFeedbackType"));
     return Database.inTurn(pool, COMPLAINT_LOCK, m.id() + " " + email.toLowerCase(Locale.ROOT), conn -> conn
         .preparedQuery("SELECT " + DELIVERED_AT + " FROM recipients WHERE message_id = $1 "
@@ -138,12 +144,13 @@ public final class FeedbackStore {
             + "AND lower(address) = lower($2) AND (state = 'delivered' OR delivered_at IS NOT NULL) "
             + "AND NOT EXISTS (SELECT 1 FROM events WHERE message_id = $1 "
             + "AND type = 'Complaint' AND lower(recipient) = lower($2)"
-            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'") + ") LIMIT 1")
+            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'")
+            + (unconfirmed ? "" : " AND NOT unconfirmed") + ") LIMIT 1")
         .execute(params(m.id(), email))
         .map(FeedbackStore::deliveredAt)
         .compose(delivered -> delivered == null ? Future.<Void>succeededFuture()
-            : event(conn, m, email, "Complaint", detail)
-                .compose(v -> real ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
+            : event(conn, m, email, "Complaint", detail, unconfirmed)
+                .compose(v -> counts ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
                     .compose(x -> reputation(conn, m.accountId(), delivered, 0, 1)) : Future.<Void>succeededFuture())
                 .compose(v -> FeedbackForwards.write(conn, m, email, "Complaint", withoutNul(detail).toString(),
                     // the ARF as received is forwarded when it is small; a larger one is written afresh from the event
@@ -172,10 +179,12 @@ public final class FeedbackStore {
    * The event, and its rows in the event outbox for the message's configuration set's destinations, and its sender's
    * notification topics, that take it.
    */
-  private static Future<Void> event(SqlConnection conn, MessageRef m, String email, String type, JsonObject detail) {
+  private static Future<Void> event(SqlConnection conn, MessageRef m, String email, String type, JsonObject detail,
+      boolean unconfirmed) {
     Tuple params = params(m.id(), m.accountId(), type, email, withoutNul(detail).toString());
-    return conn.preparedQuery("INSERT INTO events (message_id, account_id, type, recipient, detail, created_at) "
-            + "VALUES ($1, $2, $3, $4, $5::text::jsonb, now())").execute(params)
+    return conn.preparedQuery("INSERT INTO events (message_id, account_id, type, recipient, detail, created_at, "
+            + "unconfirmed) VALUES ($1, $2, $3, $4, $5::text::jsonb, now(), $6)")
+        .execute(params(m.id(), m.accountId(), type, email, withoutNul(detail).toString(), unconfirmed))
         .compose(v -> conn.preparedQuery(PUBLISH).execute(params))
         .mapEmpty();
   }

@@ -82,13 +82,13 @@ class FeedbackParserTest {
     List<RecipientReport> rs = report.recipients();
     assertEquals(3, rs.size());
     assertEquals(new RecipientReport("alice@one.example", null, "failed", "5.1.1", 550,
-        "550 5.1.1 <alice@one.example>... User unknown", "mx.one.example", "Wed, 4 Sep 2024 07:59:58 +0200", null, null),
-        rs.get(0));
+        "550 5.1.1 <alice@one.example>... User unknown", "mx.one.example", "Wed, 4 Sep 2024 07:59:58 +0200", null, null,
+        "5.1.1"), rs.get(0));
     assertEquals(new RecipientReport("bob@two.example", null, "failed", "5.2.2", 552,
-        "552 5.2.2 <bob@two.example>... Mailbox full", "mx.two.example", "Wed, 4 Sep 2024 07:59:59 +0200", null, null),
-        rs.get(1));
+        "552 5.2.2 <bob@two.example>... Mailbox full", "mx.two.example", "Wed, 4 Sep 2024 07:59:59 +0200", null, null,
+        "5.2.2"), rs.get(1));
     assertEquals(new RecipientReport("carol@three.example", null, "delayed", "4.4.1", 421,
-        "421 4.4.1 Connection timed out", null, null, null, null), rs.get(2));
+        "421 4.4.1 Connection timed out", null, null, null, null, "4.4.1"), rs.get(2));
     assertEquals("weekly-77@mailgate.test", report.original().messageId());
   }
 
@@ -411,5 +411,113 @@ class FeedbackParserTest {
           + "Content-Type: text/html\r\n\r\n" + body + "\r\n").getBytes(StandardCharsets.UTF_8);
       assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> parser.parse(raw));
     }
+  }
+
+  /** A sentence's period after an address is no part of it: the address was not found at all. */
+  @Test
+  void anAddressEndingASentenceIsFound() {
+    assertEquals("john@example.com", SmtpText.address("Mail to john@example.com."));
+    assertEquals("john@mail.example.co.uk", SmtpText.address("Write to john@mail.example.co.uk.\n"));
+    assertEquals("john@example.com.au", SmtpText.address("Mail to john@example.com.au"));
+    assertEquals("john@example.com", SmtpText.address("<john@example.com>."));
+  }
+
+  private static String dsn(String deliveryStatus) {
+    return "From: MAILER-DAEMON@mx.example.org\r\nTo: bounces@mailgate.test\r\nSubject: Undelivered Mail\r\n"
+        + "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        + "--B\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+        + "--B\r\nContent-Type: message/global-delivery-status\r\n\r\n" + deliveryStatus + "\r\n--B--\r\n";
+  }
+
+  /** RFC 6533 escapes name code points; one above U+10FFFF is text, and the rest of the report is still read. */
+  @Test
+  void anEscapeThatNamesNoCharacterDoesNotLoseTheReport() {
+    FeedbackReport report = parser.parse(dsn("Reporting-MTA: dns; mx.example.org\r\n\r\n"
+        + "Final-Recipient: utf-8; j\\x{FFFFFF}rg@x.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        + "Final-Recipient: utf-8; j\\x{FC}rg@y.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        + "Final-Recipient: utf-8; j\\x{D800}rg@z.example\r\nAction: failed\r\nStatus: 5.1.1\r\n")
+        .getBytes(StandardCharsets.UTF_8));
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals(List.of("x{FFFFFF}rg@x.example", "jürg@y.example", "x{D800}rg@z.example"),
+        report.recipients().stream().map(RecipientReport::finalRecipient).toList());
+  }
+
+  /** The DSN's own Status field is kept beside the code the classifier goes by (the remote reply's, when specific). */
+  @Test
+  void theStatusFieldIsKeptBesideTheReplysCode() {
+    RecipientReport r = parser.parse(dsn("Reporting-MTA: dns; mx.example.org\r\n\r\n"
+        + "Final-Recipient: rfc822; gone@x.example\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+        + "Diagnostic-Code: smtp; 550 5.1.1 <gone@x.example>: user unknown\r\n")
+        .getBytes(StandardCharsets.UTF_8)).recipients().get(0);
+    assertEquals("5.1.1", r.status());
+    assertEquals("5.0.0", r.statusField());
+  }
+
+  /**
+   * RFC 5965: a complaint is a multipart/report of report-type feedback-report. Any message with a "Feedback-Type:"
+   * line is not one; a report whose report part is mislabelled text/plain still is.
+   */
+  @Test
+  void onlyAFeedbackReportIsAComplaint() {
+    String plain = "From: someone@else.example\r\nTo: postmaster@mailgate.test\r\nSubject: hello\r\n\r\n"
+        + "Hi,\r\nFeedback-Type: abuse\r\nOriginal-Rcpt-To: b@y.example\r\n\r\n"
+        + "Message-ID: <0100018c0a0b0c0d-11111111-2222-3333-4444-555555555555-000000@email.mailgate.local>\r\n";
+    assertEquals(FeedbackKind.UNKNOWN, parser.parse(plain.getBytes(StandardCharsets.US_ASCII)).kind());
+    String mislabelled = "From: fbl@isp.example\r\nTo: fbl@mailgate.test\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
+        + "--f\r\nContent-Type: text/plain\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\n"
+        + "Original-Rcpt-To: b@y.example\r\n\r\n--f--\r\n";
+    FeedbackReport report = parser.parse(mislabelled.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.ARF, report.kind());
+    assertEquals(List.of("b@y.example"), report.complaint().originalRecipients());
+  }
+
+  /**
+   * RFC 3834: an automatic message that is not a reply (auto-generated, an acknowledgement) is no bounce, whatever
+   * addresses and words ("rejected") it has; an auto-reply is not one either because its subject quotes the
+   * original's ("Automatic reply: ... rejected", "retour"). A text bounce from a mailer daemon says auto-replied too
+   * (Exim): it stays a bounce.
+   */
+  @Test
+  void automaticMessagesAreNotBounces() {
+    String ack = "From: Support <support@helpdesk.example>\r\nTo: <bxxx@bounces.mailgate.test>\r\n"
+        + "Subject: [Ticket #4411] We received your request\r\nAuto-Submitted: auto-generated\r\n\r\n"
+        + "Thank you for contacting us. Please note: replies from an invalid address are rejected.\r\n"
+        + "For urgent matters write to urgent@helpdesk.example (24/7)\r\n";
+    assertEquals(FeedbackKind.AUTO_REPLY, parser.parse(ack.getBytes(StandardCharsets.US_ASCII)).kind());
+    String away = "From: Jean <jean@corp.example>\r\nTo: <bxxx@bounces.mailgate.test>\r\n"
+        + "Subject: Automatic reply: Re: Your claim was rejected\r\nAuto-Submitted: auto-replied\r\n\r\n"
+        + "I am out of office until Monday. For urgent matters contact marie@corp.example please\r\n";
+    assertEquals(FeedbackKind.AUTO_REPLY, parser.parse(away.getBytes(StandardCharsets.US_ASCII)).kind());
+    String absent = away.replace("Automatic reply: Re: Your claim was rejected", "Absent - retour le lundi 12");
+    assertEquals(FeedbackKind.AUTO_REPLY, parser.parse(absent.getBytes(StandardCharsets.US_ASCII)).kind());
+    String exim = "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\r\nTo: bxxx@bounces.mailgate.test\r\n"
+        + "Subject: Mail delivery failed: returning message to sender\r\nAuto-Submitted: auto-replied\r\n"
+        + "X-Failed-Recipients: gone@example.org\r\n\r\n"
+        + "This message was created automatically by mail delivery software.\r\n\r\n"
+        + "A message that you sent could not be delivered to one or more of its recipients. This is a permanent "
+        + "error. The following address(es) failed:\r\n\r\n  gone@example.org\r\n    SMTP error from remote mail "
+        + "server after RCPT TO:<gone@example.org>:\r\n    550 5.1.1 User unknown\r\n";
+    FeedbackReport bounce = parser.parse(exim.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, bounce.kind());
+    assertEquals("gone@example.org", bounce.recipients().get(0).finalRecipient());
+  }
+
+  /**
+   * A text of tens of thousands of short distinct addresses (a 262 KB message): each recipient found was compared
+   * with every one found before it, some 30 s of a worker thread shared with every other report.
+   */
+  @Test
+  void manyAddressesAreReadInBoundedTime() {
+    StringBuilder text = new StringBuilder("From: MAILER-DAEMON@mx.example\r\nTo: b@bounces.mailgate.test\r\n"
+        + "Subject: Undelivered\r\n\r\n");
+    for (int i = 0; text.length() < 262_000; i++) {
+      text.append(Integer.toString(i, 36)).append("@q.io\n");
+    }
+    byte[] raw = text.toString().getBytes(StandardCharsets.US_ASCII);
+    FeedbackReport report = assertTimeoutPreemptively(Duration.ofSeconds(15), () -> parser.parse(raw));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
+    assertEquals(500, report.recipients().size(), "the first 500 addresses found");
+    assertEquals("0@q.io", report.recipients().get(0).finalRecipient());
   }
 }

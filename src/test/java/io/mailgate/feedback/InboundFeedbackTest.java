@@ -126,6 +126,7 @@ class InboundFeedbackTest {
     assertEquals("NoEmail", bounce.getString("bounceSubType"));
     assertEquals("gone@remote.example", bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("emailAddress"));
     assertEquals("dns; mx.remote.example", bounce.getString("reportingMTA"));
+    assertEquals(null, bounce.getString("remoteMtaIp"), "Remote-MTA names a host, no address");
     assertEquals("BOUNCED", node.message(sent[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
     // the synchronous delivery happened and stays in the history, before the later bounce
     List<String> types = new java.util.ArrayList<>();
@@ -270,6 +271,7 @@ class InboundFeedbackTest {
         .getJsonObject("complaint");
     assertEquals("abuse", complaint.getString("complaintFeedbackType"));
     assertEquals("ISP-FBL/2.0", complaint.getString("userAgent"));
+    assertEquals("2026-11-28T10:00:00.000Z", complaint.getString("arrivalDate"), "ISO 8601, as SES writes it");
     assertEquals("angry@remote.example", complaint.getJsonArray("complainedRecipients").getJsonObject(0)
         .getString("emailAddress"));
     assertEquals(SuppressionListReason.COMPLAINT, ses.getSuppressedDestination(r -> r.emailAddress("angry@remote.example"))
@@ -288,20 +290,42 @@ class InboundFeedbackTest {
   }
 
   static String arf(String feedbackType, String rcptTo, String originalTo, String messageId) {
+    return arf(feedbackType, rcptTo, originalTo, messageId, null);
+  }
+
+  /** An ARF report returning the headers of a copy that was sent from {@code returnPath} (null: none given). */
+  static String arf(String feedbackType, String rcptTo, String originalTo, String messageId, String returnPath) {
     return "From: feedback@isp.example\r\nTo: fbl\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
         + "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
         + "--f\r\nContent-Type: message/feedback-report\r\n\r\n"
         + "Feedback-Type: " + feedbackType + "\r\nVersion: 1\r\n"
         + (rcptTo == null ? "" : "Original-Rcpt-To: " + rcptTo + "\r\n") + "\r\n"
         + "--f\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + (returnPath == null ? "" : "Return-Path: <" + returnPath + ">\r\n")
         + "From: news@example.com\r\nTo: " + originalTo + "\r\nMessage-ID: <" + messageId
         + "@email.mailgate.local>\r\n\r\n--f--\r\n";
+  }
+
+  /** The envelope sender (VERP return path) of the copy of a message the relay received for {@code to}. */
+  static String returnPathOf(String to) {
+    return Await.until(() -> relay.received().stream().filter(r -> r.rcptTo().contains(to)).findFirst().orElse(null),
+        r -> r != null, Duration.ofSeconds(20)).mailFrom();
+  }
+
+  static SuppressionListReason suppressed(String address) {
+    try {
+      return ses.getSuppressedDestination(r -> r.emailAddress(address)).suppressedDestination().reason();
+    } catch (software.amazon.awssdk.services.sesv2.model.NotFoundException e) {
+      return null;
+    }
   }
 
   /**
    * A feedback loop's report (to the bounce domain, no VERP) that names nobody, about a message to two recipients:
    * pinned on neither (RFC 5965 makes Original-Rcpt-To optional; the returned To is not who complained). A not-spam
-   * report (RFC 6430) is published as it is, and neither suppresses nor counts.
+   * report (RFC 6430) is published as it is, and neither suppresses nor counts. A complaint that names one of them
+   * without returning that recipient's copy (its VERP return path) is published as it is and believed no further:
+   * the other could have written it. Once the recipient's own copy comes back, it suppresses.
    */
   @Test
   void aComplaintIsNotGuessedAndNotSpamIsNoComplaint() throws IOException {
@@ -326,17 +350,226 @@ class InboundFeedbackTest {
     assertThrows(software.amazon.awssdk.services.sesv2.model.NotFoundException.class,
         () -> ses.getSuppressedDestination(r -> r.emailAddress("second@fbl.example")));
 
-    // the same recipient's abuse report later is a complaint of its own, not a repeat of the not-spam one
+    // the same recipient's abuse report later is a complaint of its own, not a repeat of the not-spam one; naming it
+    // is all there is to it, which the first recipient could have written: published, not suppressed
     SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
         arf("abuse", "second@fbl.example", "first@fbl.example, second@fbl.example", id));
-    assertEquals(SuppressionListReason.COMPLAINT, Await.until(() -> {
-      try {
-        return ses.getSuppressedDestination(r -> r.emailAddress("second@fbl.example")).suppressedDestination().reason();
-      } catch (software.amazon.awssdk.services.sesv2.model.NotFoundException e) {
-        return null;
-      }
-    }, r -> r != null, Duration.ofSeconds(10)));
-    assertEquals(2, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id + "'"));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id
+        + "'") == 2, Duration.ofSeconds(10));
+    assertEquals(null, suppressed("second@fbl.example"));
+
+    // the report returns the second recipient's own copy (its VERP Return-Path): that complaint is believed, and is
+    // no repeat of the one that was not
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("abuse", null, "first@fbl.example, second@fbl.example", id, returnPathOf("second@fbl.example")));
+    assertEquals(SuppressionListReason.COMPLAINT, Await.until(() -> suppressed("second@fbl.example"), r -> r != null,
+        Duration.ofSeconds(10)));
+    assertEquals(3, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id + "'"));
+    assertEquals(null, suppressed("first@fbl.example"));
+  }
+
+  static final String COMPLAINTS = "SELECT coalesce(sum(complaints), 0) FROM reputation_buckets";
+
+  /**
+   * One of a message's visible recipients writes complaints naming the others (MAIL FROM:<>, to the bounce domain):
+   * nine of them paused an account. A report returning the writer's own copy (its VERP Return-Path) is the writer's
+   * complaint, whoever it names; one returning no copy of anyone's is published as it is, suppresses nobody and is not
+   * counted; nor is an SES complaint notification in a plain mail that names one.
+   */
+  @Test
+  void aRecipientCannotComplainInTheOthersName() throws IOException {
+    List<String> others = List.of("colleague0@team.example", "colleague1@team.example", "colleague2@team.example");
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses(others.get(0)).ccAddresses(others.get(1), others.get(2), "forger@team.example"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("team")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 4);
+    String forgersCopy = returnPathOf("forger@team.example");
+    long before = Db.count(pg, COMPLAINTS);
+    String allTo = String.join(", ", others) + ", forger@team.example";
+
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("abuse", others.get(0), allTo, id, forgersCopy));
+    JsonObject complaint = Await.until(() -> last(id, "Complaint"), c -> c != null, Duration.ofSeconds(10))
+        .getJsonObject("complaint");
+    assertEquals("forger@team.example", complaint.getJsonArray("complainedRecipients").getJsonObject(0)
+        .getString("emailAddress"), "the returned copy says whose complaint it is");
+    assertEquals(SuppressionListReason.COMPLAINT, suppressed("forger@team.example"));
+    assertEquals(before + 1, Db.count(pg, COMPLAINTS));
+
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"), arf("abuse", others.get(1), allTo, id));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id
+        + "' AND recipient = '" + others.get(1) + "'") == 1, Duration.ofSeconds(10));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "' AND note LIKE "
+        + "'%naming " + others.get(1) + " without its VERP return path: published, not suppressed or counted'"));
+
+    String notification = "From: someone@team.example\r\nTo: postmaster@bounces.mailgate.test\r\nSubject: n\r\n\r\n"
+        + "{\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":[{\"emailAddress\":\""
+        + others.get(2) + "\"}],\"complaintFeedbackType\":\"abuse\"},\"mail\":{\"messageId\":\"" + id + "\"}}\r\n";
+    SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"), notification);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '" + id
+        + "' AND recipient = '" + others.get(2) + "'") == 1, Duration.ofSeconds(10));
+
+    for (String other : others) {
+      assertEquals(null, suppressed(other), other);
+    }
+    assertEquals(before + 1, Db.count(pg, COMPLAINTS), "only the writer's own complaint counts");
+  }
+
+  /**
+   * RFC 3834 tells automatic responders to answer the return path: a helpdesk's acknowledgement (auto-generated) and
+   * an out-of-office reply whose subject quotes the original's bounce-like words, both naming other addresses, are
+   * no bounces: the recipient stays delivered and nothing is suppressed, least of all on the global list.
+   */
+  @Test
+  void automaticAnswersToTheReturnPathAreNoBounces() throws IOException {
+    String[] helpdesk = sent("support@helpdesk.example", "question");
+    SmtpClient.send(inbound, "support@helpdesk.example", List.of(helpdesk[1]),
+        "From: Support <support@helpdesk.example>\r\nTo: <" + helpdesk[1] + ">\r\n"
+            + "Subject: [Ticket #4411] We received your request\r\nAuto-Submitted: auto-generated\r\n"
+            + "Precedence: bulk\r\n\r\nThank you for contacting us. Your ticket number is 4411.\r\n"
+            + "Please note: replies from an invalid address are rejected.\r\n"
+            + "For urgent matters write to urgent@helpdesk.example (24/7)\r\n");
+    String[] away = sent("jean@corp.example", "Your claim was rejected");
+    SmtpClient.send(inbound, "jean@corp.example", List.of(away[1]),
+        "From: Jean <jean@corp.example>\r\nTo: <" + away[1] + ">\r\n"
+            + "Subject: Automatic reply: Re: Your claim was rejected\r\nAuto-Submitted: auto-replied\r\n"
+            + "X-Autoreply: yes\r\n\r\nI am out of office until Monday. For urgent matters contact "
+            + "marie@corp.example please\r\n");
+    for (String[] s : List.of(helpdesk, away)) {
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + s[0]
+          + "' AND kind = 'AUTO_REPLY'") == 1, Duration.ofSeconds(10));
+      assertEquals(null, last(s[0], "Bounce"));
+      assertEquals("DELIVERED", node.message(s[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    }
+    for (String a : List.of("support@helpdesk.example", "urgent@helpdesk.example", "jean@corp.example",
+        "marie@corp.example")) {
+      assertEquals(null, suppressed(a), a);
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = '" + a + "'"), a);
+    }
+  }
+
+  static String textBounce(String to, String failed) {
+    return "From: Mail Delivery System <MAILER-DAEMON@mx.remote.example>\r\nTo: " + to + "\r\n"
+        + "Subject: Undelivered Mail Returned to Sender\r\n\r\n"
+        + "I'm sorry to have to inform you that your message could not be delivered to one or more recipients.\r\n\r\n"
+        + "<" + failed + ">: host mx.remote.example[192.0.2.9] said: 550 5.1.1 <" + failed + ">: "
+        + "Recipient address rejected: User unknown (in reply to RCPT TO command)\r\n";
+  }
+
+  /**
+   * A bounce read from text (no DSN) to a recipient's return path is that recipient's only when the text names it (or
+   * its domain): one naming another address, at another domain, records nothing. One that names it is recorded for
+   * the account, and never puts the address on the global list every account obeys: only a DSN does.
+   */
+  @Test
+  void aBounceReadFromTextMustNameItsRecipientAndStaysWithTheAccount() throws IOException {
+    String[] other = sent("bob@corp.example", "bounced elsewhere");
+    SmtpClient.send(inbound, "", List.of(other[1]), textBounce(other[1], "someone@elsewhere.example"));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + other[0]
+        + "' AND note LIKE '%names neither the recipient%'") == 1, Duration.ofSeconds(10));
+    assertEquals(null, last(other[0], "Bounce"));
+    assertEquals("DELIVERED", node.message(other[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(null, suppressed("bob@corp.example"));
+
+    String[] named = sent("gone-text@remote.example", "bounced in text");
+    SmtpClient.send(inbound, "", List.of(named[1]), textBounce(named[1], "gone-text@remote.example"));
+    JsonObject bounce = Await.until(() -> last(named[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("Permanent", bounce.getString("bounceType"));
+    assertEquals(SuppressionListReason.BOUNCE, suppressed("gone-text@remote.example"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone-text@remote.example'"));
+  }
+
+  /**
+   * SES did not send to an address on its suppression lists (OnAccountSuppressionList, Suppressed) and counts none
+   * toward the bounce rate: as Mailgate's own suppressed sends, the Bounce is published and the recipient bounced,
+   * nothing is suppressed (least of all globally) or counted.
+   */
+  @Test
+  void sesSuppressionListBouncesAreNeitherSuppressedNorCounted() throws IOException {
+    String counted = "SELECT coalesce(sum(hard_bounces), 0) FROM reputation_buckets";
+    for (String subType : List.of("OnAccountSuppressionList", "Suppressed")) {
+      String address = "listed-" + subType.toLowerCase(java.util.Locale.ROOT) + "@remote.example";
+      String[] sent = sent(address, "relayed through SES to a listed address");
+      long before = Db.count(pg, counted);
+      String notification = "From: no-reply@sns.amazonaws.com\r\nTo: ses-feedback@bounces.mailgate.test\r\n"
+          + "Subject: AWS Notification Message\r\n\r\n"
+          + "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bounceSubType\":\"" + subType
+          + "\",\"bouncedRecipients\":[{\"emailAddress\":\"" + address + "\",\"action\":\"failed\",\"status\":\"5.1.1\","
+          + "\"diagnosticCode\":\"Amazon SES did not send the message to this address because it is on the suppression "
+          + "list for your account.\"}],\"timestamp\":\"2026-11-30T01:00:00.000Z\",\"reportingMTA\":\"dns; amazonses.com\"},"
+          + "\"mail\":{\"source\":\"" + sent[1] + "\"}}\r\n";
+      SmtpClient.send(inbound, "", List.of("ses-feedback@bounces.mailgate.test"), notification);
+      JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+          .getJsonObject("bounce");
+      assertEquals("Permanent", bounce.getString("bounceType"));
+      assertEquals(subType, bounce.getString("bounceSubType"));
+      assertEquals("BOUNCED", node.message(sent[0]).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+      assertEquals(null, suppressed(address), subType);
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = '" + address + "'"), subType);
+      assertEquals(before, Db.count(pg, counted), subType);
+    }
+  }
+
+  /** What a DSN says is recorded as SES records it: its own Status field, and an address (not a host) as remoteMtaIp. */
+  @Test
+  void aDsnsStatusAndRemoteMtaAddressAreRecordedAsWritten() throws IOException {
+    String[] sent = sent("status@remote.example", "status as written");
+    SmtpClient.send(inbound, "", List.of(sent[1]),
+        dsn("status@remote.example", "5.0.0", "550 5.1.1 <status@remote.example>: user unknown", null)
+            .replace("Remote-MTA: dns; mailstore.remote.example", "Remote-MTA: dns; mx.remote.example (192.0.2.25)"));
+    JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("NoEmail", bounce.getString("bounceSubType"), "classified by the reply's 5.1.1");
+    assertEquals("5.0.0", bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("status"));
+    assertEquals("192.0.2.25", bounce.getString("remoteMtaIp"));
+  }
+
+  /** A plain message with a "Feedback-Type:" line is no feedback report (RFC 5965): no complaint, nothing suppressed. */
+  @Test
+  void aPlainMessageWithFeedbackFieldsIsNoComplaint() throws IOException {
+    String[] sent = sent("plain@remote.example", "one recipient");
+    SmtpClient.send(inbound, "someone@else.example", List.of("postmaster@bounces.mailgate.test"),
+        "From: someone@else.example\r\nTo: postmaster@bounces.mailgate.test\r\nSubject: hello\r\n\r\n"
+            + "Hi,\r\nFeedback-Type: abuse\r\nOriginal-Rcpt-To: plain@remote.example\r\n\r\n"
+            + "Message-ID: <" + sent[0] + "@email.mailgate.local>\r\n");
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE kind = 'UNKNOWN' AND "
+        + "convert_from(content, 'UTF8') LIKE '%" + sent[0] + "%'") == 1, Duration.ofSeconds(10));
+    assertEquals(null, last(sent[0], "Complaint"));
+    assertEquals(null, suppressed("plain@remote.example"));
+  }
+
+  /**
+   * A VERP return path with a good HMAC names a recipient index the message may not have (a future encoding, a bug
+   * elsewhere): the complaint is kept, not a failure answered 451 again and again.
+   */
+  @Test
+  void aVerpRecipientTheMessageDoesNotHaveIsKept() throws IOException {
+    String[] sent = sent("only@remote.example", "one recipient, index 7 named");
+    String beyond = new io.mailgate.delivery.Verp(io.mailgate.identity.SecretBox.fromBase64(TestNode.MASTER_KEY))
+        .localPart(sent[0], 7) + "@bounces.mailgate.test";
+    List<String> replies = SmtpClient.send(inbound, "", List.of(beyond),
+        arf("abuse", "only@remote.example", "only@remote.example", sent[0]));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + sent[0]
+        + "' AND note LIKE '%VERP recipient 7 is not one of the message''s 1%'"));
+    assertEquals(null, last(sent[0], "Complaint"));
+  }
+
+  /** Anyone may send anything to the bounce domain, up to the size limit: what is not attributed is kept cut. */
+  @Test
+  void anUnattributedReportIsKeptCut() throws IOException {
+    StringBuilder big = new StringBuilder("From: someone@remote.example\r\nSubject: large\r\n\r\n");
+    while (big.length() < 1024 * 1024) {
+      big.append("x".repeat(70)).append("\r\n");
+    }
+    List<String> replies = SmtpClient.send(inbound, "", List.of("large@bounces.mailgate.test"), big.toString());
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    assertEquals("262144", Db.string(pg, "SELECT octet_length(content) FROM inbound_feedback WHERE "
+        + "rcpt_to = 'large@bounces.mailgate.test'"));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE rcpt_to = 'large@bounces.mailgate.test' "
+        + "AND note LIKE '%kept: its first 262144 of %'"));
   }
 
   /**

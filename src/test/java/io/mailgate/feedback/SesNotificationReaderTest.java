@@ -28,8 +28,9 @@ class SesNotificationReaderTest {
     assertEquals("Transient/MessageTooLarge", classified("Transient", "MessageTooLarge", ""));
     assertEquals("Transient/ContentRejected", classified("Transient", "ContentRejected", ""));
     assertEquals("Transient/General", classified("Transient", "General", ""));
-    // SES's own suppression list sent nothing: no verdict on the address from us
-    assertEquals("Undetermined/Undetermined", classified("Permanent", "Suppressed", ""));
+    // SES's own suppression lists sent nothing: kept as SES says (InboundFeedback neither suppresses nor counts them)
+    assertEquals("Permanent/Suppressed", classified("Permanent", "Suppressed", ""));
+    assertEquals("Permanent/OnAccountSuppressionList", classified("Permanent", "OnAccountSuppressionList", ""));
     assertEquals("Undetermined/Undetermined", classified("Undetermined", "Undetermined", ""));
   }
 

@@ -88,6 +88,7 @@ class SimulatorTest {
     assertEquals(List.of("Send", "Bounce"), types(bounce, 2));
     JsonObject b = event(bounce, "Bounce").getJsonObject("bounce");
     assertEquals("Permanent", b.getString("bounceType"));
+    assertEquals("General", b.getString("bounceSubType"), "as SES's simulator notifications say");
     assertEquals("5.1.1", b.getJsonArray("bouncedRecipients").getJsonObject(0).getString("status"));
     org.junit.jupiter.api.Assertions.assertThrows(NotFoundException.class,
         () -> ses.getSuppressedDestination(r -> r.emailAddress("bounce+tag1@simulator.amazonses.com")),
@@ -101,7 +102,10 @@ class SimulatorTest {
 
     String complaint = send("complaint@simulator.amazonses.com");
     assertEquals(List.of("Send", "Delivery", "Complaint"), types(complaint, 3));
-    assertEquals("abuse", event(complaint, "Complaint").getJsonObject("complaint").getString("complaintFeedbackType"));
+    JsonObject c = event(complaint, "Complaint").getJsonObject("complaint");
+    assertEquals("abuse", c.getString("complaintFeedbackType"));
+    assertTrue(c.getString("arrivalDate").matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"),
+        "ISO 8601, as SES writes it: " + c.getString("arrivalDate"));
 
     String suppressed = send("suppressionlist@simulator.amazonses.com");
     assertEquals(List.of("Send", "Bounce"), types(suppressed, 2));

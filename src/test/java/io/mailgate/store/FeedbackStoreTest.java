@@ -32,7 +32,7 @@ class FeedbackStoreTest extends MigratedDatabase {
     for (int i = 0; i < 8; i++) {
       // the same report eight times at once (the address's case differs: it is the same recipient)
       copies.add(store.complaint(m, i % 2 == 0 ? "reader@example.org" : "Reader@Example.org",
-          new JsonObject().put("feedbackId", "f" + i), true, null));
+          new JsonObject().put("feedbackId", "f" + i), true, false, null));
     }
     Future.all(copies).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertEquals(1, Db.count(url, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = 'm1'"));
@@ -62,7 +62,7 @@ class FeedbackStoreTest extends MigratedDatabase {
     FeedbackStore store = new FeedbackStore(pool);
     FeedbackStore.MessageRef m = new FeedbackStore.MessageRef("m2", "a2",
         List.of("before@example.org", "after@example.org"), false);
-    await(store.complaint(m, "before@example.org", new JsonObject().put("feedbackId", "b"), true, null));
+    await(store.complaint(m, "before@example.org", new JsonObject().put("feedbackId", "b"), true, false, null));
     await(store.bounce(m, 1, "after@example.org", new JsonObject().put("feedbackId", "a"), true, true, true, false,
         null));
     assertEquals("2 1 1", Db.string(url, "SELECT sent || ' ' || hard_bounces || ' ' || complaints "
