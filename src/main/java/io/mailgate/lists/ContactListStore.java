@@ -41,10 +41,11 @@ public final class ContactListStore {
     // the quota and the insert in one statement; a list of the same name fails on the key first (AlreadyExists).
     // Creations of one account take turns (an advisory lock): two at once would each count the other's as not there
     return Database.inTurn(pool, CREATE_LOCK, accountId, conn -> conn.preparedQuery(
-            "INSERT INTO contact_lists (account_id, name, description, topics) "
-                + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
-                + "AND name <> $2) < $5")
-        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT)))
+            "INSERT INTO contact_lists (account_id, name, description, topics, tags) "
+                + "SELECT $1, $2, $3, $4::jsonb, $6::jsonb WHERE (SELECT count(*) FROM contact_lists "
+                + "WHERE account_id = $1 AND name <> $2) < $5")
+        .execute(Tuple.from(new Object[] {accountId, list.name(), list.description(), list.topicsJson(),
+            MAX_LISTS_PER_ACCOUNT, list.tags()})))
         .recover(e -> Future.failedFuture(isUniqueViolation(e)
             ? new SesException(SesError.ALREADY_EXISTS, "Contact list " + list.name() + " already exists.") : e))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
@@ -53,13 +54,13 @@ public final class ContactListStore {
   }
 
   public Future<Optional<ContactList>> find(String accountId, String name) {
-    return pool.preparedQuery("SELECT name, description, topics, created_at, updated_at FROM contact_lists "
+    return pool.preparedQuery("SELECT name, description, topics, tags, created_at, updated_at FROM contact_lists "
             + "WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(list(rows.iterator().next())));
   }
 
-  /** Replaces a list's description and topics; whether there was such a list. */
+  /** Replaces a list's description and topics (not its tags: UpdateContactList has none); whether there was one. */
   public Future<Boolean> update(String accountId, ContactList list) {
     return pool.preparedQuery("UPDATE contact_lists SET description = $3, topics = $4::jsonb, updated_at = now() "
             + "WHERE account_id = $1 AND name = $2")
@@ -75,7 +76,7 @@ public final class ContactListStore {
 
   /** Lists after {@code after} (null: from the first), in name order. */
   public Future<List<ContactList>> page(String accountId, String after, int limit) {
-    return pool.preparedQuery("SELECT name, description, topics, created_at, updated_at FROM contact_lists "
+    return pool.preparedQuery("SELECT name, description, topics, tags, created_at, updated_at FROM contact_lists "
             + "WHERE account_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
         .execute(Tuple.of(accountId, after, limit))
         .map(rows -> {
@@ -238,8 +239,9 @@ public final class ContactListStore {
     for (int i = 0; i < stored.size(); i++) {
       topics.add(Topic.fromJson(stored.getJsonObject(i), "Topics"));
     }
-    return new ContactList(r.getString(0), r.getString(1), topics, r.getOffsetDateTime(3).toInstant(),
-        r.getOffsetDateTime(4).toInstant());
+    Object tags = r.getValue(3);
+    return new ContactList(r.getString(0), r.getString(1), topics, tags instanceof JsonArray a ? a : new JsonArray(),
+        r.getOffsetDateTime(4).toInstant(), r.getOffsetDateTime(5).toInstant());
   }
 
   private static Contact contact(Row r) {

@@ -107,6 +107,42 @@ class TagsApiTest {
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("too-many")));
   }
 
+  /** Terraform's aws_sesv2_contact_list reads the list's tags by its ARN after every create and read. */
+  @Test
+  void contactListsCarryTags() {
+    ses.createContactList(r -> r.contactListName("tagged-list").tags(Tag.builder().key("team").value("growth").build()));
+    String list = arn("contact-list/tagged-list");
+    assertEquals(Map.of("team", "growth"), tags(list), "the tags given at creation");
+    assertEquals(List.of(Tag.builder().key("team").value("growth").build()),
+        ses.getContactList(r -> r.contactListName("tagged-list")).tags(), "GetContactList sees them");
+
+    ses.tagResource(r -> r.resourceArn(list).tags(Tag.builder().key("env").value("prod").build(),
+        Tag.builder().key("team").value("retention").build()));
+    assertEquals(Map.of("team", "retention", "env", "prod"), tags(list));
+    ses.untagResource(r -> r.resourceArn(list).tagKeys("team"));
+    assertEquals(Map.of("env", "prod"), tags(list));
+    ses.updateContactList(r -> r.contactListName("tagged-list").description("Renewed"));
+    assertEquals(List.of(Tag.builder().key("env").value("prod").build()),
+        ses.getContactList(r -> r.contactListName("tagged-list")).tags(), "UpdateContactList leaves them");
+
+    String none = arn("contact-list/no-such-list");
+    assertThrows(NotFoundException.class, () -> ses.listTagsForResource(r -> r.resourceArn(none)));
+    assertThrows(NotFoundException.class, () -> ses.tagResource(r -> r.resourceArn(none)
+        .tags(Tag.builder().key("a").value("b").build())));
+    assertThrows(NotFoundException.class, () -> ses.untagResource(r -> r.resourceArn(none).tagKeys("a")));
+    Accounts.NewKey other = node.createAccount("list-tags", true, 10, 1000);
+    try (SesV2Client theirs = node.sesV2(other.accessKeyId(), other.secretAccessKey())) {
+      assertThrows(NotFoundException.class, () -> theirs.listTagsForResource(r -> r.resourceArn(list)));
+    }
+
+    ses.deleteContactList(r -> r.contactListName("tagged-list"));
+    assertThrows(NotFoundException.class, () -> ses.listTagsForResource(r -> r.resourceArn(list)),
+        "gone with the list");
+    ses.createContactList(r -> r.contactListName("tagged-list"));
+    assertEquals(Map.of(), tags(list), "a list created again under the name starts without them");
+    ses.deleteContactList(r -> r.contactListName("tagged-list"));
+  }
+
   @Test
   void anotherAccountsResourcesAreNotThere() {
     Accounts.NewKey other = node.createAccount("other", true, 10, 1000);
