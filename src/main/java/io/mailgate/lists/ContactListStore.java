@@ -100,10 +100,10 @@ public final class ContactListStore {
   }
 
   public Future<Optional<Contact>> findContact(String accountId, String listName, String address) {
-    return pool.preparedQuery("SELECT address, topic_preferences, unsubscribe_all, attributes_data, created_at, "
-            + "updated_at FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3")
+    return pool.preparedQuery("SELECT address, topic_preferences, unsubscribe_all, created_at, updated_at, "
+            + "attributes_data FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3")
         .execute(Tuple.of(accountId, listName, Contact.key(address)))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(contact(rows.iterator().next())));
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(contact(rows.iterator().next(), true)));
   }
 
   /** Replaces a contact's preferences, UnsubscribeAll and attributes; whether there was such a contact. */
@@ -124,13 +124,14 @@ public final class ContactListStore {
    * Contacts after {@code after} (a key; null: from the first), in key order, that pass {@code filter}. A contact's
    * status for a topic is OPT_OUT when it unsubscribed from everything, else its own choice, else (only with
    * {@code useDefault}) the topic's default; with no topic, OPT_OUT means UnsubscribeAll and OPT_IN the others.
+   * Without their attributes (null): ListContacts does not show them, and a page of them could be hundreds of MB.
    */
   public Future<List<Contact>> contacts(String accountId, String listName, Filter filter, String after, int limit) {
     String topic = filter.topic() == null ? null : filter.topic().name();
     String fallback = filter.topic() != null && filter.useDefault() ? filter.topic().defaultStatus().name() : null;
     String status = filter.status() == null ? null : filter.status().name();
     return pool.preparedQuery("""
-            SELECT address, topic_preferences, unsubscribe_all, attributes_data, created_at, updated_at, email
+            SELECT address, topic_preferences, unsubscribe_all, created_at, updated_at
             FROM contacts WHERE account_id = $1 AND list_name = $2 AND ($3::text IS NULL OR email > $3)
               AND CASE WHEN $4::text IS NULL THEN $6::text IS NULL
                          OR (CASE WHEN unsubscribe_all THEN 'OPT_OUT' ELSE 'OPT_IN' END) = $6
@@ -142,7 +143,7 @@ public final class ContactListStore {
         .execute(Tuple.from(new Object[] {accountId, listName, after, topic, fallback, status, limit}))
         .map(rows -> {
           List<Contact> out = new ArrayList<>(rows.size());
-          rows.forEach(r -> out.add(contact(r)));
+          rows.forEach(r -> out.add(contact(r, false)));
           return out;
         });
   }
@@ -244,11 +245,12 @@ public final class ContactListStore {
         r.getOffsetDateTime(4).toInstant(), r.getOffsetDateTime(5).toInstant());
   }
 
-  private static Contact contact(Row r) {
+  /** A row of address, topic_preferences, unsubscribe_all, created_at, updated_at (and attributes_data if asked). */
+  private static Contact contact(Row r, boolean withAttributes) {
     Map<String, SubscriptionStatus> preferences = new LinkedHashMap<>();
     JsonObject stored = (JsonObject) r.getJson(1);
     stored.forEach(e -> preferences.put(e.getKey(), SubscriptionStatus.valueOf((String) e.getValue())));
-    return new Contact(r.getString(0), preferences, r.getBoolean(2), r.getString(3),
-        r.getOffsetDateTime(4).toInstant(), r.getOffsetDateTime(5).toInstant());
+    return new Contact(r.getString(0), preferences, r.getBoolean(2), withAttributes ? r.getString(5) : null,
+        r.getOffsetDateTime(3).toInstant(), r.getOffsetDateTime(4).toInstant());
   }
 }

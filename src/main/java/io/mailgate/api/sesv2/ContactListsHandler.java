@@ -97,8 +97,8 @@ public final class ContactListsHandler {
     String address = Contact.checkAddress(ctx.pathParam("email"));
     return find(caller, ctx.pathParam("name")).compose(l -> store.findContact(caller.account().id(), l.name(), address)
         .compose(found -> found.isEmpty() ? Future.failedFuture(contactNotFound(address, l.name()))
-            : Future.succeededFuture(contactJson(found.get(), l).put("ContactListName", l.name())
-                .put("CreatedTimestamp", epoch(found.get().createdAt())))));
+            : Future.succeededFuture(withAttributes(contactJson(found.get(), l), found.get())
+                .put("ContactListName", l.name()).put("CreatedTimestamp", epoch(found.get().createdAt())))));
   }
 
   public Future<JsonObject> updateContact(Caller caller, RoutingContext ctx) {
@@ -193,7 +193,11 @@ public final class ContactListsHandler {
         string(body, "AttributesData", ""), null, null);
   }
 
-  /** SES's Contact shape (ListContacts; GetContact adds to it): explicit preferences, then the defaults of the rest. */
+  /**
+   * SES's Contact shape (ListContacts; GetContact adds to it): explicit preferences, then the defaults of the rest. No
+   * AttributesData: SES's Contact has none (GetContact's answer only), and a page of contacts with theirs could be
+   * hundreds of megabytes.
+   */
   private static JsonObject contactJson(Contact c, ContactList list) {
     JsonArray explicit = new JsonArray();
     JsonArray defaults = new JsonArray();
@@ -207,10 +211,12 @@ public final class ContactListsHandler {
     }
     JsonObject out = new JsonObject().put("EmailAddress", c.address()).put("TopicPreferences", explicit)
         .put("TopicDefaultPreferences", defaults).put("UnsubscribeAll", c.unsubscribeAll());
-    if (c.attributesData() != null) {
-      out.put("AttributesData", c.attributesData());
-    }
     return out.put("LastUpdatedTimestamp", epoch(c.updatedAt()));
+  }
+
+  /** GetContact's answer: the Contact shape and the contact's AttributesData, when it has any. */
+  private static JsonObject withAttributes(JsonObject contact, Contact c) {
+    return c.attributesData() == null ? contact : contact.put("AttributesData", c.attributesData());
   }
 
   private static JsonObject preference(String topic, SubscriptionStatus status) {
