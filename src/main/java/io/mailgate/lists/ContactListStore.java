@@ -153,12 +153,25 @@ public final class ContactListStore {
    * contact when the list does not have it; false when there is no such list. A change is recorded as a Subscription
    * event of message {@code messageId} (the one whose link was used), posted to its configuration set's destinations
    * that take Subscription events, as SES does; {@code source} is how it came ({@code UnsubscribeHeader}: the mailbox
-   * provider's one-click button; {@code UnsubscribeLink}: the page's). Doing it again changes nothing and records
-   * nothing. One transaction: the contact and its event, or neither.
+   * provider's one-click button; {@code UnsubscribeLink}: the page's). Doing it again writes and records nothing (the
+   * contact's LastUpdatedTimestamp stays). One transaction: the contact and its event, or neither.
    */
   public Future<Boolean> unsubscribe(String accountId, String listName, String address, String topic,
       String messageId, String source) {
     String email = Contact.key(address);
+    // The link is in every copy of a newsletter and needs no authentication: a flood of POSTs on one link must not
+    // queue on the lock below holding connections of the API's pool. One plain read answers them once the contact is
+    // out; only a change takes the lock.
+    return pool.preparedQuery("SELECT 1 FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3 "
+            + "AND CASE WHEN $4::text IS NULL THEN unsubscribe_all ELSE topic_preferences ->> $4 = 'OPT_OUT' END")
+        .execute(Tuple.of(accountId, listName, email, topic))
+        .compose(out -> out.size() > 0 ? Future.succeededFuture(true)
+            : change(accountId, listName, address, email, topic, messageId, source));
+  }
+
+  /** {@link #unsubscribe} when the contact is not (known to be) out yet. */
+  private Future<Boolean> change(String accountId, String listName, String address, String email, String topic,
+      String messageId, String source) {
     // One contact's unsubscriptions take turns (an advisory lock): the row lock of FOR UPDATE cannot hold a contact
     // that does not exist yet, and two first unsubscriptions at once would each see "not a contact" and record a change
     return Database.inTurn(pool, UNSUBSCRIBE_LOCK, accountId + "/" + listName + "/" + email, conn -> conn
@@ -175,11 +188,15 @@ public final class ContactListStore {
                   topic_preferences = CASE WHEN $5::text IS NULL THEN contacts.topic_preferences
                                            ELSE contacts.topic_preferences || jsonb_build_object($5, 'OPT_OUT') END,
                   unsubscribe_all = contacts.unsubscribe_all OR $5::text IS NULL, updated_at = now()
+                WHERE CASE WHEN $5::text IS NULL THEN NOT contacts.unsubscribe_all
+                           ELSE (contacts.topic_preferences ->> $5) IS DISTINCT FROM 'OPT_OUT' END
                 RETURNING topic_preferences, unsubscribe_all""")
             .execute(Tuple.of(accountId, listName, email, address, topic))
             .compose(after -> {
               if (after.size() == 0) {
-                return Future.succeededFuture(false);
+                // no row: no such list, or a contact already out (since the first read) that was left as it was
+                return conn.preparedQuery("SELECT 1 FROM contact_lists WHERE account_id = $1 AND name = $2")
+                    .execute(Tuple.of(accountId, listName)).map(list -> list.size() > 0);
               }
               Row now = after.iterator().next();
               JsonObject oldPreferences = before.size() == 0 ? preferencesEvent(new JsonObject(), false)
