@@ -45,7 +45,11 @@ public final class JsonFields {
     return b;
   }
 
-  /** SES resource tags: a list of {@code {"Key": ..., "Value": ...}}, keys of 1 to 128 and values up to 256 characters. */
+  /**
+   * SES resource tags: a list of {@code {"Key": ..., "Value": ...}}, keys of 1 to 128 and values up to 256 characters,
+   * both of Unicode letters, digits, white space and {@code _ . : / = + - @} only, neither starting with {@code aws:}
+   * (in any case: AWS's own). Not message tags (EmailTags), whose rules differ.
+   */
   public static JsonArray tags(JsonObject o, String field) {
     List<JsonObject> given = objects(o, field, "");
     if (given.size() > io.mailgate.store.ResourceTags.MAX_TAGS) {
@@ -60,12 +64,29 @@ public final class JsonFields {
       if (key.isEmpty() || key.length() > 128 || (value != null && value.length() > 256)) {
         throw SesException.badRequest("A tag key has 1 to 128 characters and its value at most 256.");
       }
+      checkTagText(key, "key");
+      if (value != null) {
+        checkTagText(value, "value");
+      }
       if (!keys.add(key)) {
         throw SesException.badRequest("Duplicate tag key '" + key + "'.");
       }
       out.add(new JsonObject().put("Key", key).put("Value", value == null ? "" : value));
     }
     return out;
+  }
+
+  /** What AWS allows in a resource tag's key and value. */
+  private static final java.util.regex.Pattern TAG_TEXT =
+      java.util.regex.Pattern.compile("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
+
+  private static void checkTagText(String s, String what) {
+    if (s.regionMatches(true, 0, "aws:", 0, 4)) {
+      throw SesException.badRequest("A tag " + what + " may not start with aws: (reserved for AWS's own tags).");
+    }
+    if (!TAG_TEXT.matcher(s).matches()) {
+      throw SesException.badRequest("A tag " + what + " has only letters, digits, white space and _ . : / = + - @.");
+    }
   }
 
   public static JsonObject object(JsonObject o, String field, String path) {

@@ -9,8 +9,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
-/** An SES contact list: its topics, in the order given. Timestamps are null until it is stored. */
-public record ContactList(String name, String description, List<Topic> topics, Instant createdAt, Instant updatedAt) {
+/**
+ * An SES contact list: its topics, in the order given, and its tags ({@code {Key, Value}} objects, as checked by
+ * {@code JsonFields.tags}). Timestamps are null until it is stored.
+ */
+public record ContactList(String name, String description, List<Topic> topics, JsonArray tags, Instant createdAt,
+    Instant updatedAt) {
   /** SES's quota of topics per list. */
   public static final int MAX_TOPICS = 20;
 
@@ -18,6 +22,7 @@ public record ContactList(String name, String description, List<Topic> topics, I
     checkName(name);
     checkText(description, "Description", Topic.MAX_TEXT);
     topics = topics == null ? List.of() : List.copyOf(topics);
+    tags = tags == null ? new JsonArray() : tags;
     if (topics.size() > MAX_TOPICS) {
       throw SesException.badRequest("A contact list has at most " + MAX_TOPICS + " topics, not " + topics.size() + ".");
     }

@@ -41,10 +41,11 @@ public final class ContactListStore {
     // the quota and the insert in one statement; a list of the same name fails on the key first (AlreadyExists).
     // Creations of one account take turns (an advisory lock): two at once would each count the other's as not there
     return Database.inTurn(pool, CREATE_LOCK, accountId, conn -> conn.preparedQuery(
-            "INSERT INTO contact_lists (account_id, name, description, topics) "
-                + "SELECT $1, $2, $3, $4::jsonb WHERE (SELECT count(*) FROM contact_lists WHERE account_id = $1 "
-                + "AND name <> $2) < $5")
-        .execute(Tuple.of(accountId, list.name(), list.description(), list.topicsJson(), MAX_LISTS_PER_ACCOUNT)))
+            "INSERT INTO contact_lists (account_id, name, description, topics, tags) "
+                + "SELECT $1, $2, $3, $4::jsonb, $6::jsonb WHERE (SELECT count(*) FROM contact_lists "
+                + "WHERE account_id = $1 AND name <> $2) < $5")
+        .execute(Tuple.from(new Object[] {accountId, list.name(), list.description(), list.topicsJson(),
+            MAX_LISTS_PER_ACCOUNT, list.tags()})))
         .recover(e -> Future.failedFuture(isUniqueViolation(e)
             ? new SesException(SesError.ALREADY_EXISTS, "Contact list " + list.name() + " already exists.") : e))
         .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
@@ -53,13 +54,13 @@ public final class ContactListStore {
   }
 
   public Future<Optional<ContactList>> find(String accountId, String name) {
-    return pool.preparedQuery("SELECT name, description, topics, created_at, updated_at FROM contact_lists "
+    return pool.preparedQuery("SELECT name, description, topics, tags, created_at, updated_at FROM contact_lists "
             + "WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(list(rows.iterator().next())));
   }
 
-  /** Replaces a list's description and topics; whether there was such a list. */
+  /** Replaces a list's description and topics (not its tags: UpdateContactList has none); whether there was one. */
   public Future<Boolean> update(String accountId, ContactList list) {
     return pool.preparedQuery("UPDATE contact_lists SET description = $3, topics = $4::jsonb, updated_at = now() "
             + "WHERE account_id = $1 AND name = $2")
@@ -75,7 +76,7 @@ public final class ContactListStore {
 
   /** Lists after {@code after} (null: from the first), in name order. */
   public Future<List<ContactList>> page(String accountId, String after, int limit) {
-    return pool.preparedQuery("SELECT name, description, topics, created_at, updated_at FROM contact_lists "
+    return pool.preparedQuery("SELECT name, description, topics, tags, created_at, updated_at FROM contact_lists "
             + "WHERE account_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
         .execute(Tuple.of(accountId, after, limit))
         .map(rows -> {
@@ -99,10 +100,10 @@ public final class ContactListStore {
   }
 
   public Future<Optional<Contact>> findContact(String accountId, String listName, String address) {
-    return pool.preparedQuery("SELECT address, topic_preferences, unsubscribe_all, attributes_data, created_at, "
-            + "updated_at FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3")
+    return pool.preparedQuery("SELECT address, topic_preferences, unsubscribe_all, created_at, updated_at, "
+            + "attributes_data FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3")
         .execute(Tuple.of(accountId, listName, Contact.key(address)))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(contact(rows.iterator().next())));
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(contact(rows.iterator().next(), true)));
   }
 
   /** Replaces a contact's preferences, UnsubscribeAll and attributes; whether there was such a contact. */
@@ -123,13 +124,14 @@ public final class ContactListStore {
    * Contacts after {@code after} (a key; null: from the first), in key order, that pass {@code filter}. A contact's
    * status for a topic is OPT_OUT when it unsubscribed from everything, else its own choice, else (only with
    * {@code useDefault}) the topic's default; with no topic, OPT_OUT means UnsubscribeAll and OPT_IN the others.
+   * Without their attributes (null): ListContacts does not show them, and a page of them could be hundreds of MB.
    */
   public Future<List<Contact>> contacts(String accountId, String listName, Filter filter, String after, int limit) {
     String topic = filter.topic() == null ? null : filter.topic().name();
     String fallback = filter.topic() != null && filter.useDefault() ? filter.topic().defaultStatus().name() : null;
     String status = filter.status() == null ? null : filter.status().name();
     return pool.preparedQuery("""
-            SELECT address, topic_preferences, unsubscribe_all, attributes_data, created_at, updated_at, email
+            SELECT address, topic_preferences, unsubscribe_all, created_at, updated_at
             FROM contacts WHERE account_id = $1 AND list_name = $2 AND ($3::text IS NULL OR email > $3)
               AND CASE WHEN $4::text IS NULL THEN $6::text IS NULL
                          OR (CASE WHEN unsubscribe_all THEN 'OPT_OUT' ELSE 'OPT_IN' END) = $6
@@ -141,7 +143,7 @@ public final class ContactListStore {
         .execute(Tuple.from(new Object[] {accountId, listName, after, topic, fallback, status, limit}))
         .map(rows -> {
           List<Contact> out = new ArrayList<>(rows.size());
-          rows.forEach(r -> out.add(contact(r)));
+          rows.forEach(r -> out.add(contact(r, false)));
           return out;
         });
   }
@@ -151,12 +153,25 @@ public final class ContactListStore {
    * contact when the list does not have it; false when there is no such list. A change is recorded as a Subscription
    * event of message {@code messageId} (the one whose link was used), posted to its configuration set's destinations
    * that take Subscription events, as SES does; {@code source} is how it came ({@code UnsubscribeHeader}: the mailbox
-   * provider's one-click button; {@code UnsubscribeLink}: the page's). Doing it again changes nothing and records
-   * nothing. One transaction: the contact and its event, or neither.
+   * provider's one-click button; {@code UnsubscribeLink}: the page's). Doing it again writes and records nothing (the
+   * contact's LastUpdatedTimestamp stays). One transaction: the contact and its event, or neither.
    */
   public Future<Boolean> unsubscribe(String accountId, String listName, String address, String topic,
       String messageId, String source) {
     String email = Contact.key(address);
+    // The link is in every copy of a newsletter and needs no authentication: a flood of POSTs on one link must not
+    // queue on the lock below holding connections of the API's pool. One plain read answers them once the contact is
+    // out; only a change takes the lock.
+    return pool.preparedQuery("SELECT 1 FROM contacts WHERE account_id = $1 AND list_name = $2 AND email = $3 "
+            + "AND CASE WHEN $4::text IS NULL THEN unsubscribe_all ELSE topic_preferences ->> $4 = 'OPT_OUT' END")
+        .execute(Tuple.of(accountId, listName, email, topic))
+        .compose(out -> out.size() > 0 ? Future.succeededFuture(true)
+            : change(accountId, listName, address, email, topic, messageId, source));
+  }
+
+  /** {@link #unsubscribe} when the contact is not (known to be) out yet. */
+  private Future<Boolean> change(String accountId, String listName, String address, String email, String topic,
+      String messageId, String source) {
     // One contact's unsubscriptions take turns (an advisory lock): the row lock of FOR UPDATE cannot hold a contact
     // that does not exist yet, and two first unsubscriptions at once would each see "not a contact" and record a change
     return Database.inTurn(pool, UNSUBSCRIBE_LOCK, accountId + "/" + listName + "/" + email, conn -> conn
@@ -173,11 +188,15 @@ public final class ContactListStore {
                   topic_preferences = CASE WHEN $5::text IS NULL THEN contacts.topic_preferences
                                            ELSE contacts.topic_preferences || jsonb_build_object($5, 'OPT_OUT') END,
                   unsubscribe_all = contacts.unsubscribe_all OR $5::text IS NULL, updated_at = now()
+                WHERE CASE WHEN $5::text IS NULL THEN NOT contacts.unsubscribe_all
+                           ELSE (contacts.topic_preferences ->> $5) IS DISTINCT FROM 'OPT_OUT' END
                 RETURNING topic_preferences, unsubscribe_all""")
             .execute(Tuple.of(accountId, listName, email, address, topic))
             .compose(after -> {
               if (after.size() == 0) {
-                return Future.succeededFuture(false);
+                // no row: no such list, or a contact already out (since the first read) that was left as it was
+                return conn.preparedQuery("SELECT 1 FROM contact_lists WHERE account_id = $1 AND name = $2")
+                    .execute(Tuple.of(accountId, listName)).map(list -> list.size() > 0);
               }
               Row now = after.iterator().next();
               JsonObject oldPreferences = before.size() == 0 ? preferencesEvent(new JsonObject(), false)
@@ -238,15 +257,17 @@ public final class ContactListStore {
     for (int i = 0; i < stored.size(); i++) {
       topics.add(Topic.fromJson(stored.getJsonObject(i), "Topics"));
     }
-    return new ContactList(r.getString(0), r.getString(1), topics, r.getOffsetDateTime(3).toInstant(),
-        r.getOffsetDateTime(4).toInstant());
+    Object tags = r.getValue(3);
+    return new ContactList(r.getString(0), r.getString(1), topics, tags instanceof JsonArray a ? a : new JsonArray(),
+        r.getOffsetDateTime(4).toInstant(), r.getOffsetDateTime(5).toInstant());
   }
 
-  private static Contact contact(Row r) {
+  /** A row of address, topic_preferences, unsubscribe_all, created_at, updated_at (and attributes_data if asked). */
+  private static Contact contact(Row r, boolean withAttributes) {
     Map<String, SubscriptionStatus> preferences = new LinkedHashMap<>();
     JsonObject stored = (JsonObject) r.getJson(1);
     stored.forEach(e -> preferences.put(e.getKey(), SubscriptionStatus.valueOf((String) e.getValue())));
-    return new Contact(r.getString(0), preferences, r.getBoolean(2), r.getString(3),
-        r.getOffsetDateTime(4).toInstant(), r.getOffsetDateTime(5).toInstant());
+    return new Contact(r.getString(0), preferences, r.getBoolean(2), withAttributes ? r.getString(5) : null,
+        r.getOffsetDateTime(3).toInstant(), r.getOffsetDateTime(4).toInstant());
   }
 }

@@ -107,6 +107,88 @@ class TagsApiTest {
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("too-many")));
   }
 
+  /** Terraform's aws_sesv2_contact_list reads the list's tags by its ARN after every create and read. */
+  @Test
+  void contactListsCarryTags() {
+    ses.createContactList(r -> r.contactListName("tagged-list").tags(Tag.builder().key("team").value("growth").build()));
+    String list = arn("contact-list/tagged-list");
+    assertEquals(Map.of("team", "growth"), tags(list), "the tags given at creation");
+    assertEquals(List.of(Tag.builder().key("team").value("growth").build()),
+        ses.getContactList(r -> r.contactListName("tagged-list")).tags(), "GetContactList sees them");
+
+    ses.tagResource(r -> r.resourceArn(list).tags(Tag.builder().key("env").value("prod").build(),
+        Tag.builder().key("team").value("retention").build()));
+    assertEquals(Map.of("team", "retention", "env", "prod"), tags(list));
+    ses.untagResource(r -> r.resourceArn(list).tagKeys("team"));
+    assertEquals(Map.of("env", "prod"), tags(list));
+    ses.updateContactList(r -> r.contactListName("tagged-list").description("Renewed"));
+    assertEquals(List.of(Tag.builder().key("env").value("prod").build()),
+        ses.getContactList(r -> r.contactListName("tagged-list")).tags(), "UpdateContactList leaves them");
+
+    String none = arn("contact-list/no-such-list");
+    assertThrows(NotFoundException.class, () -> ses.listTagsForResource(r -> r.resourceArn(none)));
+    assertThrows(NotFoundException.class, () -> ses.tagResource(r -> r.resourceArn(none)
+        .tags(Tag.builder().key("a").value("b").build())));
+    assertThrows(NotFoundException.class, () -> ses.untagResource(r -> r.resourceArn(none).tagKeys("a")));
+    Accounts.NewKey other = node.createAccount("list-tags", true, 10, 1000);
+    try (SesV2Client theirs = node.sesV2(other.accessKeyId(), other.secretAccessKey())) {
+      assertThrows(NotFoundException.class, () -> theirs.listTagsForResource(r -> r.resourceArn(list)));
+    }
+
+    ses.deleteContactList(r -> r.contactListName("tagged-list"));
+    assertThrows(NotFoundException.class, () -> ses.listTagsForResource(r -> r.resourceArn(list)),
+        "gone with the list");
+    ses.createContactList(r -> r.contactListName("tagged-list"));
+    assertEquals(Map.of(), tags(list), "a list created again under the name starts without them");
+    ses.deleteContactList(r -> r.contactListName("tagged-list"));
+  }
+
+  /** AWS's rules for resource tags, not message tags' (EmailTags). */
+  @Test
+  void tagsAreCheckedAsAwsChecksThem() {
+    String set = arn("configuration-set/tagged-set");
+    Map<String, String> before = tags(set);
+    List<Tag> refused = List.of(Tag.builder().key("aws:team").value("x").build(),
+        Tag.builder().key("AWS:Team").value("x").build(), Tag.builder().key("Aws:").value("x").build(),
+        Tag.builder().key("team").value("aws:prod").build(), Tag.builder().key("team").value("aWs:prod").build(),
+        Tag.builder().key("a;b").value("x").build(), Tag.builder().key("<script>").value("x").build(),
+        Tag.builder().key("tab\there").value("x").build(), Tag.builder().key("team").value("x\r\ny").build(),
+        Tag.builder().key("team").value("100%").build(), Tag.builder().key("smile \uD83D\uDE42").value("x").build());
+    for (Tag bad : refused) {
+      String shown = bad.key() + "=" + bad.value();
+      assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set).tags(bad)), shown);
+      assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("checked")
+          .tags(bad)), shown);
+      assertThrows(BadRequestException.class, () -> ses.createEmailIdentity(r -> r.emailIdentity("checked.example")
+          .tags(bad)), shown);
+      assertThrows(BadRequestException.class, () -> ses.createContactList(r -> r.contactListName("checked")
+          .tags(bad)), shown);
+      assertThrows(BadRequestException.class, () -> ses.createEmailTemplate(r -> r.templateName("checked")
+          .templateContent(c -> c.subject("s").text("t")).tags(bad)), shown);
+      assertThrows(BadRequestException.class, () -> ses.createCustomVerificationEmailTemplate(r -> r
+          .templateName("checked").fromEmailAddress("verify@tags.example").templateSubject("s")
+          .templateContent("<p>Confirm</p>").successRedirectionURL("https://example.com/ok")
+          .failureRedirectionURL("https://example.com/no").tags(bad)), shown);
+    }
+    assertEquals(before, tags(set));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("checked")));
+    assertThrows(NotFoundException.class, () -> ses.getEmailIdentity(r -> r.emailIdentity("checked.example")));
+    assertThrows(NotFoundException.class, () -> ses.getContactList(r -> r.contactListName("checked")));
+    assertThrows(NotFoundException.class, () -> ses.getEmailTemplate(r -> r.templateName("checked")));
+    assertThrows(NotFoundException.class, () -> ses.getCustomVerificationEmailTemplate(r -> r.templateName("checked")));
+
+    // what AWS takes: letters and digits of any script, white space, _ . : / = + - @, and aws: other than first
+    Tag wide = Tag.builder().key("Kostenstelle Zürich").value("Ωμέγα ٤٢ _.:/=+-@").build();
+    Tag inner = Tag.builder().key("team:aws:x").value("my-aws:prod").build();
+    ses.tagResource(r -> r.resourceArn(set).tags(wide, inner));
+    Map<String, String> tagged = new java.util.LinkedHashMap<>(before);
+    tagged.put(wide.key(), wide.value());
+    tagged.put(inner.key(), inner.value());
+    assertEquals(tagged, tags(set));
+    ses.untagResource(r -> r.resourceArn(set).tagKeys(wide.key(), inner.key()));
+    assertEquals(before, tags(set));
+  }
+
   @Test
   void anotherAccountsResourcesAreNotThere() {
     Accounts.NewKey other = node.createAccount("other", true, 10, 1000);

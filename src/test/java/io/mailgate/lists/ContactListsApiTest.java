@@ -189,6 +189,50 @@ class ContactListsApiTest {
         .getJsonObject(0).getString("EmailAddress"), second.body());
   }
 
+  /**
+   * SES's ListContacts Contact has no AttributesData (GetContact's answer has): a page of a thousand contacts of 64K
+   * characters each would be built whole on the event loop. Not read from the database either.
+   */
+  @Test
+  void listContactsLeavesAttributesDataToGetContact() throws Exception {
+    Accounts.NewKey key = node.createAccount("attributes", true, 100, 10_000);
+    try (SesV2Client c = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+      c.createContactList(r -> r.contactListName("attrs"));
+      c.createContact(r -> r.contactListName("attrs").emailAddress("with@example.org")
+          .attributesData("{\"name\": \"" + "A".repeat(60_000) + "\"}"));
+      c.createContact(r -> r.contactListName("attrs").emailAddress("without@example.org"));
+      for (HttpResponse<String> listed : List.of(
+          node.signed("POST", "/v2/email/contact-lists/attrs/contacts/list", "{}",
+              Map.of("content-type", "application/json"), key.accessKeyId(), key.secretAccessKey()),
+          node.signed("GET", "/v2/email/contact-lists/attrs/contacts", null, Map.of(), key.accessKeyId(),
+              key.secretAccessKey()))) {
+        assertEquals(200, listed.statusCode(), listed.body());
+        io.vertx.core.json.JsonArray contacts = new io.vertx.core.json.JsonObject(listed.body()).getJsonArray("Contacts");
+        assertEquals(2, contacts.size(), listed.body());
+        for (int i = 0; i < contacts.size(); i++) {
+          assertEquals(java.util.Set.of("EmailAddress", "TopicPreferences", "TopicDefaultPreferences", "UnsubscribeAll",
+              "LastUpdatedTimestamp"), contacts.getJsonObject(i).fieldNames(), "SES's Contact shape");
+        }
+      }
+      assertEquals(60_012, c.getContact(r -> r.contactListName("attrs").emailAddress("with@example.org"))
+          .attributesData().length(), "GetContact answers them");
+
+      io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+      try {
+        ContactListStore store = new ContactListStore(io.mailgate.store.Database.pool(vertx, node.config(), 1));
+        List<io.mailgate.lists.Contact> page = store.contacts(key.accountId(), "attrs",
+            new ContactListStore.Filter(null, null, false), null, 10).toCompletionStage().toCompletableFuture()
+            .get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(List.of("with@example.org", "without@example.org"),
+            page.stream().map(io.mailgate.lists.Contact::address).toList());
+        assertEquals(List.of("none", "none"), page.stream().map(x -> x.attributesData() == null ? "none"
+            : x.attributesData().length() + " characters").toList(), "not read for a page");
+      } finally {
+        vertx.close();
+      }
+    }
+  }
+
   @Test
   void badRequestsAreRefusedAndChangeNothing() {
     try (SesV2Client c = accountWithList("errors", "list")) {

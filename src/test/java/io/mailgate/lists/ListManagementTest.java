@@ -269,6 +269,91 @@ class ListManagementTest {
         "SELECT count(*) FROM events WHERE type = 'Subscription' AND message_id = '" + id + "'"));
   }
 
+  /** The same link again (a repeated one-click, the page's button after it) writes nothing: the contact stays. */
+  @Test
+  void aRepeatedUnsubscriptionWritesNothing() throws Exception {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    send("weekly", "Twice", "twice@example.org");
+    send(null, "Twice all", "twice-all@example.org");
+    for (String[] sent : new String[][] {{"twice@example.org", "Twice"}, {"twice-all@example.org", "Twice all"}}) {
+      String address = sent[0];
+      String url = unsubscribeUrl(parse(awaitReceived(address, sent[1]).data()));
+      assertEquals(200, post(url, "List-Unsubscribe=One-Click").statusCode());
+      java.time.Instant updated = ses.getContact(r -> r.contactListName("news").emailAddress(address))
+          .lastUpdatedTimestamp();
+      String version = Db.string(pg, "SELECT xmin::text FROM contacts WHERE email = '" + address + "'");
+      Thread.sleep(5); // a rewrite would stamp a later time
+      HttpResponse<String> again = post(url, "List-Unsubscribe=One-Click");
+      assertEquals(200, again.statusCode(), again.body());
+      assertTrue(again.body().contains("is unsubscribed"), again.body());
+      assertEquals(200, post(url, "List-Unsubscribe=One-Click&via=page").statusCode());
+      assertEquals(updated, ses.getContact(r -> r.contactListName("news").emailAddress(address))
+          .lastUpdatedTimestamp(), address);
+      assertEquals(version, Db.string(pg, "SELECT xmin::text FROM contacts WHERE email = '" + address + "'"),
+          address + ": the row was not written again");
+    }
+  }
+
+  /**
+   * The link needs no authentication and is in every copy of a newsletter: once the contact is out, a POST answers
+   * from a plain read and does not queue on the contact's lock (holding a connection of the API's pool meanwhile).
+   */
+  @Test
+  void anUnsubscribedContactsLinkWaitsForNoLock() throws Exception {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    send("weekly", "Flooded", "flooded@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("flooded@example.org", "Flooded").data()));
+    assertEquals(200, post(url, "List-Unsubscribe=One-Click").statusCode());
+    try (java.sql.Connection held = Db.connect(pg); java.sql.Statement st = held.createStatement()) {
+      held.setAutoCommit(false);
+      st.execute("SELECT 1 FROM contacts WHERE email = 'flooded@example.org' FOR UPDATE");
+      HttpResponse<String> again = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString("List-Unsubscribe=One-Click")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, again.statusCode(), again.body());
+      held.rollback();
+    }
+  }
+
+  /**
+   * A contact that left by another way between the link's first read and its lock (here: an update that held the row
+   * until then) is left as it is: the upsert's update changes nothing, so it writes nothing.
+   */
+  @Test
+  void anUnsubscriptionThatLandedMeanwhileIsNotWrittenAgain() throws Exception {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    ses.createContact(r -> r.contactListName("news").emailAddress("overtaken@example.org"));
+    String id = send("weekly", "Overtaken", "overtaken@example.org");
+    String url = unsubscribeUrl(parse(awaitReceived("overtaken@example.org", "Overtaken").data()));
+    CompletableFuture<HttpResponse<String>> posted;
+    String version;
+    try (java.sql.Connection other = Db.connect(pg); java.sql.Statement st = other.createStatement()) {
+      other.setAutoCommit(false);
+      st.executeUpdate("UPDATE contacts SET topic_preferences = topic_preferences || '{\"weekly\": \"OPT_OUT\"}' "
+          + "WHERE email = 'overtaken@example.org'");
+      try (java.sql.ResultSet rs = st.executeQuery("SELECT xmin::text FROM contacts WHERE email = 'overtaken@example.org'")) {
+        rs.next();
+        version = rs.getString(1);
+      }
+      posted = http.sendAsync(HttpRequest.newBuilder(URI.create(url))
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString("List-Unsubscribe=One-Click")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      // the POST read the contact as still subscribed, and waits for the row under the contact's lock
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+          + "AND query LIKE 'SELECT topic_preferences, unsubscribe_all FROM contacts%FOR UPDATE'"), n -> n > 0,
+          Duration.ofSeconds(20));
+      other.commit();
+    }
+    HttpResponse<String> done = posted.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(200, done.statusCode(), done.body());
+    assertEquals(version, Db.string(pg, "SELECT xmin::text FROM contacts WHERE email = 'overtaken@example.org'"),
+        "the row is the other transaction's, not written again");
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Subscription' AND message_id = '" + id
+        + "'"), "nothing changed by the link, nothing recorded");
+  }
+
   @Test
   void aMessageForAListHasOneRecipient() {
     BadRequestException e = assertThrows(BadRequestException.class,

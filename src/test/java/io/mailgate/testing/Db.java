@@ -51,6 +51,19 @@ public final class Db {
     }
   }
 
+  /**
+   * A connection of the test's own, for what one statement cannot show: a transaction held open (a row lock) while
+   * the node works. The caller closes it.
+   */
+  public static Connection connect(String pgUrl) {
+    try {
+      return DriverManager.getConnection("jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://"),
+          "postgres", "");
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static void execute(String pgUrl, String sql) {
     String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
     try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");

@@ -43,8 +43,7 @@ public final class ContactListsHandler {
 
   public Future<JsonObject> createList(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
-    JsonFields.tags(body, "Tags"); // checked as SES checks them; not kept (see the README)
-    ContactList list = list(requiredString(body, "ContactListName", ""), body);
+    ContactList list = list(requiredString(body, "ContactListName", ""), body, JsonFields.tags(body, "Tags"));
     return store.create(caller.account().id(), list).map(v -> new JsonObject());
   }
 
@@ -55,7 +54,7 @@ public final class ContactListsHandler {
         out.put("Description", l.description());
       }
       return out.put("CreatedTimestamp", epoch(l.createdAt())).put("LastUpdatedTimestamp", epoch(l.updatedAt()))
-          .put("Tags", new JsonArray());
+          .put("Tags", l.tags());
     });
   }
 
@@ -75,7 +74,7 @@ public final class ContactListsHandler {
   }
 
   public Future<JsonObject> updateList(Caller caller, RoutingContext ctx) {
-    ContactList list = list(ctx.pathParam("name"), V2Route.requiredBody(ctx));
+    ContactList list = list(ctx.pathParam("name"), V2Route.requiredBody(ctx), null);
     return store.update(caller.account().id(), list).compose(updated -> updated
         ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(ContactListStore.listNotFound(list.name())));
   }
@@ -98,8 +97,8 @@ public final class ContactListsHandler {
     String address = Contact.checkAddress(ctx.pathParam("email"));
     return find(caller, ctx.pathParam("name")).compose(l -> store.findContact(caller.account().id(), l.name(), address)
         .compose(found -> found.isEmpty() ? Future.failedFuture(contactNotFound(address, l.name()))
-            : Future.succeededFuture(contactJson(found.get(), l).put("ContactListName", l.name())
-                .put("CreatedTimestamp", epoch(found.get().createdAt())))));
+            : Future.succeededFuture(withAttributes(contactJson(found.get(), l), found.get())
+                .put("ContactListName", l.name()).put("CreatedTimestamp", epoch(found.get().createdAt())))));
   }
 
   public Future<JsonObject> updateContact(Caller caller, RoutingContext ctx) {
@@ -163,14 +162,17 @@ public final class ContactListsHandler {
         ? Future.succeededFuture(found.get()) : Future.failedFuture(ContactListStore.listNotFound(name)));
   }
 
-  /** A CreateContactList or UpdateContactList body (Topics and Description) for the list {@code name}. */
-  private static ContactList list(String name, JsonObject body) {
+  /**
+   * A CreateContactList or UpdateContactList body (Topics and Description) for the list {@code name}, with the
+   * {@code tags} CreateContactList gave (UpdateContactList has none and leaves the list's as they are).
+   */
+  private static ContactList list(String name, JsonObject body, JsonArray tags) {
     ContactList.checkName(name);
     List<Topic> topics = new ArrayList<>();
     for (JsonObject t : objects(body, "Topics", "")) {
       topics.add(Topic.fromJson(t, "Topics"));
     }
-    return new ContactList(name, string(body, "Description", ""), topics, null, null);
+    return new ContactList(name, string(body, "Description", ""), topics, tags, null, null);
   }
 
   /** A CreateContact or UpdateContact body: its preferences may name only the list's topics, each once. */
@@ -191,7 +193,11 @@ public final class ContactListsHandler {
         string(body, "AttributesData", ""), null, null);
   }
 
-  /** SES's Contact shape (ListContacts; GetContact adds to it): explicit preferences, then the defaults of the rest. */
+  /**
+   * SES's Contact shape (ListContacts; GetContact adds to it): explicit preferences, then the defaults of the rest. No
+   * AttributesData: SES's Contact has none (GetContact's answer only), and a page of contacts with theirs could be
+   * hundreds of megabytes.
+   */
   private static JsonObject contactJson(Contact c, ContactList list) {
     JsonArray explicit = new JsonArray();
     JsonArray defaults = new JsonArray();
@@ -205,10 +211,12 @@ public final class ContactListsHandler {
     }
     JsonObject out = new JsonObject().put("EmailAddress", c.address()).put("TopicPreferences", explicit)
         .put("TopicDefaultPreferences", defaults).put("UnsubscribeAll", c.unsubscribeAll());
-    if (c.attributesData() != null) {
-      out.put("AttributesData", c.attributesData());
-    }
     return out.put("LastUpdatedTimestamp", epoch(c.updatedAt()));
+  }
+
+  /** GetContact's answer: the Contact shape and the contact's AttributesData, when it has any. */
+  private static JsonObject withAttributes(JsonObject contact, Contact c) {
+    return c.attributesData() == null ? contact : contact.put("AttributesData", c.attributesData());
   }
 
   private static JsonObject preference(String topic, SubscriptionStatus status) {

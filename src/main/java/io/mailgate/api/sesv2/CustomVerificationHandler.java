@@ -32,6 +32,7 @@ public final class CustomVerificationHandler {
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
+    io.mailgate.api.JsonFields.tags(body, "Tags"); // checked as SES checks them; not kept (see the README)
     return emails.create(caller.account().id(), template(string(body, "TemplateName", ""), body))
         .map(v -> new JsonObject());
   }

@@ -18,9 +18,10 @@ import java.util.List;
 
 /**
  * SES v2 resource tagging: TagResource ({@code POST /v2/email/tags}), UntagResource ({@code DELETE /v2/email/tags})
- * and ListTagsForResource ({@code GET /v2/email/tags}), for identities and configuration sets named by ARN
- * ({@code arn:aws:ses:<region>:<account>:identity/<name>} or {@code ...:configuration-set/<name>}). Terraform reads a
- * resource's tags this way after every create. Another account's ARN names nothing here (NotFoundException).
+ * and ListTagsForResource ({@code GET /v2/email/tags}), for identities, configuration sets and contact lists named by
+ * ARN ({@code arn:aws:ses:<region>:<account>:identity/<name>}, {@code ...:configuration-set/<name>} or
+ * {@code ...:contact-list/<name>}). Terraform reads a resource's tags this way after every create. Another account's
+ * ARN names nothing here (NotFoundException).
  */
 public final class TagsHandler {
   private final ResourceTags tags;
@@ -72,7 +73,7 @@ public final class TagsHandler {
     return new SesException(SesError.NOT_FOUND, "Resource " + r.arn() + " does not exist.");
   }
 
-  /** The resource an ARN names; bad request when it is not an SES identity or configuration set ARN. */
+  /** The resource an ARN names; bad request when it is not an SES identity, configuration set or contact list ARN. */
   static Resource resource(Caller caller, String arn) {
     if (arn == null || arn.isBlank()) {
       throw SesException.badRequest("Missing required parameter ResourceArn.");
@@ -95,9 +96,12 @@ public final class TagsHandler {
     } else if (resource.startsWith("configuration-set/")) {
       kind = ResourceTags.Kind.CONFIGURATION_SET;
       name = resource.substring("configuration-set/".length());
+    } else if (resource.startsWith("contact-list/")) {
+      kind = ResourceTags.Kind.CONTACT_LIST;
+      name = resource.substring("contact-list/".length());
     } else {
       throw SesException.badRequest("Invalid ResourceArn " + shown
-          + ": only identities and configuration sets have tags here.");
+          + ": only identities, configuration sets and contact lists have tags here.");
     }
     if (name.isEmpty()) {
       throw SesException.badRequest("Invalid ResourceArn " + shown + ".");

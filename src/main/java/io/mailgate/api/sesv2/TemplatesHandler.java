@@ -40,6 +40,7 @@ public final class TemplatesHandler {
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
+    io.mailgate.api.JsonFields.tags(body, "Tags"); // checked as SES checks them; not kept (see the README)
     return create(caller.account().id(), template(string(body, "TemplateName", ""), body)).map(v -> new JsonObject());
   }
 
