@@ -4,20 +4,97 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
 import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Collections;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
 
-/** start-dev may listen beyond its machine; the mail it captured is for its own machine only. */
+/**
+ * start-dev's contract (DESIGN.md): the mail it sends is captured, listed at {@code GET /_mailgate/captured} and
+ * cleared by {@code DELETE}; start-dev may listen beyond its machine, but the mail it captured is for its own machine
+ * only.
+ */
 class DevCaptureTest {
+  static HttpResponse<String> captured(HttpClient http, int port, String method) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/_mailgate/captured"))
+        .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A request from this machine naming another site as Host (a web page whose name was rebound to 127.0.0.1). */
+  static String fromReboundName(int port, String method) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write((method + " /_mailgate/captured HTTP/1.1\r\nHost: rebound.example:" + port
+          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
+  void sentMailIsListedAndClearedForThisMachine() throws Exception {
+    try (TestNode node = TestNode.startCapturing(c -> c);
+         SesV2Client ses = node.sesV2()) {
+      int port = node.config().get(MailgateConfig.HTTP_PORT);
+      HttpClient http = HttpClient.newHttpClient();
+      HttpResponse<String> empty = captured(http, port, "GET");
+      assertEquals(200, empty.statusCode(), empty.body());
+      assertEquals(new JsonArray(), new JsonArray(empty.body()));
+
+      String id = ses.sendEmail(r -> r.fromEmailAddress("dev@example.com")
+          .destination(d -> d.toAddresses("someone@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("Captured here"))
+              .body(b -> b.text(t -> t.data("Nothing left this machine.")))))).messageId();
+      JsonArray list = Await.until(() -> {
+        try {
+          HttpResponse<String> r = captured(http, port, "GET");
+          assertEquals(200, r.statusCode(), r.body());
+          assertEquals("application/json", r.headers().firstValue("content-type").orElse(null));
+          return new JsonArray(r.body());
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      }, a -> !a.isEmpty(), Duration.ofSeconds(20));
+      assertEquals(1, list.size(), list.encode());
+      JsonObject mail = list.getJsonObject(0);
+      assertEquals("Captured here", mail.getString("Subject"));
+      assertEquals(new JsonArray().add("someone@example.org"), mail.getJsonObject("Envelope").getJsonArray("RcptTo"));
+      String raw = mail.getString("Raw");
+      assertTrue(raw.contains("Nothing left this machine."), raw);
+      assertTrue(raw.contains("<" + id + "@"), "the message is the one sent (" + id + "): " + raw);
+      assertEquals(raw.getBytes(StandardCharsets.UTF_8).length, mail.getInteger("Size"));
+
+      // another site's page, through a name rebound to 127.0.0.1: refused, and its DELETE clears nothing
+      for (String method : new String[] {"GET", "DELETE"}) {
+        String answer = fromReboundName(port, method);
+        assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+        assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("x-amzn-errortype: accessdeniedexception"),
+            answer);
+        assertTrue(answer.contains("Captured mail is shown to clients on this machine only"), answer);
+        assertTrue(!answer.contains("Captured here"), answer);
+      }
+      assertEquals(1, new JsonArray(captured(http, port, "GET").body()).size(), "still there");
+
+      HttpResponse<String> cleared = captured(http, port, "DELETE");
+      assertEquals(200, cleared.statusCode(), cleared.body());
+      assertEquals(new JsonArray(), new JsonArray(cleared.body()));
+      assertEquals(new JsonArray(), new JsonArray(captured(http, port, "GET").body()));
+    }
+  }
+
   @Test
   void capturedMailIsShownToThisMachineOnly() throws Exception {
     String local = null;
@@ -46,13 +123,8 @@ class DevCaptureTest {
       assertEquals(404, here.statusCode(), here.body());
       assertTrue(here.body().contains("captures no mail"), here.body());
       // a web page whose name was rebound to 127.0.0.1 connects from this machine, naming its own site as Host
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-        s.setSoTimeout(10_000);
-        s.getOutputStream().write(("GET /_mailgate/captured HTTP/1.1\r\nHost: rebound.example:" + port
-            + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
-      }
+      String answer = fromReboundName(port, "GET");
+      assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
     }
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.testing.Await;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TcpProxy;
 import io.mailgate.testing.TestNode;
@@ -12,6 +13,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** {@code /_mailgate/ready}: 200 only while PostgreSQL and Redis answer; {@code /_mailgate/health} stays UP. */
@@ -36,7 +38,14 @@ class ReadinessTest {
       assertEquals("UP", new JsonObject(down.body()).getString("redis"));
       assertEquals(200, get(node, "/_mailgate/health").statusCode(), "the process is up all the same");
       proxy.restore();
-      assertEquals(200, get(node, "/_mailgate/ready").statusCode());
+      // the pool reconnects to the restored database at its own pace: ready again once it has
+      Await.until(() -> {
+        try {
+          return get(node, "/_mailgate/ready").statusCode();
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      }, status -> status == 200, Duration.ofSeconds(20));
     }
   }
 

@@ -263,18 +263,24 @@ class EventPublishingTest {
               .name("arn").snsDestination(sns -> sns.topicARN("arn:aws:sns:us-east-1:123456789012:t"))
               .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
       assertEquals("InvalidParameterValue", arn.awsErrorDetails().errorCode());
-      assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+      software.amazon.awssdk.services.ses.model.SesException firehose = assertThrows(
+          software.amazon.awssdk.services.ses.model.SesException.class,
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
               .name("firehose").kinesisFirehoseDestination(f -> f.deliveryStreamARN("arn:x").iamRoleARN("arn:y"))
               .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
-      assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+      assertInvalidParameter(firehose, "KinesisFirehoseDestination is an AWS service Mailgate cannot publish to");
+      software.amazon.awssdk.services.ses.model.SesException odd = assertThrows(
+          software.amazon.awssdk.services.ses.model.SesException.class,
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
               .name("odd").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
               .matchingEventTypesWithStrings("SEND"))));
-      assertThrows(software.amazon.awssdk.services.ses.model.SesException.class, // v2 only, as in SES
+      assertInvalidParameter(odd, "EventDestination.MatchingEventTypes: 'SEND' is not an event type");
+      software.amazon.awssdk.services.ses.model.SesException delays = assertThrows(
+          software.amazon.awssdk.services.ses.model.SesException.class, // v2 only, as in SES
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
               .name("delays").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
               .matchingEventTypesWithStrings("deliveryDelay"))));
+      assertInvalidParameter(delays, "EventDestination.MatchingEventTypes: 'deliveryDelay' is not an event type");
       assertThrows(software.amazon.awssdk.services.ses.model.ConfigurationSetDoesNotExistException.class,
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("no-such-set").eventDestination(
               d -> d.name("h").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
@@ -499,6 +505,13 @@ class EventPublishingTest {
       java.util.function.Consumer<software.amazon.awssdk.services.sesv2.model.EventDestinationDefinition.Builder> d) {
     ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName(name)
         .eventDestination(d));
+  }
+
+  /** SES v1's refusal of a bad parameter: 400 InvalidParameterValue, with a message that says what is wrong. */
+  static void assertInvalidParameter(software.amazon.awssdk.services.ses.model.SesException e, String message) {
+    assertEquals(400, e.statusCode(), e.getMessage());
+    assertEquals("InvalidParameterValue", e.awsErrorDetails().errorCode(), e.getMessage());
+    assertTrue(e.awsErrorDetails().errorMessage().startsWith(message), e.getMessage());
   }
 
   static long outboxRows() {

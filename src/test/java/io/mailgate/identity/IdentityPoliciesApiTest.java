@@ -157,7 +157,14 @@ class IdentityPoliciesApiTest {
 
     owner.v1().deleteIdentityPolicy(r -> r.identity(identity).policyName("a"));
     assertEquals(List.of("b"), owner.v1().listIdentityPolicies(r -> r.identity(identity)).policyNames());
-    assertThrows(software.amazon.awssdk.services.ses.model.SesException.class, () -> other.v1()
-        .listIdentityPolicies(r -> r.identity(identity)));
+    // another account finds no such identity of its own, by name or by the owner's ARN, and learns nothing of it
+    for (String named : List.of(identity, arn(owner.id(), identity))) {
+      software.amazon.awssdk.services.ses.model.SesException e = assertThrows(
+          software.amazon.awssdk.services.ses.model.SesException.class,
+          () -> other.v1().listIdentityPolicies(r -> r.identity(named)));
+      assertEquals(400, e.statusCode(), e.getMessage());
+      assertEquals("NotFound", e.awsErrorDetails().errorCode(), e.getMessage());
+      assertEquals("Email identity v1.example does not exist.", e.awsErrorDetails().errorMessage());
+    }
   }
 }

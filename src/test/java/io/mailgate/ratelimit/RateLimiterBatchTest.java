@@ -79,12 +79,15 @@ class RateLimiterBatchTest {
 
       // the rate: a bucket of 3 per second, 10 sends at once of another account
       List<Future<RateDecision>> burst = new ArrayList<>();
+      long start = System.nanoTime();
       for (int i = 0; i < 10; i++) {
         burst.add(limiter.check(new RateCheck("acct-2", 3, 1, -1, 1)));
       }
       await(Future.all(burst));
+      double seconds = (System.nanoTime() - start) / 1e9;
       long ok = burst.stream().filter(f -> f.result().status() == RateDecision.Status.ALLOWED).count();
-      assertTrue(ok >= 3 && ok <= 4, "a full bucket of 3 (and at most one refilled): " + ok);
+      // a full bucket of 3, and what refilled while the checks ran, however slowly (all 10 only after 2.3 s)
+      assertTrue(ok >= 3 && ok <= Math.floor(3 + 3 * seconds), ok + " allowed in " + seconds + " s");
 
       // a rate of 0 sends nothing (it let one message through after each quiet minute)
       for (int i = 0; i < 3; i++) {

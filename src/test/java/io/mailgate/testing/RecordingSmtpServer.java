@@ -45,6 +45,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile boolean dataWithoutRecipients;
   private volatile String greeting = "220 test.local ESMTP ready";
   private volatile long holdDataReplyMillis;
+  private volatile java.util.concurrent.CountDownLatch greetingHeld;
   private final AtomicInteger pipelinedAfterData = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger maxActive = new java.util.concurrent.atomic.AtomicInteger();
@@ -71,6 +72,23 @@ public final class RecordingSmtpServer implements AutoCloseable {
   public RecordingSmtpServer greeting(String line) {
     this.greeting = line;
     return this;
+  }
+
+  /**
+   * Keeps each new connection without its greeting until {@link #releaseGreeting}: the client's messages queue up
+   * behind a connection that is not ready yet, so a test knows what was waiting when the connection opened.
+   */
+  public RecordingSmtpServer holdGreeting() {
+    this.greetingHeld = new java.util.concurrent.CountDownLatch(1);
+    return this;
+  }
+
+  /** Greets the connections held by {@link #holdGreeting}, and every later one at once. */
+  public void releaseGreeting() {
+    java.util.concurrent.CountDownLatch held = greetingHeld;
+    if (held != null) {
+      held.countDown();
+    }
   }
 
   /**
@@ -174,6 +192,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
     boolean counted = true;
     try (socket; InputStream in = new BufferedInputStream(socket.getInputStream());
          OutputStream out = socket.getOutputStream()) {
+      java.util.concurrent.CountDownLatch held = greetingHeld;
+      if (held != null) {
+        held.await();
+      }
       write(out, greeting);
       if (!greeting.startsWith("220")) {
         return;

@@ -2,6 +2,7 @@ package io.mailgate.testing;
 
 import io.mailgate.MailgateNode;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.dev.CaptureSink;
 import io.mailgate.dev.EmbeddedServices;
 import io.mailgate.identity.Accounts;
 import io.mailgate.identity.SecretBox;
@@ -78,13 +79,23 @@ public final class TestNode implements AutoCloseable {
     return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, c -> c, true, clock);
   }
 
+  /**
+   * A start-dev node without a relay, whose mail is captured as start-dev captures it ({@code Main.start}): the
+   * capture sink on the node's Vert.x, the configuration pointed at it by {@code Main.capturing}, the mail listed at
+   * {@code /_mailgate/captured}.
+   */
+  public static TestNode startCapturing(UnaryOperator<MailgateConfig> customize) {
+    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), null, customize, true, Clock.systemUTC());
+  }
+
+  /** @param relayUrl null: captured ({@link #startCapturing}) */
   private static TestNode start(String pgUrl, String redisPrefix, String relayUrl,
       UnaryOperator<MailgateConfig> customize, boolean dev, Clock clock) {
     MailgateConfig c = MailgateConfig.defaults()
         .with(MailgateConfig.PG_URL, pgUrl)
         .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
         .with(MailgateConfig.REDIS_KEY_PREFIX, redisPrefix)
-        .with(MailgateConfig.RELAY_URL, relayUrl)
+        .with(MailgateConfig.RELAY_URL, relayUrl == null ? "" : relayUrl)
         .with(MailgateConfig.HTTP_HOST, "127.0.0.1")
         .with(MailgateConfig.HTTP_PORT, EmbeddedServices.freePort())
         .with(MailgateConfig.HTTP_INSTANCES, 2)
@@ -111,6 +122,12 @@ public final class TestNode implements AutoCloseable {
     c = customize.apply(c);
     Vertx vertx = Vertx.vertx();
     try {
+      if (relayUrl == null) {
+        // closed with the Vert.x it runs on
+        CaptureSink sink = CaptureSink.start(vertx, c.get(MailgateConfig.DEV_CAPTURE_LIMIT))
+            .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        c = io.mailgate.StartDevCapture.capturing(c, sink.port());
+      }
       MailgateNode node = MailgateNode.start(vertx, c, clock, dev)
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new TestNode(vertx, node);
