@@ -1,6 +1,7 @@
 package io.mailgate.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
@@ -35,8 +36,12 @@ class SitePacingTest {
         to.add("r" + i + "@minute.example");
       }
       site.send(to);
-      // six connections of one message each in the first minute (then one every ten seconds)
+      // six connections of one message each in the first minute, then one every ten seconds: none in the second
+      // after the sixth, where a pool that ignored the minute's limit would have sent all ten
       Await.until(() -> site.mx.received().size(), n -> n >= 6, Duration.ofSeconds(20));
+      Thread.sleep(1_500);
+      assertEquals(6, site.mx.received().size(), "messages within the minute's six connections");
+      assertTrue(site.mx.connections() <= 6, site.mx.connections() + " connections within the minute");
     }
   }
 

@@ -104,14 +104,15 @@ class TlsPolicyTest {
     List<Envelope> received = new CopyOnWriteArrayList<>();
     SmtpServer server = tlsServer(vertx, received);
     byte[] ready = "220 2.0.0 Ready to start TLS\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.util.concurrent.atomic.AtomicBoolean injected = new java.util.concurrent.atomic.AtomicBoolean();
     try (java.net.ServerSocket proxy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
       Thread accept = new Thread(() -> {
         try {
           while (true) {
             java.net.Socket client = proxy.accept();
             java.net.Socket upstream = new java.net.Socket("127.0.0.1", server.actualPort());
-            pump(client, upstream, null);
-            pump(upstream, client, ready);
+            pump(client, upstream, null, null);
+            pump(upstream, client, ready, injected);
           }
         } catch (java.io.IOException e) {
           // the proxy closed
@@ -120,6 +121,8 @@ class TlsPolicyTest {
       accept.setDaemon(true);
       accept.start();
       deliveredOverRequiredTls(proxy.getLocalPort(), "past an injected byte", received);
+      // the proxy injects only when one read is exactly the 220 line: without it, this test would prove nothing
+      assertTrue(injected.get(), "the proxy never saw the STARTTLS 220 alone in one read, so injected nothing");
     } finally {
       server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close();
@@ -153,20 +156,25 @@ class TlsPolicyTest {
         }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  /** Copies one direction of a proxied connection; after {@code marker} (once), a "5" goes out in the same write. */
-  private static void pump(java.net.Socket from, java.net.Socket to, byte[] marker) {
+  /**
+   * Copies one direction of a proxied connection; after {@code marker} (once), a "5" goes out in the same write, and
+   * {@code injected} is set.
+   */
+  private static void pump(java.net.Socket from, java.net.Socket to, byte[] marker,
+      java.util.concurrent.atomic.AtomicBoolean injected) {
     Thread t = new Thread(() -> {
       try {
         java.io.InputStream in = from.getInputStream();
         java.io.OutputStream out = to.getOutputStream();
         byte[] buf = new byte[16384];
-        boolean injected = marker == null;
+        boolean done = marker == null;
         int n;
         while ((n = in.read(buf)) > 0) {
-          if (!injected && java.util.Arrays.equals(buf, 0, n, marker, 0, marker.length)) {
-            injected = true;
+          if (!done && java.util.Arrays.equals(buf, 0, n, marker, 0, marker.length)) {
+            done = true;
             byte[] more = java.util.Arrays.copyOf(buf, n + 1);
             more[n] = '5';
+            injected.set(true);
             out.write(more);
           } else {
             out.write(buf, 0, n);

@@ -37,6 +37,22 @@ public final class Db {
     }
   }
 
+  /** The rows of a query of two columns, text and a number: the first to the second, in the order they came. */
+  public static java.util.Map<String, Long> longs(String pgUrl, String sql) {
+    String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");
+    java.util.Map<String, Long> rows = new java.util.LinkedHashMap<>();
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+         Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        rows.put(rs.getString(1), rs.getLong(2));
+      }
+      return rows;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** One statement with parameters ({@code byte[]} binds as bytea, an {@code Instant} as timestamptz). */
   public static void execute(String pgUrl, String sql, Object... params) {
     String jdbc = "jdbc:" + pgUrl.replace("postgresql://postgres@", "postgresql://");

@@ -1,5 +1,8 @@
 package io.mailgate.testing;
 
+import io.mailgate.MailgateNode;
+import io.mailgate.config.MailgateConfig;
+import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -7,14 +10,16 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
- * A Mailgate node in its own JVM ({@code io.mailgate.Main start}, the production launcher), so a
- * test can kill it with SIGKILL as a crash would.
+ * A Mailgate node in its own JVM ({@code io.mailgate.Main start}, the production launcher, or {@link #main} for one
+ * with short delivery leases), so a test can kill it with SIGKILL as a crash would.
  */
 public final class NodeProcess implements AutoCloseable {
   private final Process process;
@@ -28,9 +33,21 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   public static NodeProcess start(Map<String, String> env, int httpPort) throws IOException {
+    return start(env, httpPort, List.of("io.mailgate.Main", "start"));
+  }
+
+  /**
+   * A node whose delivery leases last {@code leaseSeconds}, less than a production node may have (30), so that a test
+   * need not wait half a minute for a killed node's leases to run out. Started by {@link #main}, not by the launcher.
+   */
+  public static NodeProcess start(Map<String, String> env, int httpPort, int leaseSeconds) throws IOException {
+    return start(env, httpPort, List.of(NodeProcess.class.getName(), Integer.toString(leaseSeconds)));
+  }
+
+  private static NodeProcess start(Map<String, String> env, int httpPort, List<String> main) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        "io.mailgate.Main", "start"));
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path")));
+    cmd.addAll(main);
     Path log = Files.createTempFile("mailgate-node", ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     Path config = Files.createTempFile("mailgate-node", ".json");
@@ -43,6 +60,17 @@ public final class NodeProcess implements AutoCloseable {
     NodeProcess node = new NodeProcess(pb.start(), log, httpPort);
     node.awaitHealthy(Duration.ofSeconds(60));
     return node;
+  }
+
+  /**
+   * {@code NodeProcess <leaseSeconds>}: a production node (config from MAILGATE_CONFIG and the environment, as the
+   * launcher's start reads it) with delivery.leaseSeconds set below its least. It runs until it is killed.
+   */
+  public static void main(String[] args) throws Exception {
+    MailgateConfig config = MailgateConfig.load(Path.of(System.getenv("MAILGATE_CONFIG")), System.getenv())
+        .with(MailgateConfig.DELIVERY_LEASE_SECONDS, Integer.parseInt(args[0]));
+    MailgateNode.start(Vertx.vertx(), config, Clock.systemUTC(), false)
+        .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
   }
 
   private void awaitHealthy(Duration timeout) {

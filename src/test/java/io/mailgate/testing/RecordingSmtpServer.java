@@ -24,8 +24,12 @@ import java.util.function.Function;
  */
 public final class RecordingSmtpServer implements AutoCloseable {
 
-  /** One message as received: envelope and content (dot-stuffing undone). */
-  public record Received(String mailFrom, List<String> rcptTo, String mailParams, byte[] data, int connection) {
+  /**
+   * One message as received: envelope and content (dot-stuffing undone), the connection it came on (1 for the first),
+   * and when it was taken (before its reply went out).
+   */
+  public record Received(String mailFrom, List<String> rcptTo, String mailParams, byte[] data, int connection,
+      java.time.Instant at) {
     public String text() {
       return new String(data, StandardCharsets.UTF_8);
     }
@@ -257,7 +261,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
             return; // the connection drops with the message unanswered
           }
           if (reply.startsWith("2")) {
-            received.add(new Received(from, List.copyOf(rcpts), params, data, connection));
+            received.add(new Received(from, List.copyOf(rcpts), params, data, connection, java.time.Instant.now()));
           }
           write(out, reply);
           from = null;
