@@ -160,12 +160,12 @@ public final class MailgateConfig {
       "delivery.maxMessagesPerConnection", Integer.class, 1000,
       "SMTP transactions on one relay connection before it is closed and replaced.");
   public static final ConfigKey<Integer> DELIVERY_HOST_RETRY_SECONDS = key("delivery.hostRetrySeconds", Integer.class,
-      60, "A host that could not be connected to (refused, unreachable, timed out) is not tried again for this long, doubling with each further failure up to ten times it: its site's other hosts are tried, and with none left an attempt fails at once instead of waiting out a connect timeout. One successful connection clears it. 0: every attempt tries every host.");
+      60, "A host that could not be connected to (refused, unreachable, timed out), or that sent no greeting within delivery.commandTimeoutSeconds or refused service in its greeting or EHLO reply, is not tried again for this long, doubling with each further failure up to ten times it: its site's other hosts are tried, and with none left an attempt fails at once instead of waiting out a connect timeout. One successful connection clears it. 0: every attempt tries every host.");
   public static final ConfigKey<Integer> DELIVERY_CONNECT_TIMEOUT_SECONDS = key(
       "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect (the greeting then has delivery.commandTimeoutSeconds, as RFC 5321 4.5.3.2.1 asks).");
   public static final ConfigKey<Integer> DELIVERY_COMMAND_TIMEOUT_SECONDS = key(
       "delivery.commandTimeoutSeconds", Integer.class, 300,
-      "Timeout for each SMTP reply (RFC 5321 4.5.3.2 suggests 5 minutes); 'DATA' end gets twice this.");
+      "Timeout for each SMTP reply (RFC 5321 4.5.3.2 suggests 5 minutes). The reply to the final dot gets twice this, counted from when the message has been written; while it is written, each block of it must be taken by the server within three fifths of this (RFC 5321's 10 and 3 minutes).");
   public static final ConfigKey<Integer> DELIVERY_IDLE_TIMEOUT_SECONDS = key(
       "delivery.idleTimeoutSeconds", Integer.class, 30, "An unused pooled SMTP connection is closed after this.");
   public static final ConfigKey<Integer> DELIVERY_LEASE_SECONDS = key("delivery.leaseSeconds", Integer.class, 300,

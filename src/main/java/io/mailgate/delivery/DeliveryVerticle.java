@@ -172,9 +172,10 @@ public final class DeliveryVerticle extends VerticleBase {
     configurationSets = io.mailgate.configset.ConfigurationSets.forDelivery(
         new io.mailgate.configset.ConfigurationSetStore(db), clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
+    // RFC 5321 4.5.3.2's 5 minutes for a reply, 10 for the one to the final dot, 3 for each block of the content
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
-        relayTls(config));
+        commandTimeout * 3 / 5, relayTls(config));
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.SEND_ACCEPTED, msg -> onAccepted(msg.body()));
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());

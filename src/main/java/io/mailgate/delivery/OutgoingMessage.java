@@ -18,9 +18,10 @@ import io.vertx.core.buffer.Buffer;
 final class OutgoingMessage {
   /**
    * What goes after DATA: dot-stuffed, ending in CRLF. {@code size} is the message's own (SIZE=); {@code eightBit}
-   * whether it has 8-bit bytes (BODY=8BITMIME).
+   * whether it has 8-bit bytes (BODY=8BITMIME); {@code utf8Headers} whether some are in its header section (SMTPUTF8),
+   * found by the same pass ({@link DotStuffing}), once per message rather than per attempt.
    */
-  record Form(Buffer data, int size, boolean eightBit) {}
+  record Form(Buffer data, int size, boolean eightBit, boolean utf8Headers) {}
 
   private final byte[] content;
   private final Form original;
@@ -29,7 +30,8 @@ final class OutgoingMessage {
   OutgoingMessage(byte[] content) {
     this.content = content;
     DotStuffing.Prepared prepared = DotStuffing.prepare(content);
-    this.original = new Form(Buffers.wrap(prepared.data()), content.length, prepared.eightBit());
+    this.original = new Form(Buffers.wrap(prepared.data()), content.length, prepared.eightBit(),
+        prepared.eightBitHeaders());
   }
 
   /** The message as it was committed. */
@@ -51,7 +53,8 @@ final class OutgoingMessage {
     if (sevenBit == null) {
       sevenBit = OffLoop.when(content.length, () -> {
         byte[] converted = SevenBitConversion.convert(content);
-        return new Form(Buffers.wrap(DotStuffing.prepare(converted).data()), converted.length, false);
+        // the conversion refuses 8-bit header fields (NotConvertible): what it makes is 7-bit throughout
+        return new Form(Buffers.wrap(DotStuffing.prepare(converted).data()), converted.length, false, false);
       });
     }
     return sevenBit;

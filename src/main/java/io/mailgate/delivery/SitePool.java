@@ -326,7 +326,8 @@ final class SitePool {
         run(idle.pollLast(), a);
       } else {
         open++;
-        connect(a, 0, null, 0);
+        // the walk keeps this list: endpoints() replaces it (shuffled anew) as other recipients are routed meanwhile
+        connect(a, endpoints, 0, null, 0);
       }
     }
     return false;
@@ -429,11 +430,11 @@ final class SitePool {
   static final int MAX_ADDRESSES_PER_ATTEMPT = 5;
 
   /**
-   * Tries the endpoints in order from {@code index}, {@code tried} of them tried already; the last failure decides when
-   * none answers, or when {@link #MAX_ADDRESSES_PER_ATTEMPT} were tried.
+   * Tries the endpoints {@code eps} (the pool's when the attempt started) in order from {@code index}, {@code tried} of
+   * them tried already; the last failure decides when none answers, or when {@link #MAX_ADDRESSES_PER_ATTEMPT} were
+   * tried.
    */
-  private void connect(Attempt a, int index, Throwable lastFailure, int tried) {
-    List<SmtpConnection.Endpoint> eps = endpoints;
+  private void connect(Attempt a, List<SmtpConnection.Endpoint> eps, int index, Throwable lastFailure, int tried) {
     if (index >= eps.size() || tried >= MAX_ADDRESSES_PER_ATTEMPT) {
       open--;
       site.releaseConnection();
@@ -458,7 +459,7 @@ final class SitePool {
         dispatch();
         return;
       }
-      connect(a, index + 1, lastFailure, tried); // not tried: the next host is
+      connect(a, eps, index + 1, lastFailure, tried); // not tried: the next host is
       return;
     }
     SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
@@ -472,20 +473,22 @@ final class SitePool {
         return;
       }
       Throwable e = ar.cause();
-      if (e instanceof SmtpConnection.Unreachable) {
+      if (e instanceof SmtpConnection.HostFailure) {
+        // not connected to, or connected but not served (no greeting, a refusal): each new connection would meet the
+        // same, a tarpit's greeting timeout every time
         hosts.unreachable(key, e.getMessage(), System.currentTimeMillis());
       }
       if (e instanceof SmtpConnection.TlsFailure && mode == SmtpConnection.TlsMode.OPPORTUNISTIC) {
         // broken TLS on their side: this host gets plain text for a while, as Postfix's opportunistic mode
         // falls back to it, and TLS again after (TlsFallbacks)
         withoutTls.handshakeFailed(ep.address(), System.currentTimeMillis());
-        connect(a, index, e, tried); // the same address again, in plain text: not another one
+        connect(a, eps, index, e, tried); // the same address again, in plain text: not another one
         return;
       }
       if (e instanceof SmtpConnection.GreetingRefused g) {
         throttle(g.greeting);
       }
-      connect(a, index + 1, e, tried + 1);
+      connect(a, eps, index + 1, e, tried + 1);
     });
   }
 
@@ -525,7 +528,7 @@ final class SitePool {
       return;
     }
     SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), form.data(), form.size(), form.eightBit(),
-        a.envelopeId());
+        form.utf8Headers(), a.envelopeId());
     // the connection takes the next message as soon as this one is written (pipelined behind its final dot),
     // or, if it never is, once this transaction is over (contentSent completes before any reply to it)
     t.contentSent().onSuccess(v -> release(c));

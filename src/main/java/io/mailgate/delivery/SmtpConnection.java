@@ -27,9 +27,13 @@ import java.util.Set;
  */
 final class SmtpConnection {
 
-  /** Connection settings shared by a pool. */
+  /**
+   * Connection settings shared by a pool. {@code dataTimeoutMs} is the wait for the reply to the final dot, from when
+   * it has been written (RFC 5321 4.5.3.2.6); {@code dataBlockTimeoutMs} the most a block of the content may take to
+   * be taken by the server while it is being written (4.5.3.2.5).
+   */
   record Options(String heloName, long connectTimeoutMs, long commandTimeoutMs, long dataTimeoutMs,
-      RelayTls relayTls) {}
+      long dataBlockTimeoutMs, RelayTls relayTls) {}
 
   /** How STARTTLS is used on a connection. */
   enum TlsMode {
@@ -79,19 +83,42 @@ final class SmtpConnection {
     }
   }
 
+  /**
+   * The host does not serve us: it is left alone for a while ({@link HostHealth}), as one that cannot be connected to,
+   * so that each new connection does not spend a timeout on it again.
+   */
+  static class HostFailure extends ConnectionFailure {
+    HostFailure(String message) {
+      super(message);
+    }
+  }
+
   /** The host could not be connected to at all: refused, unreachable or timed out (not a TLS or SMTP failure). */
-  static final class Unreachable extends ConnectionFailure {
+  static final class Unreachable extends HostFailure {
     Unreachable(String message) {
       super(message);
     }
   }
 
-  /** The server's greeting was not 220: it refuses service (perhaps asking us to slow down). */
-  static final class GreetingRefused extends ConnectionFailure {
+  /**
+   * Connected, but no greeting came within the command timeout (a tarpit, a hung server), or the connection closed
+   * first, or what came was not SMTP.
+   */
+  static final class NoGreeting extends HostFailure {
+    NoGreeting(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * The server refuses service (perhaps asking us to slow down): its greeting was not 220, or it answered EHLO with a
+   * 4yz (421 among them) or a 5yz that does not say EHLO is unknown to it.
+   */
+  static final class GreetingRefused extends HostFailure {
     final SmtpResponse greeting;
 
-    GreetingRefused(Endpoint endpoint, SmtpResponse greeting) {
-      super("greeting from " + endpoint + ": " + greeting);
+    GreetingRefused(Endpoint endpoint, String step, SmtpResponse greeting) {
+      super(step + " from " + endpoint + ": " + greeting);
       this.greeting = greeting;
     }
   }
@@ -103,7 +130,23 @@ final class SmtpConnection {
     }
   }
 
-  private record Expect(Promise<SmtpResponse> promise, long timeoutMs, String what) {}
+  /** A reply waited for; {@code timeoutMs} changes while the content before it is being written ({@link #content}). */
+  private static final class Expect {
+    final Promise<SmtpResponse> promise;
+    final String what;
+    long timeoutMs;
+    /** The message's content is being written: the timeout is the data block's, started again as each is taken. */
+    boolean sending;
+
+    Expect(Promise<SmtpResponse> promise, long timeoutMs, String what) {
+      this.promise = promise;
+      this.timeoutMs = timeoutMs;
+      this.what = what;
+    }
+  }
+
+  /** The content is written in blocks this large, each restarting the data block timeout once the server took it. */
+  private static final int DATA_BLOCK = 64 * 1024;
 
   private final Vertx vertx;
   private final NetSocket socket;
@@ -118,7 +161,10 @@ final class SmtpConnection {
   private boolean pipelining;
   private boolean sizeExtension;
   private boolean eightBitMime;
+  private boolean smtpUtf8;
   private boolean dsn;
+  /** The SASL mechanisms the server offers (AUTH), upper case. */
+  private final Set<String> authMechanisms = new HashSet<>();
   /** The timer that checks the deadline (-1: none), and when it fires (System.nanoTime()). */
   private long timer = -1;
   private long timerDue;
@@ -144,7 +190,7 @@ final class SmtpConnection {
     this.tls = options.relayTls().verifies(route) ? TlsMode.REQUIRED : tls;
     socket.handler(this::onData);
     socket.closeHandler(v -> onClosed("connection closed by " + route.host()));
-    socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage()));
+    socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage())); // Vert.x then closes the socket
   }
 
   static Future<SmtpConnection> open(Vertx vertx, NetClient client, Endpoint route, Options options, TlsMode tls) {
@@ -207,19 +253,30 @@ final class SmtpConnection {
   private Future<Void> handshake() {
     // RFC 5321 4.5.3.2.1: wait 5 minutes for the 220 (a server may delay it on purpose): the command timeout
     return expect(options.commandTimeoutMs(), "greeting")
+        .recover(e -> Future.failedFuture(new NoGreeting("no greeting from " + route + ": " + e.getMessage())))
         .compose(greeting -> greeting.code() == 220 ? ehlo()
-            : quitQuietly().transform(ar -> Future.failedFuture(new GreetingRefused(route, greeting))))
+            : quitQuietly().transform(ar -> Future.failedFuture(new GreetingRefused(route, "greeting", greeting))))
         .compose(v -> startTls())
         .compose(v -> authenticate());
   }
 
+  /**
+   * EHLO, or HELO when the server does not know EHLO (RFC 5321 3.2, 4.1.4: 500, 502, 504, and 501 and 550 as some old
+   * servers answer). Any other refusal, a 4yz above all (421: going away), is the server refusing service, as a
+   * refused greeting is: a HELO session would only hide it, and would have no STARTTLS and no 8BITMIME.
+   */
   private Future<Void> ehlo() {
     return command("EHLO " + options.heloName(), options.commandTimeoutMs()).compose(r -> {
       if (r.code() == 250) {
         parseExtensions(r);
         return Future.succeededFuture();
       }
+      if (!ehloUnknown(r.code())) {
+        return (r.code() == 421 ? Future.<Void>succeededFuture() : quitQuietly())
+            .transform(ar -> Future.failedFuture(new GreetingRefused(route, "EHLO reply", r)));
+      }
       extensions.clear();
+      authMechanisms.clear();
       maxSize = 0;
       extensionsChanged();
       return command("HELO " + options.heloName(), options.commandTimeoutMs()).compose(h -> h.code() == 250
@@ -228,19 +285,34 @@ final class SmtpConnection {
     });
   }
 
+  /** Whether an EHLO reply says the server does not know EHLO, so that HELO is the way in. */
+  static boolean ehloUnknown(int code) {
+    return code == 500 || code == 501 || code == 502 || code == 504 || code == 550;
+  }
+
   private void parseExtensions(SmtpResponse r) {
     extensions.clear();
+    authMechanisms.clear();
     maxSize = 0;
-    // line 1 is the server's greeting text; each further line is "KEYWORD [params]"
+    // line 1 is the server's greeting text; each further line is "KEYWORD [params]", words apart by any run of spaces
+    // (and AUTH=, as some old servers still write it, taken for AUTH)
     for (int i = 1; i < r.lines().size(); i++) {
-      String[] words = r.lines().get(i).strip().split(" ");
+      String[] words = r.lines().get(i).strip().split("[ \t]+");
       String keyword = words[0].toUpperCase(Locale.ROOT);
+      if (keyword.startsWith("AUTH=")) {
+        authMechanisms.add(keyword.substring(5));
+        keyword = "AUTH";
+      }
       extensions.add(keyword);
       if (keyword.equals("SIZE") && words.length > 1) {
         try {
           maxSize = Long.parseLong(words[1]);
         } catch (NumberFormatException ignored) {
           // no usable limit advertised
+        }
+      } else if (keyword.equals("AUTH")) {
+        for (int w = 1; w < words.length; w++) {
+          authMechanisms.add(words[w].toUpperCase(Locale.ROOT));
         }
       }
     }
@@ -260,6 +332,7 @@ final class SmtpConnection {
     pipelining = supports("PIPELINING");
     sizeExtension = supports("SIZE");
     eightBitMime = supports("8BITMIME");
+    smtpUtf8 = supports("SMTPUTF8");
     dsn = supports("DSN");
   }
 
@@ -299,11 +372,32 @@ final class SmtpConnection {
       return Future.failedFuture(new ConnectionFailure("will not send the relay credentials to " + route
           + " in clear text: it offered no TLS (use smtps://, or a relay that offers STARTTLS)"));
     }
+    if (!authMechanisms.contains("PLAIN")) {
+      // the credentials go only to a mechanism the server offers: PLAIN (RFC 4954, 4616) is the one this client speaks
+      return Future.failedFuture(new ConnectionFailure("relay " + route + " does not offer AUTH PLAIN ("
+          + (authMechanisms.isEmpty() ? "it offers no AUTH" : "it offers AUTH " + String.join(" ", authMechanisms))
+          + ")"));
+    }
     String token = Base64.getEncoder().encodeToString(
         ("\0" + route.username() + "\0" + route.password()).getBytes(StandardCharsets.UTF_8));
-    return command("AUTH PLAIN " + token, options.commandTimeoutMs()).compose(r -> r.code() == 235
-        ? Future.<Void>succeededFuture()
-        : Future.failedFuture(new ConnectionFailure("authentication to " + route + " failed: " + r)));
+    return command("AUTH PLAIN " + token, options.commandTimeoutMs())
+        .compose(r -> {
+          if (r.code() != 334) {
+            return Future.succeededFuture(r);
+          }
+          // a server that does not take the initial response asks for it with an empty challenge (RFC 4954 4)
+          write(token + "\r\n");
+          return expect(options.commandTimeoutMs(), "AUTH");
+        })
+        .compose(r -> {
+          if (r.code() == 235) {
+            return Future.<Void>succeededFuture();
+          }
+          if (r.code() == 334) {
+            close(); // a second challenge: PLAIN has no second step, and the exchange is not worth cancelling
+          }
+          return Future.failedFuture(new ConnectionFailure("authentication to " + route + " failed: " + r));
+        });
   }
 
   /** The SIZE limit the server advertised, 0 when none. */
@@ -316,22 +410,22 @@ final class SmtpConnection {
   }
 
   /**
-   * A transaction under way. {@code decided} fails only with {@link ConnectionFailure}; every SMTP answer, good or
-   * bad, is a result. {@code contentSent} completes when the message has been written to a server that offers
-   * PIPELINING, and never otherwise: from then on the connection can start the next transaction while this one
-   * waits for its reply (RFC 2920 3.1: message content may be the first "command" of a group, so the next MAIL,
-   * RCPT and DATA follow the final dot in the same write).
+   * A transaction under way. {@code decided} fails with {@link ConnectionFailure} (the connection failed under it), or
+   * with IllegalArgumentException for an envelope that cannot be written (a non-ASCII address: nothing was sent, and
+   * the connection is as it was); every SMTP answer, good or bad, is a result. {@code contentSent} completes when the
+   * message has been written to a server that offers PIPELINING, and never otherwise: from then on the connection can
+   * start the next transaction while this one waits for its reply (RFC 2920 3.1: message content may be the first
+   * "command" of a group, so the next MAIL, RCPT and DATA follow the final dot in the same write).
    */
   record Transaction(Future<SmtpResponse> decided, Future<Void> contentSent) {}
 
-  /** Starts one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF. */
-  Transaction send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, String envelopeId) {
-    long now = System.nanoTime();
-    // a connection that sat idle with nothing outstanding: the server's idle timeout may meet this MAIL
-    boolean idleBefore = transactions > 0 && expects.isEmpty() && now - lastReply > IDLE_NANOS;
-    lastUsed = now;
-    transactions++;
-    Promise<Void> contentSent = Promise.promise();
+  /**
+   * Starts one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF; {@code eightBit} whether
+   * it has 8-bit bytes (BODY=8BITMIME), {@code utf8Headers} whether its header section has (RFC 6532: SMTPUTF8, when
+   * the server offers it).
+   */
+  Transaction send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, boolean utf8Headers,
+      String envelopeId) {
     StringBuilder mail = new StringBuilder(96).append("MAIL FROM:<").append(mailFrom).append('>');
     if (sizeExtension) {
       mail.append(" SIZE=").append(size);
@@ -339,17 +433,40 @@ final class SmtpConnection {
     if (eightBit && eightBitMime) {
       mail.append(" BODY=8BITMIME");
     }
+    if (utf8Headers && smtpUtf8) {
+      // RFC 6531 3.4: the message is an internationalized one; without SMTPUTF8 offered it goes as it is, with
+      // 8BITMIME, as Postfix sends mail whose sender did not ask for SMTPUTF8 (README, Delivery)
+      mail.append(" SMTPUTF8");
+    }
     if (dsn && envelopeId != null) {
       // RFC 3461: a DSN from this server names our message and recipient
       mail.append(" RET=HDRS ENVID=").append(xtext(envelopeId));
     }
     mail.append("\r\n");
-    String rcptCmd = "RCPT TO:<" + rcpt + ">"
+    String rcptLine = "RCPT TO:<" + rcpt + ">"
         + (dsn ? " NOTIFY=FAILURE,DELAY ORCPT=rfc822;" + xtext(rcpt) : "") + "\r\n";
+    Buffer mailCmd;
+    Buffer rcptCmd;
+    try {
+      mailCmd = ascii(mail);
+      rcptCmd = ascii(rcptLine);
+    } catch (IllegalArgumentException e) {
+      // before anything is written, so that the connection stays in step for the next transaction
+      return new Transaction(Future.failedFuture(e), Promise.<Void>promise().future());
+    }
+    long now = System.nanoTime();
+    // a connection that sat idle with nothing outstanding: the server's idle timeout may meet this MAIL
+    boolean idleBefore = transactions > 0 && expects.isEmpty() && now - lastReply > IDLE_NANOS;
+    lastUsed = now;
+    transactions++;
+    Promise<Void> contentSent = Promise.promise();
+    // set once DATA is answered 354 and the content goes out: until then the server cannot have taken the message
+    boolean[] contentGoing = {false};
     Future<SmtpResponse> decided;
     Future<SmtpResponse> m;
     if (pipelining) {
-      write(mail + rcptCmd + "DATA\r\n");
+      socket.write(Buffer.buffer(mailCmd.length() + rcptCmd.length() + 6).appendBuffer(mailCmd).appendBuffer(rcptCmd)
+          .appendBuffer(DATA_COMMAND));
       m = expect(options.commandTimeoutMs(), "MAIL FROM");
       Future<SmtpResponse> r = expect(options.commandTimeoutMs(), "RCPT TO");
       Future<SmtpResponse> d = expect(options.commandTimeoutMs(), "DATA");
@@ -360,9 +477,9 @@ final class SmtpConnection {
           : r.compose(rr -> !rr.isPositive()
               ? settled(d).compose(v -> refused(rr, d))
               : rr.code() >= 300 ? outOfStep(rr, "RCPT TO")
-              : d.compose(dr -> afterData(dr, data, contentSent))));
+              : d.compose(dr -> afterData(dr, data, contentSent, contentGoing))));
     } else {
-      write(mail.toString());
+      socket.write(mailCmd);
       m = expect(options.commandTimeoutMs(), "MAIL FROM");
       decided = m.compose(mr -> {
         if (!mr.isPositive()) {
@@ -371,7 +488,7 @@ final class SmtpConnection {
         if (mr.code() >= 300) {
           return outOfStep(mr, "MAIL FROM");
         }
-        write(rcptCmd);
+        socket.write(rcptCmd);
         return expect(options.commandTimeoutMs(), "RCPT TO").compose(rr -> {
           if (!rr.isPositive()) {
             return reset(rr);
@@ -379,7 +496,7 @@ final class SmtpConnection {
           if (rr.code() >= 300) {
             return outOfStep(rr, "RCPT TO");
           }
-          return command("DATA", options.commandTimeoutMs()).compose(dr -> afterData(dr, data, null));
+          return command("DATA", options.commandTimeoutMs()).compose(dr -> afterData(dr, data, null, contentGoing));
         });
       });
     }
@@ -393,15 +510,19 @@ final class SmtpConnection {
           return Future.failedFuture(new Unanswered("421 to MAIL FROM on a reused connection: " + ar.result()));
         }
       }
-      if (ar.failed() && ar.cause() instanceof ConnectionFailure && !m.succeeded()) {
-        // no reply to MAIL means none to DATA either (replies come in order), so the content was never sent and
-        // the server cannot have taken the message: e.g. the connection dropped under a transaction pipelined
-        // ahead of it, or a server closed an idle connection as this one started
-        return Future.failedFuture(new Unanswered(ar.cause().getMessage()));
+      if (ar.failed() && ar.cause() instanceof ConnectionFailure && !contentGoing[0]) {
+        // no 354 to DATA, so the content was never sent and the server cannot have taken the message, whatever it
+        // answered to MAIL and RCPT: e.g. the connection dropped under a transaction pipelined ahead of it, or a
+        // server closed an idle connection as this one started, or went away before answering DATA
+        return Future.failedFuture(ar.cause() instanceof Unanswered ? ar.cause()
+            : new Unanswered(ar.cause().getMessage()));
       }
       return ar.succeeded() ? Future.succeededFuture(ar.result()) : Future.failedFuture(ar.cause());
     }), contentSent.future());
   }
+
+  private static final Buffer DATA_COMMAND = Buffer.buffer("DATA\r\n");
+  private static final Buffer FINAL_DOT = Buffer.buffer(".\r\n");
 
   /** RFC 3461 xtext: printable ASCII except '+' and '=', the rest as +XX. */
   static String xtext(String s) {
@@ -435,25 +556,46 @@ final class SmtpConnection {
    * The reply to DATA: 354 asks for the content; a refusal is the transaction's result; any other positive reply
    * (a 250 with no content sent) is a server out of step, not a delivery.
    */
-  private Future<SmtpResponse> afterData(SmtpResponse dr, Buffer data, Promise<Void> sent) {
+  private Future<SmtpResponse> afterData(SmtpResponse dr, Buffer data, Promise<Void> sent, boolean[] contentGoing) {
     if (dr.code() == 354) {
-      return content(data, sent);
+      return content(data, sent, contentGoing);
     }
     return dr.isPositive() ? outOfStep(dr, "DATA") : reset(dr);
   }
 
   /**
-   * Writes the message and the final dot; {@code sent} (null without PIPELINING) completes once they are written.
-   * Only a 2yz after the final dot delivers (RFC 5321 4.2.1); a 3yz there is a server out of step.
+   * Writes the message and the final dot; {@code sent} (null without PIPELINING) completes once they are queued for
+   * writing. While they are written each block the server takes restarts the data block timeout (RFC 5321 4.5.3.2.5:
+   * a slow receiver is not a dead one); the wait for the reply (4.5.3.2.6) starts when the final dot has been written,
+   * not when a large message was queued. Only a 2yz after the final dot delivers (RFC 5321 4.2.1); a 3yz there is a
+   * server out of step.
    */
-  private Future<SmtpResponse> content(Buffer data, Promise<Void> sent) {
-    socket.write(data);
-    write(".\r\n");
-    Future<SmtpResponse> reply = expect(options.dataTimeoutMs(), "end of DATA");
+  private Future<SmtpResponse> content(Buffer data, Promise<Void> sent, boolean[] going) {
+    Future<SmtpResponse> reply = expect(options.dataBlockTimeoutMs(), "end of DATA");
+    if (!closed) {
+      going[0] = true;
+      Expect e = expects.peekLast();
+      e.sending = true;
+      for (int at = 0; at < data.length(); at += DATA_BLOCK) {
+        socket.write(data.slice(at, Math.min(data.length(), at + DATA_BLOCK))).onSuccess(v -> taken(e));
+      }
+      socket.write(FINAL_DOT).onSuccess(v -> {
+        e.sending = false;
+        e.timeoutMs = options.dataTimeoutMs();
+        taken(e);
+      });
+    }
     if (sent != null) {
       sent.complete();
     }
     return reply.compose(r -> r.code() >= 300 && r.code() < 400 ? outOfStep(r, "end of DATA") : Future.succeededFuture(r));
+  }
+
+  /** A block of the content (or the final dot) was taken: the clock of the reply after it starts again. */
+  private void taken(Expect e) {
+    if (expects.peek() == e) {
+      arm();
+    }
   }
 
   /**
@@ -475,7 +617,7 @@ final class SmtpConnection {
     if (closed || !data.succeeded() || data.result().code() != 354) {
       return reset(decided);
     }
-    write(".\r\n");
+    socket.write(FINAL_DOT);
     return expect(options.dataTimeoutMs(), "end of DATA").transform(ar -> reset(decided));
   }
 
@@ -536,7 +678,25 @@ final class SmtpConnection {
   }
 
   private void write(String s) {
-    socket.write(Buffer.buffer(s.getBytes(StandardCharsets.US_ASCII)));
+    socket.write(ascii(s));
+  }
+
+  /**
+   * A command line as bytes. A character beyond ASCII cannot be written without SMTPUTF8 (and this client writes
+   * addresses only as ASCII): it is refused, where an encoder would make it '?' and name another mailbox.
+   */
+  static Buffer ascii(CharSequence s) {
+    byte[] bytes = new byte[s.length()];
+    for (int i = 0; i < bytes.length; i++) {
+      char c = s.charAt(i);
+      if (c > 0x7f) {
+        String line = s.toString().strip();
+        throw new IllegalArgumentException("cannot write '" + (line.startsWith("AUTH") ? "AUTH" : line)
+            + "': it has a character beyond ASCII (U+" + String.format("%04X", (int) c) + ")");
+      }
+      bytes[i] = (byte) c;
+    }
+    return Buffer.buffer(bytes);
   }
 
   private Future<SmtpResponse> expect(long timeoutMs, String what) {
@@ -562,7 +722,7 @@ final class SmtpConnection {
       return; // the timer, if set, finds nothing waiting and stops
     }
     long now = System.nanoTime();
-    deadline = now + head.timeoutMs() * 1_000_000L;
+    deadline = now + head.timeoutMs * 1_000_000L;
     if (timer >= 0 && timerDue - deadline > 0) {
       vertx.cancelTimer(timer); // due after the new deadline (a shorter timeout than the last): set it earlier
       timer = -1;
@@ -588,8 +748,14 @@ final class SmtpConnection {
       schedule(now, deadline);
       return;
     }
-    onClosed("timeout after " + head.timeoutMs() / 1000 + "s waiting for the reply to " + head.what());
+    onClosed(head.sending
+        ? "timeout after " + seconds(head.timeoutMs) + " with no part of the message taken by the server"
+        : "timeout after " + seconds(head.timeoutMs) + " waiting for the reply to " + head.what);
     socket.close();
+  }
+
+  private static String seconds(long ms) {
+    return ms % 1000 == 0 ? ms / 1000 + "s" : ms / 1000.0 + "s";
   }
 
   /**
@@ -617,6 +783,11 @@ final class SmtpConnection {
   }
 
   private void onLine(String line) {
+    if (line.isBlank()) {
+      // a stray empty line (after a reply, or between its lines) says nothing: skipped, as most MTAs do, rather than
+      // read as the malformed reply to the next command, which would end the session
+      return;
+    }
     replyLines.add(line);
     boolean last = line.length() < 4 || line.charAt(3) != '-';
     if (!last) {
@@ -627,6 +798,7 @@ final class SmtpConnection {
       return;
     }
     SmtpResponse reply = SmtpResponse.parse(replyLines);
+    String first = replyLines.get(0);
     replyLines.clear();
     Expect e = expects.poll();
     if (e == null) {
@@ -636,17 +808,20 @@ final class SmtpConnection {
     }
     arm();
     if (reply.code() < 200 || reply.code() > 599) {
-      // unparsable, or a code SMTP does not use (1yz, 6yz-9yz): not a decision about the message either way
-      e.promise().fail(new ConnectionFailure("malformed reply from " + route + " to " + e.what() + ": " + line));
+      // unparsable, lines of one reply with different codes, or a code SMTP does not use (1yz, 6yz-9yz): not a
+      // decision about the message either way
+      // closed first, so that what the failure sets off finds the connection closed
       onClosed("malformed reply");
       socket.close();
+      e.promise.fail(new ConnectionFailure("malformed reply from " + route + " to " + e.what + ": "
+          + (first.equals(line) ? line : first + " ... " + line)));
       return;
     }
     lastReply = System.nanoTime();
-    if (reply.code() == 220 && e.what().equals("STARTTLS")) {
+    if (reply.code() == 220 && e.what.equals("STARTTLS")) {
       plaintextEnded = true; // the handshake comes next: the rest of this read is dropped
     }
-    e.promise().complete(reply.answering(stage(e.what())));
+    e.promise.complete(reply.answering(stage(e.what)));
   }
 
   /** The command a reply answered, in the bounce rules' terms. */
@@ -674,7 +849,7 @@ final class SmtpConnection {
     }
     Expect e;
     while ((e = expects.poll()) != null) {
-      e.promise().tryFail(new ConnectionFailure(reason + " (waiting for the reply to " + e.what() + ")"));
+      e.promise.tryFail(new ConnectionFailure(reason + " (waiting for the reply to " + e.what + ")"));
     }
   }
 }

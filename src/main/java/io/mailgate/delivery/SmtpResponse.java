@@ -31,9 +31,17 @@ public record SmtpResponse(int code, String enhancedStatus, String text, List<St
     return code >= 400 && code < 500;
   }
 
-  /** Builds a reply from its lines (without CRLF): "250-first", ..., "250 last". */
+  /**
+   * Builds a reply from its lines (without CRLF): "250-first", ..., "250 last". The code is the last line's (RFC 5321
+   * 4.2.1); lines that carry another code make the reply malformed (code -1): "250-" then "550 ..." is neither.
+   */
   static SmtpResponse parse(List<String> lines) {
-    int code = code(lines.get(0));
+    int code = code(lines.get(lines.size() - 1));
+    for (int i = 0; i < lines.size() - 1 && code >= 0; i++) {
+      if (code(lines.get(i)) != code) {
+        code = -1;
+      }
+    }
     String status = null;
     StringBuilder text = new StringBuilder();
     List<String> texts = new java.util.ArrayList<>(lines.size());

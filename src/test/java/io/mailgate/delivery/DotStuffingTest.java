@@ -44,6 +44,29 @@ class DotStuffingTest {
     }
   }
 
+  /**
+   * RFC 6532: an 8-bit byte before the end of the header section (the first empty line) makes the message an
+   * internationalized one, wherever in the header fields it is; one only in the body does not.
+   */
+  @Test
+  void eightBitHeadersAreThoseBeforeTheFirstEmptyLine() {
+    assertEightBitHeaders(false, "Subject: plain\r\nFrom: a@example.com\r\n\r\nGrüße\r\n");
+    assertEightBitHeaders(true, "Subject: Grüße\r\n\r\nplain\r\n");
+    assertEightBitHeaders(true, "From: a@example.com\r\nTo: b@example.org\r\nSubject: long\r\n folded ü\r\n\r\nx\r\n");
+    assertEightBitHeaders(true, "Subject: only headers ö\r\n");
+    assertEightBitHeaders(true, "ü: at the very start\r\n\r\n");
+    assertEightBitHeaders(false, "\r\nno header fields at all: ü\r\n");
+    assertEightBitHeaders(false, "Subject: bare LF\n\nü\n");
+    assertEightBitHeaders(false, "Subject: plain\r\n\r\n" + "x".repeat(100) + "\r\n\r\nü\r\n");
+    assertEightBitHeaders(false, "Subject: nothing 8-bit\r\n\r\nat all\r\n");
+  }
+
+  private static void assertEightBitHeaders(boolean expected, String message) {
+    DotStuffing.Prepared p = DotStuffing.prepare(message.getBytes(StandardCharsets.UTF_8));
+    assertEquals(expected, p.eightBitHeaders(), message);
+    assertEquals(!message.chars().allMatch(c -> c < 0x80), p.eightBit(), message);
+  }
+
   /** The word-at-a-time scan agrees with the byte-by-byte definition on any input. */
   @Test
   void agreesWithTheByteByByteDefinition() {
@@ -61,7 +84,30 @@ class DotStuffingTest {
         eightBit |= b < 0;
       }
       assertEquals(eightBit, p.eightBit());
+      assertEquals(referenceEightBitHeaders(m), p.eightBitHeaders(), java.util.Arrays.toString(m));
     }
+  }
+
+  /** Whether an 8-bit byte comes before the first empty line (CRLF or LF alone), line by line. */
+  private static boolean referenceEightBitHeaders(byte[] m) {
+    int start = 0;
+    while (start < m.length) {
+      int end = start;
+      while (end < m.length && m[end] != '\n') {
+        end++;
+      }
+      int contentEnd = end > start && end < m.length && m[end - 1] == '\r' ? end - 1 : end;
+      if (end < m.length && contentEnd == start) {
+        return false; // the empty line: the header section is over
+      }
+      for (int i = start; i < end; i++) {
+        if (m[i] < 0) {
+          return true;
+        }
+      }
+      start = end + 1;
+    }
+    return false;
   }
 
   /**

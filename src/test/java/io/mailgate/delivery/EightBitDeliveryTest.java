@@ -39,7 +39,7 @@ import software.amazon.awssdk.services.sesv2.model.BadRequestException;
  * RFC 6152 end to end: one raw 8-bit message to a server that offers 8BITMIME and to one that does not (direct
  * delivery, each domain's MX a server of the test). The first gets it byte for byte with BODY=8BITMIME; the second
  * gets it in 7 bits, without BODY=8BITMIME, and reads the same text from it. A message with 8-bit header fields is
- * not sent to the second at all. A message Mailgate DKIM-signs is made 7-bit before it is signed (RFC 6376 5.3):
+ * not sent to the second at all, and is declared SMTPUTF8 (RFC 6531) to a third that offers it. A message Mailgate DKIM-signs is made 7-bit before it is signed (RFC 6376 5.3):
  * both servers get the same bytes, and the signature verifies at both.
  */
 class EightBitDeliveryTest {
@@ -49,6 +49,8 @@ class EightBitDeliveryTest {
   static FakeDnsServer dns;
   static RecordingSmtpServer modern;
   static RecordingSmtpServer old;
+  /** Offers SMTPUTF8 too. */
+  static RecordingSmtpServer intl;
   static TestNode node;
   static SesV2Client ses;
   /** signed.example's DKIM key record, in place of DNS for jDKIM. */
@@ -60,9 +62,12 @@ class EightBitDeliveryTest {
     modern = new RecordingSmtpServer(InetAddress.getByName("127.0.0.21"), port);
     old = new RecordingSmtpServer(InetAddress.getByName("127.0.0.22"), port)
         .extensions("PIPELINING\r\n250-SIZE 52428800\r\n250 ENHANCEDSTATUSCODES");
+    intl = new RecordingSmtpServer(InetAddress.getByName("127.0.0.23"), port)
+        .extensions("PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES");
     dns = FakeDnsServer.start().defaultTtl(1).soa(1, 1);
     dns.mx("modern.example", 10, "mx.modern.example").a("mx.modern.example", "127.0.0.21");
     dns.mx("old.example", 10, "mx.old.example").a("mx.old.example", "127.0.0.22");
+    dns.mx("intl.example", 10, "mx.intl.example").a("mx.intl.example", "127.0.0.23");
     node = TestNode.start("", c -> c
         .with(MailgateConfig.DELIVERY_MODE, "direct")
         .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
@@ -79,6 +84,7 @@ class EightBitDeliveryTest {
     node.close();
     modern.close();
     old.close();
+    intl.close();
     dns.close();
   }
 
@@ -164,24 +170,41 @@ class EightBitDeliveryTest {
   }
 
   /**
-   * 8-bit header fields (RFC 6532) cannot be converted: the message is signed as it is, and the server with 8BITMIME
-   * gets it 8-bit and verifiable.
+   * 8-bit header fields (RFC 6532) cannot be converted: the message is signed as it is, and the servers with 8BITMIME
+   * get it 8-bit and verifiable. The one that offers SMTPUTF8 gets it declared so (RFC 6531 3.4); the one that does not
+   * gets it all the same, with BODY=8BITMIME, as Postfix sends a message whose sender did not ask for SMTPUTF8
+   * (README, Delivery). A message whose 8-bit bytes are only in its body is not declared SMTPUTF8.
    */
   @Test
-  void aSignedMessageWith8BitHeadersIsSignedAsItIs() {
-    String raw = "From: news@signed.example\r\nTo: a@modern.example\r\nSubject: Grüße\r\n"
+  void aSignedMessageWith8BitHeadersIsSignedAsItIsAndDeclaredSmtpUtf8WhereOffered() {
+    String raw = "From: news@signed.example\r\nTo: a@modern.example, c@intl.example\r\nSubject: Grüße\r\n"
         + "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <eight-bit-headers-signed@signed.example>\r\n\r\n"
         + "Grüße\r\n";
     byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
-    String id = ses.sendEmail(r -> r.destination(d -> d.toAddresses("a@modern.example"))
+    String id = ses.sendEmail(r -> r.destination(d -> d.toAddresses("a@modern.example", "c@intl.example"))
         .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))).messageId();
-    assertEquals("DELIVERED", awaitFinal(id).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    for (Object r : awaitFinal(id).getJsonArray("Recipients")) {
+      assertEquals("DELIVERED", ((JsonObject) r).getString("Status"));
+    }
 
+    RecordingSmtpServer.Received declared = received(intl, id);
+    assertTrue(declared.mailParams().endsWith(" BODY=8BITMIME SMTPUTF8"), declared.mailParams());
     RecordingSmtpServer.Received got = received(modern, id);
-    assertTrue(got.mailParams().contains("BODY=8BITMIME"), got.mailParams());
+    assertTrue(got.mailParams().endsWith(" BODY=8BITMIME"), "not offered, not declared: " + got.mailParams());
+    assertArrayEquals(got.data(), declared.data());
     String text = new String(got.data(), StandardCharsets.UTF_8);
     assertTrue(text.startsWith("DKIM-Signature:") && text.endsWith(RawSends.asSent(raw, id, got.data())), text);
     assertNull(Jdkim.verify(got.data(), dkim));
+
+    String bodyOnly = "From: sender@example.com\r\nTo: c@intl.example\r\nSubject: plain\r\n"
+        + "Message-ID: <eight-bit-body-intl@example.com>\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n";
+    String other = ses.sendEmail(r -> r.destination(d -> d.toAddresses("c@intl.example"))
+        .content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bodyOnly.getBytes(StandardCharsets.UTF_8))))))
+        .messageId();
+    assertEquals("DELIVERED", awaitFinal(other).getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    String params = received(intl, other).mailParams();
+    assertTrue(params.contains("BODY=8BITMIME") && !params.contains("SMTPUTF8"), params);
   }
 
   /**

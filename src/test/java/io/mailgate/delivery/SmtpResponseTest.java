@@ -40,6 +40,17 @@ class SmtpResponseTest {
         r.text());
   }
 
+  /** The code is the last line's; lines of one reply with different codes make it malformed (-1). */
+  @Test
+  void aReplyWhoseLinesDisagreeHasNoCode() {
+    assertEquals(-1, SmtpResponse.parse(List.of("250-2.1.0 Sender ok", "550 5.7.1 Rejected")).code());
+    assertEquals(-1, SmtpResponse.parse(List.of("550-5.7.1 Rejected", "250 2.1.0 Ok")).code());
+    assertEquals(-1, SmtpResponse.parse(List.of("250-first", "250-second", "251 last")).code());
+    assertEquals(-1, SmtpResponse.parse(List.of("garbage-line", "250 Ok")).code());
+    assertEquals(250, SmtpResponse.parse(List.of("250-first", "250-second", "250 last")).code());
+    assertEquals(421, SmtpResponse.parse(List.of("421")).code());
+  }
+
   /** RFC 3461 xtext, as ENVID and ORCPT carry it: what is printable and not '+' or '=' goes as it is. */
   @Test
   void xtextEncodesOnlyWhatItMust() {

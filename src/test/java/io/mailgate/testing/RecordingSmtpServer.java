@@ -50,6 +50,10 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile String greeting = "220 test.local ESMTP ready";
   private volatile long holdDataReplyMillis;
   private volatile java.util.concurrent.CountDownLatch greetingHeld;
+  private volatile Function<String, String> onCommand = line -> null;
+  private volatile int dataReadBlock;
+  private volatile long dataReadPauseMillis;
+  private volatile long stopReadingDataAfter = -1;
   private final AtomicInteger pipelinedAfterData = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger maxActive = new java.util.concurrent.atomic.AtomicInteger();
@@ -72,9 +76,45 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return this;
   }
 
-  /** The greeting line, e.g. "421 4.7.0 Too many connections" (a server that refuses service ends the session). */
+  /**
+   * The greeting line, e.g. "421 4.7.0 Too many connections" (a server that refuses service ends the session); null for
+   * none at all (a tarpit: the connection is held, silent, until the client gives up).
+   */
   public RecordingSmtpServer greeting(String line) {
     this.greeting = line;
+    return this;
+  }
+
+  /** Closes the connection instead of replying (see {@link #onCommand}). */
+  public static final String DROP = "\0drop";
+
+  /**
+   * Replies to a command line (as the client sent it, without CRLF) in place of the server's own reply when
+   * {@code reply} returns text for it: written as it is with CRLF after it, so "250-a\r\n250 b" is a multi-line reply
+   * and "250 b\r\n" one followed by an empty line; "" writes nothing; {@link #DROP} closes the connection. Null: the
+   * server's own reply. A command answered here changes nothing in the server's state (a MAIL so answered sets no
+   * sender).
+   */
+  public RecordingSmtpServer onCommand(Function<String, String> reply) {
+    this.onCommand = reply;
+    return this;
+  }
+
+  /**
+   * Reads the content after DATA {@code block} bytes at a time with {@code pause} after each (a receiver slower than
+   * the sender), with small socket buffers so that the sender feels it.
+   */
+  public RecordingSmtpServer readDataSlowly(int block, java.time.Duration pause) throws IOException {
+    server.setReceiveBufferSize(8 * 1024);
+    this.dataReadBlock = block;
+    this.dataReadPauseMillis = pause.toMillis();
+    return this;
+  }
+
+  /** Stops reading the content after DATA once {@code bytes} of it came (a receiver that hangs in mid-message). */
+  public RecordingSmtpServer stopReadingDataAfter(long bytes) throws IOException {
+    server.setReceiveBufferSize(8 * 1024);
+    this.stopReadingDataAfter = bytes;
     return this;
   }
 
@@ -200,6 +240,12 @@ public final class RecordingSmtpServer implements AutoCloseable {
       if (held != null) {
         held.await();
       }
+      if (greeting == null) {
+        while (in.read() >= 0) {
+          // silent: what the client sends is read and never answered, until it closes
+        }
+        return;
+      }
       write(out, greeting);
       if (!greeting.startsWith("220")) {
         return;
@@ -211,6 +257,16 @@ public final class RecordingSmtpServer implements AutoCloseable {
       String line;
       while ((line = readLine(in)) != null) {
         commands.add(line);
+        String scripted = onCommand.apply(line);
+        if (scripted != null) {
+          if (scripted.equals(DROP)) {
+            return;
+          }
+          if (!scripted.isEmpty()) {
+            write(out, scripted);
+          }
+          continue;
+        }
         String upper = line.toUpperCase();
         if (upper.startsWith("EHLO")) {
           write(out, "250-test.local\r\n250-" + ehloExtensions);
@@ -240,13 +296,13 @@ public final class RecordingSmtpServer implements AutoCloseable {
           if (from == null || rcpts.isEmpty()) {
             if (dataWithoutRecipients) {
               write(out, "354 End data with <CR><LF>.<CR><LF>");
-              readData(in);
+              readData(in, 0, 0, -1);
             }
             write(out, "554 5.5.1 No valid recipients");
             continue;
           }
           write(out, "354 End data with <CR><LF>.<CR><LF>");
-          byte[] data = readData(in);
+          byte[] data = readData(in, dataReadBlock, dataReadPauseMillis, stopReadingDataAfter);
           if (holdDataReplyMillis > 0 && inputWithin(socket, in, holdDataReplyMillis)) {
             pipelinedAfterData.incrementAndGet();
           }
@@ -333,12 +389,24 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return null;
   }
 
-  /** Reads DATA up to the lone "." line, undoing dot-stuffing; lines keep their CRLF. */
-  private static byte[] readData(InputStream in) throws IOException {
+  /**
+   * Reads DATA up to the lone "." line, undoing dot-stuffing; lines keep their CRLF. With {@code block} > 0, pauses
+   * {@code pauseMillis} after each {@code block} bytes; with {@code stopAfter} >= 0, stops reading after that many.
+   */
+  private static byte[] readData(InputStream in, int block, long pauseMillis, long stopAfter)
+      throws IOException, InterruptedException {
     ByteArrayOutputStream data = new ByteArrayOutputStream();
     ByteArrayOutputStream line = new ByteArrayOutputStream();
+    long read = 0;
     int b;
     while ((b = in.read()) >= 0) {
+      read++;
+      if (block > 0 && read % block == 0) {
+        Thread.sleep(pauseMillis);
+      }
+      if (read == stopAfter) {
+        Thread.sleep(600_000); // hung: the client's writes back up
+      }
       line.write(b);
       if (b == '\n') {
         byte[] l = line.toByteArray();

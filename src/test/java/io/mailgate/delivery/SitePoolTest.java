@@ -1,0 +1,190 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.RecordingSmtpServer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One site's pool alone, its MX hosts {@link RecordingSmtpServer}s on loopback addresses (127.0.1.x, one port): how an
+ * attempt walks the hosts, which hosts it leaves alone afterwards ({@link HostHealth}), and what goes out again at
+ * once. Runs on one event loop, as a delivery instance's pools do.
+ */
+class SitePoolTest {
+  Vertx vertx;
+  NetClient client;
+  Context loop;
+  int port;
+  final List<RecordingSmtpServer> servers = new ArrayList<>();
+  final List<SitePool> pools = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws IOException {
+    vertx = Vertx.vertx();
+    client = vertx.createNetClient();
+    loop = vertx.getOrCreateContext();
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (SitePool p : pools) {
+      on(p::close);
+    }
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    for (RecordingSmtpServer s : servers) {
+      s.close();
+    }
+  }
+
+  RecordingSmtpServer server(int n) throws IOException {
+    RecordingSmtpServer s = new RecordingSmtpServer(InetAddress.getByName("127.0.1." + n), port);
+    servers.add(s);
+    return s;
+  }
+
+  SmtpConnection.Endpoint mx(int n) {
+    return SmtpConnection.Endpoint.mx("mx" + n + ".site.test", "127.0.1." + n, port);
+  }
+
+  /** The result of what {@code action} starts on the pool's event loop. */
+  @SuppressWarnings("unchecked")
+  <T> T on(Supplier<? extends Future<T>> action) throws Exception {
+    CompletableFuture<Object> f = new CompletableFuture<>();
+    loop.runOnContext(v -> action.get().onComplete(ar -> {
+      if (ar.succeeded()) {
+        f.complete(ar.result());
+      } else {
+        f.completeExceptionally(ar.cause());
+      }
+    }));
+    return (T) f.get(30, TimeUnit.SECONDS);
+  }
+
+  /** A pool of one connection at a time for the site, made on the event loop. */
+  SitePool pool(HostHealth hosts, long commandTimeoutMs) throws Exception {
+    SmtpConnection.Options options = new SmtpConnection.Options("client.test", 2_000, commandTimeoutMs,
+        commandTimeoutMs * 2, commandTimeoutMs, RelayTls.of("credentials", ""));
+    SitePool pool = on(() -> Future.succeededFuture(new SitePool(vertx, client,
+        new SiteState("site.test", new Shaping.Limits(1, 100, 0, 0)), hosts, options,
+        DeliverySettings.TlsPolicy.OPTIONAL, ThrottleRules.load(""), 1, true, 30_000, 0)));
+    pools.add(pool);
+    return pool;
+  }
+
+  static OutgoingMessage message(String subject) {
+    return new OutgoingMessage(("Subject: " + subject + "\r\n\r\nbody\r\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  AttemptResult deliver(SitePool pool, List<SmtpConnection.Endpoint> endpoints, String rcpt) throws Exception {
+    return on(() -> {
+      pool.endpoints(endpoints);
+      return pool.deliver("sender@example.com", rcpt, message("pool"), null);
+    });
+  }
+
+  /**
+   * A 421 to EHLO is the host refusing service, as in a greeting: the next MX gets the message, over EHLO, and the
+   * first never a HELO session (which would have had no STARTTLS and no 8BITMIME).
+   */
+  @Test
+  void a421ToEhloSendsTheMessageToTheNextHostNotOverHelo() throws Exception {
+    RecordingSmtpServer busy = server(1).onCommand(line -> line.startsWith("EHLO")
+        ? "421 4.7.0 mx1.site.test Service not available, closing transmission channel" : null);
+    RecordingSmtpServer next = server(2);
+    HostHealth hosts = new HostHealth(60_000);
+    AttemptResult r = deliver(pool(hosts, 2_000), List.of(mx(1), mx(2)), "a@site.test");
+    assertInstanceOf(AttemptResult.Delivered.class, r, r.toString());
+    assertEquals("127.0.1.2", r.remoteMta());
+    assertEquals(0, busy.commands().stream().filter(c -> c.startsWith("HELO")).count(), busy.commands().toString());
+    assertTrue(busy.received().isEmpty());
+    assertEquals(1, next.received().size());
+    assertTrue(next.commands().get(0).startsWith("EHLO"), next.commands().toString());
+  }
+
+  /**
+   * The hosts an attempt walks are the pool's list when it started: the list other recipients' routing puts in
+   * meanwhile (shuffled anew) does not make it try one address twice and skip another.
+   */
+  @Test
+  void anAttemptWalksTheHostsItStartedWith() throws Exception {
+    RecordingSmtpServer refusing = server(1).greeting("554 5.7.1 No SMTP service here");
+    RecordingSmtpServer second = server(2);
+    RecordingSmtpServer third = server(3);
+    SitePool pool = pool(new HostHealth(0), 2_000); // no host is left alone: only the walk decides
+    AttemptResult r = on(() -> {
+      pool.endpoints(List.of(mx(1), mx(2), mx(3)));
+      Future<AttemptResult> attempt = pool.deliver("sender@example.com", "a@site.test", message("walk"), null);
+      // the next recipient of the site is routed while the attempt connects to the first host
+      pool.endpoints(List.of(mx(2), mx(1), mx(3)));
+      return attempt;
+    });
+    assertInstanceOf(AttemptResult.Delivered.class, r, r.toString());
+    assertEquals(1, refusing.connections(), "the first host was tried again");
+    assertEquals(1, second.received().size(), "the second host was skipped");
+    assertEquals(0, third.connections());
+  }
+
+  /**
+   * A host that greets nobody (a tarpit) or refuses service in its greeting is left alone for a while, as one that
+   * cannot be connected to: the next attempts do not each spend a greeting timeout on it.
+   */
+  @Test
+  void aHostWithoutAGreetingOrThatRefusesServiceIsLeftAlone() throws Exception {
+    RecordingSmtpServer tarpit = server(1).greeting(null);
+    RecordingSmtpServer refusing = server(2).greeting("554 5.7.1 No SMTP service here");
+    RecordingSmtpServer good = server(3);
+    HostHealth hosts = new HostHealth(60_000);
+    SitePool pool = pool(hosts, 1_000); // the tarpit's greeting timeout
+    AttemptResult first = deliver(pool, List.of(mx(1), mx(2), mx(3)), "a@site.test");
+    assertInstanceOf(AttemptResult.Delivered.class, first, first.toString());
+    long now = System.currentTimeMillis();
+    assertTrue(hosts.downUntil(HostHealth.key(mx(1)), now) > now, hosts.toJson(now).encode());
+    assertTrue(hosts.reason(HostHealth.key(mx(1)), now).startsWith("no greeting from mx1.site.test"),
+        hosts.reason(HostHealth.key(mx(1)), now));
+    assertTrue(hosts.downUntil(HostHealth.key(mx(2)), now) > now, hosts.toJson(now).encode());
+    assertEquals(0, hosts.downUntil(HostHealth.key(mx(3)), now));
+
+    AttemptResult second = deliver(pool, List.of(mx(1), mx(2), mx(3)), "b@site.test");
+    assertInstanceOf(AttemptResult.Delivered.class, second, second.toString());
+    assertEquals(1, tarpit.connections(), "the tarpit was connected to again");
+    assertEquals(1, refusing.connections(), "the refusing host was connected to again");
+    assertEquals(2, good.received().size());
+  }
+
+  /**
+   * A connection that drops after MAIL and RCPT were accepted but before DATA's 354: none of the content went, so the
+   * server cannot have taken the message, and it goes out again at once on a new connection (not a failed attempt
+   * waiting for its retry).
+   */
+  @Test
+  void aDropBeforeTheContentWentIsTriedAgainAtOnce() throws Exception {
+    AtomicInteger datas = new AtomicInteger();
+    RecordingSmtpServer server = server(1).onCommand(line -> line.equals("DATA") && datas.incrementAndGet() == 1
+        ? RecordingSmtpServer.DROP : null);
+    AttemptResult r = deliver(pool(new HostHealth(60_000), 2_000), List.of(mx(1)), "a@site.test");
+    assertInstanceOf(AttemptResult.Delivered.class, r, r.toString());
+    assertEquals(2, server.connections());
+    assertEquals(2, server.commands().stream().filter(c -> c.startsWith("MAIL")).count());
+    assertEquals(1, server.received().size());
+  }
+}

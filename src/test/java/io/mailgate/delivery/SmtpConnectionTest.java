@@ -1,0 +1,311 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.testing.RecordingSmtpServer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The SMTP client alone, against {@link RecordingSmtpServer} on loopback with scripted replies: how EHLO is answered,
+ * replies that are not well formed, EHLO parameters, AUTH PLAIN, what cannot be written, SMTPUTF8, and the timeouts
+ * while the content is written. Everything runs on one event loop, as a pool uses a connection.
+ */
+class SmtpConnectionTest {
+  static Vertx vertx;
+  static NetClient client;
+  static Context loop;
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+    // a small send buffer: a receiver that reads slowly holds the writes back at once
+    client = vertx.createNetClient(new NetClientOptions().setSendBufferSize(16 * 1024));
+    loop = vertx.getOrCreateContext();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  static SmtpConnection.Options options(long commandMs, long dataMs, long dataBlockMs) {
+    return new SmtpConnection.Options("client.test", 2_000, commandMs, dataMs, dataBlockMs,
+        RelayTls.of("credentials", ""));
+  }
+
+  static final SmtpConnection.Options OPTIONS = options(2_000, 4_000, 2_000);
+
+  /** Starts {@code action} on the connection's event loop; what it comes to. */
+  static CompletableFuture<Object> run(Supplier<? extends Future<?>> action) {
+    CompletableFuture<Object> f = new CompletableFuture<>();
+    loop.runOnContext(v -> action.get().onComplete(ar -> {
+      if (ar.succeeded()) {
+        f.complete(ar.result());
+      } else {
+        f.completeExceptionally(ar.cause());
+      }
+    }));
+    return f;
+  }
+
+  /** The result of what {@code action} starts on the connection's event loop. */
+  @SuppressWarnings("unchecked")
+  static <T> T on(Supplier<? extends Future<T>> action) throws Exception {
+    try {
+      return (T) run(action).get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception x ? x : e;
+    }
+  }
+
+  /** Why what {@code action} starts fails; an AssertionError when it succeeds. */
+  static Throwable failure(Supplier<? extends Future<?>> action) throws Exception {
+    Object result;
+    try {
+      result = run(action).get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      return e.getCause();
+    }
+    throw new AssertionError("succeeded: " + result);
+  }
+
+  static SmtpConnection open(RecordingSmtpServer server, SmtpConnection.Options options) throws Exception {
+    return on(() -> SmtpConnection.open(vertx, client, SmtpConnection.Endpoint.mx("mx.test", "127.0.0.1",
+        server.port()), options, SmtpConnection.TlsMode.OPPORTUNISTIC));
+  }
+
+  static Buffer message(String subject, String body) {
+    return Buffer.buffer(("Subject: " + subject + "\r\n\r\n" + body + "\r\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  static SmtpResponse send(SmtpConnection c, String rcpt, Buffer data) throws Exception {
+    return on(() -> c.send("sender@example.com", rcpt, data, data.length(), false, false, null).decided());
+  }
+
+  static long count(RecordingSmtpServer server, String prefix) {
+    return server.commands().stream().filter(c -> c.startsWith(prefix)).count();
+  }
+
+  @Test
+  void ehloUnknownToTheServerFallsBackToHelo() throws Exception {
+    for (String reply : List.of("500 5.5.1 Command unrecognized", "502 5.5.2 Not implemented")) {
+      try (RecordingSmtpServer server = new RecordingSmtpServer()
+          .onCommand(line -> line.startsWith("EHLO") ? reply : null)) {
+        SmtpConnection c = open(server, OPTIONS);
+        assertEquals(1, count(server, "HELO client.test"), server.commands().toString());
+        assertEquals(250, send(c, "a@example.org", message("helo", "x")).code());
+        assertEquals(1, server.received().size());
+      }
+    }
+  }
+
+  /**
+   * RFC 5321 3.2 / 4.1.4: HELO is for a server that does not know EHLO. A 4yz (421 above all) is the server refusing
+   * service now: the connection fails, as with a refused greeting, and nothing goes over a HELO session (which would
+   * have had no STARTTLS and no 8BITMIME).
+   */
+  @Test
+  void a4yzToEhloIsARefusalNotAReasonForHelo() throws Exception {
+    for (String reply : List.of("421 4.7.0 mx.test Too many connections, closing", "451 4.3.2 Try again later",
+        "554 5.7.1 Go away")) {
+      try (RecordingSmtpServer server = new RecordingSmtpServer()
+          .onCommand(line -> line.startsWith("EHLO") ? reply : null)) {
+        Throwable e = failure(() -> SmtpConnection.open(vertx, client,
+            SmtpConnection.Endpoint.mx("mx.test", "127.0.0.1", server.port()), OPTIONS,
+            SmtpConnection.TlsMode.OPPORTUNISTIC));
+        SmtpConnection.GreetingRefused refused = assertInstanceOf(SmtpConnection.GreetingRefused.class, e);
+        assertEquals(Integer.parseInt(reply.substring(0, 3)), refused.greeting.code());
+        assertEquals(0, count(server, "HELO"), server.commands().toString());
+      }
+    }
+  }
+
+  /** An empty line after a reply (or inside one) is skipped, not read as the reply to the next command. */
+  @Test
+  void strayEmptyLinesBetweenRepliesAreSkipped() throws Exception {
+    for (String ehlo : List.of("250-test.local\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+        "250-test.local\r\n\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n\r\n")) {
+      try (RecordingSmtpServer server = new RecordingSmtpServer()
+          .onCommand(line -> line.startsWith("EHLO") ? ehlo : null)) {
+        SmtpConnection c = open(server, OPTIONS);
+        assertTrue(c.eightBitMime());
+        assertEquals(250, send(c, "a@example.org", message("blank", "x")).code());
+        assertEquals(250, send(c, "b@example.org", message("blank", "y")).code());
+        assertEquals(2, server.received().size());
+        assertEquals(1, server.connections());
+      }
+    }
+  }
+
+  /**
+   * RFC 5321 4.2.1: every line of a reply has its code, the same one. "250-" then "550 ..." is neither a yes nor a no:
+   * a protocol error that ends the connection, and the transaction goes out again (nothing was sent of it), never a
+   * delivery nor a bounce.
+   */
+  @Test
+  void aReplyWhoseLinesHaveDifferentCodesIsAProtocolError() throws Exception {
+    for (String reply : List.of("250-2.1.0 Sender ok\r\n550 5.7.1 Sender rejected",
+        "550-5.7.1 Sender rejected\r\n250 2.1.0 Ok")) {
+      try (RecordingSmtpServer server = new RecordingSmtpServer()
+          .onCommand(line -> line.startsWith("MAIL FROM") ? reply : null)) {
+        SmtpConnection c = open(server, OPTIONS);
+        Throwable e = failure(() -> c.send("sender@example.com", "a@example.org", message("codes", "x"), 20, false,
+            false, null).decided());
+        assertInstanceOf(SmtpConnection.Unanswered.class, e);
+        assertTrue(e.getMessage().contains("malformed reply"), e.getMessage());
+        assertFalse(on(() -> Future.succeededFuture(c.isOpen())));
+        assertTrue(server.received().isEmpty());
+      }
+    }
+  }
+
+  @Test
+  void sizeIsReadWhateverTheSpacesBeforeIt() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer()
+        .extensions("PIPELINING\r\n250-SIZE  1000\r\n250 8BITMIME")) {
+      assertEquals(1000, open(server, OPTIONS).maxSize());
+    }
+    try (RecordingSmtpServer server = new RecordingSmtpServer().extensions("SIZE\t2000\r\n250 8BITMIME")) {
+      assertEquals(2000, open(server, OPTIONS).maxSize());
+    }
+  }
+
+  static SmtpConnection.Endpoint relay(RecordingSmtpServer server) {
+    // on this machine: PLAIN without TLS is allowed (the password does not leave it)
+    return new SmtpConnection.Endpoint("127.0.0.1", "127.0.0.1", server.port(), false, "user", "secret", true);
+  }
+
+  static final String TOKEN = Base64.getEncoder().encodeToString("\0user\0secret".getBytes(StandardCharsets.UTF_8));
+
+  /** The credentials go only to a server that offers PLAIN: one that offers other mechanisms gets nothing. */
+  @Test
+  void noCredentialsForAServerWithoutAuthPlain() throws Exception {
+    for (String ext : List.of("AUTH LOGIN CRAM-MD5\r\n250 8BITMIME", "PIPELINING\r\n250 8BITMIME")) {
+      try (RecordingSmtpServer server = new RecordingSmtpServer().extensions(ext)
+          .onCommand(line -> line.startsWith("AUTH") ? "235 2.7.0 Authentication successful" : null)) {
+        Throwable e = failure(() -> SmtpConnection.open(vertx, client, relay(server), OPTIONS,
+            SmtpConnection.TlsMode.OPPORTUNISTIC));
+        assertTrue(e.getMessage().contains("does not offer AUTH PLAIN"), e.getMessage());
+        assertEquals(0, count(server, "AUTH"), server.commands().toString());
+      }
+    }
+  }
+
+  /** RFC 4954 4: a server that does not take the initial response asks for it with an empty 334 challenge. */
+  @Test
+  void anEmptyChallengeToAuthPlainIsAnsweredWithTheCredentials() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().extensions("AUTH=LOGIN PLAIN\r\n250 8BITMIME")
+        .onCommand(line -> line.startsWith("AUTH PLAIN") ? "334 " : line.equals(TOKEN)
+            ? "235 2.7.0 Authentication successful" : null)) {
+      SmtpConnection c = on(() -> SmtpConnection.open(vertx, client, relay(server), OPTIONS,
+          SmtpConnection.TlsMode.OPPORTUNISTIC));
+      assertEquals(List.of("AUTH PLAIN " + TOKEN, TOKEN), server.commands().stream()
+          .filter(l -> l.startsWith("AUTH") || l.equals(TOKEN)).toList());
+      assertEquals(250, send(c, "a@example.org", message("auth", "x")).code());
+    }
+    try (RecordingSmtpServer server = new RecordingSmtpServer().extensions("AUTH PLAIN\r\n250 8BITMIME")
+        .onCommand(line -> line.startsWith("AUTH PLAIN") || line.equals(TOKEN) ? "334 " : null)) {
+      Throwable e = failure(() -> SmtpConnection.open(vertx, client, relay(server), OPTIONS,
+          SmtpConnection.TlsMode.OPPORTUNISTIC));
+      assertTrue(e.getMessage().startsWith("authentication to"), e.getMessage());
+      assertFalse(e.getMessage().contains(TOKEN), "the credentials are not in the diagnostic");
+    }
+  }
+
+  /**
+   * A character beyond ASCII in an address cannot be written without SMTPUTF8: the transaction fails before anything
+   * is sent (an encoder would have written '?', another mailbox), and the connection goes on in step.
+   */
+  @Test
+  void aNonAsciiAddressIsRefusedNotWrittenAsAnotherMailbox() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer()) {
+      SmtpConnection c = open(server, OPTIONS);
+      Throwable e = failure(() -> c.send("sender@example.com", "bü@example.org", message("x", "y"), 20, false, false,
+          null).decided());
+      assertInstanceOf(IllegalArgumentException.class, e);
+      assertTrue(e.getMessage().contains("beyond ASCII"), e.getMessage());
+      assertEquals(0, count(server, "MAIL"), server.commands().toString());
+      assertEquals(250, send(c, "b@example.org", message("after", "z")).code());
+      assertEquals(List.of(List.of("b@example.org")), server.received().stream().map(r -> r.rcptTo()).toList());
+    }
+  }
+
+  /** RFC 6531 3.4: a message with UTF-8 header fields is declared SMTPUTF8 to a server that offers it. */
+  @Test
+  void smtpUtf8IsDeclaredForUtf8HeadersWhenOffered() throws Exception {
+    Buffer utf8 = message("Grüße", "ü");
+    try (RecordingSmtpServer server = new RecordingSmtpServer()
+        .extensions("PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8")) {
+      SmtpConnection c = open(server, OPTIONS);
+      on(() -> c.send("s@example.com", "a@example.org", utf8, utf8.length(), true, true, null).decided());
+      on(() -> c.send("s@example.com", "b@example.org", utf8, utf8.length(), true, false, null).decided());
+      assertEquals(List.of("BODY=8BITMIME SMTPUTF8", "BODY=8BITMIME"),
+          server.received().stream().map(RecordingSmtpServer.Received::mailParams).toList());
+    }
+    try (RecordingSmtpServer server = new RecordingSmtpServer().extensions("PIPELINING\r\n250 8BITMIME")) {
+      SmtpConnection c = open(server, OPTIONS);
+      on(() -> c.send("s@example.com", "a@example.org", utf8, utf8.length(), true, true, null).decided());
+      assertEquals("BODY=8BITMIME", server.received().get(0).mailParams(), "not offered: not declared");
+    }
+  }
+
+  static Buffer large(int bytes) {
+    StringBuilder sb = new StringBuilder("Subject: large\r\n\r\n");
+    while (sb.length() < bytes) {
+      sb.append("0123456789".repeat(7)).append("\r\n");
+    }
+    return Buffer.buffer(sb.toString());
+  }
+
+  /**
+   * RFC 5321 4.5.3.2.6: the wait for the reply to the final dot starts when the dot has been written. A receiver that
+   * takes the content slower than that wait (here 1 s for some 1.9 s of writing) but steadily gets it all; each
+   * block of it it takes starts the data block timeout again.
+   */
+  @Test
+  void aSlowReceiverIsNotTimedOutWhileTheContentIsWritten() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().readDataSlowly(16 * 1024, Duration.ofMillis(50))) {
+      SmtpConnection c = open(server, options(2_000, 1_000, 3_000));
+      Buffer data = large(600 * 1024);
+      long start = System.nanoTime();
+      assertEquals(250, send(c, "a@example.org", data).code());
+      assertTrue(System.nanoTime() - start > 1_300_000_000L, "the receiver was not slow");
+      assertEquals(1, server.received().size());
+    }
+  }
+
+  /** RFC 5321 4.5.3.2.5: a receiver that stops taking the content fails the attempt after the data block timeout. */
+  @Test
+  void aReceiverThatStopsTakingTheContentTimesOutAfterTheDataBlockTimeout() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().stopReadingDataAfter(64 * 1024)) {
+      SmtpConnection c = open(server, options(2_000, 15_000, 500));
+      long start = System.nanoTime();
+      Throwable e = failure(() -> c.send("s@example.com", "a@example.org", large(2 * 1024 * 1024), 1, false, false,
+          null).decided());
+      long took = (System.nanoTime() - start) / 1_000_000;
+      assertInstanceOf(SmtpConnection.ConnectionFailure.class, e);
+      assertFalse(e instanceof SmtpConnection.Unanswered, "the content went out: it may not be sent again at once");
+      assertTrue(e.getMessage().contains("no part of the message taken"), e.getMessage());
+      assertTrue(took < 5_000, "timed out after " + took + " ms");
+    }
+  }
+}
