@@ -19,11 +19,7 @@ class EventOutboxClaimTest extends MigratedDatabase {
   @BeforeAll
   static void setUp() throws Exception {
     open(2);
-    Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
-    Db.execute(url, "INSERT INTO configuration_sets (account_id, name) VALUES ('a1', 'cs')");
-    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
-        + "VALUES (1, 'a1', 'cs', 'busy', true, '{Send}', 'http://127.0.0.1:1/busy'), "
-        + "(2, 'a1', 'cs', 'quiet', true, '{Send}', 'http://127.0.0.1:1/quiet')");
+    EventOutboxTest.busyAndQuietDestinations(url);
     // 30 due for the busy destination, oldest first m1, m2...; 2 due for the quiet one and one that is not yet
     Db.execute(url, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at) "
         + "SELECT 1, 'm' || i, 'Send', '{}', now(), now() - interval '1 hour' + i * interval '1 ms' "

@@ -27,11 +27,7 @@ class EventOutboxTest extends MigratedDatabase {
   @BeforeAll
   static void setUp() throws Exception {
     open(2);
-    Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
-    Db.execute(url, "INSERT INTO configuration_sets (account_id, name) VALUES ('a1', 'cs')");
-    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
-        + "VALUES (1, 'a1', 'cs', 'busy', true, '{Send}', 'http://127.0.0.1:1/busy'), "
-        + "(2, 'a1', 'cs', 'quiet', true, '{Send}', 'http://127.0.0.1:1/quiet')");
+    busyAndQuietDestinations(url);
     // 20,000 events posted and deleted (dead entries), 12,000 due for the busy destination, 3 for the quiet one
     Db.execute(url, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, next_attempt_at) "
         + "SELECT 1, 'gone' || i, 'Send', '{}', now(), now() - interval '2 hours' FROM generate_series(1, 20000) i");
@@ -47,6 +43,15 @@ class EventOutboxTest extends MigratedDatabase {
     Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
         + "SELECT 100 + i, 'a1', 'cs', 'idle' || i, true, '{Send}', 'http://127.0.0.1:1/idle' "
         + "FROM generate_series(1, 2000) i");
+  }
+
+  /** Account a1's configuration set cs with two webhook destinations: 1 "busy" and 2 "quiet". */
+  static void busyAndQuietDestinations(String url) throws Exception {
+    Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
+    Db.execute(url, "INSERT INTO configuration_sets (account_id, name) VALUES ('a1', 'cs')");
+    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
+        + "VALUES (1, 'a1', 'cs', 'busy', true, '{Send}', 'http://127.0.0.1:1/busy'), "
+        + "(2, 'a1', 'cs', 'quiet', true, '{Send}', 'http://127.0.0.1:1/quiet')");
   }
 
   @Test
