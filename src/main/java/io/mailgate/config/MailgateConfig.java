@@ -160,7 +160,7 @@ public final class MailgateConfig {
       "delivery.maxMessagesPerConnection", Integer.class, 1000,
       "SMTP transactions on one relay connection before it is closed and replaced.");
   public static final ConfigKey<Integer> DELIVERY_HOST_RETRY_SECONDS = key("delivery.hostRetrySeconds", Integer.class,
-      60, "A host that could not be connected to (refused, unreachable, timed out), or that sent no greeting within delivery.commandTimeoutSeconds or refused service in its greeting or EHLO reply, is not tried again for this long, doubling with each further failure up to ten times it: its site's other hosts are tried, and with none left an attempt fails at once instead of waiting out a connect timeout. One successful connection clears it. 0: every attempt tries every host.");
+      60, "A host that could not be connected to (refused, unreachable, timed out), or that sent no greeting within delivery.commandTimeoutSeconds or refused service in its greeting or EHLO reply with a 5yz (a 4yz, busy, is left to the throttle rules), is not tried again for this long, doubling with each further failure up to ten times it: its site's other hosts are tried, and with none left an attempt fails at once instead of waiting out a connect timeout. One successful connection clears it. 0: every attempt tries every host.");
   public static final ConfigKey<Integer> DELIVERY_CONNECT_TIMEOUT_SECONDS = key(
       "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect (the greeting then has delivery.commandTimeoutSeconds, as RFC 5321 4.5.3.2.1 asks).");
   public static final ConfigKey<Integer> DELIVERY_COMMAND_TIMEOUT_SECONDS = key(

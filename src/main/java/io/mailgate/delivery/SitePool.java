@@ -427,6 +427,11 @@ final class SitePool {
    * Addresses one attempt connects to at most, as Postfix's smtp_mx_address_limit: a domain whose ten MX hosts of
    * four addresses each all stall would hold a connection slot for hours of connect and greeting timeouts per attempt.
    */
+  /** A refusal of service that is temporary (4yz in the greeting or the EHLO reply): a busy host, not a dead one. */
+  private static boolean busy(Throwable e) {
+    return e instanceof SmtpConnection.GreetingRefused g && g.greeting.code() < 500;
+  }
+
   static final int MAX_ADDRESSES_PER_ATTEMPT = 5;
 
   /**
@@ -473,9 +478,11 @@ final class SitePool {
         return;
       }
       Throwable e = ar.cause();
-      if (e instanceof SmtpConnection.HostFailure) {
-        // not connected to, or connected but not served (no greeting, a refusal): each new connection would meet the
-        // same, a tarpit's greeting timeout every time
+      if (e instanceof SmtpConnection.HostFailure && !busy(e)) {
+        // not connected to, or connected but not served (no greeting, no service): each new connection would meet the
+        // same, a tarpit's greeting timeout every time. A 4yz refusal ("too many connections", "try again later") is
+        // a host at work asking us to slow down: the throttle rules below answer that, and marking it down (its
+        // doubling wait) would keep a lone relay's mail waiting long after it recovered
         hosts.unreachable(key, e.getMessage(), System.currentTimeMillis());
       }
       if (e instanceof SmtpConnection.TlsFailure && mode == SmtpConnection.TlsMode.OPPORTUNISTIC) {
@@ -551,6 +558,11 @@ final class SitePool {
         waiting.addFirst(a.again());
         site.waiting.incrementAndGet();
         again = true;
+      } else if (ar.cause() instanceof IllegalArgumentException e) {
+        // an envelope that cannot be written in ASCII (nothing was sent): no server will ever take it as it is, so a
+        // permanent failure now, not fourteen hours of retries; the server did nothing wrong
+        a.result().complete(new AttemptResult.Rejected(new SmtpResponse(553, "5.6.7", e.getMessage()),
+            c.remoteAddress()));
       } else {
         site.failed();
         a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress()));

@@ -182,15 +182,18 @@ public final class FeedbackParser {
     }
 
     boolean dsn = !deliveryStatus.isEmpty() || "delivery-status".equalsIgnoreCase(reportType(top));
-    String autoSubmitted = autoSubmitted(top);
-    if (autoSubmitted != null && !autoSubmitted.equals("no") && !autoSubmitted.equals("auto-replied") && !dsn) {
-      // RFC 3834: auto-generated (and any other value but auto-replied) is mail not written in reply to a message,
-      // a helpdesk's acknowledgement say, which no bounce is; it may still name addresses and say "rejected"
-      return new FeedbackReport(FeedbackKind.AUTO_REPLY, null, null, List.of(), original, null, reportFrom);
-    }
     // what only a bounce has; a subject is no such thing: an auto-reply's quotes the original's ("Automatic reply:
     // Re: your claim was rejected")
     boolean bounceSender = !failedHeader.isEmpty() || dsn || matches(BOUNCE_SENDER, MimeParts.headerValue(top, "From"));
+    String autoSubmitted = autoSubmitted(top);
+    if (autoSubmitted != null && !autoSubmitted.equals("no") && !autoSubmitted.equals("auto-replied")
+        && !bounceSender) {
+      // RFC 3834: auto-generated (and any other value but auto-replied) is mail not written in reply to a message,
+      // a helpdesk's acknowledgement say, which no bounce is; it may still name addresses and say "rejected". A
+      // bounce is auto-generated too (RFC 3834 5.1 asks it of DSNs, and a non-MIME one from MAILER-DAEMON with
+      // X-Failed-Recipients carries it as well): what only a bounce has decides first
+      return new FeedbackReport(FeedbackKind.AUTO_REPLY, null, null, List.of(), original, null, reportFrom);
+    }
     if (!bounceSender && isAutoReply(top)) {
       return new FeedbackReport(FeedbackKind.AUTO_REPLY, null, null, List.of(), original, null, reportFrom);
     }

@@ -104,7 +104,8 @@ public final class InboundFeedback {
       }
     });
     // MIME parsing of a large report is work for a worker thread, not an event loop
-    vertx.executeBlocking(() -> parser.parse(mail.content()), false).onComplete(parsed -> {
+    vertx.executeBlocking(() -> decided.get() ? null : parser.parse(mail.content()), false).onComplete(parsed -> {
+      // (a report whose sender was already answered while it waited for a worker is not parsed at all)
       if (!decided.compareAndSet(false, true)) {
         LOG.warning("a report from " + mail.mailFrom() + " to " + mail.rcptTo() + " took more than "
             + answerWithinMillis + " ms to parse: not recorded (its sender was told to try again later)");
@@ -341,8 +342,10 @@ public final class InboundFeedback {
       }
     }
     // who complained is known from the recipient's own return path, or from a message with no other recipient; for a
-    // message to several, the name in the report could be any of them, written by another: published, not believed
-    boolean unconfirmed = target == null && m.recipients().size() > 1;
+    // message to several sent with VERP return paths, a real report returns the recipient's own, and the name in one
+    // without it could be any of them, written by another: published, not believed. A message sent without them (no
+    // bounce domain) has only the name to go by, as its bounces do: believed, or no complaint would ever count there
+    boolean unconfirmed = target == null && m.verp() && m.recipients().size() > 1;
     String note = null;
     if (unconfirmed) {
       note = "complaint about a message to " + m.recipients().size() + " recipients, naming " + email + " without "

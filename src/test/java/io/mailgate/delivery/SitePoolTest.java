@@ -146,16 +146,19 @@ class SitePoolTest {
 
   /**
    * A host that greets nobody (a tarpit) or refuses service in its greeting is left alone for a while, as one that
-   * cannot be connected to: the next attempts do not each spend a greeting timeout on it.
+   * cannot be connected to: the next attempts do not each spend a greeting timeout on it. One that is only busy (a
+   * 4yz greeting, here one no throttle rule matches) is asked again: the throttle rules are what slow a site down, and
+   * a lone relay's mail does not wait out a doubling mark after it recovered.
    */
   @Test
   void aHostWithoutAGreetingOrThatRefusesServiceIsLeftAlone() throws Exception {
     RecordingSmtpServer tarpit = server(1).greeting(null);
     RecordingSmtpServer refusing = server(2).greeting("554 5.7.1 No SMTP service here");
+    RecordingSmtpServer busy = server(4).greeting("450 4.3.2 Not accepting connections at the moment");
     RecordingSmtpServer good = server(3);
     HostHealth hosts = new HostHealth(60_000);
     SitePool pool = pool(hosts, 1_000); // the tarpit's greeting timeout
-    AttemptResult first = deliver(pool, List.of(mx(1), mx(2), mx(3)), "a@site.test");
+    AttemptResult first = deliver(pool, List.of(mx(1), mx(2), mx(4), mx(3)), "a@site.test");
     assertInstanceOf(AttemptResult.Delivered.class, first, first.toString());
     long now = System.currentTimeMillis();
     assertTrue(hosts.downUntil(HostHealth.key(mx(1)), now) > now, hosts.toJson(now).encode());
@@ -163,12 +166,31 @@ class SitePoolTest {
         hosts.reason(HostHealth.key(mx(1)), now));
     assertTrue(hosts.downUntil(HostHealth.key(mx(2)), now) > now, hosts.toJson(now).encode());
     assertEquals(0, hosts.downUntil(HostHealth.key(mx(3)), now));
+    assertEquals(0, hosts.downUntil(HostHealth.key(mx(4)), now), "a busy host is not marked down");
 
-    AttemptResult second = deliver(pool, List.of(mx(1), mx(2), mx(3)), "b@site.test");
+    // another pool with the same host health: a new connection, not the first pool's idle one to mx3
+    AttemptResult second = deliver(pool(hosts, 1_000), List.of(mx(1), mx(2), mx(4), mx(3)), "b@site.test");
     assertInstanceOf(AttemptResult.Delivered.class, second, second.toString());
     assertEquals(1, tarpit.connections(), "the tarpit was connected to again");
     assertEquals(1, refusing.connections(), "the refusing host was connected to again");
+    assertEquals(2, busy.connections(), "the busy host was asked again");
     assertEquals(2, good.received().size());
+  }
+
+  /**
+   * An envelope that cannot be written in ASCII (a non-ASCII local part that got this far) can never be sent as it
+   * is: a permanent failure at once, not a soft one retried until the message expires; the connection stays usable.
+   */
+  @Test
+  void anEnvelopeThatCannotBeWrittenIsAPermanentFailure() throws Exception {
+    RecordingSmtpServer server = server(1);
+    SitePool pool = pool(new HostHealth(60_000), 2_000);
+    AttemptResult r = deliver(pool, List.of(mx(1)), "b\u00fc@site.test");
+    AttemptResult.Rejected rejected = assertInstanceOf(AttemptResult.Rejected.class, r, r.toString());
+    assertEquals(553, rejected.reply().code());
+    assertEquals("5.6.7", rejected.reply().enhancedStatus());
+    assertEquals(0, server.commands().stream().filter(c -> c.startsWith("MAIL")).count());
+    assertInstanceOf(AttemptResult.Delivered.class, deliver(pool, List.of(mx(1)), "b@site.test"));
   }
 
   /**

@@ -501,6 +501,11 @@ class FeedbackParserTest {
     FeedbackReport bounce = parser.parse(exim.getBytes(StandardCharsets.US_ASCII));
     assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, bounce.kind());
     assertEquals("gone@example.org", bounce.recipients().get(0).finalRecipient());
+    // a non-MIME bounce marked auto-generated, as RFC 3834 asks of bounces: what only a bounce has decides
+    String generated = exim.replace("Auto-Submitted: auto-replied", "Auto-Submitted: auto-generated");
+    FeedbackReport generatedBounce = parser.parse(generated.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, generatedBounce.kind());
+    assertEquals("gone@example.org", generatedBounce.recipients().get(0).finalRecipient());
   }
 
   /**

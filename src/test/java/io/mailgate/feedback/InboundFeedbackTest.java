@@ -417,6 +417,29 @@ class InboundFeedbackTest {
   }
 
   /**
+   * A message to several recipients sent without VERP return paths (no bounce domain when it went): a report can
+   * return no recipient's own copy, and the name in it is all there is to go by, as for its bounces. It is believed
+   * (suppressed and counted): otherwise no complaint about such a message would ever count, and an account could keep
+   * its complaint rate at nothing by copying itself on every send.
+   */
+  @Test
+  void aComplaintAboutAMessageSentWithoutVerpIsBelievedByName() throws IOException {
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses("named@noverp.example").bccAddresses("self@noverp.example"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("no verp")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 2);
+    Db.execute(pg, "UPDATE messages SET verp_domain = NULL WHERE id = ?", id);
+    long before = Db.count(pg, COMPLAINTS);
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.mailgate.test"),
+        arf("abuse", "named@noverp.example", "named@noverp.example", id));
+    assertEquals(SuppressionListReason.COMPLAINT, Await.until(() -> suppressed("named@noverp.example"),
+        r -> r != null, Duration.ofSeconds(10)));
+    assertEquals(before + 1, Db.count(pg, COMPLAINTS));
+    assertEquals(null, suppressed("self@noverp.example"));
+  }
+
+  /**
    * RFC 3834 tells automatic responders to answer the return path: a helpdesk's acknowledgement (auto-generated) and
    * an out-of-office reply whose subject quotes the original's bounce-like words, both naming other addresses, are
    * no bounces: the recipient stays delivered and nothing is suppressed, least of all on the global list.
