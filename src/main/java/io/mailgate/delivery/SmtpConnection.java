@@ -85,7 +85,8 @@ final class SmtpConnection {
 
   /**
    * The host does not serve us: it is left alone for a while ({@link HostHealth}), as one that cannot be connected to,
-   * so that each new connection does not spend a timeout on it again.
+   * so that each new connection does not spend a timeout on it again; except a {@link GreetingRefused} with a 4yz, a
+   * busy host that the throttle rules slow the site down for instead (SitePool).
    */
   static class HostFailure extends ConnectionFailure {
     HostFailure(String message) {
