@@ -59,14 +59,10 @@ public final class JsonFields {
     JsonArray out = new JsonArray();
     java.util.Set<String> keys = new java.util.HashSet<>();
     for (JsonObject t : given) {
-      String key = requiredString(t, "Key", field);
+      String key = tagKey(requiredString(t, "Key", field));
       String value = string(t, "Value", field);
-      if (key.isEmpty() || key.length() > 128 || (value != null && value.length() > 256)) {
-        throw SesException.badRequest("A tag key has 1 to 128 characters and its value at most 256.");
-      }
-      checkTagText(key, "key");
       if (value != null) {
-        checkTagText(value, "value");
+        checkTagText(value, "value", 0, 256);
       }
       if (!keys.add(key)) {
         throw SesException.badRequest("Duplicate tag key '" + key + "'.");
@@ -80,7 +76,18 @@ public final class JsonFields {
   private static final java.util.regex.Pattern TAG_TEXT =
       java.util.regex.Pattern.compile("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
 
-  private static void checkTagText(String s, String what) {
+  /** A resource tag key as AWS takes it. */
+  public static String tagKey(String key) {
+    checkTagText(key, "key", 1, 128);
+    return key;
+  }
+
+  /** Lengths in characters as AWS counts them: code points, so a letter outside the BMP is one, not two. */
+  private static void checkTagText(String s, String what, int min, int max) {
+    int n = s.codePointCount(0, s.length());
+    if (n < min || n > max) {
+      throw SesException.badRequest("A tag " + what + " has " + min + " to " + max + " characters, not " + n + ".");
+    }
     if (s.regionMatches(true, 0, "aws:", 0, 4)) {
       throw SesException.badRequest("A tag " + what + " may not start with aws: (reserved for AWS's own tags).");
     }

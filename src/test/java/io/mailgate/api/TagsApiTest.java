@@ -189,6 +189,34 @@ class TagsApiTest {
     assertEquals(before, tags(set));
   }
 
+  /**
+   * AWS counts a tag's characters, not UTF-16 units: a letter outside the BMP (U+1D400, U+20000: two units each) is
+   * one of the 128 a key has and of the 256 a value has.
+   */
+  @Test
+  void lengthsAreCountedInCharacters() {
+    String key = Character.toString(0x1D400).repeat(128);
+    String value = Character.toString(0x20000).repeat(256);
+    Tag longest = Tag.builder().key(key).value(value).build();
+    String set = arn("configuration-set/tagged-set");
+    Map<String, String> before = tags(set);
+    ses.tagResource(r -> r.resourceArn(set).tags(longest));
+    assertEquals(value, tags(set).get(key));
+    ses.untagResource(r -> r.resourceArn(set).tagKeys(key));
+    assertEquals(before, tags(set));
+
+    ses.createEmailIdentity(r -> r.emailIdentity("longest-tag.example").tags(longest));
+    assertEquals(List.of(longest), ses.getEmailIdentity(r -> r.emailIdentity("longest-tag.example")).tags(),
+        "taken at creation too");
+
+    // one character more is one too many
+    assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set)
+        .tags(Tag.builder().key(key + "A").value("v").build())));
+    assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set)
+        .tags(Tag.builder().key("k").value(value + "A").build())));
+    assertEquals(before, tags(set));
+  }
+
   @Test
   void anotherAccountsResourcesAreNotThere() {
     Accounts.NewKey other = node.createAccount("other", true, 10, 1000);
