@@ -76,7 +76,10 @@ public final class JsonFields {
   private static final java.util.regex.Pattern TAG_TEXT =
       java.util.regex.Pattern.compile("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
 
-  /** A resource tag key as AWS takes it. */
+  /**
+   * A resource tag key as AWS takes it, in TagResource and at creation as in UntagResource's TagKeys (so AWS's own
+   * {@code aws:} tags cannot be removed either).
+   */
   public static String tagKey(String key) {
     checkTagText(key, "key", 1, 128);
     return key;

@@ -214,7 +214,31 @@ class TagsApiTest {
         .tags(Tag.builder().key(key + "A").value("v").build())));
     assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set)
         .tags(Tag.builder().key("k").value(value + "A").build())));
+    assertThrows(BadRequestException.class, () -> ses.untagResource(r -> r.resourceArn(set).tagKeys(key + "A")));
     assertEquals(before, tags(set));
+  }
+
+  /**
+   * UntagResource's TagKeys follow the rules of the keys TagResource takes, and one bad key removes nothing; AWS's own
+   * {@code aws:} tags cannot be removed.
+   */
+  @Test
+  void untagKeysAreCheckedAsAwsChecksThem() {
+    String set = arn("configuration-set/tagged-set");
+    ses.tagResource(r -> r.resourceArn(set).tags(Tag.builder().key("c=d+e @x").value("kept").build()));
+    Map<String, String> before = tags(set);
+    assertEquals("kept", before.get("c=d+e @x"));
+    for (String bad : List.of("", "x".repeat(129), "a;b", "<script>", "tab\there", "smile \uD83D\uDE42", "aws:team",
+        "AWS:Team", "aWs:")) {
+      BadRequestException e = assertThrows(BadRequestException.class,
+          () -> ses.untagResource(r -> r.resourceArn(set).tagKeys("c=d+e @x", bad)), bad);
+      assertTrue(e.getMessage().contains("tag key"), e.getMessage());
+      assertEquals(before, tags(set), "nothing removed for " + bad);
+    }
+    assertThrows(BadRequestException.class, () -> ses.untagResource(r -> r.resourceArn(set).tagKeys(List.of())));
+
+    ses.untagResource(r -> r.resourceArn(set).tagKeys("c=d+e @x", "team:aws:x"));
+    assertTrue(!tags(set).containsKey("c=d+e @x"), "a good key, + and = in it, is removed");
   }
 
   @Test

@@ -21,7 +21,8 @@ import java.util.List;
  * and ListTagsForResource ({@code GET /v2/email/tags}), for identities, configuration sets and contact lists named by
  * ARN ({@code arn:aws:ses:<region>:<account>:identity/<name>}, {@code ...:configuration-set/<name>} or
  * {@code ...:contact-list/<name>}). Terraform reads a resource's tags this way after every create. Another account's
- * ARN names nothing here (NotFoundException).
+ * ARN names nothing here (NotFoundException). UntagResource's keys are checked as TagResource's are (AWS's own
+ * {@code aws:} tags cannot be removed), before anything is removed.
  */
 public final class TagsHandler {
   private final ResourceTags tags;
@@ -56,6 +57,7 @@ public final class TagsHandler {
     if (keys.isEmpty()) {
       throw SesException.badRequest("Missing required parameter TagKeys.");
     }
+    keys.forEach(JsonFields::tagKey);
     return changed(tags.untag(r.kind(), caller.account().id(), r.name(), keys), r);
   }
 
