@@ -178,7 +178,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> DELIVERY_MAX_CONTENT_KB = key("delivery.maxContentKb", Integer.class, 0,
       "Message content the node's delivery instances hold in memory at once, in KB (one message alone always goes); beyond that, messages wait in PostgreSQL for the queue scan, which reads a backlog of large messages a few at a time. 0: an eighth of the heap.");
   public static final ConfigKey<String> DELIVERY_HELO_NAME = key("delivery.heloName", String.class, "",
-      "Name sent in EHLO and used as reportingMTA in events. Empty: the host name.");
+      "Name sent in EHLO and used as reportingMTA in events: a domain name (letters, digits and hyphens; an internationalized one in its xn-- form) or an address literal ([192.0.2.1], [IPv6:2001:db8::1]); anything else fails the start. Empty: the host name.");
   public static final ConfigKey<Integer> SEND_MAX_MESSAGE_BYTES = key("send.maxMessageBytes", Integer.class,
       40 * 1024 * 1024, "Largest message accepted, attachments and encoding included (SES: 40 MB).");
   public static final ConfigKey<Integer> SEND_MAX_RECIPIENTS = key("send.maxRecipients", Integer.class, 50,
@@ -302,6 +302,13 @@ public final class MailgateConfig {
         throw new ConfigException("invalid value for " + k.path() + " (" + k.envName() + "): " + v + " is below its "
             + "least, " + min);
       }
+    }
+    String helo = config.get(DELIVERY_HELO_NAME);
+    String heloProblem = helo.isBlank() ? null : HeloName.problem(helo);
+    if (heloProblem != null) {
+      // it goes into every EHLO (and greeting): a name the command line cannot carry would fail every delivery
+      throw new ConfigException("invalid value for " + DELIVERY_HELO_NAME.path() + " (" + DELIVERY_HELO_NAME.envName()
+          + "): '" + helo + "' is no domain name or address literal (RFC 5321 4.1.2): " + heloProblem);
     }
     Set<String> known = new HashSet<>();
     KEYS.forEach(k -> known.add(k.envName()));

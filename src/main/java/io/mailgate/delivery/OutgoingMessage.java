@@ -2,6 +2,7 @@ package io.mailgate.delivery;
 
 import io.mailgate.Buffers;
 import io.mailgate.OffLoop;
+import io.mailgate.send.EightBitHeaders;
 import io.mailgate.send.SevenBitConversion;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -18,8 +19,10 @@ import io.vertx.core.buffer.Buffer;
 final class OutgoingMessage {
   /**
    * What goes after DATA: dot-stuffed, ending in CRLF. {@code size} is the message's own (SIZE=); {@code eightBit}
-   * whether it has 8-bit bytes (BODY=8BITMIME); {@code utf8Headers} whether some are in its header section (SMTPUTF8),
-   * found by the same pass ({@link DotStuffing}), once per message rather than per attempt.
+   * whether it has 8-bit bytes (BODY=8BITMIME); {@code utf8Headers} whether some are in a header section, its own or a
+   * MIME part's (SMTPUTF8). Found once per message rather than per attempt: by the same pass ({@link DotStuffing}) for
+   * the message's own header section, and for its parts' by a walk of its MIME structure ({@link EightBitHeaders}) that
+   * only a message with 8-bit bytes in its body, and none in its own headers, costs.
    */
   record Form(Buffer data, int size, boolean eightBit, boolean utf8Headers) {}
 
@@ -30,8 +33,9 @@ final class OutgoingMessage {
   OutgoingMessage(byte[] content) {
     this.content = content;
     DotStuffing.Prepared prepared = DotStuffing.prepare(content);
-    this.original = new Form(Buffers.wrap(prepared.data()), content.length, prepared.eightBit(),
-        prepared.eightBitHeaders());
+    // a 7-bit message (every one Mailgate builds) is not walked; one with UTF-8 in its own header section need not be
+    boolean utf8Headers = prepared.eightBitHeaders() || prepared.eightBit() && EightBitHeaders.anywhere(content);
+    this.original = new Form(Buffers.wrap(prepared.data()), content.length, prepared.eightBit(), utf8Headers);
   }
 
   /** The message as it was committed. */

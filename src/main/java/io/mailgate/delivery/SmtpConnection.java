@@ -422,8 +422,8 @@ final class SmtpConnection {
 
   /**
    * Starts one transaction for one recipient. {@code data} is dot-stuffed and ends with CRLF; {@code eightBit} whether
-   * it has 8-bit bytes (BODY=8BITMIME), {@code utf8Headers} whether its header section has (RFC 6532: SMTPUTF8, when
-   * the server offers it).
+   * it has 8-bit bytes (BODY=8BITMIME), {@code utf8Headers} whether a header section has, its own or a MIME part's
+   * (RFC 6532: SMTPUTF8, when the server offers it).
    */
   Transaction send(String mailFrom, String rcpt, Buffer data, int size, boolean eightBit, boolean utf8Headers,
       String envelopeId) {

@@ -147,7 +147,7 @@ public final class MimeEntity {
   }
 
   /** Where the body of the entity starting at {@code start} begins, or -1 when its headers have no end. */
-  private static int bodyStart(byte[] message, int start, int end) {
+  static int bodyStart(byte[] message, int start, int end) {
     if (end - start >= 2 && message[start] == '\r' && message[start + 1] == '\n') {
       return start + 2; // no header fields
     }

@@ -29,7 +29,7 @@ import java.util.List;
  */
 public final class SevenBitConversion {
   /** Deeper nesting is not walked: no sender nests that far, and it bounds the recursion. */
-  private static final int MAX_DEPTH = 16;
+  static final int MAX_DEPTH = 16;
   private static final byte[] MIME_VERSION = "MIME-Version: 1.0\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long HIGH_BITS = 0x8080808080808080L;
@@ -205,7 +205,7 @@ public final class SevenBitConversion {
   }
 
   /** Eight bytes at a time, as {@code delivery.DotStuffing} reads them. */
-  private static boolean hasEightBit(byte[] bytes, int from, int to) {
+  static boolean hasEightBit(byte[] bytes, int from, int to) {
     int i = from;
     for (; i + 8 <= to; i += 8) {
       if (((long) LONGS.get(bytes, i) & HIGH_BITS) != 0) {

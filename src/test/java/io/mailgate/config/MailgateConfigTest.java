@@ -69,6 +69,42 @@ class MailgateConfigTest {
     assertEquals(4, MailgateConfig.load(file, Map.of()).get(MailgateConfig.DELIVERY_MAX_CONNECTIONS));
   }
 
+  /**
+   * delivery.heloName goes into every EHLO: what RFC 5321 4.1.2 does not allow there (a name beyond ASCII, an
+   * underscore, an empty or hyphen-edged label, a literal that is no IPv4 or IPv6 address) fails the start, naming the
+   * key, rather than every delivery; a domain or an address literal is taken as it is.
+   */
+  @Test
+  void heloNameIsADomainOrAnAddressLiteral(@TempDir Path dir) throws IOException {
+    ConfigException idn = assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(null, Map.of("MAILGATE_DELIVERY_HELO_NAME", "mäil.example")));
+    assertEquals("invalid value for delivery.heloName (MAILGATE_DELIVERY_HELO_NAME): 'mäil.example' is no domain name "
+        + "or address literal (RFC 5321 4.1.2): it has a character beyond ASCII (U+00E4): write an internationalized "
+        + "name in its A-label form, here xn--mil-qla.example", idn.getMessage());
+    for (String bad : new String[] {"mail_server.example", "-mx.example", "mx-.example", "mx..example", ".mx.example",
+        "mx.example.", "mx example", " mx.example", "mx.example\r\nMAIL FROM:<a@b>", "a".repeat(64) + ".example",
+        "a.".repeat(128) + "a", "[300.1.1.1]", "[192.0.2]", "[192.0.2.1", "[]", "[IPv6:2001:db8::1%eth0]",
+        "[IPv6:zz::1]", "[IPv6:192.0.2.1]", "[tag:abc]", "[mx.example]", "Ω.example"}) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> MailgateConfig.load(null, Map.of("MAILGATE_DELIVERY_HELO_NAME", bad)), bad);
+      assertTrue(e.getMessage().startsWith("invalid value for delivery.heloName (MAILGATE_DELIVERY_HELO_NAME): '"),
+          e.getMessage());
+    }
+    Path file = dir.resolve("mailgate.json");
+    Files.writeString(file, "{\"delivery\": {\"heloName\": \"mx_1.example.com\"}}");
+    ConfigException fromFile = assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
+    assertTrue(fromFile.getMessage().endsWith("it has '_', which a domain name may not have (only letters, digits "
+        + "and hyphens)"), fromFile.getMessage());
+
+    for (String good : new String[] {"mx1.example.com", "localhost", "MX-1.Example.COM", "xn--mil-qla.example",
+        "a".repeat(63) + ".example", "[192.0.2.1]", "[IPv6:2001:db8::1]", "[ipv6:::1]", "[IPv6:::ffff:192.0.2.1]",
+        "0.example"}) {
+      assertEquals(good, MailgateConfig.load(null, Map.of("MAILGATE_DELIVERY_HELO_NAME", good))
+          .get(MailgateConfig.DELIVERY_HELO_NAME));
+    }
+    assertEquals("", MailgateConfig.load(null, Map.of()).get(MailgateConfig.DELIVERY_HELO_NAME), "empty: the host name");
+  }
+
   @Test
   void environmentNames() {
     assertEquals("MAILGATE_PG_URL", MailgateConfig.PG_URL.envName());

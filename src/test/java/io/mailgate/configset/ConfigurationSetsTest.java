@@ -50,6 +50,7 @@ class ConfigurationSetsTest {
     dns = FakeDnsServer.start().mx("routed.example", 10, "mx.routed.test").a("mx.routed.test", "127.0.0.1");
     // the node delivers through `relay`; two sending pools: another relay, and direct to the MX
     node = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.DELIVERY_HELO_NAME, "mailgate.routed.test")
         .with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=" + bulkRelay.url() + ", mx=direct")
         .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
         .with(MailgateConfig.DELIVERY_DIRECT_PORT, mx.port()));
@@ -311,6 +312,13 @@ class ConfigurationSetsTest {
     assertEquals(1, bulkRelay.received().size(), "each message took one route only");
     assertEquals(1, mx.received().size(), "each message took one route only");
     assertTrue(!received(relay, "pool-a@routed.example") && !received(relay, "pool-b@routed.example"));
+    // every route says who the node is with delivery.heloName: the relays and the MX alike
+    for (RecordingSmtpServer server : List.of(relay, bulkRelay, mx)) {
+      List<String> greetings = server.commands().stream().filter(c -> c.startsWith("EHLO") || c.startsWith("HELO"))
+          .toList();
+      assertTrue(!greetings.isEmpty() && greetings.stream().allMatch(c -> c.equals("EHLO mailgate.routed.test")),
+          greetings.toString());
+    }
 
     // a set moved to another pool takes it for the next messages
     ses.putConfigurationSetDeliveryOptions(r -> r.configurationSetName("via-bulk").sendingPoolName("mx"));

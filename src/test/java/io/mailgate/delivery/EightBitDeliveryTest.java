@@ -208,6 +208,44 @@ class EightBitDeliveryTest {
   }
 
   /**
+   * UTF-8 only in a MIME part's header fields (an attachment's filename, RFC 6532 as a mail program writes it) makes
+   * the message an internationalized one as UTF-8 in its own would: the server that offers SMTPUTF8 gets it declared;
+   * the one with 8BITMIME alone gets it as it is, with BODY=8BITMIME; the one without 8BITMIME gets nothing and the
+   * recipient bounces 5.6.7, as for a Subject in UTF-8.
+   */
+  @Test
+  void utf8InAPartsHeaderFieldsIsDeclaredSmtpUtf8AsInTheMessagesOwn() {
+    String raw = "From: sender@example.com\r\nTo: c@intl.example\r\nSubject: CV\r\n"
+        + "Message-ID: <part-headers-utf8@example.com>\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+        + "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nMy CV is attached.\r\n"
+        + "--b1\r\nContent-Type: application/pdf; name=\"résumé.pdf\"\r\n"
+        + "Content-Disposition: attachment; filename=\"résumé.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + "JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n--b1--\r\n";
+    byte[] bytes = raw.getBytes(StandardCharsets.UTF_8);
+    long refusedBefore = conversions("refused");
+    String id = ses.sendEmail(r -> r.destination(d -> d.toAddresses("c@intl.example", "a@modern.example",
+        "b@old.example")).content(c -> c.raw(x -> x.data(SdkBytes.fromByteArray(bytes))))).messageId();
+    JsonObject status = awaitFinal(id);
+
+    RecordingSmtpServer.Received declared = received(intl, id);
+    assertTrue(declared.mailParams().endsWith(" BODY=8BITMIME SMTPUTF8"), declared.mailParams());
+    RecordingSmtpServer.Received got = received(modern, id);
+    assertTrue(got.mailParams().endsWith(" BODY=8BITMIME"), "not offered, not declared: " + got.mailParams());
+    assertArrayEquals(RawSends.asSent(bytes, id, got.data()), got.data(), "as its sender wrote it: " + got.text());
+    assertArrayEquals(got.data(), declared.data());
+    for (Object o : status.getJsonArray("Recipients")) {
+      JsonObject r = (JsonObject) o;
+      assertEquals(r.getString("Address").equals("b@old.example") ? "BOUNCED" : "DELIVERED", r.getString("Status"),
+          status.encode());
+    }
+    String bounce = status.getJsonArray("Events").stream().map(o -> ((JsonObject) o))
+        .filter(e -> e.getString("eventType").equals("Bounce")).findFirst().orElseThrow().encode();
+    assertTrue(bounce.contains("554 5.6.7 Message has 8-bit headers"), bounce);
+    assertEquals(refusedBefore + 1, conversions("refused"), metrics());
+  }
+
+  /**
    * A message its sender signed already keeps its 8-bit body: converting it would break the sender's signature at
    * every server. Ours then verifies at the server with 8BITMIME, which gets the body as it was written.
    */
