@@ -94,7 +94,9 @@ public final class EventPublisherVerticle extends VerticleBase {
   private final Map<String, Integer> receiptsByUrl = new HashMap<>();
   private HttpClient http;
   private WorkerExecutor resolver;
-  private WebhookSigner signer;
+  /** Account secrets whose keyed HMAC the publisher keeps: a node signs for as many accounts as have webhooks. */
+  static final int SIGNING_KEYS_KEPT = 4096;
+  private WebhookSigner.Macs signer;
   private Metrics metrics;
   private int concurrency;
   private int perDestination;
@@ -152,7 +154,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     firstBackoff = Duration.ofSeconds(Math.max(1, config.get(MailgateConfig.EVENTS_RETRY_BASE_SECONDS)));
     allowPrivate = config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES);
     metrics = Metrics.of(vertx);
-    signer = new WebhookSigner(secrets);
+    signer = new WebhookSigner(secrets).macs(SIGNING_KEYS_KEPT);
     db = Database.pool(vertx, config, 2);
     outbox = new EventOutbox(db, config.get(MailgateConfig.REGION));
     receipts = new ReceiptOutbox(db);
@@ -602,11 +604,10 @@ public final class EventPublisherVerticle extends VerticleBase {
    * previous one too (receivers still configured with that one verify the second).
    */
   private String signature(Target t, String id, long timestamp, byte[] body) {
-    String current = WebhookSigner.signature(signer.key(t.accountId(), t.secretGeneration()), id, timestamp, body);
+    String current = signer.signature(t.accountId(), t.secretGeneration(), id, timestamp, body);
     if (t.secretGeneration() > 0 && t.previousSecretUntil() != null
         && clock.instant().isBefore(t.previousSecretUntil())) {
-      return current + " " + WebhookSigner.signature(signer.key(t.accountId(), t.secretGeneration() - 1), id,
-          timestamp, body);
+      return current + " " + signer.signature(t.accountId(), t.secretGeneration() - 1, id, timestamp, body);
     }
     return current;
   }
