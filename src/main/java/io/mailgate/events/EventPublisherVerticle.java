@@ -30,6 +30,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -78,6 +79,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   static final int LOOKUPS_PER_ACCOUNT = 2;
   /** Destinations the node keeps what it knows of beyond those with posts or events in hand (idle ones go). */
   static final int PRUNE_ABOVE = 1000;
+  /** Webhook host names whose addresses the node keeps. */
+  static final int HOSTS_KEPT = 1024;
   /** Most of an answer's body read (and ignored); a longer one ends its connection. */
   private static final int MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -94,7 +97,9 @@ public final class EventPublisherVerticle extends VerticleBase {
   private final Map<String, Integer> receiptsByUrl = new HashMap<>();
   private HttpClient http;
   private WorkerExecutor resolver;
-  private WebhookSigner signer;
+  /** Account secrets whose keyed HMAC the publisher keeps: a node signs for as many accounts as have webhooks. */
+  static final int SIGNING_KEYS_KEPT = 4096;
+  private WebhookSigner.Macs signer;
   private Metrics metrics;
   private int concurrency;
   private int perDestination;
@@ -119,10 +124,23 @@ public final class EventPublisherVerticle extends VerticleBase {
   private final Map<Long, Destination> destinations = new HashMap<>();
   /** Host names being resolved: the posts to one host share its lookup (a dead name server holds one thread). */
   private final Map<String, Future<InetAddress[]>> resolving = new HashMap<>();
+  /**
+   * Host names looked up, with their addresses, for as long as the JVM keeps a lookup ({@link #hostTtlMillis}): a
+   * post to a known host goes without a hop to a resolver thread. The most recently used {@link #HOSTS_KEPT}.
+   */
+  private final Map<String, Resolved> resolved = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Resolved> eldest) {
+      return size() > HOSTS_KEPT;
+    }
+  };
+  private long hostTtlMillis;
   /** Lookups under way by the account that asked for them. */
   private final Map<String, Integer> lookupsByAccount = new HashMap<>();
   private boolean dispatching;
   private boolean dispatchAgain;
+
+  private record Resolved(InetAddress[] addresses, long untilMillis) {}
 
   /** What this node knows of a destination's recent posts. */
   private static final class Destination {
@@ -151,8 +169,9 @@ public final class EventPublisherVerticle extends VerticleBase {
     maxAge = Duration.ofHours(Math.max(1, config.get(MailgateConfig.EVENTS_MAX_AGE_HOURS)));
     firstBackoff = Duration.ofSeconds(Math.max(1, config.get(MailgateConfig.EVENTS_RETRY_BASE_SECONDS)));
     allowPrivate = config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES);
+    hostTtlMillis = hostTtlMillis(java.security.Security.getProperty("networkaddress.cache.ttl"));
     metrics = Metrics.of(vertx);
-    signer = new WebhookSigner(secrets);
+    signer = new WebhookSigner(secrets).macs(SIGNING_KEYS_KEPT);
     db = Database.pool(vertx, config, 2);
     outbox = new EventOutbox(db, config.get(MailgateConfig.REGION));
     receipts = new ReceiptOutbox(db);
@@ -602,11 +621,10 @@ public final class EventPublisherVerticle extends VerticleBase {
    * previous one too (receivers still configured with that one verify the second).
    */
   private String signature(Target t, String id, long timestamp, byte[] body) {
-    String current = WebhookSigner.signature(signer.key(t.accountId(), t.secretGeneration()), id, timestamp, body);
+    String current = signer.signature(t.accountId(), t.secretGeneration(), id, timestamp, body);
     if (t.secretGeneration() > 0 && t.previousSecretUntil() != null
         && clock.instant().isBefore(t.previousSecretUntil())) {
-      return current + " " + WebhookSigner.signature(signer.key(t.accountId(), t.secretGeneration() - 1), id,
-          timestamp, body);
+      return current + " " + signer.signature(t.accountId(), t.secretGeneration() - 1, id, timestamp, body);
     }
     return current;
   }
@@ -712,8 +730,11 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
     InetAddress literal = NetAddresses.literal(host);
     Future<InetAddress[]> addresses;
+    Resolved known = literal == null ? resolved.get(host) : null;
     if (literal != null) {
       addresses = Future.succeededFuture(new InetAddress[] {literal});
+    } else if (known != null && clock.millis() < known.untilMillis()) {
+      addresses = Future.succeededFuture(known.addresses());
     } else {
       addresses = resolving.get(host);
       if (addresses == null) {
@@ -722,11 +743,17 @@ public final class EventPublisherVerticle extends VerticleBase {
               + "still being resolved");
         }
         lookupsByAccount.merge(accountId, 1, Integer::sum);
+        metrics.webhookHostLookup();
         addresses = resolver.executeBlocking(() -> InetAddress.getAllByName(host), false);
         resolving.put(host, addresses);
         addresses.onComplete(ar -> {
           resolving.remove(host);
           lookupsByAccount.computeIfPresent(accountId, (a, n) -> n > 1 ? n - 1 : null);
+          if (ar.succeeded() && hostTtlMillis > 0) {
+            resolved.put(host, new Resolved(ar.result(), clock.millis() + hostTtlMillis));
+          } else {
+            resolved.remove(host);
+          }
         });
       }
     }
@@ -741,6 +768,23 @@ public final class EventPublisherVerticle extends VerticleBase {
       }
       return Future.succeededFuture(all[0]);
     }, e -> Future.failedFuture("cannot resolve " + host + ": " + e.getMessage()));
+  }
+
+  /**
+   * How long a looked-up host name's addresses are used: as long as the JVM's own cache keeps a lookup
+   * ({@code networkaddress.cache.ttl}, seconds; 30 when not set, as the JVM does; 0 not at all; below 0, the JVM's
+   * "forever", is taken as an hour here, so a moved webhook is followed).
+   */
+  static long hostTtlMillis(String setting) {
+    long seconds = 30;
+    if (setting != null) {
+      try {
+        seconds = Long.parseLong(setting.trim());
+      } catch (NumberFormatException e) {
+        seconds = 30;
+      }
+    }
+    return seconds < 0 ? 3_600_000L : Math.min(seconds, 3_600L) * 1000L;
   }
 
   /** The URL without its query, which may hold a token. */

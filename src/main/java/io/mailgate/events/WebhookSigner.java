@@ -4,6 +4,8 @@ import io.mailgate.identity.SecretBox;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -44,13 +46,58 @@ public final class WebhookSigner {
     return PREFIX + Base64.getEncoder().encodeToString(key(accountId, generation));
   }
 
-  /** The {@code webhook-signature} header's value. */
-  public static String signature(byte[] key, String id, long timestampSeconds, byte[] body) {
+  /**
+   * Signatures for one thread (the publisher's event loop): the keyed HMAC of each account secret in use is kept, so
+   * a post costs its hash and nothing more (deriving the account's key and setting up an HMAC under it took two more
+   * HMAC set-ups and two provider lookups per post). At most {@code capacity} secrets are kept, the least recently
+   * used let go. Not thread-safe.
+   */
+  public Macs macs(int capacity) {
+    return new Macs(capacity);
+  }
+
+  /** See {@link #macs}. */
+  public final class Macs {
+    private final Map<Secret, Mac> keyed;
+
+    private Macs(int capacity) {
+      this.keyed = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Secret, Mac> eldest) {
+          return size() > capacity;
+        }
+      };
+    }
+
+    /** The {@code webhook-signature} header's value under the account's secret of this generation. */
+    public String signature(String accountId, int generation, String id, long timestampSeconds, byte[] body) {
+      Mac mac = keyed.computeIfAbsent(new Secret(accountId, generation), s -> hmacUnder(key(accountId, generation)));
+      return sign(mac, id, timestampSeconds, body);
+    }
+
+    int size() {
+      return keyed.size();
+    }
+
+    /** Whether this secret's HMAC is kept (does not count as a use). */
+    boolean holds(String accountId, int generation) {
+      return keyed.containsKey(new Secret(accountId, generation));
+    }
+  }
+
+  private record Secret(String accountId, int generation) {}
+
+  /** Signs with {@code mac}, which is ready for the next message afterwards (doFinal resets it, key kept). */
+  private static String sign(Mac mac, String id, long timestampSeconds, byte[] body) {
+    mac.update((id + "." + timestampSeconds + ".").getBytes(StandardCharsets.UTF_8));
+    return "v1," + Base64.getEncoder().encodeToString(mac.doFinal(body));
+  }
+
+  private static Mac hmacUnder(byte[] key) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      mac.update((id + "." + timestampSeconds + ".").getBytes(StandardCharsets.UTF_8));
-      return "v1," + Base64.getEncoder().encodeToString(mac.doFinal(body));
+      return mac;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }

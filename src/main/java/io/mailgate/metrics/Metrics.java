@@ -32,6 +32,7 @@ public final class Metrics implements Shareable {
   private final LongAdder trackingUnrecorded = new LongAdder();
   private final LongAdder eventsFailed = new LongAdder();
   private final LongAdder eventsDropped = new LongAdder();
+  private final LongAdder webhookHostLookups = new LongAdder();
   private final LongAdder receivedStored = new LongAdder();
   private final LongAdder receivedBounced = new LongAdder();
   private final LongAdder receivedRefused = new LongAdder();
@@ -147,6 +148,11 @@ public final class Metrics implements Shareable {
     eventsDropped.add(n);
   }
 
+  /** A webhook's host name looked up (not known, or known longer than the JVM keeps a lookup). */
+  public void webhookHostLookup() {
+    webhookHostLookups.increment();
+  }
+
   /** What became of a message for receiving: kept (its actions' rows committed), bounced by a rule, or refused. */
   public enum Received { STORED, BOUNCED, REFUSED }
 
@@ -244,6 +250,8 @@ public final class Metrics implements Shareable {
     b.append("mailgate_events_total{result=\"published\"} ").append(eventsPublished.sum()).append('\n');
     b.append("mailgate_events_total{result=\"failed\"} ").append(eventsFailed.sum()).append('\n');
     b.append("mailgate_events_total{result=\"dropped\"} ").append(eventsDropped.sum()).append('\n');
+    counter(b, "mailgate_webhook_host_lookups_total", "Webhook host names looked up by the system resolver (a name "
+        + "is looked up again once the JVM's networkaddress.cache.ttl, 30 s, has passed).", webhookHostLookups.sum());
     help(b, "mailgate_tracking_hits_total", "counter", "Open pixels and tracked links fetched; invalid: a token "
         + "that is not one of this cluster's (or not for the host it was fetched from); unrecorded: answered without "
         + "its event, too many waiting to be written.");

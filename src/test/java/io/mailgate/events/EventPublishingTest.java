@@ -428,6 +428,41 @@ class EventPublishingTest {
   }
 
   /**
+   * A webhook named by a host name: looked up once for many posts (then kept as long as the JVM keeps a lookup), not
+   * once per post on a resolver thread.
+   */
+  @Test
+  void aWebhookHostNameIsLookedUpOnceForManyPosts() throws Exception {
+    try (TestNode own = TestNode.start(relay.url()); SesV2Client client = own.sesV2()) {
+      client.createConfigurationSet(r -> r.configurationSetName("by-name"));
+      String byName = webhook.url("/by-name").replace("127.0.0.1", "localhost");
+      client.createConfigurationSetEventDestination(r -> r.configurationSetName("by-name").eventDestinationName("n")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND, EventType.DELIVERY)
+              .snsDestination(s -> s.topicArn(byName))));
+      for (int i = 0; i < 4; i++) {
+        String id = client.sendEmail(r -> r.fromEmailAddress("events@example.com")
+            .destination(d -> d.toAddresses("ok-9@example.com")).configurationSetName("by-name")
+            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
+        Await.until(() -> webhook.posts("/by-name", id), p -> p.size() == 2, Duration.ofSeconds(20));
+      }
+      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          own.endpoint().resolve("/_mailgate/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+          .body();
+      assertTrue(metrics.contains("\nmailgate_webhook_host_lookups_total 1\n"), metrics);
+    }
+  }
+
+  @Test
+  void aLookupIsKeptAsLongAsTheJvmKeepsOne() {
+    assertEquals(30_000L, EventPublisherVerticle.hostTtlMillis(null));
+    assertEquals(30_000L, EventPublisherVerticle.hostTtlMillis("thirty"));
+    assertEquals(10_000L, EventPublisherVerticle.hostTtlMillis(" 10 "));
+    assertEquals(0L, EventPublisherVerticle.hostTtlMillis("0"));
+    assertEquals(3_600_000L, EventPublisherVerticle.hostTtlMillis("-1"));
+    assertEquals(3_600_000L, EventPublisherVerticle.hostTtlMillis("86400"));
+  }
+
+  /**
    * A webhook that never answers: each post ends at events.timeoutSeconds, and after three failures in a row the
    * destination's other events are put off instead of taking the node's posts; another destination's events are
    * posted meanwhile.
