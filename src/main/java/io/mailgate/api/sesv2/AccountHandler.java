@@ -124,19 +124,28 @@ public final class AccountHandler {
       throw SesException.badRequest("Missing required field VdmAttributes.");
     }
     requiredString(vdm, "VdmEnabled", "VdmAttributes");
-    ConfigurationSetsHandler.disabled(vdm, "VdmEnabled", "VdmAttributes");
-    JsonObject stored = new JsonObject().put("VdmEnabled", "DISABLED");
-    JsonObject dashboard = object(vdm, "DashboardAttributes", "VdmAttributes");
-    ConfigurationSetsHandler.disabled(dashboard, "EngagementMetrics", "VdmAttributes.DashboardAttributes");
-    if (dashboard != null && dashboard.getValue("EngagementMetrics") != null) {
-      stored.put("DashboardAttributes", new JsonObject().put("EngagementMetrics", "DISABLED"));
-    }
-    JsonObject guardian = object(vdm, "GuardianAttributes", "VdmAttributes");
-    ConfigurationSetsHandler.disabled(guardian, "OptimizedSharedDelivery", "VdmAttributes.GuardianAttributes");
-    if (guardian != null && guardian.getValue("OptimizedSharedDelivery") != null) {
-      stored.put("GuardianAttributes", new JsonObject().put("OptimizedSharedDelivery", "DISABLED"));
-    }
+    JsonObject stored = new JsonObject();
+    keepDisabled(vdm, null, "VdmEnabled", stored);
+    keepDisabled(vdm, "DashboardAttributes", "EngagementMetrics", stored);
+    keepDisabled(vdm, "GuardianAttributes", "OptimizedSharedDelivery", stored);
     return accounts.setVdmAttributes(caller.account().id(), stored).map(v -> new JsonObject());
+  }
+
+  /**
+   * One VDM option, {@code field} of VdmAttributes' {@code part} (null: of VdmAttributes itself): refused unless
+   * DISABLED, and kept in {@code stored}, under its part, when given.
+   */
+  private static void keepDisabled(JsonObject vdm, String part, String field, JsonObject stored) {
+    JsonObject options = part == null ? vdm : object(vdm, part, "VdmAttributes");
+    ConfigurationSetsHandler.disabled(options, field, part == null ? "VdmAttributes" : "VdmAttributes." + part);
+    if (options != null && options.getValue(field) != null) {
+      JsonObject kept = new JsonObject().put(field, "DISABLED");
+      if (part == null) {
+        stored.mergeIn(kept);
+      } else {
+        stored.put(part, kept);
+      }
+    }
   }
 
   /**
