@@ -149,7 +149,7 @@ final class Admin {
               "RATE", "MAX24HOUR", "MODE", "SENDING"));
           for (Accounts.AccountRow r : rows) {
             sb.append(String.format("%-12s  %-20s  %10s  %14d  %-10s  %s%n", r.id(), r.name(), r.maxSendRate(),
-                r.max24HourSend(), mode(r), r.sendingEnabled() ? "enabled" : "PAUSED"));
+                r.max24HourSend(), mode(r), sending(r)));
           }
           return sb.toString().stripTrailing();
         });
@@ -229,6 +229,11 @@ final class Admin {
   /** An account's MODE in {@code account list}: "requested" is a sandbox account whose owner asked for production. */
   private static String mode(Accounts.AccountRow r) {
     return r.productionAccess() ? "production" : r.productionAccessRequested() ? "requested" : "sandbox";
+  }
+
+  /** An account's SENDING in {@code account list}: an operator's pause, which its owner cannot lift, says so. */
+  private static String sending(Accounts.AccountRow r) {
+    return r.sendingEnabled() ? "enabled" : r.pausedByOperator() ? "PAUSED (operator)" : "PAUSED";
   }
 
   private static Map<String, String> flags(List<String> args) {

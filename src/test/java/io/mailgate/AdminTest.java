@@ -16,19 +16,19 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** {@code mailgate admin}: what an operator types, what it prints, what it changes. */
-class AdminTest {
+public class AdminTest {
   final String pg = TestServices.freshDatabase();
   final MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, pg)
       .with(MailgateConfig.SECURITY_MASTER_KEY, TestNode.MASTER_KEY);
 
-  record Run(int code, String out, String err) {}
+  public record Run(int code, String out, String err) {}
 
   Run admin(String... args) {
     return admin(config, args);
   }
 
-  /** The command run with {@code config}: what it printed, what it exited with. */
-  static Run admin(MailgateConfig config, String... args) {
+  /** The command run with {@code config} (a node's, say): what it printed, what it exited with. */
+  public static Run admin(MailgateConfig config, String... args) {
     PrintStream out = System.out;
     PrintStream err = System.err;
     ByteArrayOutputStream o = new ByteArrayOutputStream();

@@ -95,8 +95,10 @@ public final class AccountDirectory {
 
   /** The account by id, uncached (for the account API, where freshness matters more than speed). */
   public Future<Optional<Details>> byId(String accountId) {
-    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + ", a.enforcement_status, a.suppressed_reasons, a.reputation, "
-            + "a.details, a.production_access_requested, a.vdm_attributes FROM accounts a WHERE a.id = $1")
+    // an operator's pause shows as SES shows a pause AWS imposed, as a reputation shutdown does
+    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + ", CASE WHEN a.paused_by_operator THEN 'SHUTDOWN' "
+            + "ELSE a.enforcement_status END, a.suppressed_reasons, a.reputation, a.details, "
+            + "a.production_access_requested, a.vdm_attributes FROM accounts a WHERE a.id = $1")
         .execute(Tuple.of(accountId))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -130,19 +132,28 @@ public final class AccountDirectory {
         .mapEmpty();
   }
 
+  /** What the owner's call to pause or resume did: done, or refused because of a pause only an operator lifts. */
+  public enum SendingChange { DONE, PAUSED_BY_OPERATOR, SHUT_DOWN }
+
   /**
    * PutAccountSendingAttributes / UpdateAccountSendingEnabled: the account's owner pauses or resumes its sending.
-   * False, changing nothing, when it asks to resume an account that reputation enforcement shut down (SES: only SES
-   * can resume those; here an operator, with {@code mailgate admin}). This instance's cached keys of the account are
-   * dropped so its next send here sees it; elsewhere within {@code cache.ttlMillis}.
+   * Refused, changing nothing, when it asks to resume an account that an operator paused or reputation enforcement shut
+   * down (SES: only AWS can resume a pause AWS imposed; here an operator, with {@code mailgate admin}). One statement
+   * decides and writes under the row's lock: an operator's pause committed meanwhile is seen, not overwritten. This
+   * instance's cached keys of the account are dropped so its next send here sees it; elsewhere within
+   * {@code cache.ttlMillis}.
    */
-  public Future<Boolean> setSendingEnabled(String accountId, boolean enabled) {
-    return pool.preparedQuery("UPDATE accounts SET sending_enabled = $2 WHERE id = $1 AND id <> 'system' "
-            + "AND ($2 = false OR enforcement_status <> 'SHUTDOWN')")
+  public Future<SendingChange> setSendingEnabled(String accountId, boolean enabled) {
+    return pool.preparedQuery("UPDATE accounts SET sending_enabled = CASE WHEN $2 AND (paused_by_operator "
+            + "OR enforcement_status = 'SHUTDOWN') THEN sending_enabled ELSE $2 END WHERE id = $1 AND id <> 'system' "
+            + "RETURNING sending_enabled = $2, paused_by_operator")
         .execute(Tuple.of(accountId, enabled))
-        .map(r -> {
+        .map(rows -> {
           cache.values().removeIf(c -> c.value().map(k -> k.account().id().equals(accountId)).orElse(false));
-          return r.rowCount() == 1;
+          Row r = rows.size() == 0 ? null : rows.iterator().next();
+          return r == null ? SendingChange.SHUT_DOWN // the system account, which no caller is
+              : r.getBoolean(0) ? SendingChange.DONE
+              : r.getBoolean(1) ? SendingChange.PAUSED_BY_OPERATOR : SendingChange.SHUT_DOWN;
         });
   }
 

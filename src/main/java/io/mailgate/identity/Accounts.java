@@ -25,10 +25,11 @@ public final class Accounts {
 
   /**
    * An account row as stored (its own limits, not the sandbox's); {@code productionAccessRequested}: its owner asked
-   * for production access (PutAccountDetails), which only an operator grants.
+   * for production access (PutAccountDetails), which only an operator grants; {@code pausedByOperator}: its sending is
+   * paused by an operator ({@link #update}), which its owner cannot lift.
    */
   public record AccountRow(String id, String name, double maxSendRate, long max24HourSend, boolean sendingEnabled,
-      boolean productionAccess, String createdAt, boolean productionAccessRequested) {}
+      boolean productionAccess, String createdAt, boolean productionAccessRequested, boolean pausedByOperator) {}
 
   /** A key without its secret. */
   public record KeyRow(String accessKeyId, String accountId, boolean enabled, String createdAt) {}
@@ -89,8 +90,8 @@ public final class Accounts {
 
   /**
    * Creates or replaces an account with a given key (start-dev's default account, at every start). One that reputation
-   * enforcement paused stays paused: re-enabled at each restart, it would send again with its status still SHUTDOWN
-   * (only an operator resumes it, with {@link #update}). A key an operator disabled stays disabled.
+   * enforcement or an operator paused stays paused: re-enabled at each restart, it would send again with its status
+   * still SHUTDOWN (only an operator resumes it, with {@link #update}). A key an operator disabled stays disabled.
    */
   public Future<Void> upsert(Account a, String accessKeyId, String secret) {
     return pool.withTransaction(conn -> conn.preparedQuery(
@@ -98,7 +99,7 @@ public final class Accounts {
                     + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
                     + "max_send_rate = EXCLUDED.max_send_rate, max_24h_send = EXCLUDED.max_24h_send, "
                     + "sending_enabled = CASE WHEN accounts.enforcement_status = 'SHUTDOWN' "
-                    + "THEN accounts.sending_enabled ELSE EXCLUDED.sending_enabled END, "
+                    + "OR accounts.paused_by_operator THEN accounts.sending_enabled ELSE EXCLUDED.sending_enabled END, "
                     + "production_access = EXCLUDED.production_access")
             .execute(Tuple.of(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
                 a.productionAccess()))
@@ -112,12 +113,13 @@ public final class Accounts {
 
   public Future<List<AccountRow>> list() {
     return pool.query("SELECT id, name, max_send_rate, max_24h_send, sending_enabled, production_access, created_at, "
-            + "production_access_requested FROM accounts WHERE id <> 'system' ORDER BY created_at, id").execute()
+            + "production_access_requested, paused_by_operator FROM accounts WHERE id <> 'system' "
+            + "ORDER BY created_at, id").execute()
         .map(rows -> {
           List<AccountRow> out = new ArrayList<>();
           for (Row r : rows) {
             out.add(new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), r.getBoolean(4),
-                r.getBoolean(5), r.getOffsetDateTime(6).toString(), r.getBoolean(7)));
+                r.getBoolean(5), r.getOffsetDateTime(6).toString(), r.getBoolean(7), r.getBoolean(8)));
           }
           return out;
         });
@@ -143,8 +145,10 @@ public final class Accounts {
   }
 
   /**
-   * Changes an account's limits and flags; null leaves a value as it is. Resuming an account's sending (one paused, or
-   * shut down by reputation enforcement) also clears its reputation status and starts a fresh reputation window;
+   * Changes an account's limits and flags; null leaves a value as it is. The operator's pause ({@code sendingEnabled}
+   * false) is one its owner cannot lift (PutAccountSendingAttributes), as a pause AWS imposes in SES; only this method
+   * lifts it. Resuming an account's sending (one paused by its owner or an operator, or shut down by reputation
+   * enforcement) also clears its reputation status and starts a fresh reputation window;
    * {@code sendingEnabled} true for an account that was sending changes neither: passed along with another change
    * ({@code account set <id> --max-send-rate 50 --sending true}), it would wipe a PROBATION and what led to it.
    */
@@ -155,6 +159,7 @@ public final class Accounts {
     return pool.preparedQuery("UPDATE accounts a SET max_send_rate = coalesce($2, a.max_send_rate), "
             + "max_24h_send = coalesce($3, a.max_24h_send), production_access = coalesce($4, a.production_access), "
             + "sending_enabled = coalesce($5, a.sending_enabled), "
+            + "paused_by_operator = coalesce(NOT $5, a.paused_by_operator), "
             + "enforcement_status = CASE WHEN " + resumes + " THEN 'HEALTHY' ELSE a.enforcement_status END, "
             + "reputation_since = CASE WHEN " + resumes + " THEN now() ELSE a.reputation_since END, "
             // what the bucket the resume falls in holds by now is before the fresh window (V23)

@@ -5,22 +5,30 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.AdminTest;
+import io.mailgate.config.MailgateConfig;
 import io.mailgate.identity.Accounts;
 import io.mailgate.store.Database;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.ses.SesClient;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.GetAccountResponse;
 import software.amazon.awssdk.services.sesv2.model.SendingPausedException;
 
-/** PutAccountSendingAttributes: an account's owner pauses and resumes its sending, but not out of a shutdown. */
+/**
+ * PutAccountSendingAttributes: an account's owner pauses and resumes its sending, but not out of a shutdown nor out of
+ * an operator's pause.
+ */
 class AccountSendingTest {
 
   static String send(SesV2Client ses) {
@@ -89,6 +97,110 @@ class AccountSendingTest {
         assertFalse(ses.getAccount(r -> { }).sendingEnabled());
         assertEquals("SHUTDOWN", ses.getAccount(r -> { }).enforcementStatus());
         ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed
+      }
+    }
+  }
+
+  /** {@code mailgate admin} run against the node's database, as an operator runs it; it must succeed. */
+  static String admin(TestNode node, String... args) {
+    AdminTest.Run run = AdminTest.admin(node.config(), args);
+    assertEquals(0, run.code(), run.err());
+    return run.out();
+  }
+
+  /** Whether the owner's call to resume is refused for an operator's pause, saying so and who can lift it. */
+  static void refusedForTheOperatorsPause(BadRequestException refused, String accountId) {
+    String message = refused.awsErrorDetails().errorMessage();
+    assertTrue(message.contains("paused by an operator"), message);
+    assertTrue(message.contains("Only an operator can: mailgate admin account set " + accountId + " --sending true"),
+        message);
+  }
+
+  /**
+   * A pause the operator imposes ({@code admin account set --sending false}) is SES's pause imposed by AWS: the owner
+   * can neither lift it with v2 nor v1 (a BadRequest that changes nothing), GetAccount shows it SHUTDOWN as a reputation
+   * shutdown is, and only the operator's {@code --sending true} lifts it, after which the owner's own pause is the
+   * owner's again.
+   */
+  @Test
+  void onlyTheOperatorLiftsTheOperatorsPause() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url())) {
+      Accounts.NewKey key = node.createAccount("abusive", true, 10, 1000);
+      String id = key.accountId();
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        send(ses);
+        admin(node, "account", "set", id, "--sending", "false");
+        GetAccountResponse paused = ses.getAccount(r -> { });
+        assertFalse(paused.sendingEnabled());
+        assertEquals("SHUTDOWN", paused.enforcementStatus());
+        Await.until(() -> refused(ses), Duration.ofSeconds(5));
+
+        refusedForTheOperatorsPause(assertThrows(BadRequestException.class,
+            () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))), id);
+        try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+          software.amazon.awssdk.services.ses.model.SesException v1Refused = assertThrows(
+              software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> v1.updateAccountSendingEnabled(r -> r.enabled(true)));
+          assertEquals("InvalidParameterValue", v1Refused.awsErrorDetails().errorCode());
+          assertTrue(v1Refused.awsErrorDetails().errorMessage().contains("paused by an operator"),
+              v1Refused.awsErrorDetails().errorMessage());
+          assertFalse(v1.getAccountSendingEnabled().enabled());
+        }
+        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed, and lifts nothing
+        refusedForTheOperatorsPause(assertThrows(BadRequestException.class,
+            () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))), id);
+        GetAccountResponse after = ses.getAccount(r -> { }); // the refusals changed nothing
+        assertFalse(after.sendingEnabled());
+        assertEquals("SHUTDOWN", after.enforcementStatus());
+        assertTrue(refused(ses));
+        assertTrue(admin(node, "account", "list").lines()
+            .anyMatch(l -> l.startsWith(id) && l.endsWith("PAUSED (operator)")), admin(node, "account", "list"));
+
+        admin(node, "account", "set", id, "--sending", "true");
+        GetAccountResponse resumed = ses.getAccount(r -> { });
+        assertTrue(resumed.sendingEnabled());
+        assertEquals("HEALTHY", resumed.enforcementStatus());
+        Await.until(() -> !refused(ses), Duration.ofSeconds(5));
+        // the owner's own pause is the owner's to lift again
+        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false));
+        assertTrue(admin(node, "account", "list").lines()
+            .anyMatch(l -> l.startsWith(id) && l.endsWith("PAUSED")), admin(node, "account", "list"));
+        ses.putAccountSendingAttributes(r -> r.sendingEnabled(true));
+        assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      }
+    }
+  }
+
+  /**
+   * The owner's resume and an operator's pause racing: the resume that arrives while the pause is being written (its
+   * transaction holds the row) waits for it, sees it once committed, and is refused; the account stays paused.
+   */
+  @Test
+  void anOwnersResumeRacingAnOperatorsPauseLeavesItPaused() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url())) {
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      Accounts.NewKey key = node.createAccount("racing", true, 10, 1000);
+      String id = key.accountId();
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // the owner paused; it is about to resume
+        CompletableFuture<BadRequestException> resume;
+        try (java.sql.Connection operator = Db.connect(pg); java.sql.Statement st = operator.createStatement()) {
+          operator.setAutoCommit(false);
+          // what admin account set --sending false writes, in a transaction not committed yet
+          st.executeUpdate("UPDATE accounts SET sending_enabled = false, paused_by_operator = true WHERE id = '"
+              + id + "'");
+          resume = CompletableFuture.supplyAsync(() -> assertThrows(BadRequestException.class,
+              () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))));
+          Await.until(() -> Db.count(pg, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+              + "AND query LIKE 'UPDATE accounts SET sending_enabled%'"), n -> n > 0, Duration.ofSeconds(20));
+          operator.commit();
+        }
+        refusedForTheOperatorsPause(resume.get(20, TimeUnit.SECONDS), id);
+        assertEquals("false true", Db.string(pg, "SELECT sending_enabled || ' ' || paused_by_operator FROM accounts "
+            + "WHERE id = '" + id + "'"));
+        assertFalse(ses.getAccount(r -> { }).sendingEnabled());
       }
     }
   }

@@ -50,6 +50,22 @@ class AccountsTest {
     assertEquals("true PROBATION true", status("111111111111"));
   }
 
+  /** start-dev's account, paused by an operator, stays paused across restarts: its owner could not resume it either. */
+  @Test
+  void anOperatorsPauseOfTheDevAccountHoldsAtTheNextStart() throws Exception {
+    Account dev = new Account("111111111111", "dev", 10, 1000, true, true);
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
+    await(accounts.update("111111111111", null, null, null, false));
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret")); // the node starts again
+    assertEquals("false HEALTHY true", status("111111111111"));
+    assertEquals("true", Db.string(url, "SELECT paused_by_operator::text FROM accounts WHERE id = '111111111111'"));
+
+    await(accounts.update("111111111111", null, null, null, true)); // only the operator lifts it
+    assertEquals("false", Db.string(url, "SELECT paused_by_operator::text FROM accounts WHERE id = '111111111111'"));
+    await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
+    assertEquals("true HEALTHY false", status("111111111111"));
+  }
+
   /** A development key an operator disabled (`admin key disable`) is not enabled again by the next start. */
   @Test
   void aDisabledDevKeyStaysDisabledAtTheNextStart() throws Exception {

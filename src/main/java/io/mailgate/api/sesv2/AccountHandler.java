@@ -61,18 +61,24 @@ public final class AccountHandler {
 
   /**
    * The owner pauses or resumes the account's sending (v2 PutAccountSendingAttributes, v1 UpdateAccountSendingEnabled).
-   * An account that reputation enforcement shut down cannot resume itself (SES: "If AWS paused your account's ability
-   * to send email, you can't use this operation to resume"): a BadRequest, as SES documents only that and
-   * TooManyRequests for the operation, saying who can.
+   * An account that an operator paused or reputation enforcement shut down cannot resume itself (SES: "If AWS paused
+   * your account's ability to send email, you can't use this operation to resume"): a BadRequest, as SES documents only
+   * that and TooManyRequests for the operation, saying who paused it and who can resume it.
    */
   public Future<Void> setSending(Caller caller, boolean enabled) {
     String id = caller.account().id();
-    return accounts.setSendingEnabled(id, enabled).compose(done -> done
-        ? Future.<Void>succeededFuture()
-        : Future.failedFuture(SesException.badRequest("Sending for this account was shut down by Mailgate's "
-            + "reputation enforcement, because of its bounce or complaint rate (EnforcementStatus SHUTDOWN); the "
-            + "account cannot resume it itself. Only an operator can: mailgate admin account set " + id
-            + " --sending true.")));
+    return accounts.setSendingEnabled(id, enabled).compose(change -> switch (change) {
+      case DONE -> Future.<Void>succeededFuture();
+      case PAUSED_BY_OPERATOR -> notByTheOwner(id, "paused by an operator of this Mailgate installation");
+      case SHUT_DOWN -> notByTheOwner(id, "shut down by Mailgate's reputation enforcement, because of its bounce "
+          + "or complaint rate");
+    });
+  }
+
+  private static Future<Void> notByTheOwner(String accountId, String why) {
+    return Future.failedFuture(SesException.badRequest("Sending for this account was " + why + " (EnforcementStatus "
+        + "SHUTDOWN); the account cannot resume it itself. Only an operator can: mailgate admin account set "
+        + accountId + " --sending true."));
   }
 
   /**
@@ -118,19 +124,28 @@ public final class AccountHandler {
       throw SesException.badRequest("Missing required field VdmAttributes.");
     }
     requiredString(vdm, "VdmEnabled", "VdmAttributes");
-    ConfigurationSetsHandler.disabled(vdm, "VdmEnabled", "VdmAttributes");
-    JsonObject stored = new JsonObject().put("VdmEnabled", "DISABLED");
-    JsonObject dashboard = object(vdm, "DashboardAttributes", "VdmAttributes");
-    ConfigurationSetsHandler.disabled(dashboard, "EngagementMetrics", "VdmAttributes.DashboardAttributes");
-    if (dashboard != null && dashboard.getValue("EngagementMetrics") != null) {
-      stored.put("DashboardAttributes", new JsonObject().put("EngagementMetrics", "DISABLED"));
-    }
-    JsonObject guardian = object(vdm, "GuardianAttributes", "VdmAttributes");
-    ConfigurationSetsHandler.disabled(guardian, "OptimizedSharedDelivery", "VdmAttributes.GuardianAttributes");
-    if (guardian != null && guardian.getValue("OptimizedSharedDelivery") != null) {
-      stored.put("GuardianAttributes", new JsonObject().put("OptimizedSharedDelivery", "DISABLED"));
-    }
+    JsonObject stored = new JsonObject();
+    keepDisabled(vdm, null, "VdmEnabled", stored);
+    keepDisabled(vdm, "DashboardAttributes", "EngagementMetrics", stored);
+    keepDisabled(vdm, "GuardianAttributes", "OptimizedSharedDelivery", stored);
     return accounts.setVdmAttributes(caller.account().id(), stored).map(v -> new JsonObject());
+  }
+
+  /**
+   * One VDM option, {@code field} of VdmAttributes' {@code part} (null: of VdmAttributes itself): refused unless
+   * DISABLED, and kept in {@code stored}, under its part, when given.
+   */
+  private static void keepDisabled(JsonObject vdm, String part, String field, JsonObject stored) {
+    JsonObject options = part == null ? vdm : object(vdm, part, "VdmAttributes");
+    ConfigurationSetsHandler.disabled(options, field, part == null ? "VdmAttributes" : "VdmAttributes." + part);
+    if (options != null && options.getValue(field) != null) {
+      JsonObject kept = new JsonObject().put(field, "DISABLED");
+      if (part == null) {
+        stored.mergeIn(kept);
+      } else {
+        stored.put(part, kept);
+      }
+    }
   }
 
   /**
