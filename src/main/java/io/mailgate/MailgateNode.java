@@ -129,6 +129,13 @@ public final class MailgateNode {
       throw new io.mailgate.config.ConfigException("node.id must not contain '/': " + c.get(MailgateConfig.NODE_ID));
     }
     if (c.get(MailgateConfig.DELIVERY_HELO_NAME).isBlank()) {
+      String problem = io.mailgate.config.HeloName.problem(host);
+      if (problem != null) {
+        // the machine's name is not ours to refuse, but servers that check EHLO will refuse the node's mail
+        LOG.warning("the host name '" + host + "' goes into EHLO but is no domain name (" + problem + "): set "
+            + MailgateConfig.DELIVERY_HELO_NAME.path() + " (" + MailgateConfig.DELIVERY_HELO_NAME.envName()
+            + ") to the name the node's address resolves back to");
+      }
       c = c.with(MailgateConfig.DELIVERY_HELO_NAME, host);
     }
     int cores = Runtime.getRuntime().availableProcessors();

@@ -8,11 +8,11 @@ import java.net.IDN;
  * {@code address-literal} ({@code [192.0.2.1]}, {@code [IPv6:2001:db8::1]}; IPv6 is the only registered tag). The
  * command line is ASCII whatever the server offers: an internationalized name goes in its A-label form.
  */
-final class HeloName {
+public final class HeloName {
   private HeloName() {}
 
   /** Why {@code name} is neither a domain nor an address literal, or null when it is one. */
-  static String problem(String name) {
+  public static String problem(String name) {
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c > 0x7f) {
@@ -26,7 +26,12 @@ final class HeloName {
     if (name.length() > 255) {
       return "it is longer than 255 characters";
     }
-    for (String label : name.split("\\.", -1)) {
+    String[] labels = name.split("\\.", -1);
+    if (labels[labels.length - 1].chars().allMatch(c -> c >= '0' && c <= '9')) {
+      // no top-level domain is all digits (RFC 1123 2.1): 192.0.2.1 is an address, which goes in brackets
+      return "its last label is all digits: an address is written as an address literal, such as [192.0.2.1]";
+    }
+    for (String label : labels) {
       if (label.isEmpty()) {
         return "it has an empty label (a dot at its start or end, or two dots together)";
       }

@@ -34,8 +34,21 @@ final class OutgoingMessage {
     this.content = content;
     DotStuffing.Prepared prepared = DotStuffing.prepare(content);
     // a 7-bit message (every one Mailgate builds) is not walked; one with UTF-8 in its own header section need not be
-    boolean utf8Headers = prepared.eightBitHeaders() || prepared.eightBit() && EightBitHeaders.anywhere(content);
+    boolean utf8Headers = prepared.eightBitHeaders() || prepared.eightBit() && utf8InPartHeaders(content);
     this.original = new Form(Buffers.wrap(prepared.data()), content.length, prepared.eightBit(), utf8Headers);
+  }
+
+  /**
+   * Whether a MIME part's header section has 8-bit bytes. A structure the walk cannot follow counts as having them
+   * (SMTPUTF8 where offered, as the message goes anyway): the walk decides a parameter of the transaction, never
+   * whether the message can be delivered at all.
+   */
+  private static boolean utf8InPartHeaders(byte[] content) {
+    try {
+      return EightBitHeaders.anywhere(content);
+    } catch (RuntimeException e) {
+      return true;
+    }
   }
 
   /** The message as it was committed. */

@@ -140,7 +140,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private boolean dispatching;
   private boolean dispatchAgain;
 
-  private record Resolved(InetAddress[] addresses, long untilMillis) {}
+  /** {@code untilNanos}: the {@link System#nanoTime} after which the name is looked up again (clock steps aside). */
+  private record Resolved(InetAddress[] addresses, long untilNanos) {}
 
   /** What this node knows of a destination's recent posts. */
   private static final class Destination {
@@ -169,7 +170,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     maxAge = Duration.ofHours(Math.max(1, config.get(MailgateConfig.EVENTS_MAX_AGE_HOURS)));
     firstBackoff = Duration.ofSeconds(Math.max(1, config.get(MailgateConfig.EVENTS_RETRY_BASE_SECONDS)));
     allowPrivate = config.get(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES);
-    hostTtlMillis = hostTtlMillis(java.security.Security.getProperty("networkaddress.cache.ttl"));
+    hostTtlMillis = hostTtlMillis(java.security.Security.getProperty("networkaddress.cache.ttl"),
+        System.getProperty("sun.net.inetaddr.ttl"));
     metrics = Metrics.of(vertx);
     signer = new WebhookSigner(secrets).macs(SIGNING_KEYS_KEPT);
     db = Database.pool(vertx, config, 2);
@@ -733,7 +735,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     Resolved known = literal == null ? resolved.get(host) : null;
     if (literal != null) {
       addresses = Future.succeededFuture(new InetAddress[] {literal});
-    } else if (known != null && clock.millis() < known.untilMillis()) {
+    } else if (known != null && System.nanoTime() - known.untilNanos() < 0) {
       addresses = Future.succeededFuture(known.addresses());
     } else {
       addresses = resolving.get(host);
@@ -750,7 +752,7 @@ public final class EventPublisherVerticle extends VerticleBase {
           resolving.remove(host);
           lookupsByAccount.computeIfPresent(accountId, (a, n) -> n > 1 ? n - 1 : null);
           if (ar.succeeded() && hostTtlMillis > 0) {
-            resolved.put(host, new Resolved(ar.result(), clock.millis() + hostTtlMillis));
+            resolved.put(host, new Resolved(ar.result(), System.nanoTime() + hostTtlMillis * 1_000_000L));
           } else {
             resolved.remove(host);
           }
@@ -771,11 +773,14 @@ public final class EventPublisherVerticle extends VerticleBase {
   }
 
   /**
-   * How long a looked-up host name's addresses are used: as long as the JVM's own cache keeps a lookup
-   * ({@code networkaddress.cache.ttl}, seconds; 30 when not set, as the JVM does; 0 not at all; below 0, the JVM's
-   * "forever", is taken as an hour here, so a moved webhook is followed).
+   * How long a looked-up host name's addresses are used, in milliseconds: as long as the JVM's own cache keeps a
+   * lookup, read as the JVM reads it (the {@code networkaddress.cache.ttl} security property, else the
+   * {@code sun.net.inetaddr.ttl} system property, in seconds; 30 when neither is set; 0: not kept). Below 0 (the JVM
+   * keeps lookups for ever) is taken as an hour, the longest kept here: the JVM then answers the same addresses
+   * anyway, and the node does not hold a name it no longer posts to for ever.
    */
-  static long hostTtlMillis(String setting) {
+  static long hostTtlMillis(String securityProperty, String systemProperty) {
+    String setting = securityProperty != null ? securityProperty : systemProperty;
     long seconds = 30;
     if (setting != null) {
       try {

@@ -251,7 +251,7 @@ public final class Metrics implements Shareable {
     b.append("mailgate_events_total{result=\"failed\"} ").append(eventsFailed.sum()).append('\n');
     b.append("mailgate_events_total{result=\"dropped\"} ").append(eventsDropped.sum()).append('\n');
     counter(b, "mailgate_webhook_host_lookups_total", "Webhook host names looked up by the system resolver (a name "
-        + "is looked up again once the JVM's networkaddress.cache.ttl, 30 s, has passed).", webhookHostLookups.sum());
+        + "is looked up again once the JVM would look it up again: networkaddress.cache.ttl).", webhookHostLookups.sum());
     help(b, "mailgate_tracking_hits_total", "counter", "Open pixels and tracked links fetched; invalid: a token "
         + "that is not one of this cluster's (or not for the host it was fetched from); unrecorded: answered without "
         + "its event, too many waiting to be written.");

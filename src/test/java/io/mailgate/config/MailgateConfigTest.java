@@ -84,12 +84,15 @@ class MailgateConfigTest {
     for (String bad : new String[] {"mail_server.example", "-mx.example", "mx-.example", "mx..example", ".mx.example",
         "mx.example.", "mx example", " mx.example", "mx.example\r\nMAIL FROM:<a@b>", "a".repeat(64) + ".example",
         "a.".repeat(128) + "a", "[300.1.1.1]", "[192.0.2]", "[192.0.2.1", "[]", "[IPv6:2001:db8::1%eth0]",
-        "[IPv6:zz::1]", "[IPv6:192.0.2.1]", "[tag:abc]", "[mx.example]", "Ω.example"}) {
+        "[IPv6:zz::1]", "[IPv6:192.0.2.1]", "[tag:abc]", "[mx.example]", "Ω.example", "192.0.2.1", "mx.123"}) {
       ConfigException e = assertThrows(ConfigException.class,
           () -> MailgateConfig.load(null, Map.of("MAILGATE_DELIVERY_HELO_NAME", bad)), bad);
       assertTrue(e.getMessage().startsWith("invalid value for delivery.heloName (MAILGATE_DELIVERY_HELO_NAME): '"),
           e.getMessage());
     }
+    assertTrue(assertThrows(ConfigException.class, () -> MailgateConfig.load(null,
+        Map.of("MAILGATE_DELIVERY_HELO_NAME", "192.0.2.1"))).getMessage().endsWith("its last label is all digits: an "
+        + "address is written as an address literal, such as [192.0.2.1]"));
     Path file = dir.resolve("mailgate.json");
     Files.writeString(file, "{\"delivery\": {\"heloName\": \"mx_1.example.com\"}}");
     ConfigException fromFile = assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
