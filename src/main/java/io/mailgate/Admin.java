@@ -163,7 +163,9 @@ final class Admin {
         if (rate == null && quota == null && production == null && sending == null) {
           throw new UsageError("nothing to set");
         }
-        return accounts.update(id, rate, quota, production, sending).map(v -> "account " + id + " updated");
+        // --sending true lifts the operator's pause only: the owner's may still hold, and the operator should know
+        return accounts.update(id, rate, quota, production, sending).map(r -> "account " + id + " updated"
+            + (sending == null ? "" : "; sending " + sending(r)));
       }
       case "account webhook-secret": {
         only(flags, what, "rotate", "grace-hours", "force");
@@ -231,9 +233,12 @@ final class Admin {
     return r.productionAccess() ? "production" : r.productionAccessRequested() ? "requested" : "sandbox";
   }
 
-  /** An account's SENDING in {@code account list}: an operator's pause, which its owner cannot lift, says so. */
+  /**
+   * An account's SENDING in {@code account list}: who holds a pause, as the operator's ({@code --sending true} lifts
+   * it), the owner's (its PutAccountSendingAttributes) and a reputation shutdown are each lifted by a different hand.
+   */
   private static String sending(Accounts.AccountRow r) {
-    return r.sendingEnabled() ? "enabled" : r.pausedByOperator() ? "PAUSED (operator)" : "PAUSED";
+    return r.sendingEnabled() ? "enabled" : "PAUSED (" + String.join(", ", r.pausedBy()) + ")";
   }
 
   private static Map<String, String> flags(List<String> args) {

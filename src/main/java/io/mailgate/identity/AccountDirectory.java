@@ -136,17 +136,18 @@ public final class AccountDirectory {
   public enum SendingChange { DONE, PAUSED_BY_OPERATOR, SHUT_DOWN }
 
   /**
-   * PutAccountSendingAttributes / UpdateAccountSendingEnabled: the account's owner pauses or resumes its sending.
-   * Refused, changing nothing, when it asks to resume an account that an operator paused or reputation enforcement shut
-   * down (SES: only AWS can resume a pause AWS imposed; here an operator, with {@code mailgate admin}). One statement
-   * decides and writes under the row's lock: an operator's pause committed meanwhile is seen, not overwritten. This
-   * instance's cached keys of the account are dropped so its next send here sees it; elsewhere within
-   * {@code cache.ttlMillis}.
+   * PutAccountSendingAttributes / UpdateAccountSendingEnabled: the account's owner pauses or resumes its sending. The
+   * owner's choice is stored apart from an operator's pause ({@code paused_by_operator}): its pause is recorded
+   * whatever else holds, and outlasts the operator's. Its resume is refused, changing nothing, while an operator's
+   * pause or a reputation shutdown holds (SES: only AWS can resume a pause AWS imposed; here an operator, with
+   * {@code mailgate admin}). One statement decides and writes under the row's lock: an operator's pause committed
+   * meanwhile is seen, not overwritten. This instance's cached keys of the account are dropped so its next send here
+   * sees it; elsewhere within {@code cache.ttlMillis}.
    */
   public Future<SendingChange> setSendingEnabled(String accountId, boolean enabled) {
-    return pool.preparedQuery("UPDATE accounts SET sending_enabled = CASE WHEN $2 AND (paused_by_operator "
-            + "OR enforcement_status = 'SHUTDOWN') THEN sending_enabled ELSE $2 END WHERE id = $1 AND id <> 'system' "
-            + "RETURNING sending_enabled = $2, paused_by_operator")
+    String refused = "$2 AND (paused_by_operator OR enforcement_status = 'SHUTDOWN')";
+    return pool.preparedQuery("UPDATE accounts SET sending_enabled = CASE WHEN " + refused + " THEN sending_enabled "
+            + "ELSE $2 END WHERE id = $1 AND id <> 'system' RETURNING NOT (" + refused + "), paused_by_operator")
         .execute(Tuple.of(accountId, enabled))
         .map(rows -> {
           cache.values().removeIf(c -> c.value().map(k -> k.account().id().equals(accountId)).orElse(false));
@@ -157,8 +158,14 @@ public final class AccountDirectory {
         });
   }
 
+  /**
+   * The account's columns as {@link #toAccount} reads them. Its sending is the effective one, what the send path,
+   * GetAccount and the console go by: the owner's choice, unless an operator's pause holds (a reputation shutdown
+   * clears the owner's choice, {@code ReputationVerticle}).
+   */
   static final String ACCOUNT_COLUMNS =
-      "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled, a.production_access";
+      "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled AND NOT a.paused_by_operator, "
+          + "a.production_access";
 
   private AccessKey toKey(Row r) {
     String keyId = r.getString(0);

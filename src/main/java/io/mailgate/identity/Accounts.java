@@ -24,12 +24,14 @@ public final class Accounts {
   public record NewKey(String accountId, String accessKeyId, String secretAccessKey) {}
 
   /**
-   * An account row as stored (its own limits, not the sandbox's); {@code productionAccessRequested}: its owner asked
-   * for production access (PutAccountDetails), which only an operator grants; {@code pausedByOperator}: its sending is
-   * paused by an operator ({@link #update}), which its owner cannot lift.
+   * An account row as stored (its own limits, not the sandbox's); {@code sendingEnabled}: whether it sends, no pause
+   * holding; {@code productionAccessRequested}: its owner asked for production access (PutAccountDetails), which only
+   * an operator grants; {@code pausedBy}: who holds a pause of its sending (empty while it sends): "operator" (lifted
+   * only by {@link #update}), then "reputation" (a shutdown, which only an operator lifts) or "owner"
+   * (PutAccountSendingAttributes; its pause during a shutdown is not told apart from the shutdown's).
    */
   public record AccountRow(String id, String name, double maxSendRate, long max24HourSend, boolean sendingEnabled,
-      boolean productionAccess, String createdAt, boolean productionAccessRequested, boolean pausedByOperator) {}
+      boolean productionAccess, String createdAt, boolean productionAccessRequested, List<String> pausedBy) {}
 
   /** A key without its secret. */
   public record KeyRow(String accessKeyId, String accountId, boolean enabled, String createdAt) {}
@@ -90,8 +92,9 @@ public final class Accounts {
 
   /**
    * Creates or replaces an account with a given key (start-dev's default account, at every start). One that reputation
-   * enforcement or an operator paused stays paused: re-enabled at each restart, it would send again with its status
-   * still SHUTDOWN (only an operator resumes it, with {@link #update}). A key an operator disabled stays disabled.
+   * enforcement paused stays paused: re-enabled at each restart, it would send again with its status still SHUTDOWN
+   * (only an operator resumes it, with {@link #update}); so does one an operator paused, a pause this leaves as it is.
+   * A key an operator disabled stays disabled.
    */
   public Future<Void> upsert(Account a, String accessKeyId, String secret) {
     return pool.withTransaction(conn -> conn.preparedQuery(
@@ -99,7 +102,7 @@ public final class Accounts {
                     + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
                     + "max_send_rate = EXCLUDED.max_send_rate, max_24h_send = EXCLUDED.max_24h_send, "
                     + "sending_enabled = CASE WHEN accounts.enforcement_status = 'SHUTDOWN' "
-                    + "OR accounts.paused_by_operator THEN accounts.sending_enabled ELSE EXCLUDED.sending_enabled END, "
+                    + "THEN accounts.sending_enabled ELSE EXCLUDED.sending_enabled END, "
                     + "production_access = EXCLUDED.production_access")
             .execute(Tuple.of(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
                 a.productionAccess()))
@@ -112,17 +115,34 @@ public final class Accounts {
   }
 
   public Future<List<AccountRow>> list() {
-    return pool.query("SELECT id, name, max_send_rate, max_24h_send, sending_enabled, production_access, created_at, "
-            + "production_access_requested, paused_by_operator FROM accounts WHERE id <> 'system' "
-            + "ORDER BY created_at, id").execute()
+    return pool.query("SELECT " + ROW_COLUMNS + " FROM accounts a WHERE a.id <> 'system' "
+            + "ORDER BY a.created_at, a.id").execute()
         .map(rows -> {
           List<AccountRow> out = new ArrayList<>();
           for (Row r : rows) {
-            out.add(new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), r.getBoolean(4),
-                r.getBoolean(5), r.getOffsetDateTime(6).toString(), r.getBoolean(7), r.getBoolean(8)));
+            out.add(row(r));
           }
           return out;
         });
+  }
+
+  private static final String ROW_COLUMNS = "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled, "
+      + "a.production_access, a.created_at, a.production_access_requested, a.paused_by_operator, a.enforcement_status";
+
+  /** An {@link AccountRow} from {@link #ROW_COLUMNS}: it sends while neither its owner nor an operator paused it. */
+  private static AccountRow row(Row r) {
+    boolean owners = r.getBoolean(4);
+    boolean operators = r.getBoolean(8);
+    List<String> pausedBy = new ArrayList<>(2);
+    if (operators) {
+      pausedBy.add("operator");
+    }
+    if (!owners) {
+      // a shutdown clears the owner's choice (ReputationVerticle), which only the operator's resume sets again
+      pausedBy.add("SHUTDOWN".equals(r.getString(9)) ? "reputation" : "owner");
+    }
+    return new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), owners && !operators,
+        r.getBoolean(5), r.getOffsetDateTime(6).toString(), r.getBoolean(7), List.copyOf(pausedBy));
   }
 
   public Future<List<KeyRow>> keys(String accountIdOrNull) {
@@ -145,20 +165,29 @@ public final class Accounts {
   }
 
   /**
-   * Changes an account's limits and flags; null leaves a value as it is. The operator's pause ({@code sendingEnabled}
-   * false) is one its owner cannot lift (PutAccountSendingAttributes), as a pause AWS imposes in SES; only this method
-   * lifts it. Resuming an account's sending (one paused by its owner or an operator, or shut down by reputation
-   * enforcement) also clears its reputation status and starts a fresh reputation window;
-   * {@code sendingEnabled} true for an account that was sending changes neither: passed along with another change
-   * ({@code account set <id> --max-send-rate 50 --sending true}), it would wipe a PROBATION and what led to it.
+   * Changes an account's limits and flags, null leaving a value as it is, and answers the account as it is then.
+   * {@code sendingEnabled} is the operator's pause, stored apart from the owner's choice (PutAccountSendingAttributes):
+   * <ul>
+   *   <li>false pauses the account, the owner's choice as it was; its owner cannot lift that pause, as with a pause AWS
+   *       imposes in SES;
+   *   <li>true, while the operator's pause holds, lifts it and nothing else: the owner's own pause, made before or
+   *       during the operator's, still holds, and so does a reputation shutdown (lifted by the next true);
+   *   <li>true, no operator's pause holding, resumes the account as before there were two: out of a reputation
+   *       shutdown, or out of a pause its owner made (or one made before Mailgate recorded who paused).
+   * </ul>
+   * Resuming (lifting the operator's pause of an account not shut down; or, none holding, resuming a paused or shut
+   * down one) also clears its reputation status and starts a fresh reputation window; {@code sendingEnabled} true for
+   * an account that was sending changes neither: passed along with another change ({@code account set <id>
+   * --max-send-rate 50 --sending true}), it would wipe a PROBATION and what led to it.
    */
-  public Future<Void> update(String accountId, Double maxSendRate, Long max24HourSend, Boolean production,
+  public Future<AccountRow> update(String accountId, Double maxSendRate, Long max24HourSend, Boolean production,
       Boolean sendingEnabled) {
     // the old row's values, in SET: whether this resumes the account
-    String resumes = "$5 AND (NOT a.sending_enabled OR a.enforcement_status = 'SHUTDOWN')";
+    String resumes = "$5 AND CASE WHEN a.paused_by_operator THEN a.enforcement_status <> 'SHUTDOWN' "
+        + "ELSE NOT a.sending_enabled OR a.enforcement_status = 'SHUTDOWN' END";
     return pool.preparedQuery("UPDATE accounts a SET max_send_rate = coalesce($2, a.max_send_rate), "
             + "max_24h_send = coalesce($3, a.max_24h_send), production_access = coalesce($4, a.production_access), "
-            + "sending_enabled = coalesce($5, a.sending_enabled), "
+            + "sending_enabled = CASE WHEN $5 AND NOT a.paused_by_operator THEN true ELSE a.sending_enabled END, "
             + "paused_by_operator = coalesce(NOT $5, a.paused_by_operator), "
             + "enforcement_status = CASE WHEN " + resumes + " THEN 'HEALTHY' ELSE a.enforcement_status END, "
             + "reputation_since = CASE WHEN " + resumes + " THEN now() ELSE a.reputation_since END, "
@@ -171,9 +200,9 @@ public final class Accounts {
             + "ELSE a.reputation_base_complaints END "
             + "FROM (SELECT NULL) AS one LEFT JOIN reputation_buckets b ON b.account_id = $1 "
             + "AND b.bucket = to_timestamp(floor(extract(epoch FROM now()) / 300) * 300) "
-            + "WHERE a.id = $1 AND a.id <> 'system'")
+            + "WHERE a.id = $1 AND a.id <> 'system' RETURNING " + ROW_COLUMNS)
         .execute(Tuple.of(accountId, maxSendRate, max24HourSend, production, sendingEnabled))
-        .compose(r -> r.rowCount() == 1 ? Future.<Void>succeededFuture()
+        .compose(rows -> rows.size() == 1 ? Future.succeededFuture(row(rows.iterator().next()))
             : Future.failedFuture(new IllegalArgumentException("no account " + accountId)));
   }
 

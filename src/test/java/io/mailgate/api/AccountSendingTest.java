@@ -97,15 +97,55 @@ class AccountSendingTest {
         assertFalse(ses.getAccount(r -> { }).sendingEnabled());
         assertEquals("SHUTDOWN", ses.getAccount(r -> { }).enforcementStatus());
         ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed
+        assertEquals("PAUSED (reputation)", sendingListed(node, key.accountId()));
       }
     }
   }
 
-  /** {@code mailgate admin} run against the node's database, as an operator runs it; it must succeed. */
+  /** {@code mailgate admin} run against the node's database, as an operator runs it; it must succeed: its output. */
   static String admin(TestNode node, String... args) {
     AdminTest.Run run = AdminTest.admin(node.config(), args);
     assertEquals(0, run.code(), run.err());
-    return run.out();
+    return run.out().strip();
+  }
+
+  /** What a test does with a node, an account of its own on it (production, 10/s) and the account's v2 client. */
+  interface OnAccount {
+    void run(TestNode node, Accounts.NewKey key, SesV2Client ses) throws Exception;
+  }
+
+  static void onAnAccount(String name, OnAccount test) throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url())) {
+      Accounts.NewKey key = node.createAccount(name, true, 10, 1000);
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        test.run(node, key, ses);
+      }
+    }
+  }
+
+  /** {@code mailgate admin account set <id> --sending true|false}: what it printed. */
+  static String operatorSets(TestNode node, String accountId, boolean sending) {
+    return admin(node, "account", "set", accountId, "--sending", Boolean.toString(sending));
+  }
+
+  /** The account's SENDING in {@code mailgate admin account list}. */
+  static String sendingListed(TestNode node, String accountId) {
+    String list = admin(node, "account", "list");
+    return list.lines().filter(l -> l.startsWith(accountId)).findFirst()
+        .map(l -> l.substring(l.indexOf(l.contains("PAUSED") ? "PAUSED" : "enabled"))).orElseThrow(() ->
+            new AssertionError(list));
+  }
+
+  /**
+   * Whether a send is refused as SES refuses a paused account's, read afresh: through a key created now, which no node
+   * has cached, so what the send path decides is what the account's row says now.
+   */
+  static boolean refusedAfresh(TestNode node, String accountId) {
+    Accounts.NewKey created = node.withAccounts(a -> a.createKey(accountId));
+    try (SesV2Client fresh = node.sesV2(created.accessKeyId(), created.secretAccessKey())) {
+      return refused(fresh);
+    }
   }
 
   /** Whether the owner's call to resume is refused for an operator's pause, saying so and who can lift it. */
@@ -119,57 +159,92 @@ class AccountSendingTest {
   /**
    * A pause the operator imposes ({@code admin account set --sending false}) is SES's pause imposed by AWS: the owner
    * can neither lift it with v2 nor v1 (a BadRequest that changes nothing), GetAccount shows it SHUTDOWN as a reputation
-   * shutdown is, and only the operator's {@code --sending true} lifts it, after which the owner's own pause is the
-   * owner's again.
+   * shutdown is, and only the operator's {@code --sending true} lifts it. The owner's own choice is kept apart: it can
+   * pause meanwhile, and that pause outlasts the operator's, the owner's to lift.
    */
   @Test
   void onlyTheOperatorLiftsTheOperatorsPause() throws Exception {
-    try (RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(relay.url())) {
-      Accounts.NewKey key = node.createAccount("abusive", true, 10, 1000);
+    onAnAccount("abusive", (node, key, ses) -> {
       String id = key.accountId();
-      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
-        send(ses);
-        admin(node, "account", "set", id, "--sending", "false");
-        GetAccountResponse paused = ses.getAccount(r -> { });
-        assertFalse(paused.sendingEnabled());
-        assertEquals("SHUTDOWN", paused.enforcementStatus());
-        Await.until(() -> refused(ses), Duration.ofSeconds(5));
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      send(ses);
+      assertEquals("account " + id + " updated; sending PAUSED (operator)",
+          operatorSets(node, id, false));
+      // the owner's choice is as it was: the operator's pause is its own
+      assertEquals("true true", Db.string(pg, "SELECT sending_enabled || ' ' || paused_by_operator FROM accounts "
+          + "WHERE id = '" + id + "'"));
+      GetAccountResponse paused = ses.getAccount(r -> { });
+      assertFalse(paused.sendingEnabled());
+      assertEquals("SHUTDOWN", paused.enforcementStatus());
+      Await.until(() -> refused(ses), Duration.ofSeconds(5));
 
-        refusedForTheOperatorsPause(assertThrows(BadRequestException.class,
-            () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))), id);
-        try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
-          software.amazon.awssdk.services.ses.model.SesException v1Refused = assertThrows(
-              software.amazon.awssdk.services.ses.model.SesException.class,
-              () -> v1.updateAccountSendingEnabled(r -> r.enabled(true)));
-          assertEquals("InvalidParameterValue", v1Refused.awsErrorDetails().errorCode());
-          assertTrue(v1Refused.awsErrorDetails().errorMessage().contains("paused by an operator"),
-              v1Refused.awsErrorDetails().errorMessage());
-          assertFalse(v1.getAccountSendingEnabled().enabled());
-        }
-        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed, and lifts nothing
-        refusedForTheOperatorsPause(assertThrows(BadRequestException.class,
-            () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))), id);
-        GetAccountResponse after = ses.getAccount(r -> { }); // the refusals changed nothing
-        assertFalse(after.sendingEnabled());
-        assertEquals("SHUTDOWN", after.enforcementStatus());
-        assertTrue(refused(ses));
-        assertTrue(admin(node, "account", "list").lines()
-            .anyMatch(l -> l.startsWith(id) && l.endsWith("PAUSED (operator)")), admin(node, "account", "list"));
-
-        admin(node, "account", "set", id, "--sending", "true");
-        GetAccountResponse resumed = ses.getAccount(r -> { });
-        assertTrue(resumed.sendingEnabled());
-        assertEquals("HEALTHY", resumed.enforcementStatus());
-        Await.until(() -> !refused(ses), Duration.ofSeconds(5));
-        // the owner's own pause is the owner's to lift again
-        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false));
-        assertTrue(admin(node, "account", "list").lines()
-            .anyMatch(l -> l.startsWith(id) && l.endsWith("PAUSED")), admin(node, "account", "list"));
-        ses.putAccountSendingAttributes(r -> r.sendingEnabled(true));
-        assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      refusedForTheOperatorsPause(assertThrows(BadRequestException.class,
+          () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))), id);
+      try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+        software.amazon.awssdk.services.ses.model.SesException v1Refused = assertThrows(
+            software.amazon.awssdk.services.ses.model.SesException.class,
+            () -> v1.updateAccountSendingEnabled(r -> r.enabled(true)));
+        assertEquals("InvalidParameterValue", v1Refused.awsErrorDetails().errorCode());
+        assertTrue(v1Refused.awsErrorDetails().errorMessage().contains("paused by an operator"),
+            v1Refused.awsErrorDetails().errorMessage());
+        assertFalse(v1.getAccountSendingEnabled().enabled());
       }
-    }
+      assertEquals("PAUSED (operator)", sendingListed(node, id));
+
+      // the owner pauses too: recorded, though the operator's pause holds
+      ses.putAccountSendingAttributes(r -> r.sendingEnabled(false));
+      assertEquals("PAUSED (operator, owner)", sendingListed(node, id));
+      refusedForTheOperatorsPause(assertThrows(BadRequestException.class,
+          () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))), id);
+      GetAccountResponse after = ses.getAccount(r -> { }); // the refusals changed nothing
+      assertFalse(after.sendingEnabled());
+      assertEquals("SHUTDOWN", after.enforcementStatus());
+      assertTrue(refused(ses));
+
+      // the operator lifts its pause: the owner's still holds, and the operator is told so
+      assertEquals("account " + id + " updated; sending PAUSED (owner)",
+          operatorSets(node, id, true));
+      GetAccountResponse ownersPause = ses.getAccount(r -> { });
+      assertFalse(ownersPause.sendingEnabled());
+      assertEquals("HEALTHY", ownersPause.enforcementStatus());
+      assertTrue(refusedAfresh(node, id));
+      try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+        assertFalse(v1.getAccountSendingEnabled().enabled());
+      }
+      assertEquals("PAUSED (owner)", sendingListed(node, id));
+
+      // the owner's pause is the owner's to lift
+      ses.putAccountSendingAttributes(r -> r.sendingEnabled(true));
+      assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      Await.until(() -> !refused(ses), Duration.ofSeconds(5));
+      assertEquals("enabled", sendingListed(node, id));
+    });
+  }
+
+  /**
+   * The operator's pause of an account its owner never paused: lifted, the account sends again at once, and the
+   * operator's {@code --sending true} of an account paused before Mailgate recorded who paused (only its owner's choice
+   * false) resumes it, as it always did.
+   */
+  @Test
+  void theOperatorsResumeLiftsItsOwnPauseOrOneMadeBeforeItWasRecorded() throws Exception {
+    onAnAccount("lifted", (node, key, ses) -> {
+      String id = key.accountId();
+      operatorSets(node, id, false);
+      Await.until(() -> refused(ses), Duration.ofSeconds(5));
+      assertEquals("account " + id + " updated; sending enabled", operatorSets(node, id, true));
+      assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      Await.until(() -> !refused(ses), Duration.ofSeconds(5));
+
+      // paused before V33: nothing recorded who paused it
+      Db.execute(node.config().get(MailgateConfig.PG_URL), "UPDATE accounts SET sending_enabled = false, "
+          + "paused_by_operator = false WHERE id = '" + id + "'");
+      assertTrue(refusedAfresh(node, id));
+      assertEquals("account " + id + " updated; sending enabled", operatorSets(node, id, true));
+      assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+      assertFalse(refusedAfresh(node, id));
+      Await.until(() -> !refused(ses), Duration.ofSeconds(5));
+    });
   }
 
   /**
@@ -178,30 +253,25 @@ class AccountSendingTest {
    */
   @Test
   void anOwnersResumeRacingAnOperatorsPauseLeavesItPaused() throws Exception {
-    try (RecordingSmtpServer relay = new RecordingSmtpServer();
-         TestNode node = TestNode.start(relay.url())) {
+    onAnAccount("racing", (node, key, ses) -> {
       String pg = node.config().get(MailgateConfig.PG_URL);
-      Accounts.NewKey key = node.createAccount("racing", true, 10, 1000);
       String id = key.accountId();
-      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
-        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // the owner paused; it is about to resume
-        CompletableFuture<BadRequestException> resume;
-        try (java.sql.Connection operator = Db.connect(pg); java.sql.Statement st = operator.createStatement()) {
-          operator.setAutoCommit(false);
-          // what admin account set --sending false writes, in a transaction not committed yet
-          st.executeUpdate("UPDATE accounts SET sending_enabled = false, paused_by_operator = true WHERE id = '"
-              + id + "'");
-          resume = CompletableFuture.supplyAsync(() -> assertThrows(BadRequestException.class,
-              () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))));
-          Await.until(() -> Db.count(pg, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-              + "AND query LIKE 'UPDATE accounts SET sending_enabled%'"), n -> n > 0, Duration.ofSeconds(20));
-          operator.commit();
-        }
-        refusedForTheOperatorsPause(resume.get(20, TimeUnit.SECONDS), id);
-        assertEquals("false true", Db.string(pg, "SELECT sending_enabled || ' ' || paused_by_operator FROM accounts "
-            + "WHERE id = '" + id + "'"));
-        assertFalse(ses.getAccount(r -> { }).sendingEnabled());
+      ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // the owner paused; it is about to resume
+      CompletableFuture<BadRequestException> resume;
+      try (java.sql.Connection operator = Db.connect(pg); java.sql.Statement st = operator.createStatement()) {
+        operator.setAutoCommit(false);
+        // what admin account set --sending false writes, in a transaction not committed yet
+        st.executeUpdate("UPDATE accounts SET paused_by_operator = true WHERE id = '" + id + "'");
+        resume = CompletableFuture.supplyAsync(() -> assertThrows(BadRequestException.class,
+            () -> ses.putAccountSendingAttributes(r -> r.sendingEnabled(true))));
+        Await.until(() -> Db.count(pg, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            + "AND query LIKE 'UPDATE accounts SET sending_enabled%'"), n -> n > 0, Duration.ofSeconds(20));
+        operator.commit();
       }
-    }
+      refusedForTheOperatorsPause(resume.get(20, TimeUnit.SECONDS), id);
+      assertEquals("false true", Db.string(pg, "SELECT sending_enabled || ' ' || paused_by_operator FROM accounts "
+          + "WHERE id = '" + id + "'"));
+      assertFalse(ses.getAccount(r -> { }).sendingEnabled());
+    });
   }
 }

@@ -1,12 +1,15 @@
 package io.mailgate.identity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,8 +33,9 @@ class AccountsTest {
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
+  /** Whether the account sends (neither its owner nor an operator paused it), its status, whether its window is old. */
   private String status(String id) {
-    return Db.string(url, "SELECT sending_enabled || ' ' || enforcement_status || ' ' || "
+    return Db.string(url, "SELECT (sending_enabled AND NOT paused_by_operator) || ' ' || enforcement_status || ' ' || "
         + "(reputation_since = '-infinity') FROM accounts WHERE id = '" + id + "'");
   }
 
@@ -64,6 +68,40 @@ class AccountsTest {
     assertEquals("false", Db.string(url, "SELECT paused_by_operator::text FROM accounts WHERE id = '111111111111'"));
     await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
     assertEquals("true HEALTHY false", status("111111111111"));
+  }
+
+  /**
+   * {@code --sending true} while the operator's pause holds lifts that pause and nothing else: the owner's own pause
+   * stays, and so does a reputation shutdown, which the next {@code --sending true} lifts. With no operator's pause, it
+   * resumes the account as it always did, also one paused before anything recorded who paused it.
+   */
+  @Test
+  void sendingTrueLiftsTheOperatorsPauseOnly() throws Exception {
+    String owners = await(accounts.create("paused-by-its-owner", 14, 50_000, true)).accountId();
+    String shutDown = await(accounts.create("shut-down", 14, 50_000, true)).accountId();
+    String old = await(accounts.create("paused-before-v33", 14, 50_000, true)).accountId();
+    Db.execute(url, "UPDATE accounts SET sending_enabled = false, paused_by_operator = true WHERE id = '"
+        + owners + "'");
+    Db.execute(url, "UPDATE accounts SET sending_enabled = false, enforcement_status = 'SHUTDOWN', "
+        + "paused_by_operator = true WHERE id = '" + shutDown + "'");
+    Db.execute(url, "UPDATE accounts SET sending_enabled = false WHERE id = '" + old + "'");
+    assertEquals(List.of(List.of("operator", "owner"), List.of("operator", "reputation"), List.of("owner")),
+        await(accounts.list()).stream().map(Accounts.AccountRow::pausedBy).toList());
+
+    Accounts.AccountRow lifted = await(accounts.update(owners, null, null, null, true));
+    assertFalse(lifted.sendingEnabled());
+    assertEquals(List.of("owner"), lifted.pausedBy());
+    assertEquals("false HEALTHY false", status(owners)); // the operator's pause lifted: a fresh window
+
+    assertEquals(List.of("reputation"), await(accounts.update(shutDown, null, null, null, true)).pausedBy());
+    assertEquals("false SHUTDOWN true", status(shutDown));
+    Accounts.AccountRow resumed = await(accounts.update(shutDown, null, null, null, true));
+    assertTrue(resumed.sendingEnabled());
+    assertEquals(List.of(), resumed.pausedBy());
+    assertEquals("true HEALTHY false", status(shutDown));
+
+    assertTrue(await(accounts.update(old, null, null, null, true)).sendingEnabled());
+    assertEquals("true HEALTHY false", status(old));
   }
 
   /** A development key an operator disabled (`admin key disable`) is not enabled again by the next start. */
