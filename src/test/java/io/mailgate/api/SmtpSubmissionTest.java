@@ -352,18 +352,8 @@ class SmtpSubmissionTest {
       try (SesV2Client ses = tls.sesV2()) {
         ses.createEmailIdentity(r -> r.emailIdentity("wrapper.example"));
       }
-      javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
-      trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {}
-
-        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {}
-
-        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-          return new java.security.cert.X509Certificate[0];
-        }
-      }}, null);
       int tlsPort = tls.config().get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
-      try (Session s = new Session(trustAll.getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
+      try (Session s = new Session(trustAll().getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
         String ehlo = s.command("EHLO client.test");
         assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
         assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
@@ -384,6 +374,57 @@ class SmtpSubmissionTest {
     } finally {
       cert.delete();
     }
+  }
+
+  /**
+   * STARTTLS works on every connection, whichever of the node's event loops takes it: Vert.x 5.0.7 gave only the
+   * first instance on a shared port what a TLS upgrade needs, and nodemailer, Django and the mail gem (Action Mailer)
+   * lost every other connection at STARTTLS.
+   */
+  @Test
+  void startTlsWorksOnEveryConnection() throws Exception {
+    io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
+    try (TestNode tls = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
+        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false))) {
+      try (SesV2Client ses = tls.sesV2()) {
+        ses.createEmailIdentity(r -> r.emailIdentity("starttls.example"));
+      }
+      int connections = 2 * tls.config().get(MailgateConfig.HTTP_INSTANCES); // the port's connections go round robin
+      for (int i = 0; i < connections; i++) {
+        try (Session plain = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
+          assertTrue(plain.command("EHLO client.test").contains("STARTTLS"));
+          Session s = plain.startTls(trustAll());
+          String ehlo = s.command("EHLO client.test");
+          assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
+          assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+          String reply = s.send("shop@starttls.example", List.of("starttls" + i + "@example.org"),
+              "From: shop@starttls.example\r\nTo: starttls" + i + "@example.org\r\nSubject: over STARTTLS " + i
+                  + "\r\n\r\nx\r\n");
+          assertTrue(reply.startsWith("250 Ok "), reply);
+        }
+      }
+      Await.until(() -> relay.received().stream().filter(r -> r.text().contains("Subject: over STARTTLS ")).count(),
+          n -> n == connections, Duration.ofSeconds(20));
+    } finally {
+      cert.delete();
+    }
+  }
+
+  /** A client's TLS context that trusts any certificate (the tests' are self-signed). */
+  static javax.net.ssl.SSLContext trustAll() throws java.security.GeneralSecurityException {
+    javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
+    trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }}, null);
+    return trustAll;
   }
 
   /** A plain SMTP client on a socket: commands, multi-line replies joined with '\n'. */
@@ -463,12 +504,28 @@ class SmtpSubmissionTest {
     }
 
     Session(Socket connected) throws IOException {
+      this(connected, true);
+    }
+
+    private Session(Socket connected, boolean greeted) throws IOException {
       socket = connected;
       socket.setSoTimeout(30_000);
       in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
       out = socket.getOutputStream();
-      String greeting = reply();
-      assertTrue(greeting.startsWith("220"), greeting);
+      if (greeted) {
+        String greeting = reply();
+        assertTrue(greeting.startsWith("220"), greeting);
+      }
+    }
+
+    /** STARTTLS, then the session over TLS on the same connection (closed with this one). */
+    Session startTls(javax.net.ssl.SSLContext tls) throws IOException {
+      String ready = command("STARTTLS");
+      assertTrue(ready.startsWith("220"), ready);
+      javax.net.ssl.SSLSocket upgraded = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+          .createSocket(socket, "127.0.0.1", socket.getPort(), false);
+      upgraded.startHandshake();
+      return new Session(upgraded, false);
     }
 
     String command(String line) throws IOException {
