@@ -6,14 +6,12 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
-from common import (RUN, DOMAIN, check, expect, expect_error, captured, finish, client, request_id, parsed,
-                    ensure_domain, dkim_verifies)
+from common import (RUN, TO, check, expect, expect_error, captured, finish, client, request_id, parsed, sender,
+                    dkim_verifies)
 
 ses = client("ses")
 ex = ses.exceptions
-SENDER = f"v1-{RUN}@{DOMAIN}"
-ensure_domain()
-TO = "recipient@example.org"
+SENDER = sender("v1")
 
 
 check("verify_email_identity", lambda: request_id(ses.verify_email_identity(EmailAddress=SENDER)))

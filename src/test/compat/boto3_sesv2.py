@@ -4,14 +4,11 @@ response parsing and modeled exceptions. Run: /usr/bin/python3 boto3_sesv2.py (s
 import json
 import os
 
-from common import (RUN, DOMAIN, check, expect, expect_error, finish, client, request_id, parsed,
-                    ensure_domain, dkim_verifies)
+from common import RUN, TO, check, expect, expect_error, finish, client, request_id, parsed, sender, dkim_verifies
 
 ses = client("sesv2")
 ex = ses.exceptions
-SENDER = f"sender-{RUN}@{DOMAIN}"
-ensure_domain()
-TO = "recipient@example.org"
+SENDER = sender("sender")
 
 
 # --- identities ---

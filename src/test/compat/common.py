@@ -13,6 +13,7 @@ SMTP_HOST = os.environ.get("MAILGATE_SMTP_HOST", "127.0.0.1")
 SMTP_PORT = int(os.environ.get("MAILGATE_SMTP_PORT", "2587"))
 SMTP_PASSWORD = os.environ.get("MAILGATE_SMTP_PASSWORD", "BMBDF57JLUw6mNIcDCUjYC/UeTAkwSSrMX77o2/ZvnAe")
 RUN = str(int(time.time() * 1000))
+TO = "recipient@example.org"
 # the senders' domain: a domain identity (so every message is DKIM-signed) that dkim_check.py verifies
 DOMAIN = os.environ.get("MAILGATE_COMPAT_DOMAIN", "compat.example")
 
@@ -95,6 +96,12 @@ def parsed(needle):
     import email.policy
     m = captured(needle)
     return email.message_from_bytes(m["Raw"].encode("utf-8"), policy=email.policy.default), m
+
+
+def sender(prefix):
+    """A sender address of this run at the compat domain, whose identity is created first if need be."""
+    ensure_domain()
+    return f"{prefix}-{RUN}@{DOMAIN}"
 
 
 def ensure_domain():

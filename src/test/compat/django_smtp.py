@@ -7,22 +7,22 @@ import os
 import django
 from django.conf import settings
 
-from common import (SMTP_HOST, SMTP_PORT, ACCESS_KEY, SMTP_PASSWORD, RUN, DOMAIN, check, expect, finish, parsed,
-                    ensure_domain, dkim_verifies)
+from common import (SMTP_HOST, SMTP_PORT, ACCESS_KEY, SMTP_PASSWORD, RUN, check, expect, finish, parsed, sender,
+                    dkim_verifies)
+
+SENDER = sender("django")
 
 TLS = os.environ.get("MAILGATE_SMTP_TLS", "plain")
 settings.configure(
     EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
     EMAIL_HOST=SMTP_HOST, EMAIL_PORT=SMTP_PORT, EMAIL_HOST_USER=ACCESS_KEY, EMAIL_HOST_PASSWORD=SMTP_PASSWORD,
     EMAIL_USE_TLS=TLS == "starttls", EMAIL_USE_SSL=TLS == "ssl", EMAIL_TIMEOUT=20,
-    DEFAULT_FROM_EMAIL=f"Django Äpp <django-{RUN}@{DOMAIN}>", DEFAULT_CHARSET="utf-8")
+    DEFAULT_FROM_EMAIL=f"Django Äpp <{SENDER}>", DEFAULT_CHARSET="utf-8")
 django.setup()
 
 from django.core import mail  # noqa: E402
 from django.core.mail import EmailMultiAlternatives, get_connection  # noqa: E402
 
-SENDER = f"django-{RUN}@{DOMAIN}"
-ensure_domain()
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
 
 

@@ -323,10 +323,7 @@ class SmtpSubmissionTest {
   @Test
   void withACertificateAuthWaitsForStartTls() throws IOException {
     io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
-    try (TestNode tls = TestNode.start(relay.url(), c -> c
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
-        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false));
+    try (TestNode tls = tlsNode(cert);
          Session s = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
       String ehlo = s.command("EHLO client.test");
       assertTrue(ehlo.contains("STARTTLS"), ehlo);
@@ -345,21 +342,10 @@ class SmtpSubmissionTest {
   @Test
   void theImplicitTlsPortIsTheSameInterfaceOverTls() throws Exception {
     io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
-    try (TestNode tls = TestNode.start(relay.url(), c -> c
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
-        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false))) {
-      try (SesV2Client ses = tls.sesV2()) {
-        ses.createEmailIdentity(r -> r.emailIdentity("wrapper.example"));
-      }
+    try (TestNode tls = tlsNode(cert, "wrapper.example")) {
       int tlsPort = tls.config().get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
       try (Session s = new Session(trustAll().getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
-        String ehlo = s.command("EHLO client.test");
-        assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
-        assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
-        String reply = s.send("shop@wrapper.example", List.of("wrapped@example.org"),
-            "From: shop@wrapper.example\r\nTo: wrapped@example.org\r\nSubject: over implicit TLS\r\n\r\nx\r\n");
-        assertTrue(reply.startsWith("250 Ok "), reply);
+        sendOverTls(s, "shop@wrapper.example", "wrapped@example.org", "over implicit TLS");
       }
       Await.until(() -> relay.received().stream().anyMatch(r -> r.text().contains("Subject: over implicit TLS")),
           found -> found, Duration.ofSeconds(20));
@@ -384,25 +370,13 @@ class SmtpSubmissionTest {
   @Test
   void startTlsWorksOnEveryConnection() throws Exception {
     io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
-    try (TestNode tls = TestNode.start(relay.url(), c -> c
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
-        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false))) {
-      try (SesV2Client ses = tls.sesV2()) {
-        ses.createEmailIdentity(r -> r.emailIdentity("starttls.example"));
-      }
+    try (TestNode tls = tlsNode(cert, "starttls.example")) {
       int connections = 2 * tls.config().get(MailgateConfig.HTTP_INSTANCES); // the port's connections go round robin
       for (int i = 0; i < connections; i++) {
         try (Session plain = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
           assertTrue(plain.command("EHLO client.test").contains("STARTTLS"));
-          Session s = plain.startTls(trustAll());
-          String ehlo = s.command("EHLO client.test");
-          assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
-          assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
-          String reply = s.send("shop@starttls.example", List.of("starttls" + i + "@example.org"),
-              "From: shop@starttls.example\r\nTo: starttls" + i + "@example.org\r\nSubject: over STARTTLS " + i
-                  + "\r\n\r\nx\r\n");
-          assertTrue(reply.startsWith("250 Ok "), reply);
+          sendOverTls(plain.startTls(trustAll()), "shop@starttls.example", "starttls" + i + "@example.org",
+              "over STARTTLS " + i);
         }
       }
       Await.until(() -> relay.received().stream().filter(r -> r.text().contains("Subject: over STARTTLS ")).count(),
@@ -410,6 +384,33 @@ class SmtpSubmissionTest {
     } finally {
       cert.delete();
     }
+  }
+
+  /** A node whose submission port has {@code cert}, with plain-text AUTH off (production's), and these domains. */
+  private static TestNode tlsNode(io.vertx.core.net.SelfSignedCertificate cert, String... domains) {
+    TestNode tls = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
+        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false));
+    try (SesV2Client ses = tls.sesV2()) {
+      for (String domain : domains) {
+        ses.createEmailIdentity(r -> r.emailIdentity(domain));
+      }
+    } catch (RuntimeException e) {
+      tls.close();
+      throw e;
+    }
+    return tls;
+  }
+
+  /** On a session already under TLS: AUTH offered (and STARTTLS no longer), a login, and one message accepted. */
+  private static void sendOverTls(Session s, String from, String to, String subject) throws IOException {
+    String ehlo = s.command("EHLO client.test");
+    assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
+    assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+    String reply = s.send(from, List.of(to), "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject
+        + "\r\n\r\nx\r\n");
+    assertTrue(reply.startsWith("250 Ok "), reply);
   }
 
   /** A client's TLS context that trusts any certificate (the tests' are self-signed). */
