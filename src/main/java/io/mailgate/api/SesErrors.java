@@ -17,6 +17,8 @@ import java.util.logging.Logger;
  */
 public final class SesErrors {
   private static final Logger LOG = Logger.getLogger(SesErrors.class.getName());
+  /** The header every SES v2 answer carries, error or not. */
+  public static final String REQUEST_ID = "x-amzn-RequestId";
 
   private SesErrors() {}
 
@@ -31,7 +33,7 @@ public final class SesErrors {
     io.mailgate.metrics.Metrics.of(ctx.vertx()).refused("v2", e.error().v2Type);
     resp.setStatusCode(e.error().status)
         .putHeader("x-amzn-ErrorType", e.error().v2Type)
-        .putHeader("x-amzn-RequestId", requestId)
+        .putHeader(REQUEST_ID, requestId)
         .putHeader("content-type", "application/json")
         .end(new JsonObject().put("message", e.getMessage()).encode());
   }

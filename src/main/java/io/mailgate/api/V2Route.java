@@ -9,11 +9,14 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.util.UUID;
 import java.util.function.BiFunction;
 
 /**
  * The shape every SES v2 operation shares: authenticate the signed request, run the operation,
- * answer JSON; any failure goes to the one SES error mapper.
+ * answer JSON with its {@code x-amzn-RequestId}, as SES answers every request (the SDKs report it: boto3's
+ * {@code ResponseMetadata.RequestId}, JavaScript's {@code $metadata.requestId}); any failure goes to the one SES
+ * error mapper.
  */
 public final class V2Route {
   private static final String PARSED_BODY = "mailgate.parsedBody";
@@ -27,6 +30,7 @@ public final class V2Route {
         .compose(caller -> isLarge(ctx) ? parsed(ctx).compose(v -> run(operation, caller, ctx))
             : run(operation, caller, ctx))
         .onSuccess(json -> ctx.response().putHeader("content-type", "application/json")
+            .putHeader(SesErrors.REQUEST_ID, UUID.randomUUID().toString())
             .end(json == null ? "{}" : json.encode()))
         .onFailure(ctx::fail);
   }

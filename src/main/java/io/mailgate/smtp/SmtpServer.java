@@ -3,6 +3,7 @@ package io.mailgate.smtp;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.tls.SslContextManager;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -26,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * one: instances bound to the same address share the listening socket and the connection limit.
  */
 public final class SmtpServer {
+  private static final System.Logger LOG = System.getLogger(SmtpServer.class.getName());
 
   private final SmtpServerOptions options;
   private final SmtpSessionConfig sessionConfig;
@@ -62,6 +64,29 @@ public final class SmtpServer {
       netOptions.setKeyCertOptions(options.getKeyCertOptions());
     }
     this.netServer = vertx.createNetServer(netOptions).connectHandler(this::accept);
+    if (tlsOptions != null && !options.isImplicitTls()) {
+      giveTlsContextManager(netServer, netOptions);
+    }
+  }
+
+  /**
+   * Vert.x 5.0.7 upgrades a server's socket to TLS with the TLS context manager of the server instance that accepted
+   * it, and only the instance that bound the port gets one ({@code NetServerImpl.bind} sets it on the first server of a
+   * shared port alone). STARTTLS on the connections of every other instance (one per event loop) failed with a
+   * NullPointerException and the connection closed, so a client's STARTTLS worked on some connections and not on
+   * others. Each instance gets a manager of its own before it listens; the first one's is then replaced by Vert.x's.
+   */
+  private static void giveTlsContextManager(NetServer server, NetServerOptions netOptions) {
+    try {
+      java.lang.reflect.Field field = server.getClass().getDeclaredField("sslContextManager");
+      field.setAccessible(true);
+      field.set(server, new SslContextManager(
+          SslContextManager.resolveEngineOptions(netOptions.getSslEngineOptions(), netOptions.isUseAlpn())));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING,
+          "STARTTLS may fail on the connections of all but one event loop: this Vert.x has no "
+              + "NetServerImpl.sslContextManager to set", e);
+    }
   }
 
   /**

@@ -280,6 +280,24 @@ class SendEmailTest {
         bounce.getJsonObject("bounce").getJsonArray("bouncedRecipients").getJsonObject(0).getString("diagnosticCode"));
   }
 
+  /**
+   * SES answers every request with {@code x-amzn-RequestId}, success or not; the SDKs report it (the Java SDK's
+   * {@code responseMetadata().requestId()}, boto3's {@code ResponseMetadata.RequestId}) and applications log it.
+   */
+  @Test
+  void everyAnswerNamesItsRequestId() {
+    SendEmailResponse sent = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+        .destination(d -> d.toAddresses("request-id@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("Request id")).body(b -> b.text(t -> t.data("x"))))));
+    String sendId = sent.responseMetadata().requestId();
+    String accountId = ses.getAccount(r -> { }).responseMetadata().requestId();
+    for (String id : List.of(sendId, accountId)) { // the SDK says "UNKNOWN" when there is none
+      assertTrue(id.matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), id);
+    }
+    assertFalse(sendId.equals(accountId), "one id per request");
+    awaitReceived("request-id@example.org", "Request id");
+  }
+
   /** CRLF everywhere, no line over 998 octets, headers 7-bit. */
   static void assertWireFormat(byte[] data) {
     int lineLen = 0;

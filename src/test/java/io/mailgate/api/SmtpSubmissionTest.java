@@ -323,10 +323,7 @@ class SmtpSubmissionTest {
   @Test
   void withACertificateAuthWaitsForStartTls() throws IOException {
     io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
-    try (TestNode tls = TestNode.start(relay.url(), c -> c
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
-        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false));
+    try (TestNode tls = tlsNode(cert);
          Session s = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
       String ehlo = s.command("EHLO client.test");
       assertTrue(ehlo.contains("STARTTLS"), ehlo);
@@ -345,31 +342,10 @@ class SmtpSubmissionTest {
   @Test
   void theImplicitTlsPortIsTheSameInterfaceOverTls() throws Exception {
     io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
-    try (TestNode tls = TestNode.start(relay.url(), c -> c
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
-        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
-        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false))) {
-      try (SesV2Client ses = tls.sesV2()) {
-        ses.createEmailIdentity(r -> r.emailIdentity("wrapper.example"));
-      }
-      javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
-      trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {}
-
-        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {}
-
-        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-          return new java.security.cert.X509Certificate[0];
-        }
-      }}, null);
+    try (TestNode tls = tlsNode(cert, "wrapper.example")) {
       int tlsPort = tls.config().get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
-      try (Session s = new Session(trustAll.getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
-        String ehlo = s.command("EHLO client.test");
-        assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
-        assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
-        String reply = s.send("shop@wrapper.example", List.of("wrapped@example.org"),
-            "From: shop@wrapper.example\r\nTo: wrapped@example.org\r\nSubject: over implicit TLS\r\n\r\nx\r\n");
-        assertTrue(reply.startsWith("250 Ok "), reply);
+      try (Session s = new Session(trustAll().getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
+        sendOverTls(s, "shop@wrapper.example", "wrapped@example.org", "over implicit TLS");
       }
       Await.until(() -> relay.received().stream().anyMatch(r -> r.text().contains("Subject: over implicit TLS")),
           found -> found, Duration.ofSeconds(20));
@@ -384,6 +360,72 @@ class SmtpSubmissionTest {
     } finally {
       cert.delete();
     }
+  }
+
+  /**
+   * STARTTLS works on every connection, whichever of the node's event loops takes it: Vert.x 5.0.7 gave only the
+   * first instance on a shared port what a TLS upgrade needs, and nodemailer, Django and the mail gem (Action Mailer)
+   * lost every other connection at STARTTLS.
+   */
+  @Test
+  void startTlsWorksOnEveryConnection() throws Exception {
+    io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
+    try (TestNode tls = tlsNode(cert, "starttls.example")) {
+      int connections = 2 * tls.config().get(MailgateConfig.HTTP_INSTANCES); // the port's connections go round robin
+      for (int i = 0; i < connections; i++) {
+        try (Session plain = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
+          assertTrue(plain.command("EHLO client.test").contains("STARTTLS"));
+          sendOverTls(plain.startTls(trustAll()), "shop@starttls.example", "starttls" + i + "@example.org",
+              "over STARTTLS " + i);
+        }
+      }
+      Await.until(() -> relay.received().stream().filter(r -> r.text().contains("Subject: over STARTTLS ")).count(),
+          n -> n == connections, Duration.ofSeconds(20));
+    } finally {
+      cert.delete();
+    }
+  }
+
+  /** A node whose submission port has {@code cert}, with plain-text AUTH off (production's), and these domains. */
+  private static TestNode tlsNode(io.vertx.core.net.SelfSignedCertificate cert, String... domains) {
+    TestNode tls = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.certificatePath())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, cert.privateKeyPath())
+        .with(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH, false));
+    try (SesV2Client ses = tls.sesV2()) {
+      for (String domain : domains) {
+        ses.createEmailIdentity(r -> r.emailIdentity(domain));
+      }
+    } catch (RuntimeException e) {
+      tls.close();
+      throw e;
+    }
+    return tls;
+  }
+
+  /** On a session already under TLS: AUTH offered (and STARTTLS no longer), a login, and one message accepted. */
+  private static void sendOverTls(Session s, String from, String to, String subject) throws IOException {
+    String ehlo = s.command("EHLO client.test");
+    assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
+    assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+    String reply = s.send(from, List.of(to), "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject
+        + "\r\n\r\nx\r\n");
+    assertTrue(reply.startsWith("250 Ok "), reply);
+  }
+
+  /** A client's TLS context that trusts any certificate (the tests' are self-signed). */
+  static javax.net.ssl.SSLContext trustAll() throws java.security.GeneralSecurityException {
+    javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
+    trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }}, null);
+    return trustAll;
   }
 
   /** A plain SMTP client on a socket: commands, multi-line replies joined with '\n'. */
@@ -463,12 +505,28 @@ class SmtpSubmissionTest {
     }
 
     Session(Socket connected) throws IOException {
+      this(connected, true);
+    }
+
+    private Session(Socket connected, boolean greeted) throws IOException {
       socket = connected;
       socket.setSoTimeout(30_000);
       in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
       out = socket.getOutputStream();
-      String greeting = reply();
-      assertTrue(greeting.startsWith("220"), greeting);
+      if (greeted) {
+        String greeting = reply();
+        assertTrue(greeting.startsWith("220"), greeting);
+      }
+    }
+
+    /** STARTTLS, then the session over TLS on the same connection (closed with this one). */
+    Session startTls(javax.net.ssl.SSLContext tls) throws IOException {
+      String ready = command("STARTTLS");
+      assertTrue(ready.startsWith("220"), ready);
+      javax.net.ssl.SSLSocket upgraded = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+          .createSocket(socket, "127.0.0.1", socket.getPort(), false);
+      upgraded.startHandshake();
+      return new Session(upgraded, false);
     }
 
     String command(String line) throws IOException {
