@@ -115,6 +115,19 @@ public final class MailgateNode {
         .recover(e -> node.stop().transform(x -> Future.failedFuture(e)));
   }
 
+  /**
+   * The machine's name as EHLO takes it: an address (what a host without a name reports) as an address literal,
+   * {@code [192.0.2.1]} or {@code [IPv6:2001:db8::1]} (RFC 5321 4.1.3), a name as it is.
+   */
+  static String heloLiteral(String host) {
+    java.net.InetAddress address = host.startsWith("[") ? null : NetAddresses.literal(host);
+    if (address == null) {
+      return host;
+    }
+    return address instanceof java.net.Inet6Address ? "[IPv6:" + address.getHostAddress() + "]"
+        : "[" + address.getHostAddress() + "]";
+  }
+
   private static MailgateConfig withDefaults(MailgateConfig c) {
     String host = "localhost";
     try {
@@ -129,14 +142,15 @@ public final class MailgateNode {
       throw new io.mailgate.config.ConfigException("node.id must not contain '/': " + c.get(MailgateConfig.NODE_ID));
     }
     if (c.get(MailgateConfig.DELIVERY_HELO_NAME).isBlank()) {
-      String problem = io.mailgate.config.HeloName.problem(host);
+      String helo = heloLiteral(host);
+      String problem = io.mailgate.config.HeloName.problem(helo);
       if (problem != null) {
         // the machine's name is not ours to refuse, but servers that check EHLO will refuse the node's mail
-        LOG.warning("the host name '" + host + "' goes into EHLO but is no domain name (" + problem + "): set "
+        LOG.warning("the host name '" + helo + "' goes into EHLO but is no domain name (" + problem + "): set "
             + MailgateConfig.DELIVERY_HELO_NAME.path() + " (" + MailgateConfig.DELIVERY_HELO_NAME.envName()
             + ") to the name the node's address resolves back to");
       }
-      c = c.with(MailgateConfig.DELIVERY_HELO_NAME, host);
+      c = c.with(MailgateConfig.DELIVERY_HELO_NAME, helo);
     }
     int cores = Runtime.getRuntime().availableProcessors();
     if (c.get(MailgateConfig.HTTP_INSTANCES) <= 0) {

@@ -27,7 +27,8 @@ public final class HeloName {
       return "it is longer than 255 characters";
     }
     String[] labels = name.split("\\.", -1);
-    if (labels[labels.length - 1].chars().allMatch(c -> c >= '0' && c <= '9')) {
+    String last = labels[labels.length - 1];
+    if (!last.isEmpty() && last.chars().allMatch(c -> c >= '0' && c <= '9')) {
       // no top-level domain is all digits (RFC 1123 2.1): 192.0.2.1 is an address, which goes in brackets
       return "its last label is all digits: an address is written as an address literal, such as [192.0.2.1]";
     }

@@ -780,16 +780,22 @@ public final class EventPublisherVerticle extends VerticleBase {
    * anyway, and the node does not hold a name it no longer posts to for ever.
    */
   static long hostTtlMillis(String securityProperty, String systemProperty) {
-    String setting = securityProperty != null ? securityProperty : systemProperty;
-    long seconds = 30;
-    if (setting != null) {
-      try {
-        seconds = Long.parseLong(setting.trim());
-      } catch (NumberFormatException e) {
-        seconds = 30;
-      }
+    Long seconds = seconds(securityProperty);
+    if (seconds == null) {
+      seconds = seconds(systemProperty); // as the JVM: the system property when the security one is unset or unreadable
+    }
+    if (seconds == null) {
+      seconds = 30L;
     }
     return seconds < 0 ? 3_600_000L : Math.min(seconds, 3_600L) * 1000L;
+  }
+
+  private static Long seconds(String setting) {
+    try {
+      return setting == null ? null : Long.valueOf(setting.trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   /** The URL without its query, which may hold a token. */

@@ -93,6 +93,9 @@ class MailgateConfigTest {
     assertTrue(assertThrows(ConfigException.class, () -> MailgateConfig.load(null,
         Map.of("MAILGATE_DELIVERY_HELO_NAME", "192.0.2.1"))).getMessage().endsWith("its last label is all digits: an "
         + "address is written as an address literal, such as [192.0.2.1]"));
+    assertTrue(assertThrows(ConfigException.class, () -> MailgateConfig.load(null,
+        Map.of("MAILGATE_DELIVERY_HELO_NAME", "mx.example."))).getMessage().endsWith("it has an empty label (a dot at "
+        + "its start or end, or two dots together)"));
     Path file = dir.resolve("mailgate.json");
     Files.writeString(file, "{\"delivery\": {\"heloName\": \"mx_1.example.com\"}}");
     ConfigException fromFile = assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
