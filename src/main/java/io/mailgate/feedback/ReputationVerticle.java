@@ -20,8 +20,8 @@ import java.util.logging.Logger;
  * Keeps each account's reputation: bounce rate (hard bounces / sent recipients) and complaint
  * rate over a rolling window, from counters the feedback handler keeps per five minutes (a late bounce or complaint
  * in the five minutes of the delivery it is about, so the window's feedback is about the window's sends). Above the
- * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones it becomes SHUTDOWN, and
- * sending is paused (SendingPausedException) until an admin resumes it, a pause kept apart from its owner's and an
+ * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones it becomes SHUTDOWN,
+ * and sending is paused (SendingPausedException) until an admin resumes it, a pause kept apart from its owner's and an
  * operator's (the account sends while none holds, {@code AccountDirectory.ACCOUNT_COLUMNS}). Windows with fewer than
  * {@code reputation.minVolume} sent recipients decide nothing, but for one thing: PROBATION ends once the window
  * holds no hard bounce and no complaint (what caused it has left the window, and an account that then sends little,

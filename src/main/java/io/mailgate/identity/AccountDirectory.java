@@ -140,9 +140,9 @@ public final class AccountDirectory {
    * owner's choice is stored apart from an operator's pause ({@code paused_by_operator}) and a reputation shutdown
    * ({@code enforcement_status}): its pause is recorded whatever else holds, and outlasts both. Its resume is refused,
    * changing nothing, while an operator's pause or a reputation shutdown holds (SES: only AWS can resume a pause AWS
-   * imposed; here an operator, with {@code mailgate admin}). One statement decides and writes under the row's lock: an operator's pause committed
-   * meanwhile is seen, not overwritten. This instance's cached keys of the account are dropped so its next send here
-   * sees it; elsewhere within {@code cache.ttlMillis}.
+   * imposed; here an operator, with {@code mailgate admin}). One statement decides and writes under the row's lock:
+   * an operator's pause committed meanwhile is seen, not overwritten. This instance's cached keys of the account are
+   * dropped so its next send here sees it; elsewhere within {@code cache.ttlMillis}.
    */
   public Future<SendingChange> setSendingEnabled(String accountId, boolean enabled) {
     String refused = "$2 AND (paused_by_operator OR enforcement_status = 'SHUTDOWN')";

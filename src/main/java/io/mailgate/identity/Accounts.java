@@ -128,8 +128,8 @@ public final class Accounts {
       + "a.production_access, a.created_at, a.production_access_requested, a.paused_by_operator, a.enforcement_status";
 
   /**
-   * An {@link AccountRow} from {@link #ROW_COLUMNS}: it sends while none of its operator, reputation enforcement and its
-   * owner paused it (as {@link AccountDirectory#ACCOUNT_COLUMNS} reads it).
+   * An {@link AccountRow} from {@link #ROW_COLUMNS}: it sends while none of its operator, reputation enforcement and
+   * its owner paused it (as {@link AccountDirectory#ACCOUNT_COLUMNS} reads it).
    */
   private static AccountRow row(Row r) {
     List<String> pausedBy = new ArrayList<>(3);

@@ -260,9 +260,9 @@ class AccountSendingTest {
 
   /**
    * A reputation shutdown is a pause of its own, apart from the owner's. The owner pauses its account; a late complaint
-   * about what it sent before makes the reputation check shut it down; the operator lifts the shutdown ({@code --sending
-   * true}): the owner's pause still holds, and the account does not send until its owner resumes it. Another account
-   * that only the shutdown paused sends again once the operator lifts it.
+   * about what it sent before makes the reputation check shut it down; the operator lifts the shutdown
+   * ({@code --sending true}): the owner's pause still holds, and the account does not send until its owner resumes it.
+   * Another account that only the shutdown paused sends again once the operator lifts it.
    */
   @Test
   void liftingAShutdownLeavesTheOwnersPause() throws Exception {

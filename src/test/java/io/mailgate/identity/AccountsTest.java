@@ -40,12 +40,13 @@ class AccountsTest {
   }
 
   /**
-   * Whether the account sends (none of its owner, an operator and reputation enforcement paused it), its status, whether
-   * its window is old.
+   * Whether the account sends (none of its owner, an operator and reputation enforcement paused it), its status,
+   * whether its window is old.
    */
   private String status(String id) {
     return Db.string(url, "SELECT (sending_enabled AND NOT paused_by_operator AND enforcement_status <> 'SHUTDOWN') "
-        + "|| ' ' || enforcement_status || ' ' || (reputation_since = '-infinity') FROM accounts WHERE id = '" + id + "'");
+        + "|| ' ' || enforcement_status || ' ' || (reputation_since = '-infinity') FROM accounts "
+        + "WHERE id = '" + id + "'");
   }
 
   /** What reputation enforcement writes when it shuts an account down (ReputationVerticle): its status alone. */
@@ -53,7 +54,7 @@ class AccountsTest {
     Db.execute(url, "UPDATE accounts SET enforcement_status = 'SHUTDOWN' WHERE id = '" + id + "'");
   }
 
-  /** start-dev's account, shut down by reputation enforcement, stays paused across restarts, and sends once it is not. */
+  /** start-dev's account, shut down by reputation enforcement, stays paused across restarts, until it is not. */
   @Test
   void aShutDownDevAccountStaysPausedAtTheNextStart() throws Exception {
     Account dev = new Account("111111111111", "dev", 10, 1000, true, true);
@@ -84,8 +85,8 @@ class AccountsTest {
   }
 
   /**
-   * start-dev's account, paused by its owner, stays paused across restarts on a database that outlives them: the owner's
-   * choice is the account's state like any other, which the next start does not reset.
+   * start-dev's account, paused by its owner, stays paused across restarts on a database that outlives them: the
+   * owner's choice is the account's state like any other, which the next start does not reset.
    */
   @Test
   void anOwnersPauseOfTheDevAccountHoldsAtTheNextStart() throws Exception {
@@ -94,7 +95,8 @@ class AccountsTest {
     assertEquals(AccountDirectory.SendingChange.DONE, await(owners.setSendingEnabled("111111111111", false)));
     await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret")); // the node starts again
     assertEquals("false HEALTHY true", status("111111111111"));
-    assertEquals(List.of(List.of("owner")), await(accounts.list()).stream().map(Accounts.AccountRow::pausedBy).toList());
+    assertEquals(List.of(List.of("owner")),
+        await(accounts.list()).stream().map(Accounts.AccountRow::pausedBy).toList());
 
     assertEquals(AccountDirectory.SendingChange.DONE, await(owners.setSendingEnabled("111111111111", true)));
     await(accounts.upsert(dev, "AKIATESTMAILGATE0001", "secret"));
@@ -102,9 +104,9 @@ class AccountsTest {
   }
 
   /**
-   * {@code --sending true} lifts a reputation shutdown and nothing else: a pause the owner made before the shutdown (or
-   * during it) still holds, the owner's to lift (or the next {@code --sending true}'s). A shutdown alone, lifted, leaves
-   * the account sending.
+   * {@code --sending true} lifts a reputation shutdown and nothing else: a pause the owner made before the shutdown
+   * (or during it) still holds, the owner's to lift (or the next {@code --sending true}'s). A shutdown alone, lifted,
+   * leaves the account sending.
    */
   @Test
   void liftingAShutdownLeavesTheOwnersPause() throws Exception {
