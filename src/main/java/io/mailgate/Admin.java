@@ -163,7 +163,8 @@ final class Admin {
         if (rate == null && quota == null && production == null && sending == null) {
           throw new UsageError("nothing to set");
         }
-        // --sending true lifts the operator's pause only: the owner's may still hold, and the operator should know
+        // --sending true lifts one pause at a time (the operator's, a shutdown, the owner's): another may still hold,
+        // and the operator should know
         return accounts.update(id, rate, quota, production, sending).map(r -> "account " + id + " updated"
             + (sending == null ? "" : "; sending " + sending(r)));
       }
@@ -234,8 +235,8 @@ final class Admin {
   }
 
   /**
-   * An account's SENDING in {@code account list}: who holds a pause, as the operator's ({@code --sending true} lifts
-   * it), the owner's (its PutAccountSendingAttributes) and a reputation shutdown are each lifted by a different hand.
+   * An account's SENDING in {@code account list}: who holds a pause, in the order {@code --sending true} lifts them,
+   * one at a time: the operator's, a reputation shutdown, the owner's (which its owner lifts too).
    */
   private static String sending(Accounts.AccountRow r) {
     return r.sendingEnabled() ? "enabled" : "PAUSED (" + String.join(", ", r.pausedBy()) + ")";

@@ -20,8 +20,9 @@ import java.util.logging.Logger;
  * Keeps each account's reputation: bounce rate (hard bounces / sent recipients) and complaint
  * rate over a rolling window, from counters the feedback handler keeps per five minutes (a late bounce or complaint
  * in the five minutes of the delivery it is about, so the window's feedback is about the window's sends). Above the
- * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones
- * sending is paused (SendingPausedException) until an admin resumes it. Windows with fewer than
+ * warning thresholds the account's EnforcementStatus becomes PROBATION; above the shutdown ones it becomes SHUTDOWN,
+ * and sending is paused (SendingPausedException) until an admin resumes it, a pause kept apart from its owner's and an
+ * operator's (the account sends while none holds, {@code AccountDirectory.ACCOUNT_COLUMNS}). Windows with fewer than
  * {@code reputation.minVolume} sent recipients decide nothing, but for one thing: PROBATION ends once the window
  * holds no hard bounce and no complaint (what caused it has left the window, and an account that then sends little,
  * or nothing, is not held on probation for good). The mailbox simulator and sends to suppressed addresses never
@@ -169,8 +170,8 @@ public final class ReputationVerticle extends VerticleBase {
       LOG.warning("account " + a.accountId() + " reputation: " + a.current() + " -> " + a.next() + " " + reputation.encode());
     }
     // an admin who resumed the account since the read started a new window: this verdict is about the old one
-    return conn.preparedQuery("UPDATE accounts SET reputation = $2::text::jsonb, enforcement_status = $3, "
-            + "sending_enabled = CASE WHEN $3 = 'SHUTDOWN' THEN false ELSE sending_enabled END "
+    // a shutdown is its status alone: the owner's choice (sending_enabled) is the owner's, and outlasts the shutdown
+    return conn.preparedQuery("UPDATE accounts SET reputation = $2::text::jsonb, enforcement_status = $3 "
             + "WHERE id = $1 AND reputation_since::text = $4 AND (enforcement_status IS DISTINCT FROM $3 "
             + "OR reputation IS NULL OR reputation - 'CheckedAt' IS DISTINCT FROM $2::text::jsonb - 'CheckedAt' "
             + "OR (reputation->>'CheckedAt')::timestamptz <= $5)")

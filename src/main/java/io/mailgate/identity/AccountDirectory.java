@@ -137,12 +137,12 @@ public final class AccountDirectory {
 
   /**
    * PutAccountSendingAttributes / UpdateAccountSendingEnabled: the account's owner pauses or resumes its sending. The
-   * owner's choice is stored apart from an operator's pause ({@code paused_by_operator}): its pause is recorded
-   * whatever else holds, and outlasts the operator's. Its resume is refused, changing nothing, while an operator's
-   * pause or a reputation shutdown holds (SES: only AWS can resume a pause AWS imposed; here an operator, with
-   * {@code mailgate admin}). One statement decides and writes under the row's lock: an operator's pause committed
-   * meanwhile is seen, not overwritten. This instance's cached keys of the account are dropped so its next send here
-   * sees it; elsewhere within {@code cache.ttlMillis}.
+   * owner's choice is stored apart from an operator's pause ({@code paused_by_operator}) and a reputation shutdown
+   * ({@code enforcement_status}): its pause is recorded whatever else holds, and outlasts both. Its resume is refused,
+   * changing nothing, while an operator's pause or a reputation shutdown holds (SES: only AWS can resume a pause AWS
+   * imposed; here an operator, with {@code mailgate admin}). One statement decides and writes under the row's lock:
+   * an operator's pause committed meanwhile is seen, not overwritten. This instance's cached keys of the account are
+   * dropped so its next send here sees it; elsewhere within {@code cache.ttlMillis}.
    */
   public Future<SendingChange> setSendingEnabled(String accountId, boolean enabled) {
     String refused = "$2 AND (paused_by_operator OR enforcement_status = 'SHUTDOWN')";
@@ -160,12 +160,12 @@ public final class AccountDirectory {
 
   /**
    * The account's columns as {@link #toAccount} reads them. Its sending is the effective one, what the send path,
-   * GetAccount and the console go by: the owner's choice, unless an operator's pause holds (a reputation shutdown
-   * clears the owner's choice, {@code ReputationVerticle}).
+   * GetAccount and the console go by: three pauses are kept apart, and it sends while none holds: its owner's
+   * ({@code sending_enabled} false), an operator's ({@code paused_by_operator}) and a reputation shutdown
+   * ({@code enforcement_status}, {@code ReputationVerticle}).
    */
-  static final String ACCOUNT_COLUMNS =
-      "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled AND NOT a.paused_by_operator, "
-          + "a.production_access";
+  static final String ACCOUNT_COLUMNS = "a.id, a.name, a.max_send_rate, a.max_24h_send, "
+      + "a.sending_enabled AND NOT a.paused_by_operator AND a.enforcement_status <> 'SHUTDOWN', a.production_access";
 
   private AccessKey toKey(Row r) {
     String keyId = r.getString(0);

@@ -26,9 +26,9 @@ public final class Accounts {
   /**
    * An account row as stored (its own limits, not the sandbox's); {@code sendingEnabled}: whether it sends, no pause
    * holding; {@code productionAccessRequested}: its owner asked for production access (PutAccountDetails), which only
-   * an operator grants; {@code pausedBy}: who holds a pause of its sending (empty while it sends): "operator" (lifted
-   * only by {@link #update}), then "reputation" (a shutdown, which only an operator lifts) or "owner"
-   * (PutAccountSendingAttributes; its pause during a shutdown is not told apart from the shutdown's).
+   * an operator grants; {@code pausedBy}: who holds a pause of its sending (empty while it sends), in the order
+   * {@link #update} lifts them: "operator", "reputation" (a shutdown, which only an operator lifts too), "owner"
+   * (PutAccountSendingAttributes).
    */
   public record AccountRow(String id, String name, double maxSendRate, long max24HourSend, boolean sendingEnabled,
       boolean productionAccess, String createdAt, boolean productionAccessRequested, List<String> pausedBy) {}
@@ -91,18 +91,16 @@ public final class Accounts {
   }
 
   /**
-   * Creates or replaces an account with a given key (start-dev's default account, at every start). One that reputation
-   * enforcement paused stays paused: re-enabled at each restart, it would send again with its status still SHUTDOWN
-   * (only an operator resumes it, with {@link #update}); so does one an operator paused, a pause this leaves as it is.
-   * A key an operator disabled stays disabled.
+   * Creates or replaces an account with a given key (start-dev's default account, at every start). Its name and limits
+   * are the configured ones; whether it sends is left as it is, like any other state of the account: its owner's pause
+   * (PutAccountSendingAttributes), an operator's and a reputation shutdown all hold across restarts. A key an operator
+   * disabled stays disabled.
    */
   public Future<Void> upsert(Account a, String accessKeyId, String secret) {
     return pool.withTransaction(conn -> conn.preparedQuery(
                 "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, sending_enabled, production_access) "
                     + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
                     + "max_send_rate = EXCLUDED.max_send_rate, max_24h_send = EXCLUDED.max_24h_send, "
-                    + "sending_enabled = CASE WHEN accounts.enforcement_status = 'SHUTDOWN' "
-                    + "THEN accounts.sending_enabled ELSE EXCLUDED.sending_enabled END, "
                     + "production_access = EXCLUDED.production_access")
             .execute(Tuple.of(a.id(), a.name(), a.maxSendRate(), a.max24HourSend(), a.sendingEnabled(),
                 a.productionAccess()))
@@ -129,19 +127,22 @@ public final class Accounts {
   private static final String ROW_COLUMNS = "a.id, a.name, a.max_send_rate, a.max_24h_send, a.sending_enabled, "
       + "a.production_access, a.created_at, a.production_access_requested, a.paused_by_operator, a.enforcement_status";
 
-  /** An {@link AccountRow} from {@link #ROW_COLUMNS}: it sends while neither its owner nor an operator paused it. */
+  /**
+   * An {@link AccountRow} from {@link #ROW_COLUMNS}: it sends while none of its operator, reputation enforcement and
+   * its owner paused it (as {@link AccountDirectory#ACCOUNT_COLUMNS} reads it).
+   */
   private static AccountRow row(Row r) {
-    boolean owners = r.getBoolean(4);
-    boolean operators = r.getBoolean(8);
-    List<String> pausedBy = new ArrayList<>(2);
-    if (operators) {
+    List<String> pausedBy = new ArrayList<>(3);
+    if (r.getBoolean(8)) {
       pausedBy.add("operator");
     }
-    if (!owners) {
-      // a shutdown clears the owner's choice (ReputationVerticle), which only the operator's resume sets again
-      pausedBy.add("SHUTDOWN".equals(r.getString(9)) ? "reputation" : "owner");
+    if ("SHUTDOWN".equals(r.getString(9))) {
+      pausedBy.add("reputation");
     }
-    return new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), owners && !operators,
+    if (!r.getBoolean(4)) {
+      pausedBy.add("owner");
+    }
+    return new AccountRow(r.getString(0), r.getString(1), r.getDouble(2), r.getLong(3), pausedBy.isEmpty(),
         r.getBoolean(5), r.getOffsetDateTime(6).toString(), r.getBoolean(7), List.copyOf(pausedBy));
   }
 
@@ -166,19 +167,22 @@ public final class Accounts {
 
   /**
    * Changes an account's limits and flags, null leaving a value as it is, and answers the account as it is then.
-   * {@code sendingEnabled} is the operator's pause, stored apart from the owner's choice (PutAccountSendingAttributes):
+   * {@code sendingEnabled} is the operator's pause, stored apart from the owner's choice (PutAccountSendingAttributes)
+   * and from a reputation shutdown ({@code enforcement_status}, {@code ReputationVerticle}):
    * <ul>
    *   <li>false pauses the account, the owner's choice as it was; its owner cannot lift that pause, as with a pause AWS
    *       imposes in SES;
    *   <li>true, while the operator's pause holds, lifts it and nothing else: the owner's own pause, made before or
    *       during the operator's, still holds, and so does a reputation shutdown (lifted by the next true);
-   *   <li>true, no operator's pause holding, resumes the account as before there were two: out of a reputation
-   *       shutdown, or out of a pause its owner made (or one made before Mailgate recorded who paused).
+   *   <li>true, no operator's pause holding but a shutdown, lifts the shutdown and nothing else: a pause the owner
+   *       made before or during it still holds (lifted by the owner, or the next true);
+   *   <li>true, neither holding, enables the account's sending outright: out of a pause its owner made (or one made
+   *       before Mailgate recorded who paused).
    * </ul>
-   * Resuming (lifting the operator's pause of an account not shut down; or, none holding, resuming a paused or shut
-   * down one) also clears its reputation status and starts a fresh reputation window; {@code sendingEnabled} true for
-   * an account that was sending changes neither: passed along with another change ({@code account set <id>
-   * --max-send-rate 50 --sending true}), it would wipe a PROBATION and what led to it.
+   * Resuming (lifting the operator's pause of an account not shut down; lifting a shutdown; or, neither holding,
+   * resuming a paused one) also clears its reputation status and starts a fresh reputation window;
+   * {@code sendingEnabled} true for an account that was sending changes neither: passed along with another change
+   * ({@code account set <id> --max-send-rate 50 --sending true}), it would wipe a PROBATION and what led to it.
    */
   public Future<AccountRow> update(String accountId, Double maxSendRate, Long max24HourSend, Boolean production,
       Boolean sendingEnabled) {
@@ -187,7 +191,8 @@ public final class Accounts {
         + "ELSE NOT a.sending_enabled OR a.enforcement_status = 'SHUTDOWN' END";
     return pool.preparedQuery("UPDATE accounts a SET max_send_rate = coalesce($2, a.max_send_rate), "
             + "max_24h_send = coalesce($3, a.max_24h_send), production_access = coalesce($4, a.production_access), "
-            + "sending_enabled = CASE WHEN $5 AND NOT a.paused_by_operator THEN true ELSE a.sending_enabled END, "
+            + "sending_enabled = CASE WHEN $5 AND NOT a.paused_by_operator AND a.enforcement_status <> 'SHUTDOWN' "
+            + "THEN true ELSE a.sending_enabled END, "
             + "paused_by_operator = coalesce(NOT $5, a.paused_by_operator), "
             + "enforcement_status = CASE WHEN " + resumes + " THEN 'HEALTHY' ELSE a.enforcement_status END, "
             + "reputation_since = CASE WHEN " + resumes + " THEN now() ELSE a.reputation_since END, "

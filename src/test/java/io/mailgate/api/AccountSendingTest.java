@@ -7,15 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.AdminTest;
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.feedback.InboundFeedbackTest;
 import io.mailgate.identity.Accounts;
 import io.mailgate.store.Database;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
 import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -72,11 +77,12 @@ class AccountSendingTest {
           Await.until(() -> !refused(ses), Duration.ofSeconds(5));
         }
 
-        // reputation enforcement shut it down: the owner cannot resume it (SES), and the refusal changes nothing
+        // reputation enforcement shut it down (its status alone, as ReputationVerticle writes it): the owner cannot
+        // resume it (SES), and the refusal changes nothing
         Pool pool = Database.pool(node.vertx(), node.config(), 1);
         try {
-          pool.preparedQuery("UPDATE accounts SET enforcement_status = 'SHUTDOWN', sending_enabled = false "
-                  + "WHERE id = $1").execute(Tuple.of(key.accountId()))
+          pool.preparedQuery("UPDATE accounts SET enforcement_status = 'SHUTDOWN' WHERE id = $1")
+              .execute(Tuple.of(key.accountId()))
               .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } finally {
           pool.close();
@@ -96,8 +102,13 @@ class AccountSendingTest {
         }
         assertFalse(ses.getAccount(r -> { }).sendingEnabled());
         assertEquals("SHUTDOWN", ses.getAccount(r -> { }).enforcementStatus());
-        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed
+        assertTrue(refusedAfresh(node, key.accountId()));
+        try (SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+          assertFalse(v1.getAccountSendingEnabled().enabled());
+        }
         assertEquals("PAUSED (reputation)", sendingListed(node, key.accountId()));
+        ses.putAccountSendingAttributes(r -> r.sendingEnabled(false)); // pausing it more is allowed, and recorded
+        assertEquals("PAUSED (reputation, owner)", sendingListed(node, key.accountId()));
       }
     }
   }
@@ -245,6 +256,75 @@ class AccountSendingTest {
       assertFalse(refusedAfresh(node, id));
       Await.until(() -> !refused(ses), Duration.ofSeconds(5));
     });
+  }
+
+  /**
+   * A reputation shutdown is a pause of its own, apart from the owner's. The owner pauses its account; a late complaint
+   * about what it sent before makes the reputation check shut it down; the operator lifts the shutdown
+   * ({@code --sending true}): the owner's pause still holds, and the account does not send until its owner resumes it.
+   * Another account that only the shutdown paused sends again once the operator lifts it.
+   */
+  @Test
+  void liftingAShutdownLeavesTheOwnersPause() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+             .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1)
+             .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.pause.test"))) {
+      Accounts.NewKey owners = node.createAccount("paused-by-its-owner", true, 1000, 100_000);
+      Accounts.NewKey alone = node.createAccount("shut-down-only", true, 1000, 100_000);
+      try (SesV2Client paused = node.sesV2(owners.accessKeyId(), owners.secretAccessKey());
+           SesV2Client shut = node.sesV2(alone.accessKeyId(), alone.secretAccessKey())) {
+        String pausedsFirst = twentyDeliveredAndJudged(node, owners, paused);
+        String shutsFirst = twentyDeliveredAndJudged(node, alone, shut);
+        paused.putAccountSendingAttributes(r -> r.sendingEnabled(false));
+
+        // late: one complaint in 20 (5%, over the 0.5% shutdown) about what each sent before
+        for (String id : List.of(pausedsFirst, shutsFirst)) {
+          SmtpClient.send(node.config().get(MailgateConfig.SMTP_INBOUND_PORT), "", List.of(
+              "fbl@bounces.pause.test"), InboundFeedbackTest.arf("abuse", "a@x.test", "a@x.test", id));
+        }
+        Await.until(() -> "SHUTDOWN".equals(paused.getAccount(r -> { }).enforcementStatus())
+            && "SHUTDOWN".equals(shut.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        assertEquals("PAUSED (reputation, owner)", sendingListed(node, owners.accountId()));
+        assertEquals("PAUSED (reputation)", sendingListed(node, alone.accountId()));
+
+        // the operator lifts the shutdowns: the owner's pause still holds, and the operator is told so
+        assertEquals("account " + owners.accountId() + " updated; sending PAUSED (owner)",
+            operatorSets(node, owners.accountId(), true));
+        GetAccountResponse ownersPause = paused.getAccount(r -> { });
+        assertFalse(ownersPause.sendingEnabled());
+        assertEquals("HEALTHY", ownersPause.enforcementStatus());
+        assertTrue(refusedAfresh(node, owners.accountId()), "it sends, though its owner never resumed it");
+        try (SesClient v1 = node.sesV1(owners.accessKeyId(), owners.secretAccessKey())) {
+          assertFalse(v1.getAccountSendingEnabled().enabled());
+        }
+        assertEquals("account " + alone.accountId() + " updated; sending enabled",
+            operatorSets(node, alone.accountId(), true));
+        assertTrue(shut.getAccount(r -> { }).sendingEnabled());
+        assertFalse(refusedAfresh(node, alone.accountId()));
+
+        // the owner's pause is the owner's to lift
+        paused.putAccountSendingAttributes(r -> r.sendingEnabled(true));
+        assertTrue(paused.getAccount(r -> { }).sendingEnabled());
+        assertFalse(refusedAfresh(node, owners.accountId()));
+        assertEquals("enabled", sendingListed(node, owners.accountId()));
+      }
+    }
+  }
+
+  /**
+   * Twenty messages of the account, delivered and judged by the reputation check (its figures show them, HEALTHY): the
+   * id of the first.
+   */
+  private static String twentyDeliveredAndJudged(TestNode node, Accounts.NewKey key, SesV2Client ses) {
+    String first = send(ses);
+    for (int i = 1; i < 20; i++) {
+      send(ses);
+    }
+    Await.until(() -> new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(), key.accessKeyId(),
+            key.secretAccessKey()).body()), r -> r.getInteger("Sent", 0) == 20
+            && "HEALTHY".equals(r.getString("EnforcementStatus")), Duration.ofSeconds(20));
+    return first;
   }
 
   /**

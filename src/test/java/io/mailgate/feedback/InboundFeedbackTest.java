@@ -26,7 +26,7 @@ import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
  * original headers), forged VERP addresses refused, ARF complaints recorded and suppressed,
  * anything else kept for inspection.
  */
-class InboundFeedbackTest {
+public class InboundFeedbackTest {
   static RecordingSmtpServer relay;
   static TestNode node;
   static SesV2Client ses;
@@ -289,7 +289,8 @@ class InboundFeedbackTest {
         + subject + "%' AND NOT attributed"));
   }
 
-  static String arf(String feedbackType, String rcptTo, String originalTo, String messageId) {
+  /** An ARF report (RFC 5965) about the copy of one of our messages sent to {@code originalTo}. */
+  public static String arf(String feedbackType, String rcptTo, String originalTo, String messageId) {
     return arf(feedbackType, rcptTo, originalTo, messageId, null);
   }
 

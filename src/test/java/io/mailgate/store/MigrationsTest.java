@@ -65,18 +65,24 @@ class MigrationsTest {
     return new ArrayList<>(byVersion.values());
   }
 
-  @Test
-  void v8MovesStoredDeliveriesOntoTheirRecipients() throws Exception {
+  /** A fresh database migrated as a node of the version before {@code version} left it: its URL. */
+  private static String databaseBefore(int version) {
     String url = TestServices.freshDatabase();
     Db.execute(url, "CREATE TABLE schema_migrations (version int PRIMARY KEY, file text NOT NULL, "
         + "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
     for (Migrations.Migration m : Migrations.load()) {
-      if (m.version() < 8) {
+      if (m.version() < version) {
         Db.execute(url, m.sql());
         Db.execute(url, "INSERT INTO schema_migrations (version, file, checksum) VALUES (" + m.version() + ", '"
             + m.file() + "', '" + m.checksum() + "')");
       }
     }
+    return url;
+  }
+
+  @Test
+  void v8MovesStoredDeliveriesOntoTheirRecipients() throws Exception {
+    String url = databaseBefore(8);
     // a message written by version 7: Send and Delivery as event rows, and a bounce of a second recipient
     Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
         + "VALUES ('m1', 'a1', 's@example.com', 's@example.com', 'x', 1, '2026-11-28 10:00:00+00')");
@@ -97,6 +103,28 @@ class MigrationsTest {
       assertEquals(1, Db.count(url, "SELECT count(*) FROM recipients WHERE idx = 1 AND delivered_at IS NULL"));
       assertEquals(1, Db.count(url, "SELECT count(*) FROM events"), "only the Bounce stays an event row");
       assertEquals(1, Db.count(url, "SELECT count(*) FROM events WHERE type = 'Bounce'"));
+    } finally {
+      vertx.close();
+    }
+  }
+
+  /**
+   * Before V33 a reputation shutdown wrote the owner's choice (sending_enabled) false too: V33 gives it back, so that
+   * lifting the shutdown resumes the account, its owner having paused nothing; a pause its owner made stays.
+   */
+  @Test
+  void v33GivesAShutDownAccountItsOwnersChoiceBack() throws Exception {
+    String url = databaseBefore(33);
+    Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send, sending_enabled, enforcement_status) "
+        + "VALUES ('shut', 'shut', 1, 1, false, 'SHUTDOWN'), ('paused', 'paused', 1, 1, false, 'HEALTHY'), "
+        + "('sending', 'sending', 1, 1, true, 'PROBATION')");
+    Vertx vertx = Vertx.vertx();
+    try {
+      Pool pool = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, url), 2);
+      Migrations.apply(pool).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertEquals("paused false HEALTHY,sending true PROBATION,shut true SHUTDOWN", Db.string(url,
+          "SELECT string_agg(id || ' ' || sending_enabled || ' ' || enforcement_status, ',' ORDER BY id) "
+              + "FROM accounts WHERE id <> 'system'"));
     } finally {
       vertx.close();
     }
