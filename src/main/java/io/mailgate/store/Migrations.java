@@ -47,7 +47,23 @@ public final class Migrations {
   /** Applies what is missing; completes with the number of migrations applied now. */
   public static Future<Integer> apply(Pool pool) {
     List<Migration> all = load();
-    return pool.withConnection(conn -> applyFrom(conn, all, 0, 0));
+    return pool.withConnection(conn -> ledger(conn).compose(v -> applyFrom(conn, all, 0, 0)));
+  }
+
+  /**
+   * Creates {@code schema_migrations} when it is not there, under the migrations' lock (nodes starting together do not
+   * both create it). Looked up first rather than {@code CREATE TABLE IF NOT EXISTS} at every migration: that left
+   * PostgreSQL's "already exists, skipping" notice, which the client logs as a warning, once per migration at every
+   * start.
+   */
+  private static Future<Void> ledger(SqlConnection conn) {
+    return conn.begin().compose(tx -> conn.query("SELECT pg_advisory_xact_lock(" + LOCK_KEY + ")").execute()
+        .compose(v -> conn.query("SELECT to_regclass('schema_migrations') IS NULL").execute())
+        .compose(rows -> rows.iterator().next().getBoolean(0)
+            ? conn.query("CREATE TABLE schema_migrations (version int PRIMARY KEY, file text NOT NULL, "
+                + "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())").execute().mapEmpty()
+            : Future.succeededFuture())
+        .compose(v -> tx.commit(), err -> tx.rollback().transform(x -> Future.failedFuture(err))));
   }
 
   private static Future<Integer> applyFrom(SqlConnection conn, List<Migration> all, int i, int applied) {
@@ -56,8 +72,6 @@ public final class Migrations {
     }
     Migration m = all.get(i);
     return conn.begin().compose(tx -> conn.query("SELECT pg_advisory_xact_lock(" + LOCK_KEY + ")").execute()
-            .compose(v -> conn.query("CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
-                + "file text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())").execute())
             .compose(v -> conn.preparedQuery("SELECT checksum FROM schema_migrations WHERE version = $1")
                 .execute(Tuple.of(m.version())))
             .compose(rows -> {
