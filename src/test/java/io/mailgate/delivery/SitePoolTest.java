@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.testing.OnLoop;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -67,17 +68,8 @@ class SitePoolTest {
   }
 
   /** The result of what {@code action} starts on the pool's event loop. */
-  @SuppressWarnings("unchecked")
   <T> T on(Supplier<? extends Future<T>> action) throws Exception {
-    CompletableFuture<Object> f = new CompletableFuture<>();
-    loop.runOnContext(v -> action.get().onComplete(ar -> {
-      if (ar.succeeded()) {
-        f.complete(ar.result());
-      } else {
-        f.completeExceptionally(ar.cause());
-      }
-    }));
-    return (T) f.get(30, TimeUnit.SECONDS);
+    return OnLoop.start(loop, action).get(30, TimeUnit.SECONDS);
   }
 
   /** A pool of one connection at a time for the site, made on the event loop. */

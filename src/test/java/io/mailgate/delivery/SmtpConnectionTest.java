@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.testing.OnLoop;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -55,16 +56,9 @@ class SmtpConnectionTest {
   static final SmtpConnection.Options OPTIONS = options(2_000, 4_000, 2_000);
 
   /** Starts {@code action} on the connection's event loop; what it comes to. */
+  @SuppressWarnings("unchecked")
   static CompletableFuture<Object> run(Supplier<? extends Future<?>> action) {
-    CompletableFuture<Object> f = new CompletableFuture<>();
-    loop.runOnContext(v -> action.get().onComplete(ar -> {
-      if (ar.succeeded()) {
-        f.complete(ar.result());
-      } else {
-        f.completeExceptionally(ar.cause());
-      }
-    }));
-    return f;
+    return OnLoop.start(loop, () -> (Future<Object>) action.get());
   }
 
   /** The result of what {@code action} starts on the connection's event loop. */

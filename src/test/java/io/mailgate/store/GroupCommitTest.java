@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.testing.OnLoop;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -36,15 +36,7 @@ class GroupCommitTest {
 
   /** Runs on the context's event loop, as a verticle would, and waits for the future it returns. */
   <T> T on(Supplier<Future<T>> work) throws Exception {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    context.runOnContext(v -> work.get().onComplete(ar -> {
-      if (ar.succeeded()) {
-        result.complete(ar.result());
-      } else {
-        result.completeExceptionally(ar.cause());
-      }
-    }));
-    return result.get(10, TimeUnit.SECONDS);
+    return OnLoop.start(context, work).get(10, TimeUnit.SECONDS);
   }
 
   GroupCommit<Integer, Void> commits(long linger, int maxBatch) {
