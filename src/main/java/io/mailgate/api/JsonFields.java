@@ -46,9 +46,10 @@ public final class JsonFields {
   }
 
   /**
-   * SES resource tags: a list of {@code {"Key": ..., "Value": ...}}, keys of 1 to 128 and values up to 256 characters,
-   * both of Unicode letters, digits, white space and {@code _ . : / = + - @} only, neither starting with {@code aws:}
-   * (in any case: AWS's own). Not message tags (EmailTags), whose rules differ.
+   * SES resource tags: a list of {@code {"Key": ..., "Value": ...}}, both required, keys of 1 to 128 and values up to
+   * 256 characters (a value may be empty), both of Unicode letters, digits, white space and {@code _ . : / = + - @}
+   * only, neither starting with {@code aws:} (in any case: AWS's own). Not message tags (EmailTags), whose rules
+   * differ.
    */
   public static JsonArray tags(JsonObject o, String field) {
     List<JsonObject> given = objects(o, field, "");
@@ -60,14 +61,12 @@ public final class JsonFields {
     java.util.Set<String> keys = new java.util.HashSet<>();
     for (JsonObject t : given) {
       String key = tagKey(requiredString(t, "Key", field));
-      String value = string(t, "Value", field);
-      if (value != null) {
-        checkTagText(value, "value", 0, 256);
-      }
+      String value = requiredString(t, "Value", field); // required in SES's Tag, and may be empty
+      checkTagText(value, "value", 0, 256);
       if (!keys.add(key)) {
         throw SesException.badRequest("Duplicate tag key '" + key + "'.");
       }
-      out.add(new JsonObject().put("Key", key).put("Value", value == null ? "" : value));
+      out.add(new JsonObject().put("Key", key).put("Value", value));
     }
     return out;
   }

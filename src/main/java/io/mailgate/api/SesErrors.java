@@ -23,13 +23,13 @@ public final class SesErrors {
   private SesErrors() {}
 
   public static void failV2(RoutingContext ctx, Throwable failure) {
-    SesException e = toSes(ctx, failure);
+    String requestId = newRequestId();
+    SesException e = toSes(ctx, failure, requestId);
     HttpServerResponse resp = ctx.response();
     if (resp.headWritten()) {
       resp.reset();
       return;
     }
-    String requestId = UUID.randomUUID().toString();
     io.mailgate.metrics.Metrics.of(ctx.vertx()).refused("v2", e.error().v2Type);
     resp.setStatusCode(e.error().status)
         .putHeader("x-amzn-ErrorType", e.error().v2Type)
@@ -44,8 +44,23 @@ public final class SesErrors {
    */
   private static final java.util.Set<String> TEXT_PG_CANNOT_STORE = java.util.Set.of("22021", "22P05");
 
-  /** Maps whatever failed the request to the SES error the caller sees. */
-  public static SesException toSes(RoutingContext ctx, Throwable failure) {
+  /**
+   * A request id in the shape SES gives them (a version 4 UUID), for {@link #REQUEST_ID}: one per answer, so drawn from
+   * the thread's fast generator rather than {@link UUID#randomUUID}'s SecureRandom; an id names a request, it guards
+   * nothing.
+   */
+  public static String newRequestId() {
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L; // version 4
+    long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L; // the IETF variant
+    return new UUID(high, low).toString();
+  }
+
+  /**
+   * Maps whatever failed the request to the SES error the caller sees. An unexpected failure is logged with the
+   * request id the caller is answered with, so the id a client reports finds its stack trace.
+   */
+  public static SesException toSes(RoutingContext ctx, Throwable failure, String requestId) {
     if (failure instanceof SesException e) {
       return e;
     }
@@ -73,7 +88,8 @@ public final class SesErrors {
       // the client went away before its body was read (or the node closed a trickling upload): nobody to answer
       return SesException.badRequest("Connection closed before the request was read.");
     }
-    LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path(), failure);
+    LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path()
+        + " (request id " + requestId + ")", failure);
     return new SesException(SesError.INTERNAL_FAILURE, "An internal error occurred. Retry the request.");
   }
 }

@@ -9,7 +9,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.util.UUID;
 import java.util.function.BiFunction;
 
 /**
@@ -30,7 +29,7 @@ public final class V2Route {
         .compose(caller -> isLarge(ctx) ? parsed(ctx).compose(v -> run(operation, caller, ctx))
             : run(operation, caller, ctx))
         .onSuccess(json -> ctx.response().putHeader("content-type", "application/json")
-            .putHeader(SesErrors.REQUEST_ID, UUID.randomUUID().toString())
+            .putHeader(SesErrors.REQUEST_ID, SesErrors.newRequestId())
             .end(json == null ? "{}" : json.encode()))
         .onFailure(ctx::fail);
   }

@@ -99,6 +99,13 @@ class TagsApiTest {
         .tags(Tag.builder().key("a").value("b").build())));
     assertThrows(BadRequestException.class, () -> ses.tagResource(r -> r.resourceArn(set).tags(
         Tag.builder().key("dup").value("1").build(), Tag.builder().key("dup").value("2").build())));
+    // a Tag's Value is required, as in SES (it may be empty)
+    BadRequestException noValue = assertThrows(BadRequestException.class,
+        () -> ses.tagResource(r -> r.resourceArn(set).tags(Tag.builder().key("novalue").build())));
+    assertTrue(noValue.getMessage().contains("Missing required field Tags.Value"), noValue.getMessage());
+    assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("no-value")
+        .tags(Tag.builder().key("novalue").build())));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("no-value")));
     assertEquals(before, tags(set));
     // the limit holds at creation too: a resource created with 51 tags could never be tagged again
     many.add(Tag.builder().key("k50").value("v").build());
@@ -248,6 +255,13 @@ class TagsApiTest {
       assertThrows(NotFoundException.class, () -> theirs.listTagsForResource(r -> r.resourceArn(arn("identity/tags.example"))));
       assertThrows(NotFoundException.class, () -> theirs.tagResource(r -> r.resourceArn(arn("identity/tags.example"))
           .tags(Tag.builder().key("mine").value("now").build())));
+      // a request that is bad whatever it names is refused as bad, as AWS checks input before it looks anything up
+      assertThrows(BadRequestException.class, () -> theirs.tagResource(r -> r.resourceArn(arn("identity/tags.example"))
+          .tags(Tag.builder().key("aws:mine").value("now").build())));
+      assertThrows(BadRequestException.class, () -> theirs.untagResource(r -> r.resourceArn(arn("identity/tags.example"))
+          .tagKeys("aws:mine")));
+      assertThrows(NotFoundException.class, () -> theirs.untagResource(r -> r.resourceArn(arn("identity/tags.example"))
+          .tagKeys("mine")));
       // nor under their own account id: they have no such identity
       assertThrows(NotFoundException.class, () -> theirs.listTagsForResource(r -> r.resourceArn(
           "arn:aws:ses:us-east-1:" + other.accountId() + ":identity/tags.example")));

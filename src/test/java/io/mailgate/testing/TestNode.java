@@ -88,8 +88,36 @@ public final class TestNode implements AutoCloseable {
     return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), null, customize, true, Clock.systemUTC());
   }
 
-  /** @param relayUrl null: captured ({@link #startCapturing}) */
+  /**
+   * Starts a node on ports free when chosen, again on new ones (up to three times) if one was taken before the node
+   * bound it: the tests' own outgoing connections draw their local ports from the range {@code bind(0)} chooses from.
+   *
+   * @param relayUrl null: captured ({@link #startCapturing})
+   */
   private static TestNode start(String pgUrl, String redisPrefix, String relayUrl,
+      UnaryOperator<MailgateConfig> customize, boolean dev, Clock clock) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return startOnce(pgUrl, redisPrefix, relayUrl, customize, dev, clock);
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || !portTaken(e)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static boolean portTaken(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof java.net.BindException
+          || String.valueOf(t.getMessage()).contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static TestNode startOnce(String pgUrl, String redisPrefix, String relayUrl,
       UnaryOperator<MailgateConfig> customize, boolean dev, Clock clock) {
     MailgateConfig c = MailgateConfig.defaults()
         .with(MailgateConfig.PG_URL, pgUrl)

@@ -412,7 +412,8 @@ public final class S3Api {
     if (failure instanceof S3Exception s3) {
       e = s3;
     } else {
-      LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path(), failure);
+      LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path()
+          + " (request id " + requestId + ")", failure);
       e = new S3Exception(S3Error.INTERNAL_ERROR);
     }
     Metrics.of(ctx.vertx()).refused("s3", e.error().code);

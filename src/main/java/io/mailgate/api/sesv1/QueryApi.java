@@ -37,7 +37,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.BiFunction;
 
 /**
@@ -169,7 +168,7 @@ public final class QueryApi {
    * covers whichever carries them.
    */
   public void handle(RoutingContext ctx, Buffer body) {
-    String requestId = UUID.randomUUID().toString();
+    String requestId = SesErrors.newRequestId();
     String query = ctx.request().query();
     String contentSha256 = ctx.request().getHeader("x-amz-content-sha256");
     auth.authenticate(ctx.request(), body, SesApi.V1_QUERY)
@@ -228,11 +227,11 @@ public final class QueryApi {
 
   /** An error in SES v1's shape; the mapping of failures to errors is the v2 API's, so both say the same. */
   public static void fail(RoutingContext ctx, Throwable failure) {
-    fail(ctx, failure, UUID.randomUUID().toString());
+    fail(ctx, failure, SesErrors.newRequestId());
   }
 
   private static void fail(RoutingContext ctx, Throwable failure, String requestId) {
-    SesException e = SesErrors.toSes(ctx, failure);
+    SesException e = SesErrors.toSes(ctx, failure, requestId);
     if (ctx.response().headWritten()) {
       ctx.response().reset();
       return;

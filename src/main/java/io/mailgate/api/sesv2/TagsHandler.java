@@ -21,8 +21,9 @@ import java.util.List;
  * and ListTagsForResource ({@code GET /v2/email/tags}), for identities, configuration sets and contact lists named by
  * ARN ({@code arn:aws:ses:<region>:<account>:identity/<name>}, {@code ...:configuration-set/<name>} or
  * {@code ...:contact-list/<name>}). Terraform reads a resource's tags this way after every create. Another account's
- * ARN names nothing here (NotFoundException). UntagResource's keys are checked as TagResource's are (AWS's own
- * {@code aws:} tags cannot be removed), before anything is removed.
+ * ARN names nothing here (NotFoundException), once the request is otherwise valid: AWS checks input before it looks
+ * anything up. UntagResource's keys are checked as TagResource's are (AWS's own {@code aws:} tags cannot be removed),
+ * before anything is removed.
  */
 public final class TagsHandler {
   private final ResourceTags tags;
@@ -31,11 +32,19 @@ public final class TagsHandler {
     this.tags = tags;
   }
 
-  /** A resource an ARN names, within the caller's account. */
-  record Resource(ResourceTags.Kind kind, String name, String arn) {}
+  /** A resource an ARN names; {@code ours}: in the caller's account (another's names nothing here). */
+  record Resource(ResourceTags.Kind kind, String name, String arn, boolean ours) {
+    /** This resource, once the rest of the request was found valid: NotFound when it is another account's. */
+    Resource owned() {
+      if (!ours) {
+        throw notFound(this);
+      }
+      return this;
+    }
+  }
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
-    Resource r = resource(caller, ctx.queryParams().get("ResourceArn"));
+    Resource r = resource(caller, ctx.queryParams().get("ResourceArn")).owned();
     return tags.list(r.kind(), caller.account().id(), r.name())
         .compose(found -> found.isPresent() ? Future.succeededFuture(new JsonObject().put("Tags", found.get()))
             : Future.failedFuture(notFound(r)));
@@ -48,6 +57,7 @@ public final class TagsHandler {
     if (given.isEmpty()) {
       throw SesException.badRequest("Missing required field Tags.");
     }
+    r.owned();
     return changed(tags.tag(r.kind(), caller.account().id(), r.name(), given), r);
   }
 
@@ -58,6 +68,7 @@ public final class TagsHandler {
       throw SesException.badRequest("Missing required parameter TagKeys.");
     }
     keys.forEach(JsonFields::tagKey);
+    r.owned();
     return changed(tags.untag(r.kind(), caller.account().id(), r.name(), keys), r);
   }
 
@@ -108,10 +119,6 @@ public final class TagsHandler {
     if (name.isEmpty()) {
       throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
     }
-    Resource r = new Resource(kind, name, shown);
-    if (!parsed.account().equals(caller.account().id())) {
-      throw notFound(r);
-    }
-    return r;
+    return new Resource(kind, name, shown, parsed.account().equals(caller.account().id()));
   }
 }
