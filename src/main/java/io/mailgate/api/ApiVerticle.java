@@ -653,6 +653,8 @@ public final class ApiVerticle extends VerticleBase {
     }
     options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
         .setKeyPath(config.get(MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
+    options.setTlsReloadInterval(
+        java.time.Duration.ofSeconds(config.get(MailgateConfig.SMTP_TLS_RELOAD_SECONDS)));
     Future<SmtpServer> startTls = SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s);
     if (tlsPort <= 0) {
       return startTls.mapEmpty();

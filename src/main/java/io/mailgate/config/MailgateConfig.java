@@ -124,6 +124,8 @@ public final class MailgateConfig {
       "PEM certificate chain for STARTTLS on the submission port and for smtp.submissionTlsPort. Empty: no STARTTLS and no implicit TLS port.");
   public static final ConfigKey<String> SMTP_SUBMISSION_TLS_KEY = key("smtp.submissionTlsKey", String.class, "",
       "PEM private key of smtp.submissionTlsCert.");
+  public static final ConfigKey<Integer> SMTP_TLS_RELOAD_SECONDS = key("smtp.tlsReloadSeconds", Integer.class, 60,
+      "How often the SMTP ports' certificate and key files (smtp.submissionTlsCert, smtp.inboundTlsCert and their keys) are read again: a renewed pair (certbot, cert-manager) is presented from the next connection on, without a restart. A pair that does not parse, whose key does not match its certificate, or whose certificate has expired is not taken: the port keeps the one it has, with a warning (mailgate_tls_certificate_reloads_total{result=\"refused\"}). 0: read once, at start.");
   public static final ConfigKey<Integer> SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT = key(
       "smtp.submissionMaxConnectionsPerClient", Integer.class, 50,
       "Connections one client IP address may hold open at once on the submission ports (loopback excepted), logged in or not; more are answered 421. Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
@@ -331,7 +333,7 @@ public final class MailgateConfig {
       Map.entry("delivery.maxPending", 1), Map.entry("delivery.maxConnections", 1), Map.entry("pg.poolSize", 1),
       Map.entry("events.concurrency", 1), Map.entry("events.timeoutSeconds", 1), Map.entry("send.maxRecipients", 1),
       Map.entry("dns.timeoutMillis", 1), Map.entry("reputation.checkIntervalSeconds", 1),
-      Map.entry("reputation.minVolume", 1));
+      Map.entry("reputation.minVolume", 1), Map.entry("smtp.tlsReloadSeconds", 0));
 
   /** The MAILGATE_ variable that names the file rather than a key. */
   private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG");

@@ -40,6 +40,9 @@ public final class Metrics implements Shareable {
   private final LongAdder reputationChecks = new LongAdder();
   private final LongAdder sevenBitConverted = new LongAdder();
   private final LongAdder sevenBitRefused = new LongAdder();
+  private final LongAdder tlsCertificatesLoaded = new LongAdder();
+  private final LongAdder tlsCertificatesRefused = new LongAdder();
+  private final Map<String, Long> tlsCertificateExpiry = new ConcurrentHashMap<>();
   private final LatencyHistogram sendTime = new LatencyHistogram();
   private final LatencyHistogram limitsWait = new LatencyHistogram();
   private final LatencyHistogram commitWait = new LatencyHistogram();
@@ -173,6 +176,16 @@ public final class Metrics implements Shareable {
     (converted ? sevenBitConverted : sevenBitRefused).increment();
   }
 
+  /** A changed certificate and key of an SMTP listener: presented from then on, or refused (the old one kept). */
+  public void tlsCertificate(boolean loaded) {
+    (loaded ? tlsCertificatesLoaded : tlsCertificatesRefused).increment();
+  }
+
+  /** When the certificate {@code listener} (host:port) presents expires. */
+  public void tlsCertificateExpiry(String listener, java.time.Instant notAfter) {
+    tlsCertificateExpiry.put(listener, notAfter.getEpochSecond());
+  }
+
   /** A receipt notification posted to its webhook (2xx). */
   public void receiptNotified() {
     receiptNotifications.increment();
@@ -267,6 +280,20 @@ public final class Metrics implements Shareable {
     b.append("mailgate_received_total{result=\"refused\"} ").append(receivedRefused.sum()).append('\n');
     counter(b, "mailgate_receipt_notifications_total", "Receipt notifications posted to webhooks (2xx).",
         receiptNotifications.sum());
+    help(b, "mailgate_tls_certificate_reloads_total", "counter", "Changed certificate and key files of an SMTP "
+        + "listener (smtp.tlsReloadSeconds): loaded (presented from the next connection on), refused (not parsed, "
+        + "a key that does not match, an expired certificate: the listener keeps the one it has).");
+    b.append("mailgate_tls_certificate_reloads_total{result=\"loaded\"} ").append(tlsCertificatesLoaded.sum())
+        .append('\n');
+    b.append("mailgate_tls_certificate_reloads_total{result=\"refused\"} ").append(tlsCertificatesRefused.sum())
+        .append('\n');
+    if (!tlsCertificateExpiry.isEmpty()) {
+      help(b, "mailgate_tls_certificate_expiry_seconds", "gauge", "When the certificate each SMTP listener presents "
+          + "expires (Unix time): alert well before it, in case its renewal does not arrive.");
+      new TreeMap<>(tlsCertificateExpiry).forEach((listener, at) -> b.append(
+          "mailgate_tls_certificate_expiry_seconds{listener=\"").append(label(listener)).append("\"} ").append(at)
+          .append('\n'));
+    }
     counter(b, "mailgate_reputation_checks_total", "Reputation checks this node computed (one node computes per "
         + "reputation.checkIntervalSeconds; the others find it done).", reputationChecks.sum());
     long q = queued;

@@ -95,6 +95,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
     if (!cert.isBlank()) {
       options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
           .setKeyPath(config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_KEY : MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
+      options.setTlsReloadInterval(
+          java.time.Duration.ofSeconds(config.get(MailgateConfig.SMTP_TLS_RELOAD_SECONDS)));
     }
     return SmtpServer.start(vertx, options, new Handler()).onSuccess(s -> server = s);
   }

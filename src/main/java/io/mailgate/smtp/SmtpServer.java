@@ -4,9 +4,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.tls.SslContextManager;
+import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
@@ -35,6 +37,8 @@ public final class SmtpServer {
   private final Vertx vertx;
   private final NetServer netServer;
   private final ServerSSLOptions tlsOptions;
+  /** The certificate files, read again as options say; null: {@link #tlsOptions} as given (or no TLS). */
+  private final ServerCertificate certificate;
   private final ConnectionLimit limit;
   private final Buffer tooManyConnections;
   private final String idPrefix;
@@ -42,13 +46,15 @@ public final class SmtpServer {
   private final AtomicInteger pausedConnections = new AtomicInteger();
 
   private SmtpServer(Vertx vertx, SmtpServerOptions options, SmtpSessionConfig sessionConfig,
-      SmtpSessionHandler handler) {
+      SmtpSessionHandler handler, ServerCertificate certificate) {
     this.vertx = vertx;
     this.options = options;
     this.sessionConfig = sessionConfig;
     this.handler = handler;
-    this.tlsOptions = options.getKeyCertOptions() == null ? null
-        : new ServerSSLOptions().setKeyCertOptions(options.getKeyCertOptions());
+    this.certificate = certificate;
+    KeyCertOptions keyCert = certificate != null ? certificate.options().getKeyCertOptions()
+        : options.getKeyCertOptions();
+    this.tlsOptions = keyCert == null ? null : new ServerSSLOptions().setKeyCertOptions(keyCert);
     this.limit = ConnectionLimit.forAddress(vertx, options.getHost(), options.getPort(),
         options.getMaxConnections(), options.getMaxConnectionsPerClient(),
         Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2));
@@ -60,8 +66,8 @@ public final class SmtpServer {
         .setPort(options.getPort())
         .setTcpNoDelay(true)
         .setSsl(options.isImplicitTls());
-    if (options.getKeyCertOptions() != null) {
-      netOptions.setKeyCertOptions(options.getKeyCertOptions());
+    if (keyCert != null) {
+      netOptions.setKeyCertOptions(keyCert);
     }
     this.netServer = vertx.createNetServer(netOptions).connectHandler(this::accept);
     if (tlsOptions != null && !options.isImplicitTls()) {
@@ -107,8 +113,20 @@ public final class SmtpServer {
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
-    SmtpServer server = new SmtpServer(vertx, copy, config, handler);
-    return server.netServer.listen().map(server);
+    KeyCertOptions keyCert = copy.getKeyCertOptions();
+    Future<ServerCertificate> certificate = keyCert != null && ServerCertificate.fromFiles(keyCert)
+        ? ServerCertificate.load(vertx, (PemKeyCertOptions) keyCert) : Future.succeededFuture();
+    return certificate.compose(files -> {
+      SmtpServer server = new SmtpServer(vertx, copy, config, handler, files);
+      return server.netServer.listen().map(listening -> {
+        if (files != null) {
+          // an implicit TLS port's handshakes are Vert.x's: it is given a renewed pair; STARTTLS reads options()
+          files.watch(copy.getHost() + ":" + server.actualPort(), copy.getTlsReloadInterval(), copy.isImplicitTls()
+              ? renewed -> server.netServer.updateSSLOptions(renewed, false) : renewed -> Future.succeededFuture());
+        }
+        return server;
+      });
+    });
   }
 
   /** The bound port (the chosen one when the options said 0). */
@@ -139,6 +157,9 @@ public final class SmtpServer {
    * 421 4.3.2 at once), and closes what is still open after the shutdown timeout.
    */
   public Future<Void> close() {
+    if (certificate != null) {
+      certificate.stop();
+    }
     return netServer.shutdown(options.getShutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
   }
 
@@ -165,7 +186,8 @@ public final class SmtpServer {
         null,
         options.isImplicitTls(),
         null);
-    new SmtpConnection(vertx, socket, options, tlsOptions, limit, pausedConnections)
+    new SmtpConnection(vertx, socket, options, certificate != null ? certificate.options() : tlsOptions, limit,
+        pausedConnections)
         .start(sessionConfig, info, handler);
   }
 

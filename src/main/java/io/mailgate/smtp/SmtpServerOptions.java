@@ -46,6 +46,7 @@ public final class SmtpServerOptions {
   private Duration dataTimeout = DEFAULT_DATA_TIMEOUT;
   private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
   private KeyCertOptions keyCertOptions;
+  private Duration tlsReloadInterval = Duration.ZERO;
   private boolean implicitTls;
   private boolean authEnabled;
   private boolean plainTextAuthAllowed;
@@ -70,6 +71,7 @@ public final class SmtpServerOptions {
     dataTimeout = other.dataTimeout;
     shutdownTimeout = other.shutdownTimeout;
     keyCertOptions = other.keyCertOptions == null ? null : other.keyCertOptions.copy();
+    tlsReloadInterval = other.tlsReloadInterval;
     implicitTls = other.implicitTls;
     authEnabled = other.authEnabled;
     plainTextAuthAllowed = other.plainTextAuthAllowed;
@@ -282,6 +284,23 @@ public final class SmtpServerOptions {
 
   public SmtpServerOptions setKeyCertOptions(KeyCertOptions keyCertOptions) {
     this.keyCertOptions = keyCertOptions;
+    return this;
+  }
+
+  /**
+   * How often the certificate and key files of {@link #setKeyCertOptions} (a {@code PemKeyCertOptions} of one certificate
+   * path and one key path) are read again, a renewed pair served from the next connection on; zero (default): never.
+   */
+  public Duration getTlsReloadInterval() {
+    return tlsReloadInterval;
+  }
+
+  public SmtpServerOptions setTlsReloadInterval(Duration tlsReloadInterval) {
+    Objects.requireNonNull(tlsReloadInterval, "tlsReloadInterval");
+    if (tlsReloadInterval.isNegative()) {
+      throw new IllegalArgumentException("tlsReloadInterval must not be negative");
+    }
+    this.tlsReloadInterval = tlsReloadInterval;
     return this;
   }
 

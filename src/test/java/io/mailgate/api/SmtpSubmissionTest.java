@@ -529,6 +529,12 @@ class SmtpSubmissionTest {
       return new Session(upgraded, false);
     }
 
+    /** The subject of the certificate the server presented (a session under TLS). */
+    String peer() throws IOException {
+      return ((java.security.cert.X509Certificate) ((javax.net.ssl.SSLSocket) socket).getSession()
+          .getPeerCertificates()[0]).getSubjectX500Principal().getName();
+    }
+
     String command(String line) throws IOException {
       out.write((line + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
       out.flush();

@@ -1,0 +1,237 @@
+package io.mailgate.smtp;
+
+import io.mailgate.metrics.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
+import io.vertx.core.net.impl.KeyStoreHelper;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.Function;
+
+/**
+ * The certificate an SMTP server's TLS presents, from its PEM certificate and key files, read and checked at start and
+ * read again every {@link SmtpServerOptions#getTlsReloadInterval interval}: a renewed pair (certbot's, every 60 days;
+ * cert-manager's) is presented from the next connection on, without a restart, as Postfix's smtpd processes pick one
+ * up. The server is handed the files' contents, not their paths, so what it presents is the pair checked here.
+ *
+ * <p>A pair is taken when its key parses, matches its certificate (a probe signed with the key verifies with the
+ * certificate's public key) and, on a reload, its certificate has not expired. Files that fail are read again at the
+ * next interval (a renewal caught between its key and its certificate completes meanwhile), and refused if they fail
+ * again as they are: the server keeps the pair it has, and says so once per change of the files, however many of its
+ * instances (one per event loop) saw it ({@link Metrics#tlsCertificate}).
+ */
+final class ServerCertificate {
+  private static final System.Logger LOG = System.getLogger(ServerCertificate.class.getName());
+  /** Per listener, what was last said about its files, so that its instances say it once. */
+  private static final String SAID = "mailgate.smtp.certificateSaid";
+  private static final byte[] PROBE = "mailgate certificate check".getBytes(StandardCharsets.US_ASCII);
+
+  /** A pair as read and checked, and the options that present it. */
+  private record Pair(Buffer cert, Buffer key, X509Certificate leaf, ServerSSLOptions options) {
+    boolean sameFiles(Buffer c, Buffer k) {
+      return cert.equals(c) && key.equals(k);
+    }
+  }
+
+  private final Vertx vertx;
+  private final String certPath;
+  private final String keyPath;
+  private volatile Pair current;
+  private Buffer refusedCert;
+  private Buffer refusedKey;
+  /** Files that failed once, not yet refused: a renewal caught between its two files is read again first. */
+  private String pending;
+  private String listener = "";
+  private long timer = -1;
+  private boolean checking;
+
+  private ServerCertificate(Vertx vertx, String certPath, String keyPath, Pair first) {
+    this.vertx = vertx;
+    this.certPath = certPath;
+    this.keyPath = keyPath;
+    this.current = first;
+  }
+
+  /** Whether {@code options} name one certificate file and one key file, which this class can read again. */
+  static boolean fromFiles(KeyCertOptions options) {
+    return options instanceof PemKeyCertOptions pem && pem.getCertPaths().size() == 1
+        && pem.getKeyPaths().size() == 1 && pem.getCertValues().isEmpty() && pem.getKeyValues().isEmpty();
+  }
+
+  /**
+   * Reads and checks the files of {@code files} ({@link #fromFiles}): fails when they are no pair (the server does not
+   * start). An expired certificate is presented, with a warning: refusing it would close the port to the senders that
+   * do not check (most MTAs delivering to port 25).
+   */
+  static Future<ServerCertificate> load(Vertx vertx, PemKeyCertOptions files) {
+    String certPath = files.getCertPaths().get(0);
+    String keyPath = files.getKeyPaths().get(0);
+    return read(vertx, certPath, keyPath)
+        .compose(read -> vertx.executeBlocking(() -> check(vertx, read[0], read[1], false), false))
+        .recover(e -> Future.failedFuture(new IllegalArgumentException("TLS certificate " + certPath + " and key "
+            + keyPath + ": " + reason(e), e)))
+        .map(pair -> {
+          if (Instant.now().isAfter(pair.leaf().getNotAfter().toInstant())) {
+            LOG.log(System.Logger.Level.WARNING, "the TLS certificate " + certPath + " expired on "
+                + pair.leaf().getNotAfter().toInstant() + "; it is presented until it is renewed");
+          }
+          return new ServerCertificate(vertx, certPath, keyPath, pair);
+        });
+  }
+
+  /** What a TLS upgrade presents now. */
+  ServerSSLOptions options() {
+    return current.options();
+  }
+
+  /**
+   * Starts reading the files every {@code interval} (on the caller's context, so a verticle's undeploy ends it too), for
+   * the server listening at {@code listener} (host:port, as operators configured it). A changed pair that checks out
+   * is handed to {@code apply} (an implicit TLS server gives it to Vert.x) and presented once that succeeds.
+   */
+  void watch(String listener, Duration interval, Function<ServerSSLOptions, Future<?>> apply) {
+    this.listener = listener;
+    Metrics.of(vertx).tlsCertificateExpiry(listener, current.leaf().getNotAfter().toInstant());
+    if (!interval.isZero()) {
+      timer = vertx.setPeriodic(interval.toMillis(), id -> reload(apply));
+    }
+  }
+
+  void stop() {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+  }
+
+  private void reload(Function<ServerSSLOptions, Future<?>> apply) {
+    if (checking) {
+      return;
+    }
+    checking = true;
+    read(vertx, certPath, keyPath).compose(read -> {
+      Buffer cert = read[0];
+      Buffer key = read[1];
+      if (current.sameFiles(cert, key) || (cert.equals(refusedCert) && key.equals(refusedKey))) {
+        return Future.succeededFuture();
+      }
+      return vertx.executeBlocking(() -> check(vertx, cert, key, true), false)
+          .compose(pair -> apply.apply(pair.options()).map(pair))
+          .onSuccess(pair -> {
+            current = pair;
+            pending = null;
+            refusedCert = null;
+            refusedKey = null;
+            Instant notAfter = pair.leaf().getNotAfter().toInstant();
+            Metrics.of(vertx).tlsCertificateExpiry(listener, notAfter);
+            if (firstToSay("loaded " + fingerprint(cert, key))) {
+              Metrics.of(vertx).tlsCertificate(true);
+              LOG.log(System.Logger.Level.INFO, "TLS certificate of " + listener + " reloaded from " + certPath + ": "
+                  + pair.leaf().getSubjectX500Principal().getName() + ", expires " + notAfter);
+            }
+          })
+          .recover(e -> {
+            if (failedTwice(fingerprint(cert, key), reason(e))) {
+              refusedCert = cert;
+              refusedKey = key;
+            }
+            return Future.succeededFuture(null);
+          });
+    }, unreadable -> {
+      // a renewal that moves files in place can leave a moment without them; read again at the next interval
+      failedTwice("unreadable " + reason(unreadable), "cannot read them: " + reason(unreadable));
+      return Future.succeededFuture();
+    }).onComplete(done -> checking = false);
+  }
+
+  /**
+   * Files that failed: refused (and said) when they fail again as they are at the next read, so that a renewal caught
+   * with its key written and not yet its certificate is not reported; true when refused.
+   */
+  private boolean failedTwice(String fingerprint, String why) {
+    if (!fingerprint.equals(pending)) {
+      pending = fingerprint;
+      return false;
+    }
+    pending = null;
+    if (firstToSay("refused " + fingerprint)) {
+      Metrics.of(vertx).tlsCertificate(false);
+      LOG.log(System.Logger.Level.WARNING, "TLS certificate files of " + listener + " (" + certPath + ", " + keyPath
+          + ") changed but were not taken, " + why + "; it keeps presenting "
+          + current.leaf().getSubjectX500Principal().getName() + ", which expires "
+          + current.leaf().getNotAfter().toInstant());
+    }
+    return true;
+  }
+
+  /** True for the first of this listener's instances to have this to say. */
+  private boolean firstToSay(String what) {
+    return !what.equals(vertx.sharedData().<String, String>getLocalMap(SAID).put(listener, what));
+  }
+
+  private static Future<Buffer[]> read(Vertx vertx, String certPath, String keyPath) {
+    Future<Buffer> cert = vertx.fileSystem().readFile(certPath);
+    Future<Buffer> key = vertx.fileSystem().readFile(keyPath);
+    return Future.all(cert, key).map(both -> new Buffer[] {cert.result(), key.result()});
+  }
+
+  /** The pair, checked (on a worker thread: it parses keys and signs). */
+  private static Pair check(Vertx vertx, Buffer cert, Buffer key, boolean refuseExpired) throws Exception {
+    PemKeyCertOptions values = new PemKeyCertOptions().setCertValue(cert).setKeyValue(key);
+    KeyStore store = values.loadKeyStore(vertx);
+    String alias = store.aliases().nextElement();
+    PrivateKey privateKey = (PrivateKey) store.getKey(alias, KeyStoreHelper.DUMMY_PASSWORD.toCharArray());
+    X509Certificate leaf = (X509Certificate) store.getCertificateChain(alias)[0];
+    String algorithm = switch (privateKey.getAlgorithm()) {
+      case "RSA" -> "SHA256withRSA";
+      case "EC" -> "SHA256withECDSA";
+      case "Ed25519", "EdDSA" -> "Ed25519";
+      default -> null; // another kind of key (RSASSA-PSS, ...): parsed, not probed
+    };
+    if (algorithm != null) {
+      Signature signer = Signature.getInstance(algorithm);
+      signer.initSign(privateKey);
+      signer.update(PROBE);
+      byte[] signature = signer.sign();
+      Signature verifier = Signature.getInstance(algorithm);
+      verifier.initVerify(leaf.getPublicKey());
+      verifier.update(PROBE);
+      if (!verifier.verify(signature)) {
+        throw new IllegalArgumentException("the key does not match the certificate");
+      }
+    }
+    if (refuseExpired) {
+      leaf.checkValidity(); // a renewal is valid now; an expired one is a mistake not to present
+    }
+    return new Pair(cert, key, leaf, new ServerSSLOptions().setKeyCertOptions(values));
+  }
+
+  private static String reason(Throwable e) {
+    if (e instanceof CertificateExpiredException) {
+      return "the certificate has expired";
+    }
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return e instanceof java.util.NoSuchElementException ? "no certificate and key in them" : message;
+  }
+
+  private static String fingerprint(Buffer cert, Buffer key) {
+    try {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      sha.update(cert.getBytes());
+      sha.update(key.getBytes());
+      return java.util.HexFormat.of().formatHex(sha.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
