@@ -181,9 +181,13 @@ public final class Metrics implements Shareable {
     (loaded ? tlsCertificatesLoaded : tlsCertificatesRefused).increment();
   }
 
-  /** When the certificate {@code listener} (host:port) presents expires. */
+  /** When the certificate {@code listener} (host:port) presents expires; null: it presents none any more. */
   public void tlsCertificateExpiry(String listener, java.time.Instant notAfter) {
-    tlsCertificateExpiry.put(listener, notAfter.getEpochSecond());
+    if (notAfter == null) {
+      tlsCertificateExpiry.remove(listener);
+    } else {
+      tlsCertificateExpiry.put(listener, notAfter.getEpochSecond());
+    }
   }
 
   /** A receipt notification posted to its webhook (2xx). */
@@ -280,8 +284,8 @@ public final class Metrics implements Shareable {
     b.append("mailgate_received_total{result=\"refused\"} ").append(receivedRefused.sum()).append('\n');
     counter(b, "mailgate_receipt_notifications_total", "Receipt notifications posted to webhooks (2xx).",
         receiptNotifications.sum());
-    help(b, "mailgate_tls_certificate_reloads_total", "counter", "Changed certificate and key files of an SMTP "
-        + "listener (smtp.tlsReloadSeconds): loaded (presented from the next connection on), refused (not parsed, "
+    help(b, "mailgate_tls_certificate_reloads_total", "counter", "Changed certificate and key files, counted "
+        + "for each SMTP listener that reads them (smtp.tlsReloadSeconds): loaded (presented from the next connection on), refused (not parsed, "
         + "a key that does not match, an expired certificate: the listener keeps the one it has).");
     b.append("mailgate_tls_certificate_reloads_total{result=\"loaded\"} ").append(tlsCertificatesLoaded.sum())
         .append('\n');

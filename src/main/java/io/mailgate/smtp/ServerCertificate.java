@@ -34,6 +34,8 @@ final class ServerCertificate {
   private static final System.Logger LOG = System.getLogger(ServerCertificate.class.getName());
   /** Per listener, what was last said about its files, so that its instances say it once. */
   private static final String SAID = "mailgate.smtp.certificateSaid";
+  /** The listeners one instance watches for all (implicit TLS: Vert.x holds one context for the port). */
+  private static final String WATCHED = "mailgate.smtp.certificateWatched";
   private static final byte[] PROBE = "mailgate certificate check".getBytes(StandardCharsets.US_ASCII);
 
   /** A pair as read and checked, and the options that present it. */
@@ -51,8 +53,11 @@ final class ServerCertificate {
   private Buffer refusedKey;
   /** Files that failed once, not yet refused: a renewal caught between its two files is read again first. */
   private String pending;
+  /** What this instance last refused (a fingerprint, or "unreadable"); null once the files are good again. */
+  private String refusal;
   private String listener = "";
   private long timer = -1;
+  private boolean claimed;
   private boolean checking;
 
   private ServerCertificate(Vertx vertx, String certPath, String keyPath, Pair first) {
@@ -97,9 +102,18 @@ final class ServerCertificate {
   /**
    * Starts reading the files every {@code interval} (on the caller's context, so a verticle's undeploy ends it too), for
    * the server listening at {@code listener} (host:port, as operators configured it). A changed pair that checks out
-   * is handed to {@code apply} (an implicit TLS server gives it to Vert.x) and presented once that succeeds.
+   * is handed to {@code apply} (an implicit TLS server gives it to Vert.x) and presented once that succeeds. With
+   * {@code onePerListener}, only the first of the listener's instances watches: the others would hand Vert.x the same
+   * pairs, and two renewals close together could reach it out of order.
    */
-  void watch(String listener, Duration interval, Function<ServerSSLOptions, Future<?>> apply) {
+  void watch(String listener, Duration interval, boolean onePerListener,
+      Function<ServerSSLOptions, Future<?>> apply) {
+    if (onePerListener) {
+      claimed = vertx.sharedData().<String, String>getLocalMap(WATCHED).putIfAbsent(listener, "watched") == null;
+      if (!claimed) {
+        return;
+      }
+    }
     this.listener = listener;
     Metrics.of(vertx).tlsCertificateExpiry(listener, current.leaf().getNotAfter().toInstant());
     if (!interval.isZero()) {
@@ -107,10 +121,19 @@ final class ServerCertificate {
     }
   }
 
+  /** Stops reading the files; the listener's expiry and what was said of it go with it. */
   void stop() {
     if (timer >= 0) {
       vertx.cancelTimer(timer);
       timer = -1;
+    }
+    if (claimed) {
+      vertx.sharedData().getLocalMap(WATCHED).remove(listener);
+      claimed = false;
+    }
+    if (!listener.isEmpty()) {
+      vertx.sharedData().getLocalMap(SAID).remove(listener);
+      Metrics.of(vertx).tlsCertificateExpiry(listener, null);
     }
   }
 
@@ -122,7 +145,18 @@ final class ServerCertificate {
     read(vertx, certPath, keyPath).compose(read -> {
       Buffer cert = read[0];
       Buffer key = read[1];
-      if (current.sameFiles(cert, key) || (cert.equals(refusedCert) && key.equals(refusedKey))) {
+      if (current.sameFiles(cert, key)) {
+        // back to the pair presented (or never changed): a bad pair written again later is a new change, said again
+        pending = null;
+        refusedCert = null;
+        refusedKey = null;
+        if (refusal != null) {
+          vertx.sharedData().<String, String>getLocalMap(SAID).removeIfPresent(listener, "refused " + refusal);
+          refusal = null;
+        }
+        return Future.succeededFuture();
+      }
+      if (cert.equals(refusedCert) && key.equals(refusedKey)) {
         return Future.succeededFuture();
       }
       return vertx.executeBlocking(() -> check(vertx, cert, key, true), false)
@@ -130,6 +164,7 @@ final class ServerCertificate {
           .onSuccess(pair -> {
             current = pair;
             pending = null;
+            refusal = null;
             refusedCert = null;
             refusedKey = null;
             Instant notAfter = pair.leaf().getNotAfter().toInstant();
@@ -141,7 +176,9 @@ final class ServerCertificate {
             }
           })
           .recover(e -> {
-            if (failedTwice(fingerprint(cert, key), reason(e))) {
+            // a certificate not valid yet (a clock behind its CA's) is read again until it is, not refused for good
+            if (failedTwice(fingerprint(cert, key), reason(e))
+                && !(e instanceof java.security.cert.CertificateNotYetValidException)) {
               refusedCert = cert;
               refusedKey = key;
             }
@@ -149,7 +186,7 @@ final class ServerCertificate {
           });
     }, unreadable -> {
       // a renewal that moves files in place can leave a moment without them; read again at the next interval
-      failedTwice("unreadable " + reason(unreadable), "cannot read them: " + reason(unreadable));
+      failedTwice("unreadable", "cannot read them: " + reason(unreadable));
       return Future.succeededFuture();
     }).onComplete(done -> checking = false);
   }
@@ -164,6 +201,7 @@ final class ServerCertificate {
       return false;
     }
     pending = null;
+    refusal = fingerprint;
     if (firstToSay("refused " + fingerprint)) {
       Metrics.of(vertx).tlsCertificate(false);
       LOG.log(System.Logger.Level.WARNING, "TLS certificate files of " + listener + " (" + certPath + ", " + keyPath
@@ -219,6 +257,9 @@ final class ServerCertificate {
   private static String reason(Throwable e) {
     if (e instanceof CertificateExpiredException) {
       return "the certificate has expired";
+    }
+    if (e instanceof java.security.cert.CertificateNotYetValidException) {
+      return "the certificate is not valid yet";
     }
     String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     return e instanceof java.util.NoSuchElementException ? "no certificate and key in them" : message;

@@ -121,8 +121,9 @@ public final class SmtpServer {
       return server.netServer.listen().map(listening -> {
         if (files != null) {
           // an implicit TLS port's handshakes are Vert.x's: it is given a renewed pair; STARTTLS reads options()
-          files.watch(copy.getHost() + ":" + server.actualPort(), copy.getTlsReloadInterval(), copy.isImplicitTls()
-              ? renewed -> server.netServer.updateSSLOptions(renewed, false) : renewed -> Future.succeededFuture());
+          files.watch(copy.getHost() + ":" + server.actualPort(), copy.getTlsReloadInterval(), copy.isImplicitTls(),
+              copy.isImplicitTls() ? renewed -> server.netServer.updateSSLOptions(renewed, false)
+                  : renewed -> Future.succeededFuture());
         }
         return server;
       });

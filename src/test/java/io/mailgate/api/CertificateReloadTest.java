@@ -61,13 +61,19 @@ class CertificateReloadTest {
       Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 3.0,
           Duration.ofSeconds(20));
       assertEquals(List.of(B), presented(node));
-      // nor a file that is no certificate at all (a renewal caught half written)
-      Files.writeString(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n", StandardCharsets.US_ASCII);
+      Thread.sleep(2_500); // two more reads of the same refused files: said once, not once a second
+      assertEquals(3.0, sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"));
+      // the pair put back, then the same mistake made again: a new change, said again
+      install(b.certificatePath(), cert);
+      Thread.sleep(2_500); // read by every instance
+      install(a.certificatePath(), cert);
       Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 6.0,
           Duration.ofSeconds(20));
+      // nor a file that is no certificate at all (a renewal caught half written)
+      Files.writeString(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n", StandardCharsets.US_ASCII);
+      Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 9.0,
+          Duration.ofSeconds(20));
       assertEquals(List.of(B), presented(node));
-      Thread.sleep(2_500); // two more reads of the same refused files: said once, not once a second
-      assertEquals(6.0, sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"));
       assertEquals(3.0, sample(node, "mailgate_tls_certificate_reloads_total{result=\"loaded\"}"));
 
       // the pair made whole again is taken
@@ -77,6 +83,49 @@ class CertificateReloadTest {
       Await.until(() -> presented(node), names -> names.equals(List.of(A)), Duration.ofSeconds(20));
     } finally {
       a.delete();
+      b.delete();
+      Files.deleteIfExists(cert);
+      Files.deleteIfExists(key);
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  /**
+   * An expired certificate is presented at start (refusing it would close the inbound port to the senders that do not
+   * check), with its expiry in the metrics; a renewal that brings an expired one is refused.
+   */
+  @Test
+  void anExpiredCertificateStartsButIsNoRenewal() throws Exception {
+    java.util.Date now = new java.util.Date();
+    io.netty.handler.ssl.util.SelfSignedCertificate expired = new io.netty.handler.ssl.util.SelfSignedCertificate(
+        "smtp-old.mailgate.test", new java.util.Date(now.getTime() - 2 * 365 * 86_400_000L),
+        new java.util.Date(now.getTime() - 365 * 86_400_000L));
+    SelfSignedCertificate b = SelfSignedCertificate.create("smtp-b.mailgate.test");
+    Path dir = Files.createTempDirectory("mailgate-certs");
+    Path cert = dir.resolve("fullchain.pem");
+    Path key = dir.resolve("privkey.pem");
+    install(expired.certificate().getPath(), cert);
+    install(expired.privateKey().getPath(), key);
+    try (TestNode node = TestNode.start(null, c -> c
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_CERT, cert.toString())
+        .with(MailgateConfig.SMTP_SUBMISSION_TLS_KEY, key.toString())
+        .with(MailgateConfig.SMTP_TLS_RELOAD_SECONDS, 1))) {
+      assertEquals(List.of("CN=smtp-old.mailgate.test"), presented(node));
+      String port = ":" + node.config().get(MailgateConfig.SMTP_SUBMISSION_PORT);
+      assertEquals((double) (expired.cert().getNotAfter().getTime() / 1000), metrics(node).lines()
+          .filter(l -> l.startsWith("mailgate_tls_certificate_expiry_seconds{") && l.contains(port + "\"}"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(-1));
+
+      install(b.privateKeyPath(), key);
+      install(b.certificatePath(), cert);
+      Await.until(() -> presented(node), names -> names.equals(List.of(B)), Duration.ofSeconds(20));
+      install(expired.privateKey().getPath(), key);
+      install(expired.certificate().getPath(), cert);
+      Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 3.0,
+          Duration.ofSeconds(20));
+      assertEquals(List.of(B), presented(node), "the expired one is not taken back");
+    } finally {
+      expired.delete();
       b.delete();
       Files.deleteIfExists(cert);
       Files.deleteIfExists(key);

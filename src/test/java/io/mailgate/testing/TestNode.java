@@ -160,7 +160,12 @@ public final class TestNode implements AutoCloseable {
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new TestNode(vertx, node);
     } catch (Exception e) {
-      vertx.close();
+      try {
+        // closed before a retry starts: what the failed start deployed stops using the database and Redis prefix
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception closing) {
+        e.addSuppressed(closing);
+      }
       throw new IllegalStateException("node did not start: " + e.getMessage(), e);
     }
   }
