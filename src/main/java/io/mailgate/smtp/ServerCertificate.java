@@ -8,6 +8,7 @@ import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.core.net.impl.KeyStoreHelper;
+import io.vertx.core.shareddata.Shareable;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.PrivateKey;
@@ -19,23 +20,25 @@ import java.time.Instant;
 import java.util.function.Function;
 
 /**
- * The certificate an SMTP server's TLS presents, from its PEM certificate and key files, read and checked at start and
+ * The certificate an SMTP listener's TLS presents, from its PEM certificate and key files, read and checked at start and
  * read again every {@link SmtpServerOptions#getTlsReloadInterval interval}: a renewed pair (certbot's, every 60 days;
  * cert-manager's) is presented from the next connection on, without a restart, as Postfix's smtpd processes pick one
  * up. The server is handed the files' contents, not their paths, so what it presents is the pair checked here.
  *
+ * <p>A listener (host and port) has one, shared by its instances (one per event loop, {@link #share}): the first reads
+ * the files for all, on its event loop, and every instance presents the pair it last took, so the port never presents
+ * two certificates at once and each change is said once.
+ *
  * <p>A pair is taken when its key parses, matches its certificate (a probe signed with the key verifies with the
- * certificate's public key) and, on a reload, its certificate has not expired. Files that fail are read again at the
+ * certificate's public key) and, on a reload, its certificate is valid now. Files that fail are read again at the
  * next interval (a renewal caught between its key and its certificate completes meanwhile), and refused if they fail
- * again as they are: the server keeps the pair it has, and says so once per change of the files, however many of its
- * instances (one per event loop) saw it ({@link Metrics#tlsCertificate}).
+ * again as they are: the listener keeps the pair it has and says so once ({@link Metrics#tlsCertificate}). A
+ * certificate not valid yet (a clock behind its CA's) is read again at every interval until it is.
  */
-final class ServerCertificate {
+final class ServerCertificate implements Shareable {
   private static final System.Logger LOG = System.getLogger(ServerCertificate.class.getName());
-  /** Per listener, what was last said about its files, so that its instances say it once. */
-  private static final String SAID = "mailgate.smtp.certificateSaid";
-  /** The listeners one instance watches for all (implicit TLS: Vert.x holds one context for the port). */
-  private static final String WATCHED = "mailgate.smtp.certificateWatched";
+  /** Each listener's certificate, by host:port. */
+  private static final String LISTENERS = "mailgate.smtp.certificates";
   private static final byte[] PROBE = "mailgate certificate check".getBytes(StandardCharsets.US_ASCII);
 
   /** A pair as read and checked, and the options that present it. */
@@ -48,17 +51,20 @@ final class ServerCertificate {
   private final Vertx vertx;
   private final String certPath;
   private final String keyPath;
+  /** Read by every instance's event loop; everything below it only on the reading instance's. */
   private volatile Pair current;
+  private volatile boolean stopped;
   private Buffer refusedCert;
   private Buffer refusedKey;
   /** Files that failed once, not yet refused: a renewal caught between its two files is read again first. */
   private String pending;
-  /** What this instance last refused (a fingerprint, or "unreadable"); null once the files are good again. */
+  /** What was last refused and said (a fingerprint, or "unreadable"); null once the files are good again. */
   private String refusal;
   private String listener = "";
   private long timer = -1;
-  private boolean claimed;
   private boolean checking;
+  /** Instances presenting this certificate (guarded by this). */
+  private int users;
 
   private ServerCertificate(Vertx vertx, String certPath, String keyPath, Pair first) {
     this.vertx = vertx;
@@ -100,45 +106,44 @@ final class ServerCertificate {
   }
 
   /**
-   * Starts reading the files every {@code interval} (on the caller's context, so a verticle's undeploy ends it too), for
-   * the server listening at {@code listener} (host:port, as operators configured it). A changed pair that checks out
-   * is handed to {@code apply} (an implicit TLS server gives it to Vert.x) and presented once that succeeds. With
-   * {@code onePerListener}, only the first of the listener's instances watches: the others would hand Vert.x the same
-   * pairs, and two renewals close together could reach it out of order.
+   * The certificate of {@code listener} (host:port) for an instance that listens there, to {@link #release} when it
+   * closes: this one for the listener's first instance, which then reads the files every {@code interval} (on its
+   * context, so its verticle's undeploy ends that too) and hands a changed pair that checks out to {@code apply} (an
+   * implicit TLS server gives it to Vert.x) before presenting it; the first's for the others.
    */
-  void watch(String listener, Duration interval, boolean onePerListener,
-      Function<ServerSSLOptions, Future<?>> apply) {
-    if (onePerListener) {
-      claimed = vertx.sharedData().<String, String>getLocalMap(WATCHED).putIfAbsent(listener, "watched") == null;
-      if (!claimed) {
+  ServerCertificate share(String listener, Duration interval, Function<ServerSSLOptions, Future<?>> apply) {
+    ServerCertificate shared = vertx.sharedData().<String, ServerCertificate>getLocalMap(LISTENERS)
+        .computeIfAbsent(listener, k -> this);
+    synchronized (shared) {
+      shared.users++;
+    }
+    if (shared == this) {
+      this.listener = listener;
+      Metrics.of(vertx).tlsCertificateExpiry(listener, current.leaf().getNotAfter().toInstant());
+      if (!interval.isZero()) {
+        timer = vertx.setPeriodic(interval.toMillis(), id -> reload(apply));
+      }
+    }
+    return shared;
+  }
+
+  /** An instance stopped presenting it: with the last, the files are no longer read and the listener's expiry goes. */
+  void release() {
+    synchronized (this) {
+      if (--users > 0) {
         return;
       }
     }
-    this.listener = listener;
-    Metrics.of(vertx).tlsCertificateExpiry(listener, current.leaf().getNotAfter().toInstant());
-    if (!interval.isZero()) {
-      timer = vertx.setPeriodic(interval.toMillis(), id -> reload(apply));
-    }
-  }
-
-  /** Stops reading the files; the listener's expiry and what was said of it go with it. */
-  void stop() {
+    stopped = true;
     if (timer >= 0) {
       vertx.cancelTimer(timer);
-      timer = -1;
     }
-    if (claimed) {
-      vertx.sharedData().getLocalMap(WATCHED).remove(listener);
-      claimed = false;
-    }
-    if (!listener.isEmpty()) {
-      vertx.sharedData().getLocalMap(SAID).remove(listener);
-      Metrics.of(vertx).tlsCertificateExpiry(listener, null);
-    }
+    vertx.sharedData().<String, ServerCertificate>getLocalMap(LISTENERS).removeIfPresent(listener, this);
+    Metrics.of(vertx).tlsCertificateExpiry(listener, null);
   }
 
   private void reload(Function<ServerSSLOptions, Future<?>> apply) {
-    if (checking) {
+    if (checking || stopped) {
       return;
     }
     checking = true;
@@ -148,19 +153,18 @@ final class ServerCertificate {
       if (current.sameFiles(cert, key)) {
         // back to the pair presented (or never changed): a bad pair written again later is a new change, said again
         pending = null;
+        refusal = null;
         refusedCert = null;
         refusedKey = null;
-        if (refusal != null) {
-          vertx.sharedData().<String, String>getLocalMap(SAID).removeIfPresent(listener, "refused " + refusal);
-          refusal = null;
-        }
         return Future.succeededFuture();
       }
       if (cert.equals(refusedCert) && key.equals(refusedKey)) {
+        pending = null;
         return Future.succeededFuture();
       }
       return vertx.executeBlocking(() -> check(vertx, cert, key, true), false)
-          .compose(pair -> apply.apply(pair.options()).map(pair))
+          .compose(pair -> stopped ? Future.failedFuture(new IllegalStateException("stopped"))
+              : apply.apply(pair.options()).map(pair))
           .onSuccess(pair -> {
             current = pair;
             pending = null;
@@ -169,15 +173,13 @@ final class ServerCertificate {
             refusedKey = null;
             Instant notAfter = pair.leaf().getNotAfter().toInstant();
             Metrics.of(vertx).tlsCertificateExpiry(listener, notAfter);
-            if (firstToSay("loaded " + fingerprint(cert, key))) {
-              Metrics.of(vertx).tlsCertificate(true);
-              LOG.log(System.Logger.Level.INFO, "TLS certificate of " + listener + " reloaded from " + certPath + ": "
-                  + pair.leaf().getSubjectX500Principal().getName() + ", expires " + notAfter);
-            }
+            Metrics.of(vertx).tlsCertificate(true);
+            LOG.log(System.Logger.Level.INFO, "TLS certificate of " + listener + " reloaded from " + certPath + ": "
+                + pair.leaf().getSubjectX500Principal().getName() + ", expires " + notAfter);
           })
           .recover(e -> {
-            // a certificate not valid yet (a clock behind its CA's) is read again until it is, not refused for good
-            if (failedTwice(fingerprint(cert, key), reason(e))
+            // a certificate not valid yet is read again until it is, not refused for good
+            if (!stopped && failedTwice(fingerprint(cert, key), reason(e))
                 && !(e instanceof java.security.cert.CertificateNotYetValidException)) {
               refusedCert = cert;
               refusedKey = key;
@@ -186,14 +188,17 @@ final class ServerCertificate {
           });
     }, unreadable -> {
       // a renewal that moves files in place can leave a moment without them; read again at the next interval
-      failedTwice("unreadable", "cannot read them: " + reason(unreadable));
+      if (!stopped && failedTwice("unreadable", "cannot read them: " + reason(unreadable))) {
+        refusedCert = null;
+        refusedKey = null;
+      }
       return Future.succeededFuture();
     }).onComplete(done -> checking = false);
   }
 
   /**
-   * Files that failed: refused (and said) when they fail again as they are at the next read, so that a renewal caught
-   * with its key written and not yet its certificate is not reported; true when refused.
+   * Files that failed: refused when they fail again as they are at the next read, so that a renewal caught with its
+   * key written and not yet its certificate is not reported; said when refused, once; true when refused.
    */
   private boolean failedTwice(String fingerprint, String why) {
     if (!fingerprint.equals(pending)) {
@@ -201,8 +206,8 @@ final class ServerCertificate {
       return false;
     }
     pending = null;
-    refusal = fingerprint;
-    if (firstToSay("refused " + fingerprint)) {
+    if (!fingerprint.equals(refusal)) {
+      refusal = fingerprint;
       Metrics.of(vertx).tlsCertificate(false);
       LOG.log(System.Logger.Level.WARNING, "TLS certificate files of " + listener + " (" + certPath + ", " + keyPath
           + ") changed but were not taken, " + why + "; it keeps presenting "
@@ -210,11 +215,6 @@ final class ServerCertificate {
           + current.leaf().getNotAfter().toInstant());
     }
     return true;
-  }
-
-  /** True for the first of this listener's instances to have this to say. */
-  private boolean firstToSay(String what) {
-    return !what.equals(vertx.sharedData().<String, String>getLocalMap(SAID).put(listener, what));
   }
 
   private static Future<Buffer[]> read(Vertx vertx, String certPath, String keyPath) {

@@ -37,8 +37,12 @@ public final class SmtpServer {
   private final Vertx vertx;
   private final NetServer netServer;
   private final ServerSSLOptions tlsOptions;
-  /** The certificate files, read again as options say; null: {@link #tlsOptions} as given (or no TLS). */
-  private final ServerCertificate certificate;
+  /**
+   * The certificate files, read again as options say: this instance's until it listens, its listener's after (shared
+   * by its instances); null: {@link #tlsOptions} as given (or no TLS).
+   */
+  private volatile ServerCertificate certificate;
+  private boolean released;
   private final ConnectionLimit limit;
   private final Buffer tooManyConnections;
   private final String idPrefix;
@@ -121,7 +125,7 @@ public final class SmtpServer {
       return server.netServer.listen().map(listening -> {
         if (files != null) {
           // an implicit TLS port's handshakes are Vert.x's: it is given a renewed pair; STARTTLS reads options()
-          files.watch(copy.getHost() + ":" + server.actualPort(), copy.getTlsReloadInterval(), copy.isImplicitTls(),
+          server.certificate = files.share(copy.getHost() + ":" + server.actualPort(), copy.getTlsReloadInterval(),
               copy.isImplicitTls() ? renewed -> server.netServer.updateSSLOptions(renewed, false)
                   : renewed -> Future.succeededFuture());
         }
@@ -158,8 +162,10 @@ public final class SmtpServer {
    * 421 4.3.2 at once), and closes what is still open after the shutdown timeout.
    */
   public Future<Void> close() {
-    if (certificate != null) {
-      certificate.stop();
+    ServerCertificate presented = certificate;
+    if (presented != null && !released) {
+      released = true;
+      presented.release();
     }
     return netServer.shutdown(options.getShutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -187,7 +193,8 @@ public final class SmtpServer {
         null,
         options.isImplicitTls(),
         null);
-    new SmtpConnection(vertx, socket, options, certificate != null ? certificate.options() : tlsOptions, limit,
+    ServerCertificate presented = certificate;
+    new SmtpConnection(vertx, socket, options, presented != null ? presented.options() : tlsOptions, limit,
         pausedConnections)
         .start(sessionConfig, info, handler);
   }

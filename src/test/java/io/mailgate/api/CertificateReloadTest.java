@@ -53,19 +53,19 @@ class CertificateReloadTest {
       install(b.privateKeyPath(), key);
       install(b.certificatePath(), cert);
       Await.until(() -> presented(node), names -> names.equals(List.of(B)), Duration.ofSeconds(20));
-      assertEquals(3.0, sample(node, "mailgate_tls_certificate_reloads_total{result=\"loaded\"}"),
-          "once for each listener, however many event loops it has");
+      Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"loaded\"}"), n -> n == 3.0,
+          Duration.ofSeconds(20)); // once for each listener, however many event loops it has
 
       // a certificate that is not the key's: refused, B stays
       install(a.certificatePath(), cert);
       Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 3.0,
           Duration.ofSeconds(20));
       assertEquals(List.of(B), presented(node));
-      Thread.sleep(2_500); // two more reads of the same refused files: said once, not once a second
+      Thread.sleep(3_500); // more reads of the same refused files: said once, not once a second
       assertEquals(3.0, sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"));
       // the pair put back, then the same mistake made again: a new change, said again
       install(b.certificatePath(), cert);
-      Thread.sleep(2_500); // read by every instance
+      Thread.sleep(3_500); // read again (every second)
       install(a.certificatePath(), cert);
       Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 6.0,
           Duration.ofSeconds(20));
@@ -81,6 +81,14 @@ class CertificateReloadTest {
       install(a.privateKeyPath(), key);
       install(a.certificatePath(), cert);
       Await.until(() -> presented(node), names -> names.equals(List.of(A)), Duration.ofSeconds(20));
+
+      // the files gone (a volume unmounted): said once, however long it lasts; A still presented
+      Files.delete(cert);
+      Await.until(() -> sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"), n -> n == 12.0,
+          Duration.ofSeconds(20));
+      Thread.sleep(3_500);
+      assertEquals(12.0, sample(node, "mailgate_tls_certificate_reloads_total{result=\"refused\"}"));
+      assertEquals(List.of(A), presented(node));
     } finally {
       a.delete();
       b.delete();
