@@ -60,8 +60,9 @@ final class ServerCertificate implements Shareable {
   private String pending;
   /** What was last refused and said (a fingerprint, or "unreadable"); null once the files are good again. */
   private String refusal;
-  private String listener = "";
-  private long timer = -1;
+  private volatile String listener = "";
+  /** Cancelled by whichever instance's event loop releases it last. */
+  private volatile long timer = -1;
   private boolean checking;
   /** Instances presenting this certificate (guarded by this). */
   private int users;
@@ -112,13 +113,13 @@ final class ServerCertificate implements Shareable {
    * implicit TLS server gives it to Vert.x) before presenting it; the first's for the others.
    */
   ServerCertificate share(String listener, Duration interval, Function<ServerSSLOptions, Future<?>> apply) {
+    this.listener = listener; // before another instance can find it
     ServerCertificate shared = vertx.sharedData().<String, ServerCertificate>getLocalMap(LISTENERS)
         .computeIfAbsent(listener, k -> this);
     synchronized (shared) {
       shared.users++;
     }
     if (shared == this) {
-      this.listener = listener;
       Metrics.of(vertx).tlsCertificateExpiry(listener, current.leaf().getNotAfter().toInstant());
       if (!interval.isZero()) {
         timer = vertx.setPeriodic(interval.toMillis(), id -> reload(apply));
