@@ -143,12 +143,13 @@ final class ServerCertificate implements Shareable {
     Metrics.of(vertx).tlsCertificateExpiry(listener, null);
   }
 
-  private void reload(Function<ServerSSLOptions, Future<?>> apply) {
+  /** Reads the files once (the timer's work; tests call it to read at a moment of their choosing). */
+  Future<Void> reload(Function<ServerSSLOptions, Future<?>> apply) {
     if (checking || stopped) {
-      return;
+      return Future.succeededFuture();
     }
     checking = true;
-    read(vertx, certPath, keyPath).compose(read -> {
+    return read(vertx, certPath, keyPath).compose(read -> {
       Buffer cert = read[0];
       Buffer key = read[1];
       if (current.sameFiles(cert, key)) {
@@ -194,7 +195,7 @@ final class ServerCertificate implements Shareable {
         refusedKey = null;
       }
       return Future.succeededFuture();
-    }).onComplete(done -> checking = false);
+    }).<Void>mapEmpty().onComplete(done -> checking = false);
   }
 
   /**
