@@ -1,11 +1,13 @@
 package io.mailgate.api;
 
+import static io.mailgate.testing.CertificateFiles.install;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.api.SmtpSubmissionTest.Session;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.CertificateFiles;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.net.SelfSignedCertificate;
 import java.io.IOException;
@@ -15,7 +17,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +35,9 @@ class CertificateReloadTest {
   void aRenewedCertificateIsPresentedWithoutARestartAndABrokenOneIsNot() throws Exception {
     SelfSignedCertificate a = SelfSignedCertificate.create("smtp-a.mailgate.test");
     SelfSignedCertificate b = SelfSignedCertificate.create("smtp-b.mailgate.test");
-    Path dir = Files.createTempDirectory("mailgate-certs");
-    Path cert = dir.resolve("fullchain.pem");
-    Path key = dir.resolve("privkey.pem");
+    CertificateFiles files = new CertificateFiles();
+    Path cert = files.cert();
+    Path key = files.key();
     install(a.certificatePath(), cert);
     install(a.privateKeyPath(), key);
     try (TestNode node = TestNode.start(null, c -> c
@@ -92,9 +93,7 @@ class CertificateReloadTest {
     } finally {
       a.delete();
       b.delete();
-      Files.deleteIfExists(cert);
-      Files.deleteIfExists(key);
-      Files.deleteIfExists(dir);
+      files.close();
     }
   }
 
@@ -109,9 +108,9 @@ class CertificateReloadTest {
         "smtp-old.mailgate.test", new java.util.Date(now.getTime() - 2 * 365 * 86_400_000L),
         new java.util.Date(now.getTime() - 365 * 86_400_000L));
     SelfSignedCertificate b = SelfSignedCertificate.create("smtp-b.mailgate.test");
-    Path dir = Files.createTempDirectory("mailgate-certs");
-    Path cert = dir.resolve("fullchain.pem");
-    Path key = dir.resolve("privkey.pem");
+    CertificateFiles files = new CertificateFiles();
+    Path cert = files.cert();
+    Path key = files.key();
     install(expired.certificate().getPath(), cert);
     install(expired.privateKey().getPath(), key);
     try (TestNode node = TestNode.start(null, c -> c
@@ -135,9 +134,7 @@ class CertificateReloadTest {
     } finally {
       expired.delete();
       b.delete();
-      Files.deleteIfExists(cert);
-      Files.deleteIfExists(key);
-      Files.deleteIfExists(dir);
+      files.close();
     }
   }
 
@@ -158,12 +155,6 @@ class CertificateReloadTest {
     }
   }
 
-  /** Replaces {@code target} as a renewal does: a new file moved over it. */
-  private static void install(String source, Path target) throws IOException {
-    Path next = target.resolveSibling(target.getFileName() + ".new");
-    Files.copy(Path.of(source), next, StandardCopyOption.REPLACE_EXISTING);
-    Files.move(next, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-  }
 
   /**
    * The distinct certificate subjects new connections see: over STARTTLS on the submission and inbound ports (twice

@@ -1,8 +1,10 @@
 package io.mailgate.smtp;
 
+import static io.mailgate.testing.CertificateFiles.install;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.mailgate.metrics.Metrics;
+import io.mailgate.testing.CertificateFiles;
 import io.mailgate.testing.OnLoop;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -13,7 +15,6 @@ import io.vertx.core.net.SelfSignedCertificate;
 import io.vertx.core.net.ServerSSLOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -31,9 +32,9 @@ class ServerCertificateTest {
     Vertx vertx = Vertx.vertx();
     SelfSignedCertificate a = SelfSignedCertificate.create("smtp-a.mailgate.test");
     SelfSignedCertificate b = SelfSignedCertificate.create("smtp-b.mailgate.test");
-    Path dir = Files.createTempDirectory("mailgate-certs");
-    Path cert = dir.resolve("cert.pem");
-    Path key = dir.resolve("key.pem");
+    CertificateFiles files = new CertificateFiles();
+    Path cert = files.cert();
+    Path key = files.key();
     try {
       install(a.certificatePath(), cert);
       install(a.privateKeyPath(), key);
@@ -66,9 +67,7 @@ class ServerCertificateTest {
     } finally {
       a.delete();
       b.delete();
-      Files.deleteIfExists(cert);
-      Files.deleteIfExists(key);
-      Files.deleteIfExists(dir);
+      files.close();
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
   }
@@ -92,9 +91,4 @@ class ServerCertificateTest {
         .mapToLong(l -> Long.parseLong(l.substring(prefix.length()))).findFirst().orElse(-1);
   }
 
-  private static void install(String source, Path target) throws Exception {
-    Path next = target.resolveSibling(target.getFileName() + ".new");
-    Files.copy(Path.of(source), next, StandardCopyOption.REPLACE_EXISTING);
-    Files.move(next, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-  }
 }
