@@ -35,7 +35,8 @@ final class IdentityNotificationActions {
           + " topic.");
     }
     String url = topic == null ? null : webhooks.webhookUrl(topic, "SnsTopic");
-    return answer(identity, identities.setNotificationTopic(caller.account().id(), identity, type, url));
+    return QueryApi.identityChanged(identity,
+        identities.setNotificationTopic(caller.account().id(), identity, type, url));
   }
 
   Future<QueryXml> getAttributes(Caller caller, QueryParams p) {
@@ -54,22 +55,15 @@ final class IdentityNotificationActions {
   Future<QueryXml> setFeedbackForwarding(Caller caller, QueryParams p) {
     String identity = p.required("Identity");
     boolean enabled = QueryApi.bool(p, "ForwardingEnabled");
-    return answer(identity, identities.setFeedbackForwarding(caller.account().id(), identity, enabled, true));
+    return QueryApi.identityChanged(identity,
+        identities.setFeedbackForwarding(caller.account().id(), identity, enabled, true));
   }
 
   Future<QueryXml> setHeadersInNotifications(Caller caller, QueryParams p) {
     String identity = p.required("Identity");
     NotificationType type = NotificationType.parse(p.required("NotificationType"));
     boolean enabled = QueryApi.bool(p, "Enabled");
-    return answer(identity, identities.setHeadersInNotifications(caller.account().id(), identity, type, enabled));
-  }
-
-  /** The empty answer, or SES's error for an identity the account does not have. */
-  private static Future<QueryXml> answer(String identity, Future<Void> change) {
-    return change.map(v -> new QueryXml()).recover(e -> Future.failedFuture(
-        e instanceof SesException s && s.error() == SesError.NOT_FOUND
-            ? SesException.badRequest("Identity " + QueryParams.quote(identity)
-                + " is invalid. Must be a verified email address or domain.")
-            : e));
+    return QueryApi.identityChanged(identity,
+        identities.setHeadersInNotifications(caller.account().id(), identity, type, enabled));
   }
 }

@@ -43,7 +43,8 @@ import java.util.function.BiFunction;
  * SES v1, the AWS Query API ({@code POST /} with {@code Action=...&Version=2010-12-01}, form-encoded, or the same
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
  * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
- * the sending statistics, identities and their notification topics ({@link IdentityNotificationActions}) and sending
+ * the sending statistics, identities, their notification topics ({@link IdentityNotificationActions}), custom MAIL FROM
+ * domains ({@link MailFromActions}) and sending
  * authorization policies ({@link IdentityPolicyActions}), templates,
  * custom verification emails ({@link CustomVerificationActions}), configuration sets, and email receiving's rule sets, rules and IP address filters ({@link ReceiptRuleActions}).
  * Each action that has a v2 counterpart maps onto the same services, so a message sent either way goes through the
@@ -77,6 +78,7 @@ public final class QueryApi {
         destinationChecks);
     ReceiptRuleActions receiving = new ReceiptRuleActions(receiptRules, identities, destinationChecks);
     IdentityNotificationActions notifications = new IdentityNotificationActions(identities, destinationChecks);
+    MailFromActions mailFrom = new MailFromActions(identities);
     this.auth = auth;
     this.sends = sends;
     this.bulk = bulk;
@@ -153,6 +155,8 @@ public final class QueryApi {
         Map.entry("GetIdentityNotificationAttributes", notifications::getAttributes),
         Map.entry("SetIdentityFeedbackForwardingEnabled", notifications::setFeedbackForwarding),
         Map.entry("SetIdentityHeadersInNotificationsEnabled", notifications::setHeadersInNotifications),
+        Map.entry("SetIdentityMailFromDomain", mailFrom::set),
+        Map.entry("GetIdentityMailFromDomainAttributes", mailFrom::get),
         Map.entry("PutIdentityPolicy", policies::put),
         Map.entry("GetIdentityPolicies", policies::get),
         Map.entry("ListIdentityPolicies", policies::list),
@@ -545,8 +549,17 @@ public final class QueryApi {
     });
   }
 
+  /** The empty answer, or SES's error for an identity the account does not have. */
+  static Future<QueryXml> identityChanged(String identity, Future<Void> change) {
+    return change.map(v -> new QueryXml()).recover(e -> Future.failedFuture(
+        e instanceof SesException s && s.error() == SesError.NOT_FOUND
+            ? SesException.badRequest("Identity " + QueryParams.quote(identity)
+                + " is invalid. Must be a verified email address or domain.")
+            : e));
+  }
+
   /** A lookup of the identities one by one: only "not found" leaves one out, another failure fails the call. */
-  private static java.util.function.Function<List<String>, Future<Map<String, Identity>>> eachOf(
+  static java.util.function.Function<List<String>, Future<Map<String, Identity>>> eachOf(
       java.util.function.Function<String, Future<Identity>> lookup) {
     return names -> {
       List<Future<Identity>> found = new ArrayList<>(names.size());
