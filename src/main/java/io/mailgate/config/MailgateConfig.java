@@ -92,6 +92,12 @@ public final class MailgateConfig {
       Boolean.class, false, "Post events to webhooks at loopback, private, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, a tenant cannot make the node call into the internal network; start-dev turns it on (webhooks on the developer's machine).");
   public static final ConfigKey<Integer> DELIVERY_DIRECT_PORT = key("delivery.directPort", Integer.class, 25,
       "Port of MX hosts in direct delivery (25 on the internet).");
+  public static final ConfigKey<Boolean> DELIVERY_MTA_STS = key("delivery.mtaSts", Boolean.class, true,
+      "Direct mode: honour recipient domains' MTA-STS policies (RFC 8461). Under an enforce policy mail goes only to the MX hosts it names, over TLS with a certificate valid for the MX's name, or waits (a soft failure, retried); testing and none deliver as without a policy. Policies are fetched over HTTPS and cached for their max_age.");
+  public static final ConfigKey<String> DELIVERY_MTA_STS_CA_FILE = key("delivery.mtaStsCaFile", String.class, "",
+      "PEM file of the certificates (or CAs) trusted for MTA-STS: the policy host's HTTPS certificate and, under an enforce policy, the MX hosts'. Empty: the JVM's trust store (the web PKI, as RFC 8461 asks).");
+  public static final ConfigKey<Integer> DELIVERY_MTA_STS_PORT = key("delivery.mtaStsPort", Integer.class, 443,
+      "Port of the HTTPS server of MTA-STS policies (443 on the internet).");
   public static final ConfigKey<String> DELIVERY_SHAPING_FILE = key("delivery.shapingFile", String.class, "",
       "Operator shaping file merged over the shipped delivery/shaping.json (limits per destination site).");
   public static final ConfigKey<String> DELIVERY_THROTTLE_RULES_FILE = key("delivery.throttleRulesFile", String.class,

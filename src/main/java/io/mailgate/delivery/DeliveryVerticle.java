@@ -16,6 +16,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.sqlclient.Pool;
@@ -69,6 +71,9 @@ public final class DeliveryVerticle extends VerticleBase {
   private SmtpConnection.Options options;
   private final Map<String, SitePool> pools = new HashMap<>();
   private SendingPools sendingPools;
+  /** Fetches recipient domains' MTA-STS policies; null when delivery.mtaSts is off. */
+  private io.vertx.core.http.HttpClient mtaStsClient;
+  private MtaSts mtaSts;
   private final Set<String> warnedPools = new HashSet<>();
   private MessageConsumer<DeliveryJob> consumer;
   private long scanTimer = -1;
@@ -111,7 +116,8 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private static RelayTls relayTls(MailgateConfig config) {
-    return RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE));
+    return RelayTls.of(config.get(MailgateConfig.RELAY_TLS_VERIFY), config.get(MailgateConfig.RELAY_TLS_CA_FILE),
+        config.get(MailgateConfig.DELIVERY_MTA_STS_CA_FILE));
   }
 
   /** The node's delivery settings from its config (a configuration set overrides some of them). */
@@ -153,8 +159,19 @@ public final class DeliveryVerticle extends VerticleBase {
       LOG.warning("relay " + relay.host() + " has credentials: they are sent only after STARTTLS (or to a relay on "
           + "this machine); a relay that offers no TLS gets no password and nothing is delivered through it");
     }
+    RelayTls tls = relayTls(config);
+    if (config.get(MailgateConfig.DELIVERY_MTA_STS)) {
+      // one HTTPS client per instance (its connections are not kept: a policy is fetched once per max_age)
+      mtaStsClient = vertx.createHttpClient(new HttpClientOptions().setForceSni(true).setKeepAlive(false),
+          new PoolOptions().setHttp1MaxSize(4));
+      MtaSts.Cache cache = (MtaSts.Cache) vertx.sharedData().getLocalMap("mailgate.delivery")
+          .computeIfAbsent("mtaSts", k -> new MtaSts.Cache());
+      mtaSts = new MtaSts(cache, dns, mtaStsClient, tls.mtaStsOptions(),
+          config.get(MailgateConfig.DELIVERY_MTA_STS_PORT), config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES),
+          config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, () -> clock.millis());
+    }
     router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT),
-        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES));
+        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES), mtaSts);
     shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
     throttles = ThrottleRules.load(config.get(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE));
     retry = new RetryPolicy(Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS)),
@@ -175,7 +192,7 @@ public final class DeliveryVerticle extends VerticleBase {
     // RFC 5321 4.5.3.2's 5 minutes for a reply, 10 for the one to the final dot, 3 for each block of the content
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
-        commandTimeout * 3 / 5, relayTls(config));
+        commandTimeout * 3 / 5, tls);
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.SEND_ACCEPTED, msg -> onAccepted(msg.body()));
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());
@@ -228,6 +245,9 @@ public final class DeliveryVerticle extends VerticleBase {
    * the site's state, which the node then forgets unless it is paused or slowed down (or another pool holds it).
    */
   private void dropIdlePools() {
+    if (mtaSts != null) {
+      mtaSts.sweep();
+    }
     for (Iterator<SitePool> it = pools.values().iterator(); it.hasNext(); ) {
       SitePool p = it.next();
       if (p.isIdle()) {
@@ -292,7 +312,8 @@ public final class DeliveryVerticle extends VerticleBase {
         })
         .compose(v -> Future.join(pools.values().stream().map(this::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
-        .eventually(() -> netClient.close())
+        .eventually(() -> mtaStsClient == null ? netClient.close()
+            : Future.join(netClient.close(), mtaStsClient.close()).mapEmpty())
         // attempts cut by that close give their recipients back too: before the pool closes, or their leases would
         // hold them for a whole lease
         .eventually(() -> vertx.timer(50).compose(t -> Future.join(new ArrayList<>(releases))))
@@ -464,7 +485,8 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private SitePool pool(Router.Go go, DeliverySettings s) {
-    String key = go.siteKey() + "|" + s.tlsPolicy();
+    // a site's connections under an enforced MTA-STS policy are verified, others are not: separate pools, one site
+    String key = go.siteKey() + "|" + s.tlsPolicy() + (go.mtaSts() ? "|mta-sts" : "");
     SitePool pool = pools.get(key);
     if (pool == null) {
       Shaping.Limits limits = go.relay()

@@ -8,11 +8,13 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * Whether a relay's (smarthost's) TLS certificate is verified ({@code relay.tlsVerify}): its chain against
- * {@code relay.tlsCaFile} or the JVM's trust store, and its name against the relay's host name (RFC 6125). An MX
- * host's is not: opportunistic TLS to the MX protects against passive reading, as Postfix's "may" level does, and
- * authenticating an MX needs MTA-STS or DANE. A relay is a host the operator named, often with a password, so a
- * certificate that does not prove its name is a misconfiguration or someone in the middle.
+ * Whose TLS certificates delivery verifies. A relay's (smarthost's), as {@code relay.tlsVerify} says: its chain
+ * against {@code relay.tlsCaFile} or the JVM's trust store, and its name against the relay's host name (RFC 6125). A
+ * relay is a host the operator named, often with a password, so a certificate that does not prove its name is a
+ * misconfiguration or someone in the middle. An MX host's only when its domain's MTA-STS policy is enforced
+ * ({@link MtaSts}): against {@code delivery.mtaStsCaFile} or the JVM's trust store (the web PKI), and its MX name.
+ * Otherwise TLS to an MX is opportunistic and unverified, as Postfix's "may" level: it protects against passive
+ * reading, and a domain that wants more says so with MTA-STS (or DANE, which Mailgate does not do).
  *
  * <p>A verified connection must be TLS (STARTTLS or smtps) and never falls back to plain text.
  */
@@ -33,39 +35,56 @@ final class RelayTls {
 
   private final Mode mode;
   private final ClientSSLOptions verifying;
+  private final ClientSSLOptions mtaStsVerifying;
 
-  private RelayTls(Mode mode, ClientSSLOptions verifying) {
+  private RelayTls(Mode mode, ClientSSLOptions verifying, ClientSSLOptions mtaStsVerifying) {
     this.mode = mode;
     this.verifying = verifying;
+    this.mtaStsVerifying = mtaStsVerifying;
   }
 
-  /** From {@code relay.tlsVerify} and {@code relay.tlsCaFile}; a bad value or an unreadable file fails the start. */
+  /** From {@code relay.tlsVerify} and {@code relay.tlsCaFile}, MX hosts under MTA-STS checked as relays are. */
   static RelayTls of(String mode, String caFile) {
+    return of(mode, caFile, "");
+  }
+
+  /**
+   * From {@code relay.tlsVerify}, {@code relay.tlsCaFile} and {@code delivery.mtaStsCaFile}; a bad value or an
+   * unreadable file fails the start.
+   */
+  static RelayTls of(String mode, String caFile, String mtaStsCaFile) {
     Mode m;
     try {
       m = Mode.valueOf(mode.strip().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
       throw new ConfigException("relay.tlsVerify must be never, credentials or always, not '" + mode + "'");
     }
+    return new RelayTls(m, verifying("relay.tlsCaFile", caFile), verifying("delivery.mtaStsCaFile", mtaStsCaFile));
+  }
+
+  /**
+   * TLS options that check the chain against the certificates of {@code caFile} (the JVM's trust store when it is
+   * empty) and the host name; read now, so that a file that is not PEM certificates fails the start rather than
+   * every delivery.
+   */
+  static ClientSSLOptions verifying(String key, String caFile) {
     ClientSSLOptions verifying = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS");
     if (!caFile.isBlank()) {
-      // read now, so that a file that is not PEM certificates fails the start rather than every delivery
       try (java.io.InputStream in = Files.newInputStream(Path.of(caFile))) {
         if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
-          throw new ConfigException("relay.tlsCaFile " + caFile + " holds no certificate");
+          throw new ConfigException(key + " " + caFile + " holds no certificate");
         }
       } catch (java.io.IOException | java.security.cert.CertificateException e) {
-        throw new ConfigException("relay.tlsCaFile " + caFile + " cannot be read as PEM certificates: "
-            + e.getMessage());
+        throw new ConfigException(key + " " + caFile + " cannot be read as PEM certificates: " + e.getMessage());
       }
       verifying.setTrustOptions(new PemTrustOptions().addCertPath(caFile));
     }
-    return new RelayTls(m, verifying);
+    return verifying;
   }
 
   /** Whether connections to this endpoint must be TLS with a certificate valid for its host name. */
   boolean verifies(SmtpConnection.Endpoint e) {
-    return e.relay() && switch (mode) {
+    return e.mtaSts() || e.relay() && switch (mode) {
       case NEVER -> false;
       // a relay named localhost or given as a loopback address (127.0.0.1, [::1]): the password stays on the machine
       case CREDENTIALS -> e.username() != null && !io.mailgate.NetAddresses.isLoopbackName(e.host());
@@ -73,8 +92,13 @@ final class RelayTls {
     };
   }
 
+  /** The TLS options for an MTA-STS policy host and, under an enforced policy, an MX host. */
+  ClientSSLOptions mtaStsOptions() {
+    return mtaStsVerifying;
+  }
+
   /** The TLS options for a connection to this endpoint. */
   ClientSSLOptions options(SmtpConnection.Endpoint e) {
-    return verifies(e) ? verifying : TRUST_ALL;
+    return e.mtaSts() ? mtaStsVerifying : verifies(e) ? verifying : TRUST_ALL;
   }
 }

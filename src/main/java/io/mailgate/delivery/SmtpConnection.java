@@ -50,7 +50,12 @@ final class SmtpConnection {
    * when the operator named it (a smarthost), not an MX host found in DNS.
    */
   record Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
-      boolean relay) {
+      boolean relay, boolean mtaSts) {
+    Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
+        boolean relay) {
+      this(host, address, port, implicitTls, username, password, relay, false);
+    }
+
     static Endpoint of(SmtpRoute route) {
       return new Endpoint(route.host(), route.host(), route.port(), route.implicitTls(), route.username(),
           route.password(), true);
@@ -58,6 +63,14 @@ final class SmtpConnection {
 
     static Endpoint mx(String host, String address, int port) {
       return new Endpoint(host, address, port, false, null, null, false);
+    }
+
+    /**
+     * An MX host of a domain whose MTA-STS policy is enforced: TLS (STARTTLS) with a certificate valid for the host's
+     * name, or nothing.
+     */
+    static Endpoint mxUnderMtaSts(String host, String address, int port) {
+      return new Endpoint(host, address, port, false, null, null, false, true);
     }
 
     @Override
@@ -343,7 +356,8 @@ final class SmtpConnection {
     }
     if (!supports("STARTTLS")) {
       return tls == TlsMode.REQUIRED
-          ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " does not offer STARTTLS"))
+          ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " does not offer STARTTLS"
+              + (route.mtaSts() ? " (its domain's MTA-STS policy is enforce)" : "")))
           : Future.succeededFuture();
     }
     return command("STARTTLS", options.commandTimeoutMs()).compose(r -> {
@@ -352,10 +366,13 @@ final class SmtpConnection {
             ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
             : Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
       }
-      // an MX's certificate is not verified (RelayTls says why); a relay's may be
+      // an MX's certificate is verified only under its domain's MTA-STS policy (RelayTls says why); a relay's may be
       boolean verified = options.relayTls().verifies(route);
       return socket.upgradeToSsl(options.relayTls().options(route), route.host())
-          .recover(e -> Future.failedFuture(verified
+          .recover(e -> Future.failedFuture(route.mtaSts()
+              ? new ConnectionFailure("TLS with " + route + " failed: " + rootMessage(e) + " (its domain's MTA-STS "
+                  + "policy requires a certificate valid for " + route.host() + ")")
+              : verified
               ? new ConnectionFailure("TLS with relay " + route + " failed: " + rootMessage(e)
                   + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)")
               : new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))

@@ -116,12 +116,17 @@ class IdentityNotificationsApiTest {
   }
 
   static void refused(Tenant t, String code, String message, Executable request) {
-    String before = snapshot(t);
+    refused(() -> snapshot(t), code, message, request);
+  }
+
+  /** The v1 request is refused with a 400, {@code code} and a message that says {@code message}; {@code state} stays. */
+  static void refused(java.util.function.Supplier<String> state, String code, String message, Executable request) {
+    String before = state.get();
     SesException e = assertThrows(SesException.class, request);
     assertEquals(code, e.awsErrorDetails().errorCode(), e.getMessage());
     assertEquals(400, e.statusCode());
     assertTrue(e.getMessage().contains(message), e.getMessage());
-    assertEquals(before, snapshot(t), "a refused request changes nothing");
+    assertEquals(before, state.get(), "a refused request changes nothing");
   }
 
   @Test

@@ -2,7 +2,6 @@ package io.mailgate.api.sesv1;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
@@ -18,7 +17,6 @@ import org.junit.jupiter.api.function.Executable;
 import software.amazon.awssdk.services.ses.model.BehaviorOnMXFailure;
 import software.amazon.awssdk.services.ses.model.CustomMailFromStatus;
 import software.amazon.awssdk.services.ses.model.IdentityMailFromDomainAttributes;
-import software.amazon.awssdk.services.ses.model.SesException;
 import software.amazon.awssdk.services.sesv2.model.BehaviorOnMxFailure;
 import software.amazon.awssdk.services.sesv2.model.MailFromAttributes;
 
@@ -103,12 +101,7 @@ class MailFromApiTest {
   }
 
   static void refused(Tenant t, String code, String message, Executable request) {
-    String before = snapshot(t);
-    SesException e = assertThrows(SesException.class, request);
-    assertEquals(code, e.awsErrorDetails().errorCode(), e.getMessage());
-    assertEquals(400, e.statusCode());
-    assertTrue(e.getMessage().contains(message), e.getMessage());
-    assertEquals(before, snapshot(t), "a refused request changes nothing");
+    IdentityNotificationsApiTest.refused(() -> snapshot(t), code, message, request);
   }
 
   @Test

@@ -1,0 +1,218 @@
+package io.mailgate.delivery;
+
+import io.mailgate.delivery.dns.DnsAnswer;
+import io.mailgate.delivery.dns.DnsResolver;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.shareddata.Shareable;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.logging.Logger;
+
+/**
+ * Recipient domains' MTA-STS policies (RFC 8461), for direct delivery: the {@code _mta-sts.<domain>} TXT record
+ * names the policy's id, and the policy itself is fetched over HTTPS from {@code mta-sts.<domain>} (a certificate
+ * valid for that name, status 200 and nothing else, text/plain, at most 64 KB) and kept for its max_age.
+ *
+ * <p>A domain's answer is cached for the node ({@link Cache}, shared by the delivery instances): the first recipient
+ * of a domain waits for its TXT lookup (and fetch), later ones take the cached answer at once and, once it is
+ * {@link #RECHECK_MILLIS} old, start one lookup in the background that replaces it. A new id fetches the policy again;
+ * the same id keeps it. A policy that cannot be fetched again, or whose TXT record disappeared, is kept until its
+ * max_age is over (RFC 8461 5.1: a cached policy protects against an attacker who blocks the TXT record or the
+ * fetch); without a cached policy, a domain whose TXT lookup or fetch fails has none, as the RFC says (delivery as
+ * before, opportunistic TLS).
+ *
+ * <p>Never fails: a null policy means none applies.
+ */
+final class MtaSts {
+  private static final Logger LOG = Logger.getLogger(MtaSts.class.getName());
+
+  /** How old a cached answer may be before a lookup in the background checks the TXT record again. */
+  static final long RECHECK_MILLIS = 5 * 60_000L;
+  /** The longest a policy body may be (RFC 8461 3.2 leaves it open; 64 KB is far more than any real policy). */
+  static final int MAX_POLICY_BYTES = 64 * 1024;
+  static final String PATH = "/.well-known/mta-sts.txt";
+
+  /** What the node knows of a domain: its policy (null: none) and the id it was fetched for, when it was checked. */
+  record Known(MtaStsPolicy policy, String id, long expiresAtMillis, long checkedAtMillis) {
+    MtaStsPolicy current(long nowMillis) {
+      return policy != null && nowMillis < expiresAtMillis ? policy : null;
+    }
+  }
+
+  /** The node's answers, by domain: one map for all delivery instances. */
+  static final class Cache implements Shareable {
+    final Map<String, Known> domains = new ConcurrentHashMap<>();
+  }
+
+  private final Cache cache;
+  private final DnsResolver dns;
+  private final HttpClient http;
+  private final ClientSSLOptions ssl;
+  private final int port;
+  private final boolean allowPrivateAddresses;
+  private final long timeoutMillis;
+  private final LongSupplier clock;
+  /** Lookups under way on this instance's event loop, by domain: one at a time per domain. */
+  private final Map<String, Future<Known>> inFlight = new HashMap<>();
+
+  /**
+   * @param ssl how the policy host's certificate is checked (its chain, and its name: {@code mta-sts.<domain>})
+   * @param port the policy host's HTTPS port (443)
+   */
+  MtaSts(Cache cache, DnsResolver dns, HttpClient http, ClientSSLOptions ssl, int port, boolean allowPrivateAddresses,
+      long timeoutMillis, LongSupplier clock) {
+    this.cache = cache;
+    this.dns = dns;
+    this.http = http;
+    this.ssl = ssl;
+    this.port = port;
+    this.allowPrivateAddresses = allowPrivateAddresses;
+    this.timeoutMillis = timeoutMillis;
+    this.clock = clock;
+  }
+
+  /** The policy that applies to mail for {@code domain} now, or null. */
+  Future<MtaStsPolicy> policy(String domain) {
+    String d = domain.toLowerCase(Locale.ROOT);
+    long now = clock.getAsLong();
+    Known known = cache.domains.get(d);
+    if (known == null) {
+      return lookup(d, null).map(k -> k.current(clock.getAsLong()));
+    }
+    if (now - known.checkedAtMillis() >= RECHECK_MILLIS) {
+      lookup(d, known); // in the background: this recipient goes by what is known
+    }
+    return Future.succeededFuture(known.current(now));
+  }
+
+  /**
+   * Forgets the domains that have no policy in force and were checked a recheck time ago or more: a node that delivers
+   * to millions of domains keeps only those with a policy (few), and the rest is looked up again when mail comes.
+   */
+  void sweep() {
+    long now = clock.getAsLong();
+    cache.domains.values().removeIf(k -> k.current(now) == null && now - k.checkedAtMillis() >= RECHECK_MILLIS);
+  }
+
+  private Future<Known> lookup(String domain, Known known) {
+    Future<Known> running = inFlight.get(domain);
+    if (running != null) {
+      return running;
+    }
+    Future<Known> f = dns.txt("_mta-sts." + domain)
+        .compose(answer -> refreshed(domain, answer, known))
+        .recover(e -> Future.succeededFuture(kept(known, "its lookup failed: " + e.getMessage(), domain)))
+        .onComplete(done -> {
+          inFlight.remove(domain);
+          cache.domains.put(domain, done.result());
+        });
+    // a lookup that completed at once has already removed itself (and must not be put back)
+    if (!f.isComplete()) {
+      inFlight.put(domain, f);
+    }
+    return f;
+  }
+
+  private Future<Known> refreshed(String domain, DnsAnswer<String> answer, Known known) {
+    long now = clock.getAsLong();
+    if (answer instanceof DnsAnswer.Unavailable<String> u) {
+      return Future.succeededFuture(kept(known, "its TXT record could not be looked up: " + u.reason(), domain));
+    }
+    List<String> ids = new ArrayList<>();
+    for (String txt : answer.records()) {
+      if (txt.startsWith("v=STSv1")) {
+        ids.add(MtaStsPolicy.recordId(txt));
+      }
+    }
+    if (ids.size() != 1 || ids.get(0) == null) {
+      // none, several (RFC 8461 3.1: then as if none), or a malformed one: a cached policy stays until its max_age
+      return Future.succeededFuture(kept(known, null, domain));
+    }
+    String id = ids.get(0);
+    if (known != null && id.equals(known.id()) && known.current(now) != null) {
+      return Future.succeededFuture(new Known(known.policy(), id, known.expiresAtMillis(), now));
+    }
+    return fetch(domain).map(policy -> {
+      long fetched = clock.getAsLong();
+      if (known == null || known.current(fetched) == null || !id.equals(known.id())) {
+        LOG.info("MTA-STS policy of " + domain + " (id " + id + "): " + policy.mode().name().toLowerCase(Locale.ROOT)
+            + ", mx " + String.join(", ", policy.mx()) + ", max_age " + policy.maxAgeSeconds() + " s");
+      }
+      return new Known(policy, id, fetched + policy.maxAgeSeconds() * 1000L, fetched);
+    }).recover(e -> Future.succeededFuture(kept(known, "its policy could not be fetched: " + e.getMessage(), domain)));
+  }
+
+  /** What is known of the domain after a check that brought no new policy: a cached policy stays until it expires. */
+  private Known kept(Known known, String failure, String domain) {
+    long now = clock.getAsLong();
+    if (failure != null) {
+      LOG.fine("MTA-STS of " + domain + ": " + failure + (known != null && known.current(now) != null
+          ? "; its cached policy stays in force until its max_age is over" : ""));
+    }
+    return known == null ? new Known(null, null, 0, now)
+        : new Known(known.policy(), known.id(), known.expiresAtMillis(), now);
+  }
+
+  /** The policy at {@code https://mta-sts.<domain>/.well-known/mta-sts.txt}, or a failure that says why not. */
+  private Future<MtaStsPolicy> fetch(String domain) {
+    String host = "mta-sts." + domain;
+    return dns.addresses(host).compose(answer -> {
+      InetAddress address = null;
+      for (InetAddress a : answer.records()) {
+        if (allowPrivateAddresses || io.mailgate.NetAddresses.isPublic(a)) {
+          address = a;
+          break;
+        }
+      }
+      if (address == null) {
+        return Future.failedFuture(new IllegalStateException(answer.records().isEmpty()
+            ? host + " has no address" : host + " has no public address"));
+      }
+      RequestOptions request = new RequestOptions().setMethod(HttpMethod.GET).setSsl(true).setSslOptions(ssl)
+          .setServer(SocketAddress.inetSocketAddress(port, address.getHostAddress()))
+          .setHost(host).setPort(port).setURI(PATH).setFollowRedirects(false)
+          .setConnectTimeout(timeoutMillis).setTimeout(timeoutMillis);
+      return http.request(request).compose(req -> req.send().compose(response -> {
+        if (response.statusCode() != 200) {
+          req.connection().close();
+          return Future.failedFuture(new IllegalStateException(
+              "https://" + host + PATH + " answered " + response.statusCode() + " (only 200 is a policy)"));
+        }
+        String type = response.getHeader("Content-Type");
+        if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("text/plain")) {
+          req.connection().close();
+          return Future.failedFuture(new IllegalStateException(
+              "https://" + host + PATH + " is " + type + ", not text/plain"));
+        }
+        Promise<Buffer> body = Promise.promise();
+        Buffer read = Buffer.buffer();
+        response.handler(chunk -> {
+          if (read.length() + chunk.length() > MAX_POLICY_BYTES) {
+            body.tryFail(new IllegalStateException("https://" + host + PATH + " is longer than "
+                + MAX_POLICY_BYTES + " bytes"));
+            req.connection().close();
+          } else {
+            read.appendBuffer(chunk);
+          }
+        });
+        response.exceptionHandler(body::tryFail);
+        response.endHandler(v -> body.tryComplete(read));
+        return body.future();
+      })).map(b -> MtaStsPolicy.parse(b.toString(StandardCharsets.UTF_8)));
+    });
+  }
+}
