@@ -166,7 +166,7 @@ public final class DeliveryVerticle extends VerticleBase {
           new PoolOptions().setHttp1MaxSize(4));
       MtaSts.Cache cache = (MtaSts.Cache) vertx.sharedData().getLocalMap("mailgate.delivery")
           .computeIfAbsent("mtaSts", k -> new MtaSts.Cache());
-      mtaSts = new MtaSts(cache, dns, mtaStsClient, tls.mtaStsOptions(),
+      mtaSts = new MtaSts(vertx, cache, dns, mtaStsClient, tls.mtaStsOptions(),
           config.get(MailgateConfig.DELIVERY_MTA_STS_PORT), config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES),
           config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, () -> clock.millis());
     }
@@ -485,8 +485,9 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private SitePool pool(Router.Go go, DeliverySettings s) {
-    // a site's connections under an enforced MTA-STS policy are verified, others are not: separate pools, one site
-    String key = go.siteKey() + "|" + s.tlsPolicy() + (go.mtaSts() ? "|mta-sts" : "");
+    // a site's connections under an enforced MTA-STS policy are verified and go only to the hosts it allows: a pool
+    // of their own for each set of allowed hosts (a connection is reused for any recipient of its pool), one site
+    String key = go.siteKey() + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts());
     SitePool pool = pools.get(key);
     if (pool == null) {
       Shaping.Limits limits = go.relay()

@@ -4,8 +4,10 @@ import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.ClientSSLOptions;
@@ -25,15 +27,18 @@ import java.util.logging.Logger;
 /**
  * Recipient domains' MTA-STS policies (RFC 8461), for direct delivery: the {@code _mta-sts.<domain>} TXT record
  * names the policy's id, and the policy itself is fetched over HTTPS from {@code mta-sts.<domain>} (a certificate
- * valid for that name, status 200 and nothing else, text/plain, at most 64 KB) and kept for its max_age.
+ * valid for that name, status 200 and nothing else, text/plain, at most 64 KB, all within the fetch deadline) and
+ * kept for its max_age.
  *
- * <p>A domain's answer is cached for the node ({@link Cache}, shared by the delivery instances): the first recipient
- * of a domain waits for its TXT lookup (and fetch), later ones take the cached answer at once and, once it is
- * {@link #RECHECK_MILLIS} old, start one lookup in the background that replaces it. A new id fetches the policy again;
- * the same id keeps it. A policy that cannot be fetched again, or whose TXT record disappeared, is kept until its
- * max_age is over (RFC 8461 5.1: a cached policy protects against an attacker who blocks the TXT record or the
- * fetch); without a cached policy, a domain whose TXT lookup or fetch fails has none, as the RFC says (delivery as
- * before, opportunistic TLS).
+ * <p>A domain's answer is cached for the node ({@link Cache}, shared by the delivery instances). The recipients of a
+ * domain the node knows nothing of (or whose policy has expired) wait for its TXT lookup and, when there is a record,
+ * the fetch: at most the DNS timeout and the fetch deadline, once per domain. Later ones take the cached answer at
+ * once and, once it is {@link #RECHECK_MILLIS} old, start one lookup in the background that replaces it. A new id
+ * fetches the policy again; the same id keeps it, and fetches it again once half its max_age (at most a day) has gone
+ * by, so that a policy in use is renewed before it expires (RFC 8461 5.1). A policy that cannot be fetched again, or
+ * whose TXT record disappeared, stays in force until its max_age is over: an attacker who blocks the record or the
+ * fetch cannot take a policy away from a domain the node has one for. Without a cached policy, a domain whose TXT
+ * lookup or fetch fails has none, as the RFC says (delivery as before, opportunistic TLS).
  *
  * <p>Never fails: a null policy means none applies.
  */
@@ -42,14 +47,32 @@ final class MtaSts {
 
   /** How old a cached answer may be before a lookup in the background checks the TXT record again. */
   static final long RECHECK_MILLIS = 5 * 60_000L;
+  /** A policy in use is fetched again after half its max_age, and at least once a day. */
+  static final long MAX_REFRESH_MILLIS = 24 * 3600_000L;
   /** The longest a policy body may be (RFC 8461 3.2 leaves it open; 64 KB is far more than any real policy). */
   static final int MAX_POLICY_BYTES = 64 * 1024;
   static final String PATH = "/.well-known/mta-sts.txt";
 
-  /** What the node knows of a domain: its policy (null: none) and the id it was fetched for, when it was checked. */
-  record Known(MtaStsPolicy policy, String id, long expiresAtMillis, long checkedAtMillis) {
+  /**
+   * What the node knows of a domain: its policy (null: none), the id and time it was fetched for, when it expires
+   * and when the domain was last checked.
+   */
+  record Known(MtaStsPolicy policy, String id, long fetchedAtMillis, long expiresAtMillis, long checkedAtMillis) {
+    static Known none(long nowMillis) {
+      return new Known(null, null, 0, 0, nowMillis);
+    }
+
     MtaStsPolicy current(long nowMillis) {
       return policy != null && nowMillis < expiresAtMillis ? policy : null;
+    }
+
+    Known checkedAt(long nowMillis) {
+      return new Known(policy, id, fetchedAtMillis, expiresAtMillis, nowMillis);
+    }
+
+    /** Whether the policy in use has been kept long enough to be fetched again, its id unchanged. */
+    boolean dueForRefresh(long nowMillis) {
+      return nowMillis - fetchedAtMillis >= Math.min(MAX_REFRESH_MILLIS, (expiresAtMillis - fetchedAtMillis) / 2);
     }
   }
 
@@ -58,6 +81,7 @@ final class MtaSts {
     final Map<String, Known> domains = new ConcurrentHashMap<>();
   }
 
+  private final Vertx vertx;
   private final Cache cache;
   private final DnsResolver dns;
   private final HttpClient http;
@@ -72,9 +96,11 @@ final class MtaSts {
   /**
    * @param ssl how the policy host's certificate is checked (its chain, and its name: {@code mta-sts.<domain>})
    * @param port the policy host's HTTPS port (443)
+   * @param timeoutMillis the deadline of a fetch, from its connect to the policy's last byte
    */
-  MtaSts(Cache cache, DnsResolver dns, HttpClient http, ClientSSLOptions ssl, int port, boolean allowPrivateAddresses,
-      long timeoutMillis, LongSupplier clock) {
+  MtaSts(Vertx vertx, Cache cache, DnsResolver dns, HttpClient http, ClientSSLOptions ssl, int port,
+      boolean allowPrivateAddresses, long timeoutMillis, LongSupplier clock) {
+    this.vertx = vertx;
     this.cache = cache;
     this.dns = dns;
     this.http = http;
@@ -90,8 +116,9 @@ final class MtaSts {
     String d = domain.toLowerCase(Locale.ROOT);
     long now = clock.getAsLong();
     Known known = cache.domains.get(d);
-    if (known == null) {
-      return lookup(d, null).map(k -> k.current(clock.getAsLong()));
+    if (known == null || (known.policy() != null && known.current(now) == null)) {
+      // nothing known, or a policy that expired: this recipient waits for the answer rather than go unprotected
+      return lookup(d, known).map(k -> k.current(clock.getAsLong()));
     }
     if (now - known.checkedAtMillis() >= RECHECK_MILLIS) {
       lookup(d, known); // in the background: this recipient goes by what is known
@@ -116,15 +143,28 @@ final class MtaSts {
     Future<Known> f = dns.txt("_mta-sts." + domain)
         .compose(answer -> refreshed(domain, answer, known))
         .recover(e -> Future.succeededFuture(kept(known, "its lookup failed: " + e.getMessage(), domain)))
-        .onComplete(done -> {
+        .map(k -> {
           inFlight.remove(domain);
-          cache.domains.put(domain, done.result());
+          // the other instances look up on their own: what one of them found meanwhile is not undone by this answer
+          return cache.domains.merge(domain, k, (cached, found) -> newer(cached, found, clock.getAsLong()));
         });
     // a lookup that completed at once has already removed itself (and must not be put back)
     if (!f.isComplete()) {
       inFlight.put(domain, f);
     }
     return f;
+  }
+
+  /**
+   * Which of two answers for a domain stands: a policy in force is not replaced by an answer without one (that answer
+   * began before the policy was found: a lookup that knew it would have kept it) nor by an older fetch.
+   */
+  static Known newer(Known cached, Known found, long nowMillis) {
+    MtaStsPolicy inForce = cached.current(nowMillis);
+    if (inForce != null && (found.current(nowMillis) == null || found.fetchedAtMillis() < cached.fetchedAtMillis())) {
+      return cached.checkedAt(Math.max(cached.checkedAtMillis(), found.checkedAtMillis()));
+    }
+    return found;
   }
 
   private Future<Known> refreshed(String domain, DnsAnswer<String> answer, Known known) {
@@ -134,7 +174,7 @@ final class MtaSts {
     }
     List<String> ids = new ArrayList<>();
     for (String txt : answer.records()) {
-      if (txt.startsWith("v=STSv1")) {
+      if (MtaStsPolicy.isStsRecord(txt)) {
         ids.add(MtaStsPolicy.recordId(txt));
       }
     }
@@ -143,8 +183,8 @@ final class MtaSts {
       return Future.succeededFuture(kept(known, null, domain));
     }
     String id = ids.get(0);
-    if (known != null && id.equals(known.id()) && known.current(now) != null) {
-      return Future.succeededFuture(new Known(known.policy(), id, known.expiresAtMillis(), now));
+    if (known != null && id.equals(known.id()) && known.current(now) != null && !known.dueForRefresh(now)) {
+      return Future.succeededFuture(known.checkedAt(now));
     }
     return fetch(domain).map(policy -> {
       long fetched = clock.getAsLong();
@@ -152,7 +192,7 @@ final class MtaSts {
         LOG.info("MTA-STS policy of " + domain + " (id " + id + "): " + policy.mode().name().toLowerCase(Locale.ROOT)
             + ", mx " + String.join(", ", policy.mx()) + ", max_age " + policy.maxAgeSeconds() + " s");
       }
-      return new Known(policy, id, fetched + policy.maxAgeSeconds() * 1000L, fetched);
+      return new Known(policy, id, fetched, fetched + policy.maxAgeSeconds() * 1000L, fetched);
     }).recover(e -> Future.succeededFuture(kept(known, "its policy could not be fetched: " + e.getMessage(), domain)));
   }
 
@@ -163,11 +203,13 @@ final class MtaSts {
       LOG.fine("MTA-STS of " + domain + ": " + failure + (known != null && known.current(now) != null
           ? "; its cached policy stays in force until its max_age is over" : ""));
     }
-    return known == null ? new Known(null, null, 0, now)
-        : new Known(known.policy(), known.id(), known.expiresAtMillis(), now);
+    return known == null ? Known.none(now) : known.checkedAt(now);
   }
 
-  /** The policy at {@code https://mta-sts.<domain>/.well-known/mta-sts.txt}, or a failure that says why not. */
+  /**
+   * The policy at {@code https://mta-sts.<domain>/.well-known/mta-sts.txt}, or a failure that says why not; within
+   * {@link #timeoutMillis} from the connect to the last byte (RFC 8461 3.3), whatever the server's pace.
+   */
   private Future<MtaStsPolicy> fetch(String domain) {
     String host = "mta-sts." + domain;
     return dns.addresses(host).compose(answer -> {
@@ -182,37 +224,51 @@ final class MtaSts {
         return Future.failedFuture(new IllegalStateException(answer.records().isEmpty()
             ? host + " has no address" : host + " has no public address"));
       }
+      Promise<Buffer> body = Promise.promise();
+      java.util.concurrent.atomic.AtomicReference<HttpClientRequest> sent =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      long deadline = vertx.setTimer(timeoutMillis, t -> {
+        if (body.tryFail(new IllegalStateException("https://" + host + PATH + " took longer than " + timeoutMillis
+            + " ms")) && sent.get() != null) {
+          sent.get().reset();
+        }
+      });
       RequestOptions request = new RequestOptions().setMethod(HttpMethod.GET).setSsl(true).setSslOptions(ssl)
           .setServer(SocketAddress.inetSocketAddress(port, address.getHostAddress()))
           .setHost(host).setPort(port).setURI(PATH).setFollowRedirects(false)
-          .setConnectTimeout(timeoutMillis).setTimeout(timeoutMillis);
-      return http.request(request).compose(req -> req.send().compose(response -> {
-        if (response.statusCode() != 200) {
-          req.connection().close();
-          return Future.failedFuture(new IllegalStateException(
-              "https://" + host + PATH + " answered " + response.statusCode() + " (only 200 is a policy)"));
-        }
+          .setConnectTimeout(timeoutMillis).setIdleTimeout(timeoutMillis);
+      http.request(request).compose(req -> {
+        sent.set(req);
+        return req.send();
+      }).onFailure(body::tryFail).onSuccess(response -> {
+        String refused = null;
         String type = response.getHeader("Content-Type");
-        if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("text/plain")) {
-          req.connection().close();
-          return Future.failedFuture(new IllegalStateException(
-              "https://" + host + PATH + " is " + type + ", not text/plain"));
+        if (response.statusCode() != 200) {
+          refused = "answered " + response.statusCode() + " (only 200 is a policy)";
+        } else if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("text/plain")) {
+          refused = "is " + type + ", not text/plain";
         }
-        Promise<Buffer> body = Promise.promise();
+        if (refused != null) {
+          body.tryFail(new IllegalStateException("https://" + host + PATH + " " + refused));
+          sent.get().reset();
+          return;
+        }
         Buffer read = Buffer.buffer();
         response.handler(chunk -> {
           if (read.length() + chunk.length() > MAX_POLICY_BYTES) {
-            body.tryFail(new IllegalStateException("https://" + host + PATH + " is longer than "
-                + MAX_POLICY_BYTES + " bytes"));
-            req.connection().close();
+            if (body.tryFail(new IllegalStateException("https://" + host + PATH + " is longer than "
+                + MAX_POLICY_BYTES + " bytes"))) {
+              sent.get().reset();
+            }
           } else {
             read.appendBuffer(chunk);
           }
         });
         response.exceptionHandler(body::tryFail);
         response.endHandler(v -> body.tryComplete(read));
-        return body.future();
-      })).map(b -> MtaStsPolicy.parse(b.toString(StandardCharsets.UTF_8)));
+      });
+      return body.future().onComplete(done -> vertx.cancelTimer(deadline))
+          .map(b -> MtaStsPolicy.parse(b.toString(StandardCharsets.UTF_8)));
     });
   }
 }

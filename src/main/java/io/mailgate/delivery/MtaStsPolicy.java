@@ -117,6 +117,14 @@ public record MtaStsPolicy(Mode mode, List<String> mx, long maxAgeSeconds) {
   }
 
   /**
+   * Whether a TXT record at {@code _mta-sts.<domain>} is an MTA-STS record: its first field is {@code v=STSv1} (RFC
+   * 8461 3.1; other records there are not about MTA-STS and are left alone, {@code v=STSv10} among them).
+   */
+  static boolean isStsRecord(String txt) {
+    return txt.split(";", 2)[0].strip().equals("v=STSv1");
+  }
+
+  /**
    * The policy's id in a {@code _mta-sts} TXT record (RFC 8461 3.1: {@code v=STSv1; id=...;}), or null when the
    * record is not an STSv1 record or its id is missing or malformed.
    */

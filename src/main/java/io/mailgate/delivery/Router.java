@@ -20,13 +20,15 @@ final class Router {
   sealed interface Route {}
 
   /**
-   * Connect to these endpoints, best first; {@code mxHosts} name the site for shaping; {@code mtaSts}: they are the MX
-   * hosts an enforced MTA-STS policy allows, each to be connected to over TLS with a certificate valid for its name.
+   * Connect to these endpoints, best first; {@code mxHosts} name the site for shaping; {@code mtaSts}, when not null:
+   * they are the MX hosts an enforced MTA-STS policy allows (their names, sorted, comma-separated), each to be
+   * connected to over TLS with a certificate valid for its name. Their connections are kept apart from the site's
+   * others (another domain with the same MX hosts may allow others, or none under a policy).
    */
   record Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay,
-      boolean mtaSts) implements Route {
+      String mtaSts) implements Route {
     Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay) {
-      this(siteKey, endpoints, mxHosts, relay, false);
+      this(siteKey, endpoints, mxHosts, relay, null);
     }
   }
 
@@ -104,7 +106,8 @@ final class Router {
         return new Fail(new AttemptResult.Failed("MX hosts of " + domain + " are at non-public addresses, which "
             + "this node does not deliver to: " + String.join(", ", refused), null));
       }
-      return new Go(r.siteKey(), endpoints, names, false, enforced != null);
+      return new Go(r.siteKey(), endpoints, names, false,
+          enforced == null ? null : String.join(",", new java.util.TreeSet<>(names)));
     }
     MailRoute.Failure f = (MailRoute.Failure) route;
     if (f instanceof MailRoute.Permanent) {

@@ -376,8 +376,30 @@ final class SmtpConnection {
               ? new ConnectionFailure("TLS with relay " + route + " failed: " + rootMessage(e)
                   + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)")
               : new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
+          .compose(v -> route.mtaSts() ? namedByCertificate() : Future.succeededFuture())
           .compose(v -> ehlo());
     });
+  }
+
+  /**
+   * Under an MTA-STS policy: the MX's certificate names it by a DNS-ID ({@link CertificateNames}), beyond the chain and
+   * name checks of the handshake, which would also take an IP address entry for the address dialled.
+   */
+  private Future<Void> namedByCertificate() {
+    try {
+      java.security.cert.Certificate leaf = socket.peerCertificates().get(0);
+      if (leaf instanceof java.security.cert.X509Certificate x509 && CertificateNames.valid(x509, route.host())) {
+        return Future.succeededFuture();
+      }
+      List<String> names = leaf instanceof java.security.cert.X509Certificate x509
+          ? CertificateNames.dnsNames(x509) : List.of();
+      return Future.failedFuture(new ConnectionFailure("TLS with " + route + ": its certificate names "
+          + (names.isEmpty() ? "no DNS name" : String.join(", ", names)) + ", not " + route.host()
+          + " (its domain's MTA-STS policy requires a certificate valid for " + route.host() + ")"));
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
+      return Future.failedFuture(new ConnectionFailure("TLS with " + route + ": no certificate to check ("
+          + e.getMessage() + "; its domain's MTA-STS policy requires a certificate valid for " + route.host() + ")"));
+    }
   }
 
   private Future<Void> authenticate() {

@@ -30,9 +30,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * How {@link MtaSts} keeps a domain's policy over time (RFC 8461 5.1), on a clock the test moves: fetched once and
- * then served from the cache, checked again in the background after {@link MtaSts#RECHECK_MILLIS}, fetched again only
- * for a new id, kept through a vanished TXT record or a failed fetch until its max_age is over, and then gone (and
- * forgotten by the sweep, as domains without a policy are).
+ * then served from the cache, checked again in the background after {@link MtaSts#RECHECK_MILLIS}, fetched again for
+ * a new id and, with the same id, once half its max_age has gone by; kept through a vanished TXT record or a failed
+ * fetch until its max_age is over; an expired one looked up again before the recipient goes; forgotten by the sweep
+ * once over, as domains without a policy are. A fetch ends at its deadline however slowly its server sends.
  */
 class MtaStsCacheTest {
   static final String DOMAIN = "cache.example";
@@ -44,6 +45,7 @@ class MtaStsCacheTest {
   final AtomicReference<String> policy = new AtomicReference<>();
   final List<String> fetches = new CopyOnWriteArrayList<>();
   final AtomicLong now = new AtomicLong(1_000_000_000L);
+  volatile boolean trickle;
   final MtaSts.Cache cache = new MtaSts.Cache();
   MtaSts sts;
 
@@ -60,6 +62,13 @@ class MtaStsCacheTest {
             .setKeyCertOptions(cert.keyCertOptions()))
         .requestHandler(req -> {
           fetches.add(req.path());
+          if (trickle) {
+            // a line every 300 ms, for ever: never idle, never done
+            req.response().setChunked(true).putHeader("Content-Type", "text/plain").write("version: STSv1\n");
+            long timer = vertx.setPeriodic(300, t -> req.response().write("x-padding: more\n"));
+            req.connection().closeHandler(v -> vertx.cancelTimer(timer));
+            return;
+          }
           String body = policy.get();
           req.response().setStatusCode(body == null ? 503 : 200).putHeader("Content-Type", "text/plain")
               .end(body == null ? "" : body);
@@ -68,8 +77,8 @@ class MtaStsCacheTest {
     dns.a("mta-sts." + DOMAIN, "127.0.0.1");
     ClientSSLOptions ssl = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS")
         .setTrustOptions(new PemTrustOptions().addCertPath(cert.certificatePath()));
-    sts = new MtaSts(cache, resolver, vertx.createHttpClient(new HttpClientOptions()), ssl,
-        server.actualPort(), true, 2000, now::get);
+    sts = new MtaSts(vertx, cache, resolver, vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false)), ssl,
+        server.actualPort(), true, 1500, now::get);
   }
 
   @AfterEach
@@ -83,54 +92,84 @@ class MtaStsCacheTest {
     return OnLoop.start(context, () -> sts.policy(DOMAIN)).get(10, TimeUnit.SECONDS);
   }
 
+  List<String> mx() throws Exception {
+    MtaStsPolicy p = policy();
+    return p == null ? null : p.mx();
+  }
+
   static String body(String mx, long maxAge) {
     return "version: STSv1\nmode: enforce\nmx: " + mx + "\nmax_age: " + maxAge + "\n";
   }
 
-  /** Asks once after the recheck time, which starts a check in the background, and waits for it to have run. */
-  void recheck(int fetchesAfter) throws Exception {
-    now.addAndGet(MtaSts.RECHECK_MILLIS);
+  /**
+   * Moves the clock by {@code millis} (at least the recheck time), asks once (which starts a check in the background
+   * and answers what is cached) and waits until that check has put its answer in the cache.
+   */
+  void recheckAfter(long millis) throws Exception {
+    now.addAndGet(millis);
     policy();
-    Await.until(() -> dns.count("_mta-sts." + DOMAIN, "TXT") > txtQueries, Duration.ofSeconds(5));
-    txtQueries = dns.count("_mta-sts." + DOMAIN, "TXT");
-    Await.until(fetches::size, n -> n == fetchesAfter, Duration.ofSeconds(5));
-    Thread.sleep(200); // the background check puts its answer in the cache after its fetch
+    Await.until(() -> cache.domains.get(DOMAIN).checkedAtMillis() == now.get(), Duration.ofSeconds(10));
   }
 
-  int txtQueries;
+  void record(String id) {
+    dns.remove("_mta-sts." + DOMAIN);
+    if (id != null) {
+      dns.txt("_mta-sts." + DOMAIN, "v=STSv1; id=" + id + ";");
+    }
+  }
 
   @Test
-  void aPolicyIsCachedRefetchedForANewIdAndKeptUntilItsMaxAgeWhenItCannotBeChecked() throws Exception {
-    dns.txt("_mta-sts." + DOMAIN, "v=STSv1; id=one;");
+  void aPolicyIsCachedRenewedRefetchedForANewIdAndKeptUntilItsMaxAgeWhenItCannotBeChecked() throws Exception {
+    record("one");
     policy.set(body("mx1.cache.example", 3600));
-    assertEquals(List.of("mx1.cache.example"), policy().mx());
-    assertEquals(List.of("mx1.cache.example"), policy().mx());
+    assertEquals(List.of("mx1.cache.example"), mx());
+    assertEquals(List.of("mx1.cache.example"), mx());
     assertEquals(1, fetches.size(), "fetched once, then from the cache");
-    txtQueries = dns.count("_mta-sts." + DOMAIN, "TXT");
-    assertEquals(1, txtQueries, "the TXT record too is not asked for again before the recheck time");
+    assertEquals(1, dns.count("_mta-sts." + DOMAIN, "TXT"), "nor is the record asked for again before its recheck");
 
-    // the same id after the recheck time: not fetched again
+    // the same id at the recheck: not fetched again
     policy.set(body("mx2.cache.example", 3600));
-    recheck(1);
-    assertEquals(List.of("mx1.cache.example"), policy().mx());
+    recheckAfter(MtaSts.RECHECK_MILLIS);
+    assertEquals(2, dns.count("_mta-sts." + DOMAIN, "TXT"));
+    assertEquals(1, fetches.size());
+    assertEquals(List.of("mx1.cache.example"), mx());
+    // the same id once half its max_age has gone by: fetched again, and in force for its max_age from then
+    recheckAfter(1800_000L - MtaSts.RECHECK_MILLIS);
+    assertEquals(2, fetches.size());
+    assertEquals(List.of("mx2.cache.example"), mx());
+    long renewedAt = now.get();
 
     // a new id: fetched again, the new policy in force
-    dns.remove("_mta-sts." + DOMAIN).txt("_mta-sts." + DOMAIN, "v=STSv1; id=two;");
-    recheck(2);
-    assertEquals(List.of("mx2.cache.example"), policy().mx());
+    record("two");
+    policy.set(body("mx3.cache.example", 3600));
+    recheckAfter(MtaSts.RECHECK_MILLIS);
+    assertEquals(3, fetches.size());
+    assertEquals(List.of("mx3.cache.example"), mx());
+    long fetchedAt = now.get();
 
     // a newer id whose policy cannot be fetched, then no TXT record at all: the cached policy stays in force
-    dns.remove("_mta-sts." + DOMAIN).txt("_mta-sts." + DOMAIN, "v=STSv1; id=three;");
+    record("three");
     policy.set(null);
-    recheck(3);
-    assertEquals(List.of("mx2.cache.example"), policy().mx());
-    dns.remove("_mta-sts." + DOMAIN);
-    recheck(3);
-    assertEquals(List.of("mx2.cache.example"), policy().mx());
+    recheckAfter(MtaSts.RECHECK_MILLIS);
+    assertEquals(4, fetches.size());
+    assertEquals(List.of("mx3.cache.example"), mx());
+    record(null);
+    recheckAfter(MtaSts.RECHECK_MILLIS);
+    assertEquals(4, fetches.size());
+    assertEquals(List.of("mx3.cache.example"), mx());
+    assertTrue(now.get() > renewedAt);
 
-    // until its max_age (from its fetch) is over: then none applies
-    now.addAndGet(3600_000L);
+    // its max_age over, a policy in place again: the recipient waits for it rather than go unprotected
+    record("four");
+    policy.set(body("mx4.cache.example", 600));
+    now.set(fetchedAt + 3600_000L);
+    assertEquals(List.of("mx4.cache.example"), mx());
+    assertEquals(5, fetches.size());
+    // and with neither a record nor a policy in force, none applies
+    record(null);
+    now.addAndGet(600_000L);
     assertNull(policy());
+    assertEquals(5, fetches.size());
   }
 
   @Test
@@ -140,17 +179,42 @@ class MtaStsCacheTest {
     assertEquals(1, dns.count("_mta-sts." + DOMAIN, "TXT"));
     assertEquals(0, fetches.size());
     // a record published later is found at the next check
-    dns.txt("_mta-sts." + DOMAIN, "v=STSv1; id=new;");
+    record("new");
     policy.set(body("mx.cache.example", 600));
-    txtQueries = 1;
-    recheck(1);
-    assertEquals(List.of("mx.cache.example"), policy().mx());
+    recheckAfter(MtaSts.RECHECK_MILLIS);
+    assertEquals(List.of("mx.cache.example"), mx());
 
-    // the sweep keeps a domain with a policy in force, and forgets it once its policy is over
+    // the sweep keeps a domain with a policy in force, however long ago it was checked, and forgets it once its
+    // policy is over
+    now.addAndGet(MtaSts.RECHECK_MILLIS);
     sts.sweep();
     assertEquals(1, cache.domains.size());
-    now.addAndGet(600_000L);
+    now.addAndGet(600_000L - MtaSts.RECHECK_MILLIS);
     sts.sweep();
     assertTrue(cache.domains.isEmpty());
+  }
+
+  @Test
+  void aFetchEndsAtItsDeadlineHoweverSlowlyItsServerSends() throws Exception {
+    record("slow");
+    trickle = true;
+    assertNull(policy(), "a policy that never ends is no policy");
+    assertEquals(1, fetches.size());
+  }
+
+  @Test
+  void anAnswerWithoutAPolicyDoesNotUndoAPolicyAnotherInstanceFound() {
+    MtaStsPolicy p = MtaStsPolicy.parse(body("mx.cache.example", 3600));
+    long t = 1_000_000L;
+    MtaSts.Known found = new MtaSts.Known(p, "a", t, t + 3600_000L, t);
+    // an instance whose lookup began before the policy was found, and failed
+    assertEquals(found.checkedAt(t + 5), MtaSts.newer(found, MtaSts.Known.none(t + 5), t + 5));
+    // an older fetch does not replace a newer one; a newer one replaces an older one
+    MtaSts.Known older = new MtaSts.Known(MtaStsPolicy.parse(body("old.cache.example", 3600)), "z", t - 10,
+        t + 3600_000L - 10, t + 6);
+    assertEquals(found.checkedAt(t + 6), MtaSts.newer(found, older, t + 6));
+    assertEquals(found, MtaSts.newer(older, found, t + 6));
+    // without a policy in force, the answer found stands
+    assertEquals(MtaSts.Known.none(t + 7), MtaSts.newer(MtaSts.Known.none(t), MtaSts.Known.none(t + 7), t + 7));
   }
 }

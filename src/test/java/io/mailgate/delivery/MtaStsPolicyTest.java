@@ -69,9 +69,14 @@ class MtaStsPolicyTest {
     assertEquals("abc", MtaStsPolicy.recordId("v=STSv1; ext=1; id=abc; "));
     assertNull(MtaStsPolicy.recordId("v=STSv2; id=abc;"), "another version");
     assertNull(MtaStsPolicy.recordId("id=abc; v=STSv1;"), "v= must come first");
+    assertNull(MtaStsPolicy.recordId("ext=1; v=STSv1; id=abc;"), "v= must come first");
     assertNull(MtaStsPolicy.recordId("v=STSv1;"), "no id");
     assertNull(MtaStsPolicy.recordId("v=STSv1; id=not-alphanumeric;"));
     assertNull(MtaStsPolicy.recordId("v=STSv1; id=" + "a".repeat(33) + ";"), "at most 32 characters");
     assertNull(MtaStsPolicy.recordId("v=STSv1; id=a; id=b;"), "two ids");
+    assertTrue(MtaStsPolicy.isStsRecord("v=STSv1; id=abc;"));
+    assertTrue(MtaStsPolicy.isStsRecord("v=STSv1 ;id=abc"));
+    assertFalse(MtaStsPolicy.isStsRecord("v=STSv10; id=abc;"), "not this version: another record, left alone");
+    assertFalse(MtaStsPolicy.isStsRecord("v=spf1 -all"));
   }
 }

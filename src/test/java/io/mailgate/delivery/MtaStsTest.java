@@ -14,6 +14,7 @@ import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.smtp.SmtpSessionHandler;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.NamedCertificate;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.Vertx;
@@ -55,19 +56,21 @@ class MtaStsTest {
   static final List<String> fetched = new CopyOnWriteArrayList<>();
   static Mx tlsMx;
   static Mx wrongNameMx;
+  static Mx sharedA;
+  static Mx sharedB;
   static RecordingSmtpServer plainMx;
   static TestNode node;
   static SesV2Client ses;
 
-  /** An MX host with STARTTLS and the given certificate name, on a loopback address and the test's MX port. */
+  /** An MX host with STARTTLS and a certificate with these names, on a loopback address and the test's MX port. */
   static final class Mx implements SmtpSessionHandler, AutoCloseable {
-    final SelfSignedCertificate cert;
+    final NamedCertificate cert;
     final List<Envelope> received = new CopyOnWriteArrayList<>();
     final SmtpServer server;
 
-    Mx(String ip, String certificateName) throws Exception {
-      cert = SelfSignedCertificate.create(certificateName);
-      server = SmtpServer.start(vertx, new SmtpServerOptions().setHost(ip).setPort(port).setServerName(certificateName)
+    Mx(String ip, String name, String... subjectAltNames) throws Exception {
+      cert = NamedCertificate.create(name, subjectAltNames);
+      server = SmtpServer.start(vertx, new SmtpServerOptions().setHost(ip).setPort(port).setServerName(name)
           .setKeyCertOptions(cert.keyCertOptions()), this).toCompletionStage().toCompletableFuture()
           .get(10, TimeUnit.SECONDS);
     }
@@ -92,7 +95,8 @@ class MtaStsTest {
     // the policy hosts' certificates, one per name (SNI picks it); wrongcert.example's host has none of its own
     PemKeyCertOptions policyCerts = new PemKeyCertOptions();
     StringBuilder trusted = new StringBuilder();
-    for (String domain : List.of("enforce", "notls", "badcert", "outside", "testing", "missing", "html", "broken")) {
+    for (String domain : List.of("enforce", "notls", "badcert", "outside", "testing", "missing", "html", "broken",
+        "shared1", "shared2")) {
       SelfSignedCertificate c = SelfSignedCertificate.create("mta-sts." + domain + ".example");
       policyCerts.addCertPath(c.certificatePath()).addKeyPath(c.privateKeyPath());
       trusted.append(Files.readString(Path.of(c.certificatePath())));
@@ -106,13 +110,16 @@ class MtaStsTest {
               .end(answer[2]);
         })
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    tlsMx = new Mx("127.0.0.2", "mx.enforce.example");
-    wrongNameMx = new Mx("127.0.0.3", "elsewhere.example");
+    tlsMx = new Mx("127.0.0.2", "mx.enforce.example", "dns:mx.enforce.example");
+    // named by its address, which is what is dialled, and by another name than the MX's
+    wrongNameMx = new Mx("127.0.0.3", "elsewhere.example", "dns:elsewhere.example", "ip:127.0.0.3");
+    sharedA = new Mx("127.0.0.5", "mxa.shared.example", "dns:mxa.shared.example");
+    sharedB = new Mx("127.0.0.6", "mxb.shared.example", "dns:*.shared.example");
     plainMx = new RecordingSmtpServer(InetAddress.getByName("127.0.0.4"), port);
-    // the test's certificates are its web PKI: the policy hosts', and the two MX hosts'
+    // the test's certificates are its web PKI: the policy hosts', and the MX hosts'
     Path trust = Files.createTempFile("mta-sts-ca", ".pem");
-    Files.writeString(trust, trusted + Files.readString(Path.of(tlsMx.cert.certificatePath()))
-        + Files.readString(Path.of(wrongNameMx.cert.certificatePath())));
+    Files.writeString(trust, trusted + tlsMx.cert.pem() + wrongNameMx.cert.pem() + sharedA.cert.pem()
+        + sharedB.cert.pem());
     node = TestNode.start("", c -> c.with(MailgateConfig.DELIVERY_MODE, "direct")
         .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
         .with(MailgateConfig.DNS_MIN_TTL_SECONDS, 0)
@@ -122,6 +129,8 @@ class MtaStsTest {
         .with(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES, true)
         .with(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS, 60)
         .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60)
+        // one delivery instance: one pool per key, so that a connection could be reused across domains
+        .with(MailgateConfig.DELIVERY_INSTANCES, 1)
         .with(MailgateConfig.DELIVERY_MTA_STS_PORT, policies.actualPort())
         .with(MailgateConfig.DELIVERY_MTA_STS_CA_FILE, trust.toString()));
     ses = node.sesV2();
@@ -133,6 +142,8 @@ class MtaStsTest {
     node.close();
     tlsMx.close();
     wrongNameMx.close();
+    sharedA.close();
+    sharedB.close();
     plainMx.close();
     dns.close();
     vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -140,8 +151,13 @@ class MtaStsTest {
 
   /** {@code domain} publishes a policy (id {@code id}) whose body is {@code policy}, and its MX host {@code mx}. */
   static void publish(String domain, String id, String policy, String mx, String mxAddress) {
-    dns.txt("_mta-sts." + domain, "v=STSv1; id=" + id + ";").a("mta-sts." + domain, "127.0.0.1")
-        .mx(domain, 10, mx).a(mx, mxAddress);
+    publish(domain, id, policy);
+    dns.mx(domain, 10, mx).a(mx, mxAddress);
+  }
+
+  /** {@code domain} publishes a policy (id {@code id}) whose body is {@code policy}. */
+  static void publish(String domain, String id, String policy) {
+    dns.txt("_mta-sts." + domain, "v=STSv1; id=" + id + ";").a("mta-sts." + domain, "127.0.0.1");
     served.put("mta-sts." + domain, new String[] {"200", "text/plain; charset=utf-8", policy});
   }
 
@@ -195,10 +211,11 @@ class MtaStsTest {
     assertTrue(noTls.contains("does not offer STARTTLS") && noTls.contains("MTA-STS"), noTls);
     assertEquals(plainBefore, plainMx.received().size());
 
-    // the MX's certificate is trusted but not for its name
+    // the MX's certificate is trusted, and names the address dialled, but not the MX's name
     publish("badcert.example", "1", enforce("mx.badcert.example"), "mx.badcert.example", "127.0.0.3");
     String badCert = delayDiagnostic(firstAttempt(send("a@badcert.example")));
-    assertTrue(badCert.contains("MTA-STS policy requires a certificate valid for mx.badcert.example"), badCert);
+    assertTrue(badCert.contains("its certificate names elsewhere.example, not mx.badcert.example")
+        && badCert.contains("MTA-STS policy requires a certificate valid for mx.badcert.example"), badCert);
     assertEquals(0, wrongNameMx.received.size());
 
     // the MX record names a host the policy does not: it is not connected to
@@ -212,15 +229,34 @@ class MtaStsTest {
   }
 
   @Test
+  void domainsWithTheSameMxHostsButDifferentPoliciesKeepTheirConnectionsApart() {
+    for (String d : List.of("shared1.example", "shared2.example")) {
+      dns.mx(d, 10, "mxa.shared.example").mx(d, 20, "mxb.shared.example");
+    }
+    dns.a("mxa.shared.example", "127.0.0.5").a("mxb.shared.example", "127.0.0.6");
+    // shared2 allows both (its mail goes to the preferred mxa); shared1 only mxb (matched by its wildcard name)
+    publish("shared2.example", "1", enforce("mxa.shared.example", "mxb.shared.example"));
+    publish("shared1.example", "1", enforce("mxb.shared.example"));
+    assertEquals("Delivery", eventType(firstAttempt(send("a@shared2.example"))));
+    assertEquals(1, sharedA.received.size());
+    // the connection to mxa is idle in shared2's pool: shared1's mail must not take it
+    assertEquals("Delivery", eventType(firstAttempt(send("a@shared1.example"))));
+    assertEquals(1, sharedA.received.size());
+    assertEquals(1, sharedB.received.size());
+    assertEquals("a@shared1.example", sharedB.received.get(0).recipients().get(0).address());
+  }
+
+  @Test
   void withoutAnEnforcedPolicyMailGoesAsBefore() {
     int before = plainMx.received().size();
     // testing mode: delivered, in plain text to an MX without STARTTLS
     publish("testing.example", "1", "version: STSv1\nmode: testing\nmx: mx.testing.example\nmax_age: 600\n",
         "mx.testing.example", "127.0.0.4");
     assertEquals("Delivery", eventType(firstAttempt(send("a@testing.example"))));
-    // a TXT record whose policy cannot be fetched (404), one served as HTML, one that is not a policy
+    // a TXT record whose policy is not found (404, whatever its body says), one served as HTML, one that is not a
+    // policy
     publish("missing.example", "1", "", "mx.missing.example", "127.0.0.4");
-    served.put("mta-sts.missing.example", new String[] {"404", "text/plain", ""});
+    served.put("mta-sts.missing.example", new String[] {"404", "text/plain", enforce("mx.other.example")});
     publish("html.example", "1", enforce("mx.other.example"), "mx.html.example", "127.0.0.4");
     served.put("mta-sts.html.example", new String[] {"200", "text/html", enforce("mx.other.example")});
     publish("broken.example", "1", "version: STSv2\nmode: enforce\nmx: mx.other.example\nmax_age: 600\n",
