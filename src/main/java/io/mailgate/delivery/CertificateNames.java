@@ -43,7 +43,8 @@ final class CertificateNames {
       if (name.equals(h)) {
         return true;
       }
-      if (name.startsWith("*.") && name.indexOf('*', 1) < 0 && name.length() > 2) {
+      // a wildcard over at least two labels: *.example.com, never *.com
+      if (name.startsWith("*.") && name.indexOf('*', 1) < 0 && name.indexOf('.', 2) > 2) {
         int dot = h.indexOf('.');
         if (dot > 0 && h.substring(dot + 1).equals(name.substring(2))) {
           return true;

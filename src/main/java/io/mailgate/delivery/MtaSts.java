@@ -27,12 +27,13 @@ import java.util.logging.Logger;
 /**
  * Recipient domains' MTA-STS policies (RFC 8461), for direct delivery: the {@code _mta-sts.<domain>} TXT record
  * names the policy's id, and the policy itself is fetched over HTTPS from {@code mta-sts.<domain>} (a certificate
- * valid for that name, status 200 and nothing else, text/plain, at most 64 KB, all within the fetch deadline) and
- * kept for its max_age.
+ * valid for that name, status 200 and nothing else, text/plain, at most 64 KB, from the connect to the last byte within
+ * the fetch deadline) and kept for its max_age.
  *
  * <p>A domain's answer is cached for the node ({@link Cache}, shared by the delivery instances). The recipients of a
  * domain the node knows nothing of (or whose policy has expired) wait for its TXT lookup and, when there is a record,
- * the fetch: at most the DNS timeout and the fetch deadline, once per domain. Later ones take the cached answer at
+ * the fetch: at most the DNS timeouts and the fetch deadline, once per domain and recheck time (an expired policy that
+ * cannot be renewed is dropped, and the domain then goes by "no policy" until its next check). Later ones take the cached answer at
  * once and, once it is {@link #RECHECK_MILLIS} old, start one lookup in the background that replaces it. A new id
  * fetches the policy again; the same id keeps it, and fetches it again once half its max_age (at most a day) has gone
  * by, so that a policy in use is renewed before it expires (RFC 8461 5.1). A policy that cannot be fetched again, or
@@ -143,11 +144,10 @@ final class MtaSts {
     Future<Known> f = dns.txt("_mta-sts." + domain)
         .compose(answer -> refreshed(domain, answer, known))
         .recover(e -> Future.succeededFuture(kept(known, "its lookup failed: " + e.getMessage(), domain)))
-        .map(k -> {
-          inFlight.remove(domain);
-          // the other instances look up on their own: what one of them found meanwhile is not undone by this answer
-          return cache.domains.merge(domain, k, (cached, found) -> newer(cached, found, clock.getAsLong()));
-        });
+        // the other instances look up on their own: what one of them found meanwhile is not undone by this answer
+        .map(k -> cache.domains.merge(domain, k, (cached, found) -> newer(cached, found, clock.getAsLong())))
+        .recover(e -> Future.succeededFuture(Known.none(clock.getAsLong())))
+        .andThen(done -> inFlight.remove(domain));
     // a lookup that completed at once has already removed itself (and must not be put back)
     if (!f.isComplete()) {
       inFlight.put(domain, f);
@@ -156,12 +156,14 @@ final class MtaSts {
   }
 
   /**
-   * Which of two answers for a domain stands: a policy in force is not replaced by an answer without one (that answer
-   * began before the policy was found: a lookup that knew it would have kept it) nor by an older fetch.
+   * Which of two answers for a domain stands: a policy in force stays when the answer found was fetched before it. So
+   * an answer without a policy ({@link Known#none}, fetched at 0) does not replace a policy another instance fetched
+   * meanwhile (that answer began before the policy was found: a lookup that knew it would have kept it), while a
+   * policy fetched again replaces the one before, whatever its max_age (0 included: a domain leaving MTA-STS), and an
+   * expired policy gives way to anything.
    */
   static Known newer(Known cached, Known found, long nowMillis) {
-    MtaStsPolicy inForce = cached.current(nowMillis);
-    if (inForce != null && (found.current(nowMillis) == null || found.fetchedAtMillis() < cached.fetchedAtMillis())) {
+    if (cached.current(nowMillis) != null && found.fetchedAtMillis() < cached.fetchedAtMillis()) {
       return cached.checkedAt(Math.max(cached.checkedAtMillis(), found.checkedAtMillis()));
     }
     return found;
@@ -196,14 +198,21 @@ final class MtaSts {
     }).recover(e -> Future.succeededFuture(kept(known, "its policy could not be fetched: " + e.getMessage(), domain)));
   }
 
-  /** What is known of the domain after a check that brought no new policy: a cached policy stays until it expires. */
+  /**
+   * What is known of the domain after a check that brought no new policy: a cached policy stays until it expires; an
+   * expired one is dropped (the domain's next recipients do not wait for another lookup before the recheck time).
+   */
   private Known kept(Known known, String failure, String domain) {
     long now = clock.getAsLong();
-    if (failure != null) {
-      LOG.fine("MTA-STS of " + domain + ": " + failure + (known != null && known.current(now) != null
-          ? "; its cached policy stays in force until its max_age is over" : ""));
+    boolean inForce = known != null && known.current(now) != null;
+    if (failure != null && inForce && known.policy().mode() != MtaStsPolicy.Mode.NONE) {
+      // RFC 8461 5.1: a policy in use that cannot be renewed is the operator's to know (once per recheck at most)
+      LOG.warning("MTA-STS policy of " + domain + " (id " + known.id() + ") could not be checked: " + failure
+          + "; it stays in force until its max_age is over");
+    } else if (failure != null) {
+      LOG.fine("MTA-STS of " + domain + ": " + failure);
     }
-    return known == null ? Known.none(now) : known.checkedAt(now);
+    return inForce ? known.checkedAt(now) : Known.none(now);
   }
 
   /**
@@ -239,8 +248,16 @@ final class MtaSts {
           .setConnectTimeout(timeoutMillis).setIdleTimeout(timeoutMillis);
       http.request(request).compose(req -> {
         sent.set(req);
+        if (body.future().isComplete()) { // past the deadline already
+          req.reset();
+          return Future.failedFuture(new IllegalStateException("past the deadline"));
+        }
         return req.send();
       }).onFailure(body::tryFail).onSuccess(response -> {
+        if (body.future().isComplete()) {
+          sent.get().reset();
+          return;
+        }
         String refused = null;
         String type = response.getHeader("Content-Type");
         if (response.statusCode() != 200) {

@@ -77,7 +77,9 @@ final class Router {
       List<String> names = new ArrayList<>();
       List<String> refused = new ArrayList<>();
       List<String> outsidePolicy = new ArrayList<>();
+      List<String> all = new ArrayList<>();
       for (MxHost host : r.hosts()) {
+        all.add(host.name());
         if (enforced != null && !enforced.matches(host.name())) {
           outsidePolicy.add(host.name());
           continue;
@@ -106,7 +108,8 @@ final class Router {
         return new Fail(new AttemptResult.Failed("MX hosts of " + domain + " are at non-public addresses, which "
             + "this node does not deliver to: " + String.join(", ", refused), null));
       }
-      return new Go(r.siteKey(), endpoints, names, false,
+      // the site (its shaping, its limits) is all of its MX hosts, whatever a policy allows of them
+      return new Go(r.siteKey(), endpoints, all, false,
           enforced == null ? null : String.join(",", new java.util.TreeSet<>(names)));
     }
     MailRoute.Failure f = (MailRoute.Failure) route;

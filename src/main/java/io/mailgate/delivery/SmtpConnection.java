@@ -393,8 +393,10 @@ final class SmtpConnection {
       }
       List<String> names = leaf instanceof java.security.cert.X509Certificate x509
           ? CertificateNames.dnsNames(x509) : List.of();
+      String named = names.isEmpty() ? "no DNS name" : String.join(", ", names.subList(0, Math.min(5, names.size())))
+          + (names.size() > 5 ? " and " + (names.size() - 5) + " more" : "");
       return Future.failedFuture(new ConnectionFailure("TLS with " + route + ": its certificate names "
-          + (names.isEmpty() ? "no DNS name" : String.join(", ", names)) + ", not " + route.host()
+          + named + ", not " + route.host()
           + " (its domain's MTA-STS policy requires a certificate valid for " + route.host() + ")"));
     } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
       return Future.failedFuture(new ConnectionFailure("TLS with " + route + ": no certificate to check ("

@@ -37,6 +37,12 @@ class CertificateNamesTest {
   }
 
   @Test
+  void aWildcardOverOneLabelNamesNothing() throws Exception {
+    X509Certificate c = certificate("wild", "dns:*.com");
+    assertFalse(CertificateNames.valid(c, "example.com"));
+  }
+
+  @Test
   void aCertificateWithoutDnsNamesNamesNothing() throws Exception {
     X509Certificate c = certificate("mx.example.com");
     assertEquals(List.of(), CertificateNames.dnsNames(c));

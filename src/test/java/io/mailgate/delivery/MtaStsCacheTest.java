@@ -48,6 +48,7 @@ class MtaStsCacheTest {
   volatile boolean trickle;
   final MtaSts.Cache cache = new MtaSts.Cache();
   MtaSts sts;
+  ClientSSLOptions ssl;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -75,10 +76,15 @@ class MtaStsCacheTest {
         })
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     dns.a("mta-sts." + DOMAIN, "127.0.0.1");
-    ClientSSLOptions ssl = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS")
+    ssl = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS")
         .setTrustOptions(new PemTrustOptions().addCertPath(cert.certificatePath()));
-    sts = new MtaSts(vertx, cache, resolver, vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false)), ssl,
-        server.actualPort(), true, 1500, now::get);
+    sts = mtaSts(10_000);
+  }
+
+  /** An MtaSts on the test's DNS, policy server and clock, whose fetches have {@code deadlineMillis}. */
+  MtaSts mtaSts(long deadlineMillis) {
+    return new MtaSts(vertx, cache, resolver, vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false)), ssl,
+        server.actualPort(), true, deadlineMillis, now::get);
   }
 
   @AfterEach
@@ -170,6 +176,10 @@ class MtaStsCacheTest {
     now.addAndGet(600_000L);
     assertNull(policy());
     assertEquals(5, fetches.size());
+    // which is what the domain's next recipients go by, without a lookup of their own until the recheck time
+    int queries = dns.count("_mta-sts." + DOMAIN, "TXT");
+    assertNull(policy());
+    assertEquals(queries, dns.count("_mta-sts." + DOMAIN, "TXT"));
   }
 
   @Test
@@ -178,8 +188,9 @@ class MtaStsCacheTest {
     assertNull(policy());
     assertEquals(1, dns.count("_mta-sts." + DOMAIN, "TXT"));
     assertEquals(0, fetches.size());
-    // a record published later is found at the next check
+    // a record published later is found at the next check (beside a record of another version, which is not one)
     record("new");
+    dns.txt("_mta-sts." + DOMAIN, "v=STSv10; id=other;");
     policy.set(body("mx.cache.example", 600));
     recheckAfter(MtaSts.RECHECK_MILLIS);
     assertEquals(List.of("mx.cache.example"), mx());
@@ -198,8 +209,10 @@ class MtaStsCacheTest {
   void aFetchEndsAtItsDeadlineHoweverSlowlyItsServerSends() throws Exception {
     record("slow");
     trickle = true;
-    assertNull(policy(), "a policy that never ends is no policy");
-    assertEquals(1, fetches.size());
+    MtaSts hurried = mtaSts(4000);
+    MtaStsPolicy p = OnLoop.start(context, () -> hurried.policy(DOMAIN)).get(30, TimeUnit.SECONDS);
+    assertNull(p, "a policy that never ends is no policy");
+    assertEquals(1, fetches.size(), "the server was reached, and kept sending");
   }
 
   @Test
@@ -214,7 +227,14 @@ class MtaStsCacheTest {
         t + 3600_000L - 10, t + 6);
     assertEquals(found.checkedAt(t + 6), MtaSts.newer(found, older, t + 6));
     assertEquals(found, MtaSts.newer(older, found, t + 6));
-    // without a policy in force, the answer found stands
+    // a policy fetched later replaces one in force even when its max_age is 0 (a domain leaving MTA-STS)
+    MtaSts.Known leaving = new MtaSts.Known(MtaStsPolicy.parse("version: STSv1\nmode: none\nmax_age: 0\n"), "b",
+        t + 8, t + 8, t + 8);
+    assertEquals(leaving, MtaSts.newer(found, leaving, t + 8));
+    // without a policy, the answer found stands
     assertEquals(MtaSts.Known.none(t + 7), MtaSts.newer(MtaSts.Known.none(t), MtaSts.Known.none(t + 7), t + 7));
+    // an expired policy gives way to an answer without one
+    long later = t + 3600_000L;
+    assertEquals(MtaSts.Known.none(later), MtaSts.newer(found, MtaSts.Known.none(later), later));
   }
 }

@@ -244,6 +244,12 @@ class MtaStsTest {
     assertEquals(1, sharedA.received.size());
     assertEquals(1, sharedB.received.size());
     assertEquals("a@shared1.example", sharedB.received.get(0).recipients().get(0).address());
+    // one site still, shaped as all of its MX hosts, whatever each policy allows of them
+    List<JsonObject> sites = new JsonObject(node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body())
+        .getJsonArray("Sites").stream().map(o -> (JsonObject) o)
+        .filter(site -> site.getString("Site").contains("shared.example")).toList();
+    assertEquals(1, sites.size(), sites.toString());
+    assertEquals(List.of("mxa.shared.example", "mxb.shared.example"), sites.get(0).getJsonArray("MxHosts").getList());
   }
 
   @Test
