@@ -42,10 +42,7 @@ final class Router {
   /** Recipient domains' MTA-STS policies; null: not honoured ({@code delivery.mtaSts} off). */
   private final MtaSts mtaSts;
 
-  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses) {
-    this(dns, directPort, allowPrivateAddresses, null);
-  }
-
+  /** @param mtaSts recipient domains' MTA-STS policies, or null not to honour them */
   Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts) {
     this.dns = dns;
     this.directPort = directPort;
