@@ -188,7 +188,9 @@ final class MtaSts {
     if (known != null && id.equals(known.id()) && known.current(now) != null && !known.dueForRefresh(now)) {
       return Future.succeededFuture(known.checkedAt(now));
     }
-    return fetch(domain).map(policy -> {
+    Future<MtaStsPolicy> fetch = fetch(domain);
+    fetch.onComplete(done -> io.mailgate.metrics.Metrics.of(vertx).mtaStsFetch(done.succeeded()));
+    return fetch.map(policy -> {
       long fetched = clock.getAsLong();
       if (known == null || known.current(fetched) == null || !id.equals(known.id())) {
         LOG.info("MTA-STS policy of " + domain + " (id " + id + "): " + policy.mode().name().toLowerCase(Locale.ROOT)

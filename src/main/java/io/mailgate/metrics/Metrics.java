@@ -42,6 +42,8 @@ public final class Metrics implements Shareable {
   private final LongAdder sevenBitRefused = new LongAdder();
   private final LongAdder tlsCertificatesLoaded = new LongAdder();
   private final LongAdder tlsCertificatesRefused = new LongAdder();
+  private final LongAdder mtaStsFetched = new LongAdder();
+  private final LongAdder mtaStsFetchFailed = new LongAdder();
   private final Map<String, Long> tlsCertificateExpiry = new ConcurrentHashMap<>();
   private final LatencyHistogram sendTime = new LatencyHistogram();
   private final LatencyHistogram limitsWait = new LatencyHistogram();
@@ -181,6 +183,11 @@ public final class Metrics implements Shareable {
     (loaded ? tlsCertificatesLoaded : tlsCertificatesRefused).increment();
   }
 
+  /** A recipient domain's MTA-STS policy fetched: a policy, or no policy (not served, not trusted, not one). */
+  public void mtaStsFetch(boolean fetched) {
+    (fetched ? mtaStsFetched : mtaStsFetchFailed).increment();
+  }
+
   /** When the certificate {@code listener} (host:port) presents expires; null: it presents none any more. */
   public void tlsCertificateExpiry(String listener, java.time.Instant notAfter) {
     if (notAfter == null) {
@@ -291,6 +298,11 @@ public final class Metrics implements Shareable {
         .append('\n');
     b.append("mailgate_tls_certificate_reloads_total{result=\"refused\"} ").append(tlsCertificatesRefused.sum())
         .append('\n');
+    help(b, "mailgate_mta_sts_fetches_total", "counter", "Recipient domains' MTA-STS policies fetched in direct "
+        + "delivery (delivery.mtaSts): fetched (a policy, cached for its max_age), failed (not served with a 200, "
+        + "not text/plain, not trusted, too slow, too long, or not a policy: a policy the node holds stays in force).");
+    b.append("mailgate_mta_sts_fetches_total{result=\"fetched\"} ").append(mtaStsFetched.sum()).append('\n');
+    b.append("mailgate_mta_sts_fetches_total{result=\"failed\"} ").append(mtaStsFetchFailed.sum()).append('\n');
     if (!tlsCertificateExpiry.isEmpty()) {
       help(b, "mailgate_tls_certificate_expiry_seconds", "gauge", "When the certificate each SMTP listener presents "
           + "expires (Unix time): alert well before it, in case its renewal does not arrive.");
