@@ -40,21 +40,30 @@ final class CertificateNames {
   static boolean valid(X509Certificate certificate, String host) {
     String h = canonical(host);
     for (String name : dnsNames(certificate)) {
-      if (name.equals(h)) {
+      // a wildcard over at least two labels only: *.example.com, never *.com
+      boolean wildcard = name.startsWith("*.");
+      if ((!wildcard || name.indexOf('*', 1) < 0 && name.indexOf('.', 2) > 2) && matches(name, h)) {
         return true;
-      }
-      // a wildcard over at least two labels: *.example.com, never *.com
-      if (name.startsWith("*.") && name.indexOf('*', 1) < 0 && name.indexOf('.', 2) > 2) {
-        int dot = h.indexOf('.');
-        if (dot > 0 && h.substring(dot + 1).equals(name.substring(2))) {
-          return true;
-        }
       }
     }
     return false;
   }
 
-  private static String canonical(String name) {
+  /**
+   * Whether {@code host} is {@code name}, or one label more than a {@code *.} name's domain ({@code *.example.com}
+   * takes {@code mx1.example.com}, neither {@code example.com} nor {@code a.b.example.com}); both canonical. The rule
+   * of RFC 6125 6.4.3 for certificates, and of RFC 8461 4.1 for an MTA-STS policy's mx patterns.
+   */
+  static boolean matches(String name, String host) {
+    if (name.startsWith("*.")) {
+      int dot = host.indexOf('.');
+      return dot > 0 && host.substring(dot + 1).equals(name.substring(2));
+    }
+    return name.equals(host);
+  }
+
+  /** A DNS name lower case, without a final dot. */
+  static String canonical(String name) {
     String n = name.toLowerCase(Locale.ROOT);
     return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
   }

@@ -2,7 +2,6 @@ package io.mailgate.delivery;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A recipient domain's MTA-STS policy (RFC 8461 3.2), as served at {@code https://mta-sts.<domain>/.well-known/
@@ -82,10 +81,7 @@ public record MtaStsPolicy(Mode mode, List<String> mx, long maxAgeSeconds) {
   }
 
   private static String pattern(String value) {
-    String p = value.toLowerCase(Locale.ROOT);
-    if (p.endsWith(".")) {
-      p = p.substring(0, p.length() - 1);
-    }
+    String p = CertificateNames.canonical(value);
     String host = p.startsWith("*.") ? p.substring(2) : p;
     if (host.isEmpty() || !host.matches("[a-z0-9-]+(\\.[a-z0-9-]+)*")) {
       throw new IllegalArgumentException("mx is not a host name or *. and a domain: '" + abbreviate(value) + "'");
@@ -99,21 +95,8 @@ public record MtaStsPolicy(Mode mode, List<String> mx, long maxAgeSeconds) {
    * example.com} nor {@code a.b.example.com}). Case and a final dot do not matter.
    */
   public boolean matches(String host) {
-    String h = host.toLowerCase(Locale.ROOT);
-    if (h.endsWith(".")) {
-      h = h.substring(0, h.length() - 1);
-    }
-    for (String p : mx) {
-      if (p.startsWith("*.")) {
-        int dot = h.indexOf('.');
-        if (dot > 0 && h.substring(dot + 1).equals(p.substring(2))) {
-          return true;
-        }
-      } else if (p.equals(h)) {
-        return true;
-      }
-    }
-    return false;
+    String h = CertificateNames.canonical(host);
+    return mx.stream().anyMatch(p -> CertificateNames.matches(p, h));
   }
 
   /**
