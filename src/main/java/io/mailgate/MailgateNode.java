@@ -72,6 +72,7 @@ public final class MailgateNode {
     try {
       DeliveryVerticle.nodeSettings(config); // a wrong delivery mode or TLS policy fails the start, not each send
       DeliveryVerticle.checkRelayTls(config);
+      DeliveryVerticle.checkSources(config); // a source address this machine does not have fails the start
       io.mailgate.store.RetentionVerticle.days(config);
       io.mailgate.store.RetentionVerticle.receivedDays(config);
     } catch (io.mailgate.config.ConfigException e) {

@@ -239,7 +239,12 @@ public final class Main {
       log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): the sending pools of "
           + "delivery.sendingPools (" + String.join(", ", pools) + ") deliver to the capture sink too");
     }
+    if (!c.get(MailgateConfig.DELIVERY_SOURCE_ADDRESSES).isBlank()) {
+      log.warning("start-dev captures mail (MAILGATE_RELAY_URL is not set): delivery.sourceAddresses is not used");
+    }
+    // the sink is on loopback: the sources (the pools' are dropped with their routes) are for the way out
     return c.with(MailgateConfig.RELAY_URL, sink)
+        .with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "")
         .with(MailgateConfig.DELIVERY_MODE, "relay")
         .with(MailgateConfig.DELIVERY_SENDING_POOLS,
             pools.stream().map(name -> name + "=" + sink).collect(java.util.stream.Collectors.joining(",")));

@@ -39,11 +39,13 @@ class MainTest {
   @Test
   void capturingSendsEveryMessageToTheSinkWhateverTheConfigurationSays() {
     MailgateConfig c = MailgateConfig.defaults().with(MailgateConfig.DELIVERY_MODE, "direct")
-        .with(MailgateConfig.DELIVERY_SENDING_POOLS, "outside=smtp://relay.example:25");
+        .with(MailgateConfig.DELIVERY_SENDING_POOLS, "outside=smtp://relay.example:25 source=192.0.2.7")
+        .with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "2001:db8::7");
     MailgateConfig captured = Main.capturing(c, 40025);
     assertEquals("smtp://127.0.0.1:40025", captured.get(MailgateConfig.RELAY_URL));
     assertEquals("relay", captured.get(MailgateConfig.DELIVERY_MODE));
     assertEquals("outside=smtp://127.0.0.1:40025", captured.get(MailgateConfig.DELIVERY_SENDING_POOLS),
-        "the pool keeps its name (configuration sets name it) and leads to the sink");
+        "the pool keeps its name (configuration sets name it) and leads to the sink, from where the system chooses");
+    assertEquals("", captured.get(MailgateConfig.DELIVERY_SOURCE_ADDRESSES), "an IPv6 source could not reach the sink");
   }
 }

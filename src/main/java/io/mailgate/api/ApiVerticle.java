@@ -10,6 +10,7 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.BulkEmailHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.sesv2.DedicatedIpsHandler;
 import io.mailgate.api.sesv2.ContactListsHandler;
 import io.mailgate.api.sesv2.CustomVerificationHandler;
 import io.mailgate.api.console.ConsoleHandler;
@@ -208,6 +209,9 @@ public final class ApiVerticle extends VerticleBase {
     TemplatesHandler templateOps = new TemplatesHandler(templateStore, templates, clock);
     IdentitiesHandler identityOps = new IdentitiesHandler(identities, configurationSetStore, identityPolicies);
     AccountHandler account = new AccountHandler(accounts, limiter);
+    DedicatedIpsHandler dedicatedIps = new DedicatedIpsHandler(
+        io.mailgate.delivery.SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)),
+        io.mailgate.delivery.DeliveryVerticle.sourceAddresses(config));
     MessageQuery messages = new MessageQuery(db);
     MessageStatusHandler status = new MessageStatusHandler(messages, region);
     MessageInsightsHandler insights = new MessageInsightsHandler(messages);
@@ -297,6 +301,15 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/v2/email/account/details").handler(V2Route.of(auth, account::putDetails));
     router.put("/v2/email/account/vdm").handler(V2Route.of(auth, account::putVdm));
     router.put("/v2/email/account/dedicated-ips/warmup").handler(V2Route.of(auth, account::putDedicatedIpWarmup));
+    router.get("/v2/email/dedicated-ip-pools").handler(V2Route.of(auth, dedicatedIps::listPools));
+    router.get("/v2/email/dedicated-ip-pools/:name").handler(V2Route.of(auth, dedicatedIps::getPool));
+    router.get("/v2/email/dedicated-ips").handler(V2Route.of(auth, dedicatedIps::listIps));
+    router.get("/v2/email/dedicated-ips/:ip").handler(V2Route.of(auth, dedicatedIps::getIp));
+    router.post("/v2/email/dedicated-ip-pools").handler(V2Route.of(auth, dedicatedIps::refuseChange));
+    router.delete("/v2/email/dedicated-ip-pools/:name").handler(V2Route.of(auth, dedicatedIps::refuseChange));
+    router.put("/v2/email/dedicated-ip-pools/:name/scaling").handler(V2Route.of(auth, dedicatedIps::refuseChange));
+    router.put("/v2/email/dedicated-ips/:ip/pool").handler(V2Route.of(auth, dedicatedIps::refuseChange));
+    router.put("/v2/email/dedicated-ips/:ip/warmup").handler(V2Route.of(auth, dedicatedIps::refuseChange));
     router.post("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::create));
     router.get("/v2/email/configuration-sets").handler(V2Route.of(auth, configurationSets::list));
     router.post("/v2/email/list-configuration-sets").handler(V2Route.of(auth, configurationSets::list));

@@ -75,7 +75,9 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> DELIVERY_RETRY_MAX_SECONDS = key("delivery.retryMaxSeconds",
       Integer.class, 3600, "Longest wait between two attempts.");
   public static final ConfigKey<String> DELIVERY_SENDING_POOLS = key("delivery.sendingPools", String.class, "",
-      "Named routes a configuration set can choose with DeliveryOptions.SendingPoolName: name=direct or name=smtp://[user:password@]host:port, separated by commas (e.g. bulk=smtp://relay2:25,tx=direct). Empty: none; every message takes the node's route.");
+      "Named routes a configuration set can choose with DeliveryOptions.SendingPoolName: name=direct or name=smtp://[user:password@]host:port, each optionally followed by the local addresses its connections leave from, SES's dedicated IPs (source=ADDRESS or source=ADDRESS/EHLO-NAME, separated by spaces, taken in turn), entries separated by commas (e.g. bulk=direct source=192.0.2.10/mta1.example.com source=192.0.2.11/mta2.example.com,tx=smtp://relay2:25). Empty: none; every message takes the node's route.");
+  public static final ConfigKey<String> DELIVERY_SOURCE_ADDRESSES = key("delivery.sourceAddresses", String.class, "",
+      "Local addresses the node's own route's delivery connections leave from (and a sending pool's without sources of its own): ADDRESS or ADDRESS/EHLO-NAME (the name given in EHLO from that address, which should be its PTR name; else delivery.heloName), separated by commas or spaces, taken in turn. Each must be an address of this machine (checked at start). Empty: the system chooses.");
   public static final ConfigKey<Boolean> DELIVERY_ALLOW_PRIVATE_ADDRESSES = key("delivery.allowPrivateAddresses",
       Boolean.class, false, "Direct mode: deliver to MX hosts (and address literals) at loopback, private, link-local, unique-local, CGNAT, multicast or unspecified addresses. Off, a tenant's domain cannot point the node at the internal network; turn on for tests and private networks.");
   public static final ConfigKey<Integer> EVENTS_CONCURRENCY = key("events.concurrency", Integer.class, 64,
@@ -186,7 +188,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> DELIVERY_MAX_CONTENT_KB = key("delivery.maxContentKb", Integer.class, 0,
       "Message content the node's delivery instances hold in memory at once, in KB (one message alone always goes); beyond that, messages wait in PostgreSQL for the queue scan, which reads a backlog of large messages a few at a time. 0: an eighth of the heap.");
   public static final ConfigKey<String> DELIVERY_HELO_NAME = key("delivery.heloName", String.class, "",
-      "Name sent in EHLO and used as reportingMTA in events: a domain name (letters, digits and hyphens; an internationalized one in its xn-- form) or an address literal ([192.0.2.1], [IPv6:2001:db8::1]); anything else fails the start. Empty: the host name.");
+      "Name sent in EHLO and used as reportingMTA in events: a domain name (letters, digits and hyphens; an internationalized one in its xn-- form) or an address literal ([192.0.2.1], [IPv6:2001:db8::1]); anything else fails the start. Empty: the host name. A source address's own name (delivery.sourceAddresses, a sending pool's source=) is given from that address instead.");
   public static final ConfigKey<Integer> SEND_MAX_MESSAGE_BYTES = key("send.maxMessageBytes", Integer.class,
       40 * 1024 * 1024, "Largest message accepted, attachments and encoding included (SES: 40 MB).");
   public static final ConfigKey<Integer> SEND_MAX_RECIPIENTS = key("send.maxRecipients", Integer.class, 50,

@@ -34,6 +34,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import java.util.stream.Collectors;
 
 /**
  * Delivers committed messages, one SMTP transaction per recipient so each recipient gets its own
@@ -69,6 +70,12 @@ public final class DeliveryVerticle extends VerticleBase {
   private RetryPolicy retry;
   private Verp verp;
   private SmtpConnection.Options options;
+  /** A client bound to each source address (delivery.sourceAddresses, the sending pools' sources). */
+  private final Map<String, NetClient> sourceClients = new HashMap<>();
+  /** The SMTP options of each source: the node's, with the source's EHLO name. */
+  private final Map<SendingPools.Source, SmtpConnection.Options> sourceOptions = new HashMap<>();
+  /** Where each site's turn through its route's sources is (by site and sources), and when it was last taken. */
+  private final Map<String, long[]> turns = new HashMap<>();
   private final Map<String, SitePool> pools = new HashMap<>();
   private SendingPools sendingPools;
   /** Fetches recipient domains' MTA-STS policies; null when delivery.mtaSts is off. */
@@ -142,7 +149,41 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     String relayUrl = config.get(MailgateConfig.RELAY_URL);
     return new DeliverySettings(m, m == DeliverySettings.Mode.RELAY ? SmtpRoute.parse(relayUrl) : null, tls,
-        Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)));
+        Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS)), sourceAddresses(config));
+  }
+
+  /** {@code delivery.sourceAddresses}: where the node's own route's connections leave from (empty: the system chooses). */
+  public static List<SendingPools.Source> sourceAddresses(MailgateConfig config) {
+    return SendingPools.sources(config.get(MailgateConfig.DELIVERY_SOURCE_ADDRESSES),
+        MailgateConfig.DELIVERY_SOURCE_ADDRESSES.path() + " (" + MailgateConfig.DELIVERY_SOURCE_ADDRESSES.envName() + ")");
+  }
+
+  /**
+   * The sending pools and the source addresses: well written, and every source an address of this machine, which a
+   * socket can be bound to (a typo would otherwise fail every delivery from it). Blocks: called before the node starts.
+   */
+  public static void checkSources(MailgateConfig config) {
+    Map<SendingPools.Source, String> all = new java.util.LinkedHashMap<>();
+    sourceAddresses(config).forEach(s -> all.putIfAbsent(s, MailgateConfig.DELIVERY_SOURCE_ADDRESSES.path()));
+    SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).all()
+        .forEach(p -> p.sources().forEach(s -> all.putIfAbsent(s, "sending pool " + p.name())));
+    Map<String, SendingPools.Source> named = new HashMap<>();
+    all.forEach((source, where) -> {
+      SendingPools.Source other = named.putIfAbsent(source.address(), source);
+      if (other != null && !java.util.Objects.equals(other.heloName(), source.heloName())) {
+        // an address has one PTR name, which a receiver compares with the EHLO name
+        throw new ConfigException("source address " + source.address() + " is given two EHLO names ("
+            + (other.heloName() == null ? "delivery.heloName's" : other.heloName()) + " and "
+            + (source.heloName() == null ? "delivery.heloName's" : source.heloName()) + ", in " + where
+            + "): an address has one name, its PTR name");
+      }
+      try (java.net.Socket probe = new java.net.Socket()) {
+        probe.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByName(source.address()), 0));
+      } catch (java.io.IOException e) {
+        throw new ConfigException("source address " + source.address() + " (" + where + ") cannot be used by this "
+            + "machine (" + e.getMessage() + "): delivery connections could not leave from it");
+      }
+    });
   }
 
   @Override
@@ -193,6 +234,17 @@ public final class DeliveryVerticle extends VerticleBase {
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
         config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
         commandTimeout * 3 / 5, tls);
+    List<SendingPools.Source> sources = new ArrayList<>(nodeDefaults.sources());
+    sendingPools.all().forEach(p -> sources.addAll(p.sources()));
+    for (SendingPools.Source source : sources) {
+      sourceClients.computeIfAbsent(source.address(), a -> vertx.createNetClient(new NetClientOptions()
+          .setTcpNoDelay(true)
+          .setLocalAddress(a)
+          .setConnectTimeout(config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000)));
+      sourceOptions.computeIfAbsent(source, k -> k.heloName() == null ? options
+          : new SmtpConnection.Options(k.heloName(), options.connectTimeoutMs(), options.commandTimeoutMs(),
+              options.dataTimeoutMs(), options.dataBlockTimeoutMs(), options.relayTls()));
+    }
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.SEND_ACCEPTED, msg -> onAccepted(msg.body()));
     long interval = config.get(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS) * 1000L;
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());
@@ -248,6 +300,8 @@ public final class DeliveryVerticle extends VerticleBase {
     if (mtaSts != null) {
       mtaSts.sweep();
     }
+    long forgetBefore = System.currentTimeMillis() - TURNS_KEPT_MILLIS;
+    turns.values().removeIf(t -> t[1] < forgetBefore);
     for (Iterator<SitePool> it = pools.values().iterator(); it.hasNext(); ) {
       SitePool p = it.next();
       if (p.isIdle()) {
@@ -312,12 +366,21 @@ public final class DeliveryVerticle extends VerticleBase {
         })
         .compose(v -> Future.join(pools.values().stream().map(this::close).toList()))
         .compose(v -> Future.join(new ArrayList<>(releases)))
-        .eventually(() -> mtaStsClient == null ? netClient.close()
-            : Future.join(netClient.close(), mtaStsClient.close()).mapEmpty())
+        .eventually(() -> Future.join(closingClients()).mapEmpty())
         // attempts cut by that close give their recipients back too: before the pool closes, or their leases would
         // hold them for a whole lease
         .eventually(() -> vertx.timer(50).compose(t -> Future.join(new ArrayList<>(releases))))
         .eventually(() -> db.close());
+  }
+
+  private List<Future<Void>> closingClients() {
+    List<Future<Void>> closing = new ArrayList<>();
+    closing.add(netClient.close());
+    sourceClients.values().forEach(c -> closing.add(c.close()));
+    if (mtaStsClient != null) {
+      closing.add(mtaStsClient.close());
+    }
+    return closing;
   }
 
   private void onAccepted(DeliveryJob job) {
@@ -446,8 +509,7 @@ public final class DeliveryVerticle extends VerticleBase {
             "recipient domain could not be routed: " + e.getMessage(), null))))
         .compose(route -> stopping // its pools are closed: the recipient goes back untouched
             ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
-            : route instanceof Router.Go go
-                ? pool(go, s).deliver(mailFrom, r.address(), message, job.messageId())
+            : route instanceof Router.Go go ? deliver(go, s, mailFrom, r.address(), message, job.messageId())
                 : Future.succeededFuture(((Router.Fail) route).result()));
   }
 
@@ -468,7 +530,8 @@ public final class DeliveryVerticle extends VerticleBase {
       return new DeliverySettings(pool == null ? nodeDefaults.mode() : pool.mode(),
           pool == null ? nodeDefaults.relay() : pool.relay(),
           cs.tlsPolicy() == null ? nodeDefaults.tlsPolicy() : DeliverySettings.TlsPolicy.valueOf(cs.tlsPolicy()),
-          cs.maxDeliverySeconds() == null ? nodeDefaults.maxDeliveryTime() : Duration.ofSeconds(cs.maxDeliverySeconds()));
+          cs.maxDeliverySeconds() == null ? nodeDefaults.maxDeliveryTime() : Duration.ofSeconds(cs.maxDeliverySeconds()),
+          pool == null || pool.sources().isEmpty() ? nodeDefaults.sources() : pool.sources());
     }).orElse(nodeDefaults));
   }
 
@@ -484,26 +547,81 @@ public final class DeliveryVerticle extends VerticleBase {
         : new InboundMail(r.address(), List.of(returnPath), report, Simulator.HOST, clock.instant());
   }
 
-  private SitePool pool(Router.Go go, DeliverySettings s) {
+  /** A site's turn through its sources is forgotten after this long without a message to it. */
+  static final long TURNS_KEPT_MILLIS = 10 * 60_000L;
+
+  /**
+   * Delivers through the pool of the route's next source for the site, in turn (each site has its own turn, so every
+   * address of the route meets every site), among those that can reach one of its hosts; a route without sources
+   * leaves from where the system chooses.
+   */
+  private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
+      OutgoingMessage message, String envelopeId) {
+    List<SendingPools.Source> sources = s.sources();
+    if (sources.isEmpty()) {
+      return pool(go, s, null, go.endpoints()).deliver(mailFrom, rcpt, message, envelopeId);
+    }
+    long[] turn = turns.computeIfAbsent(go.siteKey() + "|" + sources, k -> new long[2]);
+    turn[1] = System.currentTimeMillis();
+    for (int i = 0; i < sources.size(); i++) {
+      SendingPools.Source source = sources.get((int) Math.floorMod(turn[0]++, (long) sources.size()));
+      List<SmtpConnection.Endpoint> reachable = reachableFrom(source, go.endpoints());
+      if (!reachable.isEmpty()) {
+        return pool(go, s, source, reachable).deliver(mailFrom, rcpt, message, envelopeId);
+      }
+    }
+    // a soft failure: the site may gain an address of the family later, or the operator another source
+    return Future.succeededFuture(new AttemptResult.Failed("no host of " + go.siteKey() + " has an address the route's "
+        + "source addresses (" + sources.stream().map(SendingPools.Source::address).collect(Collectors.joining(", "))
+        + ") can reach: an IPv4 source reaches IPv4 addresses only, an IPv6 one IPv6 only", null));
+  }
+
+  private SitePool pool(Router.Go go, DeliverySettings s, SendingPools.Source source,
+      List<SmtpConnection.Endpoint> endpoints) {
     // a site's connections under an enforced MTA-STS policy are verified and go only to the hosts it allows: a pool
-    // of their own for each set of allowed hosts (a connection is reused for any recipient of its pool), one site
-    String key = go.siteKey() + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts());
+    // of their own for each set of allowed hosts (a connection is reused for any recipient of its pool), one site.
+    // From a source address, an MX site is another: its limits, its slowing down and its rate are the address's, as
+    // a receiving server keeps them per sending address. The relay is the operator's, one site whatever the source
+    String siteKey = source == null || go.relay() ? go.siteKey() : go.siteKey() + " from " + source.address();
+    String key = siteKey + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts())
+        + (source == null ? "" : "|from:" + source);
     SitePool pool = pools.get(key);
     if (pool == null) {
       Shaping.Limits limits = go.relay()
           ? new Shaping.Limits(config.get(MailgateConfig.DELIVERY_MAX_CONNECTIONS),
               config.get(MailgateConfig.DELIVERY_MAX_MESSAGES_PER_CONNECTION), 0, 0)
           : shaping.forSite(go.mxHosts());
-      SiteState site = sites.acquire(go.siteKey(), k -> new SiteState(k, limits));
+      SiteState site = sites.acquire(siteKey, k -> new SiteState(k, limits));
       site.update(limits, go.mxHosts());
-      pool = new SitePool(vertx, netClient, site, sites.hosts(), options, s.tlsPolicy(), throttles,
+      // whether a host answers, and how, may depend on the address the connection comes from (a blocklisted address
+      // is refused its greeting): each source keeps its own account of the hosts
+      pool = new SitePool(vertx, source == null ? netClient : sourceClients.get(source.address()), site,
+          sites.hosts(source == null ? null : source.address()),
+          source == null ? options : sourceOptions.get(source), s.tlsPolicy(), throttles,
           config.get(MailgateConfig.DELIVERY_INSTANCES), go.relay(),
           config.get(MailgateConfig.DELIVERY_IDLE_TIMEOUT_SECONDS) * 1000L,
           config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 500L);
       pools.put(key, pool);
     }
-    pool.endpoints(go.endpoints());
+    pool.endpoints(endpoints);
     return pool;
+  }
+
+  /**
+   * The endpoints a connection bound to {@code source} can reach: those of its address family (an IPv4 source cannot
+   * open a connection to an IPv6 address, nor the other way round); a host name (a relay's) is the system's to
+   * resolve.
+   */
+  static List<SmtpConnection.Endpoint> reachableFrom(SendingPools.Source source, List<SmtpConnection.Endpoint> endpoints) {
+    boolean v6 = source.address().indexOf(':') >= 0;
+    List<SmtpConnection.Endpoint> out = new ArrayList<>(endpoints.size());
+    for (SmtpConnection.Endpoint ep : endpoints) {
+      byte[] ip = io.netty.util.NetUtil.createByteArrayFromIpAddressString(ep.address());
+      if (ip == null || (ip.length == 16) == v6) {
+        out.add(ep);
+      }
+    }
+    return out;
   }
 
   private void finish(DeliveryJob job, DeliveryJob.Recipient r, AttemptResult result, DeliverySettings s,

@@ -10,19 +10,27 @@ import java.util.function.Function;
 public final class Sites {
   private final Map<String, SiteState> sites = new ConcurrentHashMap<>();
   private final HostHealth hosts;
+  /** The hosts as seen from each source address (delivery.sourceAddresses, the sending pools'). */
+  private final Map<String, HostHealth> fromSources = new ConcurrentHashMap<>();
+  private final long hostRetryMillis;
 
   /** @param hostRetryMillis how long a host that could not be connected to is left alone at first (0: never) */
   public Sites(long hostRetryMillis) {
+    this.hostRetryMillis = hostRetryMillis;
     hosts = new HostHealth(hostRetryMillis);
   }
 
-  HostHealth hosts() {
-    return hosts;
+  /** The hosts as connections from {@code source} find them (null: from where the system chooses). */
+  HostHealth hosts(String source) {
+    return source == null ? hosts : fromSources.computeIfAbsent(source, k -> new HostHealth(hostRetryMillis));
   }
 
-  /** The hosts not tried until their retry time, for the status API. */
+  /** The hosts not tried until their retry time, for the status API; those seen from a source address say which. */
   public JsonArray unreachableHosts(long nowMillis) {
-    return hosts.toJson(nowMillis);
+    JsonArray out = hosts.toJson(nowMillis);
+    new java.util.TreeMap<>(fromSources).forEach((source, h) -> h.toJson(nowMillis)
+        .forEach(o -> out.add(((io.vertx.core.json.JsonObject) o).put("From", source))));
+    return out;
   }
 
   /**

@@ -28,8 +28,8 @@ import software.amazon.awssdk.services.sesv2.model.ReviewStatus;
 
 /**
  * PutAccountDetails, PutAccountVdmAttributes and PutAccountDedicatedIpWarmupAttributes through the AWS SDK: validated
- * as SES validates them, kept, and shown by GetAccount; what Mailgate does not have (a review, VDM, dedicated IPs) is
- * said, not pretended.
+ * as SES validates them, kept, and shown by GetAccount; what Mailgate does not have (a review, VDM, the warming up of
+ * dedicated IPs) is said, not pretended.
  */
 class AccountAttributesTest {
   static RecordingSmtpServer relay;
@@ -169,7 +169,7 @@ class AccountAttributesTest {
   }
 
   @Test
-  void dedicatedIpWarmupCanOnlyBeOffAsThereAreNoDedicatedIps() {
+  void dedicatedIpWarmupCanOnlyBeOffAsNothingWarmsAddressesUp() {
     Accounts.NewKey key = node.createAccount("warmup-owner", true, 10, 1000);
     try (SesV2Client ses = client(key)) {
       ses.putAccountDedicatedIpWarmupAttributes(r -> r.autoWarmupEnabled(false));

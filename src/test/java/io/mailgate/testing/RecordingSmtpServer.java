@@ -40,6 +40,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private final List<Received> received = new CopyOnWriteArrayList<>();
   private final List<String> commands = new CopyOnWriteArrayList<>();
   private final AtomicInteger connections = new AtomicInteger();
+  /** Each connection's client address, and the name it gave in its last EHLO or HELO, by connection number. */
+  private final java.util.Map<Integer, String> peers = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Map<Integer, String> helos = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile Function<String, String> rcptReply = rcpt -> "250 2.1.5 Ok";
   private volatile Function<String, String> dataReply = rcpt -> "250 2.0.0 Ok: queued";
   private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
@@ -48,6 +51,8 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private volatile boolean stallAfterData;
   private volatile boolean dataWithoutRecipients;
   private volatile String greeting = "220 test.local ESMTP ready";
+  /** When set, the greeting for a connection from a given client address (as {@link #greeting(String)}'s line). */
+  private volatile Function<String, String> greetingByPeer;
   private volatile long holdDataReplyMillis;
   private volatile java.util.concurrent.CountDownLatch greetingHeld;
   private volatile Function<String, String> onCommand = line -> null;
@@ -81,6 +86,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
    * none at all (a tarpit: the connection is held, silent, until the client gives up).
    */
   public RecordingSmtpServer greeting(String line) {
+    this.greetingByPeer = null;
     this.greeting = line;
     return this;
   }
@@ -215,6 +221,22 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return List.copyOf(commands);
   }
 
+  /** The client address of connection {@code connection} (1 for the first), or null. */
+  public String peer(int connection) {
+    return peers.get(connection);
+  }
+
+  /** The name connection {@code connection} gave in EHLO (or HELO), or null. */
+  public String helo(int connection) {
+    return helos.get(connection);
+  }
+
+  /** Greets each connection with the line {@code byPeer} gives for its client address (as {@link #greeting}). */
+  public RecordingSmtpServer greetingByPeer(Function<String, String> byPeer) {
+    this.greetingByPeer = byPeer;
+    return this;
+  }
+
   public int connections() {
     return connections.get();
   }
@@ -233,6 +255,7 @@ public final class RecordingSmtpServer implements AutoCloseable {
 
   private void session(Socket socket, int connection) {
     maxActive.accumulateAndGet(active.incrementAndGet(), Math::max);
+    peers.put(connection, socket.getInetAddress().getHostAddress());
     boolean counted = true;
     try (socket; InputStream in = new BufferedInputStream(socket.getInputStream());
          OutputStream out = socket.getOutputStream()) {
@@ -240,6 +263,8 @@ public final class RecordingSmtpServer implements AutoCloseable {
       if (held != null) {
         held.await();
       }
+      Function<String, String> byPeer = greetingByPeer;
+      String greeting = byPeer == null ? this.greeting : byPeer.apply(socket.getInetAddress().getHostAddress());
       if (greeting == null) {
         while (in.read() >= 0) {
           // silent: what the client sends is read and never answered, until it closes
@@ -268,6 +293,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
           continue;
         }
         String upper = line.toUpperCase();
+        if (upper.startsWith("EHLO") || upper.startsWith("HELO")) {
+          helos.put(connection, line.substring(4).strip());
+        }
         if (upper.startsWith("EHLO")) {
           write(out, "250-test.local\r\n250-" + ehloExtensions);
         } else if (upper.startsWith("HELO")) {

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
 /**
  * SES v2 account operations: GetAccount ({@code GET /v2/email/account}: quotas, sandbox and sending status, and what
  * the owner set below), PutAccountSendingAttributes, PutAccountDetails, PutAccountVdmAttributes and
- * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM, dedicated IPs) is refused
+ * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM, warming up dedicated IPs) is refused
  * when turned on and accepted off, as configuration sets' options are.
  */
 public final class AccountHandler {
@@ -149,15 +149,16 @@ public final class AccountHandler {
   }
 
   /**
-   * PutAccountDedicatedIpWarmupAttributes ({@code PUT /v2/email/account/dedicated-ips/warmup}): false only. Mailgate
-   * has no dedicated IP addresses (a sending pool is a route out, {@code delivery.sendingPools}), so there is nothing
-   * to warm up: GetAccount's {@code DedicatedIpAutoWarmupEnabled} is always false, and true is refused rather than
-   * accepted and ignored. An absent value is false, as the AWS SDK for Go leaves a false boolean out.
+   * PutAccountDedicatedIpWarmupAttributes ({@code PUT /v2/email/account/dedicated-ips/warmup}): false only. Mailgate's
+   * dedicated IPs are the operator's source addresses ({@code delivery.sourceAddresses}, the sending pools'), which
+   * carry their full share from the start: nothing warms them up, so GetAccount's {@code DedicatedIpAutoWarmupEnabled}
+   * is always false, and true is refused rather than accepted and ignored. An absent value is false, as the AWS SDK
+   * for Go leaves a false boolean out.
    */
   public Future<JsonObject> putDedicatedIpWarmup(Caller caller, RoutingContext ctx) {
     if (bool(V2Route.body(ctx), "AutoWarmupEnabled", "", false)) {
-      throw SesException.badRequest("Mailgate has no dedicated IP addresses (a sending pool is a route out, defined "
-          + "by the operator in delivery.sendingPools): AutoWarmupEnabled can only be false.");
+      throw SesException.badRequest("Mailgate does not warm up dedicated IPs (they are the operator's source "
+          + "addresses, delivery.sourceAddresses and delivery.sendingPools): AutoWarmupEnabled can only be false.");
     }
     return Future.succeededFuture(new JsonObject());
   }

@@ -1,0 +1,290 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.MailgateNode;
+import io.mailgate.config.ConfigException;
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.dev.EmbeddedServices;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.FakeDnsServer;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.DedicatedIp;
+import software.amazon.awssdk.services.sesv2.model.GetDedicatedIpsResponse;
+import software.amazon.awssdk.services.sesv2.model.ListDedicatedIpPoolsResponse;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.ScalingMode;
+import software.amazon.awssdk.services.sesv2.model.WarmupStatus;
+
+/**
+ * Source addresses (SES's dedicated IPs): delivery connections bound to the node's {@code delivery.sourceAddresses}
+ * and to a sending pool's own, each giving its EHLO name, taken in turn; the dedicated IP operations that show them;
+ * and a start refused for an address this machine does not have. Linux answers on the whole of 127.0.0.0/8, so
+ * 127.0.0.2 to 127.0.0.4 are addresses of this machine without any setup.
+ */
+class SourceAddressesTest {
+  static RecordingSmtpServer relay;
+  static RecordingSmtpServer bulkRelay;
+  static RecordingSmtpServer mx;
+  /** On another loopback address, the port of {@link #mx}: refuses service to connections from 127.0.0.5. */
+  static RecordingSmtpServer picky;
+  static FakeDnsServer dns;
+  static TestNode node;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    bulkRelay = new RecordingSmtpServer();
+    mx = new RecordingSmtpServer(InetAddress.getByName("127.0.0.1"), EmbeddedServices.freePort());
+    picky = new RecordingSmtpServer(InetAddress.getByName("127.0.0.7"), mx.port()).greetingByPeer(peer -> peer.equals("127.0.0.5")
+        ? "554 5.7.1 Service unavailable; client host [127.0.0.5] blocked" : "220 picky.test ESMTP");
+    // two sites (their MX hosts differ) on the one test server, and a site with an IPv6 address only
+    dns = FakeDnsServer.start().mx("site-a.example", 10, "mx.site-a.test").a("mx.site-a.test", "127.0.0.1")
+        .mx("site-b.example", 10, "mx.site-b.test").a("mx.site-b.test", "127.0.0.1")
+        .mx("v6only.example", 10, "mx.v6only.test").aaaa("mx.v6only.test", "::1")
+        .mx("picky.example", 10, "mx.picky.test").a("mx.picky.test", "127.0.0.7");
+    // one delivery instance: the turns through the sources are its own
+    node = TestNode.start(relay.url(), c -> c
+        .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+        .with(MailgateConfig.DELIVERY_HELO_NAME, "mailgate.source.test")
+        .with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "127.0.0.2/node.source.test")
+        .with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=" + bulkRelay.url()
+            + " source=127.0.0.3/bulk-a.source.test  source=127.0.0.4, plain=" + bulkRelay.url()
+            + ", shared=" + bulkRelay.url() + " source=127.0.0.4, mx=direct source=127.0.0.5 source=127.0.0.6")
+        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.DELIVERY_DIRECT_PORT, mx.port())
+        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60));
+    ses = node.sesV2();
+    for (String pool : List.of("bulk", "plain", "mx")) {
+      ses.createConfigurationSet(r -> r.configurationSetName(pool + "-set").deliveryOptions(d -> d.sendingPoolName(pool)));
+    }
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+    bulkRelay.close();
+    mx.close();
+    picky.close();
+    dns.close();
+  }
+
+  static String send(String configurationSet, String to) {
+    return ses.sendEmail(r -> r.fromEmailAddress("src@example.com").destination(d -> d.toAddresses(to))
+        .configurationSetName(configurationSet)
+        .content(c -> c.simple(m -> m.subject(s -> s.data("src")).body(b -> b.text(t -> t.data("x")))))).messageId();
+  }
+
+  /** How many of the messages to {@code rcptSuffix} came from each client address. */
+  static Map<String, Long> countsByPeer(RecordingSmtpServer server, String rcptSuffix) {
+    return server.received().stream().filter(r -> r.rcptTo().get(0).endsWith(rcptSuffix))
+        .collect(Collectors.groupingBy(r -> server.peer(r.connection()), Collectors.counting()));
+  }
+
+  /** The client address and EHLO name of each connection that carried a message to {@code rcpt}. */
+  static Map<String, String> sources(RecordingSmtpServer server, String rcptSuffix) {
+    Map<String, String> seen = new HashMap<>();
+    server.received().stream().filter(r -> r.rcptTo().get(0).endsWith(rcptSuffix))
+        .forEach(r -> seen.put(server.peer(r.connection()), server.helo(r.connection())));
+    return seen;
+  }
+
+  @Test
+  void theNodesRouteLeavesFromItsSourceAddressWithItsName() {
+    send(null, "someone@node-route.example");
+    Await.until(() -> !sources(relay, "@node-route.example").isEmpty(), Duration.ofSeconds(10));
+    assertEquals(Map.of("127.0.0.2", "node.source.test"), sources(relay, "@node-route.example"));
+  }
+
+  @Test
+  void aPoolsSourcesAreTakenInTurnEachWithItsOwnEhloName() {
+    for (int i = 0; i < 6; i++) {
+      send("bulk-set", "r" + i + "@bulk-pool.example");
+    }
+    Await.until(() -> bulkRelay.received().stream()
+        .filter(r -> r.rcptTo().get(0).endsWith("@bulk-pool.example")).count() == 6, Duration.ofSeconds(10));
+    assertEquals(Map.of("127.0.0.3", 3L, "127.0.0.4", 3L), countsByPeer(bulkRelay, "@bulk-pool.example"));
+    // the second address has no name of its own: the node's delivery.heloName
+    assertEquals(Map.of("127.0.0.3", "bulk-a.source.test", "127.0.0.4", "mailgate.source.test"),
+        sources(bulkRelay, "@bulk-pool.example"));
+  }
+
+  @Test
+  void eachSiteTakesTheAddressesInTurnAndIsASiteOfItsOwnFromEach() {
+    // messages to two sites, one after the other: a turn shared by the sites would give each one address only
+    for (int i = 0; i < 4; i++) {
+      send("mx-set", "r" + i + "@site-a.example");
+      send("mx-set", "r" + i + "@site-b.example");
+    }
+    Await.until(() -> mx.received().size() >= 8, Duration.ofSeconds(10));
+    assertEquals(Map.of("127.0.0.5", 2L, "127.0.0.6", 2L), countsByPeer(mx, "@site-a.example"));
+    assertEquals(Map.of("127.0.0.5", 2L, "127.0.0.6", 2L), countsByPeer(mx, "@site-b.example"));
+    // an MX site is one from each address; the relay one whatever the address
+    String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
+    assertTrue(sitesView.contains("mx.site-a.test from 127.0.0.5") && sitesView.contains("mx.site-a.test from 127.0.0.6"),
+        sitesView);
+    assertFalse(sitesView.contains(bulkRelay.port() + " from"), sitesView);
+  }
+
+  @Test
+  void aHostThatRefusesOneAddressIsSetAsideForThatAddressOnly() {
+    // the first message goes from 127.0.0.5, whose greeting is a refusal: the host is down from there
+    String first = send("mx-set", "first@picky.example");
+    JsonObject status = Await.until(() -> node.message(first), m -> m.getJsonArray("Events").size() >= 2,
+        Duration.ofSeconds(30));
+    assertEquals("DeliveryDelay", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+        status.encodePrettily());
+    // the next from 127.0.0.6, which the host serves: not held back by what 127.0.0.5 met
+    send("mx-set", "second@picky.example");
+    Await.until(() -> picky.received().size() == 1, Duration.ofSeconds(10));
+    assertEquals(Map.of("127.0.0.6", 1L), countsByPeer(picky, "@picky.example"));
+    String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
+    JsonObject down = new JsonObject(sitesView).getJsonArray("UnreachableHosts").stream().map(JsonObject.class::cast)
+        .filter(h -> h.getString("Host").contains("127.0.0.7")).findFirst().orElseThrow(() -> new AssertionError(sitesView));
+    assertEquals("127.0.0.5", down.getString("From"), sitesView);
+  }
+
+  @Test
+  void aSiteNoSourceCanReachIsASoftFailureThatSaysWhy() {
+    String id = send("mx-set", "someone@v6only.example");
+    JsonObject status = Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2,
+        Duration.ofSeconds(30));
+    JsonObject delay = status.getJsonArray("Events").getJsonObject(1);
+    assertEquals("DeliveryDelay", delay.getString("eventType"), status.encodePrettily());
+    String diagnostic = delay.getJsonObject("deliveryDelay").getJsonArray("delayedRecipients").getJsonObject(0)
+        .getString("diagnosticCode");
+    assertTrue(diagnostic.contains("127.0.0.5, 127.0.0.6") && diagnostic.contains("an IPv4 source reaches IPv4"),
+        diagnostic);
+  }
+
+  @Test
+  void aPoolWithoutSourcesLeavesFromTheNodes() {
+    send("plain-set", "someone@plain-pool.example");
+    Await.until(() -> !sources(bulkRelay, "@plain-pool.example").isEmpty(), Duration.ofSeconds(10));
+    assertEquals(Map.of("127.0.0.2", "node.source.test"), sources(bulkRelay, "@plain-pool.example"));
+  }
+
+  @Test
+  void dedicatedIpPoolsAreTheSendingPools() {
+    ListDedicatedIpPoolsResponse pools = ses.listDedicatedIpPools(r -> r.build());
+    assertEquals(List.of("bulk", "plain", "shared", "mx"), pools.dedicatedIpPools());
+    assertNull(pools.nextToken());
+    ListDedicatedIpPoolsResponse first = ses.listDedicatedIpPools(r -> r.pageSize(3));
+    assertEquals(List.of("bulk", "plain", "shared"), first.dedicatedIpPools());
+    ListDedicatedIpPoolsResponse second = ses.listDedicatedIpPools(r -> r.pageSize(3).nextToken(first.nextToken()));
+    assertEquals(List.of("mx"), second.dedicatedIpPools());
+    assertNull(second.nextToken());
+    assertEquals(ScalingMode.STANDARD, ses.getDedicatedIpPool(r -> r.poolName("bulk")).dedicatedIpPool().scalingMode());
+    assertThrows(NotFoundException.class, () -> ses.getDedicatedIpPool(r -> r.poolName("nope")));
+  }
+
+  @Test
+  void dedicatedIpsAreTheSourceAddresses() {
+    GetDedicatedIpsResponse all = ses.getDedicatedIps(r -> r.build());
+    assertEquals(List.of("127.0.0.2 null", "127.0.0.3 bulk", "127.0.0.4 bulk", "127.0.0.5 mx", "127.0.0.6 mx"),
+        all.dedicatedIps().stream().map(ip -> ip.ip() + " " + ip.poolName()).toList());
+    for (DedicatedIp ip : all.dedicatedIps()) {
+      assertEquals(WarmupStatus.DONE, ip.warmupStatus());
+      assertEquals(100, ip.warmupPercentage());
+    }
+    // an address in two pools is shown once, in the first; asked for by pool, in that pool
+    assertEquals(List.of("127.0.0.4 shared"), ses.getDedicatedIps(r -> r.poolName("shared")).dedicatedIps().stream()
+        .map(ip -> ip.ip() + " " + ip.poolName()).toList());
+    // a pool without addresses of its own (its mail leaves from the node's, which are in no pool) lists none
+    assertEquals(List.of(), ses.getDedicatedIps(r -> r.poolName("plain")).dedicatedIps());
+    // paged
+    Set<String> paged = new TreeSet<>();
+    String token = null;
+    int pages = 0;
+    do {
+      String t = token;
+      GetDedicatedIpsResponse page = ses.getDedicatedIps(r -> r.pageSize(2).nextToken(t));
+      page.dedicatedIps().forEach(ip -> paged.add(ip.ip()));
+      token = page.nextToken();
+      pages++;
+    } while (token != null);
+    assertEquals(Set.of("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"), paged);
+    assertEquals(3, pages);
+    assertEquals("bulk", ses.getDedicatedIp(r -> r.ip("127.0.0.4")).dedicatedIp().poolName());
+    assertNull(ses.getDedicatedIp(r -> r.ip("127.0.0.2")).dedicatedIp().poolName());
+    assertThrows(NotFoundException.class, () -> ses.getDedicatedIp(r -> r.ip("10.9.9.9")));
+    assertThrows(NotFoundException.class, () -> ses.getDedicatedIps(r -> r.poolName("nope")));
+    assertThrows(BadRequestException.class, () -> ses.getDedicatedIps(r -> r.nextToken("not-ours")));
+  }
+
+  @Test
+  void poolsAndAddressesCannotBeChangedThroughTheApi() {
+    assertThrows(BadRequestException.class, () -> ses.createDedicatedIpPool(r -> r.poolName("new")));
+    assertThrows(BadRequestException.class, () -> ses.deleteDedicatedIpPool(r -> r.poolName("bulk")));
+    assertThrows(BadRequestException.class, () -> ses.putDedicatedIpInPool(r -> r.ip("127.0.0.3")
+        .destinationPoolName("plain")));
+    assertThrows(BadRequestException.class, () -> ses.putDedicatedIpWarmupAttributes(r -> r.ip("127.0.0.3")
+        .warmupPercentage(50)));
+    assertEquals(List.of("bulk", "plain", "shared", "mx"), ses.listDedicatedIpPools(r -> r.build()).dedicatedIpPools());
+  }
+
+  @Test
+  void aSourceThisMachineDoesNotHaveFailsTheStart() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      Map<MailgateConfig, String> refused = new java.util.LinkedHashMap<>();
+      refused.put(MailgateConfig.defaults().with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "192.0.2.55"),
+          "source address 192.0.2.55 (delivery.sourceAddresses) cannot be used by this machine");
+      refused.put(MailgateConfig.defaults().with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=direct source=192.0.2.56"),
+          "source address 192.0.2.56 (sending pool bulk) cannot be used by this machine");
+      // an address has one PTR name: two EHLO names for it cannot both match
+      refused.put(MailgateConfig.defaults().with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "127.0.0.2/a.example")
+          .with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=direct source=127.0.0.2/b.example"),
+          "source address 127.0.0.2 is given two EHLO names (a.example and b.example, in sending pool bulk)");
+      refused.forEach((config, message) -> {
+        Future<MailgateNode> started = MailgateNode.start(vertx, config, Clock.systemUTC(), true);
+        Throwable failure = started.toCompletionStage().toCompletableFuture().handle((n, e) -> e).join();
+        assertTrue(failure instanceof ConfigException, String.valueOf(failure));
+        assertTrue(failure.getMessage().startsWith(message), failure.getMessage());
+      });
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anAddressReachesTheEndpointsOfItsFamily() {
+    List<SmtpConnection.Endpoint> endpoints = List.of(endpoint("192.0.2.1"), endpoint("2001:db8::1"),
+        endpoint("relay.example"));
+    assertEquals(List.of("192.0.2.1", "relay.example"), DeliveryVerticle.reachableFrom(
+        new SendingPools.Source("198.51.100.7", null), endpoints).stream().map(SmtpConnection.Endpoint::address).toList());
+    assertEquals(List.of("2001:db8::1", "relay.example"), DeliveryVerticle.reachableFrom(
+        new SendingPools.Source("2001:db8::7", null), endpoints).stream().map(SmtpConnection.Endpoint::address).toList());
+  }
+
+  private static SmtpConnection.Endpoint endpoint(String address) {
+    return SmtpConnection.Endpoint.mx("mx.example", address, 25);
+  }
+}
