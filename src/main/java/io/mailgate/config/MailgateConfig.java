@@ -165,7 +165,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> DELIVERY_INSTANCES = key("delivery.instances", Integer.class, 0,
       "Delivery verticle instances, each with its own connection pool. 0: one per CPU core.");
   public static final ConfigKey<Integer> DELIVERY_MAX_CONNECTIONS = key("delivery.maxConnections", Integer.class, 16,
-      "Maximum simultaneous SMTP connections to the relay, per delivery instance (direct delivery uses the shaping file).");
+      "Maximum simultaneous SMTP connections to the relay, per delivery instance and per source address (direct delivery uses the shaping file).");
   public static final ConfigKey<Integer> DELIVERY_MAX_MESSAGES_PER_CONNECTION = key(
       "delivery.maxMessagesPerConnection", Integer.class, 1000,
       "SMTP transactions on one relay connection before it is closed and replaced.");
@@ -188,7 +188,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> DELIVERY_MAX_CONTENT_KB = key("delivery.maxContentKb", Integer.class, 0,
       "Message content the node's delivery instances hold in memory at once, in KB (one message alone always goes); beyond that, messages wait in PostgreSQL for the queue scan, which reads a backlog of large messages a few at a time. 0: an eighth of the heap.");
   public static final ConfigKey<String> DELIVERY_HELO_NAME = key("delivery.heloName", String.class, "",
-      "Name sent in EHLO and used as reportingMTA in events: a domain name (letters, digits and hyphens; an internationalized one in its xn-- form) or an address literal ([192.0.2.1], [IPv6:2001:db8::1]); anything else fails the start. Empty: the host name. A source address's own name (delivery.sourceAddresses, a sending pool's source=) is given from that address instead.");
+      "Name sent in EHLO and used as reportingMTA in events: a domain name (letters, digits and hyphens; an internationalized one in its xn-- form) or an address literal ([192.0.2.1], [IPv6:2001:db8::1]); anything else fails the start. Empty: the host name. A source address's own name (delivery.sourceAddresses, a sending pool's source=) is sent in EHLO from that address instead; reportingMTA stays this name.");
   public static final ConfigKey<Integer> SEND_MAX_MESSAGE_BYTES = key("send.maxMessageBytes", Integer.class,
       40 * 1024 * 1024, "Largest message accepted, attachments and encoding included (SES: 40 MB).");
   public static final ConfigKey<Integer> SEND_MAX_RECIPIENTS = key("send.maxRecipients", Integer.class, 50,

@@ -167,14 +167,16 @@ public final class DeliveryVerticle extends VerticleBase {
     sourceAddresses(config).forEach(s -> all.putIfAbsent(s, MailgateConfig.DELIVERY_SOURCE_ADDRESSES.path()));
     SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).all()
         .forEach(p -> p.sources().forEach(s -> all.putIfAbsent(s, "sending pool " + p.name())));
+    String nodeName = config.get(MailgateConfig.DELIVERY_HELO_NAME);
+    java.util.function.Function<SendingPools.Source, String> ehlo = s -> s.heloName() != null ? s.heloName()
+        : nodeName.isBlank() ? "delivery.heloName's" : nodeName;
     Map<String, SendingPools.Source> named = new HashMap<>();
     all.forEach((source, where) -> {
       SendingPools.Source other = named.putIfAbsent(source.address(), source);
-      if (other != null && !java.util.Objects.equals(other.heloName(), source.heloName())) {
+      if (other != null && !ehlo.apply(other).equals(ehlo.apply(source))) {
         // an address has one PTR name, which a receiver compares with the EHLO name
         throw new ConfigException("source address " + source.address() + " is given two EHLO names ("
-            + (other.heloName() == null ? "delivery.heloName's" : other.heloName()) + " and "
-            + (source.heloName() == null ? "delivery.heloName's" : source.heloName()) + ", in " + where
+            + ehlo.apply(other) + " in " + all.get(other) + ", " + ehlo.apply(source) + " in " + where
             + "): an address has one name, its PTR name");
       }
       try (java.net.Socket probe = new java.net.Socket()) {
@@ -561,14 +563,32 @@ public final class DeliveryVerticle extends VerticleBase {
     if (sources.isEmpty()) {
       return pool(go, s, null, go.endpoints()).deliver(mailFrom, rcpt, message, envelopeId);
     }
-    long[] turn = turns.computeIfAbsent(go.siteKey() + "|" + sources, k -> new long[2]);
-    turn[1] = System.currentTimeMillis();
+    // a turn starts at a random address: a site that gets a message now and then, and a burst of one message to each
+    // of many sites, are spread over the addresses too
+    long[] turn = turns.computeIfAbsent(go.siteKey() + "|" + sources,
+        k -> new long[] {java.util.concurrent.ThreadLocalRandom.current().nextInt(sources.size()), 0});
+    long now = System.currentTimeMillis();
+    turn[1] = now;
+    SendingPools.Source fallback = null;
+    List<SmtpConnection.Endpoint> fallbackEndpoints = null;
     for (int i = 0; i < sources.size(); i++) {
       SendingPools.Source source = sources.get((int) Math.floorMod(turn[0]++, (long) sources.size()));
       List<SmtpConnection.Endpoint> reachable = reachableFrom(source, go.endpoints());
-      if (!reachable.isEmpty()) {
+      if (reachable.isEmpty()) {
+        continue;
+      }
+      // an address the site's hosts refused (a blocklist's 554 greeting, say) is passed over while they are set aside
+      // for it, when another can go; with none left, the first takes the message (and defers it until they are back)
+      if (sites.hosts(source.address()).allDownUntil(reachable, now) == 0) {
         return pool(go, s, source, reachable).deliver(mailFrom, rcpt, message, envelopeId);
       }
+      if (fallback == null) {
+        fallback = source;
+        fallbackEndpoints = reachable;
+      }
+    }
+    if (fallback != null) {
+      return pool(go, s, fallback, fallbackEndpoints).deliver(mailFrom, rcpt, message, envelopeId);
     }
     // a soft failure: the site may gain an address of the family later, or the operator another source
     return Future.succeededFuture(new AttemptResult.Failed("no host of " + go.siteKey() + " has an address the route's "
@@ -580,11 +600,12 @@ public final class DeliveryVerticle extends VerticleBase {
       List<SmtpConnection.Endpoint> endpoints) {
     // a site's connections under an enforced MTA-STS policy are verified and go only to the hosts it allows: a pool
     // of their own for each set of allowed hosts (a connection is reused for any recipient of its pool), one site.
-    // From a source address, an MX site is another: its limits, its slowing down and its rate are the address's, as
-    // a receiving server keeps them per sending address. The relay is the operator's, one site whatever the source
-    String siteKey = source == null || go.relay() ? go.siteKey() : go.siteKey() + " from " + source.address();
+    // From a source address, a site is another: its limits, its slowing down and its rate are the address's, as a
+    // receiving server keeps them per sending address (the relay too: its connections from each address are counted
+    // apart, so pools of different addresses never wait for each other's connections, which they could not use)
+    String siteKey = source == null ? go.siteKey() : go.siteKey() + " from " + source.address();
     String key = siteKey + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts())
-        + (source == null ? "" : "|from:" + source);
+        + (source == null || source.heloName() == null ? "" : "|ehlo:" + source.heloName());
     SitePool pool = pools.get(key);
     if (pool == null) {
       Shaping.Limits limits = go.relay()

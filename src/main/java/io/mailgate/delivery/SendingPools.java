@@ -110,16 +110,10 @@ public final class SendingPools {
     int slash = word.indexOf('/');
     String address = slash < 0 ? word : word.substring(0, slash);
     String helo = slash < 0 ? null : word.substring(slash + 1);
-    byte[] bytes = NetUtil.createByteArrayFromIpAddressString(address);
-    if (bytes == null || address.indexOf('%') >= 0) {
+    java.net.InetAddress ip = address(address);
+    if (ip == null) {
       throw new ConfigException(setting + ": source '" + address + "' is not an IPv4 or IPv6 address of this machine"
           + " (written as an address, such as 192.0.2.10 or 2001:db8::10)");
-    }
-    java.net.InetAddress ip;
-    try {
-      ip = java.net.InetAddress.getByAddress(bytes);
-    } catch (java.net.UnknownHostException e) {
-      throw new ConfigException(setting + ": source '" + address + "': " + e.getMessage());
     }
     if (ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
       throw new ConfigException(setting + ": source '" + address + "' is " + (ip.isAnyLocalAddress()
@@ -130,9 +124,32 @@ public final class SendingPools {
       throw new ConfigException(setting + ": source " + address + ": EHLO name '" + helo + "' is no domain name or"
           + " address literal (RFC 5321 4.1.2): " + problem);
     }
-    // in one form whatever the spelling (2001:DB8:0::10 is 2001:db8::10), and an IPv4-mapped IPv6 address is the IPv4
-    // address it maps, as a socket bound to it is an IPv4 one
     return new Source(NetUtil.toAddressString(ip), helo);
+  }
+
+  /**
+   * {@code text} as an address when it is written as one (never looked up), without a zone; else null. An IPv4-mapped
+   * IPv6 address is the IPv4 address it maps, as a socket bound to it is an IPv4 one.
+   */
+  private static java.net.InetAddress address(String text) {
+    byte[] bytes = NetUtil.createByteArrayFromIpAddressString(text);
+    if (bytes == null || text.indexOf('%') >= 0) {
+      return null;
+    }
+    try {
+      return java.net.InetAddress.getByAddress(bytes);
+    } catch (java.net.UnknownHostException e) {
+      return null;
+    }
+  }
+
+  /**
+   * An address in the one form sources are kept in, whatever its spelling (2001:DB8:0::10 is 2001:db8::10,
+   * ::ffff:192.0.2.10 is 192.0.2.10); null when {@code text} is not an address.
+   */
+  public static String canonical(String text) {
+    java.net.InetAddress ip = address(text);
+    return ip == null ? null : NetUtil.toAddressString(ip);
   }
 
   private static void checkDistinct(List<Source> sources, String setting) {

@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +53,8 @@ class SourceAddressesTest {
   static RecordingSmtpServer mx;
   /** On another loopback address, the port of {@link #mx}: refuses service to connections from 127.0.0.5. */
   static RecordingSmtpServer picky;
+  /** And one that refuses every connection. */
+  static RecordingSmtpServer refusing;
   static FakeDnsServer dns;
   static TestNode node;
   static SesV2Client ses;
@@ -63,11 +66,17 @@ class SourceAddressesTest {
     mx = new RecordingSmtpServer(InetAddress.getByName("127.0.0.1"), EmbeddedServices.freePort());
     picky = new RecordingSmtpServer(InetAddress.getByName("127.0.0.7"), mx.port()).greetingByPeer(peer -> peer.equals("127.0.0.5")
         ? "554 5.7.1 Service unavailable; client host [127.0.0.5] blocked" : "220 picky.test ESMTP");
+    refusing = new RecordingSmtpServer(InetAddress.getByName("127.0.0.8"), mx.port())
+        .greeting("554 5.7.1 Service unavailable; client host blocked");
     // two sites (their MX hosts differ) on the one test server, and a site with an IPv6 address only
     dns = FakeDnsServer.start().mx("site-a.example", 10, "mx.site-a.test").a("mx.site-a.test", "127.0.0.1")
         .mx("site-b.example", 10, "mx.site-b.test").a("mx.site-b.test", "127.0.0.1")
         .mx("v6only.example", 10, "mx.v6only.test").aaaa("mx.v6only.test", "::1")
-        .mx("picky.example", 10, "mx.picky.test").a("mx.picky.test", "127.0.0.7");
+        .mx("picky.example", 10, "mx.picky.test").a("mx.picky.test", "127.0.0.7")
+        .mx("refusing.example", 10, "mx.refusing.test").a("mx.refusing.test", "127.0.0.8");
+    for (int i = 0; i < 20; i++) {
+      dns.mx("d" + i + ".spread.example", 10, "mx.d" + i + ".spread.test").a("mx.d" + i + ".spread.test", "127.0.0.1");
+    }
     // one delivery instance: the turns through the sources are its own
     node = TestNode.start(relay.url(), c -> c
         .with(MailgateConfig.DELIVERY_INSTANCES, 1)
@@ -93,6 +102,7 @@ class SourceAddressesTest {
     bulkRelay.close();
     mx.close();
     picky.close();
+    refusing.close();
     dns.close();
   }
 
@@ -134,6 +144,11 @@ class SourceAddressesTest {
     // the second address has no name of its own: the node's delivery.heloName
     assertEquals(Map.of("127.0.0.3", "bulk-a.source.test", "127.0.0.4", "mailgate.source.test"),
         sources(bulkRelay, "@bulk-pool.example"));
+    // the relay is a site from each address (each with delivery.maxConnections)
+    List<String> sites = siteNames();
+    String relaySite = "relay:smtp://127.0.0.1:" + bulkRelay.port();
+    assertTrue(sites.contains(relaySite + " from 127.0.0.3") && sites.contains(relaySite + " from 127.0.0.4"),
+        sites.toString());
   }
 
   @Test
@@ -146,29 +161,72 @@ class SourceAddressesTest {
     Await.until(() -> mx.received().size() >= 8, Duration.ofSeconds(10));
     assertEquals(Map.of("127.0.0.5", 2L, "127.0.0.6", 2L), countsByPeer(mx, "@site-a.example"));
     assertEquals(Map.of("127.0.0.5", 2L, "127.0.0.6", 2L), countsByPeer(mx, "@site-b.example"));
-    // an MX site is one from each address; the relay one whatever the address
-    String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
-    assertTrue(sitesView.contains("mx.site-a.test from 127.0.0.5") && sitesView.contains("mx.site-a.test from 127.0.0.6"),
-        sitesView);
-    assertFalse(sitesView.contains(bulkRelay.port() + " from"), sitesView);
+    // a site is one from each address
+    List<String> sites = siteNames();
+    assertTrue(sites.containsAll(List.of("mx.site-a.test from 127.0.0.5", "mx.site-a.test from 127.0.0.6",
+        "mx.site-b.test from 127.0.0.5", "mx.site-b.test from 127.0.0.6")), sites.toString());
+    assertFalse(sites.contains("mx.site-a.test"), sites.toString());
+  }
+
+  /** The sites of the node's delivery status, by name. */
+  static List<String> siteNames() {
+    String view = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
+    return new JsonObject(view).getJsonArray("Sites").stream().map(o -> ((JsonObject) o).getString("Site")).toList();
   }
 
   @Test
   void aHostThatRefusesOneAddressIsSetAsideForThatAddressOnly() {
-    // the first message goes from 127.0.0.5, whose greeting is a refusal: the host is down from there
-    String first = send("mx-set", "first@picky.example");
-    JsonObject status = Await.until(() -> node.message(first), m -> m.getJsonArray("Events").size() >= 2,
-        Duration.ofSeconds(30));
-    assertEquals("DeliveryDelay", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
-        status.encodePrettily());
-    // the next from 127.0.0.6, which the host serves: not held back by what 127.0.0.5 met
-    send("mx-set", "second@picky.example");
-    Await.until(() -> picky.received().size() == 1, Duration.ofSeconds(10));
-    assertEquals(Map.of("127.0.0.6", 1L), countsByPeer(picky, "@picky.example"));
+    // one message after the other: the first from 127.0.0.5 is refused its greeting and deferred, and the host is set
+    // aside for that address only; 127.0.0.6 takes the others, its turns and those 127.0.0.5 is passed over for
+    List<String> deferred = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      String id = send("mx-set", "m" + i + "@picky.example");
+      JsonObject status = Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2,
+          Duration.ofSeconds(30));
+      String second = status.getJsonArray("Events").getJsonObject(1).getString("eventType");
+      if (!second.equals("Delivery")) {
+        deferred.add(second);
+      }
+    }
+    assertEquals(List.of("DeliveryDelay"), deferred);
+    assertEquals(Map.of("127.0.0.6", 3L), countsByPeer(picky, "@picky.example"));
     String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
     JsonObject down = new JsonObject(sitesView).getJsonArray("UnreachableHosts").stream().map(JsonObject.class::cast)
         .filter(h -> h.getString("Host").contains("127.0.0.7")).findFirst().orElseThrow(() -> new AssertionError(sitesView));
     assertEquals("127.0.0.5", down.getString("From"), sitesView);
+  }
+
+  @Test
+  void aSiteThatRefusesEveryAddressWaitsForItsHosts() throws InterruptedException {
+    // both addresses refused in turn (each attempt counted, with its DeliveryDelay)
+    for (int i = 0; i < 2; i++) {
+      String id = send("mx-set", "m" + i + "@refusing.example");
+      JsonObject status = Await.until(() -> node.message(id), m -> m.getJsonArray("Events").size() >= 2,
+          Duration.ofSeconds(30));
+      assertEquals("DeliveryDelay", status.getJsonArray("Events").getJsonObject(1).getString("eventType"),
+          status.encodePrettily());
+    }
+    assertEquals(2, refusing.connections());
+    // the third finds the hosts set aside for both addresses: it waits for them, not attempted (no connection, no
+    // attempt counted, no DeliveryDelay), rather than fail as if no address could reach the site
+    String third = send("mx-set", "m2@refusing.example");
+    Thread.sleep(3000);
+    JsonObject status = node.message(third);
+    assertEquals(1, status.getJsonArray("Events").size(), status.encodePrettily());
+    assertEquals(0, status.getJsonArray("Recipients").getJsonObject(0).getInteger("Attempts"), status.encodePrettily());
+    assertEquals(2, refusing.connections());
+  }
+
+  @Test
+  void oneMessageToEachOfManySitesIsSpreadOverTheAddresses() {
+    // each site's turn starts at a random address: twenty sites (each its MX host) mailed once do not all get the
+    // first (that would happen once in half a million runs)
+    for (int i = 0; i < 20; i++) {
+      send("mx-set", "someone@d" + i + ".spread.example");
+    }
+    Await.until(() -> countsByPeer(mx, ".spread.example").values().stream().mapToLong(Long::longValue).sum() == 20,
+        Duration.ofSeconds(20));
+    assertEquals(Set.of("127.0.0.5", "127.0.0.6"), countsByPeer(mx, ".spread.example").keySet());
   }
 
   @Test
@@ -234,6 +292,8 @@ class SourceAddressesTest {
     assertEquals(3, pages);
     assertEquals("bulk", ses.getDedicatedIp(r -> r.ip("127.0.0.4")).dedicatedIp().poolName());
     assertNull(ses.getDedicatedIp(r -> r.ip("127.0.0.2")).dedicatedIp().poolName());
+    // in any spelling: an IPv4-mapped IPv6 address is its IPv4 address
+    assertEquals("127.0.0.4", ses.getDedicatedIp(r -> r.ip("::ffff:127.0.0.4")).dedicatedIp().ip());
     assertThrows(NotFoundException.class, () -> ses.getDedicatedIp(r -> r.ip("10.9.9.9")));
     assertThrows(NotFoundException.class, () -> ses.getDedicatedIps(r -> r.poolName("nope")));
     assertThrows(BadRequestException.class, () -> ses.getDedicatedIps(r -> r.nextToken("not-ours")));
@@ -262,7 +322,13 @@ class SourceAddressesTest {
       // an address has one PTR name: two EHLO names for it cannot both match
       refused.put(MailgateConfig.defaults().with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "127.0.0.2/a.example")
           .with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=direct source=127.0.0.2/b.example"),
-          "source address 127.0.0.2 is given two EHLO names (a.example and b.example, in sending pool bulk)");
+          "source address 127.0.0.2 is given two EHLO names (a.example in delivery.sourceAddresses, b.example in "
+              + "sending pool bulk)");
+      // the same name, once written and once as delivery.heloName's, is one name
+      refused.put(MailgateConfig.defaults().with(MailgateConfig.DELIVERY_HELO_NAME, "a.example")
+          .with(MailgateConfig.DELIVERY_SOURCE_ADDRESSES, "127.0.0.2")
+          .with(MailgateConfig.DELIVERY_SENDING_POOLS, "bulk=direct source=127.0.0.2/a.example source=192.0.2.57"),
+          "source address 192.0.2.57 (sending pool bulk) cannot be used by this machine");
       refused.forEach((config, message) -> {
         Future<MailgateNode> started = MailgateNode.start(vertx, config, Clock.systemUTC(), true);
         Throwable failure = started.toCompletionStage().toCompletableFuture().handle((n, e) -> e).join();

@@ -77,9 +77,8 @@ public final class DedicatedIpsHandler {
   public Future<JsonObject> getIp(Caller caller, RoutingContext ctx) {
     String address = ctx.pathParam("ip");
     Map<String, String> all = all();
-    byte[] bytes = io.netty.util.NetUtil.createByteArrayFromIpAddressString(address);
-    String canonical = bytes == null ? address : io.netty.util.NetUtil.bytesToIpAddress(bytes);
-    if (!all.containsKey(canonical)) {
+    String canonical = SendingPools.canonical(address);
+    if (canonical == null || !all.containsKey(canonical)) {
       throw new SesException(SesError.NOT_FOUND, "Dedicated IP " + MailboxParser.abbreviate(address)
           + " does not exist: it is no source address of this node's delivery.");
     }
