@@ -173,7 +173,7 @@ public final class DeliveryVerticle extends VerticleBase {
     Map<String, SendingPools.Source> named = new HashMap<>();
     all.forEach((source, where) -> {
       SendingPools.Source other = named.putIfAbsent(source.address(), source);
-      if (other != null && !ehlo.apply(other).equals(ehlo.apply(source))) {
+      if (other != null && !ehlo.apply(other).equalsIgnoreCase(ehlo.apply(source))) { // DNS names ignore case
         // an address has one PTR name, which a receiver compares with the EHLO name
         throw new ConfigException("source address " + source.address() + " is given two EHLO names ("
             + ehlo.apply(other) + " in " + all.get(other) + ", " + ehlo.apply(source) + " in " + where
@@ -569,31 +569,45 @@ public final class DeliveryVerticle extends VerticleBase {
         k -> new long[] {java.util.concurrent.ThreadLocalRandom.current().nextInt(sources.size()), 0});
     long now = System.currentTimeMillis();
     turn[1] = now;
-    SendingPools.Source fallback = null;
-    List<SmtpConnection.Endpoint> fallbackEndpoints = null;
-    for (int i = 0; i < sources.size(); i++) {
-      SendingPools.Source source = sources.get((int) Math.floorMod(turn[0]++, (long) sources.size()));
-      List<SmtpConnection.Endpoint> reachable = reachableFrom(source, go.endpoints());
-      if (reachable.isEmpty()) {
-        continue;
-      }
-      // an address the site's hosts refused (a blocklist's 554 greeting, say) is passed over while they are set aside
-      // for it, when another can go; with none left, the first takes the message (and defers it until they are back)
-      if (sites.hosts(source.address()).allDownUntil(reachable, now) == 0) {
-        return pool(go, s, source, reachable).deliver(mailFrom, rcpt, message, envelopeId);
-      }
-      if (fallback == null) {
-        fallback = source;
-        fallbackEndpoints = reachable;
-      }
+    int n = sources.size();
+    int first = (int) Math.floorMod(turn[0], (long) n);
+    List<List<SmtpConnection.Endpoint>> reachable = new ArrayList<>(n);
+    long[] downUntil = new long[n];
+    for (int i = 0; i < n; i++) {
+      reachable.add(reachableFrom(sources.get(i), go.endpoints()));
+      downUntil[i] = reachable.get(i).isEmpty() ? -1
+          : sites.hosts(sources.get(i).address()).allDownUntil(reachable.get(i), now);
     }
-    if (fallback != null) {
-      return pool(go, s, fallback, fallbackEndpoints).deliver(mailFrom, rcpt, message, envelopeId);
+    int chosen = choose(downUntil, first);
+    if (chosen >= 0) {
+      turn[0] += Math.floorMod(chosen - first, n) + 1; // the addresses passed over have had their turn
+      return pool(go, s, sources.get(chosen), reachable.get(chosen)).deliver(mailFrom, rcpt, message, envelopeId);
     }
     // a soft failure: the site may gain an address of the family later, or the operator another source
     return Future.succeededFuture(new AttemptResult.Failed("no host of " + go.siteKey() + " has an address the route's "
         + "source addresses (" + sources.stream().map(SendingPools.Source::address).collect(Collectors.joining(", "))
         + ") can reach: an IPv4 source reaches IPv4 addresses only, an IPv6 one IPv6 only", null));
+  }
+
+  /**
+   * Which source a message takes, by when each one's hosts come back ({@code downUntil}: 0 now, -1 never: none of the
+   * site's hosts has an address of its family): the first, from {@code first} on in turn, that can go now (an address
+   * whose hosts are set aside for it, a blocklist's 554 greeting say, is passed over while another can go); with none,
+   * the one whose hosts come back first (which defers the message until then); -1 when none can reach the site.
+   */
+  static int choose(long[] downUntil, int first) {
+    int n = downUntil.length;
+    int soonest = -1;
+    for (int k = 0; k < n; k++) {
+      int i = (first + k) % n;
+      if (downUntil[i] == 0) {
+        return i;
+      }
+      if (downUntil[i] > 0 && (soonest < 0 || downUntil[i] < downUntil[soonest])) {
+        soonest = i;
+      }
+    }
+    return soonest;
   }
 
   private SitePool pool(Router.Go go, DeliverySettings s, SendingPools.Source source,

@@ -186,13 +186,6 @@ class MtaStsTest {
         .getString("diagnosticCode");
   }
 
-  /** A sample of the node's metrics endpoint. */
-  static long metric(String name) {
-    String all = node.signed("GET", "/_mailgate/metrics", null, Map.of()).body();
-    return all.lines().filter(l -> l.startsWith(name + " ")).mapToLong(l -> Long.parseLong(l.substring(name.length()
-        + 1))).findFirst().orElse(-1);
-  }
-
   static String eventType(JsonObject status) {
     return status.getJsonArray("Events").getJsonObject(1).getString("eventType");
   }
@@ -207,7 +200,7 @@ class MtaStsTest {
     assertTrue(tlsMx.received.stream().allMatch(Envelope::tls), "every message went over TLS");
     assertEquals(1, fetched.stream().filter(f -> f.equals("mta-sts.enforce.example/.well-known/mta-sts.txt")).count(),
         "the policy is fetched once, then cached: " + fetched);
-    assertTrue(metric("mailgate_mta_sts_fetches_total{result=\"fetched\"}") >= 1);
+    assertTrue(node.metric("mailgate_mta_sts_fetches_total{result=\"fetched\"}") >= 1);
   }
 
   @Test
@@ -284,7 +277,7 @@ class MtaStsTest {
     }
     assertEquals(before + 6, plainMx.received().size());
     // the four fetches that brought no policy are counted for the operator (missing, html, broken, wrongcert)
-    assertEquals(4, metric("mailgate_mta_sts_fetches_total{result=\"failed\"}"));
+    assertEquals(4, node.metric("mailgate_mta_sts_fetches_total{result=\"failed\"}"));
     assertTrue(fetched.contains("mta-sts.html.example/.well-known/mta-sts.txt"), "html's policy was asked for");
     assertFalse(fetched.contains("mta-sts.plain.example/.well-known/mta-sts.txt"));
   }

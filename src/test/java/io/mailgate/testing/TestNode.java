@@ -232,6 +232,13 @@ public final class TestNode implements AutoCloseable {
         .build();
   }
 
+  /** One sample of the node's metrics endpoint ({@code name} with its labels, as written there); -1 when absent. */
+  public long metric(String name) {
+    String all = signed("GET", "/_mailgate/metrics", null, Map.of()).body();
+    return all.lines().filter(l -> l.startsWith(name + " ")).mapToLong(l -> Long.parseLong(l.substring(name.length()
+        + 1))).findFirst().orElse(-1);
+  }
+
   /** An HTTP request signed with SigV4 for service ses, like the SDK would send it. */
   /** The request signed with SigV4 (its headers then carry the signature), to be sent by any client. */
   public SignedRequest sign(String method, String path, byte[] body, Map<String, String> headers, String accessKey,
