@@ -14,6 +14,11 @@ public final class EventBusAddresses {
   public static final String FEEDBACK_INBOUND = "mailgate.feedback.inbound";
   /** {@code "<account>\n<identity>"}, published when an identity changes: caches drop it at once. */
   public static final String IDENTITY_CHANGED = "mailgate.identity.changed";
+  /**
+   * {@code "<account>\n<tenant>"}, published when a tenant, its associations or its sending status changed on this
+   * node: the send paths' cached view of it is dropped at once (other nodes' within {@code cache.ttlMillis}).
+   */
+  public static final String TENANT_CHANGED = "mailgate.tenant.changed";
   /** {@code "<account>"}, published when one of the account's identities' notification topics or settings changed. */
   public static final String IDENTITY_TOPICS_CHANGED = "mailgate.identity.topics.changed";
   /** start-dev only: {@code CaptureQuery} -> JSON array of captured messages. */

@@ -31,6 +31,7 @@ import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.api.sesv2.TagsHandler;
 import io.mailgate.api.sesv2.TemplatesHandler;
+import io.mailgate.api.sesv2.TenantsHandler;
 import io.mailgate.events.EventDestinationStore;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.configset.ConfigurationSetStore;
@@ -72,6 +73,7 @@ import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.SendingHistory;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.store.TemplateStore;
+import io.mailgate.store.TenantStore;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -191,10 +193,15 @@ public final class ApiVerticle extends VerticleBase {
     TrackingTokens trackingTokens = new TrackingTokens(secrets.derive("mailgate/tracking-links/v1"));
     ContactListStore contactLists = new ContactListStore(db);
     UnsubscribeTokens unsubscribeTokens = new UnsubscribeTokens(secrets.derive("mailgate/list-unsubscribe/v1"));
+    TenantStore tenantStore = new TenantStore(db);
     sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
         templates, new LinkTracking(trackingTokens, publicUrl()),
         new UnsubscribeLinks(contactLists, unsubscribeTokens, publicUrl(), clock,
-            config.get(MailgateConfig.CACHE_TTL_MILLIS)), clock);
+            config.get(MailgateConfig.CACHE_TTL_MILLIS)), tenantStore, clock);
+    vertx.eventBus().<String>localConsumer(EventBusAddresses.TENANT_CHANGED, msg -> {
+      int nl = msg.body().indexOf('\n');
+      sends.tenantChanged(msg.body().substring(0, nl), msg.body().substring(nl + 1));
+    });
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
@@ -350,6 +357,21 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::updateContact));
     router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
     router.get("/v2/email/insights/:messageId/").handler(V2Route.of(auth, insights::get));
+    TenantsHandler tenants = new TenantsHandler(vertx, tenantStore, region);
+    router.post("/v2/email/tenants").handler(V2Route.of(auth, tenants::create));
+    router.post("/v2/email/tenants/get").handler(V2Route.of(auth, tenants::get));
+    router.post("/v2/email/tenants/list").handler(V2Route.of(auth, tenants::list));
+    router.post("/v2/email/tenants/delete").handler(V2Route.of(auth, tenants::delete));
+    router.post("/v2/email/tenants/resources").handler(V2Route.of(auth, tenants::associate));
+    router.post("/v2/email/tenants/resources/delete").handler(V2Route.of(auth, tenants::dissociate));
+    router.post("/v2/email/tenants/resources/list").handler(V2Route.of(auth, tenants::listResources));
+    router.post("/v2/email/resources/tenants/list").handler(V2Route.of(auth, tenants::listResourceTenants));
+    router.post("/v2/email/reputation/entities").handler(V2Route.of(auth, tenants::listReputationEntities));
+    router.get("/v2/email/reputation/entities/:type/:reference").handler(V2Route.of(auth, tenants::getReputationEntity));
+    router.put("/v2/email/reputation/entities/:type/:reference/customer-managed-status")
+        .handler(V2Route.of(auth, tenants::updateCustomerManagedStatus));
+    router.put("/v2/email/reputation/entities/:type/:reference/policy")
+        .handler(V2Route.of(auth, tenants::updatePolicy));
     router.put("/v2/email/account/suppression").handler(V2Route.of(auth, suppression::putAccountAttributes));
     router.put("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::put));
     router.get("/v2/email/suppression/addresses").handler(V2Route.of(auth, suppression::list));

@@ -69,6 +69,7 @@ public final class MessageStatusHandler {
         .put("Source", m.source())
         .put("EnvelopeFrom", m.envelopeFrom())
         .put("ConfigurationSetName", m.configurationSet())
+        .put("TenantName", m.tenant())
         .put("Tags", m.tags())
         .put("Size", m.size())
         .put("Timestamp", m.createdAt().toString())

@@ -15,7 +15,8 @@ import java.util.List;
  * name1=value1, name2=value2} adds message tags, as SendEmail's ConfigurationSetName and EmailTags do;
  * {@code X-SES-LIST-MANAGEMENT-OPTIONS: listName; topic=topicName} (the topic optional) is SendEmail's
  * ListManagementOptions; {@code X-SES-SOURCE-ARN}, {@code X-SES-FROM-ARN} and {@code X-SES-RETURN-PATH-ARN} are
- * SendRawEmail's SourceArn, FromArn and ReturnPathArn (sending authorization). All are removed from the message before
+ * SendRawEmail's SourceArn, FromArn and ReturnPathArn (sending authorization); {@code X-SES-TENANT: name} is
+ * SendEmail's TenantName. All are removed from the message before
  * it is stored and sent (they are instructions to the service, not content); every other byte stays as given.
  */
 public final class SesRawHeaders {
@@ -25,12 +26,13 @@ public final class SesRawHeaders {
   static final String SOURCE_ARN = "X-SES-SOURCE-ARN";
   static final String FROM_ARN = "X-SES-FROM-ARN";
   static final String RETURN_PATH_ARN = "X-SES-RETURN-PATH-ARN";
+  static final String TENANT = "X-SES-TENANT";
   private static final List<String> ALL = List.of(CONFIGURATION_SET, MESSAGE_TAGS, LIST_MANAGEMENT, SOURCE_ARN,
-      FROM_ARN, RETURN_PATH_ARN);
+      FROM_ARN, RETURN_PATH_ARN, TENANT);
 
   /** What the headers asked for, and the message without them. */
   record Extracted(String configurationSet, List<SendRequest.EmailTag> tags, SendRequest.ListManagement list,
-      String sourceArn, String fromArn, String returnPathArn, byte[] message) {}
+      String sourceArn, String fromArn, String returnPathArn, String tenant, byte[] message) {}
 
   private SesRawHeaders() {}
 
@@ -81,11 +83,11 @@ public final class SesRawHeaders {
     out.write(message, copied, message.length - copied);
     return new Extracted(configurationSet == null || configurationSet.isEmpty() ? null : configurationSet,
         List.copyOf(tags), list, arn(headers, SOURCE_ARN), arn(headers, FROM_ARN), arn(headers, RETURN_PATH_ARN),
-        out.toByteArray());
+        arn(headers, TENANT), out.toByteArray());
   }
 
   private static Extracted none(byte[] original) {
-    return new Extracted(null, List.of(), null, null, null, null, original);
+    return new Extracted(null, List.of(), null, null, null, null, null, original);
   }
 
   private static boolean isSes(HeaderBlock.Field f) {
@@ -97,7 +99,7 @@ public final class SesRawHeaders {
     return false;
   }
 
-  /** The value of an ARN header, or null; once at most. */
+  /** The value of a header that names one thing (an ARN, the tenant), or null; once at most. */
   private static String arn(HeaderBlock headers, String name) {
     List<HeaderBlock.Field> fields = headers.all(name);
     if (fields.size() > 1) {
@@ -129,7 +131,8 @@ public final class SesRawHeaders {
     return new SendRequest(request.from(), request.destination(), request.replyTo(),
         request.configurationSet() != null ? request.configurationSet() : ses.configurationSet(),
         request.tags().isEmpty() ? ses.tags() : request.tags(), new RawContent(ses.message()),
-        request.envelopeSender(), request.listManagement() != null ? request.listManagement() : ses.list(), arns);
+        request.envelopeSender(), request.listManagement() != null ? request.listManagement() : ses.list(), arns,
+        request.tenant() != null ? request.tenant() : ses.tenant() == null || ses.tenant().isEmpty() ? null : ses.tenant());
   }
 
   /** {@code listName} or {@code listName; topic=topicName}, as SES reads the header. */

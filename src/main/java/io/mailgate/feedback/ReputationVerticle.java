@@ -33,6 +33,13 @@ import java.util.logging.Logger;
  * leaves it be. An account's row is written when its status or its figures changed, or when what it shows was
  * checked {@link #REWRITE_AFTER} ago: rewritten at every check, every account in the window would be updated every
  * minute for nothing.
+ *
+ * <p>Tenants (V34) are judged in the same turn from their own counters, by the same thresholds, into SES's reputation
+ * findings: HIGH impact over a shutdown rate, LOW over a warning rate. The tenant's policy says which findings pause
+ * it (the SES-managed status DISABLED): {@code strict} any, {@code standard} a HIGH one, {@code none} never. A paused
+ * tenant stays paused until its owner reinstates it (customer-managed status REINSTATED), which accepts the findings
+ * it then has: it sends on with them, is paused again by a worse one, and is ENABLED again once they clear. The
+ * account's own reputation still counts every message, a tenant's too.
  */
 public final class ReputationVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(ReputationVerticle.class.getName());
@@ -122,6 +129,14 @@ public final class ReputationVerticle extends VerticleBase {
                   }
                   return Future.join(all.stream().map(a -> record(conn, a)).toList()).map(all);
                 })))
+        // this node's turn: the tenants in a transaction of their own, so that a failure there leaves the accounts'
+        // verdicts committed
+        .compose(accounts -> accounts == null ? Future.succeededFuture(accounts)
+            : db.withTransaction(conn -> tenants(conn, minVolume)).map(accounts)
+                .recover(e -> {
+                  LOG.warning("tenant reputation check failed: " + e.getMessage());
+                  return Future.succeededFuture(accounts);
+                }))
         .onComplete(ar -> {
           running = false;
           if (ar.failed()) {
@@ -155,6 +170,138 @@ public final class ReputationVerticle extends VerticleBase {
       next = "HEALTHY";
     }
     return new Assessment(account, sent, hard, complaints, current, next, since);
+  }
+
+  /** What a tenant's window leads to: its finding, its two statuses, why the service paused it, what was accepted. */
+  record TenantVerdict(String impact, String customerStatus, String managedStatus, String cause,
+      String reinstatedImpact) {}
+
+  private static int rank(String impact) {
+    return impact == null ? 0 : impact.equals("LOW") ? 1 : 2;
+  }
+
+  /** Whether a finding of this impact pauses a tenant under this policy. */
+  static boolean pauses(String policy, String impact) {
+    return switch (policy) {
+      case "strict" -> impact != null;
+      case "standard" -> "HIGH".equals(impact);
+      default -> false;
+    };
+  }
+
+  /**
+   * What a tenant's window leads to. Too little sent to judge keeps the finding it has, unless the window holds no hard
+   * bounce and no complaint (then it has none).
+   */
+  TenantVerdict judge(long sent, long hard, long complaints, String impact, String policy, String customer,
+      String managed, String managedCause, String reinstated, int minVolume) {
+    String next;
+    String why = null;
+    boolean judged = sent >= Math.max(1, minVolume);
+    if (!judged) {
+      next = hard == 0 && complaints == 0 ? null : impact;
+    } else {
+      double bounceRate = hard / (double) sent;
+      double complaintRate = complaints / (double) sent;
+      double bounceShutdown = config.get(MailgateConfig.REPUTATION_BOUNCE_SHUTDOWN);
+      double complaintShutdown = config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN);
+      double bounceWarning = config.get(MailgateConfig.REPUTATION_BOUNCE_WARNING);
+      double complaintWarning = config.get(MailgateConfig.REPUTATION_COMPLAINT_WARNING);
+      if (bounceRate > bounceShutdown || complaintRate > complaintShutdown) {
+        next = "HIGH";
+        why = bounceRate > bounceShutdown ? rate("Bounce", bounceRate, bounceShutdown)
+            : rate("Complaint", complaintRate, complaintShutdown);
+      } else if (bounceRate > bounceWarning || complaintRate > complaintWarning) {
+        next = "LOW";
+        why = bounceRate > bounceWarning ? rate("Bounce", bounceRate, bounceWarning)
+            : rate("Complaint", complaintRate, complaintWarning);
+      } else {
+        next = null;
+      }
+    }
+    String cause = why == null ? null : why + " in the last " + config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)
+        + " hours; the " + policy + " reputation policy pauses the tenant.";
+    if (customer.equals("REINSTATED")) {
+      if (next == null) {
+        return new TenantVerdict(null, "ENABLED", managed, managedCause, null); // the findings cleared
+      }
+      if (judged && rank(next) > rank(reinstated) && pauses(policy, next)) {
+        return new TenantVerdict(next, "ENABLED", "DISABLED", cause, null); // a worse finding than it was let go with
+      }
+      // a finding that got better is what it is let go with from now on: getting worse again pauses it
+      return new TenantVerdict(next, customer, managed, managedCause,
+          rank(next) < rank(reinstated) ? next : reinstated);
+    }
+    // only a window judged pauses: too little sent keeps a finding, but a policy made stricter since does not act on it
+    if (judged && managed.equals("ENABLED") && pauses(policy, next)) {
+      return new TenantVerdict(next, customer, "DISABLED", cause, reinstated);
+    }
+    return new TenantVerdict(next, customer, managed, managedCause, reinstated);
+  }
+
+  private static String rate(String what, double rate, double threshold) {
+    return String.format(java.util.Locale.ROOT, "%s rate %.2f%% over %.2f%%", what, rate * 100, threshold * 100);
+  }
+
+  private static final String TENANT_WINDOWS = """
+      WITH w AS (
+        SELECT b.account_id, b.tenant_name, sum(b.sent) AS sent, sum(b.hard_bounces) AS hard,
+               sum(b.complaints) AS complaints
+        FROM tenant_reputation_buckets b
+        WHERE b.bucket > now() - $1::int * interval '1 hour'
+        GROUP BY b.account_id, b.tenant_name)
+      SELECT t.account_id, t.name, coalesce(w.sent, 0), coalesce(w.hard, 0), coalesce(w.complaints, 0), t.impact,
+             t.policy, t.customer_status, t.managed_status, t.managed_cause, t.reinstated_impact
+      FROM tenants t LEFT JOIN w ON w.account_id = t.account_id AND w.tenant_name = t.name
+      -- a tenant with nothing in the window and nothing to clear has nothing to judge
+      WHERE w.account_id IS NOT NULL OR t.impact IS NOT NULL OR t.customer_status = 'REINSTATED'""";
+
+  /**
+   * Judges every tenant with figures in the window, or a finding to clear, and writes those whose verdict changed,
+   * with the figures it was reached on ({@code reputation}); nothing else is written.
+   */
+  private Future<Void> tenants(io.vertx.sqlclient.SqlConnection conn, int minVolume) {
+    int hours = config.get(MailgateConfig.REPUTATION_WINDOW_HOURS);
+    return conn.preparedQuery(TENANT_WINDOWS)
+        .execute(Tuple.of(hours))
+        .compose(rows -> {
+          List<Future<?>> writes = new ArrayList<>();
+          for (Row r : rows) {
+            long sent = r.getLong(2);
+            long hard = r.getLong(3);
+            long complaints = r.getLong(4);
+            String customer = r.getString(7);
+            String managed = r.getString(8);
+            TenantVerdict v = judge(sent, hard, complaints, r.getString(5), r.getString(6), customer, managed,
+                r.getString(9), r.getString(10), minVolume);
+            boolean changed = !java.util.Objects.equals(v.impact(), r.getString(5)) || !v.customerStatus().equals(customer)
+                || !v.managedStatus().equals(managed) || !java.util.Objects.equals(v.reinstatedImpact(), r.getString(10));
+            if (!changed) {
+              continue;
+            }
+            if (!v.managedStatus().equals(managed) || !v.customerStatus().equals(customer)) {
+              LOG.warning("tenant " + r.getString(1) + " of account " + r.getString(0) + ": sending status "
+                  + customer + "/" + managed + " -> " + v.customerStatus() + "/" + v.managedStatus()
+                  + (v.cause() == null ? "" : " (" + v.cause() + ")"));
+            }
+            JsonObject figures = new JsonObject().put("Sent", sent).put("HardBounces", hard).put("Complaints", complaints)
+                .put("BounceRate", sent == 0 ? 0.0 : hard / (double) sent)
+                .put("ComplaintRate", sent == 0 ? 0.0 : complaints / (double) sent)
+                .put("WindowHours", hours).put("CheckedAt", clock.instant().toString());
+            // the owner's change made meanwhile (status, policy, a reinstatement) wins: this verdict is about what was
+            // read, and the next check judges again
+            writes.add(conn.preparedQuery("UPDATE tenants SET impact = $3, customer_status = $4, managed_status = $5, "
+                    + "managed_cause = $6, reinstated_impact = $7, reputation = $8::text::jsonb, "
+                    + "customer_status_at = CASE WHEN customer_status <> $4 THEN now() ELSE customer_status_at END, "
+                    + "managed_status_at = CASE WHEN managed_status <> $5 THEN now() ELSE managed_status_at END "
+                    + "WHERE account_id = $1 AND name = $2 AND customer_status = $9 AND managed_status = $10 "
+                    + "AND policy = $11 AND impact IS NOT DISTINCT FROM $12 AND reinstated_impact IS NOT DISTINCT FROM $13")
+                .execute(Tuple.from(new Object[] {r.getString(0), r.getString(1), v.impact(), v.customerStatus(),
+                    v.managedStatus(), v.cause(), v.reinstatedImpact(), figures.encode(), customer, managed,
+                    r.getString(6), r.getString(5), r.getString(10)})));
+          }
+          return Future.join(writes).<Void>mapEmpty();
+        });
   }
 
   private Future<Void> record(io.vertx.sqlclient.SqlConnection conn, Assessment a) {

@@ -41,15 +41,17 @@ public final class SendAuthorization {
    * How an authorized message is sent: signed with this key (or not); from this envelope sender,
    * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient. {@code identity}: the other
    * account's identity it is sent from (a delegate's send, through that identity's ARN), else null.
+   * {@code sendingIdentity}: the name of the verified identity that lets the From address send (the address's own,
+   * else the most specific domain covering it), or null when none does (system mail, start-dev's senders).
    */
   public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain, String defaultConfigurationSet,
-      IdentityArn identity) {
+      IdentityArn identity, String sendingIdentity) {
     public SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain) {
-      this(dkimKey, envelopeFrom, verpDomain, null, null);
+      this(dkimKey, envelopeFrom, verpDomain, null, null, null);
     }
 
     SenderProfile from(IdentityArn delegated) {
-      return new SenderProfile(dkimKey, envelopeFrom, verpDomain, defaultConfigurationSet, delegated);
+      return new SenderProfile(dkimKey, envelopeFrom, verpDomain, defaultConfigurationSet, delegated, sendingIdentity);
     }
   }
 
@@ -338,7 +340,11 @@ public final class SendAuthorization {
     String fromAddress = from.address().toLowerCase(Locale.ROOT);
     Map<String, IdentityDirectory.Facts> fromFacts = delegatedFrom == null ? found : delegatedFrom;
     IdentityDirectory.Facts address = fromFacts.get(fromAddress);
-    IdentityDirectory.Facts domain = domainFacts(fromFacts, IdentityNames.domainOf(fromAddress));
+    IdentityDirectory.Facts verifiedDomain = verifiedDomain(fromFacts, IdentityNames.domainOf(fromAddress));
+    // the domain identity whose settings apply: the most specific verified one that covers the address, else the
+    // domain's own (unverified: an address identity of it sends, with its domain's settings)
+    IdentityDirectory.Facts domain = verifiedDomain != null ? verifiedDomain
+        : fromFacts.get(IdentityNames.domainOf(fromAddress));
     // an address identity may have its signing turned off (SES v1's SetIdentityDkimEnabled on an address)
     DkimKey key = domain == null || (address != null && address.verified() && !address.identity().dkimSigningEnabled())
         ? null : domain.signingKey();
@@ -359,7 +365,10 @@ public final class SendAuthorization {
     // identity owner's default set is of the owner's account: not one of a delegate's sends
     String defaultSet = delegatedFrom != null ? null : address != null && address.identity().configurationSet() != null
         ? address.identity().configurationSet() : domain == null ? null : domain.identity().configurationSet();
-    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet, null));
+    String sendingIdentity = address != null && address.verified() ? address.identity().name()
+        : verifiedDomain == null ? null : verifiedDomain.identity().name();
+    return Future.succeededFuture(new SenderProfile(key, from.address(), verpDomain, defaultSet, null,
+        sendingIdentity));
   }
 
   /** Whether {@code address} may send (or, in the sandbox, receive): it or a domain that covers it is verified. */
@@ -377,15 +386,6 @@ public final class SendAuthorization {
       }
     }
     return null;
-  }
-
-  /**
-   * The domain identity whose settings apply to addresses of {@code domain}: the most specific verified one that
-   * covers it, else the domain's own (unverified: an address identity of it sends, with its domain's settings).
-   */
-  private static IdentityDirectory.Facts domainFacts(Map<String, IdentityDirectory.Facts> found, String domain) {
-    IdentityDirectory.Facts verified = verifiedDomain(found, domain);
-    return verified != null ? verified : found.get(domain);
   }
 
   private SesException notVerified(Collection<String> identities) {

@@ -16,10 +16,19 @@ import java.util.List;
  * @param listManagement SES's ListManagementOptions, or null: the message gets the list's one-click unsubscribe
  *     link, and recipients who unsubscribed are not mailed
  * @param identityArns the identity ARNs the send names for its addresses (sending authorization), or null
+ * @param tenant the tenant it is sent for (SES v2's TenantName, the {@code X-SES-TENANT} header), or null: its From
+ *     identity, its configuration set and its template must be associated with the tenant, which must be sending
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
     List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
-    IdentityArns identityArns) {
+    IdentityArns identityArns, String tenant) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
+      IdentityArns identityArns) {
+    this(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement, identityArns,
+        null);
+  }
 
   public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
       List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement) {
@@ -39,13 +48,19 @@ public record SendRequest(String from, Destination destination, List<String> rep
   /** The same send with other content (a template's, once rendered). */
   public SendRequest withContent(Content c) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement,
-        identityArns);
+        identityArns, tenant);
   }
 
   /** The same send for another configuration set (the From identity's default). */
   public SendRequest withConfigurationSet(String set) {
     return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement,
-        identityArns);
+        identityArns, tenant);
+  }
+
+  /** The same send for a tenant (null: none). */
+  public SendRequest withTenant(String name) {
+    return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
+        identityArns, name);
   }
 
   /**
@@ -97,6 +112,9 @@ public record SendRequest(String from, Destination destination, List<String> rep
     }
     if (content == null) {
       throw SesException.badRequest("Content is required.");
+    }
+    if (tenant != null) {
+      EmailTag.checkName(tenant, "TenantName", 64);
     }
   }
 

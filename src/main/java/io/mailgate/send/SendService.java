@@ -8,12 +8,15 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.delivery.DeliveryJob;
 import io.mailgate.identity.IdentityArn;
+import io.mailgate.identity.IdentityNames;
 import io.mailgate.lists.UnsubscribeLinks;
 import io.mailgate.ratelimit.RateCheck;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.NewMessage;
+import io.mailgate.store.ReadThroughCache;
+import io.mailgate.store.TenantStore;
 import io.mailgate.tracking.LinkTracking;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -26,6 +29,7 @@ import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -55,11 +59,15 @@ public final class SendService {
   private final String messageIdDomain;
   private final String region;
   private final boolean renderingFailureEvents;
+  private final ReadThroughCache<TenantStore.SendingView> tenants;
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
       io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Templates templates,
-      LinkTracking tracking, UnsubscribeLinks unsubscribeLinks, Clock clock) {
+      LinkTracking tracking, UnsubscribeLinks unsubscribeLinks, TenantStore tenantStore,
+      Clock clock) {
+    this.tenants = new ReadThroughCache<>(clock, config.get(MailgateConfig.CACHE_TTL_MILLIS),
+        tenantStore::sendingView);
     this.unsubscribeLinks = unsubscribeLinks;
     this.templates = templates;
     this.tracking = tracking;
@@ -80,6 +88,67 @@ public final class SendService {
 
   public int maxMessageBytes() {
     return maxMessageBytes;
+  }
+
+  /** A tenant changed on this node ({@code EventBusAddresses.TENANT_CHANGED}): read it again at its next send. */
+  public void tenantChanged(String accountId, String name) {
+    tenants.invalidate(accountId, name);
+  }
+
+  /** The tenant a send names, as cached: NotFound when the account has none of that name. */
+  private Future<TenantStore.SendingView> tenant(Caller caller, String name) {
+    return tenants.get(caller.account().id(), name).compose(view -> view.isPresent()
+        ? Future.succeededFuture(view.get())
+        : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Tenant " + name + " does not exist.")));
+  }
+
+  /**
+   * A stored template a tenant's send uses ({@code templateName}, null for an inline one, which is no resource) must
+   * be associated with the tenant; checked once the template is found, before it is rendered. Nothing to check
+   * without a tenant.
+   */
+  public Future<Void> checkTenantTemplate(Caller caller, String tenant, String templateName) {
+    if (tenant == null || templateName == null) {
+      return Future.succeededFuture();
+    }
+    return tenant(caller, tenant).compose(view -> view.templates().contains(templateName)
+        ? Future.<Void>succeededFuture()
+        : Future.failedFuture(SesException.badRequest("Template " + templateName + " is not associated with tenant "
+            + tenant + ".")));
+  }
+
+  /**
+   * A tenant's send: the tenant exists and may send, and the identity that lets its From address send (the address's
+   * own, else the most specific verified domain covering it, as that identity's DKIM key and settings are the
+   * message's) and its configuration set (named, or its identity's default) are associated with it.
+   */
+  private Future<Void> checkTenant(Caller caller, String tenant, SendAuthorization.SenderProfile profile,
+      ConfigurationSet set) {
+    return tenant(caller, tenant).compose(view -> {
+      if (view.sendingStatus().equals("DISABLED")) {
+        return Future.failedFuture(new SesException(SesError.SENDING_PAUSED,
+            "Sending is paused for tenant " + view.name() + "."));
+      }
+      if (profile.identity() != null) {
+        return Future.failedFuture(SesException.badRequest("The From identity is another account's (sending "
+            + "authorization): it cannot be associated with tenant " + view.name() + "."));
+      }
+      String identity = profile.sendingIdentity();
+      if (identity == null) {
+        return Future.failedFuture(SesException.badRequest("No verified identity lets "
+            + MailboxParser.abbreviate(profile.envelopeFrom()) + " send, so none is associated with tenant "
+            + view.name() + "."));
+      }
+      if (!view.identities().contains(identity)) {
+        return Future.failedFuture(SesException.badRequest("Identity " + MailboxParser.abbreviate(identity)
+            + " is not associated with tenant " + view.name() + "."));
+      }
+      if (set != null && !view.configurationSets().contains(set.name())) {
+        return Future.failedFuture(SesException.badRequest("Configuration set " + set.name()
+            + " is not associated with tenant " + view.name() + "."));
+      }
+      return Future.succeededFuture();
+    });
   }
 
   /**
@@ -112,6 +181,8 @@ public final class SendService {
     }
     if (request.content() instanceof TemplateContent t) {
       return templates.resolve(caller.account().id(), t)
+          .compose(template -> checkTenantTemplate(caller, request.tenant(), t.inline() == null ? template.name() : null)
+              .map(template))
           .compose(template -> templates.renderOne(template, t.data()).transform(rendering -> {
             if (rendering.failed()) {
               return publishesAsRenderingFailure(rendering.cause())
@@ -187,18 +258,26 @@ public final class SendService {
                 ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
                 : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
-                // a rendering failure's list is checked as any send's (it is answered as one), though it gets no link
-                .compose(effective -> (failure != null ? checkListManagement(caller, request, p).map(p)
-                        : listManaged(caller, request, p))
-                    .compose(listed -> checkLimits(caller, listed, failure == null)
-                        // counted: given back if the message is not accepted after all (too large once its links
-                        // are tracked, or not stored)
-                        .compose(counted -> (failure != null
-                                ? commitFailure(caller, effective.request(), listed, profile, failure)
-                                : tracked(listed, effective.set())
-                                    .compose(tracked -> signed(tracked, profile))
-                                    .compose(signed -> commit(caller, effective.request(), signed, profile)))
-                            .onFailure(e -> limiter.refund(counted)))))));
+                // a tenant's send: once its identity and set are known, before anything is counted
+                .compose(effective -> request.tenant() == null ? authorized(caller, request, p, failure, profile, effective)
+                    : checkTenant(caller, request.tenant(), profile, effective.set())
+                        .compose(v -> authorized(caller, request, p, failure, profile, effective)))));
+  }
+
+  /** The send path once the sender may send: its list, its limits, then its commit. */
+  private Future<String> authorized(Caller caller, SendRequest request, Prepared p, RenderingFailure failure,
+      SendAuthorization.SenderProfile profile, Effective effective) {
+    // a rendering failure's list is checked as any send's (it is answered as one), though it gets no link
+    return (failure != null ? checkListManagement(caller, request, p).map(p) : listManaged(caller, request, p))
+        .compose(listed -> checkLimits(caller, listed, failure == null)
+            // counted: given back if the message is not accepted after all (too large once its links are tracked, or
+            // not stored)
+            .compose(counted -> (failure != null
+                    ? commitFailure(caller, effective.request(), listed, profile, failure)
+                    : tracked(listed, effective.set())
+                        .compose(tracked -> signed(tracked, profile))
+                        .compose(signed -> commit(caller, effective.request(), signed, profile)))
+                .onFailure(e -> limiter.refund(counted))));
   }
 
   /** About how many bytes building or reading the message will walk: the size of what the caller gave. */
@@ -418,7 +497,7 @@ public final class SendService {
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
         profile.identity() == null ? null : profile.identity().account(),
-        profile.identity() == null ? null : profile.identity().identity());
+        profile.identity() == null ? null : profile.identity().identity(), request.tenant());
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */
@@ -459,7 +538,7 @@ public final class SendService {
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
               new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
                   request.configurationSet(), rcpts, p.content(), p.at(), row.contactList(), row.contactListTopic(),
-                  row.identityAccount()));
+                  row.identityAccount(), row.tenant()));
           return p.id();
         });
   }

@@ -46,7 +46,7 @@ public final class DeliveryQueue {
 
   private static final String MESSAGES = """
       SELECT id, account_id, envelope_from, content, created_at, verp_domain, configuration_set, contact_list,
-             contact_list_topic, identity_account
+             contact_list_topic, identity_account, tenant
       FROM messages WHERE id = ANY($1)""";
 
   private static final String RELEASE = """
@@ -120,7 +120,8 @@ public final class DeliveryQueue {
                   Buffer content = m.getBuffer(3);
                   jobs.add(new DeliveryJob(m.getString(0), m.getString(1), m.getString(2), m.getString(5),
                       m.getString(6), byMessage.get(m.getString(0)), content.getBytes(),
-                      m.getOffsetDateTime(4).toInstant(), m.getString(7), m.getString(8), m.getString(9)));
+                      m.getOffsetDateTime(4).toInstant(), m.getString(7), m.getString(8), m.getString(9),
+                      m.getString(10)));
                 }
                 return jobs;
               }));

@@ -38,7 +38,11 @@ public final class EventOutbox {
    * the next ({@code waiting}: one index descent each), so that the thousands of configuration sets and identity
    * topics that have nothing waiting cost nothing, idle or under load. One index probe per such destination, read
    * in order and only as far as the limit ({@link Database#INDEX_SCAN_ONLY}); rows whose destination is gone are
-   * left to {@link #SWEEP}.
+   * left to {@link #SWEEP}. Written so that statistics cannot steer it elsewhere: once the outbox was analyzed (as
+   * autovacuum does, and the benchmark's server never did), the planner read every destination to hash-join the few
+   * waiting, and took each destination's events from the due index, skipping every other destination's (6,000 rows
+   * a probe with two destinations). Each destination is now looked up from {@code waiting} (a lateral probe), and
+   * its events are bounded by a row comparison only its own index can serve.
    */
   static final String CLAIM = """
       WITH RECURSIVE waiting(id) AS (
@@ -50,11 +54,13 @@ public final class EventOutbox {
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
       FROM (SELECT e.id, d.account_id, d.url, d.enabled, a.webhook_secret_generation, a.webhook_previous_until,
                    d.identity, i.notification_headers
-            FROM waiting w JOIN event_destinations d ON d.id = w.id JOIN accounts a ON a.id = d.account_id
+            FROM waiting w CROSS JOIN LATERAL (SELECT * FROM event_destinations d WHERE d.id = w.id LIMIT 1) d
+            JOIN accounts a ON a.id = d.account_id
             LEFT JOIN identities i ON i.account_id = d.account_id AND i.identity = d.identity
             CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at FROM event_outbox e
-                                WHERE e.destination_id = d.id AND e.next_attempt_at <= now()
-                                ORDER BY e.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) e
+                                WHERE e.destination_id = d.id
+                                  AND (e.destination_id, e.next_attempt_at) <= (d.id, now())
+                                ORDER BY e.destination_id, e.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) e
             WHERE d.id <> ALL($4::bigint[])
             ORDER BY e.next_attempt_at LIMIT $1) due
       WHERE o.id = due.id

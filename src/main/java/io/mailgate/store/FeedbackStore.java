@@ -113,7 +113,7 @@ public final class FeedbackStore {
                     + "VALUES (lower($1), now(), 1, $2) ON CONFLICT (email) DO UPDATE SET last_bounce = now(), "
                     + "bounces = global_suppression.bounces + 1, message_id = EXCLUDED.message_id")
                 .execute(params(email, m.id())).mapEmpty())
-            .compose(x -> reputation(conn, m.accountId(), delivered, 1, 0)) : Future.<Void>succeededFuture());
+            .compose(x -> reputation(conn, m, delivered, 1, 0)) : Future.<Void>succeededFuture());
   }
 
   /** The first key of the advisory locks that put complaints about one message and recipient in turn: "CmPl". */
@@ -151,7 +151,7 @@ public final class FeedbackStore {
         .compose(delivered -> delivered == null ? Future.<Void>succeededFuture()
             : event(conn, m, email, "Complaint", detail, unconfirmed)
                 .compose(v -> counts ? suppress(conn, m, email, "COMPLAINT", detail.getString("feedbackId"))
-                    .compose(x -> reputation(conn, m.accountId(), delivered, 0, 1)) : Future.<Void>succeededFuture())
+                    .compose(x -> reputation(conn, m, delivered, 0, 1)) : Future.<Void>succeededFuture())
                 .compose(v -> FeedbackForwards.write(conn, m, email, "Complaint", withoutNul(detail).toString(),
                     // the ARF as received is forwarded when it is small; a larger one is written afresh from the event
                     report == null || report.content().length > FeedbackForwards.MAX_REPORT_BYTES ? null
@@ -218,11 +218,15 @@ public final class FeedbackStore {
    * and pause the account, and the late bounces of what was sent before a pause would pause it again once resumed.
    * This way feedback about sends outside the window, or before a resume, leaves the rate by itself. (About a send
    * of the five minutes before a resume, in the bucket the resume falls in, it goes to the account's base for that
-   * bucket too, as the send went (V23): the bucket's statistics keep it, the fresh window does not.)
+   * bucket too, as the send went (V23): the bucket's statistics keep it, the fresh window does not.) A message sent
+   * for a tenant counts toward the tenant's reputation as well, in the same bucket, while that tenant exists (not a
+   * tenant made again under its name later). The account's bucket is locked before the tenant's: the statement's own
+   * insert runs first, its CTE (not read by it) after, the order {@code OutcomeStore} keeps.
    */
-  private static Future<Void> reputation(SqlConnection conn, String accountId, OffsetDateTime delivered, int hard,
+  private static Future<Void> reputation(SqlConnection conn, MessageRef m, OffsetDateTime delivered, int hard,
       int complaints) {
-    return conn.preparedQuery(REPUTATION).execute(Tuple.of(accountId, delivered, hard, complaints)).mapEmpty();
+    return conn.preparedQuery(REPUTATION).execute(Tuple.of(m.accountId(), delivered, hard, complaints, m.id()))
+        .mapEmpty();
   }
 
   private static final String REPUTATION = """
@@ -231,7 +235,16 @@ public final class FeedbackStore {
           reputation_base_complaints = reputation_base_complaints + $4
         WHERE id = $1 AND reputation_since > $2::timestamptz
           AND reputation_since < to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300)
-            + interval '5 minutes')
+            + interval '5 minutes'
+      ), tenant AS (
+        INSERT INTO tenant_reputation_buckets (account_id, tenant_name, bucket, sent, hard_bounces, complaints)
+        SELECT $1, m.tenant, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300), 0, $3, $4
+        FROM messages m JOIN tenants t ON t.account_id = m.account_id AND t.name = m.tenant
+          AND t.created_at <= m.created_at
+        WHERE m.id = $5 AND m.account_id = $1
+        ON CONFLICT (account_id, tenant_name, bucket) DO UPDATE
+          SET hard_bounces = tenant_reputation_buckets.hard_bounces + $3,
+              complaints = tenant_reputation_buckets.complaints + $4)
       INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
       VALUES ($1, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300), 0, $3, $4)
       ON CONFLICT (account_id, bucket) DO UPDATE SET hard_bounces = reputation_buckets.hard_bounces + $3,

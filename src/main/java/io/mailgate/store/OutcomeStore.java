@@ -28,11 +28,21 @@ public final class OutcomeStore {
    * destination that is paused); {@code countsAsAttempt} is false when nothing was tried;
    * {@code delivery} is set when the recipient was delivered (its event is then implicit); {@code publish} is set
    * when the message has a configuration set, or its account identity notification topics: its event (a Delivery too)
-   * then goes to those of the set's event destinations, and of its sender's topics, that take its type.
+   * then goes to those of the set's event destinations, and of its sender's topics, that take its type;
+   * {@code tenant} is the tenant the message was sent for (null: none), whose reputation counts it too.
    */
   public record Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
       String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
-      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish) {}
+      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish, String tenant) {
+
+    /** An outcome of a message sent for no tenant. */
+    public Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
+        String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
+        boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish) {
+      this(messageId, idx, accountId, recipient, state, smtpCode, smtpReply, eventType, eventDetailJson, at,
+          nextAttemptAt, countsAsAttempt, consequences, delivery, publish, null);
+    }
+  }
 
   /**
    * An event for the event outbox: the message's configuration set (or null), the event's type and detail, and whether
@@ -116,9 +126,9 @@ public final class OutcomeStore {
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                              $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
                              $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[],
-                             $21::text[], $22::text[], $23::text[], $24::bool[])
+                             $21::text[], $22::text[], $23::text[], $24::bool[], $25::text[])
           AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts,
-               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail, topics)
+               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail, topics, tenant)
       """ + appliedBy(13) + """
       ), s AS (
         INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
@@ -142,6 +152,9 @@ public final class OutcomeStore {
         FROM done d WHERE d.sent OR d.hard GROUP BY 1, 2 ORDER BY 1, 2 -- one lock order for every batch
         ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent,
           hard_bounces = reputation_buckets.hard_bounces + EXCLUDED.hard_bounces
+        RETURNING 1
+      ), trep AS (
+      """ + tenantReputation(true) + """
       ), pub AS (
       """ + publish + """
       ), fwd AS (
@@ -149,6 +162,28 @@ public final class OutcomeStore {
       )
       INSERT INTO events (message_id, account_id, type, recipient, detail, created_at)
       SELECT d.mid, d.acct, d.type, d.rcpt, d.detail::jsonb, d.ts FROM done d WHERE d.type IS NOT NULL""";
+  }
+
+  /**
+   * The outcomes' counts toward their tenants' reputation (V34), from {@code done}, for the tenant the message was
+   * sent for while it exists: a tenant deleted and made again under its name does not inherit the first one's late
+   * outcomes (its messages were accepted before it was created). It reads {@code rep}, the account's count, so that
+   * rep's rows are locked first: every statement locks an account's bucket before its tenant's (as
+   * {@code FeedbackStore} does), or two could deadlock. {@code hard}: the outcomes have a {@code hard} column.
+   */
+  private static String tenantReputation(boolean hard) {
+    return """
+        INSERT INTO tenant_reputation_buckets (account_id, tenant_name, bucket, sent, hard_bounces, complaints)
+        SELECT d.acct, d.tenant, to_timestamp(floor(extract(epoch FROM d.ts) / 300) * 300),
+               count(*) FILTER (WHERE d.sent), %s, 0
+        FROM done d JOIN messages m ON m.id = d.mid
+        JOIN tenants t ON t.account_id = d.acct AND t.name = d.tenant AND t.created_at <= m.created_at
+        WHERE (d.sent%s) AND (SELECT count(*) FROM rep) >= 0
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (account_id, tenant_name, bucket) DO UPDATE
+          SET sent = tenant_reputation_buckets.sent + EXCLUDED.sent,
+              hard_bounces = tenant_reputation_buckets.hard_bounces + EXCLUDED.hard_bounces""".formatted(
+        hard ? "count(*) FILTER (WHERE d.hard)" : "0", hard ? " OR d.hard" : "");
   }
 
   static final String RECORD = record(PUBLISH);
@@ -174,30 +209,50 @@ public final class OutcomeStore {
       FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx WHERE o.sent GROUP BY 1, 2 ORDER BY 1, 2
       ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent""";
 
-  /**
-   * {@link #RECORD_PLAIN} for a batch with outcomes of messages sent with a configuration set: their events (a
-   * Delivery, mostly) go into the event outbox too, for the set's destinations.
-   */
-  private static String recordPlainPublishing(String publish) {
-    return """
-      WITH o AS (
-        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
-                             $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[])
-          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta,
-               rcpt, cs, ptype, pdetail, topics)
-      """ + appliedBy(10) + """
+  /** The account's count of a plain batch's outcomes, as a CTE ({@code rep}) over {@code done}. */
+  private static final String PLAIN_REPUTATION = """
       ), rep AS (
         INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
         SELECT d.acct, to_timestamp(floor(extract(epoch FROM d.ts) / 300) * 300), count(*), 0, 0
         FROM done d WHERE d.sent GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (account_id, bucket) DO UPDATE SET sent = reputation_buckets.sent + EXCLUDED.sent
+        RETURNING 1
       )
-      """ + publish;
+      """;
+
+  /**
+   * {@link #RECORD_PLAIN} for a batch with a tenant's outcome: the tenant's count too ({@code $14}, each outcome's
+   * tenant). Planned once, as the plain statement is: tenants' deliveries take no general statement.
+   */
+  static final String RECORD_PLAIN_TENANTS = """
+      WITH o AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
+                             $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
+                             $14::text[])
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, tenant)
+      """ + appliedBy(10) + PLAIN_REPUTATION + tenantReputation(false);
+
+  /**
+   * {@link #RECORD_PLAIN} for a batch with outcomes of messages sent with a configuration set: their events (a
+   * Delivery, mostly) go into the event outbox too, for the set's destinations; with {@code tenants}, the tenants'
+   * counts too ({@code $19}).
+   */
+  private static String recordPlainPublishing(String publish, boolean tenants) {
+    return """
+      WITH o AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
+                             $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
+                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[]%s)
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta,
+               rcpt, cs, ptype, pdetail, topics%s)
+      """.formatted(tenants ? ", $19::text[]" : "", tenants ? ", tenant" : "") + appliedBy(10) + PLAIN_REPUTATION
+        + (tenants ? ", trep AS (\n" + tenantReputation(false) + "\n)\n" : "") + publish;
   }
 
-  static final String RECORD_PLAIN_PUBLISHING = recordPlainPublishing(PUBLISH);
-  static final String RECORD_PLAIN_PUBLISHING_TOPICS = recordPlainPublishing(PUBLISH_WITH_TOPICS);
+  static final String RECORD_PLAIN_PUBLISHING = recordPlainPublishing(PUBLISH, false);
+  static final String RECORD_PLAIN_PUBLISHING_TOPICS = recordPlainPublishing(PUBLISH_WITH_TOPICS, false);
+  static final String RECORD_PLAIN_PUBLISHING_TENANTS = recordPlainPublishing(PUBLISH, true);
+  static final String RECORD_PLAIN_PUBLISHING_TOPICS_TENANTS = recordPlainPublishing(PUBLISH_WITH_TOPICS, true);
 
   private final Pool pool;
   private final String leaseOwner;
@@ -264,6 +319,12 @@ public final class OutcomeStore {
         .compose(v -> write(batch.subList(half, batch.size()), DEADLOCK_RETRIES));
   }
 
+  private static Object[] append(Object[] params, Object last) {
+    Object[] out = java.util.Arrays.copyOf(params, params.length + 1);
+    out[params.length] = last;
+    return out;
+  }
+
   /** The outcome without the texts that came from outside: its state, next attempt, event type and consequences. */
   static Outcome bare(Outcome o) {
     Publish p = o.publish() == null ? null
@@ -271,7 +332,7 @@ public final class OutcomeStore {
     return new Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), o.state(), o.smtpCode(),
         o.smtpReply() == null ? null : "(reply not recorded: the database refused it)", o.eventType(),
         o.eventType() == null ? null : "{}", o.at(), o.nextAttemptAt(), o.countsAsAttempt(), o.consequences(),
-        o.delivery() == null ? null : new Delivery(null, null), p);
+        o.delivery() == null ? null : new Delivery(null, null), p, o.tenant());
   }
 
   /** The text without NUL characters, which PostgreSQL's text cannot hold (its other characters can be stored). */
@@ -334,7 +395,9 @@ public final class OutcomeStore {
     String[] ptype = new String[n];
     String[] pdetail = new String[n];
     Boolean[] topics = new Boolean[n];
+    String[] tenant = new String[n];
     boolean plain = true; // no event, suppression or hard bounce in the batch
+    boolean tenants = false; // an outcome that counts toward its tenant's reputation
     boolean publishing = false; // an event to publish
     boolean senderTopics = false; // an event for its sender's notification topics
     for (int i = 0; i < n; i++) {
@@ -357,6 +420,7 @@ public final class OutcomeStore {
       global[i] = c.global();
       sent[i] = c.sent();
       hard[i] = c.hardBounce();
+      tenant[i] = o.tenant();
       if (o.publish() != null) {
         cs[i] = o.publish().configurationSet();
         ptype[i] = o.publish().type();
@@ -368,21 +432,30 @@ public final class OutcomeStore {
         topics[i] = false;
       }
       plain &= o.eventType() == null && c.suppress() == null && !c.global() && !c.hardBounce();
+      tenants |= o.tenant() != null && (c.sent() || c.hardBounce());
       if (o.delivery() != null) {
         remoteMta[i] = text(o.delivery().remoteMta());
         reportingMta[i] = text(o.delivery().reportingMta());
       }
     }
+    // a batch with a tenant's outcome that counts takes the statements that count for tenants too; the others stay
+    // as they were for the mail of no tenant
     if (plain && publishing) {
-      return pool.preparedQuery(senderTopics ? RECORD_PLAIN_PUBLISHING_TOPICS : RECORD_PLAIN_PUBLISHING).execute(Tuple.from(new Object[] {mid, idx, acct, state, code,
-          reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta, rcpt, cs, ptype, pdetail, topics}));
+      Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta,
+          rcpt, cs, ptype, pdetail, topics};
+      return tenants
+          ? pool.preparedQuery(senderTopics ? RECORD_PLAIN_PUBLISHING_TOPICS_TENANTS : RECORD_PLAIN_PUBLISHING_TENANTS)
+              .execute(Tuple.from(append(params, tenant)))
+          : pool.preparedQuery(senderTopics ? RECORD_PLAIN_PUBLISHING_TOPICS : RECORD_PLAIN_PUBLISHING)
+              .execute(Tuple.from(params));
     }
     if (plain) {
-      return pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(new Object[] {mid, idx, acct, state, code, reply, ts,
-          next, counts, leaseOwner, sent, remoteMta, reportingMta}));
+      Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta};
+      return tenants ? pool.preparedQuery(RECORD_PLAIN_TENANTS).execute(Tuple.from(append(params, tenant)))
+          : pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(params));
     }
     return pool.preparedQuery(senderTopics ? RECORD_TOPICS : RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
         detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta, cs, ptype,
-        pdetail, topics}));
+        pdetail, topics, tenant}));
   }
 }

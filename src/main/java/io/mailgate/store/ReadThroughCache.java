@@ -52,4 +52,11 @@ public final class ReadThroughCache<V> {
       }
     });
   }
+
+  /** Forgets what was read of this resource: the next lookup reads it again. */
+  public void invalidate(String accountId, String name) {
+    String key = accountId + "\n" + name;
+    found.remove(key);
+    missing.remove(key);
+  }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The tags of an account's taggable resources (identities, configuration sets and contact lists), as SES v2's TagResource,
+ * The tags of an account's taggable resources (identities, configuration sets, contact lists and tenants), as SES v2's TagResource,
  * UntagResource and ListTagsForResource see them: a {@code tags} jsonb array of {@code {Key, Value}} on the resource's
  * own row. A change reads the row under lock and writes it back in one transaction, so two concurrent changes to one
  * resource both land.
@@ -27,7 +27,8 @@ public final class ResourceTags {
   public enum Kind {
     IDENTITY("identities", "identity"),
     CONFIGURATION_SET("configuration_sets", "name"),
-    CONTACT_LIST("contact_lists", "name");
+    CONTACT_LIST("contact_lists", "name"),
+    TENANT("tenants", "name");
 
     private final String table;
     private final String nameColumn;

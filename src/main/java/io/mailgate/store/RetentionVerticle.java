@@ -82,6 +82,11 @@ public final class RetentionVerticle extends VerticleBase {
       DELETE FROM reputation_buckets WHERE ctid IN (
         SELECT ctid FROM reputation_buckets WHERE bucket < $1 LIMIT $2)""";
 
+  /** A tenant's share of them (V34), kept as long. */
+  static final String DELETE_TENANT_BUCKETS = """
+      DELETE FROM tenant_reputation_buckets WHERE ctid IN (
+        SELECT ctid FROM tenant_reputation_buckets WHERE bucket < $1 LIMIT $2)""";
+
   /** The delivery options of configuration sets deleted before $1: their messages have long reached an end. */
   static final String DELETE_DELETED_SETS = "DELETE FROM deleted_configuration_sets WHERE deleted_at < $1";
 
@@ -197,6 +202,8 @@ public final class RetentionVerticle extends VerticleBase {
                     .compose(feedback -> delete(conn, DELETE_DELETED_SETS, Tuple.of(Timestamps.utc(cutoff)))
                         .compose(sets -> batches(conn, DELETE_BUCKETS, Tuple.of(Timestamps.utc(bucketCutoff), batch),
                             batch, 0))
+                        .compose(buckets -> batches(conn, DELETE_TENANT_BUCKETS,
+                            Tuple.of(Timestamps.utc(bucketCutoff), batch), batch, 0).map(tenants -> buckets + tenants))
                         .map(buckets -> new Swept(messages, feedback, buckets))))
                 .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }

@@ -344,7 +344,7 @@ public final class QueryApi {
           data != null ? data : content.data()));
     }
     return bulk.send(caller, p.required("Source"), p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"),
-        p.string("ReturnPath"), content, entries, identityArns(p, "ses:SendBulkTemplatedEmail")).map(results -> {
+        p.string("ReturnPath"), content, entries, identityArns(p, "ses:SendBulkTemplatedEmail"), null).map(results -> {
           QueryXml xml = new QueryXml().start("Status");
           for (JsonObject r : results) {
             xml.start("member").text("Status", v1Status(r.getString("Status"))).text("Error", r.getString("Error"))

@@ -58,7 +58,7 @@ public final class BulkEmailHandler {
 
   /** What a SendBulkEmail request asks, read before anything is sent. */
   private record BulkRequest(String from, List<String> replyTo, String configurationSet, String returnPath,
-      TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns) {}
+      TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns, String tenant) {}
 
   /**
    * The request read (its attachments' base64 decoded) on a worker thread when it is large ({@link OffLoop}), as
@@ -67,7 +67,7 @@ public final class BulkEmailHandler {
   public Future<JsonObject> sendBulk(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx); // a large one was parsed on a worker already
     return OffLoop.when(ctx.body().length(), () -> read(body)).compose(r -> send(caller, r.from(), r.replyTo(),
-            r.configurationSet(), r.returnPath(), r.content(), r.entries(), r.identityArns())
+            r.configurationSet(), r.returnPath(), r.content(), r.entries(), r.identityArns(), r.tenant())
         .recover(e -> {
           if (e instanceof SesException s && s.error() == SesError.TEMPLATE_NOT_FOUND) {
             // SES v2 answers each entry TEMPLATE_NOT_FOUND rather than failing the call
@@ -115,7 +115,16 @@ public final class BulkEmailHandler {
         string(body, "ConfigurationSetName", ""), string(body, "FeedbackForwardingEmailAddress", ""), content,
         entries, SendRequest.IdentityArns.of("ses:SendBulkEmail",
             string(body, "FromEmailAddressIdentityArn", ""), null,
-            string(body, "FeedbackForwardingEmailAddressIdentityArn", "")));
+            string(body, "FeedbackForwardingEmailAddressIdentityArn", "")), tenant(string(body, "TenantName", "")));
+  }
+
+  /** TenantName, blank as none (SDKs send "" for unset); checked as SendEmail's is. */
+  private static String tenant(String name) {
+    if (name == null || name.isBlank()) {
+      return null;
+    }
+    SendRequest.EmailTag.checkName(name, "TenantName", 64);
+    return name;
   }
 
   /** SES's limit on the entries of one bulk send. */
@@ -132,18 +141,22 @@ public final class BulkEmailHandler {
    * the template does not exist (TEMPLATE_NOT_FOUND) or cannot be read.
    *
    * @param returnPath every entry's Return-Path ({@link SendRequest#envelopeSender()}), or null
+   * @param tenant the tenant every entry is sent for ({@link SendRequest#tenant()}), or null
    */
   public Future<List<JsonObject>> send(Caller caller, String from, List<String> replyTo, String configurationSet,
-      String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns) {
+      String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns,
+      String tenant) {
     Templates templates = sends.templates();
     List<String> data = new ArrayList<>(entries.size());
     for (Entry e : entries) {
       data.add(e.data() == null ? "" : e.data());
     }
     return templates.resolve(caller.account().id(), content)
+        .compose(template -> sends.checkTenantTemplate(caller, tenant, content.inline() == null ? template.name() : null)
+            .map(template))
         .compose(template -> templates.render(template, data)
             .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, returnPath, content,
-                content.inline() == null ? template.name() : null, entries, outcomes, identityArns)));
+                content.inline() == null ? template.name() : null, entries, outcomes, identityArns, tenant)));
   }
 
   /**
@@ -154,7 +167,7 @@ public final class BulkEmailHandler {
    */
   private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
       String returnPath, TemplateContent content, String templateName, List<Entry> entries,
-      List<Templates.Outcome> outcomes, SendRequest.IdentityArns identityArns) {
+      List<Templates.Outcome> outcomes, SendRequest.IdentityArns identityArns, String tenant) {
     long attachments = 0;
     for (Attachment a : content.attachments()) {
       attachments += a.content().length;
@@ -173,13 +186,14 @@ public final class BulkEmailHandler {
         // an attribute the entry's data lacks: accepted and published as a Rendering Failure (SES), or its 400
         sent = sends.publishesAsRenderingFailure(outcome.failure())
             ? sends.renderingFailure(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
-                entry.tags(), content, returnPath, null, identityArns), templateName, outcome.failure().getMessage())
+                entry.tags(), content, returnPath, null, identityArns, tenant), templateName,
+                outcome.failure().getMessage())
             : Future.failedFuture(outcome.failure());
       } else {
         try {
           SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
           sent = sends.send(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet, entry.tags(),
-              simple, returnPath, null, identityArns));
+              simple, returnPath, null, identityArns, tenant));
         } catch (SesException e) {
           sent = Future.failedFuture(e);
         }

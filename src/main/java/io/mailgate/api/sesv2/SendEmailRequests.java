@@ -48,7 +48,7 @@ final class SendEmailRequests {
         strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, c,
         blankToNull(string(body, "FeedbackForwardingEmailAddress", "")), listManagement(body),
         SendRequest.IdentityArns.of(action, string(body, "FromEmailAddressIdentityArn", ""), null,
-            string(body, "FeedbackForwardingEmailAddressIdentityArn", ""))));
+            string(body, "FeedbackForwardingEmailAddressIdentityArn", "")), blankToNull(string(body, "TenantName", ""))));
   }
 
   /**

@@ -19,8 +19,8 @@ import java.util.List;
 /**
  * SES v2 resource tagging: TagResource ({@code POST /v2/email/tags}), UntagResource ({@code DELETE /v2/email/tags})
  * and ListTagsForResource ({@code GET /v2/email/tags}), for identities, configuration sets and contact lists named by
- * ARN ({@code arn:aws:ses:<region>:<account>:identity/<name>}, {@code ...:configuration-set/<name>} or
- * {@code ...:contact-list/<name>}). Terraform reads a resource's tags this way after every create. Another account's
+ * ARN ({@code arn:aws:ses:<region>:<account>:identity/<name>}, {@code ...:configuration-set/<name>},
+ * {@code ...:contact-list/<name>} or {@code ...:tenant/<name>/<id>}). Terraform reads a resource's tags this way after every create. Another account's
  * ARN names nothing here (NotFoundException), once the request is otherwise valid: AWS checks input before it looks
  * anything up. UntagResource's keys are checked as TagResource's are (AWS's own {@code aws:} tags cannot be removed),
  * before anything is removed.
@@ -112,9 +112,14 @@ public final class TagsHandler {
     } else if (resource.startsWith("contact-list/")) {
       kind = ResourceTags.Kind.CONTACT_LIST;
       name = resource.substring("contact-list/".length());
+    } else if (resource.startsWith("tenant/")) {
+      // tenant/<name>/<id>: the name names it within the account
+      kind = ResourceTags.Kind.TENANT;
+      String rest = resource.substring("tenant/".length());
+      name = rest.indexOf('/') < 0 ? rest : rest.substring(0, rest.indexOf('/'));
     } else {
       throw SesException.badRequest("Invalid ResourceArn " + shown
-          + ": only identities, configuration sets and contact lists have tags here.");
+          + ": only identities, configuration sets, contact lists and tenants have tags here.");
     }
     if (name.isEmpty()) {
       throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
