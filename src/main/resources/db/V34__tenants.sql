@@ -54,18 +54,20 @@ CREATE TRIGGER configuration_set_tenants AFTER DELETE ON configuration_sets
 CREATE TRIGGER template_tenants AFTER DELETE ON email_templates
   FOR EACH ROW EXECUTE FUNCTION tenant_resource_gone('EMAIL_TEMPLATE', 'name');
 
--- A tenant's share of its account's reputation counters (reputation_buckets), per five minutes.
+-- A tenant's share of its account's reputation counters (reputation_buckets), per five minutes; by the tenant's id,
+-- so that a tenant deleted and made again under its name starts clean, whatever the first one's mail brings back.
 CREATE TABLE tenant_reputation_buckets (
   account_id   text NOT NULL,
-  tenant_name  text NOT NULL,
+  tenant_id    text NOT NULL,
   bucket       timestamptz NOT NULL,
   sent         bigint NOT NULL DEFAULT 0,
   hard_bounces bigint NOT NULL DEFAULT 0,
   complaints   bigint NOT NULL DEFAULT 0,
-  PRIMARY KEY (account_id, tenant_name, bucket)
+  PRIMARY KEY (account_id, tenant_id, bucket)
 );
 CREATE INDEX tenant_reputation_buckets_time ON tenant_reputation_buckets (bucket);
 
--- The tenant a message was sent for (NULL: none). A catalog change only; see V19 for the lock timeout.
+-- The tenant a message was sent for (NULL: none): its name as the sender gave it, and its id (what its outcomes count
+-- toward). A catalog change only; see V19 for the lock timeout.
 SET LOCAL lock_timeout = '10s';
-ALTER TABLE messages ADD COLUMN tenant text;
+ALTER TABLE messages ADD COLUMN tenant text, ADD COLUMN tenant_id text;

@@ -8,12 +8,12 @@ import java.util.List;
  * exact message (CRLF, signed when DKIM applies), shared read-only by all its recipients. With a
  * {@code verpDomain}, each recipient's envelope sender is a VERP address on it; otherwise
  * {@code envelopeFrom}. {@code identityAccount}: the account owning the identity it was sent from, when a delegate sent
- * it from another account's identity (null: the sender's own). {@code tenant}: the tenant it was sent for (null: none),
- * whose reputation its outcomes count toward.
+ * it from another account's identity (null: the sender's own). {@code tenantId}: the id of the tenant it was sent for (null:
+ * none), whose reputation its outcomes count toward.
  */
 public record DeliveryJob(String messageId, String accountId, String envelopeFrom, String verpDomain,
     String configurationSet, List<Recipient> recipients, byte[] content, Instant acceptedAt, String contactList,
-    String contactListTopic, String identityAccount, String tenant) {
+    String contactListTopic, String identityAccount, String tenantId) {
 
   /**
    * A message sent for no contact list (with one: recipients who unsubscribed from it are not mailed), from the

@@ -245,14 +245,14 @@ public final class ReputationVerticle extends VerticleBase {
 
   private static final String TENANT_WINDOWS = """
       WITH w AS (
-        SELECT b.account_id, b.tenant_name, sum(b.sent) AS sent, sum(b.hard_bounces) AS hard,
+        SELECT b.account_id, b.tenant_id, sum(b.sent) AS sent, sum(b.hard_bounces) AS hard,
                sum(b.complaints) AS complaints
         FROM tenant_reputation_buckets b
         WHERE b.bucket > now() - $1::int * interval '1 hour'
-        GROUP BY b.account_id, b.tenant_name)
+        GROUP BY b.account_id, b.tenant_id)
       SELECT t.account_id, t.name, coalesce(w.sent, 0), coalesce(w.hard, 0), coalesce(w.complaints, 0), t.impact,
              t.policy, t.customer_status, t.managed_status, t.managed_cause, t.reinstated_impact
-      FROM tenants t LEFT JOIN w ON w.account_id = t.account_id AND w.tenant_name = t.name
+      FROM tenants t LEFT JOIN w ON w.account_id = t.account_id AND w.tenant_id = t.id
       -- a tenant with nothing in the window and nothing to clear has nothing to judge
       WHERE w.account_id IS NOT NULL OR t.impact IS NOT NULL OR t.customer_status = 'REINSTATED'""";
 

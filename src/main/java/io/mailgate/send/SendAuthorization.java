@@ -42,7 +42,8 @@ public final class SendAuthorization {
    * or, with a {@code verpDomain}, from a VERP address on that domain for each recipient. {@code identity}: the other
    * account's identity it is sent from (a delegate's send, through that identity's ARN), else null.
    * {@code sendingIdentity}: the name of the verified identity that lets the From address send (the address's own,
-   * else the most specific domain covering it), or null when none does (system mail, start-dev's senders).
+   * else the most specific verified domain covering it), or null when none does (system mail; start-dev's senders
+   * are verified addresses from their first send).
    */
   public record SenderProfile(DkimKey dkimKey, String envelopeFrom, String verpDomain, String defaultConfigurationSet,
       IdentityArn identity, String sendingIdentity) {

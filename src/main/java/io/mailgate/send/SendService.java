@@ -119,10 +119,10 @@ public final class SendService {
 
   /**
    * A tenant's send: the tenant exists and may send, and the identity that lets its From address send (the address's
-   * own, else the most specific verified domain covering it, as that identity's DKIM key and settings are the
-   * message's) and its configuration set (named, or its identity's default) are associated with it.
+   * own when it is verified, else the most specific verified domain covering it) and its configuration set (named, or
+   * its identity's default) are associated with it; the tenant's id.
    */
-  private Future<Void> checkTenant(Caller caller, String tenant, SendAuthorization.SenderProfile profile,
+  private Future<String> checkTenant(Caller caller, String tenant, SendAuthorization.SenderProfile profile,
       ConfigurationSet set) {
     return tenant(caller, tenant).compose(view -> {
       if (view.sendingStatus().equals("DISABLED")) {
@@ -147,7 +147,7 @@ public final class SendService {
         return Future.failedFuture(SesException.badRequest("Configuration set " + set.name()
             + " is not associated with tenant " + view.name() + "."));
       }
-      return Future.succeededFuture();
+      return Future.succeededFuture(view.id());
     });
   }
 
@@ -259,24 +259,25 @@ public final class SendService {
                 : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
                 // a tenant's send: once its identity and set are known, before anything is counted
-                .compose(effective -> request.tenant() == null ? authorized(caller, request, p, failure, profile, effective)
+                .compose(effective -> request.tenant() == null
+                    ? authorized(caller, request, p, failure, profile, effective, null)
                     : checkTenant(caller, request.tenant(), profile, effective.set())
-                        .compose(v -> authorized(caller, request, p, failure, profile, effective)))));
+                        .compose(tenantId -> authorized(caller, request, p, failure, profile, effective, tenantId)))));
   }
 
-  /** The send path once the sender may send: its list, its limits, then its commit. */
+  /** The send path once the sender may send (for the tenant of this id, or none): its list, its limits, its commit. */
   private Future<String> authorized(Caller caller, SendRequest request, Prepared p, RenderingFailure failure,
-      SendAuthorization.SenderProfile profile, Effective effective) {
+      SendAuthorization.SenderProfile profile, Effective effective, String tenantId) {
     // a rendering failure's list is checked as any send's (it is answered as one), though it gets no link
     return (failure != null ? checkListManagement(caller, request, p).map(p) : listManaged(caller, request, p))
         .compose(listed -> checkLimits(caller, listed, failure == null)
             // counted: given back if the message is not accepted after all (too large once its links are tracked, or
             // not stored)
             .compose(counted -> (failure != null
-                    ? commitFailure(caller, effective.request(), listed, profile, failure)
+                    ? commitFailure(caller, effective.request(), listed, profile, failure, tenantId)
                     : tracked(listed, effective.set())
                         .compose(tracked -> signed(tracked, profile))
-                        .compose(signed -> commit(caller, effective.request(), signed, profile)))
+                        .compose(signed -> commit(caller, effective.request(), signed, profile, tenantId)))
                 .onFailure(e -> limiter.refund(counted))));
   }
 
@@ -479,7 +480,7 @@ public final class SendService {
 
   /** The message's row as stored: its content, recipients, envelope, tags and where it came from. */
   private static NewMessage row(Caller caller, SendRequest request, Prepared p,
-      SendAuthorization.SenderProfile profile) {
+      SendAuthorization.SenderProfile profile, String tenantId) {
     List<String> addresses = new ArrayList<>(p.recipients().size());
     for (Mailbox m : p.recipients()) {
       addresses.add(m.address());
@@ -497,7 +498,7 @@ public final class SendService {
         profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
         profile.identity() == null ? null : profile.identity().account(),
-        profile.identity() == null ? null : profile.identity().identity(), request.tenant());
+        profile.identity() == null ? null : profile.identity().identity(), request.tenant(), tenantId);
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */
@@ -514,15 +515,15 @@ public final class SendService {
 
   /** A message that could not be rendered, stored with its Rendering Failure event ({@link #renderingFailure}). */
   private Future<String> commitFailure(Caller caller, SendRequest request, Prepared p,
-      SendAuthorization.SenderProfile profile, RenderingFailure failure) {
-    return store.renderingFailed(row(caller, request, p, profile), failure.detailJson())
+      SendAuthorization.SenderProfile profile, RenderingFailure failure, String tenantId) {
+    return store.renderingFailed(row(caller, request, p, profile, tenantId), failure.detailJson())
         .recover(e -> notStored(p.id(), e))
         .map(v -> p.id());
   }
 
   private Future<String> commit(Caller caller, SendRequest request, Prepared p,
-      SendAuthorization.SenderProfile profile) {
-    NewMessage row = row(caller, request, p, profile);
+      SendAuthorization.SenderProfile profile, String tenantId) {
+    NewMessage row = row(caller, request, p, profile, tenantId);
     List<String> addresses = row.recipients();
     String envelopeFrom = row.envelopeFrom();
     long start = System.nanoTime();
@@ -538,7 +539,7 @@ public final class SendService {
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
               new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
                   request.configurationSet(), rcpts, p.content(), p.at(), row.contactList(), row.contactListTopic(),
-                  row.identityAccount(), row.tenant()));
+                  row.identityAccount(), row.tenantId()));
           return p.id();
         });
   }

@@ -46,7 +46,7 @@ public final class DeliveryQueue {
 
   private static final String MESSAGES = """
       SELECT id, account_id, envelope_from, content, created_at, verp_domain, configuration_set, contact_list,
-             contact_list_topic, identity_account, tenant
+             contact_list_topic, identity_account, tenant_id
       FROM messages WHERE id = ANY($1)""";
 
   private static final String RELEASE = """

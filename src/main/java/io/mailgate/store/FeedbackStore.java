@@ -219,8 +219,8 @@ public final class FeedbackStore {
    * This way feedback about sends outside the window, or before a resume, leaves the rate by itself. (About a send
    * of the five minutes before a resume, in the bucket the resume falls in, it goes to the account's base for that
    * bucket too, as the send went (V23): the bucket's statistics keep it, the fresh window does not.) A message sent
-   * for a tenant counts toward the tenant's reputation as well, in the same bucket, while that tenant exists (not a
-   * tenant made again under its name later). The account's bucket is locked before the tenant's: the statement's own
+   * for a tenant counts toward the tenant's reputation as well (by its id), in the same bucket. The account's bucket is
+   * locked before the tenant's: the statement's own
    * insert runs first, its CTE (not read by it) after, the order {@code OutcomeStore} keeps.
    */
   private static Future<Void> reputation(SqlConnection conn, MessageRef m, OffsetDateTime delivered, int hard,
@@ -237,12 +237,10 @@ public final class FeedbackStore {
           AND reputation_since < to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300)
             + interval '5 minutes'
       ), tenant AS (
-        INSERT INTO tenant_reputation_buckets (account_id, tenant_name, bucket, sent, hard_bounces, complaints)
-        SELECT $1, m.tenant, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300), 0, $3, $4
-        FROM messages m JOIN tenants t ON t.account_id = m.account_id AND t.name = m.tenant
-          AND t.created_at <= m.created_at
-        WHERE m.id = $5 AND m.account_id = $1
-        ON CONFLICT (account_id, tenant_name, bucket) DO UPDATE
+        INSERT INTO tenant_reputation_buckets (account_id, tenant_id, bucket, sent, hard_bounces, complaints)
+        SELECT $1, m.tenant_id, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / 300) * 300), 0, $3, $4
+        FROM messages m WHERE m.id = $5 AND m.account_id = $1 AND m.tenant_id IS NOT NULL
+        ON CONFLICT (account_id, tenant_id, bucket) DO UPDATE
           SET hard_bounces = tenant_reputation_buckets.hard_bounces + $3,
               complaints = tenant_reputation_buckets.complaints + $4)
       INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)

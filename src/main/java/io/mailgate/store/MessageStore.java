@@ -25,13 +25,14 @@ public final class MessageStore {
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
                               source_ip, caller_identity, verp_domain, contact_list, contact_list_topic, identity_account,
-                              identity_name, tenant)
+                              identity_name, tenant, tenant_id)
         SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic,
-               owner, ident, tenant
+               owner, ident, tenant, tenant_id
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
                     $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
-                    $22::text[])
-          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner, ident, tenant)
+                    $22::text[], $23::text[])
+          AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner, ident, tenant,
+               tenant_id)
       )
       INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
       SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -57,8 +58,9 @@ public final class MessageStore {
   static final String INSERT_RENDERING_FAILURE = """
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
-                              source_ip, caller_identity, verp_domain, identity_account, identity_name, tenant)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb, ''::bytea, 0, $7, $8, $9, $10, $11, $12, $15)
+                              source_ip, caller_identity, verp_domain, identity_account, identity_name, tenant,
+                              tenant_id)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, ''::bytea, 0, $7, $8, $9, $10, $11, $12, $15, $16)
       ), r AS (
         INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at)
         SELECT $1, n - 1, address, 'rendering_failed', $7, $7 FROM unnest($13::text[]) WITH ORDINALITY AS t(address, n)
@@ -118,7 +120,8 @@ public final class MessageStore {
     return storing(m.id(), conn -> conn.preparedQuery(INSERT_RENDERING_FAILURE).execute(Tuple.from(new Object[] {
         m.id(), m.accountId(), m.source(), m.envelopeFrom(), m.configurationSet(), m.tagsJson(),
         Timestamps.utc(m.acceptedAt()), m.sourceIp(), m.callerIdentity(), m.verpDomain(), m.identityAccount(),
-        m.identityName(), m.recipients().toArray(String[]::new), detailJson, m.tenant()}))).mapEmpty();
+        m.identityName(), m.recipients().toArray(String[]::new), detailJson, m.tenant(),
+        m.tenantId()}))).mapEmpty();
   }
 
   /**
@@ -207,6 +210,7 @@ public final class MessageStore {
     String[] owners = new String[n];
     String[] identities = new String[n];
     String[] tenants = new String[n];
+    String[] tenantIds = new String[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -232,6 +236,7 @@ public final class MessageStore {
       owners[i] = m.identityAccount();
       identities[i] = m.identityName();
       tenants[i] = m.tenant();
+      tenantIds[i] = m.tenantId();
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
         rIdx[j] = k;
@@ -242,6 +247,6 @@ public final class MessageStore {
     }
     return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
         tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp, lists,
-        topics, owners, identities, tenants}));
+        topics, owners, identities, tenants, tenantIds}));
   }
 }

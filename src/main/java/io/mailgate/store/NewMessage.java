@@ -7,19 +7,19 @@ import java.util.List;
  * An accepted message as it is committed: the message row (which is also its Send event) and its recipients.
  * {@code contactList} and {@code contactListTopic}: the ListManagementOptions it was sent with (null for none).
  * {@code identityAccount} and {@code identityName}: the identity it is sent from, when a delegate sent it from another
- * account's identity (null: the sender's own). {@code tenant}: the tenant it was sent for (null: none).
+ * account's identity (null: the sender's own). {@code tenant} and {@code tenantId}: the tenant it was sent for (null: none).
  */
 public record NewMessage(String id, String accountId, String source, String envelopeFrom, String verpDomain,
     String configurationSet,
     String tagsJson, byte[] content, List<String> recipients, Instant acceptedAt, String sourceIp,
     String callerIdentity, String contactList, String contactListTopic, String identityAccount, String identityName,
-    String tenant) {
+    String tenant, String tenantId) {
 
   /** A message sent for no contact list, from one of the sender's own identities. */
   public NewMessage(String id, String accountId, String source, String envelopeFrom, String verpDomain,
       String configurationSet, String tagsJson, byte[] content, List<String> recipients, Instant acceptedAt,
       String sourceIp, String callerIdentity) {
     this(id, accountId, source, envelopeFrom, verpDomain, configurationSet, tagsJson, content, recipients, acceptedAt,
-        sourceIp, callerIdentity, null, null, null, null, null);
+        sourceIp, callerIdentity, null, null, null, null, null, null);
   }
 }

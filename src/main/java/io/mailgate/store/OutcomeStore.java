@@ -29,11 +29,11 @@ public final class OutcomeStore {
    * {@code delivery} is set when the recipient was delivered (its event is then implicit); {@code publish} is set
    * when the message has a configuration set, or its account identity notification topics: its event (a Delivery too)
    * then goes to those of the set's event destinations, and of its sender's topics, that take its type;
-   * {@code tenant} is the tenant the message was sent for (null: none), whose reputation counts it too.
+   * {@code tenantId} is the id of the tenant the message was sent for (null: none), whose reputation counts it too.
    */
   public record Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
       String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
-      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish, String tenant) {
+      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish, String tenantId) {
 
     /** An outcome of a message sent for no tenant. */
     public Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
@@ -165,22 +165,20 @@ public final class OutcomeStore {
   }
 
   /**
-   * The outcomes' counts toward their tenants' reputation (V34), from {@code done}, for the tenant the message was
-   * sent for while it exists: a tenant deleted and made again under its name does not inherit the first one's late
-   * outcomes (its messages were accepted before it was created). It reads {@code rep}, the account's count, so that
-   * rep's rows are locked first: every statement locks an account's bucket before its tenant's (as
-   * {@code FeedbackStore} does), or two could deadlock. {@code hard}: the outcomes have a {@code hard} column.
+   * The outcomes' counts toward their tenants' reputation (V34), from {@code done}, by the tenant's id ({@code tenant}
+   * in the outcomes). It reads {@code rep}, the account's count, so that rep's rows are locked first: every statement
+   * locks an account's bucket before its tenant's (as {@code FeedbackStore} does), or two could deadlock.
+   * {@code hard}: the outcomes have a {@code hard} column.
    */
   private static String tenantReputation(boolean hard) {
     return """
-        INSERT INTO tenant_reputation_buckets (account_id, tenant_name, bucket, sent, hard_bounces, complaints)
+        INSERT INTO tenant_reputation_buckets (account_id, tenant_id, bucket, sent, hard_bounces, complaints)
         SELECT d.acct, d.tenant, to_timestamp(floor(extract(epoch FROM d.ts) / 300) * 300),
                count(*) FILTER (WHERE d.sent), %s, 0
-        FROM done d JOIN messages m ON m.id = d.mid
-        JOIN tenants t ON t.account_id = d.acct AND t.name = d.tenant AND t.created_at <= m.created_at
-        WHERE (d.sent%s) AND (SELECT count(*) FROM rep) >= 0
+        FROM done d
+        WHERE d.tenant IS NOT NULL AND (d.sent%s) AND (SELECT count(*) FROM rep) >= 0
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (account_id, tenant_name, bucket) DO UPDATE
+        ON CONFLICT (account_id, tenant_id, bucket) DO UPDATE
           SET sent = tenant_reputation_buckets.sent + EXCLUDED.sent,
               hard_bounces = tenant_reputation_buckets.hard_bounces + EXCLUDED.hard_bounces""".formatted(
         hard ? "count(*) FILTER (WHERE d.hard)" : "0", hard ? " OR d.hard" : "");
@@ -332,7 +330,7 @@ public final class OutcomeStore {
     return new Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), o.state(), o.smtpCode(),
         o.smtpReply() == null ? null : "(reply not recorded: the database refused it)", o.eventType(),
         o.eventType() == null ? null : "{}", o.at(), o.nextAttemptAt(), o.countsAsAttempt(), o.consequences(),
-        o.delivery() == null ? null : new Delivery(null, null), p, o.tenant());
+        o.delivery() == null ? null : new Delivery(null, null), p, o.tenantId());
   }
 
   /** The text without NUL characters, which PostgreSQL's text cannot hold (its other characters can be stored). */
@@ -420,7 +418,7 @@ public final class OutcomeStore {
       global[i] = c.global();
       sent[i] = c.sent();
       hard[i] = c.hardBounce();
-      tenant[i] = o.tenant();
+      tenant[i] = o.tenantId();
       if (o.publish() != null) {
         cs[i] = o.publish().configurationSet();
         ptype[i] = o.publish().type();
@@ -432,7 +430,7 @@ public final class OutcomeStore {
         topics[i] = false;
       }
       plain &= o.eventType() == null && c.suppress() == null && !c.global() && !c.hardBounce();
-      tenants |= o.tenant() != null && (c.sent() || c.hardBounce());
+      tenants |= o.tenantId() != null && (c.sent() || c.hardBounce());
       if (o.delivery() != null) {
         remoteMta[i] = text(o.delivery().remoteMta());
         reportingMta[i] = text(o.delivery().reportingMta());

@@ -24,6 +24,8 @@ public final class ReadThroughCache<V> {
   static final int MAX_ENTRIES = 10_000;
   private final Map<String, Cached<V>> found = new HashMap<>();
   private final Map<String, Cached<V>> missing = new HashMap<>();
+  /** Invalidations so far: a lookup that was under way during one does not keep what it read. */
+  private long invalidations;
 
   /** @param load reads the account's resource by name from the database */
   public ReadThroughCache(Clock clock, long ttlMillis, BiFunction<String, String, Future<Optional<V>>> load) {
@@ -41,8 +43,9 @@ public final class ReadThroughCache<V> {
     if (c != null && c.until() > clock.millis()) {
       return Future.succeededFuture(c.value());
     }
+    long before = invalidations;
     return load.apply(accountId, name).andThen(ar -> {
-      if (ar.succeeded()) {
+      if (ar.succeeded() && invalidations == before) {
         Map<String, Cached<V>> kept = ar.result().isPresent() ? found : missing;
         (kept == found ? missing : found).remove(key);
         if (kept.size() >= MAX_ENTRIES) {
@@ -55,6 +58,7 @@ public final class ReadThroughCache<V> {
 
   /** Forgets what was read of this resource: the next lookup reads it again. */
   public void invalidate(String accountId, String name) {
+    invalidations++;
     String key = accountId + "\n" + name;
     found.remove(key);
     missing.remove(key);

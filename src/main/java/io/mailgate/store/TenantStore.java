@@ -48,14 +48,12 @@ public final class TenantStore {
       JsonObject reputation) {
 
     /**
-     * Whether it may send, SES's SendingStatusAggregate: DISABLED when its owner disabled it, or the service did and
-     * its owner has not reinstated it; REINSTATED while the owner's reinstatement holds; else ENABLED.
+     * Whether it may send, SES's SendingStatusAggregate: DISABLED while its owner or the service disables it (a
+     * reinstatement lifts the service's pause, {@link TenantStore#setCustomerStatus}); else its owner's status,
+     * ENABLED or REINSTATED.
      */
     public String sendingStatus() {
-      if (customerStatus.equals("DISABLED") || managedStatus.equals("DISABLED") && !customerStatus.equals("REINSTATED")) {
-        return "DISABLED";
-      }
-      return customerStatus;
+      return managedStatus.equals("DISABLED") ? "DISABLED" : customerStatus;
     }
   }
 
@@ -63,8 +61,8 @@ public final class TenantStore {
    * What the send path needs of a tenant: whether it may send, and the names of the resources associated with it
    * (identities as {@code identities.identity} spells them).
    */
-  public record SendingView(String name, String sendingStatus, Set<String> identities, Set<String> configurationSets,
-      Set<String> templates) {}
+  public record SendingView(String name, String id, String sendingStatus, Set<String> identities,
+      Set<String> configurationSets, Set<String> templates) {}
 
   /** A resource associated with a tenant, and since when. */
   public record Association(String tenantName, String tenantId, ResourceType type, String name, Instant at) {}
@@ -103,8 +101,8 @@ public final class TenantStore {
   public Future<List<Tenant>> page(String accountId, String after, int size, String status, String nameContains) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM tenants WHERE account_id = $1 AND name > $2 "
             + "AND ($4::text IS NULL OR strpos(name, $4) > 0) "
-            + "AND ($5::text IS NULL OR $5 = CASE WHEN customer_status = 'DISABLED' OR managed_status = 'DISABLED' "
-            + "AND customer_status <> 'REINSTATED' THEN 'DISABLED' ELSE customer_status END) "
+            + "AND ($5::text IS NULL OR $5 = CASE WHEN managed_status = 'DISABLED' THEN 'DISABLED' "
+            + "ELSE customer_status END) "
             + "ORDER BY name LIMIT $3")
         .execute(Tuple.of(accountId, after == null ? "" : after, size, nameContains, status))
         .map(rows -> {
@@ -114,13 +112,16 @@ public final class TenantStore {
         });
   }
 
-  /** Deletes a tenant, its associations and its reputation counters; whether there was one. */
+  /**
+   * Deletes a tenant, its associations and its reputation counters; whether there was one. (Outcomes of its messages
+   * still under way count toward its id: they are nobody's, and go with the retention sweep.)
+   */
   public Future<Boolean> delete(String accountId, String name) {
-    return pool.withTransaction(conn -> conn.preparedQuery("DELETE FROM tenants WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name))
-        .compose(gone -> conn.preparedQuery("DELETE FROM tenant_reputation_buckets WHERE account_id = $1 "
-                + "AND tenant_name = $2").execute(Tuple.of(accountId, name))
-            .map(gone.rowCount() == 1)));
+    return pool.withTransaction(conn -> conn.preparedQuery("DELETE FROM tenants WHERE account_id = $1 AND name = $2 "
+            + "RETURNING id").execute(Tuple.of(accountId, name))
+        .compose(gone -> gone.size() == 0 ? Future.succeededFuture(false)
+            : conn.preparedQuery("DELETE FROM tenant_reputation_buckets WHERE account_id = $1 AND tenant_id = $2")
+                .execute(Tuple.of(accountId, gone.iterator().next().getString(0))).map(true)));
   }
 
   /**
@@ -228,7 +229,7 @@ public final class TenantStore {
                 case EMAIL_TEMPLATE -> templates.add(r.getString(1));
               }
             }
-            return Optional.of(new SendingView(name, found.get().sendingStatus(), Set.copyOf(identities),
+            return Optional.of(new SendingView(name, found.get().id(), found.get().sendingStatus(), Set.copyOf(identities),
                 Set.copyOf(sets), Set.copyOf(templates)));
           });
     });

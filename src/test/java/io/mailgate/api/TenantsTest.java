@@ -284,6 +284,34 @@ class TenantsTest {
     send(null, "orders@other.example", "other-set", "plain@example.org");
   }
 
+  /**
+   * A delegate's send from another account's identity (sending authorization) is not a tenant's, even when the
+   * delegate's tenant has an identity of the same name: the identity the message goes out with is the owner's.
+   */
+  @Test
+  void aDelegatesSendFromAnotherAccountsIdentityIsNoTenants() {
+    try (io.mailgate.testing.Tenant owner = io.mailgate.testing.Tenant.create(node, "identity-owner")) {
+      owner.v2().createEmailIdentity(r -> r.emailIdentity("shared-brand.example"));
+      String ownerArn = "arn:aws:ses:us-east-1:" + owner.id() + ":identity/shared-brand.example";
+      owner.v2().createEmailIdentityPolicy(r -> r.emailIdentity("shared-brand.example").policyName("delegate")
+          .policy("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
+              + "[\"arn:aws:iam::" + ACCOUNT + ":root\"]},\"Action\":[\"ses:SendEmail\"],\"Resource\":\""
+              + ownerArn + "\"}]}"));
+      ses.createEmailIdentity(r -> r.emailIdentity("shared-brand.example"));
+      ses.createTenant(r -> r.tenantName("delegating"));
+      ses.createTenantResourceAssociation(r -> r.tenantName("delegating")
+          .resourceArn(arn("identity/shared-brand.example")));
+      SendEmailRequest delegated = sendRequest("delegating", "news@shared-brand.example", null, "d1@example.org")
+          .toBuilder().fromEmailAddressIdentityArn(ownerArn).build();
+      BadRequestException e = assertThrows(BadRequestException.class, () -> ses.sendEmail(delegated));
+      assertTrue(e.getMessage().contains("another account's"), e.getMessage());
+      // without the tenant, the delegated send is the owner's policy's to allow
+      ses.sendEmail(delegated.toBuilder().tenantName(null).build());
+      // and from its own identity, the tenant's send goes
+      send("delegating", "news@shared-brand.example", null, "d2@example.org");
+    }
+  }
+
   @Test
   void rawMailNamesItsTenantInAHeaderOverTheApiAndSmtp() throws IOException {
     tenantWithResources("raw");

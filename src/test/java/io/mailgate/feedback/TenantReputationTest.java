@@ -65,7 +65,7 @@ class TenantReputationTest {
           send(ses, "quiet", "fine" + i + "@example.org");
         }
         Await.until(() -> Db.count(pg, "SELECT coalesce(sum(sent), 0) FROM tenant_reputation_buckets "
-            + "WHERE tenant_name = 'quiet'"), n -> n == 100, Duration.ofSeconds(30));
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'quiet')"), n -> n == 100, Duration.ofSeconds(30));
         for (int i = 0; i < 16; i++) {
           send(ses, "noisy", "good" + i + "@example.org");
         }
@@ -80,8 +80,8 @@ class TenantReputationTest {
         assertEquals(SendingStatus.ENABLED, paused.customerManagedStatus().status());
         assertTrue(paused.awsSesManagedStatus().cause().startsWith("Bounce rate 20.00% over 10.00%"),
             paused.awsSesManagedStatus().cause());
-        assertEquals(4, Db.count(pg, "SELECT sum(hard_bounces) FROM tenant_reputation_buckets WHERE tenant_name = 'noisy'"));
-        assertEquals(20, Db.count(pg, "SELECT sum(sent) FROM tenant_reputation_buckets WHERE tenant_name = 'noisy'"));
+        assertEquals(4, Db.count(pg, "SELECT sum(hard_bounces) FROM tenant_reputation_buckets WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"));
+        assertEquals(20, Db.count(pg, "SELECT sum(sent) FROM tenant_reputation_buckets WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"));
 
         // the send path reads the tenant again within cache.ttlMillis
         Await.until(() -> {
@@ -111,11 +111,50 @@ class TenantReputationTest {
 
         // the bounces leave the window: no finding, and the reinstatement has done its work
         Db.execute(pg, "UPDATE tenant_reputation_buckets SET bucket = bucket - interval '2 days' "
-            + "WHERE tenant_name = 'noisy'");
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')");
         Await.until(() -> entity(ses, noisy).customerManagedStatus().status() == SendingStatus.ENABLED,
             Duration.ofSeconds(20));
         assertNull(entity(ses, noisy).reputationImpact());
         assertEquals(SendingStatus.ENABLED, entity(ses, noisy).sendingStatusAggregate());
+
+        // deleted and made again under its name, it is another tenant: nothing of the first one's counts
+        Db.execute(pg, "UPDATE tenant_reputation_buckets SET bucket = bucket + interval '2 days' "
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')");
+        String first = Db.string(pg, "SELECT id FROM tenants WHERE name = 'noisy'");
+        ses.deleteTenant(r -> r.tenantName("noisy"));
+        assertEquals(0, Db.count(pg, "SELECT count(*) FROM tenant_reputation_buckets WHERE tenant_id = '" + first + "'"),
+            "its counters go with it");
+        String reborn = tenant(ses, key.accountId(), "noisy");
+        send(ses, "noisy", "fresh@example.org");
+        Await.until(() -> Db.count(pg, "SELECT coalesce(sum(sent), 0) FROM tenant_reputation_buckets "
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"), n -> n == 1, Duration.ofSeconds(20));
+        assertEquals(0, Db.count(pg, "SELECT coalesce(sum(hard_bounces), 0) FROM tenant_reputation_buckets "
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"));
+        assertNull(entity(ses, reborn).reputationImpact());
+      }
+    }
+  }
+
+  /**
+   * A tenant's message that waits for a retry is taken up again from the queue (the job read back from the database):
+   * its outcome still counts toward the tenant.
+   */
+  @Test
+  void aRetriedMessageStillCountsTowardItsTenant() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+    try (RecordingSmtpServer relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("later")
+            && tries.getAndIncrement() == 0 ? "451 4.3.0 Temporary local problem" : "250 Ok");
+        TestNode node = TestNode.startProduction(relay.url(), c -> c
+            .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 1))) {
+      Accounts.NewKey key = node.createAccount("retrying", true, 1000, 100_000);
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+        Verification.verifiedAddress(ses, relay, "bulk@rep.example");
+        tenant(ses, key.accountId(), "patient");
+        send(ses, "patient", "later@example.org");
+        Await.until(() -> Db.count(pg, "SELECT coalesce(sum(sent), 0) FROM tenant_reputation_buckets "
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'patient')"), n -> n == 1, Duration.ofSeconds(60));
+        assertEquals(2, tries.get(), "deferred once, then delivered");
       }
     }
   }
@@ -138,10 +177,11 @@ class TenantReputationTest {
         SmtpClient.send(node.config().get(MailgateConfig.SMTP_INBOUND_PORT), "", List.of("fbl@bounces.rep.test"),
             InboundFeedbackTest.arf("abuse", "reader@example.org", "reader@example.org", id));
         Await.until(() -> Db.count(pg, "SELECT coalesce(sum(complaints), 0) FROM tenant_reputation_buckets "
-            + "WHERE tenant_name = 'complained'"), n -> n == 1, Duration.ofSeconds(20));
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'complained')"), n -> n == 1, Duration.ofSeconds(20));
         assertEquals(1, Db.count(pg, "SELECT coalesce(sum(sent), 0) FROM tenant_reputation_buckets "
-            + "WHERE tenant_name = 'complained'"));
-        assertEquals(1, Db.count(pg, "SELECT count(*) FROM tenant_reputation_buckets WHERE tenant_name = 'complained'"),
+            + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'complained')"));
+        assertEquals(1, Db.count(pg, "SELECT count(*) FROM tenant_reputation_buckets WHERE tenant_id = "
+            + "(SELECT id FROM tenants WHERE name = 'complained')"),
             "in the delivery's bucket");
       }
     }

@@ -72,21 +72,21 @@ class OutcomeStoreTest extends MigratedDatabase {
     assertEquals(0, Db.count(url, "SELECT count(*) FROM recipients WHERE lease_owner IS NOT NULL"));
   }
 
-  /** A message of account a1, sent for {@code tenant} (or none) at {@code at}, its recipient leased by this node. */
-  private static void message(String id, String tenant, String at) {
-    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at, tenant) "
-        + "VALUES ('" + id + "', 'a1', 's@example.com', 's@example.com', 'x', 1, " + at + ", "
-        + (tenant == null ? "NULL" : "'" + tenant + "'") + ")");
+  /** A message of account a1, sent for the tenant of id {@code tenantId} (or none), its recipient leased here. */
+  private static void message(String id, String tenantId) {
+    Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at, tenant_id) "
+        + "VALUES ('" + id + "', 'a1', 's@example.com', 's@example.com', 'x', 1, now(), "
+        + (tenantId == null ? "NULL" : "'" + tenantId + "'") + ")");
     Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, "
         + "lease_until, updated_at) VALUES ('" + id + "', 0, '" + id + "@example.org', 'queued', now(), '" + OWNER
         + "', now() + interval '5 minutes', now())");
   }
 
-  private static OutcomeStore.Outcome counted(String id, String state, String tenant, boolean hard,
+  private static OutcomeStore.Outcome counted(String id, String state, String tenantId, boolean hard,
       OutcomeStore.Publish publish) {
     return new OutcomeStore.Outcome(id, 0, "a1", id + "@example.org", state, hard ? 550 : 250,
         hard ? "550 5.1.1 unknown" : "250 ok", hard ? "Bounce" : null, hard ? "{}" : null, Instant.now(), null, true,
-        new OutcomeStore.Consequences(null, null, false, true, hard), null, publish, tenant);
+        new OutcomeStore.Consequences(null, null, false, true, hard), null, publish, tenantId);
   }
 
   private void write(OutcomeStore store, List<OutcomeStore.Outcome> outcomes) throws Exception {
@@ -99,42 +99,41 @@ class OutcomeStoreTest extends MigratedDatabase {
     await(written.future());
   }
 
-  private static long tenantCount(String tenant, String column) {
+  private static long tenantCount(String tenantId, String column) {
     return Db.count(url, "SELECT coalesce(sum(" + column + "), 0) FROM tenant_reputation_buckets "
-        + "WHERE account_id = 'a1' AND tenant_name = '" + tenant + "'");
+        + "WHERE account_id = 'a1' AND tenant_id = '" + tenantId + "'");
   }
 
   /**
-   * Each statement a batch may take counts its tenants' outcomes: the plain one (deliveries), the plain one that
-   * publishes (deliveries of messages with a configuration set), and the general one (a bounce); for the tenant the
-   * message was sent for only, not one made later under its name, and never for mail of no tenant.
+   * Each statement a batch may take counts its tenants' outcomes, by the tenant's id: the plain one (deliveries), the
+   * plain one that publishes (deliveries of messages with a configuration set), and the general one (a bounce); never
+   * for mail of no tenant, and never for another tenant (one made later under the name of a deleted one).
    */
   @Test
   void everyStatementCountsTenantsOutcomes() throws Exception {
-    Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1) "
-        + "ON CONFLICT DO NOTHING");
-    Db.execute(url, "INSERT INTO tenants (account_id, name, id, created_at) VALUES "
-        + "('a1', 't1', 'tn-1', now() - interval '1 hour'), ('a1', 'reborn', 'tn-2', now())");
-    for (String id : List.of("p1", "p2", "pub1", "gen1", "gen2", "none1")) {
-      message(id, id.equals("none1") ? null : "t1", "now()");
+    for (String id : List.of("p1", "p2", "pub1", "gen1", "gen2", "none1", "old1")) {
+      message(id, id.equals("none1") ? null : id.equals("old1") ? "tn-deleted" : "tn-1");
     }
-    message("old1", "reborn", "now() - interval '1 day'"); // sent for an earlier tenant of that name
     OutcomeStore store = new OutcomeStore(vertx, pool, OWNER, 1, 100);
 
-    write(store, List.of(counted("p1", "delivered", "t1", false, null), counted("p2", "delivered", "t1", false, null),
-        counted("none1", "delivered", null, false, null), counted("old1", "delivered", "reborn", false, null)));
-    assertEquals(2, tenantCount("t1", "sent"));
-    assertEquals(0, tenantCount("reborn", "sent"), "not the new tenant's");
+    write(store, List.of(counted("p1", "delivered", "tn-1", false, null),
+        counted("p2", "delivered", "tn-1", false, null), counted("none1", "delivered", null, false, null),
+        counted("old1", "delivered", "tn-deleted", false, null)));
+    assertEquals(2, tenantCount("tn-1", "sent"));
+    assertEquals(1, tenantCount("tn-deleted", "sent"));
+    assertEquals(2, Db.count(url, "SELECT count(*) FROM tenant_reputation_buckets WHERE account_id = 'a1'"),
+        "one bucket for each of the two tenants, none for the mail of none");
     assertEquals(4, Db.count(url, "SELECT sum(sent) FROM reputation_buckets WHERE account_id = 'a1'"),
         "the account counts all");
 
-    write(store, List.of(counted("pub1", "delivered", "t1", false,
+    write(store, List.of(counted("pub1", "delivered", "tn-1", false,
         new OutcomeStore.Publish("set-without-destinations", "Delivery", "{}", false))));
-    assertEquals(3, tenantCount("t1", "sent"));
+    assertEquals(3, tenantCount("tn-1", "sent"));
 
-    write(store, List.of(counted("gen1", "bounced", "t1", true, null), counted("gen2", "delivered", "t1", false, null)));
-    assertEquals(5, tenantCount("t1", "sent"));
-    assertEquals(1, tenantCount("t1", "hard_bounces"));
+    write(store, List.of(counted("gen1", "bounced", "tn-1", true, null),
+        counted("gen2", "delivered", "tn-1", false, null)));
+    assertEquals(5, tenantCount("tn-1", "sent"));
+    assertEquals(1, tenantCount("tn-1", "hard_bounces"));
     assertEquals(0, Db.count(url, "SELECT count(*) FROM recipients WHERE lease_owner IS NOT NULL "
         + "AND message_id IN ('p1', 'p2', 'pub1', 'gen1', 'gen2', 'none1', 'old1')"), "every outcome written");
   }

@@ -78,20 +78,10 @@ public final class TenantsHandler {
     JsonObject body = V2Route.body(ctx);
     Paging paging = Paging.of(ctx, body, 100);
     Map<String, String> filter = filter(body, List.of("SENDING_STATUS", "TENANT_NAME_CONTAINS"));
-    String status = filter.get("SENDING_STATUS");
-    if (status != null && !CUSTOMER_STATUSES.contains(status)) {
-      throw SesException.badRequest("Filter SENDING_STATUS must be ENABLED, DISABLED or REINSTATED.");
-    }
+    String status = sendingStatus(filter);
     return store.page(caller.account().id(), paging.after(), paging.pageSize() + 1, status,
-        filter.get("TENANT_NAME_CONTAINS")).map(rows -> {
-          JsonArray out = new JsonArray();
-          rows.stream().limit(paging.pageSize()).forEach(t -> out.add(tenant(caller, t)));
-          JsonObject page = new JsonObject().put("Tenants", out);
-          if (rows.size() > paging.pageSize()) {
-            page.put("NextToken", Paging.token(rows.get(paging.pageSize() - 1).name()));
-          }
-          return page;
-        });
+        filter.get("TENANT_NAME_CONTAINS"))
+        .map(rows -> page("Tenants", rows, paging, t -> tenant(caller, t), TenantStore.Tenant::name));
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
@@ -137,16 +127,9 @@ public final class TenantsHandler {
     String type = filter(body, List.of("RESOURCE_TYPE")).get("RESOURCE_TYPE");
     ResourceType only = type == null ? null : resourceType(type);
     return found(caller, name).compose(t -> store.resources(caller.account().id(), name, only, paging.after(),
-        paging.pageSize() + 1)).map(rows -> {
-          JsonArray out = new JsonArray();
-          rows.stream().limit(paging.pageSize()).forEach(a -> out.add(new JsonObject()
-              .put("ResourceType", a.type().name()).put("ResourceArn", arn(caller, a.type(), a.name()))));
-          JsonObject page = new JsonObject().put("TenantResources", out);
-          if (rows.size() > paging.pageSize()) {
-            page.put("NextToken", Paging.token(TenantStore.position(rows.get(paging.pageSize() - 1))));
-          }
-          return page;
-        });
+        paging.pageSize() + 1)).map(rows -> page("TenantResources", rows, paging, a -> new JsonObject()
+            .put("ResourceType", a.type().name()).put("ResourceArn", arn(caller, a.type(), a.name())),
+            TenantStore::position));
   }
 
   public Future<JsonObject> listResourceTenants(Caller caller, RoutingContext ctx) {
@@ -159,17 +142,10 @@ public final class TenantsHandler {
             : store.exists(caller.account().id(), r.type(), r.name()).compose(exists -> exists
                 ? Future.succeededFuture(rows)
                 : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Resource " + r.arn() + " does not exist."))))
-        .map(rows -> {
-          JsonArray out = new JsonArray();
-          rows.stream().limit(paging.pageSize()).forEach(a -> out.add(new JsonObject()
-              .put("TenantName", a.tenantName()).put("TenantId", a.tenantId())
-              .put("ResourceArn", arn(caller, a.type(), a.name())).put("AssociatedTimestamp", seconds(a.at()))));
-          JsonObject page = new JsonObject().put("ResourceTenants", out);
-          if (rows.size() > paging.pageSize()) {
-            page.put("NextToken", Paging.token(rows.get(paging.pageSize() - 1).tenantName()));
-          }
-          return page;
-        });
+        .map(rows -> page("ResourceTenants", rows, paging, a -> new JsonObject()
+            .put("TenantName", a.tenantName()).put("TenantId", a.tenantId())
+            .put("ResourceArn", arn(caller, a.type(), a.name())).put("AssociatedTimestamp", seconds(a.at())),
+            TenantStore.Association::tenantName));
   }
 
   public Future<JsonObject> getReputationEntity(Caller caller, RoutingContext ctx) {
@@ -189,22 +165,12 @@ public final class TenantsHandler {
     if (impact != null && !impact.equals("LOW") && !impact.equals("HIGH")) {
       throw SesException.badRequest("Filter REPUTATION_IMPACT must be LOW or HIGH.");
     }
-    String status = filter.get("SENDING_STATUS");
-    if (status != null && !CUSTOMER_STATUSES.contains(status)) {
-      throw SesException.badRequest("Filter SENDING_STATUS must be ENABLED, DISABLED or REINSTATED.");
-    }
+    String status = sendingStatus(filter);
     String prefix = filter.get("ENTITY_REFERENCE_PREFIX");
     return entities(caller, paging.pageSize(), t -> (impact == null || impact.equals(t.impact()))
         && (prefix == null || tenantArn(caller, t).startsWith(prefix)), status, paging.after(), new ArrayList<>())
-        .map(matched -> {
-          JsonArray out = new JsonArray();
-          matched.stream().limit(paging.pageSize()).forEach(t -> out.add(entity(caller, t)));
-          JsonObject page = new JsonObject().put("ReputationEntities", out);
-          if (matched.size() > paging.pageSize()) {
-            page.put("NextToken", Paging.token(matched.get(paging.pageSize() - 1).name()));
-          }
-          return page;
-        });
+        .map(matched -> page("ReputationEntities", matched, paging, t -> entity(caller, t),
+            TenantStore.Tenant::name));
   }
 
   /**
@@ -307,6 +273,30 @@ public final class TenantsHandler {
     JsonArray out = new JsonArray();
     kept.forEach((k, v) -> out.add(new JsonObject().put("Key", k).put("Value", v)));
     return out;
+  }
+
+  /** The Filter's SENDING_STATUS, or null. */
+  private static String sendingStatus(Map<String, String> filter) {
+    String status = filter.get("SENDING_STATUS");
+    if (status != null && !CUSTOMER_STATUSES.contains(status)) {
+      throw SesException.badRequest("Filter SENDING_STATUS must be ENABLED, DISABLED or REINSTATED.");
+    }
+    return status;
+  }
+
+  /**
+   * A list operation's page: the first {@code paging.pageSize()} of {@code rows} (which hold one more when there are
+   * more) under {@code field}, and then the NextToken of the position after the last of them.
+   */
+  private static <T> JsonObject page(String field, List<T> rows, Paging paging,
+      java.util.function.Function<T, JsonObject> item, java.util.function.Function<T, String> position) {
+    JsonArray out = new JsonArray();
+    rows.stream().limit(paging.pageSize()).forEach(r -> out.add(item.apply(r)));
+    JsonObject page = new JsonObject().put(field, out);
+    if (rows.size() > paging.pageSize()) {
+      page.put("NextToken", Paging.token(position.apply(rows.get(paging.pageSize() - 1))));
+    }
+    return page;
   }
 
   /** A list operation's Filter: a map of the keys it takes to strings. */
