@@ -251,7 +251,7 @@ public final class ReputationVerticle extends VerticleBase {
         WHERE b.bucket > now() - $1::int * interval '1 hour'
         GROUP BY b.account_id, b.tenant_id)
       SELECT t.account_id, t.name, coalesce(w.sent, 0), coalesce(w.hard, 0), coalesce(w.complaints, 0), t.impact,
-             t.policy, t.customer_status, t.managed_status, t.managed_cause, t.reinstated_impact
+             t.policy, t.customer_status, t.managed_status, t.managed_cause, t.reinstated_impact, t.id
       FROM tenants t LEFT JOIN w ON w.account_id = t.account_id AND w.tenant_id = t.id
       -- a tenant with nothing in the window and nothing to clear has nothing to judge
       WHERE w.account_id IS NOT NULL OR t.impact IS NOT NULL OR t.customer_status = 'REINSTATED'""";
@@ -295,10 +295,12 @@ public final class ReputationVerticle extends VerticleBase {
                     + "customer_status_at = CASE WHEN customer_status <> $4 THEN now() ELSE customer_status_at END, "
                     + "managed_status_at = CASE WHEN managed_status <> $5 THEN now() ELSE managed_status_at END "
                     + "WHERE account_id = $1 AND name = $2 AND customer_status = $9 AND managed_status = $10 "
-                    + "AND policy = $11 AND impact IS NOT DISTINCT FROM $12 AND reinstated_impact IS NOT DISTINCT FROM $13")
+                    + "AND policy = $11 AND impact IS NOT DISTINCT FROM $12 AND reinstated_impact IS NOT DISTINCT FROM $13 "
+                    // the tenant judged, not one made meanwhile under its name
+                    + "AND id = $14")
                 .execute(Tuple.from(new Object[] {r.getString(0), r.getString(1), v.impact(), v.customerStatus(),
                     v.managedStatus(), v.cause(), v.reinstatedImpact(), figures.encode(), customer, managed,
-                    r.getString(6), r.getString(5), r.getString(10)})));
+                    r.getString(6), r.getString(5), r.getString(10), r.getString(11)})));
           }
           return Future.join(writes).<Void>mapEmpty();
         });

@@ -160,12 +160,14 @@ final class SmtpConnection implements SmtpTransport {
       vertx.cancelTimer(timerId);
       timerId = -1;
     }
+    // the session's buffers go back to the budget before its connection slot does: no open connection means nothing
+    // held (a reader of both saw a closed server still holding a session's buffer)
+    session.disconnected();
     limit.release();
     limit.releaseFor(session.info().remoteAddress() == null ? null : session.info().remoteAddress().getAddress());
     if (socketPaused) {
       pausedConnections.decrementAndGet();
     }
-    session.disconnected();
   }
 
   private void updatePause() {

@@ -191,23 +191,23 @@ public final class TenantStore {
   /**
    * The owner's sending status. REINSTATED lifts the reputation policy's pause and accepts the tenant's current
    * finding: it sends on with it, until the findings clear (ENABLED again) or get worse (paused again). Whether there
-   * is such a tenant.
+   * is such a tenant, of this id.
    */
-  public Future<Boolean> setCustomerStatus(String accountId, String name, String status) {
+  public Future<Boolean> setCustomerStatus(String accountId, String name, String id, String status) {
     return pool.preparedQuery("UPDATE tenants SET customer_status = $3, customer_status_at = now(), "
             + "reinstated_impact = CASE WHEN $3 = 'REINSTATED' THEN impact END, "
             + "managed_status = CASE WHEN $3 = 'REINSTATED' THEN 'ENABLED' ELSE managed_status END, "
             + "managed_cause = CASE WHEN $3 = 'REINSTATED' THEN NULL ELSE managed_cause END, "
             + "managed_status_at = CASE WHEN $3 = 'REINSTATED' AND managed_status <> 'ENABLED' THEN now() "
             + "ELSE managed_status_at END "
-            + "WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name, status)).map(rows -> rows.rowCount() == 1);
+            + "WHERE account_id = $1 AND name = $2 AND id = $4")
+        .execute(Tuple.of(accountId, name, status, id)).map(rows -> rows.rowCount() == 1);
   }
 
-  /** The tenant's reputation policy (none, standard or strict); whether there is such a tenant. */
-  public Future<Boolean> setPolicy(String accountId, String name, String policy) {
-    return pool.preparedQuery("UPDATE tenants SET policy = $3 WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name, policy)).map(rows -> rows.rowCount() == 1);
+  /** The tenant's reputation policy (none, standard or strict); whether there is such a tenant, of this id. */
+  public Future<Boolean> setPolicy(String accountId, String name, String id, String policy) {
+    return pool.preparedQuery("UPDATE tenants SET policy = $3 WHERE account_id = $1 AND name = $2 AND id = $4")
+        .execute(Tuple.of(accountId, name, policy, id)).map(rows -> rows.rowCount() == 1);
   }
 
   /** The tenant as the send path checks it, with every resource associated with it; empty when there is none. */

@@ -25,8 +25,12 @@ import software.amazon.awssdk.services.sesv2.SesV2Client;
  * and read, parsed, built and prepared for delivery off the event loops, which keep serving everyone else.
  */
 class LargeMessageTest {
-  /** The longest an event loop may be held while large messages go through; their work on a loop takes seconds. */
-  static final long MAX_LOOP_LAG_MILLIS = 100;
+  /**
+   * The longest an event loop may be held while large messages go through: their work on a loop held one 220 to 498 ms
+   * (see git log); a clean run is 16 ms, and the 2-core machine running the whole suite has held one 111 ms (a clean
+   * CI run on 2026-12-01) without any of that work.
+   */
+  static final long MAX_LOOP_LAG_MILLIS = 150;
 
   static RecordingSmtpServer relay;
   static TestNode node;

@@ -201,7 +201,7 @@ public final class TenantsHandler {
     if (!CUSTOMER_STATUSES.contains(status)) {
       throw SesException.badRequest("SendingStatus must be ENABLED, DISABLED or REINSTATED.");
     }
-    return found(caller, ref).compose(t -> store.setCustomerStatus(caller.account().id(), t.name(), status))
+    return found(caller, ref).compose(t -> store.setCustomerStatus(caller.account().id(), t.name(), t.id(), status))
         .compose(updated -> {
           changed(caller, ref.name());
           return updated ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(noTenant(ref.name()));
@@ -216,7 +216,7 @@ public final class TenantsHandler {
       throw SesException.badRequest("ReputationEntityPolicy must be the ARN of a managed policy: "
           + "arn:aws:ses:<region>:aws:reputation-policy/none, standard or strict.");
     }
-    return found(caller, ref).compose(t -> store.setPolicy(caller.account().id(), t.name(), m.group(1)))
+    return found(caller, ref).compose(t -> store.setPolicy(caller.account().id(), t.name(), t.id(), m.group(1)))
         .compose(updated -> updated ? Future.succeededFuture(new JsonObject())
             : Future.failedFuture(noTenant(ref.name())));
   }
