@@ -6,15 +6,14 @@ import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.JsonFields;
 import io.mailgate.api.V2Route;
-import io.mailgate.identity.IdentityNames;
 import io.mailgate.send.Caller;
-import io.mailgate.send.MailboxParser;
 import io.mailgate.store.ResourceTags;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
+import java.util.Set;
 
 /**
  * SES v2 resource tagging: TagResource ({@code POST /v2/email/tags}), UntagResource ({@code DELETE /v2/email/tags})
@@ -86,44 +85,29 @@ public final class TagsHandler {
     return new SesException(SesError.NOT_FOUND, "Resource " + r.arn() + " does not exist.");
   }
 
-  /** The resource an ARN names; bad request when it is not an SES identity, configuration set or contact list ARN. */
+  private static final Set<String> KINDS = Set.of("identity", "configuration-set", "contact-list", "tenant");
+
+  /** The resource an ARN names; bad request when it is not an SES identity, configuration set, contact list or tenant ARN. */
   static Resource resource(Caller caller, String arn) {
     if (arn == null || arn.isBlank()) {
       throw SesException.badRequest("Missing required parameter ResourceArn.");
     }
-    String shown = MailboxParser.abbreviate(arn);
-    io.mailgate.SesArn parsed = io.mailgate.SesArn.parse(arn);
-    if (parsed == null || parsed.account().isEmpty()) {
-      throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
-    }
-    String resource = parsed.resource();
-    ResourceTags.Kind kind;
-    String name;
-    if (resource.startsWith("identity/")) {
-      kind = ResourceTags.Kind.IDENTITY;
-      try {
-        name = IdentityNames.normalize(resource.substring("identity/".length()));
-      } catch (SesException e) {
-        throw SesException.badRequest("Invalid ResourceArn " + shown + ": " + e.getMessage());
+    ResourceArn r = ResourceArn.parse(caller, arn, KINDS,
+        "only identities, configuration sets, contact lists and tenants have tags here.");
+    String name = r.name();
+    ResourceTags.Kind kind = switch (r.kind()) {
+      case "identity" -> ResourceTags.Kind.IDENTITY;
+      case "configuration-set" -> ResourceTags.Kind.CONFIGURATION_SET;
+      case "contact-list" -> ResourceTags.Kind.CONTACT_LIST;
+      default -> {
+        // tenant/<name>/<id>: the name names it within the account
+        name = name.indexOf('/') < 0 ? name : name.substring(0, name.indexOf('/'));
+        if (name.isEmpty()) {
+          throw ResourceArn.invalid(r.shown());
+        }
+        yield ResourceTags.Kind.TENANT;
       }
-    } else if (resource.startsWith("configuration-set/")) {
-      kind = ResourceTags.Kind.CONFIGURATION_SET;
-      name = resource.substring("configuration-set/".length());
-    } else if (resource.startsWith("contact-list/")) {
-      kind = ResourceTags.Kind.CONTACT_LIST;
-      name = resource.substring("contact-list/".length());
-    } else if (resource.startsWith("tenant/")) {
-      // tenant/<name>/<id>: the name names it within the account
-      kind = ResourceTags.Kind.TENANT;
-      String rest = resource.substring("tenant/".length());
-      name = rest.indexOf('/') < 0 ? rest : rest.substring(0, rest.indexOf('/'));
-    } else {
-      throw SesException.badRequest("Invalid ResourceArn " + shown
-          + ": only identities, configuration sets, contact lists and tenants have tags here.");
-    }
-    if (name.isEmpty()) {
-      throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
-    }
-    return new Resource(kind, name, shown, parsed.account().equals(caller.account().id()));
+    };
+    return new Resource(kind, name, r.shown(), r.ours());
   }
 }

@@ -11,7 +11,6 @@ import io.mailgate.SesException;
 import io.mailgate.api.JsonFields;
 import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
-import io.mailgate.identity.IdentityNames;
 import io.mailgate.send.Caller;
 import io.mailgate.send.MailboxParser;
 import io.mailgate.store.TenantStore;
@@ -401,38 +400,19 @@ public final class TenantsHandler {
   /** A resource a tenant can be associated with, named by its ARN. */
   record Resource(ResourceType type, String name, String arn) {}
 
+  private static final java.util.Set<String> KINDS = java.util.Set.of("identity", "configuration-set", "template");
+
   static Resource resource(Caller caller, String arn) {
-    String shown = MailboxParser.abbreviate(arn);
-    SesArn parsed = SesArn.parse(arn);
-    if (parsed == null || parsed.account().isEmpty()) {
-      throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
+    ResourceArn r = ResourceArn.parse(caller, arn, KINDS,
+        "a tenant is associated with identities, configuration sets and templates.");
+    if (!r.ours()) {
+      throw new SesException(SesError.NOT_FOUND, "Resource " + r.shown() + " does not exist.");
     }
-    String resource = parsed.resource();
-    ResourceType type;
-    String name;
-    if (resource.startsWith("identity/")) {
-      type = ResourceType.EMAIL_IDENTITY;
-      try {
-        name = IdentityNames.normalize(resource.substring("identity/".length()));
-      } catch (SesException e) {
-        throw SesException.badRequest("Invalid ResourceArn " + shown + ": " + e.getMessage());
-      }
-    } else if (resource.startsWith("configuration-set/")) {
-      type = ResourceType.CONFIGURATION_SET;
-      name = resource.substring("configuration-set/".length());
-    } else if (resource.startsWith("template/")) {
-      type = ResourceType.EMAIL_TEMPLATE;
-      name = resource.substring("template/".length());
-    } else {
-      throw SesException.badRequest("Invalid ResourceArn " + shown
-          + ": a tenant is associated with identities, configuration sets and templates.");
-    }
-    if (name.isEmpty()) {
-      throw SesException.badRequest("Invalid ResourceArn " + shown + ".");
-    }
-    if (!parsed.account().equals(caller.account().id())) {
-      throw new SesException(SesError.NOT_FOUND, "Resource " + shown + " does not exist.");
-    }
-    return new Resource(type, name, shown);
+    ResourceType type = switch (r.kind()) {
+      case "identity" -> ResourceType.EMAIL_IDENTITY;
+      case "configuration-set" -> ResourceType.CONFIGURATION_SET;
+      default -> ResourceType.EMAIL_TEMPLATE;
+    };
+    return new Resource(type, r.name(), r.shown());
   }
 }
