@@ -43,14 +43,17 @@ public final class MailgateNode {
   private final MailgateConfig config;
   private final SecretBox secrets;
   private final DnsResolver dns;
+  private final io.mailgate.feedback.AddressValidation validation;
   private final Sites sites;
   private final List<String> deployments = new ArrayList<>();
 
-  private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns) {
+  private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns,
+      io.mailgate.feedback.AddressValidation validation) {
     this.vertx = vertx;
     this.config = config;
     this.secrets = secrets;
     this.dns = dns;
+    this.validation = validation;
     this.sites = new Sites(config.get(MailgateConfig.DELIVERY_HOST_RETRY_SECONDS) * 1000L);
   }
 
@@ -103,7 +106,15 @@ public final class MailgateNode {
         .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))
         .withTtlBounds(Duration.ofSeconds(config.get(MailgateConfig.DNS_MIN_TTL_SECONDS)),
             Duration.ofSeconds(config.get(MailgateConfig.DNS_MAX_TTL_SECONDS))));
-    MailgateNode node = new MailgateNode(vertx, config, secrets, dns);
+    io.mailgate.feedback.AddressValidation validation;
+    try {
+      validation = io.mailgate.feedback.AddressValidation.load(
+          config.get(MailgateConfig.VALIDATION_DISPOSABLE_DOMAINS_FILE));
+    } catch (java.io.UncheckedIOException e) {
+      return dns.close().transform(x -> Future.failedFuture(new io.mailgate.config.ConfigException(
+          MailgateConfig.VALIDATION_DISPOSABLE_DOMAINS_FILE.path() + ": " + e.getMessage())));
+    }
+    MailgateNode node = new MailgateNode(vertx, config, secrets, dns, validation);
     return Database.ensureExists(vertx, config)
         .compose(v -> {
           Pool setup = Database.pool(vertx, config, 1);
@@ -203,7 +214,7 @@ public final class MailgateNode {
         .compose(v -> deploy(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
             ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock, dns), 1) : Future.<Void>succeededFuture())
-        .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev), http))
+        .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev, dns, validation), http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", delivery " + describeDelivery(config)));
   }

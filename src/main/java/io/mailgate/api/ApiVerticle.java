@@ -26,6 +26,7 @@ import io.mailgate.tracking.TrackingTokens;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.IdentityPoliciesHandler;
+import io.mailgate.api.sesv2.EmailAddressInsightsHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
@@ -148,10 +149,15 @@ public final class ApiVerticle extends VerticleBase {
   private SendService sends;
   private SendLimiter limiter;
   private SmtpServer submission;
+  private final io.mailgate.delivery.dns.DnsResolver dns;
+  private final io.mailgate.feedback.AddressValidation validation;
   private SmtpServer submissionTls;
 
-  public ApiVerticle(MailgateConfig config, String leaseOwner, Clock clock, SecretBox secrets, Sites sites, boolean dev) {
+  public ApiVerticle(MailgateConfig config, String leaseOwner, Clock clock, SecretBox secrets, Sites sites, boolean dev,
+      io.mailgate.delivery.dns.DnsResolver dns, io.mailgate.feedback.AddressValidation validation) {
     this.sites = sites;
+    this.dns = dns;
+    this.validation = validation;
     this.config = config;
     this.leaseOwner = leaseOwner;
     this.clock = clock;
@@ -233,6 +239,8 @@ public final class ApiVerticle extends VerticleBase {
     SuppressionStore suppressionStore = new SuppressionStore(vertx, db,
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0);
     SuppressionHandler suppression = new SuppressionHandler(suppressionStore);
+    EmailAddressInsightsHandler addressInsights = new EmailAddressInsightsHandler(
+        new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore));
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(accounts, account, identityStore, configurationSetStore,
         eventDestinationStore, suppressionStore, receiptRules, status);
@@ -357,6 +365,7 @@ public final class ApiVerticle extends VerticleBase {
     router.put("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::updateContact));
     router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
     router.get("/v2/email/insights/:messageId/").handler(V2Route.of(auth, insights::get));
+    router.post("/v2/email/email-address-insights/").handler(V2Route.of(auth, addressInsights::get));
     TenantsHandler tenants = new TenantsHandler(vertx, tenantStore, region);
     router.post("/v2/email/tenants").handler(V2Route.of(auth, tenants::create));
     router.post("/v2/email/tenants/get").handler(V2Route.of(auth, tenants::get));

@@ -211,6 +211,8 @@ public final class MailgateConfig {
       "DNS answers are cached for their TTL but at least this long.");
   public static final ConfigKey<Integer> DNS_MAX_TTL_SECONDS = key("dns.maxTtlSeconds", Integer.class, 86400,
       "DNS answers are cached for their TTL but at most this long.");
+  public static final ConfigKey<String> VALIDATION_DISPOSABLE_DOMAINS_FILE = key("validation.disposableDomainsFile",
+      String.class, "", "A file of disposable mailbox domains (one a line, '#' comments) that email validation (GetEmailAddressInsights, Auto Validation) adds to the list Mailgate bundles. Empty: the bundled list only.");
   public static final ConfigKey<Integer> IDENTITY_DNS_CHECK_INTERVAL_SECONDS = key(
       "identity.dnsCheckIntervalSeconds", Integer.class, 300,
       "How often each domain identity's DKIM and MAIL FROM records are checked.");

@@ -42,6 +42,11 @@ public final class Simulator {
     };
   }
 
+  /** The simulator takes mail for this address of its domain: success, ooto and complaint do, the others not. */
+  public static boolean accepts(String recipient) {
+    return attempt(recipient) instanceof AttemptResult.Delivered;
+  }
+
   public static FollowUp followUp(String recipient) {
     return switch (mailbox(recipient)) {
       case "ooto" -> FollowUp.AUTO_REPLY;

@@ -126,6 +126,24 @@ public final class SuppressionStore {
         .execute(Tuple.of(accountId, (Object) reasons.toArray(String[]::new))).mapEmpty();
   }
 
+  /**
+   * What the lists say of one address for an account: the reason of the account's entry (null without one), and
+   * whether the global list holds it now.
+   */
+  public record Standing(String accountReason, boolean global) {}
+
+  public Future<Standing> standing(String accountId, String email) {
+    return pool.preparedQuery("""
+            SELECT (SELECT reason FROM suppressed_destinations WHERE account_id = $1 AND email = $2),
+                   EXISTS (SELECT 1 FROM global_suppression WHERE email = $2 AND $3::int > 0
+                           AND last_bounce > now() - $3::int * interval '1 day')""")
+        .execute(Tuple.of(accountId, email, globalDays))
+        .map(rows -> {
+          Row r = rows.iterator().next();
+          return new Standing(r.getString(0), r.getBoolean(1));
+        });
+  }
+
   /** The global list's entry for an address, when it is suppressed now. */
   public Future<Optional<Instant>> globalSince(String email) {
     return pool.preparedQuery("SELECT last_bounce FROM global_suppression WHERE email = $1 AND $2::int > 0 "

@@ -1,0 +1,98 @@
+package io.mailgate.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.feedback.AddressValidation.DnsVerdict;
+import io.mailgate.feedback.AddressValidation.Insights;
+import io.mailgate.feedback.AddressValidation.MailboxVerdict;
+import io.mailgate.feedback.AddressValidation.Verdict;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AddressValidationTest {
+  static final AddressValidation V = AddressValidation.load("");
+
+  @Test
+  void namesAndWordsAreNotRandom() {
+    for (String local : new String[] {"john.smith", "jsmith84", "maria_garcia", "schwarzkopf", "schmidt",
+        "przybylski", "nguyen.van.an", "tariq", "qiang.li", "alice+newsletter", "j.doe-1990", "strzelczyk",
+        "o.connor", "billing2024", "abc123", "angstrom", "lengths"}) {
+      assertEquals(Verdict.LOW, AddressValidation.randomness(local), local);
+    }
+  }
+
+  @Test
+  void generatedLocalPartsAreRandom() {
+    for (String local : new String[] {"kxqzvbnm", "asdkjhqwe", "a8f3k2j9x1", "3f2a9c1e4b7d8f6a", "zxjqvkwp",
+        "bcdfghjk", "x7y8z9w0v1"}) {
+      assertEquals(Verdict.HIGH, AddressValidation.randomness(local), local);
+    }
+    // one strong sign alone is not enough for HIGH
+    assertEquals(Verdict.MEDIUM, AddressValidation.randomness("deadbeefcafe0123"));
+  }
+
+  @Test
+  void rolesDisposablesAndSyntax() {
+    AddressValidation.Candidate c = V.candidate("Support+EU@Example.COM");
+    assertNotNull(c);
+    assertEquals("support+eu@example.com", c.address());
+    assertTrue(c.role(), "the +tag is not part of the role");
+    assertFalse(c.disposable());
+    assertTrue(V.candidate("someone@mailinator.com").disposable());
+    assertTrue(V.candidate("someone@eu.mailinator.com").disposable(), "a subdomain of a disposable domain");
+    assertFalse(V.candidate("someone@notmailinator.com").disposable(), "a suffix is not a parent domain");
+    assertFalse(V.candidate("someone@mailinator.com.example").disposable());
+    for (String bad : new String[] {"", "no-at-sign", "@example.com", "user@", "a b@example.com",
+        "user@example.com\r\nBcc: x@evil.test", "Name <user@example.com>", "x".repeat(65) + "@example.com",
+        "user@" + "a".repeat(64) + ".com", "user@exa_mple.com", "user@@example.com"}) {
+      assertNull(V.candidate(bad), bad);
+    }
+    assertNotNull(V.candidate("\"quoted local\"@example.com"), "a quoted local part is an address");
+  }
+
+  @Test
+  void overallVerdict() {
+    AddressValidation.Candidate plain = V.candidate("jane.doe@example.com");
+    Insights high = AddressValidation.evaluate(plain, DnsVerdict.MX, MailboxVerdict.UNKNOWN);
+    assertEquals(new Insights(Verdict.HIGH, Verdict.HIGH, Verdict.HIGH, Verdict.MEDIUM, Verdict.LOW, Verdict.LOW,
+        Verdict.LOW), high);
+    assertEquals(Verdict.HIGH, AddressValidation.evaluate(plain, DnsVerdict.MX, MailboxVerdict.EXISTS).valid());
+    assertEquals(Verdict.MEDIUM, AddressValidation.evaluate(plain, DnsVerdict.IMPLICIT_MX, MailboxVerdict.UNKNOWN).valid());
+    assertEquals(Verdict.MEDIUM, AddressValidation.evaluate(plain, DnsVerdict.UNAVAILABLE, MailboxVerdict.UNKNOWN).valid());
+    assertEquals(Verdict.LOW, AddressValidation.evaluate(plain, DnsVerdict.MX, MailboxVerdict.GONE).valid());
+    Insights noMail = AddressValidation.evaluate(plain, DnsVerdict.NO_MAIL, MailboxVerdict.EXISTS);
+    assertEquals(Verdict.LOW, noMail.valid());
+    assertEquals(Verdict.LOW, noMail.mailboxExists(), "a domain that takes no mail has no mailbox that does");
+    assertEquals(Verdict.MEDIUM, AddressValidation.evaluate(V.candidate("info@example.com"), DnsVerdict.MX,
+        MailboxVerdict.UNKNOWN).valid());
+    assertEquals(Verdict.MEDIUM, AddressValidation.evaluate(V.candidate("kxqzvbnm@example.com"), DnsVerdict.MX,
+        MailboxVerdict.UNKNOWN).valid());
+    Insights disposable = AddressValidation.evaluate(V.candidate("jane@yopmail.com"), DnsVerdict.MX,
+        MailboxVerdict.UNKNOWN);
+    assertEquals(Verdict.LOW, disposable.valid());
+    assertEquals(Verdict.HIGH, disposable.disposable());
+    Insights invalid = AddressValidation.invalidSyntax();
+    assertEquals(Verdict.LOW, invalid.valid());
+    assertEquals(Verdict.LOW, invalid.validSyntax());
+    assertNull(invalid.validDnsRecords());
+  }
+
+  @Test
+  void anOperatorsFileAddsDomains(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("more.txt");
+    Files.writeString(file, "# ours\nThrowaway.Example  # a comment after it\n\n");
+    AddressValidation more = AddressValidation.load(file.toString());
+    assertEquals(V.disposableDomains() + 1, more.disposableDomains());
+    assertTrue(more.candidate("a@throwaway.example").disposable());
+    assertTrue(more.candidate("a@mailinator.com").disposable(), "the bundled list stays");
+    assertThrows(UncheckedIOException.class, () -> AddressValidation.load(dir.resolve("missing.txt").toString()));
+  }
+}
