@@ -205,7 +205,7 @@ public final class MailgateNode {
     return deploy(() -> new FeedbackVerticle(config, leaseOwner, secrets, clock), delivery)
         // site tokens serve the delivery instances only (account limits are checked on the sending verticles)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), delivery))
-        .compose(v -> deploy(() -> new DeliveryVerticle(config, leaseOwner, clock, dns, sites, secrets), delivery))
+        .compose(v -> deploy(() -> new DeliveryVerticle(config, leaseOwner, clock, dns, sites, secrets, validation), delivery))
         // start-dev verifies identities at once; checking DNS would take that back (a dev machine's
         // DNS has none of their records) and stop DKIM signing a minute later
         .compose(v -> dev ? Future.<Void>succeededFuture() : deploy(() -> new IdentityDnsVerticle(config, clock, dns, secrets), 1))

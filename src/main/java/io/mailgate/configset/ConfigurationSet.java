@@ -1,5 +1,6 @@
 package io.mailgate.configset;
 
+import io.mailgate.feedback.ValidationThreshold;
 import io.vertx.core.json.JsonArray;
 import java.util.List;
 
@@ -12,20 +13,27 @@ import java.util.List;
  * @param tracksOpens read, not set: an enabled event destination of the set takes Open events, so messages sent
  *     with it get an open pixel
  * @param tracksClicks likewise for Click events and the links of its messages
+ * @param validation its Auto Validation setting (SuppressionOptions' ValidationOptions), null: the account's
  */
 public record ConfigurationSet(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
     String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags,
-    String redirectDomain, String httpsPolicy, boolean tracksOpens, boolean tracksClicks) {
+    String redirectDomain, String httpsPolicy, boolean tracksOpens, boolean tracksClicks,
+    ValidationThreshold validation) {
 
   /** A new set with these options and no tracking domain. */
   public static ConfigurationSet of(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
       String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, null, null, false, false);
+        suppressedReasons, tags, null, null, false, false, null);
   }
 
   public ConfigurationSet withTracking(String domain, String policy) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, domain, policy, tracksOpens, tracksClicks);
+        suppressedReasons, tags, domain, policy, tracksOpens, tracksClicks, validation);
+  }
+
+  public ConfigurationSet withValidation(ValidationThreshold v) {
+    return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
+        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, v);
   }
 }

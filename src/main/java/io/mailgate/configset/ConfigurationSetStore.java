@@ -2,6 +2,7 @@ package io.mailgate.configset;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.feedback.ValidationThreshold;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -17,7 +18,8 @@ import java.util.Optional;
 public final class ConfigurationSetStore {
   private static final String COLUMNS =
       "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags, sending_pool_name, "
-      + "redirect_domain, https_policy, " + tracks("Open") + ", " + tracks("Click");
+      + "redirect_domain, https_policy, " + tracks("Open") + ", " + tracks("Click")
+      + ", validation_enabled, validation_threshold";
 
   /** Whether an enabled destination of the set (row {@code c}) takes events of this type: tracking is wanted. */
   private static String tracks(String type) {
@@ -43,13 +45,15 @@ public final class ConfigurationSetStore {
     // Creations of one account take turns (an advisory lock): two at once would each count the other's as not there
     return Database.inTurn(pool, CREATE_LOCK, c.accountId(), conn -> conn.preparedQuery(
             "INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, sending_enabled, "
-                + "suppressed_reasons, tags, sending_pool_name, redirect_domain, https_policy) "
-                + "SELECT $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10 WHERE (SELECT count(*) FROM "
+                + "suppressed_reasons, tags, sending_pool_name, redirect_domain, https_policy, validation_enabled, "
+                + "validation_threshold) "
+                + "SELECT $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $12, $13 WHERE (SELECT count(*) FROM "
                 + "configuration_sets WHERE account_id = $1 AND name <> $2) < $11")
         .execute(Tuple.from(new Object[] {c.accountId(), c.name(), c.tlsPolicy(), c.maxDeliverySeconds(),
             c.sendingEnabled(), c.suppressedReasons() == null ? null : c.suppressedReasons().toArray(String[]::new),
             c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName(), c.redirectDomain(), c.httpsPolicy(),
-            MAX_PER_ACCOUNT})))
+            MAX_PER_ACCOUNT, c.validation() == null ? null : c.validation().enabled(),
+            c.validation() == null ? null : c.validation().threshold()})))
         .recover(e -> Future.failedFuture(e instanceof PgException pg && "23505".equals(pg.getSqlState())
             ? new SesException(SesError.CONFIGURATION_SET_ALREADY_EXISTS,
                 "Configuration set <" + c.name() + "> already exists.") : e))
@@ -80,7 +84,7 @@ public final class ConfigurationSetStore {
 
   private static ConfigurationSet deleted(String accountId, String name, Row r) {
     return new ConfigurationSet(accountId, name, r.getString(0), r.getInteger(1), r.getString(2), true, null,
-        new JsonArray(), null, null, false, false);
+        new JsonArray(), null, null, false, false, null);
   }
 
   public Future<List<ConfigurationSet>> page(String accountId, String after, int limit) {
@@ -147,9 +151,13 @@ public final class ConfigurationSetStore {
         .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);
   }
 
-  public Future<Boolean> setSuppressedReasons(String accountId, String name, List<String> reasons) {
-    return pool.preparedQuery("UPDATE configuration_sets SET suppressed_reasons = $3 WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name, (Object) (reasons == null ? null : reasons.toArray(String[]::new))))
+  /** PutConfigurationSetSuppressionOptions: the reasons and the Auto Validation setting, both replaced. */
+  public Future<Boolean> setSuppressionOptions(String accountId, String name, List<String> reasons,
+      ValidationThreshold validation) {
+    return pool.preparedQuery("UPDATE configuration_sets SET suppressed_reasons = $3, validation_enabled = $4, "
+            + "validation_threshold = $5 WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, (Object) (reasons == null ? null : reasons.toArray(String[]::new)),
+            validation == null ? null : validation.enabled(), validation == null ? null : validation.threshold()))
         .map(r -> r.rowCount() == 1);
   }
 
@@ -159,6 +167,7 @@ public final class ConfigurationSetStore {
     return new ConfigurationSet(r.getString(0), r.getString(1), r.getString(2), r.getInteger(3), r.getString(7),
         r.getBoolean(4),
         reasons == null ? null : List.of(reasons), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
-        r.getString(8), r.getString(9), r.getBoolean(10), r.getBoolean(11));
+        r.getString(8), r.getString(9), r.getBoolean(10), r.getBoolean(11),
+        ValidationThreshold.of(r.getBoolean(12), r.getString(13)));
   }
 }

@@ -17,12 +17,17 @@ public sealed interface AttemptResult {
 
   /**
    * Not sent: the address is on the account's suppression list or the global one, or (with {@code unsubscribedFrom},
-   * the contact list and topic it names) the recipient unsubscribed from the list the message was sent for. Final, and
-   * it does not count against the account's bounce rate.
+   * the contact list and topic it names) the recipient unsubscribed from the list the message was sent for, or (with
+   * {@code notValidated}, why) Auto Validation judged it below the threshold. Final, and it does not count against the
+   * account's bounce rate.
    */
-  record Suppressed(boolean global, String unsubscribedFrom) implements AttemptResult {
+  record Suppressed(boolean global, String unsubscribedFrom, String notValidated) implements AttemptResult {
     public Suppressed(boolean global) {
-      this(global, null);
+      this(global, null, null);
+    }
+
+    public Suppressed(boolean global, String unsubscribedFrom) {
+      this(global, unsubscribedFrom, null);
     }
 
     @Override

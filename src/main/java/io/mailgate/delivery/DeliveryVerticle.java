@@ -8,6 +8,7 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.mailgate.feedback.InboundMail;
 import io.mailgate.feedback.SimulatedReports;
+import io.mailgate.feedback.ValidationThreshold;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
@@ -57,6 +58,10 @@ public final class DeliveryVerticle extends VerticleBase {
   private final DnsResolver dns;
   private final Sites sites;
   private final SecretBox secrets;
+  private final io.mailgate.feedback.AddressValidation validation;
+  /** Auto Validation: the recipients' verdicts, and each account's setting (cached for cache.ttlMillis). */
+  private io.mailgate.feedback.AddressInsights insights;
+  private io.mailgate.store.ReadThroughCache<ValidationThreshold> accountValidation;
   private NetClient netClient;
   private Pool db;
   private DeliveryQueue queue;
@@ -105,7 +110,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private record HeldLease(String messageId, int idx) {}
 
   public DeliveryVerticle(MailgateConfig config, String leaseOwner, Clock clock, DnsResolver dns, Sites sites,
-      SecretBox secrets) {
+      SecretBox secrets, io.mailgate.feedback.AddressValidation validation) {
+    this.validation = validation;
     this.config = config;
     this.leaseOwner = leaseOwner;
     this.clock = clock;
@@ -231,6 +237,10 @@ public final class DeliveryVerticle extends VerticleBase {
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     configurationSets = io.mailgate.configset.ConfigurationSets.forDelivery(
         new io.mailgate.configset.ConfigurationSetStore(db), clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    insights = new io.mailgate.feedback.AddressInsights(validation, dns, suppressions);
+    SuppressionStore accounts = suppressions;
+    accountValidation = new io.mailgate.store.ReadThroughCache<>(clock, config.get(MailgateConfig.CACHE_TTL_MILLIS),
+        (account, unused) -> accounts.validation(account).map(java.util.Optional::ofNullable));
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     // RFC 5321 4.5.3.2's 5 minutes for a reply, 10 for the one to the final dot, 3 for each block of the content
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
@@ -447,9 +457,10 @@ public final class DeliveryVerticle extends VerticleBase {
         ? Future.succeededFuture(java.util.Set.of())
         : unsubscribedRecipients.check(job.accountId(), job.contactList(), job.contactListTopic(), emails);
     Future<DeliverySettings> settingsOf = settings(job);
+    Future<ValidationThreshold> validationOf = emails.isEmpty() ? Future.succeededFuture() : validation(job);
     // a large message is dot-stuffed on a worker thread meanwhile
     Future<OutgoingMessage> prepared = OffLoop.when(job.content().length, () -> new OutgoingMessage(job.content()));
-    Future.all(listed, settingsOf, unsubscribed, prepared).onComplete(all -> {
+    Future.all(List.of(listed, settingsOf, unsubscribed, prepared, validationOf)).onComplete(all -> {
       if (all.failed() || stopping) {
         // suppression lists, contacts or settings cannot be read: do not send blind, try again from the queue (and a node
         // stopping meanwhile has closed its pools: the recipients go back as they are)
@@ -470,7 +481,8 @@ public final class DeliveryVerticle extends VerticleBase {
             : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
         Future<AttemptResult> attempt;
         try {
-          attempt = attempt(job, r, s, mailFrom, message, listed.result(), unsubscribed.result());
+          attempt = attempt(job, r, s, mailFrom, message, listed.result(), unsubscribed.result(),
+              validationOf.result());
         } catch (RuntimeException e) { // a bug: the recipient is still done (and counted), as a soft failure
           LOG.log(Level.SEVERE, "cannot attempt " + job.messageId() + "/" + r.idx(), e);
           attempt = Future.failedFuture(e);
@@ -490,9 +502,13 @@ public final class DeliveryVerticle extends VerticleBase {
     });
   }
 
-  /** The attempt for one recipient: simulated, suppressed, unsubscribed, or sent by the route its domain takes. */
+  /**
+   * The attempt for one recipient: simulated, suppressed, unsubscribed, held back by Auto Validation, or sent by the
+   * route its domain takes.
+   */
   private Future<AttemptResult> attempt(DeliveryJob job, DeliveryJob.Recipient r, DeliverySettings s, String mailFrom,
-      OutgoingMessage message, Map<String, SuppressionStore.Listed> listed, java.util.Set<String> unsubscribed) {
+      OutgoingMessage message, Map<String, SuppressionStore.Listed> listed, java.util.Set<String> unsubscribed,
+      ValidationThreshold threshold) {
     SuppressionStore.Listed list = listed.get(r.address().toLowerCase(Locale.ROOT));
     if (Simulator.handles(r.address())) {
       return Future.succeededFuture(Simulator.attempt(r.address()));
@@ -503,7 +519,18 @@ public final class DeliveryVerticle extends VerticleBase {
       // waited still counts
       return Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
           + (job.contactListTopic() == null ? "" : " (topic " + job.contactListTopic() + ")")));
+    } else if (threshold != null && threshold.enabled()) {
+      return insights.beforeDelivery(r.address()).compose(verdict -> threshold.suppresses(verdict)
+          ? Future.succeededFuture(new AttemptResult.Suppressed(false, null, verdict + ", below the "
+              + (threshold.threshold() == null ? "MANAGED" : threshold.threshold()) + " threshold"))
+          : send(job, r, s, mailFrom, message));
     }
+    return send(job, r, s, mailFrom, message);
+  }
+
+  /** Sends to one recipient by the route its domain takes. */
+  private Future<AttemptResult> send(DeliveryJob job, DeliveryJob.Recipient r, DeliverySettings s, String mailFrom,
+      OutgoingMessage message) {
     // the router answers every DNS outcome itself; a failure here is ours (the resolver closing, a bug), which
     // says nothing about the domain: a soft failure, not a bounce that would suppress the address
     return router.route(s, r.address())
@@ -513,6 +540,19 @@ public final class DeliveryVerticle extends VerticleBase {
             ? Future.succeededFuture(new AttemptResult.Deferred(clock.instant(), "the node is stopping", null))
             : route instanceof Router.Go go ? deliver(go, s, mailFrom, r.address(), message, job.messageId())
                 : Future.succeededFuture(((Router.Fail) route).result()));
+  }
+
+  /**
+   * The Auto Validation setting for the message: its configuration set's when the set has one (a deleted set's is
+   * gone: the account's then), else the account's; null when neither has one.
+   */
+  private Future<ValidationThreshold> validation(DeliveryJob job) {
+    Future<ValidationThreshold> account = accountValidation.get(job.accountId(), "").map(o -> o.orElse(null));
+    if (job.configurationSet() == null) {
+      return account;
+    }
+    return account.compose(a -> configurationSets.find(job.accountId(), job.configurationSet())
+        .map(found -> ValidationThreshold.effective(found.map(cs -> cs.validation()).orElse(null), a)));
   }
 
   /**

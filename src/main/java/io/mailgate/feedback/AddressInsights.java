@@ -45,6 +45,19 @@ public final class AddressInsights {
     return Future.all(route, mailbox).map(both -> AddressValidation.evaluate(c, route.result(), mailbox.result()));
   }
 
+  /**
+   * The overall verdict for an address delivery is about to send to, which is on no suppression list (delivery asked
+   * already): nothing is known of its mailbox. Its syntax was checked when it was accepted.
+   */
+  public Future<AddressValidation.Verdict> beforeDelivery(String address) {
+    AddressValidation.Candidate c = validation.candidate(address);
+    if (c == null) {
+      return Future.succeededFuture(AddressValidation.Verdict.LOW);
+    }
+    return dns.route(c.domain()).map(AddressInsights::verdict).otherwise(DnsVerdict.UNAVAILABLE)
+        .map(route -> AddressValidation.evaluate(c, route, MailboxVerdict.UNKNOWN).valid());
+  }
+
   static DnsVerdict verdict(MailRoute route) {
     if (route instanceof MailRoute.Resolved r) {
       return r.implicitMx() ? DnsVerdict.IMPLICIT_MX : DnsVerdict.MX;

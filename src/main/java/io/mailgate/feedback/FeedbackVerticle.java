@@ -216,6 +216,8 @@ public final class FeedbackVerticle extends VerticleBase {
       "Amazon SES did not send the message to this address because it is on the suppression list for your account.";
   static final String UNSUBSCRIBED =
       "Amazon SES did not send the message to this address because the recipient unsubscribed from ";
+  static final String NOT_VALIDATED = "Amazon SES did not send the message to this address because Auto Validation "
+      + "judged it ";
   static final String SUPPRESSED_GLOBAL = "Amazon SES has suppressed sending to this address because it has a recent "
       + "history of bouncing as an invalid address.";
 
@@ -248,6 +250,7 @@ public final class FeedbackVerticle extends VerticleBase {
     }
     if (r instanceof AttemptResult.Suppressed s) {
       return new Reply(null, "5.1.1", s.unsubscribedFrom() != null ? UNSUBSCRIBED + s.unsubscribedFrom() + "."
+          : s.notValidated() != null ? NOT_VALIDATED + s.notValidated() + "."
           : s.global() ? SUPPRESSED_GLOBAL : SUPPRESSED_ACCOUNT, null);
     }
     AttemptResult.Deferred d = (AttemptResult.Deferred) r;
@@ -270,8 +273,10 @@ public final class FeedbackVerticle extends VerticleBase {
       case BOUNCED -> {
         if (o.result() instanceof AttemptResult.Suppressed sup) {
           // not sent at all: neither a bounce against the account's rate nor a new suppression (an unsubscribed
-          // contact is the account's own list too: OnAccountSuppressionList, its diagnostic saying which list)
-          JsonObject detail = SesEvents.bounce("Permanent", sup.global() ? "Suppressed" : "OnAccountSuppressionList",
+          // contact is the account's own list too: OnAccountSuppressionList, its diagnostic saying which list; an
+          // address Auto Validation held back is Suppressed, as SES's own judgement of the address is)
+          JsonObject detail = SesEvents.bounce("Permanent", sup.global() || sup.notValidated() != null ? "Suppressed"
+              : "OnAccountSuppressionList",
               o.recipient(), "5.1.1", r.text(), o.at(), reportingMta, null);
           return row(o, "bounced", null, r.text(), EventType.BOUNCE, detail, null, false,
               OutcomeStore.Consequences.NONE);

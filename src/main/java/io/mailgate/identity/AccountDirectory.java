@@ -85,11 +85,12 @@ public final class AccountDirectory {
    * PutAccountVdmAttributes stored them (null before the first).
    */
   public record Details(Account account, String enforcementStatus, java.util.List<String> suppressedReasons,
-      JsonObject reputation, JsonObject accountDetails, boolean productionAccessRequested, JsonObject vdmAttributes) {
+      JsonObject reputation, JsonObject accountDetails, boolean productionAccessRequested, JsonObject vdmAttributes,
+      io.mailgate.feedback.ValidationThreshold validation) {
 
     /** An account that has nothing stored besides its limits. */
     public Details(Account account, String enforcementStatus, java.util.List<String> suppressedReasons) {
-      this(account, enforcementStatus, suppressedReasons, null, null, false, null);
+      this(account, enforcementStatus, suppressedReasons, null, null, false, null, null);
     }
   }
 
@@ -98,7 +99,8 @@ public final class AccountDirectory {
     // an operator's pause shows as SES shows a pause AWS imposed, as a reputation shutdown does
     return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + ", CASE WHEN a.paused_by_operator THEN 'SHUTDOWN' "
             + "ELSE a.enforcement_status END, a.suppressed_reasons, a.reputation, a.details, "
-            + "a.production_access_requested, a.vdm_attributes FROM accounts a WHERE a.id = $1")
+            + "a.production_access_requested, a.vdm_attributes, a.validation_enabled, a.validation_threshold "
+            + "FROM accounts a WHERE a.id = $1")
         .execute(Tuple.of(accountId))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -106,7 +108,8 @@ public final class AccountDirectory {
           }
           Row r = rows.iterator().next();
           return Optional.of(new Details(toAccount(r, 0), r.getString(6), java.util.List.of(r.getArrayOfStrings(7)),
-              json(r.getValue(8)), json(r.getValue(9)), r.getBoolean(10), json(r.getValue(11))));
+              json(r.getValue(8)), json(r.getValue(9)), r.getBoolean(10), json(r.getValue(11)),
+              io.mailgate.feedback.ValidationThreshold.of(r.getBoolean(12), r.getString(13))));
         });
   }
 

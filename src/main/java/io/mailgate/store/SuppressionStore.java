@@ -1,5 +1,6 @@
 package io.mailgate.store;
 
+import io.mailgate.feedback.ValidationThreshold;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
@@ -121,9 +122,30 @@ public final class SuppressionStore {
         .map(rows -> rows.size() == 0 ? List.of() : List.of(rows.iterator().next().getArrayOfStrings(0)));
   }
 
-  public Future<Void> setReasons(String accountId, List<String> reasons) {
-    return pool.preparedQuery("UPDATE accounts SET suppressed_reasons = $2 WHERE id = $1")
-        .execute(Tuple.of(accountId, (Object) reasons.toArray(String[]::new))).mapEmpty();
+  /**
+   * PutAccountSuppressionAttributes: the reasons, replaced, and the Auto Validation setting when one is given (null
+   * leaves the one there: a client that only knows SuppressedReasons does not turn validation off).
+   */
+  public Future<Void> setAttributes(String accountId, List<String> reasons, ValidationThreshold validation) {
+    return pool.preparedQuery("UPDATE accounts SET suppressed_reasons = $2, "
+            + "validation_enabled = CASE WHEN $3 THEN $4 ELSE validation_enabled END, "
+            + "validation_threshold = CASE WHEN $3 THEN $5 ELSE validation_threshold END WHERE id = $1")
+        .execute(Tuple.of(accountId, (Object) reasons.toArray(String[]::new), validation != null,
+            validation != null && validation.enabled(), validation == null ? null : validation.threshold()))
+        .mapEmpty();
+  }
+
+  /** The account's Auto Validation setting, null when it never had one (for delivery, which caches it). */
+  public Future<ValidationThreshold> validation(String accountId) {
+    return pool.preparedQuery("SELECT validation_enabled, validation_threshold FROM accounts WHERE id = $1")
+        .execute(Tuple.of(accountId))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return null;
+          }
+          Row r = rows.iterator().next();
+          return ValidationThreshold.of(r.getBoolean(0), r.getString(1));
+        });
   }
 
   /**

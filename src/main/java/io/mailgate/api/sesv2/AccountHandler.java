@@ -227,8 +227,16 @@ public final class AccountHandler {
                 .put("Max24HourSend", (double) a.max24HourSend())
                 .put("MaxSendRate", a.maxSendRate())
                 .put("SentLast24Hours", (double) reply.sentLast24Hours()))
-            .put("SuppressionAttributes", new JsonObject()
-                .put("SuppressedReasons", new JsonArray(new java.util.ArrayList<>(details.suppressedReasons()))))));
+            .put("SuppressionAttributes", suppressionAttributes(details))));
+  }
+
+  private static JsonObject suppressionAttributes(AccountDirectory.Details details) {
+    JsonObject out = new JsonObject()
+        .put("SuppressedReasons", new JsonArray(new java.util.ArrayList<>(details.suppressedReasons())));
+    if (details.validation() != null) {
+      out.put("ValidationAttributes", ValidationSettings.render(details.validation()));
+    }
+    return out;
   }
 
   /**

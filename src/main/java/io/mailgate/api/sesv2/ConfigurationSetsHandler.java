@@ -13,6 +13,7 @@ import io.mailgate.api.V2Route;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
 import io.mailgate.configset.TrackingOptions;
+import io.mailgate.feedback.ValidationThreshold;
 import io.mailgate.send.Caller;
 import io.mailgate.send.SendRequest;
 import io.vertx.core.Future;
@@ -60,7 +61,8 @@ public final class ConfigurationSetsHandler {
         delivery == null ? null : sendingPool(string(delivery, "SendingPoolName", "DeliveryOptions")),
         sending == null || bool(sending, "SendingEnabled", "SendingOptions", false),
         suppression == null ? null : suppressedReasons(suppression, "SuppressionOptions"),
-        tags(body, "Tags"));
+        tags(body, "Tags")).withValidation(suppression == null ? null
+            : validationOptions(suppression, "SuppressionOptions"));
     return trackingOptions(caller, trackingOptions)
         .compose(t -> store.create(t == null ? set : set.withTracking(t.domain(), t.policy())))
         .map(v -> new JsonObject());
@@ -122,8 +124,15 @@ public final class ConfigurationSetsHandler {
         }
         out.put("TrackingOptions", tracking.put("HttpsPolicy", TrackingOptions.policy(c.httpsPolicy())));
       }
-      if (c.suppressedReasons() != null) {
-        out.put("SuppressionOptions", new JsonObject().put("SuppressedReasons", new JsonArray(new ArrayList<>(c.suppressedReasons()))));
+      if (c.suppressedReasons() != null || c.validation() != null) {
+        JsonObject suppression = new JsonObject();
+        if (c.suppressedReasons() != null) {
+          suppression.put("SuppressedReasons", new JsonArray(new ArrayList<>(c.suppressedReasons())));
+        }
+        if (c.validation() != null) {
+          suppression.put("ValidationOptions", ValidationSettings.render(c.validation()));
+        }
+        out.put("SuppressionOptions", suppression);
       }
       return out;
     });
@@ -233,7 +242,8 @@ public final class ConfigurationSetsHandler {
   public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     String name = ctx.pathParam("name");
-    return store.setSuppressedReasons(caller.account().id(), name, suppressedReasons(body, ""))
+    return store.setSuppressionOptions(caller.account().id(), name, suppressedReasons(body, ""),
+            validationOptions(body, ""))
         .compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
@@ -245,6 +255,13 @@ public final class ConfigurationSetsHandler {
   private static List<String> suppressedReasons(JsonObject options, String path) {
     List<String> reasons = reasons(strings(options, "SuppressedReasons", path));
     return reasons == null ? List.of() : reasons;
+  }
+
+  /** A set's ValidationOptions (Auto Validation), instead of the account's; null when absent: the account's. */
+  private static ValidationThreshold validationOptions(JsonObject options, String path) {
+    JsonObject v = object(options, "ValidationOptions", path);
+    return v == null ? null : ValidationSettings.parse(v, path.isEmpty() ? "ValidationOptions"
+        : path + ".ValidationOptions");
   }
 
   private static final SesException MISSING = new SesException(SesError.NOT_FOUND, "missing");

@@ -1,5 +1,6 @@
 package io.mailgate.api.sesv2;
 
+import static io.mailgate.api.JsonFields.object;
 import static io.mailgate.api.JsonFields.string;
 import static io.mailgate.api.JsonFields.strings;
 
@@ -112,7 +113,9 @@ public final class SuppressionHandler {
         }
       }
     }
-    return store.setReasons(caller.account().id(), reasons).map(v -> new JsonObject());
+    JsonObject validation = object(body, "ValidationAttributes", "");
+    return store.setAttributes(caller.account().id(), reasons, validation == null ? null
+        : ValidationSettings.parse(validation, "ValidationAttributes")).map(v -> new JsonObject());
   }
 
   /** Mailgate: is an address on the global list (any caller may ask about any address). */
