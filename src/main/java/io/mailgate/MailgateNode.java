@@ -110,7 +110,7 @@ public final class MailgateNode {
     try {
       validation = io.mailgate.feedback.AddressValidation.load(
           config.get(MailgateConfig.VALIDATION_DISPOSABLE_DOMAINS_FILE));
-    } catch (java.io.UncheckedIOException e) {
+    } catch (RuntimeException e) { // unreadable, or not a path at all
       return dns.close().transform(x -> Future.failedFuture(new io.mailgate.config.ConfigException(
           MailgateConfig.VALIDATION_DISPOSABLE_DOMAINS_FILE.path() + ": " + e.getMessage())));
     }

@@ -151,13 +151,18 @@ public final class ConfigurationSetStore {
         .execute(Tuple.of(accountId, name, enabled)).map(r -> r.rowCount() == 1);
   }
 
-  /** PutConfigurationSetSuppressionOptions: the reasons and the Auto Validation setting, both replaced. */
+  /**
+   * PutConfigurationSetSuppressionOptions: the Auto Validation setting replaced (null: none, the account's), and the
+   * reasons replaced unless null (left as they are).
+   */
   public Future<Boolean> setSuppressionOptions(String accountId, String name, List<String> reasons,
       ValidationThreshold validation) {
-    return pool.preparedQuery("UPDATE configuration_sets SET suppressed_reasons = $3, validation_enabled = $4, "
-            + "validation_threshold = $5 WHERE account_id = $1 AND name = $2")
+    return pool.preparedQuery("UPDATE configuration_sets SET suppressed_reasons = CASE WHEN $6 THEN $3 "
+            + "ELSE suppressed_reasons END, validation_enabled = $4, validation_threshold = $5 "
+            + "WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name, (Object) (reasons == null ? null : reasons.toArray(String[]::new)),
-            validation == null ? null : validation.enabled(), validation == null ? null : validation.threshold()))
+            validation == null ? null : validation.enabled(), validation == null ? null : validation.threshold(),
+            reasons != null))
         .map(r -> r.rowCount() == 1);
   }
 

@@ -456,11 +456,15 @@ public final class DeliveryVerticle extends VerticleBase {
     Future<java.util.Set<String>> unsubscribed = job.contactList() == null || emails.isEmpty()
         ? Future.succeededFuture(java.util.Set.of())
         : unsubscribedRecipients.check(job.accountId(), job.contactList(), job.contactListTopic(), emails);
-    Future<DeliverySettings> settingsOf = settings(job);
-    Future<ValidationThreshold> validationOf = emails.isEmpty() ? Future.succeededFuture() : validation(job);
+    Future<java.util.Optional<io.mailgate.configset.ConfigurationSet>> setOf = job.configurationSet() == null
+        ? NO_SET : configurationSets.find(job.accountId(), job.configurationSet());
+    Future<DeliverySettings> settingsOf = setOf.map(this::settings);
+    // the account's Auto Validation setting (a map hit while cached), with the set's over it below
+    Future<java.util.Optional<ValidationThreshold>> accountValidationOf = emails.isEmpty() ? NO_VALIDATION
+        : accountValidation.get(job.accountId(), "");
     // a large message is dot-stuffed on a worker thread meanwhile
     Future<OutgoingMessage> prepared = OffLoop.when(job.content().length, () -> new OutgoingMessage(job.content()));
-    Future.all(List.of(listed, settingsOf, unsubscribed, prepared, validationOf)).onComplete(all -> {
+    Future.all(List.of(listed, settingsOf, unsubscribed, prepared, accountValidationOf)).onComplete(all -> {
       if (all.failed() || stopping) {
         // suppression lists, contacts or settings cannot be read: do not send blind, try again from the queue (and a node
         // stopping meanwhile has closed its pools: the recipients go back as they are)
@@ -476,13 +480,15 @@ public final class DeliveryVerticle extends VerticleBase {
       }
       OutgoingMessage message = prepared.result();
       DeliverySettings s = settingsOf.result();
+      ValidationThreshold threshold = ValidationThreshold.effective(
+          setOf.result().map(io.mailgate.configset.ConfigurationSet::validation).orElse(null),
+          accountValidationOf.result().orElse(null));
       for (DeliveryJob.Recipient r : job.recipients()) {
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
             : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
         Future<AttemptResult> attempt;
         try {
-          attempt = attempt(job, r, s, mailFrom, message, listed.result(), unsubscribed.result(),
-              validationOf.result());
+          attempt = attempt(job, r, s, mailFrom, message, listed.result(), unsubscribed.result(), threshold);
         } catch (RuntimeException e) { // a bug: the recipient is still done (and counted), as a soft failure
           LOG.log(Level.SEVERE, "cannot attempt " + job.messageId() + "/" + r.idx(), e);
           attempt = Future.failedFuture(e);
@@ -520,7 +526,10 @@ public final class DeliveryVerticle extends VerticleBase {
       return Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
           + (job.contactListTopic() == null ? "" : " (topic " + job.contactListTopic() + ")")));
     } else if (threshold != null && threshold.enabled()) {
-      return insights.beforeDelivery(r.address()).compose(verdict -> threshold.suppresses(verdict)
+      // no verdict (DNS could not answer now, an address the API's parser would not take): sent as without validation,
+      // where a DNS failure defers; a node stopping meanwhile gives the recipient back rather than judge it
+      return insights.beforeDelivery(r.address()).compose(verdict -> verdict != null && !stopping
+          && threshold.suppresses(verdict)
           ? Future.succeededFuture(new AttemptResult.Suppressed(false, null, verdict + ", below the "
               + (threshold.threshold() == null ? "MANAGED" : threshold.threshold()) + " threshold"))
           : send(job, r, s, mailFrom, message));
@@ -542,28 +551,17 @@ public final class DeliveryVerticle extends VerticleBase {
                 : Future.succeededFuture(((Router.Fail) route).result()));
   }
 
-  /**
-   * The Auto Validation setting for the message: its configuration set's when the set has one (a deleted set's is
-   * gone: the account's then), else the account's; null when neither has one.
-   */
-  private Future<ValidationThreshold> validation(DeliveryJob job) {
-    Future<ValidationThreshold> account = accountValidation.get(job.accountId(), "").map(o -> o.orElse(null));
-    if (job.configurationSet() == null) {
-      return account;
-    }
-    return account.compose(a -> configurationSets.find(job.accountId(), job.configurationSet())
-        .map(found -> ValidationThreshold.effective(found.map(cs -> cs.validation()).orElse(null), a)));
-  }
+  private static final Future<java.util.Optional<io.mailgate.configset.ConfigurationSet>> NO_SET =
+      Future.succeededFuture(java.util.Optional.empty());
+  private static final Future<java.util.Optional<ValidationThreshold>> NO_VALIDATION =
+      Future.succeededFuture(java.util.Optional.empty());
 
   /**
    * The node's settings, with the message's configuration set's delivery options over them (those it had, when it was
-   * deleted since the message was sent).
+   * deleted since the message was sent). A deleted set's Auto Validation setting is gone with it: the account's then.
    */
-  private Future<DeliverySettings> settings(DeliveryJob job) {
-    if (job.configurationSet() == null) {
-      return Future.succeededFuture(nodeDefaults);
-    }
-    return configurationSets.find(job.accountId(), job.configurationSet()).map(found -> found.map(cs -> {
+  private DeliverySettings settings(java.util.Optional<io.mailgate.configset.ConfigurationSet> found) {
+    return found.map(cs -> {
       SendingPools.Pool pool = cs.sendingPoolName() == null ? null : sendingPools.get(cs.sendingPoolName()).orElse(null);
       if (cs.sendingPoolName() != null && pool == null && warnedPools.add(cs.sendingPoolName())) {
         LOG.warning("configuration set " + cs.name() + " (account " + cs.accountId() + ") names sending pool "
@@ -574,7 +572,7 @@ public final class DeliveryVerticle extends VerticleBase {
           cs.tlsPolicy() == null ? nodeDefaults.tlsPolicy() : DeliverySettings.TlsPolicy.valueOf(cs.tlsPolicy()),
           cs.maxDeliverySeconds() == null ? nodeDefaults.maxDeliveryTime() : Duration.ofSeconds(cs.maxDeliverySeconds()),
           pool == null || pool.sources().isEmpty() ? nodeDefaults.sources() : pool.sources());
-    }).orElse(nodeDefaults));
+    }).orElse(nodeDefaults);
   }
 
   /** The mailbox simulator's auto-reply or complaint, to be received as if it came from outside. */

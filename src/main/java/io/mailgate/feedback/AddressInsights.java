@@ -47,15 +47,19 @@ public final class AddressInsights {
 
   /**
    * The overall verdict for an address delivery is about to send to, which is on no suppression list (delivery asked
-   * already): nothing is known of its mailbox. Its syntax was checked when it was accepted.
+   * already: nothing is known of its mailbox), or null when there is none to act on: DNS could not answer now (a
+   * temporary failure is not the domain's fault; delivery defers on it as it would without validation), or the address
+   * is one SMTP submission took that the API's parser does not (an internationalized local part, with SMTPUTF8): it
+   * was accepted, its syntax is not for validation to refuse afterwards.
    */
   public Future<AddressValidation.Verdict> beforeDelivery(String address) {
     AddressValidation.Candidate c = validation.candidate(address);
     if (c == null) {
-      return Future.succeededFuture(AddressValidation.Verdict.LOW);
+      return Future.succeededFuture();
     }
     return dns.route(c.domain()).map(AddressInsights::verdict).otherwise(DnsVerdict.UNAVAILABLE)
-        .map(route -> AddressValidation.evaluate(c, route, MailboxVerdict.UNKNOWN).valid());
+        .map(route -> route == DnsVerdict.UNAVAILABLE ? null
+            : AddressValidation.evaluate(c, route, MailboxVerdict.UNKNOWN).valid());
   }
 
   static DnsVerdict verdict(MailRoute route) {

@@ -23,7 +23,8 @@ import java.util.Set;
  *
  * <p>Overall: LOW when the syntax is invalid, the domain takes no mail, the mailbox is known not to take mail, or the
  * domain is a disposable mailbox service; MEDIUM when DNS could not say, the domain has no MX (mail would go to its
- * address records), the address is a role's, or its local part looks random; HIGH otherwise.
+ * address records), the address is a role's, or its local part looks random with HIGH confidence (a MEDIUM there,
+ * which some real names reach, lowers nothing); HIGH otherwise.
  */
 public final class AddressValidation {
 
@@ -112,8 +113,18 @@ public final class AddressValidation {
     for (String line = r.readLine(); line != null; line = r.readLine()) {
       int hash = line.indexOf('#');
       String domain = (hash < 0 ? line : line.substring(0, hash)).strip().toLowerCase(Locale.ROOT);
+      if (domain.endsWith(".")) {
+        domain = domain.substring(0, domain.length() - 1);
+      }
       if (!domain.isEmpty()) {
-        into.add(domain);
+        // as addresses' domains are compared: A-labels (a name IDNA cannot convert for certain is kept as written)
+        String ascii;
+        try {
+          ascii = MailboxParser.unambiguousAscii(domain);
+        } catch (IllegalArgumentException e) {
+          ascii = null;
+        }
+        into.add(ascii == null ? domain : ascii.toLowerCase(Locale.ROOT));
       }
     }
   }
@@ -168,7 +179,7 @@ public final class AddressValidation {
     Verdict overall;
     if (dns.verdict == Verdict.LOW || exists == Verdict.LOW || c.disposable()) {
       overall = Verdict.LOW;
-    } else if (dns.verdict == Verdict.MEDIUM || c.role() || c.random() != Verdict.LOW) {
+    } else if (dns.verdict == Verdict.MEDIUM || c.role() || c.random() == Verdict.HIGH) {
       overall = Verdict.MEDIUM;
     } else {
       overall = Verdict.HIGH;
@@ -179,11 +190,11 @@ public final class AddressValidation {
 
   /**
    * How sure it is that a local part (without its +tag) was typed at random or generated: signs that names and words
-   * rarely show, scored together. A run of six consonants or more is two points, of five one; a part of six letters
-   * or more without a vowel (y counts as one), one more; letters and digits alternating (a1b2) are one point at
+   * rarely show, scored together. A run of seven consonants or more is two points, of six one (names joined up reach
+   * six: kurtschmidt); a part of six letters or more without a vowel (y counts as one), one more; letters and digits alternating (a1b2) are one point at
    * three changes and three at six; a hexadecimal string of 16 characters or more with letters and digits in it,
-   * two; each letter pair that languages written in Latin letters hardly have (q before a letter other than u, two
-   * of j, q, v, x, z together), one, up to two. Three points or more is HIGH, two MEDIUM, less LOW. Separators (dot,
+   * two; each letter pair that languages written in Latin letters hardly have (q before a consonant, two of j, q, v,
+   * x, z together), one, up to two. Three points or more is HIGH, two MEDIUM, less LOW. Separators (dot,
    * hyphen, underscore) split the parts.
    */
   static Verdict randomness(String local) {
@@ -242,7 +253,7 @@ public final class AddressValidation {
       }
       previous = ch;
     }
-    score += longestRun >= 6 ? 2 : longestRun == 5 ? 1 : 0;
+    score += longestRun >= 7 ? 2 : longestRun == 6 ? 1 : 0;
     if (noVowelPart) {
       score++;
     }
@@ -255,8 +266,8 @@ public final class AddressValidation {
   }
 
   private static boolean rarePair(char a, char b) {
-    if (a == 'q') {
-      return b != 'u';
+    if (a == 'q') { // qi, qa (Chinese, Arabic names written in Latin letters) are common; q before a consonant is not
+      return "aeiouy".indexOf(b) < 0;
     }
     return "jqvxz".indexOf(a) >= 0 && "jqvxz".indexOf(b) >= 0;
   }

@@ -34,8 +34,12 @@ public record ValidationThreshold(boolean enabled, String threshold) {
     return set != null ? set : account;
   }
 
-  /** From the two columns that keep it (enabled null: never set). */
+  /**
+   * From the two columns that keep it (enabled null: never set). A threshold this version does not know (a newer one's,
+   * after a rollback) reads as none given: MANAGED's behaviour, not a failure of every read of the row.
+   */
   public static ValidationThreshold of(Boolean enabled, String threshold) {
-    return enabled == null ? null : new ValidationThreshold(enabled, threshold);
+    return enabled == null ? null : new ValidationThreshold(enabled, threshold != null && THRESHOLDS.contains(threshold) ? threshold
+        : null);
   }
 }

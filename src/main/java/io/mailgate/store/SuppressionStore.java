@@ -123,15 +123,18 @@ public final class SuppressionStore {
   }
 
   /**
-   * PutAccountSuppressionAttributes: the reasons, replaced, and the Auto Validation setting when one is given (null
-   * leaves the one there: a client that only knows SuppressedReasons does not turn validation off).
+   * PutAccountSuppressionAttributes: the reasons and the Auto Validation setting, each replaced when given (null leaves
+   * it as it is: a client that only knows SuppressedReasons does not turn validation off, and one that only turns
+   * validation on does not turn suppression for bounces and complaints off).
    */
   public Future<Void> setAttributes(String accountId, List<String> reasons, ValidationThreshold validation) {
-    return pool.preparedQuery("UPDATE accounts SET suppressed_reasons = $2, "
+    return pool.preparedQuery("UPDATE accounts SET "
+            + "suppressed_reasons = CASE WHEN $6 THEN $2 ELSE suppressed_reasons END, "
             + "validation_enabled = CASE WHEN $3 THEN $4 ELSE validation_enabled END, "
             + "validation_threshold = CASE WHEN $3 THEN $5 ELSE validation_threshold END WHERE id = $1")
-        .execute(Tuple.of(accountId, (Object) reasons.toArray(String[]::new), validation != null,
-            validation != null && validation.enabled(), validation == null ? null : validation.threshold()))
+        .execute(Tuple.of(accountId, (Object) (reasons == null ? new String[0] : reasons.toArray(String[]::new)),
+            validation != null, validation != null && validation.enabled(),
+            validation == null ? null : validation.threshold(), reasons != null))
         .mapEmpty();
   }
 

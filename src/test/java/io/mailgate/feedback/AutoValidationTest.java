@@ -17,7 +17,9 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
@@ -34,26 +36,40 @@ class AutoValidationTest {
   static RecordingSmtpServer relay;
   static FakeDnsServer dns;
   static TestNode node;
-  static Accounts.NewKey a;
-  static SesV2Client ses;
+  static int accounts;
+  /** Each test's own account (settings are an account's: tests must not see each other's). */
+  Accounts.NewKey a;
+  SesV2Client ses;
+  String sender;
 
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
     dns = FakeDnsServer.start()
         .mx("mail.example", 10, "mx.mail.example").a("mx.mail.example", "192.0.2.10")
-        .mx("val.example", 10, "mx.val.example").a("mx.val.example", "192.0.2.10");
+        .mx("val.example", 10, "mx.val.example").a("mx.val.example", "192.0.2.10")
+        .mx("flaky.example", 10, "mx.flaky.example").a("mx.flaky.example", "192.0.2.10")
+        .fail("flaky.example", FakeDnsServer.Failure.SERVFAIL);
     // delivery reads an account's setting afresh for each message
     node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.DNS_SERVERS, dns.hostPort())
         .with(MailgateConfig.CACHE_TTL_MILLIS, 0));
-    a = node.createAccount("validating", true, 100, 100_000);
+  }
+
+  @BeforeEach
+  void account() {
+    a = node.createAccount("validating" + ++accounts, true, 100, 100_000);
     ses = node.sesV2(a.accessKeyId(), a.secretAccessKey());
-    Verification.verifiedAddress(ses, relay, "sender@val.example");
+    sender = "sender" + accounts + "@val.example"; // the helper follows the first link mailed to an address
+    Verification.verifiedAddress(ses, relay, sender);
+  }
+
+  @AfterEach
+  void closeClient() {
+    ses.close();
   }
 
   @AfterAll
   static void stop() throws IOException {
-    ses.close();
     node.close();
     relay.close();
     dns.close();
@@ -68,19 +84,20 @@ class AutoValidationTest {
     }).build();
   }
 
-  static String send(String to, String configurationSet) {
-    return ses.sendEmail(r -> r.fromEmailAddress("sender@val.example").destination(d -> d.toAddresses(to))
+  String send(String to, String configurationSet) {
+    return ses.sendEmail(r -> r.fromEmailAddress(sender).destination(d -> d.toAddresses(to))
         .configurationSetName(configurationSet)
         .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))).messageId();
   }
 
-  static JsonObject finalStatus(String id) {
+  JsonObject finalStatus(String id) {
     return Await.until(() -> node.message(id, a.accessKeyId(), a.secretAccessKey()), m -> !m.getJsonArray("Recipients")
         .getJsonObject(0).getString("Status").equals("QUEUED"), Duration.ofSeconds(20));
   }
 
-  static boolean relayed(String rcpt) {
-    return relay.received().stream().anyMatch(r -> r.rcptTo().contains(rcpt));
+  /** This message reached the relay for this recipient (other tests send to the same addresses). */
+  static boolean relayed(String id, String rcpt) {
+    return relay.received().stream().anyMatch(r -> r.rcptTo().contains(rcpt) && r.text().contains(id));
   }
 
   static JsonObject bounce(JsonObject status) {
@@ -93,16 +110,17 @@ class AutoValidationTest {
   }
 
   /** Delivered to the relay, or held back by validation: which, after the message is done. */
-  static void assertHeldBack(String to, String configurationSet, String why) {
-    JsonObject status = finalStatus(send(to, configurationSet));
+  void assertHeldBack(String to, String configurationSet, String why) {
+    String id = send(to, configurationSet);
+    JsonObject status = finalStatus(id);
     String state = status.getJsonArray("Recipients").getJsonObject(0).getString("Status");
     if (why == null) {
       assertEquals("DELIVERED", state, status.encodePrettily());
-      assertTrue(relayed(to), to);
+      assertTrue(relayed(id, to), to);
       return;
     }
     assertEquals("BOUNCED", state, status.encodePrettily());
-    assertTrue(!relayed(to), to + " was sent to");
+    assertTrue(!relayed(id, to), to + " was sent to");
     JsonObject bounce = bounce(status);
     assertEquals("Permanent", bounce.getString("bounceType"));
     assertEquals("Suppressed", bounce.getString("bounceSubType"));
@@ -155,7 +173,40 @@ class AutoValidationTest {
   }
 
   @Test
+  void aDnsFailureIsNoVerdictAndTurningValidationOnKeepsTheReasons() {
+    ses.putAccountSuppressionAttributes(r -> r.suppressedReasons(SuppressionListReason.BOUNCE));
+    ses.putAccountSuppressionAttributes(r -> r.validationAttributes(accountSetting("ENABLED",
+        SuppressionConfidenceVerdictThreshold.HIGH)));
+    var shown = ses.getAccount(r -> { }).suppressionAttributes();
+    assertEquals(java.util.List.of(SuppressionListReason.BOUNCE), shown.suppressedReasons(),
+        "ValidationAttributes alone leave the reasons");
+    assertEquals("HIGH", shown.validationAttributes().conditionThreshold().overallConfidenceThreshold()
+        .confidenceVerdictThresholdAsString());
+    // DNS failing now says nothing of the domain: delivery goes on as without validation (to the relay here)
+    assertHeldBack("jane@flaky.example", null, null);
+    assertHeldBack("info@mail.example", null, "MEDIUM, below the HIGH threshold");
+
+    // a set given only ValidationOptions takes the account's reasons, and a Put of only them keeps the set's
+    ses.createConfigurationSet(r -> r.configurationSetName("validating-only").suppressionOptions(o -> o
+        .validationOptions(v -> v.conditionThreshold(c -> c.conditionThresholdEnabled("DISABLED")))));
+    var created = ses.getConfigurationSet(r -> r.configurationSetName("validating-only")).suppressionOptions();
+    assertTrue(!created.hasSuppressedReasons(), created.toString());
+    ses.createConfigurationSet(r -> r.configurationSetName("complaints").suppressionOptions(o -> o
+        .suppressedReasons(SuppressionListReason.COMPLAINT)));
+    ses.putConfigurationSetSuppressionOptions(r -> r.configurationSetName("complaints")
+        .validationOptions(v -> v.conditionThreshold(c -> c.conditionThresholdEnabled("ENABLED"))));
+    var put = ses.getConfigurationSet(r -> r.configurationSetName("complaints")).suppressionOptions();
+    assertEquals(java.util.List.of(SuppressionListReason.COMPLAINT), put.suppressedReasons());
+    assertEquals("ENABLED", put.validationOptions().conditionThreshold().conditionThresholdEnabledAsString());
+    assertHeldBack("info@mail.example", "complaints", null); // no threshold given: MANAGED, as MEDIUM
+    assertHeldBack("jane@nowhere6.example", "complaints", "LOW, below the MANAGED threshold");
+  }
+
+  @Test
   void badSettingsAreRefusedAndChangeNothing() throws Exception {
+    ses.putAccountSuppressionAttributes(r -> r.suppressedReasons(SuppressionListReason.COMPLAINT)
+        .validationAttributes(accountSetting("ENABLED", SuppressionConfidenceVerdictThreshold.HIGH)));
+    var before = ses.getAccount(r -> { }).suppressionAttributes();
     ses.createConfigurationSet(r -> r.configurationSetName("untouched"));
     String[][] cases = {
         {"{\"ValidationAttributes\": {}}", "ValidationAttributes.ConditionThreshold"},
@@ -175,7 +226,8 @@ class AutoValidationTest {
           c[0].replace("ValidationAttributes", "ValidationOptions"), Map.of(), a.accessKeyId(), a.secretAccessKey());
       assertEquals(400, set.statusCode(), c[0]);
     }
-    // nothing was written: the reasons the test above left, and a set without options
+    // nothing was written: the account's attributes as they were, and a set without options
+    assertEquals(before, ses.getAccount(r -> { }).suppressionAttributes());
     assertTrue(ses.getConfigurationSet(r -> r.configurationSetName("untouched")).suppressionOptions() == null
         || ses.getConfigurationSet(r -> r.configurationSetName("untouched")).suppressionOptions()
             .validationOptions() == null);

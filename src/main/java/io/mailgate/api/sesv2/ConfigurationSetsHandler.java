@@ -60,7 +60,7 @@ public final class ConfigurationSetsHandler {
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
         delivery == null ? null : sendingPool(string(delivery, "SendingPoolName", "DeliveryOptions")),
         sending == null || bool(sending, "SendingEnabled", "SendingOptions", false),
-        suppression == null ? null : suppressedReasons(suppression, "SuppressionOptions"),
+        suppression == null || onlyValidation(suppression) ? null : suppressedReasons(suppression, "SuppressionOptions"),
         tags(body, "Tags")).withValidation(suppression == null ? null
             : validationOptions(suppression, "SuppressionOptions"));
     return trackingOptions(caller, trackingOptions)
@@ -242,8 +242,9 @@ public final class ConfigurationSetsHandler {
   public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     String name = ctx.pathParam("name");
-    return store.setSuppressionOptions(caller.account().id(), name, suppressedReasons(body, ""),
-            validationOptions(body, ""))
+    ValidationThreshold validation = validationOptions(body, "");
+    return store.setSuppressionOptions(caller.account().id(), name,
+            onlyValidation(body) ? null : suppressedReasons(body, ""), validation)
         .compose(this::updated).map(v -> new JsonObject())
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
@@ -255,6 +256,14 @@ public final class ConfigurationSetsHandler {
   private static List<String> suppressedReasons(JsonObject options, String path) {
     List<String> reasons = reasons(strings(options, "SuppressedReasons", path));
     return reasons == null ? List.of() : reasons;
+  }
+
+  /**
+   * SuppressionOptions that give ValidationOptions and no SuppressedReasons: turning Auto Validation on does not also
+   * turn off suppression for bounces and complaints (the reasons stay as they were: the account's, in a new set).
+   */
+  static boolean onlyValidation(JsonObject options) {
+    return options.getValue("SuppressedReasons") == null && options.getValue("ValidationOptions") != null;
   }
 
   /** A set's ValidationOptions (Auto Validation), instead of the account's; null when absent: the account's. */

@@ -114,8 +114,11 @@ public final class SuppressionHandler {
       }
     }
     JsonObject validation = object(body, "ValidationAttributes", "");
-    return store.setAttributes(caller.account().id(), reasons, validation == null ? null
-        : ValidationSettings.parse(validation, "ValidationAttributes")).map(v -> new JsonObject());
+    // ValidationAttributes alone leave the reasons as they are (without it, an absent list is none, as before: the
+    // AWS SDK for Go and Terraform leave an empty list out)
+    return store.setAttributes(caller.account().id(), given == null && validation != null ? null : reasons,
+        validation == null ? null : ValidationSettings.parse(validation, "ValidationAttributes"))
+        .map(v -> new JsonObject());
   }
 
   /** Mailgate: is an address on the global list (any caller may ask about any address). */
