@@ -110,7 +110,7 @@ public final class MailgateNode {
     try {
       validation = io.mailgate.feedback.AddressValidation.load(
           config.get(MailgateConfig.VALIDATION_DISPOSABLE_DOMAINS_FILE));
-    } catch (RuntimeException e) { // unreadable, or not a path at all
+    } catch (java.io.UncheckedIOException | java.nio.file.InvalidPathException e) { // unreadable, or not a path
       return dns.close().transform(x -> Future.failedFuture(new io.mailgate.config.ConfigException(
           MailgateConfig.VALIDATION_DISPOSABLE_DOMAINS_FILE.path() + ": " + e.getMessage())));
     }

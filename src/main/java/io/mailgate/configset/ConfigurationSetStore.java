@@ -152,17 +152,21 @@ public final class ConfigurationSetStore {
   }
 
   /**
-   * PutConfigurationSetSuppressionOptions: the Auto Validation setting replaced (null: none, the account's), and the
-   * reasons replaced unless null (left as they are).
+   * PutConfigurationSetSuppressionOptions: the reasons and the Auto Validation setting, each replaced when given (null
+   * leaves it as it is: a client that only knows SuppressedReasons does not undo a set's DISABLED, and one that only
+   * sets validation does not change the reasons).
    */
   public Future<Boolean> setSuppressionOptions(String accountId, String name, List<String> reasons,
       ValidationThreshold validation) {
     return pool.preparedQuery("UPDATE configuration_sets SET suppressed_reasons = CASE WHEN $6 THEN $3 "
-            + "ELSE suppressed_reasons END, validation_enabled = $4, validation_threshold = $5 "
+            + "ELSE suppressed_reasons END, "
+            + "validation_enabled = CASE WHEN $7 THEN $4 ELSE validation_enabled END, "
+            + "validation_threshold = CASE WHEN $7 THEN $5 ELSE validation_threshold END "
             + "WHERE account_id = $1 AND name = $2")
-        .execute(Tuple.of(accountId, name, (Object) (reasons == null ? null : reasons.toArray(String[]::new)),
-            validation == null ? null : validation.enabled(), validation == null ? null : validation.threshold(),
-            reasons != null))
+        .execute(Tuple.from(new Object[] {accountId, name,
+            reasons == null ? new String[0] : reasons.toArray(String[]::new),
+            validation != null && validation.enabled(), validation == null ? null : validation.threshold(),
+            reasons != null, validation != null}))
         .map(r -> r.rowCount() == 1);
   }
 

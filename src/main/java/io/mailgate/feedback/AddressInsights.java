@@ -53,7 +53,12 @@ public final class AddressInsights {
    * was accepted, its syntax is not for validation to refuse afterwards.
    */
   public Future<AddressValidation.Verdict> beforeDelivery(String address) {
-    AddressValidation.Candidate c = validation.candidate(address);
+    AddressValidation.Candidate c;
+    try {
+      c = validation.candidate(address);
+    } catch (RuntimeException e) { // a bug judging it must not hold a recipient in retries for ever: no verdict
+      return Future.succeededFuture();
+    }
     if (c == null) {
       return Future.succeededFuture();
     }

@@ -191,11 +191,13 @@ public final class AddressValidation {
   /**
    * How sure it is that a local part (without its +tag) was typed at random or generated: signs that names and words
    * rarely show, scored together. A run of seven consonants or more is two points, of six one (names joined up reach
-   * six: kurtschmidt); a part of six letters or more without a vowel (y counts as one), one more; letters and digits alternating (a1b2) are one point at
-   * three changes and three at six; a hexadecimal string of 16 characters or more with letters and digits in it,
-   * two; each letter pair that languages written in Latin letters hardly have (q before a consonant, two of j, q, v,
-   * x, z together), one, up to two. Three points or more is HIGH, two MEDIUM, less LOW. Separators (dot,
-   * hyphen, underscore) split the parts.
+   * six: kurtschmidt); a part of six letters or more without a vowel or digit, one more (y counts as a vowel, and so
+   * do w, r and l between consonants, as in Welsh and Czech names; digits may stand for vowels, as in n1nj4);
+   * letters and digits alternating (a1b2) are one point at three changes and two at six (never HIGH alone: handles
+   * such as l33th4x0r are people's); a hexadecimal string of 16 characters or more with letters and digits in it,
+   * two; each letter pair that languages written in Latin letters hardly have (q before a consonant, two different
+   * letters of j, q, v, x, z together), one, up to two. Three points or more is HIGH, two MEDIUM, less LOW.
+   * Separators (dot, hyphen, underscore) split the parts.
    */
   static Verdict randomness(String local) {
     int score = 0;
@@ -205,6 +207,7 @@ public final class AddressValidation {
     boolean hexDigits = false;
     boolean hexLetters = false;
     int letters = 0;
+    int digits = 0;
     int vowels = 0;
     int run = 0;
     int longestRun = 0;
@@ -215,11 +218,12 @@ public final class AddressValidation {
       boolean letter = ch >= 'a' && ch <= 'z';
       boolean digit = ch >= '0' && ch <= '9';
       if (!letter && !digit) { // a separator ends a part
-        if (letters >= 6 && vowels == 0) {
+        if (letters >= 6 && vowels == 0 && digits == 0) { // with digits, they may stand for the vowels (n1nj4)
           noVowelPart = true;
         }
         letters = 0;
         vowels = 0;
+        digits = 0;
         run = 0;
         previous = 0;
         if (i < local.length()) {
@@ -232,6 +236,7 @@ public final class AddressValidation {
       }
       if (digit) {
         hexDigits = true;
+        digits++;
         run = 0;
       } else {
         letters++;
@@ -240,7 +245,7 @@ public final class AddressValidation {
         } else {
           hexLetters = true;
         }
-        if ("aeiouy".indexOf(ch) >= 0) {
+        if ("aeiouy".indexOf(ch) >= 0 || syllabic(local, i, previous)) {
           vowels++;
           run = 0;
         } else {
@@ -257,7 +262,7 @@ public final class AddressValidation {
     if (noVowelPart) {
       score++;
     }
-    score += changes >= 6 ? 3 : changes >= 3 ? 1 : 0;
+    score += changes >= 6 ? 2 : changes >= 3 ? 1 : 0;
     if (hex && hexDigits && hexLetters) {
       score += 2;
     }
@@ -265,10 +270,27 @@ public final class AddressValidation {
     return score >= 3 ? Verdict.HIGH : score == 2 ? Verdict.MEDIUM : Verdict.LOW;
   }
 
+  /**
+   * w, r or l between two consonants carries the syllable (Welsh cwm, Czech prst, vlk): a vowel there, so that such
+   * names are not runs of consonants.
+   */
+  private static boolean syllabic(String s, int i, char previous) {
+    char ch = s.charAt(i);
+    if ((ch != 'w' && ch != 'r' && ch != 'l') || i + 1 >= s.length()) {
+      return false;
+    }
+    char next = s.charAt(i + 1);
+    return consonant(previous) && consonant(next);
+  }
+
+  private static boolean consonant(char c) {
+    return c >= 'a' && c <= 'z' && "aeiouy".indexOf(c) < 0;
+  }
+
   private static boolean rarePair(char a, char b) {
     if (a == 'q') { // qi, qa (Chinese, Arabic names written in Latin letters) are common; q before a consonant is not
       return "aeiouy".indexOf(b) < 0;
     }
-    return "jqvxz".indexOf(a) >= 0 && "jqvxz".indexOf(b) >= 0;
+    return a != b && "jqvxz".indexOf(a) >= 0 && "jqvxz".indexOf(b) >= 0; // xx, zz: gamer tags, pizza
   }
 }

@@ -1,6 +1,7 @@
 package io.mailgate.store;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,6 +25,8 @@ public final class ReadThroughCache<V> {
   static final int MAX_ENTRIES = 10_000;
   private final Map<String, Cached<V>> found = new HashMap<>();
   private final Map<String, Cached<V>> missing = new HashMap<>();
+  /** Reads under way, by key. */
+  private final Map<String, Future<Optional<V>>> loading = new HashMap<>();
   /** Invalidations so far: a lookup that was under way during one does not keep what it read. */
   private long invalidations;
 
@@ -43,8 +46,18 @@ public final class ReadThroughCache<V> {
     if (c != null && c.until() > clock.millis()) {
       return Future.succeededFuture(c.value());
     }
+    // one read at a time for a key: when an entry expires, every lookup until the database answers waits for that
+    // answer instead of sending a read of its own (a busy delivery verticle would otherwise queue dozens on its pool)
+    Future<Optional<V>> pending = loading.get(key);
+    if (pending != null) {
+      return pending;
+    }
     long before = invalidations;
-    return load.apply(accountId, name).andThen(ar -> {
+    Promise<Optional<V>> read = Promise.promise();
+    Future<Optional<V>> future = read.future();
+    loading.put(key, future);
+    load.apply(accountId, name).onComplete(ar -> {
+      loading.remove(key, future);
       if (ar.succeeded() && invalidations == before) {
         Map<String, Cached<V>> kept = ar.result().isPresent() ? found : missing;
         (kept == found ? missing : found).remove(key);
@@ -53,14 +66,17 @@ public final class ReadThroughCache<V> {
         }
         kept.put(key, new Cached<>(ar.result(), clock.millis() + ttlMillis));
       }
+      read.handle(ar);
     });
+    return future;
   }
 
-  /** Forgets what was read of this resource: the next lookup reads it again. */
+  /** Forgets what was read of this resource: the next lookup reads it again (not the read under way now). */
   public void invalidate(String accountId, String name) {
     invalidations++;
     String key = accountId + "\n" + name;
     found.remove(key);
     missing.remove(key);
+    loading.remove(key);
   }
 }

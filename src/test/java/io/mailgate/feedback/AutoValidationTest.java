@@ -133,6 +133,7 @@ class AutoValidationTest {
     // off by default: an address at a domain that does not exist goes to the relay
     assertNull(ses.getAccount(r -> { }).suppressionAttributes().validationAttributes());
     assertHeldBack("jane@nowhere.example", null, null);
+    assertEquals(0, dns.count("nowhere.example", "MX"), "off, validation asks nothing");
 
     ses.putAccountSuppressionAttributes(r -> r.suppressedReasons(SuppressionListReason.BOUNCE)
         .validationAttributes(accountSetting("ENABLED", SuppressionConfidenceVerdictThreshold.MEDIUM)));
@@ -200,6 +201,12 @@ class AutoValidationTest {
     assertEquals("ENABLED", put.validationOptions().conditionThreshold().conditionThresholdEnabledAsString());
     assertHeldBack("info@mail.example", "complaints", null); // no threshold given: MANAGED, as MEDIUM
     assertHeldBack("jane@nowhere6.example", "complaints", "LOW, below the MANAGED threshold");
+    // and a Put of only reasons keeps the set's validation
+    ses.putConfigurationSetSuppressionOptions(r -> r.configurationSetName("complaints")
+        .suppressedReasons(SuppressionListReason.BOUNCE));
+    var reasonsOnly = ses.getConfigurationSet(r -> r.configurationSetName("complaints")).suppressionOptions();
+    assertEquals(java.util.List.of(SuppressionListReason.BOUNCE), reasonsOnly.suppressedReasons());
+    assertEquals("ENABLED", reasonsOnly.validationOptions().conditionThreshold().conditionThresholdEnabledAsString());
   }
 
   @Test
@@ -228,9 +235,7 @@ class AutoValidationTest {
     }
     // nothing was written: the account's attributes as they were, and a set without options
     assertEquals(before, ses.getAccount(r -> { }).suppressionAttributes());
-    assertTrue(ses.getConfigurationSet(r -> r.configurationSetName("untouched")).suppressionOptions() == null
-        || ses.getConfigurationSet(r -> r.configurationSetName("untouched")).suppressionOptions()
-            .validationOptions() == null);
+    assertNull(ses.getConfigurationSet(r -> r.configurationSetName("untouched")).suppressionOptions());
     assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("bad")
         .suppressionOptions(o -> o.validationOptions(v -> v.conditionThreshold(t -> t
             .conditionThresholdEnabled("maybe"))))));
