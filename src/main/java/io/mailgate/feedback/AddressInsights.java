@@ -47,10 +47,12 @@ public final class AddressInsights {
 
   /**
    * The overall verdict for an address delivery is about to send to, which is on no suppression list (delivery asked
-   * already: nothing is known of its mailbox), or null when there is none to act on: DNS could not answer now (a
-   * temporary failure is not the domain's fault; delivery defers on it as it would without validation), or the address
-   * is one SMTP submission took that the API's parser does not (an internationalized local part, with SMTPUTF8): it
-   * was accepted, its syntax is not for validation to refuse afterwards.
+   * already: nothing is known of its mailbox), or null when there is none to act on: the address is one SMTP
+   * submission took that the API's parser does not (an internationalized local part, with SMTPUTF8): it was accepted,
+   * its syntax is not for validation to refuse afterwards. When DNS cannot answer now (not the domain's fault), the
+   * address is judged as if its domain had an MX, the best DNS could say: held back only for what already puts it
+   * below the threshold (a disposable domain, a role address under HIGH); otherwise delivery goes on, and defers where
+   * it needs that DNS, as it would without validation.
    */
   public Future<AddressValidation.Verdict> beforeDelivery(String address) {
     AddressValidation.Candidate c;
@@ -63,8 +65,8 @@ public final class AddressInsights {
       return Future.succeededFuture();
     }
     return dns.route(c.domain()).map(AddressInsights::verdict).otherwise(DnsVerdict.UNAVAILABLE)
-        .map(route -> route == DnsVerdict.UNAVAILABLE ? null
-            : AddressValidation.evaluate(c, route, MailboxVerdict.UNKNOWN).valid());
+        .map(route -> AddressValidation.evaluate(c, route == DnsVerdict.UNAVAILABLE ? DnsVerdict.MX : route,
+            MailboxVerdict.UNKNOWN).valid());
   }
 
   static DnsVerdict verdict(MailRoute route) {
