@@ -526,8 +526,8 @@ public final class DeliveryVerticle extends VerticleBase {
       return Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
           + (job.contactListTopic() == null ? "" : " (topic " + job.contactListTopic() + ")")));
     } else if (threshold != null && threshold.enabled()) {
-      // no verdict (DNS could not answer now, an address the API's parser would not take): sent as without validation,
-      // where a DNS failure defers; a node stopping meanwhile gives the recipient back rather than judge it
+      // no verdict (an address the API's parser would not take) or one at the threshold: sent as without validation
+      // (where a DNS failure defers); a node stopping meanwhile gives the recipient back rather than judge it
       return insights.beforeDelivery(r.address()).compose(verdict -> verdict != null && !stopping
           && threshold.suppresses(verdict)
           ? Future.succeededFuture(new AttemptResult.Suppressed(false, null, verdict + ", below the "
