@@ -36,9 +36,7 @@ public final class AddressInsights {
       return Future.succeededFuture(AddressValidation.evaluate(c, DnsVerdict.MX,
           Simulator.accepts(c.address()) ? MailboxVerdict.EXISTS : MailboxVerdict.GONE));
     }
-    // a resolver failure (closing, a bug) says nothing of the domain: it could not answer now
-    Future<DnsVerdict> route = dns.route(c.domain()).map(AddressInsights::verdict)
-        .otherwise(DnsVerdict.UNAVAILABLE);
+    Future<DnsVerdict> route = route(c);
     Future<MailboxVerdict> mailbox = suppressions.standing(accountId, c.address()).map(s -> s.global()
         || "BOUNCE".equals(s.accountReason()) ? MailboxVerdict.GONE
         : "COMPLAINT".equals(s.accountReason()) ? MailboxVerdict.EXISTS : MailboxVerdict.UNKNOWN);
@@ -64,9 +62,13 @@ public final class AddressInsights {
     if (c == null) {
       return Future.succeededFuture();
     }
-    return dns.route(c.domain()).map(AddressInsights::verdict).otherwise(DnsVerdict.UNAVAILABLE)
-        .map(route -> AddressValidation.evaluate(c, route == DnsVerdict.UNAVAILABLE ? DnsVerdict.MX : route,
-            MailboxVerdict.UNKNOWN).valid());
+    return route(c).map(route -> AddressValidation.evaluate(c, route == DnsVerdict.UNAVAILABLE ? DnsVerdict.MX : route,
+        MailboxVerdict.UNKNOWN).valid());
+  }
+
+  /** What DNS says of the domain; a resolver failure (closing, a bug) says nothing of it: it could not answer now. */
+  private Future<DnsVerdict> route(AddressValidation.Candidate c) {
+    return dns.route(c.domain()).map(AddressInsights::verdict).otherwise(DnsVerdict.UNAVAILABLE);
   }
 
   static DnsVerdict verdict(MailRoute route) {
