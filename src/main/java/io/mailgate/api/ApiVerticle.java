@@ -5,6 +5,7 @@ import io.mailgate.EventBusAddresses;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv1.QueryApi;
+import io.mailgate.api.sesv1.SendBounceAction;
 import io.mailgate.api.sigv4.SesApi;
 import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sesv2.AccountHandler;
@@ -20,6 +21,7 @@ import io.mailgate.configset.TrackingOptions;
 import io.mailgate.lists.ContactListStore;
 import io.mailgate.lists.UnsubscribeLinks;
 import io.mailgate.lists.UnsubscribeTokens;
+import io.mailgate.store.ReceivedMessages;
 import io.mailgate.store.TrackingStore;
 import io.mailgate.tracking.LinkTracking;
 import io.mailgate.tracking.TrackingTokens;
@@ -434,7 +436,8 @@ public final class ApiVerticle extends VerticleBase {
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
-        receiptRules, customVerification, identityPolicies, clock);
+        receiptRules, customVerification, identityPolicies, new SendBounceAction(sends,
+            new ReceivedMessages(db), config.get(MailgateConfig.DELIVERY_HELO_NAME), clock), clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(auth, budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

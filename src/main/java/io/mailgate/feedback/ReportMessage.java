@@ -73,13 +73,19 @@ final class ReportMessage {
    */
   static byte[] multipartReport(String start, String reportType, String text, String machineType, String machine,
       String headers) {
+    return multipartReport(start, reportType, "text/plain; charset=us-ascii", text, machineType, machine, headers);
+  }
+
+  /** The same with the human-readable part's own header fields ({@code textType}: its Content-Type and any more). */
+  static byte[] multipartReport(String start, String reportType, String textType, String text, String machineType,
+      String machine, String headers) {
     String boundary = "=_report_" + UUID.randomUUID();
     String message = start
         + "MIME-Version: 1.0\r\n"
         + "Content-Type: multipart/report; report-type=" + reportType + "; boundary=\"" + boundary + "\"\r\n"
         + "\r\n"
         + "--" + boundary + "\r\n"
-        + "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        + "Content-Type: " + textType + "\r\n\r\n"
         + text
         + "--" + boundary + "\r\n"
         + "Content-Type: " + machineType + "\r\n\r\n"

@@ -46,7 +46,7 @@ public final class IdentityPolicy {
   public static final int MAX_PER_IDENTITY = 20;
 
   public static final List<String> SENDING_ACTIONS = List.of("ses:SendEmail", "ses:SendRawEmail",
-      "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail", "ses:SendBulkEmail");
+      "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail", "ses:SendBulkEmail", "ses:SendBounce");
   private static final Set<String> STATEMENT_FIELDS = Set.of("Sid", "Effect", "Principal", "Action", "Resource",
       "Condition");
   private static final Set<String> POLICY_FIELDS = Set.of("Version", "Id", "Statement");

@@ -34,7 +34,9 @@ import java.util.Set;
 /**
  * Runs the receipt rules' actions for a message whose recipients' plans were made at RCPT TO: S3 actions store it
  * ({@code received_objects}), SNS actions and every action's topic queue a notification ({@code receipt_outbox}, posted
- * by the event publisher), AddHeader actions add to what the later actions of the account see. Everything is written
+ * by the event publisher), AddHeader actions add to what the later actions of the account see, and each account whose
+ * rules took the message (ended without a Bounce) keeps what SES v1 SendBounce needs of it ({@code received_messages}:
+ * its envelope sender, the account's recipients, its header section). Everything is written
  * in one statement before the reply (with the other messages received meanwhile: {@link GroupCommit}), so a 250
  * means the message is kept, and a failure leaves nothing (451: the sending server tries again). The reply is 250, or the Bounce action's reply when the recipients bounce.
  *
@@ -48,8 +50,8 @@ public final class MailReceiver {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   /**
-   * One statement for a batch of received messages: what their S3 actions store and the notifications they queue,
-   * all or nothing, from arrays (one round trip, one commit, however many messages). A key written twice in a batch
+   * One statement for a batch of received messages: what their S3 actions store, the notifications they queue and
+   * what SendBounce keeps of them, all or nothing, from arrays (one round trip, one commit, however many messages). A key written twice in a batch
    * keeps its last content ({@link #write} drops the earlier rows: one statement cannot update a row twice).
    */
   static final String WRITE = """
@@ -64,8 +66,15 @@ public final class MailReceiver {
         SELECT a, u, m, b, t, t FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
           AS n(a, u, m, b, t)
         RETURNING 1
+      ), received AS (
+        INSERT INTO received_messages (account_id, message_id, reverse_path, recipients, headers, received_at)
+        SELECT a, m, p, string_to_array(r, E'\n'), h, t
+        FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::timestamptz[])
+          AS x(a, m, p, r, h, t)
+        ON CONFLICT (account_id, message_id) DO NOTHING
+        RETURNING 1
       )
-      SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM notified)""";
+      SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM notified), (SELECT count(*) FROM received)""";
 
   /** A stored object of a received message. */
   record StoredObject(String accountId, String bucket, String key, String messageId, byte[] content, Instant at) {}
@@ -73,10 +82,25 @@ public final class MailReceiver {
   /** A notification a received message owes. */
   record Notice(String accountId, String url, String messageId, String body, Instant at) {}
 
+  /**
+   * What SES v1 SendBounce needs of a message an account received ({@code received_messages}): where a bounce of it
+   * goes ({@code reversePath}, empty for a null reverse-path), the account's recipients its rules accepted, and the
+   * header section the bounce quotes ({@link #quotedHeaders}).
+   */
+  record Received(String accountId, String messageId, String reversePath, List<String> recipients, byte[] headers,
+      Instant at) {}
+
   /** What one received message writes. */
-  record Rows(List<StoredObject> stored, List<Notice> notices) {
+  record Rows(List<StoredObject> stored, List<Notice> notices, List<Received> received) {
+    boolean isEmpty() {
+      return stored.isEmpty() && notices.isEmpty() && received.isEmpty();
+    }
+
     long bytes() {
       long n = 0;
+      for (Received r : received) {
+        n += r.headers().length;
+      }
       for (StoredObject o : stored) {
         n += o.content().length;
       }
@@ -90,6 +114,12 @@ public final class MailReceiver {
   /** Most copies one account's rules may store of a message, and notifications they may post: beyond, it is refused. */
   static final int MAX_OBJECTS = 16;
   static final int MAX_NOTICES = 32;
+
+  /**
+   * The most of a message's header section kept for SES v1 SendBounce to quote ({@link #quotedHeaders}): a DSN's
+   * text/rfc822-headers part needs the fields that identify the message, not an unbounded block of them.
+   */
+  static final int MAX_QUOTED_HEADER_BYTES = 64 * 1024;
 
   /**
    * What the rules of all of a message's accounts may store and post of it together ({@link Rows#bytes}, what its
@@ -193,8 +223,24 @@ public final class MailReceiver {
         return Future.succeededFuture(refused);
       }
     }
-    Future<Boolean> written = stored.isEmpty() && notices.isEmpty() ? Future.succeededFuture(true)
-        : writes.submit(new Rows(stored, notices));
+    List<Received> received = new ArrayList<>(1);
+    if (outcome.bounce() == null) { // received: an account whose rules accepted some recipients may bounce it later
+      byte[] quoted = null;
+      for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
+        List<String> accepted = new ArrayList<>(e.getValue().size());
+        for (ReceiptPlan p : e.getValue()) {
+          if (chainOf(p, e.getKey()).bounce() == null) {
+            accepted.add(p.recipient());
+          }
+        }
+        if (!accepted.isEmpty()) {
+          quoted = quoted != null ? quoted : quotedHeaders(trace, message);
+          received.add(new Received(e.getKey(), id, envelope.reversePath(), accepted, quoted, receivedAt));
+        }
+      }
+    }
+    Rows rows = new Rows(stored, notices, received);
+    Future<Boolean> written = rows.isEmpty() ? Future.succeededFuture(true) : writes.submit(rows);
     return written.compose(ok -> !ok ? Future.failedFuture("the message could not be stored")
         : Future.succeededFuture(outcome.bounce() != null ? outcome.bounce()
             : new SmtpReply(250, "2.6.0", "Message received: " + id)));
@@ -257,10 +303,32 @@ public final class MailReceiver {
       bodies[j] = x.body();
       noticeTimes[j] = Timestamps.utc(x.at());
     }
+    List<Received> received = new ArrayList<>(batch.size());
+    for (Rows r : batch) {
+      received.addAll(r.received());
+    }
+    int k = received.size();
+    String[] receivedAccounts = new String[k];
+    String[] receivedIds = new String[k];
+    String[] reversePaths = new String[k];
+    String[] recipients = new String[k];
+    Buffer[] headers = new Buffer[k];
+    OffsetDateTime[] receivedTimes = new OffsetDateTime[k];
+    for (int j = 0; j < k; j++) {
+      Received x = received.get(j);
+      receivedAccounts[j] = x.accountId();
+      receivedIds[j] = x.messageId();
+      reversePaths[j] = x.reversePath();
+      recipients[j] = String.join("\n", x.recipients()); // split again by the statement: no address holds a line feed
+      headers[j] = Buffers.wrap(x.headers());
+      receivedTimes[j] = Timestamps.utc(x.at());
+    }
     return db.preparedQuery(WRITE).execute(Tuple.tuple().addArrayOfString(accounts).addArrayOfString(buckets)
         .addArrayOfString(keys).addArrayOfString(ids).addArrayOfBuffer(contents).addArrayOfOffsetDateTime(times)
         .addArrayOfString(noticeAccounts).addArrayOfString(urls).addArrayOfString(noticeIds).addArrayOfString(bodies)
-        .addArrayOfOffsetDateTime(noticeTimes));
+        .addArrayOfOffsetDateTime(noticeTimes)
+        .addArrayOfString(receivedAccounts).addArrayOfString(receivedIds).addArrayOfString(reversePaths)
+        .addArrayOfString(recipients).addArrayOfBuffer(headers).addArrayOfOffsetDateTime(receivedTimes));
   }
 
   /** The plans of each account receiving for some of them, by account id, in order. */
@@ -485,6 +553,37 @@ public final class MailReceiver {
     }
     a.getMap().values().removeIf(v -> v == null);
     return a;
+  }
+
+  /**
+   * The header section a bounce of the message quotes: Mailgate's trace fields, then the message's own up to the blank
+   * line that ends them, at most {@link #MAX_QUOTED_HEADER_BYTES} (cut after a whole line), ending with a line break.
+   */
+  static byte[] quotedHeaders(String trace, byte[] message) {
+    byte[] head = trace.getBytes(StandardCharsets.UTF_8);
+    int end = 0; // the end of the message's header section: after the line break before the blank line
+    if (!(message.length > 0 && (message[0] == '\n' || message[0] == '\r'))) {
+      end = message.length;
+      for (int i = 0; i < message.length; i++) {
+        if (message[i] == '\n' && (i + 1 == message.length || message[i + 1] == '\n'
+            || message[i + 1] == '\r' && i + 2 < message.length && message[i + 2] == '\n')) {
+          end = i + 1;
+          break;
+        }
+      }
+    }
+    int room = MAX_QUOTED_HEADER_BYTES - head.length;
+    if (end > room) {
+      int cut = room;
+      while (cut > 0 && message[cut - 1] != '\n') {
+        cut--;
+      }
+      end = cut;
+    }
+    byte[] out = new byte[head.length + end];
+    System.arraycopy(head, 0, out, 0, head.length);
+    System.arraycopy(message, 0, out, head.length, end);
+    return out;
   }
 
   private static byte[] concat(byte[] head, byte[] body) {

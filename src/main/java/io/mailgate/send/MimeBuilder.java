@@ -50,6 +50,16 @@ public final class MimeBuilder {
 
   private MimeBuilder() {}
 
+  /**
+   * A header field naming {@code mailboxes} as the messages built here write one (display names as encoded words
+   * where they need it, folded), ending with CRLF: for messages built elsewhere, as reports are.
+   */
+  public static String addressField(String name, List<Mailbox> mailboxes) {
+    ByteSink out = new ByteSink(128);
+    new HeaderWriter(out).addressList(name, mailboxes);
+    return new String(out.toByteArray(), StandardCharsets.ISO_8859_1);
+  }
+
   public static byte[] build(Headers h, SimpleContent content) {
     // room for a body in base64 (4/3 and a CRLF per 76); 7bit and most quoted-printable bodies take less, and
     // the sink grows for the rest: each byte over what is needed is garbage made and zeroed per send

@@ -18,10 +18,20 @@ import java.util.List;
  * @param identityArns the identity ARNs the send names for its addresses (sending authorization), or null
  * @param tenant the tenant it is sent for (SES v2's TenantName, the {@code X-SES-TENANT} header), or null: its From
  *     identity, its configuration set and its template must be associated with the tenant, which must be sending
+ * @param nullReversePath a delivery status notification (SES v1 SendBounce's bounce): delivered with {@code MAIL
+ *     FROM:<>}, as RFC 5321 4.5.5 and RFC 3464 require of one, so that nothing ever answers it; its feedback is
+ *     forwarded to its From address. No {@code envelopeSender} may be given with it
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
     List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
-    IdentityArns identityArns, String tenant) {
+    IdentityArns identityArns, String tenant, boolean nullReversePath) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
+      IdentityArns identityArns, String tenant) {
+    this(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement, identityArns,
+        tenant, false);
+  }
 
   public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
       List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
@@ -48,19 +58,19 @@ public record SendRequest(String from, Destination destination, List<String> rep
   /** The same send with other content (a template's, once rendered). */
   public SendRequest withContent(Content c) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement,
-        identityArns, tenant);
+        identityArns, tenant, nullReversePath);
   }
 
   /** The same send for another configuration set (the From identity's default). */
   public SendRequest withConfigurationSet(String set) {
     return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement,
-        identityArns, tenant);
+        identityArns, tenant, nullReversePath);
   }
 
   /** The same send for a tenant (null: none). */
   public SendRequest withTenant(String name) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
-        identityArns, name);
+        identityArns, name, nullReversePath);
   }
 
   /**
@@ -105,6 +115,9 @@ public record SendRequest(String from, Destination destination, List<String> rep
   }
 
   public SendRequest {
+    if (nullReversePath && envelopeSender != null) {
+      throw new IllegalArgumentException("a null reverse-path and an envelope sender");
+    }
     replyTo = replyTo == null ? List.of() : List.copyOf(replyTo);
     tags = tags == null ? List.of() : List.copyOf(tags);
     if (configurationSet != null) {

@@ -489,13 +489,15 @@ public final class SendService {
     for (SendRequest.EmailTag t : request.tags()) {
       tags.add(new JsonObject().put("Name", t.name()).put("Value", t.value()));
     }
-    // a Return-Path the sender chose is where its feedback is forwarded (and its MAIL FROM without VERP)
-    String envelopeFrom = p.returnPath() != null && !p.returnPath().isEmpty()
-        ? MailboxParser.parse(p.returnPath()).address() : profile.envelopeFrom();
+    // a Return-Path the sender chose is where its feedback is forwarded (and its MAIL FROM without VERP); a
+    // notification has none: MAIL FROM:<>, and no VERP address either
+    String envelopeFrom = request.nullReversePath() ? ""
+        : p.returnPath() != null && !p.returnPath().isEmpty() ? MailboxParser.parse(p.returnPath()).address()
+        : profile.envelopeFrom();
     String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
     SendRequest.ListManagement list = request.listManagement();
     return new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
-        profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
+        request.nullReversePath() ? null : profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
         caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
         profile.identity() == null ? null : profile.identity().account(),
         profile.identity() == null ? null : profile.identity().identity(), request.tenant(), tenantId);
@@ -537,7 +539,7 @@ public final class SendService {
           metrics.commitWait().since(start);
           metrics.accepted(rcpts.size());
           vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED,
-              new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, profile.verpDomain(),
+              new DeliveryJob(p.id(), caller.account().id(), envelopeFrom, row.verpDomain(),
                   request.configurationSet(), rcpts, p.content(), p.at(), row.contactList(), row.contactListTopic(),
                   row.identityAccount(), row.tenantId()));
           return p.id();

@@ -28,10 +28,12 @@ import java.util.logging.Logger;
  * <p>Runs every few minutes on one node at a time (an advisory lock held for the sweep), in batches
  * of a few thousand messages, each its own transaction, until a batch comes back short. Message ids
  * sort by creation time, so the primary key gives the oldest first and a sweep reads little more
- * than what it deletes. 0 days: nothing is deleted and this verticle does nothing.
+ * than what it deletes. 0 days: no message is deleted.
  *
  * <p>Received mail (what receipt rules' S3 actions stored) goes after {@code receiving.retentionDays}, when that is
- * set: it is the account's, read and deleted through the S3 endpoint, so by default it stays.
+ * set: it is the account's, read and deleted through the S3 endpoint, so by default it stays. What SES v1 SendBounce
+ * keeps of each received message ({@link ReceivedMessages}) goes once it may no longer be bounced, whatever either
+ * setting says.
  */
 public final class RetentionVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(RetentionVerticle.class.getName());
@@ -97,6 +99,10 @@ public final class RetentionVerticle extends VerticleBase {
       DELETE FROM received_objects WHERE ctid IN (
         SELECT ctid FROM received_objects WHERE created_at < $1 LIMIT $2)""";
 
+  static final String DELETE_BOUNCEABLE = """
+      DELETE FROM received_messages WHERE ctid IN (
+        SELECT ctid FROM received_messages WHERE received_at < $1 LIMIT $2)""";
+
   /** What one sweep deleted. */
   public record Swept(long messages, long feedback, long reputationBuckets) {
     long total() {
@@ -135,9 +141,6 @@ public final class RetentionVerticle extends VerticleBase {
   public Future<?> start() {
     int days = days(config);
     int receivedDays = receivedDays(config);
-    if (days == 0 && receivedDays == 0) {
-      return Future.succeededFuture();
-    }
     db = Database.pool(vertx, config, 1);
     timer = vertx.setPeriodic(firstSweepMillis, SWEEP_INTERVAL_MILLIS, id -> run(days, receivedDays));
     return Future.succeededFuture();
@@ -154,8 +157,15 @@ public final class RetentionVerticle extends VerticleBase {
       return;
     }
     running = true;
-    Future<Long> received = receivedDays == 0 ? Future.succeededFuture(0L)
-        : sweepReceived(db, clock.instant().minus(Duration.ofDays(receivedDays)), BATCH);
+    Instant now = clock.instant();
+    Future<Long> received = sweepBounceable(db, now.minus(ReceivedMessages.BOUNCE_WINDOW), BATCH).transform(done -> {
+      if (done.failed()) {
+        LOG.warning("retention sweep of received messages past SendBounce's window failed: "
+            + done.cause().getMessage());
+      }
+      return receivedDays == 0 ? Future.succeededFuture(0L)
+          : sweepReceived(db, now.minus(Duration.ofDays(receivedDays)), BATCH);
+    });
     received.onComplete(ar -> {
       if (ar.failed()) {
         LOG.warning("retention sweep of received mail failed: " + ar.cause().getMessage());
@@ -213,9 +223,22 @@ public final class RetentionVerticle extends VerticleBase {
    * node holds the retention lock: it is sweeping.
    */
   public static Future<Long> sweepReceived(Pool db, Instant cutoff, int batch) {
+    return locked(db, DELETE_RECEIVED, cutoff, batch);
+  }
+
+  /**
+   * Deletes what SendBounce keeps of messages received before {@code cutoff}, {@code batch} rows a statement; how
+   * many. Nothing when another node holds the retention lock.
+   */
+  public static Future<Long> sweepBounceable(Pool db, Instant cutoff, int batch) {
+    return locked(db, DELETE_BOUNCEABLE, cutoff, batch);
+  }
+
+  /** {@code sql} ($1 a cutoff, $2 the batch) in batches under the retention lock: the rows deleted, 0 without it. */
+  private static Future<Long> locked(Pool db, String sql, Instant cutoff, int batch) {
     return db.withConnection(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK + ")").execute()
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(0L)
-            : batches(conn, DELETE_RECEIVED, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0)
+            : batches(conn, sql, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0)
                 .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }
 

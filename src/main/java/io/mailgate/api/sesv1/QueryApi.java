@@ -42,7 +42,8 @@ import java.util.function.BiFunction;
 /**
  * SES v1, the AWS Query API ({@code POST /} with {@code Action=...&Version=2010-12-01}, form-encoded, or the same
  * parameters in a GET's query string), as boto3's {@code ses} client, django-ses, aws-sdk-rails and older nodemailer
- * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail), the quota and
+ * transports call it: the sends (SendEmail, SendRawEmail, SendTemplatedEmail, SendBulkTemplatedEmail; SendBounce for
+ * received mail, {@link SendBounceAction}), the quota and
  * the sending statistics, identities, their notification topics ({@link IdentityNotificationActions}), custom MAIL FROM
  * domains ({@link MailFromActions}) and sending
  * authorization policies ({@link IdentityPolicyActions}), templates,
@@ -71,7 +72,7 @@ public final class QueryApi {
       ConfigurationSetStore configurationSets, TrackingOptions tracking, EventDestinationStore destinations,
       EventDestinationsHandler destinationChecks, ReceiptRuleStore receiptRules,
       io.mailgate.identity.CustomVerificationEmails customVerification,
-      io.mailgate.identity.IdentityPolicies identityPolicies, Clock clock) {
+      io.mailgate.identity.IdentityPolicies identityPolicies, SendBounceAction bounces, Clock clock) {
     CustomVerificationActions custom = new CustomVerificationActions(customVerification);
     IdentityPolicyActions policies = new IdentityPolicyActions(identityPolicies);
     ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
@@ -92,6 +93,7 @@ public final class QueryApi {
         Map.entry("SendRawEmail", this::sendRawEmail),
         Map.entry("SendTemplatedEmail", this::sendTemplatedEmail),
         Map.entry("SendBulkTemplatedEmail", this::sendBulkTemplatedEmail),
+        Map.entry("SendBounce", bounces::send),
         Map.entry("GetSendQuota", this::getSendQuota),
         Map.entry("UpdateAccountSendingEnabled", (c, p) -> account.setSending(c,
             p.string("Enabled") != null && bool(p, "Enabled"))

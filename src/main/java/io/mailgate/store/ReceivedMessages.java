@@ -1,0 +1,54 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What SES v1 SendBounce reads of a message an account received ({@code received_messages}, written with the message
+ * by the receiving server before its 250, and deleted by {@link RetentionVerticle} once past {@link #BOUNCE_WINDOW}).
+ */
+public final class ReceivedMessages {
+  /** SES: a received message may be bounced up to 24 hours after it arrived. */
+  public static final Duration BOUNCE_WINDOW = Duration.ofHours(24);
+
+  /**
+   * A received message as SendBounce needs it.
+   *
+   * @param reversePath its envelope sender, empty for a null reverse-path
+   * @param recipients the account's recipients of it (those its receipt rules accepted)
+   * @param headers its header section, Mailgate's Return-Path and Received first
+   */
+  public record Received(String messageId, String reversePath, List<String> recipients, byte[] headers,
+      Instant receivedAt) {}
+
+  static final String FIND = """
+      SELECT reverse_path, recipients, headers, received_at FROM received_messages
+      WHERE account_id = $1 AND message_id = $2 AND received_at >= $3""";
+
+  private final Pool pool;
+
+  public ReceivedMessages(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The message {@code accountId} received under {@code messageId} within the window before {@code now}, if any. */
+  public Future<Optional<Received>> find(String accountId, String messageId, Instant now) {
+    return pool.preparedQuery(FIND)
+        .execute(Tuple.of(accountId, messageId, Timestamps.utc(now.minus(BOUNCE_WINDOW))))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.empty();
+          }
+          Row r = rows.iterator().next();
+          return Optional.of(new Received(messageId, r.getString(0), Arrays.asList(r.getArrayOfStrings(1)),
+              r.getBuffer(2).getBytes(), r.getOffsetDateTime(3).toInstant()));
+        });
+  }
+}

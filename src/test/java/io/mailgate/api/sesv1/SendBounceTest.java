@@ -1,0 +1,229 @@
+package io.mailgate.api.sesv1;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
+import io.mailgate.testing.TestNode;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.ses.SesClient;
+import software.amazon.awssdk.services.ses.model.BounceType;
+import software.amazon.awssdk.services.ses.model.DsnAction;
+import software.amazon.awssdk.services.ses.model.SendBounceRequest;
+import software.amazon.awssdk.services.ses.model.SesException;
+import software.amazon.awssdk.services.ses.model.StopScope;
+
+/**
+ * SES v1 SendBounce through the AWS SDK: mail received over a real SMTP socket by the node's inbound server (a receipt
+ * rule of the account's that only stops), then bounced to its sender, delivered to the relay as an RFC 3464 report
+ * with a null reverse-path; and every malformed or disallowed request refused with nothing sent.
+ */
+class SendBounceTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static String pg;
+  static int inbound;
+  static Accounts.NewKey shop;
+  static Accounts.NewKey other;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200)
+        .with(MailgateConfig.DELIVERY_HELO_NAME, "mx.mailgate.test"));
+    pg = node.config().get(MailgateConfig.PG_URL);
+    inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+    shop = node.createAccount("shop", true, 100, 10_000);
+    other = node.createAccount("other", true, 100, 10_000);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('"
+        + shop.accountId() + "', 'shop.example', 'DOMAIN', 'SUCCESS'), ('" + other.accountId()
+        + "', 'other.example', 'DOMAIN', 'SUCCESS')");
+    try (SesClient ses = ses(shop)) {
+      ses.createReceiptRuleSet(r -> r.ruleSetName("in"));
+      ses.createReceiptRule(r -> r.ruleSetName("in").rule(rule -> rule.name("take").enabled(true)
+          .recipients("shop.example").actions(a -> a.stopAction(s -> s.scope(StopScope.RULE_SET)))));
+      // without After: first, before the rule that takes the rest of the domain
+      ses.createReceiptRule(r -> r.ruleSetName("in").rule(rule -> rule.name("closed").enabled(true)
+          .recipients("closed@shop.example").actions(a -> a.bounceAction(b -> b.smtpReplyCode("550")
+              .statusCode("5.1.1").message("Closed").sender("mailer-daemon@shop.example")))));
+      ses.setActiveReceiptRuleSet(r -> r.ruleSetName("in"));
+    }
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    node.close();
+    relay.close();
+  }
+
+  static SesClient ses(Accounts.NewKey key) {
+    return node.sesV1(key.accessKeyId(), key.secretAccessKey());
+  }
+
+  /** Receives a message for {@code to} (rules written through the API take up to the cache's 200 ms); its id. */
+  static String receive(String from, List<String> to, String subject) {
+    String data = "From: Customer <customer@outside.example>\r\nTo: " + String.join(", ", to) + "\r\nSubject: "
+        + subject + "\r\nMessage-ID: <" + subject.replace(' ', '-') + "@outside.example>\r\n\r\nWhere is my order?";
+    List<String> replies = Await.until(() -> {
+      try {
+        return SmtpClient.send(inbound, from, to, data);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> r.get(3).startsWith("250"), Duration.ofSeconds(5));
+    String last = replies.get(replies.size() - 2);
+    assertTrue(last.startsWith("250 2.6.0 Message received: "), replies.toString());
+    return last.substring(last.lastIndexOf(' ') + 1);
+  }
+
+  /** The message the relay got whose Message-ID is {@code messageId}'s. */
+  static RecordingSmtpServer.Received delivered(String messageId) {
+    return Await.until(() -> relay.received().stream().filter(m -> m.text().contains("<" + messageId + "@"))
+        .findFirst(), java.util.Optional::isPresent, Duration.ofSeconds(20)).get();
+  }
+
+  @Test
+  void aBounceGoesToTheSenderAsAReportWithANullReversePath() {
+    String id = receive("customer@outside.example", List.of("orders@shop.example", "sales@shop.example"), "order 1");
+    assertEquals("customer@outside.example|{orders@shop.example,sales@shop.example}", Db.string(pg,
+        "SELECT reverse_path || '|' || recipients::text FROM received_messages WHERE message_id = '" + id + "'"));
+    String bounceId;
+    try (SesClient ses = ses(shop)) {
+      bounceId = ses.sendBounce(r -> r.originalMessageId(id).bounceSender("Shop Mail <mailer-daemon@shop.example>")
+          .explanation("That mailbox was closed.")
+          .bouncedRecipientInfoList(b -> b.recipient("Orders@Shop.Example").bounceType(BounceType.DOES_NOT_EXIST)))
+          .messageId();
+    }
+    RecordingSmtpServer.Received got = delivered(bounceId);
+    assertEquals("", got.mailFrom(), "MAIL FROM:<>, as a delivery status notification is sent (RFC 5321 4.5.5)");
+    assertEquals(List.of("customer@outside.example"), got.rcptTo());
+    String text = got.text();
+    assertTrue(text.contains("From: Shop Mail <mailer-daemon@shop.example>\r\n"), text);
+    assertTrue(text.contains("To: customer@outside.example\r\n"), text);
+    assertTrue(text.contains("Subject: Delivery Status Notification (Failure)\r\n"), text);
+    assertTrue(text.contains("In-Reply-To: <order-1@outside.example>\r\n"), text);
+    assertTrue(text.contains("Content-Type: multipart/report; report-type=delivery-status;"), text);
+    assertTrue(text.contains("That mailbox was closed."), text);
+    assertTrue(text.contains("\r\nReporting-MTA: dns; mx.mailgate.test\r\nArrival-Date: "), text);
+    assertTrue(text.contains("\r\nFinal-Recipient: rfc822; Orders@Shop.Example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        + "Diagnostic-Code: smtp; 550 5.1.1 The mailbox does not exist\r\n"), text);
+    // the received message's headers, Mailgate's trace first, and not its body
+    assertTrue(text.contains("Content-Type: text/rfc822-headers\r\n\r\nReturn-Path: <customer@outside.example>\r\n"
+        + "Received: from "), text);
+    assertTrue(text.contains("\r\nSubject: order 1\r\n"), text);
+    assertTrue(!text.contains("Where is my order?"), text);
+    assertEquals("|true", Db.string(pg, "SELECT envelope_from || '|' || (verp_domain IS NULL) FROM messages WHERE id = '"
+        + bounceId + "'"), "stored with the null reverse-path it is delivered with, and no VERP address");
+  }
+
+  @Test
+  void theCallersOwnFieldsGoIntoTheReport() {
+    String id = receive("customer@outside.example", List.of("orders@shop.example", "sales@shop.example"), "order 2");
+    String bounceId;
+    try (SesClient ses = ses(shop)) {
+      bounceId = ses.sendBounce(r -> r.originalMessageId(id).bounceSender("mailer-daemon@shop.example")
+          .messageDsn(d -> d.reportingMta("dns; inbound.shop.example")
+              .arrivalDate(Instant.parse("2026-11-30T10:00:00Z"))
+              .extensionFields(e -> e.name("X-Shop-Ticket").value("T-17")))
+          .bouncedRecipientInfoList(
+              b -> b.recipient("sales@shop.example").recipientDsnFields(f -> f.action(DsnAction.FAILED)
+                  .status("5.2.2").remoteMta("mailstore.shop.example").diagnosticCode("552 5.2.2 Over quota")
+                  .lastAttemptDate(Instant.parse("2026-12-01T07:59:00Z"))
+                  .extensionFields(e -> e.name("X-Mailbox").value("sales"))),
+              b -> b.recipient("orders@shop.example").bounceType(BounceType.TEMPORARY_FAILURE)))
+          .messageId();
+    }
+    String text = delivered(bounceId).text();
+    assertTrue(text.contains("\r\nReporting-MTA: dns; inbound.shop.example\r\n"
+        + "Arrival-Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nX-Shop-Ticket: T-17\r\n"), text);
+    assertTrue(text.contains("\r\nFinal-Recipient: rfc822; sales@shop.example\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+        + "Remote-MTA: dns; mailstore.shop.example\r\nDiagnostic-Code: smtp; 552 5.2.2 Over quota\r\n"
+        + "Last-Attempt-Date: Tue, 1 Dec 2026 07:59:00 +0000\r\nX-Mailbox: sales\r\n"), text);
+    assertTrue(text.contains("\r\nFinal-Recipient: rfc822; orders@shop.example\r\nAction: delayed\r\n"
+        + "Status: 4.0.0\r\n"), text);
+    assertTrue(text.contains("Subject: Delivery Status Notification (Failure)\r\n"), "not every recipient delayed");
+  }
+
+  /** Every refusal is SES-shaped and sends nothing: no message row, nothing at the relay. */
+  @Test
+  void badRequestsSendNothing() {
+    String id = receive("customer@outside.example", List.of("orders@shop.example"), "order 3");
+    String fromNobody = receive("", List.of("orders@shop.example"), "a notification");
+    String expired = receive("customer@outside.example", List.of("orders@shop.example"), "order 4");
+    Db.execute(pg, "UPDATE received_messages SET received_at = now() - interval '25 hours' WHERE message_id = '"
+        + expired + "'");
+    long messages = Db.count(pg, "SELECT count(*) FROM messages WHERE account_id IN ('" + shop.accountId() + "', '"
+        + other.accountId() + "')");
+    int atRelay = relay.received().size();
+    Consumer<SendBounceRequest.Builder> good = r -> r.originalMessageId(id).bounceSender("mailer-daemon@shop.example")
+        .bouncedRecipientInfoList(b -> b.recipient("orders@shop.example").bounceType(BounceType.DOES_NOT_EXIST));
+    try (SesClient ses = ses(shop); SesClient theirs = ses(other)) {
+      refused(ses, "MessageRejected", "was not received", good.andThen(r -> r.originalMessageId("0".repeat(40))));
+      refused(ses, "MessageRejected", "was not received", good.andThen(r -> r.originalMessageId(expired)));
+      refused(theirs, "MessageRejected", "was not received",
+          good.andThen(r -> r.bounceSender("mailer-daemon@other.example")));
+      refused(ses, "MessageRejected", "null reverse-path", good.andThen(r -> r.originalMessageId(fromNobody)));
+      refused(ses, "MessageRejected", "not verified",
+          good.andThen(r -> r.bounceSender("postmaster@unverified.example")));
+      refused(ses, "InvalidParameterValue", "", good.andThen(r -> r.bounceSender("a@shop.example\r\nBcc: x@y.example")));
+      refused(ses, "InvalidParameterValue", "is not a recipient", good.andThen(r -> r.bouncedRecipientInfoList(
+          b -> b.recipient("nobody@shop.example").bounceType(BounceType.DOES_NOT_EXIST))));
+      refused(ses, "InvalidParameterValue", "named twice", good.andThen(r -> r.bouncedRecipientInfoList(
+          b -> b.recipient("orders@shop.example").bounceType(BounceType.DOES_NOT_EXIST),
+          b -> b.recipient("ORDERS@shop.example").bounceType(BounceType.UNDEFINED))));
+      refused(ses, "InvalidParameterValue", "BouncedRecipientInfoList",
+          good.andThen(r -> r.bouncedRecipientInfoList(List.of())));
+      refused(ses, "InvalidParameterValue", "BounceType", good.andThen(r -> r.bouncedRecipientInfoList(
+          b -> b.recipient("orders@shop.example").bounceType("Bogus"))));
+      refused(ses, "InvalidParameterValue", "RecipientDsnFields", good.andThen(r -> r.bouncedRecipientInfoList(
+          b -> b.recipient("orders@shop.example"))));
+      refused(ses, "InvalidParameterValue", "Status", good.andThen(r -> r.bouncedRecipientInfoList(
+          b -> b.recipient("orders@shop.example").recipientDsnFields(f -> f.action(DsnAction.FAILED).status("6.0.0")))));
+      refused(ses, "InvalidParameterValue", "line break", good.andThen(r -> r.bouncedRecipientInfoList(
+          b -> b.recipient("orders@shop.example").recipientDsnFields(f -> f.action(DsnAction.FAILED).status("5.0.0")
+              .diagnosticCode("smtp; 550 gone\r\nStatus: 2.0.0")))));
+      refused(ses, "InvalidParameterValue", "RFC 3464", good.andThen(r -> r.messageDsn(d -> d.reportingMta("dns; x.example")
+          .extensionFields(e -> e.name("Final-Recipient").value("rfc822; boss@shop.example")))));
+      refused(ses, "InvalidParameterValue", "ReportingMta", good.andThen(r -> r.messageDsn(d -> d.extensionFields(
+          e -> e.name("X-Ticket").value("1")))));
+    }
+    assertEquals(messages, Db.count(pg, "SELECT count(*) FROM messages WHERE account_id IN ('" + shop.accountId()
+        + "', '" + other.accountId() + "')"), "nothing was accepted");
+    assertEquals(atRelay, relay.received().size());
+  }
+
+  static void refused(SesClient ses, String code, String says, Consumer<SendBounceRequest.Builder> request) {
+    SesException e = assertThrows(SesException.class, () -> ses.sendBounce(request));
+    assertEquals(code, e.awsErrorDetails().errorCode(), e.getMessage());
+    assertEquals(400, e.statusCode());
+    assertTrue(e.awsErrorDetails().errorMessage().contains(says), e.getMessage());
+  }
+
+  /** A message the account's rules bounced in the SMTP conversation was not received: nothing is kept of it. */
+  @Test
+  void aMessageTheRulesBouncedIsNotKept() throws IOException {
+    List<String> replies = Await.until(() -> {
+      try {
+        return SmtpClient.send(inbound, "customer@outside.example", List.of("closed@shop.example"),
+            "Subject: hello\r\n\r\nHello");
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> r.get(r.size() - 2).startsWith("550"), Duration.ofSeconds(5));
+    assertTrue(replies.get(replies.size() - 2).startsWith("550 5.1.1 Closed"), replies.toString());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_messages WHERE 'closed@shop.example' = ANY(recipients)"));
+  }
+}
