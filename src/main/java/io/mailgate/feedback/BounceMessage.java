@@ -61,6 +61,8 @@ public final class BounceMessage {
   static final int MAX_EXTENSION_VALUE = 2047;
   /** The longest value of a field this class checks otherwise: its line stays within RFC 5322's 998. */
   static final int MAX_VALUE = 900;
+  /** RFC 5322 2.1.1: a line is at most 998 characters; longer lines of a quoted header section are cut there. */
+  static final int MAX_LINE = 998;
   /** RFC 3464's fields, which an extension field may not repeat: a report with two Status fields says nothing. */
   private static final Set<String> DSN_FIELDS = Set.of("original-envelope-id", "reporting-mta", "dsn-gateway",
       "received-from-mta", "arrival-date", "original-recipient", "final-recipient", "action", "status", "remote-mta",
@@ -133,7 +135,17 @@ public final class BounceMessage {
       throw SesException.badRequest("Invalid value for " + parameter + ".Name: " + name + " is a field of RFC 3464 "
           + "itself; give it through its own parameter.");
     }
-    return new Field(name, text(value, parameter + ".Value", MAX_EXTENSION_VALUE));
+    String v = text(value, parameter + ".Value", MAX_EXTENSION_VALUE);
+    if (name.length() + 2 + v.length() > MAX_LINE) { // folded at its spaces ({@link #field}): no word may outgrow a line
+      for (String word : v.split(" ")) {
+        if (word.length() > MAX_VALUE) {
+          throw SesException.badRequest("Invalid value for " + parameter + ".Value: a value longer than a line ("
+              + (MAX_LINE - name.length() - 2) + " characters here) is folded at its spaces, and it has a run of "
+              + word.length() + " characters without one (at most " + MAX_VALUE + ").");
+        }
+      }
+    }
+    return new Field(name, v);
   }
 
   /** Printable ASCII on one line, at most {@link #MAX_VALUE} characters; a BadRequest otherwise. */
@@ -168,10 +180,7 @@ public final class BounceMessage {
    */
   public static byte[] build(Mailbox from, Mailbox to, String explanation, MessageFields message,
       List<RecipientFields> recipients, byte[] originalHeaders) {
-    String headers = new String(MimeBuilder.crlf(originalHeaders), StandardCharsets.ISO_8859_1);
-    if (!headers.isEmpty() && !headers.endsWith("\r\n")) {
-      headers += "\r\n";
-    }
+    String headers = quotable(originalHeaders);
     boolean delayedOnly = recipients.stream().allMatch(r -> r.action().equals("delayed"));
     StringBuilder start = new StringBuilder()
         .append(MimeBuilder.addressField("From", List.of(from)))
@@ -193,7 +202,7 @@ public final class BounceMessage {
     fields(machine, message.extensions());
     for (RecipientFields r : recipients) {
       machine.append("\r\n")
-          .append("Final-Recipient: rfc822; ").append(r.finalRecipient()).append("\r\n")
+          .append("Final-Recipient: ").append(typed(r.finalRecipient())).append("\r\n")
           .append("Action: ").append(r.action()).append("\r\n")
           .append("Status: ").append(r.status()).append("\r\n");
       if (r.remoteMta() != null) {
@@ -221,8 +230,48 @@ public final class BounceMessage {
 
   private static void fields(StringBuilder out, List<Field> extensions) {
     for (Field f : extensions) {
-      out.append(f.name()).append(": ").append(f.value()).append("\r\n");
+      field(out, f.name(), f.value());
     }
+  }
+
+  /** {@code name: value}, folded before a space wherever the line would be longer than {@link #MAX_LINE}. */
+  static void field(StringBuilder out, String name, String value) {
+    String line = name + ": " + value;
+    int start = 0;
+    while (line.length() - start > MAX_LINE) {
+      int cut = line.lastIndexOf(' ', start + MAX_LINE);
+      if (cut <= start) {
+        break; // a word longer than a line: refused before it gets here ({@link #extension})
+      }
+      out.append(line, start, cut).append("\r\n");
+      start = cut; // the continuation line starts with the space
+    }
+    out.append(line, start, line.length()).append("\r\n");
+  }
+
+  /** An address with RFC 3464's address type: as given when it names one ({@code rfc822; a@b}), else rfc822. */
+  private static String typed(String address) {
+    int semicolon = address.indexOf(';');
+    return semicolon > 0 && address.substring(0, semicolon).strip().matches("[A-Za-z0-9-]+") ? address
+        : "rfc822; " + address;
+  }
+
+  /**
+   * A header section as the text/rfc822-headers part may carry it: CRLF line breaks, each line cut at {@link
+   * #MAX_LINE} characters (the inbound server takes longer ones), no NUL, a line break at the end.
+   */
+  static String quotable(byte[] headers) {
+    String in = new String(MimeBuilder.crlf(headers), StandardCharsets.ISO_8859_1).replace("\0", "");
+    StringBuilder out = new StringBuilder(in.length() + 2);
+    int at = 0;
+    while (at < in.length()) {
+      int end = in.indexOf("\r\n", at);
+      int next = end < 0 ? in.length() : end + 2;
+      end = end < 0 ? in.length() : end;
+      out.append(in, at, Math.min(end, at + MAX_LINE)).append("\r\n");
+      at = next;
+    }
+    return out.toString();
   }
 
   private static String date(Instant t) {

@@ -223,20 +223,20 @@ public final class MailReceiver {
         return Future.succeededFuture(refused);
       }
     }
+    // received by each account whose rules took some recipients (their chains ended without a Bounce): it may bounce
+    // the message later
     List<Received> received = new ArrayList<>(1);
-    if (outcome.bounce() == null) { // received: an account whose rules accepted some recipients may bounce it later
-      byte[] quoted = null;
-      for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
-        List<String> accepted = new ArrayList<>(e.getValue().size());
-        for (ReceiptPlan p : e.getValue()) {
-          if (chainOf(p, e.getKey()).bounce() == null) {
-            accepted.add(p.recipient());
-          }
+    byte[] quoted = null;
+    for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
+      List<String> accepted = new ArrayList<>(e.getValue().size());
+      for (ReceiptPlan p : e.getValue()) {
+        if (chainOf(p, e.getKey()).bounce() == null) {
+          accepted.add(p.recipient());
         }
-        if (!accepted.isEmpty()) {
-          quoted = quoted != null ? quoted : quotedHeaders(trace, message);
-          received.add(new Received(e.getKey(), id, envelope.reversePath(), accepted, quoted, receivedAt));
-        }
+      }
+      if (!accepted.isEmpty()) {
+        quoted = quoted != null ? quoted : quotedHeaders(trace, message);
+        received.add(new Received(e.getKey(), id, envelope.reversePath(), accepted, quoted, receivedAt));
       }
     }
     Rows rows = new Rows(stored, notices, received);

@@ -25,8 +25,10 @@ import java.util.Optional;
 public final class FeedbackStore {
 
   /**
-   * A sent message as feedback needs it: its account and recipients (by index), and whether it went out with VERP
-   * return paths ({@code verp}: each recipient's bounces come back to its own).
+   * A sent message as feedback needs it: its account and recipients (by index), and whether a report that names it by
+   * Message-ID alone is to be doubted ({@code verp}): it went out with VERP return paths (each recipient's bounces come
+   * back to its own), or with a null reverse-path (a notification, such as SendBounce's: nothing may bounce it at
+   * all, and its recipient, who saw its Message-ID, could forge one).
    */
   public record MessageRef(String id, String accountId, List<String> recipients, boolean verp) {}
 
@@ -41,7 +43,8 @@ public final class FeedbackStore {
   }
 
   public Future<Optional<MessageRef>> message(String messageId) {
-    return pool.preparedQuery("SELECT m.account_id, r.address, m.verp_domain IS NOT NULL FROM messages m "
+    return pool.preparedQuery("SELECT m.account_id, r.address, m.verp_domain IS NOT NULL OR m.envelope_from = '' "
+            + "FROM messages m "
             + "JOIN recipients r ON r.message_id = m.id WHERE m.id = $1 ORDER BY r.idx").execute(params(messageId))
         .map(rows -> {
           if (rows.size() == 0) {

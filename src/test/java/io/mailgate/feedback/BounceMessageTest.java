@@ -93,6 +93,29 @@ class BounceMessageTest {
     assertTrue(text.contains("has not been delivered to the following recipients yet"), text);
   }
 
+  /** SES takes extension values of up to 2,047 characters: folded at their spaces, every line stays within 998. */
+  @Test
+  void longValuesAreFoldedAndLongHeaderLinesCut() throws Exception {
+    String words = ("lorem ipsum dolor sit amet " + "x".repeat(40) + " ").repeat(40).strip();
+    BounceMessage.Field f = BounceMessage.extension("X-Long", words.substring(0, 2047).strip(), "e");
+    byte[] original = ("Subject: " + "s".repeat(1500) + "\r\nX-Nul: a\0b\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    byte[] dsn = BounceMessage.build(MailboxParser.parse("mailer@shop.example"),
+        MailboxParser.parse("customer@outside.example"), null,
+        new BounceMessage.MessageFields("dns; mx.mailgate.test", ARRIVED, List.of(f)),
+        List.of(BounceMessage.ofType("rfc822; orders@shop.example", "Undefined", "t")), original);
+    String text = new String(dsn, StandardCharsets.ISO_8859_1);
+    for (String line : text.split("\r\n")) {
+      assertTrue(line.length() <= 998, "a line of " + line.length());
+    }
+    assertTrue(text.contains("\r\nSubject: " + "s".repeat(989) + "\r\nX-Nul: ab\r\n"), "cut, and no NUL");
+    assertTrue(text.contains("\r\nFinal-Recipient: rfc822; orders@shop.example\r\n"), "a type given is kept");
+    String unfolded = text.replace("\r\n ", " ");
+    assertTrue(unfolded.contains("\r\nX-Long: " + f.value() + "\r\n"), "unfolded, the value as given");
+
+    SesException e = assertThrows(SesException.class, () -> BounceMessage.extension("X-Long", "y".repeat(1200), "e"));
+    assertTrue(e.getMessage().contains("without one"), e.getMessage());
+  }
+
   @Test
   void callerFieldsAreCheckedBeforeTheyBecomeFields() {
     assertEquals("dns; mx.shop.example", BounceMessage.mtaName("mx.shop.example", "RemoteMta"));
@@ -124,7 +147,9 @@ class BounceMessageTest {
       SesException e = assertThrows(SesException.class, bad::run);
       assertEquals(SesError.BAD_REQUEST, e.error(), e.getMessage());
     }
-    assertEquals("v".repeat(2047), BounceMessage.extension("X-Ticket", "v".repeat(2047), "e").value());
+    String spaced = ("v".repeat(99) + " ").repeat(21).substring(0, 2047);
+    assertEquals(spaced, BounceMessage.extension("X-Ticket", spaced, "e").value());
+    assertEquals("v".repeat(900), BounceMessage.extension("X-Ticket", "v".repeat(900), "e").value(), "one line");
     assertEquals("x".repeat(900), BounceMessage.text("x".repeat(900), "d"));
   }
 }

@@ -231,6 +231,26 @@ public class InboundFeedbackTest {
   }
 
   /**
+   * A notification sent with a null reverse-path (SendBounce's bounce) can have no bounce of its own: its recipient,
+   * who saw its Message-ID, could write one to push the account towards a pause. Kept, not believed.
+   */
+  @Test
+  void aBounceOfANotificationNamedByItsMessageIdIsNotBelieved() throws IOException {
+    String[] sent = sent("notified@remote.example", "a notification");
+    Db.execute(pg, "UPDATE messages SET verp_domain = NULL, envelope_from = '' WHERE id = ?", sent[0]);
+    String counted = "SELECT coalesce(sum(hard_bounces), 0) FROM reputation_buckets";
+    long before = Db.count(pg, counted);
+    List<String> replies = SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
+        dsn("notified@remote.example", "5.1.1", "550 5.1.1 User unknown", sent[0]));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), "accepted, and kept: " + replies);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + sent[0] + "'") == 1,
+        Duration.ofSeconds(10));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'notified@remote.example'"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events WHERE message_id = '" + sent[0] + "' AND type = 'Bounce'"));
+    assertEquals(before, Db.count(pg, counted), "no hard bounce counted");
+  }
+
+  /**
    * A Mailgate relaying through SES gets its bounces as SES notifications (SNS to an email address of the operator's,
    * not the return path): the envelope sender it states ({@code mail.source}) is the recipient's VERP return path,
    * which attributes it as one sent there would.

@@ -43,7 +43,8 @@ class SendBounceTest {
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
     node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200)
-        .with(MailgateConfig.DELIVERY_HELO_NAME, "mx.mailgate.test"));
+        .with(MailgateConfig.DELIVERY_HELO_NAME, "mx.mailgate.test")
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test")); // VERP for the account's other mail
     pg = node.config().get(MailgateConfig.PG_URL);
     inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
     shop = node.createAccount("shop", true, 100, 10_000);
@@ -57,9 +58,16 @@ class SendBounceTest {
           .recipients("shop.example").actions(a -> a.stopAction(s -> s.scope(StopScope.RULE_SET)))));
       // without After: first, before the rule that takes the rest of the domain
       ses.createReceiptRule(r -> r.ruleSetName("in").rule(rule -> rule.name("closed").enabled(true)
-          .recipients("closed@shop.example").actions(a -> a.bounceAction(b -> b.smtpReplyCode("550")
+          .recipients("closed@shop.example").actions(a -> a.s3Action(s3 -> s3.bucketName("closed")), // kept, then
+              a -> a.bounceAction(b -> b.smtpReplyCode("550") // bounced after DATA
               .statusCode("5.1.1").message("Closed").sender("mailer-daemon@shop.example")))));
       ses.setActiveReceiptRuleSet(r -> r.ruleSetName("in"));
+    }
+    try (SesClient ses = ses(other)) {
+      ses.createReceiptRuleSet(r -> r.ruleSetName("theirs"));
+      ses.createReceiptRule(r -> r.ruleSetName("theirs").rule(rule -> rule.name("take").enabled(true)
+          .recipients("other.example").actions(a -> a.stopAction(s -> s.scope(StopScope.RULE_SET)))));
+      ses.setActiveReceiptRuleSet(r -> r.ruleSetName("theirs"));
     }
   }
 
@@ -117,7 +125,12 @@ class SendBounceTest {
     assertTrue(text.contains("In-Reply-To: <order-1@outside.example>\r\n"), text);
     assertTrue(text.contains("Content-Type: multipart/report; report-type=delivery-status;"), text);
     assertTrue(text.contains("That mailbox was closed."), text);
-    assertTrue(text.contains("\r\nReporting-MTA: dns; mx.mailgate.test\r\nArrival-Date: "), text);
+    String arrived = java.time.format.DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", java.util.Locale.US)
+        .withZone(java.time.ZoneOffset.UTC).format(Instant.ofEpochSecond(Long.parseLong(Db.string(pg,
+            "SELECT floor(extract(epoch FROM received_at))::bigint FROM received_messages WHERE message_id = '" + id
+            + "'"))));
+    assertTrue(text.contains("\r\nReporting-MTA: dns; mx.mailgate.test\r\nArrival-Date: " + arrived + "\r\n"),
+        "when the message arrived, by default: " + text);
     assertTrue(text.contains("\r\nFinal-Recipient: rfc822; Orders@Shop.Example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         + "Diagnostic-Code: smtp; 550 5.1.1 The mailbox does not exist\r\n"), text);
     // the received message's headers, Mailgate's trace first, and not its body
@@ -143,7 +156,9 @@ class SendBounceTest {
                   .status("5.2.2").remoteMta("mailstore.shop.example").diagnosticCode("552 5.2.2 Over quota")
                   .lastAttemptDate(Instant.parse("2026-12-01T07:59:00Z"))
                   .extensionFields(e -> e.name("X-Mailbox").value("sales"))),
-              b -> b.recipient("orders@shop.example").bounceType(BounceType.TEMPORARY_FAILURE)))
+              // the type's fields, with a status of the caller's: the type's diagnostic would contradict it
+              b -> b.recipient("orders@shop.example").bounceType(BounceType.TEMPORARY_FAILURE)
+                  .recipientDsnFields(f -> f.status("4.4.7"))))
           .messageId();
     }
     String text = delivered(bounceId).text();
@@ -153,8 +168,27 @@ class SendBounceTest {
         + "Remote-MTA: dns; mailstore.shop.example\r\nDiagnostic-Code: smtp; 552 5.2.2 Over quota\r\n"
         + "Last-Attempt-Date: Tue, 1 Dec 2026 07:59:00 +0000\r\nX-Mailbox: sales\r\n"), text);
     assertTrue(text.contains("\r\nFinal-Recipient: rfc822; orders@shop.example\r\nAction: delayed\r\n"
-        + "Status: 4.0.0\r\n"), text);
+        + "Status: 4.4.7\r\n\r\n--"), text);
     assertTrue(text.contains("Subject: Delivery Status Notification (Failure)\r\n"), "not every recipient delayed");
+  }
+
+  /** A long header line of the message and a long extension value still make a bounce that is sent. */
+  @Test
+  void longLinesAreCutAndFoldedAndTheBounceIsSent() {
+    String id = receive("customer@outside.example", List.of("orders@shop.example"), "long " + "x".repeat(1200));
+    String value = ("a long value " + "v".repeat(50) + " ").repeat(40).substring(0, 2047).strip();
+    try (SesClient ses = ses(shop)) {
+      String bounceId = ses.sendBounce(r -> r.originalMessageId(id).bounceSender("mailer-daemon@shop.example")
+          .messageDsn(d -> d.reportingMta("dns; mx.shop.example").extensionFields(e -> e.name("X-Note").value(value)))
+          .bouncedRecipientInfoList(b -> b.recipient("orders@shop.example").recipientDsnFields(f -> f
+              .finalRecipient("rfc822; orders@shop.example").action(DsnAction.FAILED).status("5.2.2"))))
+          .messageId();
+      String text = delivered(bounceId).text();
+      assertTrue(text.contains("\r\nFinal-Recipient: rfc822; orders@shop.example\r\nAction: failed\r\n"
+          + "Status: 5.2.2\r\n"), text);
+      assertTrue(text.replace("\r\n ", " ").contains("\r\nX-Note: " + value + "\r\n"), text);
+      assertTrue(text.contains("\r\nSubject: long " + "x".repeat(989 - 5) + "\r\n"), "cut at 998: " + text);
+    }
   }
 
   /** Every refusal is SES-shaped and sends nothing: no message row, nothing at the relay. */
@@ -224,6 +258,7 @@ class SendBounceTest {
       }
     }, r -> r.get(r.size() - 2).startsWith("550"), Duration.ofSeconds(5));
     assertTrue(replies.get(replies.size() - 2).startsWith("550 5.1.1 Closed"), replies.toString());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'closed'"), "stored first");
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_messages WHERE 'closed@shop.example' = ANY(recipients)"));
   }
 }
