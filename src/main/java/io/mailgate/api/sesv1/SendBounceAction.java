@@ -1,5 +1,6 @@
 package io.mailgate.api.sesv1;
 
+import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.feedback.BounceMessage;
@@ -64,8 +65,8 @@ public final class SendBounceAction {
     for (QueryParams info : infos) {
       Bounced b = recipient(info);
       if (!named.add(b.recipient().toLowerCase(Locale.ROOT))) {
-        throw SesException.badRequest("Invalid value for " + b.parameter() + ": " + b.recipient()
-            + " is named twice in BouncedRecipientInfoList.");
+        throw SesException.badRequest("Invalid value for " + b.parameter() + ": "
+            + MailboxParser.abbreviate(b.recipient()) + " is named twice in BouncedRecipientInfoList.");
       }
       bounced.add(b);
     }
@@ -108,12 +109,14 @@ public final class SendBounceAction {
             + " cannot be bounced: its envelope sender " + MailboxParser.abbreviate(original.reversePath())
             + " is not an address Mailgate sends to."));
       }
-      byte[] bounce = BounceMessage.build(from, to, explanation == null || explanation.isEmpty() ? null : explanation,
-          new BounceMessage.MessageFields(mta, arrival != null ? arrival : original.receivedAt(), extensions), fields,
-          original.headers());
-      return sends.send(caller, new SendRequest(bounceSender,
+      // a long explanation is encoded on a worker thread, as any large message is built
+      return OffLoop.when((explanation == null ? 0 : explanation.length()) + original.headers().length,
+              () -> BounceMessage.build(from, to, explanation == null || explanation.isEmpty() ? null : explanation,
+                  new BounceMessage.MessageFields(mta, arrival != null ? arrival : original.receivedAt(), extensions),
+                  fields, original.headers()))
+          .compose(bounce -> sends.send(caller, new SendRequest(bounceSender,
               new SendRequest.Destination(List.of(to.address()), null, null), List.of(), null, List.of(),
-              new RawContent(bounce), null, null, arns, null, true))
+              new RawContent(bounce), null, null, arns, null, true)))
           .map(id -> new QueryXml().text("MessageId", id));
     });
   }
