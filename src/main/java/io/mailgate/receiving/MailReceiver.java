@@ -8,6 +8,7 @@ import io.mailgate.receiving.SenderAuthentication.Verdicts;
 import io.mailgate.smtp.Envelope;
 import io.mailgate.smtp.SmtpReply;
 import io.mailgate.store.GroupCommit;
+import io.mailgate.store.ReceivedMessages;
 import io.mailgate.store.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -71,7 +72,7 @@ public final class MailReceiver {
         SELECT a, m, p, string_to_array(r, E'\n'), h, t
         FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::timestamptz[])
           AS x(a, m, p, r, h, t)
-        ON CONFLICT (account_id, message_id) DO NOTHING
+        ON CONFLICT (message_id, account_id) DO NOTHING
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM notified), (SELECT count(*) FROM received)""";
@@ -177,13 +178,19 @@ public final class MailReceiver {
         .maxQueued(MAX_QUEUED, maxQueuedBytes());
   }
 
-  /** A new message id: 40 lower-case letters and digits, as SES's receiving ids look. */
   /** The length of a received message's id: the last part of its S3 object key. */
   public static final int MESSAGE_ID_LENGTH = 40;
 
-  static String messageId() {
+  /**
+   * A new message id: 40 lower-case letters and digits, as SES's receiving ids look; the first
+   * {@link ReceivedMessages#TIME_CHARS} are the time it arrived ({@link ReceivedMessages#timePrefix}), the other 31 random (160 bits). Ids in time order make every index on them grow at its
+   * end (the S3 objects' keys, what SendBounce keeps): a random key would land on a random index page, each written
+   * whole to the WAL the first time after a checkpoint. An S3 listing of a prefix gives the mail in arrival order.
+   */
+  static String messageId(long arrivedMillis) {
     char[] id = new char[MESSAGE_ID_LENGTH];
-    for (int i = 0; i < id.length; i++) {
+    ReceivedMessages.timePrefix(arrivedMillis).getChars(0, ReceivedMessages.TIME_CHARS, id, 0);
+    for (int i = ReceivedMessages.TIME_CHARS; i < id.length; i++) {
       id[i] = ID_CHARS[RANDOM.nextInt(ID_CHARS.length)];
     }
     return new String(id);
@@ -205,7 +212,7 @@ public final class MailReceiver {
   private Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt,
       Verdicts verdicts) {
     ReceiptPlan.Outcome outcome = plans.get(0).outcome();
-    String id = messageId();
+    String id = messageId(receivedAt.toEpochMilli());
     String trace = "Return-Path: <" + envelope.reversePath() + ">\r\n"
         + "Received: from " + envelope.heloName()
         + (envelope.remoteAddress() == null ? "" : " (" + envelope.remoteAddress().getAddress().getHostAddress() + ")")

@@ -19,6 +19,18 @@ public final class ReceivedMessages {
   public static final Duration BOUNCE_WINDOW = Duration.ofHours(24);
 
   /**
+   * A received message's id begins with this many characters of the time it arrived ({@link #timePrefix}): 9 digits
+   * of base 36 milliseconds last until the year 5188.
+   */
+  public static final int TIME_CHARS = 9;
+
+  /** The first {@link #TIME_CHARS} characters of the ids of messages that arrive at {@code millis}. */
+  public static String timePrefix(long millis) {
+    String time = Long.toString(Math.max(0, millis), 36);
+    return "0".repeat(TIME_CHARS - time.length()) + time;
+  }
+
+  /**
    * A received message as SendBounce needs it.
    *
    * @param reversePath its envelope sender, empty for a null reverse-path

@@ -99,9 +99,13 @@ public final class RetentionVerticle extends VerticleBase {
       DELETE FROM received_objects WHERE ctid IN (
         SELECT ctid FROM received_objects WHERE created_at < $1 LIMIT $2)""";
 
+  /**
+   * Received message ids begin with their arrival time ({@link ReceivedMessages#timePrefix}): $1 is the cutoff's prefix, and
+   * the rows before it are the first of the primary key.
+   */
   static final String DELETE_BOUNCEABLE = """
       DELETE FROM received_messages WHERE ctid IN (
-        SELECT ctid FROM received_messages WHERE received_at < $1 LIMIT $2)""";
+        SELECT ctid FROM received_messages WHERE message_id < $1 LIMIT $2)""";
 
   /** What one sweep deleted. */
   public record Swept(long messages, long feedback, long reputationBuckets) {
@@ -231,14 +235,15 @@ public final class RetentionVerticle extends VerticleBase {
    * many. Nothing when another node holds the retention lock.
    */
   public static Future<Long> sweepBounceable(Pool db, Instant cutoff, int batch) {
-    return locked(db, DELETE_BOUNCEABLE, cutoff, batch);
+    return locked(db, DELETE_BOUNCEABLE, ReceivedMessages.timePrefix(cutoff.toEpochMilli()), batch);
   }
 
   /** {@code sql} ($1 a cutoff, $2 the batch) in batches under the retention lock: the rows deleted, 0 without it. */
-  private static Future<Long> locked(Pool db, String sql, Instant cutoff, int batch) {
+  private static Future<Long> locked(Pool db, String sql, Object cutoff, int batch) {
+    Object value = cutoff instanceof Instant t ? Timestamps.utc(t) : cutoff;
     return db.withConnection(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK + ")").execute()
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(0L)
-            : batches(conn, sql, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0)
+            : batches(conn, sql, Tuple.of(value, batch), batch, 0)
                 .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }
 
