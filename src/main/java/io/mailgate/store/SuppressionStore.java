@@ -117,11 +117,6 @@ public final class SuppressionStore {
         });
   }
 
-  public Future<List<String>> reasons(String accountId) {
-    return pool.preparedQuery("SELECT suppressed_reasons FROM accounts WHERE id = $1").execute(Tuple.of(accountId))
-        .map(rows -> rows.size() == 0 ? List.of() : List.of(rows.iterator().next().getArrayOfStrings(0)));
-  }
-
   /**
    * PutAccountSuppressionAttributes: the reasons and the Auto Validation setting, each replaced when given (null leaves
    * it as it is: a client that only knows SuppressedReasons does not turn validation off, and one that only turns
