@@ -3,9 +3,10 @@
 -- ('' for a null reverse-path, which is never bounced), the account's recipients of it (those its rules accepted),
 -- and the header section the bounce quotes (text/rfc822-headers), Mailgate's Return-Path and Received first.
 -- Received message ids begin with the time the message arrived (MailReceiver.messageId): keyed by id first, the rows
--- are added at the end of the one index the table has, and the sweep deletes a range of it from its start.
+-- are added at the end of the one index the table has, and the sweep deletes a range of it from its start. Their
+-- order is the bytes' (collation "C"): a database's own collation may sort letters otherwise (Danish "aa" after "z").
 CREATE TABLE received_messages (
-  message_id   text NOT NULL,
+  message_id   text COLLATE "C" NOT NULL,
   account_id   text NOT NULL REFERENCES accounts(id),
   reverse_path text NOT NULL,
   recipients   text[] NOT NULL,

@@ -23,10 +23,12 @@ public final class ReceivedMessages {
    * of base 36 milliseconds last until the year 5188.
    */
   public static final int TIME_CHARS = 9;
+  /** The last time {@link #TIME_CHARS} base-36 digits hold ("zzzzzzzzz"). */
+  private static final long MAX_MILLIS = 101_559_956_668_415L;
 
   /** The first {@link #TIME_CHARS} characters of the ids of messages that arrive at {@code millis}. */
   public static String timePrefix(long millis) {
-    String time = Long.toString(Math.max(0, millis), 36);
+    String time = Long.toString(Math.min(Math.max(0, millis), MAX_MILLIS), 36);
     return "0".repeat(TIME_CHARS - time.length()) + time;
   }
 

@@ -25,5 +25,6 @@ class ReceivedIdsTest {
     assertNotEquals(a, MailReceiver.messageId(t), "the rest is random");
     assertTrue(ReceivedMessages.timePrefix(t).compareTo(ReceivedMessages.timePrefix(t + 86_400_000L)) < 0);
     assertEquals("000000000", ReceivedMessages.timePrefix(-5));
+    assertEquals("zzzzzzzzz", ReceivedMessages.timePrefix(Long.MAX_VALUE), "the last there is, not a failure");
   }
 }
