@@ -246,6 +246,44 @@ class SendBounceTest {
     assertTrue(e.awsErrorDetails().errorMessage().contains(says), e.getMessage());
   }
 
+  /**
+   * BounceSenderArn: the bounce may come from another account's identity when that identity's sending authorization
+   * policy allows the caller ses:SendBounce (a policy for ses:SendEmail alone does not).
+   */
+  @Test
+  void aBounceMayComeFromAnotherAccountsIdentityItsPolicyAllows() {
+    String id = receive("customer@outside.example", List.of("orders@shop.example"), "order 6");
+    String arn = "arn:aws:ses:us-east-1:" + other.accountId() + ":identity/other.example";
+    Consumer<SendBounceRequest.Builder> bounce = r -> r.originalMessageId(id).bounceSender("mailer-daemon@other.example")
+        .bounceSenderArn(arn)
+        .bouncedRecipientInfoList(b -> b.recipient("orders@shop.example").bounceType(BounceType.DOES_NOT_EXIST));
+    try (SesClient ses = ses(shop); SesClient theirs = ses(other)) {
+      SesException none = assertThrows(SesException.class, () -> ses.sendBounce(bounce));
+      assertEquals("AccessDenied", none.awsErrorDetails().errorCode(), none.getMessage());
+      theirs.putIdentityPolicy(r -> r.identity("other.example").policyName("sends")
+          .policy(policy(shop.accountId(), "ses:SendEmail", arn)));
+      SesException sendsOnly = assertThrows(SesException.class, () -> ses.sendBounce(bounce));
+      assertEquals("AccessDenied", sendsOnly.awsErrorDetails().errorCode(), sendsOnly.getMessage());
+      theirs.putIdentityPolicy(r -> r.identity("other.example").policyName("bounces")
+          .policy(policy(shop.accountId(), "ses:SendBounce", arn)));
+      String bounceId = Await.until(() -> {
+        try {
+          return ses.sendBounce(bounce).messageId();
+        } catch (SesException e) {
+          return null; // the policy reaches the send path within the cache's 200 ms
+        }
+      }, x -> x != null, Duration.ofSeconds(5));
+      RecordingSmtpServer.Received got = delivered(bounceId);
+      assertEquals("", got.mailFrom());
+      assertTrue(got.text().contains("\r\nFrom: mailer-daemon@other.example\r\n"), got.text());
+    }
+  }
+
+  static String policy(String principal, String action, String resource) {
+    return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" + principal
+        + "\"},\"Action\":\"" + action + "\",\"Resource\":\"" + resource + "\"}]}";
+  }
+
   /** A message the account's rules bounced in the SMTP conversation was not received: nothing is kept of it. */
   @Test
   void aMessageTheRulesBouncedIsNotKept() throws IOException {
