@@ -279,6 +279,26 @@ class SendBounceTest {
     }
   }
 
+  /** The bounce is a message of the account's as any other: a sender on its suppression list does not get it. */
+  @Test
+  void aSuppressedSenderGetsNoBounce() {
+    try (var v2 = node.sesV2(shop.accessKeyId(), shop.secretAccessKey())) {
+      v2.putSuppressedDestination(r -> r.emailAddress("gone@outside.example")
+          .reason(software.amazon.awssdk.services.sesv2.model.SuppressionListReason.BOUNCE));
+    }
+    String id = receive("gone@outside.example", List.of("orders@shop.example"), "order 7");
+    String bounceId;
+    try (SesClient ses = ses(shop)) {
+      bounceId = ses.sendBounce(r -> r.originalMessageId(id).bounceSender("mailer-daemon@shop.example")
+          .bouncedRecipientInfoList(b -> b.recipient("orders@shop.example").bounceType(BounceType.DOES_NOT_EXIST)))
+          .messageId();
+    }
+    io.vertx.core.json.JsonObject status = node.awaitOutcomes(bounceId, 1, shop.accessKeyId(),
+        shop.secretAccessKey());
+    assertTrue(status.encode().contains("\"OnAccountSuppressionList\""), status.encodePrettily());
+    assertTrue(relay.received().stream().noneMatch(m -> m.rcptTo().contains("gone@outside.example")));
+  }
+
   static String policy(String principal, String action, String resource) {
     return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" + principal
         + "\"},\"Action\":\"" + action + "\",\"Resource\":\"" + resource + "\"}]}";
