@@ -136,7 +136,7 @@ public final class BounceMessage {
           + "itself; give it through its own parameter.");
     }
     String v = text(value, parameter + ".Value", MAX_EXTENSION_VALUE);
-    if (name.length() + 2 + v.length() > MAX_LINE) { // folded at its spaces ({@link #field}): no word may outgrow a line
+    if (name.length() + 2 + v.length() > MAX_LINE) { // folded at its spaces (field()): no word may outgrow a line
       for (String word : v.split(" ")) {
         if (word.length() > MAX_VALUE) {
           throw SesException.badRequest("Invalid value for " + parameter + ".Value: a value longer than a line ("

@@ -52,8 +52,9 @@ public final class MailReceiver {
 
   /**
    * One statement for a batch of received messages: what their S3 actions store, the notifications they queue and
-   * what SendBounce keeps of them, all or nothing, from arrays (one round trip, one commit, however many messages). A key written twice in a batch
-   * keeps its last content ({@link #write} drops the earlier rows: one statement cannot update a row twice).
+   * what SendBounce keeps of them, all or nothing, from arrays (one round trip, one commit, however many messages). A
+   * key written twice in a batch keeps its last content ({@link #write} drops the earlier rows: one statement cannot
+   * update a row twice).
    */
   static final String WRITE = """
       WITH stored AS (
@@ -183,9 +184,10 @@ public final class MailReceiver {
 
   /**
    * A new message id: 40 lower-case letters and digits, as SES's receiving ids look; the first
-   * {@link ReceivedMessages#TIME_CHARS} are the time it arrived ({@link ReceivedMessages#timePrefix}), the other 31 random (160 bits). Ids in time order make every index on them grow at its
-   * end (the S3 objects' keys, what SendBounce keeps): a random key would land on a random index page, each written
-   * whole to the WAL the first time after a checkpoint. An S3 listing of a prefix gives the mail in arrival order.
+   * {@link ReceivedMessages#TIME_CHARS} are the time it arrived ({@link ReceivedMessages#timePrefix}), the other 31
+   * random (160 bits). Ids in time order make every index on them grow at its end (the S3 objects' keys, what
+   * SendBounce keeps): a random key would land on a random index page, each written whole to the WAL the first time
+   * after a checkpoint. An S3 listing of a prefix gives the mail in arrival order.
    */
   static String messageId(long arrivedMillis) {
     char[] id = new char[MESSAGE_ID_LENGTH];
@@ -564,7 +566,7 @@ public final class MailReceiver {
 
   /**
    * The header section a bounce of the message quotes: Mailgate's trace fields, then the message's own up to the blank
-   * line that ends them, at most {@link #MAX_QUOTED_HEADER_BYTES} (cut after a whole line), ending with a line break.
+   * line that ends them, at most {@link #MAX_QUOTED_HEADER_BYTES} (cut after a whole line).
    */
   static byte[] quotedHeaders(String trace, byte[] message) {
     byte[] head = trace.getBytes(StandardCharsets.UTF_8);

@@ -497,8 +497,9 @@ public final class SendService {
     String tagsJson = tags.isEmpty() ? "[]" : tags.encode(); // most sends have none: no Jackson run for "[]"
     SendRequest.ListManagement list = request.listManagement();
     return new NewMessage(p.id(), caller.account().id(), p.from().address(), envelopeFrom,
-        request.nullReversePath() ? null : profile.verpDomain(), request.configurationSet(), tagsJson, p.content(), addresses, p.at(), caller.sourceIp(),
-        caller.accessKeyId(), list == null ? null : list.contactList(), list == null ? null : list.topic(),
+        request.nullReversePath() ? null : profile.verpDomain(), request.configurationSet(), tagsJson, p.content(),
+        addresses, p.at(), caller.sourceIp(), caller.accessKeyId(), list == null ? null : list.contactList(),
+        list == null ? null : list.topic(),
         profile.identity() == null ? null : profile.identity().account(),
         profile.identity() == null ? null : profile.identity().identity(), request.tenant(), tenantId);
   }

@@ -100,8 +100,8 @@ public final class RetentionVerticle extends VerticleBase {
         SELECT ctid FROM received_objects WHERE created_at < $1 LIMIT $2)""";
 
   /**
-   * Received message ids begin with their arrival time ({@link ReceivedMessages#timePrefix}): $1 is the cutoff's prefix, and
-   * the rows before it are the first of the primary key.
+   * Received message ids begin with their arrival time ({@link ReceivedMessages#timePrefix}): $1 is the cutoff's
+   * prefix, and the rows before it are the first of the primary key.
    */
   static final String DELETE_BOUNCEABLE = """
       DELETE FROM received_messages WHERE ctid IN (

@@ -49,7 +49,8 @@ class BounceMessageTest {
 
     String text = new String(dsn, StandardCharsets.ISO_8859_1);
     assertTrue(text.contains("Subject: Delivery Status Notification (Failure)\r\n"), text);
-    assertTrue(text.contains("\r\nIn-Reply-To: <order-1@outside.example>\r\nReferences: <order-1@outside.example>\r\n"));
+    assertTrue(text.contains("\r\nIn-Reply-To: <order-1@outside.example>\r\n"
+        + "References: <order-1@outside.example>\r\n"));
     assertTrue(text.contains("\r\nAuto-Submitted: auto-replied\r\n"));
     assertTrue(text.contains("\r\nArrival-Date: Tue, 1 Dec 2026 08:00:00 +0000\r\nX-Shop-Ticket: T-17\r\n"), text);
     assertTrue(text.contains("\r\nDiagnostic-Code: smtp; 550 5.1.1 The mailbox does not exist\r\n"), text);

@@ -138,7 +138,8 @@ class SendBounceTest {
         + "Received: from "), text);
     assertTrue(text.contains("\r\nSubject: order 1\r\n"), text);
     assertTrue(!text.contains("Where is my order?"), text);
-    assertEquals("|true", Db.string(pg, "SELECT envelope_from || '|' || (verp_domain IS NULL) FROM messages WHERE id = '"
+    assertEquals("|true", Db.string(pg, "SELECT envelope_from || '|' || (verp_domain IS NULL) FROM messages "
+        + "WHERE id = '"
         + bounceId + "'"), "stored with the null reverse-path it is delivered with, and no VERP address");
   }
 
@@ -212,7 +213,8 @@ class SendBounceTest {
       refused(ses, "MessageRejected", "null reverse-path", good.andThen(r -> r.originalMessageId(fromNobody)));
       refused(ses, "MessageRejected", "not verified",
           good.andThen(r -> r.bounceSender("postmaster@unverified.example")));
-      refused(ses, "InvalidParameterValue", "", good.andThen(r -> r.bounceSender("a@shop.example\r\nBcc: x@y.example")));
+      refused(ses, "InvalidParameterValue", "",
+          good.andThen(r -> r.bounceSender("a@shop.example\r\nBcc: x@y.example")));
       refused(ses, "InvalidParameterValue", "is not a recipient", good.andThen(r -> r.bouncedRecipientInfoList(
           b -> b.recipient("nobody@shop.example").bounceType(BounceType.DOES_NOT_EXIST))));
       refused(ses, "InvalidParameterValue", "named twice", good.andThen(r -> r.bouncedRecipientInfoList(
@@ -225,11 +227,13 @@ class SendBounceTest {
       refused(ses, "InvalidParameterValue", "RecipientDsnFields", good.andThen(r -> r.bouncedRecipientInfoList(
           b -> b.recipient("orders@shop.example"))));
       refused(ses, "InvalidParameterValue", "Status", good.andThen(r -> r.bouncedRecipientInfoList(
-          b -> b.recipient("orders@shop.example").recipientDsnFields(f -> f.action(DsnAction.FAILED).status("6.0.0")))));
+          b -> b.recipient("orders@shop.example")
+              .recipientDsnFields(f -> f.action(DsnAction.FAILED).status("6.0.0")))));
       refused(ses, "InvalidParameterValue", "line break", good.andThen(r -> r.bouncedRecipientInfoList(
           b -> b.recipient("orders@shop.example").recipientDsnFields(f -> f.action(DsnAction.FAILED).status("5.0.0")
               .diagnosticCode("smtp; 550 gone\r\nStatus: 2.0.0")))));
-      refused(ses, "InvalidParameterValue", "RFC 3464", good.andThen(r -> r.messageDsn(d -> d.reportingMta("dns; x.example")
+      refused(ses, "InvalidParameterValue", "RFC 3464", good.andThen(r -> r.messageDsn(d -> d
+          .reportingMta("dns; x.example")
           .extensionFields(e -> e.name("Final-Recipient").value("rfc822; boss@shop.example")))));
       refused(ses, "InvalidParameterValue", "ReportingMta", good.andThen(r -> r.messageDsn(d -> d.extensionFields(
           e -> e.name("X-Ticket").value("1")))));
@@ -254,7 +258,8 @@ class SendBounceTest {
   void aBounceMayComeFromAnotherAccountsIdentityItsPolicyAllows() {
     String id = receive("customer@outside.example", List.of("orders@shop.example"), "order 6");
     String arn = "arn:aws:ses:us-east-1:" + other.accountId() + ":identity/other.example";
-    Consumer<SendBounceRequest.Builder> bounce = r -> r.originalMessageId(id).bounceSender("mailer-daemon@other.example")
+    Consumer<SendBounceRequest.Builder> bounce = r -> r.originalMessageId(id)
+        .bounceSender("mailer-daemon@other.example")
         .bounceSenderArn(arn)
         .bouncedRecipientInfoList(b -> b.recipient("orders@shop.example").bounceType(BounceType.DOES_NOT_EXIST));
     try (SesClient ses = ses(shop); SesClient theirs = ses(other)) {
@@ -317,6 +322,7 @@ class SendBounceTest {
     }, r -> r.get(r.size() - 2).startsWith("550"), Duration.ofSeconds(5));
     assertTrue(replies.get(replies.size() - 2).startsWith("550 5.1.1 Closed"), replies.toString());
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'closed'"), "stored first");
-    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_messages WHERE 'closed@shop.example' = ANY(recipients)"));
+    assertEquals(0, Db.count(pg,
+        "SELECT count(*) FROM received_messages WHERE 'closed@shop.example' = ANY(recipients)"));
   }
 }
