@@ -224,7 +224,8 @@ public final class MailReceiver {
     List<StoredObject> stored = new ArrayList<>();
     List<Notice> notices = new ArrayList<>();
     Made made = new Made(trace, message);
-    for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
+    Map<String, List<ReceiptPlan>> accounts = byAccount(plans);
+    for (Map.Entry<String, List<ReceiptPlan>> e : accounts.entrySet()) {
       String accountId = e.getKey();
       List<ReceiptPlan> accountPlans = e.getValue();
       SmtpReply refused = run(accountId, accountPlans, envelope, id, made, receivedAt, verdicts, stored, notices);
@@ -236,7 +237,7 @@ public final class MailReceiver {
     // the message later
     List<Received> received = new ArrayList<>(1);
     byte[] quoted = null;
-    for (Map.Entry<String, List<ReceiptPlan>> e : byAccount(plans).entrySet()) {
+    for (Map.Entry<String, List<ReceiptPlan>> e : accounts.entrySet()) {
       List<String> accepted = new ArrayList<>(e.getValue().size());
       for (ReceiptPlan p : e.getValue()) {
         if (chainOf(p, e.getKey()).bounce() == null) {

@@ -227,7 +227,7 @@ public final class RetentionVerticle extends VerticleBase {
    * node holds the retention lock: it is sweeping.
    */
   public static Future<Long> sweepReceived(Pool db, Instant cutoff, int batch) {
-    return locked(db, DELETE_RECEIVED, cutoff, batch);
+    return locked(db, DELETE_RECEIVED, Timestamps.utc(cutoff), batch);
   }
 
   /**
@@ -238,12 +238,11 @@ public final class RetentionVerticle extends VerticleBase {
     return locked(db, DELETE_BOUNCEABLE, ReceivedMessages.timePrefix(cutoff.toEpochMilli()), batch);
   }
 
-  /** {@code sql} ($1 a cutoff, $2 the batch) in batches under the retention lock: the rows deleted, 0 without it. */
+  /** {@code sql} ($1 the cutoff, $2 the batch) in batches under the retention lock: the rows deleted, 0 without it. */
   private static Future<Long> locked(Pool db, String sql, Object cutoff, int batch) {
-    Object value = cutoff instanceof Instant t ? Timestamps.utc(t) : cutoff;
     return db.withConnection(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK + ")").execute()
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(0L)
-            : batches(conn, sql, Tuple.of(value, batch), batch, 0)
+            : batches(conn, sql, Tuple.of(cutoff, batch), batch, 0)
                 .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }
 

@@ -141,13 +141,7 @@ class ReceivingTest {
    * up to the cache's 200 ms to be seen); all the replies of the last try.
    */
   static List<String> sendUntil(List<String> to, String data, java.util.function.Predicate<List<String>> until) {
-    return Await.until(() -> {
-      try {
-        return SmtpClient.send(inbound, "a@outside.example", to, data);
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-    }, until, Duration.ofSeconds(5));
+    return SmtpClient.sendUntil(inbound, "a@outside.example", to, data, until);
   }
 
   /** The id the 250 at the end of DATA names. */

@@ -18,6 +18,21 @@ public final class SmtpClient {
     return send(port, from, rcpts, data, false);
   }
 
+  /**
+   * Sends again until the replies meet {@code until} (receipt rules written take up to a node's cache TTL to be seen),
+   * for at most 5 s; the replies of the last try.
+   */
+  public static List<String> sendUntil(int port, String from, List<String> rcpts, String data,
+      java.util.function.Predicate<List<String>> until) {
+    return Await.until(() -> {
+      try {
+        return send(port, from, rcpts, data);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, until, java.time.Duration.ofSeconds(5));
+  }
+
   /** With {@code smtpUtf8}, MAIL carries the SMTPUTF8 parameter and every line goes as UTF-8 (RFC 6531). */
   public static List<String> send(int port, String from, List<String> rcpts, String data, boolean smtpUtf8)
       throws IOException {

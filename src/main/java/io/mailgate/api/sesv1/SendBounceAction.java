@@ -134,8 +134,8 @@ public final class SendBounceAction {
     BounceMessage.RecipientFields base = type == null ? null
         : BounceMessage.ofType(recipient, type, info.path("BounceType"));
     if (!hasFields) {
-      return new Bounced(recipient, parameter,
-          withFinalRecipient(base, BounceMessage.text(recipient, parameter)));
+      BounceMessage.text(recipient, parameter); // its Final-Recipient: checked as any field
+      return new Bounced(recipient, parameter, base);
     }
     QueryParams f = info.struct("RecipientDsnFields");
     String action = f.string("Action");
@@ -158,11 +158,6 @@ public final class SendBounceAction {
         diagnostic != null ? BounceMessage.diagnostic(diagnostic, f.path("DiagnosticCode"))
             : base == null || status != null ? null : base.diagnosticCode(),
         lastAttempt, extensions(f)));
-  }
-
-  private static BounceMessage.RecipientFields withFinalRecipient(BounceMessage.RecipientFields f, String address) {
-    return new BounceMessage.RecipientFields(address, f.action(), f.status(), f.remoteMta(), f.diagnosticCode(),
-        f.lastAttemptDate(), f.extensions());
   }
 
   /** A structure's ExtensionFields, checked; none when {@code p} is null. */
