@@ -209,6 +209,19 @@ fi
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 START_SECONDS=$SECONDS
 log "load average before: $LOAD_BEFORE (nproc $(nproc))"
+# What a system call costs on this machine: every message crosses several sockets on loopback, and a virtual
+# machine's kernel entries can cost ten times a bare machine's (page-table isolation, a paravirtual switcher)
+# while its signing runs at full speed, so the same code's rates differ by half between hosts of equal RSA speed.
+# dd copying 200,000 single bytes makes 400,000 read and write calls.
+syscall_us() {
+  local start end
+  start=$(date +%s%N)
+  dd if=/dev/zero of=/dev/null bs=1 count=200000 2>/dev/null || { echo na; return; }
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) 'BEGIN { printf "%.2f", ns / 400000 / 1000 }'
+}
+SYSCALL_US="$(syscall_us)"
+log "a system call costs $SYSCALL_US µs here (dd bs=1)"
 if awk -v l="$(load1)" 'BEGIN { exit !(l > 1.5) }'; then
   log "WARNING: load average above 1.5 before starting: other work shares this machine; numbers will be lower"
 fi
@@ -1099,7 +1112,7 @@ SECTION="$(cat <<EOF
 ## ${RUN_KIND^} run, $(date -u '+%Y-%m-%d %H:%M UTC')
 
 - Command: \`$COMMAND_LINE\` ($ELAPSED s in all)
-- Machine: $(nproc) CPUs ($CPU), $RAM RAM, $(uname -sr); load average before $LOAD_BEFORE, after $LOAD_AFTER
+- Machine: $(nproc) CPUs ($CPU), $RAM RAM, $(uname -sr), $SYSCALL_US µs per system call (`dd bs=1`); load average before $LOAD_BEFORE, after $LOAD_AFTER
 - Code: commit $COMMIT; $JAVA_VERSION; node \`java $NODE_JVM ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }-jar target/mailgate.jar start-dev\`$([ "$JFR" = 0 ] || echo " (with a JFR recording during max)")
 - Peers on the same machine: PostgreSQL ${PG_INFO:-?} (database $PG_DB, recreated), Redis $REDIS_URL, smtp-sink, Postfix $PF_VERSION, the load generator
 - Load generator: SES v2 SendEmail, Simple, text body of 2,048 bytes (102,400 for 100 KB), 1 recipient, SigV4-signed, HTTP/1.1 keep-alive without pipelining; max: $MAX_CONNECTIONS connections, warmup ${MAX_WARMUP} s, ${MAX_DURATION} s measured; rate: $RATE_CONNECTIONS connections, warmup ${RATE_WARMUP} s, ${RATE_DURATION} s; 100 KB: $LARGE_CONNECTIONS connections, warmup ${LARGE_WARMUP} s, ${LARGE_DURATION} s

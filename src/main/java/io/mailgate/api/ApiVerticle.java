@@ -437,7 +437,8 @@ public final class ApiVerticle extends VerticleBase {
     QueryApi queryApi = new QueryApi(auth, sends, bulkEmail, identities, templateOps, account,
         new SendStatisticsQuery(db), configurationSetStore, trackingOptions, eventDestinationStore, eventDestinations,
         receiptRules, customVerification, identityPolicies, new SendBounceAction(sends,
-            new ReceivedMessages(db), config.get(MailgateConfig.DELIVERY_HELO_NAME), clock), clock);
+            new ReceivedMessages(db), config.get(MailgateConfig.DELIVERY_HELO_NAME), clock, limiter,
+            config.get(MailgateConfig.RECEIVING_BOUNCES_PER_SECOND)), clock);
     long v1BodyLimit = v1BodyLimit(sends.maxMessageBytes());
     router.post("/").handler(bodyGate(auth, budget, path -> v1BodyLimit, QueryApi::fail, SesApi.V1_QUERY))
         .handler(ctx -> readBody(ctx, v1BodyLimit, body -> queryApi.handle(ctx, body)));

@@ -4,6 +4,9 @@ import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.feedback.BounceMessage;
+import io.mailgate.ratelimit.RateCheck;
+import io.mailgate.ratelimit.RateDecision;
+import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.Caller;
 import io.mailgate.send.Mailbox;
 import io.mailgate.send.MailboxParser;
@@ -32,20 +35,29 @@ import java.util.Set;
  *
  * <p>A message the account did not receive (or received more than 24 hours ago), and one that arrived with a null
  * reverse-path (a notification itself: its bounce would have nowhere to go), are MessageRejected; malformed fields are
- * InvalidParameterValue and send nothing.
+ * InvalidParameterValue and send nothing. An account makes at most {@code receiving.bouncesPerSecond} calls a second
+ * that send (SES: one), counted across the nodes in Redis as its sends are: beyond it a call is Throttling.
  */
 public final class SendBounceAction {
   private final SendService sends;
   private final ReceivedMessages received;
   private final String reportingMta;
   private final Clock clock;
+  private final SendLimiter limiter;
+  private final double perSecond;
 
-  /** {@code serverName}: the receiving server's name, the Reporting-MTA when the caller names none. */
-  public SendBounceAction(SendService sends, ReceivedMessages received, String serverName, Clock clock) {
+  /**
+   * {@code serverName}: the receiving server's name, the Reporting-MTA when the caller names none; {@code perSecond}:
+   * the calls an account may make a second, counted by {@code limiter} (0: no limit).
+   */
+  public SendBounceAction(SendService sends, ReceivedMessages received, String serverName, Clock clock,
+      SendLimiter limiter, double perSecond) {
     this.sends = sends;
     this.received = received;
     this.reportingMta = "dns; " + serverName;
     this.clock = clock;
+    this.limiter = limiter;
+    this.perSecond = perSecond;
   }
 
   /** A recipient as the request names it, with the fields its group of the report gets. */
@@ -109,16 +121,36 @@ public final class SendBounceAction {
             + " cannot be bounced: its envelope sender " + MailboxParser.abbreviate(original.reversePath())
             + " is not an address Mailgate sends to."));
       }
+      RateCheck call = new RateCheck("bounce:" + caller.account().id(), perSecond, 1, -1, 0);
       // a long explanation is encoded on a worker thread, as any large message is built
-      return OffLoop.when((explanation == null ? 0 : explanation.length()) + original.headers().length,
+      return throttled(call).compose(v -> OffLoop.when(
+              (explanation == null ? 0 : explanation.length()) + original.headers().length,
               () -> BounceMessage.build(from, to, explanation == null || explanation.isEmpty() ? null : explanation,
                   new BounceMessage.MessageFields(mta, arrival != null ? arrival : original.receivedAt(), extensions),
                   fields, original.headers()))
           .compose(bounce -> sends.send(caller, new SendRequest(bounceSender,
               new SendRequest.Destination(List.of(to.address()), null, null), List.of(), null, List.of(),
               new RawContent(bounce), null, null, arns, null, true)))
+          .onFailure(e -> { // nothing was sent: the call does not count (as a refused send's recipients do not)
+            if (perSecond > 0) {
+              limiter.refund(call);
+            }
+          }))
           .map(id -> new QueryXml().text("MessageId", id));
     });
+  }
+
+  /** Takes one of the account's calls of this second, or fails with Throttling when there is none left. */
+  private Future<Void> throttled(RateCheck call) {
+    if (perSecond <= 0) {
+      return Future.succeededFuture();
+    }
+    return limiter.check(call)
+        .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
+            "Sending limits cannot be checked right now; retry later.")))
+        .compose(d -> d.status() == RateDecision.Status.ALLOWED ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, "Maximum SendBounce rate exceeded ("
+                + perSecond + " per second).")));
   }
 
   /** One BouncedRecipientInfo: its BounceType's fields, with any RecipientDsnFields given over them. */

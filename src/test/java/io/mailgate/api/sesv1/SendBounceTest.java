@@ -14,7 +14,12 @@ import io.mailgate.testing.TestNode;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,7 +49,8 @@ class SendBounceTest {
     relay = new RecordingSmtpServer();
     node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.CACHE_TTL_MILLIS, 200)
         .with(MailgateConfig.DELIVERY_HELO_NAME, "mx.mailgate.test")
-        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test")); // VERP for the account's other mail
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.mailgate.test") // VERP for the account's other mail
+        .with(MailgateConfig.RECEIVING_BOUNCES_PER_SECOND, 5.0));
     pg = node.config().get(MailgateConfig.PG_URL);
     inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
     shop = node.createAccount("shop", true, 100, 10_000);
@@ -246,6 +252,77 @@ class SendBounceTest {
     assertEquals(messages, Db.count(pg, "SELECT count(*) FROM messages WHERE account_id IN ('" + shop.accountId()
         + "', '" + other.accountId() + "')"), "nothing was accepted");
     assertEquals(atRelay, relay.received().size());
+  }
+
+  /**
+   * receiving.bouncesPerSecond (5 here; SES's 1 by default): calls beyond it, counted across the nodes in Redis, are
+   * Throttling and send nothing; the limit is a rate, so a call a moment later goes.
+   */
+  @Test
+  void callsBeyondTheRateAreThrottledAndSendNothing() throws Exception {
+    String id = receive("rush@outside.example", List.of("orders@shop.example"), "rush 1");
+    Thread.sleep(1100); // the account's calls of the other tests are given back by now
+    List<String> sent = new CopyOnWriteArrayList<>();
+    List<SesException> refusals = new CopyOnWriteArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(20);
+    long start = System.nanoTime();
+    try (SesClient ses = ses(shop)) {
+      List<Future<?>> calls = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        calls.add(pool.submit(() -> {
+          try {
+            sent.add(ses.sendBounce(bounceOf(id)).messageId());
+          } catch (SesException e) {
+            refusals.add(e);
+          }
+        }));
+      }
+      for (Future<?> call : calls) {
+        call.get();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      assertEquals(20, sent.size() + refusals.size());
+      assertTrue(sent.size() >= 1 && sent.size() <= 5 + Math.floor(5 * seconds), sent.size() + " sent in " + seconds
+          + " s");
+      assertTrue(!refusals.isEmpty() || seconds >= 3, "20 calls in " + seconds + " s, none refused");
+      for (SesException e : refusals) {
+        assertEquals("Throttling", e.awsErrorDetails().errorCode(), e.getMessage());
+        assertEquals(400, e.statusCode());
+        assertEquals("Maximum SendBounce rate exceeded (5.0 per second).", e.awsErrorDetails().errorMessage());
+      }
+      Thread.sleep(1100);
+      sent.add(ses.sendBounce(bounceOf(id)).messageId());
+    } finally {
+      pool.shutdownNow();
+    }
+    for (String bounceId : sent) {
+      delivered(bounceId);
+    }
+    Thread.sleep(300);
+    assertEquals(sent.size(), relay.received().stream().filter(m -> m.rcptTo().contains("rush@outside.example"))
+        .count(), "a refused call sent nothing");
+  }
+
+  /** A call the send path refuses sent nothing, and does not count against the account's calls of the second. */
+  @Test
+  void callsTheSendPathRefusesDoNotCount() throws Exception {
+    String id = receive("patient@outside.example", List.of("orders@shop.example"), "patient 1");
+    Thread.sleep(1100);
+    try (SesClient ses = ses(shop)) {
+      long start = System.nanoTime();
+      for (int i = 0; i < 20; i++) { // from an address the account has not verified
+        refused(ses, "MessageRejected", "not verified",
+            bounceOf(id).andThen(r -> r.bounceSender("mailer-daemon@unverified.example")));
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      assertTrue(seconds < 3, "20 refused calls took " + seconds + " s: too slow to tell whether they counted");
+      delivered(ses.sendBounce(bounceOf(id)).messageId());
+    }
+  }
+
+  static Consumer<SendBounceRequest.Builder> bounceOf(String id) {
+    return r -> r.originalMessageId(id).bounceSender("mailer-daemon@shop.example")
+        .bouncedRecipientInfoList(b -> b.recipient("orders@shop.example").bounceType(BounceType.DOES_NOT_EXIST));
   }
 
   static void refused(SesClient ses, String code, String says, Consumer<SendBounceRequest.Builder> request) {
