@@ -218,7 +218,7 @@ syscall_us() {
   start=$(date +%s%N)
   dd if=/dev/zero of=/dev/null bs=1 count=200000 2>/dev/null || { echo na; return; }
   end=$(date +%s%N)
-  awk -v ns=$((end - start)) 'BEGIN { printf "%.2f", ns / 400000 / 1000 }'
+  awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 400000 / 1000 }'
 }
 SYSCALL_US="$(syscall_us)"
 log "a system call costs $SYSCALL_US µs here (dd bs=1)"
@@ -1112,7 +1112,7 @@ SECTION="$(cat <<EOF
 ## ${RUN_KIND^} run, $(date -u '+%Y-%m-%d %H:%M UTC')
 
 - Command: \`$COMMAND_LINE\` ($ELAPSED s in all)
-- Machine: $(nproc) CPUs ($CPU), $RAM RAM, $(uname -sr), $SYSCALL_US µs per system call (`dd bs=1`); load average before $LOAD_BEFORE, after $LOAD_AFTER
+- Machine: $(nproc) CPUs ($CPU), $RAM RAM, $(uname -sr), $SYSCALL_US µs per system call (\`dd bs=1\`); load average before $LOAD_BEFORE, after $LOAD_AFTER
 - Code: commit $COMMIT; $JAVA_VERSION; node \`java $NODE_JVM ${NODE_JAVA_OPTS:+$NODE_JAVA_OPTS }-jar target/mailgate.jar start-dev\`$([ "$JFR" = 0 ] || echo " (with a JFR recording during max)")
 - Peers on the same machine: PostgreSQL ${PG_INFO:-?} (database $PG_DB, recreated), Redis $REDIS_URL, smtp-sink, Postfix $PF_VERSION, the load generator
 - Load generator: SES v2 SendEmail, Simple, text body of 2,048 bytes (102,400 for 100 KB), 1 recipient, SigV4-signed, HTTP/1.1 keep-alive without pipelining; max: $MAX_CONNECTIONS connections, warmup ${MAX_WARMUP} s, ${MAX_DURATION} s measured; rate: $RATE_CONNECTIONS connections, warmup ${RATE_WARMUP} s, ${RATE_DURATION} s; 100 KB: $LARGE_CONNECTIONS connections, warmup ${LARGE_WARMUP} s, ${LARGE_DURATION} s
