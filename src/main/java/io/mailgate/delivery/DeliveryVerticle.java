@@ -612,9 +612,12 @@ public final class DeliveryVerticle extends VerticleBase {
     List<List<SmtpConnection.Endpoint>> reachable = new ArrayList<>(n);
     long[] downUntil = new long[n];
     for (int i = 0; i < n; i++) {
+      String address = sources.get(i).address();
       reachable.add(reachableFrom(sources.get(i), go.endpoints()));
+      // its hosts set aside for the address, or the site paused for it (it asked the address to slow down)
       downUntil[i] = reachable.get(i).isEmpty() ? -1
-          : sites.hosts(sources.get(i).address()).allDownUntil(reachable.get(i), now);
+          : Math.max(sites.hosts(address).allDownUntil(reachable.get(i), now),
+              sites.pausedUntil(sourceSiteKey(go, address), now));
     }
     int chosen = choose(downUntil, first);
     if (chosen >= 0) {
@@ -628,10 +631,11 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   /**
-   * Which source a message takes, by when each one's hosts come back ({@code downUntil}: 0 now, -1 never: none of the
+   * Which source a message takes, by when each one can go again ({@code downUntil}: 0 now, -1 never: none of the
    * site's hosts has an address of its family): the first, from {@code first} on in turn, that can go now (an address
-   * whose hosts are set aside for it, a blocklist's 554 greeting say, is passed over while another can go); with none,
-   * the one whose hosts come back first (which defers the message until then); -1 when none can reach the site.
+   * whose hosts are set aside for it, a blocklist's 554 greeting say, or for which the site is paused, after a
+   * throttling reply, is passed over while another can go); with none, the one that can go first (which defers the
+   * message until then); -1 when none can reach the site.
    */
   static int choose(long[] downUntil, int first) {
     int n = downUntil.length;
@@ -648,6 +652,11 @@ public final class DeliveryVerticle extends VerticleBase {
     return soonest;
   }
 
+  /** The site as a source address meets it: a site of its own, with its own limits, rate and pauses. */
+  private static String sourceSiteKey(Router.Go go, String sourceAddress) {
+    return go.siteKey() + " from " + sourceAddress;
+  }
+
   private SitePool pool(Router.Go go, DeliverySettings s, SendingPools.Source source,
       List<SmtpConnection.Endpoint> endpoints) {
     // a site's connections under an enforced MTA-STS policy are verified and go only to the hosts it allows: a pool
@@ -655,7 +664,7 @@ public final class DeliveryVerticle extends VerticleBase {
     // From a source address, a site is another: its limits, its slowing down and its rate are the address's, as a
     // receiving server keeps them per sending address (the relay too: its connections from each address are counted
     // apart, so pools of different addresses never wait for each other's connections, which they could not use)
-    String siteKey = source == null ? go.siteKey() : go.siteKey() + " from " + source.address();
+    String siteKey = source == null ? go.siteKey() : sourceSiteKey(go, source.address());
     String key = siteKey + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts())
         + (source == null || source.heloName() == null ? "" : "|ehlo:" + source.heloName());
     SitePool pool = pools.get(key);

@@ -51,6 +51,16 @@ public final class Sites {
     });
   }
 
+  /**
+   * Until when the site {@code key} asked to be left alone (a throttling reply's pause), or 0 when it did not or that
+   * is over: read without holding the site (one the node does not know has asked nothing).
+   */
+  long pausedUntil(String key, long nowMillis) {
+    SiteState s = sites.get(key);
+    long until = s == null ? 0 : s.pausedUntil();
+    return until > nowMillis ? until : 0;
+  }
+
   /** One pool less holds {@code site} (its pool was closed); the site is forgotten if it can be. */
   void release(SiteState site) {
     long now = System.currentTimeMillis();

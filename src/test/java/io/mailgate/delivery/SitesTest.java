@@ -55,6 +55,22 @@ class SitesTest {
     assertSame(slowed, sites.acquire("slowed", k -> new SiteState(k, LIMITS)), "its factor is remembered");
   }
 
+  /** What the choice of a source address reads: until when a site asked to be left alone, 0 once that is over. */
+  @Test
+  void aSitesPauseIsReadUntilItIsOver() {
+    Sites sites = new Sites(0);
+    long now = System.currentTimeMillis();
+    assertEquals(0, sites.pausedUntil("unknown", now), "a site the node does not know asked nothing");
+    SiteState site = sites.acquire("site from 192.0.2.1", k -> new SiteState(k, LIMITS));
+    assertEquals(0, sites.pausedUntil("site from 192.0.2.1", now));
+    site.throttle(new ThrottleRules.Throttle(Duration.ofSeconds(60), 0.5, "test"), new SmtpResponse(450, "4.7.28",
+        "slow down"), now);
+    assertEquals(now + 60_000, sites.pausedUntil("site from 192.0.2.1", now));
+    assertEquals(now + 60_000, sites.pausedUntil("site from 192.0.2.1", now + 59_999));
+    assertEquals(0, sites.pausedUntil("site from 192.0.2.1", now + 60_000), "over: the address can go now");
+    assertEquals(0, sites.pausedUntil("site from 192.0.2.2", now), "the site from another address is another");
+  }
+
   /** Instances take and drop pools for one site at once: a held state is never forgotten, a dropped one always. */
   @Test
   void instancesOnTheirOwnThreads() throws Exception {

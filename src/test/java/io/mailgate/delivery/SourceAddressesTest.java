@@ -55,6 +55,8 @@ class SourceAddressesTest {
   static RecordingSmtpServer picky;
   /** And one that refuses every connection. */
   static RecordingSmtpServer refusing;
+  /** And one that asks connections from 127.0.0.5 to slow down, at their RCPT. */
+  static RecordingSmtpServer slowing;
   static FakeDnsServer dns;
   static TestNode node;
   static SesV2Client ses;
@@ -68,12 +70,16 @@ class SourceAddressesTest {
         ? "554 5.7.1 Service unavailable; client host [127.0.0.5] blocked" : "220 picky.test ESMTP");
     refusing = new RecordingSmtpServer(InetAddress.getByName("127.0.0.8"), mx.port())
         .greeting("554 5.7.1 Service unavailable; client host blocked");
+    slowing = new RecordingSmtpServer(InetAddress.getByName("127.0.0.9"), mx.port()).onRcptByPeer((peer, rcpt) ->
+        peer.equals("127.0.0.5") ? "450 4.7.28 Unusual rate of mail from your IP address, try again later"
+            : "250 2.1.5 Ok");
     // two sites (their MX hosts differ) on the one test server, and a site with an IPv6 address only
     dns = FakeDnsServer.start().mx("site-a.example", 10, "mx.site-a.test").a("mx.site-a.test", "127.0.0.1")
         .mx("site-b.example", 10, "mx.site-b.test").a("mx.site-b.test", "127.0.0.1")
         .mx("v6only.example", 10, "mx.v6only.test").aaaa("mx.v6only.test", "::1")
         .mx("picky.example", 10, "mx.picky.test").a("mx.picky.test", "127.0.0.7")
-        .mx("refusing.example", 10, "mx.refusing.test").a("mx.refusing.test", "127.0.0.8");
+        .mx("refusing.example", 10, "mx.refusing.test").a("mx.refusing.test", "127.0.0.8")
+        .mx("slowing.example", 10, "mx.slowing.test").a("mx.slowing.test", "127.0.0.9");
     for (int i = 0; i < 20; i++) {
       dns.mx("d" + i + ".spread.example", 10, "mx.d" + i + ".spread.test").a("mx.d" + i + ".spread.test", "127.0.0.1");
     }
@@ -103,6 +109,7 @@ class SourceAddressesTest {
     mx.close();
     picky.close();
     refusing.close();
+    slowing.close();
     dns.close();
   }
 
@@ -199,6 +206,27 @@ class SourceAddressesTest {
     JsonObject down = new JsonObject(sitesView).getJsonArray("UnreachableHosts").stream().map(JsonObject.class::cast)
         .filter(h -> h.getString("Host").contains("127.0.0.7")).findFirst().orElseThrow(() -> new AssertionError(sitesView));
     assertEquals("127.0.0.5", down.getString("From"), sitesView);
+  }
+
+  @Test
+  void anAddressTheSiteAskedToSlowDownIsPassedOverWhileItsPauseLasts() {
+    // one message after the other: the first from 127.0.0.5 is throttled (450 4.7.28, a pause of the site for that
+    // address) and deferred; 127.0.0.6 takes the others, its own turns and those 127.0.0.5 is passed over for, rather
+    // than each of them waiting for the pause
+    List<String> deferred = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      String outcome = firstOutcome(send("mx-set", "m" + i + "@slowing.example")).getString("eventType");
+      if (!outcome.equals("Delivery")) {
+        deferred.add(outcome);
+      }
+    }
+    assertEquals(List.of("DeliveryDelay"), deferred);
+    assertEquals(Map.of("127.0.0.6", 3L), countsByPeer(slowing, "@slowing.example"));
+    String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
+    JsonObject paused = new JsonObject(sitesView).getJsonArray("Sites").stream().map(JsonObject.class::cast)
+        .filter(site -> site.getString("Site").equals("mx.slowing.test from 127.0.0.5")).findFirst()
+        .orElseThrow(() -> new AssertionError(sitesView));
+    assertTrue(paused.containsKey("PausedUntil"), sitesView);
   }
 
   @Test

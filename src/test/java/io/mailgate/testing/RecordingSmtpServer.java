@@ -44,6 +44,8 @@ public final class RecordingSmtpServer implements AutoCloseable {
   private final java.util.Map<Integer, String> peers = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.Map<Integer, String> helos = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile Function<String, String> rcptReply = rcpt -> "250 2.1.5 Ok";
+  /** When set, the reply to RCPT TO by the connection's client address and the address (over {@link #rcptReply}). */
+  private volatile java.util.function.BiFunction<String, String, String> rcptReplyByPeer;
   private volatile Function<String, String> dataReply = rcpt -> "250 2.0.0 Ok: queued";
   private volatile String ehloExtensions = "PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES";
   private volatile long dataDelayMillis;
@@ -196,6 +198,12 @@ public final class RecordingSmtpServer implements AutoCloseable {
     return this;
   }
 
+  /** The reply to RCPT TO by the connection's client address and the address: {@code reply.apply(peer, rcpt)}. */
+  public RecordingSmtpServer onRcptByPeer(java.util.function.BiFunction<String, String, String> reply) {
+    this.rcptReplyByPeer = reply;
+    return this;
+  }
+
   /** The reply at the end of DATA, by the transaction's (first) recipient; null drops the connection instead. */
   public RecordingSmtpServer onData(Function<String, String> reply) {
     this.dataReply = reply;
@@ -312,7 +320,9 @@ public final class RecordingSmtpServer implements AutoCloseable {
           write(out, "250 2.1.0 Ok");
         } else if (upper.startsWith("RCPT TO:")) {
           String rcpt = line.substring(line.indexOf('<') + 1, line.indexOf('>'));
-          String reply = rcptReply.apply(rcpt);
+          java.util.function.BiFunction<String, String, String> rcptByPeer = rcptReplyByPeer;
+          String reply = rcptByPeer != null ? rcptByPeer.apply(socket.getInetAddress().getHostAddress(), rcpt)
+              : rcptReply.apply(rcpt);
           if (reply.startsWith("2")) {
             rcpts.add(rcpt);
           }
