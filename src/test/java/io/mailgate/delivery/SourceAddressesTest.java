@@ -189,18 +189,23 @@ class SourceAddressesTest {
     return new JsonObject(view).getJsonArray("Sites").stream().map(o -> ((JsonObject) o).getString("Site")).toList();
   }
 
+  /** Four messages of the mx pool to {@code domain}, one after the other: the first outcome of each not delivered. */
+  static List<String> notDeliveredOfFour(String domain) {
+    List<String> notDelivered = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      String outcome = firstOutcome(send("mx-set", "m" + i + domain)).getString("eventType");
+      if (!outcome.equals("Delivery")) {
+        notDelivered.add(outcome);
+      }
+    }
+    return notDelivered;
+  }
+
   @Test
   void aHostThatRefusesOneAddressIsSetAsideForThatAddressOnly() {
     // one message after the other: the first from 127.0.0.5 is refused its greeting and deferred, and the host is set
     // aside for that address only; 127.0.0.6 takes the others, its turns and those 127.0.0.5 is passed over for
-    List<String> deferred = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      String second = firstOutcome(send("mx-set", "m" + i + "@picky.example")).getString("eventType");
-      if (!second.equals("Delivery")) {
-        deferred.add(second);
-      }
-    }
-    assertEquals(List.of("DeliveryDelay"), deferred);
+    assertEquals(List.of("DeliveryDelay"), notDeliveredOfFour("@picky.example"));
     assertEquals(Map.of("127.0.0.6", 3L), countsByPeer(picky, "@picky.example"));
     String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
     JsonObject down = new JsonObject(sitesView).getJsonArray("UnreachableHosts").stream().map(JsonObject.class::cast)
@@ -213,14 +218,7 @@ class SourceAddressesTest {
     // one message after the other: the first from 127.0.0.5 is throttled (450 4.7.28, a pause of the site for that
     // address) and deferred; 127.0.0.6 takes the others, its own turns and those 127.0.0.5 is passed over for, rather
     // than each of them waiting for the pause
-    List<String> deferred = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      String outcome = firstOutcome(send("mx-set", "m" + i + "@slowing.example")).getString("eventType");
-      if (!outcome.equals("Delivery")) {
-        deferred.add(outcome);
-      }
-    }
-    assertEquals(List.of("DeliveryDelay"), deferred);
+    assertEquals(List.of("DeliveryDelay"), notDeliveredOfFour("@slowing.example"));
     assertEquals(Map.of("127.0.0.6", 3L), countsByPeer(slowing, "@slowing.example"));
     String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
     JsonObject paused = new JsonObject(sitesView).getJsonArray("Sites").stream().map(JsonObject.class::cast)
