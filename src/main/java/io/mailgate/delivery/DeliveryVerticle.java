@@ -26,6 +26,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -597,6 +598,16 @@ public final class DeliveryVerticle extends VerticleBase {
    */
   private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
       OutgoingMessage message, String envelopeId) {
+    return deliver(go, s, mailFrom, rcpt, message, envelopeId, true);
+  }
+
+  /**
+   * As above; {@code mayMove}: a message its address's pool gives back without an attempt because the address cannot
+   * go now (the site paused for that address while the message waited in its pool, or its hosts were set aside for
+   * it) goes, once, from another address that can go now, rather than back to the queue until the first one can.
+   */
+  private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
+      OutgoingMessage message, String envelopeId, boolean mayMove) {
     List<SendingPools.Source> sources = s.sources();
     if (sources.isEmpty()) {
       return pool(go, s, null, go.endpoints()).deliver(mailFrom, rcpt, message, envelopeId);
@@ -610,24 +621,51 @@ public final class DeliveryVerticle extends VerticleBase {
     int n = sources.size();
     int first = (int) Math.floorMod(turn[0], (long) n);
     List<List<SmtpConnection.Endpoint>> reachable = new ArrayList<>(n);
-    long[] downUntil = new long[n];
     for (int i = 0; i < n; i++) {
-      String address = sources.get(i).address();
       reachable.add(reachableFrom(sources.get(i), go.endpoints()));
-      // its hosts set aside for the address, or the site paused for it (it asked the address to slow down)
-      downUntil[i] = reachable.get(i).isEmpty() ? -1
-          : Math.max(sites.hosts(address).allDownUntil(reachable.get(i), now),
-              sites.pausedUntil(sourceSiteKey(go, address), now));
     }
-    int chosen = choose(downUntil, first);
+    int chosen = choose(downUntil(go, sources, reachable, now), first);
     if (chosen >= 0) {
       turn[0] += Math.floorMod(chosen - first, n) + 1; // the addresses passed over have had their turn
-      return pool(go, s, sources.get(chosen), reachable.get(chosen)).deliver(mailFrom, rcpt, message, envelopeId);
+      Future<AttemptResult> attempt = pool(go, s, sources.get(chosen), reachable.get(chosen))
+          .deliver(mailFrom, rcpt, message, envelopeId);
+      if (!mayMove || n == 1) {
+        return attempt;
+      }
+      int from = chosen;
+      return attempt.compose(r -> {
+        if (r instanceof AttemptResult.Deferred) {
+          // only when the address itself cannot go now: a message that waited too long for one of its connections
+          // waiting again elsewhere could outlive its lease
+          long[] after = downUntil(go, sources, reachable, System.currentTimeMillis());
+          if (after[from] != 0 && Arrays.stream(after).anyMatch(t -> t == 0)) {
+            return deliver(go, s, mailFrom, rcpt, message, envelopeId, false);
+          }
+        }
+        return Future.succeededFuture(r);
+      });
     }
     // a soft failure: the site may gain an address of the family later, or the operator another source
     return Future.succeededFuture(new AttemptResult.Failed("no host of " + go.siteKey() + " has an address the route's "
         + "source addresses (" + sources.stream().map(SendingPools.Source::address).collect(Collectors.joining(", "))
         + ") can reach: an IPv4 source reaches IPv4 addresses only, an IPv6 one IPv6 only", null));
+  }
+
+  /**
+   * When each source can go to the site again: 0 now; the end of its hosts' set-aside for the address, or of the
+   * site's pause for it (the site asked the address to slow down), whichever is later; -1 never (none of the site's
+   * hosts has an address of its family: {@code reachable}, by source, is empty).
+   */
+  private long[] downUntil(Router.Go go, List<SendingPools.Source> sources,
+      List<List<SmtpConnection.Endpoint>> reachable, long now) {
+    long[] downUntil = new long[sources.size()];
+    for (int i = 0; i < downUntil.length; i++) {
+      String address = sources.get(i).address();
+      downUntil[i] = reachable.get(i).isEmpty() ? -1
+          : Math.max(sites.hosts(address).allDownUntil(reachable.get(i), now),
+              sites.pausedUntil(sourceSiteKey(go, address), now));
+    }
+    return downUntil;
   }
 
   /**

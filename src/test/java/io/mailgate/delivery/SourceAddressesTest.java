@@ -57,6 +57,8 @@ class SourceAddressesTest {
   static RecordingSmtpServer refusing;
   /** And one that asks connections from 127.0.0.5 to slow down, at their RCPT. */
   static RecordingSmtpServer slowing;
+  /** And one that does so after a second and a half, for a site of one connection per address. */
+  static RecordingSmtpServer queued;
   static FakeDnsServer dns;
   static TestNode node;
   static SesV2Client ses;
@@ -73,13 +75,28 @@ class SourceAddressesTest {
     slowing = new RecordingSmtpServer(InetAddress.getByName("127.0.0.9"), mx.port()).onRcptByPeer((peer, rcpt) ->
         peer.equals("127.0.0.5") ? "450 4.7.28 Unusual rate of mail from your IP address, try again later"
             : "250 2.1.5 Ok");
+    queued = new RecordingSmtpServer(InetAddress.getByName("127.0.0.10"), mx.port()).onRcptByPeer((peer, rcpt) -> {
+      if (!peer.equals("127.0.0.5")) {
+        return "250 2.1.5 Ok";
+      }
+      try {
+        Thread.sleep(1500); // while the pool of 127.0.0.5 holds the next message for this connection
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return "450 4.7.28 Unusual rate of mail from your IP address, try again later";
+    });
+    java.nio.file.Path shaping = java.nio.file.Files.createTempFile("shaping", ".json");
+    java.nio.file.Files.writeString(shaping, "{\"sites\": [{\"mx\": \"queued.test\", \"maxConnections\": 1, "
+        + "\"maxMessagesPerConnection\": 100, \"maxMessagesPerSecond\": 0, \"maxConnectionsPerMinute\": 0}]}");
     // two sites (their MX hosts differ) on the one test server, and a site with an IPv6 address only
     dns = FakeDnsServer.start().mx("site-a.example", 10, "mx.site-a.test").a("mx.site-a.test", "127.0.0.1")
         .mx("site-b.example", 10, "mx.site-b.test").a("mx.site-b.test", "127.0.0.1")
         .mx("v6only.example", 10, "mx.v6only.test").aaaa("mx.v6only.test", "::1")
         .mx("picky.example", 10, "mx.picky.test").a("mx.picky.test", "127.0.0.7")
         .mx("refusing.example", 10, "mx.refusing.test").a("mx.refusing.test", "127.0.0.8")
-        .mx("slowing.example", 10, "mx.slowing.test").a("mx.slowing.test", "127.0.0.9");
+        .mx("slowing.example", 10, "mx.slowing.test").a("mx.slowing.test", "127.0.0.9")
+        .mx("queued.example", 10, "mx.queued.test").a("mx.queued.test", "127.0.0.10");
     for (int i = 0; i < 20; i++) {
       dns.mx("d" + i + ".spread.example", 10, "mx.d" + i + ".spread.test").a("mx.d" + i + ".spread.test", "127.0.0.1");
     }
@@ -93,7 +110,8 @@ class SourceAddressesTest {
             + ", shared=" + bulkRelay.url() + " source=127.0.0.4, mx=direct source=127.0.0.5 source=127.0.0.6")
         .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
         .with(MailgateConfig.DELIVERY_DIRECT_PORT, mx.port())
-        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60));
+        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60)
+        .with(MailgateConfig.DELIVERY_SHAPING_FILE, shaping.toString()));
     ses = node.sesV2();
     for (String pool : List.of("bulk", "plain", "mx")) {
       ses.createConfigurationSet(r -> r.configurationSetName(pool + "-set").deliveryOptions(d -> d.sendingPoolName(pool)));
@@ -110,6 +128,7 @@ class SourceAddressesTest {
     picky.close();
     refusing.close();
     slowing.close();
+    queued.close();
     dns.close();
   }
 
@@ -225,6 +244,23 @@ class SourceAddressesTest {
         .filter(site -> site.getString("Site").equals("mx.slowing.test from 127.0.0.5")).findFirst()
         .orElseThrow(() -> new AssertionError(sitesView));
     assertTrue(paused.containsKey("PausedUntil"), sitesView);
+  }
+
+  @Test
+  void aMessageWaitingInAnAddressesPoolWhenTheSiteThrottlesItGoesFromAnother() {
+    // four messages at once to a site of one connection per address: two for each address in turn. The first of
+    // 127.0.0.5's is answered 450 4.7.28 after 1.5 s, while the second waits in its pool for that connection; the
+    // pause gives the second back without an attempt, and 127.0.0.6 takes it at once instead of the queue until
+    // the pause is over (five minutes)
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      ids.add(send("mx-set", "m" + i + "@queued.example"));
+    }
+    Await.until(() -> countsByPeer(queued, "@queued.example").getOrDefault("127.0.0.6", 0L), n -> n == 3,
+        Duration.ofSeconds(20));
+    List<String> outcomes = ids.stream().map(id -> firstOutcome(id).getString("eventType")).sorted().toList();
+    assertEquals(List.of("Delivery", "Delivery", "Delivery", "DeliveryDelay"), outcomes);
+    assertEquals(Map.of("127.0.0.6", 3L), countsByPeer(queued, "@queued.example"));
   }
 
   @Test
