@@ -36,6 +36,16 @@ public sealed interface AttemptResult {
     }
   }
 
-  /** Not attempted: the destination asked us to slow down and is paused until then. */
-  record Deferred(java.time.Instant until, String reason, String remoteMta) implements AttemptResult {}
+  /**
+   * Not attempted, until then: the destination asked us to slow down, its hosts are set aside, no connection came in
+   * time, or the node is stopping. {@code addressDown}: because the site cannot be reached from the address the
+   * attempt was to leave from (it paused the site for that address, or its hosts are set aside for it), so that
+   * another source address may take it now.
+   */
+  record Deferred(java.time.Instant until, String reason, String remoteMta, boolean addressDown)
+      implements AttemptResult {
+    public Deferred(java.time.Instant until, String reason, String remoteMta) {
+      this(until, reason, remoteMta, false);
+    }
+  }
 }

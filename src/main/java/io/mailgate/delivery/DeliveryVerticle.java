@@ -598,16 +598,18 @@ public final class DeliveryVerticle extends VerticleBase {
    */
   private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
       OutgoingMessage message, String envelopeId) {
-    return deliver(go, s, mailFrom, rcpt, message, envelopeId, true);
+    return deliver(go, s, mailFrom, rcpt, message, envelopeId, -1);
   }
 
   /**
-   * As above; {@code mayMove}: a message its address's pool gives back without an attempt because the address cannot
-   * go now (the site paused for that address while the message waited in its pool, or its hosts were set aside for
-   * it) goes, once, from another address that can go now, rather than back to the queue until the first one can.
+   * As above; {@code movedAfterWaitingSince}, -1 for a first try: a message its address's pool gives back without an
+   * attempt because the site cannot be reached from that address now (paused for it while the message waited in its
+   * pool, or its hosts set aside for it) goes, once, from another address that can go now, rather than back to the
+   * queue until the first one can; its wait there counts from when it began to wait in the first pool, so the lease
+   * it holds covers both waits as it covered one.
    */
   private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
-      OutgoingMessage message, String envelopeId, boolean mayMove) {
+      OutgoingMessage message, String envelopeId, long movedAfterWaitingSince) {
     List<SendingPools.Source> sources = s.sources();
     if (sources.isEmpty()) {
       return pool(go, s, null, go.endpoints()).deliver(mailFrom, rcpt, message, envelopeId);
@@ -627,23 +629,16 @@ public final class DeliveryVerticle extends VerticleBase {
     int chosen = choose(downUntil(go, sources, reachable, now), first);
     if (chosen >= 0) {
       turn[0] += Math.floorMod(chosen - first, n) + 1; // the addresses passed over have had their turn
-      Future<AttemptResult> attempt = pool(go, s, sources.get(chosen), reachable.get(chosen))
-          .deliver(mailFrom, rcpt, message, envelopeId);
-      if (!mayMove || n == 1) {
-        return attempt;
+      SitePool pool = pool(go, s, sources.get(chosen), reachable.get(chosen));
+      if (movedAfterWaitingSince >= 0) {
+        return pool.deliver(mailFrom, rcpt, message, envelopeId, movedAfterWaitingSince);
       }
-      int from = chosen;
-      return attempt.compose(r -> {
-        if (r instanceof AttemptResult.Deferred) {
-          // only when the address itself cannot go now: a message that waited too long for one of its connections
-          // waiting again elsewhere could outlive its lease
-          long[] after = downUntil(go, sources, reachable, System.currentTimeMillis());
-          if (after[from] != 0 && Arrays.stream(after).anyMatch(t -> t == 0)) {
-            return deliver(go, s, mailFrom, rcpt, message, envelopeId, false);
-          }
-        }
-        return Future.succeededFuture(r);
-      });
+      long waitingSince = System.currentTimeMillis();
+      Future<AttemptResult> attempt = pool.deliver(mailFrom, rcpt, message, envelopeId, waitingSince);
+      return n == 1 ? attempt : attempt.compose(r -> r instanceof AttemptResult.Deferred d && d.addressDown()
+          && !stopping && Arrays.stream(downUntil(go, sources, reachable, System.currentTimeMillis()))
+              .anyMatch(t -> t == 0)
+          ? deliver(go, s, mailFrom, rcpt, message, envelopeId, waitingSince) : Future.succeededFuture(r));
     }
     // a soft failure: the site may gain an address of the family later, or the operator another source
     return Future.succeededFuture(new AttemptResult.Failed("no host of " + go.siteKey() + " has an address the route's "

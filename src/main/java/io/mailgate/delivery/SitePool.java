@@ -153,8 +153,17 @@ final class SitePool {
 
   /** Delivers one recipient; the future always succeeds with the attempt's result. */
   Future<AttemptResult> deliver(String from, String rcpt, OutgoingMessage message, String envelopeId) {
+    return deliver(from, rcpt, message, envelopeId, System.currentTimeMillis());
+  }
+
+  /**
+   * As above, for an attempt that has been waiting for a connection since {@code waitingSince} (in another pool): its
+   * wait here counts from then, so that the two waits together are no longer than one.
+   */
+  Future<AttemptResult> deliver(String from, String rcpt, OutgoingMessage message, String envelopeId,
+      long waitingSince) {
     Promise<AttemptResult> p = Promise.promise();
-    waiting.add(new Attempt(from, rcpt, message, envelopeId, p, System.currentTimeMillis(), false));
+    waiting.add(new Attempt(from, rcpt, message, envelopeId, p, waitingSince, false));
     site.waiting.incrementAndGet();
     dispatch();
     return p.future();
@@ -336,14 +345,15 @@ final class SitePool {
   /**
    * Every waiting attempt back to the queue, not attempted, released over a spread after {@code until} (up to the wait's
    * own length, a minute at most), not all at its end: they would all be claimed by one scan and meet the site again
-   * together.
+   * together. For a site that cannot be reached from this pool's address until then (paused for it, its hosts set
+   * aside): another address may take them now.
    */
   private void deferAll(long until, long now, String reason) {
     long spread = Math.max(1, Math.min(60_000, until - now));
     Attempt a;
     while ((a = next()) != null) {
       long at = until + java.util.concurrent.ThreadLocalRandom.current().nextLong(spread);
-      a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(at), reason, null));
+      a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(at), reason, null, true));
     }
   }
 
@@ -460,7 +470,7 @@ final class SitePool {
         open--;
         site.releaseConnection();
         a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(restDown),
-            "delivery temporarily suspended: " + hosts.reason(key, now), null));
+            "delivery temporarily suspended: " + hosts.reason(key, now), null, true));
         dispatch();
         return;
       }

@@ -1,6 +1,7 @@
 package io.mailgate.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -74,11 +75,16 @@ class SitePoolTest {
 
   /** A pool of one connection at a time for the site, made on the event loop. */
   SitePool pool(HostHealth hosts, long commandTimeoutMs) throws Exception {
+    return pool(hosts, commandTimeoutMs, 0);
+  }
+
+  /** As above, where an attempt waits at most {@code maxWaitMs} for a connection (0: no limit). */
+  SitePool pool(HostHealth hosts, long commandTimeoutMs, long maxWaitMs) throws Exception {
     SmtpConnection.Options options = new SmtpConnection.Options("client.test", 2_000, commandTimeoutMs,
         commandTimeoutMs * 2, commandTimeoutMs, RelayTls.of("credentials", ""));
     SitePool pool = on(() -> Future.succeededFuture(new SitePool(vertx, client,
         new SiteState("site.test", new Shaping.Limits(1, 100, 0, 0)), hosts, options,
-        DeliverySettings.TlsPolicy.OPTIONAL, ThrottleRules.load(""), 1, true, 30_000, 0)));
+        DeliverySettings.TlsPolicy.OPTIONAL, ThrottleRules.load(""), 1, true, 30_000, maxWaitMs)));
     pools.add(pool);
     return pool;
   }
@@ -92,6 +98,30 @@ class SitePoolTest {
       pool.endpoints(endpoints);
       return pool.deliver("sender@example.com", rcpt, message("pool"), null);
     });
+  }
+
+  /**
+   * An attempt moved from another source address's pool (the site could not be reached from that address) brings the
+   * time it began to wait there: its wait here counts from then, so that it waits no longer in all than in one pool
+   * (the message's lease covers one wait). Given back for having waited too long, it is not one whose address cannot
+   * go: no other address takes it.
+   */
+  @Test
+  void anAttemptsWaitCountsFromWhenItBeganToWaitInAnotherPool() throws Exception {
+    RecordingSmtpServer server = server(1);
+    SitePool pool = pool(new HostHealth(60_000), 2_000, 1_000);
+    long began = System.currentTimeMillis() - 5_000;
+    AttemptResult late = on(() -> {
+      pool.endpoints(List.of(mx(1)));
+      return pool.deliver("sender@example.com", "a@site.test", message("late"), null, began);
+    });
+    AttemptResult.Deferred deferred = assertInstanceOf(AttemptResult.Deferred.class, late, late.toString());
+    assertTrue(deferred.reason().startsWith("waited too long for a connection"), deferred.reason());
+    assertFalse(deferred.addressDown());
+    assertEquals(0, server.connections());
+    AttemptResult fresh = on(() -> pool.deliver("sender@example.com", "b@site.test", message("fresh"), null,
+        System.currentTimeMillis()));
+    assertInstanceOf(AttemptResult.Delivered.class, fresh, fresh.toString());
   }
 
   /**

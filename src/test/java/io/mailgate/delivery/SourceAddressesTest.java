@@ -57,7 +57,7 @@ class SourceAddressesTest {
   static RecordingSmtpServer refusing;
   /** And one that asks connections from 127.0.0.5 to slow down, at their RCPT. */
   static RecordingSmtpServer slowing;
-  /** And one that does so after a second and a half, for a site of one connection per address. */
+  /** And one that does so once another message waits for the connection, for a site of one connection per address. */
   static RecordingSmtpServer queued;
   static FakeDnsServer dns;
   static TestNode node;
@@ -79,14 +79,13 @@ class SourceAddressesTest {
       if (!peer.equals("127.0.0.5")) {
         return "250 2.1.5 Ok";
       }
-      try {
-        Thread.sleep(1500); // while the pool of 127.0.0.5 holds the next message for this connection
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      // once the pool of 127.0.0.5 holds the next message for this connection
+      Await.until(() -> siteView("mx.queued.test from 127.0.0.5").getInteger("Waiting", 0) >= 1,
+          Duration.ofSeconds(10));
       return "450 4.7.28 Unusual rate of mail from your IP address, try again later";
     });
     java.nio.file.Path shaping = java.nio.file.Files.createTempFile("shaping", ".json");
+    shaping.toFile().deleteOnExit();
     java.nio.file.Files.writeString(shaping, "{\"sites\": [{\"mx\": \"queued.test\", \"maxConnections\": 1, "
         + "\"maxMessagesPerConnection\": 100, \"maxMessagesPerSecond\": 0, \"maxConnectionsPerMinute\": 0}]}");
     // two sites (their MX hosts differ) on the one test server, and a site with an IPv6 address only
@@ -202,6 +201,13 @@ class SourceAddressesTest {
         .getJsonArray("Events").getJsonObject(1);
   }
 
+  /** The node's delivery status of site {@code name}, or an empty object while it has none. */
+  static JsonObject siteView(String name) {
+    String view = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
+    return new JsonObject(view).getJsonArray("Sites").stream().map(JsonObject.class::cast)
+        .filter(site -> site.getString("Site").equals(name)).findFirst().orElse(new JsonObject());
+  }
+
   /** The sites of the node's delivery status, by name. */
   static List<String> siteNames() {
     String view = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
@@ -239,19 +245,16 @@ class SourceAddressesTest {
     // than each of them waiting for the pause
     assertEquals(List.of("DeliveryDelay"), notDeliveredOfFour("@slowing.example"));
     assertEquals(Map.of("127.0.0.6", 3L), countsByPeer(slowing, "@slowing.example"));
-    String sitesView = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
-    JsonObject paused = new JsonObject(sitesView).getJsonArray("Sites").stream().map(JsonObject.class::cast)
-        .filter(site -> site.getString("Site").equals("mx.slowing.test from 127.0.0.5")).findFirst()
-        .orElseThrow(() -> new AssertionError(sitesView));
-    assertTrue(paused.containsKey("PausedUntil"), sitesView);
+    JsonObject paused = siteView("mx.slowing.test from 127.0.0.5");
+    assertTrue(paused.containsKey("PausedUntil"), paused.encode());
   }
 
   @Test
   void aMessageWaitingInAnAddressesPoolWhenTheSiteThrottlesItGoesFromAnother() {
     // four messages at once to a site of one connection per address: two for each address in turn. The first of
-    // 127.0.0.5's is answered 450 4.7.28 after 1.5 s, while the second waits in its pool for that connection; the
-    // pause gives the second back without an attempt, and 127.0.0.6 takes it at once instead of the queue until
-    // the pause is over (five minutes)
+    // 127.0.0.5's is answered 450 4.7.28 once the second waits in its pool for that connection; the pause gives the
+    // second back without an attempt, and 127.0.0.6 takes it at once instead of the queue until the pause is over
+    // (five minutes)
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       ids.add(send("mx-set", "m" + i + "@queued.example"));
