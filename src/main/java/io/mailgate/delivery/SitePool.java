@@ -158,12 +158,18 @@ final class SitePool {
 
   /**
    * As above, for an attempt that has been waiting for a connection since {@code waitingSince} (in another pool): its
-   * wait here counts from then, so that the two waits together are no longer than one.
+   * wait here counts from then, and it goes to the head of the queue when it began to wait before the attempt there
+   * (the wait is checked at the head), so that the two waits together are about as long as one at most.
    */
   Future<AttemptResult> deliver(String from, String rcpt, OutgoingMessage message, String envelopeId,
       long waitingSince) {
     Promise<AttemptResult> p = Promise.promise();
-    waiting.add(new Attempt(from, rcpt, message, envelopeId, p, waitingSince, false));
+    Attempt a = new Attempt(from, rcpt, message, envelopeId, p, waitingSince, false);
+    if (!waiting.isEmpty() && waitingSince < waiting.peekFirst().enqueuedAt()) {
+      waiting.addFirst(a);
+    } else {
+      waiting.addLast(a);
+    }
     site.waiting.incrementAndGet();
     dispatch();
     return p.future();
