@@ -201,17 +201,20 @@ class SourceAddressesTest {
         .getJsonArray("Events").getJsonObject(1);
   }
 
+  /** The sites of the node's delivery status. */
+  static java.util.stream.Stream<JsonObject> sites() {
+    String view = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
+    return new JsonObject(view).getJsonArray("Sites").stream().map(JsonObject.class::cast);
+  }
+
   /** The node's delivery status of site {@code name}, or an empty object while it has none. */
   static JsonObject siteView(String name) {
-    String view = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
-    return new JsonObject(view).getJsonArray("Sites").stream().map(JsonObject.class::cast)
-        .filter(site -> site.getString("Site").equals(name)).findFirst().orElse(new JsonObject());
+    return sites().filter(site -> site.getString("Site").equals(name)).findFirst().orElse(new JsonObject());
   }
 
   /** The sites of the node's delivery status, by name. */
   static List<String> siteNames() {
-    String view = node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body();
-    return new JsonObject(view).getJsonArray("Sites").stream().map(o -> ((JsonObject) o).getString("Site")).toList();
+    return sites().map(site -> site.getString("Site")).toList();
   }
 
   /** Four messages of the mx pool to {@code domain}, one after the other: the first outcome of each not delivered. */
