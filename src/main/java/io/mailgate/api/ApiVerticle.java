@@ -727,17 +727,11 @@ public final class ApiVerticle extends VerticleBase {
   private Future<Void> verificationAllowed(String accountId) {
     double perSecond = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND);
     long perDay = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY);
-    return limiter.check(new RateCheck("verification:" + accountId, perSecond > 0 ? perSecond : Double.MAX_VALUE, 1,
-            perDay > 0 ? perDay : -1, 1))
-        .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
-            "Sending limits cannot be checked right now; retry later.")))
-        .compose(d -> switch (d.status()) {
-          case ALLOWED -> Future.<Void>succeededFuture();
-          case RATE_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS,
-              "Maximum verification email rate exceeded (" + perSecond + " per second)."));
-          case QUOTA_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS,
-              "Daily verification email quota exceeded (" + perDay + " in 24 hours)."));
-        });
+    return limiter.admit(new RateCheck("verification:" + accountId, perSecond > 0 ? perSecond : Double.MAX_VALUE, 1,
+            perDay > 0 ? perDay : -1, 1),
+        "Maximum verification email rate exceeded (" + perSecond + " per second).",
+        "Daily verification email quota exceeded (" + perDay + " in 24 hours).",
+        "Sending limits cannot be checked right now; retry later.");
   }
 
   /** The verification email, sent by Mailgate's own system account through the normal send path. */

@@ -1,5 +1,7 @@
 package io.mailgate.ratelimit;
 
+import io.mailgate.SesError;
+import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
@@ -134,6 +136,25 @@ public final class SendLimiter {
       context.runOnContext(v -> enqueue(new Pending(check, answer)));
     }
     return answer.future();
+  }
+
+  /**
+   * {@code check} as a request's answer, the one mapping of every limit a request meets (sends, verification emails,
+   * SendBounce): succeeds when the check is allowed, and counted; fails with TooManyRequests (Throttling in the v1
+   * API) saying {@code rateExceeded} or {@code quotaExceeded}; or with ServiceUnavailable saying {@code unavailable}
+   * when Redis cannot tell, as nothing is allowed without its limits.
+   */
+  public Future<Void> admit(RateCheck check, String rateExceeded, String quotaExceeded, String unavailable) {
+    return check(check)
+        .recover(e -> {
+          LOG.warning("sending limits unavailable: " + e.getMessage());
+          return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE, unavailable));
+        })
+        .compose(decision -> switch (decision.status()) {
+          case ALLOWED -> Future.<Void>succeededFuture();
+          case RATE_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, rateExceeded));
+          case QUOTA_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, quotaExceeded));
+        });
   }
 
   /**

@@ -462,20 +462,10 @@ public final class SendService {
     RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
         caller.account().max24HourSend(), sent ? n - simulated : 0);
     long start = System.nanoTime();
-    return limiter.check(check)
+    return limiter.admit(check, "Maximum sending rate exceeded.", "Daily message quota exceeded.",
+            "Sending limits cannot be checked right now; the message was not accepted. Retry later.")
         .onComplete(ar -> metrics.limitsWait().since(start))
-        .recover(e -> {
-          LOG.log(Level.WARNING, "sending limits unavailable: " + e.getMessage());
-          return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
-              "Sending limits cannot be checked right now; the message was not accepted. Retry later."));
-        })
-        .compose(decision -> switch (decision.status()) {
-          case ALLOWED -> Future.succeededFuture(check);
-          case RATE_EXCEEDED -> Future.failedFuture(
-              new SesException(SesError.TOO_MANY_REQUESTS, "Maximum sending rate exceeded."));
-          case QUOTA_EXCEEDED -> Future.failedFuture(
-              new SesException(SesError.TOO_MANY_REQUESTS, "Daily message quota exceeded."));
-        });
+        .map(check);
   }
 
   /** The message's row as stored: its content, recipients, envelope, tags and where it came from. */

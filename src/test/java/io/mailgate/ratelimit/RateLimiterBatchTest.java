@@ -205,4 +205,41 @@ class RateLimiterBatchTest {
       vertx.close();
     }
   }
+
+  /** The answer a request gets: its SES error and the caller's own words for each refusal. */
+  @Test
+  void admitAnswersWithTheCallersErrors() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
+      SendLimiter limiter = new SendLimiter(vertx, config, NOTHING_SENT);
+      await(limiter.start());
+      await(limiter.admit(new RateCheck("acct-5", 1, 1, -1, 0), "rate", "quota", "down"));
+      assertRefused(limiter.admit(new RateCheck("acct-5", 1, 1, -1, 0), "rate", "quota", "down"),
+          io.mailgate.SesError.TOO_MANY_REQUESTS, "rate");
+      await(limiter.admit(new RateCheck("acct-6", 10_000, 1, 1, 1), "rate", "quota", "down"));
+      assertRefused(limiter.admit(new RateCheck("acct-6", 10_000, 1, 1, 1), "rate", "quota", "down"),
+          io.mailgate.SesError.TOO_MANY_REQUESTS, "quota");
+
+      // a Redis that answers nothing: refused as unavailable, retryable
+      io.vertx.core.net.NetServer silent = await(vertx.createNetServer().connectHandler(so -> so.handler(b -> { }))
+          .listen(0, "127.0.0.1"));
+      SendLimiter cut = new SendLimiter(vertx, config.with(MailgateConfig.REDIS_URL,
+          "redis://127.0.0.1:" + silent.actualPort()), NOTHING_SENT, 300);
+      await(cut.start());
+      assertRefused(cut.admit(new RateCheck("acct-7", 10, 1, -1, 1), "rate", "quota", "down"),
+          io.mailgate.SesError.SERVICE_UNAVAILABLE, "down");
+    } finally {
+      vertx.close();
+    }
+  }
+
+  private static void assertRefused(Future<Void> answer, io.mailgate.SesError error, String message) throws Exception {
+    Throwable cause = await(answer.transform(ar -> Future.succeededFuture(ar.cause())));
+    assertTrue(cause instanceof io.mailgate.SesException, String.valueOf(cause));
+    assertEquals(error, ((io.mailgate.SesException) cause).error());
+    assertEquals(message, cause.getMessage());
+  }
 }

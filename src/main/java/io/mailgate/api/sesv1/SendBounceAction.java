@@ -5,7 +5,6 @@ import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.feedback.BounceMessage;
 import io.mailgate.ratelimit.RateCheck;
-import io.mailgate.ratelimit.RateDecision;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.Caller;
 import io.mailgate.send.Mailbox;
@@ -145,12 +144,8 @@ public final class SendBounceAction {
     if (perSecond <= 0) {
       return Future.succeededFuture();
     }
-    return limiter.check(call)
-        .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
-            "Sending limits cannot be checked right now; retry later.")))
-        .compose(d -> d.status() == RateDecision.Status.ALLOWED ? Future.<Void>succeededFuture()
-            : Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, "Maximum SendBounce rate exceeded ("
-                + perSecond + " per second).")));
+    String throttled = "Maximum SendBounce rate exceeded (" + perSecond + " per second).";
+    return limiter.admit(call, throttled, throttled, "Sending limits cannot be checked right now; retry later.");
   }
 
   /** One BouncedRecipientInfo: its BounceType's fields, with any RecipientDsnFields given over them. */
