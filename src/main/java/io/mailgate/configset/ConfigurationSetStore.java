@@ -87,10 +87,13 @@ public final class ConfigurationSetStore {
         new JsonArray(), null, null, false, false, null);
   }
 
-  public Future<List<ConfigurationSet>> page(String accountId, String after, int limit) {
+  /** Up to {@code limit} sets by name after {@code after} (null: from the first); with a name that contains
+   * {@code nameContains} (null: any). */
+  public Future<List<ConfigurationSet>> page(String accountId, String after, int limit, String nameContains) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM configuration_sets c WHERE account_id = $1 "
-            + "AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3")
-        .execute(Tuple.of(accountId, after, limit))
+            + "AND ($2::text IS NULL OR name > $2) AND ($4::text IS NULL OR strpos(name, $4) > 0) "
+            + "ORDER BY name LIMIT $3")
+        .execute(Tuple.of(accountId, after, limit, nameContains))
         .map(rows -> {
           List<ConfigurationSet> out = new ArrayList<>();
           for (Row r : rows) {

@@ -57,7 +57,7 @@ public final class IdentityPolicies {
    */
   public Future<Void> write(String accountId, String rawIdentity, String name, String policy,
       IdentityPolicyStore.Write how) {
-    String identity = IdentityNames.normalize(rawIdentity);
+    String identity = existingName(rawIdentity);
     checkName(name);
     String resource = new IdentityArn(accountId, identity).format(region);
     return store.write(accountId, identity, name, policy, how, () -> IdentityPolicy.parse(policy, resource));
@@ -65,14 +65,26 @@ public final class IdentityPolicies {
 
   /** The identity's policies by name; NotFound when the account has no such identity. */
   public Future<Map<String, String>> policies(String accountId, String rawIdentity) {
-    String identity = IdentityNames.normalize(rawIdentity);
+    String identity = existingName(rawIdentity);
     return store.policies(accountId, identity).compose(found -> found.isPresent()
         ? Future.succeededFuture(found.get()) : Future.failedFuture(IdentityPolicyStore.notFound(identity)));
   }
 
   public Future<Void> delete(String accountId, String rawIdentity, String name) {
     checkName(name);
-    return store.delete(accountId, IdentityNames.normalize(rawIdentity), name);
+    return store.delete(accountId, existingName(rawIdentity), name);
+  }
+
+  /**
+   * The identity's name as stored; a name that is no identity's (not an address or a domain) is NotFound, as SES
+   * answers for an identity the account does not have, and as the identity operations themselves do.
+   */
+  private static String existingName(String rawIdentity) {
+    try {
+      return IdentityNames.normalize(rawIdentity);
+    } catch (io.mailgate.SesException e) {
+      throw IdentityPolicyStore.notFound(rawIdentity);
+    }
   }
 
   /**

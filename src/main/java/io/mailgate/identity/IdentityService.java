@@ -175,9 +175,12 @@ public final class IdentityService {
         s.identity().name())).mapEmpty();
   }
 
-  /** A page of identities, by name, after {@code after} (null: from the start). */
-  public Future<Page> list(String accountId, String after, int size) {
-    return store.page(accountId, after, size + 1).map(rows -> {
+  /**
+   * A page of identities, by name, after {@code after} (null: from the start); {@code nameContains}: only those whose
+   * name contains it (null: all).
+   */
+  public Future<Page> list(String accountId, String after, int size, String nameContains) {
+    return store.page(accountId, after, size + 1, nameContains).map(rows -> {
       List<Identity> page = rows.stream().limit(size).map(IdentityStore.Stored::identity).toList();
       return new Page(page, rows.size() > size ? page.get(page.size() - 1).name() : null);
     });

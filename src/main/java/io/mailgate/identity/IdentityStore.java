@@ -115,11 +115,15 @@ public final class IdentityStore {
         .map(IdentityStore::toList);
   }
 
-  /** One page, ordered by name, starting after {@code after} (exclusive; null for the first page). */
-  public Future<List<Stored>> page(String accountId, String after, int limit) {
+  /**
+   * One page, ordered by name, starting after {@code after} (exclusive; null for the first page); {@code nameContains}:
+   * only names that contain it (null: all).
+   */
+  public Future<List<Stored>> page(String accountId, String after, int limit, String nameContains) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM identities WHERE account_id = $1 "
-            + "AND ($2::text IS NULL OR identity > $2) ORDER BY identity LIMIT $3")
-        .execute(Tuple.of(accountId, after, limit))
+            + "AND ($2::text IS NULL OR identity > $2) AND ($4::text IS NULL OR strpos(identity, $4) > 0) "
+            + "ORDER BY identity LIMIT $3")
+        .execute(Tuple.of(accountId, after, limit, nameContains))
         .map(IdentityStore::toList);
   }
 

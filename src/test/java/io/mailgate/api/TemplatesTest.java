@@ -103,6 +103,9 @@ class TemplatesTest {
     assertTrue(names.containsAll(List.of("crud-1", "crud-2", "crud-3", "crud-4", "crud-5", "welcome")), names.toString());
     assertEquals(names.size(), new HashSet<>(names).size(), "no name twice across pages");
     assertTrue(pages >= 3);
+    // SES's range for ListEmailTemplates is 1 to 100
+    assertEquals(names.size(), ses.listEmailTemplates(r -> r.pageSize(100)).templatesMetadata().size());
+    assertThrows(BadRequestException.class, () -> ses.listEmailTemplates(r -> r.pageSize(101)));
 
     ses.deleteEmailTemplate(r -> r.templateName("crud-5"));
     assertThrows(NotFoundException.class, () -> ses.getEmailTemplate(r -> r.templateName("crud-5")));

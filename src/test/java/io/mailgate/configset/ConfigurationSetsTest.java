@@ -114,6 +114,20 @@ class ConfigurationSetsTest {
       token = page.nextToken();
     } while (token != null);
     assertTrue(names.containsAll(List.of("list-0", "list-1", "list-2", "marketing")), names.toString());
+    // the SDK's Filter: only the sets whose name contains it, paged as the rest; a key it does not take is a 400
+    List<String> filtered = new ArrayList<>();
+    token = null;
+    do {
+      String t = token;
+      var page = ses.listConfigurationSets(r -> r.pageSize(1).nextToken(t)
+          .filter(java.util.Map.of(software.amazon.awssdk.services.sesv2.model.ConfigurationSetFilterKey
+              .CONFIGURATION_SET_NAME_CONTAINS, "ist-")));
+      filtered.addAll(page.configurationSets());
+      token = page.nextToken();
+    } while (token != null);
+    assertEquals(List.of("list-0", "list-1", "list-2"), filtered);
+    assertThrows(BadRequestException.class, () -> ses.listConfigurationSets(r -> r
+        .filterWithStrings(java.util.Map.of("NAME_STARTS_WITH", "list"))));
 
     ses.deleteConfigurationSet(r -> r.configurationSetName("list-0"));
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("list-0")));
@@ -147,7 +161,7 @@ class ConfigurationSetsTest {
   }
 
   /**
-   * VDM and archiving, which Mailgate does not do: asked for, at creation or by their Put calls, a 400 naming the
+   * VDM, archiving and S/MIME signing, which Mailgate does not do: asked for, at creation or by their Put calls, a 400 naming the
    * option rather than accepted and ignored; off (or no archive) is accepted.
    */
   @Test
@@ -164,8 +178,14 @@ class ConfigurationSetsTest {
     BadRequestException archived = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
         .configurationSetName("with-archive").archivingOptions(a -> a.archiveArn(archive))));
     assertTrue(archived.getMessage().contains("ArchivingOptions.ArchiveArn"), archived.getMessage());
+    BadRequestException smime = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
+        .configurationSetName("with-smime").messageSecurityOptions(m -> m.signingScheme(g -> g.smimeScheme(x -> { })))));
+    assertTrue(smime.getMessage().contains("MessageSecurityOptions.SigningScheme.SmimeScheme"), smime.getMessage());
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-vdm")));
     assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-archive")));
+    assertThrows(NotFoundException.class, () -> ses.getConfigurationSet(r -> r.configurationSetName("with-smime")));
+    ses.createConfigurationSet(r -> r.configurationSetName("default-signing")
+        .messageSecurityOptions(m -> m.signingScheme(g -> g.defaultScheme(x -> { }))));
 
     ses.createConfigurationSet(r -> r.configurationSetName("vdm-off").archivingOptions(a -> { })
         .vdmOptions(v -> v.dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))

@@ -102,6 +102,18 @@ class SuppressionTest {
     assertEquals(0, ses.listSuppressedDestinations(r -> r.endDate(Instant.now().minusSeconds(3600)))
         .suppressedDestinationSummaries().size());
 
+    // a tenant's own list is not kept: naming a tenant is a 400, never the account's entry put, shown or removed
+    assertThrows(BadRequestException.class, () -> ses.putSuppressedDestination(r -> r.emailAddress("t@example.org")
+        .reason(SuppressionListReason.BOUNCE).tenantName("t1")));
+    assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("t@example.org")));
+    assertThrows(BadRequestException.class, () -> ses.getSuppressedDestination(r -> r
+        .emailAddress("listed@example.org").tenantName("t1")));
+    assertThrows(BadRequestException.class, () -> ses.listSuppressedDestinations(r -> r.tenantName("t1")));
+    assertThrows(BadRequestException.class, () -> ses.deleteSuppressedDestination(r -> r
+        .emailAddress("listed@example.org").tenantName("t1")));
+    assertEquals("listed@example.org", ses.getSuppressedDestination(r -> r.emailAddress("listed@example.org"))
+        .suppressedDestination().emailAddress(), "still listed");
+
     ses.deleteSuppressedDestination(r -> r.emailAddress("listed@example.org"));
     assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress("listed@example.org")));
   }

@@ -92,6 +92,13 @@ class IdentityPoliciesApiTest {
     assertThrows(NotFoundException.class, () -> owner.v2().createEmailIdentityPolicy(r -> r
         .emailIdentity("nobody.example").policyName("p").policy(policy(arn(owner.id(), "nobody.example"), "*"))));
     assertEquals(Map.of("p", p), owner.v2().getEmailIdentityPolicies(r -> r.emailIdentity(identity)).policies());
+    // a name that is no identity's at all is NotFound too, as the identity itself would be
+    assertThrows(NotFoundException.class, () -> owner.v2().getEmailIdentityPolicies(r -> r
+        .emailIdentity("not a domain")));
+    assertThrows(NotFoundException.class, () -> owner.v2().deleteEmailIdentityPolicy(r -> r
+        .emailIdentity("not a domain").policyName("p")));
+    assertThrows(NotFoundException.class, () -> owner.v2().createEmailIdentityPolicy(r -> r
+        .emailIdentity("not a domain").policyName("p").policy(policy(arn(owner.id(), identity), "*"))));
   }
 
   @Test

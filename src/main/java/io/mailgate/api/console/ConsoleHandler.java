@@ -108,7 +108,7 @@ public final class ConsoleHandler {
     String id = caller.account().id();
     Future<JsonObject> quota = account.getAccount(caller, ctx);
     Future<Optional<AccountDirectory.Details>> details = accounts.byId(id);
-    Future<List<IdentityStore.Stored>> ids = identities.page(id, null, SHOWN);
+    Future<List<IdentityStore.Stored>> ids = identities.page(id, null, SHOWN, null);
     Future<java.util.Map<String, IdentityNotifications>> notifications = ids.compose(list -> identities
         .notifications(id, list.stream().map(s -> s.identity().name()).toList())
         .map(all -> {
@@ -118,7 +118,7 @@ public final class ConsoleHandler {
           }
           return byName;
         }));
-    Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN);
+    Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN, null);
     Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
     String messageId = asked == null || asked.isBlank() ? null : asked.strip();
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);

@@ -229,7 +229,7 @@ final class ConfigurationSetActions {
   Future<QueryXml> list(Caller caller, QueryParams p) {
     int max = QueryApi.integer(p, "MaxItems", 1000, 1, 1000);
     String token = p.string("NextToken");
-    return store.page(caller.account().id(), token == null || token.isEmpty() ? null : QueryApi.fromToken(token), max + 1)
+    return store.page(caller.account().id(), token == null || token.isEmpty() ? null : QueryApi.fromToken(token), max + 1, null)
         .map(rows -> {
           QueryXml xml = new QueryXml().start("ConfigurationSets");
           for (ConfigurationSet c : rows.subList(0, Math.min(rows.size(), max))) {

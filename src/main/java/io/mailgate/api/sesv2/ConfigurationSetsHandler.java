@@ -55,6 +55,7 @@ public final class ConfigurationSetsHandler {
     }
     vdmOptions(object(body, "VdmOptions", ""), "VdmOptions");
     archiveArn(object(body, "ArchivingOptions", ""), "ArchivingOptions");
+    smimeSigning(object(body, "MessageSecurityOptions", ""), "MessageSecurityOptions");
     ConfigurationSet set = ConfigurationSet.of(caller.account().id(), name,
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
@@ -144,11 +145,14 @@ public final class ConfigurationSetsHandler {
         : Future.failedFuture(notFound(name)));
   }
 
-  /** GET /v2/email/configuration-sets (query) and POST /v2/email/list-configuration-sets (body). */
+  /** GET /v2/email/configuration-sets (query) and POST /v2/email/list-configuration-sets (body, with its Filter). */
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
-    Paging paging = Paging.of(ctx, V2Route.body(ctx), 100);
+    JsonObject body = V2Route.body(ctx);
+    Paging paging = Paging.of(ctx, body, 100);
     int limit = paging.pageSize();
-    return store.page(caller.account().id(), paging.after(), limit + 1).map(rows -> {
+    String contains = ListFilter.of(body, List.of("CONFIGURATION_SET_NAME_CONTAINS"))
+        .get("CONFIGURATION_SET_NAME_CONTAINS");
+    return store.page(caller.account().id(), paging.after(), limit + 1, contains).map(rows -> {
       JsonArray names = new JsonArray();
       rows.stream().limit(limit).forEach(c -> names.add(c.name()));
       JsonObject out = new JsonObject().put("ConfigurationSets", names);
@@ -236,6 +240,15 @@ public final class ConfigurationSetsHandler {
     if (arn != null && !arn.isEmpty()) {
       throw SesException.badRequest("Mailgate does not archive mail: " + (path.isEmpty() ? "" : path + ".") + "ArchiveArn"
           + " is refused (leave it out).");
+    }
+  }
+
+  /** S/MIME signing (a SigningScheme's SmimeScheme) is refused: Mailgate signs with DKIM only; DefaultScheme is that. */
+  private static void smimeSigning(JsonObject options, String path) {
+    JsonObject scheme = options == null ? null : object(options, "SigningScheme", path);
+    if (scheme != null && scheme.getValue("SmimeScheme") != null) {
+      throw SesException.badRequest("Mailgate does not sign mail with S/MIME: " + path
+          + ".SigningScheme.SmimeScheme is refused (leave it out, or give DefaultScheme).");
     }
   }
 

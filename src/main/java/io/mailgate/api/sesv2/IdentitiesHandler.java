@@ -105,10 +105,15 @@ public final class IdentitiesHandler {
     return identities.delete(caller.account().id(), ctx.pathParam("identity")).map(v -> new JsonObject());
   }
 
-  /** GET /v2/email/identities (query) and POST /v2/email/list-identities (body), as SDK versions differ. */
+  /**
+   * GET /v2/email/identities (query) and POST /v2/email/list-identities (body, with its Filter), as SDK versions
+   * differ.
+   */
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
-    Paging paging = Paging.of(ctx, V2Route.body(ctx), 100);
-    return identities.list(caller.account().id(), paging.after(), paging.pageSize()).map(page -> {
+    JsonObject body = V2Route.body(ctx);
+    Paging paging = Paging.of(ctx, body, 100);
+    String contains = ListFilter.of(body, List.of("IDENTITY_NAME_CONTAINS")).get("IDENTITY_NAME_CONTAINS");
+    return identities.list(caller.account().id(), paging.after(), paging.pageSize(), contains).map(page -> {
       JsonArray items = new JsonArray();
       for (Identity i : page.identities()) {
         items.add(new JsonObject()

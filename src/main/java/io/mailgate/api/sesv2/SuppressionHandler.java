@@ -38,12 +38,14 @@ public final class SuppressionHandler {
 
   public Future<JsonObject> put(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
+    refuseTenant(body.getValue("TenantName"));
     String email = email(string(body, "EmailAddress", ""));
     String reason = reason(string(body, "Reason", ""));
     return store.put(caller.account().id(), email, reason).map(v -> new JsonObject());
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
+    refuseTenant(ctx.request().getParam("TenantName"));
     String email = email(ctx.pathParam("email"));
     return store.get(caller.account().id(), email).compose(found -> found.isEmpty()
         ? Future.failedFuture(new SesException(SesError.NOT_FOUND, "Email address " + email + " does not exist on your suppression list."))
@@ -55,6 +57,7 @@ public final class SuppressionHandler {
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
+    refuseTenant(ctx.request().getParam("TenantName"));
     String email = email(ctx.pathParam("email"));
     return store.delete(caller.account().id(), email).compose(deleted -> deleted
         ? Future.succeededFuture(new JsonObject())
@@ -62,6 +65,7 @@ public final class SuppressionHandler {
   }
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    refuseTenant(ctx.request().getParam("TenantName"));
     List<String> reasons = new ArrayList<>();
     for (String r : ctx.queryParam("Reason")) {
       reasons.add(reason(r));
@@ -99,6 +103,17 @@ public final class SuppressionHandler {
       }
       return out;
     });
+  }
+
+  /**
+   * A tenant's own suppression list is not kept (README, Tenants): TenantName is refused, where ignoring it would put,
+   * show or remove the account's entry, for every tenant.
+   */
+  private static void refuseTenant(Object tenantName) {
+    if (tenantName != null) {
+      throw SesException.badRequest("Tenant-level suppression lists (TenantName) are not supported here: the "
+          + "account's suppression list applies to every tenant.");
+    }
   }
 
   public Future<JsonObject> putAccountAttributes(Caller caller, RoutingContext ctx) {

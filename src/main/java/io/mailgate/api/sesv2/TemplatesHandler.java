@@ -113,6 +113,9 @@ public final class TemplatesHandler {
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
     Paging paging = Paging.of(ctx, V2Route.body(ctx), 10);
+    if (paging.pageSize() > 100) { // SES's most for ListEmailTemplates
+      throw SesException.badRequest("PageSize must be between 1 and 100.");
+    }
     return page(caller.account().id(), paging.after(), paging.pageSize()).map(rows -> {
       JsonArray out = new JsonArray();
       for (TemplateStore.Listed t : rows.subList(0, Math.min(rows.size(), paging.pageSize()))) {

@@ -76,7 +76,7 @@ public final class TenantsHandler {
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     Paging paging = Paging.of(ctx, body, 100);
-    Map<String, String> filter = filter(body, List.of("SENDING_STATUS", "TENANT_NAME_CONTAINS"));
+    Map<String, String> filter = ListFilter.of(body, List.of("SENDING_STATUS", "TENANT_NAME_CONTAINS"));
     String status = sendingStatus(filter);
     return store.page(caller.account().id(), paging.after(), paging.pageSize() + 1, status,
         filter.get("TENANT_NAME_CONTAINS"))
@@ -123,7 +123,7 @@ public final class TenantsHandler {
     JsonObject body = V2Route.requiredBody(ctx);
     String name = name(requiredString(body, "TenantName", ""));
     Paging paging = Paging.of(ctx, body, 100);
-    String type = filter(body, List.of("RESOURCE_TYPE")).get("RESOURCE_TYPE");
+    String type = ListFilter.of(body, List.of("RESOURCE_TYPE")).get("RESOURCE_TYPE");
     ResourceType only = type == null ? null : resourceType(type);
     return found(caller, name).compose(t -> store.resources(caller.account().id(), name, only, paging.after(),
         paging.pageSize() + 1)).map(rows -> page("TenantResources", rows, paging, a -> new JsonObject()
@@ -154,7 +154,7 @@ public final class TenantsHandler {
   public Future<JsonObject> listReputationEntities(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     Paging paging = Paging.of(ctx, body, 100);
-    Map<String, String> filter = filter(body,
+    Map<String, String> filter = ListFilter.of(body,
         List.of("ENTITY_TYPE", "REPUTATION_IMPACT", "SENDING_STATUS", "ENTITY_REFERENCE_PREFIX"));
     String type = filter.get("ENTITY_TYPE");
     if (type != null && !type.equals("RESOURCE")) {
@@ -296,26 +296,6 @@ public final class TenantsHandler {
       page.put("NextToken", Paging.token(position.apply(rows.get(paging.pageSize() - 1))));
     }
     return page;
-  }
-
-  /** A list operation's Filter: a map of the keys it takes to strings. */
-  private static Map<String, String> filter(JsonObject body, List<String> keys) {
-    JsonObject f = body == null ? null : object(body, "Filter", "");
-    Map<String, String> out = new LinkedHashMap<>();
-    if (f == null) {
-      return out;
-    }
-    for (String key : f.fieldNames()) {
-      if (!keys.contains(key)) {
-        throw SesException.badRequest("Unknown Filter key " + MailboxParser.abbreviate(key) + "; expected one of "
-            + String.join(", ", keys) + ".");
-      }
-      String v = string(f, key, "Filter");
-      if (v != null) {
-        out.put(key, v);
-      }
-    }
-    return out;
   }
 
   private JsonObject tenant(Caller caller, TenantStore.Tenant t) {
