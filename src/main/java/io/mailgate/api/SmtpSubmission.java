@@ -145,13 +145,14 @@ public final class SmtpSubmission implements SmtpSessionHandler {
       return SmtpReply.tryAgainLater("Local error in processing, try again later");
     }
     String text = e.getMessage() == null ? "" : e.getMessage().replaceAll("[\\r\\n]+", " ");
+    // wrapped: a refusal naming fifty unverified recipients would be one line of kilobytes, past RFC 5321's 512
     return switch (e.error()) {
-      case TOO_MANY_REQUESTS -> new SmtpReply(454, "4.7.0", "Throttling failure: " + text);
-      case SERVICE_UNAVAILABLE, INTERNAL_FAILURE -> SmtpReply.tryAgainLater(text);
-      case SENDING_PAUSED, CONFIGURATION_SET_SENDING_PAUSED -> new SmtpReply(554, "5.7.1", "Sending paused: " + text);
-      case MESSAGE_REJECTED, MAIL_FROM_DOMAIN_NOT_VERIFIED -> new SmtpReply(554, "5.7.1", "Message rejected: " + text);
-      case ACCESS_DENIED -> new SmtpReply(554, "5.7.1", "Access denied: " + text);
-      default -> new SmtpReply(554, "5.6.0", "Message rejected: " + text);
+      case TOO_MANY_REQUESTS -> SmtpReply.wrapped(454, "4.7.0", "Throttling failure: " + text);
+      case SERVICE_UNAVAILABLE, INTERNAL_FAILURE -> SmtpReply.wrapped(451, "4.3.0", text);
+      case SENDING_PAUSED, CONFIGURATION_SET_SENDING_PAUSED -> SmtpReply.wrapped(554, "5.7.1", "Sending paused: " + text);
+      case MESSAGE_REJECTED, MAIL_FROM_DOMAIN_NOT_VERIFIED -> SmtpReply.wrapped(554, "5.7.1", "Message rejected: " + text);
+      case ACCESS_DENIED -> SmtpReply.wrapped(554, "5.7.1", "Access denied: " + text);
+      default -> SmtpReply.wrapped(554, "5.6.0", "Message rejected: " + text);
     };
   }
 }

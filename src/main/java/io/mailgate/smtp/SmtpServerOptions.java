@@ -25,6 +25,8 @@ public final class SmtpServerOptions {
   public static final int DEFAULT_MAX_COMMAND_LINE_LENGTH = 2048;
   public static final int DEFAULT_MAX_DATA_LINE_LENGTH = 998;
   public static final int DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
+  /** As Postfix's {@code smtpd_junk_command_limit}. */
+  public static final int DEFAULT_MAX_JUNK_COMMANDS = 100;
   public static final int DEFAULT_MAX_CONNECTIONS = 1000;
   public static final long DEFAULT_MAX_DATA_BYTES_HELD = 128L * 1024 * 1024;
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMinutes(5);
@@ -39,6 +41,7 @@ public final class SmtpServerOptions {
   private int maxCommandLineLength = DEFAULT_MAX_COMMAND_LINE_LENGTH;
   private int maxDataLineLength = DEFAULT_MAX_DATA_LINE_LENGTH;
   private int maxConsecutiveErrors = DEFAULT_MAX_CONSECUTIVE_ERRORS;
+  private int maxJunkCommands = DEFAULT_MAX_JUNK_COMMANDS;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxConnectionsPerClient;
   private long maxDataBytesHeld = DEFAULT_MAX_DATA_BYTES_HELD;
@@ -64,6 +67,7 @@ public final class SmtpServerOptions {
     maxCommandLineLength = other.maxCommandLineLength;
     maxDataLineLength = other.maxDataLineLength;
     maxConsecutiveErrors = other.maxConsecutiveErrors;
+    maxJunkCommands = other.maxJunkCommands;
     maxConnections = other.maxConnections;
     maxConnectionsPerClient = other.maxConnectionsPerClient;
     maxDataBytesHeld = other.maxDataBytesHeld;
@@ -92,7 +96,7 @@ public final class SmtpServerOptions {
       throw new IllegalStateException("authRequired needs authEnabled");
     }
     return new SmtpSessionConfig(serverName, maxMessageSize, maxRecipients, maxCommandLineLength,
-        maxDataLineLength, maxConsecutiveErrors, keyCertOptions != null && !implicitTls,
+        maxDataLineLength, maxConsecutiveErrors, maxJunkCommands, keyCertOptions != null && !implicitTls,
         authEnabled, plainTextAuthAllowed, authRequired, tlsRequired);
   }
 
@@ -189,6 +193,19 @@ public final class SmtpServerOptions {
 
   public SmtpServerOptions setMaxConsecutiveErrors(int maxConsecutiveErrors) {
     this.maxConsecutiveErrors = positive(maxConsecutiveErrors, "maxConsecutiveErrors");
+    return this;
+  }
+
+  /**
+   * Commands that move no mail (RSET, NOOP, VRFY, HELP, a greeting repeated, a recipient named again) since the
+   * session's last accepted message before 421; default {@value #DEFAULT_MAX_JUNK_COMMANDS}.
+   */
+  public int getMaxJunkCommands() {
+    return maxJunkCommands;
+  }
+
+  public SmtpServerOptions setMaxJunkCommands(int maxJunkCommands) {
+    this.maxJunkCommands = positive(maxJunkCommands, "maxJunkCommands");
     return this;
   }
 

@@ -78,7 +78,6 @@ public final class SmtpServerSession {
   private int authFailures;
   /** Commands that move no mail since the session's last accepted message ({@link #junk}). */
   private int junkCommands;
-  static final int MAX_JUNK_COMMANDS = 100;
 
   private byte[] input = NO_BYTES;
   private int inputLength;
@@ -370,8 +369,13 @@ public final class SmtpServerSession {
       return;
     }
     switch (command) {
-      case EHLO -> helo(true, args, ascii);
-      case HELO -> helo(false, args, ascii);
+      case EHLO, HELO -> {
+        // a greeting again (not the one after STARTTLS, which forgets the first) moves no mail either: a client
+        // repeating EHLO, each answered 250, must not hold its connection slot for good
+        if (info.heloName() == null || !junk()) {
+          helo(command == Command.EHLO, args, ascii);
+        }
+      }
       case MAIL -> mail(args);
       case RCPT -> rcpt(args);
       case DATA -> data(args);
@@ -412,13 +416,13 @@ public final class SmtpServerSession {
   }
 
   /**
-   * Counts a command that moves no mail (RSET, NOOP, VRFY, HELP), as Postfix's {@code smtpd_junk_command_limit}: past
-   * {@link #MAX_JUNK_COMMANDS} of them since the session's last message, the session ends (421), and true is
-   * returned. They answer 250 and reset the command timeout, so without a limit a client that never logs in or sends
-   * could hold a connection slot for good.
+   * Counts a command that moves no mail (RSET, NOOP, VRFY, HELP, a repeated HELO or EHLO, a recipient named again), as
+   * Postfix's {@code smtpd_junk_command_limit}: past {@link SmtpSessionConfig#maxJunkCommands} of them since the
+   * session's last message, the session ends (421), and true is returned. They answer 250 and reset the command
+   * timeout, so without a limit a client that never logs in or sends could hold a connection slot for good.
    */
   private boolean junk() {
-    if (++junkCommands > MAX_JUNK_COMMANDS) {
+    if (++junkCommands > config.maxJunkCommands()) {
       closeWith(Replies.TOO_MANY_JUNK_COMMANDS);
       return true;
     }
@@ -541,8 +545,10 @@ public final class SmtpServerSession {
     for (Recipient r : recipients) {
       if (r.address().equalsIgnoreCase(path.address())) {
         // already a recipient of this transaction: taken once (the message is delivered to it once, as Postfix's
-        // cleanup and SES do), without asking the handler again
-        reply(SmtpReply.RECIPIENT_OK);
+        // cleanup and SES do), without asking the handler again; it moves no more mail, so it counts as junk
+        if (!junk()) {
+          reply(SmtpReply.RECIPIENT_OK);
+        }
         return;
       }
     }
@@ -756,7 +762,14 @@ public final class SmtpServerSession {
     }
     call(() -> handler.onAuth(info, mechanism, authzid, username, password), (accepted, error) -> {
       if (error != null) {
-        handlerReply(Replies.AUTH_TEMPORARY_FAILURE);
+        // a login not checked (the database down, or too many failed from this address) counts as a failed one: a
+        // client repeating AUTH on one connection meets the limit all the same
+        if (++authFailures >= config.maxConsecutiveErrors()) {
+          out.reply(Replies.AUTH_TEMPORARY_FAILURE);
+          closeWith(Replies.TOO_MANY_ERRORS);
+        } else {
+          handlerReply(Replies.AUTH_TEMPORARY_FAILURE);
+        }
       } else if (accepted) {
         info = info.withAuthenticatedUser(username);
         reply(Replies.AUTH_SUCCEEDED);

@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param maxDataLineLength the line length in DATA above which the message is flagged ({@link
  *     Envelope#longLines()}), CRLF excluded
  * @param maxConsecutiveErrors protocol errors in a row after which the session says 421 and closes
+ * @param maxJunkCommands commands that move no mail, since the session's last accepted message, after which it says
+ *     421 and closes
  * @param startTlsAvailable whether STARTTLS is offered (a certificate is configured and the
  *     connection is not already encrypted)
  * @param authEnabled whether AUTH PLAIN and LOGIN are offered
@@ -30,6 +32,7 @@ public record SmtpSessionConfig(
     int maxCommandLineLength,
     int maxDataLineLength,
     int maxConsecutiveErrors,
+    int maxJunkCommands,
     boolean startTlsAvailable,
     boolean authEnabled,
     boolean plainTextAuthAllowed,
@@ -48,6 +51,7 @@ public record SmtpSessionConfig(
     positive(maxRecipients, "maxRecipients");
     positive(maxDataLineLength, "maxDataLineLength");
     positive(maxConsecutiveErrors, "maxConsecutiveErrors");
+    positive(maxJunkCommands, "maxJunkCommands");
     if (maxCommandLineLength < 512) {
       throw new IllegalArgumentException("maxCommandLineLength must be at least 512 (RFC 5321)");
     }

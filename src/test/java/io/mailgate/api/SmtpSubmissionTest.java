@@ -580,4 +580,26 @@ class SmtpSubmissionTest {
       socket.close();
     }
   }
+
+  /** A refusal's text is wrapped: no reply line past RFC 5321's 512 octets, however many addresses it names. */
+  @Test
+  void aLongRefusalIsWrappedIntoLinesOfAtMost512Octets() {
+    StringBuilder names = new StringBuilder();
+    for (int i = 0; i < 50; i++) {
+      names.append(i == 0 ? "" : ", ").append("unverified-recipient-").append(i).append("@example.org");
+    }
+    io.mailgate.smtp.SmtpReply reply = SmtpSubmission.reply(new io.mailgate.SesException(
+        io.mailgate.SesError.MESSAGE_REJECTED, "Email address is not verified: " + names));
+    assertEquals(554, reply.code());
+    String wire = reply.toWire();
+    String[] lines = wire.split("\r\n");
+    assertTrue(lines.length > 1, wire);
+    for (String line : lines) {
+      assertTrue(line.length() + 2 <= 512, line.length() + ": " + line);
+      assertTrue(line.startsWith("554-5.7.1 ") || line.startsWith("554 5.7.1 "), line);
+    }
+    String text = java.util.Arrays.stream(lines).map(l -> l.substring("554-5.7.1 ".length()))
+        .collect(java.util.stream.Collectors.joining(" "));
+    assertTrue(text.contains(names), "every address, in order: " + text);
+  }
 }

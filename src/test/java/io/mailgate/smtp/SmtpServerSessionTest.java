@@ -671,6 +671,61 @@ class SmtpServerSessionTest {
     assertTrue(transport.closed);
   }
 
+  /** A greeting repeated (each answered 250) is a command without mail too; the one after STARTTLS is not. */
+  @Test
+  void repeatedGreetingsCountAsCommandsWithoutMail() {
+    start();
+    ehlo();
+    for (int i = 0; i < SmtpServerOptions.DEFAULT_MAX_JUNK_COMMANDS; i++) {
+      assertTrue(send("EHLO c\r\n").startsWith("250-"), "greeting " + i);
+    }
+    assertEquals("421 4.7.0 Error: too many commands without mail, closing connection\r\n", send("EHLO c\r\n"));
+    assertTrue(transport.closed);
+  }
+
+  /** So is a recipient named again in a transaction: taken once, and counted. */
+  @Test
+  void aRecipientNamedAgainAndAgainCountsAsACommandWithoutMail() {
+    start();
+    ehlo();
+    send("MAIL FROM:<a@x.test>\r\n");
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<b@y.test>\r\n"));
+    for (int i = 0; i < SmtpServerOptions.DEFAULT_MAX_JUNK_COMMANDS; i++) {
+      assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<b@y.test>\r\n"), "again " + i);
+    }
+    assertEquals("421 4.7.0 Error: too many commands without mail, closing connection\r\n",
+        send("RCPT TO:<b@y.test>\r\n"));
+    assertTrue(transport.closed);
+  }
+
+  /**
+   * A login the handler could not check (its database down, or too many failed from the client's address) counts as a
+   * failed one: repeating AUTH on one connection ends in 421 all the same.
+   */
+  @Test
+  void loginsThatCannotBeCheckedCountAsFailed() {
+    RecordingHandler unchecked = new RecordingHandler() {
+      @Override
+      public CompletionStage<Boolean> onAuth(SessionInfo s, String mechanism, String authzid, String username,
+          String password) {
+        return CompletableFuture.failedFuture(new TemporaryRefusal("too many failed logins"));
+      }
+    };
+    SmtpServerOptions options = new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true)
+        .setPlainTextAuthAllowed(true);
+    start(options, unchecked);
+    transport.take();
+    send("EHLO c\r\n");
+    String auth = "AUTH PLAIN " + b64("\0alice\0s3cret") + "\r\n";
+    for (int i = 1; i < options.getMaxConsecutiveErrors(); i++) {
+      assertEquals("454 4.7.0 Temporary authentication failure\r\n", send(auth), "attempt " + i);
+      assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"), "a good command does not wipe the count");
+    }
+    assertEquals("454 4.7.0 Temporary authentication failure\r\n"
+        + "421 4.7.0 Error: too many errors, closing connection\r\n", send(auth));
+    assertTrue(transport.closed);
+  }
+
   /** RFC 1870 allows 20 digits: a SIZE beyond what a long holds is too big, not a syntax error. */
   @Test
   void aHugeSizeIsTooBig() {
