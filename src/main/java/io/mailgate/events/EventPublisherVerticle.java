@@ -94,7 +94,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private boolean claimingReceipts;
   /** The last claim was full: more may be due, claimed as posts end rather than at the next timer round. */
   private boolean receiptsBacklog;
-  private final Map<String, Integer> receiptsByUrl = new HashMap<>();
+  /** Receipt notification webhooks by URL: their posts under way and failures in a row (no events held). */
+  private final Map<String, Destination> receiptUrls = new HashMap<>();
   private HttpClient http;
   private WorkerExecutor resolver;
   /** Account secrets whose keyed HMAC the publisher keeps: a node signs for as many accounts as have webhooks. */
@@ -150,8 +151,12 @@ public final class EventPublisherVerticle extends VerticleBase {
     int held;
     /** Its last claim took as many as a claim takes of one destination: more may be due. */
     boolean more;
+    /** Failures in a row: one per round of posts, however many of a round fail together (see {@link #publish}). */
     int failures;
     long putOffUntil;
+    /** Posts begun, and how many had begun when the last failure was counted. */
+    long begun;
+    long countedThrough;
   }
 
   public EventPublisherVerticle(MailgateConfig config, SecretBox secrets, Clock clock) {
@@ -248,8 +253,9 @@ public final class EventPublisherVerticle extends VerticleBase {
     long now = clock.millis();
     for (Map.Entry<Long, Destination> e : destinations.entrySet()) {
       Destination d = e.getValue();
-      if (d.held >= holdPerDestination || (d.failures >= TRIP_AFTER && d.putOffUntil > now)) {
-        // full, or failing and paused: its backlog waits in the table, not rewritten, not claimed
+      if (d.held >= holdPerDestination || resting(d, now)) {
+        // full, or failing and paused or trying its one post: its backlog waits in the table, not rewritten (claimed
+        // only to be put off again, at once, for as long as a hanging trial post lasts), not claimed
         full.add(e.getKey());
       } else if (d.inFlight < share) {
         postable += d.held;
@@ -322,7 +328,10 @@ public final class EventPublisherVerticle extends VerticleBase {
   /**
    * Claims due receipt notifications (what receipt rules' SNS actions and topics are owed) while fewer than half the
    * node's posts are theirs, so events keep the other half; a webhook has at most a quarter of those at a time, so
-   * one that is slow or hangs does not hold up the others' (its rows wait in the table meanwhile).
+   * one that is slow or hangs does not hold up the others' (its rows wait in the table meanwhile). One that failed
+   * {@link #TRIP_AFTER} times in a row rests as an event destination does: its rows are left in the table while it
+   * is paused (10 s per failure in a row), then it gets one post at a time until one succeeds; otherwise a few dead
+   * webhooks, each row retried on its own backoff, would keep a hanging post in every slot all day.
    */
   private void pollReceipts() {
     int room = perDestination - receiptsInFlight;
@@ -330,9 +339,13 @@ public final class EventPublisherVerticle extends VerticleBase {
       return;
     }
     int perUrl = Math.max(1, perDestination / 4);
+    long now = clock.millis();
+    if (receiptUrls.size() > PRUNE_ABOVE) {
+      receiptUrls.values().removeIf(w -> w.inFlight == 0 && w.putOffUntil < now - 3_600_000L);
+    }
     List<String> busy = new ArrayList<>();
-    receiptsByUrl.forEach((url, n) -> {
-      if (n >= perUrl) {
+    receiptUrls.forEach((url, w) -> {
+      if (w.inFlight >= perUrl || resting(w, now)) {
         busy.add(url);
       }
     });
@@ -345,23 +358,31 @@ public final class EventPublisherVerticle extends VerticleBase {
       }
       boolean more = ar.result().size() == room;
       List<Long> over = new ArrayList<>();
+      long claimedAt = clock.millis();
       for (ReceiptOutbox.Due d : ar.result()) {
-        if (stopping || receiptsByUrl.getOrDefault(d.url(), 0) >= perUrl) {
+        Destination w = receiptUrls.computeIfAbsent(d.url(), k -> new Destination());
+        if (stopping || w.inFlight >= (w.failures >= TRIP_AFTER ? 1 : perUrl) || resting(w, claimedAt)) {
           over.add(d.id());
           continue;
         }
         receiptsInFlight++;
-        receiptsByUrl.merge(d.url(), 1, Integer::sum);
+        w.inFlight++;
+        long seq = ++w.begun;
         post(Target.of(d), "rcv_" + d.id(), Buffer.buffer(d.body())).onComplete(posted -> {
           receiptsInFlight--;
-          receiptsByUrl.computeIfPresent(d.url(), (u, n) -> n > 1 ? n - 1 : null);
+          w.inFlight--;
           if (posted.succeeded()) {
+            w.failures = 0;
             metrics.receiptNotified();
             receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot delete receipt notification "
                 + d.id() + " (it will be posted again when its lease ends): " + e.getMessage()));
           } else {
+            postFailed(w, seq);
             receiptFailed(d, posted.cause().getMessage() == null ? posted.cause().toString()
                 : posted.cause().getMessage());
+          }
+          if (w.inFlight == 0 && w.failures == 0) {
+            receiptUrls.remove(d.url(), w); // known again at its next claim; a failing one is kept for its pause
           }
           if (receiptsBacklog && !stopping) {
             pollReceipts();
@@ -532,6 +553,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
     inFlight++;
     dest.inFlight++;
+    long seq = ++dest.begun;
     post(Target.of(d), "evt_" + d.id(), body).onComplete(ar -> {
       inFlight--;
       dest.inFlight--;
@@ -541,17 +563,35 @@ public final class EventPublisherVerticle extends VerticleBase {
         published.add(d.id());
         removePublished();
       } else {
-        dest.failures++;
-        if (dest.failures >= TRIP_AFTER) {
-          long pause = Math.min(600_000L, 10_000L * dest.failures);
-          dest.putOffUntil = clock.millis() + pause;
-        }
+        postFailed(dest, seq);
         failed(d, ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
       }
       if (!stopping) {
         dispatch();
       }
     });
+  }
+
+  /**
+   * Counts the failure of post {@code seq} of {@code dest}, and pauses it from the {@link #TRIP_AFTER}th in a row (10 s
+   * per failure, up to 10 minutes). Posts under way together that fail together (a receiver restarting, a name still
+   * being looked up) are one failure, not one each, or a blip of a second would pause the webhook for minutes: a post
+   * begun after the last one counted is the next in the row.
+   */
+  private void postFailed(Destination dest, long seq) {
+    if (seq > dest.countedThrough) {
+      dest.failures++;
+      dest.countedThrough = dest.begun;
+    }
+    if (dest.failures >= TRIP_AFTER) {
+      long pause = Math.min(600_000L, 10_000L * dest.failures);
+      dest.putOffUntil = clock.millis() + pause;
+    }
+  }
+
+  /** Whether a webhook that failed {@link #TRIP_AFTER} times in a row is paused, or trying its one post. */
+  private static boolean resting(Destination d, long now) {
+    return d.failures >= TRIP_AFTER && (d.putOffUntil > now || d.inFlight > 0);
   }
 
   private void drop(EventOutbox.Due d) {

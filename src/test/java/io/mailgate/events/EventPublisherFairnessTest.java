@@ -142,6 +142,62 @@ class EventPublisherFairnessTest {
     }
   }
 
+  /**
+   * While the one post a failing webhook gets after its pause hangs, its backlog stays in the table: not claimed and put
+   * off again and again (a loop of claims, reads of the messages and put-offs, for as long as the post lasts).
+   */
+  @Test
+  void aFailingWebhooksTrialPostLeavesItsBacklogAlone() throws Exception {
+    try (TestNode node = node(3); SesV2Client ses = node.sesV2()) {
+      webhook.hang("/stuck"); // every post times out, after 3 s
+      destination(ses, "stuck", webhook.url("/stuck"));
+      for (int i = 0; i < 150; i++) {
+        send(ses, "stuck");
+      }
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String updates = "SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables WHERE relname = 'event_outbox'";
+      // three rounds of posts time out (two at a time: the node's share of four), and the webhook is paused
+      int rounds = 2 * EventPublisherVerticle.TRIP_AFTER;
+      Await.until(() -> webhook.posts("/stuck").size() >= rounds, Duration.ofSeconds(30));
+      Thread.sleep(12_000); // the server's statistics are flushed within 10 s of a backend's last write
+      long before = Db.count(pg, updates);
+      Await.until(() -> webhook.posts("/stuck").size() > rounds, Duration.ofSeconds(45)); // the trial post, hanging
+      Thread.sleep(3_000 + 12_000);
+      long during = Db.count(pg, updates) - before;
+      assertEquals(rounds + 1, webhook.posts("/stuck").size(), "paused again after its trial");
+      // what the node held when the trial began is put off once, and the trial's event marked failed: a few dozen rows
+      assertTrue(during < 300, during + " rows of the outbox rewritten while the trial post hung");
+    } finally {
+      webhook.release("/stuck");
+    }
+  }
+
+  /**
+   * Eight posts under way fail together (the receiver restarted): that is one failure, not eight in a row, so the
+   * webhook is not paused (80 s) and the events behind them are posted at once.
+   */
+  @Test
+  void postsThatFailTogetherAreOneFailure() throws Exception {
+    try (TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 16)
+        .with(MailgateConfig.EVENTS_TIMEOUT_SECONDS, 10)); SesV2Client ses = node.sesV2()) {
+      webhook.failFirst("/blip", 8);
+      webhook.hang("/blip"); // the first posts wait, then all of them fail at once
+      destination(ses, "blip", webhook.url("/blip"));
+      java.util.List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        ids.add(send(ses, "blip"));
+      }
+      Await.until(() -> webhook.posts("/blip").size() >= 8, Duration.ofSeconds(20));
+      webhook.release("/blip");
+      // the twelve not yet posted go within seconds (the eight that failed are retried on their own backoff)
+      Await.until(() -> ids.stream().filter(id -> !webhook.posts("/blip", id).isEmpty()).count() == 20,
+          Duration.ofSeconds(15));
+    } finally {
+      webhook.release("/blip");
+      webhook.failFirst("/blip", 0);
+    }
+  }
+
   @Test
   void anAnswerWhoseBodyTricklesInLosesItsConnection() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());

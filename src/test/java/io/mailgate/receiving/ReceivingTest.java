@@ -414,6 +414,38 @@ class ReceivingTest {
   }
 
   /**
+   * A receipt webhook that keeps failing rests as an event destination does: after three failures in a row its rows
+   * wait in the table (paused, then one post at a time) rather than each being posted on its own backoff, so a few
+   * dead webhooks cannot keep every slot; the other webhooks' notifications go on.
+   */
+  @Test
+  void aFailingReceiptWebhookIsPausedAndTheOthersAreNot() throws Exception {
+    verifiedDomain(account, "down.example");
+    rule("main", 10, "failing", "Optional", "{down.example}", "[{\"SNSAction\": {\"TopicArn\": \""
+        + webhook.url("/rcv-down") + "\"}}]");
+    webhook.failFirst("/rcv-down", 1_000_000);
+    try {
+      receivedId(sendUntil(List.of("x@down.example"), message("x@down.example", "down 0"),
+          x -> x.get(3).startsWith("250")));
+      for (int i = 1; i < 60; i++) {
+        receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("x@down.example"),
+            message("x@down.example", "down " + i)));
+      }
+      Thread.sleep(3000);
+      int posted = webhook.posts("/rcv-down").size();
+      // three failures in a row, each of at most the 8 posts a webhook may have under way (a quarter of the receipt
+      // posts; those that fail together are one failure): not one post for each of the 60
+      assertTrue(posted >= 3 && posted <= 3 * 8, posted + " posts to the failing webhook");
+      String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("quick@inbox.example"),
+          message("quick@inbox.example", "not paused")));
+      Await.until(() -> !webhook.posts("/full", id).isEmpty(), Duration.ofSeconds(10));
+      assertEquals(posted, webhook.posts("/rcv-down").size(), "still paused");
+    } finally {
+      webhook.failFirst("/rcv-down", 0);
+    }
+  }
+
+  /**
    * Recipients' plans may hold copies of an account's rules loaded at different times (the cache expired between two
    * lookups): each recipient's rules still run.
    */
