@@ -692,6 +692,7 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxRecipients(config.get(MailgateConfig.SEND_MAX_RECIPIENTS))
         .setAuthEnabled(true)
         .setAuthRequired(true)
+        .setDsn(false) // as SES's endpoint: the send path keeps no NOTIFY, RET or ENVID, so DSN is not offered
         .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT))
         .setPlainTextAuthAllowed(config.get(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH));
     String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);

@@ -74,6 +74,9 @@ public final class SmtpSubmission implements SmtpSessionHandler {
    * any SES region. An address that failed {@link #MAX_AUTH_FAILURES} times within the window is answered 454 (try
    * later) until the window ends, without a look at the keys: guessing is hopeless (the password is an HMAC of a 40
    * character secret), but each new user name guessed would cost a database query, on the database the sends share.
+   * An attempt is counted as failed before the keys are looked at, and given back if it succeeds (or could not be
+   * checked): attempts made at once, on the address's many connections, see each other, so no more than the limit
+   * are looked up however many arrive together.
    */
   @Override
   public CompletionStage<Boolean> onAuth(
@@ -81,28 +84,37 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     InetAddress client = session.remoteAddress() == null ? null : session.remoteAddress().getAddress();
     String counted = client == null || client.isLoopbackAddress() ? null : client.getHostAddress();
     long now = System.currentTimeMillis();
-    Failures failed = counted == null ? null : failures.get(counted);
-    if (failed != null && now - failed.since() < FAILURE_WINDOW_MILLIS && failed.count() >= MAX_AUTH_FAILURES) {
-      return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
-          + counted));
+    if (counted != null) {
+      boolean[] refused = {false};
+      failures.compute(counted, (ip, f) -> {
+        if (f == null || now - f.since() >= FAILURE_WINDOW_MILLIS) {
+          return new Failures(1, now);
+        }
+        refused[0] = f.count() >= MAX_AUTH_FAILURES;
+        return refused[0] ? f : new Failures(f.count() + 1, f.since());
+      });
+      if (refused[0]) {
+        return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
+            + counted));
+      }
+      if (failures.size() > MAX_TRACKED) {
+        failures.keySet().forEach(ip -> failures.computeIfPresent(ip,
+            (k, f) -> now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f));
+        if (failures.size() > MAX_TRACKED) {
+          failures.clear(); // that many addresses at once: memory first
+        }
+      }
     }
     return accounts.byAccessKey(username)
-        .map(key -> {
-          boolean ok = key.isPresent() && key.get().enabled()
-              && (authzid == null || authzid.isEmpty() || authzid.equals(username))
-              && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region);
-          if (!ok && counted != null) {
-            failures.compute(counted, (ip, f) -> f == null || now - f.since() >= FAILURE_WINDOW_MILLIS
-                ? new Failures(1, now) : new Failures(f.count() + 1, f.since()));
-            if (failures.size() > MAX_TRACKED) {
-              failures.keySet().forEach(ip -> failures.computeIfPresent(ip,
-                  (k, f) -> now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f));
-              if (failures.size() > MAX_TRACKED) {
-                failures.clear(); // that many addresses at once: memory first
-              }
-            }
+        .map(key -> key.isPresent() && key.get().enabled()
+            && (authzid == null || authzid.isEmpty() || authzid.equals(username))
+            && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region))
+        .onComplete(ar -> {
+          if (counted != null && (ar.failed() || ar.result())) {
+            // not a failed login after all: given back
+            failures.computeIfPresent(counted,
+                (ip, f) -> f.count() <= 1 ? null : new Failures(f.count() - 1, f.since()));
           }
-          return ok;
         })
         .toCompletionStage();
   }

@@ -199,7 +199,8 @@ public final class EventPublisherVerticle extends VerticleBase {
       } else if (ar.result() > 0) {
         LOG.info("dropped " + ar.result() + " events of deleted event destinations");
       }
-      dropOld(0);
+      dropOld("events", outbox::dropOlderThan, metrics::eventsDropped, 0);
+      dropOld("receipt notifications", receipts::dropOlderThan, n -> { }, 0);
     }));
     return Future.succeededFuture();
   }
@@ -618,17 +619,21 @@ public final class EventPublisherVerticle extends VerticleBase {
         });
   }
 
-  /** Drops, a batch at a time, the due events older than events.maxAgeHours: counted in the log, not one by one. */
-  private void dropOld(int droppedSoFar) {
-    outbox.dropOlderThan(clock.instant().minus(maxAge), SWEEP_BATCH).onComplete(ar -> {
+  /**
+   * Drops, a batch at a time, the due {@code what} (events, receipt notifications) older than events.maxAgeHours:
+   * counted in the log, not one by one.
+   */
+  private void dropOld(String what, java.util.function.BiFunction<Instant, Integer, Future<Integer>> drop,
+      java.util.function.IntConsumer counted, int droppedSoFar) {
+    drop.apply(clock.instant().minus(maxAge), SWEEP_BATCH).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.warning("cannot drop old events from the outbox: " + ar.cause().getMessage());
+        LOG.warning("cannot drop old " + what + " from their outbox: " + ar.cause().getMessage());
       } else if (ar.result() == SWEEP_BATCH && droppedSoFar < 100 * SWEEP_BATCH) {
-        metrics.eventsDropped(ar.result());
-        dropOld(droppedSoFar + ar.result());
+        counted.accept(ar.result());
+        dropOld(what, drop, counted, droppedSoFar + ar.result());
       } else if (droppedSoFar + ar.result() > 0) {
-        metrics.eventsDropped(ar.result());
-        LOG.warning("dropped " + (droppedSoFar + ar.result()) + " events older than events.maxAgeHours ("
+        counted.accept(ar.result());
+        LOG.warning("dropped " + (droppedSoFar + ar.result()) + " " + what + " older than events.maxAgeHours ("
             + maxAge.toHours() + " h) that their webhooks never took");
       }
     });

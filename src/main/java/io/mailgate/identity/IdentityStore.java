@@ -117,11 +117,11 @@ public final class IdentityStore {
 
   /**
    * One page, ordered by name, starting after {@code after} (exclusive; null for the first page); {@code nameContains}:
-   * only names that contain it (null: all).
+   * only names that contain it, whatever the case (null: all; names are stored lower-cased, but for a local part).
    */
   public Future<List<Stored>> page(String accountId, String after, int limit, String nameContains) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM identities WHERE account_id = $1 "
-            + "AND ($2::text IS NULL OR identity > $2) AND ($4::text IS NULL OR strpos(identity, $4) > 0) "
+            + "AND ($2::text IS NULL OR identity > $2) AND ($4::text IS NULL OR strpos(lower(identity), lower($4)) > 0) "
             + "ORDER BY identity LIMIT $3")
         .execute(Tuple.of(accountId, after, limit, nameContains))
         .map(IdentityStore::toList);

@@ -89,6 +89,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
         .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
         .setMaxMessageSize(config.get(MailgateConfig.SMTP_INBOUND_MAX_MESSAGE_BYTES))
         .setMaxRecipients(100)
+        .setDsn(false) // no success report is written, nor NOTIFY=NEVER kept for a Bounce action's refusal
         .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT));
     boolean own = !config.get(MailgateConfig.SMTP_INBOUND_TLS_CERT).isBlank();
     String cert = config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_CERT : MailgateConfig.SMTP_SUBMISSION_TLS_CERT);

@@ -71,20 +71,21 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
   public static final int MAX_LINE_OCTETS = 512;
 
   /**
-   * A reply with {@code text} (ASCII: a character is an octet) on as many lines as it takes for each to be at most
-   * {@link #MAX_LINE_OCTETS} on the wire: cut at the last space that fits (the space is dropped), or, in a word
-   * longer than a line, where the line is full. Text that fits is one line, as it is.
+   * A reply with {@code text} on as many lines as it takes for each to be at most {@link #MAX_LINE_OCTETS} on the wire,
+   * in UTF-8 (a refusal may quote an internationalized address): cut at the last space that fits (the space is
+   * dropped), or, in a word longer than a line, where the line is full, never inside a character. Text that fits is
+   * one line, as it is.
    */
   public static SmtpReply wrapped(int code, String enhancedStatus, String text) {
     // "550-" or "550 ", the status and its space, and CRLF
     int max = MAX_LINE_OCTETS - 4 - (enhancedStatus == null ? 0 : enhancedStatus.length() + 1) - 2;
     List<String> lines = new java.util.ArrayList<>();
     String rest = text;
-    while (rest.length() > max) {
-      int cut = rest.lastIndexOf(' ', max);
+    for (int fit = fitting(rest, max); fit < rest.length(); fit = fitting(rest, max)) {
+      int cut = rest.lastIndexOf(' ', fit);
       if (cut <= 0) {
-        lines.add(rest.substring(0, max));
-        rest = rest.substring(max);
+        lines.add(rest.substring(0, fit));
+        rest = rest.substring(fit);
       } else {
         lines.add(rest.substring(0, cut));
         rest = rest.substring(cut + 1);
@@ -92,6 +93,22 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
     }
     lines.add(rest);
     return new SmtpReply(code, enhancedStatus, lines);
+  }
+
+  /** How many of {@code s}'s chars, whole characters, take at most {@code octets} in UTF-8. */
+  private static int fitting(String s, int octets) {
+    int used = 0;
+    int i = 0;
+    while (i < s.length()) {
+      int cp = s.codePointAt(i);
+      int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (used + n > octets) {
+        break;
+      }
+      used += n;
+      i += Character.charCount(cp);
+    }
+    return i;
   }
 
   /** A single-line reply. */

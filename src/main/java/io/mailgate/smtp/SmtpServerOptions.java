@@ -42,6 +42,7 @@ public final class SmtpServerOptions {
   private int maxDataLineLength = DEFAULT_MAX_DATA_LINE_LENGTH;
   private int maxConsecutiveErrors = DEFAULT_MAX_CONSECUTIVE_ERRORS;
   private int maxJunkCommands = DEFAULT_MAX_JUNK_COMMANDS;
+  private boolean dsn = true;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxConnectionsPerClient;
   private long maxDataBytesHeld = DEFAULT_MAX_DATA_BYTES_HELD;
@@ -68,6 +69,7 @@ public final class SmtpServerOptions {
     maxDataLineLength = other.maxDataLineLength;
     maxConsecutiveErrors = other.maxConsecutiveErrors;
     maxJunkCommands = other.maxJunkCommands;
+    dsn = other.dsn;
     maxConnections = other.maxConnections;
     maxConnectionsPerClient = other.maxConnectionsPerClient;
     maxDataBytesHeld = other.maxDataBytesHeld;
@@ -96,7 +98,7 @@ public final class SmtpServerOptions {
       throw new IllegalStateException("authRequired needs authEnabled");
     }
     return new SmtpSessionConfig(serverName, maxMessageSize, maxRecipients, maxCommandLineLength,
-        maxDataLineLength, maxConsecutiveErrors, maxJunkCommands, keyCertOptions != null && !implicitTls,
+        maxDataLineLength, maxConsecutiveErrors, maxJunkCommands, dsn, keyCertOptions != null && !implicitTls,
         authEnabled, plainTextAuthAllowed, authRequired, tlsRequired);
   }
 
@@ -206,6 +208,20 @@ public final class SmtpServerOptions {
 
   public SmtpServerOptions setMaxJunkCommands(int maxJunkCommands) {
     this.maxJunkCommands = positive(maxJunkCommands, "maxJunkCommands");
+    return this;
+  }
+
+  /**
+   * Whether EHLO offers DSN (RFC 3461); default true. A server whose handler does not act on NOTIFY, RET and ENVID
+   * (a success report, no failure report for NOTIFY=NEVER, the envelope id in it) must not offer it: they are parsed
+   * and kept in the envelope either way.
+   */
+  public boolean isDsn() {
+    return dsn;
+  }
+
+  public SmtpServerOptions setDsn(boolean dsn) {
+    this.dsn = dsn;
     return this;
   }
 

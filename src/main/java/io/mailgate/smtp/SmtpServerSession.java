@@ -78,6 +78,9 @@ public final class SmtpServerSession {
   private int authFailures;
   /** Commands that move no mail since the session's last accepted message ({@link #junk}). */
   private int junkCommands;
+  /** RCPTs of this transaction beyond the recipient limit (answered 452). */
+  private int recipientOvershoot;
+  static final int MAX_RECIPIENT_OVERSHOOT = 1000;
 
   private byte[] input = NO_BYTES;
   private int inputLength;
@@ -416,10 +419,11 @@ public final class SmtpServerSession {
   }
 
   /**
-   * Counts a command that moves no mail (RSET, NOOP, VRFY, HELP, a repeated HELO or EHLO, a recipient named again), as
-   * Postfix's {@code smtpd_junk_command_limit}: past {@link SmtpSessionConfig#maxJunkCommands} of them since the
-   * session's last message, the session ends (421), and true is returned. They answer 250 and reset the command
-   * timeout, so without a limit a client that never logs in or sends could hold a connection slot for good.
+   * Counts a command that moves no mail (RSET, NOOP, VRFY, HELP, a repeated HELO or EHLO, a recipient named again, one
+   * far past the recipient limit), as Postfix's {@code smtpd_junk_command_limit}: past
+   * {@link SmtpSessionConfig#maxJunkCommands} of them since the session's last message, the session ends (421), and
+   * true is returned. They are answered without an error and reset the command timeout, so without a limit a client
+   * that never logs in or sends could hold a connection slot for good.
    */
   private boolean junk() {
     if (++junkCommands > config.maxJunkCommands()) {
@@ -468,7 +472,9 @@ public final class SmtpServerSession {
     lines.add("8BITMIME");
     lines.add("SMTPUTF8");
     lines.add("ENHANCEDSTATUSCODES");
-    lines.add("DSN");
+    if (config.dsn()) {
+      lines.add("DSN");
+    }
     if (config.startTlsAvailable() && !info.tls()) {
       lines.add("STARTTLS");
     }
@@ -527,7 +533,12 @@ public final class SmtpServerSession {
       return;
     }
     if (recipients.size() >= config.maxRecipients()) {
-      // RFC 5321 section 4.5.3.1.10: a temporary failure, the client sends the rest later
+      // RFC 5321 section 4.5.3.1.10: a temporary failure, the client sends the rest later; past
+      // MAX_RECIPIENT_OVERSHOOT more in the transaction (Postfix's smtpd_recipient_overshoot_limit: a client may
+      // pipeline a long list at once), each is a command without mail, or repeating RCPT would hold the slot for good
+      if (++recipientOvershoot > MAX_RECIPIENT_OVERSHOOT && junk()) {
+        return;
+      }
       reply(Replies.TOO_MANY_RECIPIENTS);
       return;
     }
@@ -916,6 +927,7 @@ public final class SmtpServerSession {
     reversePath = null;
     mailParameters = null;
     recipients.clear();
+    recipientOvershoot = 0;
   }
 
   private boolean isBetweenCommands() {

@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param maxConsecutiveErrors protocol errors in a row after which the session says 421 and closes
  * @param maxJunkCommands commands that move no mail, since the session's last accepted message, after which it says
  *     421 and closes
+ * @param dsn whether EHLO offers DSN (RFC 3461)
  * @param startTlsAvailable whether STARTTLS is offered (a certificate is configured and the
  *     connection is not already encrypted)
  * @param authEnabled whether AUTH PLAIN and LOGIN are offered
@@ -33,6 +34,7 @@ public record SmtpSessionConfig(
     int maxDataLineLength,
     int maxConsecutiveErrors,
     int maxJunkCommands,
+    boolean dsn,
     boolean startTlsAvailable,
     boolean authEnabled,
     boolean plainTextAuthAllowed,

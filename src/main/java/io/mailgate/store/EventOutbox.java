@@ -21,7 +21,8 @@ import java.util.Map;
 public final class EventOutbox {
   /**
    * A claimed event and its destination. {@code attempts} counts this one; {@code enabled} is false when the
-   * destination was disabled since (events of a deleted one are not claimed: {@link #SWEEP} drops them).
+   * destination was disabled since, or no longer takes the event's type (its types were changed: what waits is then
+   * no more its to post, whatever URL it has now); events of a deleted one are not claimed ({@link #SWEEP} drops them).
    * {@code secretGeneration}: of the account's webhook secret; {@code previousSecretUntil}: until when the previous
    * generation signs too (null: it does not). {@code identity}: set when the destination is that identity's
    * notification topic (posted as SES's notification, with the headers when {@code withHeaders}), null for a
@@ -52,8 +53,8 @@ public final class EventOutbox {
                 ORDER BY e.destination_id LIMIT 1)
         FROM waiting w WHERE w.id IS NOT NULL)
       UPDATE event_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
-      FROM (SELECT e.id, d.account_id, d.url, d.enabled, a.webhook_secret_generation, a.webhook_previous_until,
-                   d.identity, i.notification_headers
+      FROM (SELECT e.id, d.account_id, d.url, d.enabled, d.event_types, a.webhook_secret_generation,
+                   a.webhook_previous_until, d.identity, i.notification_headers
             FROM waiting w CROSS JOIN LATERAL (SELECT * FROM event_destinations d WHERE d.id = w.id LIMIT 1) d
             JOIN accounts a ON a.id = d.account_id
             LEFT JOIN identities i ON i.account_id = d.account_id AND i.identity = d.identity
@@ -65,7 +66,8 @@ public final class EventOutbox {
             ORDER BY e.next_attempt_at LIMIT $1) due
       WHERE o.id = due.id
       RETURNING o.id, o.destination_id, o.message_id, o.type, o.recipient, o.detail, o.created_at, o.attempts,
-                due.account_id, due.url, due.enabled, due.webhook_secret_generation, due.webhook_previous_until,
+                due.account_id, due.url, due.enabled AND o.type = ANY(due.event_types), due.webhook_secret_generation,
+                due.webhook_previous_until,
                 due.identity, coalesce(o.type = ANY(due.notification_headers), false)""";
 
   /**

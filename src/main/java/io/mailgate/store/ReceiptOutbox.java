@@ -56,6 +56,17 @@ public final class ReceiptOutbox {
         + "WHERE id = ANY($1)").execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
   }
 
+  /**
+   * Drops due notifications created before {@code before} (events.maxAgeHours ago), at most {@code limit}; how many. A
+   * webhook that rests after failing gets one post at a time, far fewer than its rows, so without this its rows
+   * would outlive the maximum age, and pile up while its rules go on receiving.
+   */
+  public Future<Integer> dropOlderThan(Instant before, int limit) {
+    return pool.preparedQuery("DELETE FROM receipt_outbox WHERE id IN (SELECT id FROM receipt_outbox "
+            + "WHERE next_attempt_at <= now() AND created_at < $1 LIMIT $2)")
+        .execute(Tuple.of(Timestamps.utc(before), limit)).map(r -> r.rowCount());
+  }
+
   /** Notifications done with: taken by their webhook, or given up. */
   public Future<Void> remove(List<Long> ids) {
     return pool.preparedQuery("DELETE FROM receipt_outbox WHERE id = ANY($1)")

@@ -64,6 +64,7 @@ class SmtpSubmissionTest {
     try (Session s = new Session(port)) {
       String ehlo = s.command("EHLO client.test");
       assertTrue(ehlo.startsWith("250") && ehlo.contains("AUTH PLAIN LOGIN"), ehlo);
+      assertFalse(ehlo.contains("DSN"), "no DSN offered: the send path keeps no NOTIFY, as SES's endpoint: " + ehlo);
       assertTrue(s.command("MAIL FROM:<shop@submit.example>").startsWith("530 5.7.0"), "no mail before AUTH");
       assertTrue(s.login(TestNode.ACCESS_KEY, "not-the-password").startsWith("535"));
       assertTrue(s.login(TestNode.ACCESS_KEY, TestNode.SECRET).startsWith("535"), "the secret is not the password");
@@ -495,6 +496,48 @@ class SmtpSubmissionTest {
     }
   }
 
+  /**
+   * Logins that arrive together on many connections of one address see each other: no more than the limit are looked
+   * up (answered 535), the rest are told to try later, however the checks interleave.
+   */
+  @Test
+  void failedLoginsMadeAtOnceAreCountedAtOnce() throws IOException {
+    String local = localAddress();
+    org.junit.jupiter.api.Assumptions.assumeTrue(local != null, "no address but loopback to connect from");
+    try (RecordingSmtpServer sink = new RecordingSmtpServer();
+         TestNode open = TestNode.start(sink.url(), c -> c.with(MailgateConfig.SMTP_SUBMISSION_HOST, "0.0.0.0"))) {
+      int openPort = open.config().get(MailgateConfig.SMTP_SUBMISSION_PORT);
+      java.util.List<Session> sessions = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < 30; i++) {
+          Session s = new Session(new Socket(local, openPort));
+          sessions.add(s);
+          s.command("EHLO client.test");
+        }
+        for (int i = 0; i < sessions.size(); i++) { // all written before any answer is read
+          sessions.get(i).write("AUTH PLAIN " + java.util.Base64.getEncoder().encodeToString(
+              ("\0AKIAGUESS" + i + "\0wrong").getBytes(StandardCharsets.US_ASCII)) + "\r\n");
+        }
+        int checked = 0;
+        int later = 0;
+        for (Session s : sessions) {
+          String reply = s.reply();
+          if (reply.startsWith("535")) {
+            checked++;
+          } else if (reply.startsWith("454 4.7.0")) {
+            later++;
+          }
+        }
+        assertEquals(SmtpSubmission.MAX_AUTH_FAILURES, checked, "looked up");
+        assertEquals(30 - SmtpSubmission.MAX_AUTH_FAILURES, later, "told to try later");
+      } finally {
+        for (Session s : sessions) {
+          s.close();
+        }
+      }
+    }
+  }
+
   static final class Session implements AutoCloseable {
     private final Socket socket;
     private final BufferedReader in;
@@ -536,9 +579,14 @@ class SmtpSubmissionTest {
     }
 
     String command(String line) throws IOException {
-      out.write((line + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
+      write(line + "\r\n");
       return reply();
+    }
+
+    /** Writes without reading the reply. */
+    void write(String raw) throws IOException {
+      out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
     }
 
     String login(String user, String password) throws IOException {

@@ -342,6 +342,33 @@ class EventPublishingTest {
         .configurationSetName("no-such-set")));
   }
 
+  /**
+   * Events waiting for a destination whose types were changed since are not posted when it no longer takes their
+   * type, not even to the URL it was given at the same time; those of a type it still takes go there.
+   */
+  @Test
+  void eventsOfATypeTakenOutAreDroppedNotPostedToTheNewUrl() throws Exception {
+    ses.createConfigurationSet(r -> r.configurationSetName("retyped"));
+    webhook.failFirst("/retyped-old", 1_000_000);
+    try {
+      destination("retyped", "d", "/retyped-old", true, EventType.SEND, EventType.DELIVERY);
+      String id = send("retyped", "someone@example.org");
+      // both events fail at the old URL, and wait for their retry
+      Await.until(() -> webhook.posts("/retyped-old", id).size() >= 2, Duration.ofSeconds(20));
+      ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("retyped").eventDestinationName("d")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(webhook.url("/retyped-new")))));
+      Await.until(() -> !webhook.posts("/retyped-new", id).isEmpty(), Duration.ofSeconds(30)); // after the backoff
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM event_outbox WHERE message_id = '" + id + "'") == 0,
+          Duration.ofSeconds(30));
+      assertEquals(List.of("Send"), webhook.posts("/retyped-new", id).stream()
+          .map(p -> p.json().getString("eventType")).toList(), "the Delivery event is dropped, not posted");
+    } finally {
+      webhook.failFirst("/retyped-old", 0);
+    }
+  }
+
   @Test
   void badDefinitionsAreRefusedAndChangeNothing() {
     ses.createConfigurationSet(r -> r.configurationSetName("strict"));

@@ -36,6 +36,22 @@ class SmtpReplyTest {
     assertEquals(2, SmtpReply.wrapped(550, "5.1.1", exact + "y").lines().size());
   }
 
+  /** Lines are measured in UTF-8 octets, as they go on the wire, and never cut inside a character. */
+  @Test
+  void nonAsciiTextIsWrappedByItsOctets() {
+    String text = "Адреса не проверены: " + "почта@пример.рф ".repeat(40) + "😀".repeat(300);
+    SmtpReply reply = SmtpReply.wrapped(554, "5.7.1", text);
+    for (String line : reply.toWire().split("(?<=\r\n)")) {
+      int octets = line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      assertTrue(octets <= SmtpReply.MAX_LINE_OCTETS, octets + ": " + line);
+    }
+    for (String line : reply.lines()) {
+      assertTrue(!Character.isHighSurrogate(line.charAt(line.length() - 1))
+          && !Character.isLowSurrogate(line.charAt(0)), "a character cut in two: " + line);
+    }
+    assertEquals(text.replace(" ", ""), String.join("", reply.lines()).replace(" ", ""), "nothing but spaces lost");
+  }
+
   @Test
   void nonAsciiTextIsSentAsUtf8() {
     ReplyWriter writer = new ReplyWriter();

@@ -683,6 +683,41 @@ class SmtpServerSessionTest {
     assertTrue(transport.closed);
   }
 
+  /** The greeting after STARTTLS is the session's first again: not counted. */
+  @Test
+  void theGreetingAfterStartTlsIsNotCounted() {
+    start(new SmtpServerOptions().setServerName("mx.test").setKeyCertOptions(new PemKeyCertOptions()), handler);
+    transport.take();
+    send("EHLO c\r\n");
+    send("STARTTLS\r\n");
+    session.tlsEstablished();
+    for (int i = 0; i <= SmtpServerOptions.DEFAULT_MAX_JUNK_COMMANDS; i++) { // the first, then 100 counted
+      assertTrue(send("EHLO c\r\n").startsWith("250-"), "greeting " + i);
+    }
+    assertTrue(send("NOOP\r\n").startsWith("421 4.7.0 Error: too many commands without mail"),
+        "the 100 after the first over TLS are the limit");
+  }
+
+  /**
+   * Recipients past the limit are answered 452 (the client sends them later); a thousand more in the transaction (a
+   * long list pipelined at once) are allowed, and past those each counts as a command without mail.
+   */
+  @Test
+  void recipientsFarPastTheLimitCountAsCommandsWithoutMail() {
+    start(new SmtpServerOptions().setServerName("mx.test").setMaxRecipients(2), handler);
+    ehlo();
+    send("MAIL FROM:<a@x.test>\r\n");
+    send("RCPT TO:<b@y.test>\r\n");
+    send("RCPT TO:<c@y.test>\r\n");
+    int beyond = SmtpServerSession.MAX_RECIPIENT_OVERSHOOT + SmtpServerOptions.DEFAULT_MAX_JUNK_COMMANDS;
+    for (int i = 0; i < beyond; i++) {
+      assertEquals("452 4.5.3 Error: too many recipients\r\n", send("RCPT TO:<d" + i + "@y.test>\r\n"), "rcpt " + i);
+    }
+    assertEquals("421 4.7.0 Error: too many commands without mail, closing connection\r\n",
+        send("RCPT TO:<last@y.test>\r\n"));
+    assertTrue(transport.closed);
+  }
+
   /** So is a recipient named again in a transaction: taken once, and counted. */
   @Test
   void aRecipientNamedAgainAndAgainCountsAsACommandWithoutMail() {
