@@ -74,9 +74,10 @@ public final class SmtpSubmission implements SmtpSessionHandler {
    * any SES region. An address that failed {@link #MAX_AUTH_FAILURES} times within the window is answered 454 (try
    * later) until the window ends, without a look at the keys: guessing is hopeless (the password is an HMAC of a 40
    * character secret), but each new user name guessed would cost a database query, on the database the sends share.
-   * An attempt is counted as failed before the keys are looked at, and given back if it succeeds (or could not be
-   * checked): attempts made at once, on the address's many connections, see each other, so no more than the limit
-   * are looked up however many arrive together.
+   * An attempt that costs a query (a user name neither cached nor being looked up) is counted as failed before the
+   * query, and given back if it succeeds (or could not be checked): guesses made at once, on the address's many
+   * connections, see each other, so no more than the limit are looked up however many arrive together; a burst of
+   * logins with the right key shares one query and takes one count while it runs.
    */
   @Override
   public CompletionStage<Boolean> onAuth(
@@ -84,14 +85,19 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     InetAddress client = session.remoteAddress() == null ? null : session.remoteAddress().getAddress();
     String counted = client == null || client.isLoopbackAddress() ? null : client.getHostAddress();
     long now = System.currentTimeMillis();
+    long[] reserved = {-1}; // the window the attempt was counted in, when it was counted before the lookup
     if (counted != null) {
+      boolean reserve = !accounts.answersWithoutQuery(username);
       boolean[] refused = {false};
       failures.compute(counted, (ip, f) -> {
-        if (f == null || now - f.since() >= FAILURE_WINDOW_MILLIS) {
-          return new Failures(1, now);
+        Failures live = f == null || now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f;
+        refused[0] = live != null && live.count() >= MAX_AUTH_FAILURES;
+        if (refused[0] || !reserve) {
+          return live;
         }
-        refused[0] = f.count() >= MAX_AUTH_FAILURES;
-        return refused[0] ? f : new Failures(f.count() + 1, f.since());
+        Failures taken = live == null ? new Failures(1, now) : new Failures(live.count() + 1, live.since());
+        reserved[0] = taken.since();
+        return taken;
       });
       if (refused[0]) {
         return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
@@ -110,10 +116,17 @@ public final class SmtpSubmission implements SmtpSessionHandler {
             && (authzid == null || authzid.isEmpty() || authzid.equals(username))
             && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region))
         .onComplete(ar -> {
-          if (counted != null && (ar.failed() || ar.result())) {
-            // not a failed login after all: given back
-            failures.computeIfPresent(counted,
-                (ip, f) -> f.count() <= 1 ? null : new Failures(f.count() - 1, f.since()));
+          if (counted == null) {
+            return;
+          }
+          boolean failed = ar.succeeded() && !ar.result();
+          if (reserved[0] >= 0 && !failed) {
+            // not a failed login after all: given back, in the window it was counted in
+            failures.computeIfPresent(counted, (ip, f) -> f.since() != reserved[0] ? f
+                : f.count() <= 1 ? null : new Failures(f.count() - 1, f.since()));
+          } else if (reserved[0] < 0 && failed) {
+            failures.compute(counted, (ip, f) -> f == null || now - f.since() >= FAILURE_WINDOW_MILLIS
+                ? new Failures(1, now) : new Failures(f.count() + 1, f.since()));
           }
         })
         .toCompletionStage();

@@ -45,6 +45,22 @@ public final class AccountDirectory {
     this.sandbox = sandbox;
   }
 
+  /**
+   * Whether {@link #byAccessKey} would answer without a query of its own: an id no key can have, one cached (known or
+   * unknown), or one whose query is already under way.
+   */
+  public boolean answersWithoutQuery(String accessKeyId) {
+    if (!plausibleKeyId(accessKeyId) || inFlight.containsKey(accessKeyId)) {
+      return true;
+    }
+    long now = clock.millis();
+    Cached<Optional<AccessKey>> c = cache.get(accessKeyId);
+    if (c == null) {
+      c = unknown.get(accessKeyId);
+    }
+    return c != null && c.expiresAt() > now;
+  }
+
   public Future<Optional<AccessKey>> byAccessKey(String accessKeyId) {
     if (!plausibleKeyId(accessKeyId)) {
       return Future.succeededFuture(Optional.empty()); // no key has such an id: not worth a query (a NUL fails one)

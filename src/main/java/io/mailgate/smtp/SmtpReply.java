@@ -82,6 +82,7 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
     List<String> lines = new java.util.ArrayList<>();
     String rest = text;
     for (int fit = fitting(rest, max); fit < rest.length(); fit = fitting(rest, max)) {
+      fit = Math.max(fit, Character.charCount(rest.codePointAt(0))); // a line holds one character at least
       int cut = rest.lastIndexOf(' ', fit);
       if (cut <= 0) {
         lines.add(rest.substring(0, fit));
@@ -91,7 +92,9 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
         rest = rest.substring(cut + 1);
       }
     }
-    lines.add(rest);
+    if (lines.isEmpty() || !rest.isEmpty()) { // not an empty last line for a space where the text was cut
+      lines.add(rest);
+    }
     return new SmtpReply(code, enhancedStatus, lines);
   }
 

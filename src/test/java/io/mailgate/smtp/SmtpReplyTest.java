@@ -50,6 +50,9 @@ class SmtpReplyTest {
           && !Character.isLowSurrogate(line.charAt(0)), "a character cut in two: " + line);
     }
     assertEquals(text.replace(" ", ""), String.join("", reply.lines()).replace(" ", ""), "nothing but spaces lost");
+    // a text whose cut falls on its last space ends with the word before it, not with an empty line
+    String fits = "z".repeat(SmtpReply.MAX_LINE_OCTETS - "554 5.7.1 \r\n".length());
+    assertEquals(List.of(fits), SmtpReply.wrapped(554, "5.7.1", fits + " ").lines());
   }
 
   @Test
