@@ -50,27 +50,24 @@ public final class AccountDirectory {
    * unknown), or one whose query is already under way.
    */
   public boolean answersWithoutQuery(String accessKeyId) {
-    if (!plausibleKeyId(accessKeyId) || inFlight.containsKey(accessKeyId)) {
-      return true;
-    }
-    long now = clock.millis();
+    return !plausibleKeyId(accessKeyId) || inFlight.containsKey(accessKeyId) || cached(accessKeyId) != null;
+  }
+
+  /** What the cache holds of the key id (known or unknown), unexpired; null when it holds nothing. */
+  private Cached<Optional<AccessKey>> cached(String accessKeyId) {
     Cached<Optional<AccessKey>> c = cache.get(accessKeyId);
     if (c == null) {
       c = unknown.get(accessKeyId);
     }
-    return c != null && c.expiresAt() > now;
+    return c != null && c.expiresAt() > clock.millis() ? c : null;
   }
 
   public Future<Optional<AccessKey>> byAccessKey(String accessKeyId) {
     if (!plausibleKeyId(accessKeyId)) {
       return Future.succeededFuture(Optional.empty()); // no key has such an id: not worth a query (a NUL fails one)
     }
-    long now = clock.millis();
-    Cached<Optional<AccessKey>> c = cache.get(accessKeyId);
-    if (c == null) {
-      c = unknown.get(accessKeyId);
-    }
-    if (c != null && c.expiresAt() > now) {
+    Cached<Optional<AccessKey>> c = cached(accessKeyId);
+    if (c != null) {
       return Future.succeededFuture(c.value());
     }
     Future<Optional<AccessKey>> pending = inFlight.get(accessKeyId);

@@ -1,8 +1,6 @@
 package io.mailgate.api.sesv2;
 
-import static io.mailgate.api.JsonFields.object;
 import static io.mailgate.api.JsonFields.requiredString;
-import static io.mailgate.api.JsonFields.string;
 
 import io.mailgate.EventBusAddresses;
 import io.mailgate.SesArn;
