@@ -555,7 +555,11 @@ public final class ApiVerticle extends VerticleBase {
     io.mailgate.metrics.Metrics metrics = io.mailgate.metrics.Metrics.of(vertx);
     return ctx -> {
       ByteBudget deliveryContents = (ByteBudget) vertx.sharedData().getLocalMap("mailgate.delivery").get("contents");
-      if (!metricsAllowed(ctx.request().remoteAddress(), ctx.request().getHeader("Authorization"), token)) {
+      HttpServerRequest request = ctx.request();
+      io.vertx.core.net.HostAndPort authority = request.authority();
+      if (!metricsAllowed(request.remoteAddress(), authority == null ? null : authority.host(),
+          request.headers().contains("X-Forwarded-For") || request.headers().contains("Forwarded"),
+          request.getHeader("Authorization"), token)) {
         ctx.response().setStatusCode(403).putHeader("content-type", "text/plain").end("Forbidden\n");
         return;
       }
@@ -572,11 +576,15 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * Who may scrape: with {@code metrics.token} set, whoever gives {@code Bearer <token>} (and only they: behind a
-   * reverse proxy on the same host every client would look local); without one, clients on the node's own machine.
+   * reverse proxy on the same host every client would look local); without one, clients on the node's own machine,
+   * and only as themselves: a request a proxy forwarded ({@code X-Forwarded-For} or {@code Forwarded}) is someone
+   * else's, and one whose Host is not this machine's (null: none given) is a web page whose name was rebound to it.
    */
-  static boolean metricsAllowed(io.vertx.core.net.SocketAddress remote, String authorization, String token) {
+  static boolean metricsAllowed(io.vertx.core.net.SocketAddress remote, String host, boolean forwarded,
+      String authorization, String token) {
     if (token.isEmpty()) {
-      return io.mailgate.NetAddresses.isLoopback(remote);
+      return io.mailgate.NetAddresses.isLoopback(remote) && !forwarded
+          && (host == null || io.mailgate.NetAddresses.isLoopbackName(host));
     }
     if (authorization == null || authorization.length() < 7
         || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -648,17 +656,30 @@ public final class ApiVerticle extends VerticleBase {
    * {@link #READY_TIMEOUT_MILLIS}, else 503 with which does not; {@code /_mailgate/health} only says the process is up.
    */
   private void ready(io.vertx.ext.web.RoutingContext ctx) {
-    Future<Void> pg = db.query("SELECT 1").execute().timeout(READY_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS)
-        .mapEmpty();
-    Future<Void> redis = limiter.ping(READY_TIMEOUT_MILLIS);
-    Future.join(pg, redis).onComplete(done -> {
-      JsonObject body = new JsonObject().put("status", pg.succeeded() && redis.succeeded() ? "READY" : "NOT_READY")
+    long now = System.nanoTime();
+    // anyone may ask, and each answer costs a statement and a PING on the pools the sends use: requests at once share
+    // one check, and a check's answer serves for READY_FRESH_NANOS
+    if (readiness == null || readiness.isComplete() && now - readinessAt > READY_FRESH_NANOS) {
+      readinessAt = now;
+      Future<Void> pg = db.query("SELECT 1").execute()
+          .timeout(READY_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS).mapEmpty();
+      Future<Void> redis = limiter.ping(READY_TIMEOUT_MILLIS);
+      readiness = Future.join(pg, redis).transform(done -> Future.succeededFuture(new JsonObject()
+          .put("status", pg.succeeded() && redis.succeeded() ? "READY" : "NOT_READY")
           .put("node", leaseOwner).put("postgres", pg.succeeded() ? "UP" : "DOWN")
-          .put("redis", redis.succeeded() ? "UP" : "DOWN");
-      ctx.response().setStatusCode(pg.succeeded() && redis.succeeded() ? 200 : 503);
+          .put("redis", redis.succeeded() ? "UP" : "DOWN")));
+    }
+    readiness.onSuccess(body -> {
+      ctx.response().setStatusCode("READY".equals(body.getString("status")) ? 200 : 503);
       ctx.json(body);
     });
   }
+
+  /** How long a readiness check's answer is given again (this verticle's requests share it). */
+  static final long READY_FRESH_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+  /** The last readiness check (null before the first) and when it began, on this verticle's event loop. */
+  private Future<JsonObject> readiness;
+  private long readinessAt;
 
   /**
    * How long a stopping node lets the requests under way finish (a send arriving, its commit): cutting one would

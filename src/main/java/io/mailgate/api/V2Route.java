@@ -28,10 +28,27 @@ public final class V2Route {
     return ctx -> auth.authenticate(ctx.request(), ctx.body().buffer())
         .compose(caller -> isLarge(ctx) ? parsed(ctx).compose(v -> run(operation, caller, ctx))
             : run(operation, caller, ctx))
-        .onSuccess(json -> ctx.response().putHeader("content-type", "application/json")
+        .compose(json -> json == null ? Future.succeededFuture("{}") : OffLoop.when(textChars(json, 2), json::encode))
+        .onSuccess(text -> ctx.response().putHeader("content-type", "application/json")
             .putHeader(SesErrors.REQUEST_ID, SesErrors.newRequestId())
-            .end(json == null ? "{}" : json.encode()))
+            .end(text))
         .onFailure(ctx::fail);
+  }
+
+  /**
+   * The characters of a result's strings, down to {@code depth} levels of objects: what its encoding will take. A
+   * rendered template (TestRenderEmailTemplate) or a stored one can be megabytes, encoded on a worker thread then.
+   */
+  static long textChars(JsonObject json, int depth) {
+    long chars = 0;
+    for (Object value : json.getMap().values()) {
+      if (value instanceof String s) {
+        chars += s.length();
+      } else if (value instanceof JsonObject o && depth > 1) {
+        chars += textChars(o, depth - 1);
+      }
+    }
+    return chars;
   }
 
   private static Future<JsonObject> run(BiFunction<Caller, RoutingContext, Future<JsonObject>> operation,

@@ -38,7 +38,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> HTTP_OPERATOR_ACCOUNTS = key("http.operatorAccounts", String.class, "",
       "Account ids, comma-separated, whose keys may read node-wide state (GET /_mailgate/delivery/sites: every tenant's destination sites and their last replies). start-dev adds its own account.");
   public static final ConfigKey<String> METRICS_TOKEN = key("metrics.token", String.class, "",
-      "Bearer token a scraper must give for GET /_mailgate/metrics (Prometheus text), from anywhere (behind a local proxy every client looks local); without one, only clients on the node's own machine may read it.");
+      "Bearer token a scraper must give for GET /_mailgate/metrics (Prometheus text), from anywhere (behind a local proxy every client looks local); without one, only clients on the node's own machine may read it, naming it as the Host (localhost or a loopback address) and not through a proxy (no X-Forwarded-For or Forwarded).");
   public static final ConfigKey<String> PG_URL = key("pg.url", String.class,
       "postgresql://postgres@127.0.0.1:5432/mailgate",
       "PostgreSQL connection URL (postgresql://user:password@host:port/database). start-dev uses an embedded server unless this is set.");

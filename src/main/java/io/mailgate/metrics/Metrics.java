@@ -317,7 +317,7 @@ public final class Metrics implements Shareable {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "
           + "at most once in 5 s).", q);
     }
-    gauge(b, "mailgate_delivery_sites", "Destination sites this node has delivered to since it started (a site from each source address counted apart).", g.sites());
+    gauge(b, "mailgate_delivery_sites", "Destination sites this node keeps now: those with connections or something to remember, such as a pause (a site from each source address counted apart).", g.sites());
     gauge(b, "mailgate_delivery_connections", "SMTP connections this node has open to destination sites.",
         g.connections());
     gauge(b, "mailgate_delivery_waiting", "Attempts waiting for a connection to their site.", g.waitingForConnection());

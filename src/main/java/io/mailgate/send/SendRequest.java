@@ -114,12 +114,19 @@ public record SendRequest(String from, Destination destination, List<String> rep
     }
   }
 
+  /** Most message tags one message may carry. */
+  public static final int MAX_TAGS = 50;
+
   public SendRequest {
     if (nullReversePath && envelopeSender != null) {
       throw new IllegalArgumentException("a null reverse-path and an envelope sender");
     }
     replyTo = replyTo == null ? List.of() : List.copyOf(replyTo);
     tags = tags == null ? List.of() : List.copyOf(tags);
+    if (tags.size() > MAX_TAGS) { // each is stored with the message and copied into every event of each recipient
+      throw SesException.badRequest("A message carries at most " + MAX_TAGS + " EmailTags (" + tags.size()
+          + " given).");
+    }
     if (configurationSet != null) {
       EmailTag.checkName(configurationSet, "ConfigurationSetName", 64);
     }

@@ -122,14 +122,22 @@ class MetricsTest {
     SocketAddress local4 = SocketAddress.inetSocketAddress(40000, "127.0.0.1");
     SocketAddress local6 = SocketAddress.inetSocketAddress(40000, "::1");
     SocketAddress remote = SocketAddress.inetSocketAddress(40000, "203.0.113.9");
-    assertTrue(ApiVerticle.metricsAllowed(local4, null, ""));
-    assertTrue(ApiVerticle.metricsAllowed(local6, null, ""));
-    assertFalse(ApiVerticle.metricsAllowed(remote, null, ""));
-    assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer ", ""), "no token configured: no token opens it");
-    assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer wrong", "s3cret"));
-    assertTrue(ApiVerticle.metricsAllowed(remote, "Bearer s3cret", "s3cret"));
-    assertFalse(ApiVerticle.metricsAllowed(null, "Bearer wrong", "s3cret"));
-    assertFalse(ApiVerticle.metricsAllowed(local4, null, "s3cret"), "with a token, local is not enough");
-    assertFalse(ApiVerticle.metricsAllowed(remote, "Bearer s3cretX", "s3cret"));
+    assertTrue(ApiVerticle.metricsAllowed(local4, "127.0.0.1", false, null, ""));
+    assertTrue(ApiVerticle.metricsAllowed(local6, "::1", false, null, ""));
+    assertTrue(ApiVerticle.metricsAllowed(local4, "localhost", false, null, ""));
+    assertTrue(ApiVerticle.metricsAllowed(local4, null, false, null, ""), "HTTP/1.0 without a Host");
+    assertFalse(ApiVerticle.metricsAllowed(remote, "127.0.0.1", false, null, ""));
+    // a reverse proxy on the node's machine makes everyone it serves local: what it forwards is not the machine's
+    assertFalse(ApiVerticle.metricsAllowed(local4, "127.0.0.1", true, null, ""));
+    // a page whose name was rebound to 127.0.0.1 names its own site
+    assertFalse(ApiVerticle.metricsAllowed(local4, "attacker.example", false, null, ""));
+    assertFalse(ApiVerticle.metricsAllowed(remote, null, false, "Bearer ", ""), "no token configured: no token opens it");
+    assertFalse(ApiVerticle.metricsAllowed(remote, null, false, "Bearer wrong", "s3cret"));
+    assertTrue(ApiVerticle.metricsAllowed(remote, "mailgate.example", true, "Bearer s3cret", "s3cret"),
+        "the token opens it whoever forwards it and whatever the Host");
+    assertFalse(ApiVerticle.metricsAllowed(null, null, false, "Bearer wrong", "s3cret"));
+    assertFalse(ApiVerticle.metricsAllowed(local4, "127.0.0.1", false, null, "s3cret"),
+        "with a token, local is not enough");
+    assertFalse(ApiVerticle.metricsAllowed(remote, null, false, "Bearer s3cretX", "s3cret"));
   }
 }

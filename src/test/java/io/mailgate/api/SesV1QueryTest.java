@@ -387,6 +387,27 @@ class SesV1QueryTest {
         .get("dkim-v1.example").dkimEnabled());
   }
 
+  /** Every tag is stored with the message and copied into each recipient's events: a message carries at most 50. */
+  @Test
+  void aMessageCarriesAtMostFiftyTags() {
+    List<MessageTag> fifty = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      fifty.add(MessageTag.builder().name("t" + i).value("v" + i).build());
+    }
+    String id = ses.sendEmail(r -> r.source("x@v1.example").destination(d -> d.toAddresses("tagged@dest.example"))
+        .message(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t")))).tags(fifty)).messageId();
+    assertTrue(node.message(id).encode().contains("\"v49\""), "all fifty kept");
+    long before = Db.count(pg, "SELECT count(*) FROM messages");
+    List<MessageTag> more = new ArrayList<>(fifty);
+    more.add(MessageTag.builder().name("t50").value("v50").build());
+    SesException e = assertThrows(SesException.class, () -> ses.sendEmail(r -> r.source("x@v1.example")
+        .destination(d -> d.toAddresses("tagged@dest.example"))
+        .message(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("t")))).tags(more)));
+    assertEquals("InvalidParameterValue", e.awsErrorDetails().errorCode());
+    assertTrue(e.awsErrorDetails().errorMessage().contains("at most 50 EmailTags (51 given)"), e.getMessage());
+    assertEquals(before, Db.count(pg, "SELECT count(*) FROM messages"), "nothing stored");
+  }
+
   @Test
   void badInputGetsSesXmlErrorsAndStoresNothing() {
     long before = Db.count(pg, "SELECT count(*) FROM messages");

@@ -164,14 +164,32 @@ class IdentityPoliciesApiTest {
 
     owner.v1().deleteIdentityPolicy(r -> r.identity(identity).policyName("a"));
     assertEquals(List.of("b"), owner.v1().listIdentityPolicies(r -> r.identity(identity)).policyNames());
-    // another account finds no such identity of its own, by name or by the owner's ARN, and learns nothing of it
+    // another account finds no such identity of its own, by name or by the owner's ARN, and learns nothing of it; v1
+    // says so as it does for every identity action (InvalidParameterValue: v1 has no NotFound)
     for (String named : List.of(identity, arn(owner.id(), identity))) {
-      software.amazon.awssdk.services.ses.model.SesException e = assertThrows(
-          software.amazon.awssdk.services.ses.model.SesException.class,
-          () -> other.v1().listIdentityPolicies(r -> r.identity(named)));
-      assertEquals(400, e.statusCode(), e.getMessage());
-      assertEquals("NotFound", e.awsErrorDetails().errorCode(), e.getMessage());
-      assertEquals("Email identity v1.example does not exist.", e.awsErrorDetails().errorMessage());
+      List<software.amazon.awssdk.core.exception.SdkException> refused = List.of(
+          assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> other.v1().listIdentityPolicies(r -> r.identity(named))),
+          assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> other.v1().getIdentityPolicies(r -> r.identity(named).policyNames("b"))),
+          assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> other.v1().putIdentityPolicy(r -> r.identity(named).policyName("c").policy(p))),
+          assertThrows(software.amazon.awssdk.services.ses.model.SesException.class,
+              () -> other.v1().deleteIdentityPolicy(r -> r.identity(named).policyName("b"))));
+      for (software.amazon.awssdk.core.exception.SdkException thrown : refused) {
+        software.amazon.awssdk.services.ses.model.SesException e =
+            (software.amazon.awssdk.services.ses.model.SesException) thrown;
+        assertEquals(400, e.statusCode(), e.getMessage());
+        assertEquals("InvalidParameterValue", e.awsErrorDetails().errorCode(), e.getMessage());
+        assertEquals("Identity v1.example is invalid. Must be a verified email address or domain.",
+            e.awsErrorDetails().errorMessage());
+      }
     }
+    assertEquals(List.of("b"), owner.v1().listIdentityPolicies(r -> r.identity(identity)).policyNames(),
+        "the other account's put and delete changed nothing");
+    software.amazon.awssdk.services.ses.model.SesException unknown = assertThrows(
+        software.amazon.awssdk.services.ses.model.SesException.class,
+        () -> owner.v1().setIdentityDkimEnabled(r -> r.identity("nobody.example").dkimEnabled(true)));
+    assertEquals("InvalidParameterValue", unknown.awsErrorDetails().errorCode(), unknown.getMessage());
   }
 }

@@ -104,9 +104,13 @@ public final class ConsoleHandler {
     });
   }
 
+  /** A message lookup that failed for another reason than there being no such message. */
+  private static final JsonObject UNAVAILABLE = new JsonObject();
+
   private Future<String> page(Caller caller, String asked, RoutingContext ctx) {
     String id = caller.account().id();
-    Future<JsonObject> quota = account.getAccount(caller, ctx);
+    // a section that cannot be read says so; the rest of the page is still shown (Redis down is when it is needed)
+    Future<JsonObject> quota = account.getAccount(caller, ctx).recover(e -> Future.succeededFuture());
     Future<Optional<AccountDirectory.Details>> details = accounts.byId(id);
     Future<List<IdentityStore.Stored>> ids = identities.page(id, null, SHOWN, null);
     Future<java.util.Map<String, IdentityNotifications>> notifications = ids.compose(list -> identities
@@ -124,11 +128,16 @@ public final class ConsoleHandler {
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
     Future<JsonObject> message = messageId == null || messageId.length() > 200 ? Future.succeededFuture()
-        : messages.status(caller, messageId).otherwiseEmpty();
+        : messages.status(caller, messageId).recover(e -> Future.succeededFuture(
+            e instanceof io.mailgate.SesException x && x.error() == io.mailgate.SesError.NOT_FOUND ? null
+                : UNAVAILABLE));
     Future<List<List<EventDestination>>> hooks = configSets.compose(list -> {
       List<Future<List<EventDestination>>> each = new ArrayList<>();
       for (ConfigurationSet s : list.subList(0, Math.min(list.size(), SETS_WITH_DESTINATIONS))) {
-        each.add(destinations.list(id, s.name()));
+        // a set deleted since the list was read has none
+        each.add(destinations.list(id, s.name()).recover(e -> e instanceof io.mailgate.SesException x
+            && x.error() == io.mailgate.SesError.CONFIGURATION_SET_NOT_FOUND ? Future.succeededFuture(List.of())
+            : Future.failedFuture(e)));
       }
       return Future.all(each).map(all -> {
         List<List<EventDestination>> out = new ArrayList<>();
@@ -189,6 +198,10 @@ public final class ConsoleHandler {
       return b.append("<p>No message ").append(esc(id)).append(" in this account (or retention has deleted it).</p>")
           .toString();
     }
+    if (m == UNAVAILABLE) {
+      return b.append("<p>Message ").append(esc(id)).append(" cannot be looked up right now (the database did not "
+          + "answer); try again.</p>").toString();
+    }
     b.append("<table>");
     row(b, "MessageId", m.getString("MessageId"));
     row(b, "From", m.getString("Source"));
@@ -232,14 +245,15 @@ public final class ConsoleHandler {
     b.append("<p class=\"muted\">Signed in with access key ").append(esc(caller.accessKeyId()))
         .append(". Read only: change things through the SES API, the SDKs or <code>mailgate admin</code>.</p>");
 
-    JsonObject q = quota.getJsonObject("SendQuota", new JsonObject());
+    JsonObject q = quota == null ? null : quota.getJsonObject("SendQuota", new JsonObject());
     b.append("<h2>Sending</h2><table>");
     row(b, "Sending", a.sendingEnabled() ? "enabled" : "paused");
     row(b, "Access", a.productionAccess() ? "production" : "sandbox (verified recipients only)");
     row(b, "Enforcement status", details == null ? "" : details.enforcementStatus());
-    row(b, "Maximum send rate", number(q.getValue("MaxSendRate")) + " per second");
-    row(b, "Sent in the last 24 hours", number(q.getValue("SentLast24Hours")) + " of "
-        + number(q.getValue("Max24HourSend")));
+    row(b, "Maximum send rate", number(q == null ? a.maxSendRate() : q.getValue("MaxSendRate")) + " per second");
+    row(b, "Sent in the last 24 hours", (q == null ? "unavailable now (the sending counters could not be read)"
+        : number(q.getValue("SentLast24Hours"))) + " of " + number(q == null ? a.max24HourSend()
+        : q.getValue("Max24HourSend")));
     row(b, "Suppressed reasons (account)", details == null ? "" : String.join(", ", details.suppressedReasons()));
     b.append("</table>");
 

@@ -23,8 +23,9 @@ final class IdentityPolicyActions {
   }
 
   Future<QueryXml> put(Caller caller, QueryParams p) {
-    return policies.write(caller.account().id(), identity(caller, p), p.required("PolicyName"), p.required("Policy"),
-        IdentityPolicyStore.Write.PUT).map(v -> new QueryXml());
+    String identity = identity(caller, p);
+    return QueryApi.identityKnown(identity, policies.write(caller.account().id(), identity, p.required("PolicyName"),
+        p.required("Policy"), IdentityPolicyStore.Write.PUT).map(v -> new QueryXml()));
   }
 
   Future<QueryXml> get(Caller caller, QueryParams p) {
@@ -35,7 +36,8 @@ final class IdentityPolicyActions {
     if (names.size() > IdentityPolicy.MAX_PER_IDENTITY) {
       throw SesException.badRequest("At most " + IdentityPolicy.MAX_PER_IDENTITY + " policy names per call.");
     }
-    return policies.policies(caller.account().id(), identity(caller, p)).map(found -> {
+    String identity = identity(caller, p);
+    return QueryApi.identityKnown(identity, policies.policies(caller.account().id(), identity).map(found -> {
       QueryXml xml = new QueryXml().start("Policies");
       for (String name : names) {
         String policy = found.get(name);
@@ -44,20 +46,25 @@ final class IdentityPolicyActions {
         }
       }
       return xml.end("Policies");
-    });
+    }));
   }
 
   Future<QueryXml> list(Caller caller, QueryParams p) {
-    return policies.policies(caller.account().id(), identity(caller, p))
-        .map((Map<String, String> found) -> new QueryXml().list("PolicyNames", found.keySet()));
+    String identity = identity(caller, p);
+    return QueryApi.identityKnown(identity, policies.policies(caller.account().id(), identity)
+        .map((Map<String, String> found) -> new QueryXml().list("PolicyNames", found.keySet())));
   }
 
   Future<QueryXml> delete(Caller caller, QueryParams p) {
-    return policies.delete(caller.account().id(), identity(caller, p), p.required("PolicyName"))
-        .map(v -> new QueryXml());
+    String identity = identity(caller, p);
+    return QueryApi.identityKnown(identity, policies.delete(caller.account().id(), identity, p.required("PolicyName"))
+        .map(v -> new QueryXml()));
   }
 
-  /** The identity's name, given as such or as its ARN; another account's ARN names nothing of the caller's. */
+  /**
+   * The identity's name, given as such or as its ARN; another account's ARN names nothing of the caller's, refused as
+   * an identity the caller does not have is.
+   */
   private String identity(Caller caller, QueryParams p) {
     String given = p.required("Identity");
     if (!given.startsWith("arn:")) {
@@ -65,7 +72,7 @@ final class IdentityPolicyActions {
     }
     IdentityArn arn = IdentityArn.parse(given, policies.region(), "Identity");
     if (!arn.account().equals(caller.account().id())) {
-      throw new SesException(io.mailgate.SesError.NOT_FOUND, "Email identity " + arn.identity() + " does not exist.");
+      throw QueryApi.invalidIdentity(arn.identity());
     }
     return arn.identity();
   }

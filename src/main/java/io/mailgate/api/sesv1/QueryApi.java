@@ -28,7 +28,9 @@ import io.mailgate.send.TextBody;
 import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.TemplateStore;
 import io.vertx.core.Future;
+import io.netty.buffer.ByteBufUtil;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
@@ -163,10 +165,11 @@ public final class QueryApi {
         Map.entry("GetIdentityPolicies", policies::get),
         Map.entry("ListIdentityPolicies", policies::list),
         Map.entry("DeleteIdentityPolicy", policies::delete),
-        Map.entry("SetIdentityDkimEnabled", (c, p) -> identities.setDkimSigningEnabled(c.account().id(),
-            p.required("Identity"), bool(p, "DkimEnabled")).map(v -> new QueryXml())),
+        Map.entry("SetIdentityDkimEnabled", (c, p) -> identityChanged(p.required("Identity"),
+            identities.setDkimSigningEnabled(c.account().id(), p.required("Identity"), bool(p, "DkimEnabled")))),
         Map.entry("TestRenderTemplate", (c, p) -> templates.render(c.account().id(), p.required("TemplateName"),
-            p.required("TemplateData")).map(m -> new QueryXml().text("RenderedTemplate", m))));
+            p.required("TemplateData")).compose(m -> OffLoop.when(m.length(),
+                () -> new QueryXml().text("RenderedTemplate", m)))));
   }
 
   /**
@@ -199,7 +202,8 @@ public final class QueryApi {
         throw new SesException(SesError.UNKNOWN_OPERATION, "Action " + QueryParams.quote(action)
             + " is not valid for this web service, or Mailgate does not implement it.");
       }
-      return operation.apply(caller, params).map(result -> QueryXml.response(action, result, requestId));
+      return operation.apply(caller, params).compose(result -> OffLoop.when(result == null ? 0 : result.length(),
+          () -> QueryXml.response(action, result, requestId)));
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
@@ -227,6 +231,17 @@ public final class QueryApi {
     }
     if (!query.isEmpty()) {
       throw SesException.badRequest("Parameters go in the form body or in the query string, not both.");
+    }
+    return formText(body);
+  }
+
+  /**
+   * A form body as text. Its bytes must be UTF-8 (a form writes ASCII; raw UTF-8 is read as what it says): a byte
+   * that is not is refused as its %-escape would be, not read as U+FFFD.
+   */
+  static String formText(Buffer body) {
+    if (!ByteBufUtil.isText(((BufferInternal) body).getByteBuf(), StandardCharsets.UTF_8)) {
+      throw QueryParams.MALFORMED;
     }
     return body.toString(StandardCharsets.UTF_8);
   }
@@ -553,11 +568,21 @@ public final class QueryApi {
 
   /** The empty answer, or SES's error for an identity the account does not have. */
   static Future<QueryXml> identityChanged(String identity, Future<Void> change) {
-    return change.map(v -> new QueryXml()).recover(e -> Future.failedFuture(
-        e instanceof SesException s && s.error() == SesError.NOT_FOUND
-            ? SesException.badRequest("Identity " + QueryParams.quote(identity)
-                + " is invalid. Must be a verified email address or domain.")
-            : e));
+    return identityKnown(identity, change.map(v -> new QueryXml()));
+  }
+
+  /**
+   * What an action on {@code identity} answered, with SES v1's error for an identity the account does not have (v1
+   * has no NotFound: that is v2's name for it).
+   */
+  static <T> Future<T> identityKnown(String identity, Future<T> action) {
+    return action.recover(e -> Future.failedFuture(
+        e instanceof SesException s && s.error() == SesError.NOT_FOUND ? invalidIdentity(identity) : e));
+  }
+
+  static SesException invalidIdentity(String identity) {
+    return SesException.badRequest("Identity " + QueryParams.quote(identity)
+        + " is invalid. Must be a verified email address or domain.");
   }
 
   /** A lookup of the identities one by one: only "not found" leaves one out, another failure fails the call. */

@@ -42,6 +42,11 @@ public final class QueryXml {
   }
 
   /** The whole response of {@code action}; {@code result} null for the few actions that have no result element. */
+  /** The characters written so far. */
+  int length() {
+    return b.length();
+  }
+
   static String response(String action, QueryXml result, String requestId) {
     StringBuilder out = new StringBuilder(160 + (result == null ? 0 : result.b.length()));
     out.append("<").append(action).append("Response xmlns=\"").append(NAMESPACE).append("\">");

@@ -3,6 +3,7 @@ package io.mailgate.api.sesv2;
 import static io.mailgate.api.JsonFields.object;
 import static io.mailgate.api.JsonFields.string;
 
+import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.Paging;
@@ -80,11 +81,17 @@ public final class TemplatesHandler {
    * TestRenderTemplate). Read fresh: a template just changed renders as it is now.
    */
   public Future<String> render(String accountId, String name, String data) {
-    return find(accountId, name).compose(t -> templates.renderOne(t, data)).map(rendered -> {
-      byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null,
-          ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)), TemplateRenderer.content(rendered, List.of(), List.of()));
-      return new String(message, StandardCharsets.UTF_8);
-    });
+    ZonedDateTime now = ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC);
+    return find(accountId, name).compose(t -> templates.renderOne(t, data)).compose(rendered -> OffLoop.when(
+        length(rendered.text()) + length(rendered.html()), () -> {
+          byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null, now),
+              TemplateRenderer.content(rendered, List.of(), List.of()));
+          return new String(message, StandardCharsets.UTF_8);
+        }));
+  }
+
+  private static long length(String s) {
+    return s == null ? 0 : s.length();
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {

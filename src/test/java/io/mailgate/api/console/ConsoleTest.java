@@ -103,6 +103,30 @@ class ConsoleTest {
     assertFalse(theirs.contains("gone@example.org"), theirs);
   }
 
+  /** Redis down is when an operator needs the page: what cannot be read says so, the rest is shown. */
+  @Test
+  void withRedisSilentThePageIsShownAndSaysWhatItCannotRead() throws Exception {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      // accepts connections, reads everything, answers nothing
+      io.vertx.core.net.NetServer silent = vertx.createNetServer().connectHandler(so -> so.handler(b -> { }))
+          .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get();
+      try (TestNode quiet = TestNode.start(relay.url(),
+          c -> c.with(MailgateConfig.REDIS_URL, "redis://127.0.0.1:" + silent.actualPort()))) {
+        HttpResponse<String> page = HTTP.send(HttpRequest.newBuilder(URI.create(quiet.endpoint() + "/_mailgate/console"))
+            .header("Authorization", "Basic " + Base64.getEncoder().encodeToString((TestNode.ACCESS_KEY + ":"
+                + TestNode.SECRET).getBytes(StandardCharsets.UTF_8))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, page.statusCode(), page.body());
+        String html = page.body();
+        assertTrue(html.contains("unavailable now (the sending counters could not be read)"), html);
+        assertTrue(html.contains(quiet.config().get(MailgateConfig.DEV_ACCOUNT_ID)), html);
+        assertTrue(html.contains("<h2>Identities</h2>"), html);
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
   @Test
   void theActiveReceiptRuleSetAndFiltersAreShown() throws Exception {
     try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {

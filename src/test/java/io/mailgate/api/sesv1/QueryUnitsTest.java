@@ -47,6 +47,41 @@ class QueryUnitsTest {
     }
   }
 
+  /** Raw characters past ASCII are taken as their UTF-8, beside escapes; a raw byte that is not UTF-8 is refused. */
+  @Test
+  void rawUtf8IsReadAndRawBytesThatAreNotAreRefused() {
+    QueryParams p = QueryParams.parse("S=caf\u00e9+%C3%A9+\ud83d\ude00+%F0%9F%98%80&T=\u20ac%2B");
+    assertEquals("caf\u00e9 \u00e9 \ud83d\ude00 \ud83d\ude00", p.string("S"));
+    assertEquals("\u20ac+", p.string("T"));
+    io.vertx.core.buffer.Buffer good = io.vertx.core.buffer.Buffer.buffer("Subject=caf\u00e9");
+    assertEquals("Subject=caf\u00e9", QueryApi.formText(good));
+    io.vertx.core.buffer.Buffer bad = io.vertx.core.buffer.Buffer.buffer("Subject=caf").appendByte((byte) 0xE9);
+    SesException e = assertThrows(SesException.class, () -> QueryApi.formText(bad));
+    assertTrue(e.getMessage().contains("not valid"), e.getMessage());
+  }
+
+  /**
+   * A large escaped value (a raw message's base64, with its '+' and '/' escaped) is decoded into about its own size:
+   * a 40 MB message's 57 MB value used to take a three-times byte buffer and a decoder's char buffer besides.
+   */
+  @Test
+  void aLargeEscapedValueTakesAboutItsOwnSize() {
+    StringBuilder b = new StringBuilder("Data=");
+    while (b.length() < 4_000_000) {
+      b.append("QUJDRA%2B%2FZm9v");
+    }
+    String form = b.toString();
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    QueryParams.parse("A=%2B1"); // classes loaded and the path warmed, outside the count
+    long before = threads.getCurrentThreadAllocatedBytes();
+    String data = QueryParams.parse(form).string("Data");
+    long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    assertTrue(data.startsWith("QUJDRA+/Zm9v") && data.length() < form.length(), data.substring(0, 20));
+    // the decoded bytes and the string made of them (one byte a character): about twice the value
+    assertTrue(allocated < 3L * form.length(), allocated + " bytes allocated for a " + form.length() + " character value");
+  }
+
   /**
    * A pair without '=' is a name with an empty value, whatever pairs with '=' follow it: the '=' of a later pair is
    * not this pair's (its search stops at its '&').
