@@ -629,6 +629,12 @@ public final class ApiVerticle extends VerticleBase {
         then.accept(body);
       }
     });
+    // a client that waits to be told before it sends its body (curl and Guzzle, PHP's SDK's client, over 1 MB) would
+    // otherwise wait a second for nothing each time; BodyHandler answers it for the routes it reads
+    if (request.version() == io.vertx.core.http.HttpVersion.HTTP_1_1
+        && "100-continue".equalsIgnoreCase(request.getHeader("Expect"))) {
+      ctx.response().writeContinue();
+    }
     request.resume();
   }
 

@@ -561,6 +561,36 @@ class SesV1QueryTest {
   }
 
   /** A GET as written, with a query no URI class accepts; the whole answer (status line, headers, body). */
+  /**
+   * A client that sends {@code Expect: 100-continue} waits for the interim answer before its body (curl and Guzzle,
+   * the PHP SDK's client, do over 1 MB): told at once, it does not wait out its own timeout (a second, curl's) on every
+   * large send.
+   */
+  @Test
+  void aClientThatWaitsForContinueIsToldToGoOn() throws IOException {
+    String body = "Action=GetSendQuota&Version=2010-12-01";
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.endpoint().getPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+          + "Content-Type: application/x-www-form-urlencoded\r\nX-Amz-Date: 20261201T000000Z\r\n"
+          + "Authorization: AWS4-HMAC-SHA256 Credential=" + TestNode.ACCESS_KEY + "/20261201/us-east-1/ses/aws4_request, "
+          + "SignedHeaders=host;x-amz-date, Signature=" + "0".repeat(64) + "\r\n"
+          + "Expect: 100-continue\r\nContent-Length: " + body.length() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      java.io.InputStream in = socket.getInputStream();
+      StringBuilder interim = new StringBuilder();
+      while (!interim.toString().endsWith("\r\n\r\n")) { // the body is not sent before this answer
+        int c = in.read();
+        assertTrue(c >= 0, "closed before any answer: " + interim);
+        interim.append((char) c);
+      }
+      assertTrue(interim.toString().startsWith("HTTP/1.1 100 Continue"), interim.toString());
+      socket.getOutputStream().write(body.getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      // then the request is read and judged as any other (this one's signature is made up)
+      assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+    }
+  }
+
   private static String rawGet(String target) throws IOException {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.endpoint().getPort())) {
       socket.setSoTimeout(10_000);
