@@ -46,6 +46,8 @@ public final class MailgateNode {
   private final io.mailgate.feedback.AddressValidation validation;
   private final Sites sites;
   private final List<String> deployments = new ArrayList<>();
+  /** The front: stopped together, before the rest (see {@link #stop}). */
+  private final List<String> front = new ArrayList<>();
 
   private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns,
       io.mailgate.feedback.AddressValidation validation) {
@@ -101,11 +103,19 @@ public final class MailgateNode {
     LocalCodec.register(vertx, DeliveryJob.class, DeliveryOutcome.class,
         io.mailgate.feedback.InboundMail.class, io.mailgate.ratelimit.SiteTokenRequest.class,
         io.mailgate.ratelimit.SiteTokens.class);
-    DnsResolver dns = DnsResolver.create(vertx, DnsResolverOptions.defaults()
-        .withServers(config.get(MailgateConfig.DNS_SERVERS))
-        .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))
-        .withTtlBounds(Duration.ofSeconds(config.get(MailgateConfig.DNS_MIN_TTL_SECONDS)),
-            Duration.ofSeconds(config.get(MailgateConfig.DNS_MAX_TTL_SECONDS))));
+    DnsResolverOptions dnsOptions;
+    try {
+      dnsOptions = DnsResolverOptions.defaults()
+          .withServers(config.get(MailgateConfig.DNS_SERVERS))
+          .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))
+          .withTtlBounds(Duration.ofSeconds(config.get(MailgateConfig.DNS_MIN_TTL_SECONDS)),
+              Duration.ofSeconds(config.get(MailgateConfig.DNS_MAX_TTL_SECONDS)));
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new io.mailgate.config.ConfigException("dns settings (" + MailgateConfig.DNS_SERVERS.path()
+          + ", " + MailgateConfig.DNS_TIMEOUT_MILLIS.path() + ", " + MailgateConfig.DNS_MIN_TTL_SECONDS.path() + ", "
+          + MailgateConfig.DNS_MAX_TTL_SECONDS.path() + "): " + e.getMessage()));
+    }
+    DnsResolver dns = DnsResolver.create(vertx, dnsOptions);
     io.mailgate.feedback.AddressValidation validation;
     try {
       validation = io.mailgate.feedback.AddressValidation.load(
@@ -211,10 +221,12 @@ public final class MailgateNode {
         .compose(v -> dev ? Future.<Void>succeededFuture() : deploy(() -> new IdentityDnsVerticle(config, clock, dns, secrets), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
         .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
-        .compose(v -> deploy(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
+        .compose(v -> deployFront(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
-            ? deploy(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock, dns), 1) : Future.<Void>succeededFuture())
-        .compose(v -> deploy(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev, dns, validation), http))
+            ? deployFront(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock, dns), 1)
+            : Future.<Void>succeededFuture())
+        .compose(v -> deployFront(() -> new ApiVerticle(config, leaseOwner, clock, secrets, sites, dev, dns, validation),
+            http))
         .onSuccess(v -> LOG.info("node " + nodeId + " started: HTTP on " + config.get(MailgateConfig.HTTP_HOST) + ":"
             + config.get(MailgateConfig.HTTP_PORT) + ", delivery " + describeDelivery(config)));
   }
@@ -233,13 +245,33 @@ public final class MailgateNode {
         });
   }
 
-  /** Undeploys in reverse order: HTTP first, feedback last (it records what delivery finishes). */
+  /** A verticle of the front: what takes work in (HTTP, SMTP) or posts it out (events); stopped together, first. */
+  private Future<Void> deployFront(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {
+    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances))
+        .map(id -> {
+          front.add(id);
+          return null;
+        });
+  }
+
+  /**
+   * Stops the front all at once (HTTP and submission, inbound SMTP, event posting: each lets what is under way finish,
+   * 10 to 12 s at most), then the rest in reverse order: delivery (20 s at most for its attempts), feedback last (it
+   * records what delivery finishes). One after another, the front alone could take 50 s, past a container's grace.
+   */
   public Future<Void> stop() {
-    Future<Void> chain = Future.succeededFuture();
+    List<Future<Void>> fronts = new ArrayList<>();
+    for (String id : front) {
+      fronts.add(vertx.undeploy(id).otherwiseEmpty());
+    }
+    Future<Void> chain = Future.join(fronts).<Void>mapEmpty().otherwiseEmpty();
     for (int i = deployments.size() - 1; i >= 0; i--) {
       String id = deployments.get(i);
       chain = chain.compose(v -> vertx.undeploy(id).otherwiseEmpty());
     }
-    return chain.onComplete(ar -> deployments.clear()).eventually(dns::close);
+    return chain.onComplete(ar -> {
+      front.clear();
+      deployments.clear();
+    }).eventually(dns::close);
   }
 }

@@ -102,15 +102,20 @@ public final class Main {
         config = capturing(config, capture.port());
       }
       MailgateNode node = MailgateNode.start(vertx, config, Clock.systemUTC(), dev)
-          .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+          .toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
       if (dev) {
         printDevBanner(node.config(), capture != null, webhookSecretGeneration(vertx, node.config()));
       }
       awaitShutdown(vertx, node, capture, embedded);
     } catch (Exception e) {
       Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
-      Logger.getLogger(Main.class.getName()).log(Level.SEVERE, "cannot start: " + cause.getMessage(),
-          cause instanceof ConfigException ? null : cause);
+      // a start that did not finish has no message of its own: say what it waits on
+      String why = cause instanceof java.util.concurrent.TimeoutException
+          ? "not started within " + START_TIMEOUT_SECONDS + " s (a database or Redis that does not answer, or a schema "
+              + "migration waiting on a lock another session holds: see pg_stat_activity)"
+          : cause.getMessage();
+      Logger.getLogger(Main.class.getName()).log(Level.SEVERE, "cannot start: " + why,
+          cause instanceof ConfigException || cause instanceof java.util.concurrent.TimeoutException ? null : cause);
       vertx.close();
       if (embedded != null) {
         embedded.close();
@@ -118,6 +123,9 @@ public final class Main {
       System.exit(1);
     }
   }
+
+  /** How long a node may take to start: connections, migrations, verticles. */
+  static final long START_TIMEOUT_SECONDS = 120;
 
   /** Ctrl-C (SIGINT) or SIGTERM: stop the node cleanly, then Vert.x, then the embedded services. */
   private static void awaitShutdown(Vertx vertx, MailgateNode node, CaptureSink capture, EmbeddedServices embedded)

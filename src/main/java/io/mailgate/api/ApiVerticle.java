@@ -691,7 +691,7 @@ public final class ApiVerticle extends VerticleBase {
    * How long a stopping node lets the requests under way finish (a send arriving, its commit): cutting one would
    * leave its client without the answer to a send that may be committed, which its SDK would send again.
    */
-  static final long STOP_GRACE_SECONDS = 10;
+  public static final long STOP_GRACE_SECONDS = 10;
 
   /**
    * Stops taking connections and requests, lets those under way finish (idle connections close at once, the others
@@ -715,6 +715,7 @@ public final class ApiVerticle extends VerticleBase {
         .setHost(config.get(MailgateConfig.SMTP_SUBMISSION_HOST))
         .setPort(port)
         .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
+        .setShutdownTimeout(java.time.Duration.ofSeconds(STOP_GRACE_SECONDS)) // as the HTTP requests under way get
         .setMaxMessageSize(sends.maxMessageBytes())
         .setMaxRecipients(config.get(MailgateConfig.SEND_MAX_RECIPIENTS))
         .setAuthEnabled(true)

@@ -31,6 +31,12 @@ public record ConfigKey<T>(String path, Class<T> type, T defaultValue, String de
     if (raw == null) {
       return null;
     }
+    if (type == String.class && (raw instanceof Iterable || raw instanceof java.util.Map
+        || raw instanceof io.vertx.core.json.JsonObject)) {
+      // a JSON list's text would be read as values ('["a.example"' and '"b.example"]'), without a word
+      throw new ConfigException("invalid value for " + path + " (" + envName() + "): " + raw + " is not a string; "
+          + "a list is one string, its items separated by commas");
+    }
     try {
       if (type == String.class) {
         return type.cast(raw.toString());

@@ -89,6 +89,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
         .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
         .setMaxMessageSize(config.get(MailgateConfig.SMTP_INBOUND_MAX_MESSAGE_BYTES))
         .setMaxRecipients(100)
+        // as long as the API's requests under way get: a stopping node's whole stop fits its orchestrator's grace
+        .setShutdownTimeout(java.time.Duration.ofSeconds(io.mailgate.api.ApiVerticle.STOP_GRACE_SECONDS))
         .setDsn(false) // no success report is written, nor NOTIFY=NEVER kept for a Bounce action's refusal
         .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT));
     boolean own = !config.get(MailgateConfig.SMTP_INBOUND_TLS_CERT).isBlank();

@@ -41,7 +41,16 @@ public final class Database {
   static final int PREPARED_SQL_LIMIT = 16 * 1024;
 
   public static PgConnectOptions connectOptions(String url) {
-    return PgConnectOptions.fromUri(url)
+    PgConnectOptions parsed;
+    try {
+      parsed = PgConnectOptions.fromUri(url);
+    } catch (RuntimeException e) { // the client's message quotes the whole URL, password and all
+      throw new ConfigException(MailgateConfig.PG_URL.path() + " is not a PostgreSQL URL "
+          + "(postgresql://user:password@host:port/database, with a user name or password percent-encoded where it has "
+          + "other characters than letters, digits, '-', '.', '_' and '~'): '"
+          + io.mailgate.delivery.SmtpRoute.redacted(url) + "'");
+    }
+    return parsed
         .setCachePreparedStatements(true)
         .setPreparedStatementCacheMaxSize(64)
         .setPreparedStatementCacheSqlLimit(PREPARED_SQL_LIMIT)
@@ -117,11 +126,18 @@ public final class Database {
   }
 
   /**
-   * Creates the configured database when it does not exist yet (connecting to the {@code postgres}
-   * maintenance database). Does nothing when it exists; fails when it can neither find nor create it.
+   * Creates the configured database when it does not exist yet. The database itself is tried first: the {@code postgres}
+   * maintenance database is connected to only when it does not exist (a login that may reach its own database alone,
+   * or a pooler that lists only it, would otherwise fail every start). Fails when it can neither find nor create it.
    */
   public static Future<Void> ensureExists(Vertx vertx, MailgateConfig config) {
     PgConnectOptions target = connectOptions(config);
+    return PgConnection.connect(vertx, target).compose(conn -> conn.close())
+        .recover(e -> e instanceof io.vertx.pgclient.PgException pg && "3D000".equals(pg.getSqlState())
+            ? create(vertx, target) : Future.failedFuture(e));
+  }
+
+  private static Future<Void> create(Vertx vertx, PgConnectOptions target) {
     PgConnectOptions admin = new PgConnectOptions(target).setDatabase("postgres");
     return PgConnection.connect(vertx, admin).compose(conn ->
         conn.preparedQuery("SELECT 1 FROM pg_database WHERE datname = $1")

@@ -35,6 +35,13 @@ class MailgateConfigTest {
     assertTrue(type.getMessage().contains("MAILGATE_HTTP_PORT"));
     Files.writeString(file, "{ not json");
     assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
+    // a JSON list for a list setting: its text would be read as items ('["a.example"' and '"b.example"]')
+    Files.writeString(file, "{\"feedback\": {\"bounceDomains\": [\"a.example\", \"b.example\"]}}");
+    ConfigException list = assertThrows(ConfigException.class, () -> MailgateConfig.load(file, Map.of()));
+    assertTrue(list.getMessage().contains("feedback.bounceDomains") && list.getMessage().contains("commas"),
+        list.getMessage());
+    Files.writeString(file, "{\"feedback\": {\"bounceDomains\": \"a.example,b.example\"}}");
+    assertEquals("a.example,b.example", MailgateConfig.load(file, Map.of()).get(MailgateConfig.FEEDBACK_BOUNCE_DOMAINS));
   }
 
   @Test

@@ -42,6 +42,53 @@ class DatabaseTest {
     assertTrue(e.getMessage().contains("MAILGATE_PG_BACKEND_FLUSH_AFTER_KB"), e.getMessage());
   }
 
+  /** A URL the client cannot read is a configuration error naming the key, without the password it holds. */
+  @Test
+  void aMalformedUrlNamesTheKeyAndNotThePassword() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> Database.connectOptions("postgresql://mailgate:s3cret-pw@db.internal:notaport/mailgate"));
+    assertTrue(e.getMessage().contains("pg.url"), e.getMessage());
+    assertTrue(!e.getMessage().contains("s3cret-pw"), e.getMessage());
+    assertTrue(e.getMessage().contains("***@db.internal"), e.getMessage());
+  }
+
+  /**
+   * A login allowed into its own database and no other (pg_hba.conf naming only it, or a pooler listing only it)
+   * starts: the {@code postgres} maintenance database is needed only to create a database that is missing.
+   */
+  @Test
+  void aLoginThatReachesOnlyItsOwnDatabaseNeedsNoOther() throws Exception {
+    String fresh = TestServices.freshDatabase();
+    String server = fresh.substring(0, fresh.lastIndexOf('/') + 1);
+    String role = "mg_limited_" + ProcessHandle.current().pid();
+    String created = "mg_created_" + ProcessHandle.current().pid();
+    io.mailgate.testing.Db.execute(server + "postgres", "CREATE ROLE " + role + " LOGIN");
+    io.mailgate.testing.Db.execute(server + "postgres", "CREATE DATABASE " + role + " OWNER " + role);
+    // superusers (the tests' own login) are not held back by this
+    io.mailgate.testing.Db.execute(server + "postgres", "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC");
+    Vertx vertx = Vertx.vertx();
+    try {
+      String limited = server.replaceFirst("postgresql://[^@/]*@", "postgresql://" + role + "@");
+      await(Database.ensureExists(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, limited + role)));
+      // a database that does not exist is still created, through the maintenance database
+      await(Database.ensureExists(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, server + created)));
+      assertEquals(1, io.mailgate.testing.Db.count(server + "postgres",
+          "SELECT count(*) FROM pg_database WHERE datname = '" + created + "'"));
+      // and a login that may not reach it, for a database that is missing, is told why it cannot be made
+      java.util.concurrent.ExecutionException missing = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> await(Database.ensureExists(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL,
+              limited + "mg_nowhere"))));
+      assertTrue(missing.getCause().getMessage().contains("postgres"), missing.getCause().getMessage());
+    } finally {
+      vertx.close();
+      io.mailgate.testing.Db.execute(server + "postgres", "GRANT CONNECT ON DATABASE postgres TO PUBLIC");
+    }
+  }
+
+  private static void await(io.vertx.core.Future<?> f) throws Exception {
+    f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
   private static String show(MailgateConfig config, String setting) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {

@@ -132,7 +132,9 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   /** The floor and ceiling of positive answers' lifetime; the floor also applies to negative ones. */
   public DnsResolverOptions withTtlBounds(Duration minTtl, Duration maxTtl) {
-    return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
+    // the floor holds for negative answers too: a floor above their ceiling raises that ceiling to it
+    Duration negative = maxNegativeTtl.compareTo(minTtl) < 0 ? minTtl : maxNegativeTtl;
+    return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, negative, failureTtl,
         maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
   }
 
