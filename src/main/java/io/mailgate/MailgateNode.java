@@ -89,9 +89,12 @@ public final class MailgateNode {
           + "is required: generate one with 'openssl rand -base64 32' and keep it safe"));
     }
     if (!dev && config.get(MailgateConfig.HTTP_PUBLIC_URL).isBlank()) {
-      LOG.warning("http.publicUrl (MAILGATE_HTTP_PUBLIC_URL) is empty: identity verification links and open and click "
-          + "tracking links will point at http://127.0.0.1:" + config.get(MailgateConfig.HTTP_PORT)
-          + ", which recipients cannot reach");
+      LOG.warning("http.publicUrl (MAILGATE_HTTP_PUBLIC_URL) is empty: identity verification links, open and click "
+          + "tracking links and list unsubscribe links will point at http://127.0.0.1:"
+          + config.get(MailgateConfig.HTTP_PORT) + ", which recipients cannot reach");
+    } else if (!dev && !config.get(MailgateConfig.HTTP_PUBLIC_URL).regionMatches(true, 0, "https://", 0, 8)) {
+      LOG.warning("http.publicUrl (MAILGATE_HTTP_PUBLIC_URL) is not https: mailbox providers ignore one-click "
+          + "unsubscribe (List-Unsubscribe-Post, RFC 8058) on any other link, and recipients' clients may warn");
     }
     SecretBox secrets;
     try {

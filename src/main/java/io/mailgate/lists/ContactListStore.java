@@ -106,12 +106,18 @@ public final class ContactListStore {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(contact(rows.iterator().next(), true)));
   }
 
-  /** Replaces a contact's preferences, UnsubscribeAll and attributes; whether there was such a contact. */
-  public Future<Boolean> updateContact(String accountId, String listName, Contact c) {
-    return pool.preparedQuery("UPDATE contacts SET topic_preferences = $4::jsonb, unsubscribe_all = $5, "
-            + "attributes_data = $6, updated_at = now() WHERE account_id = $1 AND list_name = $2 AND email = $3")
+  /**
+   * Replaces a contact's preferences for the list's topics ({@code topics}, as the caller saw them), its
+   * UnsubscribeAll and attributes; whether there was such a contact. Its choices for topics removed from the list are
+   * kept (not shown, and found again if the topic comes back): an update that does not name them cannot have meant to
+   * take them back.
+   */
+  public Future<Boolean> updateContact(String accountId, String listName, Contact c, List<String> topics) {
+    return pool.preparedQuery("UPDATE contacts SET topic_preferences = (topic_preferences - $7::text[]) || $4::jsonb, "
+            + "unsubscribe_all = $5, attributes_data = $6, updated_at = now() "
+            + "WHERE account_id = $1 AND list_name = $2 AND email = $3")
         .execute(Tuple.of(accountId, listName, Contact.key(c.address()), preferencesJson(c.preferences()),
-            c.unsubscribeAll(), c.attributesData()))
+            c.unsubscribeAll(), c.attributesData(), topics.toArray(String[]::new)))
         .map(r -> r.rowCount() == 1);
   }
 

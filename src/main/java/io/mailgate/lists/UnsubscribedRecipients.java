@@ -14,7 +14,8 @@ import java.util.Set;
 /**
  * The delivery path's question for a message sent with ListManagementOptions: which of its recipients must not get
  * it. Those whose contact on the list has UnsubscribeAll, or is out of the message's topic (its own choice, else the
- * topic's default). A recipient who is no contact, or a list deleted since, stops no one. Asked when the message is
+ * topic's default; a topic removed since the message was accepted has no default to let anyone in, so only a contact
+ * who chose it gets it). A recipient who is no contact, or a list deleted since, stops no one. Asked when the message is
  * delivered, beside the suppression lists, and grouped across messages as their questions are.
  */
 public final class UnsubscribedRecipients {
@@ -58,7 +59,7 @@ public final class UnsubscribedRecipients {
             JOIN contact_lists l ON l.account_id = c.account_id AND l.name = c.list_name
             WHERE c.unsubscribe_all OR (q.topic IS NOT NULL AND COALESCE(c.topic_preferences ->> q.topic,
               (SELECT t ->> 'DefaultSubscriptionStatus' FROM jsonb_array_elements(l.topics) t
-               WHERE t ->> 'TopicName' = q.topic LIMIT 1)) = 'OPT_OUT')""")
+               WHERE t ->> 'TopicName' = q.topic LIMIT 1), 'OPT_OUT') = 'OPT_OUT')""")
         .execute(Tuple.of(asked.toArray(Integer[]::new), accounts.toArray(String[]::new),
             lists.toArray(String[]::new), topics.toArray(String[]::new), emails.toArray(String[]::new)))
         .map(rows -> {

@@ -115,6 +115,28 @@ class ContactListsApiTest {
     }
   }
 
+  /**
+   * A contact's choice for a topic taken off the list is kept, hidden, and found again when the topic comes back: an
+   * UpdateContact meanwhile (which can name only the topics the list has) does not take it back.
+   */
+  @Test
+  void aChoiceForARemovedTopicOutlivesAnUpdate() {
+    try (SesV2Client c = accountWithList("hidden-choice", "news")) {
+      c.createContact(r -> r.contactListName("news").emailAddress("x@example.org")
+          .topicPreferences(pref("sports", SubscriptionStatus.OPT_OUT), pref("offers", SubscriptionStatus.OPT_IN)));
+      c.updateContactList(r -> r.contactListName("news").topics(topic("offers", SubscriptionStatus.OPT_OUT)));
+      c.updateContact(r -> r.contactListName("news").emailAddress("x@example.org")
+          .topicPreferences(pref("offers", SubscriptionStatus.OPT_OUT)));
+      assertEquals(List.of(pref("offers", SubscriptionStatus.OPT_OUT)),
+          c.getContact(r -> r.contactListName("news").emailAddress("x@example.org")).topicPreferences());
+      c.updateContactList(r -> r.contactListName("news").topics(topic("sports", SubscriptionStatus.OPT_IN),
+          topic("offers", SubscriptionStatus.OPT_OUT)));
+      GetContactResponse back = c.getContact(r -> r.contactListName("news").emailAddress("x@example.org"));
+      assertEquals(List.of(pref("sports", SubscriptionStatus.OPT_OUT), pref("offers", SubscriptionStatus.OPT_OUT)),
+          back.topicPreferences(), "the opt-out of sports came back with the topic");
+    }
+  }
+
   @Test
   void contactsAreUpdatedDeletedAndListedWithFiltersAndPages() {
     try (SesV2Client c = accountWithList("contacts", "weekly")) {

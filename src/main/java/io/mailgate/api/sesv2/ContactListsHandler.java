@@ -105,7 +105,8 @@ public final class ContactListsHandler {
     String address = Contact.checkAddress(ctx.pathParam("email"));
     JsonObject body = V2Route.requiredBody(ctx);
     return find(caller, ctx.pathParam("name"))
-        .compose(l -> store.updateContact(caller.account().id(), l.name(), contact(address, body, l))
+        .compose(l -> store.updateContact(caller.account().id(), l.name(), contact(address, body, l),
+            l.topics().stream().map(io.mailgate.lists.Topic::name).toList())
             .compose(updated -> updated ? Future.succeededFuture(new JsonObject())
                 : Future.failedFuture(contactNotFound(address, l.name()))));
   }
