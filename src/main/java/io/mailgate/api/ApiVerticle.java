@@ -242,7 +242,7 @@ public final class ApiVerticle extends VerticleBase {
         config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS), 1, 0);
     SuppressionHandler suppression = new SuppressionHandler(suppressionStore);
     EmailAddressInsightsHandler addressInsights = new EmailAddressInsightsHandler(
-        new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore));
+        new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore), this::insightsAllowed);
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(accounts, account, identityStore, configurationSetStore,
         eventDestinationStore, suppressionStore, receiptRules, status);
@@ -761,6 +761,21 @@ public final class ApiVerticle extends VerticleBase {
         "Maximum verification email rate exceeded (" + perSecond + " per second).",
         "Daily verification email quota exceeded (" + perDay + " in 24 hours).",
         "Sending limits cannot be checked right now; retry later.");
+  }
+
+  /**
+   * GetEmailAddressInsights: {@code validation.insightsPerSecond} calls a second per account, across the nodes. Each
+   * may look up a domain's MX hosts and addresses through the resolver delivery uses: without a limit, one account's
+   * loop over made-up domains would fill its cache and its queries.
+   */
+  private Future<Void> insightsAllowed(String accountId) {
+    double perSecond = config.get(MailgateConfig.VALIDATION_INSIGHTS_PER_SECOND);
+    if (perSecond <= 0) {
+      return Future.succeededFuture();
+    }
+    return limiter.admit(new RateCheck("insights:" + accountId, perSecond, 1, -1, 0),
+        "Maximum GetEmailAddressInsights rate exceeded (" + perSecond + " per second).",
+        "GetEmailAddressInsights quota exceeded.", "Limits cannot be checked right now; retry later.");
   }
 
   /** The verification email, sent by Mailgate's own system account through the normal send path. */

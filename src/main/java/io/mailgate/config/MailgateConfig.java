@@ -216,6 +216,8 @@ public final class MailgateConfig {
       "DNS answers are cached for their TTL but at most this long.");
   public static final ConfigKey<String> VALIDATION_DISPOSABLE_DOMAINS_FILE = key("validation.disposableDomainsFile",
       String.class, "", "A file of disposable mailbox domains (one a line, '#' comments) that email validation (GetEmailAddressInsights, Auto Validation) adds to the list Mailgate bundles. Empty: the bundled list only.");
+  public static final ConfigKey<Double> VALIDATION_INSIGHTS_PER_SECOND = key("validation.insightsPerSecond",
+      Double.class, 10.0, "GetEmailAddressInsights calls one account may make per second, counted across the nodes in Redis (each may look up a domain's MX hosts and addresses); beyond it the call is a 429 TooManyRequests. 0: no limit.");
   public static final ConfigKey<Integer> IDENTITY_DNS_CHECK_INTERVAL_SECONDS = key(
       "identity.dnsCheckIntervalSeconds", Integer.class, 300,
       "How often each domain identity's DKIM and MAIL FROM records are checked.");

@@ -190,7 +190,19 @@ public final class TemplateRenderer {
   static final class DataMap extends HashMap<String, Object> {
     @Override
     public String toString() {
-      return "[object Object]";
+      charge(OBJECT.length());
+      return OBJECT;
+    }
+  }
+
+  /** What JavaScript prints for an object, as Handlebars.js does. */
+  private static final String OBJECT = "[object Object]";
+
+  /** Charges {@code n} printed characters to the rendering under way (none outside one). */
+  private static void charge(long n) {
+    Budget b = BUDGET.get();
+    if (b != null) {
+      b.chars(n);
     }
   }
 
@@ -199,14 +211,27 @@ public final class TemplateRenderer {
       super(size);
     }
 
+    /**
+     * The items joined by commas, as JavaScript prints an array. Each is charged before it is printed: strings, objects
+     * and lists charge themselves; numbers, booleans and nulls and the commas here (a list of 90,000 zeros prints
+     * 180,000 characters from nothing a string would charge, and a template can print it 90,000 times).
+     */
     @Override
     public String toString() {
+      charge(Math.max(0, size() - 1));
       StringBuilder sb = new StringBuilder();
       for (int i = 0; i < size(); i++) {
         if (i > 0) {
           sb.append(',');
         }
-        sb.append(get(i)); // each item charged as it is printed
+        Object item = get(i);
+        if (item instanceof DataString || item instanceof DataMap || item instanceof DataList) {
+          sb.append(item);
+        } else {
+          String printed = item == null ? "" : String.valueOf(item); // JavaScript prints null in an array as nothing
+          charge(printed.length());
+          sb.append(printed);
+        }
       }
       return sb.toString();
     }

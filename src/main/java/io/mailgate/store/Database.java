@@ -48,7 +48,8 @@ public final class Database {
       throw new ConfigException(MailgateConfig.PG_URL.path() + " is not a PostgreSQL URL "
           + "(postgresql://user:password@host:port/database, with a user name or password percent-encoded where it has "
           + "other characters than letters, digits, '-', '.', '_' and '~'): '"
-          + io.mailgate.delivery.SmtpRoute.redacted(url) + "'");
+          + io.mailgate.delivery.SmtpRoute.redacted(url.indexOf('?') < 0 ? url : url.substring(0, url.indexOf('?'))
+              + (url.indexOf('?') < 0 ? "" : "?...")) + "'"); // a query string may carry the password too
     }
     return parsed
         .setCachePreparedStatements(true)

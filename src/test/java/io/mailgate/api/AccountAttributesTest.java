@@ -123,6 +123,8 @@ class AccountAttributesTest {
           new Case("WebsiteURL", r -> r.websiteURL("https://example.com/" + "a".repeat(981))),
           new Case("ContactLanguage", r -> r.contactLanguage("FR")),
           new Case("UseCaseDescription", r -> r.useCaseDescription("x".repeat(5001))),
+          new Case("UseCaseDescription", r -> r.useCaseDescription("")),
+          new Case("AdditionalContactEmailAddresses", r -> r.additionalContactEmailAddresses(List.of())),
           new Case("AdditionalContactEmailAddresses", r -> r.additionalContactEmailAddresses(
               "a1@example.com", "a2@example.com", "a3@example.com", "a4@example.com", "a5@example.com")),
           new Case("AdditionalContactEmailAddresses[1]", r -> r.additionalContactEmailAddresses(

@@ -43,8 +43,58 @@ class EmailAddressInsightsTest {
         .mx("mailinator.com", 10, "mx.mailinator.com").a("mx.mailinator.com", "192.0.2.12")
         .mx("broken.example", 10, "mx.broken.example").a("mx.broken.example", "192.0.2.13")
         .fail("broken.example", FakeDnsServer.Failure.SERVFAIL);
-    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DNS_SERVERS, dns.hostPort()));
+    // the tests below ask at their own pace; the limit has its test, on a node of its own
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+        .with(MailgateConfig.VALIDATION_INSIGHTS_PER_SECOND, 0.0));
     ses = node.sesV2();
+  }
+
+  /**
+   * Each call may look up a domain through the resolver delivery uses: an account gets validation.insightsPerSecond
+   * calls a second, then 429s, without a lookup; another account is not held back by it.
+   */
+  @Test
+  void callsBeyondTheAccountsRateAreThrottled() {
+    try (TestNode limited = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DNS_SERVERS, dns.hostPort())
+            .with(MailgateConfig.VALIDATION_INSIGHTS_PER_SECOND, 2.0));
+         SesV2Client client = limited.sesV2()) {
+      client.getEmailAddressInsights(r -> r.emailAddress("warm@mail.example")); // the client and the node warmed
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(20);
+      int throttled = 0;
+      long start = System.nanoTime();
+      try {
+        java.util.List<java.util.concurrent.Future<Boolean>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+          int n = i;
+          calls.add(pool.submit(() -> {
+            try {
+              client.getEmailAddressInsights(r -> r.emailAddress("user" + n + "@mail.example"));
+              return false;
+            } catch (software.amazon.awssdk.services.sesv2.model.TooManyRequestsException e) {
+              assertTrue(e.getMessage().contains("GetEmailAddressInsights rate exceeded"), e.getMessage());
+              return true;
+            }
+          }));
+        }
+        for (java.util.concurrent.Future<Boolean> c : calls) {
+          throttled += c.get() ? 1 : 0;
+        }
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      } finally {
+        pool.shutdown();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      // at 2 a second, at most the bucket's 2 and what it refilled meanwhile went through
+      long allowed = 20 - throttled;
+      assertTrue(allowed <= 3 + (long) Math.ceil(2 * seconds), allowed + " of 20 calls at once allowed in "
+          + seconds + " s at 2 a second");
+      io.mailgate.identity.Accounts.NewKey other = limited.createAccount("insights-other", true, 10, 1000);
+      try (SesV2Client theirs = limited.sesV2(other.accessKeyId(), other.secretAccessKey())) {
+        assertEquals(HIGH, theirs.getEmailAddressInsights(r -> r.emailAddress("jane@mail.example"))
+            .mailboxValidation().isValid().confidenceVerdict(), "another account has its own rate");
+      }
+    }
   }
 
   @AfterAll

@@ -560,7 +560,6 @@ class SesV1QueryTest {
         + "<GetSendQuotaResult>"), get.body());
   }
 
-  /** A GET as written, with a query no URI class accepts; the whole answer (status line, headers, body). */
   /**
    * A client that sends {@code Expect: 100-continue} waits for the interim answer before its body (curl and Guzzle,
    * the PHP SDK's client, do over 1 MB): told at once, it does not wait out its own timeout (a second, curl's) on every
@@ -591,6 +590,7 @@ class SesV1QueryTest {
     }
   }
 
+  /** A GET as written, with a query no URI class accepts; the whole answer (status line, headers, body). */
   private static String rawGet(String target) throws IOException {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.endpoint().getPort())) {
       socket.setSoTimeout(10_000);

@@ -281,6 +281,24 @@ class TemplatesTest {
         .defaultContent(c -> c.template(t -> t.templateName("welcome").templateData("{\"name\":\"n\",\"signature\":\"s\"}")))
         .bulkEmailEntries(tooMany)));
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM recipients WHERE address LIKE 'many%'"));
+
+    // an entry whose ReplacementTags over the DefaultEmailTags come to more than 50 fails the request as it is read,
+    // before any entry is sent (a caller fixing it and sending again would otherwise mail the first ones twice)
+    List<software.amazon.awssdk.services.sesv2.model.MessageTag> thirty = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      thirty.add(software.amazon.awssdk.services.sesv2.model.MessageTag.builder().name("d" + i).value("v").build());
+    }
+    List<software.amazon.awssdk.services.sesv2.model.MessageTag> own = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      own.add(software.amazon.awssdk.services.sesv2.model.MessageTag.builder().name("r" + i).value("v").build());
+    }
+    BadRequestException overTags = assertThrows(BadRequestException.class, () -> ses.sendBulkEmail(r -> r
+        .fromEmailAddress("sender@example.com").defaultEmailTags(thirty)
+        .defaultContent(c -> c.template(t -> t.templateName("welcome").templateData("{\"name\":\"n\",\"signature\":\"s\"}")))
+        .bulkEmailEntries(entry("tagged0@example.org", null, null), entry("tagged1@example.org", null, null).toBuilder()
+            .replacementTags(own).build())));
+    assertTrue(overTags.getMessage().contains("at most 50 EmailTags"), overTags.getMessage());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM recipients WHERE address LIKE 'tagged%'"));
   }
 
   /**

@@ -191,5 +191,10 @@ class IdentityPoliciesApiTest {
         software.amazon.awssdk.services.ses.model.SesException.class,
         () -> owner.v1().setIdentityDkimEnabled(r -> r.identity("nobody.example").dkimEnabled(true)));
     assertEquals("InvalidParameterValue", unknown.awsErrorDetails().errorCode(), unknown.getMessage());
+    // a name that could be no identity's at all: the same answer, not v2's NotFound
+    software.amazon.awssdk.services.ses.model.SesException malformed = assertThrows(
+        software.amazon.awssdk.services.ses.model.SesException.class,
+        () -> owner.v1().listIdentityPolicies(r -> r.identity("bad..name")));
+    assertEquals("InvalidParameterValue", malformed.awsErrorDetails().errorCode(), malformed.getMessage());
   }
 }

@@ -63,6 +63,29 @@ class TemplateRendererTest {
     assertTrue(e.getMessage().contains("cannot be rendered"), e.getMessage());
   }
 
+  /**
+   * A list prints its items joined by commas, as JavaScript does, and what that prints is charged: numbers, booleans,
+   * nulls and objects, not only strings. A list of 90,000 zeros printed once per item would be 16 billion characters
+   * built inside a block, from 180 KB of data.
+   */
+  @Test
+  void printingAListIsChargedWhateverItHolds() {
+    assertEquals("1,,true,[object Object],a,2,3", text("{{a}}", "{\"a\":[1,null,true,{},\"a\",[2,3]]}"));
+    SesException e = refused("{{#if a}}{{#each a}}{{{../a}}}{{/each}}{{/if}}", "{\"a\":" + zeros(90_000) + "}");
+    assertTrue(e.getMessage().contains("cannot be rendered"), e.getMessage());
+    SesException objects = refused("{{#if a}}{{#each a}}{{{../a}}}{{/each}}{{/if}}",
+        "{\"a\":[" + "{},".repeat(30_000) + "{}]}");
+    assertTrue(objects.getMessage().contains("cannot be rendered"), objects.getMessage());
+    // long numbers: the commas alone would charge one character in seventeen
+    SesException numbers = refused("{{#if a}}{{#each a}}{{{../a}}}{{/each}}{{/if}}",
+        "{\"a\":[" + "1234567890123456,".repeat(2_999) + "1234567890123456]}");
+    assertTrue(numbers.getMessage().contains("cannot be rendered"), numbers.getMessage());
+  }
+
+  private static String zeros(int n) {
+    return "[" + "0,".repeat(n - 1) + "0]";
+  }
+
   /** Loops that print nothing still cost time: three nested over 100,000 items would run for days. */
   @Test
   void loopsAreCountedEvenWhenTheyPrintNothing() {

@@ -50,6 +50,10 @@ class DatabaseTest {
     assertTrue(e.getMessage().contains("pg.url"), e.getMessage());
     assertTrue(!e.getMessage().contains("s3cret-pw"), e.getMessage());
     assertTrue(e.getMessage().contains("***@db.internal"), e.getMessage());
+    ConfigException query = assertThrows(ConfigException.class,
+        () -> Database.connectOptions("postgresql://db.internal:notaport/mailgate?user=mg&password=s3cret-pw"));
+    assertTrue(!query.getMessage().contains("s3cret-pw") && query.getMessage().contains("mailgate?..."),
+        query.getMessage());
   }
 
   /**
@@ -60,8 +64,9 @@ class DatabaseTest {
   void aLoginThatReachesOnlyItsOwnDatabaseNeedsNoOther() throws Exception {
     String fresh = TestServices.freshDatabase();
     String server = fresh.substring(0, fresh.lastIndexOf('/') + 1);
-    String role = "mg_limited_" + ProcessHandle.current().pid();
-    String created = "mg_created_" + ProcessHandle.current().pid();
+    String suffix = ProcessHandle.current().pid() + "_" + Long.toString(System.nanoTime(), 36);
+    String role = "mg_limited_" + suffix;
+    String created = "mg_created_" + suffix;
     io.mailgate.testing.Db.execute(server + "postgres", "CREATE ROLE " + role + " LOGIN");
     io.mailgate.testing.Db.execute(server + "postgres", "CREATE DATABASE " + role + " OWNER " + role);
     // superusers (the tests' own login) are not held back by this
@@ -69,6 +74,7 @@ class DatabaseTest {
     Vertx vertx = Vertx.vertx();
     try {
       String limited = server.replaceFirst("postgresql://[^@/]*@", "postgresql://" + role + "@");
+      assertTrue(limited.contains(role + "@"), "the server's URL names its login: " + server);
       await(Database.ensureExists(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, limited + role)));
       // a database that does not exist is still created, through the maintenance database
       await(Database.ensureExists(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, server + created)));
@@ -80,8 +86,11 @@ class DatabaseTest {
               limited + "mg_nowhere"))));
       assertTrue(missing.getCause().getMessage().contains("postgres"), missing.getCause().getMessage());
     } finally {
-      vertx.close();
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       io.mailgate.testing.Db.execute(server + "postgres", "GRANT CONNECT ON DATABASE postgres TO PUBLIC");
+      io.mailgate.testing.Db.execute(server + "postgres", "DROP DATABASE IF EXISTS " + created + " WITH (FORCE)");
+      io.mailgate.testing.Db.execute(server + "postgres", "DROP DATABASE IF EXISTS " + role + " WITH (FORCE)");
+      io.mailgate.testing.Db.execute(server + "postgres", "DROP ROLE IF EXISTS " + role);
     }
   }
 

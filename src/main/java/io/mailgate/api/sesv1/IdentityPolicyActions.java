@@ -24,8 +24,8 @@ final class IdentityPolicyActions {
 
   Future<QueryXml> put(Caller caller, QueryParams p) {
     String identity = identity(caller, p);
-    return QueryApi.identityKnown(identity, policies.write(caller.account().id(), identity, p.required("PolicyName"),
-        p.required("Policy"), IdentityPolicyStore.Write.PUT).map(v -> new QueryXml()));
+    return QueryApi.identityKnown(identity, () -> policies.write(caller.account().id(), identity,
+        p.required("PolicyName"), p.required("Policy"), IdentityPolicyStore.Write.PUT).map(v -> new QueryXml()));
   }
 
   Future<QueryXml> get(Caller caller, QueryParams p) {
@@ -37,7 +37,7 @@ final class IdentityPolicyActions {
       throw SesException.badRequest("At most " + IdentityPolicy.MAX_PER_IDENTITY + " policy names per call.");
     }
     String identity = identity(caller, p);
-    return QueryApi.identityKnown(identity, policies.policies(caller.account().id(), identity).map(found -> {
+    return QueryApi.identityKnown(identity, () -> policies.policies(caller.account().id(), identity).map(found -> {
       QueryXml xml = new QueryXml().start("Policies");
       for (String name : names) {
         String policy = found.get(name);
@@ -51,14 +51,14 @@ final class IdentityPolicyActions {
 
   Future<QueryXml> list(Caller caller, QueryParams p) {
     String identity = identity(caller, p);
-    return QueryApi.identityKnown(identity, policies.policies(caller.account().id(), identity)
+    return QueryApi.identityKnown(identity, () -> policies.policies(caller.account().id(), identity)
         .map((Map<String, String> found) -> new QueryXml().list("PolicyNames", found.keySet())));
   }
 
   Future<QueryXml> delete(Caller caller, QueryParams p) {
     String identity = identity(caller, p);
-    return QueryApi.identityKnown(identity, policies.delete(caller.account().id(), identity, p.required("PolicyName"))
-        .map(v -> new QueryXml()));
+    return QueryApi.identityKnown(identity, () -> policies.delete(caller.account().id(), identity,
+        p.required("PolicyName")).map(v -> new QueryXml()));
   }
 
   /**

@@ -165,8 +165,9 @@ public final class QueryApi {
         Map.entry("GetIdentityPolicies", policies::get),
         Map.entry("ListIdentityPolicies", policies::list),
         Map.entry("DeleteIdentityPolicy", policies::delete),
-        Map.entry("SetIdentityDkimEnabled", (c, p) -> identityChanged(p.required("Identity"),
-            identities.setDkimSigningEnabled(c.account().id(), p.required("Identity"), bool(p, "DkimEnabled")))),
+        Map.entry("SetIdentityDkimEnabled", (c, p) -> identityKnown(p.required("Identity"), () -> identities
+            .setDkimSigningEnabled(c.account().id(), p.required("Identity"), bool(p, "DkimEnabled"))
+            .map(v -> new QueryXml()))),
         Map.entry("TestRenderTemplate", (c, p) -> templates.render(c.account().id(), p.required("TemplateName"),
             p.required("TemplateData")).compose(m -> OffLoop.when(m.length(),
                 () -> new QueryXml().text("RenderedTemplate", m)))));
@@ -568,15 +569,22 @@ public final class QueryApi {
 
   /** The empty answer, or SES's error for an identity the account does not have. */
   static Future<QueryXml> identityChanged(String identity, Future<Void> change) {
-    return identityKnown(identity, change.map(v -> new QueryXml()));
+    return identityKnown(identity, () -> change.map(v -> new QueryXml()));
   }
 
   /**
    * What an action on {@code identity} answered, with SES v1's error for an identity the account does not have (v1
-   * has no NotFound: that is v2's name for it).
+   * has no NotFound: that is v2's name for it), whether the action says so at once (a name that is no identity's) or
+   * once it has looked.
    */
-  static <T> Future<T> identityKnown(String identity, Future<T> action) {
-    return action.recover(e -> Future.failedFuture(
+  static <T> Future<T> identityKnown(String identity, java.util.function.Supplier<Future<T>> action) {
+    Future<T> answer;
+    try {
+      answer = action.get();
+    } catch (SesException e) {
+      answer = Future.failedFuture(e);
+    }
+    return answer.recover(e -> Future.failedFuture(
         e instanceof SesException s && s.error() == SesError.NOT_FOUND ? invalidIdentity(identity) : e));
   }
 

@@ -41,12 +41,12 @@ public final class QueryXml {
     return end(name);
   }
 
-  /** The whole response of {@code action}; {@code result} null for the few actions that have no result element. */
   /** The characters written so far. */
   int length() {
     return b.length();
   }
 
+  /** The whole response of {@code action}; {@code result} null for the few actions that have no result element. */
   static String response(String action, QueryXml result, String requestId) {
     StringBuilder out = new StringBuilder(160 + (result == null ? 0 : result.b.length()));
     out.append("<").append(action).append("Response xmlns=\"").append(NAMESPACE).append("\">");

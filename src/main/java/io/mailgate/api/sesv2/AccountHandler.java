@@ -99,6 +99,9 @@ public final class AccountHandler {
     }
     String useCase = string(body, "UseCaseDescription", "");
     if (useCase != null) {
+      if (useCase.isEmpty()) { // SES's model: at least one character when given
+        throw SesException.badRequest("UseCaseDescription must not be empty.");
+      }
       if (useCase.length() > MAX_USE_CASE_DESCRIPTION) {
         throw SesException.badRequest("UseCaseDescription is longer than " + MAX_USE_CASE_DESCRIPTION
             + " characters.");
@@ -186,6 +189,9 @@ public final class AccountHandler {
   private static List<String> contactAddresses(List<String> given) {
     if (given == null) {
       return List.of();
+    }
+    if (given.isEmpty()) { // SES's model: one at least when given
+      throw SesException.badRequest("AdditionalContactEmailAddresses must name at least one address when given.");
     }
     if (given.size() > MAX_CONTACT_ADDRESSES) {
       throw SesException.badRequest("AdditionalContactEmailAddresses has at most " + MAX_CONTACT_ADDRESSES

@@ -184,11 +184,15 @@ public final class BulkEmailHandler {
       Future<String> sent;
       if (outcome.failure() != null) {
         // an attribute the entry's data lacks: accepted and published as a Rendering Failure (SES), or its 400
-        sent = sends.publishesAsRenderingFailure(outcome.failure())
-            ? sends.renderingFailure(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
-                entry.tags(), content, returnPath, null, identityArns, tenant), templateName,
-                outcome.failure().getMessage())
-            : Future.failedFuture(outcome.failure());
+        try {
+          sent = sends.publishesAsRenderingFailure(outcome.failure())
+              ? sends.renderingFailure(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
+                  entry.tags(), content, returnPath, null, identityArns, tenant), templateName,
+                  outcome.failure().getMessage())
+              : Future.failedFuture(outcome.failure());
+        } catch (SesException e) { // this entry's failure, never the others'
+          sent = Future.failedFuture(e);
+        }
       } else {
         try {
           SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
@@ -338,6 +342,10 @@ public final class BulkEmailHandler {
     }
     for (SendRequest.EmailTag t : own) {
       byName.put(t.name(), t);
+    }
+    if (byName.size() > SendRequest.MAX_TAGS) { // refused as the request is read, before any entry is sent
+      throw SesException.badRequest("An entry carries at most " + SendRequest.MAX_TAGS + " EmailTags, its "
+          + "ReplacementTags over the DefaultEmailTags (" + byName.size() + " here).");
     }
     return new ArrayList<>(byName.values());
   }

@@ -21,9 +21,13 @@ public final class EmailAddressInsightsHandler {
   static final int MAX_INPUT = 1024;
 
   private final AddressInsights insights;
+  private final java.util.function.Function<String, Future<Void>> allowed;
 
-  public EmailAddressInsightsHandler(AddressInsights insights) {
+  /** @param allowed whether the account may make another call now (a 429 when not): each may cost DNS lookups */
+  public EmailAddressInsightsHandler(AddressInsights insights,
+      java.util.function.Function<String, Future<Void>> allowed) {
     this.insights = insights;
+    this.allowed = allowed;
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
@@ -34,7 +38,8 @@ public final class EmailAddressInsightsHandler {
     if (address.length() > MAX_INPUT) {
       throw SesException.badRequest("EmailAddress is longer than " + MAX_INPUT + " characters.");
     }
-    return insights.of(caller.account().id(), address).map(EmailAddressInsightsHandler::render);
+    return allowed.apply(caller.account().id())
+        .compose(v -> insights.of(caller.account().id(), address)).map(EmailAddressInsightsHandler::render);
   }
 
   static JsonObject render(AddressValidation.Insights i) {
