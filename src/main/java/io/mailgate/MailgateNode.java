@@ -241,20 +241,20 @@ public final class MailgateNode {
   }
 
   private Future<Void> deploy(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {
-    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances))
-        .map(id -> {
-          deployments.add(id);
-          return null;
-        });
+    return deployInto(deployments, verticle, instances);
   }
 
   /** A verticle of the front: what takes work in (HTTP, SMTP) or posts it out (events); stopped together, first. */
   private Future<Void> deployFront(java.util.function.Supplier<io.vertx.core.Deployable> verticle, int instances) {
-    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances))
-        .map(id -> {
-          front.add(id);
-          return null;
-        });
+    return deployInto(front, verticle, instances);
+  }
+
+  private Future<Void> deployInto(List<String> ids, java.util.function.Supplier<io.vertx.core.Deployable> verticle,
+      int instances) {
+    return vertx.deployVerticle(verticle, new DeploymentOptions().setInstances(instances)).map(id -> {
+      ids.add(id);
+      return null;
+    });
   }
 
   /**
