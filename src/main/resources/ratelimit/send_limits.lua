@@ -45,7 +45,12 @@ if oldest < first_valid then
     end
   end
   oldest = first_valid
-  redis.call('HSET', q, 'total', total, 'oldest', oldest)
+  if total > 0 then
+    redis.call('HSET', q, 'total', total, 'oldest', oldest)
+    redis.call('EXPIRE', q, 90000)
+  else -- nothing of the last day left: no count is 0, and a hash written without its expiry would stay for good
+    redis.call('DEL', q)
+  end
 end
 
 local burst = rate

@@ -6,6 +6,7 @@ import io.mailgate.config.MailgateConfig;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
@@ -207,7 +208,8 @@ public final class SendLimiter {
       args[6 + 2 * i] = Integer.toString(c.rateCost());
       args[7 + 2 * i] = Integer.toString(c.quotaCost());
     }
-    within(script, List.of(args), batchTimeoutMillis, "no answer from Redis in " + batchTimeoutMillis + " ms")
+    within(script, List.of(args), batchTimeoutMillis, "no answer from Redis in " + batchTimeoutMillis + " ms",
+        late -> refundLate(batch, late))
         .compose(r -> {
           if (r != null && r.size() == 1 && r.get(0).toInteger() == -2) {
             restoreCounts();
@@ -236,10 +238,31 @@ public final class SendLimiter {
   }
 
   /**
-   * The {@code which} script with {@code args}, failed with {@code why} unless Redis answers within {@code millis}: an
-   * account's checks wait on the call, and one that hangs must not hold them for good.
+   * Gives back what a batch's call counted when its answer came after the batch was refused for want of one: those
+   * sends were answered 503 and will be tried again, and a retried 503 must not spend the quota twice.
    */
+  private void refundLate(List<Pending> batch, Response late) {
+    if (late == null || late.size() != 2 * batch.size()) {
+      return; // {-2}: nothing was decided
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      if (late.get(2 * i).toInteger() == 1) {
+        refund(batch.get(i).check());
+      }
+    }
+  }
+
   private Future<Response> within(RedisScript which, List<String> args, long millis, String why) {
+    return within(which, args, millis, why, null);
+  }
+
+  /**
+   * The {@code which} script with {@code args}, failed with {@code why} unless Redis answers within {@code millis}: an
+   * account's checks wait on the call, and one that hangs must not hold them for good. An answer that comes after
+   * that goes to {@code late}, if given.
+   */
+  private Future<Response> within(RedisScript which, List<String> args, long millis, String why,
+      Handler<Response> late) {
     Promise<Response> answer = Promise.promise();
     long timer = vertx.setTimer(millis, t -> answer.tryFail(why));
     Future<Response> call;
@@ -251,7 +274,9 @@ public final class SendLimiter {
     call.onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (ar.succeeded()) {
-        answer.tryComplete(ar.result());
+        if (!answer.tryComplete(ar.result()) && late != null) {
+          late.handle(ar.result());
+        }
       } else {
         answer.tryFail(ar.cause());
       }

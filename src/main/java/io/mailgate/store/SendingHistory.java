@@ -14,7 +14,9 @@ import java.util.Map;
 
 /**
  * The accounts' accepted recipients of the last 24 hours by five-minute bucket, read from the messages they were
- * accepted with: what the rate limiter counts again when Redis lost its counts. One statement for every account: the
+ * accepted with: what the rate limiter counts again when Redis lost its counts. As the live checks: the mailbox
+ * simulator's addresses and the recipients of a message whose template could not be rendered (never sent) are not
+ * counted. One statement for every account: the
  * messages of the last day are found by their ids, which begin with their time ({@link MessageIds}), on the primary
  * key (no index by account: it would cost every insert), each one's recipients by theirs.
  */
@@ -30,7 +32,8 @@ public final class SendingHistory implements QuotaHistory {
       SELECT m.account_id, floor(extract(epoch FROM m.created_at) / 300)::bigint, sum(n.counted)
       FROM messages m CROSS JOIN LATERAL (
         SELECT count(*) AS counted FROM recipients r
-        WHERE r.message_id = m.id AND lower(substring(r.address from '[^@]*$')) <> $2) n
+        WHERE r.message_id = m.id AND r.state <> 'rendering_failed'
+          AND lower(substring(r.address from '[^@]*$')) <> $2) n
       WHERE m.id >= $1
       GROUP BY 1, 2""";
 

@@ -34,20 +34,26 @@ class SendingHistoryTest extends MigratedDatabase {
         "success@SIMULATOR.amazonses.com");
     message("now", "a1", NOW, "r3@example.org");
     message("other", "a2", NOW, "r4@example.org", "r5@example.org");
+    // a template that could not be rendered: nothing sent, nothing counted (as the live check: a quota cost of 0)
+    messageIn("rendering_failed", "unrendered", "a2", NOW, "r6@example.org", "r7@example.org");
   }
 
   private static void message(String name, String account, Instant at, String... recipients) {
+    messageIn("delivered", name, account, at, recipients);
+  }
+
+  private static void messageIn(String state, String name, String account, Instant at, String... recipients) {
     String id = MessageIds.prefix(at) + "-" + name;
     Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) VALUES ('"
         + id + "', '" + account + "', 's@example.com', 's@example.com', 'x', 1, '" + at + "')");
     for (int i = 0; i < recipients.length; i++) {
       Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) VALUES ('"
-          + id + "', " + i + ", '" + recipients[i] + "', 'delivered', now(), now())");
+          + id + "', " + i + ", '" + recipients[i] + "', '" + state + "', now(), now())");
     }
   }
 
   @Test
-  void theLastDaysRecipientsByAccountAndBucketWithoutTheSimulator() throws Exception {
+  void theLastDaysRecipientsByAccountAndBucketWithoutTheSimulatorOrUnrendered() throws Exception {
     Map<String, Map<Long, Long>> sent = new SendingHistory(pool, Clock.systemUTC()).sentLastDay()
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     long hourAgo = NOW.minus(Duration.ofHours(1)).getEpochSecond() / 300;
