@@ -634,9 +634,11 @@ public final class SmtpServerSession {
       }
       return stage.whenComplete((r, e) -> budget.give(taken.held()));
     }, (reply, error) -> {
+      // a transaction that went through DATA moved mail, whatever its answer: a pooled client whose messages are
+      // refused (a sender not verified yet), with an RSET between them, is not ended as idle
+      junkCommands = 0;
       if (error == null && reply.isPositive()) {
         refusedRecipients = 0;
-        junkCommands = 0;
       }
       handlerReply(error != null ? SmtpReply.LOCAL_ERROR : reply);
     });
@@ -727,7 +729,7 @@ public final class SmtpServerSession {
     phase = Phase.COMMAND;
     if (line.equals("*")) {
       loginUsername = null;
-      protocolError(Replies.AUTH_CANCELLED);
+      authAbandoned(Replies.AUTH_CANCELLED);
       return;
     }
     byte[] response = base64(line);
@@ -755,7 +757,7 @@ public final class SmtpServerSession {
     int first = indexOf(response, 0, (byte) 0);
     int second = first < 0 ? -1 : indexOf(response, first + 1, (byte) 0);
     if (second < 0 || indexOf(response, second + 1, (byte) 0) >= 0) {
-      protocolError(Replies.AUTH_BAD_RESPONSE);
+      authAbandoned(Replies.AUTH_BAD_RESPONSE);
       return;
     }
     String authzid = first == 0 ? null : new String(response, 0, first, StandardCharsets.UTF_8);
@@ -803,12 +805,26 @@ public final class SmtpServerSession {
     }
   }
 
-  /** Decodes base64, answering 501 itself when it is not valid. */
+  /**
+   * An exchange that ended without credentials to check (cancelled with "*", or a response that is not base64 or not
+   * PLAIN's three fields) counts as a failed login: its 334 challenges answer below 400 and would end a run of errors,
+   * so a client cancelling AUTH again and again would hold its connection slot for good, never logged in.
+   */
+  private void authAbandoned(SmtpReply reply) {
+    if (++authFailures >= config.maxConsecutiveErrors()) {
+      out.reply(reply);
+      closeWith(Replies.TOO_MANY_ERRORS);
+    } else {
+      protocolError(reply);
+    }
+  }
+
+  /** Decodes base64, answering 501 itself (a failed login) when it is not valid. */
   private byte[] base64(String text) {
     try {
       return Base64.getDecoder().decode(text);
     } catch (IllegalArgumentException e) {
-      protocolError(Replies.AUTH_BAD_RESPONSE);
+      authAbandoned(Replies.AUTH_BAD_RESPONSE);
       return null;
     }
   }

@@ -671,6 +671,53 @@ class SmtpServerSessionTest {
     assertTrue(transport.closed);
   }
 
+  /**
+   * A transaction that went through DATA moved mail, whatever its answer: a pooled client whose messages are all
+   * refused, an RSET after each, is not ended as idle (RFC 5321 4.1.1.5: RSET must not close the connection).
+   */
+  @Test
+  void refusedMessagesWithAnRsetBetweenThemAreNotCommandsWithoutMail() {
+    start(new SmtpServerOptions().setServerName("mx.test"), new RecordingHandler() {
+      @Override
+      public java.util.concurrent.CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope,
+          byte[] message) {
+        return java.util.concurrent.CompletableFuture.completedFuture(
+            new SmtpReply(554, "5.0.0", "Message rejected: Email address is not verified."));
+      }
+    });
+    ehlo();
+    for (int i = 0; i < 2 * SmtpServerOptions.DEFAULT_MAX_JUNK_COMMANDS; i++) {
+      assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<a@x.test>\r\n"), "message " + i);
+      send("RCPT TO:<b@y.test>\r\n");
+      send("DATA\r\n");
+      assertTrue(send("Subject: s\r\n\r\nbody\r\n.\r\n").startsWith("554 5.0.0"), "message " + i);
+      assertEquals("250 2.0.0 Ok\r\n", send("RSET\r\n"), "message " + i);
+    }
+    assertFalse(transport.closed);
+  }
+
+  /**
+   * An AUTH exchange cancelled with "*", or answered with what is not base64, is a failed login: its 334 challenge
+   * would otherwise end the run of errors, and a client cancelling again and again would hold its slot for good.
+   */
+  @Test
+  void cancelledLoginsCountAsFailedOnes() {
+    start(new SmtpServerOptions().setServerName("mx.test").setAuthEnabled(true).setPlainTextAuthAllowed(true),
+        handler);
+    transport.take();
+    send("EHLO c\r\n");
+    for (int i = 1; i < SmtpServerOptions.DEFAULT_MAX_CONSECUTIVE_ERRORS; i++) {
+      assertEquals("334 VXNlcm5hbWU6\r\n", send("AUTH LOGIN\r\n"), "exchange " + i);
+      assertEquals(i % 2 == 0 ? "501 5.0.0 Authentication cancelled\r\n"
+          : "501 5.5.2 Invalid authentication response\r\n", send(i % 2 == 0 ? "*\r\n" : "!!!\r\n"));
+      assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"));
+    }
+    assertEquals("334 \r\n", send("AUTH PLAIN\r\n"));
+    assertEquals("501 5.0.0 Authentication cancelled\r\n421 4.7.0 Error: too many errors, closing connection\r\n", send("*\r\n"));
+    assertTrue(transport.closed);
+    assertTrue(handler.authCalls.isEmpty());
+  }
+
   /** A greeting repeated (each answered 250) is a command without mail too; the one after STARTTLS is not. */
   @Test
   void repeatedGreetingsCountAsCommandsWithoutMail() {
