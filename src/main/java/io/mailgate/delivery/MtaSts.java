@@ -196,7 +196,10 @@ final class MtaSts {
         LOG.info("MTA-STS policy of " + domain + " (id " + id + "): " + policy.mode().name().toLowerCase(Locale.ROOT)
             + ", mx " + String.join(", ", policy.mx()) + ", max_age " + policy.maxAgeSeconds() + " s");
       }
-      return new Known(policy, id, fetched, fetched + policy.maxAgeSeconds() * 1000L, fetched);
+      // in force for the recheck time at least: a max_age of 0 (or a few seconds) would make the policy expired
+      // before the recipient it was fetched for used it, and every next recipient would fetch it again
+      long inForce = Math.max(policy.maxAgeSeconds() * 1000L, RECHECK_MILLIS);
+      return new Known(policy, id, fetched, fetched + inForce, fetched);
     }).recover(e -> Future.succeededFuture(kept(known, "its policy could not be fetched: " + e.getMessage(), domain)));
   }
 

@@ -42,14 +42,22 @@ public record SmtpRoute(String host, int port, boolean implicitTls, String usern
     if (uri.getRawUserInfo() != null) {
       String[] parts = uri.getRawUserInfo().split(":", 2);
       try {
-        user = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
-        pass = parts.length > 1 ? URLDecoder.decode(parts[1], StandardCharsets.UTF_8) : "";
+        user = percentDecoded(parts[0]);
+        pass = parts.length > 1 ? percentDecoded(parts[1]) : "";
       } catch (IllegalArgumentException e) {
         throw new ConfigException("relay URL '" + redacted(url) + "': its user name or password has a % that is "
             + "not followed by two hexadecimal digits");
       }
     }
     return new SmtpRoute(uri.getHost(), port, tls, user, pass);
+  }
+
+  /**
+   * A URL's user information decoded: only its {@code %XX} escapes, as RFC 3986 says. A {@code +} is itself (form
+   * decoding would make it a space): SES SMTP passwords are base64, and often hold one.
+   */
+  private static String percentDecoded(String raw) {
+    return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
   }
 
   /**

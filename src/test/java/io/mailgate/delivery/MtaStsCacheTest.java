@@ -182,6 +182,21 @@ class MtaStsCacheTest {
     assertEquals(queries, dns.count("_mta-sts." + DOMAIN, "TXT"));
   }
 
+  /**
+   * A max_age of 0 (RFC 8461 allows it) or a few seconds: the policy applies to the recipient it was fetched for, and
+   * to the domain's next ones until the recheck time, without a fetch each.
+   */
+  @Test
+  void aPolicyWithAShortMaxAgeAppliesAndIsNotFetchedForEachRecipient() throws Exception {
+    record("zero");
+    policy.set(body("mx0.cache.example", 0));
+    assertEquals(List.of("mx0.cache.example"), mx());
+    now.addAndGet(MtaSts.RECHECK_MILLIS / 2);
+    assertEquals(List.of("mx0.cache.example"), mx());
+    assertEquals(1, fetches.size());
+    assertEquals(1, dns.count("_mta-sts." + DOMAIN, "TXT"));
+  }
+
   @Test
   void aDomainWithoutARecordHasNoPolicyAndIsNotAskedForEachRecipient() throws Exception {
     assertNull(policy());

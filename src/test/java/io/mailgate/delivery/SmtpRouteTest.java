@@ -19,6 +19,10 @@ class SmtpRouteTest {
     assertEquals("user@corp", r.username());
     assertEquals("p@ss#1", r.password());
     assertEquals("smtps://relay.example.com:465", r.toString());
+    // a + is itself in a URL's user information (SES SMTP passwords are base64): only %XX is decoded
+    SmtpRoute ses = SmtpRoute.parse("smtp://AKIA+1:BA+b%2FcD+@email-smtp.us-east-1.amazonaws.com:587");
+    assertEquals("AKIA+1", ses.username());
+    assertEquals("BA+b/cD+", ses.password());
   }
 
   @Test

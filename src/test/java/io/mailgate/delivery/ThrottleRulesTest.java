@@ -35,6 +35,10 @@ class ThrottleRulesTest {
     assertNull(shipped.match(new SmtpResponse(450, "4.7.1", "Greylisted for 5 minutes (2)")));
     assertNull(shipped.match(new SmtpResponse(451, "4.7.1", "Graylisted, please try again later")));
     assertNull(shipped.match(new SmtpResponse(451, "4.7.1", "Grey-listed: try again later")));
+    // rspamd's greylisting module says only "Try again later"; a provider saying more (or another status) slows down
+    assertNull(shipped.match(new SmtpResponse(451, "4.7.1", "Try again later")));
+    assertNotNull(shipped.match(new SmtpResponse(451, "4.7.1", "Server busy, try again later")));
+    assertNotNull(shipped.match(new SmtpResponse(421, "4.7.1", "Try again later")));
   }
 
   @Test
