@@ -1,5 +1,6 @@
 package io.mailgate.events;
 
+import io.mailgate.send.EncodedWordDecoder;
 import io.mailgate.send.HeaderBlock;
 import io.mailgate.send.MessageIds;
 import io.vertx.core.json.JsonArray;
@@ -274,8 +275,7 @@ public final class SesEvents {
     /** A value with RFC 2047 encoded words decoded, as {@link HeaderBlock#decodedValue} decodes them. */
     private static String decoded(String value) {
       String v = value.strip();
-      return v.contains("=?") ? org.apache.james.mime4j.codec.DecoderUtil.decodeEncodedWords(v,
-          org.apache.james.mime4j.codec.DecodeMonitor.SILENT) : v;
+      return EncodedWordDecoder.decode(v);
     }
   }
 

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.james.mime4j.codec.DecodeMonitor;
-import org.apache.james.mime4j.codec.DecoderUtil;
 import org.apache.james.mime4j.dom.Body;
 import org.apache.james.mime4j.dom.Entity;
 import org.apache.james.mime4j.dom.Header;
@@ -223,7 +222,7 @@ final class MimeParts {
     if (body == null) {
       return null;
     }
-    String value = DecoderUtil.decodeEncodedWords(MimeUtil.unfold(body), DecodeMonitor.SILENT);
+    String value = io.mailgate.send.EncodedWordDecoder.decode(MimeUtil.unfold(body));
     value = value.replaceAll("\\s+", " ").strip();
     return value.isEmpty() ? null : value;
   }

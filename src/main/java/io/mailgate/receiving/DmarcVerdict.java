@@ -267,7 +267,8 @@ public final class DmarcVerdict {
   static Set<String> authorDomains(byte[] message) {
     Set<String> domains = new LinkedHashSet<>();
     for (String from : ReceivedHeaders.values(message, "From")) {
-      for (Address a : LenientAddressParser.DEFAULT.parseAddressList(from)) {
+      for (Address a : LenientAddressParser.DEFAULT.parseAddressList(
+          io.mailgate.send.EncodedWordDecoder.forAddressParsing(from))) {
         List<Mailbox> boxes = a instanceof Group g ? g.getMailboxes() : a instanceof Mailbox m ? List.of(m) : List.of();
         for (Mailbox m : boxes) {
           String d = m.getDomain();

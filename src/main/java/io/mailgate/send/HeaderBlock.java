@@ -3,8 +3,6 @@ package io.mailgate.send;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.james.mime4j.codec.DecodeMonitor;
-import org.apache.james.mime4j.codec.DecoderUtil;
 
 /**
  * The header section of a CRLF message, as byte ranges so a message can be edited (a Bcc removed,
@@ -133,7 +131,7 @@ public final class HeaderBlock {
   /** The value with RFC 2047 encoded words decoded. */
   public String decodedValue(Field f) {
     String raw = rawValue(f);
-    return raw.contains("=?") ? DecoderUtil.decodeEncodedWords(raw, DecodeMonitor.SILENT) : raw;
+    return EncodedWordDecoder.decode(raw);
   }
 
   /** The first field named {@code name}, or null. */

@@ -3,8 +3,6 @@ package io.mailgate.send;
 import io.mailgate.SesException;
 import java.net.IDN;
 import java.util.Locale;
-import org.apache.james.mime4j.codec.DecodeMonitor;
-import org.apache.james.mime4j.codec.DecoderUtil;
 
 /**
  * Parses the addresses SES accepts in its APIs: {@code user@example.com},
@@ -105,7 +103,7 @@ public final class MailboxParser {
       name = phrase;
     }
     if (name.contains("=?")) {
-      name = DecoderUtil.decodeEncodedWords(name, DecodeMonitor.SILENT);
+      name = EncodedWordDecoder.decode(name);
       for (int i = 0; i < name.length(); i++) {
         if (name.charAt(i) < 0x20 || name.charAt(i) == 0x7f) {
           throw SesException.badRequest("Illegal control character in encoded display name: " + abbreviate(input));

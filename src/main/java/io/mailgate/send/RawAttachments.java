@@ -6,8 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.james.mime4j.codec.DecodeMonitor;
-import org.apache.james.mime4j.codec.DecoderUtil;
 
 /**
  * Refuses a raw message (SendRawEmail, Raw content, SMTP submission) with a part named as a file of a type SES does
@@ -130,7 +128,7 @@ final class RawAttachments {
       String name = p.getKey();
       if (name.equals(param)) {
         String v = p.getValue();
-        check(v.contains("=?") ? DecoderUtil.decodeEncodedWords(v, DecodeMonitor.SILENT) : v);
+        check(EncodedWordDecoder.decode(v));
       } else if (name.equals(prefix)) {
         check(extended(p.getValue()));
       } else if (name.startsWith(prefix)) {

@@ -266,7 +266,7 @@ public final class RawMessage {
     List<Mailbox> out = new ArrayList<>();
     for (HeaderBlock.Field f : headers.all(name)) {
       String value = headers.rawValue(f);
-      AddressList list = LenientAddressParser.DEFAULT.parseAddressList(value);
+      AddressList list = LenientAddressParser.DEFAULT.parseAddressList(EncodedWordDecoder.forAddressParsing(value));
       Set<String> quotedLocalParts = null;
       for (Address a : list) {
         List<org.apache.james.mime4j.dom.address.Mailbox> boxes = new ArrayList<>();
