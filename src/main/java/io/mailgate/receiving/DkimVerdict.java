@@ -81,7 +81,9 @@ public final class DkimVerdict {
       return Future.succeededFuture(Result.of(PROCESSING_FAILED));
     }
     if (keyNames.isEmpty()) {
-      return Future.succeededFuture(Result.of(GRAY));
+      // unsigned: GRAY; signed, but no signature names a key (no d= or s=, or a name too long): none verifies, FAIL
+      return Future.succeededFuture(Result.of(ReceivedHeaders.values(message, "DKIM-Signature").isEmpty() ? GRAY
+          : FAIL));
     }
     List<Future<DnsAnswer<String>>> lookups = new ArrayList<>();
     keyNames.forEach(name -> lookups.add(dns.txt(name)));

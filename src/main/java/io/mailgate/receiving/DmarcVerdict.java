@@ -29,8 +29,10 @@ import org.apache.james.mime4j.field.address.LenientAddressParser;
  * <p>The From domains (RFC 7489 6.6.1): every address of every From field is an author domain, and each is checked;
  * a message passes when none fails, and fails when one does, with the strictest of the failing domains' policies
  * (so a second From field or address cannot hide a failing one). A message without a From address with a domain has
- * no author domain to check: GRAY (RFC 5322 requires one; rejecting such mail is the receiver's own policy). More
- * than {@link #MAX_AUTHOR_DOMAINS} domains are not looked up: PROCESSING_FAILED.
+ * no author domain to check: GRAY (RFC 5322 requires one; rejecting such mail is the receiver's own policy). Of more
+ * than {@link #MAX_AUTHOR_DOMAINS} domains only the first ones are looked up, and the message FAILs whatever they say
+ * (with the strictest policy of those that fail, else {@code none}): the rest could not be checked, and a sender would
+ * otherwise add addresses to turn a failing domain's FAIL into something softer.
  */
 public final class DmarcVerdict {
   static final int MAX_AUTHOR_DOMAINS = 10;
@@ -102,17 +104,18 @@ public final class DmarcVerdict {
     } catch (ReceivedHeaders.TooLong e) {
       return Future.succeededFuture(Policies.UNREADABLE);
     }
-    if (authors.size() > MAX_AUTHOR_DOMAINS) {
-      return Future.succeededFuture(Policies.UNREADABLE);
-    }
     Map<String, Future<Discovered>> each = new LinkedHashMap<>();
     for (String author : authors) {
+      if (each.size() == MAX_AUTHOR_DOMAINS) {
+        break;
+      }
       each.put(author, discover(author).otherwise(new Discovered(author, null)));
     }
+    boolean incomplete = authors.size() > each.size();
     return Future.all(List.copyOf(each.values())).map(done -> {
       Map<String, Discovered> found = new LinkedHashMap<>();
       each.forEach((author, f) -> found.put(author, f.result()));
-      return new Policies(found, false);
+      return new Policies(found, false, incomplete);
     });
   }
 
@@ -133,16 +136,20 @@ public final class DmarcVerdict {
     List<Verdict> each = new ArrayList<>();
     policies.byAuthor().forEach((author, found) -> each.add(verdict(author, found,
         spfPassed ? mailFromDomain : null, dkimDomains, unsure)));
-    return combine(each);
+    Verdict combined = combine(each);
+    if (policies.incomplete() && !combined.status().equals(DkimVerdict.FAIL)) {
+      return new Verdict(DkimVerdict.FAIL, POLICIES.get(0));
+    }
+    return combined;
   }
 
   /**
    * The DMARC records found for each author domain (in the From fields' order); {@code unreadable} when the author
-   * domains could not be had (more than {@link #MAX_AUTHOR_DOMAINS}, or a header section too long to read) and none
-   * was looked up: PROCESSING_FAILED.
+   * domains could not be had (a header section too long to read) and none was looked up: PROCESSING_FAILED;
+   * {@code incomplete} when there were more than {@link #MAX_AUTHOR_DOMAINS} and only those were looked up: FAIL.
    */
-  public record Policies(Map<String, Discovered> byAuthor, boolean unreadable) {
-    static final Policies UNREADABLE = new Policies(Map.of(), true);
+  public record Policies(Map<String, Discovered> byAuthor, boolean unreadable, boolean incomplete) {
+    static final Policies UNREADABLE = new Policies(Map.of(), true, false);
   }
 
   /** What policy discovery read: the domain asked last and its DMARC records, or null records when DNS failed. */

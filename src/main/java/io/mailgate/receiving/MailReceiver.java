@@ -420,8 +420,8 @@ public final class MailReceiver {
           if (stored.size() - objectsBefore >= MAX_OBJECTS) { // refused before the copies pile up, not after
             return tooManyCopies();
           }
-          if (content == null) {
-            content = made.content(added.toString());
+          if (content == null && (content = made.content(added.toString())) == null) {
+            return tooLarge();
           }
           String key = s3.objectKey(id);
           StoredObject again = null; // the same object written by an earlier rule: one object, the last content
@@ -451,8 +451,8 @@ public final class MailReceiver {
             .put("mail", mail)
             .put("receipt", receipt(rule, recipients, action, id, receivedAt, verdicts));
         if (action instanceof ReceiptAction.Sns sns) {
-          if (content == null) {
-            content = made.content(added.toString());
+          if (content == null && (content = made.content(added.toString())) == null) {
+            return tooLarge();
           }
           if (content.length > ReceiptPlan.MAX_SNS_BYTES) {
             return new SmtpReply(552, "5.3.4", "Message rejected: larger than the " + ReceiptPlan.MAX_SNS_BYTES / 1024
@@ -492,15 +492,31 @@ public final class MailReceiver {
     private final Map<String, byte[]> contents = new HashMap<>();
     private SesEvents.NotifiedHeaders headers;
     private long bytes;
+    private long built;
 
     Made(String trace, byte[] message) {
       this.trace = trace;
       this.message = message;
     }
 
-    /** The message with Mailgate's headers and {@code added} (AddHeader actions' fields) before it. */
+    /**
+     * The message with Mailgate's headers and {@code added} (AddHeader actions' fields) before it; null when one more
+     * copy would make those held more than a message may make. Each is held until the message is done, whatever
+     * becomes of it: an object written again under the same key counts only what it grew by, but its new copy is
+     * counted here.
+     */
     byte[] content(String added) {
-      return contents.computeIfAbsent(added, a -> concat((trace + a).getBytes(StandardCharsets.UTF_8), message));
+      byte[] made = contents.get(added);
+      if (made == null) {
+        byte[] head = (trace + added).getBytes(StandardCharsets.UTF_8);
+        if (built + head.length + message.length > maxStoredBytes) {
+          return null;
+        }
+        built += head.length + message.length;
+        made = concat(head, message);
+        contents.put(added, made);
+      }
+      return made;
     }
 
     /** Counts {@code n} more bytes stored or posted; false when that would be more than a message may make. */

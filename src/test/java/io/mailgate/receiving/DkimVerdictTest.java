@@ -143,6 +143,12 @@ class DkimVerdictTest {
         + MESSAGE);
     assertEquals(DkimVerdict.FAIL, r.status());
     assertEquals(List.of(), r.unavailableDomains());
+    // signed, but with no key named at all (no d= or s=, or a name longer than DNS allows): FAIL, not unsigned
+    for (String tags : List.of("a=rsa-sha256; b=abc", "d=bank.example; b=abc", "s=sel; b=abc",
+        "d=" + "x".repeat(250) + ".example; s=sel; b=abc")) {
+      assertEquals(DkimVerdict.FAIL, verdict("DKIM-Signature: v=1; " + tags + "\r\n" + MESSAGE).status(), tags);
+    }
+    assertEquals(DkimVerdict.GRAY, verdict(MESSAGE).status(), "unsigned");
   }
 
   @Test

@@ -143,6 +143,18 @@ class DmarcTest {
     assertEquals(Verdict.PASS, verdict("a@strictest.example, b@nothing.example", null, false,
         List.of("strictest.example")));
     assertEquals(Verdict.GRAY, verdict("undisclosed-recipients:;", null, false, List.of()), "no From domain");
+    // more domains than are looked up: FAIL whatever the first ones say (the rest could hide a failing one), with the
+    // strictest policy of those that fail
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < DmarcVerdict.MAX_AUTHOR_DOMAINS; i++) {
+      many.append("a@d").append(i).append(".mine.example, ");
+    }
+    String ten = many.substring(0, many.length() - 2);
+    org.junit.jupiter.api.Assertions.assertNotEquals(DkimVerdict.FAIL,
+        verdict(ten, "mine.example", true, List.of()).status(), "ten are all looked up");
+    assertEquals(fail("none"), verdict(many + "b@mine.example, c@strictest.example", "mine.example", true,
+        List.of()), "the eleventh is not looked up");
+    assertEquals(fail("reject"), verdict("c@strictest.example, " + many, "mine.example", true, List.of()));
     assertEquals(Set.of("one.example", "two.example"), DmarcVerdict.authorDomains(
         "From: a@One.Example\r\nFrom: Group: b@two.example;\r\n\r\n".getBytes(StandardCharsets.UTF_8)));
   }

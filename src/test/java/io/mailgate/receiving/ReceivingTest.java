@@ -528,6 +528,24 @@ class ReceivingTest {
         List.of(), List.of())), false, null);
     assertEquals(250, receiveDirectly(List.of(same), data, limit).code(), "8 writes of one object");
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'same'"));
+    // but a header added before each write makes a copy each time, held until the message is done: each is counted
+    // (they were not, the object's size being the same, and 500 such pairs held 500 copies of the message)
+    List<ReceiptAction> rewrites = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      rewrites.add(new ReceiptAction.AddHeader("X-Copy", Integer.toString(i)));
+      rewrites.add(new ReceiptAction.S3("rewritten", "k/", null, null));
+    }
+    ReceiptPlan rewritten = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
+        "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(), rewrites, false)), List.of(),
+        List.of())), false, null);
+    SmtpReply copies = receiveDirectly(List.of(rewritten), data, limit);
+    assertEquals(552, copies.code(), copies.toString());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'rewritten'"));
+    ReceiptPlan fewerRewrites = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
+        "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(), rewrites.subList(0, 6), false)),
+        List.of(), List.of())), false, null);
+    assertEquals(250, receiveDirectly(List.of(fewerRewrites), data, limit).code(), "3 copies fit");
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'rewritten'"));
   }
 
   /**
