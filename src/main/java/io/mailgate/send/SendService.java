@@ -291,7 +291,10 @@ public final class SendService {
     n += s.text() == null ? 0 : s.text().data().length();
     n += s.html() == null ? 0 : s.html().data().length();
     for (Attachment a : s.attachments()) {
-      n += a.content().length;
+      n += a.content().length + a.fileName().length() + MimeBuilder.LEAST_ATTACHMENT_HEADERS;
+    }
+    for (MessageHeader h : s.headers()) {
+      n += h.name().length() + h.value().length();
     }
     return n;
   }
@@ -577,6 +580,7 @@ public final class SendService {
         senders.add(MailboxParser.parse(request.envelopeSender()));
       }
       MimeBuilder.Headers headers = new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date);
+      checkSize(MimeBuilder.leastSize(simple));
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
       return new Prepared(id, from, senders.list(), envelope(to, cc, bcc), content, now, headers, simple,
@@ -735,7 +739,7 @@ public final class SendService {
     }
   }
 
-  private void checkSize(int bytes) {
+  private void checkSize(long bytes) {
     if (bytes > maxMessageBytes) {
       throw new SesException(SesError.BAD_REQUEST,
           "Message length is more than " + maxMessageBytes + " bytes long: " + bytes + ".");

@@ -129,6 +129,11 @@ class SendEmailErrorsTest {
             new JsonObject().put("Data", "!!!not base64!!!".repeat(20_001)))).encode(), "base64"),
         Arguments.of("raw over the size limit, over 256 KB", ok.copy().put("Content", new JsonObject().put("Raw",
             new JsonObject().put("Data", bigger))).encode(), "Message length"),
+        Arguments.of("empty attachments whose parts alone are over the size limit", ok.copy().put("Content",
+            new JsonObject().put("Simple", new JsonObject().put("Subject", new JsonObject().put("Data", "s"))
+                .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")))
+                .put("Attachments", new JsonArray(java.util.Collections.nCopies(MAX_BYTES / 100,
+                    new JsonObject().put("FileName", "a").put("RawContent", "")))))).encode(), "Message length"),
         Arguments.of("bad tag", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject().put("Name", "a b")
             .put("Value", "v"))).encode(), "EmailTag"),
         Arguments.of("a colon in a tag name", ok.copy().put("EmailTags", new JsonArray().add(new JsonObject()

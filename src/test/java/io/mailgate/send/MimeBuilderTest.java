@@ -228,6 +228,39 @@ class MimeBuilderTest {
         List.of(new MessageHeader("X-Tag", "a"), new MessageHeader("X-Tag", "b")), List.of());
   }
 
+  /**
+   * A Sender header is written as the one mailbox that was checked, not as given: an unquoted display name that holds
+   * an address and a comma read as a list whose first address was never verified.
+   */
+  @Test
+  void theSenderHeaderIsWrittenAsTheMailboxChecked() throws IOException {
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("x", StandardCharsets.UTF_8), null,
+        List.of(new MessageHeader("Sender", "ceo@bank.example, <me@verified.example>")), List.of());
+    byte[] msg = build(c, List.of(MailboxParser.parse("a@example.org")));
+    org.apache.james.mime4j.dom.address.Mailbox sender = parse(msg).getSender();
+    assertEquals("me@verified.example", sender.getAddress());
+    assertEquals("ceo@bank.example,", sender.getName());
+    String s = new String(msg, StandardCharsets.US_ASCII);
+    assertTrue(s.contains("\r\nSender: \"ceo@bank.example,\" <me@verified.example>\r\n"), s);
+  }
+
+  /** The least size said of a message is never more than the message built: what is refused by it would be anyway. */
+  @Test
+  void theLeastSizeIsNoMoreThanTheMessage() {
+    List<SimpleContent> contents = List.of(text("s", "b"), text("Grüße aus Köln", "body"),
+        new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("t", StandardCharsets.UTF_8), null,
+            List.of(new MessageHeader("X-A", "b")),
+            java.util.Collections.nCopies(50, new Attachment(new byte[0], "a", "a/b", false, null, null,
+                TransferEncoding.SEVEN_BIT))),
+        new SimpleContent("s", StandardCharsets.UTF_8, null, new TextBody("<p>h</p>", StandardCharsets.UTF_8),
+            List.of(), List.of(new Attachment(new byte[] {1}, "a", null, true, "c", null, null))));
+    for (SimpleContent c : contents) {
+      long least = MimeBuilder.leastSize(c);
+      int built = build(c, List.of(MailboxParser.parse("a@example.org"))).length;
+      assertTrue(least <= built, least + " > " + built);
+    }
+  }
+
   /** RFC 2387 3.1: multipart/related names its root's type. */
   @Test
   void relatedPartsNameTheirRootsType() {
