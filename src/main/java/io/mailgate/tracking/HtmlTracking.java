@@ -22,8 +22,8 @@ public final class HtmlTracking {
 
   /** Longer links (after decoding) are left alone, as SES does. */
   static final int MAX_LINK_LENGTH = 2048;
-  /** Links beyond this many in one message are left alone. */
-  static final int MAX_LINKS = 500;
+  /** Links beyond this many in one message (all its HTML parts together) are left alone. */
+  public static final int MAX_LINKS = 500;
   static final int MAX_TAGS = 50;
   static final int MAX_TAG_PART = 256;
   /**
@@ -62,10 +62,22 @@ public final class HtmlTracking {
    */
   public static Result rewriteByLink(String html, String messageId, TrackingTokens tokens,
       UnaryOperator<String> clickBase, String openBase) {
+    return rewriteByLink(html, messageId, tokens, clickBase, openBase, MAX_LINKS);
+  }
+
+  /**
+   * As {@link #rewriteByLink(String, String, TrackingTokens, UnaryOperator, String)}, with at most {@code maxLinks}
+   * links rewritten: what is left of the message's {@link #MAX_LINKS} after its earlier HTML parts.
+   */
+  public static Result rewriteByLink(String html, String messageId, TrackingTokens tokens,
+      UnaryOperator<String> clickBase, String openBase, int maxLinks) {
+    if (maxLinks <= 0) {
+      clickBase = null;
+    }
     if (clickBase == null && openBase == null) {
       return new Result(html, 0, false);
     }
-    Rewriter rewriter = new Rewriter(html, messageId, tokens, clickBase);
+    Rewriter rewriter = new Rewriter(html, messageId, tokens, clickBase, maxLinks);
     rewriter.run();
     StringBuilder out = rewriter.out;
     if (openBase != null) {
@@ -106,6 +118,7 @@ public final class HtmlTracking {
     private final String messageId;
     private final TrackingTokens tokens;
     private final UnaryOperator<String> clickBase;
+    private final int maxLinks;
     /** The last click base seen, its prefix and host: a message's links share one or two bases. */
     private String lastBase;
     private String lastPrefix;
@@ -115,7 +128,8 @@ public final class HtmlTracking {
     /** Where in {@link #out} the last {@code </body>} starts; -1 while none was seen. */
     int lastBodyClose = -1;
 
-    Rewriter(String html, String messageId, TrackingTokens tokens, UnaryOperator<String> clickBase) {
+    Rewriter(String html, String messageId, TrackingTokens tokens, UnaryOperator<String> clickBase, int maxLinks) {
+      this.maxLinks = maxLinks;
       this.html = html;
       this.n = html.length();
       this.messageId = messageId;
@@ -291,7 +305,7 @@ public final class HtmlTracking {
 
     /** The click URL for this link, or null to leave it as it is. */
     private String trackedUrl(Attribute href, Attribute tagsAttribute) {
-      if (clickBase == null || href == null || href.valueStart < 0 || linksTracked >= MAX_LINKS) {
+      if (clickBase == null || href == null || href.valueStart < 0 || linksTracked >= maxLinks) {
         return null;
       }
       String url = linkTarget(html.substring(href.valueStart, href.valueEnd));

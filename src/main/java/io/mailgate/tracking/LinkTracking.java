@@ -79,16 +79,18 @@ public final class LinkTracking {
    */
   public byte[] raw(byte[] message, String messageId, Bases b) {
     boolean[] pixelPlaced = {false};
+    int[] linksLeft = {HtmlTracking.MAX_LINKS}; // for the whole message: thousands of HTML parts share them
     return MimeHtmlParts.rewrite(message, (html, charsetGuessed) -> {
       UnaryOperator<String> click = click(b);
       if (charsetGuessed && click != null) {
         UnaryOperator<String> any = click;
         click = link -> link.chars().allMatch(c -> c < 0x80) ? any.apply(link) : null;
       }
-      String out = HtmlTracking.rewriteByLink(html, messageId, tokens, click, pixelPlaced[0] ? null : b.open())
-          .html();
+      HtmlTracking.Result r = HtmlTracking.rewriteByLink(html, messageId, tokens, click,
+          pixelPlaced[0] ? null : b.open(), linksLeft[0]);
+      linksLeft[0] -= r.linksTracked();
       pixelPlaced[0] |= b.open() != null;
-      return out.equals(html) ? html : out;
+      return r.html().equals(html) ? html : r.html();
     });
   }
 }

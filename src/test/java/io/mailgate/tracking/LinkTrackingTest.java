@@ -53,6 +53,27 @@ class LinkTrackingTest {
   }
 
   /**
+   * The limit on tracked links is the message's, not each HTML part's: a message of a thousand parts of 500 links
+   * each made 500,000 tokens and grew ninefold before its size was checked.
+   */
+  @Test
+  void aMessagesHtmlPartsShareItsLinkLimit() {
+    StringBuilder raw = new StringBuilder("Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+    for (int part = 0; part < 3; part++) {
+      raw.append("--b\r\nContent-Type: text/html\r\n\r\n");
+      for (int i = 0; i < 300; i++) {
+        raw.append("<a href=\"http://x.example/").append(part).append('/').append(i).append("\">l</a>\r\n");
+      }
+    }
+    raw.append("--b--\r\n");
+    String out = new String(tracking.raw(raw.toString().getBytes(StandardCharsets.US_ASCII), "m1",
+        tracking.bases(set(null, null, true, true))), StandardCharsets.US_ASCII);
+    assertEquals(HtmlTracking.MAX_LINKS, out.split("/t/c/", -1).length - 1);
+    assertEquals(900 - HtmlTracking.MAX_LINKS, out.split("href=\"http://x[.]example/", -1).length - 1);
+    assertTrue(out.contains("href=\"http://x.example/2/299\""), "the last links are left as written");
+  }
+
+  /**
    * A part without a charset (or us-ascii) whose bytes are UTF-8: its link is the author's, and redirects there; when
    * they are not UTF-8 its characters are a guess, and a link holding one is left as written.
    */
