@@ -23,6 +23,7 @@ public final class MimeHtmlParts {
   /** Deeper multiparts are left alone: no sender nests that far, and it bounds the recursion. */
   private static final int MAX_DEPTH = 16;
   private static final int MAX_LINE = 998;
+  private static final byte[] MIME_VERSION = "MIME-Version: 1.0\r\n".getBytes(StandardCharsets.US_ASCII);
 
   /** What rewrites one HTML part's text. */
   @FunctionalInterface
@@ -86,12 +87,15 @@ public final class MimeHtmlParts {
         entity(MimeEntity.parse(message, part[0], part[1], type.equals("multipart/digest")), depth + 1, inner);
       }
     } else if (type.equals("text/html") && !e.isAttachment()) {
-      html(e, boundaries);
+      html(e, boundaries, depth == 0);
     }
   }
 
-  /** Decodes, rewrites and re-encodes one HTML part, or leaves it when any step is not certain. */
-  private void html(MimeEntity e, List<byte[]> boundaries) {
+  /**
+   * Decodes, rewrites and re-encodes one HTML part, or leaves it when any step is not certain; {@code whole}: the
+   * part is the message itself, whose new transfer encoding means nothing without a MIME-Version.
+   */
+  private void html(MimeEntity e, List<byte[]> boundaries, boolean whole) {
     String cte = e.transferEncoding();
     boolean identity = cte.isEmpty() || cte.equals("7bit") || cte.equals("8bit") || cte.equals("binary");
     if (MimeEntity.startsAnyLine(message, e.bodyStart(), e.end(), boundaries)) {
@@ -156,6 +160,9 @@ public final class MimeHtmlParts {
     }
     if (toQuotedPrintable) {
       e.setTransferEncoding(edits, "quoted-printable");
+      if (whole && e.headers().first("MIME-Version") == null) {
+        edits.insert(e.bodyStart() - 2, MIME_VERSION);
+      }
     }
     edits.replace(e.bodyStart(), e.end(), body);
   }

@@ -42,6 +42,24 @@ class MimeHtmlPartsTest {
     assertHtmlParts(out, crlf(body).replace("http://example.com", SHORT));
   }
 
+  /**
+   * A message that is one 7bit HTML part, without a MIME-Version, whose line grows past 998 with its links: it becomes
+   * quoted-printable, and gets the MIME-Version that makes its new transfer encoding mean anything.
+   */
+  @Test
+  void aWholeMessageMadeQuotedPrintableGetsItsMimeVersion() throws IOException {
+    String head = "From: a@example.com\nSubject: hi\nContent-Type: text/html\n\n";
+    byte[] out = rewrite(bytes(head + "<a href=\"http://example.com/a\">a</a>\n"), LONG_LINKS);
+    String s = string(out);
+    assertTrue(s.contains("Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        + "MIME-Version: 1.0\r\n\r\n"), s);
+    assertHtmlParts(out, crlf("<a href=\"" + LONG + "/a\">a</a>\n"));
+    // one that has it, or a part within a multipart, gets none more
+    String declared = "MIME-Version: 1.0\n" + head;
+    assertEquals(1, string(rewrite(bytes(declared + "<a href=\"http://example.com/a\">a</a>\n"), LONG_LINKS))
+        .split("MIME-Version", -1).length - 1);
+  }
+
   @Test
   void multipartAlternativeRewritesOnlyTheHtml() throws IOException {
     String head = "From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=alt\n\n";
