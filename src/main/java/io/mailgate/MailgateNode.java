@@ -48,6 +48,8 @@ public final class MailgateNode {
   private final List<String> deployments = new ArrayList<>();
   /** The front: stopped together, before the rest (see {@link #stop}). */
   private final List<String> front = new ArrayList<>();
+  /** This node's claim to its node.id, held while it runs (null before the start took it). */
+  private volatile io.mailgate.store.NodeLock nodeLock;
 
   private MailgateNode(Vertx vertx, MailgateConfig config, SecretBox secrets, DnsResolver dns,
       io.mailgate.feedback.AddressValidation validation) {
@@ -135,7 +137,11 @@ public final class MailgateNode {
               .compose(n -> dev ? devAccount(setup, config, secrets) : Future.succeededFuture());
           return prepared.eventually(setup::close);
         })
-        .compose(v -> node.deployAll(clock, dev))
+        .compose(v -> io.mailgate.store.NodeLock.acquire(vertx, config))
+        .compose(lock -> {
+          node.nodeLock = lock;
+          return node.deployAll(clock, dev);
+        })
         .map(v -> node)
         .recover(e -> node.stop().transform(x -> Future.failedFuture(e)));
   }
@@ -275,6 +281,6 @@ public final class MailgateNode {
     return chain.onComplete(ar -> {
       front.clear();
       deployments.clear();
-    }).eventually(dns::close);
+    }).eventually(dns::close).eventually(() -> nodeLock == null ? Future.succeededFuture() : nodeLock.release());
   }
 }

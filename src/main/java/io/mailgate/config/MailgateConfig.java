@@ -26,7 +26,9 @@ public final class MailgateConfig {
   private static final List<ConfigKey<?>> KEYS = new ArrayList<>();
 
   public static final ConfigKey<String> NODE_ID = key("node.id", String.class, "",
-      "Unique name of this node among those sharing a database; it owns the delivery leases it takes, and takes back its own at restart. Empty: the host name.");
+      "Unique name of this node among those sharing a database; it owns the delivery leases it takes, and takes back its own at restart. Empty: the host name. A node does not start while another runs with its name (they would take each other's deliveries).");
+  public static final ConfigKey<Integer> NODE_ID_WAIT_SECONDS = key("node.idWaitSeconds", Integer.class, 60,
+      "How long a starting node waits for another running with its node.id (its previous run, still stopping) before it refuses to start.");
   public static final ConfigKey<String> REGION = key("region", String.class, "us-east-1",
       "Region name used in ARNs and SES messages.");
   public static final ConfigKey<String> HTTP_HOST = key("http.host", String.class, "0.0.0.0",

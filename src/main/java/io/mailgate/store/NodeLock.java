@@ -1,0 +1,123 @@
+package io.mailgate.store;
+
+import io.mailgate.config.ConfigException;
+import io.mailgate.config.MailgateConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Tuple;
+import java.util.logging.Logger;
+
+/**
+ * A node's claim to its {@code node.id} in the database: a session advisory lock held on a connection of its own for
+ * as long as the node runs. A node takes back its earlier run's delivery leases at once, by their owner's name: two
+ * nodes running under one name (machines cloned from one image, both named after it) would take each other's
+ * recipients on every scan and deliver them again and again. The second one waits for the first to stop (its
+ * previous run, draining), up to {@link MailgateConfig#NODE_ID_WAIT_SECONDS}, then refuses to start. The lock goes
+ * with its session: a node killed, or cut off, holds nothing.
+ */
+public final class NodeLock {
+  private static final Logger LOG = Logger.getLogger(NodeLock.class.getName());
+  static final String TRY = "SELECT pg_try_advisory_lock(hashtextextended('mailgate node.id ' || $1, 0))";
+  private static final long RETRY_MILLIS = 500;
+  private static final long RELOCK_MILLIS = 5_000;
+
+  private final Vertx vertx;
+  private final MailgateConfig config;
+  private final String nodeId;
+  private volatile PgConnection connection;
+  private volatile boolean released;
+
+  private NodeLock(Vertx vertx, MailgateConfig config, String nodeId) {
+    this.vertx = vertx;
+    this.config = config;
+    this.nodeId = nodeId;
+  }
+
+  /** The lock of {@code config}'s node.id, once it is this node's; fails when another node keeps it. */
+  public static Future<NodeLock> acquire(Vertx vertx, MailgateConfig config) {
+    NodeLock lock = new NodeLock(vertx, config, config.get(MailgateConfig.NODE_ID));
+    long deadline = System.nanoTime() + config.get(MailgateConfig.NODE_ID_WAIT_SECONDS) * 1_000_000_000L;
+    Promise<NodeLock> result = Promise.promise();
+    lock.attempt(deadline, result, true);
+    return result.future();
+  }
+
+  private void attempt(long deadline, Promise<NodeLock> result, boolean first) {
+    tryLock().onComplete(ar -> {
+      if (ar.failed()) {
+        result.fail(ar.cause());
+      } else if (ar.result()) {
+        result.complete(this);
+      } else if (System.nanoTime() >= deadline) {
+        result.fail(new ConfigException("another node runs with node.id '" + nodeId + "' on this database (it "
+            + "holds that name's lock): give each node a name of its own (" + MailgateConfig.NODE_ID.path() + ", "
+            + MailgateConfig.NODE_ID.envName() + "); two under one name would deliver each other's mail again and "
+            + "again"));
+      } else {
+        if (first) {
+          LOG.info("another node runs with node.id '" + nodeId + "' (its previous run, stopping?): waiting up to "
+              + config.get(MailgateConfig.NODE_ID_WAIT_SECONDS) + " s for it");
+        }
+        vertx.setTimer(RETRY_MILLIS, t -> attempt(deadline, result, false));
+      }
+    });
+  }
+
+  /** Whether this node holds the lock now: on its connection, opened again if it was lost. */
+  private Future<Boolean> tryLock() {
+    PgConnection held = connection;
+    Future<PgConnection> conn = held != null ? Future.succeededFuture(held)
+        : PgConnection.connect(vertx, Database.connectOptions(config.get(MailgateConfig.PG_URL)));
+    return conn.compose(c -> c.preparedQuery(TRY).execute(Tuple.of(nodeId))
+        .map(rows -> rows.iterator().next().getBoolean(0))
+        .onComplete(ar -> {
+          if (ar.succeeded() && ar.result()) {
+            if (connection != c) {
+              connection = c;
+              c.closeHandler(v -> lost(c));
+            }
+          } else if (connection != c) {
+            c.close();
+          }
+        }));
+  }
+
+  /** The lock's session ended (the database restarted, or the connection was cut): taken again when it can be. */
+  private void lost(PgConnection c) {
+    if (released || connection != c) {
+      return;
+    }
+    connection = null;
+    LOG.warning("the database session holding node.id '" + nodeId + "' ended: taking it again");
+    vertx.setTimer(RELOCK_MILLIS, t -> relock());
+  }
+
+  private void relock() {
+    if (released) {
+      return;
+    }
+    tryLock().onComplete(ar -> {
+      if (released) {
+        release();
+      } else if (ar.succeeded() && ar.result()) {
+        LOG.info("node.id '" + nodeId + "' is this node's again");
+      } else {
+        if (ar.succeeded()) {
+          LOG.severe("another node took node.id '" + nodeId + "' while this one's database session was down: the two "
+              + "take each other's deliveries; stop one");
+        }
+        vertx.setTimer(RELOCK_MILLIS, t -> relock());
+      }
+    });
+  }
+
+  /** Gives the name up (its session ends): the node has stopped. */
+  public Future<Void> release() {
+    released = true;
+    PgConnection c = connection;
+    connection = null;
+    return c == null ? Future.succeededFuture() : c.close().otherwiseEmpty();
+  }
+}
