@@ -197,7 +197,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> SEND_MAX_MESSAGE_BYTES = key("send.maxMessageBytes", Integer.class,
       40 * 1024 * 1024, "Largest message accepted, attachments and encoding included (SES: 40 MB).");
   public static final ConfigKey<Integer> SEND_MAX_RECIPIENTS = key("send.maxRecipients", Integer.class, 50,
-      "Most recipients (To, Cc and Bcc together) of one message (SES: 50).");
+      "Most recipients (To, Cc and Bcc together) of one message (SES: 50; at most 32767).");
   public static final ConfigKey<Boolean> SEND_RENDERING_FAILURE_EVENTS = key("send.renderingFailureEvents",
       Boolean.class, true, "As SES: a templated send whose data lacks an attribute the template prints is accepted (a MessageId), not delivered, and published as a Rendering Failure event (and shown as RENDERING_FAILED by the message's status). false: such a send is refused at once with a 400 MissingRenderingAttribute naming the attribute.");
   public static final ConfigKey<String> SEND_MESSAGE_ID_DOMAIN = key("send.messageIdDomain", String.class,
@@ -321,6 +321,11 @@ public final class MailgateConfig {
         throw new ConfigException("invalid value for " + k.path() + " (" + k.envName() + "): " + v + " is below its "
             + "least, " + min);
       }
+      Number max = MAXIMUMS.get(k.path());
+      if (max != null && v instanceof Number n && n.doubleValue() > max.doubleValue()) {
+        throw new ConfigException("invalid value for " + k.path() + " (" + k.envName() + "): " + v + " is above its "
+            + "most, " + max);
+      }
     }
     String helo = config.get(DELIVERY_HELO_NAME);
     String heloProblem = helo.isBlank() ? null : HeloName.problem(helo);
@@ -351,6 +356,12 @@ public final class MailgateConfig {
       Map.entry("events.concurrency", 1), Map.entry("events.timeoutSeconds", 1), Map.entry("send.maxRecipients", 1),
       Map.entry("dns.timeoutMillis", 1), Map.entry("reputation.checkIntervalSeconds", 1),
       Map.entry("reputation.minVolume", 1), Map.entry("smtp.tlsReloadSeconds", 0));
+
+  /**
+   * The most a key may be where more would break the node: a recipient's place in its message is a smallint, and a
+   * message of more recipients would fail every message committed with it.
+   */
+  private static final Map<String, Number> MAXIMUMS = Map.of("send.maxRecipients", Short.MAX_VALUE);
 
   /** The MAILGATE_ variable that names the file rather than a key. */
   private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG");

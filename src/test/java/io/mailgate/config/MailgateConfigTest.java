@@ -72,6 +72,13 @@ class MailgateConfigTest {
         () -> MailgateConfig.load(null, Map.of("MAILGATE_REPUTATION_CHECK_INTERVAL_SECONDS", "0")));
     assertEquals("invalid value for reputation.checkIntervalSeconds (MAILGATE_REPUTATION_CHECK_INTERVAL_SECONDS): 0 "
         + "is below its least, 1", interval.getMessage());
+    // a recipient's place in its message is a smallint: more would fail every message committed with one
+    ConfigException recipients = assertThrows(ConfigException.class,
+        () -> MailgateConfig.load(null, Map.of("MAILGATE_SEND_MAX_RECIPIENTS", "40000")));
+    assertEquals("invalid value for send.maxRecipients (MAILGATE_SEND_MAX_RECIPIENTS): 40000 is above its most, 32767",
+        recipients.getMessage());
+    assertEquals(32767, MailgateConfig.load(null, Map.of("MAILGATE_SEND_MAX_RECIPIENTS", "32767"))
+        .get(MailgateConfig.SEND_MAX_RECIPIENTS));
     Files.writeString(file, "{\"delivery\": {\"maxConnections\": 4.0, \"leaseSeconds\": 30}}");
     assertEquals(4, MailgateConfig.load(file, Map.of()).get(MailgateConfig.DELIVERY_MAX_CONNECTIONS));
   }
