@@ -22,25 +22,84 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
   private final int max;
   private final int maxPerClient;
   private final long maxData;
+  private final long maxDataPerClient;
   private final AtomicInteger open = new AtomicInteger();
   private final AtomicLong data = new AtomicLong();
   /** Open connections by client address, when there is a per-client limit; no entry at zero. */
   private final ConcurrentHashMap<InetAddress, Integer> byClient = new ConcurrentHashMap<>();
+  /** Message content held by client address, for those counted on their own; no entry at zero. */
+  private final ConcurrentHashMap<InetAddress, Long> dataByClient = new ConcurrentHashMap<>();
 
-  private ConnectionLimit(int max, int maxPerClient, long maxData) {
+  /**
+   * @param maxData message content the address's sessions may hold together
+   * @param largestMessage the largest message a session may hold: a client may hold a quarter of {@code maxData},
+   *     and one such message at least
+   */
+  private ConnectionLimit(int max, int maxPerClient, long maxData, long largestMessage) {
     this.max = max;
     this.maxPerClient = maxPerClient;
     this.maxData = maxData;
+    this.maxDataPerClient = Math.max(maxData / 4, largestMessage);
   }
 
   /** The counter for {@code host:port}; a server on port 0 gets one of its own. */
-  static ConnectionLimit forAddress(Vertx vertx, String host, int port, int max, int maxPerClient, long maxData) {
+  static ConnectionLimit forAddress(Vertx vertx, String host, int port, int max, int maxPerClient, long maxData,
+      long largestMessage) {
     if (port == 0) {
-      return new ConnectionLimit(max, maxPerClient, maxData);
+      return new ConnectionLimit(max, maxPerClient, maxData, largestMessage);
     }
     return vertx.sharedData()
         .<String, ConnectionLimit>getLocalMap(SHARED_MAP)
-        .computeIfAbsent(host + ":" + port, key -> new ConnectionLimit(max, maxPerClient, maxData));
+        .computeIfAbsent(host + ":" + port, key -> new ConnectionLimit(max, maxPerClient, maxData, largestMessage));
+  }
+
+  /**
+   * The budget of {@code client}'s sessions: the address's, of which one client (counted on its own) may hold a
+   * quarter, or one largest message if that is more. A client trickling the end of its messages into a few
+   * connections held the whole budget, for as long as it kept sending, and every other client's mail was answered
+   * 452 meanwhile: the bounces, complaints and mail of a whole inbound port, or every tenant's submissions.
+   */
+  DataReader.Budget budgetFor(InetAddress client) {
+    if (!counted(client)) {
+      return this;
+    }
+    return new DataReader.Budget() {
+      @Override
+      public boolean take(long bytes) {
+        boolean[] taken = {false};
+        dataByClient.compute(client, (k, held) -> {
+          long h = held == null ? 0 : held;
+          if (h + bytes > maxDataPerClient) {
+            return held;
+          }
+          taken[0] = true;
+          return h + bytes == 0 ? null : h + bytes;
+        });
+        if (!taken[0]) {
+          return false;
+        }
+        if (!ConnectionLimit.this.take(bytes)) {
+          giveClient(bytes);
+          return false;
+        }
+        return true;
+      }
+
+      @Override
+      public void give(long bytes) {
+        ConnectionLimit.this.give(bytes);
+        giveClient(bytes);
+      }
+
+      private void giveClient(long bytes) {
+        dataByClient.computeIfPresent(client, (k, held) -> held - bytes <= 0 ? null : held - bytes);
+      }
+    };
+  }
+
+  /** Bytes of message content {@code client}'s sessions hold now. */
+  long dataHeldBy(InetAddress client) {
+    return dataByClient.getOrDefault(client, 0L);
   }
 
   /** Whether {@code client}'s connections are counted on their own: a per-client limit, and not loopback. */

@@ -57,7 +57,8 @@ final class SmtpConnection implements SmtpTransport {
   }
 
   void start(SmtpSessionConfig config, SessionInfo info, SmtpSessionHandler handler) {
-    session = new SmtpServerSession(config, info, handler, this, this::runOnContext, limit);
+    session = new SmtpServerSession(config, info, handler, this, this::runOnContext,
+        limit.budgetFor(info.remoteAddress() == null ? null : info.remoteAddress().getAddress()));
     socket.handler(this::onData);
     socket.drainHandler(v -> onDrain());
     socket.exceptionHandler(this::onException);

@@ -61,7 +61,7 @@ public final class SmtpServer {
     this.tlsOptions = keyCert == null ? null : new ServerSSLOptions().setKeyCertOptions(keyCert);
     this.limit = ConnectionLimit.forAddress(vertx, options.getHost(), options.getPort(),
         options.getMaxConnections(), options.getMaxConnectionsPerClient(),
-        Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2));
+        Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2), options.getMaxMessageSize() + 2);
     this.tooManyConnections = Buffer.buffer(new SmtpReply(421, "4.7.0",
         options.getServerName() + " Error: too many connections, try again later").toWire());
     this.idPrefix = Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";

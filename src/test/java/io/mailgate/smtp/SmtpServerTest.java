@@ -469,6 +469,46 @@ class SmtpServerTest {
     assertEquals(0, server.dataBytesHeld());
   }
 
+  /**
+   * One client address holds at most a quarter of the budget (or one largest message): its messages past that are
+   * answered 452 while the other clients' still fit. The test needs an address of this machine that is not loopback
+   * (loopback, a local relay, is counted with the port only): the first one the machine has.
+   */
+  @Test
+  void oneClientHoldsAQuarterOfTheBudget() throws Exception {
+    java.net.InetAddress own = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+        .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
+        .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress())
+        .findFirst().orElse(null);
+    org.junit.jupiter.api.Assumptions.assumeTrue(own != null, "this machine has no address but loopback");
+    SmtpServer server = start(new SmtpServerOptions().setHost("0.0.0.0").setPort(0).setServerName("mx.test")
+        .setMaxMessageSize(40_000).setMaxDataBytesHeld(400_000).setMaxConnectionsPerClient(10));
+    String line = "x".repeat(70) + "\r\n";
+    List<SmtpTestClient> holders = new ArrayList<>();
+    for (int i = 0; i < 2; i++) { // 36 KB of a message under way each: 80 KB of the client's 100 KB
+      SmtpTestClient holder = SmtpTestClient.connect(vertx, own.getHostAddress(), server.actualPort());
+      clients.add(holder);
+      holders.add(holder);
+      holder.expect("220 mx.test ESMTP\r\n")
+          .send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500))
+          .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA);
+      int held = i + 1;
+      waitUntil(() -> server.dataBytesHeld() >= held * 36 * 1024L);
+    }
+    SmtpTestClient third = SmtpTestClient.connect(vertx, own.getHostAddress(), server.actualPort());
+    clients.add(third);
+    third.expect("220 mx.test ESMTP\r\n")
+        .send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500) + ".\r\n")
+        .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
+        .expect("452 4.3.1 Insufficient system storage, try again later\r\n");
+    // another client (here loopback) still has room
+    SmtpTestClient other = greeted(server);
+    other.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500) + ".\r\n")
+        .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
+        .expect("250 2.0.0 Ok: queued as M1\r\n");
+    holders.get(0).send(".\r\n").expect("250 2.0.0 Ok: queued as M2\r\n");
+  }
+
   /** A message waiting on a slow handler still counts: a flood of messages left to a stalled store cannot fill the heap. */
   @Test
   void messagesWaitingOnTheHandlerCountAgainstTheBudget() {
