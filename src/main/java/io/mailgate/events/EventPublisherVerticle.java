@@ -555,22 +555,47 @@ public final class EventPublisherVerticle extends VerticleBase {
     inFlight++;
     dest.inFlight++;
     long seq = ++dest.begun;
+    boolean[] begun = {false};
     post(Target.of(d), "evt_" + d.id(), body).onComplete(ar -> {
-      inFlight--;
-      dest.inFlight--;
-      if (ar.succeeded()) {
-        dest.failures = 0;
-        metrics.event(true, false);
-        published.add(d.id());
-        removePublished();
+      if (!begun[0]) {
+        // failed before it began (a lookup refused at once): counted once the dispatch that began it is done, with
+        // the destination's other posts of that dispatch, as posts failing together are one failure, not one each
+        vertx.runOnContext(v -> posted(d, dest, seq, ar));
       } else {
-        postFailed(dest, seq);
-        failed(d, ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
-      }
-      if (!stopping) {
-        dispatch();
+        posted(d, dest, seq, ar);
       }
     });
+    begun[0] = true;
+  }
+
+  private void posted(EventOutbox.Due d, Destination dest, long seq, io.vertx.core.AsyncResult<Void> ar) {
+    inFlight--;
+    dest.inFlight--;
+    if (ar.succeeded()) {
+      dest.failures = 0;
+      metrics.event(true, false);
+      published.add(d.id());
+      removePublished();
+    } else if (ar.cause() instanceof LookupsBusy) {
+      // the node's own limit, not the webhook's failure: due again in a moment, not an attempt
+      release(List.of(d), clock.instant().plusMillis(LOOKUP_WAIT_MILLIS));
+    } else {
+      postFailed(dest, seq);
+      failed(d, ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
+    }
+    if (!stopping) {
+      dispatch();
+    }
+  }
+
+  /** How long an event waits when its account's host name lookups are all under way. */
+  static final long LOOKUP_WAIT_MILLIS = 1_000;
+
+  /** An account's lookups are all under way: the post is not made (not the webhook's failure, nor an attempt). */
+  static final class LookupsBusy extends RuntimeException {
+    LookupsBusy(String message) {
+      super(message, null, false, false);
+    }
   }
 
   /**
@@ -769,7 +794,7 @@ public final class EventPublisherVerticle extends VerticleBase {
    * The address to connect to: the host's first, once every address it has is one the node may reach. The system
    * resolver blocks (a dead name server holds a thread for its whole timeout), so an account has at most
    * {@link #LOOKUPS_PER_ACCOUNT} lookups of its own under way: one whose DNS is down cannot take every thread, and
-   * its posts past that fail at once and are tried again later, like any failed post.
+   * its posts past that are put back for a moment ({@link LookupsBusy}), neither an attempt nor a webhook failure.
    */
   private Future<InetAddress> resolve(String host, String accountId) {
     if (host == null) {
@@ -786,8 +811,8 @@ public final class EventPublisherVerticle extends VerticleBase {
       addresses = resolving.get(host);
       if (addresses == null) {
         if (lookupsByAccount.getOrDefault(accountId, 0) >= LOOKUPS_PER_ACCOUNT) {
-          return Future.failedFuture("cannot resolve " + host + ": the account's other webhook host names are "
-              + "still being resolved");
+          return Future.failedFuture(new LookupsBusy("cannot resolve " + host + ": the account's other webhook "
+              + "host names are still being resolved"));
         }
         lookupsByAccount.merge(accountId, 1, Integer::sum);
         metrics.webhookHostLookup();

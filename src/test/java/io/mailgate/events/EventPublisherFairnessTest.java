@@ -198,6 +198,34 @@ class EventPublisherFairnessTest {
     }
   }
 
+  /**
+   * Posts that fail before they begin (a host refused from the node's cache at once) are counted once per dispatch, as
+   * posts failing together are: each one counted alone paused the webhook 10 s for each (here 80 s), not 30 s.
+   */
+  @Test
+  void postsRefusedAtOnceAreOneFailure() throws Exception {
+    try (TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 16)
+        .with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES, false)); SesV2Client ses = node.sesV2()) {
+      // a name (the API refuses private address literals), whose address is private: refused once looked up, and
+      // at once while the lookup is cached
+      destination(ses, "refused", webhook.url("/refused").replace("127.0.0.1", "localhost"));
+      send(ses, "refused");
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM event_outbox WHERE attempts > 0") >= 1,
+          Duration.ofSeconds(20));
+      for (int i = 0; i < 40; i++) {
+        send(ses, "refused");
+      }
+      // paused after three failures in a row: its events are put off for 30 s, not 10 s for each one refused
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM event_outbox WHERE next_attempt_at > now() + interval "
+          + "'20 seconds'") > 0, Duration.ofSeconds(30));
+      // (the first event's own backoff, after its few attempts, is left out: 3 to the power of its attempts)
+      long furthest = Db.count(pg, "SELECT ceil(extract(epoch FROM max(next_attempt_at) - now()))::bigint "
+          + "FROM event_outbox WHERE id > (SELECT min(id) FROM event_outbox)");
+      assertTrue(furthest <= 45, "put off " + furthest + " s");
+    }
+  }
+
   @Test
   void anAnswerWhoseBodyTricklesInLosesItsConnection() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
