@@ -284,8 +284,19 @@ public final class SesEvents {
     JsonArray headers = new JsonArray();
     JsonObject common = new JsonObject();
     boolean truncated = false;
+    HeaderBlock block;
     try {
-      HeaderBlock block = HeaderBlock.parse(headerBytes);
+      block = HeaderBlock.parse(headerBytes);
+    } catch (IllegalArgumentException e) {
+      // the storage limit cut a field inside its name: the fields before it are read, and said to be cut
+      truncated = true;
+      try {
+        block = HeaderBlock.parse(java.util.Arrays.copyOf(headerBytes, lastFieldStart(headerBytes)));
+      } catch (IllegalArgumentException again) {
+        block = null;
+      }
+    }
+    if (block != null) {
       int size = 0;
       for (HeaderBlock.Field field : block.fields()) {
         size += field.end() - field.start();
@@ -296,10 +307,18 @@ public final class SesEvents {
         headers.add(new JsonObject().put("name", field.name()).put("value", block.rawValue(field)));
       }
       commonHeaders(block, common, messageId);
-    } catch (IllegalArgumentException e) {
-      truncated = true; // headers cut inside a line by the storage limit
     }
     mail.put("headersTruncated", truncated).put("headers", headers).put("commonHeaders", common);
+  }
+
+  /** Where the last field of {@code header} begins (after a line feed, not a folded line's); 0 if none does. */
+  static int lastFieldStart(byte[] header) {
+    for (int i = header.length - 1; i >= 1; i--) {
+      if (header[i - 1] == '\n' && header[i] != ' ' && header[i] != '\t') {
+        return i;
+      }
+    }
+    return 0;
   }
 
   /**

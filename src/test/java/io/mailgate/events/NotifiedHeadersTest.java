@@ -42,6 +42,24 @@ class NotifiedHeadersTest {
     assertFalse(mail.getBoolean("headersTruncated"));
   }
 
+  /**
+   * A header section longer than what is stored of it (64 KB) is cut, maybe inside a field's name: the fields before
+   * that one are shown (and commonHeaders filled), said to be cut, rather than none at all.
+   */
+  @Test
+  void headersCutInsideAFieldNameStillShowTheFieldsBefore() {
+    String head = "From: a@example.com\r\nSubject: hello\r\nMessage-ID: <m@example.com>\r\nReferences: <r@x>\r\n"
+        + " <s@x>\r\nX-Cut-Inside-Its-Na";
+    JsonObject mail = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "a@example.com",
+        Instant.EPOCH, List.of("r@y.example"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
+        .US_ASCII), null, null, null, null));
+    assertTrue(mail.getBoolean("headersTruncated"));
+    assertEquals(List.of("From", "Subject", "Message-ID", "References"),
+        mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
+    assertEquals("hello", mail.getJsonObject("commonHeaders").getString("subject"));
+    assertEquals(0, SesEvents.lastFieldStart("no line at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+  }
+
   @Test
   void theHeadersStopAtTenKilobytes() {
     ReceivedField big = new ReceivedField("X-Big", " " + "x".repeat(6000), 6009);
