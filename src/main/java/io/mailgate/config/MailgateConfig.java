@@ -148,6 +148,8 @@ public final class MailgateConfig {
       "Bounce and complaint rates are computed over this rolling window.");
   public static final ConfigKey<Integer> REPUTATION_MIN_VOLUME = key("reputation.minVolume", Integer.class, 200,
       "Rates act only once the window holds at least this many sent recipients.");
+  public static final ConfigKey<Integer> REPUTATION_COMPLAINT_MIN_VOLUME = key("reputation.complaintMinVolume",
+      Integer.class, 1000, "The complaint rate acts only once the window holds at least this many sent recipients (and reputation.minVolume): at 0.1% and 0.5%, fewer would judge an account by one or two complaints.");
   public static final ConfigKey<Double> REPUTATION_BOUNCE_WARNING = key("reputation.bounceWarning", Double.class, 0.05,
       "Bounce rate (hard bounces / sent) above which EnforcementStatus becomes PROBATION (SES: 5%).");
   public static final ConfigKey<Double> REPUTATION_BOUNCE_SHUTDOWN = key("reputation.bounceShutdown", Double.class, 0.10,

@@ -147,6 +147,14 @@ public final class ReputationVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * Complaints over sent, judged on a volume of its own (reputation.complaintMinVolume): at SES's 0.1% and 0.5%, two
+   * complaints in 250 sends would pause an account; below it, 0.
+   */
+  private double complaintRate(long sent, long complaints) {
+    return sent < config.get(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME) ? 0 : complaints / (double) sent;
+  }
+
   Assessment assess(String account, long sent, long hard, long complaints, String current, String since,
       int minVolume) {
     if ("PROBATION".equals(current) && sent < minVolume && hard == 0 && complaints == 0) {
@@ -158,7 +166,7 @@ public final class ReputationVerticle extends VerticleBase {
       return new Assessment(account, sent, hard, complaints, current, current, since); // too little, or paused
     }
     double bounceRate = hard / (double) sent;
-    double complaintRate = complaints / (double) sent;
+    double complaintRate = complaintRate(sent, complaints);
     String next;
     if (bounceRate > config.get(MailgateConfig.REPUTATION_BOUNCE_SHUTDOWN)
         || complaintRate > config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN)) {
@@ -202,7 +210,7 @@ public final class ReputationVerticle extends VerticleBase {
       next = hard == 0 && complaints == 0 ? null : impact;
     } else {
       double bounceRate = hard / (double) sent;
-      double complaintRate = complaints / (double) sent;
+      double complaintRate = complaintRate(sent, complaints);
       double bounceShutdown = config.get(MailgateConfig.REPUTATION_BOUNCE_SHUTDOWN);
       double complaintShutdown = config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN);
       double bounceWarning = config.get(MailgateConfig.REPUTATION_BOUNCE_WARNING);

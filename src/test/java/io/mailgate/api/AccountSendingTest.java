@@ -268,6 +268,7 @@ class AccountSendingTest {
   void liftingAShutdownLeavesTheOwnersPause() throws Exception {
     try (RecordingSmtpServer relay = new RecordingSmtpServer();
          TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+             .with(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME, 20)
              .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1)
              .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.pause.test"))) {
       Accounts.NewKey owners = node.createAccount("paused-by-its-owner", true, 1000, 100_000);

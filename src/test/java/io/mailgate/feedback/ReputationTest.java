@@ -39,6 +39,7 @@ class ReputationTest {
   static TestNode reputationNode(RecordingSmtpServer relay) {
     return TestNode.startProduction(relay.url(), c -> c
         .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+        .with(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME, 20)
         .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1));
   }
 
@@ -78,7 +79,8 @@ class ReputationTest {
       Db.execute(url, "CREATE TRIGGER account_written AFTER UPDATE ON accounts FOR EACH ROW "
           + "EXECUTE FUNCTION account_written()");
       MailgateConfig config = MailgateConfig.defaults().with(MailgateConfig.PG_URL, url)
-          .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1);
+          .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1)
+          .with(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME, 200);
       vertx.deployVerticle(new ReputationVerticle(config, Clock.systemUTC())).await(10, TimeUnit.SECONDS);
       Thread.sleep(500);
       vertx.deployVerticle(new ReputationVerticle(config, Clock.systemUTC())).await(10, TimeUnit.SECONDS);
@@ -112,10 +114,25 @@ class ReputationTest {
   @Test
   void nothingSentIsNoRate() {
     ReputationVerticle verticle = new ReputationVerticle(MailgateConfig.defaults()
-        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 0), java.time.Clock.systemUTC());
+        .with(MailgateConfig.REPUTATION_MIN_VOLUME, 0).with(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME, 0),
+        java.time.Clock.systemUTC());
     assertEquals("HEALTHY", verticle.assess("a", 0, 0, 1, "HEALTHY", "-infinity", 0).next());
     assertEquals("HEALTHY", verticle.assess("a", 0, 1, 0, "HEALTHY", "-infinity", 0).next());
     assertEquals("SHUTDOWN", verticle.assess("a", 1, 0, 1, "HEALTHY", "-infinity", 0).next());
+  }
+
+  /**
+   * The complaint rate is judged on a volume of its own (reputation.complaintMinVolume, 1,000): at SES's 0.1% and 0.5%,
+   * two complaints in 250 sends paused an account. The bounce rate still acts from reputation.minVolume.
+   */
+  @Test
+  void complaintsAreJudgedOnAVolumeOfTheirOwn() {
+    ReputationVerticle verticle = new ReputationVerticle(MailgateConfig.defaults(), java.time.Clock.systemUTC());
+    assertEquals("HEALTHY", verticle.assess("a", 250, 0, 2, "HEALTHY", "-infinity", 200).next());
+    assertEquals("HEALTHY", verticle.assess("a", 999, 0, 9, "HEALTHY", "-infinity", 200).next());
+    assertEquals("SHUTDOWN", verticle.assess("a", 1000, 0, 6, "HEALTHY", "-infinity", 200).next());
+    assertEquals("PROBATION", verticle.assess("a", 1000, 0, 2, "HEALTHY", "-infinity", 200).next());
+    assertEquals("SHUTDOWN", verticle.assess("a", 250, 30, 2, "HEALTHY", "-infinity", 200).next(), "bounces: 12%");
   }
 
   /**
@@ -159,6 +176,7 @@ class ReputationTest {
   void lateComplaintsCountWithTheSendsTheyAreAbout() throws Exception {
     try (RecordingSmtpServer relay = deadRelay(); TestNode node = TestNode.startProduction(relay.url(), c -> c
         .with(MailgateConfig.REPUTATION_MIN_VOLUME, 20)
+        .with(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME, 20)
         .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1)
         .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.rep.test"))) {
       Accounts.NewKey key = node.createAccount("newsletter", true, 1000, 200_000);

@@ -201,9 +201,10 @@ class TenantReputationTest {
         .managedStatus());
     assertEquals("ENABLED", v.judge(100, 50, 50, null, "none", "ENABLED", "ENABLED", null, null, 20).managedStatus());
     assertEquals("HIGH", v.judge(100, 50, 50, null, "none", "ENABLED", "ENABLED", null, null, 20).impact());
-    // complaints: 0.2 % over the 0.1 % warning (LOW), 0.6 % over the 0.5 % shutdown (HIGH)
+    // complaints: 0.2 % over the 0.1 % warning (LOW), 0.6 % over the 0.5 % shutdown (HIGH); judged from 1,000 sent
     assertEquals("LOW", v.judge(1000, 0, 2, null, "standard", "ENABLED", "ENABLED", null, null, 20).impact());
     assertEquals("HIGH", v.judge(1000, 0, 6, null, "standard", "ENABLED", "ENABLED", null, null, 20).impact());
+    assertNull(v.judge(999, 0, 6, null, "standard", "ENABLED", "ENABLED", null, null, 20).impact());
 
     // too little to judge: the finding stays while a bounce is in the window, and goes once none is
     assertEquals("HIGH", v.judge(5, 1, 0, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact());
