@@ -90,6 +90,14 @@ public final class MailgateNode {
       return Future.failedFuture(new io.mailgate.config.ConfigException("security.masterKey (MAILGATE_SECURITY_MASTER_KEY) "
           + "is required: generate one with 'openssl rand -base64 32' and keep it safe"));
     }
+    String publicUrl = config.get(MailgateConfig.HTTP_PUBLIC_URL);
+    if (!publicUrl.isBlank() && publicUrlHost(publicUrl) == null) {
+      // tracking links are signed for the host this URL names: one java.net.URI cannot read (an '_' in it, a name
+      // beyond ASCII) signs them for none, and every open and click would be refused as not valid
+      return Future.failedFuture(new io.mailgate.config.ConfigException(MailgateConfig.HTTP_PUBLIC_URL.path() + " ("
+          + MailgateConfig.HTTP_PUBLIC_URL.envName() + ") '" + publicUrl + "' has no host name a URL may have: "
+          + "http(s)://host[:port], the host in ASCII (an internationalized name in its xn-- form), without '_'"));
+    }
     if (!dev && config.get(MailgateConfig.HTTP_PUBLIC_URL).isBlank()) {
       LOG.warning("http.publicUrl (MAILGATE_HTTP_PUBLIC_URL) is empty: identity verification links, open and click "
           + "tracking links and list unsubscribe links will point at http://127.0.0.1:"
@@ -144,6 +152,18 @@ public final class MailgateNode {
         })
         .map(v -> node)
         .recover(e -> node.stop().transform(x -> Future.failedFuture(e)));
+  }
+
+  /** The host of {@code url} as java.net.URI reads it (what tracking tokens are signed for), or null. */
+  static String publicUrlHost(String url) {
+    try {
+      java.net.URI uri = new java.net.URI(url.strip());
+      String scheme = uri.getScheme();
+      return scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https")) ? null
+          : uri.getHost();
+    } catch (java.net.URISyntaxException e) {
+      return null;
+    }
   }
 
   /**

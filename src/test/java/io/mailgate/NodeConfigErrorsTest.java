@@ -30,6 +30,31 @@ class NodeConfigErrorsTest {
     }
   }
 
+  /**
+   * Tracking links are signed for the host http.publicUrl names: one java.net.URI cannot read (an '_' in a compose
+   * service's name, a name beyond ASCII) signed them for none, and every open and click was refused; the node does not
+   * start with it.
+   */
+  @Test
+  void aPublicUrlWithoutAHostAUrlMayHaveIsRefused() throws Exception {
+    for (String bad : new String[] {"http://mail_gate:8080", "https://bücher.example", "mail.example.com",
+        "ftp://mail.example.com"}) {
+      Vertx vertx = Vertx.vertx();
+      try {
+        Throwable failure = MailgateNode.start(vertx, MailgateConfig.defaults()
+                .with(MailgateConfig.HTTP_PUBLIC_URL, bad), Clock.systemUTC(), true)
+            .toCompletionStage().toCompletableFuture().handle((n, e) -> e).get(30, TimeUnit.SECONDS);
+        assertTrue(failure instanceof ConfigException, bad + ": " + failure);
+        assertTrue(failure.getMessage().contains("http.publicUrl") && failure.getMessage().contains(bad),
+            failure.getMessage());
+      } finally {
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+    assertEquals("xn--bcher-kva.example", MailgateNode.publicUrlHost("https://xn--bcher-kva.example/"));
+    assertEquals("mail.example.com", MailgateNode.publicUrlHost("http://mail.example.com:8080"));
+  }
+
   /** A floor above the negative answers' own ceiling (an hour) is their floor too, not an error about a hidden one. */
   @Test
   void aTtlFloorAboveAnHourIsTaken() {

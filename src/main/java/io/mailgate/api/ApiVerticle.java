@@ -213,7 +213,17 @@ public final class ApiVerticle extends VerticleBase {
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
     IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
-        this::verificationAllowed, publicUrl(), dev);
+        new io.mailgate.identity.VerificationAllowance() {
+          @Override
+          public Future<Void> take(String accountId) {
+            return verificationAllowed(accountId);
+          }
+
+          @Override
+          public void giveBack(String accountId) {
+            limiter.refund(verificationCheck(accountId));
+          }
+        }, publicUrl(), dev);
     CustomVerificationEmails customVerification = new CustomVerificationEmails(
         new CustomVerificationTemplateStore(db), identities, links, sends, publicUrl());
     ClientAddress clients = ClientAddress.parse(config.get(MailgateConfig.HTTP_TRUSTED_PROXIES));
@@ -756,11 +766,18 @@ public final class ApiVerticle extends VerticleBase {
   private Future<Void> verificationAllowed(String accountId) {
     double perSecond = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND);
     long perDay = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY);
-    return limiter.admit(new RateCheck("verification:" + accountId, perSecond > 0 ? perSecond : Double.MAX_VALUE, 1,
-            perDay > 0 ? perDay : -1, 1),
+    return limiter.admit(verificationCheck(accountId),
         "Maximum verification email rate exceeded (" + perSecond + " per second).",
         "Daily verification email quota exceeded (" + perDay + " in 24 hours).",
         "Sending limits cannot be checked right now; retry later.");
+  }
+
+  /** One verification email of {@code accountId}'s, as the limiter counts it. */
+  private RateCheck verificationCheck(String accountId) {
+    double perSecond = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND);
+    long perDay = config.get(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY);
+    return new RateCheck("verification:" + accountId, perSecond > 0 ? perSecond : Double.MAX_VALUE, 1,
+        perDay > 0 ? perDay : -1, 1);
   }
 
   /**

@@ -207,7 +207,7 @@ public final class MailgateConfig {
   public static final ConfigKey<String> HTTP_TRUSTED_PROXIES = key("http.trustedProxies", String.class, "",
       "Load balancers and proxies in front of the HTTP port (IP addresses and CIDR ranges, comma separated): from these, the client's address is taken from X-Forwarded-For (events' ipAddress and ses:source-ip). Empty: the peer's address.");
   public static final ConfigKey<String> HTTP_PUBLIC_URL = key("http.publicUrl", String.class, "",
-      "Base URL users reach this service at, used in identity verification links and in open and click tracking links (unless a configuration set has a CustomRedirectDomain): recipients must reach it. Empty: http://127.0.0.1:<http.port>.");
+      "Base URL users reach this service at, used in identity verification links and in open and click tracking links (unless a configuration set has a CustomRedirectDomain): recipients must reach it; http(s), its host in ASCII (xn-- for an internationalized name) without _. Empty: http://127.0.0.1:<http.port>.");
   public static final ConfigKey<String> SECURITY_MASTER_KEY = key("security.masterKey", String.class, "",
       "Base64 of 32 random bytes (openssl rand -base64 32). Encrypts access key secrets and DKIM private keys at rest and signs verification and tracking links. Required by start; start-dev uses a fixed development key when empty.");
   public static final ConfigKey<String> DNS_SERVERS = key("dns.servers", String.class, "",

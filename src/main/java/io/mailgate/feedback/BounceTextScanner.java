@@ -258,16 +258,22 @@ final class BounceTextScanner {
       release(held, heldFrom, preamble, text, recipients);
     }
     List<Finding> findings = new ArrayList<>();
+    // made once and shared: each of hundreds of recipients with a copy of a 256 KB preamble was a hundred MB
+    String shared = preamble.toString();
+    String head = shared.length() > MAX_SHARED_HEAD ? shared.substring(0, MAX_SHARED_HEAD) : shared;
     for (String r : recipients) {
       String own = text.get(r).toString();
       // Some reports give the reason first and the recipients after it ("Could not be delivered
       // because of 550 5.1.1 User unknown. The following recipients were affected: ...").
       boolean hasCode = SmtpText.replyCode(own) != null || SmtpText.status(own) != null;
-      String body = own.isBlank() ? preamble.toString() : hasCode ? own : preamble + own;
+      String body = own.isBlank() ? shared : hasCode ? own : head + own;
       findings.add(new Finding(r, body));
     }
     return findings;
   }
+
+  /** How much of the preamble goes before a recipient's own lines that give no reason (the reason comes first). */
+  static final int MAX_SHARED_HEAD = 16 * 1024;
 
   /** Held transcript lines no later recipient claimed go back where they would have gone. */
   private static void release(StringBuilder held, int heldFrom, StringBuilder preamble,

@@ -48,8 +48,9 @@ public final class InboundFeedback {
   private static final Pattern VERP_SHAPE = Pattern.compile("b[a-z2-7]{47}");
 
   /**
-   * A report not attributed is kept for inspection up to this much: its headers and explanation are at the top (the
-   * parser reads 256 KB of text at most), and anyone can send one, up to the inbound size limit, again and again.
+   * A report that recorded nothing (not attributed, or attributed by a Message-ID anyone who received a message has,
+   * and nothing believed of it) is kept for inspection up to this much: its headers and explanation are at the top
+   * (the parser reads 256 KB of text at most), and anyone can send one, up to the inbound size limit, again and again.
    */
   static final int MAX_KEPT_UNATTRIBUTED = 256 * 1024;
 
@@ -203,7 +204,7 @@ public final class InboundFeedback {
   private Future<Result> bounces(InboundMail mail, FeedbackReport report, FeedbackStore.MessageRef m,
       Verp.Target target) {
     List<Future<Void>> writes = new ArrayList<>();
-    FeedbackStore.Received kept = received(mail, report, true, m.id(), m.accountId(), null);
+    FeedbackStore.Received kept = received(mail, report, true, m.id(), m.accountId(), null, true);
     // a DSN is a report by the MTA that failed; a bounce guessed from text may be anything sent to the return path
     // (an acknowledgement, an auto-reply) that names addresses and says "rejected"
     boolean guessed = report.kind() == FeedbackKind.NON_STANDARD_BOUNCE;
@@ -219,6 +220,25 @@ public final class InboundFeedback {
             + "of its VERP return path nor the recipient's domain: nothing recorded");
       }
       reported = List.of(naming);
+    }
+    // a DSN to a VERP return path whose failed entries name another address (a list or alias the recipient expands
+    // to, one of whose members failed): the recipient's bounce, but not known to be permanent for its address, so
+    // neither suppressed nor on the global list
+    boolean aboutTheRecipient = true;
+    if (target != null && !guessed) {
+      List<RecipientReport> failed = new ArrayList<>();
+      for (RecipientReport r : report.recipients()) {
+        if (r.action() == null || r.action().equals("failed")) {
+          failed.add(r);
+        }
+      }
+      RecipientReport naming = naming(failed, m.recipients().get(target.recipientIndex()));
+      if (naming != null) {
+        reported = List.of(naming);
+      } else if (!failed.isEmpty() && failed.stream().anyMatch(r -> r.finalRecipient() != null
+          || r.originalRecipient() != null)) {
+        aboutTheRecipient = false;
+      }
     }
     for (RecipientReport r : reported) {
       String action = r.action() == null ? "failed" : r.action();
@@ -265,9 +285,9 @@ public final class InboundFeedback {
       // again or counted
       boolean suppressionList = c.subType() == BounceSubType.SUPPRESSED
           || c.subType() == BounceSubType.ON_ACCOUNT_SUPPRESSION_LIST;
-      boolean permanent = c.type() == BounceType.PERMANENT && !suppressionList;
-      writes.add(store.bounce(m, idx, email, detail, true, permanent, real, target != null && !guessed,
-          writes.isEmpty() ? kept : null));
+      boolean permanent = c.type() == BounceType.PERMANENT && !suppressionList && aboutTheRecipient;
+      writes.add(store.bounce(m, idx, email, detail, true, permanent, real,
+          target != null && !guessed && aboutTheRecipient, writes.isEmpty() ? kept : null));
       if (target != null) {
         break; // a VERP return path names one recipient
       }
@@ -355,7 +375,7 @@ public final class InboundFeedback {
     // RFC 6430's not-spam says the opposite of a complaint: the event is published, nothing is suppressed or counted
     boolean counts = !unconfirmed && (c == null || !"not-spam".equals(c.feedbackType()));
     return store.complaint(m, email, detail, counts && !Simulator.handles(email), unconfirmed,
-            received(mail, report, true, m.id(), m.accountId(), note))
+            received(mail, report, true, m.id(), m.accountId(), note, true))
         .map(v -> new Result(true, "ARF", m.id(), null));
   }
 
@@ -371,6 +391,9 @@ public final class InboundFeedback {
     String domain = domainOf(email);
     RecipientReport sameDomain = null;
     for (RecipientReport r : reported) {
+      if (r.originalRecipient() != null && r.originalRecipient().equalsIgnoreCase(email)) {
+        return r; // an alias's member that failed, reported as the address the message was sent to
+      }
       String a = r.finalRecipient();
       if (a == null) {
         continue;
@@ -468,14 +491,15 @@ public final class InboundFeedback {
     if (!attributed) {
       LOG.info("feedback from " + mail.mailFrom() + " to " + mail.rcptTo() + " kept unattributed: " + note);
     }
-    return store.keep(received(mail, report, attributed, messageId, accountId, note))
+    return store.keep(received(mail, report, attributed, messageId, accountId, note, false))
         .map(v -> new Result(attributed, report.kind().name(), messageId, note));
   }
 
+  /** The report as stored: whole when it recorded an event ({@code recorded}), else its first 256 KB. */
   private static FeedbackStore.Received received(InboundMail mail, FeedbackReport report, boolean attributed,
-      String messageId, String accountId, String note) {
+      String messageId, String accountId, String note, boolean recorded) {
     byte[] content = mail.content();
-    if (!attributed && content.length > MAX_KEPT_UNATTRIBUTED) {
+    if (!recorded && content.length > MAX_KEPT_UNATTRIBUTED) {
       note = (note == null ? "" : note + "; ") + "kept: its first " + MAX_KEPT_UNATTRIBUTED + " of " + content.length
           + " bytes";
       content = java.util.Arrays.copyOf(content, MAX_KEPT_UNATTRIBUTED);

@@ -155,6 +155,11 @@ public final class ReputationVerticle extends VerticleBase {
     return sent < config.get(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME) ? 0 : complaints / (double) sent;
   }
 
+  /** Whether the window holds complaints that too few sends leave unjudged: they neither raise nor lower a status. */
+  private boolean complaintsUnjudged(long sent, long complaints) {
+    return complaints > 0 && sent < config.get(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME);
+  }
+
   Assessment assess(String account, long sent, long hard, long complaints, String current, String since,
       int minVolume) {
     if ("PROBATION".equals(current) && sent < minVolume && hard == 0 && complaints == 0) {
@@ -176,6 +181,9 @@ public final class ReputationVerticle extends VerticleBase {
       next = "PROBATION";
     } else {
       next = "HEALTHY";
+    }
+    if ("PROBATION".equals(current) && "HEALTHY".equals(next) && complaintsUnjudged(sent, complaints)) {
+      next = current; // complaints too few sends to judge do not lift a probation, as too little sent does not
     }
     return new Assessment(account, sent, hard, complaints, current, next, since);
   }
@@ -225,6 +233,9 @@ public final class ReputationVerticle extends VerticleBase {
             : rate("Complaint", complaintRate, complaintWarning);
       } else {
         next = null;
+      }
+      if (complaintsUnjudged(sent, complaints) && rank(impact) > rank(next)) {
+        next = impact; // complaints too few sends to judge keep a finding, as too little sent does
       }
     }
     String cause = why == null ? null : why + " in the last " + config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)

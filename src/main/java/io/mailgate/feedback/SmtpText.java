@@ -115,12 +115,16 @@ final class SmtpText {
     }
     Matcher m = REPLY.matcher(text);
     Integer success = null;
+    int firstNonBlank = 0; // where the text starts: a success code counts only there (found once, not per match)
+    while (firstNonBlank < text.length() && Character.isWhitespace(text.charAt(firstNonBlank))) {
+      firstNonBlank++;
+    }
     while (m.find()) {
       int code = Integer.parseInt(m.group(1));
       if (code >= 400) {
         return code;
       }
-      if (success == null && text.substring(0, m.start()).isBlank()) {
+      if (success == null && m.start() <= firstNonBlank) {
         success = code;
       }
     }

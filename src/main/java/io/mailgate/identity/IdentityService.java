@@ -109,7 +109,7 @@ public final class IdentityService {
           tags, null, null);
       // its verification email is counted before anything is created: a refused request leaves nothing
       return (dev ? Future.<Void>succeededFuture() : allowance.take(accountId))
-          .compose(v -> changed(store.insert(i, null), accountId, name))
+          .compose(v -> changed(store.insert(i, null), accountId, name).onFailure(e -> allowance.giveBack(accountId)))
           .compose(v -> dev ? Future.succeededFuture() : sendVerification(accountId, name))
           .compose(v -> get(accountId, name))
           .onSuccess(x -> {
@@ -425,12 +425,14 @@ public final class IdentityService {
   }
 
   /** The verification email, unless one went to the address in the last {@link #VERIFICATION_COOLDOWN_MILLIS}. */
+  /** Sends the address its verification email, counted by the allowance already: given back if none goes. */
   private Future<Void> sendVerification(String accountId, String address) {
     String link = publicUrl + "/_mailgate/verify-email?token=" + links.token(accountId, address);
     return store.claimVerificationEmail(address, VERIFICATION_COOLDOWN_MILLIS).compose(claimed -> {
       if (!claimed) {
         LOG.info("verification email to " + address + " not sent: one went there less than "
             + VERIFICATION_COOLDOWN_MILLIS / 60_000 + " minutes ago");
+        allowance.giveBack(accountId);
         return Future.<Void>succeededFuture();
       }
       // not sent after all: the address is not held for the cooldown, so that asking again sends one
@@ -439,6 +441,7 @@ public final class IdentityService {
     }).recover(e -> {
       // the identity exists; the user can ask again (VerifyEmailIdentity)
       LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());
+      allowance.giveBack(accountId);
       return Future.succeededFuture();
     });
   }

@@ -278,6 +278,10 @@ public final class IdentityStore {
             + "verification_status = CASE WHEN $3 = 'SUCCESS' OR $5 THEN 'SUCCESS' "
             + "  WHEN $3 = 'FAILED' AND verification_status <> 'SUCCESS' THEN 'FAILED' ELSE verification_status END, "
             + "verified_at = CASE WHEN ($3 = 'SUCCESS' OR $5) AND verified_at IS NULL THEN now() ELSE verified_at END, "
+            // a record once found and now gone for good (its owner may have changed: receiving stops), not one never
+            // found; found again, it is not lost
+            + "dkim_lost_at = CASE WHEN $3 = 'FAILED' AND dkim_status = 'TEMPORARY_FAILURE' THEN now() "
+            + "  WHEN $3 = 'SUCCESS' THEN NULL ELSE dkim_lost_at END, "
             + "dkim_pending_since = CASE WHEN $3 = 'SUCCESS' THEN NULL WHEN dkim_pending_since IS NULL AND $3 IN "
             + "  ('PENDING', 'TEMPORARY_FAILURE') THEN now() ELSE dkim_pending_since END, "
             + "mail_from_pending_since = CASE WHEN $4 = 'SUCCESS' THEN NULL WHEN mail_from_pending_since IS NULL AND $4 "

@@ -37,7 +37,7 @@ public final class ReceivingDirectory {
       SELECT DISTINCT s.account_id FROM receipt_rule_sets s JOIN identities i ON i.account_id = s.account_id
       WHERE s.active AND i.verification_status = 'SUCCESS'
         AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1)
-             OR (i.type = 'DOMAIN' AND i.identity = ANY($2) AND i.dkim_status <> 'FAILED'))""";
+             OR (i.type = 'DOMAIN' AND i.identity = ANY($2) AND i.dkim_lost_at IS NULL))""";
 
   static final String RULES = """
       SELECT s.account_id, s.name,

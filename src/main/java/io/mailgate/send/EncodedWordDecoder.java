@@ -7,12 +7,20 @@ import org.apache.james.mime4j.codec.DecoderUtil;
  * RFC 2047 encoded words in header values, found in one pass. mime4j's decoder looks for each {@code =?}'s closing
  * {@code ?=} through the rest of the value: a value of {@code =?} that never close (a Subject or From of a few hundred
  * kilobytes, which a header section may hold) took seconds, quadratic in its length, on whatever thread read it. Here
- * a word is {@code =?charset?encoding?text?=} with no {@code ?} in its text (RFC 2047 5: a {@code ?} in it must be
- * encoded), so each {@code =?} is given up at the next {@code ?} that does not close it, and mime4j decodes each word
- * found alone.
+ * a word is {@code =?charset?encoding?text?=} with no {@code ?} in its text but a last one (RFC 2047 5: a {@code ?}
+ * in it must be encoded; "Are_you_coming??=" is a sender's slip), so each {@code =?} is given up at the next
+ * {@code ?} that does not close it; and its charset is one Java has, or it is no word: mime4j looks each one up by
+ * an exception, tens of microseconds a word, which a megabyte of made-up words would spend by the second. mime4j then
+ * decodes each word found alone.
  */
 public final class EncodedWordDecoder {
   private EncodedWordDecoder() {}
+
+  /**
+   * How many {@code =?} that begin no word a value may hold and go to mime4j's address parser as it is: its decoder's
+   * cost is their number times the value's length, and a few are an address's own ({@code a=?b@example.com}).
+   */
+  static final int MAX_OPEN = 64;
 
   /**
    * {@code value} with its encoded words decoded, and the white space between two adjacent ones dropped (RFC 2047
@@ -63,7 +71,7 @@ public final class EncodedWordDecoder {
    */
   public static String forAddressParsing(String value) {
     int i = value.indexOf("=?");
-    if (i < 0) {
+    if (i < 0 || openCount(value, i) <= MAX_OPEN) {
       return value;
     }
     StringBuilder out = null;
@@ -84,10 +92,26 @@ public final class EncodedWordDecoder {
     return out == null ? value : out.append(value, copied, value.length()).toString();
   }
 
+  /** How many {@code =?} from {@code from} on begin no word (counted up to one past {@link #MAX_OPEN}). */
+  private static int openCount(String value, int from) {
+    int open = 0;
+    for (int i = from; i >= 0 && open <= MAX_OPEN; i = value.indexOf("=?", i)) {
+      int end = wordEnd(value, i);
+      if (end >= 0) {
+        i = end;
+      } else {
+        open++;
+        i += 2;
+      }
+    }
+    return open;
+  }
+
   /**
-   * The end of the encoded word that {@code =?} at {@code start} begins, or -1: a charset (optionally
+   * The end of the encoded word that {@code =?} at {@code start} begins, or -1: a charset Java has (optionally
    * {@code *language}) without white space, {@code B} or {@code Q}, and a text up to the next {@code ?}, which must
-   * be followed by {@code =}. Each scan stops at the value's next {@code ?} or so, hence linear over all of them.
+   * be followed by {@code =} (or by {@code ?=}: a last {@code ?} not encoded). Each scan stops at the value's next
+   * {@code ?} or so, hence linear over all of them.
    */
   static int wordEnd(String s, int start) {
     int n = s.length();
@@ -106,10 +130,43 @@ public final class EncodedWordDecoder {
     while (k < n && s.charAt(k) != '?') {
       k++;
     }
-    if (k == j + 3 || k + 1 >= n || s.charAt(k + 1) != '=') {
+    int end;
+    if (k + 1 < n && s.charAt(k + 1) == '=') {
+      end = k + 2;
+    } else if (k + 2 < n && s.charAt(k + 1) == '?' && s.charAt(k + 2) == '=') {
+      end = k + 3;
+    } else {
       return -1;
     }
-    return k + 2;
+    return supported(s, start + 2, j) ? end : -1;
+  }
+
+  /** Whether {@code s[from, to)} (a charset, maybe with {@code *language}) names a charset Java has. */
+  private static boolean supported(String s, int from, int to) {
+    int star = s.indexOf('*', from);
+    if (star >= 0 && star < to) {
+      to = star;
+    }
+    return to > from && to - from <= 64 && Names.KNOWN.contains(s.substring(from, to).toLowerCase(java.util.Locale.ROOT));
+  }
+
+  /**
+   * The names and aliases of the charsets Java has, lower case, read once: looking up one it does not have goes
+   * through every charset provider (about 100 microseconds, a megabyte of made-up names some seconds).
+   */
+  private static final class Names {
+    static final java.util.Set<String> KNOWN = known();
+
+    private static java.util.Set<String> known() {
+      java.util.Set<String> names = new java.util.HashSet<>();
+      for (java.nio.charset.Charset c : java.nio.charset.Charset.availableCharsets().values()) {
+        names.add(c.name().toLowerCase(java.util.Locale.ROOT));
+        for (String alias : c.aliases()) {
+          names.add(alias.toLowerCase(java.util.Locale.ROOT));
+        }
+      }
+      return java.util.Set.copyOf(names);
+    }
   }
 
   private static boolean blank(String s, int from, int to) {

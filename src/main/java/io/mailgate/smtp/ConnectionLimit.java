@@ -33,13 +33,15 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
   /**
    * @param maxData message content the address's sessions may hold together
    * @param largestMessage the largest message a session may hold: a client may hold a quarter of {@code maxData},
-   *     and one such message at least
+   *     and at least one such message beside what its other connections keep between messages (a client's pool
+   *     of connections must still be able to send its largest message)
    */
   private ConnectionLimit(int max, int maxPerClient, long maxData, long largestMessage) {
     this.max = max;
     this.maxPerClient = maxPerClient;
     this.maxData = maxData;
-    this.maxDataPerClient = Math.max(maxData / 4, largestMessage);
+    this.maxDataPerClient = Math.max(maxData / 4, largestMessage + DataReader.MAX_PREALLOCATION
+        + (long) Math.max(0, maxPerClient) * DataReader.RETAINED_CAPACITY);
   }
 
   /** The counter for {@code host:port}; a server on port 0 gets one of its own. */

@@ -25,8 +25,8 @@ final class DataReader {
 
   private static final int INITIAL_CAPACITY = 8 * 1024;
   /** Kept between the messages of a session (and counted against the budget while kept): small ones need no new buffer. */
-  private static final int RETAINED_CAPACITY = 16 * 1024;
-  private static final int MAX_PREALLOCATION = 256 * 1024;
+  static final int RETAINED_CAPACITY = 16 * 1024;
+  static final int MAX_PREALLOCATION = 256 * 1024;
 
   /**
    * Bytes of buffered content that the connections of one address may hold together: a client that may send DATA

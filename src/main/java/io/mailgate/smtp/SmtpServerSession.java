@@ -311,11 +311,13 @@ public final class SmtpServerSession {
     int next = lf + 1;
     if (discardingLine || next - pos > limit) {
       discardingLine = false;
-      if (auth) { // the exchange is over
+      if (auth) { // the exchange is over, without credentials to check: a failed login, as a cancelled one
         phase = Phase.COMMAND;
         loginUsername = null;
+        authAbandoned(Replies.AUTH_LINE_TOO_LONG);
+      } else {
+        protocolError(Replies.LINE_TOO_LONG);
       }
-      protocolError(auth ? Replies.AUTH_LINE_TOO_LONG : Replies.LINE_TOO_LONG);
       return next;
     }
     int lineEnd = lf > pos && buf[lf - 1] == '\r' ? lf - 1 : lf;

@@ -5,7 +5,8 @@ import io.mailgate.config.MailgateConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.logging.Logger;
 
@@ -15,24 +16,34 @@ import java.util.logging.Logger;
  * nodes running under one name (machines cloned from one image, both named after it) would take each other's
  * recipients on every scan and deliver them again and again. The second one waits for the first to stop (its
  * previous run, draining), up to {@link MailgateConfig#NODE_ID_WAIT_SECONDS}, then refuses to start. The lock goes
- * with its session: a node killed, or cut off, holds nothing.
+ * with its session: a node killed holds nothing, and one whose machine or network went without a word holds it for
+ * {@link #KEEPALIVES} at most (PostgreSQL's keepalives on the session find it gone; the system's default would take
+ * over two hours, and the node's restart would be refused meanwhile).
  */
 public final class NodeLock {
   private static final Logger LOG = Logger.getLogger(NodeLock.class.getName());
   static final String TRY = "SELECT pg_try_advisory_lock(hashtextextended('mailgate node.id ' || $1, 0))";
   private static final long RETRY_MILLIS = 500;
   private static final long RELOCK_MILLIS = 5_000;
+  /** The session's keepalives: a peer silent for 10 s is probed every 5 s, and given up after 3 probes (25 s). */
+  static final String KEEPALIVES =
+      "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3";
+  /** A statement on the session this often: a connection lost without a word is found lost by this node too. */
+  private static final long HEARTBEAT_MILLIS = 10_000;
 
   private final Vertx vertx;
   private final MailgateConfig config;
   private final String nodeId;
-  private volatile PgConnection connection;
+  private final Pool pool;
+  private volatile SqlConnection connection;
   private volatile boolean released;
+  private long heartbeat = -1;
 
   private NodeLock(Vertx vertx, MailgateConfig config, String nodeId) {
     this.vertx = vertx;
     this.config = config;
     this.nodeId = nodeId;
+    this.pool = Database.pool(vertx, config, 1); // TCP keepalive and user timeout, as the node's other connections
   }
 
   /** The lock of {@code config}'s node.id, once it is this node's; fails when another node keeps it. */
@@ -41,7 +52,7 @@ public final class NodeLock {
     long deadline = System.nanoTime() + config.get(MailgateConfig.NODE_ID_WAIT_SECONDS) * 1_000_000_000L;
     Promise<NodeLock> result = Promise.promise();
     lock.attempt(deadline, result, true);
-    return result.future();
+    return result.future().onFailure(e -> lock.pool.close());
   }
 
   private void attempt(long deadline, Promise<NodeLock> result, boolean first) {
@@ -67,9 +78,14 @@ public final class NodeLock {
 
   /** Whether this node holds the lock now: on its connection, opened again if it was lost. */
   private Future<Boolean> tryLock() {
-    PgConnection held = connection;
-    Future<PgConnection> conn = held != null ? Future.succeededFuture(held)
-        : PgConnection.connect(vertx, Database.connectOptions(config.get(MailgateConfig.PG_URL)));
+    SqlConnection held = connection;
+    Future<SqlConnection> conn = held != null ? Future.succeededFuture(held)
+        : pool.getConnection().compose(c -> c.query(KEEPALIVES).execute()
+            .otherwise(e -> {
+              LOG.warning("cannot set keepalives on the node.id lock's session: " + e.getMessage());
+              return null;
+            })
+            .map(c));
     return conn.compose(c -> c.preparedQuery(TRY).execute(Tuple.of(nodeId))
         .map(rows -> rows.iterator().next().getBoolean(0))
         .onComplete(ar -> {
@@ -77,6 +93,7 @@ public final class NodeLock {
             if (connection != c) {
               connection = c;
               c.closeHandler(v -> lost(c));
+              startHeartbeat(c);
             }
           } else if (connection != c) {
             c.close();
@@ -84,8 +101,25 @@ public final class NodeLock {
         }));
   }
 
+  private void startHeartbeat(SqlConnection c) {
+    if (heartbeat >= 0) {
+      vertx.cancelTimer(heartbeat);
+    }
+    heartbeat = vertx.setPeriodic(HEARTBEAT_MILLIS, t -> {
+      if (connection != c) {
+        vertx.cancelTimer(t);
+        return;
+      }
+      c.query("SELECT 1").execute().onFailure(e -> {
+        LOG.warning("the node.id lock's session does not answer: " + e.getMessage());
+        c.close();
+        lost(c);
+      });
+    });
+  }
+
   /** The lock's session ended (the database restarted, or the connection was cut): taken again when it can be. */
-  private void lost(PgConnection c) {
+  private void lost(SqlConnection c) {
     if (released || connection != c) {
       return;
     }
@@ -116,8 +150,11 @@ public final class NodeLock {
   /** Gives the name up (its session ends): the node has stopped. */
   public Future<Void> release() {
     released = true;
-    PgConnection c = connection;
+    if (heartbeat >= 0) {
+      vertx.cancelTimer(heartbeat);
+    }
+    SqlConnection c = connection;
     connection = null;
-    return c == null ? Future.succeededFuture() : c.close().otherwiseEmpty();
+    return (c == null ? Future.<Void>succeededFuture() : c.close().otherwiseEmpty()).eventually(pool::close);
   }
 }

@@ -137,6 +137,36 @@ public class InboundFeedbackTest {
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = 'gone@remote.example'"));
   }
 
+  /**
+   * A DSN to a recipient's VERP return path about another address (a member of the list the recipient is, at another
+   * domain): the recipient's bounce, but not known to be permanent for its address, so neither suppressed nor on the
+   * global list; one naming the recipient as its Original-Recipient is about it.
+   */
+  @Test
+  void aDsnAboutAnotherAddressDoesNotSuppressTheVerpRecipient() throws IOException {
+    String[] sent = sent("team@lists.example", "to a list");
+    List<String> replies = SmtpClient.send(inbound, "", List.of(sent[1]),
+        dsn("member@gone.example", "5.1.1", "550 5.1.1 <member@gone.example>: User unknown", null));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
+        .getJsonObject("bounce");
+    assertEquals("team@lists.example",
+        bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("emailAddress"));
+    assertThrows(software.amazon.awssdk.services.sesv2.model.NotFoundException.class,
+        () -> ses.getSuppressedDestination(r -> r.emailAddress("team@lists.example")));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email IN ('team@lists.example', "
+        + "'member@gone.example')"));
+
+    String[] aliased = sent("alias@lists.example", "to an alias");
+    String named = dsn("member@gone.example", "5.1.1", "550 5.1.1 User unknown", null)
+        .replace("Final-Recipient: rfc822; member@gone.example\r\n",
+            "Original-Recipient: rfc822; alias@lists.example\r\nFinal-Recipient: rfc822; member@gone.example\r\n");
+    SmtpClient.send(inbound, "", List.of(aliased[1]), named);
+    Await.until(() -> last(aliased[0], "Bounce"), b -> b != null, Duration.ofSeconds(10));
+    assertEquals(SuppressionListReason.BOUNCE, ses.getSuppressedDestination(r -> r.emailAddress("alias@lists.example"))
+        .suppressedDestination().reason());
+  }
+
   /** PostgreSQL takes no NUL in text or jsonb: a report carrying one is recorded without it, not refused forever. */
   @Test
   void aReportWithANulIsRecordedWithoutIt() throws IOException {
@@ -614,6 +644,28 @@ public class InboundFeedbackTest {
         + "rcpt_to = 'large@bounces.mailgate.test'"));
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE rcpt_to = 'large@bounces.mailgate.test' "
         + "AND note LIKE '%kept: its first 262144 of %'"));
+  }
+
+  /**
+   * So is one matched by a Message-ID (which anyone who received the message has) that records nothing: a megabyte
+   * of anything with the message's Message-ID in returned headers, sent again and again, was stored whole each time.
+   */
+  @Test
+  void anAttributedReportThatRecordsNothingIsKeptCut() throws IOException {
+    String[] sent = sent("kept@remote.example", "matched by its id");
+    StringBuilder big = new StringBuilder("From: someone@remote.example\r\nSubject: large\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n");
+    while (big.length() < 1024 * 1024) {
+      big.append("x".repeat(70)).append("\r\n");
+    }
+    big.append("--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <").append(sent[0])
+        .append("@email.mailgate.local>\r\nSubject: hi\r\n\r\n--b--\r\n");
+    List<String> replies = SmtpClient.send(inbound, "", List.of("nothing@bounces.mailgate.test"), big.toString());
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    assertEquals("262144", Db.string(pg, "SELECT octet_length(content) FROM inbound_feedback WHERE "
+        + "rcpt_to = 'nothing@bounces.mailgate.test'"));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE rcpt_to = 'nothing@bounces.mailgate.test'"
+        + " AND message_id = '" + sent[0] + "'"), "attributed to its message");
   }
 
   /**

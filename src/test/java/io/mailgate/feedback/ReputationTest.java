@@ -133,6 +133,9 @@ class ReputationTest {
     assertEquals("SHUTDOWN", verticle.assess("a", 1000, 0, 6, "HEALTHY", "-infinity", 200).next());
     assertEquals("PROBATION", verticle.assess("a", 1000, 0, 2, "HEALTHY", "-infinity", 200).next());
     assertEquals("SHUTDOWN", verticle.assess("a", 250, 30, 2, "HEALTHY", "-infinity", 200).next(), "bounces: 12%");
+    // too few sends to judge complaints neither raise a status nor lift one: a probation stays while they are there
+    assertEquals("PROBATION", verticle.assess("a", 500, 0, 100, "PROBATION", "-infinity", 200).next());
+    assertEquals("HEALTHY", verticle.assess("a", 500, 0, 0, "PROBATION", "-infinity", 200).next());
   }
 
   /**

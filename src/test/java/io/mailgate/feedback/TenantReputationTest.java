@@ -205,6 +205,9 @@ class TenantReputationTest {
     assertEquals("LOW", v.judge(1000, 0, 2, null, "standard", "ENABLED", "ENABLED", null, null, 20).impact());
     assertEquals("HIGH", v.judge(1000, 0, 6, null, "standard", "ENABLED", "ENABLED", null, null, 20).impact());
     assertNull(v.judge(999, 0, 6, null, "standard", "ENABLED", "ENABLED", null, null, 20).impact());
+    assertEquals("HIGH", v.judge(999, 0, 6, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact(),
+        "nor do they clear a finding");
+    assertNull(v.judge(999, 0, 0, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact());
 
     // too little to judge: the finding stays while a bounce is in the window, and goes once none is
     assertEquals("HIGH", v.judge(5, 1, 0, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact());

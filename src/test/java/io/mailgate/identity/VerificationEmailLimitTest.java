@@ -90,6 +90,38 @@ class VerificationEmailLimitTest {
     }
   }
 
+  /**
+   * The limit is of emails sent: asking again for a pending address's email within its cooldown (no email goes) gives
+   * the count back (a create that finds the identity there is refused before it counts); the day's allowance is left
+   * for emails that go.
+   */
+  @Test
+  void askingAgainWithinTheCooldownSpendsNothing() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.startProduction(relay.url(), c -> c
+             .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND, 100.0)
+             .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY, 3))) {
+      Accounts.NewKey a = node.createAccount("asker", true, 100, 1000);
+      try (SesV2Client sa = node.sesV2(a.accessKeyId(), a.secretAccessKey());
+           var v1 = node.sesV1(a.accessKeyId(), a.secretAccessKey())) {
+        sa.createEmailIdentity(r -> r.emailIdentity("one@ask.example"));
+        for (int i = 0; i < 5; i++) {
+          v1.verifyEmailIdentity(r -> r.emailAddress("one@ask.example"));
+        }
+        assertThrows(software.amazon.awssdk.services.sesv2.model.AlreadyExistsException.class,
+            () -> sa.createEmailIdentity(r -> r.emailIdentity("one@ask.example")));
+        sa.createEmailIdentity(r -> r.emailIdentity("two@ask.example"));
+        sa.createEmailIdentity(r -> r.emailIdentity("three@ask.example"));
+        TooManyRequestsException daily = assertThrows(TooManyRequestsException.class,
+            () -> sa.createEmailIdentity(r -> r.emailIdentity("four@ask.example")));
+        assertTrue(daily.awsErrorDetails().errorMessage().startsWith("Daily verification email quota exceeded"),
+            daily.getMessage());
+        Await.until(() -> relay.received().stream().filter(m -> m.rcptTo().stream()
+            .anyMatch(x -> x.endsWith("@ask.example"))).count(), n -> n == 3, Duration.ofSeconds(20));
+      }
+    }
+  }
+
   /** A verification email that could not be sent does not hold its address: asking again sends one. */
   @Test
   void anAddressWhoseEmailFailedIsNotHeldForTheCooldown() throws Exception {

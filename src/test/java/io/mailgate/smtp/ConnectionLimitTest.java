@@ -10,44 +10,62 @@ import org.junit.jupiter.api.Test;
 
 /** The message content a listening address's sessions may hold, and what one client of it may. */
 class ConnectionLimitTest {
+  static final long MB = 1024 * 1024;
+
   /**
    * One client holds at most a quarter of the address's budget (or one largest message, if more): a client trickling
    * the end of its messages into a few connections held all of it, and everyone else's mail was answered 452.
    */
   @Test
   void oneClientHoldsAQuarterOfTheBudgetAtMost() throws Exception {
-    ConnectionLimit limit = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 100, 10, 1000, 100);
+    ConnectionLimit limit = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 100, 10, 40 * MB, MB);
     InetAddress greedy = InetAddress.getByName("192.0.2.1");
     InetAddress other = InetAddress.getByName("198.51.100.7");
     DataReader.Budget first = limit.budgetFor(greedy);
     DataReader.Budget second = limit.budgetFor(greedy); // another connection of the same client
-    assertTrue(first.take(200));
-    assertTrue(second.take(50));
-    assertFalse(second.take(1), "a quarter of 1000");
-    assertEquals(250, limit.dataHeldBy(greedy));
+    assertTrue(first.take(8 * MB));
+    assertTrue(second.take(2 * MB));
+    assertFalse(second.take(1), "a quarter of 40 MB");
+    assertEquals(10 * MB, limit.dataHeldBy(greedy));
     DataReader.Budget others = limit.budgetFor(other);
-    assertTrue(others.take(250));
+    assertTrue(others.take(10 * MB));
     // given back, it may take again; nothing is left counted at zero
-    first.give(200);
-    assertTrue(second.take(200));
-    second.give(250);
+    first.give(8 * MB);
+    assertTrue(second.take(8 * MB));
+    second.give(10 * MB);
     assertEquals(0, limit.dataHeldBy(greedy));
-    assertEquals(250, limit.dataHeld());
+    assertEquals(10 * MB, limit.dataHeld());
     // the budget of the address still holds for all of them together
-    InetAddress[] many = new InetAddress[3];
-    for (int i = 0; i < many.length; i++) {
-      many[i] = InetAddress.getByName("203.0.113." + (i + 1));
-      assertTrue(limit.budgetFor(many[i]).take(250));
+    for (int i = 0; i < 3; i++) {
+      InetAddress client = InetAddress.getByName("203.0.113." + (i + 1));
+      assertTrue(limit.budgetFor(client).take(10 * MB));
     }
     DataReader.Budget last = limit.budgetFor(InetAddress.getByName("203.0.113.9"));
-    assertFalse(last.take(1), "1000 held");
+    assertFalse(last.take(1), "40 MB held");
     assertEquals(0, limit.dataHeldBy(InetAddress.getByName("203.0.113.9")), "a refused take holds nothing");
-    // a largest message over a quarter: one such message is a client's share
-    ConnectionLimit big = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 100, 10, 1000, 400);
-    assertTrue(big.budgetFor(greedy).take(400));
-    assertFalse(big.budgetFor(greedy).take(1));
     // loopback (a local relay) and a client without an address are counted with the address only
     assertSame(limit, limit.budgetFor(InetAddress.getLoopbackAddress()));
     assertSame(limit, limit.budgetFor(null));
+  }
+
+  /**
+   * A largest message over a quarter of the budget: a client may still send one, while each of its other connections
+   * (as many as it may open) keeps its buffer between messages; a pool of connections sending its largest message
+   * was refused 452 again and again.
+   */
+  @Test
+  void aPoolOfConnectionsMaySendItsLargestMessage() throws Exception {
+    long largest = 40 * MB + 2;
+    int connections = 50;
+    ConnectionLimit big = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 1000, connections, 128 * MB, largest);
+    InetAddress pool = InetAddress.getByName("192.0.2.9");
+    for (int i = 1; i < connections; i++) {
+      assertTrue(big.budgetFor(pool).take(DataReader.RETAINED_CAPACITY));
+    }
+    DataReader.Budget sending = big.budgetFor(pool);
+    assertTrue(sending.take(DataReader.MAX_PREALLOCATION));
+    assertTrue(sending.take(largest - DataReader.MAX_PREALLOCATION));
+    assertFalse(big.budgetFor(pool).take(DataReader.MAX_PREALLOCATION + 2 * DataReader.RETAINED_CAPACITY),
+        "no second largest message beside it");
   }
 }

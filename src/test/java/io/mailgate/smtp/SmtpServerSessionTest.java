@@ -697,7 +697,8 @@ class SmtpServerSessionTest {
   }
 
   /**
-   * An AUTH exchange cancelled with "*", or answered with what is not base64, is a failed login: its 334 challenge
+   * An AUTH exchange cancelled with "*", answered with what is not base64 or with a line over 12,288 bytes, is a failed
+   * login: its 334 challenge
    * would otherwise end the run of errors, and a client cancelling again and again would hold its slot for good.
    */
   @Test
@@ -708,8 +709,8 @@ class SmtpServerSessionTest {
     send("EHLO c\r\n");
     for (int i = 1; i < SmtpServerOptions.DEFAULT_MAX_CONSECUTIVE_ERRORS; i++) {
       assertEquals("334 VXNlcm5hbWU6\r\n", send("AUTH LOGIN\r\n"), "exchange " + i);
-      assertEquals(i % 2 == 0 ? "501 5.0.0 Authentication cancelled\r\n"
-          : "501 5.5.2 Invalid authentication response\r\n", send(i % 2 == 0 ? "*\r\n" : "!!!\r\n"));
+      String reply = send(i % 3 == 0 ? "*\r\n" : i % 3 == 1 ? "!!!\r\n" : "x".repeat(13_000) + "\r\n");
+      assertTrue(reply.startsWith("501 ") || reply.startsWith("500 "), reply);
       assertEquals("250 2.0.0 Ok\r\n", send("NOOP\r\n"));
     }
     assertEquals("334 \r\n", send("AUTH PLAIN\r\n"));

@@ -482,28 +482,28 @@ class SmtpServerTest {
         .findFirst().orElse(null);
     org.junit.jupiter.api.Assumptions.assumeTrue(own != null, "this machine has no address but loopback");
     SmtpServer server = start(new SmtpServerOptions().setHost("0.0.0.0").setPort(0).setServerName("mx.test")
-        .setMaxMessageSize(40_000).setMaxDataBytesHeld(400_000).setMaxConnectionsPerClient(10));
+        .setMaxMessageSize(400_000).setMaxDataBytesHeld(4_000_000).setMaxConnectionsPerClient(10));
     String line = "x".repeat(70) + "\r\n";
     List<SmtpTestClient> holders = new ArrayList<>();
-    for (int i = 0; i < 2; i++) { // 36 KB of a message under way each: 80 KB of the client's 100 KB
+    for (int i = 0; i < 2; i++) { // 380 KB of a message under way each, in 400 KB buffers: 800 KB of the client's 1 MB
       SmtpTestClient holder = SmtpTestClient.connect(vertx, own.getHostAddress(), server.actualPort());
       clients.add(holder);
       holders.add(holder);
       holder.expect("220 mx.test ESMTP\r\n")
-          .send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500))
+          .send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(5400))
           .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA);
       int held = i + 1;
-      waitUntil(() -> server.dataBytesHeld() >= held * 36 * 1024L);
+      waitUntil(() -> server.dataBytesHeld() >= held * 380_000L);
     }
     SmtpTestClient third = SmtpTestClient.connect(vertx, own.getHostAddress(), server.actualPort());
     clients.add(third);
     third.expect("220 mx.test ESMTP\r\n")
-        .send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500) + ".\r\n")
+        .send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(5400) + ".\r\n")
         .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
         .expect("452 4.3.1 Insufficient system storage, try again later\r\n");
     // another client (here loopback) still has room
     SmtpTestClient other = greeted(server);
-    other.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(500) + ".\r\n")
+    other.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + line.repeat(5400) + ".\r\n")
         .expect("250 mx.test\r\n").expect("250 2.1.0 Ok\r\n").expect("250 2.1.5 Ok\r\n").expect(START_DATA)
         .expect("250 2.0.0 Ok: queued as M1\r\n");
     holders.get(0).send(".\r\n").expect("250 2.0.0 Ok: queued as M2\r\n");
