@@ -113,6 +113,9 @@ public final class MailgateNode {
       return Future.failedFuture(new io.mailgate.config.ConfigException(e.getMessage()));
     }
     LOG.info("crypto provider: " + CryptoProvider.install() + " (" + CryptoProvider.description() + ")");
+    // the first DRBG seeds the JDK's shared seeder from the system (which may wait for entropy on an old kernel): here,
+    // on the starting thread, not on the first event loop to make a message id
+    io.mailgate.send.MessageIds.next(java.time.Instant.now());
     LocalCodec.register(vertx, DeliveryJob.class, DeliveryOutcome.class,
         io.mailgate.feedback.InboundMail.class, io.mailgate.ratelimit.SiteTokenRequest.class,
         io.mailgate.ratelimit.SiteTokens.class);

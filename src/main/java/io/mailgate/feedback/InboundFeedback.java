@@ -221,22 +221,26 @@ public final class InboundFeedback {
       }
       reported = List.of(naming);
     }
-    // a DSN to a VERP return path whose failed entries name another address (a list or alias the recipient expands
-    // to, one of whose members failed): the recipient's bounce, but not known to be permanent for its address, so
-    // neither suppressed nor on the global list
+    // a DSN to a VERP return path whose failed entries name another address as the one that failed (a list or alias
+    // the recipient expands to, one of whose members failed, at its domain or another; Postfix names the alias as the
+    // Original-Recipient): the recipient's bounce, but not known to be permanent for its address, so neither
+    // suppressed nor on the global list
     boolean aboutTheRecipient = true;
     if (target != null && !guessed) {
-      List<RecipientReport> failed = new ArrayList<>();
+      String recipient = m.recipients().get(target.recipientIndex());
+      RecipientReport named = null;
+      boolean namesAny = false;
       for (RecipientReport r : report.recipients()) {
         if (r.action() == null || r.action().equals("failed")) {
-          failed.add(r);
+          namesAny |= r.finalRecipient() != null;
+          if (named == null && r.finalRecipient() != null && r.finalRecipient().equalsIgnoreCase(recipient)) {
+            named = r;
+          }
         }
       }
-      RecipientReport naming = naming(failed, m.recipients().get(target.recipientIndex()));
-      if (naming != null) {
-        reported = List.of(naming);
-      } else if (!failed.isEmpty() && failed.stream().anyMatch(r -> r.finalRecipient() != null
-          || r.originalRecipient() != null)) {
+      if (named != null) {
+        reported = List.of(named);
+      } else if (namesAny) {
         aboutTheRecipient = false;
       }
     }
@@ -375,7 +379,7 @@ public final class InboundFeedback {
     // RFC 6430's not-spam says the opposite of a complaint: the event is published, nothing is suppressed or counted
     boolean counts = !unconfirmed && (c == null || !"not-spam".equals(c.feedbackType()));
     return store.complaint(m, email, detail, counts && !Simulator.handles(email), unconfirmed,
-            received(mail, report, true, m.id(), m.accountId(), note, true))
+            received(mail, report, true, m.id(), m.accountId(), note, !unconfirmed))
         .map(v -> new Result(true, "ARF", m.id(), null));
   }
 
@@ -391,9 +395,6 @@ public final class InboundFeedback {
     String domain = domainOf(email);
     RecipientReport sameDomain = null;
     for (RecipientReport r : reported) {
-      if (r.originalRecipient() != null && r.originalRecipient().equalsIgnoreCase(email)) {
-        return r; // an alias's member that failed, reported as the address the message was sent to
-      }
       String a = r.finalRecipient();
       if (a == null) {
         continue;

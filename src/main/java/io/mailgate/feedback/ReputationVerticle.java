@@ -214,6 +214,7 @@ public final class ReputationVerticle extends VerticleBase {
     String next;
     String why = null;
     boolean judged = sent >= Math.max(1, minVolume);
+    boolean kept = false; // a finding kept for want of sends to judge complaints: it acts on nothing
     if (!judged) {
       next = hard == 0 && complaints == 0 ? null : impact;
     } else {
@@ -236,6 +237,7 @@ public final class ReputationVerticle extends VerticleBase {
       }
       if (complaintsUnjudged(sent, complaints) && rank(impact) > rank(next)) {
         next = impact; // complaints too few sends to judge keep a finding, as too little sent does
+        kept = true;
       }
     }
     String cause = why == null ? null : why + " in the last " + config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)
@@ -244,7 +246,7 @@ public final class ReputationVerticle extends VerticleBase {
       if (next == null) {
         return new TenantVerdict(null, "ENABLED", managed, managedCause, null); // the findings cleared
       }
-      if (judged && rank(next) > rank(reinstated) && pauses(policy, next)) {
+      if (judged && !kept && rank(next) > rank(reinstated) && pauses(policy, next)) {
         return new TenantVerdict(next, "ENABLED", "DISABLED", cause, null); // a worse finding than it was let go with
       }
       // a finding that got better is what it is let go with from now on: getting worse again pauses it
@@ -252,7 +254,7 @@ public final class ReputationVerticle extends VerticleBase {
           rank(next) < rank(reinstated) ? next : reinstated);
     }
     // only a window judged pauses: too little sent keeps a finding, but a policy made stricter since does not act on it
-    if (judged && managed.equals("ENABLED") && pauses(policy, next)) {
+    if (judged && !kept && managed.equals("ENABLED") && pauses(policy, next)) {
       return new TenantVerdict(next, customer, "DISABLED", cause, reinstated);
     }
     return new TenantVerdict(next, customer, managed, managedCause, reinstated);

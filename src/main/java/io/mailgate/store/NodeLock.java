@@ -8,6 +8,7 @@ import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -31,10 +32,14 @@ public final class NodeLock {
   /** A statement on the session this often: a connection lost without a word is found lost by this node too. */
   private static final long HEARTBEAT_MILLIS = 10_000;
 
+  /** A statement on the lock's session answered within this, or the session is taken as lost. */
+  private static final long STATEMENT_MILLIS = 10_000;
+
   private final Vertx vertx;
   private final MailgateConfig config;
   private final String nodeId;
-  private final Pool pool;
+  /** The lock's own pool of one connection (TCP keepalive and user timeout, as the node's other connections). */
+  private Pool pool;
   private volatile SqlConnection connection;
   private volatile boolean released;
   private long heartbeat = -1;
@@ -43,7 +48,6 @@ public final class NodeLock {
     this.vertx = vertx;
     this.config = config;
     this.nodeId = nodeId;
-    this.pool = Database.pool(vertx, config, 1); // TCP keepalive and user timeout, as the node's other connections
   }
 
   /** The lock of {@code config}'s node.id, once it is this node's; fails when another node keeps it. */
@@ -52,7 +56,7 @@ public final class NodeLock {
     long deadline = System.nanoTime() + config.get(MailgateConfig.NODE_ID_WAIT_SECONDS) * 1_000_000_000L;
     Promise<NodeLock> result = Promise.promise();
     lock.attempt(deadline, result, true);
-    return result.future().onFailure(e -> lock.pool.close());
+    return result.future().onFailure(e -> lock.discardPool());
   }
 
   private void attempt(long deadline, Promise<NodeLock> result, boolean first) {
@@ -76,29 +80,43 @@ public final class NodeLock {
     });
   }
 
-  /** Whether this node holds the lock now: on its connection, opened again if it was lost. */
+  /**
+   * Whether this node holds the lock now: on its session, or on a new one if it has none. A session that does not
+   * answer in time is given up with its pool (its socket closed: a pooled connection closed goes back to its pool,
+   * and its session, lock and all, with it).
+   */
   private Future<Boolean> tryLock() {
     SqlConnection held = connection;
+    if (held == null && pool == null) {
+      pool = Database.pool(vertx, config, 1);
+    }
+    Pool from = pool;
     Future<SqlConnection> conn = held != null ? Future.succeededFuture(held)
-        : pool.getConnection().compose(c -> c.query(KEEPALIVES).execute()
+        : from.getConnection().compose(c -> c.query(KEEPALIVES).execute()
             .otherwise(e -> {
               LOG.warning("cannot set keepalives on the node.id lock's session: " + e.getMessage());
               return null;
             })
             .map(c));
     return conn.compose(c -> c.preparedQuery(TRY).execute(Tuple.of(nodeId))
-        .map(rows -> rows.iterator().next().getBoolean(0))
-        .onComplete(ar -> {
-          if (ar.succeeded() && ar.result()) {
-            if (connection != c) {
-              connection = c;
-              c.closeHandler(v -> lost(c));
-              startHeartbeat(c);
-            }
-          } else if (connection != c) {
-            c.close();
+            .map(rows -> rows.iterator().next().getBoolean(0))
+            .onComplete(ar -> {
+              if (ar.succeeded() && ar.result()) {
+                if (connection != c) {
+                  connection = c;
+                  c.closeHandler(v -> lost(c));
+                  startHeartbeat(c);
+                }
+              } else if (connection != c) {
+                c.close(); // not ours: the session holds no lock, and may serve the next try
+              }
+            }))
+        .timeout(STATEMENT_MILLIS, TimeUnit.MILLISECONDS)
+        .onFailure(e -> {
+          if (connection == null && pool == from) {
+            discardPool();
           }
-        }));
+        });
   }
 
   private void startHeartbeat(SqlConnection c) {
@@ -110,9 +128,8 @@ public final class NodeLock {
         vertx.cancelTimer(t);
         return;
       }
-      c.query("SELECT 1").execute().onFailure(e -> {
+      c.query("SELECT 1").execute().timeout(STATEMENT_MILLIS, TimeUnit.MILLISECONDS).onFailure(e -> {
         LOG.warning("the node.id lock's session does not answer: " + e.getMessage());
-        c.close();
         lost(c);
       });
     });
@@ -124,8 +141,17 @@ public final class NodeLock {
       return;
     }
     connection = null;
+    discardPool();
     LOG.warning("the database session holding node.id '" + nodeId + "' ended: taking it again");
     vertx.setTimer(RELOCK_MILLIS, t -> relock());
+  }
+
+  private void discardPool() {
+    Pool p = pool;
+    pool = null;
+    if (p != null) {
+      p.close();
+    }
   }
 
   private void relock() {
@@ -153,8 +179,9 @@ public final class NodeLock {
     if (heartbeat >= 0) {
       vertx.cancelTimer(heartbeat);
     }
-    SqlConnection c = connection;
     connection = null;
-    return (c == null ? Future.<Void>succeededFuture() : c.close().otherwiseEmpty()).eventually(pool::close);
+    Pool p = pool;
+    pool = null;
+    return p == null ? Future.succeededFuture() : p.close().otherwiseEmpty();
   }
 }

@@ -208,6 +208,9 @@ class TenantReputationTest {
     assertEquals("HIGH", v.judge(999, 0, 6, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact(),
         "nor do they clear a finding");
     assertNull(v.judge(999, 0, 0, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact());
+    ReputationVerticle.TenantVerdict keptLow = v.judge(999, 0, 6, "LOW", "strict", "ENABLED", "ENABLED", null, null, 20);
+    assertEquals("LOW", keptLow.impact());
+    assertEquals("ENABLED", keptLow.managedStatus(), "a kept finding pauses nothing, under a policy made stricter since");
 
     // too little to judge: the finding stays while a bounce is in the window, and goes once none is
     assertEquals("HIGH", v.judge(5, 1, 0, "HIGH", "standard", "ENABLED", "DISABLED", "c", null, 20).impact());
@@ -234,7 +237,7 @@ class TenantReputationTest {
         .managedStatus());
     // too little sent to judge: a finding kept from before does not pause under a policy made stricter since
     ReputationVerticle.TenantVerdict kept = v.judge(5, 1, 0, "LOW", "strict", "ENABLED", "ENABLED", null, null, 20);
-    assertEquals("LOW", kept.impact());
+    assertEquals("LOW", keptLow.impact());
     assertEquals("ENABLED", kept.managedStatus());
     // an owner's DISABLED is the owner's: a clean window does not lift it
     assertEquals("DISABLED", v.judge(100, 0, 0, null, "standard", "DISABLED", "ENABLED", null, null, 20)

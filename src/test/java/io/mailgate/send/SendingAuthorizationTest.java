@@ -250,6 +250,24 @@ class SendingAuthorizationTest {
     assertEquals("AccessDenied", viaParameter.awsErrorDetails().errorCode());
   }
 
+  /**
+   * SES v2: for Raw content, FromEmailAddressIdentityArn takes the place of both the X-SES-SOURCE-ARN and the
+   * X-SES-FROM-ARN headers; a stale header naming another identity was refused.
+   */
+  @Test
+  void v2RawsFromArnParameterTakesThePlaceOfTheFromArnHeader() {
+    String identity = "raw-v2@" + DOMAIN;
+    owner.v2().createEmailIdentity(r -> r.emailIdentity(identity));
+    policy(identity, statement("Allow", identity, null));
+    String subject = "raw v2 delegated " + UUID.randomUUID();
+    byte[] message = raw("X-SES-FROM-ARN: " + arn(owner.id(), "stale@" + DOMAIN) + "\r\nFrom: " + identity + "\r\n",
+        subject);
+    delegate.v2().sendEmail(r -> r.fromEmailAddressIdentityArn(arn(owner.id(), identity))
+        .content(c -> c.raw(m -> m.data(SdkBytes.fromByteArray(message)))));
+    RecordingSmtpServer.Received got = awaitReceived(subject);
+    assertFalse(got.text().toUpperCase().contains("X-SES-FROM-ARN"), got.text());
+  }
+
   static byte[] raw(String headers, String subject) {
     return (headers + "To: a@partner.test\r\nSubject: " + subject + "\r\n\r\nbody\r\n").getBytes(StandardCharsets.UTF_8);
   }

@@ -43,11 +43,13 @@ final class SendEmailRequests {
     // checked as ses:SendRawEmail)
     String action = c instanceof RawContent ? "ses:SendRawEmail"
         : c instanceof TemplateContent ? "ses:SendTemplatedEmail" : "ses:SendEmail";
-    // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing
+    // Raw content is SendRawEmail: SES's X-SES-* headers apply where the parameters say nothing; for Raw content
+    // FromEmailAddressIdentityArn takes the place of both X-SES-SOURCE-ARN and X-SES-FROM-ARN (SES's API reference)
+    String fromArn = string(body, "FromEmailAddressIdentityArn", "");
     return SesRawHeaders.applyTo(new SendRequest(string(body, "FromEmailAddress", ""), destination,
         strings(body, "ReplyToAddresses", ""), string(body, "ConfigurationSetName", ""), tags, c,
         blankToNull(string(body, "FeedbackForwardingEmailAddress", "")), listManagement(body),
-        SendRequest.IdentityArns.of(action, string(body, "FromEmailAddressIdentityArn", ""), null,
+        SendRequest.IdentityArns.of(action, fromArn, c instanceof RawContent ? fromArn : null,
             string(body, "FeedbackForwardingEmailAddressIdentityArn", "")), blankToNull(string(body, "TenantName", ""))));
   }
 
