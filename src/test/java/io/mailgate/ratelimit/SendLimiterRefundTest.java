@@ -103,6 +103,15 @@ class SendLimiterRefundTest {
     }
   }
 
+  /** A limiter on the tests' Redis under {@code prefix}, its script loaded. */
+  private static SendLimiter started(Vertx vertx, String prefix) throws Exception {
+    SendLimiter limiter = new SendLimiter(vertx, MailgateConfig.defaults()
+        .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+        .with(MailgateConfig.REDIS_KEY_PREFIX, prefix), NOTHING_SENT);
+    await(limiter.start());
+    return limiter;
+  }
+
   /** A send whose commit waited long (a stalled database) is given back from the bucket it was counted in. */
   @Test
   void aRefundFindsAnOlderBucket() throws Exception {
@@ -110,11 +119,7 @@ class SendLimiterRefundTest {
     Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
     try {
       String prefix = TestServices.uniquePrefix();
-      MailgateConfig config = MailgateConfig.defaults()
-          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
-          .with(MailgateConfig.REDIS_KEY_PREFIX, prefix);
-      SendLimiter limiter = new SendLimiter(vertx, config, NOTHING_SENT);
-      await(limiter.start());
+      SendLimiter limiter = started(vertx, prefix);
       long bucket = bucketNow();
       String quota = prefix + "{acct-2}:quota";
       // counted twenty minutes ago (4 buckets back), and one send of the bucket before it
@@ -140,11 +145,7 @@ class SendLimiterRefundTest {
     Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
     try {
       String prefix = TestServices.uniquePrefix();
-      MailgateConfig config = MailgateConfig.defaults()
-          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
-          .with(MailgateConfig.REDIS_KEY_PREFIX, prefix);
-      SendLimiter limiter = new SendLimiter(vertx, config, NOTHING_SENT);
-      await(limiter.start());
+      SendLimiter limiter = started(vertx, prefix);
       long bucket = bucketNow();
       String quota = prefix + "{acct-3}:quota";
       String other = prefix + "{acct-4}:quota";

@@ -75,8 +75,9 @@ class ReceivingTest {
         + "('" + account + "', 'inbox.example', 'DOMAIN', 'SUCCESS'), "
         + "('" + account + "', 'pending.example', 'DOMAIN', 'PENDING'), "
         + "('" + account + "', 'solo@else.example', 'EMAIL_ADDRESS', 'SUCCESS')");
-    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status, dkim_status) VALUES ('"
-        + account + "', 'lapsed.example', 'DOMAIN', 'SUCCESS', 'FAILED')");
+    // its DKIM record found once, then gone for good (TEMPORARY_FAILURE, then FAILED): lost
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status, dkim_status, dkim_lost_at) "
+        + "VALUES ('" + account + "', 'lapsed.example', 'DOMAIN', 'SUCCESS', 'FAILED', now())");
     Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + account + "', 'main', true), "
         + "('" + account + "', 'spare', false)");
     rule("main", 0, "bounce-noreply", "Optional", "{noreply@inbox.example}",
