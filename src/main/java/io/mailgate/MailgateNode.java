@@ -116,6 +116,8 @@ public final class MailgateNode {
     // the first DRBG seeds the JDK's shared seeder from the system (which may wait for entropy on an old kernel): here,
     // on the starting thread, not on the first event loop to make a message id
     io.mailgate.send.MessageIds.next(java.time.Instant.now());
+    // and the charsets' names encoded words are checked against (Java's providers, read once)
+    io.mailgate.send.EncodedWordDecoder.decode("=?utf-8?q?warm?=");
     LocalCodec.register(vertx, DeliveryJob.class, DeliveryOutcome.class,
         io.mailgate.feedback.InboundMail.class, io.mailgate.ratelimit.SiteTokenRequest.class,
         io.mailgate.ratelimit.SiteTokens.class);

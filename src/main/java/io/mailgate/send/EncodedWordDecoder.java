@@ -65,9 +65,9 @@ public final class EncodedWordDecoder {
   }
 
   /**
-   * {@code value} with every {@code =?} that does not begin an encoded word written {@code = ?}: what mime4j's address
-   * parser is given, as it decodes display names with its own decoder. Only text that is not an encoded word changes,
-   * and addresses never hold one.
+   * What mime4j's address parser is given, as it decodes display names with its own decoder: {@code value} as it is
+   * when it holds at most {@link #MAX_OPEN} {@code =?} that begin no encoded word (an address may hold a few of its
+   * own, {@code a=?b@example.com}), else with each of those written {@code = ?}. Encoded words never change.
    */
   public static String forAddressParsing(String value) {
     int i = value.indexOf("=?");
@@ -155,6 +155,7 @@ public final class EncodedWordDecoder {
    * through every charset provider (about 100 microseconds, a megabyte of made-up names some seconds).
    */
   private static final class Names {
+    // read on first use: MailgateNode's start warms it on the starting thread (about 50 ms, not on an event loop)
     static final java.util.Set<String> KNOWN = known();
 
     private static java.util.Set<String> known() {
