@@ -46,6 +46,7 @@ public final class InboundFeedback {
   private static final Logger LOG = Logger.getLogger(InboundFeedback.class.getName());
   private static final Pattern OUR_ID = Pattern.compile("0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000");
   private static final Pattern VERP_SHAPE = Pattern.compile("b[a-z2-7]{47}");
+  private static final Pattern SMTP_REPLY = Pattern.compile("[2-5]\\d\\d(?:[ -]|$)");
 
   /**
    * A report that recorded nothing (not attributed, or attributed by a Message-ID anyone who received a message has,
@@ -265,7 +266,7 @@ public final class InboundFeedback {
         bounced.put("status", status);
       }
       if (r.diagnosticCode() != null) {
-        bounced.put("diagnosticCode", r.diagnosticCode());
+        bounced.put("diagnosticCode", typed(r.diagnosticCode()));
       }
       Instant now = Instant.now();
       JsonObject detail = new JsonObject()
@@ -507,5 +508,13 @@ public final class InboundFeedback {
     }
     return new FeedbackStore.Received(mail.receivedAt(), mail.mailFrom(), String.join(",", mail.rcptTo()),
         report.kind().name(), attributed, messageId, accountId, note, content);
+  }
+
+  /**
+   * A diagnostic as SES's Bounce event writes it: a remote server's reply with its type, {@code smtp; 550 5.1.1 ...}
+   * (the report's type was taken off to read the reply); anything else as it is.
+   */
+  static String typed(String diagnostic) {
+    return SMTP_REPLY.matcher(diagnostic).lookingAt() ? "smtp; " + diagnostic : diagnostic;
   }
 }

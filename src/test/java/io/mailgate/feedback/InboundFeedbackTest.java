@@ -183,7 +183,7 @@ public class InboundFeedbackTest {
     assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
     JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
         .getJsonObject("bounce");
-    assertEquals("550 5.1.1 No such user",
+    assertEquals("smtp; 550 5.1.1 No such user",
         bounce.getJsonArray("bouncedRecipients").getJsonObject(0).getString("diagnosticCode"));
   }
 
