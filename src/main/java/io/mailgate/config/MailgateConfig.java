@@ -228,7 +228,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> IDENTITY_PENDING_TIMEOUT_HOURS = key("identity.pendingTimeoutHours",
       Integer.class, 72, "A DKIM or MAIL FROM record still missing after this long makes the status FAILED (SES: 72 hours).");
   public static final ConfigKey<Integer> IDENTITY_VERIFICATION_TTL_HOURS = key("identity.verificationTtlHours",
-      Integer.class, 24, "How long the link in an email address verification message stays valid (SES: 24 hours).");
+      Integer.class, 24, "How long the link in an email address verification message stays valid (SES: 24 hours); an address identity whose link went unfollowed that long reads FAILED until it is sent a new one (v1 VerifyEmailIdentity).");
   public static final ConfigKey<Double> IDENTITY_VERIFICATION_EMAILS_PER_SECOND = key(
       "identity.verificationEmailsPerSecond", Double.class, 1.0,
       "Verification emails (CreateEmailIdentity, VerifyEmailIdentity for a pending address) one account may have sent, per second, counted across the nodes in Redis; beyond it the request is a 429 TooManyRequests and creates nothing. They go out from identity.verificationSender and count toward no tenant's sending limits. 0: no limit.");

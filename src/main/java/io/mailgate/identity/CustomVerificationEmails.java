@@ -125,7 +125,8 @@ public final class CustomVerificationEmails {
         return Future.failedFuture(e);
       }
       return sends.send(caller, request);
-    })).compose(messageId -> identities.registerAddress(accountId, address).map(messageId));
+    })).compose(messageId -> identities.registerAddress(accountId, address)
+        .compose(name -> identities.linkSent(accountId, name, true)).map(messageId));
   }
 
   /**

@@ -288,8 +288,10 @@ public final class IdentityService {
         return changed(store.restartDomainVerification(accountId, i.name()), accountId, i.name())
             .compose(v -> get(accountId, i.name()));
       }
-      if (!i.isDomain() && i.verificationStatus() == Identity.Status.PENDING) {
-        return allowance.take(accountId).compose(v -> sendVerification(accountId, i.name())).map(i);
+      if (!i.isDomain() && i.verificationStatus() != Identity.Status.SUCCESS) {
+        // PENDING, or FAILED (its link went unfollowed): a new link, and PENDING again
+        return allowance.take(accountId).compose(v -> sendVerification(accountId, i.name()))
+            .compose(v -> get(accountId, i.name()));
       }
       return Future.succeededFuture(i);
     });
@@ -424,8 +426,11 @@ public final class IdentityService {
         .anyMatch(s -> s.identity().verificationStatus() == Identity.Status.SUCCESS));
   }
 
-  /** The verification email, unless one went to the address in the last {@link #VERIFICATION_COOLDOWN_MILLIS}. */
-  /** Sends the address its verification email, counted by the allowance already: given back if none goes. */
+  /**
+   * Sends the address its verification email, unless one went there in the last {@link #VERIFICATION_COOLDOWN_MILLIS};
+   * counted by the allowance already: given back if none goes. The identity is PENDING while the link works and FAILED
+   * after; with no email sent, its time runs from its first request.
+   */
   private Future<Void> sendVerification(String accountId, String address) {
     String link = publicUrl + "/_mailgate/verify-email?token=" + links.token(accountId, address);
     return store.claimVerificationEmail(address, VERIFICATION_COOLDOWN_MILLIS).compose(claimed -> {
@@ -433,17 +438,31 @@ public final class IdentityService {
         LOG.info("verification email to " + address + " not sent: one went there less than "
             + VERIFICATION_COOLDOWN_MILLIS / 60_000 + " minutes ago");
         allowance.giveBack(accountId);
-        return Future.<Void>succeededFuture();
+        return Future.succeededFuture(false);
       }
       // not sent after all: the address is not held for the cooldown, so that asking again sends one
-      return mailer.send(accountId, address, link)
+      return mailer.send(accountId, address, link).map(true)
           .recover(e -> store.releaseVerificationEmail(address).transform(v -> Future.failedFuture(e)));
     }).recover(e -> {
       // the identity exists; the user can ask again (VerifyEmailIdentity)
       LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());
       allowance.giveBack(accountId);
-      return Future.succeededFuture();
-    });
+      return Future.succeededFuture(false);
+    }).compose(sent -> linkSent(accountId, address, sent));
+  }
+
+  /**
+   * The address identity's verification link stops working in {@link VerificationLinks#ttl}: PENDING until then (again,
+   * if it had FAILED), FAILED after. {@code sent}: a new link went out; otherwise only an identity that has no such
+   * time yet gets one (the time to verify runs from the first request). Never fails: the email is gone either way,
+   * and an identity left without the time stays PENDING.
+   */
+  public Future<Void> linkSent(String accountId, String address, boolean sent) {
+    return changed(store.linkSent(accountId, address, links.ttl().toSeconds(), sent), accountId, address)
+        .recover(e -> {
+          LOG.warning("cannot record when " + address + "'s verification link stops working: " + e.getMessage());
+          return Future.succeededFuture();
+        });
   }
 
   private static SesException notFound(String name) {

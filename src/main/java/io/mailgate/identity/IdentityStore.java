@@ -22,7 +22,13 @@ import java.util.Set;
 
 /** SQL for identities; every query is scoped to one account. */
 public final class IdentityStore {
-  static final String COLUMNS = "account_id, identity, type, verification_status, dkim_signing_enabled, dkim_status, "
+  /**
+   * An address whose last verification link has stopped working unfollowed reads FAILED, as in SES; its stored status
+   * stays PENDING, so that a new link (a verification email sent again) makes it PENDING again by itself.
+   */
+  static final String COLUMNS = "account_id, identity, type, "
+      + "CASE WHEN verification_status = 'PENDING' AND verification_expires_at <= now() THEN 'FAILED' "
+      + "ELSE verification_status END, dkim_signing_enabled, dkim_status, "
       + "dkim_origin, dkim_selector, dkim_key_length, dkim_public_key, dkim_key_created_at, mail_from_domain, "
       + "mail_from_status, mail_from_behavior, configuration_set, tags, created_at, dkim_private_key, "
       + "dkim_next_selector, dkim_next_key_length, dkim_next_public_key";
@@ -64,6 +70,18 @@ public final class IdentityStore {
             WHERE verification_emails.sent_at <= now() - $2::bigint * interval '1 millisecond'
             RETURNING 1""")
         .execute(Tuple.of(address, cooldownMillis)).map(rows -> rows.size() == 1);
+  }
+
+  /**
+   * The address identity's time to be verified ends in {@code ttlSeconds}: an unverified identity is PENDING until then
+   * (again, if it had FAILED), and FAILED after. {@code sent}: a new link went out; otherwise only an identity with no
+   * such time yet gets one.
+   */
+  public Future<Void> linkSent(String accountId, String address, long ttlSeconds, boolean sent) {
+    return pool.preparedQuery("UPDATE identities SET verification_expires_at = now() + $3::bigint * interval '1 second' "
+            + "WHERE account_id = $1 AND identity = $2 AND verification_status <> 'SUCCESS' "
+            + "AND ($4 OR verification_expires_at IS NULL)")
+        .execute(Tuple.of(accountId, address, ttlSeconds, sent)).mapEmpty();
   }
 
   /** The address is no longer held by {@link #claimVerificationEmail}: its email could not be sent after all. */

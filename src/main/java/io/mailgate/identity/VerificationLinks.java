@@ -30,6 +30,11 @@ public final class VerificationLinks {
     this.ttl = ttl;
   }
 
+  /** How long a link works. */
+  public Duration ttl() {
+    return ttl;
+  }
+
   public String token(String accountId, String identity) {
     return token(accountId, identity, null);
   }

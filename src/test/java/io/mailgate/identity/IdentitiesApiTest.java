@@ -49,7 +49,9 @@ class IdentitiesApiTest {
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer();
-    node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS, 3600));
+    // no limit on verification emails per account (VerificationEmailLimitTest has them): asked for in a row here
+    node = TestNode.startProduction(relay.url(), c -> c.with(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS, 3600)
+        .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND, 0.0));
     a = node.createAccount("team-a", true, 100, 10_000);
     b = node.createAccount("team-b", true, 100, 10_000);
     sesA = node.sesV2(a.accessKeyId(), a.secretAccessKey());
@@ -128,6 +130,56 @@ class IdentitiesApiTest {
     assertFalse(sesA.getEmailIdentity(r -> r.emailIdentity("example.net")).dkimAttributes().signingEnabled());
     sesA.putEmailIdentityDkimAttributes(r -> r.emailIdentity("example.net").signingEnabled(true));
     assertTrue(sesA.getEmailIdentity(r -> r.emailIdentity("example.net")).dkimAttributes().signingEnabled());
+  }
+
+  /**
+   * As in SES: an address whose link went unfollowed while it worked reads FAILED; asking again sends a new link and
+   * makes it PENDING; with no email sent (the per-address cooldown), the time runs from the first request.
+   */
+  @Test
+  void anAddressWhoseLinkWentUnfollowedFailsUntilItIsSentANewOne() {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Accounts.NewKey c = node.createAccount("team-late", true, 100, 10_000);
+    try (SesV2Client sesC = node.sesV2(c.accessKeyId(), c.secretAccessKey());
+         software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(c.accessKeyId(), c.secretAccessKey())) {
+      sesC.createEmailIdentity(r -> r.emailIdentity("late@example.org"));
+      Verification.linkFor(relay, "late@example.org");
+      assertEquals("PENDING", sesC.getEmailIdentity(r -> r.emailIdentity("late@example.org"))
+          .verificationStatusAsString());
+      String window = "SELECT count(*) FROM identities WHERE identity = 'late@example.org' AND account_id = '%s' "
+          + "AND verification_expires_at BETWEEN now() + interval '23 hours' AND now() + interval '25 hours'";
+      assertEquals(1, Db.count(pg, window.formatted(c.accountId())));
+      // another account asks within the address's cooldown: no email, and its time runs from its request
+      sesB.createEmailIdentity(r -> r.emailIdentity("late@example.org"));
+      assertEquals(1, Db.count(pg, window.formatted(b.accountId())));
+
+      Db.execute(pg, "UPDATE identities SET verification_expires_at = now() - interval '1 second' "
+          + "WHERE identity = 'late@example.org' AND account_id = '" + c.accountId() + "'");
+      GetEmailIdentityResponse failed = sesC.getEmailIdentity(r -> r.emailIdentity("late@example.org"));
+      assertEquals("FAILED", failed.verificationStatusAsString());
+      assertFalse(failed.verifiedForSendingStatus());
+      assertEquals("Failed", v1.getIdentityVerificationAttributes(r -> r.identities("late@example.org"))
+          .verificationAttributes().get("late@example.org").verificationStatusAsString());
+      // asked again within the cooldown: still no working link, still FAILED
+      v1.verifyEmailIdentity(r -> r.emailAddress("late@example.org"));
+      assertEquals("FAILED", sesC.getEmailIdentity(r -> r.emailIdentity("late@example.org"))
+          .verificationStatusAsString());
+
+      Db.execute(pg, "DELETE FROM verification_emails WHERE address = 'late@example.org'");
+      v1.verifyEmailIdentity(r -> r.emailAddress("late@example.org"));
+      assertEquals("PENDING", sesC.getEmailIdentity(r -> r.emailIdentity("late@example.org"))
+          .verificationStatusAsString());
+      List<RecordingSmtpServer.Received> mails = io.mailgate.testing.Await.until(() -> relay.received().stream()
+          .filter(m -> m.rcptTo().contains("late@example.org")).toList(), m -> m.size() == 2,
+          java.time.Duration.ofSeconds(20));
+      java.util.regex.Matcher link = java.util.regex.Pattern.compile(
+          "(http://\\S+/_mailgate/verify-email\\?token=[A-Za-z0-9_\\-.]+)").matcher(
+          mails.get(1).text().replace("=\r\n", ""));
+      assertTrue(link.find(), mails.get(1).text());
+      assertEquals(200, Verification.follow(link.group(1)).statusCode());
+      assertEquals("SUCCESS", sesC.getEmailIdentity(r -> r.emailIdentity("late@example.org"))
+          .verificationStatusAsString());
+    }
   }
 
   /** One verification email per address per 5 minutes, however often its identity is created and deleted. */
