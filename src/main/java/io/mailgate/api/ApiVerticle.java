@@ -134,6 +134,7 @@ public final class ApiVerticle extends VerticleBase {
   private static final String BODY_READ = "mailgate.bodyRead";
   /** Their content may be 10 MB (SES): their requests may be as large as a send's. */
   private static final String CUSTOM_VERIFICATION_TEMPLATES = "/v2/email/custom-verification-email-templates";
+  private static final String V1_DKIM_SIGNING = "/v1/email/identities/:identity/dkim/signing";
   /** An HTTP connection that sends and receives nothing for this long is closed. */
   static final int IDLE_TIMEOUT_SECONDS = 120;
   /** A rendered template part is held to this, whatever the message size limit. */
@@ -276,18 +277,22 @@ public final class ApiVerticle extends VerticleBase {
     ToLongFunction<String> v2Limit = path -> path.startsWith("/v2/email/outbound-") ? bodyLimit
         : path.equals(CUSTOM_VERIFICATION_TEMPLATES) || path.startsWith(CUSTOM_VERIFICATION_TEMPLATES + "/")
             ? templateLimit : MAX_OTHER_BODY;
-    router.route("/v2/*").handler(bodyGate(auth, budget, v2Limit, SesErrors::failV2, SesApi.V2_REST_JSON));
     // each body read up to what the gate counted for its route, no more: a chunked body (whose length is not known
     // until it has arrived) counted as 4 MB must not be read to the 54 MB a send may be
     Map<Long, BodyHandler> bodies = new HashMap<>();
     for (long limit : new long[] {bodyLimit, templateLimit, MAX_OTHER_BODY}) {
       bodies.put(limit, BodyHandler.create(false).setBodyLimit(limit));
     }
-    router.route("/v2/*").handler(ctx -> bodies.get(v2Limit.applyAsLong(ctx.request().path())).handle(ctx));
-    router.route("/v2/*").handler(ctx -> {
-      ctx.put(BODY_READ, Boolean.TRUE);
-      ctx.next();
-    });
+    // the one v2 operation whose path SES's API reference and model give under /v1 (what most SDKs' generated clients
+    // send; some newer ones send /v2)
+    for (String v2 : List.of("/v2/*", V1_DKIM_SIGNING)) {
+      router.route(v2).handler(bodyGate(auth, budget, v2Limit, SesErrors::failV2, SesApi.V2_REST_JSON));
+      router.route(v2).handler(ctx -> bodies.get(v2Limit.applyAsLong(ctx.request().path())).handle(ctx));
+      router.route(v2).handler(ctx -> {
+        ctx.put(BODY_READ, Boolean.TRUE);
+        ctx.next();
+      });
+    }
     router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
     router.post("/v2/email/outbound-bulk-emails").handler(V2Route.of(auth, bulkEmail::sendBulk));
     router.post("/v2/email/templates").handler(V2Route.of(auth, templateOps::create));
@@ -310,6 +315,7 @@ public final class ApiVerticle extends VerticleBase {
     router.delete("/v2/email/identities/:identity").handler(V2Route.of(auth, identityOps::delete));
     router.put("/v2/email/identities/:identity/dkim").handler(V2Route.of(auth, identityOps::putDkim));
     router.put("/v2/email/identities/:identity/dkim/signing").handler(V2Route.of(auth, identityOps::putDkimSigning));
+    router.put(V1_DKIM_SIGNING).handler(V2Route.of(auth, identityOps::putDkimSigning));
     router.put("/v2/email/identities/:identity/mail-from").handler(V2Route.of(auth, identityOps::putMailFrom));
     IdentityPoliciesHandler policyOps = new IdentityPoliciesHandler(identityPolicies);
     router.get("/v2/email/identities/:identity/policies").handler(V2Route.of(auth, policyOps::get));

@@ -82,10 +82,15 @@ public final class IdentityDirectory {
     });
   }
 
+  /**
+   * The domain's key while its record is known: verified, or missing from a check since (TEMPORARY_FAILURE: a lagging
+   * secondary or a provider move may not have it for a while; a signature whose key is not found is no worse than none
+   * to DMARC, and mail stays signed if it was only a blip), until it is FAILED.
+   */
   private DkimKey signingKey(IdentityStore.Stored s) {
     Identity i = s.identity();
     if (!i.isDomain() || s.encryptedPrivateKey() == null || !i.dkimSigningEnabled()
-        || i.dkimStatus() != Identity.Status.SUCCESS) {
+        || i.dkimStatus() != Identity.Status.SUCCESS && i.dkimStatus() != Identity.Status.TEMPORARY_FAILURE) {
       return null;
     }
     try {

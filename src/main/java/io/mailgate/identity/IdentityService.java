@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.logging.Logger;
 
 /**
@@ -168,6 +169,34 @@ public final class IdentityService {
   /** The domain identity an address belongs to, when the account has it. */
   public Future<Optional<Identity>> parentDomain(String accountId, Identity address) {
     return store.find(accountId, address.domain()).map(o -> o.map(IdentityStore.Stored::identity));
+  }
+
+  /**
+   * Which of the account's {@code identities} can be sent from (ListEmailIdentities' SendingEnabled): verified itself,
+   * or its domain or a parent of it is a verified identity of the account, as {@link #isVerifiedSender} has it. One
+   * query for them all.
+   */
+  public Future<Set<String>> sendable(String accountId, List<Identity> identities) {
+    Set<String> domains = new LinkedHashSet<>();
+    for (Identity i : identities) {
+      if (i.verificationStatus() != Identity.Status.SUCCESS) {
+        domains.addAll(IdentityNames.domainAndParents(i.domain()));
+      }
+    }
+    Future<Set<String>> verifiedDomains = domains.isEmpty() ? Future.succeededFuture(Set.of())
+        : store.findAll(accountId, List.copyOf(domains)).map(found -> found.stream().map(IdentityStore.Stored::identity)
+            .filter(d -> d.isDomain() && d.verificationStatus() == Identity.Status.SUCCESS).map(Identity::name)
+            .collect(java.util.stream.Collectors.toSet()));
+    return verifiedDomains.map(verified -> {
+      Set<String> out = new java.util.HashSet<>();
+      for (Identity i : identities) {
+        if (i.verificationStatus() == Identity.Status.SUCCESS
+            || IdentityNames.domainAndParents(i.domain()).stream().anyMatch(verified::contains)) {
+          out.add(i.name());
+        }
+      }
+      return out;
+    });
   }
 
   public Future<Void> delete(String accountId, String rawName) {

@@ -182,6 +182,62 @@ class IdentitiesApiTest {
     }
   }
 
+  /**
+   * ListEmailIdentities' SendingEnabled and GetEmailIdentity's VerifiedForSendingStatus say whether mail can go from the
+   * identity: verified itself, or its domain or a parent domain verified (as sending has it), not always true.
+   */
+  @Test
+  void sendingEnabledSaysWhetherTheIdentityCanSend() {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Accounts.NewKey c = node.createAccount("team-sendable", true, 100, 10_000);
+    try (SesV2Client ses = node.sesV2(c.accessKeyId(), c.secretAccessKey())) {
+      for (String name : List.of("sendable.example", "x@sendable.example", "z@mail.sendable.example", "y@other.example")) {
+        ses.createEmailIdentity(r -> r.emailIdentity(name));
+      }
+      Map<String, Boolean> before = new java.util.TreeMap<>();
+      ses.listEmailIdentities(r -> r.pageSize(10)).emailIdentities().forEach(i -> before.put(i.identityName(),
+          i.sendingEnabled()));
+      assertEquals(Map.of("sendable.example", false, "x@sendable.example", false, "z@mail.sendable.example", false,
+          "y@other.example", false), before);
+
+      Db.execute(pg, "UPDATE identities SET verification_status = 'SUCCESS' WHERE identity = 'sendable.example' "
+          + "AND account_id = '" + c.accountId() + "'");
+      Map<String, Boolean> after = new java.util.TreeMap<>();
+      ses.listEmailIdentities(r -> r.pageSize(10)).emailIdentities().forEach(i -> after.put(i.identityName(),
+          i.sendingEnabled()));
+      assertEquals(Map.of("sendable.example", true, "x@sendable.example", true, "z@mail.sendable.example", true,
+          "y@other.example", false), after);
+      assertTrue(ses.getEmailIdentity(r -> r.emailIdentity("z@mail.sendable.example")).verifiedForSendingStatus());
+      assertFalse(ses.getEmailIdentity(r -> r.emailIdentity("y@other.example")).verifiedForSendingStatus());
+    }
+  }
+
+  /**
+   * PutEmailIdentityDkimSigningAttributes is at /v1/email/identities/{EmailIdentity}/dkim/signing in SES's API reference
+   * and model (most SDKs send that; some newer ones /v2): both paths work, signed and with the same answers.
+   */
+  @Test
+  void dkimSigningAttributesAreTakenAtTheV1PathTheModelGives() {
+    sesA.createEmailIdentity(r -> r.emailIdentity("v1path.example.org"));
+    String body = "{\"SigningAttributesOrigin\":\"AWS_SES\",\"SigningAttributes\":{\"NextSigningKeyLength\":"
+        + "\"RSA_1024_BIT\"}}";
+    HttpResponse<String> put = node.signed("PUT", "/v1/email/identities/v1path.example.org/dkim/signing", body,
+        Map.of("Content-Type", "application/json"), a.accessKeyId(), a.secretAccessKey());
+    assertEquals(200, put.statusCode(), put.body());
+    JsonObject answer = new JsonObject(put.body());
+    assertEquals("PENDING", answer.getString("DkimStatus"));
+    GetEmailIdentityResponse got = sesA.getEmailIdentity(r -> r.emailIdentity("v1path.example.org"));
+    assertEquals(got.dkimAttributes().tokens(), answer.getJsonArray("DkimTokens").getList());
+    assertEquals("RSA_1024_BIT", got.dkimAttributes().currentSigningKeyLengthAsString());
+    HttpResponse<String> unknown = node.signed("PUT", "/v1/email/identities/nothing.example.org/dkim/signing", body,
+        Map.of("Content-Type", "application/json"), a.accessKeyId(), a.secretAccessKey());
+    assertEquals(404, unknown.statusCode(), unknown.body());
+    assertEquals("NotFoundException", unknown.headers().firstValue("x-amzn-ErrorType").orElse(""));
+    HttpResponse<String> unsigned = node.signed("PUT", "/v1/email/identities/v1path.example.org/dkim/signing", body,
+        Map.of("Content-Type", "application/json"), a.accessKeyId(), "wrong" + a.secretAccessKey());
+    assertEquals(403, unsigned.statusCode(), unsigned.body());
+  }
+
   /** One verification email per address per 5 minutes, however often its identity is created and deleted. */
   @Test
   void creatingAndDeletingAnAddressAgainDoesNotMailItAgain() {

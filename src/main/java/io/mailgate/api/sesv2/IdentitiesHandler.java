@@ -73,10 +73,9 @@ public final class IdentitiesHandler {
             ? Future.succeededFuture(Optional.<Identity>empty()) : identities.parentDomain(account, i))
         .compose(parent -> identities.notifications(account, List.of(i.name()))
             .map(n -> n.isEmpty() || n.get(i.name()).forwarding())
-            .compose(forwarding -> policies.policies(account, i.name()).map(found -> {
+            .compose(forwarding -> identities.sendable(account, List.of(i)).map(s -> s.contains(i.name()))
+            .compose(verified -> policies.policies(account, i.name()).map(found -> {
           Identity dkimSource = parent.orElse(i);
-          boolean verified = i.verificationStatus() == Identity.Status.SUCCESS
-              || parent.map(p -> p.verificationStatus() == Identity.Status.SUCCESS).orElse(false);
           JsonObject r = new JsonObject()
               .put("IdentityType", i.type().name())
               .put("FeedbackForwardingStatus", forwarding)
@@ -98,7 +97,7 @@ public final class IdentitiesHandler {
             r.put("DnsRecords", dnsRecords(dkimSource));
           }
           return r;
-        }))));
+        })))));
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
@@ -113,13 +112,15 @@ public final class IdentitiesHandler {
     JsonObject body = V2Route.body(ctx);
     Paging paging = Paging.of(ctx, body, 100);
     String contains = ListFilter.of(body, List.of("IDENTITY_NAME_CONTAINS")).get("IDENTITY_NAME_CONTAINS");
-    return identities.list(caller.account().id(), paging.after(), paging.pageSize(), contains).map(page -> {
+    String account = caller.account().id();
+    return identities.list(account, paging.after(), paging.pageSize(), contains).compose(page -> identities
+        .sendable(account, page.identities()).map(sendable -> {
       JsonArray items = new JsonArray();
       for (Identity i : page.identities()) {
         items.add(new JsonObject()
             .put("IdentityType", i.type().name())
             .put("IdentityName", i.name())
-            .put("SendingEnabled", true)
+            .put("SendingEnabled", sendable.contains(i.name()))
             .put("VerificationStatus", i.verificationStatus().name()));
       }
       JsonObject r = new JsonObject().put("EmailIdentities", items);
@@ -127,7 +128,7 @@ public final class IdentitiesHandler {
         r.put("NextToken", Paging.token(page.nextAfter()));
       }
       return r;
-    });
+    }));
   }
 
   public Future<JsonObject> putDkim(Caller caller, RoutingContext ctx) {
@@ -150,7 +151,7 @@ public final class IdentitiesHandler {
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "SigningAttributes", ""));
     return identities.setDkimSigning(caller.account().id(), ctx.pathParam("identity"), origin, dkim)
         .map(i -> new JsonObject().put("DkimStatus", i.dkimStatus().name())
-            .put("DkimTokens", new JsonArray().add(i.dkimSelector())));
+            .put("DkimTokens", dkimAttributes(i).getJsonArray("Tokens", new JsonArray())));
   }
 
   /**
