@@ -11,6 +11,10 @@ import java.time.format.DateTimeFormatter;
  * once a second per event loop, not per response.
  */
 final class HttpDate {
+  /** IMF-fixdate: a two-digit day (RFC_1123_DATE_TIME writes "3 Jun", which strict parsers such as Rust's refuse). */
+  static final DateTimeFormatter IMF_FIXDATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'",
+      java.util.Locale.US);
+
   private final Clock clock;
   private long second = Long.MIN_VALUE;
   private String value;
@@ -25,8 +29,7 @@ final class HttpDate {
     long s = Math.floorDiv(millis, 1000);
     if (s != second) {
       second = s;
-      value = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.ofInstant(java.time.Instant.ofEpochSecond(s),
-          ZoneOffset.UTC));
+      value = IMF_FIXDATE.format(ZonedDateTime.ofInstant(java.time.Instant.ofEpochSecond(s), ZoneOffset.UTC));
     }
     return value;
   }

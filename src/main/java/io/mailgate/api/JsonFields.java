@@ -150,17 +150,45 @@ public final class JsonFields {
     return out;
   }
 
-  /** A blob field: base64 in JSON. */
+  /**
+   * A blob field: base64 in JSON, its lines possibly broken (CR, LF, spaces and tabs are skipped); anything else outside
+   * the base64 alphabet (URL-safe base64's - and _, stray characters) is refused, not skipped: skipped, it would send
+   * other bytes than the caller's.
+   */
   public static byte[] blob(JsonObject o, String field, String path) {
     String s = string(o, field, path);
     if (s == null) {
       return null;
     }
     try {
-      return Base64.getMimeDecoder().decode(s);
+      return Base64.getDecoder().decode(withoutWhitespace(s));
     } catch (IllegalArgumentException e) {
       throw SesException.badRequest("Invalid base64 in field " + path(path, field) + ".");
     }
+  }
+
+  /** Base64 as some clients wrap it (lines of 76), without the line breaks; the same string when it has none. */
+  public static String withoutWhitespace(String s) {
+    int i = 0;
+    while (i < s.length() && !isSpace(s.charAt(i))) {
+      i++;
+    }
+    if (i == s.length()) {
+      return s;
+    }
+    StringBuilder b = new StringBuilder(s.length());
+    b.append(s, 0, i);
+    for (; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!isSpace(c)) {
+        b.append(c);
+      }
+    }
+    return b.toString();
+  }
+
+  private static boolean isSpace(char c) {
+    return c == '\r' || c == '\n' || c == '\t' || c == ' ';
   }
 
   static String path(String path, String field) {

@@ -48,6 +48,13 @@ public final class IdentityService {
   private final DomainVerificationToken tokens;
 
   /**
+   * SES's DkimSigningAttributesOrigin values for Easy DKIM: AWS_SES, or AWS_SES_ and a region (AWS_SES_EU_WEST_1: the
+   * key of that region's SES, in SES; here, as AWS_SES, this node's own).
+   */
+  private static final java.util.regex.Pattern EASY_DKIM_ORIGIN = java.util.regex.Pattern.compile(
+      "AWS_SES(_[A-Z]{2}(_GOV)?_(NORTH|SOUTH|EAST|WEST|CENTRAL|NORTHEAST|SOUTHEAST|NORTHWEST|SOUTHWEST)_[1-9])?");
+
+  /**
    * An address gets a verification email at most this often, from all accounts and nodes together, however often
    * identities for it are created, deleted and created again, or verified again: the operator's sender is not a tool
    * to mail a stranger's inbox again and again.
@@ -238,7 +245,7 @@ public final class IdentityService {
         return Future.failedFuture(SesException.badRequest("DKIM signing attributes apply to domain identities."));
       }
       boolean external = "EXTERNAL".equals(origin);
-      if (!external && origin != null && !origin.startsWith("AWS_SES")) {
+      if (!external && origin != null && !EASY_DKIM_ORIGIN.matcher(origin).matches()) {
         return Future.failedFuture(SesException.badRequest("Invalid SigningAttributesOrigin '" + origin + "'."));
       }
       if (external && (dkim == null || dkim.selector() == null)) {

@@ -106,7 +106,39 @@ class AuthenticationTest {
     HttpResponse<String> bad = raw("GET", "/v2/email/account", null, Map.of("Authorization", flipped, "X-Amz-Date", date));
     assertEquals(403, bad.statusCode());
     assertEquals("SignatureDoesNotMatch", bad.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    // the same signature in upper-case hex: SigV4 writes one spelling, lower-case
+    Map<String, String> headers = new java.util.HashMap<>();
+    node.sign("GET", "/v2/email/account", new byte[0], Map.of(), TestNode.ACCESS_KEY, TestNode.SECRET).request()
+        .headers().forEach((name, values) -> {
+          if (!name.equalsIgnoreCase("host")) {
+            headers.put(name, values.get(0));
+          }
+        });
+    assertEquals(200, raw("GET", "/v2/email/account", null, headers).statusCode(), "as signed");
+    String signed = headers.get("Authorization");
+    int at = signed.indexOf("Signature=") + "Signature=".length();
+    headers.put("Authorization", signed.substring(0, at) + signed.substring(at).toUpperCase(java.util.Locale.ROOT));
+    assertTrue(!headers.get("Authorization").equals(signed), signed);
+    HttpResponse<String> shouted = raw("GET", "/v2/email/account", null, headers);
+    assertEquals(403, shouted.statusCode());
+    assertEquals("SignatureDoesNotMatch", shouted.headers().firstValue("x-amzn-ErrorType").orElse(null));
     assertEquals(before, stored());
+  }
+
+  /**
+   * A browser sends the console's Basic credentials to every path under /_mailgate/: the refusal names the scheme, as
+   * SES's IncompleteSignature does, but does not repeat the credentials (error bodies end up in logs).
+   */
+  @Test
+  void basicCredentialsAreNotRepeatedInTheRefusal() {
+    String basic = java.util.Base64.getEncoder().encodeToString((TestNode.ACCESS_KEY + ":" + TestNode.SECRET)
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    HttpResponse<String> r = raw("GET", "/_mailgate/messages/0100000000000000-x", null, Map.of("Authorization",
+        "Basic " + basic));
+    assertEquals(403, r.statusCode(), r.body());
+    assertEquals("IncompleteSignatureException", r.headers().firstValue("x-amzn-ErrorType").orElse(null));
+    assertTrue(r.body().contains("Authorization=Basic"), r.body());
+    assertTrue(!r.body().contains(basic), r.body());
   }
 
   @Test

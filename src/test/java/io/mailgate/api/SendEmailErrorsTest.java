@@ -125,6 +125,17 @@ class SendEmailErrorsTest {
         // over 256 KB: authenticated, then parsed and decoded on a worker thread, with the same answers
         Arguments.of("malformed JSON over 256 KB", "{\"FromEmailAddress\": \"" + "a".repeat(300_000) + "\",",
             "Malformed JSON"),
+        // characters outside base64's alphabet are refused, not skipped: skipped, these would send other bytes
+        Arguments.of("URL-safe base64", ok.copy().put("Content", new JsonObject().put("Raw",
+            new JsonObject().put("Data", "-_-_" + Base64.getEncoder().encodeToString(
+                "From: a@example.com\r\nTo: b@example.org\r\nSubject: s\r\n\r\nbody\r\n".getBytes())))).encode(),
+            "Invalid base64 in field Content.Raw.Data"),
+        Arguments.of("a stray character in an attachment", ok.copy().put("Content", new JsonObject().put("Simple",
+            new JsonObject().put("Subject", new JsonObject().put("Data", "s"))
+                .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")))
+                .put("Attachments", new JsonArray().add(new JsonObject().put("FileName", "a.png")
+                    .put("RawContent", "iVBO*Rw0KGgo=")))))
+            .encode(), "Invalid base64"),
         Arguments.of("bad base64 over 256 KB", ok.copy().put("Content", new JsonObject().put("Raw",
             new JsonObject().put("Data", "!!!not base64!!!".repeat(20_001)))).encode(), "base64"),
         Arguments.of("raw over the size limit, over 256 KB", ok.copy().put("Content", new JsonObject().put("Raw",

@@ -14,9 +14,11 @@ import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.apache.james.mime4j.dom.BinaryBody;
 import org.apache.james.mime4j.dom.Entity;
 import org.apache.james.mime4j.dom.Message;
@@ -197,6 +199,16 @@ class SendEmailTest {
         + ".line starting with a dot\n"
         + "last line without newline";
     String id = ses.sendEmail(r -> r.content(c -> c.raw(x -> x.data(SdkBytes.fromUtf8String(raw))))).messageId();
+    // base64 broken into lines of 76 by a hand-written client is read as the SDK's one line
+    String wrapped = java.util.Base64.getMimeEncoder().encodeToString(raw.replace("Raw message", "Wrapped raw")
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertTrue(wrapped.contains("\r\n"), wrapped);
+    HttpResponse<String> sent = node.signed("POST", "/v2/email/outbound-emails", new JsonObject().put("Content",
+        new JsonObject().put("Raw", new JsonObject().put("Data", wrapped))).encode(),
+        Map.of("Content-Type", "application/json"));
+    assertEquals(200, sent.statusCode(), sent.body());
+    assertEquals("Line one\r\n.line starting with a dot\r\nlast line without newline\r\n",
+        text(parse(awaitReceived("dave@example.org", "Wrapped raw").data())));
 
     RecordingSmtpServer.Received toDave = awaitReceived("dave@example.org", "Raw message");
     RecordingSmtpServer.Received toHidden = awaitReceived("hidden@example.org", "Raw message");

@@ -233,6 +233,15 @@ class IdentitiesApiTest {
         Map.of("Content-Type", "application/json"), a.accessKeyId(), a.secretAccessKey());
     assertEquals(404, unknown.statusCode(), unknown.body());
     assertEquals("NotFoundException", unknown.headers().firstValue("x-amzn-ErrorType").orElse(""));
+    // an origin SES does not have is refused; a region's Easy DKIM is Easy DKIM
+    HttpResponse<String> made = node.signed("PUT", "/v2/email/identities/v1path.example.org/dkim/signing",
+        body.replace("\"AWS_SES\"", "\"AWS_SES_FOO\""), Map.of("Content-Type", "application/json"), a.accessKeyId(),
+        a.secretAccessKey());
+    assertEquals(400, made.statusCode(), made.body());
+    assertTrue(made.body().contains("SigningAttributesOrigin"), made.body());
+    assertEquals(200, node.signed("PUT", "/v2/email/identities/v1path.example.org/dkim/signing",
+        body.replace("\"AWS_SES\"", "\"AWS_SES_EU_WEST_1\""), Map.of("Content-Type", "application/json"),
+        a.accessKeyId(), a.secretAccessKey()).statusCode());
     HttpResponse<String> unsigned = node.signed("PUT", "/v1/email/identities/v1path.example.org/dkim/signing", body,
         Map.of("Content-Type", "application/json"), a.accessKeyId(), "wrong" + a.secretAccessKey());
     assertEquals(403, unsigned.statusCode(), unsigned.body());

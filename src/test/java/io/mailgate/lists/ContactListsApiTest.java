@@ -137,6 +137,23 @@ class ContactListsApiTest {
     }
   }
 
+  /** Every member of UpdateContactList and UpdateContact is optional: a client may send no body at all. */
+  @Test
+  void updatesWithoutABodyAreTaken() {
+    Accounts.NewKey key = node.createAccount("no-bodies", true, 100, 10_000);
+    try (SesV2Client c = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
+      c.createContactList(r -> r.contactListName("plain"));
+      c.createContact(r -> r.contactListName("plain").emailAddress("a@example.org").unsubscribeAll(true));
+      java.net.http.HttpResponse<String> contact = node.signed("PUT",
+          "/v2/email/contact-lists/plain/contacts/a%40example.org", null, java.util.Map.of(), key.accessKeyId(),
+          key.secretAccessKey());
+      assertEquals(200, contact.statusCode(), contact.body());
+      java.net.http.HttpResponse<String> list = node.signed("PUT", "/v2/email/contact-lists/plain", null,
+          java.util.Map.of(), key.accessKeyId(), key.secretAccessKey());
+      assertEquals(200, list.statusCode(), list.body());
+    }
+  }
+
   @Test
   void contactsAreUpdatedDeletedAndListedWithFiltersAndPages() {
     try (SesV2Client c = accountWithList("contacts", "weekly")) {

@@ -303,35 +303,12 @@ public final class QueryApi {
   private static byte[] base64(String encoded) {
     try {
       // strict: the MIME decoder skips any character that is not base64, so that nothing would ever be refused
-      return Base64.getDecoder().decode(withoutWhitespace(encoded));
+      return Base64.getDecoder().decode(io.mailgate.api.JsonFields.withoutWhitespace(encoded));
     } catch (IllegalArgumentException e) {
       throw SesException.badRequest("Invalid base64 in parameter RawMessage.Data.");
     }
   }
 
-  /** Base64 as some clients wrap it (lines of 76), without the line breaks; the same string when it has none. */
-  static String withoutWhitespace(String s) {
-    int i = 0;
-    while (i < s.length() && !isSpace(s.charAt(i))) {
-      i++;
-    }
-    if (i == s.length()) {
-      return s;
-    }
-    StringBuilder b = new StringBuilder(s.length());
-    b.append(s, 0, i);
-    for (; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (!isSpace(c)) {
-        b.append(c);
-      }
-    }
-    return b.toString();
-  }
-
-  private static boolean isSpace(char c) {
-    return c == '\r' || c == '\n' || c == '\t' || c == ' ';
-  }
 
   private Future<QueryXml> sendTemplatedEmail(Caller caller, QueryParams p) {
     TemplateContent content = new TemplateContent(p.string("Template"), p.string("TemplateArn"), null,

@@ -73,8 +73,9 @@ public final class ContactListsHandler {
     });
   }
 
+  /** Every member of UpdateContactList's and UpdateContact's requests is optional: no body is an empty one. */
   public Future<JsonObject> updateList(Caller caller, RoutingContext ctx) {
-    ContactList list = list(ctx.pathParam("name"), V2Route.requiredBody(ctx), null);
+    ContactList list = list(ctx.pathParam("name"), V2Route.body(ctx), null);
     return store.update(caller.account().id(), list).compose(updated -> updated
         ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(ContactListStore.listNotFound(list.name())));
   }
@@ -103,7 +104,7 @@ public final class ContactListsHandler {
 
   public Future<JsonObject> updateContact(Caller caller, RoutingContext ctx) {
     String address = Contact.checkAddress(ctx.pathParam("email"));
-    JsonObject body = V2Route.requiredBody(ctx);
+    JsonObject body = V2Route.body(ctx);
     return find(caller, ctx.pathParam("name"))
         .compose(l -> store.updateContact(caller.account().id(), l.name(), contact(address, body, l),
             l.topics().stream().map(io.mailgate.lists.Topic::name).toList())

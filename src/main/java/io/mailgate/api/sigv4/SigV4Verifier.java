@@ -198,7 +198,9 @@ public final class SigV4Verifier {
       if (amzDate == null) {
         msg.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
       }
-      msg.append("Authorization=").append(authorization);
+      // AWS echoes a SigV4 header (no secret in it); of any other scheme only its name: a browser sends the console's
+      // cached Basic credentials to every path under it, and an error body that repeated them would end in logs
+      msg.append("Authorization=").append(ALGORITHM.equals(algorithm) ? authorization : algorithm);
       return incomplete(msg.toString());
     }
     if (!ALGORITHM.equals(algorithm)) {
@@ -500,15 +502,20 @@ public final class SigV4Verifier {
     out.append(hex);
   }
 
+  /** A signature as SigV4 writes it, 64 lower-case hex digits (one spelling per signature); null for anything else. */
   private static byte[] decodeHex(String hex) {
     if (hex.length() != 64) return null;
     byte[] out = new byte[32];
     for (int i = 0; i < 32; i++) {
-      int hi = Canonical.hexValue(hex.charAt(2 * i));
-      int lo = Canonical.hexValue(hex.charAt(2 * i + 1));
+      int hi = lowerHex(hex.charAt(2 * i));
+      int lo = lowerHex(hex.charAt(2 * i + 1));
       if (hi < 0 || lo < 0) return null;
       out[i] = (byte) (hi << 4 | lo);
     }
     return out;
+  }
+
+  private static int lowerHex(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
   }
 }
