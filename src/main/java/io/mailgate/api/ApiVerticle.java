@@ -132,6 +132,12 @@ public final class ApiVerticle extends VerticleBase {
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
   static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
   private static final String BODY_READ = "mailgate.bodyRead";
+  /**
+   * A body claimed up to this is counted before its key is looked up (ordinary sends: a lookup of a cached key costs
+   * little, but the request must wait paused for it); beyond it only for a key that exists. A made-up header holds at
+   * most this much of the budget per connection, for at most 30 s.
+   */
+  static final long UNCHECKED_BODY = 64 * 1024;
   /** Their content may be 10 MB (SES): their requests may be as large as a send's. */
   private static final String CUSTOM_VERIFICATION_TEMPLATES = "/v2/email/custom-verification-email-templates";
   private static final String V1_DKIM_SIGNING = "/v1/email/identities/:identity/dkim/signing";
@@ -515,12 +521,13 @@ public final class ApiVerticle extends VerticleBase {
         fail.accept(ctx, SesException.badRequest("Request body of " + claim + " bytes is over the limit of " + limit + "."));
         return;
       }
-      if (claim <= ByteBudget.SMALL) {
+      if (claim <= UNCHECKED_BODY) {
         admit(ctx, budget, claim, fail);
         return;
       }
-      // a large body is admitted only for a key that exists: made-up headers must not hold the budget the node's
-      // large sends share, while their bodies trickle in for as long as the read timer lets them. The request waits
+      // a body over a few ordinary sends is admitted only for a key that exists: made-up headers must not hold the
+      // budget the node's sends share, while their bodies trickle in for as long as the read timer lets them (at 1 MB
+      // each, 128 idle connections that cost their client nothing stopped every send on the node). The request waits
       // paused meanwhile (its body's reader resumes it), or what arrives before the reader would be lost. Not a GET: the
       // v1 GET route reads no body, and would leave it paused
       if (ctx.request().method() != io.vertx.core.http.HttpMethod.GET) {
@@ -546,16 +553,16 @@ public final class ApiVerticle extends VerticleBase {
             "Too many large requests in progress on this node; retry later."));
         return;
       }
-      long timer = claim <= ByteBudget.SMALL ? -1 : vertx.setTimer(30_000 + claim / 256, t -> {
+      // every body must arrive at 256 KB/s or better after 30 s, however small: one trickling in a byte at a time, the
+      // idle timeout never ends
+      long timer = vertx.setTimer(30_000 + claim / 256, t -> {
         if (ctx.get(BODY_READ) == null) {
           ctx.request().connection().close();
         }
       });
       ctx.addEndHandler(v -> {
         budget.release(claim);
-        if (timer >= 0) {
-          vertx.cancelTimer(timer);
-        }
+        vertx.cancelTimer(timer);
       });
     }
     ctx.next();
