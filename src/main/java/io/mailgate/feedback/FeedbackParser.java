@@ -122,12 +122,17 @@ public final class FeedbackParser {
           }
         }
         case "text/html" -> {
-          String text = part.text();
-          html.append(htmlToText(text.length() > MAX_TEXT ? text.substring(0, MAX_TEXT) : text)).append('\n');
+          if (html.length() < MAX_TEXT) {
+            String text = part.text();
+            html.append(htmlToText(text.length() > MAX_TEXT ? text.substring(0, MAX_TEXT) : text)).append('\n');
+          }
         }
         default -> {
-          if (type.startsWith("text/") || type.equals("message/disposition-notification")) {
-            plain.append(part.text()).append('\n');
+          // what is past MAX_TEXT is cut below anyway: a thousand large parts are not copied first
+          if ((type.startsWith("text/") || type.equals("message/disposition-notification"))
+              && plain.length() < MAX_TEXT) {
+            String text = part.text();
+            plain.append(text, 0, Math.min(text.length(), MAX_TEXT - plain.length())).append('\n');
           }
         }
       }

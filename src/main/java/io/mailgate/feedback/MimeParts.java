@@ -1,6 +1,7 @@
 package io.mailgate.feedback;
 
 import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -11,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.james.mime4j.MimeException;
+import org.apache.james.mime4j.MimeIOException;
 import org.apache.james.mime4j.codec.DecodeMonitor;
 import org.apache.james.mime4j.dom.Body;
 import org.apache.james.mime4j.dom.Entity;
@@ -18,7 +21,14 @@ import org.apache.james.mime4j.dom.Header;
 import org.apache.james.mime4j.dom.Message;
 import org.apache.james.mime4j.dom.Multipart;
 import org.apache.james.mime4j.dom.SingleBody;
-import org.apache.james.mime4j.message.DefaultMessageBuilder;
+import org.apache.james.mime4j.field.LenientFieldParser;
+import org.apache.james.mime4j.internal.ParserStreamContentHandler;
+import org.apache.james.mime4j.message.BasicBodyFactory;
+import org.apache.james.mime4j.message.DefaultBodyDescriptorBuilder;
+import org.apache.james.mime4j.message.MessageImpl;
+import org.apache.james.mime4j.parser.ContentHandler;
+import org.apache.james.mime4j.parser.MimeStreamParser;
+import org.apache.james.mime4j.stream.BodyDescriptor;
 import org.apache.james.mime4j.stream.Field;
 import org.apache.james.mime4j.stream.MimeConfig;
 import org.apache.james.mime4j.util.MimeUtil;
@@ -26,7 +36,9 @@ import org.apache.james.mime4j.util.MimeUtil;
 /**
  * A message flattened by mime4j into its parts in document order, with bodies decoded to text.
  * Reports are small and often malformed, so parsing is as permissive as mime4j allows and a part
- * that cannot be decoded is kept as ISO-8859-1 rather than dropped.
+ * that cannot be decoded is kept as ISO-8859-1 rather than dropped. A message of more entities or
+ * header fields than any report has is read only as far as {@link #MAX_PARTS} and {@link
+ * #MAX_FIELDS}: a report's own parts (the status, the returned message's header) come first.
  */
 final class MimeParts {
 
@@ -46,17 +58,38 @@ final class MimeParts {
   }
 
   private static final int MAX_DEPTH = 12;
+  /**
+   * Entities (messages and their parts) read of one report, and parts kept: a report has a handful; a
+   * message of a million empty parts was a tree of hundreds of MB.
+   */
+  static final int MAX_PARTS = 1000;
+  /** Header fields read of one report, all its entities together: a report has a few hundred. */
+  static final int MAX_FIELDS = 10_000;
+
+  private static final MimeConfig CONFIG =
+      new MimeConfig.Builder()
+          .setMaxLineLen(-1)
+          .setMaxHeaderLen(-1)
+          .setMaxHeaderCount(-1) // mime4j fails the whole message past it; Bounded keeps what came first
+          .setMaxContentLen(-1)
+          .setStrictParsing(false)
+          .setMalformedHeaderStartsBody(true)
+          .build();
 
   final Header top;
   final List<Part> parts = new ArrayList<>();
+  /** What is left to read, shared by the report and the messages enclosed in it as text. */
+  private final Budget budget;
 
-  private MimeParts(Header top) {
+  private MimeParts(Header top, Budget budget) {
     this.top = top;
+    this.budget = budget;
   }
 
   static MimeParts parse(byte[] raw) throws IOException {
-    Message message = builder().parseMessage(new ByteArrayInputStream(normalizeLineEnds(raw)));
-    MimeParts result = new MimeParts(message.getHeader());
+    Budget budget = new Budget();
+    Message message = parseMessage(normalizeLineEnds(raw), budget);
+    MimeParts result = new MimeParts(message.getHeader(), budget);
     result.walk(message, 0, false);
     return result;
   }
@@ -65,30 +98,36 @@ final class MimeParts {
   static Header parseHeaderBlock(String text) {
     try {
       byte[] bytes = (text.strip() + "\r\n\r\n").getBytes(StandardCharsets.UTF_8);
-      return builder().parseMessage(new ByteArrayInputStream(normalizeLineEnds(bytes))).getHeader();
+      return parseMessage(normalizeLineEnds(bytes), new Budget()).getHeader();
     } catch (IOException | RuntimeException e) {
       return null;
     }
   }
 
-  private static DefaultMessageBuilder builder() {
-    MimeConfig config =
-        new MimeConfig.Builder()
-            .setMaxLineLen(-1)
-            .setMaxHeaderLen(-1)
-            .setMaxHeaderCount(-1)
-            .setMaxContentLen(-1)
-            .setStrictParsing(false)
-            .setMalformedHeaderStartsBody(true)
-            .build();
-    DefaultMessageBuilder builder = new DefaultMessageBuilder();
-    builder.setMimeEntityConfig(config);
-    builder.setDecodeMonitor(DecodeMonitor.SILENT);
-    return builder;
+  /** What DefaultMessageBuilder.parseMessage does, but its tree is built only as far as {@code budget} goes. */
+  private static Message parseMessage(byte[] bytes, Budget budget) throws IOException {
+    MessageImpl message = new MessageImpl();
+    Cuttable in = new Cuttable(new ByteArrayInputStream(bytes));
+    MimeStreamParser parser =
+        new MimeStreamParser(
+            CONFIG,
+            DecodeMonitor.SILENT,
+            new DefaultBodyDescriptorBuilder(null, LenientFieldParser.getParser(), DecodeMonitor.SILENT));
+    parser.setContentHandler(
+        new Bounded(new ParserStreamContentHandler(message, new BasicBodyFactory(true)), in, budget));
+    parser.setContentDecoding(true);
+    parser.setRecurse();
+    try {
+      parser.parse(in);
+    } catch (MimeException e) {
+      throw new MimeIOException(e);
+    }
+    parser.stop(); // gives its buffers back (mime4j recycles them), as DefaultMessageBuilder does
+    return message;
   }
 
   private void walk(Entity entity, int depth, boolean returned) {
-    if (depth > MAX_DEPTH) {
+    if (depth > MAX_DEPTH || parts.size() >= MAX_PARTS) {
       return;
     }
     Body body = entity.getBody();
@@ -126,12 +165,181 @@ final class MimeParts {
 
   private void walkEnclosedText(String type, String text, int depth, Entity entity) {
     try {
-      Message enclosed =
-          builder().parseMessage(new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)));
+      Message enclosed = parseMessage(text.getBytes(StandardCharsets.UTF_8), budget);
       parts.add(new Part(type, enclosed.getHeader(), null, true));
       walk(enclosed, depth + 1, true);
     } catch (IOException | RuntimeException e) {
       parts.add(new Part(type, entity.getHeader(), text, true));
+    }
+  }
+
+  /** Entities and header fields still to be read. */
+  private static final class Budget {
+    int entities = MAX_PARTS;
+    int fields = MAX_FIELDS;
+  }
+
+  /** The message's bytes, ending early once {@link #cut}: mime4j then ends every open entity. */
+  private static final class Cuttable extends FilterInputStream {
+    private boolean cut;
+
+    Cuttable(InputStream in) {
+      super(in);
+    }
+
+    void cut() {
+      cut = true;
+    }
+
+    @Override
+    public int read() throws IOException {
+      return cut ? -1 : super.read();
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      return cut ? -1 : super.read(b, off, len);
+    }
+  }
+
+  /**
+   * mime4j's events, passed on to the tree's builder until the budget is spent: the input is then cut, and what
+   * mime4j still has in its buffers is passed over but for the ends of the entities already begun, so the tree
+   * holds everything before the cut and nothing after. (MimeStreamParser.stop is no way to end a parse early in
+   * mime4j 0.8.14: it releases the parser's recycled buffers.)
+   */
+  private static final class Bounded implements ContentHandler {
+    private final ContentHandler tree;
+    private final Cuttable in;
+    private final Budget budget;
+    private boolean cut;
+    /** Entities begun after the cut and not yet ended: nothing of them reaches the tree. */
+    private int passedOver;
+
+    Bounded(ContentHandler tree, Cuttable in, Budget budget) {
+      this.tree = tree;
+      this.in = in;
+      this.budget = budget;
+    }
+
+    private void cut() {
+      cut = true;
+      in.cut();
+    }
+
+    /** Whether an entity that begins now is built. */
+    private boolean begins() {
+      if (!cut && --budget.entities < 0) {
+        cut();
+      }
+      if (cut) {
+        passedOver++;
+        return false;
+      }
+      return true;
+    }
+
+    /** Whether the entity that ends now was built. */
+    private boolean ends() {
+      if (passedOver > 0) {
+        passedOver--;
+        return false;
+      }
+      return true;
+    }
+
+    @Override
+    public void startMessage() throws MimeException {
+      if (begins()) {
+        tree.startMessage();
+      }
+    }
+
+    @Override
+    public void endMessage() throws MimeException {
+      if (ends()) {
+        tree.endMessage();
+      }
+    }
+
+    @Override
+    public void startBodyPart() throws MimeException {
+      if (begins()) {
+        tree.startBodyPart();
+      }
+    }
+
+    @Override
+    public void endBodyPart() throws MimeException {
+      if (ends()) {
+        tree.endBodyPart();
+      }
+    }
+
+    @Override
+    public void startHeader() throws MimeException {
+      if (passedOver == 0) {
+        tree.startHeader();
+      }
+    }
+
+    @Override
+    public void field(Field field) throws MimeException {
+      if (!cut && --budget.fields < 0) {
+        cut();
+      }
+      if (!cut) {
+        tree.field(field);
+      }
+    }
+
+    @Override
+    public void endHeader() throws MimeException {
+      if (passedOver == 0) {
+        tree.endHeader();
+      }
+    }
+
+    @Override
+    public void preamble(InputStream is) throws MimeException, IOException {
+      if (passedOver == 0) {
+        tree.preamble(is);
+      }
+    }
+
+    @Override
+    public void epilogue(InputStream is) throws MimeException, IOException {
+      if (passedOver == 0) {
+        tree.epilogue(is);
+      }
+    }
+
+    @Override
+    public void startMultipart(BodyDescriptor bd) throws MimeException {
+      if (passedOver == 0) {
+        tree.startMultipart(bd);
+      }
+    }
+
+    @Override
+    public void endMultipart() throws MimeException {
+      if (passedOver == 0) {
+        tree.endMultipart();
+      }
+    }
+
+    @Override
+    public void body(BodyDescriptor bd, InputStream is) throws MimeException, IOException {
+      if (passedOver == 0) {
+        tree.body(bd, is);
+      }
+    }
+
+    @Override
+    public void raw(InputStream is) throws MimeException, IOException {
+      if (passedOver == 0) {
+        tree.raw(is);
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package io.mailgate.feedback;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -10,8 +11,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import org.apache.james.mime4j.dom.Header;
 import org.junit.jupiter.api.Test;
 
 class FeedbackParserTest {
@@ -524,5 +529,36 @@ class FeedbackParserTest {
     assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, report.kind());
     assertEquals(500, report.recipients().size(), "the first 500 addresses found");
     assertEquals("0@q.io", report.recipients().get(0).finalRecipient());
+  }
+
+  /**
+   * A report of two million header fields, or of a million empty parts (about 10 MB each): mime4j built the whole tree,
+   * hundreds of MB of a worker thread's heap; the parse stops at the first {@link MimeParts#MAX_PARTS} entities and
+   * {@link MimeParts#MAX_FIELDS} fields, and what came first (here the delivery status) is still read.
+   */
+  @Test
+  void aReportOfMillionsOfFieldsOrPartsIsReadOnlyAsFarAsAnyReportGoes() {
+    String head = "From: MAILER-DAEMON@mx.example\r\nTo: b@bounces.mailgate.test\r\nSubject: Undelivered\r\n"
+        + "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+        + "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n"
+        + "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n";
+    String fields = head + "--b\r\nContent-Type: message/rfc822\r\n\r\nMessage-ID: <m1@mailgate.test>\r\n"
+        + "a:b\r\n".repeat(2_000_000) + "\r\nbody\r\n--b--\r\n";
+    String parts = head + "--b\r\n\r\n".repeat(1_000_000) + "--b--\r\n";
+    for (String report : List.of(fields, parts)) {
+      byte[] raw = report.getBytes(StandardCharsets.US_ASCII);
+      MimeParts mime = assertDoesNotThrow(() -> MimeParts.parse(raw));
+      assertTrue(mime.parts.size() <= MimeParts.MAX_PARTS, mime.parts.size() + " parts kept");
+      Set<Header> headers = Collections.newSetFromMap(new IdentityHashMap<>()); // an enclosed message's is kept twice
+      mime.parts.forEach(p -> headers.add(p.header()));
+      headers.remove(null);
+      assertTrue(headers.stream().mapToInt(h -> h.getFields().size()).sum() <= MimeParts.MAX_FIELDS,
+          "header fields kept");
+      FeedbackReport r = parser.parse(raw);
+      assertEquals(FeedbackKind.DSN, r.kind());
+      assertEquals("gone@example.org", r.recipients().get(0).finalRecipient());
+    }
+    assertEquals("m1@mailgate.test", parser.parse(fields.getBytes(StandardCharsets.US_ASCII)).original().messageId(),
+        "the returned message's first fields");
   }
 }
