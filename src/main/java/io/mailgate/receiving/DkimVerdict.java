@@ -1,16 +1,19 @@
 package io.mailgate.receiving;
 
+import com.google.common.io.CountingOutputStream;
 import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
 import java.lang.reflect.Proxy;
 import java.net.IDN;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -19,8 +22,12 @@ import org.apache.james.jdkim.DKIMVerifier;
 import org.apache.james.jdkim.api.PublicKeyRecord;
 import org.apache.james.jdkim.api.PublicKeyRecordRetriever;
 import org.apache.james.jdkim.api.SignatureRecord;
+import org.apache.james.jdkim.canon.CompoundOutputStream;
+import org.apache.james.jdkim.canon.RelaxedBodyCanonicalizer;
+import org.apache.james.jdkim.canon.SimpleBodyCanonicalizer;
 import org.apache.james.jdkim.exceptions.PermFailException;
 import org.apache.james.jdkim.exceptions.TempFailException;
+import org.apache.james.jdkim.impl.BodyHasherImpl;
 
 /**
  * The {@code dkimVerdict} of a received message, as SES reports it: PASS when a DKIM signature of the message
@@ -33,7 +40,9 @@ import org.apache.james.jdkim.exceptions.TempFailException;
  * <p>Only the first {@link #MAX_SIGNATURES} DKIM-Signature fields are verified: jDKIM hashes the body once per
  * signature, so a thousand copies of one valid signature on a 10 MB message would cost 10 GB of hashing. RFC 8301:
  * {@code rsa-sha1} and RSA keys shorter than 1,024 bits do not verify. A signature time ({@code t=}) up to 15 minutes
- * ahead is the signer's clock, not a failure (jDKIM would refuse a second ahead).
+ * ahead is the signer's clock, not a failure (jDKIM would refuse a second ahead). A signature whose body length
+ * ({@code l=}) is shorter than the body does not verify: what follows the signed length (a new HTML part) would
+ * pass as the signer's.
  */
 public final class DkimVerdict {
   public static final String PASS = "PASS";
@@ -106,7 +115,7 @@ public final class DkimVerdict {
 
   static Result verify(byte[] message, Map<String, DnsAnswer<String>> keys, Instant now) {
     List<String> unavailable = new ArrayList<>();
-    DKIMVerifier verifier = new Verifier((method, selector, domain) -> {
+    Verifier verifier = new Verifier((method, selector, domain) -> {
       String name = (selector + "._domainkey." + domain(domain.toString())).toLowerCase(Locale.ROOT);
       DnsAnswer<String> answer = keys.get(name);
       if (answer instanceof DnsAnswer.Unavailable<String> u) {
@@ -127,6 +136,7 @@ public final class DkimVerdict {
     }
     List<String> passing = valid == null ? List.of() : valid.stream()
         .filter(r -> !isSha1(r)) // RFC 8301 3.1
+        .filter(verifier::coversBody)
         .map(r -> domain(r.getDToken().toString())).distinct().toList();
     if (!passing.isEmpty()) {
       return new Result(PASS, passing, List.copyOf(new LinkedHashSet<>(unavailable)));
@@ -153,9 +163,14 @@ public final class DkimVerdict {
     }
   }
 
-  /** jDKIM with RFC 8301's key size, and a signature time a little ahead of this node's clock taken as now. */
+  /**
+   * jDKIM with RFC 8301's key size, a signature time a little ahead of this node's clock taken as now, and the length
+   * of the body each {@code l=} signature was checked against.
+   */
   private static final class Verifier extends DKIMVerifier {
     private final Instant now;
+    /** The whole canonicalized body's length, counted for each signature with {@code l=}. */
+    private final Map<SignatureRecord, CountingOutputStream> bodyLengths = new IdentityHashMap<>();
 
     Verifier(PublicKeyRecordRetriever keys, Instant now) {
       super(keys);
@@ -170,6 +185,27 @@ public final class DkimVerdict {
             + MIN_RSA_BITS + " (RFC 8301)");
       }
       return key;
+    }
+
+    @Override
+    protected BodyHasherImpl newBodyHasher(SignatureRecord signature) throws PermFailException {
+      BodyHasherImpl hasher = super.newBodyHasher(signature);
+      if (signature.getBodyHashLimit() >= 0) {
+        // jDKIM hashes the first l= bytes of the canonicalized body and passes over the rest uncounted: the body is
+        // canonicalized a second time, alongside, to be measured
+        CountingOutputStream length = new CountingOutputStream(OutputStream.nullOutputStream());
+        OutputStream canonical = SignatureRecord.RELAXED.equals(signature.getBodyCanonicalisationMethod())
+            ? new RelaxedBodyCanonicalizer(length) : new SimpleBodyCanonicalizer(length);
+        hasher.setOutputStream(new CompoundOutputStream(List.of(hasher.getOutputStream(), canonical)));
+        bodyLengths.put(signature, length);
+      }
+      return hasher;
+    }
+
+    /** Whether a verified signature's hash is of the whole body (it has no {@code l=}, or one as long as the body). */
+    boolean coversBody(SignatureRecord signature) {
+      CountingOutputStream length = bodyLengths.get(signature);
+      return length == null || length.getCount() <= signature.getBodyHashLimit();
     }
 
     @Override

@@ -125,6 +125,28 @@ class DkimVerdictTest {
         + MESSAGE).status(), "an hour ahead is not a clock's drift");
   }
 
+  /**
+   * A signature of the body's first bytes ({@code l=}) verifies whatever follows them: a spoofer appends an HTML part to
+   * a bank's signed message, and it passed as the bank's (DKIM PASS, and DMARC aligned on it).
+   */
+  @Test
+  void aSignatureOfPartOfTheBodyDoesNotPassForTheWhole() throws Exception {
+    String signed = signature("a=rsa-sha256; d=bank.example; s=sel; l=6;"); // "body\r\n", the whole body
+    assertEquals(DkimVerdict.PASS, verdict(signed + MESSAGE).status());
+    assertEquals(DkimVerdict.PASS, verdict(signed + MESSAGE + "\r\n\r\n").status(),
+        "empty lines at the end are no content (simple canonicalization drops them)");
+    DkimVerdict.Result appended = verdict(signed + MESSAGE
+        + "--x\r\nContent-Type: text/html\r\n\r\n<a href=\"https://phish.example/\">Sign in</a>\r\n--x--\r\n");
+    assertEquals(DkimVerdict.FAIL, appended.status());
+    assertEquals(List.of(), appended.passingDomains(), "nothing for DMARC to align with");
+    // the body is measured as the signature canonicalizes it: relaxed, lines of spaces at the end are no content
+    String relaxed = new DKIMSigner("v=1; c=relaxed/relaxed; h=from:to:subject; bh=; b=; a=rsa-sha256; d=bank.example;"
+        + " s=sel; l=6;", key.getPrivate()).sign(new ByteArrayInputStream(MESSAGE.getBytes(StandardCharsets.US_ASCII)))
+        + "\r\n";
+    assertEquals(DkimVerdict.PASS, verdict(relaxed + MESSAGE + "  \r\n\t\r\n").status());
+    assertEquals(DkimVerdict.FAIL, verdict(relaxed + MESSAGE + " more\r\n").status());
+  }
+
   @Test
   void keysThatCannotBeLookedUpMakeTheVerdictUnknownAndSayWhose() throws Exception {
     dns.fail("s1._domainkey.brand.example", Failure.SERVFAIL);
