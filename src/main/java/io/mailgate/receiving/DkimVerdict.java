@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.apache.james.jdkim.DKIMVerifier;
 import org.apache.james.jdkim.api.PublicKeyRecord;
 import org.apache.james.jdkim.api.PublicKeyRecordRetriever;
@@ -51,6 +52,12 @@ public final class DkimVerdict {
   public static final String PROCESSING_FAILED = "PROCESSING_FAILED";
   /** Signatures looked at, at most: a message with more is judged on its first ones. */
   static final int MAX_SIGNATURES = 5;
+  /**
+   * Tags of a signature read for the key it names: RFC 6376 defines 14. A {@code d=} or {@code s=} past them is not
+   * seen (no key is looked up for it, and the signature does not verify); a megabyte of {@code x;x;x;} is not read.
+   */
+  static final int MAX_TAGS = 64;
+  private static final Pattern SPACE = Pattern.compile("\\s+");
   /** How far ahead of this node's clock a signature's time may be. */
   static final long CLOCK_SKEW_SECONDS = 15 * 60;
   /** RFC 8301 3.2: shorter RSA keys do not verify. */
@@ -232,7 +239,7 @@ public final class DkimVerdict {
 
   /**
    * The DNS names of the keys the message's first {@link #MAX_SIGNATURES} DKIM-Signature fields name
-   * ({@code s._domainkey.d}), lower-cased, once each.
+   * ({@code s._domainkey.d}, from their first {@link #MAX_TAGS} tags), lower-cased, once each.
    */
   static List<String> keyNames(byte[] message) {
     List<String> names = new ArrayList<>();
@@ -240,8 +247,14 @@ public final class DkimVerdict {
     for (String signature : signatures.subList(0, Math.min(MAX_SIGNATURES, signatures.size()))) {
       String domain = null;
       String selector = null;
-      for (String tag : signature.split(";")) {
-        String t = tag.replaceAll("\\s+", "");
+      int start = 0;
+      for (int tags = 0; tags < MAX_TAGS && start <= signature.length(); tags++) {
+        int end = signature.indexOf(';', start);
+        if (end < 0) {
+          end = signature.length();
+        }
+        String t = SPACE.matcher(signature.substring(start, end)).replaceAll("");
+        start = end + 1;
         if (t.startsWith("d=")) {
           domain = t.substring(2);
         } else if (t.startsWith("s=")) {

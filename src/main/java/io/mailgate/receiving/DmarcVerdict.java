@@ -6,6 +6,8 @@ import io.mailgate.delivery.dns.DnsResolver;
 import io.vertx.core.Future;
 import java.net.IDN;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.LinkedHashMap;
@@ -16,6 +18,10 @@ import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.Group;
 import org.apache.james.mime4j.dom.address.Mailbox;
 import org.apache.james.mime4j.field.address.LenientAddressParser;
+import org.apache.james.mime4j.stream.ParserCursor;
+import org.apache.james.mime4j.stream.RawFieldParser;
+import org.apache.james.mime4j.util.ByteSequence;
+import org.apache.james.mime4j.util.ContentUtil;
 
 /**
  * The {@code dmarcVerdict} (and {@code dmarcPolicy}) of a received message, as SES reports them (RFC 7489): the
@@ -38,6 +44,7 @@ public final class DmarcVerdict {
   static final int MAX_AUTHOR_DOMAINS = 10;
   /** Policies from the least to the most strict. */
   private static final List<String> POLICIES = List.of("none", "quarantine", "reject");
+  private static final BitSet COMMA = RawFieldParser.INIT_BITSET(',');
 
   /**
    * A verdict and, only when it is FAIL, the policy that applies ({@code none}, {@code quarantine} or
@@ -270,16 +277,35 @@ public final class DmarcVerdict {
     }
   }
 
-  /** The domains of every address of every From field, lower case, in A-labels. */
+  /**
+   * The domains of the addresses of the From fields, lower case, in A-labels, in order: all of them, or the first
+   * {@link #MAX_AUTHOR_DOMAINS} and one more, which says there are more. The addresses after are not read: a From of
+   * a hundred thousand addresses (on the inbound SMTP event loop) costs what its first ones do.
+   */
   static Set<String> authorDomains(byte[] message) {
     Set<String> domains = new LinkedHashSet<>();
+    Set<String> read = new HashSet<>(); // as written: a domain written again is not converted again
     for (String from : ReceivedHeaders.values(message, "From")) {
-      for (Address a : LenientAddressParser.DEFAULT.parseAddressList(
-          io.mailgate.send.EncodedWordDecoder.forAddressParsing(from))) {
+      String text = io.mailgate.send.EncodedWordDecoder.forAddressParsing(from);
+      ByteSequence raw = ContentUtil.encode(text);
+      // LenientAddressParser.parseAddressList, an address at a time
+      ParserCursor cursor = new ParserCursor(0, text.length());
+      while (!cursor.atEnd()) {
+        if (domains.size() > MAX_AUTHOR_DOMAINS) {
+          return domains;
+        }
+        if (raw.byteAt(cursor.getPos()) == ',') {
+          cursor.updatePos(cursor.getPos() + 1);
+          continue;
+        }
+        Address a = LenientAddressParser.DEFAULT.parseAddress(raw, cursor, COMMA);
         List<Mailbox> boxes = a instanceof Group g ? g.getMailboxes() : a instanceof Mailbox m ? List.of(m) : List.of();
         for (Mailbox m : boxes) {
+          if (domains.size() > MAX_AUTHOR_DOMAINS) {
+            return domains; // a group's addresses: read already, but no more are converted
+          }
           String d = m.getDomain();
-          if (d == null || d.isBlank()) {
+          if (d == null || d.isBlank() || !read.add(d.strip().toLowerCase(Locale.ROOT))) {
             continue;
           }
           try {

@@ -147,6 +147,23 @@ class DkimVerdictTest {
     assertEquals(DkimVerdict.FAIL, verdict(relaxed + MESSAGE + " more\r\n").status());
   }
 
+  /**
+   * A DKIM-Signature of half a million empty tags (a megabyte of {@code x;x;x;}): each was stripped of space by a
+   * regular expression compiled for it, on the inbound SMTP event loop. Only its first {@link DkimVerdict#MAX_TAGS}
+   * tags are read for the key it names: one named after them is not looked up, and the signature does not verify.
+   */
+  @Test
+  void aSignatureOfHalfAMillionTagsIsReadOnlyForItsFirstTags() throws Exception {
+    String message = "DKIM-Signature: v=1; a=rsa-sha256; " + "x;".repeat(500_000)
+        + " d=bank.example; s=sel; h=from; bh=x; b=y\r\n" + MESSAGE;
+    assertEquals(List.of(), DkimVerdict.keyNames(message.getBytes(StandardCharsets.US_ASCII)));
+    assertEquals(DkimVerdict.FAIL, verdict(message).status());
+    String named = "DKIM-Signature: v=1; a=rsa-sha256; d=bank.example; s=sel; " + "x;".repeat(500_000)
+        + " h=from; bh=x; b=y\r\n" + MESSAGE;
+    assertEquals(List.of("sel._domainkey.bank.example"),
+        DkimVerdict.keyNames(named.getBytes(StandardCharsets.US_ASCII)));
+  }
+
   @Test
   void keysThatCannotBeLookedUpMakeTheVerdictUnknownAndSayWhose() throws Exception {
     dns.fail("s1._domainkey.brand.example", Failure.SERVFAIL);

@@ -170,6 +170,25 @@ class DmarcTest {
         assertEquals(Set.of("long.example"), DmarcVerdict.authorDomains(from.getBytes(StandardCharsets.UTF_8))));
   }
 
+  /**
+   * A From of eighty thousand addresses (most of the header section's megabyte): every one was parsed and its domain
+   * converted to A-labels on the inbound SMTP event loop before the first ten were taken. The reading stops at the
+   * eleventh domain, which is enough to FAIL the message.
+   */
+  @Test
+  void aFromOfEightyThousandAddressesIsReadUpToItsEleventhDomain() {
+    StringBuilder distinct = new StringBuilder();
+    for (int i = 0; i < 80_000; i++) {
+      distinct.append(i == 0 ? "" : ",").append("a@").append(Integer.toString(i, 36)).append(".io");
+    }
+    String message = "From: " + distinct + "\r\nSubject: s\r\n\r\nbody\r\n";
+    assertEquals(DmarcVerdict.MAX_AUTHOR_DOMAINS + 1,
+        DmarcVerdict.authorDomains(message.getBytes(StandardCharsets.UTF_8)).size());
+    assertEquals(fail("none"), verdict(message, "mine.example", true, List.of(), DmarcVerdict.Unsure.NOTHING));
+    String same = "From: " + "a@Same.example, ".repeat(60_000) + "b@same.example\r\n\r\nbody\r\n";
+    assertEquals(Set.of("same.example"), DmarcVerdict.authorDomains(same.getBytes(StandardCharsets.UTF_8)));
+  }
+
   @Test
   void aMalformedHeaderLineDoesNotHideTheFromDomain() {
     dns.txt("_dmarc.bank.example", "v=DMARC1; p=reject");
