@@ -288,8 +288,9 @@ public final class DmarcVerdict {
     for (String from : ReceivedHeaders.values(message, "From")) {
       String text = io.mailgate.send.EncodedWordDecoder.forAddressParsing(from);
       ByteSequence raw = ContentUtil.encode(text);
-      // LenientAddressParser.parseAddressList, an address at a time
-      ParserCursor cursor = new ParserCursor(0, text.length());
+      // LenientAddressParser.parseAddressList, an address at a time, and to the end of the bytes: its own ends as
+      // many bytes in as the text has characters, so a UTF-8 display name (RFC 6532) cut off the domain after it
+      ParserCursor cursor = new ParserCursor(0, raw.length());
       while (!cursor.atEnd()) {
         if (domains.size() > MAX_AUTHOR_DOMAINS) {
           return domains;

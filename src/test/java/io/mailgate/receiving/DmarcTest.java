@@ -189,6 +189,19 @@ class DmarcTest {
     assertEquals(Set.of("same.example"), DmarcVerdict.authorDomains(same.getBytes(StandardCharsets.UTF_8)));
   }
 
+  /**
+   * A From with a UTF-8 display name (RFC 6532): mime4j's address list parser read as many bytes as the text has
+   * characters, each non-ASCII one cutting a byte off the end: {@code "Bänk Sécurité" <ceo@bank.example>} was
+   * {@code bank.examp}, a domain of no policy (GRAY, not the bank's reject), and a longer name hid the address whole.
+   */
+  @Test
+  void aUtf8DisplayNameDoesNotCutTheFromDomainShort() {
+    dns.txt("_dmarc.bank.example", "v=DMARC1; p=reject");
+    assertEquals(fail("reject"), verdict("\"Bänk Sécurité\" <ceo@bank.example>", "spoofer.example", true, List.of()));
+    assertEquals(Set.of("bank.example", "two.example"), DmarcVerdict.authorDomains(("From: \"" + "Ü".repeat(40)
+        + "\" <ceo@bank.example>, b@two.example\r\n\r\nbody\r\n").getBytes(StandardCharsets.UTF_8)));
+  }
+
   @Test
   void aMalformedHeaderLineDoesNotHideTheFromDomain() {
     dns.txt("_dmarc.bank.example", "v=DMARC1; p=reject");
