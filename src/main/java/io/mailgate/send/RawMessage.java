@@ -262,11 +262,23 @@ public final class RawMessage {
     return count;
   }
 
+  /**
+   * mime4j's lenient address list, read to the end of the text's bytes: its parseAddressList(String) stops as many bytes
+   * in as the text has characters, so a UTF-8 display name (RFC 6532) cut the address after it short, and
+   * {@code "ÄÄÄÄÄÄÄÄÄÄÄ" <x@verified.example.victim.example>} was checked as x@verified.example while the header kept
+   * the address whole.
+   */
+  static AddressList addressList(String text) {
+    org.apache.james.mime4j.util.ByteSequence bytes = org.apache.james.mime4j.util.ContentUtil.encode(text);
+    return LenientAddressParser.DEFAULT.parseAddressList(bytes,
+        new org.apache.james.mime4j.stream.ParserCursor(0, bytes.length()));
+  }
+
   private static List<Mailbox> mailboxes(HeaderBlock headers, String name) {
     List<Mailbox> out = new ArrayList<>();
     for (HeaderBlock.Field f : headers.all(name)) {
       String value = headers.rawValue(f);
-      AddressList list = LenientAddressParser.DEFAULT.parseAddressList(EncodedWordDecoder.forAddressParsing(value));
+      AddressList list = addressList(EncodedWordDecoder.forAddressParsing(value));
       Set<String> quotedLocalParts = null;
       for (Address a : list) {
         List<org.apache.james.mime4j.dom.address.Mailbox> boxes = new ArrayList<>();

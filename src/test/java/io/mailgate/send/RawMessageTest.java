@@ -24,6 +24,19 @@ class RawMessageTest {
     return new String(p.content(), StandardCharsets.UTF_8);
   }
 
+  /**
+   * A UTF-8 display name (RFC 6532) does not cut the address after it short: mime4j read as many bytes as the text had
+   * characters, and the address checked for verification was a prefix of the one the header kept.
+   */
+  @Test
+  void aUtf8DisplayNameKeepsTheWholeAddress() {
+    RawMessage.Prepared p = prepare("From: \"ÄÄÄÄÄÄÄÄÄÄÄ\" <x@verified.example.victim.example>\r\n"
+        + "To: Jürgen <j@example.org>, \"Bänk Sécurité\" <ceo@bank.example>\r\nSubject: s\r\n\r\nbody\r\n");
+    assertEquals("x@verified.example.victim.example", p.from().address());
+    assertEquals(List.of("j@example.org", "ceo@bank.example"), p.to().stream().map(Mailbox::address).toList());
+    assertEquals("Bänk Sécurité", p.to().get(1).displayName());
+  }
+
   /** As SES: the caller's Date and Message-ID are replaced where they stand; every other field kept byte for byte. */
   @Test
   void keepsWhatTheSenderWroteAndRemovesBcc() {
