@@ -241,7 +241,22 @@ public final class S3Api {
       if (!reads.take(held[0])) {
         return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
       }
-      ctx.addEndHandler(v -> reads.release(held[0])); // sent, refused, or the connection closed
+      // given back once: when the content has gone to the socket (end's future: the response's end handlers run when it
+      // is handed to Netty, which holds it while a client that does not read keeps it waiting), or when the request
+      // ends without it (refused, or the connection closed before it was written)
+      boolean[] writing = {false};
+      boolean[] given = {false};
+      Runnable giveBack = () -> {
+        if (!given[0]) {
+          given[0] = true;
+          reads.release(held[0]);
+        }
+      };
+      ctx.addEndHandler(v -> {
+        if (!writing[0]) {
+          giveBack.run();
+        }
+      });
       Future<Optional<StoredObject>> read = range.isPresent()
           ? store.get(account, resource.bucket(), resource.key(), range.get().from(), range.get().to())
           : store.get(account, resource.bucket(), resource.key());
@@ -271,7 +286,8 @@ public final class S3Api {
           }
         });
         range.ifPresent(r -> partial(response, r, o));
-        return response.end(o.content());
+        writing[0] = true;
+        return response.end(o.content()).onComplete(written -> giveBack.run());
       });
     });
   }

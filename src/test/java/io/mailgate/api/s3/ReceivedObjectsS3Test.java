@@ -224,6 +224,32 @@ class ReceivedObjectsS3Test {
     io.mailgate.testing.Await.until(() -> reads.held() == 0, Duration.ofSeconds(5));
   }
 
+  /**
+   * The budget holds an object until it has gone to the socket, not until it is handed to Netty: a client that reads
+   * nothing keeps it in the node's memory, and a thousand of them held gigabytes while the budget read as free.
+   */
+  @Test
+  void aGetHoldsTheReadBudgetUntilTheContentIsWritten() throws Exception {
+    byte[] content = message(24 * 1024 * 1024, 11);
+    put(account, "slow-bucket", "huge", content, Instant.now());
+    io.mailgate.ByteBudget reads = (io.mailgate.ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http")
+        .get("s3-reads");
+    URI url = presign("slow-bucket", "huge", Duration.ofMinutes(5));
+    try (java.net.Socket s = new java.net.Socket(url.getHost(), url.getPort())) {
+      s.setReceiveBufferSize(64 * 1024);
+      s.getOutputStream().write(("GET " + url.getRawPath() + "?" + url.getRawQuery() + " HTTP/1.1\r\nHost: "
+          + url.getHost() + ":" + url.getPort() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      java.io.InputStream in = s.getInputStream();
+      byte[] start = in.readNBytes(12);
+      assertEquals("HTTP/1.1 200", new String(start, StandardCharsets.US_ASCII));
+      Thread.sleep(1000); // the node has handed the whole response over; the client reads no more meanwhile
+      assertEquals(content.length, reads.held(), "held while it waits for the client");
+    }
+    // the client gone, the write fails and what it held is given back
+    io.mailgate.testing.Await.until(() -> reads.held() == 0, Duration.ofSeconds(10));
+  }
+
   static URI presign(String bucket, String key, Duration valid) throws Exception {
     try (S3Presigner presigner = S3Presigner.builder().endpointOverride(endpoint()).region(Region.US_EAST_1)
         .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())
