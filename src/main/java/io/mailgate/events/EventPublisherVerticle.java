@@ -723,13 +723,18 @@ public final class EventPublisherVerticle extends VerticleBase {
     } catch (java.net.URISyntaxException e) {
       return Future.failedFuture("not a URL: " + e.getMessage());
     }
-    boolean https = "https".equalsIgnoreCase(uri.getScheme());
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+    boolean sns = scheme.startsWith("sns+");
+    boolean https = scheme.endsWith("https");
+    String region = config.get(MailgateConfig.REGION);
+    // what SNS would post: the event (or notification) as the Message of a notification, signed as every post is
+    Buffer posted = sns ? SnsEnvelope.of(id, region, target.accountId(), body, clock.instant()) : body;
     String host = uri.getHost();
     int port = uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80;
     String path = (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
         + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
     long timestamp = clock.instant().getEpochSecond();
-    String signature = signature(target, id, timestamp, body.getBytes());
+    String signature = signature(target, id, timestamp, posted.getBytes());
     Promise<Void> result = Promise.promise();
     HttpClientRequest[] sent = new HttpClientRequest[1];
     // the whole exchange, the answer's body too: one that trickles in after its 2xx loses its connection
@@ -754,12 +759,15 @@ public final class EventPublisherVerticle extends VerticleBase {
             return Future.failedFuture("timed out");
           }
           request.headers()
-              .set("content-type", "application/json")
+              .set("content-type", sns ? "text/plain; charset=UTF-8" : "application/json")
               .set("user-agent", "Mailgate-Events/1")
               .set("webhook-id", id)
               .set("webhook-timestamp", Long.toString(timestamp))
               .set("webhook-signature", signature);
-          return request.send(body);
+          if (sns) {
+            SnsEnvelope.headers(request.headers(), id, region, target.accountId());
+          }
+          return request.send(posted);
         })
         .compose(response -> {
           // the status decides; the body is read (to keep the connection) but not waited for, and not beyond 64 KB

@@ -130,6 +130,49 @@ class EventPublishingTest {
     assertTrue(webhook.posts("/receipts", before).isEmpty(), "sent and delivered before the destination existed");
   }
 
+  /**
+   * An sns+http(s) URL takes what SNS posts, for endpoints written for SES through SNS (django-ses, listmonk): a
+   * Notification whose Message is the event, the same MessageId on every attempt, signed as every post is.
+   */
+  @Test
+  void anSnsEndpointGetsEachEventAsTheMessageOfAnSnsNotification() throws Exception {
+    ses.createConfigurationSet(r -> r.configurationSetName("sns-shaped"));
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName("sns-shaped").eventDestinationName("sns")
+        .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND, EventType.DELIVERY)
+            .snsDestination(s -> s.topicArn("sns+" + webhook.url("/sns")))));
+    webhook.failFirst("/sns", 1);
+    String id = send("sns-shaped", "ok-sns@example.com");
+    List<WebhookReceiver.Post> posts = Await.until(() -> webhook.posts("/sns"), p -> p.size() >= 3,
+        Duration.ofSeconds(30));
+    String account = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
+    Map<String, JsonObject> byType = new HashMap<>();
+    Map<String, java.util.Set<String>> idsByType = new HashMap<>();
+    for (WebhookReceiver.Post p : posts) {
+      new Webhook(secret).verify(p.body(), p.headers()); // the envelope is what is signed
+      JsonObject envelope = p.json();
+      assertEquals("Notification", envelope.getString("Type"));
+      assertEquals("arn:aws:sns:us-east-1:" + account + ":mailgate", envelope.getString("TopicArn"));
+      java.util.UUID.fromString(envelope.getString("MessageId"));
+      assertTrue(envelope.getString("Timestamp").matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"),
+          envelope.getString("Timestamp"));
+      assertEquals("Notification", p.headers().get("x-amz-sns-message-type").get(0));
+      assertEquals(envelope.getString("MessageId"), p.headers().get("x-amz-sns-message-id").get(0));
+      assertTrue(p.headers().get("content-type").get(0).startsWith("text/plain"), p.headers().toString());
+      JsonObject event = new JsonObject(envelope.getString("Message"));
+      assertEquals(id, event.getJsonObject("mail").getString("messageId"));
+      byType.put(event.getString("eventType"), event);
+      idsByType.computeIfAbsent(event.getString("eventType"), k -> new java.util.HashSet<>())
+          .add(envelope.getString("MessageId"));
+    }
+    assertEquals(java.util.Set.of("Send", "Delivery"), byType.keySet());
+    assertEquals(List.of(1, 1), List.of(idsByType.get("Send").size(), idsByType.get("Delivery").size()),
+        "a post tried again carries the same MessageId: " + idsByType);
+    assertTrue(!idsByType.get("Send").equals(idsByType.get("Delivery")));
+    assertThrows(BadRequestException.class, () -> ses.createConfigurationSetEventDestination(r -> r
+        .configurationSetName("sns-shaped").eventDestinationName("ftp").eventDestination(d -> d.enabled(true)
+            .matchingEventTypes(EventType.SEND).snsDestination(s -> s.topicArn("sns+ftp://hooks.example.com/x")))));
+  }
+
   @Test
   void complaintsFromFeedbackAndDeliveryDelaysArePostedToo() throws Exception {
     ses.createConfigurationSet(r -> r.configurationSetName("feedback"));

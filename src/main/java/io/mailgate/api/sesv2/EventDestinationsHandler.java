@@ -143,9 +143,10 @@ public final class EventDestinationsHandler {
   }
 
   /**
-   * An absolute http or https URL with a host, no user information (it would be logged and shown) and no fragment.
-   * A host given as an address must be public unless {@code events.allowPrivateAddresses}; a name is checked each
-   * time it is resolved, when events are posted.
+   * An absolute http or https URL with a host, no user information (it would be logged and shown) and no fragment;
+   * {@code sns+https} or {@code sns+http} for an endpoint that takes what SNS posts (the event in an SNS notification's
+   * {@code Message}). A host given as an address must be public unless {@code events.allowPrivateAddresses}; a name is
+   * checked each time it is resolved, when events are posted.
    */
   public String webhookUrl(String given, String field) {
     if (given.regionMatches(true, 0, "arn:", 0, 4)) {
@@ -169,8 +170,9 @@ public final class EventDestinationsHandler {
       throw SesException.badRequest(field + " '" + abbreviate(given) + "' is not a URL: " + e.getReason() + ".");
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("https") && !scheme.equals("http")) {
-      throw SesException.badRequest(field + " '" + abbreviate(given) + "' must be an http or https URL.");
+    if (!scheme.equals("https") && !scheme.equals("http") && !scheme.equals("sns+https") && !scheme.equals("sns+http")) {
+      throw SesException.badRequest(field + " '" + abbreviate(given) + "' must be an http or https URL (sns+https or "
+          + "sns+http for an endpoint that takes SNS notifications).");
     }
     if (uri.getHost() == null || uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
       throw SesException.badRequest(field + " '" + abbreviate(given) + "' must have a host, and no "
