@@ -132,6 +132,8 @@ public final class ApiVerticle extends VerticleBase {
   /** Requests other than sends carry small bodies (a template is at most 500 KB, as JSON up to six times that). */
   static final long MAX_OTHER_BODY = 4L * 1024 * 1024;
   private static final String BODY_READ = "mailgate.bodyRead";
+  /** RCPT commands one submission transaction takes (the message is then refused whole if it has too many). */
+  static final int SUBMISSION_RECIPIENTS = 1000;
   /**
    * A body claimed up to this is counted before its key is looked up (ordinary sends: a lookup of a cached key costs
    * little, but the request must wait paused for it); beyond it only for a key that exists. A made-up header holds at
@@ -740,7 +742,10 @@ public final class ApiVerticle extends VerticleBase {
         .setServerName(config.get(MailgateConfig.DELIVERY_HELO_NAME))
         .setShutdownTimeout(java.time.Duration.ofSeconds(STOP_GRACE_SECONDS)) // as the HTTP requests under way get
         .setMaxMessageSize(sends.maxMessageBytes())
-        .setMaxRecipients(config.get(MailgateConfig.SEND_MAX_RECIPIENTS))
+        // every RCPT is taken, as SES takes them, and a message over send.maxRecipients refused whole at the end of
+        // DATA: refused at RCPT, the recipients past it were dropped while Django (which ignores refused recipients)
+        // and nodemailer reported the message sent. The session's own cap only bounds what one transaction holds
+        .setMaxRecipients(Math.max(SUBMISSION_RECIPIENTS, config.get(MailgateConfig.SEND_MAX_RECIPIENTS)))
         .setAuthEnabled(true)
         .setAuthRequired(true)
         .setDsn(false) // as SES's endpoint: the send path keeps no NOTIFY, RET or ENVID, so DSN is not offered

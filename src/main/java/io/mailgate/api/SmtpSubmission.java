@@ -177,7 +177,8 @@ public final class SmtpSubmission implements SmtpSessionHandler {
       case SENDING_PAUSED, CONFIGURATION_SET_SENDING_PAUSED -> SmtpReply.wrapped(554, "5.7.1", "Sending paused: " + text);
       case MESSAGE_REJECTED, MAIL_FROM_DOMAIN_NOT_VERIFIED -> SmtpReply.wrapped(554, "5.7.1", "Message rejected: " + text);
       case ACCESS_DENIED -> SmtpReply.wrapped(554, "5.7.1", "Access denied: " + text);
-      default -> SmtpReply.wrapped(554, "5.6.0", "Message rejected: " + text);
+      // SES's words for a request it cannot take ("554 Transaction failed: Recipient count exceeds 50.")
+      default -> SmtpReply.wrapped(554, "5.6.0", "Transaction failed: " + text);
     };
   }
 }

@@ -112,10 +112,20 @@ class SmtpSubmissionTest {
       String unknownSet = s.send("shop@submit.example", List.of("tagged@example.org"),
           "From: shop@submit.example\r\nX-SES-CONFIGURATION-SET: nope\r\nSubject: no set\r\n\r\nx\r\n");
       assertTrue(unknownSet.startsWith("554 ") && unknownSet.contains("nope"), unknownSet);
+      // every recipient is taken at RCPT, as SES takes them, and a message of too many refused whole after DATA:
+      // refused at RCPT, those past 50 were dropped while the client (Django ignores refused recipients) saw success
+      List<String> many = new java.util.ArrayList<>();
+      for (int i = 0; i < 51; i++) {
+        many.add("r" + i + "@example.org");
+      }
+      String tooMany = s.send("shop@submit.example", many,
+          "From: shop@submit.example\r\nTo: r0@example.org\r\nSubject: too many\r\n\r\nx\r\n");
+      assertTrue(tooMany.startsWith("554 5.6.0 Transaction failed: Recipient count exceeds 50"), tooMany);
 
       assertTrue(s.command("QUIT").startsWith("221"));
     }
-    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: refused")));
+    assertFalse(relay.received().stream().anyMatch(r -> r.text().contains("Subject: refused")
+        || r.text().contains("Subject: too many")));
   }
 
   /**
