@@ -749,6 +749,9 @@ public final class ApiVerticle extends VerticleBase {
         .setAuthEnabled(true)
         .setAuthRequired(true)
         .setDsn(false) // as SES's endpoint: the send path keeps no NOTIFY, RET or ENVID, so DSN is not offered
+        // nor SMTPUTF8, as SES's: the send path takes ASCII local parts only (RFC 6531 addresses were taken at RCPT, the
+        // whole message uploaded, and then refused)
+        .setSmtpUtf8(false)
         .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT))
         .setPlainTextAuthAllowed(config.get(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH));
     String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);

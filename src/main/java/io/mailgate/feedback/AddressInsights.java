@@ -45,9 +45,9 @@ public final class AddressInsights {
 
   /**
    * The overall verdict for an address delivery is about to send to, which is on no suppression list (delivery asked
-   * already: nothing is known of its mailbox), or null when there is none to act on: the address is one SMTP
-   * submission took that the API's parser does not (an internationalized local part, with SMTPUTF8): it was accepted,
-   * its syntax is not for validation to refuse afterwards. When DNS cannot answer now (not the domain's fault), the
+   * already: nothing is known of its mailbox), or null when there is none to act on: the address is one the API's
+   * parser does not take (an internationalized local part; SMTP submission offers no SMTPUTF8, so none is sent today):
+   * it was accepted, its syntax is not for validation to refuse afterwards. When DNS cannot answer now (not the domain's fault), the
    * address is judged as if its domain had an MX, the best DNS could say: held back only for what already puts it
    * below the threshold (a disposable domain, a role address under HIGH); otherwise delivery goes on, and defers where
    * it needs that DNS, as it would without validation.

@@ -49,9 +49,10 @@ final class PathSyntax {
    * Checks the MAIL parameters and returns them typed.
    *
    * @param authParameterAllowed whether {@code AUTH=} (RFC 4954) is accepted
+   * @param smtpUtf8Offered whether EHLO offered SMTPUTF8 (else the parameter is one this server does not know)
    */
   static MailParameters mailParameters(
-      Map<String, String> params, long maxMessageSize, boolean authParameterAllowed)
+      Map<String, String> params, long maxMessageSize, boolean authParameterAllowed, boolean smtpUtf8Offered)
       throws SmtpSyntaxException {
     if (params.isEmpty()) {
       return MailParameters.NONE;
@@ -80,6 +81,9 @@ final class PathSyntax {
           }
         }
         case "SMTPUTF8" -> {
+          if (!smtpUtf8Offered) {
+            throw unsupported(p.getKey());
+          }
           if (!value.isEmpty()) {
             throw error(501, "5.5.4", "SMTPUTF8 takes no value");
           }

@@ -43,6 +43,7 @@ public final class SmtpServerOptions {
   private int maxConsecutiveErrors = DEFAULT_MAX_CONSECUTIVE_ERRORS;
   private int maxJunkCommands = DEFAULT_MAX_JUNK_COMMANDS;
   private boolean dsn = true;
+  private boolean smtpUtf8 = true;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxConnectionsPerClient;
   private long maxDataBytesHeld = DEFAULT_MAX_DATA_BYTES_HELD;
@@ -70,6 +71,7 @@ public final class SmtpServerOptions {
     maxConsecutiveErrors = other.maxConsecutiveErrors;
     maxJunkCommands = other.maxJunkCommands;
     dsn = other.dsn;
+    smtpUtf8 = other.smtpUtf8;
     maxConnections = other.maxConnections;
     maxConnectionsPerClient = other.maxConnectionsPerClient;
     maxDataBytesHeld = other.maxDataBytesHeld;
@@ -98,7 +100,7 @@ public final class SmtpServerOptions {
       throw new IllegalStateException("authRequired needs authEnabled");
     }
     return new SmtpSessionConfig(serverName, maxMessageSize, maxRecipients, maxCommandLineLength,
-        maxDataLineLength, maxConsecutiveErrors, maxJunkCommands, dsn, keyCertOptions != null && !implicitTls,
+        maxDataLineLength, maxConsecutiveErrors, maxJunkCommands, dsn, smtpUtf8, keyCertOptions != null && !implicitTls,
         authEnabled, plainTextAuthAllowed, authRequired, tlsRequired);
   }
 
@@ -222,6 +224,19 @@ public final class SmtpServerOptions {
 
   public SmtpServerOptions setDsn(boolean dsn) {
     this.dsn = dsn;
+    return this;
+  }
+
+  /**
+   * Whether EHLO offers SMTPUTF8 (RFC 6531); default true. A server whose handler cannot take internationalized
+   * addresses must not offer it: a client that sees it sends them, and a whole message, to be refused at its end.
+   */
+  public boolean isSmtpUtf8() {
+    return smtpUtf8;
+  }
+
+  public SmtpServerOptions setSmtpUtf8(boolean smtpUtf8) {
+    this.smtpUtf8 = smtpUtf8;
     return this;
   }
 

@@ -472,7 +472,9 @@ public final class SmtpServerSession {
     lines.add("PIPELINING");
     lines.add("SIZE " + config.maxMessageSize());
     lines.add("8BITMIME");
-    lines.add("SMTPUTF8");
+    if (config.smtpUtf8()) {
+      lines.add("SMTPUTF8");
+    }
     lines.add("ENHANCEDSTATUSCODES");
     if (config.dsn()) {
       lines.add("DSN");
@@ -508,7 +510,7 @@ public final class SmtpServerSession {
     try {
       path = PathSyntax.mailFrom(args);
       params = PathSyntax.mailParameters(
-          path.params(), config.maxMessageSize(), config.authEnabled());
+          path.params(), config.maxMessageSize(), config.authEnabled(), config.smtpUtf8());
       if (!params.smtpUtf8() && PathSyntax.isInternational(path.address())) {
         throw new SmtpSyntaxException(PathSyntax.needsSmtpUtf8());
       }

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param maxJunkCommands commands that move no mail, since the session's last accepted message, after which it says
  *     421 and closes
  * @param dsn whether EHLO offers DSN (RFC 3461)
+ * @param smtpUtf8 whether EHLO offers SMTPUTF8 (RFC 6531); when it does not, the MAIL parameter is refused 555 and a
+ *     non-ASCII address 553
  * @param startTlsAvailable whether STARTTLS is offered (a certificate is configured and the
  *     connection is not already encrypted)
  * @param authEnabled whether AUTH PLAIN and LOGIN are offered
@@ -35,6 +37,7 @@ public record SmtpSessionConfig(
     int maxConsecutiveErrors,
     int maxJunkCommands,
     boolean dsn,
+    boolean smtpUtf8,
     boolean startTlsAvailable,
     boolean authEnabled,
     boolean plainTextAuthAllowed,

@@ -65,10 +65,17 @@ class SmtpSubmissionTest {
       String ehlo = s.command("EHLO client.test");
       assertTrue(ehlo.startsWith("250") && ehlo.contains("AUTH PLAIN LOGIN"), ehlo);
       assertFalse(ehlo.contains("DSN"), "no DSN offered: the send path keeps no NOTIFY, as SES's endpoint: " + ehlo);
+      // nor SMTPUTF8, as SES's: an internationalized address is refused at MAIL or RCPT, not after its upload
+      assertFalse(ehlo.contains("SMTPUTF8"), ehlo);
       assertTrue(s.command("MAIL FROM:<shop@submit.example>").startsWith("530 5.7.0"), "no mail before AUTH");
       assertTrue(s.login(TestNode.ACCESS_KEY, "not-the-password").startsWith("535"));
       assertTrue(s.login(TestNode.ACCESS_KEY, TestNode.SECRET).startsWith("535"), "the secret is not the password");
       assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
+      String utf8 = s.command("MAIL FROM:<shop@submit.example> SMTPUTF8");
+      assertTrue(utf8.startsWith("555"), utf8);
+      String international = s.command(new String("MAIL FROM:<b\u00fccher@submit.example>".getBytes(StandardCharsets.UTF_8),
+          StandardCharsets.ISO_8859_1)); // as UTF-8 on the wire
+      assertTrue(international.startsWith("553"), "non-ASCII without SMTPUTF8: " + international);
 
       String reply = s.send("shop@submit.example", List.of("to@example.org", "hidden@example.org"),
           "From: Shop <shop@submit.example>\r\nTo: to@example.org\r\nBcc: hidden@example.org\r\n"

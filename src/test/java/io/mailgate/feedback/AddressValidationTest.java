@@ -101,7 +101,7 @@ class AddressValidationTest {
 
   @Test
   void deliveryHasNoVerdictForWhatTheApiParserDoesNotTake() {
-    // an internationalized local part, which SMTP submission takes with SMTPUTF8: sent unjudged, no DNS asked
+    // an internationalized local part, which the API's parser does not take: were one sent, unjudged, no DNS asked
     AddressInsights insights = new AddressInsights(V, null, null);
     assertNull(insights.beforeDelivery("\u7528\u6237@example.com").result());
   }
