@@ -72,8 +72,10 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   /**
    * Checks the credentials: the key must be enabled, and the password derived from its secret for the node's region or
    * any SES region. An address that failed {@link #MAX_AUTH_FAILURES} times within the window is answered 454 (try
-   * later) until the window ends, without a look at the keys: guessing is hopeless (the password is an HMAC of a 40
-   * character secret), but each new user name guessed would cost a database query, on the database the sends share.
+   * later) until the window ends for every user name that would cost a database query to look up: guessing is hopeless
+   * (the password is an HMAC of a 40 character secret), but each new user name guessed would cost a query, on the
+   * database the sends share. A key the node knows already (cached, or being looked up) is still checked: one client
+   * retrying a stale password must not lock out every application behind the same address (a NAT, a PaaS's egress).
    * An attempt that costs a query (a user name neither cached nor being looked up) is counted as failed before the
    * query, and given back if it succeeds (or could not be checked): guesses made at once, on the address's many
    * connections, see each other, so no more than the limit are looked up however many arrive together; a burst of
@@ -99,7 +101,7 @@ public final class SmtpSubmission implements SmtpSessionHandler {
         reserved[0] = taken.since();
         return taken;
       });
-      if (refused[0]) {
+      if (refused[0] && reserve) {
         return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
             + counted));
       }

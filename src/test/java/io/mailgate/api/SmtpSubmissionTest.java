@@ -473,7 +473,8 @@ class SmtpSubmissionTest {
 
   /**
    * One client address may hold a few connections at once, logged in or not, and after ten failed logins (across its
-   * connections) is told to try later, the right password too, without a look at the keys; loopback is not limited.
+   * connections) is told to try later for any user name that would cost a look at the keys, the right password too; a
+   * key the node knows already is still checked (others behind the address go on); loopback is not limited.
    */
   @Test
   void oneClientAddressIsLimitedInConnectionsAndFailedLogins() throws IOException {
@@ -500,6 +501,16 @@ class SmtpSubmissionTest {
         }
         String locked = first.login(TestNode.ACCESS_KEY, password);
         assertTrue(locked.startsWith("454 4.7.0"), locked);
+        // the key known to the node (looked up a moment ago, from loopback): checked, and let in
+        try (Session fromLoopback = new Session(openPort)) {
+          fromLoopback.command("EHLO client.test");
+          assertTrue(fromLoopback.login(TestNode.ACCESS_KEY, password).startsWith("235"));
+        }
+        assertTrue(second.login(TestNode.ACCESS_KEY, "wrong").startsWith("535"), "checked, and wrong");
+        String known = second.login(TestNode.ACCESS_KEY, password);
+        assertTrue(known.startsWith("235"), known);
+        String unknown = first.login("AKIAGUESSMORE", "wrong");
+        assertTrue(unknown.startsWith("454 4.7.0"), "a name that costs a query is still refused: " + unknown);
       }
       for (int round = 0; round < 2; round++) {
         try (Session fromLoopback = new Session(openPort)) {
