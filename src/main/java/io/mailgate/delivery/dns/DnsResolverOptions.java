@@ -45,6 +45,11 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     if (attempts < 1 || maxMxHosts < 1 || maxAddressesPerHost < 1 || maxCacheEntries < 1) {
       throw new IllegalArgumentException("attempts, maxMxHosts, maxAddressesPerHost and maxCacheEntries must be >= 1");
     }
+    if (maxMxHosts > RecordType.MX.maxRecords || maxAddressesPerHost > RecordType.A.maxRecords) {
+      // a route cannot have more than an answer keeps
+      throw new IllegalArgumentException("maxMxHosts and maxAddressesPerHost must be at most "
+          + RecordType.MX.maxRecords + " and " + RecordType.A.maxRecords);
+    }
   }
 
   /** System resolvers, 5 s timeout, 2 attempts, TTLs within [10 s, 1 day], negative at most 1 hour. */

@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
+import java.util.function.ToIntFunction;
 
 /**
  * A record type this resolver asks for, and how its RDATA becomes a value. Typed, so the cache
@@ -25,22 +26,55 @@ final class RecordType<T> {
     T read(String owner, DnsRecord record) throws UnknownHostException;
   }
 
-  static final RecordType<InetAddress> A = new RecordType<>(DnsRecordType.A, RecordType::address, null);
-  static final RecordType<InetAddress> AAAA = new RecordType<>(DnsRecordType.AAAA, RecordType::address, null);
+  /*
+   * What one answer keeps. An answer over TCP may be 64 KB, and with compressed names that is thousands of records:
+   * 4,000 MX of 253-character names are a megabyte of objects, cached for up to a day, and whoever runs the DNS of a
+   * domain can make this node ask for its names (a message's SPF, DKIM and DMARC, a send to it). The caps are far
+   * above any real answer, so no route or verdict changes; what they leave out is the least preferred MX records, or
+   * the records the server sent last.
+   */
+
+  /** Addresses: a route keeps 4 a host (maxAddressesPerHost); SPF's a and mx match against all of them. */
+  static final RecordType<InetAddress> A = new RecordType<>(DnsRecordType.A, RecordType::address, null, 64);
+  static final RecordType<InetAddress> AAAA = new RecordType<>(DnsRecordType.AAAA, RecordType::address, null, 64);
+  /** A route tries 10 hosts (maxMxHosts); SPF's mx is a permerror past 10 records, still so with 64 kept. */
   static final RecordType<MxRecord> MX = new RecordType<>(DnsRecordType.MX, RecordType::mx,
-      Comparator.comparingInt(MxRecord::preference).thenComparing(MxRecord::exchange));
-  static final RecordType<String> TXT = new RecordType<>(DnsRecordType.TXT, RecordType::txt, null);
-  static final RecordType<String> PTR = new RecordType<>(DnsRecordType.PTR, RecordType::ptr, null);
+      Comparator.comparingInt(MxRecord::preference).thenComparing(MxRecord::exchange), 64);
+  /**
+   * Users pick their record out of the name's TXT records (SPF v=spf1, DMARC v=DMARC1, MTA-STS v=STSv1, a DKIM key,
+   * a verification token): an SPF record is a few hundred characters, a 4096-bit DKIM key about 800, and a domain's
+   * whole TXT set a few kilobytes. A record longer than what is left of the 16 K characters is left out, the ones
+   * after it still kept while they fit; 256 records at most, for a flood of tiny ones.
+   */
+  static final RecordType<String> TXT = new RecordType<>(DnsRecordType.TXT, RecordType::txt, null, 256,
+      String::length, 16 * 1024);
+  /** SPF validates the first 10 names of a PTR answer (RFC 7208 4.6.4), its only user. */
+  static final RecordType<String> PTR = new RecordType<>(DnsRecordType.PTR, RecordType::ptr, null, 32);
 
   final DnsRecordType wire;
   final RdataReader<T> reader;
   /** The order answers are kept in, sorted once when read; null: as the server sent them. */
   final Comparator<T> order;
+  /** Records one answer keeps at most: the first in {@link #order}, or as sent. */
+  final int maxRecords;
+  /** The characters of text a value counts against {@link #maxCharacters}. */
+  final ToIntFunction<T> characters;
+  /** Characters of text one answer keeps at most, all its records together. */
+  final int maxCharacters;
 
-  private RecordType(DnsRecordType wire, RdataReader<T> reader, Comparator<T> order) {
+  /** A type whose values are small (addresses) or bounded (names of 253 characters): capped by count alone. */
+  private RecordType(DnsRecordType wire, RdataReader<T> reader, Comparator<T> order, int maxRecords) {
+    this(wire, reader, order, maxRecords, value -> 0, Integer.MAX_VALUE);
+  }
+
+  private RecordType(DnsRecordType wire, RdataReader<T> reader, Comparator<T> order, int maxRecords,
+      ToIntFunction<T> characters, int maxCharacters) {
     this.wire = wire;
     this.reader = reader;
     this.order = order;
+    this.maxRecords = maxRecords;
+    this.characters = characters;
+    this.maxCharacters = maxCharacters;
   }
 
   @Override

@@ -15,7 +15,9 @@ import java.util.List;
  * Turns one DNS response into an answer with the TTL it may be cached for: follows the CNAME
  * chain inside the answer section, takes the negative TTL from the SOA in the authority section
  * (RFC 2308 section 5: the smaller of the SOA's TTL and its MINIMUM field), and tells when the
- * chain leads to a name whose records the server did not include, so it must be asked for.
+ * chain leads to a name whose records the server did not include, so it must be asked for. An answer keeps what its
+ * {@link RecordType} allows (its most preferred MX records, the first addresses, 16 K characters of TXT): a name's
+ * owner cannot make it a megabyte of objects in the cache.
  */
 final class ResponseReader {
   private ResponseReader() {}
@@ -57,12 +59,22 @@ final class ResponseReader {
       target = DnsNames.fromWire(DefaultDnsRecordDecoder.decodeName(((DnsRawRecord) alias).content().duplicate()));
     }
     List<T> values = new ArrayList<>();
+    int characters = 0;
+    boolean leftOut = false;
     int count = response.count(DnsSection.ANSWER);
-    for (int i = 0; i < count; i++) {
+    // an ordered type is read whole, so its first records in that order are the ones kept
+    for (int i = 0; i < count && (type.order != null || values.size() < type.maxRecords); i++) {
       DnsRecord record = response.recordAt(DnsSection.ANSWER, i);
       if (record.type().equals(type.wire) && DnsNames.fromWire(record.name()).equals(target)) {
         try {
-          values.add(type.reader.read(target, record));
+          T value = type.reader.read(target, record);
+          int length = type.characters.applyAsInt(value);
+          if (length > type.maxCharacters - characters) {
+            leftOut = true;
+            continue;
+          }
+          characters += length;
+          values.add(value);
           ttl = Math.min(ttl, record.timeToLive());
         } catch (Exception malformed) {
           // One bad record (wrong RDATA length, broken name) must not hide the good ones.
@@ -78,7 +90,13 @@ final class ResponseReader {
       if (type.order != null) {
         values.sort(type.order);
       }
-      return new Answered(new DnsAnswer.Found<>(name, values), ttl);
+      return new Answered(new DnsAnswer.Found<>(name, values.subList(0, Math.min(values.size(), type.maxRecords))),
+          ttl);
+    }
+    if (leftOut) {
+      // every record longer than an answer keeps: not "no records", which would fail a DKIM key or an SPF for good
+      return new Answered(new DnsAnswer.Unavailable<T>(name, type + " records longer than " + type.maxCharacters
+          + " characters"), UNKNOWN_TTL);
     }
     long negative = negativeTtl(response);
     if (!target.equals(asked) && negative == UNKNOWN_TTL) {

@@ -116,6 +116,104 @@ class DnsResolverTest {
     assertEquals(1, dns.queries().stream().filter(Query::tcp).count());
   }
 
+  /**
+   * 2,500 MX records of 253-character names, compressed into one 55 KB answer over TCP: a megabyte of objects if kept
+   * whole. The most preferred are kept, though the server sends them last.
+   */
+  @Test
+  void answerOfThousandsOfMxRecordsKeepsTheMostPreferredUpToTheCap() {
+    String suffix = "a".repeat(63) + "." + "b".repeat(63) + "." + "c".repeat(63) + "." + "d".repeat(45)
+        + ".many.test";
+    for (int i = 0; i < 2500; i++) {
+      dns.mx("many.test", 2500 - i, String.format("h%04d.", i) + suffix);
+    }
+    List<MxRecord> mostPreferred = new ArrayList<>();
+    for (int preference = 1; preference <= RecordType.MX.maxRecords; preference++) {
+      mostPreferred.add(new MxRecord(preference, String.format("h%04d.", 2500 - preference) + suffix));
+    }
+    assertEquals(253, mostPreferred.get(0).exchange().length());
+
+    List<MxRecord> kept = await(resolver.mx("many.test")).records();
+    assertEquals(RecordType.MX.maxRecords, kept.size());
+    assertEquals(mostPreferred, kept);
+    assertSame(kept, await(resolver.mx("many.test")).records(), "cached as kept");
+    assertEquals(List.of(new Query("many.test", "MX", false), new Query("many.test", "MX", true)), dns.queries());
+  }
+
+  /** A record longer than what is left of the TXT budget is left out; those after it still fit. */
+  @Test
+  void txtRecordsPastTheCharacterCapAreLeftOutAndTheRestKept() {
+    String spf = "v=spf1 " + "ip4:192.0.2.0/24 ".repeat(25) + "-all";
+    String first = "k=" + "x".repeat(7000);
+    String second = "k=" + "y".repeat(7000);
+    String third = "k=" + "z".repeat(7000); // 21,006 characters with the first two: more than the 16,384 kept
+    dns.txt("huge.test", first).txt("huge.test", second).txt("huge.test", third).txt("huge.test", spf);
+    dns.txt("one-huge.test", "k=" + "w".repeat(RecordType.TXT.maxCharacters));
+
+    assertEquals(List.of(first, second, spf), await(resolver.txt("huge.test")).records());
+    // no record to keep is not "no records", which would fail a DKIM key or an SPF record for good
+    assertEquals(new DnsAnswer.Unavailable<>("one-huge.test", "TXT records longer than 16384 characters"),
+        await(resolver.txt("one-huge.test")));
+  }
+
+  @Test
+  void addressAndPtrAnswersKeepTheirFirstRecordsUpToTheCap() {
+    List<InetAddress> sent = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      String address = "10.0." + (i / 256) + "." + (i % 256);
+      dns.a("pool.test", address).ptr("192.0.2.77", "host" + i + ".pool.test");
+      sent.add(DnsTestKit.ip(address));
+    }
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < RecordType.PTR.maxRecords; i++) {
+      names.add("host" + i + ".pool.test");
+    }
+
+    List<InetAddress> addresses = await(resolver.a("pool.test")).records();
+    assertEquals(RecordType.A.maxRecords, addresses.size());
+    assertEquals(sent.subList(0, RecordType.A.maxRecords), addresses);
+    List<String> ptrNames = await(resolver.ptr(DnsTestKit.ip("192.0.2.77"))).records();
+    assertEquals(RecordType.PTR.maxRecords, ptrNames.size());
+    assertEquals(names, ptrNames);
+  }
+
+  /**
+   * What real domains publish is kept whole: five MX, an SPF record of 450 characters (two strings on the wire) among
+   * forty verification records, a 4096-bit DKIM key.
+   */
+  @Test
+  void ordinaryAnswersAreKeptWhole() {
+    List<MxRecord> mx = new ArrayList<>();
+    for (int i = 1; i <= 5; i++) {
+      dns.mx("big-corp.test", i * 10, "mx" + i + ".mail.protection.big-corp.test");
+      mx.add(new MxRecord(i * 10, "mx" + i + ".mail.protection.big-corp.test"));
+    }
+    String spf = "v=spf1 " + "ip4:198.51.100.0/24 ".repeat(21) + "include:spf.a.test ~all";
+    assertEquals(450, spf.length());
+    List<String> txt = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      txt.add("site-verification-" + i + "=" + "t".repeat(64));
+    }
+    txt.add(20, spf);
+    txt.forEach(value -> dns.txt("big-corp.test", value));
+    String dkim4096 = "v=DKIM1; k=rsa; p=" + "K".repeat(736);
+    dns.txt("s2048._domainkey.big-corp.test", DKIM_KEY).txt("s4096._domainkey.big-corp.test", dkim4096);
+
+    assertEquals(mx, await(resolver.mx("big-corp.test")).records());
+    assertEquals(txt, await(resolver.txt("big-corp.test")).records());
+    assertEquals(List.of(DKIM_KEY), await(resolver.txt("s2048._domainkey.big-corp.test")).records());
+    assertEquals(List.of(dkim4096), await(resolver.txt("s4096._domainkey.big-corp.test")).records());
+  }
+
+  @Test
+  void routesCannotAskForMoreHostsOrAddressesThanAnAnswerKeeps() {
+    DnsResolverOptions options = DnsResolverOptions.defaults();
+    assertEquals(64, options.withMaxMxHosts(RecordType.MX.maxRecords).maxMxHosts());
+    assertThrows(IllegalArgumentException.class, () -> options.withMaxMxHosts(RecordType.MX.maxRecords + 1));
+    assertThrows(IllegalArgumentException.class,
+        () -> options.withMaxAddressesPerHost(RecordType.A.maxRecords + 1));
+  }
+
   @Test
   void answersAreCachedForTheirTtl() {
     dns.record("ttl.test", "A", 60, "192.0.2.1");
