@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 
 /**
@@ -18,14 +19,28 @@ import java.util.function.BiFunction;
  * <p>Lifetimes: a positive answer lives its TTL (the smallest of its records and CNAMEs) within
  * [minTtl, maxTtl]; a negative one (NXDOMAIN, NODATA) lives the RFC 2308 negative TTL within
  * [minTtl, maxNegativeTtl], or minTtl when the server sent no SOA; a failure lives failureTtl.
+ *
+ * <p>Bounds: maxCacheEntries answers, and maxCacheBytes of their estimated size ({@link #estimate}). The count alone
+ * let a few hundred lookups of names whose owner made each answer large pin gigabytes for a day; {@link RecordType}
+ * caps one answer, this caps them all.
  */
 final class AnswerCache {
 
   private record Key(String name, RecordType<?> type) {}
 
-  private record Entry(Future<DnsAnswer<?>> answer, long expiresAtMillis) {}
+  private record Entry(Future<DnsAnswer<?>> answer, long expiresAtMillis, long bytes) {}
+
+  /*
+   * The estimate: what an entry takes beyond its records (map node, key, entry, future, answer, list), what a record
+   * takes beyond its text (an MxRecord, a String, an InetAddress and its holder), and two bytes a character, what a
+   * string of other than Latin-1 text takes (one of ASCII takes one: the estimate errs high).
+   */
+  private static final long ENTRY_BYTES = 256;
+  private static final long RECORD_BYTES = 96;
 
   private final Map<Key, Entry> answers = new ConcurrentHashMap<>();
+  /** The sum of the entries' bytes: added when one is put, taken off when that one leaves the map. */
+  private final AtomicLong estimatedBytes = new AtomicLong();
   private final Map<Key, Future<DnsAnswer<?>>> inFlight = new ConcurrentHashMap<>();
   private final BiFunction<String, RecordType<?>, Future<Answered>> query;
   private final DnsResolverOptions options;
@@ -77,7 +92,7 @@ final class AnswerCache {
     if (clock.millis() < entry.expiresAtMillis()) {
       return entry.answer();
     }
-    answers.remove(key, entry);
+    remove(key, entry);
     return null;
   }
 
@@ -86,11 +101,50 @@ final class AnswerCache {
     if (lifetime.isZero()) {
       return;
     }
-    long now = clock.millis();
-    if (answers.size() >= options.maxCacheEntries()) {
-      evict(now);
+    long size = estimate(key.name(), answered.answer());
+    if (size > options.maxCacheBytes()) {
+      return; // more than the whole cache may hold
     }
-    answers.put(key, new Entry(Future.succeededFuture(answered.answer()), now + lifetime.toMillis()));
+    long now = clock.millis();
+    if (answers.size() >= options.maxCacheEntries() || estimatedBytes.get() + size > options.maxCacheBytes()) {
+      evict(now, size);
+    }
+    Entry previous = answers.put(key, new Entry(Future.succeededFuture(answered.answer()), now + lifetime.toMillis(),
+        size));
+    estimatedBytes.addAndGet(previous == null ? size : size - previous.bytes());
+  }
+
+  /** The estimated bytes of the cached answers, the sum {@link DnsResolverOptions#maxCacheBytes()} bounds. */
+  long estimatedBytes() {
+    return estimatedBytes.get();
+  }
+
+  /** Roughly the heap an answer to {@code name} takes in the cache. */
+  static long estimate(String name, DnsAnswer<?> answer) {
+    long size = ENTRY_BYTES + 2L * name.length();
+    if (answer instanceof DnsAnswer.Unavailable<?> failed) {
+      size += 2L * failed.reason().length();
+    }
+    for (Object record : answer.records()) {
+      size += RECORD_BYTES + 2L * characters(record);
+    }
+    return size;
+  }
+
+  private static int characters(Object record) {
+    if (record instanceof String text) {
+      return text.length();
+    }
+    if (record instanceof MxRecord mx) {
+      return mx.exchange().length();
+    }
+    return 0; // an address: its bytes are in RECORD_BYTES
+  }
+
+  private void remove(Key key, Entry entry) {
+    if (answers.remove(key, entry)) {
+      estimatedBytes.addAndGet(-entry.bytes());
+    }
   }
 
   private Duration lifetime(Answered answered) {
@@ -108,14 +162,22 @@ final class AnswerCache {
         : given.compareTo(ceiling) > 0 ? ceiling : given;
   }
 
-  /** Expired entries first; if the cache is still full, arbitrary ones down to nine tenths. */
-  private void evict(long now) {
-    answers.values().removeIf(entry -> entry.expiresAtMillis() <= now);
-    int target = options.maxCacheEntries() * 9 / 10;
-    Iterator<Key> keys = answers.keySet().iterator();
-    while (answers.size() > target && keys.hasNext()) {
-      keys.next();
-      keys.remove();
+  /**
+   * Expired entries first; if the cache is still full, arbitrary ones down to nine tenths of both bounds, with room
+   * for an entry of {@code incoming} bytes.
+   */
+  private void evict(long now, long incoming) {
+    answers.forEach((key, entry) -> {
+      if (entry.expiresAtMillis() <= now) {
+        remove(key, entry);
+      }
+    });
+    int targetEntries = options.maxCacheEntries() * 9 / 10;
+    long targetBytes = options.maxCacheBytes() / 10 * 9 - incoming;
+    Iterator<Map.Entry<Key, Entry>> entries = answers.entrySet().iterator();
+    while ((answers.size() > targetEntries || estimatedBytes.get() > targetBytes) && entries.hasNext()) {
+      Map.Entry<Key, Entry> next = entries.next();
+      remove(next.getKey(), next.getValue());
     }
   }
 }

@@ -27,10 +27,20 @@ import java.util.List;
  * @param maxAddressesPerHost addresses of one host kept in a route
  * @param ipv6 whether routes include AAAA addresses (after the IPv4 ones)
  * @param maxCacheEntries answers kept; beyond that, expired ones are dropped, then any
+ * @param maxCacheBytes estimated heap of the answers kept, records and overhead ({@code AnswerCache.estimate});
+ *     beyond that, answers are dropped as beyond {@code maxCacheEntries}. An answer's size is its owner's choice (a
+ *     64 KB answer over TCP may hold thousands of records, which the caps of one answer, in {@code RecordType}, cut
+ *     to tens of kilobytes): the count alone does not bound the memory.
  */
 public record DnsResolverOptions(List<InetSocketAddress> servers, Duration queryTimeout, int attempts,
     Duration minTtl, Duration maxTtl, Duration maxNegativeTtl, Duration failureTtl, int maxMxHosts,
-    int maxAddressesPerHost, boolean ipv6, int maxCacheEntries) {
+    int maxAddressesPerHost, boolean ipv6, int maxCacheEntries, long maxCacheBytes) {
+
+  /**
+   * 32 MB of estimate: some 70,000 ordinary answers (about 450 bytes each), or 500 of the largest one answer may be
+   * (256 TXT records of 16 K characters in all); a sixteenth of the 512 MB heap a node is given.
+   */
+  public static final long DEFAULT_MAX_CACHE_BYTES = 32L * 1024 * 1024;
 
   public DnsResolverOptions {
     servers = List.copyOf(servers);
@@ -42,8 +52,9 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     if (maxTtl.compareTo(minTtl) < 0 || maxNegativeTtl.compareTo(minTtl) < 0) {
       throw new IllegalArgumentException("TTL ceilings must not be below the floor " + minTtl);
     }
-    if (attempts < 1 || maxMxHosts < 1 || maxAddressesPerHost < 1 || maxCacheEntries < 1) {
-      throw new IllegalArgumentException("attempts, maxMxHosts, maxAddressesPerHost and maxCacheEntries must be >= 1");
+    if (attempts < 1 || maxMxHosts < 1 || maxAddressesPerHost < 1 || maxCacheEntries < 1 || maxCacheBytes < 1) {
+      throw new IllegalArgumentException(
+          "attempts, maxMxHosts, maxAddressesPerHost, maxCacheEntries and maxCacheBytes must be >= 1");
     }
     if (maxMxHosts > RecordType.MX.maxRecords || maxAddressesPerHost > RecordType.A.maxRecords) {
       // a route cannot have more than an answer keeps
@@ -52,10 +63,13 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     }
   }
 
-  /** System resolvers, 5 s timeout, 2 attempts, TTLs within [10 s, 1 day], negative at most 1 hour. */
+  /**
+   * System resolvers, 5 s timeout, 2 attempts, TTLs within [10 s, 1 day], negative at most 1 hour; 100,000 answers and
+   * {@link #DEFAULT_MAX_CACHE_BYTES} cached.
+   */
   public static DnsResolverOptions defaults() {
     return new DnsResolverOptions(List.of(), Duration.ofSeconds(5), 2, Duration.ofSeconds(10), Duration.ofDays(1),
-        Duration.ofHours(1), Duration.ofSeconds(30), 10, 4, true, 100_000);
+        Duration.ofHours(1), Duration.ofSeconds(30), 10, 4, true, 100_000, DEFAULT_MAX_CACHE_BYTES);
   }
 
   /**
@@ -117,7 +131,7 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withServers(List<InetSocketAddress> servers) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   /** Same as {@code withServers(parseServers(spec))}. */
@@ -127,12 +141,12 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withQueryTimeout(Duration queryTimeout) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   public DnsResolverOptions withAttempts(int attempts) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   /** The floor and ceiling of positive answers' lifetime; the floor also applies to negative ones. */
@@ -140,32 +154,37 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     // the floor holds for negative answers too: a floor above their ceiling raises that ceiling to it
     Duration negative = maxNegativeTtl.compareTo(minTtl) < 0 ? minTtl : maxNegativeTtl;
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, negative, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   public DnsResolverOptions withMaxNegativeTtl(Duration maxNegativeTtl) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   public DnsResolverOptions withFailureTtl(Duration failureTtl) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   public DnsResolverOptions withMaxMxHosts(int maxMxHosts) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   public DnsResolverOptions withMaxAddressesPerHost(int maxAddressesPerHost) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   public DnsResolverOptions withIpv6(boolean ipv6) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+  }
+
+  public DnsResolverOptions withMaxCacheBytes(long maxCacheBytes) {
+    return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
   }
 
   private static void requirePositive(String what, Duration d) {
