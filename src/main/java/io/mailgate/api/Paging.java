@@ -10,9 +10,11 @@ import java.util.Base64;
 /**
  * SES list operations' paging: {@code PageSize} (1 to 1000) and an opaque {@code NextToken}, read
  * from the query string or, as newer SDKs send some list operations as POST, from the JSON body.
- * The token carries the position after which the next page starts.
+ * The token carries the position after which the next page starts, and a tag of the operation that made it
+ * ({@code scope}: its method and path): another operation's token, or a made-up one, is refused as SES refuses it,
+ * not read as a position that skips or empties the page.
  */
-public record Paging(int pageSize, String after) {
+public record Paging(int pageSize, String after, String scope) {
 
   public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize) {
     return of(ctx, body, defaultSize, SesError.BAD_REQUEST);
@@ -25,7 +27,26 @@ public record Paging(int pageSize, String after) {
     if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
       token = s;
     }
-    return new Paging(pageSize, token == null || token.isEmpty() ? null : position(token, invalid));
+    String scope = ctx.request().method().name() + " " + ctx.request().path();
+    String after = null;
+    if (token != null && !token.isEmpty()) {
+      String tagged = position(token, invalid);
+      String tag = tag(scope);
+      if (!tagged.startsWith(tag)) {
+        throw invalidToken(invalid);
+      }
+      after = tagged.substring(tag.length());
+    }
+    return new Paging(pageSize, after, scope);
+  }
+
+  /** The NextToken of this operation's page whose last item is at {@code position}. */
+  public String next(String position) {
+    return token(tag(scope) + position);
+  }
+
+  private static String tag(String scope) {
+    return String.format("%08x:", scope.hashCode());
   }
 
   /** PageSize from the query string ({@code size}) or the JSON body, 1 to 1000; else a BadRequest. */

@@ -115,7 +115,10 @@ public final class SesEvents {
     return mail;
   }
 
-  /** The ARN of the identity a message was sent from: the delegated one, or the sender's for its Source's domain. */
+  /**
+   * The ARN of the identity a message was sent from: the one it was sent as (another account's, or the sender's own
+   * verified address or domain), else, for a message stored before that was kept, its Source's domain.
+   */
   private static String sourceArn(MailFacts f) {
     return f.identityName() != null ? arn(f.region(), f.identityAccount(), f.identityName())
         : arn(f.region(), f.accountId(), domainOf(f.source()));
@@ -248,7 +251,7 @@ public final class SesEvents {
       for (String[] h : new String[][] {{"from", "from"}, {"reply-to", "replyTo"}, {"to", "to"}, {"cc", "cc"}}) {
         ReceivedField field = common.get(h[0]);
         if (field != null) {
-          c.put(h[1], splitAddresses(decoded(field.value())));
+          c.put(h[1], decodedAddresses(field.value().strip()));
         }
       }
       ReceivedField returnPath = common.get("return-path");
@@ -329,7 +332,7 @@ public final class SesEvents {
     for (String[] h : new String[][] {{"From", "from"}, {"Reply-To", "replyTo"}, {"To", "to"}, {"Cc", "cc"}}) {
       HeaderBlock.Field field = block.first(h[0]);
       if (field != null) {
-        common.put(h[1], splitAddresses(block.decodedValue(field)));
+        common.put(h[1], decodedAddresses(block.rawValue(field)));
       }
     }
     HeaderBlock.Field returnPath = block.first("Return-Path");
@@ -351,6 +354,18 @@ public final class SesEvents {
   }
 
   /** Splits an address list at top-level commas (not inside quotes or angle brackets). */
+  /**
+   * The addresses of an address list, each with its encoded words decoded: split first, so that a comma an encoded
+   * word carries (an Outlook "Last, First" name, {@code =?UTF-8?Q?M=C3=BCller=2C_Hans?=}) stays in its address.
+   */
+  static JsonArray decodedAddresses(String raw) {
+    JsonArray out = new JsonArray();
+    for (Object address : splitAddresses(raw)) {
+      out.add(EncodedWordDecoder.decode((String) address));
+    }
+    return out;
+  }
+
   static JsonArray splitAddresses(String value) {
     JsonArray out = new JsonArray();
     boolean quoted = false;

@@ -54,6 +54,12 @@ public final class SendAuthorization {
     SenderProfile from(IdentityArn delegated) {
       return new SenderProfile(dkimKey, envelopeFrom, verpDomain, defaultConfigurationSet, delegated, sendingIdentity);
     }
+
+    /** Signed with {@code key} instead, when there is one (null: as it was). */
+    SenderProfile signedWith(DkimKey key) {
+      return key == null ? this
+          : new SenderProfile(key, envelopeFrom, verpDomain, defaultConfigurationSet, identity, sendingIdentity);
+    }
   }
 
   /** The part a sender address plays in a message; an identity ARN a send names is for one part. */
@@ -262,6 +268,27 @@ public final class SendAuthorization {
   }
 
   /** {@code address} and the domain identities that may cover it. */
+  /**
+   * The DKIM key of a raw message's From header whose domain is not its Source's (v1 Source, v2 FromEmailAddress: a
+   * bounce address on another domain, say): DMARC aligns d= with the From header's domain, so its key signs rather
+   * than the Source's; null when its domain has none (the Source's key signs then), or its address's signing is off.
+   * The header's address is one of the caller's verified senders already ({@link #authorize}).
+   */
+  public Future<DkimKey> headerFromKey(Caller caller, Mailbox headerFrom) {
+    if (caller.isSystem()) {
+      return Future.succeededFuture(null);
+    }
+    String address = headerFrom.address().toLowerCase(Locale.ROOT);
+    Set<String> names = new LinkedHashSet<>();
+    addNames(names, address);
+    return identities.lookup(caller.account().id(), names).map(found -> {
+      IdentityDirectory.Facts own = found.get(address);
+      IdentityDirectory.Facts domain = verifiedDomain(found, IdentityNames.domainOf(address));
+      return domain == null || (own != null && own.verified() && !own.identity().dkimSigningEnabled()) ? null
+          : domain.signingKey();
+    });
+  }
+
   private static void addNames(Set<String> names, String address) {
     names.add(address);
     names.addAll(IdentityNames.domainAndParents(IdentityNames.domainOf(address)));

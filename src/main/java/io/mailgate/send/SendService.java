@@ -157,11 +157,16 @@ public final class SendService {
    * {@code returnPath}: where its feedback is forwarded, as given ({@link SendRequest#envelopeSender}, or a raw
    * message's Return-Path header), null or empty when none is (the From identity's then).
    */
+  /**
+   * @param headerFrom a raw message's From header's first mailbox when its domain is not the Source's (whose DKIM key
+   *     then signs, as DMARC aligns d= with the From header's domain); null otherwise
+   */
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
       Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation,
-      String returnPath) {
+      String returnPath, Mailbox headerFrom) {
     Prepared withContent(byte[] newContent) {
-      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath);
+      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath,
+          headerFrom);
     }
   }
 
@@ -256,6 +261,8 @@ public final class SendService {
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(named -> (p.delegation() == null
                 ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
+                    .compose(profile -> p.headerFrom() == null ? Future.succeededFuture(profile)
+                        : authorization.headerFromKey(caller, p.headerFrom()).map(profile::signedWith))
                 : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
                 // a tenant's send: once its identity and set are known, before anything is counted
@@ -397,7 +404,7 @@ public final class SendService {
             : MimeBuilder.build(p.headers(), simple);
         checkSize(content.length);
         return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-            p.delegation(), p.returnPath());
+            p.delegation(), p.returnPath(), p.headerFrom());
       });
     });
   }
@@ -493,8 +500,12 @@ public final class SendService {
         request.nullReversePath() ? null : profile.verpDomain(), request.configurationSet(), tagsJson, p.content(),
         addresses, p.at(), caller.sourceIp(), caller.accessKeyId(), list == null ? null : list.contactList(),
         list == null ? null : list.topic(),
-        profile.identity() == null ? null : profile.identity().account(),
-        profile.identity() == null ? null : profile.identity().identity(), request.tenant(), tenantId);
+        // the identity the message is sent from, for its events' mail.sourceArn (SES: "the identity that was used to
+        // send"): another account's (sending authorization), or the sender's own verified address or domain
+        profile.identity() != null ? profile.identity().account()
+            : profile.sendingIdentity() != null ? caller.account().id() : null,
+        profile.identity() != null ? profile.identity().identity() : profile.sendingIdentity(), request.tenant(),
+        tenantId);
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */
@@ -584,7 +595,7 @@ public final class SendService {
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length);
       return new Prepared(id, from, senders.list(), envelope(to, cc, bcc), content, now, headers, simple,
-          delegation(request, from, List.of(), senderHeader, request.envelopeSender()), request.envelopeSender());
+          delegation(request, from, List.of(), senderHeader, request.envelopeSender()), request.envelopeSender(), null);
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
@@ -628,8 +639,10 @@ public final class SendService {
     if (returnPath != null && !returnPath.isEmpty()) {
       otherSenders.add(MailboxParser.parse(returnPath));
     }
+    Mailbox headerFrom = prepared.from() != null && !prepared.from().domain().equalsIgnoreCase(from.domain())
+        ? prepared.from() : null;
     return new Prepared(id, from, otherSenders.list(), recipients, prepared.content(), now, null, null,
-        delegation(request, from, froms, prepared.sender(), returnPath), returnPath);
+        delegation(request, from, froms, prepared.sender(), returnPath), returnPath, headerFrom);
   }
 
   /**

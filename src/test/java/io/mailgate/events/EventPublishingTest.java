@@ -103,6 +103,9 @@ class EventPublishingTest {
       JsonObject mail = event.getJsonObject("mail");
       assertEquals(id, mail.getString("messageId"));
       assertEquals("events@example.com", mail.getString("source"));
+      // the identity the message was sent from (start-dev verified the address), not the From domain's
+      assertEquals("arn:aws:ses:us-east-1:" + node.config().get(MailgateConfig.DEV_ACCOUNT_ID)
+          + ":identity/events@example.com", mail.getString("sourceArn"));
       assertEquals(new JsonArray().add("ok-1@example.com").add("dead-1@example.com"), mail.getJsonArray("destination"));
       assertEquals(new JsonArray().add("receipts"), mail.getJsonObject("tags").getJsonArray("ses:configuration-set"));
       assertEquals(new JsonArray().add("spring"), mail.getJsonObject("tags").getJsonArray("campaign"));

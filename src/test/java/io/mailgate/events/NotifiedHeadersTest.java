@@ -60,6 +60,27 @@ class NotifiedHeadersTest {
     assertEquals(0, SesEvents.lastFieldStart("no line at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
   }
 
+  /**
+   * An address list is split into its addresses before their encoded words are decoded: an Outlook "Last, First" name
+   * carries its comma encoded, and split after decoding it made two addresses of one.
+   */
+  @Test
+  void anEncodedCommaStaysInItsAddress() {
+    String head = "From: =?UTF-8?Q?M=C3=BCller=2C_Hans?= <h@example.com>\r\n"
+        + "To: =?UTF-8?B?RG9lLCBKYW5l?= <j@example.org>, \"Roe, Rick\" <r@example.org>, plain@example.org\r\n"
+        + "Subject: hi\r\n";
+    JsonObject sent = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "h@example.com",
+        Instant.EPOCH, List.of("j@example.org"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
+        .US_ASCII), null, null, null, null)).getJsonObject("commonHeaders");
+    assertEquals(new JsonArray().add("M\u00fcller, Hans <h@example.com>"), sent.getJsonArray("from"));
+    assertEquals(new JsonArray().add("Doe, Jane <j@example.org>").add("\"Roe, Rick\" <r@example.org>")
+        .add("plain@example.org"), sent.getJsonArray("to"));
+    ReceivedField from = field("From", "=?UTF-8?Q?M=C3=BCller=2C_Hans?= <h@example.com>");
+    JsonObject received = mail(NotifiedHeaders.of(new ReceivedFields(List.of(from), true, Map.of("from", from))))
+        .getJsonObject("commonHeaders");
+    assertEquals(new JsonArray().add("M\u00fcller, Hans <h@example.com>"), received.getJsonArray("from"));
+  }
+
   @Test
   void theHeadersStopAtTenKilobytes() {
     ReceivedField big = new ReceivedField("X-Big", " " + "x".repeat(6000), 6009);

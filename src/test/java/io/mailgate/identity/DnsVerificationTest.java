@@ -106,6 +106,29 @@ class DnsVerificationTest {
     }
   }
 
+  /**
+   * A raw message whose Source is on another domain than its From header (a bounce address elsewhere) is signed with
+   * the From header's domain's key, which DMARC aligns with; the Source's domain has none here.
+   */
+  @Test
+  void aRawMessageIsSignedAsItsFromHeadersDomain() {
+    String selector = ses.createEmailIdentity(r -> r.emailIdentity("hdr.example")).dkimAttributes().tokens().get(0);
+    String recordName = selector + "._domainkey.hdr.example";
+    String value = dnsValue("hdr.example");
+    dns.txt(recordName, value);
+    Await.until(() -> dkim("hdr.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+    io.mailgate.testing.Verification.verifiedAddress(ses, relay, "bounces@src.example");
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+      v1.sendRawEmail(r -> r.source("bounces@src.example").rawMessage(m -> m.data(
+          software.amazon.awssdk.core.SdkBytes.fromUtf8String("From: news@hdr.example\r\nTo: a@example.org\r\n"
+              + "Subject: header-from-signed\r\n\r\nx\r\n"))));
+    }
+    byte[] msg = Await.until(() -> relay.received().stream().filter(x -> x.text().contains("header-from-signed"))
+        .findFirst().orElse(null), x -> x != null, Duration.ofSeconds(20)).data();
+    assertTrue(new String(msg, java.nio.charset.StandardCharsets.US_ASCII).contains("d=hdr.example;"));
+    assertNull(Jdkim.verify(msg, Map.of(recordName, value)));
+  }
+
   static void send(String from, String subject) {
     ses.sendEmail(r -> r.fromEmailAddress(from).destination(d -> d.toAddresses("a@example.org"))
         .content(c -> c.simple(m -> m.subject(s -> s.data(subject)).body(b -> b.text(t -> t.data("x"))))));

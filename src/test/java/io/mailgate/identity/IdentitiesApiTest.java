@@ -338,6 +338,16 @@ class IdentitiesApiTest {
       } while (token != null);
       assertEquals(3, pages);
       assertEquals(List.of("d1.example.com", "d2.example.com", "d3.example.com", "d4.example.com", "d5.example.com"), seen);
+      // a token is this operation's: a made-up one, or another list's, is refused, not read as a place to start from
+      String first = ses.listEmailIdentities(r -> r.pageSize(2)).nextToken();
+      assertThrows(BadRequestException.class, () -> ses.listEmailIdentities(r -> r.pageSize(2).nextToken("ZDMuZXhh")));
+      ses.createEmailTemplate(r -> r.templateName("t1").templateContent(x -> x.subject("s").text("t")));
+      ses.createEmailTemplate(r -> r.templateName("t2").templateContent(x -> x.subject("s").text("t")));
+      String templates = ses.listEmailTemplates(r -> r.pageSize(1)).nextToken();
+      assertThrows(BadRequestException.class, () -> ses.listEmailTemplates(r -> r.pageSize(1).nextToken(first)));
+      assertThrows(BadRequestException.class, () -> ses.listEmailIdentities(r -> r.pageSize(2).nextToken(templates)));
+      assertEquals(List.of("t2"), ses.listEmailTemplates(r -> r.pageSize(1).nextToken(templates)).templatesMetadata()
+          .stream().map(m -> m.templateName()).toList());
       assertThrows(BadRequestException.class, () -> ses.listEmailIdentities(r -> r.pageSize(0)));
       // the SDK's Filter: only names that contain it, whatever the case (names are kept lower-cased); a key it does
       // not take is a 400, never every identity

@@ -157,7 +157,7 @@ public final class ConfigurationSetsHandler {
       rows.stream().limit(limit).forEach(c -> names.add(c.name()));
       JsonObject out = new JsonObject().put("ConfigurationSets", names);
       if (rows.size() > limit) {
-        out.put("NextToken", Paging.token(rows.get(limit - 1).name()));
+        out.put("NextToken", paging.next(rows.get(limit - 1).name()));
       }
       return out;
     });

@@ -67,7 +67,7 @@ public final class ContactListsHandler {
       }
       JsonObject page = new JsonObject().put("ContactLists", out);
       if (rows.size() > paging.pageSize()) {
-        page.put("NextToken", Paging.token(rows.get(paging.pageSize() - 1).name()));
+        page.put("NextToken", paging.next(rows.get(paging.pageSize() - 1).name()));
       }
       return page;
     });
@@ -150,7 +150,7 @@ public final class ContactListsHandler {
         }
         JsonObject page = new JsonObject().put("Contacts", out);
         if (rows.size() > paging.pageSize()) {
-          page.put("NextToken", Paging.token(Contact.key(rows.get(paging.pageSize() - 1).address())));
+          page.put("NextToken", paging.next(Contact.key(rows.get(paging.pageSize() - 1).address())));
         }
         return page;
       });

@@ -71,7 +71,7 @@ public final class CustomVerificationHandler {
       }
       JsonObject page = new JsonObject().put("CustomVerificationEmailTemplates", out);
       if (rows.size() > paging.pageSize()) {
-        page.put("NextToken", Paging.token(rows.get(paging.pageSize() - 1).name()));
+        page.put("NextToken", paging.next(rows.get(paging.pageSize() - 1).name()));
       }
       return page;
     });

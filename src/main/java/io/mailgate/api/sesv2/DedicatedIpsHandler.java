@@ -43,7 +43,7 @@ public final class DedicatedIpsHandler {
     int from = start(paging, names.size());
     int to = Math.min(names.size(), from + paging.pageSize());
     names.subList(from, to).forEach(page::add);
-    return Future.succeededFuture(paged(new JsonObject().put("DedicatedIpPools", page), to, names.size()));
+    return Future.succeededFuture(paged(paging, new JsonObject().put("DedicatedIpPools", page), to, names.size()));
   }
 
   public Future<JsonObject> getPool(Caller caller, RoutingContext ctx) {
@@ -70,7 +70,7 @@ public final class DedicatedIpsHandler {
     }
     int from = start(paging, ips.size());
     int to = Math.min(ips.size(), from + paging.pageSize());
-    return Future.succeededFuture(paged(new JsonObject().put("DedicatedIps", new JsonArray(new ArrayList<>(
+    return Future.succeededFuture(paged(paging, new JsonObject().put("DedicatedIps", new JsonArray(new ArrayList<>(
         ips.subList(from, to)))), to, ips.size()));
   }
 
@@ -132,7 +132,7 @@ public final class DedicatedIpsHandler {
     throw Paging.invalidToken(SesError.BAD_REQUEST);
   }
 
-  private static JsonObject paged(JsonObject answer, int end, int size) {
-    return end < size ? answer.put("NextToken", Paging.token(Integer.toString(end))) : answer;
+  private static JsonObject paged(Paging paging, JsonObject answer, int end, int size) {
+    return end < size ? answer.put("NextToken", paging.next(Integer.toString(end))) : answer;
   }
 }

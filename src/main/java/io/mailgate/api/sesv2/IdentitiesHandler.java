@@ -125,7 +125,7 @@ public final class IdentitiesHandler {
       }
       JsonObject r = new JsonObject().put("EmailIdentities", items);
       if (page.nextAfter() != null) {
-        r.put("NextToken", Paging.token(page.nextAfter()));
+        r.put("NextToken", paging.next(page.nextAfter()));
       }
       return r;
     }));

@@ -99,7 +99,7 @@ public final class SuppressionHandler {
       JsonObject out = new JsonObject().put("SuppressedDestinationSummaries", summaries);
       if (rows.size() > limit) {
         SuppressionStore.Entry last = rows.get(limit - 1);
-        out.put("NextToken", Paging.token(last.lastUpdate() + "\n" + last.email()));
+        out.put("NextToken", paging.next(last.lastUpdate() + "\n" + last.email()));
       }
       return out;
     });

@@ -130,7 +130,7 @@ public final class TemplatesHandler {
       }
       JsonObject page = new JsonObject().put("TemplatesMetadata", out);
       if (rows.size() > paging.pageSize()) {
-        page.put("NextToken", Paging.token(rows.get(paging.pageSize() - 1).name()));
+        page.put("NextToken", paging.next(rows.get(paging.pageSize() - 1).name()));
       }
       return page;
     });

@@ -291,7 +291,7 @@ public final class TenantsHandler {
     rows.stream().limit(paging.pageSize()).forEach(r -> out.add(item.apply(r)));
     JsonObject page = new JsonObject().put(field, out);
     if (rows.size() > paging.pageSize()) {
-      page.put("NextToken", Paging.token(position.apply(rows.get(paging.pageSize() - 1))));
+      page.put("NextToken", paging.next(position.apply(rows.get(paging.pageSize() - 1))));
     }
     return page;
   }
