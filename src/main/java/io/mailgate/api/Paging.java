@@ -22,12 +22,24 @@ public record Paging(int pageSize, String after, String scope) {
 
   /** As {@link #of(RoutingContext, JsonObject, int)}, a token that is not one of ours answered with {@code invalid}. */
   public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize, SesError invalid) {
+    return of(ctx, body, defaultSize, invalid, "");
+  }
+
+  /**
+   * As {@link #of(RoutingContext, JsonObject, int)}, for an operation whose list is named in its request rather than
+   * its path ({@code list}: a tenant's name, a resource's ARN, a pool's name): a token of another list is refused too.
+   */
+  public static Paging of(RoutingContext ctx, JsonObject body, int defaultSize, String list) {
+    return of(ctx, body, defaultSize, SesError.BAD_REQUEST, list);
+  }
+
+  private static Paging of(RoutingContext ctx, JsonObject body, int defaultSize, SesError invalid, String list) {
     int pageSize = pageSize(ctx.request().getParam("PageSize"), body, defaultSize);
     String token = ctx.request().getParam("NextToken");
     if (token == null && body != null && body.getValue("NextToken") instanceof String s) {
       token = s;
     }
-    String scope = ctx.request().method().name() + " " + ctx.request().path();
+    String scope = ctx.request().method().name() + " " + ctx.request().path() + "\n" + list;
     String after = null;
     if (token != null && !token.isEmpty()) {
       String tagged = position(token, invalid);

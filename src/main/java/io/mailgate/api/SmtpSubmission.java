@@ -48,6 +48,7 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   public SmtpSubmission(io.vertx.core.Vertx vertx, AccountDirectory accounts, SendService sends, String region,
       io.mailgate.metrics.Metrics metrics) {
     this.failures = vertx.sharedData().getLocalMap("mailgate.smtp.authFailures");
+    this.knownKeys = vertx.sharedData().getLocalMap("mailgate.smtp.knownKeys");
     this.metrics = metrics;
     this.accounts = accounts;
     this.sends = sends;
@@ -70,12 +71,20 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   private final io.vertx.core.shareddata.LocalMap<String, Failures> failures;
 
   /**
+   * Access key ids found to exist, and when last, shared by the node's event loops (each has its own key cache, kept
+   * for seconds): a key known within {@link #FAILURE_WINDOW_MILLIS} is checked even from an address that is locked out,
+   * whichever event loop its connection lands on.
+   */
+  private final io.vertx.core.shareddata.LocalMap<String, Long> knownKeys;
+
+  /**
    * Checks the credentials: the key must be enabled, and the password derived from its secret for the node's region or
    * any SES region. An address that failed {@link #MAX_AUTH_FAILURES} times within the window is answered 454 (try
-   * later) until the window ends for every user name that would cost a database query to look up: guessing is hopeless
-   * (the password is an HMAC of a 40 character secret), but each new user name guessed would cost a query, on the
-   * database the sends share. A key the node knows already (cached, or being looked up) is still checked: one client
-   * retrying a stale password must not lock out every application behind the same address (a NAT, a PaaS's egress).
+   * later) until the window ends for every user name that is not a key the node found to exist in that time: guessing
+   * is hopeless (the password is an HMAC of a 40 character secret), but each new user name guessed would cost a query,
+   * on the database the sends share. A key the node knows (found on any of its event loops within the window, or being
+   * looked up) is still checked: one client retrying a stale password must not lock out every application behind the
+   * same address (a NAT, a PaaS's egress).
    * An attempt that costs a query (a user name neither cached nor being looked up) is counted as failed before the
    * query, and given back if it succeeds (or could not be checked): guesses made at once, on the address's many
    * connections, see each other, so no more than the limit are looked up however many arrive together; a burst of
@@ -89,7 +98,9 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     long now = System.currentTimeMillis();
     long[] reserved = {-1}; // the window the attempt was counted in, when it was counted before the lookup
     if (counted != null) {
-      boolean reserve = !accounts.answersWithoutQuery(username);
+      Long seen = knownKeys.get(username);
+      boolean known = seen != null && now - seen < FAILURE_WINDOW_MILLIS;
+      boolean reserve = !known && !accounts.answersWithoutQuery(username);
       boolean[] refused = {false};
       failures.compute(counted, (ip, f) -> {
         Failures live = f == null || now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f;
@@ -114,6 +125,11 @@ public final class SmtpSubmission implements SmtpSessionHandler {
       }
     }
     return accounts.byAccessKey(username)
+        .onSuccess(key -> {
+          if (key.isPresent()) {
+            rememberKey(username, now);
+          }
+        })
         .map(key -> key.isPresent() && key.get().enabled()
             && (authzid == null || authzid.isEmpty() || authzid.equals(username))
             && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region))
@@ -132,6 +148,18 @@ public final class SmtpSubmission implements SmtpSessionHandler {
           }
         })
         .toCompletionStage();
+  }
+
+  /** {@code keyId} exists; the ids not seen for a window go once there are many (there are as many as keys). */
+  private void rememberKey(String keyId, long now) {
+    knownKeys.put(keyId, now);
+    if (knownKeys.size() > MAX_TRACKED) {
+      knownKeys.keySet().forEach(id -> knownKeys.computeIfPresent(id,
+          (k, at) -> now - at >= FAILURE_WINDOW_MILLIS ? null : at));
+      if (knownKeys.size() > MAX_TRACKED) {
+        knownKeys.clear();
+      }
+    }
   }
 
   @Override

@@ -369,7 +369,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         receiptsInFlight++;
         w.inFlight++;
         long seq = ++w.begun;
-        post(Target.of(d), "rcv_" + d.id(), Buffer.buffer(d.body())).onComplete(posted -> {
+        post(Target.of(d), "rcv_" + d.id() + "_" + d.messageId(), Buffer.buffer(d.body())).onComplete(posted -> {
           receiptsInFlight--;
           w.inFlight--;
           if (posted.succeeded()) {
@@ -556,7 +556,9 @@ public final class EventPublisherVerticle extends VerticleBase {
     dest.inFlight++;
     long seq = ++dest.begun;
     boolean[] begun = {false};
-    post(Target.of(d), "evt_" + d.id(), body).onComplete(ar -> {
+    // the outbox row's id, and the message's, which no other database has (a row id alone comes back in every new
+    // database: a receiver that drops repeats by id would drop a new installation's events)
+    post(Target.of(d), "evt_" + d.id() + "_" + d.messageId(), body).onComplete(ar -> {
       if (!begun[0]) {
         // failed before it began (a lookup refused at once): counted once the dispatch that began it is done, with
         // the destination's other posts of that dispatch, as posts failing together are one failure, not one each

@@ -46,7 +46,8 @@ public final class InboundFeedback {
   private static final Logger LOG = Logger.getLogger(InboundFeedback.class.getName());
   private static final Pattern OUR_ID = Pattern.compile("0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000");
   private static final Pattern VERP_SHAPE = Pattern.compile("b[a-z2-7]{47}");
-  private static final Pattern SMTP_REPLY = Pattern.compile("[2-5]\\d\\d(?:[ -]|$)");
+  /** A reply code and its text: a bare number ("X-Unix; 255", an exit status) is no SMTP reply. */
+  private static final Pattern SMTP_REPLY = Pattern.compile("[2-5]\\d\\d[ -]");
 
   /**
    * A report that recorded nothing (not attributed, or attributed by a Message-ID anyone who received a message has,

@@ -259,11 +259,13 @@ public final class IdentityService {
       } catch (SesException e) {
         return Future.failedFuture(e);
       }
-      // a new Easy DKIM key for a domain whose key is verified and signs: the next key, published beside the current
-      // one, which goes on signing until the next one's record is found (SES's NextSigningKeyLength is the future
-      // key's); replacing it at once would send mail unsigned until then
+      // a new Easy DKIM key for a domain whose key is verified and signs (its record found, or missing from a check
+      // since: it signs then too): the next key, published beside the current one, which goes on signing until the
+      // next one's record is found (SES's NextSigningKeyLength is the future key's); replacing it at once would send
+      // mail unsigned until then
       boolean staged = !external && !dev && "AWS_SES".equals(s.identity().dkimOrigin())
-          && s.identity().dkimStatus() == Identity.Status.SUCCESS;
+          && (s.identity().dkimStatus() == Identity.Status.SUCCESS
+              || s.identity().dkimStatus() == Identity.Status.TEMPORARY_FAILURE);
       return key.compose(k -> changed(staged
               ? store.stageDkimKey(accountId, s.identity().name(), k.selector(), k.keyLength(), k.encryptedPrivateKey(),
                   k.publicKey())

@@ -261,9 +261,11 @@ public final class SendService {
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(named -> (p.delegation() == null
                 ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
-                    .compose(profile -> p.headerFrom() == null ? Future.succeededFuture(profile)
-                        : authorization.headerFromKey(caller, p.headerFrom()).map(profile::signedWith))
                 : authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients(), p.delegation()))
+            // a Source sent as another account's identity signs with that owner's key; one of the caller's own (ARNs
+            // naming its own identities too) with the From header's domain's when it has one
+            .compose(profile -> p.headerFrom() == null || profile.identity() != null ? Future.succeededFuture(profile)
+                : authorization.headerFromKey(caller, p.headerFrom()).map(profile::signedWith))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
                 // a tenant's send: once its identity and set are known, before anything is counted
                 .compose(effective -> request.tenant() == null

@@ -180,6 +180,9 @@ class TenantsTest {
     assertEquals(2, firstPage.tenantResources().size());
     assertEquals(List.of(arn("template/acme-welcome")), ses.listTenantResources(r -> r.tenantName("assoc-1")
         .pageSize(2).nextToken(firstPage.nextToken())).tenantResources().stream().map(t -> t.resourceArn()).toList());
+    // the token is this tenant's list's: another tenant's is refused, not read as a place to start from
+    assertThrows(BadRequestException.class, () -> ses.listTenantResources(r -> r.tenantName("assoc-2").pageSize(2)
+        .nextToken(firstPage.nextToken())));
     assertThrows(NotFoundException.class, () -> ses.listTenantResources(r -> r.tenantName("no-tenant")));
     assertThrows(NotFoundException.class, () -> ses.listResourceTenants(r -> r.resourceArn(
         arn("configuration-set/no-such-set"))));

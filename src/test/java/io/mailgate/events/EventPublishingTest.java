@@ -98,6 +98,8 @@ class EventPublishingTest {
     Map<String, JsonObject> byType = new HashMap<>();
     for (WebhookReceiver.Post p : posts) {
       new Webhook(secret).verify(p.body(), p.headers()); // throws when the signature is wrong
+      // the outbox row's id comes back in a new database: the message's is in the webhook id too
+      assertTrue(p.headers().get("webhook-id").get(0).matches("evt_\\d+_" + id), p.headers().toString());
       JsonObject event = p.json();
       byType.put(event.getString("eventType"), event);
       JsonObject mail = event.getJsonObject("mail");

@@ -7,6 +7,15 @@ import org.junit.jupiter.api.Test;
 /** Values a report writes its own way, recorded the way SES's events write them. */
 class InboundFeedbackValuesTest {
 
+  /** A Bounce event's diagnosticCode is typed as SES types it when it is an SMTP reply, and only then. */
+  @Test
+  void aReplyIsTypedSmtpAndNothingElseIs() {
+    assertEquals("smtp; 550 5.1.1 User unknown", InboundFeedback.typed("550 5.1.1 User unknown"));
+    assertEquals("smtp; 552-5.2.2 Over quota", InboundFeedback.typed("552-5.2.2 Over quota"));
+    assertEquals("255", InboundFeedback.typed("255"), "an exit status (X-Unix; 255) is no reply");
+    assertEquals("mailbox unavailable", InboundFeedback.typed("mailbox unavailable"));
+  }
+
   @Test
   void arrivalDatesBecomeIso8601() {
     assertEquals("2026-11-28T10:00:00.000Z", InboundFeedback.isoTime("Sat, 28 Nov 2026 10:00:00 +0000"));

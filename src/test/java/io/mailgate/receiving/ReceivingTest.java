@@ -435,9 +435,11 @@ class ReceivingTest {
       }
       Await.until(() -> webhook.posts("/rcv-down").size() >= 3, Duration.ofSeconds(10));
       int posted = -1;
-      for (int last = -2; posted != last; ) { // until no post for 2 s: retries come a second apart until it rests
+      // until no post for 3 s: retries come a second apart until it rests for 30 s (2 s of quiet was not enough on a
+      // loaded machine, where a retry can come later than that)
+      for (int last = -2; posted != last; ) {
         last = posted;
-        Thread.sleep(2000);
+        Thread.sleep(3000);
         posted = webhook.posts("/rcv-down").size();
       }
       for (int i = 3; i < 12; i++) { // it rests: these wait in the table

@@ -57,8 +57,8 @@ public final class DedicatedIpsHandler {
    * whose mail leaves from the node's addresses, which are in no pool).
    */
   public Future<JsonObject> listIps(Caller caller, RoutingContext ctx) {
-    Paging paging = Paging.of(ctx, null, 100);
     String poolName = ctx.queryParams().get("PoolName");
+    Paging paging = Paging.of(ctx, null, 100, poolName == null ? "" : poolName);
     List<JsonObject> ips = new ArrayList<>();
     if (poolName != null) {
       SendingPools.Pool pool = pool(poolName);

@@ -120,7 +120,7 @@ public final class TenantsHandler {
   public Future<JsonObject> listResources(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
     String name = name(requiredString(body, "TenantName", ""));
-    Paging paging = Paging.of(ctx, body, 100);
+    Paging paging = Paging.of(ctx, body, 100, name);
     String type = ListFilter.of(body, List.of("RESOURCE_TYPE")).get("RESOURCE_TYPE");
     ResourceType only = type == null ? null : resourceType(type);
     return found(caller, name).compose(t -> store.resources(caller.account().id(), name, only, paging.after(),
@@ -132,7 +132,7 @@ public final class TenantsHandler {
   public Future<JsonObject> listResourceTenants(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
     String arn = requiredString(body, "ResourceArn", "");
-    Paging paging = Paging.of(ctx, body, 100);
+    Paging paging = Paging.of(ctx, body, 100, arn);
     Resource r = resource(caller, arn);
     return store.tenantsOf(caller.account().id(), r.type(), r.name(), paging.after(), paging.pageSize() + 1)
         .compose(rows -> !rows.isEmpty() ? Future.succeededFuture(rows)
