@@ -112,11 +112,9 @@ class DnsVerificationTest {
    */
   @Test
   void aRawMessageIsSignedAsItsFromHeadersDomain() {
-    String selector = ses.createEmailIdentity(r -> r.emailIdentity("hdr.example")).dkimAttributes().tokens().get(0);
-    String recordName = selector + "._domainkey.hdr.example";
-    String value = dnsValue("hdr.example");
-    dns.txt(recordName, value);
-    Await.until(() -> dkim("hdr.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+    String[] record = dkimFound("hdr.example");
+    String recordName = record[0];
+    String value = record[1];
     io.mailgate.testing.Verification.verifiedAddress(ses, relay, "bounces@src.example");
     try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
       v1.sendRawEmail(r -> r.source("bounces@src.example").rawMessage(m -> m.data(
@@ -127,6 +125,16 @@ class DnsVerificationTest {
         .findFirst().orElse(null), x -> x != null, Duration.ofSeconds(20)).data();
     assertTrue(new String(msg, java.nio.charset.StandardCharsets.US_ASCII).contains("d=hdr.example;"));
     assertNull(Jdkim.verify(msg, Map.of(recordName, value)));
+  }
+
+  /** A new domain identity whose DKIM record is published and found: the record's name and value. */
+  static String[] dkimFound(String domain) {
+    String selector = ses.createEmailIdentity(r -> r.emailIdentity(domain)).dkimAttributes().tokens().get(0);
+    String name = selector + "._domainkey." + domain;
+    String value = dnsValue(domain);
+    dns.txt(name, value);
+    Await.until(() -> dkim(domain) == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+    return new String[] {name, value};
   }
 
   static void send(String from, String subject) {
@@ -169,11 +177,10 @@ class DnsVerificationTest {
    */
   @Test
   void aNewKeyLengthTakesOverOnceItsRecordIsPublished() {
-    String current = ses.createEmailIdentity(r -> r.emailIdentity("rotate.example")).dkimAttributes().tokens().get(0);
-    String currentName = current + "._domainkey.rotate.example";
-    String currentValue = dnsValue("rotate.example");
-    dns.txt(currentName, currentValue);
-    Await.until(() -> dkim("rotate.example") == DkimStatus.SUCCESS, Duration.ofSeconds(15));
+    String[] record = dkimFound("rotate.example");
+    String currentName = record[0];
+    String current = currentName.substring(0, currentName.indexOf('.'));
+    String currentValue = record[1];
 
     var staged = ses.putEmailIdentityDkimSigningAttributes(r -> r.emailIdentity("rotate.example")
         .signingAttributesOrigin(software.amazon.awssdk.services.sesv2.model.DkimSigningAttributesOrigin.AWS_SES)
