@@ -48,8 +48,13 @@ class AnswerCacheTest {
 
     await(cache.lookup("big29.test", RecordType.TXT));
     assertEquals(1, askedOverTcp("big29.test"), "the last answer is cached");
-    await(cache.lookup("big0.test", RecordType.TXT));
-    assertEquals(2, askedOverTcp("big0.test"), "an early one was dropped to make room (8 fit)");
+    // which ones were dropped is the map's order; that most were is not: about 8 fit
+    int askedAgain = 0;
+    for (int i = 0; i < 29; i++) {
+      await(cache.lookup("big" + i + ".test", RecordType.TXT));
+      askedAgain += askedOverTcp("big" + i + ".test") == 2 ? 1 : 0;
+    }
+    assertTrue(askedAgain >= 20, "dropped to make room, asked again: " + askedAgain + " of 29");
   }
 
   @Test
