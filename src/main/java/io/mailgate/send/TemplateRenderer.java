@@ -111,7 +111,14 @@ public final class TemplateRenderer {
     });
     for (String name : List.of("log", "embedded", "precompile", "i18n", "i18nJs", "block", "partial")) {
       handlebars.registerHelper(name, (context, options) -> {
-        throw new Refused("the " + name + " helper is not supported");
+        // Handlebars.java's own helpers, not Handlebars.js's: {{partial}} is the data's "partial" there, and here
+        // (a helper's first parameter is its context: none given, the context is the template's own)
+        Object value = options.tagType.inline() && context == options.context.model() && options.params.length == 0
+            && options.hash.isEmpty() ? options.context.get(name) : null;
+        if (value == null) {
+          throw new Refused("the " + name + " helper is not supported");
+        }
+        return value;
       });
     }
     handlebars.registerDecorator("inline", (fn, options) -> {
@@ -122,6 +129,28 @@ public final class TemplateRenderer {
       chargeLoop(context, options.fn.text().length());
       return each.apply(context, options);
     });
+    // every value a {{...}} prints passes here: the data's strings, maps and lists charge themselves as they print
+    // (in a list, inside any other value's printing too); what else prints (a map's keys through {{@key}}, numbers,
+    // @index, what helpers answer) is charged here, before a block's buffer holds it
+    handlebars.with((value, next) -> {
+      Object formatted = next.format(value);
+      if (formatted instanceof DataString || formatted instanceof DataMap || formatted instanceof DataList) {
+        return formatted;
+      }
+      String printed = String.valueOf(formatted);
+      charge(printedLength(printed));
+      return formatted instanceof Handlebars.SafeString ? new Handlebars.SafeString(printed) : printed;
+    });
+  }
+
+  /** What printing {@code s} may add: {@code {{x}}} escapes {@code & < > " ' ` =} into entities of up to six characters. */
+  static long printedLength(CharSequence s) {
+    long extra = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      extra += c == '&' ? 4 : c == '<' || c == '>' ? 3 : c == '"' || c == '\'' || c == '`' || c == '=' ? 5 : 0;
+    }
+    return s.length() + extra;
   }
 
   /** A loop over {@code items}: its iterations, and the body's text once per item (values are charged as printed). */
@@ -139,17 +168,12 @@ public final class TemplateRenderer {
    */
   static final class DataString implements CharSequence {
     private final String s;
-    /** What printing it may add: {@code {{x}}} escapes {@code & < > " ' ` =} into entities of up to six characters. */
+    /** What printing it may add ({@link #printedLength}). */
     private final long printed;
 
     DataString(String s) {
       this.s = s;
-      long extra = 0;
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        extra += c == '&' ? 4 : c == '<' || c == '>' ? 3 : c == '"' || c == '\'' || c == '`' || c == '=' ? 5 : 0;
-      }
-      this.printed = s.length() + extra;
+      this.printed = printedLength(s);
     }
 
     @Override
@@ -240,32 +264,59 @@ public final class TemplateRenderer {
   /** A template's parts, compiled: rendered any number of times, from any thread. */
   public record Compiled(Template subject, Template text, Template html) {}
 
-  /** Compiled templates by source, so that sends of one template compile it once, not once each. */
-  private final java.util.concurrent.ConcurrentHashMap<EmailTemplate, Compiled> compiled =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  /** The sources the compiled templates come from, in characters, at most (a template may be 500 KB). */
-  private static final long MAX_COMPILED_CHARS = 8L * 1024 * 1024;
-  private final java.util.concurrent.atomic.AtomicLong compiledChars = new java.util.concurrent.atomic.AtomicLong();
+  /**
+   * Compiled templates by source, so that sends of one template compile it once, not once each; bounded by the
+   * characters of their sources (a template may be 500 KB), emptied when full.
+   */
+  private static final class CompiledCache {
+    private final java.util.concurrent.ConcurrentHashMap<EmailTemplate, Compiled> map =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong chars = new java.util.concurrent.atomic.AtomicLong();
+    private final long maxChars;
+
+    CompiledCache(long maxChars) {
+      this.maxChars = maxChars;
+    }
+
+    void put(EmailTemplate t, Compiled c, long sourceChars) {
+      if (chars.addAndGet(sourceChars) > maxChars) {
+        map.clear(); // racing threads may count a little wrong; the bound is what matters
+        chars.set(sourceChars);
+      }
+      map.put(t, c);
+    }
+  }
+
+  /** Stored templates' (every send of one uses it), and sends' own small ones, apart: a caller sending ever other
+   * templates of its own empties only the second. */
+  private final CompiledCache stored = new CompiledCache(8L * 1024 * 1024);
+  private final CompiledCache inline = new CompiledCache(1024 * 1024);
+  /** A send's own template is kept compiled up to this size (larger ones are compiled for their send only). */
+  static final int MAX_KEPT_INLINE_CHARS = 16 * 1024;
 
   /** Compiles every part: a syntax error is a 400 naming the part. */
-  public Compiled compile(EmailTemplate t) {
-    Compiled c = compiled.get(t);
+  public Compiled compile(EmailTemplate t, boolean isStored) {
+    CompiledCache cache = isStored ? stored : inline;
+    Compiled c = cache.map.get(t);
     if (c == null) {
       c = new Compiled(compile(t.subject(), "Subject"), compile(t.text(), "Text"), compile(t.html(), "Html"));
       long chars = t.subject().length() + (t.text() == null ? 0 : t.text().length())
           + (t.html() == null ? 0 : t.html().length());
-      if (compiledChars.addAndGet(chars) > MAX_COMPILED_CHARS) {
-        compiled.clear(); // racing threads may count a little wrong; the bound is what matters
-        compiledChars.set(chars);
+      if (isStored || chars <= MAX_KEPT_INLINE_CHARS) {
+        cache.put(t, c, chars);
       }
-      compiled.put(t, c);
     }
     return c;
   }
 
+  /** Whether the template's compiled form is kept (for tests). */
+  boolean kept(EmailTemplate t) {
+    return stored.map.containsKey(t) || inline.map.containsKey(t);
+  }
+
   /** {@code data}: a JSON object, as SES's TemplateData; null or empty means no data. */
   public Rendered render(EmailTemplate t, String data) {
-    return render(compile(t), data, budget());
+    return render(compile(t, true), data, budget());
   }
 
   /**
@@ -375,6 +426,10 @@ public final class TemplateRenderer {
   }
 
   private static Object plain(Object v) {
+    if (v instanceof java.math.BigInteger || v instanceof java.math.BigDecimal
+        || v instanceof Long l && Math.abs(l) > (1L << 53)) {
+      v = ((Number) v).doubleValue(); // a JSON number is a double in JavaScript: 1000 digits print as 1e+999
+    }
     if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9.007199254740992E15) {
       return d.longValue(); // 20.0 prints as 20, as in JavaScript
     }

@@ -83,10 +83,13 @@ public final class Templates {
   /**
    * Renders the template once per data object, on a worker thread. A template that does not compile fails the whole
    * future (a 400); a rendering that fails (an attribute the data lacks) fails only its own outcome.
+   *
+   * @param stored whether it is a stored template (its compiled form is kept, as every send of it uses it) rather than
+   *     a send's own (kept only when small, apart: a caller varying large ones cannot push out the stored ones)
    */
-  public Future<List<Outcome>> render(EmailTemplate template, List<String> data) {
+  public Future<List<Outcome>> render(EmailTemplate template, List<String> data, boolean stored) {
     return workers.executeBlocking(() -> {
-      TemplateRenderer.Compiled compiled = renderer.compile(template);
+      TemplateRenderer.Compiled compiled = renderer.compile(template, stored);
       TemplateRenderer.Budget budget = renderer.budget();
       List<Outcome> out = new java.util.ArrayList<>(data.size());
       for (String d : data) {
@@ -103,8 +106,8 @@ public final class Templates {
   }
 
   /** One rendering, failed as a whole if it fails. */
-  public Future<TemplateRenderer.Rendered> renderOne(EmailTemplate template, String data) {
-    return render(template, List.of(data == null ? "" : data)).compose(all -> all.get(0).failure() == null
+  public Future<TemplateRenderer.Rendered> renderOne(EmailTemplate template, String data, boolean stored) {
+    return render(template, List.of(data == null ? "" : data), stored).compose(all -> all.get(0).failure() == null
         ? Future.succeededFuture(all.get(0).rendered()) : Future.failedFuture(all.get(0).failure()));
   }
 

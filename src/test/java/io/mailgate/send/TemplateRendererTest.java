@@ -127,12 +127,71 @@ class TemplateRendererTest {
             "{\"a\":12345678.5,\"b\":0.0001,\"c\":1e16,\"d\":20.0,\"e\":-0.5,\"f\":1.5e-7,\"g\":1e21}"));
   }
 
+  /**
+   * What a template prints besides the data's strings, maps and lists is charged too: a map's keys ({@code @key}),
+   * numbers, {@code @index}. A 50,000-character key (the longest the JSON parser takes) printed for each of 49,000
+   * items of a list inside a block would be 2.5 billion characters in the block's buffer, from 150 KB of data, and a
+   * 1,000-digit number printed 99,000 times 99 million.
+   */
+  @Test
+  void keysAndNumbersAreChargedAsTheyPrint() {
+    String key = "k".repeat(49_000);
+    SesException keys = refused("{{#if l}}{{#each l}}{{#each ../m}}{{@key}}{{/each}}{{/each}}{{/if}}",
+        "{\"l\":" + zeros(49_000) + ",\"m\":{\"" + key + "\":0}}");
+    assertTrue(keys.getMessage().contains("too large"), keys.getMessage());
+    // numbers and @index, charged before the block's buffer holds them: refused for the budget, not by the output's
+    // cap once the buffer is built (2 MB of indexes from 200 KB of data, against 100,000 characters)
+    TemplateRenderer small = new TemplateRenderer(100_000);
+    SesException indexes = assertThrows(SesException.class, () -> small.render(new EmailTemplate("t", "s",
+        "{{#if l}}{{#each l}}{{@index}}{{@index}}{{@index}}{{@index}}{{this}}{{/each}}{{/if}}", null),
+        "{\"l\":" + zeros(99_000) + "}"));
+    assertTrue(indexes.getMessage().contains("too large"), indexes.getMessage());
+    assertEquals("a=1 b=2 ", text("{{#each m}}{{@key}}={{this}} {{/each}}", "{\"m\":{\"a\":1,\"b\":2}}"));
+    // a number too long for a Java long is a JavaScript double, and prints as one (not its 1,000 digits)
+    assertEquals("1e+299 9007199254740992 Infinity", text("{{a}} {{b}} {{c}}", "{\"a\":1" + "0".repeat(299)
+        + ",\"b\":9007199254740993,\"c\":1" + "0".repeat(999) + "}"));
+  }
+
+  /**
+   * Handlebars.java's own helpers that SES's Handlebars does not have: a variable of the data's that bears one's name
+   * prints as the data says ({@code {{partial}}}); the helper itself is refused.
+   */
+  @Test
+  void aDataValueNamedAfterARefusedHelperPrints() {
+    assertEquals("Refund: half, 3", text("Refund: {{partial}}, {{block}}", "{\"partial\":\"half\",\"block\":3}"));
+    SesException helper = refused("{{partial \"x\"}}", "{\"partial\":\"half\"}");
+    assertTrue(helper.getMessage().contains("partial helper is not supported"), helper.getMessage());
+    refused("{{partial}}", "{}");
+  }
+
+  /**
+   * Stored templates stay compiled; a send's own template only when small, and apart from them: sends varying large
+   * templates of their own neither fill the heap with compiled forms nor push out the stored templates'.
+   */
+  @Test
+  void aSendsOwnLargeTemplatesAreNotKept() {
+    TemplateRenderer r = new TemplateRenderer(1_000_000);
+    EmailTemplate stored = new EmailTemplate("t", "s", "Hi {{name}}", null);
+    TemplateRenderer.Compiled first = r.compile(stored, true);
+    for (int i = 0; i < 5; i++) {
+      EmailTemplate own = new EmailTemplate("inline", "s", "x".repeat(400_000) + "{{a}}" + i, null);
+      r.compile(own, false);
+      assertTrue(!r.kept(own), "a 400 KB template of a send's own is kept");
+    }
+    for (int i = 0; i < 100; i++) { // 15 KB each: kept, 1.5 MB in all
+      r.compile(new EmailTemplate("inline", "s", "x".repeat(15_000) + "{{a}}" + i, null), false);
+    }
+    EmailTemplate small = new EmailTemplate("inline", "s", "Hello {{a}}", null);
+    assertTrue(r.compile(small, false) == r.compile(small, false), "a small template of a send's own is compiled once");
+    assertTrue(r.compile(stored, true) == first, "the stored template was compiled again");
+  }
+
   /** A budget an entry would overdraw is not taken: the rendering after it has it all. */
   @Test
   void aRefusedChargeTakesNothing() {
     TemplateRenderer r = new TemplateRenderer(1_000_000);
     TemplateRenderer.Compiled c = r.compile(new EmailTemplate("t", "s", "Hi {{name}}{{#each items}}{{this}}{{/each}}",
-        null));
+        null), true);
     TemplateRenderer.Budget budget = r.budget();
     assertThrows(SesException.class, () -> r.render(c, "{\"name\":\"A\",\"items\":" + numbers(100_001) + "}",
         budget));
@@ -144,7 +203,7 @@ class TemplateRendererTest {
   void renderingsSharingABudgetStopWhenItIsSpent() {
     TemplateRenderer small = new TemplateRenderer(100_000);
     EmailTemplate t = new EmailTemplate("t", "s", "{{#each a}}{{{s}}}{{/each}}", null);
-    TemplateRenderer.Compiled c = small.compile(t);
+    TemplateRenderer.Compiled c = small.compile(t, true);
     String data = "{\"s\":\"" + "y".repeat(1_000) + "\",\"a\":" + numbers(50) + "}"; // 50,000 characters each
     TemplateRenderer.Budget budget = small.budget();
     int rendered = 0;

@@ -82,7 +82,7 @@ public final class TemplatesHandler {
    */
   public Future<String> render(String accountId, String name, String data) {
     ZonedDateTime now = ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC);
-    return find(accountId, name).compose(t -> templates.renderOne(t, data)).compose(rendered -> OffLoop.when(
+    return find(accountId, name).compose(t -> templates.renderOne(t, data, true)).compose(rendered -> OffLoop.when(
         length(rendered.text()) + length(rendered.html()), () -> {
           byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null, now),
               TemplateRenderer.content(rendered, List.of(), List.of()));
@@ -149,7 +149,7 @@ public final class TemplatesHandler {
 
   /** Compiled on a worker before it is stored: a syntax error is the caller's 400, not every later send's. */
   private Future<Void> checked(EmailTemplate t) {
-    return templates.render(t, List.of()).<Void>mapEmpty();
+    return templates.render(t, List.of(), true).<Void>mapEmpty();
   }
 
   /** A TemplateContent object (SES's EmailTemplateContent), read into a template named {@code name}. */
