@@ -173,11 +173,12 @@ public final class ReputationVerticle extends VerticleBase {
     double bounceRate = hard / (double) sent;
     double complaintRate = complaintRate(sent, complaints);
     String next;
-    if (bounceRate > config.get(MailgateConfig.REPUTATION_BOUNCE_SHUTDOWN)
-        || complaintRate > config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN)) {
+    // SES: under review at 5% of bounces or 0.1% of complaints, paused at 10% or 0.5%, those rates included
+    if (bounceRate >= config.get(MailgateConfig.REPUTATION_BOUNCE_SHUTDOWN)
+        || complaintRate >= config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN)) {
       next = "SHUTDOWN";
-    } else if (bounceRate > config.get(MailgateConfig.REPUTATION_BOUNCE_WARNING)
-        || complaintRate > config.get(MailgateConfig.REPUTATION_COMPLAINT_WARNING)) {
+    } else if (bounceRate >= config.get(MailgateConfig.REPUTATION_BOUNCE_WARNING)
+        || complaintRate >= config.get(MailgateConfig.REPUTATION_COMPLAINT_WARNING)) {
       next = "PROBATION";
     } else {
       next = "HEALTHY";
@@ -224,13 +225,13 @@ public final class ReputationVerticle extends VerticleBase {
       double complaintShutdown = config.get(MailgateConfig.REPUTATION_COMPLAINT_SHUTDOWN);
       double bounceWarning = config.get(MailgateConfig.REPUTATION_BOUNCE_WARNING);
       double complaintWarning = config.get(MailgateConfig.REPUTATION_COMPLAINT_WARNING);
-      if (bounceRate > bounceShutdown || complaintRate > complaintShutdown) {
+      if (bounceRate >= bounceShutdown || complaintRate >= complaintShutdown) {
         next = "HIGH";
-        why = bounceRate > bounceShutdown ? rate("Bounce", bounceRate, bounceShutdown)
+        why = bounceRate >= bounceShutdown ? rate("Bounce", bounceRate, bounceShutdown)
             : rate("Complaint", complaintRate, complaintShutdown);
-      } else if (bounceRate > bounceWarning || complaintRate > complaintWarning) {
+      } else if (bounceRate >= bounceWarning || complaintRate >= complaintWarning) {
         next = "LOW";
-        why = bounceRate > bounceWarning ? rate("Bounce", bounceRate, bounceWarning)
+        why = bounceRate >= bounceWarning ? rate("Bounce", bounceRate, bounceWarning)
             : rate("Complaint", complaintRate, complaintWarning);
       } else {
         next = null;
@@ -261,7 +262,7 @@ public final class ReputationVerticle extends VerticleBase {
   }
 
   private static String rate(String what, double rate, double threshold) {
-    return String.format(java.util.Locale.ROOT, "%s rate %.2f%% over %.2f%%", what, rate * 100, threshold * 100);
+    return String.format(java.util.Locale.ROOT, "%s rate %.2f%% at or over %.2f%%", what, rate * 100, threshold * 100);
   }
 
   private static final String TENANT_WINDOWS = """

@@ -43,13 +43,12 @@ class ReputationTest {
         .with(MailgateConfig.REPUTATION_CHECK_INTERVAL_SECONDS, 1));
   }
 
-  /** The sender verified, then 18 good + 2 bad = 10%: over the 5% warning, not over the 10% shutdown. */
-  static void tenPercentHardBounces(SesV2Client ses, RecordingSmtpServer relay) {
+  /** The sender verified, then 19 good + 1 bad = 5%: at the 5% warning (it counts), under the 10% shutdown. */
+  static void fivePercentHardBounces(SesV2Client ses, RecordingSmtpServer relay) {
     Verification.verifiedAddress(ses, relay, "bulk@rep.example");
-    for (int i = 0; i < 18; i++) {
+    for (int i = 0; i < 19; i++) {
       send(ses, "good" + i + "@example.org");
     }
-    send(ses, "dead0@example.org");
     send(ses, "dead1@example.org");
   }
 
@@ -138,6 +137,19 @@ class ReputationTest {
     assertEquals("HEALTHY", verticle.assess("a", 500, 0, 0, "PROBATION", "-infinity", 200).next());
   }
 
+  /** SES's thresholds include their rates: 5% of bounces puts an account under review, 10% pauses it (0.1%, 0.5%). */
+  @Test
+  void aRateAtAThresholdActs() {
+    ReputationVerticle verticle = new ReputationVerticle(MailgateConfig.defaults(), java.time.Clock.systemUTC());
+    assertEquals("HEALTHY", verticle.assess("a", 1000, 49, 0, "HEALTHY", "-infinity", 200).next());
+    assertEquals("PROBATION", verticle.assess("a", 1000, 50, 0, "HEALTHY", "-infinity", 200).next());
+    assertEquals("PROBATION", verticle.assess("a", 1000, 99, 0, "HEALTHY", "-infinity", 200).next());
+    assertEquals("SHUTDOWN", verticle.assess("a", 200, 20, 0, "HEALTHY", "-infinity", 200).next());
+    assertEquals("HEALTHY", verticle.assess("a", 2000, 0, 1, "HEALTHY", "-infinity", 200).next());
+    assertEquals("PROBATION", verticle.assess("a", 1000, 0, 1, "HEALTHY", "-infinity", 200).next());
+    assertEquals("SHUTDOWN", verticle.assess("a", 1000, 0, 5, "HEALTHY", "-infinity", 200).next());
+  }
+
   /**
    * PROBATION ends once the window holds no hard bounce and no complaint, however little the account sends then (too
    * little to judge a rate kept it on probation for good); with a bounce still in the window it stays.
@@ -150,7 +162,7 @@ class ReputationTest {
       String aDayLater = "UPDATE reputation_buckets SET bucket = bucket - interval '2 days' WHERE account_id = '"
           + key.accountId() + "'";
       try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
-        tenPercentHardBounces(ses, relay);
+        fivePercentHardBounces(ses, relay);
         Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
 
         // a day on, the window holds one new send, which bounced: too little to judge, and a bounce is in it
@@ -232,13 +244,13 @@ class ReputationTest {
     try (RecordingSmtpServer relay = deadRelay(); TestNode node = reputationNode(relay)) {
       Accounts.NewKey key = node.createAccount("sloppy", true, 1000, 100_000);
       try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey())) {
-        tenPercentHardBounces(ses, relay);
+        fivePercentHardBounces(ses, relay);
         Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
         JsonObject reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
             key.accessKeyId(), key.secretAccessKey()).body());
         assertEquals(20, reputation.getInteger("Sent"));
-        assertEquals(2, reputation.getInteger("HardBounces"));
-        assertEquals(0.1, reputation.getDouble("BounceRate"), 1e-9);
+        assertEquals(1, reputation.getInteger("HardBounces"));
+        assertEquals(0.05, reputation.getDouble("BounceRate"), 1e-9);
         assertTrue(ses.getAccount(r -> { }).sendingEnabled());
 
         for (int i = 2; i < 6; i++) {

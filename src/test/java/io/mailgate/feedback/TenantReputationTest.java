@@ -78,7 +78,7 @@ class TenantReputationTest {
         assertEquals("HIGH", paused.reputationImpactAsString());
         assertEquals(SendingStatus.DISABLED, paused.sendingStatusAggregate());
         assertEquals(SendingStatus.ENABLED, paused.customerManagedStatus().status());
-        assertTrue(paused.awsSesManagedStatus().cause().startsWith("Bounce rate 20.00% over 10.00%"),
+        assertTrue(paused.awsSesManagedStatus().cause().startsWith("Bounce rate 20.00% at or over 10.00%"),
             paused.awsSesManagedStatus().cause());
         assertEquals(4, Db.count(pg, "SELECT sum(hard_bounces) FROM tenant_reputation_buckets WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"));
         assertEquals(20, Db.count(pg, "SELECT sum(sent) FROM tenant_reputation_buckets WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"));
