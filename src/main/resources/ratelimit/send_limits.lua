@@ -61,9 +61,12 @@ if tokens == nil then
   tokens = burst
   ts = now
 end
-if now > ts then -- a clock that stepped back (a failover) refills nothing rather than taking tokens away
+if now > ts then
   tokens = math.min(burst, tokens + (now - ts) * rate / 1000000)
 end
+-- a clock that stepped back (a failover to a replica behind) refills nothing rather than taking tokens away, and
+-- refills from now on: a ts kept in the future would refill nothing until the clock caught up with it
+ts = now
 
 local out = {}
 local added = 0
@@ -87,7 +90,7 @@ for i = 1, sends do
   out[2 * i] = total
 end
 
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', string.format('%.0f', math.max(now, ts)))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', string.format('%.0f', ts))
 -- kept until it would be full again, and a minute more
 local refill_ms = 0
 if rate > 0 then

@@ -19,8 +19,8 @@ if tokens == nil or ts == nil then
 end
 if now > ts then
   tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
-  ts = now
 end
+ts = now -- after a clock stepped back: no refill, and none withheld until the clock passes the old ts
 tokens = math.min(tokens, burst)
 
 local granted = math.min(want, math.floor(tokens))

@@ -112,6 +112,43 @@ class SendLimiterRefundTest {
     return limiter;
   }
 
+  /**
+   * Redis's clock stepping back (a failover to a replica whose clock is behind) refills nothing, and freezes nothing
+   * either: the buckets refill from the new clock at once, not once it has caught up with the last time they saw.
+   */
+  @Test
+  void aClockThatSteppedBackFreezesNoBucket() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
+    try {
+      String prefix = TestServices.uniquePrefix();
+      SendLimiter limiter = started(vertx, prefix);
+      // an empty bucket last seen 30 s "later" than Redis's clock now says (microseconds)
+      long ahead = (System.currentTimeMillis() + 30_000) * 1000;
+      await(redis.send(Request.cmd(Command.HSET).arg(prefix + "{acct-4}:rate").arg("tokens").arg("0")
+          .arg("ts").arg(Long.toString(ahead))));
+      assertEquals(RateDecision.Status.RATE_EXCEEDED,
+          await(limiter.check(new RateCheck("acct-4", 10, 1, 1000, 1))).status(), "refilled from a clock behind");
+      Thread.sleep(400); // 10 a second: 4 tokens
+      assertEquals(RateDecision.Status.ALLOWED, await(limiter.check(new RateCheck("acct-4", 10, 1, 1000, 1))).status(),
+          "the bucket waits for the clock to pass its old time");
+
+      RedisScript site = new RedisScript("ratelimit/site_tokens.lua");
+      io.vertx.redis.client.RedisAPI api = io.vertx.redis.client.RedisAPI.api(redis);
+      String key = prefix + "site:{x}";
+      await(redis.send(Request.cmd(Command.HSET).arg(key).arg("tokens").arg("0")
+          .arg("ts").arg(Long.toString(System.currentTimeMillis() + 30_000))));
+      Response first = await(site.evaluate(api, List.of("1", key, "10", "10", "1")));
+      assertEquals(0, first.get(0).toInteger());
+      Thread.sleep(400);
+      Response later = await(site.evaluate(api, List.of("1", key, "10", "10", "1")));
+      assertEquals(1, later.get(0).toInteger(), "a site's bucket waits for the clock to pass its old time");
+    } finally {
+      redis.close();
+      vertx.close();
+    }
+  }
+
   /** A send whose commit waited long (a stalled database) is given back from the bucket it was counted in. */
   @Test
   void aRefundFindsAnOlderBucket() throws Exception {
