@@ -378,7 +378,7 @@ public final class EventPublisherVerticle extends VerticleBase {
             receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot delete receipt notification "
                 + d.id() + " (it will be posted again when its lease ends): " + e.getMessage()));
           } else {
-            postFailed(w, seq);
+            postFailed(w, seq, d.url());
             receiptFailed(d, posted.cause().getMessage() == null ? posted.cause().toString()
                 : posted.cause().getMessage());
           }
@@ -582,7 +582,7 @@ public final class EventPublisherVerticle extends VerticleBase {
       // the node's own limit, not the webhook's failure: due again in a moment, not an attempt
       release(List.of(d), clock.instant().plusMillis(LOOKUP_WAIT_MILLIS));
     } else {
-      postFailed(dest, seq);
+      postFailed(dest, seq, d.url());
       failed(d, ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
     }
     if (!stopping) {
@@ -606,14 +606,20 @@ public final class EventPublisherVerticle extends VerticleBase {
    * being looked up) are one failure, not one each, or a blip of a second would pause the webhook for minutes: a post
    * begun after the last one counted is the next in the row.
    */
-  private void postFailed(Destination dest, long seq) {
-    if (seq > dest.countedThrough) {
+  private void postFailed(Destination dest, long seq, String url) {
+    boolean counted = seq > dest.countedThrough;
+    if (counted) {
       dest.failures++;
       dest.countedThrough = dest.begun;
     }
     if (dest.failures >= TRIP_AFTER) {
       long pause = Math.min(600_000L, 10_000L * dest.failures);
       dest.putOffUntil = clock.millis() + pause;
+      if (counted) {
+        metrics.webhookPaused(pause / 1000);
+        LOG.info("webhook " + redacted(url) + " paused for " + pause / 1000 + " s after " + dest.failures
+            + " failures in a row");
+      }
     }
   }
 

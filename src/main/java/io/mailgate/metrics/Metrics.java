@@ -33,6 +33,8 @@ public final class Metrics implements Shareable {
   private final LongAdder eventsFailed = new LongAdder();
   private final LongAdder eventsDropped = new LongAdder();
   private final LongAdder webhookHostLookups = new LongAdder();
+  private final LongAdder webhookPauses = new LongAdder();
+  private final LongAdder webhookPausedSeconds = new LongAdder();
   private final LongAdder receivedStored = new LongAdder();
   private final LongAdder receivedBounced = new LongAdder();
   private final LongAdder receivedRefused = new LongAdder();
@@ -158,6 +160,12 @@ public final class Metrics implements Shareable {
     webhookHostLookups.increment();
   }
 
+  /** A failing webhook paused for {@code seconds} (its failures in a row, posts failing together counted once). */
+  public void webhookPaused(long seconds) {
+    webhookPauses.increment();
+    webhookPausedSeconds.add(seconds);
+  }
+
   /** What became of a message for receiving: kept (its actions' rows committed), bounced by a rule, or refused. */
   public enum Received { STORED, BOUNCED, REFUSED }
 
@@ -276,6 +284,10 @@ public final class Metrics implements Shareable {
     b.append("mailgate_events_total{result=\"dropped\"} ").append(eventsDropped.sum()).append('\n');
     counter(b, "mailgate_webhook_host_lookups_total", "Webhook host names looked up by the system resolver (a name "
         + "is looked up again once the JVM would look it up again: networkaddress.cache.ttl).", webhookHostLookups.sum());
+    counter(b, "mailgate_webhook_pauses_total", "Webhooks (event destinations, receipt notification URLs) paused "
+        + "after failing three times in a row (posts failing together count once).", webhookPauses.sum());
+    counter(b, "mailgate_webhook_paused_seconds_total", "The lengths of those pauses, added up (10 s per failure in "
+        + "a row, up to 10 minutes).", webhookPausedSeconds.sum());
     help(b, "mailgate_tracking_hits_total", "counter", "Open pixels and tracked links fetched; invalid: a token "
         + "that is not one of this cluster's (or not for the host it was fetched from); unrecorded: answered without "
         + "its event, too many waiting to be written.");
