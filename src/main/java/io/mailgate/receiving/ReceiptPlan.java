@@ -66,11 +66,20 @@ public final class ReceiptPlan {
 
   static final SmtpReply NO_RULE = new SmtpReply(550, "5.1.1", "Requested action not taken: mailbox unavailable");
   static final SmtpReply TLS_REQUIRED = new SmtpReply(530, "5.7.0", "Must issue a STARTTLS command first");
+  /**
+   * A rule requires TLS and the server offers none (no certificate configured): not the sender's fault, and not for
+   * good (RFC 3207's 454): the sender keeps the message and tries again, while the operator adds the certificate.
+   */
+  static final SmtpReply TLS_UNAVAILABLE = new SmtpReply(454, "4.7.0", "TLS not available due to temporary reason");
   static final SmtpReply BLOCKED = new SmtpReply(554, "5.7.1",
       "Message rejected: the sending server's address is blocked by a receipt filter");
 
-  /** The plan for {@code recipient} of a session with or without TLS, from {@code client} (its address's bytes). */
-  public static ReceiptPlan of(String recipient, List<AccountRules> receivers, boolean tls, byte[] client) {
+  /**
+   * The plan for {@code recipient} of a session with or without TLS, on a server that offers STARTTLS or not
+   * ({@code tlsOffered}), from {@code client} (its address's bytes).
+   */
+  public static ReceiptPlan of(String recipient, List<AccountRules> receivers, boolean tls, boolean tlsOffered,
+      byte[] client) {
     List<Chain> chains = new ArrayList<>();
     SmtpReply refusal = NO_RULE;
     for (AccountRules account : receivers) {
@@ -108,7 +117,7 @@ public final class ReceiptPlan {
         }
       }
       if (tlsRefused) {
-        refusal = TLS_REQUIRED;
+        refusal = tlsOffered ? TLS_REQUIRED : TLS_UNAVAILABLE;
       } else if (!steps.isEmpty()) {
         chains.add(new Chain(account, List.copyOf(steps), bounce));
       }

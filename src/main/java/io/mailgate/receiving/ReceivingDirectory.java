@@ -33,10 +33,17 @@ public final class ReceivingDirectory {
 
   private static final int MAX_ENTRIES = 10_000;
 
+  /**
+   * The accounts receiving for an address ($1) at a domain and its parents ($2): by a verified domain whose DKIM record
+   * was not lost (its owner may have changed), or by the verified address itself, unless the same account's domain
+   * of it lost its record: the address's verification is no fresher than the domain's.
+   */
   static final String ACCOUNTS = """
       SELECT DISTINCT s.account_id FROM receipt_rule_sets s JOIN identities i ON i.account_id = s.account_id
       WHERE s.active AND i.verification_status = 'SUCCESS'
-        AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1)
+        AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1
+              AND NOT EXISTS (SELECT 1 FROM identities d WHERE d.account_id = i.account_id AND d.type = 'DOMAIN'
+                              AND d.identity = ANY($2) AND d.dkim_lost_at IS NOT NULL))
              OR (i.type = 'DOMAIN' AND i.identity = ANY($2) AND i.dkim_lost_at IS NULL))""";
 
   static final String RULES = """

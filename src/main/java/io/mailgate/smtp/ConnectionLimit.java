@@ -61,10 +61,11 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
    * connections held the whole budget, for as long as it kept sending, and every other client's mail was answered
    * 452 meanwhile: the bounces, complaints and mail of a whole inbound port, or every tenant's submissions.
    */
-  DataReader.Budget budgetFor(InetAddress client) {
-    if (!counted(client)) {
+  DataReader.Budget budgetFor(InetAddress address) {
+    if (!counted(address)) {
       return this;
     }
+    InetAddress client = client(address);
     return new DataReader.Budget() {
       @Override
       public boolean take(long bytes) {
@@ -101,7 +102,25 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
 
   /** Bytes of message content {@code client}'s sessions hold now. */
   long dataHeldBy(InetAddress client) {
-    return dataByClient.getOrDefault(client, 0L);
+    return client == null ? 0 : dataByClient.getOrDefault(client(client), 0L);
+  }
+
+  /**
+   * The client an address counts as: itself for IPv4, its /64 for IPv6. A host is given a /64 (RFC 6177) and may
+   * use any address of it: counted by address, one host was any number of clients, each with its own limits, and 20
+   * of its addresses filled a port's thousand connections.
+   */
+  static InetAddress client(InetAddress address) {
+    if (!(address instanceof java.net.Inet6Address)) {
+      return address;
+    }
+    byte[] bytes = address.getAddress();
+    java.util.Arrays.fill(bytes, 8, 16, (byte) 0);
+    try {
+      return InetAddress.getByAddress(bytes);
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e); // sixteen bytes are always an address
+    }
   }
 
   /** Whether {@code client}'s connections are counted on their own: a per-client limit, and not loopback. */
@@ -115,7 +134,7 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
       return true;
     }
     boolean[] taken = {false};
-    byClient.compute(client, (k, n) -> {
+    byClient.compute(client(client), (k, n) -> {
       int current = n == null ? 0 : n;
       if (current >= maxPerClient) {
         return n;
@@ -128,7 +147,7 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
 
   void releaseFor(InetAddress client) {
     if (counted(client)) {
-      byClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
+      byClient.computeIfPresent(client(client), (k, n) -> n <= 1 ? null : n - 1);
     }
   }
 

@@ -52,7 +52,24 @@ public final class InboundSmtpVerticle extends VerticleBase {
   private final Clock clock;
   private final DnsResolver dns;
   private final Set<String> bounceDomains = new HashSet<>();
+  /**
+   * What the last lookups said of recipient domains: which are verified MAIL FROM domains (few), and which are not,
+   * apart and the second bounded by use, so that a client naming a new domain in each RCPT pushes out only the
+   * refusals it caused, never the domains bounces come back to.
+   */
+  /** Whether the server offers STARTTLS (a certificate is configured): rules that require TLS need it. */
+  private boolean tlsOffered;
   private final Map<String, Cached> mailFromDomains = new HashMap<>();
+  private final Map<String, Cached> notMailFromDomains = new java.util.LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Cached> eldest) {
+      return size() > MAX_REFUSED_DOMAINS;
+    }
+  };
+  static final int MAX_REFUSED_DOMAINS = 10_000;
+  /** Whether a domain is a verified custom MAIL FROM domain (identities_by_mail_from_domain answers it). */
+  public static final String MAIL_FROM_DOMAIN = "SELECT 1 FROM identities WHERE mail_from_domain = $1 "
+      + "AND mail_from_status = 'SUCCESS' AND verification_status = 'SUCCESS' LIMIT 1";
   private static final SmtpReply NOT_ALIKE = new SmtpReply(452, "4.5.3",
       "Too many recipients: this one takes a transaction of its own");
   /** The class of a feedback recipient, beside receiving's {@link ReceiptPlan.Outcome}s. */
@@ -95,6 +112,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
         .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT));
     boolean own = !config.get(MailgateConfig.SMTP_INBOUND_TLS_CERT).isBlank();
     String cert = config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_CERT : MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
+    tlsOffered = !cert.isBlank();
     if (!cert.isBlank()) {
       options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
           .setKeyPath(config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_KEY : MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
@@ -118,18 +136,23 @@ public final class InboundSmtpVerticle extends VerticleBase {
       return Future.succeededFuture(true);
     }
     Cached c = mailFromDomains.get(domain);
+    if (c == null) {
+      c = notMailFromDomains.get(domain);
+    }
     long now = clock.millis();
     if (c != null && c.until() > now) {
       return Future.succeededFuture(c.accepted());
     }
-    return db.preparedQuery("SELECT 1 FROM identities WHERE mail_from_domain = $1 AND mail_from_status = 'SUCCESS' "
-        + "AND verification_status = 'SUCCESS' LIMIT 1").execute(Tuple.of(domain))
+    return db.preparedQuery(MAIL_FROM_DOMAIN).execute(Tuple.of(domain))
         .map(rows -> {
           boolean ok = rows.size() > 0;
-          if (mailFromDomains.size() > 10_000) {
-            mailFromDomains.clear();
+          Map<String, Cached> into = ok ? mailFromDomains : notMailFromDomains;
+          if (ok && mailFromDomains.size() > 100_000) {
+            mailFromDomains.clear(); // as many verified MAIL FROM domains as that: a bound, not a working size
           }
-          mailFromDomains.put(domain, new Cached(ok, now + CACHE_MILLIS));
+          mailFromDomains.remove(domain);
+          notMailFromDomains.remove(domain);
+          into.put(domain, new Cached(ok, now + CACHE_MILLIS));
           return ok;
         });
   }
@@ -174,7 +197,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
     }
     return accepts(domainOf(address)).compose(feedback -> feedback ? Future.succeededFuture(FEEDBACK)
         : directory.receivers(address).map(receivers -> receivers.isEmpty() ? null : ReceiptPlan.of(address,
-            receivers, session.tls(),
+            receivers, session.tls(), tlsOffered,
             session.remoteAddress() == null ? null : session.remoteAddress().getAddress().getAddress())));
   }
 

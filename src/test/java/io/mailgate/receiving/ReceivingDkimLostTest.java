@@ -30,6 +30,9 @@ class ReceivingDkimLostTest {
       Db.execute(url, "INSERT INTO identities (account_id, identity, type, verification_status, dkim_signing_enabled, "
           + "dkim_status, dkim_selector, dkim_public_key) VALUES ('a1', 'token.example', 'DOMAIN', 'SUCCESS', true, "
           + "'PENDING', 's1', 'KEY'), ('a1', 'lost.example', 'DOMAIN', 'SUCCESS', true, 'SUCCESS', 's1', 'KEY')");
+      // the account verified an address of that domain too: it stops with the domain, not only the domain's others
+      Db.execute(url, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('a1', "
+          + "'ceo@lost.example', 'EMAIL_ADDRESS', 'SUCCESS')");
       IdentityStore store = new IdentityStore(pool);
 
       record(store, "token.example", Identity.Status.FAILED); // never found, past the window
@@ -40,9 +43,11 @@ class ReceivingDkimLostTest {
       assertEquals(1, receivers(pool, "lost.example"), "not yet for good");
       record(store, "lost.example", Identity.Status.FAILED);
       assertEquals(0, receivers(pool, "lost.example"));
+      assertEquals(0, receivers(pool, "ceo", "lost.example"), "the account's own address at a domain it lost");
       Db.execute(url, "UPDATE identities SET dkim_status = 'PENDING' WHERE identity = 'lost.example'");
       record(store, "lost.example", Identity.Status.SUCCESS);
       assertEquals(1, receivers(pool, "lost.example"), "found again");
+      assertEquals(1, receivers(pool, "ceo", "lost.example"));
     } finally {
       vertx.close();
     }
@@ -50,8 +55,35 @@ class ReceivingDkimLostTest {
 
   /** How many accounts receive mail for an address at {@code domain}, as the inbound server asks. */
   private static int receivers(Pool pool, String domain) throws Exception {
+    return receivers(pool, "x", domain);
+  }
+
+  private static int receivers(Pool pool, String local, String domain) throws Exception {
     return await(pool.preparedQuery(ReceivingDirectory.ACCOUNTS)
-        .execute(Tuple.tuple().addString("x@" + domain).addArrayOfString(new String[] {domain}))).size();
+        .execute(Tuple.tuple().addString(local + "@" + domain).addArrayOfString(new String[] {domain}))).size();
+  }
+
+  /**
+   * The inbound server asks, for every recipient domain it does not know, whether it is a verified MAIL FROM domain:
+   * an index answers that, not a scan of every account's identities (a client may name a new domain in each RCPT).
+   */
+  @Test
+  void aMailFromDomainIsFoundByAnIndex() throws Exception {
+    String url = TestServices.freshDatabase();
+    Vertx vertx = Vertx.vertx();
+    try {
+      TestServices.migratedPool(vertx, url, 1);
+      Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('a1', 'a1', 1, 1)");
+      Db.execute(url, "INSERT INTO identities (account_id, identity, type, verification_status, mail_from_domain, "
+          + "mail_from_status) SELECT 'a1', 'd' || g || '.example', 'DOMAIN', 'SUCCESS', 'm.d' || g || '.example', "
+          + "'SUCCESS' FROM generate_series(1, 2000) g");
+      Db.execute(url, "ANALYZE identities");
+      String plan = Db.string(url, "EXPLAIN (FORMAT JSON) " + io.mailgate.smtp.InboundSmtpVerticle.MAIL_FROM_DOMAIN
+          .replace("$1", "'m.d7.example'"));
+      org.junit.jupiter.api.Assertions.assertTrue(plan.contains("identities_by_mail_from_domain"), plan);
+    } finally {
+      vertx.close();
+    }
   }
 
   /** One DNS check of {@code domain}, taken as the checker takes it, that found its DKIM record {@code dkim}. */

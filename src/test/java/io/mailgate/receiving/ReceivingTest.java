@@ -469,8 +469,8 @@ class ReceivingTest {
             new ReceiptRule("to-b", true, "Optional", List.of("b@copies.example"),
                 List.of(new ReceiptAction.S3("copies", "b/", null, null)), false)),
         List.of(), List.of());
-    ReceiptPlan a = ReceiptPlan.of("a@copies.example", List.of(load.get()), false, null);
-    ReceiptPlan b = ReceiptPlan.of("b@copies.example", List.of(load.get()), false, null);
+    ReceiptPlan a = ReceiptPlan.of("a@copies.example", List.of(load.get()), false, true, null);
+    ReceiptPlan b = ReceiptPlan.of("b@copies.example", List.of(load.get()), false, true, null);
     String id = receivedDirectly(List.of(a, b), "copies");
     assertTrue(object("copies", "a/" + id).contains("Subject: copies"));
     assertTrue(object("copies", "b/" + id).contains("Subject: copies"));
@@ -514,21 +514,21 @@ class ReceivingTest {
         new ReceiptRule("heavy", true, "Optional", List.of(), actions, false)), List.of(), List.of());
     long limit = 300 * 1024;
     String data = message("x@heavy.example", "heavy") + "\r\n" + ("y".repeat(998) + "\r\n").repeat(300);
-    ReceiptPlan plan = ReceiptPlan.of("x@heavy.example", List.of(rules), false, null);
+    ReceiptPlan plan = ReceiptPlan.of("x@heavy.example", List.of(rules), false, true, null);
     SmtpReply refused = receiveDirectly(List.of(plan), data, limit); // 8 copies of 300 KB: over 4 x 300 KB + 1 MB
     assertEquals(552, refused.code(), refused.toString());
     assertEquals("5.3.4", refused.enhancedStatus());
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'heavy'"));
     ReceiptPlan fewer = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
         "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(), actions.subList(0, 12), false)),
-        List.of(), List.of())), false, null);
+        List.of(), List.of())), false, true, null);
     assertEquals(250, receiveDirectly(List.of(fewer), data, limit).code(), "6 copies fit");
     assertEquals(6, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'heavy'"));
     // rules that write one object again and again store it once, and are counted once
     ReceiptPlan same = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
         "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(),
             java.util.Collections.nCopies(8, new ReceiptAction.S3("same", "k/", null, null)), false)),
-        List.of(), List.of())), false, null);
+        List.of(), List.of())), false, true, null);
     assertEquals(250, receiveDirectly(List.of(same), data, limit).code(), "8 writes of one object");
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'same'"));
     // but a header added before each write makes a copy each time, held until the message is done: each is counted
@@ -540,13 +540,13 @@ class ReceivingTest {
     }
     ReceiptPlan rewritten = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
         "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(), rewrites, false)), List.of(),
-        List.of())), false, null);
+        List.of())), false, true, null);
     SmtpReply copies = receiveDirectly(List.of(rewritten), data, limit);
     assertEquals(552, copies.code(), copies.toString());
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'rewritten'"));
     ReceiptPlan fewerRewrites = ReceiptPlan.of("x@heavy.example", List.of(new ReceivingDirectory.AccountRules(account,
         "heavy", List.of(new ReceiptRule("heavy", true, "Optional", List.of(), rewrites.subList(0, 6), false)),
-        List.of(), List.of())), false, null);
+        List.of(), List.of())), false, true, null);
     assertEquals(250, receiveDirectly(List.of(fewerRewrites), data, limit).code(), "3 copies fit");
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'rewritten'"));
   }
@@ -559,7 +559,7 @@ class ReceivingTest {
   void messagesBeyondWhatMayWaitForTheDatabaseAreRefused() throws Exception {
     ReceiptPlan plan = ReceiptPlan.of("x@queued.example", List.of(new ReceivingDirectory.AccountRules(account,
         "queued", List.of(new ReceiptRule("queued", true, "Optional", List.of(),
-            List.of(new ReceiptAction.S3("queued", null, null, null)), false)), List.of(), List.of())), false, null);
+            List.of(new ReceiptAction.S3("queued", null, null, null)), false)), List.of(), List.of())), false, true, null);
     byte[] data = message("x@queued.example", "queued").getBytes(StandardCharsets.UTF_8);
     Envelope envelope = new Envelope("s@outside.example", MailParameters.NONE,
         List.of(new Recipient("x@queued.example", java.util.Map.of())), "client.test", null, false, null, false, false);
@@ -675,8 +675,8 @@ class ReceivingTest {
         new ReceiptRule("r3", true, "Optional", List.of(),
             List.of(new ReceiptAction.S3("ordered", "all/", null, null)), false)),
         List.of(), List.of());
-    ReceiptPlan a = ReceiptPlan.of("a@ordered.example", List.of(rules), false, null);
-    ReceiptPlan b = ReceiptPlan.of("b@ordered.example", List.of(rules), false, null);
+    ReceiptPlan a = ReceiptPlan.of("a@ordered.example", List.of(rules), false, true, null);
+    ReceiptPlan b = ReceiptPlan.of("b@ordered.example", List.of(rules), false, true, null);
     String stored = object("ordered", "all/" + receivedDirectly(List.of(a, b), "in order"));
     assertTrue(stored.contains("X-From-R1: a\r\n") && stored.contains("X-From-R2: b\r\n"), stored);
   }
@@ -745,6 +745,26 @@ class ReceivingTest {
     List<String> replies = SmtpClient.send(inbound, "a@outside.example", List.of("secure@inbox.example"),
         message("secure@inbox.example", "plain"));
     assertTrue(replies.get(3).startsWith("530 5.7.0"), replies.toString());
+  }
+
+  /**
+   * A rule requires TLS on a server that has no certificate (no STARTTLS offered): 454, for the sender to try again
+   * once the operator configured one, not 530's "issue STARTTLS" for a command the server does not offer, nor a
+   * permanent refusal.
+   */
+  @Test
+  void aRuleThatRequiresTlsOnAServerWithoutItDefers() {
+    ReceiptRule secure = new ReceiptRule("secure", true, "Require", List.of(),
+        List.of(new ReceiptAction.Stop("RuleSet", null)), false);
+    ReceivingDirectory.AccountRules rules = new ReceivingDirectory.AccountRules(account, "secure", List.of(secure),
+        List.of(), List.of());
+    assertEquals("454 4.7.0", refusal(ReceiptPlan.of("x@secure.example", List.of(rules), false, false, null)));
+    assertEquals("530 5.7.0", refusal(ReceiptPlan.of("x@secure.example", List.of(rules), false, true, null)));
+    assertEquals(null, ReceiptPlan.of("x@secure.example", List.of(rules), true, true, null).refusal());
+  }
+
+  private static String refusal(ReceiptPlan plan) {
+    return plan.refusal().code() + " " + plan.refusal().enhancedStatus();
   }
 
   @Test

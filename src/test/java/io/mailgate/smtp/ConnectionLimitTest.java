@@ -49,6 +49,27 @@ class ConnectionLimitTest {
   }
 
   /**
+   * An IPv6 client is its /64 (a host may use any address of its /64): its 51st connection from any address of it is
+   * refused, and its data counts together; another /64 and IPv4 clients are apart.
+   */
+  @Test
+  void anIpv6ClientIsItsSlash64() throws Exception {
+    ConnectionLimit limit = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 1000, 50, 40 * MB, MB);
+    for (int i = 1; i <= 50; i++) {
+      assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2::" + Integer.toHexString(i))), "#" + i);
+    }
+    assertFalse(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2:ffff:1:2:3")), "a 51st from the same /64");
+    assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:3::1")), "another /64");
+    assertTrue(limit.tryAcquireFor(InetAddress.getByName("192.0.2.1")));
+    limit.releaseFor(InetAddress.getByName("2001:db8:1:2::7")); // any address of it gives a place back
+    assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2::abcd")));
+    assertTrue(limit.budgetFor(InetAddress.getByName("2001:db8:1:2::1")).take(6 * MB));
+    assertTrue(limit.budgetFor(InetAddress.getByName("2001:db8:1:2::2")).take(4 * MB));
+    assertFalse(limit.budgetFor(InetAddress.getByName("2001:db8:1:2::3")).take(1), "a quarter of 40 MB for the /64");
+    assertEquals(10 * MB, limit.dataHeldBy(InetAddress.getByName("2001:db8:1:2::99")));
+  }
+
+  /**
    * A largest message over a quarter of the budget: a client may still send one, while each of its other connections
    * (as many as it may open) keeps its buffer between messages; a pool of connections sending its largest message
    * was refused 452 again and again.
