@@ -43,6 +43,17 @@ public enum SesError {
   EVENT_DESTINATION_NOT_FOUND("NotFoundException", "EventDestinationDoesNotExist", 404, false),
   /** A tracking domain that is not a host name of the account's: v1 has a code of its own for it. */
   INVALID_TRACKING_OPTIONS("BadRequestException", "InvalidTrackingOptions", 400, false),
+  /**
+   * An event destination v1 cannot take has a code of its own per kind of destination: an SNS destination whose topic
+   * (the webhook's URL here) is not one, and the CloudWatch and Firehose destinations a node cannot publish to. SES
+   * v2 has no such codes and answers BadRequestException.
+   */
+  INVALID_SNS_DESTINATION("BadRequestException", "InvalidSNSDestination", 400, false),
+  INVALID_CLOUDWATCH_DESTINATION("BadRequestException", "InvalidCloudWatchDestination", 400, false),
+  INVALID_FIREHOSE_DESTINATION("BadRequestException", "InvalidFirehoseDestination", 400, false),
+  /** v1's codes for a configuration set name CreateConfigurationSet cannot take, and for a TlsPolicy that is none. */
+  INVALID_CONFIGURATION_SET("BadRequestException", "InvalidConfigurationSet", 400, false),
+  INVALID_DELIVERY_OPTIONS("BadRequestException", "InvalidDeliveryOptions", 400, false),
   /** v1 only: CreateConfigurationSetTrackingOptions for a set that has them. */
   TRACKING_OPTIONS_ALREADY_EXIST("AlreadyExistsException", "TrackingOptionsAlreadyExistsException", 400, false),
   /** v1 only: updating or deleting the tracking options of a set that has none. */
@@ -76,6 +87,11 @@ public enum SesError {
    */
   ACCESS_DENIED("AccessDeniedException", "AccessDenied", 403, false),
   UNKNOWN_OPERATION("UnknownOperationException", "InvalidAction", 404, false),
+  /**
+   * v1 only: a Query request with no Action at all, which SES's common errors tell apart from an Action it does not
+   * know (InvalidAction).
+   */
+  MISSING_ACTION("BadRequestException", "MissingAction", 400, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),
   INTERNAL_FAILURE("InternalFailure", "InternalFailure", 500, true);

@@ -353,6 +353,22 @@ class SesV1QueryTest {
     assertEquals("InvalidParameterValue", metrics.awsErrorDetails().errorCode());
     ses.putConfigurationSetDeliveryOptions(r -> r.configurationSetName("v1-set")
         .deliveryOptions(d -> d.tlsPolicy(software.amazon.awssdk.services.ses.model.TlsPolicy.REQUIRE)));
+    // v1's own codes, which the SDK throws as exceptions of their own; nothing changed or created
+    var tls = assertThrows(software.amazon.awssdk.services.ses.model.InvalidDeliveryOptionsException.class,
+        () -> ses.putConfigurationSetDeliveryOptions(r -> r.configurationSetName("v1-set")
+            .deliveryOptions(d -> d.tlsPolicy("Sometimes"))));
+    assertEquals("InvalidDeliveryOptions", tls.awsErrorDetails().errorCode());
+    assertEquals(400, tls.statusCode());
+    assertTrue(tls.getMessage().contains("TlsPolicy must be Require or Optional"), tls.getMessage());
+    var badName = assertThrows(software.amazon.awssdk.services.ses.model.InvalidConfigurationSetException.class,
+        () -> ses.createConfigurationSet(r -> r.configurationSet(c -> c.name("v1 set"))));
+    assertEquals("InvalidConfigurationSet", badName.awsErrorDetails().errorCode());
+    assertEquals(400, badName.statusCode());
+    assertTrue(badName.getMessage().contains("may contain only ASCII letters"), badName.getMessage());
+    assertThrows(software.amazon.awssdk.services.ses.model.InvalidConfigurationSetException.class,
+        () -> ses.createConfigurationSet(r -> r.configurationSet(c -> c.name("s".repeat(65)))));
+    assertFalse(ses.listConfigurationSets(r -> { }).configurationSets().stream()
+        .anyMatch(c -> c.name().startsWith("v1 ") || c.name().startsWith("sss")));
     assertEquals(software.amazon.awssdk.services.ses.model.TlsPolicy.REQUIRE, ses.describeConfigurationSet(r -> r
         .configurationSetName("v1-set").configurationSetAttributeNames(
             software.amazon.awssdk.services.ses.model.ConfigurationSetAttribute.DELIVERY_OPTIONS))
@@ -461,7 +477,11 @@ class SesV1QueryTest {
     assertV1Error(tooMany, 400, "InvalidParameterValue");
     assertTrue(tooMany.body().contains("Too many request parameters"), tooMany.body());
     assertV1Error(node.signed("POST", "/", "Action=LaunchRockets&Version=2010-12-01", form()), 400, "InvalidAction");
-    assertV1Error(node.signed("POST", "/", "Version=2010-12-01", form()), 400, "InvalidAction");
+    // no Action at all is told apart from one SES does not know, as SES's common errors tell them apart
+    HttpResponse<String> noAction = node.signed("POST", "/", "Version=2010-12-01", form());
+    assertV1Error(noAction, 400, "MissingAction");
+    assertTrue(noAction.body().contains("Missing required parameter Action."), noAction.body());
+    assertV1Error(node.signed("POST", "/", "Action=&Version=2010-12-01", form()), 400, "MissingAction");
     HttpResponse<String> gap = node.signed("POST", "/", "Action=SendEmail&Source=x%40v1.example"
         + "&Destination.ToAddresses.member.1=a%40dest.example&Destination.ToAddresses.member.3=c%40dest.example"
         + "&Message.Subject.Data=s&Message.Body.Text.Data=t", form());

@@ -98,6 +98,10 @@ class ConfigurationSetsTest {
         .configurationSetName("no-such-set").reputationMetricsEnabled(false)));
     assertThrows(AlreadyExistsException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("marketing")));
     assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("bad name")));
+    assertThrows(BadRequestException.class, () -> ses.putConfigurationSetDeliveryOptions(r -> r
+        .configurationSetName("marketing").tlsPolicy("SOMETIMES")));
+    assertEquals(TlsPolicy.REQUIRE, ses.getConfigurationSet(r -> r.configurationSetName("marketing")).deliveryOptions()
+        .tlsPolicy());
     assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r.configurationSetName("short")
         .deliveryOptions(d -> d.maxDeliverySeconds(10L))));
 

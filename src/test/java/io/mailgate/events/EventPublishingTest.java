@@ -304,19 +304,35 @@ class EventPublishingTest {
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
               .name("hook").snsDestination(sns -> sns.topicARN(webhook.url("/x")))
               .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
-      // refused, nothing stored: an SNS topic, a Firehose stream, an unknown type, a set that does not exist
-      software.amazon.awssdk.services.ses.model.SesException arn = assertThrows(
-          software.amazon.awssdk.services.ses.model.SesException.class,
+      // refused, nothing stored: an SNS topic, a Firehose stream, a CloudWatch destination (each with v1's code for
+      // its kind of destination, which the SDK throws as an exception of its own), an unknown type, a set that does
+      // not exist
+      var arn = assertThrows(software.amazon.awssdk.services.ses.model.InvalidSnsDestinationException.class,
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
               .name("arn").snsDestination(sns -> sns.topicARN("arn:aws:sns:us-east-1:123456789012:t"))
               .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
-      assertEquals("InvalidParameterValue", arn.awsErrorDetails().errorCode());
-      software.amazon.awssdk.services.ses.model.SesException firehose = assertThrows(
-          software.amazon.awssdk.services.ses.model.SesException.class,
+      assertV1Error(arn, "InvalidSNSDestination", "SNSDestination.TopicARN 'arn:aws:sns:us-east-1:123456789012:t' "
+          + "is an ARN");
+      var notHttp = assertThrows(software.amazon.awssdk.services.ses.model.InvalidSnsDestinationException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("ftp").snsDestination(sns -> sns.topicARN("ftp://hooks.example.com/x"))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertV1Error(notHttp, "InvalidSNSDestination", "SNSDestination.TopicARN 'ftp://hooks.example.com/x' must be");
+      var firehose = assertThrows(software.amazon.awssdk.services.ses.model.InvalidFirehoseDestinationException.class,
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
               .name("firehose").kinesisFirehoseDestination(f -> f.deliveryStreamARN("arn:x").iamRoleARN("arn:y"))
               .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
-      assertInvalidParameter(firehose, "KinesisFirehoseDestination is an AWS service Mailgate cannot publish to");
+      assertV1Error(firehose, "InvalidFirehoseDestination",
+          "KinesisFirehoseDestination is an AWS service Mailgate cannot publish to");
+      var cloudWatch = assertThrows(
+          software.amazon.awssdk.services.ses.model.InvalidCloudWatchDestinationException.class,
+          () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("metrics").cloudWatchDestination(c -> c.dimensionConfigurations(dc -> dc.dimensionName("campaign")
+                  .dimensionValueSource(software.amazon.awssdk.services.ses.model.DimensionValueSource.MESSAGE_TAG)
+                  .defaultDimensionValue("none")))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertV1Error(cloudWatch, "InvalidCloudWatchDestination",
+          "CloudWatchDestination is an AWS service Mailgate cannot publish to");
       software.amazon.awssdk.services.ses.model.SesException odd = assertThrows(
           software.amazon.awssdk.services.ses.model.SesException.class,
           () -> v1.createConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
@@ -335,6 +351,18 @@ class EventPublishingTest {
                   .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
       assertEquals(1, ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("v1-set"))
           .eventDestinations().size());
+      // an update is checked as a creation is, and refused the same way
+      var updateArn = assertThrows(software.amazon.awssdk.services.ses.model.InvalidSnsDestinationException.class,
+          () -> v1.updateConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("hook").snsDestination(sns -> sns.topicARN("arn:aws:sns:us-east-1:123456789012:t"))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertV1Error(updateArn, "InvalidSNSDestination", "SNSDestination.TopicARN");
+      assertThrows(software.amazon.awssdk.services.ses.model.InvalidFirehoseDestinationException.class,
+          () -> v1.updateConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
+              .name("hook").kinesisFirehoseDestination(f -> f.deliveryStreamARN("arn:x").iamRoleARN("arn:y"))
+              .matchingEventTypes(software.amazon.awssdk.services.ses.model.EventType.SEND))));
+      assertEquals(webhook.url("/v1-set"), ses.getConfigurationSetEventDestinations(r -> r
+          .configurationSetName("v1-set")).eventDestinations().get(0).snsDestination().topicArn());
 
       // an update replaces the definition: Enabled left out is false
       v1.updateConfigurationSetEventDestination(r -> r.configurationSetName("v1-set").eventDestination(d -> d
@@ -440,6 +468,10 @@ class EventPublishingTest {
     bad.put("Firehose", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
         .kinesisFirehoseDestination(f -> f.deliveryStreamArn("arn:aws:firehose:us-east-1:1:deliverystream/x")
             .iamRoleArn("arn:aws:iam::1:role/x"))));
+    bad.put("CloudWatch", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+        .cloudWatchDestination(c -> c.dimensionConfigurations(dc -> dc.dimensionName("campaign")
+            .dimensionValueSource(software.amazon.awssdk.services.sesv2.model.DimensionValueSource.MESSAGE_TAG)
+            .defaultDimensionValue("none")))));
     bad.put("no destination", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)));
     bad.put("port 70000", () -> create("strict", "x", d -> d.enabled(true).matchingEventTypes(EventType.SEND)
         .snsDestination(s -> s.topicArn("https://h.example.com:70000/"))));
@@ -637,8 +669,12 @@ class EventPublishingTest {
 
   /** SES v1's refusal of a bad parameter: 400 InvalidParameterValue, with a message that says what is wrong. */
   static void assertInvalidParameter(software.amazon.awssdk.services.ses.model.SesException e, String message) {
+    assertV1Error(e, "InvalidParameterValue", message);
+  }
+
+  static void assertV1Error(software.amazon.awssdk.services.ses.model.SesException e, String code, String message) {
     assertEquals(400, e.statusCode(), e.getMessage());
-    assertEquals("InvalidParameterValue", e.awsErrorDetails().errorCode(), e.getMessage());
+    assertEquals(code, e.awsErrorDetails().errorCode(), e.getMessage());
     assertTrue(e.awsErrorDetails().errorMessage().startsWith(message), e.getMessage());
   }
 

@@ -103,20 +103,37 @@ final class ConfigurationSetActions {
     return b.toString();
   }
 
-  /** The webhook, as SNSDestination.TopicARN; other destinations are AWS services a node cannot reach. */
+  /**
+   * The webhook, as SNSDestination.TopicARN; other destinations are AWS services a node cannot reach. Each is refused
+   * with v1's code for its kind of destination (InvalidFirehoseDestination, InvalidCloudWatchDestination,
+   * InvalidSNSDestination), which the SDKs throw as exceptions of their own; none given at all is a parameter missing.
+   */
   private String webhook(QueryParams d) {
-    for (String other : new String[] {"KinesisFirehoseDestination", "CloudWatchDestination"}) {
-      if (d.has(other)) {
-        throw SesException.badRequest(other + " is an AWS service Mailgate cannot publish to. Mailgate posts "
-            + "events to webhooks: give the webhook's URL as SNSDestination.TopicARN.");
-      }
+    if (d.has("KinesisFirehoseDestination")) {
+      throw unreachable(SesError.INVALID_FIREHOSE_DESTINATION, "KinesisFirehoseDestination");
     }
-    String url = d.has("SNSDestination") ? d.struct("SNSDestination").string("TopicARN") : null;
-    if (url == null || url.isEmpty()) {
+    if (d.has("CloudWatchDestination")) {
+      throw unreachable(SesError.INVALID_CLOUDWATCH_DESTINATION, "CloudWatchDestination");
+    }
+    if (!d.has("SNSDestination")) {
       throw SesException.badRequest("EventDestination needs a destination: give the webhook's URL as "
           + "SNSDestination.TopicARN.");
     }
-    return destinationChecks.webhookUrl(url, "SNSDestination.TopicARN");
+    String url = d.struct("SNSDestination").string("TopicARN");
+    if (url == null || url.isEmpty()) {
+      throw new SesException(SesError.INVALID_SNS_DESTINATION, "SNSDestination.TopicARN is empty: give the "
+          + "webhook's URL.");
+    }
+    try {
+      return destinationChecks.webhookUrl(url, "SNSDestination.TopicARN");
+    } catch (SesException e) {
+      throw new SesException(SesError.INVALID_SNS_DESTINATION, e.getMessage());
+    }
+  }
+
+  private static SesException unreachable(SesError error, String destination) {
+    return new SesException(error, destination + " is an AWS service Mailgate cannot publish to. Mailgate posts "
+        + "events to webhooks: give the webhook's URL as SNSDestination.TopicARN.");
   }
 
   /** CreateConfigurationSetTrackingOptions: a set that has a tracking domain keeps it (TrackingOptionsAlreadyExists). */
@@ -166,9 +183,16 @@ final class ConfigurationSetActions {
         "Tracking options do not exist for configuration set <" + name + ">.");
   }
 
+  /** A name CreateConfigurationSet cannot take is v1's InvalidConfigurationSet, the SDKs' exception for it. */
   Future<QueryXml> create(Caller caller, QueryParams p) {
     QueryParams set = p.struct("ConfigurationSet");
-    String name = name(set.required("Name"));
+    String given = set.required("Name");
+    String name;
+    try {
+      name = name(given);
+    } catch (SesException e) {
+      throw new SesException(SesError.INVALID_CONFIGURATION_SET, e.getMessage());
+    }
     return store.create(ConfigurationSet.of(caller.account().id(), name, null, null, null, true, null, new JsonArray()))
         .map(v -> new QueryXml());
   }
@@ -247,7 +271,10 @@ final class ConfigurationSetActions {
         .compose(found -> found ? Future.succeededFuture(new QueryXml()) : Future.failedFuture(notFound(name)));
   }
 
-  /** Only the TLS policy: v1 has no other delivery option; the set's own others stay. */
+  /**
+   * Only the TLS policy: v1 has no other delivery option; the set's own others stay. A policy that is neither Require
+   * nor Optional is v1's InvalidDeliveryOptions.
+   */
   Future<QueryXml> putDeliveryOptions(Caller caller, QueryParams p) {
     String name = name(p.required("ConfigurationSetName"));
     String given = p.string("DeliveryOptions.TlsPolicy");
@@ -257,7 +284,8 @@ final class ConfigurationSetActions {
     } else {
       tls = given.toUpperCase(Locale.ROOT);
       if (!tls.equals("REQUIRE") && !tls.equals("OPTIONAL")) {
-        throw SesException.badRequest("TlsPolicy must be Require or Optional, not '" + QueryParams.quote(given) + "'.");
+        throw new SesException(SesError.INVALID_DELIVERY_OPTIONS, "TlsPolicy must be Require or Optional, not '"
+            + QueryParams.quote(given) + "'.");
       }
     }
     return store.setTlsPolicy(caller.account().id(), name, tls)

@@ -8,26 +8,33 @@ import io.mailgate.identity.IdentityService;
 import io.mailgate.identity.NotificationType;
 import io.mailgate.send.Caller;
 import io.vertx.core.Future;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * SES v1's identity notifications, the classic way of getting bounces, complaints and deliveries:
  * SetIdentityNotificationTopic (the topic is the webhook's URL, checked as event destinations' are; left out, it is
  * cleared), GetIdentityNotificationAttributes, SetIdentityFeedbackForwardingEnabled (whether bounces and complaints
  * are mailed to the Return-Path: see {@link io.mailgate.feedback.FeedbackForwarder}) and
- * SetIdentityHeadersInNotificationsEnabled. An identity the account does not
- * have is refused as SES refuses it, InvalidParameterValue "Identity ... is invalid".
+ * SetIdentityHeadersInNotificationsEnabled. An identity is given by its name or its ARN ({@link IdentityParameter}).
+ * An identity the account does not have is refused as SES refuses it, InvalidParameterValue "Identity ... is invalid".
  */
 final class IdentityNotificationActions {
   private final IdentityService identities;
+  private final IdentityParameter identityParameter;
   private final EventDestinationsHandler webhooks;
 
-  IdentityNotificationActions(IdentityService identities, EventDestinationsHandler webhooks) {
+  IdentityNotificationActions(IdentityService identities, IdentityParameter identityParameter,
+      EventDestinationsHandler webhooks) {
     this.identities = identities;
+    this.identityParameter = identityParameter;
     this.webhooks = webhooks;
   }
 
   Future<QueryXml> setTopic(Caller caller, QueryParams p) {
-    String identity = p.required("Identity");
+    String identity = identityParameter.name(caller, p.required("Identity"));
     NotificationType type = NotificationType.parse(p.required("NotificationType"));
     String topic = p.string("SnsTopic");
     if (topic != null && topic.isEmpty()) {
@@ -41,7 +48,7 @@ final class IdentityNotificationActions {
 
   Future<QueryXml> getAttributes(Caller caller, QueryParams p) {
     return QueryApi.<IdentityNotifications>identityAttributes(p, "NotificationAttributes",
-        names -> identities.notifications(caller.account().id(), names), (xml, n) -> {
+        given -> notifications(caller, given), (xml, n) -> {
           xml.text("BounceTopic", n.topics().get(NotificationType.BOUNCE))
               .text("ComplaintTopic", n.topics().get(NotificationType.COMPLAINT))
               .text("DeliveryTopic", n.topics().get(NotificationType.DELIVERY))
@@ -52,15 +59,39 @@ final class IdentityNotificationActions {
         });
   }
 
+  /**
+   * The settings of those of the identities asked for that the caller has, by the string the client sent, name or
+   * ARN: the SDKs look each answer up by what they asked for, so an ARN's entry must be keyed by the ARN.
+   */
+  private Future<Map<String, IdentityNotifications>> notifications(Caller caller, List<String> given) {
+    Map<String, String> names = new LinkedHashMap<>();
+    for (String g : given) {
+      String name = identityParameter.nameOrNull(caller, g);
+      if (name != null) {
+        names.put(g, name);
+      }
+    }
+    return identities.notifications(caller.account().id(), List.copyOf(names.values())).map(byName -> {
+      Map<String, IdentityNotifications> out = new HashMap<>();
+      names.forEach((g, name) -> {
+        IdentityNotifications n = byName.get(name);
+        if (n != null) {
+          out.put(g, n);
+        }
+      });
+      return out;
+    });
+  }
+
   Future<QueryXml> setFeedbackForwarding(Caller caller, QueryParams p) {
-    String identity = p.required("Identity");
+    String identity = identityParameter.name(caller, p.required("Identity"));
     boolean enabled = QueryApi.bool(p, "ForwardingEnabled");
     return QueryApi.identityChanged(identity,
         identities.setFeedbackForwarding(caller.account().id(), identity, enabled, true));
   }
 
   Future<QueryXml> setHeadersInNotifications(Caller caller, QueryParams p) {
-    String identity = p.required("Identity");
+    String identity = identityParameter.name(caller, p.required("Identity"));
     NotificationType type = NotificationType.parse(p.required("NotificationType"));
     boolean enabled = QueryApi.bool(p, "Enabled");
     return QueryApi.identityChanged(identity,

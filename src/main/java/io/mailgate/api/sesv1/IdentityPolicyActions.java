@@ -1,7 +1,6 @@
 package io.mailgate.api.sesv1;
 
 import io.mailgate.SesException;
-import io.mailgate.identity.IdentityArn;
 import io.mailgate.identity.IdentityPolicies;
 import io.mailgate.identity.IdentityPolicy;
 import io.mailgate.identity.IdentityPolicyStore;
@@ -13,13 +12,16 @@ import java.util.Map;
 /**
  * SES v1's sending authorization policies: PutIdentityPolicy (creates or replaces), GetIdentityPolicies (the named
  * ones; names the identity does not have are left out), ListIdentityPolicies and DeleteIdentityPolicy. The
- * {@code Identity} is a name or the identity's ARN, as SES takes either; only the owner's own identities are found.
+ * {@code Identity} is a name or the identity's ARN, as SES takes either ({@link IdentityParameter}); only the owner's
+ * own identities are found.
  */
 final class IdentityPolicyActions {
   private final IdentityPolicies policies;
+  private final IdentityParameter identities;
 
-  IdentityPolicyActions(IdentityPolicies policies) {
+  IdentityPolicyActions(IdentityPolicies policies, IdentityParameter identities) {
     this.policies = policies;
+    this.identities = identities;
   }
 
   Future<QueryXml> put(Caller caller, QueryParams p) {
@@ -61,19 +63,7 @@ final class IdentityPolicyActions {
         p.required("PolicyName")).map(v -> new QueryXml()));
   }
 
-  /**
-   * The identity's name, given as such or as its ARN; another account's ARN names nothing of the caller's, refused as
-   * an identity the caller does not have is.
-   */
   private String identity(Caller caller, QueryParams p) {
-    String given = p.required("Identity");
-    if (!given.startsWith("arn:")) {
-      return given;
-    }
-    IdentityArn arn = IdentityArn.parse(given, policies.region(), "Identity");
-    if (!arn.account().equals(caller.account().id())) {
-      throw QueryApi.invalidIdentity(arn.identity());
-    }
-    return arn.identity();
+    return identities.name(caller, p.required("Identity"));
   }
 }

@@ -76,11 +76,13 @@ public final class QueryApi {
       io.mailgate.identity.CustomVerificationEmails customVerification,
       io.mailgate.identity.IdentityPolicies identityPolicies, SendBounceAction bounces, Clock clock) {
     CustomVerificationActions custom = new CustomVerificationActions(customVerification);
-    IdentityPolicyActions policies = new IdentityPolicyActions(identityPolicies);
+    IdentityParameter identityParameter = new IdentityParameter(identityPolicies.region());
+    IdentityPolicyActions policies = new IdentityPolicyActions(identityPolicies, identityParameter);
     ConfigurationSetActions sets = new ConfigurationSetActions(configurationSets, tracking, destinations,
         destinationChecks);
     ReceiptRuleActions receiving = new ReceiptRuleActions(receiptRules, identities, destinationChecks);
-    IdentityNotificationActions notifications = new IdentityNotificationActions(identities, destinationChecks);
+    IdentityNotificationActions notifications = new IdentityNotificationActions(identities, identityParameter,
+        destinationChecks);
     MailFromActions mailFrom = new MailFromActions(identities);
     this.auth = auth;
     this.sends = sends;
@@ -196,7 +198,7 @@ public final class QueryApi {
     try {
       action = params.string("Action");
       if (action == null || action.isEmpty()) {
-        throw new SesException(SesError.UNKNOWN_OPERATION, "Missing required parameter Action.");
+        throw new SesException(SesError.MISSING_ACTION, "Missing required parameter Action.");
       }
       operation = actions.get(action);
       if (operation == null) {

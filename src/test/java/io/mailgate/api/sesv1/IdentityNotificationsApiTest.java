@@ -115,6 +115,66 @@ class IdentityNotificationsApiTest {
     }
   }
 
+  static String arn(String account, String identity) {
+    return "arn:aws:ses:us-east-1:" + account + ":identity/" + identity;
+  }
+
+  /**
+   * SES takes an identity by its ARN as well as by its name (Terraform's {@code aws_ses_identity_notification_topic}
+   * passes the ARN), and GetIdentityNotificationAttributes answers it under the ARN it was asked by; another account's
+   * ARN finds nothing of the caller's, refused or left out, and changes neither account.
+   */
+  @Test
+  void identitiesAreTakenByTheirOwnArnAsByTheirName() {
+    try (Tenant t = Tenant.create(node, "notify-arns"); Tenant other = Tenant.create(node, "notify-arns-other")) {
+      t.v1().verifyDomainIdentity(r -> r.domain("n3.example"));
+      t.v1().verifyEmailIdentity(r -> r.emailAddress("ops@n3.example"));
+      other.v1().verifyDomainIdentity(r -> r.domain("n4.example"));
+      String domainArn = arn(t.id(), "n3.example");
+      String addressArn = arn(t.id(), "ops@n3.example");
+
+      topic(t, domainArn, NotificationType.BOUNCE, "https://hooks.example.com/arn-bounces");
+      topic(t, domainArn, NotificationType.COMPLAINT, "https://hooks.example.com/arn-complaints");
+      topic(t, addressArn, NotificationType.DELIVERY, "https://hooks.example.com/arn-deliveries");
+      t.v1().setIdentityHeadersInNotificationsEnabled(r -> r.identity(domainArn)
+          .notificationType(NotificationType.COMPLAINT).enabled(true));
+      t.v1().setIdentityFeedbackForwardingEnabled(r -> r.identity(domainArn).forwardingEnabled(false));
+
+      IdentityNotificationAttributes byName = attributes(t, "n3.example");
+      assertEquals("https://hooks.example.com/arn-bounces", byName.bounceTopic());
+      assertEquals("https://hooks.example.com/arn-complaints", byName.complaintTopic());
+      assertTrue(byName.headersInComplaintNotificationsEnabled());
+      assertFalse(byName.forwardingEnabled());
+      assertEquals("https://hooks.example.com/arn-deliveries", attributes(t, "ops@n3.example").deliveryTopic());
+
+      String othersArn = arn(other.id(), "n4.example");
+      Map<String, IdentityNotificationAttributes> all = t.v1().getIdentityNotificationAttributes(r -> r
+          .identities(domainArn, "n3.example", addressArn, othersArn, arn(t.id(), "unknown.example")))
+          .notificationAttributes();
+      assertEquals(java.util.Set.of(domainArn, "n3.example", addressArn), all.keySet(),
+          "each under the string asked for; another account's identity and one the account lacks are left out");
+      assertEquals(byName, all.get(domainArn));
+      assertEquals("https://hooks.example.com/arn-deliveries", all.get(addressArn).deliveryTopic());
+
+      // another account's ARN is an identity the caller does not have, though that account has it
+      String othersBefore = snapshot(other);
+      String invalid = "InvalidParameterValue";
+      refused(t, invalid, "Identity n4.example is invalid", () -> topic(t, othersArn, NotificationType.BOUNCE,
+          "https://hooks.example.com/stolen"));
+      refused(t, invalid, "is invalid", () -> t.v1().setIdentityHeadersInNotificationsEnabled(r -> r
+          .identity(othersArn).notificationType(NotificationType.BOUNCE).enabled(true)));
+      refused(t, invalid, "is invalid", () -> t.v1().setIdentityFeedbackForwardingEnabled(r -> r
+          .identity(othersArn).forwardingEnabled(true)));
+      // an ARN of another region names no identity of this node's
+      refused(t, invalid, "this endpoint serves us-east-1", () -> topic(t,
+          "arn:aws:ses:eu-west-1:" + t.id() + ":identity/n3.example", NotificationType.BOUNCE,
+          "https://hooks.example.com/elsewhere"));
+      assertEquals(othersBefore, snapshot(other));
+      assertTrue(other.v1().getIdentityNotificationAttributes(r -> r.identities("n4.example"))
+          .notificationAttributes().get("n4.example").forwardingEnabled());
+    }
+  }
+
   static void refused(Tenant t, String code, String message, Executable request) {
     refused(() -> snapshot(t), code, message, request);
   }
