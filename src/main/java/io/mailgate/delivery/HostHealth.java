@@ -10,8 +10,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Hosts the node could not connect to lately, by address and port, shared by its delivery instances and sites (Exim's
  * host retry hints). A host that refused a connection, was unreachable or let the attempt time out, or that did not
- * serve once connected (no greeting, as a tarpit; a greeting or EHLO reply refusing service), is not tried again
- * for a while: a site's other hosts are tried instead, and when all of a site's hosts are down its attempts go back
+ * serve once connected (no greeting, as a tarpit; a greeting or EHLO reply refusing service; a session it failed
+ * before the message went, by silence or, while another host could take the message, by dropping it), is not tried
+ * again for a while: a site's other hosts are tried instead, and when all of a site's hosts are down its attempts go back
  * to the queue until the first of them is due again, instead of each queued message spending a connect timeout on
  * them. The wait starts at {@code delivery.hostRetrySeconds} and doubles with each failure after it, up to ten times
  * that; a connection or a delivery that succeeds clears it.

@@ -47,11 +47,25 @@ final class SitePool {
    */
   private static final long RESERVE_RETRY_MS = 250;
 
-  /** A message for one recipient; {@code resent} once it went back to the head of the line (it goes back once). */
+  /**
+   * A message for one recipient; {@code resent} once it went back to the head of the line or to another host (it goes
+   * again once). One that goes again because a host failed its session ({@link SmtpConnection.SessionFailure}) was
+   * attempted: it carries what it comes to if it goes nowhere ({@code failure}), and the host not to try again
+   * ({@code avoid}, the key of {@link HostHealth}; null: any).
+   */
   private record Attempt(String from, String rcpt, OutgoingMessage message, String envelopeId,
-      Promise<AttemptResult> result, long enqueuedAt, boolean resent) {
+      Promise<AttemptResult> result, long enqueuedAt, boolean resent, AttemptResult failure, String avoid) {
     Attempt again() {
-      return new Attempt(from, rcpt, message, envelopeId, result, enqueuedAt, true);
+      return new Attempt(from, rcpt, message, envelopeId, result, enqueuedAt, true, null, null);
+    }
+
+    Attempt elsewhere(AttemptResult failure, String avoid) {
+      return new Attempt(from, rcpt, message, envelopeId, result, enqueuedAt, true, failure, avoid);
+    }
+
+    /** Ends without going to a server (again): not attempted, unless a host failed it already. */
+    void notSent(AttemptResult.Deferred deferred) {
+      result.complete(failure != null ? failure : deferred);
     }
   }
 
@@ -164,7 +178,7 @@ final class SitePool {
   Future<AttemptResult> deliver(String from, String rcpt, OutgoingMessage message, String envelopeId,
       long waitingSince) {
     Promise<AttemptResult> p = Promise.promise();
-    Attempt a = new Attempt(from, rcpt, message, envelopeId, p, waitingSince, false);
+    Attempt a = new Attempt(from, rcpt, message, envelopeId, p, waitingSince, false, null, null);
     if (!waiting.isEmpty() && waitingSince < waiting.peekFirst().enqueuedAt()) {
       waiting.addFirst(a);
     } else {
@@ -459,14 +473,23 @@ final class SitePool {
     if (index >= eps.size() || tried >= MAX_ADDRESSES_PER_ATTEMPT) {
       open--;
       site.releaseConnection();
-      String reason = lastFailure == null ? "no host to connect to for " + site.key : lastFailure.getMessage();
-      site.failed();
-      a.result().complete(new AttemptResult.Failed(reason, eps.isEmpty() ? null : eps.get(eps.size() - 1).address()));
+      if (lastFailure == null && a.failure() != null) {
+        a.result().complete(a.failure()); // no other host to go to after all: what its own failed
+      } else {
+        String reason = lastFailure == null ? "no host to connect to for " + site.key : lastFailure.getMessage();
+        site.failed();
+        a.result().complete(new AttemptResult.Failed(reason,
+            eps.isEmpty() ? null : eps.get(eps.size() - 1).address()));
+      }
       dispatch();
       return;
     }
     SmtpConnection.Endpoint ep = eps.get(index);
     String key = HostHealth.key(ep);
+    if (key.equals(a.avoid())) {
+      connect(a, eps, index + 1, lastFailure, tried); // the host that failed its session: the others are tried
+      return;
+    }
     long now = System.currentTimeMillis();
     if (hosts.downUntil(key, now) > 0) {
       long restDown = lastFailure == null ? hosts.allDownUntil(eps.subList(index, eps.size()), now) : 0;
@@ -475,7 +498,7 @@ final class SitePool {
         // not attempted
         open--;
         site.releaseConnection();
-        a.result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(restDown),
+        a.notSent(new AttemptResult.Deferred(Instant.ofEpochMilli(restDown),
             "delivery temporarily suspended: " + hosts.reason(key, now), null, true));
         dispatch();
         return;
@@ -568,6 +591,10 @@ final class SitePool {
           throttle(r);
           a.result().complete(new AttemptResult.Rejected(r, c.remoteAddress()));
         }
+      } else if (ar.cause() instanceof SmtpConnection.SessionFailure f && !t.contentSent().succeeded()) {
+        // (a connection closed under a 354 was released as if the content went: it has no place to hand on)
+        sessionFailed(c, a, f);
+        return; // the connection is gone; its place is the next one's, or given up there
       } else if (ar.cause() instanceof SmtpConnection.Unanswered && !a.resent()) {
         // the connection went before the server answered any of it: nothing was decided, so it goes first
         // to the next connection instead of waiting for a retry
@@ -590,6 +617,48 @@ final class SitePool {
         dispatch(); // the connection may have been free already
       }
     });
+  }
+
+  /**
+   * The host failed the session under the attempt before any of the message went (lost, silent or a 421: {@link
+   * SmtpConnection.SessionFailure}). RFC 5321 5.1: the site's other hosts are tried, at once, as when one cannot be
+   * connected to or refuses its greeting (from the best, the failed one left out; once: an attempt has two sessions
+   * at most, as Postfix's smtp_mx_session_limit). The host that went silent for a whole command timeout, or dropped
+   * a new connection's first transaction while another host can take it, is left alone for a while ({@link
+   * HostHealth}), so that the attempts after this one go to the others first instead of meeting the same; a 421 is a
+   * busy host, as in a greeting, which the throttle rules answer. A connection dropped under the first transaction
+   * with no other host to go to is tried once more at once, on a new connection to the same host. What the attempt
+   * comes to when it goes nowhere else is this failure: counted, retried with backoff, with its DeliveryDelay (not
+   * "not attempted", which would bring it back again and again to the same host without ever counting).
+   */
+  private void sessionFailed(SmtpConnection c, Attempt a, SmtpConnection.SessionFailure f) {
+    String key = HostHealth.key(c.endpoint());
+    long now = System.currentTimeMillis();
+    site.failed();
+    AttemptResult failure = f.reply != null ? new AttemptResult.Rejected(f.reply, c.remoteAddress())
+        : new AttemptResult.Failed(f.getMessage(), c.remoteAddress());
+    if (f.reply != null) {
+      throttle(f.reply);
+    }
+    boolean another = false;
+    for (SmtpConnection.Endpoint ep : endpoints) {
+      String other = HostHealth.key(ep);
+      another |= !other.equals(key) && hosts.downUntil(other, now) == 0;
+    }
+    if (f.timedOut || (another && f.reply == null)) {
+      hosts.unreachable(key, f.getMessage(), now);
+    }
+    c.close();
+    site.connections.decrementAndGet();
+    if (!a.resent() && !stopped && (another || (f.reply == null && !f.timedOut))) {
+      // the connection's place (open, and reserved in the site) goes to the next one
+      connect(a.elsewhere(failure, another ? key : null), endpoints, 0, null, 0);
+      return;
+    }
+    open--;
+    site.releaseConnection();
+    a.result().complete(failure);
+    dispatch();
   }
 
   private void throttle(SmtpResponse reply) {

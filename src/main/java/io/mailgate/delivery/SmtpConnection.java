@@ -97,6 +97,38 @@ final class SmtpConnection {
   }
 
   /**
+   * The host failed the session under a transaction before any of the message's content went, so it cannot have taken
+   * the message, and said or did something about this session rather than about the recipient: no reply to one of
+   * the transaction's own commands within the command timeout ({@code timedOut}); a 421 to one of them ({@code reply})
+   * other than the idle timeout's ({@link Unanswered}); or, under the connection's first transaction, the connection
+   * lost or a reply that cannot be read (on a later one that is a server closing a connection it has had enough of:
+   * {@link Unanswered}). Unlike {@link Unanswered} it is the host's doing: an attempt, counted, unless another host
+   * takes the message (RFC 5321 5.1).
+   */
+  static final class SessionFailure extends ConnectionFailure {
+    /** The 421 that ended the session; null when no reply did. */
+    final SmtpResponse reply;
+    /** No reply came within the command timeout: a new connection to the host would wait as long again. */
+    final boolean timedOut;
+
+    SessionFailure(String message, SmtpResponse reply, boolean timedOut) {
+      super(message);
+      this.reply = reply;
+      this.timedOut = timedOut;
+    }
+  }
+
+  /**
+   * No reply came within its timeout. Only the reply at the head of the line times out: those pipelined behind it fail
+   * as plain {@link ConnectionFailure}s, the server having said nothing yet about their commands.
+   */
+  static final class ReplyTimeout extends ConnectionFailure {
+    ReplyTimeout(String message) {
+      super(message);
+    }
+  }
+
+  /**
    * The host does not serve us: it is left alone for a while ({@link HostHealth}), as one that cannot be connected to,
    * so that each new connection does not spend a timeout on it again; except a {@link GreetingRefused} with a 4yz, a
    * busy host that the throttle rules slow the site down for instead (SitePool).
@@ -454,7 +486,9 @@ final class SmtpConnection {
   /**
    * A transaction under way. {@code decided} fails with {@link ConnectionFailure} (the connection failed under it), or
    * with IllegalArgumentException for an envelope that cannot be written (a non-ASCII address: nothing was sent, and
-   * the connection is as it was); every SMTP answer, good or bad, is a result. {@code contentSent} completes when the
+   * the connection is as it was); every SMTP answer, good or bad, is a result, but a 421 before the content, which
+   * ends the session rather than answer about the message ({@link SessionFailure}, or {@link Unanswered} for the idle
+   * timeout's). {@code contentSent} completes when the
    * message has been written to a server that offers PIPELINING, and never otherwise: from then on the connection can
    * start the next transaction while this one waits for its reply (RFC 2920 3.1: message content may be the first
    * "command" of a group, so the next MAIL, RCPT and DATA follow the final dot in the same write).
@@ -499,6 +533,9 @@ final class SmtpConnection {
     long now = System.nanoTime();
     // a connection that sat idle with nothing outstanding: the server's idle timeout may meet this MAIL
     boolean idleBefore = transactions > 0 && expects.isEmpty() && now - lastReply > IDLE_NANOS;
+    // nothing went before it on the connection: what becomes of the session is the host's doing, not the end of a
+    // connection it has had enough of
+    boolean first = transactions == 0;
     lastUsed = now;
     transactions++;
     Promise<Void> contentSent = Promise.promise();
@@ -551,13 +588,25 @@ final class SmtpConnection {
           // 421 to a MAIL that followed the last transaction at once is the server's word, and slows the site)
           return Future.failedFuture(new Unanswered("421 to MAIL FROM on a reused connection: " + ar.result()));
         }
+        if (!contentGoing[0]) {
+          // RFC 5321 3.8: the server closes the channel before it had the message; not its word on the recipient
+          return Future.failedFuture(new SessionFailure(route + " ended the session: " + ar.result(), ar.result(),
+              false));
+        }
       }
-      if (ar.failed() && ar.cause() instanceof ConnectionFailure && !contentGoing[0]) {
+      if (ar.failed() && ar.cause() instanceof ConnectionFailure f && !contentGoing[0]) {
         // no 354 to DATA, so the content was never sent and the server cannot have taken the message, whatever it
-        // answered to MAIL and RCPT: e.g. the connection dropped under a transaction pipelined ahead of it, or a
-        // server closed an idle connection as this one started, or went away before answering DATA
-        return Future.failedFuture(ar.cause() instanceof Unanswered ? ar.cause()
-            : new Unanswered(ar.cause().getMessage()));
+        // answered to MAIL and RCPT
+        if (f instanceof ReplyTimeout) {
+          // the server took our command and said nothing for the whole timeout: it is not serving this session
+          return Future.failedFuture(new SessionFailure(f.getMessage(), null, true));
+        }
+        if (first && !(f instanceof Unanswered)) {
+          return Future.failedFuture(new SessionFailure(f.getMessage(), null, false));
+        }
+        // e.g. the connection dropped under a transaction pipelined ahead of it, or a server closed an idle connection
+        // as this one started, or one that had taken messages on it went away before answering DATA
+        return Future.failedFuture(f instanceof Unanswered ? f : new Unanswered(f.getMessage()));
       }
       return ar.succeeded() ? Future.succeededFuture(ar.result()) : Future.failedFuture(ar.cause());
     }), contentSent.future());
@@ -792,7 +841,7 @@ final class SmtpConnection {
     }
     onClosed(head.sending
         ? "timeout after " + seconds(head.timeoutMs) + " with no part of the message taken by the server"
-        : "timeout after " + seconds(head.timeoutMs) + " waiting for the reply to " + head.what);
+        : "timeout after " + seconds(head.timeoutMs) + " waiting for the reply to " + head.what, true);
     socket.close();
   }
 
@@ -884,14 +933,22 @@ final class SmtpConnection {
   }
 
   private void onClosed(String reason) {
+    onClosed(reason, false);
+  }
+
+  /** The connection is over; {@code timedOut}: because the reply at the head of the line did not come in time. */
+  private void onClosed(String reason, boolean timedOut) {
     closed = true;
     if (timer >= 0) {
       vertx.cancelTimer(timer);
       timer = -1;
     }
+    boolean head = true;
     Expect e;
     while ((e = expects.poll()) != null) {
-      e.promise.tryFail(new ConnectionFailure(reason + " (waiting for the reply to " + e.what + ")"));
+      String message = reason + " (waiting for the reply to " + e.what + ")";
+      e.promise.tryFail(timedOut && head ? new ReplyTimeout(message) : new ConnectionFailure(message));
+      head = false;
     }
   }
 }

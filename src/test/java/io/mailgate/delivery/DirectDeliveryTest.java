@@ -177,6 +177,69 @@ class DirectDeliveryTest {
     }
   }
 
+  /** A server that answers EHLO and then nothing: MAIL, RCPT and DATA (pipelined together) go unanswered. */
+  static String silentAfterEhlo(String line) {
+    return line.startsWith("MAIL") || line.startsWith("RCPT") || line.equals("DATA") ? "" : null;
+  }
+
+  /**
+   * A host that greets and answers EHLO, then never answers MAIL, with a command timeout longer than an attempt may
+   * wait for a connection (half its lease, as the defaults are: 300 s and 150 s): the attempt counts, with its
+   * DeliveryDelay and a retry after backoff. It used to be given back "not attempted" after the timeout, for having
+   * waited too long by the time it was put back in line to go again, and so on, uncounted and silent, until the
+   * message expired.
+   */
+  @Test
+  void aHostSilentAfterEhloIsACountedAttempt() throws IOException {
+    server("127.0.0.30").onCommand(DirectDeliveryTest::silentAfterEhlo);
+    dns.mx("silent.example", 10, "mx.silent.example").a("mx.silent.example", "127.0.0.30");
+    try (TestNode leased = TestNode.start("", c -> direct(c)
+            .with(MailgateConfig.DELIVERY_LEASE_SECONDS, 2)
+            .with(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS, 2)
+            .with(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS, 3600));
+         SesV2Client client = leased.sesV2()) {
+      String id = client.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("s@silent.example"))
+          .content(c -> c.simple(m -> m.subject(x -> x.data("silent")).body(b -> b.text(t -> t.data("b"))))))
+          .messageId();
+      JsonObject delayed = Await.until(() -> leased.message(id), m -> eventTypes(m).contains("DeliveryDelay"),
+          Duration.ofSeconds(20));
+      JsonObject recipient = delayed.getJsonArray("Recipients").getJsonObject(0);
+      assertEquals("QUEUED", recipient.getString("Status"));
+      assertEquals(1, recipient.getInteger("Attempts"), delayed.encode());
+      JsonObject delay = last(delayed, "DeliveryDelay").getJsonObject("deliveryDelay");
+      String diagnostic = delay.getJsonArray("delayedRecipients").getJsonObject(0).getString("diagnosticCode");
+      assertTrue(diagnostic.contains("timeout after 2s waiting for the reply to MAIL FROM"), diagnostic);
+    }
+  }
+
+  /**
+   * RFC 5321 5.1: a preferred MX that takes the connection and greets, then drops the session at MAIL, does not keep
+   * the domain's mail from its secondary: the same attempt goes there (no DeliveryDelay), and the next message goes
+   * there first, without a connection to the primary.
+   */
+  @Test
+  void aPrimaryThatDropsTheSessionLeavesTheMessageToTheSecondary() throws IOException {
+    RecordingSmtpServer primary = server("127.0.0.31")
+        .onCommand(line -> line.startsWith("MAIL") ? RecordingSmtpServer.DROP : null);
+    RecordingSmtpServer secondary = server("127.0.0.32");
+    dns.mx("session.example", 10, "mx1.session.example").mx("session.example", 20, "mx2.session.example")
+        .a("mx1.session.example", "127.0.0.31").a("mx2.session.example", "127.0.0.32");
+    JsonObject status = awaitFinal(send("p@session.example", "primary drops"));
+    assertEquals(List.of("Send", "Delivery"), eventTypes(status));
+    JsonObject recipient = status.getJsonArray("Recipients").getJsonObject(0);
+    assertEquals("DELIVERED", recipient.getString("Status"));
+    assertTrue(recipient.getInteger("Attempts") <= 1, status.encode());
+    assertEquals("127.0.0.32", last(status, "Delivery").getJsonObject("delivery").getString("remoteMtaIp"));
+    assertEquals(1, secondary.received().size());
+    assertTrue(primary.received().isEmpty());
+
+    JsonObject next = awaitFinal(send("q@session.example", "primary left alone"));
+    assertEquals("DELIVERED", next.getJsonArray("Recipients").getJsonObject(0).getString("Status"));
+    assertEquals(2, secondary.received().size());
+    assertEquals(1, primary.connections(), "the primary was tried again at once");
+  }
+
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);

@@ -215,6 +215,92 @@ class SitePoolTest {
     assertInstanceOf(AttemptResult.Delivered.class, deliver(pool, List.of(mx(1)), "b@site.test"));
   }
 
+  /** A server that answers EHLO and then nothing at all: MAIL, RCPT and DATA (pipelined together) go unanswered. */
+  static String silentAfterEhlo(String line) {
+    return line.startsWith("MAIL") || line.startsWith("RCPT") || line.equals("DATA") ? "" : null;
+  }
+
+  /**
+   * A host that greets and answers EHLO, then never answers MAIL: after the command timeout the attempt is a failure
+   * (counted, retried with backoff, with its DeliveryDelay), not one given back "not attempted" for having waited too
+   * long by the time it was put back in line (it would meet the same silence again and again until the message
+   * expired, never counted); and the host is left alone for a while, as a tarpit is.
+   */
+  @Test
+  void aHostSilentAfterEhloFailsTheAttemptAndIsLeftAlone() throws Exception {
+    RecordingSmtpServer silent = server(1).onCommand(SitePoolTest::silentAfterEhlo);
+    HostHealth hosts = new HostHealth(60_000);
+    // the command timeout is longer than an attempt may wait for a connection, as the defaults are (300 s, half of a
+    // 300 s lease)
+    AttemptResult r = deliver(pool(hosts, 1_000, 500), List.of(mx(1)), "a@site.test");
+    AttemptResult.Failed failed = assertInstanceOf(AttemptResult.Failed.class, r, r.toString());
+    assertTrue(failed.reason().contains("timeout after 1s waiting for the reply to MAIL FROM"), failed.reason());
+    assertEquals("127.0.1.1", failed.remoteMta());
+    long now = System.currentTimeMillis();
+    assertTrue(hosts.downUntil(HostHealth.key(mx(1)), now) > now, hosts.toJson(now).encode());
+    assertEquals(1, silent.connections(), "the host was asked again within the attempt");
+  }
+
+  /**
+   * RFC 5321 5.1: a host that takes the connection and greets, then fails the session before the message went (drops
+   * the connection at MAIL, goes silent, answers 421), does not keep the message from the site's other hosts: the same
+   * attempt goes to the next one. One that dropped or went silent is left alone for a while, so that the next
+   * messages go to the others first; one that answered 421, a busy host, is not (the throttle rules answer that).
+   */
+  @Test
+  void aSessionThatFailsBeforeTheMessageWentGoesToTheNextHost() throws Exception {
+    RecordingSmtpServer dropping = server(1).onCommand(line -> line.startsWith("MAIL") ? RecordingSmtpServer.DROP
+        : null);
+    RecordingSmtpServer silent = server(2).onCommand(SitePoolTest::silentAfterEhlo);
+    RecordingSmtpServer closing = server(3).onCommand(line -> line.startsWith("MAIL")
+        ? "421 4.3.2 mx3.site.test Service shutting down, closing transmission channel" : null);
+    RecordingSmtpServer good = server(4);
+    HostHealth hosts = new HostHealth(60_000);
+    for (int failing = 1; failing <= 3; failing++) {
+      AttemptResult r = deliver(pool(hosts, 1_000), List.of(mx(failing), mx(4)), "a" + failing + "@site.test");
+      assertInstanceOf(AttemptResult.Delivered.class, r, "after mx" + failing + ": " + r);
+      assertEquals("127.0.1.4", r.remoteMta());
+    }
+    assertEquals(3, good.received().size());
+    for (RecordingSmtpServer failing : List.of(dropping, silent, closing)) {
+      assertEquals(1, failing.connections());
+      assertTrue(failing.received().isEmpty());
+    }
+    long now = System.currentTimeMillis();
+    assertTrue(hosts.downUntil(HostHealth.key(mx(1)), now) > now, hosts.toJson(now).encode());
+    assertTrue(hosts.downUntil(HostHealth.key(mx(2)), now) > now, hosts.toJson(now).encode());
+    assertEquals(0, hosts.downUntil(HostHealth.key(mx(3)), now), "a busy host is not marked down");
+
+    // the next message goes straight to the host that works
+    AttemptResult next = deliver(pool(hosts, 1_000), List.of(mx(1), mx(4)), "b@site.test");
+    assertInstanceOf(AttemptResult.Delivered.class, next, next.toString());
+    assertEquals(1, dropping.connections(), "the host that dropped the session was tried again at once");
+  }
+
+  /**
+   * A host that drops every session at MAIL (after a while), alone in its site: tried once more on a new connection,
+   * then the attempt is a failure that says what happened (counted), not one given back as if nothing had been tried
+   * because it waited too long by then.
+   */
+  @Test
+  void aLoneHostThatDropsEverySessionFailsTheAttempt() throws Exception {
+    RecordingSmtpServer dropping = server(1).onCommand(line -> {
+      if (!line.startsWith("MAIL")) {
+        return null;
+      }
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return RecordingSmtpServer.DROP;
+    });
+    AttemptResult r = deliver(pool(new HostHealth(60_000), 2_000, 200), List.of(mx(1)), "a@site.test");
+    AttemptResult.Failed failed = assertInstanceOf(AttemptResult.Failed.class, r, r.toString());
+    assertTrue(failed.reason().contains("connection closed by mx1.site.test"), failed.reason());
+    assertEquals(2, dropping.connections());
+  }
+
   /**
    * A connection that drops after MAIL and RCPT were accepted but before DATA's 354: none of the content went, so the
    * server cannot have taken the message, and it goes out again at once on a new connection (not a failed attempt

@@ -153,7 +153,8 @@ class SmtpConnectionTest {
   /**
    * RFC 5321 4.2.1: every line of a reply has its code, the same one. "250-" then "550 ..." is neither a yes nor a no:
    * a protocol error that ends the connection, and the transaction goes out again (nothing was sent of it), never a
-   * delivery nor a bounce.
+   * delivery nor a bounce. On the connection's first transaction it is the host failing the session (the pool tries
+   * another host), not a connection lost under it.
    */
   @Test
   void aReplyWhoseLinesHaveDifferentCodesIsAProtocolError() throws Exception {
@@ -164,7 +165,9 @@ class SmtpConnectionTest {
         SmtpConnection c = open(server, OPTIONS);
         Throwable e = failure(() -> c.send("sender@example.com", "a@example.org", message("codes", "x"), 20, false,
             false, null).decided());
-        assertInstanceOf(SmtpConnection.Unanswered.class, e);
+        SmtpConnection.SessionFailure f = assertInstanceOf(SmtpConnection.SessionFailure.class, e);
+        assertFalse(f.timedOut);
+        assertEquals(null, f.reply);
         assertTrue(e.getMessage().contains("malformed reply"), e.getMessage());
         assertFalse(on(() -> Future.succeededFuture(c.isOpen())));
         assertTrue(server.received().isEmpty());
@@ -284,6 +287,49 @@ class SmtpConnectionTest {
       assertEquals(250, send(c, "a@example.org", data).code());
       assertTrue(System.nanoTime() - start > 1_300_000_000L, "the receiver was not slow");
       assertEquals(1, server.received().size());
+    }
+  }
+
+  /**
+   * A server that answers EHLO and then nothing: its silence for the command timeout fails the session, as the host's
+   * doing ({@link SmtpConnection.SessionFailure}, timed out), on any transaction of the connection, not as a connection
+   * lost under the transaction ({@link SmtpConnection.Unanswered}), which would send it out again at once to the same
+   * silence without ever counting it. A transaction pipelined behind another that a timeout ends is not the one the
+   * server failed: it went under the first, unanswered.
+   */
+  @Test
+  void silenceAfterACommandIsASessionFailureOfItsOwnTransaction() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean silent = new java.util.concurrent.atomic.AtomicBoolean();
+    try (RecordingSmtpServer server = new RecordingSmtpServer()
+        .onCommand(line -> silent.get() && (line.startsWith("MAIL") || line.startsWith("RCPT") || line.equals("DATA"))
+            ? "" : null)) {
+      SmtpConnection c = open(server, options(500, 1_000, 500));
+      assertEquals(250, send(c, "a@example.org", message("first", "x")).code());
+      silent.set(true);
+      long start = System.nanoTime();
+      Throwable e = failure(() -> c.send("sender@example.com", "b@example.org", message("second", "x"), 20, false,
+          false, null).decided());
+      SmtpConnection.SessionFailure f = assertInstanceOf(SmtpConnection.SessionFailure.class, e);
+      assertTrue(f.timedOut);
+      assertTrue(f.getMessage().contains("timeout after 0.5s waiting for the reply to MAIL FROM"), f.getMessage());
+      assertTrue(System.nanoTime() - start >= 400_000_000L, "not after the command timeout");
+    }
+    try (RecordingSmtpServer server = new RecordingSmtpServer().stallAfterData()) {
+      SmtpConnection c = open(server, options(2_000, 500, 500));
+      Throwable[] failures = on(() -> {
+        Buffer data = message("stalled", "x");
+        SmtpConnection.Transaction first = c.send("sender@example.com", "a@example.org", data, data.length(), false,
+            false, null);
+        // pipelined behind the first message's final dot, as the pool does once its content is written
+        return first.contentSent().compose(v -> {
+          Future<SmtpResponse> second = c.send("sender@example.com", "b@example.org", data, data.length(), false,
+              false, null).decided();
+          return Future.join(first.decided(), second).transform(ar -> Future.succeededFuture(new Throwable[] {
+              first.decided().cause(), second.cause()}));
+        });
+      });
+      assertInstanceOf(SmtpConnection.ReplyTimeout.class, failures[0], "the first: timed out after its content");
+      assertInstanceOf(SmtpConnection.Unanswered.class, failures[1], "the second: went under the first");
     }
   }
 
