@@ -580,12 +580,27 @@ final class SitePool {
     t.contentSent().onSuccess(v -> release(c));
     t.decided().onComplete(ar -> {
       boolean again = false;
+      boolean spent = false;
       if (ar.succeeded()) {
         SmtpResponse r = ar.result();
         if (r.isPositive()) {
           site.succeeded(System.currentTimeMillis());
           hosts.reachable(HostHealth.key(c.endpoint()));
           a.result().complete(new AttemptResult.Delivered(r, c.remoteAddress()));
+        } else if (r.tooManyRecipients()) {
+          // the connection has had as many recipients as its server takes in a session: this one goes first on the
+          // next connection (once), as one the connection went under; not a bounce (a 552 too), not a throttle
+          spent = true;
+          if (!a.resent()) {
+            waiting.addFirst(a.again());
+            site.waiting.incrementAndGet();
+            again = true;
+          } else {
+            site.failed();
+            a.result().complete(r.isTransient() ? new AttemptResult.Rejected(r, c.remoteAddress())
+                : new AttemptResult.Failed(r + " (a limit of recipients, temporary: RFC 5321 4.5.3.1.10)",
+                    c.remoteAddress()));
+          }
         } else {
           site.failed();
           throttle(r);
@@ -610,7 +625,9 @@ final class SitePool {
         site.failed();
         a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress()));
       }
-      if (!t.contentSent().succeeded()) {
+      if (spent) {
+        retire(c);
+      } else if (!t.contentSent().succeeded()) {
         release(c);
       }
       if (again) {

@@ -32,6 +32,20 @@ public record SmtpResponse(int code, String enhancedStatus, String text, List<St
   }
 
   /**
+   * A recipient refused for their number (RFC 5321 4.5.3.1.10: 452, or the 552 older servers answer, which the client
+   * is to take as temporary; enhanced status x.5.3, or the words): a limit of the transaction or, one recipient to a
+   * transaction as here, of the session. Nothing about the recipient, nor about the site's rate: a new transaction on
+   * another connection is the answer.
+   */
+  boolean tooManyRecipients() {
+    if (!"RCPT".equals(command) || (code != 452 && code != 552)) {
+      return false;
+    }
+    return enhancedStatus != null && enhancedStatus.length() == 5 && enhancedStatus.endsWith(".5.3")
+        || text.toLowerCase(java.util.Locale.ROOT).contains("too many recipients");
+  }
+
+  /**
    * Builds a reply from its lines (without CRLF): "250-first", ..., "250 last". The code is the last line's (RFC 5321
    * 4.2.1); lines that carry another code make the reply malformed (code -1): "250-" then "550 ..." is neither.
    */

@@ -240,6 +240,35 @@ class DirectDeliveryTest {
     assertEquals(1, primary.connections(), "the primary was tried again at once");
   }
 
+  /**
+   * RFC 5321 4.5.3.1.10: "too many recipients" (452, or 552 as older servers say it, x.5.3) is a limit of the
+   * transaction or, one recipient to a transaction here, of the session: the recipient goes at once in a new
+   * transaction on another connection. It is not a bounce (a 552 is to be taken as temporary), nor a reason to pause
+   * the site.
+   */
+  @Test
+  void tooManyRecipientsSendsTheRecipientInANewTransaction() throws IOException {
+    AtomicInteger tries = new AtomicInteger();
+    RecordingSmtpServer limited = server("127.0.0.33")
+        .onRcpt(r -> tries.incrementAndGet() == 1 ? "552 5.5.3 Too many recipients" : "250 2.1.5 Ok");
+    dns.mx("limit.example", 10, "mx.limit.example").a("mx.limit.example", "127.0.0.33");
+    JsonObject status = awaitFinal(send("r@limit.example", "too many"));
+    assertEquals(List.of("Send", "Delivery"), eventTypes(status));
+    assertEquals(1, limited.received().size());
+    assertEquals(2, limited.connections(), "the recipient went again on the connection that refused it");
+
+    AtomicInteger softTries = new AtomicInteger();
+    server("127.0.0.34")
+        .onRcpt(r -> softTries.incrementAndGet() == 1 ? "452 4.5.3 Too many recipients" : "250 2.1.5 Ok");
+    dns.mx("limit2.example", 10, "mx.limit2.example").a("mx.limit2.example", "127.0.0.34");
+    JsonObject soft = awaitFinal(send("s@limit2.example", "too many, softly"));
+    assertEquals(List.of("Send", "Delivery"), eventTypes(soft));
+    JsonObject site = site("mx.limit2.example");
+    assertFalse(site.containsKey("PausedUntil"), site.encode());
+    assertFalse(site.containsKey("LastThrottle"), site.encode());
+    assertEquals(1.0, site.getDouble("ThrottleFactor"));
+  }
+
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);
@@ -473,11 +502,16 @@ class DirectDeliveryTest {
   }
 
   private static JsonObject busySite() {
+    return site("mx.busy.example");
+  }
+
+  /** The site of MX host {@code mx} in the class's node's sites status, or null. */
+  private static JsonObject site(String mx) {
     JsonArray sites = new JsonObject(node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body())
         .getJsonArray("Sites");
     for (Object o : sites) {
       JsonObject s = (JsonObject) o;
-      if (s.getString("Site").contains("mx.busy.example")) {
+      if (s.getString("Site").contains(mx)) {
         return s;
       }
     }

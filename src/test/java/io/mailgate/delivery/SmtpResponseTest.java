@@ -1,7 +1,9 @@
 package io.mailgate.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -14,6 +16,19 @@ class SmtpResponseTest {
     assertEquals("4.7.28", SmtpResponse.enhancedStatus("4.7.28 slow down", 421));
     assertEquals("5.123.999", SmtpResponse.enhancedStatus("5.123.999", 554));
     assertEquals("2.0.0", SmtpResponse.enhancedStatus("2.0.0 Ok: queued as 4B2C1", 250));
+  }
+
+  /** RFC 5321 4.5.3.1.10: 452, or 552 as older servers say it, to RCPT, by its enhanced status or its words. */
+  @Test
+  void tooManyRecipientsIsTheRcptReplyThatSaysSo() {
+    assertTrue(new SmtpResponse(452, "4.5.3", "Too many recipients").answering("RCPT").tooManyRecipients());
+    assertTrue(new SmtpResponse(552, "5.5.3", "Too many recipients").answering("RCPT").tooManyRecipients());
+    assertTrue(new SmtpResponse(452, "4.5.3", "Recipient limit reached").answering("RCPT").tooManyRecipients());
+    assertTrue(new SmtpResponse(452, null, "Error: too many recipients").answering("RCPT").tooManyRecipients());
+    assertFalse(new SmtpResponse(552, "5.5.3", "Too many recipients").answering("DATA").tooManyRecipients());
+    assertFalse(new SmtpResponse(452, "4.2.2", "Mailbox full").answering("RCPT").tooManyRecipients());
+    assertFalse(new SmtpResponse(550, "5.5.3", "Too many recipients").answering("RCPT").tooManyRecipients());
+    assertFalse(new SmtpResponse(452, "4.15.3", "Insufficient storage").answering("RCPT").tooManyRecipients());
   }
 
   @Test

@@ -26,6 +26,19 @@ class ThrottleRulesTest {
     assertEquals(Duration.ofSeconds(60), shipped.match(new SmtpResponse(421, null, "closing")).pause());
   }
 
+  /**
+   * "Too many recipients" is a limit of a transaction or session (RFC 5321 4.5.3.1.10), which a new transaction
+   * answers, not a rate; and a permanent refusal is no request to come back slower, whatever its text says.
+   */
+  @Test
+  void tooManyRecipientsAndPermanentRefusalsAreNoThrottle() {
+    assertNull(shipped.match(new SmtpResponse(452, "4.5.3", "Too many recipients")));
+    assertNull(shipped.match(new SmtpResponse(452, null, "Error: too many recipients")));
+    assertNull(shipped.match(new SmtpResponse(550, "5.1.1", "No such user, try later")));
+    assertNull(shipped.match(new SmtpResponse(554, "5.0.0", "Service unavailable; rate limit policy")));
+    assertNotNull(shipped.match(new SmtpResponse(450, "4.2.0", "Too many messages, slow down")));
+  }
+
   @Test
   void greylistingDefersTheRecipientWithoutPausingTheSite() {
     // Postgrey, milter-greylist, sqlgrey and Exim: all would match "try again later" or status 4.7.* otherwise
