@@ -8,7 +8,6 @@ import io.mailgate.identity.IdentityService;
 import io.mailgate.identity.NotificationType;
 import io.mailgate.send.Caller;
 import io.vertx.core.Future;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,7 +71,7 @@ final class IdentityNotificationActions {
       }
     }
     return identities.notifications(caller.account().id(), List.copyOf(names.values())).map(byName -> {
-      Map<String, IdentityNotifications> out = new HashMap<>();
+      Map<String, IdentityNotifications> out = new LinkedHashMap<>(); // in the order asked
       names.forEach((g, name) -> {
         IdentityNotifications n = byName.get(name);
         if (n != null) {
