@@ -145,7 +145,9 @@ public final class MailgateConfig {
   public static final ConfigKey<String> FEEDBACK_BOUNCE_DOMAINS = key("feedback.bounceDomains", String.class, "",
       "More domains (comma separated) whose mail the inbound server accepts as feedback, besides delivery.bounceDomain and verified custom MAIL FROM domains.");
   public static final ConfigKey<Integer> REPUTATION_WINDOW_HOURS = key("reputation.windowHours", Integer.class, 24,
-      "Bounce and complaint rates are computed over this rolling window.");
+      "Bounce and complaint rates are computed over this rolling window, reaching further back when it holds fewer sends than a representative volume (reputation.maxWindowDays).");
+  public static final ConfigKey<Integer> REPUTATION_MAX_WINDOW_DAYS = key("reputation.maxWindowDays", Integer.class, 7,
+      "How far back the window reaches for an account (or tenant) whose last reputation.windowHours hold fewer sent recipients than reputation.complaintMinVolume and reputation.minVolume: it takes the newest five minutes after five minutes back to that volume, at most this many days, so that an account sending a little every day is judged (as SES judges on a representative volume, not a fixed period), and complaints about a large send arriving days later count with it. At most 13 (counters are kept two weeks).");
   public static final ConfigKey<Integer> REPUTATION_MIN_VOLUME = key("reputation.minVolume", Integer.class, 200,
       "Rates act only once the window holds at least this many sent recipients.");
   public static final ConfigKey<Integer> REPUTATION_COMPLAINT_MIN_VOLUME = key("reputation.complaintMinVolume",

@@ -101,15 +101,20 @@ public final class ReputationVerticle extends VerticleBase {
             : conn.preparedQuery(TURN).execute(Tuple.of(turnMillis)).map(turn -> turn.rowCount() == 1))
         .compose(due -> !due ? Future.<List<Assessment>>succeededFuture(null) // not this node's turn
             : conn.preparedQuery("""
-                    WITH w AS (
+                    WITH recent AS (
+                      SELECT a.id AS account_id, NULL::text AS tenant_id, b.bucket, b.sent, b.hard_bounces,
+                             b.complaints
+                      FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
+                      WHERE b.bucket > now() - $2::int * interval '1 hour'
+                        AND b.bucket + interval '5 minutes' > a.reputation_since),
+                    """ + REPRESENTATIVE + """
+                    w AS (
                       SELECT a.id, a.enforcement_status, a.reputation_since, sum(b.sent) AS sent,
                              sum(b.hard_bounces) AS hard, sum(b.complaints) AS complaints,
                              -- the bucket of the last resume, while in the window: what it held then is not counted
                              bool_or(b.bucket <= a.reputation_since) AS resumed_within,
                              a.reputation_base_sent, a.reputation_base_hard_bounces, a.reputation_base_complaints
-                      FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
-                      WHERE b.bucket > now() - $1::int * interval '1 hour'
-                        AND b.bucket + interval '5 minutes' > a.reputation_since
+                      FROM accounts a JOIN chosen b ON b.account_id = a.id
                       GROUP BY a.id)
                     SELECT id,
                            greatest(sent - CASE WHEN resumed_within THEN reputation_base_sent ELSE 0 END, 0),
@@ -120,7 +125,7 @@ public final class ReputationVerticle extends VerticleBase {
                     UNION ALL -- on probation and nothing in the window: the window is clean
                     SELECT a.id, 0, 0, 0, a.enforcement_status, a.reputation_since::text FROM accounts a
                     WHERE a.enforcement_status = 'PROBATION' AND NOT EXISTS (SELECT 1 FROM w WHERE w.id = a.id)""")
-                .execute(Tuple.of(config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)))
+                .execute(windowParams())
                 .compose(rows -> {
                   List<Assessment> all = new ArrayList<>();
                   for (Row r : rows) {
@@ -241,8 +246,8 @@ public final class ReputationVerticle extends VerticleBase {
         kept = true;
       }
     }
-    String cause = why == null ? null : why + " in the last " + config.get(MailgateConfig.REPUTATION_WINDOW_HOURS)
-        + " hours; the " + policy + " reputation policy pauses the tenant.";
+    String cause = why == null ? null : why + " of the last " + sent + " recipients sent (the reputation window); the "
+        + policy + " reputation policy pauses the tenant.";
     if (customer.equals("REINSTATED")) {
       if (next == null) {
         return new TenantVerdict(null, "ENABLED", managed, managedCause, null); // the findings cleared
@@ -265,12 +270,49 @@ public final class ReputationVerticle extends VerticleBase {
     return String.format(java.util.Locale.ROOT, "%s rate %.2f%% at or over %.2f%%", what, rate * 100, threshold * 100);
   }
 
+  /**
+   * The window's buckets ({@code chosen}) of what {@code recent} holds (the buckets of the longest look-back, by
+   * {@code account_id} and optionally {@code tenant_id}): those of the last $1 hours, and, for one that holds fewer
+   * than $3 sends in them, older ones, newest first, until the window holds $3 (the bucket that reaches it is the
+   * last taken), none older than $2 hours. SES judges on a representative volume, not a fixed period: an account
+   * sending a hundred a day, a fifth of them to dead addresses, was never judged (it never held reputation.minVolume
+   * in a day), and complaints about a large send that came in days later counted nowhere. An account that sends the
+   * volume in a day is judged on its day, as before: its older buckets are not even numbered.
+   */
+  static final String REPRESENTATIVE = """
+      latest AS (
+        SELECT account_id, tenant_id, sum(sent) AS sent FROM recent WHERE bucket > now() - $1::int * interval '1 hour'
+        GROUP BY account_id, tenant_id),
+      chosen AS (
+        SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM recent
+        WHERE bucket > now() - $1::int * interval '1 hour'
+        UNION ALL
+        SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM (
+          SELECT r.*, coalesce(l.sent, 0) + sum(r.sent) OVER (PARTITION BY r.account_id, r.tenant_id
+                      ORDER BY r.bucket DESC) - r.sent AS newer
+          FROM recent r LEFT JOIN latest l ON l.account_id = r.account_id
+                                           AND l.tenant_id IS NOT DISTINCT FROM r.tenant_id
+          WHERE r.bucket <= now() - $1::int * interval '1 hour' AND coalesce(l.sent, 0) < $3) o
+        WHERE newer < $3),
+      """;
+
+  /** $1 the window's hours, $2 the longest look-back's, $3 the representative volume ({@link #REPRESENTATIVE}). */
+  private Tuple windowParams() {
+    int hours = config.get(MailgateConfig.REPUTATION_WINDOW_HOURS);
+    int longest = Math.max(hours, Math.min(13, config.get(MailgateConfig.REPUTATION_MAX_WINDOW_DAYS)) * 24);
+    return Tuple.of(hours, longest, Math.max(config.get(MailgateConfig.REPUTATION_MIN_VOLUME),
+        config.get(MailgateConfig.REPUTATION_COMPLAINT_MIN_VOLUME)));
+  }
+
   private static final String TENANT_WINDOWS = """
-      WITH w AS (
+      WITH recent AS (
+        SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM tenant_reputation_buckets
+        WHERE bucket > now() - $2::int * interval '1 hour'),
+      """ + REPRESENTATIVE + """
+      w AS (
         SELECT b.account_id, b.tenant_id, sum(b.sent) AS sent, sum(b.hard_bounces) AS hard,
                sum(b.complaints) AS complaints
-        FROM tenant_reputation_buckets b
-        WHERE b.bucket > now() - $1::int * interval '1 hour'
+        FROM chosen b
         GROUP BY b.account_id, b.tenant_id)
       SELECT t.account_id, t.name, coalesce(w.sent, 0), coalesce(w.hard, 0), coalesce(w.complaints, 0), t.impact,
              t.policy, t.customer_status, t.managed_status, t.managed_cause, t.reinstated_impact, t.id
@@ -285,7 +327,7 @@ public final class ReputationVerticle extends VerticleBase {
   private Future<Void> tenants(io.vertx.sqlclient.SqlConnection conn, int minVolume) {
     int hours = config.get(MailgateConfig.REPUTATION_WINDOW_HOURS);
     return conn.preparedQuery(TENANT_WINDOWS)
-        .execute(Tuple.of(hours))
+        .execute(windowParams())
         .compose(rows -> {
           List<Future<?>> writes = new ArrayList<>();
           for (Row r : rows) {

@@ -188,7 +188,7 @@ public final class SendService {
       return templates.resolve(caller.account().id(), t)
           .compose(template -> checkTenantTemplate(caller, request.tenant(), t.inline() == null ? template.name() : null)
               .map(template))
-          .compose(template -> templates.renderOne(template, t.data(), t.inline() == null).transform(rendering -> {
+          .compose(template -> templates.renderOne(caller.account().id(), template, t.data(), t.inline() == null).transform(rendering -> {
             if (rendering.failed()) {
               return publishesAsRenderingFailure(rendering.cause())
                   ? renderingFailure(caller, request, t.inline() == null ? template.name() : null,

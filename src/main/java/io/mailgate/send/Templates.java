@@ -22,7 +22,9 @@ public final class Templates {
   private final Source source;
   private final TemplateRenderer renderer;
   private final java.time.Clock clock;
-  private final io.vertx.core.WorkerExecutor workers;
+  private final Vertx vertx;
+  /** The node's rendering threads, shared by its API verticles, taken in turn by account. */
+  private final FairQueue queue;
   private final long ttlMillis;
   /** Templates read lately, by account and name: a send of a stored template costs no query (one event loop's). */
   private final java.util.Map<String, Cached> cache = new java.util.HashMap<>();
@@ -36,8 +38,10 @@ public final class Templates {
     this.renderer = renderer;
     this.clock = clock;
     // their own threads: renderings are bounded, but a burst of them must not hold the pool that DKIM key
-    // generation and bounce parsing use
-    this.workers = vertx.createSharedWorkerExecutor("mailgate-templates", 2);
+    // generation and bounce parsing use; and one account's must not hold up the others' (see FairQueue)
+    this.vertx = vertx;
+    this.queue = (FairQueue) vertx.sharedData().getLocalMap("mailgate.templates").computeIfAbsent("queue",
+        k -> FairQueue.withThreads(RENDER_THREADS, WAITING_PER_ACCOUNT, "mailgate-templates"));
     this.ttlMillis = ttlMillis;
   }
 
@@ -84,30 +88,67 @@ public final class Templates {
    * Renders the template once per data object, on a worker thread. A template that does not compile fails the whole
    * future (a 400); a rendering that fails (an attribute the data lacks) fails only its own outcome.
    *
+   * <p>The node's renderings take turns by account ({@link FairQueue}): a template costs what its caller makes it
+   * cost (compiling 500 KB of tags takes seconds), and one account sending such templates as fast as it can held up
+   * every other account's templated sends behind its queue. An account with {@link #WAITING_PER_ACCOUNT} renderings
+   * waiting is answered TooManyRequests (which the SDKs retry after a pause).
+   *
+   * @param accountId whose turn it takes
    * @param stored whether it is a stored template (its compiled form is kept, as every send of it uses it) rather than
    *     a send's own (kept only when small, apart: a caller varying large ones cannot push out the stored ones)
    */
-  public Future<List<Outcome>> render(EmailTemplate template, List<String> data, boolean stored) {
-    return workers.executeBlocking(() -> {
-      TemplateRenderer.Compiled compiled = renderer.compile(template, stored);
-      TemplateRenderer.Budget budget = renderer.budget();
-      List<Outcome> out = new java.util.ArrayList<>(data.size());
-      for (String d : data) {
-        long[] before = budget.left();
-        try {
-          out.add(new Outcome(renderer.render(compiled, d, budget), null));
-        } catch (SesException e) {
-          budget.restore(before); // an entry that failed leaves the others the budget it would have used
-          out.add(new Outcome(null, e));
-        }
+  public Future<List<Outcome>> render(String accountId, EmailTemplate template, List<String> data, boolean stored) {
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    io.vertx.core.Promise<List<Outcome>> result = io.vertx.core.Promise.promise();
+    boolean queued = queue.offer(accountId, () -> {
+      List<Outcome> out = null;
+      Throwable failure = null;
+      try {
+        out = renderNow(template, data, stored);
+      } catch (Throwable e) { // the caller's answer, whatever it is: a 400, or the 500 of something unforeseen
+        failure = e;
       }
-      return out;
-    }, false);
+      List<Outcome> done = out;
+      Throwable failed = failure;
+      context.runOnContext(v -> {
+        if (failed != null) {
+          result.fail(failed);
+        } else {
+          result.complete(done);
+        }
+      });
+    });
+    if (!queued) {
+      return Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, "Too many of this account's templated "
+          + "messages are waiting to be rendered. Slow down."));
+    }
+    return result.future();
+  }
+
+  /** Threads rendering templates on a node, and renderings one account may have waiting for them. */
+  static final int RENDER_THREADS = 2;
+  static final int WAITING_PER_ACCOUNT = 256;
+
+  private List<Outcome> renderNow(EmailTemplate template, List<String> data, boolean stored) {
+    TemplateRenderer.Compiled compiled = renderer.compile(template, stored);
+    TemplateRenderer.Budget budget = renderer.budget();
+    List<Outcome> out = new java.util.ArrayList<>(data.size());
+    for (String d : data) {
+      long[] before = budget.left();
+      try {
+        out.add(new Outcome(renderer.render(compiled, d, budget), null));
+      } catch (SesException e) {
+        budget.restore(before); // an entry that failed leaves the others the budget it would have used
+        out.add(new Outcome(null, e));
+      }
+    }
+    return out;
   }
 
   /** One rendering, failed as a whole if it fails. */
-  public Future<TemplateRenderer.Rendered> renderOne(EmailTemplate template, String data, boolean stored) {
-    return render(template, List.of(data == null ? "" : data), stored).compose(all -> all.get(0).failure() == null
+  public Future<TemplateRenderer.Rendered> renderOne(String accountId, EmailTemplate template, String data,
+      boolean stored) {
+    return render(accountId, template, List.of(data == null ? "" : data), stored).compose(all -> all.get(0).failure() == null
         ? Future.succeededFuture(all.get(0).rendered()) : Future.failedFuture(all.get(0).failure()));
   }
 

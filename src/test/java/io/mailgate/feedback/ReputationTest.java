@@ -137,6 +137,36 @@ class ReputationTest {
     assertEquals("HEALTHY", verticle.assess("a", 500, 0, 0, "PROBATION", "-infinity", 200).next());
   }
 
+  /**
+   * An account sending a little every day is judged on a representative volume, not on its last day alone (which never
+   * held reputation.minVolume): 10 sends a day, 4 of each day's to dead addresses, paused it never.
+   */
+  @Test
+  void aSmallSenderIsJudgedOnItsLastDaysTogether() throws Exception {
+    try (RecordingSmtpServer relay = deadRelay(); TestNode node = reputationNode(relay)) {
+      Accounts.NewKey key = node.createAccount("trickle", true, 1000, 100_000);
+      Accounts.NewKey other = node.createAccount("trickle-other", true, 1000, 100_000);
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      for (String[] k : new String[][] {{key.accountId(), "4"}, {other.accountId(), "0"}}) {
+        for (int hoursAgo : new int[] {2, 30, 54, 200}) {
+          io.mailgate.testing.Db.execute(pg, "INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces) "
+              + "VALUES ('" + k[0] + "', to_timestamp(floor(extract(epoch FROM now() - interval '" + hoursAgo
+              + " hours') / 300) * 300), 10, " + k[1] + ")");
+        }
+      }
+      try (SesV2Client ses = node.sesV2(key.accessKeyId(), key.secretAccessKey());
+           SesV2Client quiet = node.sesV2(other.accessKeyId(), other.secretAccessKey())) {
+        Await.until(() -> "SHUTDOWN".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
+        JsonObject reputation = new JsonObject(node.signed("GET", "/_mailgate/reputation", null, Map.of(),
+            key.accessKeyId(), key.secretAccessKey()).body());
+        // the last day's 10, and the day before's, which reached the volume (20): not the older ones
+        assertEquals(20, reputation.getInteger("Sent"), reputation.encode());
+        assertEquals(8, reputation.getInteger("HardBounces"), reputation.encode());
+        assertEquals("HEALTHY", quiet.getAccount(r -> { }).enforcementStatus());
+      }
+    }
+  }
+
   /** SES's thresholds include their rates: 5% of bounces puts an account under review, 10% pauses it (0.1%, 0.5%). */
   @Test
   void aRateAtAThresholdActs() {
@@ -165,7 +195,8 @@ class ReputationTest {
         fivePercentHardBounces(ses, relay);
         Await.until(() -> "PROBATION".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
 
-        // a day on, the window holds one new send, which bounced: too little to judge, and a bounce is in it
+        // two days on, the last day holds one new send, which bounced: the window reaches back for a representative
+        // volume, to the sends of two days ago, and their bounce is in it too (2 in 21)
         io.mailgate.testing.Db.execute(pg, aDayLater);
         send(ses, "dead2@example.org");
         Await.until(() -> io.mailgate.testing.Db.count(pg, "SELECT coalesce(sum(hard_bounces), 0) FROM "
@@ -174,8 +205,8 @@ class ReputationTest {
         Thread.sleep(2_500); // checks run every second
         assertEquals("PROBATION", ses.getAccount(r -> { }).enforcementStatus());
 
-        // another day on: nothing in the window
-        io.mailgate.testing.Db.execute(pg, aDayLater);
+        // a week and more on: nothing in the window, however far back it reaches (reputation.maxWindowDays)
+        io.mailgate.testing.Db.execute(pg, aDayLater.replace("'2 days'", "'8 days'"));
         Await.until(() -> "HEALTHY".equals(ses.getAccount(r -> { }).enforcementStatus()), Duration.ofSeconds(20));
         assertTrue(ses.getAccount(r -> { }).sendingEnabled());
       }

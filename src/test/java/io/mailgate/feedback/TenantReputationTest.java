@@ -109,8 +109,8 @@ class TenantReputationTest {
         Thread.sleep(2_500); // checks run every second: the finding it was reinstated with does not pause it again
         assertEquals(SendingStatus.REINSTATED, entity(ses, noisy).sendingStatusAggregate());
 
-        // the bounces leave the window: no finding, and the reinstatement has done its work
-        Db.execute(pg, "UPDATE tenant_reputation_buckets SET bucket = bucket - interval '2 days' "
+        // the bounces leave the window (however far back it reaches): no finding, and the reinstatement has done its work
+        Db.execute(pg, "UPDATE tenant_reputation_buckets SET bucket = bucket - interval '8 days' "
             + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')");
         Await.until(() -> entity(ses, noisy).customerManagedStatus().status() == SendingStatus.ENABLED,
             Duration.ofSeconds(20));
@@ -118,7 +118,7 @@ class TenantReputationTest {
         assertEquals(SendingStatus.ENABLED, entity(ses, noisy).sendingStatusAggregate());
 
         // deleted and made again under its name, it is another tenant: nothing of the first one's counts
-        Db.execute(pg, "UPDATE tenant_reputation_buckets SET bucket = bucket + interval '2 days' "
+        Db.execute(pg, "UPDATE tenant_reputation_buckets SET bucket = bucket + interval '8 days' "
             + "WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')");
         String first = Db.string(pg, "SELECT id FROM tenants WHERE name = 'noisy'");
         ses.deleteTenant(r -> r.tenantName("noisy"));

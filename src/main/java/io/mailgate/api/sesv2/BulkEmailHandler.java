@@ -154,7 +154,7 @@ public final class BulkEmailHandler {
     return templates.resolve(caller.account().id(), content)
         .compose(template -> sends.checkTenantTemplate(caller, tenant, content.inline() == null ? template.name() : null)
             .map(template))
-        .compose(template -> templates.render(template, data, content.inline() == null)
+        .compose(template -> templates.render(caller.account().id(), template, data, content.inline() == null)
             .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, returnPath, content,
                 content.inline() == null ? template.name() : null, entries, outcomes, identityArns, tenant)));
   }

@@ -47,13 +47,13 @@ public final class TemplatesHandler {
 
   /** Stores a new template once it compiles (CreateEmailTemplate, v1 CreateTemplate). */
   public Future<Void> create(String accountId, EmailTemplate t) {
-    return checked(t).compose(v -> store.create(accountId, t))
+    return checked(accountId, t).compose(v -> store.create(accountId, t))
         .andThen(ar -> templates.changed(accountId, t.name())); // a miss cached before it existed
   }
 
   /** Replaces a template once the new one compiles; TEMPLATE_NOT_FOUND when there is none. */
   public Future<Void> update(String accountId, EmailTemplate t) {
-    return checked(t).compose(v -> store.update(accountId, t))
+    return checked(accountId, t).compose(v -> store.update(accountId, t))
         .andThen(ar -> templates.changed(accountId, t.name()))
         .compose(updated -> updated ? Future.<Void>succeededFuture() : Future.failedFuture(notFound(t.name())));
   }
@@ -82,7 +82,7 @@ public final class TemplatesHandler {
    */
   public Future<String> render(String accountId, String name, String data) {
     ZonedDateTime now = ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC);
-    return find(accountId, name).compose(t -> templates.renderOne(t, data, true)).compose(rendered -> OffLoop.when(
+    return find(accountId, name).compose(t -> templates.renderOne(accountId, t, data, true)).compose(rendered -> OffLoop.when(
         length(rendered.text()) + length(rendered.html()), () -> {
           byte[] message = MimeBuilder.build(new MimeBuilder.Headers(null, List.of(), List.of(), List.of(), null, now),
               TemplateRenderer.content(rendered, List.of(), List.of()));
@@ -148,8 +148,8 @@ public final class TemplatesHandler {
   }
 
   /** Compiled on a worker before it is stored: a syntax error is the caller's 400, not every later send's. */
-  private Future<Void> checked(EmailTemplate t) {
-    return templates.render(t, List.of(), true).<Void>mapEmpty();
+  private Future<Void> checked(String accountId, EmailTemplate t) {
+    return templates.render(accountId, t, List.of(), true).<Void>mapEmpty();
   }
 
   /** A TemplateContent object (SES's EmailTemplateContent), read into a template named {@code name}. */
