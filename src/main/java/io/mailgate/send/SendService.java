@@ -330,7 +330,7 @@ public final class SendService {
         }
       } else {
         SimpleContent s = p.simple();
-        String rewritten = tracking.html(s.html().data(), p.id(), bases);
+        String rewritten = tracking.html(s.html().data(), s.html().charset(), p.id(), bases);
         if (rewritten.equals(s.html().data())) {
           return p; // clicks wanted, no link to track
         }

@@ -94,20 +94,37 @@ public final class SuppressionStore {
         .execute(Tuple.of(accountId, email)).map(r -> r.rowCount() == 1);
   }
 
+  /** The entries updated last, the latest first (the console's view). */
+  public Future<List<Entry>> recent(String accountId, int limit) {
+    return pool.preparedQuery("""
+            SELECT email, reason, last_update, message_id, feedback_id FROM suppressed_destinations
+            WHERE account_id = $1 ORDER BY last_update DESC, email DESC LIMIT $2""")
+        .execute(Tuple.of(accountId, limit))
+        .map(rows -> {
+          List<Entry> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(entry(r));
+          }
+          return out;
+        });
+  }
+
   /**
-   * A page of the list, most recent first, filtered by reasons (empty: all) and update time; the
-   * cursor is the last entry of the previous page (time, email).
+   * A page of the list, filtered by reasons (empty: all) and update time, in address order; the cursor is the last
+   * address of the previous page. By address, which an entry keeps, not by its update time, which a new bounce or a
+   * Put changes: an entry updated while a client paged through the list jumped ahead of its cursor and was never
+   * listed (SES promises no order, only the whole list).
    */
   public Future<List<Entry>> list(String accountId, List<String> reasons, Instant start, Instant end,
-      Instant afterTime, String afterEmail, int limit) {
+      String afterEmail, int limit) {
     return pool.preparedQuery("""
             SELECT email, reason, last_update, message_id, feedback_id FROM suppressed_destinations
             WHERE account_id = $1 AND (cardinality($2::text[]) = 0 OR reason = ANY($2::text[]))
               AND ($3::timestamptz IS NULL OR last_update >= $3) AND ($4::timestamptz IS NULL OR last_update <= $4)
-              AND ($5::timestamptz IS NULL OR (last_update, email) < ($5, $6))
-            ORDER BY last_update DESC, email DESC LIMIT $7""")
+              AND ($5::text IS NULL OR email > $5)
+            ORDER BY email LIMIT $6""")
         .execute(Tuple.from(new Object[] {accountId, reasons.toArray(String[]::new), Timestamps.utc(start),
-            Timestamps.utc(end), Timestamps.utc(afterTime), afterEmail, limit}))
+            Timestamps.utc(end), afterEmail, limit}))
         .map(rows -> {
           List<Entry> out = new ArrayList<>();
           for (Row r : rows) {

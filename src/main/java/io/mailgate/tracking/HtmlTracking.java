@@ -37,7 +37,13 @@ public final class HtmlTracking {
       + "margin-top:0 !important;margin-bottom:0 !important;margin-right:0 !important;margin-left:0 !important;"
       + "padding-top:0 !important;padding-bottom:0 !important;padding-right:0 !important;padding-left:0 !important;";
 
-  private static final String[] RAW_TEXT = {"script", "style", "textarea", "title"};
+  /**
+   * Elements whose content HTML's parser reads as text up to their end tag (HTML's raw text and escapable raw text
+   * elements, and those it parses as raw text in a browser: xmp, iframe, noembed, noframes): a link written in them
+   * is shown as written, not followed, and a {@code </body>} in them is text.
+   */
+  private static final String[] RAW_TEXT = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed",
+      "noframes"};
 
   private HtmlTracking() {}
 
@@ -174,6 +180,14 @@ public final class HtmlTracking {
       if (isAsciiLetter(c)) {
         Tag tag = Tag.parse(html, next, true);
         if (tag == null) {
+          return copyTo(lt, -1);
+        }
+        if (tag.is("plaintext")) {
+          // everything after it is text, to the end (HTML's parser never leaves it): nothing in it is rewritten, and
+          // the pixel goes before it, not into what it shows
+          if (lastBodyClose < 0) {
+            lastBodyClose = out.length();
+          }
           return copyTo(lt, -1);
         }
         if (tag.is("a")) {

@@ -55,9 +55,41 @@ public final class LinkTracking {
     return new Bases(set.tracksOpens() ? open : null, set.tracksClicks() ? http : null, set.tracksClicks() ? https : null);
   }
 
-  /** HTML with its links rewritten and pixel added as {@code b} says. */
-  public String html(String html, String messageId, Bases b) {
-    return HtmlTracking.rewriteByLink(html, messageId, tokens, click(b), b.open()).html();
+  /** HTML in {@code charset} with its links rewritten and pixel added as {@code b} says. */
+  public String html(String html, java.nio.charset.Charset charset, String messageId, Bases b) {
+    return HtmlTracking.rewriteByLink(html, messageId, tokens, inDocument(click(b), charset, false), b.open()).html();
+  }
+
+  /**
+   * {@code click}, except for the links a redirect would change: in HTML that is not UTF-8, a link whose query has a
+   * non-ASCII character (a browser sends the query in the document's charset, as the URL standard says: {@code
+   * ?q=Größe} in ISO-8859-1 HTML is {@code ?q=Gr%F6%DFe}, where the redirect, from the link as text, sends UTF-8's
+   * {@code Gr%C3%B6%C3%9Fe}); in HTML whose charset was guessed, any link with a non-ASCII character (the token would
+   * carry the guess).
+   */
+  private static UnaryOperator<String> inDocument(UnaryOperator<String> click, java.nio.charset.Charset charset,
+      boolean charsetGuessed) {
+    if (click == null || charset.equals(java.nio.charset.StandardCharsets.UTF_8) && !charsetGuessed) {
+      return click;
+    }
+    return link -> {
+      int from = 0;
+      int to = link.length();
+      if (!charsetGuessed) { // the query only: the host and path are UTF-8 whatever the document's charset
+        from = link.indexOf('?') + 1;
+        if (from == 0) {
+          return click.apply(link);
+        }
+        int fragment = link.indexOf('#', from);
+        to = fragment < 0 ? to : fragment;
+      }
+      for (int i = from; i < to; i++) {
+        if (link.charAt(i) >= 0x80) {
+          return null;
+        }
+      }
+      return click.apply(link);
+    };
   }
 
   /**
@@ -73,19 +105,14 @@ public final class LinkTracking {
 
   /**
    * A raw message with each of its HTML body parts' links tracked and the pixel in the first one only (one view, one
-   * Open); the same array when it has no HTML part. In a part whose charset had to be guessed, a link with a non-ASCII
-   * character is left as written: the token would carry the guess, and the redirect lead where the author did not
-   * point.
+   * Open); the same array when it has no HTML part. The links a redirect would change are left as written ({@link
+   * #inDocument}).
    */
   public byte[] raw(byte[] message, String messageId, Bases b) {
     boolean[] pixelPlaced = {false};
     int[] linksLeft = {HtmlTracking.MAX_LINKS}; // for the whole message: thousands of HTML parts share them
-    return MimeHtmlParts.rewrite(message, (html, charsetGuessed) -> {
-      UnaryOperator<String> click = click(b);
-      if (charsetGuessed && click != null) {
-        UnaryOperator<String> any = click;
-        click = link -> link.chars().allMatch(c -> c < 0x80) ? any.apply(link) : null;
-      }
+    return MimeHtmlParts.rewrite(message, (html, charset, charsetGuessed) -> {
+      UnaryOperator<String> click = inDocument(click(b), charset, charsetGuessed);
       HtmlTracking.Result r = HtmlTracking.rewriteByLink(html, messageId, tokens, click,
           pixelPlaced[0] ? null : b.open(), linksLeft[0]);
       linksLeft[0] -= r.linksTracked();

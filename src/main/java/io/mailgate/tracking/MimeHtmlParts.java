@@ -30,12 +30,13 @@ public final class MimeHtmlParts {
   public interface PartRewrite {
     /**
      * @param text the part's decoded text
+     * @param charset what the part's text was read as
      * @param charsetGuessed the part's 8-bit bytes were read as Latin-1, for want of a charset that says what they are
      *     (none declared, or us-ascii, and not UTF-8 either): its non-ASCII characters may not be the ones its author
      *     wrote, and a link holding one may lead elsewhere once copied out of the part
      * @return the new text (may be the same String instance: then the part is left byte for byte)
      */
-    String apply(String text, boolean charsetGuessed);
+    String apply(String text, Charset charset, boolean charsetGuessed);
   }
 
   private final byte[] message;
@@ -131,7 +132,7 @@ public final class MimeHtmlParts {
     if (text == null) {
       return;
     }
-    String next = rewrite.apply(text, guessed);
+    String next = rewrite.apply(text, read, guessed);
     if (next == text || next.equals(text)) {
       return;
     }

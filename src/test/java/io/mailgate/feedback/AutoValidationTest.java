@@ -209,6 +209,20 @@ class AutoValidationTest {
     var reasonsOnly = ses.getConfigurationSet(r -> r.configurationSetName("complaints")).suppressionOptions();
     assertEquals(java.util.List.of(SuppressionListReason.BOUNCE), reasonsOnly.suppressedReasons());
     assertEquals("ENABLED", reasonsOnly.validationOptions().conditionThreshold().conditionThresholdEnabledAsString());
+    // SuppressionScope: the account's list is the only one (a tenant's is refused, not ignored), and naming it alone
+    // changes nothing (it turned suppression off for the set, as an empty list of reasons)
+    ses.putConfigurationSetSuppressionOptions(r -> r.configurationSetName("complaints")
+        .suppressionScope(software.amazon.awssdk.services.sesv2.model.SuppressionListScope.ACCOUNT));
+    assertEquals(java.util.List.of(SuppressionListReason.BOUNCE), ses.getConfigurationSet(r -> r
+        .configurationSetName("complaints")).suppressionOptions().suppressedReasons());
+    assertThrows(software.amazon.awssdk.services.sesv2.model.BadRequestException.class, () -> ses
+        .putConfigurationSetSuppressionOptions(r -> r.configurationSetName("complaints")
+            .suppressionScope(software.amazon.awssdk.services.sesv2.model.SuppressionListScope.TENANT)));
+    assertThrows(software.amazon.awssdk.services.sesv2.model.BadRequestException.class, () -> ses
+        .createConfigurationSet(r -> r.configurationSetName("tenant-scoped").suppressionOptions(o -> o
+            .suppressionScope(software.amazon.awssdk.services.sesv2.model.SuppressionListScope.TENANT))));
+    assertEquals(java.util.List.of(SuppressionListReason.BOUNCE), ses.getConfigurationSet(r -> r
+        .configurationSetName("complaints")).suppressionOptions().suppressedReasons(), "changed nothing");
   }
 
   @Test

@@ -270,6 +270,26 @@ class HtmlTrackingTest {
     assertEquals(List.of("https://real.example/"), links(result));
   }
 
+  /**
+   * The other elements a browser reads as text to their end tag (xmp, iframe, noembed, noframes), and plaintext, which
+   * runs to the end: a link written in them is shown as written (it was rewritten into the node's URL and its
+   * ses:tags taken out), and a {@code </body>} in them is not where the pixel goes (it showed as an img tag's text).
+   */
+  @Test
+  void xmpIframeNoembedNoframesAndPlaintextAreText() {
+    String skipped = "<xmp><a href=\"https://xmp.example/\" ses:tags=\"a:b\">x</a></body></xmp>"
+        + "<iframe srcdoc=\"\"><a href=\"https://iframe.example/\"></iframe>"
+        + "<noembed><a href=\"https://noembed.example/\"></noembed>"
+        + "<NOFRAMES><a href=\"https://noframes.example/\"></noframes>";
+    Result result = clicks(skipped + "<a href=\"https://real.example/\">real</a>");
+    assertEquals(skipped + "<a href=\"CLICK\">real</a>", masked(result));
+    String plain = "<plaintext><a href=\"https://plain.example/\">x</a></body></html>";
+    Result text = HtmlTracking.rewrite("<body><a href=\"https://real.example/\">real</a>" + plain, MESSAGE_ID, tokens,
+        CLICK, OPEN);
+    assertEquals(List.of("https://real.example/"), links(text));
+    assertEquals("<body><a href=\"CLICK\">real</a>" + pixel(text) + plain, masked(text));
+  }
+
   @Test
   void revealedDownlevelConditionalContentIsTracked() {
     Result result = clicks("<!--[if !mso]><!--><a href=\"https://not-mso.example/\">x</a><!--<![endif]-->");

@@ -53,6 +53,40 @@ class LinkTrackingTest {
   }
 
   /**
+   * In HTML that is not UTF-8, a link whose query has a non-ASCII character is left as written: a browser sends the
+   * query in the document's charset ({@code Gr%F6%DFe} from ISO-8859-1), where the redirect sent UTF-8's, and a site
+   * expecting Latin-1 searched for mojibake. Its path (UTF-8 in any document) and its links without such a query are
+   * tracked; in UTF-8 HTML all of them are.
+   */
+  @Test
+  void aQueryInTheDocumentsCharsetIsLeftAsWritten() {
+    LinkTracking.Bases clicks = tracking.bases(set(null, null, false, true));
+    String html = "<a href=\"https://shop.example/suche?q=Größe\">1</a><a href=\"https://shop.example/größe?q=x\">2</a>"
+        + "<a href=\"https://shop.example/?q=x#Größe\">3</a>";
+    String latin = tracking.html(html, StandardCharsets.ISO_8859_1, "m1", clicks);
+    assertTrue(latin.contains("href=\"https://shop.example/suche?q=Größe\""), latin);
+    assertEquals(2, latin.split("/t/c/", -1).length - 1, latin);
+    String utf8 = tracking.html(html, StandardCharsets.UTF_8, "m1", clicks);
+    assertEquals(3, utf8.split("/t/c/", -1).length - 1, utf8);
+    // the same in a raw message's part that declares its charset
+    String raw = "Content-Type: text/html; charset=iso-8859-1\r\n\r\n" + html + "\r\n";
+    String out = quotedPrintable(new String(tracking.raw(raw.getBytes(StandardCharsets.ISO_8859_1), "m2", clicks),
+        StandardCharsets.ISO_8859_1));
+    assertTrue(out.contains("href=\"https://shop.example/suche?q=Größe\""), out);
+    assertEquals(2, out.split("/t/c/", -1).length - 1, out);
+  }
+
+  /** The message with its quoted-printable soft line breaks and escapes undone (Latin-1 bytes as characters). */
+  private static String quotedPrintable(String message) {
+    Matcher m = Pattern.compile("=([0-9A-F]{2})").matcher(message.replace("=\r\n", ""));
+    StringBuilder sb = new StringBuilder();
+    while (m.find()) {
+      m.appendReplacement(sb, Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(m.group(1), 16))));
+    }
+    return m.appendTail(sb).toString();
+  }
+
+  /**
    * The limit on tracked links is the message's, not each HTML part's: a message of a thousand parts of 500 links
    * each made 500,000 tokens and grew ninefold before its size was checked.
    */

@@ -191,7 +191,7 @@ class MimeHtmlPartsTest {
         byte[] in = crlf(head + body).getBytes(written);
         List<String> seen = new ArrayList<>();
         List<Boolean> guessed = new ArrayList<>();
-        byte[] out = MimeHtmlParts.rewrite(in, (text, charsetGuessed) -> {
+        byte[] out = MimeHtmlParts.rewrite(in, (text, charset, charsetGuessed) -> {
           seen.add(text);
           guessed.add(charsetGuessed);
           return text.replace("<p>", "<p>+");
@@ -398,7 +398,7 @@ class MimeHtmlPartsTest {
 
   /** {@link MimeHtmlParts#rewrite} with a function of the part's text alone. */
   private static byte[] rewrite(byte[] message, UnaryOperator<String> f) {
-    return MimeHtmlParts.rewrite(message, (text, charsetGuessed) -> f.apply(text));
+    return MimeHtmlParts.rewrite(message, (text, charset, charsetGuessed) -> f.apply(text));
   }
 
   private static byte[] bytes(String s) {

@@ -123,7 +123,7 @@ public final class ConsoleHandler {
           return byName;
         }));
     Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN, null);
-    Future<List<SuppressionStore.Entry>> suppressed = suppression.list(id, List.of(), null, null, null, null, SHOWN);
+    Future<List<SuppressionStore.Entry>> suppressed = suppression.recent(id, SHOWN);
     String messageId = asked == null || asked.isBlank() ? null : asked.strip();
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);

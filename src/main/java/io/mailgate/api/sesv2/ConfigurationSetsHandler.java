@@ -48,6 +48,9 @@ public final class ConfigurationSetsHandler {
     JsonObject delivery = object(body, "DeliveryOptions", "");
     JsonObject sending = object(body, "SendingOptions", "");
     JsonObject suppression = object(body, "SuppressionOptions", "");
+    if (suppression != null) {
+      accountScope(suppression, "SuppressionOptions.");
+    }
     JsonObject trackingOptions = object(body, "TrackingOptions", "");
     JsonObject reputation = object(body, "ReputationOptions", "");
     if (reputation != null) {
@@ -255,6 +258,7 @@ public final class ConfigurationSetsHandler {
   public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.body(ctx);
     String name = ctx.pathParam("name");
+    accountScope(body, "");
     ValidationThreshold validation = validationOptions(body, "");
     return store.setSuppressionOptions(caller.account().id(), name,
             onlyValidation(body) ? null : suppressedReasons(body, ""), validation)
@@ -276,7 +280,23 @@ public final class ConfigurationSetsHandler {
    * turn off suppression for bounces and complaints (the reasons stay as they were: the account's, in a new set).
    */
   static boolean onlyValidation(JsonObject options) {
-    return options.getValue("SuppressedReasons") == null && options.getValue("ValidationOptions") != null;
+    return options.getValue("SuppressedReasons") == null
+        && (options.getValue("ValidationOptions") != null || options.getValue("SuppressionScope") != null);
+  }
+
+  /**
+   * SuppressionScope: the account's list (ACCOUNT, what a set without it uses) is the only one kept; TENANT, a
+   * tenant's own list, is refused rather than ignored (README, Tenants), as TenantName is on the list's own calls.
+   * Given alone, it changes nothing else ({@link #onlyValidation}).
+   */
+  private static void accountScope(JsonObject options, String path) {
+    Object scope = options.getValue("SuppressionScope");
+    if (scope != null && !"ACCOUNT".equals(scope)) {
+      throw SesException.badRequest("Mailgate keeps the account's suppression list only: " + path
+          + "SuppressionScope must be ACCOUNT, not " + (scope instanceof String s
+              ? "'" + io.mailgate.send.MailboxParser.abbreviate(s) + "'" : "a "
+          + scope.getClass().getSimpleName()) + ".");
+    }
   }
 
   /** A set's ValidationOptions (Auto Validation), instead of the account's; null when absent: the account's. */

@@ -74,22 +74,9 @@ public final class SuppressionHandler {
     Instant end = time(ctx.request().getParam("EndDate"), "EndDate");
     // SES documents InvalidNextTokenException for this operation (only)
     Paging paging = Paging.of(ctx, null, 100, SesError.INVALID_NEXT_TOKEN);
-    Instant afterTime = null;
-    String afterEmail = null;
-    if (paging.after() != null) {
-      try {
-        String[] parts = paging.after().split("\n", 2);
-        afterTime = Instant.parse(parts[0]);
-        afterEmail = parts[1];
-      } catch (RuntimeException e) {
-        throw Paging.invalidToken(SesError.INVALID_NEXT_TOKEN);
-      }
-      if (!storable(afterTime)) {
-        throw Paging.invalidToken(SesError.INVALID_NEXT_TOKEN);
-      }
-    }
+    String afterEmail = paging.after(); // the last address of the page before
     int limit = paging.pageSize();
-    return store.list(caller.account().id(), reasons, start, end, afterTime, afterEmail, limit + 1).map(rows -> {
+    return store.list(caller.account().id(), reasons, start, end, afterEmail, limit + 1).map(rows -> {
       JsonArray summaries = new JsonArray();
       for (int i = 0; i < Math.min(limit, rows.size()); i++) {
         SuppressionStore.Entry e = rows.get(i);
@@ -99,7 +86,7 @@ public final class SuppressionHandler {
       JsonObject out = new JsonObject().put("SuppressedDestinationSummaries", summaries);
       if (rows.size() > limit) {
         SuppressionStore.Entry last = rows.get(limit - 1);
-        out.put("NextToken", paging.next(last.lastUpdate() + "\n" + last.email()));
+        out.put("NextToken", paging.next(last.email()));
       }
       return out;
     });
