@@ -101,13 +101,22 @@ public final class ReputationVerticle extends VerticleBase {
             : conn.preparedQuery(TURN).execute(Tuple.of(turnMillis)).map(turn -> turn.rowCount() == 1))
         .compose(due -> !due ? Future.<List<Assessment>>succeededFuture(null) // not this node's turn
             : conn.preparedQuery("""
-                    WITH recent AS (
+                    WITH latest_rows AS (
                       SELECT a.id AS account_id, NULL::text AS tenant_id, b.bucket, b.sent, b.hard_bounces,
                              b.complaints
                       FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
-                      WHERE b.bucket > now() - $2::int * interval '1 hour'
+                      WHERE b.bucket > now() - $1::int * interval '1 hour'
                         AND b.bucket + interval '5 minutes' > a.reputation_since),
-                    """ + REPRESENTATIVE + """
+                    """ + LATEST + """
+                    older_rows AS (
+                      SELECT a.id AS account_id, NULL::text AS tenant_id, b.bucket, b.sent, b.hard_bounces,
+                             b.complaints
+                      FROM accounts a JOIN reputation_buckets b ON b.account_id = a.id
+                      WHERE b.bucket <= now() - $1::int * interval '1 hour'
+                        AND b.bucket > now() - $2::int * interval '1 hour'
+                        AND b.bucket + interval '5 minutes' > a.reputation_since
+                        AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.account_id = a.id AND l.sent >= $3)),
+                    """ + CHOSEN + """
                     w AS (
                       SELECT a.id, a.enforcement_status, a.reputation_since, sum(b.sent) AS sent,
                              sum(b.hard_bounces) AS hard, sum(b.complaints) AS complaints,
@@ -271,32 +280,32 @@ public final class ReputationVerticle extends VerticleBase {
   }
 
   /**
-   * The window's buckets ({@code chosen}) of what {@code recent} holds (the buckets of the longest look-back, by
-   * {@code account_id} and optionally {@code tenant_id}): those of the last $1 hours, and, for one that holds fewer
-   * than $3 sends in them, older ones, newest first, until the window holds $3 (the bucket that reaches it is the
-   * last taken), none older than $2 hours. SES judges on a representative volume, not a fixed period: an account
-   * sending a hundred a day, a fifth of them to dead addresses, was never judged (it never held reputation.minVolume
-   * in a day), and complaints about a large send that came in days later counted nowhere. An account that sends the
-   * volume in a day is judged on its day, as before: its older buckets are not even numbered.
+   * What the last $1 hours of each owner ({@code account_id}, and {@code tenant_id} or null) hold: {@code latest_rows}
+   * are their buckets. The window ({@link #CHOSEN}) is those, and, for an owner that holds fewer than $3 sends in
+   * them, its older buckets ({@code older_rows}, read for such owners only, none older than $2 hours), newest first,
+   * until the window holds $3 (the bucket that reaches it is the last taken). SES judges on a representative volume,
+   * not a fixed period: an account sending a hundred a day, a fifth of them to dead addresses, was never judged (it
+   * never held reputation.minVolume in a day), and complaints about a large send that came in days later counted
+   * nowhere. An account that sends the volume in a day is judged on its day, as before: its older buckets are not read.
    */
-  static final String REPRESENTATIVE = """
+  static final String LATEST = """
       latest AS (
-        SELECT account_id, tenant_id, sum(sent) AS sent FROM recent WHERE bucket > now() - $1::int * interval '1 hour'
-        GROUP BY account_id, tenant_id),
+        SELECT account_id, tenant_id, sum(sent) AS sent FROM latest_rows GROUP BY account_id, tenant_id),
+      """;
+
+  static final String CHOSEN = """
       chosen AS (
-        SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM recent
-        WHERE bucket > now() - $1::int * interval '1 hour'
+        SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM latest_rows
         UNION ALL
         SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM (
-          SELECT r.*, coalesce(l.sent, 0) + sum(r.sent) OVER (PARTITION BY r.account_id, r.tenant_id
-                      ORDER BY r.bucket DESC) - r.sent AS newer
-          FROM recent r LEFT JOIN latest l ON l.account_id = r.account_id
-                                           AND l.tenant_id IS NOT DISTINCT FROM r.tenant_id
-          WHERE r.bucket <= now() - $1::int * interval '1 hour' AND coalesce(l.sent, 0) < $3) o
+          SELECT o.*, coalesce(l.sent, 0) + sum(o.sent) OVER (PARTITION BY o.account_id, o.tenant_id
+                      ORDER BY o.bucket DESC) - o.sent AS newer
+          FROM older_rows o LEFT JOIN latest l ON l.account_id = o.account_id
+                                               AND l.tenant_id IS NOT DISTINCT FROM o.tenant_id) x
         WHERE newer < $3),
       """;
 
-  /** $1 the window's hours, $2 the longest look-back's, $3 the representative volume ({@link #REPRESENTATIVE}). */
+  /** $1 the window's hours, $2 the longest look-back's, $3 the representative volume ({@link #LATEST}). */
   private Tuple windowParams() {
     int hours = config.get(MailgateConfig.REPUTATION_WINDOW_HOURS);
     int longest = Math.max(hours, Math.min(13, config.get(MailgateConfig.REPUTATION_MAX_WINDOW_DAYS)) * 24);
@@ -305,10 +314,17 @@ public final class ReputationVerticle extends VerticleBase {
   }
 
   private static final String TENANT_WINDOWS = """
-      WITH recent AS (
+      WITH latest_rows AS (
         SELECT account_id, tenant_id, bucket, sent, hard_bounces, complaints FROM tenant_reputation_buckets
-        WHERE bucket > now() - $2::int * interval '1 hour'),
-      """ + REPRESENTATIVE + """
+        WHERE bucket > now() - $1::int * interval '1 hour'),
+      """ + LATEST + """
+      older_rows AS (
+        SELECT t.account_id, t.tenant_id, t.bucket, t.sent, t.hard_bounces, t.complaints
+        FROM tenant_reputation_buckets t
+        WHERE t.bucket <= now() - $1::int * interval '1 hour' AND t.bucket > now() - $2::int * interval '1 hour'
+          AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.account_id = t.account_id AND l.tenant_id = t.tenant_id
+                          AND l.sent >= $3)),
+      """ + CHOSEN + """
       w AS (
         SELECT b.account_id, b.tenant_id, sum(b.sent) AS sent, sum(b.hard_bounces) AS hard,
                sum(b.complaints) AS complaints

@@ -426,10 +426,6 @@ public final class TemplateRenderer {
   }
 
   private static Object plain(Object v) {
-    if (v instanceof java.math.BigInteger || v instanceof java.math.BigDecimal
-        || v instanceof Long l && Math.abs(l) > (1L << 53)) {
-      v = ((Number) v).doubleValue(); // a JSON number is a double in JavaScript: 1000 digits print as 1e+999
-    }
     if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9.007199254740992E15) {
       return d.longValue(); // 20.0 prints as 20, as in JavaScript
     }

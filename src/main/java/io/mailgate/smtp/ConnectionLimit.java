@@ -106,16 +106,18 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
   }
 
   /**
-   * The client an address counts as: itself for IPv4, its /64 for IPv6. A host is given a /64 (RFC 6177) and may
-   * use any address of it: counted by address, one host was any number of clients, each with its own limits, and 20
-   * of its addresses filled a port's thousand connections.
+   * The client an address counts as: itself for IPv4, its first 84 bits for IPv6 (Postfix's
+   * smtpd_client_ipv6_prefix_length). A host may use any address of the /64 it is given (RFC 6177): counted by
+   * address, one host was any number of clients, each with its own limits, and 20 of its addresses filled a port's
+   * thousand connections. Not the whole /64: a cloud subnet or an office network is one /64 of many hosts.
    */
   static InetAddress client(InetAddress address) {
     if (!(address instanceof java.net.Inet6Address)) {
       return address;
     }
     byte[] bytes = address.getAddress();
-    java.util.Arrays.fill(bytes, 8, 16, (byte) 0);
+    bytes[10] &= (byte) 0xF0; // 84 bits: ten bytes and a half
+    java.util.Arrays.fill(bytes, 11, 16, (byte) 0);
     try {
       return InetAddress.getByAddress(bytes);
     } catch (java.net.UnknownHostException e) {

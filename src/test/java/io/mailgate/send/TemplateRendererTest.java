@@ -147,9 +147,13 @@ class TemplateRendererTest {
         "{\"l\":" + zeros(99_000) + "}"));
     assertTrue(indexes.getMessage().contains("too large"), indexes.getMessage());
     assertEquals("a=1 b=2 ", text("{{#each m}}{{@key}}={{this}} {{/each}}", "{\"m\":{\"a\":1,\"b\":2}}"));
-    // a number too long for a Java long is a JavaScript double, and prints as one (not its 1,000 digits)
-    assertEquals("1e+299 9007199254740992 Infinity", text("{{a}} {{b}} {{c}}", "{\"a\":1" + "0".repeat(299)
-        + ",\"b\":9007199254740993,\"c\":1" + "0".repeat(999) + "}"));
+    // whole numbers print as given (an order number of nineteen digits is not rounded), however long: what they
+    // print is charged as any value's (1,000 digits printed 99,000 times inside a block are refused)
+    assertEquals("1790000000000000123 1" + "0".repeat(999), text("{{a}} {{b}}",
+        "{\"a\":1790000000000000123,\"b\":1" + "0".repeat(999) + "}"));
+    SesException big = assertThrows(SesException.class, () -> text("{{#if l}}{{#each l}}{{{../b}}}{{/each}}{{/if}}",
+        "{\"l\":" + zeros(99_000) + ",\"b\":1" + "0".repeat(999) + "}"));
+    assertTrue(big.getMessage().contains("too large"), big.getMessage());
   }
 
   /**

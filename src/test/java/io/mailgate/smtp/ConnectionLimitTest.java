@@ -49,16 +49,18 @@ class ConnectionLimitTest {
   }
 
   /**
-   * An IPv6 client is its /64 (a host may use any address of its /64): its 51st connection from any address of it is
-   * refused, and its data counts together; another /64 and IPv4 clients are apart.
+   * An IPv6 client is its first 84 bits, as Postfix counts it (a host may use any address of its /64): its 51st
+   * connection from any address of it is refused, and its data counts together; another /84 of the same /64 (another
+   * host of a cloud subnet), another /64 and IPv4 clients are apart.
    */
   @Test
-  void anIpv6ClientIsItsSlash64() throws Exception {
+  void anIpv6ClientIsItsFirst84Bits() throws Exception {
     ConnectionLimit limit = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 1000, 50, 40 * MB, MB);
     for (int i = 1; i <= 50; i++) {
       assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2::" + Integer.toHexString(i))), "#" + i);
     }
-    assertFalse(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2:ffff:1:2:3")), "a 51st from the same /64");
+    assertFalse(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2:0:fff:2:3")), "a 51st from the same /84");
+    assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2:10::1")), "another /84 of the /64");
     assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:3::1")), "another /64");
     assertTrue(limit.tryAcquireFor(InetAddress.getByName("192.0.2.1")));
     limit.releaseFor(InetAddress.getByName("2001:db8:1:2::7")); // any address of it gives a place back

@@ -75,6 +75,10 @@ public final class SuppressionHandler {
     // SES documents InvalidNextTokenException for this operation (only)
     Paging paging = Paging.of(ctx, null, 100, SesError.INVALID_NEXT_TOKEN);
     String afterEmail = paging.after(); // the last address of the page before
+    if (afterEmail != null && afterEmail.indexOf('\n') >= 0) {
+      // an earlier version's token (a time, then an address): read as an address, it would start the list over
+      throw Paging.invalidToken(SesError.INVALID_NEXT_TOKEN);
+    }
     int limit = paging.pageSize();
     return store.list(caller.account().id(), reasons, start, end, afterEmail, limit + 1).map(rows -> {
       JsonArray summaries = new JsonArray();
