@@ -3,6 +3,7 @@ package io.mailgate;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.events.WebhookSigner;
+import io.mailgate.identity.AccountDirectory;
 import io.mailgate.identity.Accounts;
 import io.mailgate.identity.SecretBox;
 import io.mailgate.store.Database;
@@ -147,9 +148,15 @@ final class Admin {
         return accounts.list().map(rows -> {
           StringBuilder sb = new StringBuilder(String.format("%-12s  %-20s  %10s  %14s  %-10s  %s%n", "ACCOUNT", "NAME",
               "RATE", "MAX24HOUR", "MODE", "SENDING"));
+          // the limits in force: a sandbox account's own take over when it leaves the sandbox
+          AccountDirectory.SandboxLimits sandbox = new AccountDirectory.SandboxLimits(
+              config.get(MailgateConfig.ACCOUNTS_SANDBOX_MAX_SEND_RATE),
+              config.get(MailgateConfig.ACCOUNTS_SANDBOX_MAX_24_HOUR_SEND));
           for (Accounts.AccountRow r : rows) {
-            sb.append(String.format("%-12s  %-20s  %10s  %14d  %-10s  %s%n", r.id(), r.name(), r.maxSendRate(),
-                r.max24HourSend(), mode(r), sending(r)));
+            boolean own = r.productionAccess();
+            sb.append(String.format("%-12s  %-20s  %10s  %14d  %-10s  %s%n", r.id(), r.name(),
+                own ? r.maxSendRate() : sandbox.maxSendRate(r.maxSendRate()),
+                own ? r.max24HourSend() : sandbox.max24HourSend(r.max24HourSend()), mode(r), sending(r)));
           }
           return sb.toString().stripTrailing();
         });

@@ -8,7 +8,12 @@ public final class SesException extends RuntimeException {
   private final SesError error;
 
   public SesException(SesError error, String message) {
-    super(message, null, false, false);
+    this(error, message, null);
+  }
+
+  /** With what went wrong underneath, where the request path must tell one such cause from another. */
+  public SesException(SesError error, String message, Throwable cause) {
+    super(message, cause, false, false);
     this.error = error;
   }
 

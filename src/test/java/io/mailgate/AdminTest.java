@@ -63,6 +63,10 @@ public class AdminTest {
 
     Run list = admin("account", "list");
     assertTrue(list.out().contains(account) && list.out().contains("team-a") && list.out().contains("sandbox"), list.out());
+    // the limits in force are listed: the sandbox's (1/s, 200 a day), or the account's own where lower
+    assertTrue(list.out().matches("(?s).*" + account + "  team-a\\s+1\\.0\\s+200\\s+sandbox.*"), list.out());
+    assertEquals(0, admin("account", "set", account, "--max-24-hour-send", "20").code());
+    assertTrue(admin("account", "list").out().matches("(?s).*" + account + "  team-a\\s+1\\.0\\s+20\\s+sandbox.*"));
 
     assertEquals(0, admin("account", "set", account, "--production", "true", "--max-send-rate", "42").code());
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM accounts WHERE id = '" + account

@@ -14,12 +14,23 @@ import java.util.Optional;
  * Finds the account behind an access key, with the key's secret decrypted for SigV4. Lookups are
  * cached per verticle instance for a short time so the send path does not pay a database round
  * trip per request; a disabled key or changed limit takes effect within {@code cache.ttlMillis}.
- * Accounts in the sandbox get the sandbox limits whatever their own.
+ * Accounts in the sandbox get the sandbox limits, or their own where those are lower.
  */
 public final class AccountDirectory {
 
-  /** The limits of accounts in the sandbox. */
-  public record SandboxLimits(double maxSendRate, long max24HourSend) {}
+  /**
+   * The limits of accounts in the sandbox: an account there sends at the lower of these and its own (an operator may
+   * hold a suspicious sandbox account below them; a negative Max24HourSend is no daily limit of its own).
+   */
+  public record SandboxLimits(double maxSendRate, long max24HourSend) {
+    public double maxSendRate(double own) {
+      return Math.min(own, maxSendRate);
+    }
+
+    public long max24HourSend(long own) {
+      return own < 0 ? max24HourSend : max24HourSend < 0 ? own : Math.min(own, max24HourSend);
+    }
+  }
 
   private record Cached<T>(T value, long expiresAt) {}
 
@@ -192,8 +203,8 @@ public final class AccountDirectory {
   Account toAccount(Row r, int from) {
     boolean production = r.getBoolean(from + 5);
     return new Account(r.getString(from), r.getString(from + 1),
-        production ? r.getDouble(from + 2) : sandbox.maxSendRate(),
-        production ? r.getLong(from + 3) : sandbox.max24HourSend(),
+        production ? r.getDouble(from + 2) : sandbox.maxSendRate(r.getDouble(from + 2)),
+        production ? r.getLong(from + 3) : sandbox.max24HourSend(r.getLong(from + 3)),
         r.getBoolean(from + 4), production);
   }
 

@@ -287,7 +287,11 @@ public final class SendService {
                     : tracked(listed, effective.set())
                         .compose(tracked -> signed(tracked, profile))
                         .compose(signed -> commit(caller, effective.request(), signed, profile, tenantId)))
-                .onFailure(e -> limiter.refund(counted))));
+                .onFailure(e -> {
+                  if (!(e.getCause() instanceof MessageStore.CommitUnknown)) { // it may go out: it stays counted
+                    limiter.refund(counted);
+                  }
+                })));
   }
 
   /** About how many bytes building or reading the message will walk: the size of what the caller gave. */
@@ -517,6 +521,11 @@ public final class SendService {
       LOG.fine(() -> "message " + id + " refused: " + full.getMessage());
     } else {
       LOG.log(Level.SEVERE, "cannot commit message " + id, e);
+    }
+    if (e instanceof MessageStore.CommitUnknown) {
+      return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
+          "Whether the message was stored is not known: the database went out of reach as it committed. Retry later "
+              + "(a retry may send a second copy).", e));
     }
     return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
         "The message could not be stored and was not accepted. Retry later."));

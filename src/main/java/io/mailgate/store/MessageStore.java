@@ -156,8 +156,18 @@ public final class MessageStore {
     if (e instanceof io.vertx.pgclient.PgException) {
       return Future.failedFuture(e); // PostgreSQL answered: refused, so nothing was committed
     }
-    return committed(backend, id, 0).transform(found -> found.succeeded() && found.result()
-        ? Future.succeededFuture() : Future.failedFuture(e));
+    return committed(backend, id, 0).transform(found -> found.failed() ? Future.failedFuture(new CommitUnknown(e))
+        : found.result() ? Future.succeededFuture() : Future.failedFuture(e));
+  }
+
+  /**
+   * A statement that stored messages failed without PostgreSQL's answer, and whether it committed could not be found
+   * out: its messages may be delivered. Whoever counted them against a quota keeps them counted (the safe side).
+   */
+  public static final class CommitUnknown extends RuntimeException {
+    CommitUnknown(Throwable cause) {
+      super("whether the commit went through is not known: " + cause.getMessage(), cause, false, false);
+    }
   }
 
   /** Delays before each look of {@link #committed}: the pool's other connections may be as dead as the first. */

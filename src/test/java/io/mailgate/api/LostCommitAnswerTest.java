@@ -54,6 +54,36 @@ class LostCommitAnswerTest {
   }
 
   /**
+   * The commit's answer is lost and PostgreSQL stays out of reach while the node looks for the message: the client
+   * gets the retryable 503, but the message went in and is delivered, so it stays counted in the day's quota (given
+   * back, a retry would make two messages counted once).
+   */
+  @Test
+  void aCommitWhoseFateCannotBeLearntStaysCounted() throws Exception {
+    String direct = TestServices.freshDatabase();
+    try (TcpProxy proxy = TcpProxy.toDatabase(direct); RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = warmNode(proxy, relay)) {
+      Map<String, String> json = Map.of("Content-Type", "application/json");
+      long before = Db.count(direct, "SELECT count(*) FROM messages");
+      proxy.loseAnswers(500);
+      java.util.concurrent.CompletableFuture<HttpResponse<String>> answer = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> node.signed("POST", "/v2/email/outbound-emails", SEND, json));
+      io.mailgate.testing.Await.until(() -> Db.count(direct, "SELECT count(*) FROM messages") > before,
+          java.time.Duration.ofSeconds(10));
+      proxy.cut(); // committed; from now on the node cannot find out
+      HttpResponse<String> r = answer.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      proxy.restore();
+      assertEquals(503, r.statusCode(), r.body());
+      assertTrue(r.body().contains("is not known"), r.body());
+      assertEquals(before + 1, Db.count(direct, "SELECT count(*) FROM messages"));
+      HttpResponse<String> account = node.signed("GET", "/v2/email/account", "", Map.of());
+      assertEquals(200, account.statusCode(), account.body());
+      assertEquals(2.0, new JsonObject(account.body()).getJsonObject("SendQuota").getDouble("SentLast24Hours"),
+          account.body());
+    }
+  }
+
+  /**
    * The connection drops while the commit waits for a lock: PostgreSQL notices its client gone only when it answers,
    * after it committed, so a lookup made meanwhile would find nothing and a 503 would be given for a message then stored.
    * The node ends the statement's server process first: the answer and the table agree, whenever the lock goes.

@@ -65,6 +65,40 @@ class AccountDirectoryTest {
     }
   }
 
+  /**
+   * A sandbox account sends at the sandbox's limits or its own where an operator set them lower (a suspicious account
+   * held below 200 a day); its own higher ones wait for it to leave the sandbox, and -1 (no daily limit) is not more
+   * than the sandbox's.
+   */
+  @Test
+  void aSandboxAccountHasTheLowerOfItsOwnAndTheSandboxsLimits() throws Exception {
+    String url = TestServices.freshDatabase();
+    Vertx vertx = Vertx.vertx();
+    try {
+      Pool pool = TestServices.migratedPool(vertx, url, 4);
+      SecretBox secrets = SecretBox.fromBase64(TestNode.MASTER_KEY);
+      Accounts accounts = new Accounts(pool, secrets);
+      Accounts.NewKey held = await(accounts.create("held", 0.5, 20, false));
+      Accounts.NewKey roomy = await(accounts.create("roomy", 14, -1, false));
+      Accounts.NewKey out = await(accounts.create("out", 14, -1, true));
+      AccountDirectory directory = new AccountDirectory(pool, Clock.systemUTC(), secrets,
+          new AccountDirectory.SandboxLimits(1, 200), 600_000);
+      Context context = vertx.getOrCreateContext();
+
+      Account a = await(on(context, () -> directory.byAccessKey(held.accessKeyId()))).orElseThrow().account();
+      assertEquals(0.5, a.maxSendRate());
+      assertEquals(20, a.max24HourSend());
+      Account b = await(on(context, () -> directory.byAccessKey(roomy.accessKeyId()))).orElseThrow().account();
+      assertEquals(1.0, b.maxSendRate());
+      assertEquals(200, b.max24HourSend());
+      Account c = await(on(context, () -> directory.byAccessKey(out.accessKeyId()))).orElseThrow().account();
+      assertEquals(14.0, c.maxSendRate());
+      assertEquals(-1, c.max24HourSend());
+    } finally {
+      vertx.close();
+    }
+  }
+
   private static <T> Future<T> on(Context context, Supplier<Future<T>> work) {
     Promise<T> p = Promise.promise();
     context.runOnContext(v -> work.get().onComplete(p));

@@ -403,6 +403,9 @@ public final class QueryApi {
   private Future<QueryXml> getSendQuota(Caller caller, QueryParams p) {
     return account.getAccount(caller, null).map(a -> {
       JsonObject q = a.getJsonObject("SendQuota");
+      if (!q.containsKey("SentLast24Hours")) { // the count is Redis's, out of reach now
+        throw new SesException(SesError.SERVICE_UNAVAILABLE, "The sending quota cannot be read right now. Retry later.");
+      }
       return new QueryXml().text("Max24HourSend", decimal(q.getValue("Max24HourSend")))
           .text("MaxSendRate", decimal(q.getValue("MaxSendRate")))
           .text("SentLast24Hours", decimal(q.getValue("SentLast24Hours")));

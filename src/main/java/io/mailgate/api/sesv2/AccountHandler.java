@@ -6,12 +6,12 @@ import static io.mailgate.api.JsonFields.requiredString;
 import static io.mailgate.api.JsonFields.string;
 import static io.mailgate.api.JsonFields.strings;
 
-import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.V2Route;
 import io.mailgate.identity.Account;
 import io.mailgate.identity.AccountDirectory;
 import io.mailgate.ratelimit.RateCheck;
+import io.mailgate.ratelimit.RateDecision;
 import io.mailgate.ratelimit.SendLimiter;
 import io.mailgate.send.Caller;
 import io.mailgate.send.MailboxParser;
@@ -221,19 +221,25 @@ public final class AccountHandler {
     Account a = details.account();
     // a check that costs nothing reads the rolling 24-hour count in the same script as sends
     RateCheck peek = new RateCheck(a.id(), a.maxSendRate(), 0, a.max24HourSend(), 0);
+    // without Redis (or while it is counted again) the count is left out, not the account: whether it may send, and
+    // why not, is PostgreSQL's, and is what an operator needs to read during that outage
     return limiter.check(peek)
-        .recover(e -> Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE,
-            "The sending quota cannot be read right now. Retry later.")))
-        .map(reply -> withStored(details, new JsonObject()
+        .<Long>map(RateDecision::sentLast24Hours)
+        .otherwiseEmpty()
+        .map(sent -> withStored(details, new JsonObject()
             .put("DedicatedIpAutoWarmupEnabled", false)
             .put("EnforcementStatus", details.enforcementStatus())
             .put("ProductionAccessEnabled", a.productionAccess())
             .put("SendingEnabled", a.sendingEnabled())
-            .put("SendQuota", new JsonObject()
-                .put("Max24HourSend", (double) a.max24HourSend())
-                .put("MaxSendRate", a.maxSendRate())
-                .put("SentLast24Hours", (double) reply.sentLast24Hours()))
+            .put("SendQuota", sendQuota(a, sent))
             .put("SuppressionAttributes", suppressionAttributes(details))));
+  }
+
+  private static JsonObject sendQuota(Account a, Long sentLast24Hours) {
+    JsonObject quota = new JsonObject()
+        .put("Max24HourSend", (double) a.max24HourSend())
+        .put("MaxSendRate", a.maxSendRate());
+    return sentLast24Hours == null ? quota : quota.put("SentLast24Hours", (double) sentLast24Hours);
   }
 
   private static JsonObject suppressionAttributes(AccountDirectory.Details details) {
