@@ -654,14 +654,15 @@ final class SitePool {
     site.failed();
     AttemptResult failure = f.reply != null ? new AttemptResult.Rejected(f.reply, c.remoteAddress())
         : new AttemptResult.Failed(f.getMessage(), c.remoteAddress());
-    if (f.reply != null) {
-      throttle(f.reply);
-    }
+    // a 421 that asks us to slow down (a rate limit, a policy) is the site's word: its other hosts would say the same,
+    // and an attempt sent on to them at once would answer a "slow down" with more mail
+    ThrottleRules.Throttle throttled = f.reply == null ? null : throttle(f.reply);
     boolean another = false;
     for (SmtpConnection.Endpoint ep : endpoints) {
       String other = HostHealth.key(ep);
       another |= !other.equals(key) && hosts.downUntil(other, now) == 0;
     }
+    another &= throttled == null || throttled.hostOnly();
     if (f.timedOut || (another && f.reply == null)) {
       hosts.unreachable(key, f.getMessage(), now);
     }
@@ -678,14 +679,16 @@ final class SitePool {
     dispatch();
   }
 
-  private void throttle(SmtpResponse reply) {
+  /** Throttles the site as {@code reply} asks, if it does; the throttle, or null. */
+  private ThrottleRules.Throttle throttle(SmtpResponse reply) {
     if (reply.isPositive()) {
-      return;
+      return null;
     }
     ThrottleRules.Throttle t = throttles.match(reply);
     if (t != null) {
       site.throttle(t, reply, System.currentTimeMillis());
     }
+    return t;
   }
 
   private void release(SmtpConnection c) {

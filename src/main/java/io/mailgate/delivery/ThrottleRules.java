@@ -18,10 +18,15 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class ThrottleRules {
 
-  /** What a matching reply does to its site. */
-  public record Throttle(Duration pause, double rateFactor, String rule) {}
+  /**
+   * What a matching reply does to its site. {@code hostOnly}: the reply is about the host that gave it (busy, shutting
+   * down), not about us at the whole site, so a session it ends may take its message to the site's next MX at once;
+   * a reply asking us to slow down (rate limits, policy) keeps it from the others, which would say the same.
+   */
+  public record Throttle(Duration pause, double rateFactor, String rule, boolean hostOnly) {}
 
-  private record Rule(Duration pause, double factor, String code, String status, Pattern text, String source) {
+  record Rule(Duration pause, double factor, String code, String status, Pattern text, boolean hostOnly,
+      String source) {
     boolean matches(SmtpResponse r) {
       if (code != null && !digits(code, Integer.toString(r.code()))) {
         return false;
@@ -68,7 +73,7 @@ public final class ThrottleRules {
   public Throttle match(SmtpResponse reply) {
     for (Rule r : rules) {
       if (r.matches(reply)) {
-        return r.exempt() ? null : new Throttle(r.pause(), r.factor(), r.source());
+        return r.exempt() ? null : new Throttle(r.pause(), r.factor(), r.source(), r.hostOnly());
       }
     }
     return null;
@@ -96,6 +101,7 @@ public final class ThrottleRules {
         String code = null;
         String status = null;
         Pattern pattern = null;
+        boolean hostOnly = false;
         String rest = head[2].strip();
         while (!rest.isEmpty()) {
           if (rest.startsWith("/")) {
@@ -114,11 +120,15 @@ public final class ThrottleRules {
             code = token.substring(5);
           } else if (token.startsWith("status=")) {
             status = token.substring(7);
+          } else if (token.equals("scope=host")) {
+            hostOnly = true;
+          } else if (token.equals("scope=site")) {
+            hostOnly = false;
           } else {
             throw new IllegalArgumentException(where + ": unknown condition '" + token + "'");
           }
         }
-        out.add(new Rule(Duration.ofSeconds(pause), factor, code, status, pattern, where));
+        out.add(new Rule(Duration.ofSeconds(pause), factor, code, status, pattern, hostOnly, where));
       } catch (NumberFormatException | PatternSyntaxException e) {
         throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
       }

@@ -278,6 +278,23 @@ class SitePoolTest {
   }
 
   /**
+   * A 421 that asks us to slow down (Yahoo's TSS04, a rate limit) is the site's word, not its host's: the attempt
+   * ends with it and the site's next MX is not sent the message at once, as it would be after a 421 of a busy host.
+   */
+  @Test
+  void aSessionEndedWithASlowDownDoesNotGoToTheNextHost() throws Exception {
+    RecordingSmtpServer limiting = server(1).onCommand(line -> line.startsWith("MAIL")
+        ? "421 4.7.0 [TSS04] Messages from 127.0.0.1 temporarily deferred due to unexpected volume or user complaints"
+        : null);
+    RecordingSmtpServer next = server(2);
+    AttemptResult r = deliver(pool(new HostHealth(60_000), 2_000), List.of(mx(1), mx(2)), "a@site.test");
+    AttemptResult.Rejected rejected = assertInstanceOf(AttemptResult.Rejected.class, r, r.toString());
+    assertEquals(421, rejected.reply().code());
+    assertEquals(0, next.connections(), "the site's next host was sent the message");
+    assertTrue(limiting.received().isEmpty());
+  }
+
+  /**
    * A host that drops every session at MAIL (after a while), alone in its site: tried once more on a new connection,
    * then the attempt is a failure that says what happened (counted), not one given back as if nothing had been tried
    * because it waited too long by then.

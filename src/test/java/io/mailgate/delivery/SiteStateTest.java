@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 /** A throttled site's factor recovers with successes, but no faster than a step a second. */
 class SiteStateTest {
-  static final ThrottleRules.Throttle HALVE = new ThrottleRules.Throttle(Duration.ZERO, 0.5, "test");
+  static final ThrottleRules.Throttle HALVE = new ThrottleRules.Throttle(Duration.ZERO, 0.5, "test", false);
   static final long T0 = 1_000_000;
 
   @Test

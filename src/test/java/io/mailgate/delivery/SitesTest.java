@@ -43,9 +43,9 @@ class SitesTest {
     Sites sites = new Sites(0);
     long now = System.currentTimeMillis();
     SiteState paused = sites.acquire("paused", k -> new SiteState(k, LIMITS));
-    paused.throttle(new ThrottleRules.Throttle(Duration.ofSeconds(60), 1.0, "test"), new SmtpResponse(421, "", "x"), now);
+    paused.throttle(new ThrottleRules.Throttle(Duration.ofSeconds(60), 1.0, "test", false), new SmtpResponse(421, "", "x"), now);
     SiteState slowed = sites.acquire("slowed", k -> new SiteState(k, LIMITS));
-    slowed.throttle(new ThrottleRules.Throttle(Duration.ZERO, 0.5, "test"), new SmtpResponse(421, "", "x"), now);
+    slowed.throttle(new ThrottleRules.Throttle(Duration.ZERO, 0.5, "test", false), new SmtpResponse(421, "", "x"), now);
     sites.release(paused);
     sites.release(slowed);
     sites.sweep(now);
@@ -63,7 +63,7 @@ class SitesTest {
     assertEquals(0, sites.pausedUntil("unknown", now), "a site the node does not know asked nothing");
     SiteState site = sites.acquire("site from 192.0.2.1", k -> new SiteState(k, LIMITS));
     assertEquals(0, sites.pausedUntil("site from 192.0.2.1", now));
-    site.throttle(new ThrottleRules.Throttle(Duration.ofSeconds(60), 0.5, "test"), new SmtpResponse(450, "4.7.28",
+    site.throttle(new ThrottleRules.Throttle(Duration.ofSeconds(60), 0.5, "test", false), new SmtpResponse(450, "4.7.28",
         "slow down"), now);
     assertEquals(now + 60_000, sites.pausedUntil("site from 192.0.2.1", now));
     assertEquals(now + 60_000, sites.pausedUntil("site from 192.0.2.1", now + 59_999));

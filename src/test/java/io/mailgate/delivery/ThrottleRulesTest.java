@@ -1,13 +1,16 @@
 package io.mailgate.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,6 +27,20 @@ class ThrottleRulesTest {
     assertNotNull(shipped.match(new SmtpResponse(451, "4.7.500", "Server busy. Please try again later")));
     assertEquals(Duration.ofSeconds(120), shipped.match(new SmtpResponse(450, "4.7.1", "Client host blocked")).pause());
     assertEquals(Duration.ofSeconds(60), shipped.match(new SmtpResponse(421, null, "closing")).pause());
+    // a bare 421 is its host's (busy): a session it ends goes on to the next MX; one that asks us to slow down is
+    // the site's
+    assertTrue(shipped.match(new SmtpResponse(421, "4.3.2", "Service shutting down")).hostOnly());
+    assertFalse(gmail.hostOnly());
+    assertFalse(shipped.match(new SmtpResponse(421, "4.7.0", "Try again later, closing connection")).hostOnly());
+  }
+
+  @Test
+  void aRuleMayNameItsScope() {
+    List<ThrottleRules.Rule> rules = ThrottleRules.parse("60 0.5 code=421 scope=host /busy/\n30 1 code=451 scope=site\n",
+        "ops.txt");
+    assertTrue(rules.get(0).hostOnly());
+    assertFalse(rules.get(1).hostOnly());
+    assertThrows(IllegalArgumentException.class, () -> ThrottleRules.parse("60 0.5 code=421 scope=mx\n", "ops.txt"));
   }
 
   /**
