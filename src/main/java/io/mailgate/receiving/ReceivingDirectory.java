@@ -15,10 +15,12 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Who receives mail for an address: the accounts that verified it (the address itself, its domain or a parent
- * domain, unless the domain's DKIM records have been missing for good: its owner may have changed) and have an
- * active receipt rule set, with that set's rules and the account's IP address filters. Answers
- * are cached for {@code ttlMillis} (rule changes take effect within it); the caches are per event loop and bounded.
+ * Who receives mail for an address: the accounts that verified its domain or a parent domain (unless the domain's
+ * DKIM records have been missing for good: its owner may have changed) and have an active receipt rule set, with that
+ * set's rules and the account's IP address filters. As in SES, a verified email address alone receives nothing: it
+ * proves its owner reads that mailbox, not that the domain's mail is theirs to take (the domain's owner may receive
+ * it). Answers are cached for {@code ttlMillis} (rule changes take effect within it), by domain; the caches are per
+ * event loop and bounded.
  */
 public final class ReceivingDirectory {
   /** An account's active rule set, its rules in order, and its receipt filters. */
@@ -34,17 +36,21 @@ public final class ReceivingDirectory {
   private static final int MAX_ENTRIES = 10_000;
 
   /**
-   * The accounts receiving for an address ($1) at a domain and its parents ($2): by a verified domain whose DKIM record
-   * was not lost (its owner may have changed), or by the verified address itself, unless the same account's domain
-   * of it lost its record: the address's verification is no fresher than the domain's.
+   * The most accounts that receive a message for one address (the first by account id): each runs its rules on the
+   * message with a budget of its own ({@code MailReceiver#STORED_MESSAGES} copies), so the accounts bound what one
+   * message may hold in memory. Each of them proved the domain in its DNS.
+   */
+  public static final int MAX_ACCOUNTS = 10;
+
+  /**
+   * The accounts receiving for a domain and its parents ($1), at most {@link #MAX_ACCOUNTS}: by a verified domain
+   * whose DKIM record was not lost (its owner may have changed).
    */
   static final String ACCOUNTS = """
       SELECT DISTINCT s.account_id FROM receipt_rule_sets s JOIN identities i ON i.account_id = s.account_id
-      WHERE s.active AND i.verification_status = 'SUCCESS'
-        AND ((i.type = 'EMAIL_ADDRESS' AND i.identity = $1
-              AND NOT EXISTS (SELECT 1 FROM identities d WHERE d.account_id = i.account_id AND d.type = 'DOMAIN'
-                              AND d.identity = ANY($2) AND d.dkim_lost_at IS NOT NULL))
-             OR (i.type = 'DOMAIN' AND i.identity = ANY($2) AND i.dkim_lost_at IS NULL))""";
+      WHERE s.active AND i.verification_status = 'SUCCESS' AND i.type = 'DOMAIN' AND i.identity = ANY($1)
+        AND i.dkim_lost_at IS NULL
+      ORDER BY s.account_id LIMIT %d""".formatted(ReceivingDirectory.MAX_ACCOUNTS);
 
   static final String RULES = """
       SELECT s.account_id, s.name,
@@ -60,7 +66,7 @@ public final class ReceivingDirectory {
   private final Clock clock;
   private final long ttlMillis;
   /** Least recently used first; a load under way is cached too, so concurrent lookups share it. */
-  private final Map<String, Cached<List<String>>> accountsByAddress = lru();
+  private final Map<String, Cached<List<String>>> accountsByDomain = lru();
   private final Map<String, Cached<AccountRules>> rulesByAccount = lru();
 
   public ReceivingDirectory(Pool db, Clock clock, long ttlMillis) {
@@ -73,17 +79,15 @@ public final class ReceivingDirectory {
   public Future<List<AccountRules>> receivers(String address) {
     String key = address.toLowerCase(Locale.ROOT);
     long now = clock.millis();
-    Future<List<String>> accounts = cached(accountsByAddress, key, now, () -> {
-      int at = key.lastIndexOf('@');
-      return db.preparedQuery(ACCOUNTS)
-          .execute(Tuple.of(key).addArrayOfString(domains(key.substring(at + 1)).toArray(String[]::new)))
-          .map(rows -> {
-            List<String> found = new ArrayList<>();
-            rows.forEach(r -> found.add(r.getString(0)));
-            found.sort(null);
-            return List.copyOf(found);
-          });
-    });
+    String domain = key.substring(key.lastIndexOf('@') + 1);
+    Future<List<String>> accounts = cached(accountsByDomain, domain, now, () -> db.preparedQuery(ACCOUNTS)
+        .execute(Tuple.tuple().addArrayOfString(domains(domain).toArray(String[]::new)))
+        .map(rows -> {
+          List<String> found = new ArrayList<>();
+          rows.forEach(r -> found.add(r.getString(0)));
+          found.sort(null);
+          return List.copyOf(found);
+        }));
     return accounts.compose(list -> {
       List<Future<AccountRules>> each = new ArrayList<>(list.size());
       for (String a : list) {
@@ -140,7 +144,7 @@ public final class ReceivingDirectory {
   }
 
   /** The domain and each parent domain with at least two labels: a.b.example.com, b.example.com, example.com. */
-  static List<String> domains(String domain) {
+  public static List<String> domains(String domain) {
     List<String> out = new ArrayList<>();
     String d = domain;
     while (d.indexOf('.') > 0) {
