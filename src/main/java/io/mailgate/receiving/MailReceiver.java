@@ -27,6 +27,8 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,9 @@ import java.util.Set;
  * its envelope sender, the account's recipients, its header section). Everything is written
  * in one statement before the reply (with the other messages received meanwhile: {@link GroupCommit}), so a 250
  * means the message is kept, and a failure leaves nothing (451: the sending server tries again). The reply is 250, or the Bounce action's reply when the recipients bounce.
+ * Each account's rules run within limits of their own: an account whose rules refuse the message (too many copies,
+ * too much of it, too large to post) is left out, and the message is refused only when every account's rules refuse
+ * it.
  *
  * <p>What is stored and posted starts with a {@code Return-Path} and a {@code Received} header, as a final delivery
  * writes them, then the headers AddHeader actions added, then the message as received.
@@ -124,11 +129,12 @@ public final class MailReceiver {
   static final int MAX_QUOTED_HEADER_BYTES = 64 * 1024;
 
   /**
-   * What the rules of all of a message's accounts may store and post of it together ({@link Rows#bytes}, what its
-   * statement carries and about what it holds in memory until then) is at most this many times the largest message
-   * (the inbound server's {@code smtp.inboundMaxMessageBytes}), plus {@link #STORED_HEADROOM}: beyond, the message is
-   * refused (552 5.3.4). Each S3 action stores a whole copy, and after an AddHeader a new one (which differs from the
-   * earlier ones): sixteen copies of a 10 MB message would be 160 MB, a dozen such sessions gigabytes.
+   * What the rules of one of a message's accounts may store and post of it ({@link Rows#bytes}, what its statement
+   * carries and about what it holds in memory until then) is at most this many times the largest message (the inbound
+   * server's {@code smtp.inboundMaxMessageBytes}), plus {@link #STORED_HEADROOM}: beyond, the message is refused for
+   * that account (552 5.3.4, when no other account receives it). Each S3 action stores a whole copy, and after an
+   * AddHeader a new one (which differs from the earlier ones): sixteen copies of a 10 MB message would be 160 MB, a
+   * dozen such sessions gigabytes. A message has at most {@link ReceivingDirectory#MAX_ACCOUNTS} accounts.
    */
   static final int STORED_MESSAGES = 4;
 
@@ -159,7 +165,7 @@ public final class MailReceiver {
   private final String serverName;
   private final GroupCommit<Rows, Boolean> writes;
   private final SenderAuthentication authentication;
-  /** What one message's rules may store and post together, in bytes ({@link #STORED_MESSAGES}). */
+  /** What one account's rules may store and post of a message, in bytes ({@link #STORED_MESSAGES}). */
   private final long maxStoredBytes;
 
   /**
@@ -213,7 +219,6 @@ public final class MailReceiver {
 
   private Future<SmtpReply> receive(Envelope envelope, byte[] message, List<ReceiptPlan> plans, Instant receivedAt,
       Verdicts verdicts) {
-    ReceiptPlan.Outcome outcome = plans.get(0).outcome();
     String id = messageId(receivedAt.toEpochMilli());
     String trace = "Return-Path: <" + envelope.reversePath() + ">\r\n"
         + "Received: from " + envelope.heloName()
@@ -225,14 +230,29 @@ public final class MailReceiver {
     List<Notice> notices = new ArrayList<>();
     Made made = new Made(trace, message);
     Map<String, List<ReceiptPlan>> accounts = byAccount(plans);
-    for (Map.Entry<String, List<ReceiptPlan>> e : accounts.entrySet()) {
-      String accountId = e.getKey();
-      List<ReceiptPlan> accountPlans = e.getValue();
-      SmtpReply refused = run(accountId, accountPlans, envelope, id, made, receivedAt, verdicts, stored, notices);
+    // each account's rules run into lists of their own, within a budget of their own: an account whose rules refuse
+    // the message (too many copies, too much of it, too large to post) is left out, and the others still receive it;
+    // only when every account's rules refuse it is it refused (with the first account's reply)
+    SmtpReply refusal = null;
+    for (Iterator<Map.Entry<String, List<ReceiptPlan>>> i = accounts.entrySet().iterator(); i.hasNext(); ) {
+      Map.Entry<String, List<ReceiptPlan>> e = i.next();
+      List<StoredObject> own = new ArrayList<>();
+      List<Notice> ownNotices = new ArrayList<>();
+      SmtpReply refused = run(e.getKey(), e.getValue(), envelope, id, made.new Budget(), receivedAt, verdicts, own,
+          ownNotices);
       if (refused != null) {
-        return Future.succeededFuture(refused);
+        refusal = refusal == null ? refused : refusal;
+        LOG.fine(() -> "message " + id + " not received for account " + e.getKey() + ": " + refused);
+        i.remove();
+      } else {
+        stored.addAll(own);
+        notices.addAll(ownNotices);
       }
     }
+    if (accounts.isEmpty()) {
+      return Future.succeededFuture(refusal);
+    }
+    SmtpReply reply = reply(plans, accounts.keySet(), id);
     // received by each account whose rules took some recipients (their chains ended without a Bounce): it may bounce
     // the message later
     List<Received> received = new ArrayList<>(1);
@@ -252,8 +272,29 @@ public final class MailReceiver {
     Rows rows = new Rows(stored, notices, received);
     Future<Boolean> written = rows.isEmpty() ? Future.succeededFuture(true) : writes.submit(rows);
     return written.compose(ok -> !ok ? Future.failedFuture("the message could not be stored")
-        : Future.succeededFuture(outcome.bounce() != null ? outcome.bounce()
-            : new SmtpReply(250, "2.6.0", "Message received: " + id)));
+        : Future.succeededFuture(reply));
+  }
+
+  /**
+   * The reply for the recipients as the {@code taking} accounts' chains end (the others' rules refused the message):
+   * 250 when some account's chain takes some recipient, else the first recipient's first Bounce. With every account
+   * taking part that is the recipients' shared {@link ReceiptPlan#outcome}; a recipient that only a refusing account
+   * took is not bounced for the message's other recipients.
+   */
+  private static SmtpReply reply(List<ReceiptPlan> plans, Set<String> taking, String id) {
+    ReceiptAction.Bounce bounce = null;
+    for (ReceiptPlan p : plans) {
+      for (Chain c : p.chains()) {
+        if (!taking.contains(c.account().accountId())) {
+          continue;
+        }
+        if (c.bounce() == null) {
+          return new SmtpReply(250, "2.6.0", "Message received: " + id);
+        }
+        bounce = bounce == null ? c.bounce() : bounce;
+      }
+    }
+    return ReceiptPlan.reply(bounce);
   }
 
   /**
@@ -365,10 +406,10 @@ public final class MailReceiver {
   /**
    * One account's rules, in order, each for the recipients whose chain includes it (rules are told apart by name:
    * recipients' plans may hold copies of the account's rules, loaded at different times). Null, or the reply that
-   * refuses the message: larger than an SNS action may post, stored or posted too many times, or more of it stored and
-   * posted (by this account's rules and the earlier accounts') than a message may make ({@link #STORED_MESSAGES}).
+   * refuses the message for this account: larger than an SNS action may post, stored or posted too many times, or
+   * more of it stored and posted than one account's rules may make ({@link #STORED_MESSAGES}).
    */
-  private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, Made made,
+  private SmtpReply run(String accountId, List<ReceiptPlan> plans, Envelope envelope, String id, Made.Budget budget,
       Instant receivedAt, Verdicts verdicts, List<StoredObject> stored, List<Notice> notices) {
     List<String> destination = plans.stream().map(ReceiptPlan::recipient).toList();
     StringBuilder added = new StringBuilder();
@@ -420,7 +461,7 @@ public final class MailReceiver {
           if (stored.size() - objectsBefore >= MAX_OBJECTS) { // refused before the copies pile up, not after
             return tooManyCopies();
           }
-          if (content == null && (content = made.content(added.toString())) == null) {
+          if (content == null && (content = budget.content(added.toString())) == null) {
             return tooLarge();
           }
           String key = s3.objectKey(id);
@@ -430,7 +471,7 @@ public final class MailReceiver {
               again = o;
             }
           }
-          if (!made.take(again == null ? content.length : Math.max(0, content.length - again.content().length))) {
+          if (!budget.take(again == null ? content.length : Math.max(0, content.length - again.content().length))) {
             return tooLarge();
           }
           stored.remove(again);
@@ -444,14 +485,14 @@ public final class MailReceiver {
         }
         if (mail == null) { // the message's own fields are read once, for every account and action
           mail = SesEvents.receivedMail(id, envelope.reversePath(), receivedAt, destination,
-              made.headers().withLeading(addedFields));
+              budget.made().headers().withLeading(addedFields));
         }
         JsonObject notice = new JsonObject()
             .put("notificationType", "Received")
             .put("mail", mail)
             .put("receipt", receipt(rule, recipients, action, id, receivedAt, verdicts));
         if (action instanceof ReceiptAction.Sns sns) {
-          if (content == null && (content = made.content(added.toString())) == null) {
+          if (content == null && (content = budget.content(added.toString())) == null) {
             return tooLarge();
           }
           if (content.length > ReceiptPlan.MAX_SNS_BYTES) {
@@ -462,7 +503,7 @@ public final class MailReceiver {
               ? Base64.getEncoder().encodeToString(content) : new String(content, StandardCharsets.UTF_8));
         }
         String body = notice.encode();
-        if (!made.take(body.length())) {
+        if (!budget.take(body.length())) {
           return tooLarge();
         }
         notices.add(new Notice(accountId, action.topicArn(), id, body, receivedAt));
@@ -483,16 +524,15 @@ public final class MailReceiver {
 
   /**
    * What a message's rules make of it, across its accounts: its contents, one for each run of headers added before
-   * it (the actions that store or post the same bytes share one array), the fields its notifications show, and what
-   * all it stores and posts weighs.
+   * it (the actions that store or post the same bytes share one array, whichever account's they are), and the fields
+   * its notifications show. What each account's rules store and post is counted against that account's
+   * {@link Budget}.
    */
   private final class Made {
     private final String trace;
     private final byte[] message;
     private final Map<String, byte[]> contents = new HashMap<>();
     private SesEvents.NotifiedHeaders headers;
-    private long bytes;
-    private long built;
 
     Made(String trace, byte[] message) {
       this.trace = trace;
@@ -500,32 +540,45 @@ public final class MailReceiver {
     }
 
     /**
-     * The message with Mailgate's headers and {@code added} (AddHeader actions' fields) before it; null when one more
-     * copy would make those held more than a message may make. Each is held until the message is done, whatever
-     * becomes of it: an object written again under the same key counts only what it grew by, but its new copy is
-     * counted here.
+     * What one account's rules may make of the message ({@link #STORED_MESSAGES}), counted apart from the other
+     * accounts' so that theirs cannot refuse it for this one: with at most {@link ReceivingDirectory#MAX_ACCOUNTS}
+     * accounts, what a message holds stays bounded.
      */
-    byte[] content(String added) {
-      byte[] made = contents.get(added);
-      if (made == null) {
-        byte[] head = (trace + added).getBytes(StandardCharsets.UTF_8);
-        if (built + head.length + message.length > maxStoredBytes) {
-          return null;
-        }
-        built += head.length + message.length;
-        made = concat(head, message);
-        contents.put(added, made);
-      }
-      return made;
-    }
+    final class Budget {
+      private final Set<String> charged = new HashSet<>();
+      private long bytes;
+      private long built;
 
-    /** Counts {@code n} more bytes stored or posted; false when that would be more than a message may make. */
-    boolean take(long n) {
-      if (bytes + n > maxStoredBytes) {
-        return false;
+      Made made() {
+        return Made.this;
       }
-      bytes += n;
-      return true;
+
+      /**
+       * The message with Mailgate's headers and {@code added} (AddHeader actions' fields) before it; null when one
+       * more copy would make those the account holds more than it may make. Each is held until the message is done,
+       * whatever becomes of it: an object written again under the same key counts only what it grew by, but its new
+       * copy is counted here. A copy another account made already is shared, and counted for this one too.
+       */
+      byte[] content(String added) {
+        if (!charged.contains(added)) {
+          long size = (trace + added).getBytes(StandardCharsets.UTF_8).length + (long) message.length;
+          if (built + size > maxStoredBytes) {
+            return null;
+          }
+          built += size;
+          charged.add(added);
+        }
+        return contents.computeIfAbsent(added, k -> concat((trace + k).getBytes(StandardCharsets.UTF_8), message));
+      }
+
+      /** Counts {@code n} more bytes stored or posted; false when that would be more than the account may make. */
+      boolean take(long n) {
+        if (bytes + n > maxStoredBytes) {
+          return false;
+        }
+        bytes += n;
+        return true;
+      }
     }
 
     /**

@@ -283,6 +283,40 @@ class ReceivingTest {
   }
 
   /**
+   * One account's rules that refuse a message (17 copies of it, over the cap) refuse it for that account alone: the
+   * other account receiving for the domain still gets its copy, and the message is accepted. Only when every
+   * account's rules refuse it is it refused.
+   */
+  @Test
+  void anAccountsRulesThatRefuseAMessageDoNotRefuseItForTheOthers() throws Exception {
+    Accounts.NewKey greedy = node.createAccount("greedy", true, 10, 1000);
+    verifiedDomain(account, "crowded.example");
+    verifiedDomain(greedy.accountId(), "crowded.example");
+    StringBuilder copies = new StringBuilder("[");
+    for (int i = 0; i <= MailReceiver.MAX_OBJECTS; i++) {
+      copies.append(i == 0 ? "" : ", ").append("{\"S3Action\": {\"BucketName\": \"greedy\", \"ObjectKeyPrefix\": \"")
+          .append(i).append("/\"}}");
+    }
+    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + greedy.accountId()
+        + "', 'greedy', true)");
+    Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
+        + "actions, scan_enabled) VALUES ('" + greedy.accountId() + "', 'greedy', 'copies', 0, true, 'Optional', '{}', '"
+        + copies + "]', false)");
+    String alone = "team@crowded.example";
+    List<String> refused = sendUntil(List.of(alone), message(alone, "greedy alone"), r -> r.get(3).startsWith("250"));
+    assertTrue(refused.get(5).startsWith("554 5.3.4"), "its only account refuses it: " + refused);
+    rule("main", 14, "crowded", "Optional", "{crowded.example}",
+        "[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"crowded/\"}}]");
+    Thread.sleep(400); // this account's rules, cached by earlier tests, are read again after cache.ttlMillis (200 ms)
+    String id = receivedId(sendUntil(List.of(alone), message(alone, "for both"), r -> !r.get(5).startsWith("554")));
+    assertTrue(object("inbox", "crowded/" + id).contains("Subject: for both"), "this account's copy");
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM received_messages WHERE message_id = '" + id + "'"),
+        "received by this account alone");
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE account_id = '" + greedy.accountId()
+        + "'"), "nothing of the refusing account's");
+  }
+
+  /**
    * The DKIM verdict, from the signer's key in DNS: PASS, FAIL once altered, GRAY unsigned, PROCESSING_FAILED; and
    * DMARC, which passes through the verified signature's domain alone (the MAIL FROM domain has no SPF record).
    */
