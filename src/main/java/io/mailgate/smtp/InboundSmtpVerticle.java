@@ -29,7 +29,7 @@ import java.util.logging.Logger;
 
 /**
  * The inbound SMTP server. Mail for the bounce domains (the configured ones and every verified custom
- * MAIL FROM domain) goes to the feedback handler; mail for an address an account receives for (a
+ * MAIL FROM domain, but one that another account receives for: {@link #MAIL_FROM_DOMAIN}) goes to the feedback handler; mail for an address an account receives for (a
  * verified identity of an account with an active receipt rule set whose rules take the address) goes
  * through those rules ({@link ReceiptPlan}, {@link MailReceiver}). Either is answered 250 only once
  * it is stored. Mail for any other address is refused: this is not an open relay.
@@ -67,9 +67,24 @@ public final class InboundSmtpVerticle extends VerticleBase {
     }
   };
   static final int MAX_REFUSED_DOMAINS = 10_000;
-  /** Whether a domain is a verified custom MAIL FROM domain (identities_by_mail_from_domain answers it). */
-  public static final String MAIL_FROM_DOMAIN = "SELECT 1 FROM identities WHERE mail_from_domain = $1 "
-      + "AND mail_from_status = 'SUCCESS' AND verification_status = 'SUCCESS' LIMIT 1";
+  /**
+   * Whether a domain ($1, with its parents $2) is a verified custom MAIL FROM domain whose mail is feedback
+   * (identities_by_mail_from_domain finds the few candidates; the rest is looked up by name for those alone). Not
+   * when another account receives for it through a verified domain covering it (as {@link ReceivingDirectory} finds
+   * them), unless the MAIL FROM domain's account verified such a domain too: the MX a MAIL FROM domain's check finds
+   * may be the one the receiving account set up, and an account that verified only an address of the domain (a
+   * MAIL FROM domain may be a subdomain of an address identity's) would take that account's mail.
+   */
+  public static final String MAIL_FROM_DOMAIN = """
+      SELECT 1 FROM identities m
+      WHERE m.mail_from_domain = $1 AND m.mail_from_status = 'SUCCESS' AND m.verification_status = 'SUCCESS'
+        AND (EXISTS (SELECT 1 FROM identities o WHERE o.account_id = m.account_id AND o.identity = ANY($2)
+                     AND o.type = 'DOMAIN' AND o.verification_status = 'SUCCESS' AND o.dkim_lost_at IS NULL)
+             OR NOT EXISTS (SELECT 1 FROM identities d JOIN receipt_rule_sets s ON s.account_id = d.account_id
+                            WHERE s.active AND d.identity = ANY($2) AND d.type = 'DOMAIN'
+                              AND d.verification_status = 'SUCCESS' AND d.dkim_lost_at IS NULL
+                              AND d.account_id <> m.account_id))
+      LIMIT 1""";
   private static final SmtpReply NOT_ALIKE = new SmtpReply(452, "4.5.3",
       "Too many recipients: this one takes a transaction of its own");
   /** The class of a feedback recipient, beside receiving's {@link ReceiptPlan.Outcome}s. */
@@ -143,7 +158,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
     if (c != null && c.until() > now) {
       return Future.succeededFuture(c.accepted());
     }
-    return db.preparedQuery(MAIL_FROM_DOMAIN).execute(Tuple.of(domain))
+    return db.preparedQuery(MAIL_FROM_DOMAIN).execute(Tuple.of(domain)
+            .addArrayOfString(ReceivingDirectory.domains(domain).toArray(String[]::new)))
         .map(rows -> {
           boolean ok = rows.size() > 0;
           Map<String, Cached> into = ok ? mailFromDomains : notMailFromDomains;

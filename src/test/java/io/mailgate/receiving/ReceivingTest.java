@@ -437,6 +437,29 @@ class ReceivingTest {
     assertTrue(object("inbox", "all/" + id).contains("Subject: not diverted"));
   }
 
+  /**
+   * A verified MAIL FROM domain of an account that verified only an address of the domain (its MX check finds the MX
+   * the receiving account set up) does not take the mail of the domain another account receives for; one of an
+   * account that verified the domain itself does (its bounces come back there).
+   */
+  @Test
+  void aMailFromDomainUnderAnotherAccountsReceivingDomainDoesNotDivertMail() throws IOException {
+    Accounts.NewKey other = node.createAccount("mail-from-squatter", true, 10, 1000);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status, mail_from_domain, "
+        + "mail_from_status) VALUES ('" + other.accountId() + "', 'bob@inbox.example', 'EMAIL_ADDRESS', 'SUCCESS', "
+        + "'support.inbox.example', 'SUCCESS')");
+    String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("x@support.inbox.example"),
+        message("x@support.inbox.example", "still received")));
+    assertTrue(object("inbox", "all/" + id).contains("Subject: still received"));
+    Accounts.NewKey owner = node.createAccount("mail-from-owner", true, 10, 1000);
+    Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status, mail_from_domain, "
+        + "mail_from_status) VALUES ('" + owner.accountId() + "', 'inbox.example', 'DOMAIN', 'SUCCESS', "
+        + "'bounces.inbox.example', 'SUCCESS')");
+    List<String> feedback = SmtpClient.send(inbound, "a@outside.example", List.of("x@bounces.inbox.example"),
+        message("x@bounces.inbox.example", "a bounce"));
+    assertTrue(feedback.get(feedback.size() - 2).startsWith("250 2.0.0 Ok: queued as"), feedback.toString());
+  }
+
   @Test
   void aRecipientIsReceivedWhateverItsCase() throws IOException {
     String id = receivedId(SmtpClient.send(inbound, "a@outside.example", List.of("Case@EU.Inbox.Example"),
