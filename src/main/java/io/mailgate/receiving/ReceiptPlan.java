@@ -17,7 +17,9 @@ import java.util.List;
  * recipient: its later actions do not run). No matching rule: the account does not receive this recipient.
  *
  * <p>The recipient is accepted when some account's chain ends without a Bounce; it bounces (with the first chain's
- * Bounce reply) when every chain ends in one; otherwise it is refused: TLS required, blocked by a filter, or no rule.
+ * Bounce reply) when every chain ends in one; otherwise it is refused: TLS required (by some account's rule: a session
+ * with TLS may be received), blocked by a filter (when every account's filters block the client: one account's
+ * filters are not told to the senders of another's mail), or no rule.
  */
 public final class ReceiptPlan {
   /** The largest message an SNS action posts (SES's limit); a larger one bounces. */
@@ -82,9 +84,10 @@ public final class ReceiptPlan {
       byte[] client) {
     List<Chain> chains = new ArrayList<>();
     SmtpReply refusal = NO_RULE;
+    int blocked = 0;
     for (AccountRules account : receivers) {
       if (account.blocks(client)) {
-        refusal = refusal == NO_RULE ? BLOCKED : refusal;
+        blocked++;
         continue;
       }
       List<Step> steps = new ArrayList<>();
@@ -121,6 +124,9 @@ public final class ReceiptPlan {
       } else if (!steps.isEmpty()) {
         chains.add(new Chain(account, List.copyOf(steps), bounce));
       }
+    }
+    if (refusal == NO_RULE && blocked > 0 && blocked == receivers.size()) {
+      refusal = BLOCKED; // only when every account blocks the client: one account's filter is no other's business
     }
     return new ReceiptPlan(recipient, List.copyOf(chains), chains.isEmpty() ? refusal : null);
   }

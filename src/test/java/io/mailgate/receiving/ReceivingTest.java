@@ -840,6 +840,30 @@ class ReceivingTest {
     assertEquals(null, ReceiptPlan.of("x@secure.example", List.of(rules), true, true, null).refusal());
   }
 
+  /**
+   * One account's receipt filter that blocks the client is not told to the senders of another account's mail: with
+   * another account receiving for the address (and no rule of its taking it), the refusal is the neutral no-rule one;
+   * only when every account blocks the client is it "blocked by a receipt filter".
+   */
+  @Test
+  void oneAccountsFilterIsNotToldForAnothersRecipient() {
+    List<io.mailgate.NetAddresses.Cidr> local = List.of(io.mailgate.NetAddresses.Cidr.parse("127.0.0.0/8"));
+    ReceivingDirectory.AccountRules blocking = new ReceivingDirectory.AccountRules("a-blocks", "set", List.of(
+        new ReceiptRule("all", true, "Optional", List.of(), List.of(new ReceiptAction.Stop("RuleSet", null)), false)),
+        local, List.of());
+    ReceivingDirectory.AccountRules noRule = new ReceivingDirectory.AccountRules("b-no-rule", "set", List.of(
+        new ReceiptRule("other", true, "Optional", List.of("other@shared.example"),
+            List.of(new ReceiptAction.Stop("RuleSet", null)), false)), List.of(), List.of());
+    byte[] client = {127, 0, 0, 1};
+    assertEquals("550 5.1.1", refusal(ReceiptPlan.of("x@shared.example", List.of(blocking, noRule), true, true,
+        client)));
+    assertEquals("554 5.7.1", refusal(ReceiptPlan.of("x@shared.example", List.of(blocking), true, true, client)));
+    ReceivingDirectory.AccountRules alsoBlocking = new ReceivingDirectory.AccountRules("c-blocks", "set",
+        noRule.rules(), local, List.of());
+    assertEquals("554 5.7.1", refusal(ReceiptPlan.of("x@shared.example", List.of(blocking, alsoBlocking), true, true,
+        client)));
+  }
+
   private static String refusal(ReceiptPlan plan) {
     return plan.refusal().code() + " " + plan.refusal().enhancedStatus();
   }
