@@ -147,7 +147,7 @@ public final class MailgateNode {
         .compose(v -> {
           Pool setup = Database.pool(vertx, config, 1);
           Future<Void> prepared = Migrations.apply(setup)
-              .compose(n -> dev ? devAccount(setup, config, secrets) : Future.succeededFuture());
+              .compose(n -> dev ? devAccount(setup, config, secrets) : opensSecrets(setup, secrets));
           return prepared.eventually(setup::close);
         })
         .compose(v -> io.mailgate.store.NodeLock.acquire(vertx, config))
@@ -230,6 +230,20 @@ public final class MailgateNode {
                 + "another master key (another installation's): start-dev does not add its development account to it. "
                 + "Set security.masterKey as that installation has it, or use another database")))
         .compose(v -> upsertDevAccount(pool, c, secrets));
+  }
+
+  /**
+   * A node whose master key does not open the database's secrets does not start: it would answer every signed request
+   * 403 and every link the other nodes made as forged, and sign the envelope senders of the queued mail it delivers
+   * under a key no node checks bounces with (they would match no message: no Bounce event, no suppression), all while
+   * its readiness said 200.
+   */
+  private static Future<Void> opensSecrets(Pool pool, SecretBox secrets) {
+    return Admin.opens(pool, secrets, false)
+        .recover(e -> Future.failedFuture(!(e instanceof Admin.ForeignSecrets) ? e
+            : new io.mailgate.config.ConfigException("security.masterKey (" + MailgateConfig.SECURITY_MASTER_KEY.envName()
+                + ") does not open the secrets of the database at pg.url (sealed under another key): set it as the "
+                + "other nodes have it")));
   }
 
   private static Future<Void> upsertDevAccount(Pool pool, MailgateConfig c, SecretBox secrets) {

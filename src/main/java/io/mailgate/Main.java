@@ -101,8 +101,10 @@ public final class Main {
             .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         config = capturing(config, capture.port());
       }
+      // the wait for the node's previous run (node.idWaitSeconds) comes on top of the rest of the start
+      long startTimeout = START_TIMEOUT_SECONDS + Math.max(0, config.get(MailgateConfig.NODE_ID_WAIT_SECONDS));
       MailgateNode node = MailgateNode.start(vertx, config, Clock.systemUTC(), dev)
-          .toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+          .toCompletionStage().toCompletableFuture().get(startTimeout, TimeUnit.SECONDS);
       if (dev) {
         printDevBanner(node.config(), capture != null, webhookSecretGeneration(vertx, node.config()));
       }
@@ -111,7 +113,8 @@ public final class Main {
       Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
       // a start that did not finish has no message of its own: say what it waits on
       String why = cause instanceof java.util.concurrent.TimeoutException
-          ? "not started within " + START_TIMEOUT_SECONDS + " s (a database or Redis that does not answer, or a schema "
+          ? "not started within " + (START_TIMEOUT_SECONDS + Math.max(0, config.get(MailgateConfig.NODE_ID_WAIT_SECONDS)))
+              + " s (a database or Redis that does not answer, or a schema "
               + "migration waiting on a lock another session holds: see pg_stat_activity)"
           : cause.getMessage();
       Logger.getLogger(Main.class.getName()).log(Level.SEVERE, "cannot start: " + why,
@@ -124,7 +127,7 @@ public final class Main {
     }
   }
 
-  /** How long a node may take to start: connections, migrations, verticles. */
+  /** How long a node may take to start (connections, migrations, verticles), besides node.idWaitSeconds. */
   static final long START_TIMEOUT_SECONDS = 120;
 
   /** Ctrl-C (SIGINT) or SIGTERM: stop the node cleanly, then Vert.x, then the embedded services. */

@@ -139,6 +139,19 @@ public class AdminTest {
         + "'"), "no development key planted");
   }
 
+  /**
+   * A production node started with another master key than the database's secrets were sealed under refuses to start,
+   * rather than come up ready and answer every signed request 403 (and sign envelope senders no node can check).
+   */
+  @Test
+  void aNodeWhoseMasterKeyDoesNotOpenTheDatabaseDoesNotStart() {
+    assertEquals(0, admin("account", "create", "tenant-m").code());
+    IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        () -> TestNode.start(pg, TestServices.uniquePrefix(), "",
+            c -> c.with(MailgateConfig.SECURITY_MASTER_KEY, "YW5vdGhlci1tYXN0ZXIta2V5LWZvci10aGUtdGVzdCE="), false).close());
+    assertTrue(refused.getMessage().contains("does not open the secrets"), refused.getMessage());
+  }
+
   /** Run without the nodes' master key (start-dev's is the fallback), the command refuses to touch their secrets. */
   @Test
   void anotherMasterKeyThanTheNodesIsRefused() {

@@ -148,7 +148,10 @@ public final class Database {
                 : conn.query("CREATE DATABASE \"" + target.getDatabase().replace("\"", "\"\"") + "\"")
                     .execute().<Void>mapEmpty()
                     // another node may have created it at the same moment
-                    .recover(e -> e.getMessage() != null && e.getMessage().contains("already exists")
+                    // (42P04 duplicate_database; or, created in the same instant, 23505 on pg_database's unique
+                    // index; told by code, not by the server's message, which may not be in English)
+                    .recover(e -> e instanceof io.vertx.pgclient.PgException pg
+                        && ("42P04".equals(pg.getSqlState()) || "23505".equals(pg.getSqlState()))
                         ? Future.succeededFuture() : Future.failedFuture(e)))
             .eventually(conn::close));
   }

@@ -39,15 +39,23 @@ public final class Migrations {
       }
       int version = Integer.parseInt(file.substring(1, file.indexOf("__")));
       String sql = resource("db/" + file);
-      out.add(new Migration(version, file, sql, sha256(sql)));
+      // (a checkout that turned its line ends into CRLF, Windows' autocrlf, builds a jar whose checksums agree with
+      // the databases other builds migrated)
+      out.add(new Migration(version, file, sql, checksum(sql)));
     }
     return out;
   }
 
   /** Applies what is missing; completes with the number of migrations applied now. */
   public static Future<Integer> apply(Pool pool) {
+    return apply(pool, LOCK_TIMEOUT_SECONDS, LOCK_TRIES);
+  }
+
+  /** As {@link #apply(Pool)}, each migration waiting {@code lockTimeoutSeconds} for a lock, {@code tries} times. */
+  static Future<Integer> apply(Pool pool, int lockTimeoutSeconds, int tries) {
     List<Migration> all = load();
-    return pool.withConnection(conn -> ledger(conn).compose(v -> applyFrom(conn, all, 0, 0)));
+    Locks locks = new Locks(lockTimeoutSeconds, tries);
+    return pool.withConnection(conn -> ledger(conn).compose(v -> applyFrom(conn, all, 0, 0, locks, tries)));
   }
 
   /**
@@ -66,7 +74,10 @@ public final class Migrations {
         .compose(v -> tx.commit(), err -> tx.rollback().transform(x -> Future.failedFuture(err))));
   }
 
-  private static Future<Integer> applyFrom(SqlConnection conn, List<Migration> all, int i, int applied) {
+  private record Locks(int timeoutSeconds, int tries) {}
+
+  private static Future<Integer> applyFrom(SqlConnection conn, List<Migration> all, int i, int applied, Locks locks,
+      int tries) {
     if (i == all.size()) {
       return Future.succeededFuture(applied);
     }
@@ -83,7 +94,10 @@ public final class Migrations {
                 }
                 return Future.succeededFuture(false);
               }
-              return conn.query(m.sql()).execute()
+              // a migration that alters a table waits for the sessions reading it (a pg_dump, a report), and every
+              // write of the running nodes waits behind it: it gives up after a while instead, and is tried again
+              return conn.query("SET LOCAL lock_timeout = '" + locks.timeoutSeconds() + "s'").execute()
+                  .compose(v -> conn.query(m.sql()).execute())
                   .compose(r -> conn.preparedQuery("INSERT INTO schema_migrations (version, file, checksum) VALUES ($1, $2, $3)")
                       .execute(Tuple.of(m.version(), m.file(), m.checksum())))
                   .map(r -> {
@@ -92,7 +106,27 @@ public final class Migrations {
                   });
             })
             .compose(done -> tx.commit().map(done), err -> tx.rollback().transform(x -> Future.failedFuture(err))))
-        .compose(done -> applyFrom(conn, all, i + 1, applied + (done ? 1 : 0)));
+        .compose(done -> applyFrom(conn, all, i + 1, applied + (done ? 1 : 0), locks, locks.tries()),
+            e -> lockTimedOut(e) && tries > 1 ? again(conn, all, i, applied, locks, tries - 1) : Future.failedFuture(e));
+  }
+
+  /** What a migration waits for a table's lock before it gives up (and is tried again: {@link #LOCK_TRIES}). */
+  static final int LOCK_TIMEOUT_SECONDS = 10;
+  /**
+   * Tries of a migration that could not have its locks, each after the last one's wait: a minute in all, within the
+   * node's start timeout, and the lock is let go between them (the writes queued behind it go through).
+   */
+  static final int LOCK_TRIES = 6;
+
+  private static boolean lockTimedOut(Throwable e) {
+    return e instanceof io.vertx.pgclient.PgException pg && "55P03".equals(pg.getSqlState());
+  }
+
+  private static Future<Integer> again(SqlConnection conn, List<Migration> all, int i, int applied, Locks locks,
+      int tries) {
+    LOG.warning("migration " + all.get(i).file() + " waited " + locks.timeoutSeconds() + " s for a lock another "
+        + "session holds (see pg_stat_activity); trying again");
+    return applyFrom(conn, all, i, applied, locks, tries);
   }
 
   private static String resource(String path) {
@@ -104,6 +138,11 @@ public final class Migrations {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** A migration's checksum: of its text with LF line ends, however the checkout that built the jar ended them. */
+  static String checksum(String sql) {
+    return sha256(sql.replace("\r\n", "\n"));
   }
 
   private static String sha256(String s) {

@@ -71,6 +71,49 @@ class MigrationsTest {
     }
   }
 
+  /**
+   * A migration that cannot have its table's lock (a session writes the table and does not commit: a report, a stuck
+   * client) gives up after its lock timeout, and is tried again a few times, rather than wait for ever with every write
+   * of the running nodes queued behind it; once the lock is let go it goes through.
+   */
+  @Test
+  void aMigrationWaitingForALockGivesUpAndIsTriedAgain() throws Exception {
+    String url = databaseBefore(39); // V39 indexes identities: it waits for the table's writers
+    String jdbc = "jdbc:" + url.replace("postgresql://postgres@", "postgresql://");
+    Vertx vertx = Vertx.vertx();
+    try (java.sql.Connection writer = java.sql.DriverManager.getConnection(jdbc, "postgres", "")) {
+      writer.setAutoCommit(false);
+      writer.createStatement().execute("LOCK TABLE identities IN ROW EXCLUSIVE MODE");
+      Pool pool = Database.pool(vertx, MailgateConfig.defaults().with(MailgateConfig.PG_URL, url), 2);
+      long start = System.nanoTime();
+      Throwable failure = Migrations.apply(pool, 1, 2).toCompletionStage().toCompletableFuture()
+          .handle((v, e) -> e).get(30, TimeUnit.SECONDS);
+      long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+      assertTrue(failure instanceof io.vertx.pgclient.PgException pg && "55P03".equals(pg.getSqlState()),
+          String.valueOf(failure));
+      assertTrue(seconds >= 2 && seconds < 10, "two tries of a second each: " + seconds + " s");
+      assertEquals(0, Db.count(url, "SELECT count(*) FROM schema_migrations WHERE version = 39"));
+      writer.commit();
+      assertEquals(1, Migrations.apply(pool, 1, 2).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+    } finally {
+      vertx.close();
+    }
+  }
+
+  /**
+   * A checkout that turned the files' line ends into CRLF (Windows, autocrlf) builds a jar whose checksums agree with
+   * the databases other builds migrated, and those are the checksums of the files as they are (none was recorded
+   * differently).
+   */
+  @Test
+  void checksumsDoNotDependOnLineEnds() throws Exception {
+    for (Migrations.Migration m : Migrations.load()) {
+      assertEquals(m.checksum(), Migrations.checksum(m.sql().replace("\n", "\r\n")), m.file());
+      assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(m.sql().getBytes(java.nio.charset.StandardCharsets.UTF_8))), m.checksum(), m.file());
+    }
+  }
+
   /** src/main/resources/db's V1__...sql to VN__...sql, in order: numbered 1 to N without a gap or a repeat. */
   static List<String> migrationFiles() throws java.io.IOException {
     Pattern name = Pattern.compile("V(\\d+)__.+\\.sql");
