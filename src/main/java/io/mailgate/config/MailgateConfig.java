@@ -395,6 +395,21 @@ public final class MailgateConfig {
     return raw == null ? key.defaultValue() : key.convert(raw);
   }
 
+  /**
+   * The operator's own bounce domains (delivery.bounceDomain and feedback.bounceDomains), lower case: unlike an
+   * account's custom MAIL FROM domain, whose DNS (SPF macros, MX) the account runs, no account sees the return paths
+   * on them.
+   */
+  public Set<String> operatorBounceDomains() {
+    Set<String> domains = new HashSet<>();
+    for (String d : (get(FEEDBACK_BOUNCE_DOMAINS) + "," + get(DELIVERY_BOUNCE_DOMAIN)).split(",")) {
+      if (!d.isBlank()) {
+        domains.add(d.strip().toLowerCase(java.util.Locale.ROOT));
+      }
+    }
+    return Set.copyOf(domains);
+  }
+
   public boolean isSet(ConfigKey<?> key) {
     return values.containsKey(key.path());
   }

@@ -83,7 +83,7 @@ public final class FeedbackVerticle extends VerticleBase {
     forwarder.start();
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
     inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets),
-        InboundFeedback.ANSWER_WITHIN_MILLIS);
+        config.operatorBounceDomains(), InboundFeedback.ANSWER_WITHIN_MILLIS);
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
         inbound.process(msg.body()).onComplete(ar -> {
           if (ar.succeeded()) {

@@ -40,7 +40,11 @@ import java.util.regex.Pattern;
  *
  * <p>A bounce guessed from text (not a DSN) is recorded through a VERP return path only when the text
  * names its recipient, or at least the recipient's domain (an auto-responder's text names other
- * addresses), and never puts an address on the global suppression list: only a DSN does.
+ * addresses), and never puts an address on the global suppression list: only a DSN does, and only one through a
+ * return path on an operator's bounce domain. An account's custom MAIL FROM domain is the account's: it runs its DNS,
+ * so it can learn its recipients' return paths (an SPF record's {@code %{l}} macro has receivers look each one up
+ * there, its MX receives what comes back) and write a DSN to any of them; what comes through one is the account's
+ * own business (its suppression list, its counts), never every account's.
  */
 public final class InboundFeedback {
   private static final Logger LOG = Logger.getLogger(InboundFeedback.class.getName());
@@ -67,18 +71,22 @@ public final class InboundFeedback {
   private final FeedbackParser parser = new FeedbackParser();
   private final BounceClassifier classifier;
   private final Verp verp;
+  private final java.util.Set<String> operatorBounceDomains;
   private final long answerWithinMillis;
 
   /**
    * @param answerWithinMillis how long a received report may take to parse: past that its sender is answered with a
    *     failure (451, and it sends the report again later), and the report is recorded by that later copy, not this
+   * @param operatorBounceDomains the operator's bounce domains (MailgateConfig.operatorBounceDomains): only a DSN
+   *     through a return path on one of them reaches the global suppression list
    */
   public InboundFeedback(Vertx vertx, FeedbackStore store, BounceClassifier classifier, Verp verp,
-      long answerWithinMillis) {
+      java.util.Set<String> operatorBounceDomains, long answerWithinMillis) {
     this.vertx = vertx;
     this.store = store;
     this.classifier = classifier;
     this.verp = verp;
+    this.operatorBounceDomains = java.util.Set.copyOf(operatorBounceDomains);
     this.answerWithinMillis = answerWithinMillis;
   }
 
@@ -292,8 +300,12 @@ public final class InboundFeedback {
       boolean suppressionList = c.subType() == BounceSubType.SUPPRESSED
           || c.subType() == BounceSubType.ON_ACCOUNT_SUPPRESSION_LIST;
       boolean permanent = c.type() == BounceType.PERMANENT && !suppressionList && aboutTheRecipient;
+      // the message's return paths are on the domain it was sent with, whatever domain the report came to (the token
+      // holds for any): one on an account's custom MAIL FROM domain was seen by that account
+      boolean operators = m.verpDomain() != null
+          && operatorBounceDomains.contains(m.verpDomain().toLowerCase(Locale.ROOT));
       writes.add(store.bounce(m, idx, email, detail, true, permanent, real,
-          target != null && !guessed && aboutTheRecipient, writes.isEmpty() ? kept : null));
+          target != null && !guessed && aboutTheRecipient && operators, writes.isEmpty() ? kept : null));
       if (target != null) {
         break; // a VERP return path names one recipient
       }

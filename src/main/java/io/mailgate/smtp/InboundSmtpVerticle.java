@@ -104,12 +104,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    for (String d : (config.get(MailgateConfig.FEEDBACK_BOUNCE_DOMAINS) + "," + config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN))
-        .split(",")) {
-      if (!d.isBlank()) {
-        bounceDomains.add(d.strip().toLowerCase(Locale.ROOT));
-      }
-    }
+    bounceDomains.addAll(config.operatorBounceDomains());
     db = Database.pool(vertx, config, 4); // lookups, and received messages written while others are looked up
     metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));

@@ -28,9 +28,10 @@ public final class FeedbackStore {
    * A sent message as feedback needs it: its account and recipients (by index), and whether a report that names it by
    * Message-ID alone is to be doubted ({@code verp}): it went out with VERP return paths (each recipient's bounces come
    * back to its own), or with a null reverse-path (a notification, such as SendBounce's: nothing may bounce it at
-   * all, and its recipient, who saw its Message-ID, could forge one).
+   * all, and its recipient, who saw its Message-ID, could forge one). {@code verpDomain}: the domain of its VERP return
+   * paths (the operator's bounce domain, or the sender's custom MAIL FROM domain), null without them.
    */
-  public record MessageRef(String id, String accountId, List<String> recipients, boolean verp) {}
+  public record MessageRef(String id, String accountId, List<String> recipients, boolean verp, String verpDomain) {}
 
   /** A received report to keep. */
   public record Received(Instant receivedAt, String mailFrom, String rcptTo, String kind, boolean attributed,
@@ -43,8 +44,8 @@ public final class FeedbackStore {
   }
 
   public Future<Optional<MessageRef>> message(String messageId) {
-    return pool.preparedQuery("SELECT m.account_id, r.address, m.verp_domain IS NOT NULL OR m.envelope_from = '' "
-            + "FROM messages m "
+    return pool.preparedQuery("SELECT m.account_id, r.address, m.verp_domain IS NOT NULL OR m.envelope_from = '', "
+            + "m.verp_domain FROM messages m "
             + "JOIN recipients r ON r.message_id = m.id WHERE m.id = $1 ORDER BY r.idx").execute(params(messageId))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -53,12 +54,14 @@ public final class FeedbackStore {
           List<String> recipients = new ArrayList<>();
           String account = null;
           boolean verp = false;
+          String verpDomain = null;
           for (Row r : rows) {
             account = r.getString(0);
             recipients.add(r.getString(1));
             verp = r.getBoolean(2);
+            verpDomain = r.getString(3);
           }
-          return Optional.of(new MessageRef(messageId, account, recipients, verp));
+          return Optional.of(new MessageRef(messageId, account, recipients, verp, verpDomain));
         });
   }
 
@@ -68,8 +71,9 @@ public final class FeedbackStore {
    * recipient already bounced (the same report again: a sender retrying after our reply was lost,
    * two blocks for one recipient, a recipient replaying its own return path) only keeps the report:
    * counted again, copies would pause the account. Only a bounce that came through the recipient's
-   * own VERP return path ({@code verified}) puts the address on the global list, which every account
-   * obeys: one matched by Message-ID alone could have been written by anyone who saw the message.
+   * own VERP return path on one of the operator's bounce domains ({@code verified}) puts the address on the global
+   * list, which every account obeys: one matched by Message-ID alone could have been written by anyone who saw the
+   * message, and one through a custom MAIL FROM domain's by the account that runs its DNS.
    *
    * <p>Only a recipient delivered can bounce later: one still queued may be in the middle of its delivery (its lease
    * held), and a report matched by Message-ID (from another recipient of the message, say) would otherwise end it,

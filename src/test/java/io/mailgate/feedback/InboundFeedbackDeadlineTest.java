@@ -43,7 +43,7 @@ class InboundFeedbackDeadlineTest {
 
   static InboundFeedback inbound(long answerWithinMillis) {
     return new InboundFeedback(vertx, new FeedbackStore(pool), BounceClassifier.defaults(),
-        new Verp(SecretBox.fromBase64(TestNode.MASTER_KEY)), answerWithinMillis);
+        new Verp(SecretBox.fromBase64(TestNode.MASTER_KEY)), java.util.Set.of(), answerWithinMillis);
   }
 
   /** A text bounce of some megabytes: parsing it takes far longer than a millisecond. */

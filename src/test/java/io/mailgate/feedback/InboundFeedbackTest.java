@@ -138,6 +138,39 @@ public class InboundFeedbackTest {
   }
 
   /**
+   * An account runs its custom MAIL FROM domain's DNS: an SPF record's {@code %{l}} macro has receivers look each return
+   * path up there, and its MX receives what comes back, so it can write a DSN to any of its recipients' return paths.
+   * Through one, a hard bounce suppresses for the account alone, never on the global list every account obeys; nor
+   * does the same return path's token sent to the operator's bounce domain instead (the HMAC does not cover the domain).
+   */
+  @Test
+  void aDsnThroughACustomMailFromDomainStaysWithTheAccount() throws IOException {
+    ses.createEmailIdentity(r -> r.emailIdentity("own-bounces.example"));
+    ses.putEmailIdentityMailFromAttributes(r -> r.emailIdentity("own-bounces.example")
+        .mailFromDomain("mail.own-bounces.example"));
+    List<String> victims = List.of("victim1@remote.example", "victim2@remote.example");
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@own-bounces.example")
+        .destination(d -> d.toAddresses(victims))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("own MAIL FROM")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 2);
+    String first = returnPathOf(victims.get(0));
+    assertTrue(first.endsWith("@mail.own-bounces.example"), first);
+    List<String> replies = SmtpClient.send(inbound, "", List.of(first),
+        dsn(victims.get(0), "5.1.1", "550 5.1.1 User unknown", null));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    String second = returnPathOf(victims.get(1));
+    SmtpClient.send(inbound, "", List.of(second.substring(0, second.indexOf('@')) + "@bounces.mailgate.test"),
+        dsn(victims.get(1), "5.1.1", "550 5.1.1 User unknown", null));
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Bounce' AND message_id = '" + id + "'")
+        == 2, Duration.ofSeconds(10));
+    for (String victim : victims) {
+      assertEquals(SuppressionListReason.BOUNCE, suppressed(victim), victim);
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM global_suppression WHERE email = '" + victim + "'"), victim);
+    }
+  }
+
+  /**
    * A DSN to a recipient's VERP return path that names another address as the one that failed (a member of the list
    * or alias the recipient is, at another domain or at its own; Postfix names the alias as the Original-Recipient): the
    * recipient's bounce, but not known to be permanent for its address, so neither suppressed nor on the global list.

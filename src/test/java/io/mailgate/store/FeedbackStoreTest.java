@@ -27,7 +27,8 @@ class FeedbackStoreTest extends MigratedDatabase {
   @Test
   void copiesOfOneComplaintArrivingTogetherAreRecordedOnce() throws Exception {
     FeedbackStore store = new FeedbackStore(pool);
-    FeedbackStore.MessageRef m = new FeedbackStore.MessageRef("m1", "a1", List.of("reader@example.org"), true);
+    FeedbackStore.MessageRef m = new FeedbackStore.MessageRef("m1", "a1", List.of("reader@example.org"), true,
+        "bounces.example");
     List<Future<Void>> copies = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       // the same report eight times at once (the address's case differs: it is the same recipient)
@@ -61,7 +62,7 @@ class FeedbackStoreTest extends MigratedDatabase {
         + " + interval '3 minutes')");
     FeedbackStore store = new FeedbackStore(pool);
     FeedbackStore.MessageRef m = new FeedbackStore.MessageRef("m2", "a2",
-        List.of("before@example.org", "after@example.org"), false);
+        List.of("before@example.org", "after@example.org"), false, null);
     await(store.complaint(m, "before@example.org", new JsonObject().put("feedbackId", "b"), true, false, null));
     await(store.bounce(m, 1, "after@example.org", new JsonObject().put("feedbackId", "a"), true, true, true, false,
         null));
