@@ -12,6 +12,14 @@ import java.util.Locale;
  */
 public final class ForwardedFeedback {
 
+  /**
+   * A VERP return path's local part (Verp: "b" and 47 base32 characters) in an address: the returned copy of a
+   * complaint carries its recipient's (Return-Path, Original-Mail-From), which the sender has no use for and must not
+   * learn, as with it the sender could write a DSN to that return path as if from the recipient's server.
+   */
+  private static final java.util.regex.Pattern VERP_LOCAL_PART =
+      java.util.regex.Pattern.compile("(?i)(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.-])b[a-z2-7]{47}(?=@)");
+
   /** A bounced recipient as the Bounce event has it ({@code status}, {@code diagnosticCode}, ... may be null). */
   public record Bounced(String recipient, String status, String diagnosticCode, String reportingMta,
       String remoteMta) {}
@@ -48,8 +56,8 @@ public final class ForwardedFeedback {
 
   /**
    * The complaint of {@code recipient} about the message whose header section starts {@code original}: the
-   * {@code report} received when it is an ARF report (its MIME body as it came, under new header fields), else an
-   * ARF report of {@code feedbackType} written here.
+   * {@code report} received when it is an ARF report (its MIME body as it came, under new header fields, but for the
+   * VERP return paths in it, made {@code bounce@}), else an ARF report of {@code feedbackType} written here.
    */
   public static byte[] complaint(String from, String to, String recipient, String feedbackType, String userAgent,
       byte[] report, byte[] original, ZonedDateTime now) {
@@ -61,8 +69,10 @@ public final class ForwardedFeedback {
       String encoding = ReportMessage.field(received, "Content-Transfer-Encoding");
       if (type != null && type.toLowerCase(Locale.ROOT).contains("feedback-report") && folded(type)
           && (encoding == null || folded(encoding))) {
+        String body = new String(report, StandardCharsets.ISO_8859_1)
+            .substring(Math.min(report.length, received.length() + 2));
         String message = start + "MIME-Version: 1.0\r\n" + type + (encoding == null ? "" : encoding) + "\r\n"
-            + new String(report, StandardCharsets.ISO_8859_1).substring(Math.min(report.length, received.length() + 2));
+            + VERP_LOCAL_PART.matcher(body).replaceAll("bounce");
         return message.getBytes(StandardCharsets.ISO_8859_1);
       }
     }

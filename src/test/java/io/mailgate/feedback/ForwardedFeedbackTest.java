@@ -70,6 +70,31 @@ class ForwardedFeedbackTest {
     assertEquals(List.of("complaint@simulator.amazonses.com"), report.complaint().originalRecipients());
   }
 
+  /**
+   * The copy a complaint returns carries its recipient's VERP return path (Return-Path, Original-Mail-From): with it
+   * the sender could write a DSN to that return path as if from the recipient's server. The forward names none.
+   */
+  @Test
+  void aForwardedComplaintCarriesNoVerpReturnPath() {
+    String token = "b" + "a2z7".repeat(11) + "qmn";
+    byte[] arf = ("From: feedback@isp.example\r\nTo: fbl@bounces.example.net\r\nSubject: complaint\r\n"
+        + "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n"
+        + "--f\r\nContent-Type: message/feedback-report\r\n\r\n"
+        + "Feedback-Type: abuse\r\nVersion: 1\r\nOriginal-Mail-From: <" + token.toUpperCase(java.util.Locale.ROOT)
+        + "@bounces.example.net>\r\nOriginal-Rcpt-To: someone@example.org\r\n\r\n"
+        + "--f\r\nContent-Type: text/rfc822-headers\r\n\r\nReturn-Path: <" + token + "@bounces.example.net>\r\n"
+        + "From: shop@example.com\r\nTo: someone@example.org\r\n\r\n--f--\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1);
+    String forwarded = new String(ForwardedFeedback.complaint("MAILER-DAEMON@bounces.example.net", "shop@example.com",
+        "someone@example.org", "abuse", null, arf, ORIGINAL, NOW), StandardCharsets.ISO_8859_1);
+
+    assertFalse(forwarded.toLowerCase(java.util.Locale.ROOT).contains(token), forwarded);
+    assertTrue(forwarded.contains("\r\nReturn-Path: <bounce@bounces.example.net>\r\n"), forwarded);
+    FeedbackReport report = new FeedbackParser().parse(forwarded.getBytes(StandardCharsets.ISO_8859_1));
+    assertEquals(FeedbackKind.ARF, report.kind());
+    assertEquals(List.of("someone@example.org"), report.complaint().originalRecipients());
+  }
+
   @Test
   void aComplaintWithoutArfIsWrittenAsOne() {
     byte[] forwarded = ForwardedFeedback.complaint("MAILER-DAEMON@bounces.example.net", "shop@example.com",
