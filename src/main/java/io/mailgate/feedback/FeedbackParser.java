@@ -146,7 +146,10 @@ public final class FeedbackParser {
       returned = MimeParts.parseHeaderBlock(sections.returnedHeaders());
     }
 
-    FeedbackReport ses = SesNotificationReader.read(human, reportFrom);
+    // an SES notification mailed by SNS is the text itself, its JSON from the first character: JSON further on is in
+    // a copy of some message (a bounce pasting the original inline, an auto-reply quoting it), not the report. Read
+    // whole, not from the explanation: a pretty-printed notification's line can look like a returned-copy marker
+    FeedbackReport ses = human.stripLeading().startsWith("{") ? SesNotificationReader.read(human, reportFrom) : null;
     if (ses != null) {
       return ses;
     }
@@ -171,19 +174,9 @@ public final class FeedbackParser {
     Set<String> notRecipients = notRecipients(top, original);
     List<String> failedHeader = failedRecipientsHeader(top);
 
-    if (deliveryStatus.isEmpty() && failedHeader.isEmpty()) {
-      // A bounce forwarded inside another message (a gateway or a user passing it on): the
-      // attached report is the real one.
-      deliveryStatus = forwardedDeliveryStatus;
-    }
-    for (String ds : deliveryStatus) {
-      DeliveryStatus status = DeliveryStatusReader.read(ds);
-      if (!status.recipients().isEmpty()) {
-        List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
-        List<RecipientReport> recipients = completeFromText(status.recipients(), findings);
-        return new FeedbackReport(
-            FeedbackKind.DSN, status.reportingMta(), status.arrivalDate(), recipients, original, null, reportFrom);
-      }
+    FeedbackReport report = deliveryStatus(deliveryStatus, sections, failedHeader, notRecipients, original, reportFrom);
+    if (report != null) {
+      return report;
     }
 
     boolean dsn = !deliveryStatus.isEmpty() || "delivery-status".equalsIgnoreCase(reportType(top));
@@ -202,10 +195,23 @@ public final class FeedbackParser {
     if (!bounceSender && isAutoReply(top)) {
       return new FeedbackReport(FeedbackKind.AUTO_REPLY, null, null, List.of(), original, null, reportFrom);
     }
-    boolean bounceHeaders = bounceSender || matches(BOUNCE_SUBJECT, MimeParts.headerValue(top, "Subject"));
+    // a bounce forwarded inside another message (a gateway or a user passing it on): the attached report is the real
+    // one. Only now: an automatic answer to the return path may return a message that held one, which is not its own
+    boolean forwarded = deliveryStatus.isEmpty() && failedHeader.isEmpty() && !forwardedDeliveryStatus.isEmpty();
+    if (forwarded) {
+      report = deliveryStatus(forwardedDeliveryStatus, sections, failedHeader, notRecipients, original, reportFrom);
+      if (report != null) {
+        return report;
+      }
+    }
+    boolean bounceHeaders = bounceSender || forwarded
+        || matches(BOUNCE_SUBJECT, MimeParts.headerValue(top, "Subject"));
 
-    if (EMBEDDED_DSN.matcher(human).find()) {
-      DeliveryStatus status = DeliveryStatusReader.read(human);
+    // report fields pasted into the text itself, not into a copy of the original it returns (which may hold anything,
+    // a DSN about someone else say)
+    String explanation = sections.explanation();
+    if (EMBEDDED_DSN.matcher(explanation).find()) {
+      DeliveryStatus status = DeliveryStatusReader.read(explanation);
       if (!status.recipients().isEmpty() && status.recipients().get(0).finalRecipient() != null) {
         List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
         return new FeedbackReport(FeedbackKind.NON_STANDARD_BOUNCE, status.reportingMta(), status.arrivalDate(),
@@ -234,6 +240,21 @@ public final class FeedbackParser {
       }
     }
     return new FeedbackReport(FeedbackKind.UNKNOWN, null, null, List.of(), original, null, reportFrom);
+  }
+
+  /** The DSN the first of {@code parts} (delivery-status part texts) that names a recipient makes, else null. */
+  private static FeedbackReport deliveryStatus(List<String> parts, Sections sections, List<String> failedHeader,
+      Set<String> notRecipients, OriginalMessage original, String reportFrom) {
+    for (String ds : parts) {
+      DeliveryStatus status = DeliveryStatusReader.read(ds);
+      if (!status.recipients().isEmpty()) {
+        List<Finding> findings = BounceTextScanner.findRecipients(sections.explanation(), failedHeader, notRecipients);
+        List<RecipientReport> recipients = completeFromText(status.recipients(), findings);
+        return new FeedbackReport(
+            FeedbackKind.DSN, status.reportingMta(), status.arrivalDate(), recipients, original, null, reportFrom);
+      }
+    }
+    return null;
   }
 
   private static FeedbackReport complaint(String reportText, Header returned, String reportFrom) {

@@ -513,6 +513,73 @@ class FeedbackParserTest {
     assertEquals("gone@example.org", generatedBounce.recipients().get(0).finalRecipient());
   }
 
+  /** An Exim bounce of a full mailbox, pasting the original message (headers and body) inline after its marker. */
+  static String eximPasting(String originalBody) {
+    return "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\r\nTo: bxxx@bounces.mailgate.test\r\n"
+        + "Subject: Mail delivery failed: returning message to sender\r\nAuto-Submitted: auto-replied\r\n"
+        + "X-Failed-Recipients: full@example.org\r\n\r\n"
+        + "This message was created automatically by mail delivery software.\r\n\r\n"
+        + "A message that you sent could not be delivered to one or more of its recipients. This is a temporary "
+        + "error. The following address(es) deferred:\r\n\r\n  full@example.org\r\n"
+        + "    552 5.2.2 Mailbox full\r\n\r\n"
+        + "------ This is a copy of the message, including all the headers. ------\r\n\r\n"
+        + "Return-Path: <bxxx@bounces.mailgate.test>\r\nFrom: news@example.com\r\nTo: full@example.org\r\n"
+        + "Subject: hello\r\nMessage-ID: <copy@example.com>\r\n\r\n" + originalBody;
+  }
+
+  /**
+   * What a bounce or an auto-reply returns of the original message is the original, not the report: an SES complaint
+   * notification, or DSN fields about another address, in the body of a message that then bounced for a full mailbox
+   * are text of that message. The bounce stays the full mailbox's.
+   */
+  @Test
+  void aReportInsideTheReturnedCopyIsNotTheReport() {
+    String sesComplaint = "{\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":"
+        + "[{\"emailAddress\":\"full@example.org\"}],\"complaintFeedbackType\":\"abuse\"},"
+        + "\"mail\":{\"source\":\"bxxx@bounces.mailgate.test\"}}\r\n";
+    FeedbackReport ses = parser.parse(eximPasting(sesComplaint).getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, ses.kind());
+    assertNull(ses.complaint());
+    assertEquals("full@example.org", ses.recipients().get(0).finalRecipient());
+    assertEquals("5.2.2", ses.recipients().get(0).status());
+    // the same notification as the text itself is one
+    FeedbackReport own = parser.parse(("From: no-reply@sns.amazonaws.com\r\nSubject: AWS Notification Message\r\n"
+        + "\r\n" + sesComplaint).getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.ARF, own.kind());
+
+    String dsnFields = "Reporting-MTA: dns; mx.other.example\r\n\r\nFinal-Recipient: rfc822; full@example.org\r\n"
+        + "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n";
+    FeedbackReport dsn = parser.parse(eximPasting(dsnFields).getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.NON_STANDARD_BOUNCE, dsn.kind());
+    assertEquals("5.2.2", dsn.recipients().get(0).status(), "the full mailbox, not the pasted User unknown");
+    assertNull(dsn.reportingMta());
+  }
+
+  /**
+   * An auto-reply that returns the original as an attachment, a message that held a DSN: it is an auto-reply, not that
+   * DSN (only a report forwarded by something that is no automatic answer is read from inside the message it returns).
+   */
+  @Test
+  void anAutoReplyReturningAMessageThatHeldADsnIsAnAutoReply() {
+    String forwarded = "Content-Type: multipart/report; report-type=delivery-status; boundary=\"in\"\r\n\r\n"
+        + "--in\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n"
+        + "--in\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.other.example\r\n\r\n"
+        + "Final-Recipient: rfc822; someone@other.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--in--\r\n";
+    String reply = "From: Jean <jean@corp.example>\r\nTo: <bxxx@bounces.mailgate.test>\r\n"
+        + "Subject: Automatic reply: hello\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n"
+        + "--out\r\nContent-Type: text/plain\r\n\r\nI am out of office until Monday.\r\n"
+        + "--out\r\nContent-Type: message/rfc822\r\n\r\nFrom: news@example.com\r\nTo: jean@corp.example\r\n"
+        + "Subject: hello\r\nMIME-Version: 1.0\r\n" + forwarded + "--out--\r\n";
+    assertEquals(FeedbackKind.AUTO_REPLY, parser.parse(reply.getBytes(StandardCharsets.US_ASCII)).kind());
+    // passed on by a person (no automatic answer): the report it forwards is read
+    String passedOn = reply.replace("Subject: Automatic reply: hello\r\nAuto-Submitted: auto-replied\r\n",
+        "Subject: Fwd: Undeliverable\r\n");
+    FeedbackReport report = parser.parse(passedOn.getBytes(StandardCharsets.US_ASCII));
+    assertEquals(FeedbackKind.DSN, report.kind());
+    assertEquals("someone@other.example", report.recipients().get(0).finalRecipient());
+  }
+
   /**
    * A text of tens of thousands of short distinct addresses (a 262 KB message): each recipient found was compared
    * with every one found before it, some 30 s of a worker thread shared with every other report.
