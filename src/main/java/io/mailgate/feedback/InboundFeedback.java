@@ -52,6 +52,14 @@ public final class InboundFeedback {
   private static final Pattern VERP_SHAPE = Pattern.compile("b[a-z2-7]{47}");
   /** A reply code and its text: a bare number ("X-Unix; 255", an exit status) is no SMTP reply. */
   private static final Pattern SMTP_REPLY = Pattern.compile("[2-5]\\d\\d[ -]");
+  /**
+   * The feedback types that are a recipient's complaint: RFC 5965's (an ARF without one is taken for one too), and the
+   * ARF draft's opt-out (the recipient asks to be sent no more). RFC 6430's not-spam is published as it is; any other
+   * (RFC 6591's auth-failure: a DMARC or DKIM failure report about a message, which no recipient wrote) is no
+   * complaint, which SES does not publish either: kept, nothing recorded.
+   */
+  private static final java.util.Set<String> COMPLAINT_TYPES = java.util.Set.of("abuse", "fraud", "virus", "other",
+      "opt-out", "not-spam");
 
   /**
    * A report that recorded nothing (not attributed, or attributed by a Message-ID anyone who received a message has,
@@ -318,6 +326,11 @@ public final class InboundFeedback {
 
   private Future<Result> complaint(InboundMail mail, FeedbackReport report, FeedbackStore.MessageRef m,
       Verp.Target target) {
+    String type = report.complaint() == null ? null : report.complaint().feedbackType();
+    if (type != null && !COMPLAINT_TYPES.contains(type)) {
+      return keep(mail, report, m.id(), m.accountId(), "feedback type " + type + " is no complaint (auth-failure: a "
+          + "message failed authentication): nothing recorded");
+    }
     String email;
     if (target != null) {
       if (!inRange(target.recipientIndex(), m)) {

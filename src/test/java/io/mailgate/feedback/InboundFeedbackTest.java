@@ -508,6 +508,30 @@ public class InboundFeedbackTest {
   }
 
   /**
+   * An authentication failure report (RFC 6591, Feedback-Type: auth-failure: a DMARC or DKIM failure about a message)
+   * is an ARF report no recipient wrote: no Complaint is published, nothing suppressed or counted. It is kept. The
+   * recipient's own complaint later is one.
+   */
+  @Test
+  void anAuthFailureReportIsNoComplaint() throws IOException {
+    String[] sent = sent("dmarc@remote.example", "fails DMARC somewhere");
+    long before = Db.count(pg, COMPLAINTS);
+    List<String> replies = SmtpClient.send(inbound, "", List.of(sent[1]),
+        arf("auth-failure", "dmarc@remote.example", "dmarc@remote.example", sent[0]));
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + sent[0]
+        + "' AND note LIKE 'feedback type auth-failure is no complaint%'"));
+    assertEquals(null, last(sent[0], "Complaint"));
+    assertEquals(null, suppressed("dmarc@remote.example"));
+    assertEquals(before, Db.count(pg, COMPLAINTS));
+
+    SmtpClient.send(inbound, "", List.of(sent[1]), arf("abuse", "dmarc@remote.example", "dmarc@remote.example", sent[0]));
+    assertEquals(SuppressionListReason.COMPLAINT, Await.until(() -> suppressed("dmarc@remote.example"), r -> r != null,
+        Duration.ofSeconds(10)));
+    assertEquals("abuse", last(sent[0], "Complaint").getJsonObject("complaint").getString("complaintFeedbackType"));
+  }
+
+  /**
    * A message to several recipients sent without VERP return paths (no bounce domain when it went): a report can
    * return no recipient's own copy, and the name in it is all there is to go by, as for its bounces. It is believed
    * (suppressed and counted): otherwise no complaint about such a message would ever count, and an account could keep
