@@ -95,6 +95,8 @@ public final class FeedbackVerticle extends VerticleBase {
           } else {
             if (ar.cause() instanceof InboundFeedback.TooSlow) {
               LOG.warning("inbound feedback from " + msg.body().mailFrom() + " answered 451: " + ar.cause().getMessage());
+            } else if (ar.cause() instanceof FeedbackStore.NotYetDelivered) {
+              LOG.info("inbound feedback from " + msg.body().mailFrom() + " answered 451: " + ar.cause().getMessage());
             } else {
               LOG.log(Level.WARNING, "inbound feedback could not be stored", ar.cause());
             }

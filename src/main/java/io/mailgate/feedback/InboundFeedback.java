@@ -312,8 +312,11 @@ public final class InboundFeedback {
       // holds for any): one on an account's custom MAIL FROM domain was seen by that account
       boolean operators = m.verpDomain() != null
           && operatorBounceDomains.contains(m.verpDomain().toLowerCase(Locale.ROOT));
+      // a bounce through the recipient's own return path about a recipient still queued came before its delivery's
+      // outcome was written: answered 4xx (the store fails), it comes again once it is
       writes.add(store.bounce(m, idx, email, detail, true, permanent, real,
-          target != null && !guessed && aboutTheRecipient && operators, writes.isEmpty() ? kept : null));
+          target != null && !guessed && aboutTheRecipient && operators, target != null,
+          writes.isEmpty() ? kept : null));
       if (target != null) {
         break; // a VERP return path names one recipient
       }

@@ -37,6 +37,18 @@ public final class FeedbackStore {
   public record Received(Instant receivedAt, String mailFrom, String rcptTo, String kind, boolean attributed,
       String messageId, String accountId, String note, byte[] content) {}
 
+  /**
+   * A final bounce through the recipient's own return path about a recipient still queued: its delivery's outcome,
+   * accepted by the remote server, is not written yet (batched, or written again after a database failure). Nothing
+   * was written; the report's sender is to send it again later, when it is.
+   */
+  public static final class NotYetDelivered extends RuntimeException {
+    NotYetDelivered(String messageId, int idx) {
+      super("recipient " + idx + " of " + messageId + " is still queued (its delivery not recorded yet): nothing "
+          + "recorded, its sender is to send the report again", null, false, false);
+    }
+  }
+
   private final Pool pool;
 
   public FeedbackStore(Pool pool) {
@@ -78,11 +90,14 @@ public final class FeedbackStore {
    * <p>Only a recipient delivered can bounce later: one still queued may be in the middle of its delivery (its lease
    * held), and a report matched by Message-ID (from another recipient of the message, say) would otherwise end it,
    * suppress it and count a hard bounce against the account, and the delivery's outcome then fail its lease check.
+   * A final bounce through the recipient's own VERP return path ({@code retryWhileQueued}) about one still queued is a
+   * real one that came before its delivery's outcome was written: it fails with {@link NotYetDelivered}, writing
+   * nothing, so that its sender is answered 4xx and sends it again.
    *
    * <p>A hard bounce counts toward the reputation bucket of the delivery it is about ({@link #reputation}).
    */
   public Future<Void> bounce(MessageRef m, int idx, String email, JsonObject detail, boolean failed, boolean permanent,
-      boolean real, boolean verified, Received report) {
+      boolean real, boolean verified, boolean retryWhileQueued, Received report) {
     return pool.withTransaction(conn -> (failed
             ? conn.preparedQuery("UPDATE recipients SET state = 'bounced', updated_at = now() "
                     + "WHERE message_id = $1 AND idx = $2 AND state = 'delivered' RETURNING " + DELIVERED_AT)
@@ -90,6 +105,11 @@ public final class FeedbackStore {
             : conn.preparedQuery("SELECT " + DELIVERED_AT + " FROM recipients "
                     + "WHERE message_id = $1 AND idx = $2 AND state = 'delivered'")
                 .execute(params(m.id(), idx)).map(FeedbackStore::deliveredAt))
+        .compose(delivered -> delivered != null || !failed || !retryWhileQueued ? Future.succeededFuture(delivered)
+            : conn.preparedQuery("SELECT 1 FROM recipients WHERE message_id = $1 AND idx = $2 AND state = 'queued'")
+                .execute(params(m.id(), idx)).compose(queued -> queued.size() > 0
+                    ? Future.<OffsetDateTime>failedFuture(new NotYetDelivered(m.id(), idx))
+                    : Future.<OffsetDateTime>succeededFuture(null)))
         .compose(delivered -> delivered != null
             ? recordBounce(conn, m, email, detail, permanent, real, verified, delivered)
             .compose(v -> failed

@@ -765,6 +765,38 @@ public class InboundFeedbackTest {
   }
 
   /**
+   * A real bounce can arrive through the recipient's return path before its delivery's outcome is written (batched,
+   * or written again while the database fails over): the recipient is still queued. Its sender is answered 451 and
+   * nothing is written; sent again once the delivery is recorded, it is. (A report matched by Message-ID alone about a
+   * queued recipient is kept, answered 250: see above.)
+   */
+  @Test
+  void aBounceThroughTheReturnPathBeforeTheDeliveryIsRecordedIsAnsweredTryAgain() throws IOException {
+    String id = ses.sendEmail(r -> r.fromEmailAddress("news@example.com")
+        .destination(d -> d.toAddresses("held-early@remote.example"))
+        .content(c -> c.simple(m -> m.subject(x -> x.data("bounces early")).body(b -> b.text(t -> t.data("x"))))))
+        .messageId();
+    node.awaitOutcomes(id, 1); // a DeliveryDelay: still queued
+    String returnPath = new io.mailgate.delivery.Verp(io.mailgate.identity.SecretBox.fromBase64(TestNode.MASTER_KEY))
+        .localPart(id, 0) + "@bounces.mailgate.test";
+    String dsn = dsn("held-early@remote.example", "5.1.1", "550 5.1.1 User unknown", null);
+    List<String> replies = SmtpClient.send(inbound, "", List.of(returnPath), dsn);
+    assertTrue(replies.get(replies.size() - 2).startsWith("451 4.3.0"), replies.toString());
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "'"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM events WHERE message_id = '" + id + "' AND type = 'Bounce'"));
+    assertEquals(null, suppressed("held-early@remote.example"));
+
+    // the delivery's outcome is written: the report sent again is recorded
+    Db.execute(pg, "UPDATE recipients SET state = 'delivered', delivered_at = now(), lease_owner = NULL, "
+        + "lease_until = NULL WHERE message_id = ?", id);
+    replies = SmtpClient.send(inbound, "", List.of(returnPath), dsn);
+    assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM events WHERE message_id = '" + id + "' AND type = 'Bounce'"));
+    assertEquals(SuppressionListReason.BOUNCE, suppressed("held-early@remote.example"));
+    assertEquals(1, Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "'"));
+  }
+
+  /**
    * The same report twice (a sender retrying after our reply was lost, or a recipient replaying its own return path):
    * one event and one count, or enough copies would pause the account. Both copies are kept as received.
    */

@@ -65,7 +65,7 @@ class FeedbackStoreTest extends MigratedDatabase {
         List.of("before@example.org", "after@example.org"), false, null);
     await(store.complaint(m, "before@example.org", new JsonObject().put("feedbackId", "b"), true, false, null));
     await(store.bounce(m, 1, "after@example.org", new JsonObject().put("feedbackId", "a"), true, true, true, false,
-        null));
+        false, null));
     assertEquals("2 1 1", Db.string(url, "SELECT sent || ' ' || hard_bounces || ' ' || complaints "
         + "FROM reputation_buckets WHERE account_id = 'a2' AND bucket = " + bucket));
     assertEquals("1 0 1", Db.string(url, "SELECT reputation_base_sent || ' ' || reputation_base_hard_bounces || ' ' "
