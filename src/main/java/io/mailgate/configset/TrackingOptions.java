@@ -2,7 +2,6 @@ package io.mailgate.configset;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
-import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityStore;
 import io.vertx.core.Future;
 import java.util.ArrayList;
@@ -43,7 +42,7 @@ public final class TrackingOptions {
     }
     return identities.findAll(accountId, candidates).compose(found -> {
       for (IdentityStore.Stored s : found) {
-        if (s.identity().isDomain() && s.identity().verificationStatus() == Identity.Status.SUCCESS) {
+        if (s.identity().isDomain() && s.identity().verifiedForSending()) {
           return Future.succeededFuture(domain);
         }
       }

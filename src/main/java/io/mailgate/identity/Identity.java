@@ -28,6 +28,14 @@ public record Identity(String accountId, String name, Type type, Status verifica
   /** SES's verification statuses (identity, DKIM and MAIL FROM share them). */
   public enum Status { PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE, NOT_STARTED }
 
+  /**
+   * Whether mail may be sent from it (when it is the sender's identity): verified, or a verified domain whose records
+   * went missing (TEMPORARY_FAILURE: SES sends from it until it is FAILED).
+   */
+  public boolean verifiedForSending() {
+    return verificationStatus == Status.SUCCESS || verificationStatus == Status.TEMPORARY_FAILURE;
+  }
+
   public boolean isDomain() {
     return type == Type.DOMAIN;
   }

@@ -25,7 +25,7 @@ public final class IdentityDirectory {
   /** An identity and, for a domain that signs, its ready signing key. */
   public record Facts(Identity identity, DkimKey signingKey) {
     public boolean verified() {
-      return identity.verificationStatus() == Identity.Status.SUCCESS;
+      return identity.verifiedForSending();
     }
   }
 

@@ -18,8 +18,10 @@ import java.util.logging.Logger;
  * Checks domain identities' DNS periodically: the DKIM TXT record ({@code <selector>._domainkey})
  * moves DKIM, and with it the domain, from PENDING to SUCCESS; a record that disappears makes it
  * TEMPORARY_FAILURE; still missing after {@code identity.pendingTimeoutHours} makes it FAILED. A
- * pending domain is also verified (not its DKIM) by SES v1's token at {@code _amazonses.<domain>}
- * ({@link DomainVerificationToken}). The custom MAIL FROM domain's MX record is checked the same way.
+ * domain is also verified (not its DKIM) by SES v1's token at {@code _amazonses.<domain>}
+ * ({@link DomainVerificationToken}). A verified domain with neither record found is TEMPORARY_FAILURE
+ * (still sendable) and then FAILED the same way (no longer verified: SES refuses its mail then).
+ * The custom MAIL FROM domain's MX record is checked the same way.
  * Nodes share the work through the database (each row is taken by one node per round).
  */
 public final class IdentityDnsVerticle extends VerticleBase {
@@ -70,12 +72,13 @@ public final class IdentityDnsVerticle extends VerticleBase {
   private Future<Void> check(IdentityStore.DnsCheck c) {
     Duration timeout = Duration.ofHours(config.get(MailgateConfig.IDENTITY_PENDING_TIMEOUT_HOURS));
     Instant now = clock.instant();
+    // null: a resolver problem, which says nothing about the record (checked again next round)
     Future<Identity.Status> dkim = c.selector() == null || !active(c.dkimStatus())
         ? Future.succeededFuture(c.dkimStatus())
         : dns.txt(c.selector() + "._domainkey." + c.domain()).map(answer -> answer instanceof DnsAnswer.Unavailable
-            ? c.dkimStatus() // a resolver problem says nothing about the record: check again next round
+            ? null
             : next(c.dkimStatus(), hasKey(answer.records(), c.publicKey()), c.dkimPendingSince(), now, timeout))
-            .otherwise(c.dkimStatus());
+            .otherwise((Identity.Status) null);
     Future<Identity.Status> mailFrom = c.mailFromDomain() == null || !active(c.mailFromStatus())
         ? Future.succeededFuture(c.mailFromStatus())
         : dns.mx(c.mailFromDomain()).map(answer -> answer instanceof DnsAnswer.Unavailable
@@ -91,32 +94,88 @@ public final class IdentityDnsVerticle extends VerticleBase {
         : dns.txt(c.nextSelector() + "._domainkey." + c.domain())
             .map(answer -> !(answer instanceof DnsAnswer.Unavailable) && hasKey(answer.records(), c.nextPublicKey()))
             .otherwise(false);
-    // SES v1's VerifyDomainIdentity: a pending domain is verified by its _amazonses token too
-    Future<Boolean> token = c.verificationStatus() != Identity.Status.PENDING ? Future.succeededFuture(false)
-        : dns.txt(DomainVerificationToken.RECORD_PREFIX + c.domain())
-            .map(answer -> !(answer instanceof DnsAnswer.Unavailable)
-                && DomainVerificationToken.present(answer.records(), tokens.of(c.accountId(), c.domain())))
-            .otherwise(false);
-    return Future.all(dkim, mailFrom, token, nextKey).compose(v -> {
-      if (token.result()) {
-        LOG.info("domain " + c.domain() + " (account " + c.accountId() + ") verified by its "
-            + DomainVerificationToken.RECORD_PREFIX + " token");
-      }
-      if (dkim.result() != c.dkimStatus()) {
-        LOG.info("DKIM of " + c.domain() + " (account " + c.accountId() + "): " + c.dkimStatus() + " -> " + dkim.result());
-      }
-      if (mailFrom.result() != c.mailFromStatus()) {
-        LOG.info("MAIL FROM " + c.mailFromDomain() + ": " + c.mailFromStatus() + " -> " + mailFrom.result());
-      }
+    return Future.all(dkim, mailFrom, nextKey).compose(v -> {
       // the next key's record found: it signs from now on, verified (whatever the current key's record did)
       boolean promoted = nextKey.result();
-      if (promoted) {
-        LOG.info("DKIM of " + c.domain() + " (account " + c.accountId() + "): the next key's record is published, "
-            + "selector " + c.nextSelector() + " signs from now on");
-      }
-      return store.recordDnsCheck(c, promoted ? Identity.Status.SUCCESS : dkim.result(), mailFrom.result(),
-          token.result(), promoted);
+      Identity.Status dkimNow = promoted ? Identity.Status.SUCCESS : dkim.result() == null ? c.dkimStatus() : dkim.result();
+      return records(c, promoted || dkim.result() == Identity.Status.SUCCESS, dkim.result() == null).compose(found -> {
+        Verification verification = verification(c.verificationStatus(), c.verificationFailsAt(), found,
+            c.dkimStatus(), dkimNow, now, timeout);
+        if (dkimNow != c.dkimStatus()) {
+          LOG.info("DKIM of " + c.domain() + " (account " + c.accountId() + "): " + c.dkimStatus() + " -> " + dkimNow);
+        }
+        if (mailFrom.result() != c.mailFromStatus()) {
+          LOG.info("MAIL FROM " + c.mailFromDomain() + ": " + c.mailFromStatus() + " -> " + mailFrom.result());
+        }
+        if (promoted) {
+          LOG.info("DKIM of " + c.domain() + " (account " + c.accountId() + "): the next key's record is published, "
+              + "selector " + c.nextSelector() + " signs from now on");
+        }
+        Identity.Status before = shown(c.verificationStatus(), c.verificationFailsAt());
+        Identity.Status after = shown(verification.status(), verification.failsAt());
+        if (before != after) {
+          LOG.info("domain " + c.domain() + " (account " + c.accountId() + "): " + before + " -> " + after
+              + (found == DomainRecords.FOUND && dkimNow != Identity.Status.SUCCESS
+                  ? " (its " + DomainVerificationToken.RECORD_PREFIX + " token)" : ""));
+        }
+        return store.recordDnsCheck(c, dkimNow, mailFrom.result(), verification.status(), verification.failsAt(),
+            promoted);
+      });
     });
+  }
+
+  /** Whether a record that verifies the domain was found: its DKIM record or its SES v1 token. */
+  enum DomainRecords { FOUND, MISSING, UNKNOWN }
+
+  /**
+   * Whether the domain's DKIM record ({@code dkimFound}; {@code dkimUnknown}: the resolver could not say) or else its
+   * SES v1 token at {@code _amazonses.<domain>} verifies it; the token is asked for only while that matters (pending or
+   * verified).
+   */
+  private Future<DomainRecords> records(IdentityStore.DnsCheck c, boolean dkimFound, boolean dkimUnknown) {
+    if (dkimFound) {
+      return Future.succeededFuture(DomainRecords.FOUND);
+    }
+    if (c.verificationStatus() != Identity.Status.PENDING && c.verificationStatus() != Identity.Status.SUCCESS) {
+      return Future.succeededFuture(DomainRecords.MISSING);
+    }
+    return dns.txt(DomainVerificationToken.RECORD_PREFIX + c.domain())
+        .map(answer -> answer instanceof DnsAnswer.Unavailable ? DomainRecords.UNKNOWN
+            : DomainVerificationToken.present(answer.records(), tokens.of(c.accountId(), c.domain()))
+                ? DomainRecords.FOUND : dkimUnknown ? DomainRecords.UNKNOWN : DomainRecords.MISSING)
+        .otherwise(DomainRecords.UNKNOWN);
+  }
+
+  /** A domain's verification status as stored, and when a verified one whose records are missing is FAILED. */
+  record Verification(Identity.Status status, Instant failsAt) {}
+
+  /** The status the API shows for a stored one: {@link IdentityStore#COLUMNS}. */
+  private static Identity.Status shown(Identity.Status stored, Instant failsAt) {
+    return stored == Identity.Status.SUCCESS && failsAt != null ? Identity.Status.TEMPORARY_FAILURE : stored;
+  }
+
+  /**
+   * A domain's verification after a check, as SES has it: verified (SUCCESS) once a record is found; a verified domain
+   * whose records are all missing is TEMPORARY_FAILURE (still sendable; stored as SUCCESS with the time it fails),
+   * verified again when one is back, and FAILED (no longer sendable) if none is back within {@code timeout}, or when
+   * its DKIM record, lost meanwhile, has FAILED ({@code dkimBefore} TEMPORARY_FAILURE, {@code dkimAfter} FAILED). A
+   * pending domain whose DKIM has FAILED fails with it.
+   */
+  static Verification verification(Identity.Status current, Instant failsAt, DomainRecords found,
+      Identity.Status dkimBefore, Identity.Status dkimAfter, Instant now, Duration timeout) {
+    if (found == DomainRecords.FOUND) {
+      return new Verification(Identity.Status.SUCCESS, null);
+    }
+    if (current == Identity.Status.PENDING && dkimAfter == Identity.Status.FAILED) {
+      return new Verification(Identity.Status.FAILED, null);
+    }
+    if (current == Identity.Status.SUCCESS && found == DomainRecords.MISSING) {
+      Instant deadline = failsAt != null ? failsAt : now.plus(timeout);
+      boolean dkimLost = dkimBefore == Identity.Status.TEMPORARY_FAILURE && dkimAfter == Identity.Status.FAILED;
+      return dkimLost || !now.isBefore(deadline) ? new Verification(Identity.Status.FAILED, null)
+          : new Verification(Identity.Status.SUCCESS, deadline);
+    }
+    return new Verification(current, failsAt);
   }
 
   private static boolean active(Identity.Status s) {

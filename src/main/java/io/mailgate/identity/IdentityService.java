@@ -186,18 +186,18 @@ public final class IdentityService {
   public Future<Set<String>> sendable(String accountId, List<Identity> identities) {
     Set<String> domains = new LinkedHashSet<>();
     for (Identity i : identities) {
-      if (i.verificationStatus() != Identity.Status.SUCCESS) {
+      if (!i.verifiedForSending()) {
         domains.addAll(IdentityNames.domainAndParents(i.domain()));
       }
     }
     Future<Set<String>> verifiedDomains = domains.isEmpty() ? Future.succeededFuture(Set.of())
         : store.findAll(accountId, List.copyOf(domains)).map(found -> found.stream().map(IdentityStore.Stored::identity)
-            .filter(d -> d.isDomain() && d.verificationStatus() == Identity.Status.SUCCESS).map(Identity::name)
+            .filter(d -> d.isDomain() && d.verifiedForSending()).map(Identity::name)
             .collect(java.util.stream.Collectors.toSet()));
     return verifiedDomains.map(verified -> {
       Set<String> out = new java.util.HashSet<>();
       for (Identity i : identities) {
-        if (i.verificationStatus() == Identity.Status.SUCCESS
+        if (i.verifiedForSending()
             || IdentityNames.domainAndParents(i.domain()).stream().anyMatch(verified::contains)) {
           out.add(i.name());
         }
@@ -461,7 +461,7 @@ public final class IdentityService {
     List<String> names = new java.util.ArrayList<>(IdentityNames.domainAndParents(IdentityNames.domainOf(name)));
     names.add(0, name);
     return store.findAll(accountId, names).map(found -> found.stream()
-        .anyMatch(s -> s.identity().verificationStatus() == Identity.Status.SUCCESS));
+        .anyMatch(s -> s.identity().verifiedForSending()));
   }
 
   /**

@@ -24,11 +24,15 @@ import java.util.Set;
 public final class IdentityStore {
   /**
    * An address whose last verification link has stopped working unfollowed reads FAILED, as in SES; its stored status
-   * stays PENDING, so that a new link (a verification email sent again) makes it PENDING again by itself.
+   * stays PENDING, so that a new link (a verification email sent again) makes it PENDING again by itself. A verified
+   * domain whose records went missing reads TEMPORARY_FAILURE until they are back or it is FAILED
+   * ({@code verification_expires_at}: when); its stored status stays SUCCESS, as the SQL that receives mail for verified
+   * domains and their MAIL FROM domains has it (SES: still verified meanwhile).
    */
   static final String COLUMNS = "account_id, identity, type, "
       + "CASE WHEN verification_status = 'PENDING' AND verification_expires_at <= now() THEN 'FAILED' "
-      + "ELSE verification_status END, dkim_signing_enabled, dkim_status, "
+      + "WHEN type = 'DOMAIN' AND verification_status = 'SUCCESS' AND verification_expires_at IS NOT NULL "
+      + "THEN 'TEMPORARY_FAILURE' ELSE verification_status END, dkim_signing_enabled, dkim_status, "
       + "dkim_origin, dkim_selector, dkim_key_length, dkim_public_key, dkim_key_created_at, mail_from_domain, "
       + "mail_from_status, mail_from_behavior, configuration_set, tags, created_at, dkim_private_key, "
       + "dkim_next_selector, dkim_next_key_length, dkim_next_public_key";
@@ -249,14 +253,14 @@ public final class IdentityStore {
               WHERE type = 'DOMAIN' AND (dns_checked_at IS NULL OR dns_checked_at < now() - $2::int * interval '1 second')
                 AND (dkim_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
                      OR mail_from_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
-                     OR verification_status = 'PENDING')
+                     OR verification_status IN ('PENDING', 'SUCCESS'))
               ORDER BY dns_checked_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED)
             UPDATE identities i SET dns_checked_at = now() FROM due
             WHERE i.account_id = due.account_id AND i.identity = due.identity
             RETURNING i.account_id, i.identity, i.dkim_status, i.dkim_selector, i.dkim_public_key, i.dkim_pending_since,
                       i.mail_from_domain, i.mail_from_status, i.mail_from_pending_since, i.verification_status,
                       i.dkim_next_selector, i.dkim_next_public_key,
-                      i.dns_checked_at""")
+                      i.dns_checked_at, i.verification_expires_at""")
         .execute(Tuple.of(limit, intervalSeconds))
         .map(rows -> {
           List<DnsCheck> out = new ArrayList<>();
@@ -264,24 +268,30 @@ public final class IdentityStore {
             out.add(new DnsCheck(r.getString(0), r.getString(1), Identity.Status.valueOf(r.getString(2)),
                 r.getString(3), r.getString(4), instant(r.getOffsetDateTime(5)), r.getString(6),
                 r.getString(7) == null ? null : Identity.Status.valueOf(r.getString(7)), instant(r.getOffsetDateTime(8)),
-                Identity.Status.valueOf(r.getString(9)), r.getOffsetDateTime(12), r.getString(10), r.getString(11)));
+                Identity.Status.valueOf(r.getString(9)), instant(r.getOffsetDateTime(13)), r.getOffsetDateTime(12),
+                r.getString(10), r.getString(11)));
           }
           return out;
         });
   }
 
-  /** What a DNS check needs to know about one domain identity. */
+  /**
+   * What a DNS check needs to know about one domain identity. {@code verificationStatus} is the stored one (SUCCESS for
+   * a domain in TEMPORARY_FAILURE); {@code verificationFailsAt}: a verified domain's records are missing, and it is
+   * FAILED at that time unless one is found again.
+   */
   public record DnsCheck(String accountId, String domain, Identity.Status dkimStatus, String selector,
       String publicKey, Instant dkimPendingSince, String mailFromDomain, Identity.Status mailFromStatus,
-      Instant mailFromPendingSince, Identity.Status verificationStatus, OffsetDateTime takenAt, String nextSelector,
-      String nextPublicKey) {}
+      Instant mailFromPendingSince, Identity.Status verificationStatus, Instant verificationFailsAt,
+      OffsetDateTime takenAt, String nextSelector, String nextPublicKey) {}
 
   /**
    * What a round of DNS checks found. The domain is verified by its DKIM record or, as SES v1 verifies domains, by its
-   * {@code _amazonses} token ({@code tokenFound}); only the DKIM record failing for good fails it.
+   * {@code _amazonses} token: {@code verification} is its status as stored (SUCCESS while in TEMPORARY_FAILURE) and
+   * {@code failsAt} when a verified domain whose records are missing is FAILED (null: not missing).
    */
-  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom, boolean tokenFound,
-      boolean nextKeyFound) {
+  public Future<Void> recordDnsCheck(DnsCheck c, Identity.Status dkim, Identity.Status mailFrom,
+      Identity.Status verification, Instant failsAt, boolean nextKeyFound) {
     return pool.preparedQuery("UPDATE identities SET dkim_status = $3, mail_from_status = $4, "
             // the next key's record is published: it takes the current key's place (and signs from now on)
             + "dkim_selector = CASE WHEN $7 THEN dkim_next_selector ELSE dkim_selector END, "
@@ -293,9 +303,8 @@ public final class IdentityStore {
             + "dkim_next_key_length = CASE WHEN $7 THEN NULL ELSE dkim_next_key_length END, "
             + "dkim_next_private_key = CASE WHEN $7 THEN NULL ELSE dkim_next_private_key END, "
             + "dkim_next_public_key = CASE WHEN $7 THEN NULL ELSE dkim_next_public_key END, "
-            + "verification_status = CASE WHEN $3 = 'SUCCESS' OR $5 THEN 'SUCCESS' "
-            + "  WHEN $3 = 'FAILED' AND verification_status <> 'SUCCESS' THEN 'FAILED' ELSE verification_status END, "
-            + "verified_at = CASE WHEN ($3 = 'SUCCESS' OR $5) AND verified_at IS NULL THEN now() ELSE verified_at END, "
+            + "verification_status = $5, verification_expires_at = $8, "
+            + "verified_at = CASE WHEN $5 = 'SUCCESS' AND verified_at IS NULL THEN now() ELSE verified_at END, "
             // a record once found and now gone for good (its owner may have changed: receiving stops), not one never
             // found; found again, it is not lost
             + "dkim_lost_at = CASE WHEN $3 = 'FAILED' AND dkim_status = 'TEMPORARY_FAILURE' THEN now() "
@@ -307,8 +316,9 @@ public final class IdentityStore {
             + "WHERE account_id = $1 AND identity = $2 AND dns_checked_at = $6")
         // only if nothing changed the row since it was taken: a new key, a new MAIL FROM domain and a restarted
         // verification clear dns_checked_at, and a result about what was there before is not about them
-        .execute(Tuple.of(c.accountId(), c.domain(), dkim.name(), mailFrom == null ? null : mailFrom.name(), tokenFound,
-            c.takenAt(), nextKeyFound))
+        .execute(Tuple.from(new Object[] {c.accountId(), c.domain(), dkim.name(),
+            mailFrom == null ? null : mailFrom.name(), verification.name(), c.takenAt(), nextKeyFound,
+            failsAt == null ? null : OffsetDateTime.ofInstant(failsAt, java.time.ZoneOffset.UTC)}))
         .mapEmpty();
   }
 

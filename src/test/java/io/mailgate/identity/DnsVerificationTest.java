@@ -27,6 +27,7 @@ import software.amazon.awssdk.services.sesv2.model.DkimStatus;
 import software.amazon.awssdk.services.sesv2.model.MailFromDomainNotVerifiedException;
 import software.amazon.awssdk.services.sesv2.model.MailFromDomainStatus;
 import software.amazon.awssdk.services.sesv2.model.MessageRejectedException;
+import software.amazon.awssdk.services.sesv2.model.VerificationStatus;
 
 /**
  * Domain verification through real DNS queries to a DNS server the test runs: the DKIM record
@@ -95,6 +96,47 @@ class DnsVerificationTest {
     byte[] lapsed = Await.until(() -> relay.received().stream().filter(x -> x.text().contains("dns-lapsed"))
         .findFirst().orElse(null), x -> x != null, Duration.ofSeconds(20)).data();
     assertNull(Jdkim.verify(lapsed, Map.of(recordName, value)));
+    // the domain's verification follows (SES: a verified domain whose record is missing is TEMPORARY_FAILURE, and
+    // still sends)
+    var lapsedIdentity = ses.getEmailIdentity(r -> r.emailIdentity("dns.example"));
+    assertEquals(VerificationStatus.TEMPORARY_FAILURE, lapsedIdentity.verificationStatus());
+    assertTrue(lapsedIdentity.verifiedForSendingStatus());
+    assertEquals(software.amazon.awssdk.services.ses.model.VerificationStatus.TEMPORARY_FAILURE, v1Status("dns.example"));
+
+    // back: verified again
+    dns.txt(recordName, value);
+    Await.until(() -> ses.getEmailIdentity(r -> r.emailIdentity("dns.example")).verificationStatus(),
+        s -> s == VerificationStatus.SUCCESS, Duration.ofSeconds(15));
+    assertEquals(DkimStatus.SUCCESS, dkim("dns.example"));
+
+    // gone again, and for good: as after identity.pendingTimeoutHours (its round in progress, if any, is discarded),
+    // DKIM FAILED and the domain no longer verified: its mail is refused
+    dns.remove(recordName);
+    Await.until(() -> dkim("dns.example") == DkimStatus.TEMPORARY_FAILURE, Duration.ofSeconds(15));
+    io.mailgate.testing.Db.execute(node.config().get(MailgateConfig.PG_URL), "UPDATE identities SET "
+        + "dkim_pending_since = now() - interval '73 hours', dns_checked_at = NULL WHERE identity = 'dns.example'");
+    Await.until(() -> dkim("dns.example") == DkimStatus.FAILED, Duration.ofSeconds(15));
+    var failed = ses.getEmailIdentity(r -> r.emailIdentity("dns.example"));
+    assertEquals(VerificationStatus.FAILED, failed.verificationStatus());
+    assertFalse(failed.verifiedForSendingStatus());
+    assertEquals(software.amazon.awssdk.services.ses.model.VerificationStatus.FAILED, v1Status("dns.example"));
+    MessageRejectedException refused = Await.until(() -> {
+      try {
+        send("news@dns.example", "dns-failed");
+        return null; // the node's identity cache may still hold the verified domain for a moment
+      } catch (MessageRejectedException e) {
+        return e;
+      }
+    }, x -> x != null, Duration.ofSeconds(15));
+    assertTrue(refused.awsErrorDetails().errorMessage().contains("not verified"),
+        refused.awsErrorDetails().errorMessage());
+  }
+
+  static software.amazon.awssdk.services.ses.model.VerificationStatus v1Status(String identity) {
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1(key.accessKeyId(), key.secretAccessKey())) {
+      return v1.getIdentityVerificationAttributes(r -> r.identities(identity)).verificationAttributes().get(identity)
+          .verificationStatus();
+    }
   }
 
   private static void sleep(long millis) {
@@ -259,6 +301,26 @@ class DnsVerificationTest {
           v1.getIdentityVerificationAttributes(r -> r.identities("token.example")).verificationAttributes()
               .get("token.example").verificationStatus());
       assertEquals(DkimStatus.PENDING, dkim("token.example"), "the token verifies the domain, not its DKIM");
+
+      // the token is checked on after: gone, the domain is TemporaryFailure (still sendable), back, Success
+      dns.remove("_amazonses.token.example");
+      Await.until(() -> v1Status("token.example"),
+          s -> s == software.amazon.awssdk.services.ses.model.VerificationStatus.TEMPORARY_FAILURE, Duration.ofSeconds(15));
+      assertTrue(ses.getEmailIdentity(r -> r.emailIdentity("token.example")).verifiedForSendingStatus());
+      dns.txt("_amazonses.token.example", token);
+      Await.until(() -> v1Status("token.example"),
+          s -> s == software.amazon.awssdk.services.ses.model.VerificationStatus.SUCCESS, Duration.ofSeconds(15));
+      // gone for good: FAILED once identity.pendingTimeoutHours have passed (as if they had)
+      dns.remove("_amazonses.token.example");
+      Await.until(() -> v1Status("token.example"),
+          s -> s == software.amazon.awssdk.services.ses.model.VerificationStatus.TEMPORARY_FAILURE, Duration.ofSeconds(15));
+      io.mailgate.testing.Db.execute(node.config().get(MailgateConfig.PG_URL), "UPDATE identities SET "
+          + "verification_expires_at = now() - interval '1 second', dns_checked_at = NULL "
+          + "WHERE identity = 'token.example'");
+      Await.until(() -> v1Status("token.example"),
+          s -> s == software.amazon.awssdk.services.ses.model.VerificationStatus.FAILED, Duration.ofSeconds(15));
+      assertFalse(ses.getEmailIdentity(r -> r.emailIdentity("token.example")).verifiedForSendingStatus());
+      dns.txt("_amazonses.token.example", token);
     }
     // each account has its own token for the same domain: one account's record does not verify another's
     Accounts.NewKey other = node.createAccount("dns-team-2", true, 100, 10_000);
@@ -353,6 +415,29 @@ class DnsVerificationTest {
         IdentityDnsVerticle.next(Identity.Status.SUCCESS, false, null, t0, timeout));
     assertEquals(Identity.Status.FAILED,
         IdentityDnsVerticle.next(Identity.Status.TEMPORARY_FAILURE, false, t0, t0.plus(Duration.ofHours(80)), timeout));
+    // a verified domain: its records missing, TEMPORARY_FAILURE (stored SUCCESS with the time it fails), then FAILED
+    var found = IdentityDnsVerticle.DomainRecords.FOUND;
+    var missing = IdentityDnsVerticle.DomainRecords.MISSING;
+    var ok = Identity.Status.SUCCESS;
+    var temp = Identity.Status.TEMPORARY_FAILURE;
+    assertEquals(new IdentityDnsVerticle.Verification(ok, t0.plus(timeout)),
+        IdentityDnsVerticle.verification(ok, null, missing, ok, temp, t0, timeout));
+    assertEquals(new IdentityDnsVerticle.Verification(ok, t0.plus(timeout)),
+        IdentityDnsVerticle.verification(ok, t0.plus(timeout), missing, temp, temp, t0.plus(Duration.ofHours(71)),
+            timeout));
+    assertEquals(new IdentityDnsVerticle.Verification(Identity.Status.FAILED, null),
+        IdentityDnsVerticle.verification(ok, t0.plus(timeout), missing, temp, temp, t0.plus(timeout), timeout));
+    assertEquals(new IdentityDnsVerticle.Verification(Identity.Status.FAILED, null),
+        IdentityDnsVerticle.verification(ok, t0.plus(timeout), missing, temp, Identity.Status.FAILED, t0, timeout),
+        "its DKIM record lost for good");
+    assertEquals(new IdentityDnsVerticle.Verification(ok, null),
+        IdentityDnsVerticle.verification(ok, t0.plus(timeout), found, temp, temp, t0, timeout), "back");
+    assertEquals(new IdentityDnsVerticle.Verification(ok, t0.plus(timeout)),
+        IdentityDnsVerticle.verification(ok, t0.plus(timeout), IdentityDnsVerticle.DomainRecords.UNKNOWN, temp, temp,
+            t0.plus(Duration.ofHours(80)), timeout), "a resolver problem proves nothing");
+    assertEquals(new IdentityDnsVerticle.Verification(Identity.Status.PENDING, null),
+        IdentityDnsVerticle.verification(Identity.Status.PENDING, null, missing, Identity.Status.PENDING,
+            Identity.Status.PENDING, t0, timeout));
     assertTrue(IdentityDnsVerticle.hasKey(List.of("v=DKIM1; k=rsa; p=ABC DEF"), "ABCDEF"));
     assertFalse(IdentityDnsVerticle.hasKey(List.of("v=DKIM1; k=rsa; p=ABCDEG"), "ABCDEF"));
     assertFalse(IdentityDnsVerticle.hasKey(List.of("v=spf1 -all"), "ABCDEF"));
