@@ -11,7 +11,12 @@ import io.vertx.sqlclient.Pool;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.logging.Logger;
 
 /**
@@ -21,7 +26,9 @@ import java.util.logging.Logger;
  * domain is also verified (not its DKIM) by SES v1's token at {@code _amazonses.<domain>}
  * ({@link DomainVerificationToken}). A verified domain with neither record found is TEMPORARY_FAILURE
  * (still sendable) and then FAILED the same way (no longer verified: SES refuses its mail then).
- * The custom MAIL FROM domain's MX record is checked the same way.
+ * The custom MAIL FROM domain's MX record is checked the same way; it must name one of this
+ * deployment's inbound hosts ({@code identity.mailFromMxHosts}, or {@code delivery.bounceDomain}'s), as
+ * SES requires its own feedback host: bounces to another host would never come back.
  * Nodes share the work through the database (each row is taken by one node per round).
  */
 public final class IdentityDnsVerticle extends VerticleBase {
@@ -36,8 +43,10 @@ public final class IdentityDnsVerticle extends VerticleBase {
   private boolean running;
 
   private final DomainVerificationToken tokens;
+  private final Set<String> mailFromMxHosts;
 
   public IdentityDnsVerticle(MailgateConfig config, Clock clock, DnsResolver dns, SecretBox secrets) {
+    this.mailFromMxHosts = hostNames(config.get(MailgateConfig.IDENTITY_MAIL_FROM_MX_HOSTS));
     this.tokens = new DomainVerificationToken(secrets);
     this.config = config;
     this.clock = clock;
@@ -79,12 +88,15 @@ public final class IdentityDnsVerticle extends VerticleBase {
             ? null
             : next(c.dkimStatus(), hasKey(answer.records(), c.publicKey()), c.dkimPendingSince(), now, timeout))
             .otherwise((Identity.Status) null);
+    // an MX naming another host would take the bounces (and the bounce rate) away from the feedback loop
     Future<Identity.Status> mailFrom = c.mailFromDomain() == null || !active(c.mailFromStatus())
         ? Future.succeededFuture(c.mailFromStatus())
-        : dns.mx(c.mailFromDomain()).map(answer -> answer instanceof DnsAnswer.Unavailable
-            ? c.mailFromStatus()
-            : next(c.mailFromStatus(), answer.records().stream().anyMatch(mx -> !mx.isNullMx()),
-                c.mailFromPendingSince(), now, timeout))
+        : feedbackHosts().compose(hosts -> hosts.isEmpty() ? Future.succeededFuture(c.mailFromStatus()) // unknown now
+            : dns.mx(c.mailFromDomain()).map(answer -> answer instanceof DnsAnswer.Unavailable
+                ? c.mailFromStatus()
+                : next(c.mailFromStatus(), answer.records().stream().anyMatch(mx -> !mx.isNullMx()
+                        && (hosts.get().isEmpty() || hosts.get().contains(mx.exchange()))),
+                    c.mailFromPendingSince(), now, timeout)))
             .otherwise(c.mailFromStatus());
     // a next key (a new key length asked for while the current key signs) takes over once its record is published
     // (staged while the current key was verified; it may have lost its record since: the next key then takes over)
@@ -176,6 +188,37 @@ public final class IdentityDnsVerticle extends VerticleBase {
           : new Verification(Identity.Status.SUCCESS, deadline);
     }
     return new Verification(current, failsAt);
+  }
+
+  /**
+   * The hosts a custom MAIL FROM domain's MX must name: {@code identity.mailFromMxHosts}, else those of
+   * {@code delivery.bounceDomain} (its MX hosts, or itself when it has none: its implicit MX), else any (an empty
+   * set). None: the bounce domain's could not be resolved now (the check waits for the next round).
+   */
+  private Future<Optional<Set<String>>> feedbackHosts() {
+    if (!mailFromMxHosts.isEmpty()) {
+      return Future.succeededFuture(Optional.of(mailFromMxHosts));
+    }
+    String bounceDomain = hostName(config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN));
+    if (bounceDomain.isEmpty()) {
+      return Future.succeededFuture(Optional.of(Set.of()));
+    }
+    return dns.mx(bounceDomain).map(answer -> answer instanceof DnsAnswer.Unavailable ? Optional.<Set<String>>empty()
+        : answer instanceof DnsAnswer.Found ? Optional.of(answer.records().stream().filter(mx -> !mx.pointsToRoot())
+            .map(MxRecord::exchange).collect(Collectors.<String>toSet()))
+        : Optional.of(Set.of(bounceDomain)))
+        .otherwise(Optional.empty());
+  }
+
+  /** {@code identity.mailFromMxHosts}: canonical host names (lower case, no trailing dot). */
+  static Set<String> hostNames(String list) {
+    return Arrays.stream(list.split(",")).map(IdentityDnsVerticle::hostName).filter(h -> !h.isEmpty())
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  private static String hostName(String h) {
+    String s = h.strip().toLowerCase(Locale.ROOT);
+    return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
   }
 
   private static boolean active(Identity.Status s) {

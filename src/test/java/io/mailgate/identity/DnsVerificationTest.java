@@ -48,7 +48,9 @@ class DnsVerificationTest {
     node = TestNode.startProduction(relay.url(), c -> c
         .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
         .with(MailgateConfig.DNS_MIN_TTL_SECONDS, 0)
-        .with(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS, 1));
+        .with(MailgateConfig.IDENTITY_DNS_CHECK_INTERVAL_SECONDS, 1)
+        // this deployment's inbound hosts, as an operator may write them
+        .with(MailgateConfig.IDENTITY_MAIL_FROM_MX_HOSTS, " Feedback.Mailgate.Example., in2.mailgate.example"));
     key = node.createAccount("dns-team", true, 100, 10_000);
     ses = node.sesV2(key.accessKeyId(), key.secretAccessKey());
   }
@@ -383,6 +385,14 @@ class DnsVerificationTest {
         .destination(d -> d.toAddresses("b@example.org"))
         .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x")))))));
 
+    // an MX elsewhere (the account's own mailbox provider) would take the bounces away from Mailgate: not verified
+    dns.mx("bounce.mf.example", 10, "aspmx.l.google.com");
+    long asked = dns.count("bounce.mf.example", "MX");
+    Await.until(() -> dns.count("bounce.mf.example", "MX") >= asked + 2, Duration.ofSeconds(15));
+    assertEquals(MailFromDomainStatus.PENDING,
+        ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).mailFromAttributes().mailFromDomainStatus());
+
+    dns.remove("bounce.mf.example");
     dns.mx("bounce.mf.example", 10, "feedback.mailgate.example");
     Await.until(() -> ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).mailFromAttributes()
         .mailFromDomainStatus() == MailFromDomainStatus.SUCCESS, Duration.ofSeconds(15));
@@ -400,6 +410,12 @@ class DnsVerificationTest {
     assertTrue(got.mailFrom().endsWith("@bounce.mf.example"), got.mailFrom());
     assertEquals(new io.mailgate.delivery.Verp.Target(id, 0), new io.mailgate.delivery.Verp(
         SecretBox.fromBase64(TestNode.MASTER_KEY)).parse(got.mailFrom().split("@")[0]).orElseThrow());
+
+    // moved elsewhere later: as if it were gone
+    dns.remove("bounce.mf.example");
+    dns.mx("bounce.mf.example", 10, "aspmx.l.google.com");
+    Await.until(() -> ses.getEmailIdentity(r -> r.emailIdentity("mf.example")).mailFromAttributes()
+        .mailFromDomainStatus() == MailFromDomainStatus.TEMPORARY_FAILURE, Duration.ofSeconds(15));
   }
 
   @Test
@@ -438,6 +454,9 @@ class DnsVerificationTest {
     assertEquals(new IdentityDnsVerticle.Verification(Identity.Status.PENDING, null),
         IdentityDnsVerticle.verification(Identity.Status.PENDING, null, missing, Identity.Status.PENDING,
             Identity.Status.PENDING, t0, timeout));
+    assertEquals(java.util.Set.of("feedback.example", "in2.example"),
+        IdentityDnsVerticle.hostNames(" Feedback.Example., in2.example ,"));
+    assertEquals(java.util.Set.of(), IdentityDnsVerticle.hostNames(""));
     assertTrue(IdentityDnsVerticle.hasKey(List.of("v=DKIM1; k=rsa; p=ABC DEF"), "ABCDEF"));
     assertFalse(IdentityDnsVerticle.hasKey(List.of("v=DKIM1; k=rsa; p=ABCDEG"), "ABCDEF"));
     assertFalse(IdentityDnsVerticle.hasKey(List.of("v=spf1 -all"), "ABCDEF"));
