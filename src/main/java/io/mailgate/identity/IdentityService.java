@@ -81,8 +81,14 @@ public final class IdentityService {
     return "dkim/" + accountId + "/" + identity;
   }
 
-  public Future<Identity> create(String accountId, String rawName, DkimRequest dkim, String configurationSet,
+  /**
+   * CreateEmailIdentity. An address gets its verification email, unless the account's sending is paused (by its
+   * operator, reputation enforcement or its owner): a paused account does not make this node mail strangers either;
+   * the identity is created, and asking again once it sends (VerifyEmailIdentity) sends the email.
+   */
+  public Future<Identity> create(Account account, String rawName, DkimRequest dkim, String configurationSet,
       JsonArray tags) {
+    String accountId = account.id();
     String name;
     try {
       name = IdentityNames.normalize(rawName);
@@ -100,12 +106,13 @@ public final class IdentityService {
         return Future.failedFuture(new SesException(SesError.LIMIT_EXCEEDED, "An account may have up to "
             + MAX_IDENTITIES + " identities; delete one first."));
       }
-      return insert(accountId, name, dkim, configurationSet, tags);
+      return insert(account, name, dkim, configurationSet, tags);
     });
   }
 
-  private Future<Identity> insert(String accountId, String name, DkimRequest dkim, String configurationSet,
+  private Future<Identity> insert(Account account, String name, DkimRequest dkim, String configurationSet,
       JsonArray tags) {
+    String accountId = account.id();
     Identity.Status initial = dev ? Identity.Status.SUCCESS : Identity.Status.PENDING;
     if (IdentityNames.isAddress(name)) {
       if (dkim != null && (dkim.selector() != null || dkim.privateKeyBase64() != null
@@ -116,9 +123,15 @@ public final class IdentityService {
           Identity.Status.NOT_STARTED, null, null, null, null, null, null, null, "USE_DEFAULT_VALUE", configurationSet,
           tags, null, null);
       // its verification email is counted before anything is created: a refused request leaves nothing
-      return (dev ? Future.<Void>succeededFuture() : allowance.take(accountId))
-          .compose(v -> changed(store.insert(i, null), accountId, name).onFailure(e -> allowance.giveBack(accountId)))
-          .compose(v -> dev ? Future.succeededFuture() : sendVerification(accountId, name))
+      boolean email = !dev && account.sendingEnabled();
+      return (email ? allowance.take(accountId) : Future.<Void>succeededFuture())
+          .compose(v -> changed(store.insert(i, null), accountId, name).onFailure(e -> {
+            if (email) {
+              allowance.giveBack(accountId);
+            }
+          }))
+          .compose(v -> dev ? Future.succeededFuture() : email ? sendVerification(accountId, name)
+              : notSentWhilePaused(accountId, name))
           .compose(v -> get(accountId, name))
           .onSuccess(x -> {
             if (dev) {
@@ -309,14 +322,15 @@ public final class IdentityService {
    * again.
    * Either way the identity as it now is.
    */
-  public Future<Identity> verify(String accountId, String rawName) {
+  public Future<Identity> verify(Account account, String rawName) {
+    String accountId = account.id();
     // looked up first: creating a domain makes its RSA key before the insert finds the name taken
     return get(accountId, rawName).transform(found -> {
       if (found.failed()) {
         if (!(found.cause() instanceof SesException s) || s.error() != SesError.NOT_FOUND) {
           return Future.failedFuture(found.cause());
         }
-        return create(accountId, rawName, null, null, new JsonArray()).recover(e ->
+        return create(account, rawName, null, null, new JsonArray()).recover(e ->
             e instanceof SesException x && x.error() == SesError.ALREADY_EXISTS ? get(accountId, rawName)
                 : Future.failedFuture(e));
       }
@@ -327,8 +341,9 @@ public final class IdentityService {
             .compose(v -> get(accountId, i.name()));
       }
       if (!i.isDomain() && i.verificationStatus() != Identity.Status.SUCCESS) {
-        // PENDING, or FAILED (its link went unfollowed): a new link, and PENDING again
-        return allowance.take(accountId).compose(v -> sendVerification(accountId, i.name()))
+        // PENDING, or FAILED (its link went unfollowed): a new link, and PENDING again; none while sending is paused
+        return (account.sendingEnabled() ? allowance.take(accountId).compose(v -> sendVerification(accountId, i.name()))
+            : notSentWhilePaused(accountId, i.name()))
             .compose(v -> get(accountId, i.name()));
       }
       return Future.succeededFuture(i);
@@ -487,6 +502,12 @@ public final class IdentityService {
       allowance.giveBack(accountId);
       return Future.succeededFuture(false);
     }).compose(sent -> linkSent(accountId, address, sent));
+  }
+
+  /** No verification email while the account's sending is paused: its time to be verified runs as if none could go. */
+  private Future<Void> notSentWhilePaused(String accountId, String address) {
+    LOG.info("verification email to " + address + " not sent: sending is paused for account " + accountId);
+    return linkSent(accountId, address, false);
   }
 
   /**

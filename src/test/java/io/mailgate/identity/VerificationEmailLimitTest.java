@@ -122,6 +122,39 @@ class VerificationEmailLimitTest {
     }
   }
 
+  /**
+   * A paused account (here by its operator) does not make the node mail strangers through verification emails: its
+   * identities are created, PENDING, with no email and none of its allowance spent; asked again once it sends, the
+   * email goes.
+   */
+  @Test
+  void aPausedAccountsIdentitiesGetNoVerificationEmail() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.startProduction(relay.url(), c -> c
+             .with(MailgateConfig.CACHE_TTL_MILLIS, 200)
+             .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_DAY, 1))) {
+      Accounts.NewKey a = node.createAccount("paused-verifier", true, 100, 1000);
+      node.updateAccount(a.accountId(), null, null, null, false);
+      try (SesV2Client sa = node.sesV2(a.accessKeyId(), a.secretAccessKey());
+           var v1 = node.sesV1(a.accessKeyId(), a.secretAccessKey())) {
+        sa.createEmailIdentity(r -> r.emailIdentity("one@stranger.example"));
+        sa.createEmailIdentity(r -> r.emailIdentity("two@stranger.example")); // a day's allowance of 1: none taken
+        v1.verifyEmailIdentity(r -> r.emailAddress("one@stranger.example"));
+        assertEquals(software.amazon.awssdk.services.sesv2.model.VerificationStatus.PENDING,
+            sa.getEmailIdentity(r -> r.emailIdentity("one@stranger.example")).verificationStatus());
+        Thread.sleep(1500); // what was sent has reached the relay
+        assertTrue(relay.received().stream().noneMatch(m -> m.rcptTo().stream()
+            .anyMatch(x -> x.endsWith("@stranger.example"))), "nothing goes while it is paused");
+
+        node.updateAccount(a.accountId(), null, null, null, true);
+        Thread.sleep(400); // the node's cached account (cache.ttlMillis) has expired
+        v1.verifyEmailIdentity(r -> r.emailAddress("one@stranger.example"));
+        Await.until(() -> relay.received().stream().filter(m -> m.rcptTo().contains("one@stranger.example")).count(),
+            n -> n == 1, Duration.ofSeconds(20));
+      }
+    }
+  }
+
   /** A verification email that could not be sent does not hold its address: asking again sends one. */
   @Test
   void anAddressWhoseEmailFailedIsNotHeldForTheCooldown() throws Exception {
@@ -139,9 +172,10 @@ class VerificationEmailLimitTest {
           new VerificationLinks(secrets, Clock.systemUTC(), Duration.ofHours(24)), failingFirst,
           VerificationAllowance.UNLIMITED, "http://127.0.0.1", false);
       Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('111111111111', 'x', 1, 1)");
-      identities.create("111111111111", "held@x.example", null, null, new io.vertx.core.json.JsonArray())
+      Account account = new Account("111111111111", "x", 1, 1, true, true);
+      identities.create(account, "held@x.example", null, null, new io.vertx.core.json.JsonArray())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      identities.verify("111111111111", "held@x.example")
+      identities.verify(account, "held@x.example")
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       assertEquals(List.of("held@x.example", "held@x.example"), tries, "sent when asked again");
     } finally {

@@ -440,7 +440,7 @@ public final class QueryApi {
   }
 
   private Future<Identity> verify(Caller caller, String name) {
-    return identities.verify(caller.account().id(), name);
+    return identities.verify(caller.account(), name);
   }
 
   /**

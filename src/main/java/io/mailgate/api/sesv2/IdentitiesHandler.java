@@ -45,7 +45,7 @@ public final class IdentitiesHandler {
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
     JsonArray tags = io.mailgate.api.JsonFields.tags(body, "Tags");
     String set = string(body, "ConfigurationSetName", "");
-    return setExists(caller, set).compose(v -> identities.create(caller.account().id(), name, dkim, set, tags))
+    return setExists(caller, set).compose(v -> identities.create(caller.account(), name, dkim, set, tags))
         .map(i -> {
           JsonObject r = new JsonObject()
               .put("IdentityType", i.type().name())
