@@ -209,6 +209,24 @@ class IdentitiesApiTest {
           "y@other.example", false), after);
       assertTrue(ses.getEmailIdentity(r -> r.emailIdentity("z@mail.sendable.example")).verifiedForSendingStatus());
       assertFalse(ses.getEmailIdentity(r -> r.emailIdentity("y@other.example")).verifiedForSendingStatus());
+      // CreateEmailIdentity answers the same
+      assertTrue(ses.createEmailIdentity(r -> r.emailIdentity("w@mail.sendable.example")).verifiedForSendingStatus());
+      assertFalse(ses.createEmailIdentity(r -> r.emailIdentity("v@other.example")).verifiedForSendingStatus());
+
+      // a verified domain whose records went missing (IdentityDnsVerticle): TEMPORARY_FAILURE, and still sendable
+      Db.execute(pg, "UPDATE identities SET verification_expires_at = now() + interval '1 hour' "
+          + "WHERE identity = 'sendable.example' AND account_id = '" + c.accountId() + "'");
+      var lapsed = ses.getEmailIdentity(r -> r.emailIdentity("sendable.example"));
+      assertEquals(software.amazon.awssdk.services.sesv2.model.VerificationStatus.TEMPORARY_FAILURE,
+          lapsed.verificationStatus());
+      assertTrue(lapsed.verifiedForSendingStatus());
+      assertTrue(ses.getEmailIdentity(r -> r.emailIdentity("x@sendable.example")).verifiedForSendingStatus());
+      assertTrue(ses.createEmailIdentity(r -> r.emailIdentity("u@sendable.example")).verifiedForSendingStatus());
+      try (var v1 = node.sesV1(c.accessKeyId(), c.secretAccessKey())) {
+        assertEquals(software.amazon.awssdk.services.ses.model.VerificationStatus.TEMPORARY_FAILURE,
+            v1.getIdentityVerificationAttributes(r -> r.identities("sendable.example")).verificationAttributes()
+                .get("sendable.example").verificationStatus());
+      }
     }
   }
 

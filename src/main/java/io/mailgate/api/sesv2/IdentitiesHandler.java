@@ -45,17 +45,19 @@ public final class IdentitiesHandler {
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
     JsonArray tags = io.mailgate.api.JsonFields.tags(body, "Tags");
     String set = string(body, "ConfigurationSetName", "");
+    String account = caller.account().id();
+    // an address at a verified domain (or a subdomain of one) can send at once, as GetEmailIdentity answers
     return setExists(caller, set).compose(v -> identities.create(caller.account(), name, dkim, set, tags))
-        .map(i -> {
+        .compose(i -> identities.sendable(account, List.of(i)).map(s -> s.contains(i.name())).map(verified -> {
           JsonObject r = new JsonObject()
               .put("IdentityType", i.type().name())
-              .put("VerifiedForSendingStatus", i.verificationStatus() == Identity.Status.SUCCESS);
+              .put("VerifiedForSendingStatus", verified);
           if (i.isDomain()) {
             r.put("DkimAttributes", dkimAttributes(i));
             r.put("DnsRecords", dnsRecords(i));
           }
           return r;
-        });
+        }));
   }
 
   private static IdentityService.DkimRequest dkimRequest(JsonObject attrs) {
