@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.PrivateKey;
+import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPrivateKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
@@ -51,6 +52,11 @@ public final class DkimKeyMaterial {
     if (!(key instanceof RSAPrivateKey rsa)
         || (rsa.getModulus().bitLength() != 1024 && rsa.getModulus().bitLength() != 2048)) {
       throw SesException.badRequest("DomainSigningPrivateKey must be an RSA key of 1024 or 2048 bits.");
+    }
+    if (!(key instanceof RSAPrivateCrtKey)) {
+      // its encoding has zeros for them: without the public exponent there is no record to publish
+      throw SesException.badRequest("DomainSigningPrivateKey is an RSA private key without its CRT parameters "
+          + "(public exponent, primes): give the complete key, as openssl writes it.");
     }
     String length = rsa.getModulus().bitLength() == 1024 ? "RSA_1024_BIT" : "RSA_2048_BIT";
     return prepared(selector.toLowerCase(Locale.ROOT), length, key, secrets, aad);

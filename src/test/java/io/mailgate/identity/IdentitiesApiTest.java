@@ -300,6 +300,16 @@ class IdentitiesApiTest {
         .emailIdentity("byo.example.org").dkimSigningAttributes(d -> d.domainSigningSelector("s1")
             .domainSigningPrivateKey(odd))));
     assertTrue(size.getMessage().contains("1024 or 2048"), size.getMessage());
+    // PKCS#8 without CRT parameters (zeros for them): its public half cannot be derived, a BadRequest as well
+    java.security.interfaces.RSAPrivateCrtKey full = (java.security.interfaces.RSAPrivateCrtKey)
+        java.security.KeyFactory.getInstance("RSA").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(
+            Base64.getDecoder().decode(good)));
+    String noCrt = Base64.getEncoder().encodeToString(java.security.KeyFactory.getInstance("RSA").generatePrivate(
+        new java.security.spec.RSAPrivateKeySpec(full.getModulus(), full.getPrivateExponent())).getEncoded());
+    BadRequestException crt = assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r
+        .emailIdentity("byo.example.org").dkimSigningAttributes(d -> d.domainSigningSelector("s1")
+            .domainSigningPrivateKey(noCrt))));
+    assertTrue(crt.getMessage().contains("CRT"), crt.getMessage());
     assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("byo.example.org")
         .dkimSigningAttributes(d -> d.domainSigningPrivateKey(good))), "a key without its selector");
     assertThrows(BadRequestException.class, () -> sesA.createEmailIdentity(r -> r.emailIdentity("a@byo.example.org")
