@@ -251,7 +251,9 @@ public final class ConsoleHandler {
     row(b, "Access", a.productionAccess() ? "production" : "sandbox (verified recipients only)");
     row(b, "Enforcement status", details == null ? "" : details.enforcementStatus());
     row(b, "Maximum send rate", number(q == null ? a.maxSendRate() : q.getValue("MaxSendRate")) + " per second");
-    row(b, "Sent in the last 24 hours", (q == null ? "unavailable now (the sending counters could not be read)"
+    // GetAccount leaves the count out while Redis cannot be read
+    row(b, "Sent in the last 24 hours", (q == null || q.getValue("SentLast24Hours") == null
+        ? "unavailable now (the sending counters could not be read)"
         : number(q.getValue("SentLast24Hours"))) + " of " + number(q == null ? a.max24HourSend()
         : q.getValue("Max24HourSend")));
     row(b, "Suppressed reasons (account)", details == null ? "" : String.join(", ", details.suppressedReasons()));
