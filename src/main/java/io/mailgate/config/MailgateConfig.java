@@ -230,7 +230,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> IDENTITY_PENDING_TIMEOUT_HOURS = key("identity.pendingTimeoutHours",
       Integer.class, 72, "A DKIM or MAIL FROM record still missing after this long makes the status FAILED (SES: 72 hours).");
   public static final ConfigKey<String> IDENTITY_MAIL_FROM_MX_HOSTS = key("identity.mailFromMxHosts", String.class, "",
-      "Host names the MX record of a custom MAIL FROM domain must name (this deployment's inbound SMTP hosts, as SES requires feedback-smtp.<region>.amazonses.com), comma separated. Empty: the MX hosts of delivery.bounceDomain when it is set, else any MX.");
+      "Host names the MX record of a custom MAIL FROM domain must name (this deployment's inbound SMTP hosts, as SES requires feedback-smtp.<region>.amazonses.com), comma separated. Empty: any MX (set it: an MX elsewhere takes the domain's bounces, and its senders' bounce rate, away).");
   public static final ConfigKey<Integer> IDENTITY_VERIFICATION_TTL_HOURS = key("identity.verificationTtlHours",
       Integer.class, 24, "How long the link in an email address verification message stays valid (SES: 24 hours); an address identity whose link went unfollowed that long reads FAILED until it is sent a new one (v1 VerifyEmailIdentity).");
   public static final ConfigKey<Double> IDENTITY_VERIFICATION_EMAILS_PER_SECOND = key(

@@ -101,7 +101,7 @@ public final class ThrottleRules {
         String code = null;
         String status = null;
         Pattern pattern = null;
-        boolean hostOnly = false;
+        Boolean scope = null; // host: true
         String rest = head[2].strip();
         while (!rest.isEmpty()) {
           if (rest.startsWith("/")) {
@@ -121,13 +121,16 @@ public final class ThrottleRules {
           } else if (token.startsWith("status=")) {
             status = token.substring(7);
           } else if (token.equals("scope=host")) {
-            hostOnly = true;
+            scope = true;
           } else if (token.equals("scope=site")) {
-            hostOnly = false;
+            scope = false;
           } else {
             throw new IllegalArgumentException(where + ": unknown condition '" + token + "'");
           }
         }
+        // unsaid, a bare code=421 is a host's, as such a rule read before scopes existed (an operator's copy of the
+        // shipped file's): its sessions' mail still goes on to the next MX
+        boolean hostOnly = scope != null ? scope : "421".equals(code) && status == null && pattern == null;
         out.add(new Rule(Duration.ofSeconds(pause), factor, code, status, pattern, hostOnly, where));
       } catch (NumberFormatException | PatternSyntaxException e) {
         throw new IllegalArgumentException(where + ": " + e.getMessage(), e);

@@ -53,13 +53,12 @@ public final class InboundFeedback {
   /** A reply code and its text: a bare number ("X-Unix; 255", an exit status) is no SMTP reply. */
   private static final Pattern SMTP_REPLY = Pattern.compile("[2-5]\\d\\d[ -]");
   /**
-   * The feedback types that are a recipient's complaint: RFC 5965's (an ARF without one is taken for one too), and the
-   * ARF draft's opt-out (the recipient asks to be sent no more). RFC 6430's not-spam is published as it is; any other
-   * (RFC 6591's auth-failure: a DMARC or DKIM failure report about a message, which no recipient wrote) is no
-   * complaint, which SES does not publish either: kept, nothing recorded.
+   * The feedback types that are no recipient's complaint, published as they come (SES lists both among its
+   * complaintFeedbackType values) but neither suppressing nor counted toward reputation: RFC 6430's not-spam says the
+   * opposite of a complaint, and RFC 6591's auth-failure is a DMARC or DKIM failure report about a message, which no
+   * recipient wrote. Any other type (RFC 5965's, a feedback loop's own) is a complaint.
    */
-  private static final java.util.Set<String> COMPLAINT_TYPES = java.util.Set.of("abuse", "fraud", "virus", "other",
-      "opt-out", "not-spam");
+  private static final java.util.Set<String> NOT_COMPLAINTS = java.util.Set.of("not-spam", "auth-failure");
 
   /**
    * A report that recorded nothing (not attributed, or attributed by a Message-ID anyone who received a message has,
@@ -315,7 +314,7 @@ public final class InboundFeedback {
       // a bounce through the recipient's own return path about a recipient still queued came before its delivery's
       // outcome was written: answered 4xx (the store fails), it comes again once it is
       writes.add(store.bounce(m, idx, email, detail, true, permanent, real,
-          target != null && !guessed && aboutTheRecipient && operators, target != null,
+          target != null && !guessed && aboutTheRecipient && operators, target != null && !guessed,
           writes.isEmpty() ? kept : null));
       if (target != null) {
         break; // a VERP return path names one recipient
@@ -329,11 +328,6 @@ public final class InboundFeedback {
 
   private Future<Result> complaint(InboundMail mail, FeedbackReport report, FeedbackStore.MessageRef m,
       Verp.Target target) {
-    String type = report.complaint() == null ? null : report.complaint().feedbackType();
-    if (type != null && !COMPLAINT_TYPES.contains(type)) {
-      return keep(mail, report, m.id(), m.accountId(), "feedback type " + type + " is no complaint (auth-failure: a "
-          + "message failed authentication): nothing recorded");
-    }
     String email;
     if (target != null) {
       if (!inRange(target.recipientIndex(), m)) {
@@ -406,8 +400,9 @@ public final class InboundFeedback {
           + "its VERP return path: published, not suppressed or counted";
       LOG.info("feedback from " + mail.mailFrom() + " to " + mail.rcptTo() + " about " + m.id() + ": " + note);
     }
-    // RFC 6430's not-spam says the opposite of a complaint: the event is published, nothing is suppressed or counted
-    boolean counts = !unconfirmed && (c == null || !"not-spam".equals(c.feedbackType()));
+    // not-spam, auth-failure: the event is published, nothing is suppressed or counted (NOT_COMPLAINTS)
+    boolean counts = !unconfirmed && (c == null || c.feedbackType() == null
+        || !NOT_COMPLAINTS.contains(c.feedbackType().toLowerCase(Locale.ROOT)));
     return store.complaint(m, email, detail, counts && !Simulator.handles(email), unconfirmed,
             received(mail, report, true, m.id(), m.accountId(), note, !unconfirmed))
         .map(v -> new Result(true, "ARF", m.id(), null));

@@ -191,23 +191,13 @@ public final class IdentityDnsVerticle extends VerticleBase {
   }
 
   /**
-   * The hosts a custom MAIL FROM domain's MX must name: {@code identity.mailFromMxHosts}, else those of
-   * {@code delivery.bounceDomain} (its MX hosts, or itself when it has none: its implicit MX), else any (an empty
-   * set). None: the bounce domain's could not be resolved now (the check waits for the next round).
+   * The hosts a custom MAIL FROM domain's MX must name: {@code identity.mailFromMxHosts}, else any (an empty set).
+   * Not guessed from {@code delivery.bounceDomain}'s MX when unset: a deployment that never named its hosts has
+   * verified domains whose MX names another alias of them (a CNAME'd name, the bounce domain itself), which such a
+   * guess would fail after an upgrade, and their sends with it under REJECT_MESSAGE.
    */
   private Future<Optional<Set<String>>> feedbackHosts() {
-    if (!mailFromMxHosts.isEmpty()) {
-      return Future.succeededFuture(Optional.of(mailFromMxHosts));
-    }
-    String bounceDomain = hostName(config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN));
-    if (bounceDomain.isEmpty()) {
-      return Future.succeededFuture(Optional.of(Set.of()));
-    }
-    return dns.mx(bounceDomain).map(answer -> answer instanceof DnsAnswer.Unavailable ? Optional.<Set<String>>empty()
-        : answer instanceof DnsAnswer.Found ? Optional.of(answer.records().stream().filter(mx -> !mx.pointsToRoot())
-            .map(MxRecord::exchange).collect(Collectors.<String>toSet()))
-        : Optional.of(Set.of(bounceDomain)))
-        .otherwise(Optional.empty());
+    return Future.succeededFuture(Optional.of(mailFromMxHosts));
   }
 
   /** {@code identity.mailFromMxHosts}: canonical host names (lower case, no trailing dot). */

@@ -249,7 +249,9 @@ public final class MailReceiver {
         notices.addAll(ownNotices);
       }
     }
-    if (accounts.isEmpty()) {
+    if (accounts.isEmpty() || (refusal != null && takenOnlyByRefused(plans, accounts.keySet()))) {
+      // (a recipient only a refusing account's rules took would be neither received nor bounced: the message is
+      // refused, as when one account receives it, and its sender is told)
       return Future.succeededFuture(refusal);
     }
     SmtpReply reply = reply(plans, accounts.keySet(), id);
@@ -273,6 +275,27 @@ public final class MailReceiver {
     Future<Boolean> written = rows.isEmpty() ? Future.succeededFuture(true) : writes.submit(rows);
     return written.compose(ok -> !ok ? Future.failedFuture("the message could not be stored")
         : Future.succeededFuture(reply));
+  }
+
+  /** Whether some recipient is taken (a chain without a Bounce) by none of the {@code taking} accounts but by another. */
+  private static boolean takenOnlyByRefused(List<ReceiptPlan> plans, Set<String> taking) {
+    for (ReceiptPlan p : plans) {
+      boolean byTaking = false;
+      boolean byOther = false;
+      for (Chain c : p.chains()) {
+        if (c.bounce() == null) {
+          if (taking.contains(c.account().accountId())) {
+            byTaking = true;
+          } else {
+            byOther = true;
+          }
+        }
+      }
+      if (byOther && !byTaking) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -161,17 +161,18 @@ public final class FeedbackStore {
    */
   public Future<Void> complaint(MessageRef m, String email, JsonObject detail, boolean counts, boolean unconfirmed,
       Received report) {
-    // a report seen before is not counted again; a not-spam report (RFC 6430) before it does not make a real
-    // complaint a repeat, while any complaint makes a later not-spam one; an unconfirmed one makes only a later
-    // unconfirmed one a repeat
-    boolean notSpam = "not-spam".equals(detail.getString("complaintFeedbackType"));
+    // a report seen before is not counted again; a not-spam (RFC 6430) or auth-failure (RFC 6591) report before it,
+    // no recipient's complaint, does not make a real complaint a repeat, while any complaint makes a later such one; an
+    // unconfirmed one makes only a later unconfirmed one a repeat
+    String type = detail.getString("complaintFeedbackType");
+    boolean notSpam = "not-spam".equals(type) || "auth-failure".equals(type);
     return Database.inTurn(pool, COMPLAINT_LOCK, m.id() + " " + email.toLowerCase(Locale.ROOT), conn -> conn
         .preparedQuery("SELECT " + DELIVERED_AT + " FROM recipients WHERE message_id = $1 "
             // delivered, then perhaps bounced later: delivered_at stays
             + "AND lower(address) = lower($2) AND (state = 'delivered' OR delivered_at IS NOT NULL) "
             + "AND NOT EXISTS (SELECT 1 FROM events WHERE message_id = $1 "
             + "AND type = 'Complaint' AND lower(recipient) = lower($2)"
-            + (notSpam ? "" : " AND detail->>'complaintFeedbackType' IS DISTINCT FROM 'not-spam'")
+            + (notSpam ? "" : " AND coalesce(detail->>'complaintFeedbackType', '') NOT IN ('not-spam', 'auth-failure')")
             + (unconfirmed ? "" : " AND NOT unconfirmed") + ") LIMIT 1")
         .execute(params(m.id(), email))
         .map(FeedbackStore::deliveredAt)

@@ -65,7 +65,7 @@ class LostCommitAnswerTest {
          TestNode node = warmNode(proxy, relay)) {
       Map<String, String> json = Map.of("Content-Type", "application/json");
       long before = Db.count(direct, "SELECT count(*) FROM messages");
-      proxy.loseAnswers(500);
+      proxy.loseAnswers(60_000); // cut below closes them, once the commit is seen
       java.util.concurrent.CompletableFuture<HttpResponse<String>> answer = java.util.concurrent.CompletableFuture
           .supplyAsync(() -> node.signed("POST", "/v2/email/outbound-emails", SEND, json));
       io.mailgate.testing.Await.until(() -> Db.count(direct, "SELECT count(*) FROM messages") > before,

@@ -40,6 +40,10 @@ class ThrottleRulesTest {
         "ops.txt");
     assertTrue(rules.get(0).hostOnly());
     assertFalse(rules.get(1).hostOnly());
+    // unsaid: a bare 421 is a host's (an operator's copy of the earlier shipped rules), anything else the site's
+    List<ThrottleRules.Rule> unsaid = ThrottleRules.parse("60 0.7 code=421\n60 0.7 code=421 status=4.7.*\n", "old.txt");
+    assertTrue(unsaid.get(0).hostOnly());
+    assertFalse(unsaid.get(1).hostOnly());
     assertThrows(IllegalArgumentException.class, () -> ThrottleRules.parse("60 0.5 code=421 scope=mx\n", "ops.txt"));
   }
 

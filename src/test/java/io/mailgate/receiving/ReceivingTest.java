@@ -305,7 +305,10 @@ class ReceivingTest {
     String alone = "team@crowded.example";
     List<String> refused = sendUntil(List.of(alone), message(alone, "greedy alone"), r -> r.get(3).startsWith("250"));
     assertTrue(refused.get(5).startsWith("554 5.3.4"), "its only account refuses it: " + refused);
-    rule("main", 14, "crowded", "Optional", "{crowded.example}",
+    rule("main", 14, "crowded-gone", "Optional", "{gone@crowded.example}",
+        "[{\"BounceAction\": {\"SmtpReplyCode\": \"550\", \"StatusCode\": \"5.1.1\", \"Message\": \"Gone\", "
+        + "\"Sender\": \"postmaster@crowded.example\"}}]");
+    rule("main", 15, "crowded", "Optional", "{crowded.example}",
         "[{\"S3Action\": {\"BucketName\": \"inbox\", \"ObjectKeyPrefix\": \"crowded/\"}}]");
     Thread.sleep(400); // this account's rules, cached by earlier tests, are read again after cache.ttlMillis (200 ms)
     String id = receivedId(sendUntil(List.of(alone), message(alone, "for both"), r -> !r.get(5).startsWith("554")));
@@ -314,6 +317,13 @@ class ReceivingTest {
         "received by this account alone");
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE account_id = '" + greedy.accountId()
         + "'"), "nothing of the refusing account's");
+    // a recipient this account bounces and only the refusing one would take: neither received nor bounced if the
+    // message were taken for the other; refused whole, as with one account, its sender is told
+    long objects = Db.count(pg, "SELECT count(*) FROM received_objects");
+    List<String> both = SmtpClient.send(inbound, "a@outside.example", List.of(alone, "gone@crowded.example"),
+        message(alone, "one gone"));
+    assertTrue(both.get(both.size() - 2).startsWith("554 5.3.4"), both.toString());
+    assertEquals(objects, Db.count(pg, "SELECT count(*) FROM received_objects"), "nothing kept of a refused message");
   }
 
   /**
