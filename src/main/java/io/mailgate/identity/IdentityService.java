@@ -486,16 +486,16 @@ public final class IdentityService {
    */
   private Future<Void> sendVerification(String accountId, String address) {
     String link = publicUrl + "/_mailgate/verify-email?token=" + links.token(accountId, address);
-    return store.claimVerificationEmail(address, VERIFICATION_COOLDOWN_MILLIS).compose(claimed -> {
+    return store.claimVerificationEmail(accountId, address, VERIFICATION_COOLDOWN_MILLIS).compose(claimed -> {
       if (!claimed) {
-        LOG.info("verification email to " + address + " not sent: one went there less than "
+        LOG.info("verification email to " + address + " not sent: account " + accountId + "'s went there less than "
             + VERIFICATION_COOLDOWN_MILLIS / 60_000 + " minutes ago");
         allowance.giveBack(accountId);
         return Future.succeededFuture(false);
       }
       // not sent after all: the address is not held for the cooldown, so that asking again sends one
       return mailer.send(accountId, address, link).map(true)
-          .recover(e -> store.releaseVerificationEmail(address).transform(v -> Future.failedFuture(e)));
+          .recover(e -> store.releaseVerificationEmail(accountId, address).transform(v -> Future.failedFuture(e)));
     }).recover(e -> {
       // the identity exists; the user can ask again (VerifyEmailIdentity)
       LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());

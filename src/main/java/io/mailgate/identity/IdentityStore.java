@@ -64,16 +64,17 @@ public final class IdentityStore {
   }
 
   /**
-   * Whether a verification email may go to {@code address} now: none went there, from any account, in the last
+   * Whether {@code accountId}'s verification email may go to {@code address} now: none of its went there in the last
    * {@code cooldownMillis}; if so, records that one goes now (one statement: two nodes asking at once get one yes).
+   * Each account's own: another's asking cannot keep this one's from going.
    */
-  public Future<Boolean> claimVerificationEmail(String address, long cooldownMillis) {
+  public Future<Boolean> claimVerificationEmail(String accountId, String address, long cooldownMillis) {
     return pool.preparedQuery("""
-            INSERT INTO verification_emails (address, sent_at) VALUES ($1, now())
-            ON CONFLICT (address) DO UPDATE SET sent_at = now()
+            INSERT INTO verification_emails (address, account_id, sent_at) VALUES ($1, $3, now())
+            ON CONFLICT (address, account_id) DO UPDATE SET sent_at = now()
             WHERE verification_emails.sent_at <= now() - $2::bigint * interval '1 millisecond'
             RETURNING 1""")
-        .execute(Tuple.of(address, cooldownMillis)).map(rows -> rows.size() == 1);
+        .execute(Tuple.of(address, cooldownMillis, accountId)).map(rows -> rows.size() == 1);
   }
 
   /**
@@ -89,9 +90,9 @@ public final class IdentityStore {
   }
 
   /** The address is no longer held by {@link #claimVerificationEmail}: its email could not be sent after all. */
-  public Future<Void> releaseVerificationEmail(String address) {
-    return pool.preparedQuery("DELETE FROM verification_emails WHERE address = $1").execute(Tuple.of(address))
-        .mapEmpty();
+  public Future<Void> releaseVerificationEmail(String accountId, String address) {
+    return pool.preparedQuery("DELETE FROM verification_emails WHERE address = $1 AND account_id = $2")
+        .execute(Tuple.of(address, accountId)).mapEmpty();
   }
 
   public Future<Void> insert(Identity i, byte[] encryptedPrivateKey) {
