@@ -45,7 +45,7 @@ public final class MailgateConfig {
       "postgresql://postgres@127.0.0.1:5432/mailgate",
       "PostgreSQL connection URL (postgresql://user:password@host:port/database). start-dev uses an embedded server unless this is set.");
   public static final ConfigKey<Integer> PG_POOL_SIZE = key("pg.poolSize", Integer.class, 4,
-      "PostgreSQL connections per verticle instance.");
+      "PostgreSQL connections of each API and feedback verticle instance (one of each per core by default): a node opens up to 2 x this + 2 per core, plus about 10.");
   public static final ConfigKey<Integer> PG_PIPELINING_LIMIT = key("pg.pipeliningLimit", Integer.class, 256,
       "Statements pipelined on one PostgreSQL connection.");
   public static final ConfigKey<Integer> PG_BACKEND_FLUSH_AFTER_KB = key("pg.backendFlushAfterKb", Integer.class, 256,
