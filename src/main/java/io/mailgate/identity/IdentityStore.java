@@ -244,18 +244,27 @@ public final class IdentityStore {
   }
 
   /**
-   * Takes up to {@code limit} domain identities whose DNS check is due, marking them checked now;
-   * nodes checking at the same time take different rows.
+   * Takes up to {@code limit} domain identities whose DNS check is due, marking them checked now; nodes checking at
+   * the same time take different rows. Accounts take turns: each account's longest-waiting domain comes before any
+   * account's second, so that one account's thousands of domains (pending ones are checked for 72 hours) do not put
+   * another's newly published record hours back.
    */
   public Future<List<DnsCheck>> dueForDnsCheck(int limit, int intervalSeconds) {
     return pool.preparedQuery("""
-            WITH due AS (
-              SELECT account_id, identity FROM identities
+            WITH waiting AS (
+              SELECT account_id, identity, dns_checked_at,
+                     row_number() OVER (PARTITION BY account_id ORDER BY dns_checked_at NULLS FIRST) AS turn
+              FROM identities
               WHERE type = 'DOMAIN' AND (dns_checked_at IS NULL OR dns_checked_at < now() - $2::int * interval '1 second')
                 AND (dkim_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
                      OR mail_from_status IN ('PENDING', 'SUCCESS', 'TEMPORARY_FAILURE')
-                     OR verification_status IN ('PENDING', 'SUCCESS'))
-              ORDER BY dns_checked_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED)
+                     OR verification_status IN ('PENDING', 'SUCCESS'))),
+            due AS (
+              SELECT i.account_id, i.identity FROM identities i
+              JOIN (SELECT account_id, identity, turn, dns_checked_at FROM waiting
+                    ORDER BY turn, dns_checked_at NULLS FIRST LIMIT $1) w
+                ON i.account_id = w.account_id AND i.identity = w.identity
+              FOR UPDATE OF i SKIP LOCKED)
             UPDATE identities i SET dns_checked_at = now() FROM due
             WHERE i.account_id = due.account_id AND i.identity = due.identity
             RETURNING i.account_id, i.identity, i.dkim_status, i.dkim_selector, i.dkim_public_key, i.dkim_pending_since,

@@ -1,6 +1,7 @@
 package io.mailgate.identity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestServices;
@@ -52,5 +53,35 @@ class IdentityStoreTest {
 
   private static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Accounts take turns for the DNS checks: one account's many domains, waiting longer, do not come before another
+   * account's one (a round takes 50: an account with thousands of pending domains put every other account's newly
+   * published record hours back).
+   */
+  @Test
+  void dnsChecksTakeAccountsInTurn() throws Exception {
+    String url = TestServices.freshDatabase();
+    Vertx vertx = Vertx.vertx();
+    try {
+      Pool pool = TestServices.migratedPool(vertx, url, 2);
+      Db.execute(url, "INSERT INTO accounts (id, name, max_send_rate, max_24h_send) VALUES ('many', 'many', 1, 1), "
+          + "('one', 'one', 1, 1)");
+      Db.execute(url, "INSERT INTO identities (account_id, identity, type, verification_status, dkim_signing_enabled, "
+          + "dkim_status, dns_checked_at) SELECT 'many', 'd' || n || '.example', 'DOMAIN', 'PENDING', true, 'PENDING', "
+          + "now() - interval '1 hour' - n * interval '1 second' FROM generate_series(1, 20) n");
+      Db.execute(url, "INSERT INTO identities (account_id, identity, type, verification_status, dkim_signing_enabled, "
+          + "dkim_status, dns_checked_at) VALUES ('one', 'mine.example', 'DOMAIN', 'PENDING', true, 'PENDING', "
+          + "now() - interval '10 minutes')");
+      IdentityStore store = new IdentityStore(pool);
+      List<IdentityStore.DnsCheck> due = await(store.dueForDnsCheck(5, 300));
+      assertEquals(5, due.size());
+      assertTrue(due.stream().anyMatch(c -> c.domain().equals("mine.example")), due.toString());
+      assertTrue(due.stream().anyMatch(c -> c.domain().equals("d20.example")), "the longest waiting of the other's");
+      assertEquals(16, await(store.dueForDnsCheck(50, 300)).size(), "the rest, each once");
+    } finally {
+      vertx.close();
+    }
   }
 }
