@@ -3,7 +3,6 @@ package io.mailgate.identity;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
-import io.mailgate.delivery.dns.MxRecord;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -14,7 +13,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.logging.Logger;
@@ -88,15 +86,16 @@ public final class IdentityDnsVerticle extends VerticleBase {
             ? null
             : next(c.dkimStatus(), hasKey(answer.records(), c.publicKey()), c.dkimPendingSince(), now, timeout))
             .otherwise((Identity.Status) null);
-    // an MX naming another host would take the bounces (and the bounce rate) away from the feedback loop
+    // an MX naming another host than identity.mailFromMxHosts' would take the bounces (and the bounce rate) away from
+    // the feedback loop; with none named, any MX will do (not guessed from delivery.bounceDomain's MX: a deployment
+    // that never named its hosts has domains verified through another alias of them, which a guess would fail)
     Future<Identity.Status> mailFrom = c.mailFromDomain() == null || !active(c.mailFromStatus())
         ? Future.succeededFuture(c.mailFromStatus())
-        : feedbackHosts().compose(hosts -> hosts.isEmpty() ? Future.succeededFuture(c.mailFromStatus()) // unknown now
-            : dns.mx(c.mailFromDomain()).map(answer -> answer instanceof DnsAnswer.Unavailable
+        : dns.mx(c.mailFromDomain()).map(answer -> answer instanceof DnsAnswer.Unavailable
                 ? c.mailFromStatus()
                 : next(c.mailFromStatus(), answer.records().stream().anyMatch(mx -> !mx.isNullMx()
-                        && (hosts.get().isEmpty() || hosts.get().contains(mx.exchange()))),
-                    c.mailFromPendingSince(), now, timeout)))
+                        && (mailFromMxHosts.isEmpty() || mailFromMxHosts.contains(mx.exchange()))),
+                    c.mailFromPendingSince(), now, timeout))
             .otherwise(c.mailFromStatus());
     // a next key (a new key length asked for while the current key signs) takes over once its record is published
     // (staged while the current key was verified; it may have lost its record since: the next key then takes over)
@@ -190,15 +189,6 @@ public final class IdentityDnsVerticle extends VerticleBase {
     return new Verification(current, failsAt);
   }
 
-  /**
-   * The hosts a custom MAIL FROM domain's MX must name: {@code identity.mailFromMxHosts}, else any (an empty set).
-   * Not guessed from {@code delivery.bounceDomain}'s MX when unset: a deployment that never named its hosts has
-   * verified domains whose MX names another alias of them (a CNAME'd name, the bounce domain itself), which such a
-   * guess would fail after an upgrade, and their sends with it under REJECT_MESSAGE.
-   */
-  private Future<Optional<Set<String>>> feedbackHosts() {
-    return Future.succeededFuture(Optional.of(mailFromMxHosts));
-  }
 
   /** {@code identity.mailFromMxHosts}: canonical host names (lower case, no trailing dot). */
   static Set<String> hostNames(String list) {
