@@ -2,6 +2,7 @@ package io.mailgate.ratelimit;
 
 import io.vertx.core.Future;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * What the accounts sent in the last 24 hours as PostgreSQL recorded it, to count again what a Redis that lost its
@@ -12,7 +13,8 @@ import java.util.Map;
 public interface QuotaHistory {
   /**
    * By account, then by five-minute bucket (epoch seconds / 300): the recipients that count against Max24HourSend
-   * (not the mailbox simulator's) of the messages accepted in the last 24 hours and 5 minutes.
+   * (not the mailbox simulator's) of the messages accepted in the last 24 hours and 5 minutes. A count that takes
+   * long is done in parts: {@code counting} is called between them (and waited for), to say the count goes on.
    */
-  Future<Map<String, Map<Long, Long>>> sentLastDay();
+  Future<Map<String, Map<Long, Long>>> sentLastDay(Supplier<Future<?>> counting);
 }

@@ -290,15 +290,17 @@ public final class SendLimiter {
 
   /**
    * Counts every account's last day again from PostgreSQL into this Redis, then sets the marker: on one node at a time
-   * (a lock in Redis, given up after {@link #RESTORE_LOCK_MILLIS} if that node dies), once per instance at a time.
-   * Completes when done, or at once when another node holds the lock.
+   * (a lock in Redis, given up after {@link #RESTORE_LOCK_MILLIS} if that node dies, held longer after each part of
+   * the count while it counts), once per instance at a time. Completes when done, or at once when another node holds the
+   * lock.
    */
   private Future<Void> restoreCounts() {
     if (restoring != null) {
       return restoring;
     }
     Future<Void> f = redis.set(List.of(restoringKey, "1", "NX", "PX", Long.toString(RESTORE_LOCK_MILLIS)))
-        .compose(locked -> locked == null ? Future.<Void>succeededFuture() : history.sentLastDay()
+        .compose(locked -> locked == null ? Future.<Void>succeededFuture() : history.sentLastDay(
+                () -> redis.pexpire(List.of(restoringKey, Long.toString(RESTORE_LOCK_MILLIS))))
             .compose(sent -> seed(new ArrayList<>(sent.entrySet()), 0).map(v -> sent.size()))
             .compose(accounts -> redis.set(List.of(countsKey, Long.toString(System.currentTimeMillis() / 1000)))
                 .onSuccess(v -> LOG.info("Redis held no 24-hour send counts: counted again from the database ("

@@ -7,12 +7,14 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.TestServices;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /** Concurrent checks of one account are decided in batches, each send as if alone, against the real Redis. */
 class RateLimiterBatchTest {
   /** An account that sent nothing yet, as PostgreSQL would say. */
-  static final QuotaHistory NOTHING_SENT = () -> Future.succeededFuture(Map.of());
+  static final QuotaHistory NOTHING_SENT = counting -> Future.succeededFuture(Map.of());
 
   static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -114,13 +116,27 @@ class RateLimiterBatchTest {
       AtomicInteger asked = new AtomicInteger();
       // 100 sent five minutes ago; 5 stamped ahead of Redis's clock (a node's clock ahead of it), which count now;
       // 50 two days ago, which no longer count
-      QuotaHistory history = () -> {
+      // the count is done in parts and each part holds the lock longer: one that takes longer than the lock (a day of
+      // a busy node's messages) is not taken over by another node, which would count again from the start
+      long[] lockLeft = new long[2];
+      QuotaHistory history = counting -> {
         asked.incrementAndGet();
-        return Future.succeededFuture(Map.of("acct-5", Map.of(bucket - 1, 100L, bucket + 2, 5L, bucket - 600, 50L)));
+        Map<String, Map<Long, Long>> sent = Map.of("acct-5", Map.of(bucket - 1, 100L, bucket + 2, 5L, bucket - 600, 50L));
+        Promise<Map<String, Map<Long, Long>>> counted = Promise.promise();
+        vertx.setTimer(1_500, t -> redis.send(Request.cmd(Command.PTTL).arg(prefix + "quota-counts:restoring"))
+            .onSuccess(before -> lockLeft[0] = before.toLong())
+            .compose(v -> counting.get())
+            .compose(v -> redis.send(Request.cmd(Command.PTTL).arg(prefix + "quota-counts:restoring")))
+            .onSuccess(after -> lockLeft[1] = after.toLong())
+            .<Map<String, Map<Long, Long>>>map(v -> sent)
+            .onComplete(counted));
+        return counted.future();
       };
       SendLimiter limiter = new SendLimiter(vertx, config, history);
       await(limiter.start()); // this Redis holds no counts: counted before the first send
       assertEquals(1, asked.get());
+      assertTrue(lockLeft[0] <= SendLimiter.RESTORE_LOCK_MILLIS - 1_500, Arrays.toString(lockLeft));
+      assertTrue(lockLeft[1] > SendLimiter.RESTORE_LOCK_MILLIS - 1_000, Arrays.toString(lockLeft));
       List<Future<RateDecision>> checks = new ArrayList<>();
       for (int i = 0; i < 30; i++) {
         checks.add(limiter.check(new RateCheck("acct-5", 10_000, 1, 120, 1)));
@@ -156,7 +172,7 @@ class RateLimiterBatchTest {
 
       // a database that cannot answer: limited accounts stay refused, retryably, rather than allowed without a count
       await(redis.send(Request.cmd(Command.DEL).arg(prefix + "quota-counts").arg(prefix + "{acct-6}:quota")));
-      SendLimiter failing = new SendLimiter(vertx, config, () -> Future.failedFuture("connection refused"));
+      SendLimiter failing = new SendLimiter(vertx, config, counting -> Future.failedFuture("connection refused"));
       await(failing.start());
       Throwable refused = await(failing.check(new RateCheck("acct-6", 10_000, 1, 120, 1))
           .transform(ar -> Future.succeededFuture(ar.cause())));
