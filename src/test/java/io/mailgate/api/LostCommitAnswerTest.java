@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TcpProxy;
@@ -13,6 +14,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -104,7 +106,10 @@ class LostCommitAnswerTest {
         r = node.signed("POST", "/v2/email/outbound-emails", SEND, json);
         lock.commit(); // the lock goes after the answer: a statement still waiting would now commit
       }
-      Thread.sleep(1000);
+      // a statement the node failed to end would commit now: wait until no insert of a message is still running
+      Await.until(() -> Db.count(direct, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%INSERT INTO messages%'") == 0,
+          Duration.ofSeconds(20));
       long stored = Db.count(direct, "SELECT count(*) FROM messages") - before;
       assertEquals(r.statusCode() == 200 ? 1 : 0, stored, r.statusCode() + " " + r.body());
     }
