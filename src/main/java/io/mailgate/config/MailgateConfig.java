@@ -252,7 +252,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> CACHE_TTL_MILLIS = key("cache.ttlMillis", Integer.class, 5000,
       "How long a node caches access keys, account limits and identities; changes made by the admin command or on another node take effect within this.");
   public static final ConfigKey<String> DELIVERY_BOUNCE_DOMAIN = key("delivery.bounceDomain", String.class, "",
-      "Domain of the envelope sender (MAIL FROM) of messages without a verified custom MAIL FROM domain; bounces come back to it. Empty: the From address is the envelope sender.");
+      "Domain of the envelope sender (MAIL FROM) of messages without a verified custom MAIL FROM domain; bounces come back to it. Empty: the message's Return-Path (ReturnPath, FeedbackForwardingEmailAddress or the SMTP MAIL FROM) is the envelope sender, else its From address.");
   public static final ConfigKey<String> DEV_ACCOUNT_ID = key("dev.accountId", String.class, "000000000000",
       "start-dev: id of the default account.");
   public static final ConfigKey<String> DEV_ACCESS_KEY_ID = key("dev.accessKeyId", String.class,
