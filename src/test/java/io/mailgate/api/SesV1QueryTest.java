@@ -165,7 +165,7 @@ class SesV1QueryTest {
     assertEquals("returns@v1.example", node.message(id).getString("EnvelopeFrom"));
     String data = receivedFor("rp-header@dest.example").text();
     assertFalse(data.contains("Return-Path"), data);
-    assertFalse(data.contains("nodemailer-123") || data.contains("2001"), data);
+    assertFalse(data.contains("nodemailer-123") || data.contains("Jan 2001"), data);
     assertTrue(data.contains("\r\nMessage-ID: <" + id + "@"), data);
 
     // the Source takes precedence: the header is then neither verified nor used
