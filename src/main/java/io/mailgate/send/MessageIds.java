@@ -20,7 +20,8 @@ public final class MessageIds {
 
   private MessageIds() {}
 
-  private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(() -> {
+  /** One cryptographic generator per thread; MIME boundaries take theirs from it too. */
+  static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(() -> {
     try {
       return SecureRandom.getInstance("DRBG");
     } catch (NoSuchAlgorithmException e) {

@@ -7,13 +7,15 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 
 /**
  * Builds an RFC 5322 / MIME message from {@link SimpleContent}: text and HTML as
@@ -83,6 +85,11 @@ public final class MimeBuilder {
   static final int LEAST_ATTACHMENT_HEADERS = 128;
 
   public static byte[] build(Headers h, SimpleContent content) {
+    return build(h, content, MimeBuilder::randomBoundary);
+  }
+
+  /** {@link #build(Headers, SimpleContent)} with the boundaries tried taken from {@code boundaries} (tests force one). */
+  static byte[] build(Headers h, SimpleContent content, Supplier<String> boundaries) {
     // room for a body in base64 (4/3 and a CRLF per 76); 7bit and most quoted-printable bodies take less, and
     // the sink grows for the rest: each byte over what is needed is garbage made and zeroed per send
     long estimate = 1024 + (length(content.text()) + length(content.html())) * 11L / 8;
@@ -120,7 +127,7 @@ public final class MimeBuilder {
       }
     }
     Part body = structure(content);
-    body.write(out, w);
+    body.write(out, w, new Boundaries(boundaries));
     if (!out.endsWithCrlf()) {
       out.crlf();
     }
@@ -137,7 +144,7 @@ public final class MimeBuilder {
     for (Attachment a : c.attachments()) {
       (a.inline() ? inline : regular).add(new AttachmentPart(a));
     }
-    Part html = c.html() == null ? null : new TextPart("html", c.html());
+    Part html = c.html() == null ? null : TextPart.of("html", c.html());
     if (html != null && !inline.isEmpty()) {
       List<Part> related = new ArrayList<>();
       related.add(html);
@@ -145,7 +152,7 @@ public final class MimeBuilder {
       html = new Multipart("related", related);
       inline = List.of();
     }
-    Part text = c.text() == null ? null : new TextPart("plain", c.text());
+    Part text = c.text() == null ? null : TextPart.of("plain", c.text());
     Part main;
     if (text != null && html != null) {
       main = new Multipart("alternative", List.of(text, html));
@@ -164,25 +171,46 @@ public final class MimeBuilder {
 
   private interface Part {
     /** Writes the part's own headers (Content-*) then a blank line and the body. */
-    void write(ByteSink out, HeaderWriter w);
+    void write(ByteSink out, HeaderWriter w, Boundaries boundaries);
+
+    /** Adds the bodies written as they are (7bit) in this part and those inside it: where a boundary must not be. */
+    void asWritten(List<byte[]> bodies);
   }
 
-  private record TextPart(String subtype, TextBody body) implements Part {
-    @Override
-    public void write(ByteSink out, HeaderWriter w) {
+  private record TextPart(String subtype, Charset charset, byte[] data, TransferEncoding te) implements Part {
+    static TextPart of(String subtype, TextBody body) {
       byte[] data = encodeText(body.data(), body.charset(), subtype.equals("html") ? "Html body" : "Text body");
       TransferEncoding te = sevenBitAscii(body.data(), body.charset(), data) ? TransferEncoding.SEVEN_BIT
           : TransferEncoding.forText(data);
-      w.raw("Content-Type", "text/" + subtype + "; charset=" + body.charset().name());
+      return new TextPart(subtype, body.charset(), data, te);
+    }
+
+    @Override
+    public void write(ByteSink out, HeaderWriter w, Boundaries boundaries) {
+      w.raw("Content-Type", "text/" + subtype + "; charset=" + charset.name());
       w.raw("Content-Transfer-Encoding", te.headerValue);
       out.crlf();
       te.encode(data, out);
+    }
+
+    @Override
+    public void asWritten(List<byte[]> bodies) {
+      if (te == TransferEncoding.SEVEN_BIT) {
+        bodies.add(data);
+      }
     }
   }
 
   private record AttachmentPart(Attachment a) implements Part {
     @Override
-    public void write(ByteSink out, HeaderWriter w) {
+    public void asWritten(List<byte[]> bodies) {
+      if (a.encoding() == TransferEncoding.SEVEN_BIT) {
+        bodies.add(a.content());
+      }
+    }
+
+    @Override
+    public void write(ByteSink out, HeaderWriter w, Boundaries boundaries) {
       w.raw("Content-Type", a.contentType() + ";\r\n name=" + parameterValue(a.fileName()));
       w.raw("Content-Disposition", (a.inline() ? "inline" : "attachment") + ";\r\n " + filenameParameter(a.fileName()));
       w.raw("Content-Transfer-Encoding", a.encoding().headerValue);
@@ -199,15 +227,24 @@ public final class MimeBuilder {
 
   private record Multipart(String subtype, List<Part> parts) implements Part {
     @Override
-    public void write(ByteSink out, HeaderWriter w) {
-      String boundary = boundary();
+    public void asWritten(List<byte[]> bodies) {
+      for (Part p : parts) {
+        p.asWritten(bodies);
+      }
+    }
+
+    @Override
+    public void write(ByteSink out, HeaderWriter w, Boundaries boundaries) {
+      List<byte[]> bodies = new ArrayList<>();
+      asWritten(bodies);
+      String boundary = boundaries.next(bodies);
       // a multipart/related names its root's type (RFC 2387 3.1): its first part, the HTML
       w.raw("Content-Type", "multipart/" + subtype + (subtype.equals("related") ? "; type=\"text/html\"" : "")
           + "; boundary=\"" + boundary + "\"");
       out.crlf();
       out.ascii("--").ascii(boundary).crlf();
       for (int i = 0; i < parts.size(); i++) {
-        parts.get(i).write(out, w);
+        parts.get(i).write(out, w, boundaries);
         // the delimiter's own CRLF: a part that ends with a line break keeps it
         out.crlf().ascii("--").ascii(boundary).ascii(i + 1 < parts.size() ? "" : "--").crlf();
       }
@@ -215,11 +252,37 @@ public final class MimeBuilder {
   }
 
   /**
-   * A boundary that cannot occur in the parts: "=_" never appears in base64 or quoted-printable
-   * output, and 7bit text is plain text where a random 128-bit token does not occur by chance.
+   * The boundaries of one message: each one not used before in it, and not at the start of any line of a body written
+   * as it is. "=_" never appears in base64 or quoted-printable output, so only 7bit bodies are looked at: a caller who
+   * guessed the boundary and put its delimiter lines in a body would add parts of their own (an attachment the
+   * blocked-type check never saw), so one found there is not used.
    */
-  private static String boundary() {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
+  private static final class Boundaries {
+    private final Supplier<String> source;
+    private final List<byte[]> used = new ArrayList<>();
+
+    Boundaries(Supplier<String> source) {
+      this.source = source;
+    }
+
+    String next(List<byte[]> bodies) {
+      while (true) {
+        byte[] b = source.get().getBytes(StandardCharsets.US_ASCII);
+        if (used.stream().noneMatch(u -> Arrays.equals(u, b)) && bodies.stream()
+            .noneMatch(body -> MimeEntity.startsAnyLine(body, 0, body.length, List.of(b)))) {
+          used.add(b);
+          return new String(b, StandardCharsets.US_ASCII);
+        }
+      }
+    }
+  }
+
+  /**
+   * A random 128-bit boundary from a cryptographic generator ({@link MessageIds#RANDOM}): a fast generator's outputs
+   * tell its next ones, and a caller who saw one boundary (TestRenderEmailTemplate shows them) could write the next.
+   */
+  private static String randomBoundary() {
+    SecureRandom r = MessageIds.RANDOM.get();
     return "=_mg_" + Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
   }
 

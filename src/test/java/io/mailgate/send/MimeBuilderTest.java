@@ -201,6 +201,33 @@ class MimeBuilderTest {
   }
 
   /**
+   * A boundary is never one a 7bit body has delimiter lines of, nor one the message used already: a caller who guessed
+   * the next boundary and wrote its delimiters in the text would otherwise add parts (an .exe) of their own.
+   */
+  @Test
+  void aBoundaryInABodyIsNotUsed() throws IOException {
+    String text = "hi\n--=_evil\nContent-Type: application/x-msdownload; name=\"evil.exe\"\n\nTVqQ\n--=_evil--\n";
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody(text, StandardCharsets.UTF_8),
+        new TextBody("<p>hi</p>", StandardCharsets.UTF_8), List.of(), List.of(new Attachment(
+            "a\r\n--=_evil\r\n".getBytes(StandardCharsets.US_ASCII), "a.txt", "text/plain", false, null, null,
+            TransferEncoding.SEVEN_BIT)));
+    java.util.Iterator<String> tried = List.of("=_evil", "=_ok1", "=_ok1", "=_ok2").iterator();
+    byte[] msg = MimeBuilder.build(new MimeBuilder.Headers(MailboxParser.parse("s@example.com"),
+        List.of(MailboxParser.parse("a@example.org")), List.of(), List.of(), "id-1@example.com", DATE), c,
+        tried::next);
+    String s = new String(msg, StandardCharsets.US_ASCII);
+    assertTrue(s.contains("multipart/mixed; boundary=\"=_ok1\""), s);
+    assertTrue(s.contains("multipart/alternative; boundary=\"=_ok2\""), s);
+    Message m = parse(msg);
+    List<Entity> parts = ((Multipart) m.getBody()).getBodyParts();
+    assertEquals(2, parts.size(), s);
+    List<Entity> alternative = ((Multipart) parts.get(0).getBody()).getBodyParts();
+    assertEquals(2, alternative.size(), s);
+    assertEquals(text.replace("\n", "\r\n"), body(alternative.get(0)));
+    assertEquals("a.txt", parts.get(1).getFilename());
+  }
+
+  /**
    * A custom header's value is SES's printable ASCII, written as given: an encoded word the caller made is not encoded
    * again, a trailing space stays; a field a message has once may be given once.
    */
