@@ -24,7 +24,7 @@ public final class MimeEntity {
     static final HeaderValue MESSAGE_RFC822 = new HeaderValue("message/rfc822", Map.of());
 
     public static HeaderValue parse(String s) {
-      List<String> segments = splitUnquoted(s);
+      List<String> segments = splitUnquoted(withoutComments(s));
       Map<String, String> params = new HashMap<>();
       for (String segment : segments.subList(1, segments.size())) {
         int eq = segment.indexOf('=');
@@ -34,7 +34,47 @@ public final class MimeEntity {
               v.startsWith("\"") ? unquote(v) : token(v));
         }
       }
-      return new HeaderValue(token(segments.get(0).strip()).toLowerCase(Locale.ROOT), params);
+      // "multipart /mixed" and "multipart (x)/mixed" are multipart/mixed to readers (RFC 2045 5.1 allows the spaces)
+      String value = SLASH.matcher(segments.get(0).strip()).replaceFirst("/");
+      return new HeaderValue(token(value).toLowerCase(Locale.ROOT), params);
+    }
+
+    private static final java.util.regex.Pattern SLASH = java.util.regex.Pattern.compile("\\s*/\\s*");
+
+    /** {@code s} with each RFC 822 comment outside a quoted string (nested ones in it) a space. */
+    static String withoutComments(String s) {
+      if (s.indexOf('(') < 0) {
+        return s;
+      }
+      StringBuilder sb = new StringBuilder(s.length());
+      boolean quoted = false;
+      int depth = 0;
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (depth > 0) {
+          if (c == '\\') {
+            i++;
+          } else if (c == '(') {
+            depth++;
+          } else if (c == ')' && --depth == 0) {
+            sb.append(' ');
+          }
+          continue;
+        }
+        if (c == '(' && !quoted) {
+          depth = 1;
+          continue;
+        }
+        if (quoted && c == '\\' && i + 1 < s.length()) {
+          sb.append(c).append(s.charAt(++i));
+          continue;
+        }
+        if (c == '"') {
+          quoted = !quoted;
+        }
+        sb.append(c);
+      }
+      return sb.toString();
     }
 
     /**

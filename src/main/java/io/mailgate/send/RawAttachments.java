@@ -42,6 +42,7 @@ final class RawAttachments {
       return;
     }
     checkNames(e.headers());
+    refuseRepeatedParameters(e);
     if (depth >= MAX_DEPTH) {
       if (e.isMultipart() || e.type().value().startsWith("message/")) { // not looked into: refused, not let through
         throw new io.mailgate.SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Message rejected: its parts are "
@@ -63,6 +64,24 @@ final class RawAttachments {
       String cte = e.transferEncoding();
       if (cte.isEmpty() || cte.equals("7bit") || cte.equals("8bit") || cte.equals("binary")) {
         walk(message, e.bodyStart(), e.end(), false, depth + 1);
+      }
+    }
+  }
+
+  /**
+   * Refuses a Content-Type that gives a parameter twice: readers differ on which one counts (mime4j takes the last
+   * boundary, {@link MimeEntity} the first), and parts one of them sees would not be the parts checked here.
+   */
+  private static void refuseRepeatedParameters(MimeEntity e) {
+    if (e.contentTypeField() == null) {
+      return;
+    }
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    String value = MimeEntity.HeaderValue.withoutComments(e.headers().rawValue(e.contentTypeField()));
+    for (Map.Entry<String, String> p : MimeEntity.HeaderValue.allParams(value)) {
+      if (!seen.add(p.getKey())) {
+        throw io.mailgate.SesException.badRequest("Raw message is malformed: a Content-Type gives the parameter '"
+            + MailboxParser.abbreviate(p.getKey()) + "' more than once.");
       }
     }
   }

@@ -274,6 +274,28 @@ class RawMessageTest {
     assertTrue(text(ok).contains("report.exe.pdf"));
   }
 
+  /**
+   * A multipart's type is read as lenient readers read it, comments and spaces around the '/' included, so its parts
+   * are checked for blocked names; a Content-Type that gives its boundary twice (readers differ on which counts) is
+   * refused.
+   */
+  @Test
+  void partsHiddenByHowTheTypeIsWrittenAreStillChecked() {
+    String head = "From: a@example.com\r\nTo: b@example.org\r\nMIME-Version: 1.0\r\n";
+    String parts = "\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\n"
+        + "Content-Type: application/octet-stream; name=\"x.exe\"\r\n\r\nTVqQ\r\n--b--\r\n";
+    for (String type : List.of("multipart (comment)/mixed; boundary=b", "multipart /mixed; boundary=b",
+        "multipart/ (c) mixed; boundary=\"b\" (a; boundary=c)")) {
+      SesException e = assertThrows(SesException.class, () -> prepare(head + "Content-Type: " + type + parts), type);
+      assertEquals(SesError.MESSAGE_REJECTED, e.error(), type);
+    }
+    SesException twice = assertThrows(SesException.class, () -> prepare(head
+        + "Content-Type: multipart/mixed; boundary=\"a\"; boundary=\"b\"\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\n"
+        + "hi\r\n--b\r\nContent-Type: application/octet-stream; name=\"x.ex\"\r\n\r\nTVqQ\r\n--b--\r\n--a--\r\n"));
+    assertEquals(SesError.BAD_REQUEST, twice.error());
+    assertTrue(twice.getMessage().contains("'boundary' more than once"), twice.getMessage());
+  }
+
   @Test
   void cleanInputIsNotCopied() {
     byte[] clean = "a: b\r\n\r\nc\r\n".getBytes(StandardCharsets.US_ASCII);
