@@ -9,8 +9,8 @@ import java.util.Set;
  * A custom header of a Simple message (SES {@code Headers}). The name must be printable ASCII
  * without a colon, at most 126 characters; the value printable ASCII (SES's {@code [ -~]*}: no control characters,
  * so no CR/LF to inject headers, and nothing to encode: it is written as given, an RFC 2047 encoded word of the
- * caller's included), at most 870. Headers Mailgate writes itself cannot be overridden, as in SES; those a message
- * has at most once ({@link #SINGLE}) may be given once.
+ * caller's included), at most 870. Headers Mailgate writes itself cannot be overridden, as in SES; those SES lets a
+ * message have once (the list a raw message is held to, {@link RawMessage#SINGLE}) may be given once.
  */
 public record MessageHeader(String name, String value) {
   private static final Set<String> RESERVED = Set.of(
@@ -18,21 +18,13 @@ public record MessageHeader(String name, String value) {
       "message-id", "mime-version", "reply-to", "return-path", "subject", "to", "dkim-signature", "resent-from",
       "resent-sender", "resent-to", "resent-cc", "resent-bcc", "resent-date", "resent-message-id");
 
-  /**
-   * Fields a message has at most once that a caller may give: RFC 5322 section 3.6's, the list fields (RFC 2369, 2919,
-   * 8058) and RFC 3834's Auto-Submitted.
-   */
-  static final Set<String> SINGLE = Set.of("sender", "in-reply-to", "references", "list-id", "list-help",
-      "list-unsubscribe", "list-unsubscribe-post", "list-subscribe", "list-post", "list-owner", "list-archive",
-      "auto-submitted");
-
-  /** Refuses a name of {@link #SINGLE} given twice in {@code headers}. */
+  /** Refuses a name of {@link RawMessage#SINGLE} given twice in {@code headers}. */
   static void requireSingles(List<MessageHeader> headers) {
     Set<String> seen = new java.util.HashSet<>();
     for (MessageHeader h : headers) {
       String name = h.name().toLowerCase(Locale.ROOT);
-      if (SINGLE.contains(name) && !seen.add(name)) {
-        throw SesException.badRequest("Header '" + h.name() + "' may appear only once (RFC 5322 section 3.6).");
+      if (RawMessage.isSingle(name) && !seen.add(name)) {
+        throw SesException.badRequest("Header '" + h.name() + "' may appear only once.");
       }
     }
   }

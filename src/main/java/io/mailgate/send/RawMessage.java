@@ -62,6 +62,11 @@ public final class RawMessage {
     }
   }
 
+  /** Whether a message may have the field named {@code lowerCaseName} once only ({@link #SINGLE}). */
+  static boolean isSingle(String lowerCaseName) {
+    return SINGLE_BY_LOWER_CASE.containsKey(lowerCaseName);
+  }
+
   /** Fields of the caller's that the message is sent without: the receiving server adds its own Return-Path. */
   private static final List<String> REMOVED = List.of("Bcc", "Resent-Bcc", "Return-Path");
 

@@ -70,11 +70,21 @@ class SendEmailErrorsTest {
         .encode();
   }
 
+  static String withHeaders(JsonObject ok, JsonArray headers) {
+    JsonObject request = ok.copy();
+    request.getJsonObject("Content").getJsonObject("Simple").put("Headers", headers);
+    return request.encode();
+  }
+
   static Stream<Arguments> badRequests() {
     JsonObject ok = new JsonObject(simple("a@example.com", "b@example.org", "s"));
     JsonArray many = new JsonArray();
     for (int i = 0; i < 51; i++) {
       many.add("r" + i + "@example.org");
+    }
+    JsonArray sixteen = new JsonArray();
+    for (int i = 0; i < 16; i++) {
+      sixteen.add(new JsonObject().put("Name", "X-H" + i).put("Value", "v"));
     }
     String big = Base64.getEncoder().encodeToString(("From: a@example.com\r\nTo: b@example.org\r\n\r\n"
         + "x".repeat(900) + "\r\n").repeat(120).getBytes());
@@ -108,6 +118,10 @@ class SendEmailErrorsTest {
             .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")))
             .put("Headers", new JsonArray().add(new JsonObject().put("Name", "X-A").put("Value", "1\nBcc: v@example.org")))))
             .encode(), "X-A"),
+        Arguments.of("16 headers (SES allows 15)", withHeaders(ok, sixteen), "at most 15"),
+        Arguments.of("a once-only header twice", withHeaders(ok, new JsonArray()
+            .add(new JsonObject().put("Name", "Precedence").put("Value", "bulk"))
+            .add(new JsonObject().put("Name", "precedence").put("Value", "list"))), "only once"),
         Arguments.of("two content kinds", ok.copy().put("Content", new JsonObject()
             .put("Raw", new JsonObject().put("Data", "QQ=="))
             .put("Simple", ok.getJsonObject("Content").getJsonObject("Simple"))).encode(), "exactly one"),

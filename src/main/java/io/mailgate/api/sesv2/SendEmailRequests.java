@@ -108,9 +108,17 @@ final class SendEmailRequests {
         string(t, "TemplateData", "Content.Template"), headers(t, "Headers", "Content.Template"), attachments(t, "Content.Template"));
   }
 
+  /** SES's limit on a message's Headers (and a bulk entry's ReplacementHeaders). */
+  static final int MAX_HEADERS = 15;
+
   static List<MessageHeader> headers(JsonObject o, String field, String path) {
+    List<JsonObject> given = objects(o, field, path);
+    if (given.size() > MAX_HEADERS) {
+      throw SesException.badRequest("Too many headers in " + (path.isEmpty() ? "" : path + ".") + field + ": "
+          + given.size() + " given, at most " + MAX_HEADERS + " allowed.");
+    }
     List<MessageHeader> headers = new ArrayList<>();
-    for (JsonObject h : objects(o, field, path)) {
+    for (JsonObject h : given) {
       headers.add(new MessageHeader(requiredString(h, "Name", path + "." + field),
           requiredString(h, "Value", path + "." + field)));
     }
