@@ -221,7 +221,7 @@ public final class MimeBuilder {
         w.unstructured("Content-Description", a.description(), StandardCharsets.UTF_8);
       }
       out.crlf();
-      a.encoding().encode(a.content(), out);
+      a.encoding().encode(a.content(), out, a.contentType().regionMatches(true, 0, "text/", 0, 5));
     }
   }
 

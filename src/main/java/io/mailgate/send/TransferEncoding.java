@@ -66,10 +66,18 @@ public enum TransferEncoding {
    * only when the data has one (a multipart delimiter supplies its own leading CRLF).
    */
   void encode(byte[] data, ByteSink out) {
+    encode(data, out, true);
+  }
+
+  /**
+   * {@link #encode(byte[], ByteSink)} for data that is text, or not: quoted-printable writes a CRLF of text as a line
+   * break, and one of other data as =0D=0A (RFC 2045 6.7 (4): a reader may make a line break its platform's newline).
+   */
+  void encode(byte[] data, ByteSink out, boolean text) {
     switch (this) {
       case SEVEN_BIT -> out.append(data);
       case BASE64 -> base64(data, out);
-      case QUOTED_PRINTABLE -> quotedPrintable(data, out);
+      case QUOTED_PRINTABLE -> quotedPrintable(data, out, text);
     }
   }
 
@@ -93,23 +101,26 @@ public enum TransferEncoding {
   /** {@code data} as quoted-printable (see {@link #quotedPrintable(byte[], ByteSink)}). */
   public static byte[] quotedPrintable(byte[] data) {
     ByteSink out = new ByteSink(data.length + data.length / 8 + 16);
-    quotedPrintable(data, out);
+    quotedPrintable(data, out, true);
     return out.toByteArray();
   }
 
-  /** Quoted-printable with CRLF as hard line breaks and soft breaks keeping lines within 76. */
-  private static void quotedPrintable(byte[] data, ByteSink out) {
+  /**
+   * Quoted-printable with soft breaks keeping lines within 76, and CRLF as hard line breaks when {@code lineBreaks}
+   * (encoded as =0D=0A otherwise).
+   */
+  private static void quotedPrintable(byte[] data, ByteSink out, boolean lineBreaks) {
     int col = 0;
     for (int i = 0; i < data.length; i++) {
       int b = data[i] & 0xff;
-      if (b == '\r' && i + 1 < data.length && data[i + 1] == '\n') {
+      if (lineBreaks && b == '\r' && i + 1 < data.length && data[i + 1] == '\n') {
         out.crlf();
         col = 0;
         i++;
         continue;
       }
       boolean endOfLine = i + 1 == data.length
-          || (data[i + 1] == '\r' && i + 2 < data.length && data[i + 2] == '\n');
+          || (lineBreaks && data[i + 1] == '\r' && i + 2 < data.length && data[i + 2] == '\n');
       boolean literal = (b >= 33 && b <= 126 && b != '=') || ((b == ' ' || b == '\t') && !endOfLine);
       int width = literal ? 1 : 3;
       // keep room for a soft break '=' unless this is the last character of the line

@@ -228,6 +228,25 @@ class MimeBuilderTest {
   }
 
   /**
+   * Quoted-printable data that is not text has its CR and LF encoded, not written as line breaks (RFC 2045 6.7 (4)): a
+   * reader may turn a line break into its own newline, and the file would change.
+   */
+  @Test
+  void quotedPrintableBinaryDataKeepsItsLineBreakBytes() throws IOException {
+    byte[] data = {'a', '\r', '\n', 0, ' ', '\r', '\n', 'b'};
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("t", StandardCharsets.UTF_8), null,
+        List.of(), List.of(new Attachment(data, "a.bin", "application/octet-stream", false, null, null,
+            TransferEncoding.QUOTED_PRINTABLE)));
+    byte[] msg = build(c, List.of(MailboxParser.parse("a@example.org")));
+    String s = new String(msg, StandardCharsets.US_ASCII);
+    assertTrue(s.contains("\r\n\r\na=0D=0A=00 =0D=0Ab\r\n--"), s);
+    Entity part = ((Multipart) parse(msg).getBody()).getBodyParts().get(1);
+    try (InputStream in = ((BinaryBody) part.getBody()).getInputStream()) {
+      assertArrayEquals(data, in.readAllBytes());
+    }
+  }
+
+  /**
    * A custom header's value is SES's printable ASCII, written as given: an encoded word the caller made is not encoded
    * again, a trailing space stays; a field a message has once may be given once.
    */
