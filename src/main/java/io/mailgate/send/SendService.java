@@ -764,9 +764,14 @@ public final class SendService {
   }
 
   private void checkSize(long bytes) {
-    if (bytes > maxMessageBytes) {
-      throw new SesException(SesError.BAD_REQUEST,
-          "Message length is more than " + maxMessageBytes + " bytes long: " + bytes + ".");
+    checkSize(bytes, maxMessageBytes);
+  }
+
+  /** Refuses a message of {@code bytes} over {@code limit}, as SES does. */
+  public static void checkSize(long bytes, long limit) {
+    if (bytes > limit) {
+      throw new SesException(SesError.BAD_REQUEST, "Message length is more than " + limit + " bytes long: " + bytes
+          + ".");
     }
   }
 

@@ -2,9 +2,12 @@ package io.mailgate.api;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
 import io.mailgate.testing.LoopLag;
 import io.mailgate.testing.RawSends;
 import io.mailgate.testing.RecordingSmtpServer;
@@ -88,6 +91,21 @@ class LargeMessageTest {
     awaitDelivered(id);
     byte[] got = received("twenty-mb");
     assertArrayEquals(RawSends.asSent(raw, id, got), got); // but for its Message-ID and Date, which SES sets
+  }
+
+  /** SES v1 takes 10 MB a message (v2 40): one just over is refused as SES refuses it, and nothing is stored. */
+  @Test
+  void aV1RawMessageOverTenMegabytesIsRefused() {
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    long stored = Db.count(pg, "SELECT count(*) FROM messages");
+    byte[] raw = message("v1-over", 10 * 1024 * 1024 + 1);
+    software.amazon.awssdk.services.ses.model.SesException e = assertThrows(
+        software.amazon.awssdk.services.ses.model.SesException.class,
+        () -> sesV1.sendRawEmail(r -> r.rawMessage(m -> m.data(SdkBytes.fromByteArray(raw)))));
+    assertEquals(400, e.statusCode());
+    assertEquals("InvalidParameterValue", e.awsErrorDetails().errorCode());
+    assertTrue(e.getMessage().contains("Message length is more than 10485760 bytes long"), e.getMessage());
+    assertEquals(stored, Db.count(pg, "SELECT count(*) FROM messages"));
   }
 
   @Test

@@ -289,10 +289,14 @@ public final class QueryApi {
     return SendRequest.IdentityArns.of(action, p.string("SourceArn"), p.string("FromArn"), p.string("ReturnPathArn"));
   }
 
+  /** SES v1's limit on a message (v2 and SMTP take 40 MB). */
+  static final int V1_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+
   private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
     String encoded = p.required("RawMessage.Data");
     return OffLoop.when(encoded.length(), () -> {
       RawContent content = new RawContent(base64(encoded)); // its error before the other parameters', as before
+      SendService.checkSize(content.data().length, Math.min(sends.maxMessageBytes(), V1_MAX_MESSAGE_BYTES));
       List<String> envelope = p.strings("Destinations");
       // as in SES: Source and Destinations are the envelope when given, the message's own headers otherwise
       return SesRawHeaders.applyTo(new SendRequest(p.string("Source"),
