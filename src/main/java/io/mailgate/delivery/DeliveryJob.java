@@ -25,6 +25,11 @@ public record DeliveryJob(String messageId, String accountId, String envelopeFro
         null, null);
   }
 
-  /** A recipient and how many attempts it already had. */
-  public record Recipient(int idx, String address, int attempts) {}
+  /**
+   * A recipient, how many attempts it already had and {@code due}, its next_attempt_at when it was leased (the claim
+   * returned it; a message accepted just now: its creation time, to the microsecond PostgreSQL keeps). The outcome
+   * carries it back as the claim's fence: an outcome written again after its first write committed (its answer lost)
+   * finds the row queued again with another next_attempt_at, and leaves a later claim of it alone.
+   */
+  public record Recipient(int idx, String address, int attempts, java.time.Instant due) {}
 }

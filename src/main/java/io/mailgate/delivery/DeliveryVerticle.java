@@ -770,7 +770,7 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(), job.accountId(),
         job.configurationSet(), r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now,
-        followUp, job.identityAccount(), job.tenantId()));
+        followUp, job.identityAccount(), job.tenantId(), r.due()));
   }
 
   /**

@@ -175,7 +175,7 @@ public final class FeedbackVerticle extends VerticleBase {
     return new OutcomeStore.Outcome(row.messageId(), row.idx(), row.accountId(), row.recipient(), row.state(),
         row.smtpCode(), row.smtpReply(), row.eventType(), row.eventDetailJson(), row.at(), row.nextAttemptAt(),
         row.countsAsAttempt(), row.consequences(), row.delivery(),
-        new OutcomeStore.Publish(o.configurationSet(), type, detail, senderTopics), row.tenantId());
+        new OutcomeStore.Publish(o.configurationSet(), type, detail, senderTopics), row.tenantId(), row.due());
   }
 
   /**
@@ -270,7 +270,7 @@ public final class FeedbackVerticle extends VerticleBase {
         // the Delivery event is the recipient row itself (delivered_at, reply, MTAs): no event row
         return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "delivered", r.code(),
             smtp, null, null, o.at(), null, true, counted, new OutcomeStore.Delivery(r.remoteMta(), reportingMta), null,
-            o.tenantId());
+            o.tenantId(), o.due());
       }
       case BOUNCED -> {
         if (o.result() instanceof AttemptResult.Suppressed sup) {
@@ -347,6 +347,6 @@ public final class FeedbackVerticle extends VerticleBase {
       JsonObject detail, java.time.Instant next, boolean counts, OutcomeStore.Consequences consequences) {
     return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), state, code, reply,
         type == null ? null : type.sesName, detail == null ? null : detail.encode(), o.at(), next, counts, consequences,
-        null, null, o.tenantId());
+        null, null, o.tenantId(), o.due());
   }
 }

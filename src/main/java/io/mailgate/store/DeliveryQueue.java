@@ -103,7 +103,8 @@ public final class DeliveryQueue {
           Map<String, List<DeliveryJob.Recipient>> byMessage = new LinkedHashMap<>();
           for (Row r : due) {
             byMessage.computeIfAbsent(r.getString(0), k -> new ArrayList<>())
-                .add(new DeliveryJob.Recipient(r.getShort(1), r.getString(2), r.getInteger(3)));
+                .add(new DeliveryJob.Recipient(r.getShort(1), r.getString(2), r.getInteger(3),
+                    r.getOffsetDateTime(4).toInstant()));
           }
           if (byMessage.isEmpty()) {
             return Future.succeededFuture(List.<DeliveryJob>of());

@@ -251,7 +251,7 @@ public final class MessageStore {
         rMessage[j] = m.id();
         rIdx[j] = k;
         rAddress[j] = m.recipients().get(k);
-        rTime[j] = times[i];
+        rTime[j] = Timestamps.utc(Timestamps.stored(m.acceptedAt())); // the fence its outcome carries
         j++;
       }
     }

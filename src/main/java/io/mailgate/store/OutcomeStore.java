@@ -29,11 +29,24 @@ public final class OutcomeStore {
    * {@code delivery} is set when the recipient was delivered (its event is then implicit); {@code publish} is set
    * when the message has a configuration set, or its account identity notification topics: its event (a Delivery too)
    * then goes to those of the set's event destinations, and of its sender's topics, that take its type;
-   * {@code tenantId} is the id of the tenant the message was sent for (null: none), whose reputation counts it too.
+   * {@code tenantId} is the id of the tenant the message was sent for (null: none), whose reputation counts it too;
+   * {@code due} is the recipient's next_attempt_at when this attempt's claim leased it: the outcome applies only while
+   * the row still has it, so an outcome written again after its first write committed (its answer lost) cannot land
+   * on a later claim of the same row by the same node run (the lease owner alone cannot tell them apart). Every
+   * outcome that stays queued moves next_attempt_at. Null: no claim to fence (tests that write outcomes directly).
    */
   public record Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
       String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
-      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish, String tenantId) {
+      boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish, String tenantId,
+      Instant due) {
+
+    /** An outcome with no claim to fence it. */
+    public Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
+        String smtpReply, String eventType, String eventDetailJson, Instant at, Instant nextAttemptAt,
+        boolean countsAsAttempt, Consequences consequences, Delivery delivery, Publish publish, String tenantId) {
+      this(messageId, idx, accountId, recipient, state, smtpCode, smtpReply, eventType, eventDetailJson, at,
+          nextAttemptAt, countsAsAttempt, consequences, delivery, publish, tenantId, null);
+    }
 
     /** An outcome of a message sent for no tenant. */
     public Outcome(String messageId, int idx, String accountId, String recipient, String state, Integer smtpCode,
@@ -103,6 +116,9 @@ public final class OutcomeStore {
                lease_owner = NULL, lease_until = NULL, updated_at = o.ts
 """;
 
+  /** The claim the outcome belongs to still holds the row: its next_attempt_at is the one it was leased with. */
+  private static final String CLAIM_FENCE = "r.next_attempt_at = coalesce(o.due, r.next_attempt_at)";
+
   /**
    * The recipients' update ({@code u}) where the lease owner is parameter {@code $leaseParameter}, and the outcomes
    * it applied to ({@code done}): a recipient whose lease was taken over is left alone, and so are its outcome's
@@ -111,6 +127,7 @@ public final class OutcomeStore {
   private static String appliedBy(int leaseParameter) {
     return "), u AS (\n" + UPDATE_RECIPIENTS
         + "  FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.lease_owner = $" + leaseParameter + "\n"
+        + "    AND " + CLAIM_FENCE + "\n"
         + "  RETURNING r.message_id, r.idx\n"
         + "), done AS (\n"
         + "  SELECT o.* FROM o JOIN u ON u.message_id = o.mid AND u.idx = o.idx\n";
@@ -126,9 +143,11 @@ public final class OutcomeStore {
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                              $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
                              $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[],
-                             $21::text[], $22::text[], $23::text[], $24::bool[], $25::text[])
+                             $21::text[], $22::text[], $23::text[], $24::bool[], $25::text[],
+                             $26::timestamptz[])
           AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts,
-               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail, topics, tenant)
+               suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail, topics, tenant,
+               due)
       """ + appliedBy(13) + """
       ), s AS (
         INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
@@ -195,11 +214,14 @@ public final class OutcomeStore {
   static final String RECORD_PLAIN = """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
-                             $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[])
-          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta)
+                             $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
+                             $14::timestamptz[])
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, due)
       ), u AS (
       """ + UPDATE_RECIPIENTS + """
         FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.lease_owner = $10
+          AND\s""" + CLAIM_FENCE + """
+
         RETURNING r.message_id, r.idx
       )
       INSERT INTO reputation_buckets (account_id, bucket, sent, hard_bounces, complaints)
@@ -219,31 +241,31 @@ public final class OutcomeStore {
       """;
 
   /**
-   * {@link #RECORD_PLAIN} for a batch with a tenant's outcome: the tenant's count too ({@code $14}, each outcome's
+   * {@link #RECORD_PLAIN} for a batch with a tenant's outcome: the tenant's count too ({@code $15}, each outcome's
    * tenant). Planned once, as the plain statement is: tenants' deliveries take no general statement.
    */
   static final String RECORD_PLAIN_TENANTS = """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::text[])
-          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, tenant)
+                             $14::timestamptz[], $15::text[])
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, due, tenant)
       """ + appliedBy(10) + PLAIN_REPUTATION + tenantReputation(false);
 
   /**
    * {@link #RECORD_PLAIN} for a batch with outcomes of messages sent with a configuration set: their events (a
    * Delivery, mostly) go into the event outbox too, for the set's destinations; with {@code tenants}, the tenants'
-   * counts too ({@code $19}).
+   * counts too ({@code $20}).
    */
   private static String recordPlainPublishing(String publish, boolean tenants) {
     return """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[]%s)
+                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[], $19::timestamptz[]%s)
           AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta,
-               rcpt, cs, ptype, pdetail, topics%s)
-      """.formatted(tenants ? ", $19::text[]" : "", tenants ? ", tenant" : "") + appliedBy(10) + PLAIN_REPUTATION
+               rcpt, cs, ptype, pdetail, topics, due%s)
+      """.formatted(tenants ? ", $20::text[]" : "", tenants ? ", tenant" : "") + appliedBy(10) + PLAIN_REPUTATION
         + (tenants ? ", trep AS (\n" + tenantReputation(false) + "\n)\n" : "") + publish;
   }
 
@@ -330,7 +352,7 @@ public final class OutcomeStore {
     return new Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), o.state(), o.smtpCode(),
         o.smtpReply() == null ? null : "(reply not recorded: the database refused it)", o.eventType(),
         o.eventType() == null ? null : "{}", o.at(), o.nextAttemptAt(), o.countsAsAttempt(), o.consequences(),
-        o.delivery() == null ? null : new Delivery(null, null), p, o.tenantId());
+        o.delivery() == null ? null : new Delivery(null, null), p, o.tenantId(), o.due());
   }
 
   /** The text without NUL characters, which PostgreSQL's text cannot hold (its other characters can be stored). */
@@ -394,6 +416,7 @@ public final class OutcomeStore {
     String[] pdetail = new String[n];
     Boolean[] topics = new Boolean[n];
     String[] tenant = new String[n];
+    OffsetDateTime[] due = new OffsetDateTime[n];
     boolean plain = true; // no event, suppression or hard bounce in the batch
     boolean tenants = false; // an outcome that counts toward its tenant's reputation
     boolean publishing = false; // an event to publish
@@ -419,6 +442,7 @@ public final class OutcomeStore {
       sent[i] = c.sent();
       hard[i] = c.hardBounce();
       tenant[i] = o.tenantId();
+      due[i] = Timestamps.utc(o.due());
       if (o.publish() != null) {
         cs[i] = o.publish().configurationSet();
         ptype[i] = o.publish().type();
@@ -440,7 +464,7 @@ public final class OutcomeStore {
     // as they were for the mail of no tenant
     if (plain && publishing) {
       Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta,
-          rcpt, cs, ptype, pdetail, topics};
+          rcpt, cs, ptype, pdetail, topics, due};
       return tenants
           ? pool.preparedQuery(senderTopics ? RECORD_PLAIN_PUBLISHING_TOPICS_TENANTS : RECORD_PLAIN_PUBLISHING_TENANTS)
               .execute(Tuple.from(append(params, tenant)))
@@ -448,12 +472,13 @@ public final class OutcomeStore {
               .execute(Tuple.from(params));
     }
     if (plain) {
-      Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta};
+      Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta,
+          due};
       return tenants ? pool.preparedQuery(RECORD_PLAIN_TENANTS).execute(Tuple.from(append(params, tenant)))
           : pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(params));
     }
     return pool.preparedQuery(senderTopics ? RECORD_TOPICS : RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
         detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta, cs, ptype,
-        pdetail, topics, tenant}));
+        pdetail, topics, tenant, due}));
   }
 }

@@ -14,6 +14,14 @@ public final class Timestamps {
    * the zone rules that asks for (a new {@code ZoneRules} object for a fixed offset, every time): this runs for every
    * message and every delivery outcome.
    */
+  /**
+   * {@code t} as a timestamptz column keeps it: to the microsecond. What is compared with a stored value later (a
+   * recipient's next_attempt_at, its claim's fence) is written so, not left to how the client rounds the nanoseconds.
+   */
+  public static Instant stored(Instant t) {
+    return t.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+  }
+
   public static OffsetDateTime utc(Instant t) {
     if (t == null) {
       return null;

@@ -137,4 +137,69 @@ class OutcomeStoreTest extends MigratedDatabase {
     assertEquals(0, Db.count(url, "SELECT count(*) FROM recipients WHERE lease_owner IS NOT NULL "
         + "AND message_id IN ('p1', 'p2', 'pub1', 'gen1', 'gen2', 'none1', 'old1')"), "every outcome written");
   }
+
+  private static OutcomeStore.Outcome queuedAgain(String id, boolean delay, Instant next, Instant due) {
+    return new OutcomeStore.Outcome(id, 0, "a1", id + "@example.org", "queued", delay ? 451 : null,
+        delay ? "451 4.3.0 later" : null, delay ? "DeliveryDelay" : null, delay ? "{}" : null, Instant.now(), next,
+        delay, OutcomeStore.Consequences.NONE, null, null, null, due);
+  }
+
+  private java.util.Map<String, Instant> claim(DeliveryQueue queue, List<String> ids) throws Exception {
+    Promise<List<io.mailgate.delivery.DeliveryJob>> claimed = Promise.promise();
+    vertx.getOrCreateContext().runOnContext(v -> queue.claim(1000).onComplete(claimed));
+    java.util.Map<String, Instant> due = new java.util.HashMap<>();
+    for (io.mailgate.delivery.DeliveryJob job : await(claimed.future())) {
+      if (ids.contains(job.messageId())) {
+        due.put(job.messageId(), job.recipients().get(0).due());
+      }
+    }
+    assertEquals(ids.size(), due.size(), "claimed: " + due);
+    return due;
+  }
+
+  /**
+   * An outcome that puts its recipient back in the queue, written again after its first write committed (its answer
+   * lost), while the same node run has claimed the row again for its next attempt: the stale write is fenced by its
+   * claim, and leaves the new attempt's lease, the attempt count and the events alone; the new attempt's own outcome
+   * is written. Both with an event (the general statement) and without (the plain one).
+   */
+  @Test
+  void aQueuedAgainOutcomeWrittenAgainLeavesTheNextClaimOfItsRowAlone() throws Exception {
+    List<String> ids = List.of("again-delay", "again-plain");
+    for (String id : ids) {
+      Db.execute(url, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, created_at) "
+          + "VALUES ('" + id + "', 'a1', 's@example.com', 's@example.com', 'x', 1, now())");
+      Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at) "
+          + "VALUES ('" + id + "', 0, '" + id + "@example.org', 'queued', now() - interval '1 hour', now())");
+    }
+    DeliveryQueue queue = new DeliveryQueue(pool, OWNER, 300);
+    OutcomeStore store = new OutcomeStore(vertx, pool, OWNER, 1, 0);
+    java.util.Map<String, Instant> first = claim(queue, ids);
+    Instant soon = Instant.now().minusSeconds(5); // due again at once
+    List<OutcomeStore.Outcome> stale = List.of(queuedAgain("again-delay", true, soon, first.get("again-delay")),
+        queuedAgain("again-plain", false, soon, first.get("again-plain")));
+    write(store, stale);
+    assertEquals(0, Db.count(url, "SELECT count(*) FROM recipients WHERE message_id IN ('again-delay', 'again-plain') "
+        + "AND lease_owner IS NOT NULL"), "the first outcomes written");
+    java.util.Map<String, Instant> second = claim(queue, ids); // the same run, its next attempt
+    String lease = "SELECT lease_owner || ' ' || lease_until::text FROM recipients WHERE message_id = ";
+    String leaseDelay = Db.string(url, lease + "'again-delay'");
+    String leasePlain = Db.string(url, lease + "'again-plain'");
+
+    write(store, stale); // the first outcomes again: their answer was lost
+
+    assertEquals(leaseDelay, Db.string(url, lease + "'again-delay'"), "the second attempt's lease kept");
+    assertEquals(leasePlain, Db.string(url, lease + "'again-plain'"), "the second attempt's lease kept");
+    assertEquals(1, Db.count(url, "SELECT attempts FROM recipients WHERE message_id = 'again-delay'"));
+    assertEquals(0, Db.count(url, "SELECT attempts FROM recipients WHERE message_id = 'again-plain'"));
+    assertEquals(1, Db.count(url, "SELECT count(*) FROM events WHERE message_id = 'again-delay'"), "one DeliveryDelay");
+
+    Instant later = Instant.now().plus(10, ChronoUnit.MINUTES);
+    write(store, List.of(queuedAgain("again-delay", true, later, second.get("again-delay")),
+        queuedAgain("again-plain", false, later, second.get("again-plain"))));
+    assertEquals(0, Db.count(url, "SELECT count(*) FROM recipients WHERE message_id IN ('again-delay', 'again-plain') "
+        + "AND lease_owner IS NOT NULL"), "the second attempts' outcomes written");
+    assertEquals(2, Db.count(url, "SELECT attempts FROM recipients WHERE message_id = 'again-delay'"));
+    assertEquals(2, Db.count(url, "SELECT count(*) FROM events WHERE message_id = 'again-delay'"));
+  }
 }
