@@ -280,7 +280,7 @@ public final class DeliveryVerticle extends VerticleBase {
     if (renewing || held.isEmpty()) {
       return;
     }
-    long now = System.currentTimeMillis();
+    long now = System.nanoTime() / 1_000_000; // an age: never the wall clock, which may step back and stop renewals
     List<HeldLease> due = new ArrayList<>();
     for (Map.Entry<HeldLease, Long> e : held.entrySet()) {
       if (now - e.getValue() >= leaseMillis / 3) {
@@ -448,7 +448,7 @@ public final class DeliveryVerticle extends VerticleBase {
         contents.release(job.content().length);
       }
     };
-    long now = System.currentTimeMillis();
+    long now = System.nanoTime() / 1_000_000; // held since: the age renewLeases measures
     for (DeliveryJob.Recipient r : job.recipients()) {
       held.put(new HeldLease(job.messageId(), r.idx()), now);
     }
@@ -598,16 +598,18 @@ public final class DeliveryVerticle extends VerticleBase {
    */
   private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
       OutgoingMessage message, String envelopeId) {
-    return deliver(go, s, mailFrom, rcpt, message, envelopeId, -1);
+    return deliver(go, s, mailFrom, rcpt, message, envelopeId, FIRST_TRY);
   }
 
   /**
-   * As above; {@code movedAfterWaitingSince}, -1 for a first try: a message its address's pool gives back without an
+   * As above; {@code movedAfterWaitingSince} ({@link SitePool#waitClock}), {@link #FIRST_TRY} for a first try: a message its address's pool gives back without an
    * attempt because the site cannot be reached from that address now (paused for it while the message waited in its
    * pool, or its hosts set aside for it) goes, once, from another address that can go now, rather than back to the
    * queue until the first one can; its wait there counts from when it began to wait in the first pool, so the lease
    * it holds covers both waits as it covered one.
    */
+  private static final long FIRST_TRY = Long.MIN_VALUE; // the wait clock's values may be negative
+
   private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
       OutgoingMessage message, String envelopeId, long movedAfterWaitingSince) {
     List<SendingPools.Source> sources = s.sources();
@@ -630,10 +632,10 @@ public final class DeliveryVerticle extends VerticleBase {
     if (chosen >= 0) {
       turn[0] += Math.floorMod(chosen - first, n) + 1; // the addresses passed over have had their turn
       SitePool pool = pool(go, s, sources.get(chosen), reachable.get(chosen));
-      if (movedAfterWaitingSince >= 0) {
+      if (movedAfterWaitingSince != FIRST_TRY) {
         return pool.deliver(mailFrom, rcpt, message, envelopeId, movedAfterWaitingSince);
       }
-      long waitingSince = System.currentTimeMillis();
+      long waitingSince = SitePool.waitClock();
       Future<AttemptResult> attempt = pool.deliver(mailFrom, rcpt, message, envelopeId, waitingSince);
       return n == 1 ? attempt : attempt.compose(r -> r instanceof AttemptResult.Deferred d && d.addressDown()
           && !stopping && Arrays.stream(downUntil(go, sources, reachable, System.currentTimeMillis()))

@@ -165,13 +165,23 @@ final class SitePool {
     this.endpoints = endpoints;
   }
 
+  /**
+   * The clock an attempt's wait for a connection is measured on: milliseconds from an arbitrary origin that never
+   * steps (the wall clock stepped back would keep attempts waiting past their leases; stepped forward, give them all
+   * back at once). Only differences of its values mean anything.
+   */
+  static long waitClock() {
+    return System.nanoTime() / 1_000_000;
+  }
+
   /** Delivers one recipient; the future always succeeds with the attempt's result. */
   Future<AttemptResult> deliver(String from, String rcpt, OutgoingMessage message, String envelopeId) {
-    return deliver(from, rcpt, message, envelopeId, System.currentTimeMillis());
+    return deliver(from, rcpt, message, envelopeId, waitClock());
   }
 
   /**
-   * As above, for an attempt that has been waiting for a connection since {@code waitingSince} (in another pool): its
+   * As above, for an attempt that has been waiting for a connection since {@code waitingSince} ({@link #waitClock}, in
+   * another pool): its
    * wait here counts from then, and it goes to the head of the queue when it began to wait before the attempt there
    * (the wait is checked at the head), so that the two waits together are about as long as one at most.
    */
@@ -300,7 +310,7 @@ final class SitePool {
         deferAll(paused, now, "site " + site.key + " asked to slow down");
         return false;
       }
-      if (maxWaitMs > 0 && now - waiting.peek().enqueuedAt() > maxWaitMs) {
+      if (maxWaitMs > 0 && waitClock() - waiting.peek().enqueuedAt() > maxWaitMs) {
         // back to the queue a little later, spread: at once, the next scan would claim it into the same wait
         next().result().complete(new AttemptResult.Deferred(Instant.ofEpochMilli(now + 5_000
             + java.util.concurrent.ThreadLocalRandom.current().nextLong(25_000)),

@@ -24,7 +24,8 @@ public final class OutcomeStore {
 
   /**
    * One recipient's outcome. {@code state} is queued, delivered or bounced; {@code nextAttemptAt}
-   * is set when it stays queued; {@code eventType} may be null (nothing to record, e.g. a
+   * is set when it stays queued (on the node's clock, as {@code at} is: what is stored is the database's now() plus the
+   * delay from {@code at} to it); {@code eventType} may be null (nothing to record, e.g. a
    * destination that is paused); {@code countsAsAttempt} is false when nothing was tried;
    * {@code delivery} is set when the recipient was delivered (its event is then implicit); {@code publish} is set
    * when the message has a configuration set, or its account identity notification topics: its event (a Delivery too)
@@ -103,12 +104,16 @@ public final class OutcomeStore {
     public static final Consequences NONE = new Consequences(null, null, false, false, false);
   }
 
-  /** The recipient's new state, the same in both statements. */
+  /**
+   * The recipient's new state, the same in both statements. Its next attempt is stored as a delay from the database's
+   * clock ({@code next_at - ts}: both are the node's), which claims compare with: a node whose clock is behind would
+   * otherwise retry at once, and one ahead hold the recipient back for as long.
+   */
   private static final String UPDATE_RECIPIENTS = """
         UPDATE recipients r SET state = o.state,
                attempts = r.attempts + CASE WHEN o.counts THEN 1 ELSE 0 END,
                smtp_code = coalesce(o.code, r.smtp_code), smtp_reply = coalesce(o.reply, r.smtp_reply),
-               next_attempt_at = coalesce(o.next_at, r.next_attempt_at),
+               next_attempt_at = coalesce(now() + (o.next_at - o.ts), r.next_attempt_at),
                last_attempt_at = CASE WHEN o.counts THEN o.ts ELSE r.last_attempt_at END,
                delivered_at = CASE WHEN o.state = 'delivered' THEN o.ts ELSE r.delivered_at END,
                remote_mta = CASE WHEN o.state = 'delivered' THEN o.remote_mta ELSE r.remote_mta END,

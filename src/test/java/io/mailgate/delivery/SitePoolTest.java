@@ -110,7 +110,7 @@ class SitePoolTest {
   void anAttemptsWaitCountsFromWhenItBeganToWaitInAnotherPool() throws Exception {
     RecordingSmtpServer server = server(1);
     SitePool pool = pool(new HostHealth(60_000), 2_000, 1_000);
-    long began = System.currentTimeMillis() - 5_000;
+    long began = SitePool.waitClock() - 5_000;
     AttemptResult late = on(() -> {
       pool.endpoints(List.of(mx(1)));
       return pool.deliver("sender@example.com", "a@site.test", message("late"), null, began);
@@ -120,7 +120,7 @@ class SitePoolTest {
     assertFalse(deferred.addressDown());
     assertEquals(0, server.connections());
     AttemptResult fresh = on(() -> pool.deliver("sender@example.com", "b@site.test", message("fresh"), null,
-        System.currentTimeMillis()));
+        SitePool.waitClock()));
     assertInstanceOf(AttemptResult.Delivered.class, fresh, fresh.toString());
   }
 
