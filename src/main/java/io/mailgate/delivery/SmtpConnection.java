@@ -202,6 +202,22 @@ final class SmtpConnection {
   private final ArrayDeque<Expect> expects = new ArrayDeque<>();
   private final StringBuilder partial = new StringBuilder();
   private final List<String> replyLines = new ArrayList<>();
+  /** The reply being read: its lines read, the characters of those kept, whether some were left out, mixed codes. */
+  private int replyLinesRead;
+  private int replyChars;
+  private boolean replyCut;
+  private boolean replyMixed;
+
+  /**
+   * What is kept of a reply's text (as BounceClassifier reads at most): the rest of its lines are read, to stay in step,
+   * and dropped. A reply of a thousand lines of 4 KB would otherwise be kept whole (4 MB), written to the recipient's
+   * row and its events and read by the retry and throttle rules' patterns on the event loop. (An EHLO reply's
+   * capabilities are a few hundred characters.)
+   */
+  static final int MAX_REPLY_TEXT = 4096;
+
+  /** What ends a reply's text when some of it was left out. */
+  static final String CUT = " [reply cut]";
   private final Set<String> extensions = new HashSet<>();
   /** The extensions each transaction asks about, read from {@link #extensions} once per EHLO. */
   private boolean pipelining;
@@ -879,18 +895,36 @@ final class SmtpConnection {
       // read as the malformed reply to the next command, which would end the session
       return;
     }
-    replyLines.add(line);
     boolean last = line.length() < 4 || line.charAt(3) != '-';
+    replyLinesRead++;
+    replyMixed |= !replyLines.isEmpty() && SmtpResponse.code(line) != SmtpResponse.code(replyLines.get(0));
+    if (replyChars + line.length() <= MAX_REPLY_TEXT) {
+      replyLines.add(line);
+      replyChars += line.length();
+    } else if (last) {
+      // the last line gives the reply its code: kept, as much of it as there is room for
+      replyLines.add(line.substring(0, Math.min(line.length(), Math.max(4, MAX_REPLY_TEXT - replyChars))));
+      replyCut = true;
+    } else {
+      replyCut = true;
+    }
     if (!last) {
-      if (replyLines.size() > 1000) {
+      if (replyLinesRead > 1000) {
         onClosed("reply from " + route + " has too many lines");
         socket.close();
       }
       return;
     }
-    SmtpResponse reply = SmtpResponse.parse(replyLines);
+    SmtpResponse parsed = SmtpResponse.parse(replyLines);
+    SmtpResponse reply = replyMixed ? new SmtpResponse(-1, null, parsed.text(), parsed.lines(), null)
+        : replyCut ? new SmtpResponse(parsed.code(), parsed.enhancedStatus(), parsed.text() + CUT, parsed.lines(), null)
+        : parsed;
     String first = replyLines.get(0);
     replyLines.clear();
+    replyLinesRead = 0;
+    replyChars = 0;
+    replyCut = false;
+    replyMixed = false;
     Expect e = expects.poll();
     if (e == null) {
       // unsolicited, e.g. 421 before an idle disconnect

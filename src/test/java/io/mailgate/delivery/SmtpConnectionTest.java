@@ -113,6 +113,34 @@ class SmtpConnectionTest {
   }
 
   /**
+   * A reply of 900 lines of 4000 characters (3.6 MB) is read to its end, to stay in step, but only its first
+   * {@link SmtpConnection#MAX_REPLY_TEXT} characters are kept, marked as cut: the code and status are the reply's, and
+   * the connection takes the next transaction.
+   */
+  @Test
+  void aHugeReplyIsReadToItsEndButKeptOnlyUpToTheCap() throws Exception {
+    String filler = "x".repeat(4000);
+    StringBuilder huge = new StringBuilder();
+    for (int i = 0; i < 900; i++) {
+      huge.append("550-").append(i == 0 ? "5.1.1 " : "").append(filler).append("\r\n");
+    }
+    huge.append("550 5.1.1 no such user\r\n");
+    try (RecordingSmtpServer server = new RecordingSmtpServer()
+        .onCommand(line -> line.startsWith("RCPT TO:<huge@") ? huge.toString() : null)) {
+      SmtpConnection c = open(server, OPTIONS);
+      SmtpResponse refused = send(c, "huge@example.org", message("huge", "x"));
+      assertEquals(550, refused.code());
+      assertEquals("5.1.1", refused.enhancedStatus());
+      assertTrue(refused.text().endsWith(SmtpConnection.CUT), refused.text().substring(refused.text().length() - 40));
+      assertTrue(refused.text().length() <= SmtpConnection.MAX_REPLY_TEXT + SmtpConnection.CUT.length(),
+          "kept: " + refused.text().length());
+      assertTrue(String.join("", refused.lines()).length() <= SmtpConnection.MAX_REPLY_TEXT);
+      assertEquals(250, send(c, "next@example.org", message("next", "x")).code());
+      assertEquals(1, server.received().size());
+    }
+  }
+
+  /**
    * RFC 5321 3.2 / 4.1.4: HELO is for a server that does not know EHLO. A 4yz (421 above all) is the server refusing
    * service now: the connection fails, as with a refused greeting, and nothing goes over a HELO session (which would
    * have had no STARTTLS and no 8BITMIME).
