@@ -334,17 +334,23 @@ final class SmtpConnection {
         return Future.succeededFuture();
       }
       if (!ehloUnknown(r.code())) {
-        return (r.code() == 421 ? Future.<Void>succeededFuture() : quitQuietly())
-            .transform(ar -> Future.failedFuture(new GreetingRefused(route, "EHLO reply", r)));
+        return refused("EHLO reply", r);
       }
       extensions.clear();
       authMechanisms.clear();
       maxSize = 0;
       extensionsChanged();
+      // the server refusing HELO too is refusing the session, as with EHLO: QUIT after a 5yz, the host set aside for
+      // it, a 421 read by the throttle rules
       return command("HELO " + options.heloName(), options.commandTimeoutMs()).compose(h -> h.code() == 250
-          ? Future.<Void>succeededFuture()
-          : Future.failedFuture(new ConnectionFailure("HELO refused by " + route + ": " + h)));
+          ? Future.<Void>succeededFuture() : refused("HELO reply", h));
     });
+  }
+
+  /** A session refused by the reply to EHLO or HELO: QUIT (unless the server closes it, 421), and GreetingRefused. */
+  private Future<Void> refused(String what, SmtpResponse r) {
+    return (r.code() == 421 ? Future.<Void>succeededFuture() : quitQuietly())
+        .transform(ar -> Future.failedFuture(new GreetingRefused(route, what, r)));
   }
 
   /** Whether an EHLO reply says the server does not know EHLO, so that HELO is the way in. */

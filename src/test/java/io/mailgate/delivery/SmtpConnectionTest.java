@@ -141,6 +141,30 @@ class SmtpConnectionTest {
   }
 
   /**
+   * EHLO taken for unknown (501, 550) and HELO refused too: the session is refused, as a refused EHLO is
+   * (GreetingRefused, with HELO's reply: a 5yz sets the host aside, a 421 goes to the throttle rules), with a QUIT
+   * after a 5yz, none after a 421 (the server is closing).
+   */
+  @Test
+  void heloRefusedAfterAnUnknownEhloIsARefusedSession() throws Exception {
+    for (String ehlo : List.of("501 5.5.4 Syntax error", "550 5.7.1 Not here")) {
+      for (String helo : List.of("550 5.7.1 Go away", "421 4.7.0 mx.test Too many connections, closing")) {
+        try (RecordingSmtpServer server = new RecordingSmtpServer()
+            .onCommand(line -> line.startsWith("EHLO") ? ehlo : line.startsWith("HELO") ? helo : null)) {
+          Throwable e = failure(() -> SmtpConnection.open(vertx, client,
+              SmtpConnection.Endpoint.mx("mx.test", "127.0.0.1", server.port()), OPTIONS,
+              SmtpConnection.TlsMode.OPPORTUNISTIC));
+          SmtpConnection.GreetingRefused refused = assertInstanceOf(SmtpConnection.GreetingRefused.class, e,
+              ehlo + " / " + helo + ": " + e);
+          assertEquals(Integer.parseInt(helo.substring(0, 3)), refused.greeting.code());
+          assertEquals(1, count(server, "HELO"), server.commands().toString());
+          assertEquals(helo.startsWith("5") ? 1 : 0, count(server, "QUIT"), server.commands().toString());
+        }
+      }
+    }
+  }
+
+  /**
    * RFC 5321 3.2 / 4.1.4: HELO is for a server that does not know EHLO. A 4yz (421 above all) is the server refusing
    * service now: the connection fails, as with a refused greeting, and nothing goes over a HELO session (which would
    * have had no STARTTLS and no 8BITMIME).
