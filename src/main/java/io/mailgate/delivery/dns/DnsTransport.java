@@ -63,14 +63,19 @@ final class DnsTransport {
   private boolean closed;
 
   DnsTransport(DnsResolverOptions options) {
+    // platformDefault(): /etc/resolv.conf on Unix, read once by Netty.
+    this(options, options.servers().isEmpty() ? DnsServerAddressStreamProviders.platformDefault()
+        : new SequentialDnsServerAddressStreamProvider(options.servers()));
+  }
+
+  /** With the resolvers of {@code servers} (the system's, in a test: ones it stands in for them). */
+  DnsTransport(DnsResolverOptions options, DnsServerAddressStreamProvider servers) {
     this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("mailgate-dns", true),
         NioIoHandler.newFactory());
     this.loop = group.next();
-    // platformDefault(): /etc/resolv.conf on Unix, read once by Netty.
-    this.servers = options.servers().isEmpty() ? DnsServerAddressStreamProviders.platformDefault()
-        : new SequentialDnsServerAddressStreamProvider(options.servers());
-    // every configured server gets its turn before a lookup fails, however few attempts are configured
-    this.attempts = Math.max(options.attempts(), options.servers().size());
+    this.servers = servers;
+    // at least: every server of the lookup's stream gets its turn (retryOrFail), however few attempts are configured
+    this.attempts = options.attempts();
     this.timeoutMillis = options.queryTimeout().toMillis();
     this.resolver = new DnsNameResolverBuilder(loop)
         .datagramChannelType(NioDatagramChannel.class)
@@ -200,7 +205,8 @@ final class DnsTransport {
 
     private void retryOrFail(String reason, boolean sameServerMayAnswer) {
       boolean untriedServer = sent < stream.size();
-      if (sent < attempts && (sameServerMayAnswer || untriedServer)) {
+      // every server of the stream actually asked (dns.servers, or all of resolv.conf's) before a lookup fails
+      if (sent < Math.max(attempts, stream.size()) && (sameServerMayAnswer || untriedServer)) {
         send();
       } else {
         finish(new DnsAnswer.Unavailable<T>(name, reason), ResponseReader.UNKNOWN_TTL);

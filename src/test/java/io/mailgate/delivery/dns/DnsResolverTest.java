@@ -86,6 +86,31 @@ class DnsResolverTest {
     }
   }
 
+  /**
+   * With no dns.servers, the system's resolvers (three here, as resolv.conf allows) are each asked before a lookup
+   * fails, whatever the number of attempts: not only as many as attempts.
+   */
+  @Test
+  void everySystemResolverIsAskedBeforeALookupFails() throws Exception {
+    try (FakeDnsServer first = FakeDnsServer.start(); FakeDnsServer second = FakeDnsServer.start();
+         FakeDnsServer third = FakeDnsServer.start()) {
+      first.fail("third.test", Failure.DROP);
+      second.fail("third.test", Failure.DROP);
+      third.a("third.test", "192.0.2.9");
+      DnsResolverOptions system = kit.options().withServers(List.of()).withAttempts(2)
+          .withQueryTimeout(java.time.Duration.ofMillis(300));
+      DnsTransport transport = new DnsTransport(system,
+          new io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider(first.address(), second.address(),
+              third.address()));
+      try {
+        assertEquals(ips("192.0.2.9"), await(transport.query("third.test", RecordType.A)).answer().records());
+        assertEquals(1, third.count("third.test", "A"));
+      } finally {
+        await(transport.close());
+      }
+    }
+  }
+
   /** RFC 5452 9.2: each lookup from a source port of its own, so a spoofed answer has more than a query id to guess. */
   @Test
   void lookupsComeFromSourcePortsOfTheirOwn() {
