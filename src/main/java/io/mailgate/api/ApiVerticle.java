@@ -589,7 +589,7 @@ public final class ApiVerticle extends VerticleBase {
         return;
       }
       if (metrics.queueCountDue(clock.millis())) {
-        db.query("SELECT count(*) FROM (SELECT 1 FROM recipients WHERE state = 'queued' LIMIT 1000000) q").execute()
+        db.query(io.mailgate.metrics.Metrics.QUEUE_COUNT).execute()
             .onSuccess(rows -> metrics.queued(rows.iterator().next().getLong(0)));
       }
       Sites.Summary s = sites.summary();

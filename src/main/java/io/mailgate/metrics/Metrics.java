@@ -216,8 +216,18 @@ public final class Metrics implements Shareable {
   }
 
   /**
-   * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to a
-   * million index entries; scrapes from several event loops or scrapers do not each start one).
+   * How far the queue is counted: beyond it the gauge says this many (a backlog, whose size beyond is not worth reading
+   * a million index entries in 5 s on every node).
+   */
+  public static final int QUEUE_COUNT_CAP = 100_000;
+
+  /** The queued recipients, counted up to {@link #QUEUE_COUNT_CAP}. */
+  public static final String QUEUE_COUNT = "SELECT count(*) FROM (SELECT 1 FROM recipients WHERE state = 'queued' LIMIT "
+      + QUEUE_COUNT_CAP + ") q";
+
+  /**
+   * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to
+   * {@link #QUEUE_COUNT_CAP} index entries; scrapes from several event loops or scrapers do not each start one).
    */
   public boolean queueCountDue(long nowMillis) {
     long last = queueCountedAt.get();
@@ -326,8 +336,8 @@ public final class Metrics implements Shareable {
         + "reputation.checkIntervalSeconds; the others find it done).", reputationChecks.sum());
     long q = queued;
     if (q >= 0) {
-      gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 1,000,000, "
-          + "at most once in 5 s).", q);
+      gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 100,000: "
+          + "more shows as 100,000; at most once in 5 s).", q);
     }
     gauge(b, "mailgate_delivery_sites", "Destination sites this node keeps now: those with connections or something to remember, such as a pause (a site from each source address counted apart).", g.sites());
     gauge(b, "mailgate_delivery_connections", "SMTP connections this node has open to destination sites.",

@@ -28,11 +28,14 @@ class MetricsTest {
   static TestNode node;
   static SesV2Client ses;
   static HttpClient http = HttpClient.newHttpClient();
+  static String pg;
 
   @BeforeAll
   static void start() throws IOException {
     relay = new RecordingSmtpServer().onRcpt(r -> r.startsWith("gone") ? "550 5.1.1 No such user" : "250 2.1.5 Ok");
-    node = TestNode.start(relay.url(), c -> c.with(io.mailgate.config.MailgateConfig.METRICS_TOKEN, "s3cret"));
+    pg = io.mailgate.testing.TestServices.freshDatabase();
+    node = TestNode.start(pg, io.mailgate.testing.TestServices.uniquePrefix(), relay.url(),
+        c -> c.with(io.mailgate.config.MailgateConfig.METRICS_TOKEN, "s3cret"), true);
     ses = node.sesV2();
   }
 
@@ -70,6 +73,30 @@ class MetricsTest {
         samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
       }
       return samples;
+    }
+  }
+
+  /**
+   * A backlog past {@link io.mailgate.metrics.Metrics#QUEUE_COUNT_CAP} shows as the cap: the count, every 5 s on every
+   * node, reads no more of the queue than that.
+   */
+  @Test
+  void aBacklogIsCountedUpToTheCap() {
+    int cap = io.mailgate.metrics.Metrics.QUEUE_COUNT_CAP;
+    // five messages of 20,001 recipients (idx is a smallint): more than the cap, none due
+    io.mailgate.testing.Db.execute(pg, "INSERT INTO messages (id, account_id, source, envelope_from, content, size, "
+        + "created_at) SELECT 'backlog' || m, a.id, 's@example.com', 's@example.com', 'x', 1, now() "
+        + "FROM (SELECT id FROM accounts LIMIT 1) a, generate_series(1, 5) m");
+    io.mailgate.testing.Db.execute(pg, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, "
+        + "updated_at) SELECT 'backlog' || m, g, 'r' || g || '@dest.example', 'queued', now() + interval '1 day', "
+        + "now() FROM generate_series(1, 5) m, generate_series(0, " + (cap / 5) + ") g");
+    try {
+      Map<String, Double> m = Await.until(MetricsTest::scrape,
+          s -> s.getOrDefault("mailgate_queue_recipients", 0.0) >= cap, Duration.ofSeconds(20));
+      assertEquals(cap, m.get("mailgate_queue_recipients"));
+    } finally {
+      io.mailgate.testing.Db.execute(pg, "DELETE FROM recipients WHERE message_id LIKE 'backlog_'");
+      io.mailgate.testing.Db.execute(pg, "DELETE FROM messages WHERE id LIKE 'backlog_'");
     }
   }
 
