@@ -601,15 +601,16 @@ public final class DeliveryVerticle extends VerticleBase {
     return deliver(go, s, mailFrom, rcpt, message, envelopeId, FIRST_TRY);
   }
 
+  /** A first try's {@code movedAfterWaitingSince}: the wait clock's values may be negative. */
+  private static final long FIRST_TRY = Long.MIN_VALUE;
+
   /**
-   * As above; {@code movedAfterWaitingSince} ({@link SitePool#waitClock}), {@link #FIRST_TRY} for a first try: a message its address's pool gives back without an
-   * attempt because the site cannot be reached from that address now (paused for it while the message waited in its
+   * As above; {@code movedAfterWaitingSince} ({@link SitePool#waitClock}), {@link #FIRST_TRY} for a first try: a
+   * message its address's pool gives back without an attempt because the site cannot be reached from that address now (paused for it while the message waited in its
    * pool, or its hosts set aside for it) goes, once, from another address that can go now, rather than back to the
    * queue until the first one can; its wait there counts from when it began to wait in the first pool, so the lease
    * it holds covers both waits as it covered one.
    */
-  private static final long FIRST_TRY = Long.MIN_VALUE; // the wait clock's values may be negative
-
   private Future<AttemptResult> deliver(Router.Go go, DeliverySettings s, String mailFrom, String rcpt,
       OutgoingMessage message, String envelopeId, long movedAfterWaitingSince) {
     List<SendingPools.Source> sources = s.sources();

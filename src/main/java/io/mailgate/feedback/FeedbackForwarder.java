@@ -112,7 +112,8 @@ public final class FeedbackForwarder {
         List.of(to), now, null, null);
     return forwards.forwarded(d, message, leaseOwner, messageLeaseSeconds)
         .onSuccess(v -> vertx.eventBus().send(EventBusAddresses.SEND_ACCEPTED, new DeliveryJob(id,
-            Caller.SYSTEM_ACCOUNT, "", null, null, List.of(new DeliveryJob.Recipient(0, to, 0, io.mailgate.store.Timestamps.stored(now))), content, now)))
+            Caller.SYSTEM_ACCOUNT, "", null, null,
+            List.of(new DeliveryJob.Recipient(0, to, 0, io.mailgate.store.Timestamps.stored(now))), content, now)))
         .recover(e -> {
           long delay = Math.min(3600, 10L << Math.min(d.attempts(), 9));
           LOG.warning("cannot forward the " + d.type() + " of " + d.messageId() + " to " + to + ", again in " + delay

@@ -550,7 +550,8 @@ public final class SendService {
         .map(v -> {
           List<DeliveryJob.Recipient> rcpts = new ArrayList<>(addresses.size());
           for (int i = 0; i < addresses.size(); i++) {
-            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0, io.mailgate.store.Timestamps.stored(row.acceptedAt())));
+            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0,
+                io.mailgate.store.Timestamps.stored(row.acceptedAt())));
           }
           metrics.commitWait().since(start);
           metrics.accepted(rcpts.size());

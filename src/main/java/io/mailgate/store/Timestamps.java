@@ -10,11 +10,6 @@ public final class Timestamps {
   private Timestamps() {}
 
   /**
-   * {@code t} at UTC, null for null. The same value as {@code OffsetDateTime.ofInstant(t, ZoneOffset.UTC)}, without
-   * the zone rules that asks for (a new {@code ZoneRules} object for a fixed offset, every time): this runs for every
-   * message and every delivery outcome.
-   */
-  /**
    * {@code t} as a timestamptz column keeps it: to the microsecond. What is compared with a stored value later (a
    * recipient's next_attempt_at, its claim's fence) is written so, not left to how the client rounds the nanoseconds.
    */
@@ -22,6 +17,11 @@ public final class Timestamps {
     return t.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
   }
 
+  /**
+   * {@code t} at UTC, null for null. The same value as {@code OffsetDateTime.ofInstant(t, ZoneOffset.UTC)}, without
+   * the zone rules that asks for (a new {@code ZoneRules} object for a fixed offset, every time): this runs for every
+   * message and every delivery outcome.
+   */
   public static OffsetDateTime utc(Instant t) {
     if (t == null) {
       return null;
