@@ -44,7 +44,8 @@ public final class NetAddresses {
    * Whether an address is one the node may connect to on a tenant's say-so (an MX host, a webhook): a public
    * unicast address.
    * Loopback, unspecified, link-local, private (RFC 1918), unique-local (fc00::/7), CGNAT (100.64.0.0/10) and
-   * multicast addresses would let any tenant's DNS (or an address literal) point the node at its own network.
+   * multicast addresses would let any tenant's DNS (or an address literal) point the node at its own network; an IPv6
+   * address with an IPv4 one inside (IPv4-mapped, -translated, -compatible, NAT64, 6to4) is as public as that one.
    */
   public static boolean isPublic(InetAddress a) {
     if (a.isLoopbackAddress() || a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
@@ -76,13 +77,38 @@ public final class NetAddresses {
       if (b[4] == 0 && b[5] == 1) {
         return false;
       }
-      try {
-        return isPublic(InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)));
-      } catch (java.net.UnknownHostException e) {
+      return isPublicIpv4(Arrays.copyOfRange(b, 12, 16));
+    }
+    // an IPv4 address inside an IPv6 one: the IPv4 address decides. A lookup answers an AAAA record of
+    // ::ffff:127.0.0.1 as an Inet6Address (only InetAddress.getByAddress turns it into IPv4), which the checks above
+    // take for a public address while a connection to it reaches the node's own loopback
+    if (zeros(b, 0, 10) && b[10] == (byte) 0xff && b[11] == (byte) 0xff) {
+      return isPublicIpv4(Arrays.copyOfRange(b, 12, 16)); // IPv4-mapped, ::ffff:0:0/96
+    }
+    if (zeros(b, 0, 8) && b[8] == (byte) 0xff && b[9] == (byte) 0xff && b[10] == 0 && b[11] == 0) {
+      return isPublicIpv4(Arrays.copyOfRange(b, 12, 16)); // IPv4-translated, ::ffff:0:0:0/96
+    }
+    if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x02) {
+      return isPublicIpv4(Arrays.copyOfRange(b, 2, 6)); // 6to4, 2002::/16: the relay reaches the IPv4 address inside
+    }
+    return true;
+  }
+
+  private static boolean zeros(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (b[i] != 0) {
         return false;
       }
     }
     return true;
+  }
+
+  private static boolean isPublicIpv4(byte[] ipv4) {
+    try {
+      return isPublic(InetAddress.getByAddress(ipv4));
+    } catch (UnknownHostException e) {
+      return false; // not reached: four bytes
+    }
   }
 
   /** A network: an address and how many of its leading bits must match. IPv4 mapped into IPv6 counts as IPv4. */
