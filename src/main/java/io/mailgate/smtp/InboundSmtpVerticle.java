@@ -217,6 +217,9 @@ public final class InboundSmtpVerticle extends VerticleBase {
     return route instanceof ReceiptPlan plan && plan.refusal() == null ? plan.outcome() : route;
   }
 
+  /** What a stored feedback message (a report, or mail to a postmaster) is answered, attributed or not. */
+  static final SmtpReply FEEDBACK_QUEUED = new SmtpReply(250, "2.0.0", "Ok: queued");
+
   private Future<SmtpReply> feedback(Envelope envelope, byte[] message) {
     InboundMail mail = new InboundMail(envelope.reversePath(),
         envelope.recipients().stream().map(Recipient::address).toList(), message,
@@ -227,7 +230,10 @@ public final class InboundSmtpVerticle extends VerticleBase {
     // the sender's retry would be a second copy; this only bounds a database that does not answer
     return vertx.eventBus().<String>request(EventBusAddresses.FEEDBACK_INBOUND, mail,
             new DeliveryOptions().setSendTimeout(FEEDBACK_TIMEOUT_MILLIS))
-        .map(reply -> SmtpReply.queued(reply.body()))
+        // the same words whatever became of it: what the report was matched to (a send of this node, or nothing) is
+        // for the logs and metrics, never for whoever sent it, who would learn which guessed Message-ID or VERP
+        // address names a real send
+        .map(reply -> FEEDBACK_QUEUED)
         .otherwise(SmtpReply.tryAgainLater("Feedback could not be stored now"));
   }
 

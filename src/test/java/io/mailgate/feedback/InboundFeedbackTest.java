@@ -120,6 +120,8 @@ public class InboundFeedbackTest {
         dsn("gone@remote.example", "5.1.1", "550 5.1.1 <gone@remote.example>: Recipient address rejected: User unknown",
             null));
     assertTrue(replies.get(replies.size() - 2).startsWith("250"), replies.toString());
+    // the sender is not told the report was matched to a send (a forged one is answered the same: see below)
+    assertEquals("250 2.0.0 Ok: queued", replies.get(replies.size() - 2));
     JsonObject bounce = Await.until(() -> last(sent[0], "Bounce"), b -> b != null, Duration.ofSeconds(10))
         .getJsonObject("bounce");
     assertEquals("Permanent", bounce.getString("bounceType"));
@@ -229,6 +231,8 @@ public class InboundFeedbackTest {
     List<String> replies = SmtpClient.send(inbound, "", List.of(forged),
         dsn("victim@remote.example", "5.1.1", "550 5.1.1 User unknown", sent[0]));
     assertTrue(replies.get(replies.size() - 2).startsWith("250"), "accepted, and kept: " + replies);
+    // answered as an attributed report is: a forger guessing VERP addresses or Message-IDs learns nothing of them
+    assertEquals("250 2.0.0 Ok: queued", replies.get(replies.size() - 2));
     Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE NOT attributed AND rcpt_to = '"
         + forged + "' AND note LIKE '%forged%'") == 1, Duration.ofSeconds(10));
     assertEquals(null, last(sent[0], "Bounce"));
@@ -288,6 +292,8 @@ public class InboundFeedbackTest {
     String forged = dsn(others, "5.1.1", "550 5.1.1 User unknown", id);
     List<String> replies = SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"), forged);
     assertTrue(replies.get(replies.size() - 2).startsWith("250"), "accepted, and kept: " + replies);
+    // answered as an attributed report is: a forger guessing VERP addresses or Message-IDs learns nothing of them
+    assertEquals("250 2.0.0 Ok: queued", replies.get(replies.size() - 2));
     Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + id + "'") == 1,
         Duration.ofSeconds(10));
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email LIKE '%@cc.example'"),
@@ -313,6 +319,8 @@ public class InboundFeedbackTest {
     List<String> replies = SmtpClient.send(inbound, "", List.of("postmaster@bounces.mailgate.test"),
         dsn("notified@remote.example", "5.1.1", "550 5.1.1 User unknown", sent[0]));
     assertTrue(replies.get(replies.size() - 2).startsWith("250"), "accepted, and kept: " + replies);
+    // answered as an attributed report is: a forger guessing VERP addresses or Message-IDs learns nothing of them
+    assertEquals("250 2.0.0 Ok: queued", replies.get(replies.size() - 2));
     Await.until(() -> Db.count(pg, "SELECT count(*) FROM inbound_feedback WHERE message_id = '" + sent[0] + "'") == 1,
         Duration.ofSeconds(10));
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM suppressed_destinations WHERE email = 'notified@remote.example'"));
