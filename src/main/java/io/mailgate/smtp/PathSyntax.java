@@ -50,10 +50,11 @@ final class PathSyntax {
    *
    * @param authParameterAllowed whether {@code AUTH=} (RFC 4954) is accepted
    * @param smtpUtf8Offered whether EHLO offered SMTPUTF8 (else the parameter is one this server does not know)
+   * @param dsnOffered whether EHLO offered DSN (else RET and ENVID are parameters this server does not know: taken
+   *     and ignored, the client would believe its DSN requests honoured)
    */
-  static MailParameters mailParameters(
-      Map<String, String> params, long maxMessageSize, boolean authParameterAllowed, boolean smtpUtf8Offered)
-      throws SmtpSyntaxException {
+  static MailParameters mailParameters(Map<String, String> params, long maxMessageSize, boolean authParameterAllowed,
+      boolean smtpUtf8Offered, boolean dsnOffered) throws SmtpSyntaxException {
     if (params.isEmpty()) {
       return MailParameters.NONE;
     }
@@ -90,6 +91,9 @@ final class PathSyntax {
           smtpUtf8 = true;
         }
         case "RET" -> {
+          if (!dsnOffered) {
+            throw unsupported(p.getKey());
+          }
           if (value.equalsIgnoreCase("FULL")) {
             ret = MailParameters.DsnReturn.FULL;
           } else if (value.equalsIgnoreCase("HDRS")) {
@@ -99,6 +103,9 @@ final class PathSyntax {
           }
         }
         case "ENVID" -> {
+          if (!dsnOffered) {
+            throw unsupported(p.getKey());
+          }
           if (value.isEmpty() || value.length() > 100 || !isXtext(value)) {
             throw error(501, "5.5.4", "Invalid ENVID");
           }
@@ -115,10 +122,17 @@ final class PathSyntax {
     return new MailParameters(size, body, smtpUtf8, ret, envelopeId, params);
   }
 
-  /** Checks the RCPT parameters (NOTIFY and ORCPT from RFC 3461). */
-  static void checkRcptParameters(Map<String, String> params) throws SmtpSyntaxException {
+  /**
+   * Checks the RCPT parameters (NOTIFY and ORCPT from RFC 3461).
+   *
+   * @param dsnOffered whether EHLO offered DSN (else NOTIFY and ORCPT are parameters this server does not know)
+   */
+  static void checkRcptParameters(Map<String, String> params, boolean dsnOffered) throws SmtpSyntaxException {
     for (Map.Entry<String, String> p : params.entrySet()) {
       String value = p.getValue();
+      if (!dsnOffered && (p.getKey().equals("NOTIFY") || p.getKey().equals("ORCPT"))) {
+        throw unsupported(p.getKey());
+      }
       switch (p.getKey()) {
         case "NOTIFY" -> {
           if (!isNotifyList(value)) {
@@ -436,7 +450,11 @@ final class PathSyntax {
     return i;
   }
 
-  private static SmtpSyntaxException unsupported(String keyword) {
+  /**
+   * 555 for a parameter this server does not know, or knows but did not offer (RFC 5321 section 4.1.1.11): after HELO
+   * it offered none.
+   */
+  static SmtpSyntaxException unsupported(String keyword) {
     return error(555, "5.5.4", "Unsupported parameter " + keyword);
   }
 

@@ -87,6 +87,8 @@ public final class SmtpServerSession {
 
   private String reversePath; // null: no transaction
   private MailParameters mailParameters;
+  /** The client greeted with EHLO (and was offered extensions), not HELO: MAIL and RCPT may take parameters. */
+  private boolean extensionsOffered;
   private final List<Recipient> recipients = new ArrayList<>(4);
   private String loginUsername;
 
@@ -461,6 +463,7 @@ public final class SmtpServerSession {
       } else {
         resetTransaction(); // RFC 5321 section 4.1.4: HELO/EHLO implies RSET
         info = info.withHelo(domain);
+        extensionsOffered = extended;
         reply(extended ? ehloReply() : new SmtpReply(250, null, config.serverName()));
       }
     });
@@ -509,8 +512,9 @@ public final class SmtpServerSession {
     MailParameters params;
     try {
       path = PathSyntax.mailFrom(args);
+      refuseParametersAfterHelo(path);
       params = PathSyntax.mailParameters(
-          path.params(), config.maxMessageSize(), config.authEnabled(), config.smtpUtf8());
+          path.params(), config.maxMessageSize(), config.authEnabled(), config.smtpUtf8(), config.dsn());
       if (!params.smtpUtf8() && PathSyntax.isInternational(path.address())) {
         throw new SmtpSyntaxException(PathSyntax.needsSmtpUtf8());
       }
@@ -531,6 +535,13 @@ public final class SmtpServerSession {
     });
   }
 
+  /** After HELO no extension was offered, so no parameter is one this server knows (RFC 5321 section 4.1.1.11). */
+  private void refuseParametersAfterHelo(PathSyntax.PathArgument path) throws SmtpSyntaxException {
+    if (!extensionsOffered && !path.params().isEmpty()) {
+      throw PathSyntax.unsupported(path.params().keySet().iterator().next());
+    }
+  }
+
   private void rcpt(String args) {
     if (reversePath == null) {
       protocolError(Replies.NEED_MAIL);
@@ -549,7 +560,8 @@ public final class SmtpServerSession {
     PathSyntax.PathArgument path;
     try {
       path = PathSyntax.rcptTo(args);
-      PathSyntax.checkRcptParameters(path.params());
+      refuseParametersAfterHelo(path);
+      PathSyntax.checkRcptParameters(path.params(), config.dsn());
       if (!mailParameters.smtpUtf8() && PathSyntax.isInternational(path.address())) {
         throw new SmtpSyntaxException(PathSyntax.needsSmtpUtf8());
       }

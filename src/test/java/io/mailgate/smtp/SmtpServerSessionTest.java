@@ -330,6 +330,43 @@ class SmtpServerSessionTest {
     assertEquals("555 5.5.4 Unsupported parameter SIZE\r\n", send("RCPT TO:<b@y.test> SIZE=1\r\n"));
   }
 
+  /**
+   * Without DSN offered (as both of the node's servers have it), RET, ENVID, NOTIFY and ORCPT are parameters the server
+   * does not know: taken and ignored, the client would believe the DSN it asked for is coming.
+   */
+  @Test
+  void dsnParametersAreRefusedWhereDsnIsNotOffered() {
+    start(new SmtpServerOptions().setServerName("mx.test").setDsn(false), handler);
+    assertEquals("220 mx.test ESMTP\r\n", transport.take());
+    assertFalse(send("EHLO client.test\r\n").contains("DSN"));
+    assertEquals("555 5.5.4 Unsupported parameter RET\r\n", send("MAIL FROM:<a@x.test> RET=HDRS\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter ENVID\r\n", send("MAIL FROM:<a@x.test> ENVID=QQ+2B1\r\n"));
+    assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<a@x.test> BODY=8BITMIME SIZE=42\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter NOTIFY\r\n", send("RCPT TO:<b@y.test> NOTIFY=NEVER\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter ORCPT\r\n", send("RCPT TO:<b@y.test> ORCPT=rfc822;b@y.test\r\n"));
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<b@y.test>\r\n"));
+  }
+
+  /** After HELO no extension was offered: any MAIL or RCPT parameter is one the server does not know. */
+  @Test
+  void parametersAfterHeloAreRefused() {
+    start();
+    assertEquals("220 mx.test ESMTP\r\n", transport.take());
+    assertEquals("250 mx.test\r\n", send("HELO client.test\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter SIZE\r\n", send("MAIL FROM:<a@x.test> SIZE=42\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter BODY\r\n", send("MAIL FROM:<a@x.test> BODY=8BITMIME\r\n"));
+    assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<a@x.test>\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter NOTIFY\r\n", send("RCPT TO:<b@y.test> NOTIFY=NEVER\r\n"));
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<b@y.test>\r\n"));
+    // EHLO again: the extensions are offered, and their parameters taken
+    send("EHLO client.test\r\n");
+    assertEquals("250 2.1.0 Ok\r\n", send("MAIL FROM:<a@x.test> SIZE=42\r\n"));
+    assertEquals("250 2.1.5 Ok\r\n", send("RCPT TO:<b@y.test> NOTIFY=NEVER\r\n"));
+    // and HELO again (an implied RSET): none offered any more
+    assertEquals("250 mx.test\r\n", send("HELO client.test\r\n"));
+    assertEquals("555 5.5.4 Unsupported parameter SIZE\r\n", send("MAIL FROM:<a@x.test> SIZE=42\r\n"));
+  }
+
   @Test
   void tooManyRecipients() {
     start(new SmtpServerOptions().setServerName("mx.test").setMaxRecipients(2), handler);
