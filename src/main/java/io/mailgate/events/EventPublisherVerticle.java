@@ -74,9 +74,21 @@ public final class EventPublisherVerticle extends VerticleBase {
   private static final int SWEEP_BATCH = 10_000;
   /** Failures in a row after which a destination gets one post at a time. */
   static final int TRIP_AFTER = 3;
-  /** Threads resolving webhook host names (blocking), and how many of them one account's lookups may hold. */
-  private static final int RESOLVER_THREADS = 8;
+  /**
+   * Threads resolving webhook host names (blocking), and how many of them one account's lookups may hold. No more
+   * lookups than threads are under way: one waiting in the executor's queue would spend its post's deadline there, and
+   * be counted as its webhook's failure, when other accounts' dead name servers held every thread.
+   */
+  static final int RESOLVER_THREADS = 8;
   static final int LOOKUPS_PER_ACCOUNT = 2;
+
+  /** Looks a host name up (blocking). */
+  interface HostLookup {
+    InetAddress[] addresses(String host) throws java.net.UnknownHostException;
+  }
+
+  /** How webhook host names are looked up: the system resolver; a test may answer for names of its own. */
+  static volatile HostLookup hostLookup = InetAddress::getAllByName;
   /** Destinations the node keeps what it knows of beyond those with posts or events in hand (idle ones go). */
   static final int PRUNE_ABOVE = 1000;
   /** Webhook host names whose addresses the node keeps. */
@@ -136,8 +148,9 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
   };
   private long hostTtlMillis;
-  /** Lookups under way by the account that asked for them. */
+  /** Lookups under way by the account that asked for them, and in all (at most {@link #RESOLVER_THREADS}). */
   private final Map<String, Integer> lookupsByAccount = new HashMap<>();
+  private int lookupsUnderWay;
   private boolean dispatching;
   private boolean dispatchAgain;
 
@@ -810,7 +823,8 @@ public final class EventPublisherVerticle extends VerticleBase {
    * The address to connect to: the host's first, once every address it has is one the node may reach. The system
    * resolver blocks (a dead name server holds a thread for its whole timeout), so an account has at most
    * {@link #LOOKUPS_PER_ACCOUNT} lookups of its own under way: one whose DNS is down cannot take every thread, and
-   * its posts past that are put back for a moment ({@link LookupsBusy}), neither an attempt nor a webhook failure.
+   * its posts past that are put back for a moment ({@link LookupsBusy}), neither an attempt nor a webhook failure; so
+   * are posts needing a lookup while every thread is taken (several accounts' DNS down), rather than queued.
    */
   private Future<InetAddress> resolve(String host, String accountId) {
     if (host == null) {
@@ -830,11 +844,20 @@ public final class EventPublisherVerticle extends VerticleBase {
           return Future.failedFuture(new LookupsBusy("cannot resolve " + host + ": the account's other webhook "
               + "host names are still being resolved"));
         }
+        if (lookupsUnderWay >= RESOLVER_THREADS) {
+          // it would wait in the queue for a thread, its post's deadline running: other accounts' lookups are not
+          // this webhook's failure
+          return Future.failedFuture(new LookupsBusy("cannot resolve " + host + ": every resolver thread is "
+              + "resolving other webhook host names"));
+        }
         lookupsByAccount.merge(accountId, 1, Integer::sum);
+        lookupsUnderWay++;
         metrics.webhookHostLookup();
-        addresses = resolver.executeBlocking(() -> InetAddress.getAllByName(host), false);
+        HostLookup lookup = hostLookup;
+        addresses = resolver.executeBlocking(() -> lookup.addresses(host), false);
         resolving.put(host, addresses);
         addresses.onComplete(ar -> {
+          lookupsUnderWay--;
           resolving.remove(host);
           lookupsByAccount.computeIfPresent(accountId, (a, n) -> n > 1 ? n - 1 : null);
           if (ar.succeeded() && hostTtlMillis > 0) {

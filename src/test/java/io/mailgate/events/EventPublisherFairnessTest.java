@@ -230,6 +230,69 @@ class EventPublisherFairnessTest {
     }
   }
 
+  /**
+   * Four accounts whose webhooks' name servers hang hold every resolver thread: a lookup another account's webhook
+   * needs then is not queued behind them, its post's deadline running out in the queue and counted as that webhook's
+   * failure (it paused after three), but put back as the account's own busy lookups are, neither an attempt nor a
+   * failure; and it is posted as soon as a thread is free.
+   */
+  @Test
+  void otherAccountsHangingLookupsAreNotAHealthyWebhooksFailure() throws Exception {
+    java.util.concurrent.CountDownLatch hung = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger hanging = new java.util.concurrent.atomic.AtomicInteger();
+    EventPublisherVerticle.HostLookup system = EventPublisherVerticle.hostLookup;
+    EventPublisherVerticle.hostLookup = host -> {
+      if (host.endsWith(".hang.test")) {
+        hanging.incrementAndGet();
+        try {
+          hung.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new java.net.UnknownHostException(host + ": timed out");
+      }
+      return host.equals("healthy.test")
+          ? new java.net.InetAddress[] {java.net.InetAddress.getByAddress(host, new byte[] {127, 0, 0, 1})}
+          : system.addresses(host);
+    };
+    try (TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 16)
+        .with(MailgateConfig.EVENTS_TIMEOUT_SECONDS, 2).with(MailgateConfig.EVENTS_RETRY_BASE_SECONDS, 1));
+         SesV2Client ses = node.sesV2()) {
+      int accounts = EventPublisherVerticle.RESOLVER_THREADS / EventPublisherVerticle.LOOKUPS_PER_ACCOUNT;
+      for (int a = 0; a < accounts; a++) {
+        io.mailgate.identity.Accounts.NewKey tenant = node.createAccount("hanging-" + a, true, 100, 10_000);
+        try (SesV2Client other = node.sesV2(tenant.accessKeyId(), tenant.secretAccessKey())) {
+          other.createConfigurationSet(r -> r.configurationSetName("hang"));
+          for (int h = 0; h < EventPublisherVerticle.LOOKUPS_PER_ACCOUNT; h++) {
+            String url = webhook.url("/hang").replace("127.0.0.1", "h" + a + "-" + h + ".hang.test");
+            other.createConfigurationSetEventDestination(r -> r.configurationSetName("hang")
+                .eventDestinationName("h" + url.hashCode()).eventDestination(d -> d.enabled(true)
+                    .matchingEventTypes(EventType.SEND).snsDestination(s -> s.topicArn(url))));
+          }
+          send(other, "hang");
+        }
+      }
+      Await.until(hanging::get, n -> n == EventPublisherVerticle.RESOLVER_THREADS, Duration.ofSeconds(20));
+      destination(ses, "healthy", webhook.url("/healthy").replace("127.0.0.1", "healthy.test"));
+      java.util.List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        ids.add(send(ses, "healthy"));
+        Thread.sleep(2500); // past a post's deadline each
+      }
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String healthy = "message_id IN ('" + String.join("', '", ids) + "')";
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM event_outbox WHERE " + healthy + " AND last_error IS NOT NULL"),
+          "no failure of the healthy webhook");
+      hung.countDown();
+      // not paused, nor backing off: posted as soon as a resolver thread is free
+      Await.until(() -> ids.stream().filter(id -> !webhook.posts("/healthy", id).isEmpty()).count() == ids.size(),
+          Duration.ofSeconds(10));
+    } finally {
+      hung.countDown();
+      EventPublisherVerticle.hostLookup = system;
+    }
+  }
+
   private static long counter(TestNode node, String name) {
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("\n" + name + " (\\d+)\n")
         .matcher(io.mailgate.metrics.Metrics.of(node.vertx()).render(new io.mailgate.metrics.Metrics.Gauges(0, 0, 0,
