@@ -540,6 +540,40 @@ class EventPublishingTest {
   }
 
   /**
+   * A name whose only record is an AAAA of {@code ::ffff:127.0.0.1}: a lookup answers it as an Inet6Address (not
+   * turned into IPv4), which must be refused as the loopback address it is.
+   */
+  @Test
+  void aNameAtAnIpv4MappedLoopbackAddressIsRefused() throws Exception {
+    EventPublisherVerticle.HostLookup system = EventPublisherVerticle.hostLookup;
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    mapped[12] = 127;
+    mapped[15] = 1;
+    EventPublisherVerticle.hostLookup = host -> host.equals("mapped.test")
+        ? new java.net.InetAddress[] {java.net.Inet6Address.getByAddress(host, mapped, -1)} : system.addresses(host);
+    try (TestNode strict = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES,
+        false)); SesV2Client client = strict.sesV2()) {
+      client.createConfigurationSet(r -> r.configurationSetName("mapped"));
+      String byName = webhook.url("/mapped").replace("127.0.0.1", "mapped.test");
+      client.createConfigurationSetEventDestination(r -> r.configurationSetName("mapped").eventDestinationName("name")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(byName))));
+      client.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("ok-6@example.com"))
+          .configurationSetName("mapped").content(c -> c.simple(m -> m.subject(s -> s.data("s"))
+              .body(b -> b.text(t -> t.data("x"))))));
+      String pg = strict.config().get(MailgateConfig.PG_URL);
+      String error = Await.until(() -> Db.string(pg, "SELECT coalesce(max(last_error), '') FROM event_outbox"),
+          e -> !e.isEmpty(), Duration.ofSeconds(20));
+      assertTrue(error.contains("private address"), error);
+      assertTrue(webhook.posts("/mapped").isEmpty(), "nothing reached the webhook");
+    } finally {
+      EventPublisherVerticle.hostLookup = system;
+    }
+  }
+
+  /**
    * A webhook named by a host name: looked up once for many posts (then kept as long as the JVM keeps a lookup), not
    * once per post on a resolver thread.
    */
