@@ -209,8 +209,9 @@ final class SmtpConnection {
   private boolean replyMixed;
 
   /**
-   * What is kept of a reply's text (as BounceClassifier reads at most): the rest of its lines are read, to stay in step,
-   * and dropped. A reply of a thousand lines of 4 KB would otherwise be kept whole (4 MB), written to the recipient's
+   * What is kept of a reply's text (as BounceClassifier reads at most): its lines from the first while they fit, and
+   * its last line whole (a line is at most 4096 characters as read; the first one's text is cut to make room when it
+   * must); the rest of its lines are read, to stay in step, and dropped. A reply of a thousand lines of 4 KB would otherwise be kept whole (4 MB), written to the recipient's
    * row and its events and read by the retry and throttle rules' patterns on the event loop. (An EHLO reply's
    * capabilities are a few hundred characters.)
    */
@@ -904,15 +905,27 @@ final class SmtpConnection {
     boolean last = line.length() < 4 || line.charAt(3) != '-';
     replyLinesRead++;
     replyMixed |= !replyLines.isEmpty() && SmtpResponse.code(line) != SmtpResponse.code(replyLines.get(0));
-    if (replyChars + line.length() <= MAX_REPLY_TEXT) {
+    if (!replyCut && replyChars + line.length() <= MAX_REPLY_TEXT) {
       replyLines.add(line);
       replyChars += line.length();
     } else if (last) {
-      // the last line gives the reply its code: kept, as much of it as there is room for
-      replyLines.add(line.substring(0, Math.min(line.length(), Math.max(4, MAX_REPLY_TEXT - replyChars))));
+      // the last line gives the reply its code: kept whole, the lines before it given up for its room, then the
+      // first one's text cut (an EHLO reply's greeting, not a capability: "SIZE 35882577" is never read from half of
+      // its line, nor a capability line read as the greeting)
+      while (replyLines.size() > 1 && replyChars + line.length() > MAX_REPLY_TEXT) {
+        replyChars -= replyLines.remove(replyLines.size() - 1).length();
+      }
+      if (!replyLines.isEmpty() && replyChars + line.length() > MAX_REPLY_TEXT) {
+        String greeting = replyLines.get(0);
+        int keep = Math.max(4, MAX_REPLY_TEXT - line.length());
+        replyLines.set(0, greeting.substring(0, Math.min(greeting.length(), keep)));
+        replyChars = replyLines.get(0).length();
+      }
+      replyLines.add(line);
+      replyChars += line.length();
       replyCut = true;
     } else {
-      replyCut = true;
+      replyCut = true; // and the lines after it too: what is kept reads on without a gap
     }
     if (!last) {
       if (replyLinesRead > 1000) {

@@ -141,6 +141,21 @@ class SmtpConnectionTest {
   }
 
   /**
+   * An EHLO reply too long to keep whole keeps its capability lines whole or not at all: its last line's SIZE is the
+   * server's limit, not the digits of it that had room (a message over those would have bounced for good).
+   */
+  @Test
+  void aCutEhloReplyKeepsItsCapabilitiesWhole() throws Exception {
+    String ehlo = "250-mx.test " + "x".repeat(4080) + "\r\n250-8BITMIME\r\n250 SIZE 35882577\r\n";
+    try (RecordingSmtpServer server = new RecordingSmtpServer()
+        .onCommand(line -> line.startsWith("EHLO") ? ehlo : null)) {
+      SmtpConnection c = open(server, OPTIONS);
+      assertEquals(35882577L, c.maxSize());
+      assertEquals(250, send(c, "a@example.org", message("ehlo", "x")).code());
+    }
+  }
+
+  /**
    * EHLO taken for unknown (501, 550) and HELO refused too: the session is refused, as a refused EHLO is
    * (GreetingRefused, with HELO's reply: a 5yz sets the host aside, a 421 goes to the throttle rules), with a QUIT
    * after a 5yz, none after a 421 (the server is closing).
