@@ -42,7 +42,7 @@ final class RawAttachments {
       return;
     }
     checkNames(e.headers());
-    refuseRepeatedParameters(e);
+    refuseAmbiguousType(e);
     if (depth >= MAX_DEPTH) {
       if (e.isMultipart() || e.type().value().startsWith("message/")) { // not looked into: refused, not let through
         throw new io.mailgate.SesException(io.mailgate.SesError.MESSAGE_REJECTED, "Message rejected: its parts are "
@@ -69,21 +69,43 @@ final class RawAttachments {
   }
 
   /**
-   * Refuses a Content-Type that gives a parameter twice: readers differ on which one counts (mime4j takes the last
-   * boundary, {@link MimeEntity} the first), and parts one of them sees would not be the parts checked here.
+   * Refuses a part whose structure readers would see differently from this walk, so that parts one of them shows
+   * would not be the parts checked here: a part with two Content-Type fields (this reader takes the first, others the
+   * last), a Content-Type that gives a parameter twice (mime4j takes the last boundary, {@link MimeEntity} the first),
+   * or a boundary with a comment outside quotes ({@code boundary=b(x)}: "b" to a reader that drops RFC 822 comments,
+   * as this one and mime4j do, "b(x)" to one that reads up to the next ';').
    */
-  private static void refuseRepeatedParameters(MimeEntity e) {
+  private static void refuseAmbiguousType(MimeEntity e) {
     if (e.contentTypeField() == null) {
       return;
     }
+    if (e.headers().fields().stream().filter(f -> f.is("Content-Type")).count() > 1) {
+      throw io.mailgate.SesException.badRequest("Raw message is malformed: a part has more than one Content-Type "
+          + "field.");
+    }
     java.util.Set<String> seen = new java.util.HashSet<>();
-    String value = MimeEntity.HeaderValue.withoutComments(e.headers().rawValue(e.contentTypeField()));
+    String raw = e.headers().rawValue(e.contentTypeField());
+    String value = MimeEntity.HeaderValue.withoutComments(raw);
     for (Map.Entry<String, String> p : MimeEntity.HeaderValue.allParams(value)) {
       if (!seen.add(p.getKey())) {
         throw io.mailgate.SesException.badRequest("Raw message is malformed: a Content-Type gives the parameter '"
             + MailboxParser.abbreviate(p.getKey()) + "' more than once.");
       }
     }
+    if (!value.equals(raw) && !boundary(value).equals(boundary(raw))) {
+      throw io.mailgate.SesException.badRequest("Raw message is malformed: a Content-Type's boundary has a comment "
+          + "in it.");
+    }
+  }
+
+  /** The boundary parameter's value as {@code value} gives it (empty: none). */
+  private static String boundary(String value) {
+    for (Map.Entry<String, String> p : MimeEntity.HeaderValue.allParams(value)) {
+      if (p.getKey().equals("boundary")) {
+        return p.getValue().strip();
+      }
+    }
+    return "";
   }
 
   /**
@@ -135,8 +157,19 @@ final class RawAttachments {
     }
   }
 
-  /** Refuses a header value whose parameter {@code param} (in any of its forms) names a refused file type. */
+  /**
+   * Refuses a header value whose parameter {@code param} (in any of its forms) names a refused file type, read with
+   * its RFC 822 comments and without them: a '"' in a comment ({@code attachment (") ; filename=x.exe ; y=(")}) would
+   * otherwise hide the name from this reader, which takes quotes as they come, and not from one that drops comments.
+   */
   static void checkNames(String value, String param) {
+    checkNamesAsWritten(value, param);
+    if (value.indexOf('(') >= 0) {
+      checkNamesAsWritten(MimeEntity.HeaderValue.withoutComments(value), param);
+    }
+  }
+
+  private static void checkNamesAsWritten(String value, String param) {
     if (!value.contains(";")) {
       return; // no parameter: most Content-Type fields of text parts
     }

@@ -294,6 +294,27 @@ class RawMessageTest {
         + "hi\r\n--b\r\nContent-Type: application/octet-stream; name=\"x.ex\"\r\n\r\nTVqQ\r\n--b--\r\n--a--\r\n"));
     assertEquals(SesError.BAD_REQUEST, twice.error());
     assertTrue(twice.getMessage().contains("'boundary' more than once"), twice.getMessage());
+
+    // a '"' in a comment does not hide a name from this check (it does not from a reader that drops comments)
+    for (String field : List.of("Content-Disposition: attachment (\") ; filename=evil.exe ; x=(\")",
+        "Content-Type: application/x-msdownload (\") ; name=evil.exe ; x=(\")")) {
+      SesException e = assertThrows(SesException.class, () -> prepare(head + field + "\r\n\r\nTVqQ\r\n"), field);
+      assertEquals(SesError.MESSAGE_REJECTED, e.error(), field);
+    }
+    // a boundary read as "b" here and by mime4j, as "b(x)" by a reader that reads to the next ';'
+    SesException commented = assertThrows(SesException.class, () -> prepare(head
+        + "Content-Type: multipart/mixed; boundary=b(x)" + parts.replace("--b", "--b(x)")));
+    assertEquals(SesError.BAD_REQUEST, commented.error());
+    assertTrue(commented.getMessage().contains("boundary has a comment"), commented.getMessage());
+    // a part of two Content-Type fields: this walk takes the first, other readers the last
+    SesException fields = assertThrows(SesException.class, () -> prepare(head
+        + "Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\nContent-Type: text/plain\r\n"
+        + "Content-Type: multipart/mixed; boundary=b" + parts + "--a--\r\n"));
+    assertEquals(SesError.BAD_REQUEST, fields.error());
+    assertTrue(fields.getMessage().contains("more than one Content-Type"), fields.getMessage());
+    // a quoted boundary may hold parentheses: no comment there
+    prepare(head + "Content-Type: multipart/mixed; boundary=\"b(x)\"\r\n\r\n--b(x)\r\nContent-Type: text/plain\r\n\r\n"
+        + "hello\r\n--b(x)--\r\n");
   }
 
   @Test
