@@ -46,6 +46,7 @@ public final class SendLimiter {
   static final String SCRIPT_NAME = "ratelimit/send_limits.lua";
   static final String SEED_SCRIPT_NAME = "ratelimit/seed_quota.lua";
   static final String REFUND_SCRIPT_NAME = "ratelimit/send_refund.lua";
+  static final String RESTORE_LOCK_SCRIPT_NAME = "ratelimit/restore_lock.lua";
   /** How long a node may take to count the last day again before another node may try. */
   static final long RESTORE_LOCK_MILLIS = 150_000;
   /** How long after a failed attempt to count the last day again the next may start. */
@@ -68,6 +69,7 @@ public final class SendLimiter {
   private final RedisScript script = new RedisScript(SCRIPT_NAME);
   private final RedisScript seedScript = new RedisScript(SEED_SCRIPT_NAME);
   private final RedisScript refundScript = new RedisScript(REFUND_SCRIPT_NAME);
+  private final RedisScript restoreLockScript = new RedisScript(RESTORE_LOCK_SCRIPT_NAME);
   private final QuotaHistory history;
   /** Set once this Redis holds every account's count of the last day. */
   private final String countsKey;
@@ -298,14 +300,17 @@ public final class SendLimiter {
     if (restoring != null) {
       return restoring;
     }
-    Future<Void> f = redis.set(List.of(restoringKey, "1", "NX", "PX", Long.toString(RESTORE_LOCK_MILLIS)))
+    String token = java.util.UUID.randomUUID().toString(); // this count's: its lock is held and given up by it only
+    Future<Void> f = redis.set(List.of(restoringKey, token, "NX", "PX", Long.toString(RESTORE_LOCK_MILLIS)))
         .compose(locked -> locked == null ? Future.<Void>succeededFuture() : history.sentLastDay(
-                () -> redis.pexpire(List.of(restoringKey, Long.toString(RESTORE_LOCK_MILLIS))))
+                () -> restoreLockScript.evaluate(redis, List.of("1", restoringKey, token,
+                    Long.toString(RESTORE_LOCK_MILLIS))).compose(held -> held.toInteger() == 1 ? Future.succeededFuture()
+                    : Future.failedFuture("the count's lock ran out and another node counts now")))
             .compose(sent -> seed(new ArrayList<>(sent.entrySet()), 0).map(v -> sent.size()))
             .compose(accounts -> redis.set(List.of(countsKey, Long.toString(System.currentTimeMillis() / 1000)))
                 .onSuccess(v -> LOG.info("Redis held no 24-hour send counts: counted again from the database ("
                     + accounts + " accounts sent in the last day)")))
-            .eventually(() -> redis.del(List.of(restoringKey)))
+            .eventually(() -> restoreLockScript.evaluate(redis, List.of("1", restoringKey, token, "0")))
             .<Void>mapEmpty())
         .onFailure(e -> LOG.warning("cannot count the 24-hour send counts again (sends of limited accounts are "
             + "refused until they are): " + e.getMessage()));

@@ -85,7 +85,7 @@ public final class SendingHistory implements QuotaHistory {
             out.computeIfAbsent(r.getString(0), k -> new HashMap<>())
                 .merge(r.getLong(1), r.getNumeric(2).longValue(), Long::sum);
           }
-          return last ? Future.<Void>succeededFuture() : counting.get().transform(ar -> counted(until, now, out, counting));
+          return last ? Future.<Void>succeededFuture() : counting.get().compose(v -> counted(until, now, out, counting));
         });
   }
 }

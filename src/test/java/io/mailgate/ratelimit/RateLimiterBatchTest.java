@@ -183,6 +183,38 @@ class RateLimiterBatchTest {
     }
   }
 
+  /**
+   * A count whose lock ran out while it counted (a statement that waited past it), and was taken by another node, stops
+   * at its next part, and leaves that node's lock alone, neither held on to nor deleted: the counts are that node's.
+   */
+  @Test
+  void aCountWhoseLockRanOutStopsAndLeavesTheOtherNodesLockAlone() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
+    try {
+      String prefix = TestServices.uniquePrefix();
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, prefix);
+      String lock = prefix + "quota-counts:restoring";
+      Throwable[] told = new Throwable[1];
+      QuotaHistory history = counting -> redis.send(Request.cmd(Command.SET).arg(lock).arg("another node"))
+          .compose(v -> counting.get())
+          .transform(ar -> {
+            told[0] = ar.cause();
+            return ar.failed() ? Future.failedFuture(ar.cause()) : Future.succeededFuture(Map.of());
+          });
+      await(new SendLimiter(vertx, config, history).start());
+      assertTrue(told[0] != null && told[0].getMessage().contains("another node counts"), String.valueOf(told[0]));
+      assertEquals("another node", String.valueOf(await(redis.send(Request.cmd(Command.GET).arg(lock)))));
+      assertTrue(await(redis.send(Request.cmd(Command.PTTL).arg(lock))).toLong() == -1, "not held on to");
+      assertEquals(0, await(redis.send(Request.cmd(Command.EXISTS).arg(prefix + "quota-counts"))).toInteger());
+    } finally {
+      redis.close();
+      vertx.close();
+    }
+  }
+
   @Test
   void aRedisThatNeverAnswersDoesNotHoldTheAccountForGood() throws Exception {
     Vertx vertx = Vertx.vertx();
