@@ -390,6 +390,10 @@ public final class EventPublisherVerticle extends VerticleBase {
             metrics.receiptNotified();
             receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot delete receipt notification "
                 + d.id() + " (it will be posted again when its lease ends): " + e.getMessage()));
+          } else if (posted.cause() instanceof LookupsBusy) {
+            // the node's own limit, not the webhook's failure: due again in a moment, not an attempt
+            receipts.release(List.of(d.id()), LOOKUP_WAIT_MILLIS).onFailure(e -> LOG.warning("cannot put back "
+                + "receipt notification " + d.id() + " (it is due again when its lease ends): " + e.getMessage()));
           } else {
             postFailed(w, seq, d.url());
             receiptFailed(d, posted.cause().getMessage() == null ? posted.cause().toString()
@@ -603,7 +607,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
   }
 
-  /** How long an event waits when its account's host name lookups are all under way. */
+  /** How long an event or receipt notification waits when its lookup cannot start (all under way). */
   static final long LOOKUP_WAIT_MILLIS = 1_000;
 
   /** An account's lookups are all under way: the post is not made (not the webhook's failure, nor an attempt). */

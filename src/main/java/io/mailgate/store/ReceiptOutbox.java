@@ -52,8 +52,14 @@ public final class ReceiptOutbox {
 
   /** Claimed notifications put back unattempted, due at once. */
   public Future<Void> release(List<Long> ids) {
-    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = now(), attempts = greatest(attempts - 1, 0) "
-        + "WHERE id = ANY($1)").execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
+    return release(ids, 0);
+  }
+
+  /** Claimed notifications put back unattempted, due in {@code delayMillis}. */
+  public Future<Void> release(List<Long> ids, long delayMillis) {
+    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = now() + $2::bigint * interval '1 millisecond', "
+        + "attempts = greatest(attempts - 1, 0) WHERE id = ANY($1)")
+        .execute(Tuple.of(ids.toArray(Long[]::new), delayMillis)).mapEmpty();
   }
 
   /**

@@ -190,8 +190,14 @@ class EventPublisherFairnessTest {
       Await.until(() -> webhook.posts("/blip").size() >= 8, Duration.ofSeconds(20));
       webhook.release("/blip");
       // the twelve not yet posted go within seconds (the eight that failed are retried on their own backoff)
-      Await.until(() -> ids.stream().filter(id -> !webhook.posts("/blip", id).isEmpty()).count() == 20,
-          Duration.ofSeconds(15));
+      try {
+        Await.until(() -> ids.stream().filter(id -> !webhook.posts("/blip", id).isEmpty()).count() == 20,
+            Duration.ofSeconds(15));
+      } catch (AssertionError e) {
+        // what the posts that failed were told (they were to wait until released, then fail together)
+        throw new AssertionError(e.getMessage() + "; the posts' errors: " + Db.string(node.config().get(
+            MailgateConfig.PG_URL), "SELECT string_agg(DISTINCT last_error, ' | ') FROM event_outbox"), e);
+      }
     } finally {
       webhook.release("/blip");
       webhook.failFirst("/blip", 0);
@@ -274,19 +280,35 @@ class EventPublisherFairnessTest {
       }
       Await.until(hanging::get, n -> n == EventPublisherVerticle.RESOLVER_THREADS, Duration.ofSeconds(20));
       destination(ses, "healthy", webhook.url("/healthy").replace("127.0.0.1", "healthy.test"));
+      // and a receipt rule's notification to the same healthy webhook host, of mail received meanwhile
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String account = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
+      Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + account
+          + "', 'rcv.test', 'DOMAIN', 'SUCCESS')");
+      Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + account + "', 'main', true)");
+      Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
+          + "actions, scan_enabled) VALUES ('" + account + "', 'main', 'notify', 0, true, 'Optional', '{rcv.test}', "
+          + "'[{\"SNSAction\": {\"TopicArn\": \"" + webhook.url("/rcv").replace("127.0.0.1", "healthy.test")
+          + "\"}}]', false)");
+      io.mailgate.testing.SmtpClient.sendUntil(node.config().get(MailgateConfig.SMTP_INBOUND_PORT), "a@outside.test",
+          java.util.List.of("x@rcv.test"), "From: a@outside.test\r\nTo: x@rcv.test\r\nSubject: received\r\n\r\nhi",
+          replies -> replies.get(3).startsWith("250"));
       java.util.List<String> ids = new java.util.ArrayList<>();
       for (int i = 0; i < 3; i++) {
         ids.add(send(ses, "healthy"));
         Thread.sleep(2500); // past a post's deadline each
       }
-      String pg = node.config().get(MailgateConfig.PG_URL);
       String healthy = "message_id IN ('" + String.join("', '", ids) + "')";
       assertEquals(0, Db.count(pg, "SELECT count(*) FROM event_outbox WHERE " + healthy + " AND last_error IS NOT NULL"),
           "no failure of the healthy webhook");
+      assertEquals(1, Db.count(pg, "SELECT count(*) FROM receipt_outbox"), "the receipt notification waits");
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM receipt_outbox WHERE last_error IS NOT NULL"),
+          "no failure of the healthy receipt webhook");
       hung.countDown();
       // not paused, nor backing off: posted as soon as a resolver thread is free
       Await.until(() -> ids.stream().filter(id -> !webhook.posts("/healthy", id).isEmpty()).count() == ids.size(),
           Duration.ofSeconds(10));
+      Await.until(() -> webhook.posts("/rcv").size(), n -> n == 1, Duration.ofSeconds(10));
     } finally {
       hung.countDown();
       EventPublisherVerticle.hostLookup = system;
