@@ -549,9 +549,9 @@ public final class SendService {
         .recover(e -> notStored(p.id(), e))
         .map(v -> {
           List<DeliveryJob.Recipient> rcpts = new ArrayList<>(addresses.size());
+          java.time.Instant due = io.mailgate.store.Timestamps.stored(row.acceptedAt()); // as MessageStore wrote it
           for (int i = 0; i < addresses.size(); i++) {
-            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0,
-                io.mailgate.store.Timestamps.stored(row.acceptedAt())));
+            rcpts.add(new DeliveryJob.Recipient(i, addresses.get(i), 0, due));
           }
           metrics.commitWait().since(start);
           metrics.accepted(rcpts.size());

@@ -247,11 +247,12 @@ public final class MessageStore {
       identities[i] = m.identityName();
       tenants[i] = m.tenant();
       tenantIds[i] = m.tenantId();
+      OffsetDateTime due = Timestamps.utc(Timestamps.stored(m.acceptedAt())); // the fence its outcomes carry
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
         rIdx[j] = k;
         rAddress[j] = m.recipients().get(k);
-        rTime[j] = Timestamps.utc(Timestamps.stored(m.acceptedAt())); // the fence its outcome carries
+        rTime[j] = due;
         j++;
       }
     }
