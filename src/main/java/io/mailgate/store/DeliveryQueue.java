@@ -15,25 +15,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The delivery queue is the recipients table: a row is due when it is queued, its next attempt
- * time has come (a retry waits here, not in memory) and nobody holds a live lease on it. {@link #claim} takes due rows with
- * {@code FOR UPDATE SKIP LOCKED}, so nodes scanning at the same time never take the same row.
+ * The delivery queue is the recipients table: a row is claimable when it is queued and both its next attempt time (a
+ * retry waits here, not in memory) and the end of any lease on it have passed. The queue index orders queued rows by
+ * the later of the two ({@code greatest(next_attempt_at, lease_until)}), so a recipient in flight is out of the due range
+ * and a scan reads only what it can take. {@link #claim} takes claimable rows with {@code FOR UPDATE SKIP LOCKED}, so
+ * nodes scanning at the same time never take the same row.
  */
 public final class DeliveryQueue {
+  /**
+   * Claimable rows, the longest claimable first, leased to $2 for $4 seconds. The lease moves the row out of the due
+   * range of the index; its next_attempt_at, the fence each outcome of this claim is written against, is left as it was.
+   */
   static final String CLAIM = """
       WITH due AS (
         SELECT message_id, idx FROM recipients
-        WHERE state = 'queued' AND next_attempt_at <= now()
-          AND (lease_until IS NULL OR lease_until < now()
-               OR (left(lease_owner, length($3) + 1) = $3 || '/' AND lease_owner <> $2))
-        ORDER BY next_attempt_at
+        WHERE state = 'queued' AND greatest(next_attempt_at, lease_until) <= now()
+        ORDER BY greatest(next_attempt_at, lease_until)
         LIMIT $1::int
         FOR UPDATE SKIP LOCKED
       )
-      UPDATE recipients r SET lease_owner = $2, lease_until = now() + $4::int * interval '1 second'
+      UPDATE recipients r SET lease_owner = $2, lease_until = now() + $3::int * interval '1 second'
       FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx
       RETURNING r.message_id, r.idx, r.address, r.attempts, r.next_attempt_at""";
 
+  /**
+   * The leases earlier runs of this node ($1: the node's id) still hold, given back before this run's first claim: the
+   * run that took them is gone (a crash or a restart), so they are claimable at once instead of when they expire. Only
+   * leases still in force are read: the part of the index beyond now().
+   */
+  static final String TAKE_BACK = """
+      UPDATE recipients SET lease_owner = NULL, lease_until = NULL
+      WHERE state = 'queued' AND greatest(next_attempt_at, lease_until) > now() AND lease_until > now()
+        AND left(lease_owner, length($1) + 1) = $1 || '/' AND lease_owner <> $2""";
 
   /** Recipients given back at once, of several messages ($1/$2 pairs), under this node's lease $3. */
   private static final String RELEASE_ALL = """
@@ -67,6 +80,8 @@ public final class DeliveryQueue {
   private final String leaseOwner;
   private final String nodeId;
   private final int leaseSeconds;
+  /** Whether the earlier runs' leases were given back ({@link #TAKE_BACK}): once, by the first claim that commits. */
+  private volatile boolean tookBack;
 
   /** @param leaseOwner this run of the node: {@code <node.id>/<start time>} */
   public DeliveryQueue(Pool pool, String leaseOwner, int leaseSeconds) {
@@ -79,7 +94,7 @@ public final class DeliveryQueue {
   /**
    * Leases up to {@code limit} due recipients to this node and returns them grouped by message.
    * Due: their lease expired, or was held by an earlier run of this node (a crash or restart),
-   * which is taken back at once instead of after it expires.
+   * which is taken back at once (by this run's first claim) instead of after it expires.
    */
   public Future<List<DeliveryJob>> claim(int limit) {
     return claim(limit, null);
@@ -93,8 +108,11 @@ public final class DeliveryQueue {
    */
   public Future<List<DeliveryJob>> claim(int limit, ByteBudget contents) {
     Map<String, Long> taken = new LinkedHashMap<>(); // what the budget gave, until the caller holds it
-    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(CLAIM)
-        .execute(Tuple.of(limit, leaseOwner, nodeId, leaseSeconds))
+    boolean takingBack = !tookBack;
+    return Database.indexScansOnly(pool, conn -> (takingBack
+        ? conn.preparedQuery(TAKE_BACK).execute(Tuple.of(nodeId, leaseOwner)).<Void>mapEmpty()
+        : Future.<Void>succeededFuture())
+        .compose(v -> conn.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseOwner, leaseSeconds)))
         .compose(rows -> {
           // the most overdue first (UPDATE ... RETURNING keeps no order of its own)
           List<Row> due = new ArrayList<>(rows.size());
@@ -131,6 +149,7 @@ public final class DeliveryQueue {
           // the caller holds what it got (committed); the rest goes back: all of it when the claim or its commit failed,
           // or a message that went meanwhile
           if (claimed.succeeded()) {
+            tookBack |= takingBack;
             for (DeliveryJob job : claimed.result()) {
               taken.remove(job.messageId());
             }
