@@ -45,7 +45,7 @@ public final class NetAddresses {
    * unicast address.
    * Loopback, unspecified, link-local, private (RFC 1918), unique-local (fc00::/7), CGNAT (100.64.0.0/10) and
    * multicast addresses would let any tenant's DNS (or an address literal) point the node at its own network; an IPv6
-   * address with an IPv4 one inside (IPv4-mapped, -translated, -compatible, NAT64, 6to4) is as public as that one.
+   * address with an IPv4 one inside (IPv4-mapped, -translated, -compatible, NAT64, 6to4, Teredo) is as public as that one.
    */
   public static boolean isPublic(InetAddress a) {
     if (a.isLoopbackAddress() || a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
@@ -90,6 +90,15 @@ public final class NetAddresses {
     }
     if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x02) {
       return isPublicIpv4(Arrays.copyOfRange(b, 2, 6)); // 6to4, 2002::/16: the relay reaches the IPv4 address inside
+    }
+    if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x01 && b[2] == 0 && b[3] == 0) {
+      // Teredo, 2001::/32 (RFC 4380 4): a relay reaches the client's IPv4 address (the last 32 bits, inverted) through
+      // the server's (the next 32 after the prefix); both decide
+      byte[] client = Arrays.copyOfRange(b, 12, 16);
+      for (int i = 0; i < 4; i++) {
+        client[i] = (byte) ~client[i];
+      }
+      return isPublicIpv4(Arrays.copyOfRange(b, 4, 8)) && isPublicIpv4(client);
     }
     return true;
   }

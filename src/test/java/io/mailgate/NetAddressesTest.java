@@ -40,6 +40,11 @@ class NetAddressesTest {
     assertFalse(NetAddresses.isPublic(v6("2002:a9fe:a9fe::1")), "6to4 of 169.254.169.254");
     assertFalse(NetAddresses.isPublic(v6("2002:a00:5::1")), "6to4 of 10.0.0.5");
     assertTrue(NetAddresses.isPublic(v6("2002:c000:20a::1")), "6to4 of 192.0.2.10");
+    // Teredo: server 65.54.227.120, client 127.0.0.1 / 192.0.2.45 (inverted); server 10.0.0.1
+    assertFalse(NetAddresses.isPublic(v6("2001:0:4136:e378:8000:63bf:80ff:fffe")), "Teredo to 127.0.0.1");
+    assertFalse(NetAddresses.isPublic(v6("2001:0:4136:e378:8000:63bf:5601:5601")), "Teredo to 169.254.169.254");
+    assertTrue(NetAddresses.isPublic(v6("2001:0:4136:e378:8000:63bf:3fff:fdd2")), "Teredo to 192.0.2.45");
+    assertFalse(NetAddresses.isPublic(v6("2001:0:a00:1:8000:63bf:3fff:fdd2")), "Teredo through 10.0.0.1");
     assertFalse(NetAddresses.isPublic(v6("::7f00:1")), "IPv4-compatible loopback");
     assertFalse(NetAddresses.isPublic(v6("::a00:5")), "IPv4-compatible private");
     assertTrue(NetAddresses.isPublic(v6("2001:db8::1")));
