@@ -16,6 +16,7 @@ import io.mailgate.store.DeliveryQueue;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
@@ -46,7 +47,9 @@ import java.util.stream.Collectors;
  * already holds the lease) and from a periodic scan of the queue (retries that are due, and
  * recipients whose lease expired because a node died), so nothing accepted is lost.
  *
- * <p>Outcomes go to the feedback handler over the event bus; this verticle never writes them.
+ * <p>Outcomes go to the feedback handler over the event bus; this verticle never writes them, but it holds (renews) each
+ * recipient's lease until the handler answers that the outcome is written or given up: an outcome that waits for the
+ * database must not let the lease run out, or a scan would send a delivered message a second time.
  */
 public final class DeliveryVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(DeliveryVerticle.class.getName());
@@ -102,13 +105,39 @@ public final class DeliveryVerticle extends VerticleBase {
   /** The message contents the node's delivery instances hold, shared by them ({@link MailgateConfig#DELIVERY_MAX_CONTENT_KB}). */
   private ByteBudget contents;
   private final List<Future<Void>> releases = new ArrayList<>();
-  /** The recipients this instance is delivering, each with when its lease was last taken or renewed. */
-  private final Map<HeldLease, Long> held = new HashMap<>();
+  /** The recipients this instance holds, from their claim until their outcome is written or they are given back. */
+  private final Set<HeldLease> held = new HashSet<>();
   private long leaseMillis;
   private long leaseTimer = -1;
   private boolean renewing;
+  /** How outcomes are handed to the feedback handler: its answer, that the outcome is written, waited for this long. */
+  private DeliveryOptions outcomeOptions;
 
-  private record HeldLease(String messageId, int idx) {}
+  /**
+   * One attempt's hold on a recipient's lease, let go by that attempt alone (an object's identity, not the
+   * recipient's: the answer about an outcome that comes after the recipient was claimed again must not let go of the
+   * new claim).
+   */
+  private static final class HeldLease {
+    final String messageId;
+    final int idx;
+    /** When the lease was last taken or renewed: an age ({@code System.nanoTime} in ms), never the wall clock. */
+    long since;
+
+    HeldLease(String messageId, int idx, long since) {
+      this.messageId = messageId;
+      this.idx = idx;
+      this.since = since;
+    }
+  }
+
+  /**
+   * The feedback handler answers once an outcome is written or given up (a write that fails is tried again for a
+   * lease after its attempt), but a statement that waits on a lock or a slow database has no bound of its own: an
+   * answer not in after this (or two leases, if longer) is taken as lost, and the lease let go to expire rather than
+   * renewed for ever for an outcome that may never come.
+   */
+  static final long OUTCOME_ANSWER_MILLIS = 10 * 60_000L;
 
   public DeliveryVerticle(MailgateConfig config, String leaseOwner, Clock clock, DnsResolver dns, Sites sites,
       SecretBox secrets, io.mailgate.feedback.AddressValidation validation) {
@@ -263,6 +292,7 @@ public final class DeliveryVerticle extends VerticleBase {
     scanTimer = vertx.setPeriodic(Math.min(1000, interval), interval, id -> scan());
     poolSweeper = vertx.setPeriodic(60_000, id -> dropIdlePools());
     leaseMillis = config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 1000L;
+    outcomeOptions = new DeliveryOptions().setSendTimeout(Math.max(OUTCOME_ANSWER_MILLIS, 2 * leaseMillis));
     // every sixth of a lease, for leases a third old: a renewal that fails is tried again twice before the lease is
     // half gone, and again after that, instead of once at two thirds
     leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 6), id -> renewLeases());
@@ -270,11 +300,12 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   /**
-   * Renews the leases of recipients this instance has been delivering for a third of a lease or more. An attempt may
+   * Renews the leases of recipients this instance has held for a third of a lease or more. An attempt may
    * legitimately outlast a lease (a server may take minutes to answer each command, and a site's connections may all
-   * be busy), and a scan would then take the recipient over and send it a second time while the first attempt is
-   * still going. A lease is renewed only while its recipient is held here: one this node lost track of (its outcome
-   * could not be written, say) still expires and goes to another scan.
+   * be busy), and so may the write of its outcome (a slow or locked database, a write tried again); a scan would then
+   * take the recipient over and send it a second time. A lease is renewed only while its recipient is held here, from
+   * its claim until its outcome is written: one whose outcome could not be written (given up) still expires and goes
+   * to another scan.
    */
   private void renewLeases() {
     if (renewing || held.isEmpty()) {
@@ -282,17 +313,17 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     long now = System.nanoTime() / 1_000_000; // an age: never the wall clock, which may step back and stop renewals
     List<HeldLease> due = new ArrayList<>();
-    for (Map.Entry<HeldLease, Long> e : held.entrySet()) {
-      if (now - e.getValue() >= leaseMillis / 3) {
-        due.add(e.getKey());
+    for (HeldLease h : held) {
+      if (now - h.since >= leaseMillis / 3) {
+        due.add(h);
       }
     }
     if (due.isEmpty()) {
       return;
     }
     renewing = true;
-    queue.renew(due.stream().map(HeldLease::messageId).toArray(String[]::new),
-        due.stream().map(HeldLease::idx).toArray(Integer[]::new)).onComplete(ar -> {
+    queue.renew(due.stream().map(h -> h.messageId).toArray(String[]::new),
+        due.stream().map(h -> h.idx).toArray(Integer[]::new)).onComplete(ar -> {
           renewing = false;
           if (ar.failed()) {
             LOG.warning("could not renew " + due.size() + " delivery leases (another node may take them over when "
@@ -300,7 +331,7 @@ public final class DeliveryVerticle extends VerticleBase {
             return;
           }
           for (HeldLease h : due) {
-            held.computeIfPresent(h, (k, since) -> now);
+            h.since = now; // one let go meanwhile is no longer read
           }
         });
   }
@@ -449,8 +480,11 @@ public final class DeliveryVerticle extends VerticleBase {
       }
     };
     long now = System.nanoTime() / 1_000_000; // held since: the age renewLeases measures
+    List<HeldLease> leases = new ArrayList<>(job.recipients().size()); // by recipient, in order
     for (DeliveryJob.Recipient r : job.recipients()) {
-      held.put(new HeldLease(job.messageId(), r.idx()), now);
+      HeldLease lease = new HeldLease(job.messageId(), r.idx(), now);
+      leases.add(lease);
+      held.add(lease);
     }
     Future<Map<String, SuppressionStore.Listed>> listed = emails.isEmpty()
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
@@ -472,9 +506,7 @@ public final class DeliveryVerticle extends VerticleBase {
         if (all.failed()) {
           LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
         }
-        for (DeliveryJob.Recipient r : job.recipients()) {
-          held.remove(new HeldLease(job.messageId(), r.idx()));
-        }
+        leases.forEach(held::remove);
         track(queue.releaseFor(job.messageId(), job.recipients(), stopping ? 0 : PREPARE_RETRY_SECONDS));
         finished.accept(job.recipients().size());
         return;
@@ -484,7 +516,9 @@ public final class DeliveryVerticle extends VerticleBase {
       ValidationThreshold threshold = ValidationThreshold.effective(
           setOf.result().map(io.mailgate.configset.ConfigurationSet::validation).orElse(null),
           accountValidationOf.result().orElse(null));
-      for (DeliveryJob.Recipient r : job.recipients()) {
+      for (int i = 0; i < job.recipients().size(); i++) {
+        DeliveryJob.Recipient r = job.recipients().get(i);
+        HeldLease lease = leases.get(i);
         String mailFrom = job.verpDomain() == null ? job.envelopeFrom()
             : verp.localPart(job.messageId(), r.idx()) + "@" + job.verpDomain();
         Future<AttemptResult> attempt;
@@ -499,8 +533,11 @@ public final class DeliveryVerticle extends VerticleBase {
               : new AttemptResult.Failed("delivery error: " + done.cause().getMessage(), null);
           try {
             // the simulator answers a message with a sender only (a forwarded bounce has none: nothing answers it)
-            finish(job, r, result, s, result instanceof AttemptResult.Delivered && Simulator.handles(r.address())
-                && !mailFrom.isEmpty() ? simulatedFeedback(job, r, mailFrom) : null);
+            finish(job, r, lease, result, s, result instanceof AttemptResult.Delivered
+                && Simulator.handles(r.address()) && !mailFrom.isEmpty() ? simulatedFeedback(job, r, mailFrom) : null);
+          } catch (RuntimeException e) {
+            held.remove(lease); // no outcome was handed over: nothing would let it go
+            throw e;
           } finally {
             finished.accept(1);
           }
@@ -742,14 +779,18 @@ public final class DeliveryVerticle extends VerticleBase {
     return out;
   }
 
-  private void finish(DeliveryJob job, DeliveryJob.Recipient r, AttemptResult result, DeliverySettings s,
-      InboundMail followUp) {
-    held.remove(new HeldLease(job.messageId(), r.idx()));
+  /**
+   * Hands the attempt's outcome to the feedback handler, which writes it; the recipient's lease stays held (renewed)
+   * until the handler answers that it is written or given up. A recipient given back needs no renewal: let go at once.
+   */
+  private void finish(DeliveryJob job, DeliveryJob.Recipient r, HeldLease lease, AttemptResult result,
+      DeliverySettings s, InboundMail followUp) {
     Instant now = clock.instant();
     boolean notAttempted = result instanceof AttemptResult.Deferred;
     if ((stopping && notAttempted) || (cut && result instanceof AttemptResult.Failed)) {
       // not attempted as the node stops, or cut short by it past the grace: give the recipient back untouched (a
       // failure within the grace is a real one: counted, retried with backoff, with its DeliveryDelay)
+      held.remove(lease);
       track(queue.release(job.messageId(), List.of(r)));
       return;
     }
@@ -771,9 +812,17 @@ public final class DeliveryVerticle extends VerticleBase {
       next = lastTry(retry.next(attempt, now, text), now, deadline);
       disposition = next == null ? Disposition.EXPIRED : Disposition.DEFERRED;
     }
-    vertx.eventBus().send(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(), job.accountId(),
-        job.configurationSet(), r.idx(), r.address(), result, disposition, attempt, next, deadline, job.acceptedAt(), now,
-        followUp, job.identityAccount(), job.tenantId(), r.due()));
+    vertx.eventBus().request(EventBusAddresses.DELIVERY_OUTCOME, new DeliveryOutcome(job.messageId(),
+        job.accountId(), job.configurationSet(), r.idx(), r.address(), result, disposition, attempt, next, deadline,
+        job.acceptedAt(), now, followUp, job.identityAccount(), job.tenantId(), r.due()), outcomeOptions)
+        .onComplete(answer -> {
+          // written, or given up (the handler says so, and why): either way nothing more to hold it for
+          held.remove(lease);
+          if (answer.failed()) {
+            LOG.warning("no answer about the outcome of " + job.messageId() + "/" + r.idx() + " (its lease is no "
+                + "longer renewed): " + answer.cause().getMessage());
+          }
+        });
   }
 
   /**

@@ -16,6 +16,7 @@ import io.mailgate.events.SesEvents;
 import io.mailgate.store.Database;
 import io.mailgate.store.OutcomeStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
@@ -81,7 +82,9 @@ public final class FeedbackVerticle extends VerticleBase {
     forwarder = new FeedbackForwarder(vertx, new FeedbackForwards(db), leaseOwner,
         config.get(MailgateConfig.DELIVERY_LEASE_SECONDS), bounceDomain.isBlank() ? reportingMta : bounceDomain, clock);
     forwarder.start();
-    consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME, msg -> record(msg.body()));
+    // the answer (written: true, given up: false) lets delivery stop renewing the recipient's lease
+    consumer = vertx.eventBus().localConsumer(EventBusAddresses.DELIVERY_OUTCOME,
+        msg -> record(msg.body()).onComplete(ar -> msg.reply(ar.succeeded())));
     inbound = new InboundFeedback(vertx, new FeedbackStore(db), classifier, new Verp(secrets),
         config.operatorBounceDomains(), InboundFeedback.ANSWER_WITHIN_MILLIS);
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
@@ -150,8 +153,16 @@ public final class FeedbackVerticle extends VerticleBase {
     return true; // the connection closed, a timeout: not an answer about the data
   }
 
-  private void record(DeliveryOutcome o) {
-    record(o, published(toRow(o), o, notifying), 0);
+  /** Writes an outcome; completes when it is written, fails when it is given up. */
+  private Future<Void> record(DeliveryOutcome o) {
+    Promise<Void> written = Promise.promise();
+    try {
+      record(o, published(toRow(o), o, notifying), 0, written);
+    } catch (RuntimeException e) {
+      LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient(), e);
+      written.tryFail(e);
+    }
+    return written.future();
   }
 
   /**
@@ -182,12 +193,13 @@ public final class FeedbackVerticle extends VerticleBase {
    * Writes an outcome. A batch that fails (the database restarting, a connection lost) is written again for as long as
    * the recipient's lease ({@link #OUTCOME_RETRY_MAX_MILLIS}): otherwise the recipient, delivered already, would be sent
    * again once its lease expires. Writing again is safe: a row is only written while this node still holds the
-   * recipient's lease.
+   * recipient's lease. {@code written} completes once it is written, and fails once it is given up.
    */
-  private void record(DeliveryOutcome o, OutcomeStore.Outcome row, int failures) {
+  private void record(DeliveryOutcome o, OutcomeStore.Outcome row, int failures, Promise<Void> written) {
     outcomes.record(row).onComplete(ar -> {
       if (ar.succeeded()) {
         metrics.outcome(o.disposition());
+        written.tryComplete();
       }
       long delay = Math.min(OUTCOME_RETRY_MAX_MILLIS, 1000L << Math.min(failures, 20));
       if (ar.failed() && !stopping && transientFailure(ar.cause())
@@ -196,10 +208,11 @@ public final class FeedbackVerticle extends VerticleBase {
           LOG.warning("cannot record outcome of " + o.messageId() + " to " + o.recipient() + ", written again until "
               + "it is (for delivery.leaseSeconds at most): " + ar.cause().getMessage());
         }
-        vertx.setTimer(delay, t -> record(o, row, failures + 1));
+        vertx.setTimer(delay, t -> record(o, row, failures + 1, written));
       } else if (ar.failed()) {
         LOG.log(Level.SEVERE, "cannot record outcome of " + o.messageId() + " to " + o.recipient()
             + " (it will be retried when its lease expires): " + ar.cause().getMessage());
+        written.tryFail(ar.cause());
       } else if (o.followUp() != null) {
         inbound.process(o.followUp())
             .onSuccess(r -> forwarder.poke())

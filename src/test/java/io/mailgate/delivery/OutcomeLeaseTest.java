@@ -1,0 +1,101 @@
+package io.mailgate.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+
+/**
+ * A delivery whose outcome PostgreSQL does not take for a while (here its statement waits on a lock; in production a
+ * slow database, or one failing over while the write is tried again): the node renews the recipient's lease until the
+ * outcome is written, so its own queue scan (every second here) does not take the delivered recipient over and send
+ * the message a second time.
+ */
+class OutcomeLeaseTest {
+  @Test
+  void aDeliveredRecipientKeepsItsLeaseUntilItsOutcomeIsWritten() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DELIVERY_LEASE_SECONDS, 2));
+         SesV2Client ses = node.sesV2()) {
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String lease;
+      List<String> leases = new ArrayList<>();
+      try (Connection lock = Db.connect(pg)) {
+        lock.setAutoCommit(false);
+        try (Statement st = lock.createStatement()) {
+          // a delivery's outcome counts toward its account's reputation: its statement waits for this lock before it
+          // touches the recipient's row, which stays queued, leased to the node and claimable once the lease expires
+          st.execute("LOCK TABLE reputation_buckets IN SHARE MODE");
+        }
+        String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+            .destination(d -> d.toAddresses("rcpt@example.org"))
+            .content(c -> c.simple(m -> m.subject(s -> s.data("Outcome held")).body(b -> b.text(t -> t.data("x"))))))
+            .messageId();
+        Await.until(() -> !relay.received().isEmpty(), Duration.ofSeconds(10));
+        lease = "SELECT state || ' ' || coalesce(extract(epoch FROM lease_until)::text, '-') || ' '"
+            + " || coalesce((lease_until > now())::text, '-') FROM recipients WHERE message_id = '" + id + "'";
+        // three leases' time with the outcome waiting: without renewal the lease runs out after two seconds, and the
+        // scan sends the message again
+        long end = System.nanoTime() + Duration.ofSeconds(6).toNanos();
+        while (System.nanoTime() < end) {
+          leases.add(Db.string(pg, lease));
+          Thread.sleep(200);
+        }
+        assertEquals(1, relay.received().size(), "delivered again while its outcome waited: " + leases);
+        assertTrue(leases.stream().allMatch(l -> l.startsWith("queued ")), "the outcome did not wait: " + leases);
+        assertTrue(leases.stream().allMatch(l -> l.endsWith(" true")), "the lease lapsed: " + leases);
+        assertTrue(until(leases.get(leases.size() - 1)) - until(leases.get(0)) >= 3.0,
+            "the lease was not renewed while the outcome waited: " + leases);
+        lock.rollback();
+        Await.until(() -> Db.string(pg, lease).startsWith("delivered "), Duration.ofSeconds(10));
+      }
+      // written: its lease let go with it (nothing left renewing it), and no second copy after all
+      assertEquals("delivered - -", Db.string(pg, lease));
+      Thread.sleep(1_500);
+      assertEquals(1, relay.received().size());
+      assertEquals(1, Db.count(pg, "SELECT attempts FROM recipients WHERE lease_until IS NULL AND state = 'delivered'"));
+    }
+  }
+
+  /**
+   * An outcome the node gives up on (PostgreSQL refuses it for a reason writing again does not cure, here a trigger)
+   * lets go of the lease: it expires and the recipient is sent again, at least once rather than held, and renewed, for
+   * an outcome that will not come.
+   */
+  @Test
+  void anOutcomeGivenUpLetsItsLeaseExpire() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DELIVERY_LEASE_SECONDS, 2));
+         SesV2Client ses = node.sesV2()) {
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      Db.execute(pg, "CREATE FUNCTION refuse_outcome() RETURNS trigger LANGUAGE plpgsql AS "
+          + "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$");
+      Db.execute(pg, "CREATE TRIGGER refuse_outcome BEFORE INSERT OR UPDATE ON reputation_buckets "
+          + "FOR EACH ROW EXECUTE FUNCTION refuse_outcome()");
+      String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("rcpt@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("Outcome refused")).body(b -> b.text(t -> t.data("x"))))))
+          .messageId();
+      Await.until(() -> relay.received().size() >= 2, Duration.ofSeconds(15));
+      Db.execute(pg, "DROP TRIGGER refuse_outcome ON reputation_buckets");
+      Await.until(() -> "delivered".equals(Db.string(pg, "SELECT state FROM recipients WHERE message_id = '" + id
+          + "'")), Duration.ofSeconds(15));
+    }
+  }
+
+  /** A sample's lease_until, in seconds since the epoch. */
+  private static double until(String sample) {
+    return Double.parseDouble(sample.split(" ")[1]);
+  }
+}
