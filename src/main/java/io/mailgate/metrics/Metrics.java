@@ -40,6 +40,7 @@ public final class Metrics implements Shareable {
   private final LongAdder receivedRefused = new LongAdder();
   private final LongAdder receiptNotifications = new LongAdder();
   private final LongAdder reputationChecks = new LongAdder();
+  private final LongAdder templateRenderings = new LongAdder();
   private final LongAdder sevenBitConverted = new LongAdder();
   private final LongAdder sevenBitRefused = new LongAdder();
   private final LongAdder tlsCertificatesLoaded = new LongAdder();
@@ -210,6 +211,14 @@ public final class Metrics implements Shareable {
     receiptNotifications.increment();
   }
 
+  /**
+   * A template rendered with one send's data (a SendEmail's, a bulk entry's, a TestRenderEmailTemplate's), whatever it
+   * came to: the node's rendering threads' work.
+   */
+  public void templateRendering() {
+    templateRenderings.increment();
+  }
+
   /** The accounts' reputations computed by this node (one node computes per reputation.checkIntervalSeconds). */
   public void reputationCheck() {
     reputationChecks.increment();
@@ -332,6 +341,10 @@ public final class Metrics implements Shareable {
           "mailgate_tls_certificate_expiry_seconds{listener=\"").append(label(listener)).append("\"} ").append(at)
           .append('\n'));
     }
+    counter(b, "mailgate_template_renderings_total", "Templates rendered with a send's data (each SendEmail and "
+        + "SendTemplatedEmail with a template, each bulk entry, each TestRenderEmailTemplate), rendered or failed: the "
+        + "work of the node's rendering threads. A send its sending limits refuse is refused before it is rendered.",
+        templateRenderings.sum());
     counter(b, "mailgate_reputation_checks_total", "Reputation checks this node computed (one node computes per "
         + "reputation.checkIntervalSeconds; the others find it done).", reputationChecks.sum());
     long q = queued;

@@ -26,6 +26,7 @@ public final class Templates {
   /** The node's rendering threads, shared by its API verticles, taken in turn by account. */
   private final FairQueue queue;
   private final long ttlMillis;
+  private final io.mailgate.metrics.Metrics metrics;
   /** Templates read lately, by account and name: a send of a stored template costs no query (one event loop's). */
   private final java.util.Map<String, Cached> cache = new java.util.HashMap<>();
 
@@ -43,6 +44,7 @@ public final class Templates {
     this.queue = (FairQueue) vertx.sharedData().getLocalMap("mailgate.templates").computeIfAbsent("queue",
         k -> FairQueue.withThreads(RENDER_THREADS, WAITING_PER_ACCOUNT, "mailgate-templates"));
     this.ttlMillis = ttlMillis;
+    this.metrics = io.mailgate.metrics.Metrics.of(vertx);
   }
 
   /** Forgets what this instance cached of a template that was just changed or deleted. */
@@ -134,6 +136,7 @@ public final class Templates {
     TemplateRenderer.Budget budget = renderer.budget();
     List<Outcome> out = new java.util.ArrayList<>(data.size());
     for (String d : data) {
+      metrics.templateRendering();
       long[] before = budget.left();
       try {
         out.add(new Outcome(renderer.render(compiled, d, budget), null));
