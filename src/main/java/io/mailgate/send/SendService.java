@@ -37,8 +37,9 @@ import java.util.logging.Logger;
 /**
  * The send path shared by every API: validate and build the message, check the account's limits
  * (one Redis round trip), commit message and recipients (the Send event), then hand the message to
- * delivery. The returned future succeeds with the MessageId only after the commit; when it fails
- * nothing was stored and nothing will be sent.
+ * delivery. A templated message is checked and counted before its template is rendered ({@link Admitted}). The
+ * returned future succeeds with the MessageId only after the commit; when it fails nothing was stored and nothing
+ * will be sent.
  */
 public final class SendService {
   private static final Logger LOG = Logger.getLogger(SendService.class.getName());
@@ -185,27 +186,18 @@ public final class SendService {
       return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
     }
     if (request.content() instanceof TemplateContent t) {
-      return templates.resolve(caller.account().id(), t)
+      String account = caller.account().id();
+      return templates.resolve(account, t)
           .compose(template -> checkTenantTemplate(caller, request.tenant(), t.inline() == null ? template.name() : null)
               .map(template))
-          .compose(template -> templates.renderOne(caller.account().id(), template, t.data(), t.inline() == null).transform(rendering -> {
-            if (rendering.failed()) {
-              return publishesAsRenderingFailure(rendering.cause())
-                  ? renderingFailure(caller, request, t.inline() == null ? template.name() : null,
-                      rendering.cause().getMessage())
-                  : Future.failedFuture(rendering.cause());
-            }
-            SimpleContent simple;
-            try {
-              simple = TemplateRenderer.content(rendering.result(), t.headers(), t.attachments());
-            } catch (SesException e) {
-              return Future.failedFuture(e);
-            }
-            return sendContent(caller, request.withContent(simple));
-          }));
+          // checked and counted first: a send the limits refuse costs no rendering
+          .compose(template -> admit(caller, request).compose(admitted ->
+              templates.renderOne(account, template, t.data(), t.inline() == null).transform(rendering ->
+                  completed(admitted, t.inline() == null ? template.name() : null, rendering))));
     }
     return OffLoop.when(contentBytes(request.content()), () -> prepare(request))
-        .compose(p -> send(caller, request, p, null));
+        .compose(p -> counted(caller, request, p))
+        .compose(c -> accept(c, Future.succeededFuture(c.p())));
   }
 
   /**
@@ -229,35 +221,118 @@ public final class SendService {
     }
   }
 
-  /** Stands for a templated message that could not be rendered, to check its addresses as any send's. */
-  private static final SimpleContent UNRENDERED = new SimpleContent("", null,
-      new TextBody("", java.nio.charset.StandardCharsets.UTF_8), null, List.of(), List.of());
+  /**
+   * A send checked as any (its configuration set, its sender addresses, the sandbox, its tenant, its
+   * ListManagementOptions' list) and counted against the account's sending limits ({@code check}), for {@code request}
+   * as it goes on (its From identity's default set filled in); its count is given back unless it is accepted.
+   */
+  private record Counted(Caller caller, SendRequest request, Prepared p, SendAuthorization.SenderProfile profile,
+      ConfigurationSet set, String tenantId, RateCheck check) {}
 
   /**
-   * A templated send whose template could not be rendered with its data ({@link #publishesAsRenderingFailure}), as SES
-   * takes it: checked as any send (its sender's identity, the sandbox, the configuration set, its ListManagementOptions,
-   * the sending rate), then given a MessageId and stored without content, its recipients {@code rendering_failed}, and
-   * its Rendering Failure event published to its configuration set's destinations that take that type. Nothing is
-   * delivered, and it does not count toward the 24-hour quota (its recipients count toward the sending rate, as any
-   * request does).
-   *
-   * @param templateName the stored template's name, null for an inline one
+   * A templated send checked and counted before its template is rendered ({@link #admit}): rendering costs the node's
+   * shared rendering threads what the template makes it cost, so a send that would be refused (an account over its
+   * sending rate or quota, paused, sending from an unverified address) is refused before it takes any. {@link
+   * #complete} then builds and commits it with what its rendering came to; {@link #release} gives its count back when
+   * it is not rendered at all.
    */
-  public Future<String> renderingFailure(Caller caller, SendRequest request, String templateName, String errorMessage) {
+  public static final class Admitted {
+    private final Counted counted;
+    private final long start = System.nanoTime();
+    private boolean settled;
+
+    private Admitted(Counted counted) {
+      this.counted = counted;
+    }
+  }
+
+  /** Stands for a templated message not rendered yet, to check its addresses (and its own headers) as any send's. */
+  private static SimpleContent unrendered(TemplateContent t) {
+    return new SimpleContent("", null, new TextBody("", java.nio.charset.StandardCharsets.UTF_8), null, t.headers(),
+        List.of());
+  }
+
+  /**
+   * A templated send ({@code request}'s content is {@link TemplateContent}) checked as any send and counted against
+   * the account's sending limits, its template not rendered yet: the whole 24-hour quota its recipients would use is
+   * taken, as it cannot be known yet whether the rendering will fail (then it is given back: {@link #complete}). Fails
+   * with the send's refusal, nothing counted.
+   */
+  public Future<Admitted> admit(Caller caller, SendRequest request) {
     if (!caller.account().sendingEnabled()) {
       return Future.failedFuture(new SesException(SesError.SENDING_PAUSED, "Sending is paused for this account."));
     }
+    if (!(request.content() instanceof TemplateContent t)) {
+      throw new IllegalArgumentException("only a templated send is admitted before its content is built");
+    }
     Prepared p;
     try {
-      p = prepare(request.withContent(UNRENDERED)).withContent(new byte[0]);
+      p = prepare(request.withContent(unrendered(t)));
     } catch (SesException e) {
       return Future.failedFuture(e);
     }
-    return send(caller, request, p, new RenderingFailure(templateName, errorMessage));
+    return counted(caller, request, p).map(Admitted::new);
   }
 
-  /** The send path after the message is built; for a {@code failure} to render, its record instead of its delivery. */
-  private Future<String> send(Caller caller, SendRequest request, Prepared p, RenderingFailure failure) {
+  /**
+   * An admitted send with its rendering: built from what was rendered and committed (its MessageId); or, when its
+   * data lacks an attribute the template prints ({@link #publishesAsRenderingFailure}), stored without content and
+   * published as a Rendering Failure as SES does: it counts toward the sending rate, as any request does, but it is
+   * no sent mail, so its 24-hour quota is given back. Any other failure (the caller's 400, too many renderings
+   * waiting) refuses the send and gives its count back.
+   *
+   * @param templateName the stored template's name, null for an inline one
+   */
+  public Future<String> complete(Admitted admitted, String templateName,
+      io.vertx.core.AsyncResult<TemplateRenderer.Rendered> rendering) {
+    return completed(admitted, templateName, rendering).onSuccess(id -> metrics.sendTime().since(admitted.start));
+  }
+
+  /** Gives an admitted send's count back: it is not rendered (its bulk send's rendering failed as a whole). */
+  public void release(Admitted admitted) {
+    if (!admitted.settled) {
+      admitted.settled = true;
+      limiter.refund(admitted.counted.check());
+    }
+  }
+
+  private Future<String> completed(Admitted admitted, String templateName,
+      io.vertx.core.AsyncResult<TemplateRenderer.Rendered> rendering) {
+    if (admitted.settled) {
+      return Future.failedFuture(new IllegalStateException("the send was completed or released already"));
+    }
+    admitted.settled = true;
+    Counted c = admitted.counted;
+    if (rendering.failed()) {
+      return publishesAsRenderingFailure(rendering.cause())
+          ? acceptFailure(c, new RenderingFailure(templateName, rendering.cause().getMessage()))
+          : accept(c, Future.failedFuture(rendering.cause()));
+    }
+    return accept(c, built(c.p(), (TemplateContent) c.request().content(), rendering.result()));
+  }
+
+  /** An admitted send's message, built from its rendering (with the same MessageId and headers it was checked with). */
+  private Future<Prepared> built(Prepared p, TemplateContent t, TemplateRenderer.Rendered rendered) {
+    SimpleContent simple;
+    try {
+      simple = TemplateRenderer.content(rendered, t.headers(), t.attachments());
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+    return OffLoop.when(contentBytes(simple), () -> {
+      checkSize(MimeBuilder.leastSize(simple));
+      byte[] content = MimeBuilder.build(p.headers(), simple);
+      checkSize(content.length);
+      return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
+          p.delegation(), p.returnPath(), p.headerFrom());
+    });
+  }
+
+  /**
+   * A send checked as any and counted ({@link Counted}); {@code p} is its message, or (a templated send's) what stands
+   * for it until it is rendered, with its MessageId, addresses and headers.
+   */
+  private Future<Counted> counted(Caller caller, SendRequest request, Prepared p) {
     return checkConfigurationSet(caller, request.configurationSet())
         .compose(named -> (p.delegation() == null
                 ? authorization.authorize(caller, p.from(), p.otherSenders(), p.recipients())
@@ -268,30 +343,49 @@ public final class SendService {
                 : authorization.headerFromKey(caller, p.headerFrom()).map(profile::signedWith))
             .compose(profile -> withDefaultSet(caller, request, named, profile)
                 // a tenant's send: once its identity and set are known, before anything is counted
-                .compose(effective -> request.tenant() == null
-                    ? authorized(caller, request, p, failure, profile, effective, null)
-                    : checkTenant(caller, request.tenant(), profile, effective.set())
-                        .compose(tenantId -> authorized(caller, request, p, failure, profile, effective, tenantId)))));
+                .compose(effective -> (request.tenant() == null ? Future.<String>succeededFuture(null)
+                        : checkTenant(caller, request.tenant(), profile, effective.set()))
+                    .compose(tenantId -> checkListManagement(caller, request, p)
+                        .compose(v -> checkLimits(caller, p))
+                        .map(check -> new Counted(caller, effective.request(), p, profile, effective.set(), tenantId,
+                            check))))));
   }
 
-  /** The send path once the sender may send (for the tenant of this id, or none): its list, its limits, its commit. */
-  private Future<String> authorized(Caller caller, SendRequest request, Prepared p, RenderingFailure failure,
-      SendAuthorization.SenderProfile profile, Effective effective, String tenantId) {
-    // a rendering failure's list is checked as any send's (it is answered as one), though it gets no link
-    return (failure != null ? checkListManagement(caller, request, p).map(p) : listManaged(caller, request, p))
-        .compose(listed -> checkLimits(caller, listed, failure == null)
-            // counted: given back if the message is not accepted after all (too large once its links are tracked, or
-            // not stored)
-            .compose(counted -> (failure != null
-                    ? commitFailure(caller, effective.request(), listed, profile, failure, tenantId)
-                    : tracked(listed, effective.set())
-                        .compose(tracked -> signed(tracked, profile))
-                        .compose(signed -> commit(caller, effective.request(), signed, profile, tenantId)))
-                .onFailure(e -> {
-                  if (!(e.getCause() instanceof MessageStore.CommitUnknown)) { // it may go out: it stays counted
-                    limiter.refund(counted);
-                  }
-                })));
+  /**
+   * A counted send's message, once {@code built}: its unsubscribe link, its links tracked, signed, committed. Its
+   * count is given back if it is not accepted after all (not built, too large once its links are tracked, not
+   * stored).
+   */
+  private Future<String> accept(Counted c, Future<Prepared> built) {
+    return built
+        .compose(p -> listManaged(c.caller(), c.request(), p))
+        .compose(listed -> tracked(listed, c.set()))
+        .compose(tracked -> signed(tracked, c.profile()))
+        .compose(signed -> commit(c.caller(), c.request(), signed, c.profile(), c.tenantId()))
+        .onFailure(e -> {
+          if (!(e.getCause() instanceof MessageStore.CommitUnknown)) { // it may go out: it stays counted
+            limiter.refund(c.check());
+          }
+        });
+  }
+
+  /**
+   * A counted send that could not be rendered, stored with its Rendering Failure event: never delivered. Its 24-hour
+   * quota is given back (before it is answered, so the count it then reads is right), and its rate too when it was
+   * not stored after all.
+   */
+  private Future<String> acceptFailure(Counted c, RenderingFailure failure) {
+    return commitFailure(c.caller(), c.request(), c.p().withContent(new byte[0]), c.profile(), failure, c.tenantId())
+        .transform(stored -> {
+          boolean counts = stored.succeeded() || stored.cause().getCause() instanceof MessageStore.CommitUnknown;
+          RateCheck check = c.check();
+          RateCheck back = new RateCheck(check.accountId(), check.maxSendRate(), counts ? 0 : check.rateCost(),
+              check.max24HourSend(), check.quotaCost());
+          Future<Void> refunded = back.rateCost() == 0 && back.quotaCost() == 0 ? Future.succeededFuture()
+              : limiter.refund(back);
+          return refunded.transform(v -> stored.succeeded() ? Future.succeededFuture(stored.result())
+              : Future.failedFuture(stored.cause()));
+        });
   }
 
   /** About how many bytes building or reading the message will walk: the size of what the caller gave. */
@@ -390,32 +484,32 @@ public final class SendService {
   }
 
   /**
-   * A message sent with ListManagementOptions: its list and topic must exist (NotFound), and it gets the one-click
-   * unsubscribe headers and URL ({@link UnsubscribeLinks}), a Simple one built again. A message has one content for all
-   * its recipients and its link names one address, so it must have one recipient: with several, every one of them
-   * would get a button that unsubscribes the first, and see (in the link) who that is, Bcc recipients included. The
-   * recipient is skipped at delivery if unsubscribed by then.
+   * A message sent with ListManagementOptions (checked before it was counted: {@link #checkListManagement}) gets the
+   * one-click unsubscribe headers and URL ({@link UnsubscribeLinks}), a Simple one built again. The recipient is
+   * skipped at delivery if unsubscribed by then.
    */
   private Future<Prepared> listManaged(Caller caller, SendRequest request, Prepared p) {
     SendRequest.ListManagement options = request.listManagement();
     if (options == null) {
       return Future.succeededFuture(p);
     }
-    return checkListManagement(caller, request, p).compose(v -> {
-      String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address(),
-          p.id());
-      return rewritten(p, () -> {
-        SimpleContent simple = p.simple() == null ? null : UnsubscribeLinks.apply(p.simple(), url);
-        byte[] content = simple == null ? UnsubscribeLinks.applyRaw(p.content(), url)
-            : MimeBuilder.build(p.headers(), simple);
-        checkSize(content.length);
-        return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-            p.delegation(), p.returnPath(), p.headerFrom());
-      });
+    String url = unsubscribeLinks.url(caller.account().id(), options, p.recipients().get(0).address(), p.id());
+    return rewritten(p, () -> {
+      SimpleContent simple = p.simple() == null ? null : UnsubscribeLinks.apply(p.simple(), url);
+      byte[] content = simple == null ? UnsubscribeLinks.applyRaw(p.content(), url)
+          : MimeBuilder.build(p.headers(), simple);
+      checkSize(content.length);
+      return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
+          p.delegation(), p.returnPath(), p.headerFrom());
     });
   }
 
-  /** ListManagementOptions, when given: one recipient, and a list and topic of the account's (NotFound otherwise). */
+  /**
+   * ListManagementOptions, when given: one recipient, and a list and topic of the account's (NotFound otherwise). A
+   * message has one content for all its recipients and its link names one address, so it must have one recipient:
+   * with several, every one of them would get a button that unsubscribes the first, and see (in the link) who that is,
+   * Bcc recipients included.
+   */
   private Future<Void> checkListManagement(Caller caller, SendRequest request, Prepared p) {
     SendRequest.ListManagement options = request.listManagement();
     if (options == null) {
@@ -464,10 +558,9 @@ public final class SendService {
 
   /**
    * The account's sending limits, which count the message: the check that counted it, or a refusal. One Redis round
-   * trip: every recipient counts for the rate; for the quota, those that are sent ({@code sent}), except simulator
-   * recipients.
+   * trip: every recipient counts for the rate; for the quota, all but simulator recipients.
    */
-  private Future<RateCheck> checkLimits(Caller caller, Prepared p, boolean sent) {
+  private Future<RateCheck> checkLimits(Caller caller, Prepared p) {
     int n = p.recipients().size();
     int simulated = 0;
     for (Mailbox m : p.recipients()) {
@@ -476,7 +569,7 @@ public final class SendService {
       }
     }
     RateCheck check = new RateCheck(caller.account().id(), caller.account().maxSendRate(), n,
-        caller.account().max24HourSend(), sent ? n - simulated : 0);
+        caller.account().max24HourSend(), n - simulated);
     long start = System.nanoTime();
     return limiter.admit(check, "Maximum sending rate exceeded.", "Daily message quota exceeded.",
             "Sending limits cannot be checked right now; the message was not accepted. Retry later.")
@@ -531,7 +624,7 @@ public final class SendService {
         "The message could not be stored and was not accepted. Retry later."));
   }
 
-  /** A message that could not be rendered, stored with its Rendering Failure event ({@link #renderingFailure}). */
+  /** A message that could not be rendered, stored with its Rendering Failure event ({@link #acceptFailure}). */
   private Future<String> commitFailure(Caller caller, SendRequest request, Prepared p,
       SendAuthorization.SenderProfile profile, RenderingFailure failure, String tenantId) {
     return store.renderingFailed(row(caller, request, p, profile, tenantId), failure.detailJson())

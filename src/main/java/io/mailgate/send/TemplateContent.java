@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * SES {@code Content.Template}: a stored template by name or ARN, or one given inline, with the data to render it
- * (a JSON object), extra headers and attachments. {@link SendService} renders it into {@link SimpleContent} before anything else.
+ * (a JSON object), extra headers and attachments. {@link SendService} renders it into {@link SimpleContent} once the
+ * send is checked and counted against the account's sending limits ({@link SendService.Admitted}).
  */
 public record TemplateContent(String name, String arn, EmailTemplate inline, String data, List<MessageHeader> headers,
     List<Attachment> attachments) implements Content {

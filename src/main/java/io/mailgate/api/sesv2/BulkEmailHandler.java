@@ -14,7 +14,6 @@ import io.mailgate.send.Caller;
 import io.mailgate.send.MessageHeader;
 import io.mailgate.send.SendRequest;
 import io.mailgate.send.SendService;
-import io.mailgate.send.SimpleContent;
 import io.mailgate.send.TemplateContent;
 import io.mailgate.send.TemplateRenderer;
 import io.mailgate.send.Templates;
@@ -136,9 +135,13 @@ public final class BulkEmailHandler {
   }
 
   /**
-   * Renders the template once per entry and sends each entry as its own message: one result per entry, in order,
-   * with SES v2's status names ({@code Status}, and {@code MessageId} or {@code Error}). Fails as a whole only when
-   * the template does not exist (TEMPLATE_NOT_FOUND) or cannot be read.
+   * Checks every entry as its own send and counts it against the account's sending limits, then renders the template
+   * once per entry that may go (one rendering for them all, sharing its budget) and sends each as its own message: one
+   * result per entry, in order, with SES v2's status names ({@code Status}, and {@code MessageId} or {@code Error}).
+   * An entry refused (an account over its rate or quota, a bad address) is not rendered: an account over its limits
+   * sending bulk requests as fast as it can takes nothing of the node's rendering threads. Fails as a whole only when
+   * the template does not exist (TEMPLATE_NOT_FOUND), cannot be read, or cannot be rendered at all (every entry's count
+   * given back then).
    *
    * @param returnPath every entry's Return-Path ({@link SendRequest#envelopeSender()}), or null
    * @param tenant the tenant every entry is sent for ({@link SendRequest#tenant()}), or null
@@ -147,62 +150,99 @@ public final class BulkEmailHandler {
       String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns,
       String tenant) {
     Templates templates = sends.templates();
-    List<String> data = new ArrayList<>(entries.size());
-    for (Entry e : entries) {
-      data.add(e.data() == null ? "" : e.data());
-    }
     return templates.resolve(caller.account().id(), content)
         .compose(template -> sends.checkTenantTemplate(caller, tenant, content.inline() == null ? template.name() : null)
             .map(template))
-        .compose(template -> templates.render(caller.account().id(), template, data, content.inline() == null)
-            .compose(outcomes -> sendEach(caller, from, replyTo, configurationSet, returnPath, content,
-                content.inline() == null ? template.name() : null, entries, outcomes, identityArns, tenant)));
+        .compose(template -> admitEach(caller, from, replyTo, configurationSet, returnPath, content, entries,
+                identityArns, tenant)
+            .compose(admissions -> render(caller, template, content.inline() == null, entries, admissions)
+                .compose(outcomes -> sendEach(content, content.inline() == null ? template.name() : null, admissions,
+                    outcomes))));
+  }
+
+  /** An entry checked and counted before it is rendered ({@link SendService#admit}), or its result, refused. */
+  private record Admission(SendService.Admitted admitted, JsonObject refused) {}
+
+  /** Every entry checked and counted as its own send (the account's checks go to Redis together), in order. */
+  private Future<List<Admission>> admitEach(Caller caller, String from, List<String> replyTo, String configurationSet,
+      String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns,
+      String tenant) {
+    List<Future<Admission>> admissions = new ArrayList<>(entries.size());
+    for (Entry entry : entries) {
+      Future<SendService.Admitted> admitted;
+      try {
+        TemplateContent own = new TemplateContent(content.name(), content.arn(), content.inline(), entry.data(),
+            entry.headers(), content.attachments());
+        admitted = sends.admit(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
+            entry.tags(), own, returnPath, null, identityArns, tenant));
+      } catch (SesException e) { // this entry's failure, never the others'
+        admitted = Future.failedFuture(e);
+      }
+      admissions.add(admitted.map(a -> new Admission(a, null)).otherwise(e -> new Admission(null, failed(e))));
+    }
+    return Future.all(admissions).map(all -> all.<Admission>list());
   }
 
   /**
-   * Each entry sent as its own message, a few at a time when they are large ({@link #window}): every entry's message
-   * is built whole (its attachments copied into it, base64-encoded), and held until it is committed, so fifty entries
-   * of a 29 MB attachment sent at once would hold fifty 40 MB messages. Small entries, the common case, all go at
-   * once. The results are in the entries' order, whatever order they complete in.
+   * The template rendered once for each admitted entry, with its data (one rendering: its budget shared), as outcomes
+   * in the entries' order (null for a refused entry's). When the rendering fails as a whole, every admitted entry's
+   * count is given back.
    */
-  private Future<List<JsonObject>> sendEach(Caller caller, String from, List<String> replyTo, String configurationSet,
-      String returnPath, TemplateContent content, String templateName, List<Entry> entries,
-      List<Templates.Outcome> outcomes, SendRequest.IdentityArns identityArns, String tenant) {
+  private Future<List<Templates.Outcome>> render(Caller caller, io.mailgate.send.EmailTemplate template, boolean stored,
+      List<Entry> entries, List<Admission> admissions) {
+    List<String> data = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      if (admissions.get(i).admitted() != null) {
+        data.add(entries.get(i).data() == null ? "" : entries.get(i).data());
+      }
+    }
+    if (data.isEmpty()) {
+      return Future.succeededFuture(java.util.Collections.nCopies(entries.size(), null));
+    }
+    return sends.templates().render(caller.account().id(), template, data, stored)
+        .onFailure(e -> admissions.forEach(a -> {
+          if (a.admitted() != null) {
+            sends.release(a.admitted());
+          }
+        }))
+        .map(rendered -> {
+          List<Templates.Outcome> outcomes = new ArrayList<>(entries.size());
+          int next = 0;
+          for (Admission a : admissions) {
+            outcomes.add(a.admitted() == null ? null : rendered.get(next++));
+          }
+          return outcomes;
+        });
+  }
+
+  /**
+   * Each admitted entry sent as its own message with its rendering, a few at a time when they are large ({@link
+   * #window}): every entry's message is built whole (its attachments copied into it, base64-encoded), and held until
+   * it is committed, so fifty entries of a 29 MB attachment sent at once would hold fifty 40 MB messages. Small
+   * entries, the common case, all go at once. The results are in the entries' order, whatever order they complete in.
+   */
+  private Future<List<JsonObject>> sendEach(TemplateContent content, String templateName, List<Admission> admissions,
+      List<Templates.Outcome> outcomes) {
     long attachments = 0;
     for (Attachment a : content.attachments()) {
       attachments += a.content().length;
     }
-    long[] sizes = new long[entries.size()];
+    long[] sizes = new long[admissions.size()];
     for (int i = 0; i < sizes.length; i++) {
-      TemplateRenderer.Rendered r = outcomes.get(i).rendered();
+      TemplateRenderer.Rendered r = outcomes.get(i) == null ? null : outcomes.get(i).rendered();
       // a Rendering Failure or a refused entry builds no message
       sizes[i] = r == null ? 0 : attachments + length(r.subject()) + length(r.text()) + length(r.html());
     }
-    return inOrder(entries.size(), window(sizes), i -> {
-      Entry entry = entries.get(i);
-      Templates.Outcome outcome = outcomes.get(i);
-      Future<String> sent;
-      if (outcome.failure() != null) {
-        // an attribute the entry's data lacks: accepted and published as a Rendering Failure (SES), or its 400
-        try {
-          sent = sends.publishesAsRenderingFailure(outcome.failure())
-              ? sends.renderingFailure(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
-                  entry.tags(), content, returnPath, null, identityArns, tenant), templateName,
-                  outcome.failure().getMessage())
-              : Future.failedFuture(outcome.failure());
-        } catch (SesException e) { // this entry's failure, never the others'
-          sent = Future.failedFuture(e);
-        }
-      } else {
-        try {
-          SimpleContent simple = TemplateRenderer.content(outcome.rendered(), entry.headers(), content.attachments());
-          sent = sends.send(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet, entry.tags(),
-              simple, returnPath, null, identityArns, tenant));
-        } catch (SesException e) {
-          sent = Future.failedFuture(e);
-        }
+    return inOrder(admissions.size(), window(sizes), i -> {
+      Admission admission = admissions.get(i);
+      if (admission.refused() != null) {
+        return Future.succeededFuture(admission.refused());
       }
-      return sent.map(id -> new JsonObject().put("Status", "SUCCESS").put("MessageId", id))
+      Templates.Outcome outcome = outcomes.get(i);
+      // an attribute the entry's data lacks: accepted and published as a Rendering Failure (SES), or its 400
+      return sends.complete(admission.admitted(), templateName, outcome.failure() == null
+              ? Future.succeededFuture(outcome.rendered()) : Future.failedFuture(outcome.failure()))
+          .map(id -> new JsonObject().put("Status", "SUCCESS").put("MessageId", id))
           .otherwise(BulkEmailHandler::failed);
     });
   }
