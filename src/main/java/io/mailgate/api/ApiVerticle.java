@@ -159,6 +159,7 @@ public final class ApiVerticle extends VerticleBase {
   private HttpServer server;
   private SendService sends;
   private SendLimiter limiter;
+  private IdentityService identities;
   private SmtpServer submission;
   private final io.mailgate.delivery.dns.DnsResolver dns;
   private final io.mailgate.feedback.AddressValidation validation;
@@ -221,7 +222,7 @@ public final class ApiVerticle extends VerticleBase {
     });
     VerificationLinks links = new VerificationLinks(secrets, clock,
         Duration.ofHours(config.get(MailgateConfig.IDENTITY_VERIFICATION_TTL_HOURS)));
-    IdentityService identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
+    identities = new IdentityService(vertx, identityStore, secrets, links, this::sendVerification,
         new io.mailgate.identity.VerificationAllowance() {
           @Override
           public Future<Void> take(String accountId) {
@@ -727,7 +728,8 @@ public final class ApiVerticle extends VerticleBase {
     Future<Void> smtp = submission == null ? Future.succeededFuture() : submission.close();
     Future<Void> smtpTls = submissionTls == null ? Future.succeededFuture() : submissionTls.close();
     return Future.join(server.shutdown(STOP_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS), smtp, smtpTls)
-        .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close()));
+        .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close(),
+            identities.close()));
   }
 
   /** SES's SMTP interface on this event loop, when a port is configured (every instance shares it). */

@@ -4,6 +4,7 @@ import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonArray;
 import java.time.Clock;
 import java.util.HashMap;
@@ -38,6 +39,29 @@ public final class IdentityService {
   private final VerificationAllowance allowance;
   private final String publicUrl;
   private final boolean dev;
+  /** Where this node's DKIM keys are made ({@link #KEY_THREADS}), and how many of them are waiting or being made. */
+  private final WorkerExecutor keyThreads;
+  private final KeysPending keysPending;
+
+  /**
+   * DKIM keys are made on threads of their own, not the shared worker pool: an RSA-2048 key takes tens to hundreds of
+   * milliseconds of a thread, and a burst of CreateEmailIdentity or PutEmailIdentityDkimSigningAttributes calls took
+   * every shared worker thread, holding up the blocking work of every account's sends and deliveries (large messages,
+   * inbound feedback, DKIM verification, certificate checks) behind it.
+   */
+  static final String KEY_THREADS_NAME = "mailgate-dkim-keys";
+  static final int KEY_THREADS = 2;
+  /**
+   * Keys a node makes or has waiting at most, for all accounts together: beyond it a request that would make one is
+   * answered TooManyRequests (which the SDKs retry after a pause) and changes nothing, rather than waiting in a queue
+   * without end.
+   */
+  static final int KEYS_PENDING = 16;
+
+  /** The count of {@link #KEYS_PENDING}, shared by the node's API verticles. */
+  private static final class KeysPending implements io.vertx.core.shareddata.Shareable {
+    final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+  }
 
   /** Tells this node's caches that an identity changed (other nodes see it when their cache expires). */
   private <T> Future<T> changed(Future<T> f, String accountId, String name) {
@@ -75,6 +99,15 @@ public final class IdentityService {
     this.mailer = mailer;
     this.publicUrl = publicUrl;
     this.dev = dev;
+    // one pool of the name on the node, its threads shared by every verticle's IdentityService
+    this.keyThreads = vertx.createSharedWorkerExecutor(KEY_THREADS_NAME, KEY_THREADS);
+    this.keysPending = (KeysPending) vertx.sharedData().getLocalMap("mailgate.identity")
+        .computeIfAbsent("keysPending", k -> new KeysPending());
+  }
+
+  /** Lets go of this instance's share of the key threads (the pool ends with the last). */
+  public Future<Void> close() {
+    return keyThreads.close();
   }
 
   static String keyAad(String accountId, String identity) {
@@ -167,8 +200,14 @@ public final class IdentityService {
       return Future.succeededFuture(DkimKeyMaterial.imported(dkim.selector(), dkim.privateKeyBase64(), secrets, aad));
     }
     String length = DkimKeyMaterial.keyLength(dkim == null ? null : dkim.nextKeyLength());
-    // RSA key generation takes tens of milliseconds: not on an event loop
-    return vertx.executeBlocking(() -> DkimKeyMaterial.generate(length, secrets, aad), false);
+    // RSA key generation takes tens of milliseconds: not on an event loop, nor on the shared worker pool
+    if (keysPending.count.incrementAndGet() > KEYS_PENDING) {
+      keysPending.count.decrementAndGet();
+      return Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, "Too many DKIM keys are waiting to be "
+          + "generated. Slow down."));
+    }
+    return keyThreads.executeBlocking(() -> DkimKeyMaterial.generate(length, secrets, aad), false)
+        .andThen(x -> keysPending.count.decrementAndGet());
   }
 
   public Future<Identity> get(String accountId, String rawName) {
