@@ -38,6 +38,10 @@ public final class WebhookReceiver implements AutoCloseable {
       exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
       String path = exchange.getRequestURI().getRawPath();
       posts.add(new Post(path, headers, body));
+      // decided as the post arrives: the first n posts are the ones answered 503, even those answered only once
+      // released, after posts that came later (decided once released, those raced the later posts for the 503s)
+      AtomicInteger fail = failures.get(path);
+      boolean failing = fail != null && fail.getAndDecrement() > 0;
       Long delay = delays.get(path);
       if (delay != null) {
         try {
@@ -54,8 +58,7 @@ public final class WebhookReceiver implements AutoCloseable {
           Thread.currentThread().interrupt();
         }
       }
-      AtomicInteger fail = failures.get(path);
-      exchange.sendResponseHeaders(fail != null && fail.getAndDecrement() > 0 ? 503 : 200, -1);
+      exchange.sendResponseHeaders(failing ? 503 : 200, -1);
       exchange.close();
     });
     server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
@@ -87,6 +90,7 @@ public final class WebhookReceiver implements AutoCloseable {
     return "http://127.0.0.1:" + server.getAddress().getPort() + path;
   }
 
+  /** The next {@code n} posts to {@code path} to arrive are answered 503 (when released, if they hang). */
   public void failFirst(String path, int n) {
     failures.put(path, new AtomicInteger(n));
   }
