@@ -86,6 +86,8 @@ class DkimKeyGenerationTest {
           IdentityService.KEY_THREADS);
       ExecutorService callers = Executors.newFixedThreadPool(requests);
       try (SesV2Client ses = node.sesV2(a.accessKeyId(), a.secretAccessKey())) {
+        List<String> tokens = ses.createEmailIdentity(r -> r.emailIdentity("kept.bound.example")).dkimAttributes()
+            .tokens();
         for (int i = 0; i < IdentityService.KEY_THREADS; i++) {
           keyThreads.executeBlocking(() -> {
             started.countDown();
@@ -117,6 +119,14 @@ class DkimKeyGenerationTest {
           for (CompletableFuture<Boolean> f : answers) {
             assertTrue(!f.isDone() || !f.join(), "created while every key thread was taken");
           }
+          // a new key for a domain, refused as well: its key is left as it was
+          TooManyRequestsException refused = assertThrows(TooManyRequestsException.class,
+              () -> ses.putEmailIdentityDkimSigningAttributes(r -> r.emailIdentity("kept.bound.example")
+                  .signingAttributesOrigin("AWS_SES").signingAttributes(k -> k.nextSigningKeyLength(
+                      DkimSigningKeyLength.RSA_1024_BIT))));
+          assertEquals(429, refused.statusCode());
+          assertEquals(tokens, ses.getEmailIdentity(r -> r.emailIdentity("kept.bound.example")).dkimAttributes()
+              .tokens());
         } finally {
           release.countDown();
         }
