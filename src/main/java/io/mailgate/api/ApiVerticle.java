@@ -728,8 +728,7 @@ public final class ApiVerticle extends VerticleBase {
     Future<Void> smtp = submission == null ? Future.succeededFuture() : submission.close();
     Future<Void> smtpTls = submissionTls == null ? Future.succeededFuture() : submissionTls.close();
     return Future.join(server.shutdown(STOP_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS), smtp, smtpTls)
-        .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close(),
-            identities.close()));
+        .eventually(() -> Future.join(db.close(), accepts.close(), limiter.close(), identities.close()));
   }
 
   /** SES's SMTP interface on this event loop, when a port is configured (every instance shares it). */
