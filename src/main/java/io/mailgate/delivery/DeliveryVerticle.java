@@ -331,7 +331,9 @@ public final class DeliveryVerticle extends VerticleBase {
             return;
           }
           for (HeldLease h : due) {
-            h.since = now; // one let go meanwhile is no longer read
+            if (ar.result().contains(h.messageId + "/" + h.idx)) {
+              h.since = now; // one let go meanwhile is no longer read; one not renewed is tried again next time
+            }
           }
         });
   }

@@ -41,12 +41,15 @@ public final class DeliveryQueue {
   /**
    * The leases earlier runs of this node ($1: the node's id) still hold, given back before this run's first claim: the
    * run that took them is gone (a crash or a restart), so they are claimable at once instead of when they expire. Only
-   * leases still in force are read: the part of the index beyond now().
+   * the part of the index where a lease in force can end is read, from now() to two leases ahead ($3: a lease's
+   * seconds), not the retries due later; a lease that ends later still (written under a longer delivery.leaseSeconds)
+   * expires as any other.
    */
   static final String TAKE_BACK = """
       UPDATE recipients SET lease_owner = NULL, lease_until = NULL
-      WHERE state = 'queued' AND greatest(next_attempt_at, lease_until) > now() AND lease_until > now()
-        AND left(lease_owner, length($1) + 1) = $1 || '/' AND lease_owner <> $2""";
+      WHERE state = 'queued' AND greatest(next_attempt_at, lease_until) > now()
+        AND greatest(next_attempt_at, lease_until) <= now() + 2 * $3::int * interval '1 second'
+        AND lease_until > now() AND left(lease_owner, length($1) + 1) = $1 || '/' AND lease_owner <> $2""";
 
   /** Recipients given back at once, of several messages ($1/$2 pairs), under this node's lease $3. */
   private static final String RELEASE_ALL = """
@@ -68,13 +71,22 @@ public final class DeliveryQueue {
       WHERE message_id = $1 AND idx = ANY($2::int[]) AND lease_owner = $3""";
 
   /**
-   * Leases held again for another full term: recipients $2/$3 still queued under this node's lease $1. Run with
-   * {@link Database#INDEX_SCAN_ONLY}: a probe of the primary key for each.
+   * Leases held again for another full term: recipients $2/$3 still queued under this node's lease $1, those that can
+   * be locked now. One whose row a statement holds (its own outcome, waiting on a lock of its account's counters) is
+   * passed over, not waited for: a renewal waiting behind it held up every other lease's renewal. It is tried again at
+   * the next renewal (and the outcome, once written, lets the lease go). Run with {@link Database#INDEX_SCAN_ONLY}: a
+   * probe of the primary key for each.
    */
   static final String RENEW = """
+      WITH h AS (
+        SELECT r.message_id, r.idx FROM recipients r
+        JOIN unnest($2::text[], $3::int[]) AS g(message_id, idx) ON r.message_id = g.message_id AND r.idx = g.idx
+        WHERE r.lease_owner = $1 AND r.state = 'queued'
+        FOR NO KEY UPDATE OF r SKIP LOCKED
+      )
       UPDATE recipients r SET lease_until = now() + $4::int * interval '1 second'
-      FROM unnest($2::text[], $3::int[]) AS h(message_id, idx)
-      WHERE r.message_id = h.message_id AND r.idx = h.idx AND r.lease_owner = $1 AND r.state = 'queued'""";
+      FROM h WHERE r.message_id = h.message_id AND r.idx = h.idx
+      RETURNING r.message_id, r.idx""";
 
   private final Pool pool;
   private final String leaseOwner;
@@ -110,7 +122,7 @@ public final class DeliveryQueue {
     Map<String, Long> taken = new LinkedHashMap<>(); // what the budget gave, until the caller holds it
     boolean takingBack = !tookBack;
     return Database.indexScansOnly(pool, conn -> (takingBack
-        ? conn.preparedQuery(TAKE_BACK).execute(Tuple.of(nodeId, leaseOwner)).<Void>mapEmpty()
+        ? conn.preparedQuery(TAKE_BACK).execute(Tuple.of(nodeId, leaseOwner, leaseSeconds)).<Void>mapEmpty()
         : Future.<Void>succeededFuture())
         .compose(v -> conn.preparedQuery(CLAIM).execute(Tuple.of(limit, leaseOwner, leaseSeconds)))
         .compose(rows -> {
@@ -199,13 +211,19 @@ public final class DeliveryQueue {
   /**
    * Extends this node's leases on recipients it is still delivering ({@code messageIds[i]}, {@code idx[i]}) to a full
    * term from now, so that no other scan takes over an attempt that is only slow (a server that takes minutes to
-   * answer, a site whose connections are all busy). A lease this node no longer holds is left alone. Completes with
-   * the number renewed.
+   * answer, a site whose connections are all busy). A lease this node no longer holds is left alone, and so is a row
+   * another statement holds ({@link #RENEW}). Completes with the recipients renewed, as {@code messageId + "/" + idx}.
    */
-  public Future<Integer> renew(String[] messageIds, Integer[] idx) {
+  public Future<java.util.Set<String>> renew(String[] messageIds, Integer[] idx) {
     return Database.indexScansOnly(pool, conn -> conn.preparedQuery(RENEW)
         .execute(Tuple.of(leaseOwner, messageIds, idx, leaseSeconds))
-        .map(rows -> rows.rowCount()));
+        .map(rows -> {
+          java.util.Set<String> renewed = new java.util.HashSet<>();
+          for (Row r : rows) {
+            renewed.add(r.getString(0) + "/" + r.getShort(1));
+          }
+          return renewed;
+        }));
   }
 
   /** Gives recipients back to the queue (shutdown, or more work than fits in memory). */

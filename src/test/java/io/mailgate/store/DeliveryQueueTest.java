@@ -94,6 +94,33 @@ class DeliveryQueueTest extends MigratedDatabase {
     assertFalse(plan.contains("Rows Removed by Filter"), plan);
   }
 
+  /**
+   * A renewal passes over a row another statement holds (the recipient's own outcome, waiting on a lock of its
+   * account's counters) and renews the others at once: waiting behind it held up every lease's renewal on the node,
+   * until other nodes took over attempts that were only slow.
+   */
+  @Test
+  void aRenewalDoesNotWaitForARowAnotherStatementHolds() throws Exception {
+    Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, "
+        + "lease_until, updated_at) VALUES "
+        + "('renew-held', 0, 'h@example.org', 'queued', now(), 'node-r/1', now() + interval '1 minute', now()), "
+        + "('renew-free', 0, 'f@example.org', 'queued', now(), 'node-r/1', now() + interval '1 minute', now()), "
+        + "('renew-other', 0, 'o@example.org', 'queued', now(), 'node-b/1', now() + interval '1 minute', now())");
+    try (java.sql.Connection holder = Db.connect(url)) {
+      holder.setAutoCommit(false);
+      try (java.sql.Statement st = holder.createStatement()) {
+        st.execute("UPDATE recipients SET updated_at = now() WHERE message_id = 'renew-held'");
+      }
+      Set<String> renewed = new DeliveryQueue(pool, "node-r/1", 300).renew(
+              new String[] {"renew-held", "renew-free", "renew-other"}, new Integer[] {0, 0, 0})
+          .toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(Set.of("renew-free/0"), renewed, "the held row passed over, another node's lease left alone");
+      holder.rollback();
+    }
+    assertEquals(1, Db.count(url, "SELECT count(*) FROM recipients WHERE message_id LIKE 'renew-%' "
+        + "AND lease_until > now() + interval '4 minutes'"));
+  }
+
   @Test
   void takesWhatIsDueAndNotWhatAnotherNodeHolds() throws Exception {
     DeliveryQueue queue = new DeliveryQueue(pool, OWNER, 300);

@@ -157,7 +157,14 @@ public final class BulkEmailHandler {
                 identityArns, tenant)
             .compose(admissions -> render(caller, template, content.inline() == null, entries, admissions)
                 .compose(outcomes -> sendEach(content, content.inline() == null ? template.name() : null, admissions,
-                    outcomes))));
+                    outcomes))
+                // failed as a whole (not rendered at all, or something unforeseen: entries' own failures are their
+                // results): the entries not completed give their counts back (release passes over those settled)
+                .onFailure(e -> admissions.forEach(a -> {
+                  if (a.admitted() != null) {
+                    sends.release(a.admitted());
+                  }
+                }))));
   }
 
   /** An entry checked and counted before it is rendered ({@link SendService#admit}), or its result, refused. */
@@ -185,8 +192,8 @@ public final class BulkEmailHandler {
 
   /**
    * The template rendered once for each admitted entry, with its data (one rendering: its budget shared), as outcomes
-   * in the entries' order (null for a refused entry's). When the rendering fails as a whole, every admitted entry's
-   * count is given back.
+   * in the entries' order (null for a refused entry's). When the rendering fails as a whole, {@link #send} gives every
+   * admitted entry's count back.
    */
   private Future<List<Templates.Outcome>> render(Caller caller, io.mailgate.send.EmailTemplate template, boolean stored,
       List<Entry> entries, List<Admission> admissions) {
@@ -200,11 +207,6 @@ public final class BulkEmailHandler {
       return Future.succeededFuture(java.util.Collections.nCopies(entries.size(), null));
     }
     return sends.templates().render(caller.account().id(), template, data, stored)
-        .onFailure(e -> admissions.forEach(a -> {
-          if (a.admitted() != null) {
-            sends.release(a.admitted());
-          }
-        }))
         .map(rendered -> {
           List<Templates.Outcome> outcomes = new ArrayList<>(entries.size());
           int next = 0;
