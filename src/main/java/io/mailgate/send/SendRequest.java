@@ -21,10 +21,20 @@ import java.util.List;
  * @param nullReversePath a delivery status notification (SES v1 SendBounce's bounce): delivered with {@code MAIL
  *     FROM:<>}, as RFC 5321 4.5.5 and RFC 3464 require of one, so that nothing ever answers it; its feedback is
  *     forwarded to its From address. No {@code envelopeSender} may be given with it
+ * @param maxMessageBytes the most bytes its message may have where its API allows less than the node's {@code
+ *     send.maxMessageBytes} (SES v1's 10 MB), or 0 for the node's: held to it as built, rendered, and with its links
+ *     tracked and unsubscribe link added ({@link SendService})
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
     List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
-    IdentityArns identityArns, String tenant, boolean nullReversePath) {
+    IdentityArns identityArns, String tenant, boolean nullReversePath, int maxMessageBytes) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
+      IdentityArns identityArns, String tenant, boolean nullReversePath) {
+    this(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement, identityArns,
+        tenant, nullReversePath, 0);
+  }
 
   public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
       List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
@@ -58,19 +68,25 @@ public record SendRequest(String from, Destination destination, List<String> rep
   /** The same send with other content (a template's, once rendered). */
   public SendRequest withContent(Content c) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement,
-        identityArns, tenant, nullReversePath);
+        identityArns, tenant, nullReversePath, maxMessageBytes);
   }
 
   /** The same send for another configuration set (the From identity's default). */
   public SendRequest withConfigurationSet(String set) {
     return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement,
-        identityArns, tenant, nullReversePath);
+        identityArns, tenant, nullReversePath, maxMessageBytes);
   }
 
   /** The same send for a tenant (null: none). */
   public SendRequest withTenant(String name) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
-        identityArns, name, nullReversePath);
+        identityArns, name, nullReversePath, maxMessageBytes);
+  }
+
+  /** The same send held to {@code bytes} a message ({@link #maxMessageBytes}; 0: the node's limit). */
+  public SendRequest withMaxMessageBytes(int bytes) {
+    return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
+        identityArns, tenant, nullReversePath, bytes);
   }
 
   /**
@@ -120,6 +136,9 @@ public record SendRequest(String from, Destination destination, List<String> rep
   public SendRequest {
     if (nullReversePath && envelopeSender != null) {
       throw new IllegalArgumentException("a null reverse-path and an envelope sender");
+    }
+    if (maxMessageBytes < 0) {
+      throw new IllegalArgumentException("a negative message limit");
     }
     replyTo = replyTo == null ? List.of() : List.copyOf(replyTo);
     tags = tags == null ? List.of() : List.copyOf(tags);

@@ -91,6 +91,11 @@ public final class SendService {
     return maxMessageBytes;
   }
 
+  /** The most bytes {@code request}'s message may have: its own limit (SES v1's 10 MB) within the node's. */
+  private int maxMessageBytes(SendRequest request) {
+    return request.maxMessageBytes() == 0 ? maxMessageBytes : Math.min(request.maxMessageBytes(), maxMessageBytes);
+  }
+
   /** A tenant changed on this node ({@code EventBusAddresses.TENANT_CHANGED}): read it again at its next send. */
   public void tenantChanged(String accountId, String name) {
     tenants.invalidate(accountId, name);
@@ -308,11 +313,12 @@ public final class SendService {
           ? acceptFailure(c, new RenderingFailure(templateName, rendering.cause().getMessage()))
           : accept(c, Future.failedFuture(rendering.cause()));
     }
-    return accept(c, built(c.p(), (TemplateContent) c.request().content(), rendering.result()));
+    return accept(c, built(c.p(), (TemplateContent) c.request().content(), rendering.result(),
+        maxMessageBytes(c.request())));
   }
 
   /** An admitted send's message, built from its rendering (with the same MessageId and headers it was checked with). */
-  private Future<Prepared> built(Prepared p, TemplateContent t, TemplateRenderer.Rendered rendered) {
+  private Future<Prepared> built(Prepared p, TemplateContent t, TemplateRenderer.Rendered rendered, int limit) {
     SimpleContent simple;
     try {
       simple = TemplateRenderer.content(rendered, t.headers(), t.attachments());
@@ -320,9 +326,9 @@ public final class SendService {
       return Future.failedFuture(e);
     }
     return OffLoop.when(contentBytes(simple), () -> {
-      checkSize(MimeBuilder.leastSize(simple));
+      checkSize(MimeBuilder.leastSize(simple), limit);
       byte[] content = MimeBuilder.build(p.headers(), simple);
-      checkSize(content.length);
+      checkSize(content.length, limit);
       return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
           p.delegation(), p.returnPath(), p.headerFrom());
     });
@@ -357,10 +363,11 @@ public final class SendService {
    * stored).
    */
   private Future<String> accept(Counted c, Future<Prepared> built) {
+    int limit = maxMessageBytes(c.request());
     return built
-        .compose(p -> listManaged(c.caller(), c.request(), p))
-        .compose(listed -> tracked(listed, c.set()))
-        .compose(tracked -> signed(tracked, c.profile()))
+        .compose(p -> listManaged(c.caller(), c.request(), p, limit))
+        .compose(listed -> tracked(listed, c.set(), limit))
+        .compose(tracked -> signed(tracked, c.profile(), limit))
         .compose(signed -> commit(c.caller(), c.request(), signed, c.profile(), c.tenantId()))
         .onFailure(e -> {
           if (!(e.getCause() instanceof MessageStore.CommitUnknown)) { // it may go out: it stays counted
@@ -414,7 +421,7 @@ public final class SendService {
    * large one on a worker thread, as its parts are walked and rewritten. The message may grow past the size limit
    * here (a 400 then).
    */
-  private Future<Prepared> tracked(Prepared p, ConfigurationSet set) {
+  private Future<Prepared> tracked(Prepared p, ConfigurationSet set, int limit) {
     LinkTracking.Bases bases = tracking.bases(set);
     if (bases == null || (p.simple() != null && p.simple().html() == null)) {
       return Future.succeededFuture(p);
@@ -436,7 +443,7 @@ public final class SendService {
         content = MimeBuilder.build(p.headers(),
             new SimpleContent(s.subject(), s.subjectCharset(), s.text(), html, s.headers(), s.attachments()));
       }
-      checkSize(content.length);
+      checkSize(content.length, limit);
       return p.withContent(content);
     };
     return rewritten(p, rewrite);
@@ -452,7 +459,7 @@ public final class SendService {
    * RFC 6532's, or a structure that hides where its 8-bit bytes belong) is signed as it is. The conversion may grow
    * the message past the size limit (a 400 then).
    */
-  private Future<Prepared> signed(Prepared p, SendAuthorization.SenderProfile profile) {
+  private Future<Prepared> signed(Prepared p, SendAuthorization.SenderProfile profile, int limit) {
     if (profile.dkimKey() == null) {
       return Future.succeededFuture(p);
     }
@@ -461,7 +468,7 @@ public final class SendService {
       if (SevenBitConversion.hasEightBit(content) && !signedBySender(content)) {
         try {
           content = SevenBitConversion.convert(content);
-          checkSize(content.length);
+          checkSize(content.length, limit);
         } catch (SevenBitConversion.NotConvertible e) {
           // signed as it is
         }
@@ -488,7 +495,7 @@ public final class SendService {
    * one-click unsubscribe headers and URL ({@link UnsubscribeLinks}), a Simple one built again. The recipient is
    * skipped at delivery if unsubscribed by then.
    */
-  private Future<Prepared> listManaged(Caller caller, SendRequest request, Prepared p) {
+  private Future<Prepared> listManaged(Caller caller, SendRequest request, Prepared p, int limit) {
     SendRequest.ListManagement options = request.listManagement();
     if (options == null) {
       return Future.succeededFuture(p);
@@ -498,7 +505,7 @@ public final class SendService {
       SimpleContent simple = p.simple() == null ? null : UnsubscribeLinks.apply(p.simple(), url);
       byte[] content = simple == null ? UnsubscribeLinks.applyRaw(p.content(), url)
           : MimeBuilder.build(p.headers(), simple);
-      checkSize(content.length);
+      checkSize(content.length, limit);
       return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
           p.delegation(), p.returnPath(), p.headerFrom());
     });
@@ -657,6 +664,7 @@ public final class SendService {
   }
 
   private Prepared prepare(SendRequest request) {
+    int limit = maxMessageBytes(request);
     Instant now = clock.instant();
     String id = MessageIds.next(now);
     String headerId = id + "@" + messageIdDomain;
@@ -696,16 +704,16 @@ public final class SendService {
         senders.add(MailboxParser.parse(request.envelopeSender()));
       }
       MimeBuilder.Headers headers = new MimeBuilder.Headers(from, to, cc, replyTo, headerId, date);
-      checkSize(MimeBuilder.leastSize(simple));
+      checkSize(MimeBuilder.leastSize(simple), limit);
       byte[] content = MimeBuilder.build(headers, simple);
-      checkSize(content.length);
+      checkSize(content.length, limit);
       return new Prepared(id, from, senders.list(), envelope(to, cc, bcc), content, now, headers, simple,
           delegation(request, from, List.of(), senderHeader, request.envelopeSender()), request.envelopeSender(), null);
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
     }
-    checkSize(raw.data().length);
+    checkSize(raw.data().length, limit);
     RawMessage.Prepared prepared = RawMessage.prepare(raw.data(), headerId, date, maxRecipients);
     Mailbox from = request.from() != null ? MailboxParser.parse(request.from()) : prepared.from();
     if (from == null) {
@@ -725,7 +733,7 @@ public final class SendService {
       checkCount(count);
       recipients = envelope(prepared.to(), prepared.cc(), prepared.bcc());
     }
-    checkSize(prepared.content().length);
+    checkSize(prepared.content().length, limit);
     // every sender address the message carries must be verified, not only the one that signs it:
     // the From header when the caller named another source, and the SMTP envelope sender
     List<Mailbox> froms = new ArrayList<>(1 + prepared.moreFroms().size());
@@ -855,10 +863,6 @@ public final class SendService {
       throw new SesException(SesError.BAD_REQUEST,
           "Recipient count exceeds " + maxRecipients + ": the message has " + n + " recipients.");
     }
-  }
-
-  private void checkSize(long bytes) {
-    checkSize(bytes, maxMessageBytes);
   }
 
   /** Refuses a message of {@code bytes} over {@code limit}, as SES does. */

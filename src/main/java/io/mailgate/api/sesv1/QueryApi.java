@@ -289,7 +289,10 @@ public final class QueryApi {
     return SendRequest.IdentityArns.of(action, p.string("SourceArn"), p.string("FromArn"), p.string("ReturnPathArn"));
   }
 
-  /** SES v1's limit on a message (v2 and SMTP take 40 MB). */
+  /**
+   * SES v1's limit on a message (v2 and SMTP take 40 MB): every v1 send's, as it is given (SendRawEmail), built, rendered
+   * and with its links tracked ({@link SendRequest#maxMessageBytes}).
+   */
   static final int V1_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
   private Future<QueryXml> sendRawEmail(Caller caller, QueryParams p) {
@@ -325,7 +328,8 @@ public final class QueryApi {
   }
 
   private Future<QueryXml> send(Caller caller, SendRequest request) {
-    return sends.send(caller, request).map(id -> new QueryXml().text("MessageId", id));
+    return sends.send(caller, request.withMaxMessageBytes(V1_MAX_MESSAGE_BYTES))
+        .map(id -> new QueryXml().text("MessageId", id));
   }
 
   private Future<QueryXml> sendBulkTemplatedEmail(Caller caller, QueryParams p) {
@@ -345,7 +349,8 @@ public final class QueryApi {
           data != null ? data : content.data()));
     }
     return bulk.send(caller, p.required("Source"), p.strings("ReplyToAddresses"), p.string("ConfigurationSetName"),
-        p.string("ReturnPath"), content, entries, identityArns(p, "ses:SendBulkTemplatedEmail"), null).map(results -> {
+        p.string("ReturnPath"), content, entries, identityArns(p, "ses:SendBulkTemplatedEmail"), null,
+        V1_MAX_MESSAGE_BYTES).map(results -> {
           QueryXml xml = new QueryXml().start("Status");
           for (JsonObject r : results) {
             xml.start("member").text("Status", v1Status(r.getString("Status"))).text("Error", r.getString("Error"))

@@ -66,7 +66,7 @@ public final class BulkEmailHandler {
   public Future<JsonObject> sendBulk(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx); // a large one was parsed on a worker already
     return OffLoop.when(ctx.body().length(), () -> read(body)).compose(r -> send(caller, r.from(), r.replyTo(),
-            r.configurationSet(), r.returnPath(), r.content(), r.entries(), r.identityArns(), r.tenant())
+            r.configurationSet(), r.returnPath(), r.content(), r.entries(), r.identityArns(), r.tenant(), 0)
         .recover(e -> {
           if (e instanceof SesException s && s.error() == SesError.TEMPLATE_NOT_FOUND) {
             // SES v2 answers each entry TEMPLATE_NOT_FOUND rather than failing the call
@@ -145,16 +145,17 @@ public final class BulkEmailHandler {
    *
    * @param returnPath every entry's Return-Path ({@link SendRequest#envelopeSender()}), or null
    * @param tenant the tenant every entry is sent for ({@link SendRequest#tenant()}), or null
+   * @param maxMessageBytes every entry's message limit ({@link SendRequest#maxMessageBytes()}: SES v1's), or 0
    */
   public Future<List<JsonObject>> send(Caller caller, String from, List<String> replyTo, String configurationSet,
       String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns,
-      String tenant) {
+      String tenant, int maxMessageBytes) {
     Templates templates = sends.templates();
     return templates.resolve(caller.account().id(), content)
         .compose(template -> sends.checkTenantTemplate(caller, tenant, content.inline() == null ? template.name() : null)
             .map(template))
         .compose(template -> admitEach(caller, from, replyTo, configurationSet, returnPath, content, entries,
-                identityArns, tenant)
+                identityArns, tenant, maxMessageBytes)
             .compose(admissions -> render(caller, template, content.inline() == null, entries, admissions)
                 .compose(outcomes -> sendEach(content, content.inline() == null ? template.name() : null, admissions,
                     outcomes))
@@ -173,7 +174,7 @@ public final class BulkEmailHandler {
   /** Every entry checked and counted as its own send (the account's checks go to Redis together), in order. */
   private Future<List<Admission>> admitEach(Caller caller, String from, List<String> replyTo, String configurationSet,
       String returnPath, TemplateContent content, List<Entry> entries, SendRequest.IdentityArns identityArns,
-      String tenant) {
+      String tenant, int maxMessageBytes) {
     List<Future<Admission>> admissions = new ArrayList<>(entries.size());
     for (Entry entry : entries) {
       Future<SendService.Admitted> admitted;
@@ -181,7 +182,7 @@ public final class BulkEmailHandler {
         TemplateContent own = new TemplateContent(content.name(), content.arn(), content.inline(), entry.data(),
             entry.headers(), content.attachments());
         admitted = sends.admit(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
-            entry.tags(), own, returnPath, null, identityArns, tenant));
+            entry.tags(), own, returnPath, null, identityArns, tenant, false, maxMessageBytes));
       } catch (SesException e) { // this entry's failure, never the others'
         admitted = Future.failedFuture(e);
       }
