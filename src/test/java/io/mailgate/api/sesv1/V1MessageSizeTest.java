@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.WebhookReceiver;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,7 +98,7 @@ class V1MessageSizeTest {
         e.getMessage());
     assertEquals(before, stored());
     // a refund (a templated send's, counted before it was rendered) is given back as the send is answered
-    io.mailgate.testing.Await.until(() -> sentLast24Hours(), n -> n == sent, java.time.Duration.ofSeconds(5));
+    Await.until(() -> sentLast24Hours(), n -> n == sent, Duration.ofSeconds(5));
   }
 
   @Test
@@ -145,7 +147,7 @@ class V1MessageSizeTest {
         statuses.get(0).error());
     assertEquals("Success", statuses.get(1).statusAsString());
     assertEquals(before + 1, stored());
-    io.mailgate.testing.Await.until(() -> sentLast24Hours(), n -> n == sent + 1, java.time.Duration.ofSeconds(5));
+    Await.until(() -> sentLast24Hours(), n -> n == sent + 1, Duration.ofSeconds(5));
   }
 
   /**
@@ -178,5 +180,45 @@ class V1MessageSizeTest {
     byte[] bytes = raw.getBytes(StandardCharsets.US_ASCII);
     assertEquals(LIMIT, bytes.length);
     refusedOverTenMegabytes(() -> v1.sendRawEmail(r -> r.rawMessage(x -> x.data(SdkBytes.fromByteArray(bytes)))));
+  }
+
+  /**
+   * A raw message sent for a contact list (its X-SES-LIST-MANAGEMENT-OPTIONS header) at 10 MB exactly once its
+   * Message-ID and Date are added (measured on a small one first) is over it once its unsubscribe headers are.
+   */
+  @Test
+  void aV1RawMessageOverTenMegabytesOnceItsUnsubscribeLinkIsAddedIsRefused() {
+    v2.createContactList(r -> r.contactListName("v1-news"));
+    String headers = "From: big@example.com\r\nTo: list@example.org\r\nSubject: news\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
+    byte[] probe = (headers + "small\r\n").getBytes(StandardCharsets.US_ASCII);
+    String probeId = v1.sendRawEmail(r -> r.rawMessage(x -> x.data(SdkBytes.fromByteArray(probe)))).messageId();
+    int added = delivered(probeId).length - probe.length; // its Message-ID and Date
+    // ending in CRLF, as a message is sent (one is added to a message that lacks it)
+    byte[] raw = ("X-SES-LIST-MANAGEMENT-OPTIONS: v1-news\r\n" + headers
+        + html(LIMIT - added - headers.length() - 2) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    assertTrue(raw.length <= LIMIT, "under v1's limit as given: " + raw.length);
+    refusedOverTenMegabytes(() -> v1.sendRawEmail(r -> r.rawMessage(x -> x.data(SdkBytes.fromByteArray(raw)))));
+  }
+
+  /**
+   * A raw message of 8-bit text from a domain that signs, 8 MB as given, is over 10 MB once converted to 7 bits for
+   * its signature: quoted-printable (a quarter of its bytes 8-bit, each then three), half as large again.
+   */
+  @Test
+  void aV1RawMessageOverTenMegabytesOnceConvertedToSevenBitsForItsSignatureIsRefused() {
+    v2.createEmailIdentity(r -> r.emailIdentity("signed.example"));
+    String line = "aaaaaa\u00e9".repeat(100) + "\r\n"; // 802 bytes
+    String text = line.repeat(8 * 1024 * 1024 / 802);
+    byte[] raw = ("From: news@signed.example\r\nTo: big@example.org\r\nSubject: eight bit\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + text)
+        .getBytes(StandardCharsets.UTF_8);
+    assertTrue(raw.length < LIMIT - 1024 * 1024, "well under v1's limit as given: " + raw.length);
+    refusedOverTenMegabytes(() -> v1.sendRawEmail(r -> r.rawMessage(x -> x.data(SdkBytes.fromByteArray(raw)))));
+  }
+
+  static byte[] delivered(String id) {
+    return Await.until(() -> relay.received().stream().filter(r -> r.text().contains("<" + id + "@"))
+        .findFirst().orElse(null), r -> r != null, Duration.ofSeconds(20)).data();
   }
 }
