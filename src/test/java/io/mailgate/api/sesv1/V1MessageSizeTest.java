@@ -132,6 +132,15 @@ class V1MessageSizeTest {
         .destination(d -> d.toAddresses("big@example.org")).template("v1-large").templateData(LARGE_DATA)));
   }
 
+  /** Sent in its From identity's default configuration set (the request taken on with that set), still held to it. */
+  @Test
+  void aV1SendTemplatedEmailInItsIdentitysDefaultSetWhoseRenderedMessageIsOverTenMegabytesIsRefused() {
+    v2.createConfigurationSet(r -> r.configurationSetName("v1-default"));
+    v2.createEmailIdentity(r -> r.emailIdentity("defaultset.example").configurationSetName("v1-default"));
+    refusedOverTenMegabytes(() -> v1.sendTemplatedEmail(r -> r.source("big@defaultset.example")
+        .destination(d -> d.toAddresses("big@example.org")).template("v1-large").templateData(LARGE_DATA)));
+  }
+
   /** A bulk send's entry is held to 10 MB too: its own InvalidParameterValue, the small entry beside it sent. */
   @Test
   void aV1SendBulkTemplatedEmailEntryWhoseRenderedMessageIsOverTenMegabytesIsRefused() {
