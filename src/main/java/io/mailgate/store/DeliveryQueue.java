@@ -23,7 +23,7 @@ import java.util.Map;
  */
 public final class DeliveryQueue {
   /**
-   * Claimable rows, the longest claimable first, leased to $2 for $4 seconds. The lease moves the row out of the due
+   * Claimable rows, the longest claimable first, leased to $2 for $3 seconds. The lease moves the row out of the due
    * range of the index; its next_attempt_at, the fence each outcome of this claim is written against, is left as it was.
    */
   static final String CLAIM = """
