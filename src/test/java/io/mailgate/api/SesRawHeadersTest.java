@@ -40,6 +40,17 @@ class SesRawHeadersTest {
     assertEquals("From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n", new String(e.message(), StandardCharsets.UTF_8));
   }
 
+  /** What the headers do not name is the request's as it was: its own message limit (SES v1's 10 MB) among it. */
+  @Test
+  void aRequestKeepsItsMessageLimitWhenItsHeadersAreApplied() {
+    SendRequest request = new SendRequest("a@example.com", null, null, null, null,
+        new io.mailgate.send.RawContent(bytes("From: a@example.com\r\nX-SES-CONFIGURATION-SET: transactional\r\n"
+            + "To: b@example.org\r\n\r\nbody\r\n")), null, null, null, null).withMaxMessageBytes(10 << 20);
+    SendRequest applied = SesRawHeaders.applyTo(request);
+    assertEquals("transactional", applied.configurationSet());
+    assertEquals(10 << 20, applied.maxMessageBytes());
+  }
+
   @Test
   void aMessageWithoutThemIsUntouched() {
     byte[] m = bytes("From: a@example.com\nX-SES-Other: kept\nSubject: hi\n\nbody\n");
