@@ -25,6 +25,12 @@ public record DeliveryJob(String messageId, String accountId, String envelopeFro
         null, null);
   }
 
+  /** The same message for these of its recipients. */
+  public DeliveryJob withRecipients(List<Recipient> recipients) {
+    return new DeliveryJob(messageId, accountId, envelopeFrom, verpDomain, configurationSet, recipients, content,
+        acceptedAt, contactList, contactListTopic, identityAccount, tenantId);
+  }
+
   /**
    * A recipient, how many attempts it already had and {@code due}, its next_attempt_at when it was leased (the claim
    * returned it; a message accepted just now: its creation time, to the microsecond PostgreSQL keeps). The outcome

@@ -107,6 +107,11 @@ public final class DeliveryVerticle extends VerticleBase {
   private final List<Future<Void>> releases = new ArrayList<>();
   /** The recipients this instance holds, from their claim until their outcome is written or they are given back. */
   private final Set<HeldLease> held = new HashSet<>();
+  /**
+   * The recipients every delivery instance of this node holds ("messageId/idx"), shared by them: a scan's claim that
+   * returns one of them is not a second attempt to make (see {@link #notHeldOnNode}).
+   */
+  private HeldOnNode onNode;
   private long leaseMillis;
   private long leaseTimer = -1;
   private boolean renewing;
@@ -121,14 +126,22 @@ public final class DeliveryVerticle extends VerticleBase {
   private static final class HeldLease {
     final String messageId;
     final int idx;
+    /** "messageId/idx", as {@link HeldOnNode} and a renewal's answer name it. */
+    final String key;
     /** When the lease was last taken or renewed: an age ({@code System.nanoTime} in ms), never the wall clock. */
     long since;
 
     HeldLease(String messageId, int idx, long since) {
       this.messageId = messageId;
       this.idx = idx;
+      this.key = messageId + "/" + idx;
       this.since = since;
     }
+  }
+
+  /** The recipients held by the delivery instances of one run of a node (one lease owner), from any event loop. */
+  private static final class HeldOnNode implements io.vertx.core.shareddata.Shareable {
+    final Set<String> keys = java.util.concurrent.ConcurrentHashMap.newKeySet();
   }
 
   /**
@@ -261,6 +274,8 @@ public final class DeliveryVerticle extends VerticleBase {
         .setConnectTimeout(config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000));
     db = Database.pool(vertx, config, 2);
     queue = new DeliveryQueue(db, leaseOwner, config.get(MailgateConfig.DELIVERY_LEASE_SECONDS));
+    onNode = (HeldOnNode) vertx.sharedData().getLocalMap("mailgate.delivery")
+        .computeIfAbsent("held/" + leaseOwner, k -> new HeldOnNode());
     suppressions = new SuppressionStore(vertx, db, config.get(MailgateConfig.FEEDBACK_GLOBAL_SUPPRESSION_DAYS),
         config.get(MailgateConfig.PG_BATCHES_IN_FLIGHT), config.get(MailgateConfig.PG_DELIVERY_LINGER_MILLIS));
     unsubscribedRecipients = new io.mailgate.lists.UnsubscribedRecipients(vertx, db,
@@ -331,7 +346,7 @@ public final class DeliveryVerticle extends VerticleBase {
             return;
           }
           for (HeldLease h : due) {
-            if (ar.result().contains(h.messageId + "/" + h.idx)) {
+            if (ar.result().contains(h.key)) {
               h.since = now; // one let go meanwhile is no longer read; one not renewed is tried again next time
             }
           }
@@ -454,10 +469,48 @@ public final class DeliveryVerticle extends VerticleBase {
           track(queue.release(job.messageId(), job.recipients())); // claimed as the node stopped: give it back now
           contents.release(job.content().length);
         } else {
-          deliver(job);
+          deliver(notHeldOnNode(job));
         }
       }
     });
+  }
+
+  /**
+   * The job without the recipients an attempt of this node already holds. Their lease ran out under it (renewals
+   * that failed while the database was away for a third of a lease or more) and the scan took it again, for the same
+   * owner: the attempt under way keeps it, renews it and writes its outcome (the claim leaves the outcome's fence, the
+   * recipient's next_attempt_at, as it was); a second attempt would send the message twice.
+   */
+  private DeliveryJob notHeldOnNode(DeliveryJob job) {
+    List<DeliveryJob.Recipient> free = null;
+    for (int i = 0; i < job.recipients().size(); i++) {
+      DeliveryJob.Recipient r = job.recipients().get(i);
+      if (onNode.keys.contains(job.messageId() + "/" + r.idx())) {
+        if (free == null) {
+          free = new ArrayList<>(job.recipients().subList(0, i));
+        }
+      } else if (free != null) {
+        free.add(r);
+      }
+    }
+    if (free == null) {
+      return job;
+    }
+    LOG.warning((job.recipients().size() - free.size()) + " recipients of " + job.messageId() + " claimed again while "
+        + "this node still holds them (their lease ran out under an attempt): not sent a second time");
+    return job.withRecipients(free);
+  }
+
+  private void hold(HeldLease lease) {
+    held.add(lease);
+    onNode.keys.add(lease.key);
+  }
+
+  /** Lets go of the attempt's lease: no longer renewed, and claimable again by this node once it expires. */
+  private void letGo(HeldLease lease) {
+    if (held.remove(lease)) {
+      onNode.keys.remove(lease.key);
+    }
   }
 
   private void deliver(DeliveryJob job) {
@@ -486,7 +539,7 @@ public final class DeliveryVerticle extends VerticleBase {
     for (DeliveryJob.Recipient r : job.recipients()) {
       HeldLease lease = new HeldLease(job.messageId(), r.idx(), now);
       leases.add(lease);
-      held.add(lease);
+      hold(lease);
     }
     Future<Map<String, SuppressionStore.Listed>> listed = emails.isEmpty()
         ? Future.succeededFuture(Map.of()) : suppressions.check(job.accountId(), emails);
@@ -508,7 +561,7 @@ public final class DeliveryVerticle extends VerticleBase {
         if (all.failed()) {
           LOG.warning("cannot prepare " + job.messageId() + ", it goes back to the queue: " + all.cause().getMessage());
         }
-        leases.forEach(held::remove);
+        leases.forEach(this::letGo);
         track(queue.releaseFor(job.messageId(), job.recipients(), stopping ? 0 : PREPARE_RETRY_SECONDS));
         finished.accept(job.recipients().size());
         return;
@@ -538,7 +591,7 @@ public final class DeliveryVerticle extends VerticleBase {
             finish(job, r, lease, result, s, result instanceof AttemptResult.Delivered
                 && Simulator.handles(r.address()) && !mailFrom.isEmpty() ? simulatedFeedback(job, r, mailFrom) : null);
           } catch (RuntimeException e) {
-            held.remove(lease); // no outcome was handed over: nothing would let it go
+            letGo(lease); // no outcome was handed over: nothing would let it go
             throw e;
           } finally {
             finished.accept(1);
@@ -792,7 +845,7 @@ public final class DeliveryVerticle extends VerticleBase {
     if ((stopping && notAttempted) || (cut && result instanceof AttemptResult.Failed)) {
       // not attempted as the node stops, or cut short by it past the grace: give the recipient back untouched (a
       // failure within the grace is a real one: counted, retried with backoff, with its DeliveryDelay)
-      held.remove(lease);
+      letGo(lease);
       track(queue.release(job.messageId(), List.of(r)));
       return;
     }
@@ -819,7 +872,7 @@ public final class DeliveryVerticle extends VerticleBase {
         job.acceptedAt(), now, followUp, job.identityAccount(), job.tenantId(), r.due()), outcomeOptions)
         .onComplete(answer -> {
           // written, or given up (the handler says so, and why): either way nothing more to hold it for
-          held.remove(lease);
+          letGo(lease);
           if (answer.failed()) {
             LOG.warning("no answer about the outcome of " + job.messageId() + "/" + r.idx() + " (its lease is no "
                 + "longer renewed): " + answer.cause().getMessage());

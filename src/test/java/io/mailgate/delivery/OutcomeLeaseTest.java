@@ -94,6 +94,39 @@ class OutcomeLeaseTest {
     }
   }
 
+  /**
+   * A lease that runs out under an attempt still under way (its renewals failed: a database away for a third of a
+   * lease or more; here the test moves the lease's end into the past, as they would have left it) is claimed again by
+   * the node's own scan, for the same owner: the attempt under way keeps the recipient, and the scan does not start a
+   * second one that would send the message twice.
+   */
+  @Test
+  void aLeaseThatRanOutUnderAnAttemptIsNotAttemptedTwice() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer().dataDelay(Duration.ofSeconds(4));
+         // renewals every 5 s, of leases 10 s old: none before the scans (every second) have claimed the lapsed lease
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DELIVERY_LEASE_SECONDS, 30));
+         SesV2Client ses = node.sesV2()) {
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("rcpt@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("Lease lapsed")).body(b -> b.text(t -> t.data("x"))))))
+          .messageId();
+      Await.until(() -> relay.commands().stream().anyMatch("DATA"::equalsIgnoreCase), Duration.ofSeconds(10));
+      assertEquals(1, Db.count(pg, "WITH lapsed AS (UPDATE recipients SET lease_until = now() - interval '1 second' "
+          + "WHERE message_id = '" + id + "' AND state = 'queued' AND lease_until > now() RETURNING 1) "
+          + "SELECT count(*) FROM lapsed"));
+      // claimed again by a scan within a second, while the first attempt waits 4 s for the reply to its DATA
+      Await.until(() -> Db.count(pg, "SELECT count(*) FROM recipients WHERE message_id = '" + id
+          + "' AND lease_until > now() + interval '20 seconds'") == 1, Duration.ofSeconds(5));
+      Await.until(() -> "delivered".equals(Db.string(pg, "SELECT state FROM recipients WHERE message_id = '" + id
+          + "'")), Duration.ofSeconds(15));
+      Thread.sleep(1_500);
+      assertEquals(1, relay.commands().stream().filter("DATA"::equalsIgnoreCase).count(),
+          "sent a second time: " + relay.commands());
+      assertEquals(1, relay.received().size());
+    }
+  }
+
   /** A sample's lease_until, in seconds since the epoch. */
   private static double until(String sample) {
     return Double.parseDouble(sample.split(" ")[1]);
