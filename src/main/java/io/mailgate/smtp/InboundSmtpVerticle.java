@@ -42,7 +42,6 @@ import java.util.logging.Logger;
  */
 public final class InboundSmtpVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(InboundSmtpVerticle.class.getName());
-  private static final long CACHE_MILLIS = 60_000;
   /** How long a report's storing is waited for, at most: well within the 10 minutes a client waits (RFC 5321). */
   private static final long FEEDBACK_TIMEOUT_MILLIS = 5 * 60_000;
 
@@ -163,7 +162,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
           }
           mailFromDomains.remove(domain);
           notMailFromDomains.remove(domain);
-          into.put(domain, new Cached(ok, now + CACHE_MILLIS));
+          into.put(domain, new Cached(ok, now + config.get(MailgateConfig.CACHE_TTL_MILLIS)));
           return ok;
         });
   }

@@ -833,6 +833,25 @@ public class InboundFeedbackTest {
         + complained[0] + "'"));
   }
 
+  /**
+   * Whether a domain is a custom MAIL FROM domain bounces come back to is cached for {@code cache.ttlMillis} (300 ms
+   * here), as the node's other directories are: one taken away is refused within it, and one set is accepted.
+   */
+  @Test
+  void aCustomMailFromDomainIsSeenWithinTheCacheTtl() throws IOException {
+    ses.createEmailIdentity(r -> r.emailIdentity("moving-bounces.example"));
+    String rcpt = "anything@mail.moving-bounces.example";
+    List<String> before = SmtpClient.send(inbound, "", List.of(rcpt), "x");
+    assertTrue(before.stream().anyMatch(r -> r.startsWith("550 5.7.1")), before.toString());
+    ses.putEmailIdentityMailFromAttributes(r -> r.emailIdentity("moving-bounces.example")
+        .mailFromDomain("mail.moving-bounces.example"));
+    SmtpClient.sendUntil(inbound, "", List.of(rcpt), "x", replies -> replies.stream().noneMatch(r -> r.startsWith("550")));
+    ses.putEmailIdentityMailFromAttributes(r -> r.emailIdentity("moving-bounces.example"));
+    List<String> after = SmtpClient.sendUntil(inbound, "", List.of(rcpt), "x",
+        replies -> replies.stream().anyMatch(r -> r.startsWith("550 5.7.1")));
+    assertTrue(after.stream().anyMatch(r -> r.startsWith("550 5.7.1")), after.toString());
+  }
+
   @Test
   void foreignDomainsAreRefusedAndGarbageIsKept() throws IOException {
     List<String> relayAttempt = SmtpClient.send(inbound, "spammer@example.net", List.of("someone@gmail.com"), "x");
