@@ -43,6 +43,30 @@ public final class SesErrors {
    * such as U+0000 in jsonb).
    */
   private static final java.util.Set<String> TEXT_PG_CANNOT_STORE = java.util.Set.of("22021", "22P05");
+  private static final long UNAVAILABLE_LOG_EVERY_NANOS = 10_000_000_000L;
+  private static final java.util.concurrent.atomic.AtomicLong lastUnavailableLogged =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - UNAVAILABLE_LOG_EVERY_NANOS);
+  private static final java.util.concurrent.atomic.AtomicLong unavailableAnswered =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Whether the failure says the database cannot be reached or cannot serve now (and not something about the
+   * request): a connection refused or lost, or PostgreSQL's own answer that it is starting, stopping, out of
+   * connections or resources (SQLSTATE classes 08, 53 and 57P), here or as a cause.
+   */
+  static boolean unavailable(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.vertx.pgclient.PgException pg) {
+        String state = pg.getSqlState() == null ? "" : pg.getSqlState();
+        return state.startsWith("08") || state.startsWith("53") || state.startsWith("57P");
+      }
+      if (t instanceof java.net.ConnectException || t instanceof io.vertx.sqlclient.ClosedConnectionException
+          || t instanceof java.nio.channels.ClosedChannelException) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   /**
    * A request id in the shape SES gives them (a version 4 UUID), for {@link #REQUEST_ID}: one per answer, so drawn from
@@ -87,6 +111,21 @@ public final class SesErrors {
     if (failure instanceof io.vertx.core.http.HttpClosedException) {
       // the client went away before its body was read (or the node closed a trickling upload): nobody to answer
       return SesException.badRequest("Connection closed before the request was read.");
+    }
+    if (unavailable(failure)) {
+      // not a bug: the database is away (a restart, a failover) and the request may be made again; SES answers its own
+      // outages 503, which SDKs retry with backoff. Logged once in a while, not once a request for the whole outage
+      long now = System.nanoTime();
+      long last = lastUnavailableLogged.get();
+      if (now - last >= UNAVAILABLE_LOG_EVERY_NANOS && lastUnavailableLogged.compareAndSet(last, now)) {
+        LOG.warning("answering 503 ServiceUnavailable: the database cannot be reached (" + failure + "); request id "
+            + requestId + " on " + ctx.request().method() + " " + ctx.request().path() + ", "
+            + unavailableAnswered.getAndSet(0) + " more since the last such line");
+      } else {
+        unavailableAnswered.incrementAndGet();
+      }
+      return new SesException(SesError.SERVICE_UNAVAILABLE, "The service cannot reach its database right now. Retry "
+          + "the request.");
     }
     LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().method() + " " + ctx.request().path()
         + " (request id " + requestId + ")", failure);

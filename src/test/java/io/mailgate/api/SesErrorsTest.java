@@ -100,4 +100,23 @@ class SesErrorsTest {
       assertTrue(seen.add(id), id);
     }
   }
+  /**
+   * A database that cannot serve now is told apart from a bug and from an answer about the request's data: a refused
+   * or lost connection and PostgreSQL's "cannot connect", "insufficient resources" and "shutting down" classes, here or
+   * as a cause, but not a constraint or data error, nor a failure of ours.
+   */
+  @Test
+  void aDatabaseThatCannotServeNowIsToldApart() {
+    assertTrue(SesErrors.unavailable(new java.net.ConnectException("Connection refused")));
+    assertTrue(SesErrors.unavailable(new RuntimeException("wrapped", new java.net.ConnectException("refused"))));
+    assertTrue(SesErrors.unavailable(new io.vertx.pgclient.PgException("the database system is starting up", "FATAL",
+        "57P03", null)));
+    assertTrue(SesErrors.unavailable(new io.vertx.pgclient.PgException("sorry, too many clients already", "FATAL",
+        "53300", null)));
+    assertTrue(SesErrors.unavailable(new io.vertx.pgclient.PgException("connection failure", "FATAL", "08006", null)));
+    assertTrue(!SesErrors.unavailable(new io.vertx.pgclient.PgException("duplicate key", "ERROR", "23505", null)));
+    assertTrue(!SesErrors.unavailable(new io.vertx.pgclient.PgException("canceling statement", "ERROR", "57014", null)));
+    assertTrue(!SesErrors.unavailable(new IllegalStateException("a bug")));
+    assertTrue(!SesErrors.unavailable(null));
+  }
 }
