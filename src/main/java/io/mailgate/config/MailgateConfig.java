@@ -188,7 +188,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> DELIVERY_IDLE_TIMEOUT_SECONDS = key(
       "delivery.idleTimeoutSeconds", Integer.class, 30, "An unused pooled SMTP connection is closed after this.");
   public static final ConfigKey<Integer> DELIVERY_LEASE_SECONDS = key("delivery.leaseSeconds", Integer.class, 300,
-      "How long a node owns a recipient it is delivering; it renews the lease once a third of it has passed (checking every sixth) while the attempt goes on and until its outcome is written. A lease not renewed in time (its node died, or lost its database) may be taken over by any node's queue scan.");
+      "How long a node owns a recipient it is delivering; it renews the lease once a sixth of it has passed (checking every twelfth) while the attempt goes on and until its outcome is written. A lease not renewed in time (its node died, or lost its database) may be taken over by any node's queue scan.");
   public static final ConfigKey<Integer> DELIVERY_SCAN_INTERVAL_SECONDS = key(
       "delivery.scanIntervalSeconds", Integer.class, 5,
       "How often each node scans the queue for recipients whose lease expired (a crashed node's work).");

@@ -308,14 +308,22 @@ public final class DeliveryVerticle extends VerticleBase {
     poolSweeper = vertx.setPeriodic(60_000, id -> dropIdlePools());
     leaseMillis = config.get(MailgateConfig.DELIVERY_LEASE_SECONDS) * 1000L;
     outcomeOptions = new DeliveryOptions().setSendTimeout(Math.max(OUTCOME_ANSWER_MILLIS, 2 * leaseMillis));
-    // every sixth of a lease, for leases a third old: a renewal that fails is tried again twice before the lease is
-    // half gone, and again after that, instead of once at two thirds
-    leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 6), id -> renewLeases());
+    leaseTimer = renewingLeases();
     return consumer.completion();
   }
 
   /**
-   * Renews the leases of recipients this instance has held for a third of a lease or more. An attempt may
+   * Renewals every twelfth of a lease, of leases a sixth old: a lease has three quarters of its time left or more
+   * when the database goes away, and a renewal that fails is tried again a few times before half of that is gone. A
+   * failover shorter than three quarters of a lease (225 s under the default 300) leaves no lease to lapse under an
+   * attempt or an outcome waiting to be written, where a third and a sixth left half a lease.
+   */
+  private long renewingLeases() {
+    return vertx.setPeriodic(Math.max(1000, leaseMillis / 12), id -> renewLeases());
+  }
+
+  /**
+   * Renews the leases of recipients this instance has held for a sixth of a lease or more. An attempt may
    * legitimately outlast a lease (a server may take minutes to answer each command, and a site's connections may all
    * be busy), and so may the write of its outcome (a slow or locked database, a write tried again); a scan would then
    * take the recipient over and send it a second time. A lease is renewed only while its recipient is held here, from
@@ -329,7 +337,7 @@ public final class DeliveryVerticle extends VerticleBase {
     long now = System.nanoTime() / 1_000_000; // an age: never the wall clock, which may step back and stop renewals
     List<HeldLease> due = new ArrayList<>();
     for (HeldLease h : held) {
-      if (now - h.since >= leaseMillis / 3) {
+      if (now - h.since >= leaseMillis / 6) {
         due.add(h);
       }
     }
@@ -418,7 +426,7 @@ public final class DeliveryVerticle extends VerticleBase {
         .compose(v -> {
           pools.values().forEach(SitePool::stopTaking);
           if (pending > 0) {
-            leaseTimer = vertx.setPeriodic(Math.max(1000, leaseMillis / 6), id -> renewLeases());
+            leaseTimer = renewingLeases();
           }
           return attemptsOver().onComplete(ar -> {
             cut = true;
@@ -477,7 +485,7 @@ public final class DeliveryVerticle extends VerticleBase {
 
   /**
    * The job without the recipients an attempt of this node already holds. Their lease ran out under it (renewals
-   * that failed while the database was away for a third of a lease or more) and the scan took it again, for the same
+   * that failed while the database was away for three quarters of a lease or more) and the scan took it again, for the same
    * owner: the attempt under way keeps it, renews it and writes its outcome (the claim leaves the outcome's fence, the
    * recipient's next_attempt_at, as it was); a second attempt would send the message twice.
    */

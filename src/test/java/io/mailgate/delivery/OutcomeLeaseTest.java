@@ -127,6 +127,39 @@ class OutcomeLeaseTest {
     }
   }
 
+  /**
+   * A lease is renewed once a sixth of it has passed, checked every twelfth: with 24 s leases, a recipient held 4 s is
+   * renewed within the next 2 s, leaving three quarters of a lease or more for a database that goes away (renewing at
+   * a third, checked every sixth, would not start before 8 s and left half a lease).
+   */
+  @Test
+  void aLeaseIsRenewedOnceASixthOfItHasPassed() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer().dataDelay(Duration.ofSeconds(10));
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.DELIVERY_LEASE_SECONDS, 24));
+         SesV2Client ses = node.sesV2()) {
+      String pg = node.config().get(MailgateConfig.PG_URL);
+      String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("rcpt@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("Renewed early")).body(b -> b.text(t -> t.data("x"))))))
+          .messageId();
+      long sent = System.nanoTime();
+      String lease = "SELECT extract(epoch FROM lease_until)::text FROM recipients WHERE message_id = '" + id + "'";
+      double first = Double.parseDouble(Db.string(pg, lease));
+      List<String> seen = new ArrayList<>();
+      // the lease was taken with the message's insert, before the answer: renewed by 6 s after it, give or take
+      while (System.nanoTime() - sent < Duration.ofSeconds(7).toNanos()) {
+        String now = Db.string(pg, lease);
+        seen.add(now);
+        if (Double.parseDouble(now) > first + 2) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      assertTrue(Double.parseDouble(seen.get(seen.size() - 1)) > first + 2,
+          "not renewed 7 s into a 24 s lease: " + first + " then " + seen);
+    }
+  }
+
   /** A sample's lease_until, in seconds since the epoch. */
   private static double until(String sample) {
     return Double.parseDouble(sample.split(" ")[1]);
