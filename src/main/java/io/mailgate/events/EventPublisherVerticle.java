@@ -54,6 +54,11 @@ import java.util.logging.Logger;
  * 2xx, so never put off) holds at most four times its share of events in the node; its backlog waits in the table while
  * the others' events are claimed past it.
  *
+ * <p>What a claim read of a destination (its URL, whether it is enabled, its event types) is read again before its
+ * events are posted once it is more than {@link #CHECKED_NANOS} old: one query for every destination the node holds
+ * events for, at most about once a second. Events held for a destination since disabled or deleted, or that no
+ * longer takes their type, are dropped, as the outbox's waiting events were; those of a changed URL go to the new one.
+ *
  * <p>An identity's notification topics are destinations too (of the identity rather than a configuration set): what
  * they are owed is in the same outbox, claimed, signed, retried and put off alike, and posted in SES's notification
  * format ({@code notificationType}, {@link SesEvents#notification}) instead of the event format.
@@ -93,6 +98,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   static final int PRUNE_ABOVE = 1000;
   /** Webhook host names whose addresses the node keeps. */
   static final int HOSTS_KEPT = 1024;
+  /** How long what the node read of a destination is taken as it is before posting its events: read again after. */
+  static final long CHECKED_NANOS = 1_000_000_000L;
   /** Most of an answer's body read (and ignored); a longer one ends its connection. */
   private static final int MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -153,6 +160,10 @@ public final class EventPublisherVerticle extends VerticleBase {
   private int lookupsUnderWay;
   private boolean dispatching;
   private boolean dispatchAgain;
+  /** The destinations held for are being read again ({@link #readDestinations}). */
+  private boolean readingDestinations;
+  /** The {@link System#nanoTime} before which a failed read is not tried again (events go as they were read). */
+  private long readAgainAfter = System.nanoTime();
 
   /** {@code untilNanos}: the {@link System#nanoTime} after which the name is looked up again (clock steps aside). */
   private record Resolved(InetAddress[] addresses, long untilNanos) {}
@@ -170,6 +181,15 @@ public final class EventPublisherVerticle extends VerticleBase {
     /** Posts begun, and how many had begun when the last failure was counted. */
     long begun;
     long countedThrough;
+    /** What the last read of the destination found (null: deleted), and when it began; none yet when not read. */
+    EventOutbox.DestinationNow now;
+    long readAt;
+    boolean read;
+
+    /** Whether the last read began after {@code nanos} (a claim's): it is the latest known of the destination. */
+    boolean readSince(long nanos) {
+      return read && readAt - nanos > 0;
+    }
   }
 
   public EventPublisherVerticle(MailgateConfig config, SecretBox secrets, Clock clock) {
@@ -227,8 +247,8 @@ public final class EventPublisherVerticle extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(timer);
     vertx.cancelTimer(sweepTimer);
-    List<Long> held = new ArrayList<>();
-    pending.forEach(p -> held.add(p.due().id()));
+    List<EventOutbox.Due> held = new ArrayList<>();
+    pending.forEach(p -> held.add(p.due()));
     pending.clear();
     destinations.values().forEach(d -> d.held = 0);
     // due again at once, for the nodes that go on
@@ -246,7 +266,11 @@ public final class EventPublisherVerticle extends VerticleBase {
         .eventually(() -> resolver.close()).eventually(() -> db.close());
   }
 
-  /** A claimed event waiting for its destination to take another post, with its mail object. */
+  /**
+   * A claimed event waiting for its destination to take another post, with its mail object. {@code claimedAt}: the
+   * {@link System#nanoTime} before its claim was sent, so at or before the lease began in the database, however long
+   * the claim and the read of its messages took.
+   */
   private record Pending(EventOutbox.Due due, JsonObject mail, long claimedAt) {}
 
   /**
@@ -280,6 +304,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     }
     int room = 8 * concurrency;
     claiming = true;
+    long claimedAt = System.nanoTime();
     outbox.claim(room, holdPerDestination, full, leaseSeconds).onComplete(claimed -> {
       if (claimed.failed()) {
         claiming = false;
@@ -313,13 +338,15 @@ public final class EventPublisherVerticle extends VerticleBase {
           }
           return;
         }
-        long claimedAt = clock.millis();
         Map<String, JsonObject> eventMails = new HashMap<>(); // one message's events share its mail object
-        for (EventOutbox.Due d : due) {
-          SesEvents.MailFacts facts = mails.result().get(d.messageId());
-          if (!d.enabled() || facts == null) {
+        for (EventOutbox.Due claimedDue : due) {
+          Destination dest = destinations.computeIfAbsent(claimedDue.destinationId(), k -> new Destination());
+          // a read of the destination since the claim began knows it better than the claim
+          EventOutbox.Due d = following(claimedDue, dest, claimedAt);
+          SesEvents.MailFacts facts = mails.result().get(claimedDue.messageId());
+          if (d == null || facts == null) {
             // the destination was disabled, or the message deleted (retention): nobody wants it any more
-            drop(d);
+            drop(claimedDue);
             continue;
           }
           JsonObject mail;
@@ -331,7 +358,7 @@ public final class EventPublisherVerticle extends VerticleBase {
             failed(d, "cannot render the message's mail object: " + e);
             continue;
           }
-          destinations.computeIfAbsent(d.destinationId(), k -> new Destination()).held++;
+          dest.held++;
           pending.add(new Pending(d, mail, claimedAt));
         }
         dispatch();
@@ -478,8 +505,12 @@ public final class EventPublisherVerticle extends VerticleBase {
           && (x.failures == 0 || x.putOffUntil < now - 3_600_000L));
     }
     int share = share();
-    long stale = (leaseSeconds * 1000L) - timeoutMillis - 5000L;
-    Map<Long, List<Long>> putOff = new HashMap<>();
+    long nanos = System.nanoTime();
+    // from before the claim: a post chosen now ends (timeout) 5 s before the lease the claim took, however long the
+    // claim took to come back
+    long stale = ((leaseSeconds * 1000L) - timeoutMillis - 5000L) * 1_000_000L;
+    boolean unread = false;
+    Map<Long, List<EventOutbox.Due>> putOff = new HashMap<>();
     List<EventOutbox.Due> letGo = new ArrayList<>();
     List<Long> tooOld = new ArrayList<>();
     List<Pending> post = new ArrayList<>();
@@ -488,7 +519,7 @@ public final class EventPublisherVerticle extends VerticleBase {
       Pending p = it.next();
       EventOutbox.Due d = p.due();
       Destination dest = destinations.computeIfAbsent(d.destinationId(), k -> new Destination());
-      if (now - p.claimedAt() > stale) {
+      if (nanos - p.claimedAt() > stale) {
         it.remove();
         dest.held--;
         letGo.add(d);
@@ -501,8 +532,12 @@ public final class EventPublisherVerticle extends VerticleBase {
         // a failing webhook gets one post at a time once its pause is over (those chosen in this pass count too)
         it.remove();
         dest.held--;
-        putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d.id());
+        putOff.computeIfAbsent(d.destinationId(), k -> new ArrayList<>()).add(d);
       } else if (dest.inFlight + countIn(post, d.destinationId()) < share) {
+        if (outdated(p, dest, nanos)) {
+          unread = true; // left in hand until the destinations it is held for are read again
+          continue;
+        }
         it.remove();
         dest.held--;
         post.add(p);
@@ -525,6 +560,96 @@ public final class EventPublisherVerticle extends VerticleBase {
     for (Pending p : post) {
       publish(p.due(), destinations.computeIfAbsent(p.due().destinationId(), k -> new Destination()), p.mail());
     }
+    if (unread && !readingDestinations) {
+      readDestinations();
+    }
+  }
+
+  /**
+   * Whether what the node knows of {@code p}'s destination (read at its claim, or read again since) is over
+   * {@link #CHECKED_NANOS} old: it is read again before {@code p} is posted. Not while a failed read waits to be tried
+   * again: the events go as they were read rather than not at all.
+   */
+  private boolean outdated(Pending p, Destination dest, long nanos) {
+    long known = dest.readSince(p.claimedAt()) ? dest.readAt : p.claimedAt();
+    return nanos - known > CHECKED_NANOS && nanos - readAgainAfter >= 0;
+  }
+
+  /**
+   * Reads again every destination the node holds events for (one query), drops the events of those since deleted,
+   * disabled or no longer taking their type, sends those of a changed URL to the new one, and dispatches again.
+   */
+  private void readDestinations() {
+    List<Long> ids = new ArrayList<>();
+    destinations.forEach((id, d) -> {
+      if (d.held > 0) {
+        ids.add(id);
+      }
+    });
+    if (ids.isEmpty()) {
+      return;
+    }
+    readingDestinations = true;
+    long readAt = System.nanoTime();
+    outbox.destinations(ids).onComplete(ar -> {
+      readingDestinations = false;
+      if (ar.failed()) {
+        readAgainAfter = System.nanoTime() + CHECKED_NANOS;
+        LOG.warning("cannot read the event destinations again (their events go as they were claimed): "
+            + ar.cause().getMessage());
+      } else {
+        followDestinations(ids, ar.result(), readAt);
+      }
+      if (!stopping) {
+        dispatch();
+      }
+    });
+  }
+
+  private void followDestinations(List<Long> ids, Map<Long, EventOutbox.DestinationNow> read, long readAt) {
+    for (Long id : ids) {
+      Destination dest = destinations.get(id);
+      if (dest != null) {
+        dest.now = read.get(id);
+        dest.readAt = readAt;
+        dest.read = true;
+      }
+    }
+    ArrayDeque<Pending> kept = new ArrayDeque<>(pending.size());
+    List<Long> dropped = new ArrayList<>();
+    for (Pending p : pending) {
+      Destination dest = destinations.get(p.due().destinationId());
+      EventOutbox.Due d = dest == null ? p.due() : following(p.due(), dest, p.claimedAt());
+      if (d == null) {
+        dest.held--;
+        dropped.add(p.due().id());
+      } else {
+        kept.add(d == p.due() ? p : new Pending(d, p.mail(), p.claimedAt()));
+      }
+    }
+    pending.clear();
+    pending.addAll(kept);
+    if (!dropped.isEmpty()) {
+      metrics.eventsDropped(dropped.size());
+      // a deleted or disabled destination's rows went with it: what is left are those of a type it no longer takes
+      outbox.remove(dropped).onFailure(e -> LOG.warning("cannot drop " + dropped.size() + " events their destination "
+          + "no longer takes: " + e.getMessage()));
+    }
+  }
+
+  /**
+   * {@code d} as its destination now has it: null when the destination was deleted, disabled or no longer takes its
+   * type (according to the last read, when it began after {@code claimedAt}; to the claim otherwise), to the URL last
+   * read.
+   */
+  private static EventOutbox.Due following(EventOutbox.Due d, Destination dest, long claimedAt) {
+    if (!dest.readSince(claimedAt)) {
+      return d.enabled() ? d : null;
+    }
+    if (dest.now == null || !dest.now.takes(d.type())) {
+      return null;
+    }
+    return dest.now.url().equals(d.url()) ? d : d.withUrl(dest.now.url());
   }
 
   /**
@@ -553,9 +678,7 @@ public final class EventPublisherVerticle extends VerticleBase {
   }
 
   private void release(List<EventOutbox.Due> due, Instant at) {
-    List<Long> ids = new ArrayList<>(due.size());
-    due.forEach(d -> ids.add(d.id()));
-    outbox.release(ids, at).onFailure(e -> LOG.warning("cannot put back " + ids.size() + " events (they are due again "
+    outbox.release(due, at).onFailure(e -> LOG.warning("cannot put back " + due.size() + " events (they are due again "
         + "when their lease ends): " + e.getMessage()));
   }
 
@@ -698,7 +821,7 @@ public final class EventPublisherVerticle extends VerticleBase {
       drop(d);
     } else {
       metrics.event(false, false);
-      outbox.retry(d.id(), next, why).onFailure(e -> LOG.warning("cannot reschedule event " + d.id()
+      outbox.retry(d, next, why).onFailure(e -> LOG.warning("cannot reschedule event " + d.id()
           + " (it is due again when its lease ends): " + e.getMessage()));
     }
   }

@@ -26,11 +26,27 @@ public final class EventOutbox {
    * {@code secretGeneration}: of the account's webhook secret; {@code previousSecretUntil}: until when the previous
    * generation signs too (null: it does not). {@code identity}: set when the destination is that identity's
    * notification topic (posted as SES's notification, with the headers when {@code withHeaders}), null for a
-   * configuration set's event destination.
+   * configuration set's event destination. {@code leaseUntil}: the lease this claim took (the row's next_attempt_at),
+   * which what the claimer writes of the row after is fenced on: once the lease ran out and another claim took the
+   * row, the first claimer's release, retry or put-off changes nothing.
    */
   public record Due(long id, long destinationId, String messageId, String type, String recipient, JsonObject detail,
       Instant createdAt, int attempts, String accountId, String url, boolean enabled, int secretGeneration,
-      Instant previousSecretUntil, String identity, boolean withHeaders) {}
+      Instant previousSecretUntil, String identity, boolean withHeaders, Instant leaseUntil) {
+    /** The same event, to be posted to {@code newUrl} (its destination's URL was changed while it was held). */
+    public Due withUrl(String newUrl) {
+      return new Due(id, destinationId, messageId, type, recipient, detail, createdAt, attempts, accountId, newUrl,
+          enabled, secretGeneration, previousSecretUntil, identity, withHeaders, leaseUntil);
+    }
+  }
+
+  /** A destination as it is now: where its events go, whether it is enabled, the event types it takes. */
+  public record DestinationNow(String url, boolean enabled, java.util.Set<String> types) {
+    /** Whether an event of {@code type} held for it is still to be posted (to {@link #url}). */
+    public boolean takes(String type) {
+      return enabled && types.contains(type);
+    }
+  }
 
   /**
    * Due events, at most {@code $3} of each destination not in {@code $4}, the oldest {@code $1} of those: one
@@ -68,7 +84,7 @@ public final class EventOutbox {
       RETURNING o.id, o.destination_id, o.message_id, o.type, o.recipient, o.detail, o.created_at, o.attempts,
                 due.account_id, due.url, due.enabled AND o.type = ANY(due.event_types), due.webhook_secret_generation,
                 due.webhook_previous_until,
-                due.identity, coalesce(o.type = ANY(due.notification_headers), false)""";
+                due.identity, coalesce(o.type = ANY(due.notification_headers), false), o.next_attempt_at""";
 
   /**
    * After a message {@code m}, lateral: the identity that sent it ({@code identity}, {@code feedback_forwarding}), its
@@ -131,7 +147,7 @@ public final class EventOutbox {
             detail instanceof JsonObject j ? j : new JsonObject(String.valueOf(detail)),
             r.getOffsetDateTime(6).toInstant(), r.getInteger(7), r.getString(8), r.getString(9), r.getBoolean(10),
             r.getInteger(11), r.getOffsetDateTime(12) == null ? null : r.getOffsetDateTime(12).toInstant(),
-            r.getString(13), r.getBoolean(14)));
+            r.getString(13), r.getBoolean(14), r.getOffsetDateTime(15).toInstant()));
       }
       return out;
     });
@@ -157,6 +173,24 @@ public final class EventOutbox {
         });
   }
 
+  /** Destinations {@code $1} as they are now (one probe of the primary key each). */
+  static final String DESTINATIONS = "SELECT id, url, enabled, event_types FROM event_destinations WHERE id = ANY($1)";
+
+  /**
+   * Destinations {@code ids} as they are now, by id; one that is not in the map was deleted. A node reads again those
+   * it holds events for before posting them: what it read at their claim may have changed since.
+   */
+  public Future<Map<Long, DestinationNow>> destinations(List<Long> ids) {
+    return pool.preparedQuery(DESTINATIONS).execute(Tuple.of(ids.toArray(Long[]::new))).map(rows -> {
+      Map<Long, DestinationNow> out = new HashMap<>();
+      for (Row r : rows) {
+        out.put(r.getLong(0), new DestinationNow(r.getString(1), r.getBoolean(2),
+            java.util.Set.copyOf(java.util.Arrays.asList(r.getArrayOfStrings(3)))));
+      }
+      return out;
+    });
+  }
+
   /** Drops due events whose destination is gone; how many. */
   public Future<Integer> sweep() {
     return pool.preparedQuery(SWEEP).execute().map(r -> r.rowCount());
@@ -178,27 +212,45 @@ public final class EventOutbox {
         .execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
   }
 
-  /** An event to try again at {@code at}, with what went wrong. */
-  public Future<Void> retry(long id, Instant at, String error) {
+  /**
+   * An event to try again at {@code at}, with what went wrong: unless its lease ran out and another claim took it (the
+   * other claimer decides what becomes of it).
+   */
+  public Future<Void> retry(Due due, Instant at, String error) {
     String text = error == null ? "failed" : error.length() > 500 ? error.substring(0, 500) : error;
-    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1")
-        .execute(Tuple.of(id, Timestamps.utc(at), text)).mapEmpty();
+    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2, last_error = $3 "
+            + "WHERE id = $1 AND next_attempt_at = $4")
+        .execute(Tuple.of(due.id(), Timestamps.utc(at), text, Timestamps.utc(due.leaseUntil()))).mapEmpty();
   }
 
   /**
    * Puts off claimed events of a failing destination, unattempted, to {@code at} (spread over the next ten seconds).
    * Only those: the rest of its backlog stays as it is (claims pass a paused destination by), so a webhook down for
-   * hours does not have its whole backlog rewritten at each pause.
+   * hours does not have its whole backlog rewritten at each pause. Those still under the lease their claim took.
    */
-  public Future<Void> putOff(long destinationId, List<Long> claimed, Instant at) {
-    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2 + random() * interval '10 seconds', "
-            + "attempts = greatest(attempts - 1, 0) WHERE destination_id = $1 AND id = ANY($3)")
-        .execute(Tuple.of(destinationId, Timestamps.utc(at), claimed.toArray(Long[]::new))).mapEmpty();
+  public Future<Void> putOff(long destinationId, List<Due> claimed, Instant at) {
+    return pool.preparedQuery("UPDATE event_outbox o SET next_attempt_at = $2 + random() * interval '10 seconds', "
+            + "attempts = greatest(o.attempts - 1, 0) FROM unnest($3::bigint[], $4::timestamptz[]) AS l(id, lease) "
+            + "WHERE o.destination_id = $1 AND o.id = l.id AND o.next_attempt_at = l.lease")
+        .execute(Tuple.of(destinationId, Timestamps.utc(at), ids(claimed), leases(claimed))).mapEmpty();
   }
 
-  /** Claimed events put back unattempted, due at {@code at}: the claim does not count as an attempt. */
-  public Future<Void> release(List<Long> ids, Instant at) {
-    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = $2, attempts = greatest(attempts - 1, 0) "
-            + "WHERE id = ANY($1)").execute(Tuple.of(ids.toArray(Long[]::new), Timestamps.utc(at))).mapEmpty();
+  /**
+   * Claimed events put back unattempted, due at {@code at}: the claim does not count as an attempt. Those still under
+   * the lease their claim took.
+   */
+  public Future<Void> release(List<Due> claimed, Instant at) {
+    return pool.preparedQuery("UPDATE event_outbox o SET next_attempt_at = $3, attempts = greatest(o.attempts - 1, 0) "
+            + "FROM unnest($1::bigint[], $2::timestamptz[]) AS l(id, lease) "
+            + "WHERE o.id = l.id AND o.next_attempt_at = l.lease")
+        .execute(Tuple.of(ids(claimed), leases(claimed), Timestamps.utc(at))).mapEmpty();
+  }
+
+  private static Long[] ids(List<Due> due) {
+    return due.stream().map(Due::id).toArray(Long[]::new);
+  }
+
+  private static java.time.OffsetDateTime[] leases(List<Due> due) {
+    return due.stream().map(d -> Timestamps.utc(d.leaseUntil())).toArray(java.time.OffsetDateTime[]::new);
   }
 }

@@ -1,0 +1,102 @@
+package io.mailgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.EventType;
+
+/**
+ * README (Events): disabling or deleting a destination drops the events still waiting for it, and a changed URL
+ * applies to what is still waiting. Events a node has claimed and holds (its destination's share of posts is taken by
+ * a slow receiver) included: they kept the URL and enabled flag read at their claim, and went to the old URL after
+ * UpdateConfigurationSetEventDestination moved it, or to a destination since disabled or deleted.
+ */
+class HeldEventsFollowDestinationTest {
+
+  @Test
+  void eventsStillWaitingGoToTheNewUrlNotTheOldOne() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         WebhookReceiver webhook = new WebhookReceiver();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
+         SesV2Client ses = node.sesV2()) {
+      webhook.delay("/old", 1500); // a slow receiver: two posts at a time, the others held by the node
+      ses.createConfigurationSet(r -> r.configurationSetName("moving"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("moving").eventDestinationName("d")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(webhook.url("/old")))));
+      for (int i = 0; i < 12; i++) {
+        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
+            .configurationSetName("moving")
+            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
+      }
+      Await.until(() -> webhook.posts("/old").size() >= 2, Duration.ofSeconds(20));
+      ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("moving").eventDestinationName("d")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(webhook.url("/new")))));
+      int atUpdate = webhook.posts("/old").size();
+      Await.until(() -> webhook.posts("/old").size() + webhook.posts("/new").size() >= 12, Duration.ofSeconds(60));
+      Thread.sleep(2000);
+      assertEquals(0, webhook.posts("/old").size() - atUpdate,
+          "events still waiting when the URL changed were posted to the old URL after the change ("
+              + atUpdate + " before it, " + webhook.posts("/new").size() + " to the new URL)");
+    }
+  }
+
+  @Test
+  void eventsStillWaitingAreNotPostedOnceTheirDestinationIsDeleted() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         WebhookReceiver webhook = new WebhookReceiver();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
+         SesV2Client ses = node.sesV2()) {
+      webhook.delay("/gone", 1500);
+      ses.createConfigurationSet(r -> r.configurationSetName("deleting"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("deleting").eventDestinationName("d")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(webhook.url("/gone")))));
+      for (int i = 0; i < 12; i++) {
+        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
+            .configurationSetName("deleting")
+            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
+      }
+      Await.until(() -> webhook.posts("/gone").size() >= 2, Duration.ofSeconds(20));
+      ses.deleteConfigurationSetEventDestination(r -> r.configurationSetName("deleting").eventDestinationName("d"));
+      int atDelete = webhook.posts("/gone").size();
+      Thread.sleep(15_000);
+      assertEquals(0, webhook.posts("/gone").size() - atDelete,
+          "events were posted to a destination after DeleteConfigurationSetEventDestination returned");
+    }
+  }
+
+  @Test
+  void eventsStillWaitingAreNotPostedOnceTheirDestinationIsDisabled() throws Exception {
+    try (RecordingSmtpServer relay = new RecordingSmtpServer();
+         WebhookReceiver webhook = new WebhookReceiver();
+         TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
+         SesV2Client ses = node.sesV2()) {
+      webhook.delay("/off", 1500);
+      ses.createConfigurationSet(r -> r.configurationSetName("disabling"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("disabling").eventDestinationName("d")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(s -> s.topicArn(webhook.url("/off")))));
+      for (int i = 0; i < 12; i++) {
+        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
+            .configurationSetName("disabling")
+            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
+      }
+      Await.until(() -> webhook.posts("/off").size() >= 2, Duration.ofSeconds(20));
+      ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("disabling").eventDestinationName("d")
+          .eventDestination(d -> d.enabled(false)));
+      int atDisable = webhook.posts("/off").size();
+      Thread.sleep(15_000);
+      assertEquals(0, webhook.posts("/off").size() - atDisable,
+          "events were posted to a destination after UpdateConfigurationSetEventDestination disabled it");
+    }
+  }
+}
