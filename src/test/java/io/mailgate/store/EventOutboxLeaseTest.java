@@ -78,8 +78,8 @@ class EventOutboxLeaseTest extends MigratedDatabase {
   @Test
   void destinationsAreReadAsTheyAreNow() throws Exception {
     EventOutbox outbox = new EventOutbox(pool, "us-east-1");
-    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, url) "
-        + "VALUES (3, 'a1', 'cs', 'off', false, '{Send,Bounce}', 'http://127.0.0.1:1/off')");
+    Db.execute(url, "INSERT INTO event_destinations (id, account_id, configuration_set, name, enabled, event_types, "
+        + "url) VALUES (3, 'a1', 'cs', 'off', false, '{Send,Bounce}', 'http://127.0.0.1:1/off')");
     Map<Long, EventOutbox.DestinationNow> now = await(outbox.destinations(List.of(1L, 3L, 999L)));
     assertEquals(Map.of(1L, new EventOutbox.DestinationNow("http://127.0.0.1:1/busy", true, Set.of("Send")),
         3L, new EventOutbox.DestinationNow("http://127.0.0.1:1/off", false, Set.of("Send", "Bounce"))), now);
