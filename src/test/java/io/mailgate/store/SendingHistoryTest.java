@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
 /** What the rate limiter counts again from when Redis lost its 24-hour counts. */
 class SendingHistoryTest extends MigratedDatabase {
   private static final Instant NOW = Instant.now();
-  private static final Instant EDGE = NOW.minus(SendingHistory.WINDOW).plus(SendingHistory.CHUNK.multipliedBy(100));
+  /** Where the first slice of the day ends and the second begins. */
+  private static final Instant EDGE = NOW.minus(SendingHistory.WINDOW)
+      .plusMillis(SendingHistory.WINDOW.toMillis() / SendingHistory.SLICES);
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -37,11 +39,11 @@ class SendingHistoryTest extends MigratedDatabase {
     message("hour-ago", "a1", NOW.minus(Duration.ofHours(1)), "r1@example.org", "r2@example.org",
         "success@SIMULATOR.amazonses.com");
     message("now", "a1", NOW, "r3@example.org");
-    // through the day: counted five minutes at a time, each part's messages once
+    // through the day: counted a slice at a time, each slice's messages once
     message("early", "a3", NOW.minus(Duration.ofHours(23).plusMinutes(59)), "r8@example.org");
     message("midday", "a3", NOW.minus(Duration.ofHours(12)), "r9@example.org", "r10@example.org");
     message("midday-2", "a3", NOW.minus(Duration.ofHours(12)).plusMillis(1), "r11@example.org");
-    // either side of two parts' edge, in one five-minute bucket: that bucket's count is both parts'
+    // either side of two slices' edge, in one five-minute bucket: that bucket's count is both slices'
     message("edge-1", "a3", EDGE.minusMillis(1), "r13@example.org");
     message("edge-2", "a3", EDGE, "r14@example.org");
     // stamped ahead of this node's clock (another node's clock ahead of it): counted in the last, open, hour
@@ -68,12 +70,44 @@ class SendingHistoryTest extends MigratedDatabase {
   @Test
   void theLastDaysRecipientsByAccountAndBucketWithoutTheSimulatorOrUnrendered() throws Exception {
     AtomicInteger parts = new AtomicInteger();
-    Map<String, Map<Long, Long>> sent = new SendingHistory(pool, Clock.fixed(NOW, ZoneOffset.UTC))
+    Map<String, Map<Long, Long>> sent = await(new SendingHistory(pool, Clock.fixed(NOW, ZoneOffset.UTC))
         .sentLastDay(() -> {
           parts.incrementAndGet();
           return Future.succeededFuture();
-        })
-        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }));
+    assertEquals(expected(), sent);
+    // a quiet day is a statement a slice: not one per five minutes (289 in a row), nothing between them
+    assertEquals(0, parts.get());
+  }
+
+  /**
+   * A busy day is walked along the key a bounded number of messages a statement (no statement outlasts its timeout),
+   * each message counted once, and the count is told between two statements of a slice, so that its lock is held on.
+   */
+  @Test
+  void aBusyDayIsReadAFewMessagesAStatement() throws Exception {
+    AtomicInteger parts = new AtomicInteger();
+    Map<String, Map<Long, Long>> sent = await(new SendingHistory(pool, Clock.fixed(NOW, ZoneOffset.UTC), 3, 2)
+        .sentLastDay(() -> {
+          parts.incrementAndGet();
+          return Future.succeededFuture();
+        }));
+    assertEquals(expected(), sent);
+    // ten messages of the last day (the unrendered and the simulator's among them) in three slices of 2, 3 and 5, two
+    // a statement: a slice of k messages is told k / 2 times
+    assertEquals(1 + 1 + 2, parts.get());
+  }
+
+  /** A count that is told it must stop (its lock ran out) stops, and says why. */
+  @Test
+  void aCountToldToStopFails() throws Exception {
+    Throwable stopped = await(new SendingHistory(pool, Clock.fixed(NOW, ZoneOffset.UTC), 3, 2)
+        .sentLastDay(() -> Future.failedFuture("lock lost"))
+        .transform(ar -> Future.succeededFuture(ar.cause())));
+    assertTrue(stopped != null && stopped.getMessage().contains("lock lost"), String.valueOf(stopped));
+  }
+
+  private static Map<String, Map<Long, Long>> expected() {
     long hourAgo = NOW.minus(Duration.ofHours(1)).getEpochSecond() / 300;
     long now = NOW.getEpochSecond() / 300;
     Map<Long, Long> a1 = new java.util.HashMap<>(Map.of(hourAgo, 2L));
@@ -85,22 +119,23 @@ class SendingHistoryTest extends MigratedDatabase {
     a3.merge(NOW.plus(Duration.ofMinutes(10)).getEpochSecond() / 300, 1L, Long::sum);
     a3.merge(EDGE.minusMillis(1).getEpochSecond() / 300, 1L, Long::sum);
     a3.merge(EDGE.getEpochSecond() / 300, 1L, Long::sum);
-    assertEquals(Map.of("a1", a1, "a2", Map.of(now, 2L), "a3", a3), sent);
-    // a day and five minutes, five minutes a statement: told between each two
-    assertEquals(288, parts.get());
+    return Map.of("a1", a1, "a2", Map.of(now, 2L), "a3", a3);
   }
 
   @Test
   void theLastDayIsFoundByTheIdsTimeNotByReadingEveryMessage() throws Exception {
     String since = MessageIds.prefix(NOW.minus(SendingHistory.WINDOW));
-    String plan = plan(SendingHistory.SENT, Tuple.of("simulator.amazonses.com", since,
-        MessageIds.prefix(NOW.minus(SendingHistory.WINDOW).plus(SendingHistory.CHUNK))));
-    assertTrue(plan.contains("Index Cond: ((id >= "), plan);
+    String plan = plan(SendingHistory.SENT, Tuple.of("simulator.amazonses.com", since, MessageIds.prefix(EDGE),
+        SendingHistory.MESSAGES_PER_STATEMENT));
+    assertTrue(plan.contains("Index Cond: ((id > "), plan);
     assertTrue(plan.contains("AND (id < "), plan);
-    assertTrue(plan.contains("Index Cond: (message_id = m.id)"), plan);
+    assertTrue(plan.contains("Limit"), plan);
+    assertTrue(plan.contains("Index Cond: (message_id = messages.id)"), plan);
     assertFalse(plan.contains("Seq Scan"), plan);
-    String last = plan(SendingHistory.SENT_SINCE, Tuple.of("simulator.amazonses.com", since));
-    assertTrue(last.contains("Index Cond: (id >= "), last);
+    String last = plan(SendingHistory.SENT_SINCE, Tuple.of("simulator.amazonses.com", since,
+        SendingHistory.MESSAGES_PER_STATEMENT));
+    assertTrue(last.contains("Index Cond: (id > "), last);
+    assertTrue(last.contains("Limit"), last);
     assertFalse(last.contains("Seq Scan"), last);
   }
 
