@@ -685,21 +685,41 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * Readiness (a load balancer's or an orchestrator's check): 200 when PostgreSQL and Redis both answer within
-   * {@link #READY_TIMEOUT_MILLIS}, else 503 with which does not; {@code /_mailgate/health} only says the process is up.
+   * {@link #READY_TIMEOUT_MILLIS} and Redis holds the 24-hour send counts, else 503 with which does not and why: while
+   * the counts Redis lost are counted again, every node refuses the sends of limited accounts.
+   * {@code /_mailgate/health} only says the process is up.
    */
   private void ready(io.vertx.ext.web.RoutingContext ctx) {
     long now = System.nanoTime();
-    // anyone may ask, and each answer costs a statement and a PING on the pools the sends use: requests at once share
-    // one check, and a check's answer serves for READY_FRESH_NANOS
+    // anyone may ask, and each answer costs a statement and a Redis call on the pools the sends use: requests at once
+    // share one check, and a check's answer serves for READY_FRESH_NANOS
     if (readiness == null || readiness.isComplete() && now - readinessAt > READY_FRESH_NANOS) {
       readinessAt = now;
       Future<Void> pg = db.query("SELECT 1").execute()
           .timeout(READY_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS).mapEmpty();
-      Future<Void> redis = limiter.ping(READY_TIMEOUT_MILLIS);
-      readiness = Future.join(pg, redis).transform(done -> Future.succeededFuture(new JsonObject()
-          .put("status", pg.succeeded() && redis.succeeded() ? "READY" : "NOT_READY")
-          .put("node", leaseOwner).put("postgres", pg.succeeded() ? "UP" : "DOWN")
-          .put("redis", redis.succeeded() ? "UP" : "DOWN")));
+      Future<Boolean> redis = limiter.holdsCounts(READY_TIMEOUT_MILLIS);
+      readiness = Future.join(pg, redis).transform(done -> {
+        boolean counts = redis.succeeded() && redis.result();
+        JsonObject body = new JsonObject()
+            .put("status", pg.succeeded() && counts ? "READY" : "NOT_READY")
+            .put("node", leaseOwner).put("postgres", pg.succeeded() ? "UP" : "DOWN")
+            .put("redis", redis.succeeded() ? "UP" : "DOWN")
+            .put("sendCounts", redis.failed() ? "UNKNOWN" : counts ? "HELD" : "COUNTING");
+        java.util.List<String> reasons = new java.util.ArrayList<>();
+        if (pg.failed()) {
+          reasons.add("PostgreSQL does not answer");
+        }
+        if (redis.failed()) {
+          reasons.add("Redis does not answer");
+        } else if (!counts) {
+          reasons.add("Redis lost the 24-hour send counts; they are being counted again from the database (sends of "
+              + "accounts with a daily quota are refused until they are)");
+        }
+        if (!reasons.isEmpty()) {
+          body.put("reason", String.join("; ", reasons));
+        }
+        return Future.succeededFuture(body);
+      });
     }
     readiness.onSuccess(body -> {
       ctx.response().setStatusCode("READY".equals(body.getString("status")) ? 200 : 503);

@@ -125,9 +125,24 @@ public final class SendLimiter {
     return client.close();
   }
 
-  /** Whether Redis answers a PING within {@code millis}. */
-  public Future<Void> ping(long millis) {
-    return redis.ping(List.of()).timeout(millis, TimeUnit.MILLISECONDS).mapEmpty();
+  /**
+   * Whether Redis holds the 24-hour send counts, asked of it within {@code millis} (a readiness check's): true when it
+   * does; false when it lost them and they are being counted again, during which sends of limited accounts are
+   * refused, so a load balancer should send them elsewhere. Then it has them counted, as a send would: a node that
+   * this answer takes out of a load balancer gets no send that would notice. Fails when Redis does not answer.
+   */
+  public Future<Boolean> holdsCounts(long millis) {
+    return redis.exists(List.of(countsKey)).timeout(millis, TimeUnit.MILLISECONDS).map(n -> {
+      if (n.toInteger() == 1) {
+        return true;
+      }
+      if (Vertx.currentContext() == context) {
+        restoreCounts();
+      } else {
+        context.runOnContext(v -> restoreCounts());
+      }
+      return false;
+    });
   }
 
   /** Whether the account may send now; counts the send when it may. */
@@ -150,14 +165,51 @@ public final class SendLimiter {
   public Future<Void> admit(RateCheck check, String rateExceeded, String quotaExceeded, String unavailable) {
     return check(check)
         .recover(e -> {
-          LOG.warning("sending limits unavailable: " + e.getMessage());
+          refused(e);
           return Future.failedFuture(new SesException(SesError.SERVICE_UNAVAILABLE, unavailable));
+        })
+        .compose(decision -> {
+          decided();
+          return Future.succeededFuture(decision);
         })
         .compose(decision -> switch (decision.status()) {
           case ALLOWED -> Future.<Void>succeededFuture();
           case RATE_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, rateExceeded));
           case QUOTA_EXCEEDED -> Future.failedFuture(new SesException(SesError.TOO_MANY_REQUESTS, quotaExceeded));
         });
+  }
+
+  /** How often, at most, an outage's refusals are logged again while it lasts. */
+  static final long REFUSALS_LOG_MILLIS = 60_000;
+  /** Requests refused since the sending limits became unavailable (0: they are available); on this context only. */
+  private long refusals;
+  private long refusedAt;
+  private long refusedLoggedAt;
+
+  /**
+   * Logs a request refused for want of the sending limits: the first of an outage, then how many more every
+   * {@link #REFUSALS_LOG_MILLIS}, not each one (a Redis restart under load refused thousands a second, each a line).
+   */
+  private void refused(Throwable e) {
+    long now = System.currentTimeMillis();
+    if (refusals++ == 0) {
+      refusedAt = now;
+      refusedLoggedAt = now;
+      LOG.warning("sending limits unavailable, sends are refused (503) until they are back: " + e.getMessage());
+    } else if (now - refusedLoggedAt >= REFUSALS_LOG_MILLIS) {
+      refusedLoggedAt = now;
+      LOG.warning("sending limits still unavailable, " + refusals + " sends refused in " + (now - refusedAt) / 1000
+          + " s: " + e.getMessage());
+    }
+  }
+
+  /** A check Redis decided: an outage, if there was one, is over. */
+  private void decided() {
+    if (refusals > 0) {
+      LOG.info("sending limits available again: " + refusals + " sends were refused in "
+          + (System.currentTimeMillis() - refusedAt) + " ms");
+      refusals = 0;
+    }
   }
 
   /**

@@ -254,6 +254,121 @@ class RateLimiterBatchTest {
     }
   }
 
+  /**
+   * While the counts Redis lost are counted again, the limiter says it does not hold them (a readiness check's answer),
+   * and asking has them counted, as a send would: a node a load balancer took out gets no send that would.
+   */
+  @Test
+  void holdsCountsIsFalseWhileTheyAreCountedAgainAndAskingCountsThem() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Redis redis = Redis.createClient(vertx, TestServices.redisUrl());
+    try {
+      String prefix = TestServices.uniquePrefix();
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, TestServices.redisUrl())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, prefix);
+      AtomicInteger asked = new AtomicInteger();
+      java.util.concurrent.ConcurrentLinkedQueue<Promise<Map<String, Map<Long, Long>>>> counts =
+          new java.util.concurrent.ConcurrentLinkedQueue<>();
+      QuotaHistory history = counting -> {
+        asked.incrementAndGet();
+        Promise<Map<String, Map<Long, Long>>> p = Promise.promise();
+        counts.add(p);
+        return p.future();
+      };
+      SendLimiter limiter = new SendLimiter(vertx, config, history);
+      Future<Void> started = limiter.start();
+      Await.until(() -> counts.size() == 1, Duration.ofSeconds(10));
+      assertEquals(false, await(limiter.holdsCounts(2_000)), "counted at start: not held yet");
+      counts.poll().complete(Map.of("acct-9", Map.of(System.currentTimeMillis() / 1000 / 300, 3L)));
+      await(started);
+      assertEquals(true, await(limiter.holdsCounts(2_000)));
+      assertEquals(1, asked.get());
+
+      await(redis.send(Request.cmd(Command.DEL).arg(prefix + "quota-counts").arg(prefix + "{acct-9}:quota")));
+      assertEquals(false, await(limiter.holdsCounts(2_000)));
+      Await.until(() -> asked.get() == 2, Duration.ofSeconds(10)); // no send asked: the check started the count
+      assertEquals(false, await(limiter.holdsCounts(2_000)), "still counting");
+      assertEquals(2, asked.get(), "one count at a time");
+      counts.poll().complete(Map.of("acct-9", Map.of(System.currentTimeMillis() / 1000 / 300, 3L)));
+      Await.until(() -> {
+        try {
+          return await(limiter.holdsCounts(2_000));
+        } catch (Exception e) {
+          return false;
+        }
+      }, Duration.ofSeconds(10));
+      assertEquals(4, await(limiter.check(new RateCheck("acct-9", 10_000, 1, 120, 1))).sentLast24Hours());
+    } finally {
+      redis.close();
+      vertx.close();
+    }
+  }
+
+  /**
+   * A request refused for want of the limits is logged once per outage (a Redis restart under 300 sends a second
+   * logged a line for each, 6,412 in 16 s), and the end of the outage once, with how many were refused.
+   */
+  @Test
+  void refusalsAreLoggedOncePerOutageNotPerRequest() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    java.util.logging.Logger log = java.util.logging.Logger.getLogger(SendLimiter.class.getName());
+    List<java.util.logging.LogRecord> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.logging.Handler handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    log.addHandler(handler);
+    java.net.URI url = java.net.URI.create(TestServices.redisUrl());
+    try (io.mailgate.testing.TcpProxy proxy = new io.mailgate.testing.TcpProxy(url.getPort())) {
+      MailgateConfig config = MailgateConfig.defaults()
+          .with(MailgateConfig.REDIS_URL, "redis://127.0.0.1:" + proxy.port())
+          .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
+      SendLimiter limiter = new SendLimiter(vertx, config, NOTHING_SENT, 1_000);
+      await(limiter.start());
+      logged.clear(); // the start's count of an empty day
+      await(limiter.admit(new RateCheck("acct-1", 10_000, 1, -1, 1), "rate", "quota", "down"));
+      assertEquals(List.of(), logged.stream().map(java.util.logging.LogRecord::getMessage).toList(), "no outage");
+      for (int outage = 1; outage <= 2; outage++) {
+        proxy.cut(); // Redis gone
+        for (int i = 0; i < 3; i++) { // batch after batch, each refused
+          List<Future<Void>> refused = new ArrayList<>();
+          for (int j = 0; j < 50; j++) {
+            refused.add(limiter.admit(new RateCheck("acct-" + j, 10_000, 1, -1, 1), "rate", "quota", "down"));
+          }
+          await(Future.join(refused).otherwiseEmpty());
+          assertTrue(refused.stream().allMatch(Future::failed));
+        }
+        proxy.restore();
+        Await.until(() -> {
+          try {
+            await(limiter.admit(new RateCheck("acct-1", 10_000, 1, -1, 1), "rate", "quota", "down"));
+            return true;
+          } catch (Exception e) {
+            return false;
+          }
+        }, Duration.ofSeconds(20));
+        List<String> said = logged.stream().map(java.util.logging.LogRecord::getMessage).toList();
+        // each outage: its first refusal, then its end with how many were refused
+        assertEquals(2 * outage, said.size(), "150 refusals or more: " + said);
+        assertTrue(said.get(2 * outage - 2).startsWith("sending limits unavailable"), said.toString());
+        assertTrue(said.get(2 * outage - 1).startsWith("sending limits available again"), said.toString());
+        assertEquals(java.util.logging.Level.WARNING, logged.get(2 * outage - 2).getLevel());
+      }
+    } finally {
+      log.removeHandler(handler);
+      vertx.close();
+    }
+  }
+
   /** The answer a request gets: its SES error and the caller's own words for each refusal. */
   @Test
   void admitAnswersWithTheCallersErrors() throws Exception {
