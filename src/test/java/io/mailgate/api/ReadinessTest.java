@@ -98,8 +98,14 @@ class ReadinessTest {
     // one HTTP verticle: one readiness check, whose answer the polls below all see
     try (RecordingSmtpServer relay = new RecordingSmtpServer();
          TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.HTTP_INSTANCES, 1))) {
-      HttpResponse<String> ready = get(node, "/_mailgate/ready");
-      assertEquals(200, ready.statusCode(), ready.body());
+      // the node's other limiters may still be counting the empty day its start found
+      HttpResponse<String> ready = Await.until(() -> {
+        try {
+          return get(node, "/_mailgate/ready");
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      }, r -> r.statusCode() == 200, Duration.ofSeconds(20));
       assertEquals("HELD", new JsonObject(ready.body()).getString("sendCounts"));
       redis("DEL", node.config().get(MailgateConfig.REDIS_KEY_PREFIX) + "quota-counts");
       HttpResponse<String> counting = Await.until(() -> {

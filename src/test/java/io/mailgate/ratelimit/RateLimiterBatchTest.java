@@ -358,7 +358,8 @@ class RateLimiterBatchTest {
         }, Duration.ofSeconds(20));
         List<String> said = logged.stream().map(java.util.logging.LogRecord::getMessage).toList();
         // each outage: its first refusal, then its end with how many were refused
-        assertEquals(2 * outage, said.size(), "150 refusals or more: " + said);
+        assertEquals(2 * outage, said.size(), "150 refusals or more: " + said.size() + " lines, the first "
+            + said.subList(0, Math.min(3, said.size())));
         assertTrue(said.get(2 * outage - 2).startsWith("sending limits unavailable"), said.toString());
         assertTrue(said.get(2 * outage - 1).startsWith("sending limits available again"), said.toString());
         assertEquals(java.util.logging.Level.WARNING, logged.get(2 * outage - 2).getLevel());
