@@ -14,8 +14,8 @@ public interface QuotaHistory {
   /**
    * By account, then by five-minute bucket (epoch seconds / 300): the recipients that count against Max24HourSend
    * (not the mailbox simulator's) of the messages accepted in the last 24 hours and 5 minutes. A count that takes
-   * long is done in parts: {@code counting} is called between them (and waited for), to say the count goes on; its
-   * failure ends the count.
+   * long is done in parts (a few of them at once): {@code counting} is called before a part that follows another (and
+   * waited for), to say the count goes on; its failure ends the count.
    */
   Future<Map<String, Map<Long, Long>>> sentLastDay(Supplier<Future<?>> counting);
 }

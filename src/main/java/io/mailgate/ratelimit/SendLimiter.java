@@ -35,7 +35,8 @@ import java.util.logging.Logger;
  * retryably (503) while one node (a lock in Redis) counts every account's last day again from PostgreSQL
  * ({@link QuotaHistory}, {@code ratelimit/seed_quota.lua}) and sets the marker. Each node does this at start when the
  * marker is missing, so a fresh or emptied Redis is counted before the first send, and a node notices a loss later by
- * the script's answer. With the marker there, an account without a count is new or sent nothing for a day.
+ * the script's answer, or by its readiness check ({@link #holdsCounts}), which says not ready meanwhile. With the
+ * marker there, an account without a count is new or sent nothing for a day.
  *
  * <p>One instance per event loop, made on the context of the verticle that sends (the HTTP
  * verticle): a check is a method call on the caller's own thread, not a trip over the event bus to
