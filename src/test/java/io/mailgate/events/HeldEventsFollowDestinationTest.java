@@ -27,16 +27,7 @@ class HeldEventsFollowDestinationTest {
          WebhookReceiver webhook = new WebhookReceiver();
          TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
          SesV2Client ses = node.sesV2()) {
-      webhook.delay("/old", 1500); // a slow receiver: two posts at a time, the others held by the node
-      ses.createConfigurationSet(r -> r.configurationSetName("moving"));
-      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("moving").eventDestinationName("d")
-          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
-              .snsDestination(s -> s.topicArn(webhook.url("/old")))));
-      for (int i = 0; i < 12; i++) {
-        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
-            .configurationSetName("moving")
-            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
-      }
+      held(ses, webhook, "moving", "/old");
       Await.until(() -> webhook.posts("/old").size() >= 2, Duration.ofSeconds(20));
       ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("moving").eventDestinationName("d")
           .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
@@ -57,21 +48,12 @@ class HeldEventsFollowDestinationTest {
          WebhookReceiver webhook = new WebhookReceiver();
          TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
          SesV2Client ses = node.sesV2()) {
-      webhook.delay("/gone", 1500);
-      ses.createConfigurationSet(r -> r.configurationSetName("deleting"));
-      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("deleting").eventDestinationName("d")
-          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
-              .snsDestination(s -> s.topicArn(webhook.url("/gone")))));
-      for (int i = 0; i < 12; i++) {
-        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
-            .configurationSetName("deleting")
-            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
-      }
+      held(ses, webhook, "deleting", "/gone");
       Await.until(() -> webhook.posts("/gone").size() >= 2, Duration.ofSeconds(20));
       ses.deleteConfigurationSetEventDestination(r -> r.configurationSetName("deleting").eventDestinationName("d"));
       afterTheSecondItMayTake();
       int atDelete = webhook.posts("/gone").size();
-      Thread.sleep(15_000);
+      Thread.sleep(6_000); // two posts every 1.5 s, were they still made
       assertEquals(0, webhook.posts("/gone").size() - atDelete,
           "events were posted to a destination a second after DeleteConfigurationSetEventDestination returned");
     }
@@ -83,22 +65,13 @@ class HeldEventsFollowDestinationTest {
          WebhookReceiver webhook = new WebhookReceiver();
          TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
          SesV2Client ses = node.sesV2()) {
-      webhook.delay("/off", 1500);
-      ses.createConfigurationSet(r -> r.configurationSetName("disabling"));
-      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("disabling").eventDestinationName("d")
-          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
-              .snsDestination(s -> s.topicArn(webhook.url("/off")))));
-      for (int i = 0; i < 12; i++) {
-        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
-            .configurationSetName("disabling")
-            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
-      }
+      held(ses, webhook, "disabling", "/off");
       Await.until(() -> webhook.posts("/off").size() >= 2, Duration.ofSeconds(20));
       ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("disabling").eventDestinationName("d")
           .eventDestination(d -> d.enabled(false)));
       afterTheSecondItMayTake();
       int atDisable = webhook.posts("/off").size();
-      Thread.sleep(15_000);
+      Thread.sleep(6_000); // two posts every 1.5 s, were they still made
       assertEquals(0, webhook.posts("/off").size() - atDisable,
           "events were posted to a destination a second after UpdateConfigurationSetEventDestination disabled it");
     }
@@ -110,25 +83,34 @@ class HeldEventsFollowDestinationTest {
          WebhookReceiver webhook = new WebhookReceiver();
          TestNode node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.EVENTS_CONCURRENCY, 4));
          SesV2Client ses = node.sesV2()) {
-      webhook.delay("/types", 1500);
-      ses.createConfigurationSet(r -> r.configurationSetName("retyping"));
-      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("retyping").eventDestinationName("d")
-          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
-              .snsDestination(s -> s.topicArn(webhook.url("/types")))));
-      for (int i = 0; i < 12; i++) {
-        ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
-            .configurationSetName("retyping")
-            .content(c -> c.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("x"))))));
-      }
+      held(ses, webhook, "retyping", "/types");
       Await.until(() -> sends(webhook) >= 2, Duration.ofSeconds(20));
       ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("retyping").eventDestinationName("d")
           .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.DELIVERY)));
       afterTheSecondItMayTake();
       long atChange = sends(webhook);
-      Thread.sleep(15_000);
+      Thread.sleep(6_000); // two posts every 1.5 s, were they still made
       assertEquals(0, sends(webhook) - atChange,
           "Send events were posted a second after UpdateConfigurationSetEventDestination took Send out of the "
               + "destination");
+    }
+  }
+
+  /**
+   * A configuration set {@code set} whose one destination takes Send events to {@code path}, a slow receiver (1.5 s a
+   * post, two at a time with events.concurrency 4): of twelve sends' events, the first two are under way and the rest
+   * held by the node.
+   */
+  private static void held(SesV2Client ses, WebhookReceiver webhook, String set, String path) {
+    webhook.delay(path, 1500);
+    ses.createConfigurationSet(r -> r.configurationSetName(set));
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName(set).eventDestinationName("d")
+        .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+            .snsDestination(s -> s.topicArn(webhook.url(path)))));
+    for (int i = 0; i < 12; i++) {
+      ses.sendEmail(r -> r.fromEmailAddress("events@example.com").destination(d -> d.toAddresses("a@example.org"))
+          .configurationSetName(set)
+          .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("x"))))));
     }
   }
 
