@@ -6,6 +6,8 @@ public final class EventBusAddresses {
 
   /** {@code SiteTokenRequest} -> {@code SiteTokens}: delivery tokens from a site's bucket shared by all nodes. */
   public static final String SITE_TOKENS = "mailgate.rate.site";
+  /** {@code SiteThrottleRequest} -> {@code SiteThrottleState}: a site asked to slow down, for all nodes. */
+  public static final String SITE_THROTTLE = "mailgate.rate.site.throttle";
   /** {@code DeliveryJob}: a committed message whose recipients this node holds the lease for. */
   public static final String SEND_ACCEPTED = "mailgate.send.accepted";
   /** {@code DeliveryOutcome}: the result of one recipient's delivery attempt. */

@@ -120,7 +120,8 @@ public final class MailgateNode {
     io.mailgate.send.EncodedWordDecoder.decode("=?utf-8?q?warm?=");
     LocalCodec.register(vertx, DeliveryJob.class, DeliveryOutcome.class,
         io.mailgate.feedback.InboundMail.class, io.mailgate.ratelimit.SiteTokenRequest.class,
-        io.mailgate.ratelimit.SiteTokens.class);
+        io.mailgate.ratelimit.SiteTokens.class, io.mailgate.ratelimit.SiteThrottleRequest.class,
+        io.mailgate.ratelimit.SiteThrottleState.class);
     DnsResolverOptions dnsOptions;
     try {
       dnsOptions = DnsResolverOptions.defaults()

@@ -2,6 +2,8 @@ package io.mailgate.delivery;
 
 import io.mailgate.EventBusAddresses;
 import io.mailgate.metrics.Metrics;
+import io.mailgate.ratelimit.SiteThrottleRequest;
+import io.mailgate.ratelimit.SiteThrottleState;
 import io.mailgate.ratelimit.SiteTokenRequest;
 import io.mailgate.ratelimit.SiteTokens;
 import io.mailgate.send.SevenBitConversion;
@@ -28,9 +30,12 @@ import java.util.logging.Logger;
  *
  * <p>A site's message rate holds across all nodes: tokens come from the site's bucket in Redis
  * ({@link io.mailgate.ratelimit.RateLimiterVerticle}), a batch of at most a tenth of a second's
- * worth at a time. While Redis cannot be reached, each instance keeps to its own share of the
- * node's limit instead, so delivery goes on (other nodes may then send at the same rate too).
- * Connections per minute and open connections are limits per node.
+ * worth at a time. So does its slowing down: a throttle goes to Redis too, and each batch of tokens
+ * brings back the site's shared pause and factor (no token while it is paused, and the bucket fills
+ * at the configured rate times the factor). While Redis cannot be reached, each instance keeps to its
+ * own share of the node's limit, and the node to its own throttles, instead, so delivery goes on
+ * (other nodes may then send at the same rate too). Connections per minute and open connections are
+ * limits per node.
  *
  * <p>Used from one event loop only; the {@link SiteState} it shares with other instances is
  * thread-safe.
@@ -348,7 +353,7 @@ final class SitePool {
           return false;
         }
       }
-      if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond() * site.factor(), now)) {
+      if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond(), now)) {
         if (!reuse) {
           site.releaseConnection();
           if (perMinute > 0) {
@@ -387,7 +392,10 @@ final class SitePool {
     }
   }
 
-  /** One message's worth of the site's rate, or false with a dispatch arranged for later. */
+  /**
+   * One message's worth of the site's rate ({@code perSecond}, configured: the shared bucket applies the site's shared
+   * factor, the instance's own share the node's), or false with a dispatch arranged for later.
+   */
   private boolean takeMessageToken(double perSecond, long now) {
     if (now >= sharedDownUntil) {
       if (sharedTokens > 0 && now - sharedTokensAt > SHARED_TOKENS_MAX_AGE_MS) {
@@ -400,7 +408,7 @@ final class SitePool {
       askShared(perSecond);
       return false;
     }
-    double own = perSecond / shareOf;
+    double own = perSecond * site.factor() / shareOf;
     if (messages.take(own / 1000.0, Math.max(1, own), now)) {
       return true;
     }
@@ -413,14 +421,17 @@ final class SitePool {
       return;
     }
     askingShared = true;
-    int want = (int) Math.max(1, Math.min(waiting.size(), Math.ceil(perSecond / 10)));
+    int want = (int) Math.max(1, Math.min(waiting.size(), Math.ceil(perSecond * site.factor() / 10)));
     int burst = (int) Math.max(1, Math.ceil(perSecond));
+    long credit = site.takeCredit();
     vertx.eventBus().<SiteTokens>request(EventBusAddresses.SITE_TOKENS,
-        new SiteTokenRequest(site.key, perSecond, burst, want), new DeliveryOptions().setSendTimeout(2000))
+        new SiteTokenRequest(site.key, perSecond, burst, want, credit, SiteState.RECOVERY),
+        new DeliveryOptions().setSendTimeout(2000))
         .onComplete(ar -> {
           askingShared = false;
           long now = System.currentTimeMillis();
           if (ar.failed()) {
+            site.returnCredit(credit);
             // once per outage: failures while it lasts come every SHARED_RETRY_MS and stay silent
             if (sharedDownUntil == 0 || now - sharedDownUntil > 60_000) {
               LOG.warning("site " + site.key + ": the shared rate limit cannot be reached (" + ar.cause().getMessage()
@@ -431,7 +442,10 @@ final class SitePool {
             return;
           }
           SiteTokens t = ar.result().body();
-          if (t.granted() > 0) {
+          site.shared(t.factor(), t.pausedUntil());
+          if (t.pausedUntil() > now) {
+            dispatch(); // another node's throttle (or this one's): the waiting attempts go back to the queue
+          } else if (t.granted() > 0) {
             sharedTokens += t.granted();
             sharedTokensAt = now;
             dispatch();
@@ -697,8 +711,20 @@ final class SitePool {
     ThrottleRules.Throttle t = throttles.match(reply);
     if (t != null) {
       site.throttle(t, reply, System.currentTimeMillis());
+      share(t);
     }
     return t;
+  }
+
+  /**
+   * The site's throttle for all nodes, in Redis, which answers with the state after it (another node's throttle may
+   * have lowered the factor further). Not answered (no Redis), the node's own throttle holds, as without Redis.
+   */
+  private void share(ThrottleRules.Throttle t) {
+    vertx.eventBus().<SiteThrottleState>request(EventBusAddresses.SITE_THROTTLE,
+        new SiteThrottleRequest(site.key, t.pause().toMillis(), t.rateFactor(), SiteState.MIN_FACTOR,
+            SiteState.RECOVERY), new DeliveryOptions().setSendTimeout(2000))
+        .onSuccess(m -> site.shared(m.body().factor(), m.body().pausedUntil()));
   }
 
   private void release(SmtpConnection c) {

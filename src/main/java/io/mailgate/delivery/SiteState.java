@@ -8,16 +8,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * What a node knows about one destination site, shared by its delivery instances: its shaping
  * limits, whether it asked us to slow down (paused until, and a factor applied to its concurrency
  * and rate that recovers with successes), and live counters for the status API.
+ *
+ * <p>With Redis, the pause and the factor are the site's for all nodes ({@code ratelimit/site_throttle.lua},
+ * {@code ratelimit/site_tokens.lua}, by the same rules as here): a node's throttle is sent there and the shared state
+ * comes back with each batch of tokens ({@link #shared}); the successes that recover the factor go there with the next
+ * batch ({@link #takeCredit}). What this node saw alone holds while Redis cannot be reached.
  */
 final class SiteState {
-  private static final double MIN_FACTOR = 0.1;
+  static final double MIN_FACTOR = 0.1;
   /**
    * The factor recovers by this much a second while successes come (each adds it times the time since the one before,
    * a second at most, so this much per success when they are slower). Per success alone, a site taking 50 a second
    * would be back at its full rate a second after a throttle and be throttled again: a sawtooth instead of the lower
    * rate it asked for. Halved, it is back after some 25 seconds of successes.
    */
-  private static final double RECOVERY = 0.02;
+  static final double RECOVERY = 0.02;
 
   final String key;
   final AtomicInteger connections = new AtomicInteger();
@@ -39,6 +44,10 @@ final class SiteState {
   private long recoveredAt;
   private long pausedUntil;
   private String lastThrottle;
+  /** Seconds of successes that recovered the factor here and are not yet in the shared state. */
+  private double credit;
+  /** When the shared state last came ({@link #shared}), 0: never. */
+  private long sharedAt;
   private long delivered;
   private long failed;
 
@@ -95,7 +104,30 @@ final class SiteState {
       double seconds = Math.min(1.0, Math.max(0, nowMillis - recoveredAt) / 1000.0);
       factor = Math.min(1.0, factor + RECOVERY * seconds);
       recoveredAt = Math.max(recoveredAt, nowMillis);
+      credit += seconds;
     }
+  }
+
+  /** The milliseconds of successes that recovered the factor since the last call, for the shared state. */
+  synchronized long takeCredit() {
+    long millis = Math.round(credit * 1000);
+    credit = 0;
+    return millis;
+  }
+
+  /** {@link #takeCredit}'s, which the shared state did not get after all. */
+  synchronized void returnCredit(long millis) {
+    credit += millis / 1000.0;
+  }
+
+  /**
+   * The site's throttle state shared by all nodes, as Redis has it now: its factor is the site's (it took this node's
+   * throttles and successes, and other nodes'), and a pause of any node's holds here too.
+   */
+  synchronized void shared(double sharedFactor, long sharedPausedUntil) {
+    factor = Math.max(MIN_FACTOR, Math.min(1.0, sharedFactor));
+    pausedUntil = Math.max(pausedUntil, sharedPausedUntil);
+    sharedAt = System.currentTimeMillis();
   }
 
   synchronized void failed() {
@@ -133,6 +165,10 @@ final class SiteState {
     }
     if (lastThrottle != null) {
       j.put("LastThrottle", lastThrottle);
+    }
+    if (sharedAt > 0) {
+      // the factor and pause are all nodes' as of then (Redis), not this node's alone
+      j.put("ThrottleSharedAt", Instant.ofEpochMilli(sharedAt).toString());
     }
     return j;
   }

@@ -38,4 +38,34 @@ class SiteStateTest {
     }
     assertEquals(1.0, s.factor(), 1e-9);
   }
+
+  @Test
+  void theSharedStateIsTheSitesAndItsPausesAddUp() {
+    SiteState s = new SiteState("site", new Shaping.Limits(10, 100, 50, 0));
+    s.throttle(new ThrottleRules.Throttle(Duration.ofSeconds(60), 0.5, "test", false),
+        new SmtpResponse(451, "4.7.28", "rate limited"), T0);
+    // another node's successes recovered the shared factor: it is the site's
+    s.shared(0.6, 0);
+    assertEquals(0.6, s.factor(), 1e-9);
+    assertEquals(T0 + 60_000, s.pausedUntil(), "the node's own pause holds");
+    // another node's throttle: a lower factor and a longer pause
+    s.shared(0.3, T0 + 120_000);
+    assertEquals(0.3, s.factor(), 1e-9);
+    assertEquals(T0 + 120_000, s.pausedUntil());
+  }
+
+  @Test
+  void theSecondsOfSuccessesThatRecoveredTheFactorGoToTheSharedState() {
+    SiteState s = new SiteState("site", new Shaping.Limits(10, 100, 50, 0));
+    s.succeeded(T0);
+    assertEquals(0, s.takeCredit(), "successes at the full rate recover nothing");
+    s.throttle(HALVE, new SmtpResponse(421, "4.7.0", "slow down"), T0);
+    s.succeeded(T0 + 5_000); // a second at most
+    s.succeeded(T0 + 5_250);
+    assertEquals(1250, s.takeCredit());
+    assertEquals(0, s.takeCredit(), "taken once");
+    s.returnCredit(1250); // not sent after all (Redis away): the next request takes it
+    s.succeeded(T0 + 5_500);
+    assertEquals(1500, s.takeCredit());
+  }
 }
