@@ -10,11 +10,14 @@ import io.mailgate.testing.FakeDnsServer;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
@@ -73,6 +76,10 @@ class SharedSiteThrottleTest {
         // the site asked to be left alone for 300 s: nothing more should have reached it within 8 s
         assertEquals(List.of("first@busy.example"), attempts,
             "node two sent to a site that had just asked node one to slow down (pause 300 s, rate halved)");
+        // node two's status shows the site's shared state, not a state of its own
+        JsonObject site = site(two, "mx.busy.test");
+        assertTrue(site.containsKey("PausedUntil") && site.containsKey("ThrottleSharedAt"), site.encode());
+        assertEquals(0.5, site.getDouble("ThrottleFactor"), 1e-9, site.encode());
       }
     }
   }
@@ -142,7 +149,22 @@ class SharedSiteThrottleTest {
         assertTrue(spanSeconds >= 3.3, messages + " messages from node two took only " + spanSeconds
             + " s: node two sent at the full rate to a site that asked node one to slow down");
         assertTrue(spanSeconds <= 8, messages + " messages from node two took " + spanSeconds + " s");
+        JsonObject site = site(two, "mx.halved.test");
+        double factor = site.getDouble("ThrottleFactor");
+        assertTrue(factor > 0.5 && factor < 0.8 && site.containsKey("ThrottleSharedAt"), site.encode());
       }
     }
+  }
+
+  /** The site of MX host {@code mx} in {@code node}'s sites status. */
+  private static JsonObject site(TestNode node, String mx) {
+    JsonArray sites = new JsonObject(node.signed("GET", "/_mailgate/delivery/sites", null, Map.of()).body())
+        .getJsonArray("Sites");
+    for (Object o : sites) {
+      if (((JsonObject) o).getString("Site").contains(mx)) {
+        return (JsonObject) o;
+      }
+    }
+    throw new AssertionError("no site " + mx + " in " + sites.encode());
   }
 }
