@@ -5,7 +5,8 @@
 -- is given, and the bucket fills at the configured rate times the shared factor. The successes the
 -- caller saw since its last call recover the factor (as SiteState does on one node).
 -- KEYS[1] bucket hash {tokens, ts}; KEYS[2] throttle hash {f: factor, r: recovered at, p: paused until}
--- ARGV: rate (the site's configured tokens per second, > 0), burst (largest number of tokens held at the full rate),
+-- ARGV: rate (the site's configured tokens per second; 0: it has no such limit, and only its throttle state is read
+--   and its factor recovered), burst (largest number of tokens held at the full rate),
 --   want (tokens asked for), credit (milliseconds of successes the caller saw since its last call, each success
 --   counting the time since the one before it, a second at most), recovery (factor regained per second of credit)
 -- Returns {granted, waitMs, factor (a string), pausedUntil (ms, 0: not paused)}: granted tokens (0..want); when 0,
@@ -36,6 +37,9 @@ if factor < 1 and credit > 0 and now > recovered then
 end
 if paused > 0 then
   return {0, paused - now, tostring(factor), paused}
+end
+if rate <= 0 then
+  return {want, 0, tostring(factor), 0} -- a site without a per-second limit: its throttle state only
 end
 
 rate = rate * factor

@@ -46,6 +46,8 @@ final class SitePool {
   private static final long SHARED_TOKENS_MAX_AGE_MS = 1000;
   /** After the shared bucket could not be reached, the instance's own share is used this long. */
   private static final long SHARED_RETRY_MS = 5000;
+  /** A site without a per-second limit has its shared throttle state read this often at most, while attempts go. */
+  private static final long LOOK_EVERY_MS = 1000;
   /**
    * A pool whose site's connections for the node are all held by other pools tries again after this: nothing of its
    * own would wake it (no connection of its own to come back), and the others' may go any moment.
@@ -126,6 +128,8 @@ final class SitePool {
   private long sharedTokensAt;
   private boolean askingShared;
   private long sharedDownUntil;
+  /** When the shared throttle state of a site without a per-second limit was last read ({@link #lookShared}). */
+  private long lookedAt;
   private final Bucket newConnections = new Bucket();
   private final TlsFallbacks withoutTls = new TlsFallbacks();
   private List<SmtpConnection.Endpoint> endpoints = List.of();
@@ -353,7 +357,8 @@ final class SitePool {
           return false;
         }
       }
-      if (limits.maxMessagesPerSecond() > 0 && !takeMessageToken(limits.maxMessagesPerSecond(), now)) {
+      if (limits.maxMessagesPerSecond() > 0 ? !takeMessageToken(limits.maxMessagesPerSecond(), now)
+          : !lookShared(now)) {
         if (!reuse) {
           site.releaseConnection();
           if (perMinute > 0) {
@@ -416,6 +421,23 @@ final class SitePool {
     return false;
   }
 
+  /**
+   * For a site without a per-second limit (no tokens to ask for), whether its shared throttle state has been read: the
+   * first attempt waits for it, then it is read again at most every {@link #LOOK_EVERY_MS} while attempts go, without
+   * holding them (another node's pause stops this one's attempts within about that long). Not while Redis cannot be
+   * reached, and once it could not, never waited for again (without Redis, such a site is sent to as before).
+   */
+  private boolean lookShared(long now) {
+    if (now < sharedDownUntil) {
+      return true;
+    }
+    if (now - lookedAt >= LOOK_EVERY_MS) {
+      askShared(0);
+    }
+    return lookedAt > 0 || sharedDownUntil > 0;
+  }
+
+  /** Tokens from the site's shared bucket, or for {@code perSecond} 0 only its shared throttle state. */
   private void askShared(double perSecond) {
     if (askingShared) {
       return;
@@ -435,7 +457,8 @@ final class SitePool {
             // once per outage: failures while it lasts come every SHARED_RETRY_MS and stay silent
             if (sharedDownUntil == 0 || now - sharedDownUntil > 60_000) {
               LOG.warning("site " + site.key + ": the shared rate limit cannot be reached (" + ar.cause().getMessage()
-                  + "); keeping to this node's share of " + perSecond + " messages/s until it can");
+                  + "); keeping to this node's " + (perSecond > 0 ? "share of " + perSecond + " messages/s and " : "")
+                  + "own throttles until it can");
             }
             sharedDownUntil = now + SHARED_RETRY_MS;
             dispatch();
@@ -443,7 +466,13 @@ final class SitePool {
           }
           SiteTokens t = ar.result().body();
           site.shared(t.factor(), t.pausedUntil());
-          if (t.pausedUntil() > now) {
+          if (perSecond <= 0) {
+            boolean first = lookedAt == 0;
+            lookedAt = now;
+            if (first || t.pausedUntil() > now) {
+              dispatch();
+            }
+          } else if (t.pausedUntil() > now) {
             dispatch(); // another node's throttle (or this one's): the waiting attempts go back to the queue
           } else if (t.granted() > 0) {
             sharedTokens += t.granted();

@@ -22,6 +22,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 
 /**
@@ -30,12 +32,15 @@ import software.amazon.awssdk.services.sesv2.SesV2Client;
  */
 class SharedSiteThrottleTest {
 
-  @Test
-  void aSiteThatAskedOneNodeToSlowDownIsPausedForTheOtherNodeToo() throws Exception {
+  // (and a site without a per-second limit, whose shared state is read apart from tokens)
+  @ParameterizedTest
+  @ValueSource(ints = {10, 0})
+  void aSiteThatAskedOneNodeToSlowDownIsPausedForTheOtherNodeToo(int perSecond) throws Exception {
     int port = EmbeddedServices.freePort();
     Path shaping = Files.createTempFile("shaping", ".json");
     Files.writeString(shaping, "{\"sites\": [{\"mx\": \"busy.test\", \"maxConnections\": 4, "
-        + "\"maxMessagesPerConnection\": 1000, \"maxMessagesPerSecond\": 10, \"maxConnectionsPerMinute\": 0}]}");
+        + "\"maxMessagesPerConnection\": 1000, \"maxMessagesPerSecond\": " + perSecond
+        + ", \"maxConnectionsPerMinute\": 0}]}");
     AtomicInteger datas = new AtomicInteger();
     List<String> attempts = new CopyOnWriteArrayList<>();
     try (FakeDnsServer dns = FakeDnsServer.start().defaultTtl(60).soa(60, 60)
