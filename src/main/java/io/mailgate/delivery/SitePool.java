@@ -454,11 +454,11 @@ final class SitePool {
           long now = System.currentTimeMillis();
           if (ar.failed()) {
             site.returnCredit(credit);
-            // once per outage: failures while it lasts come every SHARED_RETRY_MS and stay silent
-            if (sharedDownUntil == 0 || now - sharedDownUntil > 60_000) {
+            // once per outage: failures while it lasts come every SHARED_RETRY_MS and stay silent (and for a site with
+            // a rate only: every site sent to would say the same of its throttle state)
+            if (perSecond > 0 && (sharedDownUntil == 0 || now - sharedDownUntil > 60_000)) {
               LOG.warning("site " + site.key + ": the shared rate limit cannot be reached (" + ar.cause().getMessage()
-                  + "); keeping to this node's " + (perSecond > 0 ? "share of " + perSecond + " messages/s and " : "")
-                  + "own throttles until it can");
+                  + "); keeping to this node's share of " + perSecond + " messages/s and its own throttles until it can");
             }
             sharedDownUntil = now + SHARED_RETRY_MS;
             dispatch();

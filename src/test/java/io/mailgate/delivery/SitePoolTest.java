@@ -40,6 +40,10 @@ class SitePoolTest {
   @BeforeEach
   void start() throws IOException {
     vertx = Vertx.vertx();
+    // as the node registers them; no limiter answers here, so the pools keep to their own limits and throttles
+    io.mailgate.LocalCodec.register(vertx, io.mailgate.ratelimit.SiteTokenRequest.class,
+        io.mailgate.ratelimit.SiteTokens.class, io.mailgate.ratelimit.SiteThrottleRequest.class,
+        io.mailgate.ratelimit.SiteThrottleState.class);
     client = vertx.createNetClient();
     loop = vertx.getOrCreateContext();
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
