@@ -138,10 +138,12 @@ class SendLimiterRefundTest {
       String key = prefix + "site:{x}";
       await(redis.send(Request.cmd(Command.HSET).arg(key).arg("tokens").arg("0")
           .arg("ts").arg(Long.toString(System.currentTimeMillis() + 30_000))));
-      Response first = await(site.evaluate(api, List.of("1", key, "10", "10", "1")));
+      // (the site's throttle state, its second key, not set: not throttled)
+      List<String> args = List.of("2", key, key + ":throttle", "10", "10", "1", "0", "0.02");
+      Response first = await(site.evaluate(api, args));
       assertEquals(0, first.get(0).toInteger());
       Thread.sleep(400);
-      Response later = await(site.evaluate(api, List.of("1", key, "10", "10", "1")));
+      Response later = await(site.evaluate(api, args));
       assertEquals(1, later.get(0).toInteger(), "a site's bucket waits for the clock to pass its old time");
     } finally {
       redis.close();
