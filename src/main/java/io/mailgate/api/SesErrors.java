@@ -57,8 +57,7 @@ public final class SesErrors {
   static boolean unavailable(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof io.vertx.pgclient.PgException pg) {
-        String state = pg.getSqlState() == null ? "" : pg.getSqlState();
-        return state.startsWith("08") || state.startsWith("53") || state.startsWith("57P");
+        return io.mailgate.store.Database.unavailableState(pg.getSqlState());
       }
       if (t instanceof java.net.ConnectException || t instanceof io.vertx.sqlclient.ClosedConnectionException
           || t instanceof java.nio.channels.ClosedChannelException) {

@@ -147,8 +147,8 @@ public final class FeedbackVerticle extends VerticleBase {
    */
   static boolean transientFailure(Throwable e) {
     if (e instanceof io.vertx.pgclient.PgException pg) {
-      String state = pg.getSqlState() == null ? "" : pg.getSqlState();
-      return state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.startsWith("57P");
+      return io.mailgate.store.Database.unavailableState(pg.getSqlState())
+          || (pg.getSqlState() != null && pg.getSqlState().startsWith("40"));
     }
     return true; // the connection closed, a timeout: not an answer about the data
   }

@@ -17,6 +17,15 @@ import java.util.function.Function;
 public final class Database {
   private Database() {}
 
+  /**
+   * Whether PostgreSQL's SQLSTATE says it cannot serve now rather than anything about the statement: connection
+   * exceptions (08), insufficient resources (53), the server starting or shutting down (57P).
+   */
+  public static boolean unavailableState(String sqlState) {
+    String state = sqlState == null ? "" : sqlState;
+    return state.startsWith("08") || state.startsWith("53") || state.startsWith("57P");
+  }
+
   public static PgConnectOptions connectOptions(MailgateConfig config) {
     PgConnectOptions options = connectOptions(config.get(MailgateConfig.PG_URL))
         .setPipeliningLimit(config.get(MailgateConfig.PG_PIPELINING_LIMIT));
