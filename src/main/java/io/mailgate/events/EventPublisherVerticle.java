@@ -398,12 +398,12 @@ public final class EventPublisherVerticle extends VerticleBase {
         return;
       }
       boolean more = ar.result().size() == room;
-      List<Long> over = new ArrayList<>();
+      List<ReceiptOutbox.Due> over = new ArrayList<>();
       long claimedAt = clock.millis();
       for (ReceiptOutbox.Due d : ar.result()) {
         Destination w = receiptUrls.computeIfAbsent(d.url(), k -> new Destination());
         if (stopping || w.inFlight >= (w.failures >= TRIP_AFTER ? 1 : perUrl) || resting(w, claimedAt)) {
-          over.add(d.id());
+          over.add(d);
           continue;
         }
         receiptsInFlight++;
@@ -419,7 +419,7 @@ public final class EventPublisherVerticle extends VerticleBase {
                 + d.id() + " (it will be posted again when its lease ends): " + e.getMessage()));
           } else if (posted.cause() instanceof LookupsBusy) {
             // the node's own limit, not the webhook's failure: due again in a moment, not an attempt
-            receipts.release(List.of(d.id()), LOOKUP_WAIT_MILLIS).onFailure(e -> LOG.warning("cannot put back "
+            receipts.release(List.of(d), LOOKUP_WAIT_MILLIS).onFailure(e -> LOG.warning("cannot put back "
                 + "receipt notification " + d.id() + " (it is due again when its lease ends): " + e.getMessage()));
           } else {
             postFailed(w, seq, d.url());
@@ -450,7 +450,7 @@ public final class EventPublisherVerticle extends VerticleBase {
       receipts.remove(List.of(d.id())).onFailure(e -> LOG.warning("cannot drop receipt notification " + d.id()
           + ": " + e.getMessage()));
     } else {
-      receipts.retry(d.id(), next, why).onFailure(e -> LOG.warning("cannot reschedule receipt notification "
+      receipts.retry(d, next, why).onFailure(e -> LOG.warning("cannot reschedule receipt notification "
           + d.id() + " (it is due again when its lease ends): " + e.getMessage()));
     }
   }

@@ -14,9 +14,13 @@ import java.util.List;
  * leaves them due again); a row is deleted once its webhook took it, or given up.
  */
 public final class ReceiptOutbox {
-  /** A claimed notification, with its account's webhook secret generation (see {@link EventOutbox.Due}). */
+  /**
+   * A claimed notification, with its account's webhook secret generation (see {@link EventOutbox.Due}).
+   * {@code leaseUntil}: the lease this claim took, which the claimer's release and retry are fenced on, as the event
+   * outbox's are: once the lease ran out and another claim took the row, they change nothing.
+   */
   public record Due(long id, String accountId, String url, String messageId, String body, Instant createdAt,
-      int attempts, int secretGeneration, Instant previousSecretUntil) {}
+      int attempts, int secretGeneration, Instant previousSecretUntil, Instant leaseUntil) {}
 
   static final String CLAIM = """
       UPDATE receipt_outbox o SET next_attempt_at = now() + $2::int * interval '1 second', attempts = o.attempts + 1
@@ -24,7 +28,7 @@ public final class ReceiptOutbox {
             ORDER BY e.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due, accounts a
       WHERE o.id = due.id AND a.id = o.account_id
       RETURNING o.id, o.account_id, o.url, o.message_id, o.body, o.created_at, o.attempts,
-                a.webhook_secret_generation, a.webhook_previous_until""";
+                a.webhook_secret_generation, a.webhook_previous_until, o.next_attempt_at""";
 
   private final Pool pool;
 
@@ -44,22 +48,30 @@ public final class ReceiptOutbox {
       for (Row r : rows) {
         out.add(new Due(r.getLong(0), r.getString(1), r.getString(2), r.getString(3), r.getString(4),
             r.getOffsetDateTime(5).toInstant(), r.getInteger(6), r.getInteger(7),
-            r.getOffsetDateTime(8) == null ? null : r.getOffsetDateTime(8).toInstant()));
+            r.getOffsetDateTime(8) == null ? null : r.getOffsetDateTime(8).toInstant(),
+            r.getOffsetDateTime(9).toInstant()));
       }
       return out;
     });
   }
 
-  /** Claimed notifications put back unattempted, due at once. */
-  public Future<Void> release(List<Long> ids) {
-    return release(ids, 0);
+  /** Claimed notifications put back unattempted, due at once: those still under the lease their claim took. */
+  public Future<Void> release(List<Due> claimed) {
+    return release(claimed, 0);
   }
 
-  /** Claimed notifications put back unattempted, due in {@code delayMillis}. */
-  public Future<Void> release(List<Long> ids, long delayMillis) {
-    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = now() + $2::bigint * interval '1 millisecond', "
-        + "attempts = greatest(attempts - 1, 0) WHERE id = ANY($1)")
-        .execute(Tuple.of(ids.toArray(Long[]::new), delayMillis)).mapEmpty();
+  /**
+   * Claimed notifications put back unattempted, due in {@code delayMillis}: those still under the lease their claim
+   * took.
+   */
+  public Future<Void> release(List<Due> claimed, long delayMillis) {
+    return pool.preparedQuery("UPDATE receipt_outbox o SET next_attempt_at = now() + $3::bigint * interval "
+            + "'1 millisecond', attempts = greatest(o.attempts - 1, 0) "
+            + "FROM unnest($1::bigint[], $2::timestamptz[]) AS l(id, lease) "
+            + "WHERE o.id = l.id AND o.next_attempt_at = l.lease")
+        .execute(Tuple.of(claimed.stream().map(Due::id).toArray(Long[]::new),
+            claimed.stream().map(d -> Timestamps.utc(d.leaseUntil())).toArray(java.time.OffsetDateTime[]::new),
+            delayMillis)).mapEmpty();
   }
 
   /**
@@ -79,10 +91,14 @@ public final class ReceiptOutbox {
         .execute(Tuple.of(ids.toArray(Long[]::new))).mapEmpty();
   }
 
-  /** A notification to try again at {@code at}, with what went wrong. */
-  public Future<Void> retry(long id, Instant at, String error) {
+  /**
+   * A notification to try again at {@code at}, with what went wrong: unless its lease ran out and another claim took
+   * it (the other claimer decides what becomes of it).
+   */
+  public Future<Void> retry(Due due, Instant at, String error) {
     String text = error == null ? "failed" : error.length() > 500 ? error.substring(0, 500) : error;
-    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1")
-        .execute(Tuple.of(id, Timestamps.utc(at), text)).mapEmpty();
+    return pool.preparedQuery("UPDATE receipt_outbox SET next_attempt_at = $2, last_error = $3 "
+            + "WHERE id = $1 AND next_attempt_at = $4")
+        .execute(Tuple.of(due.id(), Timestamps.utc(at), text, Timestamps.utc(due.leaseUntil()))).mapEmpty();
   }
 }

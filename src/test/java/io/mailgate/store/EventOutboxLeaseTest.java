@@ -85,6 +85,49 @@ class EventOutboxLeaseTest extends MigratedDatabase {
         3L, new EventOutbox.DestinationNow("http://127.0.0.1:1/off", false, Set.of("Send", "Bounce"))), now);
   }
 
+  /** The same fence for the receipt notifications' outbox. */
+  @Test
+  void aReceiptClaimWhoseLeaseRanOutAndWasTakenAgainChangesNothing() throws Exception {
+    Db.execute(url, "INSERT INTO receipt_outbox (account_id, url, message_id, body, created_at, next_attempt_at) "
+        + "VALUES ('a1', 'http://127.0.0.1:1/rcv', 'fenced-receipt', '{}', now(), now() - interval '1 minute')");
+    ReceiptOutbox outbox = new ReceiptOutbox(pool);
+    ReceiptOutbox.Due first = onlyReceipt(await(outbox.claim(10, 0, List.of())));
+    ReceiptOutbox.Due second = onlyReceipt(await(outbox.claim(10, 60, List.of())));
+    assertEquals(first.id(), second.id());
+    Instant later = Instant.now().plus(1, ChronoUnit.HOURS);
+
+    await(outbox.release(List.of(first)));
+    await(outbox.retry(first, later, "the first claimer's failure"));
+    Row row = receiptRow(first.id());
+    assertEquals(second.leaseUntil(), row.getOffsetDateTime(0).toInstant(), "still under the second claim's lease");
+    assertEquals(2, row.getInteger(1));
+    assertNull(row.getString(2));
+
+    await(outbox.retry(second, later, "the second claimer's failure"));
+    row = receiptRow(first.id());
+    assertEquals(Timestamps.stored(later), row.getOffsetDateTime(0).toInstant());
+    assertEquals("the second claimer's failure", row.getString(2));
+
+    // released under its own lease: due at once, and the claim does not count as an attempt
+    Db.execute(url, "UPDATE receipt_outbox SET next_attempt_at = now() - interval '1 minute' WHERE id = " + first.id());
+    ReceiptOutbox.Due third = onlyReceipt(await(outbox.claim(10, 60, List.of())));
+    await(outbox.release(List.of(third)));
+    row = receiptRow(first.id());
+    assertFalse(row.getOffsetDateTime(0).toInstant().isAfter(Instant.now()), "due again");
+    assertEquals(2, row.getInteger(1));
+    Db.execute(url, "DELETE FROM receipt_outbox WHERE id = " + first.id());
+  }
+
+  private static ReceiptOutbox.Due onlyReceipt(List<ReceiptOutbox.Due> due) {
+    assertEquals(1, due.size(), "claimed " + due);
+    return due.get(0);
+  }
+
+  private static Row receiptRow(long id) throws Exception {
+    return await(pool.preparedQuery("SELECT next_attempt_at, attempts, last_error FROM receipt_outbox WHERE id = $1")
+        .execute(io.vertx.sqlclient.Tuple.of(id))).iterator().next();
+  }
+
   private static EventOutbox.Due only(List<EventOutbox.Due> due) {
     assertEquals(1, due.size(), "claimed " + due);
     return due.get(0);
