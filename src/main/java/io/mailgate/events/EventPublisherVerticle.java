@@ -160,6 +160,8 @@ public final class EventPublisherVerticle extends VerticleBase {
   private int lookupsUnderWay;
   private boolean dispatching;
   private boolean dispatchAgain;
+  /** The paused destinations are being read ({@link #pausedUrlChanged}). */
+  private boolean checkingPauses;
   /** The destinations held for are being read again ({@link #readDestinations}). */
   private boolean readingDestinations;
   /** The {@link System#nanoTime} before which a failed read is not tried again (events go as they were read). */
@@ -181,6 +183,10 @@ public final class EventPublisherVerticle extends VerticleBase {
     /** Posts begun, and how many had begun when the last failure was counted. */
     long begun;
     long countedThrough;
+    /** The URL whose failures paused it (see {@link #pausedUrlChanged}); null while it is not paused. */
+    String pausedUrl;
+    /** The {@link System#nanoTime} its pause was last read to see whether its URL changed. */
+    long pauseCheckedAt;
     /** What the last read of the destination found (null: deleted), and when it began; none yet when not read. */
     EventOutbox.DestinationNow now;
     long readAt;
@@ -223,6 +229,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         // per host and port: destinations on one host share it, each within its own share of the posts
         new PoolOptions().setHttp1MaxSize(concurrency).setMaxWaitQueueSize(-1));
     timer = vertx.setPeriodic(Math.max(10, config.get(MailgateConfig.EVENTS_POLL_MILLIS)), t -> {
+      pausedUrlChanged();
       poll();
       pollReceipts();
     });
@@ -715,6 +722,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     dest.inFlight--;
     if (ar.succeeded()) {
       dest.failures = 0;
+      dest.pausedUrl = null;
       metrics.event(true, false);
       published.add(d.id());
       removePublished();
@@ -755,12 +763,60 @@ public final class EventPublisherVerticle extends VerticleBase {
     if (dest.failures >= TRIP_AFTER) {
       long pause = Math.min(600_000L, 10_000L * dest.failures);
       dest.putOffUntil = clock.millis() + pause;
+      dest.pausedUrl = url;
       if (counted) {
         metrics.webhookPaused(pause / 1000);
         LOG.info("webhook " + redacted(url) + " paused for " + pause / 1000 + " s after " + dest.failures
             + " failures in a row");
       }
     }
+  }
+
+  /**
+   * Reads again, at most once a second, the event destinations paused after failing, and lifts the pause of those
+   * whose URL was changed since: a pause is up to ten minutes, and changing a failing webhook's URL is how its owner
+   * mends it (their events would wait out a pause earned by the old URL). The events put off by the pause come when
+   * it would have ended; the rest of the backlog is claimed at once.
+   */
+  private void pausedUrlChanged() {
+    if (checkingPauses || stopping) {
+      return;
+    }
+    long nanos = System.nanoTime();
+    long now = clock.millis();
+    List<Long> ids = new ArrayList<>();
+    destinations.forEach((id, d) -> {
+      if (d.pausedUrl != null && d.putOffUntil > now && nanos - d.pauseCheckedAt > CHECKED_NANOS) {
+        ids.add(id);
+      }
+    });
+    if (ids.isEmpty()) {
+      return;
+    }
+    checkingPauses = true;
+    outbox.destinations(ids).onComplete(ar -> {
+      checkingPauses = false;
+      long readAt = System.nanoTime();
+      for (Long id : ids) {
+        Destination d = destinations.get(id);
+        if (d == null || d.pausedUrl == null) {
+          continue;
+        }
+        d.pauseCheckedAt = readAt; // a failed read is tried again a second later, as a successful one
+        EventOutbox.DestinationNow current = ar.succeeded() ? ar.result().get(id) : null;
+        if (current != null && !current.url().equals(d.pausedUrl)) {
+          LOG.info("webhook " + redacted(d.pausedUrl) + " was paused after " + d.failures + " failures in a row; "
+              + "its destination now posts to " + redacted(current.url()) + ": the pause is lifted");
+          d.failures = 0;
+          d.putOffUntil = 0;
+          d.pausedUrl = null;
+          d.countedThrough = d.begun; // a post to the old URL still under way does not count against the new one
+        }
+      }
+      if (ar.failed()) {
+        LOG.warning("cannot read the paused event destinations: " + ar.cause().getMessage());
+      }
+    });
   }
 
   /** Whether a webhook that failed {@link #TRIP_AFTER} times in a row is paused, or trying its one post. */

@@ -143,6 +143,34 @@ class EventPublisherFairnessTest {
   }
 
   /**
+   * A webhook paused after failing (30 s after its third failure in a row, up to ten minutes after more) whose owner
+   * mends it by pointing its destination at a working URL: the events behind the pause go to the new URL within a
+   * couple of seconds, not when the pause the old URL earned ends.
+   */
+  @Test
+  void aPausedWebhookWhoseUrlIsChangedIsPostedToAtOnce() throws Exception {
+    try (TestNode node = node(10); SesV2Client ses = node.sesV2()) {
+      webhook.failFirst("/broken", 1_000_000);
+      destination(ses, "mended", webhook.url("/broken"));
+      for (int i = 0; i < 20; i++) {
+        send(ses, "mended");
+      }
+      Await.until(() -> webhook.posts("/broken").size() >= EventPublisherVerticle.TRIP_AFTER, Duration.ofSeconds(20));
+      Thread.sleep(1000); // paused: nothing more goes to the old URL
+      ses.updateConfigurationSetEventDestination(r -> r.configurationSetName("mended").eventDestinationName("hook")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.SEND)
+              .snsDestination(x -> x.topicArn(webhook.url("/mended")))));
+      long changed = System.nanoTime();
+      // the pause has more than 25 s to run; the backlog not put off (all but what was in hand) comes at once
+      Await.until(() -> webhook.posts("/mended").size() >= 5, Duration.ofSeconds(15));
+      long tookMillis = (System.nanoTime() - changed) / 1_000_000;
+      assertTrue(tookMillis < 8_000, "the new URL got its first events " + tookMillis + " ms after the change");
+    } finally {
+      webhook.failFirst("/broken", 0);
+    }
+  }
+
+  /**
    * While the one post a failing webhook gets after its pause hangs, its backlog stays in the table: not claimed and put
    * off again and again (a loop of claims, reads of the messages and put-offs, for as long as the post lasts).
    */
