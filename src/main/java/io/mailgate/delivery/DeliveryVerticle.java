@@ -115,6 +115,13 @@ public final class DeliveryVerticle extends VerticleBase {
   private long leaseMillis;
   private long leaseTimer = -1;
   private boolean renewing;
+  /**
+   * Renewals that failed in a row. A failed renewal is tried again a second later, not a renewal period (25 s under
+   * the default lease) later: once the database is back after an outage long enough for leases to run out, another
+   * node's scan may take them over, and the owner's renewal that comes first keeps them.
+   */
+  private int renewFailures;
+  static final long RENEW_RETRY_MILLIS = 1000;
   /** How outcomes are handed to the feedback handler: its answer, that the outcome is written, waited for this long. */
   private DeliveryOptions outcomeOptions;
 
@@ -128,13 +135,17 @@ public final class DeliveryVerticle extends VerticleBase {
     final int idx;
     /** "messageId/idx", as {@link HeldOnNode} and a renewal's answer name it. */
     final String key;
+
+    static String key(String messageId, int idx) {
+      return messageId + "/" + idx;
+    }
     /** When the lease was last taken or renewed: an age ({@code System.nanoTime} in ms), never the wall clock. */
     long since;
 
     HeldLease(String messageId, int idx, long since) {
       this.messageId = messageId;
       this.idx = idx;
-      this.key = messageId + "/" + idx;
+      this.key = key(messageId, idx);
       this.since = since;
     }
   }
@@ -349,9 +360,18 @@ public final class DeliveryVerticle extends VerticleBase {
         due.stream().map(h -> h.idx).toArray(Integer[]::new)).onComplete(ar -> {
           renewing = false;
           if (ar.failed()) {
-            LOG.warning("could not renew " + due.size() + " delivery leases (another node may take them over when "
-                + "they expire): " + ar.cause().getMessage());
+            if (renewFailures++ == 0) {
+              LOG.warning("could not renew " + due.size() + " delivery leases (another node may take them over when "
+                  + "they expire); tried again every second until it can: " + ar.cause().getMessage());
+            }
+            if (!cut) {
+              vertx.setTimer(RENEW_RETRY_MILLIS, t -> renewLeases());
+            }
             return;
+          }
+          if (renewFailures > 0) {
+            LOG.info("delivery leases renewed again after " + renewFailures + " failed attempts");
+            renewFailures = 0;
           }
           for (HeldLease h : due) {
             if (ar.result().contains(h.key)) {
@@ -485,15 +505,15 @@ public final class DeliveryVerticle extends VerticleBase {
 
   /**
    * The job without the recipients an attempt of this node already holds. Their lease ran out under it (renewals
-   * that failed while the database was away for three quarters of a lease or more) and the scan took it again, for the same
-   * owner: the attempt under way keeps it, renews it and writes its outcome (the claim leaves the outcome's fence, the
-   * recipient's next_attempt_at, as it was); a second attempt would send the message twice.
+   * that failed while the database was away for three quarters of a lease or more) and the scan took it again, for
+   * the same owner: the attempt under way keeps it, renews it and writes its outcome (the claim leaves the outcome's
+   * fence, the recipient's next_attempt_at, as it was); a second attempt would send the message twice.
    */
   private DeliveryJob notHeldOnNode(DeliveryJob job) {
     List<DeliveryJob.Recipient> free = null;
     for (int i = 0; i < job.recipients().size(); i++) {
       DeliveryJob.Recipient r = job.recipients().get(i);
-      if (onNode.keys.contains(job.messageId() + "/" + r.idx())) {
+      if (onNode.keys.contains(HeldLease.key(job.messageId(), r.idx()))) {
         if (free == null) {
           free = new ArrayList<>(job.recipients().subList(0, i));
         }

@@ -7,7 +7,9 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TcpProxy;
 import io.mailgate.testing.TestNode;
+import io.mailgate.testing.TestServices;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -157,6 +159,43 @@ class OutcomeLeaseTest {
       }
       assertTrue(Double.parseDouble(seen.get(seen.size() - 1)) > first + 2,
           "not renewed 7 s into a 24 s lease: " + first + " then " + seen);
+    }
+  }
+
+  /**
+   * A renewal that fails (the database away) is tried again a second later, not at the next renewal period: once the
+   * database is back, the owner's renewal comes before another node's scan can take over leases that ran out. With 60
+   * s leases (renewals checked every 5 s, of leases 10 s old) the first renewal shows the timer's phase; the database
+   * is cut just after it, so the renewal 10 s later fails, and is back a second after that. The renewal period alone
+   * would renew 4 s later; retried every second, the lease is renewed within about a second.
+   */
+  @Test
+  void aRenewalThatFailedIsTriedAgainASecondLater() throws Exception {
+    String direct = TestServices.freshDatabase();
+    try (TcpProxy proxy = TcpProxy.toDatabase(direct);
+         // the attempt is under way throughout (first renewal by 15 s, back by 27 s); the node's stop waits for its end
+         RecordingSmtpServer relay = new RecordingSmtpServer().dataDelay(Duration.ofSeconds(35));
+         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), relay.url(),
+             c -> c.with(MailgateConfig.DELIVERY_LEASE_SECONDS, 60), true);
+         SesV2Client ses = node.sesV2()) {
+      String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("rcpt@example.org"))
+          .content(c -> c.simple(m -> m.subject(s -> s.data("Renewed again")).body(b -> b.text(t -> t.data("x"))))))
+          .messageId();
+      String lease = "SELECT extract(epoch FROM lease_until)::text FROM recipients WHERE message_id = '" + id + "'";
+      String taken = Db.string(direct, lease);
+      Await.until(() -> !Db.string(direct, lease).equals(taken), Duration.ofSeconds(20));
+      long renewed = System.nanoTime(); // within 0.1 s of a tick of the renewal timer
+      String first = Db.string(direct, lease);
+      Thread.sleep(500);
+      proxy.cut();
+      Thread.sleep(11_000 - 500); // the renewal at 10 s fails
+      proxy.restore();
+      long restored = System.nanoTime();
+      Await.until(() -> !Db.string(direct, lease).equals(first), Duration.ofSeconds(10));
+      long afterMillis = (System.nanoTime() - restored) / 1_000_000;
+      assertTrue(afterMillis < 2_500, "renewed " + afterMillis + " ms after the database came back ("
+          + (restored - renewed) / 1_000_000 + " ms after the last renewal; the next period's renewal is 4 s after)");
     }
   }
 
