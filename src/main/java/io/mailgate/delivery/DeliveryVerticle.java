@@ -342,6 +342,9 @@ public final class DeliveryVerticle extends VerticleBase {
    * to another scan.
    */
   private void renewLeases() {
+    if (held.isEmpty()) {
+      renewFailures = 0; // nothing left to renew: the next outage's first failure is logged again
+    }
     if (renewing || held.isEmpty()) {
       return;
     }
