@@ -44,7 +44,8 @@ public final class NetAddresses {
    * Whether an address is one the node may connect to on a tenant's say-so (an MX host, a webhook): a public
    * unicast address.
    * Loopback, unspecified, link-local, private (RFC 1918), unique-local (fc00::/7), CGNAT (100.64.0.0/10) and
-   * multicast addresses would let any tenant's DNS (or an address literal) point the node at its own network; an IPv6
+   * multicast addresses would let any tenant's DNS (or an address literal) point the node at its own network, and
+   * Azure's host endpoint 168.63.129.16 at its cloud's metadata service (the others' are link-local); an IPv6
    * address with an IPv4 one inside (IPv4-mapped, -translated, -compatible, NAT64, 6to4, Teredo) is as public as that one.
    */
   public static boolean isPublic(InetAddress a) {
@@ -60,7 +61,10 @@ public final class NetAddresses {
       return first != 0 && first < 240 // this network, and class E with the broadcast address
           && !(first == 100 && second >= 64 && second < 128) // CGNAT, 100.64.0.0/10
           && !(first == 192 && second == 0 && third == 0) // IETF protocol assignments, 192.0.0.0/24
-          && !(first == 198 && (second == 18 || second == 19)); // benchmarking, 198.18.0.0/15 (fake-IP proxies)
+          && !(first == 198 && (second == 18 || second == 19)) // benchmarking, 198.18.0.0/15 (fake-IP proxies)
+          // Azure's host endpoint (WireServer, 168.63.129.16/32): a public address that every Azure VM reaches as its
+          // platform's metadata and agent service, as 169.254.169.254 is elsewhere
+          && !(first == 168 && second == 63 && third == 129 && (b[3] & 0xff) == 16);
     }
     if ((b[0] & 0xfe) == 0xfc) {
       return false; // unique local, fc00::/7

@@ -51,4 +51,17 @@ class NetAddressesTest {
     assertTrue(NetAddresses.isPublic(InetAddress.getByName("192.0.2.10")));
     assertFalse(NetAddresses.isPublic(InetAddress.getByName("127.0.0.1")));
   }
+
+  /** A cloud's metadata service, where a tenant's MX or webhook would read the node's credentials. */
+  @Test
+  void noCloudMetadataServiceIsPublic() throws Exception {
+    assertFalse(NetAddresses.isPublic(InetAddress.getByName("169.254.169.254")), "AWS, GCP, Azure IMDS");
+    assertFalse(NetAddresses.isPublic(v6("fd00:ec2::254")), "AWS IMDS over IPv6");
+    assertFalse(NetAddresses.isPublic(InetAddress.getByName("100.100.100.200")), "Alibaba");
+    assertFalse(NetAddresses.isPublic(InetAddress.getByName("192.0.0.192")), "Oracle");
+    assertFalse(NetAddresses.isPublic(InetAddress.getByName("168.63.129.16")), "Azure WireServer");
+    assertFalse(NetAddresses.isPublic(v6("::ffff:168.63.129.16")), "Azure WireServer, mapped");
+    assertTrue(NetAddresses.isPublic(InetAddress.getByName("168.63.129.17")), "its neighbour");
+    assertTrue(NetAddresses.isPublic(InetAddress.getByName("168.63.128.16")), "its neighbour");
+  }
 }
