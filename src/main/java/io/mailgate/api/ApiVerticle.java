@@ -237,7 +237,8 @@ public final class ApiVerticle extends VerticleBase {
     CustomVerificationEmails customVerification = new CustomVerificationEmails(
         new CustomVerificationTemplateStore(db), identities, links, sends, publicUrl());
     ClientAddress clients = ClientAddress.parse(config.get(MailgateConfig.HTTP_TRUSTED_PROXIES));
-    RequestAuthenticator auth = new RequestAuthenticator(accounts, clock, clients);
+    LoginFailures logins = new LoginFailures(vertx, accounts);
+    RequestAuthenticator auth = new RequestAuthenticator(accounts, clock, clients, logins);
 
     SendEmailHandler sendEmail = new SendEmailHandler(sends);
     BulkEmailHandler bulkEmail = new BulkEmailHandler(sends);
@@ -264,7 +265,7 @@ public final class ApiVerticle extends VerticleBase {
     EmailAddressInsightsHandler addressInsights = new EmailAddressInsightsHandler(
         new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore), this::insightsAllowed);
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
-    ConsoleHandler console = new ConsoleHandler(accounts, account, identityStore, configurationSetStore,
+    ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore, configurationSetStore,
         eventDestinationStore, suppressionStore, receiptRules, status);
 
     Router router = Router.router(vertx);

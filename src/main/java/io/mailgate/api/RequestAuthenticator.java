@@ -41,10 +41,12 @@ public final class RequestAuthenticator {
    */
   private AccessKey checking;
   private final ClientAddress clients;
+  private final LoginFailures logins;
 
-  public RequestAuthenticator(AccountDirectory directory, Clock clock, ClientAddress clients) {
+  public RequestAuthenticator(AccountDirectory directory, Clock clock, ClientAddress clients, LoginFailures logins) {
     this.directory = directory;
     this.clients = clients;
+    this.logins = logins;
     Function<String, Optional<String>> secrets = id -> checking != null && checking.accessKeyId().equals(id)
         ? Optional.of(checking.secret()) : Optional.empty();
     this.verifier = new SigV4Verifier(secrets, clock);
@@ -82,7 +84,8 @@ public final class RequestAuthenticator {
     if (keyId.isEmpty()) {
       return Future.failedFuture(reject((SigV4Result.Rejected) verifier.verify(sigRequest), api));
     }
-    return directory.byAccessKey(keyId.get()).compose(found -> found.filter(AccessKey::enabled).isPresent()
+    return lookUp(request, keyId.get(), rejected -> reject(rejected, api))
+        .compose(found -> found.filter(AccessKey::enabled).isPresent()
         ? Future.<Void>succeededFuture()
         : Future.failedFuture(reject(new SigV4Result.Rejected(io.mailgate.api.sigv4.SigV4Error.UNRECOGNIZED_CLIENT,
             SigV4Verifier.INVALID_TOKEN_MESSAGE), api)));
@@ -98,7 +101,7 @@ public final class RequestAuthenticator {
       // let the verifier say what is wrong: no authentication at all, or a malformed one
       return Future.failedFuture(refusal.apply((SigV4Result.Rejected) verifier.verify(sigRequest)));
     }
-    return directory.byAccessKey(keyId.get()).compose(found -> {
+    return lookUp(request, keyId.get(), refusal).compose(found -> {
       Optional<AccessKey> key = found.filter(AccessKey::enabled);
       if (!large || key.isEmpty()) { // an unknown or disabled key is refused before the body matters
         return verify(request, sigRequest, keyId.get(), key, verifier, refusal);
@@ -109,6 +112,29 @@ public final class RequestAuthenticator {
       return OffLoop.when(body.length(), () -> SigV4Verifier.bodySha256(b.nioBuffers()))
           .compose(hash -> verify(request, new SigV4Request(sigRequest.method(), sigRequest.rawPath(),
               sigRequest.rawQuery(), sigRequest.headers(), null, hash), keyId.get(), key, verifier, refusal));
+    });
+  }
+
+  /**
+   * The key a request names, unless its client's address named too many keys that do not exist lately and this lookup
+   * would cost a query ({@link LoginFailures}): each made-up key id would be a query on the database the sends share.
+   * A key that does not exist or is disabled counts as a failure; a wrong signature with a key that exists does not
+   * (it costs no query, and guessing a secret is hopeless).
+   */
+  private Future<Optional<AccessKey>> lookUp(HttpServerRequest request, String keyId,
+      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    LoginFailures.Attempt attempt = logins.begin(clients.of(request), keyId);
+    if (attempt == null) {
+      return Future.failedFuture(refusal.apply(new SigV4Result.Rejected(
+          io.mailgate.api.sigv4.SigV4Error.TOO_MANY_FAILURES,
+          "Too many requests with unknown access keys from this address; retry later.")));
+    }
+    return directory.byAccessKey(keyId).andThen(ar -> {
+      if (ar.succeeded()) {
+        attempt.end(ar.result().isPresent(), ar.result().filter(AccessKey::enabled).isEmpty());
+      } else {
+        attempt.end(false, false); // not checked: no one's failure
+      }
     });
   }
 
@@ -147,6 +173,7 @@ public final class RequestAuthenticator {
       case UNRECOGNIZED_CLIENT -> SesError.UNRECOGNIZED_CLIENT;
       case SIGNATURE_DOES_NOT_MATCH, SIGNATURE_EXPIRED -> SesError.SIGNATURE_DOES_NOT_MATCH;
       case REQUEST_EXPIRED -> SesError.REQUEST_EXPIRED;
+      case TOO_MANY_FAILURES -> SesError.TOO_MANY_REQUESTS;
     };
     return new SesException(error, r.message(api));
   }

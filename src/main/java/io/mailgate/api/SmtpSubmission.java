@@ -14,7 +14,6 @@ import io.mailgate.smtp.SessionInfo;
 import io.mailgate.smtp.SmtpReply;
 import io.mailgate.smtp.SmtpSessionHandler;
 import io.vertx.core.Future;
-import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,122 +43,41 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   private final AccountDirectory accounts;
   private final SendService sends;
   private final String region;
+  private final LoginFailures logins;
 
   public SmtpSubmission(io.vertx.core.Vertx vertx, AccountDirectory accounts, SendService sends, String region,
       io.mailgate.metrics.Metrics metrics) {
-    this.failures = vertx.sharedData().getLocalMap("mailgate.smtp.authFailures");
-    this.knownKeys = vertx.sharedData().getLocalMap("mailgate.smtp.knownKeys");
+    this.logins = new LoginFailures(vertx, accounts);
     this.metrics = metrics;
     this.accounts = accounts;
     this.sends = sends;
     this.region = region;
   }
 
-  /** Failed logins one client address may make in {@link #FAILURE_WINDOW_MILLIS}, across its connections. */
-  static final int MAX_AUTH_FAILURES = 10;
-  static final long FAILURE_WINDOW_MILLIS = 10 * 60_000L;
-  /** Addresses whose failures are kept at most: beyond it, those whose window ended go. */
-  private static final int MAX_TRACKED = 10_000;
-
-  /** An address's failed logins: how many since {@code since}. */
-  private record Failures(int count, long since) implements io.vertx.core.shareddata.Shareable {}
-
-  /**
-   * Failed logins by client address (loopback excepted: a proxy in front would make every client one), shared by the
-   * node's event loops: a client's connections are spread over them.
-   */
-  private final io.vertx.core.shareddata.LocalMap<String, Failures> failures;
-
-  /**
-   * Access key ids found to exist, and when last, shared by the node's event loops (each has its own key cache, kept
-   * for seconds): a key known within {@link #FAILURE_WINDOW_MILLIS} is checked even from an address that is locked out,
-   * whichever event loop its connection lands on.
-   */
-  private final io.vertx.core.shareddata.LocalMap<String, Long> knownKeys;
-
   /**
    * Checks the credentials: the key must be enabled, and the password derived from its secret for the node's region or
-   * any SES region. An address that failed {@link #MAX_AUTH_FAILURES} times within the window is answered 454 (try
-   * later) until the window ends for every user name that is not a key the node found to exist in that time: guessing
-   * is hopeless (the password is an HMAC of a 40 character secret), but each new user name guessed would cost a query,
-   * on the database the sends share. A key the node knows (found on any of its event loops within the window, or being
-   * looked up) is still checked: one client retrying a stale password must not lock out every application behind the
-   * same address (a NAT, a PaaS's egress).
-   * An attempt that costs a query (a user name neither cached nor being looked up) is counted as failed before the
-   * query, and given back if it succeeds (or could not be checked): guesses made at once, on the address's many
-   * connections, see each other, so no more than the limit are looked up however many arrive together; a burst of
-   * logins with the right key shares one query and takes one count while it runs.
+   * any SES region. An address that failed {@link LoginFailures#MAX_FAILURES} times within the window (here or over
+   * HTTP) is answered 454 (try later) for every user name that would cost a query ({@link LoginFailures}).
    */
   @Override
   public CompletionStage<Boolean> onAuth(
       SessionInfo session, String mechanism, String authzid, String username, String password) {
-    InetAddress client = session.remoteAddress() == null ? null : session.remoteAddress().getAddress();
-    String counted = client == null || client.isLoopbackAddress() ? null : client.getHostAddress();
-    long now = System.currentTimeMillis();
-    long[] reserved = {-1}; // the window the attempt was counted in, when it was counted before the lookup
-    if (counted != null) {
-      Long seen = knownKeys.get(username);
-      boolean known = seen != null && now - seen < FAILURE_WINDOW_MILLIS;
-      boolean reserve = !known && !accounts.answersWithoutQuery(username);
-      boolean[] refused = {false};
-      failures.compute(counted, (ip, f) -> {
-        Failures live = f == null || now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f;
-        refused[0] = live != null && live.count() >= MAX_AUTH_FAILURES;
-        if (refused[0] || !reserve) {
-          return live;
-        }
-        Failures taken = live == null ? new Failures(1, now) : new Failures(live.count() + 1, live.since());
-        reserved[0] = taken.since();
-        return taken;
-      });
-      if (refused[0] && reserve) {
-        return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
-            + counted));
-      }
-      if (failures.size() > MAX_TRACKED) {
-        failures.keySet().forEach(ip -> failures.computeIfPresent(ip,
-            (k, f) -> now - f.since() >= FAILURE_WINDOW_MILLIS ? null : f));
-        if (failures.size() > MAX_TRACKED) {
-          failures.clear(); // that many addresses at once: memory first
-        }
-      }
+    LoginFailures.Attempt attempt = logins.begin(
+        session.remoteAddress() == null ? null : session.remoteAddress().getAddress(), username);
+    if (attempt == null) {
+      return CompletableFuture.failedFuture(new io.mailgate.smtp.TemporaryRefusal("too many failed logins from "
+          + session.remoteAddress().getAddress().getHostAddress()));
     }
     return accounts.byAccessKey(username)
-        .onSuccess(key -> {
-          if (key.isPresent()) {
-            rememberKey(username, now);
-          }
+        .map(key -> {
+          boolean ok = key.isPresent() && key.get().enabled()
+              && (authzid == null || authzid.isEmpty() || authzid.equals(username))
+              && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region);
+          attempt.end(key.isPresent(), !ok);
+          return ok;
         })
-        .map(key -> key.isPresent() && key.get().enabled()
-            && (authzid == null || authzid.isEmpty() || authzid.equals(username))
-            && SmtpCredentials.matchesAnyRegion(password, key.get().secret(), region))
-        .onComplete(ar -> {
-          if (counted == null) {
-            return;
-          }
-          boolean failed = ar.succeeded() && !ar.result();
-          if (reserved[0] >= 0 && !failed) {
-            // not a failed login after all: given back, in the window it was counted in
-            failures.computeIfPresent(counted, (ip, f) -> f.since() != reserved[0] ? f
-                : f.count() <= 1 ? null : new Failures(f.count() - 1, f.since()));
-          } else if (reserved[0] < 0 && failed) {
-            failures.compute(counted, (ip, f) -> f == null || now - f.since() >= FAILURE_WINDOW_MILLIS
-                ? new Failures(1, now) : new Failures(f.count() + 1, f.since()));
-          }
-        })
+        .onFailure(e -> attempt.end(false, false)) // not checked: no one's failure
         .toCompletionStage();
-  }
-
-  /** {@code keyId} exists; the ids not seen for a window go once there are many (there are as many as keys). */
-  private void rememberKey(String keyId, long now) {
-    knownKeys.put(keyId, now);
-    if (knownKeys.size() > MAX_TRACKED) {
-      knownKeys.keySet().forEach(id -> knownKeys.computeIfPresent(id,
-          (k, at) -> now - at >= FAILURE_WINDOW_MILLIS ? null : at));
-      if (knownKeys.size() > MAX_TRACKED) {
-        knownKeys.clear();
-      }
-    }
   }
 
   @Override

@@ -587,8 +587,8 @@ class SmtpSubmissionTest {
             later++;
           }
         }
-        assertEquals(SmtpSubmission.MAX_AUTH_FAILURES, checked, "looked up");
-        assertEquals(30 - SmtpSubmission.MAX_AUTH_FAILURES, later, "told to try later");
+        assertEquals(LoginFailures.MAX_FAILURES, checked, "looked up");
+        assertEquals(30 - LoginFailures.MAX_FAILURES, later, "told to try later");
       } finally {
         for (Session s : sessions) {
           s.close();

@@ -50,11 +50,16 @@ public final class ConsoleHandler {
   private final SuppressionStore suppression;
   private final MessageStatusHandler messages;
   private final ReceiptRuleStore receiptRules;
+  private final io.mailgate.api.LoginFailures logins;
+  private final io.mailgate.api.ClientAddress clients;
 
-  public ConsoleHandler(AccountDirectory accounts, AccountHandler account, IdentityStore identities,
+  public ConsoleHandler(io.mailgate.api.LoginFailures logins, io.mailgate.api.ClientAddress clients,
+      AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
       ReceiptRuleStore receiptRules, MessageStatusHandler messages) {
     this.messages = messages;
+    this.logins = logins;
+    this.clients = clients;
     this.receiptRules = receiptRules;
     this.accounts = accounts;
     this.account = account;
@@ -80,8 +85,18 @@ public final class ConsoleHandler {
       return;
     }
     String keyId = credentials.get()[0];
+    // an address that named too many keys that do not exist is not given another lookup for a while, as over the API
+    String client = clients.of(ctx.request());
+    io.mailgate.api.LoginFailures.Attempt attempt = logins.begin(client, keyId);
+    if (attempt == null) {
+      ctx.response().setStatusCode(429).putHeader("Retry-After", "600")
+          .putHeader("Content-Type", "text/plain; charset=utf-8")
+          .end("Too many sign-ins with unknown access keys from this address. Retry later.\n");
+      return;
+    }
     accounts.byAccessKey(keyId).onComplete(ar -> {
       Optional<AccessKey> key = ar.succeeded() ? ar.result().filter(AccessKey::enabled) : Optional.empty();
+      attempt.end(ar.succeeded() && ar.result().isPresent(), ar.succeeded() && key.isEmpty());
       if (ar.failed()) {
         unavailable(ctx, "cannot read access key " + keyId + ": " + ar.cause().getMessage());
         return;
@@ -92,8 +107,7 @@ public final class ConsoleHandler {
         return;
       }
       Account a = key.get().account();
-      Caller caller = new Caller(a, keyId, ctx.request().remoteAddress() == null ? null
-          : ctx.request().remoteAddress().hostAddress());
+      Caller caller = new Caller(a, keyId, client);
       page(caller, asked, ctx).onComplete(page -> {
         if (page.succeeded()) {
           ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());

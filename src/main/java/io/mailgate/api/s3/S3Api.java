@@ -415,6 +415,7 @@ public final class S3Api {
           : new S3Exception(S3Error.SIGNATURE_DOES_NOT_MATCH, r.message());
       case SIGNATURE_EXPIRED -> new S3Exception(S3Error.REQUEST_TIME_TOO_SKEWED, r.message());
       case REQUEST_EXPIRED -> new S3Exception(S3Error.ACCESS_DENIED, "Request has expired");
+      case TOO_MANY_FAILURES -> new S3Exception(S3Error.SLOW_DOWN, r.message());
     };
   }
 

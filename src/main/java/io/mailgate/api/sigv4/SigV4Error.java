@@ -13,6 +13,7 @@ package io.mailgate.api.sigv4;
  *   <tr><td>{@link #SIGNATURE_DOES_NOT_MATCH}</td><td>SignatureDoesNotMatch, 403</td><td>SignatureDoesNotMatch, 403</td></tr>
  *   <tr><td>{@link #SIGNATURE_EXPIRED}</td><td>SignatureDoesNotMatch, 403</td><td>SignatureDoesNotMatch, 403</td></tr>
  *   <tr><td>{@link #REQUEST_EXPIRED}</td><td>SignatureDoesNotMatch, 403</td><td>RequestExpired, 400</td></tr>
+ *   <tr><td>{@link #TOO_MANY_FAILURES}</td><td>TooManyRequestsException, 429</td><td>Throttling, 400</td></tr>
  * </table>
  *
  * <p>Sources: AWS's common-errors tables (Query: IncompleteSignature and RequestExpired 400, the others 403;
@@ -35,7 +36,12 @@ public enum SigV4Error {
   /** The signing time is outside the allowed clock skew. */
   SIGNATURE_EXPIRED("SignatureDoesNotMatch", 403, "SignatureDoesNotMatch", 403),
   /** A presigned URL used after {@code X-Amz-Date + X-Amz-Expires}. */
-  REQUEST_EXPIRED("SignatureDoesNotMatch", 403, "RequestExpired", 400);
+  REQUEST_EXPIRED("SignatureDoesNotMatch", 403, "RequestExpired", 400),
+  /**
+   * Not checked: the client's address named too many access keys that do not exist, and this one would cost a lookup
+   * ({@link io.mailgate.api.LoginFailures}). Mailgate's own: AWS never says so; the SDKs retry it after a while.
+   */
+  TOO_MANY_FAILURES("TooManyRequestsException", 429, "Throttling", 400);
 
   private final String v2Code;
   private final int v2Status;
