@@ -166,6 +166,9 @@ public final class MailgateConfig {
       "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too (the counters stay two weeks at least, for GetSendStatistics). One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
   public static final ConfigKey<Integer> RECEIVING_RETENTION_DAYS = key("receiving.retentionDays", Integer.class, 0,
       "Received mail that receipt rules' S3 actions stored is deleted this many days after it arrived (by the retention sweep, in batches). 0 keeps it until it is deleted through the S3 endpoint, as in S3.");
+  public static final ConfigKey<Long> RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT = key(
+      "receiving.maxStoredBytesPerAccount", Long.class, 10L * 1024 * 1024 * 1024,
+      "What one account's receipt rules' S3 actions may keep in the database, in bytes (counted as stored, with the headers added); once it is reached, a recipient whose rules would store more is answered 452 4.2.2 (mailbox full) and the sending server tries again later, until objects are deleted (S3 API, receiving.retentionDays). Mail to a receiving domain comes from anyone: without a bound one sender could fill the disk every send writes to. 0: no limit.");
   public static final ConfigKey<Double> RECEIVING_BOUNCES_PER_SECOND = key("receiving.bouncesPerSecond",
       Double.class, 1.0,
       "SendBounce calls one account may make per second, counted across the nodes in Redis (SES: one); beyond it the call is a Throttling error and sends nothing. A call that sends nothing (refused by the send path) does not count. 0: no limit.");

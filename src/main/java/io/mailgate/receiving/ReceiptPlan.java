@@ -42,6 +42,11 @@ public final class ReceiptPlan {
       return false;
     }
 
+    /** Whether the chain keeps a copy of the message (an S3 action), in the account's share of the database. */
+    public boolean stores() {
+      return steps.stream().anyMatch(s -> s.actions().stream().anyMatch(a -> a instanceof ReceiptAction.S3));
+    }
+
     boolean posts() {
       return steps.stream().anyMatch(s -> s.actions().stream().anyMatch(a -> a instanceof ReceiptAction.Sns));
     }
@@ -137,6 +142,11 @@ public final class ReceiptPlan {
 
   public List<Chain> chains() {
     return chains;
+  }
+
+  /** The same recipient refused with {@code reply}, for a reason the rules do not know (its account is full). */
+  public ReceiptPlan refused(SmtpReply reply) {
+    return new ReceiptPlan(recipient, chains, reply);
   }
 
   /** Why the recipient is refused, or null when it is received (accepted or bounced). */

@@ -8,6 +8,7 @@ import io.mailgate.metrics.Metrics;
 import io.mailgate.receiving.MailReceiver;
 import io.mailgate.receiving.ReceiptPlan;
 import io.mailgate.receiving.ReceivingDirectory;
+import io.mailgate.receiving.StoredMailLimit;
 import io.mailgate.receiving.SenderAuthentication;
 import io.mailgate.store.Database;
 import io.vertx.core.Future;
@@ -92,6 +93,7 @@ public final class InboundSmtpVerticle extends VerticleBase {
   private Pool db;
   private SmtpServer server;
   private ReceivingDirectory directory;
+  private StoredMailLimit storedMail;
   private MailReceiver receiver;
   private Metrics metrics;
 
@@ -107,6 +109,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
     db = Database.pool(vertx, config, 4); // lookups, and received messages written while others are looked up
     metrics = Metrics.of(vertx);
     directory = new ReceivingDirectory(db, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
+    storedMail = new StoredMailLimit(db, clock, config.get(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT),
+        config.get(MailgateConfig.CACHE_TTL_MILLIS));
     receiver = new MailReceiver(vertx, db, clock, config.get(MailgateConfig.DELIVERY_HELO_NAME), 2,
         config.get(MailgateConfig.SMTP_INBOUND_MAX_MESSAGE_BYTES), new SenderAuthentication(vertx, dns));
     SmtpServerOptions options = new SmtpServerOptions()
@@ -206,9 +210,31 @@ public final class InboundSmtpVerticle extends VerticleBase {
       return Future.succeededFuture(FEEDBACK);
     }
     return accepts(domainOf(address)).compose(feedback -> feedback ? Future.succeededFuture(FEEDBACK)
-        : directory.receivers(address).map(receivers -> receivers.isEmpty() ? null : ReceiptPlan.of(address,
-            receivers, session.tls(), tlsOffered,
-            session.remoteAddress() == null ? null : session.remoteAddress().getAddress().getAddress())));
+        : directory.receivers(address).compose(receivers -> receivers.isEmpty() ? Future.succeededFuture()
+            : roomFor(ReceiptPlan.of(address, receivers, session.tls(), tlsOffered,
+                session.remoteAddress() == null ? null : session.remoteAddress().getAddress().getAddress()))));
+  }
+
+  /**
+   * The plan, or the recipient refused {@link StoredMailLimit#FULL} when an account whose rules would store the
+   * message has no room left: the sender tries again later, and the other accounts' copies wait with it (one
+   * transaction, one reply).
+   */
+  private Future<Object> roomFor(ReceiptPlan plan) {
+    if (plan.refusal() != null) {
+      return Future.succeededFuture(plan);
+    }
+    List<Future<Boolean>> full = new ArrayList<>();
+    for (ReceiptPlan.Chain c : plan.chains()) {
+      if (c.stores()) {
+        full.add(storedMail.full(c.account().accountId()));
+      }
+    }
+    if (full.isEmpty()) {
+      return Future.succeededFuture(plan);
+    }
+    return Future.all(full).map(all -> full.stream().anyMatch(Future::result)
+        ? plan.refused(StoredMailLimit.FULL) : plan);
   }
 
   /** The class a recipient's transaction ends in: {@link #FEEDBACK} or its plan's outcome. */
@@ -246,6 +272,9 @@ public final class InboundSmtpVerticle extends VerticleBase {
         Object first = classOf(routes.get(0).result());
         for (Future<Object> f : routes) {
           Object route = f.result();
+          if (route instanceof ReceiptPlan plan && plan.refusal() == StoredMailLimit.FULL) {
+            return Future.succeededFuture(StoredMailLimit.FULL); // filled up since RCPT TO: tried again later
+          }
           if (route == null || route instanceof ReceiptPlan plan && plan.refusal() != null
               || !classOf(route).equals(first)) {
             // the rules changed since RCPT TO: the sending server tries again, and meets the new ones
