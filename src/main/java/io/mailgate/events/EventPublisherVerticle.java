@@ -775,8 +775,9 @@ public final class EventPublisherVerticle extends VerticleBase {
   /**
    * Reads again, at most once a second, the event destinations paused after failing, and lifts the pause of those
    * whose URL was changed since: a pause is up to ten minutes, and changing a failing webhook's URL is how its owner
-   * mends it (their events would wait out a pause earned by the old URL). The events put off by the pause come when
-   * it would have ended; the rest of the backlog is claimed at once.
+   * mends it (their events would wait out a pause earned by the old URL). The events this node put off for the pause
+   * are made due at once ({@link EventOutbox#bringForward}), as the rest of the backlog is (each node that paused the
+   * destination reads it so, and brings forward what it put off).
    */
   private void pausedUrlChanged() {
     if (checkingPauses || stopping) {
@@ -797,6 +798,7 @@ public final class EventPublisherVerticle extends VerticleBase {
     outbox.destinations(ids).onComplete(ar -> {
       checkingPauses = false;
       long readAt = System.nanoTime();
+      long readAtMillis = clock.millis();
       for (Long id : ids) {
         Destination d = destinations.get(id);
         if (d == null || d.pausedUrl == null) {
@@ -807,10 +809,16 @@ public final class EventPublisherVerticle extends VerticleBase {
         if (current != null && !current.url().equals(d.pausedUrl)) {
           LOG.info("webhook " + redacted(d.pausedUrl) + " was paused after " + d.failures + " failures in a row; "
               + "its destination now posts to " + redacted(current.url()) + ": the pause is lifted");
+          long putOffTo = d.putOffUntil;
           d.failures = 0;
           d.putOffUntil = 0;
           d.pausedUrl = null;
           d.countedThrough = d.begun; // a post to the old URL still under way does not count against the new one
+          if (putOffTo > readAtMillis) { // the events this node put off for the pause are due now too
+            outbox.bringForward(id, Instant.ofEpochMilli(putOffTo)).onFailure(e -> LOG.warning(
+                "cannot bring forward the events put off for webhook " + redacted(current.url()) + ": "
+                    + e.getMessage()));
+          }
         }
       }
       if (ar.failed()) {

@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -223,13 +224,29 @@ public final class EventOutbox {
         .execute(Tuple.of(due.id(), Timestamps.utc(at), text, Timestamps.utc(due.leaseUntil()))).mapEmpty();
   }
 
+  /** How far past its {@code at} {@link #putOff} spreads the events it puts off. */
+  public static final Duration PUT_OFF_SPREAD = Duration.ofSeconds(10);
+
+  /**
+   * Makes due now the events {@link #putOff} put off to {@code at} (their destination's pause is lifted): those due
+   * from {@code at} to {@link #PUT_OFF_SPREAD} after it. Completes with how many. An event another node claimed whose
+   * lease happens to end in that span becomes due too, and may be posted twice (webhooks are at least once).
+   */
+  public Future<Integer> bringForward(long destinationId, Instant at) {
+    return pool.preparedQuery("UPDATE event_outbox SET next_attempt_at = now() WHERE destination_id = $1 "
+            + "AND next_attempt_at >= $2 AND next_attempt_at <= $2 + $3::int * interval '1 second'")
+        .execute(Tuple.of(destinationId, Timestamps.utc(at), (int) PUT_OFF_SPREAD.toSeconds()))
+        .map(io.vertx.sqlclient.SqlResult::rowCount);
+  }
+
   /**
    * Puts off claimed events of a failing destination, unattempted, to {@code at} (spread over the next ten seconds).
    * Only those: the rest of its backlog stays as it is (claims pass a paused destination by), so a webhook down for
    * hours does not have its whole backlog rewritten at each pause. Those still under the lease their claim took.
    */
   public Future<Void> putOff(long destinationId, List<Due> claimed, Instant at) {
-    return pool.preparedQuery("UPDATE event_outbox o SET next_attempt_at = $2 + random() * interval '10 seconds', "
+    return pool.preparedQuery("UPDATE event_outbox o SET next_attempt_at = $2 + random() * interval '"
+            + PUT_OFF_SPREAD.toSeconds() + " seconds', "
             + "attempts = greatest(o.attempts - 1, 0) FROM unnest($3::bigint[], $4::timestamptz[]) AS l(id, lease) "
             + "WHERE o.destination_id = $1 AND o.id = l.id AND o.next_attempt_at = l.lease")
         .execute(Tuple.of(destinationId, Timestamps.utc(at), ids(claimed), leases(claimed))).mapEmpty();

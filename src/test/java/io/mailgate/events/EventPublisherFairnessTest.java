@@ -144,8 +144,8 @@ class EventPublisherFairnessTest {
 
   /**
    * A webhook paused after failing (30 s after its third failure in a row, up to ten minutes after more) whose owner
-   * mends it by pointing its destination at a working URL: the events behind the pause go to the new URL within a
-   * couple of seconds, not when the pause the old URL earned ends.
+   * mends it by pointing its destination at a working URL: the events behind the pause, those put off for it too, go
+   * to the new URL within a couple of seconds, not when the pause the old URL earned ends.
    */
   @Test
   void aPausedWebhookWhoseUrlIsChangedIsPostedToAtOnce() throws Exception {
@@ -165,6 +165,11 @@ class EventPublisherFairnessTest {
       Await.until(() -> webhook.posts("/mended").size() >= 5, Duration.ofSeconds(15));
       long tookMillis = (System.nanoTime() - changed) / 1_000_000;
       assertTrue(tookMillis < 8_000, "the new URL got its first events " + tookMillis + " ms after the change");
+      // the events put off for the pause come at once too, and those whose posts failed on their backoff (10 s):
+      // every one well before the pause would have ended (30 s after the third failure)
+      Await.until(() -> webhook.posts("/mended").size() >= 20, Duration.ofSeconds(20));
+      long allMillis = (System.nanoTime() - changed) / 1_000_000;
+      assertTrue(allMillis < 16_000, "the new URL got all 20 events " + allMillis + " ms after the change");
     } finally {
       webhook.failFirst("/broken", 0);
     }
