@@ -90,7 +90,11 @@ public final class FeedbackVerticle extends VerticleBase {
     inboundConsumer = vertx.eventBus().localConsumer(EventBusAddresses.FEEDBACK_INBOUND, msg ->
         inbound.process(msg.body()).onComplete(ar -> {
           if (ar.succeeded()) {
-            metrics.feedback(ar.result().attributed());
+            if (ar.result().kept()) {
+              metrics.feedback(ar.result().attributed());
+            } else {
+              metrics.feedbackNotKept();
+            }
             if (ar.result().attributed()) {
               forwarder.poke(); // a bounce or complaint may have been recorded: forward it now
             }

@@ -9,6 +9,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.LocalMap;
+import io.vertx.core.shareddata.Shareable;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,12 +70,58 @@ public final class InboundFeedback {
   static final int MAX_KEPT_UNATTRIBUTED = 256 * 1024;
 
   /**
+   * Reports that recorded nothing one node keeps in an hour at most, and their bytes ({@link KeptBudget}): anyone can
+   * write to the feedback addresses, as often as they like, and each such report would be a row (up to
+   * {@link #MAX_KEPT_UNATTRIBUTED}) until {@code retention.days}. Beyond, a report is read and answered as any other
+   * (its sender learns nothing) but not kept; reports that record a bounce or complaint are always kept.
+   */
+  static final int MAX_KEPT_PER_HOUR = 1_000;
+  static final long MAX_KEPT_BYTES_PER_HOUR = 64L * 1024 * 1024;
+
+  /** The hour's reports kept that recorded nothing, shared by a node's feedback verticles. */
+  static final class KeptBudget {
+    private record Window(long hour, int reports, long bytes, long refused) implements Shareable {}
+
+    private final LocalMap<String, Window> windows;
+    private final int maxReports;
+    private final long maxBytes;
+
+    KeptBudget(LocalMap<String, Window> windows, int maxReports, long maxBytes) {
+      this.windows = windows;
+      this.maxReports = maxReports;
+      this.maxBytes = maxBytes;
+    }
+
+    static KeptBudget of(Vertx vertx, String name, int maxReports, long maxBytes) {
+      return new KeptBudget(vertx.sharedData().getLocalMap(name), maxReports, maxBytes);
+    }
+
+    /** Whether a report of {@code bytes} may be kept this hour; taken from the hour's budget when it may. */
+    boolean take(long bytes) {
+      long hour = System.currentTimeMillis() / 3_600_000L;
+      boolean[] took = {false};
+      Window w = windows.compute("kept", (k, b) -> {
+        Window live = b == null || b.hour() != hour ? new Window(hour, 0, 0, 0) : b;
+        took[0] = live.reports() < maxReports && live.bytes() + bytes <= maxBytes;
+        return took[0] ? new Window(hour, live.reports() + 1, live.bytes() + bytes, live.refused())
+            : new Window(hour, live.reports(), live.bytes(), live.refused() + 1);
+      });
+      if (!took[0] && w.refused() == 1) {
+        LOG.warning("feedback reports that record nothing: " + w.reports() + " (" + w.bytes() + " bytes) kept this "
+            + "hour, the most a node keeps; more are answered as before but not kept until the hour ends");
+      }
+      return took[0];
+    }
+  }
+
+  /**
    * How long parsing a received report may take before its sender is answered 451 (it then sends it again): what the
    * event bus waited for the whole of it before, when the report was recorded even so, and again with each retry.
    */
   public static final long ANSWER_WITHIN_MILLIS = 30_000;
 
   private final Vertx vertx;
+  private final KeptBudget kept;
   private final FeedbackStore store;
   private final FeedbackParser parser = new FeedbackParser();
   private final BounceClassifier classifier;
@@ -89,6 +137,14 @@ public final class InboundFeedback {
    */
   public InboundFeedback(Vertx vertx, FeedbackStore store, BounceClassifier classifier, Verp verp,
       java.util.Set<String> operatorBounceDomains, long answerWithinMillis) {
+    this(vertx, store, classifier, verp, operatorBounceDomains, answerWithinMillis,
+        KeptBudget.of(vertx, "mailgate.feedback.kept", MAX_KEPT_PER_HOUR, MAX_KEPT_BYTES_PER_HOUR));
+  }
+
+  /** As above, with what reports that record nothing may keep ({@link KeptBudget}). */
+  InboundFeedback(Vertx vertx, FeedbackStore store, BounceClassifier classifier, Verp verp,
+      java.util.Set<String> operatorBounceDomains, long answerWithinMillis, KeptBudget kept) {
+    this.kept = kept;
     this.vertx = vertx;
     this.store = store;
     this.classifier = classifier;
@@ -97,8 +153,15 @@ public final class InboundFeedback {
     this.answerWithinMillis = answerWithinMillis;
   }
 
-  /** What became of a received message, for logs and tests. */
-  public record Result(boolean attributed, String kind, String messageId, String note) {}
+  /**
+   * What became of a received message, for logs and tests; {@code kept}: whether it was stored (one that recorded
+   * nothing is not, past the hour's {@link KeptBudget}).
+   */
+  public record Result(boolean attributed, String kind, String messageId, String note, boolean kept) {
+    Result(boolean attributed, String kind, String messageId, String note) {
+      this(attributed, kind, messageId, note, true);
+    }
+  }
 
   /** The report took longer to parse than its sender is waited for: nothing was recorded. */
   public static final class TooSlow extends RuntimeException {
@@ -514,11 +577,16 @@ public final class InboundFeedback {
 
   private Future<Result> keep(InboundMail mail, FeedbackReport report, String messageId, String accountId, String note) {
     boolean attributed = messageId != null;
+    FeedbackStore.Received row = received(mail, report, attributed, messageId, accountId, note, false);
+    if (!kept.take(row.content().length)) {
+      LOG.fine(() -> "feedback from " + mail.mailFrom() + " to " + mail.rcptTo() + " not kept (the hour's budget is "
+          + "spent): " + note);
+      return Future.succeededFuture(new Result(attributed, report.kind().name(), messageId, note, false));
+    }
     if (!attributed) {
       LOG.info("feedback from " + mail.mailFrom() + " to " + mail.rcptTo() + " kept unattributed: " + note);
     }
-    return store.keep(received(mail, report, attributed, messageId, accountId, note, false))
-        .map(v -> new Result(attributed, report.kind().name(), messageId, note));
+    return store.keep(row).map(v -> new Result(attributed, report.kind().name(), messageId, note));
   }
 
   /** The report as stored: whole when it recorded an event ({@code recorded}), else its first 256 KB. */

@@ -25,6 +25,7 @@ public final class Metrics implements Shareable {
   private final EnumMap<Disposition, LongAdder> outcomes = new EnumMap<>(Disposition.class);
   private final LongAdder feedbackAttributed = new LongAdder();
   private final LongAdder feedbackUnattributed = new LongAdder();
+  private final LongAdder feedbackNotKept = new LongAdder();
   private final LongAdder eventsPublished = new LongAdder();
   private final LongAdder trackedOpens = new LongAdder();
   private final LongAdder trackedClicks = new LongAdder();
@@ -128,6 +129,11 @@ public final class Metrics implements Shareable {
   /** An inbound report (bounce, complaint) stored: matched to a message of ours or kept unattributed. */
   public void feedback(boolean attributed) {
     (attributed ? feedbackAttributed : feedbackUnattributed).increment();
+  }
+
+  /** An inbound report that recorded nothing, read and answered but not stored: the node's hour budget was spent. */
+  public void feedbackNotKept() {
+    feedbackNotKept.increment();
   }
 
   /** What a fetch of a tracking link was. */
@@ -296,6 +302,9 @@ public final class Metrics implements Shareable {
     help(b, "mailgate_feedback_reports_total", "counter", "Inbound bounce and complaint reports stored.");
     b.append("mailgate_feedback_reports_total{attributed=\"true\"} ").append(feedbackAttributed.sum()).append('\n');
     b.append("mailgate_feedback_reports_total{attributed=\"false\"} ").append(feedbackUnattributed.sum()).append('\n');
+    help(b, "mailgate_feedback_reports_not_kept_total", "counter",
+        "Inbound reports that recorded nothing, answered but not stored: past the node's hour budget of them.");
+    b.append("mailgate_feedback_reports_not_kept_total ").append(feedbackNotKept.sum()).append('\n');
     help(b, "mailgate_events_total", "counter", "Events posted to webhooks: published (2xx), failed (an attempt "
         + "refused or unanswered, retried later), dropped (given up after events.maxAgeHours, or no longer wanted).");
     b.append("mailgate_events_total{result=\"published\"} ").append(eventsPublished.sum()).append('\n');
