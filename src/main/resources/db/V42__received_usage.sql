@@ -13,12 +13,13 @@ CREATE TABLE received_usage (
 INSERT INTO received_usage (account_id, shard, bytes)
 SELECT account_id, 0, sum(octet_length(content)) FROM received_objects GROUP BY account_id;
 
--- Each adds the statement's change to the accounts' rows in account order: two statements that change the same
--- accounts take their rows' locks in the same order, and neither waits on the other in a cycle.
-CREATE FUNCTION received_usage_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Each function adds a statement's change to the accounts' rows in account order: two statements that change the
+-- same accounts take their rows' locks in the same order, and neither waits on the other in a cycle. This one counts
+-- what a statement inserted (the trigger's argument, its sign: 1) or deleted (-1), its transition table "changed".
+CREATE FUNCTION received_usage_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO received_usage (account_id, shard, bytes)
-  SELECT account_id, pg_backend_pid() % 8, sum(octet_length(content)) FROM added
+  SELECT account_id, pg_backend_pid() % 8, TG_ARGV[0]::int * sum(octet_length(content)) FROM changed
   GROUP BY account_id ORDER BY account_id
   ON CONFLICT (account_id, shard) DO UPDATE SET bytes = received_usage.bytes + EXCLUDED.bytes;
   RETURN NULL;
@@ -35,18 +36,9 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION received_usage_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO received_usage (account_id, shard, bytes)
-  SELECT account_id, pg_backend_pid() % 8, -sum(octet_length(content)) FROM removed
-  GROUP BY account_id ORDER BY account_id
-  ON CONFLICT (account_id, shard) DO UPDATE SET bytes = received_usage.bytes + EXCLUDED.bytes;
-  RETURN NULL;
-END $$;
-
 CREATE TRIGGER received_usage_inserted AFTER INSERT ON received_objects
-  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION received_usage_inserted();
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION received_usage_changed('1');
 CREATE TRIGGER received_usage_updated AFTER UPDATE ON received_objects
   REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION received_usage_updated();
 CREATE TRIGGER received_usage_deleted AFTER DELETE ON received_objects
-  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION received_usage_deleted();
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION received_usage_changed('-1');
