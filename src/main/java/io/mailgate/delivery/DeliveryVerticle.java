@@ -639,12 +639,13 @@ public final class DeliveryVerticle extends VerticleBase {
   private Future<AttemptResult> attempt(DeliveryJob job, DeliveryJob.Recipient r, DeliverySettings s, String mailFrom,
       OutgoingMessage message, Map<String, SuppressionStore.Listed> listed, java.util.Set<String> unsubscribed,
       ValidationThreshold threshold) {
-    SuppressionStore.Listed list = listed.get(r.address().toLowerCase(Locale.ROOT));
+    String lower = listed.isEmpty() && unsubscribed.isEmpty() ? null : r.address().toLowerCase(Locale.ROOT);
+    SuppressionStore.Listed list = lower == null ? null : listed.get(lower);
     if (Simulator.handles(r.address())) {
       return Future.succeededFuture(Simulator.attempt(r.address()));
     } else if (list != null) {
       return Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
-    } else if (unsubscribed.contains(r.address().toLowerCase(Locale.ROOT))) {
+    } else if (lower != null && unsubscribed.contains(lower)) {
       // checked now rather than at acceptance, as suppression is: an unsubscription made while the message
       // waited still counts
       return Future.succeededFuture(new AttemptResult.Suppressed(false, "contact list " + job.contactList()
