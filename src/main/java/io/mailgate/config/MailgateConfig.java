@@ -336,6 +336,8 @@ public final class MailgateConfig {
             + "most, " + max);
       }
     }
+    checkRates(config);
+    checkListeners(config);
     String helo = config.get(DELIVERY_HELO_NAME);
     String heloProblem = helo.isBlank() ? null : HeloName.problem(helo);
     if (heloProblem != null) {
@@ -354,6 +356,64 @@ public final class MailgateConfig {
   }
 
   /**
+   * The reputation thresholds are rates, above 0 and at most 1, and an account is warned before it is paused: a rate
+   * of 0 would be reached by every account with no bounce or complaint at all (0 >= 0: every account with enough
+   * sends paused, each to be resumed by hand).
+   */
+  private static void checkRates(MailgateConfig config) {
+    for (ConfigKey<Double> k : List.of(REPUTATION_BOUNCE_WARNING, REPUTATION_BOUNCE_SHUTDOWN,
+        REPUTATION_COMPLAINT_WARNING, REPUTATION_COMPLAINT_SHUTDOWN)) {
+      double v = config.get(k);
+      if (!(v > 0 && v <= 1)) {
+        throw new ConfigException("invalid value for " + k.path() + " (" + k.envName() + "): " + v + " is no rate "
+            + "above 0 and at most 1 (0.05 is 5 %)");
+      }
+    }
+    for (List<ConfigKey<Double>> pair : List.of(List.of(REPUTATION_BOUNCE_WARNING, REPUTATION_BOUNCE_SHUTDOWN),
+        List.of(REPUTATION_COMPLAINT_WARNING, REPUTATION_COMPLAINT_SHUTDOWN))) {
+      ConfigKey<Double> warning = pair.get(0);
+      ConfigKey<Double> shutdown = pair.get(1);
+      if (config.get(warning) > config.get(shutdown)) {
+        throw new ConfigException("invalid values: " + warning.path() + " (" + config.get(warning) + ") is above "
+            + shutdown.path() + " (" + config.get(shutdown) + "): an account is warned before it is paused");
+      }
+    }
+  }
+
+  /**
+   * The node's listeners each have a port of their own (0: none): Vert.x shares one bound address among the servers
+   * that ask for it, so two listeners on one port would each get every other connection (an HTTP client greeted by
+   * the SMTP server, bounces from the internet on the submission port), without an error.
+   */
+  private static void checkListeners(MailgateConfig config) {
+    record Listener(ConfigKey<Integer> port, ConfigKey<String> host) {}
+    List<Listener> open = new ArrayList<>(List.of(new Listener(HTTP_PORT, HTTP_HOST),
+        new Listener(SMTP_SUBMISSION_PORT, SMTP_SUBMISSION_HOST), new Listener(SMTP_INBOUND_PORT, SMTP_INBOUND_HOST)));
+    if (!config.get(SMTP_SUBMISSION_TLS_CERT).isBlank()) {
+      open.add(new Listener(SMTP_SUBMISSION_TLS_PORT, SMTP_SUBMISSION_HOST));
+    }
+    for (int i = 0; i < open.size(); i++) {
+      for (int j = i + 1; j < open.size(); j++) {
+        Listener a = open.get(i);
+        Listener b = open.get(j);
+        int port = config.get(a.port());
+        String hostA = config.get(a.host());
+        String hostB = config.get(b.host());
+        if (port > 0 && port == config.get(b.port())
+            && (hostA.equalsIgnoreCase(hostB) || anyAddress(hostA) || anyAddress(hostB))) {
+          throw new ConfigException("invalid values: " + a.port().path() + " (" + a.port().envName() + ") and "
+              + b.port().path() + " (" + b.port().envName() + ") are both " + port + ": each listener needs a port "
+              + "of its own");
+        }
+      }
+    }
+  }
+
+  private static boolean anyAddress(String host) {
+    return host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") || host.isBlank();
+  }
+
+  /**
    * The least a key may be where less would break the node rather than tune it (every number is at least 0 anyway):
    * a lease of a few seconds would have every delivery under way taken over by the next scan and sent twice; a
    * reputation check every 0 seconds is a timer Vert.x refuses (the node would not start, with its message, not this
@@ -364,13 +424,20 @@ public final class MailgateConfig {
       Map.entry("delivery.maxPending", 1), Map.entry("delivery.maxConnections", 1), Map.entry("pg.poolSize", 1),
       Map.entry("events.concurrency", 1), Map.entry("events.timeoutSeconds", 1), Map.entry("send.maxRecipients", 1),
       Map.entry("dns.timeoutMillis", 1), Map.entry("reputation.checkIntervalSeconds", 1),
-      Map.entry("reputation.minVolume", 1), Map.entry("smtp.tlsReloadSeconds", 0));
+      Map.entry("reputation.minVolume", 1), Map.entry("smtp.tlsReloadSeconds", 0),
+      // a timeout of 0 fails every reply at once (or, for a connection, means none at all); a retry delay of 0 retries
+      // every deferral at every scan; no pipelined statement, or no batch in flight, is a pool that cannot work
+      Map.entry("delivery.connectTimeoutSeconds", 1), Map.entry("delivery.commandTimeoutSeconds", 1),
+      Map.entry("delivery.retryBaseSeconds", 1), Map.entry("delivery.retryMaxSeconds", 1),
+      Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1));
 
   /**
    * The most a key may be where more would break the node: a recipient's place in its message is a smallint, and a
-   * message of more recipients would fail every message committed with it.
+   * message of more recipients would fail every message committed with it; a port is at most 65535.
    */
-  private static final Map<String, Number> MAXIMUMS = Map.of("send.maxRecipients", Short.MAX_VALUE);
+  private static final Map<String, Number> MAXIMUMS = Map.of("send.maxRecipients", Short.MAX_VALUE,
+      "http.port", 65535, "smtp.inboundPort", 65535, "smtp.submissionPort", 65535, "smtp.submissionTlsPort", 65535,
+      "delivery.directPort", 65535, "delivery.mtaStsPort", 65535);
 
   /** The MAILGATE_ variable that names the file rather than a key. */
   private static final Set<String> NOT_KEYS = Set.of("MAILGATE_CONFIG");

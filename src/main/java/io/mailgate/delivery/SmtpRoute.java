@@ -36,6 +36,11 @@ public record SmtpRoute(String host, int port, boolean implicitTls, String usern
           + "password with @, #, ? or / in it must be percent-encoded");
     }
     boolean tls = scheme.equals("smtps");
+    if (uri.getPort() == 0 || uri.getPort() > 65535) {
+      // taken as written, it would fail each connection, after the node started, with the recipient left queued
+      throw new ConfigException("relay URL '" + redacted(url) + "' has port " + uri.getPort() + ": a port is 1 to "
+          + "65535");
+    }
     int port = uri.getPort() > 0 ? uri.getPort() : (tls ? 465 : 25);
     String user = null;
     String pass = null;

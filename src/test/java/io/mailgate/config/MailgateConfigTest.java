@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +43,39 @@ class MailgateConfigTest {
         list.getMessage());
     Files.writeString(file, "{\"feedback\": {\"bounceDomains\": \"a.example,b.example\"}}");
     assertEquals("a.example,b.example", MailgateConfig.load(file, Map.of()).get(MailgateConfig.FEEDBACK_BOUNCE_DOMAINS));
+  }
+
+  /** Values the type allows that would break the node once it runs fail its start instead, naming the key. */
+  @Test
+  void valuesThatWouldBreakTheRunningNodeFailAtStart() {
+    for (Map<String, String> env : List.of(
+        Map.of("MAILGATE_REPUTATION_COMPLAINT_SHUTDOWN", "0"), // 0 >= 0: every account paused
+        Map.of("MAILGATE_REPUTATION_BOUNCE_WARNING", "1.5"),
+        Map.of("MAILGATE_REPUTATION_BOUNCE_WARNING", "0.2", "MAILGATE_REPUTATION_BOUNCE_SHUTDOWN", "0.1"),
+        Map.of("MAILGATE_HTTP_PORT", "70000"),
+        Map.of("MAILGATE_DELIVERY_DIRECT_PORT", "65536"),
+        Map.of("MAILGATE_HTTP_PORT", "2587"), // the submission port's default
+        Map.of("MAILGATE_SMTP_INBOUND_PORT", "9000", "MAILGATE_SMTP_SUBMISSION_PORT", "9000"),
+        Map.of("MAILGATE_SMTP_SUBMISSION_TLS_CERT", "/c.pem", "MAILGATE_SMTP_SUBMISSION_TLS_PORT", "8080"),
+        Map.of("MAILGATE_DELIVERY_COMMAND_TIMEOUT_SECONDS", "0"),
+        Map.of("MAILGATE_DELIVERY_CONNECT_TIMEOUT_SECONDS", "0"),
+        Map.of("MAILGATE_DELIVERY_RETRY_BASE_SECONDS", "0"),
+        Map.of("MAILGATE_PG_PIPELINING_LIMIT", "0"),
+        Map.of("MAILGATE_PG_BATCHES_IN_FLIGHT", "0"))) {
+      ConfigException e = assertThrows(ConfigException.class, () -> MailgateConfig.load(null, env), env.toString());
+      String named = env.keySet().stream().filter(k -> !k.endsWith("_CERT")).findFirst().orElseThrow();
+      String path = MailgateConfig.keys().stream().filter(k -> k.envName().equals(named)).findFirst().orElseThrow()
+          .path();
+      assertTrue(e.getMessage().contains(path) || e.getMessage().contains(named), env + ": " + e.getMessage());
+    }
+    // what may look alike but works: the same port on two addresses, a TLS port without a certificate (not opened),
+    // rates at their bounds, 0 for a listener that is not opened
+    MailgateConfig.load(null, Map.of("MAILGATE_HTTP_HOST", "127.0.0.1", "MAILGATE_SMTP_SUBMISSION_HOST", "127.0.0.2",
+        "MAILGATE_SMTP_SUBMISSION_PORT", "8080"));
+    MailgateConfig.load(null, Map.of("MAILGATE_SMTP_SUBMISSION_TLS_PORT", "8080"));
+    MailgateConfig.load(null, Map.of("MAILGATE_REPUTATION_BOUNCE_WARNING", "1", "MAILGATE_REPUTATION_BOUNCE_SHUTDOWN",
+        "1"));
+    MailgateConfig.load(null, Map.of("MAILGATE_SMTP_INBOUND_PORT", "0", "MAILGATE_SMTP_SUBMISSION_PORT", "0"));
   }
 
   @Test

@@ -28,7 +28,8 @@ class SmtpRouteTest {
   @Test
   void anErrorAboutABadUrlNeverShowsItsPassword() {
     for (String bad : new String[] {"smtp://user:p@ss#1@relay.example.com:587", "smtp://user:s3cr%t@relay:587",
-        "smtp://user:s3cret word@relay:587", "http://user:s3cret@relay:587", "smtp://user:s3cret@:587"}) {
+        "smtp://user:s3cret word@relay:587", "http://user:s3cret@relay:587", "smtp://user:s3cret@:587",
+        "smtp://user:s3cret@relay:70000", "smtp://user:s3cret@relay:0"}) {
       ConfigException e = assertThrows(ConfigException.class, () -> SmtpRoute.parse(bad), bad);
       assertFalse(e.getMessage().contains("ss#1") || e.getMessage().contains("s3cr"), e.getMessage());
       assertTrue(e.getMessage().contains("***@"), e.getMessage());
