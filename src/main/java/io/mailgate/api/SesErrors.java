@@ -43,28 +43,11 @@ public final class SesErrors {
    * such as U+0000 in jsonb).
    */
   private static final java.util.Set<String> TEXT_PG_CANNOT_STORE = java.util.Set.of("22021", "22P05");
-  private static final long UNAVAILABLE_LOG_EVERY_NANOS = 10_000_000_000L;
-  private static final java.util.concurrent.atomic.AtomicLong lastUnavailableLogged =
-      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - UNAVAILABLE_LOG_EVERY_NANOS);
-  private static final java.util.concurrent.atomic.AtomicLong unavailableAnswered =
-      new java.util.concurrent.atomic.AtomicLong();
+  private static final io.mailgate.store.OutageLog OUTAGES = new io.mailgate.store.OutageLog(LOG);
 
-  /**
-   * Whether the failure says the database cannot be reached or cannot serve now (and not something about the
-   * request): a connection refused or lost, or PostgreSQL's own answer that it is starting, stopping, out of
-   * connections or resources (SQLSTATE classes 08, 53 and 57P), here or as a cause.
-   */
+  /** Whether the failure says the database cannot be reached or cannot serve now ({@link io.mailgate.store.OutageLog#unreachable}). */
   static boolean unavailable(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof io.vertx.pgclient.PgException pg) {
-        return io.mailgate.store.Database.unavailableState(pg.getSqlState());
-      }
-      if (t instanceof java.net.ConnectException || t instanceof io.vertx.sqlclient.ClosedConnectionException
-          || t instanceof java.nio.channels.ClosedChannelException) {
-        return true;
-      }
-    }
-    return false;
+    return io.mailgate.store.OutageLog.unreachable(failure);
   }
 
   /**
@@ -114,15 +97,8 @@ public final class SesErrors {
     if (unavailable(failure)) {
       // not a bug: the database is away (a restart, a failover) and the request may be made again; SES answers its own
       // outages 503, which SDKs retry with backoff. Logged once in a while, not once a request for the whole outage
-      long now = System.nanoTime();
-      long last = lastUnavailableLogged.get();
-      if (now - last >= UNAVAILABLE_LOG_EVERY_NANOS && lastUnavailableLogged.compareAndSet(last, now)) {
-        LOG.warning("answering 503 ServiceUnavailable: the database cannot be reached (" + failure + "); request id "
-            + requestId + " on " + ctx.request().method() + " " + ctx.request().path() + ", "
-            + unavailableAnswered.getAndSet(0) + " more since the last such line");
-      } else {
-        unavailableAnswered.incrementAndGet();
-      }
+      OUTAGES.warn(() -> "answering 503 ServiceUnavailable: the database cannot be reached (" + failure
+          + "); request id " + requestId + " on " + ctx.request().method() + " " + ctx.request().path());
       return new SesException(SesError.SERVICE_UNAVAILABLE, "The service cannot reach its database right now. Retry "
           + "the request.");
     }

@@ -43,6 +43,7 @@ import java.util.logging.Logger;
  */
 public final class SendService {
   private static final Logger LOG = Logger.getLogger(SendService.class.getName());
+  private static final io.mailgate.store.OutageLog OUTAGES = new io.mailgate.store.OutageLog(LOG);
 
   private final Vertx vertx;
   private final MessageStore store;
@@ -619,6 +620,9 @@ public final class SendService {
     if (e instanceof io.mailgate.store.GroupCommit.Full full) {
       // the database stalls: the batches already in flight tell why, once each; this is one of many refused meanwhile
       LOG.fine(() -> "message " + id + " refused: " + full.getMessage());
+    } else if (!(e instanceof MessageStore.CommitUnknown) && io.mailgate.store.OutageLog.unreachable(e)) {
+      // the database is away: every send meanwhile fails alike, a line now and then says so (the API's 503 too)
+      OUTAGES.warn(() -> "messages not stored: the database cannot be reached (" + e + "); message " + id);
     } else {
       LOG.log(Level.SEVERE, "cannot commit message " + id, e);
     }

@@ -40,4 +40,50 @@ class DatabaseUnavailableAnswerTest {
       }
     }
   }
+
+  /**
+   * Sends under load while the database is away fail alike, each answered 503: the log says so now and then, with a
+   * count, not with a SEVERE line and a stack trace for each message (thousands a second under load).
+   */
+  @Test
+  void sendsThatFindTheDatabaseAwayAreLoggedNowAndThenNotEachWithAStackTrace() throws Exception {
+    String direct = TestServices.freshDatabase();
+    java.util.List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger sends = java.util.logging.Logger.getLogger(io.mailgate.send.SendService.class.getName());
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        records.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    try (TcpProxy proxy = TcpProxy.toDatabase(direct);
+         TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), "smtp://127.0.0.1:9",
+             c -> c, true);
+         SesV2Client ses = node.sesV2()) {
+      Runnable send = () -> ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+          .destination(d -> d.toAddresses("rcpt@example.org"))
+          .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("x"))))));
+      send.run(); // the key, the identity and the limits cached: what follows reaches the message's commit
+      sends.addHandler(capture);
+      proxy.cut();
+      try {
+        for (int i = 0; i < 20; i++) {
+          AwsServiceException e = assertThrows(AwsServiceException.class, send::run);
+          assertEquals(503, e.statusCode(), e.toString());
+        }
+      } finally {
+        sends.removeHandler(capture);
+        proxy.restore();
+      }
+      long severe = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.SEVERE).count();
+      assertEquals(0, severe, "SEVERE lines for an outage: " + records.stream().map(r -> r.getMessage()).toList());
+      org.junit.jupiter.api.Assertions.assertTrue(records.size() <= 1, "lines: " + records.size());
+    }
+  }
 }

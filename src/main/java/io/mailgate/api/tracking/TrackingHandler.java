@@ -29,6 +29,7 @@ import java.util.logging.Logger;
  */
 public final class TrackingHandler {
   private static final Logger LOG = Logger.getLogger(TrackingHandler.class.getName());
+  private static final io.mailgate.store.OutageLog OUTAGES = new io.mailgate.store.OutageLog(LOG);
   /** A transparent 1x1 GIF. */
   private static final Buffer PIXEL = Buffer.buffer(new byte[] {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, (byte) 0x80,
       0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 0xff, '!', (byte) 0xf9, 4, 1, 0, 0, 0, 0, ',', 0, 0, 0, 0, 1, 0,
@@ -119,7 +120,9 @@ public final class TrackingHandler {
     store.record(new TrackingStore.Hit(messageId, type, detail.encode(), at)).onComplete(ar -> {
       if (ar.failed()) {
         metrics.tracked(Metrics.TrackingHit.UNRECORDED);
-        if (!(ar.cause() instanceof TrackingStore.Busy) || busyLogged.compareAndSet(false, true)) {
+        if (io.mailgate.store.OutageLog.unreachable(ar.cause())) {
+          OUTAGES.warn(() -> "opens and clicks not recorded: the database cannot be reached (" + ar.cause() + ")");
+        } else if (!(ar.cause() instanceof TrackingStore.Busy) || busyLogged.compareAndSet(false, true)) {
           LOG.log(Level.WARNING, type + " of message " + messageId + " not recorded: " + ar.cause().getMessage()
               + (ar.cause() instanceof TrackingStore.Busy ? " (logged once; see mailgate_tracking_hits_total)" : ""));
         }
