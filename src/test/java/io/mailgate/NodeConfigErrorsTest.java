@@ -55,6 +55,23 @@ class NodeConfigErrorsTest {
     assertEquals("mail.example.com", MailgateNode.publicUrlHost("http://mail.example.com:8080"));
   }
 
+  /** A port another process holds fails the start with the keys that chose it, for each of the node's listeners. */
+  @Test
+  void aListenerWhosePortIsTakenNamesItsKeys() throws Exception {
+    record Listener(io.mailgate.config.ConfigKey<Integer> key, String env) {}
+    for (Listener listener : java.util.List.of(new Listener(MailgateConfig.HTTP_PORT, "MAILGATE_HTTP_PORT"),
+        new Listener(MailgateConfig.SMTP_SUBMISSION_PORT, "MAILGATE_SMTP_SUBMISSION_PORT"),
+        new Listener(MailgateConfig.SMTP_INBOUND_PORT, "MAILGATE_SMTP_INBOUND_PORT"))) {
+      try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> io.mailgate.testing.TestNode.start("smtp://127.0.0.1:9",
+                c -> c.with(listener.key(), taken.getLocalPort())).close());
+        assertTrue(e.getMessage().contains(listener.key().path()) && e.getMessage().contains(listener.env())
+            && e.getMessage().contains(":" + taken.getLocalPort()), e.getMessage());
+      }
+    }
+  }
+
   /** A floor above the negative answers' own ceiling (an hour) is their floor too, not an error about a hidden one. */
   @Test
   void aTtlFloorAboveAnHourIsTaken() {

@@ -493,7 +493,8 @@ public final class ApiVerticle extends VerticleBase {
         .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
         .setCompressionSupported(false));
     return limiter.start()
-        .compose(v -> server.requestHandler(router).listen())
+        .compose(v -> server.requestHandler(router).listen().recover(e -> Future.failedFuture(
+            config.cannotListen(MailgateConfig.HTTP_PORT, MailgateConfig.HTTP_HOST, e))))
         .compose(v -> startSubmission(new SmtpSubmission(vertx, accounts, sends, region,
             io.mailgate.metrics.Metrics.of(vertx))));
   }
@@ -779,19 +780,25 @@ public final class ApiVerticle extends VerticleBase {
     String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
     int tlsPort = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
     if (cert.isBlank()) {
-      return SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s).mapEmpty();
+      return SmtpServer.start(vertx, options, handler).recover(e -> Future.failedFuture(config.cannotListen(
+          MailgateConfig.SMTP_SUBMISSION_PORT, MailgateConfig.SMTP_SUBMISSION_HOST, e)))
+          .onSuccess(s -> submission = s).mapEmpty();
     }
     options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert)
         .setKeyPath(config.get(MailgateConfig.SMTP_SUBMISSION_TLS_KEY)));
     options.setTlsReloadInterval(
         java.time.Duration.ofSeconds(config.get(MailgateConfig.SMTP_TLS_RELOAD_SECONDS)));
-    Future<SmtpServer> startTls = SmtpServer.start(vertx, options, handler).onSuccess(s -> submission = s);
+    Future<SmtpServer> startTls = SmtpServer.start(vertx, options, handler).recover(e -> Future.failedFuture(
+        config.cannotListen(MailgateConfig.SMTP_SUBMISSION_PORT, MailgateConfig.SMTP_SUBMISSION_HOST, e)))
+        .onSuccess(s -> submission = s);
     if (tlsPort <= 0) {
       return startTls.mapEmpty();
     }
     // RFC 8314's implicit TLS: the same interface, TLS from the first byte (no STARTTLS to offer or to strip)
     SmtpServerOptions implicit = new SmtpServerOptions(options).setPort(tlsPort).setImplicitTls(true);
-    return startTls.compose(s -> SmtpServer.start(vertx, implicit, handler)).onSuccess(s -> submissionTls = s)
+    return startTls.compose(s -> SmtpServer.start(vertx, implicit, handler).recover(e -> Future.failedFuture(
+            config.cannotListen(MailgateConfig.SMTP_SUBMISSION_TLS_PORT, MailgateConfig.SMTP_SUBMISSION_HOST, e))))
+        .onSuccess(s -> submissionTls = s)
         .mapEmpty();
   }
 

@@ -482,6 +482,15 @@ public final class MailgateConfig {
     return Set.copyOf(domains);
   }
 
+  /**
+   * A listener that could not open its port (taken by another process, an address the host does not have, a port
+   * below 1024 without the right), said with the keys that chose it: the start fails with this, not a bare bind error.
+   */
+  public ConfigException cannotListen(ConfigKey<Integer> port, ConfigKey<String> host, Throwable e) {
+    return new ConfigException("cannot listen on " + get(host) + ":" + get(port) + " (" + port.path() + ", "
+        + port.envName() + "; " + host.path() + ", " + host.envName() + "): " + e.getMessage(), e);
+  }
+
   public boolean isSet(ConfigKey<?> key) {
     return values.containsKey(key.path());
   }

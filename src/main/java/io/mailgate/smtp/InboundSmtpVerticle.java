@@ -132,7 +132,8 @@ public final class InboundSmtpVerticle extends VerticleBase {
       options.setTlsReloadInterval(
           java.time.Duration.ofSeconds(config.get(MailgateConfig.SMTP_TLS_RELOAD_SECONDS)));
     }
-    return SmtpServer.start(vertx, options, new Handler()).onSuccess(s -> server = s);
+    return SmtpServer.start(vertx, options, new Handler()).recover(e -> Future.failedFuture(config.cannotListen(
+        MailgateConfig.SMTP_INBOUND_PORT, MailgateConfig.SMTP_INBOUND_HOST, e))).onSuccess(s -> server = s);
   }
 
   @Override
