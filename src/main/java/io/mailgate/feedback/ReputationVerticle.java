@@ -370,6 +370,7 @@ public final class ReputationVerticle extends VerticleBase {
                 .put("WindowHours", hours).put("CheckedAt", clock.instant().toString());
             // the owner's change made meanwhile (status, policy, a reinstatement) wins: this verdict is about what was
             // read, and the next check judges again
+            boolean statusChanged = !v.managedStatus().equals(managed);
             writes.add(conn.preparedQuery("UPDATE tenants SET impact = $3, customer_status = $4, managed_status = $5, "
                     + "managed_cause = $6, reinstated_impact = $7, reputation = $8::text::jsonb, "
                     + "customer_status_at = CASE WHEN customer_status <> $4 THEN now() ELSE customer_status_at END, "
@@ -380,7 +381,12 @@ public final class ReputationVerticle extends VerticleBase {
                     + "AND id = $14")
                 .execute(Tuple.from(new Object[] {r.getString(0), r.getString(1), v.impact(), v.customerStatus(),
                     v.managedStatus(), v.cause(), v.reinstatedImpact(), figures.encode(), customer, managed,
-                    r.getString(6), r.getString(5), r.getString(10), r.getString(11)})));
+                    r.getString(6), r.getString(5), r.getString(10), r.getString(11)}))
+                .onSuccess(written -> {
+                  if (written.rowCount() > 0 && statusChanged) {
+                    metrics.reputationTransition("tenant", v.managedStatus());
+                  }
+                }));
           }
           return Future.join(writes).<Void>mapEmpty();
         });
@@ -405,6 +411,11 @@ public final class ReputationVerticle extends VerticleBase {
             + "OR reputation IS NULL OR reputation - 'CheckedAt' IS DISTINCT FROM $2::text::jsonb - 'CheckedAt' "
             + "OR (reputation->>'CheckedAt')::timestamptz <= $5)")
         .execute(Tuple.of(a.accountId(), reputation.encode(), a.next(), a.since(),
-            Timestamps.utc(clock.instant().minus(REWRITE_AFTER)))).mapEmpty();
+            Timestamps.utc(clock.instant().minus(REWRITE_AFTER))))
+        .onSuccess(rows -> {
+          if (rows.rowCount() > 0 && !a.next().equals(a.current())) {
+            metrics.reputationTransition("account", a.next());
+          }
+        }).mapEmpty();
   }
 }

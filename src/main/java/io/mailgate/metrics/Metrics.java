@@ -136,6 +136,17 @@ public final class Metrics implements Shareable {
     feedbackNotKept.increment();
   }
 
+  /** Reputation transitions written, by scope ("account", "tenant") and the status entered. */
+  private final Map<String, LongAdder> reputationTransitions = new ConcurrentHashMap<>();
+
+  /**
+   * An account's enforcement status (HEALTHY, PROBATION, SHUTDOWN) or a tenant's managed sending status changed by a
+   * reputation check, as written: what an operator alerts on (a paused sender), besides the log line.
+   */
+  public void reputationTransition(String scope, String to) {
+    reputationTransitions.computeIfAbsent(scope + "\u0000" + to, k -> new LongAdder()).increment();
+  }
+
   /** What a fetch of a tracking link was. */
   public enum TrackingHit { OPEN, CLICK, INVALID, UNRECORDED }
 
@@ -356,6 +367,13 @@ public final class Metrics implements Shareable {
         templateRenderings.sum());
     counter(b, "mailgate_reputation_checks_total", "Reputation checks this node computed (one node computes per "
         + "reputation.checkIntervalSeconds; the others find it done).", reputationChecks.sum());
+    help(b, "mailgate_reputation_transitions_total", "counter", "Reputation checks that changed an account's "
+        + "enforcement status or a tenant's managed sending status, by the status entered (written by this node).");
+    reputationTransitions.forEach((k, v) -> {
+      int sep = k.indexOf('\u0000');
+      b.append("mailgate_reputation_transitions_total{scope=\"").append(k, 0, sep).append("\",to=\"")
+          .append(k.substring(sep + 1)).append("\"} ").append(v.sum()).append('\n');
+    });
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 100,000: "

@@ -173,6 +173,10 @@ class ReputationTest {
         assertEquals(20, reputation.getInteger("Sent"), reputation.encode());
         assertEquals(8, reputation.getInteger("HardBounces"), reputation.encode());
         assertEquals("HEALTHY", quiet.getAccount(r -> { }).enforcementStatus());
+        // the operator's alert: one account paused, none warned
+        Await.until(() -> node.metric("mailgate_reputation_transitions_total{scope=\"account\",to=\"SHUTDOWN\"}")
+            == 1, Duration.ofSeconds(10));
+        assertEquals(-1, node.metric("mailgate_reputation_transitions_total{scope=\"account\",to=\"PROBATION\"}"));
       }
     }
   }

@@ -78,6 +78,8 @@ class TenantReputationTest {
         assertEquals("HIGH", paused.reputationImpactAsString());
         assertEquals(SendingStatus.DISABLED, paused.sendingStatusAggregate());
         assertEquals(SendingStatus.ENABLED, paused.customerManagedStatus().status());
+        Await.until(() -> node.metric("mailgate_reputation_transitions_total{scope=\"tenant\",to=\"DISABLED\"}") == 1,
+            Duration.ofSeconds(10));
         assertTrue(paused.awsSesManagedStatus().cause().startsWith("Bounce rate 20.00% at or over 10.00%"),
             paused.awsSesManagedStatus().cause());
         assertEquals(4, Db.count(pg, "SELECT sum(hard_bounces) FROM tenant_reputation_buckets WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'noisy')"));
