@@ -594,6 +594,8 @@ public final class ApiVerticle extends VerticleBase {
       if (metrics.queueCountDue(clock.millis())) {
         db.query(io.mailgate.metrics.Metrics.QUEUE_COUNT).execute()
             .onSuccess(rows -> metrics.queued(rows.iterator().next().getLong(0)));
+        db.query(io.mailgate.metrics.Metrics.OUTBOX_COUNT).execute()
+            .onSuccess(rows -> metrics.outboxes(rows.iterator().next().getLong(0), rows.iterator().next().getLong(1)));
       }
       Sites.Summary s = sites.summary();
       ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")

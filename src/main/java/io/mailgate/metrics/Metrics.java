@@ -265,6 +265,22 @@ public final class Metrics implements Shareable {
     queued = n;
   }
 
+  /**
+   * Events and receipt notifications waiting to be posted, all nodes, each counted up to {@link #QUEUE_COUNT_CAP}, as
+   * the queue is: one statement.
+   */
+  public static final String OUTBOX_COUNT = "SELECT (SELECT count(*) FROM (SELECT 1 FROM event_outbox LIMIT "
+      + QUEUE_COUNT_CAP + ") e), (SELECT count(*) FROM (SELECT 1 FROM receipt_outbox LIMIT " + QUEUE_COUNT_CAP + ") r)";
+
+  private volatile long eventsPending = -1;
+  private volatile long receiptsPending = -1;
+
+  /** The latest counts of {@link #OUTBOX_COUNT}. */
+  public void outboxes(long events, long receipts) {
+    eventsPending = events;
+    receiptsPending = receipts;
+  }
+
   /** What a scrape reads besides the counters. */
   public record Gauges(int sites, int connections, int waitingForConnection, long requestBodyBytes,
       long deliveryContentBytes) {}
@@ -374,6 +390,14 @@ public final class Metrics implements Shareable {
       b.append("mailgate_reputation_transitions_total{scope=\"").append(k, 0, sep).append("\",to=\"")
           .append(k.substring(sep + 1)).append("\"} ").append(v.sum()).append('\n');
     });
+    long events = eventsPending;
+    if (events >= 0) {
+      gauge(b, "mailgate_event_outbox_pending", "Events waiting to be posted to webhooks (or retried), all nodes "
+          + "(counted up to 100,000, at most once in 5 s): a backlog that grows is a webhook falling behind, before its "
+          + "events reach events.maxAgeHours and are dropped.", events);
+      gauge(b, "mailgate_receipt_outbox_pending", "Receipt notifications waiting to be posted, all nodes (counted as "
+          + "events are).", receiptsPending);
+    }
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 100,000: "

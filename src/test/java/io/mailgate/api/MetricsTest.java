@@ -100,6 +100,22 @@ class MetricsTest {
     }
   }
 
+  /** Events waiting for their webhook are counted, all nodes, as the queue is. */
+  @Test
+  void eventsWaitingToBePostedAreCounted() {
+    io.mailgate.testing.Db.execute(pg, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, "
+        + "next_attempt_at) SELECT 424242, 'waiting' || g, 'Send', '{}', now(), now() + interval '1 day' "
+        + "FROM generate_series(1, 7) g");
+    try {
+      Map<String, Double> m = Await.until(MetricsTest::scrape,
+          s -> s.getOrDefault("mailgate_event_outbox_pending", 0.0) >= 7, Duration.ofSeconds(20));
+      assertEquals(7, m.get("mailgate_event_outbox_pending"));
+      assertEquals(0, m.get("mailgate_receipt_outbox_pending"));
+    } finally {
+      io.mailgate.testing.Db.execute(pg, "DELETE FROM event_outbox WHERE destination_id = 424242");
+    }
+  }
+
   @Test
   void countersFollowSendsRefusalsAndOutcomes() {
     // the queue is counted in the background: a later scrape has it
