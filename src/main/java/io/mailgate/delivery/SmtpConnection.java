@@ -257,6 +257,12 @@ final class SmtpConnection {
   }
 
   static Future<SmtpConnection> open(Vertx vertx, NetClient client, Endpoint route, Options options, TlsMode tls) {
+    if (route.port() < 1 || route.port() > 65535) {
+      // the client would throw on its event loop, outside this future: the attempt would never end, its lease renewed
+      // for ever and its recipient left queued
+      return Future.failedFuture(new ConnectionFailure("cannot connect to " + route + ": port " + route.port()
+          + " is out of range"));
+    }
     ConnectOptions co = new ConnectOptions().setHost(route.address()).setPort(route.port())
         .setTimeout((int) options.connectTimeoutMs());
     if (route.implicitTls()) {

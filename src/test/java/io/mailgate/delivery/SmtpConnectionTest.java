@@ -179,6 +179,16 @@ class SmtpConnectionTest {
     }
   }
 
+  /** A port no connection can have fails the attempt, as a refused connection would, rather than never ending it. */
+  @Test
+  void aPortOutOfRangeFailsTheConnection() throws Exception {
+    for (int port : new int[] {0, 70000}) {
+      Throwable e = failure(() -> SmtpConnection.open(vertx, client, SmtpConnection.Endpoint.mx("mx.test", "127.0.0.1",
+          port), OPTIONS, SmtpConnection.TlsMode.OPPORTUNISTIC));
+      assertInstanceOf(SmtpConnection.ConnectionFailure.class, e, String.valueOf(e));
+    }
+  }
+
   /**
    * RFC 5321 3.2 / 4.1.4: HELO is for a server that does not know EHLO. A 4yz (421 above all) is the server refusing
    * service now: the connection fails, as with a refused greeting, and nothing goes over a HELO session (which would
