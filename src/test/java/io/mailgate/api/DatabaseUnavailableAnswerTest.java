@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.mailgate.identity.Accounts;
+import io.mailgate.testing.LogCapture;
 import io.mailgate.testing.TcpProxy;
 import io.mailgate.testing.TestNode;
 import io.mailgate.testing.TestServices;
@@ -48,20 +49,6 @@ class DatabaseUnavailableAnswerTest {
   @Test
   void sendsThatFindTheDatabaseAwayAreLoggedNowAndThenNotEachWithAStackTrace() throws Exception {
     String direct = TestServices.freshDatabase();
-    java.util.List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Logger sends = java.util.logging.Logger.getLogger(io.mailgate.send.SendService.class.getName());
-    java.util.logging.Handler capture = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord r) {
-        records.add(r);
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
     try (TcpProxy proxy = TcpProxy.toDatabase(direct);
          TestNode node = TestNode.start(proxy.databaseUrl(), TestServices.uniquePrefix(), "smtp://127.0.0.1:9",
              c -> c, true);
@@ -70,15 +57,15 @@ class DatabaseUnavailableAnswerTest {
           .destination(d -> d.toAddresses("rcpt@example.org"))
           .content(c -> c.simple(m -> m.subject(x -> x.data("s")).body(b -> b.text(t -> t.data("x"))))));
       send.run(); // the key, the identity and the limits cached: what follows reaches the message's commit
-      sends.addHandler(capture);
-      proxy.cut();
-      try {
+      java.util.List<java.util.logging.LogRecord> records;
+      try (LogCapture log = LogCapture.of(io.mailgate.send.SendService.class)) {
+        proxy.cut();
         for (int i = 0; i < 20; i++) {
           AwsServiceException e = assertThrows(AwsServiceException.class, send::run);
           assertEquals(503, e.statusCode(), e.toString());
         }
+        records = log.records();
       } finally {
-        sends.removeHandler(capture);
         proxy.restore();
       }
       long severe = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.SEVERE).count();

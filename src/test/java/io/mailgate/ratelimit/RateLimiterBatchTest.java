@@ -312,23 +312,10 @@ class RateLimiterBatchTest {
   @Test
   void refusalsAreLoggedOncePerOutageNotPerRequest() throws Exception {
     Vertx vertx = Vertx.vertx();
-    java.util.logging.Logger log = java.util.logging.Logger.getLogger(SendLimiter.class.getName());
-    List<java.util.logging.LogRecord> logged = java.util.Collections.synchronizedList(new ArrayList<>());
-    java.util.logging.Handler handler = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord r) {
-        logged.add(r);
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
-    log.addHandler(handler);
     java.net.URI url = java.net.URI.create(TestServices.redisUrl());
-    try (io.mailgate.testing.TcpProxy proxy = new io.mailgate.testing.TcpProxy(url.getPort())) {
+    try (io.mailgate.testing.LogCapture log = io.mailgate.testing.LogCapture.of(SendLimiter.class);
+         io.mailgate.testing.TcpProxy proxy = new io.mailgate.testing.TcpProxy(url.getPort())) {
+      List<java.util.logging.LogRecord> logged = log.records();
       MailgateConfig config = MailgateConfig.defaults()
           .with(MailgateConfig.REDIS_URL, "redis://127.0.0.1:" + proxy.port())
           .with(MailgateConfig.REDIS_KEY_PREFIX, TestServices.uniquePrefix());
@@ -365,7 +352,6 @@ class RateLimiterBatchTest {
         assertEquals(java.util.logging.Level.WARNING, logged.get(2 * outage - 2).getLevel());
       }
     } finally {
-      log.removeHandler(handler);
       vertx.close();
     }
   }
