@@ -265,8 +265,8 @@ public final class ApiVerticle extends VerticleBase {
     EmailAddressInsightsHandler addressInsights = new EmailAddressInsightsHandler(
         new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore), this::insightsAllowed);
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
-    ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore, configurationSetStore,
-        eventDestinationStore, suppressionStore, receiptRules, status);
+    ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
+        configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);

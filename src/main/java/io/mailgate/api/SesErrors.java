@@ -45,7 +45,10 @@ public final class SesErrors {
   private static final java.util.Set<String> TEXT_PG_CANNOT_STORE = java.util.Set.of("22021", "22P05");
   private static final io.mailgate.store.OutageLog OUTAGES = new io.mailgate.store.OutageLog(LOG);
 
-  /** Whether the failure says the database cannot be reached or cannot serve now ({@link io.mailgate.store.OutageLog#unreachable}). */
+  /**
+   * Whether the failure says the database cannot be reached or cannot serve now
+   * ({@link io.mailgate.store.OutageLog#unreachable}).
+   */
   static boolean unavailable(Throwable failure) {
     return io.mailgate.store.OutageLog.unreachable(failure);
   }

@@ -393,8 +393,8 @@ public final class Metrics implements Shareable {
     long events = eventsPending;
     if (events >= 0) {
       gauge(b, "mailgate_event_outbox_pending", "Events waiting to be posted to webhooks (or retried), all nodes "
-          + "(counted up to 100,000, at most once in 5 s): a backlog that grows is a webhook falling behind, before its "
-          + "events reach events.maxAgeHours and are dropped.", events);
+          + "(counted up to 100,000, at most once in 5 s): a backlog that grows is a webhook falling behind, before "
+          + "its events reach events.maxAgeHours and are dropped.", events);
       gauge(b, "mailgate_receipt_outbox_pending", "Receipt notifications waiting to be posted, all nodes (counted as "
           + "events are).", receiptsPending);
     }

@@ -103,8 +103,8 @@ class MetricsTest {
   /** Events waiting for their webhook are counted, all nodes, as the queue is. */
   @Test
   void eventsWaitingToBePostedAreCounted() {
-    io.mailgate.testing.Db.execute(pg, "INSERT INTO event_outbox (destination_id, message_id, type, detail, created_at, "
-        + "next_attempt_at) SELECT 424242, 'waiting' || g, 'Send', '{}', now(), now() + interval '1 day' "
+    io.mailgate.testing.Db.execute(pg, "INSERT INTO event_outbox (destination_id, message_id, type, detail, "
+        + "created_at, next_attempt_at) SELECT 424242, 'waiting' || g, 'Send', '{}', now(), now() + interval '1 day' "
         + "FROM generate_series(1, 7) g");
     try {
       Map<String, Double> m = Await.until(MetricsTest::scrape,

@@ -31,12 +31,13 @@ class StoredMailLimitTest {
   private static void receives(String pg, String accountId, String domain, String actions) {
     Db.execute(pg, "INSERT INTO identities (account_id, identity, type, verification_status) VALUES ('" + accountId
         + "', '" + domain + "', 'DOMAIN', 'SUCCESS')");
-    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + accountId + "', 'main', true)");
+    Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name, active) VALUES ('" + accountId
+        + "', 'main', true)");
     Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, recipients, "
         + "actions, scan_enabled) VALUES ('" + accountId + "', 'main', 'bounce', 0, true, 'Optional', '{bounce@"
         + domain + "}', '[{\"BounceAction\": {\"SmtpReplyCode\": \"550\", \"StatusCode\": \"5.1.1\", \"Message\": "
-        + "\"Gone\", \"Sender\": \"postmaster@" + domain + "\"}}]', false), ('" + accountId + "', 'main', 'keep', 1, true, "
-        + "'Optional', '{" + domain + "}', '" + actions + "', false)");
+        + "\"Gone\", \"Sender\": \"postmaster@" + domain + "\"}}]', false), ('" + accountId
+        + "', 'main', 'keep', 1, true, 'Optional', '{" + domain + "}', '" + actions + "', false)");
   }
 
   private static long usage(String pg, String accountId) {
