@@ -495,7 +495,7 @@ public final class ApiVerticle extends VerticleBase {
     return limiter.start()
         .compose(v -> server.requestHandler(router).listen().recover(e -> Future.failedFuture(
             config.cannotListen(MailgateConfig.HTTP_PORT, MailgateConfig.HTTP_HOST, e))))
-        .compose(v -> startSubmission(new SmtpSubmission(vertx, accounts, sends, region,
+        .compose(v -> startSubmission(new SmtpSubmission(logins, accounts, sends, region,
             io.mailgate.metrics.Metrics.of(vertx))));
   }
 

@@ -46,14 +46,6 @@ public final class SesErrors {
   private static final io.mailgate.store.OutageLog OUTAGES = new io.mailgate.store.OutageLog(LOG);
 
   /**
-   * Whether the failure says the database cannot be reached or cannot serve now
-   * ({@link io.mailgate.store.OutageLog#unreachable}).
-   */
-  static boolean unavailable(Throwable failure) {
-    return io.mailgate.store.OutageLog.unreachable(failure);
-  }
-
-  /**
    * A request id in the shape SES gives them (a version 4 UUID), for {@link #REQUEST_ID}: one per answer, so drawn from
    * the thread's fast generator rather than {@link UUID#randomUUID}'s SecureRandom; an id names a request, it guards
    * nothing.
@@ -97,7 +89,7 @@ public final class SesErrors {
       // the client went away before its body was read (or the node closed a trickling upload): nobody to answer
       return SesException.badRequest("Connection closed before the request was read.");
     }
-    if (unavailable(failure)) {
+    if (io.mailgate.store.OutageLog.unreachable(failure)) {
       // not a bug: the database is away (a restart, a failover) and the request may be made again; SES answers its own
       // outages 503, which SDKs retry with backoff. Logged once in a while, not once a request for the whole outage
       OUTAGES.warn(() -> "answering 503 ServiceUnavailable: the database cannot be reached (" + failure

@@ -45,9 +45,9 @@ public final class SmtpSubmission implements SmtpSessionHandler {
   private final String region;
   private final LoginFailures logins;
 
-  public SmtpSubmission(io.vertx.core.Vertx vertx, AccountDirectory accounts, SendService sends, String region,
+  public SmtpSubmission(LoginFailures logins, AccountDirectory accounts, SendService sends, String region,
       io.mailgate.metrics.Metrics metrics) {
-    this.logins = new LoginFailures(vertx, accounts);
+    this.logins = logins;
     this.metrics = metrics;
     this.accounts = accounts;
     this.sends = sends;

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.api.sesv1.QueryApi;
+import io.mailgate.store.OutageLog;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
+import io.vertx.pgclient.PgException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -107,16 +109,16 @@ class SesErrorsTest {
    */
   @Test
   void aDatabaseThatCannotServeNowIsToldApart() {
-    assertTrue(SesErrors.unavailable(new java.net.ConnectException("Connection refused")));
-    assertTrue(SesErrors.unavailable(new RuntimeException("wrapped", new java.net.ConnectException("refused"))));
-    assertTrue(SesErrors.unavailable(new io.vertx.pgclient.PgException("the database system is starting up", "FATAL",
+    assertTrue(OutageLog.unreachable(new java.net.ConnectException("Connection refused")));
+    assertTrue(OutageLog.unreachable(new RuntimeException("wrapped", new java.net.ConnectException("refused"))));
+    assertTrue(OutageLog.unreachable(new PgException("the database system is starting up", "FATAL",
         "57P03", null)));
-    assertTrue(SesErrors.unavailable(new io.vertx.pgclient.PgException("sorry, too many clients already", "FATAL",
+    assertTrue(OutageLog.unreachable(new PgException("sorry, too many clients already", "FATAL",
         "53300", null)));
-    assertTrue(SesErrors.unavailable(new io.vertx.pgclient.PgException("connection failure", "FATAL", "08006", null)));
-    assertTrue(!SesErrors.unavailable(new io.vertx.pgclient.PgException("duplicate key", "ERROR", "23505", null)));
-    assertTrue(!SesErrors.unavailable(new io.vertx.pgclient.PgException("canceling statement", "ERROR", "57014", null)));
-    assertTrue(!SesErrors.unavailable(new IllegalStateException("a bug")));
-    assertTrue(!SesErrors.unavailable(null));
+    assertTrue(OutageLog.unreachable(new PgException("connection failure", "FATAL", "08006", null)));
+    assertTrue(!OutageLog.unreachable(new PgException("duplicate key", "ERROR", "23505", null)));
+    assertTrue(!OutageLog.unreachable(new PgException("canceling statement", "ERROR", "57014", null)));
+    assertTrue(!OutageLog.unreachable(new IllegalStateException("a bug")));
+    assertTrue(!OutageLog.unreachable(null));
   }
 }
