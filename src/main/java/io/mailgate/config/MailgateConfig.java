@@ -138,7 +138,7 @@ public final class MailgateConfig {
       "How often the SMTP ports' certificate and key files (smtp.submissionTlsCert, smtp.inboundTlsCert and their keys) are read again: a renewed pair (certbot, cert-manager) is presented from the next connection on, without a restart. A pair that does not parse, whose key does not match its certificate, or whose certificate has expired is not taken: the port keeps the one it has, with a warning (mailgate_tls_certificate_reloads_total{result=\"refused\"}). 0: read once, at start.");
   public static final ConfigKey<Integer> SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT = key(
       "smtp.submissionMaxConnectionsPerClient", Integer.class, 50,
-      "Connections one client IP address (an IPv6 client: its first 84 bits, as Postfix counts it) may hold open at once on the submission ports (loopback excepted), logged in or not; more are answered 421. Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
+      "Connections one client IP address (an IPv6 client: its first 84 bits, as Postfix counts it) may hold open at once on the submission ports (loopback excepted), logged in or not; more are answered 421 (on the implicit TLS port closed, before any handshake). Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
   public static final ConfigKey<Boolean> SMTP_SUBMISSION_PLAINTEXT_AUTH = key("smtp.submissionPlaintextAuth",
       Boolean.class, false, "Accept AUTH on submission connections without TLS (credentials in clear). start-dev turns "
           + "it on when no certificate is configured; otherwise AUTH needs STARTTLS.");

@@ -1,5 +1,7 @@
 package io.mailgate.smtp;
 
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -25,6 +27,9 @@ final class SmtpConnection implements SmtpTransport {
   /** How long a close waits for the last replies to be written before the channel is closed without them. */
   static final long CLOSE_GRACE_MILLIS = 10_000;
 
+  /** The longest an implicit TLS handshake may take (Vert.x's default); the command timeout when that is shorter. */
+  static final long MAX_HANDSHAKE_MILLIS = 10_000;
+
   private final Vertx vertx;
   private final Context context;
   private final NetSocket socket;
@@ -42,6 +47,7 @@ final class SmtpConnection implements SmtpTransport {
   private boolean writePaused;
   private boolean socketPaused;
   private boolean closed;
+  private boolean handshaking;
 
   SmtpConnection(Vertx vertx, NetSocket socket, SmtpServerOptions options,
       ServerSSLOptions tlsOptions, ConnectionLimit limit, AtomicInteger pausedConnections) {
@@ -63,7 +69,64 @@ final class SmtpConnection implements SmtpTransport {
     socket.drainHandler(v -> onDrain());
     socket.exceptionHandler(this::onException);
     socket.closeHandler(v -> onClosed());
-    socket.shutdownHandler(v -> session.shutdown());
+    socket.shutdownHandler(v -> {
+      if (handshaking) {
+        socket.close(); // nothing said yet: no session to finish
+      } else {
+        session.shutdown();
+      }
+    });
+    if (!info.tls()) {
+      begin();
+      return;
+    }
+    // implicit TLS: the handshake is ours, not the listener's, so that the connection counted under the limits
+    // before it cost a handshake (a listener with TLS on hands over only connections that completed one, and a
+    // client could hold any number of handshakes open uncounted). Its length is bounded by the options' handshake
+    // timeout; the greeting comes once it is done. Nothing is read until the TLS handler is in the pipeline: the
+    // client's first flight, read before, would pass it by as plaintext.
+    handshaking = true;
+    Channel channel = ((NetSocketInternal) socket).channelHandlerContext().channel();
+    channel.config().setAutoRead(false);
+    ServerSSLOptions handshake = tlsOptions.copy()
+        .setSslHandshakeTimeout(Math.min(TimeUnit.NANOSECONDS.toMillis(commandTimeoutNanos), MAX_HANDSHAKE_MILLIS))
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    readOnceTlsIsInPlace(channel, System.nanoTime());
+    socket.upgradeToSsl(handshake).onComplete(result -> {
+      handshaking = false;
+      if (closed) {
+        return;
+      }
+      if (result.succeeded()) {
+        begin();
+      } else {
+        LOG.log(System.Logger.Level.DEBUG, "TLS handshake failed", result.cause());
+        socket.close();
+      }
+    });
+  }
+
+  /**
+   * Vert.x puts the TLS handler in place a few turns of the event loop after the upgrade starts (once its context is
+   * ready and an empty write has gone out); reading resumes then. A handler never in place (a Vert.x that names it
+   * otherwise) closes the connection after the handshake timeout rather than reading past it.
+   */
+  private void readOnceTlsIsInPlace(Channel channel, long since) {
+    if (closed) {
+      return;
+    }
+    if (channel.pipeline().get(SslHandler.class) != null) {
+      channel.config().setAutoRead(true); // and reads
+    } else if (System.nanoTime() - since > TimeUnit.MILLISECONDS.toNanos(MAX_HANDSHAKE_MILLIS)) {
+      socket.close();
+    } else if (System.nanoTime() - since < TimeUnit.MILLISECONDS.toNanos(1)) {
+      context.runOnContext(v -> readOnceTlsIsInPlace(channel, since));
+    } else {
+      vertx.setTimer(1, id -> readOnceTlsIsInPlace(channel, since)); // a TLS context being built: no busy loop
+    }
+  }
+
+  private void begin() {
     lastActivity = System.nanoTime();
     scheduleIdleCheck(checkIntervalNanos);
     session.start();

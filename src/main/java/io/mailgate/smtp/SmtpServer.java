@@ -68,13 +68,12 @@ public final class SmtpServer {
     NetServerOptions netOptions = new NetServerOptions()
         .setHost(options.getHost())
         .setPort(options.getPort())
-        .setTcpNoDelay(true)
-        .setSsl(options.isImplicitTls());
+        .setTcpNoDelay(true); // implicit TLS too: each connection's handshake is started once it is counted
     if (keyCert != null) {
       netOptions.setKeyCertOptions(keyCert);
     }
     this.netServer = vertx.createNetServer(netOptions).connectHandler(this::accept);
-    if (tlsOptions != null && !options.isImplicitTls()) {
+    if (tlsOptions != null) {
       giveTlsContextManager(netServer, netOptions);
     }
   }
@@ -124,10 +123,9 @@ public final class SmtpServer {
       SmtpServer server = new SmtpServer(vertx, copy, config, handler, files);
       return server.netServer.listen().map(listening -> {
         if (files != null) {
-          // an implicit TLS port's handshakes are Vert.x's: it is given a renewed pair; STARTTLS reads options()
+          // every handshake (implicit TLS and STARTTLS) reads options() when it starts
           server.certificate = files.share(copy.getHost() + ":" + server.actualPort(), copy.getTlsReloadInterval(),
-              copy.isImplicitTls() ? renewed -> server.netServer.updateSSLOptions(renewed, false)
-                  : renewed -> Future.succeededFuture());
+              renewed -> Future.succeededFuture());
         }
         return server;
       });
@@ -171,8 +169,13 @@ public final class SmtpServer {
   }
 
   private void accept(NetSocket socket) {
+    // an implicit TLS client is refused before its handshake, which the refusal is there to spare: it is closed,
+    // as a plaintext reply would be no TLS record to it
+    boolean plaintext = !options.isImplicitTls();
     if (!limit.tryAcquire()) {
-      socket.write(tooManyConnections);
+      if (plaintext) {
+        socket.write(tooManyConnections);
+      }
       socket.close();
       return;
     }
@@ -180,8 +183,10 @@ public final class SmtpServer {
     InetAddress client = remote == null ? null : remote.getAddress();
     if (!limit.tryAcquireFor(client)) {
       limit.release();
-      socket.write(Buffer.buffer(new SmtpReply(421, "4.7.0", options.getServerName()
-          + " Error: too many connections from " + client.getHostAddress()).toWire()));
+      if (plaintext) {
+        socket.write(Buffer.buffer(new SmtpReply(421, "4.7.0", options.getServerName()
+            + " Error: too many connections from " + client.getHostAddress()).toWire()));
+      }
       socket.close();
       return;
     }

@@ -272,6 +272,36 @@ class SmtpServerTest {
     assertTrue(handler.envelopes.get(0).tls());
   }
 
+  /**
+   * An implicit TLS connection is counted from its first byte, not from the end of its handshake: connections that never
+   * start one fill the limit, a further one is closed before any handshake, and a slot freed is taken again.
+   */
+  @Test
+  void implicitTlsConnectionsCountBeforeTheirHandshake() {
+    SmtpServer server = start(options().setKeyCertOptions(certificate().keyCertOptions())
+        .setImplicitTls(true).setMaxConnections(2));
+    SmtpTestClient silent = connect(server);
+    connect(server);
+    waitUntil(() -> server.openConnections() == 2);
+    connect(server).expectClosed(); // no handshake asked for, none given: closed at once
+    silent.close();
+    waitUntil(() -> server.openConnections() == 1);
+    SmtpTestClient client = connect(server);
+    client.startTls();
+    client.expect("220 mx.test ESMTP\r\n");
+    client.send("NOOP\r\n").expect("250 2.0.0 Ok\r\n");
+  }
+
+  /** A client that never completes its handshake is closed after the command timeout (at most 10 s), its slot freed. */
+  @Test
+  void anUnfinishedHandshakeTimesOut() {
+    SmtpServer server = start(options().setKeyCertOptions(certificate().keyCertOptions())
+        .setImplicitTls(true).setCommandTimeout(Duration.ofMillis(300)));
+    connect(server);
+    waitUntil(() -> server.openConnections() == 1);
+    waitUntil(() -> server.openConnections() == 0); // the TLS handler's alert, then the close
+  }
+
   @Test
   void authPlainAndLoginOverPlainTextWhenAllowed() {
     SmtpServer server = start(options().setAuthEnabled(true).setPlainTextAuthAllowed(true)
