@@ -133,7 +133,7 @@ public final class SesRawHeaders {
         request.tags().isEmpty() ? ses.tags() : request.tags(), new RawContent(ses.message()),
         request.envelopeSender(), request.listManagement() != null ? request.listManagement() : ses.list(), arns,
         request.tenant() != null ? request.tenant() : ses.tenant() == null || ses.tenant().isEmpty() ? null : ses.tenant(),
-        request.nullReversePath(), request.maxMessageBytes());
+        request.nullReversePath(), request.maxMessageBytes(), request.operation());
   }
 
   /** {@code listName} or {@code listName; topic=topicName}, as SES reads the header. */

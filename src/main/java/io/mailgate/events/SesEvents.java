@@ -1,5 +1,6 @@
 package io.mailgate.events;
 
+import io.mailgate.NetAddresses;
 import io.mailgate.send.EncodedWordDecoder;
 import io.mailgate.send.HeaderBlock;
 import io.mailgate.send.MessageIds;
@@ -28,21 +29,33 @@ public final class SesEvents {
   /**
    * What a {@code mail} object is made of. {@code identityAccount} and {@code identityName}: the identity the message
    * was sent from, when a delegate sent it from another account's identity (its {@code sourceArn} is then that
-   * identity's, as in SES); null for the sender's own.
+   * identity's, as in SES); null for the sender's own. {@code operation}: the SES operation it was sent with, its
+   * {@code ses:operation} tag (null: none, Mailgate's own mail).
    */
   public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
       List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
-      String callerIdentity, String identityAccount, String identityName) {}
+      String callerIdentity, String identityAccount, String identityName, String operation) {}
 
   public static JsonObject delivery(Instant at, long processingMillis, String recipient, String smtpResponse,
       String reportingMta, String remoteMtaIp) {
-    return new JsonObject()
+    JsonObject d = new JsonObject()
         .put("timestamp", time(at))
         .put("processingTimeMillis", processingMillis)
         .put("recipients", new JsonArray().add(recipient))
         .put("smtpResponse", smtpResponse)
-        .put("reportingMTA", reportingMta)
-        .put("remoteMtaIp", remoteMtaIp);
+        .put("reportingMTA", reportingMta);
+    if (remoteMtaIp(remoteMtaIp) != null) {
+      d.put("remoteMtaIp", remoteMtaIp);
+    }
+    return d;
+  }
+
+  /**
+   * What an event's {@code remoteMtaIp} holds: the address of the host that answered, as SES writes it, or null (the
+   * field left out) where there is only a name: a relay not reached, the mailbox simulator, which answers for no host.
+   */
+  public static String remoteMtaIp(String remoteMta) {
+    return remoteMta != null && NetAddresses.literal(remoteMta) != null ? remoteMta : null;
   }
 
   public static JsonObject bounce(String bounceType, String bounceSubType, String recipient, String status,
@@ -63,7 +76,7 @@ public final class SesEvents {
     if (reportingMta != null) {
       b.put("reportingMTA", "dns; " + reportingMta);
     }
-    if (remoteMtaIp != null) {
+    if (remoteMtaIp(remoteMtaIp) != null) {
       b.put("remoteMtaIp", remoteMtaIp);
     }
     return b;
@@ -353,19 +366,39 @@ public final class SesEvents {
     }
   }
 
-  /** Splits an address list at top-level commas (not inside quotes or angle brackets). */
   /**
    * The addresses of an address list, each with its encoded words decoded: split first, so that a comma an encoded
-   * word carries (an Outlook "Last, First" name, {@code =?UTF-8?Q?M=C3=BCller=2C_Hans?=}) stays in its address.
+   * word carries (an Outlook "Last, First" name, {@code =?UTF-8?Q?M=C3=BCller=2C_Hans?=}) stays in its address, and
+   * a decoded name holding what an address's syntax gives a meaning (that comma, a period, a quote) quoted, as
+   * JavaMail's {@code toUnicodeString} writes it: {@code "Müller, Hans" <h@example.com>}, one address still to
+   * whoever parses it.
    */
   static JsonArray decodedAddresses(String raw) {
     JsonArray out = new JsonArray();
     for (Object address : splitAddresses(raw)) {
-      out.add(EncodedWordDecoder.decode((String) address));
+      String decoded = EncodedWordDecoder.decode((String) address);
+      out.add(decoded.equals(address) ? decoded : quotedName(decoded));
     }
     return out;
   }
 
+  private static final String SPECIALS = "()<>@,;:\\\".[]";
+
+  private static String quotedName(String address) {
+    int angle = address.lastIndexOf('<');
+    String name = angle > 0 && address.endsWith(">") ? address.substring(0, angle).strip() : "";
+    if (name.isEmpty() || name.startsWith("\"")) {
+      return address;
+    }
+    boolean special = false;
+    for (int i = 0; i < name.length() && !special; i++) {
+      special = SPECIALS.indexOf(name.charAt(i)) >= 0;
+    }
+    return !special ? address
+        : "\"" + name.replace("\\", "\\\\").replace("\"", "\\\"") + "\" " + address.substring(angle);
+  }
+
+  /** Splits an address list at top-level commas (not inside quotes or angle brackets). */
   static JsonArray splitAddresses(String value) {
     JsonArray out = new JsonArray();
     boolean quoted = false;
@@ -398,20 +431,33 @@ public final class SesEvents {
   }
 
   private static JsonObject tags(MailFacts f) {
+    return tags(f.operation(), f.configurationSet(), f.sourceIp(), f.source(), f.callerIdentity(), f.tags());
+  }
+
+  /**
+   * A message's tags as its events' {@code mail.tags} have them, name to values: SES's auto-tags (the operation it was
+   * sent with, its configuration set, the sender's IP address, the From domain, the caller's key), then its own
+   * ({@code own}: {@code {Name, Value}} objects, or null).
+   */
+  public static JsonObject tags(String operation, String configurationSet, String sourceIp, String source,
+      String callerIdentity, JsonArray own) {
     JsonObject tags = new JsonObject();
-    if (f.configurationSet() != null) {
-      tags.put("ses:configuration-set", new JsonArray().add(f.configurationSet()));
+    if (operation != null) {
+      tags.put("ses:operation", new JsonArray().add(operation));
     }
-    if (f.sourceIp() != null) {
-      tags.put("ses:source-ip", new JsonArray().add(f.sourceIp()));
+    if (configurationSet != null) {
+      tags.put("ses:configuration-set", new JsonArray().add(configurationSet));
     }
-    tags.put("ses:from-domain", new JsonArray().add(domainOf(f.source())));
-    if (f.callerIdentity() != null) {
-      tags.put("ses:caller-identity", new JsonArray().add(f.callerIdentity()));
+    if (sourceIp != null) {
+      tags.put("ses:source-ip", new JsonArray().add(sourceIp));
     }
-    if (f.tags() != null) {
-      for (int i = 0; i < f.tags().size(); i++) {
-        JsonObject t = f.tags().getJsonObject(i);
+    tags.put("ses:from-domain", new JsonArray().add(domainOf(source)));
+    if (callerIdentity != null) {
+      tags.put("ses:caller-identity", new JsonArray().add(callerIdentity));
+    }
+    if (own != null) {
+      for (int i = 0; i < own.size(); i++) {
+        JsonObject t = own.getJsonObject(i);
         tags.put(t.getString("Name"), new JsonArray().add(t.getString("Value")));
       }
     }

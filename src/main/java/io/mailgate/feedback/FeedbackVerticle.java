@@ -335,7 +335,7 @@ public final class FeedbackVerticle extends VerticleBase {
                 .put("status", r.status() != null ? r.status() : "4.4.1")
                 .put("diagnosticCode", r.diagnostic())))
             .put("reportingMTA", reportingMta);
-        if (r.remoteMta() != null) {
+        if (SesEvents.remoteMtaIp(r.remoteMta()) != null) {
           detail.put("remoteMtaIp", r.remoteMta());
         }
         return row(o, "queued", r.code(), smtp, EventType.DELIVERY_DELAY, detail, o.nextAttemptAt(), true,

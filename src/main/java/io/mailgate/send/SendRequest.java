@@ -24,10 +24,26 @@ import java.util.List;
  * @param maxMessageBytes the most bytes its message may have where its API allows less than the node's {@code
  *     send.maxMessageBytes} (SES v1's 10 MB), or 0 for the node's: held to it as built, rendered, and with its links
  *     tracked and unsubscribe link added ({@link SendService})
+ * @param operation the SES operation it was sent with, its events' {@code ses:operation} tag: {@code SendEmail},
+ *     {@code SendRawEmail} or {@code SendTemplatedEmail} by its content as given (a template's stays
+ *     SendTemplatedEmail once rendered), {@code SendBulkTemplatedEmail} for a bulk send's entries (SES v1's and v2's
+ *     SendBulkEmail), {@code SendSmtpEmail} for SMTP submission, {@code SendBounce} for SES v1's bounces
  */
 public record SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
     List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
-    IdentityArns identityArns, String tenant, boolean nullReversePath, int maxMessageBytes) {
+    IdentityArns identityArns, String tenant, boolean nullReversePath, int maxMessageBytes, String operation) {
+
+  public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
+      List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
+      IdentityArns identityArns, String tenant, boolean nullReversePath, int maxMessageBytes) {
+    this(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement, identityArns,
+        tenant, nullReversePath, maxMessageBytes, operationOf(content));
+  }
+
+  private static String operationOf(Content content) {
+    return content instanceof TemplateContent ? "SendTemplatedEmail"
+        : content instanceof RawContent ? "SendRawEmail" : "SendEmail";
+  }
 
   public SendRequest(String from, Destination destination, List<String> replyTo, String configurationSet,
       List<EmailTag> tags, Content content, String envelopeSender, ListManagement listManagement,
@@ -68,25 +84,31 @@ public record SendRequest(String from, Destination destination, List<String> rep
   /** The same send with other content (a template's, once rendered). */
   public SendRequest withContent(Content c) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, c, envelopeSender, listManagement,
-        identityArns, tenant, nullReversePath, maxMessageBytes);
+        identityArns, tenant, nullReversePath, maxMessageBytes, operation);
   }
 
   /** The same send for another configuration set (the From identity's default). */
   public SendRequest withConfigurationSet(String set) {
     return new SendRequest(from, destination, replyTo, set, tags, content, envelopeSender, listManagement,
-        identityArns, tenant, nullReversePath, maxMessageBytes);
+        identityArns, tenant, nullReversePath, maxMessageBytes, operation);
   }
 
   /** The same send for a tenant (null: none). */
   public SendRequest withTenant(String name) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
-        identityArns, name, nullReversePath, maxMessageBytes);
+        identityArns, name, nullReversePath, maxMessageBytes, operation);
   }
 
   /** The same send held to {@code bytes} a message ({@link #maxMessageBytes}; 0: the node's limit). */
   public SendRequest withMaxMessageBytes(int bytes) {
     return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
-        identityArns, tenant, nullReversePath, bytes);
+        identityArns, tenant, nullReversePath, bytes, operation);
+  }
+
+  /** The same send as made with another SES operation ({@link #operation}). */
+  public SendRequest withOperation(String name) {
+    return new SendRequest(from, destination, replyTo, configurationSet, tags, content, envelopeSender, listManagement,
+        identityArns, tenant, nullReversePath, maxMessageBytes, name);
   }
 
   /**

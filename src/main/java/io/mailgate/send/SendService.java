@@ -612,7 +612,7 @@ public final class SendService {
         profile.identity() != null ? profile.identity().account()
             : profile.sendingIdentity() != null ? caller.account().id() : null,
         profile.identity() != null ? profile.identity().identity() : profile.sendingIdentity(), request.tenant(),
-        tenantId);
+        tenantId, request.operation());
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */

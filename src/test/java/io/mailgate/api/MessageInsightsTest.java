@@ -74,6 +74,7 @@ class MessageInsightsTest {
         .collect(Collectors.toMap(MessageTag::name, MessageTag::value));
     assertEquals("spring", tags.get("campaign"));
     assertEquals("example.com", tags.get("ses:from-domain"), "SES's auto-tags too: " + tags);
+    assertEquals("SendEmail", tags.get("ses:operation"));
     assertEquals("127.0.0.1", tags.get("ses:source-ip"));
     assertEquals(null, tags.get("ses:configuration-set"), "sent without one");
     Map<String, EmailInsights> byDestination = insights.insights().stream()
@@ -108,6 +109,47 @@ class MessageInsightsTest {
     for (int i = 1; i < events.size(); i++) {
       assertTrue(!events.get(i).timestamp().isBefore(events.get(i - 1).timestamp()), events.toString());
     }
+  }
+
+  /**
+   * Each message carries the SES operation it was sent with (its events' ses:operation tag): a template's stays
+   * SendTemplatedEmail once rendered, a bulk send's entries are SendBulkTemplatedEmail whichever API sent them.
+   */
+  @Test
+  void eachMessageIsTaggedWithTheOperationItWasSentWith() {
+    ses.createEmailTemplate(r -> r.templateName("operation-tag")
+        .templateContent(c -> c.subject("Hi {{name}}").text("Hello {{name}}")));
+    byte[] raw = "From: sender@example.com\r\nTo: reader@example.org\r\nSubject: raw\r\n\r\nx\r\n"
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    String rawId = ses.sendEmail(r -> r.destination(d -> d.toAddresses("reader@example.org"))
+        .content(c -> c.raw(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromByteArray(raw))))).messageId();
+    String templated = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com")
+        .destination(d -> d.toAddresses("reader@example.org"))
+        .content(c -> c.template(t -> t.templateName("operation-tag").templateData("{\"name\":\"Ann\"}"))))
+        .messageId();
+    String bulk = ses.sendBulkEmail(r -> r.fromEmailAddress("sender@example.com")
+        .defaultContent(c -> c.template(t -> t.templateName("operation-tag").templateData("{\"name\":\"Bo\"}")))
+        .bulkEmailEntries(e -> e.destination(d -> d.toAddresses("reader@example.org"))))
+        .bulkEmailEntryResults().get(0).messageId();
+    String v1Bulk;
+    String v1Raw;
+    try (software.amazon.awssdk.services.ses.SesClient v1 = node.sesV1()) {
+      v1Bulk = v1.sendBulkTemplatedEmail(r -> r.source("sender@example.com").template("operation-tag")
+          .defaultTemplateData("{\"name\":\"Cy\"}")
+          .destinations(d -> d.destination(t -> t.toAddresses("reader@example.org")))).status().get(0).messageId();
+      v1Raw = v1.sendRawEmail(r -> r.rawMessage(m -> m.data(software.amazon.awssdk.core.SdkBytes.fromByteArray(raw))))
+          .messageId();
+    }
+    Map<String, String> expected = Map.of(rawId, "SendRawEmail", templated, "SendTemplatedEmail",
+        bulk, "SendBulkTemplatedEmail", v1Bulk, "SendBulkTemplatedEmail", v1Raw, "SendRawEmail");
+    expected.forEach((id, operation) -> {
+      Map<String, String> tags = ses.getMessageInsights(r -> r.messageId(id)).emailTags().stream()
+          .collect(Collectors.toMap(MessageTag::name, MessageTag::value));
+      assertEquals(operation, tags.get("ses:operation"), id + ": " + tags);
+      JsonObject send = node.message(id).getJsonArray("Events").getJsonObject(0);
+      assertEquals(operation, send.getJsonObject("mail").getJsonObject("tags").getJsonArray("ses:operation")
+          .getString(0), send.encode());
+    });
   }
 
   @Test

@@ -95,6 +95,8 @@ class SmtpSubmissionTest {
       }
       JsonObject status = node.message(id);
       assertEquals(2, status.getJsonArray("Recipients").size(), status.encode());
+      assertEquals("SendSmtpEmail", status.getJsonArray("Events").getJsonObject(0).getJsonObject("mail")
+          .getJsonObject("tags").getJsonArray("ses:operation").getString(0), "SES's tag for its SMTP interface's mail");
 
       String rejected = s.send("x@unverified.test", List.of("to@example.org"),
           "From: x@unverified.test\r\nTo: to@example.org\r\nSubject: refused\r\n\r\nx\r\n");
@@ -113,6 +115,8 @@ class SmtpSubmissionTest {
       JsonObject taggedStatus = node.message(t.group(1));
       assertEquals("smtp-set", taggedStatus.getString("ConfigurationSetName"), taggedStatus.encode());
       assertTrue(taggedStatus.getValue("Tags").toString().contains("welcome"), taggedStatus.encode());
+      assertEquals("SendSmtpEmail", taggedStatus.getJsonArray("Events").getJsonObject(0).getJsonObject("mail")
+          .getJsonObject("tags").getJsonArray("ses:operation").getString(0), "its X-SES headers applied, still SMTP's");
       String sent = Await.until(() -> relay.received().stream().filter(r -> r.text().contains("Subject: tagged"))
           .findFirst().orElse(null), java.util.Objects::nonNull, Duration.ofSeconds(20)).text();
       assertFalse(sent.toLowerCase(java.util.Locale.ROOT).contains("x-ses-"), sent);

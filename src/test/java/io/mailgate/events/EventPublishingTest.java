@@ -111,6 +111,7 @@ class EventPublishingTest {
       assertEquals(new JsonArray().add("ok-1@example.com").add("dead-1@example.com"), mail.getJsonArray("destination"));
       assertEquals(new JsonArray().add("receipts"), mail.getJsonObject("tags").getJsonArray("ses:configuration-set"));
       assertEquals(new JsonArray().add("spring"), mail.getJsonObject("tags").getJsonArray("campaign"));
+      assertEquals(new JsonArray().add("SendEmail"), mail.getJsonObject("tags").getJsonArray("ses:operation"));
       assertEquals("Your receipt", mail.getJsonObject("commonHeaders").getString("subject"));
     }
     assertEquals(3, posts.size(), "one event each: " + byType.keySet());

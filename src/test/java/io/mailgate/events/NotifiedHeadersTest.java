@@ -52,7 +52,7 @@ class NotifiedHeadersTest {
         + " <s@x>\r\nX-Cut-Inside-Its-Na";
     JsonObject mail = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "a@example.com",
         Instant.EPOCH, List.of("r@y.example"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
-        .US_ASCII), null, null, null, null));
+        .US_ASCII), null, null, null, null, null));
     assertTrue(mail.getBoolean("headersTruncated"));
     assertEquals(List.of("From", "Subject", "Message-ID", "References"),
         mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
@@ -62,23 +62,26 @@ class NotifiedHeadersTest {
 
   /**
    * An address list is split into its addresses before their encoded words are decoded: an Outlook "Last, First" name
-   * carries its comma encoded, and split after decoding it made two addresses of one.
+   * carries its comma encoded, and split after decoding it made two addresses of one; decoded, such a name is quoted.
    */
   @Test
   void anEncodedCommaStaysInItsAddress() {
     String head = "From: =?UTF-8?Q?M=C3=BCller=2C_Hans?= <h@example.com>\r\n"
-        + "To: =?UTF-8?B?RG9lLCBKYW5l?= <j@example.org>, \"Roe, Rick\" <r@example.org>, plain@example.org\r\n"
+        + "To: =?UTF-8?B?RG9lLCBKYW5l?= <j@example.org>, \"Roe, Rick\" <r@example.org>, plain@example.org,\r\n"
+        + " =?UTF-8?Q?The_=22Best=22_Shop?= <s@example.org>, =?UTF-8?Q?J=C3=BCrgen?= <g@example.org>\r\n"
         + "Subject: hi\r\n";
     JsonObject sent = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "h@example.com",
         Instant.EPOCH, List.of("j@example.org"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
-        .US_ASCII), null, null, null, null)).getJsonObject("commonHeaders");
-    assertEquals(new JsonArray().add("M\u00fcller, Hans <h@example.com>"), sent.getJsonArray("from"));
-    assertEquals(new JsonArray().add("Doe, Jane <j@example.org>").add("\"Roe, Rick\" <r@example.org>")
-        .add("plain@example.org"), sent.getJsonArray("to"));
+        .US_ASCII), null, null, null, null, null)).getJsonObject("commonHeaders");
+    assertEquals(new JsonArray().add("\"M\u00fcller, Hans\" <h@example.com>"), sent.getJsonArray("from"),
+        "its name quoted once decoded, as JavaMail writes it: one address to a parser still");
+    assertEquals(new JsonArray().add("\"Doe, Jane\" <j@example.org>").add("\"Roe, Rick\" <r@example.org>")
+        .add("plain@example.org").add("\"The \\\"Best\\\" Shop\" <s@example.org>").add("J\u00fcrgen <g@example.org>"),
+        sent.getJsonArray("to"));
     ReceivedField from = field("From", "=?UTF-8?Q?M=C3=BCller=2C_Hans?= <h@example.com>");
     JsonObject received = mail(NotifiedHeaders.of(new ReceivedFields(List.of(from), true, Map.of("from", from))))
         .getJsonObject("commonHeaders");
-    assertEquals(new JsonArray().add("M\u00fcller, Hans <h@example.com>"), received.getJsonArray("from"));
+    assertEquals(new JsonArray().add("\"M\u00fcller, Hans\" <h@example.com>"), received.getJsonArray("from"));
   }
 
   @Test

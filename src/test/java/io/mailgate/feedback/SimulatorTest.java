@@ -1,6 +1,7 @@
 package io.mailgate.feedback;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
@@ -82,7 +83,11 @@ class SimulatorTest {
     int before = relay.received().size();
     double quotaBefore = ses.getAccount(r -> { }).sendQuota().sentLast24Hours();
 
-    assertEquals(List.of("Send", "Delivery"), types(send("success@simulator.amazonses.com"), 2));
+    String success = send("success@simulator.amazonses.com");
+    assertEquals(List.of("Send", "Delivery"), types(success, 2));
+    JsonObject d = event(success, "Delivery").getJsonObject("delivery");
+    assertEquals(List.of("success@simulator.amazonses.com"), d.getJsonArray("recipients").getList());
+    assertFalse(d.containsKey("remoteMtaIp"), "an address or nothing, never the simulator's name: " + d);
 
     String bounce = send("bounce+tag1@simulator.amazonses.com");
     assertEquals(List.of("Send", "Bounce"), types(bounce, 2));
@@ -90,6 +95,7 @@ class SimulatorTest {
     assertEquals("Permanent", b.getString("bounceType"));
     assertEquals("General", b.getString("bounceSubType"), "as SES's simulator notifications say");
     assertEquals("5.1.1", b.getJsonArray("bouncedRecipients").getJsonObject(0).getString("status"));
+    assertFalse(b.containsKey("remoteMtaIp"), b.encode());
     org.junit.jupiter.api.Assertions.assertThrows(NotFoundException.class,
         () -> ses.getSuppressedDestination(r -> r.emailAddress("bounce+tag1@simulator.amazonses.com")),
         "the simulator's bounce does not suppress the address");

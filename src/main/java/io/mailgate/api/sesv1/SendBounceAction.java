@@ -129,7 +129,7 @@ public final class SendBounceAction {
                   fields, original.headers()))
           .compose(bounce -> sends.send(caller, new SendRequest(bounceSender,
               new SendRequest.Destination(List.of(to.address()), null, null), List.of(), null, List.of(),
-              new RawContent(bounce), null, null, arns, null, true)))
+              new RawContent(bounce), null, null, arns, null, true).withOperation("SendBounce")))
           .onFailure(e -> { // nothing was sent: the call does not count (as a refused send's recipients do not)
             if (perSecond > 0) {
               limiter.refund(call);

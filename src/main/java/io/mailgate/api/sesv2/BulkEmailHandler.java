@@ -182,7 +182,8 @@ public final class BulkEmailHandler {
         TemplateContent own = new TemplateContent(content.name(), content.arn(), content.inline(), entry.data(),
             entry.headers(), content.attachments());
         admitted = sends.admit(caller, new SendRequest(from, entry.destination(), replyTo, configurationSet,
-            entry.tags(), own, returnPath, null, identityArns, tenant, false, maxMessageBytes));
+            entry.tags(), own, returnPath, null, identityArns, tenant, false, maxMessageBytes,
+            "SendBulkTemplatedEmail")); // SES's events name both APIs' bulk sends so
       } catch (SesException e) { // this entry's failure, never the others'
         admitted = Future.failedFuture(e);
       }

@@ -3,6 +3,7 @@ package io.mailgate.api.sesv2;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.events.EventType;
+import io.mailgate.events.SesEvents;
 import io.mailgate.feedback.BounceType;
 import io.mailgate.send.Caller;
 import io.mailgate.send.HeaderBlock;
@@ -73,29 +74,14 @@ public final class MessageInsightsHandler {
   }
 
   /**
-   * SES's auto-tags (those its events carry: configuration set, source IP, From domain, caller identity), then the
-   * message's own tags, as {@code {Name, Value}}.
+   * The tags its events carry (SES's auto-tags, then the message's own), as {@code {Name, Value}}.
    */
   static JsonArray emailTags(MessageQuery.StoredMessage m) {
     JsonArray tags = new JsonArray();
-    if (m.configurationSet() != null) {
-      tags.add(tag("ses:configuration-set", m.configurationSet()));
-    }
-    if (m.sourceIp() != null) {
-      tags.add(tag("ses:source-ip", m.sourceIp()));
-    }
-    tags.add(tag("ses:from-domain", m.source().substring(m.source().lastIndexOf('@') + 1)));
-    if (m.callerIdentity() != null) {
-      tags.add(tag("ses:caller-identity", m.callerIdentity()));
-    }
-    if (m.tags() != null) {
-      tags.addAll(m.tags());
-    }
+    SesEvents.tags(m.operation(), m.configurationSet(), m.sourceIp(), m.source(), m.callerIdentity(), m.tags())
+        .forEach(t -> ((JsonArray) t.getValue()).forEach(v -> tags.add(new JsonObject().put("Name", t.getKey())
+            .put("Value", v))));
     return tags;
-  }
-
-  private static JsonObject tag(String name, String value) {
-    return new JsonObject().put("Name", name).put("Value", value);
   }
 
   private static void addEvent(JsonObject insight, EventType type, MessageQuery.StoredEvent e) {

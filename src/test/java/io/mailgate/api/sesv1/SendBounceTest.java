@@ -142,6 +142,8 @@ class SendBounceTest {
     assertEquals("|true", Db.string(pg, "SELECT envelope_from || '|' || (verp_domain IS NULL) FROM messages "
         + "WHERE id = '"
         + bounceId + "'"), "stored with the null reverse-path it is delivered with, and no VERP address");
+    assertEquals("SendBounce", Db.string(pg, "SELECT operation FROM messages WHERE id = '" + bounceId + "'"),
+        "its events' ses:operation");
   }
 
   @Test
