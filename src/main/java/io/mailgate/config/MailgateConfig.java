@@ -187,7 +187,10 @@ public final class MailgateConfig {
       "delivery.connectTimeoutSeconds", Integer.class, 30, "Timeout to connect (the greeting then has delivery.commandTimeoutSeconds, as RFC 5321 4.5.3.2.1 asks).");
   public static final ConfigKey<Integer> DELIVERY_COMMAND_TIMEOUT_SECONDS = key(
       "delivery.commandTimeoutSeconds", Integer.class, 300,
-      "Timeout for each SMTP reply (RFC 5321 4.5.3.2 suggests 5 minutes). The reply to the final dot gets twice this, counted from when the message has been written; while it is written, each block of it must be taken by the server within three fifths of this (RFC 5321's 10 and 3 minutes).");
+      "Timeout for each SMTP reply but the one to the final dot (RFC 5321 4.5.3.2 suggests 5 minutes); while a message is written, each block of it must be taken by the server within three fifths of this (RFC 5321's 3 minutes).");
+  public static final ConfigKey<Integer> DELIVERY_DATA_TIMEOUT_SECONDS = key(
+      "delivery.dataTimeoutSeconds", Integer.class, 600,
+      "Timeout for the reply to the final dot, counted from when the message has been written (RFC 5321 4.5.3.2.6: 10 minutes). Apart from delivery.commandTimeoutSeconds because the server may have taken the message by then: giving up on its reply sends the message again.");
   public static final ConfigKey<Integer> DELIVERY_IDLE_TIMEOUT_SECONDS = key(
       "delivery.idleTimeoutSeconds", Integer.class, 30, "An unused pooled SMTP connection is closed after this.");
   public static final ConfigKey<Integer> DELIVERY_LEASE_SECONDS = key("delivery.leaseSeconds", Integer.class, 300,
@@ -428,6 +431,7 @@ public final class MailgateConfig {
       // a timeout of 0 fails every reply at once (or, for a connection, means none at all); a retry delay of 0 retries
       // every deferral at every scan; no pipelined statement, or no batch in flight, is a pool that cannot work
       Map.entry("delivery.connectTimeoutSeconds", 1), Map.entry("delivery.commandTimeoutSeconds", 1),
+      Map.entry("delivery.dataTimeoutSeconds", 1),
       Map.entry("delivery.retryBaseSeconds", 1), Map.entry("delivery.retryMaxSeconds", 1),
       Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1));
 

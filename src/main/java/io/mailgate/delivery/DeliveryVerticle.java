@@ -300,8 +300,8 @@ public final class DeliveryVerticle extends VerticleBase {
     long commandTimeout = config.get(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS) * 1000L;
     // RFC 5321 4.5.3.2's 5 minutes for a reply, 10 for the one to the final dot, 3 for each block of the content
     options = new SmtpConnection.Options(config.get(MailgateConfig.DELIVERY_HELO_NAME),
-        config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout, commandTimeout * 2,
-        commandTimeout * 3 / 5, tls);
+        config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, commandTimeout,
+        config.get(MailgateConfig.DELIVERY_DATA_TIMEOUT_SECONDS) * 1000L, commandTimeout * 3 / 5, tls);
     List<SendingPools.Source> sources = new ArrayList<>(nodeDefaults.sources());
     sendingPools.all().forEach(p -> sources.addAll(p.sources()));
     for (SendingPools.Source source : sources) {

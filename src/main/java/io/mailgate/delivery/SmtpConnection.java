@@ -760,11 +760,25 @@ final class SmtpConnection {
     return expect(2_000, "QUIT").<Void>mapEmpty().otherwiseEmpty();
   }
 
+  /** The most {@link #quit} waits, whatever replies are still due before QUIT's. */
+  static final long QUIT_MILLIS = 5_000;
+
+  /**
+   * QUIT, then the connection closed once it is answered or after {@link #QUIT_MILLIS}. The bound is on the whole
+   * wait, not on QUIT's reply alone: a reply to a final dot pipelined before it may be due in ten minutes, and a
+   * stopping node that has given up its attempts (their leases no longer renewed) does not wait for it.
+   */
   Future<Void> quit() {
     if (closed) {
       return Future.succeededFuture();
     }
-    return command("QUIT", 5_000).<Void>mapEmpty().eventually(this::close).otherwiseEmpty();
+    long deadline = vertx.setTimer(QUIT_MILLIS, t -> close());
+    return command("QUIT", QUIT_MILLIS).<Void>mapEmpty()
+        .eventually(() -> {
+          vertx.cancelTimer(deadline);
+          return close();
+        })
+        .otherwiseEmpty();
   }
 
   Future<Void> close() {
@@ -802,21 +816,30 @@ final class SmtpConnection {
   }
 
   /**
-   * A command line as bytes. A character beyond ASCII cannot be written without SMTPUTF8 (and this client writes
-   * addresses only as ASCII): it is refused, where an encoder would make it '?' and name another mailbox.
+   * A command line, ending in its CRLF, as bytes. A character beyond ASCII cannot be written without SMTPUTF8 (and
+   * this client writes addresses only as ASCII): it is refused, where an encoder would make it '?' and name another
+   * mailbox. A control character before the line's end is refused too: no command has one (RFC 5321 4.1.2), and a CR
+   * or LF would end the line there and put what follows to the server as a command of its own.
    */
   static Buffer ascii(CharSequence s) {
     byte[] bytes = new byte[s.length()];
+    int end = bytes.length - 2;
     for (int i = 0; i < bytes.length; i++) {
       char c = s.charAt(i);
-      if (c > 0x7f) {
-        String line = s.toString().strip();
-        throw new IllegalArgumentException("cannot write '" + (line.startsWith("AUTH") ? "AUTH" : line)
-            + "': it has a character beyond ASCII (U+" + String.format("%04X", (int) c) + ")");
+      if (c > 0x7f || i < end && (c < 0x20 || c == 0x7f)) {
+        throw new IllegalArgumentException("cannot write '" + shown(s) + "': it has "
+            + (c > 0x7f ? "a character beyond ASCII" : "a control character") + " (U+"
+            + String.format("%04X", (int) c) + ")");
       }
       bytes[i] = (byte) c;
     }
     return Buffer.buffer(bytes);
+  }
+
+  /** A refused command line as a diagnostic may show it: AUTH without its credentials, control characters as '?'. */
+  private static String shown(CharSequence s) {
+    String line = s.toString().strip();
+    return line.startsWith("AUTH") ? "AUTH" : line.replaceAll("\\p{Cntrl}", "?");
   }
 
   private Future<SmtpResponse> expect(long timeoutMs, String what) {

@@ -68,6 +68,7 @@ class DirectDeliveryTest {
         .with(MailgateConfig.DELIVERY_RETRY_MAX_SECONDS, 2)
         .with(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS, MAX_DELIVERY_SECONDS)
         .with(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS, 1)
+        .with(MailgateConfig.DELIVERY_DATA_TIMEOUT_SECONDS, 4)
         .with(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS, 2);
   }
 
@@ -468,6 +469,21 @@ class DirectDeliveryTest {
     assertEquals("TransientCommunicationFailure", delay.getString("delayType"));
     assertTrue(delay.getJsonArray("delayedRecipients").getJsonObject(0).getString("diagnosticCode").contains("timeout"),
         delay.encode());
+  }
+
+  /**
+   * The reply to the final dot has its own timeout (4 s here), not the other replies' (1 s): a server that takes
+   * 2.5 s to commit the message has taken it, and giving up on its reply would send it again.
+   */
+  @Test
+  void aSlowReplyToTheFinalDotIsWaitedForPastTheCommandTimeout() throws IOException {
+    RecordingSmtpServer slow = server("127.0.0.16").dataDelay(Duration.ofMillis(2_500));
+    dns.mx("slowdot.example", 10, "mx.slowdot.example").a("mx.slowdot.example", "127.0.0.16");
+    String id = send("s@slowdot.example", "slow final dot");
+    JsonObject status = awaitFinal(id);
+    assertEquals(List.of("Send", "Delivery"), eventTypes(status));
+    assertEquals(1, status.getJsonArray("Recipients").getJsonObject(0).getInteger("Attempts"));
+    assertEquals(1, slow.received().size());
   }
 
   @Test

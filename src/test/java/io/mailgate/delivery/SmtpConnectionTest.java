@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mailgate.testing.Await;
 import io.mailgate.testing.OnLoop;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.vertx.core.Context;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -320,6 +322,58 @@ class SmtpConnectionTest {
       assertEquals(0, count(server, "MAIL"), server.commands().toString());
       assertEquals(250, send(c, "b@example.org", message("after", "z")).code());
       assertEquals(List.of(List.of("b@example.org")), server.received().stream().map(r -> r.rcptTo()).toList());
+    }
+  }
+
+  /**
+   * A CR or LF inside an address would end the command line there and put the rest to the server as a command of its
+   * own: the transaction fails before anything is written, the diagnostic shows the line without them, and the
+   * connection goes on in step.
+   */
+  @Test
+  void aLineBreakInAnAddressIsRefusedNotWrittenAsASecondCommand() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer()) {
+      SmtpConnection c = open(server, OPTIONS);
+      for (String rcpt : List.of("a@example.org>\r\nRSET\r\nRCPT TO:<b@example.org", "a\n@example.org",
+          "a\u0000@example.org")) {
+        Throwable e = failure(() -> c.send("sender@example.com", rcpt, message("x", "y"), 20, false, false, null)
+            .decided());
+        assertInstanceOf(IllegalArgumentException.class, e);
+        assertTrue(e.getMessage().contains("a control character"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\r"), e.getMessage());
+      }
+      Throwable e = failure(() -> c.send("sender@example.com\r\nDATA", "c@example.org", message("x", "y"), 20,
+          false, false, null).decided());
+      assertInstanceOf(IllegalArgumentException.class, e);
+      assertEquals(0, count(server, "MAIL") + count(server, "RSET") + count(server, "DATA"),
+          server.commands().toString());
+      assertEquals(250, send(c, "d@example.org", message("after", "z")).code());
+      assertEquals(List.of(List.of("d@example.org")), server.received().stream().map(r -> r.rcptTo()).toList());
+    }
+  }
+
+  /**
+   * QUIT's wait is bounded as a whole: behind a final dot whose reply may take the data timeout (60 s here), the
+   * connection is closed after {@link SmtpConnection#QUIT_MILLIS}, and the transaction still waiting fails.
+   */
+  @Test
+  void quitBehindAnUnansweredFinalDotClosesTheConnectionInTime() throws Exception {
+    try (RecordingSmtpServer server = new RecordingSmtpServer().stallAfterData()) {
+      SmtpConnection c = open(server, options(60_000, 60_000, 60_000));
+      long start = System.nanoTime();
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      on(() -> {
+        Buffer data = message("stalled", "x");
+        SmtpConnection.Transaction t = c.send("sender@example.com", "a@example.org", data, data.length(), false,
+            false, null);
+        t.decided().onFailure(failure::set);
+        return t.contentSent().compose(v -> c.quit());
+      });
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(millis >= SmtpConnection.QUIT_MILLIS - 500 && millis < SmtpConnection.QUIT_MILLIS + 5_000,
+          millis + " ms");
+      assertFalse(c.isOpen());
+      Await.until(failure::get, java.util.Objects::nonNull, Duration.ofSeconds(5));
     }
   }
 
