@@ -21,6 +21,9 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
       "plg", "prf", "prg", "reg", "scf", "scr", "sct", "shb", "shs", "sys", "ps1", "ps1xml", "ps2", "ps2xml",
       "psc1", "psc2", "tmp", "url", "vb", "vbe", "vbs", "vps", "vsmacros", "vss", "vst", "vsw", "vws", "xnk");
 
+  /** SES's most characters in a ContentType and in a ContentId. */
+  static final int MAX_FIELD = 78;
+
   public Attachment {
     if (content == null) {
       throw SesException.badRequest("Attachment RawContent is missing.");
@@ -83,12 +86,13 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
   }
 
   /**
-   * A Content-ID as it is written between angle brackets: 1 to 255 printable ASCII characters, no space and no angle
+   * A Content-ID as it is written between angle brackets: 1 to 78 printable ASCII characters (SES's limit), no space
+   * and no angle
    * bracket. Anything beyond ASCII is refused, not only controls: the header is written byte for byte, and U+010D
    * written so is a CR.
    */
   private static boolean isContentId(String id) {
-    if (id.isEmpty() || id.length() > 255) {
+    if (id.isEmpty() || id.length() > MAX_FIELD) {
       return false;
     }
     for (int i = 0; i < id.length(); i++) {
@@ -100,10 +104,10 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
     return true;
   }
 
-  /** type/subtype made of RFC 2045 token characters; parameters are written by us, not taken. */
+  /** type/subtype made of RFC 2045 token characters, at most 78 (SES's limit); parameters are written by us, not taken. */
   private static void checkContentType(String ct) {
     int slash = ct.indexOf('/');
-    boolean ok = slash > 0 && slash < ct.length() - 1 && ct.length() <= 127;
+    boolean ok = slash > 0 && slash < ct.length() - 1 && ct.length() <= MAX_FIELD;
     for (int i = 0; ok && i < ct.length(); i++) {
       char c = ct.charAt(i);
       ok = i == slash || (c > 32 && c < 127 && "()<>@,;:\\\"/[]?=".indexOf(c) < 0);

@@ -39,7 +39,7 @@ final class HeaderWriter {
 
   /**
    * A custom header's printable-ASCII value as given (an encoded word of the caller's is theirs to write), folded at
-   * its spaces where it can be, else on one line: a name of 126 and a value of 870 fit in 998.
+   * its spaces where it can be, else on one line: a name and value of 996 together fit in 998.
    */
   void asGiven(String name, String value) {
     if (!value.isEmpty() && fitsWhenFolded(value)) {

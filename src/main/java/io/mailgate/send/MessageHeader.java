@@ -9,7 +9,8 @@ import java.util.Set;
  * A custom header of a Simple message (SES {@code Headers}). The name must be printable ASCII
  * without a colon, at most 126 characters; the value printable ASCII (SES's {@code [ -~]*}: no control characters,
  * so no CR/LF to inject headers, and nothing to encode: it is written as given, an RFC 2047 encoded word of the
- * caller's included), at most 870. Headers Mailgate writes itself cannot be overridden, as in SES; those SES lets a
+ * caller's included), 1 to 995 characters, the name and the value together at most 996, so that the header's line
+ * ("Name: value") fits RFC 5322's 998 octets unfolded (SES's model and its documented limits). Headers Mailgate writes itself cannot be overridden, as in SES; those SES lets a
  * message have once (the list a raw message is held to, {@link RawMessage#SINGLE}) may be given once.
  */
 public record MessageHeader(String name, String value) {
@@ -17,6 +18,10 @@ public record MessageHeader(String name, String value) {
       "bcc", "cc", "content-disposition", "content-type", "content-transfer-encoding", "date", "from",
       "message-id", "mime-version", "reply-to", "return-path", "subject", "to", "dkim-signature", "resent-from",
       "resent-sender", "resent-to", "resent-cc", "resent-bcc", "resent-date", "resent-message-id");
+
+  /** SES's limits on a value, and on a name and value together. */
+  static final int MAX_VALUE = 995;
+  static final int MAX_NAME_AND_VALUE = 996;
 
   /** Refuses a name of {@link RawMessage#SINGLE} given twice in {@code headers}. */
   static void requireSingles(List<MessageHeader> headers) {
@@ -48,8 +53,15 @@ public record MessageHeader(String name, String value) {
     if (value == null) {
       throw SesException.badRequest("Header '" + name + "' has no value.");
     }
-    if (value.length() > 870) {
-      throw SesException.badRequest("Value of header '" + name + "' is longer than 870 characters.");
+    if (value.isEmpty()) {
+      throw SesException.badRequest("Header '" + name + "' has an empty value.");
+    }
+    if (value.length() > MAX_VALUE) {
+      throw SesException.badRequest("Value of header '" + name + "' is longer than " + MAX_VALUE + " characters.");
+    }
+    if (name.length() + value.length() > MAX_NAME_AND_VALUE) {
+      throw SesException.badRequest("Header '" + name + "': its name and value together are longer than "
+          + MAX_NAME_AND_VALUE + " characters.");
     }
     requireNoControl(value, "value of header '" + name + "'");
     for (int i = 0; i < value.length(); i++) {

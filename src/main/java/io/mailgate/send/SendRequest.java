@@ -1,5 +1,6 @@
 package io.mailgate.send;
 
+import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.identity.IdentityPolicies;
 import java.util.List;
@@ -168,8 +169,13 @@ public record SendRequest(String from, Destination destination, List<String> rep
       throw SesException.badRequest("A message carries at most " + MAX_TAGS + " EmailTags (" + tags.size()
           + " given).");
     }
-    if (configurationSet != null) {
-      EmailTag.checkName(configurationSet, "ConfigurationSetName", 64);
+    if (configurationSet != null && configurationSet.isEmpty()) {
+      throw SesException.badRequest("ConfigurationSetName is empty.");
+    }
+    if (configurationSet != null && !EmailTag.isName(configurationSet, 64)) {
+      // no set can be named so (creating one refuses the name): SES answers that it does not exist
+      throw new SesException(SesError.CONFIGURATION_SET_NOT_FOUND, "Configuration set <"
+          + MailboxParser.abbreviate(configurationSet) + "> does not exist.");
     }
     if (content == null) {
       throw SesException.badRequest("Content is required.");
@@ -214,14 +220,28 @@ public record SendRequest(String from, Destination destination, List<String> rep
         throw SesException.badRequest(what + " is longer than " + max + " characters.");
       }
       for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
-            || c == '-';
-        if (!ok) {
+        if (!isNameChar(s.charAt(i))) {
           throw SesException.badRequest(what + " '" + MailboxParser.abbreviate(s)
               + "' may contain only ASCII letters, numbers, underscores and dashes.");
         }
       }
+    }
+
+    /** Whether {@link #checkName} would take {@code s}. */
+    public static boolean isName(String s, int max) {
+      if (s == null || s.isEmpty() || s.length() > max) {
+        return false;
+      }
+      for (int i = 0; i < s.length(); i++) {
+        if (!isNameChar(s.charAt(i))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static boolean isNameChar(char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     }
   }
 }

@@ -123,7 +123,6 @@ class AccountAttributesTest {
           new Case("WebsiteURL", r -> r.websiteURL("https://example.com/" + "a".repeat(981))),
           new Case("ContactLanguage", r -> r.contactLanguage("FR")),
           new Case("UseCaseDescription", r -> r.useCaseDescription("x".repeat(5001))),
-          new Case("UseCaseDescription", r -> r.useCaseDescription("")),
           new Case("AdditionalContactEmailAddresses", r -> r.additionalContactEmailAddresses(List.of())),
           new Case("AdditionalContactEmailAddresses", r -> r.additionalContactEmailAddresses(
               "a1@example.com", "a2@example.com", "a3@example.com", "a4@example.com", "a5@example.com")),
@@ -140,6 +139,9 @@ class AccountAttributesTest {
       putDetails(ses, r -> r.websiteURL("http://example.com/" + "a".repeat(981)).useCaseDescription("x".repeat(5000))
           .additionalContactEmailAddresses("a1@example.com", "a2@example.com", "a3@example.com", "a@b.co"));
       assertEquals(1000, ses.getAccount(r -> { }).details().websiteURL().length());
+      // an empty UseCaseDescription (optional and deprecated in SES's model) is taken as none
+      putDetails(ses, r -> r.useCaseDescription(""));
+      assertNull(ses.getAccount(r -> { }).details().useCaseDescription());
     }
   }
 

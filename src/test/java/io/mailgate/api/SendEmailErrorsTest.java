@@ -119,6 +119,16 @@ class SendEmailErrorsTest {
             .put("Headers", new JsonArray().add(new JsonObject().put("Name", "X-A").put("Value", "1\nBcc: v@example.org")))))
             .encode(), "X-A"),
         Arguments.of("16 headers (SES allows 15)", withHeaders(ok, sixteen), "at most 15"),
+        Arguments.of("an empty header value (SES: 1 to 995 characters)", withHeaders(ok, new JsonArray()
+            .add(new JsonObject().put("Name", "X-Empty").put("Value", ""))), "empty value"),
+        Arguments.of("a header value of 996 characters", withHeaders(ok, new JsonArray()
+            .add(new JsonObject().put("Name", "X").put("Value", "v".repeat(996)))), "longer than 995"),
+        Arguments.of("an attachment ContentType over SES's 78 characters", ok.copy().put("Content", new JsonObject()
+            .put("Simple", new JsonObject().put("Subject", new JsonObject().put("Data", "s"))
+                .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", "b")))
+                .put("Attachments", new JsonArray().add(new JsonObject().put("FileName", "a.bin")
+                    .put("RawContent", "AAE=").put("ContentType", "application/" + "x".repeat(67)))))).encode(),
+            "ContentType"),
         Arguments.of("a once-only header twice", withHeaders(ok, new JsonArray()
             .add(new JsonObject().put("Name", "Precedence").put("Value", "bulk"))
             .add(new JsonObject().put("Name", "precedence").put("Value", "list"))), "only once"),

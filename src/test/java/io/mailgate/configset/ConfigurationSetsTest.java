@@ -283,6 +283,10 @@ class ConfigurationSetsTest {
   void sendingNamesAnExistingEnabledSet() {
     NotFoundException missing = assertThrows(NotFoundException.class, () -> send("no-such-set", "a@example.org"));
     assertTrue(missing.getMessage().contains("no-such-set"));
+    // a name no set can have (CreateConfigurationSet refuses it) does not exist either, as SES answers
+    NotFoundException unnamable = assertThrows(NotFoundException.class, () -> send("my.set", "a@example.org"));
+    assertTrue(unnamable.getMessage().contains("<my.set> does not exist"), unnamable.getMessage());
+    assertThrows(NotFoundException.class, () -> send("s".repeat(65), "a@example.org"));
     ses.createConfigurationSet(r -> r.configurationSetName("pausable"));
     ses.putConfigurationSetSendingOptions(r -> r.configurationSetName("pausable").sendingEnabled(false));
     Await.until(() -> {

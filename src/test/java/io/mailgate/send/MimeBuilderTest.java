@@ -91,6 +91,27 @@ class MimeBuilderTest {
     assertEquals("Zoë Ünïcödé-Person", ((org.apache.james.mime4j.dom.address.Mailbox) m.getTo().get(0)).getName());
   }
 
+  /**
+   * SES's limits on a custom header: a value of 1 to 995 characters, the name and value together at most 996, so the
+   * longest header allowed is one line of 998 octets, written unfolded and read back whole.
+   */
+  @Test
+  void customHeaderLengthsAreSesLimits() throws IOException {
+    String longest = "v".repeat(995);
+    SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("x", StandardCharsets.UTF_8), null,
+        List.of(new MessageHeader("X", longest)), List.of());
+    byte[] msg = build(c, List.of(MailboxParser.parse("a@example.org")));
+    assertLinesWithin(msg, 998);
+    assertTrue(new String(msg, StandardCharsets.US_ASCII).contains("\r\nX: " + longest + "\r\n"));
+    new MessageHeader("X-Name", "v".repeat(990)); // 996 together
+    SesException tooLong = assertThrows(SesException.class, () -> new MessageHeader("X", "v".repeat(996)));
+    assertTrue(tooLong.getMessage().contains("longer than 995"), tooLong.getMessage());
+    SesException together = assertThrows(SesException.class, () -> new MessageHeader("X-Name", "v".repeat(991)));
+    assertTrue(together.getMessage().contains("together are longer than 996"), together.getMessage());
+    SesException empty = assertThrows(SesException.class, () -> new MessageHeader("X-Empty", ""));
+    assertTrue(empty.getMessage().contains("empty value"), empty.getMessage());
+  }
+
   /** A display name of escaped quotes would double when quoted: encoded instead, within 998, read back the same. */
   @Test
   void aDisplayNameThatQuotingWouldDoubleStaysWithin998() throws IOException {
@@ -254,7 +275,7 @@ class MimeBuilderTest {
   void customHeadersAreWrittenAsGiven() throws IOException {
     SimpleContent c = new SimpleContent("s", StandardCharsets.UTF_8, new TextBody("x", StandardCharsets.UTF_8), null,
         List.of(new MessageHeader("X-Name", "=?UTF-8?B?w7Y=?="), new MessageHeader("X-Spaced", "a b "),
-            new MessageHeader("In-Reply-To", "<parent@example.com>"), new MessageHeader("X-Empty", "")), List.of());
+            new MessageHeader("In-Reply-To", "<parent@example.com>")), List.of());
     String s = new String(build(c, List.of(MailboxParser.parse("a@example.org"))), StandardCharsets.US_ASCII);
     assertTrue(s.contains("\r\nX-Name: =?UTF-8?B?w7Y=?=\r\n"), s);
     assertTrue(s.contains("\r\nX-Spaced: a b \r\n"), s);
@@ -343,6 +364,12 @@ class MimeBuilderTest {
         TransferEncoding.SEVEN_BIT));
     assertThrows(SesException.class, () -> new Attachment(new byte[1], "a.txt", "text/plain; x=\"y\"", false, null,
         null, null));
+    // SES's 78 characters for a ContentType and a ContentId
+    new Attachment(new byte[1], "a.bin", "application/" + "x".repeat(66), true, "c".repeat(78), null, null);
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "a.bin", "application/" + "x".repeat(67),
+        false, null, null, null));
+    assertThrows(SesException.class, () -> new Attachment(new byte[1], "a.bin", null, true, "c".repeat(79), null,
+        null));
     // review findings: each of these gave a broken message or a 500
     assertThrows(SesException.class, () -> new Attachment(new byte[1], "a\ud800.pdf", null, false, null, null, null));
     assertThrows(SesException.class, () -> new Attachment(new byte[1], "m.eml", "message/rfc822", false, null, null,

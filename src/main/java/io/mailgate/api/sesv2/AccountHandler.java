@@ -98,10 +98,7 @@ public final class AccountHandler {
       details.put("ContactLanguage", oneOf(language, "ContactLanguage", Set.of("EN", "JA")));
     }
     String useCase = string(body, "UseCaseDescription", "");
-    if (useCase != null) {
-      if (useCase.isEmpty()) { // SES's model: at least one character when given
-        throw SesException.badRequest("UseCaseDescription must not be empty.");
-      }
+    if (useCase != null && !useCase.isEmpty()) { // optional and deprecated in SES's model, empty as good as absent
       if (useCase.length() > MAX_USE_CASE_DESCRIPTION) {
         throw SesException.badRequest("UseCaseDescription is longer than " + MAX_USE_CASE_DESCRIPTION
             + " characters.");
