@@ -82,6 +82,19 @@ public final class SesEvents {
     return b;
   }
 
+  /**
+   * A complaint detail about {@code recipient} at {@code at}: {@code complaintSubType} null for a recipient's own
+   * complaint, {@code OnAccountSuppressionList} for a send not made because the account's list holds the address for
+   * one. What the report says (userAgent, complaintFeedbackType, arrivalDate) is the caller's to add.
+   */
+  public static JsonObject complaint(String recipient, Instant at, String subType) {
+    return new JsonObject()
+        .put("complainedRecipients", new JsonArray().add(new JsonObject().put("emailAddress", recipient)))
+        .put("timestamp", time(at))
+        .put("feedbackId", MessageIds.next(at))
+        .put("complaintSubType", subType);
+  }
+
   /** SES's event timestamps: UTC, always with milliseconds ({@code 2016-10-14T05:02:52.574Z}). */
   public static String time(Instant t) {
     return TIME.format(t);
@@ -376,26 +389,49 @@ public final class SesEvents {
   static JsonArray decodedAddresses(String raw) {
     JsonArray out = new JsonArray();
     for (Object address : splitAddresses(raw)) {
-      String decoded = EncodedWordDecoder.decode((String) address);
-      out.add(decoded.equals(address) ? decoded : quotedName(decoded));
+      out.add(displayed(EncodedWordDecoder.decode((String) address)));
     }
     return out;
   }
 
   private static final String SPECIALS = "()<>@,;:\\\".[]";
 
-  private static String quotedName(String address) {
+  /**
+   * An address as JavaMail's {@code toUnicodeString} writes it (SES's commonHeaders): a display name in quotes only when
+   * it needs them (it holds a special), so {@code "John Doe" <j@example.com>} is {@code John Doe <j@example.com>} and a
+   * decoded {@code Müller, Hans} is quoted. A name that is one quoted string is read from it first; anything else is
+   * taken as written.
+   */
+  private static String displayed(String address) {
     int angle = address.lastIndexOf('<');
     String name = angle > 0 && address.endsWith(">") ? address.substring(0, angle).strip() : "";
-    if (name.isEmpty() || name.startsWith("\"")) {
+    String plain = name.length() >= 2 && name.charAt(0) == '"' ? unquoted(name) : name;
+    if (plain == null || plain.isEmpty()) {
       return address;
     }
     boolean special = false;
-    for (int i = 0; i < name.length() && !special; i++) {
-      special = SPECIALS.indexOf(name.charAt(i)) >= 0;
+    for (int i = 0; i < plain.length() && !special; i++) {
+      special = SPECIALS.indexOf(plain.charAt(i)) >= 0;
     }
-    return !special ? address
-        : "\"" + name.replace("\\", "\\\\").replace("\"", "\\\"") + "\" " + address.substring(angle);
+    String mailbox = address.substring(angle);
+    return special ? "\"" + plain.replace("\\", "\\\\").replace("\"", "\\\"") + "\" " + mailbox
+        : plain + " " + mailbox;
+  }
+
+  /** The text of {@code name} when it is one quoted string, its quoted pairs undone; null when it is more. */
+  private static String unquoted(String name) {
+    StringBuilder text = new StringBuilder(name.length());
+    for (int i = 1; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c == '"') {
+        return i == name.length() - 1 ? text.toString() : null;
+      }
+      if (c == '\\' && i + 1 < name.length()) {
+        c = name.charAt(++i);
+      }
+      text.append(c);
+    }
+    return null; // never closed
   }
 
   /** Splits an address list at top-level commas (not inside quotes or angle brackets). */

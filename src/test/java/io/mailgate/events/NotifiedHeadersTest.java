@@ -68,7 +68,8 @@ class NotifiedHeadersTest {
   void anEncodedCommaStaysInItsAddress() {
     String head = "From: =?UTF-8?Q?M=C3=BCller=2C_Hans?= <h@example.com>\r\n"
         + "To: =?UTF-8?B?RG9lLCBKYW5l?= <j@example.org>, \"Roe, Rick\" <r@example.org>, plain@example.org,\r\n"
-        + " =?UTF-8?Q?The_=22Best=22_Shop?= <s@example.org>, =?UTF-8?Q?J=C3=BCrgen?= <g@example.org>\r\n"
+        + " =?UTF-8?Q?The_=22Best=22_Shop?= <s@example.org>, =?UTF-8?Q?J=C3=BCrgen?= <g@example.org>,\r\n"
+        + " \"John Doe\" <jd@example.org>, \"O\\'Neil \\\"Q\\\"\" <q@example.org>, \"\" <e@example.org>\r\n"
         + "Subject: hi\r\n";
     JsonObject sent = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "h@example.com",
         Instant.EPOCH, List.of("j@example.org"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
@@ -76,7 +77,9 @@ class NotifiedHeadersTest {
     assertEquals(new JsonArray().add("\"M\u00fcller, Hans\" <h@example.com>"), sent.getJsonArray("from"),
         "its name quoted once decoded, as JavaMail writes it: one address to a parser still");
     assertEquals(new JsonArray().add("\"Doe, Jane\" <j@example.org>").add("\"Roe, Rick\" <r@example.org>")
-        .add("plain@example.org").add("\"The \\\"Best\\\" Shop\" <s@example.org>").add("J\u00fcrgen <g@example.org>"),
+        .add("plain@example.org").add("\"The \\\"Best\\\" Shop\" <s@example.org>").add("J\u00fcrgen <g@example.org>")
+        // a quoted name is quoted only when it needs it, as SES shows "John Doe" <jd@...>
+        .add("John Doe <jd@example.org>").add("\"O'Neil \\\"Q\\\"\" <q@example.org>").add("\"\" <e@example.org>"),
         sent.getJsonArray("to"));
     ReceivedField from = field("From", "=?UTF-8?Q?M=C3=BCller=2C_Hans?= <h@example.com>");
     JsonObject received = mail(NotifiedHeaders.of(new ReceivedFields(List.of(from), true, Map.of("from", from))))
