@@ -1,5 +1,7 @@
 package io.mailgate.delivery;
 
+import io.mailgate.store.SuppressionStore;
+
 /** What one delivery attempt to one recipient came to. */
 public sealed interface AttemptResult {
 
@@ -18,16 +20,27 @@ public sealed interface AttemptResult {
   /**
    * Not sent: the address is on the account's suppression list or the global one, or (with {@code unsubscribedFrom},
    * the contact list and topic it names) the recipient unsubscribed from the list the message was sent for, or (with
-   * {@code notValidated}, why) Auto Validation judged it below the threshold. Final, and it does not count against the
-   * account's bounce rate.
+   * {@code notValidated}, why) Auto Validation judged it below the threshold. {@code complaint}: the account's list
+   * holds it for a complaint. Final, and it does not count against the account's bounce or complaint rate.
    */
-  record Suppressed(boolean global, String unsubscribedFrom, String notValidated) implements AttemptResult {
+  record Suppressed(boolean global, String unsubscribedFrom, String notValidated, boolean complaint)
+      implements AttemptResult {
     public Suppressed(boolean global) {
-      this(global, null, null);
+      this(global, null, null, false);
     }
 
     public Suppressed(boolean global, String unsubscribedFrom) {
-      this(global, unsubscribedFrom, null);
+      this(global, unsubscribedFrom, null, false);
+    }
+
+    public Suppressed(boolean global, String unsubscribedFrom, String notValidated) {
+      this(global, unsubscribedFrom, notValidated, false);
+    }
+
+    /** On the suppression list {@code list} names. */
+    static Suppressed on(SuppressionStore.Listed list) {
+      return new Suppressed(list == SuppressionStore.Listed.GLOBAL, null, null,
+          list == SuppressionStore.Listed.ACCOUNT_COMPLAINT);
     }
 
     @Override

@@ -644,7 +644,7 @@ public final class DeliveryVerticle extends VerticleBase {
     if (Simulator.handles(r.address())) {
       return Future.succeededFuture(Simulator.attempt(r.address()));
     } else if (list != null) {
-      return Future.succeededFuture(new AttemptResult.Suppressed(list == SuppressionStore.Listed.GLOBAL));
+      return Future.succeededFuture(AttemptResult.Suppressed.on(list));
     } else if (lower != null && unsubscribed.contains(lower)) {
       // checked now rather than at acceptance, as suppression is: an unsubscription made while the message
       // waited still counts

@@ -15,6 +15,8 @@ import java.util.List;
  * @param arrivalDate {@code Arrival-Date} (or {@code Received-Date}) as written
  * @param reportedDomains every {@code Reported-Domain}
  * @param reportingMta {@code Reporting-MTA} without its type
+ * @param sesSubType a relayed SES notification's {@code complaintSubType} when it is {@value #ON_SUPPRESSION_LIST}
+ *     (SES sent nothing: the address is on its account's suppression list); null otherwise, and for an ARF report
  */
 public record ComplaintReport(
     String feedbackType,
@@ -25,7 +27,11 @@ public record ComplaintReport(
     String sourceIp,
     String arrivalDate,
     List<String> reportedDomains,
-    String reportingMta) {
+    String reportingMta,
+    String sesSubType) {
+
+  /** SES's complaintSubType for a send it did not make. */
+  public static final String ON_SUPPRESSION_LIST = "OnAccountSuppressionList";
 
   public ComplaintReport {
     originalRecipients = List.copyOf(originalRecipients);

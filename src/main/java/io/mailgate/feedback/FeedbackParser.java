@@ -277,7 +277,8 @@ public final class FeedbackParser {
             ReportFields.first(fields, "Source-IP"),
             arrival,
             ReportFields.every(fields, "Reported-Domain"),
-            reportingMta);
+            reportingMta,
+            null);
     OriginalMessage original = original(returned, mailFrom);
 
     // Who complained: the recipients the report names, else (opt-out) the removal address, else

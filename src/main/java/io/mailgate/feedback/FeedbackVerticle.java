@@ -290,6 +290,13 @@ public final class FeedbackVerticle extends VerticleBase {
             o.tenantId(), o.due());
       }
       case BOUNCED -> {
+        if (o.result() instanceof AttemptResult.Suppressed sup && sup.complaint()) {
+          // on the account's list for a complaint: SES publishes a Complaint of subtype OnAccountSuppressionList ("SES
+          // accepted the message, but didn't attempt to send it"), no Bounce; nothing counted or suppressed again
+          return row(o, "bounced", null, r.text(), EventType.COMPLAINT,
+              SesEvents.complaint(o.recipient(), o.at(), "OnAccountSuppressionList"), null, false,
+              OutcomeStore.Consequences.NONE);
+        }
         if (o.result() instanceof AttemptResult.Suppressed sup) {
           // not sent at all: neither a bounce against the account's rate nor a new suppression (an unsubscribed
           // contact is the account's own list too: OnAccountSuppressionList, its diagnostic saying which list; an

@@ -435,11 +435,10 @@ public final class InboundFeedback {
     }
     ComplaintReport c = report.complaint();
     Instant now = Instant.now();
-    JsonObject detail = new JsonObject()
-        .put("complainedRecipients", new JsonArray().add(new JsonObject().put("emailAddress", email)))
-        .put("timestamp", io.mailgate.events.SesEvents.time(now))
-        .put("feedbackId", MessageIds.next(now))
-        .putNull("complaintSubType");
+    // SES relayed through: a complaint of subtype OnAccountSuppressionList is a send SES did not make, published as
+    // such, and neither suppressed nor counted (as a relayed bounce of SES's suppression lists is)
+    String sesSubType = c == null ? null : c.sesSubType();
+    JsonObject detail = io.mailgate.events.SesEvents.complaint(email, now, sesSubType);
     if (c != null) {
       if (c.userAgent() != null) {
         detail.put("userAgent", c.userAgent());
@@ -464,7 +463,7 @@ public final class InboundFeedback {
       LOG.info("feedback from " + mail.mailFrom() + " to " + mail.rcptTo() + " about " + m.id() + ": " + note);
     }
     // not-spam, auth-failure: the event is published, nothing is suppressed or counted (NOT_COMPLAINTS)
-    boolean counts = !unconfirmed && (c == null || c.feedbackType() == null
+    boolean counts = !unconfirmed && sesSubType == null && (c == null || c.feedbackType() == null
         || !NOT_COMPLAINTS.contains(c.feedbackType().toLowerCase(Locale.ROOT)));
     return store.complaint(m, email, detail, counts && !Simulator.handles(email), unconfirmed,
             received(mail, report, true, m.id(), m.accountId(), note, !unconfirmed))

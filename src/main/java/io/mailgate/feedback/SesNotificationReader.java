@@ -128,7 +128,9 @@ final class SesNotificationReader {
     ComplaintReport complaint = new ComplaintReport(
         feedbackType == null ? null : feedbackType.toLowerCase(Locale.ROOT), string(c, "userAgent"), null,
         addresses, original == null ? null : original.returnPath(), null,
-        string(c, "arrivalDate") != null ? string(c, "arrivalDate") : string(c, "timestamp"), List.of(), null);
+        string(c, "arrivalDate") != null ? string(c, "arrivalDate") : string(c, "timestamp"), List.of(), null,
+        ComplaintReport.ON_SUPPRESSION_LIST.equals(string(c, "complaintSubType"))
+            ? ComplaintReport.ON_SUPPRESSION_LIST : null);
     return new FeedbackReport(FeedbackKind.ARF, null, complaint.arrivalDate(), recipients, original, complaint, reportFrom);
   }
 

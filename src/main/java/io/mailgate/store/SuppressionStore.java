@@ -20,8 +20,11 @@ import java.util.Optional;
  */
 public final class SuppressionStore {
 
-  /** Which list holds an address. */
-  public enum Listed { ACCOUNT, GLOBAL }
+  /**
+   * Which list holds an address: the account's for a bounce (or a reason given by hand other than a complaint), the
+   * account's for a complaint (SES publishes a send to it as a Complaint, not a Bounce), or the global one.
+   */
+  public enum Listed { ACCOUNT, ACCOUNT_COMPLAINT, GLOBAL }
 
   /** An entry of an account's list. */
   public record Entry(String email, String reason, Instant lastUpdate, String messageId, String feedbackId) {}
@@ -55,7 +58,7 @@ public final class SuppressionStore {
       }
     }
     return pool.preparedQuery("""
-            SELECT q.acct, q.email, s.email IS NOT NULL
+            SELECT q.acct, q.email, s.reason
             FROM unnest($1::text[], $2::text[]) AS q(acct, email)
             LEFT JOIN suppressed_destinations s ON s.account_id = q.acct AND s.email = q.email
             LEFT JOIN global_suppression g ON g.email = q.email AND $3::int > 0
@@ -66,7 +69,7 @@ public final class SuppressionStore {
           Map<String, Map<String, Listed>> byAccount = new HashMap<>();
           for (Row r : rows) {
             byAccount.computeIfAbsent(r.getString(0), k -> new HashMap<>())
-                .put(r.getString(1), r.getBoolean(2) ? Listed.ACCOUNT : Listed.GLOBAL);
+                .put(r.getString(1), listed(r.getString(2)));
           }
           List<Map<String, Listed>> answers = new ArrayList<>(questions.size());
           for (Question q : questions) {
@@ -74,6 +77,11 @@ public final class SuppressionStore {
           }
           return answers;
         });
+  }
+
+  /** The list of an account's entry of {@code reason}, the global list's when there is none. */
+  static Listed listed(String reason) {
+    return reason == null ? Listed.GLOBAL : "COMPLAINT".equals(reason) ? Listed.ACCOUNT_COMPLAINT : Listed.ACCOUNT;
   }
 
   public Future<Void> put(String accountId, String email, String reason) {

@@ -658,6 +658,42 @@ public class InboundFeedbackTest {
     }
   }
 
+  /**
+   * A relayed SES Complaint of subtype OnAccountSuppressionList is a send SES did not make: published with that
+   * subtype, the address neither suppressed nor counted toward the complaint rate; a recipient's own complaint relayed
+   * the same way still is.
+   */
+  @Test
+  void sesSuppressionListComplaintsAreNeitherSuppressedNorCounted() throws IOException {
+    String counted = "SELECT coalesce(sum(complaints), 0) FROM reputation_buckets";
+    String address = "listed-complaint@remote.example";
+    String[] sent = sent(address, "relayed through SES to an address listed for a complaint");
+    long before = Db.count(pg, counted);
+    String notification = "From: no-reply@sns.amazonaws.com\r\nTo: ses-feedback@bounces.mailgate.test\r\n"
+        + "Subject: AWS Notification Message\r\n\r\n"
+        + "{\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":[{\"emailAddress\":\""
+        + address + "\"}],\"timestamp\":\"2026-11-30T01:00:00.000Z\",\"feedbackId\":\"0100-x\","
+        + "\"complaintSubType\":\"OnAccountSuppressionList\"},\"mail\":{\"source\":\"" + sent[1] + "\"}}\r\n";
+    SmtpClient.send(inbound, "", List.of("ses-feedback@bounces.mailgate.test"), notification);
+    JsonObject complaint = Await.until(() -> last(sent[0], "Complaint"), c -> c != null, Duration.ofSeconds(10))
+        .getJsonObject("complaint");
+    assertEquals("OnAccountSuppressionList", complaint.getString("complaintSubType"));
+    assertEquals(null, suppressed(address));
+    assertEquals(before, Db.count(pg, counted));
+
+    String complainer = "complainer@remote.example";
+    String[] real = sent(complainer, "a real complaint, relayed");
+    SmtpClient.send(inbound, "", List.of("ses-feedback@bounces.mailgate.test"), notification
+        .replace(sent[1], real[1]).replace(address, complainer).replace("0100-x", "0100-y")
+        .replace(",\"complaintSubType\":\"OnAccountSuppressionList\"", ""));
+    JsonObject own = Await.until(() -> last(real[0], "Complaint"), c -> c != null, Duration.ofSeconds(10))
+        .getJsonObject("complaint");
+    assertTrue(own.containsKey("complaintSubType") && own.getValue("complaintSubType") == null, own.encode());
+    assertEquals(SuppressionListReason.COMPLAINT, Await.until(() -> suppressed(complainer), r -> r != null,
+        Duration.ofSeconds(10)));
+    assertEquals(before + 1, Db.count(pg, counted));
+  }
+
   /** What a DSN says is recorded as SES records it: its own Status field, and an address (not a host) as remoteMtaIp. */
   @Test
   void aDsnsStatusAndRemoteMtaAddressAreRecordedAsWritten() throws IOException {

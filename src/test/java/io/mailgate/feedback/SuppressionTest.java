@@ -1,6 +1,8 @@
 package io.mailgate.feedback;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -170,6 +172,30 @@ class SuppressionTest {
     assertEquals("Permanent", bounce.getString("bounceType"));
     assertEquals("OnAccountSuppressionList", bounce.getString("bounceSubType"));
     assertTrue(relay.commands().stream().noneMatch(c -> c.contains("quiet@example.org")), "never offered to a server");
+  }
+
+  /**
+   * An address the account's list holds for a complaint: SES publishes a Complaint of subtype OnAccountSuppressionList
+   * ("accepted the message, but didn't attempt to send it"), not a Bounce; nothing is sent, counted or listed again.
+   */
+  @Test
+  void sendingToAnAddressListedForAComplaintIsAComplaintOnAccountSuppressionList() {
+    ses.putSuppressedDestination(r -> r.emailAddress("complained@example.org")
+        .reason(SuppressionListReason.COMPLAINT));
+    String id = send(ses, "complained@example.org");
+    JsonObject status = finalStatus(id, a.accessKeyId(), a.secretAccessKey());
+    assertNull(lastBounce(status), status.encodePrettily());
+    List<JsonObject> complaints = status.getJsonArray("Events").stream().map(o -> (JsonObject) o)
+        .filter(e -> e.getString("eventType").equals("Complaint")).toList();
+    assertEquals(1, complaints.size(), status.encodePrettily());
+    JsonObject complaint = complaints.get(0).getJsonObject("complaint");
+    assertEquals("OnAccountSuppressionList", complaint.getString("complaintSubType"));
+    assertEquals("complained@example.org", complaint.getJsonArray("complainedRecipients").getJsonObject(0)
+        .getString("emailAddress"));
+    assertNotNull(complaint.getString("feedbackId"));
+    assertTrue(relay.commands().stream().noneMatch(c -> c.contains("complained@example.org")), "never offered");
+    assertEquals(SuppressionListReason.COMPLAINT, ses.getSuppressedDestination(r -> r
+        .emailAddress("complained@example.org")).suppressedDestination().reason(), "listed as it was");
   }
 
   @Test
