@@ -59,7 +59,7 @@ public final class MessageStatusHandler {
     }
     JsonObject mail = SesEvents.mail(new SesEvents.MailFacts(m.id(), m.accountId(), region, m.source(),
         m.createdAt(), destination, m.configurationSet(), m.tags(), m.head(), m.sourceIp(), m.callerIdentity(),
-        m.identityAccount(), m.identityName(), m.operation()));
+        m.identityAccount(), m.identityName(), m.operation(), m.replacedFields()));
     JsonArray events = new JsonArray();
     for (MessageQuery.StoredEvent e : m.events()) {
       events.add(SesEvents.event(EventType.fromSesName(e.type()), mail, e.detail()));

@@ -34,7 +34,23 @@ public final class SesEvents {
    */
   public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
       List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
-      String callerIdentity, String identityAccount, String identityName, String operation) {}
+      String callerIdentity, String identityAccount, String identityName, String operation, byte[] replacedFields) {
+
+    /**
+     * The caller's own fields of those its content has Mailgate's in place of (Date, Message-ID), as SES's events
+     * show them; null when none was replaced, or they cannot be read.
+     */
+    HeaderBlock original() {
+      if (replacedFields == null || replacedFields.length == 0) {
+        return null;
+      }
+      try {
+        return HeaderBlock.parse(replacedFields);
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
+    }
+  }
 
   public static JsonObject delivery(Instant at, long processingMillis, String recipient, String smtpResponse,
       String reportingMta, String remoteMtaIp) {
@@ -136,7 +152,11 @@ public final class SesEvents {
     }
     mail.put("sendingAccountId", f.accountId()).put("destination", new JsonArray(List.copyOf(f.destination())));
     if (withHeaders) {
-      headers(mail, f.headerBytes(), f.messageId());
+      // a notification's commonHeaders.messageId is the message's Message-ID header, the caller's own when it gave one
+      // (SES's examples: "custom-message-ID"), where an event's is the SES message ID
+      HeaderBlock original = f.original();
+      HeaderBlock.Field given = original == null ? null : original.first("Message-ID");
+      headers(mail, f.headerBytes(), given == null ? f.messageId() : original.rawValue(given).strip(), original);
     }
     return mail;
   }
@@ -165,7 +185,7 @@ public final class SesEvents {
     if (f.headerBytes().length == 0) {
       mail.put("headersTruncated", false); // no content (it could not be rendered): no headers, as in SES's events
     } else {
-      headers(mail, f.headerBytes(), f.messageId());
+      headers(mail, f.headerBytes(), f.messageId(), f.original());
     }
     mail.put("tags", tags(f));
     return mail;
@@ -308,8 +328,12 @@ public final class SesEvents {
     }
   }
 
-  /** {@code headers}, {@code headersTruncated} and {@code commonHeaders} from the start of a message. */
-  private static void headers(JsonObject mail, byte[] headerBytes, String messageId) {
+  /**
+   * {@code headers}, {@code headersTruncated} and {@code commonHeaders} from the start of a message; a field of the
+   * {@code original} ones (the caller's Date and Message-ID the content has Mailgate's in place of) shown as the
+   * caller wrote it, as SES shows "the headers of the original message".
+   */
+  private static void headers(JsonObject mail, byte[] headerBytes, String messageId, HeaderBlock original) {
     JsonArray headers = new JsonArray();
     JsonObject common = new JsonObject();
     boolean truncated = false;
@@ -333,11 +357,22 @@ public final class SesEvents {
           truncated = true;
           break;
         }
-        headers.add(new JsonObject().put("name", field.name()).put("value", block.rawValue(field)));
+        headers.add(new JsonObject().put("name", field.name()).put("value", value(block, field, original)));
       }
-      commonHeaders(block, common, messageId);
+      commonHeaders(block, common, messageId, original);
     }
     mail.put("headersTruncated", truncated).put("headers", headers).put("commonHeaders", common);
+  }
+
+  /** {@code field}'s value, or the {@code original} field's of its name when there is one (Date, Message-ID). */
+  private static String value(HeaderBlock block, HeaderBlock.Field field, HeaderBlock original) {
+    if (original != null && (field.is("Date") || field.is("Message-ID"))) {
+      HeaderBlock.Field given = original.first(field.name());
+      if (given != null) {
+        return original.rawValue(given);
+      }
+    }
+    return block.rawValue(field);
   }
 
   /** Where the last field of {@code header} begins (after a line feed, not a folded line's); 0 if none does. */
@@ -354,7 +389,7 @@ public final class SesEvents {
    * {@code commonHeaders.messageId} is the SES message ID in SES's sending events, not the Message-ID header; the
    * Message-ID header's value when {@code messageId} is null (receipt notifications).
    */
-  private static void commonHeaders(HeaderBlock block, JsonObject common, String messageId) {
+  private static void commonHeaders(HeaderBlock block, JsonObject common, String messageId, HeaderBlock original) {
     for (String[] h : new String[][] {{"From", "from"}, {"Reply-To", "replyTo"}, {"To", "to"}, {"Cc", "cc"}}) {
       HeaderBlock.Field field = block.first(h[0]);
       if (field != null) {
@@ -367,7 +402,7 @@ public final class SesEvents {
     }
     HeaderBlock.Field date = block.first("Date");
     if (date != null) {
-      common.put("date", block.rawValue(date));
+      common.put("date", value(block, date, original));
     }
     HeaderBlock.Field header = messageId == null ? block.first("Message-ID") : null;
     if (messageId != null || header != null) {

@@ -29,9 +29,11 @@ public final class RawMessage {
    * @param sender the Sender header's mailbox, or none (each sender address must be a verified identity, as in SES)
    * @param returnPath the Return-Path header's value as written (unfolded), or null when it has none: the feedback
    *     address of a send that names neither a Source nor one ({@link #returnPathAddress}); removed from the content
+   * @param replacedFields the caller's Date and Message-ID fields as written, each line ending in CRLF, that the content
+   *     has Mailgate's in place of (its events show these, as SES's do); null when it had neither
    */
   public record Prepared(byte[] content, Mailbox from, List<Mailbox> moreFroms, List<Mailbox> sender,
-      List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc, String returnPath) {}
+      List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc, String returnPath, byte[] replacedFields) {}
 
   /**
    * The fields SES refuses a raw message to repeat in its header section ("Duplicate header"), as its developer
@@ -151,11 +153,23 @@ public final class RawMessage {
     if (headers.first("Message-ID") == null) {
       w.raw("Message-ID", id);
     }
+    ByteSink replaced = null;
     for (HeaderBlock.Field f : headers.fields()) {
-      if (f.is("Date")) {
-        w.raw("Date", date);
-      } else if (f.is("Message-ID")) {
-        w.raw("Message-ID", id);
+      if (f.is("Date") || f.is("Message-ID")) {
+        w.raw(f.is("Date") ? "Date" : "Message-ID", f.is("Date") ? date : id);
+        replaced = replaced == null ? new ByteSink(256) : replaced;
+        // its line breaks made CRLF, as the content's are (a bare LF or CR; none on a message's last line)
+        for (int i = f.start(); i < f.end(); i++) {
+          if (msg[i] == '\r' || msg[i] == '\n') {
+            replaced.crlf();
+            i += msg[i] == '\r' && i + 1 < f.end() && msg[i + 1] == '\n' ? 1 : 0;
+          } else {
+            replaced.append(msg[i]);
+          }
+        }
+        if (!replaced.endsWithCrlf()) {
+          replaced.crlf();
+        }
       } else if (!removed(f)) {
         out.append(msg, f.start(), f.end() - f.start());
         if (msg[f.end() - 1] != '\n') { // last line of a message without a final line break
@@ -171,7 +185,8 @@ public final class RawMessage {
     }
     byte[] content = out.toByteArray();
     RawAttachments.check(content);
-    return new Prepared(content, from, moreFroms, sender, to, cc, bcc, returnPath);
+    return new Prepared(content, from, moreFroms, sender, to, cc, bcc, returnPath,
+        replaced == null ? null : replaced.toByteArray());
   }
 
   /**

@@ -162,7 +162,8 @@ public final class SendService {
    * A message ready to commit. {@code headers} and {@code simple}: what a Simple message was built from (null for a
    * raw one), to build it again with tracked links. {@code delegation}: the identity ARNs it names, or null.
    * {@code returnPath}: where its feedback is forwarded, as given ({@link SendRequest#envelopeSender}, or a raw
-   * message's Return-Path header), null or empty when none is (the From identity's then).
+   * message's Return-Path header), null or empty when none is (the From identity's then). {@code replacedFields}: a raw
+   * message's own Date and Message-ID ({@link RawMessage.Prepared#replacedFields}).
    */
   /**
    * @param headerFrom a raw message's From header's first mailbox when its domain is not the Source's (whose DKIM key
@@ -170,10 +171,10 @@ public final class SendService {
    */
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
       Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation,
-      String returnPath, Mailbox headerFrom) {
+      String returnPath, Mailbox headerFrom, byte[] replacedFields) {
     Prepared withContent(byte[] newContent) {
       return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath,
-          headerFrom);
+          headerFrom, replacedFields);
     }
   }
 
@@ -331,7 +332,7 @@ public final class SendService {
       byte[] content = MimeBuilder.build(p.headers(), simple);
       checkSize(content.length, limit);
       return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-          p.delegation(), p.returnPath(), p.headerFrom());
+          p.delegation(), p.returnPath(), p.headerFrom(), p.replacedFields());
     });
   }
 
@@ -508,7 +509,7 @@ public final class SendService {
           : MimeBuilder.build(p.headers(), simple);
       checkSize(content.length, limit);
       return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-          p.delegation(), p.returnPath(), p.headerFrom());
+          p.delegation(), p.returnPath(), p.headerFrom(), p.replacedFields());
     });
   }
 
@@ -612,7 +613,7 @@ public final class SendService {
         profile.identity() != null ? profile.identity().account()
             : profile.sendingIdentity() != null ? caller.account().id() : null,
         profile.identity() != null ? profile.identity().identity() : profile.sendingIdentity(), request.tenant(),
-        tenantId, request.operation());
+        tenantId, request.operation(), p.replacedFields());
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */
@@ -712,7 +713,8 @@ public final class SendService {
       byte[] content = MimeBuilder.build(headers, simple);
       checkSize(content.length, limit);
       return new Prepared(id, from, senders.list(), envelope(to, cc, bcc), content, now, headers, simple,
-          delegation(request, from, List.of(), senderHeader, request.envelopeSender()), request.envelopeSender(), null);
+          delegation(request, from, List.of(), senderHeader, request.envelopeSender()), request.envelopeSender(), null,
+          null);
     }
     if (!(request.content() instanceof RawContent raw)) {
       throw new IllegalStateException("template content is rendered before it is prepared");
@@ -759,7 +761,8 @@ public final class SendService {
     Mailbox headerFrom = prepared.from() != null && !prepared.from().domain().equalsIgnoreCase(from.domain())
         ? prepared.from() : null;
     return new Prepared(id, from, otherSenders.list(), recipients, prepared.content(), now, null, null,
-        delegation(request, from, froms, prepared.sender(), returnPath), returnPath, headerFrom);
+        delegation(request, from, froms, prepared.sender(), returnPath), returnPath, headerFrom,
+        prepared.replacedFields());
   }
 
   /**

@@ -115,7 +115,7 @@ public final class EventOutbox {
   static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
       + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
       + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account, "
-      + "m.identity_name, m.operation "
+      + "m.identity_name, m.operation, m.replaced_fields "
       + "FROM messages m WHERE m.id = ANY($1)";
 
   /**
@@ -168,7 +168,8 @@ public final class EventOutbox {
             out.put(m.getString(0), new SesEvents.MailFacts(m.getString(0), m.getString(1), region,
                 m.getString(2), m.getOffsetDateTime(5).toInstant(), List.of(m.getArrayOfStrings(9)), m.getString(3),
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
-                m.getString(7), m.getString(8), m.getString(10), m.getString(11), m.getString(12)));
+                m.getString(7), m.getString(8), m.getString(10), m.getString(11), m.getString(12),
+                m.getBuffer(13) == null ? null : m.getBuffer(13).getBytes()));
           }
           return out;
         });

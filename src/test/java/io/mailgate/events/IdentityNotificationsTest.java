@@ -115,6 +115,31 @@ class IdentityNotificationsTest {
       assertEquals("Your order", withHeaders.getJsonObject("commonHeaders").getString("subject"));
       assertTrue(withHeaders.getJsonArray("headers").stream().anyMatch(h -> ((JsonObject) h).getString("name")
           .equals("Subject")), withHeaders.encode());
+
+      // a raw message's own Message-ID and Date, which the sent copy has Mailgate's in place of, are what its
+      // notification shows: in headers, and as commonHeaders' messageId and date (SES: the original message's)
+      String raw = "From: orders@bounce.example\r\nTo: bounce+3@simulator.amazonses.com\r\nSubject: raw\r\n"
+          + "Message-ID: <custom-1@app.example>\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nbody\r\n";
+      String third = t.v1().sendRawEmail(r -> r.rawMessage(m -> m.data(software.amazon.awssdk.core.SdkBytes
+          .fromUtf8String(raw)))).messageId();
+      JsonObject original = postsOnceDone("/bounces", third, 1).get(0).json().getJsonObject("mail");
+      assertEquals(third, original.getString("messageId"));
+      JsonObject common = original.getJsonObject("commonHeaders");
+      assertEquals("<custom-1@app.example>", common.getString("messageId"), original.encode());
+      assertEquals("Mon, 01 Jan 2024 00:00:00 +0000", common.getString("date").strip(), original.encode());
+      List<String> shown = original.getJsonArray("headers").stream().map(h -> (JsonObject) h)
+          .filter(h -> h.getString("name").equals("Message-ID") || h.getString("name").equals("Date"))
+          .map(h -> h.getString("value").strip()).toList();
+      assertEquals(List.of("<custom-1@app.example>", "Mon, 01 Jan 2024 00:00:00 +0000"), shown, original.encode());
+      // an event's mail object shows them in its headers too, its commonHeaders.messageId the SES message ID
+      JsonObject event = node.message(third, t.key().accessKeyId(), t.key().secretAccessKey()).getJsonArray("Events")
+          .getJsonObject(0).getJsonObject("mail");
+      assertEquals(third, event.getJsonObject("commonHeaders").getString("messageId"));
+      assertTrue(event.getJsonArray("headers").stream().anyMatch(h -> ((JsonObject) h).getString("value").strip()
+          .equals("<custom-1@app.example>")), event.encode());
+      String sentCopy = Db.string(pg, "SELECT convert_from(content, 'UTF8') FROM messages WHERE id = '" + third + "'");
+      assertTrue(sentCopy.contains("Message-ID: <" + third + "@") && !sentCopy.contains("custom-1@app.example"),
+          "the sent copy has Mailgate's: " + sentCopy);
     }
   }
 

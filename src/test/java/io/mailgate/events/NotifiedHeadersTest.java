@@ -52,7 +52,7 @@ class NotifiedHeadersTest {
         + " <s@x>\r\nX-Cut-Inside-Its-Na";
     JsonObject mail = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "a@example.com",
         Instant.EPOCH, List.of("r@y.example"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
-        .US_ASCII), null, null, null, null, null));
+        .US_ASCII), null, null, null, null, null, null));
     assertTrue(mail.getBoolean("headersTruncated"));
     assertEquals(List.of("From", "Subject", "Message-ID", "References"),
         mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
@@ -73,7 +73,7 @@ class NotifiedHeadersTest {
         + "Subject: hi\r\n";
     JsonObject sent = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "h@example.com",
         Instant.EPOCH, List.of("j@example.org"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
-        .US_ASCII), null, null, null, null, null)).getJsonObject("commonHeaders");
+        .US_ASCII), null, null, null, null, null, null)).getJsonObject("commonHeaders");
     assertEquals(new JsonArray().add("\"M\u00fcller, Hans\" <h@example.com>"), sent.getJsonArray("from"),
         "its name quoted once decoded, as JavaMail writes it: one address to a parser still");
     assertEquals(new JsonArray().add("\"Doe, Jane\" <j@example.org>").add("\"Roe, Rick\" <r@example.org>")

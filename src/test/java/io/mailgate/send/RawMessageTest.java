@@ -1,6 +1,7 @@
 package io.mailgate.send;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,6 +51,18 @@ class RawMessageTest {
     assertEquals("a@example.com", p.from().address());
     assertEquals(List.of("b@example.org", "c@example.org"), p.to().stream().map(Mailbox::address).toList());
     assertEquals(List.of("hidden@example.org", "other@example.org"), p.bcc().stream().map(Mailbox::address).toList());
+    assertEquals("Date: Fri, 27 Nov 2026 09:00:00 +0000\r\nMessage-ID: <mine@example.com>\r\n",
+        new String(p.replacedFields(), StandardCharsets.US_ASCII), "the caller's own, for its events");
+  }
+
+  /** What a message replaced is kept with CRLF line breaks, whatever it was written with; nothing when none was. */
+  @Test
+  void replacedFieldsEndInCrlf() {
+    RawMessage.Prepared p = prepare("From: a@example.com\nMessage-ID:\n <folded@example.com>\nTo: b@example.org\n"
+        + "Date: Fri, 27 Nov 2026 09:00:00 +0000");
+    assertEquals("Message-ID:\r\n <folded@example.com>\r\nDate: Fri, 27 Nov 2026 09:00:00 +0000\r\n",
+        new String(p.replacedFields(), StandardCharsets.US_ASCII));
+    assertNull(prepare("From: a@example.com\r\nTo: b@example.org\r\n\r\nx\r\n").replacedFields());
   }
 
   @Test
