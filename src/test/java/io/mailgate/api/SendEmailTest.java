@@ -186,6 +186,20 @@ class SendEmailTest {
     }
   }
 
+  /**
+   * A send naming an EndpointId (SES multi-region endpoints) is signed with SigV4a by the SDK: taken like any other,
+   * with only the endpoint changed (Mailgate is every region; the EndpointId names nothing here).
+   */
+  @Test
+  void aSendNamingAnEndpointIdIsSignedWithSigV4aAndAccepted() {
+    String id = ses.sendEmail(r -> r.endpointId("abc123.def456").fromEmailAddress("sender@example.com")
+        .destination(d -> d.toAddresses("multi-region@example.org"))
+        .content(c -> c.simple(m -> m.subject(s -> s.data("Through an endpoint id"))
+            .body(b -> b.text(t -> t.data("x")))))).messageId();
+    assertNotNull(id);
+    awaitReceived("multi-region@example.org", "Through an endpoint id");
+  }
+
   @Test
   void rawMessageIsSentAsGivenWithoutItsBccHeader() throws IOException {
     String raw = "From: Raw Sender <raw@example.com>\n"

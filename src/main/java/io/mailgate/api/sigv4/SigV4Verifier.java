@@ -76,6 +76,7 @@ public final class SigV4Verifier {
   /** The service a wrongly scoped credential is told to use. */
   private final String expectedService;
   private final SigningKeys signingKeys = new SigningKeys(10_000);
+  private final SigV4aKeys sigV4aKeys = new SigV4aKeys(10_000);
 
   /** A verifier for SES with the AWS default of 15 minutes of clock skew. */
   public SigV4Verifier(Function<String, Optional<String>> secrets, Clock clock) {
@@ -102,9 +103,16 @@ public final class SigV4Verifier {
     return new SigV4Verifier(secrets, clock, DEFAULT_MAX_CLOCK_SKEW, Set.of(S3_SERVICE));
   }
 
-  /** The parsed authorization, whichever way it came. */
+  /**
+   * The parsed authorization, whichever way it came. {@code asymmetric}: SigV4a ({@link SigV4aKeys#ALGORITHM}), its
+   * scope without a region and its {@code region} the signed {@code X-Amz-Region-Set}.
+   */
   private record Auth(String accessKeyId, String scopeDate, String region, String service, String credentialScope,
-      String signedHeaders, String signature, String amzDate, long signedAt) {}
+      String signedHeaders, String signature, String amzDate, long signedAt, boolean asymmetric) {
+    String algorithm() {
+      return asymmetric ? SigV4aKeys.ALGORITHM : ALGORITHM;
+    }
+  }
 
   /** Verifies one request; never throws for bad input. */
   public SigV4Result verify(SigV4Request request) {
@@ -185,7 +193,9 @@ public final class SigV4Verifier {
       fromDateHeader = amzDate != null;
     }
 
-    if (ALGORITHM.equals(algorithm) && pairWithoutEquals) {
+    boolean asymmetric = SigV4aKeys.ALGORITHM.equals(algorithm);
+    boolean known = ALGORITHM.equals(algorithm) || asymmetric;
+    if (known && pairWithoutEquals) {
       return incomplete("Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 "
           + "and encoded with Base64): '" + Base64.getEncoder().encodeToString(
               SigningKeys.sha256(authorization.getBytes(StandardCharsets.ISO_8859_1))) + "'.");
@@ -200,11 +210,12 @@ public final class SigV4Verifier {
       }
       // AWS echoes a SigV4 header (no secret in it); of any other scheme only its name: a browser sends the console's
       // cached Basic credentials to every path under it, and an error body that repeated them would end in logs
-      msg.append("Authorization=").append(ALGORITHM.equals(algorithm) ? authorization : algorithm);
+      msg.append("Authorization=").append(known ? authorization : algorithm);
       return incomplete(msg.toString());
     }
-    if (!ALGORITHM.equals(algorithm)) {
-      return incomplete("Unsupported AWS 'algorithm': '" + algorithm + "'. Only " + ALGORITHM + " is supported.");
+    if (!known) {
+      return incomplete("Unsupported AWS 'algorithm': '" + algorithm + "'. Only " + ALGORITHM + " and "
+          + SigV4aKeys.ALGORITHM + " are supported.");
     }
 
     long signedAt = parseBasicIso(amzDate);
@@ -216,7 +227,9 @@ public final class SigV4Verifier {
       return incomplete("Date must be in ISO-8601 'basic format'. Got '" + amzDate + "'. See "
           + "http://en.wikipedia.org/wiki/ISO_8601");
     }
-    Object scoped = parseCredential(credential, signedHeaders, signature, amzDate, signedAt);
+    Object scoped = asymmetric
+        ? parseScopeA(credential, signedHeaders, signature, amzDate, signedAt, request.headers().first("x-amz-region-set"))
+        : parseCredential(credential, signedHeaders, signature, amzDate, signedAt);
     if (scoped instanceof Rejected r) return r;
     Auth auth = (Auth) scoped;
 
@@ -310,7 +323,34 @@ public final class SigV4Verifier {
       return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     }
     return new Auth(accessKeyId, scopeDate, region, service, credential.substring(s1 + 1), signedHeaders, signature,
-        amzDate, signedAt);
+        amzDate, signedAt, false);
+  }
+
+  /**
+   * SigV4a's {@code AKID/yyyyMMdd/service/aws4_request}: {@link #parseCredential} with a region put in where SigV4 has
+   * it, then the regions from {@code X-Amz-Region-Set}, which the signature must cover (any set is taken, as any
+   * region is for SigV4: Mailgate is every region).
+   */
+  private Object parseScopeA(String credential, String signedHeaders, String signature, String amzDate,
+      long signedAt, String regionSet) {
+    int s1 = credential.indexOf('/');
+    int s2 = s1 < 0 ? -1 : credential.indexOf('/', s1 + 1);
+    if (s2 < 0) {
+      return incomplete("Credential should have 4 slash-separated parts: "
+          + "<access key id>/<yyyyMMdd>/<service>/aws4_request, not '" + credential + "'.");
+    }
+    Object scoped = parseCredential(credential.substring(0, s2) + "/-" + credential.substring(s2), signedHeaders,
+        signature, amzDate, signedAt);
+    if (scoped instanceof Rejected r) {
+      return r.message().startsWith("Credential should have 5") ? incomplete("Credential should have 4 "
+          + "slash-separated parts: <access key id>/<yyyyMMdd>/<service>/aws4_request, not '" + credential + "'.") : r;
+    }
+    if (regionSet == null || regionSet.isBlank() || !(";" + signedHeaders + ";").contains(";x-amz-region-set;")) {
+      return incomplete("SigV4a requires 'X-Amz-Region-Set' to be a signed header.");
+    }
+    Auth a = (Auth) scoped;
+    return new Auth(a.accessKeyId(), a.scopeDate(), regionSet.strip(), a.service(), credential.substring(s1 + 1),
+        a.signedHeaders(), a.signature(), a.amzDate(), a.signedAt(), true);
   }
 
   private Rejected checkSkew(Auth auth, long now) {
@@ -378,14 +418,20 @@ public final class SigV4Verifier {
     byte[] canonicalBytes = canonical.toString().getBytes(
         wide ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
     StringBuilder toSign = new StringBuilder(160);
-    toSign.append(ALGORITHM).append('\n').append(auth.amzDate()).append('\n')
+    toSign.append(auth.algorithm()).append('\n').append(auth.amzDate()).append('\n')
         .append(auth.credentialScope()).append('\n');
     appendHex(toSign, SigningKeys.sha256(canonicalBytes));
 
-    SecretKeySpec key = signingKeys.signingKey(secret.get(), auth.scopeDate(), auth.region(), auth.service());
-    byte[] expected = SigningKeys.hmac(key, toSign.toString().getBytes(StandardCharsets.ISO_8859_1));
     byte[] provided = decodeHex(auth.signature());
-    if (provided == null || !java.security.MessageDigest.isEqual(expected, provided)) {
+    byte[] stringToSign = toSign.toString().getBytes(StandardCharsets.ISO_8859_1);
+    boolean matches;
+    if (auth.asymmetric()) {
+      matches = provided != null && sigV4aKeys.verify(auth.accessKeyId(), secret.get(), stringToSign, provided);
+    } else {
+      SecretKeySpec key = signingKeys.signingKey(secret.get(), auth.scopeDate(), auth.region(), auth.service());
+      matches = provided != null && java.security.MessageDigest.isEqual(SigningKeys.hmac(key, stringToSign), provided);
+    }
+    if (!matches) {
       return new Rejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, SIGNATURE_MISMATCH_MESSAGE,
           new String(canonicalBytes, wide ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1));
     }
@@ -503,10 +549,11 @@ public final class SigV4Verifier {
   }
 
   /** A signature as SigV4 writes it, 64 lower-case hex digits (one spelling per signature); null for anything else. */
+  /** Lower-case hex of up to 80 bytes (an HMAC-SHA256 is 32, a DER ECDSA P-256 signature at most 72); else null. */
   private static byte[] decodeHex(String hex) {
-    if (hex.length() != 64) return null;
-    byte[] out = new byte[32];
-    for (int i = 0; i < 32; i++) {
+    if (hex.isEmpty() || hex.length() % 2 != 0 || hex.length() > 160) return null;
+    byte[] out = new byte[hex.length() / 2];
+    for (int i = 0; i < out.length; i++) {
       int hi = lowerHex(hex.charAt(2 * i));
       int lo = lowerHex(hex.charAt(2 * i + 1));
       if (hi < 0 || lo < 0) return null;

@@ -94,6 +94,49 @@ class SigV4VerifierTest {
     assertEquals(signingTime(c), v.signedAt());
   }
 
+  /**
+   * A send naming an EndpointId (SES multi-region endpoints) is signed with SigV4a by the SDK (the AWS CRT signer):
+   * verified with the P-256 key derived from the same secret, its scope without a region, the signed region set as
+   * its region; an altered body, another secret or an unsigned region set is refused.
+   */
+  @Test
+  void sigV4aAsTheSdkSignsAnEndpointIdSendVerifies() {
+    Captured c = SdkRequests.sesV2(Region.EU_WEST_1, client -> client.sendEmail(r -> r.endpointId("abc123.def456")
+        .fromEmailAddress("sender@example.com").destination(d -> d.toAddresses("a@example.net"))
+        .content(ct -> ct.simple(m -> m.subject(s -> s.data("s")).body(b -> b.text(t -> t.data("b")))))));
+    assertTrue(c.header("Authorization").startsWith("AWS4-ECDSA-P256-SHA256 Credential=" + ACCESS_KEY_ID + "/"),
+        c.header("Authorization"));
+    Verified v = assertInstanceOf(Verified.class, verifyAtSigningTime(c));
+    assertEquals(ACCESS_KEY_ID, v.accessKeyId());
+    assertEquals("*", v.region());
+    assertEquals("ses", v.service());
+
+    byte[] altered = c.body().clone();
+    altered[altered.length - 3] ^= 1;
+    assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, verifyAtSigningTime(new Captured(c.http(), altered)));
+    SigV4Verifier otherSecret = new SigV4Verifier(id -> Optional.of(SECRET + "x"),
+        Clock.fixed(signingTime(c), ZoneOffset.UTC));
+    assertRejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, otherSecret.verify(c.toSigV4()));
+    Captured noRegionSet = withHeaders(c, h -> {
+      h.keySet().removeIf(k -> k.equalsIgnoreCase("X-Amz-Region-Set"));
+      return h;
+    });
+    assertRejected(SigV4Error.INCOMPLETE_SIGNATURE, verifyAtSigningTime(noRegionSet));
+  }
+
+  /** The public point SigV4a verifies with is d·G on P-256: 2G and (n-1)G = -G as published (SEC 2, NIST). */
+  @Test
+  void p256MultiplicationMatchesKnownPoints() {
+    java.math.BigInteger[] twoG = SigV4aKeys.multiply(java.math.BigInteger.TWO);
+    assertEquals("7cf27b188d034f7e8a52380304b51ac3c08969e277f21b35a60b48fc47669978", twoG[0].toString(16));
+    assertEquals("7775510db8ed040293d9ac69f7430dbba7dade63ce982299e04b79d227873d1", twoG[1].toString(16));
+    java.math.BigInteger n = new java.math.BigInteger(
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16);
+    java.math.BigInteger[] minusG = SigV4aKeys.multiply(n.subtract(java.math.BigInteger.ONE));
+    assertEquals("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", minusG[0].toString(16));
+    assertEquals("b01cbd1c01e58065711814b583f061e9d431cca994cea1313449bf97c840ae0a", minusG[1].toString(16));
+  }
+
   @Test
   void sesV2GetWithQueryParametersVerifies() {
     // ListSuppressedDestinations is a GET with repeated keys and encoded values (ListEmailIdentities is a POST
