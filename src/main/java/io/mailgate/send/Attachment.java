@@ -104,7 +104,7 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
     return true;
   }
 
-  /** type/subtype made of RFC 2045 token characters, at most 78 (SES's limit); parameters are written by us, not taken. */
+  /** type/subtype of RFC 2045 token characters, at most 78 (SES's limit); parameters are written by us, not taken. */
   private static void checkContentType(String ct) {
     int slash = ct.indexOf('/');
     boolean ok = slash > 0 && slash < ct.length() - 1 && ct.length() <= MAX_FIELD;

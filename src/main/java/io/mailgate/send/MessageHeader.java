@@ -10,8 +10,9 @@ import java.util.Set;
  * without a colon, at most 126 characters; the value printable ASCII (SES's {@code [ -~]*}: no control characters,
  * so no CR/LF to inject headers, and nothing to encode: it is written as given, an RFC 2047 encoded word of the
  * caller's included), 1 to 995 characters, the name and the value together at most 996, so that the header's line
- * ("Name: value") fits RFC 5322's 998 octets unfolded (SES's model and its documented limits). Headers Mailgate writes itself cannot be overridden, as in SES; those SES lets a
- * message have once (the list a raw message is held to, {@link RawMessage#SINGLE}) may be given once.
+ * ("Name: value") fits RFC 5322's 998 octets unfolded (SES's model and its documented limits). Headers Mailgate
+ * writes itself cannot be overridden, as in SES; those SES lets a message have once (the list a raw message is held
+ * to, {@link RawMessage#SINGLE}) may be given once.
  */
 public record MessageHeader(String name, String value) {
   private static final Set<String> RESERVED = Set.of(

@@ -29,8 +29,8 @@ public final class RawMessage {
    * @param sender the Sender header's mailbox, or none (each sender address must be a verified identity, as in SES)
    * @param returnPath the Return-Path header's value as written (unfolded), or null when it has none: the feedback
    *     address of a send that names neither a Source nor one ({@link #returnPathAddress}); removed from the content
-   * @param replacedFields the caller's Date and Message-ID fields as written, each line ending in CRLF, that the content
-   *     has Mailgate's in place of (its events show these, as SES's do); null when it had neither
+   * @param replacedFields the caller's Date and Message-ID fields as written, each line ending in CRLF, that the
+   *     content has Mailgate's in place of (its events show these, as SES's do); null when it had neither
    */
   public record Prepared(byte[] content, Mailbox from, List<Mailbox> moreFroms, List<Mailbox> sender,
       List<Mailbox> to, List<Mailbox> cc, List<Mailbox> bcc, String returnPath, byte[] replacedFields) {}

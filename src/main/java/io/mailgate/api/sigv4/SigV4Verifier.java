@@ -228,7 +228,8 @@ public final class SigV4Verifier {
           + "http://en.wikipedia.org/wiki/ISO_8601");
     }
     Object scoped = asymmetric
-        ? parseScopeA(credential, signedHeaders, signature, amzDate, signedAt, request.headers().first("x-amz-region-set"))
+        ? parseScopeA(credential, signedHeaders, signature, amzDate, signedAt,
+            request.headers().first("x-amz-region-set"))
         : parseCredential(credential, signedHeaders, signature, amzDate, signedAt);
     if (scoped instanceof Rejected r) return r;
     Auth auth = (Auth) scoped;
