@@ -434,8 +434,8 @@ public final class SesEvents {
   /**
    * An address as JavaMail's {@code toUnicodeString} writes it (SES's commonHeaders): a display name in quotes only
    * when it needs them (it holds a special), so {@code "John Doe" <j@example.com>} is {@code John Doe <j@example.com>}
-   * and a decoded {@code Müller, Hans} is quoted. A name that is one quoted string is read from it first; anything else is
-   * taken as written.
+   * and a decoded {@code Müller, Hans} is quoted. A name that is one quoted string is read from it first; anything
+   * else is taken as written.
    */
   private static String displayed(String address) {
     int angle = address.lastIndexOf('<');
