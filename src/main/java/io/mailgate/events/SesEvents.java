@@ -352,27 +352,31 @@ public final class SesEvents {
     if (block != null) {
       int size = 0;
       for (HeaderBlock.Field field : block.fields()) {
-        size += field.end() - field.start();
+        String own = block.rawValue(field);
+        String given = given(field, original);
+        String value = given == null ? own : given;
+        // a caller's own field shown in place of Mailgate's counts as long as it is
+        size += field.end() - field.start() + (given == null ? 0 : Math.max(0, given.length() - own.length()));
         if (size > MAX_HEADER_BYTES) {
           truncated = true;
           break;
         }
-        headers.add(new JsonObject().put("name", field.name()).put("value", value(block, field, original)));
+        headers.add(new JsonObject().put("name", field.name()).put("value", value));
       }
       commonHeaders(block, common, messageId, original);
     }
     mail.put("headersTruncated", truncated).put("headers", headers).put("commonHeaders", common);
   }
 
-  /** {@code field}'s value, or the {@code original} field's of its name when there is one (Date, Message-ID). */
-  private static String value(HeaderBlock block, HeaderBlock.Field field, HeaderBlock original) {
+  /** The {@code original} field's value of {@code field}'s name (Date, Message-ID) when there is one, else null. */
+  private static String given(HeaderBlock.Field field, HeaderBlock original) {
     if (original != null && (field.is("Date") || field.is("Message-ID"))) {
       HeaderBlock.Field given = original.first(field.name());
       if (given != null) {
         return original.rawValue(given);
       }
     }
-    return block.rawValue(field);
+    return null;
   }
 
   /** Where the last field of {@code header} begins (after a line feed, not a folded line's); 0 if none does. */
@@ -402,7 +406,8 @@ public final class SesEvents {
     }
     HeaderBlock.Field date = block.first("Date");
     if (date != null) {
-      common.put("date", value(block, date, original));
+      String given = given(date, original);
+      common.put("date", given != null ? given : block.rawValue(date));
     }
     HeaderBlock.Field header = messageId == null ? block.first("Message-ID") : null;
     if (messageId != null || header != null) {

@@ -294,7 +294,7 @@ public final class FeedbackVerticle extends VerticleBase {
           // on the account's list for a complaint: SES publishes a Complaint of subtype OnAccountSuppressionList ("SES
           // accepted the message, but didn't attempt to send it"), no Bounce; nothing counted or suppressed again
           return row(o, "bounced", null, r.text(), EventType.COMPLAINT,
-              SesEvents.complaint(o.recipient(), o.at(), "OnAccountSuppressionList"), null, false,
+              SesEvents.complaint(o.recipient(), o.at(), ComplaintReport.ON_SUPPRESSION_LIST), null, false,
               OutcomeStore.Consequences.NONE);
         }
         if (o.result() instanceof AttemptResult.Suppressed sup) {

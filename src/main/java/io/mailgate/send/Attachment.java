@@ -87,9 +87,8 @@ public record Attachment(byte[] content, String fileName, String contentType, bo
 
   /**
    * A Content-ID as it is written between angle brackets: 1 to 78 printable ASCII characters (SES's limit), no space
-   * and no angle
-   * bracket. Anything beyond ASCII is refused, not only controls: the header is written byte for byte, and U+010D
-   * written so is a CR.
+   * and no angle bracket. Anything beyond ASCII is refused, not only controls: the header is written byte for byte, and
+   * U+010D written so is a CR.
    */
   private static boolean isContentId(String id) {
     if (id.isEmpty() || id.length() > MAX_FIELD) {

@@ -61,6 +61,35 @@ class NotifiedHeadersTest {
   }
 
   /**
+   * A raw message's own Date and Message-ID are shown in place of Mailgate's, and count toward the headers' 10 KB as
+   * long as they are: a caller's Message-ID of 20 KB is not shown past it, the headers said to be cut.
+   */
+  @Test
+  void theCallersOwnFieldsAreShownAndCountAsLongAsTheyAre() {
+    String head = "From: a@example.com\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n"
+        + "Message-ID: <id@mailgate.example>\r\nSubject: s\r\n";
+    byte[] given = "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\nMessage-ID: <mine@app.example>\r\n"
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    JsonObject mail = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "a@example.com",
+        Instant.EPOCH, List.of("r@y.example"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
+        .US_ASCII), null, null, null, null, null, given));
+    assertEquals(List.of("a@example.com", "Mon, 01 Jan 2024 00:00:00 +0000", "<mine@app.example>", "s"),
+        mail.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("value").strip()).toList());
+    assertEquals("Mon, 01 Jan 2024 00:00:00 +0000", mail.getJsonObject("commonHeaders").getString("date").strip());
+    assertEquals("id", mail.getJsonObject("commonHeaders").getString("messageId"), "an event's is the MessageId");
+    assertFalse(mail.getBoolean("headersTruncated"));
+
+    byte[] huge = ("Message-ID: <" + "x".repeat(20_000) + "@app.example>\r\n")
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    JsonObject cut = SesEvents.mail(new SesEvents.MailFacts("id", "111122223333", "us-east-1", "a@example.com",
+        Instant.EPOCH, List.of("r@y.example"), null, new JsonArray(), head.getBytes(java.nio.charset.StandardCharsets
+        .US_ASCII), null, null, null, null, null, huge));
+    assertTrue(cut.getBoolean("headersTruncated"));
+    assertEquals(List.of("From", "Date"),
+        cut.getJsonArray("headers").stream().map(h -> ((JsonObject) h).getString("name")).toList());
+  }
+
+  /**
    * An address list is split into its addresses before their encoded words are decoded: an Outlook "Last, First" name
    * carries its comma encoded, and split after decoding it made two addresses of one; decoded, such a name is quoted.
    */

@@ -549,8 +549,10 @@ public final class SigV4Verifier {
     out.append(hex);
   }
 
-  /** A signature as SigV4 writes it, 64 lower-case hex digits (one spelling per signature); null for anything else. */
-  /** Lower-case hex of up to 80 bytes (an HMAC-SHA256 is 32, a DER ECDSA P-256 signature at most 72); else null. */
+  /**
+   * A signature as SigV4 and SigV4a write it, lower-case hex (one spelling per signature) of up to 80 bytes (an
+   * HMAC-SHA256 is 32, a DER ECDSA P-256 signature at most 72); null for anything else.
+   */
   private static byte[] decodeHex(String hex) {
     if (hex.isEmpty() || hex.length() % 2 != 0 || hex.length() > 160) return null;
     byte[] out = new byte[hex.length() / 2];
