@@ -336,15 +336,15 @@ public final class SigV4Verifier {
       long signedAt, String regionSet) {
     int s1 = credential.indexOf('/');
     int s2 = s1 < 0 ? -1 : credential.indexOf('/', s1 + 1);
-    if (s2 < 0) {
+    int s3 = s2 < 0 ? -1 : credential.indexOf('/', s2 + 1);
+    if (s3 < 0 || credential.indexOf('/', s3 + 1) >= 0) {
       return incomplete("Credential should have 4 slash-separated parts: "
           + "<access key id>/<yyyyMMdd>/<service>/aws4_request, not '" + credential + "'.");
     }
     Object scoped = parseCredential(credential.substring(0, s2) + "/-" + credential.substring(s2), signedHeaders,
         signature, amzDate, signedAt);
     if (scoped instanceof Rejected r) {
-      return r.message().startsWith("Credential should have 5") ? incomplete("Credential should have 4 "
-          + "slash-separated parts: <access key id>/<yyyyMMdd>/<service>/aws4_request, not '" + credential + "'.") : r;
+      return r;
     }
     if (regionSet == null || regionSet.isBlank() || !(";" + signedHeaders + ";").contains(";x-amz-region-set;")) {
       return incomplete("SigV4a requires 'X-Amz-Region-Set' to be a signed header.");

@@ -122,6 +122,13 @@ class SigV4VerifierTest {
       return h;
     });
     assertRejected(SigV4Error.INCOMPLETE_SIGNATURE, verifyAtSigningTime(noRegionSet));
+    Captured regionScoped = withHeaders(c, h -> {
+      h.replaceAll((k, values) -> k.equalsIgnoreCase("Authorization")
+          ? List.of(values.get(0).replace("/ses/aws4_request", "/eu-west-1/ses/aws4_request")) : values);
+      return h;
+    });
+    Rejected fiveParts = assertRejected(SigV4Error.INCOMPLETE_SIGNATURE, verifyAtSigningTime(regionScoped));
+    assertTrue(fiveParts.message().contains("4 slash-separated parts"), fiveParts.message());
   }
 
   /** The public point SigV4a verifies with is d·G on P-256: 2G and (n-1)G = -G as published (SEC 2, NIST). */
