@@ -8,14 +8,37 @@ public sealed interface AttemptResult {
   /** The host that answered (or that we tried), for events' remoteMtaIp / reportingMTA. */
   String remoteMta();
 
+  /** The connection the attempt went over, as far as it got one; null when it had none. */
+  default Outgoing outgoing() {
+    return null;
+  }
+
+  /**
+   * What SES's events tag as {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version}: the address the connection
+   * left from, and its TLS protocol ({@code TLSv1.3}; null in plain text).
+   */
+  record Outgoing(String ip, String tlsVersion) {}
+
   /** The server accepted the message (2xx after DATA). */
-  record Delivered(SmtpResponse reply, String remoteMta) implements AttemptResult {}
+  record Delivered(SmtpResponse reply, String remoteMta, Outgoing outgoing) implements AttemptResult {
+    public Delivered(SmtpResponse reply, String remoteMta) {
+      this(reply, remoteMta, null);
+    }
+  }
 
   /** The server refused it with a 4xx or 5xx reply at some step of the transaction. */
-  record Rejected(SmtpResponse reply, String remoteMta) implements AttemptResult {}
+  record Rejected(SmtpResponse reply, String remoteMta, Outgoing outgoing) implements AttemptResult {
+    public Rejected(SmtpResponse reply, String remoteMta) {
+      this(reply, remoteMta, null);
+    }
+  }
 
   /** No SMTP answer decided it: connection refused or lost, timeout, TLS failure, DNS trouble. */
-  record Failed(String reason, String remoteMta) implements AttemptResult {}
+  record Failed(String reason, String remoteMta, Outgoing outgoing) implements AttemptResult {
+    public Failed(String reason, String remoteMta) {
+      this(reason, remoteMta, null);
+    }
+  }
 
   /**
    * Not sent: the address is on the account's suppression list or the global one, or (with {@code unsubscribedFrom},

@@ -802,6 +802,14 @@ final class SmtpConnection {
     return socket.remoteAddress() == null ? route.address() : socket.remoteAddress().hostAddress();
   }
 
+  /** The address this connection left from and its TLS protocol, as they are now (STARTTLS changes the latter). */
+  AttemptResult.Outgoing outgoing() {
+    io.vertx.core.net.SocketAddress local = socket.localAddress();
+    javax.net.ssl.SSLSession tls = socket.isSsl() ? socket.sslSession() : null;
+    return new AttemptResult.Outgoing(local == null ? null : local.hostAddress(),
+        tls == null ? null : tls.getProtocol());
+  }
+
   Endpoint endpoint() {
     return route;
   }

@@ -119,8 +119,62 @@ public final class SesEvents {
   private static final java.time.format.DateTimeFormatter TIME = java.time.format.DateTimeFormatter
       .ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
+  /**
+   * Where an event's detail, as stored, keeps the tags its event adds to the message's ({@code mail.tags}): those of
+   * the delivery attempt that decided it ({@link #sentOver}). Not part of the detail as published.
+   */
+  static final String MAIL_TAGS = "mailTags";
+
+  /**
+   * {@code detail} with the {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version} tags of the connection the
+   * attempt that decided it went over (left from {@code ip}, in {@code tlsVersion}; either may be null), which its event
+   * adds to the message's tags, as SES's events of a delivery attempt have them.
+   */
+  public static JsonObject sentOver(JsonObject detail, String ip, String tlsVersion) {
+    JsonObject tags = new JsonObject();
+    if (ip != null) {
+      tags.put("ses:outgoing-ip", new JsonArray().add(ip));
+    }
+    if (tlsVersion != null) {
+      tags.put("ses:outgoing-tls-version", new JsonArray().add(tlsVersion));
+    }
+    return tags.isEmpty() ? detail : detail.put(MAIL_TAGS, tags);
+  }
+
   public static JsonObject event(EventType type, JsonObject mail, JsonObject detail) {
-    return new JsonObject().put("eventType", type.sesName).put("mail", mail).put(type.detailField, detail);
+    Object added = detail.getValue(MAIL_TAGS);
+    if (added instanceof JsonObject tags) {
+      // the message's mail object is shared by its events: this one's is a copy, with the attempt's tags after SES's
+      // own (before the message's), as SES lists them
+      mail = new JsonObject(new java.util.LinkedHashMap<>(mail.getMap())).put("tags", withTags(mail, tags));
+    }
+    return new JsonObject().put("eventType", type.sesName).put("mail", mail).put(type.detailField, published(detail));
+  }
+
+  private static JsonObject withTags(JsonObject mail, JsonObject added) {
+    JsonObject tags = new JsonObject();
+    Object had = mail.getValue("tags");
+    boolean pending = true;
+    if (had instanceof JsonObject own) {
+      for (Map.Entry<String, Object> t : own) {
+        if (pending && !t.getKey().startsWith("ses:")) {
+          tags.mergeIn(added);
+          pending = false;
+        }
+        tags.put(t.getKey(), t.getValue());
+      }
+    }
+    return pending ? tags.mergeIn(added) : tags;
+  }
+
+  /** {@code detail} as published: without what it keeps for the event's mail object ({@link #MAIL_TAGS}). */
+  private static JsonObject published(JsonObject detail) {
+    if (!detail.containsKey(MAIL_TAGS)) {
+      return detail;
+    }
+    JsonObject copy = new JsonObject(new java.util.LinkedHashMap<>(detail.getMap()));
+    copy.remove(MAIL_TAGS);
+    return copy;
   }
 
   /**
@@ -129,7 +183,8 @@ public final class SesEvents {
    * object as in events.
    */
   public static JsonObject notification(EventType type, JsonObject mail, JsonObject detail) {
-    return new JsonObject().put("notificationType", type.sesName).put("mail", mail).put(type.detailField, detail);
+    return new JsonObject().put("notificationType", type.sesName).put("mail", mail)
+        .put(type.detailField, published(detail));
   }
 
   /**

@@ -185,8 +185,9 @@ public final class FeedbackVerticle extends VerticleBase {
       return row; // nearly every delivery: no event is built
     }
     String detail = row.delivery() == null ? row.eventDetailJson()
-        : SesEvents.delivery(o.at(), Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()),
-            o.recipient(), row.smtpReply(), row.delivery().reportingMta(), row.delivery().remoteMta()).encode();
+        : sentOver(SesEvents.delivery(o.at(), Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()),
+            o.recipient(), row.smtpReply(), row.delivery().reportingMta(), row.delivery().remoteMta()), o.result())
+            .encode();
     return new OutcomeStore.Outcome(row.messageId(), row.idx(), row.accountId(), row.recipient(), row.state(),
         row.smtpCode(), row.smtpReply(), row.eventType(), row.eventDetailJson(), row.at(), row.nextAttemptAt(),
         row.countsAsAttempt(), row.consequences(), row.delivery(),
@@ -310,8 +311,8 @@ public final class FeedbackVerticle extends VerticleBase {
         // the mailbox simulator's bounce is SES's: Permanent/General, whatever its 550 5.1.1 would read as here
         Classification c = real ? classifier.classify(r.code(), r.status(), smtp, r.command()) : SIMULATED_BOUNCE;
         String status = r.status() != null ? r.status() : "5.0.0";
-        JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
-            r.diagnostic(), o.at(), reportingMta, r.remoteMta());
+        JsonObject detail = sentOver(SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(),
+            status, r.diagnostic(), o.at(), reportingMta, r.remoteMta()), o.result());
         boolean hard = real && c.type() == BounceType.PERMANENT;
         // the system account's own mail (verification emails, forwarded feedback, sent without a MAIL FROM and
         // unsigned, so refused by policy more often) suppresses on its own list only: a refused forward must not put
@@ -327,8 +328,9 @@ public final class FeedbackVerticle extends VerticleBase {
         Classification c = classifier.classify(r.code(), r.status(), smtp, r.command());
         String subType = c.type() == BounceType.TRANSIENT ? c.subType().sesName() : "General";
         String status = r.status() != null && r.status().startsWith("4") ? r.status() : "4.4.7";
-        JsonObject detail = SesEvents.bounce("Transient", subType, o.recipient(), status,
-            r.diagnostic() + " (retried until the maximum delivery time)", o.at(), reportingMta, r.remoteMta());
+        JsonObject detail = sentOver(SesEvents.bounce("Transient", subType, o.recipient(), status,
+            r.diagnostic() + " (retried until the maximum delivery time)", o.at(), reportingMta, r.remoteMta()),
+            o.result());
         return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null,
             !(o.result() instanceof AttemptResult.Deferred), counted);
       }
@@ -345,6 +347,7 @@ public final class FeedbackVerticle extends VerticleBase {
         if (SesEvents.remoteMtaIp(r.remoteMta()) != null) {
           detail.put("remoteMtaIp", r.remoteMta());
         }
+        sentOver(detail, o.result());
         return row(o, "queued", r.code(), smtp, EventType.DELIVERY_DELAY, detail, o.nextAttemptAt(), true,
             OutcomeStore.Consequences.NONE);
       }
@@ -354,7 +357,13 @@ public final class FeedbackVerticle extends VerticleBase {
     }
   }
 
-  private String delayType(AttemptResult result, Reply r) {
+  /** {@code detail} with the tags of the connection the attempt went over, if it had one. */
+  private static JsonObject sentOver(JsonObject detail, AttemptResult attempt) {
+    AttemptResult.Outgoing via = attempt.outgoing();
+    return via == null ? detail : SesEvents.sentOver(detail, via.ip(), via.tlsVersion());
+  }
+
+    private String delayType(AttemptResult result, Reply r) {
     if (!(result instanceof AttemptResult.Rejected)) {
       return "TransientCommunicationFailure";
     }

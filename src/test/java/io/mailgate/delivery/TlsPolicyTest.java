@@ -1,6 +1,7 @@
 package io.mailgate.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
@@ -94,6 +95,39 @@ class TlsPolicyTest {
   }
 
   /**
+   * The events of an attempt over STARTTLS tag its TLS protocol as SES's do ({@code ses:outgoing-tls-version}), beside
+   * the address it left from ({@code ses:outgoing-ip}); a refusal's Bounce keeps them in the message's status too.
+   */
+  @Test
+  void anAttemptsEventsTagTheTlsItWentOver() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    List<Envelope> received = new CopyOnWriteArrayList<>();
+    SmtpServer server = tlsServer(vertx, received, SmtpReply.REJECTED);
+    try (TestNode node = TestNode.start("smtp://127.0.0.1:" + server.actualPort(),
+            c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
+         SesV2Client ses = node.sesV2()) {
+      String id = send(ses, "refused over tls");
+      JsonObject status = node.awaitOutcomes(id, 1);
+      assertEquals("BOUNCED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
+          status.encodePrettily());
+      JsonObject bounce = status.getJsonArray("Events").stream().map(JsonObject.class::cast)
+          .filter(e -> e.getString("eventType").equals("Bounce")).findFirst().orElseThrow();
+      JsonObject tags = bounce.getJsonObject("mail").getJsonObject("tags");
+      assertEquals("127.0.0.1", tags.getJsonArray("ses:outgoing-ip").getString(0), tags.encode());
+      String tls = tags.getJsonArray("ses:outgoing-tls-version").getString(0);
+      assertTrue(tls.matches("TLSv1\\.[23]"), tls);
+      assertTrue(received.get(0).tls());
+      assertFalse(bounce.getJsonObject("bounce").containsKey("mailTags"), bounce.encode());
+      JsonObject send = status.getJsonArray("Events").getJsonObject(0);
+      assertEquals("Send", send.getString("eventType"));
+      assertFalse(send.getJsonObject("mail").getJsonObject("tags").containsKey("ses:outgoing-tls-version"));
+    } finally {
+      server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      vertx.close();
+    }
+  }
+
+  /**
    * RFC 3207 section 5: bytes that come in plain text after STARTTLS's 220, in the same read (put there by someone on
    * the path, here a proxy that adds a "5"), are not read with the first reply over TLS, where "5" + "250-..." would
    * have made the EHLO answer a 525 and failed every delivery.
@@ -147,12 +181,17 @@ class TlsPolicyTest {
 
   /** An SMTP server on this machine that offers STARTTLS (a self-signed certificate) and keeps what it receives. */
   private static SmtpServer tlsServer(Vertx vertx, List<Envelope> received) throws Exception {
+    return tlsServer(vertx, received, null);
+  }
+
+  /** {@link #tlsServer(Vertx, List)} answering each message with {@code reply} (null: queued). */
+  private static SmtpServer tlsServer(Vertx vertx, List<Envelope> received, SmtpReply reply) throws Exception {
     SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
     return SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
             .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
         (session, envelope, message) -> {
           received.add(envelope);
-          return CompletableFuture.completedFuture(SmtpReply.queued("tls-" + received.size()));
+          return CompletableFuture.completedFuture(reply != null ? reply : SmtpReply.queued("tls-" + received.size()));
         }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 

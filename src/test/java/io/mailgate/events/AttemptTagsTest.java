@@ -1,0 +1,75 @@
+package io.mailgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The tags of a delivery attempt's connection, kept with its event's detail and shown in its mail object's tags. */
+class AttemptTagsTest {
+
+  private static JsonObject mail() {
+    return new JsonObject().put("messageId", "m-1").put("tags", SesEvents.tags("SendEmail", "receipts", "192.0.2.9",
+        "a@example.com", "AKIDEXAMPLE", new JsonArray().add(new JsonObject().put("Name", "campaign")
+            .put("Value", "spring"))));
+  }
+
+  @Test
+  void anEventShowsItsAttemptsTagsAfterSesOwnAndKeepsThemOutOfItsDetail() {
+    JsonObject mail = mail();
+    String shared = mail.encode();
+    JsonObject stored = new JsonObject(SesEvents.sentOver(new JsonObject().put("recipients", new JsonArray()
+        .add("b@example.org")), "198.51.100.7", "TLSv1.3").encode()); // as the outbox gives it back
+
+    JsonObject event = SesEvents.event(EventType.DELIVERY, mail, stored);
+
+    JsonObject tags = event.getJsonObject("mail").getJsonObject("tags");
+    assertEquals(List.of("ses:operation", "ses:configuration-set", "ses:source-ip", "ses:from-domain",
+        "ses:caller-identity", "ses:outgoing-ip", "ses:outgoing-tls-version", "campaign"),
+        new ArrayList<>(tags.fieldNames()));
+    assertEquals(new JsonArray().add("198.51.100.7"), tags.getJsonArray("ses:outgoing-ip"));
+    assertEquals(new JsonArray().add("TLSv1.3"), tags.getJsonArray("ses:outgoing-tls-version"));
+    assertEquals(new JsonObject().put("recipients", new JsonArray().add("b@example.org")),
+        event.getJsonObject("delivery"));
+    assertEquals(shared, mail.encode(), "the message's other events share its mail object: it is not changed");
+  }
+
+  @Test
+  void plainTextHasNoTlsTagAndNoConnectionNoTags() {
+    JsonObject plain = SesEvents.event(EventType.BOUNCE, mail(),
+        SesEvents.sentOver(new JsonObject().put("bounceType", "Permanent"), "198.51.100.7", null));
+    JsonObject tags = plain.getJsonObject("mail").getJsonObject("tags");
+    assertEquals(new JsonArray().add("198.51.100.7"), tags.getJsonArray("ses:outgoing-ip"));
+    assertFalse(tags.containsKey("ses:outgoing-tls-version"));
+
+    JsonObject detail = new JsonObject().put("bounceType", "Permanent");
+    assertSame(detail, SesEvents.sentOver(detail, null, null));
+    assertEquals(new JsonObject().put("bounceType", "Permanent"), detail);
+    JsonObject mail = mail();
+    assertSame(mail, SesEvents.event(EventType.BOUNCE, mail, detail).getJsonObject("mail"));
+  }
+
+  @Test
+  void aMessageWithoutTagsOfItsOwnGetsThemLast() {
+    JsonObject mail = new JsonObject().put("tags", SesEvents.tags(null, null, null, "a@example.com", null, null));
+    JsonObject event = SesEvents.event(EventType.DELIVERY, mail,
+        SesEvents.sentOver(new JsonObject(), "2001:db8::25", "TLSv1.2"));
+    assertEquals(List.of("ses:from-domain", "ses:outgoing-ip", "ses:outgoing-tls-version"),
+        new ArrayList<>(event.getJsonObject("mail").getJsonObject("tags").fieldNames()));
+  }
+
+  /** An identity's notification has no tags (SES publishes none there): nor its detail what the tags were kept in. */
+  @Test
+  void aNotificationLeavesThemOut() {
+    JsonObject mail = new JsonObject().put("messageId", "m-1");
+    JsonObject n = SesEvents.notification(EventType.BOUNCE, mail,
+        SesEvents.sentOver(new JsonObject().put("bounceType", "Permanent"), "198.51.100.7", "TLSv1.3"));
+    assertEquals(new JsonObject().put("bounceType", "Permanent"), n.getJsonObject("bounce"));
+    assertEquals(new JsonObject().put("messageId", "m-1"), n.getJsonObject("mail"));
+  }
+}
