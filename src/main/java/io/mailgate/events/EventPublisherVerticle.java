@@ -358,6 +358,8 @@ public final class EventPublisherVerticle extends VerticleBase {
           }
           JsonObject mail;
           try {
+            // an event after a delivery: the connection it went over
+            facts.deliveredOver(EventType.fromSesName(d.type()), d.recipient(), d.detail());
             mail = d.identity() != null
                 ? SesEvents.notificationMail(facts, d.identity(), d.withHeaders(), d.accountId())
                 : eventMails.computeIfAbsent(d.messageId(), id -> SesEvents.mail(facts));

@@ -185,9 +185,10 @@ public final class FeedbackVerticle extends VerticleBase {
       return row; // nearly every delivery: no event is built
     }
     String detail = row.delivery() == null ? row.eventDetailJson()
-        : sentOver(SesEvents.delivery(o.at(), Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()),
-            o.recipient(), row.smtpReply(), row.delivery().reportingMta(), row.delivery().remoteMta()), o.result())
-            .encode();
+        : SesEvents.sentOver(SesEvents.delivery(o.at(),
+            Math.max(0, o.at().toEpochMilli() - o.acceptedAt().toEpochMilli()), o.recipient(), row.smtpReply(),
+            row.delivery().reportingMta(), row.delivery().remoteMta()),
+            row.delivery().outgoingIp(), row.delivery().outgoingTls()).encode();
     return new OutcomeStore.Outcome(row.messageId(), row.idx(), row.accountId(), row.recipient(), row.state(),
         row.smtpCode(), row.smtpReply(), row.eventType(), row.eventDetailJson(), row.at(), row.nextAttemptAt(),
         row.countsAsAttempt(), row.consequences(), row.delivery(),
@@ -287,7 +288,7 @@ public final class FeedbackVerticle extends VerticleBase {
       case DELIVERED -> {
         // the Delivery event is the recipient row itself (delivered_at, reply, MTAs): no event row
         return new OutcomeStore.Outcome(o.messageId(), o.idx(), o.accountId(), o.recipient(), "delivered", r.code(),
-            smtp, null, null, o.at(), null, true, counted, new OutcomeStore.Delivery(r.remoteMta(), reportingMta), null,
+            smtp, null, null, o.at(), null, true, counted, delivery(r.remoteMta(), o.result()), null,
             o.tenantId(), o.due());
       }
       case BOUNCED -> {
@@ -355,6 +356,13 @@ public final class FeedbackVerticle extends VerticleBase {
         return row(o, "queued", null, null, null, null, o.nextAttemptAt(), false, OutcomeStore.Consequences.NONE);
       }
     }
+  }
+
+  /** A delivery by {@code remoteMta} over the connection {@code attempt} went over (if it had one). */
+  private OutcomeStore.Delivery delivery(String remoteMta, AttemptResult attempt) {
+    AttemptResult.Outgoing via = attempt.outgoing();
+    return via == null ? new OutcomeStore.Delivery(remoteMta, reportingMta)
+        : new OutcomeStore.Delivery(remoteMta, reportingMta, via.ip(), via.tlsVersion());
   }
 
   /** {@code detail} with the tags of the connection the attempt went over, if it had one. */

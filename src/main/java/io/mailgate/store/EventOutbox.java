@@ -114,9 +114,11 @@ public final class EventOutbox {
   /** The {@code mail} objects' facts of messages {@code $1}: probes of the primary keys (no bitmap, no sort). */
   static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
       + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
-      + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account, "
-      + "m.identity_name, m.operation, m.replaced_fields "
-      + "FROM messages m WHERE m.id = ANY($1)";
+      + "rs.addresses, m.identity_account, m.identity_name, m.operation, m.replaced_fields, rs.ips, rs.tls "
+      + "FROM messages m CROSS JOIN LATERAL (SELECT coalesce(array_agg(r.address ORDER BY r.idx), '{}') addresses, "
+      + "coalesce(array_agg(r.outgoing_ip ORDER BY r.idx), '{}') ips, "
+      + "coalesce(array_agg(r.outgoing_tls ORDER BY r.idx), '{}') tls "
+      + "FROM recipients r WHERE r.message_id = m.id) rs WHERE m.id = ANY($1)";
 
   /**
    * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
@@ -169,7 +171,8 @@ public final class EventOutbox {
                 m.getString(2), m.getOffsetDateTime(5).toInstant(), List.of(m.getArrayOfStrings(9)), m.getString(3),
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
                 m.getString(7), m.getString(8), m.getString(10), m.getString(11), m.getString(12),
-                m.getBuffer(13) == null ? null : m.getBuffer(13).getBytes()));
+                m.getBuffer(13) == null ? null : m.getBuffer(13).getBytes(),
+                java.util.Arrays.asList(m.getArrayOfStrings(14)), java.util.Arrays.asList(m.getArrayOfStrings(15))));
           }
           return out;
         });

@@ -34,8 +34,18 @@ public final class MessageQuery {
       String callerIdentity, List<StoredRecipient> recipients, List<StoredEvent> events, String identityAccount,
       String identityName, String tenant, String operation, byte[] replacedFields) {}
 
+  /** {@code outgoingIp} and {@code outgoingTls}: the connection it was delivered over (null: none, or unknown). */
   public record StoredRecipient(int idx, String address, String state, int attempts, Integer smtpCode,
-      String smtpReply, Instant updatedAt, Instant deliveredAt, String remoteMta, String reportingMta) {}
+      String smtpReply, Instant updatedAt, Instant deliveredAt, String remoteMta, String reportingMta,
+      String outgoingIp, String outgoingTls) {
+
+    /** A recipient not known to have been delivered over a connection. */
+    public StoredRecipient(int idx, String address, String state, int attempts, Integer smtpCode, String smtpReply,
+        Instant updatedAt, Instant deliveredAt, String remoteMta, String reportingMta) {
+      this(idx, address, state, attempts, smtpCode, smtpReply, updatedAt, deliveredAt, remoteMta, reportingMta, null,
+          null);
+    }
+  }
 
   public record StoredEvent(String type, String recipient, JsonObject detail, Instant createdAt) {}
 
@@ -80,7 +90,7 @@ public final class MessageQuery {
           Row m = rows.iterator().next();
           Future<List<StoredRecipient>> recipients = conn.preparedQuery(
                   "SELECT idx, address, state, attempts, smtp_code, smtp_reply, updated_at, delivered_at, remote_mta, "
-                      + "reporting_mta FROM recipients "
+                      + "reporting_mta, outgoing_ip, outgoing_tls FROM recipients "
                       + "WHERE message_id = $1 ORDER BY idx")
               .execute(Tuple.of(messageId))
               .map(rs -> {
@@ -89,7 +99,8 @@ public final class MessageQuery {
                   OffsetDateTime delivered = r.getOffsetDateTime(7);
                   out.add(new StoredRecipient(r.getShort(0), r.getString(1), r.getString(2), r.getInteger(3),
                       r.getInteger(4), r.getString(5), r.getOffsetDateTime(6).toInstant(),
-                      delivered == null ? null : delivered.toInstant(), r.getString(8), r.getString(9)));
+                      delivered == null ? null : delivered.toInstant(), r.getString(8), r.getString(9),
+                      r.getString(10), r.getString(11)));
                 }
                 return out;
               });
@@ -133,8 +144,9 @@ public final class MessageQuery {
     for (StoredRecipient r : recipients) {
       if (r.deliveredAt() != null) {
         long processing = Math.max(0, r.deliveredAt().toEpochMilli() - created.toEpochMilli());
-        all.add(new StoredEvent(EventType.DELIVERY.sesName, r.address(), SesEvents.delivery(r.deliveredAt(),
-            processing, r.address(), r.smtpReply(), r.reportingMta(), r.remoteMta()), r.deliveredAt()));
+        all.add(new StoredEvent(EventType.DELIVERY.sesName, r.address(), SesEvents.sentOver(SesEvents.delivery(
+            r.deliveredAt(), processing, r.address(), r.smtpReply(), r.reportingMta(), r.remoteMta()), r.outgoingIp(),
+            r.outgoingTls()), r.deliveredAt()));
       }
     }
     all.addAll(stored);

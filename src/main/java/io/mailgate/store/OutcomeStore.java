@@ -90,10 +90,15 @@ public final class OutcomeStore {
         WHERE d.topics AND ed.enabled AND d.ptype = ANY(ed.event_types)""";
 
   /**
-   * A delivery, kept on the recipient row (delivered_at, remote_mta, reporting_mta) instead of as an
-   * event row: {@link MessageQuery} renders the Delivery event from there.
+   * A delivery, kept on the recipient row (delivered_at, remote_mta, reporting_mta, and the connection it went over:
+   * outgoing_ip, outgoing_tls) instead of as an event row: {@link MessageQuery} renders the Delivery event from there,
+   * and the recipient's later events (opens, clicks, complaints, a bounce reported after) tag that connection.
    */
-  public record Delivery(String remoteMta, String reportingMta) {}
+  public record Delivery(String remoteMta, String reportingMta, String outgoingIp, String outgoingTls) {
+    public Delivery(String remoteMta, String reportingMta) {
+      this(remoteMta, reportingMta, null, null);
+    }
+  }
 
   /**
    * What an outcome does beyond its recipient: {@code suppress} adds the address to the account's
@@ -118,6 +123,8 @@ public final class OutcomeStore {
                delivered_at = CASE WHEN o.state = 'delivered' THEN o.ts ELSE r.delivered_at END,
                remote_mta = CASE WHEN o.state = 'delivered' THEN o.remote_mta ELSE r.remote_mta END,
                reporting_mta = CASE WHEN o.state = 'delivered' THEN o.reporting_mta ELSE r.reporting_mta END,
+               outgoing_ip = CASE WHEN o.state = 'delivered' THEN o.outgoing_ip ELSE r.outgoing_ip END,
+               outgoing_tls = CASE WHEN o.state = 'delivered' THEN o.outgoing_tls ELSE r.outgoing_tls END,
                lease_owner = NULL, lease_until = NULL, updated_at = o.ts
 """;
 
@@ -149,10 +156,10 @@ public final class OutcomeStore {
                              $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bool[],
                              $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[],
                              $21::text[], $22::text[], $23::text[], $24::bool[], $25::text[],
-                             $26::timestamptz[])
+                             $26::timestamptz[], $27::text[], $28::text[])
           AS o(mid, idx, acct, rcpt, state, code, reply, type, detail, ts, next_at, counts,
                suppress, feedback, global, sent, hard, remote_mta, reporting_mta, cs, ptype, pdetail, topics, tenant,
-               due)
+               due, outgoing_ip, outgoing_tls)
       """ + appliedBy(13) + """
       ), s AS (
         INSERT INTO suppressed_destinations (account_id, email, reason, message_id, feedback_id, last_update)
@@ -220,8 +227,9 @@ public final class OutcomeStore {
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::timestamptz[])
-          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, due)
+                             $14::timestamptz[], $15::text[], $16::text[])
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, due,
+               outgoing_ip, outgoing_tls)
       ), u AS (
       """ + UPDATE_RECIPIENTS + """
         FROM o WHERE r.message_id = o.mid AND r.idx = o.idx AND r.lease_owner = $10
@@ -246,31 +254,33 @@ public final class OutcomeStore {
       """;
 
   /**
-   * {@link #RECORD_PLAIN} for a batch with a tenant's outcome: the tenant's count too ({@code $15}, each outcome's
+   * {@link #RECORD_PLAIN} for a batch with a tenant's outcome: the tenant's count too ({@code $17}, each outcome's
    * tenant). Planned once, as the plain statement is: tenants' deliveries take no general statement.
    */
   static final String RECORD_PLAIN_TENANTS = """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::timestamptz[], $15::text[])
-          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, due, tenant)
+                             $14::timestamptz[], $15::text[], $16::text[], $17::text[])
+          AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta, due,
+               outgoing_ip, outgoing_tls, tenant)
       """ + appliedBy(10) + PLAIN_REPUTATION + tenantReputation(false);
 
   /**
    * {@link #RECORD_PLAIN} for a batch with outcomes of messages sent with a configuration set: their events (a
    * Delivery, mostly) go into the event outbox too, for the set's destinations; with {@code tenants}, the tenants'
-   * counts too ({@code $20}).
+   * counts too ({@code $22}).
    */
   private static String recordPlainPublishing(String publish, boolean tenants) {
     return """
       WITH o AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],
                              $7::timestamptz[], $8::timestamptz[], $9::bool[], $11::bool[], $12::text[], $13::text[],
-                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[], $19::timestamptz[]%s)
+                             $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[], $19::timestamptz[],
+                             $20::text[], $21::text[]%s)
           AS o(mid, idx, acct, state, code, reply, ts, next_at, counts, sent, remote_mta, reporting_mta,
-               rcpt, cs, ptype, pdetail, topics, due%s)
-      """.formatted(tenants ? ", $20::text[]" : "", tenants ? ", tenant" : "") + appliedBy(10) + PLAIN_REPUTATION
+               rcpt, cs, ptype, pdetail, topics, due, outgoing_ip, outgoing_tls%s)
+      """.formatted(tenants ? ", $22::text[]" : "", tenants ? ", tenant" : "") + appliedBy(10) + PLAIN_REPUTATION
         + (tenants ? ", trep AS (\n" + tenantReputation(false) + "\n)\n" : "") + publish;
   }
 
@@ -416,6 +426,8 @@ public final class OutcomeStore {
     Boolean[] hard = new Boolean[n];
     String[] remoteMta = new String[n];
     String[] reportingMta = new String[n];
+    String[] outgoingIp = new String[n];
+    String[] outgoingTls = new String[n];
     String[] cs = new String[n];
     String[] ptype = new String[n];
     String[] pdetail = new String[n];
@@ -463,13 +475,15 @@ public final class OutcomeStore {
       if (o.delivery() != null) {
         remoteMta[i] = text(o.delivery().remoteMta());
         reportingMta[i] = text(o.delivery().reportingMta());
+        outgoingIp[i] = o.delivery().outgoingIp();
+        outgoingTls[i] = text(o.delivery().outgoingTls());
       }
     }
     // a batch with a tenant's outcome that counts takes the statements that count for tenants too; the others stay
     // as they were for the mail of no tenant
     if (plain && publishing) {
       Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta,
-          rcpt, cs, ptype, pdetail, topics, due};
+          rcpt, cs, ptype, pdetail, topics, due, outgoingIp, outgoingTls};
       return tenants
           ? pool.preparedQuery(senderTopics ? RECORD_PLAIN_PUBLISHING_TOPICS_TENANTS : RECORD_PLAIN_PUBLISHING_TENANTS)
               .execute(Tuple.from(append(params, tenant)))
@@ -478,12 +492,12 @@ public final class OutcomeStore {
     }
     if (plain) {
       Object[] params = {mid, idx, acct, state, code, reply, ts, next, counts, leaseOwner, sent, remoteMta, reportingMta,
-          due};
+          due, outgoingIp, outgoingTls};
       return tenants ? pool.preparedQuery(RECORD_PLAIN_TENANTS).execute(Tuple.from(append(params, tenant)))
           : pool.preparedQuery(RECORD_PLAIN).execute(Tuple.from(params));
     }
     return pool.preparedQuery(senderTopics ? RECORD_TOPICS : RECORD).execute(Tuple.from(new Object[] {mid, idx, acct, rcpt, state, code, reply, type,
         detail, ts, next, counts, leaseOwner, suppress, feedback, global, sent, hard, remoteMta, reportingMta, cs, ptype,
-        pdetail, topics, tenant, due}));
+        pdetail, topics, tenant, due, outgoingIp, outgoingTls}));
   }
 }

@@ -72,4 +72,54 @@ class AttemptTagsTest {
     assertEquals(new JsonObject().put("bounceType", "Permanent"), n.getJsonObject("bounce"));
     assertEquals(new JsonObject().put("messageId", "m-1"), n.getJsonObject("mail"));
   }
+
+  private static SesEvents.MailFacts delivered(List<String> to, List<String> ips, List<String> tls) {
+    return new SesEvents.MailFacts("m-1", "111122223333", "us-east-1", "a@example.com", java.time.Instant.EPOCH, to,
+        null, new JsonArray(), new byte[0], null, null, null, null, "SendEmail", null, ips, tls);
+  }
+
+  private static JsonObject tagsOf(SesEvents.MailFacts f, EventType type, String recipient, JsonObject detail) {
+    return SesEvents.event(type, SesEvents.mail(f), f.deliveredOver(type, recipient, detail)).getJsonObject("mail")
+        .getJsonObject("tags");
+  }
+
+  /** A complaint or a later bounce of a recipient tags the connection that recipient was delivered over. */
+  @Test
+  void aLaterEventOfARecipientTagsTheConnectionItWasDeliveredOver() {
+    SesEvents.MailFacts f = delivered(List.of("x@example.org", "Y@example.net", "z@example.com"),
+        java.util.Arrays.asList("198.51.100.7", "203.0.113.5", null), java.util.Arrays.asList("TLSv1.3", null, null));
+    JsonObject y = tagsOf(f, EventType.COMPLAINT, "y@EXAMPLE.net", new JsonObject());
+    assertEquals(new JsonArray().add("203.0.113.5"), y.getJsonArray("ses:outgoing-ip"));
+    assertFalse(y.containsKey("ses:outgoing-tls-version"));
+    JsonObject x = tagsOf(f, EventType.BOUNCE, "x@example.org", new JsonObject());
+    assertEquals(new JsonArray().add("TLSv1.3"), x.getJsonArray("ses:outgoing-tls-version"));
+    // z was not delivered over a connection (a suppressed bounce, say): nothing to tag
+    assertFalse(tagsOf(f, EventType.BOUNCE, "z@example.com", new JsonObject()).containsKey("ses:outgoing-ip"));
+    // an attempt's own tags are its own; a Send or a Reject has no delivery behind it
+    assertEquals(new JsonArray().add("192.0.2.1"), tagsOf(f, EventType.BOUNCE, "x@example.org",
+        SesEvents.sentOver(new JsonObject(), "192.0.2.1", null)).getJsonArray("ses:outgoing-ip"));
+    assertFalse(tagsOf(f, EventType.SEND, null, new JsonObject()).containsKey("ses:outgoing-ip"));
+    assertFalse(tagsOf(f, EventType.REJECT, "x@example.org", new JsonObject()).containsKey("ses:outgoing-ip"));
+  }
+
+  /** An open or a click names no recipient: the connection is tagged when every delivered recipient went over it. */
+  @Test
+  void anOpenTagsTheConnectionOnlyWhenTheRecipientsShareIt() {
+    SesEvents.MailFacts same = delivered(List.of("x@example.org", "y@example.net", "z@example.com"),
+        java.util.Arrays.asList("198.51.100.7", null, "198.51.100.7"), java.util.Arrays.asList("TLSv1.3", null,
+            "TLSv1.3"));
+    JsonObject tags = tagsOf(same, EventType.OPEN, null, new JsonObject());
+    assertEquals(new JsonArray().add("198.51.100.7"), tags.getJsonArray("ses:outgoing-ip"));
+    assertEquals(new JsonArray().add("TLSv1.3"), tags.getJsonArray("ses:outgoing-tls-version"));
+
+    // a Send (published after the delivery, from a backlog) has no delivery behind it
+    assertFalse(tagsOf(same, EventType.SEND, null, new JsonObject()).containsKey("ses:outgoing-ip"));
+
+    SesEvents.MailFacts apart = delivered(List.of("x@example.org", "y@example.net"),
+        List.of("198.51.100.7", "198.51.100.7"), java.util.Arrays.asList("TLSv1.3", null));
+    assertFalse(tagsOf(apart, EventType.CLICK, null, new JsonObject()).containsKey("ses:outgoing-ip"));
+    SesEvents.MailFacts none = delivered(List.of("x@example.org"), java.util.Arrays.asList((String) null),
+        java.util.Arrays.asList((String) null));
+    assertFalse(tagsOf(none, EventType.OPEN, null, new JsonObject()).containsKey("ses:outgoing-ip"));
+  }
 }
