@@ -333,7 +333,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         claiming = false;
         return;
       }
-      outbox.mails(new ArrayList<>(messageIds(due))).onComplete(mails -> {
+      outbox.mails(new ArrayList<>(messageIds(due)), followDelivery(due)).onComplete(mails -> {
         claiming = false;
         if (stopping) {
           release(due, clock.instant());
@@ -462,6 +462,16 @@ public final class EventPublisherVerticle extends VerticleBase {
       receipts.retry(d, next, why).onFailure(e -> LOG.warning("cannot reschedule receipt notification "
           + d.id() + " (it is due again when its lease ends): " + e.getMessage()));
     }
+  }
+
+  /** Whether an event of {@code due} follows a delivery ({@link SesEvents.MailFacts#deliveredOver}). */
+  private static boolean followDelivery(List<EventOutbox.Due> due) {
+    for (EventOutbox.Due d : due) {
+      if (SesEvents.followsDelivery(d.type())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static LinkedHashSet<String> messageIds(List<EventOutbox.Due> due) {

@@ -169,6 +169,16 @@ public final class SesEvents {
   private static final Set<EventType> AFTER_DELIVERY =
       Set.of(EventType.BOUNCE, EventType.COMPLAINT, EventType.OPEN, EventType.CLICK);
 
+  /** Whether an event of this type (SES's name) may follow a delivery, and tag the connection it went over. */
+  public static boolean followsDelivery(String type) {
+    for (EventType t : AFTER_DELIVERY) {
+      if (t.sesName.equals(type)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * {@code detail} with the {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version} tags of the connection the
    * attempt that decided it went over (left from {@code ip}, in {@code tlsVersion}; either may be null), which its event
