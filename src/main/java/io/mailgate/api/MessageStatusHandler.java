@@ -63,7 +63,8 @@ public final class MessageStatusHandler {
     }
     SesEvents.MailFacts facts = new SesEvents.MailFacts(m.id(), m.accountId(), region, m.source(),
         m.createdAt(), destination, m.configurationSet(), m.tags(), m.head(), m.sourceIp(), m.callerIdentity(),
-        m.identityAccount(), m.identityName(), m.operation(), m.replacedFields(), outgoingIps, outgoingTls);
+        m.identityAccount(), m.identityName(), m.operation(), m.replacedFields(), outgoingIps, outgoingTls,
+        m.sourceTls());
     JsonObject mail = SesEvents.mail(facts);
     JsonArray events = new JsonArray();
     for (MessageQuery.StoredEvent e : m.events()) {

@@ -101,7 +101,8 @@ public final class SmtpSubmission implements SmtpSessionHandler {
     return io.mailgate.OffLoop.when(message.length, () -> SesRawHeaders.applyTo(new SendRequest(null,
             new SendRequest.Destination(recipients, List.of(), List.of()), List.of(), null, List.of(),
             new RawContent(message), envelope.reversePath()).withOperation("SendSmtpEmail")))
-        .compose(request -> sends.send(new Caller(key.account(), key.accessKeyId(), ip), request))
+        .compose(request -> sends.send(new Caller(key.account(), key.accessKeyId(), ip, envelope.tlsProtocol()),
+            request))
         .map(id -> new SmtpReply(250, null, "Ok " + id));
   }
 

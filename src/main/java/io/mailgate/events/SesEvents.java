@@ -32,19 +32,19 @@ public final class SesEvents {
    * identity's, as in SES); null for the sender's own. {@code operation}: the SES operation it was sent with, its
    * {@code ses:operation} tag (null: none, Mailgate's own mail). {@code outgoingIps} and {@code outgoingTls}: by
    * recipient, as {@code destination}, the connection each was delivered over (null where none was, or for none:
-   * neither list).
+   * neither list). {@code sourceTls}: the TLS protocol the caller sent it over (null: plain text, or not known).
    */
   public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
       List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
       String callerIdentity, String identityAccount, String identityName, String operation, byte[] replacedFields,
-      List<String> outgoingIps, List<String> outgoingTls) {
+      List<String> outgoingIps, List<String> outgoingTls, String sourceTls) {
 
     /** Facts of a message none of whose recipients is known to have been delivered over a connection. */
     public MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
         List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
         String callerIdentity, String identityAccount, String identityName, String operation, byte[] replacedFields) {
       this(messageId, accountId, region, source, timestamp, destination, configurationSet, tags, headerBytes, sourceIp,
-          callerIdentity, identityAccount, identityName, operation, replacedFields, null, null);
+          callerIdentity, identityAccount, identityName, operation, replacedFields, null, null, null);
     }
 
     /**
@@ -616,7 +616,8 @@ public final class SesEvents {
   }
 
   private static JsonObject tags(MailFacts f) {
-    return tags(f.operation(), f.configurationSet(), f.sourceIp(), f.source(), f.callerIdentity(), f.tags());
+    return tags(f.operation(), f.configurationSet(), f.sourceIp(), f.sourceTls(), f.source(), f.callerIdentity(),
+        f.tags());
   }
 
   /**
@@ -624,7 +625,8 @@ public final class SesEvents {
    * sent with, its configuration set, the sender's IP address, the From domain, the caller's key), then its own
    * ({@code own}: {@code {Name, Value}} objects, or null).
    */
-  public static JsonObject tags(String operation, String configurationSet, String sourceIp, String source,
+  public static JsonObject tags(String operation, String configurationSet, String sourceIp, String sourceTls,
+      String source,
       String callerIdentity, JsonArray own) {
     JsonObject tags = new JsonObject();
     if (operation != null) {
@@ -635,6 +637,9 @@ public final class SesEvents {
     }
     if (sourceIp != null) {
       tags.put("ses:source-ip", new JsonArray().add(sourceIp));
+    }
+    if (sourceTls != null) {
+      tags.put("ses:source-tls-version", new JsonArray().add(sourceTls));
     }
     tags.put("ses:from-domain", new JsonArray().add(domainOf(source)));
     if (callerIdentity != null) {

@@ -613,7 +613,7 @@ public final class SendService {
         profile.identity() != null ? profile.identity().account()
             : profile.sendingIdentity() != null ? caller.account().id() : null,
         profile.identity() != null ? profile.identity().identity() : profile.sendingIdentity(), request.tenant(),
-        tenantId, request.operation(), p.replacedFields());
+        tenantId, request.operation(), p.replacedFields(), caller.sourceTls());
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */

@@ -20,6 +20,7 @@ import java.util.List;
  * @param longLines whether a line of the content was longer than the configured limit
  *     (RFC 5322 allows 998 octets); the message is accepted but may need re-encoding
  * @param bareLineFeeds whether a content line ended in LF alone (it was turned into CRLF)
+ * @param tlsProtocol the TLS protocol the message came over ({@code TLSv1.3}), or {@code null}
  */
 public record Envelope(
     String reversePath,
@@ -30,9 +31,18 @@ public record Envelope(
     boolean tls,
     String authenticatedUser,
     boolean longLines,
-    boolean bareLineFeeds) {
+    boolean bareLineFeeds,
+    String tlsProtocol) {
 
   public Envelope {
     recipients = List.copyOf(recipients);
+  }
+
+  /** An envelope whose TLS protocol, if any, is not known. */
+  public Envelope(String reversePath, MailParameters mailParameters, List<Recipient> recipients, String heloName,
+      InetSocketAddress remoteAddress, boolean tls, String authenticatedUser, boolean longLines,
+      boolean bareLineFeeds) {
+    this(reversePath, mailParameters, recipients, heloName, remoteAddress, tls, authenticatedUser, longLines,
+        bareLineFeeds, null);
   }
 }

@@ -17,6 +17,8 @@ import java.net.InetSocketAddress;
  * @param heloName the name the client gave in its last HELO/EHLO, or {@code null} before that
  * @param tls whether the connection is encrypted (implicit TLS or after STARTTLS)
  * @param authenticatedUser the user name accepted by AUTH, or {@code null}
+ * @param tlsProtocol the TLS protocol of an encrypted connection ({@code TLSv1.3}), or {@code null}
+ *     (plain text, or not known)
  */
 public record SessionInfo(
     String id,
@@ -25,19 +27,33 @@ public record SessionInfo(
     String serverName,
     String heloName,
     boolean tls,
-    String authenticatedUser) {
+    String authenticatedUser,
+    String tlsProtocol) {
+
+  /** A session whose TLS protocol, if any, is not known. */
+  public SessionInfo(String id, InetSocketAddress remoteAddress, InetSocketAddress localAddress, String serverName,
+      String heloName, boolean tls, String authenticatedUser) {
+    this(id, remoteAddress, localAddress, serverName, heloName, tls, authenticatedUser, null);
+  }
 
   SessionInfo withHelo(String name) {
     return new SessionInfo(
-        id, remoteAddress, localAddress, serverName, name, tls, authenticatedUser);
+        id, remoteAddress, localAddress, serverName, name, tls, authenticatedUser, tlsProtocol);
+  }
+
+  SessionInfo withTlsProtocol(String protocol) {
+    return new SessionInfo(id, remoteAddress, localAddress, serverName, heloName, tls, authenticatedUser, protocol);
   }
 
   SessionInfo withAuthenticatedUser(String user) {
-    return new SessionInfo(id, remoteAddress, localAddress, serverName, heloName, tls, user);
+    return new SessionInfo(id, remoteAddress, localAddress, serverName, heloName, tls, user, tlsProtocol);
   }
 
-  /** The state after a STARTTLS handshake: encrypted, and everything learnt before is forgotten. */
-  SessionInfo afterTlsUpgrade() {
-    return new SessionInfo(id, remoteAddress, localAddress, serverName, null, true, null);
+  /**
+   * The state after a STARTTLS handshake of {@code protocol} (null: not known): encrypted, and everything learnt
+   * before is forgotten.
+   */
+  SessionInfo afterTlsUpgrade(String protocol) {
+    return new SessionInfo(id, remoteAddress, localAddress, serverName, null, true, null, protocol);
   }
 }

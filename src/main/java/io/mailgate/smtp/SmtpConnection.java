@@ -129,7 +129,7 @@ final class SmtpConnection implements SmtpTransport {
   private void begin() {
     lastActivity = System.nanoTime();
     scheduleIdleCheck(checkIntervalNanos);
-    session.start();
+    session.start(protocol(socket)); // implicit TLS's, now that its handshake is done
   }
 
   @Override
@@ -155,12 +155,18 @@ final class SmtpConnection implements SmtpTransport {
     socket.upgradeToSsl(tlsOptions, Buffer.buffer(readyReply)).onComplete(result -> {
       if (result.succeeded()) {
         lastActivity = System.nanoTime();
-        session.tlsEstablished();
+        session.tlsEstablished(protocol(socket));
       } else {
         LOG.log(System.Logger.Level.DEBUG, "STARTTLS handshake failed", result.cause());
         socket.close();
       }
     });
+  }
+
+  /** The TLS protocol of {@code socket} ({@code TLSv1.3}), or null in plain text. */
+  static String protocol(NetSocket socket) {
+    javax.net.ssl.SSLSession tls = socket.isSsl() ? socket.sslSession() : null;
+    return tls == null ? null : tls.getProtocol();
   }
 
   @Override

@@ -124,8 +124,16 @@ public final class SmtpServerSession {
 
   /** Asks the handler for the greeting and sends it; call once, before any {@link #feed}. */
   public void start() {
+    start(null);
+  }
+
+  /** {@link #start()} on a connection under TLS from its first byte, in {@code tlsProtocol} (null: not known). */
+  public void start(String tlsProtocol) {
     if (phase != Phase.GREETING || awaiting) {
       throw new IllegalStateException("session already started");
+    }
+    if (tlsProtocol != null && info.tls()) {
+      info = info.withTlsProtocol(tlsProtocol);
     }
     call(() -> handler.onConnect(info), this::greeted);
     drive();
@@ -156,13 +164,18 @@ public final class SmtpServerSession {
     }
   }
 
-  /** The TLS handshake requested through {@link SmtpTransport#startTls} succeeded. */
+  /** The TLS handshake requested through {@link SmtpTransport#startTls} succeeded, its protocol not known. */
   public void tlsEstablished() {
+    tlsEstablished(null);
+  }
+
+  /** The TLS handshake requested through {@link SmtpTransport#startTls} succeeded, in {@code protocol}. */
+  public void tlsEstablished(String protocol) {
     if (phase != Phase.TLS_HANDSHAKE) {
       return;
     }
     // RFC 3207 section 4.2: forget everything learnt before the handshake
-    info = info.afterTlsUpgrade();
+    info = info.afterTlsUpgrade(protocol);
     resetTransaction();
     inputLength = 0;
     discardingLine = false;
@@ -632,7 +645,7 @@ public final class SmtpServerSession {
     byte[] message = taken.message();
     Envelope envelope = new Envelope(reversePath, mailParameters, recipients, info.heloName(),
         info.remoteAddress(), info.tls(), info.authenticatedUser(), data.longLines(),
-        data.bareLineFeeds());
+        data.bareLineFeeds(), info.tlsProtocol());
     SessionInfo session = info;
     resetTransaction(); // the transaction ends with the final reply, whatever it says
     // the copy counts until the handler is done with it, whether or not the session is still there to reply

@@ -115,7 +115,7 @@ public final class EventOutbox {
   static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
       + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
       + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account, "
-      + "m.identity_name, m.operation, m.replaced_fields, NULL::text[], NULL::text[] "
+      + "m.identity_name, m.operation, m.replaced_fields, NULL::text[], NULL::text[], m.source_tls "
       + "FROM messages m WHERE m.id = ANY($1)";
 
   /**
@@ -125,7 +125,7 @@ public final class EventOutbox {
   static final String MAILS_WITH_CONNECTIONS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, "
       + "m.created_at, substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, "
       + "m.caller_identity, rs.addresses, m.identity_account, m.identity_name, m.operation, m.replaced_fields, "
-      + "rs.ips, rs.tls FROM messages m CROSS JOIN LATERAL (SELECT "
+      + "rs.ips, rs.tls, m.source_tls FROM messages m CROSS JOIN LATERAL (SELECT "
       + "coalesce(array_agg(r.address ORDER BY r.idx), '{}') addresses, "
       + "coalesce(array_agg(r.outgoing_ip ORDER BY r.idx), '{}') ips, "
       + "coalesce(array_agg(r.outgoing_tls ORDER BY r.idx), '{}') tls "
@@ -184,7 +184,7 @@ public final class EventOutbox {
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
                 m.getString(7), m.getString(8), m.getString(10), m.getString(11), m.getString(12),
                 m.getBuffer(13) == null ? null : m.getBuffer(13).getBytes(),
-                list(m.getArrayOfStrings(14)), list(m.getArrayOfStrings(15))));
+                list(m.getArrayOfStrings(14)), list(m.getArrayOfStrings(15)), m.getString(16)));
           }
           return out;
         });

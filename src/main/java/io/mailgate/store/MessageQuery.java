@@ -32,7 +32,7 @@ public final class MessageQuery {
   public record StoredMessage(String id, String accountId, String source, String envelopeFrom,
       String configurationSet, JsonArray tags, int size, Instant createdAt, byte[] head, String sourceIp,
       String callerIdentity, List<StoredRecipient> recipients, List<StoredEvent> events, String identityAccount,
-      String identityName, String tenant, String operation, byte[] replacedFields) {}
+      String identityName, String tenant, String operation, byte[] replacedFields, String sourceTls) {}
 
   /** {@code outgoingIp} and {@code outgoingTls}: the connection it was delivered over (null: none, or unknown). */
   public record StoredRecipient(int idx, String address, String state, int attempts, Integer smtpCode,
@@ -81,7 +81,7 @@ public final class MessageQuery {
       String messageId) {
     return conn.preparedQuery("SELECT id, account_id, source, envelope_from, configuration_set, tags, size, created_at, "
             + "substring(content from 1 for " + HEADER_BYTES + "), source_ip, caller_identity, identity_account, identity_name, "
-            + "tenant, operation, replaced_fields FROM messages WHERE id = $1 AND account_id = $2")
+            + "tenant, operation, replaced_fields, source_tls FROM messages WHERE id = $1 AND account_id = $2")
         .execute(Tuple.of(messageId, accountId))
         .compose(rows -> {
           if (rows.size() == 0) {
@@ -124,7 +124,7 @@ public final class MessageQuery {
                 m.getInteger(6), created, m.getBuffer(8).getBytes(), m.getString(9),
                 m.getString(10), recipients.result(), withImplicit(created, recipients.result(), events.result()),
                 m.getString(11), m.getString(12), m.getString(13), m.getString(14),
-                m.getBuffer(15) == null ? null : m.getBuffer(15).getBytes()));
+                m.getBuffer(15) == null ? null : m.getBuffer(15).getBytes(), m.getString(16)));
           });
         });
   }

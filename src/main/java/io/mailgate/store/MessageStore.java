@@ -25,14 +25,14 @@ public final class MessageStore {
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
                               source_ip, caller_identity, verp_domain, contact_list, contact_list_topic, identity_account,
-                              identity_name, tenant, tenant_id, operation, replaced_fields)
+                              identity_name, tenant, tenant_id, operation, replaced_fields, source_tls)
         SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic,
-               owner, ident, tenant, tenant_id, op, replaced
+               owner, ident, tenant, tenant_id, op, replaced, tls
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
                     $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
-                    $22::text[], $23::text[], $24::text[], $25::bytea[])
+                    $22::text[], $23::text[], $24::text[], $25::bytea[], $26::text[])
           AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner, ident, tenant,
-               tenant_id, op, replaced)
+               tenant_id, op, replaced, tls)
       )
       INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
       SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -59,8 +59,8 @@ public final class MessageStore {
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
                               source_ip, caller_identity, verp_domain, identity_account, identity_name, tenant,
-                              tenant_id, operation)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb, ''::bytea, 0, $7, $8, $9, $10, $11, $12, $15, $16, $17)
+                              tenant_id, operation, source_tls)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, ''::bytea, 0, $7, $8, $9, $10, $11, $12, $15, $16, $17, $18)
       ), r AS (
         INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, updated_at)
         SELECT $1, n - 1, address, 'rendering_failed', $7, $7 FROM unnest($13::text[]) WITH ORDINALITY AS t(address, n)
@@ -121,7 +121,7 @@ public final class MessageStore {
         m.id(), m.accountId(), m.source(), m.envelopeFrom(), m.configurationSet(), m.tagsJson(),
         Timestamps.utc(m.acceptedAt()), m.sourceIp(), m.callerIdentity(), m.verpDomain(), m.identityAccount(),
         m.identityName(), m.recipients().toArray(String[]::new), detailJson, m.tenant(),
-        m.tenantId(), m.operation()}))).mapEmpty();
+        m.tenantId(), m.operation(), m.sourceTls()}))).mapEmpty();
   }
 
   /**
@@ -223,6 +223,7 @@ public final class MessageStore {
     String[] tenantIds = new String[n];
     String[] operations = new String[n];
     Buffer[] replaced = new Buffer[n];
+    String[] sourceTls = new String[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -251,6 +252,7 @@ public final class MessageStore {
       tenantIds[i] = m.tenantId();
       operations[i] = m.operation();
       replaced[i] = m.replacedFields() == null ? null : Buffers.wrap(m.replacedFields());
+      sourceTls[i] = m.sourceTls();
       OffsetDateTime due = Timestamps.utc(Timestamps.stored(m.acceptedAt())); // the fence its outcomes carry
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
@@ -262,6 +264,6 @@ public final class MessageStore {
     }
     return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
         tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp, lists,
-        topics, owners, identities, tenants, tenantIds, operations, replaced}));
+        topics, owners, identities, tenants, tenantIds, operations, replaced, sourceTls}));
   }
 }

@@ -2,6 +2,7 @@ package io.mailgate.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import io.mailgate.identity.SmtpCredentials;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedReader;
 import java.io.EOFException;
@@ -97,6 +99,7 @@ class SmtpSubmissionTest {
       assertEquals(2, status.getJsonArray("Recipients").size(), status.encode());
       assertEquals("SendSmtpEmail", status.getJsonArray("Events").getJsonObject(0).getJsonObject("mail")
           .getJsonObject("tags").getJsonArray("ses:operation").getString(0), "SES's tag for its SMTP interface's mail");
+      assertNull(sourceTls(node, id), "plain text: no TLS protocol to tag");
 
       String rejected = s.send("x@unverified.test", List.of("to@example.org"),
           "From: x@unverified.test\r\nTo: to@example.org\r\nSubject: refused\r\n\r\nx\r\n");
@@ -367,7 +370,9 @@ class SmtpSubmissionTest {
     try (TestNode tls = tlsNode(cert, "wrapper.example")) {
       int tlsPort = tls.config().get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
       try (Session s = new Session(trustAll().getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
-        sendOverTls(s, "shop@wrapper.example", "wrapped@example.org", "over implicit TLS");
+        String id = sendOverTls(s, "shop@wrapper.example", "wrapped@example.org", "over implicit TLS");
+        String protocol = ((javax.net.ssl.SSLSocket) s.socket()).getSession().getProtocol();
+        assertEquals(protocol, sourceTls(tls, id), "the protocol the client spoke");
       }
       Await.until(() -> relay.received().stream().anyMatch(r -> r.text().contains("Subject: over implicit TLS")),
           found -> found, Duration.ofSeconds(20));
@@ -397,8 +402,10 @@ class SmtpSubmissionTest {
       for (int i = 0; i < connections; i++) {
         try (Session plain = new Session(tls.config().get(MailgateConfig.SMTP_SUBMISSION_PORT))) {
           assertTrue(plain.command("EHLO client.test").contains("STARTTLS"));
-          sendOverTls(plain.startTls(trustAll()), "shop@starttls.example", "starttls" + i + "@example.org",
+          Session over = plain.startTls(trustAll());
+          String id = sendOverTls(over, "shop@starttls.example", "starttls" + i + "@example.org",
               "over STARTTLS " + i);
+          assertEquals(((javax.net.ssl.SSLSocket) over.socket()).getSession().getProtocol(), sourceTls(tls, id));
         }
       }
       Await.until(() -> relay.received().stream().filter(r -> r.text().contains("Subject: over STARTTLS ")).count(),
@@ -425,14 +432,24 @@ class SmtpSubmissionTest {
     return tls;
   }
 
-  /** On a session already under TLS: AUTH offered (and STARTTLS no longer), a login, and one message accepted. */
-  private static void sendOverTls(Session s, String from, String to, String subject) throws IOException {
+  /**
+   * On a session already under TLS: AUTH offered (and STARTTLS no longer), a login, and one message accepted; its id.
+   */
+  private static String sendOverTls(Session s, String from, String to, String subject) throws IOException {
     String ehlo = s.command("EHLO client.test");
     assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
     assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
     String reply = s.send(from, List.of(to), "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject
         + "\r\n\r\nx\r\n");
     assertTrue(reply.startsWith("250 Ok "), reply);
+    return reply.substring("250 Ok ".length()).strip();
+  }
+
+  /** The TLS protocol the message's events tag it sent over (SES's ses:source-tls-version), or null. */
+  private static String sourceTls(TestNode node, String id) {
+    JsonArray tls = node.message(id).getJsonArray("Events").getJsonObject(0).getJsonObject("mail")
+        .getJsonObject("tags").getJsonArray("ses:source-tls-version");
+    return tls == null ? null : tls.getString(0);
   }
 
   /** A client's TLS context that trusts any certificate (the tests' are self-signed). */
@@ -623,6 +640,10 @@ class SmtpSubmissionTest {
         String greeting = reply();
         assertTrue(greeting.startsWith("220"), greeting);
       }
+    }
+
+    Socket socket() {
+      return socket;
     }
 
     /** STARTTLS, then the session over TLS on the same connection (closed with this one). */

@@ -15,7 +15,7 @@ class AttemptTagsTest {
 
   private static JsonObject mail() {
     return new JsonObject().put("messageId", "m-1").put("tags", SesEvents.tags("SendEmail", "receipts", "192.0.2.9",
-        "a@example.com", "AKIDEXAMPLE", new JsonArray().add(new JsonObject().put("Name", "campaign")
+        null, "a@example.com", "AKIDEXAMPLE", new JsonArray().add(new JsonObject().put("Name", "campaign")
             .put("Value", "spring"))));
   }
 
@@ -56,7 +56,7 @@ class AttemptTagsTest {
 
   @Test
   void aMessageWithoutTagsOfItsOwnGetsThemLast() {
-    JsonObject mail = new JsonObject().put("tags", SesEvents.tags(null, null, null, "a@example.com", null, null));
+    JsonObject mail = new JsonObject().put("tags", SesEvents.tags(null, null, null, null, "a@example.com", null, null));
     JsonObject event = SesEvents.event(EventType.DELIVERY, mail,
         SesEvents.sentOver(new JsonObject(), "2001:db8::25", "TLSv1.2"));
     assertEquals(List.of("ses:from-domain", "ses:outgoing-ip", "ses:outgoing-tls-version"),
@@ -75,7 +75,7 @@ class AttemptTagsTest {
 
   private static SesEvents.MailFacts delivered(List<String> to, List<String> ips, List<String> tls) {
     return new SesEvents.MailFacts("m-1", "111122223333", "us-east-1", "a@example.com", java.time.Instant.EPOCH, to,
-        null, new JsonArray(), new byte[0], null, null, null, null, "SendEmail", null, ips, tls);
+        null, new JsonArray(), new byte[0], null, null, null, null, "SendEmail", null, ips, tls, null);
   }
 
   private static JsonObject tagsOf(SesEvents.MailFacts f, EventType type, String recipient, JsonObject detail) {

@@ -78,7 +78,8 @@ public final class MessageInsightsHandler {
    */
   static JsonArray emailTags(MessageQuery.StoredMessage m) {
     JsonArray tags = new JsonArray();
-    SesEvents.tags(m.operation(), m.configurationSet(), m.sourceIp(), m.source(), m.callerIdentity(), m.tags())
+    SesEvents.tags(m.operation(), m.configurationSet(), m.sourceIp(), m.sourceTls(), m.source(), m.callerIdentity(),
+            m.tags())
         .forEach(t -> ((JsonArray) t.getValue()).forEach(v -> tags.add(new JsonObject().put("Name", t.getKey())
             .put("Value", v))));
     return tags;

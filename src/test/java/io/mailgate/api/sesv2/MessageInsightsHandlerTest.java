@@ -23,7 +23,7 @@ class MessageInsightsHandlerTest {
     byte[] head = "From: a@example.com\r\n\r\nbody".getBytes(StandardCharsets.US_ASCII);
     return MessageInsightsHandler.render(new MessageQuery.StoredMessage("id", "acct", "a@example.com",
         "a@example.com", null, new JsonArray(), 10, SENT, head, null, null, recipients, events, null, null, null,
-        null, null));
+        null, null, null));
   }
 
   static JsonArray events(JsonObject insights, int i) {
