@@ -1,6 +1,6 @@
--- The connection a recipient was delivered over: the address it left from and its TLS protocol (null in plain text),
--- which SES's events tag as ses:outgoing-ip and ses:outgoing-tls-version. The Delivery event and the recipient's later
--- ones (opens, clicks, complaints, a bounce reported after) show them. Null for a recipient delivered before this
--- (and the mailbox simulator's). No default: no rewrite.
+-- The connection a recipient was delivered over: its public source address and TLS protocol (null in plain text, or
+-- from a private or loopback address), which SES's Delivery events tag as ses:outgoing-ip and ses:outgoing-tls-version.
+-- The message status rebuilds its Delivery event from this row. Null for a recipient delivered before this (and the
+-- mailbox simulator's). No default: no rewrite.
 ALTER TABLE recipients ADD COLUMN outgoing_ip text;
 ALTER TABLE recipients ADD COLUMN outgoing_tls text;

@@ -41,13 +41,9 @@ public final class MessageStatusHandler {
 
   JsonObject render(MessageQuery.StoredMessage m) {
     List<String> destination = new ArrayList<>();
-    List<String> outgoingIps = new ArrayList<>();
-    List<String> outgoingTls = new ArrayList<>();
     JsonArray recipients = new JsonArray();
     for (MessageQuery.StoredRecipient r : m.recipients()) {
       destination.add(r.address());
-      outgoingIps.add(r.outgoingIp());
-      outgoingTls.add(r.outgoingTls());
       JsonObject j = new JsonObject()
           .put("Address", r.address())
           .put("Status", r.state().toUpperCase(Locale.ROOT))
@@ -61,15 +57,12 @@ public final class MessageStatusHandler {
       }
       recipients.add(j);
     }
-    SesEvents.MailFacts facts = new SesEvents.MailFacts(m.id(), m.accountId(), region, m.source(),
+    JsonObject mail = SesEvents.mail(new SesEvents.MailFacts(m.id(), m.accountId(), region, m.source(),
         m.createdAt(), destination, m.configurationSet(), m.tags(), m.head(), m.sourceIp(), m.callerIdentity(),
-        m.identityAccount(), m.identityName(), m.operation(), m.replacedFields(), outgoingIps, outgoingTls,
-        m.sourceTls());
-    JsonObject mail = SesEvents.mail(facts);
+        m.identityAccount(), m.identityName(), m.operation(), m.replacedFields(), m.sourceTls()));
     JsonArray events = new JsonArray();
     for (MessageQuery.StoredEvent e : m.events()) {
-      EventType type = EventType.fromSesName(e.type());
-      events.add(SesEvents.event(type, mail, facts.deliveredOver(type, e.recipient(), e.detail())));
+      events.add(SesEvents.event(EventType.fromSesName(e.type()), mail, e.detail()));
     }
     return new JsonObject()
         .put("MessageId", m.id())

@@ -8,18 +8,17 @@ public sealed interface AttemptResult {
   /** The host that answered (or that we tried), for events' remoteMtaIp / reportingMTA. */
   String remoteMta();
 
-  /** The connection the attempt went over, as far as it got one; null when it had none. */
-  default Outgoing outgoing() {
-    return null;
-  }
-
   /**
-   * What SES's events tag as {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version}: the address the connection
-   * left from, and its TLS protocol ({@code TLSv1.3}; null in plain text).
+   * What SES's Delivery events tag as {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version}: the public address
+   * the connection left from (null: a private or loopback one), and its TLS protocol ({@code TLSv1.3}; null in plain
+   * text).
    */
   record Outgoing(String ip, String tlsVersion) {}
 
-  /** The server accepted the message (2xx after DATA). */
+  /**
+   * The server accepted the message (2xx after DATA), over the connection {@code outgoing} (null: none, the mailbox
+   * simulator's).
+   */
   record Delivered(SmtpResponse reply, String remoteMta, Outgoing outgoing) implements AttemptResult {
     public Delivered(SmtpResponse reply, String remoteMta) {
       this(reply, remoteMta, null);
@@ -27,18 +26,10 @@ public sealed interface AttemptResult {
   }
 
   /** The server refused it with a 4xx or 5xx reply at some step of the transaction. */
-  record Rejected(SmtpResponse reply, String remoteMta, Outgoing outgoing) implements AttemptResult {
-    public Rejected(SmtpResponse reply, String remoteMta) {
-      this(reply, remoteMta, null);
-    }
-  }
+  record Rejected(SmtpResponse reply, String remoteMta) implements AttemptResult {}
 
   /** No SMTP answer decided it: connection refused or lost, timeout, TLS failure, DNS trouble. */
-  record Failed(String reason, String remoteMta, Outgoing outgoing) implements AttemptResult {
-    public Failed(String reason, String remoteMta) {
-      this(reason, remoteMta, null);
-    }
-  }
+  record Failed(String reason, String remoteMta) implements AttemptResult {}
 
   /**
    * Not sent: the address is on the account's suppression list or the global one, or (with {@code unsubscribedFrom},

@@ -650,14 +650,14 @@ final class SitePool {
             again = true;
           } else {
             site.failed();
-            a.result().complete(r.isTransient() ? new AttemptResult.Rejected(r, c.remoteAddress(), c.outgoing())
+            a.result().complete(r.isTransient() ? new AttemptResult.Rejected(r, c.remoteAddress())
                 : new AttemptResult.Failed(r + " (a limit of recipients, temporary: RFC 5321 4.5.3.1.10)",
-                    c.remoteAddress(), c.outgoing()));
+                    c.remoteAddress()));
           }
         } else {
           site.failed();
           throttle(r);
-          a.result().complete(new AttemptResult.Rejected(r, c.remoteAddress(), c.outgoing()));
+          a.result().complete(new AttemptResult.Rejected(r, c.remoteAddress()));
         }
       } else if (ar.cause() instanceof SmtpConnection.SessionFailure f && !t.contentSent().succeeded()) {
         // (a connection closed under a 354 was released as if the content went: it has no place to hand on)
@@ -673,10 +673,10 @@ final class SitePool {
         // an envelope that cannot be written in ASCII (nothing was sent): no server will ever take it as it is, so a
         // permanent failure now, not fourteen hours of retries; the server did nothing wrong
         a.result().complete(new AttemptResult.Rejected(new SmtpResponse(553, "5.6.7", e.getMessage()),
-            c.remoteAddress(), c.outgoing()));
+            c.remoteAddress()));
       } else {
         site.failed();
-        a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress(), c.outgoing()));
+        a.result().complete(new AttemptResult.Failed(ar.cause().getMessage(), c.remoteAddress()));
       }
       if (spent) {
         retire(c);
@@ -705,8 +705,8 @@ final class SitePool {
     String key = HostHealth.key(c.endpoint());
     long now = System.currentTimeMillis();
     site.failed();
-    AttemptResult failure = f.reply != null ? new AttemptResult.Rejected(f.reply, c.remoteAddress(), c.outgoing())
-        : new AttemptResult.Failed(f.getMessage(), c.remoteAddress(), c.outgoing());
+    AttemptResult failure = f.reply != null ? new AttemptResult.Rejected(f.reply, c.remoteAddress())
+        : new AttemptResult.Failed(f.getMessage(), c.remoteAddress());
     // a 421 that asks us to slow down (a rate limit, a policy) is the site's word: its other hosts would say the same,
     // and an attempt sent on to them at once would answer a "slow down" with more mail
     ThrottleRules.Throttle throttled = f.reply == null ? null : throttle(f.reply);

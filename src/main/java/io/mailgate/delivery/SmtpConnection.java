@@ -226,6 +226,8 @@ final class SmtpConnection {
   private boolean eightBitMime;
   private boolean smtpUtf8;
   private boolean dsn;
+  /** What a Delivery over this connection tags of it ({@link #outgoing()}), once read. */
+  private AttemptResult.Outgoing outgoing;
   /** The SASL mechanisms the server offers (AUTH), upper case. */
   private final Set<String> authMechanisms = new HashSet<>();
   /** The timer that checks the deadline (-1: none), and when it fires (System.nanoTime()). */
@@ -802,12 +804,28 @@ final class SmtpConnection {
     return socket.remoteAddress() == null ? route.address() : socket.remoteAddress().hostAddress();
   }
 
-  /** The address this connection left from and its TLS protocol, as they are now (STARTTLS changes the latter). */
+  /**
+   * The public address this connection left from and its TLS protocol, read at its first delivery (after STARTTLS,
+   * while the connection is up) and kept.
+   */
   AttemptResult.Outgoing outgoing() {
-    io.vertx.core.net.SocketAddress local = socket.localAddress();
-    javax.net.ssl.SSLSession tls = socket.isSsl() ? socket.sslSession() : null;
-    return new AttemptResult.Outgoing(local == null ? null : local.hostAddress(),
-        tls == null ? null : tls.getProtocol());
+    if (outgoing == null) {
+      io.vertx.core.net.SocketAddress local = socket.localAddress();
+      javax.net.ssl.SSLSession tls = socket.isSsl() ? socket.sslSession() : null;
+      outgoing = outgoing(local == null ? null : local.hostAddress(), tls == null ? null : tls.getProtocol());
+    }
+    return outgoing;
+  }
+
+  /**
+   * What a Delivery's event tags of a connection from {@code localIp} in TLS {@code protocol}: the address only when it
+   * is public (a private or loopback one, behind NAT or to a relay on the machine, is neither the address the recipient
+   * saw nor anything to show a tenant's webhook), the protocol only once negotiated (the JDK says NONE before).
+   */
+  static AttemptResult.Outgoing outgoing(String localIp, String protocol) {
+    java.net.InetAddress local = localIp == null ? null : io.mailgate.NetAddresses.literal(localIp);
+    String ip = local != null && io.mailgate.NetAddresses.isPublic(local) ? localIp : null;
+    return new AttemptResult.Outgoing(ip, protocol == null || protocol.equals("NONE") ? null : protocol);
   }
 
   Endpoint endpoint() {

@@ -333,7 +333,7 @@ public final class EventPublisherVerticle extends VerticleBase {
         claiming = false;
         return;
       }
-      outbox.mails(new ArrayList<>(messageIds(due)), followDelivery(due)).onComplete(mails -> {
+      outbox.mails(new ArrayList<>(messageIds(due))).onComplete(mails -> {
         claiming = false;
         if (stopping) {
           release(due, clock.instant());
@@ -358,8 +358,6 @@ public final class EventPublisherVerticle extends VerticleBase {
           }
           JsonObject mail;
           try {
-            // an event after a delivery: the connection it went over
-            facts.deliveredOver(EventType.fromSesName(d.type()), d.recipient(), d.detail());
             mail = d.identity() != null
                 ? SesEvents.notificationMail(facts, d.identity(), d.withHeaders(), d.accountId())
                 : eventMails.computeIfAbsent(d.messageId(), id -> SesEvents.mail(facts));
@@ -462,16 +460,6 @@ public final class EventPublisherVerticle extends VerticleBase {
       receipts.retry(d, next, why).onFailure(e -> LOG.warning("cannot reschedule receipt notification "
           + d.id() + " (it is due again when its lease ends): " + e.getMessage()));
     }
-  }
-
-  /** Whether an event of {@code due} follows a delivery ({@link SesEvents.MailFacts#deliveredOver}). */
-  private static boolean followDelivery(List<EventOutbox.Due> due) {
-    for (EventOutbox.Due d : due) {
-      if (SesEvents.followsDelivery(d.type())) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private static LinkedHashSet<String> messageIds(List<EventOutbox.Due> due) {

@@ -30,51 +30,22 @@ public final class SesEvents {
    * What a {@code mail} object is made of. {@code identityAccount} and {@code identityName}: the identity the message
    * was sent from, when a delegate sent it from another account's identity (its {@code sourceArn} is then that
    * identity's, as in SES); null for the sender's own. {@code operation}: the SES operation it was sent with, its
-   * {@code ses:operation} tag (null: none, Mailgate's own mail). {@code outgoingIps} and {@code outgoingTls}: by
-   * recipient, as {@code destination}, the connection each was delivered over (null where none was, or for none:
-   * neither list). {@code sourceTls}: the TLS protocol the caller sent it over (null: plain text, or not known).
+   * {@code ses:operation} tag (null: none, Mailgate's own mail). {@code sourceTls}: the TLS protocol the caller sent
+   * it over (null: plain text, or not known).
    */
   public record MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
       List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
       String callerIdentity, String identityAccount, String identityName, String operation, byte[] replacedFields,
-      List<String> outgoingIps, List<String> outgoingTls, String sourceTls) {
+      String sourceTls) {
 
-    /** Facts of a message none of whose recipients is known to have been delivered over a connection. */
+    /** Facts of a message sent in plain text, or over a TLS protocol not known. */
     public MailFacts(String messageId, String accountId, String region, String source, Instant timestamp,
         List<String> destination, String configurationSet, JsonArray tags, byte[] headerBytes, String sourceIp,
         String callerIdentity, String identityAccount, String identityName, String operation, byte[] replacedFields) {
       this(messageId, accountId, region, source, timestamp, destination, configurationSet, tags, headerBytes, sourceIp,
-          callerIdentity, identityAccount, identityName, operation, replacedFields, null, null, null);
+          callerIdentity, identityAccount, identityName, operation, replacedFields, null);
     }
 
-    /**
-     * {@code detail} of an event of {@code type} that follows a delivery (a complaint, a bounce reported after it, an
-     * open, a click) with the tags of the connection the message was delivered over, as SES's have them: {@code
-     * recipient}'s, or for an event of no recipient (opens and clicks: their links are the message's), the one every
-     * recipient delivered over a connection went over (none where they went over different ones). As it is when the
-     * event is an attempt's, which has its own, or no such connection is known.
-     */
-    public JsonObject deliveredOver(EventType type, String recipient, JsonObject detail) {
-      if (!AFTER_DELIVERY.contains(type) || outgoingIps == null || outgoingTls == null
-          || detail.containsKey(MAIL_TAGS)) {
-        return detail;
-      }
-      int found = -1;
-      for (int i = 0; i < destination.size() && i < outgoingIps.size() && i < outgoingTls.size(); i++) {
-        if (recipient != null ? destination.get(i).equalsIgnoreCase(recipient)
-            : outgoingIps.get(i) != null || outgoingTls.get(i) != null) {
-          if (recipient != null) {
-            return sentOver(detail, outgoingIps.get(i), outgoingTls.get(i));
-          }
-          if (found >= 0 && !(java.util.Objects.equals(outgoingIps.get(found), outgoingIps.get(i))
-              && java.util.Objects.equals(outgoingTls.get(found), outgoingTls.get(i)))) {
-            return detail; // delivered over different connections: which one it was is not known
-          }
-          found = found < 0 ? i : found;
-        }
-      }
-      return found < 0 ? detail : sentOver(detail, outgoingIps.get(found), outgoingTls.get(found));
-    }
 
     /**
      * The caller's own fields of those its content has Mailgate's in place of (Date, Message-ID), as SES's events
@@ -160,29 +131,16 @@ public final class SesEvents {
       .ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
   /**
-   * Where an event's detail, as stored, keeps the tags its event adds to the message's ({@code mail.tags}): those of
-   * the delivery attempt that decided it ({@link #sentOver}). Not part of the detail as published.
+   * Where a Delivery's detail, as stored, keeps the tags its event adds to the message's ({@code mail.tags}): those of
+   * the connection it went over ({@link #sentOver}). Not part of the detail as published.
    */
   static final String MAIL_TAGS = "mailTags";
 
-  /** The events that may come after a recipient was delivered, and tag the connection it was delivered over. */
-  private static final Set<EventType> AFTER_DELIVERY =
-      Set.of(EventType.BOUNCE, EventType.COMPLAINT, EventType.OPEN, EventType.CLICK);
-
-  /** Whether an event of this type (SES's name) may follow a delivery, and tag the connection it went over. */
-  public static boolean followsDelivery(String type) {
-    for (EventType t : AFTER_DELIVERY) {
-      if (t.sesName.equals(type)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   /**
-   * {@code detail} with the {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version} tags of the connection the
-   * attempt that decided it went over (left from {@code ip}, in {@code tlsVersion}; either may be null), which its event
-   * adds to the message's tags, as SES's events of a delivery attempt have them.
+   * A Delivery's {@code detail} with the {@code ses:outgoing-ip} and {@code ses:outgoing-tls-version} tags of the
+   * connection it went over (left from {@code ip}, in {@code tlsVersion}; either may be null), which its event adds to
+   * the message's tags. SES tags its Deliveries alone so: not a Send, a Bounce (a server's refusal included), a
+   * Complaint, an Open or a Click of the same message.
    */
   public static JsonObject sentOver(JsonObject detail, String ip, String tlsVersion) {
     JsonObject tags = new JsonObject();
@@ -198,8 +156,8 @@ public final class SesEvents {
   public static JsonObject event(EventType type, JsonObject mail, JsonObject detail) {
     Object added = detail.getValue(MAIL_TAGS);
     if (added instanceof JsonObject tags) {
-      // the message's mail object is shared by its events: this one's is a copy, with the attempt's tags after SES's
-      // own (before the message's), as SES lists them
+      // the message's mail object is shared by its events: this one's is a copy, with the connection's tags after
+      // SES's own (before the message's)
       mail = new JsonObject(new java.util.LinkedHashMap<>(mail.getMap())).put("tags", withTags(mail, tags));
     }
     return new JsonObject().put("eventType", type.sesName).put("mail", mail).put(type.detailField, published(detail));

@@ -312,8 +312,8 @@ public final class FeedbackVerticle extends VerticleBase {
         // the mailbox simulator's bounce is SES's: Permanent/General, whatever its 550 5.1.1 would read as here
         Classification c = real ? classifier.classify(r.code(), r.status(), smtp, r.command()) : SIMULATED_BOUNCE;
         String status = r.status() != null ? r.status() : "5.0.0";
-        JsonObject detail = sentOver(SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(),
-            status, r.diagnostic(), o.at(), reportingMta, r.remoteMta()), o.result());
+        JsonObject detail = SesEvents.bounce(c.type().sesName(), c.subType().sesName(), o.recipient(), status,
+            r.diagnostic(), o.at(), reportingMta, r.remoteMta());
         boolean hard = real && c.type() == BounceType.PERMANENT;
         // the system account's own mail (verification emails, forwarded feedback, sent without a MAIL FROM and
         // unsigned, so refused by policy more often) suppresses on its own list only: a refused forward must not put
@@ -329,9 +329,8 @@ public final class FeedbackVerticle extends VerticleBase {
         Classification c = classifier.classify(r.code(), r.status(), smtp, r.command());
         String subType = c.type() == BounceType.TRANSIENT ? c.subType().sesName() : "General";
         String status = r.status() != null && r.status().startsWith("4") ? r.status() : "4.4.7";
-        JsonObject detail = sentOver(SesEvents.bounce("Transient", subType, o.recipient(), status,
-            r.diagnostic() + " (retried until the maximum delivery time)", o.at(), reportingMta, r.remoteMta()),
-            o.result());
+        JsonObject detail = SesEvents.bounce("Transient", subType, o.recipient(), status,
+            r.diagnostic() + " (retried until the maximum delivery time)", o.at(), reportingMta, r.remoteMta());
         return row(o, "bounced", r.code(), smtp, EventType.BOUNCE, detail, null,
             !(o.result() instanceof AttemptResult.Deferred), counted);
       }
@@ -348,7 +347,6 @@ public final class FeedbackVerticle extends VerticleBase {
         if (SesEvents.remoteMtaIp(r.remoteMta()) != null) {
           detail.put("remoteMtaIp", r.remoteMta());
         }
-        sentOver(detail, o.result());
         return row(o, "queued", r.code(), smtp, EventType.DELIVERY_DELAY, detail, o.nextAttemptAt(), true,
             OutcomeStore.Consequences.NONE);
       }
@@ -360,18 +358,12 @@ public final class FeedbackVerticle extends VerticleBase {
 
   /** A delivery by {@code remoteMta} over the connection {@code attempt} went over (if it had one). */
   private OutcomeStore.Delivery delivery(String remoteMta, AttemptResult attempt) {
-    AttemptResult.Outgoing via = attempt.outgoing();
+    AttemptResult.Outgoing via = attempt instanceof AttemptResult.Delivered d ? d.outgoing() : null;
     return via == null ? new OutcomeStore.Delivery(remoteMta, reportingMta)
         : new OutcomeStore.Delivery(remoteMta, reportingMta, via.ip(), via.tlsVersion());
   }
 
-  /** {@code detail} with the tags of the connection the attempt went over, if it had one. */
-  private static JsonObject sentOver(JsonObject detail, AttemptResult attempt) {
-    AttemptResult.Outgoing via = attempt.outgoing();
-    return via == null ? detail : SesEvents.sentOver(detail, via.ip(), via.tlsVersion());
-  }
-
-    private String delayType(AttemptResult result, Reply r) {
+  private String delayType(AttemptResult result, Reply r) {
     if (!(result instanceof AttemptResult.Rejected)) {
       return "TransientCommunicationFailure";
     }

@@ -115,21 +115,9 @@ public final class EventOutbox {
   static final String MAILS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, m.created_at, "
       + "substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, m.caller_identity, "
       + "ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id ORDER BY r.idx), m.identity_account, "
-      + "m.identity_name, m.operation, m.replaced_fields, NULL::text[], NULL::text[], m.source_tls "
+      + "m.identity_name, m.operation, m.replaced_fields, m.source_tls "
       + "FROM messages m WHERE m.id = ANY($1)";
 
-  /**
-   * {@link #MAILS} with the connection each recipient was delivered over, for events that follow a delivery: the
-   * recipients read once, in one scan.
-   */
-  static final String MAILS_WITH_CONNECTIONS = "SELECT m.id, m.account_id, m.source, m.configuration_set, m.tags, "
-      + "m.created_at, substring(m.content from 1 for " + MessageQuery.HEADER_BYTES + "), m.source_ip, "
-      + "m.caller_identity, rs.addresses, m.identity_account, m.identity_name, m.operation, m.replaced_fields, "
-      + "rs.ips, rs.tls, m.source_tls FROM messages m CROSS JOIN LATERAL (SELECT "
-      + "coalesce(array_agg(r.address ORDER BY r.idx), '{}') addresses, "
-      + "coalesce(array_agg(r.outgoing_ip ORDER BY r.idx), '{}') ips, "
-      + "coalesce(array_agg(r.outgoing_tls ORDER BY r.idx), '{}') tls "
-      + "FROM recipients r WHERE r.message_id = m.id) rs WHERE m.id = ANY($1)";
 
   /**
    * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
@@ -169,11 +157,10 @@ public final class EventOutbox {
 
   /**
    * What the {@code mail} objects of these messages (those still kept: retention may have deleted one) are made of:
-   * headers from the start of the content, destination from the recipients; with {@code connections}, the connection
-   * each recipient was delivered over too (for events that follow a delivery; Sends and Deliveries need none).
+   * headers from the start of the content, destination from the recipients.
    */
-  public Future<Map<String, SesEvents.MailFacts>> mails(List<String> messageIds, boolean connections) {
-    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(connections ? MAILS_WITH_CONNECTIONS : MAILS)
+  public Future<Map<String, SesEvents.MailFacts>> mails(List<String> messageIds) {
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(MAILS)
         .execute(Tuple.of(messageIds.toArray(String[]::new))))
         .map(rows -> {
           Map<String, SesEvents.MailFacts> out = new HashMap<>();
@@ -184,15 +171,10 @@ public final class EventOutbox {
                 tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)), m.getBuffer(6).getBytes(),
                 m.getString(7), m.getString(8), m.getString(10), m.getString(11), m.getString(12),
                 m.getBuffer(13) == null ? null : m.getBuffer(13).getBytes(),
-                list(m.getArrayOfStrings(14)), list(m.getArrayOfStrings(15)), m.getString(16)));
+                m.getString(14)));
           }
           return out;
         });
-  }
-
-  /** The array as a list (its nulls kept), or null. */
-  private static List<String> list(String[] values) {
-    return values == null ? null : java.util.Arrays.asList(values);
   }
 
   /** Destinations {@code $1} as they are now (one probe of the primary key each). */

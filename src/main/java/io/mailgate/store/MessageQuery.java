@@ -34,7 +34,10 @@ public final class MessageQuery {
       String callerIdentity, List<StoredRecipient> recipients, List<StoredEvent> events, String identityAccount,
       String identityName, String tenant, String operation, byte[] replacedFields, String sourceTls) {}
 
-  /** {@code outgoingIp} and {@code outgoingTls}: the connection it was delivered over (null: none, or unknown). */
+  /**
+   * {@code outgoingIp} and {@code outgoingTls}: what its Delivery tags of the connection it went over (null: none, or
+   * not known).
+   */
   public record StoredRecipient(int idx, String address, String state, int attempts, Integer smtpCode,
       String smtpReply, Instant updatedAt, Instant deliveredAt, String remoteMta, String reportingMta,
       String outgoingIp, String outgoingTls) {

@@ -91,8 +91,7 @@ public final class OutcomeStore {
 
   /**
    * A delivery, kept on the recipient row (delivered_at, remote_mta, reporting_mta, and the connection it went over:
-   * outgoing_ip, outgoing_tls) instead of as an event row: {@link MessageQuery} renders the Delivery event from there,
-   * and the recipient's later events (opens, clicks, complaints, a bounce reported after) tag that connection.
+   * outgoing_ip, outgoing_tls) instead of as an event row: {@link MessageQuery} renders the Delivery event from there.
    */
   public record Delivery(String remoteMta, String reportingMta, String outgoingIp, String outgoingTls) {
     public Delivery(String remoteMta, String reportingMta) {

@@ -95,32 +95,50 @@ class TlsPolicyTest {
   }
 
   /**
-   * The events of an attempt over STARTTLS tag its TLS protocol as SES's do ({@code ses:outgoing-tls-version}), beside
-   * the address it left from ({@code ses:outgoing-ip}); a refusal's Bounce keeps them in the message's status too.
+   * A Delivery over STARTTLS tags its TLS protocol as SES's do ({@code ses:outgoing-tls-version}), in the event posted
+   * to a webhook and in the message's status; its loopback source address is no {@code ses:outgoing-ip}, and the Send
+   * tags no connection.
    */
   @Test
-  void anAttemptsEventsTagTheTlsItWentOver() throws Exception {
+  void aDeliveryTagsTheTlsItWentOver() throws Exception {
     Vertx vertx = Vertx.vertx();
     List<Envelope> received = new CopyOnWriteArrayList<>();
-    SmtpServer server = tlsServer(vertx, received, SmtpReply.REJECTED);
-    try (TestNode node = TestNode.start("smtp://127.0.0.1:" + server.actualPort(),
-            c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
+    SmtpServer server = tlsServer(vertx, received);
+    try (io.mailgate.testing.WebhookReceiver webhook = new io.mailgate.testing.WebhookReceiver();
+         TestNode node = TestNode.start("smtp://127.0.0.1:" + server.actualPort(),
+             c -> c.with(MailgateConfig.DELIVERY_TLS_POLICY, "REQUIRE"));
          SesV2Client ses = node.sesV2()) {
-      String id = send(ses, "refused over tls");
-      JsonObject status = node.awaitOutcomes(id, 1);
-      assertEquals("BOUNCED", status.getJsonArray("Recipients").getJsonObject(0).getString("Status"),
-          status.encodePrettily());
-      JsonObject bounce = status.getJsonArray("Events").stream().map(JsonObject.class::cast)
-          .filter(e -> e.getString("eventType").equals("Bounce")).findFirst().orElseThrow();
-      JsonObject tags = bounce.getJsonObject("mail").getJsonObject("tags");
-      assertEquals("127.0.0.1", tags.getJsonArray("ses:outgoing-ip").getString(0), tags.encode());
-      String tls = tags.getJsonArray("ses:outgoing-tls-version").getString(0);
-      assertTrue(tls.matches("TLSv1\\.[23]"), tls);
+      ses.createConfigurationSet(r -> r.configurationSetName("tls"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("tls").eventDestinationName("hook")
+          .eventDestination(d -> d.enabled(true).matchingEventTypesWithStrings("SEND", "DELIVERY")
+              .snsDestination(sns -> sns.topicArn(webhook.url("/tls")))));
+      String id = ses.sendEmail(r -> r.fromEmailAddress("sender@example.com").configurationSetName("tls")
+          .destination(d -> d.toAddresses("x@example.org"))
+          .content(c -> c.simple(m -> m.subject(t -> t.data("over tls")).body(b -> b.text(t -> t.data("body"))))))
+          .messageId();
+      List<io.mailgate.testing.WebhookReceiver.Post> posts = Await.until(() -> webhook.posts("/tls", id),
+          p -> p.size() >= 2, Duration.ofSeconds(20));
       assertTrue(received.get(0).tls());
-      assertFalse(bounce.getJsonObject("bounce").containsKey("mailTags"), bounce.encode());
-      JsonObject send = status.getJsonArray("Events").getJsonObject(0);
-      assertEquals("Send", send.getString("eventType"));
-      assertFalse(send.getJsonObject("mail").getJsonObject("tags").containsKey("ses:outgoing-tls-version"));
+      JsonObject status = node.awaitOutcomes(id, 1);
+      List<JsonObject> deliveries = new java.util.ArrayList<>();
+      for (Object e : status.getJsonArray("Events")) {
+        deliveries.add((JsonObject) e);
+      }
+      posts.forEach(p -> deliveries.add(p.json()));
+      int tagged = 0;
+      for (JsonObject event : deliveries) {
+        JsonObject tags = event.getJsonObject("mail").getJsonObject("tags");
+        assertFalse(tags.containsKey("ses:outgoing-ip"), "a loopback source: " + tags.encode());
+        if (event.getString("eventType").equals("Delivery")) {
+          assertTrue(tags.getJsonArray("ses:outgoing-tls-version").getString(0).matches("TLSv1\\.[23]"),
+              event.encode());
+          assertFalse(event.getJsonObject("delivery").containsKey("mailTags"), event.encode());
+          tagged++;
+        } else {
+          assertFalse(tags.containsKey("ses:outgoing-tls-version"), event.encode());
+        }
+      }
+      assertEquals(2, tagged, "the status's Delivery and the webhook's: " + deliveries);
     } finally {
       server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close();
@@ -181,17 +199,12 @@ class TlsPolicyTest {
 
   /** An SMTP server on this machine that offers STARTTLS (a self-signed certificate) and keeps what it receives. */
   private static SmtpServer tlsServer(Vertx vertx, List<Envelope> received) throws Exception {
-    return tlsServer(vertx, received, null);
-  }
-
-  /** {@link #tlsServer(Vertx, List)} answering each message with {@code reply} (null: queued). */
-  private static SmtpServer tlsServer(Vertx vertx, List<Envelope> received, SmtpReply reply) throws Exception {
     SelfSignedCertificate cert = SelfSignedCertificate.create("mx.tls.example");
     return SmtpServer.start(vertx, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
             .setServerName("mx.tls.example").setKeyCertOptions(cert.keyCertOptions()),
         (session, envelope, message) -> {
           received.add(envelope);
-          return CompletableFuture.completedFuture(reply != null ? reply : SmtpReply.queued("tls-" + received.size()));
+          return CompletableFuture.completedFuture(SmtpReply.queued("tls-" + received.size()));
         }).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 

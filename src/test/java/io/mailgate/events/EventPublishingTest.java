@@ -121,18 +121,12 @@ class EventPublishingTest {
     assertTrue(delivery.getString("smtpResponse").startsWith("250"), delivery.encode());
     JsonObject bounce = byType.get("Bounce").getJsonObject("bounce");
     assertEquals("Permanent", bounce.getString("bounceType"));
-    // the events of an attempt tag the address it left from (the relay is on this machine; no STARTTLS there), after
-    // SES's own tags and before the message's; the Send has no attempt behind it
-    for (String type : List.of("Delivery", "Bounce")) {
-      JsonObject tags = byType.get(type).getJsonObject("mail").getJsonObject("tags");
-      assertEquals(new JsonArray().add("127.0.0.1"), tags.getJsonArray("ses:outgoing-ip"), type + ": " + tags);
-      assertFalse(tags.containsKey("ses:outgoing-tls-version"), tags.encode());
-      List<String> names = new java.util.ArrayList<>(tags.fieldNames());
-      assertEquals(List.of("ses:caller-identity", "ses:outgoing-ip", "campaign"), names.subList(names.size() - 3,
-          names.size()), tags.encode());
-      assertFalse(byType.get(type).getJsonObject(type.toLowerCase(java.util.Locale.ROOT)).containsKey("mailTags"));
+    // the relay is on this machine, in plain text: a loopback source address is not tagged, nor a TLS protocol (and a
+    // Bounce or a Send never tags a connection, as SES's)
+    for (JsonObject event : byType.values()) {
+      JsonObject tags = event.getJsonObject("mail").getJsonObject("tags");
+      assertFalse(tags.containsKey("ses:outgoing-ip") || tags.containsKey("ses:outgoing-tls-version"), tags.encode());
     }
-    assertFalse(byType.get("Send").getJsonObject("mail").getJsonObject("tags").containsKey("ses:outgoing-ip"));
     assertEquals("dead-1@example.com", bounce.getJsonArray("bouncedRecipients").getJsonObject(0)
         .getString("emailAddress"));
 
@@ -211,11 +205,6 @@ class EventPublishingTest {
     assertEquals("later-1@example.com", detail.getJsonArray("delayedRecipients").getJsonObject(0)
         .getString("emailAddress"));
     assertEquals("MailboxFull", detail.getString("delayType"));
-    assertEquals(new JsonArray().add("127.0.0.1"), delay.json().getJsonObject("mail").getJsonObject("tags")
-        .getJsonArray("ses:outgoing-ip"));
-    assertFalse(detail.containsKey("mailTags"), detail.encode());
-    // the simulator's delivery went over no connection: its complaint has no such tag
-    assertFalse(complaint.json().getJsonObject("mail").getJsonObject("tags").containsKey("ses:outgoing-ip"));
   }
 
   @Test
