@@ -367,12 +367,25 @@ class SmtpSubmissionTest {
   @Test
   void theImplicitTlsPortIsTheSameInterfaceOverTls() throws Exception {
     io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("smtp.mailgate.test");
-    try (TestNode tls = tlsNode(cert, "wrapper.example")) {
+    try (TestNode tls = tlsNode(cert, "wrapper.example");
+         io.mailgate.testing.WebhookReceiver webhook = new io.mailgate.testing.WebhookReceiver()) {
+      try (SesV2Client ses = tls.sesV2()) {
+        ses.createConfigurationSet(r -> r.configurationSetName("wrapped"));
+        ses.createConfigurationSetEventDestination(r -> r.configurationSetName("wrapped").eventDestinationName("hook")
+            .eventDestination(d -> d.enabled(true).matchingEventTypesWithStrings("SEND")
+                .snsDestination(sns -> sns.topicArn(webhook.url("/sends")))));
+      }
       int tlsPort = tls.config().get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);
       try (Session s = new Session(trustAll().getSocketFactory().createSocket("127.0.0.1", tlsPort))) {
-        String id = sendOverTls(s, "shop@wrapper.example", "wrapped@example.org", "over implicit TLS");
+        String id = sendOverTls(s, "shop@wrapper.example", "wrapped@example.org", "over implicit TLS",
+            "X-SES-CONFIGURATION-SET: wrapped\r\n");
         String protocol = ((javax.net.ssl.SSLSocket) s.socket()).getSession().getProtocol();
         assertEquals(protocol, sourceTls(tls, id), "the protocol the client spoke");
+        // and its events as published (the Send, to the set's webhook)
+        JsonObject send = Await.until(() -> webhook.posts("/sends", id), p -> !p.isEmpty(), Duration.ofSeconds(20))
+            .get(0).json();
+        assertEquals(new JsonArray().add(protocol), send.getJsonObject("mail").getJsonObject("tags")
+            .getJsonArray("ses:source-tls-version"), send.encode());
       }
       Await.until(() -> relay.received().stream().anyMatch(r -> r.text().contains("Subject: over implicit TLS")),
           found -> found, Duration.ofSeconds(20));
@@ -436,11 +449,17 @@ class SmtpSubmissionTest {
    * On a session already under TLS: AUTH offered (and STARTTLS no longer), a login, and one message accepted; its id.
    */
   private static String sendOverTls(Session s, String from, String to, String subject) throws IOException {
+    return sendOverTls(s, from, to, subject, "");
+  }
+
+  /** {@link #sendOverTls(Session, String, String, String)} with these header fields ({@code fields}, CRLF ended). */
+  private static String sendOverTls(Session s, String from, String to, String subject, String fields)
+      throws IOException {
     String ehlo = s.command("EHLO client.test");
     assertTrue(ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"), ehlo);
     assertTrue(s.login(TestNode.ACCESS_KEY, SmtpCredentials.password(TestNode.SECRET, region)).startsWith("235"));
     String reply = s.send(from, List.of(to), "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject
-        + "\r\n\r\nx\r\n");
+        + "\r\n" + fields + "\r\nx\r\n");
     assertTrue(reply.startsWith("250 Ok "), reply);
     return reply.substring("250 Ok ".length()).strip();
   }
