@@ -46,7 +46,6 @@ public final class SesEvents {
           callerIdentity, identityAccount, identityName, operation, replacedFields, null);
     }
 
-
     /**
      * The caller's own fields of those its content has Mailgate's in place of (Date, Message-ID), as SES's events
      * show them; null when none was replaced, or they cannot be read.
@@ -155,7 +154,7 @@ public final class SesEvents {
 
   public static JsonObject event(EventType type, JsonObject mail, JsonObject detail) {
     Object added = detail.getValue(MAIL_TAGS);
-    if (added instanceof JsonObject tags) {
+    if (type == EventType.DELIVERY && added instanceof JsonObject tags) {
       // the message's mail object is shared by its events: this one's is a copy, with the connection's tags after
       // SES's own (before the message's)
       mail = new JsonObject(new java.util.LinkedHashMap<>(mail.getMap())).put("tags", withTags(mail, tags));
@@ -580,12 +579,11 @@ public final class SesEvents {
 
   /**
    * A message's tags as its events' {@code mail.tags} have them, name to values: SES's auto-tags (the operation it was
-   * sent with, its configuration set, the sender's IP address, the From domain, the caller's key), then its own
-   * ({@code own}: {@code {Name, Value}} objects, or null).
+   * sent with, its configuration set, the sender's IP address and the TLS protocol it sent over, the From domain, the
+   * caller's key), then its own ({@code own}: {@code {Name, Value}} objects, or null).
    */
   public static JsonObject tags(String operation, String configurationSet, String sourceIp, String sourceTls,
-      String source,
-      String callerIdentity, JsonArray own) {
+      String source, String callerIdentity, JsonArray own) {
     JsonObject tags = new JsonObject();
     if (operation != null) {
       tags.put("ses:operation", new JsonArray().add(operation));

@@ -14,9 +14,9 @@ public interface SmtpTransport {
 
   /**
    * Send {@code readyReply} (the 220 answering STARTTLS) and switch to TLS right behind it; call
-   * {@link SmtpServerSession#tlsEstablished()} when the handshake succeeded, close the connection
-   * when it failed. The switch must be in place before the client can react to the reply,
-   * otherwise its handshake could be read as plaintext.
+   * {@link SmtpServerSession#tlsEstablished(String)} with the protocol negotiated when the
+   * handshake succeeded, close the connection when it failed. The switch must be in place before
+   * the client can react to the reply, otherwise its handshake could be read as plaintext.
    */
   void startTls(byte[] readyReply);
 

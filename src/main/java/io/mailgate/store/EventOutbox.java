@@ -118,7 +118,6 @@ public final class EventOutbox {
       + "m.identity_name, m.operation, m.replaced_fields, m.source_tls "
       + "FROM messages m WHERE m.id = ANY($1)";
 
-
   /**
    * Due events whose destination is gone (deleted while a statement wrote them): dropped. Deleting a destination or
    * its configuration set deletes its waiting events itself; this catches what raced it.

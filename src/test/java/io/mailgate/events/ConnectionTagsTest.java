@@ -64,6 +64,17 @@ class ConnectionTagsTest {
         new ArrayList<>(event.getJsonObject("mail").getJsonObject("tags").fieldNames()));
   }
 
+  /** Only a Delivery tags its connection, as SES's: another event's detail never shows what it would keep them in. */
+  @Test
+  void anotherEventTypeShowsNoConnection() {
+    JsonObject mail = mail();
+    JsonObject bounce = SesEvents.event(EventType.BOUNCE, mail,
+        SesEvents.sentOver(new JsonObject().put("bounceType", "Permanent"), "198.51.100.7", "TLSv1.3"));
+    assertSame(mail, bounce.getJsonObject("mail"));
+    assertFalse(mail.getJsonObject("tags").containsKey("ses:outgoing-ip"));
+    assertEquals(new JsonObject().put("bounceType", "Permanent"), bounce.getJsonObject("bounce"));
+  }
+
   /** An identity's notification has no tags (SES publishes none there): nor its detail what the tags were kept in. */
   @Test
   void aNotificationLeavesThemOut() {
