@@ -778,6 +778,8 @@ public final class ApiVerticle extends VerticleBase {
         // whole message uploaded, and then refused)
         .setSmtpUtf8(false)
         .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT))
+        .setConnectionRatePerClient(config.get(MailgateConfig.SMTP_SUBMISSION_CONNECTION_RATE_PER_CLIENT))
+        .setMessageRatePerClient(config.get(MailgateConfig.SMTP_SUBMISSION_MESSAGE_RATE_PER_CLIENT))
         .setPlainTextAuthAllowed(config.get(MailgateConfig.SMTP_SUBMISSION_PLAINTEXT_AUTH));
     String cert = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
     int tlsPort = config.get(MailgateConfig.SMTP_SUBMISSION_TLS_PORT);

@@ -117,6 +117,12 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT = key(
       "smtp.inboundMaxConnectionsPerClient", Integer.class, 50,
       "Connections one client IP address (an IPv6 client: its first 84 bits, as Postfix counts it) may hold open at once on the inbound port (loopback excepted), as Postfix's smtpd_client_connection_count_limit; more are answered 421. Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
+  public static final ConfigKey<Integer> SMTP_INBOUND_CONNECTION_RATE_PER_CLIENT = key(
+      "smtp.inboundConnectionRatePerClient", Integer.class, 600,
+      "Connections one client IP address (counted as for smtp.inboundMaxConnectionsPerClient, loopback excepted) may open in a minute on the inbound port, as Postfix's smtpd_client_connection_rate_limit (anvil's minute); more are answered 421 4.7.0 and closed until its minute is over. A mail server that reuses its connections opens a few; a flood of connections, each closed at once, is held to it. 0: no limit.");
+  public static final ConfigKey<Integer> SMTP_INBOUND_MESSAGE_RATE_PER_CLIENT = key(
+      "smtp.inboundMessageRatePerClient", Integer.class, 0,
+      "Messages one client IP address (counted as above) may start (MAIL FROM, accepted or not) in a minute on the inbound port, over all its connections, as Postfix's smtpd_client_message_rate_limit; more are answered 450 4.7.1, to try again later. 0: no limit.");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_CERT = key("smtp.inboundTlsCert", String.class, "",
       "PEM certificate chain for STARTTLS on the inbound port (receipt rules with TlsPolicy Require need it: without one, their recipients are answered 454 4.7.0, to try again). Empty: smtp.submissionTlsCert's, if any.");
   public static final ConfigKey<String> SMTP_INBOUND_TLS_KEY = key("smtp.inboundTlsKey", String.class, "",
@@ -139,6 +145,12 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT = key(
       "smtp.submissionMaxConnectionsPerClient", Integer.class, 50,
       "Connections one client IP address (an IPv6 client: its first 84 bits, as Postfix counts it) may hold open at once on the submission ports (loopback excepted), logged in or not; more are answered 421 (on the implicit TLS port closed, before any handshake). Behind a TCP proxy or NAT that hides clients' addresses, raise it or set 0 (no such limit).");
+  public static final ConfigKey<Integer> SMTP_SUBMISSION_CONNECTION_RATE_PER_CLIENT = key(
+      "smtp.submissionConnectionRatePerClient", Integer.class, 0,
+      "Connections one client IP address (counted as for smtp.submissionMaxConnectionsPerClient, loopback excepted) may open in a minute on each submission port, logged in or not; more are answered 421 4.7.0 (on the implicit TLS port closed, before any handshake) until its minute is over. 0: no limit, as SES's SMTP endpoint, which limits accounts by their sending rate: an application that opens a connection per message opens as many as it sends.");
+  public static final ConfigKey<Integer> SMTP_SUBMISSION_MESSAGE_RATE_PER_CLIENT = key(
+      "smtp.submissionMessageRatePerClient", Integer.class, 0,
+      "Messages one client IP address may start (MAIL FROM) in a minute on each submission port, whoever it logs in as; more are answered 450 4.7.1. 0: no limit (accounts have their sending rate and quota).");
   public static final ConfigKey<Boolean> SMTP_SUBMISSION_PLAINTEXT_AUTH = key("smtp.submissionPlaintextAuth",
       Boolean.class, false, "Accept AUTH on submission connections without TLS (credentials in clear). start-dev turns "
           + "it on when no certificate is configured; otherwise AUTH needs STARTTLS.");

@@ -3,6 +3,7 @@ package io.mailgate.smtp;
 import io.vertx.core.Vertx;
 import io.vertx.core.shareddata.Shareable;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,8 +20,13 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
 
   private static final String SHARED_MAP = "io.mailgate.smtp.connection-limits";
 
+  /** Clients' minutes: Postfix's anvil counts its rates by the minute. */
+  static final Duration RATE_UNIT = Duration.ofMinutes(1);
+
   private final int max;
   private final int maxPerClient;
+  private final ClientRate connectionRate;
+  private final ClientRate messageRate;
   private final long maxData;
   private final long maxDataPerClient;
   private final AtomicInteger open = new AtomicInteger();
@@ -36,23 +42,32 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
    *     and at least one such message beside what its other connections keep between messages (a client's pool
    *     of connections must still be able to send its largest message)
    */
-  private ConnectionLimit(int max, int maxPerClient, long maxData, long largestMessage) {
+  private ConnectionLimit(int max, int maxPerClient, long maxData, long largestMessage, int connectionRate,
+      int messageRate) {
     this.max = max;
     this.maxPerClient = maxPerClient;
+    this.connectionRate = new ClientRate(connectionRate, RATE_UNIT, System::nanoTime);
+    this.messageRate = new ClientRate(messageRate, RATE_UNIT, System::nanoTime);
     this.maxData = maxData;
     this.maxDataPerClient = Math.max(maxData / 4, largestMessage + DataReader.MAX_PREALLOCATION
         + (long) Math.max(0, maxPerClient) * DataReader.RETAINED_CAPACITY);
   }
 
-  /** The counter for {@code host:port}; a server on port 0 gets one of its own. */
-  static ConnectionLimit forAddress(Vertx vertx, String host, int port, int max, int maxPerClient, long maxData,
-      long largestMessage) {
-    if (port == 0) {
-      return new ConnectionLimit(max, maxPerClient, maxData, largestMessage);
+  /**
+   * The counter for the address {@code options} listen on, with their limits; a server on port 0 gets one of its own.
+   * The content budget is at least one largest message.
+   */
+  static ConnectionLimit forAddress(Vertx vertx, SmtpServerOptions options) {
+    long largestMessage = options.getMaxMessageSize() + 2;
+    java.util.function.Supplier<ConnectionLimit> made = () -> new ConnectionLimit(options.getMaxConnections(),
+        options.getMaxConnectionsPerClient(), Math.max(options.getMaxDataBytesHeld(), largestMessage), largestMessage,
+        options.getConnectionRatePerClient(), options.getMessageRatePerClient());
+    if (options.getPort() == 0) {
+      return made.get();
     }
     return vertx.sharedData()
         .<String, ConnectionLimit>getLocalMap(SHARED_MAP)
-        .computeIfAbsent(host + ":" + port, key -> new ConnectionLimit(max, maxPerClient, maxData, largestMessage));
+        .computeIfAbsent(options.getHost() + ":" + options.getPort(), key -> made.get());
   }
 
   /**
@@ -130,6 +145,16 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
     return maxPerClient > 0 && client != null && !client.isLoopbackAddress();
   }
 
+  /** Counts a connection of {@code client} in its minute, if it has opened fewer than its rate in it. */
+  boolean tryConnect(InetAddress client) {
+    return client == null || client.isLoopbackAddress() || connectionRate.tryTake(client(client));
+  }
+
+  /** Counts a message {@code client} starts in its minute, if it has started fewer than its rate in it. */
+  boolean tryStartMessage(InetAddress client) {
+    return client == null || client.isLoopbackAddress() || messageRate.tryTake(client(client));
+  }
+
   /** Takes a place for one more connection of {@code client}, if it has fewer than its limit open. */
   boolean tryAcquireFor(InetAddress client) {
     if (!counted(client)) {
@@ -187,5 +212,60 @@ final class ConnectionLimit implements Shareable, DataReader.Budget {
 
   int open() {
     return open.get();
+  }
+
+  /**
+   * How many connections, or messages, each client has begun in its current minute, against a limit per minute, as
+   * Postfix's anvil counts them: a client's minute starts with its first one, and one begun over the limit is not
+   * counted (a client held back by it gets in again once its minute is over, however often it tried meanwhile).
+   * Clients whose minute is over are forgotten, at most once a minute, by the first count after it: the table holds
+   * the clients of the last two minutes at most.
+   */
+  static final class ClientRate {
+    private final int max;
+    private final long unitNanos;
+    private final java.util.function.LongSupplier nanoClock;
+    /** By client: when its minute began, and how many it has begun in it. */
+    private final ConcurrentHashMap<InetAddress, long[]> minutes = new ConcurrentHashMap<>();
+    private final AtomicLong nextSweep;
+
+    /** @param max per {@code unit}; 0: no limit */
+    ClientRate(int max, Duration unit, java.util.function.LongSupplier nanoClock) {
+      this.max = max;
+      this.unitNanos = unit.toNanos();
+      this.nanoClock = nanoClock;
+      this.nextSweep = new AtomicLong(nanoClock.getAsLong() + unitNanos);
+    }
+
+    /** Counts one for {@code client} if it has begun fewer than the limit in its minute. */
+    boolean tryTake(InetAddress client) {
+      if (max == 0) {
+        return true;
+      }
+      long now = nanoClock.getAsLong();
+      long due = nextSweep.get();
+      if (now - due >= 0 && nextSweep.compareAndSet(due, now + unitNanos)) {
+        // a minute counted on meanwhile is a new array (below), so one whose end this reads is never removed
+        minutes.values().removeIf(m -> now - m[0] >= unitNanos);
+      }
+      boolean[] taken = {false};
+      minutes.compute(client, (k, m) -> {
+        if (m == null || now - m[0] >= unitNanos) {
+          taken[0] = true;
+          return new long[] {now, 1};
+        }
+        if (m[1] < max) {
+          taken[0] = true;
+          return new long[] {m[0], m[1] + 1};
+        }
+        return m;
+      });
+      return taken[0];
+    }
+
+    /** Clients remembered now. */
+    int clients() {
+      return minutes.size();
+    }
   }
 }

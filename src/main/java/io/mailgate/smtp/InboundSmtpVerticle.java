@@ -122,7 +122,9 @@ public final class InboundSmtpVerticle extends VerticleBase {
         // as long as the API's requests under way get: a stopping node's whole stop fits its orchestrator's grace
         .setShutdownTimeout(java.time.Duration.ofSeconds(io.mailgate.api.ApiVerticle.STOP_GRACE_SECONDS))
         .setDsn(false) // no success report is written, nor NOTIFY=NEVER kept for a Bounce action's refusal
-        .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT));
+        .setMaxConnectionsPerClient(config.get(MailgateConfig.SMTP_INBOUND_MAX_CONNECTIONS_PER_CLIENT))
+        .setConnectionRatePerClient(config.get(MailgateConfig.SMTP_INBOUND_CONNECTION_RATE_PER_CLIENT))
+        .setMessageRatePerClient(config.get(MailgateConfig.SMTP_INBOUND_MESSAGE_RATE_PER_CLIENT));
     boolean own = !config.get(MailgateConfig.SMTP_INBOUND_TLS_CERT).isBlank();
     String cert = config.get(own ? MailgateConfig.SMTP_INBOUND_TLS_CERT : MailgateConfig.SMTP_SUBMISSION_TLS_CERT);
     tlsOffered = !cert.isBlank();

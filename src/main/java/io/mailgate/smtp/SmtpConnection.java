@@ -63,8 +63,9 @@ final class SmtpConnection implements SmtpTransport {
   }
 
   void start(SmtpSessionConfig config, SessionInfo info, SmtpSessionHandler handler) {
-    session = new SmtpServerSession(config, info, handler, this, this::runOnContext,
-        limit.budgetFor(info.remoteAddress() == null ? null : info.remoteAddress().getAddress()));
+    java.net.InetAddress client = info.remoteAddress() == null ? null : info.remoteAddress().getAddress();
+    session = new SmtpServerSession(config, info, handler, this, this::runOnContext, limit.budgetFor(client),
+        () -> limit.tryStartMessage(client));
     socket.handler(this::onData);
     socket.drainHandler(v -> onDrain());
     socket.exceptionHandler(this::onException);

@@ -59,9 +59,7 @@ public final class SmtpServer {
     KeyCertOptions keyCert = certificate != null ? certificate.options().getKeyCertOptions()
         : options.getKeyCertOptions();
     this.tlsOptions = keyCert == null ? null : new ServerSSLOptions().setKeyCertOptions(keyCert);
-    this.limit = ConnectionLimit.forAddress(vertx, options.getHost(), options.getPort(),
-        options.getMaxConnections(), options.getMaxConnectionsPerClient(),
-        Math.max(options.getMaxDataBytesHeld(), options.getMaxMessageSize() + 2), options.getMaxMessageSize() + 2);
+    this.limit = ConnectionLimit.forAddress(vertx, options);
     this.tooManyConnections = Buffer.buffer(new SmtpReply(421, "4.7.0",
         options.getServerName() + " Error: too many connections, try again later").toWire());
     this.idPrefix = Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";
@@ -181,7 +179,12 @@ public final class SmtpServer {
     }
     InetSocketAddress remote = inet(socket.remoteAddress());
     InetAddress client = remote == null ? null : remote.getAddress();
-    if (!limit.tryAcquireFor(client)) {
+    boolean underCount = limit.tryAcquireFor(client);
+    if (!underCount || !limit.tryConnect(client)) {
+      // too many open, or opened in its minute (Postfix answers both alike)
+      if (underCount) {
+        limit.releaseFor(client);
+      }
       limit.release();
       if (plaintext) {
         socket.write(Buffer.buffer(new SmtpReply(421, "4.7.0", options.getServerName()

@@ -46,6 +46,8 @@ public final class SmtpServerOptions {
   private boolean smtpUtf8 = true;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxConnectionsPerClient;
+  private int connectionRatePerClient;
+  private int messageRatePerClient;
   private long maxDataBytesHeld = DEFAULT_MAX_DATA_BYTES_HELD;
   private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
   private Duration dataTimeout = DEFAULT_DATA_TIMEOUT;
@@ -74,6 +76,8 @@ public final class SmtpServerOptions {
     smtpUtf8 = other.smtpUtf8;
     maxConnections = other.maxConnections;
     maxConnectionsPerClient = other.maxConnectionsPerClient;
+    connectionRatePerClient = other.connectionRatePerClient;
+    messageRatePerClient = other.messageRatePerClient;
     maxDataBytesHeld = other.maxDataBytesHeld;
     commandTimeout = other.commandTimeout;
     dataTimeout = other.dataTimeout;
@@ -284,11 +288,46 @@ public final class SmtpServerOptions {
   }
 
   public SmtpServerOptions setMaxConnectionsPerClient(int maxConnectionsPerClient) {
-    if (maxConnectionsPerClient < 0) {
-      throw new IllegalArgumentException("maxConnectionsPerClient must not be negative");
-    }
-    this.maxConnectionsPerClient = maxConnectionsPerClient;
+    this.maxConnectionsPerClient = notNegative(maxConnectionsPerClient, "maxConnectionsPerClient");
     return this;
+  }
+
+  /**
+   * Connections one client IP address (loopback addresses excepted; an IPv6 client counted as {@link
+   * #getMaxConnectionsPerClient()} counts it) may open in a minute; more are answered 421 4.7.0 and closed until its
+   * minute is over, as Postfix's {@code smtpd_client_connection_rate_limit} (with anvil's time unit of a minute). A
+   * client opening a connection per message, or a flood of connections each closed at once, is held to it, where the
+   * concurrency limit only counts those open together. 0 (the default): no limit.
+   */
+  public int getConnectionRatePerClient() {
+    return connectionRatePerClient;
+  }
+
+  public SmtpServerOptions setConnectionRatePerClient(int connectionRatePerClient) {
+    this.connectionRatePerClient = notNegative(connectionRatePerClient, "connectionRatePerClient");
+    return this;
+  }
+
+  /**
+   * Messages one client IP address (counted as for {@link #getConnectionRatePerClient()}) may start (MAIL FROM) in a
+   * minute, over all of its connections, whether or not they are then accepted, as Postfix's {@code
+   * smtpd_client_message_rate_limit}; more are answered 450 4.7.1 until its minute is over (the session goes on, and
+   * may try again). 0 (the default): no limit.
+   */
+  public int getMessageRatePerClient() {
+    return messageRatePerClient;
+  }
+
+  public SmtpServerOptions setMessageRatePerClient(int messageRatePerClient) {
+    this.messageRatePerClient = notNegative(messageRatePerClient, "messageRatePerClient");
+    return this;
+  }
+
+  private static int notNegative(int value, String name) {
+    if (value < 0) {
+      throw new IllegalArgumentException(name + " must not be negative");
+    }
+    return value;
   }
 
   /** How long the client may take to send a command; default 5 minutes (RFC 5321 4.5.3.2). */

@@ -72,6 +72,7 @@ public final class SmtpServerSession {
   private boolean shutdownRequested;
   private boolean discardingLine;
   private final DataReader.Budget budget;
+  private final java.util.function.BooleanSupplier messageRate;
   private int consecutiveErrors;
   /** Recipients the handler refused since the session's last accepted message. */
   private int refusedRecipients;
@@ -103,18 +104,24 @@ public final class SmtpServerSession {
       SmtpSessionHandler handler,
       SmtpTransport transport,
       Executor executor) {
-    this(config, info, handler, transport, executor, DataReader.Budget.UNLIMITED);
+    this(config, info, handler, transport, executor, DataReader.Budget.UNLIMITED, () -> true);
   }
 
-  /** @param budget the message content this session may hold, shared with the other sessions of its address */
+  /**
+   * @param budget the message content this session may hold, shared with the other sessions of its address
+   * @param messageRate counts a message the client starts, and says whether it may: false once it has started as many
+   *     as its rate allows in its minute (over all its connections)
+   */
   SmtpServerSession(
       SmtpSessionConfig config,
       SessionInfo info,
       SmtpSessionHandler handler,
       SmtpTransport transport,
       Executor executor,
-      DataReader.Budget budget) {
+      DataReader.Budget budget,
+      java.util.function.BooleanSupplier messageRate) {
     this.budget = Objects.requireNonNull(budget, "budget");
+    this.messageRate = Objects.requireNonNull(messageRate, "messageRate");
     this.config = Objects.requireNonNull(config, "config");
     this.info = Objects.requireNonNull(info, "info");
     this.handler = Objects.requireNonNull(handler, "handler");
@@ -533,6 +540,10 @@ public final class SmtpServerSession {
       }
     } catch (SmtpSyntaxException e) {
       protocolError(e.reply());
+      return;
+    }
+    if (!messageRate.getAsBoolean()) {
+      protocolError(new SmtpReply(450, "4.7.1", "Error: too much mail from " + info.remoteAddress().getHostString()));
       return;
     }
     call(() -> handler.onMailFrom(info, path.address(), params.all()), (reply, error) -> {

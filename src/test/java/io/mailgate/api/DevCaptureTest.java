@@ -8,9 +8,6 @@ import io.mailgate.testing.Await;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.net.NetworkInterface;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,8 +15,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Collections;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 
@@ -97,15 +92,7 @@ class DevCaptureTest {
 
   @Test
   void capturedMailIsShownToThisMachineOnly() throws Exception {
-    String local = null;
-    for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-      for (InetAddress a : Collections.list(nic.getInetAddresses())) {
-        if (nic.isUp() && a instanceof Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
-          local = a.getHostAddress();
-        }
-      }
-    }
-    Assumptions.assumeTrue(local != null, "no address but loopback to connect from");
+    String local = io.mailgate.testing.OwnAddress.get();
     try (TestNode node = TestNode.start("", c -> c.with(MailgateConfig.HTTP_HOST, "0.0.0.0"))) {
       int port = node.config().get(MailgateConfig.HTTP_PORT);
       HttpClient http = HttpClient.newHttpClient();

@@ -499,18 +499,6 @@ class SmtpSubmissionTest {
     }
   }
 
-  /** An address other than loopback on this machine, to connect from as a client that is not the node's own. */
-  static String localAddress() throws IOException {
-    for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
-      for (java.net.InetAddress a : java.util.Collections.list(nic.getInetAddresses())) {
-        if (nic.isUp() && a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
-          return a.getHostAddress();
-        }
-      }
-    }
-    return null;
-  }
-
   /**
    * One client address may hold a few connections at once, logged in or not, and after ten failed logins (across its
    * connections) is told to try later for any user name that would cost a look at the keys, the right password too; a
@@ -518,11 +506,12 @@ class SmtpSubmissionTest {
    */
   @Test
   void oneClientAddressIsLimitedInConnectionsAndFailedLogins() throws IOException {
-    String local = localAddress();
-    org.junit.jupiter.api.Assumptions.assumeTrue(local != null, "no address but loopback to connect from");
+    String local = io.mailgate.testing.OwnAddress.get();
     try (RecordingSmtpServer sink = new RecordingSmtpServer();
          TestNode open = TestNode.start(sink.url(), c -> c.with(MailgateConfig.SMTP_SUBMISSION_HOST, "0.0.0.0")
              .with(MailgateConfig.SMTP_SUBMISSION_MAX_CONNECTIONS_PER_CLIENT, 2)
+             .with(MailgateConfig.SMTP_SUBMISSION_CONNECTION_RATE_PER_CLIENT, 3)
+             .with(MailgateConfig.SMTP_SUBMISSION_MESSAGE_RATE_PER_CLIENT, 1)
              .with(MailgateConfig.CACHE_TTL_MILLIS, 300))) {
       int openPort = open.config().get(MailgateConfig.SMTP_SUBMISSION_PORT);
       String password = SmtpCredentials.password(TestNode.SECRET, region);
@@ -558,6 +547,21 @@ class SmtpSubmissionTest {
         assertTrue(known.startsWith("235"), known);
         String unknown = first.login("AKIAGUESSMORE", "wrong");
         assertTrue(unknown.startsWith("454 4.7.0"), "a name that costs a query is still refused: " + unknown);
+        // one message a minute for the address (configured so here), whoever logs in
+        second.command("MAIL FROM:<sender@example.com>");
+        second.command("RSET");
+        String tooMuch = second.command("MAIL FROM:<sender@example.com>");
+        assertTrue(tooMuch.startsWith("450 4.7.1 Error: too much mail from " + local), tooMuch);
+      }
+      // three connections a minute for the address (configured so here): the one refused above was not counted
+      try (Session third = new Session(new Socket(local, openPort))) {
+        third.command("EHLO client.test");
+      }
+      try (Socket fourth = new Socket(local, openPort)) {
+        fourth.setSoTimeout(10_000);
+        String greeting = new BufferedReader(new InputStreamReader(fourth.getInputStream(),
+            StandardCharsets.ISO_8859_1)).readLine();
+        assertTrue(greeting.startsWith("421 4.7.0"), greeting);
       }
       for (int round = 0; round < 2; round++) {
         try (Session fromLoopback = new Session(openPort)) {
@@ -578,8 +582,7 @@ class SmtpSubmissionTest {
    */
   @Test
   void failedLoginsMadeAtOnceAreCountedAtOnce() throws IOException {
-    String local = localAddress();
-    org.junit.jupiter.api.Assumptions.assumeTrue(local != null, "no address but loopback to connect from");
+    String local = io.mailgate.testing.OwnAddress.get();
     try (RecordingSmtpServer sink = new RecordingSmtpServer();
          TestNode open = TestNode.start(sink.url(), c -> c.with(MailgateConfig.SMTP_SUBMISSION_HOST, "0.0.0.0"))) {
       int openPort = open.config().get(MailgateConfig.SMTP_SUBMISSION_PORT);

@@ -387,6 +387,35 @@ public class InboundFeedbackTest {
         + subject + "%' AND NOT attributed"));
   }
 
+  /**
+   * The inbound port holds a client address (not loopback) to its rates, configured small here: its second message of
+   * the minute is answered 450 4.7.1, its third connection 421 4.7.0; loopback, where the other tests' mail comes
+   * from, is not counted.
+   */
+  @Test
+  void aClientAddressIsHeldToTheInboundRates() throws IOException {
+    String local = io.mailgate.testing.OwnAddress.get();
+    try (TestNode own = TestNode.start(relay.url(), c -> c.with(MailgateConfig.SMTP_INBOUND_HOST, "0.0.0.0")
+        .with(MailgateConfig.SMTP_INBOUND_CONNECTION_RATE_PER_CLIENT, 2)
+        .with(MailgateConfig.SMTP_INBOUND_MESSAGE_RATE_PER_CLIENT, 1))) {
+      int port = own.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+      String report = "From: someone@remote.example\r\nSubject: rates\r\n\r\nYour server refused my mail.\r\n";
+      String from = "someone@remote.example";
+      List<String> first = SmtpClient.send(local, port, from, List.of("Postmaster"), report, false);
+      assertTrue(first.get(first.size() - 2).startsWith("250 2.0.0 Ok: queued"), first.toString());
+      List<String> second = SmtpClient.send(local, port, from, List.of("Postmaster"), report, false);
+      assertEquals("450 4.7.1 Error: too much mail from " + local, second.get(2), second.toString());
+      List<String> third = SmtpClient.send(local, port, from, List.of("Postmaster"), report, false);
+      assertEquals(List.of("421 4.7.0 " + own.config().get(MailgateConfig.DELIVERY_HELO_NAME)
+          + " Error: too many connections from " + local), third);
+      for (int i = 0; i < 3; i++) {
+        List<String> fromLoopback = SmtpClient.send(port, from, List.of("Postmaster"), report);
+        assertTrue(fromLoopback.get(fromLoopback.size() - 2).startsWith("250 2.0.0 Ok: queued"),
+            fromLoopback.toString());
+      }
+    }
+  }
+
   /** An ARF report (RFC 5965) about the copy of one of our messages sent to {@code originalTo}. */
   public static String arf(String feedbackType, String rcptTo, String originalTo, String messageId) {
     return arf(feedbackType, rcptTo, originalTo, messageId, null);

@@ -12,13 +12,20 @@ import org.junit.jupiter.api.Test;
 class ConnectionLimitTest {
   static final long MB = 1024 * 1024;
 
+  /** A port's limits, as its options give them: {@code largest} is a message of the largest size and its CRLF. */
+  private static ConnectionLimit limit(int max, int maxPerClient, long maxData, long largest) {
+    return ConnectionLimit.forAddress(null, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
+        .setMaxConnections(max).setMaxConnectionsPerClient(maxPerClient).setMaxDataBytesHeld(maxData)
+        .setMaxMessageSize(largest - 2));
+  }
+
   /**
    * One client holds at most a quarter of the address's budget (or one largest message, if more): a client trickling
    * the end of its messages into a few connections held all of it, and everyone else's mail was answered 452.
    */
   @Test
   void oneClientHoldsAQuarterOfTheBudgetAtMost() throws Exception {
-    ConnectionLimit limit = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 100, 10, 40 * MB, MB);
+    ConnectionLimit limit = limit(100, 10, 40 * MB, MB);
     InetAddress greedy = InetAddress.getByName("192.0.2.1");
     InetAddress other = InetAddress.getByName("198.51.100.7");
     DataReader.Budget first = limit.budgetFor(greedy);
@@ -55,7 +62,7 @@ class ConnectionLimitTest {
    */
   @Test
   void anIpv6ClientIsItsFirst84Bits() throws Exception {
-    ConnectionLimit limit = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 1000, 50, 40 * MB, MB);
+    ConnectionLimit limit = limit(1000, 50, 40 * MB, MB);
     for (int i = 1; i <= 50; i++) {
       assertTrue(limit.tryAcquireFor(InetAddress.getByName("2001:db8:1:2::" + Integer.toHexString(i))), "#" + i);
     }
@@ -80,7 +87,7 @@ class ConnectionLimitTest {
   void aPoolOfConnectionsMaySendItsLargestMessage() throws Exception {
     long largest = 40 * MB + 2;
     int connections = 50;
-    ConnectionLimit big = ConnectionLimit.forAddress(null, "127.0.0.1", 0, 1000, connections, 128 * MB, largest);
+    ConnectionLimit big = limit(1000, connections, 128 * MB, largest);
     InetAddress pool = InetAddress.getByName("192.0.2.9");
     for (int i = 1; i < connections; i++) {
       assertTrue(big.budgetFor(pool).take(DataReader.RETAINED_CAPACITY));
@@ -90,5 +97,58 @@ class ConnectionLimitTest {
     assertTrue(sending.take(largest - DataReader.MAX_PREALLOCATION));
     assertFalse(big.budgetFor(pool).take(DataReader.MAX_PREALLOCATION + 2 * DataReader.RETAINED_CAPACITY),
         "no second largest message beside it");
+  }
+
+  /**
+   * A client's rate is counted by its minute, which starts with its first connection (or message): past the limit
+   * nothing more is let in, nor counted, until the minute is over, and then a new one starts with the next. Clients
+   * (an IPv6 client by its first 84 bits) count apart; those whose minute is over are forgotten.
+   */
+  @Test
+  void aClientsRateIsCountedByItsMinute() throws Exception {
+    long[] now = {5_000_000_000L};
+    ConnectionLimit.ClientRate rate = new ConnectionLimit.ClientRate(3, java.time.Duration.ofMinutes(1), () -> now[0]);
+    InetAddress one = InetAddress.getByName("192.0.2.1");
+    InetAddress other = InetAddress.getByName("192.0.2.2");
+    for (int i = 0; i < 3; i++) {
+      assertTrue(rate.tryTake(one), "#" + (i + 1));
+      now[0] += 10_000_000_000L; // ten seconds apart: 0, 10 and 20 s into its minute
+    }
+    assertFalse(rate.tryTake(one), "a fourth within its minute");
+    assertTrue(rate.tryTake(other), "another client has a minute of its own");
+    now[0] += 29_000_000_000L; // 59 s after its first
+    assertFalse(rate.tryTake(one));
+    now[0] += 1_000_000_000L; // its minute is over: a new one starts
+    assertTrue(rate.tryTake(one));
+    assertTrue(rate.tryTake(one));
+    assertTrue(rate.tryTake(one));
+    assertFalse(rate.tryTake(one), "refused tries were not counted, the new minute's three are");
+    // two minutes on, the sweep forgets both; the next count is a new minute
+    now[0] += 120_000_000_000L;
+    assertTrue(rate.tryTake(InetAddress.getByName("198.51.100.1")));
+    assertEquals(1, rate.clients(), "clients whose minute is over are forgotten");
+    ConnectionLimit.ClientRate none = new ConnectionLimit.ClientRate(0, java.time.Duration.ofMinutes(1), () -> 0L);
+    for (int i = 0; i < 1000; i++) {
+      assertTrue(none.tryTake(one));
+    }
+    assertEquals(0, none.clients(), "0: no limit, nothing kept");
+  }
+
+  /** A port's rates count a client as its concurrency limit does: loopback not at all, IPv6 by its first 84 bits. */
+  @Test
+  void aPortsRatesCountClientsAsItsConnectionsAre() throws Exception {
+    ConnectionLimit port = ConnectionLimit.forAddress(null, new SmtpServerOptions().setHost("127.0.0.1").setPort(0)
+        .setConnectionRatePerClient(2).setMessageRatePerClient(1));
+    assertTrue(port.tryConnect(InetAddress.getByName("2001:db8:1:2::1")));
+    assertTrue(port.tryConnect(InetAddress.getByName("2001:db8:1:2:0:abc:1:2")));
+    assertFalse(port.tryConnect(InetAddress.getByName("2001:db8:1:2::3")), "the same /84");
+    assertTrue(port.tryConnect(InetAddress.getByName("2001:db8:1:2:10::1")), "another /84 of the /64");
+    assertTrue(port.tryStartMessage(InetAddress.getByName("2001:db8:1:2::1")), "messages count apart");
+    assertFalse(port.tryStartMessage(InetAddress.getByName("2001:db8:1:2::2")));
+    for (int i = 0; i < 10; i++) {
+      assertTrue(port.tryConnect(InetAddress.getLoopbackAddress()));
+      assertTrue(port.tryStartMessage(InetAddress.getLoopbackAddress()));
+      assertTrue(port.tryConnect(null));
+    }
   }
 }

@@ -36,13 +36,22 @@ public final class SmtpClient {
   /** With {@code smtpUtf8}, MAIL carries the SMTPUTF8 parameter and every line goes as UTF-8 (RFC 6531). */
   public static List<String> send(int port, String from, List<String> rcpts, String data, boolean smtpUtf8)
       throws IOException {
+    return send("127.0.0.1", port, from, rcpts, data, smtpUtf8);
+  }
+
+  /** To {@code host}; a greeting other than 220 ends it (the replies are then that one). */
+  public static List<String> send(String host, int port, String from, List<String> rcpts, String data,
+      boolean smtpUtf8) throws IOException {
     java.nio.charset.Charset charset = smtpUtf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1;
     List<String> replies = new ArrayList<>();
-    try (Socket s = new Socket("127.0.0.1", port)) {
+    try (Socket s = new Socket(host, port)) {
       s.setSoTimeout(20_000);
       BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
       OutputStream out = s.getOutputStream();
       replies.add(reply(in));
+      if (!replies.get(0).startsWith("220")) {
+        return replies;
+      }
       command(out, in, "EHLO test.example", replies, charset);
       command(out, in, "MAIL FROM:<" + from + ">" + (smtpUtf8 ? " SMTPUTF8" : ""), replies, charset);
       boolean any = false;
