@@ -223,6 +223,8 @@ public final class MailReceiver {
     String trace = "Return-Path: <" + envelope.reversePath() + ">\r\n"
         + "Received: from " + envelope.heloName()
         + (envelope.remoteAddress() == null ? "" : " (" + envelope.remoteAddress().getAddress().getHostAddress() + ")")
+        // the protocol it came over, where Postfix says it (RFC 3848's ESMTPS says only that there was TLS)
+        + (envelope.tls() && envelope.tlsProtocol() != null ? "\r\n\t(using " + envelope.tlsProtocol() + ")" : "")
         + "\r\n\tby " + serverName + " with " + (envelope.tls() ? "ESMTPS" : "ESMTP") + " id " + id
         + (plans.size() == 1 ? "\r\n\tfor <" + plans.get(0).recipient() + ">" : "") + ";\r\n\t"
         + RFC5322.format(receivedAt) + "\r\n";

@@ -914,6 +914,8 @@ class ReceivingTest {
         String end = command(out, in, message("secure@inbox.example", "over tls") + "\r\n.");
         assertTrue(end.startsWith("250 2.6.0"), end);
         String id = end.substring(end.lastIndexOf(' ') + 1);
+        assertTrue(object("inbox", id).contains("(127.0.0.1)\r\n\t(using " + tls.getSession().getProtocol()
+            + ")\r\n\tby "), object("inbox", id));
         assertTrue(object("inbox", id).contains("with ESMTPS id " + id), object("inbox", id));
       }
     }
