@@ -98,6 +98,8 @@ public final class MailgateConfig {
       "Port of MX hosts in direct delivery (25 on the internet).");
   public static final ConfigKey<Boolean> DELIVERY_MTA_STS = key("delivery.mtaSts", Boolean.class, true,
       "Direct mode: honour recipient domains' MTA-STS policies (RFC 8461). Under an enforce policy mail goes only to the MX hosts it names, over TLS with a certificate valid for the MX's name, or waits (a soft failure, retried); testing and none deliver as without a policy. Policies are fetched over HTTPS and cached for their max_age.");
+  public static final ConfigKey<Boolean> DELIVERY_DANE = key("delivery.dane", Boolean.class, true,
+      "Direct mode: DANE for SMTP (RFC 7672). DNS queries ask for DNSSEC (the DO bit); an MX host whose MX records, addresses and TLSA records (_25._tcp.<host>) the resolver says are authentic (the AD bit) gets its mail only over TLS with a certificate its DANE-EE(3) or DANE-TA(2) records match, or it waits (a soft failure, retried), and before MTA-STS (RFC 8461 2). Only as trustworthy as the resolver and the path to it: dns.servers should be a validating resolver on the machine (unbound, systemd-resolved with DNSSEC=yes); one that validates nothing changes nothing.");
   public static final ConfigKey<String> DELIVERY_MTA_STS_CA_FILE = key("delivery.mtaStsCaFile", String.class, "",
       "PEM file of the certificates (or CAs) trusted for MTA-STS: the policy host's HTTPS certificate and, under an enforce policy, the MX hosts'. Empty: the JVM's trust store (the web PKI, as RFC 8461 asks).");
   public static final ConfigKey<Integer> DELIVERY_MTA_STS_PORT = key("delivery.mtaStsPort", Integer.class, 443,

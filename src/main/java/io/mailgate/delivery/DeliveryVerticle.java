@@ -274,7 +274,7 @@ public final class DeliveryVerticle extends VerticleBase {
           config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, () -> clock.millis());
     }
     router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT),
-        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES), mtaSts);
+        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES), mtaSts, config.get(MailgateConfig.DELIVERY_DANE));
     shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
     throttles = ThrottleRules.load(config.get(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE));
     retry = new RetryPolicy(Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS)),
@@ -833,6 +833,7 @@ public final class DeliveryVerticle extends VerticleBase {
     // apart, so pools of different addresses never wait for each other's connections, which they could not use)
     String siteKey = source == null ? go.siteKey() : sourceSiteKey(go, source.address());
     String key = siteKey + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts())
+        + (go.dane() == null ? "" : "|dane:" + go.dane())
         + (source == null || source.heloName() == null ? "" : "|ehlo:" + source.heloName());
     SitePool pool = pools.get(key);
     if (pool == null) {

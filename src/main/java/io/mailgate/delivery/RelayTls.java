@@ -97,8 +97,11 @@ final class RelayTls {
     return mtaStsVerifying;
   }
 
-  /** The TLS options for a connection to this endpoint. */
+  /**
+   * The TLS options for a connection to this endpoint. A DANE host's chain is checked against its TLSA records once the
+   * handshake is done ({@link Dane}), not against a CA: a DANE-EE certificate needs none.
+   */
   ClientSSLOptions options(SmtpConnection.Endpoint e) {
-    return e.mtaSts() ? mtaStsVerifying : verifies(e) ? verifying : TRUST_ALL;
+    return e.dane() ? TRUST_ALL : e.mtaSts() ? mtaStsVerifying : verifies(e) ? verifying : TRUST_ALL;
   }
 }

@@ -1,12 +1,17 @@
 package io.mailgate.delivery;
 
+import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
 import io.mailgate.delivery.dns.MailRoute;
 import io.mailgate.delivery.dns.MxHost;
+import io.mailgate.delivery.dns.TlsaRecord;
 import io.vertx.core.Future;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Where a recipient's message goes: to the relay (one site), or straight to its domain's MX hosts
@@ -23,12 +28,14 @@ final class Router {
    * Connect to these endpoints, best first; {@code mxHosts} name the site for shaping; {@code mtaSts}, when not null:
    * they are the MX hosts an enforced MTA-STS policy allows (their names, sorted, comma-separated), each to be
    * connected to over TLS with a certificate valid for its name. Their connections are kept apart from the site's
-   * others (another domain with the same MX hosts may allow others, or none under a policy).
+   * others (another domain with the same MX hosts may allow others, or none under a policy). {@code dane}, when not
+   * null: the hosts among them that are DANE hosts (their names, sorted, comma-separated), whose connections are kept
+   * apart too (the same MX host may be one for a domain whose MX records are signed and not for another's).
    */
   record Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay,
-      String mtaSts) implements Route {
+      String mtaSts, String dane) implements Route {
     Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay) {
-      this(siteKey, endpoints, mxHosts, relay, null);
+      this(siteKey, endpoints, mxHosts, relay, null, null);
     }
   }
 
@@ -41,13 +48,19 @@ final class Router {
   private final boolean allowPrivateAddresses;
   /** Recipient domains' MTA-STS policies; null: not honoured ({@code delivery.mtaSts} off). */
   private final MtaSts mtaSts;
+  /** Whether MX hosts' TLSA records are looked for ({@code delivery.dane}). */
+  private final boolean dane;
 
-  /** @param mtaSts recipient domains' MTA-STS policies, or null not to honour them */
-  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts) {
+  /**
+   * @param mtaSts recipient domains' MTA-STS policies, or null not to honour them
+   * @param dane whether to look for the TLSA records of MX hosts the way to which is authentic
+   */
+  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts, boolean dane) {
     this.dns = dns;
     this.directPort = directPort;
     this.allowPrivateAddresses = allowPrivateAddresses;
     this.mtaSts = mtaSts;
+    this.dane = dane;
   }
 
   Future<Route> route(DeliverySettings settings, String recipient) {
@@ -63,34 +76,84 @@ final class Router {
     String domain = recipient.substring(recipient.lastIndexOf('@') + 1);
     // the policy is looked up beside the MX records, not after them (a cached one answers at once)
     Future<MtaStsPolicy> policy = mtaSts == null ? Future.succeededFuture() : mtaSts.policy(domain);
-    return dns.route(domain).compose(route -> policy.map(p -> route(domain, route,
-        p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null)));
+    return dns.route(domain).compose(route -> policy.compose(p -> tlsa(route).map(tlsa -> route(domain, route,
+        p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null, tlsa))));
   }
 
-  /** Where the recipient's mail goes by the DNS's answer for its domain, and the enforced MTA-STS policy or null. */
-  private Route route(String domain, MailRoute route, MtaStsPolicy enforced) {
+  /**
+   * The TLSA answers of the route's hosts the way to which is authentic (RFC 7672 2.2: DNSSEC-validated MX records
+   * and addresses), by host name; none without {@code delivery.dane}. Looked up together, each answer cached for its
+   * TTL.
+   */
+  private Future<Map<String, DnsAnswer<TlsaRecord>>> tlsa(MailRoute route) {
+    if (!dane || !(route instanceof MailRoute.Resolved r) || r.hosts().stream().noneMatch(MxHost::authenticated)) {
+      return NO_TLSA;
+    }
+    Map<String, Future<DnsAnswer<TlsaRecord>>> lookups = new LinkedHashMap<>();
+    for (MxHost host : r.hosts()) {
+      if (host.authenticated()) {
+        lookups.put(host.name(), dns.tlsa(host.name(), directPort).recover(e -> Future.succeededFuture(
+            new DnsAnswer.Unavailable<>(host.name(), String.valueOf(e.getMessage())))));
+      }
+    }
+    return Future.all(new ArrayList<>(lookups.values())).map(done -> {
+      Map<String, DnsAnswer<TlsaRecord>> answers = new HashMap<>();
+      lookups.forEach((host, answer) -> answers.put(host, answer.result()));
+      return answers;
+    });
+  }
+
+  private static final Future<Map<String, DnsAnswer<TlsaRecord>>> NO_TLSA = Future.succeededFuture(Map.of());
+
+  /**
+   * Where the recipient's mail goes by the DNS's answer for its domain, the enforced MTA-STS policy or null, and the
+   * TLSA answers of its authentic hosts. A host with usable TLSA records authentic in DNS is a DANE host (RFC 7672),
+   * whatever an MTA-STS policy says of it (RFC 8461 2); one whose TLSA records could not be looked up is not connected
+   * to (RFC 7672 2.2: that may be an attacker hiding them), and if it was the only one the recipient waits.
+   */
+  private Route route(String domain, MailRoute route, MtaStsPolicy enforced,
+      Map<String, DnsAnswer<TlsaRecord>> tlsa) {
     if (route instanceof MailRoute.Resolved r) {
       List<SmtpConnection.Endpoint> endpoints = new ArrayList<>();
       List<String> names = new ArrayList<>();
       List<String> refused = new ArrayList<>();
       List<String> outsidePolicy = new ArrayList<>();
+      List<String> unknownTlsa = new ArrayList<>();
+      java.util.TreeSet<String> daneHosts = new java.util.TreeSet<>();
       List<String> all = new ArrayList<>();
       for (MxHost host : r.hosts()) {
         all.add(host.name());
-        if (enforced != null && !enforced.matches(host.name())) {
+        DnsAnswer<TlsaRecord> answer = tlsa.get(host.name());
+        if (answer instanceof DnsAnswer.Unavailable<TlsaRecord> failed) {
+          unknownTlsa.add(host.name() + " (" + failed.reason() + ")");
+          continue;
+        }
+        List<TlsaRecord> usable = answer != null && answer.authenticated() ? Dane.usable(answer.records()) : List.of();
+        if (usable.isEmpty() && enforced != null && !enforced.matches(host.name())) {
           outsidePolicy.add(host.name());
           continue;
         }
         names.add(host.name());
+        if (!usable.isEmpty()) {
+          daneHosts.add(host.name());
+        }
         for (InetAddress address : host.addresses()) {
           if (!allowPrivateAddresses && !io.mailgate.NetAddresses.isPublic(address)) {
             refused.add(host.name() + "[" + address.getHostAddress() + "]");
             continue;
           }
-          endpoints.add(enforced != null
-              ? SmtpConnection.Endpoint.mxUnderMtaSts(host.name(), address.getHostAddress(), directPort)
-              : SmtpConnection.Endpoint.mx(host.name(), address.getHostAddress(), directPort));
+          String ip = address.getHostAddress();
+          endpoints.add(!usable.isEmpty() ? SmtpConnection.Endpoint.mxUnderDane(host.name(), ip, directPort, usable)
+              : enforced != null ? SmtpConnection.Endpoint.mxUnderMtaSts(host.name(), ip, directPort)
+              : SmtpConnection.Endpoint.mx(host.name(), ip, directPort));
         }
+      }
+      if (names.isEmpty() && !unknownTlsa.isEmpty() && outsidePolicy.isEmpty()) {
+        // RFC 7672 2.2: a DNSSEC-signed host whose TLSA records cannot be had may be one an attacker is hiding them
+        // for; not delivered to in plain text or unauthenticated, the recipient waits for the DNS to answer
+        return new Fail(new AttemptResult.Failed("the TLSA records of " + domain + "'s MX hosts could not be looked "
+            + "up: " + String.join(", ", unknownTlsa) + " (their MX records and addresses are DNSSEC-signed: DANE "
+            + "may apply)", null));
       }
       if (names.isEmpty()) {
         // RFC 8461 5: no MX host the enforced policy names; a soft failure (a policy or MX records being changed
@@ -107,7 +170,8 @@ final class Router {
       }
       // the site (its shaping, its limits) is all of its MX hosts, whatever a policy allows of them
       return new Go(r.siteKey(), endpoints, all, false,
-          enforced == null ? null : String.join(",", new java.util.TreeSet<>(names)));
+          enforced == null ? null : String.join(",", new java.util.TreeSet<>(names)),
+          daneHosts.isEmpty() ? null : String.join(",", daneHosts));
     }
     MailRoute.Failure f = (MailRoute.Failure) route;
     if (f instanceof MailRoute.Permanent) {

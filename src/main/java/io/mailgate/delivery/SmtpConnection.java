@@ -1,5 +1,6 @@
 package io.mailgate.delivery;
 
+import io.mailgate.delivery.dns.TlsaRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -50,10 +51,19 @@ final class SmtpConnection {
    * when the operator named it (a smarthost), not an MX host found in DNS.
    */
   record Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
-      boolean relay, boolean mtaSts) {
+      boolean relay, boolean mtaSts, List<TlsaRecord> tlsa) {
+    Endpoint {
+      tlsa = List.copyOf(tlsa);
+    }
+
     Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
         boolean relay) {
-      this(host, address, port, implicitTls, username, password, relay, false);
+      this(host, address, port, implicitTls, username, password, relay, false, List.of());
+    }
+
+    /** A DANE host: TLS, with a chain its usable TLSA records ({@link #tlsa}) stand for, or nothing. */
+    boolean dane() {
+      return !tlsa.isEmpty();
     }
 
     static Endpoint of(SmtpRoute route) {
@@ -70,7 +80,15 @@ final class SmtpConnection {
      * name, or nothing.
      */
     static Endpoint mxUnderMtaSts(String host, String address, int port) {
-      return new Endpoint(host, address, port, false, null, null, false, true);
+      return new Endpoint(host, address, port, false, null, null, false, true, List.of());
+    }
+
+    /**
+     * An MX host with usable TLSA records, authentic in DNS (RFC 7672): TLS (STARTTLS) with a chain they stand for, or
+     * nothing; before any MTA-STS policy of its domain's (RFC 8461 2).
+     */
+    static Endpoint mxUnderDane(String host, String address, int port, List<TlsaRecord> usable) {
+      return new Endpoint(host, address, port, false, null, null, false, false, usable);
     }
 
     @Override
@@ -251,8 +269,9 @@ final class SmtpConnection {
     this.socket = socket;
     this.route = route;
     this.options = options;
-    // a relay whose certificate is verified gets TLS or nothing: falling back to plain text would undo the check
-    this.tls = options.relayTls().verifies(route) ? TlsMode.REQUIRED : tls;
+    // a relay whose certificate is verified, or a DANE host, gets TLS or nothing: falling back to plain text would undo
+    // the check
+    this.tls = options.relayTls().verifies(route) || route.dane() ? TlsMode.REQUIRED : tls;
     socket.handler(this::onData);
     socket.closeHandler(v -> onClosed("connection closed by " + route.host()));
     socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage())); // Vert.x then closes the socket
@@ -420,7 +439,8 @@ final class SmtpConnection {
     if (!supports("STARTTLS")) {
       return tls == TlsMode.REQUIRED
           ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " does not offer STARTTLS"
-              + (route.mtaSts() ? " (its domain's MTA-STS policy is enforce)" : "")))
+              + (route.dane() ? " (it has DANE TLSA records)" : route.mtaSts()
+                  ? " (its domain's MTA-STS policy is enforce)" : "")))
           : Future.succeededFuture();
     }
     return command("STARTTLS", options.commandTimeoutMs()).compose(r -> {
@@ -432,16 +452,33 @@ final class SmtpConnection {
       // an MX's certificate is verified only under its domain's MTA-STS policy (RelayTls says why); a relay's may be
       boolean verified = options.relayTls().verifies(route);
       return socket.upgradeToSsl(options.relayTls().options(route), route.host())
-          .recover(e -> Future.failedFuture(route.mtaSts()
+          .recover(e -> Future.failedFuture(route.dane()
+              ? new ConnectionFailure("TLS with " + route + " failed: " + rootMessage(e)
+                  + " (it has DANE TLSA records)")
+              : route.mtaSts()
               ? new ConnectionFailure("TLS with " + route + " failed: " + rootMessage(e) + " (its domain's MTA-STS "
                   + "policy requires a certificate valid for " + route.host() + ")")
               : verified
               ? new ConnectionFailure("TLS with relay " + route + " failed: " + rootMessage(e)
                   + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)")
               : new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
-          .compose(v -> route.mtaSts() ? namedByCertificate() : Future.succeededFuture())
+          .compose(v -> route.dane() ? standsForByTlsa() : route.mtaSts() ? namedByCertificate()
+              : Future.succeededFuture())
           .compose(v -> ehlo());
     });
+  }
+
+  /** A DANE host: its TLSA records stand for the chain it presented ({@link Dane}), before anything is sent over it. */
+  private Future<Void> standsForByTlsa() {
+    String mismatch;
+    try {
+      mismatch = Dane.mismatch(socket.peerCertificates(), route.tlsa(), route.host());
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
+      mismatch = "no certificate to check (" + e.getMessage() + ")";
+    }
+    return mismatch == null ? Future.succeededFuture() : Future.failedFuture(new ConnectionFailure("TLS with "
+        + route + ": " + mismatch + " (DANE: its TLSA records are authentic in DNS, so its certificate must match "
+        + "one of them)"));
   }
 
   /**

@@ -7,14 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.dev.EmbeddedServices;
 import io.mailgate.smtp.Envelope;
-import io.mailgate.smtp.SessionInfo;
-import io.mailgate.smtp.SmtpReply;
-import io.mailgate.smtp.SmtpServer;
-import io.mailgate.smtp.SmtpServerOptions;
-import io.mailgate.smtp.SmtpSessionHandler;
 import io.mailgate.testing.Await;
 import io.mailgate.testing.FakeDnsServer;
-import io.mailgate.testing.NamedCertificate;
 import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.Vertx;
@@ -29,8 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -54,38 +46,13 @@ class MtaStsTest {
   /** What the policy server answers, by Host: the status, content type and body. */
   static final Map<String, String[]> served = new ConcurrentHashMap<>();
   static final List<String> fetched = new CopyOnWriteArrayList<>();
-  static Mx tlsMx;
-  static Mx wrongNameMx;
-  static Mx sharedA;
-  static Mx sharedB;
+  static TlsMx tlsMx;
+  static TlsMx wrongNameMx;
+  static TlsMx sharedA;
+  static TlsMx sharedB;
   static RecordingSmtpServer plainMx;
   static TestNode node;
   static SesV2Client ses;
-
-  /** An MX host with STARTTLS and a certificate with these names, on a loopback address and the test's MX port. */
-  static final class Mx implements SmtpSessionHandler, AutoCloseable {
-    final NamedCertificate cert;
-    final List<Envelope> received = new CopyOnWriteArrayList<>();
-    final SmtpServer server;
-
-    Mx(String ip, String name, String... subjectAltNames) throws Exception {
-      cert = NamedCertificate.create(name, subjectAltNames);
-      server = SmtpServer.start(vertx, new SmtpServerOptions().setHost(ip).setPort(port).setServerName(name)
-          .setKeyCertOptions(cert.keyCertOptions()), this).toCompletionStage().toCompletableFuture()
-          .get(10, TimeUnit.SECONDS);
-    }
-
-    @Override
-    public CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope, byte[] message) {
-      received.add(envelope);
-      return CompletableFuture.completedFuture(SmtpReply.queued("mx-" + received.size()));
-    }
-
-    @Override
-    public void close() throws Exception {
-      server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-  }
 
   @BeforeAll
   static void start() throws Exception {
@@ -110,27 +77,18 @@ class MtaStsTest {
               .end(answer[2]);
         })
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    tlsMx = new Mx("127.0.0.2", "mx.enforce.example", "dns:mx.enforce.example");
+    tlsMx = new TlsMx(vertx, "127.0.0.2", port, "mx.enforce.example", "dns:mx.enforce.example");
     // named by its address, which is what is dialled, and by another name than the MX's
-    wrongNameMx = new Mx("127.0.0.3", "elsewhere.example", "dns:elsewhere.example", "ip:127.0.0.3");
-    sharedA = new Mx("127.0.0.5", "mxa.shared.example", "dns:mxa.shared.example");
-    sharedB = new Mx("127.0.0.6", "mxb.shared.example", "dns:*.shared.example");
+    wrongNameMx = new TlsMx(vertx, "127.0.0.3", port, "elsewhere.example", "dns:elsewhere.example",
+        "ip:127.0.0.3");
+    sharedA = new TlsMx(vertx, "127.0.0.5", port, "mxa.shared.example", "dns:mxa.shared.example");
+    sharedB = new TlsMx(vertx, "127.0.0.6", port, "mxb.shared.example", "dns:*.shared.example");
     plainMx = new RecordingSmtpServer(InetAddress.getByName("127.0.0.4"), port);
     // the test's certificates are its web PKI: the policy hosts', and the MX hosts'
     Path trust = Files.createTempFile("mta-sts-ca", ".pem");
     Files.writeString(trust, trusted + tlsMx.cert.pem() + wrongNameMx.cert.pem() + sharedA.cert.pem()
         + sharedB.cert.pem());
-    node = TestNode.start("", c -> c.with(MailgateConfig.DELIVERY_MODE, "direct")
-        .with(MailgateConfig.DNS_SERVERS, dns.hostPort())
-        .with(MailgateConfig.DNS_MIN_TTL_SECONDS, 0)
-        .with(MailgateConfig.DELIVERY_COMMAND_TIMEOUT_SECONDS, 2)
-        .with(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS, 2)
-        .with(MailgateConfig.DELIVERY_DIRECT_PORT, port)
-        .with(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES, true)
-        .with(MailgateConfig.DELIVERY_MAX_DELIVERY_SECONDS, 60)
-        .with(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS, 60)
-        // one delivery instance: one pool per key, so that a connection could be reused across domains
-        .with(MailgateConfig.DELIVERY_INSTANCES, 1)
+    node = TestNode.start("", c -> TlsMx.deliveringTo(c, dns, port)
         .with(MailgateConfig.DELIVERY_MTA_STS_PORT, policies.actualPort())
         .with(MailgateConfig.DELIVERY_MTA_STS_CA_FILE, trust.toString()));
     ses = node.sesV2();

@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -66,8 +67,11 @@ public final class FakeDnsServer implements AutoCloseable {
   private static final int TXT = 16;
   private static final int AAAA = 28;
   private static final int OPT = 41;
+  private static final int TLSA = 52;
   private static final Map<String, Integer> TYPES = Map.of("A", A, "CNAME", CNAME, "SOA", SOA, "PTR", PTR, "MX", MX,
-      "TXT", TXT, "AAAA", AAAA);
+      "TXT", TXT, "AAAA", AAAA, "TLSA", TLSA);
+  /** DNSSEC OK, in an OPT record's flags (RFC 3225). */
+  private static final int DO = 0x8000;
 
   private static final int NOERROR = 0;
   private static final int FORMERR = 1;
@@ -87,10 +91,14 @@ public final class FakeDnsServer implements AutoCloseable {
 
   private record Pointer(String host) implements Rdata {}
 
+  private record Association(int usage, int selector, int matchingType, byte[] data) implements Rdata {}
+
   private record Rr(String name, int type, long ttl, Rdata data) {}
 
   private final Map<String, List<Rr>> records = new ConcurrentHashMap<>();
   private final Map<String, Failure> failures = new ConcurrentHashMap<>();
+  /** Zones (and the names under them) whose answers validate: AD to a query that asks for DNSSEC. */
+  private final Set<String> signed = ConcurrentHashMap.newKeySet();
   private final List<Query> log = new CopyOnWriteArrayList<>();
   /** The source port of each UDP query, in order. */
   private final List<Integer> udpPorts = new CopyOnWriteArrayList<>();
@@ -232,6 +240,11 @@ public final class FakeDnsServer implements AutoCloseable {
       case "TXT" -> new Strings(split(value.getBytes(StandardCharsets.UTF_8)));
       case "CNAME" -> new Alias(canonical(value));
       case "PTR" -> new Pointer(canonical(value));
+      case "TLSA" -> {
+        String[] parts = value.trim().split("\\s+");
+        yield new Association(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2]),
+            java.util.HexFormat.of().parseHex(parts.length > 3 ? parts[3] : ""));
+      }
       default -> throw new IllegalArgumentException("unsupported type " + type);
     };
     Rr rr = new Rr(owner, TYPES.get(type.toUpperCase(Locale.ROOT)), ttl, data);
@@ -241,6 +254,30 @@ public final class FakeDnsServer implements AutoCloseable {
       return List.copyOf(updated);
     });
     return this;
+  }
+
+  /** A TLSA record, as in a zone file: {@code tlsa("_25._tcp.mx.example.com", "3 1 1 0123...")}. */
+  public FakeDnsServer tlsa(String name, String value) {
+    return record(name, "TLSA", defaultTtl, value);
+  }
+
+  /**
+   * {@code zone} and every name under it are DNSSEC-signed, and this server validates them as a validating resolver
+   * does: an answer about them (found, no data, no such name; every CNAME on the way too) has the AD bit, when the
+   * query asked for DNSSEC (the DO bit). Others, failures and queries without DO never do.
+   */
+  public FakeDnsServer signed(String zone) {
+    signed.add(canonical(zone));
+    return this;
+  }
+
+  private boolean isSigned(String name) {
+    for (String zone : signed) {
+      if (name.equals(zone) || name.endsWith("." + zone)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Removes every record of the name: it no longer exists (NXDOMAIN unless names below it exist). */
@@ -441,15 +478,17 @@ public final class FakeDnsServer implements AutoCloseable {
     int qclass = in.u16();
     int udpLimit = 512;
     boolean edns = false;
+    boolean dnssecOk = false;
     for (int i = 0; i < additional && in.remaining() > 0; i++) {
       in.name();
       int type = in.u16();
       int rrClass = in.u16();
-      in.u32();
+      long ttl = in.u32();
       in.skip(in.u16());
       if (type == OPT) {
         edns = true;
         udpLimit = Math.max(512, rrClass);
+        dnssecOk = (ttl & DO) != 0;
       }
     }
     String name = canonical(qname);
@@ -502,7 +541,11 @@ public final class FakeDnsServer implements AutoCloseable {
       zoneOf = current;
     }
 
-    Writer out = header(id, recursionDesired, rcode, false, 1, answers.size(), negative ? 1 : 0, edns ? 1 : 0);
+    // authentic: asked with DO, answered (not failed), and every name on the way signed
+    boolean authentic = dnssecOk && failure == null && isSigned(name) && isSigned(zoneOf)
+        && answers.stream().allMatch(rr -> isSigned(rr.name()));
+    Writer out = header(id, recursionDesired, rcode, false, 1, answers.size(), negative ? 1 : 0, edns ? 1 : 0, true,
+        authentic);
     out.name(qname);
     out.u16(qtype);
     out.u16(qclass);
@@ -533,11 +576,17 @@ public final class FakeDnsServer implements AutoCloseable {
   /** {@code authoritative}: AA and RA set, as this server answers; clear for a referral. */
   private static Writer header(int id, boolean rd, int rcode, boolean truncated, int qd, int an, int ns, int ar,
       boolean authoritative) {
+    return header(id, rd, rcode, truncated, qd, an, ns, ar, authoritative, false);
+  }
+
+  /** {@code authentic}: the AD bit, as a validating resolver sets it (RFC 4035 3.2.3). */
+  private static Writer header(int id, boolean rd, int rcode, boolean truncated, int qd, int an, int ns, int ar,
+      boolean authoritative, boolean authentic) {
     Writer out = new Writer();
     out.u16(id);
-    // QR, opcode QUERY, AA, TC, RD as asked, RA, rcode
+    // QR, opcode QUERY, AA, TC, RD as asked, RA, AD, rcode
     out.u16(0x8000 | (authoritative ? 0x0400 : 0) | (truncated ? 0x0200 : 0) | (rd ? 0x0100 : 0)
-        | (authoritative ? 0x0080 : 0) | rcode);
+        | (authoritative ? 0x0080 : 0) | (authentic ? 0x0020 : 0) | rcode);
     out.u16(qd);
     out.u16(an);
     out.u16(ns);
@@ -708,6 +757,11 @@ public final class FakeDnsServer implements AutoCloseable {
         name(alias.target());
       } else if (data instanceof Pointer pointer) {
         name(pointer.host());
+      } else if (data instanceof Association tlsa) {
+        u8(tlsa.usage());
+        u8(tlsa.selector());
+        u8(tlsa.matchingType());
+        out.write(tlsa.data(), 0, tlsa.data().length);
       }
       patchLength(lengthAt, out.size() - start);
     }

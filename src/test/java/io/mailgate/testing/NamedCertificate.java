@@ -25,6 +25,12 @@ public final class NamedCertificate {
 
   /** @param subjectAltNames keytool's SAN entries, e.g. {@code dns:mx.example.com}, {@code ip:127.0.0.3} */
   public static NamedCertificate create(String commonName, String... subjectAltNames) {
+    return create(commonName, subjectAltNames.length == 0 ? List.of()
+        : List.of("-ext", "SAN=" + String.join(",", subjectAltNames)));
+  }
+
+  /** With {@code extensions}: keytool's arguments ({@code -ext ...}). */
+  private static NamedCertificate create(String commonName, List<String> extensions) {
     try {
       Path dir = Files.createTempDirectory("named-cert");
       Path store = dir.resolve("server.p12");
@@ -32,10 +38,7 @@ public final class NamedCertificate {
       List<String> generate = new ArrayList<>(List.of(keytool(), "-genkeypair", "-keystore", store.toString(),
           "-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD, "-alias", "server", "-keyalg", "EC",
           "-groupname", "secp256r1", "-validity", "2", "-dname", "CN=" + commonName));
-      if (subjectAltNames.length > 0) {
-        generate.add("-ext");
-        generate.add("SAN=" + String.join(",", subjectAltNames));
-      }
+      generate.addAll(extensions);
       run(generate);
       run(List.of(keytool(), "-exportcert", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass",
           PASSWORD, "-alias", "server", "-rfc", "-file", pem.toString()));
@@ -45,6 +48,57 @@ public final class NamedCertificate {
       return new NamedCertificate(store, pem);
     } catch (IOException e) {
       throw new IllegalStateException("keytool could not make a certificate for " + commonName, e);
+    }
+  }
+
+  /**
+   * A certificate for {@code commonName} issued by this one, taken as a CA (it must be one: {@link #authority}); the
+   * server presents both, its own first, as DANE-TA asks of it (RFC 7672 3.1.2).
+   */
+  public NamedCertificate issue(String commonName, String... subjectAltNames) {
+    try {
+      Path dir = Files.createTempDirectory("issued-cert");
+      Path store = dir.resolve("server.p12");
+      Path request = dir.resolve("server.csr");
+      Path issued = dir.resolve("server.pem");
+      run(List.of(keytool(), "-genkeypair", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass",
+          PASSWORD, "-keypass", PASSWORD, "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1",
+          "-validity", "2", "-dname", "CN=" + commonName));
+      run(List.of(keytool(), "-certreq", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass",
+          PASSWORD, "-alias", "server", "-file", request.toString()));
+      List<String> sign = new ArrayList<>(List.of(keytool(), "-gencert", "-keystore", keyStore.toString(),
+          "-storetype", "PKCS12", "-storepass", PASSWORD, "-alias", "server", "-infile", request.toString(),
+          "-outfile", issued.toString(), "-validity", "2", "-rfc"));
+      if (subjectAltNames.length > 0) {
+        sign.add("-ext");
+        sign.add("SAN=" + String.join(",", subjectAltNames));
+      }
+      run(sign);
+      run(List.of(keytool(), "-importcert", "-noprompt", "-keystore", store.toString(), "-storetype", "PKCS12",
+          "-storepass", PASSWORD, "-alias", "ca", "-file", certificate.toString()));
+      run(List.of(keytool(), "-importcert", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass",
+          PASSWORD, "-alias", "server", "-file", issued.toString()));
+      for (Path p : List.of(dir, store, request, issued)) {
+        p.toFile().deleteOnExit();
+      }
+      return new NamedCertificate(store, issued);
+    } catch (IOException e) {
+      throw new IllegalStateException("keytool could not issue a certificate for " + commonName, e);
+    }
+  }
+
+  /** A self-signed CA certificate (basic constraints CA:true), to {@link #issue} others. */
+  public static NamedCertificate authority(String commonName) {
+    return create(commonName, List.of("-ext", "bc:c"));
+  }
+
+  /** The certificate, parsed. */
+  public java.security.cert.X509Certificate x509() throws IOException {
+    try (java.io.InputStream in = Files.newInputStream(certificate)) {
+      return (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in);
+    } catch (java.security.cert.CertificateException e) {
+      throw new IOException(e);
     }
   }
 

@@ -138,6 +138,9 @@ final class AnswerCache {
     if (record instanceof MxRecord mx) {
       return mx.exchange().length();
     }
+    if (record instanceof TlsaRecord tlsa) {
+      return tlsa.data().length();
+    }
     return 0; // an address: its bytes are in RECORD_BYTES
   }
 

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * DNS for mail: MX, A, AAAA, TXT and PTR lookups and the route to a recipient domain, cached for their
+ * DNS for mail: MX, A, AAAA, TXT, PTR and TLSA lookups and the route to a recipient domain, cached for their
  * TTLs (negative answers too, RFC 2308), with concurrent lookups of one name coalesced into one
  * query. One instance per node, shared by every verticle that needs DNS; safe from any thread.
  *
@@ -73,6 +73,14 @@ public final class DnsResolver {
     return Future.all(v4, v6).map(done -> combine(v4.result(), v6.result()));
   }
 
+  /**
+   * The TLSA records of the TLS service on {@code port} of {@code host} ({@code _25._tcp.mx.example.com}, RFC 6698
+   * 3), as DANE asks for them.
+   */
+  public Future<DnsAnswer<TlsaRecord>> tlsa(String host, int port) {
+    return lookup("_" + port + "._tcp." + host, RecordType.TLSA);
+  }
+
   /** TXT records, each one value (its character strings joined), as the server sent them. */
   public Future<DnsAnswer<String>> txt(String name) {
     return lookup(name, RecordType.TXT);
@@ -125,7 +133,9 @@ public final class DnsResolver {
     if (v4 instanceof DnsAnswer.Found || v6 instanceof DnsAnswer.Found) {
       List<InetAddress> all = new ArrayList<>(v4.records());
       all.addAll(v6.records());
-      return new DnsAnswer.Found<>(v4.name(), all);
+      // authentic if each family's answer is, but one that failed: it adds no address to connect to
+      return new DnsAnswer.Found<>(v4.name(), all, (v4.authenticated() || v4 instanceof DnsAnswer.Unavailable)
+          && (v6.authenticated() || v6 instanceof DnsAnswer.Unavailable));
     }
     if (v4 instanceof DnsAnswer.Unavailable) {
       return v4;
@@ -134,7 +144,7 @@ public final class DnsResolver {
       return v6;
     }
     if (v4 instanceof DnsAnswer.NoRecords || v6 instanceof DnsAnswer.NoRecords) {
-      return new DnsAnswer.NoRecords<>(v4.name());
+      return new DnsAnswer.NoRecords<>(v4.name(), v4.authenticated() && v6.authenticated());
     }
     return v4;
   }

@@ -31,10 +31,13 @@ import java.util.List;
  *     beyond that, answers are dropped as beyond {@code maxCacheEntries}. An answer's size is its owner's choice (a
  *     64 KB answer over TCP may hold thousands of records, which the caps of one answer, in {@code RecordType}, cut
  *     to tens of kilobytes): the count alone does not bound the memory.
+ * @param dnssec whether queries ask for DNSSEC (EDNS(0)'s DO bit, RFC 3225), so that a validating resolver says which
+ *     answers are authentic ({@link DnsAnswer#authenticated()}), as DANE needs; answers then carry their signatures
+ *     and are larger
  */
 public record DnsResolverOptions(List<InetSocketAddress> servers, Duration queryTimeout, int attempts,
     Duration minTtl, Duration maxTtl, Duration maxNegativeTtl, Duration failureTtl, int maxMxHosts,
-    int maxAddressesPerHost, boolean ipv6, int maxCacheEntries, long maxCacheBytes) {
+    int maxAddressesPerHost, boolean ipv6, int maxCacheEntries, long maxCacheBytes, boolean dnssec) {
 
   /**
    * 32 MB of estimate: some 70,000 ordinary answers (about 450 bytes each), or 500 of the largest one answer may be
@@ -69,7 +72,7 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
    */
   public static DnsResolverOptions defaults() {
     return new DnsResolverOptions(List.of(), Duration.ofSeconds(5), 2, Duration.ofSeconds(10), Duration.ofDays(1),
-        Duration.ofHours(1), Duration.ofSeconds(30), 10, 4, true, 100_000, DEFAULT_MAX_CACHE_BYTES);
+        Duration.ofHours(1), Duration.ofSeconds(30), 10, 4, true, 100_000, DEFAULT_MAX_CACHE_BYTES, false);
   }
 
   /**
@@ -131,7 +134,7 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withServers(List<InetSocketAddress> servers) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   /** Same as {@code withServers(parseServers(spec))}. */
@@ -141,12 +144,12 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withQueryTimeout(Duration queryTimeout) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withAttempts(int attempts) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   /** The floor and ceiling of positive answers' lifetime; the floor also applies to negative ones. */
@@ -154,37 +157,37 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     // the floor holds for negative answers too: a floor above their ceiling raises that ceiling to it
     Duration negative = maxNegativeTtl.compareTo(minTtl) < 0 ? minTtl : maxNegativeTtl;
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, negative, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withMaxNegativeTtl(Duration maxNegativeTtl) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withFailureTtl(Duration failureTtl) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withMaxMxHosts(int maxMxHosts) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withMaxAddressesPerHost(int maxAddressesPerHost) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withIpv6(boolean ipv6) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   public DnsResolverOptions withMaxCacheBytes(long maxCacheBytes) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 
   private static void requirePositive(String what, Duration d) {
@@ -197,5 +200,10 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     if (d == null || d.isNegative()) {
       throw new IllegalArgumentException(what + " must not be negative");
     }
+  }
+
+  public DnsResolverOptions withDnssec(boolean dnssec) {
+    return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
   }
 }

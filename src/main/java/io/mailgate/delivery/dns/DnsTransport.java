@@ -58,6 +58,8 @@ final class DnsTransport {
   private final DnsServerAddressStreamProvider servers;
   private final int attempts;
   private final long timeoutMillis;
+  /** Records added to each query: the OPT record asking for DNSSEC, or none. */
+  private final List<io.netty.handler.codec.dns.DnsRecord> additionals;
   // Both confined to the DNS thread.
   private final Set<Lookup<?>> pending = new HashSet<>();
   private boolean closed;
@@ -77,6 +79,7 @@ final class DnsTransport {
     // at least: every server of the lookup's stream gets its turn (retryOrFail), however few attempts are configured
     this.attempts = options.attempts();
     this.timeoutMillis = options.queryTimeout().toMillis();
+    this.additionals = options.dnssec() ? List.of(new DnssecOk(UDP_PAYLOAD_SIZE)) : List.of();
     this.resolver = new DnsNameResolverBuilder(loop)
         .datagramChannelType(NioDatagramChannel.class)
         .socketChannelType(NioSocketChannel.class) // retry over TCP when the UDP answer is truncated
@@ -87,6 +90,8 @@ final class DnsTransport {
         .queryTimeoutMillis(timeoutMillis)
         .recursionDesired(true)
         .maxPayloadSize(UDP_PAYLOAD_SIZE)
+        // with DNSSEC, the OPT record is ours (its DO bit set); Netty's would be a second one
+        .optResourceEnabled(!options.dnssec())
         .resolveCache(NoopDnsCache.INSTANCE)
         .cnameCache(NoopDnsCnameCache.INSTANCE)
         .authoritativeDnsServerCache(NoopAuthoritativeDnsServerCache.INSTANCE)
@@ -141,6 +146,8 @@ final class DnsTransport {
     private int sent;
     private int hops;
     private long aliasTtl = Long.MAX_VALUE;
+    /** Whether the responses that led to an alias's target said so authentically: all of them, or the answer is not. */
+    private boolean aliasesAuthentic = true;
 
     Lookup(String name, RecordType<T> type, Promise<Answered> promise) {
       this.name = name;
@@ -161,7 +168,7 @@ final class DnsTransport {
       }
       InetSocketAddress server = stream.next();
       sent++;
-      resolver.query(server, new DefaultDnsQuestion(asked, type.wire)).addListener(f -> {
+      resolver.query(server, new DefaultDnsQuestion(asked, type.wire), additionals).addListener(f -> {
         if (!f.isSuccess()) {
           String reason = f.cause() instanceof DnsNameResolverTimeoutException
               ? "timed out after " + timeoutMillis + " ms" : "network error: " + f.cause().getMessage();
@@ -184,6 +191,7 @@ final class DnsTransport {
     private void onReading(Reading reading) {
       if (reading instanceof Redirected redirect) {
         aliasTtl = Math.min(aliasTtl, redirect.ttlSeconds());
+        aliasesAuthentic &= redirect.authenticated();
         if (++hops > ResponseReader.MAX_CNAME_HOPS) {
           finish(new DnsAnswer.Unavailable<T>(name, "CNAME chain longer than " + ResponseReader.MAX_CNAME_HOPS),
               ResponseReader.UNKNOWN_TTL);
@@ -200,7 +208,8 @@ final class DnsTransport {
       }
       long ttl = answered.ttlSeconds() == ResponseReader.UNKNOWN_TTL ? answered.ttlSeconds()
           : Math.min(aliasTtl, answered.ttlSeconds());
-      promise.tryComplete(new Answered(answered.answer(), ttl));
+      DnsAnswer<?> answer = aliasesAuthentic ? answered.answer() : unauthenticated(answered.answer());
+      promise.tryComplete(new Answered(answer, ttl));
     }
 
     private void retryOrFail(String reason, boolean sameServerMayAnswer) {
@@ -215,6 +224,48 @@ final class DnsTransport {
 
     private void finish(DnsAnswer<T> answer, long ttl) {
       promise.tryComplete(new Answered(answer, ttl));
+    }
+  }
+
+  /** {@code answer}, not authenticated: an alias on the way to it was not. */
+  private static DnsAnswer<?> unauthenticated(DnsAnswer<?> answer) {
+    if (answer instanceof DnsAnswer.Found<?> found && found.authenticated()) {
+      return new DnsAnswer.Found<>(found.name(), found.records());
+    }
+    if (answer instanceof DnsAnswer.NoRecords<?> none && none.authenticated()) {
+      return new DnsAnswer.NoRecords<>(none.name());
+    }
+    if (answer instanceof DnsAnswer.NoSuchDomain<?> none && none.authenticated()) {
+      return new DnsAnswer.NoSuchDomain<>(none.name());
+    }
+    return answer;
+  }
+
+  /**
+   * EDNS(0) (RFC 6891) with the DO bit (RFC 3225): a validating resolver then sets AD on the answers it could
+   * authenticate. Netty's own OPT record has no flags to set.
+   */
+  private static final class DnssecOk extends io.netty.handler.codec.dns.AbstractDnsRecord
+      implements io.netty.handler.codec.dns.DnsOptPseudoRecord {
+    private static final int DO = 0x8000;
+
+    DnssecOk(int payloadSize) {
+      super("", io.netty.handler.codec.dns.DnsRecordType.OPT, payloadSize, DO);
+    }
+
+    @Override
+    public int extendedRcode() {
+      return 0;
+    }
+
+    @Override
+    public int version() {
+      return 0;
+    }
+
+    @Override
+    public int flags() {
+      return DO;
     }
   }
 }

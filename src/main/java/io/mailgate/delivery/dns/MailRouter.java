@@ -56,7 +56,7 @@ final class MailRouter {
 
   private Future<MailRoute> viaMx(String domain, DnsAnswer<MxRecord> answer) {
     if (answer instanceof DnsAnswer.Found<MxRecord> found) {
-      return viaExchanges(domain, found.records());
+      return viaExchanges(domain, found.records(), found.authenticated());
     }
     if (answer instanceof DnsAnswer.NoRecords) {
       return implicitMx(domain);
@@ -70,7 +70,7 @@ final class MailRouter {
   private Future<MailRoute> implicitMx(String domain) {
     return dns.addresses(domain).map(answer -> {
       if (answer instanceof DnsAnswer.Found<InetAddress> found) {
-        MxHost host = new MxHost(domain, 0, addressOrder(found.records()));
+        MxHost host = new MxHost(domain, 0, addressOrder(found.records()), found.authenticated());
         return new Resolved(domain, domain, List.of(host), true, List.of());
       }
       if (answer instanceof DnsAnswer.Unavailable<InetAddress> failed) {
@@ -83,7 +83,8 @@ final class MailRouter {
     });
   }
 
-  private Future<MailRoute> viaExchanges(String domain, List<MxRecord> records) {
+  /** @param authenticated whether the MX records were authentic (DNSSEC) */
+  private Future<MailRoute> viaExchanges(String domain, List<MxRecord> records, boolean authenticated) {
     List<MxRecord> exchanges = records.stream().filter(r -> !r.pointsToRoot()).toList();
     if (exchanges.isEmpty()) {
       return Future.succeededFuture(new Permanent(domain, "5.1.10",
@@ -113,7 +114,8 @@ final class MailRouter {
         MxRecord mx = ordered.get(i);
         DnsAnswer<InetAddress> answer = lookups.get(i).result();
         if (answer instanceof DnsAnswer.Found<InetAddress> found) {
-          hosts.add(new MxHost(mx.exchange(), mx.preference(), addressOrder(found.records())));
+          hosts.add(new MxHost(mx.exchange(), mx.preference(), addressOrder(found.records()),
+              authenticated && found.authenticated()));
         } else if (answer instanceof DnsAnswer.Unavailable<InetAddress> failed) {
           anyTemporary = true;
           skipped.add(new SkippedHost(mx.exchange(), mx.preference(), failed.reason() + ", try again"));

@@ -51,6 +51,13 @@ final class RecordType<T> {
   /** SPF validates the first 10 names of a PTR answer (RFC 7208 4.6.4), its only user. */
   static final RecordType<String> PTR = new RecordType<>(DnsRecordType.PTR, RecordType::ptr, null, 32);
 
+  /**
+   * A host has a few (a current key and the next one, of each usage it publishes); a record of a whole certificate is
+   * a few kilobytes of hex.
+   */
+  static final RecordType<TlsaRecord> TLSA = new RecordType<>(DnsRecordType.TLSA, RecordType::tlsa, null, 32,
+      r -> r.data().length(), 16 * 1024);
+
   final DnsRecordType wire;
   final RdataReader<T> reader;
   /** The order answers are kept in, sorted once when read; null: as the server sent them. */
@@ -106,6 +113,20 @@ final class RecordType<T> {
 
   private static String ptr(String owner, DnsRecord record) {
     return DnsNames.fromWire(((DnsPtrRecord) record).hostname());
+  }
+
+  /** Usage, selector and matching type, a byte each, then the association data (RFC 6698 2.1). */
+  private static TlsaRecord tlsa(String owner, DnsRecord record) throws UnknownHostException {
+    ByteBuf rdata = rdata(record);
+    if (rdata.readableBytes() < 4) {
+      throw new UnknownHostException("TLSA record of " + rdata.readableBytes() + " bytes");
+    }
+    int usage = rdata.readUnsignedByte();
+    int selector = rdata.readUnsignedByte();
+    int matchingType = rdata.readUnsignedByte();
+    byte[] data = new byte[rdata.readableBytes()];
+    rdata.readBytes(data);
+    return new TlsaRecord(usage, selector, matchingType, java.util.HexFormat.of().formatHex(data));
   }
 
   /** A TXT record is one or more character strings; they are one value (RFC 6376 3.6.2.2, RFC 7208 3.3). */

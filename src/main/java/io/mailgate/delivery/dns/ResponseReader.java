@@ -33,8 +33,19 @@ final class ResponseReader {
   /** The answer for the name, cacheable for {@code ttlSeconds} ({@link #UNKNOWN_TTL} if not said). */
   record Answered(DnsAnswer<?> answer, long ttlSeconds) implements Reading {}
 
-  /** The name is an alias of {@code target}, whose records were not in the response: ask for them. */
-  record Redirected(String target, long ttlSeconds) implements Reading {}
+  /**
+   * The name is an alias of {@code target}, whose records were not in the response: ask for them. {@code
+   * authenticated}: the response had the AD bit, so the aliases on the way were authentic.
+   */
+  record Redirected(String target, long ttlSeconds, boolean authenticated) implements Reading {}
+
+  /** The AD bit (RFC 4035 3.2.3), which Netty's decoder leaves in the header's Z field, beside Z and CD. */
+  private static final int AUTHENTIC_DATA = 0b010;
+
+  /** Whether the resolver said all of the response is authentic. */
+  static boolean authenticated(DnsResponse response) {
+    return (response.z() & AUTHENTIC_DATA) != 0;
+  }
 
   /**
    * @param name the name the caller asked about (the answer carries it)
@@ -42,8 +53,9 @@ final class ResponseReader {
    */
   static <T> Reading read(DnsResponse response, String name, String asked, RecordType<T> type) {
     DnsResponseCode code = response.code();
+    boolean authentic = authenticated(response);
     if (code.equals(DnsResponseCode.NXDOMAIN)) {
-      return new Answered(new DnsAnswer.NoSuchDomain<T>(name), negativeTtl(response));
+      return new Answered(new DnsAnswer.NoSuchDomain<T>(name, authentic), negativeTtl(response));
     }
     if (!code.equals(DnsResponseCode.NOERROR)) {
       return new Answered(new DnsAnswer.Unavailable<T>(name, describe(code)), UNKNOWN_TTL);
@@ -90,8 +102,8 @@ final class ResponseReader {
       if (type.order != null) {
         values.sort(type.order);
       }
-      return new Answered(new DnsAnswer.Found<>(name, values.subList(0, Math.min(values.size(), type.maxRecords))),
-          ttl);
+      return new Answered(new DnsAnswer.Found<>(name, values.subList(0, Math.min(values.size(), type.maxRecords)),
+          authentic), ttl);
     }
     if (leftOut) {
       // every record longer than an answer keeps: not "no records", which would fail a DKIM key or an SPF for good
@@ -100,7 +112,7 @@ final class ResponseReader {
     }
     long negative = negativeTtl(response);
     if (!target.equals(asked) && negative == UNKNOWN_TTL) {
-      return new Redirected(target, ttl);
+      return new Redirected(target, ttl, authentic);
     }
     if (negative == UNKNOWN_TTL && hasAuthority(response, DnsRecordType.NS)) {
       // a referral (NS records, no SOA) is not "no data" (RFC 2308 2.2): a server that does not recurse for us, and
@@ -108,7 +120,8 @@ final class ResponseReader {
       return new Answered(new DnsAnswer.Unavailable<T>(name, "referral: the DNS server did not resolve the name"),
           UNKNOWN_TTL);
     }
-    return new Answered(new DnsAnswer.NoRecords<T>(name), negative == UNKNOWN_TTL ? negative : Math.min(ttl, negative));
+    return new Answered(new DnsAnswer.NoRecords<T>(name, authentic),
+        negative == UNKNOWN_TTL ? negative : Math.min(ttl, negative));
   }
 
   private static boolean hasAuthority(DnsResponse response, DnsRecordType type) {

@@ -3,6 +3,7 @@ package io.mailgate.delivery.dns;
 import static io.mailgate.delivery.dns.DnsTestKit.await;
 import static io.mailgate.delivery.dns.DnsTestKit.ips;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -416,6 +417,43 @@ class DnsResolverTest {
     kit.clock.advance(Duration.ofSeconds(31));
     await(resolver.a("www.site.test"));
     assertEquals(2, dns.count("www.site.test", "A"), "the chain lives as long as its shortest TTL");
+  }
+
+  /**
+   * With DNSSEC asked for (the DO bit), a validating resolver's AD bit makes an answer authenticated: found, no data
+   * and no such name alike; an answer from an unsigned zone, one reached through an alias in an unsigned zone, and any
+   * answer to a resolver that does not ask for DNSSEC are not. TLSA records are read as published.
+   */
+  @Test
+  void answersOfSignedZonesAreAuthenticatedWhenDnssecIsAskedFor() {
+    String spki = "8cb0fc6c527506a053f4f14c8464bebbd6dede1738d11468fd4a0a1d9e1ac8a5";
+    dns.signed("signed.test").mx("signed.test", 10, "mx.signed.test").a("mx.signed.test", "192.0.2.1")
+        .aaaa("mx.signed.test", "2001:db8::1").tlsa("_25._tcp.mx.signed.test", "3 1 1 " + spki.toUpperCase())
+        .tlsa("_25._tcp.mx.signed.test", "2 0 2 " + "ab".repeat(64))
+        .mx("plain.test", 10, "mx.plain.test").a("mx.plain.test", "192.0.2.2")
+        .cname("alias.signed.test", "target.plain.test").a("target.plain.test", "192.0.2.3")
+        .a("half.signed.test", "192.0.2.4").aaaa("half.signed.test", "2001:db8::4");
+    DnsResolver validating = kit.resolver(kit.options().withDnssec(true));
+
+    assertEquals(new DnsAnswer.Found<>("signed.test", List.of(new MxRecord(10, "mx.signed.test")), true),
+        await(validating.mx("signed.test")));
+    DnsAnswer<TlsaRecord> tlsa = await(validating.tlsa("mx.signed.test", 25));
+    assertEquals(List.of(new TlsaRecord(3, 1, 1, spki), new TlsaRecord(2, 0, 2, "ab".repeat(64))), tlsa.records());
+    assertTrue(tlsa.authenticated());
+    assertTrue(await(validating.addresses("mx.signed.test")).authenticated(), "A and AAAA both authentic");
+    assertEquals(new DnsAnswer.NoRecords<>("mx.signed.test", true), await(validating.txt("mx.signed.test")));
+    assertEquals(new DnsAnswer.NoSuchDomain<>("_25._tcp.signed.test", true), await(validating.tlsa("signed.test", 25)));
+    assertFalse(await(validating.mx("plain.test")).authenticated(), "an unsigned zone");
+    assertEquals(new DnsAnswer.Found<>("alias.signed.test", ips("192.0.2.3"), false),
+        await(validating.a("alias.signed.test")), "its alias leads out of the signed zone");
+    dns.fail("half.signed.test", "AAAA", Failure.SERVFAIL);
+    DnsAnswer<java.net.InetAddress> half = await(validating.addresses("half.signed.test"));
+    assertEquals(ips("192.0.2.4"), half.records());
+    assertTrue(half.authenticated(), "a family that failed adds no address, and takes nothing from the other's");
+    // a resolver that does not ask for DNSSEC is never told
+    assertEquals(new DnsAnswer.Found<>("signed.test", List.of(new MxRecord(10, "mx.signed.test")), false),
+        await(resolver.mx("signed.test")));
+    assertFalse(await(resolver.tlsa("mx.signed.test", 25)).authenticated());
   }
 
   @Test
