@@ -108,7 +108,8 @@ final class Router {
   /**
    * Where the recipient's mail goes by the DNS's answer for its domain, the enforced MTA-STS policy or null, and the
    * TLSA answers of its authentic hosts. A host with usable TLSA records authentic in DNS is a DANE host (RFC 7672),
-   * whatever an MTA-STS policy says of it (RFC 8461 2); one whose TLSA records could not be looked up is not connected
+   * whatever an MTA-STS policy says of it (RFC 8461 2); one whose authentic records are all unusable gets mail over TLS
+   * only, unauthenticated (RFC 7672 2.2), unless an enforced policy asks for TLS verified its way; one whose TLSA records could not be looked up is not connected
    * to (RFC 7672 2.2: that may be an attacker hiding them), and if it was the only one the recipient waits.
    */
   private Route route(String domain, MailRoute route, MtaStsPolicy enforced,
@@ -128,13 +129,16 @@ final class Router {
           unknownTlsa.add(host.name() + " (" + failed.reason() + ")");
           continue;
         }
-        List<TlsaRecord> usable = answer != null && answer.authenticated() ? Dane.usable(answer.records()) : List.of();
-        if (usable.isEmpty() && enforced != null && !enforced.matches(host.name())) {
+        // authentic TLSA records: usable ones authenticate the host; all unusable, they still promise TLS (RFC 7672
+        // 2.2), which an enforced MTA-STS policy's verified TLS gives too and more
+        List<TlsaRecord> records = answer != null && answer.authenticated() ? answer.records() : List.of();
+        List<TlsaRecord> dane = Dane.usable(records).isEmpty() && enforced != null ? List.of() : records;
+        if (dane.isEmpty() && enforced != null && !enforced.matches(host.name())) {
           outsidePolicy.add(host.name());
           continue;
         }
         names.add(host.name());
-        if (!usable.isEmpty()) {
+        if (!dane.isEmpty()) {
           daneHosts.add(host.name());
         }
         for (InetAddress address : host.addresses()) {
@@ -143,7 +147,7 @@ final class Router {
             continue;
           }
           String ip = address.getHostAddress();
-          endpoints.add(!usable.isEmpty() ? SmtpConnection.Endpoint.mxUnderDane(host.name(), ip, directPort, usable)
+          endpoints.add(!dane.isEmpty() ? SmtpConnection.Endpoint.mxUnderDane(host.name(), ip, directPort, dane)
               : enforced != null ? SmtpConnection.Endpoint.mxUnderMtaSts(host.name(), ip, directPort)
               : SmtpConnection.Endpoint.mx(host.name(), ip, directPort));
         }

@@ -61,7 +61,10 @@ final class SmtpConnection {
       this(host, address, port, implicitTls, username, password, relay, false, List.of());
     }
 
-    /** A DANE host: TLS, with a chain its usable TLSA records ({@link #tlsa}) stand for, or nothing. */
+    /**
+     * A DANE host: TLS or nothing, with a chain its usable TLSA records ({@link #tlsa}) stand for, or any if none of
+     * them is usable (RFC 7672 2.2: authentic TLSA records promise TLS whatever they say).
+     */
     boolean dane() {
       return !tlsa.isEmpty();
     }
@@ -84,11 +87,11 @@ final class SmtpConnection {
     }
 
     /**
-     * An MX host with usable TLSA records, authentic in DNS (RFC 7672): TLS (STARTTLS) with a chain they stand for, or
+     * An MX host with TLSA records authentic in DNS (RFC 7672): TLS (STARTTLS) with a chain they stand for, or
      * nothing; before any MTA-STS policy of its domain's (RFC 8461 2).
      */
-    static Endpoint mxUnderDane(String host, String address, int port, List<TlsaRecord> usable) {
-      return new Endpoint(host, address, port, false, null, null, false, false, usable);
+    static Endpoint mxUnderDane(String host, String address, int port, List<TlsaRecord> records) {
+      return new Endpoint(host, address, port, false, null, null, false, false, records);
     }
 
     @Override
@@ -468,11 +471,18 @@ final class SmtpConnection {
     });
   }
 
-  /** A DANE host: its TLSA records stand for the chain it presented ({@link Dane}), before anything is sent over it. */
+  /**
+   * A DANE host: its TLSA records stand for the chain it presented ({@link Dane}), before anything is sent over it; one
+   * whose records are all unusable is taken encrypted, unauthenticated (RFC 7672 2.2).
+   */
   private Future<Void> standsForByTlsa() {
+    List<TlsaRecord> usable = Dane.usable(route.tlsa());
+    if (usable.isEmpty()) {
+      return Future.succeededFuture();
+    }
     String mismatch;
     try {
-      mismatch = Dane.mismatch(socket.peerCertificates(), route.tlsa(), route.host());
+      mismatch = Dane.mismatch(socket.peerCertificates(), usable, route.host());
     } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
       mismatch = "no certificate to check (" + e.getMessage() + ")";
     }

@@ -152,20 +152,38 @@ class DaneTest {
   }
 
   @Test
-  void tlsaRecordsOutsideSignedDnsOrUnusableChangeNothing() throws Exception {
+  void tlsaRecordsOutsideSignedDnsChangeNothing() throws Exception {
     // the zone is not signed: records anyone on the path could have forged or stripped are no DANE
     mx("unsigned.example", "mx.unsigned.example", "127.0.0.3", false);
     dns.tlsa("_" + port + "._tcp.mx.unsigned.example", "3 1 1 " + association(eeMx.cert.x509(), 1, 1));
-    // signed, but only PKIX usages, which SMTP does not use (RFC 7672 3.1.3)
-    mx("pkix.example", "mx.pkix.example", "127.0.0.3", true);
-    dns.tlsa("_" + port + "._tcp.mx.pkix.example", "1 1 1 " + association(eeMx.cert.x509(), 1, 1));
     // signed, without TLSA records: plain text as before
     mx("nodane.example", "mx.nodane.example", "127.0.0.4", true);
     int before = otherMx.received.size();
+    int plainBefore = plainMx.received().size();
     assertEquals("Delivery", firstAttempt("a@unsigned.example"));
-    assertEquals("Delivery", firstAttempt("a@pkix.example"));
-    assertEquals(before + 2, otherMx.received.size());
+    assertEquals(before + 1, otherMx.received.size());
     assertEquals("Delivery", firstAttempt("a@nodane.example"));
+    assertEquals(plainBefore + 1, plainMx.received().size());
+  }
+
+  /**
+   * Authentic TLSA records none of which SMTP can use (the PKIX usages, RFC 7672 3.1.3) authenticate nothing, but still
+   * promise TLS (2.2): any certificate will do, plain text will not.
+   */
+  @Test
+  void authenticRecordsNoneOfWhichIsUsableStillAskForTls() throws Exception {
+    mx("pkix.example", "mx.pkix.example", "127.0.0.3", true);
+    dns.tlsa("_" + port + "._tcp.mx.pkix.example", "1 1 1 " + association(eeMx.cert.x509(), 1, 1));
+    mx("pkixplain.example", "mx.pkixplain.example", "127.0.0.4", true);
+    dns.tlsa("_" + port + "._tcp.mx.pkixplain.example", "0 0 1 " + association(eeMx.cert.x509(), 0, 1));
+    int before = otherMx.received.size();
+    int plainBefore = plainMx.received().size();
+    assertEquals("Delivery", firstAttempt("a@pkix.example"));
+    assertEquals(before + 1, otherMx.received.size());
+    assertTrue(otherMx.received.get(before).tls(), "over TLS, its certificate not checked");
+    String noTls = firstAttempt("a@pkixplain.example");
+    assertTrue(noTls.contains("does not offer STARTTLS (it has DANE TLSA records)"), noTls);
+    assertEquals(plainBefore, plainMx.received().size());
   }
 
   /**
