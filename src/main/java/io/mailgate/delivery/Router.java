@@ -109,8 +109,9 @@ final class Router {
    * Where the recipient's mail goes by the DNS's answer for its domain, the enforced MTA-STS policy or null, and the
    * TLSA answers of its authentic hosts. A host with usable TLSA records authentic in DNS is a DANE host (RFC 7672),
    * whatever an MTA-STS policy says of it (RFC 8461 2); one whose authentic records are all unusable gets mail over TLS
-   * only, unauthenticated (RFC 7672 2.2), unless an enforced policy asks for TLS verified its way; one whose TLSA records could not be looked up is not connected
-   * to (RFC 7672 2.2: that may be an attacker hiding them), and if it was the only one the recipient waits.
+   * only, unauthenticated (RFC 7672 2.2), unless an enforced policy asks for TLS verified its way; one whose TLSA
+   * records could not be looked up is not connected to (RFC 7672 2.2: that may be an attacker hiding them), and if it
+   * was the only one the recipient waits.
    */
   private Route route(String domain, MailRoute route, MtaStsPolicy enforced,
       Map<String, DnsAnswer<TlsaRecord>> tlsa) {
