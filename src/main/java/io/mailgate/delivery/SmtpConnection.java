@@ -439,18 +439,32 @@ final class SmtpConnection {
     if (route.implicitTls() || tls == TlsMode.NONE) {
       return Future.succeededFuture();
     }
+    Future<Boolean> secured = secure();
+    if (route.dane()) {
+      secured.onComplete(done -> io.mailgate.metrics.Metrics.of(vertx).daneConnection(done.failed()
+          ? io.mailgate.metrics.Metrics.DaneResult.FAILED : Dane.usable(route.tlsa()).isEmpty()
+          ? io.mailgate.metrics.Metrics.DaneResult.ENCRYPTED : io.mailgate.metrics.Metrics.DaneResult.AUTHENTICATED));
+    }
+    return secured.compose(upgraded -> upgraded ? ehlo() : Future.succeededFuture());
+  }
+
+  /**
+   * STARTTLS, the handshake and the checks of the certificate the route asks for: true once under TLS, false when the
+   * session goes on in plain text (TLS opportunistic, and not offered or refused).
+   */
+  private Future<Boolean> secure() {
     if (!supports("STARTTLS")) {
       return tls == TlsMode.REQUIRED
           ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " does not offer STARTTLS"
               + (route.dane() ? " (it has DANE TLSA records)" : route.mtaSts()
                   ? " (its domain's MTA-STS policy is enforce)" : "")))
-          : Future.succeededFuture();
+          : Future.succeededFuture(false);
     }
     return command("STARTTLS", options.commandTimeoutMs()).compose(r -> {
       if (r.code() != 220) {
         return tls == TlsMode.REQUIRED
             ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
-            : Future.succeededFuture(); // offered but refused: continue in plain text (opportunistic)
+            : Future.succeededFuture(false); // offered but refused: continue in plain text (opportunistic)
       }
       // an MX's certificate is verified only under its domain's MTA-STS policy (RelayTls says why); a relay's may be
       boolean verified = options.relayTls().verifies(route);
@@ -467,7 +481,7 @@ final class SmtpConnection {
               : new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
           .compose(v -> route.dane() ? standsForByTlsa() : route.mtaSts() ? namedByCertificate()
               : Future.succeededFuture())
-          .compose(v -> ehlo());
+          .map(true);
     });
   }
 

@@ -48,6 +48,8 @@ public final class Metrics implements Shareable {
   private final LongAdder tlsCertificatesRefused = new LongAdder();
   private final LongAdder mtaStsFetched = new LongAdder();
   private final LongAdder mtaStsFetchFailed = new LongAdder();
+  /** By {@link DaneResult}, in its order. */
+  private final LongAdder[] daneConnections = {new LongAdder(), new LongAdder(), new LongAdder()};
   private final Map<String, Long> tlsCertificateExpiry = new ConcurrentHashMap<>();
   private final LatencyHistogram sendTime = new LatencyHistogram();
   private final LatencyHistogram limitsWait = new LatencyHistogram();
@@ -214,6 +216,20 @@ public final class Metrics implements Shareable {
     (fetched ? mtaStsFetched : mtaStsFetchFailed).increment();
   }
 
+  /** How a connection to a DANE host (delivery.dane) went, as far as its TLS. */
+  public enum DaneResult {
+    /** TLS, with a certificate its TLSA records stand for. */
+    AUTHENTICATED,
+    /** TLS, unauthenticated: its authentic TLSA records are all unusable. */
+    ENCRYPTED,
+    /** No STARTTLS, a failed handshake, or a certificate its records do not stand for: nothing sent. */
+    FAILED
+  }
+
+  public void daneConnection(DaneResult result) {
+    daneConnections[result.ordinal()].increment();
+  }
+
   /** When the certificate {@code listener} (host:port) presents expires; null: it presents none any more. */
   public void tlsCertificateExpiry(String listener, java.time.Instant notAfter) {
     if (notAfter == null) {
@@ -370,6 +386,14 @@ public final class Metrics implements Shareable {
         + "not text/plain, not trusted, too slow, too long, or not a policy: a policy the node holds stays in force).");
     b.append("mailgate_mta_sts_fetches_total{result=\"fetched\"} ").append(mtaStsFetched.sum()).append('\n');
     b.append("mailgate_mta_sts_fetches_total{result=\"failed\"} ").append(mtaStsFetchFailed.sum()).append('\n');
+    help(b, "mailgate_dane_connections_total", "counter", "Connections to DANE hosts in direct delivery "
+        + "(delivery.dane: MX hosts with TLSA records authentic in DNS): authenticated (TLS with a certificate their "
+        + "records stand for), encrypted (TLS, unauthenticated: their records are all unusable), failed (no STARTTLS, a "
+        + "failed handshake, or a certificate their records do not stand for: nothing was sent).");
+    for (DaneResult r : DaneResult.values()) {
+      b.append("mailgate_dane_connections_total{result=\"").append(r.name().toLowerCase(java.util.Locale.ROOT))
+          .append("\"} ").append(daneConnections[r.ordinal()].sum()).append('\n');
+    }
     if (!tlsCertificateExpiry.isEmpty()) {
       help(b, "mailgate_tls_certificate_expiry_seconds", "gauge", "When the certificate each SMTP listener presents "
           + "expires (Unix time): alert well before it, in case its renewal does not arrive.");

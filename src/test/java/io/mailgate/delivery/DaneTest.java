@@ -125,6 +125,7 @@ class DaneTest {
     dns.tlsa("_" + port + "._tcp.mx.ta.example", "2 0 1 " + association(ca.x509(), 0, 1));
     assertEquals("Delivery", firstAttempt("a@ta.example"));
     assertEquals(1, taMx.received.size());
+    assertTrue(node.metric("mailgate_dane_connections_total{result=\"authenticated\"}") >= 3);
   }
 
   @Test
@@ -149,6 +150,7 @@ class DaneTest {
     assertTrue(noTls.contains("does not offer STARTTLS (it has DANE TLSA records)"), noTls);
     assertEquals(plainBefore, plainMx.received().size());
     assertEquals(otherBefore, otherMx.received.size());
+    assertTrue(node.metric("mailgate_dane_connections_total{result=\"failed\"}") >= 3);
   }
 
   @Test
@@ -181,6 +183,7 @@ class DaneTest {
     assertEquals("Delivery", firstAttempt("a@pkix.example"));
     assertEquals(before + 1, otherMx.received.size());
     assertTrue(otherMx.received.get(before).tls(), "over TLS, its certificate not checked");
+    assertTrue(node.metric("mailgate_dane_connections_total{result=\"encrypted\"}") >= 1);
     String noTls = firstAttempt("a@pkixplain.example");
     assertTrue(noTls.contains("does not offer STARTTLS (it has DANE TLSA records)"), noTls);
     assertEquals(plainBefore, plainMx.received().size());
