@@ -388,8 +388,8 @@ public final class Metrics implements Shareable {
     b.append("mailgate_mta_sts_fetches_total{result=\"failed\"} ").append(mtaStsFetchFailed.sum()).append('\n');
     help(b, "mailgate_dane_connections_total", "counter", "Connections to DANE hosts in direct delivery "
         + "(delivery.dane: MX hosts with TLSA records authentic in DNS): authenticated (TLS with a certificate their "
-        + "records stand for), encrypted (TLS, unauthenticated: their records are all unusable), failed (no STARTTLS, a "
-        + "failed handshake, or a certificate their records do not stand for: nothing was sent).");
+        + "records stand for), encrypted (TLS, unauthenticated: their records are all unusable), failed (no "
+        + "STARTTLS, a failed handshake, or a certificate their records do not stand for: nothing was sent).");
     for (DaneResult r : DaneResult.values()) {
       b.append("mailgate_dane_connections_total{result=\"").append(r.name().toLowerCase(java.util.Locale.ROOT))
           .append("\"} ").append(daneConnections[r.ordinal()].sum()).append('\n');
