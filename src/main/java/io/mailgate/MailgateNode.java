@@ -129,7 +129,8 @@ public final class MailgateNode {
           .withQueryTimeout(Duration.ofMillis(config.get(MailgateConfig.DNS_TIMEOUT_MILLIS)))
           .withTtlBounds(Duration.ofSeconds(config.get(MailgateConfig.DNS_MIN_TTL_SECONDS)),
               Duration.ofSeconds(config.get(MailgateConfig.DNS_MAX_TTL_SECONDS)))
-          .withDnssec(config.get(MailgateConfig.DELIVERY_DANE));
+          .withDnssec(config.get(MailgateConfig.DELIVERY_DANE))
+          .withTrustRemoteAd(config.get(MailgateConfig.DNS_TRUST_AD));
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new io.mailgate.config.ConfigException("dns settings (" + MailgateConfig.DNS_SERVERS.path()
           + ", " + MailgateConfig.DNS_TIMEOUT_MILLIS.path() + ", " + MailgateConfig.DNS_MIN_TTL_SECONDS.path() + ", "

@@ -99,7 +99,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Boolean> DELIVERY_MTA_STS = key("delivery.mtaSts", Boolean.class, true,
       "Direct mode: honour recipient domains' MTA-STS policies (RFC 8461). Under an enforce policy mail goes only to the MX hosts it names, over TLS with a certificate valid for the MX's name, or waits (a soft failure, retried); testing and none deliver as without a policy. Policies are fetched over HTTPS and cached for their max_age.");
   public static final ConfigKey<Boolean> DELIVERY_DANE = key("delivery.dane", Boolean.class, true,
-      "Direct mode: DANE for SMTP (RFC 7672). DNS queries ask for DNSSEC (the DO bit); an MX host whose MX records, addresses and TLSA records (_25._tcp.<host>) the resolver says are authentic (the AD bit) gets its mail only over TLS with a certificate its DANE-EE(3) or DANE-TA(2) records match, or it waits (a soft failure, retried), and before MTA-STS (RFC 8461 2). Only as trustworthy as the resolver and the path to it: dns.servers should be a validating resolver on the machine (unbound, systemd-resolved with DNSSEC=yes); one that validates nothing changes nothing.");
+      "Direct mode: DANE for SMTP (RFC 7672). DNS queries ask for DNSSEC (the DO bit); an MX host whose MX records, addresses and TLSA records (_25._tcp.<host>) the resolver says are authentic (the AD bit) gets its mail only over TLS with a certificate its DANE-EE(3) or DANE-TA(2) records match, or it waits (a soft failure, retried), and before MTA-STS (RFC 8461 2). Only as trustworthy as the resolver and the path to it: dns.servers should be a validating resolver on the machine (unbound, systemd-resolved with DNSSEC=yes; the AD bit of one elsewhere is believed only with dns.trustAd); one that validates nothing changes nothing.");
   public static final ConfigKey<String> DELIVERY_MTA_STS_CA_FILE = key("delivery.mtaStsCaFile", String.class, "",
       "PEM file of the certificates (or CAs) trusted for MTA-STS: the policy host's HTTPS certificate and, under an enforce policy, the MX hosts'. Empty: the JVM's trust store (the web PKI, as RFC 8461 asks).");
   public static final ConfigKey<Integer> DELIVERY_MTA_STS_PORT = key("delivery.mtaStsPort", Integer.class, 443,
@@ -234,6 +234,8 @@ public final class MailgateConfig {
       "Base64 of 32 random bytes (openssl rand -base64 32). Encrypts access key secrets and DKIM private keys at rest and signs verification and tracking links. Required by start; start-dev uses a fixed development key when empty.");
   public static final ConfigKey<String> DNS_SERVERS = key("dns.servers", String.class, "",
       "DNS resolvers (IP[:port], comma separated) for DKIM, MAIL FROM and MX lookups. Empty: the system's (/etc/resolv.conf).");
+  public static final ConfigKey<Boolean> DNS_TRUST_AD = key("dns.trustAd", Boolean.class, false,
+      "Believe the AD bit (the answer is DNSSEC-validated, which DANE relies on) from a resolver of dns.servers that is not on this machine. Off: only a loopback resolver's (127.0.0.1, ::1) is believed, as glibc believes it only with trust-ad: between machines it crosses the network unauthenticated, and whoever can alter DNS answers on the way could set it. On only for a validating resolver reached over a trusted network.");
   public static final ConfigKey<Integer> DNS_TIMEOUT_MILLIS = key("dns.timeoutMillis", Integer.class, 5000,
       "Timeout of one DNS query (each resolver is tried, twice in all).");
   public static final ConfigKey<Integer> DNS_MIN_TTL_SECONDS = key("dns.minTtlSeconds", Integer.class, 10,

@@ -29,12 +29,21 @@ final class Dane {
   static final int DANE_TA = 2;
   static final int DANE_EE = 3;
 
-  /** The records DANE can use: usage DANE-TA or DANE-EE, selector 0 or 1, matching type 0, 1 or 2. */
+  /**
+   * The records DANE can use: usage DANE-TA or DANE-EE, selector 0 or 1, matching type 0 (data of its own), 1 (a
+   * SHA-256 digest: 32 bytes) or 2 (a SHA-512 digest: 64 bytes). A digest of another length could match nothing.
+   */
   static List<TlsaRecord> usable(List<TlsaRecord> records) {
     List<TlsaRecord> out = new ArrayList<>(records.size());
     for (TlsaRecord r : records) {
-      if ((r.usage() == DANE_TA || r.usage() == DANE_EE) && r.selector() <= 1 && r.matchingType() <= 2
-          && (r.matchingType() != 0 || !r.data().isEmpty())) {
+      int hex = r.data().length();
+      boolean data = switch (r.matchingType()) {
+        case 0 -> hex > 0;
+        case 1 -> hex == 64;
+        case 2 -> hex == 128;
+        default -> false;
+      };
+      if ((r.usage() == DANE_TA || r.usage() == DANE_EE) && r.selector() <= 1 && data) {
         out.add(r);
       }
     }

@@ -14,7 +14,7 @@ import java.util.Locale;
  * misconfiguration or someone in the middle. An MX host's only when its domain's MTA-STS policy is enforced
  * ({@link MtaSts}): against {@code delivery.mtaStsCaFile} or the JVM's trust store (the web PKI), and its MX name.
  * Otherwise TLS to an MX is opportunistic and unverified, as Postfix's "may" level: it protects against passive
- * reading, and a domain that wants more says so with MTA-STS (or DANE, which Mailgate does not do).
+ * reading, and a domain that wants more says so with MTA-STS (or DANE: TLSA records, {@link Dane}).
  *
  * <p>A verified connection must be TLS (STARTTLS or smtps) and never falls back to plain text.
  */

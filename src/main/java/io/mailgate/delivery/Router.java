@@ -29,8 +29,10 @@ final class Router {
    * they are the MX hosts an enforced MTA-STS policy allows (their names, sorted, comma-separated), each to be
    * connected to over TLS with a certificate valid for its name. Their connections are kept apart from the site's
    * others (another domain with the same MX hosts may allow others, or none under a policy). {@code dane}, when not
-   * null: the hosts among them that are DANE hosts (their names, sorted, comma-separated), whose connections are kept
-   * apart too (the same MX host may be one for a domain whose MX records are signed and not for another's).
+   * null: the hosts among them that are DANE hosts, and those left out because their TLSA records could not be looked
+   * up (their names, those with a {@code !}, sorted, comma-separated), whose connections are kept apart too: the same
+   * MX host may be a DANE host, or one not to connect to, for a domain whose MX records are signed and not for
+   * another's, whose pool has its connections and lists it among its endpoints.
    */
   record Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay,
       String mtaSts, String dane) implements Route {
@@ -128,6 +130,7 @@ final class Router {
         DnsAnswer<TlsaRecord> answer = tlsa.get(host.name());
         if (answer instanceof DnsAnswer.Unavailable<TlsaRecord> failed) {
           unknownTlsa.add(host.name() + " (" + failed.reason() + ")");
+          daneHosts.add("!" + host.name()); // left out: a pool that has it must not take this mail
           continue;
         }
         // authentic TLSA records: usable ones authenticate the host; all unusable, they still promise TLS (RFC 7672

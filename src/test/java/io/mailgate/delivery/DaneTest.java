@@ -218,4 +218,26 @@ class DaneTest {
         + "mx.servfail.example (server failure (SERVFAIL))"), waiting);
     assertEquals(before, eeMx.received.size());
   }
+
+  /**
+   * A signed domain's mail goes to its other MX host when its preferred one's TLSA records cannot be had, even when a
+   * domain whose MX records are not signed, with the same MX hosts, has just delivered to the preferred one and left
+   * its connection open: the two do not share a pool.
+   */
+  @Test
+  void aHostLeftOutForItsTlsaLookupIsNotReachedThroughAnotherDomainsPool() throws Exception {
+    dns.signed("pool.example").a("mx1.pool.example", "127.0.0.3").a("mx2.pool.example", "127.0.0.4")
+        .fail("_" + port + "._tcp.mx1.pool.example", FakeDnsServer.Failure.SERVFAIL);
+    for (String domain : new String[] {"unsignedpool.example", "signedpool.example"}) {
+      dns.mx(domain, 10, "mx1.pool.example").mx(domain, 20, "mx2.pool.example");
+    }
+    dns.signed("signedpool.example");
+    int first = otherMx.received.size();
+    int second = plainMx.received().size();
+    assertEquals("Delivery", firstAttempt("a@unsignedpool.example"));
+    assertEquals(first + 1, otherMx.received.size(), "its MX records unsigned: no TLSA looked up for mx1");
+    assertEquals("Delivery", firstAttempt("a@signedpool.example"));
+    assertEquals(first + 1, otherMx.received.size(), "mx1 is not to be connected to for the signed domain");
+    assertEquals(second + 1, plainMx.received().size());
+  }
 }

@@ -131,11 +131,15 @@ public final class FakeDnsServer implements AutoCloseable {
 
   /** Starts a server on 127.0.0.1, UDP and TCP on one free port. */
   public static FakeDnsServer start() throws IOException {
-    InetAddress loopback = InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
+    return start(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}));
+  }
+
+  /** Starts a server on {@code address} (one of this machine's), UDP and TCP on one free port. */
+  public static FakeDnsServer start(InetAddress address) throws IOException {
     for (int tries = 0; ; tries++) {
-      ServerSocket tcp = new ServerSocket(0, 50, loopback);
+      ServerSocket tcp = new ServerSocket(0, 50, address);
       try {
-        return new FakeDnsServer(tcp, new DatagramSocket(new InetSocketAddress(loopback, tcp.getLocalPort())));
+        return new FakeDnsServer(tcp, new DatagramSocket(new InetSocketAddress(address, tcp.getLocalPort())));
       } catch (BindException taken) {
         tcp.close();
         if (tries == 20) {
@@ -155,7 +159,7 @@ public final class FakeDnsServer implements AutoCloseable {
 
   /** {@code 127.0.0.1:port}, as resolver options take it. */
   public String hostPort() {
-    return "127.0.0.1:" + port();
+    return tcp.getInetAddress().getHostAddress() + ":" + port();
   }
 
   // ---- zone data ----

@@ -34,10 +34,14 @@ import java.util.List;
  * @param dnssec whether queries ask for DNSSEC (EDNS(0)'s DO bit, RFC 3225), so that a validating resolver says which
  *     answers are authentic ({@link DnsAnswer#authenticated()}), as DANE needs; answers then carry their signatures
  *     and are larger
+ * @param trustRemoteAd whether the AD bit of a resolver that is not on this machine is believed: it crosses the
+ *     network unauthenticated, so by default only a loopback resolver's is (as glibc believes it only with {@code
+ *     trust-ad})
  */
 public record DnsResolverOptions(List<InetSocketAddress> servers, Duration queryTimeout, int attempts,
     Duration minTtl, Duration maxTtl, Duration maxNegativeTtl, Duration failureTtl, int maxMxHosts,
-    int maxAddressesPerHost, boolean ipv6, int maxCacheEntries, long maxCacheBytes, boolean dnssec) {
+    int maxAddressesPerHost, boolean ipv6, int maxCacheEntries, long maxCacheBytes, boolean dnssec,
+    boolean trustRemoteAd) {
 
   /**
    * 32 MB of estimate: some 70,000 ordinary answers (about 450 bytes each), or 500 of the largest one answer may be
@@ -72,7 +76,8 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
    */
   public static DnsResolverOptions defaults() {
     return new DnsResolverOptions(List.of(), Duration.ofSeconds(5), 2, Duration.ofSeconds(10), Duration.ofDays(1),
-        Duration.ofHours(1), Duration.ofSeconds(30), 10, 4, true, 100_000, DEFAULT_MAX_CACHE_BYTES, false);
+        Duration.ofHours(1), Duration.ofSeconds(30), 10, 4, true, 100_000, DEFAULT_MAX_CACHE_BYTES, false,
+        false);
   }
 
   /**
@@ -134,7 +139,7 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withServers(List<InetSocketAddress> servers) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   /** Same as {@code withServers(parseServers(spec))}. */
@@ -144,12 +149,12 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withQueryTimeout(Duration queryTimeout) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withAttempts(int attempts) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   /** The floor and ceiling of positive answers' lifetime; the floor also applies to negative ones. */
@@ -157,37 +162,37 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
     // the floor holds for negative answers too: a floor above their ceiling raises that ceiling to it
     Duration negative = maxNegativeTtl.compareTo(minTtl) < 0 ? minTtl : maxNegativeTtl;
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, negative, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withMaxNegativeTtl(Duration maxNegativeTtl) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withFailureTtl(Duration failureTtl) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withMaxMxHosts(int maxMxHosts) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withMaxAddressesPerHost(int maxAddressesPerHost) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withIpv6(boolean ipv6) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   public DnsResolverOptions withMaxCacheBytes(long maxCacheBytes) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 
   private static void requirePositive(String what, Duration d) {
@@ -204,6 +209,11 @@ public record DnsResolverOptions(List<InetSocketAddress> servers, Duration query
 
   public DnsResolverOptions withDnssec(boolean dnssec) {
     return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
-        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec);
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
+  }
+
+  public DnsResolverOptions withTrustRemoteAd(boolean trustRemoteAd) {
+    return new DnsResolverOptions(servers, queryTimeout, attempts, minTtl, maxTtl, maxNegativeTtl, failureTtl,
+        maxMxHosts, maxAddressesPerHost, ipv6, maxCacheEntries, maxCacheBytes, dnssec, trustRemoteAd);
   }
 }

@@ -58,6 +58,7 @@ final class DnsTransport {
   private final DnsServerAddressStreamProvider servers;
   private final int attempts;
   private final long timeoutMillis;
+  private final boolean trustRemoteAd;
   /** Records added to each query: the OPT record asking for DNSSEC, or none. */
   private final List<io.netty.handler.codec.dns.DnsRecord> additionals;
   // Both confined to the DNS thread.
@@ -80,6 +81,7 @@ final class DnsTransport {
     this.attempts = options.attempts();
     this.timeoutMillis = options.queryTimeout().toMillis();
     this.additionals = options.dnssec() ? List.of(new DnssecOk(UDP_PAYLOAD_SIZE)) : List.of();
+    this.trustRemoteAd = options.trustRemoteAd();
     this.resolver = new DnsNameResolverBuilder(loop)
         .datagramChannelType(NioDatagramChannel.class)
         .socketChannelType(NioSocketChannel.class) // retry over TCP when the UDP answer is truncated
@@ -180,7 +182,9 @@ final class DnsTransport {
             (AddressedEnvelope<DnsResponse, InetSocketAddress>) f.getNow();
         Reading reading;
         try {
-          reading = ResponseReader.read(envelope.content(), name, asked, type);
+          // the AD bit crosses the network unauthenticated: believed from this machine's resolver, or if configured
+          boolean trustAd = trustRemoteAd || server.getAddress() == null || server.getAddress().isLoopbackAddress();
+          reading = ResponseReader.read(envelope.content(), name, asked, type, trustAd);
         } finally {
           envelope.release();
         }

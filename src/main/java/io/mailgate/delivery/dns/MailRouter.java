@@ -58,8 +58,8 @@ final class MailRouter {
     if (answer instanceof DnsAnswer.Found<MxRecord> found) {
       return viaExchanges(domain, found.records(), found.authenticated());
     }
-    if (answer instanceof DnsAnswer.NoRecords) {
-      return implicitMx(domain);
+    if (answer instanceof DnsAnswer.NoRecords<MxRecord> none) {
+      return implicitMx(domain, none.authenticated());
     }
     if (answer instanceof DnsAnswer.Unavailable<MxRecord> failed) {
       return Future.succeededFuture(new Temporary(domain, "4.4.3", nameServiceError(domain, "MX", failed.reason())));
@@ -67,10 +67,11 @@ final class MailRouter {
     return Future.succeededFuture(new Permanent(domain, "5.1.2", hostNotFound(domain, "MX")));
   }
 
-  private Future<MailRoute> implicitMx(String domain) {
+  /** @param authenticated whether the answer that the domain has no MX records was authentic (DNSSEC) */
+  private Future<MailRoute> implicitMx(String domain, boolean authenticated) {
     return dns.addresses(domain).map(answer -> {
       if (answer instanceof DnsAnswer.Found<InetAddress> found) {
-        MxHost host = new MxHost(domain, 0, addressOrder(found.records()), found.authenticated());
+        MxHost host = new MxHost(domain, 0, addressOrder(found.records()), authenticated && found.authenticated());
         return new Resolved(domain, domain, List.of(host), true, List.of());
       }
       if (answer instanceof DnsAnswer.Unavailable<InetAddress> failed) {

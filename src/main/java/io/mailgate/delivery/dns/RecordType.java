@@ -115,10 +115,13 @@ final class RecordType<T> {
     return DnsNames.fromWire(((DnsPtrRecord) record).hostname());
   }
 
-  /** Usage, selector and matching type, a byte each, then the association data (RFC 6698 2.1). */
+  /**
+   * Usage, selector and matching type, a byte each, then the association data (RFC 6698 2.1). One without data is
+   * kept, as an unusable record: a signed set of nothing else still promises TLS (RFC 7672 2.2).
+   */
   private static TlsaRecord tlsa(String owner, DnsRecord record) throws UnknownHostException {
     ByteBuf rdata = rdata(record);
-    if (rdata.readableBytes() < 4) {
+    if (rdata.readableBytes() < 3) {
       throw new UnknownHostException("TLSA record of " + rdata.readableBytes() + " bytes");
     }
     int usage = rdata.readUnsignedByte();

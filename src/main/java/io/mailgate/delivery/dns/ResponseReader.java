@@ -50,10 +50,11 @@ final class ResponseReader {
   /**
    * @param name the name the caller asked about (the answer carries it)
    * @param asked the name this query was for: {@code name}, or a CNAME target of it
+   * @param trustAd whether the AD bit of the server that answered is believed
    */
-  static <T> Reading read(DnsResponse response, String name, String asked, RecordType<T> type) {
+  static <T> Reading read(DnsResponse response, String name, String asked, RecordType<T> type, boolean trustAd) {
     DnsResponseCode code = response.code();
-    boolean authentic = authenticated(response);
+    boolean authentic = trustAd && authenticated(response);
     if (code.equals(DnsResponseCode.NXDOMAIN)) {
       return new Answered(new DnsAnswer.NoSuchDomain<T>(name, authentic), negativeTtl(response));
     }

@@ -450,10 +450,31 @@ class DnsResolverTest {
     DnsAnswer<java.net.InetAddress> half = await(validating.addresses("half.signed.test"));
     assertEquals(ips("192.0.2.4"), half.records());
     assertTrue(half.authenticated(), "a family that failed adds no address, and takes nothing from the other's");
+    // an alias in an unsigned zone, answered apart from its signed target: not authentic either
+    dns.cname("alias.plain.test", "mx.signed.test");
+    int asked = dns.count("mx.signed.test", "A");
+    assertEquals(new DnsAnswer.Found<>("alias.plain.test", ips("192.0.2.1"), false),
+        await(validating.a("alias.plain.test")));
+    assertEquals(asked + 1, dns.count("mx.signed.test", "A"), "the target was asked for on its own, answered AD");
     // a resolver that does not ask for DNSSEC is never told
     assertEquals(new DnsAnswer.Found<>("signed.test", List.of(new MxRecord(10, "mx.signed.test")), false),
         await(resolver.mx("signed.test")));
     assertFalse(await(resolver.tlsa("mx.signed.test", 25)).authenticated());
+  }
+
+  /**
+   * The AD bit crosses the network unauthenticated: believed from a resolver on this machine (loopback), from one
+   * elsewhere only when configured so.
+   */
+  @Test
+  void theAdBitOfAResolverElsewhereIsBelievedOnlyWhenConfigured() throws Exception {
+    java.net.InetAddress own = java.net.InetAddress.getByName(io.mailgate.testing.OwnAddress.get());
+    try (FakeDnsServer remote = FakeDnsServer.start(own)) {
+      remote.signed("signed.test").mx("signed.test", 10, "mx.signed.test");
+      DnsResolverOptions there = kit.options().withServers(remote.hostPort()).withDnssec(true);
+      assertFalse(await(kit.resolver(there).mx("signed.test")).authenticated());
+      assertTrue(await(kit.resolver(there.withTrustRemoteAd(true)).mx("signed.test")).authenticated());
+    }
   }
 
   @Test
