@@ -76,10 +76,14 @@ final class Router {
           List.of(relay.host()), true));
     }
     String domain = recipient.substring(recipient.lastIndexOf('@') + 1);
-    // the policy is looked up beside the MX records, not after them (a cached one answers at once)
+    // the policy is looked up beside the MX records, not after them (a cached one answers at once), and the TLSA
+    // records beside the policy, once the MX hosts are known
     Future<MtaStsPolicy> policy = mtaSts == null ? Future.succeededFuture() : mtaSts.policy(domain);
-    return dns.route(domain).compose(route -> policy.compose(p -> tlsa(route).map(tlsa -> route(domain, route,
-        p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null, tlsa))));
+    return dns.route(domain).compose(route -> {
+      Future<Map<String, DnsAnswer<TlsaRecord>>> tlsa = tlsa(route);
+      return policy.compose(p -> tlsa.map(t -> route(domain, route,
+          p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null, t)));
+    });
   }
 
   /**
