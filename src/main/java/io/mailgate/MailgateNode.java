@@ -79,6 +79,7 @@ public final class MailgateNode {
     try {
       DeliveryVerticle.nodeSettings(config); // a wrong delivery mode or TLS policy fails the start, not each send
       DeliveryVerticle.checkRelayTls(config);
+      io.mailgate.delivery.TlsReportVerticle.check(config);
       DeliveryVerticle.checkSources(config); // a source address this machine does not have fails the start
       io.mailgate.store.RetentionVerticle.days(config);
       io.mailgate.store.RetentionVerticle.receivedDays(config);
@@ -266,6 +267,10 @@ public final class MailgateNode {
     return deploy(() -> new FeedbackVerticle(config, leaseOwner, secrets, clock), delivery)
         // site tokens serve the delivery instances only (account limits are checked on the sending verticles)
         .compose(v -> deploy(() -> new RateLimiterVerticle(config), delivery))
+        // TLS reporting's counts are made before delivery counts into them
+        .compose(v -> config.get(MailgateConfig.TLS_RPT_ENABLED)
+            ? deploy(() -> new io.mailgate.delivery.TlsReportVerticle(config, leaseOwner, clock, dns), 1)
+            : Future.<Void>succeededFuture())
         .compose(v -> deploy(() -> new DeliveryVerticle(config, leaseOwner, clock, dns, sites, secrets, validation), delivery))
         // start-dev verifies identities at once; checking DNS would take that back (a dev machine's
         // DNS has none of their records) and stop DKIM signing a minute later

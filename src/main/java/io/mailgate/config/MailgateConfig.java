@@ -104,6 +104,20 @@ public final class MailgateConfig {
       "PEM file of the certificates (or CAs) trusted for MTA-STS: the policy host's HTTPS certificate and, under an enforce policy, the MX hosts'. Empty: the JVM's trust store (the web PKI, as RFC 8461 asks).");
   public static final ConfigKey<Integer> DELIVERY_MTA_STS_PORT = key("delivery.mtaStsPort", Integer.class, 443,
       "Port of the HTTPS server of MTA-STS policies (443 on the internet).");
+  public static final ConfigKey<Boolean> TLS_RPT_ENABLED = key("tlsRpt.enabled", Boolean.class, false,
+      "Direct mode: SMTP TLS Reporting (RFC 8460). The node counts its TLS sessions with recipient domains' MX hosts (successes; failures by result type: starttls-not-supported, certificate-host-mismatch, certificate-expired, certificate-not-trusted, tlsa-invalid, dnssec-invalid, sts-policy-fetch-error, sts-policy-invalid, validation-failure) by UTC day, policy domain and policy (sts, tlsa, no-policy-found), writes them to PostgreSQL each minute, and after each UTC day mails or posts a daily JSON report to every domain that publishes a _smtp._tls TXT record (v=TLSRPTv1; rua=mailto:...,https://...). Off: nothing counted, nothing sent.");
+  public static final ConfigKey<String> TLS_RPT_ORGANIZATION = key("tlsRpt.organization", String.class, "",
+      "organization-name of the node's TLS reports. Empty: delivery.heloName (the host name).");
+  public static final ConfigKey<String> TLS_RPT_CONTACT = key("tlsRpt.contact", String.class, "",
+      "contact-info of the node's TLS reports (an address or URL where their recipients can reach the operator). Empty: none given.");
+  public static final ConfigKey<String> TLS_RPT_FROM = key("tlsRpt.from", String.class, "",
+      "From address of TLS reports sent by mail (rua=mailto:). Empty: tls-reports at delivery.bounceDomain, else at delivery.heloName.");
+  public static final ConfigKey<String> TLS_RPT_DKIM_KEY_FILE = key("tlsRpt.dkimKeyFile", String.class, "",
+      "PEM file of the private key (RSA or Ed25519) TLS reports sent by mail are DKIM-signed with, for the domain of tlsRpt.from (RFC 8460 5.3: receivers ignore unsigned reports). Empty: reports by mail go unsigned.");
+  public static final ConfigKey<String> TLS_RPT_DKIM_SELECTOR = key("tlsRpt.dkimSelector", String.class, "tlsrpt",
+      "Selector of tlsRpt.dkimKeyFile's public key, published in the TXT record selector._domainkey.domain (the domain of tlsRpt.from).");
+  public static final ConfigKey<Integer> TLS_RPT_INTERVAL_SECONDS = key("tlsRpt.intervalSeconds", Integer.class, 300,
+      "How often a node looks for TLS reports to send (a day's reports go out from 15 minutes after its end, each by one node; a failed one is retried with backoff for a day).");
   public static final ConfigKey<String> DELIVERY_SHAPING_FILE = key("delivery.shapingFile", String.class, "",
       "Operator shaping file merged over the shipped delivery/shaping.json (limits per destination site).");
   public static final ConfigKey<String> DELIVERY_THROTTLE_RULES_FILE = key("delivery.throttleRulesFile", String.class,
@@ -449,7 +463,7 @@ public final class MailgateConfig {
       Map.entry("delivery.connectTimeoutSeconds", 1), Map.entry("delivery.commandTimeoutSeconds", 1),
       Map.entry("delivery.dataTimeoutSeconds", 1),
       Map.entry("delivery.retryBaseSeconds", 1), Map.entry("delivery.retryMaxSeconds", 1),
-      Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1));
+      Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1), Map.entry("tlsRpt.intervalSeconds", 1));
 
   /**
    * The most a key may be where more would break the node: a recipient's place in its message is a smallint, and a

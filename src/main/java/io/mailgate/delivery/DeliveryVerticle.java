@@ -263,6 +263,10 @@ public final class DeliveryVerticle extends VerticleBase {
           + "this machine); a relay that offers no TLS gets no password and nothing is delivered through it");
     }
     RelayTls tls = relayTls(config);
+    if (config.get(MailgateConfig.TLS_RPT_ENABLED) && config.get(MailgateConfig.DELIVERY_MTA_STS)) {
+      // testing MTA-STS policies' certificate checks, reported (read from the trust store once, at the start)
+      tls = tls.withMtaStsTrust(config.get(MailgateConfig.DELIVERY_MTA_STS_CA_FILE));
+    }
     if (config.get(MailgateConfig.DELIVERY_MTA_STS)) {
       // one HTTPS client per instance (its connections are not kept: a policy is fetched once per max_age)
       mtaStsClient = vertx.createHttpClient(new HttpClientOptions().setForceSni(true).setKeepAlive(false),
@@ -274,7 +278,8 @@ public final class DeliveryVerticle extends VerticleBase {
           config.get(MailgateConfig.DELIVERY_CONNECT_TIMEOUT_SECONDS) * 1000L, () -> clock.millis());
     }
     router = new Router(dns, config.get(MailgateConfig.DELIVERY_DIRECT_PORT),
-        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES), mtaSts, config.get(MailgateConfig.DELIVERY_DANE));
+        config.get(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES), mtaSts, config.get(MailgateConfig.DELIVERY_DANE),
+        config.get(MailgateConfig.TLS_RPT_ENABLED) ? TlsReportCounts.create(vertx, clock) : null);
     shaping = Shaping.load(config.get(MailgateConfig.DELIVERY_SHAPING_FILE));
     throttles = ThrottleRules.load(config.get(MailgateConfig.DELIVERY_THROTTLE_RULES_FILE));
     retry = new RetryPolicy(Duration.ofSeconds(config.get(MailgateConfig.DELIVERY_RETRY_BASE_SECONDS)),
@@ -834,6 +839,7 @@ public final class DeliveryVerticle extends VerticleBase {
     String siteKey = source == null ? go.siteKey() : sourceSiteKey(go, source.address());
     String key = siteKey + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts())
         + (go.dane() == null ? "" : "|dane:" + go.dane())
+        + (go.reported() == null ? "" : "|tlsrpt:" + go.reported())
         + (source == null || source.heloName() == null ? "" : "|ehlo:" + source.heloName());
     SitePool pool = pools.get(key);
     if (pool == null) {

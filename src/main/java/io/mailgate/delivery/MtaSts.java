@@ -200,7 +200,15 @@ final class MtaSts {
       // before the recipient it was fetched for used it, and every next recipient would fetch it again
       long inForce = Math.max(policy.maxAgeSeconds() * 1000L, RECHECK_MILLIS);
       return new Known(policy, id, fetched, fetched + inForce, fetched);
-    }).recover(e -> Future.succeededFuture(kept(known, "its policy could not be fetched: " + e.getMessage(), domain)));
+    }).recover(e -> {
+      TlsReportCounts reports = TlsReportCounts.of(vertx);
+      if (reports != null) {
+        reports.failure(TlsReportCounts.Policy.sts(domain, null), e instanceof IllegalArgumentException
+            ? TlsReportCounts.STS_POLICY_INVALID : TlsReportCounts.STS_POLICY_FETCH_ERROR, "", "mta-sts." + domain, "",
+            e.getMessage());
+      }
+      return Future.succeededFuture(kept(known, "its policy could not be fetched: " + e.getMessage(), domain));
+    });
   }
 
   /**
@@ -221,23 +229,29 @@ final class MtaSts {
   }
 
   /**
+   * The address to reach an HTTPS host on (a policy host, a TLS report destination): its first, or its first public
+   * one unless private addresses are allowed (a domain's DNS must not make the node call into its own network), or a
+   * failure that says why none.
+   */
+  static Future<InetAddress> httpsAddress(DnsResolver dns, String host, boolean allowPrivateAddresses) {
+    return dns.addresses(host).compose(answer -> {
+      for (InetAddress a : answer.records()) {
+        if (allowPrivateAddresses || io.mailgate.NetAddresses.isPublic(a)) {
+          return Future.succeededFuture(a);
+        }
+      }
+      return Future.failedFuture(new IllegalStateException(answer.records().isEmpty()
+          ? host + " has no address" : host + " has no public address"));
+    });
+  }
+
+  /**
    * The policy at {@code https://mta-sts.<domain>/.well-known/mta-sts.txt}, or a failure that says why not; within
    * {@link #timeoutMillis} from the connect to the last byte (RFC 8461 3.3), whatever the server's pace.
    */
   private Future<MtaStsPolicy> fetch(String domain) {
     String host = "mta-sts." + domain;
-    return dns.addresses(host).compose(answer -> {
-      InetAddress address = null;
-      for (InetAddress a : answer.records()) {
-        if (allowPrivateAddresses || io.mailgate.NetAddresses.isPublic(a)) {
-          address = a;
-          break;
-        }
-      }
-      if (address == null) {
-        return Future.failedFuture(new IllegalStateException(answer.records().isEmpty()
-            ? host + " has no address" : host + " has no public address"));
-      }
+    return httpsAddress(dns, host, allowPrivateAddresses).compose(address -> {
       Promise<Buffer> body = Promise.promise();
       java.util.concurrent.atomic.AtomicReference<HttpClientRequest> sent =
           new java.util.concurrent.atomic.AtomicReference<>();

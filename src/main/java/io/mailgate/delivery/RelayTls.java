@@ -36,11 +36,53 @@ final class RelayTls {
   private final Mode mode;
   private final ClientSSLOptions verifying;
   private final ClientSSLOptions mtaStsVerifying;
+  /** The checks of a testing MTA-STS policy's MX certificates, for TLS reporting; null when not made. */
+  private final javax.net.ssl.X509TrustManager mtaStsTrust;
 
-  private RelayTls(Mode mode, ClientSSLOptions verifying, ClientSSLOptions mtaStsVerifying) {
+  private RelayTls(Mode mode, ClientSSLOptions verifying, ClientSSLOptions mtaStsVerifying,
+      javax.net.ssl.X509TrustManager mtaStsTrust) {
     this.mode = mode;
     this.verifying = verifying;
     this.mtaStsVerifying = mtaStsVerifying;
+    this.mtaStsTrust = mtaStsTrust;
+  }
+
+  /**
+   * These options, and a trust manager of {@code mtaStsCaFile}'s certificates (the JVM's trust store when it is
+   * empty) for the checks of MX hosts' certificates under a testing MTA-STS policy, whose results are only reported
+   * (RFC 8460): the connection is opportunistic TLS, unverified. Reads the trust store: called when a node starts.
+   */
+  RelayTls withMtaStsTrust(String mtaStsCaFile) {
+    try {
+      java.security.KeyStore store = null;
+      if (!mtaStsCaFile.isBlank()) {
+        store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+        store.load(null, null);
+        try (java.io.InputStream in = Files.newInputStream(Path.of(mtaStsCaFile))) {
+          int i = 0;
+          for (java.security.cert.Certificate c
+              : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            store.setCertificateEntry("ca" + i++, c);
+          }
+        }
+      }
+      javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(
+          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      factory.init(store);
+      for (javax.net.ssl.TrustManager tm : factory.getTrustManagers()) {
+        if (tm instanceof javax.net.ssl.X509TrustManager x509) {
+          return new RelayTls(mode, verifying, mtaStsVerifying, x509);
+        }
+      }
+      throw new ConfigException("no X.509 trust manager in this JVM");
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new ConfigException("delivery.mtaStsCaFile " + mtaStsCaFile + " cannot be read: " + e.getMessage());
+    }
+  }
+
+  /** The trust manager {@link #withMtaStsTrust} made, or null. */
+  javax.net.ssl.X509TrustManager mtaStsTrust() {
+    return mtaStsTrust;
   }
 
   /** From {@code relay.tlsVerify} and {@code relay.tlsCaFile}, MX hosts under MTA-STS checked as relays are. */
@@ -59,7 +101,8 @@ final class RelayTls {
     } catch (IllegalArgumentException e) {
       throw new ConfigException("relay.tlsVerify must be never, credentials or always, not '" + mode + "'");
     }
-    return new RelayTls(m, verifying("relay.tlsCaFile", caFile), verifying("delivery.mtaStsCaFile", mtaStsCaFile));
+    return new RelayTls(m, verifying("relay.tlsCaFile", caFile), verifying("delivery.mtaStsCaFile", mtaStsCaFile),
+        null);
   }
 
   /**

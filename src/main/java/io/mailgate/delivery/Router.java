@@ -32,12 +32,14 @@ final class Router {
    * null: the hosts among them that are DANE hosts, and those left out because their TLSA records could not be looked
    * up (their names, those with a {@code !}, sorted, comma-separated), whose connections are kept apart too: the same
    * MX host may be a DANE host, or one not to connect to, for a domain whose MX records are signed and not for
-   * another's, whose pool has its connections and lists it among its endpoints.
+   * another's, whose pool has its connections and lists it among its endpoints. {@code reported}, when not null: the
+   * MTA-STS policy (its text) the sessions are reported under (TLS reporting), whose connections are kept apart too,
+   * so that a session is reported under the policy it was checked against, a testing one's included.
    */
   record Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay,
-      String mtaSts, String dane) implements Route {
+      String mtaSts, String dane, String reported) implements Route {
     Go(String siteKey, List<SmtpConnection.Endpoint> endpoints, List<String> mxHosts, boolean relay) {
-      this(siteKey, endpoints, mxHosts, relay, null, null);
+      this(siteKey, endpoints, mxHosts, relay, null, null, null);
     }
   }
 
@@ -52,17 +54,26 @@ final class Router {
   private final MtaSts mtaSts;
   /** Whether MX hosts' TLSA records are looked for ({@code delivery.dane}). */
   private final boolean dane;
+  /** The node's TLS reporting counts; null: {@code tlsRpt.enabled} off. */
+  private final TlsReportCounts reports;
+
+  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts, boolean dane) {
+    this(dns, directPort, allowPrivateAddresses, mtaSts, dane, null);
+  }
 
   /**
    * @param mtaSts recipient domains' MTA-STS policies, or null not to honour them
    * @param dane whether to look for the TLSA records of MX hosts the way to which is authentic
+   * @param reports where sessions are counted for TLS reporting (RFC 8460), or null not to count them
    */
-  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts, boolean dane) {
+  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts, boolean dane,
+      TlsReportCounts reports) {
     this.dns = dns;
     this.directPort = directPort;
     this.allowPrivateAddresses = allowPrivateAddresses;
     this.mtaSts = mtaSts;
     this.dane = dane;
+    this.reports = reports;
   }
 
   Future<Route> route(DeliverySettings settings, String recipient) {
@@ -82,7 +93,8 @@ final class Router {
     return dns.route(domain).compose(route -> {
       Future<Map<String, DnsAnswer<TlsaRecord>>> tlsa = tlsa(route);
       return policy.compose(p -> tlsa.map(t -> route(domain, route,
-          p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null, t)));
+          p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null,
+          p != null && p.mode() == MtaStsPolicy.Mode.TESTING ? p : null, t)));
     });
   }
 
@@ -112,14 +124,14 @@ final class Router {
   private static final Future<Map<String, DnsAnswer<TlsaRecord>>> NO_TLSA = Future.succeededFuture(Map.of());
 
   /**
-   * Where the recipient's mail goes by the DNS's answer for its domain, the enforced MTA-STS policy or null, and the
-   * TLSA answers of its authentic hosts. A host with usable TLSA records authentic in DNS is a DANE host (RFC 7672),
-   * whatever an MTA-STS policy says of it (RFC 8461 2); one whose authentic records are all unusable gets mail over TLS
-   * only, unauthenticated (RFC 7672 2.2), unless an enforced policy asks for TLS verified its way; one whose TLSA
-   * records could not be looked up is not connected to (RFC 7672 2.2: that may be an attacker hiding them), and if it
-   * was the only one the recipient waits.
+   * Where the recipient's mail goes by the DNS's answer for its domain, the enforced MTA-STS policy or null, the
+   * testing one or null (only reported on), and the TLSA answers of its authentic hosts. A host with usable TLSA
+   * records authentic in DNS is a DANE host (RFC 7672), whatever an MTA-STS policy says of it (RFC 8461 2); one whose
+   * authentic records are all unusable gets mail over TLS only, unauthenticated (RFC 7672 2.2), unless an enforced
+   * policy asks for TLS verified its way; one whose TLSA records could not be looked up is not connected to (RFC 7672
+   * 2.2: that may be an attacker hiding them), and if it was the only one the recipient waits.
    */
-  private Route route(String domain, MailRoute route, MtaStsPolicy enforced,
+  private Route route(String domain, MailRoute route, MtaStsPolicy enforced, MtaStsPolicy testing,
       Map<String, DnsAnswer<TlsaRecord>> tlsa) {
     if (route instanceof MailRoute.Resolved r) {
       List<SmtpConnection.Endpoint> endpoints = new ArrayList<>();
@@ -129,6 +141,11 @@ final class Router {
       List<String> unknownTlsa = new ArrayList<>();
       java.util.TreeSet<String> daneHosts = new java.util.TreeSet<>();
       List<String> all = new ArrayList<>();
+      // the policy the sessions with a host are reported under (RFC 8460 4.4): a testing one's sessions are checked
+      // as an enforced one's would be, and reported, the mail going as without a policy
+      MtaStsPolicy reported = enforced != null ? enforced : testing;
+      TlsReportCounts.Policy sts = reports == null ? null : reported != null ? TlsReportCounts.Policy.sts(domain,
+          reported) : TlsReportCounts.Policy.none(domain);
       for (MxHost host : r.hosts()) {
         all.add(host.name());
         DnsAnswer<TlsaRecord> answer = tlsa.get(host.name());
@@ -155,12 +172,21 @@ final class Router {
             continue;
           }
           String ip = address.getHostAddress();
-          endpoints.add(!dane.isEmpty() ? SmtpConnection.Endpoint.mxUnderDane(host.name(), ip, directPort, dane)
-              : enforced != null ? SmtpConnection.Endpoint.mxUnderMtaSts(host.name(), ip, directPort)
-              : SmtpConnection.Endpoint.mx(host.name(), ip, directPort));
+          endpoints.add(!dane.isEmpty() ? SmtpConnection.Endpoint.mxUnderDane(host.name(), ip, directPort, dane,
+                  reports == null ? null : TlsReportCounts.Policy.tlsa(domain, host.name(), dane))
+              : enforced != null ? SmtpConnection.Endpoint.mxUnderMtaSts(host.name(), ip, directPort, sts)
+              : SmtpConnection.Endpoint.mx(host.name(), ip, directPort, sts));
         }
       }
       if (names.isEmpty() && !unknownTlsa.isEmpty() && outsidePolicy.isEmpty()) {
+        if (reports != null) {
+          for (MxHost host : r.hosts()) {
+            if (tlsa.get(host.name()) instanceof DnsAnswer.Unavailable<TlsaRecord> failed) {
+              reports.failure(TlsReportCounts.Policy.tlsa(domain, host.name(), List.of()),
+                  TlsReportCounts.DNSSEC_INVALID, "", host.name(), "", failed.reason());
+            }
+          }
+        }
         // RFC 7672 2.2: a DNSSEC-signed host whose TLSA records cannot be had may be one an attacker is hiding them
         // for; not delivered to in plain text or unauthenticated, the recipient waits for the DNS to answer
         return new Fail(new AttemptResult.Failed("the TLSA records of " + domain + "'s MX hosts could not be looked "
@@ -170,6 +196,10 @@ final class Router {
       if (names.isEmpty()) {
         // RFC 8461 5: no MX host the enforced policy names; a soft failure (a policy or MX records being changed
         // catch up within the retries), never a bounce
+        if (reports != null) {
+          reports.failure(sts, TlsReportCounts.VALIDATION_FAILURE, "", String.join(",", outsidePolicy), "",
+              "no MX host is one the policy allows");
+        }
         return new Fail(new AttemptResult.Failed("no MX host of " + domain + " (" + String.join(", ", outsidePolicy)
             + ") is one its MTA-STS policy allows (mx: " + String.join(", ", enforced.mx()) + ")", null));
       }
@@ -183,7 +213,8 @@ final class Router {
       // the site (its shaping, its limits) is all of its MX hosts, whatever a policy allows of them
       return new Go(r.siteKey(), endpoints, all, false,
           enforced == null ? null : String.join(",", new java.util.TreeSet<>(names)),
-          daneHosts.isEmpty() ? null : String.join(",", daneHosts));
+          daneHosts.isEmpty() ? null : String.join(",", daneHosts),
+          reported == null || reports == null ? null : String.join("\n", sts.strings()));
     }
     MailRoute.Failure f = (MailRoute.Failure) route;
     if (f instanceof MailRoute.Permanent) {

@@ -626,6 +626,9 @@ final class SitePool {
       release(c);
       return;
     }
+    if (c.endpoint().report() != null) {
+      c.countSessionFor(a.rcpt().substring(a.rcpt().lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT));
+    }
     SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), form.data(), form.size(), form.eightBit(),
         form.utf8Headers(), a.envelopeId());
     // the connection takes the next message as soon as this one is written (pipelined behind its final dot),

@@ -48,17 +48,18 @@ final class SmtpConnection {
 
   /**
    * Where to connect: the host's name (for SNI, certificate checks and logs) and the address to dial; {@code relay}
-   * when the operator named it (a smarthost), not an MX host found in DNS.
+   * when the operator named it (a smarthost), not an MX host found in DNS; {@code report}, for an MX host, the policy
+   * its sessions are counted under for TLS reporting ({@link TlsReportCounts}), null for none.
    */
   record Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
-      boolean relay, boolean mtaSts, List<TlsaRecord> tlsa) {
+      boolean relay, boolean mtaSts, List<TlsaRecord> tlsa, TlsReportCounts.Policy report) {
     Endpoint {
       tlsa = List.copyOf(tlsa);
     }
 
     Endpoint(String host, String address, int port, boolean implicitTls, String username, String password,
         boolean relay) {
-      this(host, address, port, implicitTls, username, password, relay, false, List.of());
+      this(host, address, port, implicitTls, username, password, relay, false, List.of(), null);
     }
 
     /**
@@ -67,6 +68,14 @@ final class SmtpConnection {
      */
     boolean dane() {
       return !tlsa.isEmpty();
+    }
+
+    /**
+     * An MX host of a domain whose MTA-STS policy is testing, its sessions reported: TLS opportunistic as without a
+     * policy, its certificate and name checked as an enforced policy would, only for the report.
+     */
+    boolean stsTesting() {
+      return report != null && !mtaSts && !dane() && report.type().equals("sts");
     }
 
     static Endpoint of(SmtpRoute route) {
@@ -78,20 +87,26 @@ final class SmtpConnection {
       return new Endpoint(host, address, port, false, null, null, false);
     }
 
+    /** An MX host without a policy, its sessions counted under {@code report}'s domain. */
+    static Endpoint mx(String host, String address, int port, TlsReportCounts.Policy report) {
+      return new Endpoint(host, address, port, false, null, null, false, false, List.of(), report);
+    }
+
     /**
      * An MX host of a domain whose MTA-STS policy is enforced: TLS (STARTTLS) with a certificate valid for the host's
      * name, or nothing.
      */
-    static Endpoint mxUnderMtaSts(String host, String address, int port) {
-      return new Endpoint(host, address, port, false, null, null, false, true, List.of());
+    static Endpoint mxUnderMtaSts(String host, String address, int port, TlsReportCounts.Policy report) {
+      return new Endpoint(host, address, port, false, null, null, false, true, List.of(), report);
     }
 
     /**
      * An MX host with TLSA records authentic in DNS (RFC 7672): TLS (STARTTLS) with a chain they stand for, or
      * nothing; before any MTA-STS policy of its domain's (RFC 8461 2).
      */
-    static Endpoint mxUnderDane(String host, String address, int port, List<TlsaRecord> records) {
-      return new Endpoint(host, address, port, false, null, null, false, false, records);
+    static Endpoint mxUnderDane(String host, String address, int port, List<TlsaRecord> records,
+        TlsReportCounts.Policy report) {
+      return new Endpoint(host, address, port, false, null, null, false, false, records, report);
     }
 
     @Override
@@ -266,6 +281,22 @@ final class SmtpConnection {
   /** How long a connection must have had nothing to do for a 421 to its next MAIL to be read as its idle timeout. */
   private static final long IDLE_NANOS = 1_000_000_000L;
   private long maxSize;
+  /** Why this connection's TLS session failed, as an RFC 8460 result type, once {@link #secure} says it did. */
+  private String tlsFailure;
+  /** What happened to a session that failed, for its report. */
+  private String tlsDetail;
+  /** The node's TLS reporting counts, when the route's sessions are counted ({@link Endpoint#report}); else null. */
+  private final TlsReportCounts reports;
+  /**
+   * The TLS session's outcome for reporting: null while unknown or not to be counted (TLS not attempted, as on a
+   * connection retried in plain text after a failed handshake, which was counted), empty when under TLS, else its
+   * RFC 8460 result type.
+   */
+  private String tlsOutcome;
+  /** Why the session failed the checks of its domain's testing MTA-STS policy (only reported); null if it did not. */
+  private String testingFailure;
+  /** The recipient domains this connection's session has been counted for. */
+  private java.util.Set<String> countedFor;
 
   private SmtpConnection(Vertx vertx, NetSocket socket, Endpoint route, Options options, TlsMode tls) {
     this.vertx = vertx;
@@ -275,6 +306,7 @@ final class SmtpConnection {
     // a relay whose certificate is verified, or a DANE host, gets TLS or nothing: falling back to plain text would undo
     // the check
     this.tls = options.relayTls().verifies(route) || route.dane() ? TlsMode.REQUIRED : tls;
+    this.reports = route.report() == null ? null : TlsReportCounts.of(vertx);
     socket.handler(this::onData);
     socket.closeHandler(v -> onClosed("connection closed by " + route.host()));
     socket.exceptionHandler(e -> onClosed("connection error: " + e.getMessage())); // Vert.x then closes the socket
@@ -335,6 +367,31 @@ final class SmtpConnection {
       t = t.getCause();
     }
     return t;
+  }
+
+  /**
+   * The RFC 8460 result type of a failed handshake whose certificate was checked: an expired (or not yet valid)
+   * certificate, a chain no trusted CA issued, a certificate that does not name the host, or another failure.
+   */
+  static String handshakeResult(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.security.cert.CertificateExpiredException
+          || t instanceof java.security.cert.CertificateNotYetValidException) {
+        return TlsReportCounts.CERTIFICATE_EXPIRED;
+      }
+    }
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.security.cert.CertPathBuilderException
+          || t instanceof java.security.cert.CertPathValidatorException) {
+        return TlsReportCounts.CERTIFICATE_NOT_TRUSTED;
+      }
+      String m = String.valueOf(t.getMessage());
+      if (t instanceof java.security.cert.CertificateException
+          && (m.startsWith("No subject alternative") || m.startsWith("No name matching"))) {
+        return TlsReportCounts.CERTIFICATE_HOST_MISMATCH;
+      }
+    }
+    return TlsReportCounts.VALIDATION_FAILURE;
   }
 
   /** The innermost cause's message: a certificate failure is several exceptions deep in a handshake failure. */
@@ -440,6 +497,19 @@ final class SmtpConnection {
       return Future.succeededFuture();
     }
     Future<Boolean> secured = secure();
+    if (reports != null) {
+      secured.onComplete(done -> {
+        if (done.succeeded()) {
+          // counted for each domain whose mail the connection carries
+          tlsOutcome = done.result() ? (testingFailure == null ? "" : testingFailure) : tlsFailure;
+        } else {
+          // the connection ends here: its session is its route's domain's
+          tlsOutcome = tlsFailure == null ? TlsReportCounts.VALIDATION_FAILURE : tlsFailure;
+          tlsDetail = done.cause().getMessage();
+          countSessionFor(route.report().domain());
+        }
+      });
+    }
     if (route.dane()) {
       secured.onComplete(done -> io.mailgate.metrics.Metrics.of(vertx).daneConnection(done.failed()
           ? io.mailgate.metrics.Metrics.DaneResult.FAILED : Dane.usable(route.tlsa()).isEmpty()
@@ -449,11 +519,37 @@ final class SmtpConnection {
   }
 
   /**
+   * Counts this connection's TLS session for TLS reporting (RFC 8460) under a recipient domain whose mail it carries,
+   * the first time it carries some: a session is the domain's when its mail went over it (a connection is shared by
+   * the domains of a site), under the route's policy with the domain's name.
+   */
+  void countSessionFor(String domain) {
+    if (reports == null || tlsOutcome == null) {
+      return;
+    }
+    if (countedFor == null) {
+      countedFor = new java.util.HashSet<>(4);
+    }
+    if (!countedFor.add(domain)) {
+      return;
+    }
+    TlsReportCounts.Policy policy = route.report().forDomain(domain);
+    if (tlsOutcome.isEmpty()) {
+      reports.success(policy);
+    } else {
+      reports.failure(policy, tlsOutcome, socket.localAddress() == null ? "" : socket.localAddress().hostAddress(),
+          route.host(), route.address(), tlsDetail);
+    }
+  }
+
+  /**
    * STARTTLS, the handshake and the checks of the certificate the route asks for: true once under TLS, false when the
    * session goes on in plain text (TLS opportunistic, and not offered or refused).
    */
   private Future<Boolean> secure() {
     if (!supports("STARTTLS")) {
+      tlsFailure = TlsReportCounts.STARTTLS_NOT_SUPPORTED;
+      tlsDetail = "STARTTLS was not offered";
       return tls == TlsMode.REQUIRED
           ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " does not offer STARTTLS"
               + (route.dane() ? " (it has DANE TLSA records)" : route.mtaSts()
@@ -462,13 +558,17 @@ final class SmtpConnection {
     }
     return command("STARTTLS", options.commandTimeoutMs()).compose(r -> {
       if (r.code() != 220) {
+        tlsFailure = TlsReportCounts.STARTTLS_NOT_SUPPORTED;
+        tlsDetail = "STARTTLS was refused: " + r.code();
         return tls == TlsMode.REQUIRED
             ? Future.failedFuture(new ConnectionFailure("TLS is required but " + route + " refused STARTTLS: " + r))
             : Future.succeededFuture(false); // offered but refused: continue in plain text (opportunistic)
       }
       // an MX's certificate is verified only under its domain's MTA-STS policy (RelayTls says why); a relay's may be
       boolean verified = options.relayTls().verifies(route);
+      tlsFailure = null;
       return socket.upgradeToSsl(options.relayTls().options(route), route.host())
+          .onFailure(e -> tlsFailure = route.dane() ? TlsReportCounts.VALIDATION_FAILURE : handshakeResult(e))
           .recover(e -> Future.failedFuture(route.dane()
               ? new ConnectionFailure("TLS with " + route + " failed: " + rootMessage(e)
                   + " (it has DANE TLSA records)")
@@ -480,7 +580,8 @@ final class SmtpConnection {
                   + " (the certificate must be valid for " + route.host() + ": relay.tlsCaFile, relay.tlsVerify)")
               : new TlsFailure("TLS handshake with " + route + " failed: " + e.getMessage())))
           .compose(v -> route.dane() ? standsForByTlsa() : route.mtaSts() ? namedByCertificate()
-              : Future.succeededFuture())
+              : route.stsTesting() && reports != null && options.relayTls().mtaStsTrust() != null
+              ? checkedForReport() : Future.succeededFuture())
           .map(true);
     });
   }
@@ -500,9 +601,47 @@ final class SmtpConnection {
     } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
       mismatch = "no certificate to check (" + e.getMessage() + ")";
     }
+    if (mismatch != null) {
+      tlsFailure = TlsReportCounts.TLSA_INVALID;
+    }
     return mismatch == null ? Future.succeededFuture() : Future.failedFuture(new ConnectionFailure("TLS with "
         + route + ": " + mismatch + " (DANE: its TLSA records are authentic in DNS, so its certificate must match "
         + "one of them)"));
+  }
+
+  /**
+   * Under a testing MTA-STS policy, for its report only (RFC 8461 5: the mail goes whatever the result): the MX is
+   * one the policy names, and its chain validates against the web PKI and names it, as under an enforced policy.
+   */
+  private Future<Void> checkedForReport() {
+    String problem = null;
+    String result = TlsReportCounts.VALIDATION_FAILURE;
+    try {
+      if (!new MtaStsPolicy(MtaStsPolicy.Mode.TESTING, route.report().mxHosts(), 0).matches(route.host())) {
+        problem = route.host() + " is not an MX host the policy names";
+      } else {
+        List<java.security.cert.Certificate> chain = socket.peerCertificates();
+        java.security.cert.X509Certificate[] x509 = chain.stream()
+            .map(c -> (java.security.cert.X509Certificate) c).toArray(java.security.cert.X509Certificate[]::new);
+        try {
+          options.relayTls().mtaStsTrust().checkServerTrusted(x509, "UNKNOWN");
+          if (!CertificateNames.valid(x509[0], route.host())) {
+            result = TlsReportCounts.CERTIFICATE_HOST_MISMATCH;
+            problem = "its certificate does not name " + route.host();
+          }
+        } catch (java.security.cert.CertificateException e) {
+          result = handshakeResult(e);
+          problem = "its certificate: " + rootMessage(e);
+        }
+      }
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
+      problem = "no certificate to check (" + e.getMessage() + ")";
+    }
+    if (problem != null) {
+      testingFailure = result;
+      tlsDetail = "TLS with " + route + ": " + problem + " (its domain's MTA-STS policy is testing: delivered)";
+    }
+    return Future.succeededFuture();
   }
 
   /**
@@ -510,9 +649,11 @@ final class SmtpConnection {
    * name checks of the handshake, which would also take an IP address entry for the address dialled.
    */
   private Future<Void> namedByCertificate() {
+    tlsFailure = TlsReportCounts.CERTIFICATE_HOST_MISMATCH; // unless it is
     try {
       java.security.cert.Certificate leaf = socket.peerCertificates().get(0);
       if (leaf instanceof java.security.cert.X509Certificate x509 && CertificateNames.valid(x509, route.host())) {
+        tlsFailure = null;
         return Future.succeededFuture();
       }
       List<String> names = leaf instanceof java.security.cert.X509Certificate x509

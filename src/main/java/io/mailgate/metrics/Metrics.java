@@ -48,6 +48,8 @@ public final class Metrics implements Shareable {
   private final LongAdder tlsCertificatesRefused = new LongAdder();
   private final LongAdder mtaStsFetched = new LongAdder();
   private final LongAdder mtaStsFetchFailed = new LongAdder();
+  /** By {@link TlsReportResult}, in its order. */
+  private final LongAdder[] tlsReports = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
   /** By {@link DaneResult}, in its order. */
   private final LongAdder[] daneConnections = {new LongAdder(), new LongAdder(), new LongAdder()};
   private final Map<String, Long> tlsCertificateExpiry = new ConcurrentHashMap<>();
@@ -226,6 +228,22 @@ public final class Metrics implements Shareable {
     FAILED
   }
 
+  /** What became of a claim of a daily TLS report (RFC 8460, tlsRpt.enabled). */
+  public enum TlsReportResult {
+    /** Posted and mailed to every destination of the domain's TLSRPT record. */
+    SENT,
+    /** The domain publishes no TLSRPT record: nothing sent. */
+    UNREQUESTED,
+    /** A destination or the record's lookup failed: tried again later. */
+    RETRIED,
+    /** Failed at every attempt: given up (what could go went). */
+    ABANDONED
+  }
+
+  public void tlsReport(TlsReportResult result) {
+    tlsReports[result.ordinal()].increment();
+  }
+
   public void daneConnection(DaneResult result) {
     daneConnections[result.ordinal()].increment();
   }
@@ -393,6 +411,13 @@ public final class Metrics implements Shareable {
     for (DaneResult r : DaneResult.values()) {
       b.append("mailgate_dane_connections_total{result=\"").append(r.name().toLowerCase(java.util.Locale.ROOT))
           .append("\"} ").append(daneConnections[r.ordinal()].sum()).append('\n');
+    }
+    help(b, "mailgate_tls_reports_total", "counter", "Daily TLS reports (RFC 8460, tlsRpt.enabled) this node "
+        + "claimed: sent, unrequested (the domain publishes no TLSRPT record), retried (a destination or the record's "
+        + "lookup failed), abandoned (failed at every attempt).");
+    for (TlsReportResult r : TlsReportResult.values()) {
+      b.append("mailgate_tls_reports_total{result=\"").append(r.name().toLowerCase(java.util.Locale.ROOT))
+          .append("\"} ").append(tlsReports[r.ordinal()].sum()).append('\n');
     }
     if (!tlsCertificateExpiry.isEmpty()) {
       help(b, "mailgate_tls_certificate_expiry_seconds", "gauge", "When the certificate each SMTP listener presents "

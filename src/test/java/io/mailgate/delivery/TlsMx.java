@@ -23,6 +23,8 @@ import java.util.concurrent.TimeUnit;
 final class TlsMx implements SmtpSessionHandler, AutoCloseable {
   final NamedCertificate cert;
   final List<Envelope> received = new CopyOnWriteArrayList<>();
+  /** The messages, in the order of {@link #received}. */
+  final List<byte[]> messages = new CopyOnWriteArrayList<>();
   final SmtpServer server;
 
   TlsMx(Vertx vertx, String ip, int port, String name, String... subjectAltNames) throws Exception {
@@ -57,7 +59,10 @@ final class TlsMx implements SmtpSessionHandler, AutoCloseable {
 
   @Override
   public CompletionStage<SmtpReply> onMessage(SessionInfo session, Envelope envelope, byte[] message) {
-    received.add(envelope);
+    synchronized (this) { // the two lists in step, whichever session comes first
+      messages.add(message);
+      received.add(envelope);
+    }
     return CompletableFuture.completedFuture(SmtpReply.queued("mx-" + received.size()));
   }
 

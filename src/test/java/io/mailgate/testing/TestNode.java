@@ -74,6 +74,11 @@ public final class TestNode implements AutoCloseable {
     return start(pgUrl, redisPrefix, relayUrl, customize, dev, Clock.systemUTC());
   }
 
+  /** A start-dev node whose clock is {@code clock}, its config customized. */
+  public static TestNode start(String relayUrl, UnaryOperator<MailgateConfig> customize, Clock clock) {
+    return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, customize, true, clock);
+  }
+
   /** A start-dev node whose clock is {@code clock} (one that is off, say). */
   public static TestNode start(String relayUrl, Clock clock) {
     return start(TestServices.freshDatabase(), TestServices.uniquePrefix(), relayUrl, c -> c, true, clock);
