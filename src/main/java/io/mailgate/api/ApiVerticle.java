@@ -491,6 +491,9 @@ public final class ApiVerticle extends VerticleBase {
         // a tracking link's request line: its token may be up to 8 KB (the target URL and its tags are in it)
         .setMaxInitialLineLength(TrackingTokens.MAX_TOKEN_LENGTH + 1024)
         .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
+        // no cleartext HTTP/2: Vert.x's h2c upgrade (the JDK HttpClient asks for it by default) garbles or stalls some
+        // responses (one of 65,535 bytes arrives as a protocol error); such a client is answered in HTTP/1.1
+        .setHttp2ClearTextEnabled(false)
         .setCompressionSupported(false));
     return limiter.start()
         .compose(v -> server.requestHandler(router).listen().recover(e -> Future.failedFuture(
