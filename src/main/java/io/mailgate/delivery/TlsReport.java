@@ -29,6 +29,9 @@ import java.util.zip.GZIPOutputStream;
 final class TlsReport {
   private TlsReport() {}
 
+  /** A TLSRPT record's first field (RFC 8460 3: {@code field-delim = *WSP ";" *WSP}). */
+  private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("v=TLSRPTv1[ \t]*(;|$)");
+
   /** The most rua destinations of a record honoured; a record with more is cut to these. */
   static final int MAX_DESTINATIONS = 5;
 
@@ -44,7 +47,7 @@ final class TlsReport {
     String record = null;
     for (String txt : txtRecords) {
       String t = txt.strip();
-      if (t.startsWith("v=TLSRPTv1;") || t.equals("v=TLSRPTv1")) {
+      if (VERSION.matcher(t).lookingAt()) {
         if (record != null) {
           return null;
         }

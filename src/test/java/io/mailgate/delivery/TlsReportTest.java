@@ -39,6 +39,8 @@ class TlsReportTest {
     assertNull(TlsReport.destinations(List.of("v=TLSRPTv1;")));
     assertNull(TlsReport.destinations(List.of("v=TLSRPTv1; rua=http://plain.example.net/,mailto:no-domain")));
     assertNull(TlsReport.destinations(List.of("v=TLSRPTv10; rua=mailto:a@example.net")));
+    assertEquals(List.of("a@example.net"), TlsReport.destinations(List.of("v=TLSRPTv1 ;\trua=mailto:a@example.net;"))
+        .mailto());
     // an address that would put a second line into the report mail's To: not an address
     assertNull(TlsReport.destinations(List.of("v=TLSRPTv1; rua=mailto:a@example.net%0D%0ABcc:x@evil.example")));
     // at most five destinations
