@@ -107,13 +107,13 @@ public final class MailgateConfig {
   public static final ConfigKey<Boolean> TLS_RPT_ENABLED = key("tlsRpt.enabled", Boolean.class, false,
       "Direct mode: SMTP TLS Reporting (RFC 8460). The node counts its TLS sessions with recipient domains' MX hosts (successes; failures by result type: starttls-not-supported, certificate-host-mismatch, certificate-expired, certificate-not-trusted, tlsa-invalid, dnssec-invalid, sts-policy-fetch-error, sts-policy-invalid, validation-failure) by UTC day, policy domain and policy (sts, tlsa, no-policy-found), writes them to PostgreSQL each minute, and after each UTC day mails or posts a daily JSON report to every domain that publishes a _smtp._tls TXT record (v=TLSRPTv1; rua=mailto:...,https://...). Off: nothing counted, nothing sent.");
   public static final ConfigKey<String> TLS_RPT_ORGANIZATION = key("tlsRpt.organization", String.class, "",
-      "organization-name of the node's TLS reports. Empty: delivery.heloName (the host name).");
+      "organization-name of the node's TLS reports. Empty: the reporting domain (the domain of tlsRpt.from).");
   public static final ConfigKey<String> TLS_RPT_CONTACT = key("tlsRpt.contact", String.class, "",
       "contact-info of the node's TLS reports (an address or URL where their recipients can reach the operator). Empty: none given.");
   public static final ConfigKey<String> TLS_RPT_FROM = key("tlsRpt.from", String.class, "",
-      "From address of TLS reports sent by mail (rua=mailto:). Empty: tls-reports at delivery.bounceDomain, else at delivery.heloName.");
+      "From address of TLS reports; its domain is the reporting domain (the Submitter, the report ids, the DKIM domain), so give every node the same. Empty: tls-reports at delivery.bounceDomain, else at delivery.heloName.");
   public static final ConfigKey<String> TLS_RPT_DKIM_KEY_FILE = key("tlsRpt.dkimKeyFile", String.class, "",
-      "PEM file of the private key (RSA or Ed25519) TLS reports sent by mail are DKIM-signed with, for the domain of tlsRpt.from (RFC 8460 5.3: receivers ignore unsigned reports). Empty: reports by mail go unsigned.");
+      "PEM file of the private key (RSA or Ed25519) TLS reports sent by mail are DKIM-signed with, for the domain of tlsRpt.from (RFC 8460 3: receivers ignore unsigned reports). Empty: no report is mailed, only posted to https destinations.");
   public static final ConfigKey<String> TLS_RPT_DKIM_SELECTOR = key("tlsRpt.dkimSelector", String.class, "tlsrpt",
       "Selector of tlsRpt.dkimKeyFile's public key, published in the TXT record selector._domainkey.domain (the domain of tlsRpt.from).");
   public static final ConfigKey<Integer> TLS_RPT_INTERVAL_SECONDS = key("tlsRpt.intervalSeconds", Integer.class, 300,

@@ -562,7 +562,10 @@ final class SitePool {
     SmtpConnection.TlsMode mode = tlsPolicy == DeliverySettings.TlsPolicy.REQUIRE ? SmtpConnection.TlsMode.REQUIRED
         : withoutTls.plainText(ep.address(), System.currentTimeMillis()) ? SmtpConnection.TlsMode.NONE
         : SmtpConnection.TlsMode.OPPORTUNISTIC;
-    SmtpConnection.open(vertx, client, ep, options, mode).onComplete(ar -> {
+    // a connection's TLS session that fails is reported for the domain whose attempt opened it
+    SmtpConnection.Endpoint dialled = ep.report() == null ? ep
+        : ep.reportedFor(a.rcpt().substring(a.rcpt().lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT));
+    SmtpConnection.open(vertx, client, dialled, options, mode).onComplete(ar -> {
       if (ar.succeeded()) {
         hosts.reachable(key);
         site.connections.incrementAndGet();

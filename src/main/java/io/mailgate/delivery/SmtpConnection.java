@@ -78,6 +78,13 @@ final class SmtpConnection {
       return report != null && !mtaSts && !dane() && report.type().equals("sts");
     }
 
+    /** This endpoint, its sessions reported under {@code domain} (the policy the same). */
+    Endpoint reportedFor(String domain) {
+      TlsReportCounts.Policy p = report == null ? null : report.forDomain(domain);
+      return p == report ? this : new Endpoint(host, address, port, implicitTls, username, password, relay, mtaSts,
+          tlsa, p);
+    }
+
     static Endpoint of(SmtpRoute route) {
       return new Endpoint(route.host(), route.host(), route.port(), route.implicitTls(), route.username(),
           route.password(), true);
@@ -288,9 +295,8 @@ final class SmtpConnection {
   /** The node's TLS reporting counts, when the route's sessions are counted ({@link Endpoint#report}); else null. */
   private final TlsReportCounts reports;
   /**
-   * The TLS session's outcome for reporting: null while unknown or not to be counted (TLS not attempted, as on a
-   * connection retried in plain text after a failed handshake, which was counted), empty when under TLS, else its
-   * RFC 8460 result type.
+   * The TLS session's outcome for reporting: null while unknown or not to be counted, empty when under TLS, else its
+   * RFC 8460 result type (a connection in plain text after a failed handshake included).
    */
   private String tlsOutcome;
   /** Why the session failed the checks of its domain's testing MTA-STS policy (only reported); null if it did not. */
@@ -494,6 +500,11 @@ final class SmtpConnection {
 
   private Future<Void> startTls() {
     if (route.implicitTls() || tls == TlsMode.NONE) {
+      if (tls == TlsMode.NONE && reports != null) {
+        // plain text because its TLS handshake failed lately (TlsFallbacks): a failed session too
+        tlsOutcome = TlsReportCounts.VALIDATION_FAILURE;
+        tlsDetail = "plain text: TLS with " + route + " failed a little earlier (its handshake)";
+      }
       return Future.succeededFuture();
     }
     Future<Boolean> secured = secure();

@@ -32,11 +32,23 @@ final class TlsReport {
   /** A TLSRPT record's first field (RFC 8460 3: {@code field-delim = *WSP ";" *WSP}). */
   private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("v=TLSRPTv1[ \t]*(;|$)");
 
+  /** A plain address a report can be mailed to: printable ASCII, no specials, a domain of letters, digits, dots. */
+  private static final java.util.regex.Pattern MAILBOX = java.util.regex.Pattern.compile(
+      "[\\x21-\\x7e&&[^@<>\"(),;:\\\\\\[\\]]]+@[A-Za-z0-9.-]+");
+
   /** The most rua destinations of a record honoured; a record with more is cut to these. */
   static final int MAX_DESTINATIONS = 5;
 
   /** Where a domain's reports go: mail addresses ({@code mailto:}) and HTTPS URLs, the record's order. */
-  record Destinations(List<String> mailto, List<URI> https) {}
+  record Destinations(List<String> mailto, List<URI> https) {
+    /**
+     * Those a report can go to: all, or without a key to sign mail with the https ones only (RFC 8460 3: a report by
+     * mail without a DKIM signature is to be ignored, so none is sent unsigned); null when that leaves none.
+     */
+    Destinations sendable(boolean canSign) {
+      return canSign ? this : https.isEmpty() ? null : new Destinations(List.of(), https);
+    }
+  }
 
   /**
    * The destinations of the one TLSRPT record among a {@code _smtp._tls} name's TXT records (RFC 8460 3: records not
@@ -77,8 +89,14 @@ final class TlsReport {
       if (uri.regionMatches(true, 0, "mailto:", 0, 7)) {
         String address = uri.substring(7);
         int query = address.indexOf('?');
-        address = URLDecoder.decode(query < 0 ? address : address.substring(0, query), StandardCharsets.UTF_8);
-        if (address.matches("[^@\\s<>\"(),;:\\\\\\[\\]]+@[A-Za-z0-9.-]+")) {
+        // percent-decoded (RFC 6068), a '+' kept as it is: it is not a space in a mailto URI
+        try {
+          address = URLDecoder.decode((query < 0 ? address : address.substring(0, query)).replace("+", "%2B"),
+              StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+          continue; // a malformed escape: not a destination
+        }
+        if (MAILBOX.matcher(address).matches()) {
           mailto.add(address);
         }
       } else if (uri.regionMatches(true, 0, "https://", 0, 8)) {
@@ -130,7 +148,7 @@ final class TlsReport {
       putIfAny(detail, "receiving-mx-hostname", c.receivingMx());
       putIfAny(detail, "receiving-ip", c.receivingIp());
       detail.put("failed-session-count", c.sessions());
-      putIfAny(detail, "additional-information", c.detail());
+      putIfAny(detail, "failure-reason-code", c.detail()); // free text (additional-information is a URI)
       JsonArray details = p.getJsonArray("failure-details");
       if (details == null) {
         details = new JsonArray();

@@ -126,11 +126,13 @@ public final class TlsReportVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     counts = TlsReportCounts.create(vertx, clock);
-    submitter = submitter(config);
+    from = from(config);
+    // the reporting domain: tlsRpt.from's, the same on every node (a report's id, its file name and its DKIM domain
+    // do not depend on which node sends it)
+    submitter = TlsReport.domainOf(from);
     String org = config.get(MailgateConfig.TLS_RPT_ORGANIZATION).strip();
     organization = org.isEmpty() ? submitter : org;
     contact = config.get(MailgateConfig.TLS_RPT_CONTACT).strip();
-    from = from(config);
     signer = new DkimSigner(clock);
     ssl = RelayTls.verifying("delivery.mtaStsCaFile", config.get(MailgateConfig.DELIVERY_MTA_STS_CA_FILE));
     db = Database.pool(vertx, config, 2);
@@ -210,7 +212,12 @@ public final class TlsReportVerticle extends VerticleBase {
           if (answer instanceof DnsAnswer.Unavailable<String> u) {
             return again(d, "its _smtp._tls TXT record could not be looked up: " + u.reason());
           }
-          TlsReport.Destinations to = TlsReport.destinations(answer.records());
+          TlsReport.Destinations found = TlsReport.destinations(answer.records());
+          TlsReport.Destinations to = found == null ? null : found.sendable(dkim != null);
+          if (found != null && to == null) {
+            return store.done(d, "mailto destinations only, and no tlsRpt.dkimKeyFile to sign reports by mail with",
+                List.of(), leaseOwner, 0).onSuccess(v -> metrics().tlsReport(Metrics.TlsReportResult.UNREQUESTED));
+          }
           if (to == null) {
             return store.done(d, "no TLSRPT record (v=TLSRPTv1 with a mailto or https rua)", List.of(), leaseOwner, 0)
                 .onSuccess(v -> metrics().tlsReport(Metrics.TlsReportResult.UNREQUESTED));
@@ -297,8 +304,22 @@ public final class TlsReportVerticle extends VerticleBase {
           .setFollowRedirects(false).setTimeout(POST_TIMEOUT_MILLIS)
           .putHeader("Content-Type", "application/tlsrpt+gzip");
       Promise<Void> done = Promise.promise();
+      java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.HttpClientRequest> sent =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      // a deadline for the whole post (the request's timeout is an idle one: a trickle would never end it), well
+      // within the claim's lease
+      long deadline = vertx.setTimer(POST_TIMEOUT_MILLIS, t -> {
+        if (done.tryFail(new IllegalStateException("took longer than " + POST_TIMEOUT_MILLIS + " ms"))
+            && sent.get() != null) {
+          sent.get().reset();
+        }
+      });
       http.request(request)
-          .compose(req -> req.send(Buffer.buffer(gzipped)))
+          .compose(req -> {
+            sent.set(req);
+            return done.future().isComplete() ? Future.failedFuture("past the deadline")
+                : req.send(Buffer.buffer(gzipped));
+          })
           .onFailure(done::tryFail)
           .onSuccess(response -> {
             // the status is the answer; whatever body comes with it is not read (nor kept in memory)
@@ -309,7 +330,7 @@ public final class TlsReportVerticle extends VerticleBase {
             }
             response.request().reset();
           });
-      return done.future();
+      return done.future().onComplete(v -> vertx.cancelTimer(deadline));
     });
   }
 }

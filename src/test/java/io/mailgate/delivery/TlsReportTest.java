@@ -31,6 +31,8 @@ class TlsReportTest {
     TlsReport.Destinations d = TlsReport.destinations(List.of("v=spf1 -all",
         "v=TLSRPTv1; rua=mailto:tls%2Breports@example.net,https://reports.example.net/v1/tlsrpt , ftp://x.example/"));
     assertEquals(List.of("tls+reports@example.net"), d.mailto());
+    assertEquals(List.of("tls+rpt@example.net"), TlsReport.destinations(List.of(
+        "v=TLSRPTv1; rua=mailto:tls+rpt@example.net,mailto:bad%zz@example.net,mailto:caf\u00e9@example.net")).mailto());
     assertEquals(List.of(URI.create("https://reports.example.net/v1/tlsrpt")), d.https());
     // two records: as if none (RFC 8460 3); none; no rua; nothing usable in it; another version
     assertNull(TlsReport.destinations(List.of("v=TLSRPTv1; rua=mailto:a@example.net",
@@ -43,6 +45,10 @@ class TlsReportTest {
         .mailto());
     // an address that would put a second line into the report mail's To: not an address
     assertNull(TlsReport.destinations(List.of("v=TLSRPTv1; rua=mailto:a@example.net%0D%0ABcc:x@evil.example")));
+    // without a key to sign with, nothing is mailed
+    assertEquals(d, d.sendable(true));
+    assertEquals(new TlsReport.Destinations(List.of(), d.https()), d.sendable(false));
+    assertNull(new TlsReport.Destinations(List.of("a@example.net"), List.of()).sendable(false));
     // at most five destinations
     String many = "v=TLSRPTv1; rua=" + String.join(",", java.util.Collections.nCopies(8, "mailto:a@example.net"));
     assertEquals(TlsReport.MAX_DESTINATIONS, TlsReport.destinations(List.of(many)).mailto().size());
@@ -75,7 +81,7 @@ class TlsReportTest {
                     .put("result-type", "certificate-expired").put("sending-mta-ip", "192.0.2.1")
                     .put("receiving-mx-hostname", "mx.example.com").put("receiving-ip", "198.51.100.7")
                     .put("failed-session-count", 3L)
-                    .put("additional-information", "TLS with mx.example.com failed"))))
+                    .put("failure-reason-code", "TLS with mx.example.com failed"))))
             .add(new JsonObject()
                 .put("policy", new JsonObject().put("policy-type", "no-policy-found")
                     .put("policy-domain", "example.com"))

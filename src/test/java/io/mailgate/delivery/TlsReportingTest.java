@@ -168,7 +168,7 @@ class TlsReportingTest {
     assertEquals("postmaster@sender.example", report.getString("contact-info"));
     assertEquals(day + "T00:00:00Z", report.getJsonObject("date-range").getString("start-datetime"));
     assertEquals(day + "T23:59:59Z", report.getJsonObject("date-range").getString("end-datetime"));
-    assertEquals(TlsReport.reportId(day, domain, "mta.sender.example"), report.getString("report-id"));
+    assertEquals(TlsReport.reportId(day, domain, "sender.example"), report.getString("report-id"));
     JsonArray policies = report.getJsonArray("policies");
     assertEquals(1, policies.size(), policies.encodePrettily());
     assertEquals(domain, policies.getJsonObject(0).getJsonObject("policy").getString("policy-domain"));
@@ -245,7 +245,7 @@ class TlsReportingTest {
         testbad.getJsonObject("summary"));
     JsonObject mismatch = testbad.getJsonArray("failure-details").getJsonObject(0);
     assertEquals("certificate-host-mismatch", mismatch.getString("result-type"), mismatch.encode());
-    assertTrue(mismatch.getString("additional-information").contains("does not name mx.testbad.example"));
+    assertTrue(mismatch.getString("failure-reason-code").contains("does not name mx.testbad.example"));
     JsonObject broken = postedReport("/broken");
     JsonArray brokenPolicies = broken.getJsonArray("policies");
     assertEquals(2, brokenPolicies.size(), brokenPolicies.encode());
@@ -279,7 +279,7 @@ class TlsReportingTest {
     assertEquals("127.0.0.3", failure.getString("receiving-ip"));
     assertEquals("127.0.0.1", failure.getString("sending-mta-ip"));
     assertTrue(failure.getLong("failed-session-count") >= 1);
-    assertTrue(failure.getString("additional-information").contains("matches none of the TLSA records"),
+    assertTrue(failure.getString("failure-reason-code").contains("matches none of the TLSA records"),
         failure.encode());
 
     // mailed: plain.example's and dane.example's, to reports.example's MX
@@ -297,9 +297,9 @@ class TlsReportingTest {
       mails.put(m.getHeader().getField("TLS-Report-Domain").getBody(), m);
     }
     Message plain = mails.get("plain.example");
-    assertEquals("Report Domain: plain.example Submitter: mta.sender.example Report-ID: <"
-        + TlsReport.reportId(day, "plain.example", "mta.sender.example") + ">", plain.getSubject());
-    assertEquals("mta.sender.example", plain.getHeader().getField("TLS-Report-Submitter").getBody());
+    assertEquals("Report Domain: plain.example Submitter: sender.example Report-ID: <"
+        + TlsReport.reportId(day, "plain.example", "sender.example") + ">", plain.getSubject());
+    assertEquals("sender.example", plain.getHeader().getField("TLS-Report-Submitter").getBody());
     assertEquals("multipart/report", plain.getMimeType());
     assertTrue(plain.getHeader().getField("Content-Type").getBody().contains("report-type=\"tlsrpt\""));
     Multipart parts = (Multipart) plain.getBody();
@@ -307,7 +307,7 @@ class TlsReportingTest {
     org.apache.james.mime4j.dom.Entity attachment = parts.getBodyParts().get(1);
     assertEquals("application/tlsrpt+gzip", attachment.getMimeType());
     long begin = day.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
-    assertEquals("mta.sender.example!plain.example!" + begin + "!" + (begin + 86399) + ".json.gz",
+    assertEquals("sender.example!plain.example!" + begin + "!" + (begin + 86399) + ".json.gz",
         attachment.getFilename());
     JsonObject mailedReport;
     try (GZIPInputStream in = new GZIPInputStream(((SingleBody) attachment.getBody()).getInputStream())) {
