@@ -190,7 +190,10 @@ public final class TlsReportVerticle extends VerticleBase {
           for (TlsReportStore.Due d : due) {
             each.add(send(d).recover(e -> {
               LOG.warning("TLS report of " + d.policyDomain() + " for " + d.day() + " failed: " + e.getMessage());
-              return Future.succeededFuture();
+              // claimed again once its lease is over (the backoff), until its attempts are spent
+              return d.attempts() < MAX_ATTEMPTS ? Future.succeededFuture()
+                  : store.done(d, "given up: " + e.getMessage(), List.of(), leaseOwner, 0)
+                      .recover(x -> Future.succeededFuture());
             }));
           }
           return Future.join(each).map(v -> due.size());
