@@ -57,10 +57,6 @@ final class Router {
   /** The node's TLS reporting counts; null: {@code tlsRpt.enabled} off. */
   private final TlsReportCounts reports;
 
-  Router(DnsResolver dns, int directPort, boolean allowPrivateAddresses, MtaSts mtaSts, boolean dane) {
-    this(dns, directPort, allowPrivateAddresses, mtaSts, dane, null);
-  }
-
   /**
    * @param mtaSts recipient domains' MTA-STS policies, or null not to honour them
    * @param dane whether to look for the TLSA records of MX hosts the way to which is authentic

@@ -564,7 +564,7 @@ final class SitePool {
         : SmtpConnection.TlsMode.OPPORTUNISTIC;
     // a connection's TLS session that fails is reported for the domain whose attempt opened it
     SmtpConnection.Endpoint dialled = ep.report() == null ? ep
-        : ep.reportedFor(a.rcpt().substring(a.rcpt().lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT));
+        : ep.reportedFor(io.mailgate.identity.IdentityNames.domainOf(a.rcpt()));
     SmtpConnection.open(vertx, client, dialled, options, mode).onComplete(ar -> {
       if (ar.succeeded()) {
         hosts.reachable(key);
@@ -630,7 +630,7 @@ final class SitePool {
       return;
     }
     if (c.endpoint().report() != null) {
-      c.countSessionFor(a.rcpt().substring(a.rcpt().lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT));
+      c.countSessionFor(io.mailgate.identity.IdentityNames.domainOf(a.rcpt()));
     }
     SmtpConnection.Transaction t = c.send(a.from(), a.rcpt(), form.data(), form.size(), form.eightBit(),
         form.utf8Headers(), a.envelopeId());

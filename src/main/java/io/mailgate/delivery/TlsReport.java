@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 
@@ -220,10 +219,5 @@ final class TlsReport {
     }
     m.append("\r\n--").append(boundary).append("--\r\n");
     return m.toString().getBytes(StandardCharsets.US_ASCII);
-  }
-
-  /** The domain of an address, lower case. */
-  static String domainOf(String address) {
-    return address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
   }
 }

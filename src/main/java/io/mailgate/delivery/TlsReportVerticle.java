@@ -116,7 +116,7 @@ public final class TlsReportVerticle extends VerticleBase {
       return null;
     }
     try {
-      return DkimKey.of(TlsReport.domainOf(from), config.get(MailgateConfig.TLS_RPT_DKIM_SELECTOR).strip(),
+      return DkimKey.of(io.mailgate.identity.IdentityNames.domainOf(from), config.get(MailgateConfig.TLS_RPT_DKIM_SELECTOR).strip(),
           DkimKeys.readPrivateKeyPem(Files.readString(Path.of(file))));
     } catch (java.io.IOException | RuntimeException e) {
       throw new ConfigException("tlsRpt.dkimKeyFile " + file + " cannot be used: " + e.getMessage());
@@ -129,7 +129,7 @@ public final class TlsReportVerticle extends VerticleBase {
     from = from(config);
     // the reporting domain: tlsRpt.from's, the same on every node (a report's id, its file name and its DKIM domain
     // do not depend on which node sends it)
-    submitter = TlsReport.domainOf(from);
+    submitter = io.mailgate.identity.IdentityNames.domainOf(from);
     String org = config.get(MailgateConfig.TLS_RPT_ORGANIZATION).strip();
     organization = org.isEmpty() ? submitter : org;
     contact = config.get(MailgateConfig.TLS_RPT_CONTACT).strip();
