@@ -30,6 +30,7 @@ import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.IdentityPoliciesHandler;
 import io.mailgate.api.sesv2.EmailAddressInsightsHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
+import io.mailgate.api.sesv2.MetricDataHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.api.sesv2.TagsHandler;
@@ -77,6 +78,7 @@ import io.mailgate.store.SendingHistory;
 import io.mailgate.store.SuppressionStore;
 import io.mailgate.store.TemplateStore;
 import io.mailgate.store.TenantStore;
+import io.mailgate.store.VdmStore;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -251,6 +253,7 @@ public final class ApiVerticle extends VerticleBase {
     MessageQuery messages = new MessageQuery(db);
     MessageStatusHandler status = new MessageStatusHandler(messages, region);
     MessageInsightsHandler insights = new MessageInsightsHandler(messages);
+    MetricDataHandler metricData = new MetricDataHandler(new VdmStore(db), accounts, this::metricDataAllowed);
     TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
@@ -394,6 +397,7 @@ public final class ApiVerticle extends VerticleBase {
     router.delete("/v2/email/contact-lists/:name/contacts/:email").handler(V2Route.of(auth, lists::deleteContact));
     router.get("/v2/email/insights/:messageId/").handler(V2Route.of(auth, insights::get));
     router.post("/v2/email/email-address-insights/").handler(V2Route.of(auth, addressInsights::get));
+    router.post("/v2/email/metrics/batch").handler(V2Route.of(auth, metricData::batch));
     TenantsHandler tenants = new TenantsHandler(vertx, tenantStore, region);
     router.post("/v2/email/tenants").handler(V2Route.of(auth, tenants::create));
     router.post("/v2/email/tenants/get").handler(V2Route.of(auth, tenants::get));
@@ -850,6 +854,19 @@ public final class ApiVerticle extends VerticleBase {
     return limiter.admit(new RateCheck("insights:" + accountId, perSecond, 1, -1, 0),
         "Maximum GetEmailAddressInsights rate exceeded (" + perSecond + " per second).",
         "GetEmailAddressInsights quota exceeded.", "Limits cannot be checked right now; retry later.");
+  }
+
+  /**
+   * BatchGetMetricData: SES's 16 calls and 160 queries a second per account, counted across the nodes. Each query
+   * sums an account's days of VDM metrics in PostgreSQL.
+   */
+  private Future<Void> metricDataAllowed(String accountId, int queries) {
+    return limiter.admit(new RateCheck("vdm-calls:" + accountId, 16, 1, -1, 0),
+            "Maximum BatchGetMetricData rate exceeded (16 calls per second).", "BatchGetMetricData quota exceeded.",
+            "Limits cannot be checked right now; retry later.")
+        .compose(v -> limiter.admit(new RateCheck("vdm-queries:" + accountId, 160, queries, -1, 0),
+            "Maximum BatchGetMetricData rate exceeded (160 queries per second).", "BatchGetMetricData quota exceeded.",
+            "Limits cannot be checked right now; retry later."));
   }
 
   /** The verification email, sent by Mailgate's own system account through the normal send path. */

@@ -190,6 +190,10 @@ public final class MailgateConfig {
       Double.class, 0.005, "Complaint rate from which sending is paused (SES: 0.5%).");
   public static final ConfigKey<Integer> REPUTATION_CHECK_INTERVAL_SECONDS = key("reputation.checkIntervalSeconds",
       Integer.class, 60, "How often account reputations are recomputed.");
+  public static final ConfigKey<Integer> VDM_INTERVAL_SECONDS = key("vdm.intervalSeconds", Integer.class, 300,
+      "How often a node computes the Virtual Deliverability Manager metrics (BatchGetMetricData) of today and yesterday again, for the accounts with VDM on (each day by one node at a time); older recent days are computed again every 6 hours. Nothing runs while no account has VDM on.");
+  public static final ConfigKey<Integer> VDM_RECOMPUTE_DAYS = key("vdm.recomputeDays", Integer.class, 14,
+      "For how many days (today included) a day's VDM metrics are computed again, so that late bounces, complaints, opens and clicks count with the messages they are about; then they are kept as they are (after retention.days the messages are gone, so never past that).");
   public static final ConfigKey<Integer> RETENTION_DAYS = key("retention.days", Integer.class, 30,
       "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too (the counters stay two weeks at least, for GetSendStatistics). One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
   public static final ConfigKey<Integer> RECEIVING_RETENTION_DAYS = key("receiving.retentionDays", Integer.class, 0,
@@ -463,7 +467,8 @@ public final class MailgateConfig {
       Map.entry("delivery.connectTimeoutSeconds", 1), Map.entry("delivery.commandTimeoutSeconds", 1),
       Map.entry("delivery.dataTimeoutSeconds", 1),
       Map.entry("delivery.retryBaseSeconds", 1), Map.entry("delivery.retryMaxSeconds", 1),
-      Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1), Map.entry("tlsRpt.intervalSeconds", 1));
+      Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1), Map.entry("tlsRpt.intervalSeconds", 1),
+      Map.entry("vdm.intervalSeconds", 1), Map.entry("vdm.recomputeDays", 1));
 
   /**
    * The most a key may be where more would break the node: a recipient's place in its message is a smallint, and a

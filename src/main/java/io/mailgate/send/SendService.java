@@ -171,10 +171,24 @@ public final class SendService {
    */
   private record Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
       Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation,
-      String returnPath, Mailbox headerFrom, byte[] replacedFields) {
+      String returnPath, Mailbox headerFrom, byte[] replacedFields, Integer trackers) {
+    /** A message with no tracker yet. */
+    Prepared(String id, Mailbox from, List<Mailbox> otherSenders, List<Mailbox> recipients, byte[] content,
+        Instant at, MimeBuilder.Headers headers, SimpleContent simple, SendAuthorization.Delegation delegation,
+        String returnPath, Mailbox headerFrom, byte[] replacedFields) {
+      this(id, from, otherSenders, recipients, content, at, headers, simple, delegation, returnPath, headerFrom,
+          replacedFields, null);
+    }
+
     Prepared withContent(byte[] newContent) {
       return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath,
-          headerFrom, replacedFields);
+          headerFrom, replacedFields, trackers);
+    }
+
+    /** This message with its HTML tracked: {@code newContent}, with {@code trackers} ({@link NewMessage#trackers}). */
+    Prepared tracked(byte[] newContent, int trackers) {
+      return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath,
+          headerFrom, replacedFields, trackers);
     }
   }
 
@@ -332,7 +346,7 @@ public final class SendService {
       byte[] content = MimeBuilder.build(p.headers(), simple);
       checkSize(content.length, limit);
       return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-          p.delegation(), p.returnPath(), p.headerFrom(), p.replacedFields());
+          p.delegation(), p.returnPath(), p.headerFrom(), p.replacedFields(), p.trackers());
     });
   }
 
@@ -446,7 +460,7 @@ public final class SendService {
             new SimpleContent(s.subject(), s.subjectCharset(), s.text(), html, s.headers(), s.attachments()));
       }
       checkSize(content.length, limit);
-      return p.withContent(content);
+      return p.tracked(content, NewMessage.trackers(bases.open() != null, bases.httpClick() != null));
     };
     return rewritten(p, rewrite);
   }
@@ -509,7 +523,7 @@ public final class SendService {
           : MimeBuilder.build(p.headers(), simple);
       checkSize(content.length, limit);
       return new Prepared(p.id(), p.from(), p.otherSenders(), p.recipients(), content, p.at(), p.headers(), simple,
-          p.delegation(), p.returnPath(), p.headerFrom(), p.replacedFields());
+          p.delegation(), p.returnPath(), p.headerFrom(), p.replacedFields(), p.trackers());
     });
   }
 
@@ -613,7 +627,7 @@ public final class SendService {
         profile.identity() != null ? profile.identity().account()
             : profile.sendingIdentity() != null ? caller.account().id() : null,
         profile.identity() != null ? profile.identity().identity() : profile.sendingIdentity(), request.tenant(),
-        tenantId, request.operation(), p.replacedFields(), caller.sourceTls());
+        tenantId, request.operation(), p.replacedFields(), caller.sourceTls(), p.trackers());
   }
 
   /** What a caller is told when its message could not be stored: nothing was accepted. */

@@ -25,14 +25,14 @@ public final class MessageStore {
       WITH m AS (
         INSERT INTO messages (id, account_id, source, envelope_from, configuration_set, tags, content, size, created_at,
                               source_ip, caller_identity, verp_domain, contact_list, contact_list_topic, identity_account,
-                              identity_name, tenant, tenant_id, operation, replaced_fields, source_tls)
+                              identity_name, tenant, tenant_id, operation, replaced_fields, source_tls, trackers)
         SELECT id, acct, src, env, cs, tags::jsonb, content, octet_length(content), ts, ip, caller, verp, list, topic,
-               owner, ident, tenant, tenant_id, op, replaced, tls
+               owner, ident, tenant, tenant_id, op, replaced, tls, trackers
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::timestamptz[],
                     $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
-                    $22::text[], $23::text[], $24::text[], $25::bytea[], $26::text[])
+                    $22::text[], $23::text[], $24::text[], $25::bytea[], $26::text[], $27::smallint[])
           AS t(id, acct, src, env, cs, tags, content, ts, ip, caller, verp, list, topic, owner, ident, tenant,
-               tenant_id, op, replaced, tls)
+               tenant_id, op, replaced, tls, trackers)
       )
       INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, lease_until, updated_at)
       SELECT mid, idx, addr, 'queued', ts, $12, now() + $13::int * interval '1 second', ts
@@ -224,6 +224,7 @@ public final class MessageStore {
     String[] operations = new String[n];
     Buffer[] replaced = new Buffer[n];
     String[] sourceTls = new String[n];
+    Short[] trackers = new Short[n];
     String[] rMessage = new String[recipients];
     Integer[] rIdx = new Integer[recipients];
     String[] rAddress = new String[recipients];
@@ -253,6 +254,7 @@ public final class MessageStore {
       operations[i] = m.operation();
       replaced[i] = m.replacedFields() == null ? null : Buffers.wrap(m.replacedFields());
       sourceTls[i] = m.sourceTls();
+      trackers[i] = m.trackers() == null ? null : m.trackers().shortValue();
       OffsetDateTime due = Timestamps.utc(Timestamps.stored(m.acceptedAt())); // the fence its outcomes carry
       for (int k = 0; k < m.recipients().size(); k++) {
         rMessage[j] = m.id();
@@ -264,6 +266,6 @@ public final class MessageStore {
     }
     return client.preparedQuery(publishing ? INSERT_PUBLISHING : INSERT).execute(Tuple.from(new Object[] {ids, accounts, sources, envelopes, configSets,
         tags, contents, times, rMessage, rIdx, rAddress, leaseOwner, leaseSeconds, rTime, sourceIps, callers, verp, lists,
-        topics, owners, identities, tenants, tenantIds, operations, replaced, sourceTls}));
+        topics, owners, identities, tenants, tenantIds, operations, replaced, sourceTls, trackers}));
   }
 }

@@ -145,8 +145,12 @@ class AccountAttributesTest {
     }
   }
 
+  /**
+   * VDM itself is turned on and off (its metrics: VdmMetricsTest); its engagement tracking and Guardian, which Mailgate
+   * does not have, only off.
+   */
   @Test
-  void vdmCanOnlyBeDisabledAndIsShownAsSet() {
+  void vdmIsTurnedOnAndOffItsTrackingAndGuardianOnlyOffAndAllShownAsSet() {
     Accounts.NewKey key = node.createAccount("vdm-owner", true, 10, 1000);
     try (SesV2Client ses = client(key)) {
       ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.DISABLED)
@@ -156,16 +160,27 @@ class AccountAttributesTest {
       assertEquals(FeatureStatus.DISABLED, account.vdmAttributes().dashboardAttributes().engagementMetrics());
       assertNull(account.vdmAttributes().guardianAttributes());
 
-      BadRequestException on = assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r
-          .vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED))));
-      assertTrue(on.awsErrorDetails().errorMessage().contains("VdmAttributes.VdmEnabled can only be DISABLED"),
-          on.awsErrorDetails().errorMessage());
+      ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)));
+      account = ses.getAccount(r -> { });
+      assertEquals(FeatureStatus.ENABLED, account.vdmAttributes().vdmEnabled());
+      assertNull(account.vdmAttributes().dashboardAttributes(), "each Put replaces the whole");
+
+      BadRequestException tracking = assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r
+          .vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)
+              .dashboardAttributes(d -> d.engagementMetrics(FeatureStatus.ENABLED)))));
+      assertTrue(tracking.awsErrorDetails().errorMessage()
+              .contains("VdmAttributes.DashboardAttributes.EngagementMetrics can only be DISABLED"),
+          tracking.awsErrorDetails().errorMessage());
       BadRequestException guardian = assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r
           .vdmAttributes(v -> v.vdmEnabled(FeatureStatus.DISABLED)
               .guardianAttributes(g -> g.optimizedSharedDelivery(FeatureStatus.ENABLED)))));
       assertTrue(guardian.awsErrorDetails().errorMessage()
               .contains("VdmAttributes.GuardianAttributes.OptimizedSharedDelivery"),
           guardian.awsErrorDetails().errorMessage());
+      BadRequestException odd = assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r
+          .vdmAttributes(v -> v.vdmEnabled("SOMETIMES"))));
+      assertTrue(odd.awsErrorDetails().errorMessage().contains("ENABLED or DISABLED"),
+          odd.awsErrorDetails().errorMessage());
       assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> { })));
       assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> { }));
       assertEquals(account.vdmAttributes(), ses.getAccount(r -> { }).vdmAttributes()); // the refusals changed nothing

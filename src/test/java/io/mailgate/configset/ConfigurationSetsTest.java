@@ -165,8 +165,9 @@ class ConfigurationSetsTest {
   }
 
   /**
-   * VDM, archiving and S/MIME signing, which Mailgate does not do: asked for, at creation or by their Put calls, a 400 naming the
-   * option rather than accepted and ignored; off (or no archive) is accepted.
+   * VDM's engagement tracking and Guardian, archiving and S/MIME signing, which Mailgate does not do: asked for, at
+   * creation or by their Put calls, a 400 naming the option rather than accepted and ignored; off (or no archive) is
+   * accepted.
    */
   @Test
   void vdmAndArchivingOptionsAreRefusedRatherThanIgnored() {

@@ -26,8 +26,8 @@ import java.util.regex.Pattern;
 /**
  * SES v2 account operations: GetAccount ({@code GET /v2/email/account}: quotas, sandbox and sending status, and what
  * the owner set below), PutAccountSendingAttributes, PutAccountDetails, PutAccountVdmAttributes and
- * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM, warming up dedicated IPs) is refused
- * when turned on and accepted off, as configuration sets' options are.
+ * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM's engagement tracking and
+ * Guardian, warming up dedicated IPs) is refused when turned on and accepted off, as configuration sets' options are.
  */
 public final class AccountHandler {
   /** PutAccountDetails' limits, as SES's API reference gives them. */
@@ -114,37 +114,37 @@ public final class AccountHandler {
   }
 
   /**
-   * PutAccountVdmAttributes ({@code PUT /v2/email/account/vdm}): DISABLED only, kept and shown in GetAccount's
-   * {@code VdmAttributes}. Mailgate has no Virtual Deliverability Manager: ENABLED, for VDM or either of its parts, is
-   * refused naming the option, as a configuration set's VdmOptions are.
+   * PutAccountVdmAttributes ({@code PUT /v2/email/account/vdm}): kept and shown in GetAccount's {@code VdmAttributes}.
+   * VdmEnabled ENABLED turns on the account's Virtual Deliverability Manager metrics (BatchGetMetricData, computed by
+   * {@link io.mailgate.feedback.VdmVerticle}); DISABLED stops their computation (what was computed stays readable).
+   * The dashboard's engagement metrics and Guardian's optimized delivery are refused when ENABLED, naming the option,
+   * as a configuration set's VdmOptions are: Mailgate adds no trackers of its own (opens and clicks are those of the
+   * configuration sets' tracking) and delivers through its own pools.
    */
   public Future<JsonObject> putVdm(Caller caller, RoutingContext ctx) {
     JsonObject vdm = object(V2Route.requiredBody(ctx), "VdmAttributes", "");
     if (vdm == null) {
       throw SesException.badRequest("Missing required field VdmAttributes.");
     }
-    requiredString(vdm, "VdmEnabled", "VdmAttributes");
-    JsonObject stored = new JsonObject();
-    keepDisabled(vdm, null, "VdmEnabled", stored);
+    String enabled = requiredString(vdm, "VdmEnabled", "VdmAttributes");
+    if (!enabled.equals("ENABLED") && !enabled.equals("DISABLED")) {
+      throw SesException.badRequest("VdmAttributes.VdmEnabled must be ENABLED or DISABLED, not '" + enabled + "'.");
+    }
+    JsonObject stored = new JsonObject().put("VdmEnabled", enabled);
     keepDisabled(vdm, "DashboardAttributes", "EngagementMetrics", stored);
     keepDisabled(vdm, "GuardianAttributes", "OptimizedSharedDelivery", stored);
     return accounts.setVdmAttributes(caller.account().id(), stored).map(v -> new JsonObject());
   }
 
   /**
-   * One VDM option, {@code field} of VdmAttributes' {@code part} (null: of VdmAttributes itself): refused unless
-   * DISABLED, and kept in {@code stored}, under its part, when given.
+   * One VDM option, {@code field} of VdmAttributes' {@code part}: refused unless DISABLED, and kept in {@code stored},
+   * under its part, when given.
    */
   private static void keepDisabled(JsonObject vdm, String part, String field, JsonObject stored) {
-    JsonObject options = part == null ? vdm : object(vdm, part, "VdmAttributes");
-    ConfigurationSetsHandler.disabled(options, field, part == null ? "VdmAttributes" : "VdmAttributes." + part);
+    JsonObject options = object(vdm, part, "VdmAttributes");
+    ConfigurationSetsHandler.disabled(options, field, "VdmAttributes." + part);
     if (options != null && options.getValue(field) != null) {
-      JsonObject kept = new JsonObject().put(field, "DISABLED");
-      if (part == null) {
-        stored.mergeIn(kept);
-      } else {
-        stored.put(part, kept);
-      }
+      stored.put(part, new JsonObject().put(field, "DISABLED"));
     }
   }
 

@@ -200,7 +200,7 @@ public final class ConfigurationSetsHandler {
     }
   }
 
-  /** PutConfigurationSetVdmOptions: off only (Mailgate has no Virtual Deliverability Manager). */
+  /** PutConfigurationSetVdmOptions: off only (Mailgate's VDM has no engagement tracking of its own, no Guardian). */
   public Future<JsonObject> putVdmOptions(Caller caller, RoutingContext ctx) {
     vdmOptions(object(V2Route.body(ctx), "VdmOptions", ""), "VdmOptions");
     return find(caller, ctx.pathParam("name")).map(c -> new JsonObject());
@@ -233,8 +233,9 @@ public final class ConfigurationSetsHandler {
     if (!value.equals("ENABLED")) {
       throw SesException.badRequest(path + "." + field + " must be ENABLED or DISABLED, not '" + value + "'.");
     }
-    throw SesException.badRequest("Mailgate has no Virtual Deliverability Manager: " + path + "." + field
-        + " can only be DISABLED.");
+    throw SesException.badRequest(path + "." + field + " can only be DISABLED: Mailgate's Virtual Deliverability "
+        + "Manager has its metrics only (BatchGetMetricData), with no trackers of its own (opens and clicks are those "
+        + "of configuration sets' tracking) and no Guardian (mail goes through Mailgate's own pools).");
   }
 
   /** ArchivingOptions: no ArchiveArn (or an empty one, which SES takes as none). */

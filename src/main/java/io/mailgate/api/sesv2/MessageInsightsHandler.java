@@ -5,6 +5,7 @@ import io.mailgate.SesException;
 import io.mailgate.events.EventType;
 import io.mailgate.events.SesEvents;
 import io.mailgate.feedback.BounceType;
+import io.mailgate.feedback.MailboxProviders;
 import io.mailgate.send.Caller;
 import io.mailgate.send.HeaderBlock;
 import io.mailgate.send.MessageIds;

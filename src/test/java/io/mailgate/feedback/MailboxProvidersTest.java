@@ -1,4 +1,4 @@
-package io.mailgate.api.sesv2;
+package io.mailgate.feedback;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,4 +1,4 @@
-package io.mailgate.api.sesv2;
+package io.mailgate.feedback;
 
 import java.util.Locale;
 import java.util.Map;
@@ -6,7 +6,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The mailbox provider of a recipient, for GetMessageInsights' {@code Isp}. SES knows it from where it delivered;
+ * The mailbox provider of a recipient, for GetMessageInsights' {@code Isp} and VDM's ISP dimension (BatchGetMetricData,
+ * where a domain the table does not know is {@link #OTHER}). SES knows it from where it delivered;
  * Mailgate guesses it from the address's domain, with the consumer domains of the biggest providers only: Gmail
  * ({@code gmail.com}, {@code googlemail.com}), Yahoo ({@code yahoo.*} but Yahoo Japan, which is another company,
  * {@code ymail.com}, {@code rocketmail.com}), Outlook ({@code outlook.*}, {@code hotmail.*}, {@code live.*},
@@ -15,7 +16,10 @@ import java.util.regex.Pattern;
  * shows; the others are Mailgate's choice, as SES lists no more. A domain hosted by a provider under its own name
  * (Google Workspace, Microsoft 365) is not recognised: that would take an MX lookup per recipient.
  */
-final class MailboxProviders {
+public final class MailboxProviders {
+  /** VDM's ISP of the recipients whose provider the table does not know. */
+  public static final String OTHER = "Other";
+
   private static final Map<String, String> DOMAINS = Map.of(
       "gmail.com", "Gmail",
       "googlemail.com", "Gmail",
@@ -31,8 +35,13 @@ final class MailboxProviders {
   private MailboxProviders() {}
 
   /** The provider of {@code address}'s mailbox, or null when its domain is not in the table. */
-  static String of(String address) {
-    String domain = address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+  public static String of(String address) {
+    return ofDomain(address.substring(address.lastIndexOf('@') + 1));
+  }
+
+  /** The provider of the mailboxes at {@code domain}, or null when it is not in the table. */
+  public static String ofDomain(String domain) {
+    domain = domain.toLowerCase(Locale.ROOT);
     String known = DOMAINS.get(domain);
     if (known != null) {
       return known;
@@ -42,5 +51,14 @@ final class MailboxProviders {
       return null;
     }
     return m.group(1).equals("yahoo") ? "Yahoo" : "Outlook";
+  }
+
+  /**
+   * Whether {@code provider} (a name {@link #ofDomain} gives) sends senders a feedback loop of its readers' complaints
+   * (ARF reports): Yahoo's Complaint Feedback Loop and Microsoft's Junk Mail Reporting Program do; Gmail (aggregate
+   * figures only) and iCloud do not. VDM's DELIVERY_COMPLAINT counts the deliveries to those that do.
+   */
+  public static boolean hasFeedbackLoop(String provider) {
+    return "Yahoo".equals(provider) || "Outlook".equals(provider);
   }
 }

@@ -1,0 +1,114 @@
+package io.mailgate.feedback;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.store.Database;
+import io.mailgate.store.VdmStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.sqlclient.Pool;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Virtual Deliverability Manager's metrics, one instance per node: every {@code vdm.intervalSeconds}, while some
+ * account has VDM on, computes the days that are due ({@link VdmStore}): today and yesterday every interval, the other
+ * days of the last {@code vdm.recomputeDays} every {@link #OLDER_DAYS_EVERY}, each by the one node that claims it;
+ * never a day the retention sweep may have started deleting (its figures would shrink). A day whose computation fails
+ * is released for the next pass, of any node.
+ */
+public final class VdmVerticle extends VerticleBase {
+  private static final Logger LOG = Logger.getLogger(VdmVerticle.class.getName());
+  /** How often days before yesterday are computed again: their late feedback trickles in. */
+  static final Duration OLDER_DAYS_EVERY = Duration.ofHours(6);
+  /** A day's lease: far longer than its computation (statements of a bounded size, a few a second). */
+  static final int LEASE_SECONDS = 900;
+
+  private final MailgateConfig config;
+  private final String leaseOwner;
+  private final Clock clock;
+  private Pool db;
+  private VdmStore store;
+  private long timer = -1;
+  private boolean running;
+
+  public VdmVerticle(MailgateConfig config, String leaseOwner, Clock clock) {
+    this.config = config;
+    this.leaseOwner = leaseOwner;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    db = Database.pool(vertx, config, 1);
+    store = new VdmStore(db);
+    timer = vertx.setPeriodic(config.get(MailgateConfig.VDM_INTERVAL_SECONDS) * 1000L, t -> pass());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    return db.close();
+  }
+
+  private void pass() {
+    if (running) {
+      return;
+    }
+    running = true;
+    store.enabledAccounts()
+        .compose(accounts -> accounts.isEmpty() ? Future.<Void>succeededFuture()
+            : days(accounts, clock.instant(), 0))
+        .onFailure(e -> LOG.warning("VDM metrics not computed: " + e.getMessage()))
+        .onComplete(ar -> running = false);
+  }
+
+  /** Computes the days from {@code ago} days before today back, each that is due. */
+  private Future<Void> days(List<String> accounts, Instant now, int ago) {
+    LocalDate day = now.atZone(ZoneOffset.UTC).toLocalDate().minusDays(ago);
+    if (ago >= config.get(MailgateConfig.VDM_RECOMPUTE_DAYS) || deletable(day, now)) {
+      return Future.succeededFuture();
+    }
+    Duration every = ago <= 1 ? Duration.ofSeconds(config.get(MailgateConfig.VDM_INTERVAL_SECONDS))
+        : max(OLDER_DAYS_EVERY, Duration.ofSeconds(config.get(MailgateConfig.VDM_INTERVAL_SECONDS)));
+    // nine tenths: a timer firing a little early must not find the last computation too recent
+    Instant notSince = now.minusMillis(every.toMillis() * 9 / 10);
+    return store.claim(day, leaseOwner, LEASE_SECONDS, notSince)
+        .compose(claimed -> claimed ? computed(day, accounts) : Future.<Void>succeededFuture())
+        .compose(v -> days(accounts, now, ago + 1));
+  }
+
+  private Future<Void> computed(LocalDate day, List<String> accounts) {
+    return store.count(day, accounts)
+        .compose(counts -> store.replace(day, leaseOwner, accounts, counts, clock.instant()))
+        .<Void>compose(written -> {
+          if (!written) {
+            LOG.warning("VDM metrics of " + day + " not written: another node took the day over");
+          }
+          return Future.succeededFuture();
+        })
+        .recover(e -> {
+          LOG.warning("VDM metrics of " + day + " not computed (the next pass tries again): " + e.getMessage());
+          return store.release(day, leaseOwner).otherwiseEmpty();
+        });
+  }
+
+  /**
+   * Whether the retention sweep may have deleted messages of {@code day}: its start is {@code retention.days} ago or
+   * more (0 keeps every message).
+   */
+  private boolean deletable(LocalDate day, Instant now) {
+    int retention = config.get(MailgateConfig.RETENTION_DAYS);
+    return retention > 0
+        && day.atStartOfDay(ZoneOffset.UTC).toInstant().isBefore(now.minus(Duration.ofDays(retention)));
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
+  }
+}

@@ -1,0 +1,260 @@
+package io.mailgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.feedback.InboundFeedbackTest;
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.SmtpClient;
+import io.mailgate.testing.TestNode;
+import io.mailgate.testing.WebhookReceiver;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.BadRequestException;
+import software.amazon.awssdk.services.sesv2.model.BatchGetMetricDataQuery;
+import software.amazon.awssdk.services.sesv2.model.BatchGetMetricDataResponse;
+import software.amazon.awssdk.services.sesv2.model.EventType;
+import software.amazon.awssdk.services.sesv2.model.FeatureStatus;
+import software.amazon.awssdk.services.sesv2.model.Metric;
+import software.amazon.awssdk.services.sesv2.model.MetricDataResult;
+import software.amazon.awssdk.services.sesv2.model.MetricDimensionName;
+import software.amazon.awssdk.services.sesv2.model.MetricNamespace;
+
+/**
+ * The Virtual Deliverability Manager's metrics end to end: an account turns VDM on through the AWS SDK, sends through
+ * the API to a relay that delivers some recipients and refuses one, a reader opens a tracked message (its pixel fetched
+ * over HTTP) and clicks its link, and a Yahoo reader's complaint arrives as an ARF report over SMTP; the node's VDM
+ * pass computes the day, and BatchGetMetricData answers each metric, narrowed by identity, configuration set and ISP.
+ * Bad queries are 400s.
+ */
+class VdmMetricsTest {
+  static RecordingSmtpServer relay;
+  static WebhookReceiver webhook;
+  static TestNode node;
+  static Accounts.NewKey key;
+  static SesV2Client ses;
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer()
+        .onRcpt(r -> r.startsWith("nobody@") ? "550 5.1.1 <" + r + ">: Recipient address rejected: User unknown"
+            : "250 2.1.5 Ok");
+    webhook = new WebhookReceiver();
+    node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.VDM_INTERVAL_SECONDS, 1)
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.vdm.test"));
+    key = node.createAccount("vdm-sender", true, 100, 10_000);
+    ses = node.sesV2(key.accessKeyId(), key.secretAccessKey());
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    ses.close();
+    node.close();
+    relay.close();
+    webhook.close();
+  }
+
+  static String send(String from, String set, String html, String... to) {
+    String id = ses.sendEmail(r -> r.fromEmailAddress(from).destination(d -> d.toAddresses(to))
+        .configurationSetName(set)
+        .content(c -> c.simple(m -> m.subject(s -> s.data("VDM")).body(b -> {
+          if (html == null) {
+            b.text(t -> t.data("x"));
+          } else {
+            b.html(h -> h.data(html));
+          }
+        })))).messageId();
+    node.awaitOutcomes(id, to.length, key.accessKeyId(), key.secretAccessKey());
+    return id;
+  }
+
+  static BatchGetMetricDataQuery query(String id, Metric metric, Map<MetricDimensionName, String> dimensions) {
+    Instant now = Instant.now();
+    return BatchGetMetricDataQuery.builder().id(id).namespace(MetricNamespace.VDM).metric(metric)
+        .dimensions(dimensions.isEmpty() ? null : dimensions)
+        .startDate(now.minus(Duration.ofDays(7))).endDate(now).build();
+  }
+
+  /** Each query's values by its id (today's only: the node's messages are all of today). */
+  static Map<String, List<Long>> values(BatchGetMetricDataQuery... queries) {
+    BatchGetMetricDataResponse r = ses.batchGetMetricData(b -> b.queries(queries));
+    assertEquals(List.of(), r.errors());
+    Instant today = Instant.now().truncatedTo(ChronoUnit.DAYS);
+    for (MetricDataResult result : r.results()) {
+      assertTrue(result.timestamps().stream().allMatch(today::equals), "today's midnight, UTC: " + result);
+    }
+    return r.results().stream().collect(Collectors.toMap(MetricDataResult::id, MetricDataResult::values));
+  }
+
+  @Test
+  void theDaysMetricsByIdentityConfigurationSetAndIsp() throws Exception {
+    // before VDM is on: refused, saying how to turn it on
+    BadRequestException off = assertThrows(BadRequestException.class,
+        () -> values(query("q", Metric.SEND, Map.of())));
+    assertTrue(off.awsErrorDetails().errorMessage().contains("PutAccountVdmAttributes"), off.getMessage());
+
+    ses.createConfigurationSet(r -> r.configurationSetName("tracked"));
+    ses.createConfigurationSetEventDestination(r -> r.configurationSetName("tracked").eventDestinationName("hook")
+        .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.OPEN, EventType.CLICK)
+            .snsDestination(s -> s.topicArn(webhook.url("/opens")))));
+    String html = "<html><body><p><a href=\"https://shop.example/sale\">Sale</a></p></body></html>";
+    String opened = send("news@vdm.example", "tracked", html, "reader@gmail.com");
+    send("news@vdm.example", "tracked", html, "other@gmail.com");
+    send("alerts@vdm.example", null, null, "nobody@example.org");
+    String complained = send("alerts@vdm.example", null, null, "fan@yahoo.com");
+    // neither counts: the mailbox simulator, two recipients
+    send("alerts@vdm.example", null, null, "success@simulator.amazonses.com");
+    send("alerts@vdm.example", null, null, "a@example.org", "b@example.org");
+
+    byte[] message = relay.received().stream().filter(r -> r.text().contains("<" + opened + "@")).findFirst()
+        .orElseThrow().data();
+    String sentHtml = OpenAndClickTrackingTest.part(message, "text/html");
+    List<String> pixels = OpenAndClickTrackingTest.tracked(sentHtml, "o");
+    assertEquals(1, pixels.size());
+    List<String> links = OpenAndClickTrackingTest.tracked(sentHtml, "c");
+    assertEquals(1, links.size());
+    assertEquals(302, OpenAndClickTrackingTest.get(links.get(0)).statusCode());
+    for (int i = 0; i < 2; i++) { // opened twice: one unique open
+      HttpResponse<byte[]> pixel = OpenAndClickTrackingTest.get(pixels.get(0));
+      assertEquals(200, pixel.statusCode());
+    }
+    int inbound = node.config().get(MailgateConfig.SMTP_INBOUND_PORT);
+    SmtpClient.send(inbound, "", List.of("fbl@bounces.vdm.test"),
+        InboundFeedbackTest.arf("abuse", "fan@yahoo.com", "fan@yahoo.com", complained));
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Await.until(() -> Db.count(pg, "SELECT count(*) FROM events WHERE type = 'Complaint' AND message_id = '"
+        + complained + "'"), n -> n == 1, Duration.ofSeconds(20));
+    Await.until(() -> Db.count(pg, "SELECT coalesce(sum(n), 0) FROM tracking_counts WHERE message_id = '" + opened
+        + "'"), n -> n == 3, Duration.ofSeconds(20));
+
+    ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)));
+    Map<String, Metric> all = new HashMap<>();
+    for (Metric m : List.of(Metric.SEND, Metric.DELIVERY, Metric.PERMANENT_BOUNCE, Metric.TRANSIENT_BOUNCE,
+        Metric.COMPLAINT, Metric.OPEN, Metric.CLICK, Metric.DELIVERY_OPEN, Metric.DELIVERY_CLICK,
+        Metric.DELIVERY_COMPLAINT)) {
+      all.put(m.toString().toLowerCase(), m);
+    }
+    BatchGetMetricDataQuery[] everything = all.entrySet().stream()
+        .map(e -> query(e.getKey(), e.getValue(), Map.of())).toArray(BatchGetMetricDataQuery[]::new);
+    // the node's pass computes today (every second here) once VDM is on, with what came before it
+    Map<String, List<Long>> got = values(everything);
+    for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        !(got.get("complaint").equals(List.of(1L)) && got.get("open").equals(List.of(1L)))
+            && System.nanoTime() < deadline; got = values(everything)) {
+      Thread.sleep(300); // well within the 16 calls a second an account may make
+    }
+    Map<String, List<Long>> expected = Map.of("send", List.of(4L), "delivery", List.of(3L),
+        "permanent_bounce", List.of(1L), "transient_bounce", List.of(0L), "complaint", List.of(1L),
+        "open", List.of(1L), "click", List.of(1L), "delivery_open", List.of(2L), "delivery_click", List.of(2L),
+        "delivery_complaint", List.of(1L));
+    assertEquals(expected, got);
+
+    Map<String, List<Long>> narrowed = values(
+        query("gmail", Metric.DELIVERY, Map.of(MetricDimensionName.ISP, "Gmail")),
+        query("yahoo-or-gmail", Metric.SEND, Map.of(MetricDimensionName.ISP, "Yahoo, Gmail")),
+        query("alerts", Metric.SEND, Map.of(MetricDimensionName.EMAIL_IDENTITY, "alerts@vdm.example")),
+        query("tracked", Metric.OPEN, Map.of(MetricDimensionName.CONFIGURATION_SET, "tracked",
+            MetricDimensionName.EMAIL_IDENTITY, "*")),
+        query("outlook", Metric.SEND, Map.of(MetricDimensionName.ISP, "Outlook")));
+    assertEquals(Map.of("gmail", List.of(2L), "yahoo-or-gmail", List.of(3L), "alerts", List.of(2L),
+        "tracked", List.of(1L), "outlook", List.of()), narrowed);
+
+    // a span without the day: no value
+    Instant lastWeek = Instant.now().minus(Duration.ofDays(8));
+    MetricDataResult before = ses.batchGetMetricData(b -> b.queries(q -> q.id("before").namespace(MetricNamespace.VDM)
+        .metric(Metric.SEND).startDate(lastWeek).endDate(lastWeek.plus(Duration.ofDays(1))))).results().get(0);
+    assertEquals(List.of(), before.values());
+    assertEquals(List.of(), before.timestamps());
+
+    // another account sees none of it
+    Accounts.NewKey other = node.createAccount("vdm-other", true, 100, 10_000);
+    try (SesV2Client otherSes = node.sesV2(other.accessKeyId(), other.secretAccessKey())) {
+      otherSes.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)));
+      assertEquals(List.of(), otherSes.batchGetMetricData(b -> b.queries(query("q", Metric.SEND, Map.of())))
+          .results().get(0).values());
+    }
+  }
+
+  @Test
+  void badQueriesAreRefusedNamingWhatIsWrong() {
+    Accounts.NewKey checker = node.createAccount("vdm-checker", true, 100, 10_000);
+    try (SesV2Client ses = node.sesV2(checker.accessKeyId(), checker.secretAccessKey())) {
+      refused(ses, checker);
+    }
+  }
+
+  private static void refused(SesV2Client ses, Accounts.NewKey key) {
+    ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)));
+    Instant now = Instant.now();
+    Map<String, Consumer<BatchGetMetricDataQuery.Builder>> bad = new java.util.LinkedHashMap<>();
+    bad.put("Namespace must be VDM", q -> q.namespace("CloudWatch"));
+    bad.put("Metric must be one of", q -> q.metric("SENDS"));
+    bad.put("StartDate is after its EndDate", q -> q.startDate(now).endDate(now.minusSeconds(1)));
+    bad.put("not one of EMAIL_IDENTITY", q -> q.dimensionsWithStrings(Map.of("DOMAIN", "x")));
+    bad.put("each other dimension has one value", q -> q.dimensions(Map.of(MetricDimensionName.ISP, "*",
+        MetricDimensionName.EMAIL_IDENTITY, "a@x.example,b@x.example")));
+    bad.put("at most 10", q -> q.dimensions(Map.of(MetricDimensionName.ISP,
+        IntStream.range(0, 11).mapToObj(i -> "isp" + i).collect(Collectors.joining(",")))));
+    bad.put("comma-separated list", q -> q.dimensions(Map.of(MetricDimensionName.ISP, "Gmail,,Yahoo")));
+    bad.put("Id must have 1 to 255", q -> q.id("x".repeat(256)));
+    bad.forEach((message, change) -> {
+      BatchGetMetricDataQuery.Builder q = query("q", Metric.SEND, Map.of()).toBuilder();
+      change.accept(q);
+      BadRequestException e = assertThrows(BadRequestException.class,
+          () -> ses.batchGetMetricData(b -> b.queries(q.build())), message);
+      assertTrue(e.awsErrorDetails().errorMessage().contains(message), e.awsErrorDetails().errorMessage());
+    });
+    BadRequestException twice = assertThrows(BadRequestException.class, () -> ses.batchGetMetricData(b -> b
+        .queries(query("same", Metric.SEND, Map.of()), query("same", Metric.OPEN, Map.of()))));
+    assertTrue(twice.awsErrorDetails().errorMessage().contains("another query"), twice.getMessage());
+    BadRequestException many = assertThrows(BadRequestException.class, () -> ses.batchGetMetricData(b -> b
+        .queries(IntStream.range(0, 11).mapToObj(i -> query("q" + i, Metric.SEND, Map.of())).toList())));
+    assertTrue(many.awsErrorDetails().errorMessage().contains("1 to 10"), many.getMessage());
+
+    // what no SDK sends: missing fields, wrong types, a date no time can be
+    for (String[] body : new String[][] {
+        {"{}", "Missing required field Queries"},
+        {"{\"Queries\": []}", "1 to 10"},
+        {"{\"Queries\": [{\"Id\": \"q\", \"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": 1}]}",
+            "Missing required field Queries[0].EndDate"},
+        {"{\"Queries\": [{\"Id\": \"q\", \"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": 1e300, "
+            + "\"EndDate\": 2}]}", "Invalid Queries[0].StartDate"},
+        {"{\"Queries\": [{\"Id\": \"q\", \"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": -5, "
+            + "\"EndDate\": 2}]}", "Invalid Queries[0].StartDate"},
+        {"{\"Queries\": [{\"Id\": \"q\", \"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": 1, "
+            + "\"EndDate\": 2, \"Dimensions\": {\"ISP\": 5}}]}", "expected a string"},
+        {"{\"Queries\": [{\"Id\": \"q\", \"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": 1, "
+            + "\"EndDate\": 2, \"Dimensions\": {}}]}", "1 to 3 entries"},
+        {"{\"Queries\": [{\"Id\": \"q\", \"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": 1, "
+            + "\"EndDate\": 2}", "JSON"}}) {
+      HttpResponse<String> r = node.signed("POST", "/v2/email/metrics/batch", body[0], Map.of(),
+          key.accessKeyId(), key.secretAccessKey());
+      assertEquals(400, r.statusCode(), body[0] + ": " + r.body());
+      assertTrue(r.body().contains(body[1]), body[0] + ": " + r.body());
+    }
+    // an ISO-8601 time and epoch seconds as text are taken too
+    HttpResponse<String> iso = node.signed("POST", "/v2/email/metrics/batch", "{\"Queries\": [{\"Id\": \"q\", "
+        + "\"Namespace\": \"VDM\", \"Metric\": \"SEND\", \"StartDate\": \"2026-01-01T00:00:00Z\", "
+        + "\"EndDate\": \"" + now.getEpochSecond() + ".5\"}]}", Map.of(), key.accessKeyId(), key.secretAccessKey());
+    assertEquals(200, iso.statusCode(), iso.body());
+    assertTrue(iso.body().contains("\"Errors\":[]"), iso.body());
+  }
+}
