@@ -191,7 +191,7 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> REPUTATION_CHECK_INTERVAL_SECONDS = key("reputation.checkIntervalSeconds",
       Integer.class, 60, "How often account reputations are recomputed.");
   public static final ConfigKey<Integer> VDM_INTERVAL_SECONDS = key("vdm.intervalSeconds", Integer.class, 300,
-      "How often a node computes the Virtual Deliverability Manager metrics (BatchGetMetricData) of today and yesterday again, for the accounts with VDM on (each day by one node at a time); older recent days are computed again every 6 hours. Nothing runs while no account has VDM on.");
+      "How often a node computes the Virtual Deliverability Manager metrics (BatchGetMetricData) of today (and of the day before, for an hour after its end) again, for the accounts with VDM on (each day by one node at a time); the other recent days are computed again every 6 hours. Nothing runs while no account has VDM on.");
   public static final ConfigKey<Integer> VDM_RECOMPUTE_DAYS = key("vdm.recomputeDays", Integer.class, 14,
       "For how many days (today included) a day's VDM metrics are computed again, so that late bounces, complaints, opens and clicks count with the messages they are about; then they are kept as they are (after retention.days the messages are gone, so never past that).");
   public static final ConfigKey<Integer> RETENTION_DAYS = key("retention.days", Integer.class, 30,

@@ -16,15 +16,23 @@ import java.util.logging.Logger;
 
 /**
  * Virtual Deliverability Manager's metrics, one instance per node: every {@code vdm.intervalSeconds}, while some
- * account has VDM on, computes the days that are due ({@link VdmStore}): today and yesterday every interval, the other
- * days of the last {@code vdm.recomputeDays} every {@link #OLDER_DAYS_EVERY}, each by the one node that claims it;
- * never a day the retention sweep may have started deleting (its figures would shrink). A day whose computation fails
- * is released for the next pass, of any node.
+ * account has VDM on, computes the days that are due ({@link VdmStore}): today, and a day until {@link #SETTLING}
+ * after its end, every interval; the other days of the last {@code vdm.recomputeDays} every {@link #OLDER_DAYS_EVERY};
+ * each by the one node that claims it, its lease renewed as it reads; never a day the retention sweep may have started
+ * deleting (its figures would shrink), with {@link #RETENTION_MARGIN} to spare. A day whose computation fails is
+ * released for the next pass, of any node, and so is the day being computed when the node stops.
  */
 public final class VdmVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(VdmVerticle.class.getName());
-  /** How often days before yesterday are computed again: their late feedback trickles in. */
+  /** How often a day that ended is computed again: its late feedback trickles in. */
   static final Duration OLDER_DAYS_EVERY = Duration.ofHours(6);
+  /** How long after its end a day is still computed every interval: its last messages' deliveries and bounces. */
+  static final Duration SETTLING = Duration.ofHours(1);
+  /**
+   * The margin kept from the retention sweep: a day is left alone from this long before the sweep may reach its first
+   * messages (the nodes' clocks differ a little; a pass takes a while).
+   */
+  static final Duration RETENTION_MARGIN = Duration.ofHours(1);
   /** A day's lease: far longer than its computation (statements of a bounded size, a few a second). */
   static final int LEASE_SECONDS = 900;
 
@@ -35,6 +43,8 @@ public final class VdmVerticle extends VerticleBase {
   private VdmStore store;
   private long timer = -1;
   private boolean running;
+  /** The day this node holds the lease of, while it computes it. */
+  private LocalDate computing;
 
   public VdmVerticle(MailgateConfig config, String leaseOwner, Clock clock) {
     this.config = config;
@@ -53,7 +63,10 @@ public final class VdmVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
-    return db.close();
+    // a day being computed is given up at once: another node (or this one restarted) need not wait out the lease
+    Future<Void> released = computing == null ? Future.succeededFuture()
+        : store.release(computing, leaseOwner).otherwiseEmpty();
+    return released.eventually(() -> db.close());
   }
 
   private void pass() {
@@ -74,8 +87,9 @@ public final class VdmVerticle extends VerticleBase {
     if (ago >= config.get(MailgateConfig.VDM_RECOMPUTE_DAYS) || deletable(day, now)) {
       return Future.succeededFuture();
     }
-    Duration every = ago <= 1 ? Duration.ofSeconds(config.get(MailgateConfig.VDM_INTERVAL_SECONDS))
-        : max(OLDER_DAYS_EVERY, Duration.ofSeconds(config.get(MailgateConfig.VDM_INTERVAL_SECONDS)));
+    Duration interval = Duration.ofSeconds(config.get(MailgateConfig.VDM_INTERVAL_SECONDS));
+    boolean recent = now.isBefore(day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().plus(SETTLING));
+    Duration every = recent ? interval : max(OLDER_DAYS_EVERY, interval);
     // nine tenths: a timer firing a little early must not find the last computation too recent
     Instant notSince = now.minusMillis(every.toMillis() * 9 / 10);
     return store.claim(day, leaseOwner, LEASE_SECONDS, notSince)
@@ -84,7 +98,8 @@ public final class VdmVerticle extends VerticleBase {
   }
 
   private Future<Void> computed(LocalDate day, List<String> accounts) {
-    return store.count(day, accounts)
+    computing = day;
+    return store.count(day, accounts, leaseOwner, LEASE_SECONDS)
         .compose(counts -> store.replace(day, leaseOwner, accounts, counts, clock.instant()))
         .<Void>compose(written -> {
           if (!written) {
@@ -93,9 +108,14 @@ public final class VdmVerticle extends VerticleBase {
           return Future.succeededFuture();
         })
         .recover(e -> {
+          if (e instanceof VdmStore.LeaseLost) {
+            LOG.warning("VDM metrics of " + day + " not computed here: another node took the day over");
+            return Future.succeededFuture();
+          }
           LOG.warning("VDM metrics of " + day + " not computed (the next pass tries again): " + e.getMessage());
           return store.release(day, leaseOwner).otherwiseEmpty();
-        });
+        })
+        .onComplete(ar -> computing = null);
   }
 
   /**
@@ -104,8 +124,8 @@ public final class VdmVerticle extends VerticleBase {
    */
   private boolean deletable(LocalDate day, Instant now) {
     int retention = config.get(MailgateConfig.RETENTION_DAYS);
-    return retention > 0
-        && day.atStartOfDay(ZoneOffset.UTC).toInstant().isBefore(now.minus(Duration.ofDays(retention)));
+    return retention > 0 && day.atStartOfDay(ZoneOffset.UTC).toInstant()
+        .isBefore(now.minus(Duration.ofDays(retention)).plus(RETENTION_MARGIN));
   }
 
   private static Duration max(Duration a, Duration b) {

@@ -186,7 +186,7 @@ public final class SendService {
     }
 
     /** This message with its HTML tracked: {@code newContent}, with {@code trackers} ({@link NewMessage#trackers}). */
-    Prepared tracked(byte[] newContent, int trackers) {
+    Prepared tracked(byte[] newContent, Integer trackers) {
       return new Prepared(id, from, otherSenders, recipients, newContent, at, headers, simple, delegation, returnPath,
           headerFrom, replacedFields, trackers);
     }
@@ -444,23 +444,28 @@ public final class SendService {
     }
     java.util.concurrent.Callable<Prepared> rewrite = () -> {
       byte[] content;
+      Integer trackers;
       if (p.simple() == null) {
-        content = tracking.raw(p.content(), p.id(), bases);
-        if (content == p.content()) {
+        LinkTracking.RawTracked r = tracking.rawTracked(p.content(), p.id(), bases);
+        if (r.content() == p.content()) {
           return p; // no HTML part
         }
+        content = r.content();
+        trackers = NewMessage.trackers(r.pixelAdded(), r.linksTracked() > 0);
       } else {
         SimpleContent s = p.simple();
-        String rewritten = tracking.html(s.html().data(), s.html().charset(), p.id(), bases);
-        if (rewritten.equals(s.html().data())) {
+        io.mailgate.tracking.HtmlTracking.Result r =
+            tracking.htmlTracked(s.html().data(), s.html().charset(), p.id(), bases);
+        if (r.html().equals(s.html().data())) {
           return p; // clicks wanted, no link to track
         }
-        TextBody html = new TextBody(rewritten, s.html().charset());
+        TextBody html = new TextBody(r.html(), s.html().charset());
         content = MimeBuilder.build(p.headers(),
             new SimpleContent(s.subject(), s.subjectCharset(), s.text(), html, s.headers(), s.attachments()));
+        trackers = NewMessage.trackers(r.pixelAdded(), r.linksTracked() > 0);
       }
       checkSize(content.length, limit);
-      return p.tracked(content, NewMessage.trackers(bases.open() != null, bases.httpClick() != null));
+      return p.tracked(content, trackers);
     };
     return rewritten(p, rewrite);
   }

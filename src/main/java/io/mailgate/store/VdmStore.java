@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Virtual Deliverability Manager's metrics (V48): each UTC day's counts of the messages sent that day by the accounts
@@ -63,18 +64,21 @@ public final class VdmStore {
   private static final String TIMEOUT = "SET LOCAL statement_timeout = '120s'";
 
   /**
-   * The next messages of a day after id $1 and before $2 of the accounts $3, $4 at most, with what each one's
-   * recipient, bounces, complaints and tracking came to, grouped; with every group, how many messages the statement
-   * read and the last one's id, where the walk goes on from (one row of them alone when no message counted). Each
-   * message's recipients, events and tracking counts are found by their keys (laterals: the planner cannot start from
-   * those tables instead).
+   * The next messages of a day after id $1 and before $2, $4 at most of any account; of those of the accounts $3, what
+   * each one's recipient, bounces, complaints and tracking came to, grouped; with every group, how many messages the
+   * statement read and the last one's id, where the walk goes on from (one row of them alone when no message counted).
+   * The limit is on the messages read, not on those counted: where the accounts with VDM on send a small share of the
+   * day, a limit on theirs would read the rest of the day in one statement. Each message's recipients, events and
+   * tracking counts are found by their keys (laterals: the planner cannot start from those tables instead).
    */
   static final String COUNT = """
-      WITH m AS MATERIALIZED (
+      WITH read AS MATERIALIZED (
         SELECT id, account_id, source, identity_name, configuration_set, trackers FROM messages
-        WHERE id > $1 AND id < $2 AND account_id = ANY($3) ORDER BY id LIMIT $4
+        WHERE id > $1 AND id < $2 ORDER BY id LIMIT $4
       ), walked AS (
-        SELECT count(*) AS n, max(id) AS last FROM m
+        SELECT count(*) AS n, max(id) AS last FROM read
+      ), m AS (
+        SELECT * FROM read WHERE account_id = ANY($3)
       ), one AS (
         SELECT m.*, r.address, r.delivered_at FROM m CROSS JOIN LATERAL (
           SELECT min(address) AS address, min(delivered_at) AS delivered_at, count(*) AS n,
@@ -121,6 +125,10 @@ public final class VdmStore {
   static final String DONE = """
       UPDATE vdm_days SET computed_at = $3, lease_owner = NULL, lease_until = NULL
       WHERE day = $1 AND lease_owner = $2""";
+
+  /** The day's lease for node $2 extended to $3 seconds from now, while node $2 holds it. */
+  static final String RENEW = """
+      UPDATE vdm_days SET lease_until = now() + $3 * interval '1 second' WHERE day = $1 AND lease_owner = $2""";
 
   static final String RELEASE = """
       UPDATE vdm_days SET lease_owner = NULL, lease_until = NULL WHERE day = $1 AND lease_owner = $2""";
@@ -174,19 +182,36 @@ public final class VdmStore {
   /**
    * The day's counts of the messages of {@code accounts} sent on {@code day} (UTC), by group, in the order of
    * {@link Metric}: read in statements of a bounded number of messages each, along the primary key (message ids begin
-   * with their time).
+   * with their time), {@code owner}'s lease on the day renewed for {@code leaseSeconds} before each statement after
+   * the first; fails, having read no further, once the lease is no longer {@code owner}'s (another node took the day
+   * over: its computation replaces this one's).
    */
+  public Future<Map<Group, long[]>> count(LocalDate day, List<String> accounts, String owner, int leaseSeconds) {
+    return count(day, accounts, () -> pool.preparedQuery(RENEW).execute(Tuple.of(day, owner, leaseSeconds))
+        .map(rows -> rows.rowCount() > 0));
+  }
+
+  /** {@link #count(LocalDate, List, String, int)} holding no lease (a benchmark's, a test's). */
   public Future<Map<Group, long[]>> count(LocalDate day, List<String> accounts) {
+    return count(day, accounts, () -> Future.succeededFuture(true));
+  }
+
+  /**
+   * {@link #count(LocalDate, List, String, int)} with {@code goOn} asked before each statement after the first: false
+   * fails the count (a lost lease).
+   */
+  Future<Map<Group, long[]>> count(LocalDate day, List<String> accounts, Supplier<Future<Boolean>> goOn) {
     Map<Group, long[]> out = new HashMap<>();
     if (accounts.isEmpty()) {
       return Future.succeededFuture(out);
     }
     String from = MessageIds.prefix(day.atStartOfDay(ZoneOffset.UTC).toInstant());
     String until = MessageIds.prefix(day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
-    return counted(from, until, accounts.toArray(String[]::new), out).map(v -> out);
+    return counted(from, until, accounts.toArray(String[]::new), out, goOn).map(v -> out);
   }
 
-  private Future<Void> counted(String after, String until, String[] accounts, Map<Group, long[]> out) {
+  private Future<Void> counted(String after, String until, String[] accounts, Map<Group, long[]> out,
+      Supplier<Future<Boolean>> goOn) {
     Tuple args = Tuple.of(after, until, accounts, perStatement, SendAuthorization.SIMULATOR_DOMAIN);
     return Database.indexScansOnly(pool, conn -> conn.query(TIMEOUT).execute()
             .compose(v -> conn.preparedQuery(COUNT).execute(args)))
@@ -203,7 +228,9 @@ public final class VdmStore {
           if (messages < perStatement) {
             return Future.<Void>succeededFuture();
           }
-          return counted(last, until, accounts, out);
+          String next = last;
+          return goOn.get().compose(more -> more ? counted(next, until, accounts, out, goOn)
+              : Future.failedFuture(new LeaseLost()));
         });
   }
 
@@ -221,10 +248,10 @@ public final class VdmStore {
     }
   }
 
-  /** Thrown inside {@link #replace}'s transaction when the day's lease is no longer {@code owner}'s. */
-  private static final class LeaseLost extends RuntimeException {
+  /** The day's lease is no longer this node's: another node took the day over. */
+  public static final class LeaseLost extends RuntimeException {
     LeaseLost() {
-      super(null, null, false, false);
+      super("another node took the day over", null, false, false);
     }
   }
 
@@ -275,13 +302,13 @@ public final class VdmStore {
   public Future<List<Point>> series(String accountId, Metric metric, LocalDate from, LocalDate to, Filter filter) {
     String sql = "SELECT day, sum(" + metric.column() + ")::bigint FROM vdm_metrics "
         + "WHERE account_id = $1 AND day >= $2 AND day <= $3 "
-        + "AND ($4::text[] IS NULL OR lower(identity) = ANY($4)) "
+        + "AND ($4::text[] IS NULL OR lower(identity) IN (SELECT lower(v) FROM unnest($4::text[]) v)) "
         + "AND ($5::text[] IS NULL OR configuration_set = ANY($5)) "
-        + "AND ($6::text[] IS NULL OR lower(isp) = ANY($6)) "
+        + "AND ($6::text[] IS NULL OR lower(isp) IN (SELECT lower(v) FROM unnest($6::text[]) v)) "
         + "GROUP BY day ORDER BY day";
     return pool.preparedQuery(sql)
-        .execute(Tuple.of(accountId, from, to, lower(filter.identities()), array(filter.configurationSets()),
-            lower(filter.isps())))
+        .execute(Tuple.of(accountId, from, to, array(filter.identities()), array(filter.configurationSets()),
+            array(filter.isps())))
         .map(rows -> {
           List<Point> out = new ArrayList<>(rows.size());
           for (Row r : rows) {
@@ -293,10 +320,5 @@ public final class VdmStore {
 
   private static String[] array(List<String> values) {
     return values == null ? null : values.toArray(String[]::new);
-  }
-
-  private static String[] lower(List<String> values) {
-    return values == null ? null
-        : values.stream().map(v -> v.toLowerCase(java.util.Locale.ROOT)).toArray(String[]::new);
   }
 }

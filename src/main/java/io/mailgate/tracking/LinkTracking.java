@@ -57,8 +57,16 @@ public final class LinkTracking {
 
   /** HTML in {@code charset} with its links rewritten and pixel added as {@code b} says. */
   public String html(String html, java.nio.charset.Charset charset, String messageId, Bases b) {
-    return HtmlTracking.rewriteByLink(html, messageId, tokens, inDocument(click(b), charset, false), b.open()).html();
+    return htmlTracked(html, charset, messageId, b).html();
   }
+
+  /** {@link #html}, with how many links it tracked and whether it added the pixel. */
+  public HtmlTracking.Result htmlTracked(String html, java.nio.charset.Charset charset, String messageId, Bases b) {
+    return HtmlTracking.rewriteByLink(html, messageId, tokens, inDocument(click(b), charset, false), b.open());
+  }
+
+  /** A raw message as {@link #raw} tracks it, with whether it got the pixel and how many links it tracked. */
+  public record RawTracked(byte[] content, boolean pixelAdded, int linksTracked) {}
 
   /**
    * {@code click}, except for the links a redirect would change: in HTML that is not UTF-8, a link whose query has a
@@ -109,9 +117,14 @@ public final class LinkTracking {
    * #inDocument}).
    */
   public byte[] raw(byte[] message, String messageId, Bases b) {
+    return rawTracked(message, messageId, b).content();
+  }
+
+  /** {@link #raw}, with whether the message got the pixel and how many links were tracked. */
+  public RawTracked rawTracked(byte[] message, String messageId, Bases b) {
     boolean[] pixelPlaced = {false};
     int[] linksLeft = {HtmlTracking.MAX_LINKS}; // for the whole message: thousands of HTML parts share them
-    return MimeHtmlParts.rewrite(message, (html, charset, charsetGuessed) -> {
+    byte[] content = MimeHtmlParts.rewrite(message, (html, charset, charsetGuessed) -> {
       UnaryOperator<String> click = inDocument(click(b), charset, charsetGuessed);
       HtmlTracking.Result r = HtmlTracking.rewriteByLink(html, messageId, tokens, click,
           pixelPlaced[0] ? null : b.open(), linksLeft[0]);
@@ -119,5 +132,6 @@ public final class LinkTracking {
       pixelPlaced[0] |= b.open() != null;
       return r.html().equals(html) ? html : r.html();
     });
+    return new RawTracked(content, pixelPlaced[0], HtmlTracking.MAX_LINKS - linksLeft[0]);
   }
 }

@@ -1,7 +1,9 @@
 package io.mailgate.feedback;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -26,5 +28,16 @@ class MailboxProvidersTest {
     assertNull(MailboxProviders.of("a@live.example.com"));
     assertNull(MailboxProviders.of("a@mail.gmail.com"));
     assertNull(MailboxProviders.of("a@example.org"));
+  }
+
+  @Test
+  void domainsAndFeedbackLoops() {
+    assertEquals("Outlook", MailboxProviders.ofDomain("HOTMAIL.co.uk"));
+    assertNull(MailboxProviders.ofDomain("example.org"));
+    // VDM's DELIVERY_COMPLAINT: the providers that send senders their readers' complaints
+    assertTrue(MailboxProviders.hasFeedbackLoop("Yahoo"));
+    assertTrue(MailboxProviders.hasFeedbackLoop("Outlook"));
+    assertFalse(MailboxProviders.hasFeedbackLoop("Gmail"));
+    assertFalse(MailboxProviders.hasFeedbackLoop(null));
   }
 }

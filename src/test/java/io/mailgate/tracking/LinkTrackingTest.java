@@ -52,6 +52,32 @@ class LinkTrackingTest {
     assertSame(text, tracking.raw(text, "m2", tracking.bases(set(null, null, true, true))));
   }
 
+  /** What a message's trackers are (VDM's DELIVERY_OPEN and DELIVERY_CLICK): the pixel it got, the links it had. */
+  @Test
+  void theTrackersAMessageGotAreTold() {
+    LinkTracking.Bases both = tracking.bases(set(null, null, true, true));
+    String twoParts = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n"
+        + "<a href=\"http://x.example/1\">1</a></body>\r\n--b\r\nContent-Type: text/html\r\n\r\n"
+        + "<a href=\"http://x.example/2\">2</a></body>\r\n--b--\r\n";
+    LinkTracking.RawTracked raw = tracking.rawTracked(twoParts.getBytes(StandardCharsets.US_ASCII), "m1", both);
+    assertEquals(true, raw.pixelAdded());
+    assertEquals(2, raw.linksTracked());
+    LinkTracking.RawTracked noLink = tracking.rawTracked(
+        "Content-Type: text/html\r\n\r\n<p>hi</p></body>\r\n".getBytes(StandardCharsets.US_ASCII), "m2", both);
+    assertEquals(true, noLink.pixelAdded());
+    assertEquals(0, noLink.linksTracked());
+    LinkTracking.RawTracked clicksOnly = tracking.rawTracked(twoParts.getBytes(StandardCharsets.US_ASCII), "m3",
+        tracking.bases(set(null, null, false, true)));
+    assertEquals(false, clicksOnly.pixelAdded());
+    assertEquals(2, clicksOnly.linksTracked());
+
+    HtmlTracking.Result html = tracking.htmlTracked("<p><a href=\"https://x.example/\">x</a></p>",
+        StandardCharsets.UTF_8, "m4", both);
+    assertEquals(true, html.pixelAdded());
+    assertEquals(1, html.linksTracked());
+    assertEquals(0, tracking.htmlTracked("<p>no link</p>", StandardCharsets.UTF_8, "m5", both).linksTracked());
+  }
+
   /**
    * In HTML that is not UTF-8, a link whose query has a non-ASCII character is left as written: a browser sends the
    * query in the document's charset ({@code Gr%F6%DFe} from ISO-8859-1), where the redirect sent UTF-8's, and a site

@@ -116,7 +116,7 @@ public final class MetricDataHandler {
 
   private static Query query(JsonObject q, String path) {
     String id = requiredString(q, "Id", path);
-    if (id.isEmpty() || id.length() > MAX_ID) {
+    if (id.isEmpty() || id.codePointCount(0, id.length()) > MAX_ID) {
       throw SesException.badRequest(path + ".Id must have 1 to " + MAX_ID + " characters.");
     }
     String namespace = requiredString(q, "Namespace", path);
@@ -185,6 +185,9 @@ public final class MetricDataHandler {
       String s = v.strip();
       if (s.isEmpty() || s.equals("*")) {
         throw SesException.badRequest(path + " must be * or a comma-separated list of values, not '" + value + "'.");
+      }
+      if (s.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) { // no name has them (and PostgreSQL refuses a NUL)
+        throw SesException.badRequest(path + " has a control character.");
       }
       out.add(s);
     }
