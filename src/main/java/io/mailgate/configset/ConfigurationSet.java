@@ -14,26 +14,33 @@ import java.util.List;
  *     with it get an open pixel
  * @param tracksClicks likewise for Click events and the links of its messages
  * @param validation its Auto Validation setting (SuppressionOptions' ValidationOptions), null: the account's
+ * @param engagementMetrics its VdmOptions' DashboardOptions.EngagementMetrics, ENABLED or DISABLED (null: the
+ *     account's VdmAttributes decide): whether its messages get open and click trackers for VDM
  */
 public record ConfigurationSet(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
     String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags,
     String redirectDomain, String httpsPolicy, boolean tracksOpens, boolean tracksClicks,
-    ValidationThreshold validation) {
+    ValidationThreshold validation, String engagementMetrics) {
 
   /** A new set with these options and no tracking domain. */
   public static ConfigurationSet of(String accountId, String name, String tlsPolicy, Integer maxDeliverySeconds,
       String sendingPoolName, boolean sendingEnabled, List<String> suppressedReasons, JsonArray tags) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, null, null, false, false, null);
+        suppressedReasons, tags, null, null, false, false, null, null);
   }
 
   public ConfigurationSet withTracking(String domain, String policy) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, domain, policy, tracksOpens, tracksClicks, validation);
+        suppressedReasons, tags, domain, policy, tracksOpens, tracksClicks, validation, engagementMetrics);
   }
 
   public ConfigurationSet withValidation(ValidationThreshold v) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, v);
+        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, v, engagementMetrics);
+  }
+
+  public ConfigurationSet withEngagementMetrics(String status) {
+    return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
+        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, validation, status);
   }
 }

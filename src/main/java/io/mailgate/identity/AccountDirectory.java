@@ -131,9 +131,9 @@ public final class AccountDirectory {
             return Optional.<Details>empty();
           }
           Row r = rows.iterator().next();
-          return Optional.of(new Details(toAccount(r, 0), r.getString(6), java.util.List.of(r.getArrayOfStrings(7)),
-              json(r.getValue(8)), json(r.getValue(9)), r.getBoolean(10), json(r.getValue(11)),
-              io.mailgate.feedback.ValidationThreshold.of(r.getBoolean(12), r.getString(13))));
+          return Optional.of(new Details(toAccount(r, 0), r.getString(7), java.util.List.of(r.getArrayOfStrings(8)),
+              json(r.getValue(9)), json(r.getValue(10)), r.getBoolean(11), json(r.getValue(12)),
+              io.mailgate.feedback.ValidationThreshold.of(r.getBoolean(13), r.getString(14))));
         });
   }
 
@@ -152,11 +152,21 @@ public final class AccountDirectory {
         .mapEmpty();
   }
 
-  /** PutAccountVdmAttributes: what the owner set, as GetAccount shows it. */
+  /**
+   * PutAccountVdmAttributes: what the owner set, as GetAccount shows it. Its engagement tracking is the send path's
+   * ({@link Account#engagementTracking}): this instance's cached keys of the account are dropped, so that its next
+   * send here sees it; elsewhere within {@code cache.ttlMillis}.
+   */
   public Future<Void> setVdmAttributes(String accountId, JsonObject vdmAttributes) {
     return pool.preparedQuery("UPDATE accounts SET vdm_attributes = $2 WHERE id = $1")
         .execute(Tuple.of(accountId, vdmAttributes))
-        .mapEmpty();
+        .<Void>mapEmpty()
+        .onSuccess(v -> forget(accountId));
+  }
+
+  /** Drops this instance's cached keys of the account. */
+  private void forget(String accountId) {
+    cache.values().removeIf(c -> c.value().map(k -> k.account().id().equals(accountId)).orElse(false));
   }
 
   /** What the owner's call to pause or resume did: done, or refused because of a pause only an operator lifts. */
@@ -177,7 +187,7 @@ public final class AccountDirectory {
             + "ELSE $2 END WHERE id = $1 AND id <> 'system' RETURNING NOT (" + refused + "), paused_by_operator")
         .execute(Tuple.of(accountId, enabled))
         .map(rows -> {
-          cache.values().removeIf(c -> c.value().map(k -> k.account().id().equals(accountId)).orElse(false));
+          forget(accountId);
           Row r = rows.size() == 0 ? null : rows.iterator().next();
           return r == null ? SendingChange.SHUT_DOWN // the system account, which no caller is
               : r.getBoolean(0) ? SendingChange.DONE
@@ -192,7 +202,9 @@ public final class AccountDirectory {
    * ({@code enforcement_status}, {@code ReputationVerticle}).
    */
   static final String ACCOUNT_COLUMNS = "a.id, a.name, a.max_send_rate, a.max_24h_send, "
-      + "a.sending_enabled AND NOT a.paused_by_operator AND a.enforcement_status <> 'SHUTDOWN', a.production_access";
+      + "a.sending_enabled AND NOT a.paused_by_operator AND a.enforcement_status <> 'SHUTDOWN', a.production_access, "
+      + "coalesce(a.vdm_attributes->>'VdmEnabled' = 'ENABLED' "
+      + "AND a.vdm_attributes->'DashboardAttributes'->>'EngagementMetrics' = 'ENABLED', false)";
 
   private AccessKey toKey(Row r) {
     String keyId = r.getString(0);
@@ -205,7 +217,7 @@ public final class AccountDirectory {
     return new Account(r.getString(from), r.getString(from + 1),
         production ? r.getDouble(from + 2) : sandbox.maxSendRate(r.getDouble(from + 2)),
         production ? r.getLong(from + 3) : sandbox.max24HourSend(r.getLong(from + 3)),
-        r.getBoolean(from + 4), production);
+        r.getBoolean(from + 4), production, r.getBoolean(from + 6));
   }
 
   /** Printable ASCII without spaces, at most 128 characters, as every access key id is (AWS's are [A-Z0-9]{16,128}). */

@@ -382,7 +382,7 @@ public final class SendService {
     int limit = maxMessageBytes(c.request());
     return built
         .compose(p -> listManaged(c.caller(), c.request(), p, limit))
-        .compose(listed -> tracked(listed, c.set(), limit))
+        .compose(listed -> tracked(listed, c.set(), c.caller().account().engagementTracking(), limit))
         .compose(tracked -> signed(tracked, c.profile(), limit))
         .compose(signed -> commit(c.caller(), c.request(), signed, c.profile(), c.tenantId()))
         .onFailure(e -> {
@@ -433,12 +433,13 @@ public final class SendService {
   private record Effective(SendRequest request, ConfigurationSet set) {}
 
   /**
-   * The message with its HTML tracked, when its configuration set wants opens or clicks (a Simple one built again); a
-   * large one on a worker thread, as its parts are walked and rewritten. The message may grow past the size limit
-   * here (a 400 then).
+   * The message with its HTML tracked, when its configuration set wants opens or clicks, or VDM's engagement tracking
+   * is on for it ({@code engagement}: the account's, which the set's VdmOptions may turn off or on; a Simple one built
+   * again); a large one on a worker thread, as its parts are walked and rewritten. The message may grow past the size
+   * limit here (a 400 then).
    */
-  private Future<Prepared> tracked(Prepared p, ConfigurationSet set, int limit) {
-    LinkTracking.Bases bases = tracking.bases(set);
+  private Future<Prepared> tracked(Prepared p, ConfigurationSet set, boolean engagement, int limit) {
+    LinkTracking.Bases bases = tracking.bases(set, engagement);
     if (bases == null || (p.simple() != null && p.simple().html() == null)) {
       return Future.succeededFuture(p);
     }

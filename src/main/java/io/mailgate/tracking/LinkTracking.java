@@ -38,13 +38,27 @@ public final class LinkTracking {
 
   /** The bases for messages of this set, or null when it wants neither opens nor clicks (or there is no set). */
   public Bases bases(ConfigurationSet set) {
-    if (set == null || !(set.tracksOpens() || set.tracksClicks())) {
+    return bases(set, false);
+  }
+
+  /**
+   * The bases for messages of this set (null: none) sent by an account whose VDM engagement tracking is on or not
+   * ({@code engagement}): opens and clicks are tracked for VDM's engagement metrics when the set's VdmOptions say
+   * ENABLED, or say nothing and the account's are on; else as the set's event destinations want. Null when nothing
+   * is to be tracked.
+   */
+  public Bases bases(ConfigurationSet set, boolean engagement) {
+    boolean engaged = set != null && set.engagementMetrics() != null ? set.engagementMetrics().equals("ENABLED")
+        : engagement;
+    boolean opens = engaged || set != null && set.tracksOpens();
+    boolean clicks = engaged || set != null && set.tracksClicks();
+    if (!opens && !clicks) {
       return null;
     }
     String http;
     String https;
     String open;
-    if (set.redirectDomain() == null) {
+    if (set == null || set.redirectDomain() == null) {
       http = https = open = nodeBase;
     } else {
       String policy = set.httpsPolicy() == null ? "OPTIONAL" : set.httpsPolicy().toUpperCase(Locale.ROOT);
@@ -52,7 +66,7 @@ public final class LinkTracking {
       http = policy.equals("REQUIRE") ? https : "http://" + set.redirectDomain();
       open = policy.equals("OPTIONAL") ? http : https;
     }
-    return new Bases(set.tracksOpens() ? open : null, set.tracksClicks() ? http : null, set.tracksClicks() ? https : null);
+    return new Bases(opens ? open : null, clicks ? http : null, clicks ? https : null);
   }
 
   /** HTML in {@code charset} with its links rewritten and pixel added as {@code b} says. */

@@ -146,11 +146,11 @@ class AccountAttributesTest {
   }
 
   /**
-   * VDM itself is turned on and off (its metrics: VdmMetricsTest); its engagement tracking and Guardian, which Mailgate
-   * does not have, only off.
+   * VDM itself and its engagement tracking are turned on and off (what they do: VdmMetricsTest); its Guardian, which
+   * Mailgate does not have, only off.
    */
   @Test
-  void vdmIsTurnedOnAndOffItsTrackingAndGuardianOnlyOffAndAllShownAsSet() {
+  void vdmIsTurnedOnAndOffItsGuardianOnlyOffAndAllShownAsSet() {
     Accounts.NewKey key = node.createAccount("vdm-owner", true, 10, 1000);
     try (SesV2Client ses = client(key)) {
       ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.DISABLED)
@@ -165,11 +165,15 @@ class AccountAttributesTest {
       assertEquals(FeatureStatus.ENABLED, account.vdmAttributes().vdmEnabled());
       assertNull(account.vdmAttributes().dashboardAttributes(), "each Put replaces the whole");
 
+      ses.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)
+          .dashboardAttributes(d -> d.engagementMetrics(FeatureStatus.ENABLED))));
+      account = ses.getAccount(r -> { });
+      assertEquals(FeatureStatus.ENABLED, account.vdmAttributes().dashboardAttributes().engagementMetrics());
       BadRequestException tracking = assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r
           .vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)
-              .dashboardAttributes(d -> d.engagementMetrics(FeatureStatus.ENABLED)))));
+              .dashboardAttributes(d -> d.engagementMetrics("YES")))));
       assertTrue(tracking.awsErrorDetails().errorMessage()
-              .contains("VdmAttributes.DashboardAttributes.EngagementMetrics can only be DISABLED"),
+              .contains("VdmAttributes.DashboardAttributes.EngagementMetrics must be ENABLED or DISABLED"),
           tracking.awsErrorDetails().errorMessage());
       BadRequestException guardian = assertThrows(BadRequestException.class, () -> ses.putAccountVdmAttributes(r -> r
           .vdmAttributes(v -> v.vdmEnabled(FeatureStatus.DISABLED)

@@ -165,16 +165,17 @@ class ConfigurationSetsTest {
   }
 
   /**
-   * VDM's engagement tracking and Guardian, archiving and S/MIME signing, which Mailgate does not do: asked for, at
-   * creation or by their Put calls, a 400 naming the option rather than accepted and ignored; off (or no archive) is
-   * accepted.
+   * VDM's Guardian, archiving and S/MIME signing, which Mailgate does not do: asked for, at creation or by their Put
+   * calls, a 400 naming the option rather than accepted and ignored; off (or no archive) is accepted. (VDM's engagement
+   * metrics are kept: {@link #vdmEngagementMetricsAreKeptShownAndReplaced}.)
    */
   @Test
   void vdmAndArchivingOptionsAreRefusedRatherThanIgnored() {
     BadRequestException vdm = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
         .configurationSetName("with-vdm").vdmOptions(v -> v.dashboardOptions(d -> d
-            .engagementMetrics(FeatureStatus.ENABLED)))));
-    assertTrue(vdm.getMessage().contains("VdmOptions.DashboardOptions.EngagementMetrics"), vdm.getMessage());
+            .engagementMetrics("SOMETIMES")))));
+    assertTrue(vdm.getMessage().contains("VdmOptions.DashboardOptions.EngagementMetrics must be ENABLED or DISABLED"),
+        vdm.getMessage());
     BadRequestException guardian = assertThrows(BadRequestException.class, () -> ses.createConfigurationSet(r -> r
         .configurationSetName("with-vdm").vdmOptions(v -> v.guardianOptions(g -> g
             .optimizedSharedDelivery(FeatureStatus.ENABLED)))));
@@ -198,8 +199,8 @@ class ConfigurationSetsTest {
     ses.putConfigurationSetVdmOptions(r -> r.configurationSetName("vdm-off").vdmOptions(v -> v
         .dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))));
     assertThrows(BadRequestException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
-        .configurationSetName("vdm-off").vdmOptions(v -> v.dashboardOptions(d -> d
-            .engagementMetrics(FeatureStatus.ENABLED)))));
+        .configurationSetName("vdm-off").vdmOptions(v -> v.guardianOptions(g -> g
+            .optimizedSharedDelivery(FeatureStatus.ENABLED)))));
     assertThrows(NotFoundException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
         .configurationSetName("no-such-set").vdmOptions(v -> v.dashboardOptions(d -> d
             .engagementMetrics(FeatureStatus.DISABLED)))));
@@ -209,6 +210,26 @@ class ConfigurationSetsTest {
     assertTrue(put.getMessage().contains("ArchiveArn"), put.getMessage());
     assertThrows(NotFoundException.class, () -> ses.putConfigurationSetArchivingOptions(r -> r
         .configurationSetName("no-such-set")));
+  }
+
+  /** A set's VDM engagement metrics: kept at creation, shown, replaced by the Put call (left out: the account's). */
+  @Test
+  void vdmEngagementMetricsAreKeptShownAndReplaced() {
+    ses.createConfigurationSet(r -> r.configurationSetName("engaged").vdmOptions(v -> v.dashboardOptions(d -> d
+        .engagementMetrics(FeatureStatus.ENABLED))));
+    assertEquals(FeatureStatus.ENABLED, ses.getConfigurationSet(r -> r.configurationSetName("engaged")).vdmOptions()
+        .dashboardOptions().engagementMetrics());
+    ses.putConfigurationSetVdmOptions(r -> r.configurationSetName("engaged").vdmOptions(v -> v
+        .dashboardOptions(d -> d.engagementMetrics(FeatureStatus.DISABLED))));
+    assertEquals(FeatureStatus.DISABLED, ses.getConfigurationSet(r -> r.configurationSetName("engaged")).vdmOptions()
+        .dashboardOptions().engagementMetrics());
+    BadRequestException bad = assertThrows(BadRequestException.class, () -> ses.putConfigurationSetVdmOptions(r -> r
+        .configurationSetName("engaged").vdmOptions(v -> v.dashboardOptions(d -> d.engagementMetrics("ON")))));
+    assertTrue(bad.getMessage().contains("must be ENABLED or DISABLED"), bad.getMessage());
+    assertEquals(FeatureStatus.DISABLED, ses.getConfigurationSet(r -> r.configurationSetName("engaged")).vdmOptions()
+        .dashboardOptions().engagementMetrics(), "the refusal changed nothing");
+    ses.putConfigurationSetVdmOptions(r -> r.configurationSetName("engaged"));
+    assertEquals(null, ses.getConfigurationSet(r -> r.configurationSetName("engaged")).vdmOptions());
   }
 
   /** A send that names no set takes its identity's default set (SES): its options apply, a paused one stops it. */

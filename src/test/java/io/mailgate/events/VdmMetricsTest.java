@@ -59,7 +59,9 @@ class VdmMetricsTest {
             : "250 2.1.5 Ok");
     webhook = new WebhookReceiver();
     node = TestNode.start(relay.url(), c -> c.with(MailgateConfig.VDM_INTERVAL_SECONDS, 1)
-        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.vdm.test"));
+        .with(MailgateConfig.DELIVERY_BOUNCE_DOMAIN, "bounces.vdm.test")
+        // an account's VDM attributes reach the send path through the key cache
+        .with(MailgateConfig.CACHE_TTL_MILLIS, 100));
     key = node.createAccount("vdm-sender", true, 100, 10_000);
     ses = node.sesV2(key.accessKeyId(), key.secretAccessKey());
   }
@@ -133,8 +135,7 @@ class VdmMetricsTest {
     send("alerts@vdm.example", null, null, "success@simulator.amazonses.com");
     send("alerts@vdm.example", null, null, "a@example.org", "b@example.org");
 
-    byte[] message = relay.received().stream().filter(r -> r.text().contains("<" + opened + "@")).findFirst()
-        .orElseThrow().data();
+    byte[] message = deliveredCopy(opened);
     String sentHtml = OpenAndClickTrackingTest.part(message, "text/html");
     List<String> pixels = OpenAndClickTrackingTest.tracked(sentHtml, "o");
     assertEquals(1, pixels.size());
@@ -199,6 +200,57 @@ class VdmMetricsTest {
       assertEquals(List.of(), otherSes.batchGetMetricData(b -> b.queries(query("q", Metric.SEND, Map.of())))
           .results().get(0).values());
     }
+  }
+
+  /**
+   * VDM's engagement tracking: on for the account, its messages get an open pixel and tracked links without any
+   * configuration set asking for them (a set's VdmOptions may turn it off), and their opens count as VDM's OPEN.
+   */
+  @Test
+  void engagementTrackingGivesTheAccountsMessagesTrackers() throws Exception {
+    Accounts.NewKey engaged = node.createAccount("vdm-engaged", true, 100, 10_000);
+    try (SesV2Client s = node.sesV2(engaged.accessKeyId(), engaged.secretAccessKey())) {
+      s.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)
+          .dashboardAttributes(d -> d.engagementMetrics(FeatureStatus.ENABLED))));
+      s.createConfigurationSet(r -> r.configurationSetName("quiet").vdmOptions(v -> v.dashboardOptions(d -> d
+          .engagementMetrics(FeatureStatus.DISABLED))));
+      Thread.sleep(300); // every HTTP instance's key cache has read the account again
+      String html = "<html><body><p><a href=\"https://shop.example/new\">New</a></p></body></html>";
+      String tracked = sendAs(s, engaged, null, html, "engaged@gmail.com");
+      String quiet = sendAs(s, engaged, "quiet", html, "quiet@gmail.com");
+
+      String sentHtml = OpenAndClickTrackingTest.part(deliveredCopy(tracked), "text/html");
+      List<String> pixels = OpenAndClickTrackingTest.tracked(sentHtml, "o");
+      assertEquals(1, pixels.size(), sentHtml);
+      assertEquals(1, OpenAndClickTrackingTest.tracked(sentHtml, "c").size(), sentHtml);
+      String quietHtml = OpenAndClickTrackingTest.part(deliveredCopy(quiet), "text/html");
+      assertTrue(quietHtml.contains("href=\"https://shop.example/new\""), quietHtml);
+      assertEquals(List.of(), OpenAndClickTrackingTest.tracked(quietHtml, "o"), "the set turned it off");
+
+      assertEquals(200, OpenAndClickTrackingTest.get(pixels.get(0)).statusCode());
+      Map<String, Long> got = Map.of();
+      for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+          !Long.valueOf(1).equals(got.get("open")) && System.nanoTime() < deadline; Thread.sleep(300)) {
+        BatchGetMetricDataResponse r = s.batchGetMetricData(b -> b.queries(query("open", Metric.OPEN, Map.of()),
+            query("delivery_open", Metric.DELIVERY_OPEN, Map.of()), query("delivery_click", Metric.DELIVERY_CLICK,
+                Map.of()), query("delivery", Metric.DELIVERY, Map.of())));
+        got = r.results().stream().collect(Collectors.toMap(MetricDataResult::id,
+            result -> result.values().stream().mapToLong(Long::longValue).sum()));
+      }
+      assertEquals(Map.of("open", 1L, "delivery_open", 1L, "delivery_click", 1L, "delivery", 2L), got);
+    }
+  }
+
+  static String sendAs(SesV2Client s, Accounts.NewKey key, String set, String html, String to) {
+    String id = s.sendEmail(r -> r.fromEmailAddress("hello@engaged.example").destination(d -> d.toAddresses(to))
+        .configurationSetName(set)
+        .content(c -> c.simple(m -> m.subject(t -> t.data("New")).body(b -> b.html(h -> h.data(html)))))).messageId();
+    node.awaitOutcomes(id, 1, key.accessKeyId(), key.secretAccessKey());
+    return id;
+  }
+
+  static byte[] deliveredCopy(String id) {
+    return relay.received().stream().filter(r -> r.text().contains("<" + id + "@")).findFirst().orElseThrow().data();
   }
 
   /** SES's 16 calls a second per account: beyond, a 429 (which the SDKs retry after a pause). */

@@ -20,7 +20,7 @@ class LinkTrackingTest {
 
   private static ConfigurationSet set(String domain, String policy, boolean opens, boolean clicks) {
     return new ConfigurationSet("111122223333", "s", null, null, null, true, null, new JsonArray(), domain, policy,
-        opens, clicks, null);
+        opens, clicks, null, null);
   }
 
   @Test
@@ -35,6 +35,23 @@ class LinkTrackingTest {
         tracking.bases(set("t.b.example", "REQUIRE_OPEN_ONLY", true, true)));
     assertEquals(new LinkTracking.Bases("http://t.b.example", null, null),
         tracking.bases(set("t.b.example", "OPTIONAL", true, false)));
+  }
+
+  /** VDM's engagement tracking: the account's, unless the set's VdmOptions say otherwise; opens and clicks both. */
+  @Test
+  void engagementTrackingTracksBothUnlessTheSetSaysOtherwise() {
+    LinkTracking.Bases node = new LinkTracking.Bases("http://node.example:8080", "http://node.example:8080",
+        "http://node.example:8080");
+    assertEquals(node, tracking.bases(null, true), "no set: the account's");
+    assertNull(tracking.bases(null, false));
+    assertEquals(node, tracking.bases(set(null, null, false, false), true));
+    assertNull(tracking.bases(set(null, null, false, false).withEngagementMetrics("DISABLED"), true));
+    assertEquals(node, tracking.bases(set(null, null, false, false).withEngagementMetrics("ENABLED"), false));
+    assertEquals(new LinkTracking.Bases("http://node.example:8080", null, null),
+        tracking.bases(set(null, null, true, false).withEngagementMetrics("DISABLED"), true),
+        "the set's own tracking stays");
+    assertEquals(new LinkTracking.Bases("https://t.b.example", "https://t.b.example", "https://t.b.example"),
+        tracking.bases(set("t.b.example", "REQUIRE", false, false), true), "through the set's redirect domain");
   }
 
   @Test

@@ -26,8 +26,8 @@ import java.util.regex.Pattern;
 /**
  * SES v2 account operations: GetAccount ({@code GET /v2/email/account}: quotas, sandbox and sending status, and what
  * the owner set below), PutAccountSendingAttributes, PutAccountDetails, PutAccountVdmAttributes and
- * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM's engagement tracking and
- * Guardian, warming up dedicated IPs) is refused when turned on and accepted off, as configuration sets' options are.
+ * PutAccountDedicatedIpWarmupAttributes. What SES does there that Mailgate does not (VDM's Guardian, warming up
+ * dedicated IPs) is refused when turned on and accepted off, as configuration sets' options are.
  */
 public final class AccountHandler {
   /** PutAccountDetails' limits, as SES's API reference gives them. */
@@ -117,9 +117,11 @@ public final class AccountHandler {
    * PutAccountVdmAttributes ({@code PUT /v2/email/account/vdm}): kept and shown in GetAccount's {@code VdmAttributes}.
    * VdmEnabled ENABLED turns on the account's Virtual Deliverability Manager metrics (BatchGetMetricData, computed by
    * {@link io.mailgate.feedback.VdmVerticle}); DISABLED stops their computation (what was computed stays readable).
-   * The dashboard's engagement metrics and Guardian's optimized delivery are refused when ENABLED, naming the option,
-   * as a configuration set's VdmOptions are: Mailgate adds no trackers of its own (opens and clicks are those of the
-   * configuration sets' tracking) and delivers through its own pools.
+   * With VDM on, the dashboard's engagement metrics ENABLED give the account's messages open and click trackers
+   * (unless their configuration set's VdmOptions say DISABLED), as SES's engagement tracking does; they apply to the
+   * sends of the account's keys once the nodes read the account again (their key cache). Guardian's optimized delivery
+   * is refused when ENABLED, naming the option, as in a configuration set's VdmOptions: Mailgate delivers through its
+   * own pools.
    */
   public Future<JsonObject> putVdm(Caller caller, RoutingContext ctx) {
     JsonObject vdm = object(V2Route.requiredBody(ctx), "VdmAttributes", "");
@@ -131,7 +133,12 @@ public final class AccountHandler {
       throw SesException.badRequest("VdmAttributes.VdmEnabled must be ENABLED or DISABLED, not '" + enabled + "'.");
     }
     JsonObject stored = new JsonObject().put("VdmEnabled", enabled);
-    keepDisabled(vdm, "DashboardAttributes", "EngagementMetrics", stored);
+    JsonObject dashboard = object(vdm, "DashboardAttributes", "VdmAttributes");
+    String engagement = ConfigurationSetsHandler.status(dashboard, "EngagementMetrics",
+        "VdmAttributes.DashboardAttributes");
+    if (engagement != null) {
+      stored.put("DashboardAttributes", new JsonObject().put("EngagementMetrics", engagement));
+    }
     keepDisabled(vdm, "GuardianAttributes", "OptimizedSharedDelivery", stored);
     return accounts.setVdmAttributes(caller.account().id(), stored).map(v -> new JsonObject());
   }

@@ -56,7 +56,7 @@ public final class ConfigurationSetsHandler {
     if (reputation != null) {
       reputationMetrics(reputation, "ReputationOptions");
     }
-    vdmOptions(object(body, "VdmOptions", ""), "VdmOptions");
+    String engagement = vdmOptions(object(body, "VdmOptions", ""), "VdmOptions");
     archiveArn(object(body, "ArchivingOptions", ""), "ArchivingOptions");
     smimeSigning(object(body, "MessageSecurityOptions", ""), "MessageSecurityOptions");
     ConfigurationSet set = ConfigurationSet.of(caller.account().id(), name,
@@ -66,7 +66,7 @@ public final class ConfigurationSetsHandler {
         sending == null || bool(sending, "SendingEnabled", "SendingOptions", false),
         suppression == null || onlyValidation(suppression) ? null : suppressedReasons(suppression, "SuppressionOptions"),
         tags(body, "Tags")).withValidation(suppression == null ? null
-            : validationOptions(suppression, "SuppressionOptions"));
+            : validationOptions(suppression, "SuppressionOptions")).withEngagementMetrics(engagement);
     return trackingOptions(caller, trackingOptions)
         .compose(t -> store.create(t == null ? set : set.withTracking(t.domain(), t.policy())))
         .map(v -> new JsonObject());
@@ -127,6 +127,10 @@ public final class ConfigurationSetsHandler {
           tracking.put("CustomRedirectDomain", c.redirectDomain());
         }
         out.put("TrackingOptions", tracking.put("HttpsPolicy", TrackingOptions.policy(c.httpsPolicy())));
+      }
+      if (c.engagementMetrics() != null) {
+        out.put("VdmOptions", new JsonObject().put("DashboardOptions",
+            new JsonObject().put("EngagementMetrics", c.engagementMetrics())));
       }
       if (c.suppressedReasons() != null || c.validation() != null) {
         JsonObject suppression = new JsonObject();
@@ -200,10 +204,16 @@ public final class ConfigurationSetsHandler {
     }
   }
 
-  /** PutConfigurationSetVdmOptions: off only (Mailgate's VDM has no engagement tracking of its own, no Guardian). */
+  /**
+   * PutConfigurationSetVdmOptions: the set's engagement metrics, replaced (left out: the account's decide again);
+   * Guardian off only.
+   */
   public Future<JsonObject> putVdmOptions(Caller caller, RoutingContext ctx) {
-    vdmOptions(object(V2Route.body(ctx), "VdmOptions", ""), "VdmOptions");
-    return find(caller, ctx.pathParam("name")).map(c -> new JsonObject());
+    String engagement = vdmOptions(object(V2Route.body(ctx), "VdmOptions", ""), "VdmOptions");
+    String name = ctx.pathParam("name");
+    return store.setEngagementMetrics(caller.account().id(), name, engagement)
+        .compose(this::updated).map(v -> new JsonObject())
+        .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
 
   /** PutConfigurationSetArchivingOptions: none only (Mailgate does not archive mail). */
@@ -212,30 +222,37 @@ public final class ConfigurationSetsHandler {
     return find(caller, ctx.pathParam("name")).map(c -> new JsonObject());
   }
 
-  /** VdmOptions: its dashboard's engagement metrics and its Guardian's optimized delivery DISABLED, or absent. */
-  private static void vdmOptions(JsonObject options, String path) {
+  /**
+   * VdmOptions: its dashboard's engagement metrics, returned (ENABLED, DISABLED, or null when not given), and its
+   * Guardian's optimized delivery DISABLED, or absent.
+   */
+  private static String vdmOptions(JsonObject options, String path) {
     if (options == null) {
-      return;
+      return null;
     }
-    disabled(object(options, "DashboardOptions", path), "EngagementMetrics", path + ".DashboardOptions");
     disabled(object(options, "GuardianOptions", path), "OptimizedSharedDelivery", path + ".GuardianOptions");
+    return status(object(options, "DashboardOptions", path), "EngagementMetrics", path + ".DashboardOptions");
+  }
+
+  /** A VDM option of {@code options} (absent: none) at {@code path}: ENABLED, DISABLED or null, else a BadRequest. */
+  static String status(JsonObject options, String field, String path) {
+    String value = options == null ? null : string(options, field, path);
+    if (value != null && !value.equals("ENABLED") && !value.equals("DISABLED")) {
+      throw SesException.badRequest(path + "." + field + " must be ENABLED or DISABLED, not '" + value + "'.");
+    }
+    return value;
   }
 
   /**
-   * A VDM option of {@code options} (absent: none) at {@code path}: DISABLED or absent, else a BadRequest naming it
-   * (configuration sets' VdmOptions, the account's VdmAttributes).
+   * A VDM option Mailgate does not have (Guardian's optimized shared delivery) at {@code path} of {@code options}
+   * (absent: none): DISABLED or absent, else a BadRequest naming it (configuration sets' VdmOptions, the account's
+   * VdmAttributes).
    */
   static void disabled(JsonObject options, String field, String path) {
-    String value = options == null ? null : string(options, field, path);
-    if (value == null || value.equals("DISABLED")) {
-      return;
+    if ("ENABLED".equals(status(options, field, path))) {
+      throw SesException.badRequest(path + "." + field + " can only be DISABLED: Mailgate has no VDM Guardian (mail "
+          + "goes through Mailgate's own pools).");
     }
-    if (!value.equals("ENABLED")) {
-      throw SesException.badRequest(path + "." + field + " must be ENABLED or DISABLED, not '" + value + "'.");
-    }
-    throw SesException.badRequest(path + "." + field + " can only be DISABLED: Mailgate's Virtual Deliverability "
-        + "Manager has its metrics only (BatchGetMetricData), with no trackers of its own (opens and clicks are those "
-        + "of configuration sets' tracking) and no Guardian (mail goes through Mailgate's own pools).");
   }
 
   /** ArchivingOptions: no ArchiveArn (or an empty one, which SES takes as none). */
