@@ -591,7 +591,8 @@ public final class DeliveryVerticle extends VerticleBase {
         : unsubscribedRecipients.check(job.accountId(), job.contactList(), job.contactListTopic(), emails);
     Future<java.util.Optional<io.mailgate.configset.ConfigurationSet>> setOf = job.configurationSet() == null
         ? NO_SET : configurationSets.find(job.accountId(), job.configurationSet());
-    Future<DeliverySettings> settingsOf = setOf.map(this::settings);
+    Future<DeliverySettings> settingsOf = TlsReport.isReportMail(job)
+        ? setOf.map(found -> settings(found).forTlsReport()) : setOf.map(this::settings);
     // the account's Auto Validation setting (a map hit while cached), with the set's over it below
     Future<java.util.Optional<ValidationThreshold>> accountValidationOf = emails.isEmpty() ? NO_VALIDATION
         : accountValidation.get(job.accountId(), "");
@@ -840,7 +841,8 @@ public final class DeliveryVerticle extends VerticleBase {
     String key = siteKey + "|" + s.tlsPolicy() + (go.mtaSts() == null ? "" : "|mta-sts:" + go.mtaSts())
         + (go.dane() == null ? "" : "|dane:" + go.dane())
         + (go.reported() == null ? "" : "|tlsrpt:" + go.reported())
-        + (source == null || source.heloName() == null ? "" : "|ehlo:" + source.heloName());
+        + (source == null || source.heloName() == null ? "" : "|ehlo:" + source.heloName())
+        + (s.tlsReport() ? "|tlsrpt-mail" : ""); // its connections are no other mail's, nor counted
     SitePool pool = pools.get(key);
     if (pool == null) {
       Shaping.Limits limits = go.relay()

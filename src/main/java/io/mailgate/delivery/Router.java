@@ -83,6 +83,10 @@ final class Router {
           List.of(relay.host()), true));
     }
     String domain = recipient.substring(recipient.lastIndexOf('@') + 1);
+    if (settings.tlsReport()) {
+      // a TLS report goes despite any TLS failure (RFC 8460 3): no policy or TLSA records, its sessions not counted
+      return dns.route(domain).map(route -> route(domain, route, null, null, Map.of(), false));
+    }
     // the policy is looked up beside the MX records, not after them (a cached one answers at once), and the TLSA
     // records beside the policy, once the MX hosts are known
     Future<MtaStsPolicy> policy = mtaSts == null ? Future.succeededFuture() : mtaSts.policy(domain);
@@ -90,7 +94,7 @@ final class Router {
       Future<Map<String, DnsAnswer<TlsaRecord>>> tlsa = tlsa(route);
       return policy.compose(p -> tlsa.map(t -> route(domain, route,
           p != null && p.mode() == MtaStsPolicy.Mode.ENFORCE ? p : null,
-          p != null && p.mode() == MtaStsPolicy.Mode.TESTING ? p : null, t)));
+          p != null && p.mode() == MtaStsPolicy.Mode.TESTING ? p : null, t, true)));
     });
   }
 
@@ -125,10 +129,12 @@ final class Router {
    * records authentic in DNS is a DANE host (RFC 7672), whatever an MTA-STS policy says of it (RFC 8461 2); one whose
    * authentic records are all unusable gets mail over TLS only, unauthenticated (RFC 7672 2.2), unless an enforced
    * policy asks for TLS verified its way; one whose TLSA records could not be looked up is not connected to (RFC 7672
-   * 2.2: that may be an attacker hiding them), and if it was the only one the recipient waits.
+   * 2.2: that may be an attacker hiding them), and if it was the only one the recipient waits. {@code counted}: whether
+   * the sessions are counted for TLS reporting (those of a TLS report's mail are not).
    */
   private Route route(String domain, MailRoute route, MtaStsPolicy enforced, MtaStsPolicy testing,
-      Map<String, DnsAnswer<TlsaRecord>> tlsa) {
+      Map<String, DnsAnswer<TlsaRecord>> tlsa, boolean counted) {
+    TlsReportCounts counts = counted ? reports : null;
     if (route instanceof MailRoute.Resolved r) {
       List<SmtpConnection.Endpoint> endpoints = new ArrayList<>();
       List<String> names = new ArrayList<>();
@@ -140,7 +146,7 @@ final class Router {
       // the policy the sessions with a host are reported under (RFC 8460 4.4): a testing one's sessions are checked
       // as an enforced one's would be, and reported, the mail going as without a policy
       MtaStsPolicy reported = enforced != null ? enforced : testing;
-      TlsReportCounts.Policy sts = reports == null ? null : reported != null ? TlsReportCounts.Policy.sts(domain,
+      TlsReportCounts.Policy sts = counts == null ? null : reported != null ? TlsReportCounts.Policy.sts(domain,
           reported) : TlsReportCounts.Policy.none(domain);
       for (MxHost host : r.hosts()) {
         all.add(host.name());
@@ -169,16 +175,16 @@ final class Router {
           }
           String ip = address.getHostAddress();
           endpoints.add(!dane.isEmpty() ? SmtpConnection.Endpoint.mxUnderDane(host.name(), ip, directPort, dane,
-                  reports == null ? null : TlsReportCounts.Policy.tlsa(domain, host.name(), dane))
+                  counts == null ? null : TlsReportCounts.Policy.tlsa(domain, host.name(), dane))
               : enforced != null ? SmtpConnection.Endpoint.mxUnderMtaSts(host.name(), ip, directPort, sts)
               : SmtpConnection.Endpoint.mx(host.name(), ip, directPort, sts));
         }
       }
       if (names.isEmpty() && !unknownTlsa.isEmpty() && outsidePolicy.isEmpty()) {
-        if (reports != null) {
+        if (counts != null) {
           for (MxHost host : r.hosts()) {
             if (tlsa.get(host.name()) instanceof DnsAnswer.Unavailable<TlsaRecord> failed) {
-              reports.failure(TlsReportCounts.Policy.tlsa(domain, host.name(), List.of()),
+              counts.failure(TlsReportCounts.Policy.tlsa(domain, host.name(), List.of()),
                   TlsReportCounts.DNSSEC_INVALID, "", host.name(), "", failed.reason());
             }
           }
@@ -192,8 +198,8 @@ final class Router {
       if (names.isEmpty()) {
         // RFC 8461 5: no MX host the enforced policy names; a soft failure (a policy or MX records being changed
         // catch up within the retries), never a bounce
-        if (reports != null) {
-          reports.failure(sts, TlsReportCounts.VALIDATION_FAILURE, "", String.join(",", outsidePolicy), "",
+        if (counts != null) {
+          counts.failure(sts, TlsReportCounts.VALIDATION_FAILURE, "", String.join(",", outsidePolicy), "",
               "no MX host is one the policy allows");
         }
         return new Fail(new AttemptResult.Failed("no MX host of " + domain + " (" + String.join(", ", outsidePolicy)
@@ -210,7 +216,7 @@ final class Router {
       return new Go(r.siteKey(), endpoints, all, false,
           enforced == null ? null : String.join(",", new java.util.TreeSet<>(names)),
           daneHosts.isEmpty() ? null : String.join(",", daneHosts),
-          reported == null || reports == null ? null : String.join("\n", sts.strings()));
+          reported == null || counts == null ? null : String.join("\n", sts.strings()));
     }
     MailRoute.Failure f = (MailRoute.Failure) route;
     if (f instanceof MailRoute.Permanent) {

@@ -220,4 +220,37 @@ final class TlsReport {
     m.append("\r\n--").append(boundary).append("--\r\n");
     return m.toString().getBytes(StandardCharsets.US_ASCII);
   }
+
+  /**
+   * Whether the job carries a TLS report (RFC 8460 3: delivered despite any TLS failure, and its sessions not counted
+   * in the next report): a message of the system account with the null sender and a TLS-Report-Domain field in its
+   * header, as {@link #mail} writes them. No account's message can be one: the system account sends no one's mail.
+   */
+  static boolean isReportMail(DeliveryJob job) {
+    return io.mailgate.send.Caller.SYSTEM_ACCOUNT.equals(job.accountId()) && job.envelopeFrom().isEmpty()
+        && hasField(job.content(), REPORT_DOMAIN_FIELD);
+  }
+
+  private static final byte[] REPORT_DOMAIN_FIELD = "tls-report-domain:".getBytes(StandardCharsets.US_ASCII);
+
+  /** Whether a line of the message's header (up to its first empty line) starts with {@code name} (lower case). */
+  static boolean hasField(byte[] content, byte[] name) {
+    int line = 0;
+    while (line < content.length && content[line] != '\r' && content[line] != '\n') {
+      if (line + name.length <= content.length) {
+        int k = 0;
+        while (k < name.length && Character.toLowerCase((char) (content[line + k] & 0xff)) == name[k]) {
+          k++;
+        }
+        if (k == name.length) {
+          return true;
+        }
+      }
+      while (line < content.length && content[line] != '\n') {
+        line++;
+      }
+      line++;
+    }
+    return false;
+  }
 }

@@ -1,7 +1,9 @@
 package io.mailgate.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.delivery.dns.TlsaRecord;
 import io.mailgate.store.TlsReportStore;
@@ -108,6 +110,31 @@ class TlsReportTest {
     SSLHandshakeException e = new SSLHandshakeException("handshake failed");
     e.initCause(cause);
     return e;
+  }
+
+  @Test
+  void aReportsMailIsTheSystemAccountsWithTheNullSenderAndTheField() {
+    byte[] mail = TlsReport.mail("tls-reports@sender.example", "tlsrpt@reports.example", "sender.example",
+        "reports.example", "id", LocalDate.of(2026, 12, 1), new byte[] {1, 2, 3},
+        Instant.parse("2026-12-02T00:20:00Z").atZone(ZoneOffset.UTC), "m@sender.example");
+    byte[] signed = ("DKIM-Signature: v=1; a=rsa-sha256;\r\n\tb=abc\r\n" + new String(mail, StandardCharsets.US_ASCII))
+        .getBytes(StandardCharsets.US_ASCII);
+    assertTrue(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "", signed)));
+    assertTrue(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "", mail)));
+    assertFalse(TlsReport.isReportMail(job("acct-1", "", mail)), "an account's message is never one");
+    assertFalse(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "mailer@sender.example", mail)));
+    byte[] inBody = "Subject: x\r\n\r\nTLS-Report-Domain: reports.example\r\n".getBytes(StandardCharsets.US_ASCII);
+    assertFalse(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "", inBody)), "a body's line");
+    byte[] folded = "Subject: x\r\n TLS-Report-Domain: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    assertFalse(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "", folded)), "a folded line");
+    byte[] bare = "tls-report-DOMAIN: a".getBytes(StandardCharsets.US_ASCII);
+    assertTrue(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "", bare)), "any case, no body");
+    assertFalse(TlsReport.isReportMail(job(io.mailgate.send.Caller.SYSTEM_ACCOUNT, "", "TLS-Report".getBytes(
+        StandardCharsets.US_ASCII))));
+  }
+
+  private static DeliveryJob job(String account, String envelopeFrom, byte[] content) {
+    return new DeliveryJob("m", account, envelopeFrom, null, null, List.of(), content, Instant.EPOCH);
   }
 
   @Test

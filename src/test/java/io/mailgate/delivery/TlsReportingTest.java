@@ -54,7 +54,7 @@ import software.amazon.awssdk.services.sesv2.SesV2Client;
  * sessions (one over TLS without a policy, one to a host without STARTTLS, one to a DANE host whose certificate its
  * TLSA records do not stand for), and once its day is over sends each domain that publishes a TLSRPT record its report:
  * posted gzipped to an HTTPS destination (retried when it fails), mailed DKIM-signed as multipart/report to a mailto
- * one; a domain without a record gets none.
+ * one (delivered despite its domain's failing DANE, and not counted); a domain without a record gets none.
  */
 class TlsReportingTest {
   static Vertx vertx;
@@ -185,7 +185,12 @@ class TlsReportingTest {
   @Test
   void eachDomainThatAsksGetsItsDaysReport() throws Exception {
     String hostPort = "reports.example:" + reports.actualPort();
-    dns.a("reports.example", "127.0.0.1").mx("reports.example", 10, "mx.tls.example").a("mx.tls.example", "127.0.0.2");
+    // the reports' own domain is under DANE, its TLSA records another certificate's (ordinary mail would wait, as
+    // dane.example's does): reports go to its MX all the same (RFC 8460 3), their sessions not counted
+    dns.signed("reports.example").a("reports.example", "127.0.0.1")
+        .mx("reports.example", 10, "mx.reports.example").a("mx.reports.example", "127.0.0.2")
+        .tlsa("_" + port + "._tcp.mx.reports.example", "3 1 1 " + DaneTest.association(otherMx.cert.x509(), 1, 1));
+    dns.a("mx.tls.example", "127.0.0.2");
     // over TLS, no policy: a successful session, posted
     dns.mx("good.example", 10, "mx.tls.example")
         .txt("_smtp._tls.good.example", "v=TLSRPTv1; rua=https://" + hostPort + "/good");
@@ -318,9 +323,12 @@ class TlsReportingTest {
     assertEquals(1L, p.getJsonObject("summary").getLong("total-failure-session-count"));
     assertEquals("starttls-not-supported", p.getJsonArray("failure-details").getJsonObject(0).getString("result-type"));
     assertTrue(mails.containsKey("dane.example"));
+    String pg = node.config().get(MailgateConfig.PG_URL);
+    Thread.sleep(1500); // a flush of the node's counts
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM tls_report_counts WHERE policy_domain = 'reports.example'"),
+        "the reports' sessions are not counted");
 
     // quiet.example publishes no record: its report is done, not sent, and its counts gone with it
-    String pg = node.config().get(MailgateConfig.PG_URL);
     Await.until(() -> Db.string(pg, "SELECT last_error FROM tls_reports WHERE policy_domain = 'quiet.example' "
         + "AND done_at IS NOT NULL"), e -> e != null && e.startsWith("no TLSRPT record"), Duration.ofSeconds(30));
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM tls_report_counts WHERE policy_domain = 'quiet.example' "
