@@ -194,6 +194,8 @@ public final class MailgateConfig {
       "How often a node computes the Virtual Deliverability Manager metrics (BatchGetMetricData) of today (and of the day before, for an hour after its end) again, for the accounts with VDM on (each day by one node at a time); the other recent days are computed again every 6 hours. Nothing runs while no account has VDM on.");
   public static final ConfigKey<Integer> VDM_RECOMPUTE_DAYS = key("vdm.recomputeDays", Integer.class, 14,
       "For how many days (today included) a day's VDM metrics are computed again, so that late bounces, complaints, opens and clicks count with the messages they are about; then they are kept as they are (after retention.days the messages are gone, so never past that).");
+  public static final ConfigKey<Integer> VDM_RETENTION_DAYS = key("vdm.retentionDays", Integer.class, 400,
+      "The VDM metrics of days more than this many days before today (UTC) are deleted by the retention sweep (400: over 13 months, for a year-over-year comparison); they are aggregates, kept whatever retention.days says. 0 keeps them. At least vdm.recomputeDays.");
   public static final ConfigKey<Integer> RETENTION_DAYS = key("retention.days", Integer.class, 30,
       "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too (the counters stay two weeks at least, for GetSendStatistics). One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
   public static final ConfigKey<Integer> RECEIVING_RETENTION_DAYS = key("receiving.retentionDays", Integer.class, 0,
@@ -375,6 +377,12 @@ public final class MailgateConfig {
     }
     checkRates(config);
     checkListeners(config);
+    int vdmKept = config.get(VDM_RETENTION_DAYS);
+    if (vdmKept > 0 && vdmKept < config.get(VDM_RECOMPUTE_DAYS)) {
+      // a day still computed again would be deleted and written again, sweep after sweep
+      throw new ConfigException("invalid values: " + VDM_RETENTION_DAYS.path() + " (" + vdmKept + ") is below "
+          + VDM_RECOMPUTE_DAYS.path() + " (" + config.get(VDM_RECOMPUTE_DAYS) + "): the days still computed are kept");
+    }
     String helo = config.get(DELIVERY_HELO_NAME);
     String heloProblem = helo.isBlank() ? null : HeloName.problem(helo);
     if (heloProblem != null) {

@@ -34,6 +34,9 @@ import java.util.logging.Logger;
  * set: it is the account's, read and deleted through the S3 endpoint, so by default it stays. What SES v1 SendBounce
  * keeps of each received message ({@link ReceivedMessages}) goes once it may no longer be bounced, whatever either
  * setting says.
+ *
+ * <p>The Virtual Deliverability Manager's metrics, aggregates, go after {@code vdm.retentionDays} whatever
+ * {@code retention.days} says (0 keeps them).
  */
 public final class RetentionVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(RetentionVerticle.class.getName());
@@ -107,6 +110,15 @@ public final class RetentionVerticle extends VerticleBase {
       DELETE FROM received_messages WHERE ctid IN (
         SELECT ctid FROM received_messages WHERE message_id < $1 LIMIT $2)""";
 
+  /**
+   * The Virtual Deliverability Manager's metrics of days before $1, $2 rows a statement (by {@code vdm_metrics_day}),
+   * and then those days' leases.
+   */
+  static final String DELETE_VDM_METRICS = """
+      DELETE FROM vdm_metrics WHERE ctid IN (SELECT ctid FROM vdm_metrics WHERE day < $1 LIMIT $2)""";
+
+  static final String DELETE_VDM_DAYS = "DELETE FROM vdm_days WHERE day < $1";
+
   /** What one sweep deleted. */
   public record Swept(long messages, long feedback, long reputationBuckets) {
     long total() {
@@ -169,6 +181,18 @@ public final class RetentionVerticle extends VerticleBase {
       }
       return receivedDays == 0 ? Future.succeededFuture(0L)
           : sweepReceived(db, now.minus(Duration.ofDays(receivedDays)), BATCH);
+    }).compose(n -> {
+      int vdmDays = config.get(MailgateConfig.VDM_RETENTION_DAYS);
+      return vdmDays == 0 ? Future.succeededFuture(n) : sweepVdm(db,
+          java.time.LocalDate.ofInstant(now, java.time.ZoneOffset.UTC).minusDays(vdmDays), BATCH).transform(vdm -> {
+            if (vdm.failed()) {
+              LOG.warning("retention sweep of VDM metrics failed: " + vdm.cause().getMessage());
+            } else if (vdm.result() > 0) {
+              LOG.info("retention: deleted " + vdm.result() + " rows of VDM metrics from before "
+                  + java.time.LocalDate.ofInstant(now, java.time.ZoneOffset.UTC).minusDays(vdmDays));
+            }
+            return Future.succeededFuture(n);
+          });
     });
     received.onComplete(ar -> {
       if (ar.failed()) {
@@ -227,7 +251,7 @@ public final class RetentionVerticle extends VerticleBase {
    * node holds the retention lock: it is sweeping.
    */
   public static Future<Long> sweepReceived(Pool db, Instant cutoff, int batch) {
-    return locked(db, DELETE_RECEIVED, Timestamps.utc(cutoff), batch);
+    return locked(db, conn -> batches(conn, DELETE_RECEIVED, Tuple.of(Timestamps.utc(cutoff), batch), batch, 0));
   }
 
   /**
@@ -235,15 +259,24 @@ public final class RetentionVerticle extends VerticleBase {
    * many. Nothing when another node holds the retention lock.
    */
   public static Future<Long> sweepBounceable(Pool db, Instant cutoff, int batch) {
-    return locked(db, DELETE_BOUNCEABLE, ReceivedMessages.timePrefix(cutoff.toEpochMilli()), batch);
+    return locked(db, conn -> batches(conn, DELETE_BOUNCEABLE,
+        Tuple.of(ReceivedMessages.timePrefix(cutoff.toEpochMilli()), batch), batch, 0));
   }
 
-  /** {@code sql} ($1 the cutoff, $2 the batch) in batches under the retention lock: the rows deleted, 0 without it. */
-  private static Future<Long> locked(Pool db, String sql, Object cutoff, int batch) {
+  /**
+   * Deletes the VDM metrics of days before {@code before}, {@code batch} rows a statement, and those days' leases; the
+   * metrics' rows deleted. Nothing when another node holds the retention lock.
+   */
+  public static Future<Long> sweepVdm(Pool db, java.time.LocalDate before, int batch) {
+    return locked(db, conn -> batches(conn, DELETE_VDM_METRICS, Tuple.of(before, batch), batch, 0)
+        .compose(n -> delete(conn, DELETE_VDM_DAYS, Tuple.of(before)).map(n)));
+  }
+
+  /** {@code work} under the retention lock: the rows it deleted, 0 without the lock. */
+  private static Future<Long> locked(Pool db, java.util.function.Function<SqlConnection, Future<Long>> work) {
     return db.withConnection(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK + ")").execute()
         .compose(lock -> !lock.iterator().next().getBoolean(0) ? Future.succeededFuture(0L)
-            : batches(conn, sql, Tuple.of(cutoff, batch), batch, 0)
-                .eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
+            : work.apply(conn).eventually(() -> conn.query("SELECT pg_advisory_unlock(" + LOCK + ")").execute())));
   }
 
   /**

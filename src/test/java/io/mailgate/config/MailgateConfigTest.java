@@ -62,7 +62,9 @@ class MailgateConfigTest {
         Map.of("MAILGATE_DELIVERY_CONNECT_TIMEOUT_SECONDS", "0"),
         Map.of("MAILGATE_DELIVERY_RETRY_BASE_SECONDS", "0"),
         Map.of("MAILGATE_PG_PIPELINING_LIMIT", "0"),
-        Map.of("MAILGATE_PG_BATCHES_IN_FLIGHT", "0"))) {
+        Map.of("MAILGATE_PG_BATCHES_IN_FLIGHT", "0"),
+        Map.of("MAILGATE_VDM_RETENTION_DAYS", "13"), // below vdm.recomputeDays' 14: a day deleted, computed again
+        Map.of("MAILGATE_VDM_RETENTION_DAYS", "20", "MAILGATE_VDM_RECOMPUTE_DAYS", "21"))) {
       ConfigException e = assertThrows(ConfigException.class, () -> MailgateConfig.load(null, env), env.toString());
       String named = env.keySet().stream().filter(k -> !k.endsWith("_CERT")).findFirst().orElseThrow();
       String path = MailgateConfig.keys().stream().filter(k -> k.envName().equals(named)).findFirst().orElseThrow()
@@ -77,6 +79,8 @@ class MailgateConfigTest {
     MailgateConfig.load(null, Map.of("MAILGATE_REPUTATION_BOUNCE_WARNING", "1", "MAILGATE_REPUTATION_BOUNCE_SHUTDOWN",
         "1"));
     MailgateConfig.load(null, Map.of("MAILGATE_SMTP_INBOUND_PORT", "0", "MAILGATE_SMTP_SUBMISSION_PORT", "0"));
+    MailgateConfig.load(null, Map.of("MAILGATE_VDM_RETENTION_DAYS", "0")); // kept for ever
+    MailgateConfig.load(null, Map.of("MAILGATE_VDM_RETENTION_DAYS", "14"));
   }
 
   @Test

@@ -105,6 +105,29 @@ class RetentionTest {
     assertEquals("new", Db.string(url, "SELECT object_key FROM received_objects"));
   }
 
+  /** The VDM metrics of days before the cutoff go, in batches, with those days' leases; the rest stay. */
+  @Test
+  void vdmMetricsGoAfterTheirOwnRetentionInBatches() throws Exception {
+    java.time.LocalDate today = java.time.LocalDate.now(ZoneOffset.UTC);
+    java.time.LocalDate cutoff = today.minusDays(400);
+    for (int days : new int[] {401, 400, 1}) {
+      java.time.LocalDate day = today.minusDays(days);
+      int rows = days == 401 ? 13 : 2;
+      for (int i = 0; i < rows; i++) {
+        Db.execute(url, "INSERT INTO vdm_metrics VALUES ('a" + (1 + i % 2) + "', '" + day + "', 'id" + i
+            + ".example', '', 'Gmail', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)");
+      }
+      Db.execute(url, "INSERT INTO vdm_days (day, computed_at) VALUES ('" + day + "', now())");
+    }
+    Db.execute(url, "INSERT INTO vdm_days (day, computed_at) VALUES ('" + today.minusDays(500) + "', now())");
+    assertEquals(13L, await(RetentionVerticle.sweepVdm(pool, cutoff, 5)));
+    assertEquals(4, count("SELECT count(*) FROM vdm_metrics"));
+    assertEquals(0, count("SELECT count(*) FROM vdm_metrics WHERE day < '" + cutoff + "'"));
+    assertEquals(2, count("SELECT count(*) FROM vdm_days"), "the days before the cutoff go, computed or not");
+    assertEquals(0, count("SELECT count(*) FROM vdm_days WHERE day < '" + cutoff + "'"));
+    assertEquals(0L, await(RetentionVerticle.sweepVdm(pool, cutoff, 5)));
+  }
+
   /** What SendBounce keeps of a received message goes once it may no longer be bounced, in batches. */
   @Test
   void receivedMessagesGoAfterSendBouncesDay() throws Exception {
