@@ -276,7 +276,7 @@ public final class MailgateNode {
         // DNS has none of their records) and stop DKIM signing a minute later
         .compose(v -> dev ? Future.<Void>succeededFuture() : deploy(() -> new IdentityDnsVerticle(config, clock, dns, secrets), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
-        .compose(v -> deploy(() -> new io.mailgate.feedback.VdmVerticle(config, leaseOwner, clock), 1))
+        .compose(v -> deploy(() -> new io.mailgate.feedback.VdmVerticle(config, leaseOwner, clock, dns), 1))
         .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
         .compose(v -> deployFront(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0

@@ -31,6 +31,7 @@ import io.mailgate.api.sesv2.IdentityPoliciesHandler;
 import io.mailgate.api.sesv2.EmailAddressInsightsHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
 import io.mailgate.api.sesv2.MetricDataHandler;
+import io.mailgate.api.sesv2.RecommendationsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.api.sesv2.TagsHandler;
@@ -72,6 +73,7 @@ import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.store.Database;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.MessageStore;
+import io.mailgate.store.RecommendationStore;
 import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.SendingHistory;
@@ -254,6 +256,8 @@ public final class ApiVerticle extends VerticleBase {
     MessageStatusHandler status = new MessageStatusHandler(messages, region);
     MessageInsightsHandler insights = new MessageInsightsHandler(messages);
     MetricDataHandler metricData = new MetricDataHandler(new VdmStore(db), accounts, this::metricDataAllowed);
+    RecommendationsHandler recommendations = new RecommendationsHandler(new RecommendationStore(db), accounts, region,
+        this::recommendationsAllowed);
     TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
@@ -398,6 +402,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/v2/email/insights/:messageId/").handler(V2Route.of(auth, insights::get));
     router.post("/v2/email/email-address-insights/").handler(V2Route.of(auth, addressInsights::get));
     router.post("/v2/email/metrics/batch").handler(V2Route.of(auth, metricData::batch));
+    router.post("/v2/email/vdm/recommendations").handler(V2Route.of(auth, recommendations::list));
     TenantsHandler tenants = new TenantsHandler(vertx, tenantStore, region);
     router.post("/v2/email/tenants").handler(V2Route.of(auth, tenants::create));
     router.post("/v2/email/tenants/get").handler(V2Route.of(auth, tenants::get));
@@ -867,6 +872,13 @@ public final class ApiVerticle extends VerticleBase {
         .compose(v -> limiter.admit(new RateCheck("vdm-queries:" + accountId, 160, queries, -1, 0),
             "Maximum BatchGetMetricData rate exceeded (160 queries per second).", "BatchGetMetricData quota exceeded.",
             "Limits cannot be checked right now; retry later."));
+  }
+
+  /** ListRecommendations: SES's one call a second per account, counted across the nodes. */
+  private Future<Void> recommendationsAllowed(String accountId) {
+    return limiter.admit(new RateCheck("vdm-recommendations:" + accountId, 1, 1, -1, 0),
+        "Maximum ListRecommendations rate exceeded (1 call per second).", "ListRecommendations quota exceeded.",
+        "Limits cannot be checked right now; retry later.");
   }
 
   /** The verification email, sent by Mailgate's own system account through the normal send path. */

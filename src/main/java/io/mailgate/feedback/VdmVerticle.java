@@ -1,7 +1,11 @@
 package io.mailgate.feedback;
 
 import io.mailgate.config.MailgateConfig;
+import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.identity.Identity;
+import io.mailgate.identity.IdentityStore;
 import io.mailgate.store.Database;
+import io.mailgate.store.RecommendationStore;
 import io.mailgate.store.VdmStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -11,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -21,6 +26,10 @@ import java.util.logging.Logger;
  * each by the one node that claims it, its lease renewed as it reads; never a day the retention sweep may have started
  * deleting (its figures would shrink), with {@link #RETENTION_MARGIN} to spare. A day whose computation fails is
  * released for the next pass, of any node, and so is the day being computed when the node stops.
+ *
+ * <p>Every {@link #ADVICE_EVERY} too, one node checks each such account's verified identities ({@link VdmAdvisor}:
+ * DKIM, SPF, DMARC and BIMI records, bounce and complaint rates over the last {@link #ADVICE_DAYS} days) and writes
+ * what it found for ListRecommendations.
  */
 public final class VdmVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(VdmVerticle.class.getName());
@@ -33,29 +42,41 @@ public final class VdmVerticle extends VerticleBase {
    * messages (the nodes' clocks differ a little; a pass takes a while).
    */
   static final Duration RETENTION_MARGIN = Duration.ofHours(1);
+  /** How often an account's identities are checked for recommendations. */
+  static final Duration ADVICE_EVERY = Duration.ofHours(1);
+  /** The days (today's included) of VDM metrics bounce and complaint rates are judged by. */
+  static final int ADVICE_DAYS = 14;
   /** A day's lease: far longer than its computation (statements of a bounded size, a few a second). */
   static final int LEASE_SECONDS = 900;
 
   private final MailgateConfig config;
   private final String leaseOwner;
   private final Clock clock;
+  private final DnsResolver dns;
   private Pool db;
   private VdmStore store;
+  private RecommendationStore recommendations;
+  private IdentityStore identities;
+  private VdmAdvisor advisor;
   private long timer = -1;
   private boolean running;
   /** The day this node holds the lease of, while it computes it. */
   private LocalDate computing;
 
-  public VdmVerticle(MailgateConfig config, String leaseOwner, Clock clock) {
+  public VdmVerticle(MailgateConfig config, String leaseOwner, Clock clock, DnsResolver dns) {
     this.config = config;
     this.leaseOwner = leaseOwner;
     this.clock = clock;
+    this.dns = dns;
   }
 
   @Override
   public Future<?> start() {
     db = Database.pool(vertx, config, 1);
     store = new VdmStore(db);
+    recommendations = new RecommendationStore(db);
+    identities = new IdentityStore(db);
+    advisor = new VdmAdvisor(dns, config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN));
     timer = vertx.setPeriodic(config.get(MailgateConfig.VDM_INTERVAL_SECONDS) * 1000L, t -> pass());
     return Future.succeededFuture();
   }
@@ -76,10 +97,46 @@ public final class VdmVerticle extends VerticleBase {
     running = true;
     store.enabledAccounts()
         .compose(accounts -> accounts.isEmpty() ? Future.<Void>succeededFuture()
-            : days(accounts, clock.instant(), 0))
-        .onFailure(e -> LOG.warning("VDM metrics not computed: " + e.getMessage()))
+            : days(accounts, clock.instant(), 0)
+                .onFailure(e -> LOG.warning("VDM metrics not computed: " + e.getMessage()))
+                .transform(v -> advise(accounts, 0)))
+        .onFailure(e -> LOG.warning("VDM pass not made (the accounts with VDM on could not be read): "
+            + e.getMessage()))
         .onComplete(ar -> running = false);
   }
+
+  /** Checks the identities of the accounts from the {@code next}th on, each whose check is due and not taken. */
+  private Future<Void> advise(List<String> accounts, int next) {
+    if (next == accounts.size()) {
+      return Future.succeededFuture();
+    }
+    String account = accounts.get(next);
+    Instant now = clock.instant();
+    return recommendations.claim(account, now, now.minus(ADVICE_EVERY).plusSeconds(1))
+        .compose(claimed -> !claimed ? Future.<Void>succeededFuture() : verified(account, null, new ArrayList<>())
+            .compose(found -> recommendations.sums(account,
+                    LocalDate.ofInstant(now, ZoneOffset.UTC).minusDays(ADVICE_DAYS - 1))
+                .compose(sums -> advisor.advise(found, sums, ADVICE_DAYS))
+                .compose(findings -> recommendations.record(account,
+                    found.stream().map(Identity::name).toList(), findings, clock.instant()))))
+        .recover(e -> {
+          LOG.warning("VDM recommendations of account " + account + " not checked (again in "
+              + ADVICE_EVERY.toMinutes() + " minutes): " + e.getMessage());
+          return Future.succeededFuture();
+        })
+        .compose(v -> advise(accounts, next + 1));
+  }
+
+  /** The account's identities mail may be sent from, by name after {@code after}, added to {@code out}. */
+  private Future<List<Identity>> verified(String account, String after, List<Identity> out) {
+    return identities.page(account, after, IDENTITY_PAGE, null).compose(page -> {
+      page.stream().map(IdentityStore.Stored::identity).filter(Identity::verifiedForSending).forEach(out::add);
+      return page.size() < IDENTITY_PAGE ? Future.succeededFuture(out)
+          : verified(account, page.get(page.size() - 1).identity().name(), out);
+    });
+  }
+
+  private static final int IDENTITY_PAGE = 1000;
 
   /** Computes the days from {@code ago} days before today back, each that is due. */
   private Future<Void> days(List<String> accounts, Instant now, int ago) {

@@ -185,6 +185,24 @@ public final class DmarcVerdict {
     return new Verdict(DkimVerdict.FAIL, subdomain && policy.sp() != null ? policy.sp() : policy.p());
   }
 
+  /**
+   * The DMARC policy receivers apply to mail from {@code domain} (RFC 7489 6.6.3): {@code none}, {@code quarantine} or
+   * {@code reject} (a subdomain's by its organizational domain's {@code sp} when it has one), {@code ""} when none is
+   * published (no record, several, or one without a policy to apply), null when DNS could not say.
+   */
+  public Future<String> policyOf(String domain) {
+    return discover(domain).map(found -> {
+      if (found.records() == null) {
+        return null;
+      }
+      Policy policy = found.records().size() == 1 ? parse(found.records().get(0)) : null;
+      if (policy == null) {
+        return "";
+      }
+      return !found.domain().equals(domain) && policy.sp() != null ? policy.sp() : policy.p();
+    });
+  }
+
   /** Policy discovery (RFC 7489 6.6.3): the records at the author domain, else at its organizational domain. */
   private Future<Discovered> discover(String author) {
     String org = organizationalDomain(author);

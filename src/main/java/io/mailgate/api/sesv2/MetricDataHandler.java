@@ -60,14 +60,9 @@ public final class MetricDataHandler {
     List<Query> queries = queries(V2Route.requiredBody(ctx));
     String account = caller.account().id();
     return allowed.apply(account, queries.size())
-        .compose(v -> accounts.byId(account))
-        .compose(details -> {
-          JsonObject vdm = details.map(AccountDirectory.Details::vdmAttributes).orElse(null);
-          if (vdm == null || !"ENABLED".equals(vdm.getString("VdmEnabled"))) {
-            return Future.failedFuture(SesException.badRequest("The Virtual Deliverability Manager is not enabled "
-                + "for this account: turn it on with PutAccountVdmAttributes (VdmEnabled ENABLED); its metrics are "
-                + "computed from then on, for the messages of the last vdm.recomputeDays days too."));
-          }
+        .compose(v -> vdmOn(accounts, account, "its metrics are computed from then on, for the messages of the last "
+            + "vdm.recomputeDays days too"))
+        .compose(v -> {
           List<Future<JsonObject>> answers = new ArrayList<>(queries.size());
           for (Query q : queries) {
             answers.add(store.series(account, q.metric(), q.from(), q.to(), q.filter()).map(points -> {
@@ -91,6 +86,16 @@ public final class MetricDataHandler {
             return new JsonObject().put("Results", results).put("Errors", errors);
           });
         });
+  }
+
+  /** Succeeds when the account has VDM on; else a 400 saying how to turn it on, and what follows ({@code then}). */
+  static Future<Void> vdmOn(AccountDirectory accounts, String account, String then) {
+    return accounts.byId(account).compose(details -> {
+      JsonObject vdm = details.map(AccountDirectory.Details::vdmAttributes).orElse(null);
+      return vdm != null && "ENABLED".equals(vdm.getString("VdmEnabled")) ? Future.succeededFuture()
+          : Future.failedFuture(SesException.badRequest("The Virtual Deliverability Manager is not enabled for this "
+              + "account: turn it on with PutAccountVdmAttributes (VdmEnabled ENABLED); " + then + "."));
+    });
   }
 
   /** The request's queries, each checked: a 400 for the first problem, naming it. */
