@@ -50,10 +50,25 @@ public final class VdmAdvisor {
     this.fromDomainIsMailFrom = bounceDomain.isBlank();
   }
 
-  /** The findings for {@code identities} (verified ones), {@code sums} by identity in lower case over {@code days}. */
+  /** Identities checked at once: an account of thousands does not send the resolver thousands of queries at once. */
+  static final int AT_ONCE = 16;
+
+  /**
+   * The findings for {@code identities} (verified ones), {@code sums} by identity in lower case over {@code days}:
+   * {@link #AT_ONCE} identities at a time.
+   */
   public Future<List<Finding>> advise(List<Identity> identities, Map<String, Sums> sums, int days) {
-    List<Future<List<Finding>>> each = new ArrayList<>(identities.size());
-    for (Identity i : identities) {
+    return advise(identities, 0, sums, days, new ArrayList<>());
+  }
+
+  private Future<List<Finding>> advise(List<Identity> identities, int from, Map<String, Sums> sums, int days,
+      List<Finding> out) {
+    if (from >= identities.size()) {
+      return Future.succeededFuture(out);
+    }
+    List<Identity> these = identities.subList(from, Math.min(identities.size(), from + AT_ONCE));
+    List<Future<List<Finding>>> each = new ArrayList<>(these.size());
+    for (Identity i : these) {
       List<Finding> found = new ArrayList<>();
       rates(i.name(), sums.get(i.name().toLowerCase(Locale.ROOT)), days, found);
       each.add(i.isDomain() ? domain(i).map(more -> {
@@ -61,10 +76,9 @@ public final class VdmAdvisor {
         return found;
       }) : Future.succeededFuture(found));
     }
-    return Future.all(new ArrayList<>(each)).map(done -> {
-      List<Finding> out = new ArrayList<>();
+    return Future.all(new ArrayList<>(each)).compose(done -> {
       each.forEach(f -> out.addAll(f.result()));
-      return out;
+      return advise(identities, from + AT_ONCE, sums, days, out);
     });
   }
 

@@ -39,6 +39,23 @@ class VdmAdvisorTest {
     assertTrue(found.stream().allMatch(f -> f.description() == null), "no sums: nothing sent");
   }
 
+  /** Identities go a few at a time: every one of many is judged, in order. */
+  @Test
+  void everyIdentityOfManyIsJudged() {
+    List<io.mailgate.identity.Identity> many = new ArrayList<>();
+    for (int i = 0; i < VdmAdvisor.AT_ONCE * 2 + 3; i++) {
+      many.add(new io.mailgate.identity.Identity("a1", "s" + i + "@a.example", io.mailgate.identity.Identity.Type
+          .EMAIL_ADDRESS, io.mailgate.identity.Identity.Status.SUCCESS, false, null, null, null, null, null, null,
+          null, null, null, null, null, null, null));
+    }
+    List<Finding> found = new VdmAdvisor(null, "").advise(many, java.util.Map.of("s7@a.example",
+        new Sums(1000, 100, 0, 0)), 14).toCompletionStage().toCompletableFuture().join();
+    assertEquals(many.size() * 2, found.size());
+    assertEquals("s34@a.example", found.get(found.size() - 1).identity());
+    assertEquals(List.of("s7@a.example"), found.stream().filter(f -> f.description() != null)
+        .map(Finding::identity).toList());
+  }
+
   @Test
   void anSpfRecordIsVersionOneAndNothingElse() {
     assertTrue(VdmAdvisor.isSpf("v=spf1 -all"));
