@@ -81,6 +81,7 @@ public final class MailgateNode {
       DeliveryVerticle.checkRelayTls(config);
       io.mailgate.delivery.TlsReportVerticle.check(config);
       DeliveryVerticle.checkSources(config); // a source address this machine does not have fails the start
+      io.mailgate.delivery.BlocklistVerticle.zones(config);
       io.mailgate.store.RetentionVerticle.days(config);
       io.mailgate.store.RetentionVerticle.receivedDays(config);
     } catch (io.mailgate.config.ConfigException e) {
@@ -278,6 +279,9 @@ public final class MailgateNode {
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.VdmVerticle(config, leaseOwner, clock, dns), 1))
         .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
+        .compose(v -> io.mailgate.delivery.BlocklistVerticle.wanted(config)
+            ? deploy(() -> new io.mailgate.delivery.BlocklistVerticle(config, clock, dns), 1)
+            : Future.<Void>succeededFuture())
         .compose(v -> deployFront(() -> new io.mailgate.events.EventPublisherVerticle(config, secrets, clock), 1))
         .compose(v -> config.get(MailgateConfig.SMTP_INBOUND_PORT) > 0
             ? deployFront(() -> new io.mailgate.smtp.InboundSmtpVerticle(config, clock, dns), 1)

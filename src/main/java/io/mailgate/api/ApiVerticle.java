@@ -30,6 +30,7 @@ import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.IdentityPoliciesHandler;
 import io.mailgate.api.sesv2.EmailAddressInsightsHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
+import io.mailgate.api.sesv2.BlacklistReportsHandler;
 import io.mailgate.api.sesv2.MetricDataHandler;
 import io.mailgate.api.sesv2.RecommendationsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
@@ -72,6 +73,7 @@ import io.mailgate.smtp.SmtpServer;
 import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.store.Database;
 import io.mailgate.store.MessageQuery;
+import io.mailgate.store.IpListingStore;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.RecommendationStore;
 import io.mailgate.store.ReceivedObjectStore;
@@ -252,6 +254,8 @@ public final class ApiVerticle extends VerticleBase {
     DedicatedIpsHandler dedicatedIps = new DedicatedIpsHandler(
         io.mailgate.delivery.SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)),
         io.mailgate.delivery.DeliveryVerticle.sourceAddresses(config));
+    BlacklistReportsHandler blacklists = new BlacklistReportsHandler(new IpListingStore(db),
+        io.mailgate.delivery.BlocklistVerticle.addresses(config));
     MessageQuery messages = new MessageQuery(db);
     MessageStatusHandler status = new MessageStatusHandler(messages, region);
     MessageInsightsHandler insights = new MessageInsightsHandler(messages);
@@ -355,6 +359,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/v2/email/dedicated-ip-pools/:name").handler(V2Route.of(auth, dedicatedIps::getPool));
     router.get("/v2/email/dedicated-ips").handler(V2Route.of(auth, dedicatedIps::listIps));
     router.get("/v2/email/dedicated-ips/:ip").handler(V2Route.of(auth, dedicatedIps::getIp));
+    router.get("/v2/email/deliverability-dashboard/blacklist-report").handler(V2Route.of(auth, blacklists::report));
     router.post("/v2/email/dedicated-ip-pools").handler(V2Route.of(auth, dedicatedIps::refuseChange));
     router.delete("/v2/email/dedicated-ip-pools/:name").handler(V2Route.of(auth, dedicatedIps::refuseChange));
     router.put("/v2/email/dedicated-ip-pools/:name/scaling").handler(V2Route.of(auth, dedicatedIps::refuseChange));

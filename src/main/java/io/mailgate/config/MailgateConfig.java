@@ -100,6 +100,12 @@ public final class MailgateConfig {
       "Direct mode: honour recipient domains' MTA-STS policies (RFC 8461). Under an enforce policy mail goes only to the MX hosts it names, over TLS with a certificate valid for the MX's name, or waits (a soft failure, retried); testing and none deliver as without a policy. Policies are fetched over HTTPS and cached for their max_age.");
   public static final ConfigKey<Boolean> DELIVERY_DANE = key("delivery.dane", Boolean.class, true,
       "Direct mode: DANE for SMTP (RFC 7672). DNS queries ask for DNSSEC (the DO bit); an MX host whose MX records, addresses and TLSA records (_25._tcp.<host>) the resolver says are authentic (the AD bit) gets its mail only over TLS with a certificate its DANE-EE(3) or DANE-TA(2) records match, or it waits (a soft failure, retried), and before MTA-STS (RFC 8461 2). Only as trustworthy as the resolver and the path to it: dns.servers should be a validating resolver on the machine (unbound, systemd-resolved with DNSSEC=yes; the AD bit of one elsewhere is believed only with dns.trustAd); one that validates nothing changes nothing.");
+  public static final ConfigKey<String> DELIVERY_BLOCKLISTS = key("delivery.blocklists", String.class,
+      "zen.spamhaus.org,bl.spamcop.net",
+      "DNS blocklist zones (DNSBLs) the node's sending addresses (delivery.sourceAddresses and the sending pools' sources) are looked up in, separated by commas: a listing is logged as a warning and answered by GetBlacklistReports. Spamhaus refuses queries that come through public resolvers (dns.servers should be your own resolver). Empty, or no source address: nothing is looked up.");
+  public static final ConfigKey<Integer> DELIVERY_BLOCKLIST_CHECK_SECONDS = key("delivery.blocklistCheckSeconds",
+      Integer.class, 3600,
+      "How often each sending address is looked up in each of delivery.blocklists (by one node of those that send from it at a time).");
   public static final ConfigKey<String> DELIVERY_MTA_STS_CA_FILE = key("delivery.mtaStsCaFile", String.class, "",
       "PEM file of the certificates (or CAs) trusted for MTA-STS: the policy host's HTTPS certificate and, under an enforce policy, the MX hosts'. Empty: the JVM's trust store (the web PKI, as RFC 8461 asks).");
   public static final ConfigKey<Integer> DELIVERY_MTA_STS_PORT = key("delivery.mtaStsPort", Integer.class, 443,
@@ -476,7 +482,8 @@ public final class MailgateConfig {
       Map.entry("delivery.dataTimeoutSeconds", 1),
       Map.entry("delivery.retryBaseSeconds", 1), Map.entry("delivery.retryMaxSeconds", 1),
       Map.entry("pg.pipeliningLimit", 1), Map.entry("pg.batchesInFlight", 1), Map.entry("tlsRpt.intervalSeconds", 1),
-      Map.entry("vdm.intervalSeconds", 1), Map.entry("vdm.recomputeDays", 1));
+      Map.entry("vdm.intervalSeconds", 1), Map.entry("vdm.recomputeDays", 1),
+      Map.entry("delivery.blocklistCheckSeconds", 1));
 
   /**
    * The most a key may be where more would break the node: a recipient's place in its message is a smallint, and a

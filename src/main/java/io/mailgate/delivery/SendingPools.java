@@ -131,7 +131,7 @@ public final class SendingPools {
    * {@code text} as an address when it is written as one (never looked up), without a zone; else null. An IPv4-mapped
    * IPv6 address is the IPv4 address it maps, as a socket bound to it is an IPv4 one.
    */
-  private static java.net.InetAddress address(String text) {
+  static java.net.InetAddress address(String text) {
     byte[] bytes = NetUtil.createByteArrayFromIpAddressString(text);
     if (bytes == null || text.indexOf('%') >= 0) {
       return null;

@@ -141,6 +141,8 @@ public final class TestNode implements AutoCloseable {
         .with(MailgateConfig.IDENTITY_VERIFICATION_EMAILS_PER_SECOND, 0.0)
         .with(MailgateConfig.DELIVERY_SCAN_INTERVAL_SECONDS, 1)
         .with(MailgateConfig.DELIVERY_ALLOW_PRIVATE_ADDRESSES, true) // the tests' MX hosts are on 127.0.0.1
+        // the internet's blocklists are not for a test's source addresses (BlocklistTest names its own)
+        .with(MailgateConfig.DELIVERY_BLOCKLISTS, "")
         .with(MailgateConfig.EVENTS_ALLOW_PRIVATE_ADDRESSES, true) // and their webhooks
         .with(MailgateConfig.EVENTS_POLL_MILLIS, 200)
         .with(MailgateConfig.EVENTS_RETRY_BASE_SECONDS, 1)
