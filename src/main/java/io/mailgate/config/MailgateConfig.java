@@ -201,7 +201,9 @@ public final class MailgateConfig {
   public static final ConfigKey<Integer> VDM_RECOMPUTE_DAYS = key("vdm.recomputeDays", Integer.class, 14,
       "For how many days (today included) a day's VDM metrics are computed again, so that late bounces, complaints, opens and clicks count with the messages they are about; then they are kept as they are (after retention.days the messages are gone, so never past that).");
   public static final ConfigKey<Integer> VDM_RETENTION_DAYS = key("vdm.retentionDays", Integer.class, 400,
-      "The VDM metrics of days more than this many days before today (UTC) are deleted by the retention sweep (400: over 13 months, for a year-over-year comparison); they are aggregates, kept whatever retention.days says. 0 keeps them. At least vdm.recomputeDays.");
+      "The VDM metrics of days more than this many days before today (UTC) are deleted by the retention sweep (400: over 13 months, for a year-over-year comparison); they are aggregates, kept whatever retention.days says. 0 keeps them. At least vdm.recomputeDays, and 14: the days ListRecommendations judges bounce and complaint rates by.");
+  /** The days (today's included) of VDM metrics the advisor judges bounce and complaint rates by. */
+  public static final int VDM_ADVICE_DAYS = 14;
   public static final ConfigKey<Integer> RETENTION_DAYS = key("retention.days", Integer.class, 30,
       "A message is deleted, with its recipients and events, this many days after it was accepted once every recipient has reached an end (delivered or bounced); inbound feedback and reputation counters older than this go too (the counters stay two weeks at least, for GetSendStatistics). One node at a time deletes, every few minutes, in batches. 0 keeps everything.");
   public static final ConfigKey<Integer> RECEIVING_RETENTION_DAYS = key("receiving.retentionDays", Integer.class, 0,
@@ -388,6 +390,11 @@ public final class MailgateConfig {
       // a day still computed again would be deleted and written again, sweep after sweep
       throw new ConfigException("invalid values: " + VDM_RETENTION_DAYS.path() + " (" + vdmKept + ") is below "
           + VDM_RECOMPUTE_DAYS.path() + " (" + config.get(VDM_RECOMPUTE_DAYS) + "): the days still computed are kept");
+    }
+    if (vdmKept > 0 && vdmKept < VDM_ADVICE_DAYS) {
+      // the rates recommendations judge by would shrink to the days kept
+      throw new ConfigException("invalid value for " + VDM_RETENTION_DAYS.path() + " (" + VDM_RETENTION_DAYS.envName()
+          + "): " + vdmKept + " is below " + VDM_ADVICE_DAYS + ", the days ListRecommendations judges rates by");
     }
     String helo = config.get(DELIVERY_HELO_NAME);
     String heloProblem = helo.isBlank() ? null : HeloName.problem(helo);

@@ -1,5 +1,6 @@
 package io.mailgate.feedback;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -59,6 +60,9 @@ public final class MailboxProviders {
    * figures only) and iCloud do not. VDM's DELIVERY_COMPLAINT counts the deliveries to those that do.
    */
   public static boolean hasFeedbackLoop(String provider) {
-    return "Yahoo".equals(provider) || "Outlook".equals(provider);
+    return FEEDBACK_LOOPS.contains(provider);
   }
+
+  /** The providers {@link #hasFeedbackLoop} is true of. */
+  public static final List<String> FEEDBACK_LOOPS = List.of("Yahoo", "Outlook");
 }

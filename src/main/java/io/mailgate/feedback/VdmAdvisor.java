@@ -7,6 +7,7 @@ import io.mailgate.receiving.DmarcVerdict;
 import io.mailgate.store.RecommendationStore.Finding;
 import io.mailgate.store.RecommendationStore.Sums;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,11 +18,12 @@ import java.util.Map;
  * its verified identities. A domain's DKIM (signing on, its record found: {@link Identity#dkimStatus}, which the
  * identity DNS checks keep), the SPF record of its mail's envelope sender domain (its custom MAIL FROM domain, or
  * itself when the node sends with the From domain: no {@code delivery.bounceDomain}), its DMARC policy (none published:
- * HIGH; {@code p=none}: LOW) and, once its DMARC policy is enforced, its BIMI record (LOW); for every identity, its
+ * HIGH; {@code p=none}, or a {@code pct} under 100: LOW) and, once its DMARC policy is enforced, its BIMI record, at
+ * the domain or its organizational domain (LOW; withdrawn while DMARC is not enforced); for every identity, its
  * permanent bounce and complaint rates over the VDM days given (LOW from {@link #BOUNCE_LOW} and
  * {@link #COMPLAINT_LOW}, HIGH from {@link #BOUNCE_HIGH} and {@link #COMPLAINT_HIGH}, SES's levels of review), once
- * there are {@link #MIN_VOLUME} messages to judge by. A DNS answer that cannot be had says nothing: no finding of that
- * type this time. Ours: no library advises on these.
+ * there are {@link #MIN_VOLUME} messages to judge by (withdrawn when there are none). A DNS answer that cannot be had
+ * says nothing: no finding of that type this time. Ours: no library advises on these.
  */
 public final class VdmAdvisor {
   public static final String DKIM = "DKIM";
@@ -50,56 +52,97 @@ public final class VdmAdvisor {
     this.fromDomainIsMailFrom = bounceDomain.isBlank();
   }
 
-  /** Identities checked at once: an account of thousands does not send the resolver thousands of queries at once. */
+  /** Domains checked at once: an account of thousands does not send the resolver thousands of queries at once. */
   static final int AT_ONCE = 16;
 
   /**
-   * The findings for {@code identities} (verified ones), {@code sums} by identity in lower case over {@code days}:
-   * {@link #AT_ONCE} identities at a time.
+   * The findings for {@code identities} (verified ones), in their order, {@code sums} by identity in lower case over
+   * {@code days}: the rates at once, the domains' DNS records {@link #AT_ONCE} domains at a time.
    */
   public Future<List<Finding>> advise(List<Identity> identities, Map<String, Sums> sums, int days) {
-    return advise(identities, 0, sums, days, new ArrayList<>());
-  }
-
-  private Future<List<Finding>> advise(List<Identity> identities, int from, Map<String, Sums> sums, int days,
-      List<Finding> out) {
-    if (from >= identities.size()) {
-      return Future.succeededFuture(out);
-    }
-    List<Identity> these = identities.subList(from, Math.min(identities.size(), from + AT_ONCE));
-    List<Future<List<Finding>>> each = new ArrayList<>(these.size());
-    for (Identity i : these) {
+    List<List<Finding>> each = new ArrayList<>(identities.size());
+    List<Integer> domains = new ArrayList<>();
+    for (Identity i : identities) {
       List<Finding> found = new ArrayList<>();
       rates(i.name(), sums.get(i.name().toLowerCase(Locale.ROOT)), days, found);
-      each.add(i.isDomain() ? domain(i).map(more -> {
-        found.addAll(more);
-        return found;
-      }) : Future.succeededFuture(found));
+      if (i.isDomain()) {
+        domains.add(each.size());
+      }
+      each.add(found);
     }
-    return Future.all(new ArrayList<>(each)).compose(done -> {
-      each.forEach(f -> out.addAll(f.result()));
-      return advise(identities, from + AT_ONCE, sums, days, out);
+    Promise<Void> checked = Promise.promise();
+    int[] next = {0};
+    int[] working = {Math.min(AT_ONCE, domains.size())};
+    if (working[0] == 0) {
+      checked.complete();
+    }
+    for (int w = working[0]; w > 0; w--) {
+      check(identities, domains, each, next, working, checked);
+    }
+    return checked.future().map(v -> {
+      List<Finding> out = new ArrayList<>();
+      each.forEach(out::addAll);
+      return out;
     });
   }
 
+  /**
+   * One of the workers checking the domains ({@code next}: the next to take): a loop over the answers at hand (cached
+   * ones), a callback for the others, so that a thousand cached answers are no thousand frames deep. The last worker
+   * to run out completes {@code checked}.
+   */
+  private void check(List<Identity> identities, List<Integer> domains, List<List<Finding>> each, int[] next,
+      int[] working, Promise<Void> checked) {
+    while (next[0] < domains.size()) {
+      int at = domains.get(next[0]++);
+      Future<List<Finding>> f = domain(identities.get(at));
+      if (!f.isComplete()) {
+        f.onComplete(ar -> {
+          each.get(at).addAll(ar.succeeded() ? ar.result() : List.of());
+          check(identities, domains, each, next, working, checked);
+        });
+        return;
+      }
+      each.get(at).addAll(f.succeeded() ? f.result() : List.of());
+    }
+    if (--working[0] == 0) {
+      checked.complete();
+    }
+  }
+
+  /**
+   * An identity's bounce and complaint findings, {@code s} its sums over {@code days} (null: none): withdrawn when it
+   * sent nothing to judge by, none (as it was) under {@link #MIN_VOLUME} messages. A description says which level
+   * the rate reached, not the live figures: it changes, and LastUpdatedTimestamp with it, when the level does.
+   */
   static void rates(String identity, Sums s, int days, List<Finding> found) {
-    long sent = s == null ? 0 : s.send();
-    long fbl = s == null ? 0 : s.deliveryComplaint();
-    double bounces = sent == 0 ? 0 : (double) s.permanentBounce() / sent;
-    double complaints = fbl == 0 ? 0 : (double) s.complaint() / fbl;
-    found.add(sent < MIN_VOLUME || bounces < BOUNCE_LOW ? Finding.fine(identity, BOUNCE)
-        : new Finding(identity, BOUNCE, String.format(Locale.ROOT, "%.1f %% of the mail sent from %s over the last "
-            + "%d days bounced permanently (%d of %d): remove the addresses that bounce, and send only to recipients "
-            + "who asked for it (%s).", bounces * 100, identity, days, s.permanentBounce(), sent,
-            bounces >= BOUNCE_HIGH ? "at 5 % and above, SES reviews an account" : "keep it under 2 %"),
-            bounces >= BOUNCE_HIGH ? HIGH : LOW));
-    found.add(fbl < MIN_VOLUME || complaints < COMPLAINT_LOW ? Finding.fine(identity, COMPLAINT)
-        : new Finding(identity, COMPLAINT, String.format(Locale.ROOT, "%.2f %% of the mail from %s delivered to "
-            + "mailbox providers with a feedback loop over the last %d days was reported as spam (%d of %d): send "
-            + "only what recipients asked for, and make unsubscribing easy (%s).", complaints * 100, identity, days,
-            s.complaint(), fbl, complaints >= COMPLAINT_HIGH ? "at 0.5 % and above, SES reviews an account"
-                : "keep it under 0.1 %"),
-            complaints >= COMPLAINT_HIGH ? HIGH : LOW));
+    judge(identity, BOUNCES, s == null ? 0 : s.permanentBounce(), s == null ? 0 : s.send(), "of the mail sent from "
+        + identity + " over the last " + days + " days bounced permanently: remove the addresses that bounce, and "
+        + "send only to recipients who asked for it", found);
+    judge(identity, COMPLAINTS, s == null ? 0 : s.complaint(), s == null ? 0 : s.deliveryComplaint(), "of the mail "
+        + "from " + identity + " delivered to mailbox providers with a feedback loop over the last " + days
+        + " days was reported as spam: send only what recipients asked for, and make unsubscribing easy", found);
+  }
+
+  /** A kind of rate: its recommendation's type, and the levels (and how they read) from which it is LOW and HIGH. */
+  record Rate(String type, double low, double high, String lowText, String highText) {
+  }
+
+  static final Rate BOUNCES = new Rate(BOUNCE, BOUNCE_LOW, BOUNCE_HIGH, "2 %", "5 %");
+  static final Rate COMPLAINTS = new Rate(COMPLAINT, COMPLAINT_LOW, COMPLAINT_HIGH, "0.1 %", "0.5 %");
+
+  /** {@code count} out of {@code of} judged as {@code rate}: {@code what} says what the count is of and the advice. */
+  private static void judge(String identity, Rate rate, long count, long of, String what, List<Finding> found) {
+    if (of == 0) {
+      found.add(Finding.withdrawn(identity, rate.type()));
+    } else if (of >= MIN_VOLUME) {
+      double r = (double) count / of;
+      boolean high = r >= rate.high();
+      found.add(r < rate.low() ? Finding.fine(identity, rate.type())
+          : new Finding(identity, rate.type(), (high ? rate.highText() : rate.lowText()) + " or more " + what + " ("
+              + (high ? "at " + rate.highText() + " and above, SES reviews an account"
+                  : "keep it under " + rate.lowText()) + ").", high ? HIGH : LOW));
+    }
   }
 
   /** A domain identity's DKIM, SPF, DMARC and BIMI findings. */
@@ -119,30 +162,34 @@ public final class VdmAdvisor {
     String mailFrom = i.mailFromDomain() != null && !i.mailFromDomain().isBlank() ? i.mailFromDomain()
         : fromDomainIsMailFrom ? d : null;
     Future<Finding> spf = mailFrom == null ? Future.succeededFuture(Finding.fine(d, SPF)) : spf(d, mailFrom);
-    Future<List<Finding>> policy = dmarc.policyOf(d).otherwise((String) null).compose(p -> {
+    Future<List<Finding>> policy = dmarc.policyOf(d).otherwise((DmarcVerdict.Published) null).compose(p -> {
       List<Finding> out = new ArrayList<>();
       if (p == null) {
         return Future.succeededFuture(out); // DNS could not say
       }
-      if (p.isEmpty()) {
+      if (p.policy().isEmpty()) {
         out.add(new Finding(d, DMARC, d + " publishes no DMARC policy (a TXT record v=DMARC1 at _dmarc." + d
             + "): receivers cannot tell what to do with mail that claims to be from it and fails authentication, "
             + "and some take less of its mail. Publish one, p=none at first with rua for reports.", HIGH));
-        return Future.succeededFuture(out);
-      }
-      if (p.equals("none")) {
+      } else if (p.policy().equals("none")) {
         out.add(new Finding(d, DMARC, "The DMARC policy of " + d + " is p=none: mail that claims to be from it and "
             + "fails authentication is delivered all the same. Once its own mail passes, move to p=quarantine, then "
             + "p=reject.", LOW));
-        return Future.succeededFuture(out);
+      } else if (!p.enforced()) {
+        out.add(new Finding(d, DMARC, "The DMARC policy of " + d + " (p=" + p.policy() + ") applies to "
+            + p.pct() + " % of the mail that fails authentication (pct=" + p.pct() + "): the rest is delivered "
+            + "all the same. Raise pct to 100 once its own mail passes.", LOW));
+      } else {
+        out.add(Finding.fine(d, DMARC));
+        return bimi(d).map(b -> {
+          if (b != null) {
+            out.add(b);
+          }
+          return out;
+        });
       }
-      out.add(Finding.fine(d, DMARC));
-      return bimi(d).map(b -> {
-        if (b != null) {
-          out.add(b);
-        }
-        return out;
-      });
+      out.add(Finding.withdrawn(d, BIMI)); // BIMI asks for an enforced DMARC policy first: the DMARC finding says so
+      return Future.succeededFuture(out);
     });
     return Future.join(spf, policy).transform(done -> {
       if (spf.succeeded() && spf.result() != null) {
@@ -174,17 +221,25 @@ public final class VdmAdvisor {
     }).otherwise((Finding) null);
   }
 
-  /** The BIMI finding of a domain whose DMARC policy is enforced; null when DNS could not say. */
+  /**
+   * The BIMI finding of a domain whose DMARC policy is enforced: its record at {@code default._bimi.<domain>}, else at
+   * its organizational domain's (as receivers look it up); null when DNS could not say.
+   */
   private Future<Finding> bimi(String d) {
-    return dns.txt("default._bimi." + d).map(answer -> {
-      if (answer instanceof DnsAnswer.Unavailable) {
-        return null;
-      }
-      return answer.records().stream().anyMatch(r -> r.strip().toLowerCase(Locale.ROOT).startsWith("v=bimi1"))
-          ? Finding.fine(d, BIMI)
-          : new Finding(d, BIMI, d + " publishes no BIMI record (a TXT record v=BIMI1 at default._bimi." + d
-              + "): mailbox providers that show senders' logos show none beside its mail.", LOW);
-    }).otherwise((Finding) null);
+    String org = DmarcVerdict.organizationalDomain(d);
+    return hasBimi(d).compose(here -> Boolean.FALSE.equals(here) && !org.equals(d) ? hasBimi(org)
+            : Future.succeededFuture(here))
+        .map(found -> found == null ? null : found ? Finding.fine(d, BIMI)
+            : new Finding(d, BIMI, d + " publishes no BIMI record (a TXT record v=BIMI1 at default._bimi." + d
+                + (org.equals(d) ? "" : " or default._bimi." + org) + "): mailbox providers that show senders' "
+                + "logos show none beside its mail.", LOW));
+  }
+
+  /** Whether {@code default._bimi.<domain>} has a BIMI record; null when DNS could not say. */
+  private Future<Boolean> hasBimi(String domain) {
+    return dns.txt("default._bimi." + domain).map(answer -> answer instanceof DnsAnswer.Unavailable ? null
+        : answer.records().stream().anyMatch(r -> r.strip().toLowerCase(Locale.ROOT).startsWith("v=bimi1")))
+        .otherwise((Boolean) null);
   }
 
   static boolean isSpf(String txt) {

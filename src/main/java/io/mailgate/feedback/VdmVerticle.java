@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  *
  * <p>Every {@link #ADVICE_EVERY} too, one node checks each such account's verified identities ({@link VdmAdvisor}:
  * DKIM, SPF, DMARC and BIMI records, bounce and complaint rates over the last {@link #ADVICE_DAYS} days) and writes
- * what it found for ListRecommendations.
+ * what it found for ListRecommendations: on a timer of its own (a slow DNS does not hold the metrics back), each
+ * account claimed by one node, whose findings are written only while the claim is still its own.
  */
 public final class VdmVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(VdmVerticle.class.getName());
@@ -45,7 +46,7 @@ public final class VdmVerticle extends VerticleBase {
   /** How often an account's identities are checked for recommendations. */
   static final Duration ADVICE_EVERY = Duration.ofHours(1);
   /** The days (today's included) of VDM metrics bounce and complaint rates are judged by. */
-  static final int ADVICE_DAYS = 14;
+  static final int ADVICE_DAYS = MailgateConfig.VDM_ADVICE_DAYS;
   /** A day's lease: far longer than its computation (statements of a bounded size, a few a second). */
   static final int LEASE_SECONDS = 900;
 
@@ -59,7 +60,9 @@ public final class VdmVerticle extends VerticleBase {
   private IdentityStore identities;
   private VdmAdvisor advisor;
   private long timer = -1;
+  private long adviceTimer = -1;
   private boolean running;
+  private boolean advising;
   /** The day this node holds the lease of, while it computes it. */
   private LocalDate computing;
 
@@ -77,13 +80,16 @@ public final class VdmVerticle extends VerticleBase {
     recommendations = new RecommendationStore(db);
     identities = new IdentityStore(db);
     advisor = new VdmAdvisor(dns, config.get(MailgateConfig.DELIVERY_BOUNCE_DOMAIN));
-    timer = vertx.setPeriodic(config.get(MailgateConfig.VDM_INTERVAL_SECONDS) * 1000L, t -> pass());
+    long every = config.get(MailgateConfig.VDM_INTERVAL_SECONDS) * 1000L;
+    timer = vertx.setPeriodic(every, t -> pass());
+    adviceTimer = vertx.setPeriodic(every, t -> advisePass());
     return Future.succeededFuture();
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(adviceTimer);
     // a day being computed is given up at once: another node (or this one restarted) need not wait out the lease
     Future<Void> released = computing == null ? Future.succeededFuture()
         : store.release(computing, leaseOwner).otherwiseEmpty();
@@ -98,11 +104,22 @@ public final class VdmVerticle extends VerticleBase {
     store.enabledAccounts()
         .compose(accounts -> accounts.isEmpty() ? Future.<Void>succeededFuture()
             : days(accounts, clock.instant(), 0)
-                .onFailure(e -> LOG.warning("VDM metrics not computed: " + e.getMessage()))
-                .transform(v -> advise(accounts, 0)))
+                .onFailure(e -> LOG.warning("VDM metrics not computed: " + e.getMessage())))
         .onFailure(e -> LOG.warning("VDM pass not made (the accounts with VDM on could not be read): "
             + e.getMessage()))
         .onComplete(ar -> running = false);
+  }
+
+  private void advisePass() {
+    if (advising) {
+      return;
+    }
+    advising = true;
+    store.enabledAccounts()
+        .compose(accounts -> advise(accounts, 0))
+        .onFailure(e -> LOG.warning("VDM recommendations not checked (the accounts with VDM on could not be read): "
+            + e.getMessage()))
+        .onComplete(ar -> advising = false);
   }
 
   /** Checks the identities of the accounts from the {@code next}th on, each whose check is due and not taken. */
@@ -112,13 +129,20 @@ public final class VdmVerticle extends VerticleBase {
     }
     String account = accounts.get(next);
     Instant now = clock.instant();
-    return recommendations.claim(account, now, now.minus(ADVICE_EVERY).plusSeconds(1))
-        .compose(claimed -> !claimed ? Future.<Void>succeededFuture() : verified(account, null, new ArrayList<>())
-            .compose(found -> recommendations.sums(account,
-                    LocalDate.ofInstant(now, ZoneOffset.UTC).minusDays(ADVICE_DAYS - 1))
+    LocalDate from = LocalDate.ofInstant(now, ZoneOffset.UTC).minusDays(ADVICE_DAYS - 1);
+    return recommendations.claim(account, leaseOwner, now, now.minus(ADVICE_EVERY).plusSeconds(1))
+        .compose(claim -> claim == null ? Future.<Void>succeededFuture() : verified(account, null, new ArrayList<>())
+            .compose(found -> recommendations.sums(account, from, MailboxProviders.FEEDBACK_LOOPS)
                 .compose(sums -> advisor.advise(found, sums, ADVICE_DAYS))
-                .compose(findings -> recommendations.record(account,
-                    found.stream().map(Identity::name).toList(), findings, clock.instant()))))
+                .compose(findings -> recommendations.record(claim, found.stream().map(Identity::name).toList(),
+                    findings, clock.instant())))
+            .map(written -> {
+              if (!written) {
+                LOG.warning("VDM recommendations of account " + account + " not written: another node took the "
+                    + "check over (it took over " + ADVICE_EVERY.toMinutes() + " minutes)");
+              }
+              return null;
+            }))
         .recover(e -> {
           LOG.warning("VDM recommendations of account " + account + " not checked (again in "
               + ADVICE_EVERY.toMinutes() + " minutes): " + e.getMessage());

@@ -185,10 +185,15 @@ public final class IdentityStore {
         .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
   }
 
+  /** Deletes the identity, and VDM's recommendations for it with it (one statement); false when there was none. */
   public Future<Boolean> delete(String accountId, String name) {
-    return pool.preparedQuery("DELETE FROM identities WHERE account_id = $1 AND identity = $2")
-        .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
+    return pool.preparedQuery(DELETE).execute(Tuple.of(accountId, name)).map(r -> r.iterator().next().getLong(0) == 1);
   }
+
+  static final String DELETE = """
+      WITH gone AS (DELETE FROM identities WHERE account_id = $1 AND identity = $2 RETURNING identity),
+      advice AS (DELETE FROM vdm_recommendations r USING gone WHERE r.account_id = $1 AND r.identity = gone.identity)
+      SELECT count(*) FROM gone""";
 
   public Future<Boolean> setVerified(String accountId, String name) {
     return pool.preparedQuery("UPDATE identities SET verification_status = 'SUCCESS', verified_at = now() "

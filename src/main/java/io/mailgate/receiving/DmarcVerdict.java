@@ -63,8 +63,22 @@ public final class DmarcVerdict {
    * @param sp the policy for its subdomains, or null
    * @param strictSpf {@code aspf=s}
    * @param strictDkim {@code adkim=s}
+   * @param pct the share of failing mail the policy is to be applied to, 0 to 100 (100 when missing or invalid)
    */
-  record Policy(String p, String sp, boolean strictSpf, boolean strictDkim) {}
+  record Policy(String p, String sp, boolean strictSpf, boolean strictDkim, int pct) {}
+
+  /**
+   * The DMARC policy published for a domain ({@link #policyOf}): {@code none}, {@code quarantine} or {@code reject},
+   * {@code ""} when none is; and its {@code pct}.
+   */
+  public record Published(String policy, int pct) {
+    static final Published NONE = new Published("", 100);
+
+    /** Whether receivers are asked to quarantine or reject all the failing mail (what BIMI requires). */
+    public boolean enforced() {
+      return (policy.equals("quarantine") || policy.equals("reject")) && pct == 100;
+    }
+  }
 
   private final DnsResolver dns;
 
@@ -188,18 +202,20 @@ public final class DmarcVerdict {
   /**
    * The DMARC policy receivers apply to mail from {@code domain} (RFC 7489 6.6.3): {@code none}, {@code quarantine} or
    * {@code reject} (a subdomain's by its organizational domain's {@code sp} when it has one), {@code ""} when none is
-   * published (no record, several, or one without a policy to apply), null when DNS could not say.
+   * published (no record, several, or one without a policy to apply), with its {@code pct}; null when DNS could not
+   * say.
    */
-  public Future<String> policyOf(String domain) {
+  public Future<Published> policyOf(String domain) {
     return discover(domain).map(found -> {
       if (found.records() == null) {
         return null;
       }
       Policy policy = found.records().size() == 1 ? parse(found.records().get(0)) : null;
       if (policy == null) {
-        return "";
+        return Published.NONE;
       }
-      return !found.domain().equals(domain) && policy.sp() != null ? policy.sp() : policy.p();
+      return new Published(!found.domain().equals(domain) && policy.sp() != null ? policy.sp() : policy.p(),
+          policy.pct());
     });
   }
 
@@ -242,6 +258,7 @@ public final class DmarcVerdict {
     boolean rua = false;
     boolean strictSpf = false;
     boolean strictDkim = false;
+    int pct = 100;
     for (String tag : record.split(";")) {
       String[] kv = tag.split("=", 2);
       if (kv.length != 2) {
@@ -261,13 +278,23 @@ public final class DmarcVerdict {
         case "aspf" -> strictSpf = value.equals("s");
         case "adkim" -> strictDkim = value.equals("s");
         case "rua" -> rua = !value.isEmpty();
-        default -> { } // pct, ruf, fo, rf, ri: nothing to do with the verdict
+        case "pct" -> pct = percentage(value);
+        default -> { } // ruf, fo, rf, ri: nothing to do with the verdict
       }
     }
     if (p == null || invalid) {
-      return rua ? new Policy("none", null, strictSpf, strictDkim) : null;
+      return rua ? new Policy("none", null, strictSpf, strictDkim, pct) : null;
     }
-    return new Policy(p, sp, strictSpf, strictDkim);
+    return new Policy(p, sp, strictSpf, strictDkim, pct);
+  }
+
+  /** A {@code pct} tag's value: 0 to 100, else 100 (RFC 7489 6.3: an invalid value is ignored, its default kept). */
+  static int percentage(String value) {
+    if (value.isEmpty() || value.length() > 3 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return 100;
+    }
+    int n = Integer.parseInt(value);
+    return n <= 100 ? n : 100;
   }
 
   static boolean aligned(String author, String other, boolean strict) {
@@ -279,7 +306,7 @@ public final class DmarcVerdict {
    * The organizational domain (RFC 7489 3.2): the Public Suffix List's registrable domain; a name under no listed
    * suffix falls under the list's default rule ({@code *}: the last label), a public suffix is its own.
    */
-  static String organizationalDomain(String domain) {
+  public static String organizationalDomain(String domain) {
     try {
       InternetDomainName name = InternetDomainName.from(domain);
       if (name.isUnderPublicSuffix()) {

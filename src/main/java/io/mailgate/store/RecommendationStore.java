@@ -3,9 +3,12 @@ package io.mailgate.store;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -24,11 +27,20 @@ public final class RecommendationStore {
 
   /**
    * What a check found for one identity and type: a recommendation ({@code description} and {@code impact}), or,
-   * with a null description, nothing to fix (an open one is FIXED).
+   * with a null description, nothing to fix (an open one is FIXED), or, {@code withdrawn}, nothing to judge by (one
+   * stored is forgotten: BIMI while DMARC is not enforced, a rate of an identity that sent nothing).
    */
-  public record Finding(String identity, String type, String description, String impact) {
+  public record Finding(String identity, String type, String description, String impact, boolean withdrawn) {
+    public Finding(String identity, String type, String description, String impact) {
+      this(identity, type, description, impact, false);
+    }
+
     public static Finding fine(String identity, String type) {
-      return new Finding(identity, type, null, null);
+      return new Finding(identity, type, null, null, false);
+    }
+
+    public static Finding withdrawn(String identity, String type) {
+      return new Finding(identity, type, null, null, true);
     }
   }
 
@@ -39,16 +51,26 @@ public final class RecommendationStore {
   public record Sums(long send, long permanentBounce, long complaint, long deliveryComplaint) {}
 
   static final String CLAIM = """
-      INSERT INTO vdm_advised AS a (account_id, advised_at) VALUES ($1, $2)
-      ON CONFLICT (account_id) DO UPDATE SET advised_at = $2 WHERE a.advised_at < $3
+      INSERT INTO vdm_advised AS a (account_id, advised_at, advised_by) VALUES ($1, $2, $4)
+      ON CONFLICT (account_id) DO UPDATE SET advised_at = $2, advised_by = $4 WHERE a.advised_at < $3
       RETURNING account_id""";
 
+  /** The check's claim, locked until the findings are written (a node claiming it meanwhile waits), while it holds. */
+  static final String FENCE = """
+      SELECT 1 FROM vdm_advised WHERE account_id = $1 AND advised_at = $2 AND advised_by = $3 FOR UPDATE""";
+
+  /** The complaints counted are those of the providers whose deliveries delivery_complaint counts ($3). */
   static final String SUMS = """
-      SELECT lower(identity), sum(send), sum(permanent_bounce), sum(complaint), sum(delivery_complaint)
+      SELECT lower(identity), sum(send), sum(permanent_bounce), sum(complaint) FILTER (WHERE isp = ANY($3)),
+        sum(delivery_complaint)
       FROM vdm_metrics WHERE account_id = $1 AND day >= $2 GROUP BY 1""";
 
   static final String FORGET = """
       DELETE FROM vdm_recommendations WHERE account_id = $1 AND NOT (identity = ANY($2))""";
+
+  static final String WITHDRAW = """
+      DELETE FROM vdm_recommendations r USING unnest($2::text[], $3::text[]) AS w(identity, type)
+      WHERE r.account_id = $1 AND r.identity = w.identity AND r.type = w.type""";
 
   /** Open (again): changed only when something about it changed, so updated_at says when it last did. */
   static final String OPEN = """
@@ -60,8 +82,9 @@ public final class RecommendationStore {
       WHERE r.status <> 'OPEN' OR r.description <> $4 OR r.impact <> $5""";
 
   static final String FIXED = """
-      UPDATE vdm_recommendations SET status = 'FIXED', updated_at = $4
-      WHERE account_id = $1 AND identity = $2 AND type = $3 AND status = 'OPEN'""";
+      UPDATE vdm_recommendations r SET status = 'FIXED', updated_at = $4
+      FROM unnest($2::text[], $3::text[]) AS f(identity, type)
+      WHERE r.account_id = $1 AND r.identity = f.identity AND r.type = f.type AND r.status = 'OPEN'""";
 
   static final String PAGE = """
       SELECT identity, type, description, status, impact, created_at, updated_at FROM vdm_recommendations
@@ -76,46 +99,81 @@ public final class RecommendationStore {
     this.pool = pool;
   }
 
+  /** A node's claim of an account's check: who took it, when ({@link #claim}, {@link #record}). */
+  public record Claim(String accountId, Instant at, String owner) {}
+
   /**
-   * Takes the account's check, at {@code now}, when no node took it since {@code notSince}: true when taken (a node
-   * that dies with it leaves the next check to the next period).
+   * Takes the account's check for {@code owner}, at {@code now}, when no node took it since {@code notSince}: the
+   * claim, or null when not taken (a node that dies with it leaves the next check to the next period).
    */
-  public Future<Boolean> claim(String accountId, Instant now, Instant notSince) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(accountId, Timestamps.utc(now), Timestamps.utc(notSince)))
-        .map(rows -> rows.rowCount() == 1);
+  public Future<Claim> claim(String accountId, String owner, Instant now, Instant notSince) {
+    Instant at = now.truncatedTo(ChronoUnit.MICROS); // as PostgreSQL keeps it: the fence compares it
+    return pool.preparedQuery(CLAIM)
+        .execute(Tuple.of(accountId, Timestamps.utc(at), Timestamps.utc(notSince), owner))
+        .map(rows -> rows.rowCount() == 1 ? new Claim(accountId, at, owner) : null);
   }
 
-  /** The account's sums by identity (lower case) over the days from {@code from} on. */
-  public Future<Map<String, Sums>> sums(String accountId, LocalDate from) {
-    return pool.preparedQuery(SUMS).execute(Tuple.of(accountId, from)).map(rows -> {
+  /**
+   * The account's sums by identity (lower case) over the days from {@code from} on, complaints of the providers
+   * {@code feedbackLoops} only (those delivery_complaint counts the deliveries to).
+   */
+  public Future<Map<String, Sums>> sums(String accountId, LocalDate from, List<String> feedbackLoops) {
+    return pool.preparedQuery(SUMS).execute(Tuple.tuple().addValue(accountId).addValue(from)
+        .addArrayOfString(feedbackLoops.toArray(String[]::new))).map(rows -> {
       Map<String, Sums> out = new HashMap<>();
       for (Row r : rows) {
-        out.put(r.getString(0), new Sums(r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)));
+        Long complaints = r.getLong(3); // null: no row of those providers
+        out.put(r.getString(0), new Sums(r.getLong(1), r.getLong(2), complaints == null ? 0 : complaints,
+            r.getLong(4)));
       }
       return out;
     });
   }
 
   /**
-   * Writes a check's findings, at {@code now}, in one transaction: a recommendation found is OPEN, one found fixed is
-   * FIXED, one not checked this time (DNS could not say) as it was; those of identities not in {@code identities} (no
-   * longer the account's, or not verified) are forgotten.
+   * Writes a check's findings, at {@code now}, in one transaction, while {@code claim} is still the account's (false,
+   * nothing written, when another node took the check over): a recommendation found is OPEN, one found fixed is FIXED,
+   * one withdrawn is forgotten, one not checked this time (DNS could not say) stays as it was; those of identities not
+   * in {@code identities} (no longer the account's, or not verified) are forgotten.
    */
-  public Future<Void> record(String accountId, Collection<String> identities, List<Finding> findings, Instant now) {
+  public Future<Boolean> record(Claim claim, Collection<String> identities, List<Finding> findings, Instant now) {
+    String accountId = claim.accountId();
     List<Tuple> open = new ArrayList<>();
-    List<Tuple> fixed = new ArrayList<>();
+    List<String> fixed = new ArrayList<>();
+    List<String> withdrawn = new ArrayList<>();
     for (Finding f : findings) {
       if (f.description() != null) {
         open.add(Tuple.of(accountId, f.identity(), f.type(), f.description(), f.impact(), Timestamps.utc(now)));
       } else {
-        fixed.add(Tuple.of(accountId, f.identity(), f.type(), Timestamps.utc(now)));
+        List<String> to = f.withdrawn() ? withdrawn : fixed;
+        to.add(f.identity());
+        to.add(f.type());
       }
     }
-    return pool.withTransaction(conn -> conn.preparedQuery(FORGET)
+    return pool.withTransaction(conn -> conn.preparedQuery(FENCE)
+        .execute(Tuple.of(accountId, Timestamps.utc(claim.at()), claim.owner()))
+        .compose(held -> held.size() == 0 ? Future.succeededFuture(false) : conn.preparedQuery(FORGET)
             .execute(Tuple.tuple().addValue(accountId).addArrayOfString(identities.toArray(String[]::new)))
             .compose(v -> open.isEmpty() ? Future.succeededFuture() : conn.preparedQuery(OPEN).executeBatch(open))
-            .compose(v -> fixed.isEmpty() ? Future.succeededFuture() : conn.preparedQuery(FIXED).executeBatch(fixed)))
-        .mapEmpty();
+            .compose(v -> pairs(conn, FIXED, accountId, fixed, Timestamps.utc(now)))
+            .compose(v -> pairs(conn, WITHDRAW, accountId, withdrawn, null))
+            .map(true)));
+  }
+
+  /** {@code sql} run once with the account, the identities and types of {@code pairs} as arrays, and {@code at}. */
+  private static Future<Void> pairs(SqlConnection conn, String sql, String accountId, List<String> pairs,
+      OffsetDateTime at) {
+    if (pairs.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    String[] identities = new String[pairs.size() / 2];
+    String[] types = new String[identities.length];
+    for (int i = 0; i < identities.length; i++) {
+      identities[i] = pairs.get(2 * i);
+      types[i] = pairs.get(2 * i + 1);
+    }
+    Tuple t = Tuple.tuple().addValue(accountId).addArrayOfString(identities).addArrayOfString(types);
+    return conn.preparedQuery(sql).execute(at == null ? t : t.addValue(at)).mapEmpty();
   }
 
   /** Up to {@code limit} of the account's recommendations by identity and type, after {@code after} (null: first). */

@@ -10,7 +10,9 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
@@ -174,37 +176,49 @@ public final class RetentionVerticle extends VerticleBase {
     }
     running = true;
     Instant now = clock.instant();
-    Future<Long> received = sweepBounceable(db, now.minus(ReceivedMessages.BOUNCE_WINDOW), BATCH).transform(done -> {
+    // each sweep logs its own failure: one failing does not skip the others
+    sweepReceived(now, receivedDays).transform(v -> sweepVdm(now)).onComplete(v -> {
+      if (days == 0) {
+        running = false;
+      } else {
+        sweepMessages(days);
+      }
+    });
+  }
+
+  /** Received mail past SendBounce's window, and past {@code receiving.retentionDays} (0 keeps it). */
+  private Future<Void> sweepReceived(Instant now, int receivedDays) {
+    return sweepBounceable(db, now.minus(ReceivedMessages.BOUNCE_WINDOW), BATCH).transform(done -> {
       if (done.failed()) {
         LOG.warning("retention sweep of received messages past SendBounce's window failed: "
             + done.cause().getMessage());
       }
       return receivedDays == 0 ? Future.succeededFuture(0L)
           : sweepReceived(db, now.minus(Duration.ofDays(receivedDays)), BATCH);
-    }).compose(n -> {
-      int vdmDays = config.get(MailgateConfig.VDM_RETENTION_DAYS);
-      return vdmDays == 0 ? Future.succeededFuture(n) : sweepVdm(db,
-          java.time.LocalDate.ofInstant(now, java.time.ZoneOffset.UTC).minusDays(vdmDays), BATCH).transform(vdm -> {
-            if (vdm.failed()) {
-              LOG.warning("retention sweep of VDM metrics failed: " + vdm.cause().getMessage());
-            } else if (vdm.result() > 0) {
-              LOG.info("retention: deleted " + vdm.result() + " rows of VDM metrics from before "
-                  + java.time.LocalDate.ofInstant(now, java.time.ZoneOffset.UTC).minusDays(vdmDays));
-            }
-            return Future.succeededFuture(n);
-          });
-    });
-    received.onComplete(ar -> {
+    }).transform(ar -> {
       if (ar.failed()) {
         LOG.warning("retention sweep of received mail failed: " + ar.cause().getMessage());
       } else if (ar.result() > 0) {
         LOG.info("retention: deleted " + ar.result() + " received messages stored by S3 actions");
       }
-      if (days == 0) {
-        running = false;
-      } else {
-        sweepMessages(days);
+      return Future.succeededFuture();
+    });
+  }
+
+  /** VDM's daily metrics past {@code vdm.retentionDays} (0 keeps them). */
+  private Future<Void> sweepVdm(Instant now) {
+    int vdmDays = config.get(MailgateConfig.VDM_RETENTION_DAYS);
+    if (vdmDays == 0) {
+      return Future.succeededFuture();
+    }
+    LocalDate before = LocalDate.ofInstant(now, ZoneOffset.UTC).minusDays(vdmDays);
+    return sweepVdm(db, before, BATCH).transform(ar -> {
+      if (ar.failed()) {
+        LOG.warning("retention sweep of VDM metrics failed: " + ar.cause().getMessage());
+      } else if (ar.result() > 0) {
+        LOG.info("retention: deleted " + ar.result() + " rows of VDM metrics from before " + before);
       }
+      return Future.succeededFuture();
     });
   }
 
@@ -267,7 +281,7 @@ public final class RetentionVerticle extends VerticleBase {
    * Deletes the VDM metrics of days before {@code before}, {@code batch} rows a statement, and those days' leases; the
    * metrics' rows deleted. Nothing when another node holds the retention lock.
    */
-  public static Future<Long> sweepVdm(Pool db, java.time.LocalDate before, int batch) {
+  public static Future<Long> sweepVdm(Pool db, LocalDate before, int batch) {
     return locked(db, conn -> batches(conn, DELETE_VDM_METRICS, Tuple.of(before, batch), batch, 0)
         .compose(n -> delete(conn, DELETE_VDM_DAYS, Tuple.of(before)).map(n)));
   }

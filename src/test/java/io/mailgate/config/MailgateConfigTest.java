@@ -81,6 +81,12 @@ class MailgateConfigTest {
     MailgateConfig.load(null, Map.of("MAILGATE_SMTP_INBOUND_PORT", "0", "MAILGATE_SMTP_SUBMISSION_PORT", "0"));
     MailgateConfig.load(null, Map.of("MAILGATE_VDM_RETENTION_DAYS", "0")); // kept for ever
     MailgateConfig.load(null, Map.of("MAILGATE_VDM_RETENTION_DAYS", "14"));
+    // under the advisor's 14 days, whatever vdm.recomputeDays says: the rates would be judged by fewer days
+    ConfigException advice = assertThrows(ConfigException.class, () -> MailgateConfig.load(null,
+        Map.of("MAILGATE_VDM_RETENTION_DAYS", "10", "MAILGATE_VDM_RECOMPUTE_DAYS", "7")));
+    assertTrue(advice.getMessage().contains("vdm.retentionDays") && advice.getMessage().contains("below 14"),
+        advice.getMessage());
+    MailgateConfig.load(null, Map.of("MAILGATE_VDM_RETENTION_DAYS", "14", "MAILGATE_VDM_RECOMPUTE_DAYS", "7"));
   }
 
   @Test

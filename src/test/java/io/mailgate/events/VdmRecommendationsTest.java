@@ -208,8 +208,8 @@ class VdmRecommendationsTest {
     Set<String> all = Await.until(() -> shown(list(r -> { })), s -> !s.isEmpty(), Duration.ofSeconds(30));
     assertEquals(expected, all);
     Recommendation bounce = one("good.example", "BOUNCE");
-    assertTrue(bounce.description().contains("6.0 % of the mail sent from good.example")
-        && bounce.description().contains("(60 of 1000)"), bounce.description());
+    assertTrue(bounce.description().startsWith("5 % or more of the mail sent from good.example over the last 14 "
+        + "days bounced permanently"), bounce.description());
     assertEquals(bounce.createdTimestamp(), bounce.lastUpdatedTimestamp());
     assertTrue(one("token.example", "SPF").description().contains("publishes 2 SPF records"));
     assertTrue(one("mail.org.example", "DMARC").description().contains("p=none"));
@@ -233,17 +233,34 @@ class VdmRecommendationsTest {
     assertTrue(token != null);
     assertThrows(BadRequestException.class, () -> paced(() -> ses.listRecommendations(r -> r.nextToken(token)
         .filter(Map.of(ListRecommendationsFilterKey.TYPE, "DKIM")))));
+    // a token of this list, its position altered: refused, not the list from its start
+    String decoded = new String(java.util.Base64.getUrlDecoder().decode(token),
+        java.nio.charset.StandardCharsets.UTF_8);
+    String tampered = java.util.Base64.getUrlEncoder().encodeToString((decoded.substring(0, decoded.indexOf(':') + 1)
+        + "good.example").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThrows(BadRequestException.class, () -> paced(() -> ses.listRecommendations(r -> r.nextToken(tampered)
+        .filter(Map.of(ListRecommendationsFilterKey.STATUS, "OPEN")))));
 
-    // weak.example publishes its SPF record, token.example goes: found at the next check
-    dns.txt("weak.example", "v=spf1 include:_spf.weak.example ~all");
+    // token.example goes, and its recommendations with it
     ses.deleteEmailIdentity(r -> r.emailIdentity("token.example"));
+    assertNull(one("token.example", "DKIM"), "a deleted identity's recommendations go with it");
+    assertNull(one("token.example", "BIMI"));
+
+    // weak.example publishes its SPF record; good.example's DMARC policy applies to half its failing mail: found
+    // at the next check (BIMI, which asks for an enforced policy, withdrawn)
+    dns.txt("weak.example", "v=spf1 include:_spf.weak.example ~all");
+    dns.remove("_dmarc.good.example").txt("_dmarc.good.example", "v=DMARC1; p=reject; pct=50");
+    Db.execute(pg, "INSERT INTO vdm_recommendations VALUES ('" + key.accountId() + "', 'good.example', 'BIMI', "
+        + "'no BIMI record', 'LOW', 'OPEN', now(), now())");
     Recommendation dmarcBefore = one("weak.example", "DMARC");
     checkAgain();
     Await.until(() -> one("weak.example", "SPF").statusAsString(), s -> s.equals("FIXED"), Duration.ofSeconds(30));
     Recommendation fixed = one("weak.example", "SPF");
     assertTrue(fixed.lastUpdatedTimestamp().isAfter(fixed.createdTimestamp()), fixed.toString());
     assertEquals(dmarcBefore, one("weak.example", "DMARC"), "unchanged: not updated");
-    assertNull(one("token.example", "DKIM"), "a deleted identity's recommendations go with it");
+    assertEquals("LOW", one("good.example", "DMARC").impactAsString());
+    assertTrue(one("good.example", "DMARC").description().contains("pct=50"));
+    assertNull(one("good.example", "BIMI"), "withdrawn while DMARC is not enforced");
     assertEquals(Set.of("weak.example SPF HIGH FIXED"),
         shown(list(r -> r.filter(Map.of(ListRecommendationsFilterKey.STATUS, "FIXED")))));
   }

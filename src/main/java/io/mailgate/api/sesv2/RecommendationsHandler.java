@@ -1,5 +1,6 @@
 package io.mailgate.api.sesv2;
 
+import io.mailgate.SesError;
 import io.mailgate.SesException;
 import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
@@ -57,6 +58,9 @@ public final class RecommendationsHandler {
     }
     RecommendationStore.Position after = paging.after() == null ? null
         : RecommendationStore.Position.of(paging.after());
+    if (paging.after() != null && after == null) {
+      throw Paging.invalidToken(SesError.BAD_REQUEST); // tagged as ours, but no position of this list
+    }
     String account = caller.account().id();
     return allowed.apply(account)
         .compose(v -> MetricDataHandler.vdmOn(accounts, account, "its identities are checked from then on"))
