@@ -60,7 +60,7 @@ public final class MailboxProviders {
    * figures only) and iCloud do not. VDM's DELIVERY_COMPLAINT counts the deliveries to those that do.
    */
   public static boolean hasFeedbackLoop(String provider) {
-    return FEEDBACK_LOOPS.contains(provider);
+    return provider != null && FEEDBACK_LOOPS.contains(provider); // List.of refuses to look for a null
   }
 
   /** The providers {@link #hasFeedbackLoop} is true of. */
