@@ -23,6 +23,8 @@ public final class EventBusAddresses {
   public static final String TENANT_CHANGED = "mailgate.tenant.changed";
   /** {@code "<account>"}, published when one of the account's identities' notification topics or settings changed. */
   public static final String IDENTITY_TOPICS_CHANGED = "mailgate.identity.topics.changed";
+  /** Nothing: an export job was created on this node, for its {@code ExportVerticle} to take at once. */
+  public static final String EXPORT_CREATED = "mailgate.export.created";
   /** start-dev only: {@code CaptureQuery} -> JSON array of captured messages. */
   public static final String DEV_CAPTURED = "mailgate.dev.captured";
 }

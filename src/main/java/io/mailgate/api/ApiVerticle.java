@@ -31,6 +31,7 @@ import io.mailgate.api.sesv2.IdentityPoliciesHandler;
 import io.mailgate.api.sesv2.EmailAddressInsightsHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
 import io.mailgate.api.sesv2.BlacklistReportsHandler;
+import io.mailgate.api.sesv2.ExportJobsHandler;
 import io.mailgate.api.sesv2.MetricDataHandler;
 import io.mailgate.api.sesv2.RecommendationsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
@@ -72,6 +73,7 @@ import io.mailgate.send.dkim.DkimSigner;
 import io.mailgate.smtp.SmtpServer;
 import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.store.Database;
+import io.mailgate.store.ExportJobStore;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.IpListingStore;
 import io.mailgate.store.MessageStore;
@@ -262,6 +264,8 @@ public final class ApiVerticle extends VerticleBase {
     MetricDataHandler metricData = new MetricDataHandler(new VdmStore(db), accounts, this::metricDataAllowed);
     RecommendationsHandler recommendations = new RecommendationsHandler(new RecommendationStore(db), accounts, region,
         this::recommendationsAllowed);
+    ExportJobsHandler exportJobs = new ExportJobsHandler(new ExportJobStore(db), accounts, clock,
+        this::exportJobsAllowed, () -> vertx.eventBus().publish(EventBusAddresses.EXPORT_CREATED, null));
     TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
@@ -408,6 +412,10 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/v2/email/email-address-insights/").handler(V2Route.of(auth, addressInsights::get));
     router.post("/v2/email/metrics/batch").handler(V2Route.of(auth, metricData::batch));
     router.post("/v2/email/vdm/recommendations").handler(V2Route.of(auth, recommendations::list));
+    router.post("/v2/email/export-jobs").handler(V2Route.of(auth, exportJobs::create));
+    router.get("/v2/email/export-jobs/:jobId").handler(V2Route.of(auth, exportJobs::get));
+    router.put("/v2/email/export-jobs/:jobId/cancel").handler(V2Route.of(auth, exportJobs::cancel));
+    router.post("/v2/email/list-export-jobs").handler(V2Route.of(auth, exportJobs::list));
     TenantsHandler tenants = new TenantsHandler(vertx, tenantStore, region);
     router.post("/v2/email/tenants").handler(V2Route.of(auth, tenants::create));
     router.post("/v2/email/tenants/get").handler(V2Route.of(auth, tenants::get));
@@ -883,6 +891,13 @@ public final class ApiVerticle extends VerticleBase {
   private Future<Void> recommendationsAllowed(String accountId) {
     return limiter.admit(new RateCheck("vdm-recommendations:" + accountId, 1, 1, -1, 0),
         "Maximum ListRecommendations rate exceeded (1 call per second).", "ListRecommendations quota exceeded.",
+        "Limits cannot be checked right now; retry later.");
+  }
+
+  /** CreateExportJob: SES's one call a second per account, counted across the nodes. */
+  private Future<Void> exportJobsAllowed(String accountId) {
+    return limiter.admit(new RateCheck("export-jobs:" + accountId, 1, 1, -1, 0),
+        "Maximum CreateExportJob rate exceeded (1 call per second).", "CreateExportJob quota exceeded.",
         "Limits cannot be checked right now; retry later.");
   }
 

@@ -132,6 +132,29 @@ public final class MessageQuery {
         });
   }
 
+  /** A step of a walk over the messages in id order: how many were read, the last, those of the account asked. */
+  public record Step(long read, String last, List<String> ids) {}
+
+  /** The messages after id $2 and before $3, $4 at most of any account: how many were read, the last, the account's. */
+  static final String STEP = """
+      WITH read AS MATERIALIZED (SELECT id, account_id FROM messages WHERE id > $2 AND id < $3 ORDER BY id LIMIT $4)
+      SELECT (SELECT count(*) FROM read), (SELECT max(id) FROM read),
+        (SELECT array_agg(id ORDER BY id) FROM read WHERE account_id = $1)""";
+
+  /**
+   * The ids of {@code accountId}'s messages among the next {@code limit} messages of any account after id {@code after}
+   * and before {@code until}, in order: a statement reads a bounded number of messages however few are the account's.
+   */
+  public Future<Step> step(String accountId, String after, String until, int limit) {
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(STEP)
+            .execute(Tuple.of(accountId, after, until, limit)))
+        .map(rows -> {
+          Row r = rows.iterator().next();
+          String[] ids = r.getArrayOfStrings(2);
+          return new Step(r.getLong(0), r.getString(1), ids == null ? List.of() : List.of(ids));
+        });
+  }
+
   /**
    * The stored events with the Send and the Deliveries added, in time order (the Send first). A message that could
    * not be rendered was never sent: its Rendering Failure is its only event.

@@ -318,6 +318,63 @@ public final class VdmStore {
         });
   }
 
+  /** One row of {@link #table}: a day, the values of the dimensions grouped by, and every metric's sum. */
+  public record Sums(LocalDate day, List<String> dimensions, long[] metrics) {
+    public long get(Metric m) {
+      return metrics[m.ordinal()];
+    }
+  }
+
+  /** The dimensions {@link #table} may group by, by their names in the API: their columns. */
+  public static final Map<String, String> DIMENSION_COLUMNS = Map.of("EMAIL_IDENTITY", "identity",
+      "CONFIGURATION_SET", "configuration_set", "ISP", "isp");
+
+  /**
+   * The account's metrics each day from {@code from} to {@code to} (both included), summed over the groups
+   * {@code filter} lets through by day and by the dimensions {@code groupBy} names (of {@link #DIMENSION_COLUMNS}), in
+   * order of day then dimensions; {@code limit} rows at most.
+   */
+  public Future<List<Sums>> table(String accountId, LocalDate from, LocalDate to, Filter filter, List<String> groupBy,
+      int limit) {
+    StringBuilder columns = new StringBuilder();
+    for (String d : groupBy) {
+      String column = DIMENSION_COLUMNS.get(d);
+      if (column == null) {
+        throw new IllegalArgumentException("no dimension " + d);
+      }
+      columns.append(", ").append(column);
+    }
+    StringBuilder sums = new StringBuilder();
+    for (Metric m : Metric.values()) {
+      sums.append(", sum(").append(m.column()).append(")::bigint");
+    }
+    String sql = "SELECT day" + columns + sums + " FROM vdm_metrics "
+        + "WHERE account_id = $1 AND day >= $2 AND day <= $3 "
+        + "AND ($4::text[] IS NULL OR lower(identity) IN (SELECT lower(v) FROM unnest($4::text[]) v)) "
+        + "AND ($5::text[] IS NULL OR configuration_set = ANY($5)) "
+        + "AND ($6::text[] IS NULL OR lower(isp) IN (SELECT lower(v) FROM unnest($6::text[]) v)) "
+        + "GROUP BY day" + columns + " ORDER BY day" + columns + " LIMIT $7";
+    int width = groupBy.size();
+    return pool.preparedQuery(sql)
+        .execute(Tuple.of(accountId, from, to, array(filter.identities()), array(filter.configurationSets()),
+            array(filter.isps()), limit))
+        .map(rows -> {
+          List<Sums> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            List<String> dims = new ArrayList<>(width);
+            for (int i = 0; i < width; i++) {
+              dims.add(r.getString(1 + i));
+            }
+            long[] metrics = new long[Metric.values().length];
+            for (int i = 0; i < metrics.length; i++) {
+              metrics[i] = r.getLong(1 + width + i);
+            }
+            out.add(new Sums(r.getLocalDate(0), dims, metrics));
+          }
+          return out;
+        });
+  }
+
   private static String[] array(List<String> values) {
     return values == null ? null : values.toArray(String[]::new);
   }

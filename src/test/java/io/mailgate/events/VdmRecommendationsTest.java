@@ -34,7 +34,6 @@ import software.amazon.awssdk.services.sesv2.model.ListRecommendationsFilterKey;
 import software.amazon.awssdk.services.sesv2.model.ListRecommendationsRequest;
 import software.amazon.awssdk.services.sesv2.model.ListRecommendationsResponse;
 import software.amazon.awssdk.services.sesv2.model.Recommendation;
-import software.amazon.awssdk.services.sesv2.model.TooManyRequestsException;
 
 /**
  * The Virtual Deliverability Manager's recommendations end to end: an account verifies domains through DNS (a fake of
@@ -83,26 +82,12 @@ class VdmRecommendationsTest {
         == DkimStatus.SUCCESS, Duration.ofSeconds(20));
   }
 
-  /** SES's one call a second: a call refused for it is made again a moment later. */
   static <T> T paced(Supplier<T> call) {
-    for (int i = 0; ; i++) {
-      try {
-        return call.get();
-      } catch (TooManyRequestsException e) {
-        if (i == 20) {
-          throw e;
-        }
-        sleep(250);
-      }
-    }
+    return Await.paced(call);
   }
 
   static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    Await.sleep(millis);
   }
 
   static List<Recommendation> list(java.util.function.Consumer<ListRecommendationsRequest.Builder> request) {

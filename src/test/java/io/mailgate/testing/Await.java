@@ -26,6 +26,32 @@ public final class Await {
     throw new AssertionError("condition not met within " + timeout + "; last value: " + last);
   }
 
+  /**
+   * {@code call}, made again a quarter of a second later while the node throttles it (an operation of one call a second
+   * per account: SES's TooManyRequestsException), up to 20 times.
+   */
+  public static <T> T paced(Supplier<T> call) {
+    for (int i = 0; ; i++) {
+      try {
+        return call.get();
+      } catch (software.amazon.awssdk.services.sesv2.model.TooManyRequestsException e) {
+        if (i == 20) {
+          throw e;
+        }
+        sleep(250);
+      }
+    }
+  }
+
+  public static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
   public static void until(Supplier<Boolean> condition, Duration timeout) {
     until(condition, Boolean::booleanValue, timeout);
   }

@@ -224,6 +224,21 @@ public final class TestNode implements AutoCloseable {
         .build();
   }
 
+  /**
+   * The SDK's S3 client as a user configures it for Mailgate's S3 endpoint: the endpoint with its path, path-style;
+   * {@code attempts} the SDK's attempts at a call.
+   */
+  public software.amazon.awssdk.services.s3.S3Client s3(String key, String secret, int attempts) {
+    return software.amazon.awssdk.services.s3.S3Client.builder()
+        .endpointOverride(URI.create(endpoint() + io.mailgate.api.s3.S3Api.PATH))
+        .forcePathStyle(true)
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
+        .httpClient(UrlConnectionHttpClient.create())
+        .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(attempts)))
+        .build();
+  }
+
   /** The SES v1 (Query API) client of the AWS SDK, against this node. */
   public software.amazon.awssdk.services.ses.SesClient sesV1() {
     return sesV1(ACCESS_KEY, SECRET);

@@ -4,6 +4,7 @@ import io.mailgate.NetAddresses;
 
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.api.s3.BucketNames;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.identity.IdentityNames;
 import io.mailgate.identity.IdentityService;
@@ -463,19 +464,9 @@ final class ReceiptRuleActions {
     return false;
   }
 
-  /** S3's rules for a bucket name (those of a bucket that can also be addressed as a host name). */
+  /** S3's rules for a bucket name ({@link BucketNames}). */
   static boolean isBucketName(String b) {
-    if (b.length() < 3 || b.length() > 63 || b.contains("..") || b.matches("[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+")) {
-      return false;
-    }
-    for (int i = 0; i < b.length(); i++) {
-      char c = b.charAt(i);
-      boolean edge = i == 0 || i == b.length() - 1;
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!edge && (c == '.' || c == '-')))) {
-        return false;
-      }
-    }
-    return true;
+    return BucketNames.valid(b);
   }
 
   /**

@@ -48,7 +48,7 @@ public final class MessageInsightsHandler {
     return new SesException(SesError.NOT_FOUND, "Message " + id + " does not exist.");
   }
 
-  static JsonObject render(MessageQuery.StoredMessage m) {
+  public static JsonObject render(MessageQuery.StoredMessage m) {
     // one entry per address (a recipient named twice is one destination); events may spell its case otherwise
     Map<String, JsonObject> insights = new LinkedHashMap<>();
     for (MessageQuery.StoredRecipient r : m.recipients()) {

@@ -38,7 +38,7 @@ import java.util.function.BiFunction;
 public final class MetricDataHandler {
   static final int MAX_QUERIES = 10;
   static final int MAX_ID = 255;
-  static final int MAX_VALUES = 10;
+  public static final int MAX_VALUES = 10;
   static final Set<String> DIMENSIONS = Set.of("EMAIL_IDENTITY", "CONFIGURATION_SET", "ISP");
 
   /** One query as asked: its filter null where a dimension is not narrowed. */
@@ -203,7 +203,7 @@ public final class MetricDataHandler {
   }
 
   /** A timestamp field: epoch seconds (as the SDKs send it), or an ISO-8601 instant. */
-  private static Instant time(JsonObject q, String field, String path) {
+  public static Instant time(JsonObject q, String field, String path) {
     Object v = q.getValue(field);
     if (v == null) {
       throw SesException.badRequest("Missing required field " + path + "." + field + ".");

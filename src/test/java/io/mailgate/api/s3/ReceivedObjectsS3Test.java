@@ -36,7 +36,6 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.SdkGlobalTime;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3Configuration;
@@ -93,16 +92,9 @@ class ReceivedObjectsS3Test {
     return client(node, key, secret, 1);
   }
 
-  /** The SDK's S3 client as a user configures it for Mailgate: the endpoint with its path, and path-style. */
+  /** The SDK's S3 client as a user configures it for Mailgate ({@link TestNode#s3}). */
   static S3Client client(TestNode on, String key, String secret, int attempts) {
-    return S3Client.builder()
-        .endpointOverride(URI.create(on.endpoint() + S3Api.PATH))
-        .forcePathStyle(true)
-        .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
-        .httpClient(UrlConnectionHttpClient.create())
-        .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(attempts)))
-        .build();
+    return on.s3(key, secret, attempts);
   }
 
   static void put(String accountId, String bucket, String key, byte[] content, Instant createdAt) {

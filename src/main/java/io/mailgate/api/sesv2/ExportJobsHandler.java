@@ -1,0 +1,239 @@
+package io.mailgate.api.sesv2;
+
+import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.requiredString;
+
+import io.mailgate.SesError;
+import io.mailgate.SesException;
+import io.mailgate.api.Paging;
+import io.mailgate.api.V2Route;
+import io.mailgate.api.s3.BucketNames;
+import io.mailgate.feedback.MessageInsightsExport;
+import io.mailgate.feedback.MetricsExport;
+import io.mailgate.identity.AccountDirectory;
+import io.mailgate.send.Caller;
+import io.mailgate.store.ExportJobStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * SES v2 export jobs: CreateExportJob ({@code POST /v2/email/export-jobs}), GetExportJob ({@code GET
+ * /v2/email/export-jobs/{JobId}}), ListExportJobs ({@code POST /v2/email/list-export-jobs}) and CancelExportJob
+ * ({@code PUT /v2/email/export-jobs/{JobId}/cancel}). A job exports the VDM metrics ({@link MetricsExport}, VDM on) or
+ * the message insights ({@link MessageInsightsExport}) of the account, as CSV or JSON Lines, to an object of its S3
+ * namespace read back through the S3 endpoint: the {@code S3Url} given ({@code s3://bucket/key}; a key ending in
+ * {@code /} gets the job's id and the format's extension after it), else {@value #BUCKET} with the job's id as key. The
+ * data source is checked whole when the job is created (a 400 for the first problem, nothing created); a node's
+ * {@link io.mailgate.feedback.ExportVerticle} makes the file. CreateExportJob is SES's one call a second per account,
+ * across the nodes ({@code allowed}); an account has at most {@link #MAX_ACTIVE} jobs waiting or running.
+ */
+public final class ExportJobsHandler {
+  /** Where a job without an S3Url puts its file. */
+  public static final String BUCKET = "mailgate-exports";
+  static final int MAX_ACTIVE = 10;
+  static final int MAX_PAGE = 100;
+  static final int MAX_KEY_BYTES = 1024;
+  static final List<String> SOURCE_TYPES = List.of("METRICS_DATA", "MESSAGE_INSIGHTS");
+  static final List<String> STATUSES = List.of(ExportJobStore.CREATED, ExportJobStore.PROCESSING,
+      ExportJobStore.COMPLETED, ExportJobStore.FAILED, ExportJobStore.CANCELLED);
+  /** SES's pattern of an S3Url: a bucket and a key, which may end in a slash. */
+  private static final Pattern S3_URL = Pattern.compile("^s3://([^/]+)/(.*?([^/]+)/?)$");
+  private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  private final ExportJobStore store;
+  private final AccountDirectory accounts;
+  private final Clock clock;
+  private final Function<String, Future<Void>> allowed;
+  private final Runnable created;
+
+  /**
+   * @param allowed whether the account may create a job now (a 429 when not)
+   * @param created told when a job was created, for this node to take it at once
+   */
+  public ExportJobsHandler(ExportJobStore store, AccountDirectory accounts, Clock clock,
+      Function<String, Future<Void>> allowed, Runnable created) {
+    this.store = store;
+    this.accounts = accounts;
+    this.clock = clock;
+    this.allowed = allowed;
+    this.created = created;
+  }
+
+  public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    JsonObject source = object(body, "ExportDataSource", "");
+    JsonObject destination = object(body, "ExportDestination", "");
+    if (source == null) {
+      throw SesException.badRequest("Missing required field ExportDataSource.");
+    }
+    if (destination == null) {
+      throw SesException.badRequest("Missing required field ExportDestination.");
+    }
+    JsonObject metrics = object(source, "MetricsDataSource", "ExportDataSource");
+    JsonObject insights = object(source, "MessageInsightsDataSource", "ExportDataSource");
+    if ((metrics == null) == (insights == null)) {
+      throw SesException.badRequest("ExportDataSource must have one of MetricsDataSource and "
+          + "MessageInsightsDataSource.");
+    }
+    String type;
+    JsonObject kept;
+    if (metrics != null) {
+      MetricsExport.parse(metrics, "ExportDataSource.MetricsDataSource");
+      type = "METRICS_DATA";
+      kept = new JsonObject().put("MetricsDataSource",
+          MetricsExport.normalized(metrics, "ExportDataSource.MetricsDataSource"));
+    } else {
+      type = "MESSAGE_INSIGHTS";
+      kept = new JsonObject().put("MessageInsightsDataSource",
+          MessageInsightsExport.normalized(insights, "ExportDataSource.MessageInsightsDataSource"));
+    }
+    String format = requiredString(destination, "DataFormat", "ExportDestination");
+    if (!format.equals("CSV") && !format.equals("JSON")) {
+      throw SesException.badRequest("ExportDestination.DataFormat must be CSV or JSON, not '" + format + "'.");
+    }
+    String jobId = UUID.randomUUID().toString();
+    String[] place = place(destination.getValue("S3Url"), jobId, format);
+    String account = caller.account().id();
+    ExportJobStore.Job job = new ExportJobStore.Job(account, jobId, type, kept, format, place[0], place[1],
+        ExportJobStore.CREATED, clock.instant(), null, null, null, null);
+    // a request refused for VDM being off takes none of the account's calls
+    return (metrics == null ? Future.<Void>succeededFuture()
+            : MetricDataHandler.vdmOn(accounts, account, "its metrics are computed from then on"))
+        .compose(v -> allowed.apply(account))
+        .compose(v -> store.create(job, MAX_ACTIVE))
+        .compose(made -> {
+          if (!made) {
+            return Future.failedFuture(new SesException(SesError.LIMIT_EXCEEDED, "The account has " + MAX_ACTIVE
+                + " export jobs waiting or running already: wait for one to end, or cancel one."));
+          }
+          created.run();
+          return Future.succeededFuture(new JsonObject().put("JobId", jobId));
+        });
+  }
+
+  /** The bucket and key of the job's file: the S3Url's, or ours. */
+  static String[] place(Object s3Url, String jobId, String format) {
+    String file = jobId + "." + format.toLowerCase(Locale.ROOT);
+    if (s3Url == null) {
+      return new String[] {BUCKET, file};
+    }
+    if (!(s3Url instanceof String url)) {
+      throw SesException.badRequest("Invalid type for field ExportDestination.S3Url: expected a string.");
+    }
+    Matcher m = S3_URL.matcher(url);
+    if (!m.matches()) {
+      throw SesException.badRequest("ExportDestination.S3Url must be s3://<bucket>/<key>, not '" + url + "'.");
+    }
+    String bucket = m.group(1);
+    String key = m.group(2).endsWith("/") ? m.group(2) + file : m.group(2);
+    if (!BucketNames.valid(bucket)) {
+      throw SesException.badRequest("ExportDestination.S3Url names '" + bucket
+          + "', which is not a valid bucket name.");
+    }
+    if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES
+        || key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      throw SesException.badRequest("ExportDestination.S3Url's key must be at most " + MAX_KEY_BYTES
+          + " bytes of UTF-8, without control characters.");
+    }
+    return new String[] {bucket, key};
+  }
+
+  public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
+    String jobId = ctx.pathParam("jobId");
+    return find(caller, jobId).map(job -> {
+      JsonObject out = summary(job).put("ExportDestination", new JsonObject().put("DataFormat", job.dataFormat())
+          .put("S3Url", "s3://" + job.bucket() + "/" + job.key())).put("ExportDataSource", job.dataSource());
+      if (job.error() != null) {
+        out.put("FailureInfo", new JsonObject().put("ErrorMessage", job.error()));
+      }
+      if (job.processed() != null) {
+        JsonObject stats = new JsonObject().put("ProcessedRecordsCount", job.processed());
+        if (job.exported() != null) {
+          stats.put("ExportedRecordsCount", job.exported());
+        }
+        out.put("Statistics", stats);
+      }
+      return out;
+    });
+  }
+
+  public Future<JsonObject> cancel(Caller caller, RoutingContext ctx) {
+    String jobId = ctx.pathParam("jobId");
+    String account = caller.account().id();
+    if (!JOB_ID.matcher(jobId).matches()) {
+      return Future.failedFuture(notFound(jobId));
+    }
+    return store.cancel(account, jobId, clock.instant()).compose(cancelled -> cancelled
+        ? Future.succeededFuture(new JsonObject())
+        : find(caller, jobId).compose(job -> Future.failedFuture(SesException.badRequest("Export job " + jobId
+            + " is " + job.status() + ": only a job CREATED or PROCESSING can be cancelled."))));
+  }
+
+  public Future<JsonObject> list(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.body(ctx);
+    String type = choice(body, "ExportSourceType", SOURCE_TYPES);
+    String status = choice(body, "JobStatus", STATUSES);
+    Paging paging = Paging.of(ctx, body, MAX_PAGE, type + "\n" + status);
+    if (paging.pageSize() > MAX_PAGE) {
+      throw SesException.badRequest("PageSize must be between 1 and " + MAX_PAGE + ".");
+    }
+    ExportJobStore.Position after = paging.after() == null ? null : ExportJobStore.Position.of(paging.after());
+    if (paging.after() != null && after == null) {
+      throw Paging.invalidToken(SesError.BAD_REQUEST);
+    }
+    return store.page(caller.account().id(), type, status, after, paging.pageSize() + 1).map(jobs -> {
+      JsonArray out = new JsonArray();
+      jobs.subList(0, Math.min(jobs.size(), paging.pageSize())).forEach(j -> out.add(summary(j)));
+      JsonObject page = new JsonObject().put("ExportJobs", out);
+      if (jobs.size() > paging.pageSize()) {
+        ExportJobStore.Job last = jobs.get(paging.pageSize() - 1);
+        page.put("NextToken", paging.next(new ExportJobStore.Position(last.createdAt(), last.jobId()).toString()));
+      }
+      return page;
+    });
+  }
+
+  private static String choice(JsonObject body, String field, List<String> allowed) {
+    Object v = body == null ? null : body.getValue(field);
+    if (v != null && !allowed.contains(v)) {
+      throw SesException.badRequest(field + " must be one of " + String.join(", ", allowed) + ", not '" + v + "'.");
+    }
+    return (String) v;
+  }
+
+  private Future<ExportJobStore.Job> find(Caller caller, String jobId) {
+    if (jobId == null || !JOB_ID.matcher(jobId).matches()) {
+      return Future.failedFuture(notFound(jobId));
+    }
+    return store.get(caller.account().id(), jobId).compose(found -> found.isPresent()
+        ? Future.succeededFuture(found.get()) : Future.failedFuture(notFound(jobId)));
+  }
+
+  private static JsonObject summary(ExportJobStore.Job job) {
+    JsonObject out = new JsonObject().put("JobId", job.jobId()).put("ExportSourceType", job.sourceType())
+        .put("JobStatus", job.status()).put("CreatedTimestamp", epoch(job.createdAt()));
+    if (job.completedAt() != null) {
+      out.put("CompletedTimestamp", epoch(job.completedAt()));
+    }
+    return out;
+  }
+
+  private static double epoch(Instant t) {
+    return t.toEpochMilli() / 1000.0;
+  }
+
+  private static SesException notFound(String jobId) {
+    return new SesException(SesError.NOT_FOUND, "Export job " + jobId + " does not exist.");
+  }
+}

@@ -1,0 +1,215 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * SES v2 export jobs ({@code export_jobs}): created CREATED, taken by one node at a time (PROCESSING under its lease),
+ * and ended COMPLETED (the file stored in the account's S3 namespace, {@code received_objects}, in the same
+ * transaction), FAILED or CANCELLED. A node's ending is fenced: it is written only while the job is still the node's,
+ * so a job cancelled meanwhile, or taken over after its lease expired, keeps what it has.
+ */
+public final class ExportJobStore {
+  public static final String CREATED = "CREATED";
+  public static final String PROCESSING = "PROCESSING";
+  public static final String COMPLETED = "COMPLETED";
+  public static final String FAILED = "FAILED";
+  public static final String CANCELLED = "CANCELLED";
+
+  /** A job as kept: its data source as checked when it was created; what it came to once it ended. */
+  public record Job(String accountId, String jobId, String sourceType, JsonObject dataSource, String dataFormat,
+      String bucket, String key, String status, Instant createdAt, Instant completedAt, Long processed, Long exported,
+      String error) {}
+
+  /** Where a listing goes on from: after the job created at {@code createdAt} with id {@code jobId}. */
+  public record Position(Instant createdAt, String jobId) {
+    @Override
+    public String toString() {
+      return createdAt.toString() + "\n" + jobId;
+    }
+
+    /** The position {@link #toString} wrote; null for any other text. */
+    public static Position of(String s) {
+      int nl = s.indexOf('\n');
+      try {
+        return nl < 0 ? null : new Position(Instant.parse(s.substring(0, nl)), s.substring(nl + 1));
+      } catch (java.time.format.DateTimeParseException e) {
+        return null;
+      }
+    }
+  }
+
+  private static final String COLUMNS = "account_id, job_id, source_type, data_source, data_format, bucket, "
+      + "object_key, status, created_at, completed_at, processed, exported, error";
+
+  /** A new job, unless the account already has $9 waiting or running (under the account's lock, taken before). */
+  static final String CREATE = """
+      INSERT INTO export_jobs (account_id, job_id, source_type, data_source, data_format, bucket, object_key, status,
+        created_at)
+      SELECT $1, $2, $3, $4, $5, $6, $7, 'CREATED', $8
+      WHERE (SELECT count(*) FROM export_jobs WHERE account_id = $1 AND status IN ('CREATED', 'PROCESSING')) < $9""";
+
+  static final String GET = "SELECT " + COLUMNS + " FROM export_jobs WHERE account_id = $1 AND job_id = $2";
+
+  static final String PAGE = "SELECT " + COLUMNS + """
+       FROM export_jobs WHERE account_id = $1 AND ($2::text IS NULL OR source_type = $2)
+      AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR (created_at, job_id) < ($4, $5))
+      ORDER BY created_at DESC, job_id DESC LIMIT $6""";
+
+  static final String CANCEL = """
+      UPDATE export_jobs SET status = 'CANCELLED', completed_at = $3, lease_owner = NULL, lease_until = NULL
+      WHERE account_id = $1 AND job_id = $2 AND status IN ('CREATED', 'PROCESSING')""";
+
+  /** The oldest job waiting, or held by a lease that expired, taken by $1 until $2 ($3: now). */
+  static final String CLAIM = "UPDATE export_jobs j SET status = 'PROCESSING', lease_owner = $1, lease_until = $2 "
+      + "FROM (SELECT account_id, job_id FROM export_jobs WHERE status IN ('CREATED', 'PROCESSING') "
+      + "AND (status = 'CREATED' OR lease_until < $3) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) w "
+      + "WHERE j.account_id = w.account_id AND j.job_id = w.job_id RETURNING "
+      + COLUMNS.replace("account_id", "j.account_id").replace(" job_id", " j.job_id");
+
+  /** The job, locked, while it is still $3's. */
+  static final String FENCE = """
+      SELECT 1 FROM export_jobs WHERE account_id = $1 AND job_id = $2 AND status = 'PROCESSING' AND lease_owner = $3
+      FOR UPDATE""";
+
+  static final String RENEW = """
+      UPDATE export_jobs SET lease_until = $4
+      WHERE account_id = $1 AND job_id = $2 AND status = 'PROCESSING' AND lease_owner = $3""";
+
+  static final String USAGE = "SELECT coalesce(sum(bytes), 0)::bigint FROM received_usage WHERE account_id = $1";
+
+  static final String STORE = """
+      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (account_id, bucket, object_key)
+      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at""";
+
+  static final String END = """
+      UPDATE export_jobs SET status = $3, completed_at = $4, processed = $5, exported = $6, error = $7,
+        lease_owner = NULL, lease_until = NULL
+      WHERE account_id = $1 AND job_id = $2""";
+
+  /** A stopping node's jobs wait again, for the next node to take at once. */
+  static final String RELEASE = """
+      UPDATE export_jobs SET status = 'CREATED', lease_owner = NULL, lease_until = NULL
+      WHERE status = 'PROCESSING' AND lease_owner = $1""";
+
+  private final Pool pool;
+
+  public ExportJobStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Creates the job; false when the account already has {@code maxActive} jobs waiting or running. */
+  public Future<Boolean> create(Job job, int maxActive) {
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .execute(Tuple.of("export_jobs:" + job.accountId()))
+        .compose(locked -> conn.preparedQuery(CREATE).execute(Tuple.tuple().addValue(job.accountId())
+            .addValue(job.jobId()).addValue(job.sourceType()).addValue(job.dataSource()).addValue(job.dataFormat())
+            .addValue(job.bucket()).addValue(job.key()).addValue(Timestamps.utc(job.createdAt())).addValue(maxActive)))
+        .map(rows -> rows.rowCount() == 1));
+  }
+
+  public Future<Optional<Job>> get(String accountId, String jobId) {
+    return pool.preparedQuery(GET).execute(Tuple.of(accountId, jobId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(job(rows.iterator().next())));
+  }
+
+  /** Up to {@code limit} of the account's jobs, newest first, after {@code after}; a null filter lets all through. */
+  public Future<List<Job>> page(String accountId, String sourceType, String status, Position after, int limit) {
+    return pool.preparedQuery(PAGE).execute(Tuple.of(accountId, sourceType, status,
+            after == null ? null : Timestamps.utc(after.createdAt()), after == null ? null : after.jobId(), limit))
+        .map(ExportJobStore::jobs);
+  }
+
+  /** Cancels the job while it waits or runs; false when it has ended (or is not the account's). */
+  public Future<Boolean> cancel(String accountId, String jobId, Instant now) {
+    return pool.preparedQuery(CANCEL).execute(Tuple.of(accountId, jobId, Timestamps.utc(now)))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  /** The oldest job waiting (or whose holder's lease expired), now {@code owner}'s until {@code until}; or null. */
+  public Future<Job> claim(String owner, Instant now, Instant until) {
+    return pool.preparedQuery(CLAIM).execute(Tuple.of(owner, Timestamps.utc(until), Timestamps.utc(now)))
+        .map(rows -> rows.size() == 0 ? null : job(rows.iterator().next()));
+  }
+
+  /** Keeps the job {@code owner}'s until {@code until}; false when it no longer is (cancelled, or taken over). */
+  public Future<Boolean> renew(Job job, String owner, Instant until) {
+    return pool.preparedQuery(RENEW).execute(Tuple.of(job.accountId(), job.jobId(), owner, Timestamps.utc(until)))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  /** How the job ended: its file stored (COMPLETED), or why it failed (FAILED), and its counts. */
+  public sealed interface Ending {
+    record Exported(Buffer file, long processed, long exported) implements Ending {}
+
+    record Failed(String error, long processed) implements Ending {}
+  }
+
+  /**
+   * Ends the job as {@code ending} says, while it is still {@code owner}'s: a file is stored with the job's COMPLETED,
+   * all or nothing, unless it would take the account past {@code maxStoredBytes} (0: no limit), which fails the job.
+   * False when the job was no longer the owner's (cancelled, or taken over): nothing is written.
+   */
+  public Future<Boolean> end(Job job, String owner, Ending ending, long maxStoredBytes, Instant now) {
+    OffsetDateTime at = Timestamps.utc(now);
+    return pool.withTransaction(conn -> conn.preparedQuery(FENCE).execute(Tuple.of(job.accountId(), job.jobId(), owner))
+        .compose(fence -> {
+          if (fence.size() == 0) {
+            return Future.succeededFuture(false);
+          }
+          if (ending instanceof Ending.Failed f) {
+            return finish(conn, job, FAILED, at, f.processed(), null, f.error());
+          }
+          Ending.Exported e = (Ending.Exported) ending;
+          return conn.preparedQuery(USAGE).execute(Tuple.of(job.accountId())).compose(usage -> {
+            long used = usage.iterator().next().getLong(0);
+            if (maxStoredBytes > 0 && used + e.file().length() > maxStoredBytes) {
+              return finish(conn, job, FAILED, at, e.processed(), null, "The export file (" + e.file().length()
+                  + " bytes) would take the account past what it may keep (" + maxStoredBytes + " bytes, "
+                  + used + " in use): delete objects through the S3 endpoint and export again.");
+            }
+            return conn.preparedQuery(STORE).execute(Tuple.of(job.accountId(), job.bucket(), job.key(), job.jobId(),
+                    e.file(), at))
+                .compose(stored -> finish(conn, job, COMPLETED, at, e.processed(), e.exported(), null));
+          });
+        }));
+  }
+
+  private static Future<Boolean> finish(io.vertx.sqlclient.SqlConnection conn, Job job, String status,
+      OffsetDateTime at, long processed, Long exported, String error) {
+    return conn.preparedQuery(END).execute(Tuple.tuple().addValue(job.accountId()).addValue(job.jobId())
+        .addValue(status).addValue(at).addValue(processed).addValue(exported).addValue(error)).map(true);
+  }
+
+  /** Gives the jobs {@code owner} holds back to wait again. */
+  public Future<Void> release(String owner) {
+    return pool.preparedQuery(RELEASE).execute(Tuple.of(owner)).mapEmpty();
+  }
+
+  private static List<Job> jobs(RowSet<Row> rows) {
+    List<Job> out = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      out.add(job(r));
+    }
+    return out;
+  }
+
+  private static Job job(Row r) {
+    OffsetDateTime completed = r.getOffsetDateTime(9);
+    return new Job(r.getString(0), r.getString(1), r.getString(2), (JsonObject) r.getValue(3), r.getString(4),
+        r.getString(5), r.getString(6), r.getString(7), r.getOffsetDateTime(8).toInstant(),
+        completed == null ? null : completed.toInstant(), r.getLong(10), r.getLong(11), r.getString(12));
+  }
+}
