@@ -264,7 +264,7 @@ public final class ApiVerticle extends VerticleBase {
     MetricDataHandler metricData = new MetricDataHandler(new VdmStore(db), accounts, this::metricDataAllowed);
     RecommendationsHandler recommendations = new RecommendationsHandler(new RecommendationStore(db), accounts, region,
         this::recommendationsAllowed);
-    ExportJobsHandler exportJobs = new ExportJobsHandler(new ExportJobStore(db), accounts, clock,
+    ExportJobsHandler exportJobs = new ExportJobsHandler(new ExportJobStore(db), accounts, region, clock,
         this::exportJobsAllowed, () -> vertx.eventBus().publish(EventBusAddresses.EXPORT_CREATED, null));
     TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,

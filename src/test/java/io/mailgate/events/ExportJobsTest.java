@@ -13,6 +13,9 @@ import io.mailgate.testing.RecordingSmtpServer;
 import io.mailgate.testing.TestNode;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -98,13 +101,16 @@ class ExportJobsTest {
         j -> j.jobStatus() == JobStatus.COMPLETED || j.jobStatus() == JobStatus.FAILED, Duration.ofSeconds(30));
   }
 
-  static String object(String url) {
-    assertTrue(url.startsWith("s3://"), url);
-    String path = url.substring("s3://".length());
-    int slash = path.indexOf('/');
-    return s3.getObjectAsBytes(r -> r.bucket(path.substring(0, slash)).key(path.substring(slash + 1)))
-        .asString(StandardCharsets.UTF_8);
+  /** The file a completed job's presigned link fetches, by anyone holding it (no credentials of one's own). */
+  static String object(String url) throws Exception {
+    assertTrue(url.startsWith(node.endpoint() + "/s3/") && url.contains("&X-Amz-Signature="), url);
+    HttpResponse<String> got = HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, got.statusCode(), got.body());
+    return got.body();
   }
+
+  static final HttpClient HTTP = HttpClient.newHttpClient();
 
   /** The file's lines, each line's leading date (the messages' day, today or yesterday at midnight UTC) as DAY. */
   static List<String> lines(String file, String separator) {
@@ -139,7 +145,9 @@ class ExportJobsTest {
     GetExportJobResponse job = ended(ses, byIdentity);
     assertEquals(JobStatus.COMPLETED, job.jobStatus(), job.toString());
     assertEquals(ExportSourceType.METRICS_DATA, job.exportSourceType());
-    assertEquals("s3://reports/vdm/" + byIdentity + ".csv", job.exportDestination().s3Url());
+    assertTrue(job.exportDestination().s3Url().startsWith(node.endpoint() + "/s3/reports/vdm/" + byIdentity
+        + ".csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + key.accessKeyId() + "%2F"),
+        job.exportDestination().s3Url());
     assertEquals(DataFormat.CSV, job.exportDestination().dataFormat());
     assertEquals(List.of(2, 2), List.of(job.statistics().processedRecordsCount(),
         job.statistics().exportedRecordsCount()));
@@ -150,6 +158,12 @@ class ExportJobsTest {
     assertEquals(List.of("Date,EMAIL_IDENTITY,SEND_VOLUME,DELIVERY_RATE,PERMANENT_BOUNCE_VOLUME",
             "DAY,alerts@export.example,1,1,0", "DAY,news@export.example,2,0.5,1", ""),
         lines(object(job.exportDestination().s3Url()), "\r\n"));
+    // the same object through the S3 API with the account's keys; a link altered is refused
+    assertEquals(object(job.exportDestination().s3Url()), s3.getObjectAsBytes(r -> r.bucket("reports")
+        .key("vdm/" + byIdentity + ".csv")).asString(StandardCharsets.UTF_8));
+    String altered = job.exportDestination().s3Url().replace(".csv?", ".json?");
+    assertEquals(403, HTTP.send(HttpRequest.newBuilder(URI.create(altered)).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode());
 
     // by provider as JSON Lines: a rate with nothing to divide by (no tracked delivery) is left out
     String byIsp = create(ses, r -> r.exportDestination(d -> d.dataFormat(DataFormat.JSON))
@@ -159,7 +173,8 @@ class ExportJobsTest {
                 e -> e.name(Metric.OPEN).aggregation(MetricAggregation.RATE))
             .startDate(Instant.now().minus(Duration.ofDays(2))).endDate(Instant.now()))));
     job = ended(ses, byIsp);
-    assertEquals("s3://mailgate-exports/" + byIsp + ".json", job.exportDestination().s3Url());
+    assertTrue(job.exportDestination().s3Url().startsWith(node.endpoint() + "/s3/mailgate-exports/" + byIsp
+        + ".json?"), job.exportDestination().s3Url());
     assertEquals(List.of("{\"Date\":\"DAY\",\"ISP\":\"Gmail\",\"SEND_VOLUME\":1}",
         "{\"Date\":\"DAY\",\"ISP\":\"Yahoo\",\"SEND_VOLUME\":1}", ""), lines(object(job.exportDestination().s3Url()),
         "\n"));
@@ -212,10 +227,11 @@ class ExportJobsTest {
     assertEquals(List.of(1, 1), List.of(theirJob.statistics().processedRecordsCount(),
         theirJob.statistics().exportedRecordsCount()));
     try (S3Client theirS3 = node.s3(otherKey.accessKeyId(), otherKey.secretAccessKey(), 1)) {
-      String path = theirJob.exportDestination().s3Url().substring("s3://mailgate-exports/".length());
-      assertEquals(others, new JsonObject(theirS3.getObjectAsBytes(r -> r.bucket("mailgate-exports").key(path))
-          .asUtf8String().strip()).getString("MessageId"));
+      assertEquals(others, new JsonObject(theirS3.getObjectAsBytes(r -> r.bucket("mailgate-exports")
+          .key(theirs + ".json")).asUtf8String().strip()).getString("MessageId"));
     }
+    assertThrows(software.amazon.awssdk.services.s3.model.NoSuchKeyException.class, () -> s3.getObjectAsBytes(r -> r
+        .bucket("mailgate-exports").key(theirs + ".json")), "another account's file");
     assertThrows(NotFoundException.class, () -> ses.getExportJob(r -> r.jobId(theirs)), "another account's job");
     other.close();
 

@@ -8,6 +8,8 @@ import io.mailgate.SesException;
 import io.mailgate.api.Paging;
 import io.mailgate.api.V2Route;
 import io.mailgate.api.s3.BucketNames;
+import io.mailgate.api.s3.S3Api;
+import io.mailgate.api.sigv4.S3Presigner;
 import io.mailgate.feedback.MessageInsightsExport;
 import io.mailgate.feedback.MetricsExport;
 import io.mailgate.identity.AccountDirectory;
@@ -19,6 +21,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -33,7 +36,9 @@ import java.util.regex.Pattern;
  * ({@code PUT /v2/email/export-jobs/{JobId}/cancel}). A job exports the VDM metrics ({@link MetricsExport}, VDM on) or
  * the message insights ({@link MessageInsightsExport}) of the account, as CSV or JSON Lines, to an object of its S3
  * namespace read back through the S3 endpoint: the {@code S3Url} given ({@code s3://bucket/key}; a key ending in
- * {@code /} gets the job's id and the format's extension after it), else {@value #BUCKET} with the job's id as key. The
+ * {@code /} gets the job's id and the format's extension after it), else {@value #BUCKET} with the job's id as key.
+ * GetExportJob links a completed job's file as SES does: a presigned URL of the S3 endpoint at the host the call was
+ * made to, signed with the caller's key for {@link #LINK_VALID}; before, the file's {@code s3://} address. The
  * data source is checked whole when the job is created (a 400 for the first problem, nothing created); a node's
  * {@link io.mailgate.feedback.ExportVerticle} makes the file. CreateExportJob is SES's one call a second per account,
  * across the nodes ({@code allowed}); an account has at most {@link #MAX_ACTIVE} jobs waiting or running.
@@ -49,10 +54,17 @@ public final class ExportJobsHandler {
       ExportJobStore.COMPLETED, ExportJobStore.FAILED, ExportJobStore.CANCELLED);
   /** SES's pattern of an S3Url: a bucket and a key, which may end in a slash. */
   private static final Pattern S3_URL = Pattern.compile("^s3://([^/]+)/(.*?([^/]+)/?)$");
+  /** A Host header a link can name: a name or an IPv4 address, or an IPv6 one in brackets; a port. */
+  private static final Pattern HOST =
+      Pattern.compile("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
   private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  /** How long GetExportJob's link to a file lets anyone holding it fetch it. */
+  static final Duration LINK_VALID = Duration.ofHours(1);
 
   private final ExportJobStore store;
   private final AccountDirectory accounts;
+  private final String region;
   private final Clock clock;
   private final Function<String, Future<Void>> allowed;
   private final Runnable created;
@@ -61,10 +73,11 @@ public final class ExportJobsHandler {
    * @param allowed whether the account may create a job now (a 429 when not)
    * @param created told when a job was created, for this node to take it at once
    */
-  public ExportJobsHandler(ExportJobStore store, AccountDirectory accounts, Clock clock,
+  public ExportJobsHandler(ExportJobStore store, AccountDirectory accounts, String region, Clock clock,
       Function<String, Future<Void>> allowed, Runnable created) {
     this.store = store;
     this.accounts = accounts;
+    this.region = region;
     this.clock = clock;
     this.allowed = allowed;
     this.created = created;
@@ -151,21 +164,35 @@ public final class ExportJobsHandler {
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
     String jobId = ctx.pathParam("jobId");
-    return find(caller, jobId).map(job -> {
-      JsonObject out = summary(job).put("ExportDestination", new JsonObject().put("DataFormat", job.dataFormat())
-          .put("S3Url", "s3://" + job.bucket() + "/" + job.key())).put("ExportDataSource", job.dataSource());
-      if (job.error() != null) {
-        out.put("FailureInfo", new JsonObject().put("ErrorMessage", job.error()));
+    String host = ctx.request().getHeader("Host");
+    if (host != null && !HOST.matcher(host).matches()) {
+      host = null; // not a host and port a link could go to: the file's address instead
+    }
+    String scheme = ctx.request().scheme();
+    String linkHost = host;
+    return find(caller, jobId).compose(job -> !job.status().equals(ExportJobStore.COMPLETED) || linkHost == null
+        ? Future.succeededFuture(rendered(job, "s3://" + job.bucket() + "/" + job.key()))
+        : accounts.byAccessKey(caller.accessKeyId()).map(key -> rendered(job, key.isEmpty()
+            ? "s3://" + job.bucket() + "/" + job.key()
+            : S3Presigner.get(scheme, linkHost, S3Api.PATH, job.bucket(), job.key(), caller.accessKeyId(),
+                key.get().secret(), region, clock.instant(), LINK_VALID))));
+  }
+
+  /** The job as GetExportJob shows it, its file at {@code url}. */
+  private static JsonObject rendered(ExportJobStore.Job job, String url) {
+    JsonObject out = summary(job).put("ExportDestination", new JsonObject().put("DataFormat", job.dataFormat())
+        .put("S3Url", url)).put("ExportDataSource", job.dataSource());
+    if (job.error() != null) {
+      out.put("FailureInfo", new JsonObject().put("ErrorMessage", job.error()));
+    }
+    if (job.processed() != null) {
+      JsonObject stats = new JsonObject().put("ProcessedRecordsCount", job.processed());
+      if (job.exported() != null) {
+        stats.put("ExportedRecordsCount", job.exported());
       }
-      if (job.processed() != null) {
-        JsonObject stats = new JsonObject().put("ProcessedRecordsCount", job.processed());
-        if (job.exported() != null) {
-          stats.put("ExportedRecordsCount", job.exported());
-        }
-        out.put("Statistics", stats);
-      }
-      return out;
-    });
+      out.put("Statistics", stats);
+    }
+    return out;
   }
 
   public Future<JsonObject> cancel(Caller caller, RoutingContext ctx) {
