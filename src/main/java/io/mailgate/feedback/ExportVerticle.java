@@ -1,5 +1,6 @@
 package io.mailgate.feedback;
 
+import io.mailgate.AsyncLoop;
 import io.mailgate.EventBusAddresses;
 import io.mailgate.OffLoop;
 import io.mailgate.SesException;
@@ -90,13 +91,16 @@ public final class ExportVerticle extends VerticleBase {
     });
   }
 
+  /** Takes and runs one waiting job after the other, until none waits (or the node stops). */
   private Future<Void> next() {
-    if (stopping) {
-      return Future.succeededFuture();
-    }
-    Instant now = clock.instant();
-    return jobs.claim(leaseOwner, now, now.plus(LEASE))
-        .compose(job -> job == null ? Future.<Void>succeededFuture() : run(job).compose(v -> next()));
+    return AsyncLoop.whileTrue(() -> {
+      if (stopping) {
+        return Future.succeededFuture(false);
+      }
+      Instant now = clock.instant();
+      return jobs.claim(leaseOwner, now, now.plus(LEASE))
+          .compose(job -> job == null ? Future.succeededFuture(false) : run(job).map(true));
+    });
   }
 
   private Future<Void> run(ExportJobStore.Job job) {
@@ -106,6 +110,8 @@ public final class ExportVerticle extends VerticleBase {
           j -> jobs.renew(j, leaseOwner, clock.instant().plus(LEASE)));
     } catch (SesException e) { // a data source that no longer reads as it did: said, not retried
       ending = Future.succeededFuture(new ExportJobStore.Ending.Failed(e.getMessage(), 0));
+    } catch (RuntimeException e) { // a bug: the job fails (recovered below) rather than being taken again and again
+      ending = Future.failedFuture(e);
     }
     return ending
         .recover(e -> {

@@ -2,6 +2,7 @@ package io.mailgate.feedback;
 
 import static io.mailgate.api.JsonFields.object;
 
+import io.mailgate.AsyncLoop;
 import io.mailgate.OffLoop;
 import io.mailgate.SesException;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
@@ -48,9 +49,15 @@ public final class MessageInsightsExport {
       int maxResults) {}
 
   private final MessageQuery query;
+  private final int perStatement;
 
   MessageInsightsExport(Pool pool) {
+    this(pool, MESSAGES_PER_STATEMENT);
+  }
+
+  MessageInsightsExport(Pool pool, int perStatement) {
     this.query = new MessageQuery(pool);
+    this.perStatement = perStatement;
   }
 
   /**
@@ -104,6 +111,9 @@ public final class MessageInsightsExport {
         if (!(values.getValue(i) instanceof String v) || v.isEmpty() || v.length() > MAX_FILTER_LENGTH) {
           throw SesException.badRequest(path + "." + field + "[" + i + "] must be a string of 1 to "
               + MAX_FILTER_LENGTH + " characters.");
+        }
+        if (v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) { // no address or subject kept has one
+          throw SesException.badRequest(path + "." + field + "[" + i + "] has a control character.");
         }
         if (allowed != null && !allowed.contains(v)) {
           throw SesException.badRequest(path + "." + field + "[" + i + "] must be one of " + String.join(", ", allowed)
@@ -163,41 +173,39 @@ public final class MessageInsightsExport {
     List<JsonObject> records = new ArrayList<>();
     long[] processed = {0};
     String until = MessageIds.prefix(source.to().plusMillis(1));
-    return walk(job, source, MessageIds.prefix(source.from()), until, records, processed, renew)
+    String[] after = {MessageIds.prefix(source.from())};
+    // statement after statement, the lease renewed between them (a cancelled job stops there)
+    return AsyncLoop.whileTrue(() -> query.step(job.accountId(), after[0], until, perStatement)
+            .compose(step -> messages(job.accountId(), step.ids(), source, records, processed).compose(v -> {
+              if (records.size() >= source.maxResults() || step.read() < perStatement) {
+                return Future.succeededFuture(false);
+              }
+              after[0] = step.last();
+              return renew.apply(job);
+            })))
         .compose(v -> OffLoop.when(records.size() * 1000L, () -> (ExportJobStore.Ending)
             new ExportJobStore.Ending.Exported(ExportFile.write(job.dataFormat(), HEADER, records), processed[0],
                 records.size())));
   }
 
-  private Future<Void> walk(ExportJobStore.Job job, Source source, String after, String until,
-      List<JsonObject> records, long[] processed, Function<ExportJobStore.Job, Future<Boolean>> renew) {
-    return query.step(job.accountId(), after, until, MESSAGES_PER_STATEMENT)
-        .compose(step -> messages(job.accountId(), step.ids(), 0, source, records, processed)
-            .compose(v -> records.size() >= source.maxResults() || step.read() < MESSAGES_PER_STATEMENT
-                ? Future.<Void>succeededFuture()
-                : renew.apply(job).compose(ours -> ours
-                    ? walk(job, source, step.last(), until, records, processed, renew)
-                    : Future.<Void>succeededFuture())));
-  }
-
-  /** The records of the messages {@code ids} from the {@code next}th on, one message after the other. */
-  private Future<Void> messages(String accountId, List<String> ids, int next, Source source, List<JsonObject> records,
+  /** The records of the messages {@code ids}, one message after the other, until MaxResults are kept. */
+  private Future<Void> messages(String accountId, List<String> ids, Source source, List<JsonObject> records,
       long[] processed) {
-    if (next == ids.size() || records.size() >= source.maxResults()) {
-      return Future.succeededFuture();
-    }
-    return query.find(accountId, ids.get(next)).compose(found -> {
-      found.ifPresent(m -> {
-        for (JsonObject record : records(m)) {
-          processed[0]++;
-          if (records.size() < source.maxResults() && source.include().test(record)
-              && !source.exclude().test(record)) {
-            records.add(record);
-          }
-        }
-      });
-      return messages(accountId, ids, next + 1, source, records, processed);
-    });
+    int[] next = {0};
+    return AsyncLoop.whileTrue(() -> next[0] == ids.size() || records.size() >= source.maxResults()
+        ? Future.succeededFuture(false)
+        : query.find(accountId, ids.get(next[0]++)).map(found -> {
+          found.ifPresent(m -> {
+            for (JsonObject record : records(m)) {
+              processed[0]++;
+              if (records.size() < source.maxResults() && source.include().test(record)
+                  && !source.exclude().test(record)) {
+                records.add(record);
+              }
+            }
+          });
+          return true;
+        }));
   }
 
   /** A message's records: one per recipient, its insight with the message's fields and its last events. */

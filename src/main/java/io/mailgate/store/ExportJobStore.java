@@ -38,21 +38,36 @@ public final class ExportJobStore {
       return createdAt.toString() + "\n" + jobId;
     }
 
-    /** The position {@link #toString} wrote; null for any other text. */
+    /**
+     * The position {@link #toString} wrote; null for any other text (a token's text is the caller's: a time outside
+     * what the database keeps, or an id no job has, is no position).
+     */
     public static Position of(String s) {
       int nl = s.indexOf('\n');
       try {
-        return nl < 0 ? null : new Position(Instant.parse(s.substring(0, nl)), s.substring(nl + 1));
+        Instant at = nl < 0 ? null : Instant.parse(s.substring(0, nl));
+        String id = nl < 0 ? null : s.substring(nl + 1);
+        return at == null || at.isBefore(Instant.EPOCH) || at.isAfter(LATEST) || !JOB_ID.matcher(id).matches() ? null
+            : new Position(at, id);
       } catch (java.time.format.DateTimeParseException e) {
         return null;
       }
     }
   }
 
+  /** The shape of a job's id (a random UUID). */
+  public static final java.util.regex.Pattern JOB_ID =
+      java.util.regex.Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
+  /** The lock an account's job creations and file writes take turns under (a count before an insert). */
+  private static final int ACCOUNT_LOCK = 0x45784a62;
+
+
   private static final String COLUMNS = "account_id, job_id, source_type, data_source, data_format, bucket, "
       + "object_key, status, created_at, completed_at, processed, exported, error";
 
-  /** A new job, unless the account already has $9 waiting or running (under the account's lock, taken before). */
+  /** A new job, unless the account already has $9 waiting or running (in the account's turn). */
   static final String CREATE = """
       INSERT INTO export_jobs (account_id, job_id, source_type, data_source, data_format, bucket, object_key, status,
         created_at)
@@ -86,7 +101,11 @@ public final class ExportJobStore {
       UPDATE export_jobs SET lease_until = $4
       WHERE account_id = $1 AND job_id = $2 AND status = 'PROCESSING' AND lease_owner = $3""";
 
-  static final String USAGE = "SELECT coalesce(sum(bytes), 0)::bigint FROM received_usage WHERE account_id = $1";
+  /** What the account keeps, but the object the file replaces ($2, $3), if any. */
+  static final String USAGE = """
+      SELECT coalesce((SELECT sum(bytes) FROM received_usage WHERE account_id = $1), 0)::bigint
+        - coalesce((SELECT octet_length(content) FROM received_objects
+                    WHERE account_id = $1 AND bucket = $2 AND object_key = $3), 0)::bigint""";
 
   static final String STORE = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
@@ -112,11 +131,10 @@ public final class ExportJobStore {
 
   /** Creates the job; false when the account already has {@code maxActive} jobs waiting or running. */
   public Future<Boolean> create(Job job, int maxActive) {
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .execute(Tuple.of("export_jobs:" + job.accountId()))
-        .compose(locked -> conn.preparedQuery(CREATE).execute(Tuple.tuple().addValue(job.accountId())
+    return Database.inTurn(pool, ACCOUNT_LOCK, job.accountId(), conn -> conn.preparedQuery(CREATE)
+        .execute(Tuple.tuple().addValue(job.accountId())
             .addValue(job.jobId()).addValue(job.sourceType()).addValue(job.dataSource()).addValue(job.dataFormat())
-            .addValue(job.bucket()).addValue(job.key()).addValue(Timestamps.utc(job.createdAt())).addValue(maxActive)))
+            .addValue(job.bucket()).addValue(job.key()).addValue(Timestamps.utc(job.createdAt())).addValue(maxActive))
         .map(rows -> rows.rowCount() == 1));
   }
 
@@ -164,7 +182,9 @@ public final class ExportJobStore {
    */
   public Future<Boolean> end(Job job, String owner, Ending ending, long maxStoredBytes, Instant now) {
     OffsetDateTime at = Timestamps.utc(now);
-    return pool.withTransaction(conn -> conn.preparedQuery(FENCE).execute(Tuple.of(job.accountId(), job.jobId(), owner))
+    // in the account's turn: two jobs ending at once both count what the other stores
+    return Database.inTurn(pool, ACCOUNT_LOCK, job.accountId(), conn -> conn.preparedQuery(FENCE)
+        .execute(Tuple.of(job.accountId(), job.jobId(), owner))
         .compose(fence -> {
           if (fence.size() == 0) {
             return Future.succeededFuture(false);
@@ -173,17 +193,18 @@ public final class ExportJobStore {
             return finish(conn, job, FAILED, at, f.processed(), null, f.error());
           }
           Ending.Exported e = (Ending.Exported) ending;
-          return conn.preparedQuery(USAGE).execute(Tuple.of(job.accountId())).compose(usage -> {
-            long used = usage.iterator().next().getLong(0);
-            if (maxStoredBytes > 0 && used + e.file().length() > maxStoredBytes) {
-              return finish(conn, job, FAILED, at, e.processed(), null, "The export file (" + e.file().length()
-                  + " bytes) would take the account past what it may keep (" + maxStoredBytes + " bytes, "
-                  + used + " in use): delete objects through the S3 endpoint and export again.");
-            }
-            return conn.preparedQuery(STORE).execute(Tuple.of(job.accountId(), job.bucket(), job.key(), job.jobId(),
-                    e.file(), at))
-                .compose(stored -> finish(conn, job, COMPLETED, at, e.processed(), e.exported(), null));
-          });
+          return conn.preparedQuery(USAGE).execute(Tuple.of(job.accountId(), job.bucket(), job.key()))
+              .compose(usage -> {
+                long used = usage.iterator().next().getLong(0);
+                if (maxStoredBytes > 0 && used + e.file().length() > maxStoredBytes) {
+                  return finish(conn, job, FAILED, at, e.processed(), null, "The export file (" + e.file().length()
+                      + " bytes) would take the account past what it may keep (" + maxStoredBytes + " bytes, "
+                      + used + " in use): delete objects through the S3 endpoint and export again.");
+                }
+                return conn.preparedQuery(STORE).execute(Tuple.of(job.accountId(), job.bucket(), job.key(),
+                        job.jobId(), e.file(), at))
+                    .compose(stored -> finish(conn, job, COMPLETED, at, e.processed(), e.exported(), null));
+              });
         }));
   }
 

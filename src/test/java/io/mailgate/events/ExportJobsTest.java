@@ -128,6 +128,12 @@ class ExportJobsTest {
 
   @Test
   void metricsAndInsightsExportedToObjectsOfTheAccountsS3Namespace() throws Exception {
+    // the messages and their exports on one UTC day: the metrics are by day
+    Instant now = Instant.now();
+    Duration toMidnight = Duration.between(now, LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC));
+    if (toMidnight.compareTo(Duration.ofMinutes(2)) < 0) {
+      Thread.sleep(toMidnight.toMillis() + 5_000);
+    }
     String receipt = send(ses, key, "news@export.example", "Receipt 1", "reader@gmail.com");
     send(ses, key, "news@export.example", "Receipt 2", "nobody@example.org");
     String alert = send(ses, key, "alerts@export.example", "Alert *urgent*, \"now\"", "fan@yahoo.com");
@@ -351,6 +357,26 @@ class ExportJobsTest {
       HttpResponse<String> malformed = node.signed("POST", "/v2/email/export-jobs", "{\"ExportDataSource\":",
           Map.of(), k.accessKeyId(), k.secretAccessKey());
       assertEquals(400, malformed.statusCode(), malformed.body());
+      String insightsSource = "{\"ExportDataSource\":{\"MessageInsightsDataSource\":{\"StartDate\":1,\"EndDate\":2,"
+          + "\"Include\":{\"Subject\":[\"S\\u0000\"]}}},\"ExportDestination\":{\"DataFormat\":\"CSV\"}}";
+      long started = System.nanoTime();
+      for (String body : List.of(insightsSource, // a NUL, which PostgreSQL would refuse to keep
+          "{\"ExportDataSource\":{\"MessageInsightsDataSource\":{\"StartDate\":1,\"EndDate\":2}},"
+              + "\"ExportDestination\":{\"DataFormat\":\"CSV\",\"S3Url\":\"s3://b/a" + "/".repeat(50_000) + "\"}}",
+          "{\"ExportDataSource\":{\"MessageInsightsDataSource\":{\"StartDate\":1,\"EndDate\":2}},"
+              + "\"ExportDestination\":{\"DataFormat\":\"CSV\",\"S3Url\":\"s3://b/a//\"}}")) {
+        HttpResponse<String> answer = node.signed("POST", "/v2/email/export-jobs", body, Map.of(), k.accessKeyId(),
+            k.secretAccessKey());
+        assertEquals(400, answer.statusCode(), answer.body());
+      }
+      assertTrue(System.nanoTime() - started < Duration.ofSeconds(10).toNanos(), "a long URL is refused at once");
+      // tokens made up to look like ours (the tag is no secret): a 400, not a database error
+      String tag = String.format("%08x:", "POST /v2/email/list-export-jobs\nnull\nnull".hashCode());
+      for (String position : List.of(Instant.now() + "\nx\u0000", "+1000000000-01-01T00:00:00Z\n"
+          + "00000000-0000-4000-8000-000000000001")) {
+        String forged = io.mailgate.api.Paging.token(tag + position);
+        assertThrows(BadRequestException.class, () -> as.listExportJobs(r -> r.nextToken(forged)), position);
+      }
       assertEquals(11, jobs(k), "no job made by a bad request");
     }
   }

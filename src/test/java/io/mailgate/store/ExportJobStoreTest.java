@@ -141,21 +141,65 @@ class ExportJobStoreTest {
   @Test
   void anAccountHasAtMostSoManyJobsWaitingOrRunningAndListsItsOwnNewestFirst() {
     for (int i = 0; i < 3; i++) {
-      assertTrue(join(store.create(job("a1", "j" + i, NOW.plusSeconds(i)), 3)));
+      assertTrue(join(store.create(job("a1", uid(i), NOW.plusSeconds(i)), 3)));
     }
-    assertFalse(join(store.create(job("a1", "j3", NOW.plusSeconds(3)), 3)));
+    assertFalse(join(store.create(job("a1", uid(3), NOW.plusSeconds(3)), 3)));
     assertTrue(join(store.create(job("a2", "other", NOW), 3)), "another account's own count");
-    assertTrue(join(store.cancel("a1", "j0", NOW)));
-    assertTrue(join(store.create(job("a1", "j3", NOW.plusSeconds(3)), 3)), "a cancelled job no longer counts");
+    assertTrue(join(store.cancel("a1", uid(0), NOW)));
+    assertTrue(join(store.create(job("a1", uid(3), NOW.plusSeconds(3)), 3)), "a cancelled job no longer counts");
 
     List<Job> page = join(store.page("a1", null, null, null, 2));
-    assertEquals(List.of("j3", "j2"), page.stream().map(Job::jobId).toList());
+    assertEquals(List.of(uid(3), uid(2)), page.stream().map(Job::jobId).toList());
     ExportJobStore.Position after = ExportJobStore.Position.of(new ExportJobStore.Position(page.get(1).createdAt(),
         page.get(1).jobId()).toString());
-    assertEquals(List.of("j1", "j0"), join(store.page("a1", null, null, after, 2)).stream().map(Job::jobId).toList());
-    assertEquals(List.of("j0"), join(store.page("a1", "METRICS_DATA", "CANCELLED", null, 10)).stream()
+    assertEquals(List.of(uid(1), uid(0)), join(store.page("a1", null, null, after, 2)).stream().map(Job::jobId)
+        .toList());
+    assertEquals(List.of(uid(0)), join(store.page("a1", "METRICS_DATA", "CANCELLED", null, 10)).stream()
         .map(Job::jobId).toList());
     assertEquals(List.of(), join(store.page("a1", "MESSAGE_INSIGHTS", null, null, 10)));
     assertNull(ExportJobStore.Position.of("no position"));
+    assertNull(ExportJobStore.Position.of(NOW + "\nnot-a-job\u0000"), "a token's id is the caller's text");
+    assertNull(ExportJobStore.Position.of("+1000000000-01-01T00:00:00Z\n" + UUID), "a time no timestamp holds");
+  }
+
+  private static final String UUID = uid(1);
+
+  /** A job id of the shape jobs have (a token's position names one). */
+  private static String uid(int n) {
+    return String.format("00000000-0000-4000-8000-%012d", n);
+  }
+
+  @Test
+  void jobsCreatedAndClaimedAtOnceStillTakeTurns() {
+    List<Future<Boolean>> created = new java.util.ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      created.add(store.create(job("a1", "c" + i, NOW.plusMillis(i)), 3));
+    }
+    join(Future.join(created));
+    assertEquals(3, created.stream().filter(Future::result).count(), "three, however many at once");
+    List<Future<Job>> claims = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      claims.add(store.claim("n" + i, NOW, NOW.plusSeconds(600)));
+    }
+    join(Future.join(claims));
+    List<String> taken = claims.stream().map(Future::result).filter(java.util.Objects::nonNull).map(Job::jobId)
+        .sorted().toList();
+    assertEquals(3, taken.size(), taken.toString());
+    assertEquals(3, taken.stream().distinct().count(), "each job by one node");
+  }
+
+  @Test
+  void aFileThatReplacesAnotherCountsOnlyOnce() {
+    join(store.create(job("a1", "first", NOW), 10));
+    Job first = join(store.claim("n1", NOW, NOW.plusSeconds(600)));
+    assertTrue(join(store.end(first, "n1", new Ending.Exported(Buffer.buffer(new byte[600]), 1, 1), 1000, NOW)));
+    // the same key again: 600 bytes replaced by 700 fit in 1,000
+    Job again = new Job("a1", "again", "METRICS_DATA", first.dataSource(), "CSV", "reports", first.key(),
+        ExportJobStore.CREATED, NOW.plusSeconds(1), null, null, null, null);
+    join(store.create(again, 10));
+    Job held = join(store.claim("n1", NOW, NOW.plusSeconds(600)));
+    assertTrue(join(store.end(held, "n1", new Ending.Exported(Buffer.buffer(new byte[700]), 1, 1), 1000, NOW)));
+    assertEquals(ExportJobStore.COMPLETED, join(store.get("a1", "again")).orElseThrow().status());
+    assertEquals(700, Db.count(url, "SELECT sum(bytes) FROM received_usage WHERE account_id = 'a1'"));
   }
 }

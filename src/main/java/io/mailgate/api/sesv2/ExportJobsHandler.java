@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.function.Function;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -49,15 +48,14 @@ public final class ExportJobsHandler {
   static final int MAX_ACTIVE = 10;
   static final int MAX_PAGE = 100;
   static final int MAX_KEY_BYTES = 1024;
+  static final int MAX_URL = 1100;
   static final List<String> SOURCE_TYPES = List.of("METRICS_DATA", "MESSAGE_INSIGHTS");
   static final List<String> STATUSES = List.of(ExportJobStore.CREATED, ExportJobStore.PROCESSING,
       ExportJobStore.COMPLETED, ExportJobStore.FAILED, ExportJobStore.CANCELLED);
-  /** SES's pattern of an S3Url: a bucket and a key, which may end in a slash. */
-  private static final Pattern S3_URL = Pattern.compile("^s3://([^/]+)/(.*?([^/]+)/?)$");
   /** A Host header a link can name: a name or an IPv4 address, or an IPv6 one in brackets; a port. */
   private static final Pattern HOST =
       Pattern.compile("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
-  private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  private static final Pattern JOB_ID = ExportJobStore.JOB_ID;
 
   /** How long GetExportJob's link to a file lets anyone holding it fetch it. */
   static final Duration LINK_VALID = Duration.ofHours(1);
@@ -144,12 +142,17 @@ public final class ExportJobsHandler {
     if (!(s3Url instanceof String url)) {
       throw SesException.badRequest("Invalid type for field ExportDestination.S3Url: expected a string.");
     }
-    Matcher m = S3_URL.matcher(url);
-    if (!m.matches()) {
-      throw SesException.badRequest("ExportDestination.S3Url must be s3://<bucket>/<key>, not '" + url + "'.");
+    // SES's pattern, ^s3://([^/]+)/(.*?([^/]+)/?)$, read without a regular expression (whose backtracking a long
+    // URL of slashes would make take minutes): a bucket, and a key that ends in a name, or a name and one slash
+    int slash = url.startsWith("s3://") ? url.indexOf('/', 5) : -1;
+    String given = slash < 0 ? "" : url.substring(slash + 1);
+    String name = given.endsWith("/") ? given.substring(0, given.length() - 1) : given;
+    if (slash <= 5 || name.isEmpty() || name.endsWith("/") || url.length() > MAX_URL) {
+      throw SesException.badRequest("ExportDestination.S3Url must be s3://<bucket>/<key>, at most " + MAX_URL
+          + " characters.");
     }
-    String bucket = m.group(1);
-    String key = m.group(2).endsWith("/") ? m.group(2) + file : m.group(2);
+    String bucket = url.substring(5, slash);
+    String key = given.endsWith("/") ? given + file : given;
     if (!BucketNames.valid(bucket)) {
       throw SesException.badRequest("ExportDestination.S3Url names '" + bucket
           + "', which is not a valid bucket name.");
