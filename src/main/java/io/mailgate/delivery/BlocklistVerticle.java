@@ -4,6 +4,7 @@ import io.mailgate.config.ConfigException;
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.delivery.dns.DnsAnswer;
 import io.mailgate.delivery.dns.DnsResolver;
+import io.mailgate.metrics.Metrics;
 import io.mailgate.store.Database;
 import io.mailgate.store.IpListingStore;
 import io.vertx.core.Future;
@@ -15,9 +16,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
 
@@ -128,7 +131,16 @@ public final class BlocklistVerticle extends VerticleBase {
         pairs.add(new String[] {address, zone});
       }
     }
-    check(pairs, 0).onComplete(ar -> running = false);
+    // then what every node found, for the metrics: the same on each node
+    check(pairs, 0)
+        .compose(v -> store.listings(addresses))
+        .onSuccess(found -> {
+          Map<String, Long> since = new HashMap<>();
+          found.forEach((address, listings) -> listings.forEach(l -> since.put(address + " " + l.zone(),
+              l.listedAt().getEpochSecond())));
+          Metrics.of(vertx).blocklistListings(since);
+        })
+        .onComplete(ar -> running = false);
   }
 
   /** Looks the pairs from the {@code next}th on up, one after the other, each that is due and not taken. */

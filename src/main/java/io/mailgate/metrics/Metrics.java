@@ -53,6 +53,8 @@ public final class Metrics implements Shareable {
   /** By {@link DaneResult}, in its order. */
   private final LongAdder[] daneConnections = {new LongAdder(), new LongAdder(), new LongAdder()};
   private final Map<String, Long> tlsCertificateExpiry = new ConcurrentHashMap<>();
+  /** The sending addresses' blocklist listings, "address zone" to since when (Unix time); null: none looked up. */
+  private volatile Map<String, Long> blocklistListings;
   private final LatencyHistogram sendTime = new LatencyHistogram();
   private final LatencyHistogram limitsWait = new LatencyHistogram();
   private final LatencyHistogram commitWait = new LatencyHistogram();
@@ -248,6 +250,14 @@ public final class Metrics implements Shareable {
     daneConnections[result.ordinal()].increment();
   }
 
+  /**
+   * The sending addresses' current DNS blocklist listings, as the last look at what the nodes found says: since when
+   * (Unix time) by address and zone ({@code "address zone"}).
+   */
+  public void blocklistListings(Map<String, Long> listedSince) {
+    blocklistListings = Map.copyOf(listedSince);
+  }
+
   /** When the certificate {@code listener} (host:port) presents expires; null: it presents none any more. */
   public void tlsCertificateExpiry(String listener, java.time.Instant notAfter) {
     if (notAfter == null) {
@@ -418,6 +428,23 @@ public final class Metrics implements Shareable {
     for (TlsReportResult r : TlsReportResult.values()) {
       b.append("mailgate_tls_reports_total{result=\"").append(r.name().toLowerCase(java.util.Locale.ROOT))
           .append("\"} ").append(tlsReports[r.ordinal()].sum()).append('\n');
+    }
+    Map<String, Long> listings = blocklistListings;
+    if (listings != null) {
+      help(b, "mailgate_blocklist_listings", "gauge", "Pairs of a sending address and a DNS blocklist "
+          + "(delivery.blocklists) it is listed in now, as the nodes' look-ups found them: alert above 0 (mail from a "
+          + "listed address is refused or filed as spam by the providers that use the list).");
+      b.append("mailgate_blocklist_listings ").append(listings.size()).append('\n');
+      if (!listings.isEmpty()) {
+        help(b, "mailgate_blocklist_listed_since_seconds", "gauge", "Since when (Unix time) each sending address "
+            + "has been listed in each blocklist that lists it (GetBlacklistReports' ListingTime).");
+        new TreeMap<>(listings).forEach((pair, since) -> {
+          int space = pair.indexOf(' ');
+          b.append("mailgate_blocklist_listed_since_seconds{address=\"").append(label(pair.substring(0, space)))
+              .append("\",zone=\"").append(label(pair.substring(space + 1))).append("\"} ").append(since)
+              .append('\n');
+        });
+      }
     }
     if (!tlsCertificateExpiry.isEmpty()) {
       help(b, "mailgate_tls_certificate_expiry_seconds", "gauge", "When the certificate each SMTP listener presents "

@@ -80,6 +80,11 @@ class BlocklistTest {
     assertTrue(!bl.listingTime().isBefore(before.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
         bl.toString());
     assertEquals("Listed (127.0.0.4)", found.get("127.0.0.2").get(0).description());
+    // and in the node's metrics, to alert on
+    Await.until(() -> node.metric("mailgate_blocklist_listings"), n -> n == 2, Duration.ofSeconds(20));
+    assertTrue(node.signed("GET", "/_mailgate/metrics", null, Map.of()).body().contains(
+        "mailgate_blocklist_listed_since_seconds{address=\"127.0.0.1\",zone=\"bl.example\"} "
+            + bl.listingTime().getEpochSecond() + "\n"));
     // looked up again and again: listed since the first time it was found so
     Await.until(() -> dns.count("1.0.0.127.bl.example", "A") >= 3, Duration.ofSeconds(20));
     assertEquals(bl, report("127.0.0.1").get("127.0.0.1").get(0));
@@ -94,6 +99,7 @@ class BlocklistTest {
     assertEquals(List.of("refusing.example"), zones(report("127.0.0.2")).get("127.0.0.2"));
     dns.remove("1.0.0.127.bl.example");
     Await.until(() -> report("127.0.0.1").get("127.0.0.1"), List::isEmpty, Duration.ofSeconds(20));
+    Await.until(() -> node.metric("mailgate_blocklist_listings"), n -> n == 1, Duration.ofSeconds(20));
     // the same address however it is written
     assertEquals(List.of("127.0.0.2"), List.copyOf(report("127.0.0.2").keySet()));
   }
