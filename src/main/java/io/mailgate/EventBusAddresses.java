@@ -25,6 +25,8 @@ public final class EventBusAddresses {
   public static final String IDENTITY_TOPICS_CHANGED = "mailgate.identity.topics.changed";
   /** Nothing: an export job was created on this node, for its {@code ExportVerticle} to take at once. */
   public static final String EXPORT_CREATED = "mailgate.export.created";
+  /** Nothing: an import job was created on this node, for its {@code ImportVerticle} to take at once. */
+  public static final String IMPORT_CREATED = "mailgate.import.created";
   /** start-dev only: {@code CaptureQuery} -> JSON array of captured messages. */
   public static final String DEV_CAPTURED = "mailgate.dev.captured";
 }

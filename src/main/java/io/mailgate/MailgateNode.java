@@ -279,6 +279,7 @@ public final class MailgateNode {
         .compose(v -> deploy(() -> new io.mailgate.feedback.ReputationVerticle(config, clock), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.VdmVerticle(config, leaseOwner, clock, dns), 1))
         .compose(v -> deploy(() -> new io.mailgate.feedback.ExportVerticle(config, leaseOwner, clock), 1))
+        .compose(v -> deploy(() -> new io.mailgate.feedback.ImportVerticle(config, leaseOwner, clock), 1))
         .compose(v -> deploy(() -> new io.mailgate.store.RetentionVerticle(config, clock), 1))
         .compose(v -> io.mailgate.delivery.BlocklistVerticle.wanted(config)
             ? deploy(() -> new io.mailgate.delivery.BlocklistVerticle(config, clock, dns), 1)

@@ -32,6 +32,7 @@ import io.mailgate.api.sesv2.EmailAddressInsightsHandler;
 import io.mailgate.api.sesv2.MessageInsightsHandler;
 import io.mailgate.api.sesv2.BlacklistReportsHandler;
 import io.mailgate.api.sesv2.ExportJobsHandler;
+import io.mailgate.api.sesv2.ImportJobsHandler;
 import io.mailgate.api.sesv2.MetricDataHandler;
 import io.mailgate.api.sesv2.RecommendationsHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
@@ -74,6 +75,7 @@ import io.mailgate.smtp.SmtpServer;
 import io.mailgate.smtp.SmtpServerOptions;
 import io.mailgate.store.Database;
 import io.mailgate.store.ExportJobStore;
+import io.mailgate.store.ImportJobStore;
 import io.mailgate.store.MessageQuery;
 import io.mailgate.store.IpListingStore;
 import io.mailgate.store.MessageStore;
@@ -266,6 +268,9 @@ public final class ApiVerticle extends VerticleBase {
         this::recommendationsAllowed);
     ExportJobsHandler exportJobs = new ExportJobsHandler(new ExportJobStore(db), accounts, region, clock,
         this::exportJobsAllowed, () -> vertx.eventBus().publish(EventBusAddresses.EXPORT_CREATED, null));
+    ImportJobsHandler importJobs = new ImportJobsHandler(new ImportJobStore(db), new ReceivedObjectStore(db),
+        new ContactListStore(db), accounts, region, clock, this::importJobsAllowed,
+        () -> vertx.eventBus().publish(EventBusAddresses.IMPORT_CREATED, null));
     TrackingOptions trackingOptions = new TrackingOptions(identityStore);
     ConfigurationSetsHandler configurationSets = new ConfigurationSetsHandler(configurationSetStore,
         SendingPools.parse(config.get(MailgateConfig.DELIVERY_SENDING_POOLS)).names(), trackingOptions);
@@ -416,6 +421,9 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/v2/email/export-jobs/:jobId").handler(V2Route.of(auth, exportJobs::get));
     router.put("/v2/email/export-jobs/:jobId/cancel").handler(V2Route.of(auth, exportJobs::cancel));
     router.post("/v2/email/list-export-jobs").handler(V2Route.of(auth, exportJobs::list));
+    router.post("/v2/email/import-jobs").handler(V2Route.of(auth, importJobs::create));
+    router.post("/v2/email/import-jobs/list").handler(V2Route.of(auth, importJobs::list));
+    router.get("/v2/email/import-jobs/:jobId").handler(V2Route.of(auth, importJobs::get));
     TenantsHandler tenants = new TenantsHandler(vertx, tenantStore, region);
     router.post("/v2/email/tenants").handler(V2Route.of(auth, tenants::create));
     router.post("/v2/email/tenants/get").handler(V2Route.of(auth, tenants::get));
@@ -898,6 +906,13 @@ public final class ApiVerticle extends VerticleBase {
   private Future<Void> exportJobsAllowed(String accountId) {
     return limiter.admit(new RateCheck("export-jobs:" + accountId, 1, 1, -1, 0),
         "Maximum CreateExportJob rate exceeded (1 call per second).", "CreateExportJob quota exceeded.",
+        "Limits cannot be checked right now; retry later.");
+  }
+
+  /** CreateImportJob: one call a second per account, counted across the nodes, as CreateExportJob. */
+  private Future<Void> importJobsAllowed(String accountId) {
+    return limiter.admit(new RateCheck("import-jobs:" + accountId, 1, 1, -1, 0),
+        "Maximum CreateImportJob rate exceeded (1 call per second).", "CreateImportJob quota exceeded.",
         "Limits cannot be checked right now; retry later.");
   }
 

@@ -109,6 +109,15 @@ public final class JsonFields {
     return j;
   }
 
+  /** As {@link #object}, where the field must be there. */
+  public static JsonObject requiredObject(JsonObject o, String field, String path) {
+    JsonObject j = object(o, field, path);
+    if (j == null) {
+      throw SesException.badRequest("Missing required field " + path(path, field) + ".");
+    }
+    return j;
+  }
+
   public static JsonArray array(JsonObject o, String field, String path) {
     Object v = o.getValue(field);
     if (v == null) {

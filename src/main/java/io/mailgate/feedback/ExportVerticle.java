@@ -1,109 +1,54 @@
 package io.mailgate.feedback;
 
-import io.mailgate.AsyncLoop;
 import io.mailgate.EventBusAddresses;
+import io.mailgate.JobVerticle;
 import io.mailgate.OffLoop;
 import io.mailgate.SesException;
 import io.mailgate.config.MailgateConfig;
-import io.mailgate.store.Database;
 import io.mailgate.store.ExportJobStore;
+import io.mailgate.store.LeasedJobs;
 import io.mailgate.store.VdmStore;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
 /**
- * Runs SES v2 export jobs, one instance per node: takes the oldest waiting job of any account ({@link ExportJobStore},
- * one node a job), makes its file and stores it in the account's S3 namespace with the job COMPLETED; then the next,
- * until none waits. A job created on this node is taken at once; others (and those whose node died holding them, once
- * their lease is out) at the next look, every {@link #POLL}. A stopping node gives its job back to wait again.
+ * Runs SES v2 export jobs ({@link JobVerticle}): makes a job's file and stores it in the account's S3 namespace
+ * with the job COMPLETED.
  */
-public final class ExportVerticle extends VerticleBase {
+public final class ExportVerticle extends JobVerticle<ExportJobStore.Job> {
   private static final Logger LOG = Logger.getLogger(ExportVerticle.class.getName());
-  static final Duration POLL = Duration.ofSeconds(5);
   /** Far longer than a job takes (a bounded number of records, made in memory). */
   static final Duration LEASE = Duration.ofMinutes(10);
   /** The most records a file has: a job that would have more fails, saying so. */
   public static final int MAX_RECORDS = 100_000;
 
   private final MailgateConfig config;
-  private final String leaseOwner;
-  private final Clock clock;
-  private Pool db;
   private ExportJobStore jobs;
   private VdmStore vdm;
   private MessageInsightsExport insights;
-  private MessageConsumer<Object> created;
-  private long timer = -1;
-  private boolean running;
-  private boolean again;
-  private boolean stopping;
 
   public ExportVerticle(MailgateConfig config, String leaseOwner, Clock clock) {
+    super(EventBusAddresses.EXPORT_CREATED, "export jobs", config, leaseOwner, clock, LEASE);
     this.config = config;
-    this.leaseOwner = leaseOwner;
-    this.clock = clock;
   }
 
   @Override
-  public Future<?> start() {
-    db = Database.pool(vertx, config, 1);
+  protected LeasedJobs<ExportJobStore.Job> open(Pool db) {
     jobs = new ExportJobStore(db);
     vdm = new VdmStore(db);
     insights = new MessageInsightsExport(db);
-    created = vertx.eventBus().localConsumer(EventBusAddresses.EXPORT_CREATED, m -> look());
-    timer = vertx.setPeriodic(POLL.toMillis(), t -> look());
-    look();
-    return Future.succeededFuture();
+    return jobs;
   }
 
   @Override
-  public Future<?> stop() {
-    stopping = true;
-    vertx.cancelTimer(timer);
-    return created.unregister().otherwiseEmpty()
-        .compose(v -> jobs.release(leaseOwner).otherwiseEmpty())
-        .eventually(() -> db.close());
-  }
-
-  /** Takes the waiting jobs one after the other; a look asked for meanwhile is made once the current one ends. */
-  private void look() {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    again = false;
-    next().onFailure(e -> LOG.warning("export jobs not taken: " + e.getMessage())).onComplete(ar -> {
-      running = false;
-      if (again && !stopping) {
-        look();
-      }
-    });
-  }
-
-  /** Takes and runs one waiting job after the other, until none waits (or the node stops). */
-  private Future<Void> next() {
-    return AsyncLoop.whileTrue(() -> {
-      if (stopping) {
-        return Future.succeededFuture(false);
-      }
-      Instant now = clock.instant();
-      return jobs.claim(leaseOwner, now, now.plus(LEASE))
-          .compose(job -> job == null ? Future.succeededFuture(false) : run(job).map(true));
-    });
-  }
-
-  private Future<Void> run(ExportJobStore.Job job) {
+  protected Future<Void> run(ExportJobStore.Job job) {
     Future<ExportJobStore.Ending> ending;
     try {
       ending = job.sourceType().equals("METRICS_DATA") ? metrics(job) : insights.export(job,

@@ -1,6 +1,13 @@
 package io.mailgate.lists;
 
+import static io.mailgate.api.JsonFields.bool;
+import static io.mailgate.api.JsonFields.objects;
+import static io.mailgate.api.JsonFields.requiredString;
+import static io.mailgate.api.JsonFields.string;
+
 import io.mailgate.SesException;
+import io.vertx.core.json.JsonObject;
+import java.util.LinkedHashMap;
 import io.mailgate.send.MailboxParser;
 import java.time.Instant;
 import java.util.Locale;
@@ -58,6 +65,31 @@ public record Contact(String address, Map<String, SubscriptionStatus> preference
     }
     MailboxParser.parseAddrSpec(address);
     return address;
+  }
+
+  /**
+   * A contact as CreateContact, UpdateContact or an import job's record gives it: its preferences may name only the
+   * list's topics, each once.
+   */
+  public static Contact fromRequest(String address, JsonObject body, ContactList list) {
+    Map<String, SubscriptionStatus> preferences = new LinkedHashMap<>();
+    for (JsonObject p : objects(body, "TopicPreferences", "")) {
+      String topic = requiredString(p, "TopicName", "TopicPreferences");
+      if (list.topic(topic).isEmpty()) {
+        throw unknownTopic(topic, list.name());
+      }
+      SubscriptionStatus status = SubscriptionStatus.parse(string(p, "SubscriptionStatus", "TopicPreferences"),
+          "TopicPreferences.SubscriptionStatus");
+      if (preferences.put(topic, status) != null) {
+        throw SesException.badRequest("TopicPreferences names topic " + topic + " more than once.");
+      }
+    }
+    return new Contact(address, preferences, bool(body, "UnsubscribeAll", "", false),
+        string(body, "AttributesData", ""), null, null);
+  }
+
+  public static SesException unknownTopic(String topic, String list) {
+    return SesException.badRequest("Topic " + topic + " does not exist in contact list " + list + ".");
   }
 
   /** What two spellings of one contact's address share (SES compares contacts' addresses without regard to case). */

@@ -251,7 +251,8 @@ public final class ContactListStore {
     return e instanceof PgException pg && "23505".equals(pg.getSqlState());
   }
 
-  private static JsonObject preferencesJson(Map<String, SubscriptionStatus> preferences) {
+  /** A contact's explicit preferences as {@code contacts.topic_preferences} keeps them: topic to status. */
+  public static JsonObject preferencesJson(Map<String, SubscriptionStatus> preferences) {
     JsonObject o = new JsonObject();
     preferences.forEach((topic, status) -> o.put(topic, status.name()));
     return o;

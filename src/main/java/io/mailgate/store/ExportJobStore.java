@@ -19,7 +19,7 @@ import java.util.Optional;
  * transaction), FAILED or CANCELLED. A node's ending is fenced: it is written only while the job is still the node's,
  * so a job cancelled meanwhile, or taken over after its lease expired, keeps what it has.
  */
-public final class ExportJobStore {
+public final class ExportJobStore implements LeasedJobs<ExportJobStore.Job> {
   public static final String CREATED = "CREATED";
   public static final String PROCESSING = "PROCESSING";
   public static final String COMPLETED = "COMPLETED";
@@ -61,7 +61,7 @@ public final class ExportJobStore {
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
 
   /** The lock an account's job creations and file writes take turns under (a count before an insert). */
-  private static final int ACCOUNT_LOCK = 0x45784a62;
+  static final int ACCOUNT_LOCK = 0x45784a62;
 
 
   private static final String COLUMNS = "account_id, job_id, source_type, data_source, data_format, bucket, "
@@ -85,21 +85,7 @@ public final class ExportJobStore {
       UPDATE export_jobs SET status = 'CANCELLED', completed_at = $3, lease_owner = NULL, lease_until = NULL
       WHERE account_id = $1 AND job_id = $2 AND status IN ('CREATED', 'PROCESSING')""";
 
-  /** The oldest job waiting, or held by a lease that expired, taken by $1 until $2 ($3: now). */
-  static final String CLAIM = "UPDATE export_jobs j SET status = 'PROCESSING', lease_owner = $1, lease_until = $2 "
-      + "FROM (SELECT account_id, job_id FROM export_jobs WHERE status IN ('CREATED', 'PROCESSING') "
-      + "AND (status = 'CREATED' OR lease_until < $3) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) w "
-      + "WHERE j.account_id = w.account_id AND j.job_id = w.job_id RETURNING "
-      + COLUMNS.replace("account_id", "j.account_id").replace(" job_id", " j.job_id");
-
-  /** The job, locked, while it is still $3's. */
-  static final String FENCE = """
-      SELECT 1 FROM export_jobs WHERE account_id = $1 AND job_id = $2 AND status = 'PROCESSING' AND lease_owner = $3
-      FOR UPDATE""";
-
-  static final String RENEW = """
-      UPDATE export_jobs SET lease_until = $4
-      WHERE account_id = $1 AND job_id = $2 AND status = 'PROCESSING' AND lease_owner = $3""";
+  private static final JobLeases LEASES = new JobLeases("export_jobs", COLUMNS);
 
   /** What the account keeps, but the object the file replaces ($2, $3), if any. */
   static final String USAGE = """
@@ -117,11 +103,6 @@ public final class ExportJobStore {
       UPDATE export_jobs SET status = $3, completed_at = $4, processed = $5, exported = $6, error = $7,
         lease_owner = NULL, lease_until = NULL
       WHERE account_id = $1 AND job_id = $2""";
-
-  /** A stopping node's jobs wait again, for the next node to take at once. */
-  static final String RELEASE = """
-      UPDATE export_jobs SET status = 'CREATED', lease_owner = NULL, lease_until = NULL
-      WHERE status = 'PROCESSING' AND lease_owner = $1""";
 
   private final Pool pool;
 
@@ -156,15 +137,16 @@ public final class ExportJobStore {
         .map(rows -> rows.rowCount() == 1);
   }
 
-  /** The oldest job waiting (or whose holder's lease expired), now {@code owner}'s until {@code until}; or null. */
+  @Override
   public Future<Job> claim(String owner, Instant now, Instant until) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(owner, Timestamps.utc(until), Timestamps.utc(now)))
+    return pool.preparedQuery(LEASES.claim).execute(Tuple.of(owner, Timestamps.utc(until), Timestamps.utc(now)))
         .map(rows -> rows.size() == 0 ? null : job(rows.iterator().next()));
   }
 
   /** Keeps the job {@code owner}'s until {@code until}; false when it no longer is (cancelled, or taken over). */
   public Future<Boolean> renew(Job job, String owner, Instant until) {
-    return pool.preparedQuery(RENEW).execute(Tuple.of(job.accountId(), job.jobId(), owner, Timestamps.utc(until)))
+    return pool.preparedQuery(LEASES.renew)
+        .execute(Tuple.of(job.accountId(), job.jobId(), owner, Timestamps.utc(until)))
         .map(rows -> rows.rowCount() == 1);
   }
 
@@ -183,7 +165,7 @@ public final class ExportJobStore {
   public Future<Boolean> end(Job job, String owner, Ending ending, long maxStoredBytes, Instant now) {
     OffsetDateTime at = Timestamps.utc(now);
     // in the account's turn: two jobs ending at once both count what the other stores
-    return Database.inTurn(pool, ACCOUNT_LOCK, job.accountId(), conn -> conn.preparedQuery(FENCE)
+    return Database.inTurn(pool, ACCOUNT_LOCK, job.accountId(), conn -> conn.preparedQuery(LEASES.fence)
         .execute(Tuple.of(job.accountId(), job.jobId(), owner))
         .compose(fence -> {
           if (fence.size() == 0) {
@@ -214,9 +196,9 @@ public final class ExportJobStore {
         .addValue(status).addValue(at).addValue(processed).addValue(exported).addValue(error)).map(true);
   }
 
-  /** Gives the jobs {@code owner} holds back to wait again. */
+  @Override
   public Future<Void> release(String owner) {
-    return pool.preparedQuery(RELEASE).execute(Tuple.of(owner)).mapEmpty();
+    return pool.preparedQuery(LEASES.release).execute(Tuple.of(owner)).mapEmpty();
   }
 
   private static List<Job> jobs(RowSet<Row> rows) {

@@ -23,9 +23,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * SES v2 list management: CreateContactList, GetContactList, ListContactLists, UpdateContactList, DeleteContactList,
@@ -90,7 +88,7 @@ public final class ContactListsHandler {
     JsonObject body = V2Route.requiredBody(ctx);
     String address = Contact.checkAddress(requiredString(body, "EmailAddress", ""));
     return find(caller, ctx.pathParam("name"))
-        .compose(l -> store.createContact(caller.account().id(), l.name(), contact(address, body, l)))
+        .compose(l -> store.createContact(caller.account().id(), l.name(), Contact.fromRequest(address, body, l)))
         .map(v -> new JsonObject());
   }
 
@@ -106,7 +104,7 @@ public final class ContactListsHandler {
     String address = Contact.checkAddress(ctx.pathParam("email"));
     JsonObject body = V2Route.body(ctx);
     return find(caller, ctx.pathParam("name"))
-        .compose(l -> store.updateContact(caller.account().id(), l.name(), contact(address, body, l),
+        .compose(l -> store.updateContact(caller.account().id(), l.name(), Contact.fromRequest(address, body, l),
             l.topics().stream().map(io.mailgate.lists.Topic::name).toList())
             .compose(updated -> updated ? Future.succeededFuture(new JsonObject())
                 : Future.failedFuture(contactNotFound(address, l.name()))));
@@ -139,7 +137,7 @@ public final class ContactListsHandler {
         f = new ContactListStore.Filter(filtered, null, false);
       } else {
         String topicName = requiredString(topicOnly, "TopicName", "Filter.TopicFilter");
-        Topic topic = l.topic(topicName).orElseThrow(() -> unknownTopic(topicName, l.name()));
+        Topic topic = l.topic(topicName).orElseThrow(() -> Contact.unknownTopic(topicName, l.name()));
         f = new ContactListStore.Filter(filtered, topic,
             bool(topicOnly, "UseDefaultIfPreferenceUnavailable", "Filter.TopicFilter", false));
       }
@@ -177,24 +175,6 @@ public final class ContactListsHandler {
     return new ContactList(name, string(body, "Description", ""), topics, tags, null, null);
   }
 
-  /** A CreateContact or UpdateContact body: its preferences may name only the list's topics, each once. */
-  private static Contact contact(String address, JsonObject body, ContactList list) {
-    Map<String, SubscriptionStatus> preferences = new LinkedHashMap<>();
-    for (JsonObject p : objects(body, "TopicPreferences", "")) {
-      String topic = requiredString(p, "TopicName", "TopicPreferences");
-      if (list.topic(topic).isEmpty()) {
-        throw unknownTopic(topic, list.name());
-      }
-      SubscriptionStatus status = SubscriptionStatus.parse(string(p, "SubscriptionStatus", "TopicPreferences"),
-          "TopicPreferences.SubscriptionStatus");
-      if (preferences.put(topic, status) != null) {
-        throw SesException.badRequest("TopicPreferences names topic " + topic + " more than once.");
-      }
-    }
-    return new Contact(address, preferences, bool(body, "UnsubscribeAll", "", false),
-        string(body, "AttributesData", ""), null, null);
-  }
-
   /**
    * SES's Contact shape (ListContacts; GetContact adds to it): explicit preferences, then the defaults of the rest. No
    * AttributesData: SES's Contact has none (GetContact's answer only), and a page of contacts with theirs could be
@@ -223,10 +203,6 @@ public final class ContactListsHandler {
 
   private static JsonObject preference(String topic, SubscriptionStatus status) {
     return new JsonObject().put("TopicName", topic).put("SubscriptionStatus", status.name());
-  }
-
-  private static SesException unknownTopic(String topic, String list) {
-    return SesException.badRequest("Topic " + topic + " does not exist in contact list " + list + ".");
   }
 
   private static SesException contactNotFound(String address, String list) {

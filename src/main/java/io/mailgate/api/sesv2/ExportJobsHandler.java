@@ -1,6 +1,7 @@
 package io.mailgate.api.sesv2;
 
 import static io.mailgate.api.JsonFields.object;
+import static io.mailgate.api.JsonFields.requiredObject;
 import static io.mailgate.api.JsonFields.requiredString;
 
 import io.mailgate.SesError;
@@ -25,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -83,14 +85,8 @@ public final class ExportJobsHandler {
 
   public Future<JsonObject> create(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
-    JsonObject source = object(body, "ExportDataSource", "");
-    JsonObject destination = object(body, "ExportDestination", "");
-    if (source == null) {
-      throw SesException.badRequest("Missing required field ExportDataSource.");
-    }
-    if (destination == null) {
-      throw SesException.badRequest("Missing required field ExportDestination.");
-    }
+    JsonObject source = requiredObject(body, "ExportDataSource", "");
+    JsonObject destination = requiredObject(body, "ExportDestination", "");
     JsonObject metrics = object(source, "MetricsDataSource", "ExportDataSource");
     JsonObject insights = object(source, "MessageInsightsDataSource", "ExportDataSource");
     if ((metrics == null) == (insights == null)) {
@@ -139,46 +135,61 @@ public final class ExportJobsHandler {
     if (s3Url == null) {
       return new String[] {BUCKET, file};
     }
+    return s3Url(s3Url, "ExportDestination.S3Url", file);
+  }
+
+  /**
+   * The bucket and key an S3Url names, by SES's pattern {@code ^s3://([^/]+)/(.*?([^/]+)/?)$} read without a regular
+   * expression (whose backtracking a long URL of slashes would make take minutes): a bucket, and a key that ends in a
+   * name, or a name and one slash.
+   *
+   * @param file what a key ending in a slash gets after it; null: the key as given
+   */
+  static String[] s3Url(Object s3Url, String field, String file) {
     if (!(s3Url instanceof String url)) {
-      throw SesException.badRequest("Invalid type for field ExportDestination.S3Url: expected a string.");
+      throw SesException.badRequest("Invalid type for field " + field + ": expected a string.");
     }
-    // SES's pattern, ^s3://([^/]+)/(.*?([^/]+)/?)$, read without a regular expression (whose backtracking a long
-    // URL of slashes would make take minutes): a bucket, and a key that ends in a name, or a name and one slash
     int slash = url.startsWith("s3://") ? url.indexOf('/', 5) : -1;
     String given = slash < 0 ? "" : url.substring(slash + 1);
     String name = given.endsWith("/") ? given.substring(0, given.length() - 1) : given;
     if (slash <= 5 || name.isEmpty() || name.endsWith("/") || url.length() > MAX_URL) {
-      throw SesException.badRequest("ExportDestination.S3Url must be s3://<bucket>/<key>, at most " + MAX_URL
-          + " characters.");
+      throw SesException.badRequest(field + " must be s3://<bucket>/<key>, at most " + MAX_URL + " characters.");
     }
     String bucket = url.substring(5, slash);
-    String key = given.endsWith("/") ? given + file : given;
+    String key = file != null && given.endsWith("/") ? given + file : given;
     if (!BucketNames.valid(bucket)) {
-      throw SesException.badRequest("ExportDestination.S3Url names '" + bucket
-          + "', which is not a valid bucket name.");
+      throw SesException.badRequest(field + " names '" + bucket + "', which is not a valid bucket name.");
     }
     if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES
         || key.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-      throw SesException.badRequest("ExportDestination.S3Url's key must be at most " + MAX_KEY_BYTES
+      throw SesException.badRequest(field + "'s key must be at most " + MAX_KEY_BYTES
           + " bytes of UTF-8, without control characters.");
     }
     return new String[] {bucket, key};
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
-    String jobId = ctx.pathParam("jobId");
+    return find(caller, ctx.pathParam("jobId")).compose(job -> !job.status().equals(ExportJobStore.COMPLETED)
+        ? Future.succeededFuture(rendered(job, "s3://" + job.bucket() + "/" + job.key()))
+        : link(ctx, caller, accounts, region, clock, job.bucket(), job.key()).map(url -> rendered(job, url)));
+  }
+
+  /**
+   * A link to a job's file, as SES gives one: a presigned GET of the S3 endpoint at the host and scheme the call was
+   * made to, signed with the caller's key for {@link #LINK_VALID}; the file's {@code s3://} address when the call
+   * named no host a link could go to.
+   */
+  static Future<String> link(RoutingContext ctx, Caller caller, AccountDirectory accounts, String region, Clock clock,
+      String bucket, String key) {
     String host = ctx.request().getHeader("Host");
-    if (host != null && !HOST.matcher(host).matches()) {
-      host = null; // not a host and port a link could go to: the file's address instead
+    String address = "s3://" + bucket + "/" + key;
+    if (host == null || !HOST.matcher(host).matches()) {
+      return Future.succeededFuture(address);
     }
     String scheme = ctx.request().scheme();
-    String linkHost = host;
-    return find(caller, jobId).compose(job -> !job.status().equals(ExportJobStore.COMPLETED) || linkHost == null
-        ? Future.succeededFuture(rendered(job, "s3://" + job.bucket() + "/" + job.key()))
-        : accounts.byAccessKey(caller.accessKeyId()).map(key -> rendered(job, key.isEmpty()
-            ? "s3://" + job.bucket() + "/" + job.key()
-            : S3Presigner.get(scheme, linkHost, S3Api.PATH, job.bucket(), job.key(), caller.accessKeyId(),
-                key.get().secret(), region, clock.instant(), LINK_VALID))));
+    return accounts.byAccessKey(caller.accessKeyId()).map(found -> found.isEmpty() ? address
+        : S3Presigner.get(scheme, host, S3Api.PATH, bucket, key, caller.accessKeyId(), found.get().secret(), region,
+            clock.instant(), LINK_VALID));
   }
 
   /** The job as GetExportJob shows it, its file at {@code url}. */
@@ -202,7 +213,7 @@ public final class ExportJobsHandler {
     String jobId = ctx.pathParam("jobId");
     String account = caller.account().id();
     if (!JOB_ID.matcher(jobId).matches()) {
-      return Future.failedFuture(notFound(jobId));
+      return Future.failedFuture(notFound("Export", jobId));
     }
     return store.cancel(account, jobId, clock.instant()).compose(cancelled -> cancelled
         ? Future.succeededFuture(new JsonObject())
@@ -215,13 +226,7 @@ public final class ExportJobsHandler {
     String type = choice(body, "ExportSourceType", SOURCE_TYPES);
     String status = choice(body, "JobStatus", STATUSES);
     Paging paging = Paging.of(ctx, body, MAX_PAGE, type + "\n" + status);
-    if (paging.pageSize() > MAX_PAGE) {
-      throw SesException.badRequest("PageSize must be between 1 and " + MAX_PAGE + ".");
-    }
-    ExportJobStore.Position after = paging.after() == null ? null : ExportJobStore.Position.of(paging.after());
-    if (paging.after() != null && after == null) {
-      throw Paging.invalidToken(SesError.BAD_REQUEST);
-    }
+    ExportJobStore.Position after = after(paging);
     return store.page(caller.account().id(), type, status, after, paging.pageSize() + 1).map(jobs -> {
       JsonArray out = new JsonArray();
       jobs.subList(0, Math.min(jobs.size(), paging.pageSize())).forEach(j -> out.add(summary(j)));
@@ -243,11 +248,28 @@ public final class ExportJobsHandler {
   }
 
   private Future<ExportJobStore.Job> find(Caller caller, String jobId) {
+    return find(jobId, id -> store.get(caller.account().id(), id), "Export");
+  }
+
+  /** The job of this id, or NotFound (also for an id that is no job's: no query for it). */
+  static <J> Future<J> find(String jobId, Function<String, Future<Optional<J>>> get, String kind) {
     if (jobId == null || !JOB_ID.matcher(jobId).matches()) {
-      return Future.failedFuture(notFound(jobId));
+      return Future.failedFuture(notFound(kind, jobId));
     }
-    return store.get(caller.account().id(), jobId).compose(found -> found.isPresent()
-        ? Future.succeededFuture(found.get()) : Future.failedFuture(notFound(jobId)));
+    return get.apply(jobId).compose(found -> found.isPresent()
+        ? Future.succeededFuture(found.get()) : Future.failedFuture(notFound(kind, jobId)));
+  }
+
+  /** Where a listing of jobs goes on from: its NextToken's job, checked (a 400 for a forged one); null: the first. */
+  static ExportJobStore.Position after(Paging paging) {
+    if (paging.pageSize() > MAX_PAGE) {
+      throw SesException.badRequest("PageSize must be between 1 and " + MAX_PAGE + ".");
+    }
+    ExportJobStore.Position after = paging.after() == null ? null : ExportJobStore.Position.of(paging.after());
+    if (paging.after() != null && after == null) {
+      throw Paging.invalidToken(SesError.BAD_REQUEST);
+    }
+    return after;
   }
 
   private static JsonObject summary(ExportJobStore.Job job) {
@@ -263,7 +285,7 @@ public final class ExportJobsHandler {
     return t.toEpochMilli() / 1000.0;
   }
 
-  private static SesException notFound(String jobId) {
-    return new SesException(SesError.NOT_FOUND, "Export job " + jobId + " does not exist.");
+  private static SesException notFound(String kind, String jobId) {
+    return new SesException(SesError.NOT_FOUND, kind + " job " + jobId + " does not exist.");
   }
 }
