@@ -118,7 +118,7 @@ import java.util.function.ToLongFunction;
  * One instance per event loop, each with its own database pool, caches and send service.
  */
 public final class ApiVerticle extends VerticleBase {
-  /** What the S3 endpoint's GETs of one node hold at once (an object is sent from memory). */
+  /** What the S3 endpoint's GETs and PUTs of one node hold at once (an object is sent, or read, in memory). */
   static final long MAX_S3_READS_IN_FLIGHT = 64L * 1024 * 1024;
 
   /**
@@ -483,10 +483,11 @@ public final class ApiVerticle extends VerticleBase {
       router.get("/_mailgate/captured").handler(this::captured);
       router.delete("/_mailgate/captured").handler(this::captured);
     }
-    // received mail through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too); no body is read (a
-    // PUT is refused unread)
+    // received mail (and files of jobs) through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too);
+    // only a PutObject's body is read, by S3Api itself once its key is known
     S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), (ByteBudget) vertx.sharedData()
-        .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new ByteBudget(MAX_S3_READS_IN_FLIGHT)));
+        .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new ByteBudget(MAX_S3_READS_IN_FLIGHT)),
+        config.get(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT));
     router.route(S3Api.PATH + "/*").handler(s3::handle).failureHandler(s3::fail);
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than
     // by BodyHandler, which would also decode the form through Netty's multipart decoder and its field limits.

@@ -3,6 +3,7 @@ package io.mailgate.api;
 import io.mailgate.OffLoop;
 import io.mailgate.SesError;
 import io.mailgate.SesException;
+import io.mailgate.api.sigv4.ChunkSignatures;
 import io.mailgate.api.sigv4.SesApi;
 import io.mailgate.api.sigv4.SigV4Request;
 import io.mailgate.api.sigv4.SigV4Result;
@@ -59,7 +60,7 @@ public final class RequestAuthenticator {
 
   /** As {@link #authenticate(HttpServerRequest, Buffer)}, with failures worded as {@code api} words them. */
   public Future<Caller> authenticate(HttpServerRequest request, Buffer body, SesApi api) {
-    return authenticate(request, body, verifier, rejected -> reject(rejected, api));
+    return authenticate(request, body, verifier, rejected -> reject(rejected, api)).map(Authenticated::caller);
   }
 
   /**
@@ -69,7 +70,26 @@ public final class RequestAuthenticator {
    */
   public Future<Caller> authenticateS3(HttpServerRequest request,
       Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
-    return authenticate(request, null, s3Verifier, refusal);
+    return authenticate(request, null, s3Verifier, refusal).map(Authenticated::caller);
+  }
+
+  /** Who made an upload, and the signatures its chunks must have (null unless it streams signed chunks). */
+  public record Authenticated(Caller caller, ChunkSignatures chunks) {}
+
+  /**
+   * Authenticates an upload to the S3 API whose body was read and hashed ({@code bodySha256}, the SHA-256 of the
+   * bytes received in lower-case hex), refused as {@code refusal} says.
+   */
+  public Future<Authenticated> authenticateS3Upload(HttpServerRequest request, String bodySha256,
+      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
+        name -> headers(request, name), null, bodySha256);
+    Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
+    if (keyId.isEmpty()) {
+      return Future.failedFuture(refusal.apply((SigV4Result.Rejected) s3Verifier.verify(sigRequest)));
+    }
+    return lookUp(request, keyId.get(), refusal).compose(found -> verify(request, sigRequest, keyId.get(),
+        found.filter(AccessKey::enabled), s3Verifier, refusal));
   }
 
   /**
@@ -78,20 +98,31 @@ public final class RequestAuthenticator {
    * requests with a made-up Authorization header cannot hold the node's body budget while they trickle in.
    */
   public Future<Void> keyBeforeBody(HttpServerRequest request, SesApi api) {
+    return keyBeforeBody(request, verifier, rejected -> reject(rejected, api));
+  }
+
+  /** {@link #keyBeforeBody(HttpServerRequest, SesApi)} for an upload to the S3 API, refused as {@code refusal} says. */
+  public Future<Void> keyBeforeBodyS3(HttpServerRequest request,
+      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    return keyBeforeBody(request, s3Verifier, refusal);
+  }
+
+  private Future<Void> keyBeforeBody(HttpServerRequest request, SigV4Verifier verifier,
+      Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
     SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
         name -> headers(request, name), EMPTY);
     Optional<String> keyId = SigV4Verifier.claimedAccessKeyId(sigRequest);
     if (keyId.isEmpty()) {
-      return Future.failedFuture(reject((SigV4Result.Rejected) verifier.verify(sigRequest), api));
+      return Future.failedFuture(refusal.apply((SigV4Result.Rejected) verifier.verify(sigRequest)));
     }
-    return lookUp(request, keyId.get(), rejected -> reject(rejected, api))
+    return lookUp(request, keyId.get(), refusal)
         .compose(found -> found.filter(AccessKey::enabled).isPresent()
         ? Future.<Void>succeededFuture()
-        : Future.failedFuture(reject(new SigV4Result.Rejected(io.mailgate.api.sigv4.SigV4Error.UNRECOGNIZED_CLIENT,
-            SigV4Verifier.INVALID_TOKEN_MESSAGE), api)));
+        : Future.failedFuture(refusal.apply(new SigV4Result.Rejected(
+            io.mailgate.api.sigv4.SigV4Error.UNRECOGNIZED_CLIENT, SigV4Verifier.INVALID_TOKEN_MESSAGE))));
   }
 
-  private Future<Caller> authenticate(HttpServerRequest request, Buffer body, SigV4Verifier verifier,
+  private Future<Authenticated> authenticate(HttpServerRequest request, Buffer body, SigV4Verifier verifier,
       Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
     boolean large = body != null && body.length() > OffLoop.BYTES;
     SigV4Request sigRequest = new SigV4Request(request.method().name(), request.path(), request.query(),
@@ -138,7 +169,7 @@ public final class RequestAuthenticator {
     });
   }
 
-  private Future<Caller> verify(HttpServerRequest request, SigV4Request sigRequest, String keyId,
+  private Future<Authenticated> verify(HttpServerRequest request, SigV4Request sigRequest, String keyId,
       Optional<AccessKey> key, SigV4Verifier verifier, Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
     SigV4Result result;
     checking = key.orElse(null);
@@ -154,7 +185,8 @@ public final class RequestAuthenticator {
       return Future.failedFuture(refusal.apply(rejected));
     }
     AccessKey k = key.get();
-    return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), clients.of(request)));
+    return Future.succeededFuture(new Authenticated(new Caller(k.account(), k.accessKeyId(), clients.of(request)),
+        ((SigV4Result.Verified) result).chunks()));
   }
 
   /** HTTP/2 carries the host in the :authority pseudo-header, which Vert.x keeps out of headers(). */

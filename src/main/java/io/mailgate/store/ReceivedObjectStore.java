@@ -111,6 +111,25 @@ public final class ReceivedObjectStore {
     });
   }
 
+  /**
+   * Writes the object (PutObject), replacing the one at its key, unless it would take the account past
+   * {@code maxStoredBytes} (0: no limit) of all it keeps (less the object it replaces), counted in the account's turn
+   * with the other writes of its files. Answers -1 when written, else the bytes the account keeps now.
+   */
+  public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
+      long maxStoredBytes, Instant now) {
+    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn
+        .preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key))
+        .compose(usage -> {
+          long used = usage.iterator().next().getLong(0);
+          if (maxStoredBytes > 0 && used + content.length() > maxStoredBytes) {
+            return Future.succeededFuture(used);
+          }
+          return conn.preparedQuery(ExportJobStore.STORE)
+              .execute(Tuple.of(accountId, bucket, key, messageId, content, Timestamps.utc(now))).map(-1L);
+        }));
+  }
+
   /** Deletes the object; true when there was one. */
   public Future<Boolean> delete(String accountId, String bucket, String key) {
     return pool.preparedQuery(DELETE).execute(Tuple.of(accountId, bucket, key)).map(r -> r.rowCount() > 0);

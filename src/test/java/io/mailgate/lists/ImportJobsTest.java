@@ -79,15 +79,8 @@ class ImportJobsTest {
   }
 
   static String upload(String bucket, String key, String content) {
-    put(ImportJobsTest.key.accountId(), bucket, key, content.getBytes(StandardCharsets.UTF_8));
+    s3.putObject(r -> r.bucket(bucket).key(key), RequestBody.fromString(content, StandardCharsets.UTF_8));
     return "s3://" + bucket + "/" + key;
-  }
-
-  /** An object of the account's S3 namespace, written as the node writes one. */
-  static void put(String account, String bucket, String key, byte[] content) {
-    Db.execute(pg, "INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at) "
-        + "VALUES (?, ?, ?, 'test', ?, now()) ON CONFLICT (account_id, bucket, object_key) "
-        + "DO UPDATE SET content = EXCLUDED.content", account, bucket, key, content);
   }
 
   static String create(SesV2Client as, Consumer<CreateImportJobRequest.Builder> request) {
@@ -215,7 +208,7 @@ class ImportJobsTest {
   @Test
   void filesThatFailWhole() {
     byte[] latin1 = "ren\u00e9@example.com,BOUNCE\n".getBytes(StandardCharsets.ISO_8859_1);
-    put(key.accountId(), "lists", "latin1.csv", latin1);
+    s3.putObject(r -> r.bucket("lists").key("latin1.csv"), RequestBody.fromBytes(latin1));
     GetImportJobResponse got = ended(suppression(SuppressionListImportAction.PUT, "s3://lists/latin1.csv",
         DataFormat.CSV));
     assertEquals(JobStatus.FAILED, got.jobStatus());
@@ -238,7 +231,7 @@ class ImportJobsTest {
     Accounts.NewKey k = node.createAccount("import-lister", true, 100, 10_000);
     SesV2Client as = node.sesV2(k.accessKeyId(), k.secretAccessKey());
     S3Client own = node.s3(k.accessKeyId(), k.secretAccessKey(), 1);
-    put(k.accountId(), "inbox", "s.csv", "x@example.com,BOUNCE\n".getBytes(StandardCharsets.UTF_8));
+    own.putObject(r -> r.bucket("inbox").key("s.csv"), RequestBody.fromString("x@example.com,BOUNCE\n"));
     as.createContactList(r -> r.contactListName("people"));
     String first = create(as, r -> r.importDestination(d -> d.suppressionListDestination(s -> s
         .suppressionListImportAction(SuppressionListImportAction.PUT)))

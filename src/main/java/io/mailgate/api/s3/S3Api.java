@@ -2,6 +2,7 @@ package io.mailgate.api.s3;
 
 import io.mailgate.api.RequestAuthenticator;
 import io.mailgate.ByteBudget;
+import io.mailgate.OffLoop;
 import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sigv4.SignedQuery;
 import io.mailgate.metrics.Metrics;
@@ -9,6 +10,7 @@ import io.mailgate.send.Caller;
 import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.ReceivedObjectStore.StoredObject;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -18,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
@@ -25,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -36,14 +40,19 @@ import java.util.logging.Logger;
  * header overrides; {@code partNumber=1} and {@code versionId=null} name the object itself, as for an unversioned
  * single-part object in S3), HeadObject, DeleteObject (204, also for a key that is not there), ListObjectsV2
  * ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys up to 1000, continuation-token, start-after,
- * encoding-type=url, fetch-owner) and HeadBucket. Anything else is S3's MethodNotAllowed (PUT, POST...) or
- * NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging...).
+ * encoding-type=url, fetch-owner), HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, signed in its
+ * Authorization header: the body by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with
+ * signed chunks or a checksum trailer, as the SDKs send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms
+ * checked; at most {@link Upload#MAX_OBJECT_BYTES}; a bucket is made by putting an object in it). Anything else is
+ * S3's MethodNotAllowed (POST, a PUT of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging,
+ * CopyObject, multipart uploads, presigned PUTs...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
  * bucket's name. A bucket exists while it holds one of the account's objects or one of its receipt rules' S3 actions
- * names it; otherwise a request in it is NoSuchBucket. Objects are {@code application/octet-stream}, their ETag the
- * quoted MD5 of their content (stored with it, so HEAD and ListObjectsV2 give it without reading the content).
+ * names it; otherwise a request in it is NoSuchBucket. What an account keeps counts in
+ * {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying so). Objects are
+ * {@code application/octet-stream}, their ETag the quoted MD5 of their content (stored with it, so HEAD and ListObjectsV2 give it without reading the content).
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */
@@ -74,15 +83,17 @@ public final class S3Api {
   private final RequestAuthenticator auth;
   private final ReceivedObjectStore store;
   private final ByteBudget reads;
+  private final long maxStoredBytes;
 
   /**
    * @param reads the objects (or ranges) the node's GETs hold in memory while they are sent: one that would go past
    *     it is answered SlowDown (503), which the SDKs retry with backoff
    */
-  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, ByteBudget reads) {
+  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, ByteBudget reads, long maxStoredBytes) {
     this.auth = auth;
     this.store = store;
     this.reads = reads;
+    this.maxStoredBytes = maxStoredBytes;
   }
 
   /** The resource a path names: the service (no bucket), a bucket (no key) or an object. */
@@ -130,7 +141,14 @@ public final class S3Api {
       Resource resource = Resource.parse(request.path());
       HttpMethod method = request.method();
       boolean allowed = method == HttpMethod.GET || method == HttpMethod.HEAD
-          || (method == HttpMethod.DELETE && resource.key() != null);
+          || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null);
+      String query = request.query();
+      if (method == HttpMethod.POST && query != null && (query.contains("uploads") || query.contains("uploadId"))) {
+        // aws s3 cp splits a file of more than 8 MB into parts: say what to do instead
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Multipart uploads are not implemented here: put the object "
+            + "in one PUT of at most " + Upload.MAX_OBJECT_BYTES / (1024 * 1024) + " MiB (aws s3 cp: set "
+            + "multipart_threshold above the file's size).");
+      }
       if (!allowed || resource.bucket() == null) {
         // refused before authentication: a PUT's body is never read
         throw allowed
@@ -139,8 +157,9 @@ public final class S3Api {
                 .with("ResourceType", resource.type());
       }
       boolean presigned = request.getHeader("Authorization") == null;
-      answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
-          .compose(caller -> serve(ctx, caller, resource, requestId));
+      answered = method == HttpMethod.PUT ? putObject(ctx, resource, requestId)
+          : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
+              .compose(caller -> serve(ctx, caller, resource, requestId));
     } catch (S3Exception e) {
       answered = Future.failedFuture(e);
     }
@@ -211,6 +230,85 @@ public final class S3Api {
           .compose(exists -> exists
               ? response.setStatusCode(204).end() : Future.failedFuture(noSuchBucket(resource.bucket())));
     };
+  }
+
+  /**
+   * PutObject: the body read whole (its size claimed by Content-Length and counted in the node's budget of S3 bytes
+   * in memory, once its access key is known to exist), authenticated with its hash or, streamed in aws-chunked
+   * encoding, chunk by chunk ({@link AwsChunked}), checked against its Content-MD5 and {@code x-amz-checksum-*}
+   * (header or trailer), then written in the account's namespace within {@code receiving.maxStoredBytesPerAccount}.
+   * Nothing is written unless every check passed.
+   */
+  private Future<Void> putObject(RoutingContext ctx, Resource resource, String requestId) {
+    HttpServerRequest request = ctx.request();
+    request.pause(); // until the body's reader is there: what arrived before would be lost
+    Map<String, String> params;
+    try {
+      params = SignedQuery.parse(request.query());
+    } catch (IllegalArgumentException malformed) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string: " + malformed.getMessage() + ".");
+    }
+    for (String name : params.keySet()) {
+      if (SUBRESOURCES.contains(name) || name.equals("partNumber")) {
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The '" + name + "' parameter is not implemented here"
+            + (name.equals("uploadId") || name.equals("partNumber") ? " (multipart uploads are not)." : "."));
+      }
+    }
+    if (request.getHeader("x-amz-copy-source") != null) {
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "CopyObject is not implemented here.");
+    }
+    Upload upload = Upload.of(request::getHeader);
+    if (request.getHeader("Authorization") == null) {
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Presigned uploads are not implemented here: sign the request "
+          + "in its Authorization header.");
+    }
+    Function<SigV4Result.Rejected, S3Exception> refused = rejected -> refusal(rejected, false);
+    return auth.keyBeforeBodyS3(request, refused)
+        .compose(v -> {
+          if (!reads.take(upload.length())) {
+            return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
+          }
+          // a body must arrive at 256 KB/s or better after 30 s: a trickle holds its claim from everyone else
+          long timer = ctx.vertx().setTimer(30_000 + upload.length() / 256, t -> request.connection().close());
+          ctx.addEndHandler(ended -> {
+            reads.release(upload.length());
+            ctx.vertx().cancelTimer(timer);
+          });
+          Future<Buffer> body = request.body();
+          request.resume();
+          return body.onComplete(read -> ctx.vertx().cancelTimer(timer));
+        })
+        .compose(body -> {
+          if (body.length() != upload.length()) {
+            return Future.failedFuture(new S3Exception(S3Error.INCOMPLETE_BODY));
+          }
+          byte[] bytes = body.getBytes();
+          return OffLoop.when(bytes.length, () -> upload.hashed(bytes)).compose(hash -> auth.authenticateS3Upload(
+                  request, hash, refused)
+              .compose(caller -> OffLoop.when(bytes.length, () -> upload.content(bytes, caller.chunks()))
+                  .compose(content -> store(ctx, caller.caller(), resource, content, requestId))));
+        });
+  }
+
+  /** Writes the upload's content, within what the account may keep; 200 with its ETag (and checksum). */
+  private Future<Void> store(RoutingContext ctx, Caller caller, Resource resource, Upload.Checked content,
+      String requestId) {
+    Buffer data = Buffer.buffer(content.bytes());
+    return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
+        maxStoredBytes, Instant.now()).compose(used -> {
+          if (used >= 0) {
+            // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
+            return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The object (" + data.length()
+                + " bytes) would take the account past what it may keep (" + maxStoredBytes + " bytes, " + used
+                + " in use): delete objects first.").with("ProposedSize", Long.toString(data.length())));
+          }
+          HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
+              .putHeader("ETag", "\"" + content.md5() + "\"");
+          if (content.checksum() != null) {
+            response.putHeader(Checksums.HEADER + content.checksum().getKey(), content.checksum().getValue());
+          }
+          return response.end();
+        });
   }
 
   private Future<Void> getObject(RoutingContext ctx, String account, Resource resource, Map<String, String> params,
@@ -435,10 +533,16 @@ public final class S3Api {
     }
     Metrics.of(ctx.vertx()).refused("s3", e.error().code);
     response.setStatusCode(e.error().status).putHeader("x-amz-request-id", requestId);
-    if (ctx.request().method() == HttpMethod.HEAD) {
-      response.end();
-    } else {
-      response.putHeader("Content-Type", "application/xml").end(S3Xml.error(e, requestId));
+    // an upload refused before its body was read: the rest of the body is still coming on the connection, in front of
+    // the client's next request, so the connection ends with the answer (as S3 ends it)
+    boolean unread = !ctx.request().isEnded() && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2;
+    if (unread) {
+      response.putHeader("Connection", "close");
+    }
+    Future<Void> ended = ctx.request().method() == HttpMethod.HEAD ? response.end()
+        : response.putHeader("Content-Type", "application/xml").end(S3Xml.error(e, requestId));
+    if (unread) {
+      ended.onComplete(v -> ctx.request().connection().close());
     }
   }
 

@@ -5,8 +5,18 @@ import java.time.Instant;
 /** Outcome of verifying one request: {@link Verified} or {@link Rejected}. */
 public sealed interface SigV4Result {
 
-  /** The signature is valid; the caller maps {@code accessKeyId} to its account. */
-  record Verified(String accessKeyId, String region, String service, Instant signedAt) implements SigV4Result {}
+  /**
+   * The signature is valid; the caller maps {@code accessKeyId} to its account.
+   *
+   * @param chunks the signatures a streaming upload's chunks must have ({@code STREAMING-AWS4-HMAC-SHA256-PAYLOAD},
+   *     with or without a trailer), chained from this request's; null for any other request
+   */
+  record Verified(String accessKeyId, String region, String service, Instant signedAt, ChunkSignatures chunks)
+      implements SigV4Result {
+    public Verified(String accessKeyId, String region, String service, Instant signedAt) {
+      this(accessKeyId, region, service, signedAt, null);
+    }
+  }
 
   /**
    * The request is not authenticated. Answer with {@link #code(SesApi)}, {@link #httpStatus(SesApi)} and

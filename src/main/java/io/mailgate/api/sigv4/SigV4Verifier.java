@@ -36,7 +36,9 @@ import javax.crypto.spec.SecretKeySpec;
  * differ: the canonical URI is the path exactly as received (S3 neither encodes it again nor removes dot segments,
  * since an object key may hold {@code %2F} or {@code ..}), and a presigned URL that names no payload hash is signed
  * with {@code UNSIGNED-PAYLOAD}, as the S3 presigners sign it; {@code UNSIGNED-PAYLOAD} is honoured when the client
- * signed the {@code x-amz-content-sha256} header carrying it (or put it in a presigned URL). S3 here reads no bodies.
+ * signed the {@code x-amz-content-sha256} header carrying it (or put it in a presigned URL), and so are S3's streaming
+ * uploads ({@code STREAMING-...}, signed in the header only), whose chunks the caller checks with the verdict's
+ * {@link ChunkSignatures}.
  *
  * <p>Failures carry a {@link SigV4Error} that maps to each API's error code and status, and the message SES sends.
  * Error messages follow AWS's wording where it is known: "Authorization header requires 'Credential' parameter...",
@@ -57,6 +59,13 @@ public final class SigV4Verifier {
   public static final long MAX_PRESIGNED_EXPIRES_SECONDS = 604_800;
 
   static final String UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+  /** S3's streaming uploads whose chunks are signed ({@link ChunkSignatures}), without and with a trailer. */
+  public static final String STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+  public static final String STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+  /** S3's streaming upload of unsigned chunks with a trailer (its checksum is what protects the content). */
+  public static final String STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+  private static final Set<String> STREAMING = Set.of(STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
+      STREAMING_UNSIGNED_TRAILER);
   static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
   static final String SIGNATURE_MISMATCH_MESSAGE = "The request signature we calculated does not match the signature "
       + "you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for "
@@ -414,7 +423,8 @@ public final class SigV4Verifier {
       return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     }
     canonical.append('\n').append(signedHeaders).append('\n');
-    canonical.append(payloadHash(request, query, presigned, contentSha256Signed, s3));
+    String payloadHash = payloadHash(request, query, presigned, contentSha256Signed, s3);
+    canonical.append(payloadHash);
 
     byte[] canonicalBytes = canonical.toString().getBytes(
         wide ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
@@ -426,17 +436,24 @@ public final class SigV4Verifier {
     byte[] provided = decodeHex(auth.signature());
     byte[] stringToSign = toSign.toString().getBytes(StandardCharsets.ISO_8859_1);
     boolean matches;
+    SecretKeySpec key = null;
     if (auth.asymmetric()) {
       matches = provided != null && sigV4aKeys.verify(auth.accessKeyId(), secret.get(), stringToSign, provided);
     } else {
-      SecretKeySpec key = signingKeys.signingKey(secret.get(), auth.scopeDate(), auth.region(), auth.service());
+      key = signingKeys.signingKey(secret.get(), auth.scopeDate(), auth.region(), auth.service());
       matches = provided != null && java.security.MessageDigest.isEqual(SigningKeys.hmac(key, stringToSign), provided);
     }
     if (!matches) {
       return new Rejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, SIGNATURE_MISMATCH_MESSAGE,
           new String(canonicalBytes, wide ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1));
     }
-    return new Verified(auth.accessKeyId(), auth.region(), auth.service(), Instant.ofEpochSecond(auth.signedAt()));
+    boolean signedChunks = payloadHash.equals(STREAMING_SIGNED) || payloadHash.equals(STREAMING_SIGNED_TRAILER);
+    if (signedChunks && key == null) { // SigV4a chunks are signed with ECDSA: not verified here, so not taken
+      return incomplete("Streaming uploads signed with " + SigV4aKeys.ALGORITHM + " are not supported; sign them "
+          + "with " + ALGORITHM + ".");
+    }
+    return new Verified(auth.accessKeyId(), auth.region(), auth.service(), Instant.ofEpochSecond(auth.signedAt()),
+        signedChunks ? new ChunkSignatures(key, auth.amzDate(), auth.credentialScope(), auth.signature()) : null);
   }
 
   /**
@@ -449,6 +466,8 @@ public final class SigV4Verifier {
     if (claimed == null && presigned) claimed = decodedParam(query, "X-Amz-Content-Sha256");
     if (claimed == null && presigned && s3) return UNSIGNED_PAYLOAD;
     if (UNSIGNED_PAYLOAD.equals(claimed) && s3 && (contentSha256Signed || presigned)) return UNSIGNED_PAYLOAD;
+    // a streaming upload: the chunks carry their own signatures (or, unsigned, a checksum), checked as they are read
+    if (claimed != null && s3 && contentSha256Signed && !presigned && STREAMING.contains(claimed)) return claimed;
     if (request.bodySha256() != null) return request.bodySha256();
     byte[] body = request.body();
     if (body == null) return claimed != null ? claimed : EMPTY_SHA256;

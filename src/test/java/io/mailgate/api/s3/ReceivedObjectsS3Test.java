@@ -35,7 +35,6 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.SdkGlobalTime;
-import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3Configuration;
@@ -558,10 +557,14 @@ class ReceivedObjectsS3Test {
   @Test
   void unsupportedMethodsAreMethodNotAllowedAndOtherOperationsNotImplemented() throws Exception {
     put("method-bucket", "k", "x");
-    S3Exception put = refused(405, "MethodNotAllowed", () -> s3.putObject(r -> r.bucket("method-bucket").key("new"),
-        RequestBody.fromString("uploaded")));
+    // a bucket is made by putting an object in it (S3PutObjectTest): CreateBucket is not an operation here
+    S3Exception put = refused(405, "MethodNotAllowed", () -> s3.createBucket(r -> r.bucket("method-bucket-new")));
     assertTrue(put.awsErrorDetails().errorMessage().contains("not allowed"), put.toString());
-    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = 'new'"));
+    refused(501, "NotImplemented", () -> s3.copyObject(r -> r.sourceBucket("method-bucket").sourceKey("k")
+        .destinationBucket("method-bucket").destinationKey("copied-not")));
+    refused(501, "NotImplemented", () -> s3.createMultipartUpload(r -> r.bucket("method-bucket").key("parts-not")));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key IN ('copied-not', "
+        + "'parts-not')"));
     refused(405, "MethodNotAllowed", () -> s3.deleteBucket(r -> r.bucket("method-bucket")));
     refused(501, "NotImplemented", () -> s3.listBuckets());
     refused(501, "NotImplemented", () -> s3.getObjectAcl(r -> r.bucket("method-bucket").key("k")));
