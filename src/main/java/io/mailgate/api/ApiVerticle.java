@@ -693,13 +693,25 @@ public final class ApiVerticle extends VerticleBase {
         then.accept(body);
       }
     });
-    // a client that waits to be told before it sends its body (curl and Guzzle, PHP's SDK's client, over 1 MB) would
-    // otherwise wait a second for nothing each time; BodyHandler answers it for the routes it reads
-    if (request.version() == io.vertx.core.http.HttpVersion.HTTP_1_1
-        && "100-continue".equalsIgnoreCase(request.getHeader("Expect"))) {
+    continueIfAwaited(ctx);
+    request.resume();
+  }
+
+  /**
+   * Tells a client that waits to be told before it sends its body ({@code Expect: 100-continue}) to send it; call once
+   * the body is wanted. Curl and Guzzle over 1 MB, and the AWS SDK for Java's S3 uploads over 1 MB, would otherwise
+   * wait for nothing each time (a second, 3 s, 5 s) before sending it anyway; BodyHandler answers it for its routes.
+   */
+  public static void continueIfAwaited(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    if (request.version() == io.vertx.core.http.HttpVersion.HTTP_1_1 && awaitsContinue(request)) {
       ctx.response().writeContinue();
     }
-    request.resume();
+  }
+
+  /** Whether the client waits for a 100 Continue before it sends its body. */
+  public static boolean awaitsContinue(HttpServerRequest request) {
+    return "100-continue".equalsIgnoreCase(request.getHeader("Expect"));
   }
 
   /**

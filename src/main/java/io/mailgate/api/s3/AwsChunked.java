@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * A streaming upload's body ({@code Content-Encoding: aws-chunked}) decoded: chunks of
- * {@code hex-size[;chunk-signature=signature]CRLF data CRLF}, a last chunk of size 0, then, when the upload declared a trailer, its headers
- * ({@code name:value CRLF} each, {@code x-amz-trailer-signature} last when the chunks are signed) and an empty line.
+ * {@code hex-size[;chunk-signature=signature]CRLF data CRLF}, a last chunk of size 0, then, when the upload declared a
+ * trailer, its headers ({@code name:value CRLF} each, {@code x-amz-trailer-signature} last when the chunks are signed)
+ * and an empty line.
  * Signed chunks are checked in order against the request's {@link ChunkSignatures}: a chunk changed, dropped or moved
  * is a SignatureDoesNotMatch, and nothing of the upload is kept. Plain Java over the bytes received.
  */

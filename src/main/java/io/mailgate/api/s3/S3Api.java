@@ -1,5 +1,6 @@
 package io.mailgate.api.s3;
 
+import io.mailgate.api.ApiVerticle;
 import io.mailgate.api.RequestAuthenticator;
 import io.mailgate.ByteBudget;
 import io.mailgate.OffLoop;
@@ -43,16 +44,20 @@ import java.util.logging.Logger;
  * encoding-type=url, fetch-owner), HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, signed in its
  * Authorization header: the body by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with
  * signed chunks or a checksum trailer, as the SDKs send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms
- * checked; at most {@link Upload#MAX_OBJECT_BYTES}; a bucket is made by putting an object in it). Anything else is
- * S3's MethodNotAllowed (POST, a PUT of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging,
- * CopyObject, multipart uploads, presigned PUTs...).
+ * checked, the checksum echoed, the ETag the content's MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the
+ * headers; the body read, once its access key is known to exist, within the node's budget of S3 bytes in memory
+ * (SlowDown past it); nothing written unless every check passed; the object's message id {@code s3-put-<request id>};
+ * a bucket is made by putting an object in it). Anything else is
+ * S3's MethodNotAllowed (POST, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging,
+ * CreateBucket, CopyObject, multipart uploads, presigned PUTs...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
  * bucket's name. A bucket exists while it holds one of the account's objects or one of its receipt rules' S3 actions
  * names it; otherwise a request in it is NoSuchBucket. What an account keeps counts in
  * {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying so). Objects are
- * {@code application/octet-stream}, their ETag the quoted MD5 of their content (stored with it, so HEAD and ListObjectsV2 give it without reading the content).
+ * {@code application/octet-stream}, their ETag the quoted MD5 of their content (stored with it, so HEAD and
+ * ListObjectsV2 give it without reading the content).
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */
@@ -79,6 +84,16 @@ public final class S3Api {
       "response-cache-control", "Cache-Control",
       "response-content-disposition", "Content-Disposition",
       "response-content-encoding", "Content-Encoding");
+
+  /**
+   * The most of a refused request's body read and dropped to keep its connection (see {@link #fail}): the AWS SDKs send
+   * larger bodies with {@code Expect: 100-continue}, waiting for the verdict before they send them.
+   */
+  static final long MAX_DRAINED_BYTES = 1024 * 1024;
+  /** How long a refused request's dropped body may take to arrive before its connection is closed. */
+  private static final long DRAIN_MILLIS = 30_000;
+  /** Set on a request whose body is being read (it is not drained when refused). */
+  private static final String BODY_READ = "mailgate.s3.bodyRead";
 
   private final RequestAuthenticator auth;
   private final ReceivedObjectStore store;
@@ -148,6 +163,12 @@ public final class S3Api {
         throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Multipart uploads are not implemented here: put the object "
             + "in one PUT of at most " + Upload.MAX_OBJECT_BYTES / (1024 * 1024) + " MiB (aws s3 cp: set "
             + "multipart_threshold above the file's size).");
+      }
+      if (method == HttpMethod.PUT && resource.key() == null && resource.bucket() != null) {
+        // CreateBucket (and a bucket's configurations: ?tagging, ?policy...): a no-op 200 would claim a bucket that
+        // HeadBucket then does not find
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "CreateBucket is not implemented here: a bucket is made by "
+            + "putting an object in it.");
       }
       if (!allowed || resource.bucket() == null) {
         // refused before authentication: a PUT's body is never read
@@ -269,6 +290,8 @@ public final class S3Api {
             return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
           }
           // a body must arrive at 256 KB/s or better after 30 s: a trickle holds its claim from everyone else
+          ctx.put(BODY_READ, Boolean.TRUE);
+          ApiVerticle.continueIfAwaited(ctx);
           long timer = ctx.vertx().setTimer(30_000 + upload.length() / 256, t -> request.connection().close());
           ctx.addEndHandler(ended -> {
             reads.release(upload.length());
@@ -533,17 +556,39 @@ public final class S3Api {
     }
     Metrics.of(ctx.vertx()).refused("s3", e.error().code);
     response.setStatusCode(e.error().status).putHeader("x-amz-request-id", requestId);
-    // an upload refused before its body was read: the rest of the body is still coming on the connection, in front of
-    // the client's next request, so the connection ends with the answer (as S3 ends it)
-    boolean unread = !ctx.request().isEnded() && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2;
-    if (unread) {
+    // a request refused before its body was read: the rest of the body is still coming on the connection, in front of
+    // the client's next request. A small one is read and dropped, so that a client still writing it (most write the
+    // whole body before they read an answer) gets the answer rather than a connection reset under its write; any
+    // other ends the connection with the answer, as S3 does
+    HttpServerRequest request = ctx.request();
+    boolean unread = !request.isEnded() && request.version() != io.vertx.core.http.HttpVersion.HTTP_2
+        && ctx.get(BODY_READ) == null;
+    boolean drained = unread && drainable(request.getHeader("Content-Length"),
+        request.getHeader("Transfer-Encoding"), ApiVerticle.awaitsContinue(request));
+    if (unread && !drained) {
       response.putHeader("Connection", "close");
     }
-    Future<Void> ended = ctx.request().method() == HttpMethod.HEAD ? response.end()
+    Future<Void> ended = request.method() == HttpMethod.HEAD ? response.end()
         : response.putHeader("Content-Type", "application/xml").end(S3Xml.error(e, requestId));
-    if (unread) {
-      ended.onComplete(v -> ctx.request().connection().close());
+    if (drained) {
+      long timer = ctx.vertx().setTimer(DRAIN_MILLIS, t -> request.connection().close());
+      request.handler(dropped -> { }).endHandler(v -> ctx.vertx().cancelTimer(timer)).resume();
+    } else if (unread) {
+      ended.onComplete(v -> request.connection().close());
     }
+  }
+
+  /**
+   * Whether the unread body of a refused request is read and dropped rather than the connection closed: a body of
+   * known length up to {@link #MAX_DRAINED_BYTES}, from a client that did not wait for a 100 Continue (one that waits
+   * sends nothing after a refusal: RFC 9110 10.1.1).
+   */
+  static boolean drainable(String contentLength, String transferEncoding, boolean awaitsContinue) {
+    if (awaitsContinue || transferEncoding != null) {
+      return false;
+    }
+    long length = contentLength == null ? 0 : Upload.length(contentLength);
+    return length >= 0 && length <= MAX_DRAINED_BYTES;
   }
 
   /** Percent-decodes a path segment to UTF-8 text; an escape or byte sequence that is not one is InvalidURI. */

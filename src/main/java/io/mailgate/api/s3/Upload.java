@@ -165,10 +165,16 @@ final class Upload {
   }
 
   private static long number(String value, String name) {
-    String v = value.strip();
-    if (v.isEmpty() || v.length() > 15 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+    long n = length(value);
+    if (n < 0) {
       throw new S3Exception(S3Error.INVALID_ARGUMENT, name + " is not a length: '" + value + "'.");
     }
-    return Long.parseLong(v);
+    return n;
+  }
+
+  /** A length header's value (decimal digits, at most 15 of them), or -1 when it is not one. */
+  static long length(String value) {
+    String v = value.strip();
+    return v.isEmpty() || v.length() > 15 || !v.chars().allMatch(c -> c >= '0' && c <= '9') ? -1 : Long.parseLong(v);
   }
 }

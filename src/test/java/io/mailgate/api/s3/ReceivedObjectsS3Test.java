@@ -557,15 +557,17 @@ class ReceivedObjectsS3Test {
   @Test
   void unsupportedMethodsAreMethodNotAllowedAndOtherOperationsNotImplemented() throws Exception {
     put("method-bucket", "k", "x");
-    // a bucket is made by putting an object in it (S3PutObjectTest): CreateBucket is not an operation here
-    S3Exception put = refused(405, "MethodNotAllowed", () -> s3.createBucket(r -> r.bucket("method-bucket-new")));
-    assertTrue(put.awsErrorDetails().errorMessage().contains("not allowed"), put.toString());
+    // a bucket is made by putting an object in it (S3PutObjectTest): CreateBucket is not an operation here, and says so
+    S3Exception put = refused(501, "NotImplemented", () -> s3.createBucket(r -> r.bucket("method-bucket-new")));
+    assertTrue(put.awsErrorDetails().errorMessage().contains("putting an object"), put.toString());
+    assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket("method-bucket-new")));
     refused(501, "NotImplemented", () -> s3.copyObject(r -> r.sourceBucket("method-bucket").sourceKey("k")
         .destinationBucket("method-bucket").destinationKey("copied-not")));
     refused(501, "NotImplemented", () -> s3.createMultipartUpload(r -> r.bucket("method-bucket").key("parts-not")));
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key IN ('copied-not', "
         + "'parts-not')"));
-    refused(405, "MethodNotAllowed", () -> s3.deleteBucket(r -> r.bucket("method-bucket")));
+    S3Exception delete = refused(405, "MethodNotAllowed", () -> s3.deleteBucket(r -> r.bucket("method-bucket")));
+    assertTrue(delete.awsErrorDetails().errorMessage().contains("not allowed"), delete.toString());
     refused(501, "NotImplemented", () -> s3.listBuckets());
     refused(501, "NotImplemented", () -> s3.getObjectAcl(r -> r.bucket("method-bucket").key("k")));
     refused(501, "NotImplemented", () -> s3.listObjects(r -> r.bucket("method-bucket")));

@@ -9,18 +9,27 @@ import io.mailgate.config.MailgateConfig;
 import io.mailgate.identity.Accounts;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestNode;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
@@ -375,5 +384,137 @@ class S3PutObjectTest {
       assertEquals(501, put.statusCode(), put.body());
     }
     assertEquals(0, stored("presigned"));
+  }
+
+  @Test
+  void theSdksDefaultHttpClientPutsFilesOverAMegabyteAndHearsRefusals() throws Exception {
+    // S3Client as built with nothing but its endpoint (the Apache 5 client): over 1 MB the SDK waits for a 100
+    // Continue before it sends the body, and for an early refusal it sends none
+    byte[] content = random(2_500_000, 11);
+    UnaryOperator<S3ClientBuilder> defaults = b -> b.endpointOverride(URI.create(node.endpoint() + S3Api.PATH))
+        .forcePathStyle(true).region(Region.US_EAST_1)
+        .overrideConfiguration(o -> o.retryStrategy(r -> r.maxAttempts(1)));
+    try (S3Client c = defaults.apply(S3Client.builder()).credentialsProvider(StaticCredentialsProvider.create(
+        AwsBasicCredentials.create(TestNode.ACCESS_KEY, TestNode.SECRET))).build()) {
+      assertEquals("\"" + md5(content) + "\"", c.putObject(r -> r.bucket("uploads").key("large"),
+          RequestBody.fromBytes(content)).eTag());
+    }
+    assertArrayEquals(content, read("uploads", "large"));
+    try (S3Client nobody = defaults.apply(S3Client.builder()).credentialsProvider(StaticCredentialsProvider.create(
+        AwsBasicCredentials.create("AKIANOBODY0000000000", "x"))).build()) {
+      refused(403, "InvalidAccessKeyId", () -> nobody.putObject(r -> r.bucket("uploads").key("large-nobody"),
+          RequestBody.fromBytes(content)));
+    }
+    try (S3Client wrong = defaults.apply(S3Client.builder()).credentialsProvider(StaticCredentialsProvider.create(
+        AwsBasicCredentials.create(TestNode.ACCESS_KEY, "not-the-secret"))).build()) {
+      refused(403, "SignatureDoesNotMatch", () -> wrong.putObject(r -> r.bucket("uploads").key("large-wrong"),
+          RequestBody.fromBytes(content)));
+    }
+    assertEquals(0, stored("large-nobody") + stored("large-wrong"));
+  }
+
+  /** A response read off a raw connection: its status line, headers (lower-case names) and body. */
+  record Raw(String status, TreeMap<String, String> headers, String body) {}
+
+  static String line(InputStream in) throws IOException {
+    StringBuilder b = new StringBuilder();
+    for (int c = in.read(); c != '\n'; c = in.read()) {
+      if (c < 0) {
+        throw new IOException("the connection ended after '" + b + "'");
+      }
+      if (c != '\r') {
+        b.append((char) c);
+      }
+    }
+    return b.toString();
+  }
+
+  static Raw response(InputStream in) throws IOException {
+    String status = line(in);
+    TreeMap<String, String> headers = new TreeMap<>();
+    for (String h = line(in); !h.isEmpty(); h = line(in)) {
+      headers.put(h.substring(0, h.indexOf(':')).toLowerCase(Locale.ROOT), h.substring(h.indexOf(':') + 1).strip());
+    }
+    int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+    return new Raw(status, headers, new String(in.readNBytes(length), StandardCharsets.UTF_8));
+  }
+
+  /** The head of a PUT of {@code length} bytes signed (wrongly: a signature of zeros) with access key {@code key}. */
+  static byte[] rawPut(String key, String objectKey, long length, String... more) {
+    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+    String date = now.format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'"));
+    StringBuilder head = new StringBuilder("PUT " + S3Api.PATH + "/uploads/" + objectKey + " HTTP/1.1\r\n"
+        + "Host: " + node.endpoint().getAuthority() + "\r\n"
+        + "Authorization: AWS4-HMAC-SHA256 Credential=" + key + "/" + date.substring(0, 8)
+        + "/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature="
+        + "0".repeat(64) + "\r\n"
+        + "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nx-amz-date: " + date + "\r\nContent-Length: " + length + "\r\n");
+    for (String h : more) {
+      head.append(h).append("\r\n");
+    }
+    return head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void aClientWaitingForContinueIsToldToSendOnlyForAKeyThatExists() throws Exception {
+    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
+      socket.setSoTimeout(10_000);
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      OutputStream out = socket.getOutputStream();
+      out.write(rawPut(ACCOUNT_KEY, "expect", 5, "Expect: 100-continue"));
+      out.flush();
+      // told at once (a client gives up waiting after 1 to 5 s, and sends anyway: each upload that much slower)
+      assertEquals("HTTP/1.1 100 Continue", line(in));
+      assertEquals("", line(in));
+      out.write("hello".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      Raw refused = response(in);
+      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
+      assertTrue(refused.body().contains("<Code>SignatureDoesNotMatch</Code>"), refused.body());
+    }
+    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
+      socket.setSoTimeout(10_000);
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      socket.getOutputStream().write(rawPut("AKIANOBODY0000000000", "expect-nobody", 5, "Expect: 100-continue"));
+      Raw refused = response(in); // no 100 Continue: the body is not wanted
+      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
+      assertTrue(refused.body().contains("<Code>InvalidAccessKeyId</Code>"), refused.body());
+      assertEquals("close", refused.headers().get("connection"));
+    }
+    assertEquals(0, stored("expect") + stored("expect-nobody"));
+  }
+
+  @Test
+  void aSmallBodyRefusedUnreadIsDroppedAndTheConnectionServesTheNextRequest() throws Exception {
+    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
+      socket.setSoTimeout(10_000);
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      OutputStream out = socket.getOutputStream();
+      out.write(rawPut("AKIANOBODY0000000000", "drained", 100_000));
+      out.flush();
+      // answered before the body is sent (refused from its key), and the connection kept: the body is read and dropped
+      Raw refused = response(in);
+      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
+      assertTrue(refused.body().contains("<Code>InvalidAccessKeyId</Code>"), refused.body());
+      assertTrue(!"close".equals(refused.headers().get("connection")), refused.headers().toString());
+      out.write(new byte[100_000]);
+      out.write(("GET " + S3Api.PATH + "/uploads/next HTTP/1.1\r\nHost: " + node.endpoint().getAuthority()
+          + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      Raw next = response(in);
+      assertEquals("HTTP/1.1 403 Forbidden", next.status(), next.body());
+      assertTrue(next.body().contains("<Code>AccessDenied</Code>"), next.body());
+    }
+    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
+      socket.setSoTimeout(10_000);
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      // past what is dropped: the answer ends the connection
+      socket.getOutputStream().write(rawPut("AKIANOBODY0000000000", "closed", S3Api.MAX_DRAINED_BYTES + 1));
+      Raw refused = response(in);
+      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
+      assertEquals("close", refused.headers().get("connection"));
+      assertEquals(-1, in.read());
+    }
+    assertEquals(0, stored("drained") + stored("closed"));
   }
 }

@@ -2,7 +2,9 @@ package io.mailgate.api.s3;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -92,5 +94,16 @@ class UploadTest {
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "x-amz-decoded-content-length", "10"));
     assertEquals(S3Error.INVALID_REQUEST, refused("Content-Length", "100", "x-amz-checksum-crc32", "AAAAAA==",
         "x-amz-checksum-sha1", "AAAA"));
+  }
+
+  @Test
+  void whatARefusedRequestsUnreadBodyMayCostToKeepItsConnection() {
+    assertTrue(S3Api.drainable(null, null, false)); // no body
+    assertTrue(S3Api.drainable(Long.toString(S3Api.MAX_DRAINED_BYTES), null, false));
+    assertFalse(S3Api.drainable(Long.toString(S3Api.MAX_DRAINED_BYTES + 1), null, false));
+    assertFalse(S3Api.drainable("5", null, true)); // the client waits, and sends nothing after a refusal
+    assertFalse(S3Api.drainable("5", "chunked", false));
+    assertFalse(S3Api.drainable(null, "chunked", false)); // of no known length
+    assertFalse(S3Api.drainable("-5", null, false));
   }
 }
