@@ -176,19 +176,21 @@ class S3PutObjectTest {
     assertArrayEquals(content, read("uploads", "with-md5"));
   }
 
+  static byte[] readAll(ContentStreamProvider body) {
+    try {
+      return body.newStream().readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** An SDK client whose requests' bodies (once signed) are changed by {@code change} on their way. */
   static S3Client tampering(UnaryOperator<byte[]> change, Consumer<S3ClientBuilder> settings) {
     SdkHttpClient real = UrlConnectionHttpClient.create();
     SdkHttpClient http = new SdkHttpClient() {
       @Override
       public ExecutableHttpRequest prepareRequest(HttpExecuteRequest request) {
-        byte[] body = request.contentStreamProvider().map(p -> {
-          try {
-            return p.newStream().readAllBytes();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }).orElse(null);
+        byte[] body = request.contentStreamProvider().map(S3PutObjectTest::readAll).orElse(null);
         byte[] sent = body == null ? null : change.apply(body);
         return real.prepareRequest(HttpExecuteRequest.builder().request(request.httpRequest())
             .contentStreamProvider(sent == null ? null : () -> new ByteArrayInputStream(sent)).build());
@@ -255,13 +257,13 @@ class S3PutObjectTest {
     }
   }
 
+  /** The x-amz-content-sha256 of the last {@link #signedPut}: how the signer signed it. */
+  static String lastMode;
+
   /**
    * A PUT signed by the SDK's own signer: its payload signed or not, in signed chunks or not, with a CRC32 trailer or
    * not; sent as it comes out, or as {@code change} makes it.
    */
-  /** The x-amz-content-sha256 of the last {@link #signedPut}: how the signer signed it. */
-  static String lastMode;
-
   static HttpExecuteResponse signedPut(String key, byte[] content, boolean signPayload, boolean chunked,
       boolean crc32, UnaryOperator<byte[]> change) throws IOException {
     // the signer signs every payload it sends over http: the request is signed as for https, then sent over http (the
@@ -280,13 +282,7 @@ class S3PutObjectTest {
         r.putProperty(AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM, DefaultChecksumAlgorithm.CRC32);
       }
     });
-    byte[] body = signed.payload().map(p -> {
-      try {
-        return p.newStream().readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }).orElse(new byte[0]);
+    byte[] body = signed.payload().map(S3PutObjectTest::readAll).orElse(new byte[0]);
     byte[] sent = change.apply(body);
     lastMode = signed.request().firstMatchingHeader("x-amz-content-sha256").orElse(null);
     try (SdkHttpClient http = UrlConnectionHttpClient.create()) {
@@ -301,14 +297,20 @@ class S3PutObjectTest {
         : "";
   }
 
+  /** A {@link #signedPut} sent as signed, in {@code mode}, and read back whole. */
+  static void roundTrip(String key, byte[] content, boolean signPayload, boolean chunked, boolean crc32, String mode)
+      throws IOException {
+    HttpExecuteResponse put = signedPut(key, content, signPayload, chunked, crc32, b -> b);
+    assertEquals(200, put.httpResponse().statusCode(), bodyOf(put));
+    assertEquals(mode, lastMode);
+    assertArrayEquals(content, read("uploads", key));
+  }
+
   @Test
   void theSignersOtherModes() throws Exception {
     byte[] content = random(100_000, 3);
     // unsigned chunks with a checksum trailer (what the SDKs send over https)
-    HttpExecuteResponse unsignedChunks = signedPut("unsigned-chunks", content, false, true, true, b -> b);
-    assertEquals(200, unsignedChunks.httpResponse().statusCode(), bodyOf(unsignedChunks));
-    assertEquals("STREAMING-UNSIGNED-PAYLOAD-TRAILER", lastMode);
-    assertArrayEquals(content, read("uploads", "unsigned-chunks"));
+    roundTrip("unsigned-chunks", content, false, true, true, "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
     // ... whose checksum is then the content's only protection: content changed is BadDigest
     HttpExecuteResponse changed = signedPut("unsigned-changed", content, false, true, true, body -> {
       byte[] copy = Arrays.copyOf(body, body.length);
@@ -319,17 +321,11 @@ class S3PutObjectTest {
     assertEquals(400, changed.httpResponse().statusCode(), changedAnswer);
     assertTrue(changedAnswer.contains("<Code>BadDigest</Code>"), changedAnswer);
     // UNSIGNED-PAYLOAD, the body as it is
-    HttpExecuteResponse unsigned = signedPut("unsigned-payload", content, false, false, false, b -> b);
-    assertEquals(200, unsigned.httpResponse().statusCode(), bodyOf(unsigned));
-    assertEquals("UNSIGNED-PAYLOAD", lastMode);
-    assertArrayEquals(content, read("uploads", "unsigned-payload"));
+    roundTrip("unsigned-payload", content, false, false, false, "UNSIGNED-PAYLOAD");
     // signed chunks without a trailer, whole, then with their first chunk dropped: the next one's signature no
     // longer chains from the request's
     byte[] two = random(200_000, 4);
-    HttpExecuteResponse whole = signedPut("signed-chunks", two, true, true, false, b -> b);
-    assertEquals(200, whole.httpResponse().statusCode(), bodyOf(whole));
-    assertEquals("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", lastMode);
-    assertArrayEquals(two, read("uploads", "signed-chunks"));
+    roundTrip("signed-chunks", two, true, true, false, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
     HttpExecuteResponse dropped = signedPut("dropped", two, true, true, false, body -> {
       String text = new String(body, StandardCharsets.ISO_8859_1);
       int size = Integer.parseInt(text.substring(0, text.indexOf(';')), 16);
@@ -439,6 +435,21 @@ class S3PutObjectTest {
     return new Raw(status, headers, new String(in.readNBytes(length), StandardCharsets.UTF_8));
   }
 
+  /** The next response read from {@code in}, which must be a 403 with S3's error {@code code}. */
+  static Raw forbidden(InputStream in, String code) throws IOException {
+    Raw r = response(in);
+    assertEquals("HTTP/1.1 403 Forbidden", r.status(), r.body());
+    assertTrue(r.body().contains("<Code>" + code + "</Code>"), r.body());
+    return r;
+  }
+
+  /** A raw connection to the node, whose reads give up after 10 s. */
+  static Socket connect() throws IOException {
+    Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort());
+    socket.setSoTimeout(10_000);
+    return socket;
+  }
+
   /** The head of a PUT of {@code length} bytes signed (wrongly: a signature of zeros) with access key {@code key}. */
   static byte[] rawPut(String key, String objectKey, long length, String... more) {
     ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
@@ -457,8 +468,7 @@ class S3PutObjectTest {
 
   @Test
   void aClientWaitingForContinueIsToldToSendOnlyForAKeyThatExists() throws Exception {
-    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
-      socket.setSoTimeout(10_000);
+    try (Socket socket = connect()) {
       InputStream in = new BufferedInputStream(socket.getInputStream());
       OutputStream out = socket.getOutputStream();
       out.write(rawPut(ACCOUNT_KEY, "expect", 5, "Expect: 100-continue"));
@@ -468,17 +478,12 @@ class S3PutObjectTest {
       assertEquals("", line(in));
       out.write("hello".getBytes(StandardCharsets.ISO_8859_1));
       out.flush();
-      Raw refused = response(in);
-      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
-      assertTrue(refused.body().contains("<Code>SignatureDoesNotMatch</Code>"), refused.body());
+      forbidden(in, "SignatureDoesNotMatch");
     }
-    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
-      socket.setSoTimeout(10_000);
+    try (Socket socket = connect()) {
       InputStream in = new BufferedInputStream(socket.getInputStream());
       socket.getOutputStream().write(rawPut("AKIANOBODY0000000000", "expect-nobody", 5, "Expect: 100-continue"));
-      Raw refused = response(in); // no 100 Continue: the body is not wanted
-      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
-      assertTrue(refused.body().contains("<Code>InvalidAccessKeyId</Code>"), refused.body());
+      Raw refused = forbidden(in, "InvalidAccessKeyId"); // no 100 Continue: the body is not wanted
       assertEquals("close", refused.headers().get("connection"));
     }
     assertEquals(0, stored("expect") + stored("expect-nobody"));
@@ -486,32 +491,25 @@ class S3PutObjectTest {
 
   @Test
   void aSmallBodyRefusedUnreadIsDroppedAndTheConnectionServesTheNextRequest() throws Exception {
-    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
-      socket.setSoTimeout(10_000);
+    try (Socket socket = connect()) {
       InputStream in = new BufferedInputStream(socket.getInputStream());
       OutputStream out = socket.getOutputStream();
       out.write(rawPut("AKIANOBODY0000000000", "drained", 100_000));
       out.flush();
       // answered before the body is sent (refused from its key), and the connection kept: the body is read and dropped
-      Raw refused = response(in);
-      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
-      assertTrue(refused.body().contains("<Code>InvalidAccessKeyId</Code>"), refused.body());
+      Raw refused = forbidden(in, "InvalidAccessKeyId");
       assertTrue(!"close".equals(refused.headers().get("connection")), refused.headers().toString());
       out.write(new byte[100_000]);
       out.write(("GET " + S3Api.PATH + "/uploads/next HTTP/1.1\r\nHost: " + node.endpoint().getAuthority()
           + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
       out.flush();
-      Raw next = response(in);
-      assertEquals("HTTP/1.1 403 Forbidden", next.status(), next.body());
-      assertTrue(next.body().contains("<Code>AccessDenied</Code>"), next.body());
+      forbidden(in, "AccessDenied");
     }
-    try (Socket socket = new Socket(node.endpoint().getHost(), node.endpoint().getPort())) {
-      socket.setSoTimeout(10_000);
+    try (Socket socket = connect()) {
       InputStream in = new BufferedInputStream(socket.getInputStream());
       // past what is dropped: the answer ends the connection
       socket.getOutputStream().write(rawPut("AKIANOBODY0000000000", "closed", S3Api.MAX_DRAINED_BYTES + 1));
-      Raw refused = response(in);
-      assertEquals("HTTP/1.1 403 Forbidden", refused.status(), refused.body());
+      Raw refused = forbidden(in, "InvalidAccessKeyId");
       assertEquals("close", refused.headers().get("connection"));
       assertEquals(-1, in.read());
     }
