@@ -26,7 +26,7 @@ public abstract class JobVerticle<J> extends VerticleBase {
 
   private final String createdAddress;
   private final String kind;
-  private final MailgateConfig config;
+  protected final MailgateConfig config;
   private final Duration lease;
   protected final String leaseOwner;
   protected final Clock clock;

@@ -29,14 +29,12 @@ public final class ExportVerticle extends JobVerticle<ExportJobStore.Job> {
   /** The most records a file has: a job that would have more fails, saying so. */
   public static final int MAX_RECORDS = 100_000;
 
-  private final MailgateConfig config;
   private ExportJobStore jobs;
   private VdmStore vdm;
   private MessageInsightsExport insights;
 
   public ExportVerticle(MailgateConfig config, String leaseOwner, Clock clock) {
     super(EventBusAddresses.EXPORT_CREATED, "export jobs", config, leaseOwner, clock, LEASE);
-    this.config = config;
   }
 
   @Override

@@ -39,14 +39,12 @@ public final class ImportVerticle extends JobVerticle<ImportJobStore.Job> {
   /** Records written in one statement. */
   static final int BATCH = 1000;
 
-  private final MailgateConfig config;
   private ImportJobStore jobs;
   private ReceivedObjectStore objects;
   private ContactListStore lists;
 
   public ImportVerticle(MailgateConfig config, String leaseOwner, Clock clock) {
     super(EventBusAddresses.IMPORT_CREATED, "import jobs", config, leaseOwner, clock, LEASE);
-    this.config = config;
   }
 
   @Override

@@ -22,7 +22,6 @@ import java.util.Optional;
  */
 public final class ImportJobStore implements LeasedJobs<ImportJobStore.Job> {
   public static final String CREATED = "CREATED";
-  public static final String PROCESSING = "PROCESSING";
   public static final String COMPLETED = "COMPLETED";
   public static final String FAILED = "FAILED";
   /** Where the files of failed records go. */
@@ -31,12 +30,7 @@ public final class ImportJobStore implements LeasedJobs<ImportJobStore.Job> {
   /** A job as kept: its destination as checked when it was created; what it came to once it ended. */
   public record Job(String accountId, String jobId, JsonObject destination, String dataFormat, String bucket,
       String key, String status, Instant createdAt, Instant completedAt, Long processed, Long failed, String error,
-      String failedKey) {
-    /** SUPPRESSION_LIST or CONTACT_LIST. */
-    public String destinationType() {
-      return destination.containsKey("SuppressionListDestination") ? "SUPPRESSION_LIST" : "CONTACT_LIST";
-    }
-  }
+      String failedKey) {}
 
   private static final String COLUMNS = "account_id, job_id, destination, data_format, bucket, object_key, status, "
       + "created_at, completed_at, processed, failed, error, failed_key";
