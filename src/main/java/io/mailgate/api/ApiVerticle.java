@@ -80,6 +80,7 @@ import io.mailgate.store.MessageQuery;
 import io.mailgate.store.IpListingStore;
 import io.mailgate.store.MessageStore;
 import io.mailgate.store.RecommendationStore;
+import io.mailgate.store.MultipartStore;
 import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.SendStatisticsQuery;
 import io.mailgate.store.SendingHistory;
@@ -484,8 +485,9 @@ public final class ApiVerticle extends VerticleBase {
       router.delete("/_mailgate/captured").handler(this::captured);
     }
     // received mail (and files of jobs) through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too);
-    // only a PutObject's body is read, by S3Api itself once its key is known
-    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), (ByteBudget) vertx.sharedData()
+    // only the bodies of uploads (PutObject, UploadPart, CompleteMultipartUpload) are read, by S3Api itself once their
+    // key is known
+    S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), new MultipartStore(db), (ByteBudget) vertx.sharedData()
         .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new ByteBudget(MAX_S3_READS_IN_FLIGHT)),
         config.get(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT));
     router.route(S3Api.PATH + "/*").handler(s3::handle).failureHandler(s3::fail);

@@ -37,6 +37,9 @@ import java.util.logging.Logger;
  * keeps of each received message ({@link ReceivedMessages}) goes once it may no longer be bounced, whatever either
  * setting says.
  *
+ * <p>A multipart upload of the S3 endpoint that is neither completed nor aborted goes, with its parts, after
+ * {@link #MULTIPART_UPLOAD_LIFETIME}, as an S3 lifecycle rule's {@code AbortIncompleteMultipartUpload} would.
+ *
  * <p>The Virtual Deliverability Manager's metrics, aggregates, go after {@code vdm.retentionDays} whatever
  * {@code retention.days} says (0 keeps them).
  */
@@ -121,6 +124,12 @@ public final class RetentionVerticle extends VerticleBase {
 
   static final String DELETE_VDM_DAYS = "DELETE FROM vdm_days WHERE day < $1";
 
+  /**
+   * How long a multipart upload of the S3 endpoint may stay open: its parts count in what its account keeps, and an
+   * upload a client gave up on is otherwise never aborted (S3 keeps them until a lifecycle rule aborts them).
+   */
+  public static final Duration MULTIPART_UPLOAD_LIFETIME = Duration.ofDays(7);
+
   /** What one sweep deleted. */
   public record Swept(long messages, long feedback, long reputationBuckets) {
     long total() {
@@ -177,13 +186,14 @@ public final class RetentionVerticle extends VerticleBase {
     running = true;
     Instant now = clock.instant();
     // each sweep logs its own failure: one failing does not skip the others
-    sweepReceived(now, receivedDays).transform(v -> sweepVdm(now)).onComplete(v -> {
-      if (days == 0) {
-        running = false;
-      } else {
-        sweepMessages(days);
-      }
-    });
+    sweepReceived(now, receivedDays).transform(v -> sweepUploads(now)).transform(v -> sweepVdm(now))
+        .onComplete(v -> {
+          if (days == 0) {
+            running = false;
+          } else {
+            sweepMessages(days);
+          }
+        });
   }
 
   /** Received mail past SendBounce's window, and past {@code receiving.retentionDays} (0 keeps it). */
@@ -203,6 +213,32 @@ public final class RetentionVerticle extends VerticleBase {
       }
       return Future.succeededFuture();
     });
+  }
+
+  /** Multipart uploads of the S3 endpoint not completed nor aborted within {@link #MULTIPART_UPLOAD_LIFETIME}. */
+  private Future<Void> sweepUploads(Instant now) {
+    return sweepUploads(db, now.minus(MULTIPART_UPLOAD_LIFETIME), BATCH).transform(ar -> {
+      if (ar.failed()) {
+        LOG.warning("retention sweep of abandoned multipart uploads failed: " + ar.cause().getMessage());
+      } else if (ar.result() > 0) {
+        LOG.info("retention: aborted " + ar.result() + " multipart uploads begun more than "
+            + MULTIPART_UPLOAD_LIFETIME.toDays() + " days ago");
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Aborts the multipart uploads created before {@code cutoff}, with their parts, {@code batch} uploads a transaction;
+   * how many. Nothing when another node holds the retention lock.
+   */
+  public static Future<Long> sweepUploads(Pool db, Instant cutoff, int batch) {
+    return locked(db, conn -> uploads(conn, cutoff, batch, 0));
+  }
+
+  private static Future<Long> uploads(SqlConnection conn, Instant cutoff, int batch, long deleted) {
+    return MultipartStore.deleteAbandoned(conn, cutoff, batch).compose(n -> n < batch
+        ? Future.succeededFuture(deleted + n) : uploads(conn, cutoff, batch, deleted + n));
   }
 
   /** VDM's daily metrics past {@code vdm.retentionDays} (0 keeps them). */

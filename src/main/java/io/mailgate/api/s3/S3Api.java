@@ -8,6 +8,7 @@ import io.mailgate.api.sigv4.SigV4Result;
 import io.mailgate.api.sigv4.SignedQuery;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.send.Caller;
+import io.mailgate.store.MultipartStore;
 import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.ReceivedObjectStore.StoredObject;
 import io.vertx.core.Future;
@@ -47,9 +48,10 @@ import java.util.logging.Logger;
  * checked, the checksum echoed, the ETag the content's MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the
  * headers; the body read, once its access key is known to exist, within the node's budget of S3 bytes in memory
  * (SlowDown past it); nothing written unless every check passed; the object's message id {@code s3-put-<request id>};
- * a bucket is made by putting an object in it). Anything else is
- * S3's MethodNotAllowed (POST, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging,
- * CreateBucket, CopyObject, multipart uploads, presigned PUTs...).
+ * a bucket is made by putting an object in it), and multipart uploads ({@link Multipart}: CreateMultipartUpload,
+ * UploadPart, whose body is read as PutObject's, CompleteMultipartUpload, AbortMultipartUpload, ListParts). Anything
+ * else is S3's MethodNotAllowed (POST but a multipart upload's, DELETE of a bucket...) or NotImplemented (ListBuckets,
+ * ListObjects v1, ACLs, tagging, CreateBucket, CopyObject, UploadPartCopy, ListMultipartUploads, presigned PUTs...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -97,6 +99,7 @@ public final class S3Api {
 
   private final RequestAuthenticator auth;
   private final ReceivedObjectStore store;
+  private final Multipart multipart;
   private final ByteBudget reads;
   private final long maxStoredBytes;
 
@@ -104,9 +107,11 @@ public final class S3Api {
    * @param reads the objects (or ranges) the node's GETs hold in memory while they are sent: one that would go past
    *     it is answered SlowDown (503), which the SDKs retry with backoff
    */
-  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, ByteBudget reads, long maxStoredBytes) {
+  public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, MultipartStore uploads, ByteBudget reads,
+      long maxStoredBytes) {
     this.auth = auth;
     this.store = store;
+    this.multipart = new Multipart(uploads, maxStoredBytes);
     this.reads = reads;
     this.maxStoredBytes = maxStoredBytes;
   }
@@ -154,16 +159,12 @@ public final class S3Api {
     Future<Void> answered;
     try {
       Resource resource = Resource.parse(request.path());
+      Map<String, String> params = params(request.query());
       HttpMethod method = request.method();
+      boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
       boolean allowed = method == HttpMethod.GET || method == HttpMethod.HEAD
-          || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null);
-      String query = request.query();
-      if (method == HttpMethod.POST && query != null && (query.contains("uploads") || query.contains("uploadId"))) {
-        // aws s3 cp splits a file of more than 8 MB into parts: say what to do instead
-        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Multipart uploads are not implemented here: put the object "
-            + "in one PUT of at most " + Upload.MAX_OBJECT_BYTES / (1024 * 1024) + " MiB (aws s3 cp: set "
-            + "multipart_threshold above the file's size).");
-      }
+          || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
+          || (method == HttpMethod.POST && ofUpload);
       if (method == HttpMethod.PUT && resource.key() == null && resource.bucket() != null) {
         // CreateBucket (and a bucket's configurations: ?tagging, ?policy...): a no-op 200 would claim a bucket that
         // HeadBucket then does not find
@@ -178,9 +179,15 @@ public final class S3Api {
                 .with("ResourceType", resource.type());
       }
       boolean presigned = request.getHeader("Authorization") == null;
-      answered = method == HttpMethod.PUT ? putObject(ctx, resource, requestId)
-          : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
-              .compose(caller -> serve(ctx, caller, resource, requestId));
+      if (method == HttpMethod.PUT) {
+        answered = putObject(ctx, resource, params, requestId);
+      } else if (method == HttpMethod.POST && params.containsKey("uploadId")) {
+        answered = completeMultipartUpload(ctx, resource, params, requestId);
+      } else {
+        answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned)).compose(caller -> ofUpload
+            ? multipart.serve(ctx, caller, resource, params, requestId)
+            : serve(ctx, caller, resource, params, requestId));
+      }
     } catch (S3Exception e) {
       answered = Future.failedFuture(e);
     }
@@ -203,18 +210,21 @@ public final class S3Api {
     fail(ctx, new S3Exception(S3Error.INVALID_URI), requestId());
   }
 
-  private Future<Void> serve(RoutingContext ctx, Caller caller, Resource resource, String requestId) {
-    Map<String, String> params;
+  /** The query's parameters, read exactly as signed ('+' is a plus sign, ';' a character). */
+  private static Map<String, String> params(String query) {
     try {
-      params = SignedQuery.parse(ctx.request().query()); // as signed: '+' is a plus sign, ';' a character
+      return SignedQuery.parse(query);
     } catch (IllegalArgumentException malformed) {
-      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string: "
-          + malformed.getMessage() + "."));
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string: " + malformed.getMessage() + ".");
     }
+  }
+
+  private Future<Void> serve(RoutingContext ctx, Caller caller, Resource resource, Map<String, String> params,
+      String requestId) {
     for (String name : params.keySet()) {
       if (SUBRESOURCES.contains(name)) {
-        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
-            "The '" + name + "' parameter is not implemented here."));
+        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED, name.equals("uploads")
+            ? "ListMultipartUploads is not implemented here." : "The '" + name + "' parameter is not implemented here."));
       }
     }
     // objects are never versioned, and each is one part: what S3 answers for such an object
@@ -254,31 +264,56 @@ public final class S3Api {
   }
 
   /**
-   * PutObject: the body read whole (its size claimed by Content-Length and counted in the node's budget of S3 bytes
-   * in memory, once its access key is known to exist), authenticated with its hash or, streamed in aws-chunked
-   * encoding, chunk by chunk ({@link AwsChunked}), checked against its Content-MD5 and {@code x-amz-checksum-*}
-   * (header or trailer), then written in the account's namespace within {@code receiving.maxStoredBytesPerAccount}.
-   * Nothing is written unless every check passed.
+   * PutObject, and UploadPart ({@code partNumber} and {@code uploadId}): the body read and checked ({@link #readBody}),
+   * then written in the account's namespace within {@code receiving.maxStoredBytesPerAccount}, as an object or as a
+   * part of its upload.
    */
-  private Future<Void> putObject(RoutingContext ctx, Resource resource, String requestId) {
+  private Future<Void> putObject(RoutingContext ctx, Resource resource, Map<String, String> params, String requestId) {
     HttpServerRequest request = ctx.request();
     request.pause(); // until the body's reader is there: what arrived before would be lost
-    Map<String, String> params;
-    try {
-      params = SignedQuery.parse(request.query());
-    } catch (IllegalArgumentException malformed) {
-      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Malformed query string: " + malformed.getMessage() + ".");
-    }
+    boolean part = params.containsKey("uploadId") || params.containsKey("partNumber");
     for (String name : params.keySet()) {
-      if (SUBRESOURCES.contains(name) || name.equals("partNumber")) {
-        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The '" + name + "' parameter is not implemented here"
-            + (name.equals("uploadId") || name.equals("partNumber") ? " (multipart uploads are not)." : "."));
+      if (SUBRESOURCES.contains(name) && !(part && name.equals("uploadId"))) {
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The '" + name + "' parameter is not implemented here.");
       }
     }
     if (request.getHeader("x-amz-copy-source") != null) {
-      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "CopyObject is not implemented here.");
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED, (part ? "UploadPartCopy" : "CopyObject")
+          + " is not implemented here.");
     }
+    int partNumber = part ? Multipart.partNumber(params) : 0;
     Upload upload = Upload.of(request::getHeader);
+    return readBody(ctx, upload).compose(read -> part
+        ? multipart.putPart(ctx, read.caller(), resource, params.get("uploadId"), partNumber, read.content(),
+            requestId)
+        : store(ctx, read.caller(), resource, read.content(), requestId));
+  }
+
+  /**
+   * CompleteMultipartUpload ({@code POST} with {@code uploadId}): its document read as a body is ({@link #readBody},
+   * at most {@link Multipart#MAX_DOCUMENT_BYTES}; the {@code x-amz-checksum-*} headers, which describe the object, are
+   * not the document's), then the upload completed.
+   */
+  private Future<Void> completeMultipartUpload(RoutingContext ctx, Resource resource, Map<String, String> params,
+      String requestId) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    Upload upload = Upload.of(request::getHeader, Multipart.MAX_DOCUMENT_BYTES, false);
+    return readBody(ctx, upload).compose(read -> multipart.complete(ctx, read.caller(), resource,
+        params.get("uploadId"), read.content().bytes(), requestId));
+  }
+
+  /** A body read, with who sent it. */
+  record Received(Caller caller, Upload.Checked content) {}
+
+  /**
+   * Reads a paused request's body whole (its size claimed by Content-Length and counted in the node's budget of S3
+   * bytes in memory, once its access key is known to exist), authenticated with its hash or, streamed in aws-chunked
+   * encoding, chunk by chunk ({@link AwsChunked}), checked against its Content-MD5 and {@code x-amz-checksum-*}
+   * (header or trailer). Presigned requests with a body are refused (NotImplemented).
+   */
+  private Future<Received> readBody(RoutingContext ctx, Upload upload) {
+    HttpServerRequest request = ctx.request();
     if (request.getHeader("Authorization") == null) {
       throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Presigned uploads are not implemented here: sign the request "
           + "in its Authorization header.");
@@ -309,7 +344,7 @@ public final class S3Api {
           return OffLoop.when(bytes.length, () -> upload.hashed(bytes)).compose(hash -> auth.authenticateS3Upload(
                   request, hash, refused)
               .compose(caller -> OffLoop.when(bytes.length, () -> upload.content(bytes, caller.chunks()))
-                  .compose(content -> store(ctx, caller.caller(), resource, content, requestId))));
+                  .map(content -> new Received(caller.caller(), content))));
         });
   }
 

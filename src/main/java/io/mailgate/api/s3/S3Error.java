@@ -13,6 +13,7 @@ enum S3Error {
   BAD_DIGEST("BadDigest", 400, "The Content-MD5 you specified did not match what we received."),
   CONTENT_SHA256_MISMATCH("XAmzContentSHA256Mismatch", 400,
       "The provided 'x-amz-content-sha256' header does not match what was computed."),
+  ENTITY_TOO_SMALL("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."),
   ENTITY_TOO_LARGE("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size."),
   INCOMPLETE_BODY("IncompleteBody", 400,
       "You did not provide the number of bytes specified by the Content-Length HTTP header."),
@@ -23,13 +24,21 @@ enum S3Error {
   INVALID_ACCESS_KEY_ID("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."),
   INVALID_ARGUMENT("InvalidArgument", 400, "Invalid Argument"),
   INVALID_BUCKET_NAME("InvalidBucketName", 400, "The specified bucket is not valid."),
+  INVALID_PART("InvalidPart", 400, "One or more of the specified parts could not be found.  The part may not have "
+      + "been uploaded, or the specified entity tag may not match the part's entity tag."),
+  INVALID_PART_ORDER("InvalidPartOrder", 400, "The list of parts was not in ascending order. Parts must be ordered by "
+      + "part number."),
   INVALID_PART_NUMBER("InvalidPartNumber", 416, "The requested partnumber is not satisfiable"),
   INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
   INVALID_URI("InvalidURI", 400, "Couldn't parse the specified URI."),
   KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
+  MALFORMED_XML("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our "
+      + "published schema"),
   METHOD_NOT_ALLOWED("MethodNotAllowed", 405, "The specified method is not allowed against this resource."),
   NO_SUCH_BUCKET("NoSuchBucket", 404, "The specified bucket does not exist"),
   NO_SUCH_KEY("NoSuchKey", 404, "The specified key does not exist."),
+  NO_SUCH_UPLOAD("NoSuchUpload", 404, "The specified upload does not exist. The upload ID may be invalid, or the "
+      + "upload may have been aborted or completed."),
   NOT_IMPLEMENTED("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
   REQUEST_TIME_TOO_SKEWED("RequestTimeTooSkewed", 403,
       "The difference between the request time and the current time is too large."),

@@ -2,13 +2,19 @@ package io.mailgate.api.s3;
 
 import io.mailgate.api.sesv1.QueryXml;
 import io.mailgate.identity.Account;
+import io.mailgate.store.MultipartStore.Part;
 import io.mailgate.store.ReceivedObjectStore.ListedKey;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
-/** The S3 API's XML documents: the error document and ListObjectsV2's {@code ListBucketResult}, as S3 writes them. */
+/**
+ * The S3 API's XML documents, as S3 writes them: the error document, ListObjectsV2's {@code ListBucketResult} and the
+ * answers of multipart uploads.
+ */
 final class S3Xml {
   static final String NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
   private static final String DECLARATION = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -93,6 +99,88 @@ final class S3Xml {
       }
     }
     return b.append("</ListBucketResult>").toString();
+  }
+
+  /** CreateMultipartUpload's answer. */
+  static String initiateMultipartUploadResult(String bucket, String key, String uploadId) {
+    StringBuilder b = open("InitiateMultipartUploadResult");
+    text(b, "Bucket", bucket);
+    text(b, "Key", key);
+    text(b, "UploadId", uploadId);
+    return b.append("</InitiateMultipartUploadResult>").toString();
+  }
+
+  /**
+   * CompleteMultipartUpload's answer.
+   *
+   * @param algorithm the upload's checksum algorithm ({@code crc32}...) and {@code checksum} its composite checksum,
+   *     or both null
+   */
+  static String completeMultipartUploadResult(String location, String bucket, String key, String md5,
+      String algorithm, String checksum) {
+    StringBuilder b = open("CompleteMultipartUploadResult");
+    if (location != null) {
+      text(b, "Location", location);
+    }
+    text(b, "Bucket", bucket);
+    text(b, "Key", key);
+    text(b, "ETag", "\"" + md5 + "\"");
+    if (algorithm != null) {
+      text(b, checksumElement(algorithm), checksum);
+      text(b, "ChecksumType", "COMPOSITE");
+    }
+    return b.append("</CompleteMultipartUploadResult>").toString();
+  }
+
+  /** What a ListParts page shows besides its parts. */
+  record PartsPage(String bucket, String key, String uploadId, int marker, int maxParts, boolean truncated,
+      String algorithm, Account owner) {}
+
+  /** ListParts' answer. */
+  static String listPartsResult(PartsPage r, List<Part> parts) {
+    StringBuilder b = open("ListPartsResult");
+    text(b, "Bucket", r.bucket());
+    text(b, "Key", r.key());
+    text(b, "UploadId", r.uploadId());
+    text(b, "PartNumberMarker", Integer.toString(r.marker()));
+    if (!parts.isEmpty()) {
+      text(b, "NextPartNumberMarker", Integer.toString(parts.get(parts.size() - 1).number()));
+    }
+    text(b, "MaxParts", Integer.toString(r.maxParts()));
+    text(b, "IsTruncated", Boolean.toString(r.truncated()));
+    for (Part p : parts) {
+      b.append("<Part>");
+      text(b, "PartNumber", Integer.toString(p.number()));
+      text(b, "LastModified", ISO_MILLIS.format(p.lastModified()));
+      text(b, "ETag", "\"" + p.md5() + "\"");
+      text(b, "Size", Long.toString(p.size()));
+      if (r.algorithm() != null && p.checksum() != null) {
+        text(b, checksumElement(r.algorithm()), p.checksum());
+      }
+      b.append("</Part>");
+    }
+    for (String role : new String[] {"Initiator", "Owner"}) {
+      b.append('<').append(role).append('>');
+      text(b, "ID", r.owner().id());
+      text(b, "DisplayName", r.owner().name());
+      b.append("</").append(role).append('>');
+    }
+    text(b, "StorageClass", "STANDARD");
+    if (r.algorithm() != null) {
+      text(b, "ChecksumAlgorithm", r.algorithm().toUpperCase(Locale.ROOT));
+      text(b, "ChecksumType", "COMPOSITE");
+    }
+    return b.append("</ListPartsResult>").toString();
+  }
+
+  /** {@code ChecksumCRC32} for {@code crc32}, and so on. */
+  private static String checksumElement(String algorithm) {
+    return "Checksum" + algorithm.toUpperCase(Locale.ROOT);
+  }
+
+  private static StringBuilder open(String root) {
+    return new StringBuilder(512).append(DECLARATION).append('<').append(root).append(" xmlns=\"").append(NAMESPACE)
+        .append("\">");
   }
 
   private static void text(StringBuilder b, String element, String value) {

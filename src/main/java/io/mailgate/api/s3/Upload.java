@@ -4,6 +4,7 @@ import io.mailgate.api.sigv4.ChunkSignatures;
 import io.mailgate.api.sigv4.SigV4Verifier;
 import java.nio.ByteBuffer;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
@@ -45,6 +46,16 @@ final class Upload {
 
   /** The upload a request's headers describe; refused (S3's errors) before anything is read. */
   static Upload of(Function<String, String> header) {
+    return of(header, MAX_OBJECT_BYTES, true);
+  }
+
+  /**
+   * The body a request's headers describe, of at most {@code maxBytes}.
+   *
+   * @param contentChecksums whether {@code x-amz-checksum-*} headers are the body's (an object's content, a part's);
+   *     a CompleteMultipartUpload's describe the object it completes, not its document
+   */
+  static Upload of(Function<String, String> header, long maxBytes, boolean contentChecksums) {
     String lengthHeader = header.apply("Content-Length");
     if (lengthHeader == null) {
       throw new S3Exception(S3Error.MISSING_CONTENT_LENGTH);
@@ -66,9 +77,9 @@ final class Upload {
       }
       decoded = number(d, "x-amz-decoded-content-length");
     }
-    if (decoded > MAX_OBJECT_BYTES || length > MAX_OBJECT_BYTES + MAX_OVERHEAD) {
+    if (decoded > maxBytes || length > maxBytes + MAX_OVERHEAD) {
       throw new S3Exception(S3Error.ENTITY_TOO_LARGE).with("ProposedSize", Long.toString(decoded))
-          .with("MaxSizeAllowed", Long.toString(MAX_OBJECT_BYTES));
+          .with("MaxSizeAllowed", Long.toString(maxBytes));
     }
     String trailer = header.apply("x-amz-trailer");
     if (trailer != null) {
@@ -82,7 +93,7 @@ final class Upload {
       throw new S3Exception(S3Error.INVALID_REQUEST, "A trailing upload (" + claimed + ") needs x-amz-trailer.");
     }
     Map.Entry<String, String> checksum = null;
-    for (String algorithm : Checksums.ALGORITHMS) {
+    for (String algorithm : contentChecksums ? Checksums.ALGORITHMS : List.<String>of()) {
       String value = header.apply(Checksums.HEADER + algorithm);
       if (value != null) {
         if (checksum != null || trailer != null) {

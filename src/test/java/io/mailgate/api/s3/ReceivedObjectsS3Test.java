@@ -563,9 +563,9 @@ class ReceivedObjectsS3Test {
     assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket("method-bucket-new")));
     refused(501, "NotImplemented", () -> s3.copyObject(r -> r.sourceBucket("method-bucket").sourceKey("k")
         .destinationBucket("method-bucket").destinationKey("copied-not")));
-    refused(501, "NotImplemented", () -> s3.createMultipartUpload(r -> r.bucket("method-bucket").key("parts-not")));
-    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key IN ('copied-not', "
-        + "'parts-not')"));
+    // multipart uploads are (S3MultipartTest), but not their listing
+    refused(501, "NotImplemented", () -> s3.listMultipartUploads(r -> r.bucket("method-bucket")));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = 'copied-not'"));
     S3Exception delete = refused(405, "MethodNotAllowed", () -> s3.deleteBucket(r -> r.bucket("method-bucket")));
     assertTrue(delete.awsErrorDetails().errorMessage().contains("not allowed"), delete.toString());
     refused(501, "NotImplemented", () -> s3.listBuckets());

@@ -1,0 +1,360 @@
+package io.mailgate.api.s3;
+
+import io.mailgate.OffLoop;
+import io.mailgate.api.s3.S3Api.Resource;
+import io.mailgate.send.Caller;
+import io.mailgate.store.MultipartStore;
+import io.mailgate.store.MultipartStore.Part;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
+
+/**
+ * S3's multipart uploads on the S3 endpoint, so that a file is put in parts the way S3 clients put large files (the
+ * AWS SDKs' multipart clients and transfer managers, {@code aws s3 cp} above its 8 MB threshold):
+ * CreateMultipartUpload ({@code POST ?uploads}), UploadPart ({@code PUT ?partNumber&uploadId}, its body read and
+ * checked as PutObject's), CompleteMultipartUpload ({@code POST ?uploadId}), AbortMultipartUpload
+ * ({@code DELETE ?uploadId}) and ListParts ({@code GET ?uploadId}).
+ *
+ * <p>S3's rules: parts are numbered 1 to 10,000, a part put again replaces the one of its number, every part but the
+ * last is at least 5 MiB, a completion names its parts in ascending order with their ETags (and checksums), and the
+ * object is made of those, in that order; the others are discarded. Here the object, like one put whole, is at most
+ * {@link Upload#MAX_OBJECT_BYTES}, so an upload's parts may hold no more than that; its ETag is the MD5 of its content
+ * (S3's is the MD5 of the parts' MD5s and their count, which no client can check against the content: a client that
+ * takes an ETag without a dash for the content's MD5 is right here). An upload created with
+ * {@code x-amz-checksum-algorithm} needs that checksum on each part, and its completion answers S3's composite checksum
+ * (the checksum of the parts' checksums, a dash and their count).
+ *
+ * <p>Parts count in {@code receiving.maxStoredBytesPerAccount} while they wait. An account has at most
+ * {@value #MAX_UPLOADS_PER_ACCOUNT} uploads under way; one neither completed nor aborted goes after seven days (the
+ * retention sweep). The object is concatenated in the database: a completion holds no part in the node's memory.
+ */
+final class Multipart {
+  /** The most a CompleteMultipartUpload's document may hold: far more than its 10,000 parts' elements take. */
+  static final long MAX_DOCUMENT_BYTES = 1024 * 1024;
+  static final int MAX_PART_NUMBER = 10_000;
+  /** S3's least size of a part that is not an upload's last. */
+  static final long MIN_PART_BYTES = 5L * 1024 * 1024;
+  static final int MAX_UPLOADS_PER_ACCOUNT = 1_000;
+  /** The most parts one ListParts page holds, and its default. */
+  static final int MAX_PARTS = 1000;
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final XMLInputFactory XML = XMLInputFactory.newFactory();
+
+  static {
+    XML.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+    XML.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+    XML.setProperty(XMLInputFactory.IS_COALESCING, true);
+  }
+
+  /** A part as a completion names it: its number, ETag (unquoted) and checksums ({@code crc32} and its value...). */
+  record Named(int number, String etag, Map<String, String> checksums) {}
+
+  private final MultipartStore store;
+  private final long maxStoredBytes;
+
+  Multipart(MultipartStore store, long maxStoredBytes) {
+    this.store = store;
+    this.maxStoredBytes = maxStoredBytes;
+  }
+
+  /** An UploadPart's number, which needs an upload id beside it: 1 to 10,000. */
+  static int partNumber(Map<String, String> params) {
+    String value = params.get("partNumber");
+    if (value == null || params.get("uploadId") == null) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "A part is put with both partNumber and uploadId.");
+    }
+    int n = number(value);
+    if (n < 1 || n > MAX_PART_NUMBER) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Part number must be an integer between 1 and "
+          + MAX_PART_NUMBER + ", inclusive").with("ArgumentName", "partNumber").with("ArgumentValue", value);
+    }
+    return n;
+  }
+
+  /** A decimal number of at most 9 digits, or -1. */
+  private static int number(String value) {
+    return value.isEmpty() || value.length() > 9 || !value.chars().allMatch(c -> c >= '0' && c <= '9')
+        ? -1 : Integer.parseInt(value);
+  }
+
+  /** The operations of an authenticated request without a body: create, abort, list parts. */
+  Future<Void> serve(RoutingContext ctx, Caller caller, Resource resource, Map<String, String> params,
+      String requestId) {
+    HttpMethod method = ctx.request().method();
+    String uploadId = params.get("uploadId");
+    HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId);
+    if (method == HttpMethod.POST) {
+      return create(ctx, caller, resource, response);
+    }
+    if (method == HttpMethod.DELETE && uploadId != null) {
+      return store.abort(caller.account().id(), uploadId, resource.bucket(), resource.key())
+          .compose(aborted -> aborted ? response.setStatusCode(204).end() : noSuchUpload(uploadId));
+    }
+    if (method == HttpMethod.GET && uploadId != null) {
+      return listParts(caller, resource, uploadId, params, response);
+    }
+    return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED, method == HttpMethod.GET
+        ? "ListMultipartUploads is not implemented here." : "This use of a multipart upload is not implemented here."));
+  }
+
+  private Future<Void> create(RoutingContext ctx, Caller caller, Resource resource, HttpServerResponse response) {
+    String algorithm = ctx.request().getHeader("x-amz-checksum-algorithm");
+    if (algorithm != null) {
+      algorithm = algorithm.strip().toLowerCase(Locale.ROOT);
+      if (!Checksums.ALGORITHMS.contains(algorithm)) {
+        throw new S3Exception(S3Error.INVALID_REQUEST, "Value for x-amz-checksum-algorithm header is invalid.");
+      }
+    }
+    String type = ctx.request().getHeader("x-amz-checksum-type");
+    if (type != null && !type.strip().equalsIgnoreCase("COMPOSITE")) {
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Only COMPOSITE checksums of multipart uploads are implemented "
+          + "here (each part is checked by its own checksum), not x-amz-checksum-type " + type.strip() + ".");
+    }
+    byte[] id = new byte[32];
+    RANDOM.nextBytes(id);
+    String uploadId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
+    String checksum = algorithm;
+    return store.create(caller.account().id(), uploadId, resource.bucket(), resource.key(), algorithm, Instant.now(),
+        MAX_UPLOADS_PER_ACCOUNT).compose(created -> {
+          if (!created) {
+            return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "The account has "
+                + MAX_UPLOADS_PER_ACCOUNT + " multipart uploads under way: complete or abort some first."));
+          }
+          if (checksum != null) {
+            response.putHeader("x-amz-checksum-algorithm", checksum.toUpperCase(Locale.ROOT))
+                .putHeader("x-amz-checksum-type", "COMPOSITE");
+          }
+          return response.putHeader("Content-Type", "application/xml")
+              .end(S3Xml.initiateMultipartUploadResult(resource.bucket(), resource.key(), uploadId));
+        });
+  }
+
+  /** UploadPart, its body read and checked: written as part {@code number} of the upload. */
+  Future<Void> putPart(RoutingContext ctx, Caller caller, Resource resource, String uploadId, int number,
+      Upload.Checked content, String requestId) {
+    String account = caller.account().id();
+    return upload(account, uploadId, resource).compose(found -> {
+      String algorithm = found.checksumAlgorithm();
+      String given = content.checksum() == null ? null : content.checksum().getKey();
+      if (algorithm != null && !algorithm.equals(given)) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "Checksum Type mismatch occurred, "
+            + "expected checksum Type: " + algorithm + ", actual checksum Type: " + given));
+      }
+      Buffer data = Buffer.buffer(content.bytes());
+      return store.putPart(account, uploadId, resource.bucket(), resource.key(), number, data,
+          algorithm == null ? null : content.checksum().getValue(), Upload.MAX_OBJECT_BYTES, maxStoredBytes,
+          Instant.now()).compose(write -> switch (write.outcome()) {
+            case NO_SUCH_UPLOAD -> noSuchUpload(uploadId);
+            case UPLOAD_TOO_LARGE -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The upload's "
+                + "parts would hold " + (write.bytes() + data.length()) + " bytes, and an object here is at most "
+                + Upload.MAX_OBJECT_BYTES + ".").with("ProposedSize", Long.toString(write.bytes() + data.length()))
+                .with("MaxSizeAllowed", Long.toString(Upload.MAX_OBJECT_BYTES)));
+            case ACCOUNT_FULL -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The part ("
+                + data.length() + " bytes) would take the account past what it may keep (" + maxStoredBytes
+                + " bytes, " + write.bytes() + " in use): delete objects or abort uploads first.")
+                .with("ProposedSize", Long.toString(data.length())));
+            case STORED -> {
+              HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
+                  .putHeader("ETag", "\"" + content.md5() + "\"");
+              if (content.checksum() != null) {
+                response.putHeader(Checksums.HEADER + content.checksum().getKey(), content.checksum().getValue());
+              }
+              yield response.end();
+            }
+          });
+    });
+  }
+
+  /** CompleteMultipartUpload, its document read and authenticated. */
+  Future<Void> complete(RoutingContext ctx, Caller caller, Resource resource, String uploadId, byte[] document,
+      String requestId) {
+    String sizeHeader = ctx.request().getHeader("x-amz-mp-object-size");
+    long claimedSize = sizeHeader == null ? -1 : Upload.length(sizeHeader);
+    if (sizeHeader != null && claimedSize < 0) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-mp-object-size is not a size: '" + sizeHeader + "'.");
+    }
+    return OffLoop.when(document.length, () -> named(document)).compose(named -> store.complete(
+        caller.account().id(), uploadId, resource.bucket(), resource.key(), (upload, parts) -> chosen(named, upload,
+            parts, claimedSize, uploadId), "s3-put-" + requestId, Instant.now())).compose(done -> {
+              if (done.isEmpty()) {
+                return noSuchUpload(uploadId);
+              }
+              MultipartStore.Completed c = done.get();
+              String checksum = c.checksumAlgorithm() == null ? null : composite(c.checksumAlgorithm(), c.parts());
+              String location = ctx.request().absoluteURI();
+              int query = location == null ? -1 : location.indexOf('?');
+              return ctx.response().putHeader("x-amz-request-id", requestId)
+                  .putHeader("Content-Type", "application/xml")
+                  .end(S3Xml.completeMultipartUploadResult(query < 0 ? location : location.substring(0, query),
+                      resource.bucket(), resource.key(), c.md5(), c.checksumAlgorithm(), checksum));
+            });
+  }
+
+  /**
+   * The numbers of the parts a completion names, checked against the parts put: each there with its ETag (and
+   * checksum in the upload's algorithm, when given), every one but the last at least {@link #MIN_PART_BYTES}, all of
+   * them the size the client claims.
+   */
+  static List<Integer> chosen(List<Named> named, MultipartStore.Upload upload, List<Part> parts, long claimedSize,
+      String uploadId) {
+    Map<Integer, Part> byNumber = new HashMap<>();
+    parts.forEach(p -> byNumber.put(p.number(), p));
+    List<Integer> numbers = new ArrayList<>(named.size());
+    long size = 0;
+    for (int i = 0; i < named.size(); i++) {
+      Named n = named.get(i);
+      Part p = byNumber.get(n.number());
+      String checksum = upload.checksumAlgorithm() == null ? null : n.checksums().get(upload.checksumAlgorithm());
+      if (p == null || !p.md5().equals(n.etag()) || (checksum != null && !checksum.equals(p.checksum()))) {
+        throw new S3Exception(S3Error.INVALID_PART).with("UploadId", uploadId)
+            .with("PartNumber", Integer.toString(n.number())).with("ETag", n.etag());
+      }
+      if (i < named.size() - 1 && p.size() < MIN_PART_BYTES) {
+        throw new S3Exception(S3Error.ENTITY_TOO_SMALL).with("ProposedSize", Long.toString(p.size()))
+            .with("MinSizeAllowed", Long.toString(MIN_PART_BYTES)).with("PartNumber", Integer.toString(n.number()));
+      }
+      numbers.add(n.number());
+      size += p.size();
+    }
+    if (claimedSize >= 0 && claimedSize != size) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "The provided 'x-amz-mp-object-size' header value "
+          + claimedSize + " does not match what was computed: " + size + ".");
+    }
+    return numbers;
+  }
+
+  /** S3's composite checksum of a multipart object: the checksum of its parts' checksums, a dash, their count. */
+  static String composite(String algorithm, List<Part> parts) {
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    for (Part p : parts) {
+      all.writeBytes(Base64.getDecoder().decode(p.checksum()));
+    }
+    return Checksums.of(algorithm, all.toByteArray()) + "-" + parts.size();
+  }
+
+  private Future<Void> listParts(Caller caller, Resource resource, String uploadId, Map<String, String> params,
+      HttpServerResponse response) {
+    int max = params.get("max-parts") == null ? MAX_PARTS : number(params.get("max-parts"));
+    if (max < 0) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Provided max-parts not an integer or within integer range")
+          .with("ArgumentName", "max-parts").with("ArgumentValue", params.get("max-parts"));
+    }
+    int marker = params.get("part-number-marker") == null ? 0 : number(params.get("part-number-marker"));
+    if (marker < 0) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Provided part-number-marker not an integer or within integer "
+          + "range").with("ArgumentName", "part-number-marker").with("ArgumentValue", params.get("part-number-marker"));
+    }
+    int limit = Math.min(max, MAX_PARTS);
+    String account = caller.account().id();
+    return upload(account, uploadId, resource).compose(found -> store.parts(account, uploadId,
+        Math.min(marker, MAX_PART_NUMBER) + 1, limit + 1).compose(parts -> {
+          boolean truncated = parts.size() > limit;
+          List<Part> page = truncated ? parts.subList(0, limit) : parts;
+          return response.putHeader("Content-Type", "application/xml").end(S3Xml.listPartsResult(
+              new S3Xml.PartsPage(resource.bucket(), resource.key(), uploadId, marker, limit, truncated,
+                  found.checksumAlgorithm(), caller.account()), page));
+        }));
+  }
+
+  /** The account's upload of the resource's bucket and key; NoSuchUpload for any other. */
+  private Future<MultipartStore.Upload> upload(String account, String uploadId, Resource resource) {
+    return store.find(account, uploadId).compose(found -> found.isPresent()
+        && found.get().bucket().equals(resource.bucket()) && found.get().key().equals(resource.key())
+        ? Future.succeededFuture(found.get()) : noSuchUpload(uploadId));
+  }
+
+  private static <T> Future<T> noSuchUpload(String uploadId) {
+    return Future.failedFuture(new S3Exception(S3Error.NO_SUCH_UPLOAD).with("UploadId", uploadId));
+  }
+
+  /**
+   * The parts a CompleteMultipartUpload document names ({@code <CompleteMultipartUpload><Part><PartNumber/><ETag/>
+   * <ChecksumCRC32/>...</Part>...}), in its order, checked for S3's shape: at least one part, each with a number and an
+   * ETag, in ascending order (InvalidPartOrder); anything else, a DTD and entities included, is MalformedXML.
+   */
+  static List<Named> named(byte[] document) {
+    List<Named> parts = new ArrayList<>();
+    try {
+      XMLStreamReader r = XML.createXMLStreamReader(new ByteArrayInputStream(document));
+      try {
+        if (r.nextTag() != XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals("CompleteMultipartUpload")) {
+          throw malformed();
+        }
+        while (r.nextTag() == XMLStreamConstants.START_ELEMENT) {
+          if (!r.getLocalName().equals("Part") || parts.size() == MAX_PART_NUMBER) {
+            throw malformed();
+          }
+          parts.add(part(r));
+        }
+        while (r.hasNext()) {
+          r.next(); // what follows the document must be well-formed too (comments, white space)
+        }
+      } finally {
+        r.close();
+      }
+    } catch (XMLStreamException | RuntimeException e) {
+      if (e instanceof S3Exception s3) {
+        throw s3;
+      }
+      throw malformed();
+    }
+    if (parts.isEmpty()) {
+      throw malformed();
+    }
+    for (int i = 1; i < parts.size(); i++) {
+      if (parts.get(i).number() <= parts.get(i - 1).number()) {
+        throw new S3Exception(S3Error.INVALID_PART_ORDER);
+      }
+    }
+    return parts;
+  }
+
+  /** One {@code <Part>}, the reader on its start tag; leaves it on its end tag. */
+  private static Named part(XMLStreamReader r) throws XMLStreamException {
+    int number = -1;
+    String etag = null;
+    Map<String, String> checksums = new HashMap<>();
+    while (r.nextTag() == XMLStreamConstants.START_ELEMENT) {
+      String name = r.getLocalName();
+      String text = r.getElementText().strip();
+      if (name.equals("PartNumber")) {
+        number = number(text);
+        if (number < 1 || number > MAX_PART_NUMBER) {
+          throw new S3Exception(S3Error.INVALID_ARGUMENT, "Part number must be an integer between 1 and "
+              + MAX_PART_NUMBER + ", inclusive").with("ArgumentName", "PartNumber").with("ArgumentValue", text);
+        }
+      } else if (name.equals("ETag")) {
+        etag = text.length() >= 2 && text.startsWith("\"") && text.endsWith("\"")
+            ? text.substring(1, text.length() - 1) : text;
+      } else if (name.startsWith("Checksum") && Checksums.ALGORITHMS.contains(name.substring(8)
+          .toLowerCase(Locale.ROOT))) {
+        checksums.put(name.substring(8).toLowerCase(Locale.ROOT), text);
+      }
+    }
+    if (number < 0 || etag == null) {
+      throw malformed();
+    }
+    return new Named(number, etag.toLowerCase(Locale.ROOT), Map.copyOf(checksums));
+  }
+
+  private static S3Exception malformed() {
+    return new S3Exception(S3Error.MALFORMED_XML);
+  }
+}

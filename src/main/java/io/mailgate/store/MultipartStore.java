@@ -1,0 +1,237 @@
+package io.mailgate.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BiFunction;
+
+/**
+ * S3 multipart uploads under way ({@code multipart_uploads}, {@code multipart_parts}, V56): an upload is created for
+ * a bucket and key of the account's namespace, its parts are put (each replacing the one of its number), and it is
+ * completed, the object written from the parts it names, concatenated in the database, or aborted. Parts count in what
+ * the account keeps ({@code received_usage}) while they wait.
+ *
+ * <p>Writes that depend on what the account keeps take the account's turn ({@link Database#inTurn}, the lock the
+ * other writes of its objects take): a part is admitted against what the account keeps with the other writes already
+ * counted, and a completion never interleaves with a part of its upload.
+ */
+public final class MultipartStore {
+
+  /** An upload: where its object goes, and the checksum its parts carry (null: none required). */
+  public record Upload(String bucket, String key, String checksumAlgorithm, Instant created) {}
+
+  /** A part put: its number, size, hex MD5, checksum (null when none was given) and time. */
+  public record Part(int number, long size, String md5, String checksum, Instant lastModified) {}
+
+  /** What became of a part: written, or refused, with the bytes that refused it. */
+  public enum Outcome { STORED, NO_SUCH_UPLOAD, UPLOAD_TOO_LARGE, ACCOUNT_FULL }
+
+  /**
+   * @param bytes for {@link Outcome#UPLOAD_TOO_LARGE}, the bytes of the upload's other parts; for
+   *     {@link Outcome#ACCOUNT_FULL}, what the account keeps but the part replaced
+   */
+  public record PartWrite(Outcome outcome, long bytes) {}
+
+  /**
+   * The object a completion wrote: its hex MD5 (its ETag), its size, the parts it was made of and the checksum
+   * algorithm of its upload (null when it had none).
+   */
+  public record Completed(String md5, long size, List<Part> parts, String checksumAlgorithm) {}
+
+  private static final String CREATE = """
+      INSERT INTO multipart_uploads (account_id, upload_id, bucket, object_key, checksum_algorithm, created_at)
+      SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM multipart_uploads WHERE account_id = $1) < $7""";
+
+  private static final String FIND = """
+      SELECT bucket, object_key, checksum_algorithm, created_at FROM multipart_uploads
+      WHERE account_id = $1 AND upload_id = $2""";
+
+  /** The upload, held against a completion, an abort or the sweep until the part is written. */
+  private static final String FIND_FOR_PART = FIND + " AND bucket = $3 AND object_key = $4 FOR SHARE";
+
+  private static final String FIND_FOR_COMPLETION = FIND + " AND bucket = $3 AND object_key = $4 FOR UPDATE";
+
+  /** What the account keeps but part $3 (if it was put before), and the upload's other parts. */
+  private static final String PART_USAGE = """
+      SELECT coalesce((SELECT sum(bytes) FROM received_usage WHERE account_id = $1), 0)::bigint
+          - coalesce((SELECT octet_length(content) FROM multipart_parts
+                      WHERE account_id = $1 AND upload_id = $2 AND part_number = $3), 0)::bigint,
+        coalesce((SELECT sum(octet_length(content)) FROM multipart_parts
+                  WHERE account_id = $1 AND upload_id = $2 AND part_number <> $3), 0)::bigint""";
+
+  private static final String PUT_PART = """
+      INSERT INTO multipart_parts (account_id, upload_id, part_number, content, checksum, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (account_id, upload_id, part_number)
+      DO UPDATE SET content = EXCLUDED.content, checksum = EXCLUDED.checksum, created_at = EXCLUDED.created_at""";
+
+  /** The upload's parts from number $3 on, $4 at most (their sizes from the TOAST header: no content is read). */
+  private static final String PARTS = """
+      SELECT part_number, octet_length(content), etag, checksum, created_at FROM multipart_parts
+      WHERE account_id = $1 AND upload_id = $2 AND part_number >= $3 ORDER BY part_number LIMIT $4""";
+
+  /** The object, concatenated from parts $6 in the database: no part's bytes leave it. */
+  private static final String WRITE_OBJECT = """
+      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
+      SELECT $1, $3, $4, $5, string_agg(content, ''::bytea ORDER BY part_number), $7 FROM multipart_parts
+      WHERE account_id = $1 AND upload_id = $2 AND part_number = ANY($6)
+      ON CONFLICT (account_id, bucket, object_key)
+      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at
+      RETURNING etag, octet_length(content)""";
+
+  /** The upload and its parts: run once the upload is locked, so that no part is put meanwhile. */
+  private static final String DELETE = """
+      WITH p AS (DELETE FROM multipart_parts WHERE account_id = $1 AND upload_id = $2)
+      DELETE FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2""";
+
+  /** Uploads created before $1, oldest first, $2 at most, locked (skipping those a part is being put in). */
+  private static final String ABANDONED = """
+      SELECT account_id, upload_id FROM multipart_uploads WHERE created_at < $1 ORDER BY created_at LIMIT $2
+      FOR UPDATE SKIP LOCKED""";
+
+  /** Uploads $1 (accounts) and $2 (ids), with their parts. */
+  private static final String DELETE_ALL = """
+      WITH gone AS (SELECT * FROM unnest($1::text[], $2::text[]) AS g (account_id, upload_id)),
+           p AS (DELETE FROM multipart_parts m USING gone
+                 WHERE m.account_id = gone.account_id AND m.upload_id = gone.upload_id)
+      DELETE FROM multipart_uploads m USING gone
+      WHERE m.account_id = gone.account_id AND m.upload_id = gone.upload_id""";
+
+  private final Pool pool;
+
+  public MultipartStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /**
+   * Creates an upload with the id given, unless the account has {@code maxUploads} under way already; whether it was
+   * created.
+   */
+  public Future<Boolean> create(String accountId, String uploadId, String bucket, String key, String checksumAlgorithm,
+      Instant now, int maxUploads) {
+    return pool.preparedQuery(CREATE).execute(Tuple.of(accountId, uploadId, bucket, key, checksumAlgorithm,
+        Timestamps.utc(now), maxUploads)).map(rows -> rows.rowCount() == 1);
+  }
+
+  /** The upload, if the account has it (another account's id is not found). */
+  public Future<Optional<Upload>> find(String accountId, String uploadId) {
+    return pool.preparedQuery(FIND).execute(Tuple.of(accountId, uploadId)).map(rows -> rows.size() == 0
+        ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
+  }
+
+  private static Upload upload(Row r) {
+    return new Upload(r.getString(0), r.getString(1), r.getString(2), r.getOffsetDateTime(3).toInstant());
+  }
+
+  /**
+   * Puts part {@code number} of the upload (for {@code bucket} and {@code key}), replacing the one of that number,
+   * unless the upload's parts would hold more than {@code maxUploadBytes} or the account would keep more than
+   * {@code maxStoredBytes} (0: no limit).
+   */
+  public Future<PartWrite> putPart(String accountId, String uploadId, String bucket, String key, int number,
+      Buffer content, String checksum, long maxUploadBytes, long maxStoredBytes, Instant now) {
+    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn.preparedQuery(FIND_FOR_PART)
+        .execute(Tuple.of(accountId, uploadId, bucket, key)).compose(found -> {
+          if (found.size() == 0) {
+            return Future.succeededFuture(new PartWrite(Outcome.NO_SUCH_UPLOAD, 0));
+          }
+          return conn.preparedQuery(PART_USAGE).execute(Tuple.of(accountId, uploadId, number)).compose(usage -> {
+            Row u = usage.iterator().next();
+            long used = u.getLong(0);
+            long others = u.getLong(1);
+            if (others + content.length() > maxUploadBytes) {
+              return Future.succeededFuture(new PartWrite(Outcome.UPLOAD_TOO_LARGE, others));
+            }
+            if (maxStoredBytes > 0 && used + content.length() > maxStoredBytes) {
+              return Future.succeededFuture(new PartWrite(Outcome.ACCOUNT_FULL, used));
+            }
+            return conn.preparedQuery(PUT_PART).execute(Tuple.of(accountId, uploadId, number, content, checksum,
+                Timestamps.utc(now))).map(new PartWrite(Outcome.STORED, 0));
+          });
+        }));
+  }
+
+  /** Up to {@code limit} of the upload's parts, in order, from number {@code from} on. */
+  public Future<List<Part>> parts(String accountId, String uploadId, int from, int limit) {
+    return pool.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, from, limit)).map(MultipartStore::parts);
+  }
+
+  private static List<Part> parts(Iterable<Row> rows) {
+    List<Part> parts = new ArrayList<>();
+    for (Row r : rows) {
+      parts.add(new Part(r.getInteger(0), r.getLong(1), r.getString(2), r.getString(3),
+          r.getOffsetDateTime(4).toInstant()));
+    }
+    return parts;
+  }
+
+  /**
+   * Completes the upload (for {@code bucket} and {@code key}): {@code choose} is given the upload and all of its parts
+   * and answers the numbers of those the object is made of, in order (or throws, and nothing changes); the object is
+   * written from them, replacing the one at its key, and the upload and all its parts are deleted, in one transaction.
+   * Empty when the account has no such upload. The object counts in what the account keeps instead of its parts: never
+   * more than they did.
+   */
+  public Future<Optional<Completed>> complete(String accountId, String uploadId, String bucket, String key,
+      BiFunction<Upload, List<Part>, List<Integer>> choose, String messageId, Instant now) {
+    Tuple upload = Tuple.of(accountId, uploadId, bucket, key);
+    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn
+        .preparedQuery(FIND_FOR_COMPLETION).execute(upload).compose(found -> {
+          if (found.size() == 0) {
+            return Future.succeededFuture(Optional.empty());
+          }
+          return conn.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, 1, Integer.MAX_VALUE))
+              .compose(rows -> {
+                List<Part> all = parts(rows);
+                List<Integer> chosen = choose.apply(upload(found.iterator().next()), all);
+                List<Part> used = all.stream().filter(p -> chosen.contains(p.number())).toList();
+                return conn.preparedQuery(WRITE_OBJECT).execute(Tuple.tuple().addValue(accountId)
+                        .addValue(uploadId).addValue(bucket).addValue(key).addValue(messageId)
+                        .addValue(chosen.toArray(new Integer[0])).addValue(Timestamps.utc(now)))
+                    .compose(written -> delete(conn, upload).map(v -> {
+                      Row w = written.iterator().next();
+                      return Optional.of(new Completed(w.getString(0), w.getLong(1), used,
+                          upload(found.iterator().next()).checksumAlgorithm()));
+                    }));
+              });
+        }));
+  }
+
+  /** Aborts the upload (for {@code bucket} and {@code key}): it and its parts are deleted; whether there was one. */
+  public Future<Boolean> abort(String accountId, String uploadId, String bucket, String key) {
+    Tuple upload = Tuple.of(accountId, uploadId, bucket, key);
+    return pool.withTransaction(conn -> conn.preparedQuery(FIND_FOR_COMPLETION).execute(upload)
+        .compose(found -> found.size() == 0 ? Future.succeededFuture(false) : delete(conn, upload).map(true)));
+  }
+
+  private static Future<Void> delete(SqlConnection conn, Tuple upload) {
+    return conn.preparedQuery(DELETE).execute(Tuple.of(upload.getValue(0), upload.getValue(1))).mapEmpty();
+  }
+
+  /**
+   * Deletes up to {@code batch} uploads created before {@code before}, with their parts, in one transaction on
+   * {@code conn}; how many. An upload a part is being put in is left for the next sweep.
+   */
+  public static Future<Long> deleteAbandoned(SqlConnection conn, Instant before, int batch) {
+    return conn.begin().compose(tx -> conn.preparedQuery(ABANDONED).execute(Tuple.of(Timestamps.utc(before), batch))
+        .compose(rows -> {
+          List<String> accounts = new ArrayList<>();
+          List<String> ids = new ArrayList<>();
+          rows.forEach(r -> {
+            accounts.add(r.getString(0));
+            ids.add(r.getString(1));
+          });
+          return ids.isEmpty() ? Future.succeededFuture(0L) : conn.preparedQuery(DELETE_ALL)
+              .execute(Tuple.tuple().addValue(accounts.toArray(new String[0])).addValue(ids.toArray(new String[0])))
+              .map(deleted -> (long) deleted.rowCount());
+        })
+        .compose(n -> tx.commit().map(n), e -> tx.rollback().transform(x -> Future.failedFuture(e))));
+  }
+}
