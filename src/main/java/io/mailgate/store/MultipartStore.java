@@ -24,8 +24,11 @@ import java.util.function.BiFunction;
  */
 public final class MultipartStore {
 
-  /** An upload: where its object goes, and the checksum its parts carry (null: none required). */
-  public record Upload(String bucket, String key, String checksumAlgorithm, Instant created) {}
+  /**
+   * An upload: where its object goes, the checksum its parts carry (null: none required) and the object's checksum
+   * type ({@code COMPOSITE} or {@code FULL_OBJECT}; null without an algorithm).
+   */
+  public record Upload(String bucket, String key, String checksumAlgorithm, String checksumType, Instant created) {}
 
   /** A part put: its number, size, hex MD5, checksum (null when none was given) and time. */
   public record Part(int number, long size, String md5, String checksum, Instant lastModified) {}
@@ -39,18 +42,16 @@ public final class MultipartStore {
    */
   public record PartWrite(Outcome outcome, long bytes) {}
 
-  /**
-   * The object a completion wrote: its hex MD5 (its ETag), its size, the parts it was made of and the checksum
-   * algorithm of its upload (null when it had none).
-   */
-  public record Completed(String md5, long size, List<Part> parts, String checksumAlgorithm) {}
+  /** The object a completion wrote: its hex MD5 (its ETag), its size, and the upload it completed. */
+  public record Completed(String md5, long size, Upload upload) {}
 
   private static final String CREATE = """
-      INSERT INTO multipart_uploads (account_id, upload_id, bucket, object_key, checksum_algorithm, created_at)
-      SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM multipart_uploads WHERE account_id = $1) < $7""";
+      INSERT INTO multipart_uploads (account_id, upload_id, bucket, object_key, checksum_algorithm, checksum_type,
+        created_at)
+      SELECT $1, $2, $3, $4, $5, $6, $7 WHERE (SELECT count(*) FROM multipart_uploads WHERE account_id = $1) < $8""";
 
   private static final String FIND = """
-      SELECT bucket, object_key, checksum_algorithm, created_at FROM multipart_uploads
+      SELECT bucket, object_key, checksum_algorithm, checksum_type, created_at FROM multipart_uploads
       WHERE account_id = $1 AND upload_id = $2""";
 
   /** The upload, held against a completion, an abort or the sweep until the part is written. */
@@ -115,9 +116,10 @@ public final class MultipartStore {
    * created.
    */
   public Future<Boolean> create(String accountId, String uploadId, String bucket, String key, String checksumAlgorithm,
-      Instant now, int maxUploads) {
-    return pool.preparedQuery(CREATE).execute(Tuple.of(accountId, uploadId, bucket, key, checksumAlgorithm,
-        Timestamps.utc(now), maxUploads)).map(rows -> rows.rowCount() == 1);
+      String checksumType, Instant now, int maxUploads) {
+    return pool.preparedQuery(CREATE).execute(Tuple.tuple().addValue(accountId).addValue(uploadId).addValue(bucket)
+        .addValue(key).addValue(checksumAlgorithm).addValue(checksumType).addValue(Timestamps.utc(now))
+        .addValue(maxUploads)).map(rows -> rows.rowCount() == 1);
   }
 
   /** The upload, if the account has it (another account's id is not found). */
@@ -127,7 +129,8 @@ public final class MultipartStore {
   }
 
   private static Upload upload(Row r) {
-    return new Upload(r.getString(0), r.getString(1), r.getString(2), r.getOffsetDateTime(3).toInstant());
+    return new Upload(r.getString(0), r.getString(1), r.getString(2), r.getString(3),
+        r.getOffsetDateTime(4).toInstant());
   }
 
   /**
@@ -189,16 +192,14 @@ public final class MultipartStore {
           }
           return conn.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, 1, Integer.MAX_VALUE))
               .compose(rows -> {
-                List<Part> all = parts(rows);
-                List<Integer> chosen = choose.apply(upload(found.iterator().next()), all);
-                List<Part> used = all.stream().filter(p -> chosen.contains(p.number())).toList();
+                Upload u = upload(found.iterator().next());
+                List<Integer> chosen = choose.apply(u, parts(rows));
                 return conn.preparedQuery(WRITE_OBJECT).execute(Tuple.tuple().addValue(accountId)
                         .addValue(uploadId).addValue(bucket).addValue(key).addValue(messageId)
                         .addValue(chosen.toArray(new Integer[0])).addValue(Timestamps.utc(now)))
                     .compose(written -> delete(conn, upload).map(v -> {
                       Row w = written.iterator().next();
-                      return Optional.of(new Completed(w.getString(0), w.getLong(1), used,
-                          upload(found.iterator().next()).checksumAlgorithm()));
+                      return Optional.of(new Completed(w.getString(0), w.getLong(1), u));
                     }));
               });
         }));

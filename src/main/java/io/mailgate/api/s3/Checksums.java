@@ -46,6 +46,77 @@ final class Checksums {
     return Base64.getEncoder().encodeToString(value);
   }
 
+  /** The CRC algorithms, whose checksum of a whole object can be made from its parts' ({@link #combine}). */
+  static final List<String> LINEAR = List.of("crc32", "crc32c", "crc64nvme");
+  private static final long CRC32_POLY = 0xedb88320L; // reflected
+  private static final long CRC32C_POLY = 0x82f63b78L; // reflected
+
+  /**
+   * The checksum by {@code algorithm} (one of {@link #LINEAR}) of two contents one after the other, from the checksum
+   * of each (base64) and the second's length: zlib's {@code crc32_combine}, for any of the three CRCs (each starts from
+   * all ones and ends XORed with all ones, so the first's checksum only needs to be moved past the second's bytes).
+   */
+  static String combine(String algorithm, String first, String second, long secondLength) {
+    int width = algorithm.equals("crc64nvme") ? 64 : 32;
+    long poly = switch (algorithm) {
+      case "crc32" -> CRC32_POLY;
+      case "crc32c" -> CRC32C_POLY;
+      case "crc64nvme" -> CRC64NVME_POLY;
+      default -> throw new IllegalArgumentException(algorithm);
+    };
+    long a = value(first, width);
+    long b = value(second, width);
+    long shifted = multiply(xPower8n(secondLength, width, poly), a, width, poly);
+    ByteBuffer out = ByteBuffer.allocate(width / 8);
+    if (width == 64) {
+      out.putLong(shifted ^ b);
+    } else {
+      out.putInt((int) (shifted ^ b));
+    }
+    return Base64.getEncoder().encodeToString(out.array());
+  }
+
+  private static long value(String base64, int width) {
+    byte[] bytes = Base64.getDecoder().decode(base64);
+    if (bytes.length != width / 8) {
+      throw new IllegalArgumentException("a " + width + "-bit checksum has " + width / 8 + " bytes");
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    return width == 64 ? b.getLong() : b.getInt() & 0xffffffffL;
+  }
+
+  /** {@code a * b} modulo the polynomial, both in the CRC's reflected form (its top bit is x^0). */
+  private static long multiply(long a, long b, int width, long poly) {
+    long m = 1L << (width - 1);
+    long product = 0;
+    while (true) {
+      if ((a & m) != 0) {
+        product ^= b;
+        if ((a & (m - 1)) == 0) {
+          return product;
+        }
+      }
+      m >>>= 1;
+      b = (b & 1) != 0 ? (b >>> 1) ^ poly : b >>> 1;
+    }
+  }
+
+  /** x^(8n) modulo the polynomial, by squaring: x^(2^k) for each bit k of 8n. */
+  private static long xPower8n(long n, int width, long poly) {
+    long power = 1L << (width - 2); // x^1
+    for (int k = 0; k < 3; k++) {
+      power = multiply(power, power, width, poly); // x^8
+    }
+    long result = 1L << (width - 1); // x^0
+    for (; n != 0; n >>>= 1) {
+      if ((n & 1) != 0) {
+        result = multiply(power, result, width, poly);
+      }
+      power = multiply(power, power, width, poly);
+    }
+    return result;
+  }
+
   /** Content-MD5's value: the MD5 of {@code content}, in base64. */
   static String md5(byte[] content) {
     return Base64.getEncoder().encodeToString(digest("MD5", content));

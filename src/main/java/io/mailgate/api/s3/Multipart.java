@@ -38,8 +38,9 @@ import javax.xml.stream.XMLStreamReader;
  * {@link Upload#MAX_OBJECT_BYTES}, so an upload's parts may hold no more than that; its ETag is the MD5 of its content
  * (S3's is the MD5 of the parts' MD5s and their count, which no client can check against the content: a client that
  * takes an ETag without a dash for the content's MD5 is right here). An upload created with
- * {@code x-amz-checksum-algorithm} needs that checksum on each part, and its completion answers S3's composite checksum
- * (the checksum of the parts' checksums, a dash and their count).
+ * {@code x-amz-checksum-algorithm} needs that checksum on each part, and its completion answers the object's checksum
+ * of the upload's type: COMPOSITE, the checksum of the parts' checksums, a dash and their count; FULL_OBJECT (CRCs
+ * only), the CRC of the whole object, combined from the parts' ({@link Checksums#combine}).
  *
  * <p>Parts count in {@code receiving.maxStoredBytesPerAccount} while they wait. An account has at most
  * {@value #MAX_UPLOADS_PER_ACCOUNT} uploads under way; one neither completed nor aborted goes after seven days (the
@@ -54,6 +55,8 @@ final class Multipart {
   static final int MAX_UPLOADS_PER_ACCOUNT = 1_000;
   /** The most parts one ListParts page holds, and its default. */
   static final int MAX_PARTS = 1000;
+  static final String COMPOSITE = "COMPOSITE";
+  static final String FULL_OBJECT = "FULL_OBJECT";
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final XMLInputFactory XML = XMLInputFactory.newFactory();
 
@@ -122,28 +125,48 @@ final class Multipart {
         throw new S3Exception(S3Error.INVALID_REQUEST, "Value for x-amz-checksum-algorithm header is invalid.");
       }
     }
-    String type = ctx.request().getHeader("x-amz-checksum-type");
-    if (type != null && !type.strip().equalsIgnoreCase("COMPOSITE")) {
-      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Only COMPOSITE checksums of multipart uploads are implemented "
-          + "here (each part is checked by its own checksum), not x-amz-checksum-type " + type.strip() + ".");
-    }
+    String type = checksumType(algorithm, ctx.request().getHeader("x-amz-checksum-type"));
     byte[] id = new byte[32];
     RANDOM.nextBytes(id);
     String uploadId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
     String checksum = algorithm;
-    return store.create(caller.account().id(), uploadId, resource.bucket(), resource.key(), algorithm, Instant.now(),
-        MAX_UPLOADS_PER_ACCOUNT).compose(created -> {
+    return store.create(caller.account().id(), uploadId, resource.bucket(), resource.key(), algorithm, type,
+        Instant.now(), MAX_UPLOADS_PER_ACCOUNT).compose(created -> {
           if (!created) {
             return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "The account has "
                 + MAX_UPLOADS_PER_ACCOUNT + " multipart uploads under way: complete or abort some first."));
           }
           if (checksum != null) {
             response.putHeader("x-amz-checksum-algorithm", checksum.toUpperCase(Locale.ROOT))
-                .putHeader("x-amz-checksum-type", "COMPOSITE");
+                .putHeader("x-amz-checksum-type", type);
           }
           return response.putHeader("Content-Type", "application/xml")
               .end(S3Xml.initiateMultipartUploadResult(resource.bucket(), resource.key(), uploadId));
         });
+  }
+
+  /**
+   * An upload's checksum type, as S3 has it: none without an algorithm; a CRC64NVME checksum is always of the full
+   * object, SHA ones always composite, CRC32 and CRC32C composite unless FULL_OBJECT is asked for.
+   */
+  static String checksumType(String algorithm, String asked) {
+    String type = asked == null ? null : asked.strip().toUpperCase(Locale.ROOT);
+    if (type != null && !type.equals(COMPOSITE) && !type.equals(FULL_OBJECT)) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "Value for x-amz-checksum-type header is invalid.");
+    }
+    if (algorithm == null) {
+      if (type != null) {
+        throw new S3Exception(S3Error.INVALID_REQUEST, "x-amz-checksum-type needs an x-amz-checksum-algorithm.");
+      }
+      return null;
+    }
+    boolean linear = Checksums.LINEAR.contains(algorithm);
+    String resolved = type != null ? type : algorithm.equals("crc64nvme") ? FULL_OBJECT : COMPOSITE;
+    if ((resolved.equals(FULL_OBJECT) && !linear) || (resolved.equals(COMPOSITE) && algorithm.equals("crc64nvme"))) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "The " + resolved + " checksum type cannot be used with the "
+          + algorithm + " checksum algorithm.");
+    }
+    return resolved;
   }
 
   /** UploadPart, its body read and checked: written as part {@code number} of the upload. */
@@ -190,21 +213,65 @@ final class Multipart {
     if (sizeHeader != null && claimedSize < 0) {
       throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-mp-object-size is not a size: '" + sizeHeader + "'.");
     }
+    String[] checksum = {null};
     return OffLoop.when(document.length, () -> named(document)).compose(named -> store.complete(
-        caller.account().id(), uploadId, resource.bucket(), resource.key(), (upload, parts) -> chosen(named, upload,
-            parts, claimedSize, uploadId), "s3-put-" + requestId, Instant.now())).compose(done -> {
-              if (done.isEmpty()) {
-                return noSuchUpload(uploadId);
-              }
-              MultipartStore.Completed c = done.get();
-              String checksum = c.checksumAlgorithm() == null ? null : composite(c.checksumAlgorithm(), c.parts());
-              String location = ctx.request().absoluteURI();
-              int query = location == null ? -1 : location.indexOf('?');
-              return ctx.response().putHeader("x-amz-request-id", requestId)
-                  .putHeader("Content-Type", "application/xml")
-                  .end(S3Xml.completeMultipartUploadResult(query < 0 ? location : location.substring(0, query),
-                      resource.bucket(), resource.key(), c.md5(), c.checksumAlgorithm(), checksum));
-            });
+        caller.account().id(), uploadId, resource.bucket(), resource.key(), (upload, parts) -> {
+          List<Integer> numbers = chosen(named, upload, parts, claimedSize, uploadId);
+          checksum[0] = objectChecksum(upload, parts, numbers, ctx.request()::getHeader);
+          return numbers;
+        }, "s3-put-" + requestId, Instant.now())).compose(done -> {
+          if (done.isEmpty()) {
+            return noSuchUpload(uploadId);
+          }
+          MultipartStore.Completed c = done.get();
+          String location = ctx.request().absoluteURI();
+          int query = location == null ? -1 : location.indexOf('?');
+          return ctx.response().putHeader("x-amz-request-id", requestId)
+              .putHeader("Content-Type", "application/xml")
+              .end(S3Xml.completeMultipartUploadResult(query < 0 ? location : location.substring(0, query),
+                  resource.bucket(), resource.key(), c.md5(), c.upload(), checksum[0]));
+        });
+  }
+
+  /**
+   * The completed object's checksum, from its parts' ({@link #composite} or {@link Checksums#combine}), null for an
+   * upload without a checksum algorithm; checked against what the completion's headers give
+   * ({@code x-amz-checksum-<algorithm>}: BadDigest; {@code x-amz-checksum-type}: InvalidRequest), before anything is
+   * written.
+   */
+  static String objectChecksum(MultipartStore.Upload upload, List<Part> parts, List<Integer> numbers,
+      java.util.function.Function<String, String> header) {
+    String algorithm = upload.checksumAlgorithm();
+    String type = header.apply("x-amz-checksum-type");
+    if (type != null && !type.strip().equalsIgnoreCase(String.valueOf(upload.checksumType()))) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "The upload was created with checksum type "
+          + upload.checksumType() + ", not " + type.strip() + ".");
+    }
+    for (String a : Checksums.ALGORITHMS) {
+      if (!a.equals(algorithm) && header.apply(Checksums.HEADER + a) != null) {
+        throw new S3Exception(S3Error.INVALID_REQUEST, "Checksum Type mismatch occurred, expected checksum Type: "
+            + algorithm + ", actual checksum Type: " + a);
+      }
+    }
+    if (algorithm == null) {
+      return null;
+    }
+    List<Part> used = parts.stream().filter(p -> numbers.contains(p.number())).toList();
+    String checksum;
+    if (FULL_OBJECT.equals(upload.checksumType())) {
+      checksum = used.get(0).checksum();
+      for (Part p : used.subList(1, used.size())) {
+        checksum = Checksums.combine(algorithm, checksum, p.checksum(), p.size());
+      }
+    } else {
+      checksum = composite(algorithm, used);
+    }
+    String given = header.apply(Checksums.HEADER + algorithm);
+    if (given != null && !given.strip().equals(checksum)) {
+      throw new S3Exception(S3Error.BAD_DIGEST, "The " + algorithm.toUpperCase(Locale.ROOT) + " you specified for "
+          + "the object did not match the one of its parts: " + checksum + ".");
+    }
+    return checksum;
   }
 
   /**
@@ -268,8 +335,8 @@ final class Multipart {
           boolean truncated = parts.size() > limit;
           List<Part> page = truncated ? parts.subList(0, limit) : parts;
           return response.putHeader("Content-Type", "application/xml").end(S3Xml.listPartsResult(
-              new S3Xml.PartsPage(resource.bucket(), resource.key(), uploadId, marker, limit, truncated,
-                  found.checksumAlgorithm(), caller.account()), page));
+              new S3Xml.PartsPage(resource.bucket(), resource.key(), uploadId, marker, limit, truncated, found,
+                  caller.account()), page));
         }));
   }
 

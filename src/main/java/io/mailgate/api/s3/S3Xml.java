@@ -2,6 +2,7 @@ package io.mailgate.api.s3;
 
 import io.mailgate.api.sesv1.QueryXml;
 import io.mailgate.identity.Account;
+import io.mailgate.store.MultipartStore;
 import io.mailgate.store.MultipartStore.Part;
 import io.mailgate.store.ReceivedObjectStore.ListedKey;
 import java.nio.charset.StandardCharsets;
@@ -113,11 +114,10 @@ final class S3Xml {
   /**
    * CompleteMultipartUpload's answer.
    *
-   * @param algorithm the upload's checksum algorithm ({@code crc32}...) and {@code checksum} its composite checksum,
-   *     or both null
+   * @param checksum the object's checksum, by the upload's algorithm and of its type; null when it has none
    */
   static String completeMultipartUploadResult(String location, String bucket, String key, String md5,
-      String algorithm, String checksum) {
+      MultipartStore.Upload upload, String checksum) {
     StringBuilder b = open("CompleteMultipartUploadResult");
     if (location != null) {
       text(b, "Location", location);
@@ -125,16 +125,16 @@ final class S3Xml {
     text(b, "Bucket", bucket);
     text(b, "Key", key);
     text(b, "ETag", "\"" + md5 + "\"");
-    if (algorithm != null) {
-      text(b, checksumElement(algorithm), checksum);
-      text(b, "ChecksumType", "COMPOSITE");
+    if (checksum != null) {
+      text(b, checksumElement(upload.checksumAlgorithm()), checksum);
+      text(b, "ChecksumType", upload.checksumType());
     }
     return b.append("</CompleteMultipartUploadResult>").toString();
   }
 
   /** What a ListParts page shows besides its parts. */
   record PartsPage(String bucket, String key, String uploadId, int marker, int maxParts, boolean truncated,
-      String algorithm, Account owner) {}
+      MultipartStore.Upload upload, Account owner) {}
 
   /** ListParts' answer. */
   static String listPartsResult(PartsPage r, List<Part> parts) {
@@ -154,8 +154,8 @@ final class S3Xml {
       text(b, "LastModified", ISO_MILLIS.format(p.lastModified()));
       text(b, "ETag", "\"" + p.md5() + "\"");
       text(b, "Size", Long.toString(p.size()));
-      if (r.algorithm() != null && p.checksum() != null) {
-        text(b, checksumElement(r.algorithm()), p.checksum());
+      if (r.upload().checksumAlgorithm() != null && p.checksum() != null) {
+        text(b, checksumElement(r.upload().checksumAlgorithm()), p.checksum());
       }
       b.append("</Part>");
     }
@@ -166,9 +166,9 @@ final class S3Xml {
       b.append("</").append(role).append('>');
     }
     text(b, "StorageClass", "STANDARD");
-    if (r.algorithm() != null) {
-      text(b, "ChecksumAlgorithm", r.algorithm().toUpperCase(Locale.ROOT));
-      text(b, "ChecksumType", "COMPOSITE");
+    if (r.upload().checksumAlgorithm() != null) {
+      text(b, "ChecksumAlgorithm", r.upload().checksumAlgorithm().toUpperCase(Locale.ROOT));
+      text(b, "ChecksumType", r.upload().checksumType());
     }
     return b.append("</ListPartsResult>").toString();
   }

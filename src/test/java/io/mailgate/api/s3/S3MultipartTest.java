@@ -370,12 +370,81 @@ class S3MultipartTest {
     CompletedPart wrong = CompletedPart.builder().partNumber(1).eTag(sha.eTag())
         .checksumSHA256(Base64.getEncoder().encodeToString(new byte[32])).build();
     refused(400, "InvalidPart", () -> complete(s3, key, uploadId, wrong));
+    // checksum types S3 does not pair with their algorithms
+    refused(400, "InvalidRequest", () -> s3.createMultipartUpload(r -> r.bucket("files").key("t")
+        .checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumType(ChecksumType.FULL_OBJECT)));
+    refused(400, "InvalidRequest", () -> s3.createMultipartUpload(r -> r.bucket("files").key("t")
+        .checksumAlgorithm(ChecksumAlgorithm.CRC64_NVME).checksumType(ChecksumType.COMPOSITE)));
+    refused(400, "InvalidRequest", () -> s3.createMultipartUpload(r -> r.bucket("files").key("t")
+        .checksumType(ChecksumType.FULL_OBJECT)));
     // what is not done here
-    refused(501, "NotImplemented", () -> s3.createMultipartUpload(r -> r.bucket("files").key("full")
-        .checksumAlgorithm(ChecksumAlgorithm.CRC32).checksumType(ChecksumType.FULL_OBJECT)));
     refused(501, "NotImplemented", () -> s3.listMultipartUploads(r -> r.bucket("files")));
     refused(501, "NotImplemented", () -> s3.uploadPartCopy(r -> r.sourceBucket("files").sourceKey("x")
         .destinationBucket("files").destinationKey(key).uploadId(uploadId).partNumber(3)));
+  }
+
+  /**
+   * A full-object checksum (FULL_OBJECT; CRC64NVME's only type) is the CRC of the whole object, made from its parts'
+   * CRCs and lengths: answered by the completion, and checked against the one the client gives before anything is
+   * written.
+   */
+  @Test
+  void fullObjectChecksumsAreTheWholeObjectsCrc() throws Exception {
+    byte[] a = random(5 * MIB + 1, 11);
+    byte[] b = random(300_000, 12);
+    byte[] whole = new byte[a.length + b.length];
+    System.arraycopy(a, 0, whole, 0, a.length);
+    System.arraycopy(b, 0, whole, a.length, b.length);
+    for (ChecksumAlgorithm algorithm : List.of(ChecksumAlgorithm.CRC32, ChecksumAlgorithm.CRC32_C,
+        ChecksumAlgorithm.CRC64_NVME)) {
+      String name = algorithm.toString().replace("_", "").toLowerCase(java.util.Locale.ROOT);
+      String key = "full-" + name;
+      String uploadId = s3.createMultipartUpload(r -> r.bucket("files").key(key).checksumAlgorithm(algorithm)
+          .checksumType(algorithm == ChecksumAlgorithm.CRC64_NVME ? null : ChecksumType.FULL_OBJECT)).uploadId();
+      List<CompletedPart> parts = List.of(fullPart(key, uploadId, 1, a, algorithm),
+          fullPart(key, uploadId, 2, b, algorithm));
+      String expected = Checksums.of(name, whole);
+      // a client's full-object checksum that is not the parts' is BadDigest, and writes nothing
+      String wrong = Checksums.of(name, a);
+      refused(400, "BadDigest", () -> s3.completeMultipartUpload(r -> fullChecksum(r.bucket("files").key(key)
+          .uploadId(uploadId).checksumType(ChecksumType.FULL_OBJECT).multipartUpload(m -> m.parts(parts)),
+          algorithm, wrong)));
+      assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = '" + key + "'"));
+      CompleteMultipartUploadResponse done = s3.completeMultipartUpload(r -> fullChecksum(r.bucket("files").key(key)
+          .uploadId(uploadId).checksumType(ChecksumType.FULL_OBJECT).multipartUpload(m -> m.parts(parts)),
+          algorithm, expected));
+      assertEquals(ChecksumType.FULL_OBJECT, done.checksumType(), name);
+      String answered = switch (name) {
+        case "crc32" -> done.checksumCRC32();
+        case "crc32c" -> done.checksumCRC32C();
+        default -> done.checksumCRC64NVME();
+      };
+      assertEquals(expected, answered, name);
+      assertArrayEquals(whole, read(key));
+    }
+  }
+
+  private UploadPartResponse partWithChecksum(String key, String uploadId, int number, byte[] content,
+      ChecksumAlgorithm algorithm) {
+    return s3.uploadPart(r -> r.bucket("files").key(key).uploadId(uploadId).partNumber(number)
+        .checksumAlgorithm(algorithm), RequestBody.fromBytes(content));
+  }
+
+  private CompletedPart fullPart(String key, String uploadId, int number, byte[] content,
+      ChecksumAlgorithm algorithm) {
+    UploadPartResponse put = partWithChecksum(key, uploadId, number, content, algorithm);
+    return CompletedPart.builder().partNumber(number).eTag(put.eTag()).checksumCRC32(put.checksumCRC32())
+        .checksumCRC32C(put.checksumCRC32C()).checksumCRC64NVME(put.checksumCRC64NVME()).build();
+  }
+
+  private static software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest.Builder fullChecksum(
+      software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest.Builder r, ChecksumAlgorithm algorithm,
+      String value) {
+    return switch (algorithm) {
+      case CRC32 -> r.checksumCRC32(value);
+      case CRC32_C -> r.checksumCRC32C(value);
+      default -> r.checksumCRC64NVME(value);
+    };
   }
 
   @Test

@@ -32,6 +32,33 @@ class UploadTest {
     assertEquals("rosUhgp5mIg=", Checksums.of("crc64nvme", bytes("123456789")));
   }
 
+  /**
+   * The checksum of two contents one after the other, made from each one's (a full-object checksum from a multipart
+   * upload's parts), is the checksum of the whole: for each CRC, at lengths that exercise every bit of the shift (0, 1,
+   * odd, a power of two, 5 MiB + 3), and folded over three parts.
+   */
+  @Test
+  void crcsOfPartsCombineIntoTheWholesCrc() {
+    java.util.Random random = new java.util.Random(7);
+    for (String algorithm : Checksums.LINEAR) {
+      for (int[] lengths : new int[][] {{0, 0}, {1, 0}, {0, 1}, {13, 1}, {1, 4096}, {777, 5 * 1024 * 1024 + 3}}) {
+        byte[] a = new byte[lengths[0]];
+        byte[] b = new byte[lengths[1]];
+        random.nextBytes(a);
+        random.nextBytes(b);
+        byte[] whole = new byte[a.length + b.length];
+        System.arraycopy(a, 0, whole, 0, a.length);
+        System.arraycopy(b, 0, whole, a.length, b.length);
+        assertEquals(Checksums.of(algorithm, whole), Checksums.combine(algorithm, Checksums.of(algorithm, a),
+            Checksums.of(algorithm, b), b.length), algorithm + " " + lengths[0] + "+" + lengths[1]);
+      }
+      String folded = Checksums.of(algorithm, bytes("hello"));
+      folded = Checksums.combine(algorithm, folded, Checksums.of(algorithm, bytes(", ")), 2);
+      folded = Checksums.combine(algorithm, folded, Checksums.of(algorithm, bytes("world")), 5);
+      assertEquals(Checksums.of(algorithm, bytes("hello, world")), folded, algorithm);
+    }
+  }
+
   @Test
   void unsignedChunksWithATrailer() {
     String crc = Checksums.of("crc32", bytes("hello, world"));
