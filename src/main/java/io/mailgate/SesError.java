@@ -93,6 +93,15 @@ public enum SesError {
    */
   MISSING_ACTION("BadRequestException", "MissingAction", 400, false),
   METHOD_NOT_ALLOWED("MethodNotAllowedException", "InvalidAction", 405, false),
+  /**
+   * The ACM-compatible endpoint's errors (certificates for S/MIME signing), with ACM's types: a certificate, key or
+   * parameter it cannot take, an ARN that is not a certificate's, one that is not there, one still in use, too many.
+   */
+  ACM_VALIDATION("ValidationException", "ValidationException", 400, false),
+  ACM_INVALID_ARN("InvalidArnException", "InvalidArnException", 400, false),
+  ACM_NOT_FOUND("ResourceNotFoundException", "ResourceNotFoundException", 400, false),
+  ACM_IN_USE("ResourceInUseException", "ResourceInUseException", 400, false),
+  ACM_LIMIT_EXCEEDED("LimitExceededException", "LimitExceededException", 400, false),
   SERVICE_UNAVAILABLE("ServiceUnavailable", "ServiceUnavailable", 503, true),
   INTERNAL_FAILURE("InternalFailure", "InternalFailure", 500, true);
 

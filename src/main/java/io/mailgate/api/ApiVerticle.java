@@ -57,6 +57,10 @@ import io.mailgate.identity.IdentityPolicyStore;
 import io.mailgate.identity.IdentityService;
 import io.mailgate.identity.IdentityStore;
 import io.mailgate.identity.SecretBox;
+import io.mailgate.identity.CertificateStore;
+import io.mailgate.api.acm.AcmApi;
+import io.mailgate.api.sesv2.IdentityCertificatesHandler;
+import io.mailgate.send.smime.SmimeKeys;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.identity.VerificationLinks;
 import io.mailgate.ratelimit.RateCheck;
@@ -197,6 +201,8 @@ public final class ApiVerticle extends VerticleBase {
         config.get(MailgateConfig.ACCOUNTS_SANDBOX_MAX_SEND_RATE), config.get(MailgateConfig.ACCOUNTS_SANDBOX_MAX_24_HOUR_SEND)),
         config.get(MailgateConfig.CACHE_TTL_MILLIS));
     IdentityStore identityStore = new IdentityStore(db);
+    CertificateStore certificates = new CertificateStore(db, secrets);
+    SmimeKeys smimeKeys = new SmimeKeys(certificates, clock, config.get(MailgateConfig.CACHE_TTL_MILLIS));
     IdentityDirectory identityCache = new IdentityDirectory(identityStore, secrets, clock,
         config.get(MailgateConfig.CACHE_TTL_MILLIS));
     vertx.eventBus().<String>localConsumer(EventBusAddresses.IDENTITY_CHANGED, msg -> {
@@ -226,7 +232,7 @@ public final class ApiVerticle extends VerticleBase {
     sends = new SendService(vertx, config, store, limiter, authorization, configurationSetCache, new DkimSigner(clock),
         templates, new LinkTracking(trackingTokens, publicUrl()),
         new UnsubscribeLinks(contactLists, unsubscribeTokens, publicUrl(), clock,
-            config.get(MailgateConfig.CACHE_TTL_MILLIS)), tenantStore, clock);
+            config.get(MailgateConfig.CACHE_TTL_MILLIS)), tenantStore, smimeKeys, clock);
     vertx.eventBus().<String>localConsumer(EventBusAddresses.TENANT_CHANGED, msg -> {
       int nl = msg.body().indexOf('\n');
       sends.tenantChanged(msg.body().substring(0, nl), msg.body().substring(nl + 1));
@@ -316,7 +322,7 @@ public final class ApiVerticle extends VerticleBase {
     }
     // the one v2 operation whose path SES's API reference and model give under /v1 (what most SDKs' generated clients
     // send; some newer ones send /v2)
-    for (String v2 : List.of("/v2/*", V1_DKIM_SIGNING)) {
+    for (String v2 : List.of("/v2/*", V1_DKIM_SIGNING, AcmApi.PATH + "/*")) {
       router.route(v2).handler(bodyGate(auth, budget, v2Limit, SesErrors::failV2, SesApi.V2_REST_JSON));
       router.route(v2).handler(ctx -> bodies.get(v2Limit.applyAsLong(ctx.request().path())).handle(ctx));
       router.route(v2).handler(ctx -> {
@@ -324,6 +330,14 @@ public final class ApiVerticle extends VerticleBase {
         ctx.next();
       });
     }
+    // the ACM-compatible endpoint, where S/MIME certificates are imported ("/acm/*" matches "/acm" too)
+    AcmApi acm = new AcmApi(auth, certificates, region);
+    router.post(AcmApi.PATH + "/*").handler(acm::handle);
+    IdentityCertificatesHandler identityCertificates = new IdentityCertificatesHandler(certificates, identityStore,
+        smimeKeys, region, clock);
+    router.post("/v2/email/identity/certificates").handler(V2Route.of(auth, identityCertificates::associate));
+    router.post("/v2/email/identity/certificates/delete").handler(V2Route.of(auth, identityCertificates::disassociate));
+    router.post("/v2/email/identity/certificates/list").handler(V2Route.of(auth, identityCertificates::list));
     router.post("/v2/email/outbound-emails").handler(V2Route.of(auth, sendEmail::sendEmail));
     router.post("/v2/email/outbound-bulk-emails").handler(V2Route.of(auth, bulkEmail::sendBulk));
     router.post("/v2/email/templates").handler(V2Route.of(auth, templateOps::create));
@@ -389,6 +403,7 @@ public final class ApiVerticle extends VerticleBase {
         .handler(V2Route.of(auth, configurationSets::putReputationOptions));
     router.put("/v2/email/configuration-sets/:name/vdm-options")
         .handler(V2Route.of(auth, configurationSets::putVdmOptions));
+    router.post("/v2/email/update-configuration-sets").handler(V2Route.of(auth, configurationSets::update));
     router.put("/v2/email/configuration-sets/:name/archiving-options")
         .handler(V2Route.of(auth, configurationSets::putArchivingOptions));
     router.put("/v2/email/configuration-sets/:name/suppression-options")

@@ -93,7 +93,8 @@ public record Paging(int pageSize, String after, String scope) {
     return position(token, SesError.BAD_REQUEST);
   }
 
-  private static String position(String token, SesError invalid) {
+  /** As {@link #position(String)}, a token that is not one of ours answered with {@code invalid}. */
+  public static String position(String token, SesError invalid) {
     try {
       return new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {

@@ -36,6 +36,7 @@ public final class RequestAuthenticator {
   /** One verifier per API, so its derived signing keys stay cached across requests. */
   private final SigV4Verifier verifier;
   private final SigV4Verifier s3Verifier;
+  private final SigV4Verifier acmVerifier;
   /**
    * The key being checked: {@link SigV4Verifier#verify} asks for the secret synchronously, after the
    * key was loaded asynchronously. Safe because an instance is used from one event loop only.
@@ -52,6 +53,7 @@ public final class RequestAuthenticator {
         ? Optional.of(checking.secret()) : Optional.empty();
     this.verifier = new SigV4Verifier(secrets, clock);
     this.s3Verifier = SigV4Verifier.forS3(secrets, clock);
+    this.acmVerifier = new SigV4Verifier(secrets, clock, SigV4Verifier.DEFAULT_MAX_CLOCK_SKEW, java.util.Set.of("acm"));
   }
 
   public Future<Caller> authenticate(HttpServerRequest request, Buffer body) {
@@ -71,6 +73,15 @@ public final class RequestAuthenticator {
   public Future<Caller> authenticateS3(HttpServerRequest request,
       Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
     return authenticate(request, null, s3Verifier, refusal).map(Authenticated::caller);
+  }
+
+  /**
+   * Authenticates a request to the ACM-compatible endpoint (signing name {@code acm}), its body read; refusals are
+   * worded as the SES v2 API words them (the same JSON error shape and types).
+   */
+  public Future<Caller> authenticateAcm(HttpServerRequest request, Buffer body) {
+    return authenticate(request, body, acmVerifier, rejected -> reject(rejected, SesApi.V2_REST_JSON))
+        .map(Authenticated::caller);
   }
 
   /** Who made an upload, and the signatures its chunks must have (null unless it streams signed chunks). */

@@ -19,7 +19,7 @@ public final class ConfigurationSetStore {
   private static final String COLUMNS =
       "account_id, name, tls_policy, max_delivery_seconds, sending_enabled, suppressed_reasons, tags, sending_pool_name, "
       + "redirect_domain, https_policy, " + tracks("Open") + ", " + tracks("Click")
-      + ", validation_enabled, validation_threshold, engagement_metrics";
+      + ", validation_enabled, validation_threshold, engagement_metrics, signing_scheme";
 
   /** Whether an enabled destination of the set (row {@code c}) takes events of this type: tracking is wanted. */
   private static String tracks(String type) {
@@ -46,14 +46,14 @@ public final class ConfigurationSetStore {
     return Database.inTurn(pool, CREATE_LOCK, c.accountId(), conn -> conn.preparedQuery(
             "INSERT INTO configuration_sets (account_id, name, tls_policy, max_delivery_seconds, sending_enabled, "
                 + "suppressed_reasons, tags, sending_pool_name, redirect_domain, https_policy, validation_enabled, "
-                + "validation_threshold, engagement_metrics) "
-                + "SELECT $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $12, $13, $14 "
+                + "validation_threshold, engagement_metrics, signing_scheme) "
+                + "SELECT $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $12, $13, $14, $15 "
                 + "WHERE (SELECT count(*) FROM configuration_sets WHERE account_id = $1 AND name <> $2) < $11")
         .execute(Tuple.from(new Object[] {c.accountId(), c.name(), c.tlsPolicy(), c.maxDeliverySeconds(),
             c.sendingEnabled(), c.suppressedReasons() == null ? null : c.suppressedReasons().toArray(String[]::new),
             c.tags() == null ? "[]" : c.tags().encode(), c.sendingPoolName(), c.redirectDomain(), c.httpsPolicy(),
             MAX_PER_ACCOUNT, c.validation() == null ? null : c.validation().enabled(),
-            c.validation() == null ? null : c.validation().threshold(), c.engagementMetrics()})))
+            c.validation() == null ? null : c.validation().threshold(), c.engagementMetrics(), c.signingScheme()})))
         .recover(e -> Future.failedFuture(e instanceof PgException pg && "23505".equals(pg.getSqlState())
             ? new SesException(SesError.CONFIGURATION_SET_ALREADY_EXISTS,
                 "Configuration set <" + c.name() + "> already exists.") : e))
@@ -84,7 +84,7 @@ public final class ConfigurationSetStore {
 
   private static ConfigurationSet deleted(String accountId, String name, Row r) {
     return new ConfigurationSet(accountId, name, r.getString(0), r.getInteger(1), r.getString(2), true, null,
-        new JsonArray(), null, null, false, false, null, null);
+        new JsonArray(), null, null, false, false, null, null, null);
   }
 
   /** Up to {@code limit} sets by name after {@code after} (null: from the first); with a name that contains
@@ -145,6 +145,12 @@ public final class ConfigurationSetStore {
         .map(r -> r.rowCount() == 1);
   }
 
+  /** UpdateConfigurationSet's MessageSecurityOptions: {@link ConfigurationSet#SMIME} or null (DefaultScheme). */
+  public Future<Boolean> setSigningScheme(String accountId, String name, String scheme) {
+    return pool.preparedQuery("UPDATE configuration_sets SET signing_scheme = $3 WHERE account_id = $1 AND name = $2")
+        .execute(Tuple.of(accountId, name, scheme)).map(r -> r.rowCount() == 1);
+  }
+
   public Future<Boolean> setTlsPolicy(String accountId, String name, String tlsPolicy) {
     return pool.preparedQuery("UPDATE configuration_sets SET tls_policy = $3 WHERE account_id = $1 AND name = $2")
         .execute(Tuple.of(accountId, name, tlsPolicy)).map(r -> r.rowCount() == 1);
@@ -188,6 +194,6 @@ public final class ConfigurationSetStore {
         r.getBoolean(4),
         reasons == null ? null : List.of(reasons), tags instanceof JsonArray a ? a : new JsonArray(String.valueOf(tags)),
         r.getString(8), r.getString(9), r.getBoolean(10), r.getBoolean(11),
-        ValidationThreshold.of(r.getBoolean(12), r.getString(13)), r.getString(14));
+        ValidationThreshold.of(r.getBoolean(12), r.getString(13)), r.getString(14), r.getString(15));
   }
 }

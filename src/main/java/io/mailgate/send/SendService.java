@@ -62,12 +62,14 @@ public final class SendService {
   private final String region;
   private final boolean renderingFailureEvents;
   private final ReadThroughCache<TenantStore.SendingView> tenants;
+  private final io.mailgate.send.smime.SmimeKeys smimeKeys;
 
   public SendService(Vertx vertx, MailgateConfig config, MessageStore store, SendLimiter limiter,
       SendAuthorization authorization,
       io.mailgate.configset.ConfigurationSets configurationSets, DkimSigner signer, Templates templates,
       LinkTracking tracking, UnsubscribeLinks unsubscribeLinks, TenantStore tenantStore,
-      Clock clock) {
+      io.mailgate.send.smime.SmimeKeys smimeKeys, Clock clock) {
+    this.smimeKeys = smimeKeys;
     this.tenants = new ReadThroughCache<>(clock, config.get(MailgateConfig.CACHE_TTL_MILLIS),
         tenantStore::sendingView);
     this.unsubscribeLinks = unsubscribeLinks;
@@ -383,7 +385,8 @@ public final class SendService {
     return built
         .compose(p -> listManaged(c.caller(), c.request(), p, limit))
         .compose(listed -> tracked(listed, c.set(), c.caller().account().engagementTracking(), limit))
-        .compose(tracked -> signed(tracked, c.profile(), limit))
+        .compose(tracked -> smimeSigned(tracked, c, limit))
+        .compose(smime -> signed(smime, c.profile(), limit))
         .compose(signed -> commit(c.caller(), c.request(), signed, c.profile(), c.tenantId()))
         .onFailure(e -> {
           if (!(e.getCause() instanceof MessageStore.CommitUnknown)) { // it may go out: it stays counted
@@ -496,6 +499,35 @@ public final class SendService {
         }
       }
       return p.withContent(signer.sign(content, profile.dkimKey()));
+    });
+  }
+
+  /**
+   * The message S/MIME-signed ({@link io.mailgate.send.smime.SmimeSigner}) when its configuration set's
+   * MessageSecurityOptions say so and its From address has an unexpired certificate of the identity's owner (the
+   * delegating account's for a delegate's send); otherwise as it is, as SES sends it. Signed on a worker thread (a
+   * private-key operation, and a walk over the message); before DKIM, which signs the result.
+   */
+  private Future<Prepared> smimeSigned(Prepared p, Counted c, int limit) {
+    if (c.set() == null || !ConfigurationSet.SMIME.equals(c.set().signingScheme())) {
+      return Future.succeededFuture(p);
+    }
+    Mailbox from = p.headerFrom() != null ? p.headerFrom() : p.from();
+    String owner = c.profile().identity() != null ? c.profile().identity().account() : c.caller().account().id();
+    return smimeKeys.forAddress(owner, from.address()).compose(certificate -> {
+      if (certificate.isEmpty() || !certificate.get().notAfter().isAfter(clock.instant())) {
+        return Future.succeededFuture(p);
+      }
+      return vertx.executeBlocking(() -> {
+        io.mailgate.send.smime.SmimeSigner.Result r =
+            io.mailgate.send.smime.SmimeSigner.sign(p.content(), certificate.get());
+        if (r.unsignedBecause() != null) {
+          LOG.fine(() -> "message " + p.id() + " not S/MIME-signed: " + r.unsignedBecause());
+          return p;
+        }
+        checkSize(r.message().length, limit);
+        return p.withContent(r.message());
+      }, false);
     });
   }
 

@@ -12,7 +12,6 @@ import io.vertx.core.shareddata.Shareable;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.Signature;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -39,7 +38,6 @@ final class ServerCertificate implements Shareable {
   private static final System.Logger LOG = System.getLogger(ServerCertificate.class.getName());
   /** Each listener's certificate, by host:port. */
   private static final String LISTENERS = "mailgate.smtp.certificates";
-  private static final byte[] PROBE = "mailgate certificate check".getBytes(StandardCharsets.US_ASCII);
 
   /** A pair as read and checked, and the options that present it. */
   private record Pair(Buffer cert, Buffer key, X509Certificate leaf, ServerSSLOptions options) {
@@ -232,23 +230,8 @@ final class ServerCertificate implements Shareable {
     String alias = store.aliases().nextElement();
     PrivateKey privateKey = (PrivateKey) store.getKey(alias, KeyStoreHelper.DUMMY_PASSWORD.toCharArray());
     X509Certificate leaf = (X509Certificate) store.getCertificateChain(alias)[0];
-    String algorithm = switch (privateKey.getAlgorithm()) {
-      case "RSA" -> "SHA256withRSA";
-      case "EC" -> "SHA256withECDSA";
-      case "Ed25519", "EdDSA" -> "Ed25519";
-      default -> null; // another kind of key (RSASSA-PSS, ...): parsed, not probed
-    };
-    if (algorithm != null) {
-      Signature signer = Signature.getInstance(algorithm);
-      signer.initSign(privateKey);
-      signer.update(PROBE);
-      byte[] signature = signer.sign();
-      Signature verifier = Signature.getInstance(algorithm);
-      verifier.initVerify(leaf.getPublicKey());
-      verifier.update(PROBE);
-      if (!verifier.verify(signature)) {
-        throw new IllegalArgumentException("the key does not match the certificate");
-      }
+    if (!io.mailgate.KeyChecks.matches(privateKey, leaf.getPublicKey())) {
+      throw new IllegalArgumentException("the key does not match the certificate");
     }
     if (refuseExpired) {
       leaf.checkValidity(); // a renewal is valid now; an expired one is a mistake not to present

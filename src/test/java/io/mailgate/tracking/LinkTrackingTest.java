@@ -20,7 +20,7 @@ class LinkTrackingTest {
 
   private static ConfigurationSet set(String domain, String policy, boolean opens, boolean clicks) {
     return new ConfigurationSet("111122223333", "s", null, null, null, true, null, new JsonArray(), domain, policy,
-        opens, clicks, null, null);
+        opens, clicks, null, null, null);
   }
 
   @Test

@@ -58,7 +58,7 @@ public final class ConfigurationSetsHandler {
     }
     String engagement = vdmOptions(object(body, "VdmOptions", ""), "VdmOptions");
     archiveArn(object(body, "ArchivingOptions", ""), "ArchivingOptions");
-    smimeSigning(object(body, "MessageSecurityOptions", ""), "MessageSecurityOptions");
+    String signing = smimeSigning(object(body, "MessageSecurityOptions", ""), "MessageSecurityOptions");
     ConfigurationSet set = ConfigurationSet.of(caller.account().id(), name,
         delivery == null ? null : tlsPolicy(string(delivery, "TlsPolicy", "DeliveryOptions")),
         delivery == null ? null : maxDeliverySeconds(delivery.getValue("MaxDeliverySeconds")),
@@ -66,7 +66,8 @@ public final class ConfigurationSetsHandler {
         sending == null || bool(sending, "SendingEnabled", "SendingOptions", false),
         suppression == null || onlyValidation(suppression) ? null : suppressedReasons(suppression, "SuppressionOptions"),
         tags(body, "Tags")).withValidation(suppression == null ? null
-            : validationOptions(suppression, "SuppressionOptions")).withEngagementMetrics(engagement);
+            : validationOptions(suppression, "SuppressionOptions")).withEngagementMetrics(engagement)
+        .withSigningScheme(signing);
     return trackingOptions(caller, trackingOptions)
         .compose(t -> store.create(t == null ? set : set.withTracking(t.domain(), t.policy())))
         .map(v -> new JsonObject());
@@ -131,6 +132,10 @@ public final class ConfigurationSetsHandler {
       if (c.engagementMetrics() != null) {
         out.put("VdmOptions", new JsonObject().put("DashboardOptions",
             new JsonObject().put("EngagementMetrics", c.engagementMetrics())));
+      }
+      if (ConfigurationSet.SMIME.equals(c.signingScheme())) {
+        out.put("MessageSecurityOptions", new JsonObject().put("SigningScheme", new JsonObject()
+            .put("SmimeScheme", new JsonObject().put("SignatureFormat", "DETACHED"))));
       }
       if (c.suppressedReasons() != null || c.validation() != null) {
         JsonObject suppression = new JsonObject();
@@ -265,12 +270,44 @@ public final class ConfigurationSetsHandler {
   }
 
   /** S/MIME signing (a SigningScheme's SmimeScheme) is refused: Mailgate signs with DKIM only; DefaultScheme is that. */
-  private static void smimeSigning(JsonObject options, String path) {
+  /**
+   * MessageSecurityOptions: its SigningScheme, a union of DefaultScheme (null: no S/MIME signature) and SmimeScheme
+   * ({@link ConfigurationSet#SMIME}, SignatureFormat DETACHED, the only one there is); absent options are the default.
+   */
+  static String smimeSigning(JsonObject options, String path) {
     JsonObject scheme = options == null ? null : object(options, "SigningScheme", path);
-    if (scheme != null && scheme.getValue("SmimeScheme") != null) {
-      throw SesException.badRequest("Mailgate does not sign mail with S/MIME: " + path
-          + ".SigningScheme.SmimeScheme is refused (leave it out, or give DefaultScheme).");
+    if (scheme == null) {
+      return null;
     }
+    JsonObject smime = object(scheme, "SmimeScheme", path + ".SigningScheme");
+    boolean byDefault = object(scheme, "DefaultScheme", path + ".SigningScheme") != null;
+    if (smime != null && byDefault) {
+      throw SesException.badRequest(path + ".SigningScheme is a union: give DefaultScheme or SmimeScheme, not both.");
+    }
+    if (smime == null) {
+      return null;
+    }
+    String format = string(smime, "SignatureFormat", path + ".SigningScheme.SmimeScheme");
+    if (format != null && !format.equals("DETACHED")) {
+      throw SesException.badRequest("Invalid " + path + ".SigningScheme.SmimeScheme.SignatureFormat " + format
+          + ": DETACHED is the only format.");
+    }
+    return ConfigurationSet.SMIME;
+  }
+
+  /** UpdateConfigurationSet: its MessageSecurityOptions, replaced when given. */
+  public Future<JsonObject> update(Caller caller, RoutingContext ctx) {
+    JsonObject body = V2Route.requiredBody(ctx);
+    String name = string(body, "ConfigurationSetName", "");
+    if (name == null) {
+      throw SesException.badRequest("Missing required field ConfigurationSetName.");
+    }
+    JsonObject options = object(body, "MessageSecurityOptions", "");
+    String scheme = smimeSigning(options, "MessageSecurityOptions");
+    Future<Boolean> changed = options == null ? find(caller, name).map(true)
+        : store.setSigningScheme(caller.account().id(), name, scheme).compose(this::updated).map(true);
+    return changed.map(v -> new JsonObject())
+        .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
 
   public Future<JsonObject> putSuppressionOptions(Caller caller, RoutingContext ctx) {
