@@ -33,6 +33,9 @@ public final class MultipartStore {
   /** A part put: its number, size, hex MD5, checksum (null when none was given) and time. */
   public record Part(int number, long size, String md5, String checksum, Instant lastModified) {}
 
+  /** An upload under way as ListMultipartUploads shows it. */
+  public record Listed(String key, String uploadId, String checksumAlgorithm, String checksumType, Instant created) {}
+
   /** What became of a part: written, or refused, with the bytes that refused it. */
   public enum Outcome { STORED, NO_SUCH_UPLOAD, UPLOAD_TOO_LARGE, ACCOUNT_FULL }
 
@@ -53,6 +56,19 @@ public final class MultipartStore {
   private static final String FIND = """
       SELECT bucket, object_key, checksum_algorithm, checksum_type, created_at FROM multipart_uploads
       WHERE account_id = $1 AND upload_id = $2""";
+
+  /**
+   * A bucket's uploads in S3's order (key by its UTF-8 bytes, then the time each was begun, then its id), from the
+   * position after key $3 (and, when $4 is given, after that upload of key $3), among keys that start with $5 ($6: the
+   * least string above them, NULL for none), $7 at most.
+   */
+  private static final String LIST = """
+      SELECT object_key, upload_id, checksum_algorithm, checksum_type, created_at FROM multipart_uploads m
+      WHERE account_id = $1 AND bucket = $2
+        AND (object_key COLLATE "C" > $3 OR (object_key = $3 AND $4::text IS NOT NULL AND (created_at, upload_id) >
+             (SELECT created_at, upload_id FROM multipart_uploads WHERE account_id = $1 AND upload_id = $4)))
+        AND object_key COLLATE "C" >= $5 AND ($6::text IS NULL OR object_key COLLATE "C" < $6)
+      ORDER BY object_key COLLATE "C", created_at, upload_id LIMIT $7""";
 
   /** The upload, held against a completion, an abort or the sweep until the part is written. */
   private static final String FIND_FOR_PART = FIND + " AND bucket = $3 AND object_key = $4 FOR SHARE";
@@ -120,6 +136,25 @@ public final class MultipartStore {
     return pool.preparedQuery(CREATE).execute(Tuple.tuple().addValue(accountId).addValue(uploadId).addValue(bucket)
         .addValue(key).addValue(checksumAlgorithm).addValue(checksumType).addValue(Timestamps.utc(now))
         .addValue(maxUploads)).map(rows -> rows.rowCount() == 1);
+  }
+
+  /**
+   * Up to {@code limit} of the bucket's uploads under way after key {@code afterKey} (and after upload
+   * {@code afterUpload} of that key, when given), among those whose key starts with {@code prefix}.
+   *
+   * @param prefixEnd the least string above every string that starts with {@code prefix}, or null when there is none
+   */
+  public Future<List<Listed>> list(String accountId, String bucket, String afterKey, String afterUpload,
+      String prefix, String prefixEnd, int limit) {
+    return pool.preparedQuery(LIST).execute(Tuple.tuple().addValue(accountId).addValue(bucket).addValue(afterKey)
+        .addValue(afterUpload).addValue(prefix).addValue(prefixEnd).addValue(limit)).map(rows -> {
+          List<Listed> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new Listed(r.getString(0), r.getString(1), r.getString(2), r.getString(3),
+                r.getOffsetDateTime(4).toInstant()));
+          }
+          return out;
+        });
   }
 
   /** The upload, if the account has it (another account's id is not found). */

@@ -55,7 +55,8 @@ public final class ReceivedObjectStore {
   private static final String DELETE =
       "DELETE FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3";
   private static final String BUCKET_EXISTS = "SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 "
-      + "AND bucket = $2) OR EXISTS (SELECT 1 FROM receipt_rules WHERE account_id = $1 "
+      + "AND bucket = $2) OR EXISTS (SELECT 1 FROM multipart_uploads WHERE account_id = $1 AND bucket = $2) "
+      + "OR EXISTS (SELECT 1 FROM receipt_rules WHERE account_id = $1 "
       + "AND actions @> jsonb_build_array(jsonb_build_object('S3Action', jsonb_build_object('BucketName', $2::text))))";
 
   private final Pool pool;
@@ -136,8 +137,8 @@ public final class ReceivedObjectStore {
   }
 
   /**
-   * Whether the account has the bucket: it holds one of the account's objects, or one of its receipt rules' S3 actions
-   * names it (so a bucket stays while it is empty, as long as mail may still arrive in it).
+   * Whether the account has the bucket: it holds one of the account's objects or uploads under way, or one of its
+   * receipt rules' S3 actions names it (so a bucket stays while it is empty, as long as mail may still arrive in it).
    */
   public Future<Boolean> bucketExists(String accountId, String bucket) {
     return pool.preparedQuery(BUCKET_EXISTS).execute(Tuple.of(accountId, bucket))

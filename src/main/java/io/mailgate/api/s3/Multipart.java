@@ -5,6 +5,7 @@ import io.mailgate.api.s3.S3Api.Resource;
 import io.mailgate.send.Caller;
 import io.mailgate.store.MultipartStore;
 import io.mailgate.store.MultipartStore.Part;
+import io.mailgate.store.ReceivedObjectStore;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -70,10 +71,12 @@ final class Multipart {
   record Named(int number, String etag, Map<String, String> checksums) {}
 
   private final MultipartStore store;
+  private final ReceivedObjectStore objects;
   private final long maxStoredBytes;
 
-  Multipart(MultipartStore store, long maxStoredBytes) {
+  Multipart(MultipartStore store, ReceivedObjectStore objects, long maxStoredBytes) {
     this.store = store;
+    this.objects = objects;
     this.maxStoredBytes = maxStoredBytes;
   }
 
@@ -113,8 +116,8 @@ final class Multipart {
     if (method == HttpMethod.GET && uploadId != null) {
       return listParts(caller, resource, uploadId, params, response);
     }
-    return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED, method == HttpMethod.GET
-        ? "ListMultipartUploads is not implemented here." : "This use of a multipart upload is not implemented here."));
+    return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED, "This use of a multipart upload is not "
+        + "implemented here."));
   }
 
   private Future<Void> create(RoutingContext ctx, Caller caller, Resource resource, HttpServerResponse response) {
@@ -336,6 +339,53 @@ final class Multipart {
           List<Part> page = truncated ? parts.subList(0, limit) : parts;
           return response.putHeader("Content-Type", "application/xml").end(S3Xml.listPartsResult(
               new S3Xml.PartsPage(resource.bucket(), resource.key(), uploadId, marker, limit, truncated, found,
+                  caller.account()), page));
+        }));
+  }
+
+  /**
+   * ListMultipartUploads ({@code GET /s3/{bucket}?uploads}): the bucket's uploads under way in S3's order (by key,
+   * then by when each was begun), from {@code key-marker} and {@code upload-id-marker}, among the keys that start with
+   * {@code prefix}, {@code max-uploads} (at most 1,000) a page; {@code encoding-type=url}. A delimiter (common
+   * prefixes) is NotImplemented.
+   */
+  Future<Void> listUploads(Caller caller, String bucket, Map<String, String> params, HttpServerResponse response) {
+    if (params.get("delimiter") != null) {
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "ListMultipartUploads with a delimiter is not implemented here: "
+          + "list by prefix.");
+    }
+    String prefix = params.get("prefix") == null ? "" : params.get("prefix");
+    String keyMarker = params.get("key-marker");
+    String uploadIdMarker = keyMarker == null ? null : params.get("upload-id-marker");
+    for (String value : new String[] {prefix, keyMarker, uploadIdMarker}) {
+      if (value != null && value.indexOf('\u0000') >= 0) {
+        throw new S3Exception(S3Error.INVALID_ARGUMENT, "A parameter holds a NUL character.");
+      }
+    }
+    String encoding = params.get("encoding-type");
+    if (encoding != null && !encoding.equals("url")) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid Encoding Method specified in Request")
+          .with("ArgumentName", "encoding-type").with("ArgumentValue", encoding);
+    }
+    int max = params.get("max-uploads") == null ? MAX_PARTS : number(params.get("max-uploads"));
+    if (max < 0) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Provided max-uploads not an integer or within integer range")
+          .with("ArgumentName", "max-uploads").with("ArgumentValue", params.get("max-uploads"));
+    }
+    int limit = Math.min(max, MAX_PARTS);
+    String account = caller.account().id();
+    Future<List<MultipartStore.Listed>> read = limit == 0 ? Future.succeededFuture(List.of())
+        : store.list(account, bucket, keyMarker == null ? "" : keyMarker, uploadIdMarker, prefix,
+            prefix.isEmpty() ? null : KeyListing.after(prefix), limit + 1);
+    return read.compose(found -> (found.isEmpty() ? objects.bucketExists(account, bucket)
+        : Future.succeededFuture(true)).compose(exists -> {
+          if (!exists) {
+            return Future.failedFuture(new S3Exception(S3Error.NO_SUCH_BUCKET).with("BucketName", bucket));
+          }
+          boolean truncated = found.size() > limit;
+          List<MultipartStore.Listed> page = truncated ? found.subList(0, limit) : found;
+          return response.putHeader("Content-Type", "application/xml").end(S3Xml.listMultipartUploadsResult(
+              new S3Xml.UploadsPage(bucket, prefix, keyMarker, uploadIdMarker, limit, truncated, encoding != null,
                   caller.account()), page));
         }));
   }

@@ -49,14 +49,15 @@ import java.util.logging.Logger;
  * headers; the body read, once its access key is known to exist, within the node's budget of S3 bytes in memory
  * (SlowDown past it); nothing written unless every check passed; the object's message id {@code s3-put-<request id>};
  * a bucket is made by putting an object in it), and multipart uploads ({@link Multipart}: CreateMultipartUpload,
- * UploadPart, whose body is read as PutObject's, CompleteMultipartUpload, AbortMultipartUpload, ListParts). Anything
+ * UploadPart, whose body is read as PutObject's, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+ * ListMultipartUploads). Anything
  * else is S3's MethodNotAllowed (POST but a multipart upload's, DELETE of a bucket...) or NotImplemented (ListBuckets,
- * ListObjects v1, ACLs, tagging, CreateBucket, CopyObject, UploadPartCopy, ListMultipartUploads, presigned PUTs...).
+ * ListObjects v1, ACLs, tagging, CreateBucket, CopyObject, UploadPartCopy, presigned PUTs...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
- * bucket's name. A bucket exists while it holds one of the account's objects or one of its receipt rules' S3 actions
- * names it; otherwise a request in it is NoSuchBucket. What an account keeps counts in
+ * bucket's name. A bucket exists while it holds one of the account's objects or uploads under way, or one of its
+ * receipt rules' S3 actions names it; otherwise a request in it is NoSuchBucket. What an account keeps counts in
  * {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying so). Objects are
  * {@code application/octet-stream}, their ETag the quoted MD5 of their content (stored with it, so HEAD and
  * ListObjectsV2 give it without reading the content).
@@ -111,7 +112,7 @@ public final class S3Api {
       long maxStoredBytes) {
     this.auth = auth;
     this.store = store;
-    this.multipart = new Multipart(uploads, maxStoredBytes);
+    this.multipart = new Multipart(uploads, store, maxStoredBytes);
     this.reads = reads;
     this.maxStoredBytes = maxStoredBytes;
   }
@@ -221,10 +222,14 @@ public final class S3Api {
 
   private Future<Void> serve(RoutingContext ctx, Caller caller, Resource resource, Map<String, String> params,
       String requestId) {
+    if (resource.key() == null && params.containsKey("uploads") && ctx.request().method() == HttpMethod.GET) {
+      return multipart.listUploads(caller, resource.bucket(), params,
+          ctx.response().putHeader("x-amz-request-id", requestId));
+    }
     for (String name : params.keySet()) {
       if (SUBRESOURCES.contains(name)) {
-        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED, name.equals("uploads")
-            ? "ListMultipartUploads is not implemented here." : "The '" + name + "' parameter is not implemented here."));
+        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
+            "The '" + name + "' parameter is not implemented here."));
       }
     }
     // objects are never versioned, and each is one part: what S3 answers for such an object

@@ -159,18 +159,60 @@ final class S3Xml {
       }
       b.append("</Part>");
     }
-    for (String role : new String[] {"Initiator", "Owner"}) {
-      b.append('<').append(role).append('>');
-      text(b, "ID", r.owner().id());
-      text(b, "DisplayName", r.owner().name());
-      b.append("</").append(role).append('>');
-    }
+    owners(b, r.owner());
     text(b, "StorageClass", "STANDARD");
     if (r.upload().checksumAlgorithm() != null) {
       text(b, "ChecksumAlgorithm", r.upload().checksumAlgorithm().toUpperCase(Locale.ROOT));
       text(b, "ChecksumType", r.upload().checksumType());
     }
     return b.append("</ListPartsResult>").toString();
+  }
+
+  /** What a ListMultipartUploads page shows besides its uploads. */
+  record UploadsPage(String bucket, String prefix, String keyMarker, String uploadIdMarker, int maxUploads,
+      boolean truncated, boolean urlEncoded, Account owner) {}
+
+  /** ListMultipartUploads' answer. */
+  static String listMultipartUploadsResult(UploadsPage r, List<MultipartStore.Listed> uploads) {
+    StringBuilder b = open("ListMultipartUploadsResult");
+    text(b, "Bucket", r.bucket());
+    text(b, "KeyMarker", r.keyMarker() == null ? "" : name(r.keyMarker(), r.urlEncoded()));
+    text(b, "UploadIdMarker", r.uploadIdMarker() == null ? "" : r.uploadIdMarker());
+    if (r.truncated()) {
+      MultipartStore.Listed last = uploads.get(uploads.size() - 1);
+      text(b, "NextKeyMarker", name(last.key(), r.urlEncoded()));
+      text(b, "NextUploadIdMarker", last.uploadId());
+    }
+    text(b, "Prefix", name(r.prefix(), r.urlEncoded()));
+    if (r.urlEncoded()) {
+      text(b, "EncodingType", "url");
+    }
+    text(b, "MaxUploads", Integer.toString(r.maxUploads()));
+    text(b, "IsTruncated", Boolean.toString(r.truncated()));
+    for (MultipartStore.Listed u : uploads) {
+      b.append("<Upload>");
+      text(b, "Key", name(u.key(), r.urlEncoded()));
+      text(b, "UploadId", u.uploadId());
+      owners(b, r.owner());
+      text(b, "StorageClass", "STANDARD");
+      text(b, "Initiated", ISO_MILLIS.format(u.created()));
+      if (u.checksumAlgorithm() != null) {
+        text(b, "ChecksumAlgorithm", u.checksumAlgorithm().toUpperCase(Locale.ROOT));
+        text(b, "ChecksumType", u.checksumType());
+      }
+      b.append("</Upload>");
+    }
+    return b.append("</ListMultipartUploadsResult>").toString();
+  }
+
+  /** An upload's {@code Initiator} and {@code Owner}: the account, both. */
+  private static void owners(StringBuilder b, Account owner) {
+    for (String role : new String[] {"Initiator", "Owner"}) {
+      b.append('<').append(role).append('>');
+      text(b, "ID", owner.id());
+      text(b, "DisplayName", owner.name());
+      b.append("</").append(role).append('>');
+    }
   }
 
   /** {@code ChecksumCRC32} for {@code crc32}, and so on. */

@@ -378,7 +378,7 @@ class S3MultipartTest {
     refused(400, "InvalidRequest", () -> s3.createMultipartUpload(r -> r.bucket("files").key("t")
         .checksumType(ChecksumType.FULL_OBJECT)));
     // what is not done here
-    refused(501, "NotImplemented", () -> s3.listMultipartUploads(r -> r.bucket("files")));
+    refused(501, "NotImplemented", () -> s3.listMultipartUploads(r -> r.bucket("files").delimiter("/")));
     refused(501, "NotImplemented", () -> s3.uploadPartCopy(r -> r.sourceBucket("files").sourceKey("x")
         .destinationBucket("files").destinationKey(key).uploadId(uploadId).partNumber(3)));
   }
@@ -445,6 +445,45 @@ class S3MultipartTest {
       case CRC32_C -> r.checksumCRC32C(value);
       default -> r.checksumCRC64NVME(value);
     };
+  }
+
+  /**
+   * ListMultipartUploads: the bucket's uploads under way by key, then by when each was begun, a page at a time from the
+   * markers of the page before, within a prefix; the account's own only; a bucket with nothing in it is NoSuchBucket.
+   */
+  @Test
+  void uploadsUnderWayAreListedInS3sOrder() {
+    String b1 = create("b");
+    String c = s3.createMultipartUpload(r -> r.bucket("files").key("c/x").checksumAlgorithm(ChecksumAlgorithm.CRC32))
+        .uploadId();
+    String a = create("a");
+    String b2 = create("b");
+    var all = s3.listMultipartUploads(r -> r.bucket("files"));
+    assertEquals(List.of("a", "b", "b", "c/x"), all.uploads().stream().map(u -> u.key()).toList());
+    assertEquals(List.of(a, b1, b2, c), all.uploads().stream().map(u -> u.uploadId()).toList());
+    assertFalse(all.isTruncated());
+    assertEquals(ChecksumAlgorithm.CRC32, all.uploads().get(3).checksumAlgorithm());
+    assertTrue(all.uploads().get(0).initiated() != null && all.uploads().get(0).owner().id() != null);
+    var first = s3.listMultipartUploads(r -> r.bucket("files").maxUploads(2));
+    assertTrue(first.isTruncated());
+    assertEquals("b", first.nextKeyMarker());
+    assertEquals(b1, first.nextUploadIdMarker());
+    var rest = s3.listMultipartUploads(r -> r.bucket("files").maxUploads(2).keyMarker(first.nextKeyMarker())
+        .uploadIdMarker(first.nextUploadIdMarker()));
+    assertEquals(List.of(b2, c), rest.uploads().stream().map(u -> u.uploadId()).toList());
+    assertFalse(rest.isTruncated());
+    assertEquals(List.of(c), s3.listMultipartUploads(r -> r.bucket("files").prefix("c/")).uploads().stream()
+        .map(u -> u.uploadId()).toList());
+    assertEquals(List.of(c), s3.listMultipartUploads(r -> r.bucket("files").keyMarker("b")).uploads().stream()
+        .map(u -> u.uploadId()).toList());
+    refused(400, "InvalidArgument", () -> s3.listMultipartUploads(r -> r.bucket("files").maxUploads(-1)));
+    refused(404, "NoSuchBucket", () -> s3.listMultipartUploads(r -> r.bucket("nothing-here")));
+    try (S3Client theirs = node.s3(other.accessKeyId(), other.secretAccessKey(), 1)) {
+      refused(404, "NoSuchBucket", () -> theirs.listMultipartUploads(r -> r.bucket("files")));
+    }
+    // completed or aborted, an upload is no longer listed
+    s3.abortMultipartUpload(r -> r.bucket("files").key("a").uploadId(a));
+    assertEquals(3, s3.listMultipartUploads(r -> r.bucket("files")).uploads().size());
   }
 
   @Test
