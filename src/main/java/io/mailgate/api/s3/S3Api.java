@@ -42,8 +42,8 @@ import java.util.logging.Logger;
  * header overrides; {@code partNumber=1} and {@code versionId=null} name the object itself, as for an unversioned
  * single-part object in S3), HeadObject, DeleteObject (204, also for a key that is not there), ListObjectsV2
  * ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys up to 1000, continuation-token, start-after,
- * encoding-type=url, fetch-owner), HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, signed in its
- * Authorization header: the body by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with
+ * encoding-type=url, fetch-owner), HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, presigned or signed in
+ * its Authorization header: the body by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with
  * signed chunks or a checksum trailer, as the SDKs send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms
  * checked, the checksum echoed, the ETag the content's MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the
  * headers; the body read, once its access key is known to exist, within the node's budget of S3 bytes in memory
@@ -52,7 +52,7 @@ import java.util.logging.Logger;
  * UploadPart, whose body is read as PutObject's, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
  * ListMultipartUploads). Anything
  * else is S3's MethodNotAllowed (POST but a multipart upload's, DELETE of a bucket...) or NotImplemented (ListBuckets,
- * ListObjects v1, ACLs, tagging, CreateBucket, CopyObject, UploadPartCopy, presigned PUTs...).
+ * ListObjects v1, ACLs, tagging, CreateBucket, CopyObject, UploadPartCopy...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -315,15 +315,14 @@ public final class S3Api {
    * Reads a paused request's body whole (its size claimed by Content-Length and counted in the node's budget of S3
    * bytes in memory, once its access key is known to exist), authenticated with its hash or, streamed in aws-chunked
    * encoding, chunk by chunk ({@link AwsChunked}), checked against its Content-MD5 and {@code x-amz-checksum-*}
-   * (header or trailer). Presigned requests with a body are refused (NotImplemented).
+   * (header or trailer). The request is signed in its Authorization header or presigned (query-string
+   * authentication: a presigned PUT, as S3's presigners make them, its payload unsigned unless the URL names its hash).
    */
   private Future<Received> readBody(RoutingContext ctx, Upload upload) {
     HttpServerRequest request = ctx.request();
-    if (request.getHeader("Authorization") == null) {
-      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Presigned uploads are not implemented here: sign the request "
-          + "in its Authorization header.");
-    }
-    Function<SigV4Result.Rejected, S3Exception> refused = rejected -> refusal(rejected, false);
+    // a presigned URL's payload is UNSIGNED-PAYLOAD unless the URL names its hash: the verifier knows
+    boolean presigned = request.getHeader("Authorization") == null;
+    Function<SigV4Result.Rejected, S3Exception> refused = rejected -> refusal(rejected, presigned);
     return auth.keyBeforeBodyS3(request, refused)
         .compose(v -> {
           if (!reads.take(upload.length())) {

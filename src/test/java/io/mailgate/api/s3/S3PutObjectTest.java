@@ -365,21 +365,62 @@ class S3PutObjectTest {
       assertTrue(bodyOf(huge).contains("<Code>EntityTooLarge</Code>"));
     }
     assertEquals(0, stored("huge"));
-    // a presigned PUT is not taken
-    try (software.amazon.awssdk.services.s3.presigner.S3Presigner presigner =
-             software.amazon.awssdk.services.s3.presigner.S3Presigner.builder()
-                 .endpointOverride(URI.create(node.endpoint() + S3Api.PATH)).region(Region.US_EAST_1)
-                 .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())
-                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                     TestNode.ACCESS_KEY, TestNode.SECRET))).build()) {
+  }
+
+  static software.amazon.awssdk.services.s3.presigner.S3Presigner presigner(String secret) {
+    return software.amazon.awssdk.services.s3.presigner.S3Presigner.builder()
+        .endpointOverride(URI.create(node.endpoint() + S3Api.PATH)).region(Region.US_EAST_1)
+        .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(TestNode.ACCESS_KEY,
+            secret))).build();
+  }
+
+  static java.net.http.HttpResponse<String> put(URI url, byte[] body) throws Exception {
+    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(url)
+        .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * A presigned PUT (S3Presigner's, sent by a plain HTTP client, as a browser or curl sends one): the object written,
+   * its payload unsigned as the presigner signs it; a URL changed or signed with another secret is refused with S3's
+   * errors and writes nothing (a URL past its time: SigV4VerifierTest).
+   */
+  @Test
+  void presignedPutsWriteWhatTheySend() throws Exception {
+    byte[] content = random(300_000, 21);
+    try (var presigner = presigner(TestNode.SECRET)) {
       URI url = presigner.presignPutObject(r -> r.signatureDuration(Duration.ofMinutes(5))
-          .putObjectRequest(p -> p.bucket("uploads").key("presigned"))).url().toURI();
-      java.net.http.HttpResponse<String> put = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(url).PUT(java.net.http.HttpRequest.BodyPublishers.ofString("x")).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
-      assertEquals(501, put.statusCode(), put.body());
+          .putObjectRequest(p -> p.bucket("uploads").key("presigned file.csv"))).url().toURI();
+      java.net.http.HttpResponse<String> ok = put(url, content);
+      assertEquals(200, ok.statusCode(), ok.body());
+      assertEquals("\"" + md5(content) + "\"", ok.headers().firstValue("ETag").orElse(null));
+      assertArrayEquals(content, read("uploads", "presigned file.csv"));
+      // the URL names its key: another key is another request, which it does not sign
+      URI other = URI.create(url.toString().replace("presigned%20file.csv", "other.csv"));
+      java.net.http.HttpResponse<String> moved = put(other, content);
+      assertEquals(403, moved.statusCode(), moved.body());
+      assertTrue(moved.body().contains("<Code>SignatureDoesNotMatch</Code>"), moved.body());
+      assertEquals(0, stored("other.csv"));
+      // a part of a multipart upload, presigned too
+      String uploadId = s3.createMultipartUpload(r -> r.bucket("uploads").key("presigned-parts")).uploadId();
+      URI part = presigner.presignUploadPart(r -> r.signatureDuration(Duration.ofMinutes(5))
+          .uploadPartRequest(p -> p.bucket("uploads").key("presigned-parts").uploadId(uploadId).partNumber(1)))
+          .url().toURI();
+      java.net.http.HttpResponse<String> parted = put(part, "one part".getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, parted.statusCode(), parted.body());
+      s3.completeMultipartUpload(r -> r.bucket("uploads").key("presigned-parts").uploadId(uploadId)
+          .multipartUpload(m -> m.parts(p -> p.partNumber(1).eTag(parted.headers().firstValue("ETag").get()))));
+      assertEquals("one part", new String(read("uploads", "presigned-parts"), StandardCharsets.UTF_8));
     }
-    assertEquals(0, stored("presigned"));
+    try (var forged = presigner("not-the-secret")) {
+      URI url = forged.presignPutObject(r -> r.signatureDuration(Duration.ofMinutes(5))
+          .putObjectRequest(p -> p.bucket("uploads").key("forged"))).url().toURI();
+      java.net.http.HttpResponse<String> refused = put(url, content);
+      assertEquals(403, refused.statusCode(), refused.body());
+      assertTrue(refused.body().contains("<Code>SignatureDoesNotMatch</Code>"), refused.body());
+    }
+    assertEquals(0, stored("forged"));
   }
 
   @Test
