@@ -45,17 +45,28 @@ public final class MultipartStore {
    */
   public record PartWrite(Outcome outcome, long bytes) {}
 
-  /** The object a completion wrote: its hex MD5 (its ETag), its size, and the upload it completed. */
-  public record Completed(String md5, long size, Upload upload) {}
+  /**
+   * What a completion answers: the object's hex MD5 (its ETag) and checksum (null without one), and the upload it
+   * completed; {@code again} for a completion retried, answered as it was the first time.
+   */
+  public record Completed(String md5, String checksum, Upload upload, boolean again) {}
+
+  /** What a completion makes of an upload: the numbers of its parts the object is made of, and its checksum. */
+  public record Choice(List<Integer> numbers, String checksum) {}
 
   private static final String CREATE = """
       INSERT INTO multipart_uploads (account_id, upload_id, bucket, object_key, checksum_algorithm, checksum_type,
         created_at)
-      SELECT $1, $2, $3, $4, $5, $6, $7 WHERE (SELECT count(*) FROM multipart_uploads WHERE account_id = $1) < $8""";
+      SELECT $1, $2, $3, $4, $5, $6, $7
+      WHERE (SELECT count(*) FROM multipart_uploads WHERE account_id = $1 AND completed_at IS NULL) < $8""";
 
+  /** An upload; with {@link #UNDER_WAY}, one not completed. */
   private static final String FIND = """
-      SELECT bucket, object_key, checksum_algorithm, checksum_type, created_at FROM multipart_uploads
-      WHERE account_id = $1 AND upload_id = $2""";
+      SELECT bucket, object_key, checksum_algorithm, checksum_type, created_at, completed_etag, completed_checksum,
+        completed_at IS NOT NULL
+      FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2""";
+
+  private static final String UNDER_WAY = " AND completed_at IS NULL";
 
   /**
    * A bucket's uploads in S3's order (key by its UTF-8 bytes, then the time each was begun, then its id), from the
@@ -64,16 +75,19 @@ public final class MultipartStore {
    */
   private static final String LIST = """
       SELECT object_key, upload_id, checksum_algorithm, checksum_type, created_at FROM multipart_uploads m
-      WHERE account_id = $1 AND bucket = $2
+      WHERE account_id = $1 AND bucket = $2 AND completed_at IS NULL
         AND (object_key COLLATE "C" > $3 OR (object_key = $3 AND $4::text IS NOT NULL AND (created_at, upload_id) >
              (SELECT created_at, upload_id FROM multipart_uploads WHERE account_id = $1 AND upload_id = $4)))
         AND object_key COLLATE "C" >= $5 AND ($6::text IS NULL OR object_key COLLATE "C" < $6)
       ORDER BY object_key COLLATE "C", created_at, upload_id LIMIT $7""";
 
   /** The upload, held against a completion, an abort or the sweep until the part is written. */
-  private static final String FIND_FOR_PART = FIND + " AND bucket = $3 AND object_key = $4 FOR SHARE";
+  private static final String FIND_FOR_PART = FIND + UNDER_WAY + " AND bucket = $3 AND object_key = $4 FOR SHARE";
 
+  /** The upload, completed or not (a completion retried is answered again). */
   private static final String FIND_FOR_COMPLETION = FIND + " AND bucket = $3 AND object_key = $4 FOR UPDATE";
+
+  private static final String FIND_FOR_ABORT = FIND + UNDER_WAY + " AND bucket = $3 AND object_key = $4 FOR UPDATE";
 
   /** What the account keeps but part $3 (if it was put before), and the upload's other parts. */
   private static final String PART_USAGE = """
@@ -103,15 +117,24 @@ public final class MultipartStore {
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at
       RETURNING etag, octet_length(content)""";
 
+  /** A completion's upload: its parts gone, what the completion answered kept ($3: when, $4: ETag, $5: checksum). */
+  private static final String COMPLETED = """
+      WITH p AS (DELETE FROM multipart_parts WHERE account_id = $1 AND upload_id = $2)
+      UPDATE multipart_uploads SET completed_at = $3, completed_etag = $4, completed_checksum = $5
+      WHERE account_id = $1 AND upload_id = $2""";
+
   /** The upload and its parts: run once the upload is locked, so that no part is put meanwhile. */
   private static final String DELETE = """
       WITH p AS (DELETE FROM multipart_parts WHERE account_id = $1 AND upload_id = $2)
       DELETE FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2""";
 
-  /** Uploads created before $1, oldest first, $2 at most, locked (skipping those a part is being put in). */
+  /**
+   * Uploads created before $1 or completed before $3, oldest first, $2 at most, locked (skipping those a part is being
+   * put in).
+   */
   private static final String ABANDONED = """
-      SELECT account_id, upload_id FROM multipart_uploads WHERE created_at < $1 ORDER BY created_at LIMIT $2
-      FOR UPDATE SKIP LOCKED""";
+      SELECT account_id, upload_id FROM multipart_uploads WHERE created_at < $1 OR completed_at < $3
+      ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED""";
 
   /** Uploads $1 (accounts) and $2 (ids), with their parts. */
   private static final String DELETE_ALL = """
@@ -157,9 +180,9 @@ public final class MultipartStore {
         });
   }
 
-  /** The upload, if the account has it (another account's id is not found). */
+  /** The upload under way, if the account has it (another account's id, or a completed upload, is not found). */
   public Future<Optional<Upload>> find(String accountId, String uploadId) {
-    return pool.preparedQuery(FIND).execute(Tuple.of(accountId, uploadId)).map(rows -> rows.size() == 0
+    return pool.preparedQuery(FIND + UNDER_WAY).execute(Tuple.of(accountId, uploadId)).map(rows -> rows.size() == 0
         ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
   }
 
@@ -212,30 +235,37 @@ public final class MultipartStore {
 
   /**
    * Completes the upload (for {@code bucket} and {@code key}): {@code choose} is given the upload and all of its parts
-   * and answers the numbers of those the object is made of, in order (or throws, and nothing changes); the object is
-   * written from them, replacing the one at its key, and the upload and all its parts are deleted, in one transaction.
-   * Empty when the account has no such upload. The object counts in what the account keeps instead of its parts: never
-   * more than they did.
+   * and answers the numbers of those the object is made of, in order, and its checksum (or throws, and nothing
+   * changes); the object is written from them, replacing the one at its key, and the upload's parts are deleted, in
+   * one transaction. The upload is kept, completed, with its answer: a completion retried within
+   * {@code RetentionVerticle.COMPLETED_UPLOAD_KEPT} gets it again. Empty when the account has no such upload. The
+   * object counts in what the account keeps instead of its parts: never more than they did.
    */
   public Future<Optional<Completed>> complete(String accountId, String uploadId, String bucket, String key,
-      BiFunction<Upload, List<Part>, List<Integer>> choose, String messageId, Instant now) {
+      BiFunction<Upload, List<Part>, Choice> choose, String messageId, Instant now) {
     Tuple upload = Tuple.of(accountId, uploadId, bucket, key);
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn
         .preparedQuery(FIND_FOR_COMPLETION).execute(upload).compose(found -> {
           if (found.size() == 0) {
             return Future.succeededFuture(Optional.empty());
           }
+          Row r = found.iterator().next();
+          Upload u = upload(r);
+          if (r.getBoolean(7)) {
+            return Future.succeededFuture(Optional.of(new Completed(r.getString(5), r.getString(6), u, true)));
+          }
           return conn.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, 1, Integer.MAX_VALUE))
               .compose(rows -> {
-                Upload u = upload(found.iterator().next());
-                List<Integer> chosen = choose.apply(u, parts(rows));
+                Choice choice = choose.apply(u, parts(rows));
                 return conn.preparedQuery(WRITE_OBJECT).execute(Tuple.tuple().addValue(accountId)
                         .addValue(uploadId).addValue(bucket).addValue(key).addValue(messageId)
-                        .addValue(chosen.toArray(new Integer[0])).addValue(Timestamps.utc(now)))
-                    .compose(written -> delete(conn, upload).map(v -> {
-                      Row w = written.iterator().next();
-                      return Optional.of(new Completed(w.getString(0), w.getLong(1), u));
-                    }));
+                        .addValue(choice.numbers().toArray(new Integer[0])).addValue(Timestamps.utc(now)))
+                    .compose(written -> {
+                      String md5 = written.iterator().next().getString(0);
+                      return conn.preparedQuery(COMPLETED).execute(Tuple.of(accountId, uploadId, Timestamps.utc(now),
+                          md5, choice.checksum())).map(v -> Optional.of(new Completed(md5, choice.checksum(), u,
+                              false)));
+                    });
               });
         }));
   }
@@ -243,7 +273,7 @@ public final class MultipartStore {
   /** Aborts the upload (for {@code bucket} and {@code key}): it and its parts are deleted; whether there was one. */
   public Future<Boolean> abort(String accountId, String uploadId, String bucket, String key) {
     Tuple upload = Tuple.of(accountId, uploadId, bucket, key);
-    return pool.withTransaction(conn -> conn.preparedQuery(FIND_FOR_COMPLETION).execute(upload)
+    return pool.withTransaction(conn -> conn.preparedQuery(FIND_FOR_ABORT).execute(upload)
         .compose(found -> found.size() == 0 ? Future.succeededFuture(false) : delete(conn, upload).map(true)));
   }
 
@@ -252,11 +282,13 @@ public final class MultipartStore {
   }
 
   /**
-   * Deletes up to {@code batch} uploads created before {@code before}, with their parts, in one transaction on
-   * {@code conn}; how many. An upload a part is being put in is left for the next sweep.
+   * Deletes up to {@code batch} uploads created before {@code before}, or completed before {@code completedBefore},
+   * with their parts, in one transaction on {@code conn}; how many. An upload a part is being put in is left for the
+   * next sweep.
    */
-  public static Future<Long> deleteAbandoned(SqlConnection conn, Instant before, int batch) {
-    return conn.begin().compose(tx -> conn.preparedQuery(ABANDONED).execute(Tuple.of(Timestamps.utc(before), batch))
+  public static Future<Long> deleteAbandoned(SqlConnection conn, Instant before, Instant completedBefore, int batch) {
+    return conn.begin().compose(tx -> conn.preparedQuery(ABANDONED).execute(Tuple.of(Timestamps.utc(before), batch,
+            Timestamps.utc(completedBefore)))
         .compose(rows -> {
           List<String> accounts = new ArrayList<>();
           List<String> ids = new ArrayList<>();

@@ -55,7 +55,8 @@ public final class ReceivedObjectStore {
   private static final String DELETE =
       "DELETE FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3";
   private static final String BUCKET_EXISTS = "SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 "
-      + "AND bucket = $2) OR EXISTS (SELECT 1 FROM multipart_uploads WHERE account_id = $1 AND bucket = $2) "
+      + "AND bucket = $2) OR EXISTS (SELECT 1 FROM multipart_uploads WHERE account_id = $1 AND bucket = $2 "
+      + "AND completed_at IS NULL) "
       + "OR EXISTS (SELECT 1 FROM receipt_rules WHERE account_id = $1 "
       + "AND actions @> jsonb_build_array(jsonb_build_object('S3Action', jsonb_build_object('BucketName', $2::text))))";
 

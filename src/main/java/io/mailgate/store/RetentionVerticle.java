@@ -130,6 +130,9 @@ public final class RetentionVerticle extends VerticleBase {
    */
   public static final Duration MULTIPART_UPLOAD_LIFETIME = Duration.ofDays(7);
 
+  /** How long a completed multipart upload is kept, for a CompleteMultipartUpload retried to be answered again. */
+  public static final Duration COMPLETED_UPLOAD_KEPT = Duration.ofHours(1);
+
   /** What one sweep deleted. */
   public record Swept(long messages, long feedback, long reputationBuckets) {
     long total() {
@@ -217,28 +220,31 @@ public final class RetentionVerticle extends VerticleBase {
 
   /** Multipart uploads of the S3 endpoint not completed nor aborted within {@link #MULTIPART_UPLOAD_LIFETIME}. */
   private Future<Void> sweepUploads(Instant now) {
-    return sweepUploads(db, now.minus(MULTIPART_UPLOAD_LIFETIME), BATCH).transform(ar -> {
+    return sweepUploads(db, now.minus(MULTIPART_UPLOAD_LIFETIME), now.minus(COMPLETED_UPLOAD_KEPT), BATCH)
+        .transform(ar -> {
       if (ar.failed()) {
         LOG.warning("retention sweep of abandoned multipart uploads failed: " + ar.cause().getMessage());
       } else if (ar.result() > 0) {
-        LOG.info("retention: aborted " + ar.result() + " multipart uploads begun more than "
-            + MULTIPART_UPLOAD_LIFETIME.toDays() + " days ago");
+        LOG.info("retention: deleted " + ar.result() + " multipart uploads completed more than an hour ago or begun "
+            + "more than " + MULTIPART_UPLOAD_LIFETIME.toDays() + " days ago");
       }
       return Future.succeededFuture();
     });
   }
 
   /**
-   * Aborts the multipart uploads created before {@code cutoff}, with their parts, {@code batch} uploads a transaction;
-   * how many. Nothing when another node holds the retention lock.
+   * Aborts the multipart uploads created before {@code cutoff}, with their parts, and forgets those completed before
+   * {@code completedCutoff}, {@code batch} uploads a transaction; how many. Nothing when another node holds the
+   * retention lock.
    */
-  public static Future<Long> sweepUploads(Pool db, Instant cutoff, int batch) {
-    return locked(db, conn -> uploads(conn, cutoff, batch, 0));
+  public static Future<Long> sweepUploads(Pool db, Instant cutoff, Instant completedCutoff, int batch) {
+    return locked(db, conn -> uploads(conn, cutoff, completedCutoff, batch, 0));
   }
 
-  private static Future<Long> uploads(SqlConnection conn, Instant cutoff, int batch, long deleted) {
-    return MultipartStore.deleteAbandoned(conn, cutoff, batch).compose(n -> n < batch
-        ? Future.succeededFuture(deleted + n) : uploads(conn, cutoff, batch, deleted + n));
+  private static Future<Long> uploads(SqlConnection conn, Instant cutoff, Instant completedCutoff, int batch,
+      long deleted) {
+    return MultipartStore.deleteAbandoned(conn, cutoff, completedCutoff, batch).compose(n -> n < batch
+        ? Future.succeededFuture(deleted + n) : uploads(conn, cutoff, completedCutoff, batch, deleted + n));
   }
 
   /** VDM's daily metrics past {@code vdm.retentionDays} (0 keeps them). */

@@ -208,7 +208,10 @@ final class Multipart {
     });
   }
 
-  /** CompleteMultipartUpload, its document read and authenticated. */
+  /**
+   * CompleteMultipartUpload, its document read and authenticated. A completion retried within an hour (its answer
+   * lost on the way) is answered as the first one was, whatever its document.
+   */
   Future<Void> complete(RoutingContext ctx, Caller caller, Resource resource, String uploadId, byte[] document,
       String requestId) {
     String sizeHeader = ctx.request().getHeader("x-amz-mp-object-size");
@@ -216,12 +219,10 @@ final class Multipart {
     if (sizeHeader != null && claimedSize < 0) {
       throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-mp-object-size is not a size: '" + sizeHeader + "'.");
     }
-    String[] checksum = {null};
     return OffLoop.when(document.length, () -> named(document)).compose(named -> store.complete(
         caller.account().id(), uploadId, resource.bucket(), resource.key(), (upload, parts) -> {
           List<Integer> numbers = chosen(named, upload, parts, claimedSize, uploadId);
-          checksum[0] = objectChecksum(upload, parts, numbers, ctx.request()::getHeader);
-          return numbers;
+          return new MultipartStore.Choice(numbers, objectChecksum(upload, parts, numbers, ctx.request()::getHeader));
         }, "s3-put-" + requestId, Instant.now())).compose(done -> {
           if (done.isEmpty()) {
             return noSuchUpload(uploadId);
@@ -232,7 +233,7 @@ final class Multipart {
           return ctx.response().putHeader("x-amz-request-id", requestId)
               .putHeader("Content-Type", "application/xml")
               .end(S3Xml.completeMultipartUploadResult(query < 0 ? location : location.substring(0, query),
-                  resource.bucket(), resource.key(), c.md5(), c.upload(), checksum[0]));
+                  resource.bucket(), resource.key(), c.md5(), c.upload(), c.checksum()));
         });
   }
 

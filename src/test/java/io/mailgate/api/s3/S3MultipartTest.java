@@ -162,8 +162,8 @@ class S3MultipartTest {
     }
     assertArrayEquals(content, read("big.csv"));
     assertEquals("\"" + md5(content) + "\"", s3.headObject(r -> r.bucket("files").key("big.csv")).eTag());
-    // the upload and its parts are gone; the object counts once in what the account keeps
-    assertEquals(0, rows("multipart_uploads"));
+    // the upload is no longer under way and its parts are gone; the object counts once in what the account keeps
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM multipart_uploads WHERE completed_at IS NULL"));
     assertEquals(0, rows("multipart_parts"));
     assertEquals(content.length, used());
   }
@@ -221,8 +221,16 @@ class S3MultipartTest {
     assertArrayEquals(expected.toByteArray(), read(key));
     assertEquals(0, rows("multipart_parts"), "part 4, never named, went with the upload");
     assertEquals(expected.size(), used());
-    // completed: the upload is no more
-    refused(404, "NoSuchUpload", () -> complete(s3, key, uploadId, named(1, p1)));
+    // completed: a completion retried (its answer lost on the way) is answered again, as the first one was; for
+    // anything else the upload is no more
+    CompleteMultipartUploadResponse again = complete(s3, key, uploadId, named(1, p1));
+    assertEquals(done.eTag(), again.eTag());
+    assertEquals(done.checksumCRC32(), again.checksumCRC32());
+    assertArrayEquals(expected.toByteArray(), read(key), "the retry wrote nothing");
+    refused(404, "NoSuchUpload", () -> part(s3, key, uploadId, 5, new byte[] {5}));
+    refused(404, "NoSuchUpload", () -> s3.listParts(r -> r.bucket("files").key(key).uploadId(uploadId)));
+    refused(404, "NoSuchUpload", () -> s3.abortMultipartUpload(r -> r.bucket("files").key(key).uploadId(uploadId)));
+    assertTrue(s3.listMultipartUploads(r -> r.bucket("files")).uploads().isEmpty());
   }
 
   static String crc32(byte[] content) {
@@ -542,13 +550,28 @@ class S3MultipartTest {
       Db.execute(pg, "UPDATE multipart_uploads SET created_at = now() - interval '8 days' WHERE upload_id = '"
           + uploadId + "'");
       long swept = RetentionVerticle.sweepUploads(pool, Instant.now().minus(RetentionVerticle.MULTIPART_UPLOAD_LIFETIME),
-          1).await();
+          Instant.now().minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), 1).await();
       assertEquals(1, swept);
       assertEquals(0, used());
       assertEquals(0, rows("multipart_parts"));
       assertEquals(1, rows("multipart_uploads"));
       assertTrue(s3.listParts(r -> r.bucket("files").key("recent").uploadId(recent)).parts().isEmpty());
       refused(404, "NoSuchUpload", () -> s3.listParts(r -> r.bucket("files").key("abandoned").uploadId(uploadId)));
+
+      // a completed upload is kept an hour, for a completion retried; then it goes too
+      UploadPartResponse p = part(s3, "recent", recent, 1, new byte[] {7});
+      complete(s3, "recent", recent, named(1, p));
+      assertEquals(0, RetentionVerticle.sweepUploads(pool, Instant.now().minus(
+          RetentionVerticle.MULTIPART_UPLOAD_LIFETIME), Instant.now().minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), 10)
+          .await());
+      complete(s3, "recent", recent, named(1, p));
+      Db.execute(pg, "UPDATE multipart_uploads SET completed_at = now() - interval '2 hours' WHERE upload_id = '"
+          + recent + "'");
+      assertEquals(1, RetentionVerticle.sweepUploads(pool, Instant.now().minus(
+          RetentionVerticle.MULTIPART_UPLOAD_LIFETIME), Instant.now().minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), 10)
+          .await());
+      refused(404, "NoSuchUpload", () -> complete(s3, "recent", recent, named(1, p)));
+      assertEquals(1, read("recent").length);
     } finally {
       pool.close();
     }
