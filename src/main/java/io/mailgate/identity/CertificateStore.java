@@ -68,6 +68,10 @@ public final class CertificateStore {
       ON CONFLICT (account_id, from_address) DO NOTHING
       RETURNING 1""";
 
+  private static final String ADDRESSES = """
+      SELECT from_address FROM identity_certificates WHERE account_id = $1 AND certificate_id = $2
+      ORDER BY from_address""";
+
   private static final String DISASSOCIATE = """
       DELETE FROM identity_certificates WHERE account_id = $1 AND identity = $2 AND from_address = $3""";
 
@@ -140,6 +144,15 @@ public final class CertificateStore {
         Timestamps.utc(now))).compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(Outcome.DONE)
             : pool.preparedQuery(EXISTS).execute(Tuple.of(accountId, certificateId))
                 .map(found -> found.size() == 0 ? Outcome.NOT_FOUND : Outcome.EXISTS));
+  }
+
+  /** The addresses the certificate signs for. */
+  public Future<List<String>> addresses(String accountId, String certificateId) {
+    return pool.preparedQuery(ADDRESSES).execute(Tuple.of(accountId, certificateId)).map(rows -> {
+      List<String> out = new ArrayList<>();
+      rows.forEach(r -> out.add(r.getString(0)));
+      return out;
+    });
   }
 
   /** Removes the address's association, if there is one. */

@@ -145,7 +145,7 @@ public final class SmimeCertificate {
       return "The certificate expired on " + notAfter() + ".";
     }
     boolean[] usage = certificate.getKeyUsage();
-    if (usage != null && !usage[0]) {
+    if (usage != null && !usage[0] && !usage[1]) { // digitalSignature or nonRepudiation (RFC 8550 4.4.2)
       return "The certificate's KeyUsage does not allow digital signatures.";
     }
     try {

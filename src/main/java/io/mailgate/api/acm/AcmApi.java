@@ -17,10 +17,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 /**
  * The part of AWS Certificate Manager's API that S/MIME signing needs, under {@value #PATH} (an ACM client whose
@@ -97,8 +97,22 @@ public final class AcmApi {
     Instant now = Instant.now();
     // parsing checks the key against the certificate with a signature: a worker thread's work (RSA-4096: milliseconds)
     return Vertx.currentContext().executeBlocking(() -> SmimeCertificate.parse(certificate, key, chain, now), false)
-        .compose(parsed -> store.importCertificate(account, id, replacing != null, parsed,
-            chain == null ? null : new String(chain, StandardCharsets.US_ASCII), now, MAX_CERTIFICATES))
+        .compose(parsed -> replacing == null ? Future.succeededFuture(parsed) : store.addresses(account, id)
+            .map(addresses -> {
+              // a certificate replaced must still sign for the addresses it signs for
+              for (String address : addresses) {
+                String unusable = parsed.unusableFor(address, now);
+                if (unusable != null) {
+                  throw new SesException(SesError.ACM_VALIDATION, "The certificate signs for " + address
+                      + " and cannot be replaced by one that does not: " + unusable);
+                }
+              }
+              return parsed;
+            }))
+        // the chain kept as the certificates read, in PEM: not what else the field held around them
+        .compose(parsed -> store.importCertificate(account, id, replacing != null, parsed, parsed.chain().isEmpty()
+            ? null : parsed.chain().stream().map(CertificateStore::pem).collect(Collectors.joining()), now,
+            MAX_CERTIFICATES))
         .map(outcome -> switch (outcome) {
           case DONE -> new JsonObject().put("CertificateArn", arn(account, id));
           case LIMIT -> throw new SesException(SesError.ACM_LIMIT_EXCEEDED, "The account has imported "

@@ -10,8 +10,9 @@ import java.util.Optional;
 
 /**
  * The S/MIME certificate (with its key) that signs for a From address, as the send path asks for it at each send of a
- * configuration set that signs: read through a cache of {@code cache.ttlMillis} (an association made or removed on
- * another node is seen within it; on this one at once). One per verticle: not thread-safe.
+ * configuration set that signs: read through a cache of {@code cache.ttlMillis} (an association made or removed is
+ * seen at once by the verticle that served the request, within that time by the others, here and on other nodes).
+ * One per verticle: not thread-safe.
  */
 public final class SmimeKeys {
   private final ReadThroughCache<SmimeCertificate> cache;

@@ -142,6 +142,14 @@ class SmimeSendingTest {
       assertFalse(smimeSigned(send("alice@smime.example", "plain", "plain set")));
       assertFalse(smimeSigned(send("carol@smime.example", "signed", "no certificate")));
 
+      // a certificate in use is replaced only by one for the same address
+      SmimeCertificates.Issued mallory = SmimeCertificates.mailbox(ca, "mallory@smime.example");
+      assertEquals("ValidationException", acmError(() -> acm.importCertificate(r -> r.certificateArn(aliceArn)
+          .certificate(SdkBytes.fromUtf8String(mallory.certificatePem()))
+          .privateKey(SdkBytes.fromUtf8String(mallory.keyPkcs8())))));
+      assertEquals(alice.certificatePem().strip(), acm.getCertificate(r -> r.certificateArn(aliceArn)).certificate()
+          .strip());
+
       // a certificate in use is not deleted; disassociated, the address's mail is no longer signed
       assertEquals("ResourceInUseException", acmError(() -> acm.deleteCertificate(r -> r.certificateArn(aliceArn))));
       assertEquals(List.of("arn:aws:ses:us-east-1:" + aliceArn.split(":")[4] + ":identity/smime.example"),
