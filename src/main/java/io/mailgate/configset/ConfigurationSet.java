@@ -41,7 +41,8 @@ public record ConfigurationSet(String accountId, String name, String tlsPolicy, 
 
   public ConfigurationSet withValidation(ValidationThreshold v) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, v, engagementMetrics, signingScheme);
+        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, v, engagementMetrics,
+        signingScheme);
   }
 
   public ConfigurationSet withSigningScheme(String scheme) {
@@ -52,6 +53,7 @@ public record ConfigurationSet(String accountId, String name, String tlsPolicy, 
 
   public ConfigurationSet withEngagementMetrics(String status) {
     return new ConfigurationSet(accountId, name, tlsPolicy, maxDeliverySeconds, sendingPoolName, sendingEnabled,
-        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, validation, status, signingScheme);
+        suppressedReasons, tags, redirectDomain, httpsPolicy, tracksOpens, tracksClicks, validation, status,
+        signingScheme);
   }
 }

@@ -90,8 +90,8 @@ public final class SmimeCertificate {
 
   /**
    * Reads and checks an import: {@code certificate} one PEM certificate, {@code key} its private key (RSA of 2,048
-   * to 4,096 bits, or EC on P-256, P-384 or P-521), {@code chain} null or PEM certificates. A ValidationException-worded
-   * BadRequest (ACM's wording) for anything else.
+   * to 4,096 bits, or EC on P-256, P-384 or P-521), {@code chain} null or PEM certificates. ACM's ValidationException
+   * for anything else.
    */
   public static SmimeCertificate parse(byte[] certificate, byte[] key, byte[] chain, Instant now) {
     List<X509Certificate> leaf = certificates(certificate, "Certificate");

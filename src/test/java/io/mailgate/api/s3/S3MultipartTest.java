@@ -524,6 +524,13 @@ class S3MultipartTest {
     create("still");
   }
 
+  /** The retention sweep of multipart uploads, as it runs now: how many it deleted. */
+  static long sweep(Pool pool, int batch) {
+    Instant now = Instant.now();
+    return RetentionVerticle.sweepUploads(pool, now.minus(RetentionVerticle.MULTIPART_UPLOAD_LIFETIME),
+        now.minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), batch).await();
+  }
+
   /**
    * The store's own limit on an upload's parts (the object they make: 32 MiB through the API, too many bytes for a
    * test to send), and the retention sweep of uploads nobody completed nor aborted.
@@ -549,8 +556,7 @@ class S3MultipartTest {
       String recent = create("recent");
       Db.execute(pg, "UPDATE multipart_uploads SET created_at = now() - interval '8 days' WHERE upload_id = '"
           + uploadId + "'");
-      long swept = RetentionVerticle.sweepUploads(pool, Instant.now().minus(RetentionVerticle.MULTIPART_UPLOAD_LIFETIME),
-          Instant.now().minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), 1).await();
+      long swept = sweep(pool, 1);
       assertEquals(1, swept);
       assertEquals(0, used());
       assertEquals(0, rows("multipart_parts"));
@@ -561,15 +567,11 @@ class S3MultipartTest {
       // a completed upload is kept an hour, for a completion retried; then it goes too
       UploadPartResponse p = part(s3, "recent", recent, 1, new byte[] {7});
       complete(s3, "recent", recent, named(1, p));
-      assertEquals(0, RetentionVerticle.sweepUploads(pool, Instant.now().minus(
-          RetentionVerticle.MULTIPART_UPLOAD_LIFETIME), Instant.now().minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), 10)
-          .await());
+      assertEquals(0, sweep(pool, 10));
       complete(s3, "recent", recent, named(1, p));
       Db.execute(pg, "UPDATE multipart_uploads SET completed_at = now() - interval '2 hours' WHERE upload_id = '"
           + recent + "'");
-      assertEquals(1, RetentionVerticle.sweepUploads(pool, Instant.now().minus(
-          RetentionVerticle.MULTIPART_UPLOAD_LIFETIME), Instant.now().minus(RetentionVerticle.COMPLETED_UPLOAD_KEPT), 10)
-          .await());
+      assertEquals(1, sweep(pool, 10));
       refused(404, "NoSuchUpload", () -> complete(s3, "recent", recent, named(1, p)));
       assertEquals(1, read("recent").length);
     } finally {

@@ -97,7 +97,8 @@ final class SmimeCertificates {
   }
 
   static Issued mailbox(Issued ca, String address) throws Exception {
-    return mailbox(ca, rsa(2048), address, Instant.now().plus(Duration.ofDays(365)), KeyPurposeId.id_kp_emailProtection);
+    return mailbox(ca, rsa(2048), address, Instant.now().plus(Duration.ofDays(365)),
+        KeyPurposeId.id_kp_emailProtection);
   }
 
   private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey issuerKey) throws Exception {
