@@ -47,9 +47,9 @@ public final class MultipartStore {
 
   /**
    * What a completion answers: the object's hex MD5 (its ETag) and checksum (null without one), and the upload it
-   * completed; {@code again} for a completion retried, answered as it was the first time.
+   * completed (a completion retried is answered with what the first one stored).
    */
-  public record Completed(String md5, String checksum, Upload upload, boolean again) {}
+  public record Completed(String md5, String checksum, Upload upload) {}
 
   /** What a completion makes of an upload: the numbers of its parts the object is made of, and its checksum. */
   public record Choice(List<Integer> numbers, String checksum) {}
@@ -252,7 +252,7 @@ public final class MultipartStore {
           Row r = found.iterator().next();
           Upload u = upload(r);
           if (r.getBoolean(7)) {
-            return Future.succeededFuture(Optional.of(new Completed(r.getString(5), r.getString(6), u, true)));
+            return Future.succeededFuture(Optional.of(new Completed(r.getString(5), r.getString(6), u)));
           }
           return conn.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, 1, Integer.MAX_VALUE))
               .compose(rows -> {
@@ -263,8 +263,7 @@ public final class MultipartStore {
                     .compose(written -> {
                       String md5 = written.iterator().next().getString(0);
                       return conn.preparedQuery(COMPLETED).execute(Tuple.of(accountId, uploadId, Timestamps.utc(now),
-                          md5, choice.checksum())).map(v -> Optional.of(new Completed(md5, choice.checksum(), u,
-                              false)));
+                          md5, choice.checksum())).map(v -> Optional.of(new Completed(md5, choice.checksum(), u)));
                     });
               });
         }));
