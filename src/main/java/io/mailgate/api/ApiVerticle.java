@@ -293,7 +293,8 @@ public final class ApiVerticle extends VerticleBase {
         new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore), this::insightsAllowed);
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
-        configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status);
+        configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status,
+        new ConsoleHandler.Changes(configurationSets, eventDestinations, suppression, sendEmail), clock);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);
@@ -493,6 +494,9 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/t/u/:token").handler(BodyHandler.create(false).setBodyLimit(UnsubscribeHandler.MAX_BODY))
         .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
+    // the form read here, not by BodyHandler, whose decoder takes form fields of at most 8 KB
+    router.post("/_mailgate/console").handler(ctx -> readBody(ctx, ConsoleHandler.MAX_FORM, body -> console.act(ctx,
+        body))).failureHandler(console::failed);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     router.get("/_mailgate/ready").handler(this::ready);
     if (dev) {

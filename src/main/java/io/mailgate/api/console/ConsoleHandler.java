@@ -1,6 +1,7 @@
 package io.mailgate.api.console;
 
 import io.mailgate.api.MessageStatusHandler;
+import io.mailgate.api.sesv1.QueryParams;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.configset.ConfigurationSet;
 import io.mailgate.configset.ConfigurationSetStore;
@@ -30,17 +31,21 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * {@code GET /_mailgate/console}: one read-only page of what an account has and how it stands, for a person with a
- * browser rather than an SDK: sending quota and status, reputation, identities, configuration sets with their event
- * destinations and tracking domain, the suppression list's latest entries. Signed in with the account's access key
- * (HTTP Basic: the key id as user, the secret as password, as the SDKs hold them), so it needs HTTPS in front outside
- * a developer's machine; it changes nothing, so a forged request can do nothing. Every value is HTML-escaped.
+ * {@code /_mailgate/console}: one page of what an account has and how it stands, for a person with a browser rather
+ * than an SDK: sending quota and status, reputation, identities, configuration sets with their event destinations and
+ * tracking domain, the suppression list's latest entries, the active receipt rules, a message looked up by its id.
+ * Signed in with the account's access key (HTTP Basic: the key id as user, the secret as password, as the SDKs hold
+ * them), so it needs HTTPS in front outside a developer's machine. Its forms pause and resume sending, enable and
+ * disable event destinations, edit the suppression list and send a test email ({@link ConsoleActions}), each carrying
+ * a token only the page has ({@link ConsoleForms}). Every value is HTML-escaped; the page has no script.
  */
 public final class ConsoleHandler {
   private static final Logger LOG = Logger.getLogger(ConsoleHandler.class.getName());
   /** The page shows this many of each list; the API pages through the rest. */
   static final int SHOWN = 100;
   private static final int SETS_WITH_DESTINATIONS = 20;
+  /** A form's body: a test email's subject and text with room for their escapes. */
+  public static final int MAX_FORM = 64 * 1024;
 
   private final AccountDirectory accounts;
   private final AccountHandler account;
@@ -52,11 +57,16 @@ public final class ConsoleHandler {
   private final ReceiptRuleStore receiptRules;
   private final io.mailgate.api.LoginFailures logins;
   private final io.mailgate.api.ClientAddress clients;
+  private final ConsoleActions actions;
+  private final java.time.Clock clock;
 
   public ConsoleHandler(io.mailgate.api.LoginFailures logins, io.mailgate.api.ClientAddress clients,
       AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
-      ReceiptRuleStore receiptRules, MessageStatusHandler messages) {
+      ReceiptRuleStore receiptRules, MessageStatusHandler messages, Changes changes, java.time.Clock clock) {
+    this.actions = new ConsoleActions(account, changes.sets(), changes.destinations(), changes.suppression(),
+        changes.sends());
+    this.clock = clock;
     this.messages = messages;
     this.logins = logins;
     this.clients = clients;
@@ -69,19 +79,90 @@ public final class ConsoleHandler {
     this.suppression = suppression;
   }
 
+  /** {@code GET /_mailgate/console}: the page, with what the last form did if it redirected here. */
   public void handle(RoutingContext ctx) {
     secure(ctx);
-    Optional<String[]> credentials = basic(ctx.request().getHeader("Authorization"));
-    if (credentials.isEmpty()) {
-      unauthorized(ctx);
-      return;
-    }
     String asked;
+    String done;
     try {
       asked = ctx.request().getParam("message");
+      done = ctx.request().getParam("done");
     } catch (IllegalArgumentException e) { // a malformed escape: before anything asynchronous, where it would be lost
       ctx.response().setStatusCode(400).putHeader("Content-Type", "text/plain; charset=utf-8")
           .end("The query string is not valid percent-encoding.\n");
+      return;
+    }
+    String notice = done == null || !ConsoleActions.DONE.containsKey(done) ? null
+        : "<p class=\"done\">" + esc(ConsoleActions.DONE.get(done)) + "</p>";
+    signIn(ctx, signedIn -> show(ctx, signedIn, asked, notice, 200));
+  }
+
+  /**
+   * {@code POST /_mailgate/console}: a form of the page (its body read already, at most {@link #MAX_FORM} bytes). Done,
+   * it redirects to the page (303, so a reload does not send it again); refused, the page is shown with the SES error
+   * and the status the API would answer, nothing changed. A request another site's page made is refused before
+   * anything is looked at: the browser says so ({@code Sec-Fetch-Site}) or it cannot carry the page's token.
+   */
+  public void act(RoutingContext ctx, io.vertx.core.buffer.Buffer body) {
+    secure(ctx);
+    String site = ctx.request().getHeader("Sec-Fetch-Site");
+    if (site != null && !site.equals("same-origin") && !site.equals("none")) {
+      forbidden(ctx, "This form was sent from another site's page (Sec-Fetch-Site: " + site + ").");
+      return;
+    }
+    String type = ctx.request().getHeader("Content-Type");
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).strip()
+        .startsWith("application/x-www-form-urlencoded")) {
+      plain(ctx, 415, "This is not a form of the console (application/x-www-form-urlencoded).");
+      return;
+    }
+    QueryParams form;
+    try {
+      form = QueryParams.parse(body.toString(StandardCharsets.UTF_8));
+    } catch (io.mailgate.SesException e) {
+      plain(ctx, 400, e.getMessage());
+      return;
+    }
+    signIn(ctx, signedIn -> {
+      if (!ConsoleForms.valid(form.string("csrf"), signedIn.secret(), signedIn.caller().accessKeyId(),
+          signedIn.caller().account().id(), clock.instant().getEpochSecond())) {
+        forbidden(ctx, "This form does not carry a token of this console for this access key, or it is older than "
+            + ConsoleForms.LIFETIME_SECONDS / 3600 + " hours. Reload the console and send it again.");
+        return;
+      }
+      actions.run(signedIn.caller(), form).onComplete(ar -> {
+        if (ar.succeeded()) {
+          ctx.response().setStatusCode(303).putHeader("Location", "console?" + ar.result()).end();
+          return;
+        }
+        io.mailgate.SesException e = io.mailgate.api.SesErrors.toSes(ctx, ar.cause(),
+            io.mailgate.api.SesErrors.newRequestId());
+        show(ctx, signedIn, null, "<p class=\"refused\">Not done: " + esc(e.error().v2Type) + ": "
+            + esc(e.getMessage()) + "</p>", e.error().status);
+      });
+    });
+  }
+
+  /** The form's body could not be read: too large (413), or the client went away. */
+  public void failed(RoutingContext ctx) {
+    if (!ctx.response().ended() && !ctx.response().headWritten()) {
+      secure(ctx);
+      plain(ctx, ctx.statusCode() == 413 ? 413 : 400, ctx.statusCode() == 413 ? "The form is larger than "
+          + MAX_FORM / 1024 + " KiB." : "The form could not be read.");
+    }
+  }
+
+  /** The access key a request signed in with, its secret (which the forms' tokens are made with) and the caller. */
+  private record SignedIn(Caller caller, String secret) {}
+
+  /**
+   * Checks the request's HTTP Basic credentials against the access keys, as the API checks a signature (counting an
+   * address's unknown keys), and goes on with the signed-in key or answers 401, 429 or 503 itself.
+   */
+  private void signIn(RoutingContext ctx, java.util.function.Consumer<SignedIn> then) {
+    Optional<String[]> credentials = basic(ctx.request().getHeader("Authorization"));
+    if (credentials.isEmpty()) {
+      unauthorized(ctx);
       return;
     }
     String keyId = credentials.get()[0];
@@ -106,22 +187,27 @@ public final class ConsoleHandler {
         unauthorized(ctx);
         return;
       }
-      Account a = key.get().account();
-      Caller caller = new Caller(a, keyId, client);
-      page(caller, asked, ctx).onComplete(page -> {
-        if (page.succeeded()) {
-          ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());
-        } else {
-          unavailable(ctx, page.cause().getMessage());
-        }
-      });
+      then.accept(new SignedIn(new Caller(key.get().account(), keyId, client), key.get().secret()));
+    });
+  }
+
+  private void show(RoutingContext ctx, SignedIn signedIn, String asked, String notice, int status) {
+    Caller caller = signedIn.caller();
+    String token = ConsoleForms.token(signedIn.secret(), caller.accessKeyId(), caller.account().id(),
+        clock.instant().getEpochSecond() + ConsoleForms.LIFETIME_SECONDS);
+    page(caller, asked, token, notice, ctx).onComplete(page -> {
+      if (page.succeeded()) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());
+      } else {
+        unavailable(ctx, page.cause().getMessage());
+      }
     });
   }
 
   /** A message lookup that failed for another reason than there being no such message. */
   private static final JsonObject UNAVAILABLE = new JsonObject();
 
-  private Future<String> page(Caller caller, String asked, RoutingContext ctx) {
+  private Future<String> page(Caller caller, String asked, String token, String notice, RoutingContext ctx) {
     String id = caller.account().id();
     // a section that cannot be read says so; the rest of the page is still shown (Redis down is when it is needed)
     Future<JsonObject> quota = account.getAccount(caller, ctx).recover(e -> Future.succeededFuture());
@@ -163,11 +249,14 @@ public final class ConsoleHandler {
     });
     return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters))
         .compose(v -> hooks).map(h -> {
-      String html = render(caller, quota.result(), details.result().orElse(null), ids.result(), notifications.result(),
-          configSets.result(), h, suppressed.result());
+      String html = render(caller, token, quota.result(), details.result().orElse(null), ids.result(),
+          notifications.result(), configSets.result(), h, suppressed.result());
       int end = html.lastIndexOf("</body>");
-      return html.substring(0, end) + receiving(receiving.result().orElse(null), filters.result())
-          + message(messageId, message.result()) + html.substring(end);
+      int top = html.indexOf("</h1>") + "</h1>".length();
+      return html.substring(0, top) + (notice == null ? "" : notice) + html.substring(top, end)
+          + receiving(receiving.result().orElse(null), filters.result())
+          + testEmail(token, ids.result(), configSets.result()) + message(messageId, message.result())
+          + html.substring(end);
     });
   }
 
@@ -200,6 +289,39 @@ public final class ConsoleHandler {
     }
     return b.toString();
   }
+
+  /**
+   * The SES console's "Send test email": from one of the account's addresses (or any at its domains), to the mailbox
+   * simulator's scenarios or any address the account may send to, with a configuration set or none.
+   */
+  static String testEmail(String token, List<IdentityStore.Stored> ids, List<ConfigurationSet> configSets) {
+    StringBuilder b = new StringBuilder("<h2>Send a test email</h2>");
+    ConsoleForms.open(b, token, "send-test", "block");
+    b.append("<label>From <input name=\"from\" size=\"40\" list=\"console-from\" required></label>"
+        + "<datalist id=\"console-from\">");
+    for (IdentityStore.Stored s : ids) {
+      Identity i = s.identity();
+      b.append("<option value=\"").append(esc(i.isDomain() ? "test@" + i.name() : i.name())).append("\">");
+    }
+    b.append("</datalist><label>To <input name=\"to\" size=\"40\" list=\"console-to\" required></label>"
+        + "<datalist id=\"console-to\">");
+    for (String scenario : List.of("success", "bounce", "complaint", "ooto", "suppressionlist")) {
+      b.append("<option value=\"").append(scenario).append('@').append(io.mailgate.delivery.Simulator.DOMAIN)
+          .append("\">");
+    }
+    b.append("</datalist><label>Subject <input name=\"subject\" size=\"60\" required></label>"
+        + "<label>Text <textarea name=\"text\" rows=\"4\" cols=\"60\" required></textarea></label>"
+        + "<label>Configuration set <select name=\"set\"><option value=\"\">none</option>");
+    for (ConfigurationSet s : configSets) {
+      b.append("<option value=\"").append(esc(s.name())).append("\">").append(esc(s.name())).append("</option>");
+    }
+    return b.append("</select></label><button>Send</button></form>").toString();
+  }
+
+  /** The API's handlers whose operations the console's forms make. */
+  public record Changes(io.mailgate.api.sesv2.ConfigurationSetsHandler sets,
+      io.mailgate.api.sesv2.EventDestinationsHandler destinations, io.mailgate.api.sesv2.SuppressionHandler suppression,
+      io.mailgate.api.sesv2.SendEmailHandler sends) {}
 
   /** A form to look a message up by its id, and what was found: its recipients and events. */
   static String message(String id, JsonObject m) {
@@ -245,19 +367,23 @@ public final class ConsoleHandler {
     return b.append("</table>").toString();
   }
 
-  static String render(Caller caller, JsonObject quota, AccountDirectory.Details details,
+  static String render(Caller caller, String token, JsonObject quota, AccountDirectory.Details details,
       List<IdentityStore.Stored> ids, java.util.Map<String, IdentityNotifications> notifications,
       List<ConfigurationSet> configSets, List<List<EventDestination>> hooks, List<SuppressionStore.Entry> suppressed) {
-    Account a = caller.account();
+    // the account as just read, not as the key cache holds it: a pause made a moment ago shows
+    Account a = details == null ? caller.account() : details.account();
     StringBuilder b = new StringBuilder(8192);
     b.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Mailgate: account ")
         .append(esc(a.id())).append("</title><style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
             + "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;"
             + "text-align:left;vertical-align:top}th{background:#f4f4f4}h1{font-size:1.4em}h2{font-size:1.1em;"
-            + "margin-top:1.5em}.muted{color:#777}</style></head><body>");
+            + "margin-top:1.5em}.muted{color:#777}form.inline{display:inline;margin-left:.5em}form.block{margin:.5em 0 1.5em}"
+            + "form.block label{display:block;margin:.3em 0}.done{background:#e8f5e9;padding:.5em}"
+            + ".refused{background:#fdecea;padding:.5em}</style></head><body>");
     b.append("<h1>Mailgate: account ").append(esc(a.id())).append("</h1>");
     b.append("<p class=\"muted\">Signed in with access key ").append(esc(caller.accessKeyId()))
-        .append(". Read only: change things through the SES API, the SDKs or <code>mailgate admin</code>.</p>");
+        .append(". What the buttons change goes through the same checks as the SES operation that changes it; the "
+            + "rest is changed through the SES API, the SDKs or <code>mailgate admin</code>.</p>");
 
     JsonObject q = quota == null ? null : quota.getJsonObject("SendQuota", new JsonObject());
     b.append("<h2>Sending</h2><table>");
@@ -272,6 +398,8 @@ public final class ConsoleHandler {
         : q.getValue("Max24HourSend")));
     row(b, "Suppressed reasons (account)", details == null ? "" : String.join(", ", details.suppressedReasons()));
     b.append("</table>");
+    ConsoleForms.button(b, token, "account-sending", a.sendingEnabled() ? "Pause sending" : "Resume sending",
+        "enabled", String.valueOf(!a.sendingEnabled()));
 
     b.append("<h2>Reputation</h2>");
     if (details == null || details.reputation() == null || details.reputation().isEmpty()) {
@@ -317,14 +445,20 @@ public final class ConsoleHandler {
       for (int i = 0; i < configSets.size(); i++) {
         ConfigurationSet s = configSets.get(i);
         b.append("<tr><td>").append(esc(s.name())).append("</td><td>")
-            .append(s.sendingEnabled() ? "enabled" : "paused").append("</td><td>")
+            .append(s.sendingEnabled() ? "enabled" : "paused");
+        ConsoleForms.button(b, token, "set-sending", s.sendingEnabled() ? "Pause" : "Resume", "set", s.name(),
+            "enabled", String.valueOf(!s.sendingEnabled()));
+        b.append("</td><td>")
             .append(s.tracksOpens() ? "opens " : "").append(s.tracksClicks() ? "clicks " : "")
             .append(s.redirectDomain() == null ? "" : "via " + esc(s.redirectDomain())).append("</td><td>");
         if (i < hooks.size()) {
           for (EventDestination d : hooks.get(i)) {
             b.append(esc(d.name())).append(d.enabled() ? "" : " (disabled)").append(": ")
                 .append(esc(d.types().stream().map(t -> t.name()).toList().toString())).append(" to ")
-                .append(esc(d.url())).append("<br>");
+                .append(esc(d.url()));
+            ConsoleForms.button(b, token, "destination", d.enabled() ? "Disable" : "Enable", "set", s.name(),
+                "destination", d.name(), "enabled", String.valueOf(!d.enabled()));
+            b.append("<br>");
           }
         } else {
           b.append("<span class=\"muted\">not shown</span>");
@@ -335,15 +469,21 @@ public final class ConsoleHandler {
     }
 
     b.append("<h2>Suppression list</h2>");
+    ConsoleForms.open(b, token, "suppress", "block");
+    b.append("<input name=\"address\" size=\"40\" placeholder=\"address@example.com\" required> "
+        + "<select name=\"reason\"><option>BOUNCE</option><option>COMPLAINT</option></select> "
+        + "<button>Suppress</button></form>");
     if (suppressed.isEmpty()) {
       b.append("<p class=\"muted\">Empty.</p>");
     } else {
       b.append("<p class=\"muted\">The latest ").append(suppressed.size()).append(".</p>");
-      b.append("<table><tr><th>Address</th><th>Reason</th><th>Since</th><th>Message</th></tr>");
+      b.append("<table><tr><th>Address</th><th>Reason</th><th>Since</th><th>Message</th><th></th></tr>");
       for (SuppressionStore.Entry e : suppressed) {
         b.append("<tr><td>").append(esc(e.email())).append("</td><td>").append(esc(e.reason())).append("</td><td>")
             .append(esc(String.valueOf(e.lastUpdate()))).append("</td><td>")
-            .append(esc(e.messageId() == null ? "" : e.messageId())).append("</td></tr>");
+            .append(esc(e.messageId() == null ? "" : e.messageId())).append("</td><td>");
+        ConsoleForms.button(b, token, "unsuppress", "Remove", "address", e.email());
+        b.append("</td></tr>");
       }
       b.append("</table>");
     }
@@ -404,6 +544,14 @@ public final class ConsoleHandler {
     LOG.log(Level.WARNING, "console: " + why);
     ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
         .end("The console cannot be shown right now. Retry later.\n");
+  }
+
+  private static void forbidden(RoutingContext ctx, String why) {
+    plain(ctx, 403, why);
+  }
+
+  private static void plain(RoutingContext ctx, int status, String text) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8").end(text + "\n");
   }
 
   private static void unauthorized(RoutingContext ctx) {

@@ -186,10 +186,13 @@ public final class ConfigurationSetsHandler {
   }
 
   public Future<JsonObject> putSendingOptions(Caller caller, RoutingContext ctx) {
-    JsonObject body = V2Route.body(ctx);
-    String name = ctx.pathParam("name");
-    boolean enabled = bool(body, "SendingEnabled", "", false);
-    return store.setSendingEnabled(caller.account().id(), name, enabled).compose(this::updated).map(v -> new JsonObject())
+    boolean enabled = bool(V2Route.body(ctx), "SendingEnabled", "", false);
+    return setSending(caller, ctx.pathParam("name"), enabled).map(v -> new JsonObject());
+  }
+
+  /** Pauses or resumes a set's sending (PutConfigurationSetSendingOptions, the console). */
+  public Future<Void> setSending(Caller caller, String name, boolean enabled) {
+    return store.setSendingEnabled(caller.account().id(), name, enabled).compose(this::updated)
         .recover(e -> e == MISSING ? Future.failedFuture(notFound(name)) : Future.failedFuture(e));
   }
 

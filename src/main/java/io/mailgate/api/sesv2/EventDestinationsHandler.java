@@ -98,6 +98,11 @@ public final class EventDestinationsHandler {
         Boolean.TRUE.equals(d.enabled()), d.types(), d.url()).map(v -> new JsonObject());
   }
 
+  /** Enables or disables a destination, its types and address as they are (the console). */
+  public Future<Void> setEnabled(Caller caller, String configurationSet, String name, boolean enabled) {
+    return store.update(caller.account().id(), configurationSet, name, enabled, null, null);
+  }
+
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
     return store.delete(caller.account().id(), ctx.pathParam("name"), ctx.pathParam("destination"))
         .map(v -> new JsonObject());

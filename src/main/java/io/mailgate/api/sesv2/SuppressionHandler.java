@@ -39,9 +39,12 @@ public final class SuppressionHandler {
   public Future<JsonObject> put(Caller caller, RoutingContext ctx) {
     JsonObject body = V2Route.requiredBody(ctx);
     refuseTenant(body.getValue("TenantName"));
-    String email = email(string(body, "EmailAddress", ""));
-    String reason = reason(string(body, "Reason", ""));
-    return store.put(caller.account().id(), email, reason).map(v -> new JsonObject());
+    return suppress(caller, string(body, "EmailAddress", ""), string(body, "Reason", "")).map(v -> new JsonObject());
+  }
+
+  /** Puts an address on the account's list, or renews it there (PutSuppressedDestination, the console). */
+  public Future<Void> suppress(Caller caller, String address, String reason) {
+    return store.put(caller.account().id(), email(address), reason(reason));
   }
 
   public Future<JsonObject> get(Caller caller, RoutingContext ctx) {
@@ -58,10 +61,15 @@ public final class SuppressionHandler {
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
     refuseTenant(ctx.request().getParam("TenantName"));
-    String email = email(ctx.pathParam("email"));
-    return store.delete(caller.account().id(), email).compose(deleted -> deleted
-        ? Future.succeededFuture(new JsonObject())
-        : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Email address " + email + " does not exist on your suppression list.")));
+    return unsuppress(caller, ctx.pathParam("email")).map(v -> new JsonObject());
+  }
+
+  /** Takes an address off the account's list (DeleteSuppressedDestination, the console); NotFound if not on it. */
+  public Future<Void> unsuppress(Caller caller, String address) {
+    String email = email(address);
+    return store.delete(caller.account().id(), email).compose(deleted -> deleted ? Future.<Void>succeededFuture()
+        : Future.failedFuture(new SesException(SesError.NOT_FOUND, "Email address " + email
+            + " does not exist on your suppression list.")));
   }
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {

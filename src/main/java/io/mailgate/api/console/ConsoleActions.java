@@ -1,0 +1,135 @@
+package io.mailgate.api.console;
+
+import io.mailgate.SesException;
+import io.mailgate.api.sesv1.QueryParams;
+import io.mailgate.api.sesv2.AccountHandler;
+import io.mailgate.api.sesv2.ConfigurationSetsHandler;
+import io.mailgate.api.sesv2.EventDestinationsHandler;
+import io.mailgate.api.sesv2.SendEmailHandler;
+import io.mailgate.api.sesv2.SuppressionHandler;
+import io.mailgate.send.Caller;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * What the console's forms change, each through the same code as the SES operation that does it over the API, with
+ * its checks and its errors: the account's sending (PutAccountSendingAttributes), a configuration set's
+ * (PutConfigurationSetSendingOptions), an event destination enabled or not (UpdateConfigurationSetEventDestination,
+ * its types and address kept), an address put on or taken off the suppression list (PutSuppressedDestination,
+ * DeleteSuppressedDestination), and a test email (SendEmail, Simple content: the SES console's "Send test email",
+ * to the mailbox simulator or anyone the account may send to).
+ */
+final class ConsoleActions {
+  /** What a done action says on the page it redirects to, by the code in its query string. */
+  static final Map<String, String> DONE = Map.of(
+      "account-paused", "Sending is paused for this account: sends are refused until it is resumed.",
+      "account-resumed", "Sending is resumed for this account.",
+      "set-paused", "The configuration set's sending is paused: sends that name it are refused until it is resumed.",
+      "set-resumed", "The configuration set's sending is resumed.",
+      "destination-enabled", "The event destination is enabled.",
+      "destination-disabled", "The event destination is disabled: its events are no longer posted.",
+      "suppressed", "The address is on the suppression list.",
+      "unsuppressed", "The address is off the suppression list.",
+      "sent", "The test email was accepted; its progress is below.");
+
+  /** A test email's subject and text, in characters: a test, not a newsletter. */
+  static final int MAX_TEST_TEXT = 10_000;
+
+  private final AccountHandler account;
+  private final ConfigurationSetsHandler sets;
+  private final EventDestinationsHandler destinations;
+  private final SuppressionHandler suppression;
+  private final SendEmailHandler sends;
+
+  ConsoleActions(AccountHandler account, ConfigurationSetsHandler sets, EventDestinationsHandler destinations,
+      SuppressionHandler suppression, SendEmailHandler sends) {
+    this.account = account;
+    this.sets = sets;
+    this.destinations = destinations;
+    this.suppression = suppression;
+    this.sends = sends;
+  }
+
+  /**
+   * Does what the form asks; the query string of the page to show next (what was done, and for a test email the
+   * message to look up), or the SES error that refused it, nothing changed.
+   */
+  Future<String> run(Caller caller, QueryParams form) {
+    try {
+      String action = form.string("action");
+      return switch (action == null ? "" : action) {
+        case "account-sending" -> {
+          boolean on = flag(form);
+          yield account.setSending(caller, on).map(v -> done(on ? "account-resumed" : "account-paused"));
+        }
+        case "set-sending" -> {
+          boolean on = flag(form);
+          yield sets.setSending(caller, required(form, "set"), on).map(v -> done(on ? "set-resumed" : "set-paused"));
+        }
+        case "destination" -> {
+          boolean on = flag(form);
+          yield destinations.setEnabled(caller, required(form, "set"), required(form, "destination"), on)
+              .map(v -> done(on ? "destination-enabled" : "destination-disabled"));
+        }
+        case "suppress" -> suppression.suppress(caller, required(form, "address"), required(form, "reason"))
+            .map(v -> done("suppressed"));
+        case "unsuppress" -> suppression.unsuppress(caller, required(form, "address")).map(v -> done("unsuppressed"));
+        case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
+            + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
+        default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");
+      };
+    } catch (SesException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  /** The SendEmail request of the test email form: one recipient, a subject, a text, a configuration set or none. */
+  static JsonObject testEmail(QueryParams form) {
+    String subject = required(form, "subject");
+    String text = required(form, "text");
+    if (subject.length() > MAX_TEST_TEXT || text.length() > MAX_TEST_TEXT) {
+      throw SesException.badRequest("A test email's subject and text are at most " + MAX_TEST_TEXT
+          + " characters each.");
+    }
+    JsonObject request = new JsonObject()
+        .put("FromEmailAddress", required(form, "from"))
+        .put("Destination", new JsonObject().put("ToAddresses", new JsonArray().add(required(form, "to"))))
+        .put("Content", new JsonObject().put("Simple", new JsonObject()
+            .put("Subject", new JsonObject().put("Data", subject))
+            .put("Body", new JsonObject().put("Text", new JsonObject().put("Data", text)))));
+    String set = form.string("set");
+    if (set != null && !set.isEmpty()) {
+      request.put("ConfigurationSetName", set);
+    }
+    return request;
+  }
+
+  private static String done(String code) {
+    return "done=" + code;
+  }
+
+  /** A field the action needs, present and not blank (kept as given otherwise: the operation checks it). */
+  private static String required(QueryParams form, String name) {
+    String value = form.string(name);
+    if (value == null || value.isBlank()) {
+      throw SesException.badRequest("Missing required field " + name + ".");
+    }
+    return value;
+  }
+
+  private static boolean flag(QueryParams form) {
+    String value = form.string("enabled");
+    if ("true".equals(value) || "false".equals(value)) {
+      return Boolean.parseBoolean(value);
+    }
+    throw SesException.badRequest("Field enabled must be true or false, not '" + shorten(value) + "'.");
+  }
+
+  private static String shorten(String s) {
+    return s == null ? "" : s.length() > 64 ? s.substring(0, 64) + "..." : s;
+  }
+}

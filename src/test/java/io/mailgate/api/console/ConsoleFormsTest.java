@@ -1,0 +1,352 @@
+package io.mailgate.api.console;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.identity.Accounts;
+import io.mailgate.testing.Await;
+import io.mailgate.testing.RecordingSmtpServer;
+import io.mailgate.testing.TestNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sesv2.SesV2Client;
+import software.amazon.awssdk.services.sesv2.model.EventDestination;
+import software.amazon.awssdk.services.sesv2.model.EventType;
+import software.amazon.awssdk.services.sesv2.model.NotFoundException;
+import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
+
+/**
+ * The console's forms, sent as a browser sends them: each changes what its SES operation changes, with that
+ * operation's checks and errors, and only with a token of a page shown to the same access key.
+ */
+class ConsoleFormsTest {
+  static RecordingSmtpServer relay;
+  static TestNode node;
+  static final HttpClient HTTP = HttpClient.newHttpClient(); // follows no redirect: the 303 is checked
+
+  @BeforeAll
+  static void start() throws IOException {
+    relay = new RecordingSmtpServer();
+    node = TestNode.start(relay.url());
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    node.close();
+    relay.close();
+  }
+
+  /** A browser signed in with one access key. */
+  record Browser(String key, String secret) {
+    String auth() {
+      return "Basic " + Base64.getEncoder().encodeToString((key + ":" + secret).getBytes(StandardCharsets.UTF_8));
+    }
+
+    HttpResponse<String> get(String query) throws Exception {
+      return HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console" + query))
+          .header("Authorization", auth()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The token of the page this browser is shown now. */
+    String token() throws Exception {
+      return tokenOf(get("").body());
+    }
+
+    HttpResponse<String> post(String body, String... headers) throws Exception {
+      HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console"))
+          .header("Authorization", auth()).header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString(body));
+      for (int i = 0; i + 1 < headers.length; i += 2) {
+        r.header(headers[i], headers[i + 1]);
+      }
+      return HTTP.send(r.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A form of the page with its token, as the browser sends it (same origin). */
+    HttpResponse<String> submit(String... fields) throws Exception {
+      Map<String, String> form = new LinkedHashMap<>();
+      form.put("csrf", token());
+      for (int i = 0; i + 1 < fields.length; i += 2) {
+        form.put(fields[i], fields[i + 1]);
+      }
+      return post(encode(form), "Sec-Fetch-Site", "same-origin", "Origin", node.endpoint().toString());
+    }
+  }
+
+  static String encode(Map<String, String> form) {
+    StringBuilder b = new StringBuilder();
+    form.forEach((k, v) -> b.append(b.length() == 0 ? "" : "&").append(URLEncoder.encode(k, StandardCharsets.UTF_8))
+        .append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+    return b.toString();
+  }
+
+  static String tokenOf(String html) {
+    Matcher m = Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"").matcher(html);
+    assertTrue(m.find(), html);
+    return m.group(1);
+  }
+
+  /** A done form: 303 to the page with what was done, which the page then says. */
+  static String followed(Browser browser, HttpResponse<String> answer) throws Exception {
+    assertEquals(303, answer.statusCode(), answer.body());
+    String location = answer.headers().firstValue("Location").orElseThrow();
+    assertTrue(location.startsWith("console?"), location);
+    HttpResponse<String> page = browser.get(location.substring("console".length()));
+    assertEquals(200, page.statusCode());
+    return page.body();
+  }
+
+  /** What the page says once an action is done, as the page writes it. */
+  static String said(String code) {
+    return ConsoleHandler.esc(ConsoleActions.DONE.get(code));
+  }
+
+  static Browser newAccount(String name) {
+    Accounts.NewKey k = node.createAccount(name, true, 10, 1000);
+    return new Browser(k.accessKeyId(), k.secretAccessKey());
+  }
+
+  @Test
+  void theAccountsSendingIsPausedAndResumed() throws Exception {
+    Browser browser = newAccount("console-pause");
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      assertTrue(browser.get("").body().contains("Pause sending"));
+      String paused = followed(browser, browser.submit("action", "account-sending", "enabled", "false"));
+      assertTrue(paused.contains(said("account-paused")), paused);
+      assertTrue(paused.contains("Resume sending"), "the fresh state, not the key cache's: " + paused);
+      assertFalse(ses.getAccount(r -> { }).sendingEnabled());
+      String resumed = followed(browser, browser.submit("action", "account-sending", "enabled", "true"));
+      assertTrue(resumed.contains(said("account-resumed")), resumed);
+      assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+    }
+    // an account an operator paused cannot resume itself here either: the API's answer, on the page
+    Accounts.NewKey held = node.createAccount("console-held", true, 10, 1000);
+    node.updateAccount(held.accountId(), null, null, null, false);
+    Browser heldBrowser = new Browser(held.accessKeyId(), held.secretAccessKey());
+    HttpResponse<String> refused = heldBrowser.submit("action", "account-sending", "enabled", "true");
+    assertEquals(400, refused.statusCode(), refused.body());
+    assertTrue(refused.body().contains("Not done: BadRequestException: Sending for this account was paused by an "
+        + "operator"), refused.body());
+    try (SesV2Client ses = node.sesV2(held.accessKeyId(), held.secretAccessKey())) {
+      assertFalse(ses.getAccount(r -> { }).sendingEnabled());
+    }
+  }
+
+  @Test
+  void theSuppressionListIsEditedWithTheApisChecks() throws Exception {
+    Browser browser = newAccount("console-suppress");
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      String added = followed(browser, browser.submit("action", "suppress", "address", "Gone@Example.ORG",
+          "reason", "COMPLAINT"));
+      assertTrue(added.contains(said("suppressed")), added);
+      assertTrue(added.contains("gone@example.org"), added);
+      assertEquals(SuppressionListReason.COMPLAINT, ses.getSuppressedDestination(r -> r.emailAddress(
+          "gone@example.org")).suppressedDestination().reason());
+
+      // refused, each with the API's error and status, the list as it was
+      String[][] bad = {
+          {"suppress", "address", "a@example.org\r\nBcc: b@example.org", "reason", "BOUNCE"},
+          {"suppress", "address", "not an address", "reason", "BOUNCE"},
+          {"suppress", "address", "c@example.org", "reason", "SPAM"},
+          {"suppress", "address", "", "reason", "BOUNCE"},
+      };
+      for (String[] fields : bad) {
+        String[] form = new String[fields.length + 1];
+        form[0] = "action";
+        System.arraycopy(fields, 0, form, 1, fields.length);
+        HttpResponse<String> answer = browser.submit(form);
+        assertEquals(400, answer.statusCode(), String.join(",", fields) + ": " + answer.body());
+        assertTrue(answer.body().contains("Not done: BadRequestException: "), answer.body());
+        assertTrue(answer.body().contains("<h2>Suppression list</h2>"), "the page, with the refusal on it");
+        assertFalse(answer.body().contains("\r\nBcc"), "no line break put into the page: " + answer.body());
+      }
+      assertEquals(1, ses.listSuppressedDestinations(r -> { }).suppressedDestinationSummaries().size());
+
+      String removed = followed(browser, browser.submit("action", "unsuppress", "address", "gone@example.org"));
+      assertTrue(removed.contains(said("unsuppressed")), removed);
+      assertThrows(NotFoundException.class, () -> ses.getSuppressedDestination(r -> r.emailAddress(
+          "gone@example.org")));
+      HttpResponse<String> again = browser.submit("action", "unsuppress", "address", "gone@example.org");
+      assertEquals(404, again.statusCode());
+      assertTrue(again.body().contains("Not done: NotFoundException: Email address gone@example.org does not exist"),
+          again.body());
+
+      HttpResponse<String> unknown = browser.submit("action", "drop-tables");
+      assertEquals(400, unknown.statusCode());
+      assertTrue(unknown.body().contains("Unknown console action &#39;drop-tables&#39;"), unknown.body());
+      HttpResponse<String> maybe = browser.submit("action", "account-sending", "enabled", "maybe");
+      assertEquals(400, maybe.statusCode());
+      assertTrue(ses.getAccount(r -> { }).sendingEnabled());
+    }
+  }
+
+  @Test
+  void aSetIsPausedAndADestinationDisabledItsDefinitionKept() throws Exception {
+    Browser browser = newAccount("console-sets");
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      ses.createConfigurationSet(r -> r.configurationSetName("forms-set"));
+      ses.createConfigurationSetEventDestination(r -> r.configurationSetName("forms-set").eventDestinationName("hook")
+          .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.BOUNCE, EventType.DELIVERY)
+              .snsDestination(s -> s.topicArn("http://127.0.0.1:9/hook"))));
+
+      String paused = followed(browser, browser.submit("action", "set-sending", "set", "forms-set", "enabled",
+          "false"));
+      assertTrue(paused.contains(said("set-paused")), paused);
+      assertFalse(ses.getConfigurationSet(r -> r.configurationSetName("forms-set")).sendingOptions().sendingEnabled());
+      followed(browser, browser.submit("action", "set-sending", "set", "forms-set", "enabled", "true"));
+      assertTrue(ses.getConfigurationSet(r -> r.configurationSetName("forms-set")).sendingOptions().sendingEnabled());
+
+      String disabled = followed(browser, browser.submit("action", "destination", "set", "forms-set",
+          "destination", "hook", "enabled", "false"));
+      assertTrue(disabled.contains("hook (disabled)"), disabled);
+      EventDestination d = ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("forms-set"))
+          .eventDestinations().get(0);
+      assertFalse(d.enabled());
+      assertEquals(java.util.Set.of(EventType.BOUNCE, EventType.DELIVERY), java.util.Set.copyOf(
+          d.matchingEventTypes()), "its types kept");
+      assertEquals("http://127.0.0.1:9/hook", d.snsDestination().topicArn(), "its address kept");
+
+      HttpResponse<String> noSet = browser.submit("action", "set-sending", "set", "no-such-set", "enabled", "false");
+      assertEquals(404, noSet.statusCode());
+      assertTrue(noSet.body().contains("NotFoundException"), noSet.body());
+      HttpResponse<String> noHook = browser.submit("action", "destination", "set", "forms-set", "destination",
+          "no-such-hook", "enabled", "true");
+      assertEquals(404, noHook.statusCode());
+      assertFalse(ses.getConfigurationSetEventDestinations(r -> r.configurationSetName("forms-set"))
+          .eventDestinations().get(0).enabled());
+    }
+  }
+
+  @Test
+  void aTestEmailIsSentAndFollowedOnThePage() throws Exception {
+    Browser dev = new Browser(TestNode.ACCESS_KEY, TestNode.SECRET);
+    assertTrue(dev.get("").body().contains("success@simulator.amazonses.com"), "the simulator's scenarios offered");
+    HttpResponse<String> sent = dev.submit("action", "send-test", "from", "console@example.com",
+        "to", "reader-forms@example.org", "subject", "Hello from the console", "text", "line one\r\nline two", "set",
+        "");
+    assertEquals(303, sent.statusCode(), sent.body());
+    String location = sent.headers().firstValue("Location").orElseThrow();
+    Matcher id = Pattern.compile("message=([^&]+)&done=sent").matcher(location);
+    assertTrue(id.find(), location);
+    String messageId = java.net.URLDecoder.decode(id.group(1), StandardCharsets.UTF_8);
+    String page = followed(dev, sent);
+    assertTrue(page.contains(said("sent")) && page.contains("reader-forms@example.org"), page);
+    Await.until(() -> relay.received().stream().anyMatch(m -> m.text().contains("Hello from the console")),
+        Duration.ofSeconds(20));
+    assertEquals(1, relay.received().stream().filter(m -> m.text().contains(messageId)
+        || m.text().contains("Hello from the console")).count());
+
+    int before = relay.received().size();
+    // the API's checks: a header injected into the subject, an address that is not one, an identity not verified
+    String[][] bad = {
+        {"subject", "Hi\r\nBcc: victim@example.org", "to", "reader-forms@example.org", "from", "console@example.com"},
+        {"subject", "Hi", "to", "reader-forms@example.org\r\nBcc: victim@example.org", "from", "console@example.com"},
+        {"subject", "Hi", "to", "reader-forms@example.org", "from", "not an address"},
+        {"subject", "x".repeat(ConsoleActions.MAX_TEST_TEXT + 1), "to", "reader-forms@example.org", "from",
+            "console@example.com"},
+    };
+    for (String[] fields : bad) {
+      HttpResponse<String> answer = dev.submit("action", "send-test", fields[0], fields[1], fields[2], fields[3],
+          fields[4], fields[5], "text", "x");
+      assertTrue(answer.statusCode() == 400, answer.statusCode() + ": " + answer.body());
+      assertTrue(answer.body().contains("Not done: "), answer.body());
+    }
+    HttpResponse<String> noSet = dev.submit("action", "send-test", "from", "console@example.com", "to",
+        "success@simulator.amazonses.com", "subject", "s", "text", "t", "set", "no-such-set");
+    assertEquals(404, noSet.statusCode(), noSet.body());
+    // the sandbox: to a recipient the account has not verified
+    Accounts.NewKey sandboxed = node.createAccount("console-sandbox", false, 10, 200);
+    HttpResponse<String> sandbox = new Browser(sandboxed.accessKeyId(), sandboxed.secretAccessKey()).submit("action",
+        "send-test", "from", "sandbox@example.com", "to", "reader-forms@example.org", "subject", "s", "text", "t");
+    assertEquals(400, sandbox.statusCode(), sandbox.body());
+    assertTrue(sandbox.body().contains("Not done: MessageRejected: "), sandbox.body());
+    Thread.sleep(500);
+    assertEquals(before, relay.received().size(), "nothing refused was sent");
+  }
+
+  @Test
+  void aFormWithoutThePagesTokenOrFromAnotherSiteChangesNothing() throws Exception {
+    Browser browser = newAccount("console-forged");
+    Browser other = newAccount("console-forger");
+    String suppress = "action=suppress&address=forged%40example.org&reason=BOUNCE";
+    String token = browser.token();
+
+    // no token, an empty one, garbage, another key's, one signed with another secret, expired, from too far ahead
+    long now = java.time.Instant.now().getEpochSecond();
+    String accountId = accountIdOf(browser);
+    String[] forged = {
+        null, "", "x", "123.abc", token + "x", other.token(),
+        ConsoleForms.token(browser.secret() + "x", browser.key(), accountId, now + 3600),
+        ConsoleForms.token(browser.secret(), browser.key(), accountId, now - 1),
+        ConsoleForms.token(browser.secret(), browser.key(), accountId, now + 2 * ConsoleForms.LIFETIME_SECONDS),
+        ConsoleForms.token(browser.secret(), other.key(), accountId, now + 3600),
+    };
+    for (String t : forged) {
+      HttpResponse<String> answer = browser.post(t == null ? suppress : "csrf=" + URLEncoder.encode(t,
+          StandardCharsets.UTF_8) + "&" + suppress);
+      assertEquals(403, answer.statusCode(), t + ": " + answer.body());
+      assertTrue(answer.body().contains("Reload the console"), answer.body());
+    }
+    // the right token, made as the page makes it, works: the forged ones failed for their token alone
+    String made = ConsoleForms.token(browser.secret(), browser.key(), accountId, now + 3600);
+    assertTrue(ConsoleForms.valid(made, browser.secret(), browser.key(), accountId, now));
+    assertFalse(ConsoleForms.valid(made, browser.secret(), browser.key(), "000000000000", now));
+
+    // the right token but the browser says another site's page sent it
+    for (String site : new String[] {"cross-site", "same-site"}) {
+      HttpResponse<String> answer = browser.post("csrf=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&"
+          + suppress, "Sec-Fetch-Site", site);
+      assertEquals(403, answer.statusCode());
+      assertTrue(answer.body().contains("another site"), answer.body());
+    }
+    // a form as another site can send one without script (text/plain), the right password missing, too large
+    HttpResponse<String> plain = HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console"))
+        .header("Authorization", browser.auth()).header("Content-Type", "text/plain")
+        .POST(HttpRequest.BodyPublishers.ofString("csrf=" + token + "&" + suppress)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(415, plain.statusCode(), plain.body());
+    HttpResponse<String> wrongPassword = new Browser(browser.key(), browser.secret() + "x").post("csrf="
+        + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&" + suppress);
+    assertEquals(401, wrongPassword.statusCode());
+    HttpResponse<String> large = browser.post("csrf=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&"
+        + suppress + "&pad=" + "x".repeat(ConsoleHandler.MAX_FORM));
+    assertEquals(413, large.statusCode(), large.body());
+    assertFalse(large.body().contains("Exception"), large.body());
+    HttpResponse<String> badEscape = browser.post("csrf=%zz&" + suppress);
+    assertEquals(400, badEscape.statusCode(), badEscape.body());
+    assertTrue(badEscape.body().contains("Malformed request parameters"), badEscape.body());
+    HttpResponse<String> twice = browser.post("csrf=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&"
+        + suppress + "&address=other%40example.org");
+    assertEquals(400, twice.statusCode(), twice.body());
+
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      assertTrue(ses.listSuppressedDestinations(r -> { }).suppressedDestinationSummaries().isEmpty(),
+          "no forged form changed anything");
+    }
+    // and the page's own token, sent as the page sends it, does
+    assertEquals(303, browser.post("csrf=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&" + suppress,
+        "Sec-Fetch-Site", "same-origin").statusCode());
+  }
+
+  private static String accountIdOf(Browser browser) throws Exception {
+    Matcher m = Pattern.compile("<h1>Mailgate: account ([0-9]+)</h1>").matcher(browser.get("").body());
+    assertTrue(m.find());
+    return m.group(1);
+  }
+}
