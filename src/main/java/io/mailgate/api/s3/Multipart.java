@@ -347,18 +347,17 @@ final class Multipart {
   /**
    * ListMultipartUploads ({@code GET /s3/{bucket}?uploads}): the bucket's uploads under way in S3's order (by key,
    * then by when each was begun), from {@code key-marker} and {@code upload-id-marker}, among the keys that start with
-   * {@code prefix}, {@code max-uploads} (at most 1,000) a page; {@code encoding-type=url}. A delimiter (common
-   * prefixes) is NotImplemented.
+   * {@code prefix}, {@code max-uploads} (at most 1,000) a page; {@code encoding-type=url}. With a {@code delimiter},
+   * the uploads of keys that hold it past the prefix are rolled into one {@code CommonPrefixes} each
+   * ({@link #grouped}), and a key marker that is such a prefix lists on past it.
    */
   Future<Void> listUploads(Caller caller, String bucket, Map<String, String> params, HttpServerResponse response) {
-    if (params.get("delimiter") != null) {
-      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "ListMultipartUploads with a delimiter is not implemented here: "
-          + "list by prefix.");
-    }
     String prefix = params.get("prefix") == null ? "" : params.get("prefix");
     String keyMarker = params.get("key-marker");
     String uploadIdMarker = keyMarker == null ? null : params.get("upload-id-marker");
-    for (String value : new String[] {prefix, keyMarker, uploadIdMarker}) {
+    String delimiter = params.get("delimiter") == null || params.get("delimiter").isEmpty() ? null
+        : params.get("delimiter");
+    for (String value : new String[] {prefix, keyMarker, uploadIdMarker, delimiter}) {
       if (value != null && value.indexOf('\u0000') >= 0) {
         throw new S3Exception(S3Error.INVALID_ARGUMENT, "A parameter holds a NUL character.");
       }
@@ -375,20 +374,57 @@ final class Multipart {
     }
     int limit = Math.min(max, MAX_PARTS);
     String account = caller.account().id();
+    // grouped, every upload of the bucket past the marker is read: an account has at most 1,000 under way (a few more
+    // when creations race; then the page ends at the last one read, as S3 may end one early)
+    int wanted = delimiter == null ? limit + 1 : MAX_UPLOADS_PER_ACCOUNT + 1;
     Future<List<MultipartStore.Listed>> read = limit == 0 ? Future.succeededFuture(List.of())
         : store.list(account, bucket, keyMarker == null ? "" : keyMarker, uploadIdMarker, prefix,
-            prefix.isEmpty() ? null : KeyListing.after(prefix), limit + 1);
+            prefix.isEmpty() ? null : KeyListing.after(prefix), wanted);
     return read.compose(found -> (found.isEmpty() ? objects.bucketExists(account, bucket)
         : Future.succeededFuture(true)).compose(exists -> {
           if (!exists) {
             return Future.failedFuture(new S3Exception(S3Error.NO_SUCH_BUCKET).with("BucketName", bucket));
           }
-          boolean truncated = found.size() > limit;
-          List<MultipartStore.Listed> page = truncated ? found.subList(0, limit) : found;
+          List<Listing> entries = grouped(found, prefix, delimiter, keyMarker);
+          // ended early (more were read than an account may have): a page with an entry names where the next begins
+          boolean truncated = entries.size() > limit || (found.size() == wanted && !entries.isEmpty());
+          List<Listing> page = entries.size() > limit ? entries.subList(0, limit) : entries;
           return response.putHeader("Content-Type", "application/xml").end(S3Xml.listMultipartUploadsResult(
-              new S3Xml.UploadsPage(bucket, prefix, keyMarker, uploadIdMarker, limit, truncated, encoding != null,
-                  caller.account()), page));
+              new S3Xml.UploadsPage(bucket, prefix, delimiter, keyMarker, uploadIdMarker, limit, truncated,
+                  encoding != null, caller.account()), page));
         }));
+  }
+
+  /** An upload listed, or (upload null) the common prefix that stands for the uploads of every key that has it. */
+  record Listing(MultipartStore.Listed upload, String commonPrefix) {
+    String key() {
+      return upload == null ? commonPrefix : upload.key();
+    }
+  }
+
+  /**
+   * The uploads read, in their order, with those of keys that hold the delimiter past the prefix rolled into their
+   * common prefix (the key up to the delimiter's first occurrence there, the delimiter included), each prefix once,
+   * where its first upload was. A prefix at or before the key marker was listed on an earlier page (a page that ended
+   * on a prefix names it as the next key marker) and is not listed again. Without a delimiter, each upload.
+   */
+  static List<Listing> grouped(List<MultipartStore.Listed> uploads, String prefix, String delimiter,
+      String keyMarker) {
+    List<Listing> out = new ArrayList<>(uploads.size());
+    String last = null;
+    for (MultipartStore.Listed u : uploads) {
+      int at = delimiter == null ? -1 : u.key().indexOf(delimiter, prefix.length());
+      if (at < 0) {
+        out.add(new Listing(u, null));
+        continue;
+      }
+      String common = u.key().substring(0, at + delimiter.length());
+      if (!common.equals(last) && (keyMarker == null || common.compareTo(keyMarker) > 0)) {
+        out.add(new Listing(null, common));
+      }
+      last = common;
+    }
+    return out;
   }
 
   /** The account's upload of the resource's bucket and key; NoSuchUpload for any other. */

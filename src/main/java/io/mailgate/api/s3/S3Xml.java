@@ -169,27 +169,39 @@ final class S3Xml {
   }
 
   /** What a ListMultipartUploads page shows besides its uploads. */
-  record UploadsPage(String bucket, String prefix, String keyMarker, String uploadIdMarker, int maxUploads,
-      boolean truncated, boolean urlEncoded, Account owner) {}
+  record UploadsPage(String bucket, String prefix, String delimiter, String keyMarker, String uploadIdMarker,
+      int maxUploads, boolean truncated, boolean urlEncoded, Account owner) {}
 
-  /** ListMultipartUploads' answer. */
-  static String listMultipartUploadsResult(UploadsPage r, List<MultipartStore.Listed> uploads) {
+  /**
+   * ListMultipartUploads' answer: the uploads, then the common prefixes. A page that ends on a prefix names it as the
+   * next key marker, without an upload id marker.
+   */
+  static String listMultipartUploadsResult(UploadsPage r, List<Multipart.Listing> entries) {
     StringBuilder b = open("ListMultipartUploadsResult");
     text(b, "Bucket", r.bucket());
     text(b, "KeyMarker", r.keyMarker() == null ? "" : name(r.keyMarker(), r.urlEncoded()));
     text(b, "UploadIdMarker", r.uploadIdMarker() == null ? "" : r.uploadIdMarker());
-    if (r.truncated()) {
-      MultipartStore.Listed last = uploads.get(uploads.size() - 1);
+    if (r.truncated() && !entries.isEmpty()) {
+      Multipart.Listing last = entries.get(entries.size() - 1);
       text(b, "NextKeyMarker", name(last.key(), r.urlEncoded()));
-      text(b, "NextUploadIdMarker", last.uploadId());
+      if (last.upload() != null) {
+        text(b, "NextUploadIdMarker", last.upload().uploadId());
+      }
     }
     text(b, "Prefix", name(r.prefix(), r.urlEncoded()));
+    if (r.delimiter() != null) {
+      text(b, "Delimiter", name(r.delimiter(), r.urlEncoded()));
+    }
     if (r.urlEncoded()) {
       text(b, "EncodingType", "url");
     }
     text(b, "MaxUploads", Integer.toString(r.maxUploads()));
     text(b, "IsTruncated", Boolean.toString(r.truncated()));
-    for (MultipartStore.Listed u : uploads) {
+    for (Multipart.Listing entry : entries) {
+      MultipartStore.Listed u = entry.upload();
+      if (u == null) {
+        continue;
+      }
       b.append("<Upload>");
       text(b, "Key", name(u.key(), r.urlEncoded()));
       text(b, "UploadId", u.uploadId());
@@ -201,6 +213,13 @@ final class S3Xml {
         text(b, "ChecksumType", u.checksumType());
       }
       b.append("</Upload>");
+    }
+    for (Multipart.Listing entry : entries) {
+      if (entry.upload() == null) {
+        b.append("<CommonPrefixes>");
+        text(b, "Prefix", name(entry.commonPrefix(), r.urlEncoded()));
+        b.append("</CommonPrefixes>");
+      }
     }
     return b.append("</ListMultipartUploadsResult>").toString();
   }

@@ -386,7 +386,6 @@ class S3MultipartTest {
     refused(400, "InvalidRequest", () -> s3.createMultipartUpload(r -> r.bucket("files").key("t")
         .checksumType(ChecksumType.FULL_OBJECT)));
     // what is not done here
-    refused(501, "NotImplemented", () -> s3.listMultipartUploads(r -> r.bucket("files").delimiter("/")));
     refused(501, "NotImplemented", () -> s3.uploadPartCopy(r -> r.sourceBucket("files").sourceKey("x")
         .destinationBucket("files").destinationKey(key).uploadId(uploadId).partNumber(3)));
   }
@@ -484,6 +483,36 @@ class S3MultipartTest {
         .map(u -> u.uploadId()).toList());
     assertEquals(List.of(c), s3.listMultipartUploads(r -> r.bucket("files").keyMarker("b")).uploads().stream()
         .map(u -> u.uploadId()).toList());
+
+    // with a delimiter: the uploads of keys that have it past the prefix, one common prefix each, after the uploads
+    String c2 = create("c/y");
+    String d = create("d/e/1");
+    var grouped = s3.listMultipartUploads(r -> r.bucket("files").delimiter("/"));
+    assertEquals(List.of(a, b1, b2), grouped.uploads().stream().map(u -> u.uploadId()).toList());
+    assertEquals(List.of("c/", "d/"), grouped.commonPrefixes().stream().map(p -> p.prefix()).toList());
+    assertEquals("/", grouped.delimiter());
+    assertFalse(grouped.isTruncated());
+    // a page that ends on a prefix names it as the next key marker, and the next page lists on past it
+    var upToC = s3.listMultipartUploads(r -> r.bucket("files").delimiter("/").maxUploads(4));
+    assertTrue(upToC.isTruncated());
+    assertEquals("c/", upToC.nextKeyMarker());
+    assertEquals(List.of("c/"), upToC.commonPrefixes().stream().map(p -> p.prefix()).toList());
+    var afterC = s3.listMultipartUploads(r -> r.bucket("files").delimiter("/").maxUploads(4).keyMarker("c/"));
+    assertEquals(List.of("d/"), afterC.commonPrefixes().stream().map(p -> p.prefix()).toList());
+    assertTrue(afterC.uploads().isEmpty());
+    assertFalse(afterC.isTruncated());
+    var underD = s3.listMultipartUploads(r -> r.bucket("files").prefix("d/").delimiter("/"));
+    assertEquals(List.of("d/e/"), underD.commonPrefixes().stream().map(p -> p.prefix()).toList());
+    var underC = s3.listMultipartUploads(r -> r.bucket("files").prefix("c/").delimiter("/"));
+    assertEquals(List.of(c, c2), underC.uploads().stream().map(u -> u.uploadId()).toList());
+    assertTrue(underC.commonPrefixes().isEmpty());
+    // a delimiter of more than one character, and one no key has
+    assertEquals(List.of("d/e/"), s3.listMultipartUploads(r -> r.bucket("files").delimiter("e/")).commonPrefixes()
+        .stream().map(p -> p.prefix()).toList());
+    assertEquals(6, s3.listMultipartUploads(r -> r.bucket("files").delimiter("#")).uploads().size());
+    s3.abortMultipartUpload(r -> r.bucket("files").key("c/y").uploadId(c2));
+    s3.abortMultipartUpload(r -> r.bucket("files").key("d/e/1").uploadId(d));
+
     refused(400, "InvalidArgument", () -> s3.listMultipartUploads(r -> r.bucket("files").maxUploads(-1)));
     refused(404, "NoSuchBucket", () -> s3.listMultipartUploads(r -> r.bucket("nothing-here")));
     try (S3Client theirs = node.s3(other.accessKeyId(), other.secretAccessKey(), 1)) {
