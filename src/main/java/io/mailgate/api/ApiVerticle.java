@@ -294,7 +294,7 @@ public final class ApiVerticle extends VerticleBase {
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
         configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status,
-        new ConsoleHandler.Changes(configurationSets, eventDestinations, suppression, sendEmail), clock);
+        new ConsoleHandler.Changes(identityOps, configurationSets, eventDestinations, suppression, sendEmail), clock);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);

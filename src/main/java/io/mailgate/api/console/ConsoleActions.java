@@ -5,6 +5,7 @@ import io.mailgate.api.sesv1.QueryParams;
 import io.mailgate.api.sesv2.AccountHandler;
 import io.mailgate.api.sesv2.ConfigurationSetsHandler;
 import io.mailgate.api.sesv2.EventDestinationsHandler;
+import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.send.Caller;
@@ -21,20 +22,25 @@ import java.util.Map;
  * (PutConfigurationSetSendingOptions), an event destination enabled or not (UpdateConfigurationSetEventDestination,
  * its types and address kept), an address put on or taken off the suppression list (PutSuppressedDestination,
  * DeleteSuppressedDestination), and a test email (SendEmail, Simple content: the SES console's "Send test email",
- * to the mailbox simulator or anyone the account may send to).
+ * to the mailbox simulator or anyone the account may send to), an identity added (CreateEmailIdentity) or deleted
+ * (DeleteEmailIdentity, its box ticked).
  */
 final class ConsoleActions {
   /** What a done action says on the page it redirects to, by the code in its query string. */
-  static final Map<String, String> DONE = Map.of(
-      "account-paused", "Sending is paused for this account: sends are refused until it is resumed.",
-      "account-resumed", "Sending is resumed for this account.",
-      "set-paused", "The configuration set's sending is paused: sends that name it are refused until it is resumed.",
-      "set-resumed", "The configuration set's sending is resumed.",
-      "destination-enabled", "The event destination is enabled.",
-      "destination-disabled", "The event destination is disabled: its events are no longer posted.",
-      "suppressed", "The address is on the suppression list.",
-      "unsuppressed", "The address is off the suppression list.",
-      "sent", "The test email was accepted; its progress is below.");
+  static final Map<String, String> DONE = Map.ofEntries(
+      Map.entry("account-paused", "Sending is paused for this account: sends are refused until it is resumed."),
+      Map.entry("account-resumed", "Sending is resumed for this account."),
+      Map.entry("set-paused", "The configuration set's sending is paused: sends that name it are refused until it is "
+          + "resumed."),
+      Map.entry("set-resumed", "The configuration set's sending is resumed."),
+      Map.entry("destination-enabled", "The event destination is enabled."),
+      Map.entry("destination-disabled", "The event destination is disabled: its events are no longer posted."),
+      Map.entry("suppressed", "The address is on the suppression list."),
+      Map.entry("unsuppressed", "The address is off the suppression list."),
+      Map.entry("sent", "The test email was accepted; its progress is below."),
+      Map.entry("identity-created", "The identity is added. An address is sent a verification email (start-dev "
+          + "verifies it at once); a domain is verified once the DNS records shown are published."),
+      Map.entry("identity-deleted", "The identity is deleted."));
 
   /** A test email's subject and text, in characters: a test, not a newsletter. */
   static final int MAX_TEST_TEXT = 10_000;
@@ -44,14 +50,15 @@ final class ConsoleActions {
   private final EventDestinationsHandler destinations;
   private final SuppressionHandler suppression;
   private final SendEmailHandler sends;
+  private final IdentitiesHandler identities;
 
-  ConsoleActions(AccountHandler account, ConfigurationSetsHandler sets, EventDestinationsHandler destinations,
-      SuppressionHandler suppression, SendEmailHandler sends) {
+  ConsoleActions(AccountHandler account, ConsoleHandler.Changes changes) {
+    this.identities = changes.identities();
     this.account = account;
-    this.sets = sets;
-    this.destinations = destinations;
-    this.suppression = suppression;
-    this.sends = sends;
+    this.sets = changes.sets();
+    this.destinations = changes.destinations();
+    this.suppression = changes.suppression();
+    this.sends = changes.sends();
   }
 
   /**
@@ -78,6 +85,15 @@ final class ConsoleActions {
         case "suppress" -> suppression.suppress(caller, required(form, "address"), required(form, "reason"))
             .map(v -> done("suppressed"));
         case "unsuppress" -> suppression.unsuppress(caller, required(form, "address")).map(v -> done("unsuppressed"));
+        case "identity-create" -> identities.create(caller, required(form, "identity"), null, null, new JsonArray())
+            .map(v -> done("identity-created"));
+        case "identity-delete" -> {
+          if (!"yes".equals(form.string("confirm"))) {
+            throw SesException.badRequest("Deleting an identity needs its box ticked (confirm=yes): its DKIM key and "
+                + "settings go with it.");
+          }
+          yield identities.delete(caller, required(form, "identity")).map(v -> done("identity-deleted"));
+        }
         case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
             + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
         default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");

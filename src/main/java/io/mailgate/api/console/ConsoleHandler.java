@@ -64,8 +64,7 @@ public final class ConsoleHandler {
       AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
       ReceiptRuleStore receiptRules, MessageStatusHandler messages, Changes changes, java.time.Clock clock) {
-    this.actions = new ConsoleActions(account, changes.sets(), changes.destinations(), changes.suppression(),
-        changes.sends());
+    this.actions = new ConsoleActions(account, changes);
     this.clock = clock;
     this.messages = messages;
     this.logins = logins;
@@ -319,9 +318,9 @@ public final class ConsoleHandler {
   }
 
   /** The API's handlers whose operations the console's forms make. */
-  public record Changes(io.mailgate.api.sesv2.ConfigurationSetsHandler sets,
-      io.mailgate.api.sesv2.EventDestinationsHandler destinations, io.mailgate.api.sesv2.SuppressionHandler suppression,
-      io.mailgate.api.sesv2.SendEmailHandler sends) {}
+  public record Changes(io.mailgate.api.sesv2.IdentitiesHandler identities,
+      io.mailgate.api.sesv2.ConfigurationSetsHandler sets, io.mailgate.api.sesv2.EventDestinationsHandler destinations,
+      io.mailgate.api.sesv2.SuppressionHandler suppression, io.mailgate.api.sesv2.SendEmailHandler sends) {}
 
   /** A form to look a message up by its id, and what was found: its recipients and events. */
   static String message(String id, JsonObject m) {
@@ -377,9 +376,11 @@ public final class ConsoleHandler {
         .append(esc(a.id())).append("</title><style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
             + "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;"
             + "text-align:left;vertical-align:top}th{background:#f4f4f4}h1{font-size:1.4em}h2{font-size:1.1em;"
-            + "margin-top:1.5em}.muted{color:#777}form.inline{display:inline;margin-left:.5em}form.block{margin:.5em 0 1.5em}"
+            + "margin-top:1.5em}.muted{color:#777}form.inline{display:inline;margin-left:.5em}"
+            + "form.block{margin:.5em 0 1.5em}"
             + "form.block label{display:block;margin:.3em 0}.done{background:#e8f5e9;padding:.5em}"
-            + ".refused{background:#fdecea;padding:.5em}</style></head><body>");
+            + ".refused{background:#fdecea;padding:.5em}"
+            + "code.record{word-break:break-all}</style></head><body>");
     b.append("<h1>Mailgate: account ").append(esc(a.id())).append("</h1>");
     b.append("<p class=\"muted\">Signed in with access key ").append(esc(caller.accessKeyId()))
         .append(". What the buttons change goes through the same checks as the SES operation that changes it; the "
@@ -413,11 +414,14 @@ public final class ConsoleHandler {
     }
 
     b.append("<h2>Identities</h2>");
+    ConsoleForms.open(b, token, "identity-create", "block");
+    b.append("<input name=\"identity\" size=\"40\" placeholder=\"sender@example.com or example.com\" required> "
+        + "<button>Add identity</button></form>");
     if (ids.isEmpty()) {
       b.append("<p class=\"muted\">None.</p>");
     } else {
       b.append("<table><tr><th>Identity</th><th>Type</th><th>Verification</th><th>DKIM</th>"
-          + "<th>Default configuration set</th><th>Notifications</th></tr>");
+          + "<th>Default configuration set</th><th>Notifications</th><th>DNS records to publish</th><th></th></tr>");
       for (IdentityStore.Stored s : ids) {
         Identity i = s.identity();
         b.append("<tr><td>").append(esc(i.name())).append("</td><td>")
@@ -432,7 +436,20 @@ public final class ConsoleHandler {
               .append(n.withHeaders().contains(type) ? " (with headers)" : "").append("<br>"));
           b.append(n.forwarding() ? "" : "feedback forwarding off");
         }
-        b.append("</td></tr>");
+        b.append("</td><td>");
+        if (i.isDomain()) {
+          for (Object o : io.mailgate.api.sesv2.IdentitiesHandler.dnsRecords(i)) {
+            JsonObject r = (JsonObject) o;
+            b.append("<code class=\"record\">").append(esc(r.getString("Name"))).append(' ')
+                .append(esc(r.getString("Type"))).append(" \"").append(esc(r.getString("Value")))
+                .append("\"</code><br>");
+          }
+        }
+        b.append("</td><td>");
+        ConsoleForms.open(b, token, "identity-delete", "inline");
+        b.append("<input type=\"hidden\" name=\"identity\" value=\"").append(esc(i.name())).append("\">"
+            + "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> sure</label> "
+            + "<button>Delete</button></form></td></tr>");
       }
       b.append("</table>");
     }

@@ -44,7 +44,12 @@ public final class IdentitiesHandler {
     }
     IdentityService.DkimRequest dkim = dkimRequest(object(body, "DkimSigningAttributes", ""));
     JsonArray tags = io.mailgate.api.JsonFields.tags(body, "Tags");
-    String set = string(body, "ConfigurationSetName", "");
+    return create(caller, name, dkim, string(body, "ConfigurationSetName", ""), tags);
+  }
+
+  /** CreateEmailIdentity once its request is read (the API, the console's form): SES's answer. */
+  public Future<JsonObject> create(Caller caller, String name, IdentityService.DkimRequest dkim, String set,
+      JsonArray tags) {
     String account = caller.account().id();
     // an address at a verified domain (or a subdomain of one) can send at once, as GetEmailIdentity answers
     return setExists(caller, set).compose(v -> identities.create(caller.account(), name, dkim, set, tags))
@@ -103,7 +108,12 @@ public final class IdentitiesHandler {
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
-    return identities.delete(caller.account().id(), ctx.pathParam("identity")).map(v -> new JsonObject());
+    return delete(caller, ctx.pathParam("identity")).map(v -> new JsonObject());
+  }
+
+  /** DeleteEmailIdentity (the API, the console's form); NotFound for an identity the account does not have. */
+  public Future<Void> delete(Caller caller, String identity) {
+    return identities.delete(caller.account().id(), identity);
   }
 
   /**
@@ -213,7 +223,8 @@ public final class IdentitiesHandler {
     return d;
   }
 
-  static JsonArray dnsRecords(Identity i) {
+  /** The records a domain identity's owner publishes: its DKIM key's, and the next key's while one is waiting. */
+  public static JsonArray dnsRecords(Identity i) {
     JsonArray records = new JsonArray();
     if (i.dkimRecordName() != null) {
       records.add(new JsonObject().put("Name", i.dkimRecordName()).put("Type", "TXT").put("Value", i.dkimRecordValue()));

@@ -234,6 +234,47 @@ class ConsoleFormsTest {
   }
 
   @Test
+  void identitiesAreAddedWithTheirDnsRecordsAndDeletedOnceConfirmed() throws Exception {
+    Browser browser = newAccount("console-identities");
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      String added = followed(browser, browser.submit("action", "identity-create", "identity", "Forms.Example"));
+      assertTrue(added.contains(said("identity-created")), added);
+      assertTrue(added.contains("<td>forms.example</td>"), added);
+      // the records to publish, as GetEmailIdentity gives them, on the page
+      io.vertx.core.json.JsonArray expected = new io.vertx.core.json.JsonObject(node.signed("GET",
+          "/v2/email/identities/forms.example", "", Map.of(), browser.key(), browser.secret()).body())
+          .getJsonArray("DnsRecords");
+      assertFalse(expected.isEmpty());
+      for (Object o : expected) {
+        io.vertx.core.json.JsonObject r = (io.vertx.core.json.JsonObject) o;
+        assertTrue(added.contains(ConsoleHandler.esc(r.getString("Name")) + " TXT \""
+            + ConsoleHandler.esc(r.getString("Value")) + "\""), r + " in " + added);
+      }
+      followed(browser, browser.submit("action", "identity-create", "identity", "sender@forms.example"));
+      assertEquals(2, ses.listEmailIdentities(r -> { }).emailIdentities().size());
+
+      for (String bad : new String[] {"not valid!", "a@b\r\nc.example", "forms.example"}) {
+        HttpResponse<String> answer = browser.submit("action", "identity-create", "identity", bad);
+        assertTrue(answer.statusCode() >= 400 && answer.statusCode() < 500, bad + ": " + answer.body());
+        assertTrue(answer.body().contains("Not done: "), answer.body());
+      }
+      assertEquals(2, ses.listEmailIdentities(r -> { }).emailIdentities().size());
+
+      HttpResponse<String> unconfirmed = browser.submit("action", "identity-delete", "identity", "forms.example");
+      assertEquals(400, unconfirmed.statusCode());
+      assertTrue(unconfirmed.body().contains("box ticked"), unconfirmed.body());
+      ses.getEmailIdentity(r -> r.emailIdentity("forms.example")); // still there
+      String deleted = followed(browser, browser.submit("action", "identity-delete", "identity", "forms.example",
+          "confirm", "yes"));
+      assertTrue(deleted.contains(said("identity-deleted")), deleted);
+      assertThrows(NotFoundException.class, () -> ses.getEmailIdentity(r -> r.emailIdentity("forms.example")));
+      HttpResponse<String> gone = browser.submit("action", "identity-delete", "identity", "forms.example",
+          "confirm", "yes");
+      assertEquals(404, gone.statusCode(), gone.body());
+    }
+  }
+
+  @Test
   void aTestEmailIsSentAndFollowedOnThePage() throws Exception {
     Browser dev = new Browser(TestNode.ACCESS_KEY, TestNode.SECRET);
     assertTrue(dev.get("").body().contains("success@simulator.amazonses.com"), "the simulator's scenarios offered");
