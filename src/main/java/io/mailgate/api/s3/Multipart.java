@@ -183,7 +183,7 @@ final class Multipart {
         return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "Checksum Type mismatch occurred, "
             + "expected checksum Type: " + algorithm + ", actual checksum Type: " + given));
       }
-      Buffer data = Buffer.buffer(content.bytes());
+      Buffer data = content.buffer();
       return store.putPart(account, uploadId, resource.bucket(), resource.key(), number, data,
           algorithm == null ? null : content.checksum().getValue(), Upload.MAX_OBJECT_BYTES, maxStoredBytes,
           Instant.now()).compose(write -> switch (write.outcome()) {

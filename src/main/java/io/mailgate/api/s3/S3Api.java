@@ -336,26 +336,49 @@ public final class S3Api {
             reads.release(upload.length());
             ctx.vertx().cancelTimer(timer);
           });
-          Future<Buffer> body = request.body();
-          request.resume();
-          return body.onComplete(read -> ctx.vertx().cancelTimer(timer));
+          return readExactly(request, upload.length()).onComplete(read -> ctx.vertx().cancelTimer(timer));
         })
-        .compose(body -> {
-          if (body.length() != upload.length()) {
-            return Future.failedFuture(new S3Exception(S3Error.INCOMPLETE_BODY));
-          }
-          byte[] bytes = body.getBytes();
-          return OffLoop.when(bytes.length, () -> upload.hashed(bytes)).compose(hash -> auth.authenticateS3Upload(
-                  request, hash, refused)
-              .compose(caller -> OffLoop.when(bytes.length, () -> upload.content(bytes, caller.chunks()))
-                  .map(content -> new Received(caller.caller(), content))));
-        });
+        .compose(bytes -> OffLoop.when(bytes.length, () -> upload.hashed(bytes))
+            .compose(hash -> auth.authenticateS3Upload(request, hash, refused))
+            .compose(caller -> OffLoop.when(bytes.length, () -> upload.content(bytes, caller.chunks()))
+                .map(content -> new Received(caller.caller(), content))));
+  }
+
+  /**
+   * Reads a paused request's body into one array of the length its Content-Length claimed, as its chunks arrive: the
+   * one copy of it in memory (a body aggregated by {@code request.body()} grows by steps of up to 4 MB past its
+   * length, stays with the request until it ends, and its bytes would be copied out once more). A body that ends short
+   * of its length, or runs past it, is IncompleteBody.
+   */
+  static Future<byte[]> readExactly(HttpServerRequest request, long length) {
+    io.vertx.core.Promise<byte[]> read = io.vertx.core.Promise.promise();
+    byte[] bytes = new byte[(int) length];
+    int[] filled = {0};
+    request.handler(chunk -> {
+      int n = chunk.length();
+      if (n > bytes.length - filled[0]) {
+        read.tryFail(new S3Exception(S3Error.INCOMPLETE_BODY));
+        return;
+      }
+      chunk.getBytes(0, n, bytes, filled[0]);
+      filled[0] += n;
+    });
+    request.exceptionHandler(read::tryFail);
+    request.endHandler(v -> {
+      if (filled[0] == bytes.length) {
+        read.tryComplete(bytes);
+      } else {
+        read.tryFail(new S3Exception(S3Error.INCOMPLETE_BODY));
+      }
+    });
+    request.resume();
+    return read.future();
   }
 
   /** Writes the upload's content, within what the account may keep; 200 with its ETag (and checksum). */
   private Future<Void> store(RoutingContext ctx, Caller caller, Resource resource, Upload.Checked content,
       String requestId) {
-    Buffer data = Buffer.buffer(content.bytes());
+    Buffer data = content.buffer();
     return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
         maxStoredBytes, Instant.now()).compose(used -> {
           if (used >= 0) {

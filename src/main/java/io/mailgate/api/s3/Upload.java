@@ -32,7 +32,13 @@ final class Upload {
   private final Map.Entry<String, String> checksum;
 
   /** The content as written, its hex MD5 (the ETag), and the checksum to echo ({@code crc32} and its value). */
-  record Checked(byte[] bytes, String md5, Map.Entry<String, String> checksum) {}
+  record Checked(byte[] bytes, String md5, Map.Entry<String, String> checksum) {
+    /** The content as a Buffer over the same bytes, not a copy of them ({@code Buffer.buffer(byte[])} copies). */
+    io.vertx.core.buffer.Buffer buffer() {
+      return io.vertx.core.internal.buffer.BufferInternal.buffer(io.netty.buffer.Unpooled.unreleasableBuffer(
+          io.netty.buffer.Unpooled.wrappedBuffer(bytes)));
+    }
+  }
 
   private Upload(long length, String claimed, long decodedLength, String trailer, String contentMd5,
       Map.Entry<String, String> checksum) {
