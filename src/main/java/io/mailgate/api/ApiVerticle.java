@@ -294,7 +294,8 @@ public final class ApiVerticle extends VerticleBase {
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
         configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status,
-        new ConsoleHandler.Changes(identityOps, configurationSets, eventDestinations, suppression, sendEmail), clock);
+        new ConsoleHandler.Changes(identityOps, configurationSets, eventDestinations, suppression, sendEmail,
+            templateOps), clock);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);
@@ -695,8 +696,12 @@ public final class ApiVerticle extends VerticleBase {
       }
       if (body.length() + (long) chunk.length() > limit) {
         over[0] = true;
-        // answered, then closed: the rest of the body is not read
+        // answered, then closed: the rest of the body is not read. Said in the answer, so that a client does not send
+        // its next request on a connection about to close (the JDK's client did, and failed it)
         ctx.response().endHandler(v -> request.connection().close());
+        if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+          ctx.response().putHeader("Connection", "close");
+        }
         ctx.fail(413);
         return;
       }

@@ -8,6 +8,7 @@ import io.mailgate.api.sesv2.EventDestinationsHandler;
 import io.mailgate.api.sesv2.IdentitiesHandler;
 import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
+import io.mailgate.api.sesv2.TemplatesHandler;
 import io.mailgate.send.Caller;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -23,7 +24,8 @@ import java.util.Map;
  * its types and address kept), an address put on or taken off the suppression list (PutSuppressedDestination,
  * DeleteSuppressedDestination), and a test email (SendEmail, Simple content: the SES console's "Send test email",
  * to the mailbox simulator or anyone the account may send to), an identity added (CreateEmailIdentity) or deleted
- * (DeleteEmailIdentity, its box ticked).
+ * (DeleteEmailIdentity, its box ticked). One form changes nothing: a template rendered with the data given
+ * (TestRenderEmailTemplate), shown at once.
  */
 final class ConsoleActions {
   /** What a done action says on the page it redirects to, by the code in its query string. */
@@ -51,9 +53,11 @@ final class ConsoleActions {
   private final SuppressionHandler suppression;
   private final SendEmailHandler sends;
   private final IdentitiesHandler identities;
+  private final TemplatesHandler templates;
 
   ConsoleActions(AccountHandler account, ConsoleHandler.Changes changes) {
     this.identities = changes.identities();
+    this.templates = changes.templates();
     this.account = account;
     this.sets = changes.sets();
     this.destinations = changes.destinations();
@@ -62,10 +66,41 @@ final class ConsoleActions {
   }
 
   /**
-   * Does what the form asks; the query string of the page to show next (what was done, and for a test email the
-   * message to look up), or the SES error that refused it, nothing changed.
+   * What a form did: the query string of the page to redirect to (what was done, and for a test email the message to
+   * look up), or, for a form that changes nothing (a template rendered), what to show on the page at once.
    */
-  Future<String> run(Caller caller, QueryParams form) {
+  record Outcome(String redirect, String shown) {
+    static Outcome redirect(String query) {
+      return new Outcome(query, null);
+    }
+  }
+
+  /** Does what the form asks; the SES error that refused it, nothing changed, when it cannot. */
+  Future<Outcome> run(Caller caller, QueryParams form) {
+    try {
+      if ("render-template".equals(form.string("action"))) {
+        String name = required(form, "template");
+        return templates.render(caller.account().id(), name, required(form, "data")).map(m -> new Outcome(null,
+            rendered(name, m)));
+      }
+      return change(caller, form).map(Outcome::redirect);
+    } catch (RuntimeException e) { // a refusal (SesException) or a failure: answered, not thrown into the event loop
+      return Future.failedFuture(e);
+    }
+  }
+
+  /** Shows this much of a rendered message: enough for any test, not a page of megabytes. */
+  static final int MAX_SHOWN = 100_000;
+
+  /** A rendered template as the page shows it: its MIME text, escaped, cut at {@link #MAX_SHOWN} characters. */
+  static String rendered(String name, String message) {
+    boolean cut = message.length() > MAX_SHOWN;
+    return "<h2>Template " + ConsoleHandler.esc(name) + " rendered</h2>" + (cut ? "<p class=\"muted\">The first "
+        + MAX_SHOWN + " of its " + message.length() + " characters.</p>" : "") + "<pre class=\"rendered\">"
+        + ConsoleHandler.esc(cut ? message.substring(0, MAX_SHOWN) : message) + "</pre>";
+  }
+
+  private Future<String> change(Caller caller, QueryParams form) {
     try {
       String action = form.string("action");
       return switch (action == null ? "" : action) {
@@ -98,7 +133,7 @@ final class ConsoleActions {
             + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
         default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");
       };
-    } catch (SesException e) {
+    } catch (RuntimeException e) { // a refusal (SesException) or a failure: answered, not thrown into the event loop
       return Future.failedFuture(e);
     }
   }

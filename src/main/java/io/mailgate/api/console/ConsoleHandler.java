@@ -59,12 +59,14 @@ public final class ConsoleHandler {
   private final io.mailgate.api.ClientAddress clients;
   private final ConsoleActions actions;
   private final java.time.Clock clock;
+  private final io.mailgate.api.sesv2.TemplatesHandler templates;
 
   public ConsoleHandler(io.mailgate.api.LoginFailures logins, io.mailgate.api.ClientAddress clients,
       AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
       ReceiptRuleStore receiptRules, MessageStatusHandler messages, Changes changes, java.time.Clock clock) {
     this.actions = new ConsoleActions(account, changes);
+    this.templates = changes.templates();
     this.clock = clock;
     this.messages = messages;
     this.logins = logins;
@@ -130,8 +132,12 @@ public final class ConsoleHandler {
         return;
       }
       actions.run(signedIn.caller(), form).onComplete(ar -> {
+        if (ar.succeeded() && ar.result().redirect() != null) {
+          ctx.response().setStatusCode(303).putHeader("Location", "console?" + ar.result().redirect()).end();
+          return;
+        }
         if (ar.succeeded()) {
-          ctx.response().setStatusCode(303).putHeader("Location", "console?" + ar.result()).end();
+          show(ctx, signedIn, null, ar.result().shown(), 200);
           return;
         }
         io.mailgate.SesException e = io.mailgate.api.SesErrors.toSes(ctx, ar.cause(),
@@ -226,6 +232,7 @@ public final class ConsoleHandler {
     String messageId = asked == null || asked.isBlank() ? null : asked.strip();
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
+    Future<List<io.mailgate.store.TemplateStore.Listed>> templateList = templates.page(id, null, SHOWN);
     Future<JsonObject> message = messageId == null || messageId.length() > 200 ? Future.succeededFuture()
         : messages.status(caller, messageId).recover(e -> Future.succeededFuture(
             e instanceof io.mailgate.SesException x && x.error() == io.mailgate.SesError.NOT_FOUND ? null
@@ -246,7 +253,8 @@ public final class ConsoleHandler {
         return out;
       });
     });
-    return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters))
+    return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters,
+            templateList))
         .compose(v -> hooks).map(h -> {
       String html = render(caller, token, quota.result(), details.result().orElse(null), ids.result(),
           notifications.result(), configSets.result(), h, suppressed.result());
@@ -254,7 +262,8 @@ public final class ConsoleHandler {
       int top = html.indexOf("</h1>") + "</h1>".length();
       return html.substring(0, top) + (notice == null ? "" : notice) + html.substring(top, end)
           + receiving(receiving.result().orElse(null), filters.result())
-          + testEmail(token, ids.result(), configSets.result()) + message(messageId, message.result())
+          + testEmail(token, ids.result(), configSets.result()) + templates(token, templateList.result())
+          + message(messageId, message.result())
           + html.substring(end);
     });
   }
@@ -317,10 +326,33 @@ public final class ConsoleHandler {
     return b.append("</select></label><button>Send</button></form>").toString();
   }
 
+  /** The account's templates (the first {@link #SHOWN}), and a form that renders one with data. */
+  static String templates(String token, List<io.mailgate.store.TemplateStore.Listed> list) {
+    StringBuilder b = new StringBuilder("<h2>Templates</h2>");
+    if (list.isEmpty()) {
+      return b.append("<p class=\"muted\">None.</p>").toString();
+    }
+    List<io.mailgate.store.TemplateStore.Listed> shown = list.subList(0, Math.min(list.size(), SHOWN));
+    b.append("<table><tr><th>Template</th><th>Created</th></tr>");
+    for (io.mailgate.store.TemplateStore.Listed t : shown) {
+      b.append("<tr><td>").append(esc(t.name())).append("</td><td>").append(esc(String.valueOf(t.createdAt())))
+          .append("</td></tr>");
+    }
+    b.append("</table>");
+    ConsoleForms.open(b, token, "render-template", "block");
+    b.append("<label>Template <select name=\"template\">");
+    for (io.mailgate.store.TemplateStore.Listed t : shown) {
+      b.append("<option value=\"").append(esc(t.name())).append("\">").append(esc(t.name())).append("</option>");
+    }
+    return b.append("</select></label><label>Data (JSON) <textarea name=\"data\" rows=\"3\" cols=\"60\">{}"
+        + "</textarea></label><button>Render</button></form>").toString();
+  }
+
   /** The API's handlers whose operations the console's forms make. */
   public record Changes(io.mailgate.api.sesv2.IdentitiesHandler identities,
       io.mailgate.api.sesv2.ConfigurationSetsHandler sets, io.mailgate.api.sesv2.EventDestinationsHandler destinations,
-      io.mailgate.api.sesv2.SuppressionHandler suppression, io.mailgate.api.sesv2.SendEmailHandler sends) {}
+      io.mailgate.api.sesv2.SuppressionHandler suppression, io.mailgate.api.sesv2.SendEmailHandler sends,
+      io.mailgate.api.sesv2.TemplatesHandler templates) {}
 
   /** A form to look a message up by its id, and what was found: its recipients and events. */
   static String message(String id, JsonObject m) {
@@ -380,7 +412,7 @@ public final class ConsoleHandler {
             + "form.block{margin:.5em 0 1.5em}"
             + "form.block label{display:block;margin:.3em 0}.done{background:#e8f5e9;padding:.5em}"
             + ".refused{background:#fdecea;padding:.5em}"
-            + "code.record{word-break:break-all}</style></head><body>");
+            + "code.record{word-break:break-all}pre.rendered{background:#f8f8f8;padding:.5em;white-space:pre-wrap}</style></head><body>");
     b.append("<h1>Mailgate: account ").append(esc(a.id())).append("</h1>");
     b.append("<p class=\"muted\">Signed in with access key ").append(esc(caller.accessKeyId()))
         .append(". What the buttons change goes through the same checks as the SES operation that changes it; the "

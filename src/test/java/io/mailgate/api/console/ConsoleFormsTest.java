@@ -275,6 +275,37 @@ class ConsoleFormsTest {
   }
 
   @Test
+  void aTemplateIsRenderedWithTheDataGivenAndShownEscaped() throws Exception {
+    Browser browser = newAccount("console-templates");
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      assertTrue(browser.get("").body().contains("<h2>Templates</h2><p class=\"muted\">None.</p>"));
+      ses.createEmailTemplate(r -> r.templateName("welcome").templateContent(c -> c.subject("Hi {{name}}")
+          .text("Hello {{name}}, your code is {{code}}.").html("<p>Hello {{name}}</p>")));
+      String page = browser.get("").body();
+      assertTrue(page.contains("<td>welcome</td>") && page.contains("<option value=\"welcome\">welcome</option>"),
+          page);
+      HttpResponse<String> rendered = browser.submit("action", "render-template", "template", "welcome", "data",
+          "{\"name\": \"Ann <script>alert(1)</script>\", \"code\": 42}");
+      assertEquals(200, rendered.statusCode(), rendered.body());
+      String html = rendered.body();
+      assertTrue(html.contains("Template welcome rendered"), html);
+      assertTrue(html.contains("your code is 42."), html);
+      assertFalse(html.contains("<script>"), "escaped: " + html);
+      // Handlebars escapes the value ({{name}}), the page escapes the message
+      assertTrue(html.contains("Hello Ann &amp;lt;script&amp;gt;"), "the text part as rendered, escaped: " + html);
+      assertTrue(html.contains("<h2>Suppression list</h2>"), "on the page");
+
+      HttpResponse<String> badData = browser.submit("action", "render-template", "template", "welcome", "data",
+          "{not json");
+      assertEquals(400, badData.statusCode());
+      assertTrue(badData.body().contains("Not done: BadRequestException"), badData.body());
+      HttpResponse<String> missing = browser.submit("action", "render-template", "template", "nope", "data", "{}");
+      assertEquals(404, missing.statusCode());
+      assertTrue(missing.body().contains("NotFoundException"), missing.body());
+    }
+  }
+
+  @Test
   void aTestEmailIsSentAndFollowedOnThePage() throws Exception {
     Browser dev = new Browser(TestNode.ACCESS_KEY, TestNode.SECRET);
     assertTrue(dev.get("").body().contains("success@simulator.amazonses.com"), "the simulator's scenarios offered");
