@@ -412,7 +412,8 @@ public final class ConsoleHandler {
             + "form.block{margin:.5em 0 1.5em}"
             + "form.block label{display:block;margin:.3em 0}.done{background:#e8f5e9;padding:.5em}"
             + ".refused{background:#fdecea;padding:.5em}"
-            + "code.record{word-break:break-all}pre.rendered{background:#f8f8f8;padding:.5em;white-space:pre-wrap}</style></head><body>");
+            + "code.record{word-break:break-all}pre.rendered{background:#f8f8f8;padding:.5em;white-space:pre-wrap}"
+            + "</style></head><body>");
     b.append("<h1>Mailgate: account ").append(esc(a.id())).append("</h1>");
     b.append("<p class=\"muted\">Signed in with access key ").append(esc(caller.accessKeyId()))
         .append(". What the buttons change goes through the same checks as the SES operation that changes it; the "
