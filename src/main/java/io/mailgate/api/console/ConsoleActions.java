@@ -100,42 +100,39 @@ final class ConsoleActions {
         + ConsoleHandler.esc(cut ? message.substring(0, MAX_SHOWN) : message) + "</pre>";
   }
 
+  /** A form that changes something; throws the refusal of what it cannot read (run turns it into a failure). */
   private Future<String> change(Caller caller, QueryParams form) {
-    try {
-      String action = form.string("action");
-      return switch (action == null ? "" : action) {
-        case "account-sending" -> {
-          boolean on = flag(form);
-          yield account.setSending(caller, on).map(v -> done(on ? "account-resumed" : "account-paused"));
+    String action = form.string("action");
+    return switch (action == null ? "" : action) {
+      case "account-sending" -> {
+        boolean on = flag(form);
+        yield account.setSending(caller, on).map(v -> done(on ? "account-resumed" : "account-paused"));
+      }
+      case "set-sending" -> {
+        boolean on = flag(form);
+        yield sets.setSending(caller, required(form, "set"), on).map(v -> done(on ? "set-resumed" : "set-paused"));
+      }
+      case "destination" -> {
+        boolean on = flag(form);
+        yield destinations.setEnabled(caller, required(form, "set"), required(form, "destination"), on)
+            .map(v -> done(on ? "destination-enabled" : "destination-disabled"));
+      }
+      case "suppress" -> suppression.suppress(caller, required(form, "address"), required(form, "reason"))
+          .map(v -> done("suppressed"));
+      case "unsuppress" -> suppression.unsuppress(caller, required(form, "address")).map(v -> done("unsuppressed"));
+      case "identity-create" -> identities.create(caller, required(form, "identity"), null, null, new JsonArray())
+          .map(v -> done("identity-created"));
+      case "identity-delete" -> {
+        if (!"yes".equals(form.string("confirm"))) {
+          throw SesException.badRequest("Deleting an identity needs its box ticked (confirm=yes): its DKIM key and "
+              + "settings go with it.");
         }
-        case "set-sending" -> {
-          boolean on = flag(form);
-          yield sets.setSending(caller, required(form, "set"), on).map(v -> done(on ? "set-resumed" : "set-paused"));
-        }
-        case "destination" -> {
-          boolean on = flag(form);
-          yield destinations.setEnabled(caller, required(form, "set"), required(form, "destination"), on)
-              .map(v -> done(on ? "destination-enabled" : "destination-disabled"));
-        }
-        case "suppress" -> suppression.suppress(caller, required(form, "address"), required(form, "reason"))
-            .map(v -> done("suppressed"));
-        case "unsuppress" -> suppression.unsuppress(caller, required(form, "address")).map(v -> done("unsuppressed"));
-        case "identity-create" -> identities.create(caller, required(form, "identity"), null, null, new JsonArray())
-            .map(v -> done("identity-created"));
-        case "identity-delete" -> {
-          if (!"yes".equals(form.string("confirm"))) {
-            throw SesException.badRequest("Deleting an identity needs its box ticked (confirm=yes): its DKIM key and "
-                + "settings go with it.");
-          }
-          yield identities.delete(caller, required(form, "identity")).map(v -> done("identity-deleted"));
-        }
-        case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
-            + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
-        default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");
-      };
-    } catch (RuntimeException e) { // a refusal (SesException) or a failure: answered, not thrown into the event loop
-      return Future.failedFuture(e);
-    }
+        yield identities.delete(caller, required(form, "identity")).map(v -> done("identity-deleted"));
+      }
+      case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
+          + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
+      default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");
+    };
   }
 
   /** The SendEmail request of the test email form: one recipient, a subject, a text, a configuration set or none. */

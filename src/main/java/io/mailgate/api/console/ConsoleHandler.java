@@ -89,8 +89,7 @@ public final class ConsoleHandler {
       asked = ctx.request().getParam("message");
       done = ctx.request().getParam("done");
     } catch (IllegalArgumentException e) { // a malformed escape: before anything asynchronous, where it would be lost
-      ctx.response().setStatusCode(400).putHeader("Content-Type", "text/plain; charset=utf-8")
-          .end("The query string is not valid percent-encoding.\n");
+      plain(ctx, 400, "The query string is not valid percent-encoding.");
       return;
     }
     String notice = done == null || !ConsoleActions.DONE.containsKey(done) ? null
@@ -175,9 +174,8 @@ public final class ConsoleHandler {
     String client = clients.of(ctx.request());
     io.mailgate.api.LoginFailures.Attempt attempt = logins.begin(client, keyId);
     if (attempt == null) {
-      ctx.response().setStatusCode(429).putHeader("Retry-After", "600")
-          .putHeader("Content-Type", "text/plain; charset=utf-8")
-          .end("Too many sign-ins with unknown access keys from this address. Retry later.\n");
+      ctx.response().putHeader("Retry-After", "600");
+      plain(ctx, 429, "Too many sign-ins with unknown access keys from this address. Retry later.");
       return;
     }
     accounts.byAccessKey(keyId).onComplete(ar -> {
@@ -592,8 +590,7 @@ public final class ConsoleHandler {
 
   private static void unavailable(RoutingContext ctx, String why) {
     LOG.log(Level.WARNING, "console: " + why);
-    ctx.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
-        .end("The console cannot be shown right now. Retry later.\n");
+    plain(ctx, 503, "The console cannot be shown right now. Retry later.");
   }
 
   private static void forbidden(RoutingContext ctx, String why) {
