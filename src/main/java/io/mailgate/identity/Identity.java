@@ -36,6 +36,19 @@ public record Identity(String accountId, String name, Type type, Status verifica
     return verificationStatus == Status.SUCCESS || verificationStatus == Status.TEMPORARY_FAILURE;
   }
 
+  /**
+   * A domain with something not verified yet, or no longer: its verification, DKIM or custom MAIL FROM pending, failed
+   * or its records missing for now (what {@link IdentityStore#restartDomainVerification} has checked again).
+   */
+  public boolean awaitsDns() {
+    return isDomain() && (unsettled(verificationStatus) || unsettled(dkimStatus)
+        || mailFromStatus == Status.PENDING || mailFromStatus == Status.TEMPORARY_FAILURE);
+  }
+
+  private static boolean unsettled(Status s) {
+    return s == Status.PENDING || s == Status.FAILED || s == Status.TEMPORARY_FAILURE;
+  }
+
   public boolean isDomain() {
     return type == Type.DOMAIN;
   }

@@ -79,9 +79,9 @@ public final class IdentityService {
       "AWS_SES(_[A-Z]{2}(_GOV)?_(NORTH|SOUTH|EAST|WEST|CENTRAL|NORTHEAST|SOUTHEAST|NORTHWEST|SOUTHWEST)_[1-9])?");
 
   /**
-   * An address gets a verification email at most this often, from all accounts and nodes together, however often
-   * identities for it are created, deleted and created again, or verified again: the operator's sender is not a tool
-   * to mail a stranger's inbox again and again.
+   * An address gets an account's verification email at most this often, from all nodes together, however often the
+   * account creates, deletes and creates its identity again, or verifies it again: the operator's sender is not a tool
+   * to mail a stranger's inbox again and again (each account's own: another's asking cannot hold this one's back).
    */
   static final long VERIFICATION_COOLDOWN_MILLIS = 5 * 60_000;
   /** The identities an account may have, as in SES. */
@@ -380,13 +380,57 @@ public final class IdentityService {
             .compose(v -> get(accountId, i.name()));
       }
       if (!i.isDomain() && i.verificationStatus() != Identity.Status.SUCCESS) {
-        // PENDING, or FAILED (its link went unfollowed): a new link, and PENDING again; none while sending is paused
-        return (account.sendingEnabled() ? allowance.take(accountId).compose(v -> sendVerification(accountId, i.name()))
-            : notSentWhilePaused(accountId, i.name()))
-            .compose(v -> get(accountId, i.name()));
+        return resend(account, i.name()).compose(v -> get(accountId, i.name()));
       }
       return Future.succeededFuture(i);
     });
+  }
+
+  /** What {@link #verifyAgain} did. */
+  public enum Again {
+    /** A new verification email went to the address. */
+    EMAIL_SENT,
+    /** None went: one went there within the cooldown, the account's sending is paused, or it could not be sent. */
+    EMAIL_NOT_SENT,
+    /** The domain's DNS records are looked up at the next round; a FAILED verification or DKIM is PENDING again. */
+    DNS_CHECK_SOON
+  }
+
+  /**
+   * The console's "verify again" of an identity the account has (NotFound otherwise; it is not created): a pending or
+   * FAILED address is sent a new verification email (as {@link #verify}), a domain not yet verified, or whose DKIM or
+   * custom MAIL FROM is not, has its DNS records looked up at the next round instead of up to
+   * {@code identity.dnsCheckIntervalSeconds} later, FAILED ones started again. A verified identity is a BadRequest:
+   * nothing to do.
+   */
+  public Future<Again> verifyAgain(Account account, String rawName) {
+    String accountId = account.id();
+    return get(accountId, rawName).compose(i -> {
+      if (i.isDomain()) {
+        return changed(store.restartDomainVerification(accountId, i.name()), accountId, i.name())
+            .compose(restarted -> restarted ? Future.succeededFuture(Again.DNS_CHECK_SOON)
+                : Future.failedFuture(verifiedAlready(i.name())));
+      }
+      if (i.verificationStatus() == Identity.Status.SUCCESS) {
+        return Future.failedFuture(verifiedAlready(i.name()));
+      }
+      return resend(account, i.name()).map(sent -> sent ? Again.EMAIL_SENT : Again.EMAIL_NOT_SENT);
+    });
+  }
+
+  private static SesException verifiedAlready(String name) {
+    return SesException.badRequest("Identity " + name + " is verified already: there is nothing to verify again.");
+  }
+
+  /**
+   * A PENDING or FAILED (its link went unfollowed) address's new link, which makes it PENDING again; none while the
+   * account's sending is paused. Whether an email went.
+   */
+  private Future<Boolean> resend(Account account, String address) {
+    String accountId = account.id();
+    return account.sendingEnabled()
+        ? allowance.take(accountId).compose(v -> sendVerification(accountId, address))
+        : notSentWhilePaused(accountId, address);
   }
 
   /** Names of the account's identities: {@link IdentityStore#names}. */
@@ -523,7 +567,7 @@ public final class IdentityService {
    * counted by the allowance already: given back if none goes. The identity is PENDING while the link works and FAILED
    * after; with no email sent, its time runs from its first request.
    */
-  private Future<Void> sendVerification(String accountId, String address) {
+  private Future<Boolean> sendVerification(String accountId, String address) {
     String link = publicUrl + "/_mailgate/verify-email?token=" + links.token(accountId, address);
     return store.claimVerificationEmail(accountId, address, VERIFICATION_COOLDOWN_MILLIS).compose(claimed -> {
       if (!claimed) {
@@ -540,13 +584,13 @@ public final class IdentityService {
       LOG.warning("verification email to " + address + " could not be sent: " + e.getMessage());
       allowance.giveBack(accountId);
       return Future.succeededFuture(false);
-    }).compose(sent -> linkSent(accountId, address, sent));
+    }).compose(sent -> linkSent(accountId, address, sent).map(sent));
   }
 
   /** No verification email while the account's sending is paused: its time to be verified runs as if none could go. */
-  private Future<Void> notSentWhilePaused(String accountId, String address) {
+  private Future<Boolean> notSentWhilePaused(String accountId, String address) {
     LOG.info("verification email to " + address + " not sent: sending is paused for account " + accountId);
-    return linkSent(accountId, address, false);
+    return linkSent(accountId, address, false).map(false);
   }
 
   /**

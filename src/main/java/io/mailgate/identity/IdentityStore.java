@@ -172,7 +172,9 @@ public final class IdentityStore {
 
   /**
    * A domain's verification or DKIM that FAILED starts again (SES v1's VerifyDomainIdentity and VerifyDomainDkim do
-   * that): PENDING, timed out from now, checked at the next round.
+   * that): PENDING, timed out from now, checked at the next round; one still PENDING or whose records went missing
+   * (TEMPORARY_FAILURE, its MAIL FROM's too) is checked at the next round too ({@link Identity#awaitsDns}). False when
+   * there is nothing to check: the domain and what it has set up are verified (or it is not the account's).
    */
   public Future<Boolean> restartDomainVerification(String accountId, String name) {
     return pool.preparedQuery("UPDATE identities SET "
@@ -181,7 +183,9 @@ public final class IdentityStore {
             + "dkim_status = CASE WHEN dkim_status = 'FAILED' THEN 'PENDING' ELSE dkim_status END, "
             + "dns_checked_at = NULL "
             + "WHERE account_id = $1 AND identity = $2 AND type = 'DOMAIN' "
-            + "AND (verification_status = 'FAILED' OR dkim_status = 'FAILED')")
+            + "AND (verification_status IN ('FAILED', 'PENDING', 'TEMPORARY_FAILURE') "
+            + "OR dkim_status IN ('FAILED', 'PENDING', 'TEMPORARY_FAILURE') "
+            + "OR mail_from_status IN ('PENDING', 'TEMPORARY_FAILURE'))")
         .execute(Tuple.of(accountId, name)).map(r -> r.rowCount() == 1);
   }
 

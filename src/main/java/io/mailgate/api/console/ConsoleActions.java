@@ -24,7 +24,8 @@ import java.util.Map;
  * its types and address kept), an address put on or taken off the suppression list (PutSuppressedDestination,
  * DeleteSuppressedDestination), and a test email (SendEmail, Simple content: the SES console's "Send test email",
  * to the mailbox simulator or anyone the account may send to), an identity added (CreateEmailIdentity) or deleted
- * (DeleteEmailIdentity, its box ticked). One form changes nothing: a template rendered with the data given
+ * (DeleteEmailIdentity, its box ticked), or verified again (v1's VerifyEmailIdentity for an address; for a domain,
+ * its DNS records looked up at the next round). One form changes nothing: a template rendered with the data given
  * (TestRenderEmailTemplate), shown at once.
  */
 final class ConsoleActions {
@@ -42,7 +43,14 @@ final class ConsoleActions {
       Map.entry("sent", "The test email was accepted; its progress is below."),
       Map.entry("identity-created", "The identity is added. An address is sent a verification email (start-dev "
           + "verifies it at once); a domain is verified once the DNS records shown are published."),
-      Map.entry("identity-deleted", "The identity is deleted."));
+      Map.entry("identity-deleted", "The identity is deleted."),
+      Map.entry("verification-sent", "A new verification email is on its way to the address: the identity is "
+          + "verified when its link is followed."),
+      Map.entry("verification-not-sent", "No new verification email went: one went to the address less than "
+          + "five minutes ago (its link still works), the account's sending is paused, or it could not be sent (the "
+          + "node's log says which)."),
+      Map.entry("dns-check", "The domain's DNS records are looked up again at the node's next round (a minute "
+          + "away with the default identity.dnsCheckIntervalSeconds); reload the page to see what was found."));
 
   /** A test email's subject and text, in characters: a test, not a newsletter. */
   static final int MAX_TEST_TEXT = 10_000;
@@ -129,6 +137,12 @@ final class ConsoleActions {
         }
         yield identities.delete(caller, required(form, "identity")).map(v -> done("identity-deleted"));
       }
+      case "identity-verify" -> identities.verifyAgain(caller, required(form, "identity")).map(again -> done(
+          switch (again) {
+            case EMAIL_SENT -> "verification-sent";
+            case EMAIL_NOT_SENT -> "verification-not-sent";
+            case DNS_CHECK_SOON -> "dns-check";
+          }));
       case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
           + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
       default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");

@@ -457,7 +457,12 @@ public final class ConsoleHandler {
         Identity i = s.identity();
         b.append("<tr><td>").append(esc(i.name())).append("</td><td>")
             .append(i.isDomain() ? "domain" : "email address").append("</td><td>")
-            .append(esc(String.valueOf(i.verificationStatus()))).append("</td><td>")
+            .append(esc(String.valueOf(i.verificationStatus())));
+        if (i.isDomain() ? i.awaitsDns() : i.verificationStatus() != Identity.Status.SUCCESS) {
+          ConsoleForms.button(b, token, "identity-verify", i.isDomain() ? "Check DNS now" : "Send the email again",
+              "identity", i.name());
+        }
+        b.append("</td><td>")
             .append(esc(String.valueOf(i.dkimStatus()))).append(i.dkimSigningEnabled() ? ", signing" : "")
             .append("</td><td>").append(esc(i.configurationSet() == null ? "" : i.configurationSet()))
             .append("</td><td>");

@@ -116,6 +116,11 @@ public final class IdentitiesHandler {
     return identities.delete(caller.account().id(), identity);
   }
 
+  /** The console's "verify again" ({@link IdentityService#verifyAgain}): no SES v2 operation does it. */
+  public Future<IdentityService.Again> verifyAgain(Caller caller, String identity) {
+    return identities.verifyAgain(caller.account(), identity);
+  }
+
   /**
    * GET /v2/email/identities (query) and POST /v2/email/list-identities (body, with its Filter), as SDK versions
    * differ.

@@ -52,14 +52,14 @@ class ConsoleFormsTest {
     relay.close();
   }
 
-  /** A browser signed in with one access key. */
-  record Browser(String key, String secret) {
+  /** A browser signed in with one access key to the node at {@code endpoint}. */
+  record Browser(URI endpoint, String key, String secret) {
     String auth() {
       return "Basic " + Base64.getEncoder().encodeToString((key + ":" + secret).getBytes(StandardCharsets.UTF_8));
     }
 
     HttpResponse<String> get(String query) throws Exception {
-      return HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console" + query))
+      return HTTP.send(HttpRequest.newBuilder(URI.create(endpoint + "/_mailgate/console" + query))
           .header("Authorization", auth()).build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -69,7 +69,7 @@ class ConsoleFormsTest {
     }
 
     HttpResponse<String> post(String body, String... headers) throws Exception {
-      HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console"))
+      HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(endpoint + "/_mailgate/console"))
           .header("Authorization", auth()).header("Content-Type", "application/x-www-form-urlencoded")
           .POST(HttpRequest.BodyPublishers.ofString(body));
       for (int i = 0; i + 1 < headers.length; i += 2) {
@@ -85,7 +85,7 @@ class ConsoleFormsTest {
       for (int i = 0; i + 1 < fields.length; i += 2) {
         form.put(fields[i], fields[i + 1]);
       }
-      return post(encode(form), "Sec-Fetch-Site", "same-origin", "Origin", node.endpoint().toString());
+      return post(encode(form), "Sec-Fetch-Site", "same-origin", "Origin", endpoint.toString());
     }
   }
 
@@ -119,7 +119,7 @@ class ConsoleFormsTest {
 
   static Browser newAccount(String name) {
     Accounts.NewKey k = node.createAccount(name, true, 10, 1000);
-    return new Browser(k.accessKeyId(), k.secretAccessKey());
+    return new Browser(node.endpoint(), k.accessKeyId(), k.secretAccessKey());
   }
 
   @Test
@@ -138,7 +138,7 @@ class ConsoleFormsTest {
     // an account an operator paused cannot resume itself here either: the API's answer, on the page
     Accounts.NewKey held = node.createAccount("console-held", true, 10, 1000);
     node.updateAccount(held.accountId(), null, null, null, false);
-    Browser heldBrowser = new Browser(held.accessKeyId(), held.secretAccessKey());
+    Browser heldBrowser = new Browser(node.endpoint(), held.accessKeyId(), held.secretAccessKey());
     HttpResponse<String> refused = heldBrowser.submit("action", "account-sending", "enabled", "true");
     assertEquals(400, refused.statusCode(), refused.body());
     assertTrue(refused.body().contains("Not done: BadRequestException: Sending for this account was paused by an "
@@ -307,7 +307,7 @@ class ConsoleFormsTest {
 
   @Test
   void aTestEmailIsSentAndFollowedOnThePage() throws Exception {
-    Browser dev = new Browser(TestNode.ACCESS_KEY, TestNode.SECRET);
+    Browser dev = new Browser(node.endpoint(), TestNode.ACCESS_KEY, TestNode.SECRET);
     assertTrue(dev.get("").body().contains("success@simulator.amazonses.com"), "the simulator's scenarios offered");
     HttpResponse<String> sent = dev.submit("action", "send-test", "from", "console@example.com",
         "to", "reader-forms@example.org", "subject", "Hello from the console", "text", "line one\r\nline two", "set",
@@ -344,8 +344,9 @@ class ConsoleFormsTest {
     assertEquals(404, noSet.statusCode(), noSet.body());
     // the sandbox: to a recipient the account has not verified
     Accounts.NewKey sandboxed = node.createAccount("console-sandbox", false, 10, 200);
-    HttpResponse<String> sandbox = new Browser(sandboxed.accessKeyId(), sandboxed.secretAccessKey()).submit("action",
-        "send-test", "from", "sandbox@example.com", "to", "reader-forms@example.org", "subject", "s", "text", "t");
+    Browser sandboxedBrowser = new Browser(node.endpoint(), sandboxed.accessKeyId(), sandboxed.secretAccessKey());
+    HttpResponse<String> sandbox = sandboxedBrowser.submit("action", "send-test", "from", "sandbox@example.com", "to",
+        "reader-forms@example.org", "subject", "s", "text", "t");
     assertEquals(400, sandbox.statusCode(), sandbox.body());
     assertTrue(sandbox.body().contains("Not done: MessageRejected: "), sandbox.body());
     Thread.sleep(500);
@@ -393,8 +394,8 @@ class ConsoleFormsTest {
         .POST(HttpRequest.BodyPublishers.ofString("csrf=" + token + "&" + suppress)).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(415, plain.statusCode(), plain.body());
-    HttpResponse<String> wrongPassword = new Browser(browser.key(), browser.secret() + "x").post("csrf="
-        + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&" + suppress);
+    HttpResponse<String> wrongPassword = new Browser(node.endpoint(), browser.key(), browser.secret() + "x")
+        .post("csrf=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&" + suppress);
     assertEquals(401, wrongPassword.statusCode());
     HttpResponse<String> large = browser.post("csrf=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + "&"
         + suppress + "&pad=" + "x".repeat(ConsoleHandler.MAX_FORM));
