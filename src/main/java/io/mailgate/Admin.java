@@ -30,7 +30,7 @@ final class Admin {
         account create <name> [--max-send-rate N] [--max-24-hour-send N] [--production]
         account list
         account set <account-id> [--max-send-rate N] [--max-24-hour-send N] [--production true|false] [--sending true|false]
-        account webhook-secret <account-id> [--rotate [--grace-hours N] [--force]]
+        account webhook-secret <account-id> [--url <destination-url>] [--rotate [--grace-hours N] [--force]]
         key create <account-id>
         key list [<account-id>]
         key disable <access-key-id>
@@ -176,8 +176,12 @@ final class Admin {
             + (sending == null ? "" : "; sending " + sending(r)));
       }
       case "account webhook-secret": {
-        only(flags, what, "rotate", "grace-hours", "force");
+        only(flags, what, "rotate", "grace-hours", "force", "url");
         String id = positional(rest, "account id");
+        String url = flags.get("url");
+        if (url != null && (url.isBlank() || url.equals("true"))) {
+          throw new UsageError("--url needs the destination's URL, as configured");
+        }
         boolean rotate = flags.containsKey("rotate");
         Long grace = flags.containsKey("grace-hours") ? number(flags, "grace-hours", 0L, Long::parseLong) : null;
         if (grace != null && (!rotate || grace < 0 || grace > 24 * 30)) {
@@ -187,12 +191,15 @@ final class Admin {
             ? accounts.rotateWebhookSecret(id, grace == null ? 24 : grace.intValue(), flags.containsKey("force"))
             : accounts.webhookSecret(id);
         return state.map(s -> {
-          StringBuilder out = new StringBuilder(webhooks.secret(id, s.generation()));
-          out.append("\n(event webhooks of account ").append(id).append(" are signed with it: Standard Webhooks, ")
-              .append("webhook-signature header");
+          java.util.function.IntFunction<String> secret = generation -> url == null ? webhooks.secret(id, generation)
+              : webhooks.secret(id, generation, url);
+          StringBuilder out = new StringBuilder(secret.apply(s.generation()));
+          out.append(url == null ? "\n(event webhooks of account " + id + " are signed with it"
+              : "\n(the posts to " + url + " of account " + id + " are signed with it, no other destination's")
+              .append(": Standard Webhooks, webhook-signature header");
           if (s.previousUntil() != null && s.previousUntil().isAfter(java.time.Instant.now()) && s.generation() > 0) {
             out.append("; until ").append(s.previousUntil()).append(" also with the previous secret ")
-                .append(webhooks.secret(id, s.generation() - 1));
+                .append(secret.apply(s.generation() - 1));
           }
           return out.append(")").toString();
         }).recover(e -> Future.failedFuture(e instanceof IllegalArgumentException ? new UsageError(e.getMessage()) : e));

@@ -205,6 +205,15 @@ public class AdminTest {
     assertEquals(0, rotated.code(), rotated.err());
     assertTrue(rotated.out().startsWith(signer.secret(account, 1) + "\n"), rotated.out());
     assertTrue(rotated.out().contains("also with the previous secret " + signer.secret(account, 0)), rotated.out());
+    // a destination's own secret, of the generation that signs now, and during the grace the previous one's
+    String url = "https://hooks.example.com/ses?token=1";
+    Run destination = admin("account", "webhook-secret", account, "--url", url);
+    assertEquals(0, destination.code(), destination.err());
+    assertTrue(destination.out().startsWith(signer.secret(account, 1, url) + "\n"), destination.out());
+    assertTrue(destination.out().contains("the posts to " + url + " of account " + account), destination.out());
+    assertTrue(destination.out().contains("also with the previous secret " + signer.secret(account, 0, url)),
+        destination.out());
+    assertEquals(2, admin("account", "webhook-secret", account, "--url").code(), "--url needs a value");
     assertEquals(1, Db.count(pg, "SELECT count(*) FROM accounts WHERE id = '" + account + "' AND "
         + "webhook_previous_until BETWEEN now() + interval '119 minutes' AND now() + interval '121 minutes'"));
     // again during the grace period: the secret before would stop at once, so only with --force

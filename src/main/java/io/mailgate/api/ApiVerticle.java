@@ -295,7 +295,8 @@ public final class ApiVerticle extends VerticleBase {
     ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
         configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status,
         new ConsoleHandler.Changes(identityOps, configurationSets, eventDestinations, suppression, sendEmail,
-            templateOps), clock);
+            templateOps), new io.mailgate.events.DestinationSecrets(new io.mailgate.identity.Accounts(db, secrets),
+        new io.mailgate.events.WebhookSigner(secrets)), clock);
 
     Router router = Router.router(vertx);
     HttpDate date = new HttpDate(clock);

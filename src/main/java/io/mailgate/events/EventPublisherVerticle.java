@@ -117,8 +117,11 @@ public final class EventPublisherVerticle extends VerticleBase {
   private final Map<String, Destination> receiptUrls = new HashMap<>();
   private HttpClient http;
   private WorkerExecutor resolver;
-  /** Account secrets whose keyed HMAC the publisher keeps: a node signs for as many accounts as have webhooks. */
-  static final int SIGNING_KEYS_KEPT = 4096;
+  /**
+   * Secrets whose keyed HMAC the publisher keeps (about a kilobyte each): a node signs for as many accounts and
+   * destinations as have webhooks.
+   */
+  static final int SIGNING_KEYS_KEPT = 8192;
   private WebhookSigner.Macs signer;
   private Metrics metrics;
   private int concurrency;
@@ -901,16 +904,22 @@ public final class EventPublisherVerticle extends VerticleBase {
   }
 
   /**
-   * The {@code webhook-signature} header: under the account's secret, and while it is being rotated under the
-   * previous one too (receivers still configured with that one verify the second).
+   * The {@code webhook-signature} header: under the account's secret and under the destination's own, and while the
+   * account's is being rotated under the previous generation's two too (receivers still configured with one of
+   * those verify it).
    */
   private String signature(Target t, String id, long timestamp, byte[] body) {
-    String current = signer.signature(t.accountId(), t.secretGeneration(), id, timestamp, body);
+    String current = signatures(t, t.secretGeneration(), id, timestamp, body);
     if (t.secretGeneration() > 0 && t.previousSecretUntil() != null
         && clock.instant().isBefore(t.previousSecretUntil())) {
-      return current + " " + signer.signature(t.accountId(), t.secretGeneration() - 1, id, timestamp, body);
+      return current + " " + signatures(t, t.secretGeneration() - 1, id, timestamp, body);
     }
     return current;
+  }
+
+  private String signatures(Target t, int generation, String id, long timestamp, byte[] body) {
+    return signer.signature(t.accountId(), generation, id, timestamp, body) + " "
+        + signer.signature(t.accountId(), generation, t.url(), id, timestamp, body);
   }
 
   /** Where a post goes and whose secret signs it. */

@@ -18,6 +18,12 @@ import javax.crypto.spec.SecretKeySpec;
  * prints it, and start-dev prints the development account's. Rotating it ({@code --rotate}) moves the account to the
  * next generation of its secret; for a grace period events carry a second signature under the previous one
  * (Standard Webhooks' header takes several, space separated, and its libraries accept any that matches).
+ * <p>
+ * Each destination (a webhook URL of the account's: an event destination, an identity's notification topic, a receipt
+ * rule's action) has a secret of its own too, derived from the master key, the account, the generation and the URL as
+ * configured, and every post carries a signature under it beside the account's: a receiver given its destination's
+ * secret ({@code --url}) accepts nothing signed for another, so one receiver of the account's, knowing what it
+ * verifies with, cannot forge a post that another accepts. The account's secret does not give the destinations'.
  */
 public final class WebhookSigner {
   static final String PREFIX = "whsec_";
@@ -26,14 +32,32 @@ public final class WebhookSigner {
   /** Later generations come from a key of their own: no account id can spell another's generation. */
   private final byte[] rotated;
 
+  /** Destinations' secrets come from a key of their own, every generation's. */
+  private final byte[] destinations;
+
   public WebhookSigner(SecretBox secrets) {
     this.root = secrets.derive("event-webhook-signing");
     this.rotated = secrets.derive("event-webhook-signing/rotated");
+    this.destinations = secrets.derive("event-webhook-signing/destination");
   }
 
   /** The account's signing key (32 bytes) of this generation of its secret (0: the first). */
   public byte[] key(String accountId, int generation) {
     return generation == 0 ? SecretBox.hmac(root, accountId) : SecretBox.hmac(rotated, generation + ":" + accountId);
+  }
+
+  /**
+   * The signing key (32 bytes) of the account's destination {@code url} (as configured, byte for byte) of this
+   * generation of the account's secret. A URL holds no line break (destinations refuse control characters), nor does
+   * an account id: the parts cannot run into each other.
+   */
+  public byte[] key(String accountId, int generation, String url) {
+    return SecretBox.hmac(destinations, generation + "\n" + accountId + "\n" + url);
+  }
+
+  /** The secret of the account's destination {@code url} of this generation, as its receiver configures it. */
+  public String secret(String accountId, int generation, String url) {
+    return PREFIX + Base64.getEncoder().encodeToString(key(accountId, generation, url));
   }
 
   /** The account's first secret as a receiver configures it. */
@@ -71,7 +95,17 @@ public final class WebhookSigner {
 
     /** The {@code webhook-signature} header's value under the account's secret of this generation. */
     public String signature(String accountId, int generation, String id, long timestampSeconds, byte[] body) {
-      Mac mac = keyed.computeIfAbsent(new Secret(accountId, generation), s -> hmacUnder(key(accountId, generation)));
+      return signature(accountId, generation, null, id, timestampSeconds, body);
+    }
+
+    /**
+     * The {@code webhook-signature} header's value under the secret of the account's destination {@code url} of this
+     * generation; under the account's own when {@code url} is null.
+     */
+    public String signature(String accountId, int generation, String url, String id, long timestampSeconds,
+        byte[] body) {
+      Mac mac = keyed.computeIfAbsent(new Secret(accountId, generation, url), s -> hmacUnder(url == null
+          ? key(accountId, generation) : key(accountId, generation, url)));
       return sign(mac, id, timestampSeconds, body);
     }
 
@@ -81,11 +115,12 @@ public final class WebhookSigner {
 
     /** Whether this secret's HMAC is kept (does not count as a use). */
     boolean holds(String accountId, int generation) {
-      return keyed.containsKey(new Secret(accountId, generation));
+      return keyed.containsKey(new Secret(accountId, generation, null));
     }
   }
 
-  private record Secret(String accountId, int generation) {}
+  /** A secret whose HMAC is kept: the account's ({@code url} null) or one of its destinations'. */
+  private record Secret(String accountId, int generation, String url) {}
 
   /** Signs with {@code mac}, which is ready for the next message afterwards (doFinal resets it, key kept). */
   private static String sign(Mac mac, String id, long timestampSeconds, byte[] body) {

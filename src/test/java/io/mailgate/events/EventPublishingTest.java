@@ -137,6 +137,23 @@ class EventPublishingTest {
     assertThrows(WebhookVerificationException.class, () -> new Webhook(other).verify(send.body(), send.headers()));
     assertThrows(WebhookVerificationException.class,
         () -> new Webhook(secret).verify(send.body().replace("Send", "Sent"), send.headers()));
+    // the destination's own secret verifies it too; another destination's, of the same account, does not: a receiver
+    // given its own cannot forge a post another accepts
+    WebhookSigner signer = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY));
+    String account = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
+    String own = signer.secret(account, 0, webhook.url("/receipts"));
+    assertFalse(own.equals(secret));
+    for (WebhookReceiver.Post p : posts) {
+      new Webhook(own).verify(p.body(), p.headers());
+      assertEquals(2, p.headers().get("webhook-signature").get(0).split(" ").length, p.headers().toString());
+    }
+    for (String another : List.of(webhook.url("/other"), webhook.url("/receipts") + "?x", "sns+" + webhook.url(
+        "/receipts"))) {
+      assertThrows(WebhookVerificationException.class, () -> new Webhook(signer.secret(account, 0, another))
+          .verify(send.body(), send.headers()), another);
+    }
+    assertThrows(WebhookVerificationException.class, () -> new Webhook(signer.secret("111111111111", 0,
+        webhook.url("/receipts"))).verify(send.body(), send.headers()));
     // published events leave the outbox
     Await.until(() -> outboxRows() == 0, Duration.ofSeconds(10));
     assertTrue(webhook.posts("/receipts", before).isEmpty(), "sent and delivered before the destination existed");
@@ -268,11 +285,17 @@ class EventPublishingTest {
       String second = signer.secret(tenant.accountId(), 1);
       assertFalse(second.equals(first));
       WebhookReceiver.Post during = sendOne.get();
-      assertEquals(2, during.headers().get("webhook-signature").get(0).split(" ").length,
+      // the account's and the destination's, of either generation
+      assertEquals(4, during.headers().get("webhook-signature").get(0).split(" ").length,
           during.headers().toString());
       new Webhook(second).verify(during.body(), during.headers());
       new Webhook(first).verify(during.body(), during.headers()); // a receiver not yet changed over
+      String url = webhook.url("/rotating");
+      new Webhook(signer.secret(tenant.accountId(), 1, url)).verify(during.body(), during.headers());
+      new Webhook(signer.secret(tenant.accountId(), 0, url)).verify(during.body(), during.headers());
       assertThrows(WebhookVerificationException.class, () -> new Webhook(signer.secret(tenant.accountId(), 2))
+          .verify(during.body(), during.headers()));
+      assertThrows(WebhookVerificationException.class, () -> new Webhook(signer.secret(tenant.accountId(), 2, url))
           .verify(during.body(), during.headers()));
 
       // the grace over, the previous secret no longer verifies
@@ -281,7 +304,10 @@ class EventPublishingTest {
           + tenant.accountId() + "'");
       WebhookReceiver.Post after = sendOne.get();
       new Webhook(second).verify(after.body(), after.headers());
+      new Webhook(signer.secret(tenant.accountId(), 1, url)).verify(after.body(), after.headers());
       assertThrows(WebhookVerificationException.class, () -> new Webhook(first).verify(after.body(), after.headers()));
+      assertThrows(WebhookVerificationException.class, () -> new Webhook(signer.secret(tenant.accountId(), 0, url))
+          .verify(after.body(), after.headers()));
     }
   }
 

@@ -85,6 +85,8 @@ class IdentityNotificationsTest {
       List<WebhookReceiver.Post> posts = postsOnceDone("/bounces", id, 1);
       assertEquals(1, posts.size(), "one notification for one bounce");
       new Webhook(secret(t)).verify(posts.get(0).body(), posts.get(0).headers()); // signed as events are
+      new Webhook(new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret(t.id(), 0,
+          webhook.url("/bounces"))).verify(posts.get(0).body(), posts.get(0).headers()); // the topic's own too
       JsonObject n = posts.get(0).json();
       assertEquals("Bounce", n.getString("notificationType"));
       assertNull(n.getValue("eventType"), "the notification format, not the event format");

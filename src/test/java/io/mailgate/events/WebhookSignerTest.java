@@ -47,6 +47,34 @@ class WebhookSignerTest {
         macs.signature(accounts[0], 1, "evt", 1L, new byte[0]));
   }
 
+  /**
+   * Each destination's secret is its own: another URL's (one character off), another account's or another
+   * generation's differs, and none is the account's; the kept HMACs sign under each as a receiver checks.
+   */
+  @Test
+  void eachDestinationSignsUnderASecretOfItsOwn() throws Exception {
+    WebhookSigner.Macs macs = signer.macs(16);
+    String url = "https://hooks.example.com/ses?token=abc";
+    java.util.Set<String> secrets = new java.util.HashSet<>();
+    for (String account : new String[] {"111111111111", "222222222222"}) {
+      secrets.add(signer.secret(account, 0));
+      for (int generation = 0; generation < 2; generation++) {
+        for (String u : new String[] {url, url + "d", "sns+" + url, "https://hooks.example.com/ses?token=abd"}) {
+          String secret = signer.secret(account, generation, u);
+          assertTrue(secrets.add(secret), "distinct: " + account + " " + generation + " " + u);
+          assertEquals(expected(secret, "evt_1", 1_700_000_000L, "{}"),
+              macs.signature(account, generation, u, "evt_1", 1_700_000_000L, "{}".getBytes(StandardCharsets.UTF_8)));
+        }
+      }
+    }
+    // the account's own is kept apart from its destinations'
+    assertEquals(expected(signer.secret("111111111111", 0), "evt_1", 1L, "{}"),
+        macs.signature("111111111111", 0, "evt_1", 1L, "{}".getBytes(StandardCharsets.UTF_8)));
+    // the same as another node derives: nothing is stored
+    assertEquals(signer.secret("111111111111", 1, url),
+        new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY)).secret("111111111111", 1, url));
+  }
+
   @Test
   void keepsAtMostItsCapacityTheLeastRecentlyUsedLetGo() throws Exception {
     WebhookSigner.Macs macs = signer.macs(2);

@@ -2,6 +2,7 @@ package io.mailgate.receiving;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.standardwebhooks.Webhook;
@@ -173,6 +174,11 @@ class ReceivingTest {
     WebhookReceiver.Post full = Await.until(() -> webhook.posts("/full", id), p -> !p.isEmpty(),
         Duration.ofSeconds(20)).get(0);
     new Webhook(secret).verify(full.body(), full.headers());
+    // and under the action's URL's own secret, which no other destination's posts verify with
+    WebhookSigner signer = new WebhookSigner(SecretBox.fromBase64(TestNode.MASTER_KEY));
+    new Webhook(signer.secret(account, 0, webhook.url("/full"))).verify(full.body(), full.headers());
+    assertThrows(com.standardwebhooks.exceptions.WebhookVerificationException.class, () -> new Webhook(
+        signer.secret(account, 0, webhook.url("/stored"))).verify(full.body(), full.headers()));
     assertTrue(full.headers().get("webhook-id").get(0).startsWith("rcv_"));
     JsonObject n = full.json();
     assertEquals("Received", n.getString("notificationType"));

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -60,11 +61,14 @@ public final class ConsoleHandler {
   private final ConsoleActions actions;
   private final java.time.Clock clock;
   private final io.mailgate.api.sesv2.TemplatesHandler templates;
+  private final io.mailgate.events.DestinationSecrets secrets;
 
   public ConsoleHandler(io.mailgate.api.LoginFailures logins, io.mailgate.api.ClientAddress clients,
       AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
-      ReceiptRuleStore receiptRules, MessageStatusHandler messages, Changes changes, java.time.Clock clock) {
+      ReceiptRuleStore receiptRules, MessageStatusHandler messages, Changes changes,
+      io.mailgate.events.DestinationSecrets secrets, java.time.Clock clock) {
+    this.secrets = secrets;
     this.actions = new ConsoleActions(account, changes);
     this.templates = changes.templates();
     this.clock = clock;
@@ -231,6 +235,8 @@ public final class ConsoleHandler {
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
     Future<List<io.mailgate.store.TemplateStore.Listed>> templateList = templates.page(id, null, SHOWN);
+    // not shown when it cannot be read: the rest of the page still is
+    Future<UnaryOperator<String>> secretOf = secrets.of(id).recover(e -> Future.succeededFuture(url -> null));
     Future<JsonObject> message = messageId == null || messageId.length() > 200 ? Future.succeededFuture()
         : messages.status(caller, messageId).recover(e -> Future.succeededFuture(
             e instanceof io.mailgate.SesException x && x.error() == io.mailgate.SesError.NOT_FOUND ? null
@@ -252,14 +258,14 @@ public final class ConsoleHandler {
       });
     });
     return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters,
-            templateList))
+            templateList, secretOf))
         .compose(v -> hooks).map(h -> {
       String html = render(caller, token, quota.result(), details.result().orElse(null), ids.result(),
-          notifications.result(), configSets.result(), h, suppressed.result());
+          notifications.result(), configSets.result(), h, suppressed.result(), secretOf.result());
       int end = html.lastIndexOf("</body>");
       int top = html.indexOf("</h1>") + "</h1>".length();
       return html.substring(0, top) + (notice == null ? "" : notice) + html.substring(top, end)
-          + receiving(receiving.result().orElse(null), filters.result())
+          + receiving(receiving.result().orElse(null), filters.result(), secretOf.result())
           + testEmail(token, ids.result(), configSets.result()) + templates(token, templateList.result())
           + message(messageId, message.result())
           + html.substring(end);
@@ -267,7 +273,8 @@ public final class ConsoleHandler {
   }
 
   /** The active receipt rule set's rules, in order, and the account's receipt filters. */
-  static String receiving(ReceiptRuleStore.RuleSetRules active, List<ReceiptRuleStore.Filter> filters) {
+  static String receiving(ReceiptRuleStore.RuleSetRules active, List<ReceiptRuleStore.Filter> filters,
+      UnaryOperator<String> secretOf) {
     StringBuilder b = new StringBuilder("<h2>Receiving</h2>");
     if (active == null) {
       b.append("<p class=\"muted\">No active receipt rule set: no mail is received for this account.</p>");
@@ -279,7 +286,9 @@ public final class ConsoleHandler {
             .append(r.recipients().isEmpty() ? "every recipient" : esc(String.join(", ", r.recipients())))
             .append("</td><td>").append(esc(r.tlsPolicy())).append("</td><td>");
         for (ReceiptAction a : r.actions()) {
-          b.append("<code>").append(esc(a.toJson().encode())).append("</code><br>");
+          b.append("<code>").append(esc(a.toJson().encode())).append("</code>");
+          secret(b, secretOf, a.topicArn());
+          b.append("<br>");
         }
         b.append("</td></tr>");
       }
@@ -398,7 +407,8 @@ public final class ConsoleHandler {
 
   static String render(Caller caller, String token, JsonObject quota, AccountDirectory.Details details,
       List<IdentityStore.Stored> ids, java.util.Map<String, IdentityNotifications> notifications,
-      List<ConfigurationSet> configSets, List<List<EventDestination>> hooks, List<SuppressionStore.Entry> suppressed) {
+      List<ConfigurationSet> configSets, List<List<EventDestination>> hooks, List<SuppressionStore.Entry> suppressed,
+      UnaryOperator<String> secretOf) {
     // the account as just read, not as the key cache holds it: a pause made a moment ago shows
     Account a = details == null ? caller.account() : details.account();
     StringBuilder b = new StringBuilder(8192);
@@ -468,8 +478,12 @@ public final class ConsoleHandler {
             .append("</td><td>");
         IdentityNotifications n = notifications.get(i.name());
         if (n != null) {
-          n.topics().forEach((type, url) -> b.append(esc(type.sesName)).append(" to ").append(esc(url))
-              .append(n.withHeaders().contains(type) ? " (with headers)" : "").append("<br>"));
+          n.topics().forEach((type, url) -> {
+            b.append(esc(type.sesName)).append(" to ").append(esc(url))
+                .append(n.withHeaders().contains(type) ? " (with headers)" : "");
+            secret(b, secretOf, url);
+            b.append("<br>");
+          });
           b.append(n.forwarding() ? "" : "feedback forwarding off");
         }
         b.append("</td><td>");
@@ -509,6 +523,7 @@ public final class ConsoleHandler {
             b.append(esc(d.name())).append(d.enabled() ? "" : " (disabled)").append(": ")
                 .append(esc(d.types().stream().map(t -> t.name()).toList().toString())).append(" to ")
                 .append(esc(d.url()));
+            secret(b, secretOf, d.url());
             ConsoleForms.button(b, token, "destination", d.enabled() ? "Disable" : "Enable", "set", s.name(),
                 "destination", d.name(), "enabled", String.valueOf(!d.enabled()));
             b.append("<br>");
@@ -543,6 +558,18 @@ public final class ConsoleHandler {
     b.append("<p class=\"muted\">A message's status and events as JSON: <code>GET /_mailgate/messages/{MessageId}</code> "
         + "(signed like the SES API).</p></body></html>");
     return b.toString();
+  }
+
+  /**
+   * The signing secret of the destination {@code url} (none for an action that posts nothing), which its receiver is
+   * given: it verifies that destination's posts and no other's.
+   */
+  private static void secret(StringBuilder b, UnaryOperator<String> secretOf, String url) {
+    String secret = url == null ? null : secretOf.apply(url);
+    if (secret != null) {
+      b.append(" <span class=\"muted\">signed with</span> <code class=\"secret\">").append(esc(secret))
+          .append("</code>");
+    }
   }
 
   private static void row(StringBuilder b, String name, String value) {

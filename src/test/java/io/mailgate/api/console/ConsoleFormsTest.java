@@ -205,6 +205,24 @@ class ConsoleFormsTest {
           .eventDestination(d -> d.enabled(true).matchingEventTypes(EventType.BOUNCE, EventType.DELIVERY)
               .snsDestination(s -> s.topicArn("http://127.0.0.1:9/hook"))));
 
+      // each destination's own signing secret beside its URL (an identity's notification topic's too), for its
+      // receiver
+      ses.createEmailIdentity(r -> r.emailIdentity("topics@forms.example"));
+      try (var v1 = node.sesV1(browser.key(), browser.secret())) {
+        v1.setIdentityNotificationTopic(r -> r.identity("topics@forms.example").notificationType("Bounce")
+            .snsTopic("http://127.0.0.1:9/bounces"));
+      }
+      io.mailgate.events.WebhookSigner signer = new io.mailgate.events.WebhookSigner(
+          io.mailgate.identity.SecretBox.fromBase64(TestNode.MASTER_KEY));
+      String account = accountIdOf(browser);
+      String page = browser.get("").body();
+      for (String url : new String[] {"http://127.0.0.1:9/hook", "http://127.0.0.1:9/bounces"}) {
+        assertTrue(page.contains(ConsoleHandler.esc(url) + " <span class=\"muted\">signed with</span> <code "
+            + "class=\"secret\">" + ConsoleHandler.esc(signer.secret(account, 0, url)) + "</code>"),
+            url + " in " + page);
+      }
+      assertFalse(page.contains(signer.secret(account, 0)), "the account's own secret is the operator's to give");
+
       String paused = followed(browser, browser.submit("action", "set-sending", "set", "forms-set", "enabled",
           "false"));
       assertTrue(paused.contains(said("set-paused")), paused);
