@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The messages receipt rules' S3 actions stored ({@code received_objects}), as the S3 API reads them back: one
@@ -85,14 +86,12 @@ public final class ReceivedObjectStore {
   }
 
   private Future<Optional<StoredObject>> find(String sql, Tuple args) {
-    return pool.preparedQuery(sql).execute(args).map(rows -> {
-      if (rows.size() == 0) {
-        return Optional.empty();
-      }
-      Row r = rows.iterator().next();
-      return Optional.of(new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(),
-          r.getBuffer(3)));
-    });
+    return pool.preparedQuery(sql).execute(args).map(rows -> rows.size() == 0 ? Optional.empty()
+        : Optional.of(object(rows.iterator().next())));
+  }
+
+  private static StoredObject object(Row r) {
+    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(3));
   }
 
   /**
@@ -129,6 +128,47 @@ public final class ReceivedObjectStore {
           }
           return conn.preparedQuery(ExportJobStore.STORE)
               .execute(Tuple.of(accountId, bucket, key, messageId, content, Timestamps.utc(now))).map(-1L);
+        }));
+  }
+
+  /**
+   * What a copy did: the source object as it was copied (its size, MD5 and time, no content), and {@code used} -1 when
+   * it was written, else the bytes the account keeps now, which the copy would have taken past its limit.
+   */
+  public record Copied(StoredObject source, long used) {}
+
+  private static final String COPY = """
+      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
+      SELECT account_id, $4, $5, message_id, content, $6 FROM received_objects
+      WHERE account_id = $1 AND bucket = $2 AND object_key = $3
+      ON CONFLICT (account_id, bucket, object_key)
+      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at""";
+
+  /**
+   * Copies an object of the account's to another key of its own (CopyObject), in the database: the content never
+   * leaves it. The source is read (its size, MD5 and time) and {@code check}ed in the account's turn with the other
+   * writes of its files, so what was checked is what is copied; within {@code maxStoredBytes} as {@link #put}. Empty
+   * when there is no such source (or it was deleted meanwhile); a failed check fails the copy, nothing written.
+   */
+  public Future<Optional<Copied>> copy(String accountId, String fromBucket, String fromKey, String bucket, String key,
+      long maxStoredBytes, Instant now, Function<StoredObject, Future<Void>> check) {
+    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn.preparedQuery(HEAD)
+        .execute(Tuple.of(accountId, fromBucket, fromKey)).compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(Optional.<Copied>empty());
+          }
+          StoredObject source = object(rows.iterator().next());
+          return check.apply(source)
+              .compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
+              .compose(usage -> {
+                long used = usage.iterator().next().getLong(0);
+                if (maxStoredBytes > 0 && used + source.size() > maxStoredBytes) {
+                  return Future.succeededFuture(Optional.of(new Copied(source, used)));
+                }
+                return conn.preparedQuery(COPY).execute(Tuple.of(accountId, fromBucket, fromKey, bucket, key,
+                    Timestamps.utc(now))).map(r -> r.rowCount() == 0 ? Optional.<Copied>empty()
+                        : Optional.of(new Copied(source, -1)));
+              });
         }));
   }
 

@@ -259,7 +259,7 @@ public final class S3Api {
       case "GET" -> getObject(ctx, account, resource, params, response);
       case "HEAD" -> store.head(account, resource.bucket(), resource.key())
           .compose(found -> found.isEmpty() ? missing(account, resource)
-              : headObject(ctx.request().getHeader("Range"), found.get(), response));
+              : headObject(ctx.request(), found.get(), response));
       // DELETE, the one other method let through for an object
       default -> store.delete(account, resource.bucket(), resource.key())
           .compose(deleted -> deleted ? Future.succeededFuture(true) : store.bucketExists(account, resource.bucket()))
@@ -282,9 +282,12 @@ public final class S3Api {
         throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The '" + name + "' parameter is not implemented here.");
       }
     }
-    if (request.getHeader("x-amz-copy-source") != null) {
-      throw new S3Exception(S3Error.NOT_IMPLEMENTED, (part ? "UploadPartCopy" : "CopyObject")
-          + " is not implemented here.");
+    String copySource = request.getHeader("x-amz-copy-source");
+    if (copySource != null) {
+      if (part) {
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "UploadPartCopy is not implemented here.");
+      }
+      return copyObject(ctx, resource, copySource, requestId);
     }
     int partNumber = part ? Multipart.partNumber(params) : 0;
     Upload upload = Upload.of(request::getHeader);
@@ -308,15 +311,112 @@ public final class S3Api {
         params.get("uploadId"), read.content().bytes(), requestId));
   }
 
+  /**
+   * CopyObject: an object of the account's ({@code x-amz-copy-source}: bucket/key, URL-encoded, with or without a
+   * leading slash; {@code ?versionId=null} at most, as objects are not versioned) written at the request's key, in the
+   * database (its content never comes to the node), within {@code receiving.maxStoredBytesPerAccount}. Its conditions
+   * on the source ({@code x-amz-copy-source-if-*}) must hold (else PreconditionFailed, nothing written). Objects have
+   * no metadata here, so {@code x-amz-metadata-directive} only decides whether an object may be copied onto itself
+   * (REPLACE: its time is then new), as S3 decides it. The request has no body (none, or an empty one) and is
+   * authenticated as any other.
+   */
+  private Future<Void> copyObject(RoutingContext ctx, Resource resource, String copySource, String requestId) {
+    HttpServerRequest request = ctx.request();
+    Resource source = copySource(copySource);
+    String directive = request.getHeader("x-amz-metadata-directive");
+    if (directive != null && !directive.equals("COPY") && !directive.equals("REPLACE")) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown metadata directive.")
+          .with("ArgumentName", "x-amz-metadata-directive").with("ArgumentValue", directive);
+    }
+    if (source.equals(resource) && !"REPLACE".equals(directive)) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "This copy request is illegal because it is trying to copy an "
+          + "object to itself without changing the object's metadata, storage class, website redirect location or "
+          + "encryption attributes.");
+    }
+    String length = request.getHeader("Content-Length");
+    if (length != null && !length.strip().equals("0")) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "A CopyObject request has no body: the object is copied from "
+          + "x-amz-copy-source.");
+    }
+    Preconditions conditions = Preconditions.ofCopySource(request::getHeader);
+    // no body: a client may leave Content-Length out (curl's PUT without data), and none may come
+    Upload upload = Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
+        : request.getHeader(name), 0, false);
+    return readBody(ctx, upload).compose(read -> {
+      String account = read.caller().account().id();
+      Instant now = Instant.now();
+      return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), maxStoredBytes,
+          now, found -> {
+            Preconditions.Verdict verdict = conditions.evaluate(found.md5(), found.lastModified());
+            return verdict.outcome() == Preconditions.Outcome.PROCEED ? Future.succeededFuture()
+                : Future.failedFuture(new S3Exception(S3Error.PRECONDITION_FAILED)
+                    .with("Condition", verdict.condition()));
+          }).compose(copied -> {
+            if (copied.isEmpty()) {
+              return missing(account, source);
+            }
+            long size = copied.get().source().size();
+            if (copied.get().used() >= 0) {
+              return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The copy (" + size + " bytes) "
+                  + "would take the account past what it may keep (" + maxStoredBytes + " bytes, "
+                  + copied.get().used() + " in use): delete objects first.").with("ProposedSize",
+                  Long.toString(size)));
+            }
+            return ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
+                .end(S3Xml.copyObjectResult(now, copied.get().source().md5()));
+          });
+    });
+  }
+
+  /**
+   * The object {@code x-amz-copy-source} names: {@code bucket/key} or {@code /bucket/key}, percent-encoded, and
+   * {@code ?versionId=null} at most. InvalidArgument when it names no key (or an access point's ARN: there are none
+   * here), InvalidArgument for another version (objects are not versioned).
+   */
+  static Resource copySource(String header) {
+    String raw = header.strip();
+    int query = raw.indexOf('?');
+    if (query >= 0) {
+      String version = raw.substring(query + 1);
+      if (!version.startsWith("versionId=")) {
+        throw copySourceInvalid(header);
+      }
+      String id = decode(version.substring("versionId=".length()));
+      if (!id.equals("null")) {
+        throw new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid version id specified")
+            .with("ArgumentName", "versionId").with("ArgumentValue", id);
+      }
+      raw = raw.substring(0, query);
+    }
+    if (raw.startsWith("/")) {
+      raw = raw.substring(1);
+    }
+    int slash = raw.indexOf('/');
+    if (slash <= 0 || slash == raw.length() - 1 || raw.startsWith("arn:")) {
+      throw copySourceInvalid(header);
+    }
+    String key = decode(raw.substring(slash + 1));
+    if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+      throw new S3Exception(S3Error.KEY_TOO_LONG).with("MaxSizeAllowed", Integer.toString(MAX_KEY_BYTES));
+    }
+    return new Resource(decode(raw.substring(0, slash)), key);
+  }
+
+  private static S3Exception copySourceInvalid(String header) {
+    return new S3Exception(S3Error.INVALID_ARGUMENT, "Copy Source must mention the source bucket and key: "
+        + "sourcebucket/sourcekey").with("ArgumentName", "x-amz-copy-source").with("ArgumentValue", header);
+  }
+
   /** A body read, with who sent it. */
   record Received(Caller caller, Upload.Checked content) {}
 
   /**
-   * Reads a paused request's body whole (its size claimed by Content-Length and counted in the node's budget of S3
-   * bytes in memory, once its access key is known to exist), authenticated with its hash or, streamed in aws-chunked
-   * encoding, chunk by chunk ({@link AwsChunked}), checked against its Content-MD5 and {@code x-amz-checksum-*}
-   * (header or trailer). The request is signed in its Authorization header or presigned (query-string
-   * authentication: a presigned PUT, as S3's presigners make them, its payload unsigned unless the URL names its hash).
+   * Reads a paused request's body whole (its size claimed by Content-Length, and an aws-chunked body's decoded size
+   * too, counted in the node's budget of S3 bytes in memory, once its access key is known to exist), authenticated
+   * with its hash or, streamed in aws-chunked encoding, chunk by chunk ({@link AwsChunked}), checked against its
+   * Content-MD5 and {@code x-amz-checksum-*} (header or trailer). The request is signed in its Authorization header
+   * or presigned (query-string authentication: a presigned PUT, as S3's presigners make them, its payload unsigned
+   * unless the URL names its hash).
    */
   private Future<Received> readBody(RoutingContext ctx, Upload upload) {
     HttpServerRequest request = ctx.request();
@@ -325,7 +425,8 @@ public final class S3Api {
     Function<SigV4Result.Rejected, S3Exception> refused = rejected -> refusal(rejected, presigned);
     return auth.keyBeforeBodyS3(request, refused)
         .compose(v -> {
-          if (!reads.take(upload.length())) {
+          long held = upload.inMemory();
+          if (!reads.take(held)) {
             return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
           }
           // a body must arrive at 256 KB/s or better after 30 s: a trickle holds its claim from everyone else
@@ -333,7 +434,7 @@ public final class S3Api {
           ApiVerticle.continueIfAwaited(ctx);
           long timer = ctx.vertx().setTimer(30_000 + upload.length() / 256, t -> request.connection().close());
           ctx.addEndHandler(ended -> {
-            reads.release(upload.length());
+            reads.release(held);
             ctx.vertx().cancelTimer(timer);
           });
           return readExactly(request, upload.length()).onComplete(read -> ctx.vertx().cancelTimer(timer));
@@ -413,6 +514,10 @@ public final class S3Api {
       if (head.isEmpty()) {
         return missing(account, resource);
       }
+      Future<Void> unmet = unmet(ctx.request(), head.get(), response);
+      if (unmet != null) {
+        return unmet;
+      }
       long size = head.get().size();
       if (range.isPresent() && !range.get().satisfiable(size)) {
         return unsatisfiable(rangeHeader, head.get(), response);
@@ -475,8 +580,32 @@ public final class S3Api {
     });
   }
 
-  /** HeadObject: GetObject's headers, a Range's (206 and its length, or 416) included, and no body. */
-  private static Future<Void> headObject(String rangeHeader, StoredObject o, HttpServerResponse response) {
+  /**
+   * A GET's or HEAD's conditions ({@link Preconditions}) on the object found: null when they hold (or there are
+   * none), else the answer: 304 with its ETag and time and no body, or 412 PreconditionFailed naming the condition.
+   * Evaluated before its Range, as RFC 9110 orders them.
+   */
+  private static Future<Void> unmet(HttpServerRequest request, StoredObject o, HttpServerResponse response) {
+    Preconditions.Verdict verdict = Preconditions.ofRead(request::getHeader).evaluate(o.md5(), o.lastModified());
+    return switch (verdict.outcome()) {
+      case PROCEED -> null;
+      case NOT_MODIFIED -> response.setStatusCode(304).putHeader("ETag", "\"" + o.md5() + "\"")
+          .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified())).end();
+      case FAILED -> Future.failedFuture(new S3Exception(S3Error.PRECONDITION_FAILED)
+          .with("Condition", verdict.condition()));
+    };
+  }
+
+  /**
+   * HeadObject: GetObject's headers, a Range's (206 and its length, or 416) included, and no body; its conditions
+   * as GetObject's.
+   */
+  private static Future<Void> headObject(HttpServerRequest request, StoredObject o, HttpServerResponse response) {
+    Future<Void> unmet = unmet(request, o, response);
+    if (unmet != null) {
+      return unmet;
+    }
+    String rangeHeader = request.getHeader("Range");
     Optional<ByteRange> range = ByteRange.parse(rangeHeader);
     if (range.isPresent() && !range.get().satisfiable(o.size())) {
       return unsatisfiable(rangeHeader, o, response);

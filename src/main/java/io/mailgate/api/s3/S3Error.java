@@ -40,6 +40,7 @@ enum S3Error {
   NO_SUCH_UPLOAD("NoSuchUpload", 404, "The specified upload does not exist. The upload ID may be invalid, or the "
       + "upload may have been aborted or completed."),
   NOT_IMPLEMENTED("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
+  PRECONDITION_FAILED("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"),
   REQUEST_TIME_TOO_SKEWED("RequestTimeTooSkewed", 403,
       "The difference between the request time and the current time is too large."),
   SLOW_DOWN("SlowDown", 503, "Please reduce your request rate."),

@@ -102,6 +102,14 @@ final class S3Xml {
     return b.append("</ListBucketResult>").toString();
   }
 
+  /** CopyObject's answer: the new object's time and ETag (the source's: the same content). */
+  static String copyObjectResult(java.time.Instant lastModified, String md5) {
+    StringBuilder b = open("CopyObjectResult");
+    text(b, "LastModified", ISO_MILLIS.format(lastModified));
+    text(b, "ETag", "\"" + md5 + "\"");
+    return b.append("</CopyObjectResult>").toString();
+  }
+
   /** CreateMultipartUpload's answer. */
   static String initiateMultipartUploadResult(String bucket, String key, String uploadId) {
     StringBuilder b = open("InitiateMultipartUploadResult");

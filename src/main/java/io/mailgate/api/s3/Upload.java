@@ -116,6 +116,14 @@ final class Upload {
     return length;
   }
 
+  /**
+   * The bytes the node holds for this body at once: the body as it came, and an aws-chunked body's decoded content
+   * beside it (until the content is written, both are referenced).
+   */
+  long inMemory() {
+    return streaming() ? length + decodedLength : length;
+  }
+
   private boolean streaming() {
     return claimed != null && claimed.startsWith("STREAMING-");
   }

@@ -147,6 +147,33 @@ class S3PutObjectTest {
     }
   }
 
+  /**
+   * An aws-chunked body is held twice while it is read and written (as it came, and decoded), and the node's budget
+   * of S3 bytes in memory counts both: with room for the body as sent but not for its decoded copy too, the PUT is
+   * SlowDown and writes nothing; with room, it is stored, and what it took is given back.
+   */
+  @Test
+  void aChunkedBodyTakesTheReadBudgetForBothItsCopies() throws Exception {
+    io.mailgate.ByteBudget reads = (io.mailgate.ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http")
+        .get("s3-reads");
+    byte[] content = random(400_000, 3); // signed chunks of 128 KB and a trailer: about 400,700 bytes sent
+    long room = 600_000; // the body as sent fits, the two copies (about 800,700 bytes) do not
+    long taken = reads.max() - room - reads.held();
+    assertTrue(reads.take(taken));
+    try {
+      refused(503, "SlowDown", () -> s3.putObject(r -> r.bucket("uploads").key("budget"),
+          RequestBody.fromBytes(content)));
+      assertEquals(0, stored("budget"));
+      io.mailgate.testing.Await.until(() -> reads.held() == taken, java.time.Duration.ofSeconds(5));
+    } finally {
+      reads.release(taken);
+    }
+    s3.putObject(r -> r.bucket("uploads").key("budget"), RequestBody.fromBytes(content));
+    assertArrayEquals(content, read("uploads", "budget"));
+    io.mailgate.testing.Await.until(() -> reads.held() == 0, java.time.Duration.ofSeconds(5));
+    s3.deleteObject(r -> r.bucket("uploads").key("budget")); // the account's room is the other tests'
+  }
+
   @Test
   void otherSettingsOfTheSdkRoundTrip() throws Exception {
     byte[] content = random(150_000, 7);

@@ -1,0 +1,120 @@
+package io.mailgate.api.s3;
+
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.function.Function;
+
+/**
+ * A request's conditions on the object it reads (RFC 9110 section 13, as S3 evaluates them): {@code If-Match} and
+ * {@code If-None-Match} on its ETag, {@code If-Unmodified-Since} and {@code If-Modified-Since} on its time, to the
+ * second (the precision of Last-Modified); or CopyObject's {@code x-amz-copy-source-if-*} on the source object. An
+ * {@code If-Match} that holds makes {@code If-Unmodified-Since} moot, an {@code If-None-Match}
+ * {@code If-Modified-Since}. A date that is not an HTTP date is left out, as RFC 9110 says.
+ */
+final class Preconditions {
+  /** What the conditions say of the object. */
+  enum Outcome {
+    /** They hold, or there are none. */
+    PROCEED,
+    /** A GET's or HEAD's If-None-Match or If-Modified-Since does not hold: 304, no body. */
+    NOT_MODIFIED,
+    /** An If-Match or If-Unmodified-Since does not hold (a copy's conditions, any): 412 PreconditionFailed. */
+    FAILED
+  }
+
+  /** The outcome, and for a refusal the header that did not hold (S3's {@code Condition}). */
+  record Verdict(Outcome outcome, String condition) {
+    static final Verdict PROCEED = new Verdict(Outcome.PROCEED, null);
+  }
+
+  private final String prefix;
+  private final String ifMatch;
+  private final String ifNoneMatch;
+  private final Instant ifModifiedSince;
+  private final Instant ifUnmodifiedSince;
+  /** A copy's conditions: every one that does not hold is a 412 (there is no 304 for a write). */
+  private final boolean copy;
+
+  private Preconditions(String prefix, Function<String, String> header, boolean copy) {
+    this.prefix = prefix;
+    this.copy = copy;
+    this.ifMatch = header.apply(prefix + "If-Match");
+    this.ifNoneMatch = header.apply(prefix + "If-None-Match");
+    this.ifModifiedSince = date(header.apply(prefix + "If-Modified-Since"));
+    this.ifUnmodifiedSince = date(header.apply(prefix + "If-Unmodified-Since"));
+  }
+
+  /** A GET's or HEAD's conditions. */
+  static Preconditions ofRead(Function<String, String> header) {
+    return new Preconditions("", header, false);
+  }
+
+  /** CopyObject's conditions on its source. */
+  static Preconditions ofCopySource(Function<String, String> header) {
+    return new Preconditions("x-amz-copy-source-", header, true);
+  }
+
+  /** What the conditions say of an object that has this ETag (its hex MD5, unquoted) and time. */
+  Verdict evaluate(String etag, Instant lastModified) {
+    Instant modified = lastModified.truncatedTo(ChronoUnit.SECONDS);
+    if (ifMatch != null) {
+      if (!matches(ifMatch, etag)) {
+        return failed("If-Match");
+      }
+    } else if (ifUnmodifiedSince != null && modified.isAfter(ifUnmodifiedSince)) {
+      return failed("If-Unmodified-Since");
+    }
+    if (ifNoneMatch != null) {
+      if (matches(ifNoneMatch, etag)) {
+        return notModified("If-None-Match");
+      }
+    } else if (ifModifiedSince != null && !modified.isAfter(ifModifiedSince)) {
+      return notModified("If-Modified-Since");
+    }
+    return Verdict.PROCEED;
+  }
+
+  private Verdict failed(String condition) {
+    return new Verdict(Outcome.FAILED, prefix + condition);
+  }
+
+  private Verdict notModified(String condition) {
+    return new Verdict(copy ? Outcome.FAILED : Outcome.NOT_MODIFIED, prefix + condition);
+  }
+
+  /**
+   * Whether a list of entity tags ({@code "a", "b"}, or {@code *}) names this one: compared without their quotes, a
+   * weak tag's {@code W/} left out (an S3 ETag is the content's digest: strong).
+   */
+  static boolean matches(String list, String etag) {
+    for (String tag : list.split(",")) {
+      String t = tag.strip();
+      if (t.equals("*")) {
+        return true;
+      }
+      if (t.startsWith("W/")) {
+        t = t.substring(2);
+      }
+      if (t.length() >= 2 && t.startsWith("\"") && t.endsWith("\"")) {
+        t = t.substring(1, t.length() - 1);
+      }
+      if (t.equalsIgnoreCase(etag)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Instant date(String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Instant.from(DateTimeFormatter.RFC_1123_DATE_TIME.parse(value.strip()));
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+}
