@@ -119,8 +119,20 @@ public final class ReceivedObjectStore {
    */
   public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
       long maxStoredBytes, Instant now) {
-    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn
-        .preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key))
+    return put(accountId, bucket, key, messageId, content, maxStoredBytes, now, null);
+  }
+
+  /**
+   * As {@link #put}, once {@code check} passed on the object it would replace (its size, MD5 and time; empty when
+   * there is none), read in the same turn: a failed check fails the write, nothing written. No check: null.
+   */
+  public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
+      long maxStoredBytes, Instant now, Function<Optional<StoredObject>, Future<Void>> check) {
+    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> (check == null
+        ? Future.<Void>succeededFuture()
+        : conn.preparedQuery(HEAD).execute(Tuple.of(accountId, bucket, key)).compose(rows -> check.apply(
+            rows.size() == 0 ? Optional.empty() : Optional.of(object(rows.iterator().next())))))
+        .compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
         .compose(usage -> {
           long used = usage.iterator().next().getLong(0);
           if (maxStoredBytes > 0 && used + content.length() > maxStoredBytes) {

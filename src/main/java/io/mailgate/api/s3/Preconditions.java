@@ -11,7 +11,8 @@ import java.util.function.Function;
  * {@code If-None-Match} on its ETag, {@code If-Unmodified-Since} and {@code If-Modified-Since} on its time, to the
  * second (the precision of Last-Modified); or CopyObject's {@code x-amz-copy-source-if-*} on the source object. An
  * {@code If-Match} that holds makes {@code If-Unmodified-Since} moot, an {@code If-None-Match}
- * {@code If-Modified-Since}. A date that is not an HTTP date is left out, as RFC 9110 says.
+ * {@code If-Modified-Since}. A date that is not an HTTP date is left out, as RFC 9110 says. And a write's conditions
+ * on the object it would replace ({@link #ofWrite}).
  */
 final class Preconditions {
   /** What the conditions say of the object. */
@@ -105,6 +106,43 @@ final class Preconditions {
       }
     }
     return false;
+  }
+
+  /**
+   * A write's conditions on the object at its key (S3's conditional writes, PutObject's): {@code If-None-Match: *},
+   * written only where there is none; {@code If-Match}, written only over the object with one of those ETags. Null when
+   * the request has neither. {@code If-None-Match} takes only {@code *}, as in S3 (NotImplemented otherwise).
+   */
+  static Write ofWrite(Function<String, String> header) {
+    String ifMatch = header.apply("If-Match");
+    String ifNoneMatch = header.apply("If-None-Match");
+    if (ifNoneMatch != null && !ifNoneMatch.strip().equals("*")) {
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED).with("Header", "If-None-Match")
+          .with("additionalMessage", "We don't accept the provided value of If-None-Match header for this API");
+    }
+    return ifMatch == null && ifNoneMatch == null ? null : new Write(ifMatch, ifNoneMatch != null);
+  }
+
+  /** See {@link #ofWrite}. */
+  record Write(String ifMatch, boolean absent) {
+    /**
+     * Null when the write may go on over the object that has this ETag (null: there is none), else its refusal: 412
+     * PreconditionFailed naming the condition, or NoSuchKey for an If-Match where there is no object (S3's answers).
+     */
+    S3Exception refusal(String etag, String key) {
+      if (absent && etag != null) {
+        return new S3Exception(S3Error.PRECONDITION_FAILED).with("Condition", "If-None-Match");
+      }
+      if (ifMatch != null) {
+        if (etag == null) {
+          return new S3Exception(S3Error.NO_SUCH_KEY).with("Key", key);
+        }
+        if (!matches(ifMatch, etag)) {
+          return new S3Exception(S3Error.PRECONDITION_FAILED).with("Condition", "If-Match");
+        }
+      }
+      return null;
+    }
   }
 
   private static Instant date(String value) {

@@ -290,11 +290,13 @@ public final class S3Api {
       return copyObject(ctx, resource, copySource, requestId);
     }
     int partNumber = part ? Multipart.partNumber(params) : 0;
+    // S3's conditional writes are PutObject's: a part is not an object
+    Preconditions.Write conditions = part ? null : Preconditions.ofWrite(request::getHeader);
     Upload upload = Upload.of(request::getHeader);
     return readBody(ctx, upload).compose(read -> part
         ? multipart.putPart(ctx, read.caller(), resource, params.get("uploadId"), partNumber, read.content(),
             requestId)
-        : store(ctx, read.caller(), resource, read.content(), requestId));
+        : store(ctx, read.caller(), resource, read.content(), conditions, requestId));
   }
 
   /**
@@ -306,6 +308,12 @@ public final class S3Api {
       String requestId) {
     HttpServerRequest request = ctx.request();
     request.pause();
+    for (String condition : new String[] {"If-None-Match", "If-Match"}) {
+      if (request.getHeader(condition) != null) { // refused, not ignored: the object would be written regardless
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Conditional writes are PutObject's here, not "
+            + "CompleteMultipartUpload's.").with("Header", condition);
+      }
+    }
     Upload upload = Upload.of(request::getHeader, Multipart.MAX_DOCUMENT_BYTES, false);
     return readBody(ctx, upload).compose(read -> multipart.complete(ctx, read.caller(), resource,
         params.get("uploadId"), read.content().bytes(), requestId));
@@ -476,12 +484,18 @@ public final class S3Api {
     return read.future();
   }
 
-  /** Writes the upload's content, within what the account may keep; 200 with its ETag (and checksum). */
+  /**
+   * Writes the upload's content, within what the account may keep and if its conditions on the object it replaces
+   * hold; 200 with its ETag (and checksum).
+   */
   private Future<Void> store(RoutingContext ctx, Caller caller, Resource resource, Upload.Checked content,
-      String requestId) {
+      Preconditions.Write conditions, String requestId) {
     Buffer data = content.buffer();
     return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
-        maxStoredBytes, Instant.now()).compose(used -> {
+        maxStoredBytes, Instant.now(), conditions == null ? null : found -> {
+          S3Exception refusal = conditions.refusal(found.map(StoredObject::md5).orElse(null), resource.key());
+          return refusal == null ? Future.succeededFuture() : Future.failedFuture(refusal);
+        }).compose(used -> {
           if (used >= 0) {
             // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
             return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The object (" + data.length()

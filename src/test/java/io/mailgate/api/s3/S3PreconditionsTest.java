@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +69,21 @@ class S3PreconditionsTest {
         "x-amz-copy-source-If-Match"), "REQ");
     assertTrue(xml.contains("<Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified "
         + "did not hold</Message><Condition>x-amz-copy-source-If-Match</Condition>"), xml);
+  }
+
+  @Test
+  void aWritesConditionsOnTheObjectItReplaces() {
+    assertEquals(null, Preconditions.ofWrite(Map.<String, String>of()::get));
+    Preconditions.Write create = Preconditions.ofWrite(Map.of("If-None-Match", "*")::get);
+    assertEquals(null, create.refusal(null, "k"));
+    assertEquals(List.of(Map.entry("Condition", "If-None-Match")), create.refusal(ETAG, "k").details());
+    Preconditions.Write replace = Preconditions.ofWrite(Map.of("If-Match", "\"" + ETAG + "\"")::get);
+    assertEquals(null, replace.refusal(ETAG, "k"));
+    assertEquals(S3Error.PRECONDITION_FAILED, replace.refusal("00", "k").error());
+    assertEquals(S3Error.NO_SUCH_KEY, replace.refusal(null, "k").error());
+    S3Exception other = org.junit.jupiter.api.Assertions.assertThrows(S3Exception.class,
+        () -> Preconditions.ofWrite(Map.of("If-None-Match", "\"" + ETAG + "\"")::get));
+    assertEquals(S3Error.NOT_IMPLEMENTED, other.error());
   }
 
   @Test

@@ -174,6 +174,43 @@ class S3PutObjectTest {
     s3.deleteObject(r -> r.bucket("uploads").key("budget")); // the account's room is the other tests'
   }
 
+  /**
+   * S3's conditional writes: If-None-Match: * writes only where there is no object, If-Match only over the object
+   * with that ETag (NoSuchKey where there is none); refused, nothing is written. CompleteMultipartUpload's are refused
+   * (NotImplemented) rather than ignored.
+   */
+  @Test
+  void conditionalWritesWriteOnlyWhereTheirConditionHolds() throws Exception {
+    String key = "conditional";
+    s3.putObject(r -> r.bucket("uploads").key(key).ifNoneMatch("*"), RequestBody.fromString("first"));
+    refused(412, "PreconditionFailed", () -> s3.putObject(r -> r.bucket("uploads").key(key).ifNoneMatch("*"),
+        RequestBody.fromString("second")));
+    String etag = "\"" + md5("first".getBytes(StandardCharsets.UTF_8)) + "\"";
+    refused(412, "PreconditionFailed", () -> s3.putObject(r -> r.bucket("uploads").key(key)
+        .ifMatch("\"0123456789abcdef0123456789abcdef\""), RequestBody.fromString("second")));
+    assertEquals("first", new String(read("uploads", key), StandardCharsets.UTF_8));
+    s3.putObject(r -> r.bucket("uploads").key(key).ifMatch(etag), RequestBody.fromString("third"));
+    assertEquals("third", new String(read("uploads", key), StandardCharsets.UTF_8));
+    refused(412, "PreconditionFailed", () -> s3.putObject(r -> r.bucket("uploads").key(key).ifMatch(etag),
+        RequestBody.fromString("fourth"))); // the ETag is the replaced object's no longer
+    refused(404, "NoSuchKey", () -> s3.putObject(r -> r.bucket("uploads").key("conditional-never").ifMatch(etag),
+        RequestBody.fromString("x")));
+    refused(501, "NotImplemented", () -> s3.putObject(r -> r.bucket("uploads").key("conditional-never")
+        .ifNoneMatch(etag), RequestBody.fromString("x"))); // only * is S3's
+    assertEquals(0, stored("conditional-never"));
+    assertEquals("third", new String(read("uploads", key), StandardCharsets.UTF_8));
+
+    String upload = s3.createMultipartUpload(r -> r.bucket("uploads").key("conditional-multipart")).uploadId();
+    String part = s3.uploadPart(r -> r.bucket("uploads").key("conditional-multipart").uploadId(upload).partNumber(1),
+        RequestBody.fromString("only part")).eTag();
+    refused(501, "NotImplemented", () -> s3.completeMultipartUpload(r -> r.bucket("uploads")
+        .key("conditional-multipart").uploadId(upload).ifNoneMatch("*")
+        .multipartUpload(m -> m.parts(p -> p.partNumber(1).eTag(part)))));
+    assertEquals(0, stored("conditional-multipart"));
+    s3.abortMultipartUpload(r -> r.bucket("uploads").key("conditional-multipart").uploadId(upload));
+    s3.deleteObject(r -> r.bucket("uploads").key(key));
+  }
+
   @Test
   void otherSettingsOfTheSdkRoundTrip() throws Exception {
     byte[] content = random(150_000, 7);
