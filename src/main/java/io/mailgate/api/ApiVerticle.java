@@ -497,8 +497,8 @@ public final class ApiVerticle extends VerticleBase {
         .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
     // the form read here, not by BodyHandler, whose decoder takes form fields of at most 8 KB
-    router.post("/_mailgate/console").handler(ctx -> readBody(ctx, ConsoleHandler.MAX_FORM, body -> console.act(ctx,
-        body))).failureHandler(console::failed);
+    router.post("/_mailgate/console").handler(ctx -> consoleForm(ctx, console, budget))
+        .failureHandler(console::failed);
     router.get("/_mailgate/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP").put("node", leaseOwner)));
     router.get("/_mailgate/ready").handler(this::ready);
     if (dev) {
@@ -686,6 +686,61 @@ public final class ApiVerticle extends VerticleBase {
     return (long) maxMessageBytes * 3 / 2 + 1024 * 1024;
   }
 
+  /**
+   * A console form's body: one of up to {@link ConsoleHandler#SMALL_FORM} is read for anyone (its credentials and token
+   * are checked once it is read); a larger one (a template's editor, up to {@link ConsoleHandler#MAX_FORM}) only once
+   * the request's credentials name an access key and match its secret, and counted in the node's budget of bodies
+   * while it is read: made-up credentials hold no memory of the node's. Refused unread, it is answered and its
+   * connection closed.
+   */
+  private void consoleForm(RoutingContext ctx, ConsoleHandler console, ByteBudget budget) {
+    HttpServerRequest request = ctx.request();
+    long claim = claimedLength(request.getHeader("Content-Length"), request.getHeader("Transfer-Encoding"),
+        ConsoleHandler.MAX_FORM);
+    if (claim <= ConsoleHandler.SMALL_FORM) {
+      readBody(ctx, ConsoleHandler.SMALL_FORM, body -> console.act(ctx, body));
+      return;
+    }
+    // refused unread: said in the answer, and the connection closed after it
+    boolean[] admitted = {false};
+    ctx.addHeadersEndHandler(v -> {
+      if (!admitted[0] && request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+        ctx.response().putHeader("Connection", "close");
+      }
+    });
+    ctx.addEndHandler(v -> {
+      if (!admitted[0]) {
+        request.connection().close();
+      }
+    });
+    // one over the limit is read up to it, then refused (413): a client still sending it hears the answer
+    long held = Math.min(claim, ConsoleHandler.MAX_FORM);
+    request.pause(); // until the body's reader is there
+    console.signedIn(ctx, () -> {
+      if (!budget.take(held)) {
+        ctx.response().putHeader("Retry-After", "1");
+        ctx.fail(503);
+        return;
+      }
+      admitted[0] = true;
+      ctx.addEndHandler(v -> budget.release(held));
+      readBody(ctx, ConsoleHandler.MAX_FORM, body -> console.act(ctx, body));
+    });
+  }
+
+  /**
+   * The answer says the connection closes, and it is closed once the answer is written (its body was left unread).
+   * Through the context's end handlers: the response's own end handler is theirs, and replacing it would drop them
+   * (a budget's release among them).
+   */
+  private static void closeAfter(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    ctx.addEndHandler(v -> request.connection().close());
+    if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      ctx.response().putHeader("Connection", "close");
+    }
+  }
+
   /** Reads the request body (at most {@code limit} bytes, else a 413) and hands it on. */
   private static void readBody(RoutingContext ctx, long limit, Consumer<Buffer> then) {
     HttpServerRequest request = ctx.request();
@@ -699,10 +754,7 @@ public final class ApiVerticle extends VerticleBase {
         over[0] = true;
         // answered, then closed: the rest of the body is not read. Said in the answer, so that a client does not send
         // its next request on a connection about to close (the JDK's client did, and failed it)
-        ctx.response().endHandler(v -> request.connection().close());
-        if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
-          ctx.response().putHeader("Connection", "close");
-        }
+        closeAfter(ctx);
         ctx.fail(413);
         return;
       }

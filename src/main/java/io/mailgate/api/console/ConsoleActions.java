@@ -10,6 +10,7 @@ import io.mailgate.api.sesv2.SendEmailHandler;
 import io.mailgate.api.sesv2.SuppressionHandler;
 import io.mailgate.api.sesv2.TemplatesHandler;
 import io.mailgate.send.Caller;
+import io.mailgate.send.EmailTemplate;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -25,8 +26,9 @@ import java.util.Map;
  * DeleteSuppressedDestination), and a test email (SendEmail, Simple content: the SES console's "Send test email",
  * to the mailbox simulator or anyone the account may send to), an identity added (CreateEmailIdentity) or deleted
  * (DeleteEmailIdentity, its box ticked), or verified again (v1's VerifyEmailIdentity for an address; for a domain,
- * its DNS records looked up at the next round). One form changes nothing: a template rendered with the data given
- * (TestRenderEmailTemplate), shown at once.
+ * its DNS records looked up at the next round), a template created, edited or deleted (CreateEmailTemplate,
+ * UpdateEmailTemplate, DeleteEmailTemplate, its box ticked). One form changes nothing: a template rendered with the
+ * data given (TestRenderEmailTemplate), shown at once.
  */
 final class ConsoleActions {
   /** What a done action says on the page it redirects to, by the code in its query string. */
@@ -44,6 +46,9 @@ final class ConsoleActions {
       Map.entry("identity-created", "The identity is added. An address is sent a verification email (start-dev "
           + "verifies it at once); a domain is verified once the DNS records shown are published."),
       Map.entry("identity-deleted", "The identity is deleted."),
+      Map.entry("template-created", "The template is created: sends that name it use it now."),
+      Map.entry("template-saved", "The template is saved: sends that name it use it now."),
+      Map.entry("template-deleted", "The template is deleted: sends that name it are refused now."),
       Map.entry("verification-sent", "A new verification email is on its way to the address: the identity is "
           + "verified when its link is followed."),
       Map.entry("verification-not-sent", "No new verification email went: one went to the address less than "
@@ -143,10 +148,50 @@ final class ConsoleActions {
             case EMAIL_NOT_SENT -> "verification-not-sent";
             case DNS_CHECK_SOON -> "dns-check";
           }));
+      case "template-save" -> {
+        EmailTemplate t = template(form);
+        boolean created = "true".equals(form.string("new"));
+        String account = caller.account().id();
+        yield (created ? templates.create(account, t) : templates.update(account, t)).map(v -> done(
+            created ? "template-created" : "template-saved") + "&template=" + URLEncoder.encode(t.name(),
+            StandardCharsets.UTF_8));
+      }
+      case "template-delete" -> {
+        if (!"yes".equals(form.string("confirm"))) {
+          throw SesException.badRequest("Deleting a template needs its box ticked (confirm=yes): sends that name it "
+              + "are refused once it is gone.");
+        }
+        yield templates.delete(caller, required(form, "template")).map(v -> done("template-deleted"));
+      }
       case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
           + URLEncoder.encode(id, StandardCharsets.UTF_8) + "&" + done("sent"));
       default -> throw SesException.badRequest("Unknown console action '" + shorten(action) + "'.");
     };
+  }
+
+  /**
+   * The template the editor's form gives (CreateEmailTemplate's or UpdateEmailTemplate's content): a part left empty
+   * is none, as the API's absent field. Its checks are the API's ({@link EmailTemplate}), and the compile check after.
+   */
+  static EmailTemplate template(QueryParams form) {
+    return new EmailTemplate(required(form, "template"), form.string("subject"), orNone(form.string("text")),
+        orNone(form.string("html")));
+  }
+
+  private static String orNone(String part) {
+    return part == null || part.isEmpty() ? null : part;
+  }
+
+  /**
+   * What a refused form shows again, so that what was typed is not lost: the template editor with the content the form
+   * gave; nothing for the other forms (a field or two, typed again).
+   */
+  static String refill(String token, QueryParams form) {
+    if (!"template-save".equals(form.string("action"))) {
+      return "";
+    }
+    return ConsoleHandler.templateEditor(token, form.string("template"), form.string("subject"),
+        form.string("text"), form.string("html"), "true".equals(form.string("new")));
   }
 
   /** The SendEmail request of the test email form: one recipient, a subject, a text, a configuration set or none. */

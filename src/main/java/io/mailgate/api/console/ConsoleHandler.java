@@ -45,8 +45,13 @@ public final class ConsoleHandler {
   /** The page shows this many of each list; the API pages through the rest. */
   static final int SHOWN = 100;
   private static final int SETS_WITH_DESTINATIONS = 20;
-  /** A form's body: a test email's subject and text with room for their escapes. */
-  public static final int MAX_FORM = 64 * 1024;
+  /**
+   * A form's body: a template of SES's 500 KB ({@link io.mailgate.send.EmailTemplate#MAX_BYTES}) with room for its
+   * escapes (a non-ASCII character is up to 12 bytes in a form, most markup 3).
+   */
+  public static final int MAX_FORM = 2 * 1024 * 1024;
+  /** A form read for anyone before its credentials are checked: every form but a large template's. */
+  public static final int SMALL_FORM = 64 * 1024;
 
   private final AccountDirectory accounts;
   private final AccountHandler account;
@@ -89,16 +94,18 @@ public final class ConsoleHandler {
     secure(ctx);
     String asked;
     String done;
+    String template;
     try {
       asked = ctx.request().getParam("message");
       done = ctx.request().getParam("done");
+      template = ctx.request().getParam("template");
     } catch (IllegalArgumentException e) { // a malformed escape: before anything asynchronous, where it would be lost
       plain(ctx, 400, "The query string is not valid percent-encoding.");
       return;
     }
     String notice = done == null || !ConsoleActions.DONE.containsKey(done) ? null
         : "<p class=\"done\">" + esc(ConsoleActions.DONE.get(done)) + "</p>";
-    signIn(ctx, signedIn -> show(ctx, signedIn, asked, notice, 200));
+    signIn(ctx, signedIn -> show(ctx, signedIn, new Asked(asked, template), notice, 200));
   }
 
   /**
@@ -140,13 +147,13 @@ public final class ConsoleHandler {
           return;
         }
         if (ar.succeeded()) {
-          show(ctx, signedIn, null, ar.result().shown(), 200);
+          show(ctx, signedIn, Asked.NOTHING, ar.result().shown(), 200);
           return;
         }
         io.mailgate.SesException e = io.mailgate.api.SesErrors.toSes(ctx, ar.cause(),
             io.mailgate.api.SesErrors.newRequestId());
-        show(ctx, signedIn, null, "<p class=\"refused\">Not done: " + esc(e.error().v2Type) + ": "
-            + esc(e.getMessage()) + "</p>", e.error().status);
+        show(ctx, signedIn, Asked.NOTHING, "<p class=\"refused\">Not done: " + esc(e.error().v2Type) + ": "
+            + esc(e.getMessage()) + "</p>" + ConsoleActions.refill(token(signedIn), form), e.error().status);
       });
     });
   }
@@ -155,9 +162,24 @@ public final class ConsoleHandler {
   public void failed(RoutingContext ctx) {
     if (!ctx.response().ended() && !ctx.response().headWritten()) {
       secure(ctx);
-      plain(ctx, ctx.statusCode() == 413 ? 413 : 400, ctx.statusCode() == 413 ? "The form is larger than "
-          + MAX_FORM / 1024 + " KiB." : "The form could not be read.");
+      int status = ctx.statusCode();
+      if (status == 503) {
+        plain(ctx, 503, "Too many large requests in progress on this node; retry later.");
+        return;
+      }
+      int limit = ctx.request().getHeader("Authorization") == null ? SMALL_FORM : MAX_FORM;
+      plain(ctx, status == 413 ? 413 : 400, status == 413 ? "The form is larger than " + limit / 1024 + " KiB."
+          : "The form could not be read.");
     }
+  }
+
+  /**
+   * Goes on once the request's credentials name an enabled access key and match its secret (before a large form's body
+   * is read); answers 401, 429 or 503 itself otherwise, as the page does.
+   */
+  public void signedIn(RoutingContext ctx, Runnable then) {
+    secure(ctx);
+    signIn(ctx, signedIn -> then.run());
   }
 
   /** The access key a request signed in with, its secret (which the forms' tokens are made with) and the caller. */
@@ -198,10 +220,21 @@ public final class ConsoleHandler {
     });
   }
 
-  private void show(RoutingContext ctx, SignedIn signedIn, String asked, String notice, int status) {
+  /** What the page's query asks to see: a message by its id, a template in the editor (either may be null). */
+  private record Asked(String message, String template) {
+    static final Asked NOTHING = new Asked(null, null);
+  }
+
+  /** The forms' token of a page shown now to the signed-in key. */
+  private String token(SignedIn signedIn) {
     Caller caller = signedIn.caller();
-    String token = ConsoleForms.token(signedIn.secret(), caller.accessKeyId(), caller.account().id(),
+    return ConsoleForms.token(signedIn.secret(), caller.accessKeyId(), caller.account().id(),
         clock.instant().getEpochSecond() + ConsoleForms.LIFETIME_SECONDS);
+  }
+
+  private void show(RoutingContext ctx, SignedIn signedIn, Asked asked, String notice, int status) {
+    Caller caller = signedIn.caller();
+    String token = token(signedIn);
     page(caller, asked, token, notice, ctx).onComplete(page -> {
       if (page.succeeded()) {
         ctx.response().setStatusCode(status).putHeader("Content-Type", "text/html; charset=utf-8").end(page.result());
@@ -214,7 +247,7 @@ public final class ConsoleHandler {
   /** A message lookup that failed for another reason than there being no such message. */
   private static final JsonObject UNAVAILABLE = new JsonObject();
 
-  private Future<String> page(Caller caller, String asked, String token, String notice, RoutingContext ctx) {
+  private Future<String> page(Caller caller, Asked asked, String token, String notice, RoutingContext ctx) {
     String id = caller.account().id();
     // a section that cannot be read says so; the rest of the page is still shown (Redis down is when it is needed)
     Future<JsonObject> quota = account.getAccount(caller, ctx).recover(e -> Future.succeededFuture());
@@ -231,7 +264,12 @@ public final class ConsoleHandler {
         }));
     Future<List<ConfigurationSet>> configSets = sets.page(id, null, SHOWN, null);
     Future<List<SuppressionStore.Entry>> suppressed = suppression.recent(id, SHOWN);
-    String messageId = asked == null || asked.isBlank() ? null : asked.strip();
+    String messageId = asked.message() == null || asked.message().isBlank() ? null : asked.message().strip();
+    // the template asked for, in the editor: one the account does not have (deleted since) is said so on the page
+    Future<Optional<io.mailgate.send.EmailTemplate>> editing = asked.template() == null ? Future.succeededFuture()
+        : Future.succeededFuture().compose(v -> templates.find(id, asked.template())).map(Optional::of)
+            .recover(e -> e instanceof io.mailgate.SesException ? Future.succeededFuture(Optional.empty())
+                : Future.failedFuture(e));
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
     Future<List<io.mailgate.store.TemplateStore.Listed>> templateList = templates.page(id, null, SHOWN);
@@ -258,7 +296,7 @@ public final class ConsoleHandler {
       });
     });
     return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters,
-            templateList, secretOf))
+            templateList, secretOf, editing))
         .compose(v -> hooks).map(h -> {
       String html = render(caller, token, quota.result(), details.result().orElse(null), ids.result(),
           notifications.result(), configSets.result(), h, suppressed.result(), secretOf.result());
@@ -266,7 +304,8 @@ public final class ConsoleHandler {
       int top = html.indexOf("</h1>") + "</h1>".length();
       return html.substring(0, top) + (notice == null ? "" : notice) + html.substring(top, end)
           + receiving(receiving.result().orElse(null), filters.result(), secretOf.result())
-          + testEmail(token, ids.result(), configSets.result()) + templates(token, templateList.result())
+          + testEmail(token, ids.result(), configSets.result())
+          + templates(token, templateList.result(), asked.template(), editing.result())
           + message(messageId, message.result())
           + html.substring(end);
     });
@@ -333,17 +372,35 @@ public final class ConsoleHandler {
     return b.append("</select></label><button>Send</button></form>").toString();
   }
 
-  /** The account's templates (the first {@link #SHOWN}), and a form that renders one with data. */
-  static String templates(String token, List<io.mailgate.store.TemplateStore.Listed> list) {
+  /**
+   * The account's templates (the first {@link #SHOWN}), each with its editor's link and a delete form, a form that
+   * renders one with data, a new template's editor, and the editor of the one asked for ({@code asked}: found, or
+   * empty when the account has no such template).
+   */
+  static String templates(String token, List<io.mailgate.store.TemplateStore.Listed> list, String askedName,
+      Optional<io.mailgate.send.EmailTemplate> asked) {
     StringBuilder b = new StringBuilder("<h2>Templates</h2>");
+    if (askedName != null) {
+      b.append(asked == null || asked.isEmpty()
+          ? "<p class=\"refused\">No template " + esc(askedName) + " in this account.</p>"
+          : templateEditor(token, asked.get().name(), asked.get().subject(), asked.get().text(), asked.get().html(),
+              false));
+    }
+    b.append("<details><summary>New template</summary>").append(templateEditor(token, "", "", "", "", true))
+        .append("</details>");
     if (list.isEmpty()) {
       return b.append("<p class=\"muted\">None.</p>").toString();
     }
     List<io.mailgate.store.TemplateStore.Listed> shown = list.subList(0, Math.min(list.size(), SHOWN));
-    b.append("<table><tr><th>Template</th><th>Created</th></tr>");
+    b.append("<table><tr><th>Template</th><th>Created</th><th></th></tr>");
     for (io.mailgate.store.TemplateStore.Listed t : shown) {
-      b.append("<tr><td>").append(esc(t.name())).append("</td><td>").append(esc(String.valueOf(t.createdAt())))
-          .append("</td></tr>");
+      b.append("<tr><td><a href=\"console?template=").append(esc(java.net.URLEncoder.encode(t.name(),
+          StandardCharsets.UTF_8))).append("\">").append(esc(t.name())).append("</a></td><td>")
+          .append(esc(String.valueOf(t.createdAt()))).append("</td><td>");
+      ConsoleForms.open(b, token, "template-delete", "inline");
+      b.append("<input type=\"hidden\" name=\"template\" value=\"").append(esc(t.name())).append("\">"
+          + "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> sure</label> "
+          + "<button>Delete</button></form></td></tr>");
     }
     b.append("</table>");
     ConsoleForms.open(b, token, "render-template", "block");
@@ -353,6 +410,31 @@ public final class ConsoleHandler {
     }
     return b.append("</select></label><label>Data (JSON) <textarea name=\"data\" rows=\"3\" cols=\"60\">{}"
         + "</textarea></label><button>Render</button></form>").toString();
+  }
+
+  /**
+   * A template's editor: its name (fixed once it exists), subject, text and HTML parts (Handlebars), as they are or
+   * as a refused form gave them; saved through CreateEmailTemplate ({@code created}) or UpdateEmailTemplate.
+   */
+  static String templateEditor(String token, String name, String subject, String text, String html,
+      boolean created) {
+    StringBuilder b = new StringBuilder();
+    ConsoleForms.open(b, token, "template-save", "block");
+    b.append("<input type=\"hidden\" name=\"new\" value=\"").append(created).append("\">");
+    if (created) {
+      b.append("<label>Name <input name=\"template\" size=\"40\" maxlength=\"64\" required value=\"")
+          .append(esc(name == null ? "" : name)).append("\"></label>");
+    } else {
+      b.append("<p>Template <b>").append(esc(name)).append("</b></p><input type=\"hidden\" name=\"template\" "
+          + "value=\"").append(esc(name)).append("\">");
+    }
+    // a textarea's first line break is dropped by the browser: one is written before the content, which keeps its own
+    b.append("<label>Subject <input name=\"subject\" size=\"80\" value=\"").append(esc(subject == null ? ""
+        : subject)).append("\"></label><label>Text part <textarea name=\"text\" rows=\"8\" cols=\"80\">\n")
+        .append(esc(text == null ? "" : text)).append("</textarea></label><label>HTML part <textarea name=\"html\" "
+        + "rows=\"12\" cols=\"80\">\n").append(esc(html == null ? "" : html)).append("</textarea></label><button>")
+        .append(created ? "Create template" : "Save template").append("</button></form>");
+    return b.toString();
   }
 
   /** The API's handlers whose operations the console's forms make. */

@@ -113,9 +113,13 @@ public final class TemplatesHandler {
   }
 
   public Future<JsonObject> delete(Caller caller, RoutingContext ctx) {
-    String name = ctx.pathParam("name");
+    return delete(caller, ctx.pathParam("name")).map(v -> new JsonObject());
+  }
+
+  /** DeleteEmailTemplate (the API, the console's form); TEMPLATE_NOT_FOUND when there is none. */
+  public Future<Void> delete(Caller caller, String name) {
     return delete(caller.account().id(), name)
-        .compose(deleted -> deleted ? Future.succeededFuture(new JsonObject()) : Future.failedFuture(notFound(name)));
+        .compose(deleted -> deleted ? Future.<Void>succeededFuture() : Future.failedFuture(notFound(name)));
   }
 
   public Future<JsonObject> list(Caller caller, RoutingContext ctx) {

@@ -296,12 +296,12 @@ class ConsoleFormsTest {
   void aTemplateIsRenderedWithTheDataGivenAndShownEscaped() throws Exception {
     Browser browser = newAccount("console-templates");
     try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
-      assertTrue(browser.get("").body().contains("<h2>Templates</h2><p class=\"muted\">None.</p>"));
+      assertTrue(browser.get("").body().contains("</details><p class=\"muted\">None.</p>"));
       ses.createEmailTemplate(r -> r.templateName("welcome").templateContent(c -> c.subject("Hi {{name}}")
           .text("Hello {{name}}, your code is {{code}}.").html("<p>Hello {{name}}</p>")));
       String page = browser.get("").body();
-      assertTrue(page.contains("<td>welcome</td>") && page.contains("<option value=\"welcome\">welcome</option>"),
-          page);
+      assertTrue(page.contains("<td><a href=\"console?template=welcome\">welcome</a></td>")
+          && page.contains("<option value=\"welcome\">welcome</option>"), page);
       HttpResponse<String> rendered = browser.submit("action", "render-template", "template", "welcome", "data",
           "{\"name\": \"Ann <script>alert(1)</script>\", \"code\": 42}");
       assertEquals(200, rendered.statusCode(), rendered.body());
@@ -320,6 +320,95 @@ class ConsoleFormsTest {
       HttpResponse<String> missing = browser.submit("action", "render-template", "template", "nope", "data", "{}");
       assertEquals(404, missing.statusCode());
       assertTrue(missing.body().contains("NotFoundException"), missing.body());
+    }
+  }
+
+  /**
+   * The template editor: created, edited and deleted through the API's operations and their checks; a refused save
+   * shows the editor again with what was typed (escaped), nothing changed; a template over the 64 KiB that anyone's
+   * form may be is saved for a signed-in key, refused unread for made-up credentials.
+   */
+  @Test
+  void templatesAreCreatedEditedAndDeletedInTheEditor() throws Exception {
+    Browser browser = newAccount("console-template-editor");
+    try (SesV2Client ses = node.sesV2(browser.key(), browser.secret())) {
+      assertTrue(browser.get("").body().contains("<summary>New template</summary>"));
+      String html = "<p>Hello {{name}} & \"friends\"</p>\r\n<script>x</script>";
+      HttpResponse<String> created = browser.submit("action", "template-save", "new", "true", "template", "receipt",
+          "subject", "Your receipt, {{name}}", "text", "Thanks {{name}}.", "html", html);
+      assertEquals(303, created.statusCode(), created.body());
+      assertEquals("console?done=template-created&template=receipt", created.headers().firstValue("Location")
+          .orElseThrow());
+      String editor = followed(browser, created);
+      assertTrue(editor.contains(said("template-created")), editor);
+      // the editor, its content escaped; the first line break of a textarea is the browser's, not the content's
+      assertTrue(editor.contains("<p>Template <b>receipt</b></p>"), editor);
+      assertTrue(editor.contains("<textarea name=\"html\" rows=\"12\" cols=\"80\">\n" + ConsoleHandler.esc(html)
+          + "</textarea>"), editor);
+      assertFalse(editor.contains("<script>x"), editor);
+      var stored = ses.getEmailTemplate(r -> r.templateName("receipt")).templateContent();
+      assertEquals("Your receipt, {{name}}", stored.subject());
+      assertEquals(html, stored.html());
+
+      // edited: the text part emptied is none, as the API's absent field
+      String saved = followed(browser, browser.submit("action", "template-save", "new", "false", "template",
+          "receipt", "subject", "Receipt {{n}}", "text", "", "html", "<p>{{n}}</p>"));
+      assertTrue(saved.contains(said("template-saved")), saved);
+      stored = ses.getEmailTemplate(r -> r.templateName("receipt")).templateContent();
+      assertEquals("Receipt {{n}}", stored.subject());
+      assertEquals(null, stored.text());
+
+      // refused, nothing changed, the typed content shown again
+      HttpResponse<String> broken = browser.submit("action", "template-save", "new", "false", "template", "receipt",
+          "subject", "Broken", "text", "{{#if x}}never closed <b>", "html", "");
+      assertEquals(400, broken.statusCode(), broken.body());
+      assertTrue(broken.body().contains("Not done: "), broken.body());
+      assertTrue(broken.body().contains(ConsoleHandler.esc("{{#if x}}never closed <b>")), "refilled: "
+          + broken.body());
+      assertEquals("Receipt {{n}}", ses.getEmailTemplate(r -> r.templateName("receipt")).templateContent()
+          .subject());
+      for (String[] bad : new String[][] {
+          {"new", "true", "template", "receipt", "subject", "s", "text", "t"}, // exists already
+          {"new", "false", "template", "absent", "subject", "s", "text", "t"}, // none to update
+          {"new", "true", "template", "bad name!", "subject", "s", "text", "t"},
+          {"new", "true", "template", "no-parts", "subject", "s", "text", "", "html", ""},
+          {"new", "true", "template", "no-subject", "text", "t"}}) {
+        String[] fields = new String[bad.length + 2];
+        fields[0] = "action";
+        fields[1] = "template-save";
+        System.arraycopy(bad, 0, fields, 2, bad.length);
+        HttpResponse<String> answer = browser.submit(fields);
+        assertTrue(answer.statusCode() == 400 || answer.statusCode() == 404, String.join(",", bad) + ": "
+            + answer.statusCode());
+        assertTrue(answer.body().contains("Not done: "), answer.body());
+      }
+      assertEquals(1, ses.listEmailTemplates(r -> { }).templatesMetadata().size());
+
+      // a large template: past the 64 KiB anyone's form may be, read once the key is known
+      String large = "<p>" + "Zoë & {{name}} ".repeat(20_000) + "</p>"; // about 300 KB, 500 KB as a form
+      followed(browser, browser.submit("action", "template-save", "new", "true", "template", "large", "subject", "s",
+          "html", large));
+      assertEquals(large, ses.getEmailTemplate(r -> r.templateName("large")).templateContent().html());
+      HttpResponse<String> anonymous = HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint()
+          + "/_mailgate/console")).header("Content-Type", "application/x-www-form-urlencoded")
+          .header("Authorization", new Browser(node.endpoint(), "AKIANOSUCHKEY0000000", "x").auth())
+          .POST(HttpRequest.BodyPublishers.ofString("x=" + "y".repeat(100_000))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(401, anonymous.statusCode(), anonymous.body());
+      assertEquals("close", anonymous.headers().firstValue("Connection").orElse(""), "its body left unread");
+
+      // the editor of a template the account does not have, a name escaped
+      assertTrue(browser.get("?template=%3Cb%3Enope").body().contains("No template &lt;b&gt;nope in this account."));
+
+      HttpResponse<String> unconfirmed = browser.submit("action", "template-delete", "template", "receipt");
+      assertEquals(400, unconfirmed.statusCode());
+      ses.getEmailTemplate(r -> r.templateName("receipt"));
+      String deleted = followed(browser, browser.submit("action", "template-delete", "template", "receipt",
+          "confirm", "yes"));
+      assertTrue(deleted.contains(said("template-deleted")), deleted);
+      assertThrows(NotFoundException.class, () -> ses.getEmailTemplate(r -> r.templateName("receipt")));
+      assertEquals(404, browser.submit("action", "template-delete", "template", "receipt", "confirm", "yes")
+          .statusCode());
     }
   }
 
@@ -419,6 +508,10 @@ class ConsoleFormsTest {
         + suppress + "&pad=" + "x".repeat(ConsoleHandler.MAX_FORM));
     assertEquals(413, large.statusCode(), large.body());
     assertFalse(large.body().contains("Exception"), large.body());
+    // what it held of the node's budget of bodies while it was read is given back
+    io.mailgate.ByteBudget bodies = (io.mailgate.ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http")
+        .get("bodies");
+    Await.until(bodies::held, held -> held == 0, Duration.ofSeconds(5));
     HttpResponse<String> badEscape = browser.post("csrf=%zz&" + suppress);
     assertEquals(400, badEscape.statusCode(), badEscape.body());
     assertTrue(badEscape.body().contains("Malformed request parameters"), badEscape.body());
