@@ -136,10 +136,8 @@ final class ConsoleActions {
       case "identity-create" -> identities.create(caller, required(form, "identity"), null, null, new JsonArray())
           .map(v -> done("identity-created"));
       case "identity-delete" -> {
-        if (!"yes".equals(form.string("confirm"))) {
-          throw SesException.badRequest("Deleting an identity needs its box ticked (confirm=yes): its DKIM key and "
-              + "settings go with it.");
-        }
+        confirmed(form, "Deleting an identity needs its box ticked (confirm=yes): its DKIM key and settings go "
+            + "with it.");
         yield identities.delete(caller, required(form, "identity")).map(v -> done("identity-deleted"));
       }
       case "identity-verify" -> identities.verifyAgain(caller, required(form, "identity")).map(again -> done(
@@ -157,10 +155,8 @@ final class ConsoleActions {
             StandardCharsets.UTF_8));
       }
       case "template-delete" -> {
-        if (!"yes".equals(form.string("confirm"))) {
-          throw SesException.badRequest("Deleting a template needs its box ticked (confirm=yes): sends that name it "
-              + "are refused once it is gone.");
-        }
+        confirmed(form, "Deleting a template needs its box ticked (confirm=yes): sends that name it are refused once "
+            + "it is gone.");
         yield templates.delete(caller, required(form, "template")).map(v -> done("template-deleted"));
       }
       case "send-test" -> sends.send(caller, testEmail(form)).map(id -> "message="
@@ -226,6 +222,13 @@ final class ConsoleActions {
       throw SesException.badRequest("Missing required field " + name + ".");
     }
     return value;
+  }
+
+  /** A deletion's box ticked ({@code confirm=yes}), else the refusal {@code why}. */
+  private static void confirmed(QueryParams form, String why) {
+    if (!"yes".equals(form.string("confirm"))) {
+      throw SesException.badRequest(why);
+    }
   }
 
   private static boolean flag(QueryParams form) {

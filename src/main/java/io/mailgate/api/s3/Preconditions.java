@@ -28,6 +28,16 @@ final class Preconditions {
   /** The outcome, and for a refusal the header that did not hold (S3's {@code Condition}). */
   record Verdict(Outcome outcome, String condition) {
     static final Verdict PROCEED = new Verdict(Outcome.PROCEED, null);
+
+    /** A FAILED verdict's answer: 412 PreconditionFailed naming the condition. */
+    S3Exception refusal() {
+      return refused(condition);
+    }
+  }
+
+  /** S3's 412 for a condition that did not hold. */
+  static S3Exception refused(String condition) {
+    return new S3Exception(S3Error.PRECONDITION_FAILED).with("Condition", condition);
   }
 
   private final String prefix;
@@ -131,14 +141,14 @@ final class Preconditions {
      */
     S3Exception refusal(String etag, String key) {
       if (absent && etag != null) {
-        return new S3Exception(S3Error.PRECONDITION_FAILED).with("Condition", "If-None-Match");
+        return refused("If-None-Match");
       }
       if (ifMatch != null) {
         if (etag == null) {
           return new S3Exception(S3Error.NO_SUCH_KEY).with("Key", key);
         }
         if (!matches(ifMatch, etag)) {
-          return new S3Exception(S3Error.PRECONDITION_FAILED).with("Condition", "If-Match");
+          return refused("If-Match");
         }
       }
       return null;

@@ -357,8 +357,7 @@ public final class S3Api {
           now, found -> {
             Preconditions.Verdict verdict = conditions.evaluate(found.md5(), found.lastModified());
             return verdict.outcome() == Preconditions.Outcome.PROCEED ? Future.succeededFuture()
-                : Future.failedFuture(new S3Exception(S3Error.PRECONDITION_FAILED)
-                    .with("Condition", verdict.condition()));
+                : Future.failedFuture(verdict.refusal());
           }).compose(copied -> {
             if (copied.isEmpty()) {
               return missing(account, source);
@@ -605,8 +604,7 @@ public final class S3Api {
       case PROCEED -> null;
       case NOT_MODIFIED -> response.setStatusCode(304).putHeader("ETag", "\"" + o.md5() + "\"")
           .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified())).end();
-      case FAILED -> Future.failedFuture(new S3Exception(S3Error.PRECONDITION_FAILED)
-          .with("Condition", verdict.condition()));
+      case FAILED -> Future.failedFuture(verdict.refusal());
     };
   }
 
