@@ -66,7 +66,8 @@ public final class MailReceiver {
         INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[])
         ON CONFLICT (account_id, bucket, object_key)
-        DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at
+        DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
+          part_sizes = NULL, parts_etag = NULL
         RETURNING 1
       ), notified AS (
         INSERT INTO receipt_outbox (account_id, url, message_id, body, created_at, next_attempt_at)

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * S3 multipart uploads under way ({@code multipart_uploads}, {@code multipart_parts}, V56): an upload is created for
@@ -46,10 +47,11 @@ public final class MultipartStore {
   public record PartWrite(Outcome outcome, long bytes) {}
 
   /**
-   * What a completion answers: the object's hex MD5 (its ETag) and checksum (null without one), and the upload it
-   * completed (a completion retried is answered with what the first one stored).
+   * What a completion answers: the object's ETag (S3's for a multipart object, the MD5 of its parts' MD5s, a dash and
+   * their count) and checksum (null without one), and the upload it completed (a completion retried is answered with
+   * what the first one stored).
    */
-  public record Completed(String md5, String checksum, Upload upload) {}
+  public record Completed(String etag, String checksum, Upload upload) {}
 
   /** What a completion makes of an upload: the numbers of its parts the object is made of, and its checksum. */
   public record Choice(List<Integer> numbers, String checksum) {}
@@ -108,14 +110,21 @@ public final class MultipartStore {
       SELECT part_number, octet_length(content), etag, checksum, created_at FROM multipart_parts
       WHERE account_id = $1 AND upload_id = $2 AND part_number >= $3 ORDER BY part_number LIMIT $4""";
 
-  /** The object, concatenated from parts $6 in the database: no part's bytes leave it. */
+  /**
+   * The object, concatenated from parts $6 in the database (no part's bytes leave it), with its parts' sizes and S3's
+   * ETag for it: the MD5 of the parts' MD5s (their stored ETags, as bytes), a dash and their count.
+   */
   private static final String WRITE_OBJECT = """
-      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
-      SELECT $1, $3, $4, $5, string_agg(content, ''::bytea ORDER BY part_number), $7 FROM multipart_parts
-      WHERE account_id = $1 AND upload_id = $2 AND part_number = ANY($6)
+      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at, part_sizes,
+        parts_etag)
+      SELECT $1, $3, $4, $5, string_agg(content, ''::bytea ORDER BY part_number), $7,
+        array_agg(octet_length(content)::bigint ORDER BY part_number),
+        md5(decode(string_agg(etag, '' ORDER BY part_number), 'hex')) || '-' || count(*)
+      FROM multipart_parts WHERE account_id = $1 AND upload_id = $2 AND part_number = ANY($6)
       ON CONFLICT (account_id, bucket, object_key)
-      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at
-      RETURNING etag, octet_length(content)""";
+      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
+        part_sizes = EXCLUDED.part_sizes, parts_etag = EXCLUDED.parts_etag
+      RETURNING parts_etag""";
 
   /** A completion's upload: its parts gone, what the completion answered kept ($3: when, $4: ETag, $5: checksum). */
   private static final String COMPLETED = """
@@ -240,9 +249,15 @@ public final class MultipartStore {
    * one transaction. The upload is kept, completed, with its answer: a completion retried within
    * {@code RetentionVerticle.COMPLETED_UPLOAD_KEPT} gets it again. Empty when the account has no such upload. The
    * object counts in what the account keeps instead of its parts: never more than they did.
+   *
+   * <p>First {@code check} is run on the object the completion would replace (its size, ETag and time; empty when there
+   * is none), read in the same turn: a completion's conditional write. A failed check fails the completion and changes
+   * nothing: the upload stays under way, its parts kept. A completion retried is answered as the first one was, with
+   * no check: what it checked was checked then. No check: null.
    */
   public Future<Optional<Completed>> complete(String accountId, String uploadId, String bucket, String key,
-      BiFunction<Upload, List<Part>, Choice> choose, String messageId, Instant now) {
+      BiFunction<Upload, List<Part>, Choice> choose, String messageId, Instant now,
+      Function<Optional<ReceivedObjectStore.StoredObject>, Future<Void>> check) {
     Tuple upload = Tuple.of(accountId, uploadId, bucket, key);
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn
         .preparedQuery(FIND_FOR_COMPLETION).execute(upload).compose(found -> {
@@ -254,16 +269,17 @@ public final class MultipartStore {
           if (r.getBoolean(7)) {
             return Future.succeededFuture(Optional.of(new Completed(r.getString(5), r.getString(6), u)));
           }
-          return conn.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, 1, Integer.MAX_VALUE))
+          return ReceivedObjectStore.checked(conn, accountId, bucket, key, check)
+              .compose(v -> conn.preparedQuery(PARTS).execute(Tuple.of(accountId, uploadId, 1, Integer.MAX_VALUE)))
               .compose(rows -> {
                 Choice choice = choose.apply(u, parts(rows));
                 return conn.preparedQuery(WRITE_OBJECT).execute(Tuple.tuple().addValue(accountId)
                         .addValue(uploadId).addValue(bucket).addValue(key).addValue(messageId)
                         .addValue(choice.numbers().toArray(new Integer[0])).addValue(Timestamps.utc(now)))
                     .compose(written -> {
-                      String md5 = written.iterator().next().getString(0);
+                      String etag = written.iterator().next().getString(0);
                       return conn.preparedQuery(COMPLETED).execute(Tuple.of(accountId, uploadId, Timestamps.utc(now),
-                          md5, choice.checksum())).map(v -> Optional.of(new Completed(md5, choice.checksum(), u)));
+                          etag, choice.checksum())).map(v -> Optional.of(new Completed(etag, choice.checksum(), u)));
                     });
               });
         }));

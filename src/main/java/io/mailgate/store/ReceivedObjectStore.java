@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,11 +26,22 @@ public final class ReceivedObjectStore {
    * A stored object.
    *
    * @param size the whole object's length in bytes
-   * @param md5 the hex MD5 of the whole object
+   * @param etag its S3 ETag, unquoted: the hex MD5 of its content, or for one completed from a multipart upload the MD5
+   *     of its parts' MD5s, a dash and their count
    * @param content the bytes asked for (all, or the range); null when they were not asked for, or when the range
    *     starts past the end
+   * @param parts how many parts it was completed from; 0 for an object put whole (or copied, or written by a rule)
    */
-  public record StoredObject(long size, String md5, Instant lastModified, Buffer content) {}
+  public record StoredObject(long size, String etag, Instant lastModified, Buffer content, int parts) {}
+
+  /**
+   * Where a part of an object is ({@link #part}).
+   *
+   * @param offset the part's first byte in the object
+   * @param length its length; for an object put whole, part 1 is the object
+   * @param exists whether the object has a part of the number asked for (an object put whole has one)
+   */
+  public record PartOf(StoredObject object, long offset, long length, boolean exists) {}
 
   /** A key of a listing, with its object's size and time. */
   public record ListedKey(String key, long size, Instant lastModified, String etag) {
@@ -39,18 +51,24 @@ public final class ReceivedObjectStore {
   }
 
   // The content's length comes from its TOAST header (octet_length does not decompress it); the ETag is stored.
-  private static final String FIND = "SELECT size, etag, created_at, %s FROM (SELECT octet_length(content) "
-      + "AS size, content, etag, created_at FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
-  private static final String HEAD = FIND.formatted("NULL::bytea");
-  private static final String GET = FIND.formatted("content");
+  private static final String FIND = "SELECT size, etag, created_at, parts, %s FROM (SELECT octet_length(content) "
+      + "AS size, content, coalesce(parts_etag, etag) AS etag, created_at, coalesce(cardinality(part_sizes), 0) "
+      + "AS parts%s FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
+  static final String HEAD = FIND.formatted("NULL::bytea", "");
+  /** HEAD's, with where part $4 is: its offset and length (NULL for an object put whole, or no such part). */
+  private static final String PART = FIND.formatted("NULL::bytea, part_offset, part_length",
+      ", (SELECT sum(s) FROM unnest(part_sizes[1:$4::int - 1]) s)::bigint AS part_offset, "
+      + "part_sizes[$4::int] AS part_length");
+  private static final String GET = FIND.formatted("content", "");
   /** $4 = first offset (negative: that many last bytes), $5 = last offset; a range starting past the end is NULL. */
   private static final String GET_RANGE = FIND.formatted("CASE "
       + "WHEN $4::bigint < 0 THEN substring(content FROM (greatest(size + $4::bigint, 0) + 1)::int) "
       + "WHEN $4::bigint >= size THEN NULL "
       // least(..., 2^31 - 1): a constant offset is folded when the statement is planned, branch taken or not
       + "ELSE substring(content FROM least($4::bigint + 1, 2147483647)::int "
-      + "FOR least(least($5::bigint, size - 1) - $4::bigint + 1, 2147483647)::int) END");
-  private static final String LIST = "SELECT object_key, octet_length(content), created_at, etag FROM received_objects "
+      + "FOR least(least($5::bigint, size - 1) - $4::bigint + 1, 2147483647)::int) END", "");
+  private static final String LIST = "SELECT object_key, octet_length(content), created_at, coalesce(parts_etag, etag) "
+      + "FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 AND object_key COLLATE \"C\" >= $4 "
       + "AND ($5::text IS NULL OR object_key COLLATE \"C\" < $5) ORDER BY object_key COLLATE \"C\" LIMIT $6";
   private static final String DELETE =
@@ -67,9 +85,29 @@ public final class ReceivedObjectStore {
     this.pool = pool;
   }
 
-  /** The object's size, MD5 and time, without its content. */
+  /** The object's size, ETag and time, without its content. */
   public Future<Optional<StoredObject>> head(String accountId, String bucket, String key) {
     return find(HEAD, Tuple.of(accountId, bucket, key));
+  }
+
+  /**
+   * The object without its content, and where its part {@code number} (1 to 10,000) is: for an object completed from
+   * a multipart upload, that part as it was put; for one put whole, part 1 is all of it and there is no other.
+   */
+  public Future<Optional<PartOf>> part(String accountId, String bucket, String key, int number) {
+    return pool.preparedQuery(PART).execute(Tuple.of(accountId, bucket, key, number)).map(rows -> {
+      if (rows.size() == 0) {
+        return Optional.empty();
+      }
+      Row r = rows.iterator().next();
+      StoredObject o = object(r);
+      if (o.parts() == 0) {
+        return Optional.of(new PartOf(o, 0, o.size(), number == 1));
+      }
+      Long length = r.getLong(6);
+      return Optional.of(length == null ? new PartOf(o, 0, 0, false)
+          : new PartOf(o, r.getLong(5) == null ? 0 : r.getLong(5), length, true));
+    });
   }
 
   /** The object with all of its content. */
@@ -91,7 +129,8 @@ public final class ReceivedObjectStore {
   }
 
   private static StoredObject object(Row r) {
-    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(3));
+    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(4),
+        r.getInteger(3));
   }
 
   /**
@@ -128,11 +167,8 @@ public final class ReceivedObjectStore {
    */
   public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
       long maxStoredBytes, Instant now, Function<Optional<StoredObject>, Future<Void>> check) {
-    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> (check == null
-        ? Future.<Void>succeededFuture()
-        : conn.preparedQuery(HEAD).execute(Tuple.of(accountId, bucket, key)).compose(rows -> check.apply(
-            rows.size() == 0 ? Optional.empty() : Optional.of(object(rows.iterator().next())))))
-        .compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
+    return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> checked(conn, accountId, bucket, key,
+        check).compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
         .compose(usage -> {
           long used = usage.iterator().next().getLong(0);
           if (maxStoredBytes > 0 && used + content.length() > maxStoredBytes) {
@@ -144,42 +180,58 @@ public final class ReceivedObjectStore {
   }
 
   /**
-   * What a copy did: the source object as it was copied (its size, MD5 and time, no content), and {@code used} -1 when
-   * it was written, else the bytes the account keeps now, which the copy would have taken past its limit.
+   * {@code check} run on the object at the key (empty when there is none), read on {@code conn}; no check (null), no
+   * read. Run in the account's turn, the object checked is the one a write that follows replaces.
    */
-  public record Copied(StoredObject source, long used) {}
+  static Future<Void> checked(SqlConnection conn, String accountId, String bucket, String key,
+      Function<Optional<StoredObject>, Future<Void>> check) {
+    return check == null ? Future.succeededFuture() : conn.preparedQuery(HEAD).execute(Tuple.of(accountId, bucket,
+        key)).compose(rows -> check.apply(rows.size() == 0 ? Optional.empty()
+            : Optional.of(object(rows.iterator().next()))));
+  }
+
+  /**
+   * What a copy did: the source object as it was copied (its size, ETag and time, no content), and {@code used} -1
+   * when it was written, else the bytes the account keeps now, which the copy would have taken past its limit;
+   * {@code etag}, the copy's when it was written (its content's MD5: a copy is one part, whatever its source was).
+   */
+  public record Copied(StoredObject source, long used, String etag) {}
 
   private static final String COPY = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
       SELECT account_id, $4, $5, message_id, content, $6 FROM received_objects
       WHERE account_id = $1 AND bucket = $2 AND object_key = $3
       ON CONFLICT (account_id, bucket, object_key)
-      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at""";
+      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
+          part_sizes = NULL, parts_etag = NULL
+      RETURNING etag""";
 
   /**
    * Copies an object of the account's to another key of its own (CopyObject), in the database: the content never
-   * leaves it. The source is read (its size, MD5 and time) and {@code check}ed in the account's turn with the other
-   * writes of its files, so what was checked is what is copied; within {@code maxStoredBytes} as {@link #put}. Empty
-   * when there is no such source (or it was deleted meanwhile); a failed check fails the copy, nothing written.
+   * leaves it. The source is read (its size, ETag and time) and {@code check}ed in the account's turn with the other
+   * writes of its files, so what was checked is what is copied, then the object the copy would replace
+   * ({@code destinationCheck}, as {@link #put}'s check; null for none); within {@code maxStoredBytes} as {@link #put}.
+   * Empty when there is no such source (or it was deleted meanwhile); a failed check fails the copy, nothing written.
    */
   public Future<Optional<Copied>> copy(String accountId, String fromBucket, String fromKey, String bucket, String key,
-      long maxStoredBytes, Instant now, Function<StoredObject, Future<Void>> check) {
+      long maxStoredBytes, Instant now, Function<StoredObject, Future<Void>> check,
+      Function<Optional<StoredObject>, Future<Void>> destinationCheck) {
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn.preparedQuery(HEAD)
         .execute(Tuple.of(accountId, fromBucket, fromKey)).compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture(Optional.<Copied>empty());
           }
           StoredObject source = object(rows.iterator().next());
-          return check.apply(source)
+          return check.apply(source).compose(v -> checked(conn, accountId, bucket, key, destinationCheck))
               .compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
               .compose(usage -> {
                 long used = usage.iterator().next().getLong(0);
                 if (maxStoredBytes > 0 && used + source.size() > maxStoredBytes) {
-                  return Future.succeededFuture(Optional.of(new Copied(source, used)));
+                  return Future.succeededFuture(Optional.of(new Copied(source, used, null)));
                 }
                 return conn.preparedQuery(COPY).execute(Tuple.of(accountId, fromBucket, fromKey, bucket, key,
                     Timestamps.utc(now))).map(r -> r.rowCount() == 0 ? Optional.<Copied>empty()
-                        : Optional.of(new Copied(source, -1)));
+                        : Optional.of(new Copied(source, -1, r.iterator().next().getString(0))));
               });
         }));
   }

@@ -36,9 +36,11 @@ import javax.xml.stream.XMLStreamReader;
  * <p>S3's rules: parts are numbered 1 to 10,000, a part put again replaces the one of its number, every part but the
  * last is at least 5 MiB, a completion names its parts in ascending order with their ETags (and checksums), and the
  * object is made of those, in that order; the others are discarded. Here the object, like one put whole, is at most
- * {@link Upload#MAX_OBJECT_BYTES}, so an upload's parts may hold no more than that; its ETag is the MD5 of its content
- * (S3's is the MD5 of the parts' MD5s and their count, which no client can check against the content: a client that
- * takes an ETag without a dash for the content's MD5 is right here). An upload created with
+ * {@link Upload#MAX_OBJECT_BYTES}, so an upload's parts may hold no more than that. Its ETag is S3's: the MD5 of its
+ * parts' MD5s, a dash and their count, which a client that kept its parts' MD5s checks; the object keeps its parts'
+ * sizes, so that GetObject and HeadObject answer a part as it was put ({@code partNumber}). A completion may be
+ * conditional ({@code If-None-Match: *}, {@code If-Match}), checked on the object it would replace in the same
+ * transaction as the write; refused, the upload stays as it was. An upload created with
  * {@code x-amz-checksum-algorithm} needs that checksum on each part, and its completion answers the object's checksum
  * of the upload's type: COMPOSITE, the checksum of the parts' checksums, a dash and their count; FULL_OBJECT (CRCs
  * only), the CRC of the whole object, combined from the parts' ({@link Checksums#combine}).
@@ -213,7 +215,7 @@ final class Multipart {
    * lost on the way) is answered as the first one was, whatever its document.
    */
   Future<Void> complete(RoutingContext ctx, Caller caller, Resource resource, String uploadId, byte[] document,
-      String requestId) {
+      Preconditions.Write conditions, String requestId) {
     String sizeHeader = ctx.request().getHeader("x-amz-mp-object-size");
     long claimedSize = sizeHeader == null ? -1 : Upload.length(sizeHeader);
     if (sizeHeader != null && claimedSize < 0) {
@@ -223,7 +225,8 @@ final class Multipart {
         caller.account().id(), uploadId, resource.bucket(), resource.key(), (upload, parts) -> {
           List<Integer> numbers = chosen(named, upload, parts, claimedSize, uploadId);
           return new MultipartStore.Choice(numbers, objectChecksum(upload, parts, numbers, ctx.request()::getHeader));
-        }, "s3-put-" + requestId, Instant.now())).compose(done -> {
+        }, "s3-put-" + requestId, Instant.now(), Preconditions.Write.check(conditions, resource.key())))
+        .compose(done -> {
           if (done.isEmpty()) {
             return noSuchUpload(uploadId);
           }
@@ -233,7 +236,7 @@ final class Multipart {
           return ctx.response().putHeader("x-amz-request-id", requestId)
               .putHeader("Content-Type", "application/xml")
               .end(S3Xml.completeMultipartUploadResult(query < 0 ? location : location.substring(0, query),
-                  resource.bucket(), resource.key(), c.md5(), c.upload(), c.checksum()));
+                  resource.bucket(), resource.key(), c.etag(), c.upload(), c.checksum()));
         });
   }
 

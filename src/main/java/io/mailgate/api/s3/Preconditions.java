@@ -1,9 +1,12 @@
 package io.mailgate.api.s3;
 
+import io.mailgate.store.ReceivedObjectStore.StoredObject;
+import io.vertx.core.Future;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -67,7 +70,7 @@ final class Preconditions {
     return new Preconditions("x-amz-copy-source-", header, true);
   }
 
-  /** What the conditions say of an object that has this ETag (its hex MD5, unquoted) and time. */
+  /** What the conditions say of an object that has this ETag (unquoted) and time. */
   Verdict evaluate(String etag, Instant lastModified) {
     Instant modified = lastModified.truncatedTo(ChronoUnit.SECONDS);
     if (ifMatch != null) {
@@ -135,6 +138,17 @@ final class Preconditions {
 
   /** See {@link #ofWrite}. */
   record Write(String ifMatch, boolean absent) {
+    /**
+     * The write's check of the object it would replace (empty: none), run where the write is, as the stores take it:
+     * null for no conditions, else a failed future with the {@link #refusal} when one does not hold.
+     */
+    static Function<Optional<StoredObject>, Future<Void>> check(Write conditions, String key) {
+      return conditions == null ? null : found -> {
+        S3Exception refusal = conditions.refusal(found.map(StoredObject::etag).orElse(null), key);
+        return refusal == null ? Future.succeededFuture() : Future.failedFuture(refusal);
+      };
+    }
+
     /**
      * Null when the write may go on over the object that has this ETag (null: there is none), else its refusal: 412
      * PreconditionFailed naming the condition, or NoSuchKey for an If-Match where there is no object (S3's answers).

@@ -10,6 +10,7 @@ import io.mailgate.metrics.Metrics;
 import io.mailgate.send.Caller;
 import io.mailgate.store.MultipartStore;
 import io.mailgate.store.ReceivedObjectStore;
+import io.mailgate.store.ReceivedObjectStore.PartOf;
 import io.mailgate.store.ReceivedObjectStore.StoredObject;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -38,29 +39,33 @@ import java.util.logging.Logger;
  * The mail that receipt rules' S3 actions stored, read back through a path-style subset of the S3 REST API under
  * {@value #PATH}: an S3 client whose endpoint is {@code http://host:port/s3} (path-style) works unchanged.
  *
- * <p>Operations: GetObject ({@code GET /s3/{bucket}/{key}}, one {@code Range} honoured, the {@code response-*}
- * header overrides; {@code partNumber=1} and {@code versionId=null} name the object itself, as for an unversioned
- * single-part object in S3), HeadObject, DeleteObject (204, also for a key that is not there), ListObjectsV2
- * ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys up to 1000, continuation-token, start-after,
- * encoding-type=url, fetch-owner), HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, presigned or signed in
- * its Authorization header: the body by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with
- * signed chunks or a checksum trailer, as the SDKs send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms
- * checked, the checksum echoed, the ETag the content's MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the
- * headers; the body read, once its access key is known to exist, within the node's budget of S3 bytes in memory
- * (SlowDown past it); nothing written unless every check passed; the object's message id {@code s3-put-<request id>};
- * a bucket is made by putting an object in it), and multipart uploads ({@link Multipart}: CreateMultipartUpload,
- * UploadPart, whose body is read as PutObject's, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
- * ListMultipartUploads). Anything
- * else is S3's MethodNotAllowed (POST but a multipart upload's, DELETE of a bucket...) or NotImplemented (ListBuckets,
- * ListObjects v1, ACLs, tagging, CreateBucket, CopyObject, UploadPartCopy...).
+ * <p>Operations: GetObject ({@code GET /s3/{bucket}/{key}}, one {@code Range} honoured, or one part
+ * ({@code partNumber}: of an object completed from a multipart upload, that part as it was put, with
+ * {@code x-amz-mp-parts-count}; of one put whole, part 1 is the object), the {@code response-*} header overrides;
+ * {@code versionId=null} names the object itself, as for an unversioned object in S3), HeadObject, DeleteObject (204,
+ * also for a key that is not there), ListObjectsV2 ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys
+ * up to 1000, continuation-token, start-after, encoding-type=url, fetch-owner), HeadBucket and PutObject
+ * ({@code PUT /s3/{bucket}/{key}}, presigned or signed in its Authorization header: the body by its SHA-256,
+ * {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with signed chunks or a checksum trailer, as the SDKs
+ * send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms checked, the checksum echoed, the ETag the content's
+ * MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the headers; the body read, once its access key is known
+ * to exist, within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check
+ * passed; the object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and
+ * multipart uploads ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's,
+ * CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within the account.
+ * PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes ({@code If-None-Match: *},
+ * {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed (POST but a multipart
+ * upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging, CreateBucket,
+ * UploadPartCopy...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
  * bucket's name. A bucket exists while it holds one of the account's objects or uploads under way, or one of its
  * receipt rules' S3 actions names it; otherwise a request in it is NoSuchBucket. What an account keeps counts in
  * {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying so). Objects are
- * {@code application/octet-stream}, their ETag the quoted MD5 of their content (stored with it, so HEAD and
- * ListObjectsV2 give it without reading the content).
+ * {@code application/octet-stream}, their ETag the quoted MD5 of their content, or for one completed from a multipart
+ * upload S3's: the MD5 of its parts' MD5s, a dash and their count (stored with it, so HEAD and ListObjectsV2 give it
+ * without reading the content).
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */
@@ -238,10 +243,6 @@ public final class S3Api {
       return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid version id specified")
           .with("ArgumentName", "versionId").with("ArgumentValue", versionId));
     }
-    String partNumber = params.get("partNumber");
-    if (partNumber != null && !partNumber.equals("1")) {
-      return Future.failedFuture(new S3Exception(S3Error.INVALID_PART_NUMBER));
-    }
     String account = caller.account().id();
     HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId);
     if (resource.key() == null) {
@@ -257,9 +258,11 @@ public final class S3Api {
     }
     return switch (ctx.request().method().name()) {
       case "GET" -> getObject(ctx, account, resource, params, response);
-      case "HEAD" -> store.head(account, resource.bucket(), resource.key())
-          .compose(found -> found.isEmpty() ? missing(account, resource)
-              : headObject(ctx.request(), found.get(), response));
+      case "HEAD" -> {
+        Asked asked = Asked.of(params, ctx.request());
+        yield found(account, resource, asked).compose(found -> found.isEmpty() ? missing(account, resource)
+            : headObject(ctx.request(), asked, found.get(), response));
+      }
       // DELETE, the one other method let through for an object
       default -> store.delete(account, resource.bucket(), resource.key())
           .compose(deleted -> deleted ? Future.succeededFuture(true) : store.bucketExists(account, resource.bucket()))
@@ -308,15 +311,10 @@ public final class S3Api {
       String requestId) {
     HttpServerRequest request = ctx.request();
     request.pause();
-    for (String condition : new String[] {"If-None-Match", "If-Match"}) {
-      if (request.getHeader(condition) != null) { // refused, not ignored: the object would be written regardless
-        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "Conditional writes are PutObject's here, not "
-            + "CompleteMultipartUpload's.").with("Header", condition);
-      }
-    }
+    Preconditions.Write conditions = Preconditions.ofWrite(request::getHeader);
     Upload upload = Upload.of(request::getHeader, Multipart.MAX_DOCUMENT_BYTES, false);
     return readBody(ctx, upload).compose(read -> multipart.complete(ctx, read.caller(), resource,
-        params.get("uploadId"), read.content().bytes(), requestId));
+        params.get("uploadId"), read.content().bytes(), conditions, requestId));
   }
 
   /**
@@ -347,6 +345,7 @@ public final class S3Api {
           + "x-amz-copy-source.");
     }
     Preconditions conditions = Preconditions.ofCopySource(request::getHeader);
+    Preconditions.Write destination = Preconditions.ofWrite(request::getHeader);
     // no body: a client may leave Content-Length out (curl's PUT without data), and none may come
     Upload upload = Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
         : request.getHeader(name), 0, false);
@@ -355,10 +354,10 @@ public final class S3Api {
       Instant now = Instant.now();
       return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), maxStoredBytes,
           now, found -> {
-            Preconditions.Verdict verdict = conditions.evaluate(found.md5(), found.lastModified());
+            Preconditions.Verdict verdict = conditions.evaluate(found.etag(), found.lastModified());
             return verdict.outcome() == Preconditions.Outcome.PROCEED ? Future.succeededFuture()
                 : Future.failedFuture(verdict.refusal());
-          }).compose(copied -> {
+          }, Preconditions.Write.check(destination, resource.key())).compose(copied -> {
             if (copied.isEmpty()) {
               return missing(account, source);
             }
@@ -370,7 +369,7 @@ public final class S3Api {
                   Long.toString(size)));
             }
             return ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
-                .end(S3Xml.copyObjectResult(now, copied.get().source().md5()));
+                .end(S3Xml.copyObjectResult(now, copied.get().etag()));
           });
     });
   }
@@ -491,10 +490,7 @@ public final class S3Api {
       Preconditions.Write conditions, String requestId) {
     Buffer data = content.buffer();
     return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
-        maxStoredBytes, Instant.now(), conditions == null ? null : found -> {
-          S3Exception refusal = conditions.refusal(found.map(StoredObject::md5).orElse(null), resource.key());
-          return refusal == null ? Future.succeededFuture() : Future.failedFuture(refusal);
-        }).compose(used -> {
+        maxStoredBytes, Instant.now(), Preconditions.Write.check(conditions, resource.key())).compose(used -> {
           if (used >= 0) {
             // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
             return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The object (" + data.length()
@@ -519,21 +515,25 @@ public final class S3Api {
             .with("ArgumentName", name));
       }
     }
-    String rangeHeader = ctx.request().getHeader("Range");
-    Optional<ByteRange> range = ByteRange.parse(rangeHeader);
+    Asked asked = Asked.of(params, ctx.request());
     // the size first (HEAD's query: no content leaves the database), then the read budget, then the content: what is
     // refused for the budget is never read
-    return store.head(account, resource.bucket(), resource.key()).compose(head -> {
+    return found(account, resource, asked).compose(head -> {
       if (head.isEmpty()) {
         return missing(account, resource);
       }
-      Future<Void> unmet = unmet(ctx.request(), head.get(), response);
+      Future<Void> unmet = unmet(ctx.request(), head.get().object(), response);
       if (unmet != null) {
         return unmet;
       }
-      long size = head.get().size();
+      Future<Void> noPart = partAnswered(asked, head.get(), response, true);
+      if (noPart != null) {
+        return noPart;
+      }
+      Optional<ByteRange> range = asked.range(head.get());
+      long size = head.get().object().size();
       if (range.isPresent() && !range.get().satisfiable(size)) {
-        return unsatisfiable(rangeHeader, head.get(), response);
+        return unsatisfiable(asked, head.get().object(), response);
       }
       long[] held = {range.isPresent() ? range.get().last(size) - range.get().first(size) + 1 : size};
       if (response.closed()) { // gone while its size was read: its end handlers have run, one added now never would
@@ -567,7 +567,7 @@ public final class S3Api {
         }
         StoredObject o = found.get();
         if (range.isPresent() && !range.get().satisfiable(o.size())) {
-          return unsatisfiable(rangeHeader, o, response);
+          return unsatisfiable(asked, o, response);
         }
         long length = o.content() == null ? 0 : o.content().length();
         if (response.closed()) { // gone meanwhile: what was taken is given back already
@@ -580,6 +580,7 @@ public final class S3Api {
           held[0] = length;
         }
         objectHeaders(response, o);
+        partsCount(asked, o, response);
         RESPONSE_OVERRIDES.forEach((name, header) -> {
           String value = params.get(name);
           if (value != null) {
@@ -599,33 +600,103 @@ public final class S3Api {
    * Evaluated before its Range, as RFC 9110 orders them.
    */
   private static Future<Void> unmet(HttpServerRequest request, StoredObject o, HttpServerResponse response) {
-    Preconditions.Verdict verdict = Preconditions.ofRead(request::getHeader).evaluate(o.md5(), o.lastModified());
+    Preconditions.Verdict verdict = Preconditions.ofRead(request::getHeader).evaluate(o.etag(), o.lastModified());
     return switch (verdict.outcome()) {
       case PROCEED -> null;
-      case NOT_MODIFIED -> response.setStatusCode(304).putHeader("ETag", "\"" + o.md5() + "\"")
+      case NOT_MODIFIED -> response.setStatusCode(304).putHeader("ETag", "\"" + o.etag() + "\"")
           .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified())).end();
       case FAILED -> Future.failedFuture(verdict.refusal());
     };
   }
 
   /**
-   * HeadObject: GetObject's headers, a Range's (206 and its length, or 416) included, and no body; its conditions
-   * as GetObject's.
+   * HeadObject: GetObject's headers, a Range's or a part's (206 and its length, or 416) included, and no body; its
+   * conditions as GetObject's.
    */
-  private static Future<Void> headObject(HttpServerRequest request, StoredObject o, HttpServerResponse response) {
+  private static Future<Void> headObject(HttpServerRequest request, Asked asked, PartOf found,
+      HttpServerResponse response) {
+    StoredObject o = found.object();
     Future<Void> unmet = unmet(request, o, response);
     if (unmet != null) {
       return unmet;
     }
-    String rangeHeader = request.getHeader("Range");
-    Optional<ByteRange> range = ByteRange.parse(rangeHeader);
-    if (range.isPresent() && !range.get().satisfiable(o.size())) {
-      return unsatisfiable(rangeHeader, o, response);
+    Future<Void> noPart = partAnswered(asked, found, response, false);
+    if (noPart != null) {
+      return noPart;
     }
-    objectHeaders(response, o).putHeader("Content-Length", Long.toString(o.size()));
+    Optional<ByteRange> range = asked.range(found);
+    if (range.isPresent() && !range.get().satisfiable(o.size())) {
+      return unsatisfiable(asked, o, response);
+    }
+    partsCount(asked, o, objectHeaders(response, o).putHeader("Content-Length", Long.toString(o.size())));
     range.ifPresent(r -> partial(response, r, o)
         .putHeader("Content-Length", Long.toString(r.last(o.size()) - r.first(o.size()) + 1)));
     return response.end();
+  }
+
+  /**
+   * What a GET or HEAD asks for of an object: all of it, the one {@code Range} it reads ({@link ByteRange#parse}), or
+   * one of its parts ({@code partNumber}, 1 to 10,000: for an object completed from a multipart upload, that part as
+   * it was put; for one put whole, part 1 is the object, as in S3). A part and a Range together are InvalidRequest, a
+   * part number out of bounds InvalidArgument.
+   *
+   * @param part the part number, 0 for none
+   */
+  record Asked(int part, String rangeHeader) {
+    static Asked of(Map<String, String> params, HttpServerRequest request) {
+      String value = params.get("partNumber");
+      String range = request.getHeader("Range");
+      if (value == null) {
+        return new Asked(0, range);
+      }
+      int part = value.length() > 5 || value.isEmpty() || !value.chars().allMatch(c -> c >= '0' && c <= '9') ? -1
+          : Integer.parseInt(value);
+      if (part < 1 || part > Multipart.MAX_PART_NUMBER) {
+        throw new S3Exception(S3Error.INVALID_ARGUMENT, "Part number must be an integer between 1 and "
+            + Multipart.MAX_PART_NUMBER + ", inclusive").with("ArgumentName", "partNumber")
+            .with("ArgumentValue", value);
+      }
+      if (range != null) {
+        throw new S3Exception(S3Error.INVALID_REQUEST, "Cannot specify both Range header and partNumber query "
+            + "parameter");
+      }
+      return new Asked(part, null);
+    }
+
+    /** The bytes asked for of the object found: its Range's or its part's (empty for all of it). */
+    Optional<ByteRange> range(PartOf found) {
+      return part == 0 ? ByteRange.parse(rangeHeader)
+          : Optional.of(new ByteRange(found.offset(), found.offset() + found.length() - 1));
+    }
+  }
+
+  /** The object with where the part asked for is (without a part, where the whole object is). */
+  private Future<Optional<PartOf>> found(String account, Resource resource, Asked asked) {
+    return asked.part() > 0 ? store.part(account, resource.bucket(), resource.key(), asked.part())
+        : store.head(account, resource.bucket(), resource.key())
+            .map(o -> o.map(object -> new PartOf(object, 0, object.size(), true)));
+  }
+
+  /**
+   * A part's answer when it holds no byte a range could name: null when there is one to read. 416 InvalidPartNumber
+   * for a part the object does not have; an empty part (an empty object's part 1, or an upload's empty last part) is
+   * a 200 of no bytes, with the object's ETag and its count of parts.
+   */
+  private static Future<Void> partAnswered(Asked asked, PartOf found, HttpServerResponse response, boolean get) {
+    if (asked.part() == 0 || (found.exists() && found.length() > 0)) {
+      return null;
+    }
+    if (!found.exists()) {
+      return Future.failedFuture(noSuchPart(asked, found.object()));
+    }
+    partsCount(asked, found.object(), objectHeaders(response, found.object())).putHeader("Content-Length", "0");
+    return get ? response.end(Buffer.buffer()) : response.end();
+  }
+
+  /** A part's answer names how many the object has ({@code x-amz-mp-parts-count}), as S3's does for a multipart one. */
+  private static HttpServerResponse partsCount(Asked asked, StoredObject o, HttpServerResponse response) {
+    return asked.part() > 0 && o.parts() > 0
+        ? response.putHeader("x-amz-mp-parts-count", Integer.toString(o.parts())) : response;
   }
 
   /** 206 and the range's Content-Range. */
@@ -634,16 +705,26 @@ public final class S3Api {
         "bytes " + r.first(o.size()) + "-" + r.last(o.size()) + "/" + o.size());
   }
 
-  /** 416 InvalidRange, with the object's size in Content-Range (RFC 9110 15.5.17). */
-  private static Future<Void> unsatisfiable(String rangeHeader, StoredObject o, HttpServerResponse response) {
+  /**
+   * 416 InvalidRange, with the object's size in Content-Range (RFC 9110 15.5.17); for a part (of an object written
+   * again, smaller, while it was read), 416 InvalidPartNumber.
+   */
+  private static Future<Void> unsatisfiable(Asked asked, StoredObject o, HttpServerResponse response) {
     response.putHeader("Content-Range", "bytes */" + o.size());
-    return Future.failedFuture(new S3Exception(S3Error.INVALID_RANGE)
-        .with("RangeRequested", rangeHeader).with("ActualObjectSize", Long.toString(o.size())));
+    return Future.failedFuture(asked.part() > 0 ? noSuchPart(asked, o)
+        : new S3Exception(S3Error.INVALID_RANGE).with("RangeRequested", asked.rangeHeader())
+            .with("ActualObjectSize", Long.toString(o.size())));
+  }
+
+  private static S3Exception noSuchPart(Asked asked, StoredObject o) {
+    return new S3Exception(S3Error.INVALID_PART_NUMBER).with("PartNumberRequested",
+        Integer.toString(asked.part()))
+        .with("ActualPartCount", Integer.toString(Math.max(o.parts(), 1)));
   }
 
   private static HttpServerResponse objectHeaders(HttpServerResponse response, StoredObject o) {
     return response.putHeader("Content-Type", CONTENT_TYPE)
-        .putHeader("ETag", "\"" + o.md5() + "\"")
+        .putHeader("ETag", "\"" + o.etag() + "\"")
         .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified()))
         .putHeader("Accept-Ranges", "bytes");
   }

@@ -102,11 +102,11 @@ final class S3Xml {
     return b.append("</ListBucketResult>").toString();
   }
 
-  /** CopyObject's answer: the new object's time and ETag (the source's: the same content). */
-  static String copyObjectResult(java.time.Instant lastModified, String md5) {
+  /** CopyObject's answer: the new object's time and ETag (its content's MD5: a copy is one part). */
+  static String copyObjectResult(java.time.Instant lastModified, String etag) {
     StringBuilder b = open("CopyObjectResult");
     text(b, "LastModified", ISO_MILLIS.format(lastModified));
-    text(b, "ETag", "\"" + md5 + "\"");
+    text(b, "ETag", "\"" + etag + "\"");
     return b.append("</CopyObjectResult>").toString();
   }
 
@@ -124,7 +124,7 @@ final class S3Xml {
    *
    * @param checksum the object's checksum, by the upload's algorithm and of its type; null when it has none
    */
-  static String completeMultipartUploadResult(String location, String bucket, String key, String md5,
+  static String completeMultipartUploadResult(String location, String bucket, String key, String etag,
       MultipartStore.Upload upload, String checksum) {
     StringBuilder b = open("CompleteMultipartUploadResult");
     if (location != null) {
@@ -132,7 +132,7 @@ final class S3Xml {
     }
     text(b, "Bucket", bucket);
     text(b, "Key", key);
-    text(b, "ETag", "\"" + md5 + "\"");
+    text(b, "ETag", "\"" + etag + "\"");
     if (checksum != null) {
       text(b, checksumElement(upload.checksumAlgorithm()), checksum);
       text(b, "ChecksumType", upload.checksumType());

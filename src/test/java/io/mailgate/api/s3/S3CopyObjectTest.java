@@ -30,9 +30,10 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * CopyObject through the AWS SDK's S3 client (what {@code aws s3 cp} between keys and {@code aws s3 mv} send): the
- * account's object written at another key of its own, in the database, with its conditions on the source, within what
- * the account may keep; every refusal writes nothing. And GET's and HEAD's conditions (If-Match, If-None-Match,
- * If-Modified-Since, If-Unmodified-Since), which the same rules evaluate.
+ * account's object written at another key of its own, in the database, with its conditions on the source and its
+ * conditional writes on the object it replaces, within what the account may keep; every refusal writes nothing. And
+ * GET's and HEAD's conditions (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since), which the same rules
+ * evaluate.
  */
 class S3CopyObjectTest {
   static final long MAX_STORED = 1_000_000;
@@ -146,6 +147,31 @@ class S3CopyObjectTest {
         future));
     assertEquals(3, Db.count(pg, "SELECT count(*) FROM received_objects WHERE bucket = 'cond' AND object_key "
         + "LIKE 'dst%'"));
+  }
+
+  /**
+   * A copy's conditional write on the object it would replace, as PutObject's: If-None-Match: * copies only where
+   * there is none, If-Match only over the object with that ETag (NoSuchKey where there is none); refused, nothing is
+   * written.
+   */
+  @Test
+  void theConditionsOnTheDestinationMustHold() throws Exception {
+    s3.putObject(r -> r.bucket("dest").key("src"), RequestBody.fromString("source"));
+    s3.putObject(r -> r.bucket("dest").key("there"), RequestBody.fromString("there"));
+    String there = "\"" + md5("there".getBytes(java.nio.charset.StandardCharsets.UTF_8)) + "\"";
+    refused(412, "PreconditionFailed", () -> copy("dest", "src", "dest", "there", r -> r.ifNoneMatch("*")));
+    refused(412, "PreconditionFailed", () -> copy("dest", "src", "dest", "there",
+        r -> r.ifMatch("\"0123456789abcdef0123456789abcdef\"")));
+    refused(404, "NoSuchKey", () -> copy("dest", "src", "dest", "absent", r -> r.ifMatch(there)));
+    refused(501, "NotImplemented", () -> copy("dest", "src", "dest", "absent", r -> r.ifNoneMatch(there)));
+    assertEquals("there", s3.getObjectAsBytes(r -> r.bucket("dest").key("there")).asUtf8String());
+    assertEquals(0, stored("absent"));
+    // the conditions that hold
+    copy("dest", "src", "dest", "absent", r -> r.ifNoneMatch("*"));
+    assertEquals("source", s3.getObjectAsBytes(r -> r.bucket("dest").key("absent")).asUtf8String());
+    copy("dest", "src", "dest", "there", r -> r.ifMatch(there).copySourceIfMatch(
+        s3.headObject(h -> h.bucket("dest").key("src")).eTag()));
+    assertEquals("source", s3.getObjectAsBytes(r -> r.bucket("dest").key("there")).asUtf8String());
   }
 
   @Test
