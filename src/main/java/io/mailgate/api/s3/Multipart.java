@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 import javax.xml.stream.XMLInputFactory;
 import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
@@ -30,8 +31,9 @@ import javax.xml.stream.XMLStreamReader;
  * S3's multipart uploads on the S3 endpoint, so that a file is put in parts the way S3 clients put large files (the
  * AWS SDKs' multipart clients and transfer managers, {@code aws s3 cp} above its 8 MB threshold):
  * CreateMultipartUpload ({@code POST ?uploads}), UploadPart ({@code PUT ?partNumber&uploadId}, its body read and
- * checked as PutObject's), CompleteMultipartUpload ({@code POST ?uploadId}), AbortMultipartUpload
- * ({@code DELETE ?uploadId}) and ListParts ({@code GET ?uploadId}).
+ * checked as PutObject's), UploadPartCopy (the same with {@code x-amz-copy-source}: a part copied from an object of
+ * the account's, whole or {@code x-amz-copy-source-range}), CompleteMultipartUpload ({@code POST ?uploadId}),
+ * AbortMultipartUpload ({@code DELETE ?uploadId}) and ListParts ({@code GET ?uploadId}).
  *
  * <p>S3's rules: parts are numbered 1 to 10,000, a part put again replaces the one of its number, every part but the
  * last is at least 5 MiB, a completion names its parts in ascending order with their ETags (and checksums), and the
@@ -185,29 +187,60 @@ final class Multipart {
         return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "Checksum Type mismatch occurred, "
             + "expected checksum Type: " + algorithm + ", actual checksum Type: " + given));
       }
-      Buffer data = content.buffer();
-      return store.putPart(account, uploadId, resource.bucket(), resource.key(), number, data,
-          algorithm == null ? null : content.checksum().getValue(), Upload.MAX_OBJECT_BYTES, maxStoredBytes,
-          Instant.now()).compose(write -> switch (write.outcome()) {
-            case NO_SUCH_UPLOAD -> noSuchUpload(uploadId);
-            case UPLOAD_TOO_LARGE -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The upload's "
-                + "parts would hold " + (write.bytes() + data.length()) + " bytes, and an object here is at most "
-                + Upload.MAX_OBJECT_BYTES + ".").with("ProposedSize", Long.toString(write.bytes() + data.length()))
-                .with("MaxSizeAllowed", Long.toString(Upload.MAX_OBJECT_BYTES)));
-            case ACCOUNT_FULL -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The part ("
-                + data.length() + " bytes) would take the account past what it may keep (" + maxStoredBytes
-                + " bytes, " + write.bytes() + " in use): delete objects or abort uploads first.")
-                .with("ProposedSize", Long.toString(data.length())));
-            case STORED -> {
-              HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
-                  .putHeader("ETag", "\"" + content.md5() + "\"");
-              if (content.checksum() != null) {
-                response.putHeader(Checksums.HEADER + content.checksum().getKey(), content.checksum().getValue());
-              }
-              yield response.end();
-            }
-          });
+      return write(account, uploadId, resource, number, content).compose(v -> {
+        HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
+            .putHeader("ETag", "\"" + content.md5() + "\"");
+        if (content.checksum() != null) {
+          response.putHeader(Checksums.HEADER + content.checksum().getKey(), content.checksum().getValue());
+        }
+        return response.end();
+      });
     });
+  }
+
+  /**
+   * Writes the part (its checksum the upload's, when it has an algorithm), within what an object may hold and what the
+   * account may keep: S3's errors when it would go past either, or when the upload is gone meanwhile.
+   */
+  private Future<Void> write(String account, String uploadId, Resource resource, int number, Upload.Checked content) {
+    Buffer data = content.buffer();
+    return store.putPart(account, uploadId, resource.bucket(), resource.key(), number, data,
+        content.checksum() == null ? null : content.checksum().getValue(), Upload.MAX_OBJECT_BYTES, maxStoredBytes,
+        Instant.now()).compose(write -> switch (write.outcome()) {
+          case NO_SUCH_UPLOAD -> noSuchUpload(uploadId);
+          case UPLOAD_TOO_LARGE -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The upload's "
+              + "parts would hold " + (write.bytes() + data.length()) + " bytes, and an object here is at most "
+              + Upload.MAX_OBJECT_BYTES + ".").with("ProposedSize", Long.toString(write.bytes() + data.length()))
+              .with("MaxSizeAllowed", Long.toString(Upload.MAX_OBJECT_BYTES)));
+          case ACCOUNT_FULL -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The part ("
+              + data.length() + " bytes) would take the account past what it may keep (" + maxStoredBytes
+              + " bytes, " + write.bytes() + " in use): delete objects or abort uploads first.")
+              .with("ProposedSize", Long.toString(data.length())));
+          case STORED -> Future.succeededFuture();
+        });
+  }
+
+  /**
+   * The bytes an UploadPartCopy copies, read from its source, and what gives back the memory they hold (run once,
+   * when the part is written or refused).
+   */
+  record Source(byte[] bytes, Runnable done) {}
+
+  /**
+   * UploadPartCopy, its request authenticated: once the upload is found, {@code source} reads the bytes to copy, which
+   * are put as part {@code number} as UploadPart puts one (its MD5, and the upload's checksum computed from them, off
+   * the event loop for a large part). S3's CopyPartResult: the part's ETag, its checksum, when it was written.
+   */
+  Future<Void> copyPart(RoutingContext ctx, Caller caller, Resource resource, String uploadId, int number,
+      Supplier<Future<Source>> source, String requestId) {
+    String account = caller.account().id();
+    return upload(account, uploadId, resource).compose(found -> source.get().compose(read -> OffLoop
+        .when(read.bytes().length, () -> Upload.Checked.of(read.bytes(), found.checksumAlgorithm()))
+        .compose(content -> write(account, uploadId, resource, number, content)
+            .compose(v -> ctx.response().putHeader("x-amz-request-id", requestId)
+                .putHeader("Content-Type", "application/xml")
+                .end(S3Xml.copyPartResult(Instant.now(), content.md5(), content.checksum()))))
+        .onComplete(done -> read.done().run())));
   }
 
   /**

@@ -52,11 +52,11 @@ import java.util.logging.Logger;
  * to exist, within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check
  * passed; the object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and
  * multipart uploads ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's,
- * CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within the account.
+ * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
+ * the account.
  * PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes ({@code If-None-Match: *},
  * {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed (POST but a multipart
- * upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging, CreateBucket,
- * UploadPartCopy...).
+ * upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging, CreateBucket...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -287,10 +287,8 @@ public final class S3Api {
     }
     String copySource = request.getHeader("x-amz-copy-source");
     if (copySource != null) {
-      if (part) {
-        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "UploadPartCopy is not implemented here.");
-      }
-      return copyObject(ctx, resource, copySource, requestId);
+      return part ? uploadPartCopy(ctx, resource, params, copySource, requestId)
+          : copyObject(ctx, resource, copySource, requestId);
     }
     int partNumber = part ? Multipart.partNumber(params) : 0;
     // S3's conditional writes are PutObject's: a part is not an object
@@ -339,24 +337,15 @@ public final class S3Api {
           + "object to itself without changing the object's metadata, storage class, website redirect location or "
           + "encryption attributes.");
     }
-    String length = request.getHeader("Content-Length");
-    if (length != null && !length.strip().equals("0")) {
-      throw new S3Exception(S3Error.INVALID_REQUEST, "A CopyObject request has no body: the object is copied from "
-          + "x-amz-copy-source.");
-    }
     Preconditions conditions = Preconditions.ofCopySource(request::getHeader);
     Preconditions.Write destination = Preconditions.ofWrite(request::getHeader);
-    // no body: a client may leave Content-Length out (curl's PUT without data), and none may come
-    Upload upload = Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
-        : request.getHeader(name), 0, false);
-    return readBody(ctx, upload).compose(read -> {
+    return readNoBody(ctx, "CopyObject").compose(read -> {
       String account = read.caller().account().id();
       Instant now = Instant.now();
       return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), maxStoredBytes,
           now, found -> {
-            Preconditions.Verdict verdict = conditions.evaluate(found.etag(), found.lastModified());
-            return verdict.outcome() == Preconditions.Outcome.PROCEED ? Future.succeededFuture()
-                : Future.failedFuture(verdict.refusal());
+            refuseUnmet(conditions, found);
+            return Future.succeededFuture();
           }, Preconditions.Write.check(destination, resource.key())).compose(copied -> {
             if (copied.isEmpty()) {
               return missing(account, source);
@@ -372,6 +361,105 @@ public final class S3Api {
                 .end(S3Xml.copyObjectResult(now, copied.get().etag()));
           });
     });
+  }
+
+  /**
+   * A copy's request, which has no body (none, or an empty one: a client may leave Content-Length out, as curl's PUT
+   * without data does), authenticated as any other.
+   */
+  private Future<Received> readNoBody(RoutingContext ctx, String operation) {
+    HttpServerRequest request = ctx.request();
+    String length = request.getHeader("Content-Length");
+    if (length != null && !length.strip().equals("0")) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "A " + operation + " request has no body: the object is copied "
+          + "from x-amz-copy-source.");
+    }
+    return readBody(ctx, Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
+        : request.getHeader(name), 0, false));
+  }
+
+  /**
+   * UploadPartCopy: the bytes of an object of the account's ({@code x-amz-copy-source}, as CopyObject's), all of them
+   * or those of {@code x-amz-copy-source-range} ({@code bytes=first-last}, within the object), put as part
+   * {@code partNumber} of the upload, as UploadPart puts one; its conditions on the source as CopyObject's, checked on
+   * the bytes read. The bytes come to the node (a part's MD5 and its upload's checksum are computed from them), within
+   * its budget of S3 bytes in memory (SlowDown past it), as a GetObject's.
+   */
+  private Future<Void> uploadPartCopy(RoutingContext ctx, Resource resource, Map<String, String> params,
+      String copySource, String requestId) {
+    HttpServerRequest request = ctx.request();
+    Resource source = copySource(copySource);
+    int number = Multipart.partNumber(params);
+    String rangeHeader = request.getHeader("x-amz-copy-source-range");
+    ByteRange range = rangeHeader == null ? null : copySourceRange(rangeHeader);
+    Preconditions conditions = Preconditions.ofCopySource(request::getHeader);
+    return readNoBody(ctx, "UploadPartCopy").compose(read -> {
+      String account = read.caller().account().id();
+      return multipart.copyPart(ctx, read.caller(), resource, params.get("uploadId"), number,
+          () -> copied(account, source, range, conditions), requestId);
+    });
+  }
+
+  /**
+   * The bytes a part copies, read once the source's conditions held on its size, ETag and time: taken from the read
+   * budget until {@code bytes} is done with them ({@link Multipart#copyPart} gives them back).
+   */
+  private Future<Multipart.Source> copied(String account, Resource source, ByteRange range, Preconditions conditions) {
+    return store.head(account, source.bucket(), source.key()).compose(head -> {
+      if (head.isEmpty()) {
+        return missing(account, source);
+      }
+      StoredObject o = head.get();
+      refuseUnmet(conditions, o);
+      if (range != null && range.to() >= o.size()) {
+        throw new S3Exception(S3Error.INVALID_ARGUMENT, "Range specified is not valid for source object of size: "
+            + o.size()).with("ArgumentName", "x-amz-copy-source-range");
+      }
+      long held = range == null ? o.size() : range.to() - range.from() + 1;
+      if (!reads.take(held)) {
+        return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
+      }
+      Future<Optional<StoredObject>> bytes = range == null ? store.get(account, source.bucket(), source.key())
+          : store.get(account, source.bucket(), source.key(), range.from(), range.to());
+      return bytes.<Multipart.Source>compose(found -> {
+        // what was read is what is checked: written again meanwhile, its conditions are checked on it, and its range
+        if (found.isEmpty()) {
+          return missing(account, source);
+        }
+        StoredObject now = found.get();
+        refuseUnmet(conditions, now);
+        if (range == null && now.size() != held) { // its size was what the budget took: a retry reads it as it is now
+          throw new S3Exception(S3Error.SLOW_DOWN, "The source object was written again while it was read: try again.");
+        }
+        if (now.content() == null || now.content().length() != held) {
+          throw new S3Exception(S3Error.INVALID_ARGUMENT, "Range specified is not valid for source object of size: "
+              + now.size()).with("ArgumentName", "x-amz-copy-source-range");
+        }
+        return Future.succeededFuture(new Multipart.Source(now.content().getBytes(), () -> reads.release(held)));
+      }).onFailure(e -> reads.release(held));
+    });
+  }
+
+  /** A copy's conditions on its source ({@code x-amz-copy-source-if-*}): 412 PreconditionFailed when one fails. */
+  private static void refuseUnmet(Preconditions conditions, StoredObject source) {
+    Preconditions.Verdict verdict = conditions.evaluate(source.etag(), source.lastModified());
+    if (verdict.outcome() != Preconditions.Outcome.PROCEED) {
+      throw verdict.refusal();
+    }
+  }
+
+  /**
+   * UploadPartCopy's {@code x-amz-copy-source-range}: {@code bytes=first-last}, both offsets given, first at most
+   * last (S3 takes no other form); InvalidArgument otherwise.
+   */
+  static ByteRange copySourceRange(String header) {
+    Optional<ByteRange> range = ByteRange.parse(header);
+    if (range.isEmpty() || range.get().from() < 0 || range.get().to() == Long.MAX_VALUE) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "The x-amz-copy-source-range value must be of the form "
+          + "bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+          .with("ArgumentName", "x-amz-copy-source-range").with("ArgumentValue", header);
+    }
+    return range.get();
   }
 
   /**

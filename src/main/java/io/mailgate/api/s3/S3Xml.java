@@ -110,6 +110,20 @@ final class S3Xml {
     return b.append("</CopyObjectResult>").toString();
   }
 
+  /**
+   * UploadPartCopy's answer: when the part was written, its ETag (its content's MD5) and its checksum (by its upload's
+   * algorithm; null for none).
+   */
+  static String copyPartResult(java.time.Instant lastModified, String etag, Map.Entry<String, String> checksum) {
+    StringBuilder b = open("CopyPartResult");
+    text(b, "LastModified", ISO_MILLIS.format(lastModified));
+    text(b, "ETag", "\"" + etag + "\"");
+    if (checksum != null) {
+      text(b, checksumElement(checksum.getKey()), checksum.getValue());
+    }
+    return b.append("</CopyPartResult>").toString();
+  }
+
   /** CreateMultipartUpload's answer. */
   static String initiateMultipartUploadResult(String bucket, String key, String uploadId) {
     StringBuilder b = open("InitiateMultipartUploadResult");

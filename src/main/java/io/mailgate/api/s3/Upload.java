@@ -33,6 +33,12 @@ final class Upload {
 
   /** The content as written, its hex MD5 (the ETag), and the checksum to echo ({@code crc32} and its value). */
   record Checked(byte[] bytes, String md5, Map.Entry<String, String> checksum) {
+    /** Bytes the node has (a part copied): their MD5, and their checksum by {@code algorithm} (null: none). */
+    static Checked of(byte[] bytes, String algorithm) {
+      return new Checked(bytes, HexFormat.of().formatHex(Checksums.digest("MD5", bytes)),
+          algorithm == null ? null : Map.entry(algorithm, Checksums.of(algorithm, bytes)));
+    }
+
     /** The content as a Buffer over the same bytes, not a copy of them ({@code Buffer.buffer(byte[])} copies). */
     io.vertx.core.buffer.Buffer buffer() {
       return io.vertx.core.internal.buffer.BufferInternal.buffer(io.netty.buffer.Unpooled.unreleasableBuffer(

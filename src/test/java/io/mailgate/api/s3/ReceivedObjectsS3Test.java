@@ -561,8 +561,8 @@ class ReceivedObjectsS3Test {
     S3Exception put = refused(501, "NotImplemented", () -> s3.createBucket(r -> r.bucket("method-bucket-new")));
     assertTrue(put.awsErrorDetails().errorMessage().contains("putting an object"), put.toString());
     assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket("method-bucket-new")));
-    // CopyObject is served (S3CopyObjectTest), UploadPartCopy is not
-    refused(501, "NotImplemented", () -> s3.uploadPartCopy(r -> r.sourceBucket("method-bucket").sourceKey("k")
+    // CopyObject is served (S3CopyObjectTest), UploadPartCopy too (S3MultipartObjectsTest): for an upload there is
+    refused(404, "NoSuchUpload", () -> s3.uploadPartCopy(r -> r.sourceBucket("method-bucket").sourceKey("k")
         .destinationBucket("method-bucket").destinationKey("copied-not").uploadId("none").partNumber(1)));
     // multipart uploads are (S3MultipartTest), their listing by common prefixes too: a bucket without uploads
     assertTrue(s3.listMultipartUploads(r -> r.bucket("method-bucket").delimiter("/")).commonPrefixes().isEmpty());

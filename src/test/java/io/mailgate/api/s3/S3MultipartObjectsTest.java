@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Db;
@@ -16,6 +17,7 @@ import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
@@ -34,6 +36,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
@@ -41,6 +44,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.UploadPartCopyRequest;
+import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 
 /**
  * Objects completed from multipart uploads, through the AWS SDK, as S3 keeps them: S3's ETag (the MD5 of the parts'
@@ -48,6 +53,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * (GetObject's and HeadObject's {@code partNumber}: 206, its Content-Range, {@code x-amz-mp-parts-count}), which the
  * SDK's multipart download asks for; an object put whole is its only part. A write over such an object makes it whole
  * again. A completion's conditional writes ({@code If-None-Match: *}, {@code If-Match}) hold, or it changes nothing.
+ * Parts copied from objects (UploadPartCopy), whole or by range, and the SDK's multipart copy.
  */
 class S3MultipartObjectsTest {
   static TestNode node;
@@ -275,5 +281,108 @@ class S3MultipartObjectsTest {
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = 'fresh'"));
     complete("fresh", fresh, freshParts, r -> r.ifNoneMatch("*"));
     assertEquals("fresh", s3.getObjectAsBytes(r -> r.bucket("files").key("fresh")).asUtf8String());
+  }
+
+  static io.mailgate.ByteBudget reads() {
+    return (io.mailgate.ByteBudget) node.vertx().sharedData().getLocalMap("mailgate.http").get("s3-reads");
+  }
+
+  static UploadPartCopyResponse copyPart(String source, String key, String uploadId, int number,
+      Consumer<UploadPartCopyRequest.Builder> more) {
+    return s3.uploadPartCopy(r -> {
+      r.sourceBucket("files").sourceKey(source).destinationBucket("files").destinationKey(key).uploadId(uploadId)
+          .partNumber(number);
+      more.accept(r);
+    });
+  }
+
+  /**
+   * UploadPartCopy (what {@code aws s3 cp} between keys sends above its 8 MB threshold, and the SDK's multipart
+   * copy): a part copied from an object, whole or a range of it, as UploadPart puts one (its MD5, the upload's
+   * checksum), and the object completed from such parts is the bytes they name.
+   */
+  @Test
+  void partsAreCopiedFromObjectsWholeOrByRange() throws Exception {
+    byte[] source = random(12 * MIB, 7);
+    s3.putObject(r -> r.bucket("files").key("src"), RequestBody.fromBytes(source));
+    s3.putObject(r -> r.bucket("files").key("tail"), RequestBody.fromString("tail"));
+    String uploadId = s3.createMultipartUpload(r -> r.bucket("files").key("dst")
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32)).uploadId();
+    byte[] first = Arrays.copyOf(source, (int) (5 * MIB));
+    byte[] rest = Arrays.copyOfRange(source, (int) (5 * MIB), source.length);
+    UploadPartCopyResponse p1 = copyPart("src", "dst", uploadId, 1, r -> r.copySourceRange("bytes=0-"
+        + (5 * MIB - 1)));
+    assertEquals("\"" + md5(first) + "\"", p1.copyPartResult().eTag());
+    assertEquals(S3MultipartTest.crc32(first), p1.copyPartResult().checksumCRC32());
+    String sourceEtag = "\"" + md5(source) + "\"";
+    UploadPartCopyResponse p2 = copyPart("src", "dst", uploadId, 2, r -> r.copySourceRange("bytes=" + 5 * MIB + "-"
+        + (source.length - 1)).copySourceIfMatch(sourceEtag));
+    UploadPartCopyResponse p3 = copyPart("tail", "dst", uploadId, 3, r -> { }); // all of it
+    assertEquals("\"" + md5(utf8("tail")) + "\"", p3.copyPartResult().eTag());
+    List<software.amazon.awssdk.services.s3.model.Part> listed = s3.listParts(r -> r.bucket("files").key("dst")
+        .uploadId(uploadId)).parts();
+    assertEquals(List.of((long) first.length, (long) rest.length, 4L), listed.stream().map(p -> p.size()).toList());
+    CompletedPart[] named = new CompletedPart[3];
+    UploadPartCopyResponse[] copies = {p1, p2, p3};
+    for (int i = 0; i < 3; i++) {
+      named[i] = CompletedPart.builder().partNumber(i + 1).eTag(copies[i].copyPartResult().eTag())
+          .checksumCRC32(copies[i].copyPartResult().checksumCRC32()).build();
+    }
+    CompleteMultipartUploadResponse done = complete("dst", uploadId, named, r -> { });
+    assertEquals(multipartEtag(first, rest, utf8("tail")), done.eTag());
+    assertArrayEquals(concat(source, utf8("tail")), s3.getObjectAsBytes(r -> r.bucket("files").key("dst"))
+        .asByteArray());
+    io.mailgate.testing.Await.until(() -> reads().held() == 0, java.time.Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aPartCopyRefusedWritesNothing() throws Exception {
+    s3.putObject(r -> r.bucket("files").key("five"), RequestBody.fromString("12345"));
+    String uploadId = create("dst");
+    for (String range : new String[] {"bytes=0-", "bytes=-2", "bytes=3-1", "items=0-1", "bytes=0-1,3-4",
+        "bytes=0-5"}) {
+      refused(400, "InvalidArgument", () -> copyPart("five", "dst", uploadId, 1, r -> r.copySourceRange(range)));
+    }
+    refused(412, "PreconditionFailed", () -> copyPart("five", "dst", uploadId, 1,
+        r -> r.copySourceIfMatch("\"0123456789abcdef0123456789abcdef\"")));
+    refused(412, "PreconditionFailed", () -> copyPart("five", "dst", uploadId, 1,
+        r -> r.copySourceIfNoneMatch("*")));
+    refused(404, "NoSuchKey", () -> copyPart("absent", "dst", uploadId, 1, r -> { }));
+    refused(404, "NoSuchUpload", () -> copyPart("five", "other-key", uploadId, 1, r -> { }));
+    refused(404, "NoSuchUpload", () -> copyPart("five", "dst", "made-up", 1, r -> { }));
+    refused(400, "InvalidArgument", () -> copyPart("five", "dst", uploadId, 0, r -> { }));
+    assertTrue(s3.listParts(r -> r.bucket("files").key("dst").uploadId(uploadId)).parts().isEmpty());
+    // the budget of S3 bytes in memory: a part that would not fit is SlowDown, read never
+    io.mailgate.ByteBudget reads = reads();
+    long room = 3;
+    long taken = reads.max() - room - reads.held();
+    assertTrue(reads.take(taken));
+    try {
+      refused(503, "SlowDown", () -> copyPart("five", "dst", uploadId, 1, r -> { }));
+      assertTrue(s3.listParts(r -> r.bucket("files").key("dst").uploadId(uploadId)).parts().isEmpty());
+      copyPart("five", "dst", uploadId, 1, r -> r.copySourceRange("bytes=1-3")); // three bytes fit
+    } finally {
+      reads.release(taken);
+    }
+    io.mailgate.testing.Await.until(() -> reads.held() == 0, java.time.Duration.ofSeconds(5));
+    assertEquals("\"" + md5(utf8("234")) + "\"", s3.listParts(r -> r.bucket("files").key("dst")
+        .uploadId(uploadId)).parts().get(0).eTag());
+  }
+
+  /** The SDK's multipart client copies an object above its threshold (8 MiB) a part at a time. */
+  @Test
+  void theSdksMultipartCopyCopiesByParts() throws Exception {
+    byte[] source = random(12 * MIB, 8);
+    s3.putObject(r -> r.bucket("files").key("big-src"), RequestBody.fromBytes(source));
+    try (S3AsyncClient client = S3AsyncClient.builder().endpointOverride(URI.create(node.endpoint() + S3Api.PATH))
+        .forcePathStyle(true).region(Region.US_EAST_1).multipartEnabled(true)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(TestNode.ACCESS_KEY,
+            TestNode.SECRET))).build()) {
+      String etag = client.copyObject(r -> r.sourceBucket("files").sourceKey("big-src").destinationBucket("files")
+          .destinationKey("big-dst")).get().copyObjectResult().eTag();
+      assertEquals(multipartEtag(Arrays.copyOf(source, (int) (8 * MIB)),
+          Arrays.copyOfRange(source, (int) (8 * MIB), source.length)), etag);
+    }
+    assertArrayEquals(source, s3.getObjectAsBytes(r -> r.bucket("files").key("big-dst")).asByteArray());
   }
 }

@@ -368,7 +368,7 @@ class S3MultipartTest {
   }
 
   @Test
-  void checksumsLimitsAndWhatIsNotImplemented() {
+  void checksumsAndLimits() {
     // an upload created with a checksum algorithm needs it on each part
     String key = "checked";
     String uploadId = s3.createMultipartUpload(r -> r.bucket("files").key(key)
@@ -398,8 +398,8 @@ class S3MultipartTest {
         .checksumAlgorithm(ChecksumAlgorithm.CRC64_NVME).checksumType(ChecksumType.COMPOSITE)));
     refused(400, "InvalidRequest", () -> s3.createMultipartUpload(r -> r.bucket("files").key("t")
         .checksumType(ChecksumType.FULL_OBJECT)));
-    // what is not done here
-    refused(501, "NotImplemented", () -> s3.uploadPartCopy(r -> r.sourceBucket("files").sourceKey("x")
+    // a part copied from an object that is not there (UploadPartCopy: S3MultipartObjectsTest)
+    refused(404, "NoSuchKey", () -> s3.uploadPartCopy(r -> r.sourceBucket("files").sourceKey("x")
         .destinationBucket("files").destinationKey(key).uploadId(uploadId).partNumber(3)));
   }
 
