@@ -112,18 +112,20 @@ public final class MultipartStore {
 
   /**
    * The object, concatenated from parts $6 in the database (no part's bytes leave it), with its parts' sizes and S3's
-   * ETag for it: the MD5 of the parts' MD5s (their stored ETags, as bytes), a dash and their count.
+   * ETag for it: the MD5 of the parts' MD5s (their stored ETags, as bytes), a dash and their count; and its checksum
+   * ($8 the algorithm, $9 the value: the completion's, NULL for an upload without one).
    */
   private static final String WRITE_OBJECT = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at, part_sizes,
-        parts_etag)
+        parts_etag, checksum_algorithm, checksum)
       SELECT $1, $3, $4, $5, string_agg(content, ''::bytea ORDER BY part_number), $7,
         array_agg(octet_length(content)::bigint ORDER BY part_number),
-        md5(decode(string_agg(etag, '' ORDER BY part_number), 'hex')) || '-' || count(*)
+        md5(decode(string_agg(etag, '' ORDER BY part_number), 'hex')) || '-' || count(*), $8, $9
       FROM multipart_parts WHERE account_id = $1 AND upload_id = $2 AND part_number = ANY($6)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
-        part_sizes = EXCLUDED.part_sizes, parts_etag = EXCLUDED.parts_etag
+        part_sizes = EXCLUDED.part_sizes, parts_etag = EXCLUDED.parts_etag,
+        checksum_algorithm = EXCLUDED.checksum_algorithm, checksum = EXCLUDED.checksum
       RETURNING parts_etag""";
 
   /** A completion's upload: its parts gone, what the completion answered kept ($3: when, $4: ETag, $5: checksum). */
@@ -275,7 +277,9 @@ public final class MultipartStore {
                 Choice choice = choose.apply(u, parts(rows));
                 return conn.preparedQuery(WRITE_OBJECT).execute(Tuple.tuple().addValue(accountId)
                         .addValue(uploadId).addValue(bucket).addValue(key).addValue(messageId)
-                        .addValue(choice.numbers().toArray(new Integer[0])).addValue(Timestamps.utc(now)))
+                        .addValue(choice.numbers().toArray(new Integer[0])).addValue(Timestamps.utc(now))
+                        .addValue(choice.checksum() == null ? null : u.checksumAlgorithm())
+                        .addValue(choice.checksum()))
                     .compose(written -> {
                       String etag = written.iterator().next().getString(0);
                       return conn.preparedQuery(COMPLETED).execute(Tuple.of(accountId, uploadId, Timestamps.utc(now),

@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -31,8 +32,11 @@ public final class ReceivedObjectStore {
    * @param content the bytes asked for (all, or the range); null when they were not asked for, or when the range
    *     starts past the end
    * @param parts how many parts it was completed from; 0 for an object put whole (or copied, or written by a rule)
+   * @param checksum the checksum it was written with: its algorithm ({@code crc32}...) and base64 value (a composite
+   *     one's with a dash and the count of parts); null for none
    */
-  public record StoredObject(long size, String etag, Instant lastModified, Buffer content, int parts) {}
+  public record StoredObject(long size, String etag, Instant lastModified, Buffer content, int parts,
+      Map.Entry<String, String> checksum) {}
 
   /**
    * Where a part of an object is ({@link #part}).
@@ -51,9 +55,10 @@ public final class ReceivedObjectStore {
   }
 
   // The content's length comes from its TOAST header (octet_length does not decompress it); the ETag is stored.
-  private static final String FIND = "SELECT size, etag, created_at, parts, %s FROM (SELECT octet_length(content) "
-      + "AS size, content, coalesce(parts_etag, etag) AS etag, created_at, coalesce(cardinality(part_sizes), 0) "
-      + "AS parts%s FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
+  private static final String FIND = "SELECT size, etag, created_at, parts, checksum_algorithm, checksum, %s FROM "
+      + "(SELECT octet_length(content) AS size, content, coalesce(parts_etag, etag) AS etag, created_at, "
+      + "coalesce(cardinality(part_sizes), 0) AS parts, checksum_algorithm, checksum%s FROM received_objects "
+      + "WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
   static final String HEAD = FIND.formatted("NULL::bytea", "");
   /** HEAD's, with where part $4 is: its offset and length (NULL for an object put whole, or no such part). */
   private static final String PART = FIND.formatted("NULL::bytea, part_offset, part_length",
@@ -104,9 +109,9 @@ public final class ReceivedObjectStore {
       if (o.parts() == 0) {
         return Optional.of(new PartOf(o, 0, o.size(), number == 1));
       }
-      Long length = r.getLong(6);
+      Long length = r.getLong(8);
       return Optional.of(length == null ? new PartOf(o, 0, 0, false)
-          : new PartOf(o, r.getLong(5) == null ? 0 : r.getLong(5), length, true));
+          : new PartOf(o, r.getLong(7) == null ? 0 : r.getLong(7), length, true));
     });
   }
 
@@ -129,8 +134,8 @@ public final class ReceivedObjectStore {
   }
 
   private static StoredObject object(Row r) {
-    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(4),
-        r.getInteger(3));
+    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(6),
+        r.getInteger(3), r.getString(4) == null ? null : Map.entry(r.getString(4), r.getString(5)));
   }
 
   /**
@@ -158,15 +163,17 @@ public final class ReceivedObjectStore {
    */
   public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
       long maxStoredBytes, Instant now) {
-    return put(accountId, bucket, key, messageId, content, maxStoredBytes, now, null);
+    return put(accountId, bucket, key, messageId, content, null, maxStoredBytes, now, null);
   }
 
   /**
-   * As {@link #put}, once {@code check} passed on the object it would replace (its size, MD5 and time; empty when
-   * there is none), read in the same turn: a failed check fails the write, nothing written. No check: null.
+   * As {@link #put}, kept with the {@code checksum} it was sent with (its algorithm, {@code crc32}..., and base64
+   * value; null for none), once {@code check} passed on the object it would replace (its size, ETag and time; empty
+   * when there is none), read in the same turn: a failed check fails the write, nothing written. No check: null.
    */
   public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
-      long maxStoredBytes, Instant now, Function<Optional<StoredObject>, Future<Void>> check) {
+      Map.Entry<String, String> checksum, long maxStoredBytes, Instant now,
+      Function<Optional<StoredObject>, Future<Void>> check) {
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> checked(conn, accountId, bucket, key,
         check).compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
         .compose(usage -> {
@@ -174,8 +181,10 @@ public final class ReceivedObjectStore {
           if (maxStoredBytes > 0 && used + content.length() > maxStoredBytes) {
             return Future.succeededFuture(used);
           }
-          return conn.preparedQuery(ExportJobStore.STORE)
-              .execute(Tuple.of(accountId, bucket, key, messageId, content, Timestamps.utc(now))).map(-1L);
+          return conn.preparedQuery(PUT).execute(Tuple.tuple().addValue(accountId).addValue(bucket).addValue(key)
+              .addValue(messageId).addValue(content).addValue(Timestamps.utc(now))
+              .addValue(checksum == null ? null : checksum.getKey())
+              .addValue(checksum == null ? null : checksum.getValue())).map(-1L);
         }));
   }
 
@@ -197,14 +206,29 @@ public final class ReceivedObjectStore {
    */
   public record Copied(StoredObject source, long used, String etag) {}
 
+  /** A copy is one part; a full object's checksum is its copy's too, a composite one (of parts) is no one's. */
   private static final String COPY = """
-      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at)
-      SELECT account_id, $4, $5, message_id, content, $6 FROM received_objects
-      WHERE account_id = $1 AND bucket = $2 AND object_key = $3
+      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at,
+        checksum_algorithm, checksum)
+      SELECT account_id, $4, $5, message_id, content, $6,
+        CASE WHEN strpos(checksum, '-') = 0 THEN checksum_algorithm END,
+        CASE WHEN strpos(checksum, '-') = 0 THEN checksum END
+      FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
-          part_sizes = NULL, parts_etag = NULL
+          part_sizes = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
+          checksum = EXCLUDED.checksum
       RETURNING etag""";
+
+  /** PutObject's write: one part, and the checksum it was sent with ($7, $8; NULL for none). */
+  private static final String PUT = """
+      INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at,
+        checksum_algorithm, checksum)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      ON CONFLICT (account_id, bucket, object_key)
+      DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
+          part_sizes = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
+          checksum = EXCLUDED.checksum""";
 
   /**
    * Copies an object of the account's to another key of its own (CopyObject), in the database: the content never

@@ -47,13 +47,13 @@ import java.util.logging.Logger;
  * up to 1000, continuation-token, start-after, encoding-type=url, fetch-owner), HeadBucket and PutObject
  * ({@code PUT /s3/{bucket}/{key}}, presigned or signed in its Authorization header: the body by its SHA-256,
  * {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with signed chunks or a checksum trailer, as the SDKs
- * send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms checked, the checksum echoed, the ETag the content's
- * MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the headers; the body read, once its access key is known
- * to exist, within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check
- * passed; the object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and
- * multipart uploads ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's,
- * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
- * the account.
+ * send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms checked, the checksum echoed and kept (GetObject and
+ * HeadObject give it back with {@code x-amz-checksum-mode: ENABLED}), the ETag the content's MD5; at most
+ * {@link Upload#MAX_OBJECT_BYTES}, refused from the headers; the body read, once its access key is known to exist,
+ * within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check passed; the
+ * object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and multipart uploads
+ * ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's, UploadPartCopy,
+ * CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within the account.
  * PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes ({@code If-None-Match: *},
  * {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed (POST but a multipart
  * upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging, CreateBucket...).
@@ -578,7 +578,8 @@ public final class S3Api {
       Preconditions.Write conditions, String requestId) {
     Buffer data = content.buffer();
     return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
-        maxStoredBytes, Instant.now(), Preconditions.Write.check(conditions, resource.key())).compose(used -> {
+        content.checksum(), maxStoredBytes, Instant.now(), Preconditions.Write.check(conditions, resource.key()))
+        .compose(used -> {
           if (used >= 0) {
             // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
             return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The object (" + data.length()
@@ -588,7 +589,8 @@ public final class S3Api {
           HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
               .putHeader("ETag", "\"" + content.md5() + "\"");
           if (content.checksum() != null) {
-            response.putHeader(Checksums.HEADER + content.checksum().getKey(), content.checksum().getValue());
+            response.putHeader(Checksums.HEADER + content.checksum().getKey(), content.checksum().getValue())
+                .putHeader("x-amz-checksum-type", Multipart.FULL_OBJECT);
           }
           return response.end();
         });
@@ -669,6 +671,7 @@ public final class S3Api {
         }
         objectHeaders(response, o);
         partsCount(asked, o, response);
+        checksum(ctx.request(), range, asked, o, response);
         RESPONSE_OVERRIDES.forEach((name, header) -> {
           String value = params.get(name);
           if (value != null) {
@@ -717,6 +720,7 @@ public final class S3Api {
       return unsatisfiable(asked, o, response);
     }
     partsCount(asked, o, objectHeaders(response, o).putHeader("Content-Length", Long.toString(o.size())));
+    checksum(request, range, asked, o, response);
     range.ifPresent(r -> partial(response, r, o)
         .putHeader("Content-Length", Long.toString(r.last(o.size()) - r.first(o.size()) + 1)));
     return response.end();
@@ -779,6 +783,21 @@ public final class S3Api {
     }
     partsCount(asked, found.object(), objectHeaders(response, found.object())).putHeader("Content-Length", "0");
     return get ? response.end(Buffer.buffer()) : response.end();
+  }
+
+  /**
+   * The object's checksum, as it was written ({@code x-amz-checksum-<algorithm>} and {@code x-amz-checksum-type}), for
+   * a client that asks ({@code x-amz-checksum-mode: ENABLED}: the SDKs do, and check what they read against it) when
+   * the whole object is answered: as S3, none for a range; none here for a part of an object completed from parts.
+   */
+  private static void checksum(HttpServerRequest request, Optional<ByteRange> range, Asked asked, StoredObject o,
+      HttpServerResponse response) {
+    boolean whole = asked.part() == 0 ? range.isEmpty() : o.parts() == 0; // part 1 of an object put whole is all of it
+    if (o.checksum() != null && whole && "ENABLED".equalsIgnoreCase(request.getHeader("x-amz-checksum-mode"))) {
+      response.putHeader(Checksums.HEADER + o.checksum().getKey(), o.checksum().getValue())
+          .putHeader("x-amz-checksum-type", o.checksum().getValue().indexOf('-') >= 0 ? Multipart.COMPOSITE
+              : Multipart.FULL_OBJECT);
+    }
   }
 
   /** A part's answer names how many the object has ({@code x-amz-mp-parts-count}), as S3's does for a multipart one. */

@@ -1,0 +1,175 @@
+package io.mailgate.api.s3;
+
+import static io.mailgate.api.s3.S3MultipartTest.MIB;
+import static io.mailgate.api.s3.S3MultipartTest.crc32;
+import static io.mailgate.api.s3.S3MultipartTest.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mailgate.config.MailgateConfig;
+import io.mailgate.testing.Db;
+import io.mailgate.testing.TestNode;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
+import software.amazon.awssdk.services.s3.model.ChecksumType;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+
+/**
+ * An object keeps the checksum it was written with, and gives it back to a client that asks for it
+ * ({@code x-amz-checksum-mode: ENABLED}: boto3 and the AWS CLI on every GetObject by default, the SDK for Java when
+ * its request says so), which then checks the bytes it read against it: PutObject's, a completed upload's (composite
+ * or of the full object), a copy's source's. Bytes changed in storage after they were written are caught by the
+ * client. Not for a range, as in S3.
+ */
+class S3ChecksumsTest {
+  static TestNode node;
+  static String pg;
+  static S3Client s3;
+
+  @BeforeAll
+  static void start() {
+    node = TestNode.start("", c -> c.with(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT, 64 * MIB));
+    pg = node.config().get(MailgateConfig.PG_URL);
+    s3 = node.s3(TestNode.ACCESS_KEY, TestNode.SECRET, 1);
+  }
+
+  @AfterAll
+  static void stop() {
+    s3.close();
+    node.close();
+  }
+
+  @AfterEach
+  void clear() {
+    Db.execute(pg, "DELETE FROM multipart_parts; DELETE FROM multipart_uploads; DELETE FROM received_objects");
+  }
+
+  static HeadObjectResponse head(String key) {
+    return s3.headObject(r -> r.bucket("sums").key(key).checksumMode(ChecksumMode.ENABLED));
+  }
+
+  static ResponseBytes<GetObjectResponse> get(String key) {
+    return s3.getObjectAsBytes(r -> r.bucket("sums").key(key).checksumMode(ChecksumMode.ENABLED));
+  }
+
+  @Test
+  void aPutsChecksumIsGivenBackAndTheSdkChecksWhatItReadsAgainstIt() {
+    byte[] content = random(300_000, 1);
+    s3.putObject(r -> r.bucket("sums").key("c32c").checksumAlgorithm(ChecksumAlgorithm.CRC32_C),
+        RequestBody.fromBytes(content));
+    String expected = Checksums.of("crc32c", content);
+    HeadObjectResponse head = head("c32c");
+    assertEquals(expected, head.checksumCRC32C());
+    assertEquals(ChecksumType.FULL_OBJECT, head.checksumType());
+    // asked for, the SDK checks the bytes it read against it
+    ResponseBytes<GetObjectResponse> got = get("c32c");
+    assertArrayEquals(content, got.asByteArray());
+    assertEquals(expected, got.response().checksumCRC32C());
+    // not asked for, not given; nor for a range (as S3)
+    assertNull(s3.headObject(r -> r.bucket("sums").key("c32c")).checksumCRC32C());
+    ResponseBytes<GetObjectResponse> range = s3.getObjectAsBytes(r -> r.bucket("sums").key("c32c")
+        .range("bytes=0-9").checksumMode(ChecksumMode.ENABLED));
+    assertEquals(10, range.asByteArray().length);
+    assertNull(range.response().checksumCRC32C());
+    // the SDK's default upload sends a CRC32, kept as any other
+    s3.putObject(r -> r.bucket("sums").key("default"), RequestBody.fromString("default"));
+    assertEquals(crc32("default".getBytes(StandardCharsets.UTF_8)), head("default").checksumCRC32());
+
+    // bytes changed where they are stored, after they were written: the client's check fails
+    Db.execute(pg, "UPDATE received_objects SET content = overlay(content PLACING '\\x00'::bytea FROM 1000) "
+        + "WHERE object_key = 'c32c'");
+    SdkClientException caught = assertThrows(SdkClientException.class, () -> get("c32c"));
+    assertTrue(caught.getMessage().toLowerCase().contains("checksum"), caught.toString());
+  }
+
+  @Test
+  void anObjectWrittenWithoutOneHasNoneAndAWriteWithoutOneReplacesIt() {
+    try (S3Client bare = S3Client.builder().endpointOverride(URI.create(node.endpoint() + S3Api.PATH))
+        .forcePathStyle(true).region(Region.US_EAST_1).httpClient(UrlConnectionHttpClient.create())
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(TestNode.ACCESS_KEY,
+            TestNode.SECRET))).requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build()) {
+      s3.putObject(r -> r.bucket("sums").key("k").checksumAlgorithm(ChecksumAlgorithm.SHA256),
+          RequestBody.fromString("first"));
+      assertNotNull(head("k").checksumSHA256());
+      bare.putObject(r -> r.bucket("sums").key("k"), RequestBody.fromString("second"));
+      HeadObjectResponse head = head("k");
+      assertNull(head.checksumSHA256());
+      assertNull(head.checksumCRC32());
+      assertNull(head.checksumType());
+      assertEquals("second", get("k").asUtf8String());
+    }
+  }
+
+  @Test
+  void aCompletedUploadsChecksumIsTheObjectsAndACopyKeepsOnlyAFullObjectsOne() throws Exception {
+    // composite: the CRC32 of the parts' CRC32s, a dash and their count (the SDK does not check such a one)
+    byte[] a = random(5 * MIB, 2);
+    byte[] b = "end".getBytes(StandardCharsets.UTF_8);
+    String uploadId = s3.createMultipartUpload(r -> r.bucket("sums").key("composite")
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32)).uploadId();
+    UploadPartResponse p1 = s3.uploadPart(r -> r.bucket("sums").key("composite").uploadId(uploadId).partNumber(1)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32), RequestBody.fromBytes(a));
+    UploadPartResponse p2 = s3.uploadPart(r -> r.bucket("sums").key("composite").uploadId(uploadId).partNumber(2)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32), RequestBody.fromBytes(b));
+    String composite = s3.completeMultipartUpload(r -> r.bucket("sums").key("composite").uploadId(uploadId)
+        .multipartUpload(m -> m.parts(
+            CompletedPart.builder().partNumber(1).eTag(p1.eTag()).checksumCRC32(p1.checksumCRC32()).build(),
+            CompletedPart.builder().partNumber(2).eTag(p2.eTag()).checksumCRC32(p2.checksumCRC32()).build())))
+        .checksumCRC32();
+    assertTrue(composite.endsWith("-2"), composite);
+    assertEquals(composite, head("composite").checksumCRC32());
+    assertEquals(ChecksumType.COMPOSITE, head("composite").checksumType());
+    ByteArrayOutputStream whole = new ByteArrayOutputStream();
+    whole.writeBytes(a);
+    whole.writeBytes(b);
+    assertArrayEquals(whole.toByteArray(), get("composite").asByteArray());
+
+    // of the full object (CRC64NVME's only type): the SDK checks what it reads against it
+    String full = s3.createMultipartUpload(r -> r.bucket("sums").key("full")
+        .checksumAlgorithm(ChecksumAlgorithm.CRC64_NVME)).uploadId();
+    UploadPartResponse f1 = s3.uploadPart(r -> r.bucket("sums").key("full").uploadId(full).partNumber(1)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC64_NVME), RequestBody.fromBytes(a));
+    UploadPartResponse f2 = s3.uploadPart(r -> r.bucket("sums").key("full").uploadId(full).partNumber(2)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC64_NVME), RequestBody.fromBytes(b));
+    s3.completeMultipartUpload(r -> r.bucket("sums").key("full").uploadId(full).multipartUpload(m -> m.parts(
+        CompletedPart.builder().partNumber(1).eTag(f1.eTag()).checksumCRC64NVME(f1.checksumCRC64NVME()).build(),
+        CompletedPart.builder().partNumber(2).eTag(f2.eTag()).checksumCRC64NVME(f2.checksumCRC64NVME()).build())));
+    String crc64 = Checksums.of("crc64nvme", whole.toByteArray());
+    assertEquals(crc64, head("full").checksumCRC64NVME());
+    assertEquals(ChecksumType.FULL_OBJECT, head("full").checksumType());
+    assertEquals(crc64, get("full").response().checksumCRC64NVME());
+
+    // a copy is one part: a full object's checksum is its too, a composite one is not
+    s3.copyObject(r -> r.sourceBucket("sums").sourceKey("full").destinationBucket("sums").destinationKey("full-copy"));
+    assertEquals(crc64, head("full-copy").checksumCRC64NVME());
+    s3.copyObject(r -> r.sourceBucket("sums").sourceKey("composite").destinationBucket("sums")
+        .destinationKey("composite-copy"));
+    assertNull(head("composite-copy").checksumCRC32());
+    assertArrayEquals(whole.toByteArray(), get("composite-copy").asByteArray());
+  }
+}
