@@ -10,15 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -45,29 +41,7 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * or of the full object), a copy's source's. Bytes changed in storage after they were written are caught by the
  * client. Not for a range, as in S3.
  */
-class S3ChecksumsTest {
-  static TestNode node;
-  static String pg;
-  static S3Client s3;
-
-  @BeforeAll
-  static void start() {
-    node = TestNode.start("", c -> c.with(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT, 64 * MIB));
-    pg = node.config().get(MailgateConfig.PG_URL);
-    s3 = node.s3(TestNode.ACCESS_KEY, TestNode.SECRET, 1);
-  }
-
-  @AfterAll
-  static void stop() {
-    s3.close();
-    node.close();
-  }
-
-  @AfterEach
-  void clear() {
-    Db.execute(pg, "DELETE FROM multipart_parts; DELETE FROM multipart_uploads; DELETE FROM received_objects");
-  }
-
+class S3ChecksumsTest extends S3NodeTest {
   static HeadObjectResponse head(String key) {
     return s3.headObject(r -> r.bucket("sums").key(key).checksumMode(ChecksumMode.ENABLED));
   }

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.mailgate.config.MailgateConfig;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestNode;
 import java.io.ByteArrayOutputStream;
@@ -21,9 +20,6 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -55,29 +51,7 @@ import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
  * again. A completion's conditional writes ({@code If-None-Match: *}, {@code If-Match}) hold, or it changes nothing.
  * Parts copied from objects (UploadPartCopy), whole or by range, and the SDK's multipart copy.
  */
-class S3MultipartObjectsTest {
-  static TestNode node;
-  static String pg;
-  static S3Client s3;
-
-  @BeforeAll
-  static void start() {
-    node = TestNode.start("", c -> c.with(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT, 64 * MIB));
-    pg = node.config().get(MailgateConfig.PG_URL);
-    s3 = node.s3(TestNode.ACCESS_KEY, TestNode.SECRET, 1);
-  }
-
-  @AfterAll
-  static void stop() {
-    s3.close();
-    node.close();
-  }
-
-  @AfterEach
-  void clear() {
-    Db.execute(pg, "DELETE FROM multipart_parts; DELETE FROM multipart_uploads; DELETE FROM received_objects");
-  }
-
+class S3MultipartObjectsTest extends S3NodeTest {
   static String create(String key) {
     return s3.createMultipartUpload(r -> r.bucket("files").key(key)).uploadId();
   }
