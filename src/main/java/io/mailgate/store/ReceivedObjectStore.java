@@ -47,10 +47,14 @@ public final class ReceivedObjectStore {
    */
   public record PartOf(StoredObject object, long offset, long length, boolean exists) {}
 
-  /** A key of a listing, with its object's size and time. */
-  public record ListedKey(String key, long size, Instant lastModified, String etag) {
+  /**
+   * A key of a listing, with its object's size, time and ETag, and the algorithm of the checksum it keeps (null for
+   * none) and whether that checksum is composite (of parts) rather than of the full object.
+   */
+  public record ListedKey(String key, long size, Instant lastModified, String etag, String checksumAlgorithm,
+      boolean compositeChecksum) {
     public ListedKey(String key, long size, Instant lastModified) {
-      this(key, size, lastModified, null);
+      this(key, size, lastModified, null, null, false);
     }
   }
 
@@ -72,8 +76,8 @@ public final class ReceivedObjectStore {
       // least(..., 2^31 - 1): a constant offset is folded when the statement is planned, branch taken or not
       + "ELSE substring(content FROM least($4::bigint + 1, 2147483647)::int "
       + "FOR least(least($5::bigint, size - 1) - $4::bigint + 1, 2147483647)::int) END", "");
-  private static final String LIST = "SELECT object_key, octet_length(content), created_at, coalesce(parts_etag, etag) "
-      + "FROM received_objects "
+  private static final String LIST = "SELECT object_key, octet_length(content), created_at, "
+      + "coalesce(parts_etag, etag), checksum_algorithm, strpos(checksum, '-') > 0 FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 AND object_key COLLATE \"C\" >= $4 "
       + "AND ($5::text IS NULL OR object_key COLLATE \"C\" < $5) ORDER BY object_key COLLATE \"C\" LIMIT $6";
   private static final String DELETE =
@@ -150,7 +154,8 @@ public final class ReceivedObjectStore {
     return pool.preparedQuery(LIST).execute(Tuple.of(accountId, bucket, from, prefix, prefixEnd, limit)).map(rows -> {
       List<ListedKey> keys = new ArrayList<>(rows.size());
       for (Row r : rows) {
-        keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant(), r.getString(3)));
+        keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant(), r.getString(3),
+            r.getString(4), Boolean.TRUE.equals(r.getBoolean(5))));
       }
       return keys;
     });
@@ -204,7 +209,13 @@ public final class ReceivedObjectStore {
    * when it was written, else the bytes the account keeps now, which the copy would have taken past its limit;
    * {@code etag}, the copy's when it was written (its content's MD5: a copy is one part, whatever its source was).
    */
-  public record Copied(StoredObject source, long used, String etag) {}
+  public record Copied(StoredObject source, long used, String etag) {
+    /** The copy's checksum: its source's when that is of the full object (a composite one is of parts), else null. */
+    public Map.Entry<String, String> checksum() {
+      Map.Entry<String, String> c = source.checksum();
+      return c == null || c.getValue().indexOf('-') >= 0 ? null : c;
+    }
+  }
 
   /** A copy is one part; a full object's checksum is its copy's too, a composite one (of parts) is no one's. */
   private static final String COPY = """

@@ -10,8 +10,9 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * Builds one page of ListObjectsV2 from keys read in S3's order (UTF-8 bytes) in batches: objects, and with a
- * delimiter the common prefixes that stand for every key sharing them, {@code maxKeys} of them together at most.
+ * Builds one page of ListObjectsV2 (or ListObjects) from keys read in S3's order (UTF-8 bytes) in batches: objects,
+ * and with a delimiter the common prefixes that stand for every key sharing them, {@code maxKeys} of them together at
+ * most.
  *
  * <p>Where to read from is a lower bound, inclusive, on the key. After key {@code k} it is {@code k + U+0001}, the
  * least key above {@code k} (PostgreSQL text cannot hold U+0000); after a common prefix it is {@link #after} the
@@ -32,6 +33,8 @@ final class KeyListing {
   private String lastPrefix;
   /** Where the next page starts when this one was cut short before it was full; null when it was not. */
   private String cutAt;
+  /** The last key or common prefix read: after it is where the next batch starts ({@link #accept}'s bound). */
+  private String lastRead;
 
   /**
    * @param prefix keys start with it ({@code ""} for all)
@@ -74,7 +77,9 @@ final class KeyListing {
     if (batch.size() < limit) {
       return null;
     }
-    return lastPrefix != null && last.startsWith(lastPrefix) ? after(lastPrefix) : last + '\u0001';
+    boolean inPrefix = lastPrefix != null && last.startsWith(lastPrefix);
+    lastRead = inPrefix ? lastPrefix : last;
+    return inPrefix ? after(lastPrefix) : last + '\u0001';
   }
 
   /** The page's entries, at most {@code maxKeys}. */
@@ -104,6 +109,32 @@ final class KeyListing {
     }
     Entry last = entries.get(maxKeys - 1);
     return token(last.prefix() ? after(last.key()) : last.key() + '\u0001');
+  }
+
+  /**
+   * Where the next page starts, as ListObjects (v1) names it: the last key or common prefix of this page (or, cut
+   * short, the last one read), which the next request gives as its marker ({@link #afterMarker}); null when the page
+   * is the last. Needs a maxKeys above 0.
+   */
+  String nextMarker() {
+    if (!truncated()) {
+      return null;
+    }
+    return entries.size() <= maxKeys ? lastRead : entries.get(maxKeys - 1).key();
+  }
+
+  /**
+   * The first bound of a ListObjects (v1) page after {@code marker}: past the key, or, for a marker that is a common
+   * prefix of this listing (it ends with the delimiter, found there first), past every key that starts with it, as a
+   * page that ended on that prefix left them.
+   */
+  static String afterMarker(String marker, String prefix, String delimiter) {
+    if (delimiter != null && !delimiter.isEmpty() && marker.startsWith(prefix) && marker.endsWith(delimiter)
+        && marker.indexOf(delimiter, prefix.length()) == marker.length() - delimiter.length()) {
+      String after = after(marker);
+      return after == null ? marker + '\u0001' : after;
+    }
+    return startingAfter(marker);
   }
 
   /** The first bound of a listing that starts after {@code startAfter}. */

@@ -44,19 +44,20 @@ import java.util.logging.Logger;
  * {@code x-amz-mp-parts-count}; of one put whole, part 1 is the object), the {@code response-*} header overrides;
  * {@code versionId=null} names the object itself, as for an unversioned object in S3), HeadObject, DeleteObject (204,
  * also for a key that is not there), ListObjectsV2 ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys
- * up to 1000, continuation-token, start-after, encoding-type=url, fetch-owner), HeadBucket and PutObject
- * ({@code PUT /s3/{bucket}/{key}}, presigned or signed in its Authorization header: the body by its SHA-256,
- * {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with signed chunks or a checksum trailer, as the SDKs
- * send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms checked, the checksum echoed and kept (GetObject and
- * HeadObject give it back with {@code x-amz-checksum-mode: ENABLED}), the ETag the content's MD5; at most
- * {@link Upload#MAX_OBJECT_BYTES}, refused from the headers; the body read, once its access key is known to exist,
- * within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check passed; the
- * object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and multipart uploads
- * ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's, UploadPartCopy,
- * CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within the account.
- * PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes ({@code If-None-Match: *},
- * {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed (POST but a multipart
- * upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ListObjects v1, ACLs, tagging, CreateBucket...).
+ * up to 1000, continuation-token, start-after, encoding-type=url, fetch-owner; and ListObjects, v1, with its marker),
+ * HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, presigned or signed in its Authorization header: the body
+ * by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with signed chunks or a checksum
+ * trailer, as the SDKs send it; Content-MD5 and the {@code x-amz-checksum-*} algorithms checked, the checksum echoed
+ * and kept (GetObject and HeadObject give it back with {@code x-amz-checksum-mode: ENABLED}), the ETag the content's
+ * MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the headers; the body read, once its access key is known
+ * to exist, within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check
+ * passed; the object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and
+ * multipart uploads ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's,
+ * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
+ * the account. PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes
+ * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed
+ * (POST but a multipart upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ACLs, tagging,
+ * CreateBucket...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -250,11 +251,12 @@ public final class S3Api {
         return store.bucketExists(account, resource.bucket()).compose(exists -> exists
             ? response.end() : Future.failedFuture(noSuchBucket(resource.bucket())));
       }
-      if (!"2".equals(params.get("list-type"))) {
-        return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
-            "Only ListObjectsV2 (list-type=2) lists a bucket here."));
+      String listType = params.get("list-type");
+      if (listType != null && !listType.equals("2")) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid List Type specified in Request")
+            .with("ArgumentName", "list-type").with("ArgumentValue", listType));
       }
-      return listObjectsV2(caller, resource.bucket(), params, response);
+      return listObjects(caller, resource.bucket(), params, response, listType == null);
     }
     return switch (ctx.request().method().name()) {
       case "GET" -> getObject(ctx, account, resource, params, response);
@@ -358,7 +360,7 @@ public final class S3Api {
                   Long.toString(size)));
             }
             return ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
-                .end(S3Xml.copyObjectResult(now, copied.get().etag()));
+                .end(S3Xml.copyObjectResult(now, copied.get().etag(), copied.get().checksum()));
           });
     });
   }
@@ -792,7 +794,9 @@ public final class S3Api {
    */
   private static void checksum(HttpServerRequest request, Optional<ByteRange> range, Asked asked, StoredObject o,
       HttpServerResponse response) {
-    boolean whole = asked.part() == 0 ? range.isEmpty() : o.parts() == 0; // part 1 of an object put whole is all of it
+    // part 1 of an object put whole is all of it (unless it was written again, larger, while it was read)
+    boolean whole = asked.part() == 0 ? range.isEmpty() : o.parts() == 0 && range.isPresent()
+        && range.get().first(o.size()) == 0 && range.get().last(o.size()) == o.size() - 1;
     if (o.checksum() != null && whole && "ENABLED".equalsIgnoreCase(request.getHeader("x-amz-checksum-mode"))) {
       response.putHeader(Checksums.HEADER + o.checksum().getKey(), o.checksum().getValue())
           .putHeader("x-amz-checksum-type", o.checksum().getValue().indexOf('-') >= 0 ? Multipart.COMPOSITE
@@ -824,8 +828,7 @@ public final class S3Api {
   }
 
   private static S3Exception noSuchPart(Asked asked, StoredObject o) {
-    return new S3Exception(S3Error.INVALID_PART_NUMBER).with("PartNumberRequested",
-        Integer.toString(asked.part()))
+    return new S3Exception(S3Error.INVALID_PART_NUMBER).with("PartNumberRequested", Integer.toString(asked.part()))
         .with("ActualPartCount", Integer.toString(Math.max(o.parts(), 1)));
   }
 
@@ -836,13 +839,21 @@ public final class S3Api {
         .putHeader("Accept-Ranges", "bytes");
   }
 
-  private Future<Void> listObjectsV2(Caller caller, String bucket, Map<String, String> params, HttpServerResponse response) {
+  /**
+   * ListObjectsV2, or ListObjects (v1: {@code list-type} absent), which older tools still send (rclone's default for
+   * an S3 it does not know, boto3's {@code list_objects}): the same page, from after its {@code marker} (past a common
+   * prefix's keys when the marker is one), the owner on every key, and with a delimiter the {@code NextMarker} to go on
+   * from (without one, a client goes on from the page's last key, as S3 answers it).
+   */
+  private Future<Void> listObjects(Caller caller, String bucket, Map<String, String> params,
+      HttpServerResponse response, boolean v1) {
     String prefix = params.get("prefix") == null ? "" : params.get("prefix");
     String delimiter = params.get("delimiter");
-    String token = params.get("continuation-token");
-    String startAfter = params.get("start-after");
+    String token = v1 ? null : params.get("continuation-token");
+    String startAfter = v1 ? null : params.get("start-after");
+    String marker = v1 ? (params.get("marker") == null ? "" : params.get("marker")) : null;
     String encoding = params.get("encoding-type");
-    for (String value : new String[] {prefix, delimiter, token, startAfter}) {
+    for (String value : new String[] {prefix, delimiter, token, startAfter, marker}) {
       if (value != null && value.indexOf('\u0000') >= 0) {
         return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "A parameter holds a NUL character."));
       }
@@ -864,7 +875,9 @@ public final class S3Api {
       }
     }
     String from;
-    if (token != null) {
+    if (v1) {
+      from = marker.isEmpty() ? "" : KeyListing.afterMarker(marker, prefix, delimiter);
+    } else if (token != null) {
       from = KeyListing.fromToken(token);
       if (from == null) {
         return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT,
@@ -878,7 +891,7 @@ public final class S3Api {
     Future<Void> read = maxKeys == 0 ? Future.succeededFuture()
         : readKeys(listing, account, bucket, from, prefix, prefix.isEmpty() ? null : KeyListing.after(prefix), 1);
     S3Xml.ListRequest request = new S3Xml.ListRequest(bucket, prefix, delimiter, maxKeys, token, startAfter,
-        encoding != null, "true".equals(params.get("fetch-owner")) ? caller.account() : null);
+        encoding != null, v1 || "true".equals(params.get("fetch-owner")) ? caller.account() : null, marker);
     return read
         .compose(v -> listing.page().isEmpty() ? store.bucketExists(account, bucket) : Future.succeededFuture(true))
         .compose(exists -> exists

@@ -38,14 +38,19 @@ final class S3Xml {
   }
 
   /**
-   * What ListObjectsV2 asked for, as its answer repeats it.
+   * What ListObjectsV2 or ListObjects asked for, as its answer repeats it.
    *
-   * @param urlEncoded {@code encoding-type=url}: keys, prefixes, the delimiter and start-after are written
+   * @param urlEncoded {@code encoding-type=url}: keys, prefixes, the delimiter, start-after and markers are written
    *     URL-encoded (the way to carry keys with characters XML 1.0 cannot)
-   * @param owner the account, when {@code fetch-owner=true}; else null
+   * @param owner the account, when {@code fetch-owner=true} (always for ListObjects); else null
+   * @param marker ListObjects' (v1) marker, {@code ""} for none; null for ListObjectsV2
    */
   record ListRequest(String bucket, String prefix, String delimiter, int maxKeys, String continuationToken,
-      String startAfter, boolean urlEncoded, Account owner) {}
+      String startAfter, boolean urlEncoded, Account owner, String marker) {
+    boolean v1() {
+      return marker != null;
+    }
+  }
 
   /** {@code <ListBucketResult>}: the page's objects, then its common prefixes. */
   static String listBucketResult(ListRequest r, KeyListing listing) {
@@ -53,22 +58,32 @@ final class S3Xml {
         .append("<ListBucketResult xmlns=\"").append(NAMESPACE).append("\">");
     text(b, "Name", r.bucket());
     text(b, "Prefix", name(r.prefix(), r.urlEncoded()));
-    if (r.delimiter() != null && !r.delimiter().isEmpty()) {
+    boolean delimited = r.delimiter() != null && !r.delimiter().isEmpty();
+    if (delimited) {
       text(b, "Delimiter", name(r.delimiter(), r.urlEncoded()));
     }
-    if (r.continuationToken() != null) {
-      text(b, "ContinuationToken", r.continuationToken());
+    if (r.v1()) {
+      text(b, "Marker", name(r.marker(), r.urlEncoded()));
+      // as S3: without a delimiter, a client goes on from the page's last key
+      String next = delimited ? listing.nextMarker() : null;
+      if (next != null) {
+        text(b, "NextMarker", name(next, r.urlEncoded()));
+      }
+    } else {
+      if (r.continuationToken() != null) {
+        text(b, "ContinuationToken", r.continuationToken());
+      }
+      if (r.startAfter() != null) {
+        text(b, "StartAfter", name(r.startAfter(), r.urlEncoded()));
+      }
+      text(b, "KeyCount", Integer.toString(listing.page().size()));
     }
-    if (r.startAfter() != null) {
-      text(b, "StartAfter", name(r.startAfter(), r.urlEncoded()));
-    }
-    text(b, "KeyCount", Integer.toString(listing.page().size()));
     text(b, "MaxKeys", Integer.toString(r.maxKeys()));
     if (r.urlEncoded()) {
       text(b, "EncodingType", "url");
     }
     text(b, "IsTruncated", Boolean.toString(listing.truncated()));
-    String next = listing.nextToken();
+    String next = r.v1() ? null : listing.nextToken();
     if (next != null) {
       text(b, "NextContinuationToken", next);
     }
@@ -82,6 +97,10 @@ final class S3Xml {
           text(b, "ETag", "\"" + k.etag() + "\"");
         }
         text(b, "Size", Long.toString(k.size()));
+        if (k.checksumAlgorithm() != null) {
+          text(b, "ChecksumAlgorithm", k.checksumAlgorithm().toUpperCase(Locale.ROOT));
+          text(b, "ChecksumType", k.compositeChecksum() ? "COMPOSITE" : "FULL_OBJECT");
+        }
         if (r.owner() != null) {
           b.append("<Owner>");
           text(b, "ID", r.owner().id());
@@ -102,11 +121,18 @@ final class S3Xml {
     return b.append("</ListBucketResult>").toString();
   }
 
-  /** CopyObject's answer: the new object's time and ETag (its content's MD5: a copy is one part). */
-  static String copyObjectResult(java.time.Instant lastModified, String etag) {
+  /**
+   * CopyObject's answer: the new object's time and ETag (its content's MD5: a copy is one part), and the checksum it
+   * keeps (null for none).
+   */
+  static String copyObjectResult(java.time.Instant lastModified, String etag, Map.Entry<String, String> checksum) {
     StringBuilder b = open("CopyObjectResult");
     text(b, "LastModified", ISO_MILLIS.format(lastModified));
     text(b, "ETag", "\"" + etag + "\"");
+    if (checksum != null) {
+      text(b, checksumElement(checksum.getKey()), checksum.getValue());
+      text(b, "ChecksumType", "FULL_OBJECT");
+    }
     return b.append("</CopyObjectResult>").toString();
   }
 

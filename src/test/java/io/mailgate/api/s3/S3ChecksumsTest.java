@@ -139,11 +139,18 @@ class S3ChecksumsTest extends S3NodeTest {
     assertEquals(crc64, get("full").response().checksumCRC64NVME());
 
     // a copy is one part: a full object's checksum is its too, a composite one is not
-    s3.copyObject(r -> r.sourceBucket("sums").sourceKey("full").destinationBucket("sums").destinationKey("full-copy"));
+    assertEquals(crc64, s3.copyObject(r -> r.sourceBucket("sums").sourceKey("full").destinationBucket("sums")
+        .destinationKey("full-copy")).copyObjectResult().checksumCRC64NVME());
     assertEquals(crc64, head("full-copy").checksumCRC64NVME());
     s3.copyObject(r -> r.sourceBucket("sums").sourceKey("composite").destinationBucket("sums")
         .destinationKey("composite-copy"));
     assertNull(head("composite-copy").checksumCRC32());
     assertArrayEquals(whole.toByteArray(), get("composite-copy").asByteArray());
+    // listed with their algorithms and types, as S3 lists them
+    java.util.Map<String, String> listed = new java.util.TreeMap<>();
+    s3.listObjectsV2(r -> r.bucket("sums")).contents().forEach(o -> listed.put(o.key(),
+        o.checksumAlgorithmAsStrings() + " " + o.checksumTypeAsString()));
+    assertEquals(java.util.Map.of("composite", "[CRC32] COMPOSITE", "composite-copy", "[] null",
+        "full", "[CRC64NVME] FULL_OBJECT", "full-copy", "[CRC64NVME] FULL_OBJECT"), listed);
   }
 }
