@@ -293,7 +293,8 @@ public final class ApiVerticle extends VerticleBase {
         new io.mailgate.feedback.AddressInsights(validation, dns, suppressionStore), this::insightsAllowed);
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
-        configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, status,
+        configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, new ReceivedObjectStore(db),
+        status,
         new ConsoleHandler.Changes(identityOps, configurationSets, eventDestinations, suppression, sendEmail,
             templateOps), new io.mailgate.events.DestinationSecrets(new io.mailgate.identity.Accounts(db, secrets),
         new io.mailgate.events.WebhookSigner(secrets)), clock);
@@ -496,6 +497,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/t/u/:token").handler(BodyHandler.create(false).setBodyLimit(UnsubscribeHandler.MAX_BODY))
         .handler(unsubscribe::unsubscribe).failureHandler(unsubscribe::failed);
     router.get("/_mailgate/console").handler(console::handle);
+    router.get("/_mailgate/console/object").handler(console::object);
     // the form read here, not by BodyHandler, whose decoder takes form fields of at most 8 KB
     router.post("/_mailgate/console").handler(ctx -> consoleForm(ctx, console, budget))
         .failureHandler(console::failed);

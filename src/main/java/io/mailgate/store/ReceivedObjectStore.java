@@ -76,10 +76,16 @@ public final class ReceivedObjectStore {
       // least(..., 2^31 - 1): a constant offset is folded when the statement is planned, branch taken or not
       + "ELSE substring(content FROM least($4::bigint + 1, 2147483647)::int "
       + "FOR least(least($5::bigint, size - 1) - $4::bigint + 1, 2147483647)::int) END", "");
-  private static final String LIST = "SELECT object_key, octet_length(content), created_at, "
-      + "coalesce(parts_etag, etag), checksum_algorithm, strpos(checksum, '-') > 0 FROM received_objects "
+  /** A listed key's columns, as {@link #listed} reads them. */
+  private static final String KEY_COLUMNS = "SELECT object_key, octet_length(content), created_at, "
+      + "coalesce(parts_etag, etag), checksum_algorithm, strpos(checksum, '-') > 0 FROM received_objects ";
+  private static final String LIST = KEY_COLUMNS
       + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 AND object_key COLLATE \"C\" >= $4 "
       + "AND ($5::text IS NULL OR object_key COLLATE \"C\" < $5) ORDER BY object_key COLLATE \"C\" LIMIT $6";
+  /** LIST's keys, last first: the listing index read backwards. */
+  private static final String LATEST = KEY_COLUMNS
+      + "WHERE account_id = $1 AND bucket = $2 AND object_key COLLATE \"C\" >= $3 "
+      + "AND ($4::text IS NULL OR object_key COLLATE \"C\" < $4) ORDER BY object_key COLLATE \"C\" DESC LIMIT $5";
   private static final String DELETE =
       "DELETE FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3";
   private static final String BUCKET_EXISTS = "SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 "
@@ -151,14 +157,45 @@ public final class ReceivedObjectStore {
    */
   public Future<List<ListedKey>> keys(String accountId, String bucket, String from, String prefix, String prefixEnd,
       int limit) {
-    return pool.preparedQuery(LIST).execute(Tuple.of(accountId, bucket, from, prefix, prefixEnd, limit)).map(rows -> {
-      List<ListedKey> keys = new ArrayList<>(rows.size());
-      for (Row r : rows) {
-        keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant(), r.getString(3),
-            r.getString(4), Boolean.TRUE.equals(r.getBoolean(5))));
+    return pool.preparedQuery(LIST).execute(Tuple.of(accountId, bucket, from, prefix, prefixEnd, limit))
+        .map(ReceivedObjectStore::listed);
+  }
+
+  /**
+   * The last {@code limit} keys of the bucket that start with {@code prefix}, last first: the newest mail a receipt
+   * rule stored under its prefix, whose keys are message ids that begin with their time.
+   */
+  public Future<List<ListedKey>> latest(String accountId, String bucket, String prefix, int limit) {
+    return pool.preparedQuery(LATEST).execute(Tuple.of(accountId, bucket, prefix, after(prefix), limit))
+        .map(ReceivedObjectStore::listed);
+  }
+
+  /**
+   * The least string above every string that starts with {@code s}: its last code point, plus one (code point order
+   * is UTF-8 byte order, the keys' order); null when there is none (empty, or only U+10FFFF). The upper bound of the
+   * keys with a prefix, for an index scan.
+   */
+  public static String after(String s) {
+    int end = s.length();
+    while (end > 0) {
+      int cp = s.codePointBefore(end);
+      int start = end - Character.charCount(cp);
+      if (cp < Character.MAX_CODE_POINT) {
+        int next = cp + 1 == Character.MIN_SURROGATE ? Character.MAX_SURROGATE + 1 : cp + 1;
+        return s.substring(0, start) + Character.toString(next);
       }
-      return keys;
-    });
+      end = start;
+    }
+    return null;
+  }
+
+  private static List<ListedKey> listed(io.vertx.sqlclient.RowSet<Row> rows) {
+    List<ListedKey> keys = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      keys.add(new ListedKey(r.getString(0), r.getLong(1), r.getOffsetDateTime(2).toInstant(), r.getString(3),
+          r.getString(4), Boolean.TRUE.equals(r.getBoolean(5))));
+    }
+    return keys;
   }
 
   /**

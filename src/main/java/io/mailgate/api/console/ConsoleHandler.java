@@ -17,6 +17,7 @@ import io.mailgate.receiving.ReceiptAction;
 import io.mailgate.receiving.ReceiptRule;
 import io.mailgate.receiving.ReceiptRuleStore;
 import io.mailgate.send.Caller;
+import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.SuppressionStore;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -34,7 +35,8 @@ import java.util.logging.Logger;
 /**
  * {@code /_mailgate/console}: one page of what an account has and how it stands, for a person with a browser rather
  * than an SDK: sending quota and status, reputation, identities, configuration sets with their event destinations and
- * tracking domain, the suppression list's latest entries, the active receipt rules, a message looked up by its id.
+ * tracking domain, the suppression list's latest entries, the active receipt rules and the newest mail their S3
+ * actions stored (each message's source one link away: {@link #object}), a message looked up by its id.
  * Signed in with the account's access key (HTTP Basic: the key id as user, the secret as password, as the SDKs hold
  * them), so it needs HTTPS in front outside a developer's machine. Its forms pause and resume sending, enable and
  * disable event destinations, edit the suppression list and send a test email ({@link ConsoleActions}), each carrying
@@ -67,12 +69,14 @@ public final class ConsoleHandler {
   private final java.time.Clock clock;
   private final io.mailgate.api.sesv2.TemplatesHandler templates;
   private final io.mailgate.events.DestinationSecrets secrets;
+  private final ReceivedObjectStore objects;
 
   public ConsoleHandler(io.mailgate.api.LoginFailures logins, io.mailgate.api.ClientAddress clients,
       AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
-      ReceiptRuleStore receiptRules, MessageStatusHandler messages, Changes changes,
+      ReceiptRuleStore receiptRules, ReceivedObjectStore objects, MessageStatusHandler messages, Changes changes,
       io.mailgate.events.DestinationSecrets secrets, java.time.Clock clock) {
+    this.objects = objects;
     this.secrets = secrets;
     this.actions = new ConsoleActions(account, changes);
     this.templates = changes.templates();
@@ -271,6 +275,9 @@ public final class ConsoleHandler {
             .recover(e -> e instanceof io.mailgate.SesException ? Future.succeededFuture(Optional.empty())
                 : Future.failedFuture(e));
     Future<Optional<ReceiptRuleStore.RuleSetRules>> receiving = receiptRules.describeActive(id);
+    // not shown when it cannot be read (null): the rest of the page still is
+    Future<List<StoredMail>> stored = receiving.compose(active -> storedMail(id, active.orElse(null)))
+        .recover(e -> Future.succeededFuture());
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
     Future<List<io.mailgate.store.TemplateStore.Listed>> templateList = templates.page(id, null, SHOWN);
     // not shown when it cannot be read: the rest of the page still is
@@ -296,7 +303,7 @@ public final class ConsoleHandler {
       });
     });
     return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters,
-            templateList, secretOf, editing))
+            templateList, secretOf, editing, stored))
         .compose(v -> hooks).map(h -> {
       String html = render(caller, token, quota.result(), details.result().orElse(null), ids.result(),
           notifications.result(), configSets.result(), h, suppressed.result(), secretOf.result());
@@ -304,6 +311,7 @@ public final class ConsoleHandler {
       int top = html.indexOf("</h1>") + "</h1>".length();
       return html.substring(0, top) + (notice == null ? "" : notice) + html.substring(top, end)
           + receiving(receiving.result().orElse(null), filters.result(), secretOf.result())
+          + storedMail(stored.result())
           + testEmail(token, ids.result(), configSets.result())
           + templates(token, templateList.result(), asked.template(), editing.result())
           + message(messageId, message.result())
@@ -342,6 +350,106 @@ public final class ConsoleHandler {
       b.append("</table>");
     }
     return b.toString();
+  }
+
+  /** Where a receipt rule's S3 action stores mail (its bucket and key prefix), and the newest keys there. */
+  record StoredMail(String bucket, String prefix, List<ReceivedObjectStore.ListedKey> latest) {}
+
+  /** The places the page shows at most, and the keys of each. */
+  static final int STORED_PLACES = 5;
+  static final int STORED_SHOWN = 10;
+  /** What the object view shows of one: a message's first mebibyte; the S3 API reads the rest. */
+  static final int VIEWED = 1024 * 1024;
+
+  /** The newest mail stored by the active rule set's S3 actions, each bucket and prefix once, in the rules' order. */
+  private Future<List<StoredMail>> storedMail(String account, ReceiptRuleStore.RuleSetRules active) {
+    if (active == null) {
+      return Future.succeededFuture(List.of());
+    }
+    java.util.Set<java.util.Map.Entry<String, String>> places = new java.util.LinkedHashSet<>();
+    for (ReceiptRule r : active.rules()) {
+      for (ReceiptAction a : r.actions()) {
+        if (a instanceof ReceiptAction.S3 s3 && places.size() < STORED_PLACES) {
+          places.add(java.util.Map.entry(s3.bucketName(), s3.objectKeyPrefix() == null ? "" : s3.objectKeyPrefix()));
+        }
+      }
+    }
+    List<Future<StoredMail>> each = new ArrayList<>();
+    for (java.util.Map.Entry<String, String> p : places) {
+      each.add(objects.latest(account, p.getKey(), p.getValue(), STORED_SHOWN)
+          .map(keys -> new StoredMail(p.getKey(), p.getValue(), keys)));
+    }
+    return Future.all(each).map(all -> each.stream().map(Future::result).toList());
+  }
+
+  /** The newest mail each place holds, each key a link to its content ({@link #object}); null: unreadable. */
+  static String storedMail(List<StoredMail> stored) {
+    if (stored != null && stored.isEmpty()) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder("<h3>Stored mail</h3>");
+    if (stored == null) {
+      return b.append("<p class=\"muted\">The stored mail cannot be read right now.</p>").toString();
+    }
+    b.append("<table><tr><th>Bucket</th><th>Key</th><th>Size</th><th>Stored</th></tr>");
+    for (StoredMail place : stored) {
+      if (place.latest().isEmpty()) {
+        b.append("<tr><td>").append(esc(place.bucket())).append("</td><td class=\"muted\" colspan=\"3\">nothing under ")
+            .append(place.prefix().isEmpty() ? "its root" : "<code>" + esc(place.prefix()) + "</code>")
+            .append(" yet</td></tr>");
+      }
+      for (ReceivedObjectStore.ListedKey k : place.latest()) {
+        b.append("<tr><td>").append(esc(place.bucket())).append("</td><td><a href=\"/_mailgate/console/object?bucket=")
+            .append(esc(query(place.bucket()))).append("&amp;key=").append(esc(query(k.key()))).append("\">")
+            .append(esc(k.key())).append("</a></td><td>").append(number(k.size())).append("</td><td>")
+            .append(esc(k.lastModified().toString())).append("</td></tr>");
+      }
+    }
+    return b.append("</table>").toString();
+  }
+
+  private static String query(String value) {
+    return java.net.URLEncoder.encode(value, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * {@code GET /_mailgate/console/object?bucket=&key=}: an object of the signed-in account's, as text (a stored
+   * message's source), its first {@link #VIEWED} bytes; the page's headers, so that nothing in it runs or is sniffed.
+   * Another account's object is not found, as over the S3 API.
+   */
+  public void object(RoutingContext ctx) {
+    secure(ctx);
+    String bucket;
+    String key;
+    try {
+      bucket = ctx.request().getParam("bucket");
+      key = ctx.request().getParam("key");
+    } catch (IllegalArgumentException e) {
+      plain(ctx, 400, "The query string is not valid percent-encoding.");
+      return;
+    }
+    if (bucket == null || key == null || bucket.isEmpty() || key.isEmpty() || bucket.indexOf('\u0000') >= 0
+        || key.indexOf('\u0000') >= 0 || key.getBytes(StandardCharsets.UTF_8).length > 1024) {
+      plain(ctx, 400, "Name an object: ?bucket=<bucket>&key=<key> (a key of at most 1,024 bytes).");
+      return;
+    }
+    signIn(ctx, signedIn -> objects.get(signedIn.caller().account().id(), bucket, key, 0, VIEWED - 1)
+        .onComplete(read -> {
+          if (read.failed()) {
+            unavailable(ctx, read.cause().getMessage());
+          } else if (read.result().isEmpty()) {
+            plain(ctx, 404, "The account has no object " + key + " in bucket " + bucket + ".");
+          } else {
+            ReceivedObjectStore.StoredObject o = read.result().get();
+            io.vertx.core.buffer.Buffer shown = o.content() == null ? io.vertx.core.buffer.Buffer.buffer()
+                : o.content();
+            if (o.size() > shown.length()) {
+              shown.appendString("\n\n[The first " + shown.length() + " of " + o.size() + " bytes; the S3 API reads "
+                  + "all of them.]\n");
+            }
+            ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8").end(shown);
+          }
+        }));
   }
 
   /**

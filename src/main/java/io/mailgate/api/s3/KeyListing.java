@@ -1,5 +1,6 @@
 package io.mailgate.api.s3;
 
+import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.ReceivedObjectStore.ListedKey;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -158,21 +159,9 @@ final class KeyListing {
     }
   }
 
-  /**
-   * The least string above every string that starts with {@code s}: its last code point, plus one (code point order
-   * is UTF-8 byte order); null when there is none (empty, or only U+10FFFF).
-   */
+  /** See {@link ReceivedObjectStore#after}. */
   static String after(String s) {
-    int end = s.length();
-    while (end > 0) {
-      int cp = s.codePointBefore(end);
-      int start = end - Character.charCount(cp);
-      if (cp < Character.MAX_CODE_POINT) {
-        int next = cp + 1 == Character.MIN_SURROGATE ? Character.MAX_SURROGATE + 1 : cp + 1;
-        return s.substring(0, start) + Character.toString(next);
-      }
-      end = start;
-    }
-    return null;
+    return ReceivedObjectStore.after(s);
   }
+
 }

@@ -44,7 +44,12 @@ class ConsoleTest {
   }
 
   static HttpResponse<String> console(String user, String password) throws Exception {
-    HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(node.endpoint() + "/_mailgate/console"));
+    return get("/_mailgate/console", user, password);
+  }
+
+  /** A page of the console's, signed in as {@code user} (none: null). */
+  static HttpResponse<String> get(String path, String user, String password) throws Exception {
+    HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(node.endpoint() + path));
     if (user != null) {
       r.header("Authorization", "Basic " + Base64.getEncoder().encodeToString((user + ":" + password)
           .getBytes(StandardCharsets.UTF_8)));
@@ -144,6 +149,60 @@ class ConsoleTest {
     assertTrue(html.contains("keep-all") && html.contains("mail-store"), html);
     assertTrue(html.contains("x=1&amp;y=2"), "escaped: " + html);
     assertTrue(html.contains("10.0.0.0/8"), html);
+    assertTrue(html.contains("<h3>Stored mail</h3>") && html.contains("nothing under its root yet"), html);
+
+    // the mail its S3 action stored, newest first (keys begin with their time), each a link to its source
+    try (software.amazon.awssdk.services.s3.S3Client s3 = node.s3(TestNode.ACCESS_KEY, TestNode.SECRET, 1)) {
+      for (int i = 0; i < 12; i++) {
+        String key = "0100" + i / 10 + i % 10 + "-<b>&msg";
+        s3.putObject(r -> r.bucket("mail-store").key(key), software.amazon.awssdk.core.sync.RequestBody.fromString(
+            "Subject: <script>alert(" + key + ")</script>\r\n\r\nbody"));
+      }
+      s3.putObject(r -> r.bucket("mail-store").key("big"), software.amazon.awssdk.core.sync.RequestBody.fromBytes(
+          new byte[ConsoleHandler.VIEWED + 10]));
+    }
+    html = console(TestNode.ACCESS_KEY, TestNode.SECRET).body();
+    int newest = html.indexOf("010011-&lt;b&gt;&amp;msg");
+    int older = html.indexOf("010010-&lt;b&gt;&amp;msg");
+    assertTrue(newest > 0 && older > newest, html);
+    assertFalse(html.contains("010001-"), "ten shown: " + html);
+    assertFalse(html.contains("<b>&msg"), "escaped: " + html);
+    assertTrue(html.contains("/_mailgate/console/object?bucket=mail-store&amp;key=010011-%3Cb%3E%26msg"), html);
+
+    HttpResponse<String> source = object(TestNode.ACCESS_KEY, TestNode.SECRET,
+        "bucket=mail-store&key=010011-%3Cb%3E%26msg");
+    assertEquals(200, source.statusCode(), source.body());
+    assertEquals("Subject: <script>alert(010011-<b>&msg)</script>\r\n\r\nbody", source.body());
+    assertTrue(source.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
+    assertEquals("nosniff", source.headers().firstValue("X-Content-Type-Options").orElseThrow());
+    assertTrue(source.headers().firstValue("Content-Security-Policy").orElseThrow().contains("default-src 'none'"));
+    HttpResponse<String> big = object(TestNode.ACCESS_KEY, TestNode.SECRET, "bucket=mail-store&key=big");
+    assertTrue(big.body().endsWith("[The first " + ConsoleHandler.VIEWED + " of " + (ConsoleHandler.VIEWED + 10)
+        + " bytes; the S3 API reads all of them.]\n"), big.body().substring(big.body().length() - 100));
+  }
+
+  static HttpResponse<String> object(String user, String password, String query) throws Exception {
+    return get("/_mailgate/console/object?" + query, user, password);
+  }
+
+  /** The object view: only for the account's own objects, signed in, named right. */
+  @Test
+  void anObjectIsShownOnlyToItsAccountSignedIn() throws Exception {
+    try (software.amazon.awssdk.services.s3.S3Client s3 = node.s3(TestNode.ACCESS_KEY, TestNode.SECRET, 1)) {
+      s3.putObject(r -> r.bucket("view").key("mine"), software.amazon.awssdk.core.sync.RequestBody.fromString("mine"));
+    }
+    assertEquals("mine", object(TestNode.ACCESS_KEY, TestNode.SECRET, "bucket=view&key=mine").body());
+    assertEquals(401, object(null, null, "bucket=view&key=mine").statusCode());
+    assertEquals(401, object(TestNode.ACCESS_KEY, TestNode.SECRET + "x", "bucket=view&key=mine").statusCode());
+    Accounts.NewKey other = node.createAccount("console-viewer", true, 10, 1000);
+    HttpResponse<String> theirs = object(other.accessKeyId(), other.secretAccessKey(), "bucket=view&key=mine");
+    assertEquals(404, theirs.statusCode());
+    assertTrue(theirs.body().startsWith("The account has no object mine"), theirs.body());
+    assertEquals(404, object(TestNode.ACCESS_KEY, TestNode.SECRET, "bucket=view&key=absent").statusCode());
+    for (String bad : new String[] {"bucket=view", "key=mine", "bucket=&key=mine", "bucket=view&key=%00",
+        "bucket=view&key=" + "k".repeat(1025)}) {
+      assertEquals(400, object(TestNode.ACCESS_KEY, TestNode.SECRET, bad).statusCode(), bad);
+    }
   }
 
   static HttpResponse<String> lookUp(String user, String password, String messageId) throws Exception {
