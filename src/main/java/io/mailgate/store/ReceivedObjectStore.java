@@ -90,7 +90,7 @@ public final class ReceivedObjectStore {
       "DELETE FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3";
   private static final String BUCKET_EXISTS = "SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 "
       + "AND bucket = $2) OR EXISTS (SELECT 1 FROM multipart_uploads WHERE account_id = $1 AND bucket = $2 "
-      + "AND completed_at IS NULL) "
+      + "AND completed_at IS NULL) OR EXISTS (SELECT 1 FROM s3_buckets WHERE account_id = $1 AND name = $2) "
       + "OR EXISTS (SELECT 1 FROM receipt_rules WHERE account_id = $1 "
       + "AND actions @> jsonb_build_array(jsonb_build_object('S3Action', jsonb_build_object('BucketName', $2::text))))";
 
@@ -313,9 +313,67 @@ public final class ReceivedObjectStore {
     return pool.preparedQuery(DELETE).execute(Tuple.of(accountId, bucket, key)).map(r -> r.rowCount() > 0);
   }
 
+  /** What CreateBucket did. */
+  public enum BucketCreation { CREATED, EXISTED, TOO_MANY }
+
+  /** A bucket made once, counted among the account's {@code $4} at most. */
+  private static final String CREATE_BUCKET = """
+      WITH made AS (
+        INSERT INTO s3_buckets (account_id, name, created_at)
+        SELECT $1, $2, $3 WHERE (SELECT count(*) FROM s3_buckets WHERE account_id = $1) < $4
+        ON CONFLICT (account_id, name) DO NOTHING RETURNING 1)
+      SELECT EXISTS (SELECT 1 FROM made), EXISTS (SELECT 1 FROM s3_buckets WHERE account_id = $1 AND name = $2)""";
+
   /**
-   * Whether the account has the bucket: it holds one of the account's objects or uploads under way, or one of its
-   * receipt rules' S3 actions names it (so a bucket stays while it is empty, as long as mail may still arrive in it).
+   * Makes the bucket (CreateBucket), unless the account made {@code max} already; a bucket it has (made, or holding
+   * objects) EXISTED, as S3 answers its owner in us-east-1.
+   */
+  public Future<BucketCreation> createBucket(String accountId, String bucket, Instant now, int max) {
+    return pool.preparedQuery(CREATE_BUCKET).execute(Tuple.of(accountId, bucket, Timestamps.utc(now), max))
+        .compose(rows -> {
+          Row r = rows.iterator().next();
+          if (r.getBoolean(0)) {
+            return Future.succeededFuture(BucketCreation.CREATED);
+          }
+          return r.getBoolean(1) ? Future.succeededFuture(BucketCreation.EXISTED)
+              : bucketExists(accountId, bucket).map(exists -> exists ? BucketCreation.EXISTED
+                  : BucketCreation.TOO_MANY);
+        });
+  }
+
+  /** What DeleteBucket did. */
+  public enum BucketDeletion { DELETED, NOT_EMPTY, NO_SUCH_BUCKET }
+
+  /** The made bucket deleted unless it holds an object or an upload under way; $3: whether it holds one. */
+  private static final String DELETE_BUCKET = """
+      WITH held AS (
+        SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 AND bucket = $2)
+          OR EXISTS (SELECT 1 FROM multipart_uploads WHERE account_id = $1 AND bucket = $2 AND completed_at IS NULL)
+          AS holds),
+      gone AS (DELETE FROM s3_buckets WHERE account_id = $1 AND name = $2 AND NOT (SELECT holds FROM held) RETURNING 1)
+      SELECT (SELECT holds FROM held), EXISTS (SELECT 1 FROM gone)""";
+
+  /**
+   * Deletes the bucket (DeleteBucket): only an empty one (NOT_EMPTY while it holds an object or an upload under way).
+   * A bucket a receipt rule's S3 action names still exists after (as long as the rule names it); NO_SUCH_BUCKET for
+   * one the account does not have.
+   */
+  public Future<BucketDeletion> deleteBucket(String accountId, String bucket) {
+    return pool.preparedQuery(DELETE_BUCKET).execute(Tuple.of(accountId, bucket)).compose(rows -> {
+      Row r = rows.iterator().next();
+      if (r.getBoolean(0)) {
+        return Future.succeededFuture(BucketDeletion.NOT_EMPTY);
+      }
+      return r.getBoolean(1) ? Future.succeededFuture(BucketDeletion.DELETED)
+          : bucketExists(accountId, bucket).map(exists -> exists ? BucketDeletion.DELETED
+              : BucketDeletion.NO_SUCH_BUCKET);
+    });
+  }
+
+  /**
+   * Whether the account has the bucket: it holds one of the account's objects or uploads under way, it was made
+   * (CreateBucket) and not deleted since, or one of its receipt rules' S3 actions names it (so a bucket stays while it
+   * is empty, as long as mail may still arrive in it).
    */
   public Future<Boolean> bucketExists(String accountId, String bucket) {
     return pool.preparedQuery(BUCKET_EXISTS).execute(Tuple.of(accountId, bucket))

@@ -11,7 +11,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.security.SecureRandom;
 import java.time.Instant;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
-import javax.xml.stream.XMLInputFactory;
 import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
@@ -63,13 +61,6 @@ final class Multipart {
   static final String COMPOSITE = "COMPOSITE";
   static final String FULL_OBJECT = "FULL_OBJECT";
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final XMLInputFactory XML = XMLInputFactory.newFactory();
-
-  static {
-    XML.setProperty(XMLInputFactory.SUPPORT_DTD, false);
-    XML.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
-    XML.setProperty(XMLInputFactory.IS_COALESCING, true);
-  }
 
   /** A part as a completion names it: its number, ETag (unquoted) and checksums ({@code crc32} and its value...). */
   record Named(int number, String etag, Map<String, String> checksums) {}
@@ -482,7 +473,7 @@ final class Multipart {
   static List<Named> named(byte[] document) {
     List<Named> parts = new ArrayList<>();
     try {
-      XMLStreamReader r = XML.createXMLStreamReader(new ByteArrayInputStream(document));
+      XMLStreamReader r = S3Xml.reader(document);
       try {
         if (r.nextTag() != XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals("CompleteMultipartUpload")) {
           throw malformed();

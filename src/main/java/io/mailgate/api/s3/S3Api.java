@@ -51,22 +51,22 @@ import java.util.logging.Logger;
  * and kept (GetObject and HeadObject give it back with {@code x-amz-checksum-mode: ENABLED}), the ETag the content's
  * MD5; at most {@link Upload#MAX_OBJECT_BYTES}, refused from the headers; the body read, once its access key is known
  * to exist, within the node's budget of S3 bytes in memory (SlowDown past it); nothing written unless every check
- * passed; the object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it), and
+ * passed; the object's message id {@code s3-put-<request id>}; a bucket is made by putting an object in it, or by
+ * CreateBucket), DeleteBucket (an empty one), and
  * multipart uploads ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's,
  * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
  * the account. PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes
  * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed
- * (POST but a multipart upload's, DELETE of a bucket...) or NotImplemented (ListBuckets, ACLs, tagging,
- * CreateBucket...).
+ * (POST but a multipart upload's...) or NotImplemented (ListBuckets, ACLs, tagging, a bucket's configurations...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
- * bucket's name. A bucket exists while it holds one of the account's objects or uploads under way, or one of its
- * receipt rules' S3 actions names it; otherwise a request in it is NoSuchBucket. What an account keeps counts in
- * {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying so). Objects are
- * {@code application/octet-stream}, their ETag the quoted MD5 of their content, or for one completed from a multipart
- * upload S3's: the MD5 of its parts' MD5s, a dash and their count (stored with it, so HEAD and ListObjectsV2 give it
- * without reading the content).
+ * bucket's name. A bucket exists while it holds one of the account's objects or uploads under way, was made and not
+ * deleted since, or one of its receipt rules' S3 actions names it; otherwise a request in it is NoSuchBucket. What an
+ * account keeps counts in {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying
+ * so). Objects are {@code application/octet-stream}, their ETag the quoted MD5 of their content, or for one completed
+ * from a multipart upload S3's: the MD5 of its parts' MD5s, a dash and their count (stored with it, so HEAD and
+ * ListObjectsV2 give it without reading the content).
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */
@@ -169,14 +169,21 @@ public final class S3Api {
       Map<String, String> params = params(request.query());
       HttpMethod method = request.method();
       boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
+      boolean ofBucket = resource.key() == null && resource.bucket() != null;
       boolean allowed = method == HttpMethod.GET || method == HttpMethod.HEAD
           || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
           || (method == HttpMethod.POST && ofUpload);
-      if (method == HttpMethod.PUT && resource.key() == null && resource.bucket() != null) {
-        // CreateBucket (and a bucket's configurations: ?tagging, ?policy...): a no-op 200 would claim a bucket that
-        // HeadBucket then does not find
-        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "CreateBucket is not implemented here: a bucket is made by "
-            + "putting an object in it.");
+      if ((method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket) {
+        // a bucket's configurations (?tagging, ?policy, ?cors...) are not kept: refused, not acknowledged
+        for (String name : params.keySet()) {
+          throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + name + "' configuration is not "
+              + "implemented here.");
+        }
+        answered = method == HttpMethod.PUT ? createBucket(ctx, resource.bucket(), requestId)
+            : auth.authenticateS3(request, rejected -> refusal(rejected, request.getHeader("Authorization") == null))
+                .compose(caller -> deleteBucket(ctx, caller, resource.bucket(), requestId));
+        answered.onFailure(e -> fail(ctx, e, requestId));
+        return;
       }
       if (!allowed || resource.bucket() == null) {
         // refused before authentication: a PUT's body is never read
@@ -362,6 +369,48 @@ public final class S3Api {
             return ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
                 .end(S3Xml.copyObjectResult(now, copied.get().etag(), copied.get().checksum()));
           });
+    });
+  }
+
+  /** The most buckets an account makes (CreateBucket); those its objects and receipt rules name are not counted. */
+  static final int MAX_BUCKETS = 1_000;
+  /** A CreateBucket's body: its CreateBucketConfiguration, a few hundred bytes. */
+  static final long MAX_BUCKET_CONFIGURATION = 64 * 1024;
+
+  /**
+   * CreateBucket ({@code PUT /s3/{bucket}}): the bucket made in the account's namespace, so that it exists while it is
+   * empty (HeadBucket, ListObjects); a bucket the account has already is answered 200 again, as S3 answers its owner in
+   * us-east-1. Its name is S3's (InvalidBucketName); its CreateBucketConfiguration, when there is one, is read and
+   * checked for S3's shape (MalformedXML), its location not kept (the endpoint answers in any region).
+   */
+  private Future<Void> createBucket(RoutingContext ctx, String bucket, String requestId) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    if (!BucketNames.valid(bucket)) {
+      throw new S3Exception(S3Error.INVALID_BUCKET_NAME).with("BucketName", bucket);
+    }
+    return readBody(ctx, Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
+        : request.getHeader(name), MAX_BUCKET_CONFIGURATION, false)).compose(read -> {
+          byte[] document = read.content().bytes();
+          if (document.length > 0 && !S3Xml.rootIs(document, "CreateBucketConfiguration")) {
+            throw new S3Exception(S3Error.MALFORMED_XML);
+          }
+          return store.createBucket(read.caller().account().id(), bucket, Instant.now(), MAX_BUCKETS);
+        }).compose(made -> made == ReceivedObjectStore.BucketCreation.TOO_MANY
+            ? Future.failedFuture(new S3Exception(S3Error.TOO_MANY_BUCKETS, "The account has made " + MAX_BUCKETS
+                + " buckets: delete some first."))
+            : ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Location", "/" + bucket).end());
+  }
+
+  /**
+   * DeleteBucket ({@code DELETE /s3/{bucket}}): an empty bucket (BucketNotEmpty while it holds an object or an upload
+   * under way), 204. A bucket a receipt rule's S3 action names exists as long as the rule names it.
+   */
+  private Future<Void> deleteBucket(RoutingContext ctx, Caller caller, String bucket, String requestId) {
+    return store.deleteBucket(caller.account().id(), bucket).compose(deleted -> switch (deleted) {
+      case NOT_EMPTY -> Future.failedFuture(new S3Exception(S3Error.BUCKET_NOT_EMPTY).with("BucketName", bucket));
+      case NO_SUCH_BUCKET -> Future.failedFuture(noSuchBucket(bucket));
+      case DELETED -> ctx.response().putHeader("x-amz-request-id", requestId).setStatusCode(204).end();
     });
   }
 

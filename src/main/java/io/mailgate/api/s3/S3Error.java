@@ -10,6 +10,8 @@ enum S3Error {
   AUTHORIZATION_HEADER_MALFORMED("AuthorizationHeaderMalformed", 400, "The authorization header is malformed."),
   AUTHORIZATION_QUERY_PARAMETERS_ERROR("AuthorizationQueryParametersError", 400,
       "Error parsing the X-Amz-Credential parameter."),
+  BUCKET_NOT_EMPTY("BucketNotEmpty", 409, "The bucket you tried to delete is not empty"),
+  TOO_MANY_BUCKETS("TooManyBuckets", 400, "You have attempted to create more buckets than allowed"),
   BAD_DIGEST("BadDigest", 400, "The Content-MD5 you specified did not match what we received."),
   CONTENT_SHA256_MISMATCH("XAmzContentSHA256Mismatch", 400,
       "The provided 'x-amz-content-sha256' header does not match what was computed."),

@@ -37,6 +37,39 @@ final class S3Xml {
     return b.append("</Error>").toString();
   }
 
+  private static final javax.xml.stream.XMLInputFactory XML = javax.xml.stream.XMLInputFactory.newFactory();
+
+  static {
+    XML.setProperty(javax.xml.stream.XMLInputFactory.SUPPORT_DTD, false);
+    XML.setProperty(javax.xml.stream.XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+    XML.setProperty(javax.xml.stream.XMLInputFactory.IS_COALESCING, true);
+  }
+
+  /** A reader of a request's XML document: no DTD, no entities from outside it. */
+  static javax.xml.stream.XMLStreamReader reader(byte[] document) throws javax.xml.stream.XMLStreamException {
+    return XML.createXMLStreamReader(new java.io.ByteArrayInputStream(document));
+  }
+
+  /** Whether the document is well-formed XML (and no DTD) whose root element is {@code root}. */
+  static boolean rootIs(byte[] document, String root) {
+    try {
+      javax.xml.stream.XMLStreamReader r = reader(document);
+      try {
+        if (r.nextTag() != javax.xml.stream.XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals(root)) {
+          return false;
+        }
+        while (r.hasNext()) {
+          r.next(); // the rest must be well-formed too
+        }
+        return true;
+      } finally {
+        r.close();
+      }
+    } catch (javax.xml.stream.XMLStreamException | RuntimeException e) {
+      return false;
+    }
+  }
+
   /**
    * What ListObjectsV2 or ListObjects asked for, as its answer repeats it.
    *

@@ -316,6 +316,12 @@ class S3MultipartTest {
    */
   static Answer signed(SdkHttpMethod method, String pathAndQuery, byte[] body,
       java.util.function.UnaryOperator<byte[]> change) throws IOException {
+    return signed(node, method, pathAndQuery, body, change);
+  }
+
+  /** {@link #signed}, to another test's node. */
+  static Answer signed(TestNode node, SdkHttpMethod method, String pathAndQuery, byte[] body,
+      java.util.function.UnaryOperator<byte[]> change) throws IOException {
     URI uri = URI.create(node.endpoint().toString().replace("http:", "https:") + S3Api.PATH + "/" + pathAndQuery);
     SdkHttpFullRequest request = SdkHttpFullRequest.builder().method(method).uri(uri)
         .putHeader("Content-Length", Integer.toString(body.length)).build();
