@@ -178,7 +178,7 @@ final class Multipart {
         return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "Checksum Type mismatch occurred, "
             + "expected checksum Type: " + algorithm + ", actual checksum Type: " + given));
       }
-      return write(account, uploadId, resource, number, content).compose(v -> {
+      return write(account, uploadId, resource, number, content, algorithm != null).compose(v -> {
         HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
             .putHeader("ETag", "\"" + content.md5() + "\"");
         if (content.checksum() != null) {
@@ -190,13 +190,15 @@ final class Multipart {
   }
 
   /**
-   * Writes the part (its checksum the upload's, when it has an algorithm), within what an object may hold and what the
-   * account may keep: S3's errors when it would go past either, or when the upload is gone meanwhile.
+   * Writes the part (with its checksum when {@code keepChecksum}: the upload's algorithm's), within what an object may
+   * hold and what the account may keep: S3's errors when it would go past either, or when the upload is gone meanwhile.
    */
-  private Future<Void> write(String account, String uploadId, Resource resource, int number, Upload.Checked content) {
+  private Future<Void> write(String account, String uploadId, Resource resource, int number, Upload.Checked content,
+      boolean keepChecksum) {
     Buffer data = content.buffer();
     return store.putPart(account, uploadId, resource.bucket(), resource.key(), number, data,
-        content.checksum() == null ? null : content.checksum().getValue(), Upload.MAX_OBJECT_BYTES, maxStoredBytes,
+        keepChecksum && content.checksum() != null ? content.checksum().getValue() : null, Upload.MAX_OBJECT_BYTES,
+        maxStoredBytes,
         Instant.now()).compose(write -> switch (write.outcome()) {
           case NO_SUCH_UPLOAD -> noSuchUpload(uploadId);
           case UPLOAD_TOO_LARGE -> Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The upload's "
@@ -227,7 +229,7 @@ final class Multipart {
     String account = caller.account().id();
     return upload(account, uploadId, resource).compose(found -> source.get().compose(read -> OffLoop
         .when(read.bytes().length, () -> Upload.Checked.of(read.bytes(), found.checksumAlgorithm()))
-        .compose(content -> write(account, uploadId, resource, number, content)
+        .compose(content -> write(account, uploadId, resource, number, content, true)
             .compose(v -> ctx.response().putHeader("x-amz-request-id", requestId)
                 .putHeader("Content-Type", "application/xml")
                 .end(S3Xml.copyPartResult(Instant.now(), content.md5(), content.checksum()))))
