@@ -173,19 +173,13 @@ public final class S3Api {
       boolean allowed = method == HttpMethod.GET || method == HttpMethod.HEAD
           || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
           || (method == HttpMethod.POST && ofUpload);
-      if ((method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket) {
+      boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
+      if (ofBucketItself && !params.isEmpty()) {
         // a bucket's configurations (?tagging, ?policy, ?cors...) are not kept: refused, not acknowledged
-        for (String name : params.keySet()) {
-          throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + name + "' configuration is not "
-              + "implemented here.");
-        }
-        answered = method == HttpMethod.PUT ? createBucket(ctx, resource.bucket(), requestId)
-            : auth.authenticateS3(request, rejected -> refusal(rejected, request.getHeader("Authorization") == null))
-                .compose(caller -> deleteBucket(ctx, caller, resource.bucket(), requestId));
-        answered.onFailure(e -> fail(ctx, e, requestId));
-        return;
+        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + params.keySet().iterator().next()
+            + "' configuration is not implemented here.");
       }
-      if (!allowed || resource.bucket() == null) {
+      if (!ofBucketItself && (!allowed || resource.bucket() == null)) {
         // refused before authentication: a PUT's body is never read
         throw allowed
             ? new S3Exception(S3Error.NOT_IMPLEMENTED, "ListBuckets is not implemented: name the bucket.")
@@ -193,7 +187,11 @@ public final class S3Api {
                 .with("ResourceType", resource.type());
       }
       boolean presigned = request.getHeader("Authorization") == null;
-      if (method == HttpMethod.PUT) {
+      if (ofBucketItself) {
+        answered = method == HttpMethod.PUT ? createBucket(ctx, resource.bucket(), requestId)
+            : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
+                .compose(caller -> deleteBucket(ctx, caller, resource.bucket(), requestId));
+      } else if (method == HttpMethod.PUT) {
         answered = putObject(ctx, resource, params, requestId);
       } else if (method == HttpMethod.POST && params.containsKey("uploadId")) {
         answered = completeMultipartUpload(ctx, resource, params, requestId);
@@ -389,8 +387,7 @@ public final class S3Api {
     if (!BucketNames.valid(bucket)) {
       throw new S3Exception(S3Error.INVALID_BUCKET_NAME).with("BucketName", bucket);
     }
-    return readBody(ctx, Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
-        : request.getHeader(name), MAX_BUCKET_CONFIGURATION, false)).compose(read -> {
+    return readBody(ctx, Upload.of(lengthZeroWhenAbsent(request), MAX_BUCKET_CONFIGURATION, false)).compose(read -> {
           byte[] document = read.content().bytes();
           if (document.length > 0 && !S3Xml.rootIs(document, "CreateBucketConfiguration")) {
             throw new S3Exception(S3Error.MALFORMED_XML);
@@ -425,8 +422,12 @@ public final class S3Api {
       throw new S3Exception(S3Error.INVALID_REQUEST, "A " + operation + " request has no body: the object is copied "
           + "from x-amz-copy-source.");
     }
-    return readBody(ctx, Upload.of(name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0"
-        : request.getHeader(name), 0, false));
+    return readBody(ctx, Upload.of(lengthZeroWhenAbsent(request), 0, false));
+  }
+
+  /** The request's headers, a Content-Length it does not have being 0: a request without a body may leave it out. */
+  private static Function<String, String> lengthZeroWhenAbsent(HttpServerRequest request) {
+    return name -> name.equals("Content-Length") && request.getHeader(name) == null ? "0" : request.getHeader(name);
   }
 
   /**
