@@ -156,31 +156,32 @@ final class S3Xml {
 
   /**
    * CopyObject's answer: the new object's time and ETag (its content's MD5: a copy is one part), and the checksum it
-   * keeps (null for none).
+   * keeps (null for none), of the full object.
    */
   static String copyObjectResult(java.time.Instant lastModified, String etag, Map.Entry<String, String> checksum) {
-    StringBuilder b = open("CopyObjectResult");
-    text(b, "LastModified", ISO_MILLIS.format(lastModified));
-    text(b, "ETag", "\"" + etag + "\"");
-    if (checksum != null) {
-      text(b, checksumElement(checksum.getKey()), checksum.getValue());
-      text(b, "ChecksumType", "FULL_OBJECT");
-    }
-    return b.append("</CopyObjectResult>").toString();
+    return copyResult("CopyObjectResult", lastModified, etag, checksum, "FULL_OBJECT");
   }
 
   /**
    * UploadPartCopy's answer: when the part was written, its ETag (its content's MD5) and its checksum (by its upload's
-   * algorithm; null for none).
+   * algorithm; null for none), which S3 gives without a type.
    */
   static String copyPartResult(java.time.Instant lastModified, String etag, Map.Entry<String, String> checksum) {
-    StringBuilder b = open("CopyPartResult");
+    return copyResult("CopyPartResult", lastModified, etag, checksum, null);
+  }
+
+  private static String copyResult(String root, java.time.Instant lastModified, String etag,
+      Map.Entry<String, String> checksum, String checksumType) {
+    StringBuilder b = open(root);
     text(b, "LastModified", ISO_MILLIS.format(lastModified));
     text(b, "ETag", "\"" + etag + "\"");
     if (checksum != null) {
       text(b, checksumElement(checksum.getKey()), checksum.getValue());
+      if (checksumType != null) {
+        text(b, "ChecksumType", checksumType);
+      }
     }
-    return b.append("</CopyPartResult>").toString();
+    return b.append("</").append(root).append('>').toString();
   }
 
   /** CreateMultipartUpload's answer. */
