@@ -2,6 +2,7 @@ package io.mailgate.store;
 
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
@@ -34,9 +35,11 @@ public final class ReceivedObjectStore {
    * @param parts how many parts it was completed from; 0 for an object put whole (or copied, or written by a rule)
    * @param checksum the checksum it was written with: its algorithm ({@code crc32}...) and base64 value (a composite
    *     one's with a dash and the count of parts); null for none
+   * @param metadata the headers it was written with that it keeps (Content-Type, {@code x-amz-meta-*}...: names and
+   *     values); null for none
    */
   public record StoredObject(long size, String etag, Instant lastModified, Buffer content, int parts,
-      Map.Entry<String, String> checksum) {}
+      Map.Entry<String, String> checksum, JsonObject metadata) {}
 
   /**
    * Where a part of an object is ({@link #part}).
@@ -59,9 +62,9 @@ public final class ReceivedObjectStore {
   }
 
   // The content's length comes from its TOAST header (octet_length does not decompress it); the ETag is stored.
-  private static final String FIND = "SELECT size, etag, created_at, parts, checksum_algorithm, checksum, %s FROM "
-      + "(SELECT octet_length(content) AS size, content, coalesce(parts_etag, etag) AS etag, created_at, "
-      + "coalesce(cardinality(part_sizes), 0) AS parts, checksum_algorithm, checksum%s FROM received_objects "
+  private static final String FIND = "SELECT size, etag, created_at, parts, checksum_algorithm, checksum, metadata, "
+      + "%s FROM (SELECT octet_length(content) AS size, content, coalesce(parts_etag, etag) AS etag, created_at, "
+      + "coalesce(cardinality(part_sizes), 0) AS parts, checksum_algorithm, checksum, metadata%s FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
   static final String HEAD = FIND.formatted("NULL::bytea", "");
   /** HEAD's, with where part $4 is: its offset and length (NULL for an object put whole, or no such part). */
@@ -119,9 +122,9 @@ public final class ReceivedObjectStore {
       if (o.parts() == 0) {
         return Optional.of(new PartOf(o, 0, o.size(), number == 1));
       }
-      Long length = r.getLong(8);
+      Long length = r.getLong(9);
       return Optional.of(length == null ? new PartOf(o, 0, 0, false)
-          : new PartOf(o, r.getLong(7) == null ? 0 : r.getLong(7), length, true));
+          : new PartOf(o, r.getLong(8) == null ? 0 : r.getLong(8), length, true));
     });
   }
 
@@ -144,8 +147,9 @@ public final class ReceivedObjectStore {
   }
 
   private static StoredObject object(Row r) {
-    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(6),
-        r.getInteger(3), r.getString(4) == null ? null : Map.entry(r.getString(4), r.getString(5)));
+    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(7),
+        r.getInteger(3), r.getString(4) == null ? null : Map.entry(r.getString(4), r.getString(5)),
+        r.getJsonObject(6));
   }
 
   /**
@@ -202,19 +206,14 @@ public final class ReceivedObjectStore {
    * Writes the object (PutObject), replacing the one at its key, unless it would take the account past
    * {@code maxStoredBytes} (0: no limit) of all it keeps (less the object it replaces), counted in the account's turn
    * with the other writes of its files. Answers -1 when written, else the bytes the account keeps now.
+   *
+   * <p>It is kept with the {@code checksum} it was sent with (its algorithm, {@code crc32}..., and base64 value; null
+   * for none) and its {@code metadata} (null for none), once {@code check} passed on the object it would replace (its
+   * size, ETag and time; empty when there is none), read in the same turn: a failed check fails the write, nothing
+   * written. No check: null.
    */
   public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
-      long maxStoredBytes, Instant now) {
-    return put(accountId, bucket, key, messageId, content, null, maxStoredBytes, now, null);
-  }
-
-  /**
-   * As {@link #put}, kept with the {@code checksum} it was sent with (its algorithm, {@code crc32}..., and base64
-   * value; null for none), once {@code check} passed on the object it would replace (its size, ETag and time; empty
-   * when there is none), read in the same turn: a failed check fails the write, nothing written. No check: null.
-   */
-  public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
-      Map.Entry<String, String> checksum, long maxStoredBytes, Instant now,
+      Map.Entry<String, String> checksum, JsonObject metadata, long maxStoredBytes, Instant now,
       Function<Optional<StoredObject>, Future<Void>> check) {
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> checked(conn, accountId, bucket, key,
         check).compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
@@ -226,7 +225,7 @@ public final class ReceivedObjectStore {
           return conn.preparedQuery(PUT).execute(Tuple.tuple().addValue(accountId).addValue(bucket).addValue(key)
               .addValue(messageId).addValue(content).addValue(Timestamps.utc(now))
               .addValue(checksum == null ? null : checksum.getKey())
-              .addValue(checksum == null ? null : checksum.getValue())).map(-1L);
+              .addValue(checksum == null ? null : checksum.getValue()).addValue(metadata)).map(-1L);
         }));
   }
 
@@ -254,29 +253,33 @@ public final class ReceivedObjectStore {
     }
   }
 
-  /** A copy is one part; a full object's checksum is its copy's too, a composite one (of parts) is no one's. */
+  /**
+   * A copy is one part; a full object's checksum is its copy's too, a composite one (of parts) is no one's. Its
+   * metadata is its source's (x-amz-metadata-directive COPY: $7 NULL), or $7 (REPLACE; {} for none).
+   */
   private static final String COPY = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at,
-        checksum_algorithm, checksum)
+        checksum_algorithm, checksum, metadata)
       SELECT account_id, $4, $5, message_id, content, $6,
         CASE WHEN strpos(checksum, '-') = 0 THEN checksum_algorithm END,
-        CASE WHEN strpos(checksum, '-') = 0 THEN checksum END
+        CASE WHEN strpos(checksum, '-') = 0 THEN checksum END,
+        CASE WHEN $7::jsonb IS NULL THEN metadata ELSE nullif($7::jsonb, '{}'::jsonb) END
       FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
           part_sizes = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
-          checksum = EXCLUDED.checksum
+          checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata
       RETURNING etag""";
 
-  /** PutObject's write: one part, and the checksum it was sent with ($7, $8; NULL for none). */
+  /** PutObject's write: one part, the checksum it was sent with ($7, $8; NULL for none) and its metadata ($9). */
   private static final String PUT = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at,
-        checksum_algorithm, checksum)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        checksum_algorithm, checksum, metadata)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
           part_sizes = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
-          checksum = EXCLUDED.checksum""";
+          checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata""";
 
   /**
    * Copies an object of the account's to another key of its own (CopyObject), in the database: the content never
@@ -284,9 +287,13 @@ public final class ReceivedObjectStore {
    * writes of its files, so what was checked is what is copied, then the object the copy would replace
    * ({@code destinationCheck}, as {@link #put}'s check; null for none); within {@code maxStoredBytes} as {@link #put}.
    * Empty when there is no such source (or it was deleted meanwhile); a failed check fails the copy, nothing written.
+   *
+   * @param metadata the copy's own metadata (x-amz-metadata-directive REPLACE: an empty object for none), or null for
+   *     its source's (COPY)
    */
   public Future<Optional<Copied>> copy(String accountId, String fromBucket, String fromKey, String bucket, String key,
-      long maxStoredBytes, Instant now, Function<StoredObject, Future<Void>> check,
+      JsonObject metadata, long maxStoredBytes, Instant now,
+      Function<StoredObject, Future<Void>> check,
       Function<Optional<StoredObject>, Future<Void>> destinationCheck) {
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn.preparedQuery(HEAD)
         .execute(Tuple.of(accountId, fromBucket, fromKey)).compose(rows -> {
@@ -302,7 +309,7 @@ public final class ReceivedObjectStore {
                   return Future.succeededFuture(Optional.of(new Copied(source, used, null)));
                 }
                 return conn.preparedQuery(COPY).execute(Tuple.of(accountId, fromBucket, fromKey, bucket, key,
-                    Timestamps.utc(now))).map(r -> r.rowCount() == 0 ? Optional.<Copied>empty()
+                    Timestamps.utc(now), metadata)).map(r -> r.rowCount() == 0 ? Optional.<Copied>empty()
                         : Optional.of(new Copied(source, -1, r.iterator().next().getString(0))));
               });
         }));

@@ -31,7 +31,11 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.BadRequestException;
 import software.amazon.awssdk.services.sesv2.model.CreateExportJobRequest;
@@ -208,6 +212,16 @@ class ExportJobsTest {
         .map(e -> ((JsonObject) e).getString("Type")).toList());
     assertTrue(record.getJsonArray("EmailTags").encode().contains("ses:from-domain"), record.encode());
 
+    // an object at the file's key, completed from an upload with metadata and a checksum: the file replaces all of it
+    String upload = s3.createMultipartUpload(r -> r.bucket("reports").key("alerts.csv").contentType("text/csv")
+        .metadata(Map.of("owner", "ops")).checksumAlgorithm(ChecksumAlgorithm.CRC32)).uploadId();
+    String part = s3.uploadPart(r -> r.bucket("reports").key("alerts.csv").uploadId(upload).partNumber(1)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32), RequestBody.fromString("old,file")).eTag();
+    s3.completeMultipartUpload(r -> r.bucket("reports").key("alerts.csv").uploadId(upload).multipartUpload(m -> m
+        .parts(p -> p.partNumber(1).eTag(part))));
+    assertEquals(List.of("text/csv", 1), List.of(s3.headObject(r -> r.bucket("reports").key("alerts.csv"))
+        .contentType(), s3.headObject(r -> r.bucket("reports").key("alerts.csv").partNumber(1)).partsCount()));
+
     // the alert by its subject, its stars escaped, as CSV: the fields with a comma or a quote quoted
     String alerts = create(ses, r -> r
         .exportDestination(d -> d.dataFormat(DataFormat.CSV).s3Url("s3://reports/alerts.csv"))
@@ -223,6 +237,13 @@ class ExportJobsTest {
     assertTrue(rows[1].startsWith(alert + ","), rows[1]);
     assertTrue(rows[1].contains(",alerts@export.example,\"Alert *urgent*, \"\"now\"\"\",fan@yahoo.com,Yahoo,"
         + "DELIVERY,,\"["), rows[1]);
+    HeadObjectResponse file = s3.headObject(r -> r.bucket("reports").key("alerts.csv")
+        .checksumMode(ChecksumMode.ENABLED));
+    assertEquals(List.of("application/octet-stream", Map.of()), List.of(file.contentType(), file.metadata()));
+    assertNull(file.checksumCRC32(), "the object replaced's checksum");
+    assertNull(s3.headObject(r -> r.bucket("reports").key("alerts.csv").partNumber(1)).partsCount(), "one part");
+    assertEquals("\"" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+        .digest(csv.getBytes(StandardCharsets.UTF_8))) + "\"", file.eTag(), "the file's MD5, not of parts");
 
     // the other account's export holds its message only
     other.putAccountVdmAttributes(r -> r.vdmAttributes(v -> v.vdmEnabled(FeatureStatus.ENABLED)));

@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayOutputStream;
 import java.security.SecureRandom;
@@ -124,11 +125,12 @@ final class Multipart {
       }
     }
     String type = checksumType(algorithm, ctx.request().getHeader("x-amz-checksum-type"));
+    JsonObject metadata = ObjectMetadata.of(ctx.request().headers());
     byte[] id = new byte[32];
     RANDOM.nextBytes(id);
     String uploadId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
     String checksum = algorithm;
-    return store.create(caller.account().id(), uploadId, resource.bucket(), resource.key(), algorithm, type,
+    return store.create(caller.account().id(), uploadId, resource.bucket(), resource.key(), algorithm, type, metadata,
         Instant.now(), MAX_UPLOADS_PER_ACCOUNT).compose(created -> {
           if (!created) {
             return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "The account has "

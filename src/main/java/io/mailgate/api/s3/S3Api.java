@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -64,9 +65,10 @@ import java.util.logging.Logger;
  * bucket's name. A bucket exists while it holds one of the account's objects or uploads under way, was made and not
  * deleted since, or one of its receipt rules' S3 actions names it; otherwise a request in it is NoSuchBucket. What an
  * account keeps counts in {@code receiving.maxStoredBytesPerAccount}: a PUT past it is refused (EntityTooLarge, saying
- * so). Objects are {@code application/octet-stream}, their ETag the quoted MD5 of their content, or for one completed
- * from a multipart upload S3's: the MD5 of its parts' MD5s, a dash and their count (stored with it, so HEAD and
- * ListObjectsV2 give it without reading the content).
+ * so). An object's ETag is the quoted MD5 of its content, or for one completed from a multipart upload S3's: the MD5 of
+ * its parts' MD5s, a dash and their count (stored with it, so HEAD and ListObjectsV2 give it without reading the
+ * content). It keeps the metadata it was written with ({@link ObjectMetadata}: its Content-Type, Content-Disposition,
+ * {@code x-amz-meta-*}...), which GetObject and HeadObject give back.
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */
@@ -75,7 +77,6 @@ public final class S3Api {
 
   /** Where the API is served: a prefix no other route uses. */
   public static final String PATH = "/s3";
-  static final String CONTENT_TYPE = "application/octet-stream";
   /** The most keys one ListObjectsV2 page holds, and its default. */
   static final int MAX_KEYS = 1000;
   /** S3's limit on a key: 1,024 bytes of UTF-8. */
@@ -300,11 +301,13 @@ public final class S3Api {
     int partNumber = part ? Multipart.partNumber(params) : 0;
     // S3's conditional writes are PutObject's: a part is not an object
     Preconditions.Write conditions = part ? null : Preconditions.ofWrite(request::getHeader);
+    // a part's metadata is its upload's
+    JsonObject metadata = part ? null : ObjectMetadata.of(request.headers());
     Upload upload = Upload.of(request::getHeader);
     return readBody(ctx, upload).compose(read -> part
         ? multipart.putPart(ctx, read.caller(), resource, params.get("uploadId"), partNumber, read.content(),
             requestId)
-        : store(ctx, read.caller(), resource, read.content(), conditions, requestId));
+        : store(ctx, read.caller(), resource, read.content(), metadata, conditions, requestId));
   }
 
   /**
@@ -326,10 +329,10 @@ public final class S3Api {
    * CopyObject: an object of the account's ({@code x-amz-copy-source}: bucket/key, URL-encoded, with or without a
    * leading slash; {@code ?versionId=null} at most, as objects are not versioned) written at the request's key, in the
    * database (its content never comes to the node), within {@code receiving.maxStoredBytesPerAccount}. Its conditions
-   * on the source ({@code x-amz-copy-source-if-*}) must hold (else PreconditionFailed, nothing written). Objects have
-   * no metadata here, so {@code x-amz-metadata-directive} only decides whether an object may be copied onto itself
-   * (REPLACE: its time is then new), as S3 decides it. The request has no body (none, or an empty one) and is
-   * authenticated as any other.
+   * on the source ({@code x-amz-copy-source-if-*}) must hold (else PreconditionFailed, nothing written). The copy keeps
+   * its source's metadata ({@code x-amz-metadata-directive: COPY}, the default) or takes the request's
+   * ({@link ObjectMetadata}: REPLACE, which also lets an object be copied onto itself, as S3 does: its metadata and
+   * time are then new). The request has no body (none, or an empty one) and is authenticated as any other.
    */
   private Future<Void> copyObject(RoutingContext ctx, Resource resource, String copySource, String requestId) {
     HttpServerRequest request = ctx.request();
@@ -344,13 +347,16 @@ public final class S3Api {
           + "object to itself without changing the object's metadata, storage class, website redirect location or "
           + "encryption attributes.");
     }
+    // REPLACE without any: none (an empty object, which the store keeps as none); COPY: null, the source's
+    JsonObject metadata = !"REPLACE".equals(directive) ? null
+        : Optional.ofNullable(ObjectMetadata.of(request.headers())).orElseGet(JsonObject::new);
     Preconditions conditions = Preconditions.ofCopySource(request::getHeader);
     Preconditions.Write destination = Preconditions.ofWrite(request::getHeader);
     return readNoBody(ctx, "CopyObject").compose(read -> {
       String account = read.caller().account().id();
       Instant now = Instant.now();
-      return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), maxStoredBytes,
-          now, found -> {
+      return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), metadata,
+          maxStoredBytes, now, found -> {
             refuseUnmet(conditions, found);
             return Future.succeededFuture();
           }, Preconditions.Write.check(destination, resource.key())).compose(copied -> {
@@ -627,10 +633,11 @@ public final class S3Api {
    * hold; 200 with its ETag (and checksum).
    */
   private Future<Void> store(RoutingContext ctx, Caller caller, Resource resource, Upload.Checked content,
-      Preconditions.Write conditions, String requestId) {
+      JsonObject metadata, Preconditions.Write conditions, String requestId) {
     Buffer data = content.buffer();
     return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
-        content.checksum(), maxStoredBytes, Instant.now(), Preconditions.Write.check(conditions, resource.key()))
+        content.checksum(), metadata, maxStoredBytes, Instant.now(),
+        Preconditions.Write.check(conditions, resource.key()))
         .compose(used -> {
           if (used >= 0) {
             // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
@@ -652,7 +659,7 @@ public final class S3Api {
       HttpServerResponse response) {
     for (String name : RESPONSE_OVERRIDES.keySet()) {
       String value = params.get(name);
-      if (value != null && !headerSafe(value)) {
+      if (value != null && !ObjectMetadata.headerSafe(value)) {
         return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid value for " + name + ".")
             .with("ArgumentName", name));
       }
@@ -882,8 +889,9 @@ public final class S3Api {
         .with("ActualPartCount", Integer.toString(Math.max(o.parts(), 1)));
   }
 
+  /** The object's ETag, time and metadata ({@link ObjectMetadata}: its Content-Type, {@code x-amz-meta-*}...). */
   private static HttpServerResponse objectHeaders(HttpServerResponse response, StoredObject o) {
-    return response.putHeader("Content-Type", CONTENT_TYPE)
+    return ObjectMetadata.write(response, o.metadata())
         .putHeader("ETag", "\"" + o.etag() + "\"")
         .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified()))
         .putHeader("Accept-Ranges", "bytes");
@@ -1078,11 +1086,6 @@ public final class S3Api {
     } catch (CharacterCodingException e) {
       throw new S3Exception(S3Error.INVALID_URI);
     }
-  }
-
-  /** Whether a header may carry the value: no control characters, nothing beyond ISO-8859-1. */
-  private static boolean headerSafe(String value) {
-    return value.chars().allMatch(c -> (c >= 0x20 && c != 0x7F && c <= 0xFF) || c == '\t');
   }
 
   /** 16 upper-case hex digits, like S3's request ids. */

@@ -36,6 +36,7 @@ enum S3Error {
   KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
   MALFORMED_XML("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our "
       + "published schema"),
+  METADATA_TOO_LARGE("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size."),
   METHOD_NOT_ALLOWED("MethodNotAllowed", 405, "The specified method is not allowed against this resource."),
   NO_SUCH_BUCKET("NoSuchBucket", 404, "The specified bucket does not exist"),
   NO_SUCH_KEY("NoSuchKey", 404, "The specified key does not exist."),

@@ -116,4 +116,35 @@ class S3UnitsTest {
   void listedNamesAreUrlEncodedAsS3DoesForEncodingTypeUrl() {
     assertEquals("a/b%20c%2Bd%26e%3D%C3%A9~%09", S3Xml.urlEncode("a/b c+d&e=é~\t"));
   }
+
+  /**
+   * What a write's headers give its object: the headers S3 keeps, names of user metadata lower-cased and a name sent
+   * twice joined, aws-chunked (the upload's encoding) dropped, control characters refused, 2 KB of user metadata.
+   */
+  @Test
+  void objectMetadataIsReadFromAWritesHeaders() {
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+        .add("content-type", "image/png").add("Content-Encoding", "aws-chunked").add("X-Amz-Meta-Camera", "front")
+        .add("x-amz-meta-camera", "back").add("x-amz-meta-", "no name").add("Content-Length", "10")
+        .add("x-amz-content-sha256", "UNSIGNED-PAYLOAD").add("Cache-Control", "no-cache");
+    assertEquals(new io.vertx.core.json.JsonObject().put("Content-Type", "image/png")
+        .put("Cache-Control", "no-cache").put("x-amz-meta-camera", "front,back"), ObjectMetadata.of(headers));
+    assertNull(ObjectMetadata.of(io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("Content-Length", "1")));
+    assertEquals("gzip", ObjectMetadata.withoutAwsChunked("aws-chunked,gzip"));
+    assertEquals("gzip,br", ObjectMetadata.withoutAwsChunked("gzip, AWS-CHUNKED ,br"));
+    assertNull(ObjectMetadata.withoutAwsChunked("aws-chunked"));
+
+    S3Exception control = assertThrows(S3Exception.class, () -> ObjectMetadata.of(
+        io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("x-amz-meta-a", "line\u0001")));
+    assertEquals(S3Error.INVALID_ARGUMENT, control.error());
+    assertThrows(S3Exception.class, () -> ObjectMetadata.of(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+        .add("Content-Disposition", "attachment;\u007f")));
+    // 2,048 bytes of names (without the prefix) and values, the most
+    io.vertx.core.MultiMap most = io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+        .add("x-amz-meta-ab", "v".repeat(1000)).add("x-amz-meta-cd", "w".repeat(1044));
+    assertEquals(2, ObjectMetadata.of(most).size());
+    S3Exception large = assertThrows(S3Exception.class, () -> ObjectMetadata.of(most.add("x-amz-meta-e", "")));
+    assertEquals(S3Error.METADATA_TOO_LARGE, large.error());
+    assertTrue(large.details().contains(java.util.Map.entry("Size", "2049")), large.details().toString());
+  }
 }
