@@ -377,6 +377,59 @@ public final class ReceivedObjectStore {
     });
   }
 
+  /** A bucket of ListBuckets: its name and when it was made (for one that was not, its oldest sign of being). */
+  public record Bucket(String name, Instant created) {}
+
+  /**
+   * The account's buckets, in the order of their names' UTF-8 bytes, after $2 and from prefix $3 ($4: the least string
+   * above every one that starts with it; NULL for none), $5 at most. They are those {@link #bucketExists} finds: made,
+   * named by a receipt rule's S3 action, holding an upload under way, or holding objects, found in the listing index
+   * by a skip scan (one probe a bucket, however many objects each holds). A bucket's date is when it was made, its
+   * first rule set's, or its oldest upload's under way, whichever is oldest; for one that only holds objects, its
+   * oldest object's, read for the page's buckets only.
+   */
+  private static final String BUCKETS = """
+      WITH RECURSIVE stored (bucket) AS (
+        (SELECT bucket FROM received_objects WHERE account_id = $1 ORDER BY bucket LIMIT 1)
+        UNION ALL
+        SELECT (SELECT o.bucket FROM received_objects o WHERE o.account_id = $1 AND o.bucket > s.bucket
+                ORDER BY o.bucket LIMIT 1)
+        FROM stored s WHERE s.bucket IS NOT NULL),
+      every (bucket, created_at) AS (
+        SELECT name, created_at FROM s3_buckets WHERE account_id = $1
+        UNION ALL
+        SELECT a -> 'S3Action' ->> 'BucketName', rs.created_at
+        FROM receipt_rules r JOIN receipt_rule_sets rs ON rs.account_id = r.account_id AND rs.name = r.rule_set,
+          jsonb_array_elements(r.actions) a
+        WHERE r.account_id = $1 AND a -> 'S3Action' ->> 'BucketName' IS NOT NULL
+        UNION ALL
+        SELECT bucket, created_at FROM multipart_uploads WHERE account_id = $1 AND completed_at IS NULL
+        UNION ALL
+        SELECT bucket, NULL FROM stored WHERE bucket IS NOT NULL),
+      page AS (
+        SELECT bucket, min(created_at) AS created_at FROM every
+        WHERE bucket COLLATE "C" > $2 AND bucket COLLATE "C" >= $3 AND ($4::text IS NULL OR bucket COLLATE "C" < $4)
+        GROUP BY bucket ORDER BY bucket COLLATE "C" LIMIT $5)
+      SELECT bucket, coalesce(created_at, (SELECT min(o.created_at) FROM received_objects o
+                                           WHERE o.account_id = $1 AND o.bucket = page.bucket))
+      FROM page ORDER BY bucket COLLATE "C"
+      """;
+
+  /**
+   * Up to {@code limit} of the account's buckets (ListBuckets) whose names come after {@code after} (the empty string
+   * for the first) and start with {@code prefix}, in order.
+   */
+  public Future<List<Bucket>> buckets(String accountId, String after, String prefix, int limit) {
+    return pool.preparedQuery(BUCKETS).execute(Tuple.of(accountId, after, prefix, after(prefix), limit))
+        .map(rows -> {
+          List<Bucket> buckets = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            buckets.add(new Bucket(r.getString(0), r.getOffsetDateTime(1).toInstant()));
+          }
+          return buckets;
+        });
+  }
+
   /**
    * Whether the account has the bucket: it holds one of the account's objects or uploads under way, it was made
    * (CreateBucket) and not deleted since, or one of its receipt rules' S3 actions names it (so a bucket stays while it

@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -58,7 +59,8 @@ import java.util.logging.Logger;
  * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
  * the account. PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes
  * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed
- * (POST but a multipart upload's...) or NotImplemented (ListBuckets, ACLs, tagging, a bucket's configurations...).
+ * (POST but a multipart upload's...) or NotImplemented (ACLs, tagging, a bucket's configurations...). ListBuckets
+ * ({@code GET /s3}) lists the account's buckets.
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -171,21 +173,20 @@ public final class S3Api {
       HttpMethod method = request.method();
       boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
       boolean ofBucket = resource.key() == null && resource.bucket() != null;
-      boolean allowed = method == HttpMethod.GET || method == HttpMethod.HEAD
-          || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
-          || (method == HttpMethod.POST && ofUpload);
+      boolean allowed = resource.bucket() == null ? method == HttpMethod.GET
+          : method == HttpMethod.GET || method == HttpMethod.HEAD
+              || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
+              || (method == HttpMethod.POST && ofUpload);
       boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
       if (ofBucketItself && !params.isEmpty()) {
         // a bucket's configurations (?tagging, ?policy, ?cors...) are not kept: refused, not acknowledged
         throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + params.keySet().iterator().next()
             + "' configuration is not implemented here.");
       }
-      if (!ofBucketItself && (!allowed || resource.bucket() == null)) {
+      if (!ofBucketItself && !allowed) {
         // refused before authentication: a PUT's body is never read
-        throw allowed
-            ? new S3Exception(S3Error.NOT_IMPLEMENTED, "ListBuckets is not implemented: name the bucket.")
-            : new S3Exception(S3Error.METHOD_NOT_ALLOWED).with("Method", method.name())
-                .with("ResourceType", resource.type());
+        throw new S3Exception(S3Error.METHOD_NOT_ALLOWED).with("Method", method.name())
+            .with("ResourceType", resource.type());
       }
       boolean presigned = request.getHeader("Authorization") == null;
       if (ofBucketItself) {
@@ -252,6 +253,9 @@ public final class S3Api {
     }
     String account = caller.account().id();
     HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId);
+    if (resource.bucket() == null) {
+      return listBuckets(caller, params, response);
+    }
     if (resource.key() == null) {
       if (ctx.request().method() == HttpMethod.HEAD) {
         return store.bucketExists(account, resource.bucket()).compose(exists -> exists
@@ -955,6 +959,47 @@ public final class S3Api {
         .compose(exists -> exists
             ? response.putHeader("Content-Type", "application/xml").end(S3Xml.listBucketResult(request, listing))
             : Future.failedFuture(noSuchBucket(bucket)));
+  }
+
+  /** The most buckets one ListBuckets page holds, and its default (S3's). */
+  static final int MAX_BUCKETS_LISTED = 10_000;
+
+  /**
+   * ListBuckets ({@code GET /s3}: {@code aws s3 ls}, {@code rclone lsd}): the account's buckets (those it made, those
+   * its receipt rules' S3 actions name, those holding its objects or uploads under way) by name, with
+   * {@code max-buckets} (1 to 10,000, the default), {@code continuation-token} and {@code prefix}.
+   * {@code bucket-region} selects nothing: every bucket answers in every region here.
+   */
+  private Future<Void> listBuckets(Caller caller, Map<String, String> params, HttpServerResponse response) {
+    String max = params.get("max-buckets");
+    int limit = MAX_BUCKETS_LISTED;
+    if (max != null) {
+      limit = max.isEmpty() || max.length() > 5 || !max.chars().allMatch(c -> c >= '0' && c <= '9') ? 0
+          : Integer.parseInt(max);
+      if (limit < 1 || limit > MAX_BUCKETS_LISTED) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Argument max-buckets must be an "
+            + "integer between 1 and " + MAX_BUCKETS_LISTED).with("ArgumentName", "max-buckets")
+            .with("ArgumentValue", max));
+      }
+    }
+    String token = params.get("continuation-token");
+    String after = token == null ? "" : KeyListing.fromToken(token);
+    if (after == null) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "The continuation token provided is "
+          + "incorrect").with("ArgumentName", "continuation-token"));
+    }
+    String prefix = params.get("prefix");
+    if (prefix != null && prefix.indexOf('\u0000') >= 0) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "A parameter holds a NUL character."));
+    }
+    int page = limit;
+    return store.buckets(caller.account().id(), after, prefix == null ? "" : prefix, page + 1).compose(buckets -> {
+      boolean more = buckets.size() > page;
+      List<ReceivedObjectStore.Bucket> shown = more ? buckets.subList(0, page) : buckets;
+      String next = more ? KeyListing.token(shown.get(page - 1).name()) : null;
+      return response.putHeader("Content-Type", "application/xml")
+          .end(S3Xml.listAllMyBucketsResult(shown, caller.account(), next, prefix));
+    });
   }
 
   /** Most queries one listing runs: past them the page ends early, with a continuation token. */

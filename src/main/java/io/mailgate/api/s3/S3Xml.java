@@ -4,6 +4,7 @@ import io.mailgate.api.sesv1.QueryXml;
 import io.mailgate.identity.Account;
 import io.mailgate.store.MultipartStore;
 import io.mailgate.store.MultipartStore.Part;
+import io.mailgate.store.ReceivedObjectStore;
 import io.mailgate.store.ReceivedObjectStore.ListedKey;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
@@ -304,6 +305,33 @@ final class S3Xml {
       }
     }
     return b.append("</ListMultipartUploadsResult>").toString();
+  }
+
+  /**
+   * ListBuckets' {@code ListAllMyBucketsResult}: the page's buckets, their owner, the token of the next page when there
+   * is one, and the prefix asked for.
+   */
+  static String listAllMyBucketsResult(List<ReceivedObjectStore.Bucket> buckets, Account owner, String next,
+      String prefix) {
+    StringBuilder b = new StringBuilder(512 + buckets.size() * 120).append(DECLARATION)
+        .append("<ListAllMyBucketsResult xmlns=\"").append(NAMESPACE).append("\"><Buckets>");
+    for (ReceivedObjectStore.Bucket bucket : buckets) {
+      b.append("<Bucket>");
+      text(b, "Name", bucket.name());
+      text(b, "CreationDate", ISO_MILLIS.format(bucket.created()));
+      b.append("</Bucket>");
+    }
+    b.append("</Buckets><Owner>");
+    text(b, "ID", owner.id());
+    text(b, "DisplayName", owner.name());
+    b.append("</Owner>");
+    if (next != null) {
+      text(b, "ContinuationToken", next);
+    }
+    if (prefix != null) {
+      text(b, "Prefix", prefix);
+    }
+    return b.append("</ListAllMyBucketsResult>").toString();
   }
 
   /** An upload's {@code Initiator} and {@code Owner}: the account, both. */

@@ -1,6 +1,7 @@
 package io.mailgate.api.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,11 +10,15 @@ import io.mailgate.identity.Accounts;
 import io.mailgate.testing.Db;
 import io.mailgate.testing.TestNode;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.Bucket;
 import software.amazon.awssdk.services.s3.model.BucketLocationConstraint;
+import software.amazon.awssdk.services.s3.model.ListBucketsResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
@@ -100,5 +105,69 @@ class S3BucketsTest extends S3NodeTest {
 
   static long made(String accountLiteral) {
     return Db.count(pg, "SELECT count(*) FROM s3_buckets WHERE account_id = " + accountLiteral);
+  }
+
+  /**
+   * ListBuckets ({@code aws s3 ls}, {@code rclone lsd}): the account's buckets however each came to be (made, named by
+   * a receipt rule, holding an upload under way, holding objects), by their names' bytes, dated, by page; no other
+   * account's.
+   */
+  @Test
+  void listBucketsNamesTheAccountsBucketsInOrderByPage() throws Exception {
+    Accounts.NewKey key = node.createAccount("s3-list-buckets", true, 10, 1000);
+    String account = key.accountId();
+    try (S3Client theirs = node.s3(key.accessKeyId(), key.secretAccessKey(), 1)) {
+      assertEquals(List.of(), theirs.listBuckets().buckets());
+      Instant start = Instant.now().minusSeconds(1);
+      theirs.createBucket(r -> r.bucket("made-b"));
+      theirs.putObject(r -> r.bucket("made-b").key("k"), RequestBody.fromString("x"));
+      theirs.putObject(r -> r.bucket("ab").key("1"), RequestBody.fromString("x"));
+      theirs.putObject(r -> r.bucket("ab").key("2"), RequestBody.fromString("x"));
+      theirs.putObject(r -> r.bucket("a.b").key("1"), RequestBody.fromString("x"));
+      theirs.createMultipartUpload(r -> r.bucket("uploading-c").key("u"));
+      Db.execute(pg, "INSERT INTO receipt_rule_sets (account_id, name) VALUES (?, 'set')", account);
+      Db.execute(pg, "INSERT INTO receipt_rules (account_id, rule_set, name, position, enabled, tls_policy, "
+          + "recipients, actions, scan_enabled) VALUES (?, 'set', 'r', 0, true, 'Optional', '{}', "
+          + "'[{\"AddHeaderAction\": {}}, {\"S3Action\": {\"BucketName\": \"rule-d\"}}]', false)", account);
+      Db.execute(pg, "INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at) "
+          + "SELECT ?, 'a-b', 'mail/' || i, 'm' || i, 'x', timestamptz '2020-01-01 00:00:00Z' + i * interval '1 day' "
+          + "FROM generate_series(0, 2) i", account);
+
+      // by their UTF-8 bytes: '-' (0x2D) before '.' before letters, whatever the database's collation
+      List<Bucket> all = theirs.listBuckets().buckets();
+      assertEquals(List.of("a-b", "a.b", "ab", "made-b", "rule-d", "uploading-c"),
+          all.stream().map(Bucket::name).toList());
+      assertEquals(Instant.parse("2020-01-01T00:00:00Z"), all.get(0).creationDate(), "its oldest object's time");
+      for (Bucket b : all.subList(1, all.size())) {
+        assertTrue(!b.creationDate().isBefore(start.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)), b.toString());
+      }
+      // by page, as the SDK's paginator reads them
+      ListBucketsResponse first = theirs.listBuckets(r -> r.maxBuckets(4));
+      assertEquals(List.of("a-b", "a.b", "ab", "made-b"), first.buckets().stream().map(Bucket::name).toList());
+      ListBucketsResponse second = theirs.listBuckets(r -> r.maxBuckets(4)
+          .continuationToken(first.continuationToken()));
+      assertEquals(List.of("rule-d", "uploading-c"), second.buckets().stream().map(Bucket::name).toList());
+      assertNull(second.continuationToken());
+      assertEquals(all, theirs.listBucketsPaginator(r -> r.maxBuckets(1)).buckets().stream().toList());
+      ListBucketsResponse prefixed = theirs.listBuckets(r -> r.prefix("a"));
+      assertEquals(List.of("a-b", "a.b", "ab"), prefixed.buckets().stream().map(Bucket::name).toList());
+      assertEquals("a", prefixed.prefix());
+      assertEquals(account, prefixed.owner().id());
+
+      refused(400, "InvalidArgument", () -> theirs.listBuckets(r -> r.maxBuckets(0)));
+      refused(400, "InvalidArgument", () -> theirs.listBuckets(r -> r.maxBuckets(S3Api.MAX_BUCKETS_LISTED + 1)));
+      refused(400, "InvalidArgument", () -> theirs.listBuckets(r -> r.continuationToken("!not a token")));
+
+      // a bucket only its objects made goes with them
+      theirs.deleteObject(r -> r.bucket("ab").key("1"));
+      theirs.deleteObject(r -> r.bucket("ab").key("2"));
+      assertTrue(theirs.listBuckets().buckets().stream().noneMatch(b -> b.name().equals("ab")));
+    } finally {
+      Db.execute(pg, "DELETE FROM receipt_rules WHERE account_id = ?", account);
+      Db.execute(pg, "DELETE FROM receipt_rule_sets WHERE account_id = ?", account);
+    }
+    // and no one else's
+    assertTrue(s3.listBuckets().buckets().stream().noneMatch(b -> b.name().equals("rule-d")
+        || b.name().equals("a-b")));
   }
 }
