@@ -320,6 +320,47 @@ public final class ReceivedObjectStore {
     return pool.preparedQuery(DELETE).execute(Tuple.of(accountId, bucket, key)).map(r -> r.rowCount() > 0);
   }
 
+  /**
+   * What DeleteObjects did to one of its keys: DELETED (or not there: S3 counts it deleted), ETAG_DIFFERS (kept: the
+   * ETag it was asked to have is not its own), NO_SUCH_KEY (none there, asked with an ETag).
+   */
+  public enum Deletion { DELETED, ETAG_DIFFERS, NO_SUCH_KEY }
+
+  /**
+   * Keys $3 deleted from bucket $2, each only when its ETag is $4's (NULL: any), in one statement; for each key asked
+   * (in order), whether it was deleted and whether it was there (as the statement began).
+   */
+  private static final String DELETE_ALL = """
+      WITH asked AS (SELECT * FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS a (object_key, etag, n)),
+      gone AS (
+        DELETE FROM received_objects o USING asked a
+        WHERE o.account_id = $1 AND o.bucket = $2 AND o.object_key = a.object_key
+          AND (a.etag IS NULL OR coalesce(o.parts_etag, o.etag) = a.etag)
+        RETURNING o.object_key)
+      SELECT a.etag IS NOT NULL, g.object_key IS NOT NULL, o.object_key IS NOT NULL
+      FROM asked a
+      LEFT JOIN (SELECT DISTINCT object_key FROM gone) g ON g.object_key = a.object_key
+      LEFT JOIN received_objects o ON o.account_id = $1 AND o.bucket = $2 AND o.object_key = a.object_key
+      ORDER BY a.n""";
+
+  /**
+   * Deletes the bucket's objects at {@code keys} (DeleteObjects), each only when its ETag is the one at the same place
+   * of {@code etags} (unquoted; null for any), in one statement; what became of each, in order.
+   */
+  public Future<List<Deletion>> deleteAll(String accountId, String bucket, List<String> keys, List<String> etags) {
+    return pool.preparedQuery(DELETE_ALL).execute(Tuple.tuple().addValue(accountId).addValue(bucket)
+        .addValue(keys.toArray(new String[0])).addValue(etags.toArray(new String[0]))).map(rows -> {
+          List<Deletion> done = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            boolean conditional = r.getBoolean(0);
+            boolean deleted = r.getBoolean(1);
+            done.add(deleted || !conditional ? Deletion.DELETED
+                : r.getBoolean(2) ? Deletion.ETAG_DIFFERS : Deletion.NO_SUCH_KEY);
+          }
+          return done;
+        });
+  }
+
   /** What CreateBucket did. */
   public enum BucketCreation { CREATED, EXISTED, TOO_MANY }
 

@@ -475,31 +475,16 @@ final class Multipart {
    * ETag, in ascending order (InvalidPartOrder); anything else, a DTD and entities included, is MalformedXML.
    */
   static List<Named> named(byte[] document) {
-    List<Named> parts = new ArrayList<>();
-    try {
-      XMLStreamReader r = S3Xml.reader(document);
-      try {
-        if (r.nextTag() != XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals("CompleteMultipartUpload")) {
+    List<Named> parts = S3Xml.read(document, "CompleteMultipartUpload", r -> {
+      List<Named> named = new ArrayList<>();
+      while (r.nextTag() == XMLStreamConstants.START_ELEMENT) {
+        if (!r.getLocalName().equals("Part") || named.size() == MAX_PART_NUMBER) {
           throw malformed();
         }
-        while (r.nextTag() == XMLStreamConstants.START_ELEMENT) {
-          if (!r.getLocalName().equals("Part") || parts.size() == MAX_PART_NUMBER) {
-            throw malformed();
-          }
-          parts.add(part(r));
-        }
-        while (r.hasNext()) {
-          r.next(); // what follows the document must be well-formed too (comments, white space)
-        }
-      } finally {
-        r.close();
+        named.add(part(r));
       }
-    } catch (XMLStreamException | RuntimeException e) {
-      if (e instanceof S3Exception s3) {
-        throw s3;
-      }
-      throw malformed();
-    }
+      return named;
+    });
     if (parts.isEmpty()) {
       throw malformed();
     }

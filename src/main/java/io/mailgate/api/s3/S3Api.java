@@ -45,7 +45,8 @@ import java.util.logging.Logger;
  * ({@code partNumber}: of an object completed from a multipart upload, that part as it was put, with
  * {@code x-amz-mp-parts-count}; of one put whole, part 1 is the object), the {@code response-*} header overrides;
  * {@code versionId=null} names the object itself, as for an unversioned object in S3), HeadObject, DeleteObject (204,
- * also for a key that is not there), ListObjectsV2 ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys
+ * also for a key that is not there), DeleteObjects ({@link DeleteObjects}: up to 1,000 keys in one statement),
+ * ListObjectsV2 ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys
  * up to 1000, continuation-token, start-after, encoding-type=url, fetch-owner; and ListObjects, v1, with its marker),
  * HeadBucket and PutObject ({@code PUT /s3/{bucket}/{key}}, presigned or signed in its Authorization header: the body
  * by its SHA-256, {@code UNSIGNED-PAYLOAD}, or streamed in aws-chunked encoding with signed chunks or a checksum
@@ -58,9 +59,9 @@ import java.util.logging.Logger;
  * multipart uploads ({@link Multipart}: CreateMultipartUpload, UploadPart, whose body is read as PutObject's,
  * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
  * the account. PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes
- * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. Anything else is S3's MethodNotAllowed
- * (POST but a multipart upload's...) or NotImplemented (ACLs, tagging, a bucket's configurations...). ListBuckets
- * ({@code GET /s3}) lists the account's buckets.
+ * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. ListBuckets ({@code GET /s3}) lists
+ * the account's buckets. Anything else is S3's MethodNotAllowed (POST but a multipart upload's or DeleteObjects'...)
+ * or NotImplemented (ACLs, tagging, a bucket's configurations...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -173,10 +174,11 @@ public final class S3Api {
       HttpMethod method = request.method();
       boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
       boolean ofBucket = resource.key() == null && resource.bucket() != null;
+      boolean deletes = ofBucket && method == HttpMethod.POST && params.containsKey("delete");
       boolean allowed = resource.bucket() == null ? method == HttpMethod.GET
           : method == HttpMethod.GET || method == HttpMethod.HEAD
               || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
-              || (method == HttpMethod.POST && ofUpload);
+              || (method == HttpMethod.POST && ofUpload) || deletes;
       boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
       if (ofBucketItself && !params.isEmpty()) {
         // a bucket's configurations (?tagging, ?policy, ?cors...) are not kept: refused, not acknowledged
@@ -197,6 +199,8 @@ public final class S3Api {
         answered = putObject(ctx, resource, params, requestId);
       } else if (method == HttpMethod.POST && params.containsKey("uploadId")) {
         answered = completeMultipartUpload(ctx, resource, params, requestId);
+      } else if (deletes) {
+        answered = deleteObjects(ctx, resource.bucket(), requestId);
       } else {
         answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned)).compose(caller -> ofUpload
             ? multipart.serve(ctx, caller, resource, params, requestId)
@@ -327,6 +331,44 @@ public final class S3Api {
     Upload upload = Upload.of(request::getHeader, Multipart.MAX_DOCUMENT_BYTES, false);
     return readBody(ctx, upload).compose(read -> multipart.complete(ctx, read.caller(), resource,
         params.get("uploadId"), read.content().bytes(), conditions, requestId));
+  }
+
+  /**
+   * DeleteObjects ({@code POST /s3/{bucket}?delete}, {@link DeleteObjects}): its document read as a body is (with a
+   * Content-MD5 or a checksum, as S3 requires: InvalidRequest without), then its objects deleted in one statement, each
+   * reported deleted (or not there, as S3 reports it), or not with why (PreconditionFailed for an ETag it does not
+   * have, NoSuchKey for one asked of nothing, a key too long...); in a bucket the account does not have, NoSuchBucket.
+   */
+  private Future<Void> deleteObjects(RoutingContext ctx, String bucket, String requestId) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    Upload upload = Upload.of(request::getHeader, DeleteObjects.MAX_DOCUMENT_BYTES, true);
+    if (!upload.digested()) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "Missing required header for this request: Content-MD5");
+    }
+    return readBody(ctx, upload).compose(read -> {
+      DeleteObjects.Request asked = DeleteObjects.parse(read.content().bytes());
+      String account = read.caller().account().id();
+      List<DeleteObjects.Asked> deletable = asked.objects().stream().filter(o -> o.refusal() == null).toList();
+      return store.bucketExists(account, bucket).compose(exists -> exists
+              ? store.deleteAll(account, bucket, deletable.stream().map(DeleteObjects.Asked::key).toList(),
+                  deletable.stream().map(DeleteObjects.Asked::etag).toList())
+              : Future.failedFuture(noSuchBucket(bucket)))
+          .compose(deletions -> {
+            // the store's answers are the deletable objects', in their order
+            java.util.Iterator<ReceivedObjectStore.Deletion> done = deletions.iterator();
+            List<DeleteObjects.Outcome> outcomes = new java.util.ArrayList<>(asked.objects().size());
+            for (DeleteObjects.Asked o : asked.objects()) {
+              outcomes.add(new DeleteObjects.Outcome(o, o.refusal() != null ? o.refusal() : switch (done.next()) {
+                case DELETED -> null;
+                case ETAG_DIFFERS -> new S3Exception(S3Error.PRECONDITION_FAILED);
+                case NO_SUCH_KEY -> new S3Exception(S3Error.NO_SUCH_KEY);
+              }));
+            }
+            return ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
+                .end(DeleteObjects.result(outcomes, asked.quiet()));
+          });
+    });
   }
 
   /**

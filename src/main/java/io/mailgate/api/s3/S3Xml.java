@@ -54,20 +54,44 @@ final class S3Xml {
   /** Whether the document is well-formed XML (and no DTD) whose root element is {@code root}. */
   static boolean rootIs(byte[] document, String root) {
     try {
+      read(document, root, r -> null);
+      return true;
+    } catch (S3Exception e) {
+      return false;
+    }
+  }
+
+  /** What a request's document says, read from its root element on. */
+  interface Body<T> {
+    /** Reads the document, {@code r} on its root's start tag. */
+    T read(javax.xml.stream.XMLStreamReader r) throws javax.xml.stream.XMLStreamException;
+  }
+
+  /**
+   * A request's document read by {@code body} once its root element is {@code root}, what follows checked to be
+   * well-formed too; anything else, a DTD and entities included, is MalformedXML. An S3Exception {@code body} throws
+   * (a value out of bounds) is the answer.
+   */
+  static <T> T read(byte[] document, String root, Body<T> body) {
+    try {
       javax.xml.stream.XMLStreamReader r = reader(document);
       try {
         if (r.nextTag() != javax.xml.stream.XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals(root)) {
-          return false;
+          throw new S3Exception(S3Error.MALFORMED_XML);
         }
+        T read = body.read(r);
         while (r.hasNext()) {
-          r.next(); // the rest must be well-formed too
+          r.next(); // the rest must be well-formed too (comments, white space)
         }
-        return true;
+        return read;
       } finally {
         r.close();
       }
     } catch (javax.xml.stream.XMLStreamException | RuntimeException e) {
-      return false;
+      if (e instanceof S3Exception s3) {
+        throw s3;
+      }
+      throw new S3Exception(S3Error.MALFORMED_XML);
     }
   }
 
@@ -349,12 +373,12 @@ final class S3Xml {
     return "Checksum" + algorithm.toUpperCase(Locale.ROOT);
   }
 
-  private static StringBuilder open(String root) {
+  static StringBuilder open(String root) {
     return new StringBuilder(512).append(DECLARATION).append('<').append(root).append(" xmlns=\"").append(NAMESPACE)
         .append("\">");
   }
 
-  private static void text(StringBuilder b, String element, String value) {
+  static void text(StringBuilder b, String element, String value) {
     b.append('<').append(element).append('>');
     QueryXml.escape(b, value);
     b.append("</").append(element).append('>');

@@ -122,6 +122,11 @@ final class Upload {
     return length;
   }
 
+  /** Whether the body's integrity is checked: a Content-MD5 or a checksum (in a header or a trailer) came with it. */
+  boolean digested() {
+    return contentMd5 != null || checksum != null || trailer != null;
+  }
+
   /**
    * The bytes the node holds for this body at once: the body as it came, and an aws-chunked body's decoded content
    * beside it (until the content is written, both are referenced).

@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.AfterAll;
@@ -322,9 +323,17 @@ class S3MultipartTest {
   /** {@link #signed}, to another test's node. */
   static Answer signed(TestNode node, SdkHttpMethod method, String pathAndQuery, byte[] body,
       java.util.function.UnaryOperator<byte[]> change) throws IOException {
+    return signed(node, method, pathAndQuery, body, change, Map.of());
+  }
+
+  /** {@link #signed}, with more headers, signed too. */
+  static Answer signed(TestNode node, SdkHttpMethod method, String pathAndQuery, byte[] body,
+      java.util.function.UnaryOperator<byte[]> change, Map<String, String> headers) throws IOException {
     URI uri = URI.create(node.endpoint().toString().replace("http:", "https:") + S3Api.PATH + "/" + pathAndQuery);
-    SdkHttpFullRequest request = SdkHttpFullRequest.builder().method(method).uri(uri)
-        .putHeader("Content-Length", Integer.toString(body.length)).build();
+    SdkHttpFullRequest.Builder built = SdkHttpFullRequest.builder().method(method).uri(uri)
+        .putHeader("Content-Length", Integer.toString(body.length));
+    headers.forEach(built::putHeader);
+    SdkHttpFullRequest request = built.build();
     SignedRequest signedRequest = AwsV4HttpSigner.create().sign(r -> r
         .identity(AwsCredentialsIdentity.create(TestNode.ACCESS_KEY, TestNode.SECRET)).request(request)
         .payload(ContentStreamProvider.fromByteArray(body))
