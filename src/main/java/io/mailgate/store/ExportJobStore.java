@@ -98,7 +98,8 @@ public final class ExportJobStore implements LeasedJobs<ExportJobStore.Job> {
       VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
-          part_sizes = NULL, parts_etag = NULL, checksum_algorithm = NULL, checksum = NULL, metadata = NULL""";
+          part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = NULL, checksum = NULL,
+          metadata = NULL""";
 
   static final String END = """
       UPDATE export_jobs SET status = $3, completed_at = $4, processed = $5, exported = $6, error = $7,

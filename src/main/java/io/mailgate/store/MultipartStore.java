@@ -114,20 +114,21 @@ public final class MultipartStore {
   /**
    * The object, concatenated from parts $6 in the database (no part's bytes leave it), with its parts' sizes and S3's
    * ETag for it: the MD5 of the parts' MD5s (their stored ETags, as bytes), a dash and their count; its checksum ($8
-   * the algorithm, $9 the value: the completion's, NULL for an upload without one); the metadata the upload was created
-   * with.
+   * the algorithm, $9 the value: the completion's, NULL for an upload without one) and, with one, its parts'; the
+   * metadata the upload was created with.
    */
   private static final String WRITE_OBJECT = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at, part_sizes,
-        parts_etag, checksum_algorithm, checksum, metadata)
+        part_checksums, parts_etag, checksum_algorithm, checksum, metadata)
       SELECT $1, $3, $4, $5, string_agg(content, ''::bytea ORDER BY part_number), $7,
         array_agg(octet_length(content)::bigint ORDER BY part_number),
+        CASE WHEN $8::text IS NOT NULL THEN array_agg(checksum ORDER BY part_number) END,
         md5(decode(string_agg(etag, '' ORDER BY part_number), 'hex')) || '-' || count(*), $8, $9,
         (SELECT metadata FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2)
       FROM multipart_parts WHERE account_id = $1 AND upload_id = $2 AND part_number = ANY($6)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
-        part_sizes = EXCLUDED.part_sizes, parts_etag = EXCLUDED.parts_etag,
+        part_sizes = EXCLUDED.part_sizes, part_checksums = EXCLUDED.part_checksums, parts_etag = EXCLUDED.parts_etag,
         checksum_algorithm = EXCLUDED.checksum_algorithm, checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata
       RETURNING parts_etag""";
 

@@ -47,8 +47,13 @@ public final class ReceivedObjectStore {
    * @param offset the part's first byte in the object
    * @param length its length; for an object put whole, part 1 is the object
    * @param exists whether the object has a part of the number asked for (an object put whole has one)
+   * @param checksum the part's own checksum (of an object completed from an upload with a checksum algorithm, in its
+   *     algorithm); null for none
    */
-  public record PartOf(StoredObject object, long offset, long length, boolean exists) {}
+  public record PartOf(StoredObject object, long offset, long length, boolean exists, String checksum) {}
+
+  /** A part of an object completed from a multipart upload: its number, size and checksum (null for none). */
+  public record ObjectPart(int number, long size, String checksum) {}
 
   /**
    * A key of a listing, with its object's size, time and ETag, and the algorithm of the checksum it keeps (null for
@@ -67,10 +72,17 @@ public final class ReceivedObjectStore {
       + "coalesce(cardinality(part_sizes), 0) AS parts, checksum_algorithm, checksum, metadata%s FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
   static final String HEAD = FIND.formatted("NULL::bytea", "");
-  /** HEAD's, with where part $4 is: its offset and length (NULL for an object put whole, or no such part). */
-  private static final String PART = FIND.formatted("NULL::bytea, part_offset, part_length",
+  /**
+   * HEAD's, with where part $4 is: its offset and length (NULL for an object put whole, or no such part), and its
+   * checksum.
+   */
+  private static final String PART = FIND.formatted("NULL::bytea, part_offset, part_length, part_checksum",
       ", (SELECT sum(s) FROM unnest(part_sizes[1:$4::int - 1]) s)::bigint AS part_offset, "
-      + "part_sizes[$4::int] AS part_length");
+      + "part_sizes[$4::int] AS part_length, part_checksums[$4::int] AS part_checksum");
+  /** HEAD's, with parts $4 + 1 to $4 + $5: their sizes and checksums (NULL for an object put whole). */
+  private static final String PARTS = FIND.formatted("NULL::bytea, sizes, checksums",
+      ", part_sizes[$4::int + 1 : $4::int + $5::int] AS sizes, part_checksums[$4::int + 1 : $4::int + $5::int] "
+      + "AS checksums");
   private static final String GET = FIND.formatted("content", "");
   /** $4 = first offset (negative: that many last bytes), $5 = last offset; a range starting past the end is NULL. */
   private static final String GET_RANGE = FIND.formatted("CASE "
@@ -120,11 +132,35 @@ public final class ReceivedObjectStore {
       Row r = rows.iterator().next();
       StoredObject o = object(r);
       if (o.parts() == 0) {
-        return Optional.of(new PartOf(o, 0, o.size(), number == 1));
+        return Optional.of(new PartOf(o, 0, o.size(), number == 1, null));
       }
       Long length = r.getLong(9);
-      return Optional.of(length == null ? new PartOf(o, 0, 0, false)
-          : new PartOf(o, r.getLong(8) == null ? 0 : r.getLong(8), length, true));
+      return Optional.of(length == null ? new PartOf(o, 0, 0, false, null)
+          : new PartOf(o, r.getLong(8) == null ? 0 : r.getLong(8), length, true, r.getString(10)));
+    });
+  }
+
+  /** An object without its content, and some of its parts (GetObjectAttributes). */
+  public record WithParts(StoredObject object, List<ObjectPart> parts) {}
+
+  /**
+   * The object without its content, and its parts after number {@code after}, {@code max} at most, in order: none for
+   * an object put whole (which has no parts of its own).
+   */
+  public Future<Optional<WithParts>> parts(String accountId, String bucket, String key, int after, int max) {
+    return pool.preparedQuery(PARTS).execute(Tuple.of(accountId, bucket, key, after, max)).map(rows -> {
+      if (rows.size() == 0) {
+        return Optional.empty();
+      }
+      Row r = rows.iterator().next();
+      Long[] sizes = r.getArrayOfLongs(8);
+      String[] checksums = r.getArrayOfStrings(9);
+      List<ObjectPart> parts = new ArrayList<>();
+      for (int i = 0; sizes != null && i < sizes.length; i++) {
+        parts.add(new ObjectPart(after + i + 1, sizes[i], checksums == null || i >= checksums.length ? null
+            : checksums[i]));
+      }
+      return Optional.of(new WithParts(object(r), parts));
     });
   }
 
@@ -267,7 +303,7 @@ public final class ReceivedObjectStore {
       FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
-          part_sizes = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
+          part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
           checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata
       RETURNING etag""";
 
@@ -278,7 +314,7 @@ public final class ReceivedObjectStore {
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
-          part_sizes = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
+          part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
           checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata""";
 
   /**

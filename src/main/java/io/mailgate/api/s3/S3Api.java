@@ -44,7 +44,8 @@ import java.util.logging.Logger;
  * <p>Operations: GetObject ({@code GET /s3/{bucket}/{key}}, one {@code Range} honoured, or one part
  * ({@code partNumber}: of an object completed from a multipart upload, that part as it was put, with
  * {@code x-amz-mp-parts-count}; of one put whole, part 1 is the object), the {@code response-*} header overrides;
- * {@code versionId=null} names the object itself, as for an unversioned object in S3), HeadObject, DeleteObject (204,
+ * {@code versionId=null} names the object itself, as for an unversioned object in S3), HeadObject, GetObjectAttributes
+ * ({@code ?attributes}: ETag, checksum, parts with their checksums, size), DeleteObject (204,
  * also for a key that is not there), DeleteObjects ({@link DeleteObjects}: up to 1,000 keys in one statement),
  * ListObjectsV2 ({@code GET /s3/{bucket}?list-type=2}: prefix, delimiter, max-keys
  * up to 1000, continuation-token, start-after, encoding-type=url, fetch-owner; and ListObjects, v1, with its marker),
@@ -60,8 +61,9 @@ import java.util.logging.Logger;
  * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
  * the account. PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes
  * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. ListBuckets ({@code GET /s3}) lists
- * the account's buckets. Anything else is S3's MethodNotAllowed (POST but a multipart upload's or DeleteObjects'...)
- * or NotImplemented (ACLs, tagging, a bucket's configurations...).
+ * the account's buckets; a bucket's configurations read are those of a bucket without any
+ * ({@link BucketConfigurations}). Anything else is S3's MethodNotAllowed (POST but a multipart upload's or
+ * DeleteObjects'...) or NotImplemented (ACLs, tagging, setting a bucket's configurations...).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -243,8 +245,19 @@ public final class S3Api {
       return multipart.listUploads(caller, resource.bucket(), params,
           ctx.response().putHeader("x-amz-request-id", requestId));
     }
+    String configuration = resource.key() == null && resource.bucket() != null
+        && ctx.request().method() == HttpMethod.GET ? BucketConfigurations.asked(params) : null;
+    if (configuration != null) {
+      // a bucket's configuration, which it has not: answered as S3 answers for a bucket without it
+      return store.bucketExists(caller.account().id(), resource.bucket()).compose(exists -> exists
+          ? ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
+              .end(BucketConfigurations.document(configuration, resource.bucket()))
+          : Future.failedFuture(noSuchBucket(resource.bucket())));
+    }
+    boolean attributes = resource.key() != null && params.containsKey("attributes")
+        && ctx.request().method() == HttpMethod.GET;
     for (String name : params.keySet()) {
-      if (SUBRESOURCES.contains(name)) {
+      if (SUBRESOURCES.contains(name) && !(attributes && name.equals("attributes"))) {
         return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
             "The '" + name + "' parameter is not implemented here."));
       }
@@ -259,6 +272,9 @@ public final class S3Api {
     HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId);
     if (resource.bucket() == null) {
       return listBuckets(caller, params, response);
+    }
+    if (attributes) {
+      return objectAttributes(ctx.request(), account, resource, response);
     }
     if (resource.key() == null) {
       if (ctx.request().method() == HttpMethod.HEAD) {
@@ -776,7 +792,9 @@ public final class S3Api {
         }
         objectHeaders(response, o);
         partsCount(asked, o, response);
-        checksum(ctx.request(), range, asked, o, response);
+        // a part's checksum is the part's that was found: with the bytes of that object only
+        checksum(ctx.request(), range, asked, o, o.etag().equals(head.get().object().etag())
+            ? head.get().checksum() : null, response);
         RESPONSE_OVERRIDES.forEach((name, header) -> {
           String value = params.get(name);
           if (value != null) {
@@ -825,7 +843,7 @@ public final class S3Api {
       return unsatisfiable(asked, o, response);
     }
     partsCount(asked, o, objectHeaders(response, o).putHeader("Content-Length", Long.toString(o.size())));
-    checksum(request, range, asked, o, response);
+    checksum(request, range, asked, o, found.checksum(), response);
     range.ifPresent(r -> partial(response, r, o)
         .putHeader("Content-Length", Long.toString(r.last(o.size()) - r.first(o.size()) + 1)));
     return response.end();
@@ -871,7 +889,7 @@ public final class S3Api {
   private Future<Optional<PartOf>> found(String account, Resource resource, Asked asked) {
     return asked.part() > 0 ? store.part(account, resource.bucket(), resource.key(), asked.part())
         : store.head(account, resource.bucket(), resource.key())
-            .map(o -> o.map(object -> new PartOf(object, 0, object.size(), true)));
+            .map(o -> o.map(object -> new PartOf(object, 0, object.size(), true, null)));
   }
 
   /**
@@ -893,17 +911,26 @@ public final class S3Api {
   /**
    * The object's checksum, as it was written ({@code x-amz-checksum-<algorithm>} and {@code x-amz-checksum-type}), for
    * a client that asks ({@code x-amz-checksum-mode: ENABLED}: the SDKs do, and check what they read against it) when
-   * the whole object is answered: as S3, none for a range; none here for a part of an object completed from parts.
+   * the whole object is answered: as S3, none for a range. For a part of an object completed from parts, the part's
+   * own ({@code partChecksum}, null for none), with the object's type.
    */
   private static void checksum(HttpServerRequest request, Optional<ByteRange> range, Asked asked, StoredObject o,
-      HttpServerResponse response) {
-    // part 1 of an object put whole is all of it (unless it was written again, larger, while it was read)
-    boolean whole = asked.part() == 0 ? range.isEmpty() : o.parts() == 0 && range.isPresent()
-        && range.get().first(o.size()) == 0 && range.get().last(o.size()) == o.size() - 1;
-    if (o.checksum() != null && whole && "ENABLED".equalsIgnoreCase(request.getHeader("x-amz-checksum-mode"))) {
-      response.putHeader(Checksums.HEADER + o.checksum().getKey(), o.checksum().getValue())
-          .putHeader("x-amz-checksum-type", o.checksum().getValue().indexOf('-') >= 0 ? Multipart.COMPOSITE
-              : Multipart.FULL_OBJECT);
+      String partChecksum, HttpServerResponse response) {
+    if (o.checksum() == null || !"ENABLED".equalsIgnoreCase(request.getHeader("x-amz-checksum-mode"))) {
+      return;
+    }
+    String value;
+    if (asked.part() > 0 && o.parts() > 0) {
+      value = partChecksum;
+    } else {
+      // part 1 of an object put whole is all of it (unless it was written again, larger, while it was read)
+      boolean whole = asked.part() == 0 ? range.isEmpty() : range.isPresent()
+          && range.get().first(o.size()) == 0 && range.get().last(o.size()) == o.size() - 1;
+      value = whole ? o.checksum().getValue() : null;
+    }
+    if (value != null) {
+      response.putHeader(Checksums.HEADER + o.checksum().getKey(), value).putHeader("x-amz-checksum-type",
+          o.checksum().getValue().indexOf('-') >= 0 ? Multipart.COMPOSITE : Multipart.FULL_OBJECT);
     }
   }
 
@@ -1001,6 +1028,55 @@ public final class S3Api {
         .compose(exists -> exists
             ? response.putHeader("Content-Type", "application/xml").end(S3Xml.listBucketResult(request, listing))
             : Future.failedFuture(noSuchBucket(bucket)));
+  }
+
+  /** What GetObjectAttributes may be asked for ({@code x-amz-object-attributes}). */
+  static final Set<String> OBJECT_ATTRIBUTES = Set.of("ETag", "Checksum", "ObjectParts", "StorageClass",
+      "ObjectSize");
+
+  /**
+   * GetObjectAttributes ({@code GET /s3/{bucket}/{key}?attributes}): of the attributes {@code x-amz-object-attributes}
+   * names, the object's ETag, checksum (as written, with its type), size, storage class, and for one completed from a
+   * multipart upload its count of parts and, when its upload had a checksum algorithm, its parts from
+   * {@code x-amz-part-number-marker} on ({@code x-amz-max-parts}, 1,000 at most, the default), each with its size and
+   * checksum, as S3 lists them. Read in one statement, without the content.
+   */
+  private Future<Void> objectAttributes(HttpServerRequest request, String account, Resource resource,
+      HttpServerResponse response) {
+    String names = request.getHeader("x-amz-object-attributes");
+    if (names == null || names.isBlank()) {
+      return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "The x-amz-object-attributes header "
+          + "specifying the attributes to be retrieved is either missing or empty"));
+    }
+    Set<String> asked = new java.util.HashSet<>();
+    for (String name : names.split(",")) {
+      if (!OBJECT_ATTRIBUTES.contains(name.strip())) {
+        return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid attribute name specified.")
+            .with("ArgumentName", "x-amz-object-attributes").with("ArgumentValue", name.strip()));
+      }
+      asked.add(name.strip());
+    }
+    int max = attributeNumber(request, "x-amz-max-parts", Multipart.MAX_PARTS);
+    int marker = attributeNumber(request, "x-amz-part-number-marker", 0);
+    return store.parts(account, resource.bucket(), resource.key(), marker, Math.min(max, Multipart.MAX_PARTS))
+        .compose(found -> found.isEmpty() ? missing(account, resource) : response
+            .putHeader("Last-Modified", HTTP_DATE.format(found.get().object().lastModified()))
+            .putHeader("Content-Type", "application/xml")
+            .end(S3Xml.objectAttributes(asked, found.get(), marker, max)));
+  }
+
+  /** A non-negative number of a GetObjectAttributes header, {@code absent} when there is none; InvalidArgument. */
+  private static int attributeNumber(HttpServerRequest request, String header, int absent) {
+    String value = request.getHeader(header);
+    if (value == null) {
+      return absent;
+    }
+    String v = value.strip();
+    if (v.isEmpty() || v.length() > 9 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid value for " + header + ".").with("ArgumentName",
+          header).with("ArgumentValue", value);
+    }
+    return Integer.parseInt(v);
   }
 
   /** The most buckets one ListBuckets page holds, and its default (S3's). */

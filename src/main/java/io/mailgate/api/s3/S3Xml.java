@@ -275,6 +275,56 @@ final class S3Xml {
     return b.append("</ListPartsResult>").toString();
   }
 
+  /**
+   * GetObjectAttributes' answer, of the attributes {@code asked}: the ETag (unquoted, as S3 gives it here), the
+   * checksum with its type, for an object completed from parts its count of parts and, when they have checksums (as S3
+   * lists them only then), the parts read (after {@code marker}, {@code max} at most), the storage class and the size.
+   */
+  static String objectAttributes(java.util.Set<String> asked, ReceivedObjectStore.WithParts found, int marker,
+      int max) {
+    ReceivedObjectStore.StoredObject o = found.object();
+    StringBuilder b = open("GetObjectAttributesResponse");
+    if (asked.contains("ETag")) {
+      text(b, "ETag", o.etag());
+    }
+    if (asked.contains("Checksum") && o.checksum() != null) {
+      b.append("<Checksum>");
+      text(b, checksumElement(o.checksum().getKey()), o.checksum().getValue());
+      text(b, "ChecksumType", o.checksum().getValue().indexOf('-') >= 0 ? Multipart.COMPOSITE : Multipart.FULL_OBJECT);
+      b.append("</Checksum>");
+    }
+    if (asked.contains("ObjectParts") && o.parts() > 0) {
+      b.append("<ObjectParts>");
+      text(b, "PartsCount", Integer.toString(o.parts()));
+      if (o.checksum() != null) {
+        List<ReceivedObjectStore.ObjectPart> parts = found.parts();
+        text(b, "PartNumberMarker", Integer.toString(marker));
+        if (!parts.isEmpty()) {
+          text(b, "NextPartNumberMarker", Integer.toString(parts.get(parts.size() - 1).number()));
+        }
+        text(b, "MaxParts", Integer.toString(max));
+        text(b, "IsTruncated", Boolean.toString(marker + parts.size() < o.parts()));
+        for (ReceivedObjectStore.ObjectPart p : parts) {
+          b.append("<Part>");
+          text(b, "PartNumber", Integer.toString(p.number()));
+          text(b, "Size", Long.toString(p.size()));
+          if (p.checksum() != null) {
+            text(b, checksumElement(o.checksum().getKey()), p.checksum());
+          }
+          b.append("</Part>");
+        }
+      }
+      b.append("</ObjectParts>");
+    }
+    if (asked.contains("StorageClass")) {
+      text(b, "StorageClass", "STANDARD");
+    }
+    if (asked.contains("ObjectSize")) {
+      text(b, "ObjectSize", Long.toString(o.size()));
+    }
+    return b.append("</GetObjectAttributesResponse>").toString();
+  }
+
   /** What a ListMultipartUploads page shows besides its uploads. */
   record UploadsPage(String bucket, String prefix, String delimiter, String keyMarker, String uploadIdMarker,
       int maxUploads, boolean truncated, boolean urlEncoded, Account owner) {}

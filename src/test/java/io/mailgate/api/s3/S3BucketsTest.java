@@ -11,7 +11,9 @@ import io.mailgate.testing.Db;
 import io.mailgate.testing.TestNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.SdkHttpMethod;
@@ -20,6 +22,7 @@ import software.amazon.awssdk.services.s3.model.Bucket;
 import software.amazon.awssdk.services.s3.model.BucketLocationConstraint;
 import software.amazon.awssdk.services.s3.model.ListBucketsResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.Payer;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
@@ -169,5 +172,46 @@ class S3BucketsTest extends S3NodeTest {
     // and no one else's
     assertTrue(s3.listBuckets().buckets().stream().noneMatch(b -> b.name().equals("rule-d")
         || b.name().equals("a-b")));
+  }
+
+  /**
+   * A bucket's configurations, none of which is ever set here, read as S3 answers them for a bucket without them
+   * (what Terraform, mc and s3cmd read before they act): not the bucket's listing, which these GETs used to get.
+   */
+  @Test
+  void aBucketsConfigurationsAreThoseOfABucketWithoutAny() {
+    s3.createBucket(r -> r.bucket("configs"));
+    s3.putObject(r -> r.bucket("configs").key("k"), RequestBody.fromString("x"));
+    String location = s3.getBucketLocation(r -> r.bucket("configs")).locationConstraintAsString();
+    assertTrue(location == null || location.isEmpty(), "us-east-1's: " + location);
+    assertNull(s3.getBucketVersioning(r -> r.bucket("configs")).status(), "never enabled");
+    assertNull(s3.getBucketLogging(r -> r.bucket("configs")).loggingEnabled());
+    assertTrue(s3.getBucketNotificationConfiguration(r -> r.bucket("configs")).topicConfigurations().isEmpty());
+    assertNull(s3.getBucketAccelerateConfiguration(r -> r.bucket("configs")).status());
+    assertEquals(Payer.BUCKET_OWNER, s3.getBucketRequestPayment(r -> r.bucket("configs")).payer());
+    Map<String, Runnable> absent = new LinkedHashMap<>();
+    absent.put("NoSuchBucketPolicy", () -> s3.getBucketPolicy(r -> r.bucket("configs")));
+    absent.put("NoSuchCORSConfiguration", () -> s3.getBucketCors(r -> r.bucket("configs")));
+    absent.put("NoSuchLifecycleConfiguration", () -> s3.getBucketLifecycleConfiguration(r -> r.bucket("configs")));
+    absent.put("NoSuchTagSet", () -> s3.getBucketTagging(r -> r.bucket("configs")));
+    absent.put("ServerSideEncryptionConfigurationNotFoundError", () -> s3.getBucketEncryption(r -> r
+        .bucket("configs")));
+    absent.put("NoSuchWebsiteConfiguration", () -> s3.getBucketWebsite(r -> r.bucket("configs")));
+    absent.put("NoSuchPublicAccessBlockConfiguration", () -> s3.getPublicAccessBlock(r -> r.bucket("configs")));
+    absent.put("OwnershipControlsNotFoundError", () -> s3.getBucketOwnershipControls(r -> r.bucket("configs")));
+    absent.put("ReplicationConfigurationNotFoundError", () -> s3.getBucketReplication(r -> r.bucket("configs")));
+    absent.put("ObjectLockConfigurationNotFoundError", () -> s3.getObjectLockConfiguration(r -> r
+        .bucket("configs")));
+    absent.forEach((code, call) -> refused(404, code, call));
+    refused(501, "NotImplemented", () -> s3.getBucketAcl(r -> r.bucket("configs")));
+    refused(501, "NotImplemented", () -> s3.listBucketAnalyticsConfigurations(r -> r.bucket("configs")));
+    // of a bucket the account does not have: NoSuchBucket, as for any other request
+    assertThrows(NoSuchBucketException.class, () -> s3.getBucketLocation(r -> r.bucket("not-a-bucket")));
+    assertThrows(NoSuchBucketException.class, () -> s3.getBucketPolicy(r -> r.bucket("not-a-bucket")));
+    // the bucket's listing is as before
+    assertEquals(List.of("k"), s3.listObjectsV2(r -> r.bucket("configs")).contents().stream()
+        .map(software.amazon.awssdk.services.s3.model.S3Object::key).toList());
+    s3.deleteObject(r -> r.bucket("configs").key("k"));
+    s3.deleteBucket(r -> r.bucket("configs"));
   }
 }

@@ -30,8 +30,10 @@ import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.GetObjectAttributesResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ObjectAttributes;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 /**
@@ -152,5 +154,78 @@ class S3ChecksumsTest extends S3NodeTest {
         o.checksumAlgorithmAsStrings() + " " + o.checksumTypeAsString()));
     assertEquals(java.util.Map.of("composite", "[CRC32] COMPOSITE", "composite-copy", "[] null",
         "full", "[CRC64NVME] FULL_OBJECT", "full-copy", "[CRC64NVME] FULL_OBJECT"), listed);
+  }
+
+  /**
+   * An object completed from an upload with a checksum algorithm keeps its parts' checksums: a part read with
+   * {@code partNumber} comes with its own, which the SDK checks the part against, and GetObjectAttributes lists the
+   * parts with theirs, by page, as S3 does.
+   */
+  @Test
+  void aCompletedObjectsPartsKeepTheirChecksums() {
+    byte[] a = random(5 * MIB, 3);
+    byte[] b = random(5 * MIB, 4);
+    byte[] c = "tail".getBytes(StandardCharsets.UTF_8);
+    String uploadId = s3.createMultipartUpload(r -> r.bucket("sums").key("parts")
+        .checksumAlgorithm(ChecksumAlgorithm.SHA256)).uploadId();
+    java.util.List<CompletedPart> done = new java.util.ArrayList<>();
+    byte[][] contents = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+      int number = i + 1;
+      byte[] content = contents[i];
+      UploadPartResponse p = s3.uploadPart(r -> r.bucket("sums").key("parts").uploadId(uploadId).partNumber(number)
+          .checksumAlgorithm(ChecksumAlgorithm.SHA256), RequestBody.fromBytes(content));
+      assertEquals(Checksums.of("sha256", content), p.checksumSHA256());
+      done.add(CompletedPart.builder().partNumber(number).eTag(p.eTag()).checksumSHA256(p.checksumSHA256()).build());
+    }
+    s3.completeMultipartUpload(r -> r.bucket("sums").key("parts").uploadId(uploadId)
+        .multipartUpload(m -> m.parts(done)));
+
+    // part 2, with its checksum: the SDK checks the bytes it read against it
+    ResponseBytes<GetObjectResponse> part = s3.getObjectAsBytes(r -> r.bucket("sums").key("parts").partNumber(2)
+        .checksumMode(ChecksumMode.ENABLED));
+    assertArrayEquals(b, part.asByteArray());
+    assertEquals(Checksums.of("sha256", b), part.response().checksumSHA256());
+    assertEquals(ChecksumType.COMPOSITE, part.response().checksumType());
+    assertEquals(Checksums.of("sha256", c), s3.headObject(r -> r.bucket("sums").key("parts").partNumber(3)
+        .checksumMode(ChecksumMode.ENABLED)).checksumSHA256());
+    assertNull(s3.headObject(r -> r.bucket("sums").key("parts").partNumber(3)).checksumSHA256(), "not asked for");
+    // a part's bytes changed where they are stored: the client's check of that part fails
+    long changed = 5 * MIB + 99;
+    Db.execute(pg, "UPDATE received_objects SET content = set_byte(content, " + changed + ", 255 - get_byte(content, "
+        + changed + ")) WHERE object_key = 'parts'");
+    SdkClientException caught = assertThrows(SdkClientException.class, () -> s3.getObjectAsBytes(r -> r
+        .bucket("sums").key("parts").partNumber(2).checksumMode(ChecksumMode.ENABLED)));
+    assertTrue(caught.getMessage().toLowerCase().contains("checksum"), caught.toString());
+
+    GetObjectAttributesResponse attributes = s3.getObjectAttributes(r -> r.bucket("sums").key("parts")
+        .objectAttributes(ObjectAttributes.E_TAG, ObjectAttributes.CHECKSUM, ObjectAttributes.OBJECT_PARTS,
+            ObjectAttributes.OBJECT_SIZE, ObjectAttributes.STORAGE_CLASS).maxParts(2));
+    assertEquals(head("parts").eTag(), "\"" + attributes.eTag() + "\"");
+    assertEquals(10L * MIB + 4, attributes.objectSize());
+    assertEquals(head("parts").checksumSHA256(), attributes.checksum().checksumSHA256());
+    assertEquals(ChecksumType.COMPOSITE, attributes.checksum().checksumType());
+    assertEquals(3, attributes.objectParts().totalPartsCount());
+    assertTrue(attributes.objectParts().isTruncated());
+    assertEquals(java.util.List.of("1:" + 5 * MIB + ":" + Checksums.of("sha256", a), "2:" + 5 * MIB + ":"
+        + Checksums.of("sha256", b)), attributes.objectParts().parts().stream().map(p -> p.partNumber() + ":"
+        + p.size() + ":" + p.checksumSHA256()).toList());
+    GetObjectAttributesResponse rest = s3.getObjectAttributes(r -> r.bucket("sums").key("parts")
+        .objectAttributes(ObjectAttributes.OBJECT_PARTS).partNumberMarker(attributes.objectParts()
+            .nextPartNumberMarker()));
+    assertEquals(java.util.List.of(3), rest.objectParts().parts().stream().map(p -> p.partNumber()).toList());
+    assertEquals(false, rest.objectParts().isTruncated());
+    assertNull(rest.eTag(), "not asked for");
+
+    // an object put whole: no parts, its checksum if it has one
+    s3.putObject(r -> r.bucket("sums").key("whole").checksumAlgorithm(ChecksumAlgorithm.CRC32),
+        RequestBody.fromString("whole"));
+    GetObjectAttributesResponse whole = s3.getObjectAttributes(r -> r.bucket("sums").key("whole")
+        .objectAttributes(ObjectAttributes.OBJECT_PARTS, ObjectAttributes.CHECKSUM, ObjectAttributes.OBJECT_SIZE));
+    assertNull(whole.objectParts());
+    assertEquals(crc32("whole".getBytes(StandardCharsets.UTF_8)), whole.checksum().checksumCRC32());
+    assertEquals(5L, whole.objectSize());
+    assertThrows(software.amazon.awssdk.services.s3.model.NoSuchKeyException.class, () -> s3.getObjectAttributes(r -> r
+        .bucket("sums").key("none").objectAttributes(ObjectAttributes.E_TAG)));
   }
 }
