@@ -294,7 +294,7 @@ public final class ApiVerticle extends VerticleBase {
     ReceiptRuleStore receiptRules = new ReceiptRuleStore(db);
     ConsoleHandler console = new ConsoleHandler(logins, clients, accounts, account, identityStore,
         configurationSetStore, eventDestinationStore, suppressionStore, receiptRules, new ReceivedObjectStore(db),
-        status,
+        new ConsoleHandler.Audience(contactLists, tenantStore), status,
         new ConsoleHandler.Changes(identityOps, configurationSets, eventDestinations, suppression, sendEmail,
             templateOps), new io.mailgate.events.DestinationSecrets(new io.mailgate.identity.Accounts(db, secrets),
         new io.mailgate.events.WebhookSigner(secrets)), clock);

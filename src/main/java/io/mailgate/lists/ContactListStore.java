@@ -86,6 +86,21 @@ public final class ContactListStore {
         });
   }
 
+  /**
+   * How many contacts each list named has, counted up to {@code cap} (a list of more answers {@code cap}): what the
+   * console shows, one statement for the lists of its page, each count reading at most {@code cap} index entries.
+   */
+  public Future<java.util.Map<String, Long>> counts(String accountId, List<String> names, int cap) {
+    return pool.preparedQuery("SELECT n, (SELECT count(*) FROM (SELECT 1 FROM contacts WHERE account_id = $1 "
+            + "AND list_name = n LIMIT $3) c) FROM unnest($2::text[]) n")
+        .execute(Tuple.tuple().addValue(accountId).addValue(names.toArray(new String[0])).addValue(cap))
+        .map(rows -> {
+          java.util.Map<String, Long> counts = new java.util.HashMap<>();
+          rows.forEach(r -> counts.put(r.getString(0), r.getLong(1)));
+          return counts;
+        });
+  }
+
   /** Adds a contact: ALREADY_EXISTS for an address (in any case) the list has, NOT_FOUND when the list is gone. */
   public Future<Void> createContact(String accountId, String listName, Contact c) {
     return pool.preparedQuery("INSERT INTO contacts (account_id, list_name, email, address, topic_preferences, "

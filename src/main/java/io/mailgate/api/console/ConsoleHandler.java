@@ -13,6 +13,7 @@ import io.mailgate.identity.AccountDirectory;
 import io.mailgate.identity.Identity;
 import io.mailgate.identity.IdentityNotifications;
 import io.mailgate.identity.IdentityStore;
+import io.mailgate.lists.ContactList;
 import io.mailgate.receiving.ReceiptAction;
 import io.mailgate.receiving.ReceiptRule;
 import io.mailgate.receiving.ReceiptRuleStore;
@@ -36,7 +37,8 @@ import java.util.logging.Logger;
  * {@code /_mailgate/console}: one page of what an account has and how it stands, for a person with a browser rather
  * than an SDK: sending quota and status, reputation, identities, configuration sets with their event destinations and
  * tracking domain, the suppression list's latest entries, the active receipt rules and the newest mail their S3
- * actions stored (each message's source one link away: {@link #object}), a message looked up by its id.
+ * actions stored (each message's source one link away: {@link #object}), the contact lists with their topics and
+ * counts of contacts, the tenants with their sending status, a message looked up by its id.
  * Signed in with the account's access key (HTTP Basic: the key id as user, the secret as password, as the SDKs hold
  * them), so it needs HTTPS in front outside a developer's machine. Its forms pause and resume sending, enable and
  * disable event destinations, edit the suppression list and send a test email ({@link ConsoleActions}), each carrying
@@ -70,13 +72,21 @@ public final class ConsoleHandler {
   private final io.mailgate.api.sesv2.TemplatesHandler templates;
   private final io.mailgate.events.DestinationSecrets secrets;
   private final ReceivedObjectStore objects;
+  private final Audience audience;
+
+  /** Whom an account sends to: its contact lists, and its tenants (the customers it sends for). */
+  public record Audience(io.mailgate.lists.ContactListStore contactLists, io.mailgate.store.TenantStore tenants) {}
+
+  /** Contacts counted per list shown, at most: a list of more says so. */
+  static final int CONTACTS_COUNTED = 10_000;
 
   public ConsoleHandler(io.mailgate.api.LoginFailures logins, io.mailgate.api.ClientAddress clients,
       AccountDirectory accounts, AccountHandler account, IdentityStore identities,
       ConfigurationSetStore sets, EventDestinationStore destinations, SuppressionStore suppression,
-      ReceiptRuleStore receiptRules, ReceivedObjectStore objects, MessageStatusHandler messages, Changes changes,
-      io.mailgate.events.DestinationSecrets secrets, java.time.Clock clock) {
+      ReceiptRuleStore receiptRules, ReceivedObjectStore objects, Audience audience, MessageStatusHandler messages,
+      Changes changes, io.mailgate.events.DestinationSecrets secrets, java.time.Clock clock) {
     this.objects = objects;
+    this.audience = audience;
     this.secrets = secrets;
     this.actions = new ConsoleActions(account, changes);
     this.templates = changes.templates();
@@ -279,6 +289,13 @@ public final class ConsoleHandler {
     Future<List<StoredMail>> stored = receiving.compose(active -> storedMail(id, active.orElse(null)))
         .recover(e -> Future.succeededFuture());
     Future<List<ReceiptRuleStore.Filter>> filters = receiptRules.filters(id);
+    // not shown when they cannot be read (null): the rest of the page still is
+    Future<ContactLists> lists = audience.contactLists().page(id, null, SHOWN)
+        .compose(page -> audience.contactLists().counts(id, page.stream().map(ContactList::name).toList(),
+            CONTACTS_COUNTED).map(counts -> new ContactLists(page, counts)))
+        .recover(e -> Future.succeededFuture());
+    Future<List<io.mailgate.store.TenantStore.Tenant>> tenantList = audience.tenants().page(id, null, SHOWN, null,
+        null).recover(e -> Future.succeededFuture());
     Future<List<io.mailgate.store.TemplateStore.Listed>> templateList = templates.page(id, null, SHOWN);
     // not shown when it cannot be read: the rest of the page still is
     Future<UnaryOperator<String>> secretOf = secrets.of(id).recover(e -> Future.succeededFuture(url -> null));
@@ -303,7 +320,7 @@ public final class ConsoleHandler {
       });
     });
     return Future.all(List.of(quota, details, ids, notifications, configSets, suppressed, message, receiving, filters,
-            templateList, secretOf, editing, stored))
+            templateList, secretOf, editing, stored, lists, tenantList))
         .compose(v -> hooks).map(h -> {
       String html = render(caller, token, quota.result(), details.result().orElse(null), ids.result(),
           notifications.result(), configSets.result(), h, suppressed.result(), secretOf.result());
@@ -314,6 +331,8 @@ public final class ConsoleHandler {
           + storedMail(stored.result())
           + testEmail(token, ids.result(), configSets.result())
           + templates(token, templateList.result(), asked.template(), editing.result())
+          + contactLists(lists.result())
+          + tenants(tenantList.result())
           + message(messageId, message.result())
           + html.substring(end);
     });
@@ -352,6 +371,74 @@ public final class ConsoleHandler {
     return b.toString();
   }
 
+  /**
+   * The start of a section of things that may not be readable: null when there are none (no section), the heading
+   * and a note saying they cannot be read when they could not ({@code shown} null), else the heading, to which their
+   * table is added.
+   */
+  private static StringBuilder section(String heading, String what, List<?> shown) {
+    if (shown != null && shown.isEmpty()) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder(heading);
+    return shown != null ? b
+        : b.append("<p class=\"muted\">The ").append(what).append(" cannot be read right now.</p>");
+  }
+
+  /** The contact lists shown, and how many contacts each has (up to {@link #CONTACTS_COUNTED}). */
+  record ContactLists(List<ContactList> lists, java.util.Map<String, Long> counts) {}
+
+  /**
+   * The account's contact lists (the first {@link #SHOWN}): each with its description, its topics (their default
+   * subscription status) and its count of contacts; null: unreadable.
+   */
+  static String contactLists(ContactLists shown) {
+    StringBuilder b = section("<h2>Contact lists</h2>", "contact lists", shown == null ? null : shown.lists());
+    if (b == null || shown == null) {
+      return b == null ? "" : b.toString();
+    }
+    b.append("<table><tr><th>List</th><th>Contacts</th><th>Topics</th><th>Updated</th></tr>");
+    for (ContactList l : shown.lists()) {
+      long count = shown.counts().getOrDefault(l.name(), 0L);
+      b.append("<tr><td>").append(esc(l.name()));
+      if (l.description() != null && !l.description().isEmpty()) {
+        b.append("<br><span class=\"muted\">").append(esc(l.description())).append("</span>");
+      }
+      b.append("</td><td>").append(count >= CONTACTS_COUNTED ? number(CONTACTS_COUNTED) + " or more" : number(count))
+          .append("</td><td>");
+      for (io.mailgate.lists.Topic t : l.topics()) {
+        b.append("<code>").append(esc(t.name())).append("</code> (").append(esc(t.defaultStatus().name()
+            .toLowerCase(java.util.Locale.ROOT))).append(" by default)<br>");
+      }
+      b.append("</td><td>").append(esc(l.updatedAt().toString())).append("</td></tr>");
+    }
+    return b.append("</table>").toString();
+  }
+
+  /**
+   * The account's tenants (the first {@link #SHOWN}): each with its id, whether it may send (SES's aggregate status:
+   * disabled by its owner or by the service, with the service's cause) and its reputation's impact; null: unreadable.
+   */
+  static String tenants(List<io.mailgate.store.TenantStore.Tenant> tenants) {
+    StringBuilder b = section("<h2>Tenants</h2>", "tenants", tenants);
+    if (b == null || tenants == null) {
+      return b == null ? "" : b.toString();
+    }
+    b.append("<table><tr><th>Tenant</th><th>Sending</th><th>Reputation impact</th><th>Created</th></tr>");
+    for (io.mailgate.store.TenantStore.Tenant t : tenants) {
+      b.append("<tr><td>").append(esc(t.name())).append("<br><span class=\"muted\">").append(esc(t.id()))
+          .append("</span></td><td>").append(esc(t.sendingStatus()));
+      if (t.managedStatus().equals("DISABLED")) {
+        b.append(" by the service").append(t.managedCause() == null ? "" : ": " + esc(t.managedCause()));
+      } else if (t.customerStatus().equals("DISABLED")) {
+        b.append(" by its owner");
+      }
+      b.append("</td><td>").append(esc(t.impact() == null ? "none" : t.impact())).append("</td><td>")
+          .append(esc(t.createdAt().toString())).append("</td></tr>");
+    }
+    return b.append("</table>").toString();
+  }
+
   /** Where a receipt rule's S3 action stores mail (its bucket and key prefix), and the newest keys there. */
   record StoredMail(String bucket, String prefix, List<ReceivedObjectStore.ListedKey> latest) {}
 
@@ -384,12 +471,9 @@ public final class ConsoleHandler {
 
   /** The newest mail each place holds, each key a link to its content ({@link #object}); null: unreadable. */
   static String storedMail(List<StoredMail> stored) {
-    if (stored != null && stored.isEmpty()) {
-      return "";
-    }
-    StringBuilder b = new StringBuilder("<h3>Stored mail</h3>");
-    if (stored == null) {
-      return b.append("<p class=\"muted\">The stored mail cannot be read right now.</p>").toString();
+    StringBuilder b = section("<h3>Stored mail</h3>", "stored mail", stored);
+    if (b == null || stored == null) {
+      return b == null ? "" : b.toString();
     }
     b.append("<table><tr><th>Bucket</th><th>Key</th><th>Size</th><th>Stored</th></tr>");
     for (StoredMail place : stored) {

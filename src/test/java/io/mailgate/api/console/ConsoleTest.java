@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sesv2.SesV2Client;
 import software.amazon.awssdk.services.sesv2.model.EventType;
+import software.amazon.awssdk.services.sesv2.model.SubscriptionStatus;
 import software.amazon.awssdk.services.sesv2.model.SuppressionListReason;
 
 /** The console page, fetched as a browser would, signed in with an access key over HTTP Basic. */
@@ -106,6 +107,32 @@ class ConsoleTest {
     assertTrue(theirs.contains("sandbox"), theirs);
     assertFalse(theirs.contains("console.example"), theirs);
     assertFalse(theirs.contains("gone@example.org"), theirs);
+  }
+
+  /** Whom the account sends to: its contact lists (topics, counts of contacts) and its tenants, its own only. */
+  @Test
+  void contactListsAndTenantsAreShownEscaped() throws Exception {
+    ses.createContactList(r -> r.contactListName("console-news").description("Weekly <b>news</b> & offers")
+        .topics(t -> t.topicName("weekly").displayName("Weekly").defaultSubscriptionStatus(
+            SubscriptionStatus.OPT_IN)));
+    for (String address : new String[] {"a@example.org", "b@example.org"}) {
+      ses.createContact(r -> r.contactListName("console-news").emailAddress(address));
+    }
+    ses.createTenant(r -> r.tenantName("console-tenant"));
+
+    String html = console(TestNode.ACCESS_KEY, TestNode.SECRET).body();
+    assertTrue(html.contains("<h2>Contact lists</h2>"), html);
+    assertTrue(html.contains("console-news<br><span class=\"muted\">Weekly &lt;b&gt;news&lt;/b&gt; &amp; offers"),
+        "escaped: " + html);
+    assertTrue(html.contains("</span></td><td>2</td><td><code>weekly</code> (opt_in by default)"), html);
+    assertTrue(html.contains("<h2>Tenants</h2>") && html.contains("console-tenant"), html);
+    assertTrue(html.contains("</span></td><td>ENABLED</td>"), html);
+
+    Accounts.NewKey other = node.createAccount("console-audience-other", false, 1, 200);
+    String theirs = console(other.accessKeyId(), other.secretAccessKey()).body();
+    assertFalse(theirs.contains("console-news") || theirs.contains("console-tenant"), theirs);
+    assertFalse(theirs.contains("<h2>Contact lists</h2>") || theirs.contains("<h2>Tenants</h2>"),
+        "no section for none: " + theirs);
   }
 
   /** Redis down is when an operator needs the page: what cannot be read says so, the rest is shown. */
