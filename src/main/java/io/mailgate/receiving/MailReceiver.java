@@ -68,7 +68,7 @@ public final class MailReceiver {
         ON CONFLICT (account_id, bucket, object_key)
         DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
           part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = NULL, checksum = NULL,
-          metadata = NULL
+          metadata = NULL, tags = NULL
         RETURNING 1
       ), notified AS (
         INSERT INTO receipt_outbox (account_id, url, message_id, body, created_at, next_attempt_at)

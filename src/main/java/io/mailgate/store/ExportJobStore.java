@@ -99,7 +99,7 @@ public final class ExportJobStore implements LeasedJobs<ExportJobStore.Job> {
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
           part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = NULL, checksum = NULL,
-          metadata = NULL""";
+          metadata = NULL, tags = NULL""";
 
   static final String END = """
       UPDATE export_jobs SET status = $3, completed_at = $4, processed = $5, exported = $6, error = $7,

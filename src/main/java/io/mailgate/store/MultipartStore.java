@@ -59,8 +59,8 @@ public final class MultipartStore {
 
   private static final String CREATE = """
       INSERT INTO multipart_uploads (account_id, upload_id, bucket, object_key, checksum_algorithm, checksum_type,
-        created_at, metadata)
-      SELECT $1, $2, $3, $4, $5, $6, $7, $9
+        created_at, metadata, tags)
+      SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10
       WHERE (SELECT count(*) FROM multipart_uploads WHERE account_id = $1 AND completed_at IS NULL) < $8""";
 
   /** An upload; with {@link #UNDER_WAY}, one not completed. */
@@ -115,21 +115,23 @@ public final class MultipartStore {
    * The object, concatenated from parts $6 in the database (no part's bytes leave it), with its parts' sizes and S3's
    * ETag for it: the MD5 of the parts' MD5s (their stored ETags, as bytes), a dash and their count; its checksum ($8
    * the algorithm, $9 the value: the completion's, NULL for an upload without one) and, with one, its parts'; the
-   * metadata the upload was created with.
+   * metadata and tags the upload was created with.
    */
   private static final String WRITE_OBJECT = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at, part_sizes,
-        part_checksums, parts_etag, checksum_algorithm, checksum, metadata)
+        part_checksums, parts_etag, checksum_algorithm, checksum, metadata, tags)
       SELECT $1, $3, $4, $5, string_agg(content, ''::bytea ORDER BY part_number), $7,
         array_agg(octet_length(content)::bigint ORDER BY part_number),
         CASE WHEN $8::text IS NOT NULL THEN array_agg(checksum ORDER BY part_number) END,
         md5(decode(string_agg(etag, '' ORDER BY part_number), 'hex')) || '-' || count(*), $8, $9,
-        (SELECT metadata FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2)
+        (SELECT metadata FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2),
+        (SELECT tags FROM multipart_uploads WHERE account_id = $1 AND upload_id = $2)
       FROM multipart_parts WHERE account_id = $1 AND upload_id = $2 AND part_number = ANY($6)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
         part_sizes = EXCLUDED.part_sizes, part_checksums = EXCLUDED.part_checksums, parts_etag = EXCLUDED.parts_etag,
-        checksum_algorithm = EXCLUDED.checksum_algorithm, checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata
+        checksum_algorithm = EXCLUDED.checksum_algorithm, checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata,
+        tags = EXCLUDED.tags
       RETURNING parts_etag""";
 
   /** A completion's upload: its parts gone, what the completion answered kept ($3: when, $4: ETag, $5: checksum). */
@@ -167,13 +169,13 @@ public final class MultipartStore {
 
   /**
    * Creates an upload with the id given, unless the account has {@code maxUploads} under way already; whether it was
-   * created. Its object is written with {@code metadata} (null for none).
+   * created. Its object is written with {@code metadata} and {@code tags} (null for none).
    */
   public Future<Boolean> create(String accountId, String uploadId, String bucket, String key, String checksumAlgorithm,
-      String checksumType, JsonObject metadata, Instant now, int maxUploads) {
+      String checksumType, JsonObject metadata, JsonObject tags, Instant now, int maxUploads) {
     return pool.preparedQuery(CREATE).execute(Tuple.tuple().addValue(accountId).addValue(uploadId).addValue(bucket)
         .addValue(key).addValue(checksumAlgorithm).addValue(checksumType).addValue(Timestamps.utc(now))
-        .addValue(maxUploads).addValue(metadata)).map(rows -> rows.rowCount() == 1);
+        .addValue(maxUploads).addValue(metadata).addValue(tags)).map(rows -> rows.rowCount() == 1);
   }
 
   /**

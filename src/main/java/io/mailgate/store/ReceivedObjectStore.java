@@ -37,9 +37,10 @@ public final class ReceivedObjectStore {
    *     one's with a dash and the count of parts); null for none
    * @param metadata the headers it was written with that it keeps (Content-Type, {@code x-amz-meta-*}...: names and
    *     values); null for none
+   * @param tagCount how many tags it has
    */
   public record StoredObject(long size, String etag, Instant lastModified, Buffer content, int parts,
-      Map.Entry<String, String> checksum, JsonObject metadata) {}
+      Map.Entry<String, String> checksum, JsonObject metadata, int tagCount) {}
 
   /**
    * Where a part of an object is ({@link #part}).
@@ -68,8 +69,9 @@ public final class ReceivedObjectStore {
 
   // The content's length comes from its TOAST header (octet_length does not decompress it); the ETag is stored.
   private static final String FIND = "SELECT size, etag, created_at, parts, checksum_algorithm, checksum, metadata, "
-      + "%s FROM (SELECT octet_length(content) AS size, content, coalesce(parts_etag, etag) AS etag, created_at, "
-      + "coalesce(cardinality(part_sizes), 0) AS parts, checksum_algorithm, checksum, metadata%s FROM received_objects "
+      + "tag_count, %s FROM (SELECT octet_length(content) AS size, content, coalesce(parts_etag, etag) AS etag, "
+      + "created_at, coalesce(cardinality(part_sizes), 0) AS parts, checksum_algorithm, checksum, metadata, "
+      + "(SELECT count(*) FROM jsonb_object_keys(tags))::int AS tag_count%s FROM received_objects "
       + "WHERE account_id = $1 AND bucket = $2 AND object_key = $3) o";
   static final String HEAD = FIND.formatted("NULL::bytea", "");
   /**
@@ -134,9 +136,9 @@ public final class ReceivedObjectStore {
       if (o.parts() == 0) {
         return Optional.of(new PartOf(o, 0, o.size(), number == 1, null));
       }
-      Long length = r.getLong(9);
+      Long length = r.getLong(10);
       return Optional.of(length == null ? new PartOf(o, 0, 0, false, null)
-          : new PartOf(o, r.getLong(8) == null ? 0 : r.getLong(8), length, true, r.getString(10)));
+          : new PartOf(o, r.getLong(9) == null ? 0 : r.getLong(9), length, true, r.getString(11)));
     });
   }
 
@@ -153,8 +155,8 @@ public final class ReceivedObjectStore {
         return Optional.empty();
       }
       Row r = rows.iterator().next();
-      Long[] sizes = r.getArrayOfLongs(8);
-      String[] checksums = r.getArrayOfStrings(9);
+      Long[] sizes = r.getArrayOfLongs(9);
+      String[] checksums = r.getArrayOfStrings(10);
       List<ObjectPart> parts = new ArrayList<>();
       for (int i = 0; sizes != null && i < sizes.length; i++) {
         parts.add(new ObjectPart(after + i + 1, sizes[i], checksums == null || i >= checksums.length ? null
@@ -183,9 +185,9 @@ public final class ReceivedObjectStore {
   }
 
   private static StoredObject object(Row r) {
-    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(7),
+    return new StoredObject(r.getLong(0), r.getString(1), r.getOffsetDateTime(2).toInstant(), r.getBuffer(8),
         r.getInteger(3), r.getString(4) == null ? null : Map.entry(r.getString(4), r.getString(5)),
-        r.getJsonObject(6));
+        r.getJsonObject(6), r.getInteger(7));
   }
 
   /**
@@ -244,12 +246,12 @@ public final class ReceivedObjectStore {
    * with the other writes of its files. Answers -1 when written, else the bytes the account keeps now.
    *
    * <p>It is kept with the {@code checksum} it was sent with (its algorithm, {@code crc32}..., and base64 value; null
-   * for none) and its {@code metadata} (null for none), once {@code check} passed on the object it would replace (its
-   * size, ETag and time; empty when there is none), read in the same turn: a failed check fails the write, nothing
-   * written. No check: null.
+   * for none), its {@code metadata} and {@code tags} (null for none), once {@code check} passed on the object it would
+   * replace (its size, ETag and time; empty when there is none), read in the same turn: a failed check fails the
+   * write, nothing written. No check: null.
    */
   public Future<Long> put(String accountId, String bucket, String key, String messageId, Buffer content,
-      Map.Entry<String, String> checksum, JsonObject metadata, long maxStoredBytes, Instant now,
+      Map.Entry<String, String> checksum, JsonObject metadata, JsonObject tags, long maxStoredBytes, Instant now,
       Function<Optional<StoredObject>, Future<Void>> check) {
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> checked(conn, accountId, bucket, key,
         check).compose(v -> conn.preparedQuery(ExportJobStore.USAGE).execute(Tuple.of(accountId, bucket, key)))
@@ -261,7 +263,7 @@ public final class ReceivedObjectStore {
           return conn.preparedQuery(PUT).execute(Tuple.tuple().addValue(accountId).addValue(bucket).addValue(key)
               .addValue(messageId).addValue(content).addValue(Timestamps.utc(now))
               .addValue(checksum == null ? null : checksum.getKey())
-              .addValue(checksum == null ? null : checksum.getValue()).addValue(metadata)).map(-1L);
+              .addValue(checksum == null ? null : checksum.getValue()).addValue(metadata).addValue(tags)).map(-1L);
         }));
   }
 
@@ -291,31 +293,36 @@ public final class ReceivedObjectStore {
 
   /**
    * A copy is one part; a full object's checksum is its copy's too, a composite one (of parts) is no one's. Its
-   * metadata is its source's (x-amz-metadata-directive COPY: $7 NULL), or $7 (REPLACE; {} for none).
+   * metadata is its source's (x-amz-metadata-directive COPY: $7 NULL), or $7 (REPLACE; {} for none); its tags likewise,
+   * by $8 (x-amz-tagging-directive).
    */
   private static final String COPY = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at,
-        checksum_algorithm, checksum, metadata)
+        checksum_algorithm, checksum, metadata, tags)
       SELECT account_id, $4, $5, message_id, content, $6,
         CASE WHEN strpos(checksum, '-') = 0 THEN checksum_algorithm END,
         CASE WHEN strpos(checksum, '-') = 0 THEN checksum END,
-        CASE WHEN $7::jsonb IS NULL THEN metadata ELSE nullif($7::jsonb, '{}'::jsonb) END
+        CASE WHEN $7::jsonb IS NULL THEN metadata ELSE nullif($7::jsonb, '{}'::jsonb) END,
+        CASE WHEN $8::jsonb IS NULL THEN tags ELSE nullif($8::jsonb, '{}'::jsonb) END
       FROM received_objects WHERE account_id = $1 AND bucket = $2 AND object_key = $3
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
           part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
-          checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata
+          checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata, tags = EXCLUDED.tags
       RETURNING etag""";
 
-  /** PutObject's write: one part, the checksum it was sent with ($7, $8; NULL for none) and its metadata ($9). */
+  /**
+   * PutObject's write: one part, the checksum it was sent with ($7, $8; NULL for none), its metadata ($9) and tags
+   * ($10).
+   */
   private static final String PUT = """
       INSERT INTO received_objects (account_id, bucket, object_key, message_id, content, created_at,
-        checksum_algorithm, checksum, metadata)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        checksum_algorithm, checksum, metadata, tags)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
       ON CONFLICT (account_id, bucket, object_key)
       DO UPDATE SET message_id = EXCLUDED.message_id, content = EXCLUDED.content, created_at = EXCLUDED.created_at,
           part_sizes = NULL, part_checksums = NULL, parts_etag = NULL, checksum_algorithm = EXCLUDED.checksum_algorithm,
-          checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata""";
+          checksum = EXCLUDED.checksum, metadata = EXCLUDED.metadata, tags = EXCLUDED.tags""";
 
   /**
    * Copies an object of the account's to another key of its own (CopyObject), in the database: the content never
@@ -326,9 +333,11 @@ public final class ReceivedObjectStore {
    *
    * @param metadata the copy's own metadata (x-amz-metadata-directive REPLACE: an empty object for none), or null for
    *     its source's (COPY)
+   * @param tags the copy's own tags (x-amz-tagging-directive REPLACE: an empty object for none), or null for its
+   *     source's (COPY)
    */
   public Future<Optional<Copied>> copy(String accountId, String fromBucket, String fromKey, String bucket, String key,
-      JsonObject metadata, long maxStoredBytes, Instant now,
+      JsonObject metadata, JsonObject tags, long maxStoredBytes, Instant now,
       Function<StoredObject, Future<Void>> check,
       Function<Optional<StoredObject>, Future<Void>> destinationCheck) {
     return Database.inTurn(pool, ExportJobStore.ACCOUNT_LOCK, accountId, conn -> conn.preparedQuery(HEAD)
@@ -345,10 +354,28 @@ public final class ReceivedObjectStore {
                   return Future.succeededFuture(Optional.of(new Copied(source, used, null)));
                 }
                 return conn.preparedQuery(COPY).execute(Tuple.of(accountId, fromBucket, fromKey, bucket, key,
-                    Timestamps.utc(now), metadata)).map(r -> r.rowCount() == 0 ? Optional.<Copied>empty()
+                    Timestamps.utc(now), metadata, tags)).map(r -> r.rowCount() == 0 ? Optional.<Copied>empty()
                         : Optional.of(new Copied(source, -1, r.iterator().next().getString(0))));
               });
         }));
+  }
+
+  /** The object's tags (an empty object for none); empty when there is no such object. */
+  public Future<Optional<JsonObject>> tags(String accountId, String bucket, String key) {
+    return pool.preparedQuery("SELECT tags FROM received_objects WHERE account_id = $1 AND bucket = $2 "
+        + "AND object_key = $3").execute(Tuple.of(accountId, bucket, key)).map(rows -> rows.size() == 0
+            ? Optional.empty() : Optional.of(Optional.ofNullable(rows.iterator().next().getJsonObject(0))
+                .orElseGet(JsonObject::new)));
+  }
+
+  /**
+   * Sets the object's tags (PutObjectTagging; null or empty: none, DeleteObjectTagging), its content and time as they
+   * are; whether there is such an object.
+   */
+  public Future<Boolean> setTags(String accountId, String bucket, String key, JsonObject tags) {
+    return pool.preparedQuery("UPDATE received_objects SET tags = nullif($4::jsonb, '{}'::jsonb) "
+        + "WHERE account_id = $1 AND bucket = $2 AND object_key = $3").execute(Tuple.of(accountId, bucket, key, tags))
+        .map(r -> r.rowCount() > 0);
   }
 
   /** Deletes the object; true when there was one. */

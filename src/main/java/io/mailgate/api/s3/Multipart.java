@@ -126,12 +126,13 @@ final class Multipart {
     }
     String type = checksumType(algorithm, ctx.request().getHeader("x-amz-checksum-type"));
     JsonObject metadata = ObjectMetadata.of(ctx.request().headers());
+    JsonObject tags = ObjectTags.ofHeader(ctx.request().getHeader("x-amz-tagging"));
     byte[] id = new byte[32];
     RANDOM.nextBytes(id);
     String uploadId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
     String checksum = algorithm;
     return store.create(caller.account().id(), uploadId, resource.bucket(), resource.key(), algorithm, type, metadata,
-        Instant.now(), MAX_UPLOADS_PER_ACCOUNT).compose(created -> {
+        tags, Instant.now(), MAX_UPLOADS_PER_ACCOUNT).compose(created -> {
           if (!created) {
             return Future.failedFuture(new S3Exception(S3Error.INVALID_REQUEST, "The account has "
                 + MAX_UPLOADS_PER_ACCOUNT + " multipart uploads under way: complete or abort some first."));

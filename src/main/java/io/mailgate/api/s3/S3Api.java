@@ -73,7 +73,8 @@ import java.util.logging.Logger;
  * so). An object's ETag is the quoted MD5 of its content, or for one completed from a multipart upload S3's: the MD5 of
  * its parts' MD5s, a dash and their count (stored with it, so HEAD and ListObjectsV2 give it without reading the
  * content). It keeps the metadata it was written with ({@link ObjectMetadata}: its Content-Type, Content-Disposition,
- * {@code x-amz-meta-*}...), which GetObject and HeadObject give back.
+ * {@code x-amz-meta-*}...), which GetObject and HeadObject give back, and its tags ({@link ObjectTags}: given with a
+ * write, or read and set on their own with {@code ?tagging}).
  *
  * <p>Errors are S3's error document ({@code <Error><Code>...}) with S3's status; a HEAD's has no body.
  */
@@ -256,8 +257,11 @@ public final class S3Api {
     }
     boolean attributes = resource.key() != null && params.containsKey("attributes")
         && ctx.request().method() == HttpMethod.GET;
+    boolean tagging = resource.key() != null && params.containsKey("tagging")
+        && ctx.request().method() != HttpMethod.HEAD;
     for (String name : params.keySet()) {
-      if (SUBRESOURCES.contains(name) && !(attributes && name.equals("attributes"))) {
+      if (SUBRESOURCES.contains(name) && !(attributes && name.equals("attributes"))
+          && !(tagging && name.equals("tagging"))) {
         return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
             "The '" + name + "' parameter is not implemented here."));
       }
@@ -275,6 +279,15 @@ public final class S3Api {
     }
     if (attributes) {
       return objectAttributes(ctx.request(), account, resource, response);
+    }
+    if (tagging) {
+      // GetObjectTagging; DeleteObjectTagging (204), the object's content and time as they are
+      return ctx.request().method() == HttpMethod.GET
+          ? store.tags(account, resource.bucket(), resource.key()).compose(tags -> tags.isEmpty()
+              ? missing(account, resource)
+              : response.putHeader("Content-Type", "application/xml").end(ObjectTags.document(tags.get())))
+          : store.setTags(account, resource.bucket(), resource.key(), null).compose(found -> found
+              ? response.setStatusCode(204).end() : missing(account, resource));
     }
     if (resource.key() == null) {
       if (ctx.request().method() == HttpMethod.HEAD) {
@@ -312,6 +325,9 @@ public final class S3Api {
     HttpServerRequest request = ctx.request();
     request.pause(); // until the body's reader is there: what arrived before would be lost
     boolean part = params.containsKey("uploadId") || params.containsKey("partNumber");
+    if (params.containsKey("tagging")) {
+      return putObjectTagging(ctx, resource, requestId);
+    }
     for (String name : params.keySet()) {
       if (SUBRESOURCES.contains(name) && !(part && name.equals("uploadId"))) {
         throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The '" + name + "' parameter is not implemented here.");
@@ -325,13 +341,14 @@ public final class S3Api {
     int partNumber = part ? Multipart.partNumber(params) : 0;
     // S3's conditional writes are PutObject's: a part is not an object
     Preconditions.Write conditions = part ? null : Preconditions.ofWrite(request::getHeader);
-    // a part's metadata is its upload's
+    // a part's metadata and tags are its upload's
     JsonObject metadata = part ? null : ObjectMetadata.of(request.headers());
+    JsonObject tags = part ? null : ObjectTags.ofHeader(request.getHeader("x-amz-tagging"));
     Upload upload = Upload.of(request::getHeader);
     return readBody(ctx, upload).compose(read -> part
         ? multipart.putPart(ctx, read.caller(), resource, params.get("uploadId"), partNumber, read.content(),
             requestId)
-        : store(ctx, read.caller(), resource, read.content(), metadata, conditions, requestId));
+        : store(ctx, read.caller(), resource, read.content(), metadata, tags, conditions, requestId));
   }
 
   /**
@@ -347,6 +364,28 @@ public final class S3Api {
     Upload upload = Upload.of(request::getHeader, Multipart.MAX_DOCUMENT_BYTES, false);
     return readBody(ctx, upload).compose(read -> multipart.complete(ctx, read.caller(), resource,
         params.get("uploadId"), read.content().bytes(), conditions, requestId));
+  }
+
+  /** PutObjectTagging's document: a few hundred bytes. */
+  static final long MAX_TAGGING_DOCUMENT = 64 * 1024;
+
+  /**
+   * PutObjectTagging ({@code PUT /s3/{bucket}/{key}?tagging}): its {@code <Tagging>} document read as a body is (with
+   * a Content-MD5 or a checksum, as S3 requires), checked ({@link ObjectTags}: InvalidTag, MalformedXML), and made the
+   * object's tags, its content and time as they are.
+   */
+  private Future<Void> putObjectTagging(RoutingContext ctx, Resource resource, String requestId) {
+    HttpServerRequest request = ctx.request();
+    Upload upload = Upload.of(request::getHeader, MAX_TAGGING_DOCUMENT, true);
+    if (!upload.digested()) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "Missing required header for this request: Content-MD5");
+    }
+    return readBody(ctx, upload).compose(read -> {
+      JsonObject tags = ObjectTags.ofDocument(read.content().bytes());
+      String account = read.caller().account().id();
+      return store.setTags(account, resource.bucket(), resource.key(), tags).compose(found -> found
+          ? ctx.response().putHeader("x-amz-request-id", requestId).end() : missing(account, resource));
+    });
   }
 
   /**
@@ -409,15 +448,22 @@ public final class S3Api {
           + "object to itself without changing the object's metadata, storage class, website redirect location or "
           + "encryption attributes.");
     }
+    String tagging = request.getHeader("x-amz-tagging-directive");
+    if (tagging != null && !tagging.equals("COPY") && !tagging.equals("REPLACE")) {
+      throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown tagging directive.")
+          .with("ArgumentName", "x-amz-tagging-directive").with("ArgumentValue", tagging);
+    }
     // REPLACE without any: none (an empty object, which the store keeps as none); COPY: null, the source's
     JsonObject metadata = !"REPLACE".equals(directive) ? null
         : Optional.ofNullable(ObjectMetadata.of(request.headers())).orElseGet(JsonObject::new);
+    JsonObject tags = !"REPLACE".equals(tagging) ? null
+        : Optional.ofNullable(ObjectTags.ofHeader(request.getHeader("x-amz-tagging"))).orElseGet(JsonObject::new);
     Preconditions conditions = Preconditions.ofCopySource(request::getHeader);
     Preconditions.Write destination = Preconditions.ofWrite(request::getHeader);
     return readNoBody(ctx, "CopyObject").compose(read -> {
       String account = read.caller().account().id();
       Instant now = Instant.now();
-      return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), metadata,
+      return store.copy(account, source.bucket(), source.key(), resource.bucket(), resource.key(), metadata, tags,
           maxStoredBytes, now, found -> {
             refuseUnmet(conditions, found);
             return Future.succeededFuture();
@@ -695,10 +741,10 @@ public final class S3Api {
    * hold; 200 with its ETag (and checksum).
    */
   private Future<Void> store(RoutingContext ctx, Caller caller, Resource resource, Upload.Checked content,
-      JsonObject metadata, Preconditions.Write conditions, String requestId) {
+      JsonObject metadata, JsonObject tags, Preconditions.Write conditions, String requestId) {
     Buffer data = content.buffer();
     return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
-        content.checksum(), metadata, maxStoredBytes, Instant.now(),
+        content.checksum(), metadata, tags, maxStoredBytes, Instant.now(),
         Preconditions.Write.check(conditions, resource.key()))
         .compose(used -> {
           if (used >= 0) {
@@ -962,8 +1008,14 @@ public final class S3Api {
         .with("ActualPartCount", Integer.toString(Math.max(o.parts(), 1)));
   }
 
-  /** The object's ETag, time and metadata ({@link ObjectMetadata}: its Content-Type, {@code x-amz-meta-*}...). */
+  /**
+   * The object's ETag, time, metadata ({@link ObjectMetadata}: its Content-Type, {@code x-amz-meta-*}...) and how many
+   * tags it has.
+   */
   private static HttpServerResponse objectHeaders(HttpServerResponse response, StoredObject o) {
+    if (o.tagCount() > 0) {
+      response.putHeader("x-amz-tagging-count", Integer.toString(o.tagCount()));
+    }
     return ObjectMetadata.write(response, o.metadata())
         .putHeader("ETag", "\"" + o.etag() + "\"")
         .putHeader("Last-Modified", HTTP_DATE.format(o.lastModified()))
