@@ -1108,9 +1108,9 @@ public final class S3Api {
       }
       asked.add(name.strip());
     }
-    int max = attributeNumber(request, "x-amz-max-parts", Multipart.MAX_PARTS);
+    int max = Math.min(attributeNumber(request, "x-amz-max-parts", Multipart.MAX_PARTS), Multipart.MAX_PARTS);
     int marker = attributeNumber(request, "x-amz-part-number-marker", 0);
-    return store.parts(account, resource.bucket(), resource.key(), marker, Math.min(max, Multipart.MAX_PARTS))
+    return store.parts(account, resource.bucket(), resource.key(), marker, max)
         .compose(found -> found.isEmpty() ? missing(account, resource) : response
             .putHeader("Last-Modified", HTTP_DATE.format(found.get().object().lastModified()))
             .putHeader("Content-Type", "application/xml")

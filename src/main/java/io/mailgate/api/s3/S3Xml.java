@@ -387,8 +387,7 @@ final class S3Xml {
    */
   static String listAllMyBucketsResult(List<ReceivedObjectStore.Bucket> buckets, Account owner, String next,
       String prefix) {
-    StringBuilder b = new StringBuilder(512 + buckets.size() * 120).append(DECLARATION)
-        .append("<ListAllMyBucketsResult xmlns=\"").append(NAMESPACE).append("\"><Buckets>");
+    StringBuilder b = open("ListAllMyBucketsResult").append("<Buckets>");
     for (ReceivedObjectStore.Bucket bucket : buckets) {
       b.append("<Bucket>");
       text(b, "Name", bucket.name());
