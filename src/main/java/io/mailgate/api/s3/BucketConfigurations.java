@@ -15,7 +15,8 @@ final class BucketConfigurations {
   /**
    * Those answered with a document: the bucket's location (empty: us-east-1's, and the endpoint answers in every
    * region), versioning never enabled (objects are not versioned), no access logging, no notifications, no transfer
-   * acceleration, requests paid by the bucket's owner.
+   * acceleration, requests paid by the bucket's owner, objects owned by it with ACLs disabled (BucketOwnerEnforced,
+   * S3's default: {@link Acls}).
    */
   private static final Map<String, String> DOCUMENTS = Map.of(
       "location", "<LocationConstraint xmlns=\"" + S3Xml.NAMESPACE + "\"/>",
@@ -24,7 +25,9 @@ final class BucketConfigurations {
       "notification", "<NotificationConfiguration xmlns=\"" + S3Xml.NAMESPACE + "\"/>",
       "accelerate", "<AccelerateConfiguration xmlns=\"" + S3Xml.NAMESPACE + "\"/>",
       "requestPayment", "<RequestPaymentConfiguration xmlns=\"" + S3Xml.NAMESPACE
-          + "\"><Payer>BucketOwner</Payer></RequestPaymentConfiguration>");
+          + "\"><Payer>BucketOwner</Payer></RequestPaymentConfiguration>",
+      "ownershipControls", "<OwnershipControls xmlns=\"" + S3Xml.NAMESPACE
+          + "\"><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>");
 
   /** Those S3 answers 404 for when the bucket has none, with its code for each. */
   private static final Map<String, S3Error> ABSENT = Map.ofEntries(
@@ -36,12 +39,14 @@ final class BucketConfigurations {
       Map.entry("encryption", S3Error.NO_ENCRYPTION_CONFIGURATION),
       Map.entry("website", S3Error.NO_SUCH_WEBSITE_CONFIGURATION),
       Map.entry("publicAccessBlock", S3Error.NO_PUBLIC_ACCESS_BLOCK),
-      Map.entry("ownershipControls", S3Error.NO_OWNERSHIP_CONTROLS),
       Map.entry("replication", S3Error.NO_REPLICATION_CONFIGURATION),
       Map.entry("object-lock", S3Error.NO_OBJECT_LOCK_CONFIGURATION));
 
+  /** The bucket's ACL: its owner's full control ({@link Acls#policy}), which names the account. */
+  static final String ACL = "acl";
+
   /** Those of which a bucket may have several, listed by id: not kept, so not listed either. */
-  private static final List<String> NOT_IMPLEMENTED = List.of("acl", "analytics", "metrics", "inventory",
+  private static final List<String> NOT_IMPLEMENTED = List.of("analytics", "metrics", "inventory",
       "intelligent-tiering", "metadataTable", "metadataConfiguration");
 
   private BucketConfigurations() {}
@@ -49,7 +54,8 @@ final class BucketConfigurations {
   /** The configuration a bucket's GET asks for by its parameters; null when it asks for none (it is a listing). */
   static String asked(Map<String, String> params) {
     for (String name : params.keySet()) {
-      if (DOCUMENTS.containsKey(name) || ABSENT.containsKey(name) || NOT_IMPLEMENTED.contains(name)) {
+      if (name.equals(ACL) || DOCUMENTS.containsKey(name) || ABSENT.containsKey(name)
+          || NOT_IMPLEMENTED.contains(name)) {
         return name;
       }
     }

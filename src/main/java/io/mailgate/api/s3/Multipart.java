@@ -125,6 +125,7 @@ final class Multipart {
       }
     }
     String type = checksumType(algorithm, ctx.request().getHeader("x-amz-checksum-type"));
+    Acls.refuseForObject(ctx.request()::getHeader);
     JsonObject metadata = ObjectMetadata.of(ctx.request().headers());
     JsonObject tags = ObjectTags.ofHeader(ctx.request().getHeader("x-amz-tagging"));
     byte[] id = new byte[32];

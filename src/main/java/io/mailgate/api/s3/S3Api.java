@@ -63,7 +63,7 @@ import java.util.logging.Logger;
  * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. ListBuckets ({@code GET /s3}) lists
  * the account's buckets; a bucket's configurations read are those of a bucket without any
  * ({@link BucketConfigurations}). Anything else is S3's MethodNotAllowed (POST but a multipart upload's or
- * DeleteObjects'...) or NotImplemented (ACLs, tagging, setting a bucket's configurations...).
+ * DeleteObjects'...) or NotImplemented (setting a bucket's configurations...). ACLs are disabled ({@link Acls}).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -183,7 +183,8 @@ public final class S3Api {
               || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
               || (method == HttpMethod.POST && ofUpload) || deletes;
       boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
-      if (ofBucketItself && !params.isEmpty()) {
+      boolean putAcl = method == HttpMethod.PUT && resource.bucket() != null && params.containsKey("acl");
+      if (ofBucketItself && !params.isEmpty() && !putAcl) {
         // a bucket's configurations (?tagging, ?policy, ?cors...) are not kept: refused, not acknowledged
         throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + params.keySet().iterator().next()
             + "' configuration is not implemented here.");
@@ -194,7 +195,9 @@ public final class S3Api {
             .with("ResourceType", resource.type());
       }
       boolean presigned = request.getHeader("Authorization") == null;
-      if (ofBucketItself) {
+      if (putAcl) {
+        answered = putAcl(ctx, resource, requestId);
+      } else if (ofBucketItself) {
         answered = method == HttpMethod.PUT ? createBucket(ctx, resource.bucket(), requestId)
             : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
                 .compose(caller -> deleteBucket(ctx, caller, resource.bucket(), requestId));
@@ -252,16 +255,18 @@ public final class S3Api {
       // a bucket's configuration, which it has not: answered as S3 answers for a bucket without it
       return store.bucketExists(caller.account().id(), resource.bucket()).compose(exists -> exists
           ? ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
-              .end(BucketConfigurations.document(configuration, resource.bucket()))
+              .end(configuration.equals(BucketConfigurations.ACL) ? Acls.policy(caller.account())
+                  : BucketConfigurations.document(configuration, resource.bucket()))
           : Future.failedFuture(noSuchBucket(resource.bucket())));
     }
     boolean attributes = resource.key() != null && params.containsKey("attributes")
         && ctx.request().method() == HttpMethod.GET;
     boolean tagging = resource.key() != null && params.containsKey("tagging")
         && ctx.request().method() != HttpMethod.HEAD;
+    boolean acl = resource.key() != null && params.containsKey("acl") && ctx.request().method() == HttpMethod.GET;
     for (String name : params.keySet()) {
       if (SUBRESOURCES.contains(name) && !(attributes && name.equals("attributes"))
-          && !(tagging && name.equals("tagging"))) {
+          && !(tagging && name.equals("tagging")) && !(acl && name.equals("acl"))) {
         return Future.failedFuture(new S3Exception(S3Error.NOT_IMPLEMENTED,
             "The '" + name + "' parameter is not implemented here."));
       }
@@ -279,6 +284,11 @@ public final class S3Api {
     }
     if (attributes) {
       return objectAttributes(ctx.request(), account, resource, response);
+    }
+    if (acl) { // GetObjectAcl: ACLs are disabled, the object is its owner's
+      return store.head(account, resource.bucket(), resource.key()).compose(found -> found.isEmpty()
+          ? missing(account, resource)
+          : response.putHeader("Content-Type", "application/xml").end(Acls.policy(caller.account())));
     }
     if (tagging) {
       // GetObjectTagging; DeleteObjectTagging (204), the object's content and time as they are
@@ -333,6 +343,9 @@ public final class S3Api {
         throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The '" + name + "' parameter is not implemented here.");
       }
     }
+    if (!part) {
+      Acls.refuseForObject(request::getHeader);
+    }
     String copySource = request.getHeader("x-amz-copy-source");
     if (copySource != null) {
       return part ? uploadPartCopy(ctx, resource, params, copySource, requestId)
@@ -364,6 +377,29 @@ public final class S3Api {
     Upload upload = Upload.of(request::getHeader, Multipart.MAX_DOCUMENT_BYTES, false);
     return readBody(ctx, upload).compose(read -> multipart.complete(ctx, read.caller(), resource,
         params.get("uploadId"), read.content().bytes(), conditions, requestId));
+  }
+
+  /**
+   * PutObjectAcl and PutBucketAcl ({@code ?acl}): ACLs are disabled ({@link Acls}), so one is refused
+   * (AccessControlListNotSupported, before its body is read) unless it asks for what there is, the owner's full
+   * control, with a canned ACL and no document: then 200, once the object or bucket is found.
+   */
+  private Future<Void> putAcl(RoutingContext ctx, Resource resource, String requestId) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    String length = request.getHeader("Content-Length");
+    boolean document = (length != null && !length.strip().equals("0"))
+        || request.getHeader("Transfer-Encoding") != null;
+    if (document || !Acls.ownerOnly(request::getHeader)) {
+      throw new S3Exception(S3Error.ACCESS_CONTROL_LIST_NOT_SUPPORTED);
+    }
+    return readBody(ctx, Upload.of(lengthZeroWhenAbsent(request), 0, false)).compose(read -> {
+      String account = read.caller().account().id();
+      Future<Boolean> found = resource.key() == null ? store.bucketExists(account, resource.bucket())
+          : store.head(account, resource.bucket(), resource.key()).map(Optional::isPresent);
+      return found.compose(exists -> exists ? ctx.response().putHeader("x-amz-request-id", requestId).end()
+          : resource.key() == null ? Future.failedFuture(noSuchBucket(resource.bucket())) : missing(account, resource));
+    });
   }
 
   /** PutObjectTagging's document: a few hundred bytes. */
@@ -501,6 +537,7 @@ public final class S3Api {
     if (!BucketNames.valid(bucket)) {
       throw new S3Exception(S3Error.INVALID_BUCKET_NAME).with("BucketName", bucket);
     }
+    Acls.refuseForBucket(request::getHeader);
     return readBody(ctx, Upload.of(lengthZeroWhenAbsent(request), MAX_BUCKET_CONFIGURATION, false)).compose(read -> {
           byte[] document = read.content().bytes();
           if (document.length > 0 && !S3Xml.rootIs(document, "CreateBucketConfiguration")) {

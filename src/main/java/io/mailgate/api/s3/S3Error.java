@@ -7,6 +7,9 @@ package io.mailgate.api.s3;
  */
 enum S3Error {
   ACCESS_DENIED("AccessDenied", 403, "Access Denied"),
+  ACCESS_CONTROL_LIST_NOT_SUPPORTED("AccessControlListNotSupported", 400, "The bucket does not allow ACLs"),
+  INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP("InvalidBucketAclWithObjectOwnership", 400,
+      "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"),
   AUTHORIZATION_HEADER_MALFORMED("AuthorizationHeaderMalformed", 400, "The authorization header is malformed."),
   AUTHORIZATION_QUERY_PARAMETERS_ERROR("AuthorizationQueryParametersError", 400,
       "Error parsing the X-Amz-Credential parameter."),
@@ -51,7 +54,6 @@ enum S3Error {
       "The specified bucket does not have a website configuration"),
   NO_PUBLIC_ACCESS_BLOCK("NoSuchPublicAccessBlockConfiguration", 404,
       "The public access block configuration was not found"),
-  NO_OWNERSHIP_CONTROLS("OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found"),
   NO_REPLICATION_CONFIGURATION("ReplicationConfigurationNotFoundError", 404,
       "The replication configuration was not found"),
   NO_OBJECT_LOCK_CONFIGURATION("ObjectLockConfigurationNotFoundError", 404,

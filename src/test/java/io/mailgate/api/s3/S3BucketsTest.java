@@ -19,11 +19,19 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Bucket;
+import software.amazon.awssdk.services.s3.model.BucketCannedACL;
 import software.amazon.awssdk.services.s3.model.BucketLocationConstraint;
+import software.amazon.awssdk.services.s3.model.GetBucketAclResponse;
+import software.amazon.awssdk.services.s3.model.GetObjectAclResponse;
+import software.amazon.awssdk.services.s3.model.Grant;
 import software.amazon.awssdk.services.s3.model.ListBucketsResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.ObjectCannedACL;
+import software.amazon.awssdk.services.s3.model.ObjectOwnership;
 import software.amazon.awssdk.services.s3.model.Payer;
+import software.amazon.awssdk.services.s3.model.Permission;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.Type;
 
 /**
  * CreateBucket and DeleteBucket through the AWS SDK (what rclone sends before its first upload, {@code aws s3 mb} and
@@ -189,6 +197,8 @@ class S3BucketsTest extends S3NodeTest {
     assertTrue(s3.getBucketNotificationConfiguration(r -> r.bucket("configs")).topicConfigurations().isEmpty());
     assertNull(s3.getBucketAccelerateConfiguration(r -> r.bucket("configs")).status());
     assertEquals(Payer.BUCKET_OWNER, s3.getBucketRequestPayment(r -> r.bucket("configs")).payer());
+    assertEquals(ObjectOwnership.BUCKET_OWNER_ENFORCED, s3.getBucketOwnershipControls(r -> r.bucket("configs"))
+        .ownershipControls().rules().get(0).objectOwnership(), "S3's default: ACLs disabled");
     Map<String, Runnable> absent = new LinkedHashMap<>();
     absent.put("NoSuchBucketPolicy", () -> s3.getBucketPolicy(r -> r.bucket("configs")));
     absent.put("NoSuchCORSConfiguration", () -> s3.getBucketCors(r -> r.bucket("configs")));
@@ -198,12 +208,10 @@ class S3BucketsTest extends S3NodeTest {
         .bucket("configs")));
     absent.put("NoSuchWebsiteConfiguration", () -> s3.getBucketWebsite(r -> r.bucket("configs")));
     absent.put("NoSuchPublicAccessBlockConfiguration", () -> s3.getPublicAccessBlock(r -> r.bucket("configs")));
-    absent.put("OwnershipControlsNotFoundError", () -> s3.getBucketOwnershipControls(r -> r.bucket("configs")));
     absent.put("ReplicationConfigurationNotFoundError", () -> s3.getBucketReplication(r -> r.bucket("configs")));
     absent.put("ObjectLockConfigurationNotFoundError", () -> s3.getObjectLockConfiguration(r -> r
         .bucket("configs")));
     absent.forEach((code, call) -> refused(404, code, call));
-    refused(501, "NotImplemented", () -> s3.getBucketAcl(r -> r.bucket("configs")));
     refused(501, "NotImplemented", () -> s3.listBucketAnalyticsConfigurations(r -> r.bucket("configs")));
     // of a bucket the account does not have: NoSuchBucket, as for any other request
     assertThrows(NoSuchBucketException.class, () -> s3.getBucketLocation(r -> r.bucket("not-a-bucket")));
@@ -213,5 +221,57 @@ class S3BucketsTest extends S3NodeTest {
         .map(software.amazon.awssdk.services.s3.model.S3Object::key).toList());
     s3.deleteObject(r -> r.bucket("configs").key("k"));
     s3.deleteBucket(r -> r.bucket("configs"));
+  }
+
+  /**
+   * ACLs are disabled, as on an S3 bucket whose Object Ownership is BucketOwnerEnforced (S3's default): read, an ACL is
+   * the owner's full control; a write may ask for that and nothing else, any other is refused and writes nothing.
+   */
+  @Test
+  void aclsAreDisabledAsOnABucketWhoseOwnerIsEnforced() {
+    String account = node.config().get(MailgateConfig.DEV_ACCOUNT_ID);
+    s3.createBucket(r -> r.bucket("acls").acl(BucketCannedACL.PRIVATE));
+    refused(400, "InvalidBucketAclWithObjectOwnership", () -> s3.createBucket(r -> r.bucket("acls-public")
+        .acl(BucketCannedACL.PUBLIC_READ)));
+    assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket("acls-public")));
+
+    s3.putObject(r -> r.bucket("acls").key("private").acl(ObjectCannedACL.PRIVATE), RequestBody.fromString("x"));
+    s3.putObject(r -> r.bucket("acls").key("owned").acl(ObjectCannedACL.BUCKET_OWNER_FULL_CONTROL),
+        RequestBody.fromString("x"));
+    refused(400, "AccessControlListNotSupported", () -> s3.putObject(r -> r.bucket("acls").key("public")
+        .acl(ObjectCannedACL.PUBLIC_READ), RequestBody.fromString("x")));
+    refused(400, "AccessControlListNotSupported", () -> s3.putObject(r -> r.bucket("acls").key("public")
+        .grantRead("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""), RequestBody.fromString("x")));
+    refused(400, "AccessControlListNotSupported", () -> s3.createMultipartUpload(r -> r.bucket("acls").key("public")
+        .acl(ObjectCannedACL.PUBLIC_READ)));
+    refused(400, "AccessControlListNotSupported", () -> s3.copyObject(r -> r.sourceBucket("acls").sourceKey("private")
+        .destinationBucket("acls").destinationKey("public").acl(ObjectCannedACL.PUBLIC_READ_WRITE)));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = 'public'"));
+    assertEquals(0, Db.count(pg, "SELECT count(*) FROM multipart_uploads WHERE object_key = 'public'"));
+
+    GetObjectAclResponse acl = s3.getObjectAcl(r -> r.bucket("acls").key("private"));
+    assertEquals(account, acl.owner().id());
+    assertEquals(1, acl.grants().size());
+    assertEquals(List.of(account, Permission.FULL_CONTROL), List.of(acl.grants().get(0).grantee().id(),
+        acl.grants().get(0).permission()));
+    GetBucketAclResponse bucketAcl = s3.getBucketAcl(r -> r.bucket("acls"));
+    assertEquals(List.of(account, Permission.FULL_CONTROL), List.of(bucketAcl.grants().get(0).grantee().id(),
+        bucketAcl.grants().get(0).permission()));
+    refused(404, "NoSuchKey", () -> s3.getObjectAcl(r -> r.bucket("acls").key("none")));
+
+    // set: what there is, yes; anything else, no
+    s3.putObjectAcl(r -> r.bucket("acls").key("private").acl(ObjectCannedACL.BUCKET_OWNER_FULL_CONTROL));
+    s3.putBucketAcl(r -> r.bucket("acls").acl(BucketCannedACL.PRIVATE));
+    refused(400, "AccessControlListNotSupported", () -> s3.putObjectAcl(r -> r.bucket("acls").key("private")
+        .acl(ObjectCannedACL.PUBLIC_READ)));
+    refused(400, "AccessControlListNotSupported", () -> s3.putBucketAcl(r -> r.bucket("acls")
+        .acl(BucketCannedACL.PUBLIC_READ)));
+    refused(400, "AccessControlListNotSupported", () -> s3.putObjectAcl(r -> r.bucket("acls").key("private")
+        .accessControlPolicy(p -> p.owner(o -> o.id(account)).grants(Grant.builder().permission(Permission.READ)
+            .grantee(g -> g.type(Type.GROUP).uri("http://acs.amazonaws.com/groups/global/AllUsers")).build()))));
+    refused(404, "NoSuchKey", () -> s3.putObjectAcl(r -> r.bucket("acls").key("none").acl(ObjectCannedACL.PRIVATE)));
+    s3.deleteObject(r -> r.bucket("acls").key("private"));
+    s3.deleteObject(r -> r.bucket("acls").key("owned"));
+    s3.deleteBucket(r -> r.bucket("acls"));
   }
 }
