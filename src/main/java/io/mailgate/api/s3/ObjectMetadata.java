@@ -30,7 +30,10 @@ final class ObjectMetadata {
 
   private ObjectMetadata() {}
 
-  /** The metadata a write's headers give its object (PutObject, CreateMultipartUpload, a copy's REPLACE); refused. */
+  /**
+   * The metadata a write's headers give its object (PutObject, CreateMultipartUpload, a copy's REPLACE); null for
+   * none. A value with a control character is InvalidArgument, user metadata past 2 KB MetadataTooLarge.
+   */
   static JsonObject of(MultiMap headers) {
     Map<String, String> kept = new LinkedHashMap<>();
     for (String name : STANDARD) {

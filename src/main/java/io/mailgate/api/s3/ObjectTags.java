@@ -11,8 +11,7 @@ import javax.xml.stream.XMLStreamConstants;
  * An object's tags, as S3 keeps them: at most {@link #MAX_TAGS} keys (1 to 128 characters, none twice, none beginning
  * with {@code aws:}) with values (up to 256), of letters, digits, white space and {@code + - = . _ : / @}; InvalidTag
  * otherwise. Given with a write ({@code x-amz-tagging: k1=v1&k2=v2}, URL-encoded: PutObject, CreateMultipartUpload, a
- * copy's REPLACE) or by PutObjectTagging's {@code <Tagging>} document; kept as a JSON object of keys and values. Plain
- * Java.
+ * copy's REPLACE) or by PutObjectTagging's {@code <Tagging>} document; kept as a JSON object of keys and values.
  */
 final class ObjectTags {
   static final int MAX_TAGS = 10;
@@ -23,10 +22,10 @@ final class ObjectTags {
 
   /** The tags of an {@code x-amz-tagging} header (null: none). */
   static JsonObject ofHeader(String header) {
-    Map<String, String> tags = new LinkedHashMap<>();
     if (header == null || header.isEmpty()) {
       return null;
     }
+    Map<String, String> tags = new LinkedHashMap<>();
     for (String pair : header.split("&", -1)) {
       int eq = pair.indexOf('=');
       String key;
