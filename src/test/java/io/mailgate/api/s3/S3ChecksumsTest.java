@@ -34,6 +34,7 @@ import software.amazon.awssdk.services.s3.model.GetObjectAttributesResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ObjectAttributes;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 /**
@@ -227,5 +228,20 @@ class S3ChecksumsTest extends S3NodeTest {
     assertEquals(5L, whole.objectSize());
     assertThrows(software.amazon.awssdk.services.s3.model.NoSuchKeyException.class, () -> s3.getObjectAttributes(r -> r
         .bucket("sums").key("none").objectAttributes(ObjectAttributes.E_TAG)));
+
+    // what it is asked is S3's, or refused
+    S3Exception none = assertThrows(S3Exception.class, () -> s3.getObjectAttributes(r -> r.bucket("sums").key("parts")
+        .objectAttributesWithStrings(java.util.List.of())));
+    assertEquals("InvalidRequest", none.awsErrorDetails().errorCode(), none.toString());
+    S3Exception unknown = assertThrows(S3Exception.class, () -> s3.getObjectAttributes(r -> r.bucket("sums")
+        .key("parts").objectAttributesWithStrings("ETag", "Owner")));
+    assertEquals("InvalidArgument", unknown.awsErrorDetails().errorCode(), unknown.toString());
+    S3Exception negative = assertThrows(S3Exception.class, () -> s3.getObjectAttributes(r -> r.bucket("sums")
+        .key("parts").objectAttributes(ObjectAttributes.E_TAG).maxParts(-1)));
+    assertEquals("InvalidArgument", negative.awsErrorDetails().errorCode(), negative.toString());
+    S3Exception marker = assertThrows(S3Exception.class, () -> s3.getObjectAttributes(r -> r.bucket("sums")
+        .key("parts").objectAttributes(ObjectAttributes.E_TAG)
+        .overrideConfiguration(o -> o.putHeader("x-amz-part-number-marker", "x"))));
+    assertEquals("InvalidArgument", marker.awsErrorDetails().errorCode(), marker.toString());
   }
 }
