@@ -6,6 +6,7 @@ import io.mailgate.send.SendAuthorization;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -296,18 +297,42 @@ public final class VdmStore {
   }
 
   /**
-   * The account's {@code metric} each day from {@code from} to {@code to} (both included) that has any row, summed
-   * over the groups {@code filter} lets through, in day order.
+   * A series asked for: {@code metric} each day from {@code from} to {@code to} (both included) that has any row,
+   * summed over the groups {@code filter} lets through.
    */
+  public record Series(Metric metric, LocalDate from, LocalDate to, Filter filter) {}
+
+  /** The account's one {@link Series}, in day order. */
   public Future<List<Point>> series(String accountId, Metric metric, LocalDate from, LocalDate to, Filter filter) {
-    String sql = "SELECT day, sum(" + metric.column() + ")::bigint FROM vdm_metrics "
+    return series(accountId, List.of(new Series(metric, from, to, filter))).map(all -> all.get(0));
+  }
+
+  /**
+   * The account's {@code asked} series, in its order, each in day order, all read from one snapshot: a batch read
+   * while a day is computed again has the day's rows from before or from after, never some metrics of each.
+   */
+  public Future<List<List<Point>>> series(String accountId, List<Series> asked) {
+    return pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute()
+        .compose(v -> {
+          List<Future<List<Point>>> each = new ArrayList<>(asked.size());
+          for (Series q : asked) {
+            each.add(series(conn, accountId, q));
+          }
+          return Future.all(each).map(all -> each.stream().map(Future::result).toList());
+        }));
+  }
+
+  private static Future<List<Point>> series(SqlConnection conn, String accountId, Series q) {
+    String sql = "SELECT day, sum(" + q.metric().column() + ")::bigint FROM vdm_metrics "
         + "WHERE account_id = $1 AND day >= $2 AND day <= $3 "
         + "AND ($4::text[] IS NULL OR lower(identity) IN (SELECT lower(v) FROM unnest($4::text[]) v)) "
         + "AND ($5::text[] IS NULL OR configuration_set = ANY($5)) "
         + "AND ($6::text[] IS NULL OR lower(isp) IN (SELECT lower(v) FROM unnest($6::text[]) v)) "
         + "GROUP BY day ORDER BY day";
-    return pool.preparedQuery(sql)
-        .execute(Tuple.of(accountId, from, to, array(filter.identities()), array(filter.configurationSets()),
+    Filter filter = q.filter();
+    return conn.preparedQuery(sql)
+        .execute(Tuple.of(accountId, q.from(), q.to(), array(filter.identities()), array(filter.configurationSets()),
             array(filter.isps())))
         .map(rows -> {
           List<Point> out = new ArrayList<>(rows.size());

@@ -14,8 +14,14 @@ import io.mailgate.testing.Db;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -159,6 +165,48 @@ class VdmStoreTest extends MigratedDatabase {
     assertFalse(await(new VdmStore(pool).replace(day, "node-1", List.of("a1"), counted, now)));
     // (no rows written: the other tests read sums over this day's neighbours)
     assertTrue(await(new VdmStore(pool).replace(day, "node-2", List.of("a1"), Map.of(), now)));
+  }
+
+  /**
+   * A batch of series is read from one snapshot: while a day's rows are replaced again and again (every metric 1, then
+   * every metric 2, ...), each batch has every metric of one computation, never some of the old and some of the new.
+   */
+  @Test
+  void aBatchOfSeriesIsReadFromOneSnapshot() throws Exception {
+    VdmStore store = new VdmStore(pool);
+    LocalDate day = DAY.plusDays(10);
+    Group group = new Group("a3", "x.example", "", "Gmail");
+    List<VdmStore.Series> batch = Arrays.stream(Metric.values())
+        .map(m -> new VdmStore.Series(m, day, day, Filter.NONE)).toList();
+    AtomicBoolean writing = new AtomicBoolean(true);
+    CompletableFuture<Integer> writer = CompletableFuture.supplyAsync(() -> {
+      int n = 0;
+      try {
+        while (writing.get()) {
+          long v = 1 + n % 2;
+          long[] all = new long[Metric.values().length];
+          Arrays.fill(all, v);
+          Instant now = Instant.now();
+          assertTrue(await(store.claim(day, "node-1", 60, now.plusSeconds(3_600))));
+          assertTrue(await(store.replace(day, "node-1", List.of("a3"), Map.of(group, all), now)));
+          n++;
+        }
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      return n;
+    });
+    try {
+      for (int i = 0; i < 300; i++) {
+        List<List<Point>> read = await(store.series("a3", batch));
+        assertEquals(batch.size(), read.size());
+        Set<List<Point>> seen = new HashSet<>(read);
+        assertEquals(1, seen.size(), "read " + i + ": " + read);
+      }
+    } finally {
+      writing.set(false);
+    }
+    assertTrue(writer.get(30, TimeUnit.SECONDS) > 10, "the day was rewritten while read");
   }
 
   @Test

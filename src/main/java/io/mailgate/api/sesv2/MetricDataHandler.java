@@ -31,9 +31,10 @@ import java.util.function.BiFunction;
  * CONFIGURATION_SET, ISP: each {@code *} for any value or a comma-separated list of at most ten; with a {@code *},
  * the other dimensions have one value each), answered with one value per UTC day, from StartDate's day to EndDate's,
  * both included, that has metrics: the days {@link VdmStore} computed for the account (none before VDM was turned on,
- * none with no message). A query that cannot be read is an entry of {@code Errors} (INTERNAL_FAILURE), the others still
- * answered. An account without VDM on is refused (a 400 saying how to turn it on). SES's limits hold: 16 calls and 160
- * queries a second per account, across the nodes ({@code allowed}).
+ * none with no message). The queries of a call are read from one snapshot (a day computed again meanwhile is before
+ * or after for all of them); when that read fails, each query is an entry of {@code Errors} (INTERNAL_FAILURE). An
+ * account without VDM on is refused (a 400 saying how to turn it on). SES's limits hold: 16 calls and 160 queries a
+ * second per account, across the nodes ({@code allowed}).
  */
 public final class MetricDataHandler {
   static final int MAX_QUERIES = 10;
@@ -62,30 +63,29 @@ public final class MetricDataHandler {
     return allowed.apply(account, queries.size())
         .compose(v -> vdmOn(accounts, account, "its metrics are computed from then on, for the messages of the last "
             + "vdm.recomputeDays days too"))
-        .compose(v -> {
-          List<Future<JsonObject>> answers = new ArrayList<>(queries.size());
-          for (Query q : queries) {
-            answers.add(store.series(account, q.metric(), q.from(), q.to(), q.filter()).map(points -> {
-              JsonArray timestamps = new JsonArray();
-              JsonArray values = new JsonArray();
-              for (VdmStore.Point p : points) {
-                timestamps.add(p.day().atStartOfDay(ZoneOffset.UTC).toEpochSecond());
-                values.add(p.value());
+        // one snapshot for the batch: a day computed again meanwhile gives no query its new rows and another its old
+        .compose(v -> store.series(account, queries.stream()
+                .map(q -> new VdmStore.Series(q.metric(), q.from(), q.to(), q.filter())).toList())
+            .map(all -> {
+              JsonArray results = new JsonArray();
+              for (int i = 0; i < queries.size(); i++) {
+                JsonArray timestamps = new JsonArray();
+                JsonArray values = new JsonArray();
+                for (VdmStore.Point p : all.get(i)) {
+                  timestamps.add(p.day().atStartOfDay(ZoneOffset.UTC).toEpochSecond());
+                  values.add(p.value());
+                }
+                results.add(new JsonObject().put("Id", queries.get(i).id()).put("Timestamps", timestamps)
+                    .put("Values", values));
               }
-              return new JsonObject().put("Id", q.id()).put("Timestamps", timestamps).put("Values", values);
-            }).recover(e -> Future.succeededFuture(new JsonObject().put("Id", q.id()).put("Code", "INTERNAL_FAILURE")
-                .put("Message", "The query could not be answered; try again."))));
-          }
-          return Future.join(answers).map(all -> {
-            JsonArray results = new JsonArray();
-            JsonArray errors = new JsonArray();
-            for (Future<JsonObject> f : answers) {
-              JsonObject a = f.result();
-              (a.containsKey("Code") ? errors : results).add(a);
-            }
-            return new JsonObject().put("Results", results).put("Errors", errors);
-          });
-        });
+              return new JsonObject().put("Results", results).put("Errors", new JsonArray());
+            })
+            .recover(e -> {
+              JsonArray errors = new JsonArray();
+              queries.forEach(q -> errors.add(new JsonObject().put("Id", q.id()).put("Code", "INTERNAL_FAILURE")
+                  .put("Message", "The query could not be answered; try again.")));
+              return Future.succeededFuture(new JsonObject().put("Results", new JsonArray()).put("Errors", errors));
+            }));
   }
 
   /** Succeeds when the account has VDM on; else a 400 saying how to turn it on, and what follows ({@code then}). */
