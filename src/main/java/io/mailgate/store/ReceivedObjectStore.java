@@ -2,6 +2,7 @@ package io.mailgate.store;
 
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -455,13 +456,17 @@ public final class ReceivedObjectStore {
   /** What DeleteBucket did. */
   public enum BucketDeletion { DELETED, NOT_EMPTY, NO_SUCH_BUCKET }
 
-  /** The made bucket deleted unless it holds an object or an upload under way; $3: whether it holds one. */
+  /**
+   * The made bucket deleted, with its CORS configuration, unless it holds an object or an upload under way; $3: whether
+   * it holds one.
+   */
   private static final String DELETE_BUCKET = """
       WITH held AS (
         SELECT EXISTS (SELECT 1 FROM received_objects WHERE account_id = $1 AND bucket = $2)
           OR EXISTS (SELECT 1 FROM multipart_uploads WHERE account_id = $1 AND bucket = $2 AND completed_at IS NULL)
           AS holds),
-      gone AS (DELETE FROM s3_buckets WHERE account_id = $1 AND name = $2 AND NOT (SELECT holds FROM held) RETURNING 1)
+      gone AS (DELETE FROM s3_buckets WHERE account_id = $1 AND name = $2 AND NOT (SELECT holds FROM held) RETURNING 1),
+      cors AS (DELETE FROM s3_bucket_cors WHERE account_id = $1 AND bucket = $2 AND NOT (SELECT holds FROM held))
       SELECT (SELECT holds FROM held), EXISTS (SELECT 1 FROM gone)""";
 
   /**
@@ -479,6 +484,55 @@ public final class ReceivedObjectStore {
           : bucketExists(accountId, bucket).map(exists -> exists ? BucketDeletion.DELETED
               : BucketDeletion.NO_SUCH_BUCKET);
     });
+  }
+
+  /** The bucket's CORS rules made $3 (at $4) when the account has the bucket: a row when set. */
+  private static final String SET_CORS = "INSERT INTO s3_bucket_cors (account_id, bucket, rules, updated_at) "
+      + "SELECT $1, $2, $3::jsonb, $4::timestamptz WHERE (" + BUCKET_EXISTS + ") "
+      + "ON CONFLICT (account_id, bucket) DO UPDATE SET rules = EXCLUDED.rules, updated_at = EXCLUDED.updated_at "
+      + "RETURNING 1";
+
+  /**
+   * The bucket's CORS configuration (PutBucketCors) made {@code rules} (a JSON array of its rules, in order), replacing
+   * any: false (nothing written) when the account does not have the bucket.
+   */
+  public Future<Boolean> setCors(String accountId, String bucket, JsonArray rules, Instant now) {
+    return pool.preparedQuery(SET_CORS).execute(Tuple.of(accountId, bucket, rules, Timestamps.utc(now)))
+        .map(rows -> rows.rowCount() > 0);
+  }
+
+  /** The bucket's CORS rules (GetBucketCors): empty when it has none (or the account does not have it). */
+  public Future<Optional<JsonArray>> cors(String accountId, String bucket) {
+    return pool.preparedQuery("SELECT rules FROM s3_bucket_cors WHERE account_id = $1 AND bucket = $2")
+        .execute(Tuple.of(accountId, bucket))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of((JsonArray) rows.iterator().next().getValue(0)));
+  }
+
+  /** The bucket's CORS configuration deleted (DeleteBucketCors), if it had one: whether the account has the bucket. */
+  public Future<Boolean> deleteCors(String accountId, String bucket) {
+    return pool.preparedQuery("DELETE FROM s3_bucket_cors WHERE account_id = $1 AND bucket = $2")
+        .execute(Tuple.of(accountId, bucket)).compose(deleted -> bucketExists(accountId, bucket));
+  }
+
+  /** The most accounts' configurations of one bucket name a preflight weighs. */
+  static final int MAX_CORS_CONFIGURATIONS = 100;
+
+  /**
+   * The CORS rules of the buckets named {@code bucket} a browser's request is judged by: of the account whose access
+   * key {@code accessKeyId} is (a signed or presigned request's; none when the key is not there), or with no key (a
+   * preflight of a URL that is not presigned carries no credentials) of every account that has a bucket of that name
+   * with a configuration, by account ({@value #MAX_CORS_CONFIGURATIONS} at most).
+   */
+  public Future<List<JsonArray>> corsOf(String bucket, String accessKeyId) {
+    return pool.preparedQuery("SELECT rules FROM s3_bucket_cors WHERE bucket = $1 AND ($2::text IS NULL OR "
+            + "account_id = (SELECT account_id FROM access_keys WHERE access_key_id = $2)) ORDER BY account_id LIMIT "
+            + MAX_CORS_CONFIGURATIONS)
+        .execute(Tuple.of(bucket, accessKeyId))
+        .map(rows -> {
+          List<JsonArray> out = new ArrayList<>(rows.size());
+          rows.forEach(r -> out.add((JsonArray) r.getValue(0)));
+          return out;
+        });
   }
 
   /** A bucket of ListBuckets: its name and when it was made (for one that was not, its oldest sign of being). */

@@ -5,10 +5,11 @@ import java.util.Map;
 
 /**
  * A bucket's configurations as a GET of one reads them ({@code GET /s3/{bucket}?location}, {@code ?versioning},
- * {@code ?policy}...). None is ever set here (a PUT of one is NotImplemented), so each is answered as S3 answers it
- * for a bucket that has none: tools that read them before they act (Terraform's {@code aws_s3_bucket}, {@code mc},
- * s3cmd, the CLI's {@code get-bucket-location}) are told the truth, rather than handed the bucket's listing. Those
- * that list several configurations of a kind (analytics, inventory...) are NotImplemented. Plain Java.
+ * {@code ?policy}...). None is ever set here (a PUT of one is NotImplemented; CORS, kept, is {@link Cors}'s), so
+ * each is answered as S3 answers it for a bucket that has none: tools that read them before they act (Terraform's
+ * {@code aws_s3_bucket}, {@code mc}, s3cmd, the CLI's {@code get-bucket-location}) are told the truth, rather than
+ * handed the bucket's listing. Those that list several configurations of a kind (analytics, inventory...) are
+ * NotImplemented. Plain Java.
  */
 final class BucketConfigurations {
 
@@ -33,7 +34,6 @@ final class BucketConfigurations {
   private static final Map<String, S3Error> ABSENT = Map.ofEntries(
       Map.entry("policy", S3Error.NO_SUCH_BUCKET_POLICY),
       Map.entry("policyStatus", S3Error.NO_SUCH_BUCKET_POLICY),
-      Map.entry("cors", S3Error.NO_SUCH_CORS_CONFIGURATION),
       Map.entry("lifecycle", S3Error.NO_SUCH_LIFECYCLE_CONFIGURATION),
       Map.entry("tagging", S3Error.NO_SUCH_TAG_SET),
       Map.entry("encryption", S3Error.NO_ENCRYPTION_CONFIGURATION),

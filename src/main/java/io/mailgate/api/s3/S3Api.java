@@ -61,9 +61,11 @@ import java.util.logging.Logger;
  * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), CopyObject within
  * the account. PutObject, CompleteMultipartUpload and CopyObject take S3's conditional writes
  * ({@code If-None-Match: *}, {@code If-Match}) on the object they would replace. ListBuckets ({@code GET /s3}) lists
- * the account's buckets; a bucket's configurations read are those of a bucket without any
- * ({@link BucketConfigurations}). Anything else is S3's MethodNotAllowed (POST but a multipart upload's or
- * DeleteObjects'...) or NotImplemented (setting a bucket's configurations...). ACLs are disabled ({@link Acls}).
+ * the account's buckets; a bucket's CORS rules are kept (PutBucketCors, GetBucketCors, DeleteBucketCors: {@link Cors}),
+ * answer browsers' preflights ({@code OPTIONS}) and give the answers to requests with an Origin their headers; its
+ * other configurations read are those of a bucket without any ({@link BucketConfigurations}). Anything else is S3's
+ * MethodNotAllowed (POST but a multipart upload's or DeleteObjects'...) or NotImplemented (setting a bucket's other
+ * configurations...). ACLs are disabled ({@link Acls}).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -175,47 +177,92 @@ public final class S3Api {
       Resource resource = Resource.parse(request.path());
       Map<String, String> params = params(request.query());
       HttpMethod method = request.method();
-      boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
-      boolean ofBucket = resource.key() == null && resource.bucket() != null;
-      boolean deletes = ofBucket && method == HttpMethod.POST && params.containsKey("delete");
-      boolean allowed = resource.bucket() == null ? method == HttpMethod.GET
-          : method == HttpMethod.GET || method == HttpMethod.HEAD
-              || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
-              || (method == HttpMethod.POST && ofUpload) || deletes;
-      boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
-      boolean putAcl = method == HttpMethod.PUT && resource.bucket() != null && params.containsKey("acl");
-      if (ofBucketItself && !params.isEmpty() && !putAcl) {
-        // a bucket's configurations (?tagging, ?policy, ?cors...) are not kept: refused, not acknowledged
-        throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + params.keySet().iterator().next()
-            + "' configuration is not implemented here.");
-      }
-      if (!ofBucketItself && !allowed) {
-        // refused before authentication: a PUT's body is never read
-        throw new S3Exception(S3Error.METHOD_NOT_ALLOWED).with("Method", method.name())
-            .with("ResourceType", resource.type());
-      }
-      boolean presigned = request.getHeader("Authorization") == null;
-      if (putAcl) {
-        answered = putAcl(ctx, resource, requestId);
-      } else if (ofBucketItself) {
-        answered = method == HttpMethod.PUT ? createBucket(ctx, resource.bucket(), requestId)
-            : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
-                .compose(caller -> deleteBucket(ctx, caller, resource.bucket(), requestId));
-      } else if (method == HttpMethod.PUT) {
-        answered = putObject(ctx, resource, params, requestId);
-      } else if (method == HttpMethod.POST && params.containsKey("uploadId")) {
-        answered = completeMultipartUpload(ctx, resource, params, requestId);
-      } else if (deletes) {
-        answered = deleteObjects(ctx, resource.bucket(), requestId);
+      String origin = request.getHeader("Origin");
+      if (method == HttpMethod.OPTIONS && resource.bucket() != null) {
+        answered = preflight(ctx, resource, params, requestId);
+      } else if (origin == null || resource.bucket() == null) {
+        answered = dispatch(ctx, resource, params, requestId);
       } else {
-        answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned)).compose(caller -> ofUpload
-            ? multipart.serve(ctx, caller, resource, params, requestId)
-            : serve(ctx, caller, resource, params, requestId));
+        // a browser's request: the bucket's CORS rules give the answer its headers, whatever the answer
+        if (method == HttpMethod.PUT || (method == HttpMethod.POST
+            && (params.containsKey("uploadId") || params.containsKey("delete")))) {
+          request.pause(); // a body its operation reads: kept until the reader is there
+        }
+        answered = store.corsOf(resource.bucket(), Cors.claimedKey(request.getHeader("Authorization"), params))
+            .otherwise(e -> {
+              LOG.warning("CORS rules of bucket " + resource.bucket() + " not read (an answer without CORS headers): "
+                  + e.getMessage());
+              return List.of();
+            })
+            .compose(configurations -> {
+              if (!configurations.isEmpty()) {
+                ctx.response().putHeader("Vary", Cors.VARY);
+                Cors.Allowed allowed = Cors.allowed(configurations, origin, method.name(), List.of());
+                if (allowed != null) {
+                  Cors.allow(ctx.response().headers(), allowed, null);
+                }
+              }
+              try {
+                return dispatch(ctx, resource, params, requestId);
+              } catch (S3Exception e) {
+                return Future.failedFuture(e);
+              }
+            });
       }
     } catch (S3Exception e) {
       answered = Future.failedFuture(e);
     }
     answered.onFailure(e -> fail(ctx, e, requestId));
+  }
+
+  /** The operation a request asks for, done: thrown, a refusal before anything is read. */
+  private Future<Void> dispatch(RoutingContext ctx, Resource resource, Map<String, String> params, String requestId) {
+    HttpServerRequest request = ctx.request();
+    HttpMethod method = request.method();
+    boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
+    boolean ofBucket = resource.key() == null && resource.bucket() != null;
+    boolean deletes = ofBucket && method == HttpMethod.POST && params.containsKey("delete");
+    boolean allowed = resource.bucket() == null ? method == HttpMethod.GET
+        : method == HttpMethod.GET || method == HttpMethod.HEAD
+            || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
+            || (method == HttpMethod.POST && ofUpload) || deletes;
+    boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
+    boolean putAcl = method == HttpMethod.PUT && resource.bucket() != null && params.containsKey("acl");
+    boolean cors = ofBucketItself && params.containsKey("cors");
+    if (ofBucketItself && !params.isEmpty() && !putAcl && !cors) {
+      // a bucket's other configurations (?tagging, ?policy, ?lifecycle...) are not kept: refused, not acknowledged
+      throw new S3Exception(S3Error.NOT_IMPLEMENTED, "The bucket's '" + params.keySet().iterator().next()
+          + "' configuration is not implemented here.");
+    }
+    if (!ofBucketItself && !allowed) {
+      // refused before authentication: a PUT's body is never read
+      throw new S3Exception(S3Error.METHOD_NOT_ALLOWED).with("Method", method.name())
+          .with("ResourceType", resource.type());
+    }
+    boolean presigned = request.getHeader("Authorization") == null;
+    Future<Void> answered;
+    if (putAcl) {
+      answered = putAcl(ctx, resource, requestId);
+    } else if (cors) {
+      answered = method == HttpMethod.PUT ? putCors(ctx, resource.bucket(), requestId)
+          : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
+              .compose(caller -> deleteCors(ctx, caller, resource.bucket(), requestId));
+    } else if (ofBucketItself) {
+      answered = method == HttpMethod.PUT ? createBucket(ctx, resource.bucket(), requestId)
+          : auth.authenticateS3(request, rejected -> refusal(rejected, presigned))
+              .compose(caller -> deleteBucket(ctx, caller, resource.bucket(), requestId));
+    } else if (method == HttpMethod.PUT) {
+      answered = putObject(ctx, resource, params, requestId);
+    } else if (method == HttpMethod.POST && params.containsKey("uploadId")) {
+      answered = completeMultipartUpload(ctx, resource, params, requestId);
+    } else if (deletes) {
+      answered = deleteObjects(ctx, resource.bucket(), requestId);
+    } else {
+      answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned)).compose(caller -> ofUpload
+          ? multipart.serve(ctx, caller, resource, params, requestId)
+          : serve(ctx, caller, resource, params, requestId));
+    }
+    return answered;
   }
 
   /** The failure handler of the API's routes: what escaped {@link #handle}, in S3's shape. */
@@ -248,6 +295,16 @@ public final class S3Api {
     if (resource.key() == null && params.containsKey("uploads") && ctx.request().method() == HttpMethod.GET) {
       return multipart.listUploads(caller, resource.bucket(), params,
           ctx.response().putHeader("x-amz-request-id", requestId));
+    }
+    if (resource.key() == null && resource.bucket() != null && ctx.request().method() == HttpMethod.GET
+        && params.containsKey("cors")) { // GetBucketCors
+      String account = caller.account().id();
+      return store.cors(account, resource.bucket()).compose(rules -> rules.isPresent()
+          ? ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Content-Type", "application/xml")
+              .end(Cors.document(rules.get()))
+          : store.bucketExists(account, resource.bucket()).compose(exists -> Future.failedFuture(exists
+              ? new S3Exception(S3Error.NO_SUCH_CORS_CONFIGURATION).with("BucketName", resource.bucket())
+              : noSuchBucket(resource.bucket()))));
     }
     String configuration = resource.key() == null && resource.bucket() != null
         && ctx.request().method() == HttpMethod.GET ? BucketConfigurations.asked(params) : null;
@@ -411,17 +468,26 @@ public final class S3Api {
    * object's tags, its content and time as they are.
    */
   private Future<Void> putObjectTagging(RoutingContext ctx, Resource resource, String requestId) {
-    HttpServerRequest request = ctx.request();
-    Upload upload = Upload.of(request::getHeader, MAX_TAGGING_DOCUMENT, true);
-    if (!upload.digested()) {
-      throw new S3Exception(S3Error.INVALID_REQUEST, "Missing required header for this request: Content-MD5");
-    }
-    return readBody(ctx, upload).compose(read -> {
+    return readDocument(ctx, MAX_TAGGING_DOCUMENT).compose(read -> {
       JsonObject tags = ObjectTags.ofDocument(read.content().bytes());
       String account = read.caller().account().id();
       return store.setTags(account, resource.bucket(), resource.key(), tags).compose(found -> found
           ? ctx.response().putHeader("x-amz-request-id", requestId).end() : missing(account, resource));
     });
+  }
+
+  /**
+   * A request's XML document of {@code max} bytes at most, read as a body is once it has a Content-MD5 or a checksum,
+   * as S3 requires of these operations (InvalidRequest without, before the body is read).
+   */
+  private Future<Received> readDocument(RoutingContext ctx, long max) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    Upload upload = Upload.of(request::getHeader, max, true);
+    if (!upload.digested()) {
+      throw new S3Exception(S3Error.INVALID_REQUEST, "Missing required header for this request: Content-MD5");
+    }
+    return readBody(ctx, upload);
   }
 
   /**
@@ -431,13 +497,7 @@ public final class S3Api {
    * have, NoSuchKey for one asked of nothing, a key too long...); in a bucket the account does not have, NoSuchBucket.
    */
   private Future<Void> deleteObjects(RoutingContext ctx, String bucket, String requestId) {
-    HttpServerRequest request = ctx.request();
-    request.pause();
-    Upload upload = Upload.of(request::getHeader, DeleteObjects.MAX_DOCUMENT_BYTES, true);
-    if (!upload.digested()) {
-      throw new S3Exception(S3Error.INVALID_REQUEST, "Missing required header for this request: Content-MD5");
-    }
-    return readBody(ctx, upload).compose(read -> {
+    return readDocument(ctx, DeleteObjects.MAX_DOCUMENT_BYTES).compose(read -> {
       DeleteObjects.Request asked = DeleteObjects.parse(read.content().bytes());
       String account = read.caller().account().id();
       List<DeleteObjects.Asked> deletable = asked.objects().stream().filter(o -> o.refusal() == null).toList();
@@ -548,6 +608,65 @@ public final class S3Api {
             ? Future.failedFuture(new S3Exception(S3Error.TOO_MANY_BUCKETS, "The account has made " + MAX_BUCKETS
                 + " buckets: delete some first."))
             : ctx.response().putHeader("x-amz-request-id", requestId).putHeader("Location", "/" + bucket).end());
+  }
+
+  /**
+   * PutBucketCors ({@code PUT /s3/{bucket}?cors}): its {@code <CORSConfiguration>} document read as a body is (with a
+   * Content-MD5 or a checksum, as S3 requires), checked ({@link Cors}: MalformedXML, InvalidRequest), and made the
+   * bucket's, replacing any; NoSuchBucket for a bucket the account does not have, nothing written.
+   */
+  private Future<Void> putCors(RoutingContext ctx, String bucket, String requestId) {
+    return readDocument(ctx, Cors.MAX_DOCUMENT_BYTES)
+        .compose(read -> store.setCors(read.caller().account().id(), bucket, Cors.ofDocument(read.content().bytes()),
+            Instant.now()))
+        .compose(set -> set ? ctx.response().putHeader("x-amz-request-id", requestId).end()
+            : Future.failedFuture(noSuchBucket(bucket)));
+  }
+
+  /** DeleteBucketCors ({@code DELETE /s3/{bucket}?cors}): 204, whether the bucket had one or not; else NoSuchBucket. */
+  private Future<Void> deleteCors(RoutingContext ctx, Caller caller, String bucket, String requestId) {
+    return store.deleteCors(caller.account().id(), bucket).compose(exists -> exists
+        ? ctx.response().putHeader("x-amz-request-id", requestId).setStatusCode(204).end()
+        : Future.failedFuture(noSuchBucket(bucket)));
+  }
+
+  /**
+   * A browser's preflight ({@code OPTIONS /s3/{bucket}[/{key}]}, S3's "OPTIONS object"): 200 with the CORS headers of
+   * the first rule that allows its Origin, Access-Control-Request-Method and Access-Control-Request-Headers; 403
+   * (AccessForbidden) when the bucket has no CORS configuration or no rule allows it; 400 without an Origin or a method
+   * S3 knows. A preflight carries no credentials: the rules are those of the account whose key a presigned URL names
+   * (its X-Amz-Credential), or with none, those of every account's bucket of that name ({@link Cors#claimedKey}).
+   */
+  private Future<Void> preflight(RoutingContext ctx, Resource resource, Map<String, String> params,
+      String requestId) {
+    HttpServerRequest request = ctx.request();
+    String origin = request.getHeader("Origin");
+    if (origin == null) {
+      throw new S3Exception(S3Error.BAD_REQUEST, "Insufficient information. Origin request header needed.");
+    }
+    String method = request.getHeader("Access-Control-Request-Method");
+    if (method == null || !Cors.METHODS.contains(method)) {
+      throw new S3Exception(S3Error.BAD_REQUEST, "Invalid Access-Control-Request-Method: " + method);
+    }
+    List<String> requested = Cors.requestedHeaders(request.getHeader("Access-Control-Request-Headers"));
+    return store.corsOf(resource.bucket(), Cors.claimedKey(request.getHeader("Authorization"), params))
+        .compose(configurations -> {
+          if (configurations.isEmpty()) {
+            return Future.failedFuture(new S3Exception(S3Error.ACCESS_FORBIDDEN,
+                "CORSResponse: CORS is not enabled for this bucket."));
+          }
+          HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
+              .putHeader("Vary", Cors.VARY);
+          Cors.Allowed allowed = Cors.allowed(configurations, origin, method, requested);
+          if (allowed == null) {
+            return Future.failedFuture(new S3Exception(S3Error.ACCESS_FORBIDDEN, "CORSResponse: This CORS request is "
+                + "not allowed. This is usually because the evalution of Origin, request method / "
+                + "Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the "
+                + "resource's CORS spec.").with("Method", method).with("ResourceType", resource.type()));
+          }
+          Cors.allow(response.headers(), allowed, requested);
+          return response.end();
+        });
   }
 
   /**

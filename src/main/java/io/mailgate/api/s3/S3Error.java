@@ -7,6 +7,8 @@ package io.mailgate.api.s3;
  */
 enum S3Error {
   ACCESS_DENIED("AccessDenied", 403, "Access Denied"),
+  /** A browser's preflight that no CORS rule of the bucket allows. */
+  ACCESS_FORBIDDEN("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed."),
   ACCESS_CONTROL_LIST_NOT_SUPPORTED("AccessControlListNotSupported", 400, "The bucket does not allow ACLs"),
   INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP("InvalidBucketAclWithObjectOwnership", 400,
       "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"),
@@ -15,6 +17,7 @@ enum S3Error {
       "Error parsing the X-Amz-Credential parameter."),
   BUCKET_NOT_EMPTY("BucketNotEmpty", 409, "The bucket you tried to delete is not empty"),
   TOO_MANY_BUCKETS("TooManyBuckets", 400, "You have attempted to create more buckets than allowed"),
+  BAD_REQUEST("BadRequest", 400, "Bad Request"),
   BAD_DIGEST("BadDigest", 400, "The Content-MD5 you specified did not match what we received."),
   CONTENT_SHA256_MISMATCH("XAmzContentSHA256Mismatch", 400,
       "The provided 'x-amz-content-sha256' header does not match what was computed."),

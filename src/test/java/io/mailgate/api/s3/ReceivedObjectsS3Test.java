@@ -626,7 +626,7 @@ class ReceivedObjectsS3Test {
     // multipart uploads are (S3MultipartTest), their listing by common prefixes too: a bucket without uploads
     assertTrue(s3.listMultipartUploads(r -> r.bucket("method-bucket").delimiter("/")).commonPrefixes().isEmpty());
     assertEquals(0, Db.count(pg, "SELECT count(*) FROM received_objects WHERE object_key = 'copied-not'"));
-    refused(501, "NotImplemented", () -> s3.deleteBucketCors(r -> r.bucket("method-bucket")));
+    refused(501, "NotImplemented", () -> s3.deleteBucketLifecycle(r -> r.bucket("method-bucket")));
     refused(501, "NotImplemented", () -> s3.getObjectRetention(r -> r.bucket("method-bucket").key("k")));
 
     // the service is listed (ListBuckets, S3BucketsTest), and only that: refused before authentication

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mailgate.store.ReceivedObjectStore.ListedKey;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -146,5 +147,35 @@ class S3UnitsTest {
     S3Exception large = assertThrows(S3Exception.class, () -> ObjectMetadata.of(most.add("x-amz-meta-e", "")));
     assertEquals(S3Error.METADATA_TOO_LARGE, large.error());
     assertTrue(large.details().contains(java.util.Map.entry("Size", "2049")), large.details().toString());
+  }
+
+  /** CORS rules: one wildcard anywhere, origins exact, headers in any case, the first rule that allows it applied. */
+  @Test
+  void corsRulesMatchAsS3MatchesThem() {
+    assertTrue(Cors.matches("https://*.example.com", "https://a.b.example.com"));
+    assertTrue(Cors.matches("*", ""));
+    assertTrue(Cors.matches("x-amz-*", "x-amz-date"));
+    assertFalse(Cors.matches("https://*.example.com", "https://example.com"));
+    assertFalse(Cors.matches("ab*ba", "aba"), "the head and the tail do not overlap");
+    io.vertx.core.json.JsonArray rules = Cors.ofDocument(("<CORSConfiguration xmlns=\"" + S3Xml.NAMESPACE + "\">"
+        + "<CORSRule><ID>one</ID><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>PUT</AllowedMethod>"
+        + "<AllowedHeader>Content-*</AllowedHeader><MaxAgeSeconds>60</MaxAgeSeconds></CORSRule>"
+        + "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+        + "<ExposeHeader>ETag</ExposeHeader></CORSRule></CORSConfiguration>").getBytes(StandardCharsets.UTF_8));
+    assertEquals(rules, Cors.ofDocument(Cors.document(rules).getBytes(StandardCharsets.UTF_8)), "written back as read");
+    List<io.vertx.core.json.JsonArray> configurations = List.of(rules);
+    Cors.Allowed put = Cors.allowed(configurations, "https://a.example.com", "PUT", List.of("content-type"));
+    assertEquals("one", put.rule().id());
+    assertEquals("https://a.example.com", put.origin());
+    assertNull(Cors.allowed(configurations, "https://a.example.com", "PUT", List.of("x-amz-date")));
+    assertEquals("*", Cors.allowed(configurations, "https://a.example.com", "GET", List.of()).origin());
+    assertNull(Cors.allowed(configurations, "https://a.example.com", "DELETE", List.of()));
+    assertEquals(List.of("content-type", "x-amz-date"), Cors.requestedHeaders(" Content-Type,, X-Amz-Date "));
+
+    assertEquals("AKID", Cors.claimedKey("AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/s3/aws4_request, "
+        + "SignedHeaders=host, Signature=00", java.util.Map.of()));
+    assertEquals("AKQ", Cors.claimedKey(null, java.util.Map.of("X-Amz-Credential", "AKQ/20261206/us-east-1/s3/x")));
+    assertNull(Cors.claimedKey("Bearer token", java.util.Map.of()));
+    assertNull(Cors.claimedKey(null, java.util.Map.of("X-Amz-Credential", "no-slash")));
   }
 }
