@@ -509,9 +509,11 @@ public final class ApiVerticle extends VerticleBase {
     }
     // received mail (and files of jobs) through S3's API, path-style under its own prefix ("/s3/*" matches "/s3" too);
     // only the bodies of uploads (PutObject, UploadPart, CompleteMultipartUpload) are read, by S3Api itself once their
-    // key is known
+    // key is known; an HTML form's (POST Object: its credentials are in it) before, within a share of its own
     S3Api s3 = new S3Api(auth, new ReceivedObjectStore(db), new MultipartStore(db), (ByteBudget) vertx.sharedData()
         .getLocalMap("mailgate.http").computeIfAbsent("s3-reads", k -> new ByteBudget(MAX_S3_READS_IN_FLIGHT)),
+        (ByteBudget) vertx.sharedData().getLocalMap("mailgate.http")
+            .computeIfAbsent("s3-forms", k -> new ByteBudget(S3Api.MAX_FORMS_IN_FLIGHT)),
         config.get(MailgateConfig.RECEIVING_MAX_STORED_BYTES_PER_ACCOUNT));
     router.route(S3Api.PATH + "/*").handler(s3::handle).failureHandler(s3::fail);
     // SES v1 (Query API) at the root, as SES's own endpoint serves both APIs. Its form body is read here rather than

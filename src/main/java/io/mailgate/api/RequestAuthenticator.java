@@ -76,6 +76,36 @@ public final class RequestAuthenticator {
   }
 
   /**
+   * Authenticates an HTML form's upload to the S3 API (S3's POST policy: the form's {@code x-amz-credential},
+   * {@code policy} and {@code x-amz-signature} fields, read from its body), refused as {@code refusal} says; the key
+   * looked up as any request's is ({@link #lookUp}: a made-up one counts against its client's address).
+   */
+  public Future<Caller> authenticateS3Post(HttpServerRequest request, String credential, String policy,
+      String signature, Function<SigV4Result.Rejected, ? extends Throwable> refusal) {
+    int slash = credential == null ? -1 : credential.indexOf('/');
+    if (slash <= 0) {
+      return Future.failedFuture(refusal.apply((SigV4Result.Rejected) s3Verifier.verifyPolicy(credential, policy,
+          signature)));
+    }
+    String keyId = credential.substring(0, slash);
+    return lookUp(request, keyId, refusal).compose(found -> {
+      Optional<AccessKey> key = found.filter(AccessKey::enabled);
+      SigV4Result result;
+      checking = key.orElse(null);
+      try {
+        result = s3Verifier.verifyPolicy(credential, policy, signature);
+      } finally {
+        checking = null;
+      }
+      if (result instanceof SigV4Result.Rejected rejected) {
+        return Future.failedFuture(refusal.apply(rejected));
+      }
+      AccessKey k = key.get();
+      return Future.succeededFuture(new Caller(k.account(), k.accessKeyId(), clients.of(request)));
+    });
+  }
+
+  /**
    * Authenticates a request to the ACM-compatible endpoint (signing name {@code acm}), its body read; refusals are
    * worded as the SES v2 API words them (the same JSON error shape and types).
    */

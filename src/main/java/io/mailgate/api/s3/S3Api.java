@@ -5,6 +5,7 @@ import io.mailgate.api.RequestAuthenticator;
 import io.mailgate.ByteBudget;
 import io.mailgate.OffLoop;
 import io.mailgate.api.sigv4.SigV4Result;
+import io.mailgate.api.sigv4.SigV4Verifier;
 import io.mailgate.api.sigv4.SignedQuery;
 import io.mailgate.metrics.Metrics;
 import io.mailgate.send.Caller;
@@ -64,8 +65,8 @@ import java.util.logging.Logger;
  * the account's buckets; a bucket's CORS rules are kept (PutBucketCors, GetBucketCors, DeleteBucketCors: {@link Cors}),
  * answer browsers' preflights ({@code OPTIONS}) and give the answers to requests with an Origin their headers; its
  * other configurations read are those of a bucket without any ({@link BucketConfigurations}). Anything else is S3's
- * MethodNotAllowed (POST but a multipart upload's or DeleteObjects'...) or NotImplemented (setting a bucket's other
- * configurations...). ACLs are disabled ({@link Acls}).
+ * MethodNotAllowed (POST but a multipart upload's, DeleteObjects' or an HTML form's: POST Object, {@link PostObject})
+ * or NotImplemented (setting a bucket's other configurations...). ACLs are disabled ({@link Acls}).
  *
  * <p>Requests are signed with SigV4 for service {@code s3} (header or presigned URL) with the account's access keys,
  * the SES API's. Buckets are the account's own namespaces: another account's objects are never seen, whatever the
@@ -117,18 +118,28 @@ public final class S3Api {
   private final ReceivedObjectStore store;
   private final Multipart multipart;
   private final ByteBudget reads;
+  private final ByteBudget forms;
   private final long maxStoredBytes;
+
+  /**
+   * The most bytes of HTML forms (POST Object) a node reads at once, besides {@code reads}: a form carries its own
+   * credentials, so it is read before anyone is known to have sent it, and such reads may take only this share of the
+   * budget (one form of the largest size), the rest staying for uploads of known keys.
+   */
+  public static final long MAX_FORMS_IN_FLIGHT = PostObject.MAX_FORM_BYTES;
 
   /**
    * @param reads the objects (or ranges) the node's GETs hold in memory while they are sent: one that would go past
    *     it is answered SlowDown (503), which the SDKs retry with backoff
+   * @param forms the node's budget of HTML forms being read ({@link #MAX_FORMS_IN_FLIGHT}), taken with {@code reads}
    */
   public S3Api(RequestAuthenticator auth, ReceivedObjectStore store, MultipartStore uploads, ByteBudget reads,
-      long maxStoredBytes) {
+      ByteBudget forms, long maxStoredBytes) {
     this.auth = auth;
     this.store = store;
     this.multipart = new Multipart(uploads, store, maxStoredBytes);
     this.reads = reads;
+    this.forms = forms;
     this.maxStoredBytes = maxStoredBytes;
   }
 
@@ -184,9 +195,8 @@ public final class S3Api {
         answered = dispatch(ctx, resource, params, requestId);
       } else {
         // a browser's request: the bucket's CORS rules give the answer its headers, whatever the answer
-        if (method == HttpMethod.PUT || (method == HttpMethod.POST
-            && (params.containsKey("uploadId") || params.containsKey("delete")))) {
-          request.pause(); // a body its operation reads: kept until the reader is there
+        if (method == HttpMethod.PUT || (method == HttpMethod.POST && !params.containsKey("uploads"))) {
+          request.pause(); // a body its operation reads (or drops, refused): kept until the reader is there
         }
         answered = store.corsOf(resource.bucket(), Cors.claimedKey(request.getHeader("Authorization"), params))
             .otherwise(e -> {
@@ -222,10 +232,12 @@ public final class S3Api {
     boolean ofUpload = resource.key() != null && (params.containsKey("uploads") || params.containsKey("uploadId"));
     boolean ofBucket = resource.key() == null && resource.bucket() != null;
     boolean deletes = ofBucket && method == HttpMethod.POST && params.containsKey("delete");
+    boolean form = ofBucket && method == HttpMethod.POST && !deletes && !params.containsKey("uploads")
+        && PostObject.isForm(request.getHeader("Content-Type"));
     boolean allowed = resource.bucket() == null ? method == HttpMethod.GET
         : method == HttpMethod.GET || method == HttpMethod.HEAD
             || ((method == HttpMethod.DELETE || method == HttpMethod.PUT) && resource.key() != null)
-            || (method == HttpMethod.POST && ofUpload) || deletes;
+            || (method == HttpMethod.POST && ofUpload) || deletes || form;
     boolean ofBucketItself = (method == HttpMethod.PUT || method == HttpMethod.DELETE) && ofBucket;
     boolean putAcl = method == HttpMethod.PUT && resource.bucket() != null && params.containsKey("acl");
     boolean cors = ofBucketItself && params.containsKey("cors");
@@ -257,6 +269,8 @@ public final class S3Api {
       answered = completeMultipartUpload(ctx, resource, params, requestId);
     } else if (deletes) {
       answered = deleteObjects(ctx, resource.bucket(), requestId);
+    } else if (form) {
+      answered = postObject(ctx, resource.bucket(), requestId);
     } else {
       answered = auth.authenticateS3(request, rejected -> refusal(rejected, presigned)).compose(caller -> ofUpload
           ? multipart.serve(ctx, caller, resource, params, requestId)
@@ -840,25 +854,32 @@ public final class S3Api {
     boolean presigned = request.getHeader("Authorization") == null;
     Function<SigV4Result.Rejected, S3Exception> refused = rejected -> refusal(rejected, presigned);
     return auth.keyBeforeBodyS3(request, refused)
-        .compose(v -> {
-          long held = upload.inMemory();
-          if (!reads.take(held)) {
-            return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
-          }
-          // a body must arrive at 256 KB/s or better after 30 s: a trickle holds its claim from everyone else
-          ctx.put(BODY_READ, Boolean.TRUE);
-          ApiVerticle.continueIfAwaited(ctx);
-          long timer = ctx.vertx().setTimer(30_000 + upload.length() / 256, t -> request.connection().close());
-          ctx.addEndHandler(ended -> {
-            reads.release(held);
-            ctx.vertx().cancelTimer(timer);
-          });
-          return readExactly(request, upload.length()).onComplete(read -> ctx.vertx().cancelTimer(timer));
-        })
+        .compose(v -> readHeld(ctx, upload))
         .compose(bytes -> OffLoop.when(bytes.length, () -> upload.hashed(bytes))
             .compose(hash -> auth.authenticateS3Upload(request, hash, refused))
             .compose(caller -> OffLoop.when(bytes.length, () -> upload.content(bytes, caller.chunks()))
                 .map(content -> new Received(caller.caller(), content))));
+  }
+
+  /**
+   * Reads a paused request's body whole, its size ({@code upload}'s) counted in the node's budget of S3 bytes in
+   * memory until the request ends (SlowDown past it), at 256 KB/s or better after 30 s (a trickle holds its claim from
+   * everyone else: its connection is closed).
+   */
+  private Future<byte[]> readHeld(RoutingContext ctx, Upload upload) {
+    HttpServerRequest request = ctx.request();
+    long held = upload.inMemory();
+    if (!reads.take(held)) {
+      return Future.failedFuture(new S3Exception(S3Error.SLOW_DOWN));
+    }
+    ctx.put(BODY_READ, Boolean.TRUE);
+    ApiVerticle.continueIfAwaited(ctx);
+    long timer = ctx.vertx().setTimer(30_000 + upload.length() / 256, t -> request.connection().close());
+    ctx.addEndHandler(ended -> {
+      reads.release(held);
+      ctx.vertx().cancelTimer(timer);
+    });
+    return readExactly(request, upload.length()).onComplete(read -> ctx.vertx().cancelTimer(timer));
   }
 
   /**
@@ -898,17 +919,8 @@ public final class S3Api {
    */
   private Future<Void> store(RoutingContext ctx, Caller caller, Resource resource, Upload.Checked content,
       JsonObject metadata, JsonObject tags, Preconditions.Write conditions, String requestId) {
-    Buffer data = content.buffer();
-    return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
-        content.checksum(), metadata, tags, maxStoredBytes, Instant.now(),
-        Preconditions.Write.check(conditions, resource.key()))
-        .compose(used -> {
-          if (used >= 0) {
-            // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
-            return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The object (" + data.length()
-                + " bytes) would take the account past what it may keep (" + maxStoredBytes + " bytes, " + used
-                + " in use): delete objects first.").with("ProposedSize", Long.toString(data.length())));
-          }
+    return write(caller, resource, content, metadata, tags, conditions, requestId)
+        .compose(v -> {
           HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId)
               .putHeader("ETag", "\"" + content.md5() + "\"");
           if (content.checksum() != null) {
@@ -917,6 +929,113 @@ public final class S3Api {
           }
           return response.end();
         });
+  }
+
+  /** Writes the content at the resource, within what the account may keep and if its conditions hold. */
+  private Future<Void> write(Caller caller, Resource resource, Upload.Checked content, JsonObject metadata,
+      JsonObject tags, Preconditions.Write conditions, String requestId) {
+    Buffer data = content.buffer();
+    return store.put(caller.account().id(), resource.bucket(), resource.key(), "s3-put-" + requestId, data,
+        content.checksum(), metadata, tags, maxStoredBytes, Instant.now(),
+        Preconditions.Write.check(conditions, resource.key()))
+        .compose(used -> used < 0 ? Future.succeededFuture()
+            // not S3's (a bucket has no such limit): the nearest of its codes, which no client retries
+            : Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE, "The object (" + data.length()
+                + " bytes) would take the account past what it may keep (" + maxStoredBytes + " bytes, " + used
+                + " in use): delete objects first.").with("ProposedSize", Long.toString(data.length()))));
+  }
+
+  /**
+   * POST Object ({@code POST /s3/{bucket}}, an HTML form: {@link PostObject}): the form read whole within the budget
+   * of S3 bytes in memory (it carries its own credentials, so no key is known before it is read), its policy's
+   * signature checked ({@code x-amz-algorithm} AWS4-HMAC-SHA256 with {@code x-amz-credential}, {@code x-amz-date} and
+   * {@code x-amz-signature}; without a policy, anonymous: AccessDenied), its conditions met, then its file written at
+   * its key with the form's metadata ({@code Content-Type}, {@code x-amz-meta-*}...), tags ({@code tagging}) and
+   * {@code acl} (the owner's only, as a PUT's): 204 with the ETag and Location, or as {@code success_action_status}
+   * asks, 200 or 201 with S3's {@code PostResponse}; {@code success_action_redirect} a 303 to it, naming the bucket,
+   * key and ETag.
+   */
+  private Future<Void> postObject(RoutingContext ctx, String bucket, String requestId) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    String contentType = request.getHeader("Content-Type");
+    Upload upload = Upload.of(name -> name.equalsIgnoreCase("Content-Length") ? request.getHeader(name) : null,
+        PostObject.MAX_FORM_BYTES, false);
+    long held = upload.inMemory();
+    if (!forms.take(held)) {
+      throw new S3Exception(S3Error.SLOW_DOWN);
+    }
+    ctx.addEndHandler(ended -> forms.release(held));
+    return readHeld(ctx, upload)
+        .compose(bytes -> OffLoop.when(bytes.length, () -> PostObject.parse(bytes, contentType)))
+        .compose(form -> {
+          if (form.field("policy") == null) { // anonymous: a bucket here is never public
+            return Future.failedFuture(new S3Exception(S3Error.ACCESS_DENIED));
+          }
+          for (String name : List.of("x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature")) {
+            if (form.field(name) == null) {
+              return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Bucket POST must contain a "
+                  + "field named '" + name + "'.  If it is specified, please check the order of the fields.")
+                  .with("ArgumentName", name));
+            }
+          }
+          if (!form.field("x-amz-algorithm").equals(SigV4Verifier.ALGORITHM)) {
+            return Future.failedFuture(new S3Exception(S3Error.INVALID_ARGUMENT, "Only "
+                + SigV4Verifier.ALGORITHM + " is supported.").with("ArgumentName", "x-amz-algorithm"));
+          }
+          if (form.file().length > Upload.MAX_OBJECT_BYTES) {
+            return Future.failedFuture(new S3Exception(S3Error.ENTITY_TOO_LARGE)
+                .with("ProposedSize", Long.toString(form.file().length))
+                .with("MaxSizeAllowed", Long.toString(Upload.MAX_OBJECT_BYTES)));
+          }
+          String key = PostObject.key(form);
+          return auth.authenticateS3Post(request, form.field("x-amz-credential"), form.field("policy"),
+                  form.field("x-amz-signature"), rejected -> refusal(rejected, true))
+              .compose(caller -> {
+                PostObject.check(form, bucket, Instant.now());
+                String acl = form.field("acl");
+                if (acl != null && !Acls.OWNER_ONLY.contains(acl.strip())) {
+                  throw new S3Exception(S3Error.ACCESS_CONTROL_LIST_NOT_SUPPORTED);
+                }
+                JsonObject metadata = ObjectMetadata.of(PostObject.headers(form));
+                String tagging = form.field("tagging");
+                JsonObject tags = tagging == null ? null
+                    : ObjectTags.ofDocument(tagging.getBytes(StandardCharsets.UTF_8));
+                Resource resource = new Resource(bucket, key);
+                return OffLoop.when(form.file().length, () -> Upload.Checked.of(form.file(), null))
+                    .compose(content -> write(caller, resource, content, metadata, tags, null, requestId)
+                        .compose(v -> posted(ctx, form, resource, content.md5(), requestId)));
+              });
+        });
+  }
+
+  /** POST Object's answer: as the form's {@code success_action_redirect} or {@code success_action_status} asks. */
+  private static Future<Void> posted(RoutingContext ctx, PostObject.Form form, Resource resource, String md5,
+      String requestId) {
+    String etag = "\"" + md5 + "\"";
+    String location = ctx.request().scheme() + "://" + ctx.request().authority() + PATH + "/"
+        + S3Xml.urlEncode(resource.bucket()) + "/" + S3Xml.urlEncode(resource.key()).replace("%2F", "/");
+    HttpServerResponse response = ctx.response().putHeader("x-amz-request-id", requestId).putHeader("ETag", etag)
+        .putHeader("Location", location);
+    String redirect = form.field("success_action_redirect") != null ? form.field("success_action_redirect")
+        : form.field("redirect");
+    if (redirect != null && (redirect.startsWith("http://") || redirect.startsWith("https://"))
+        && ObjectMetadata.headerSafe(redirect)) {
+      return response.setStatusCode(303).putHeader("Location", redirect + (redirect.contains("?") ? "&" : "?")
+          + "bucket=" + S3Xml.urlEncode(resource.bucket()) + "&key=" + S3Xml.urlEncode(resource.key())
+          + "&etag=" + S3Xml.urlEncode(etag)).end();
+    }
+    String status = form.field("success_action_status");
+    if ("201".equals(status)) {
+      StringBuilder b = S3Xml.open("PostResponse");
+      S3Xml.text(b, "Location", location);
+      S3Xml.text(b, "Bucket", resource.bucket());
+      S3Xml.text(b, "Key", resource.key());
+      S3Xml.text(b, "ETag", etag);
+      return response.setStatusCode(201).putHeader("Content-Type", "application/xml")
+          .end(b.append("</PostResponse>").toString());
+    }
+    return response.setStatusCode("200".equals(status) ? 200 : 204).end();
   }
 
   private Future<Void> getObject(RoutingContext ctx, String account, Resource resource, Map<String, String> params,

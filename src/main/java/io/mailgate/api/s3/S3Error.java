@@ -41,6 +41,12 @@ enum S3Error {
   INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
   INVALID_URI("InvalidURI", 400, "Couldn't parse the specified URI."),
   KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
+  MALFORMED_POST_REQUEST("MalformedPOSTRequest", 400,
+      "The body of your POST request is not well-formed multipart/form-data."),
+  MAX_POST_PRE_DATA_LENGTH_EXCEEDED("MaxPostPreDataLengthExceededError", 400,
+      "Your POST request fields preceding the upload file were too large."),
+  INVALID_POLICY_DOCUMENT("InvalidPolicyDocument", 400,
+      "The content of the form does not meet the conditions specified in the policy document."),
   MALFORMED_XML("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our "
       + "published schema"),
   METADATA_TOO_LARGE("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size."),

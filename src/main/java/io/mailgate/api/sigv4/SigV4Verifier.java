@@ -137,6 +137,32 @@ public final class SigV4Verifier {
   }
 
   /**
+   * An HTML form's POST policy (S3's browser-based uploads): {@code signature} must be the hex HMAC-SHA256 of
+   * {@code policy} (the form's field as sent: its base64) under the signing key of {@code credential}'s access key,
+   * date, region and service ({@code AKID/yyyymmdd/region/s3/aws4_request}). When the form may be sent is its
+   * policy's expiration, not a request date: no clock skew is checked here. Never throws for bad input.
+   */
+  public SigV4Result verifyPolicy(String credential, String policy, String signature) {
+    String[] scope = credential == null ? new String[0] : credential.split("/", -1);
+    if (scope.length != 5 || scope[0].isEmpty() || !scope[1].matches("[0-9]{8}") || scope[2].isEmpty()
+        || !services.contains(scope[3]) || !scope[4].equals("aws4_request")) {
+      return incomplete("Error parsing the X-Amz-Credential field: '" + credential + "' is not "
+          + "<access key>/<yyyymmdd>/<region>/s3/aws4_request.");
+    }
+    Optional<String> secret = secrets.apply(scope[0]);
+    if (secret == null || secret.isEmpty()) {
+      return new Rejected(SigV4Error.UNRECOGNIZED_CLIENT, INVALID_TOKEN_MESSAGE);
+    }
+    byte[] provided = signature == null ? null : decodeHex(signature);
+    SecretKeySpec key = signingKeys.signingKey(secret.get(), scope[1], scope[2], scope[3]);
+    if (provided == null || !java.security.MessageDigest.isEqual(
+        SigningKeys.hmac(key, policy.getBytes(StandardCharsets.UTF_8)), provided)) {
+      return new Rejected(SigV4Error.SIGNATURE_DOES_NOT_MATCH, SIGNATURE_MISMATCH_MESSAGE, policy);
+    }
+    return new Verified(scope[0], scope[2], scope[3], clock.instant(), null);
+  }
+
+  /**
    * The access key id a request claims, without verifying anything: lets a caller whose secret store is
    * asynchronous load the secret before calling {@link #verify}.
    */
