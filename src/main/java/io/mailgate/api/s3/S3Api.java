@@ -452,8 +452,10 @@ public final class S3Api {
 
   /**
    * PutObjectAcl and PutBucketAcl ({@code ?acl}): ACLs are disabled ({@link Acls}), so one is refused
-   * (AccessControlListNotSupported, before its body is read) unless it asks for what there is, the owner's full
-   * control, with a canned ACL and no document: then 200, once the object or bucket is found.
+   * (AccessControlListNotSupported; before its body is read when its headers ask for more) unless it asks for what
+   * there is, the owner's full control: with a canned ACL and no document, or with a document (its Content-MD5 or a
+   * checksum required, as S3 requires) granting no one else ({@link Acls#onlyOwner}); then 200, once the object or
+   * bucket is found.
    */
   private Future<Void> putAcl(RoutingContext ctx, Resource resource, String requestId) {
     HttpServerRequest request = ctx.request();
@@ -461,11 +463,16 @@ public final class S3Api {
     String length = request.getHeader("Content-Length");
     boolean document = (length != null && !length.strip().equals("0"))
         || request.getHeader("Transfer-Encoding") != null;
-    if (document || !Acls.ownerOnly(request::getHeader)) {
+    if (!Acls.ownerOnly(request::getHeader) || (document && request.getHeader("x-amz-acl") != null)) {
       throw new S3Exception(S3Error.ACCESS_CONTROL_LIST_NOT_SUPPORTED);
     }
-    return readBody(ctx, Upload.of(lengthZeroWhenAbsent(request), 0, false)).compose(read -> {
+    Future<Received> body = document ? readDocument(ctx, Acls.MAX_DOCUMENT_BYTES)
+        : readBody(ctx, Upload.of(lengthZeroWhenAbsent(request), 0, false));
+    return body.compose(read -> {
       String account = read.caller().account().id();
+      if (document && !Acls.onlyOwner(read.content().bytes(), account)) {
+        throw new S3Exception(S3Error.ACCESS_CONTROL_LIST_NOT_SUPPORTED);
+      }
       Future<Boolean> found = resource.key() == null ? store.bucketExists(account, resource.bucket())
           : store.head(account, resource.bucket(), resource.key()).map(Optional::isPresent);
       return found.compose(exists -> exists ? ctx.response().putHeader("x-amz-request-id", requestId).end()

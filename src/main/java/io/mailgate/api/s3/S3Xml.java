@@ -47,7 +47,8 @@ final class S3Xml {
   }
 
   /** A reader of a request's XML document: no DTD, no entities from outside it. */
-  static javax.xml.stream.XMLStreamReader reader(byte[] document) throws javax.xml.stream.XMLStreamException {
+  private static javax.xml.stream.XMLStreamReader reader(byte[] document)
+      throws javax.xml.stream.XMLStreamException {
     return XML.createXMLStreamReader(new java.io.ByteArrayInputStream(document));
   }
 

@@ -269,7 +269,20 @@ class S3BucketsTest extends S3NodeTest {
     refused(400, "AccessControlListNotSupported", () -> s3.putObjectAcl(r -> r.bucket("acls").key("private")
         .accessControlPolicy(p -> p.owner(o -> o.id(account)).grants(Grant.builder().permission(Permission.READ)
             .grantee(g -> g.type(Type.GROUP).uri("http://acs.amazonaws.com/groups/global/AllUsers")).build()))));
+    // a document: the owner's full control alone, as GetObjectAcl reads it, yes; another user's grant, no
+    s3.putObjectAcl(r -> r.bucket("acls").key("private").accessControlPolicy(p -> p.owner(acl.owner())
+        .grants(acl.grants())));
+    s3.putBucketAcl(r -> r.bucket("acls").accessControlPolicy(p -> p.owner(bucketAcl.owner())
+        .grants(bucketAcl.grants())));
+    refused(400, "AccessControlListNotSupported", () -> s3.putObjectAcl(r -> r.bucket("acls").key("private")
+        .accessControlPolicy(p -> p.owner(acl.owner()).grants(acl.grants().get(0), Grant.builder()
+            .permission(Permission.READ).grantee(g -> g.type(Type.CANONICAL_USER).id("someone-else")).build()))));
+    refused(400, "AccessControlListNotSupported", () -> s3.putObjectAcl(r -> r.bucket("acls").key("private")
+        .accessControlPolicy(p -> p.owner(acl.owner()).grants(Grant.builder().permission(Permission.READ)
+            .grantee(acl.grants().get(0).grantee()).build()))));
     refused(404, "NoSuchKey", () -> s3.putObjectAcl(r -> r.bucket("acls").key("none").acl(ObjectCannedACL.PRIVATE)));
+    refused(404, "NoSuchKey", () -> s3.putObjectAcl(r -> r.bucket("acls").key("none").accessControlPolicy(p -> p
+        .owner(acl.owner()).grants(acl.grants()))));
     s3.deleteObject(r -> r.bucket("acls").key("private"));
     s3.deleteObject(r -> r.bucket("acls").key("owned"));
     s3.deleteBucket(r -> r.bucket("acls"));
