@@ -76,6 +76,15 @@ public final class RequestAuthenticator {
   }
 
   /**
+   * The access key a request names (its Authorization header's Credential, or a presigned URL's X-Amz-Credential),
+   * nothing checked: the S3 API's CORS rules are chosen by it before the request is authenticated.
+   */
+  public static Optional<String> claimedKey(HttpServerRequest request) {
+    return SigV4Verifier.claimedAccessKeyId(new SigV4Request(request.method().name(), request.path(), request.query(),
+        name -> headers(request, name), EMPTY));
+  }
+
+  /**
    * Authenticates an HTML form's upload to the S3 API (S3's POST policy: the form's {@code x-amz-credential},
    * {@code policy} and {@code x-amz-signature} fields, read from its body), refused as {@code refusal} says; the key
    * looked up as any request's is ({@link #lookUp}: a made-up one counts against its client's address).

@@ -6,7 +6,6 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
@@ -134,20 +133,6 @@ final class Cors {
     if (rule.maxAgeSeconds() != null) {
       headers.set("Access-Control-Max-Age", Integer.toString(rule.maxAgeSeconds()));
     }
-  }
-
-  /**
-   * The access key a request names, not checked (its signature is checked, if at all, after): a presigned URL's
-   * X-Amz-Credential or an Authorization header's Credential; null for none. It chooses whose bucket's rules apply.
-   */
-  static String claimedKey(String authorization, Map<String, String> params) {
-    String credential = params.get("X-Amz-Credential");
-    if (credential == null && authorization != null) {
-      int at = authorization.indexOf("Credential=");
-      credential = at < 0 ? null : authorization.substring(at + "Credential=".length());
-    }
-    int slash = credential == null ? -1 : credential.indexOf('/');
-    return slash > 0 ? credential.substring(0, slash) : null;
   }
 
   /** A preflight's Access-Control-Request-Headers, each trimmed and in lower case (none: empty). */

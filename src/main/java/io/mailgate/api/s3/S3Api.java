@@ -190,7 +190,7 @@ public final class S3Api {
       HttpMethod method = request.method();
       String origin = request.getHeader("Origin");
       if (method == HttpMethod.OPTIONS && resource.bucket() != null) {
-        answered = preflight(ctx, resource, params, requestId);
+        answered = preflight(ctx, resource, requestId);
       } else if (origin == null || resource.bucket() == null) {
         answered = dispatch(ctx, resource, params, requestId);
       } else {
@@ -198,7 +198,7 @@ public final class S3Api {
         if (method == HttpMethod.PUT || (method == HttpMethod.POST && !params.containsKey("uploads"))) {
           request.pause(); // a body its operation reads (or drops, refused): kept until the reader is there
         }
-        answered = store.corsOf(resource.bucket(), Cors.claimedKey(request.getHeader("Authorization"), params))
+        answered = store.corsOf(resource.bucket(), RequestAuthenticator.claimedKey(request).orElse(null))
             .otherwise(e -> {
               LOG.warning("CORS rules of bucket " + resource.bucket() + " not read (an answer without CORS headers): "
                   + e.getMessage());
@@ -656,10 +656,9 @@ public final class S3Api {
    * the first rule that allows its Origin, Access-Control-Request-Method and Access-Control-Request-Headers; 403
    * (AccessForbidden) when the bucket has no CORS configuration or no rule allows it; 400 without an Origin or a method
    * S3 knows. A preflight carries no credentials: the rules are those of the account whose key a presigned URL names
-   * (its X-Amz-Credential), or with none, those of every account's bucket of that name ({@link Cors#claimedKey}).
+   * (its X-Amz-Credential), or with none, those of every account's bucket of that name.
    */
-  private Future<Void> preflight(RoutingContext ctx, Resource resource, Map<String, String> params,
-      String requestId) {
+  private Future<Void> preflight(RoutingContext ctx, Resource resource, String requestId) {
     HttpServerRequest request = ctx.request();
     String origin = request.getHeader("Origin");
     if (origin == null) {
@@ -670,7 +669,7 @@ public final class S3Api {
       throw new S3Exception(S3Error.BAD_REQUEST, "Invalid Access-Control-Request-Method: " + method);
     }
     List<String> requested = Cors.requestedHeaders(request.getHeader("Access-Control-Request-Headers"));
-    return store.corsOf(resource.bucket(), Cors.claimedKey(request.getHeader("Authorization"), params))
+    return store.corsOf(resource.bucket(), RequestAuthenticator.claimedKey(request).orElse(null))
         .compose(configurations -> {
           if (configurations.isEmpty()) {
             return Future.failedFuture(new S3Exception(S3Error.ACCESS_FORBIDDEN,

@@ -15,7 +15,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.math.BigDecimal;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -42,8 +41,8 @@ public final class MetricDataHandler {
   public static final int MAX_VALUES = 10;
   static final Set<String> DIMENSIONS = Set.of("EMAIL_IDENTITY", "CONFIGURATION_SET", "ISP");
 
-  /** One query as asked: its filter null where a dimension is not narrowed. */
-  record Query(String id, VdmStore.Metric metric, LocalDate from, LocalDate to, VdmStore.Filter filter) {}
+  /** One query as asked: its id, and the series it asks for (its filter null where a dimension is not narrowed). */
+  record Query(String id, VdmStore.Series series) {}
 
   private final VdmStore store;
   private final AccountDirectory accounts;
@@ -64,8 +63,7 @@ public final class MetricDataHandler {
         .compose(v -> vdmOn(accounts, account, "its metrics are computed from then on, for the messages of the last "
             + "vdm.recomputeDays days too"))
         // one snapshot for the batch: a day computed again meanwhile gives no query its new rows and another its old
-        .compose(v -> store.series(account, queries.stream()
-                .map(q -> new VdmStore.Series(q.metric(), q.from(), q.to(), q.filter())).toList())
+        .compose(v -> store.series(account, queries.stream().map(Query::series).toList())
             .map(all -> {
               JsonArray results = new JsonArray();
               for (int i = 0; i < queries.size(); i++) {
@@ -141,8 +139,8 @@ public final class MetricDataHandler {
     if (start.isAfter(end)) {
       throw SesException.badRequest(path + ".StartDate is after its EndDate.");
     }
-    return new Query(id, metric, start.atZone(ZoneOffset.UTC).toLocalDate(), end.atZone(ZoneOffset.UTC).toLocalDate(),
-        filter(object(q, "Dimensions", path), path + ".Dimensions"));
+    return new Query(id, new VdmStore.Series(metric, start.atZone(ZoneOffset.UTC).toLocalDate(),
+        end.atZone(ZoneOffset.UTC).toLocalDate(), filter(object(q, "Dimensions", path), path + ".Dimensions")));
   }
 
   private static VdmStore.Filter filter(JsonObject dimensions, String path) {
