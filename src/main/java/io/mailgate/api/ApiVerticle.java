@@ -653,10 +653,10 @@ public final class ApiVerticle extends VerticleBase {
         return;
       }
       if (metrics.queueCountDue(clock.millis())) {
-        db.query(io.mailgate.metrics.Metrics.QUEUE_COUNT).execute()
-            .onSuccess(rows -> metrics.queued(rows.iterator().next().getLong(0)));
-        db.query(io.mailgate.metrics.Metrics.OUTBOX_COUNT).execute()
-            .onSuccess(rows -> metrics.outboxes(rows.iterator().next().getLong(0), rows.iterator().next().getLong(1)));
+        io.mailgate.store.Backlogs.count(db, io.mailgate.metrics.Metrics.QUEUE_COUNT_CAP).onSuccess(n -> {
+          metrics.queued(n.queuedRecipients());
+          metrics.outboxes(n.eventsPending(), n.receiptsPending());
+        });
       }
       Sites.Summary s = sites.summary();
       ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")

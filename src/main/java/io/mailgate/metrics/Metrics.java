@@ -291,13 +291,10 @@ public final class Metrics implements Shareable {
    */
   public static final int QUEUE_COUNT_CAP = 100_000;
 
-  /** The queued recipients, counted up to {@link #QUEUE_COUNT_CAP}. */
-  public static final String QUEUE_COUNT = "SELECT count(*) FROM (SELECT 1 FROM recipients WHERE state = 'queued' LIMIT "
-      + QUEUE_COUNT_CAP + ") q";
-
   /**
    * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to
-   * {@link #QUEUE_COUNT_CAP} index entries; scrapes from several event loops or scrapers do not each start one).
+   * {@link #QUEUE_COUNT_CAP} live index entries of each queue; scrapes from several event loops or scrapers do not each
+   * start one).
    */
   public boolean queueCountDue(long nowMillis) {
     long last = queueCountedAt.get();
@@ -309,17 +306,10 @@ public final class Metrics implements Shareable {
     queued = n;
   }
 
-  /**
-   * Events and receipt notifications waiting to be posted, all nodes, each counted up to {@link #QUEUE_COUNT_CAP}, as
-   * the queue is: one statement.
-   */
-  public static final String OUTBOX_COUNT = "SELECT (SELECT count(*) FROM (SELECT 1 FROM event_outbox LIMIT "
-      + QUEUE_COUNT_CAP + ") e), (SELECT count(*) FROM (SELECT 1 FROM receipt_outbox LIMIT " + QUEUE_COUNT_CAP + ") r)";
-
   private volatile long eventsPending = -1;
   private volatile long receiptsPending = -1;
 
-  /** The latest counts of {@link #OUTBOX_COUNT}. */
+  /** The latest counts of events and receipt notifications not yet posted ({@link io.mailgate.store.Backlogs}). */
   public void outboxes(long events, long receipts) {
     eventsPending = events;
     receiptsPending = receipts;
