@@ -12,8 +12,8 @@ import io.vertx.sqlclient.Tuple;
  * the recipients in flight are leased a lease's length ahead in the claims' order, where no claim reads them, so after
  * a few minutes of thousands of sends a second the index holds a million dead entries. A bitmap scan (the planner's
  * choice while statistics are stale or missing) read them all again at every count: 120 ms of PostgreSQL's time for
- * 720,000, 320 ms for 966,000, every 5 s a node was scraped, on the machine the sends' commits needed (on 2 cores, the
- * benchmark's slowest seconds at half of max were its scrapes'). An index scan reads each dead entry's row once and
+ * 720,000, every 5 s a node was scraped, on the machine the sends' commits needed (on 2 cores, the benchmark's
+ * slowest seconds at half of max were its scrapes'). An index scan reads each dead entry's row once and
  * marks the entry dead, so the next count passes it without reading the table: a count reads what was done since the
  * last one. The outboxes are counted in their {@code next_attempt_at} order, so every count walks the index the last
  * one marked: the event outbox has two, and left to choose the planner took one and then the other.
