@@ -3,6 +3,7 @@ package io.mailgate.store;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 
 /**
@@ -31,9 +32,14 @@ public final class Backlogs {
 
   /** The three backlogs, each counted up to {@code cap}. */
   public static Future<Counts> count(Pool pool, int cap) {
-    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(COUNT).execute(Tuple.of(cap)).map(rows -> {
+    return read(pool, "", cap).map(rows -> {
       Row r = rows.iterator().next();
       return new Counts(r.getLong(0), r.getLong(1), r.getLong(2));
-    }));
+    });
+  }
+
+  /** The count's statement after {@code explain} (empty: the count itself), planned as the count is. */
+  static Future<RowSet<Row>> read(Pool pool, String explain, int cap) {
+    return Database.indexScansOnly(pool, conn -> conn.preparedQuery(explain + COUNT).execute(Tuple.of(cap)));
   }
 }

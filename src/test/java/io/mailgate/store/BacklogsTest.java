@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mailgate.testing.Db;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.Tuple;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +18,9 @@ class BacklogsTest extends MigratedDatabase {
   @BeforeAll
   static void setUp() {
     open(2);
+    // no analyze under way while a count passes the dead rows: its snapshot would keep them visible, not dead to all
+    Db.execute(url, "ALTER TABLE recipients SET (autovacuum_enabled = false)");
+    Db.execute(url, "ALTER TABLE event_outbox SET (autovacuum_enabled = false)");
     // live: two recipients due, three in flight under a lease, one retry later; two events and one receipt waiting
     Db.execute(url, "INSERT INTO recipients (message_id, idx, address, state, next_attempt_at, lease_owner, "
         + "lease_until, updated_at) SELECT 'live' || i, 0, 'r' || i || '@example.org', 'queued', "
@@ -53,15 +55,10 @@ class BacklogsTest extends MigratedDatabase {
     long first = heapFetches(plan());
     long second = heapFetches(plan());
     assertTrue(first >= 25_000, "the first count read " + first + " rows");
-    // the live rows (nine, their pages not marked all-visible by a vacuum), and a row still visible to a
-    // transaction under way when the count passed it (the test database's autovacuum analyzing the tables)
+    // the live rows (nine, their pages not marked all-visible by a vacuum), and any row still visible to a
+    // transaction under way when the count passed it
     assertTrue(second < first / 10, "the second count read " + second + " rows (the first: " + first + ")");
-
-    // the node's own count marks what it passes, as the plan above did
-    leaveDeadEntries("more");
     assertEquals(new Backlogs.Counts(6, 2, 1), await(Backlogs.count(pool, 100_000)));
-    long next = heapFetches(plan());
-    assertTrue(next < first / 10, "the count after the node's read " + next + " rows");
   }
 
   private static void leaveDeadEntries(String prefix) {
@@ -74,16 +71,13 @@ class BacklogsTest extends MigratedDatabase {
     Db.execute(url, "DELETE FROM event_outbox WHERE destination_id = 2");
   }
 
-  /** The count's plan, run ({@code EXPLAIN ANALYZE}), as the count plans it. */
+  /** The count's plan, run ({@code EXPLAIN ANALYZE}): the node's count, planned as it plans it. */
   private static JsonObject plan() throws Exception {
-    return await(pool.withTransaction(conn -> conn.query(Database.INDEX_SCAN_ONLY).execute()
-        .compose(v -> conn.preparedQuery("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) " + Backlogs.COUNT)
-            .execute(Tuple.of(100_000)))
-        .map(rows -> {
-          Object json = rows.iterator().next().getValue(0);
-          JsonArray a = json instanceof JsonArray arr ? arr : new JsonArray(json.toString());
-          return a.getJsonObject(0).getJsonObject("Plan");
-        })));
+    return await(Backlogs.read(pool, "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) ", 100_000).map(rows -> {
+      Object json = rows.iterator().next().getValue(0);
+      JsonArray a = json instanceof JsonArray arr ? arr : new JsonArray(json.toString());
+      return a.getJsonObject(0).getJsonObject("Plan");
+    }));
   }
 
   /** The table rows a plan's index-only scans read (no other scan may be taken: no bitmap, no sequential scan). */
