@@ -63,6 +63,7 @@ public final class Metrics implements Shareable {
   private final long startedMillis = System.currentTimeMillis();
   private final java.util.concurrent.atomic.AtomicLong queueCountedAt = new java.util.concurrent.atomic.AtomicLong();
   private volatile long queued = -1;
+  private volatile long scrapedAt = Long.MIN_VALUE / 2;
 
   public Metrics() {
     for (Disposition d : Disposition.values()) {
@@ -291,28 +292,51 @@ public final class Metrics implements Shareable {
    */
   public static final int QUEUE_COUNT_CAP = 100_000;
 
+  /** How often a node that is scraped counts its backlogs, in ms. */
+  public static final long BACKLOG_COUNT_MILLIS = 5_000;
+
   /**
-   * Whether the caller should count the queue now: true for one caller in 5 s per node (the count reads up to
-   * {@link #QUEUE_COUNT_CAP} live index entries of each queue; scrapes from several event loops or scrapers do not each
-   * start one).
+   * The least time between two counts of a node, in ms: a little less than {@link #BACKLOG_COUNT_MILLIS}, so that a
+   * timer's tick that comes a millisecond early still counts rather than leaving the gauges twice as old.
+   */
+  static final long BACKLOG_COUNT_SPACING_MILLIS = BACKLOG_COUNT_MILLIS - 500;
+
+  /**
+   * How long a node keeps counting its backlogs after its last scrape, in ms: longer than any scraper's interval (the
+   * staleness Prometheus gives a series is 5 minutes), and no count at all where no one reads the gauges.
+   */
+  static final long SCRAPED_WITHIN_MILLIS = 10 * 60_000;
+
+  /** A scrape, at {@code nowMillis}: the backlogs are counted from now on, until scrapes stop. */
+  public void scraped(long nowMillis) {
+    scrapedAt = nowMillis;
+  }
+
+  /**
+   * Whether the caller should count the backlogs now: true for one caller in {@link #BACKLOG_COUNT_SPACING_MILLIS} per
+   * node while the node is scraped (the count reads up to {@link #QUEUE_COUNT_CAP} live index entries of each queue; scrapes
+   * and timers from several event loops do not each start one).
    */
   public boolean queueCountDue(long nowMillis) {
     long last = queueCountedAt.get();
-    return nowMillis - last >= 5_000 && queueCountedAt.compareAndSet(last, nowMillis);
-  }
-
-  /** The latest count of queued recipients. */
-  public void queued(long n) {
-    queued = n;
+    return nowMillis - scrapedAt <= SCRAPED_WITHIN_MILLIS && nowMillis - last >= BACKLOG_COUNT_SPACING_MILLIS
+        && queueCountedAt.compareAndSet(last, nowMillis);
   }
 
   private volatile long eventsPending = -1;
   private volatile long receiptsPending = -1;
 
-  /** The latest counts of events and receipt notifications not yet posted ({@link io.mailgate.store.Backlogs}). */
-  public void outboxes(long events, long receipts) {
-    eventsPending = events;
-    receiptsPending = receipts;
+  /**
+   * The latest count of the backlogs ({@link io.mailgate.store.Backlogs}), or null when it failed: then their gauges
+   * are left out of scrapes until a count succeeds, rather than repeating a value no longer true (a scraper sees them
+   * absent, which an alert on the backlog can tell from an empty queue). Whether they were known before.
+   */
+  public boolean backlogs(io.mailgate.store.Backlogs.Counts counts) {
+    boolean known = queued >= 0;
+    queued = counts == null ? -1 : counts.queuedRecipients();
+    eventsPending = counts == null ? -1 : counts.eventsPending();
+    receiptsPending = counts == null ? -1 : counts.receiptsPending();
+    return known;
   }
 
   /** What a scrape reads besides the counters. */
@@ -459,15 +483,15 @@ public final class Metrics implements Shareable {
     long events = eventsPending;
     if (events >= 0) {
       gauge(b, "mailgate_event_outbox_pending", "Events waiting to be posted to webhooks (or retried), all nodes "
-          + "(counted up to 100,000, at most once in 5 s): a backlog that grows is a webhook falling behind, before "
-          + "its events reach events.maxAgeHours and are dropped.", events);
+          + "(counted up to 100,000, every 5 s while the node is scraped): a backlog that grows is a webhook falling "
+          + "behind, before its events reach events.maxAgeHours and are dropped.", events);
       gauge(b, "mailgate_receipt_outbox_pending", "Receipt notifications waiting to be posted, all nodes (counted as "
           + "events are).", receiptsPending);
     }
     long q = queued;
     if (q >= 0) {
       gauge(b, "mailgate_queue_recipients", "Recipients queued for delivery, all nodes (counted up to 100,000: "
-          + "more shows as 100,000; at most once in 5 s).", q);
+          + "more shows as 100,000; every 5 s while the node is scraped).", q);
     }
     gauge(b, "mailgate_delivery_sites", "Destination sites this node keeps now: those with connections or something to remember, such as a pause (a site from each source address counted apart).", g.sites());
     gauge(b, "mailgate_delivery_connections", "SMTP connections this node has open to destination sites.",

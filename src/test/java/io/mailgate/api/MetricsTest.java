@@ -116,6 +116,26 @@ class MetricsTest {
     }
   }
 
+  /**
+   * A scraped node counts its backlogs every 5 s between scrapes, not only at a scrape: the next scrape, however long
+   * after, reads counts at most 5 s old (a count at each scrape only answers the one before: a minute old at
+   * Prometheus's default interval, and a minute of the queue's work read at once).
+   */
+  @Test
+  void aScrapedNodeCountsBetweenScrapes() throws InterruptedException {
+    Await.until(MetricsTest::scrape, s -> s.containsKey("mailgate_event_outbox_pending"), Duration.ofSeconds(20));
+    Thread.sleep(1_000); // whatever count that scrape started is done: it does not see the rows below
+    io.mailgate.testing.Db.execute(pg, "INSERT INTO event_outbox (destination_id, message_id, type, detail, "
+        + "created_at, next_attempt_at) SELECT 535353, 'between' || g, 'Send', '{}', now(), now() + interval '1 day' "
+        + "FROM generate_series(1, 3) g");
+    try {
+      Thread.sleep(2 * io.mailgate.metrics.Metrics.BACKLOG_COUNT_MILLIS + 1_000);
+      assertEquals(3, scrape().get("mailgate_event_outbox_pending"));
+    } finally {
+      io.mailgate.testing.Db.execute(pg, "DELETE FROM event_outbox WHERE destination_id = 535353");
+    }
+  }
+
   @Test
   void countersFollowSendsRefusalsAndOutcomes() {
     // the queue is counted in the background: a later scrape has it
