@@ -314,8 +314,8 @@ public final class Metrics implements Shareable {
 
   /**
    * Whether the caller should count the backlogs now: true for one caller in {@link #BACKLOG_COUNT_SPACING_MILLIS} per
-   * node while the node is scraped (the count reads up to {@link #QUEUE_COUNT_CAP} live index entries of each queue; scrapes
-   * and timers from several event loops do not each start one).
+   * node while the node is scraped (the count reads up to {@link #QUEUE_COUNT_CAP} live index entries of each queue;
+   * scrapes and timers from several event loops do not each start one).
    */
   public boolean queueCountDue(long nowMillis) {
     long last = queueCountedAt.get();
