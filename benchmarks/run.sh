@@ -485,45 +485,90 @@ start_node() { # [NAME=value ...]: extra environment of the node
   fi
 }
 
-# CPU accounting: clock ticks used by a process (utime + stime), by all processes named N, and by the machine
+# CPU accounting: clock ticks used by a process (utime + stime), by PostgreSQL's processes, and by the machine.
+# The snapshots taken inside a measured window spawn no process and open no connection: on a slow VM a fork and exec
+# costs milliseconds of a core the node is using (measured on one with 2.5 us system calls: a process about 4 ms, a
+# psql with its connection about 70 ms; a psql alone at a known second of the rate window there doubled that
+# second's answers over 20 ms, and an edge spawned some 15 processes, two of them psql). /proc is read with bash's
+# read, the time taken from $EPOCHREALTIME, PostgreSQL over one psql session opened before the window (pg_open),
+# results kept in variables rather than command substitutions (each one a fork of bash).
 CLK_TCK="$(getconf CLK_TCK)"
-proc_ticks() { # pid... -> their ticks summed, one awk for all (spawning processes is slow on some VMs and
-  # every one spent here moves the snapshot later); a process that is gone counts 0
-  local p files=()
-  for p in "$@"; do [ -n "$p" ] && files+=("/proc/$p/stat"); done
-  { cat "${files[@]}" /dev/null 2>/dev/null || true; } | awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
+TICKS=0
+ticks_of() { # pid... -> TICKS: their ticks summed; a process that is gone (or none given) counts 0
+  local p line f
+  TICKS=0
+  for p in "$@"; do
+    [ -n "$p" ] || continue
+    { IFS= read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
+    read -r -a f <<<"${line##*) }" # from the state on: utime and stime are the stat file's 14th and 15th fields
+    TICKS=$((TICKS + f[11] + f[12]))
+  done
 }
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-# PostgreSQL's share: its background processes and the backends serving the benchmark database, not backends of
-# other databases (the server may be shared). Processes that come or go between two snapshots are not counted.
-pg_pids() {
-  psql "$PG_BASE/$PG_DB" -qAt -c "SELECT pid FROM pg_stat_activity WHERE (datname IS NULL OR datname = '$PG_DB') \
-    AND pid <> pg_backend_pid()" 2>/dev/null || true
+MACHINE_TICKS=""
+machine_ticks() { # -> MACHINE_TICKS: "busy total" (busy: user nice system irq softirq steal; total: also idle, iowait)
+  local cpu user nice system idle iowait irq softirq steal rest busy
+  read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+  busy=$((user + nice + system + irq + softirq + steal))
+  MACHINE_TICKS="$busy $((busy + idle + iowait))"
+}
+# One psql session for the reads of a window (coproc; bash holds one at a time): a read is a query on it, not a
+# process and a backend
+PGQ_PID=""
+pg_open() {
+  coproc PGQ { exec psql "$PG_BASE/$PG_DB" -qAtX -F ' ' 2>/dev/null; }
+  PGQ_IN="${PGQ[1]}"
+  PGQ_OUT="${PGQ[0]}"
+  track "$PGQ_PID"
+  pg_read "SELECT 1;" # connected before the window, not at its first read
+}
+PG_OUT=""
+pg_read() { # sql (one statement ending in ;) -> PG_OUT: its rows, a line each ("" on an error or without a session)
+  local line
+  PG_OUT=""
+  [ -n "$PGQ_PID" ] || return 0
+  printf '%s\n\\echo __end__\n' "$1" >&"$PGQ_IN" 2>/dev/null || return 0
+  while IFS= read -r -t 10 line <&"$PGQ_OUT"; do
+    [ "$line" = __end__ ] && return 0
+    PG_OUT+="${PG_OUT:+$'\n'}$line"
+  done
+  return 0
+}
+pg_close() {
+  [ -n "$PGQ_PID" ] || return 0
+  local pid="$PGQ_PID"
+  exec {PGQ_IN}>&-
+  wait "$pid" 2>/dev/null || true
+  PGQ_PID=""
 }
 redis_pid() { # the process listening on the Redis URL's port
   local port="${REDIS_URL##*:}"
   port="${port%%/*}"
   ss -Htlnp "sport = :$port" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
 }
+# PostgreSQL's share: its background processes and the backends serving the benchmark database, not backends of
+# other databases (the server may be shared) nor the snapshots' own session. Processes that come or go between two
+# snapshots are not counted. Needs pg_open.
 declare -A PG_TICKS=()
-cpu_snapshot() { # loadgen-pid [first] -> "time node loadgen postgres redis sink busy total"
-  local p pg=0 line
+SNAP=""
+cpu_snapshot() { # loadgen-pid [first] -> SNAP: "time node loadgen postgres redis sink busy total"
+  local p pg=0 now="${EPOCHREALTIME/,/.}" node loadgen redis sink
   if [ "${2:-}" = first ]; then
     PG_TICKS=()
-    while read -r p line; do PG_TICKS[$p]="$line"; done < <(pg_ticks_each $(pg_pids))
+    pg_read "SELECT pid FROM pg_stat_activity WHERE (datname IS NULL OR datname = '$PG_DB')
+      AND pid <> pg_backend_pid();"
+    for p in $PG_OUT; do ticks_of "$p"; PG_TICKS[$p]="$TICKS"; done
   else
-    while read -r p line; do
-      [ -n "${PG_TICKS[$p]:-}" ] && pg=$((pg + line - PG_TICKS[$p]))
-    done < <(pg_ticks_each "${!PG_TICKS[@]}")
+    for p in "${!PG_TICKS[@]}"; do
+      ticks_of "$p"
+      if [ "$TICKS" -ge "${PG_TICKS[$p]}" ]; then pg=$((pg + TICKS - PG_TICKS[$p])); fi # less: it is gone
+    done
   fi
-  echo "$(now_s) $(proc_ticks "$NODE_PID") $(proc_ticks "$1") $pg $(proc_ticks "$REDIS_PID") \
-    $(proc_ticks "$SINK_PID") $(machine_ticks)"
-}
-pg_ticks_each() { # pid... -> "pid ticks" for each that still runs
-  local p files=()
-  for p in "$@"; do files+=("/proc/$p/stat"); done
-  [ ${#files[@]} -gt 0 ] || return 0
-  { cat "${files[@]}" 2>/dev/null || true; } | awk '{ pid = $1; sub(/^.*\) /, ""); print pid, $12 + $13 }'
+  ticks_of "$NODE_PID"; node="$TICKS"
+  ticks_of "$1"; loadgen="$TICKS"
+  ticks_of "$REDIS_PID"; redis="$TICKS"
+  ticks_of "$SINK_PID"; sink="$TICKS"
+  machine_ticks
+  SNAP="$now $node $loadgen $pg $redis $sink $MACHINE_TICKS"
 }
 cpu_share() { # snapshot1 snapshot2 -> "node=1.23 loadgen=0.20 ..." in cores (CPU seconds per second)
   awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN { split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]
@@ -536,9 +581,11 @@ cpu_share() { # snapshot1 snapshot2 -> "node=1.23 loadgen=0.20 ..." in cores (CP
     printf "other=%.2f machine_busy=%.2f", other, busy }'
 }
 
-metrics_snapshot() { # -> the node's time histograms' bucket lines (HTTP requests, sends and their waits, loop delay)
-  curl -sf "http://127.0.0.1:$HTTP_PORT/_mailgate/metrics" 2>/dev/null \
-    | grep -E '^mailgate_(http_request|send|send_wait|event_loop_delay)_seconds_bucket' || true
+metrics_snapshot() { # file: the node's metrics, as scraped (one curl, no filter inside the window)
+  curl -sf -o "$1" "http://127.0.0.1:$HTTP_PORT/_mailgate/metrics" 2>/dev/null || : >"$1"
+}
+time_buckets() { # metrics-file -> the node's time histograms' bucket lines (HTTP requests, sends, waits, loop delay)
+  grep -E '^mailgate_(http_request|send|send_wait|event_loop_delay)_seconds_bucket' "$1" || true
 }
 node_times() { # snapshot1-file snapshot2-file -> "http (N): p50<=.. p99<=.. p99.9<=.. ms, over 20 ms ..%; send ..; .."
   # bucket lines come in ascending order of their bound, each histogram's together, as the node writes them
@@ -571,9 +618,10 @@ LAST_RESULT=""
 LAST_NODE_TIMES=""
 LAST_CPU=""
 LAST_PG=na
-pg_snapshot() { # "commits wal_records wal_fpi wal_bytes wal_sync" (commits of the benchmark database, WAL of the server)
-  psql "$PG_BASE/$PG_DB" -qAt -F ' ' -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = '$PG_DB'),
-    wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_wal" 2>/dev/null || true
+pg_snapshot() { # -> PG_OUT: "commits wal_records wal_fpi wal_bytes wal_sync" (commits of the benchmark database, WAL
+  # of the server); needs pg_open
+  pg_read "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = '$PG_DB'),
+    wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_wal;"
 }
 loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) and LAST_CPU (cores used per process)
   local name="$1" warmup="$2" duration="$3"; shift 3
@@ -587,26 +635,39 @@ loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) a
   track "$pid"
   tail -n +1 -f --pid="$pid" "$OUT/$name.log" 2>/dev/null | sed -u "s/^/  $name | /" &
   track $!
-  # CPU shares over the measured window, one second in from each edge (the JVM starts in about half a second)
-  local s1 s2 p1 p2 started
+  # CPU shares over the measured window, one second in from each edge (the JVM starts in about half a second);
+  # between the two snapshots nothing here spawns a process but one sleep (see ticks_of)
+  local s1 s2 p1 p2 started second_us us frac
+  pg_open
   started="$(now_s)"
-  sleep "$(calc "$warmup + 1.5")"
-  cpu_snapshot "$pid" first >"$OUT/cpu.snap"
-  s1="$(cat "$OUT/cpu.snap")"
-  p1="$(pg_snapshot)"
-  metrics_snapshot >"$OUT/$name.times1"
   # the second snapshot 1.5 s before the generator's end, however long the first one took
-  sleep "$(awk -v s="$started" -v n="$(now_s)" -v w="$warmup" -v d="$duration" \
-    'BEGIN { t = s + w + d - 1.5 - n; printf "%.2f", (t > 0 ? t : 0) }')"
-  s2="$(cpu_snapshot "$pid")"
-  p2="$(pg_snapshot)"
-  metrics_snapshot >"$OUT/$name.times2"
+  second_us="$(awk -v s="$started" -v w="$warmup" -v d="$duration" 'BEGIN { printf "%.0f", (s + w + d - 1.5) * 1e6 }')"
+  sleep "$(calc "$warmup + 1.5")"
+  cpu_snapshot "$pid" first
+  s1="$SNAP"
+  pg_snapshot
+  p1="$PG_OUT"
+  metrics_snapshot "$OUT/$name.metrics1"
+  us="${EPOCHREALTIME/,/.}"
+  us=$((second_us - ${us%.*} * 1000000 - 10#${us#*.}))
+  if [ "$us" -gt 0 ]; then
+    printf -v frac '%06d' $((us % 1000000))
+    sleep "$((us / 1000000)).$frac"
+  fi
+  cpu_snapshot "$pid"
+  s2="$SNAP"
+  pg_snapshot
+  p2="$PG_OUT"
+  metrics_snapshot "$OUT/$name.metrics2"
+  wait "$pid" || die "loadgen ($name) failed, see $OUT/$name.log"
+  pg_close
+  time_buckets "$OUT/$name.metrics1" >"$OUT/$name.times1"
+  time_buckets "$OUT/$name.metrics2" >"$OUT/$name.times2"
   LAST_NODE_TIMES="$(node_times "$OUT/$name.times1" "$OUT/$name.times2")"
   LAST_CPU="$(cpu_share "$s1" "$s2")"
   LAST_PG="$(awk -v a="$p1" -v b="$p2" -v t1="${s1%% *}" -v t2="${s2%% *}" 'BEGIN { split(a, x, " "); split(b, y, " ")
     dt = t2 - t1; if (dt <= 0 || x[1] == "") { print "na"; exit }
     printf "%.0f %.0f %.0f %.0f", (y[1] - x[1]) / dt, (y[2] - x[2]) / dt, (y[4] - x[4]) / dt, (y[5] - x[5]) / dt }')"
-  wait "$pid" || die "loadgen ($name) failed, see $OUT/$name.log"
   sleep 0.2
   LAST_RESULT="$(grep '^result ' "$OUT/$name.log" | tail -1)"
   NODE_WARM=1
@@ -769,7 +830,7 @@ run_submission() {
 RECV_DOMAIN=inbox-bench.example
 RECV_MESSAGES=30000
 run_receiving() {
-  local req code t0 t1 snap2 stored
+  local req code t0 t1 snap1 stored
   # the domain (start-dev verifies it on creation), then the rule set through the SES v1 Query API
   for req in "/v2/email/identities|{\"EmailIdentity\":\"$RECV_DOMAIN\"}" \
     "/|Action=CreateReceiptRuleSet&RuleSetName=bench" \
@@ -788,14 +849,17 @@ run_receiving() {
   log "receiving: smtp-source -s 50 -d, $RECV_MESSAGES messages of 2 KB to $RECV_DOMAIN on the inbound port (an S3 action stores each)"
   smtp-source -s 2 -m 20 -l 2048 -f sender@outside.example -t "warm@$RECV_DOMAIN" -M client.example \
     "127.0.0.1:$INBOUND_PORT" >"$OUT/receiving-warmup.log" 2>&1 || log "receiving: the warmup failed"
-  cpu_snapshot "" first >"$OUT/cpu.snap" # not in a subshell: it keeps PostgreSQL's ticks; smtp-source is in "other"
+  pg_open
+  cpu_snapshot "" first # smtp-source is in "other"
+  snap1="$SNAP"
   t0="$(now_s)"
   smtp-source -s 50 -d -m "$RECV_MESSAGES" -l 2048 -f sender@outside.example -t "rcpt@$RECV_DOMAIN" \
     -M client.example "127.0.0.1:$INBOUND_PORT" >"$OUT/receiving-source.log" 2>&1 \
     || NOTES+=("receiving: smtp-source reported errors, see receiving-source.log")
   t1="$(now_s)"
-  snap2="$(cpu_snapshot "")"
-  R_RECV_CPU="$(cpu_share "$(cat "$OUT/cpu.snap")" "$snap2")"
+  cpu_snapshot ""
+  pg_close
+  R_RECV_CPU="$(cpu_share "$snap1" "$SNAP")"
   R_RECV_SECONDS="$(calc "$t1 - $t0")"
   stored="$(psql "$PG_BASE/$PG_DB" -qAt -c "SELECT count(*) FROM received_objects WHERE bucket = 'inbox' \
     AND convert_from(substring(content FROM 1 FOR 400), 'UTF8') LIKE '%rcpt@$RECV_DOMAIN%'" 2>/dev/null || echo '?')"
@@ -963,6 +1027,7 @@ LUA
   link="http://127.0.0.1:$HTTP_PORT"
   posted0="$(webhook_posts "$OUT/tracking-webhook.count")"
   log "tracking: wrk -t2 -c$MAX_CONNECTIONS -d${LARGE_DURATION}s on the tracked links of $n messages in turn (a 302 to https://shop.example/sale?id=1, a Click each)"
+  pg_open
   t0="$(now_s)"
   TRACKING_LINKS="$links" wrk -t2 -c"$MAX_CONNECTIONS" -d"${LARGE_DURATION}s" --latency -s "$OUT/tracking.lua" "$link" \
     >"$OUT/tracking-wrk.txt" 2>&1 &
@@ -970,14 +1035,16 @@ LUA
   track "$wrkpid"
   # CPU over the run, a second in from each edge ("loadgen" is wrk here)
   sleep 1
-  cpu_snapshot "$wrkpid" first >"$OUT/cpu.snap"
-  s1="$(cat "$OUT/cpu.snap")"
+  cpu_snapshot "$wrkpid" first
+  s1="$SNAP"
   # the second a second before wrk's end by the clock, not after a fixed sleep: on a slow machine the snapshot
   # itself takes long enough that wrk would be gone (its ticks read as 0, the share below zero)
   sleep "$(awk -v t="$(calc "$t0 + $LARGE_DURATION - 1 - $(now_s)")" 'BEGIN { print (t > 0 ? t : 0) }')"
-  s2="$(cpu_snapshot "$wrkpid")"
-  R_TRACKING_CPU="$(cpu_share "$s1" "$s2")"
+  cpu_snapshot "$wrkpid"
+  s2="$SNAP"
   wait "$wrkpid" || die "wrk failed, see $OUT/tracking-wrk.txt"
+  pg_close
+  R_TRACKING_CPU="$(cpu_share "$s1" "$s2")"
   echo "tracking $R_TRACKING_CPU" >>"$OUT/cpu.txt"
   out="$OUT/tracking-wrk.txt"
   R_CLICKS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
