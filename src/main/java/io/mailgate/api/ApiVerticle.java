@@ -669,7 +669,8 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * The backlogs counted for the gauges, if they are due ({@link io.mailgate.metrics.Metrics#queueCountDue}). A count
-   * that fails leaves the gauges out, with a warning at the first failure of a run of them.
+   * that fails leaves the gauges out, with a warning at the first failure of a run of them (the node's first count
+   * too).
    */
   private void countBacklogs(io.mailgate.metrics.Metrics metrics) {
     if (metrics.queueCountDue(clock.millis())) {

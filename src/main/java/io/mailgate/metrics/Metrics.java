@@ -326,17 +326,21 @@ public final class Metrics implements Shareable {
   private volatile long eventsPending = -1;
   private volatile long receiptsPending = -1;
 
+  private volatile boolean backlogCountFailed;
+
   /**
    * The latest count of the backlogs ({@link io.mailgate.store.Backlogs}), or null when it failed: then their gauges
    * are left out of scrapes until a count succeeds, rather than repeating a value no longer true (a scraper sees them
-   * absent, which an alert on the backlog can tell from an empty queue). Whether they were known before.
+   * absent, which an alert on the backlog can tell from an empty queue). Whether this is the first failure of a run
+   * of them (the one to log).
    */
   public boolean backlogs(io.mailgate.store.Backlogs.Counts counts) {
-    boolean known = queued >= 0;
+    boolean firstFailure = counts == null && !backlogCountFailed;
+    backlogCountFailed = counts == null;
     queued = counts == null ? -1 : counts.queuedRecipients();
     eventsPending = counts == null ? -1 : counts.eventsPending();
     receiptsPending = counts == null ? -1 : counts.receiptsPending();
-    return known;
+    return firstFailure;
   }
 
   /** What a scrape reads besides the counters. */

@@ -30,12 +30,13 @@ class MetricsTest {
     Metrics m = new Metrics();
     Metrics.Gauges g = new Metrics.Gauges(0, 0, 0, 0, 0);
     assertFalse(m.render(g).contains("mailgate_queue_recipients"), "not counted yet");
-    assertFalse(m.backlogs(new io.mailgate.store.Backlogs.Counts(12, 3, 4)), "unknown before");
+    assertTrue(m.backlogs(null), "a node whose first count fails says so");
+    assertFalse(m.backlogs(new io.mailgate.store.Backlogs.Counts(12, 3, 4)), "a count is not a failure");
     String counted = m.render(g);
     assertTrue(counted.contains("\nmailgate_queue_recipients 12\n"), counted);
     assertTrue(counted.contains("\nmailgate_event_outbox_pending 3\n"), counted);
     assertTrue(counted.contains("\nmailgate_receipt_outbox_pending 4\n"), counted);
-    assertTrue(m.backlogs(null), "known before the failure: the caller warns once");
+    assertTrue(m.backlogs(null), "the first failure after a count: the caller warns once");
     String failed = m.render(g);
     assertFalse(failed.contains("mailgate_queue_recipients"), failed);
     assertFalse(failed.contains("outbox_pending"), failed);
