@@ -486,12 +486,13 @@ start_node() { # [NAME=value ...]: extra environment of the node
 }
 
 # CPU accounting: clock ticks used by a process (utime + stime), by PostgreSQL's processes, and by the machine.
-# The snapshots taken inside a measured window spawn no process and open no connection: on a slow VM a fork and exec
-# costs milliseconds of a core the node is using (measured on one with 2.5 us system calls: a process about 4 ms, a
-# psql with its connection about 70 ms; a psql alone at a known second of the rate window there doubled that
-# second's answers over 20 ms, and an edge spawned some 15 processes, two of them psql). /proc is read with bash's
-# read, the time taken from $EPOCHREALTIME, PostgreSQL over one psql session opened before the window (pg_open),
-# results kept in variables rather than command substitutions (each one a fork of bash).
+# The CPU and PostgreSQL snapshots taken inside a measured window spawn no process and open no connection (the
+# metrics' is one curl): on a slow VM a fork and exec costs milliseconds of a core the node is using (measured on one
+# with 2.5 us system calls: a process about 4 ms, a psql with its connection about 70 ms; a psql alone at a known
+# second of the rate window there doubled that second's answers over 20 ms, and an edge spawned some 15 processes,
+# two of them psql). /proc is read with bash's read, the time taken from $EPOCHREALTIME, PostgreSQL over one psql
+# session opened before the window (pg_open), results kept in variables rather than command substitutions (each one
+# a fork of bash).
 CLK_TCK="$(getconf CLK_TCK)"
 TICKS=0
 ticks_of() { # pid... -> TICKS: their ticks summed; a process that is gone (or none given) counts 0
