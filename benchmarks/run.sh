@@ -522,6 +522,16 @@ pg_open() {
   track "$PGQ_PID"
   pg_read "SELECT 1;" # connected before the window, not at its first read
 }
+epoch_us() { # expression in epoch seconds -> its microseconds (computed before a window, read by sleep_until)
+  awk "BEGIN { printf \"%.0f\", ($*) * 1e6 }"
+}
+sleep_until() { # epoch-microseconds: sleeps until then (at once if past), with no process but the sleep
+  local us="${EPOCHREALTIME/,/.}" frac
+  us=$(($1 - ${us%.*} * 1000000 - 10#${us#*.}))
+  [ "$us" -gt 0 ] || return 0
+  printf -v frac '%06d' $((us % 1000000))
+  sleep "$((us / 1000000)).$frac"
+}
 PG_OUT=""
 pg_read() { # sql (one statement ending in ;) -> PG_OUT: its rows, a line each ("" on an error or without a session)
   local line
@@ -638,23 +648,18 @@ loadgen() { # name warmup duration args...; sets LAST_RESULT (the result line) a
   track $!
   # CPU shares over the measured window, one second in from each edge (the JVM starts in about half a second);
   # between the two snapshots nothing here spawns a process but one sleep (see ticks_of)
-  local s1 s2 p1 p2 started second_us us frac
+  local s1 s2 p1 p2 started second_us
   pg_open
   started="$(now_s)"
   # the second snapshot 1.5 s before the generator's end, however long the first one took
-  second_us="$(awk -v s="$started" -v w="$warmup" -v d="$duration" 'BEGIN { printf "%.0f", (s + w + d - 1.5) * 1e6 }')"
+  second_us="$(epoch_us "$started + $warmup + $duration - 1.5")"
   sleep "$(calc "$warmup + 1.5")"
   cpu_snapshot "$pid" first
   s1="$SNAP"
   pg_snapshot
   p1="$PG_OUT"
   metrics_snapshot "$OUT/$name.metrics1"
-  us="${EPOCHREALTIME/,/.}"
-  us=$((second_us - ${us%.*} * 1000000 - 10#${us#*.}))
-  if [ "$us" -gt 0 ]; then
-    printf -v frac '%06d' $((us % 1000000))
-    sleep "$((us / 1000000)).$frac"
-  fi
+  sleep_until "$second_us"
   cpu_snapshot "$pid"
   s2="$SNAP"
   pg_snapshot
@@ -983,7 +988,7 @@ TRACKING_SET=bench-tracking
 # not recorded), so the clicks are spread over enough messages to stay under that at any rate this machine reaches
 TRACKING_MESSAGES=1000
 run_tracking() {
-  local link out requests posted0 n t0 took wrkpid s1 s2 links
+  local link out requests posted0 n t0 took wrkpid s1 s2 links second_us
   # a receiver of its own (the next port): events of the events scenario still being retried must not count here
   local port=$((WEBHOOK_PORT + 1))
   port_free "$port" || die "port $port is in use (the tracking scenario's webhook: BENCH_WEBHOOK_PORT + 1)"
@@ -1030,6 +1035,7 @@ LUA
   log "tracking: wrk -t2 -c$MAX_CONNECTIONS -d${LARGE_DURATION}s on the tracked links of $n messages in turn (a 302 to https://shop.example/sale?id=1, a Click each)"
   pg_open
   t0="$(now_s)"
+  second_us="$(epoch_us "$t0 + $LARGE_DURATION - 1")"
   TRACKING_LINKS="$links" wrk -t2 -c"$MAX_CONNECTIONS" -d"${LARGE_DURATION}s" --latency -s "$OUT/tracking.lua" "$link" \
     >"$OUT/tracking-wrk.txt" 2>&1 &
   wrkpid=$!
@@ -1040,7 +1046,7 @@ LUA
   s1="$SNAP"
   # the second a second before wrk's end by the clock, not after a fixed sleep: on a slow machine the snapshot
   # itself takes long enough that wrk would be gone (its ticks read as 0, the share below zero)
-  sleep "$(awk -v t="$(calc "$t0 + $LARGE_DURATION - 1 - $(now_s)")" 'BEGIN { print (t > 0 ? t : 0) }')"
+  sleep_until "$second_us"
   cpu_snapshot "$wrkpid"
   s2="$SNAP"
   wait "$wrkpid" || die "wrk failed, see $OUT/tracking-wrk.txt"
